@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# install-deps.sh - install the Debian 12 packages PyScope builds, runs and tests with.
+#
+#   scripts/install-deps.sh            build and run dependencies
+#   scripts/install-deps.sh --test     also what the test suite needs
+#
+# Installs only what is missing; needs root (or sudo) when something is.
+set -euo pipefail
+
+pkgs=(build-essential cmake pkg-config python3.11 libpython3.11-dev
+      libjansson-dev libsodium-dev uuid-dev)
+if [ "${1:-}" = "--test" ]; then
+    pkgs+=(libcmocka-dev valgrind clang chromium python3-scipy)
+fi
+
+missing=()
+for p in "${pkgs[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+echo "install-deps: installing ${missing[*]}" >&2
+sudo=""
+if [ "$(id -u)" -ne 0 ]; then
+    command -v sudo >/dev/null || { echo "install-deps: need root to install: ${missing[*]}" >&2; exit 1; }
+    sudo=sudo
+fi
+export DEBIAN_FRONTEND=noninteractive
+# A fresh machine has no package lists yet; refresh them once if an install fails.
+$sudo apt-get install -y -q --no-install-recommends "${missing[@]}" >/dev/null 2>&1 || {
+    $sudo apt-get update -q >/dev/null
+    $sudo apt-get install -y -q --no-install-recommends "${missing[@]}"
+}

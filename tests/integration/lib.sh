@@ -1,0 +1,36 @@
+# Shared helpers for integration tests (sourced, not run).
+# Environment from ctest: PYSCOPE_BUILD, PYSCOPE_SRC, PYSCOPE_PYTHON.
+set -euo pipefail
+: "${PYSCOPE_BUILD:?run through ctest}" "${PYSCOPE_SRC:?run through ctest}"
+PYSCOPE="$PYSCOPE_BUILD/cli/pyscope"
+PYSCOPE_RUN="$PYSCOPE_BUILD/agent/runner/pyscope-run"
+PY="${PYSCOPE_PYTHON:-/usr/bin/python3.11}"
+export PYSCOPE_RUN_BIN="$PYSCOPE_RUN"
+T=$(mktemp -d)
+trap 'rm -rf "$T"' EXIT
+FAILS=0
+PASSES=0
+
+# ok NAME: record a pass; fail NAME MSG: record a failure (the test goes on).
+ok() { PASSES=$((PASSES + 1)); echo "ok - $1"; }
+fail() { FAILS=$((FAILS + 1)); echo "not ok - $1: $2"; }
+
+# expect_eq NAME WANT GOT
+expect_eq() {
+    if [ "$2" == "$3" ]; then ok "$1"; else fail "$1" "want [$2] got [$3]"; fi
+}
+# expect_match NAME REGEX TEXT
+expect_match() {
+    if printf '%s' "$3" | grep -Eq -- "$2"; then ok "$1"; else
+        fail "$1" "no match for /$2/ in: $(printf '%s' "$3" | head -c 2000)"; fi
+}
+# expect_nomatch NAME REGEX TEXT
+expect_nomatch() {
+    if printf '%s' "$3" | grep -Eq -- "$2"; then
+        fail "$1" "unexpected /$2/ in: $(printf '%s' "$3" | head -c 2000)"; else ok "$1"; fi
+}
+# finish: print the plain closing line and exit non-zero on any failure.
+finish() {
+    echo "$PASSES passed, $FAILS failed"
+    [ "$FAILS" -eq 0 ]
+}

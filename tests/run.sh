@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# run.sh - the whole test suite: installs what it needs, builds a normal and an
+# ASan+UBSan tree, and runs every test in both under ctest.
+set -euo pipefail
+src=$(cd "$(dirname "$0")/.." && pwd)
+"$src/scripts/install-deps.sh" --test
+
+rc=0
+echo "== build (RelWithDebInfo)"
+"$src/scripts/build.sh" "$src/build"
+echo "== tests"
+(cd "$src/build" && ctest --output-on-failure --timeout 300 -j2) || rc=1
+
+echo "== build (ASan + UBSan)"
+"$src/scripts/build.sh" "$src/build-asan" -DPYSCOPE_SANITIZE=ON
+echo "== tests under sanitizers"
+(cd "$src/build-asan" && ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 \
+    UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+    ctest --output-on-failure --timeout 600 -j2 -L unit) || rc=1
+exit $rc
