@@ -226,8 +226,8 @@ static int run_check_double(const char *opt, const char *text, double min, doubl
         return -1;
     }
     if (rc < 0 || (min_exclusive && v <= min)) {
-        log_error("invalid value for %s: \"%s\" is out of range (%s%g to %g)", opt, text,
-                  min_exclusive ? "above " : "", min, max);
+        log_error("invalid value for %s: \"%s\" is out of range (%s %.10g and at most %.10g)", opt,
+                  text, min_exclusive ? "above" : "from", min, max);
         return -1;
     }
     if (out)
@@ -525,8 +525,9 @@ static char *run_make_tmp(void)
  * Load and check the runner's output document. Returns a new object, or NULL with
  * the reason reported.
  */
-static json_t *run_load_result(const char *path)
+static json_t *run_load_result(const char *path, bool *keep)
 {
+    *keep = false;
     char *buf;
     size_t len;
     int rc = cli_read_file(path, RUN_OUTPUT_CAP, &buf, &len);
@@ -542,6 +543,7 @@ static json_t *run_load_result(const char *path)
     json_error_t jerr;
     json_t *doc = json_loadb(buf, len, JSON_REJECT_DUPLICATES, &jerr);
     free(buf);
+    *keep = true; /* from here on, a refused document is kept for inspection */
     if (!doc) {
         log_error("corrupt pyscope-run output \"%s\": %s (line %d, column %d)", path, jerr.text,
                   jerr.line, jerr.column);
@@ -565,6 +567,7 @@ static json_t *run_load_result(const char *path)
         json_decref(doc);
         return NULL;
     }
+    *keep = false;
     return doc;
 }
 
@@ -805,8 +808,14 @@ int cli_run_main(int argc, char **argv)
         goto out;
     int script_rc = WEXITSTATUS(status);
 
-    json_t *report = run_load_result(f.tmp_output);
+    bool keep;
+    json_t *report = run_load_result(f.tmp_output, &keep);
     if (!report) {
+        if (keep) {
+            log_info("the refused output is kept in \"%s\"", f.tmp_output);
+            free(f.tmp_output);
+            f.tmp_output = NULL;
+        }
         rc = PYSCOPE_EXIT_INTERNAL;
         goto out;
     }
