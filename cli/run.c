@@ -633,7 +633,12 @@ static int run_write_html(const char *path, const json_t *report)
         return -1;
     }
     int wrc = html_report_write(out, report, err, sizeof(err));
+    bool write_failed = ferror(out) != 0;
     int close_rc = fclose(out);
+    if (write_failed && close_rc != EOF) {
+        close_rc = EOF;
+        errno = EIO;
+    }
     if (wrc < 0)
         log_error("could not render HTML report \"%s\": %s", path,
                   err[0] ? err : pyscope_strerror(wrc));
@@ -704,6 +709,8 @@ static int run_exports(const struct run_args *a, const json_t *report)
         }
         int rc = e->format == RUN_EXPORT_COLLAPSED ? export_collapsed(out, report)
                                                    : export_speedscope(out, report);
+        if (ferror(out) && rc >= 0)
+            rc = -EIO;
         if (fclose(out) == EOF && rc >= 0)
             rc = -errno;
         if (rc < 0) {
