@@ -83,6 +83,15 @@ expect_nomatch "json: script stdout not on stdout" 'out of the script' "$OUT"
 FAKE_RUNNER_EXEC=1 run "$PYSCOPE" run --no-save s.py
 expect_match "text: script stdout first" '^out of the script' "$OUT"
 
+# A write that fails after the run is an internal error; the report is still printed.
+if [ -w /dev/full ]; then
+    run "$PYSCOPE" run --no-save --export collapsed /dev/full s.py
+    expect_eq "export to a full disk: exit 4" 4 "$RC"
+    expect_match "export to a full disk: message" \
+        'could not write export file "/dev/full": No space left on device' "$ERR"
+    expect_match "export to a full disk: report still printed" 'PyScope Performance Report' "$OUT"
+fi
+
 # Saved report: a pyscope.report/1 with files pointing at both saved files.
 run "$PYSCOPE" run --reports-dir "rep dir/" s.py
 expect_eq "save: exit 0" 0 "$RC"
