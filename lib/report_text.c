@@ -16,15 +16,16 @@
 
 #include "xmalloc.h"
 
-#define RULE     "----------------------------------------"
-#define MIB      (1024.0 * 1024.0)
-#define C_BOLD   "\033[1m"
-#define C_RED    "\033[1;31m"
-#define C_YELLOW "\033[33m"
-#define C_CYAN   "\033[36m"
-#define C_DIM    "\033[2m"
-#define C_RESET  "\033[0m"
-#define MAX_TOP  1000
+#define RULE      "----------------------------------------"
+#define MIB       (1024.0 * 1024.0)
+#define C_BOLD    "\033[1m"
+#define C_RED     "\033[1;31m"
+#define C_YELLOW  "\033[33m"
+#define C_CYAN    "\033[36m"
+#define C_DIM     "\033[2m"
+#define C_RESET   "\033[0m"
+#define MAX_TOP   1000
+#define WRAP_COLS 80 /* suggestions are word-wrapped to this width (fixed: byte-stable) */
 
 void report_text_options_init(struct report_text_options *opt)
 {
@@ -40,19 +41,16 @@ static const char *col(const struct report_text_options *opt, const char *code)
 }
 
 /*
- * Write s (borrowed, UTF-8 or raw bytes) with control characters escaped as \xNN;
- * newlines too unless keep_newline. C1 controls (U+0080..U+009F) are escaped as well.
+ * Write the n bytes at s (borrowed, UTF-8 or raw bytes) with control characters
+ * escaped as \xNN; C1 controls (U+0080..U+009F) are escaped as \u00NN.
  */
-static void put_safe_ex(FILE *out, const char *s, bool keep_newline, const char *indent)
+static void put_safe_n(FILE *out, const char *s, size_t n)
 {
-    const unsigned char *p = (const unsigned char *)s;
-    for (; *p; p++) {
-        if (*p == '\n' && keep_newline) {
-            fputc('\n', out);
-            fputs(indent, out);
-        } else if (*p < 0x20 || *p == 0x7f) {
+    const unsigned char *p = (const unsigned char *)s, *end = p + n;
+    for (; p < end; p++) {
+        if (*p < 0x20 || *p == 0x7f) {
             fprintf(out, "\\x%02x", *p);
-        } else if (*p == 0xc2 && p[1] >= 0x80 && p[1] <= 0x9f) {
+        } else if (*p == 0xc2 && p + 1 < end && p[1] >= 0x80 && p[1] <= 0x9f) {
             fprintf(out, "\\u%04x", p[1]);
             p++;
         } else {
@@ -63,7 +61,58 @@ static void put_safe_ex(FILE *out, const char *s, bool keep_newline, const char 
 
 static void put_safe(FILE *out, const char *s)
 {
-    put_safe_ex(out, s, false, "");
+    put_safe_n(out, s, strlen(s));
+}
+
+/* Display width of n bytes of UTF-8: one column per code point (good enough here). */
+static size_t text_cols(const char *s, size_t n)
+{
+    size_t cols = 0;
+    for (size_t i = 0; i < n; i++)
+        if (((unsigned char)s[i] & 0xc0) != 0x80)
+            cols++;
+    return cols;
+}
+
+/*
+ * Write msg (borrowed) word-wrapped to WRAP_COLS, starting at column start; lines
+ * after the first (and the message's own line breaks) start with indent.
+ */
+static void put_wrapped(FILE *out, const char *msg, size_t start, const char *indent)
+{
+    size_t col = start, indent_cols = strlen(indent);
+    bool line_empty = true;
+    const char *p = msg;
+    while (*p) {
+        if (*p == '\n') {
+            fputc('\n', out);
+            fputs(indent, out);
+            col = indent_cols;
+            line_empty = true;
+            p++;
+            continue;
+        }
+        if (*p == ' ') {
+            p++;
+            continue;
+        }
+        size_t n = strcspn(p, " \n");
+        size_t w = text_cols(p, n);
+        if (!line_empty && col + 1 + w > WRAP_COLS) {
+            fputc('\n', out);
+            fputs(indent, out);
+            col = indent_cols;
+            line_empty = true;
+        }
+        if (!line_empty) {
+            fputc(' ', out);
+            col++;
+        }
+        put_safe_n(out, p, n);
+        col += w;
+        line_empty = false;
+        p += n;
+    }
 }
 
 /* Borrowed member key of obj when it is a string, else NULL. */
@@ -366,7 +415,7 @@ static void print_suggestions(FILE *out, const json_t *report,
         if (!msg)
             continue;
         fprintf(out, "%s\u2022%s ", col(opt, C_YELLOW), col(opt, C_RESET));
-        put_safe_ex(out, msg, true, "  ");
+        put_wrapped(out, msg, 2, "  ");
         fputc('\n', out);
         printed++;
     }
