@@ -259,7 +259,7 @@ static void print_mode(FILE *out, const json_t *report)
     const char *note = get_str(profile, "overhead_note");
     if (note && *note) {
         fputs("Overhead       : ", out);
-        put_safe(out, note);
+        put_wrapped(out, note, 17, "                 ");
         fputc('\n', out);
     }
 }
