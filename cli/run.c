@@ -633,17 +633,19 @@ static int run_write_html(const char *path, const json_t *report)
         return -1;
     }
     int wrc = html_report_write(out, report, err, sizeof(err));
-    bool write_failed = ferror(out) != 0;
-    int close_rc = fclose(out);
-    if (write_failed && close_rc != EOF) {
-        close_rc = EOF;
-        errno = EIO;
-    }
+    /* keep the first error's errno: fflush, a write error seen earlier, or fclose */
+    int write_errno = 0;
+    if (fflush(out) == EOF)
+        write_errno = errno;
+    else if (ferror(out))
+        write_errno = EIO;
+    if (fclose(out) == EOF && write_errno == 0)
+        write_errno = errno;
     if (wrc < 0)
         log_error("could not render HTML report \"%s\": %s", path,
                   err[0] ? err : pyscope_strerror(wrc));
-    else if (close_rc == EOF)
-        log_error("could not write HTML report \"%s\": %s", path, strerror(errno));
+    else if (write_errno)
+        log_error("could not write HTML report \"%s\": %s", path, strerror(write_errno));
     else if (rename(tmp, path) < 0)
         log_error("could not write HTML report \"%s\": %s", path, strerror(errno));
     else
@@ -709,6 +711,8 @@ static int run_exports(const struct run_args *a, const json_t *report)
         }
         int rc = e->format == RUN_EXPORT_COLLAPSED ? export_collapsed(out, report)
                                                    : export_speedscope(out, report);
+        if (fflush(out) == EOF && rc >= 0)
+            rc = -errno;
         if (ferror(out) && rc >= 0)
             rc = -EIO;
         if (fclose(out) == EOF && rc >= 0)
