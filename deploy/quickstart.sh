@@ -12,7 +12,7 @@ echo "== quickstart: installing missing packages" >&2
 ./scripts/install-deps.sh
 echo "== quickstart: building into build/" >&2
 ./scripts/build.sh "$src/build"
-echo "== quickstart: build/cli/pyscope run $* examples/slow_script.py" >&2
+echo "== quickstart: build/cli/pyscope run ${*:+$* }examples/slow_script.py" >&2
 status=0
 build/cli/pyscope run "$@" examples/slow_script.py || status=$?
 if [ "$status" -eq 0 ]; then

@@ -136,6 +136,21 @@ run "$PYSCOPE" run --json --no-save --timeout 1 hang.py
 expect_eq "timeout json: exit 124" 124 "$RC"
 expect_eq "timeout json: outcome" "timeout" "$(printf '%s' "$OUT" | jget status.outcome)"
 
+# Ctrl-C (SIGINT to the whole process group) reaches the script; pyscope still reports.
+if command -v setsid >/dev/null; then
+    setsid "$PYSCOPE" run --no-save hang.py >"$T/int.out" 2>"$T/int.err" &
+    pid=$!
+    sleep 1.5
+    kill -INT -- "-$pid" 2>/dev/null || kill -INT "$pid"
+    set +e
+    wait "$pid"
+    RC=$?
+    set -e
+    expect_eq "ctrl-c: exit 3" 3 "$RC"
+    expect_match "ctrl-c: reported" 'Script killed by signal 2 \(SIGINT\)' "$(cat "$T/int.out")"
+    expect_match "ctrl-c: KeyboardInterrupt on stderr" 'KeyboardInterrupt' "$(cat "$T/int.err")"
+fi
+
 # --- trace mode, top, quiet, exports ------------------------------------------
 run "$PYSCOPE" run --mode trace --no-save --top 2 work.py 0.01
 expect_eq "trace: exit 0" 0 "$RC"
