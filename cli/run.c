@@ -763,6 +763,123 @@ static void run_files_release(struct run_files *f)
     memset(f, 0, sizeof(*f));
 }
 
+/*
+ * Run the script under pyscope-run and load its result. Returns the result (new
+ * object, caller owns) with the runner's exit status (0, 3 or 124) in *script_rc,
+ * or NULL with the exit status to return in *script_rc (reported).
+ */
+static json_t *run_measure(const struct run_args *a, struct run_files *f, int *script_rc)
+{
+    char err[512];
+    bool use_path;
+    char *runner = cli_find_runner(&use_path, err, sizeof(err));
+    if (!runner) {
+        log_error("%s", err);
+        *script_rc = PYSCOPE_EXIT_INTERNAL;
+        return NULL;
+    }
+    f->tmp_output = run_make_tmp();
+    if (!f->tmp_output) {
+        free(runner);
+        *script_rc = PYSCOPE_EXIT_INTERNAL;
+        return NULL;
+    }
+
+    if (!a->quiet && !a->json && isatty(STDERR_FILENO))
+        fprintf(stderr, "pyscope: profiling %s ...\n", a->script_argv[0]);
+    char **rargv = run_runner_argv(runner, a, f->tmp_output);
+    int status = 0;
+    int rc = run_spawn_wait(runner, use_path, rargv, a->json, &status);
+    free(rargv);
+    if (rc < 0) {
+        log_error("could not run \"%s\": %s%s", runner, strerror(-rc),
+                  use_path ? " (set PYSCOPE_RUN_BIN or install pyscope-run next to pyscope)" : "");
+        free(runner);
+        *script_rc = PYSCOPE_EXIT_INTERNAL;
+        return NULL;
+    }
+    if (WIFSIGNALED(status) && WTERMSIG(status) == SIGINT) {
+        /* the runner itself was interrupted: die the same way, as shells expect */
+        free(runner);
+        run_files_release(f);
+        signal(SIGINT, SIG_DFL);
+        raise(SIGINT);
+    }
+    rc = run_runner_status(runner, status);
+    free(runner);
+    if (rc >= 0) {
+        *script_rc = rc;
+        return NULL;
+    }
+
+    bool keep;
+    json_t *result = run_load_result(f->tmp_output, &keep);
+    if (!result) {
+        if (keep) {
+            log_info("the refused output is kept in \"%s\"", f->tmp_output);
+            free(f->tmp_output);
+            f->tmp_output = NULL;
+        }
+        *script_rc = PYSCOPE_EXIT_INTERNAL;
+        return NULL;
+    }
+    *script_rc = WEXITSTATUS(status);
+    return result;
+}
+
+/*
+ * Turn the result (borrowed, modified) into the report, save it, export it and
+ * print it. Returns the exit status.
+ */
+static int run_report(const struct run_args *a, struct run_files *f, json_t *report, int script_rc)
+{
+    json_object_set_new(report, "schema", json_string("pyscope.report/1"));
+    run_analyze(report, a, f, script_rc == PYSCOPE_EXIT_OK);
+
+    bool internal = false;
+    if (a->no_save)
+        json_object_set_new(report, "files", json_pack("{s:n, s:n}", "json", "html"));
+    else if (run_save(report, f) < 0)
+        internal = true;
+    if (run_exports(a, report) < 0)
+        internal = true;
+
+    if (a->json) {
+        if (json_dumpf(report, stdout, JSON_INDENT(2)) < 0 || fputc('\n', stdout) == EOF)
+            internal = true;
+    } else if (!a->quiet) {
+        struct report_text_options topt;
+        report_text_options_init(&topt);
+        topt.color = cli_color_enabled(a->color, STDOUT_FILENO);
+        topt.top = (int)a->top;
+        topt.json_path = f->json_path;
+        topt.html_path = f->html_path;
+        topt.print_regression = regress_print;
+        report_text_print(stdout, report, &topt);
+    }
+    if (a->json || a->quiet) {
+        /* no text report: say how the script ended on stderr */
+        char *outcome = report_text_outcome(report);
+        if (outcome)
+            log_error("%s", outcome);
+        free(outcome);
+    }
+    if (fflush(stdout) == EOF) {
+        log_error("could not write to standard output: %s", strerror(errno));
+        internal = true;
+    }
+
+    const json_t *regression = json_object_get(report, "regression");
+    bool regressed = json_is_object(regression) && regress_has_regression(regression);
+    if (internal)
+        return PYSCOPE_EXIT_INTERNAL;
+    if (script_rc != PYSCOPE_EXIT_OK)
+        return script_rc;
+    if (regressed && a->fail_on_regression)
+        return PYSCOPE_EXIT_REGRESSION;
+    return PYSCOPE_EXIT_OK;
+}
+
 int cli_run_main(int argc, char **argv)
 {
     struct run_args a;
@@ -776,107 +893,11 @@ int cli_run_main(int argc, char **argv)
     rc = run_prepare_reports(&a, &f);
     if (rc)
         goto out;
-
-    char err[512];
-    bool use_path;
-    char *runner = cli_find_runner(&use_path, err, sizeof(err));
-    if (!runner) {
-        log_error("%s", err);
-        rc = PYSCOPE_EXIT_INTERNAL;
+    json_t *report = run_measure(&a, &f, &rc);
+    if (!report)
         goto out;
-    }
-    f.tmp_output = run_make_tmp();
-    if (!f.tmp_output) {
-        free(runner);
-        rc = PYSCOPE_EXIT_INTERNAL;
-        goto out;
-    }
-
-    if (!a.quiet && !a.json && isatty(STDERR_FILENO))
-        fprintf(stderr, "pyscope: profiling %s ...\n", a.script_argv[0]);
-    char **rargv = run_runner_argv(runner, &a, f.tmp_output);
-    int status = 0;
-    int src = run_spawn_wait(runner, use_path, rargv, a.json, &status);
-    free(rargv);
-    if (src < 0) {
-        log_error("could not run \"%s\": %s%s", runner, strerror(-src),
-                  use_path ? " (set PYSCOPE_RUN_BIN or install pyscope-run next to pyscope)" : "");
-        free(runner);
-        rc = PYSCOPE_EXIT_INTERNAL;
-        goto out;
-    }
-    if (WIFSIGNALED(status) && WTERMSIG(status) == SIGINT) {
-        /* interrupted: die the same way, as shells expect */
-        free(runner);
-        run_files_release(&f);
-        signal(SIGINT, SIG_DFL);
-        raise(SIGINT);
-        return PYSCOPE_EXIT_INTERNAL;
-    }
-    rc = run_runner_status(runner, status);
-    free(runner);
-    if (rc >= 0)
-        goto out;
-    int script_rc = WEXITSTATUS(status);
-
-    bool keep;
-    json_t *report = run_load_result(f.tmp_output, &keep);
-    if (!report) {
-        if (keep) {
-            log_info("the refused output is kept in \"%s\"", f.tmp_output);
-            free(f.tmp_output);
-            f.tmp_output = NULL;
-        }
-        rc = PYSCOPE_EXIT_INTERNAL;
-        goto out;
-    }
-    json_object_set_new(report, "schema", json_string("pyscope.report/1"));
-    run_analyze(report, &a, &f, script_rc == PYSCOPE_EXIT_OK);
-
-    bool internal = false;
-    if (a.no_save)
-        json_object_set_new(report, "files", json_pack("{s:n, s:n}", "json", "html"));
-    else if (run_save(report, &f) < 0)
-        internal = true;
-    if (run_exports(&a, report) < 0)
-        internal = true;
-
-    if (a.json) {
-        if (json_dumpf(report, stdout, JSON_INDENT(2)) < 0 || fputc('\n', stdout) == EOF)
-            internal = true;
-    } else if (!a.quiet) {
-        struct report_text_options topt;
-        report_text_options_init(&topt);
-        topt.color = cli_color_enabled(a.color, STDOUT_FILENO);
-        topt.top = (int)a.top;
-        topt.json_path = f.json_path;
-        topt.html_path = f.html_path;
-        topt.print_regression = regress_print;
-        report_text_print(stdout, report, &topt);
-    }
-    if (a.json || a.quiet) {
-        char *outcome = report_text_outcome(report);
-        if (outcome)
-            log_error("%s", outcome);
-        free(outcome);
-    }
-    if (fflush(stdout) == EOF) {
-        log_error("could not write to standard output: %s", strerror(errno));
-        internal = true;
-    }
-
-    const json_t *regression = json_object_get(report, "regression");
-    bool regressed = json_is_object(regression) && regress_has_regression(regression);
+    rc = run_report(&a, &f, report, rc);
     json_decref(report);
-
-    if (internal)
-        rc = PYSCOPE_EXIT_INTERNAL;
-    else if (script_rc != PYSCOPE_EXIT_OK)
-        rc = script_rc;
-    else if (regressed && a.fail_on_regression)
-        rc = PYSCOPE_EXIT_REGRESSION;
-    else
-        rc = PYSCOPE_EXIT_OK;
 out:
     run_files_release(&f);
     return rc;
