@@ -160,32 +160,39 @@ int regress_metric(const struct regress_run *runs, size_t n_runs, const double *
     free(base);
     run_noise(runs, n_runs, out);
 
-    double mag = fabs(out->change_pct), t = out->threshold_pct;
-    bool up = out->change_pct > 0;
-    enum regress_verdict decided = up ? REGRESS_REGRESSION : REGRESS_IMPROVEMENT;
     out->statistical = stats_mannwhitney_min_p(nb, n_cand) < o.alpha;
+    regress_decide(out, o.alpha);
+    return 0;
+}
+
+void regress_decide(struct regress_result *r, double alpha)
+{
+    double mag = fabs(r->change_pct), t = r->threshold_pct;
+    bool up = r->change_pct > 0;
+    enum regress_verdict decided = up ? REGRESS_REGRESSION : REGRESS_IMPROVEMENT;
+    const char *more = r->n_cand < 10 ? REGRESS_HINT_REPEAT : REGRESS_HINT_NOT_SIGNIFICANT;
+    r->hint = NULL;
     if (mag <= t) {
-        out->verdict = REGRESS_NO_CHANGE;
-    } else if (out->statistical) {
-        if (out->has_noise && mag <= out->noise_pct) {
-            out->verdict = REGRESS_INCONCLUSIVE;
-            out->hint = REGRESS_HINT_NOISE;
-        } else if (out->p_value >= o.alpha) {
-            out->verdict = REGRESS_INCONCLUSIVE;
-            out->hint = n_cand < 10 ? REGRESS_HINT_REPEAT : REGRESS_HINT_NOT_SIGNIFICANT;
-        } else if (!out->has_ci || (up ? out->ci_low_pct <= 0 : out->ci_high_pct >= 0)) {
-            out->verdict = REGRESS_INCONCLUSIVE;
-            out->hint = n_cand < 10 ? REGRESS_HINT_REPEAT : REGRESS_HINT_NOT_SIGNIFICANT;
+        r->verdict = REGRESS_NO_CHANGE;
+    } else if (r->statistical) {
+        if (r->has_noise && mag <= r->noise_pct) {
+            r->verdict = REGRESS_INCONCLUSIVE;
+            r->hint = REGRESS_HINT_NOISE;
+        } else if (!(r->p_value < alpha)) {
+            r->verdict = REGRESS_INCONCLUSIVE;
+            r->hint = more;
+        } else if (!r->has_ci || (up ? r->ci_low_pct <= 0 : r->ci_high_pct >= 0)) {
+            r->verdict = REGRESS_INCONCLUSIVE;
+            r->hint = more;
         } else {
-            out->verdict = decided;
+            r->verdict = decided;
         }
     } else {
-        bool beyond = out->has_noise ? mag > out->noise_pct : mag > 2 * t;
-        out->verdict = beyond ? decided : REGRESS_INCONCLUSIVE;
+        bool beyond = r->has_noise ? mag > r->noise_pct : mag > 2 * t;
+        r->verdict = beyond ? decided : REGRESS_INCONCLUSIVE;
         if (!beyond)
-            out->hint = REGRESS_HINT_REPEAT;
+            r->hint = REGRESS_HINT_REPEAT;
     }
-    return 0;
 }
 
 /* ---- samples from documents ------------------------------------------------ */

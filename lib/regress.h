@@ -106,6 +106,13 @@ int regress_metric(const struct regress_run *runs, size_t n_runs, const double *
                    const struct regress_options *opt, struct regress_result *out);
 
 /*
+ * Apply the verdict rules above to the statistics already in r (change_pct,
+ * statistical, p_value, has_ci/ci_*_pct, has_noise/noise_pct, threshold_pct,
+ * n_cand); sets r->verdict and r->hint. alpha: significance level.
+ */
+void regress_decide(struct regress_result *r, double alpha);
+
+/*
  * Compare candidate (a pyscope.report/1 or pyscope.run/1 document, borrowed)
  * with baseline documents (borrowed, oldest first; the newest
  * max_baseline_runs are used). Returns a new "regression" JSON object
