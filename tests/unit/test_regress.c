@@ -188,7 +188,7 @@ static void test_decide_threshold_rules(void **state)
 static void test_metric_statistical_shift(void **state)
 {
     (void)state;
-    static struct synth s;
+    struct synth s;
     make_base(&s, 10, 10, 1.0, 0.01, 0.02, 1);
     double c[10];
     struct regress_result r;
@@ -235,7 +235,7 @@ static void test_metric_statistical_shift(void **state)
 static void test_metric_noise_floor(void **state)
 {
     (void)state;
-    static struct synth s;
+    struct synth s;
     /* runs spread over +-8% with tight samples: the pooled test is significant,
      * but a +7% run is within what the baseline's runs do anyway */
     make_base(&s, 10, 10, 1.0, 0.18, 0.002, 6);
@@ -299,7 +299,7 @@ static void test_metric_one_sample_known_noise(void **state)
     (void)state;
     /* 10 earlier runs of one sample each, then one new sample: min p = 2/11, so the
      * threshold rule applies with the noise learned from the 10 runs */
-    static struct synth s;
+    struct synth s;
     make_base(&s, 10, 1, 1.0, 0.02, 0, 8);
     double c[] = {1.07};
     struct regress_result r;
