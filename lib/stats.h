@@ -21,7 +21,7 @@
 #include <stdint.h>
 
 /* Default seed of the bootstrap and of the change-point permutation test. */
-#define STATS_DEFAULT_SEED 0x5059534350453031ULL /* "PYSCOPE01" in ASCII, truncated */
+#define STATS_DEFAULT_SEED 0x5059534350453031ULL /* the bytes of "PYSCPE01" */
 /* Default number of bootstrap resamples. */
 #define STATS_DEFAULT_RESAMPLES 2000u
 

@@ -232,6 +232,27 @@ static void test_metric_statistical_shift(void **state)
     assert_null(r.hint);
 }
 
+static void test_options_fallback(void **state)
+{
+    (void)state;
+    struct regress_options o;
+    regress_options_init(&o);
+    assert_true(o.threshold == 0.05 && o.alpha == 0.05 && o.max_baseline_runs == 10);
+    /* unusable options fall back to the defaults (with a warning) */
+    double b[] = {1.0}, c[] = {1.07};
+    struct regress_run runs[] = {{b, 1}};
+    struct regress_result r;
+    o.threshold = NAN;
+    o.alpha = 2;
+    log_init("test_regress", LOG_LEVEL_ERROR);
+    assert_int_equal(regress_metric(runs, 1, c, 1, &o, &r), 0);
+    log_init("test_regress", LOG_LEVEL_INFO);
+    assert_true(fabs(r.threshold_pct - 5) < 1e-12);
+    assert_int_equal(r.verdict, REGRESS_INCONCLUSIVE);
+    assert_string_equal(regress_verdict_name(REGRESS_NO_CHANGE), "no_change");
+    assert_string_equal(regress_verdict_name(REGRESS_INCONCLUSIVE), "inconclusive");
+}
+
 static void test_metric_noise_floor(void **state)
 {
     (void)state;
@@ -657,6 +678,7 @@ int main(void)
         cmocka_unit_test(test_decide_statistical_rules),
         cmocka_unit_test(test_decide_threshold_rules),
         cmocka_unit_test(test_metric_statistical_shift),
+        cmocka_unit_test(test_options_fallback),
         cmocka_unit_test(test_metric_noise_floor),
         cmocka_unit_test(test_metric_too_few_samples),
         cmocka_unit_test(test_metric_one_sample_each),

@@ -273,6 +273,15 @@ static void test_hodges_lehmann(void **state)
              0.026398595787362034, 0.9500269581010548);
     free(x);
     free(y);
+
+    /* at most 4194304 pairs are kept in memory */
+    struct stats_hl h;
+    x = gen(2049, 7919, 1000, 1.0, 0.1);
+    y = gen(2048, 7919, 1000, 1.0, 0.1);
+    assert_int_equal(stats_hodges_lehmann(x, 2049, y, 2048, 0.95, &h), -PYSCOPE_ETOOBIG);
+    assert_int_equal(stats_hodges_lehmann(x, 10, y, 10, 1.0, &h), -PYSCOPE_ERANGE);
+    free(x);
+    free(y);
 }
 
 static void test_normal(void **state)
