@@ -72,7 +72,7 @@ static void usage(FILE *out)
                  "  --timeout SECONDS     kill a run (and its children) after this long\n"
                  "  --venv DIR            use this virtualenv (default: $VIRTUAL_ENV if set)\n"
                  "  --root DIR            project root for normalized paths (default: the git\n"
-            "                        top level above the script; outside git: absolute)\n"
+                 "                        top level above the script; outside git: absolute)\n"
                  "  --output FILE         where to write the JSON (default: standard output)\n"
                  "  -h, --help            show this help;  --version  show the version\n"
                  "\n"
