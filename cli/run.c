@@ -17,9 +17,9 @@
  * written): exit 4.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <libgen.h>
-#include <fcntl.h>
 #include <signal.h>
 #include <spawn.h>
 #include <stdarg.h>
@@ -34,7 +34,9 @@
 #include "errors.h"
 #include "log.h"
 #include "report_text.h"
-#include "stubs_tmp.h" /* TEMPORARY: lib/suggest.h, lib/regress.h, lib/html_report.h, lib/export.h */
+#include "regress.h"
+#include "stubs_tmp.h" /* TEMPORARY: lib/html_report.h, lib/export.h */
+#include "suggest.h"
 #include "util.h"
 #include "xmalloc.h"
 
