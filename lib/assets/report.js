@@ -1,10 +1,11 @@
 /*
  * report.js - the interactive parts of PyScope's HTML report (embedded at build time).
  *
- * Sortable tables and the flame graph. Data comes from the JSON in
- * <script type="application/json" id="data">; the DOM is built with
- * createElement/textContent only, never from markup strings. When everything is
- * set up, <html> gets data-ready="1" (the browser test waits for it).
+ * Sortable tables and the flame graph. Data comes from the JSON data element
+ * (id "data"); the DOM is built with createElement/textContent only, never from
+ * markup strings. When everything is set up, the root element gets
+ * data-ready="1" (the browser test waits for it). The page embeds this file in a
+ * script element: it must never contain a less-than sign followed by a slash.
  */
 (function () {
     'use strict';
