@@ -141,7 +141,7 @@ int html_write_script_json(FILE *out, const json_t *data)
     return 0;
 }
 
-/* Format seconds for people: "1.549 s", "12.30 ms", "45.0 µs". */
+/* Format seconds for people: "1.549 s", "619 ms", "12.3 ms", "4.56 ms", "45.0 µs". */
 static void fmt_secs(char *buf, size_t n, double s)
 {
     double a = fabs(s);
@@ -151,6 +151,10 @@ static void fmt_secs(char *buf, size_t n, double s)
         snprintf(buf, n, "%.0f s", s);
     else if (a >= 1)
         snprintf(buf, n, "%.3f s", s);
+    else if (a >= 0.1)
+        snprintf(buf, n, "%.0f ms", s * 1e3);
+    else if (a >= 0.01)
+        snprintf(buf, n, "%.1f ms", s * 1e3);
     else if (a >= 1e-3)
         snprintf(buf, n, "%.2f ms", s * 1e3);
     else
@@ -507,22 +511,31 @@ static void write_summary(FILE *out, const json_t *report)
     if (profile) {
         double samples;
         const char *mode = get_str(profile, "mode");
+        const char *sep = "";
         card_open(out, "Profile");
-        if (get_num(profile, "samples", &samples))
+        if (get_num(profile, "samples", &samples)) {
             fprintf(out, "<div class=\"value\">%.0f</div><div class=\"sub\">samples", samples);
-        else
-            fputs("<div class=\"value\">\xe2\x80\x94</div><div class=\"sub\">", out);
+            sep = " \xc2\xb7 ";
+        } else {
+            fputs("<div class=\"value\">", out);
+            esc(out, mode ? mode : "\xe2\x80\x94");
+            fputs("</div><div class=\"sub\">", out);
+            mode = NULL; /* shown as the value */
+        }
         if (mode) {
-            fputs(" \xc2\xb7 ", out);
+            fputs(sep, out);
             esc(out, mode);
             fputs(" mode", out);
+            sep = " \xc2\xb7 ";
         }
         const json_t *children = json_object_get(profile, "children_followed");
-        if (json_is_false(children))
-            fputs(" \xc2\xb7 child processes not profiled", out);
+        if (json_is_false(children)) {
+            fprintf(out, "%schild processes not profiled", sep);
+            sep = " \xc2\xb7 ";
+        }
         const char *note = get_str(profile, "overhead_note");
         if (note) {
-            fputs(" \xc2\xb7 ", out);
+            fputs(sep, out);
             esc(out, note);
         }
         fputs("</div></div>\n", out);
@@ -898,7 +911,9 @@ static void write_regression(FILE *out, const json_t *report)
         if (is_metric_rows(v))
             has_rows = true;
     }
-    bool single = !has_rows && looks_like_metric(reg);
+    /* reg itself is one metric's result when it names a metric or a change */
+    bool single = !has_rows && (first_key(reg, METRIC_KEYS, NKEYS(METRIC_KEYS)) ||
+                                first_key(reg, CHANGE_KEYS, NKEYS(CHANGE_KEYS)));
 
     /* scalar fields first: overall verdict, baseline, message, ... */
     bool any = false;
@@ -1131,7 +1146,7 @@ static json_t *frame_item_new(const char *key)
 }
 
 /*
- * Return new data for the flame graph: {unit_s, threads: [name], frames: [[name,
+ * Return new data for the flame graph: {unit_s, runs, threads: [name], frames: [[name,
  * file, line]], stacks: [[thread, samples, frame...]], dropped}, heaviest stacks
  * first up to HTML_MAX_STACKS. *kept and *total count the stacks.
  */
@@ -1240,8 +1255,14 @@ static json_t *flame_data_new(const json_t *report, size_t *kept, size_t *total)
     else if (get_num(get_obj(report, "options"), "interval_s", &interval) && interval > 0)
         unit = interval;
 
-    json_t *data = json_pack("{s:f, s:o, s:o, s:o, s:f}", "unit_s", unit, "threads", ordered,
-                             "frames", frames, "stacks", out_stacks, "dropped", dropped);
+    /* stacks are summed over the measured runs; the page shows time per run */
+    double runs = (double)json_array_size(get_arr(report, "runs"));
+    if (runs < 1 && !(get_num(get_obj(report, "options"), "repeat", &runs) && runs >= 1))
+        runs = 1;
+
+    json_t *data =
+        json_pack("{s:f, s:f, s:o, s:o, s:o, s:f}", "unit_s", unit, "runs", runs, "threads",
+                  ordered, "frames", frames, "stacks", out_stacks, "dropped", dropped);
     json_decref(remap);
     json_decref(used);
     json_decref(used_index);
@@ -1263,7 +1284,7 @@ static void write_flame_section(FILE *out, size_t kept, size_t total)
           "<div id=\"flame-tip\" class=\"tip\" hidden></div>\n",
           out);
     fputs("<p class=\"note\">Root on top, callees below; widths are samples summed over the "
-          "measured runs, widest first.",
+          "measured runs, widest first; times are per run.",
           out);
     if (kept < total)
         fprintf(out, " Showing the %zu heaviest of %zu stacks.", kept, total);
@@ -1311,7 +1332,7 @@ static void write_memory(FILE *out, const json_t *report)
             peak = i;
     }
     rmax = rs[peak];
-    const double W = 900, H = 260, L = 72, R = 36, T = 14, B = 30;
+    const double W = 900, H = 270, L = 72, R = 36, T = 26, B = 30;
     const double pw = W - L - R, ph = H - T - B;
     double tstep = nice_step(tmax, 6);
     double tend = tmax > 0 ? ceil(tmax / tstep) * tstep : 1;
@@ -1375,8 +1396,11 @@ static void write_memory(FILE *out, const json_t *report)
     fprintf(out,
             "<circle class=\"peak\" cx=\"%.1f\" cy=\"%.1f\" r=\"4\"><title>peak %s at %s"
             "</title></circle><text x=\"%.1f\" y=\"%.1f\" text-anchor=\"%s\">peak %s</text>\n",
-            px, py, a, b, px > L + pw * 0.8 ? px - 8 : px + 8, py < T + 12 ? py + 14 : py - 6,
-            px > L + pw * 0.8 ? "end" : "start", a);
+            px, py, a, b, px, py - 9,
+            px > L + pw * 0.85   ? "end"
+            : px < L + pw * 0.15 ? "start"
+                                 : "middle",
+            a);
     fputs("</svg>\n<p class=\"note\">Resident set size of the last measured run, sampled from "
           "/proc.</p>\n</section>\n",
           out);

@@ -42,7 +42,7 @@
             return s.toFixed(3) + ' s';
         }
         if (a >= 1e-3) {
-            return (s * 1e3).toFixed(2) + ' ms';
+            return (s * 1e3).toFixed(a >= 0.1 ? 0 : a >= 0.01 ? 1 : 2) + ' ms';
         }
         return (s * 1e6).toFixed(1) + ' \u00b5s';
     }
@@ -152,7 +152,7 @@
         if (node.kind === 'thread') {
             return 'hsl(200, 45%, 70%)';
         }
-        var h = hashString(node.file || node.name);
+        var h = hashString(node.name + '\u0000' + node.file);
         var hue = h % 55;           /* red .. yellow, like flamegraph.pl */
         var light = 58 + ((h >>> 8) % 14);
         if (node.file === '~' || node.file === '') {
@@ -166,6 +166,7 @@
         this.stacks = Array.isArray(d.stacks) ? d.stacks : [];
         this.threads = Array.isArray(d.threads) ? d.threads : [];
         this.unit = typeof d.unit_s === 'number' && d.unit_s > 0 ? d.unit_s : 0;
+        this.runs = typeof d.runs === 'number' && d.runs >= 1 ? d.runs : 1;
         this.box = byId('flame-box');
         this.tip = byId('flame-tip');
         this.select = byId('flame-thread');
@@ -321,7 +322,7 @@
 
     Flame.prototype.amount = function (v) {
         if (this.unit > 0) {
-            return fmtTime(v * this.unit);
+            return fmtTime(v * this.unit / this.runs) + (this.runs > 1 ? ' per run' : '');
         }
         return String(v) + ' samples';
     };
