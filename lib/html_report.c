@@ -31,13 +31,14 @@
 #include "html_assets.h"
 #include "xmalloc.h"
 
-#define HTML_MAX_FUNCTIONS 500   /* hotspot table rows */
-#define HTML_MAX_STACKS    12000 /* flame graph stacks, heaviest first */
-#define HTML_MAX_DEPTH     512   /* frames kept per stack, root first */
-#define HTML_MAX_RUNS      2000  /* rows in the runs table */
-#define HTML_MAX_POINTS    800   /* memory timeline points drawn */
-#define HTML_MAX_ITEMS     200   /* suggestions, regression rows */
-#define HTML_MAX_CELL      300   /* bytes of a generic value shown in a cell */
+#define HTML_MAX_FUNCTIONS  300    /* hotspot table rows */
+#define HTML_MAX_STACKS     12000  /* flame graph stacks, heaviest first */
+#define HTML_MAX_FRAME_REFS 150000 /* frames in those stacks, at most */
+#define HTML_MAX_DEPTH      512    /* frames kept per stack, root first */
+#define HTML_MAX_RUNS       2000   /* rows in the runs table */
+#define HTML_MAX_POINTS     800    /* memory timeline points drawn */
+#define HTML_MAX_ITEMS      200    /* suggestions, regression rows */
+#define HTML_MAX_CELL       300    /* bytes of a generic value shown in a cell */
 
 /* ---- reading untrusted JSON ------------------------------------------------ */
 
@@ -1100,12 +1101,17 @@ static void write_hotspots(FILE *out, const json_t *report)
 
 /* ---- flame graph -------------------------------------------------------------- */
 
+/* One stack picked for the flame graph. */
 struct stack_ref {
-    size_t index;   /* position in profile.stacks */
-    double samples; /* its count */
+    size_t index;       /* position in profile.stacks */
+    double samples;     /* its count */
+    json_int_t thread;  /* index in the thread list */
+    json_int_t *frames; /* frame indices, root first, new */
+    size_t depth;       /* number of frames */
 };
 
-static int cmp_stack_ref(const void *a, const void *b)
+/* Heaviest first, then input order. */
+static int cmp_stack_weight(const void *a, const void *b)
 {
     const struct stack_ref *x = a, *y = b;
     if (x->samples != y->samples)
@@ -1113,7 +1119,20 @@ static int cmp_stack_ref(const void *a, const void *b)
     return (x->index > y->index) - (x->index < y->index);
 }
 
-/* Intern s (borrowed) in list/index; return its position. */
+/* By thread, then frames lexicographically: neighbours share long prefixes. */
+static int cmp_stack_frames(const void *a, const void *b)
+{
+    const struct stack_ref *x = a, *y = b;
+    if (x->thread != y->thread)
+        return x->thread < y->thread ? -1 : 1;
+    size_t n = x->depth < y->depth ? x->depth : y->depth;
+    for (size_t i = 0; i < n; i++)
+        if (x->frames[i] != y->frames[i])
+            return x->frames[i] < y->frames[i] ? -1 : 1;
+    return (x->depth > y->depth) - (x->depth < y->depth);
+}
+
+/* Intern s (borrowed) in list/index; return its position, or -1. */
 static json_int_t intern(json_t *list, json_t *index, const char *s, json_t *(*make)(const char *))
 {
     const json_t *pos = json_object_get(index, s);
@@ -1145,10 +1164,21 @@ static json_t *frame_item_new(const char *key)
     return item;
 }
 
+/* A count as compact JSON: an integer when it is one. */
+static json_t *count_new(double v)
+{
+    if (v == floor(v) && v < 9.0e15)
+        return json_integer((json_int_t)v);
+    return json_real(v);
+}
+
 /*
- * Return new data for the flame graph: {unit_s, runs, threads: [name], frames: [[name,
- * file, line]], stacks: [[thread, samples, frame...]], dropped}, heaviest stacks
- * first up to HTML_MAX_STACKS. *kept and *total count the stacks.
+ * Return new data for the flame graph (see the file comment of report.js):
+ * {unit_s, runs, threads: [name], frames: [[name, file, line]], stacks: [[thread,
+ * samples, shared, frame...]]} where shared is how many leading frames the stack
+ * has in common with the previous row (same thread), whose frames are not
+ * repeated. Keeps the heaviest stacks within HTML_MAX_STACKS and
+ * HTML_MAX_FRAME_REFS; *kept and *total count the stacks.
  */
 static json_t *flame_data_new(const json_t *report, size_t *kept, size_t *total)
 {
@@ -1160,12 +1190,11 @@ static json_t *flame_data_new(const json_t *report, size_t *kept, size_t *total)
     size_t n = json_array_size(stacks);
     struct stack_ref *refs = xcalloc(n ? n : 1, sizeof(*refs));
     size_t usable = 0;
-
-    /* known threads first, in the report's order */
-    const json_t *tl = get_arr(profile, "threads");
     size_t i;
     const json_t *t;
-    json_array_foreach(tl, i, t)
+
+    /* the report's thread list gives the order; unlisted threads follow */
+    json_array_foreach(get_arr(profile, "threads"), i, t)
     {
         const char *name = get_str(t, "name");
         if (name)
@@ -1181,67 +1210,67 @@ static json_t *flame_data_new(const json_t *report, size_t *kept, size_t *total)
         refs[usable].samples = v;
         usable++;
     }
-    qsort(refs, usable, sizeof(*refs), cmp_stack_ref);
-    *kept = usable < HTML_MAX_STACKS ? usable : HTML_MAX_STACKS;
+    qsort(refs, usable, sizeof(*refs), cmp_stack_weight);
+    size_t keep = 0, budget = 0;
+    while (keep < usable && keep < HTML_MAX_STACKS) {
+        size_t depth = json_array_size(get_arr(json_array_get(stacks, refs[keep].index), "frames"));
+        if (depth > HTML_MAX_DEPTH)
+            depth = HTML_MAX_DEPTH;
+        if (keep > 0 && budget + depth > HTML_MAX_FRAME_REFS)
+            break;
+        budget += depth;
+        keep++;
+    }
+    *kept = keep;
     *total = usable;
-    /* the used threads only: drop listed threads that have no stacks */
-    json_t *used = json_array(), *used_index = json_object();
-    double dropped = 0;
-    for (size_t k = 0; k < usable; k++) {
+    for (size_t k = 0; k < keep; k++) {
         const json_t *s = json_array_get(stacks, refs[k].index);
-        if (k >= *kept) {
-            dropped += refs[k].samples;
-            continue;
-        }
         const char *tname = get_str(s, "thread");
-        json_int_t ti =
-            intern(used, used_index, tname && tname[0] ? tname : "unknown-thread", thread_item_new);
-        json_t *row = json_array();
-        json_array_append_new(row, json_integer(ti));
-        json_array_append_new(row, json_real(refs[k].samples));
-        size_t j;
-        const json_t *f;
-        json_array_foreach(get_arr(s, "frames"), j, f)
-        {
-            if (j >= HTML_MAX_DEPTH)
-                break;
-            const char *key = json_string_value(f);
+        refs[k].thread = intern(threads, thread_index, tname && tname[0] ? tname : "unknown-thread",
+                                thread_item_new);
+        const json_t *fr = get_arr(s, "frames");
+        size_t depth = json_array_size(fr);
+        if (depth > HTML_MAX_DEPTH)
+            depth = HTML_MAX_DEPTH;
+        refs[k].frames = xcalloc(depth, sizeof(json_int_t));
+        for (size_t j = 0; j < depth; j++) {
+            const char *key = json_string_value(json_array_get(fr, j));
             json_int_t fi = intern(frames, frame_index, key ? key : "?", frame_item_new);
             if (fi >= 0)
-                json_array_append_new(row, json_integer(fi));
+                refs[k].frames[refs[k].depth++] = fi;
         }
+    }
+    qsort(refs, keep, sizeof(*refs), cmp_stack_frames);
+
+    /* only threads that have stacks, renumbered in the same order */
+    size_t nthreads = json_array_size(threads);
+    json_int_t *remap = xcalloc(nthreads ? nthreads : 1, sizeof(*remap));
+    for (size_t k = 0; k < keep; k++)
+        if (refs[k].thread >= 0)
+            remap[refs[k].thread] = 1;
+    json_t *used = json_array();
+    for (size_t k = 0; k < nthreads; k++) {
+        if (remap[k]) {
+            remap[k] = (json_int_t)json_array_size(used);
+            json_array_append(used, json_array_get(threads, k));
+        } else {
+            remap[k] = -1;
+        }
+    }
+    for (size_t k = 0; k < keep; k++) {
+        struct stack_ref *r = &refs[k], *prev = k ? &refs[k - 1] : NULL;
+        size_t shared = 0;
+        if (prev && prev->thread == r->thread)
+            while (shared < r->depth && shared < prev->depth &&
+                   prev->frames[shared] == r->frames[shared])
+                shared++;
+        json_t *row = json_array();
+        json_array_append_new(row, json_integer(r->thread >= 0 ? remap[r->thread] : 0));
+        json_array_append_new(row, count_new(r->samples));
+        json_array_append_new(row, json_integer((json_int_t)shared));
+        for (size_t j = shared; j < r->depth; j++)
+            json_array_append_new(row, json_integer(r->frames[j]));
         json_array_append_new(out_stacks, row);
-    }
-    /* order used threads like the report's thread list */
-    json_t *ordered = json_array();
-    json_t *remap = json_array();
-    json_array_foreach(threads, i, t)
-    {
-        if (json_object_get(used_index, json_string_value(t)))
-            json_array_append_new(ordered, json_string(json_string_value(t)));
-    }
-    json_array_foreach(used, i, t)
-    {
-        if (!json_object_get(thread_index, json_string_value(t)))
-            json_array_append_new(ordered, json_string(json_string_value(t)));
-    }
-    json_array_foreach(used, i, t)
-    {
-        size_t p;
-        const json_t *o;
-        json_array_foreach(ordered, p, o)
-        {
-            if (json_equal(o, t)) {
-                json_array_append_new(remap, json_integer((json_int_t)p));
-                break;
-            }
-        }
-    }
-    json_t *row;
-    json_array_foreach(out_stacks, i, row)
-    {
-        json_int_t old = json_integer_value(json_array_get(row, 0));
-        json_array_set(row, 0, json_array_get(remap, (size_t)old));
     }
 
     double unit = 0, interval;
@@ -1254,22 +1283,20 @@ static json_t *flame_data_new(const json_t *report, size_t *kept, size_t *total)
         unit = interval;
     else if (get_num(get_obj(report, "options"), "interval_s", &interval) && interval > 0)
         unit = interval;
-
     /* stacks are summed over the measured runs; the page shows time per run */
     double runs = (double)json_array_size(get_arr(report, "runs"));
     if (runs < 1 && !(get_num(get_obj(report, "options"), "repeat", &runs) && runs >= 1))
         runs = 1;
 
-    json_t *data =
-        json_pack("{s:f, s:f, s:o, s:o, s:o, s:f}", "unit_s", unit, "runs", runs, "threads",
-                  ordered, "frames", frames, "stacks", out_stacks, "dropped", dropped);
-    json_decref(remap);
-    json_decref(used);
-    json_decref(used_index);
+    json_t *data = json_pack("{s:f, s:f, s:o, s:o, s:o}", "unit_s", unit, "runs", runs, "threads",
+                             used, "frames", frames, "stacks", out_stacks);
+    for (size_t k = 0; k < keep; k++)
+        free(refs[k].frames);
+    free(refs);
+    free(remap);
     json_decref(threads);
     json_decref(thread_index);
     json_decref(frame_index);
-    free(refs);
     return data;
 }
 

@@ -1,6 +1,12 @@
 /*
  * report.js - the interactive parts of PyScope's HTML report (embedded at build time).
  *
+ * Flame graph data: {unit_s: seconds per sample (0 = unknown), runs: measured runs
+ * the samples are summed over, threads: [name], frames: [[name, file, line]],
+ * stacks: [[thread, samples, shared, frame...]]}: a row repeats none of the
+ * first `shared` frames of the previous row (rows are sorted so that neighbours
+ * share long prefixes).
+ *
  * Sortable tables and the flame graph. Data comes from the JSON data element
  * (id "data"); the DOM is built with createElement/textContent only, never from
  * markup strings. When everything is set up, the root element gets
@@ -217,11 +223,17 @@
             name: rootName, file: '', line: 0, kind: 'root', value: 0, self: 0, kids: [],
             map: new Map(), parent: null, depth: 0, x: 0
         };
+        var prev = [];
         this.stacks.forEach(function (s) {
-            if (!Array.isArray(s) || s.length < 2) {
+            if (!Array.isArray(s) || s.length < 3) {
                 return;
             }
+            /* [thread, samples, shared, frames...]: the first `shared` frames are the
+             * previous row's */
             var t = s[0], v = s[1];
+            var shared = typeof s[2] === 'number' ? Math.max(0, Math.min(s[2], prev.length)) : 0;
+            var frames = prev.slice(0, shared).concat(s.slice(3));
+            prev = frames;
             if (typeof v !== 'number' || !(v > 0) || (thread >= 0 && t !== thread)) {
                 return;
             }
@@ -234,8 +246,8 @@
                 });
                 n.value += v;
             }
-            for (var j = 2; j < s.length; j++) {
-                var fi = s[j];
+            for (var j = 0; j < frames.length; j++) {
+                var fi = frames[j];
                 n = child(n, fi, function () {
                     return self.frameInfo(fi);
                 });

@@ -326,7 +326,49 @@ static void test_large_report_is_small(void **state)
     size_t len = strlen(page);
     if (len > 600 * 1024)
         fail_msg("page is %zu bytes", len);
-    assert_int_equal(count(page, "<tr><td class=\"fn\">"), 500);
+    assert_int_equal(count(page, "<tr><td class=\"fn\">"), 300);
+    assert_non_null(strstr(page, "Showing the first 300 of 500 functions"));
+    free(page);
+    json_decref(report);
+}
+
+/* Real profiles share long prefixes: rows repeat only what differs. */
+static void test_shared_prefixes_are_compact(void **state)
+{
+    (void)state;
+    json_t *stacks = json_array();
+    for (int s = 0; s < 4000; s++) {
+        json_t *frames = json_array();
+        for (int d = 0; d < 30; d++) {
+            char key[96];
+            /* a common trunk, then branches decided by s's digits */
+            int id = d < 20 ? d : 100 * d + (s >> (2 * (29 - d) / 3)) % 64;
+            snprintf(key, sizeof(key), "site-packages/framework/layer_%d.py:handler_%d:%d", d, id,
+                     d + 1);
+            json_array_append_new(frames, json_string(key));
+        }
+        json_array_append_new(stacks, json_pack("{s:s, s:o, s:i}", "thread", "MainThread", "frames",
+                                                frames, "samples", 1 + s % 9));
+    }
+    json_t *report = json_pack("{s:{s:s, s:f, s:o}}", "profile", "mode", "sample", "interval_s",
+                               0.004, "stacks", stacks);
+    char *page = render_ok(report);
+    json_t *data = data_island(page);
+    json_t *rows = json_object_get(data, "stacks");
+    assert_int_equal(json_array_size(rows), 4000);
+    /* every row after the first shares the 20-frame trunk */
+    json_t *row;
+    size_t i;
+    json_array_foreach(rows, i, row)
+    {
+        if (i > 0 && json_integer_value(json_array_get(row, 2)) < 20)
+            fail_msg("row %zu shares only %lld frames", i,
+                     (long long)json_integer_value(json_array_get(row, 2)));
+    }
+    size_t len = strlen(page);
+    if (len > 250 * 1024)
+        fail_msg("page is %zu bytes", len);
+    json_decref(data);
     free(page);
     json_decref(report);
 }
@@ -358,6 +400,7 @@ int main(void)
         cmocka_unit_test(test_rejects_non_reports),
         cmocka_unit_test(test_regression_generic),
         cmocka_unit_test(test_large_report_is_small),
+        cmocka_unit_test(test_shared_prefixes_are_compact),
         cmocka_unit_test(test_write_error),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
