@@ -1367,6 +1367,12 @@ static void write_memory(FILE *out, const json_t *report)
     double unit = rmax >= 1048576 ? 1048576 : rmax >= 1024 ? 1024 : 1;
     double rstep = nice_step(rmax / unit, 4) * unit;
     double rend = rmax > 0 ? ceil(rmax / rstep) * rstep : 1;
+    if (!isfinite(tend) || !isfinite(rend) || tmax > 1e9 || rmax > 1e18) {
+        /* nonsense magnitudes (a day-long run is 1e5 s, an exabyte 1e18): no chart */
+        free(ts);
+        free(rs);
+        return;
+    }
     char a[64], b[64];
 
     fputs("<section id=\"memory\">\n<h2>Memory timeline</h2>\n", out);
@@ -1374,7 +1380,8 @@ static void write_memory(FILE *out, const json_t *report)
             "<svg class=\"chart\" viewBox=\"0 0 %.0f %.0f\" role=\"img\" "
             "aria-label=\"resident memory over time\">\n",
             W, H);
-    for (double y = 0; y <= rend + rstep / 2; y += rstep) {
+    for (int tick = 0; tick <= 12 && tick * rstep <= rend + rstep / 2; tick++) {
+        double y = tick * rstep;
         double py = T + ph - ph * y / rend;
         fmt_bytes(a, sizeof(a), y);
         fprintf(out,
@@ -1382,7 +1389,8 @@ static void write_memory(FILE *out, const json_t *report)
                 "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"end\">%s</text>\n",
                 L, py, L + pw, py, L - 6, py + 4, a);
     }
-    for (double x = 0; x <= tend + tstep / 2; x += tstep) {
+    for (int tick = 0; tick <= 12 && tick * tstep <= tend + tstep / 2; tick++) {
+        double x = tick * tstep;
         double px = L + pw * x / tend;
         if (tend >= 1)
             snprintf(a, sizeof(a), "%g s", x);
