@@ -704,6 +704,7 @@ static const char *const P_KEYS[] = {"p_value", "pvalue", "p", "q_value"};
  */
 static void write_object_table(FILE *out, const json_t *rows, int depth);
 
+/* Write each array of objects inside row (borrowed) as a table titled "key: label". */
 static void write_nested(FILE *out, const json_t *row, const char *label, int depth)
 {
     const char *k;
