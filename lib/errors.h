@@ -20,12 +20,12 @@ enum pyscope_exit {
 
 enum pyscope_err {
     PYSCOPE_EBASE = 1000,
-    PYSCOPE_EPARSE,   /* malformed input */
-    PYSCOPE_ESCHEMA,  /* well-formed but not the expected schema */
-    PYSCOPE_ERANGE,   /* a value out of its allowed range (NaN, negative, too large) */
-    PYSCOPE_ETOOBIG,  /* input over its size cap */
-    PYSCOPE_ENODATA,  /* not enough data for the computation */
-    PYSCOPE_EUSAGE,   /* bad option or argument */
+    PYSCOPE_EPARSE,  /* malformed input */
+    PYSCOPE_ESCHEMA, /* well-formed but not the expected schema */
+    PYSCOPE_ERANGE,  /* a value out of its allowed range (NaN, negative, too large) */
+    PYSCOPE_ETOOBIG, /* input over its size cap */
+    PYSCOPE_ENODATA, /* not enough data for the computation */
+    PYSCOPE_EUSAGE,  /* bad option or argument */
 };
 
 /* Return a static description of rc (negative code), never NULL. */

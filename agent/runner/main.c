@@ -1,7 +1,561 @@
-/* placeholder until the runner lands */
+/*
+ * pyscope-run - measure one Python script, once or --repeat N times.
+ *
+ * Runs SCRIPT exactly as `python3 SCRIPT ARGS` would, in a child process per
+ * run (fresh interpreter each time), and writes one pyscope.run/1 document
+ * (docs/json-schema.md). The parent never initializes Python: it validates
+ * the input, forks, measures from outside (supervise.c) and gathers what
+ * the child's profiler left in the shared region (collect.c).
+ *
+ * Exit status: 0 the script succeeded; 3 it failed (non-zero exit, signal);
+ * 124 it timed out; 2 usage error; 4 internal error. The document is written
+ * in all three of the first cases.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <limits.h>
+#include <math.h>
+#include <signal.h>
 #include <stdio.h>
-int main(void)
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+#include <uuid/uuid.h>
+
+#include "collect.h"
+#include "errors.h"
+#include "jsonutil.h"
+#include "log.h"
+#include "profiler.h"
+#include "shm.h"
+#include "stubs_tmp.h"
+#include "summary.h"
+#include "supervise.h"
+#include "xmalloc.h"
+
+#define DEFAULT_PYTHON "/usr/bin/python3.11"
+
+struct options {
+    int mode; /* 1 sample, 2 trace */
+    long repeat, warmup;
+    double interval_s;
+    double timeout_s; /* 0 = none */
+    const char *venv;
+    const char *root;
+    const char *output;
+    const char *script;
+    int argc;
+    char *const *argv;
+};
+
+/* What one child run needs (borrowed by the child). */
+struct child_arg {
+    struct profiler_config cfg;
+    struct shm_region *region;
+};
+
+static void usage(FILE *out)
 {
-    puts("pyscope-run " PYSCOPE_VERSION);
+    fprintf(out, "Usage: pyscope-run [OPTIONS] [--] SCRIPT [ARGS...]\n"
+                 "Run SCRIPT as python3 would, measure it, write a pyscope.run/1 JSON document.\n"
+                 "\n"
+                 "  --mode sample|trace   sample: statistical stacks, no slowdown (default);\n"
+                 "                        trace: exact call counts through a profile hook\n"
+                 "  --repeat N            measured runs, each in a fresh process (default 1)\n"
+                 "  --warmup K            runs before those, not measured (default 0)\n"
+                 "  --interval-ms MS      sampling period in sample mode (default 4)\n"
+                 "  --timeout SECONDS     kill a run (and its children) after this long\n"
+                 "  --venv DIR            use this virtualenv (default: $VIRTUAL_ENV if set)\n"
+                 "  --root DIR            project root for normalized paths (default: the git\n"
+                 "                        top level above the current folder, else the folder)\n"
+                 "  --output FILE         where to write the JSON (default: standard output)\n"
+                 "  -h, --help            show this help;  --version  show the version\n"
+                 "\n"
+                 "Exit status: 0 ok, 3 the script failed, 124 timed out, 2 usage, 4 internal.\n");
+}
+
+/* Parse a whole number in [lo, hi]; false on anything else. */
+static bool parse_long(const char *s, long lo, long hi, long *out)
+{
+    char *end;
+    errno = 0;
+    long v = strtol(s, &end, 10);
+    if (errno || end == s || *end || v < lo || v > hi)
+        return false;
+    *out = v;
+    return true;
+}
+
+static bool parse_double(const char *s, double lo, double hi, double *out)
+{
+    char *end;
+    errno = 0;
+    double v = strtod(s, &end);
+    if (errno || end == s || *end || !isfinite(v) || v < lo || v > hi)
+        return false;
+    *out = v;
+    return true;
+}
+
+static int parse_options(int argc, char **argv, struct options *o)
+{
+    enum {
+        OPT_MODE = 256,
+        OPT_REPEAT,
+        OPT_WARMUP,
+        OPT_INTERVAL,
+        OPT_TIMEOUT,
+        OPT_VENV,
+        OPT_ROOT,
+        OPT_OUTPUT,
+        OPT_VERSION
+    };
+    static const struct option longopts[] = {
+        {"mode", required_argument, NULL, OPT_MODE},
+        {"repeat", required_argument, NULL, OPT_REPEAT},
+        {"warmup", required_argument, NULL, OPT_WARMUP},
+        {"interval-ms", required_argument, NULL, OPT_INTERVAL},
+        {"timeout", required_argument, NULL, OPT_TIMEOUT},
+        {"venv", required_argument, NULL, OPT_VENV},
+        {"root", required_argument, NULL, OPT_ROOT},
+        {"output", required_argument, NULL, OPT_OUTPUT},
+        {"help", no_argument, NULL, 'h'},
+        {"version", no_argument, NULL, OPT_VERSION},
+        {NULL, 0, NULL, 0},
+    };
+    *o = (struct options){.mode = 1, .repeat = 1, .interval_s = 0.004};
+    int c;
+    double ms;
+    while ((c = getopt_long(argc, argv, "+h", longopts, NULL)) != -1) {
+        switch (c) {
+        case OPT_MODE:
+            if (strcmp(optarg, "sample") == 0)
+                o->mode = 1;
+            else if (strcmp(optarg, "trace") == 0)
+                o->mode = 2;
+            else {
+                log_error("--mode must be \"sample\" or \"trace\", not \"%s\"", optarg);
+                return -PYSCOPE_EUSAGE;
+            }
+            break;
+        case OPT_REPEAT:
+            if (!parse_long(optarg, 1, 10000, &o->repeat)) {
+                log_error("--repeat takes a whole number from 1 to 10000, not \"%s\"", optarg);
+                return -PYSCOPE_EUSAGE;
+            }
+            break;
+        case OPT_WARMUP:
+            if (!parse_long(optarg, 0, 1000, &o->warmup)) {
+                log_error("--warmup takes a whole number from 0 to 1000, not \"%s\"", optarg);
+                return -PYSCOPE_EUSAGE;
+            }
+            break;
+        case OPT_INTERVAL:
+            if (!parse_double(optarg, 0.1, 1000, &ms)) {
+                log_error("--interval-ms takes milliseconds from 0.1 to 1000, not \"%s\"", optarg);
+                return -PYSCOPE_EUSAGE;
+            }
+            o->interval_s = ms / 1000.0;
+            break;
+        case OPT_TIMEOUT:
+            if (!parse_double(optarg, 0.001, 31536000, &o->timeout_s)) {
+                log_error("--timeout takes a positive number of seconds, not \"%s\"", optarg);
+                return -PYSCOPE_EUSAGE;
+            }
+            break;
+        case OPT_VENV:
+            o->venv = optarg;
+            break;
+        case OPT_ROOT:
+            o->root = optarg;
+            break;
+        case OPT_OUTPUT:
+            o->output = optarg;
+            break;
+        case 'h':
+            usage(stdout);
+            exit(0);
+        case OPT_VERSION:
+            printf("pyscope-run %s (CPython 3.11 embedded)\n", PYSCOPE_VERSION);
+            exit(0);
+        default:
+            fprintf(stderr, "Try \"pyscope-run --help\" for more information.\n");
+            return -PYSCOPE_EUSAGE;
+        }
+    }
+    if (optind >= argc) {
+        log_error("no script given");
+        fprintf(stderr, "Usage: pyscope-run [OPTIONS] [--] SCRIPT [ARGS...]\n");
+        return -PYSCOPE_EUSAGE;
+    }
+    o->script = argv[optind];
+    o->argc = argc - optind - 1;
+    o->argv = argv + optind + 1;
     return 0;
+}
+
+/* Check that the script is something python3 can run: a readable file that
+ * is text, a zip archive or compiled bytecode, or a folder with __main__.py. */
+static int check_script(const char *path)
+{
+    struct stat st;
+    if (path[0] == '\0') {
+        log_error("the script name is empty");
+        return -PYSCOPE_EUSAGE;
+    }
+    if (stat(path, &st) < 0) {
+        log_error("could not open script \"%s\": %s", path, strerror(errno));
+        return -PYSCOPE_EUSAGE;
+    }
+    if (S_ISDIR(st.st_mode)) {
+        char *main_py = xasprintf("%s/__main__.py", path);
+        int ok = access(main_py, R_OK) == 0;
+        free(main_py);
+        if (ok)
+            return 0;
+        log_error("\"%s\" is a directory, not a Python script (a directory needs a "
+                  "__main__.py to be run)",
+                  path);
+        return -PYSCOPE_EUSAGE;
+    }
+    if (!S_ISREG(st.st_mode)) {
+        log_error("\"%s\" is not a regular file", path);
+        return -PYSCOPE_EUSAGE;
+    }
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        log_error("could not open script \"%s\": %s", path, strerror(errno));
+        return -PYSCOPE_EUSAGE;
+    }
+    unsigned char head[4096];
+    ssize_t n = read(fd, head, sizeof(head));
+    close(fd);
+    if (n < 0) {
+        log_error("could not read script \"%s\": %s", path, strerror(errno));
+        return -PYSCOPE_EUSAGE;
+    }
+    bool zip = n >= 4 && memcmp(head, "PK\x03\x04", 4) == 0;
+    bool pyc = n >= 4 && head[2] == '\r' && head[3] == '\n';
+    if (!zip && !pyc && memchr(head, '\0', (size_t)n)) {
+        log_error("\"%s\" is not a Python script: it contains NUL bytes (a binary file?)", path);
+        return -PYSCOPE_EUSAGE;
+    }
+    return 0;
+}
+
+/* The interpreter path python3 would report as sys.executable: the
+ * virtualenv's bin/python when one is used. Returns a new string or NULL. */
+static char *choose_program(const struct options *o, char **venv_out)
+{
+    const char *venv = o->venv;
+    bool explicit = venv != NULL;
+    if (!venv) {
+        venv = getenv("VIRTUAL_ENV");
+        if (venv && !*venv)
+            venv = NULL;
+    }
+    *venv_out = NULL;
+    if (!venv)
+        return xstrdup(DEFAULT_PYTHON);
+    char *cfg = xasprintf("%s/pyvenv.cfg", venv);
+    char *py = xasprintf("%s/bin/python", venv);
+    bool ok = access(cfg, R_OK) == 0 && access(py, X_OK) == 0;
+    free(cfg);
+    if (ok) {
+        char *real = realpath(venv, NULL);
+        *venv_out = real ? real : xstrdup(venv);
+        return py;
+    }
+    free(py);
+    if (explicit) {
+        log_error("--venv \"%s\" is not a virtualenv (no pyvenv.cfg or bin/python in it); "
+                  "create one with: python3.11 -m venv DIR",
+                  venv);
+        return NULL;
+    }
+    log_warn("VIRTUAL_ENV=\"%s\" is not a virtualenv (no pyvenv.cfg or bin/python); ignoring it",
+             venv);
+    return xstrdup(DEFAULT_PYTHON);
+}
+
+static void child_main(void *p)
+{
+    struct child_arg *a = p;
+    profiler_child_main(&a->cfg, a->region);
+}
+
+static json_t *run_json(const struct run_measure *m)
+{
+    double cpu = m->user_s + m->sys_s;
+    return json_pack("{s:o, s:o, s:o, s:o, s:o, s:I, s:o, s:o, s:b}", "wall_s",
+                     json_real_checked(m->wall_s), "cpu_s", json_real_checked(cpu), "user_s",
+                     json_real_checked(m->user_s), "sys_s", json_real_checked(m->sys_s), "cpu_pct",
+                     json_real_checked(m->wall_s > 0 ? 100.0 * cpu / m->wall_s : 0),
+                     "peak_rss_bytes", (json_int_t)m->peak_rss_bytes, "exit_code",
+                     m->signal ? json_null() : json_integer(m->exit_code), "signal",
+                     m->signal ? json_integer(m->signal) : json_null(), "timed_out", m->timed_out);
+}
+
+static json_t *status_json(const struct run_measure *m, bool started)
+{
+    char msg[256];
+    const char *outcome = "ok";
+    if (m->timed_out) {
+        outcome = "timeout";
+        snprintf(msg, sizeof(msg), "timed out after %.3g s: killed", m->wall_s);
+    } else if (m->signal) {
+        outcome = "failed";
+        snprintf(msg, sizeof(msg), "killed by signal %d (%s)", m->signal, strsignal(m->signal));
+    } else if (m->exit_code != 0) {
+        outcome = "failed";
+        snprintf(msg, sizeof(msg), "exited with status %d%s", m->exit_code,
+                 started ? "" : " before the script started");
+    } else {
+        snprintf(msg, sizeof(msg), "exited with status 0");
+    }
+    return json_pack("{s:s, s:o, s:o, s:s}", "outcome", outcome, "exit_code",
+                     m->signal ? json_null() : json_integer(m->exit_code), "signal",
+                     m->signal ? json_integer(m->signal) : json_null(), "message", msg);
+}
+
+static json_t *timeline_json(const struct run_measure *m)
+{
+    json_t *a = json_array();
+    for (size_t i = 0; i < m->ntimeline; i++)
+        json_array_append_new(
+            a, json_pack("[f, I]", m->timeline[i].t_s, (json_int_t)m->timeline[i].rss_bytes));
+    return a;
+}
+
+static void iso_now(char *buf, size_t len)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    struct tm tm;
+    gmtime_r(&ts.tv_sec, &tm);
+    char base[32];
+    strftime(base, sizeof(base), "%Y-%m-%dT%H:%M:%S", &tm);
+    snprintf(buf, len, "%s.%06ldZ", base, ts.tv_nsec / 1000);
+}
+
+/* The script's identity: absolute path, normalized key, content hash, args. */
+static json_t *script_json(const struct options *o, const char *cwd, const char *root)
+{
+    char *abs = o->script[0] == '/' ? xstrdup(o->script) : xasprintf("%s/%s", cwd, o->script);
+    char *key = NULL;
+    if (pathnorm_key(abs, root, &key) < 0)
+        key = xstrdup(abs);
+    char hex[65] = "";
+    json_t *sha = hash_file_sha256(o->script, hex) == 0 ? json_string(hex) : json_null();
+    json_t *args = json_array();
+    for (int i = 0; i < o->argc; i++)
+        json_array_append_new(args, json_string_lossy(o->argv[i]));
+    json_t *s = json_pack("{s:o, s:o, s:o, s:o}", "path", json_string_lossy(abs), "key",
+                          json_string_lossy(key), "sha256", sha, "args", args);
+    free(abs);
+    free(key);
+    return s;
+}
+
+static int write_output(const char *path, json_t *doc)
+{
+    if (!path) {
+        int rc = json_dumpf(doc, stdout, JSON_INDENT(1));
+        fputc('\n', stdout);
+        return rc < 0 || fflush(stdout) != 0 ? -EIO : 0;
+    }
+    char *tmp = xasprintf("%s.tmp.%d", path, (int)getpid());
+    FILE *f = fopen(tmp, "w");
+    if (!f) {
+        int e = errno;
+        log_error("could not write \"%s\": %s", tmp, strerror(e));
+        free(tmp);
+        return -e;
+    }
+    int rc = json_dumpf(doc, f, JSON_INDENT(1));
+    fputc('\n', f);
+    if (fclose(f) != 0 || rc < 0) {
+        log_error("could not write \"%s\": %s", tmp, strerror(errno));
+        unlink(tmp);
+        free(tmp);
+        return -EIO;
+    }
+    if (rename(tmp, path) < 0) {
+        int e = errno;
+        log_error("could not rename \"%s\" to \"%s\": %s", tmp, path, strerror(e));
+        unlink(tmp);
+        free(tmp);
+        return -e;
+    }
+    free(tmp);
+    return 0;
+}
+
+/* Fail early, before the script runs, when the output cannot be written. */
+static int check_output(const char *path)
+{
+    if (!path)
+        return 0;
+    char *tmp = xasprintf("%s.tmp.%d", path, (int)getpid());
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+    if (fd < 0) {
+        log_error("cannot write the output file \"%s\": %s", path, strerror(errno));
+        free(tmp);
+        return -PYSCOPE_EUSAGE;
+    }
+    close(fd);
+    unlink(tmp);
+    free(tmp);
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    log_init("pyscope-run", LOG_LEVEL_INFO);
+    struct options o;
+    if (parse_options(argc, argv, &o) < 0)
+        return PYSCOPE_EXIT_USAGE;
+    if (check_script(o.script) < 0 || check_output(o.output) < 0)
+        return PYSCOPE_EXIT_USAGE;
+    char *venv = NULL;
+    char *program = choose_program(&o, &venv);
+    if (!program)
+        return PYSCOPE_EXIT_USAGE;
+
+    char *cwd = getcwd(NULL, 0);
+    if (!cwd) {
+        log_error("could not get the current folder: %s", strerror(errno));
+        return PYSCOPE_EXIT_INTERNAL;
+    }
+    char *root = NULL;
+    if (o.root) {
+        root = realpath(o.root, NULL);
+        if (!root) {
+            log_error("--root \"%s\": %s", o.root, strerror(errno));
+            return PYSCOPE_EXIT_USAGE;
+        }
+    } else {
+        root = pathnorm_find_root(cwd);
+        if (!root)
+            root = xstrdup(cwd);
+    }
+
+    char created[64];
+    iso_now(created, sizeof(created));
+    uuid_t uu;
+    char id[37];
+    uuid_generate_random(uu);
+    uuid_unparse_lower(uu, id);
+
+    struct collect *col = collect_new(o.mode, o.interval_s, root, cwd);
+    json_t *runs = json_array(), *warmups = json_array();
+    long total = o.warmup + o.repeat;
+    double *wall = xcalloc((size_t)o.repeat, sizeof(double));
+    double *cpu = xcalloc((size_t)o.repeat, sizeof(double));
+    double *pct = xcalloc((size_t)o.repeat, sizeof(double));
+    double *rss = xcalloc((size_t)o.repeat, sizeof(double));
+    struct run_measure last = {0};
+    bool started = false, failed = false;
+    char py_version[64] = "", py_build[SHM_TEXT_MAX] = "", py_exe[SHM_TEXT_MAX] = "",
+         py_prefix[SHM_TEXT_MAX] = "";
+    int rc = 0;
+    long measured = 0;
+
+    for (long i = 0; i < total; i++) {
+        bool is_warmup = i < o.warmup;
+        struct shm_region *region = shm_map((uint32_t)o.mode);
+        if (!region) {
+            log_error("could not map the profile region: %s", strerror(errno));
+            rc = -ENOMEM;
+            break;
+        }
+        struct child_arg ca = {
+            .cfg = {.script = o.script,
+                    .argc = o.argc,
+                    .argv = o.argv,
+                    .program = program,
+                    .mode = is_warmup ? 0 : o.mode,
+                    .interval_s = o.interval_s},
+            .region = region,
+        };
+        struct run_measure m;
+        rc = supervise_run(child_main, &ca, o.timeout_s, !is_warmup, &m);
+        if (rc < 0) {
+            log_error("could not start the script: %s", strerror(-rc));
+            shm_unmap(&region);
+            break;
+        }
+        started = started || region->started;
+        if (region->py_build[0]) {
+            snprintf(py_version, sizeof(py_version), "%s", region->py_version);
+            snprintf(py_build, sizeof(py_build), "%s", region->py_build);
+            snprintf(py_exe, sizeof(py_exe), "%s", region->py_executable);
+            snprintf(py_prefix, sizeof(py_prefix), "%s", region->py_prefix);
+        }
+        if (is_warmup) {
+            json_array_append_new(warmups, run_json(&m));
+        } else {
+            double tsc_hz = m.wall_s > 0 ? (double)(m.tsc_end - m.tsc_start) / m.wall_s : 0;
+            collect_add_run(col, region, m.wall_s, tsc_hz);
+            json_array_append_new(runs, run_json(&m));
+            wall[measured] = m.wall_s;
+            cpu[measured] = m.user_s + m.sys_s;
+            pct[measured] = m.wall_s > 0 ? 100.0 * cpu[measured] / m.wall_s : 0;
+            rss[measured] = (double)m.peak_rss_bytes;
+            measured++;
+        }
+        shm_unmap(&region);
+        supervise_measure_release(&last);
+        last = m;
+        failed = m.timed_out || m.signal || m.exit_code != 0;
+        /* A failing script fails the same way again: stop repeating it. */
+        if (failed)
+            break;
+    }
+
+    int exit_code = PYSCOPE_EXIT_INTERNAL;
+    if (rc == 0) {
+        double med_wall = summary_median(wall, (size_t)measured);
+        json_t *py = json_pack("{s:s, s:s, s:s, s:s, s:s, s:o}", "implementation", "cpython",
+                               "version", py_version, "build", py_build, "executable", py_exe,
+                               "prefix", py_prefix, "venv", json_string_lossy(venv));
+        json_t *opts =
+            json_pack("{s:s, s:I, s:I, s:o, s:o}", "mode", o.mode == 2 ? "trace" : "sample",
+                      "repeat", (json_int_t)o.repeat, "warmup", (json_int_t)o.warmup, "interval_s",
+                      o.mode == 1 ? json_real(o.interval_s) : json_null(), "timeout_s",
+                      o.timeout_s > 0 ? json_real(o.timeout_s) : json_null());
+        json_t *summary = json_pack(
+            "{s:o, s:o, s:o, s:o}", "wall_s", summary_json(wall, (size_t)measured), "cpu_s",
+            summary_json(cpu, (size_t)measured), "cpu_pct", summary_json(pct, (size_t)measured),
+            "peak_rss_bytes", summary_json(rss, (size_t)measured));
+        json_t *doc = json_pack(
+            "{s:s, s:s, s:s, s:s, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o}", "schema",
+            "pyscope.run/1", "pyscope_version", PYSCOPE_VERSION, "id", id, "created", created,
+            "script", script_json(&o, cwd, root), "host", hostinfo_collect(), "python", py,
+            "options", opts, "status", status_json(&last, started), "runs", runs, "warmup_runs",
+            warmups, "summary", summary, "memory_timeline", timeline_json(&last), "profile",
+            collect_to_json(col, med_wall));
+        runs = warmups = NULL;
+        if (write_output(o.output, doc) == 0)
+            exit_code = last.timed_out ? PYSCOPE_EXIT_TIMEOUT
+                        : failed       ? PYSCOPE_EXIT_SCRIPT
+                                       : PYSCOPE_EXIT_OK;
+        json_decref(doc);
+    }
+    json_decref(runs);
+    json_decref(warmups);
+    supervise_measure_release(&last);
+    collect_destroy(&col);
+    free(wall);
+    free(cpu);
+    free(pct);
+    free(rss);
+    free(root);
+    free(cwd);
+    free(venv);
+    free(program);
+    return exit_code;
 }

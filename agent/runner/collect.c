@@ -1,0 +1,317 @@
+/*
+ * collect.c - per-run profile tables to the report's `profile` object.
+ *
+ * jansson objects serve as the string-keyed maps while aggregating; the
+ * sizes involved (thousands of functions and stacks) make that cheap.
+ */
+#include "collect.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "jsonutil.h"
+#include "stubs_tmp.h"
+#include "shm.h"
+#include "summary.h"
+#include "xmalloc.h"
+
+struct collect {
+    int mode;          /* 1 sample, 2 trace */
+    double interval_s; /* requested sampling period */
+    const char *root, *cwd;
+    int nruns;
+    uint64_t samples, dropped, forks;
+    json_t *funcs;   /* key -> {file, name, line, calls[], self[], total[], cpu[], max_depth} */
+    json_t *stacks;  /* "thread\x1fkey\x1f..." -> {thread, frames, samples, cpu_samples} */
+    json_t *threads; /* name -> {name, native_id, samples, cpu_samples} */
+    json_t *errors;  /* distinct profiler error strings */
+};
+
+struct collect *collect_new(int mode, double interval_s, const char *root, const char *cwd)
+{
+    struct collect *c = xcalloc(1, sizeof(*c));
+    c->mode = mode;
+    c->interval_s = interval_s;
+    c->root = root;
+    c->cwd = cwd;
+    c->funcs = json_object();
+    c->stacks = json_object();
+    c->threads = json_object();
+    c->errors = json_array();
+    return c;
+}
+
+void collect_destroy(struct collect **pc)
+{
+    struct collect *c = *pc;
+    if (!c)
+        return;
+    json_decref(c->funcs);
+    json_decref(c->stacks);
+    json_decref(c->threads);
+    json_decref(c->errors);
+    free(c);
+    *pc = NULL;
+}
+
+/* Normalized file name of a code object's co_filename (new string). */
+static char *file_key(const struct collect *c, const char *raw)
+{
+    if (raw[0] == '\0' || raw[0] == '<' || strcmp(raw, "~") == 0)
+        return xstrdup(raw[0] ? raw : "<unknown>");
+    char *abs = raw[0] == '/' ? xstrdup(raw) : xasprintf("%s/%s", c->cwd ? c->cwd : ".", raw);
+    char *key = NULL;
+    if (pathnorm_key(abs, c->root, &key) < 0)
+        key = xstrdup(raw);
+    free(abs);
+    return key;
+}
+
+static void array_pad(json_t *arr, int n)
+{
+    while ((int)json_array_size(arr) < n)
+        json_array_append_new(arr, json_real(0));
+}
+
+/* The aggregate entry for function f of region r (created on first sight). */
+static json_t *func_entry(struct collect *c, const struct shm_region *r, uint32_t f, char **keys)
+{
+    if (!keys[f]) {
+        const struct shm_func *fn = &r->funcs[f];
+        char *file = file_key(c, shm_string(r, fn->file_off));
+        keys[f] = xasprintf("%s:%s:%d", file, shm_string(r, fn->name_off), fn->line);
+        json_t *e = json_object_get(c->funcs, keys[f]);
+        if (!e) {
+            e = json_pack("{s:o, s:o, s:i, s:[], s:[], s:[], s:[], s:i, s:b}", "file",
+                          json_string_lossy(file), "name",
+                          json_string_lossy(shm_string(r, fn->name_off)), "line", fn->line, "calls",
+                          "self", "total", "cpu", "max_depth", 0, "is_c", fn->is_c);
+            json_object_set_new(c->funcs, keys[f], e);
+        }
+        free(file);
+    }
+    return json_object_get(c->funcs, keys[f]);
+}
+
+/* Add v to element run of the array at key of e (padding as needed). */
+static void add_at(json_t *e, const char *key, int run, double v)
+{
+    json_t *arr = json_object_get(e, key);
+    array_pad(arr, run + 1);
+    json_t *x = json_array_get(arr, (size_t)run);
+    json_real_set(x, json_real_value(x) + v);
+}
+
+static const char *thread_name(const struct shm_thread *t, char *buf, size_t len)
+{
+    if (t->is_main)
+        return "MainThread";
+    snprintf(buf, len, "Thread %llu", (unsigned long long)t->native_id);
+    return buf;
+}
+
+void collect_add_run(struct collect *c, const struct shm_region *r, double wall_s, double tsc_hz)
+{
+    int run = c->nruns++;
+    c->dropped += r->dropped;
+    c->forks += r->forks;
+    if (r->error[0])
+        json_array_append_new(c->errors, json_string_lossy(r->error));
+
+    /* Time a unit of a node's counters stands for. */
+    double unit;
+    if (c->mode == 1) {
+        double elapsed = r->mono_end_ns > r->mono_start_ns
+                             ? (double)(r->mono_end_ns - r->mono_start_ns) / 1e9
+                             : wall_s;
+        unit = r->passes ? elapsed / (double)r->passes : c->interval_s;
+    } else {
+        unit = tsc_hz > 0 ? 1.0 / tsc_hz : 0;
+    }
+
+    uint32_t nfuncs = r->nfuncs < SHM_MAX_FUNCS ? r->nfuncs : SHM_MAX_FUNCS;
+    uint32_t nnodes = r->nnodes < SHM_MAX_NODES ? r->nnodes : SHM_MAX_NODES;
+    char **keys = xcalloc(nfuncs ? nfuncs : 1, sizeof(char *));
+    /* Inclusive counters per node: children always come after their parent. */
+    double *incl = xcalloc(nnodes ? nnodes : 1, sizeof(double));
+    for (uint32_t i = nnodes; i-- > 1;) {
+        const struct shm_node *n = &r->nodes[i];
+        incl[i] += c->mode == 1 ? (double)n->self : (double)n->total;
+        if (c->mode == 1 && n->parent && n->parent < i)
+            incl[n->parent] += incl[i];
+    }
+
+    for (uint32_t i = 1; i < nnodes; i++) {
+        const struct shm_node *n = &r->nodes[i];
+        if (n->func >= nfuncs)
+            continue;
+        json_t *e = func_entry(c, r, n->func, keys);
+        /* Recursion: count the outermost activation only in total. */
+        int same = 0;
+        for (uint32_t p = n->parent, guard = 0; p && p < i && guard < 4096;
+             p = r->nodes[p].parent, guard++)
+            if (r->nodes[p].func == n->func)
+                same++;
+        if (same + 1 > json_integer_value(json_object_get(e, "max_depth")))
+            json_object_set_new(e, "max_depth", json_integer(same + 1));
+        if (same == 0)
+            add_at(e, "total", run, incl[i] * unit);
+        add_at(e, "self", run, (double)n->self * unit);
+        add_at(e, "calls", run, (double)n->calls);
+        add_at(e, "cpu", run, (double)n->cpu_ns / 1e9);
+
+        if (n->self == 0)
+            continue;
+        /* One collapsed stack per node with self time. */
+        char tbuf[64];
+        const char *tname =
+            n->thread < r->nthreads ? thread_name(&r->threads[n->thread], tbuf, sizeof(tbuf)) : "?";
+        uint32_t path[1100];
+        size_t depth = 0;
+        for (uint32_t p = i; p && p <= i && depth < 1100; p = r->nodes[p].parent)
+            path[depth++] = p;
+        size_t klen = strlen(tname) + 1;
+        for (size_t d = 0; d < depth; d++) {
+            uint32_t f = r->nodes[path[d]].func;
+            if (f < nfuncs)
+                func_entry(c, r, f, keys);
+            klen += (f < nfuncs ? strlen(keys[f]) : 1) + 1;
+        }
+        char *skey = xmalloc(klen + 1);
+        size_t o = (size_t)snprintf(skey, klen + 1, "%s", tname);
+        json_t *frames = json_array();
+        for (size_t d = depth; d-- > 0;) {
+            uint32_t f = r->nodes[path[d]].func;
+            const char *k = f < nfuncs ? keys[f] : "?";
+            o += (size_t)snprintf(skey + o, klen + 1 - o, "\x1f%s", k);
+            json_array_append_new(frames, json_string_lossy(k));
+        }
+        double w = c->mode == 1 ? (double)n->self : (double)n->self * unit * 1e6;
+        double cw = c->mode == 1 && unit > 0 ? (double)n->cpu_ns / 1e9 / unit : 0;
+        json_t *s = json_object_get(c->stacks, skey);
+        if (!s) {
+            s = json_pack("{s:o, s:o, s:f, s:f}", "thread", json_string_lossy(tname), "frames",
+                          frames, "samples", 0.0, "cpu_samples", 0.0);
+            json_object_set_new(c->stacks, skey, s);
+        } else {
+            json_decref(frames);
+        }
+        json_real_set(json_object_get(s, "samples"),
+                      json_real_value(json_object_get(s, "samples")) + w);
+        json_real_set(json_object_get(s, "cpu_samples"),
+                      json_real_value(json_object_get(s, "cpu_samples")) + cw);
+        free(skey);
+    }
+
+    for (uint32_t t = 0; t < r->nthreads && t < SHM_MAX_THREADS; t++) {
+        const struct shm_thread *th = &r->threads[t];
+        char tbuf[64];
+        const char *name = thread_name(th, tbuf, sizeof(tbuf));
+        json_t *e = json_object_get(c->threads, name);
+        if (!e) {
+            e = json_pack("{s:s, s:I, s:I, s:f}", "name", name, "native_id",
+                          (json_int_t)th->native_id, "samples", (json_int_t)0, "cpu_s", 0.0);
+            json_object_set_new(c->threads, name, e);
+        }
+        json_integer_set(json_object_get(e, "samples"),
+                         json_integer_value(json_object_get(e, "samples")) +
+                             (json_int_t)th->samples);
+        json_real_set(json_object_get(e, "cpu_s"),
+                      json_real_value(json_object_get(e, "cpu_s")) + (double)th->cpu_ns / 1e9);
+        c->samples += th->samples;
+    }
+
+    for (uint32_t f = 0; f < nfuncs; f++)
+        free(keys[f]);
+    free(keys);
+    free(incl);
+}
+
+static double median_of(json_t *arr, int n)
+{
+    double *v = xcalloc((size_t)n ? (size_t)n : 1, sizeof(double));
+    for (int i = 0; i < n; i++)
+        v[i] = json_number_value(json_array_get(arr, (size_t)i));
+    double m = summary_median(v, (size_t)n);
+    free(v);
+    return m;
+}
+
+static int cmp_total_desc(const void *a, const void *b)
+{
+    double x = json_number_value(json_object_get(*(json_t *const *)a, "total_s"));
+    double y = json_number_value(json_object_get(*(json_t *const *)b, "total_s"));
+    return (x < y) - (x > y);
+}
+
+static int cmp_samples_desc(const void *a, const void *b)
+{
+    double x = json_number_value(json_object_get(*(json_t *const *)a, "samples"));
+    double y = json_number_value(json_object_get(*(json_t *const *)b, "samples"));
+    return (x < y) - (x > y);
+}
+
+/* Values of obj sorted with cmp, as a new array. */
+static json_t *sorted_values(json_t *obj, int (*cmp)(const void *, const void *))
+{
+    size_t n = json_object_size(obj), i = 0;
+    json_t **v = xcalloc(n ? n : 1, sizeof(json_t *));
+    const char *k;
+    json_t *x;
+    json_object_foreach(obj, k, x) v[i++] = x;
+    qsort(v, n, sizeof(json_t *), cmp);
+    json_t *arr = json_array();
+    for (i = 0; i < n; i++)
+        json_array_append(arr, v[i]);
+    free(v);
+    return arr;
+}
+
+json_t *collect_to_json(struct collect *c, double median_wall_s)
+{
+    int n = c->nruns;
+    json_t *funcs = json_object();
+    const char *key;
+    json_t *e;
+    json_object_foreach(c->funcs, key, e)
+    {
+        json_t *calls = json_object_get(e, "calls"), *self = json_object_get(e, "self");
+        json_t *total = json_object_get(e, "total"), *cpu = json_object_get(e, "cpu");
+        array_pad(calls, n);
+        array_pad(self, n);
+        array_pad(total, n);
+        array_pad(cpu, n);
+        double self_s = median_of(self, n), total_s = median_of(total, n);
+        json_t *calls_v =
+            c->mode == 2 ? json_integer((json_int_t)llround(median_of(calls, n))) : json_null();
+        json_t *o = json_pack(
+            "{s:s, s:O, s:O, s:O, s:o, s:o, s:o, s:o, s:o, s:o, s:O, s:O, s:O, s:b}", "key", key,
+            "file", json_object_get(e, "file"), "name", json_object_get(e, "name"), "line",
+            json_object_get(e, "line"), "calls", calls_v, "self_s", json_real_checked(self_s),
+            "total_s", json_real_checked(total_s), "self_cpu_s",
+            c->mode == 1 ? json_real_checked(median_of(cpu, n)) : json_null(), "self_pct",
+            json_real_checked(median_wall_s > 0 ? 100.0 * self_s / median_wall_s : 0), "total_pct",
+            json_real_checked(median_wall_s > 0 ? 100.0 * total_s / median_wall_s : 0),
+            "self_s_runs", self, "total_s_runs", total, "max_depth",
+            json_object_get(e, "max_depth"), "builtin", json_is_true(json_object_get(e, "is_c")));
+        json_object_set_new(funcs, key, o);
+    }
+    json_t *functions = sorted_values(funcs, cmp_total_desc);
+    json_decref(funcs);
+    json_t *stacks = sorted_values(c->stacks, cmp_samples_desc);
+    json_t *threads = sorted_values(c->threads, cmp_samples_desc);
+    const char *note = c->mode == 2
+                           ? "trace mode: every call goes through a profile hook, which slows "
+                             "call-heavy code; compare timings with sample mode"
+                           : "sample mode: statistical stack samples of every thread, read from "
+                             "outside the interpreter; timings are those of plain python";
+    json_t *p =
+        json_pack("{s:s, s:o, s:I, s:I, s:s, s:b, s:I, s:o, s:o, s:o, s:O}", "mode",
+                  c->mode == 2 ? "trace" : "sample", "interval_s",
+                  c->mode == 1 ? json_real(c->interval_s) : json_null(), "samples",
+                  (json_int_t)c->samples, "dropped", (json_int_t)c->dropped, "overhead_note", note,
+                  "children_followed", 0, "forks", (json_int_t)c->forks, "threads", threads,
+                  "functions", functions, "stacks", stacks, "errors", c->errors);
+    return p;
+}

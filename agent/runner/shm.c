@@ -1,0 +1,146 @@
+/*
+ * shm.c - fixed-capacity tables in the region shared with the script child.
+ *
+ * No locks and no allocation: see shm.h for who writes when.
+ */
+#include "shm.h"
+
+#include <errno.h>
+#include <string.h>
+#include <sys/mman.h>
+
+struct shm_region *shm_map(uint32_t mode)
+{
+    void *p = mmap(NULL, sizeof(struct shm_region), PROT_READ | PROT_WRITE,
+                   MAP_SHARED | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    if (p == MAP_FAILED)
+        return NULL;
+    struct shm_region *r = p;
+    r->magic = SHM_MAGIC;
+    r->mode = mode;
+    r->nnodes = 1;       /* node 0 is the "no parent" sentinel */
+    r->strings_used = 1; /* offset 0 is "" */
+    return r;
+}
+
+void shm_unmap(struct shm_region **region)
+{
+    if (*region) {
+        munmap(*region, sizeof(struct shm_region));
+        *region = NULL;
+    }
+}
+
+uint32_t shm_add_string(struct shm_region *r, const char *s, size_t len)
+{
+    if (len >= SHM_STRINGS_SIZE || r->strings_used > SHM_STRINGS_SIZE - len - 1)
+        return 0;
+    uint32_t off = r->strings_used;
+    memcpy(r->strings + off, s, len);
+    r->strings[off + len] = '\0';
+    r->strings_used += (uint32_t)len + 1;
+    return off;
+}
+
+const char *shm_string(const struct shm_region *r, uint32_t off)
+{
+    if (off >= r->strings_used || off >= SHM_STRINGS_SIZE)
+        return "";
+    return r->strings + off;
+}
+
+/* Fibonacci hashing of a pointer-sized key. */
+static inline uint32_t hash64(uint64_t k, uint32_t bits)
+{
+    return (uint32_t)((k * 0x9E3779B97F4A7C15ULL) >> (64 - bits));
+}
+
+#define FUNC_BITS 16
+#define NODE_BITS 18
+_Static_assert((1u << FUNC_BITS) == SHM_FUNC_SLOTS, "func slot bits");
+_Static_assert((1u << NODE_BITS) == SHM_NODE_SLOTS, "node slot bits");
+
+int64_t shm_func_find(const struct shm_region *r, uint64_t ident)
+{
+    uint32_t i = hash64(ident, FUNC_BITS);
+    for (uint32_t probe = 0; probe < SHM_FUNC_SLOTS; probe++) {
+        uint32_t v = r->func_slots[i];
+        if (v == 0)
+            return -1;
+        if (r->funcs[v - 1].ident == ident)
+            return v - 1;
+        i = (i + 1) & (SHM_FUNC_SLOTS - 1);
+    }
+    return -1;
+}
+
+int64_t shm_func_add(struct shm_region *r, uint64_t ident, uint32_t file_off, uint32_t name_off,
+                     int32_t line, bool is_c)
+{
+    if (r->nfuncs >= SHM_MAX_FUNCS)
+        return -1;
+    uint32_t i = hash64(ident, FUNC_BITS);
+    while (r->func_slots[i] != 0)
+        i = (i + 1) & (SHM_FUNC_SLOTS - 1);
+    uint32_t idx = r->nfuncs;
+    struct shm_func *f = &r->funcs[idx];
+    f->ident = ident;
+    f->file_off = file_off;
+    f->name_off = name_off;
+    f->line = line;
+    f->is_c = is_c;
+    r->func_slots[i] = idx + 1;
+    r->nfuncs++;
+    return idx;
+}
+
+static inline uint32_t node_slot(uint32_t parent, uint64_t ident, uint32_t thread)
+{
+    return hash64(ident ^ ((uint64_t)parent << 40) ^ ((uint64_t)thread << 20), NODE_BITS);
+}
+
+uint32_t shm_node_find(const struct shm_region *r, uint32_t parent, uint64_t ident, uint32_t thread)
+{
+    uint32_t i = node_slot(parent, ident, thread);
+    for (;;) {
+        uint32_t v = r->node_slots[i];
+        if (v == 0)
+            return 0;
+        const struct shm_node *n = &r->nodes[v];
+        if (n->ident == ident && n->parent == parent && n->thread == thread)
+            return v;
+        i = (i + 1) & (SHM_NODE_SLOTS - 1);
+    }
+}
+
+uint32_t shm_node_add(struct shm_region *r, uint32_t parent, uint64_t ident, uint32_t func,
+                      uint32_t thread)
+{
+    if (r->nnodes >= SHM_MAX_NODES)
+        return 0;
+    uint32_t i = node_slot(parent, ident, thread);
+    while (r->node_slots[i] != 0)
+        i = (i + 1) & (SHM_NODE_SLOTS - 1);
+    uint32_t idx = r->nnodes++;
+    struct shm_node *n = &r->nodes[idx];
+    n->ident = ident;
+    n->parent = parent;
+    n->func = func;
+    n->thread = thread;
+    n->depth = parent ? r->nodes[parent].depth + 1 : 0;
+    r->node_slots[i] = idx;
+    return idx;
+}
+
+int shm_thread_get(struct shm_region *r, uint64_t ident, uint64_t native_id)
+{
+    for (uint32_t i = 0; i < r->nthreads; i++)
+        if (r->threads[i].native_id == native_id)
+            return (int)i;
+    if (r->nthreads >= SHM_MAX_THREADS)
+        return -1;
+    struct shm_thread *t = &r->threads[r->nthreads];
+    t->ident = ident;
+    t->native_id = native_id;
+    return (int)r->nthreads++;
+}

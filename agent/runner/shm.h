@@ -1,0 +1,130 @@
+/*
+ * shm.h - the profile region shared between pyscope-run and its script child.
+ *
+ * The supervisor maps one anonymous MAP_SHARED region before it forks; the
+ * child (the profiled Python process) writes everything it learns into it:
+ * function names, sampled stacks or the traced call tree, thread CPU. The
+ * supervisor reads it after wait4(), so nothing is lost however the child
+ * ends: sys.exit, os._exit, a signal, a timeout kill.
+ *
+ * Design notes:
+ * - Fixed-capacity tables with open addressing; pages are touched only as
+ *   entries are used, so an idle table costs no resident memory.
+ * - Writers never block and never allocate: a full table increments a
+ *   "dropped" counter that the report shows.
+ * - Writers are serialized by the child itself (the sampler thread is the
+ *   only writer in sample mode; the GIL serializes the trace hook), so the
+ *   region has no locks. The reader runs only after the child is gone.
+ * - Strings are copied into an arena and referenced by offset, so the
+ *   region holds no pointers that mean anything to the reader.
+ */
+#ifndef PYSCOPE_RUNNER_SHM_H
+#define PYSCOPE_RUNNER_SHM_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define SHM_MAGIC        0x5053434f50453031ULL /* "PSCOPE01" */
+#define SHM_MAX_FUNCS    (1u << 15)
+#define SHM_FUNC_SLOTS   (1u << 16) /* hash slots for code -> function */
+#define SHM_MAX_NODES    (1u << 17) /* call-tree nodes / stack entries */
+#define SHM_NODE_SLOTS   (1u << 18)
+#define SHM_MAX_THREADS  256
+#define SHM_STRINGS_SIZE (8u << 20)
+#define SHM_TEXT_MAX     512 /* Python build strings etc. */
+
+/* What is known about one function (a code object, or a C function in
+ * trace mode). Identified in the child by an opaque pointer. */
+struct shm_func {
+    uint64_t ident;    /* child-side identity (code object or PyMethodDef address) */
+    uint32_t file_off; /* normalized only later: raw co_filename, in strings */
+    uint32_t name_off; /* co_qualname, or cProfile-style name for C functions */
+    int32_t line;      /* co_firstlineno; 0 for C functions */
+    uint32_t is_c;     /* 1 for a built-in (C) function */
+};
+
+/*
+ * One node of the call tree: a function reached through a particular path.
+ * In sample mode a node's self counters are the samples whose leaf was this
+ * path; in trace mode they are exact calls and TSC ticks.
+ */
+struct shm_node {
+    uint64_t ident;  /* the function's child-side identity (lookup key with parent) */
+    uint32_t parent; /* node index, 0 = a root (index 0 is the unused sentinel) */
+    uint32_t func;   /* index into funcs */
+    uint32_t thread; /* index into threads */
+    uint32_t depth;  /* number of ancestors */
+    uint64_t calls;  /* trace: calls entered on this path */
+    uint64_t self;   /* sample: samples with this node as leaf; trace: self ticks */
+    uint64_t total;  /* trace: inclusive ticks (all calls on this path) */
+    uint64_t cpu_ns; /* sample: thread CPU ns attributed to this leaf */
+};
+
+struct shm_thread {
+    uint64_t native_id; /* Linux TID */
+    uint64_t ident;     /* child-side identity (PyThreadState address) */
+    uint64_t samples;   /* sampler passes that found this thread with a stack */
+    uint64_t cpu_ns;    /* CPU time seen by the sampler / trace mode: 0 */
+    uint64_t last_cpu_ns;
+    uint32_t is_main;
+    char name[48];
+};
+
+struct shm_region {
+    uint64_t magic;
+    uint32_t mode;    /* 1 sample, 2 trace */
+    uint32_t started; /* the child got as far as running the script */
+    /* Timing calibration for trace mode: TSC and CLOCK_MONOTONIC at start and end. */
+    uint64_t tsc_start, tsc_end;
+    uint64_t mono_start_ns, mono_end_ns;
+    uint64_t passes;  /* sampler passes (sample mode) */
+    uint64_t dropped; /* samples or calls lost to full tables */
+    uint64_t forks;   /* os.fork() calls seen in the child */
+    uint32_t nfuncs, nnodes, nthreads, strings_used;
+    char py_version[64];
+    char py_build[SHM_TEXT_MAX];
+    char py_executable[SHM_TEXT_MAX];
+    char py_prefix[SHM_TEXT_MAX];
+    char error[SHM_TEXT_MAX]; /* why profiling could not start, if it could not */
+
+    uint32_t func_slots[SHM_FUNC_SLOTS]; /* func index + 1, 0 = empty */
+    uint32_t node_slots[SHM_NODE_SLOTS]; /* node index, 0 = empty */
+    struct shm_thread threads[SHM_MAX_THREADS];
+    struct shm_func funcs[SHM_MAX_FUNCS];
+    struct shm_node nodes[SHM_MAX_NODES];
+    char strings[SHM_STRINGS_SIZE];
+};
+
+/* Map a new zeroed region (MAP_SHARED | MAP_ANONYMOUS | MAP_NORESERVE).
+ * mode is 1 (sample) or 2 (trace). Returns it, or NULL with errno set.
+ * Release with shm_unmap(). Each run gets a fresh region. */
+struct shm_region *shm_map(uint32_t mode);
+void shm_unmap(struct shm_region **region);
+
+/* Copy len bytes of s into the arena; returns the offset, or 0 when the arena
+ * is full (offset 0 holds the empty string). */
+uint32_t shm_add_string(struct shm_region *r, const char *s, size_t len);
+/* Borrowed string at off (valid while the region is mapped); "" if out of range. */
+const char *shm_string(const struct shm_region *r, uint32_t off);
+
+/* Find the function with this ident; returns its index, or -1. */
+int64_t shm_func_find(const struct shm_region *r, uint64_t ident);
+/* Add a function (caller checked it is absent). Returns its index, or -1 when full. */
+int64_t shm_func_add(struct shm_region *r, uint64_t ident, uint32_t file_off, uint32_t name_off,
+                     int32_t line, bool is_c);
+
+/* The node for the function ident under parent (0 = a root) in thread.
+ * Returns its index, or 0 when absent. */
+uint32_t shm_node_find(const struct shm_region *r, uint32_t parent, uint64_t ident,
+                       uint32_t thread);
+/* Add that node for function index func (caller checked it is absent).
+ * Returns its index, or 0 when the table is full. */
+uint32_t shm_node_add(struct shm_region *r, uint32_t parent, uint64_t ident, uint32_t func,
+                      uint32_t thread);
+
+/* The thread slot for the Linux thread native_id (ident: its PyThreadState,
+ * kept for information), created when absent; -1 when full. */
+int shm_thread_get(struct shm_region *r, uint64_t ident, uint64_t native_id);
+
+#endif

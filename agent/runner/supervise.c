@@ -1,0 +1,197 @@
+/*
+ * supervise.c - fork, wait4, timeline, timeout, signal forwarding.
+ *
+ * The wait loop polls a pidfd with a 10 ms timeout: each wake-up reads the
+ * child's RSS from /proc/PID/statm; the pidfd becoming readable means the
+ * child is gone, and wait4() then gives its rusage (ru_maxrss is the exact
+ * peak). Signals sent to us while the child runs are forwarded to its
+ * process group; the supervisor itself carries on to write the report.
+ */
+#include "supervise.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <termios.h>
+#include <time.h>
+#include <unistd.h>
+#include <x86intrin.h>
+
+#include "xmalloc.h"
+
+/* The child being supervised, for the forwarding handler (signal state). */
+static volatile sig_atomic_t forward_pgid;
+
+static void forward_signal(int sig)
+{
+    if (forward_pgid > 0)
+        kill(-(pid_t)forward_pgid, sig);
+}
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static uint64_t read_rss(int statm_fd)
+{
+    char buf[128];
+    ssize_t n = pread(statm_fd, buf, sizeof(buf) - 1, 0);
+    if (n <= 0)
+        return 0;
+    buf[n] = '\0';
+    unsigned long long size = 0, resident = 0;
+    if (sscanf(buf, "%llu %llu", &size, &resident) != 2)
+        return 0;
+    return resident * (uint64_t)sysconf(_SC_PAGESIZE);
+}
+
+static void timeline_add(struct run_measure *m, size_t *cap, double t, uint64_t rss)
+{
+    if (rss == 0)
+        return;
+    if (m->ntimeline == *cap) {
+        *cap = *cap ? *cap * 2 : 256;
+        m->timeline = xreallocarray(m->timeline, *cap, sizeof(*m->timeline));
+    }
+    m->timeline[m->ntimeline].t_s = t;
+    m->timeline[m->ntimeline].rss_bytes = rss;
+    m->ntimeline++;
+}
+
+int supervise_run(supervise_child_fn fn, void *arg, double timeout_s, bool timeline,
+                  struct run_measure *m)
+{
+    memset(m, 0, sizeof(*m));
+    /* Job control: when our stdin is the terminal and we are its foreground
+     * group, hand the terminal to the child's group (as a shell does), so
+     * Ctrl-C and input() reach the script. */
+    int tty = isatty(STDIN_FILENO) && tcgetpgrp(STDIN_FILENO) == getpgrp() ? STDIN_FILENO : -1;
+
+    struct sigaction fwd = {.sa_handler = forward_signal}, old[4];
+    sigemptyset(&fwd.sa_mask);
+    fwd.sa_flags = SA_RESTART;
+    const int fwd_sigs[4] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT};
+    sigset_t block, prev;
+    sigemptyset(&block);
+    for (int i = 0; i < 4; i++)
+        sigaddset(&block, fwd_sigs[i]);
+    sigprocmask(SIG_BLOCK, &block, &prev);
+
+    fflush(NULL);
+    m->tsc_start = __rdtsc();
+    double t0 = now_s();
+    pid_t pid = fork();
+    if (pid < 0) {
+        int e = errno;
+        sigprocmask(SIG_SETMASK, &prev, NULL);
+        return -e;
+    }
+    if (pid == 0) {
+        setpgid(0, 0);
+        if (tty >= 0) {
+            signal(SIGTTOU, SIG_IGN);
+            tcsetpgrp(tty, getpid());
+            signal(SIGTTOU, SIG_DFL);
+        }
+        sigprocmask(SIG_SETMASK, &prev, NULL);
+        fn(arg);
+        _exit(4);
+    }
+    setpgid(pid, pid); /* both sides, so neither races the other */
+    forward_pgid = pid;
+    for (int i = 0; i < 4; i++)
+        sigaction(fwd_sigs[i], &fwd, &old[i]);
+    sigprocmask(SIG_SETMASK, &prev, NULL);
+
+    int pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+    char path[64];
+    snprintf(path, sizeof(path), "/proc/%d/statm", (int)pid);
+    int statm = timeline ? open(path, O_RDONLY | O_CLOEXEC) : -1;
+    size_t cap = 0;
+    double deadline = timeout_s > 0 ? t0 + timeout_s : 0;
+    int interval_ms = 10;
+
+    int status = 0;
+    struct rusage ru;
+    for (;;) {
+        pid_t w = wait4(pid, &status, WNOHANG, &ru);
+        if (w == pid)
+            break;
+        if (w < 0 && errno != EINTR) {
+            int e = errno;
+            close(pidfd);
+            return -e;
+        }
+        double t = now_s();
+        if (statm >= 0) {
+            timeline_add(m, &cap, t - t0, read_rss(statm));
+            /* Keep long runs to a few thousand points. */
+            if (m->ntimeline > 2000 * (size_t)(interval_ms / 10))
+                interval_ms *= 2;
+        }
+        if (deadline && t >= deadline && !m->timed_out) {
+            m->timed_out = true;
+            kill(-pid, SIGKILL);
+            kill(pid, SIGKILL);
+        }
+        int wait_ms = interval_ms;
+        if (deadline && !m->timed_out) {
+            double left = (deadline - t) * 1000.0;
+            if (left < wait_ms)
+                wait_ms = left < 1 ? 1 : (int)left;
+        }
+        if (pidfd >= 0) {
+            struct pollfd pfd = {.fd = pidfd, .events = POLLIN};
+            poll(&pfd, 1, wait_ms);
+        } else {
+            struct timespec ts = {0, (long)wait_ms * 1000000L};
+            nanosleep(&ts, NULL);
+        }
+    }
+    double t1 = now_s();
+    m->tsc_end = __rdtsc();
+    forward_pgid = 0;
+    for (int i = 0; i < 4; i++)
+        sigaction(fwd_sigs[i], &old[i], NULL);
+    if (pidfd >= 0)
+        close(pidfd);
+    if (statm >= 0)
+        close(statm);
+    if (tty >= 0) {
+        void (*h)(int) = signal(SIGTTOU, SIG_IGN);
+        tcsetpgrp(tty, getpgrp());
+        signal(SIGTTOU, h);
+    }
+    /* Whatever the script left running in its group dies with a timeout. */
+    if (m->timed_out)
+        kill(-pid, SIGKILL);
+
+    m->wall_s = t1 - t0;
+    m->user_s = (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6;
+    m->sys_s = (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
+    m->peak_rss_bytes = (uint64_t)ru.ru_maxrss * 1024;
+    if (WIFSIGNALED(status)) {
+        m->signal = WTERMSIG(status);
+        m->exit_code = 128 + m->signal;
+    } else {
+        m->exit_code = WEXITSTATUS(status);
+    }
+    return 0;
+}
+
+void supervise_measure_release(struct run_measure *m)
+{
+    free(m->timeline);
+    m->timeline = NULL;
+    m->ntimeline = 0;
+}

@@ -1,0 +1,47 @@
+/*
+ * supervise.h - run one child process and measure it from outside.
+ *
+ * The supervisor is plain C: it forks, lets the child do its work (run the
+ * script under Python), and takes what only the parent can take exactly:
+ * wall time, user and system CPU and peak RSS from wait4(), the real exit
+ * status (code or signal), an RSS timeline sampled from /proc, and the
+ * timeout, which kills the child's whole process group.
+ */
+#ifndef PYSCOPE_RUNNER_SUPERVISE_H
+#define PYSCOPE_RUNNER_SUPERVISE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* One point of the RSS timeline. */
+struct rss_point {
+    double t_s;
+    uint64_t rss_bytes;
+};
+
+/* What one run of the child measured. */
+struct run_measure {
+    double wall_s, user_s, sys_s;
+    uint64_t peak_rss_bytes;
+    int exit_code; /* valid when signal == 0 */
+    int signal;    /* the signal that ended the child, 0 if it exited */
+    bool timed_out;
+    uint64_t tsc_start, tsc_end; /* TSC around the child's life, for calibration */
+    struct rss_point *timeline;  /* owned; NULL when not recorded */
+    size_t ntimeline;
+};
+
+/* The child's work: called in the child after fork; must not return. */
+typedef void (*supervise_child_fn)(void *arg);
+
+/* Fork, run fn(arg) in the child (its own process group; made the terminal's
+ * foreground group when we are interactive), forward SIGINT/SIGTERM/SIGHUP/
+ * SIGQUIT to it, kill its group after timeout_s (<= 0: never), and fill m.
+ * With timeline, RSS is sampled every ~10 ms. Returns 0, or -errno when the
+ * child could not be started. Release m with supervise_measure_release(). */
+int supervise_run(supervise_child_fn fn, void *arg, double timeout_s, bool timeline,
+                  struct run_measure *m);
+void supervise_measure_release(struct run_measure *m);
+
+#endif

@@ -1,0 +1,25 @@
+/*
+ * jsonutil.h - small helpers over jansson shared by every program.
+ *
+ * Input from outside may not be valid UTF-8 (file names are bytes); jansson
+ * refuses such strings, so json_string_lossy() replaces each invalid byte
+ * with U+FFFD. The getters read optional fields of documents that came from
+ * files: they never fail, they return the default when a field is missing or
+ * of another type.
+ */
+#ifndef PYSCOPE_JSONUTIL_H
+#define PYSCOPE_JSONUTIL_H
+
+#include <jansson.h>
+#include <stdbool.h>
+
+/* New JSON string from bytes s; invalid UTF-8 becomes U+FFFD. NULL s gives null. */
+json_t *json_string_lossy(const char *s);
+/* Number (integer or real) at key of obj, or def. */
+double json_get_number(const json_t *obj, const char *key, double def);
+/* String at key of obj (borrowed, valid while obj lives), or def. */
+const char *json_get_string(const json_t *obj, const char *key, const char *def);
+/* A JSON number that is never NaN or infinite (those become null). */
+json_t *json_real_checked(double v);
+
+#endif
