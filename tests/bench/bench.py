@@ -28,6 +28,7 @@ import argparse
 import json
 import math
 import os
+import stat
 import statistics
 import subprocess
 import sys
@@ -201,6 +202,10 @@ def measure(variant, script, args, tmpdir):
             m["child_rss"] = int(doc["runs"][0]["peak_rss_bytes"])
         except (OSError, ValueError, KeyError, IndexError, TypeError) as e:
             m["error"] = "unreadable JSON output: %s" % e
+    if args.output_devnull and not stat.S_ISCHR(os.stat(os.devnull).st_mode):
+        raise SystemExit("bench: %s is no longer a character device after %s: pyscope-run "
+                         "replaced it (restore it as root: mknod -m 666 /dev/null c 1 3)"
+                         % (os.devnull, " ".join(cmd)))
     if m["rc"] != 0:
         with open(errpath, "rb") as f:
             tail = f.read()[-600:].decode("utf-8", "replace").strip()

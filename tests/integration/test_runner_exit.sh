@@ -15,7 +15,7 @@ ends() {
     local py_rc=$RC
     run_ps "$name.ps" behave.py "$mode"
     expect_eq "$name: pyscope-run exit" "$want_rc" "$RC"
-    expect_valid_json "$name: JSON written and valid" "$T/$name.ps.json" --runs 1
+    expect_valid_json "$name: JSON written and valid" "$T/$name.ps.json" --no-host --runs 1
     expect_eq "$name: status.exit_code" "$want_code" "$(jget "$T/$name.ps.json" 'd["status"]["exit_code"]')"
     expect_eq "$name: status.signal" "$want_sig" "$(jget "$T/$name.ps.json" 'd["status"]["signal"]')"
     expect_eq "$name: runs[0] agrees" "[$want_code, $want_sig]" \
@@ -73,7 +73,7 @@ for mode in sample trace; do
         "$(jget "$T/int.py.res" 'd["stderr"].strip().splitlines()[-1]')" \
         "$(jget "$T/int.ps.res" 'd["stderr"].strip().splitlines()[-1]')"
     expect_match "SIGINT ($mode): traceback shown" 'Traceback' "$(jget "$T/int.ps.res" 'd["stderr"]')"
-    expect_valid_json "SIGINT ($mode): JSON written" "$T/int.$mode.json"
+    expect_valid_json "SIGINT ($mode): JSON written" "$T/int.$mode.json" --no-host
     expect_eq "SIGINT ($mode): status" '["failed", null, 2]' \
         "$(jget "$T/int.$mode.json" '[d["status"]["outcome"], d["status"]["exit_code"], d["status"]["signal"]]')"
     expect_nomatch "SIGINT ($mode): did not sleep on" 'no SIGINT arrived' "$(jget "$T/int.ps.res" 'd["stdout"]')"
@@ -87,22 +87,26 @@ run_ps timeout --timeout 1 spin_forever.py "$T/pids" "$marker"
 elapsed=$("$PY" -c "import sys; print(round(float(sys.argv[2]) - float(sys.argv[1]), 1))" "$start" "$(date +%s.%N)")
 expect_eq "timeout: exit 124" 124 "$RC"
 expect_match "timeout: within a few seconds" '^[0-4]\.' "$elapsed"
-expect_valid_json "timeout: JSON written" "$T/timeout.json"
+expect_valid_json "timeout: JSON written" "$T/timeout.json" --no-host
 expect_eq "timeout: outcome" timeout "$(jget "$T/timeout.json" 'd["status"]["outcome"]')"
 expect_eq "timeout: runs[-1].timed_out" true "$(jget "$T/timeout.json" 'd["runs"][-1]["timed_out"]')"
 expect_eq "timeout: options.timeout_s" 1 "$(jget "$T/timeout.json" 'int(d["options"]["timeout_s"])')"
-sleep 0.5
-left=""
-if [ -s "$T/pids" ]; then
-    for pid in $(cat "$T/pids"); do
+# alive PIDS...: those of PIDS still running (zombies waiting for init do not count).
+alive() {
+    local pid
+    for pid in "$@"; do
         if kill -0 "$pid" 2>/dev/null && ! grep -q '^State:.*Z' "/proc/$pid/status" 2>/dev/null; then
-            left="$left $pid"
+            printf '%s ' "$pid"
         fi
     done
-else
-    fail "timeout: script started" "no pid file"
-fi
-left="$left $(pgrep -f "$marker" | tr "\n" " " || true)"
+}
+[ -s "$T/pids" ] || fail "timeout: script started" "no pid file"
+left="x"
+for _ in 1 2 3 4 5 6 7 8 9 10; do # a killed process may take a moment to go
+    left="$(alive $(cat "$T/pids" 2>/dev/null)) $(pgrep -f "$marker" | tr '\n' ' ' || true)"
+    [ -z "$(echo "$left" | xargs)" ] && break
+    sleep 0.3
+done
 expect_eq "timeout: no process left behind" "" "$(echo "$left" | xargs)"
 for pid in $left; do kill -9 "$pid" 2>/dev/null || true; done # ours: do not leak them
 

@@ -27,17 +27,35 @@ capture stdout_json "$PYSCOPE_RUN" quick.py
 expect_eq "no --output: exit 0" 0 "$RC"
 expect_match "no --output: JSON on stdout" '"schema": *"pyscope.run/1"' "$(cat "$T/stdout_json.out")"
 
+# --output into a special file (FIFO here; /dev/null or /dev/stdout in real use) writes
+# into it; it must not replace it with a regular file (a rename over /dev/null, as
+# root, breaks the whole machine).
+mkfifo "$T/out.fifo"
+timeout 30 cat "$T/out.fifo" >"$T/fifo.got" &
+reader=$!
+capture fifo "$PYSCOPE_RUN" --output "$T/out.fifo" quick.py
+expect_eq "--output FIFO: exit 0" 0 "$RC"
+if [ -p "$T/out.fifo" ]; then
+    ok "--output FIFO: still a FIFO"
+    wait "$reader" || true
+    expect_match "--output FIFO: JSON came through" '"schema": *"pyscope.run/1"' "$(cat "$T/fifo.got")"
+else
+    fail "--output FIFO: still a FIFO" "replaced by: $(stat -c %F "$T/out.fifo" 2>&1)"
+    kill "$reader" 2>/dev/null || true
+    wait "$reader" 2>/dev/null || true
+fi
+
 # --repeat 3 --warmup 1: the script runs 4 times, 3 are measured.
 run_ps repeat --repeat 3 --warmup 1 quick.py
 expect_eq "repeat: exit 0" 0 "$RC"
-expect_valid_json "repeat: 3 runs, 1 warm-up" "$T/repeat.json" --runs 3 --warmups 1
+expect_valid_json "repeat: 3 runs, 1 warm-up" "$T/repeat.json" --runs 3 --warmups 1 --no-host
 expect_eq "repeat: the script ran 4 times" 4 "$(grep -c 'quick ran' "$T/repeat.out")"
 expect_eq "repeat: options" '[3, 1]' "$(jget "$T/repeat.json" '[d["options"]["repeat"], d["options"]["warmup"]]')"
 expect_eq "repeat: summary.wall_s.n" 3 "$(jget "$T/repeat.json" 'd["summary"]["wall_s"]["n"]')"
 expect_eq "repeat: median between min and max" true \
     "$(jget "$T/repeat.json" 'd["summary"]["wall_s"]["min"] <= d["summary"]["wall_s"]["median"] <= d["summary"]["wall_s"]["max"]')"
 run_ps repeat_trace --mode trace --repeat 2 quick.py
-expect_valid_json "repeat, trace: 2 runs" "$T/repeat_trace.json" --runs 2 --warmups 0
+expect_valid_json "repeat, trace: 2 runs" "$T/repeat_trace.json" --runs 2 --warmups 0 --no-host
 
 # A failing repeat stops the series and says so.
 printf 'import sys\nprint("once")\nsys.exit(4)\n' >"$T/fails.py"
@@ -49,7 +67,7 @@ expect_eq "failing repeat: exit_code" 4 "$(jget "$T/repeat_fail.json" 'd["status
 for mode in sample trace; do
     run_ps threads_$mode --mode "$mode" threads_work.py
     expect_eq "threads ($mode): exit 0" 0 "$RC"
-    expect_valid_json "threads ($mode): schema basics" "$T/threads_$mode.json"
+    expect_valid_json "threads ($mode): schema basics" "$T/threads_$mode.json" --no-host
     expect_match "threads ($mode): >1 thread" '^([2-9]|[1-9][0-9]+)$' \
         "$(jget "$T/threads_$mode.json" 'len(d["profile"]["threads"])')"
     expect_eq "threads ($mode): worker_spin profiled" "true" \

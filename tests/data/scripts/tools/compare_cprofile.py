@@ -7,8 +7,12 @@ file:qualname:line and co_name is the last dotted part of the qualname;
 built-ins look the same on both sides ("~", 0, "<built-in method time.sleep>").
 
 cProfile's own frames are left out: the exec() that runs the script and the
-profiler's disable() call. Every other function must be on both sides with the
-same number of calls. Prints the differences; exits 1 when there is any.
+profiler's disable() call. With --baseline EMPTY.json (pyscope-run --mode trace
+of an empty script), what the runner reports for an empty script -- interpreter
+start-up work that runs before the script's first line, which cProfile never
+sees -- is subtracted from ours first. Every other function must be on both
+sides with the same number of calls. Prints the differences; exits 1 when there
+is any.
 """
 import argparse
 import json
@@ -73,9 +77,23 @@ def main():
     ap.add_argument("theirs")
     ap.add_argument("--cwd", default=os.getcwd(), help="folder relative file names are in")
     ap.add_argument("--show", type=int, default=40, help="differences to print at most")
+    ap.add_argument("--baseline", help="pyscope-run trace of an empty script, subtracted")
+    ap.add_argument("--kind", choices=("all", "python", "builtin"), default="all",
+                    help="compare only Python functions, or only built-ins (file \"~\")")
     a = ap.parse_args()
     ours = load_ours(a.ours, a.cwd)
+    if a.baseline:
+        for key, n in load_ours(a.baseline, a.cwd).items():
+            if key[2] == "<module>" or key not in ours:
+                continue  # the empty script itself, or start-up work not seen this time
+            ours[key] -= n
+            if ours[key] == 0:
+                del ours[key]
     theirs = load_theirs(a.theirs, a.cwd)
+    if a.kind != "all":
+        want_builtin = a.kind == "builtin"
+        ours = {k: v for k, v in ours.items() if (k[0] == "~") == want_builtin}
+        theirs = {k: v for k, v in theirs.items() if (k[0] == "~") == want_builtin}
     diffs = []
     for key in sorted(set(ours) | set(theirs), key=label):
         o, t = ours.get(key), theirs.get(key)

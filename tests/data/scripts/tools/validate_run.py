@@ -1,4 +1,5 @@
-"""validate_run.py FILE [--runs N] [--warmups N] [--mode M] - check a pyscope.run/1 document.
+"""validate_run.py FILE [--runs N] [--warmups N] [--mode M] [--no-host] - check a
+pyscope.run/1 document (--no-host: leave the "host" block to the tests about it).
 
 Checks the basics of docs/json-schema.md: the fields are there with the right
 types, and the counts and options agree. Prints one line per problem; exits 1
@@ -64,6 +65,7 @@ def main():
     ap.add_argument("--runs", type=int)
     ap.add_argument("--warmups", type=int)
     ap.add_argument("--mode")
+    ap.add_argument("--no-host", action="store_true")
     a = ap.parse_args()
     try:
         with open(a.file, encoding="utf-8") as f:
@@ -84,12 +86,13 @@ def main():
     if args is not None and not all(isinstance(x, str) for x in args):
         bad("script.args", "not all strings")
     h = typed(d, "$", "host", dict) or {}
-    for k in ("fingerprint", "hostname", "cpu_model", "os", "kernel", "arch"):
-        typed(h, "host", k, str)
-    typed(h, "host", "cores", int)
-    typed(h, "host", "mem_bytes", int)
-    typed(h, "host", "governor", str, nullable=True)
-    typed(h, "host", "loadavg", list)
+    if not a.no_host:
+        for k in ("fingerprint", "hostname", "cpu_model", "os", "kernel", "arch"):
+            typed(h, "host", k, str)
+        typed(h, "host", "cores", int)
+        typed(h, "host", "mem_bytes", int)
+        typed(h, "host", "governor", str, nullable=True)
+        typed(h, "host", "loadavg", list)
     p = typed(d, "$", "python", dict) or {}
     for k in ("implementation", "version", "build", "executable", "prefix"):
         typed(p, "python", k, str)
