@@ -165,6 +165,29 @@ def build_launcher(tmpdir):
     return exe
 
 
+def replaces_special_files(args, tmpdir):
+    """True when pyscope-run --output FIFO replaces the FIFO with a regular file.
+
+    A runner that writes its output by renaming a temporary file over the target
+    would, given --output /dev/null as root, replace the machine's /dev/null.
+    """
+    fifo = os.path.join(tmpdir, "probe.fifo")
+    probe = os.path.join(tmpdir, "probe.py")
+    with open(probe, "w", encoding="ascii") as f:
+        f.write("pass\n")
+    os.mkfifo(fifo)
+    got = []
+    reader = threading.Thread(target=lambda: got.append(open(fifo, "rb").read()), daemon=True)
+    reader.start()
+    subprocess.run([args.pyscope_run, "--output", fifo, probe], stdin=subprocess.DEVNULL,
+                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=60)
+    replaced = not stat.S_ISFIFO(os.lstat(fifo).st_mode)
+    if not replaced:
+        reader.join(timeout=10)
+    os.unlink(fifo)
+    return replaced
+
+
 def measure(variant, script, args, tmpdir):
     """Run one variant once through the launcher; return a dict of measurements."""
     out_json = os.devnull if args.output_devnull else os.path.join(tmpdir, "run.json")
@@ -255,6 +278,11 @@ def main(argv):
           % (len(workloads), len(args.variants), args.warmup, args.rounds), file=sys.stderr)
     with tempfile.TemporaryDirectory(prefix="pyscope-bench-") as tmpdir:
         args.launcher = build_launcher(tmpdir)
+        if args.output_devnull and needs_runner and replaces_special_files(args, tmpdir):
+            print("bench: this pyscope-run replaces special files given to --output (it "
+                  "renames a temporary file over them); refusing --output-devnull, which "
+                  "would replace /dev/null", file=sys.stderr)
+            return 2
         for rnd in range(total_rounds):
             warm = rnd < args.warmup
             t_round = time.perf_counter()
