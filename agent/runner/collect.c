@@ -11,7 +11,7 @@
 #include <string.h>
 
 #include "jsonutil.h"
-#include "stubs_tmp.h"
+#include "pathnorm.h"
 #include "shm.h"
 #include "summary.h"
 #include "xmalloc.h"

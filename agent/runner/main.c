@@ -31,7 +31,9 @@
 #include "log.h"
 #include "profiler.h"
 #include "shm.h"
-#include "stubs_tmp.h"
+#include "hash.h"
+#include "hostinfo.h"
+#include "pathnorm.h"
 #include "summary.h"
 #include "supervise.h"
 #include "xmalloc.h"
@@ -70,7 +72,7 @@ static void usage(FILE *out)
                  "  --timeout SECONDS     kill a run (and its children) after this long\n"
                  "  --venv DIR            use this virtualenv (default: $VIRTUAL_ENV if set)\n"
                  "  --root DIR            project root for normalized paths (default: the git\n"
-                 "                        top level above the current folder, else the folder)\n"
+                 "                        top level above the script; outside git: absolute)\n"
                  "  --output FILE         where to write the JSON (default: standard output)\n"
                  "  -h, --help            show this help;  --version  show the version\n"
                  "\n"
@@ -438,9 +440,17 @@ int main(int argc, char **argv)
             return PYSCOPE_EXIT_USAGE;
         }
     } else {
-        root = pathnorm_find_root(cwd);
-        if (!root)
-            root = xstrdup(cwd);
+        /* The project the script belongs to: the git top level above it.
+         * Outside any repository, keys stay absolute (stable wherever
+         * pyscope is run from). */
+        char *abs = o.script[0] == '/' ? xstrdup(o.script) : xasprintf("%s/%s", cwd, o.script);
+        char *dir = pathnorm_clean(abs);
+        char *slash = strrchr(dir, '/');
+        if (slash)
+            *(slash == dir ? slash + 1 : slash) = '\0';
+        root = pathnorm_find_root(dir);
+        free(dir);
+        free(abs);
     }
 
     char created[64];
