@@ -11,7 +11,8 @@ for mode in sample trace; do
     run_ps basic_$mode --mode "$mode" quick.py
     expect_eq "$mode: exit 0" 0 "$RC"
     expect_valid_json "$mode: schema basics" "$T/basic_$mode.json" --mode "$mode" --runs 1 --warmups 0
-    expect_eq "$mode: script.key" quick.py "$(jget "$T/basic_$mode.json" 'd["script"]["key"]')"
+    # Outside any git repository the key stays absolute (the runner's rule).
+    expect_eq "$mode: script.key outside git" "$(pwd -P)/quick.py" "$(jget "$T/basic_$mode.json" 'd["script"]["key"]')"
     expect_eq "$mode: script.path" "$(pwd -P)/quick.py" "$(jget "$T/basic_$mode.json" 'd["script"]["path"]')"
     expect_eq "$mode: script.sha256" "$(sha256sum quick.py | cut -d' ' -f1)" \
         "$(jget "$T/basic_$mode.json" 'd["script"]["sha256"]')"
@@ -20,7 +21,19 @@ for mode in sample trace; do
         "$(jget "$T/basic_$mode.json" 'd["python"]["version"]')"
 done
 expect_match "trace: calls are counted" '^[1-9]' \
-    "$(jget "$T/basic_trace.json" '[f["calls"] for f in d["profile"]["functions"] if f["name"] == "<module>" and f["file"] == "quick.py"][0]')"
+    "$(jget "$T/basic_trace.json" '[f["calls"] for f in d["profile"]["functions"] if f["name"] == "<module>" and f["file"].endswith("quick.py")][0]')"
+
+# Keys relative to the project root: --root DIR, or the git top level above the script.
+run_ps rooted --mode trace --root "$T" quick.py
+expect_eq "--root: script.key relative" quick.py "$(jget "$T/rooted.json" 'd["script"]["key"]')"
+expect_eq "--root: function files relative" true \
+    "$(jget "$T/rooted.json" 'any(f["key"] == "quick.py:<module>:1" for f in d["profile"]["functions"])')"
+mkdir -p "$T/proj/pkg/sub"
+git -C "$T/proj" init -q
+cp quick.py "$T/proj/pkg/sub/"
+run_ps in_git "$T/proj/pkg/sub/quick.py"
+expect_eq "in a git repository: key from its top level" pkg/sub/quick.py \
+    "$(jget "$T/in_git.json" 'd["script"]["key"]')"
 
 # JSON to stdout when there is no --output (the script's own output comes first).
 capture stdout_json "$PYSCOPE_RUN" quick.py
@@ -76,7 +89,7 @@ done
 expect_eq "threads (trace): worker_spin called twice" 2 \
     "$(jget "$T/threads_trace.json" '[f["calls"] for f in d["profile"]["functions"] if f["name"] == "worker_spin"][0]')"
 expect_eq "threads (trace): run called twice" 2 \
-    "$(jget "$T/threads_trace.json" '[f["calls"] for f in d["profile"]["functions"] if f["name"] == "run" and f["file"] == "threads_work.py"][0]')"
+    "$(jget "$T/threads_trace.json" '[f["calls"] for f in d["profile"]["functions"] if f["name"] == "run" and f["file"].endswith("threads_work.py")][0]')"
 
 # Sample mode has samples, sane rates.
 expect_match "sample: samples counted" '^[1-9]' "$(jget "$T/threads_sample.json" 'd["profile"]["samples"]')"
