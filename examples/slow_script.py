@@ -30,7 +30,8 @@ def slowdown_factor():
     except ValueError:
         pct = math.nan
     if not math.isfinite(pct) or pct < -90:
-        sys.exit(f"slow_script.py: PYSCOPE_EXAMPLE_SLOWDOWN must be a percentage >= -90, got {raw!r}")
+        sys.exit("slow_script.py: PYSCOPE_EXAMPLE_SLOWDOWN must be a percentage >= -90, "
+                 f"got {raw!r}")
     return 1.0 + pct / 100.0
 
 

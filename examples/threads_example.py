@@ -6,7 +6,6 @@ pure-Python arithmetic (so they run no faster than one thread would), and a
 so it is not used to compare call counts with cProfile.
 """
 import threading
-import time
 
 
 def crunch(n, results, index):

@@ -85,7 +85,7 @@ for mode in sample trace; do
 done
 # Nothing but the script's output on stdout when --output is a file.
 run_ps quiet echo_stdin.py
-expect_eq "stdout holds only the script's output" "$(cat "$T/stdin.py.out" | tail -n 1)" \
+expect_eq "stdout holds only the script's output" "$(tail -n 1 "$T/stdin.py.out")" \
     "$(cat "$T/quiet.out")"
 
 # 7. fork: the child runs, its output appears once, the parent sees its status.

@@ -1,6 +1,5 @@
 """Benchmark workload: several threads doing pure-Python work (GIL-bound) plus a sleeper."""
 import threading
-import time
 
 
 def work(n, out, idx):
