@@ -2,6 +2,10 @@
 # test_trace_cprofile.sh (sourced after tests/integration/lib.sh, not run).
 # Needs: PY, PYSCOPE_RUN, T (from lib.sh).
 
+# Plain python ignores VIRTUAL_ENV and pyscope-run honours it: tests that want a
+# virtualenv set it themselves.
+unset VIRTUAL_ENV
+
 SCRIPTS="$PYSCOPE_SRC/tests/data/scripts"
 TOOLS="$SCRIPTS/tools"
 RC=0
