@@ -55,13 +55,25 @@ case $RC in
 esac
 expect_match "binary file: message" 'binary\.py|null bytes|SyntaxError|not a Python' "$(cat "$T/binary.err")"
 
-# Unreadable file: skipped as root (root reads anything).
+# Unreadable file. Root reads anything, so as root the check runs as "nobody"
+# (setpriv), in a folder that user may enter and write to.
+mkdir -m 1777 "$T/unr"
+printf 'print(1)\n' >"$T/unr/secret.py"
+chmod 000 "$T/unr/secret.py"
 if [ "$(id -u)" != 0 ]; then
-    printf 'print(1)\n' >"$T/secret.py"
-    chmod 000 "$T/secret.py"
-    usage unreadable 'secret\.py' secret.py
+    usage unreadable 'secret\.py' "$T/unr/secret.py"
+elif command -v setpriv >/dev/null &&
+    setpriv --reuid=65534 --regid=65534 --clear-groups "$PYSCOPE_RUN" --help >/dev/null 2>&1; then
+    chmod 711 "$T"
+    set +e
+    (cd "$T/unr" && setpriv --reuid=65534 --regid=65534 --clear-groups "$PYSCOPE_RUN" \
+        --output "$T/unr/x.json" "$T/unr/secret.py" >"$T/unr.out" 2>"$T/unr.err")
+    RC=$?
+    set -e
+    expect_eq "unreadable: exit 2" 2 "$RC"
+    expect_match "unreadable: message" 'secret\.py.*([Pp]ermission|denied)' "$(cat "$T/unr.err")"
 else
-    echo "# skip unreadable file: running as root"
+    echo "# skip unreadable file: root, and no setpriv or \"nobody\" cannot run pyscope-run here"
 fi
 
 # A valid script still runs after all that (the checks above are not too eager).
