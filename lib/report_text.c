@@ -394,7 +394,9 @@ static void print_hotspots(FILE *out, const json_t *report, const struct report_
     if (total > shown && shown > 0)
         fprintf(out, "\n%s... %zu more function%s in the JSON and HTML reports%s\n",
                 col(opt, C_DIM), total - shown, total - shown == 1 ? "" : "s", col(opt, C_RESET));
-    if (json_is_false(json_object_get(profile, "children_followed")))
+    /* Only worth saying when the script did start child processes. */
+    if (json_is_false(json_object_get(profile, "children_followed")) &&
+        json_integer_value(json_object_get(profile, "forks")) > 0)
         fprintf(out,
                 "%s(child processes are not profiled: their time counts in Execution Time)%s\n",
                 col(opt, C_DIM), col(opt, C_RESET));
