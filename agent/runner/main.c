@@ -544,7 +544,7 @@ int main(int argc, char **argv)
             json_array_append_new(warmups, run_json(&m));
         } else {
             double tsc_hz = m.wall_s > 0 ? (double)(m.tsc_end - m.tsc_start) / m.wall_s : 0;
-            collect_add_run(col, region, m.wall_s, tsc_hz);
+            collect_add_run(col, region, m.wall_s, tsc_hz, m.children_seen);
             json_array_append_new(runs, run_json(&m));
             wall[measured] = m.wall_s;
             cpu[measured] = m.user_s + m.sys_s;

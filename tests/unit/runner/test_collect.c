@@ -68,7 +68,7 @@ static void test_sample_totals_count_recursion_once(void **state)
     (void)state;
     struct shm_region *r = sample_region();
     struct collect *c = collect_new(1, 0.004, "/proj", "/proj");
-    collect_add_run(c, r, 2.0, 0);
+    collect_add_run(c, r, 2.0, 0, 0);
     json_t *p = collect_to_json(c, 2.0);
 
     json_t *f = find_function(p, "a.py:f:3");
@@ -111,9 +111,9 @@ static void test_runs_become_arrays(void **state)
     (void)state;
     struct shm_region *r = sample_region();
     struct collect *c = collect_new(1, 0.004, "/proj", "/proj");
-    collect_add_run(c, r, 2.0, 0);
+    collect_add_run(c, r, 2.0, 0, 0);
     r->nodes[4].self = 30; /* the second run spends 3 s in g */
-    collect_add_run(c, r, 4.0, 0);
+    collect_add_run(c, r, 4.0, 0, 0);
     json_t *p = collect_to_json(c, 3.0);
     json_t *g = find_function(p, "/usr/lib/python3.11/x.py:g:10");
     json_t *runs = json_object_get(g, "self_s_runs");
@@ -148,7 +148,7 @@ static void test_trace_ticks_and_calls(void **state)
     r->nodes[n3].total = 600;
     r->nodes[n3].self = 600;
     struct collect *c = collect_new(2, 0, "/proj", "/proj");
-    collect_add_run(c, r, 1e-6, 1e9); /* 1 tick = 1 ns */
+    collect_add_run(c, r, 1e-6, 1e9, 0); /* 1 tick = 1 ns */
     json_t *p = collect_to_json(c, 1e-6);
     json_t *f = find_function(p, "b.py:fib:2");
     assert_int_equal(json_integer_value(json_object_get(f, "calls")), 3);
@@ -173,7 +173,7 @@ static void test_pseudo_files_and_relative_names(void **state)
     r->nodes[n2].self = 1;
     r->passes = 1;
     struct collect *c = collect_new(1, 0.004, "/proj", "/proj/work");
-    collect_add_run(c, r, 0.004, 0);
+    collect_add_run(c, r, 0.004, 0, 0);
     json_t *p = collect_to_json(c, 0.004);
     find_function(p, "<frozen importlib._bootstrap>:_find_and_load:1167");
     json_t *h = find_function(p, "work/sub/c.py:h:5");

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "supervise.h"
@@ -43,6 +44,36 @@ static void child_eat(void *arg)
     struct timespec ts = {0, 50 * 1000000L};
     nanosleep(&ts, NULL);
     _exit(p[n / 2] == 1 ? 0 : 1);
+}
+
+static void child_spawns(void *arg)
+{
+    (void)arg;
+    for (int i = 0; i < 2; i++) {
+        pid_t pid = fork();
+        if (pid == 0) {
+            struct timespec ts = {0, 100 * 1000000L};
+            nanosleep(&ts, NULL);
+            _exit(0);
+        }
+    }
+    while (wait(NULL) > 0)
+        ;
+    _exit(0);
+}
+
+static void test_children_seen(void **state)
+{
+    (void)state;
+    struct run_measure m;
+    assert_int_equal(supervise_run(child_spawns, NULL, 0, true, &m), 0);
+    assert_int_equal(m.exit_code, 0);
+    assert_int_equal(m.children_seen, 2);
+    supervise_measure_release(&m);
+    int code = 0;
+    assert_int_equal(supervise_run(child_exit, &code, 0, true, &m), 0);
+    assert_int_equal(m.children_seen, 0);
+    supervise_measure_release(&m);
 }
 
 static void test_exit_code(void **state)
@@ -107,6 +138,7 @@ int main(void)
         cmocka_unit_test(test_signal),
         cmocka_unit_test(test_timeout_kills_group),
         cmocka_unit_test(test_peak_rss_and_timeline),
+        cmocka_unit_test(test_children_seen),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
