@@ -118,6 +118,15 @@ bool zap_role_allows(const char *user_id, enum zap_role needed)
 
 /* ---- folders ---- */
 
+/*
+ * Whoever can write to an allowlist folder can let themselves in: it must
+ * belong to us or to root and not be writable by group or others.
+ */
+static bool zap_dir_safe(const struct stat *st)
+{
+    return (st->st_mode & 022) == 0 && (st->st_uid == geteuid() || st->st_uid == 0);
+}
+
 /* Mix one directory entry into an order-independent signature. */
 static uint64_t zap_entry_hash(enum zap_role role, const char *name, const struct stat *st)
 {
@@ -153,11 +162,21 @@ static int zap_scan_role(const char *keys_dir, enum zap_role role, uint64_t *sig
         goto out;
     }
     *sig += zap_entry_hash(role, ".", &dst);
-    if (!S_ISDIR(dst.st_mode) || (dst.st_mode & 022) != 0) {
+    if (!S_ISDIR(dst.st_mode)) {
         if (errlen > 0)
             snprintf(err, errlen,
-                     "key folder \"%s\" is %s: refusing its keys; fix with: chmod 755 \"%s\"", dir,
-                     S_ISDIR(dst.st_mode) ? "writable by group or others" : "not a folder", dir);
+                     "key folder \"%s\" is not a folder (symbolic links are not followed): "
+                     "refusing it",
+                     dir);
+        rc = -PYSCOPE_EUSAGE;
+        goto out;
+    }
+    if (!zap_dir_safe(&dst)) {
+        if (errlen > 0)
+            snprintf(err, errlen,
+                     "key folder \"%s\" is writable by group or others or owned by another "
+                     "user: refusing its keys; fix with: chmod 755 \"%s\"",
+                     dir, dir);
         rc = -PYSCOPE_EUSAGE;
         goto out;
     }
@@ -269,11 +288,11 @@ static int zap_scan(const char *keys_dir, uint64_t *sig, struct zap_list *list, 
             snprintf(err, errlen, "keys folder \"%s\" is not a folder", keys_dir);
         return -ENOTDIR;
     }
-    if ((st.st_mode & 022) != 0) {
+    if (!zap_dir_safe(&st)) {
         if (errlen > 0)
             snprintf(err, errlen,
-                     "keys folder \"%s\" is writable by group or others: refusing it; fix with: "
-                     "chmod 755 \"%s\"",
+                     "keys folder \"%s\" is writable by group or others or owned by another "
+                     "user: refusing it; fix with: chmod 755 \"%s\"",
                      keys_dir, keys_dir);
         return -PYSCOPE_EUSAGE;
     }

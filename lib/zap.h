@@ -83,8 +83,9 @@ struct zap_stats {
 struct zap;
 
 /*
- * Load the allowlist under keys_dir (borrowed; must exist, and neither it nor
- * its role folders may be writable by group or others) and start the handler
+ * Load the allowlist under keys_dir (borrowed; must exist, and it and its
+ * role folders must belong to this user or root and not be writable by
+ * group or others) and start the handler
  * thread, bound to ZAP_ENDPOINT in zctx (borrowed; must outlive the handler).
  * Missing role folders count as empty. Returns a new handler (caller owns;
  * zap_stop) or NULL with a message in err (errlen bytes, may be 0): folder
