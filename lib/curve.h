@@ -26,6 +26,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <zmq.h>
 
 /* Length of a key in Z85 text, without the terminating NUL. */
 #define CURVE_Z85_LEN 40

@@ -546,6 +546,19 @@ static void test_selftest_passes_with_handler(void **state)
     assert_true(st.refused_unknown >= 1);
     assert_int_equal(st.allowed, 0);
     assert_int_equal(zap_selftest(fx->ctx, ep, "bad", 0, err, sizeof(err)), -EINVAL);
+
+    /* The same over ipc:// in the temporary folder. */
+    void *ipc = zmq_socket(fx->ctx, ZMQ_ROUTER);
+    int zero2 = 0;
+    zmq_setsockopt(ipc, ZMQ_LINGER, &zero2, sizeof(zero2));
+    assert_int_equal(curve_apply_server(ipc, &fx->server), 0);
+    char *ipc_ep = xasprintf("ipc://%s/coord.sock", fx->dir);
+    assert_int_equal(zmq_bind(ipc, ipc_ep), 0);
+    assert_int_equal(zap_selftest_endpoint(ipc, ep, sizeof(ep)), 0);
+    assert_string_equal(ep, ipc_ep);
+    assert_int_equal(zap_selftest(fx->ctx, ep, fx->server.public_z85, 0, err, sizeof(err)), 0);
+    zmq_close(ipc);
+    free(ipc_ep);
 }
 
 /* A CURVE ROUTER in ctx with the ZAP domain, enforced or not; returns it, ep filled. */
