@@ -31,7 +31,7 @@ pg_start() {
         --no-instructions >"$PG_DIR/initdb.log" 2>&1 ||
         { echo "pg.sh: initdb failed:" >&2; cat "$PG_DIR/initdb.log" >&2; return 1; }
     "${PG_RUNAS[@]}" "$PG_BIN/pg_ctl" -D "$PG_DIR/data" -l "$PG_DIR/server.log" -w -t 60 \
-        -o "-k $PG_DIR -c listen_addresses= -p 5432 -c fsync=on" start >/dev/null ||
+        -o "-k $PG_DIR -c listen_addresses= -p 5432" start >/dev/null ||
         { echo "pg.sh: the server did not start:" >&2; cat "$PG_DIR/server.log" >&2; return 1; }
     export PGHOST="$PG_DIR" PGPORT=5432 PGUSER=postgres PGDATABASE=pyscope
     "$PG_BIN/createdb" pyscope || return 1
