@@ -127,12 +127,13 @@ static int parse_args(int argc, char **argv, struct config *c)
 }
 
 /* Serve until a signal arrives. Returns an exit status. */
-static int serve(void *sock, struct router *router, int sfd)
+static int serve(void *sock, void *mon, struct router *router, int sfd)
 {
-    zmq_pollitem_t items[] = {{sock, 0, ZMQ_POLLIN, 0}, {NULL, sfd, ZMQ_POLLIN, 0}};
+    zmq_pollitem_t items[] = {
+        {sock, 0, ZMQ_POLLIN, 0}, {NULL, sfd, ZMQ_POLLIN, 0}, {mon, 0, ZMQ_POLLIN, 0}};
     int64_t wait = 0;
     for (;;) {
-        if (zmq_poll(items, 2, (long)wait) < 0 && errno != EINTR) {
+        if (zmq_poll(items, 3, (long)wait) < 0 && errno != EINTR) {
             log_error("poll failed: %s", zmq_strerror(errno));
             return PYSCOPE_EXIT_INTERNAL;
         }
@@ -144,6 +145,9 @@ static int serve(void *sock, struct router *router, int sfd)
                 return PYSCOPE_EXIT_OK;
             }
         }
+        int ev;
+        while ((ev = transport_monitor_read(mon)) >= 0)
+            router_connection_event(router, ev);
         /* Drain what is waiting, a bounded batch at a time so ticks still run. */
         for (int i = 0; i < 1000; i++) {
             struct transport_msg m;
@@ -175,7 +179,7 @@ int main(int argc, char **argv)
 
     char err[512];
     struct store *store = NULL;
-    void *ctx = NULL, *sock = NULL;
+    void *ctx = NULL, *sock = NULL, *mon = NULL;
     struct router *router = NULL;
     int sfd = -1;
     status = PYSCOPE_EXIT_INTERNAL;
@@ -220,14 +224,23 @@ int main(int argc, char **argv)
         log_error("%s", err);
         goto out;
     }
+    mon = transport_monitor_open(ctx, sock, err, sizeof(err));
+    if (mon == NULL) {
+        log_error("%s", err);
+        goto out;
+    }
     router = router_new(sock, store, &cfg);
     log_info("listening on %s (lease %u ms, heartbeat %u ms)", cfg.bind, cfg.lease_ms,
              cfg.heartbeat_ms);
-    status = serve(sock, router, sfd);
+    status = serve(sock, mon, router, sfd);
     router_log_counters(router);
 
 out:
     router_destroy(&router);
+    if (mon) {
+        zmq_socket_monitor(sock, NULL, 0);
+        zmq_close(mon);
+    }
     if (sock)
         zmq_close(sock);
     if (ctx)

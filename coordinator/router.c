@@ -53,6 +53,9 @@ struct counters {
     uint64_t submits;           /* batches created */
     uint64_t queries;           /* queries answered */
     uint64_t peers_expired;     /* agents forgotten after peer_timeout_ms of silence */
+    uint64_t connections;       /* connections accepted */
+    uint64_t disconnections;    /* connections closed: peer left, or dropped by ZeroMQ
+                                   (e.g. a message over 4 MiB) */
 };
 
 struct router {
@@ -301,8 +304,9 @@ static void on_result(struct router *r, const struct transport_msg *tm, const st
         return;
     case STORE_RESULT_FORBIDDEN:
         r->c.forbidden++;
-        log_warn("agent \"%s\" sent run %s for job %" PRIu64 " leased to someone else", p->name,
-                 run_id, m->result.job_id);
+        log_warn("agent \"%s\" sent run %s for job %" PRIu64
+                 ", which is leased to another agent or is for another script",
+                 p->name, run_id, m->result.job_id);
         send_error(r, tm->id, tm->id_len, m->seq, WIRE_ERROR_FORBIDDEN,
                    "this job is not leased to you or is for another script");
         return;
@@ -360,6 +364,8 @@ static json_t *counters_json(const struct router *r)
     COUNTER(submits);
     COUNTER(queries);
     COUNTER(peers_expired);
+    COUNTER(connections);
+    COUNTER(disconnections);
 #undef COUNTER
     return o;
 }
@@ -462,6 +468,14 @@ void router_handle(struct router *r, const struct transport_msg *tm, int64_t now
     }
     }
     wire_msg_destroy(&m);
+}
+
+void router_connection_event(struct router *r, int event)
+{
+    if (event == TRANSPORT_EVENT_ACCEPTED)
+        r->c.connections++;
+    else if (event == TRANSPORT_EVENT_DROPPED)
+        r->c.disconnections++;
 }
 
 void router_log_counters(const struct router *r)

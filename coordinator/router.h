@@ -32,6 +32,9 @@ void router_destroy(struct router **r);
 /* Handle one received message (borrowed). */
 void router_handle(struct router *r, const struct transport_msg *m, int64_t now_ms);
 
+/* Count a connection event (enum transport_event). */
+void router_connection_event(struct router *r, int event);
+
 /* Periodic work due at now_ms (monotonic): dispatch waiting credit, reap
  * expired leases, forget silent peers, log counters. Returns ms until the next. */
 int64_t router_tick(struct router *r, int64_t now_ms);

@@ -87,6 +87,52 @@ int transport_recv(void *sock, struct transport_msg *m)
     return 0;
 }
 
+void *transport_monitor_open(void *ctx, void *sock, char *err, size_t errlen)
+{
+    static const char addr[] = "inproc://pyscope-transport-monitor";
+    if (zmq_socket_monitor(sock, addr, ZMQ_EVENT_ACCEPTED | ZMQ_EVENT_DISCONNECTED) < 0) {
+        snprintf(err, errlen, "could not monitor the router socket: %s", zmq_strerror(errno));
+        return NULL;
+    }
+    void *mon = zmq_socket(ctx, ZMQ_PAIR);
+    if (mon == NULL || zmq_connect(mon, addr) < 0) {
+        snprintf(err, errlen, "could not connect the socket monitor: %s", zmq_strerror(errno));
+        if (mon)
+            zmq_close(mon);
+        return NULL;
+    }
+    int zero = 0;
+    zmq_setsockopt(mon, ZMQ_LINGER, &zero, sizeof(zero));
+    return mon;
+}
+
+int transport_monitor_read(void *mon)
+{
+    zmq_msg_t part;
+    zmq_msg_init(&part);
+    if (zmq_msg_recv(&part, mon, ZMQ_DONTWAIT) < 0) {
+        int e = errno;
+        zmq_msg_close(&part);
+        return -e;
+    }
+    uint16_t event = 0;
+    if (zmq_msg_size(&part) >= sizeof(event))
+        memcpy(&event, zmq_msg_data(&part), sizeof(event));
+    /* The second frame names the endpoint: read and drop it. */
+    while (zmq_msg_more(&part)) {
+        zmq_msg_close(&part);
+        zmq_msg_init(&part);
+        if (zmq_msg_recv(&part, mon, 0) < 0)
+            break;
+    }
+    zmq_msg_close(&part);
+    if (event == ZMQ_EVENT_ACCEPTED)
+        return TRANSPORT_EVENT_ACCEPTED;
+    if (event == ZMQ_EVENT_DISCONNECTED)
+        return TRANSPORT_EVENT_DROPPED;
+    return TRANSPORT_EVENT_OTHER;
+}
+
 void transport_msg_release(struct transport_msg *m)
 {
     free(m->data);

@@ -45,6 +45,20 @@ void *transport_open(void *ctx, const char *endpoint, const struct transport_sec
  */
 int transport_recv(void *sock, struct transport_msg *m);
 
+/*
+ * Watch sock's connections: returns a new PAIR socket (caller closes with
+ * zmq_close) that receives ZeroMQ monitor events for accepted and dropped
+ * connections (a peer that sends over WIRE_MAX_MSG_BYTES is dropped by
+ * ZeroMQ itself: this is how the coordinator sees it). NULL with err on failure.
+ */
+void *transport_monitor_open(void *ctx, void *sock, char *err, size_t errlen);
+
+/* Connection events read by transport_monitor_read(). */
+enum transport_event { TRANSPORT_EVENT_OTHER, TRANSPORT_EVENT_ACCEPTED, TRANSPORT_EVENT_DROPPED };
+
+/* Read one event without blocking. Returns the event, or -EAGAIN / -errno. */
+int transport_monitor_read(void *mon);
+
 /* Free m's payload. */
 void transport_msg_release(struct transport_msg *m);
 

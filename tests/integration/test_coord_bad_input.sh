@@ -36,9 +36,14 @@ expect_match "extra frames" "^error code=malformed message=a message must be exa
 # An oversize message: ZeroMQ drops that connection; the coordinator lives on.
 out=$(fake --name big <<'CMDS'
 big 4194305
+query hosts
 CMDS
 )
-expect_match "oversize message gets no reply" "timeout" "$out"
+expect_match "oversize message gets no reply" "^timeout" "$out"
+expect_match "the same client is served after reconnecting" "^query_reply" "$out"
+doc=$(grep '^query_reply' <<<"$out" | sed 's/^query_reply //')
+expect_eq "the dropped connection is counted" True \
+    "$(json_get 'd["coordinator"]["counters"]["disconnections"] >= 1' <<<"$doc")"
 kill -0 "$COORD_PID" && ok "coordinator alive after oversize" || fail "coordinator alive after oversize" "gone"
 
 # A result for a job leased to another agent on the same host.
