@@ -139,9 +139,19 @@ static PGresult *store_exec(struct store *s, const char *sql, const struct param
                             ExecStatusType want, char *err, size_t errlen)
 {
     store_heal(s);
+    bool idle = PQtransactionStatus(s->conn) == PQTRANS_IDLE;
     PGresult *res = PQexecParams(s->conn, sql, p ? p->n : 0, NULL, p ? p->v : NULL, NULL, NULL, 0);
     if (res != NULL && PQresultStatus(res) == want)
         return res;
+    /* The server went away between statements (e.g. it restarted): outside a
+     * transaction nothing is lost by reconnecting and trying once more. */
+    if (idle && PQstatus(s->conn) == CONNECTION_BAD) {
+        PQclear(res);
+        PQreset(s->conn);
+        res = PQexecParams(s->conn, sql, p ? p->n : 0, NULL, p ? p->v : NULL, NULL, NULL, 0);
+        if (res != NULL && PQresultStatus(res) == want)
+            return res;
+    }
     char buf[512];
     set_err(
         err, errlen, "database error: %s",
@@ -183,11 +193,6 @@ struct store *store_open(const char *conninfo, char *err, size_t errlen)
     }
     struct store *s = xcalloc(1, sizeof(*s));
     s->conn = conn;
-    /* Timestamps in UTC whatever the server's default. */
-    if (store_cmd(s, "SET TIME ZONE 'UTC'", NULL, err, errlen) < 0) {
-        store_close(&s);
-        return NULL;
-    }
     return s;
 }
 
