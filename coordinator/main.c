@@ -161,6 +161,7 @@ static int serve(void *sock, void *mon, struct router *router, int sfd)
             router_handle(router, &m, now_ms());
             transport_msg_release(&m);
         }
+        router_flush(router);
         wait = router_tick(router, now_ms());
     }
 }

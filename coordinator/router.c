@@ -58,8 +58,20 @@ struct counters {
                                    (e.g. a message over 4 MiB) */
 };
 
+/* A valid result waiting for the group commit (router_flush()). */
+struct pending {
+    struct wire_msg *m; /* owned */
+    uint8_t id[TRANSPORT_MAX_ID];
+    size_t id_len;
+    char *owner; /* owned: the agent's name */
+};
+
+#define ROUTER_MAX_PENDING 64
+
 struct router {
     void *sock;
+    struct pending pending[ROUTER_MAX_PENDING];
+    size_t n_pending;
     struct store *store;
     const struct config *cfg;
     struct peer *peers;
@@ -85,10 +97,19 @@ static void peer_free(struct peer *p)
     free(p);
 }
 
+static void pending_release(struct pending *pend)
+{
+    wire_msg_destroy(&pend->m);
+    free(pend->owner);
+    pend->owner = NULL;
+}
+
 void router_destroy(struct router **rp)
 {
     if (rp == NULL || *rp == NULL)
         return;
+    for (size_t i = 0; i < (*rp)->n_pending; i++)
+        pending_release(&(*rp)->pending[i]);
     struct peer *p = (*rp)->peers;
     while (p) {
         struct peer *next = p->next;
@@ -260,24 +281,26 @@ static void on_heartbeat(struct router *r, const struct transport_msg *tm, const
         p->state = PEER_READY;
 }
 
-static void on_result(struct router *r, const struct transport_msg *tm, const struct wire_msg *m,
-                      struct peer *p)
+/* Answer one result of a flushed group; pend borrowed. */
+static void answer_result(struct router *r, const struct pending *pend,
+                          const struct store_result_item *item)
 {
-    char err[512];
+    const struct wire_msg *m = pend->m;
     char run_id[37];
-    enum store_result_status st;
     wire_run_id_format(m->result.run_id, run_id);
-    if (store_put_result(r->store, p->name, &m->result, &st, err, sizeof(err)) < 0) {
-        internal_error(r, tm, m->seq, "store a result", err);
+    if (item->rc < 0) {
+        r->c.internal++;
+        send_error(r, pend->id, pend->id_len, m->seq, WIRE_ERROR_INTERNAL,
+                   "the coordinator could not store the result; retry later");
         return;
     }
-    switch (st) {
+    switch (item->status) {
     case STORE_RESULT_STORED:
     case STORE_RESULT_DUPLICATE: {
-        if (st == STORE_RESULT_STORED) {
+        if (item->status == STORE_RESULT_STORED) {
             r->c.results_stored++;
             log_debug("stored run %s of job %" PRIu64 " from agent \"%s\"", run_id,
-                      m->result.job_id, p->name);
+                      m->result.job_id, pend->owner);
         } else {
             r->c.results_duplicate++;
         }
@@ -285,32 +308,64 @@ static void on_result(struct router *r, const struct transport_msg *tm, const st
         wire_msg_init(&a, WIRE_ACK);
         a.reply_to = m->seq;
         memcpy(a.ack.run_id, m->result.run_id, WIRE_RUN_ID_LEN);
-        send_msg(r, tm->id, tm->id_len, &a);
+        send_msg(r, pend->id, pend->id_len, &a);
         return;
     }
     case STORE_RESULT_UNKNOWN_JOB:
         r->c.unknown_job++;
-        log_warn("agent \"%s\" sent run %s for unknown job %" PRIu64, p->name, run_id,
+        log_warn("agent \"%s\" sent run %s for unknown job %" PRIu64, pend->owner, run_id,
                  m->result.job_id);
-        send_error(r, tm->id, tm->id_len, m->seq, WIRE_ERROR_UNKNOWN_JOB, "no such job");
+        send_error(r, pend->id, pend->id_len, m->seq, WIRE_ERROR_UNKNOWN_JOB, "no such job");
         return;
     case STORE_RESULT_STALE:
         r->c.stale_attempt++;
         log_warn("agent \"%s\" sent run %s for job %" PRIu64 " attempt %" PRIu32
                  ", which is not the current lease",
-                 p->name, run_id, m->result.job_id, m->result.attempt);
-        send_error(r, tm->id, tm->id_len, m->seq, WIRE_ERROR_STALE_ATTEMPT,
+                 pend->owner, run_id, m->result.job_id, m->result.attempt);
+        send_error(r, pend->id, pend->id_len, m->seq, WIRE_ERROR_STALE_ATTEMPT,
                    "this attempt is no longer the job's current lease");
         return;
     case STORE_RESULT_FORBIDDEN:
         r->c.forbidden++;
         log_warn("agent \"%s\" sent run %s for job %" PRIu64
                  ", which is leased to another agent or is for another script",
-                 p->name, run_id, m->result.job_id);
-        send_error(r, tm->id, tm->id_len, m->seq, WIRE_ERROR_FORBIDDEN,
+                 pend->owner, run_id, m->result.job_id);
+        send_error(r, pend->id, pend->id_len, m->seq, WIRE_ERROR_FORBIDDEN,
                    "this job is not leased to you or is for another script");
         return;
     }
+}
+
+void router_flush(struct router *r)
+{
+    if (r->n_pending == 0)
+        return;
+    struct store_result_item items[ROUTER_MAX_PENDING];
+    for (size_t i = 0; i < r->n_pending; i++)
+        items[i] = (struct store_result_item){r->pending[i].owner, &r->pending[i].m->result,
+                                              STORE_RESULT_STORED, 0};
+    char err[512];
+    if (store_put_results(r->store, items, r->n_pending, err, sizeof(err)) < 0)
+        log_error("could not store results: %s", err);
+    for (size_t i = 0; i < r->n_pending; i++) {
+        answer_result(r, &r->pending[i], &items[i]);
+        pending_release(&r->pending[i]);
+    }
+    r->n_pending = 0;
+}
+
+/* Queue a result (stealing *mp) for the next group commit. */
+static void queue_result(struct router *r, const struct transport_msg *tm, struct wire_msg **mp,
+                         const struct peer *p)
+{
+    struct pending *pend = &r->pending[r->n_pending++];
+    pend->m = *mp;
+    *mp = NULL;
+    memcpy(pend->id, tm->id, tm->id_len);
+    pend->id_len = tm->id_len;
+    pend->owner = xstrdup(p->name);
+    if (r->n_pending == ROUTER_MAX_PENDING)
+        router_flush(r);
 }
 
 static void on_submit(struct router *r, const struct transport_msg *tm, const struct wire_msg *m)
@@ -454,7 +509,7 @@ void router_handle(struct router *r, const struct transport_msg *tm, int64_t now
             p->credit = m->ready.credit;
             dispatch_peer(r, p);
         } else {
-            on_result(r, tm, m, p);
+            queue_result(r, tm, &m, p);
         }
         break;
     default: {

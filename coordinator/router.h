@@ -29,8 +29,15 @@ struct router *router_new(void *sock, struct store *store, const struct config *
 /* Free the router and its peer table; NULL-safe; sets *r to NULL. */
 void router_destroy(struct router **r);
 
-/* Handle one received message (borrowed). */
+/* Handle one received message (borrowed). Results are queued for router_flush(). */
 void router_handle(struct router *r, const struct transport_msg *m, int64_t now_ms);
+
+/*
+ * Store the queued results in one transaction (group commit), then answer
+ * each: Ack after the COMMIT, or its Error. Call after each batch of
+ * router_handle() calls; it also runs by itself when the queue is full.
+ */
+void router_flush(struct router *r);
 
 /* Count a connection event (enum transport_event). */
 void router_connection_event(struct router *r, int event);

@@ -710,27 +710,26 @@ static int put_profile(struct store *s, const struct wire_result *r, const char 
     return rc;
 }
 
-int store_put_result(struct store *s, const char *owner, const struct wire_result *r,
-                     enum store_result_status *status, char *err, size_t errlen)
+/* Store one result inside the caller's transaction. Returns 0 (any status) or
+ * -EIO, after which the transaction is aborted. */
+static int put_one(struct store *s, const char *owner, const struct wire_result *r,
+                   enum store_result_status *status, char *err, size_t errlen)
 {
     char run_id[37];
     wire_run_id_format(r->run_id, run_id);
     struct params p = {0};
     PGresult *res = NULL;
-    if (store_cmd(s, "BEGIN", NULL, err, errlen) < 0)
-        return -EIO;
-
     p_str(&p, run_id);
     res = store_exec(s, "SELECT 1 FROM runs WHERE run_id = $1::uuid", &p, PGRES_TUPLES_OK, err,
                      errlen);
     p_release(&p);
     if (res == NULL)
-        goto fail;
+        return -EIO;
     bool known = PQntuples(res) > 0;
     PQclear(res);
     if (known) {
         *status = STORE_RESULT_DUPLICATE;
-        goto finish;
+        return 0;
     }
 
     p_fmt(&p, "%" PRIu64, r->job_id);
@@ -742,11 +741,11 @@ int store_put_result(struct store *s, const char *owner, const struct wire_resul
                      &p, PGRES_TUPLES_OK, err, errlen);
     p_release(&p);
     if (res == NULL)
-        goto fail;
+        return -EIO;
     if (PQntuples(res) == 0) {
         PQclear(res);
         *status = STORE_RESULT_UNKNOWN_JOB;
-        goto finish;
+        return 0;
     }
     bool leased = strcmp(PQgetvalue(res, 0, 0), "leased") == 0;
     uint32_t attempt = (uint32_t)strtoul(PQgetvalue(res, 0, 1), NULL, 10);
@@ -760,22 +759,22 @@ int store_put_result(struct store *s, const char *owner, const struct wire_resul
     PQclear(res);
     if (!leased || attempt != r->attempt) {
         *status = STORE_RESULT_STALE;
-        goto finish;
+        return 0;
     }
     if (!same_owner || !same_script) {
         *status = STORE_RESULT_FORBIDDEN;
-        goto finish;
+        return 0;
     }
 
     bool inserted = false;
     if (put_run_row(s, owner, r, run_id, batch_id, host_id, script_id, &inserted, err, errlen) < 0)
-        goto fail;
+        return -EIO;
     if (!inserted) { /* stored meanwhile by another coordinator */
         *status = STORE_RESULT_DUPLICATE;
-        goto finish;
+        return 0;
     }
     if (put_profile(s, r, run_id, err, errlen) < 0)
-        goto fail;
+        return -EIO;
 
     /* An agent-side error is retried while attempts remain; anything else ends the job. */
     const char *state = r->outcome == WIRE_OUTCOME_OK ? "done" : "failed";
@@ -789,20 +788,55 @@ int store_put_result(struct store *s, const char *owner, const struct wire_resul
                        &p, err, errlen);
     p_release(&p);
     if (rc < 0)
-        goto fail;
+        return -EIO;
     p_str(&p, batch_id);
     rc = store_cmd(s, BATCH_DONE_SQL, &p, err, errlen);
     p_release(&p);
     if (rc < 0)
-        goto fail;
-    *status = STORE_RESULT_STORED;
-finish:
-    if (store_cmd(s, "COMMIT", NULL, err, errlen) < 0)
         return -EIO;
+    *status = STORE_RESULT_STORED;
     return 0;
-fail:
-    store_rollback(s);
-    return -EIO;
+}
+
+int store_put_result(struct store *s, const char *owner, const struct wire_result *r,
+                     enum store_result_status *status, char *err, size_t errlen)
+{
+    if (store_cmd(s, "BEGIN", NULL, err, errlen) < 0)
+        return -EIO;
+    if (put_one(s, owner, r, status, err, errlen) < 0) {
+        store_rollback(s);
+        return -EIO;
+    }
+    return store_cmd(s, "COMMIT", NULL, err, errlen);
+}
+
+int store_put_results(struct store *s, struct store_result_item *items, size_t n, char *err,
+                      size_t errlen)
+{
+    if (n == 1) {
+        items[0].rc =
+            store_put_result(s, items[0].owner, items[0].result, &items[0].status, err, errlen);
+        return items[0].rc;
+    }
+    int rc = store_cmd(s, "BEGIN", NULL, err, errlen);
+    for (size_t i = 0; rc == 0 && i < n; i++)
+        rc = put_one(s, items[i].owner, items[i].result, &items[i].status, err, errlen);
+    if (rc < 0) {
+        /* Something failed: undo the group and give each result its own transaction,
+         * so one bad result cannot hold back the others. */
+        store_rollback(s);
+        int any = 0;
+        for (size_t i = 0; i < n; i++) {
+            items[i].rc =
+                store_put_result(s, items[i].owner, items[i].result, &items[i].status, err, errlen);
+            any = items[i].rc < 0 ? items[i].rc : any;
+        }
+        return any;
+    }
+    rc = store_cmd(s, "COMMIT", NULL, err, errlen);
+    for (size_t i = 0; i < n; i++)
+        items[i].rc = rc;
+    return rc;
 }
 
 int store_submit(struct store *s, const struct wire_submit *sub, double default_timeout_s,
