@@ -8,6 +8,7 @@
  * shutdown happens between messages and frees everything.
  */
 #include <errno.h>
+#include <stddef.h>
 #include <getopt.h>
 #include <poll.h>
 #include <signal.h>
@@ -15,6 +16,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
 #include <zmq.h>
@@ -42,6 +45,31 @@ static void usage(FILE *out)
             "  --log-level LEVEL  error, warning, info (default) or debug\n"
             "  --help             show this help\n"
             "  --version          show the version\n");
+}
+
+/*
+ * Tell systemd (Type=notify) about our state, e.g. "READY=1": one datagram
+ * to $NOTIFY_SOCKET, nothing when it is unset. Failures are not fatal.
+ */
+static void notify_systemd(const char *state)
+{
+    const char *path = getenv("NOTIFY_SOCKET");
+    if (path == NULL || (path[0] != '/' && path[0] != '@'))
+        return;
+    struct sockaddr_un addr = {.sun_family = AF_UNIX};
+    size_t len = strlen(path);
+    if (len >= sizeof(addr.sun_path))
+        return;
+    memcpy(addr.sun_path, path, len);
+    if (path[0] == '@')
+        addr.sun_path[0] = '\0'; /* abstract namespace */
+    int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return;
+    socklen_t alen = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + len);
+    if (sendto(fd, state, strlen(state), MSG_NOSIGNAL, (struct sockaddr *)&addr, alen) < 0)
+        log_warn("could not notify systemd: %s", strerror(errno));
+    close(fd);
 }
 
 static int64_t now_ms(void)
@@ -233,7 +261,9 @@ int main(int argc, char **argv)
     router = router_new(sock, store, &cfg);
     log_info("listening on %s (lease %u ms, heartbeat %u ms)", cfg.bind, cfg.lease_ms,
              cfg.heartbeat_ms);
+    notify_systemd("READY=1");
     status = serve(sock, mon, router, sfd);
+    notify_systemd("STOPPING=1");
     router_log_counters(router);
 
 out:

@@ -41,6 +41,26 @@ expect_eq "restart applies nothing" "$first" "$(pg_sql 'SELECT applied_at FROM s
 expect_nomatch "restart logs no migration" "applied" "$(cat "$COORD_LOG")"
 coord_stop
 
+# Without --db, the PG* environment variables (exported by pg.sh) name the database.
+"$COORD" --bind "ipc://$T/env.sock" 2>"$T/env.log" & envpid=$!
+for _ in $(seq 100); do grep -q listening "$T/env.log" && break; sleep 0.1; done
+expect_match "PG* variables used without --db" "listening on ipc://" "$(cat "$T/env.log")"
+kill -TERM "$envpid"; wait "$envpid" || true
+
+# systemd Type=notify: READY=1 on a datagram socket named by NOTIFY_SOCKET.
+"$PY" - "$T/notify.sock" "$T/notify.out" <<'PYEOF' & listener=$!
+import socket, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+s.bind(sys.argv[1]); s.settimeout(20)
+msg = s.recv(100)
+open(sys.argv[2], "w").write(msg.decode())
+PYEOF
+for _ in $(seq 50); do [ -S "$T/notify.sock" ] && break; sleep 0.1; done
+NOTIFY_SOCKET="$T/notify.sock" "$COORD" --bind "ipc://$T/n.sock" 2>/dev/null & npid=$!
+wait "$listener" || true
+kill -TERM "$npid"; wait "$npid" || true
+expect_eq "systemd told READY=1" "READY=1" "$(cat "$T/notify.out" 2>/dev/null)"
+
 pg_sql "INSERT INTO schema_migrations (version, name) VALUES (999, '999_future.sql')"
 capture timeout 20 "$COORD" --db "$PG_CONNINFO" --bind "ipc://$T/x.sock"; out=$OUT; rc=$RC
 expect_eq "newer schema refused" 4 "$rc"
