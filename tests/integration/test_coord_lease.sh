@@ -10,7 +10,7 @@ cat >"$T/coord.conf" <<'CONF'
 ; short leases for the test
 [coordinator]
 heartbeat_ms = 200
-lease_ms = 1000
+lease_ms = 2000
 reap_interval_ms = 100
 dispatch_interval_ms = 100
 peer_timeout_ms = 60000
@@ -28,10 +28,10 @@ submit examples/a.py
 ready 1
 CMDS
 )
-expect_match "welcome carries the configured lease" "lease_ms=1000" "$out"
+expect_match "welcome carries the configured lease" "lease_ms=2000" "$out"
 expect_match "first claim is attempt 1" "job id=1 attempt=1" "$out"
-for _ in 1 2 3; do
-    sleep 0.6
+for _ in 1 2 3 4 5; do
+    sleep 0.5
     fake --name agent-a >/dev/null <<'CMDS'
 hello
 heartbeat 1:1
@@ -39,7 +39,7 @@ CMDS
 done
 expect_eq "heartbeats keep the lease past its length" "leased 1" "$(state 1)"
 
-sleep 1.6
+sleep 3
 expect_eq "an expired lease is requeued, attempt kept" "queued 1" "$(state 1)"
 expect_match "reaping logged" "expired leases returned to the queue" "$(cat "$COORD_LOG")"
 
@@ -51,7 +51,7 @@ CMDS
 )
 expect_match "the next claim is attempt 2" "job id=1 attempt=2" "$out"
 expect_match "the old attempt's result is refused" "error code=stale_attempt" "$out"
-sleep 1.6
+sleep 3
 expect_eq "out of attempts: failed" "failed 2" "$(state 1)"
 expect_eq "the batch is over" "done" "$(pg_sql "SELECT state FROM batches WHERE id = 1")"
 out=$(fake --name agent-a <<'CMDS'
