@@ -28,6 +28,7 @@
 #include "router.h"
 #include "store.h"
 #include "transport.h"
+#include "xmalloc.h"
 
 #define PROG "pyscope-coordinator"
 
@@ -130,11 +131,11 @@ static int parse_args(int argc, char **argv, struct config *c)
     }
     if (db) {
         free(c->db);
-        c->db = strdup(db);
+        c->db = xstrdup(db);
     }
     if (bind) {
         free(c->bind);
-        c->bind = strdup(bind);
+        c->bind = xstrdup(bind);
     }
     if (level) {
         static const char *const names[] = {"error", "warning", "info", "debug"};

@@ -642,20 +642,28 @@ static int put_run_row(struct store *s, const char *owner, const struct wire_res
     p_own(&p, sb_take(&sigs));
     p_own(&p, sb_take(&tos));
     p_str(&p, r->started_at[0] ? r->started_at : NULL);
+    if (r->n_stacks > 0)
+        p_own(&p, stacks_json(r));
+    else
+        p_str(&p, NULL);
+    /* The row and its stacks in one statement; the count says whether the row is new. */
     PGresult *res = store_exec(
         s,
-        "INSERT INTO runs (run_id, job_id, attempt, batch_id, host_id, script_id, agent,"
-        " script_sha256, python_version, python_build, python_executable, outcome, message,"
-        " governor, load1, wall_s, cpu_s, peak_rss_bytes, exit_codes, signals, timed_out,"
-        " started_at) VALUES ($1::uuid, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13,"
-        " $14, $15, $16::float8[], $17::float8[], $18::bigint[], $19::integer[],"
+        "WITH r AS (INSERT INTO runs (run_id, job_id, attempt, batch_id, host_id, script_id,"
+        " agent, script_sha256, python_version, python_build, python_executable, outcome,"
+        " message, governor, load1, wall_s, cpu_s, peak_rss_bytes, exit_codes, signals,"
+        " timed_out, started_at) VALUES ($1::uuid, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11,"
+        " $12, $13, $14, $15, $16::float8[], $17::float8[], $18::bigint[], $19::integer[],"
         " $20::integer[], $21::boolean[], $22::timestamptz)"
-        " ON CONFLICT (run_id) DO NOTHING",
-        &p, PGRES_COMMAND_OK, err, errlen);
+        " ON CONFLICT (run_id) DO NOTHING RETURNING run_id),"
+        " st AS (INSERT INTO run_stacks (run_id, stacks)"
+        "  SELECT run_id, $23::jsonb FROM r WHERE $23::jsonb IS NOT NULL)"
+        " SELECT count(*) FROM r",
+        &p, PGRES_TUPLES_OK, err, errlen);
     p_release(&p);
     if (res == NULL)
         return -EIO;
-    *inserted = strcmp(PQcmdTuples(res), "1") == 0;
+    *inserted = strcmp(PQgetvalue(res, 0, 0), "1") == 0;
     PQclear(res);
     return 0;
 }
@@ -698,15 +706,6 @@ static int put_profile(struct store *s, const struct wire_result *r, const char 
         if (rc < 0)
             return rc;
     }
-    if (r->n_stacks > 0) {
-        p_str(&p, run_id);
-        p_own(&p, stacks_json(r));
-        rc = store_cmd(s,
-                       "INSERT INTO run_stacks (run_id, stacks) VALUES ($1::uuid, $2::jsonb)"
-                       " ON CONFLICT DO NOTHING",
-                       &p, err, errlen);
-        p_release(&p);
-    }
     return rc;
 }
 
@@ -719,23 +718,13 @@ static int put_one(struct store *s, const char *owner, const struct wire_result 
     wire_run_id_format(r->run_id, run_id);
     struct params p = {0};
     PGresult *res = NULL;
-    p_str(&p, run_id);
-    res = store_exec(s, "SELECT 1 FROM runs WHERE run_id = $1::uuid", &p, PGRES_TUPLES_OK, err,
-                     errlen);
-    p_release(&p);
-    if (res == NULL)
-        return -EIO;
-    bool known = PQntuples(res) > 0;
-    PQclear(res);
-    if (known) {
-        *status = STORE_RESULT_DUPLICATE;
-        return 0;
-    }
-
+    /* A stored run_id implies its job exists (foreign key): one lookup answers both. */
     p_fmt(&p, "%" PRIu64, r->job_id);
+    p_str(&p, run_id);
     res = store_exec(s,
                      "SELECT j.state, j.attempt, coalesce(j.lease_owner, ''), j.batch_id,"
-                     " j.host_id, j.script_id, s.key, j.max_attempts"
+                     " j.host_id, j.script_id, s.key, j.max_attempts,"
+                     " EXISTS (SELECT 1 FROM runs WHERE run_id = $2::uuid)"
                      " FROM jobs j JOIN scripts s ON s.id = j.script_id"
                      " WHERE j.id = $1 FOR UPDATE OF j",
                      &p, PGRES_TUPLES_OK, err, errlen);
@@ -745,6 +734,11 @@ static int put_one(struct store *s, const char *owner, const struct wire_result 
     if (PQntuples(res) == 0) {
         PQclear(res);
         *status = STORE_RESULT_UNKNOWN_JOB;
+        return 0;
+    }
+    if (strcmp(PQgetvalue(res, 0, 8), "t") == 0) {
+        PQclear(res);
+        *status = STORE_RESULT_DUPLICATE;
         return 0;
     }
     bool leased = strcmp(PQgetvalue(res, 0, 0), "leased") == 0;
@@ -782,15 +776,16 @@ static int put_one(struct store *s, const char *owner, const struct wire_result 
         state = "queued";
     p_fmt(&p, "%" PRIu64, r->job_id);
     p_str(&p, state);
+    /* The batch is done when no other job of it is queued or leased (the CTE's
+     * update is not visible to the NOT EXISTS: this job is excluded by id). */
     int rc = store_cmd(s,
-                       "UPDATE jobs SET state = $2, lease_owner = NULL, lease_expires = NULL,"
-                       " updated = now() WHERE id = $1",
+                       "WITH j AS (UPDATE jobs SET state = $2, lease_owner = NULL,"
+                       " lease_expires = NULL, updated = now() WHERE id = $1 RETURNING batch_id)"
+                       " UPDATE batches b SET state = 'done', finished = now() FROM j"
+                       " WHERE b.id = j.batch_id AND b.state = 'running' AND $2 <> 'queued'"
+                       " AND NOT EXISTS (SELECT 1 FROM jobs x WHERE x.batch_id = b.id"
+                       " AND x.id <> $1 AND x.state IN ('queued', 'leased'))",
                        &p, err, errlen);
-    p_release(&p);
-    if (rc < 0)
-        return -EIO;
-    p_str(&p, batch_id);
-    rc = store_cmd(s, BATCH_DONE_SQL, &p, err, errlen);
     p_release(&p);
     if (rc < 0)
         return -EIO;

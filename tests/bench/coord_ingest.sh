@@ -8,7 +8,8 @@
 #   - the ratio to a raw COPY of the same rows into the same tables (the
 #     rows are dumped, the tables emptied, and the rows copied back in one
 #     transaction: the floor of what PostgreSQL itself needs),
-#   - the coordinator's peak RSS.
+#   - the coordinator's peak RSS and CPU time (the rest is PostgreSQL, fsync
+#     and the load generator).
 # Environment: AGENTS (default 4), RESULTS (default 2000), WINDOW (default 32).
 set -euo pipefail
 src=$(cd "$(dirname "$0")/../.." && pwd)
@@ -26,6 +27,8 @@ for _ in $(seq 100); do grep -q listening "$T/coord.log" && break; sleep 0.1; do
 load=$("$build/tests/tools/coord_load" --connect "$ep" --agents "${AGENTS:-4}" \
     --results "${RESULTS:-2000}" --window "${WINDOW:-32}")
 rss_kb=$(awk '/^VmHWM/ {print $2}' "/proc/$coord/status")
+cpu_ticks=$(awk '{print $14 + $15}' "/proc/$coord/stat")
+hz=$(getconf CLK_TCK)
 kill -TERM "$coord"
 wait "$coord" || true
 
@@ -50,10 +53,10 @@ SQL
 t1=$(date +%s.%N)
 copy_secs=$(awk -v a="$t0" -v b="$t1" 'BEGIN {printf "%.3f", b - a}')
 
-awk -v n="$n" -v s="$secs" -v c="$copy_secs" -v stored="$stored" -v fns="$fns" -v rss="$rss_kb" \
+awk -v n="$n" -v s="$secs" -v c="$copy_secs" -v stored="$stored" -v fns="$fns" -v rss="$rss_kb" -v cpu="$cpu_ticks" -v hz="$hz" \
     'BEGIN {
         printf "coordinator: %d results (%d stored, %d function rows) in %.3f s = %.1f results/s\n", n, stored, fns, s, n / s
         printf "raw copy:    the same rows in %.3f s = %.1f results/s\n", c, n / c
         printf "ratio:       coordinator / copy = %.3f\n", (n / s) / (n / c)
-        printf "coordinator peak rss: %.1f MiB\n", rss / 1024
+        printf "coordinator peak rss: %.1f MiB, cpu %.2f s (%.0f%% of the wall time)\n", rss / 1024, cpu / hz, 100 * cpu / hz / s
     }'
