@@ -29,6 +29,7 @@
 #include "store.h"
 #include "transport.h"
 #include "xmalloc.h"
+#include "zap.h"
 
 #define PROG "pyscope-coordinator"
 
@@ -156,13 +157,16 @@ static int parse_args(int argc, char **argv, struct config *c)
 }
 
 /* Serve until a signal arrives. Returns an exit status. */
-static int serve(void *sock, void *mon, struct router *router, int sfd)
+static int serve(void *sock, void *mon, struct zap *zap, struct router *router, int sfd)
 {
-    zmq_pollitem_t items[] = {
-        {sock, 0, ZMQ_POLLIN, 0}, {NULL, sfd, ZMQ_POLLIN, 0}, {mon, 0, ZMQ_POLLIN, 0}};
+    zmq_pollitem_t items[] = {{sock, 0, ZMQ_POLLIN, 0},
+                              {NULL, sfd, ZMQ_POLLIN, 0},
+                              {mon, 0, ZMQ_POLLIN, 0},
+                              {zap ? zap_socket(zap) : NULL, -1, ZMQ_POLLIN, 0}};
+    int n_items = zap ? 4 : 3;
     int64_t wait = 0;
     for (;;) {
-        if (zmq_poll(items, 3, (long)wait) < 0 && errno != EINTR) {
+        if (zmq_poll(items, n_items, (long)wait) < 0 && errno != EINTR) {
             log_error("poll failed: %s", zmq_strerror(errno));
             return PYSCOPE_EXIT_INTERNAL;
         }
@@ -174,6 +178,8 @@ static int serve(void *sock, void *mon, struct router *router, int sfd)
                 return PYSCOPE_EXIT_OK;
             }
         }
+        if (zap)
+            zap_handle(zap);
         int ev;
         while ((ev = transport_monitor_read(mon)) >= 0)
             router_connection_event(router, ev);
@@ -210,6 +216,7 @@ int main(int argc, char **argv)
     char err[512];
     struct store *store = NULL;
     void *ctx = NULL, *sock = NULL, *mon = NULL;
+    struct zap *zap = NULL;
     struct router *router = NULL;
     int sfd = -1;
     status = PYSCOPE_EXIT_INTERNAL;
@@ -248,8 +255,29 @@ int main(int argc, char **argv)
         log_error("could not create a zeromq context: %s", zmq_strerror(errno));
         goto out;
     }
-    const struct transport_security sec = {0};
+    /* CURVE: the ZAP handler must be bound before the socket that needs it. */
+    char secret[41];
+    struct transport_security sec = {0};
+    if (cfg.curve_secret_key_file) {
+        if (zap_read_key(cfg.curve_secret_key_file, true, secret, err, sizeof(err)) < 0) {
+            log_error("%s", err);
+            goto out;
+        }
+        zap = zap_new(ctx, cfg.curve_allowlist_file, err, sizeof(err));
+        if (zap == NULL) {
+            log_error("%s", err);
+            goto out;
+        }
+        sec.curve_secret_key = secret;
+        char public[41];
+        if (zmq_curve_public(public, secret) == 0)
+            log_info("curve on: server public key %s", public);
+    } else {
+        log_warn("curve off: any peer that reaches %s is trusted (set curve_secret_key_file)",
+                 cfg.bind);
+    }
     sock = transport_open(ctx, cfg.bind, &sec, err, sizeof(err));
+    explicit_bzero(secret, sizeof(secret));
     if (sock == NULL) {
         log_error("%s", err);
         goto out;
@@ -259,11 +287,11 @@ int main(int argc, char **argv)
         log_error("%s", err);
         goto out;
     }
-    router = router_new(sock, store, &cfg);
+    router = router_new(sock, store, &cfg, zap);
     log_info("listening on %s (lease %u ms, heartbeat %u ms)", cfg.bind, cfg.lease_ms,
              cfg.heartbeat_ms);
     notify_systemd("READY=1");
-    status = serve(sock, mon, router, sfd);
+    status = serve(sock, mon, zap, router, sfd);
     notify_systemd("STOPPING=1");
     router_log_counters(router);
 
@@ -275,6 +303,7 @@ out:
     }
     if (sock)
         zmq_close(sock);
+    zap_destroy(&zap);
     if (ctx)
         zmq_ctx_term(ctx);
     store_close(&store);

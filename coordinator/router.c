@@ -18,6 +18,7 @@
 #include "log.h"
 #include "wire.h"
 #include "xmalloc.h"
+#include "zap.h"
 
 enum peer_state { PEER_HELLO, PEER_READY, PEER_RUNNING };
 
@@ -74,6 +75,7 @@ struct router {
     size_t n_pending;
     struct store *store;
     const struct config *cfg;
+    const struct zap *zap; /* NULL without CURVE */
     struct peer *peers;
     uint64_t seq; /* our message numbers */
     struct counters c;
@@ -82,9 +84,11 @@ struct router {
     int64_t next_stats;
 };
 
-struct router *router_new(void *sock, struct store *store, const struct config *cfg)
+struct router *router_new(void *sock, struct store *store, const struct config *cfg,
+                          const struct zap *zap)
 {
     struct router *r = xcalloc(1, sizeof(*r));
+    r->zap = zap;
     r->sock = sock;
     r->store = store;
     r->cfg = cfg;
@@ -226,19 +230,23 @@ static void dispatch_peer(struct router *r, struct peer *p)
     }
 }
 
+/* Register an agent; key_name (borrowed, NULL without CURVE) overrides Hello.name. */
 static void on_hello(struct router *r, const struct transport_msg *tm, const struct wire_msg *m,
-                     struct peer *p, int64_t now)
+                     const char *key_name, struct peer *p, int64_t now)
 {
     char err[512];
     int64_t host_id;
-    if (store_register(r->store, &m->hello, &host_id, err, sizeof(err)) < 0) {
+    struct wire_hello hello = m->hello;
+    if (key_name)
+        hello.name = key_name;
+    if (store_register(r->store, &hello, &host_id, err, sizeof(err)) < 0) {
         internal_error(r, tm, m->seq, "register an agent", err);
         return;
     }
     /* The same agent reconnected from a new socket: forget the old one. */
     for (struct peer *q = r->peers, *next; q; q = next) {
         next = q->next;
-        if (q != p && q->name && strcmp(q->name, m->hello.name) == 0)
+        if (q != p && q->name && strcmp(q->name, hello.name) == 0)
             peer_remove(r, q);
     }
     if (p == NULL) {
@@ -249,7 +257,7 @@ static void on_hello(struct router *r, const struct transport_msg *tm, const str
         r->peers = p;
     }
     free(p->name);
-    p->name = xstrdup(m->hello.name);
+    p->name = xstrdup(hello.name);
     p->host_id = host_id;
     p->state = PEER_READY;
     p->credit = 0;
@@ -422,6 +430,10 @@ static json_t *counters_json(const struct router *r)
     COUNTER(connections);
     COUNTER(disconnections);
 #undef COUNTER
+    json_object_set_new(o, "keys_allowed",
+                        json_integer(r->zap ? (json_int_t)zap_allowed(r->zap) : 0));
+    json_object_set_new(o, "keys_refused",
+                        json_integer(r->zap ? (json_int_t)zap_denied(r->zap) : 0));
     return o;
 }
 
@@ -482,12 +494,31 @@ void router_handle(struct router *r, const struct transport_msg *tm, int64_t now
         send_error(r, tm->id, tm->id_len, 0, wire_reject_code(werr.reason), werr.msg);
         return;
     }
+    /* With CURVE the key's role decides what a peer may send, and an agent's
+     * name is the key's, whatever its Hello says. */
+    const char *key_name = NULL;
+    if (r->cfg->curve_secret_key_file) {
+        bool agent = strncmp(tm->user_id, "agent:", 6) == 0;
+        bool submitter = strncmp(tm->user_id, "submitter:", 10) == 0;
+        bool allowed = m->type == WIRE_QUERY || (m->type == WIRE_SUBMIT && submitter) ||
+                       (agent && m->type != WIRE_SUBMIT);
+        if (!allowed) {
+            r->c.forbidden++;
+            log_warn("peer \"%s\" may not send %s messages", tm->user_id, wire_type_name(m->type));
+            send_error(r, tm->id, tm->id_len, m->seq, WIRE_ERROR_FORBIDDEN,
+                       "this key's role may not send this message");
+            wire_msg_destroy(&m);
+            return;
+        }
+        if (agent)
+            key_name = tm->user_id + 6;
+    }
     struct peer *p = peer_find(r, tm->id, tm->id_len);
     if (p)
         p->last_seen = now;
     switch (m->type) {
     case WIRE_HELLO:
-        on_hello(r, tm, m, p, now);
+        on_hello(r, tm, m, key_name, p, now);
         break;
     case WIRE_SUBMIT:
         on_submit(r, tm, m);

@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "log.h"
 #include "xmalloc.h"
 
 /* pg_advisory_xact_lock key for migrations: "pyscope" in ASCII. */
@@ -124,6 +125,13 @@ static const char *pg_message(const char *msg, char *buf, size_t len)
     return buf;
 }
 
+/* Server notices ("relation ... already exists, skipping") are not news: debug only. */
+static void store_notice(void *arg, const char *message)
+{
+    (void)arg;
+    log_debug("database notice: %.*s", (int)strcspn(message, "\n"), message);
+}
+
 /* Reset a broken connection so the next statement has a chance. */
 static void store_heal(struct store *s)
 {
@@ -191,6 +199,7 @@ struct store *store_open(const char *conninfo, char *err, size_t errlen)
         PQfinish(conn);
         return NULL;
     }
+    PQsetNoticeProcessor(conn, store_notice, NULL);
     struct store *s = xcalloc(1, sizeof(*s));
     s->conn = conn;
     return s;

@@ -12,12 +12,28 @@
 #include "wire.h"
 #include "xmalloc.h"
 
-/* Apply sec before bind: the one place socket security is configured. */
+#ifndef ZMQ_ZAP_ENFORCE_DOMAIN
+#define ZMQ_ZAP_ENFORCE_DOMAIN 93 /* a draft option in libzmq 4.3 headers */
+#endif
+
+/*
+ * Apply sec before bind: the one place socket security is configured.
+ * libzmq 4.3 lets a CURVE client in when no ZAP handler answers unless the
+ * ZAP domain is set and enforced: both are required here, or the socket is
+ * refused.
+ */
 static int transport_secure(void *sock, const struct transport_security *sec)
 {
-    if (sec == NULL || sec->zap_domain == NULL)
+    if (sec == NULL || sec->curve_secret_key == NULL)
         return 0;
-    return zmq_setsockopt(sock, ZMQ_ZAP_DOMAIN, sec->zap_domain, strlen(sec->zap_domain));
+    int one = 1;
+    static const char domain[] = "pyscope";
+    if (zmq_setsockopt(sock, ZMQ_CURVE_SERVER, &one, sizeof(one)) < 0 ||
+        zmq_setsockopt(sock, ZMQ_CURVE_SECRETKEY, sec->curve_secret_key, 40) < 0 ||
+        zmq_setsockopt(sock, ZMQ_ZAP_DOMAIN, domain, strlen(domain)) < 0 ||
+        zmq_setsockopt(sock, ZMQ_ZAP_ENFORCE_DOMAIN, &one, sizeof(one)) < 0)
+        return -1;
+    return 0;
 }
 
 void *transport_open(void *ctx, const char *endpoint, const struct transport_security *sec,
@@ -73,6 +89,8 @@ int transport_recv(void *sock, struct transport_msg *m)
         }
         m->frames++;
         if (m->frames == 1) {
+            const char *uid = zmq_msg_gets(&part, "User-Id");
+            snprintf(m->user_id, sizeof(m->user_id), "%s", uid ? uid : "");
             m->len = zmq_msg_size(&part);
             m->data = xmalloc(m->len ? m->len : 1);
             memcpy(m->data, zmq_msg_data(&part), m->len);

@@ -2,6 +2,8 @@
  * fake_agent.c - a scriptable test client speaking the real wire protocol.
  *
  *   fake_agent --connect ENDPOINT [--name NAME] [--fingerprint HEX16] [--wait MS]
+ *              [--server-key Z85 --secret-key Z85]     (CURVE client)
+ *   fake_agent --keygen                                 (print "PUBLIC SECRET")
  *
  * Reads commands from stdin, one a line, and prints every message it
  * receives as one line on stdout ("welcome ...", "job id=.. attempt=..",
@@ -49,6 +51,8 @@ struct agent {
     const char *endpoint;
     char name[128];
     const char *fingerprint;
+    const char *server_key; /* Z85; NULL = plain */
+    const char *secret_key; /* Z85 client secret key */
     int wait_ms;
     uint64_t seq;
     /* the script of each job seen, for results */
@@ -71,6 +75,16 @@ static void agent_connect(struct agent *a)
     a->sock = zmq_socket(a->ctx, ZMQ_DEALER);
     int zero = 0;
     zmq_setsockopt(a->sock, ZMQ_LINGER, &zero, sizeof(zero));
+    if (a->server_key) {
+        char public[41];
+        if (a->secret_key == NULL || zmq_curve_public(public, a->secret_key) < 0) {
+            fprintf(stderr, "fake_agent: --server-key needs a valid --secret-key\n");
+            exit(2);
+        }
+        zmq_setsockopt(a->sock, ZMQ_CURVE_SERVERKEY, a->server_key, 40);
+        zmq_setsockopt(a->sock, ZMQ_CURVE_PUBLICKEY, public, 40);
+        zmq_setsockopt(a->sock, ZMQ_CURVE_SECRETKEY, a->secret_key, 40);
+    }
     if (zmq_connect(a->sock, a->endpoint) < 0) {
         fprintf(stderr, "fake_agent: could not connect \"%s\": %s\n", a->endpoint,
                 zmq_strerror(errno));
@@ -467,6 +481,9 @@ int main(int argc, char **argv)
         {"name", required_argument, NULL, 'n'},
         {"fingerprint", required_argument, NULL, 'f'},
         {"wait", required_argument, NULL, 'w'},
+        {"server-key", required_argument, NULL, 's'},
+        {"secret-key", required_argument, NULL, 'k'},
+        {"keygen", no_argument, NULL, 'g'},
         {NULL, 0, NULL, 0},
     };
     int o;
@@ -484,6 +501,19 @@ int main(int argc, char **argv)
         case 'w':
             a.wait_ms = atoi_safe_ms(optarg);
             break;
+        case 's':
+            a.server_key = optarg;
+            break;
+        case 'k':
+            a.secret_key = optarg;
+            break;
+        case 'g': {
+            char pub[41], sec[41];
+            if (zmq_curve_keypair(pub, sec) < 0)
+                return 1;
+            printf("%s %s\n", pub, sec);
+            return 0;
+        }
         default:
             return 2;
         }
