@@ -14,7 +14,7 @@ EP1=$COORD_EP
 "$COORD" --db "$PG_CONNINFO" --bind "ipc://$T/coord2.sock" 2>"$T/coord2.log" & second_pid=$!
 prev=$(trap -p EXIT | sed -E "s/^trap -- '(.*)' EXIT$/\1/")
 # shellcheck disable=SC2064
-trap "kill -KILL $second_pid 2>/dev/null; $prev" EXIT
+trap "kill -KILL $second_pid 2>/dev/null || true; $prev" EXIT
 for _ in $(seq 100); do grep -q listening "$T/coord2.log" && break; sleep 0.1; done
 EP2="ipc://$T/coord2.sock"
 
