@@ -1,0 +1,314 @@
+/*
+ * main.c - pyscope-coordinator: options, start-up checks, the event loop.
+ *
+ * Start-up: read the config, connect to PostgreSQL (exit 4 when it is
+ * unreachable), refuse a database without fsync or synchronous_commit,
+ * apply migrations, bind the ROUTER socket, then serve until SIGTERM or
+ * SIGINT. Signals arrive through a signalfd polled beside the socket, so
+ * shutdown happens between messages and frees everything.
+ */
+#include <errno.h>
+#include <stddef.h>
+#include <getopt.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+#include <zmq.h>
+
+#include "config.h"
+#include "errors.h"
+#include "log.h"
+#include "router.h"
+#include "store.h"
+#include "transport.h"
+#include "xmalloc.h"
+#include "zap.h"
+
+#define PROG "pyscope-coordinator"
+
+static void usage(FILE *out)
+{
+    fprintf(out,
+            "usage: " PROG " [--db CONNINFO] [--bind ENDPOINT] [--config FILE]\n"
+            "                           [--log-level LEVEL]\n"
+            "\n"
+            "Hand out profiling jobs to pyscope agents and store their results in PostgreSQL.\n"
+            "\n"
+            "  --db CONNINFO      libpq connection string (default: the PG* environment)\n"
+            "  --bind ENDPOINT    ZeroMQ endpoint to listen on (default tcp://127.0.0.1:5555)\n"
+            "  --config FILE      INI file; see deploy/coordinator.conf.example\n"
+            "  --log-level LEVEL  error, warning, info (default) or debug\n"
+            "  --help             show this help\n"
+            "  --version          show the version\n");
+}
+
+/*
+ * Tell systemd (Type=notify) about our state, e.g. "READY=1": one datagram
+ * to $NOTIFY_SOCKET, nothing when it is unset. Failures are not fatal.
+ */
+static void notify_systemd(const char *state)
+{
+    const char *path = getenv("NOTIFY_SOCKET");
+    if (path == NULL || (path[0] != '/' && path[0] != '@'))
+        return;
+    struct sockaddr_un addr = {.sun_family = AF_UNIX};
+    size_t len = strlen(path);
+    if (len >= sizeof(addr.sun_path))
+        return;
+    memcpy(addr.sun_path, path, len);
+    if (path[0] == '@')
+        addr.sun_path[0] = '\0'; /* abstract namespace */
+    int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return;
+    socklen_t alen = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + len);
+    if (sendto(fd, state, strlen(state), MSG_NOSIGNAL, (struct sockaddr *)&addr, alen) < 0)
+        log_warn("could not notify systemd: %s", strerror(errno));
+    close(fd);
+}
+
+static int64_t now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Parse options into c. Returns 0, 1 when done (--help, --version), or an exit status. */
+static int parse_args(int argc, char **argv, struct config *c)
+{
+    static const struct option opts[] = {
+        {"db", required_argument, NULL, 'd'},
+        {"bind", required_argument, NULL, 'b'},
+        {"config", required_argument, NULL, 'c'},
+        {"log-level", required_argument, NULL, 'l'},
+        {"help", no_argument, NULL, 'h'},
+        {"version", no_argument, NULL, 'V'},
+        {NULL, 0, NULL, 0},
+    };
+    const char *db = NULL, *bind = NULL, *file = NULL, *level = NULL;
+    int o;
+    while ((o = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+        switch (o) {
+        case 'd':
+            db = optarg;
+            break;
+        case 'b':
+            bind = optarg;
+            break;
+        case 'c':
+            file = optarg;
+            break;
+        case 'l':
+            level = optarg;
+            break;
+        case 'h':
+            usage(stdout);
+            return -1;
+        case 'V':
+            printf(PROG " %s\n", PYSCOPE_VERSION);
+            return -1;
+        default:
+            usage(stderr);
+            return PYSCOPE_EXIT_USAGE;
+        }
+    }
+    if (optind < argc) {
+        log_error("unexpected argument \"%s\"", argv[optind]);
+        usage(stderr);
+        return PYSCOPE_EXIT_USAGE;
+    }
+    char err[512];
+    if (file && config_load(c, file, err, sizeof(err)) < 0) {
+        log_error("%s", err);
+        return PYSCOPE_EXIT_USAGE;
+    }
+    if (db) {
+        free(c->db);
+        c->db = xstrdup(db);
+    }
+    if (bind) {
+        free(c->bind);
+        c->bind = xstrdup(bind);
+    }
+    if (level) {
+        static const char *const names[] = {"error", "warning", "info", "debug"};
+        int i = 0;
+        while (i < 4 && strcmp(level, names[i]) != 0)
+            i++;
+        if (i == 4) {
+            log_error("unknown log level \"%s\"", level);
+            return PYSCOPE_EXIT_USAGE;
+        }
+        c->log_level = (enum log_level)i;
+    }
+    if (config_check(c, err, sizeof(err)) < 0) {
+        log_error("%s", err);
+        return PYSCOPE_EXIT_USAGE;
+    }
+    return 0;
+}
+
+/* Serve until a signal arrives. Returns an exit status. */
+static int serve(void *sock, void *mon, struct zap *zap, struct router *router, int sfd)
+{
+    zmq_pollitem_t items[] = {{sock, 0, ZMQ_POLLIN, 0},
+                              {NULL, sfd, ZMQ_POLLIN, 0},
+                              {mon, 0, ZMQ_POLLIN, 0},
+                              {zap ? zap_socket(zap) : NULL, -1, ZMQ_POLLIN, 0}};
+    int n_items = zap ? 4 : 3;
+    int64_t wait = 0;
+    for (;;) {
+        if (zmq_poll(items, n_items, (long)wait) < 0 && errno != EINTR) {
+            log_error("poll failed: %s", zmq_strerror(errno));
+            return PYSCOPE_EXIT_INTERNAL;
+        }
+        if (items[1].revents & ZMQ_POLLIN) {
+            struct signalfd_siginfo si;
+            if (read(sfd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
+                log_info("received %s: shutting down",
+                         si.ssi_signo == SIGTERM ? "sigterm" : "sigint");
+                return PYSCOPE_EXIT_OK;
+            }
+        }
+        if (zap)
+            zap_handle(zap);
+        int ev;
+        while ((ev = transport_monitor_read(mon)) >= 0)
+            router_connection_event(router, ev);
+        /* Drain what is waiting, a bounded batch at a time so ticks still run. */
+        for (int i = 0; i < 1000; i++) {
+            struct transport_msg m;
+            int rc = transport_recv(sock, &m);
+            if (rc == -EAGAIN || rc == -EINTR)
+                break;
+            if (rc < 0) {
+                log_error("receive failed: %s", zmq_strerror(-rc));
+                return PYSCOPE_EXIT_INTERNAL;
+            }
+            router_handle(router, &m, now_ms());
+            transport_msg_release(&m);
+        }
+        router_flush(router);
+        wait = router_tick(router, now_ms());
+    }
+}
+
+int main(int argc, char **argv)
+{
+    log_init(PROG, LOG_LEVEL_INFO);
+    struct config cfg;
+    config_init(&cfg);
+    int status = parse_args(argc, argv, &cfg);
+    if (status != 0) {
+        config_release(&cfg);
+        return status < 0 ? PYSCOPE_EXIT_OK : status;
+    }
+    log_init(PROG, cfg.log_level);
+
+    char err[512];
+    struct store *store = NULL;
+    void *ctx = NULL, *sock = NULL, *mon = NULL;
+    struct zap *zap = NULL;
+    struct router *router = NULL;
+    int sfd = -1;
+    status = PYSCOPE_EXIT_INTERNAL;
+
+    sigset_t mask;
+    sigemptyset(&mask);
+    sigaddset(&mask, SIGTERM);
+    sigaddset(&mask, SIGINT);
+    sigprocmask(SIG_BLOCK, &mask, NULL);
+    signal(SIGPIPE, SIG_IGN);
+    sfd = signalfd(-1, &mask, SFD_CLOEXEC);
+    if (sfd < 0) {
+        log_error("could not create a signalfd: %s", strerror(errno));
+        goto out;
+    }
+
+    store = store_open(cfg.db, err, sizeof(err));
+    if (store == NULL) {
+        log_error("%s", err);
+        goto out;
+    }
+    if (store_check_durability(store, err, sizeof(err)) < 0) {
+        log_error("%s", err);
+        goto out;
+    }
+    int applied = store_migrate(store, store_migrations, store_migrations_count, err, sizeof(err));
+    if (applied < 0) {
+        log_error("%s", err);
+        goto out;
+    }
+    if (applied > 0)
+        log_info("applied %d schema migrations", applied);
+
+    ctx = zmq_ctx_new();
+    if (ctx == NULL) {
+        log_error("could not create a zeromq context: %s", zmq_strerror(errno));
+        goto out;
+    }
+    /* CURVE: the ZAP handler must be bound before the socket that needs it. */
+    char secret[41];
+    struct transport_security sec = {0};
+    if (cfg.curve_secret_key_file) {
+        if (zap_read_key(cfg.curve_secret_key_file, true, secret, err, sizeof(err)) < 0) {
+            log_error("%s", err);
+            goto out;
+        }
+        zap = zap_new(ctx, cfg.curve_allowlist_file, err, sizeof(err));
+        if (zap == NULL) {
+            log_error("%s", err);
+            goto out;
+        }
+        sec.curve_secret_key = secret;
+        char public[41];
+        if (zmq_curve_public(public, secret) == 0)
+            log_info("curve on: server public key %s", public);
+    } else {
+        log_warn("curve off: any peer that reaches %s is trusted (set curve_secret_key_file)",
+                 cfg.bind);
+    }
+    sock = transport_open(ctx, cfg.bind, &sec, err, sizeof(err));
+    explicit_bzero(secret, sizeof(secret));
+    if (sock == NULL) {
+        log_error("%s", err);
+        goto out;
+    }
+    mon = transport_monitor_open(ctx, sock, err, sizeof(err));
+    if (mon == NULL) {
+        log_error("%s", err);
+        goto out;
+    }
+    router = router_new(sock, store, &cfg, zap);
+    log_info("listening on %s (lease %u ms, heartbeat %u ms)", cfg.bind, cfg.lease_ms,
+             cfg.heartbeat_ms);
+    notify_systemd("READY=1");
+    status = serve(sock, mon, zap, router, sfd);
+    notify_systemd("STOPPING=1");
+    router_log_counters(router);
+
+out:
+    router_destroy(&router);
+    if (mon) {
+        zmq_socket_monitor(sock, NULL, 0);
+        zmq_close(mon);
+    }
+    if (sock)
+        zmq_close(sock);
+    zap_destroy(&zap);
+    if (ctx)
+        zmq_ctx_term(ctx);
+    store_close(&store);
+    if (sfd >= 0)
+        close(sfd);
+    config_release(&cfg);
+    return status;
+}
