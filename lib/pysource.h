@@ -1,0 +1,70 @@
+/*
+ * pysource.h - a small, forgiving scanner for Python source.
+ *
+ * The suggestion rules for slow idioms need to know which lines of a hot
+ * function sit inside a `for`/`while` loop. This module splits source text
+ * into logical lines the way Python's tokenizer does (brackets, backslash
+ * continuations and triple-quoted strings join physical lines; comments and
+ * string contents are blanked so they never match), finds a function's body
+ * from its first line by indentation (decorators skipped), and reports lines
+ * in loop bodies that match a known idiom. It is a heuristic, not a parser:
+ * it never fails on odd input, it just finds less.
+ */
+#ifndef PYSCOPE_PYSOURCE_H
+#define PYSCOPE_PYSOURCE_H
+
+#include <stddef.h>
+
+/* Largest source file pysource_read_file() accepts: 4 MiB. */
+#define PYSOURCE_FILE_MAX (4 * 1024 * 1024)
+
+enum pysource_idiom {
+    /* re.compile(...), or re.match/search/... with a literal pattern, in a loop */
+    PYSOURCE_IDIOM_REGEX_IN_LOOP,
+    /* s += <string> in a loop (quadratic string building) */
+    PYSOURCE_IDIOM_STR_CONCAT_IN_LOOP,
+};
+
+/* One idiom found in a loop body. */
+struct pysource_finding {
+    enum pysource_idiom idiom;
+    int line;        /* 1-based physical line of the match */
+    int loop_line;   /* 1-based line of the innermost enclosing loop header */
+    char call[32];   /* what matched: "re.compile", "re.search", "+=" */
+    char target[64]; /* for "+=": the name being extended, else "" */
+};
+
+/*
+ * Read the file at path (borrowed) into a new NUL-terminated buffer (*out,
+ * caller owns; *len its length without the NUL). Refuses files over
+ * PYSOURCE_FILE_MAX with -PYSCOPE_ETOOBIG and anything that is not a regular
+ * file with -EINVAL; other failures are -errno. *out is NULL on failure.
+ */
+int pysource_read_file(const char *path, char **out, size_t *len);
+
+/*
+ * Find the function whose definition starts at first_line (1-based; the line
+ * of its first decorator or of the `def` itself, as in co_firstlineno) in src
+ * (borrowed, len bytes). Returns 0 and the 1-based line of the `def` in
+ * *def_line and the last line of its body in *end_line, or -PYSCOPE_ENODATA
+ * when first_line does not start a `def`/`async def`/`class`.
+ */
+int pysource_find_function(const char *src, size_t len, int first_line, int *def_line,
+                           int *end_line);
+
+/*
+ * Scan the function starting at first_line in src (borrowed, len bytes) for
+ * the idioms, in loops inside its body (loops in nested functions count; a
+ * nested def's body is not in the outer loop). first_line 0 scans the module's
+ * top-level code (`<module>`), skipping function and class bodies.
+ * Returns the number of findings (at most max, in line order) stored in out
+ * (caller's array of max entries), or -PYSCOPE_ENODATA when the function is
+ * not found.
+ */
+int pysource_scan(const char *src, size_t len, int first_line, struct pysource_finding *out,
+                  size_t max);
+
+/* Name of an idiom ("regex-in-loop", "str-concat-in-loop"); static. */
+const char *pysource_idiom_name(enum pysource_idiom idiom);
+
+#endif

@@ -1,0 +1,818 @@
+/*
+ * suggest.c - the rule table and the engine that runs it.
+ *
+ * The engine builds a context once (median wall time and CPU %, the function
+ * list, the profiling mode), then calls every rule's check function with its
+ * own table entry, so a rule reads its thresholds from the table and the
+ * table is the single place documentation and `pyscope rules` come from.
+ * Rules append suggestion objects to the output array through add().
+ *
+ * Percentages of a function are of median wall time (docs/json-schema.md);
+ * when a report lacks self_pct/total_pct they are derived from the seconds.
+ */
+#include "suggest.h"
+
+#include <assert.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "errors.h"
+#include "log.h"
+#include "pathnorm.h"
+#include "pysource.h"
+#include "xmalloc.h"
+
+/* Most named thresholds a rule can have. */
+#define SUGGEST_MAX_PARAMS 6
+/* Most findings kept per scanned function. */
+#define SUGGEST_MAX_FINDINGS 16
+/* The largest major schema version this reader knows. */
+#define SUGGEST_SCHEMA_MAJOR 1
+
+struct suggest_ctx;
+struct suggest_rule;
+
+typedef void suggest_check_fn(const struct suggest_rule *rule, struct suggest_ctx *ctx,
+                              json_t *out);
+
+/* A named threshold of a rule. */
+struct suggest_param {
+    const char *name; /* key in evidence and in `pyscope rules` */
+    double value;
+};
+
+/* One rule: the whole extension interface. */
+struct suggest_rule {
+    const char *id;                                  /* stable, used in reports */
+    const char *description;                         /* one line, for `pyscope rules` */
+    struct suggest_param params[SUGGEST_MAX_PARAMS]; /* ends at the first NULL name */
+    suggest_check_fn *check;                         /* emits suggestions into out */
+};
+
+/* A hot function's source scan, shared by the idiom rules. */
+struct hot_scan {
+    const json_t *fn; /* borrowed from the report */
+    char *path;       /* file that was read (new) */
+    int n;            /* findings, or < 0 when the source was not usable */
+    struct pysource_finding f[SUGGEST_MAX_FINDINGS];
+};
+
+/* What every rule may read; built once per suggest_analyze() call. */
+struct suggest_ctx {
+    const json_t *report;    /* borrowed */
+    const json_t *functions; /* profile.functions, or NULL */
+    const char *mode;        /* "sample", "trace" or NULL */
+    double wall_s;           /* median wall time; < 0 when unknown */
+    double cpu_s;            /* median CPU time; < 0 when unknown */
+    double cpu_pct;          /* median CPU %; < 0 when unknown */
+    const char *source_root; /* borrowed; NULL = "." */
+    const char *py_prefix;   /* python.prefix (borrowed), or NULL */
+    bool scanned;            /* hot[] computed */
+    struct hot_scan *hot;    /* new, n_hot entries */
+    size_t n_hot;
+};
+
+/* ---- reading the report ---- */
+
+/* Store obj[key] as a finite number in *out; false when missing or not a number. */
+static bool get_num(const json_t *obj, const char *key, double *out)
+{
+    json_t *v = json_object_get(obj, key);
+    if (!json_is_number(v))
+        return false;
+    double d = json_number_value(v);
+    if (!isfinite(d))
+        return false;
+    *out = d;
+    return true;
+}
+
+static const char *get_str(const json_t *obj, const char *key)
+{
+    return json_string_value(json_object_get(obj, key));
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+/* Median of runs[].key, or -1. */
+static double runs_median(const json_t *report, const char *key)
+{
+    json_t *runs = json_object_get(report, "runs");
+    size_t n = json_array_size(runs), k = 0;
+    if (n == 0)
+        return -1;
+    double *v = xcalloc(n, sizeof(double));
+    for (size_t i = 0; i < n; i++) {
+        double d;
+        if (get_num(json_array_get(runs, i), key, &d) && d >= 0)
+            v[k++] = d;
+    }
+    double m = -1;
+    if (k > 0) {
+        qsort(v, k, sizeof(double), cmp_double);
+        m = k % 2 ? v[k / 2] : (v[k / 2 - 1] + v[k / 2]) / 2;
+    }
+    free(v);
+    return m;
+}
+
+/* summary.<key>.median, else the median over runs, else -1. */
+static double median_of(const json_t *report, const char *key)
+{
+    double d;
+    json_t *s = json_object_get(json_object_get(report, "summary"), key);
+    if (get_num(s, "median", &d) && d >= 0)
+        return d;
+    return runs_median(report, key);
+}
+
+/* A function's share of wall time in percent ("self" or "total"), or -1. */
+static double fn_pct(const struct suggest_ctx *ctx, const json_t *fn, const char *which)
+{
+    char key[16];
+    double d;
+    snprintf(key, sizeof(key), "%s_pct", which);
+    if (get_num(fn, key, &d) && d >= 0)
+        return d;
+    snprintf(key, sizeof(key), "%s_s", which);
+    if (ctx->wall_s > 0 && get_num(fn, key, &d) && d >= 0)
+        return 100.0 * d / ctx->wall_s;
+    return -1;
+}
+
+/* Integer field of fn, or -1 when missing/null/negative. */
+static json_int_t fn_int(const json_t *fn, const char *key)
+{
+    json_t *v = json_object_get(fn, key);
+    if (json_is_integer(v) && json_integer_value(v) >= 0)
+        return json_integer_value(v);
+    if (json_is_real(v) && isfinite(json_real_value(v)) && json_real_value(v) >= 0 &&
+        json_real_value(v) < 9e15)
+        return (json_int_t)json_real_value(v); /* a median of counts may be fractional */
+    return -1;
+}
+
+static bool fn_is_module(const json_t *fn)
+{
+    const char *name = get_str(fn, "name");
+    return name && strcmp(name, "<module>") == 0;
+}
+
+/* Built-in (C) functions in trace mode: file "~" or a cProfile-style name. */
+static bool fn_is_builtin(const json_t *fn)
+{
+    const char *file = get_str(fn, "file");
+    const char *name = get_str(fn, "name");
+    return (file && strcmp(file, "~") == 0) ||
+           (name && (strncmp(name, "<built-in", 9) == 0 || strncmp(name, "<method", 7) == 0));
+}
+
+/* New "file:name" label for messages ("file" alone for module code). */
+static char *fn_label(const json_t *fn)
+{
+    const char *file = get_str(fn, "file");
+    const char *name = get_str(fn, "name");
+    if (fn_is_builtin(fn) && name)
+        return xstrdup(name);
+    if (file && name && strcmp(name, "<module>") == 0)
+        return xstrdup(file);
+    if (file && name)
+        return xasprintf("%s:%s", file, name);
+    const char *key = get_str(fn, "key");
+    return xstrdup(key ? key : name ? name : "?");
+}
+
+static double round_to(double x, double step)
+{
+    return round(x / step) * step;
+}
+
+/* "1,234,567" into buf. */
+static void fmt_count(char *buf, size_t size, json_int_t n)
+{
+    char digits[32];
+    int len = snprintf(digits, sizeof(digits), "%lld", (long long)n);
+    size_t w = 0;
+    for (int i = 0; i < len && w + 2 < size; i++) {
+        if (i > 0 && (len - i) % 3 == 0)
+            buf[w++] = ',';
+        buf[w++] = digits[i];
+    }
+    buf[w] = '\0';
+}
+
+/* "12.3 MiB" style into buf. */
+static void fmt_bytes(char *buf, size_t size, double b)
+{
+    if (b >= 1024.0 * 1024 * 1024)
+        snprintf(buf, size, "%.1f GiB", b / (1024.0 * 1024 * 1024));
+    else
+        snprintf(buf, size, "%.0f MiB", b / (1024.0 * 1024));
+}
+
+/* ---- building suggestions ---- */
+
+static double param(const struct suggest_rule *rule, const char *name)
+{
+    for (size_t i = 0; i < SUGGEST_MAX_PARAMS && rule->params[i].name; i++)
+        if (strcmp(rule->params[i].name, name) == 0)
+            return rule->params[i].value;
+    assert(!"unknown rule parameter");
+    return NAN;
+}
+
+/* Append a suggestion; steals evidence; message is printf-formatted. */
+static json_t *add(json_t *out, const struct suggest_rule *rule, const char *severity,
+                   const json_t *fn, json_t *evidence, const char *fmt, ...)
+    __attribute__((format(printf, 6, 7)));
+
+static json_t *add(json_t *out, const struct suggest_rule *rule, const char *severity,
+                   const json_t *fn, json_t *evidence, const char *fmt, ...)
+{
+    va_list ap;
+    char *msg;
+    va_start(ap, fmt);
+    if (vasprintf(&msg, fmt, ap) < 0)
+        abort();
+    va_end(ap);
+    const char *key = fn ? get_str(fn, "key") : NULL;
+    json_t *s = json_object();
+    json_object_set_new(s, "rule", json_string(rule->id));
+    json_object_set_new(s, "severity", json_string(severity));
+    json_t *k = key ? json_string(key) : NULL;
+    json_object_set_new(s, "function", k ? k : json_null());
+    json_t *m = json_string(msg);
+    json_object_set_new(s, "message", m ? m : json_string("(message not valid UTF-8)"));
+    json_object_set_new(s, "evidence", evidence);
+    json_array_append_new(out, s);
+    free(msg);
+    return s;
+}
+
+/* ---- rules ---- */
+
+static void check_dominant(const struct suggest_rule *rule, struct suggest_ctx *ctx, json_t *out)
+{
+    double thr_self = param(rule, "threshold_self_pct");
+    double thr_total = param(rule, "threshold_total_pct");
+    double entry = param(rule, "entry_chain_pct");
+    double offcpu = param(rule, "off_cpu_ratio");
+    const json_t *best = NULL;
+    double best_pct = -1;
+    size_t i;
+    json_t *fn;
+
+    /* self time first: one function doing the work itself */
+    json_array_foreach(ctx->functions, i, fn)
+    {
+        double p = fn_pct(ctx, fn, "self");
+        if (!fn_is_builtin(fn) && p >= thr_self && p > best_pct) {
+            best = fn;
+            best_pct = p;
+        }
+    }
+    const char *basis = "self";
+    if (!best) {
+        /* total time: the most specific function over the threshold, below the entry chain */
+        basis = "total";
+        json_array_foreach(ctx->functions, i, fn)
+        {
+            double p = fn_pct(ctx, fn, "total");
+            if (fn_is_builtin(fn) || fn_is_module(fn) || p < thr_total || p >= entry)
+                continue;
+            if (!best || p < best_pct) {
+                best = fn;
+                best_pct = p;
+            }
+        }
+    }
+    if (!best)
+        return;
+    char *label = fn_label(best);
+    json_t *ev = json_object();
+    json_object_set_new(ev, strcmp(basis, "self") == 0 ? "self_pct" : "total_pct",
+                        json_real(round_to(best_pct, 0.1)));
+    json_object_set_new(ev, "threshold_pct",
+                        json_real(strcmp(basis, "self") == 0 ? thr_self : thr_total));
+    json_object_set_new(ev, "basis", json_string(basis));
+    double self_s, self_cpu_s;
+    bool waits = strcmp(basis, "self") == 0 && get_num(best, "self_s", &self_s) &&
+                 get_num(best, "self_cpu_s", &self_cpu_s) && self_s > 0 &&
+                 self_cpu_s / self_s < offcpu;
+    if (waits) {
+        double on = 100.0 * self_cpu_s / self_s;
+        json_object_set_new(ev, "on_cpu_pct", json_real(round_to(on, 0.1)));
+        json_object_set_new(ev, "off_cpu_ratio_threshold", json_real(offcpu));
+        add(out, rule, "info", best, ev,
+            "Function '%s' dominates runtime (%.0f%%) but is on the CPU only %.0f%% of that "
+            "time: it waits on I/O, sleeps or locks. Consider overlapping or batching the waits.",
+            label, best_pct, on);
+    } else if (fn_is_module(best)) {
+        add(out, rule, "info", best, ev,
+            "Top-level code of '%s' dominates runtime (%.0f%%). Consider moving the hot loop "
+            "into a function (local variables are faster) and optimizing its algorithm.",
+            label, best_pct);
+    } else {
+        add(out, rule, "info", best, ev,
+            "Function '%s' dominates runtime (%.0f%%). Consider optimizing its algorithm or "
+            "reducing repeated work.",
+            label, best_pct);
+    }
+    free(label);
+}
+
+/* Order of candidate functions by descending share. */
+struct cand {
+    const json_t *fn;
+    double pct;
+};
+
+static int cmp_cand(const void *a, const void *b)
+{
+    double x = ((const struct cand *)a)->pct, y = ((const struct cand *)b)->pct;
+    return (x < y) - (x > y);
+}
+
+static void check_cheap_calls(const struct suggest_rule *rule, struct suggest_ctx *ctx, json_t *out)
+{
+    double min_calls = param(rule, "min_calls");
+    double max_us = param(rule, "max_us_per_call");
+    double min_pct = param(rule, "min_total_pct");
+    size_t max_reports = (size_t)param(rule, "max_reports");
+    if (ctx->mode && strcmp(ctx->mode, "sample") == 0)
+        return; /* call counts are unknown when sampling */
+    size_t n = json_array_size(ctx->functions), k = 0, i;
+    struct cand *c = xcalloc(n ? n : 1, sizeof(*c));
+    json_t *fn;
+    json_array_foreach(ctx->functions, i, fn)
+    {
+        json_int_t calls = fn_int(fn, "calls");
+        double total_s, pct = fn_pct(ctx, fn, "total");
+        /* recursive functions count every recursive call: deep-recursion covers them */
+        if (fn_is_builtin(fn) || fn_is_module(fn) || calls < 1 || (double)calls < min_calls ||
+            !get_num(fn, "total_s", &total_s) || pct < min_pct || fn_int(fn, "max_depth") > 1)
+            continue;
+        if (1e6 * total_s / (double)calls <= max_us)
+            c[k++] = (struct cand){fn, pct};
+    }
+    qsort(c, k, sizeof(*c), cmp_cand);
+    for (i = 0; i < k && i < max_reports; i++) {
+        json_int_t calls = fn_int(c[i].fn, "calls");
+        double total_s = 0;
+        get_num(c[i].fn, "total_s", &total_s);
+        double us = 1e6 * total_s / (double)calls;
+        char *label = fn_label(c[i].fn);
+        char ncalls[40];
+        fmt_count(ncalls, sizeof(ncalls), calls);
+        json_t *ev =
+            json_pack("{s:I, s:f, s:f, s:f, s:f, s:f}", "calls", (json_int_t)calls, "us_per_call",
+                      round_to(us, 0.001), "total_pct", round_to(c[i].pct, 0.1), "threshold_calls",
+                      min_calls, "threshold_us_per_call", max_us, "threshold_total_pct", min_pct);
+        add(out, rule, "info", c[i].fn, ev,
+            "Function '%s' is called %s times at %.2f us per call (%.0f%% of runtime): call "
+            "overhead dominates. Consider inlining it into the caller's loop, caching results "
+            "(functools.lru_cache) or vectorizing the loop.",
+            label, ncalls, us, c[i].pct);
+        free(label);
+    }
+    free(c);
+}
+
+static void check_recursion(const struct suggest_rule *rule, struct suggest_ctx *ctx, json_t *out)
+{
+    double max_depth_thr = param(rule, "max_depth");
+    double min_calls = param(rule, "min_calls");
+    double per_depth = param(rule, "calls_per_depth");
+    double min_pct = param(rule, "min_total_pct");
+    size_t max_reports = (size_t)param(rule, "max_reports");
+    size_t n = json_array_size(ctx->functions), k = 0, i;
+    struct cand *c = xcalloc(n ? n : 1, sizeof(*c));
+    json_t *fn;
+    json_array_foreach(ctx->functions, i, fn)
+    {
+        json_int_t depth = fn_int(fn, "max_depth");
+        json_int_t calls = fn_int(fn, "calls");
+        double pct = fn_pct(ctx, fn, "total");
+        if (fn_is_builtin(fn) || fn_is_module(fn) || depth < 2 || pct < min_pct)
+            continue;
+        bool branching =
+            calls >= 0 && (double)calls >= min_calls && (double)calls >= per_depth * (double)depth;
+        if (branching || (double)depth >= max_depth_thr)
+            c[k++] = (struct cand){fn, pct};
+    }
+    qsort(c, k, sizeof(*c), cmp_cand);
+    for (i = 0; i < k && i < max_reports; i++) {
+        json_int_t depth = fn_int(c[i].fn, "max_depth");
+        json_int_t calls = fn_int(c[i].fn, "calls");
+        bool branching =
+            calls >= 0 && (double)calls >= min_calls && (double)calls >= per_depth * (double)depth;
+        char *label = fn_label(c[i].fn);
+        json_t *ev = json_pack("{s:I, s:f, s:f, s:f}", "max_depth", (json_int_t)depth, "total_pct",
+                               round_to(c[i].pct, 0.1), "threshold_max_depth", max_depth_thr,
+                               "threshold_total_pct", min_pct);
+        if (calls >= 0)
+            json_object_set_new(ev, "calls", json_integer(calls));
+        if (branching) {
+            char ncalls[40];
+            fmt_count(ncalls, sizeof(ncalls), calls);
+            json_object_set_new(ev, "threshold_calls", json_real(min_calls));
+            json_object_set_new(ev, "threshold_calls_per_depth", json_real(per_depth));
+            add(out, rule, c[i].pct >= 50 ? "warning" : "info", c[i].fn, ev,
+                "Function '%s' recurses %s times with depth up to %lld (%.0f%% of runtime): it "
+                "likely solves the same subproblems again and again. Memoize it "
+                "(functools.lru_cache) or rewrite it iteratively.",
+                label, ncalls, (long long)depth, c[i].pct);
+        } else {
+            add(out, rule, "info", c[i].fn, ev,
+                "Function '%s' recurses %lld deep (%.0f%% of runtime). Python calls are costly "
+                "and the default recursion limit is 1000; consider an explicit stack or a loop, "
+                "and memoization if calls repeat.",
+                label, (long long)depth, c[i].pct);
+        }
+        free(label);
+    }
+    free(c);
+}
+
+static void check_io_wait(const struct suggest_rule *rule, struct suggest_ctx *ctx, json_t *out)
+{
+    double max_cpu = param(rule, "max_cpu_pct");
+    double min_wall = param(rule, "min_wall_s");
+    double min_fn_pct = param(rule, "min_function_pct");
+    if (ctx->cpu_pct < 0 || ctx->wall_s < min_wall || ctx->cpu_pct >= max_cpu)
+        return;
+    /* where it waits: the most off-CPU self time (sampling), or the heaviest built-in (trace) */
+    const json_t *where = NULL;
+    double where_pct = 0;
+    size_t i;
+    json_t *fn;
+    json_array_foreach(ctx->functions, i, fn)
+    {
+        double self_s, self_cpu_s, p = -1;
+        if (get_num(fn, "self_s", &self_s) && get_num(fn, "self_cpu_s", &self_cpu_s) &&
+            ctx->wall_s > 0 && self_s >= self_cpu_s)
+            p = 100.0 * (self_s - self_cpu_s) / ctx->wall_s;
+        else if (fn_is_builtin(fn))
+            p = fn_pct(ctx, fn, "self");
+        if (p >= min_fn_pct && p > where_pct) {
+            where = fn;
+            where_pct = p;
+        }
+    }
+    json_t *ev = json_pack("{s:f, s:f, s:f, s:f}", "cpu_pct", round_to(ctx->cpu_pct, 0.1), "wall_s",
+                           round_to(ctx->wall_s, 0.001), "threshold_cpu_pct", max_cpu,
+                           "threshold_wall_s", min_wall);
+    const char *sev = ctx->cpu_pct < 25 ? "warning" : "info";
+    if (where) {
+        char *label = fn_label(where);
+        json_object_set_new(ev, "function_off_cpu_pct", json_real(round_to(where_pct, 0.1)));
+        add(out, rule, sev, where, ev,
+            "The script kept only %.0f%% of one CPU core busy over %.2f s: it mostly waits on "
+            "I/O, sleeps or locks, most of all in '%s' (%.0f%% of runtime). Consider overlapping "
+            "the waits (threads, asyncio, concurrent.futures) or batching the I/O.",
+            ctx->cpu_pct, ctx->wall_s, label, where_pct);
+        free(label);
+    } else {
+        add(out, rule, sev, NULL, ev,
+            "The script kept only %.0f%% of one CPU core busy over %.2f s: it mostly waits on "
+            "I/O, sleeps or locks. Consider overlapping the waits (threads, asyncio, "
+            "concurrent.futures) or batching the I/O.",
+            ctx->cpu_pct, ctx->wall_s);
+    }
+}
+
+static void check_memory(const struct suggest_rule *rule, struct suggest_ctx *ctx, json_t *out)
+{
+    double min_points = param(rule, "min_points");
+    double min_peak = param(rule, "min_peak_mib") * 1024 * 1024;
+    double min_ratio = param(rule, "min_growth_ratio");
+    double min_r2 = param(rule, "min_r2");
+    double fast = param(rule, "fast_mib_per_s") * 1024 * 1024;
+    json_t *tl = json_object_get(ctx->report, "memory_timeline");
+    size_t n = json_array_size(tl), k = 0, i;
+    if ((double)n < min_points)
+        return;
+    double *t = xcalloc(n, sizeof(double)), *m = xcalloc(n, sizeof(double));
+    json_t *pt;
+    json_array_foreach(tl, i, pt)
+    {
+        json_t *a = json_array_get(pt, 0), *b = json_array_get(pt, 1);
+        if (json_array_size(pt) < 2 || !json_is_number(a) || !json_is_number(b))
+            continue;
+        double ta = json_number_value(a), mb = json_number_value(b);
+        if (!isfinite(ta) || !isfinite(mb) || mb < 0 || (k > 0 && ta < t[k - 1]))
+            continue; /* out of order or bad: ignore the point */
+        t[k] = ta;
+        m[k++] = mb;
+    }
+    size_t peak_i = 0;
+    for (i = 1; i < k; i++)
+        if (m[i] > m[peak_i])
+            peak_i = i;
+    /* least squares over the rise: from the start up to the peak */
+    size_t np = peak_i + 1;
+    double slope = 0, r2 = 0;
+    if (np >= 3 && t[peak_i] > t[0]) {
+        double st = 0, sm = 0, stt = 0, stm = 0, smm = 0;
+        for (i = 0; i < np; i++) {
+            st += t[i];
+            sm += m[i];
+        }
+        double mt = st / (double)np, mm = sm / (double)np;
+        for (i = 0; i < np; i++) {
+            stt += (t[i] - mt) * (t[i] - mt);
+            stm += (t[i] - mt) * (m[i] - mm);
+            smm += (m[i] - mm) * (m[i] - mm);
+        }
+        if (stt > 0) {
+            slope = stm / stt;
+            r2 = smm > 0 ? (stm * stm) / (stt * smm) : 0;
+        }
+    }
+    double start = k > 0 ? m[0] : 0, peak = k > 0 ? m[peak_i] : 0, last = k > 0 ? m[k - 1] : 0;
+    bool steady = r2 >= min_r2;
+    bool trigger = (double)k >= min_points && start > 0 && peak >= min_peak &&
+                   peak / start >= min_ratio && slope > 0 && (steady || slope >= fast);
+    if (trigger) {
+        char s0[32], s1[32], s2[32];
+        fmt_bytes(s0, sizeof(s0), start);
+        fmt_bytes(s1, sizeof(s1), peak);
+        fmt_bytes(s2, sizeof(s2), slope);
+        bool kept = last >= 0.9 * peak;
+        json_t *ev = json_pack("{s:f, s:f, s:f, s:f, s:f, s:f, s:f, s:f, s:f, s:f}", "start_bytes",
+                               start, "peak_bytes", peak, "last_bytes", last, "slope_bytes_per_s",
+                               round_to(slope, 1), "r2", round_to(r2, 0.001), "growth_ratio",
+                               round_to(peak / start, 0.01), "threshold_peak_bytes", min_peak,
+                               "threshold_growth_ratio", min_ratio, "threshold_r2", min_r2,
+                               "threshold_fast_bytes_per_s", fast);
+        add(out, rule, steady && kept ? "warning" : "info", NULL, ev,
+            "Memory grows %s from %s to %s (%s/s)%s: possibly a leak or a large accumulation. "
+            "Consider generators or streaming instead of building large lists, and dropping "
+            "references you no longer need.",
+            steady ? "steadily" : "fast", s0, s1, s2, kept ? " and is not released" : "");
+    }
+    free(t);
+    free(m);
+}
+
+/* True for files the user cannot change: the standard library and installed packages. */
+static bool is_foreign_file(const struct suggest_ctx *ctx, const char *file)
+{
+    if (file[0] == '<' || file[0] == '~' || strstr(file, "/site-packages/") ||
+        strstr(file, "/dist-packages/"))
+        return true;
+    size_t lp = ctx->py_prefix ? strlen(ctx->py_prefix) : 0;
+    if (file[0] == '/' && lp > 1 && strncmp(file, ctx->py_prefix, lp) == 0 &&
+        strncmp(file + lp, "/lib/python", 11) == 0)
+        return true;
+    return false;
+}
+
+/* Read and scan the hot functions' sources once, for all idiom rules. */
+static void scan_hot(struct suggest_ctx *ctx, double min_pct, size_t max_fns)
+{
+    ctx->scanned = true;
+    size_t n = json_array_size(ctx->functions), k = 0, i;
+    struct cand *c = xcalloc(n ? n : 1, sizeof(*c));
+    json_t *fn;
+    json_array_foreach(ctx->functions, i, fn)
+    {
+        const char *file = get_str(fn, "file");
+        double pct = fn_pct(ctx, fn, "total");
+        if (!file || !file[0] || fn_is_builtin(fn) || pct < min_pct || is_foreign_file(ctx, file) ||
+            fn_int(fn, "line") < 0)
+            continue;
+        c[k++] = (struct cand){fn, pct};
+    }
+    qsort(c, k, sizeof(*c), cmp_cand);
+    ctx->n_hot = k < max_fns ? k : max_fns;
+    ctx->hot = xcalloc(ctx->n_hot ? ctx->n_hot : 1, sizeof(*ctx->hot));
+    for (i = 0; i < ctx->n_hot; i++) {
+        struct hot_scan *h = &ctx->hot[i];
+        const char *file = get_str(c[i].fn, "file");
+        h->fn = c[i].fn;
+        h->n = -1;
+        char err[256];
+        int rc = 0;
+        if (file[0] == '/')
+            h->path = xstrdup(file);
+        else
+            rc = pathnorm_resolve_inside(ctx->source_root ? ctx->source_root : ".", file, &h->path,
+                                         err, sizeof(err));
+        if (rc < 0) {
+            log_debug("suggest: no source for \"%s\": %s", file, err);
+            continue;
+        }
+        char *src;
+        size_t len;
+        rc = pysource_read_file(h->path, &src, &len);
+        if (rc < 0) {
+            log_debug("suggest: could not read \"%s\": %s", h->path, pyscope_strerror(rc));
+            continue;
+        }
+        int first = fn_is_module(c[i].fn) ? 0 : (int)fn_int(c[i].fn, "line");
+        h->n = pysource_scan(src, len, first, h->f, SUGGEST_MAX_FINDINGS);
+        free(src);
+    }
+    free(c);
+}
+
+/* True when an earlier hot function already reported this file and line for idiom. */
+static bool reported_before(const struct suggest_ctx *ctx, size_t upto, enum pysource_idiom id,
+                            int line)
+{
+    for (size_t i = 0; i < upto; i++) {
+        const struct hot_scan *h = &ctx->hot[i];
+        if (!h->path || strcmp(h->path, ctx->hot[upto].path) != 0)
+            continue;
+        for (int j = 0; j < h->n; j++)
+            if (h->f[j].idiom == id && h->f[j].line == line)
+                return true;
+    }
+    return false;
+}
+
+static void check_idiom(const struct suggest_rule *rule, struct suggest_ctx *ctx, json_t *out,
+                        enum pysource_idiom idiom)
+{
+    double min_pct = param(rule, "min_total_pct");
+    size_t max_fns = (size_t)param(rule, "max_functions");
+    if (!ctx->scanned)
+        scan_hot(ctx, min_pct, max_fns);
+    for (size_t i = 0; i < ctx->n_hot; i++) {
+        const struct hot_scan *h = &ctx->hot[i];
+        double pct = fn_pct(ctx, h->fn, "total");
+        if (pct < min_pct)
+            continue;
+        for (int j = 0; j < h->n; j++) {
+            const struct pysource_finding *f = &h->f[j];
+            if (f->idiom != idiom || reported_before(ctx, i, idiom, f->line))
+                continue;
+            char *label = fn_label(h->fn);
+            json_t *ev = json_pack("{s:f, s:f, s:i, s:s}", "total_pct", round_to(pct, 0.1),
+                                   "threshold_total_pct", min_pct, "loop_line", f->loop_line,
+                                   "call", f->call);
+            json_t *s;
+            if (idiom == PYSOURCE_IDIOM_REGEX_IN_LOOP && strcmp(f->call, "re.compile") == 0)
+                s = add(out, rule, "info", h->fn, ev,
+                        "'%s' runs inside a loop in '%s' (line %d, loop at line %d), a function "
+                        "taking %.0f%% of runtime: the pattern is compiled or looked up again on "
+                        "every iteration. Compile it once before the loop and reuse it.",
+                        f->call, label, f->line, f->loop_line, pct);
+            else if (idiom == PYSOURCE_IDIOM_REGEX_IN_LOOP)
+                s = add(out, rule, "info", h->fn, ev,
+                        "'%s' with a constant pattern runs inside a loop in '%s' (line %d, loop "
+                        "at line %d), a function taking %.0f%% of runtime: each call looks the "
+                        "pattern up in re's cache. Compile it once before the loop "
+                        "(pat = re.compile(...)) and call the pattern's method.",
+                        f->call, label, f->line, f->loop_line, pct);
+            else
+                s = add(out, rule, "info", h->fn, ev,
+                        "String '%s' is extended with += inside a loop in '%s' (line %d, loop at "
+                        "line %d), a function taking %.0f%% of runtime: each += may copy the "
+                        "whole string. Collect the pieces in a list and ''.join() them, or "
+                        "write to io.StringIO.",
+                        f->target, label, f->line, f->loop_line, pct);
+            json_object_set_new(s, "line", json_integer(f->line));
+            free(label);
+        }
+    }
+}
+
+static void check_regex(const struct suggest_rule *rule, struct suggest_ctx *ctx, json_t *out)
+{
+    check_idiom(rule, ctx, out, PYSOURCE_IDIOM_REGEX_IN_LOOP);
+}
+
+static void check_concat(const struct suggest_rule *rule, struct suggest_ctx *ctx, json_t *out)
+{
+    check_idiom(rule, ctx, out, PYSOURCE_IDIOM_STR_CONCAT_IN_LOOP);
+}
+
+/* ---- the table: add a rule here (and to docs/suggestions.md) ---- */
+
+static const struct suggest_rule rules[] = {
+    {"dominant-function",
+     "one function's self time, or else total time below the entry chain, is most of the runtime",
+     {{"threshold_self_pct", 50},
+      {"threshold_total_pct", 50},
+      {"entry_chain_pct", 95},
+      {"off_cpu_ratio", 0.5}},
+     check_dominant},
+    {"many-cheap-calls",
+     "a function is called very often and each call is tiny (trace mode: call counts known)",
+     {{"min_calls", 10000}, {"max_us_per_call", 10}, {"min_total_pct", 10}, {"max_reports", 3}},
+     check_cheap_calls},
+    {"deep-recursion",
+     "a function recurses very deep, or recurses with many more calls than depth (naive fib)",
+     {{"max_depth", 50},
+      {"min_calls", 1000},
+      {"calls_per_depth", 20},
+      {"min_total_pct", 5},
+      {"max_reports", 3}},
+     check_recursion},
+    {"io-wait",
+     "average CPU use is low while wall time is significant: the script waits",
+     {{"max_cpu_pct", 50}, {"min_wall_s", 0.5}, {"min_function_pct", 10}},
+     check_io_wait},
+    {"memory-growth",
+     "resident memory rises steadily or fast to a high peak",
+     {{"min_points", 5},
+      {"min_peak_mib", 100},
+      {"min_growth_ratio", 2},
+      {"min_r2", 0.7},
+      {"fast_mib_per_s", 100}},
+     check_memory},
+    {"regex-in-loop",
+     "re.compile(), or re.match/search/... with a constant pattern, inside a loop of a hot "
+     "function",
+     {{"min_total_pct", 10}, {"max_functions", 5}},
+     check_regex},
+    {"str-concat-in-loop",
+     "a string built with += inside a loop of a hot function",
+     {{"min_total_pct", 10}, {"max_functions", 5}},
+     check_concat},
+};
+
+#define N_RULES (sizeof(rules) / sizeof(rules[0]))
+
+size_t suggest_rule_count(void)
+{
+    return N_RULES;
+}
+
+const char *suggest_rule_id(size_t i)
+{
+    return i < N_RULES ? rules[i].id : NULL;
+}
+
+const char *suggest_rule_description(size_t i)
+{
+    return i < N_RULES ? rules[i].description : NULL;
+}
+
+json_t *suggest_rules_json(void)
+{
+    json_t *arr = json_array();
+    for (size_t i = 0; i < N_RULES; i++) {
+        json_t *th = json_object();
+        for (size_t j = 0; j < SUGGEST_MAX_PARAMS && rules[i].params[j].name; j++)
+            json_object_set_new(th, rules[i].params[j].name, json_real(rules[i].params[j].value));
+        json_array_append_new(arr, json_pack("{s:s, s:s, s:o}", "id", rules[i].id, "description",
+                                             rules[i].description, "thresholds", th));
+    }
+    return arr;
+}
+
+/* True when schema names a run or report document this reader understands. */
+static bool schema_known(const char *schema)
+{
+    if (!schema)
+        return false;
+    const char *v = NULL;
+    if (strncmp(schema, "pyscope.run/", 12) == 0)
+        v = schema + 12;
+    else if (strncmp(schema, "pyscope.report/", 15) == 0)
+        v = schema + 15;
+    if (!v || *v < '0' || *v > '9')
+        return false;
+    char *end;
+    long major = strtol(v, &end, 10);
+    return (*end == '\0' || *end == '.') && major >= 1 && major <= SUGGEST_SCHEMA_MAJOR;
+}
+
+json_t *suggest_analyze(const json_t *report, const struct suggest_options *opt)
+{
+    json_t *out = json_array();
+    if (!json_is_object(report) || !schema_known(get_str(report, "schema")))
+        return out;
+    struct suggest_ctx ctx = {0};
+    ctx.report = report;
+    json_t *profile = json_object_get(report, "profile");
+    json_t *fns = json_object_get(profile, "functions");
+    ctx.functions = json_is_array(fns) ? fns : NULL;
+    ctx.mode = get_str(profile, "mode");
+    if (!ctx.mode)
+        ctx.mode = get_str(json_object_get(report, "options"), "mode");
+    ctx.wall_s = median_of(report, "wall_s");
+    ctx.cpu_s = median_of(report, "cpu_s");
+    ctx.cpu_pct = median_of(report, "cpu_pct");
+    if (ctx.cpu_pct < 0 && ctx.cpu_s >= 0 && ctx.wall_s > 0)
+        ctx.cpu_pct = 100.0 * ctx.cpu_s / ctx.wall_s;
+    ctx.source_root = opt ? opt->source_root : NULL;
+    ctx.py_prefix = get_str(json_object_get(report, "python"), "prefix");
+    for (size_t i = 0; i < N_RULES; i++)
+        rules[i].check(&rules[i], &ctx, out);
+    for (size_t i = 0; i < ctx.n_hot; i++)
+        free(ctx.hot[i].path);
+    free(ctx.hot);
+    return out;
+}
