@@ -1,0 +1,703 @@
+/* test_wire.c - lib/wire: round trips, every validation failure, bad input. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+#include <errno.h>
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "errors.h"
+#include "wire.h"
+
+static const uint8_t RUN_ID[16] = {0x0b, 0x5c, 0x0f, 0x8e, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12};
+static const char SHA[] = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+
+/* Encode m, decode it; the decoded message must exist (caller destroys). */
+static struct wire_msg *roundtrip(const struct wire_msg *m)
+{
+    uint8_t *buf = NULL;
+    size_t len = 0;
+    assert_int_equal(wire_encode(m, &buf, &len), 0);
+    struct wire_error err = {0};
+    struct wire_msg *d = wire_decode(buf, len, &err);
+    if (d == NULL)
+        fail_msg("decode failed: %s (%s)", err.msg, wire_reject_name(err.reason));
+    free(buf);
+    return d;
+}
+
+/* Encode m, decode it; it must be refused with reason and a message containing what. */
+static void expect_reject(const struct wire_msg *m, enum wire_reject reason, const char *what)
+{
+    uint8_t *buf = NULL;
+    size_t len = 0;
+    assert_int_equal(wire_encode(m, &buf, &len), 0);
+    struct wire_error err = {0};
+    struct wire_msg *d = wire_decode(buf, len, &err);
+    free(buf);
+    if (d != NULL) {
+        wire_msg_destroy(&d);
+        fail_msg("decoded, wanted a %s refusal about %s", wire_reject_name(reason), what);
+    }
+    if (err.reason != reason || strstr(err.msg, what) == NULL)
+        fail_msg("want %s /%s/, got %s: %s", wire_reject_name(reason), what,
+                 wire_reject_name(err.reason), err.msg);
+    /* wire_validate() on the caller's struct agrees (run_id length is decode-only). */
+    struct wire_error verr = {0};
+    if (reason != WIRE_REJECT_UNDECODABLE)
+        assert_true(wire_validate(m, &verr) < 0);
+}
+
+static const struct wire_label LABELS[] = {{"gpu", "none"}, {"rack.id", "r7"}};
+
+static struct wire_host host_fixture(void)
+{
+    struct wire_host h = {.fingerprint = "00112233aabbccdd",
+                          .hostname = "build-7",
+                          .cpu_model = "Xeon \xc3\xa9",
+                          .cores = 8,
+                          .mem_bytes = 1ull << 35,
+                          .os = "Debian GNU/Linux 12",
+                          .kernel = "6.1.0",
+                          .arch = "x86_64",
+                          .governor = "performance",
+                          .load1 = 0.25,
+                          .n_labels = 2,
+                          .labels = LABELS};
+    return h;
+}
+
+static struct wire_python python_fixture(void)
+{
+    struct wire_python p = {"3.11.2", "3.11.2 (main) [GCC 12.2.0]", "/usr/bin/python3.11"};
+    return p;
+}
+
+static void hello_fixture(struct wire_msg *m)
+{
+    wire_msg_init(m, WIRE_HELLO);
+    m->seq = 7;
+    m->hello.name = "agent-a";
+    m->hello.host = host_fixture();
+    m->hello.python = python_fixture();
+    m->hello.agent_version = "0.1.0";
+    m->hello.max_jobs = 4;
+}
+
+static const struct wire_measurement RUNS[] = {{1.5, 1.25, 1000000, 0, 0, false},
+                                               {1.6, 1.3, 1000100, 0, 0, false}};
+static const double SELF_RUNS[] = {0.5, 0.6};
+static const double TOTAL_RUNS[] = {1.0, 1.1};
+static const struct wire_function FUNCS[] = {
+    {"a.py:main:1", 0, 0.1, 1.5, 0, NULL, 0, NULL},
+    {"a.py:work:10", 3, 0.55, 1.05, 2, SELF_RUNS, 2, TOTAL_RUNS},
+};
+static const uint32_t FRAMES[] = {0, 1};
+static const struct wire_stack STACKS[] = {{"MainThread", 2, FRAMES, 42}};
+
+static void result_fixture(struct wire_msg *m)
+{
+    wire_msg_init(m, WIRE_RESULT);
+    struct wire_result *r = &m->result;
+    memcpy(r->run_id, RUN_ID, 16);
+    r->job_id = 12;
+    r->attempt = 2;
+    r->outcome = WIRE_OUTCOME_OK;
+    r->message = "ok";
+    r->script_key = "examples/slow_script.py";
+    r->script_sha256 = SHA;
+    r->python = python_fixture();
+    r->host = host_fixture();
+    r->n_runs = 2;
+    r->runs = RUNS;
+    r->n_functions = 2;
+    r->functions = FUNCS;
+    r->n_stacks = 1;
+    r->stacks = STACKS;
+    r->started_at = "2026-11-24T08:23:14.567350Z";
+}
+
+static const char *const ARGS[] = {"--n", "10"};
+static const struct wire_suite_entry ENTRIES[] = {
+    {"examples/a.py", 2, ARGS, 5, 1, WIRE_MODE_SAMPLE, 60, 0.05},
+    {"examples/b.py", 0, NULL, 0, 0, WIRE_MODE_UNSPECIFIED, 0, 0},
+};
+
+static void submit_fixture(struct wire_msg *m)
+{
+    wire_msg_init(m, WIRE_SUBMIT);
+    m->submit.suite = "nightly";
+    m->submit.n_entries = 2;
+    m->submit.entries = ENTRIES;
+    m->submit.hosts.all = true;
+    m->submit.label = "nightly 2026-11-24";
+    m->submit.commit = "abc123";
+}
+
+static void job_fixture(struct wire_msg *m)
+{
+    wire_msg_init(m, WIRE_JOB);
+    m->job.job_id = 5;
+    m->job.attempt = 1;
+    m->job.batch_id = 3;
+    m->job.script = "examples/a.py";
+    m->job.n_args = 2;
+    m->job.args = ARGS;
+    m->job.repeat = 5;
+    m->job.warmup = 1;
+    m->job.mode = WIRE_MODE_TRACE;
+    m->job.timeout_s = 30;
+    m->job.memory_limit_bytes = 1 << 30;
+}
+
+static void test_roundtrip_hello(void **state)
+{
+    (void)state;
+    struct wire_msg m;
+    hello_fixture(&m);
+    struct wire_msg *d = roundtrip(&m);
+    assert_int_equal(d->type, WIRE_HELLO);
+    assert_int_equal(d->version, WIRE_VERSION);
+    assert_int_equal(d->seq, 7);
+    assert_string_equal(d->hello.name, "agent-a");
+    assert_string_equal(d->hello.host.fingerprint, "00112233aabbccdd");
+    assert_string_equal(d->hello.host.cpu_model, "Xeon \xc3\xa9");
+    assert_int_equal(d->hello.host.cores, 8);
+    assert_int_equal(d->hello.host.mem_bytes, 1ull << 35);
+    assert_true(d->hello.host.load1 == 0.25);
+    assert_int_equal(d->hello.host.n_labels, 2);
+    assert_string_equal(d->hello.host.labels[1].key, "rack.id");
+    assert_string_equal(d->hello.host.labels[1].value, "r7");
+    assert_string_equal(d->hello.python.version, "3.11.2");
+    assert_int_equal(d->hello.max_jobs, 4);
+    assert_null(d->priv == NULL ? d->priv : NULL);
+    wire_msg_destroy(&d);
+    assert_null(d);
+    wire_msg_destroy(&d); /* NULL-safe */
+}
+
+static void test_roundtrip_result(void **state)
+{
+    (void)state;
+    struct wire_msg m;
+    result_fixture(&m);
+    struct wire_msg *d = roundtrip(&m);
+    const struct wire_result *r = &d->result;
+    assert_int_equal(d->type, WIRE_RESULT);
+    assert_memory_equal(r->run_id, RUN_ID, 16);
+    assert_int_equal(r->job_id, 12);
+    assert_int_equal(r->attempt, 2);
+    assert_int_equal(r->outcome, WIRE_OUTCOME_OK);
+    assert_string_equal(r->script_key, "examples/slow_script.py");
+    assert_string_equal(r->script_sha256, SHA);
+    assert_int_equal(r->n_runs, 2);
+    assert_true(r->runs[1].wall_s == 1.6);
+    assert_int_equal(r->runs[1].peak_rss_bytes, 1000100);
+    assert_int_equal(r->n_functions, 2);
+    assert_string_equal(r->functions[1].key, "a.py:work:10");
+    assert_int_equal(r->functions[1].calls, 3);
+    assert_int_equal(r->functions[1].n_self_s_runs, 2);
+    assert_true(r->functions[1].total_s_runs[1] == 1.1);
+    assert_int_equal(r->n_stacks, 1);
+    assert_int_equal(r->stacks[0].n_frames, 2);
+    assert_int_equal(r->stacks[0].frames[1], 1);
+    assert_true(r->stacks[0].samples == 42);
+    assert_string_equal(r->started_at, "2026-11-24T08:23:14.567350Z");
+    assert_string_equal(r->host.hostname, "build-7");
+    wire_msg_destroy(&d);
+}
+
+static void test_roundtrip_small_messages(void **state)
+{
+    (void)state;
+    struct wire_msg m, *d;
+
+    job_fixture(&m);
+    d = roundtrip(&m);
+    assert_int_equal(d->job.job_id, 5);
+    assert_int_equal(d->job.n_args, 2);
+    assert_string_equal(d->job.args[1], "10");
+    assert_int_equal(d->job.mode, WIRE_MODE_TRACE);
+    assert_true(d->job.timeout_s == 30);
+    assert_int_equal(d->job.memory_limit_bytes, 1 << 30);
+    wire_msg_destroy(&d);
+
+    wire_msg_init(&m, WIRE_WELCOME);
+    m.welcome.agent_id = "agent-a";
+    m.welcome.heartbeat_ms = 1000;
+    m.welcome.lease_ms = 10000;
+    m.reply_to = 7;
+    d = roundtrip(&m);
+    assert_string_equal(d->welcome.agent_id, "agent-a");
+    assert_int_equal(d->welcome.lease_ms, 10000);
+    assert_int_equal(d->reply_to, 7);
+    wire_msg_destroy(&d);
+
+    struct wire_job_ref refs[] = {{1, 1}, {2, 3}};
+    wire_msg_init(&m, WIRE_HEARTBEAT);
+    m.heartbeat.n_running = 2;
+    m.heartbeat.running = refs;
+    m.heartbeat.spooled = 4;
+    d = roundtrip(&m);
+    assert_int_equal(d->heartbeat.n_running, 2);
+    assert_int_equal(d->heartbeat.running[1].attempt, 3);
+    assert_int_equal(d->heartbeat.spooled, 4);
+    wire_msg_destroy(&d);
+
+    wire_msg_init(&m, WIRE_HEARTBEAT); /* empty heartbeat is fine */
+    d = roundtrip(&m);
+    assert_int_equal(d->heartbeat.n_running, 0);
+    wire_msg_destroy(&d);
+
+    wire_msg_init(&m, WIRE_READY);
+    m.ready.credit = 64;
+    d = roundtrip(&m);
+    assert_int_equal(d->ready.credit, 64);
+    wire_msg_destroy(&d);
+
+    wire_msg_init(&m, WIRE_ACK);
+    memcpy(m.ack.run_id, RUN_ID, 16);
+    d = roundtrip(&m);
+    assert_memory_equal(d->ack.run_id, RUN_ID, 16);
+    wire_msg_destroy(&d);
+
+    submit_fixture(&m);
+    d = roundtrip(&m);
+    assert_string_equal(d->submit.suite, "nightly");
+    assert_int_equal(d->submit.n_entries, 2);
+    assert_string_equal(d->submit.entries[0].args[0], "--n");
+    assert_true(d->submit.entries[0].threshold == 0.05);
+    assert_true(d->submit.hosts.all);
+    assert_string_equal(d->submit.commit, "abc123");
+    wire_msg_destroy(&d);
+
+    wire_msg_init(&m, WIRE_SUBMIT_REPLY);
+    m.submit_reply.batch_id = 9;
+    m.submit_reply.jobs = 20;
+    d = roundtrip(&m);
+    assert_int_equal(d->submit_reply.jobs, 20);
+    wire_msg_destroy(&d);
+
+    wire_msg_init(&m, WIRE_QUERY);
+    m.query.kind = WIRE_QUERY_BATCH;
+    m.query.batch_id = 9;
+    m.query.limit = 10;
+    d = roundtrip(&m);
+    assert_int_equal(d->query.kind, WIRE_QUERY_BATCH);
+    assert_int_equal(d->query.batch_id, 9);
+    wire_msg_destroy(&d);
+
+    wire_msg_init(&m, WIRE_QUERY_REPLY);
+    m.query_reply.json = "{\"hosts\":[]}";
+    d = roundtrip(&m);
+    assert_string_equal(d->query_reply.json, "{\"hosts\":[]}");
+    wire_msg_destroy(&d);
+}
+
+static void test_encode_error_helper(void **state)
+{
+    (void)state;
+    uint8_t *buf;
+    size_t len;
+    assert_int_equal(wire_encode_error(3, WIRE_ERROR_STALE_ATTEMPT, "stale", &buf, &len), 0);
+    struct wire_msg *d = wire_decode(buf, len, NULL);
+    free(buf);
+    assert_non_null(d);
+    assert_int_equal(d->type, WIRE_ERROR);
+    assert_int_equal(d->reply_to, 3);
+    assert_int_equal(d->error.code, WIRE_ERROR_STALE_ATTEMPT);
+    assert_string_equal(d->error.message, "stale");
+    assert_string_equal(wire_error_code_name(d->error.code), "stale_attempt");
+    wire_msg_destroy(&d);
+}
+
+static void test_reject_envelope(void **state)
+{
+    (void)state;
+    struct wire_msg m;
+    hello_fixture(&m);
+    m.version = 2;
+    expect_reject(&m, WIRE_REJECT_VERSION, "version 2");
+    hello_fixture(&m);
+    m.version = 0;
+    expect_reject(&m, WIRE_REJECT_VERSION, "version 0");
+    assert_int_equal(wire_reject_code(WIRE_REJECT_VERSION), WIRE_ERROR_VERSION);
+
+    /* An envelope with only a version: no body. */
+    const uint8_t nobody[] = {0x08, 0x01};
+    struct wire_error err;
+    assert_null(wire_decode(nobody, sizeof(nobody), &err));
+    assert_int_equal(err.reason, WIRE_REJECT_NO_BODY);
+    assert_int_equal(wire_reject_code(err.reason), WIRE_ERROR_MALFORMED);
+
+    /* Empty input decodes as an envelope without version. */
+    assert_null(wire_decode("", 0, &err));
+    assert_int_equal(err.reason, WIRE_REJECT_VERSION);
+
+    uint8_t *buf;
+    size_t len;
+    wire_msg_init(&m, WIRE_NONE);
+    assert_int_equal(wire_encode(&m, &buf, &len), -EINVAL);
+}
+
+static void test_reject_hello_fields(void **state)
+{
+    (void)state;
+    struct wire_msg m;
+    struct wire_label bad_key[] = {{"bad key", "v"}};
+    char long_value[300];
+    memset(long_value, 'v', sizeof(long_value) - 1);
+    long_value[sizeof(long_value) - 1] = '\0';
+    struct wire_label long_val[] = {{"k", long_value}};
+    struct wire_label many[40];
+    for (size_t i = 0; i < 40; i++)
+        many[i] = (struct wire_label){"k", "v"};
+
+    hello_fixture(&m);
+    m.hello.name = "";
+    expect_reject(&m, WIRE_REJECT_MISSING, "hello.name");
+    hello_fixture(&m);
+    m.hello.name = "bad \xff utf8";
+    expect_reject(&m, WIRE_REJECT_UTF8, "hello.name");
+    hello_fixture(&m);
+    m.hello.name = "overlong \xc0\xaf";
+    expect_reject(&m, WIRE_REJECT_UTF8, "hello.name");
+    hello_fixture(&m);
+    m.hello.name = "surrogate \xed\xa0\x80";
+    expect_reject(&m, WIRE_REJECT_UTF8, "hello.name");
+    hello_fixture(&m);
+    m.hello.name = "cut \xe2\x82";
+    expect_reject(&m, WIRE_REJECT_UTF8, "hello.name");
+    hello_fixture(&m);
+    m.hello.host.fingerprint = "00112233AABBCCDD";
+    expect_reject(&m, WIRE_REJECT_FORMAT, "hello.host.fingerprint");
+    hello_fixture(&m);
+    m.hello.host.fingerprint = "0011";
+    expect_reject(&m, WIRE_REJECT_FORMAT, "hello.host.fingerprint");
+    hello_fixture(&m);
+    m.hello.host.fingerprint = NULL;
+    expect_reject(&m, WIRE_REJECT_MISSING, "hello.host.fingerprint");
+    hello_fixture(&m);
+    m.hello.host.load1 = NAN;
+    expect_reject(&m, WIRE_REJECT_RANGE, "hello.host.load1");
+    hello_fixture(&m);
+    m.hello.host.load1 = INFINITY;
+    expect_reject(&m, WIRE_REJECT_RANGE, "hello.host.load1");
+    hello_fixture(&m);
+    m.hello.host.load1 = -1;
+    expect_reject(&m, WIRE_REJECT_RANGE, "hello.host.load1");
+    hello_fixture(&m);
+    m.hello.host.labels = bad_key;
+    m.hello.host.n_labels = 1;
+    expect_reject(&m, WIRE_REJECT_FORMAT, "hello.host.labels[0].key");
+    hello_fixture(&m);
+    m.hello.host.labels = long_val;
+    m.hello.host.n_labels = 1;
+    expect_reject(&m, WIRE_REJECT_LENGTH, "hello.host.labels[0].value");
+    hello_fixture(&m);
+    m.hello.host.labels = many;
+    m.hello.host.n_labels = 40;
+    expect_reject(&m, WIRE_REJECT_COUNT, "hello.host.labels");
+    hello_fixture(&m);
+    m.hello.python.version = "";
+    expect_reject(&m, WIRE_REJECT_MISSING, "hello.python.version");
+    hello_fixture(&m);
+    m.hello.max_jobs = 0;
+    expect_reject(&m, WIRE_REJECT_RANGE, "hello.max_jobs");
+    hello_fixture(&m);
+    m.hello.max_jobs = 65;
+    expect_reject(&m, WIRE_REJECT_RANGE, "hello.max_jobs");
+
+    char *huge = malloc(WIRE_MAX_STRING + 2);
+    memset(huge, 'x', WIRE_MAX_STRING + 1);
+    huge[WIRE_MAX_STRING + 1] = '\0';
+    hello_fixture(&m);
+    m.hello.host.os = huge;
+    expect_reject(&m, WIRE_REJECT_LENGTH, "hello.host.os");
+    huge[WIRE_MAX_STRING] = '\0'; /* exactly at the cap: fine */
+    struct wire_msg *d = roundtrip(&m);
+    wire_msg_destroy(&d);
+    free(huge);
+}
+
+static void test_reject_result_fields(void **state)
+{
+    (void)state;
+    struct wire_msg m;
+    result_fixture(&m);
+    memset(m.result.run_id, 0, 16);
+    expect_reject(&m, WIRE_REJECT_MISSING, "result.run_id");
+    result_fixture(&m);
+    m.result.job_id = 0;
+    expect_reject(&m, WIRE_REJECT_RANGE, "result.job_id");
+    result_fixture(&m);
+    m.result.attempt = 0;
+    expect_reject(&m, WIRE_REJECT_RANGE, "result.attempt");
+    result_fixture(&m);
+    m.result.outcome = 9;
+    expect_reject(&m, WIRE_REJECT_RANGE, "result.outcome");
+    result_fixture(&m);
+    m.result.script_key = "../etc/passwd";
+    expect_reject(&m, WIRE_REJECT_FORMAT, "result.script_key");
+    result_fixture(&m);
+    m.result.script_key = "/etc/passwd";
+    expect_reject(&m, WIRE_REJECT_FORMAT, "result.script_key");
+    result_fixture(&m);
+    m.result.script_sha256 = "abc";
+    expect_reject(&m, WIRE_REJECT_FORMAT, "result.script_sha256");
+    result_fixture(&m);
+    m.result.script_sha256 = "";
+    expect_reject(&m, WIRE_REJECT_MISSING, "result.script_sha256");
+    result_fixture(&m);
+    m.result.started_at = "yesterday";
+    expect_reject(&m, WIRE_REJECT_FORMAT, "result.started_at");
+
+    struct wire_measurement bad_runs[] = {{NAN, 0, 0, 0, 0, false}};
+    result_fixture(&m);
+    m.result.runs = bad_runs;
+    m.result.n_runs = 1;
+    expect_reject(&m, WIRE_REJECT_RANGE, "result.runs[0].wall_s");
+
+    double bad_samples[] = {0.1, -INFINITY};
+    struct wire_function bad_fn[] = {{"f", 0, 0, 0, 2, bad_samples, 0, NULL}};
+    result_fixture(&m);
+    m.result.functions = bad_fn;
+    m.result.n_functions = 1;
+    m.result.n_stacks = 0;
+    expect_reject(&m, WIRE_REJECT_RANGE, "result.functions[0].self_s_runs");
+
+    struct wire_function no_key[] = {{"", 0, 0, 0, 0, NULL, 0, NULL}};
+    result_fixture(&m);
+    m.result.functions = no_key;
+    m.result.n_functions = 1;
+    m.result.n_stacks = 0;
+    expect_reject(&m, WIRE_REJECT_MISSING, "result.functions[0].key");
+
+    uint32_t far[] = {0, 7};
+    struct wire_stack bad_stack[] = {{"t", 2, far, 1}};
+    result_fixture(&m);
+    m.result.stacks = bad_stack;
+    expect_reject(&m, WIRE_REJECT_RANGE, "result.stacks[0].frames");
+
+    struct wire_function *many = calloc(WIRE_MAX_FUNCTIONS + 1, sizeof(*many));
+    for (size_t i = 0; i <= WIRE_MAX_FUNCTIONS; i++)
+        many[i].key = "f";
+    result_fixture(&m);
+    m.result.functions = many;
+    m.result.n_functions = WIRE_MAX_FUNCTIONS + 1;
+    expect_reject(&m, WIRE_REJECT_COUNT, "result.functions");
+    free(many);
+
+    /* A failed run may lack the script hash. */
+    result_fixture(&m);
+    m.result.outcome = WIRE_OUTCOME_REFUSED;
+    m.result.script_sha256 = "";
+    m.result.n_runs = m.result.n_functions = m.result.n_stacks = 0;
+    struct wire_msg *d = roundtrip(&m);
+    assert_int_equal(d->result.outcome, WIRE_OUTCOME_REFUSED);
+    assert_string_equal(wire_outcome_name(d->result.outcome), "refused");
+    wire_msg_destroy(&d);
+}
+
+static void test_reject_other_bodies(void **state)
+{
+    (void)state;
+    struct wire_msg m;
+    wire_msg_init(&m, WIRE_READY);
+    expect_reject(&m, WIRE_REJECT_RANGE, "ready.credit");
+    m.ready.credit = 65;
+    expect_reject(&m, WIRE_REJECT_RANGE, "ready.credit");
+
+    struct wire_job_ref refs[65];
+    for (size_t i = 0; i < 65; i++)
+        refs[i] = (struct wire_job_ref){i + 1, 1};
+    wire_msg_init(&m, WIRE_HEARTBEAT);
+    m.heartbeat.running = refs;
+    m.heartbeat.n_running = 65;
+    expect_reject(&m, WIRE_REJECT_COUNT, "heartbeat.running");
+    refs[0].attempt = 0;
+    m.heartbeat.n_running = 1;
+    expect_reject(&m, WIRE_REJECT_RANGE, "heartbeat.running.attempt");
+
+    job_fixture(&m);
+    m.job.timeout_s = 0;
+    expect_reject(&m, WIRE_REJECT_RANGE, "job.timeout_s");
+    job_fixture(&m);
+    m.job.mode = WIRE_MODE_UNSPECIFIED;
+    expect_reject(&m, WIRE_REJECT_RANGE, "job.mode");
+    job_fixture(&m);
+    m.job.repeat = 1001;
+    expect_reject(&m, WIRE_REJECT_RANGE, "job.repeat");
+    job_fixture(&m);
+    m.job.script = "a/./b.py";
+    expect_reject(&m, WIRE_REJECT_FORMAT, "job.script");
+
+    wire_msg_init(&m, WIRE_ACK);
+    expect_reject(&m, WIRE_REJECT_MISSING, "ack.run_id");
+
+    wire_msg_init(&m, WIRE_ERROR);
+    m.error.code = 99;
+    expect_reject(&m, WIRE_REJECT_RANGE, "error.code");
+
+    submit_fixture(&m);
+    m.submit.n_entries = 0;
+    expect_reject(&m, WIRE_REJECT_MISSING, "submit.entries");
+    submit_fixture(&m);
+    m.submit.hosts.all = false;
+    expect_reject(&m, WIRE_REJECT_MISSING, "submit.hosts");
+    submit_fixture(&m);
+    m.submit.suite = NULL;
+    expect_reject(&m, WIRE_REJECT_MISSING, "submit.suite");
+    struct wire_suite_entry bad_entry[] = {
+        {"a.py", 0, NULL, 0, 0, WIRE_MODE_SAMPLE, 0, NAN},
+    };
+    submit_fixture(&m);
+    m.submit.entries = bad_entry;
+    m.submit.n_entries = 1;
+    expect_reject(&m, WIRE_REJECT_RANGE, "submit.entries[0].threshold");
+
+    wire_msg_init(&m, WIRE_QUERY);
+    expect_reject(&m, WIRE_REJECT_RANGE, "query.kind");
+    m.query.kind = WIRE_QUERY_BATCH;
+    expect_reject(&m, WIRE_REJECT_MISSING, "query.batch_id");
+    m.query.kind = WIRE_QUERY_HOSTS;
+    m.query.limit = 1001;
+    expect_reject(&m, WIRE_REJECT_RANGE, "query.limit");
+
+    wire_msg_init(&m, WIRE_WELCOME);
+    m.welcome.agent_id = "a";
+    expect_reject(&m, WIRE_REJECT_RANGE, "welcome.heartbeat_ms");
+}
+
+/* Hand-made bytes: a Result whose run_id is 3 bytes long. */
+static void test_reject_run_id_length(void **state)
+{
+    (void)state;
+    const uint8_t msg[] = {0x08, 0x01, 0x7a, 0x05, 0x0a, 0x03, 0xaa, 0xbb, 0xcc};
+    struct wire_error err;
+    assert_null(wire_decode(msg, sizeof(msg), &err));
+    assert_int_equal(err.reason, WIRE_REJECT_LENGTH);
+    assert_non_null(strstr(err.msg, "result.run_id"));
+    /* Ack (field 16: tag 0x82 0x01) with a 17-byte run_id. */
+    uint8_t ack[5 + 2 + 17] = {0x08, 0x01, 0x82, 0x01, 19, 0x0a, 17};
+    assert_null(wire_decode(ack, sizeof(ack), &err));
+    assert_int_equal(err.reason, WIRE_REJECT_LENGTH);
+}
+
+static void test_truncated_and_garbage(void **state)
+{
+    (void)state;
+    struct wire_msg m;
+    result_fixture(&m);
+    uint8_t *buf;
+    size_t len;
+    assert_int_equal(wire_encode(&m, &buf, &len), 0);
+    struct wire_counters counters = {0};
+    /* Every strict prefix is refused, never crashes. */
+    for (size_t n = 0; n < len; n++) {
+        struct wire_error err = {0};
+        struct wire_msg *d = wire_decode(buf, n, &err);
+        assert_null(d);
+        wire_counters_add(&counters, &err);
+    }
+    assert_true(counters.rejects[WIRE_REJECT_UNDECODABLE] > 0);
+    free(buf);
+
+    uint64_t seed = 42;
+    uint8_t junk[512];
+    for (int round = 0; round < 2000; round++) {
+        size_t n = (size_t)(round % 512);
+        for (size_t i = 0; i < n; i++) {
+            seed = seed * 6364136223846793005ull + 1442695040888963407ull;
+            junk[i] = (uint8_t)(seed >> 56);
+        }
+        struct wire_error err = {0};
+        struct wire_msg *d = wire_decode(junk, n, &err);
+        if (d)
+            wire_msg_destroy(&d);
+        else
+            wire_counters_add(&counters, &err);
+    }
+
+    struct wire_error err;
+    assert_null(wire_decode(junk, WIRE_MAX_MSG_BYTES + 1, &err));
+    assert_int_equal(err.reason, WIRE_REJECT_TOO_BIG);
+    assert_int_equal(wire_reject_code(err.reason), WIRE_ERROR_TOO_BIG);
+    assert_string_equal(wire_reject_name(WIRE_REJECT_UTF8), "utf8");
+    assert_string_equal(wire_reject_name(WIRE_REJECT__COUNT), "unknown");
+}
+
+/* Millions of empty sub-messages in 4 MiB must not expand without bound. */
+static void test_expansion_capped(void **state)
+{
+    (void)state;
+    /* Result { stacks: {} x N }: inner 0x62 0x00 per stack. */
+    size_t n = 2000000;
+    size_t inner = 2 * n;
+    uint8_t *buf = malloc(inner + 16);
+    size_t o = 0;
+    buf[o++] = 0x08;
+    buf[o++] = 0x01;
+    buf[o++] = 0x7a;
+    size_t v = inner;
+    while (v >= 0x80) {
+        buf[o++] = (uint8_t)(v | 0x80);
+        v >>= 7;
+    }
+    buf[o++] = (uint8_t)v;
+    for (size_t i = 0; i < n; i++) {
+        buf[o++] = 0x62;
+        buf[o++] = 0x00;
+    }
+    struct wire_error err;
+    assert_null(wire_decode(buf, o, &err));
+    assert_int_equal(err.reason, WIRE_REJECT_TOO_BIG);
+    free(buf);
+}
+
+static void test_helpers(void **state)
+{
+    (void)state;
+    assert_true(wire_path_normalized("a.py"));
+    assert_true(wire_path_normalized("dir/sub/a.py"));
+    assert_true(wire_path_normalized("..a/b"));
+    assert_false(wire_path_normalized(""));
+    assert_false(wire_path_normalized("/a"));
+    assert_false(wire_path_normalized("a//b"));
+    assert_false(wire_path_normalized("a/"));
+    assert_false(wire_path_normalized("a/../b"));
+    assert_false(wire_path_normalized(".."));
+    assert_false(wire_path_normalized("a\\b"));
+    assert_false(wire_path_normalized("a\nb"));
+    assert_true(wire_utf8_valid("\xf0\x9f\x98\x80", 4));
+    assert_false(wire_utf8_valid("\xf4\x90\x80\x80", 4)); /* > U+10FFFF */
+    assert_false(wire_utf8_valid("\xe0\x80\x80", 3));     /* overlong */
+    char id[37];
+    wire_run_id_format(RUN_ID, id);
+    assert_string_equal(id, "0b5c0f8e-0102-0304-0506-0708090a0b0c");
+    assert_string_equal(wire_type_name(WIRE_RESULT), "result");
+    assert_string_equal(wire_mode_name(WIRE_MODE_SAMPLE), "sample");
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_roundtrip_hello),
+        cmocka_unit_test(test_roundtrip_result),
+        cmocka_unit_test(test_roundtrip_small_messages),
+        cmocka_unit_test(test_encode_error_helper),
+        cmocka_unit_test(test_reject_envelope),
+        cmocka_unit_test(test_reject_hello_fields),
+        cmocka_unit_test(test_reject_result_fields),
+        cmocka_unit_test(test_reject_other_bodies),
+        cmocka_unit_test(test_reject_run_id_length),
+        cmocka_unit_test(test_truncated_and_garbage),
+        cmocka_unit_test(test_expansion_capped),
+        cmocka_unit_test(test_helpers),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
