@@ -1,0 +1,329 @@
+/*
+ * farm_client.c - one request, one reply with the coordinator, with timeouts.
+ *
+ * A fresh DEALER socket per request (the CLI is short-lived): ZMQ_IMMEDIATE
+ * so a send waits for a real connection, ZMQ_SNDTIMEO and a poll bound so
+ * neither sending nor waiting can hang, ZMQ_LINGER 0 so closing never blocks.
+ */
+#include "farm_cmds.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <zmq.h>
+
+#include "errors.h"
+#include "log.h"
+#include "xmalloc.h"
+
+const char *farm_coordinator_url(const char *opt)
+{
+    if (opt && *opt)
+        return opt;
+    const char *env = getenv("PYSCOPE_COORDINATOR");
+    if (env && *env)
+        return env;
+    return FARM_DEFAULT_COORDINATOR;
+}
+
+int farm_parse_u64(const char *s, uint64_t max, uint64_t *out)
+{
+    if (!s || !*s || *s == '-' || *s == '+' || *s == ' ')
+        return -PYSCOPE_EUSAGE;
+    char *end;
+    errno = 0;
+    unsigned long long v = strtoull(s, &end, 10);
+    if (errno || *end || v == 0 || v > max)
+        return -PYSCOPE_EUSAGE;
+    *out = v;
+    return 0;
+}
+
+int farm_parse_timeout(const char *s, double *out)
+{
+    char *end;
+    errno = 0;
+    double v = strtod(s, &end);
+    if (end == s || *end || errno || !isfinite(v) || v <= 0 || v > 3600)
+        return -PYSCOPE_EUSAGE;
+    *out = v;
+    return 0;
+}
+
+static double farm_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+int farm_request(const char *url, double timeout_s, struct wire_msg *req, struct wire_msg **reply,
+                 char *err, size_t errlen)
+{
+    *reply = NULL;
+    int rc = 0;
+    uint8_t *buf = NULL;
+    size_t len = 0;
+    req->seq = 1; /* one request per socket */
+    rc = wire_encode(req, &buf, &len);
+    if (rc < 0) {
+        snprintf(err, errlen, "could not encode the request: %s", pyscope_strerror(rc));
+        return rc;
+    }
+    void *ctx = zmq_ctx_new();
+    void *sock = ctx ? zmq_socket(ctx, ZMQ_DEALER) : NULL;
+    if (!sock) {
+        snprintf(err, errlen, "could not create a socket: %s", zmq_strerror(zmq_errno()));
+        free(buf);
+        if (ctx)
+            zmq_ctx_term(ctx);
+        return -PYSCOPE_EUSAGE;
+    }
+    int zero = 0, one = 1, ms = (int)(timeout_s * 1000);
+    int64_t maxsz = WIRE_MAX_MSG_BYTES;
+    zmq_setsockopt(sock, ZMQ_LINGER, &zero, sizeof(zero));
+    zmq_setsockopt(sock, ZMQ_IMMEDIATE, &one, sizeof(one));
+    zmq_setsockopt(sock, ZMQ_SNDTIMEO, &ms, sizeof(ms));
+    zmq_setsockopt(sock, ZMQ_MAXMSGSIZE, &maxsz, sizeof(maxsz));
+    if (zmq_connect(sock, url) < 0) {
+        snprintf(err, errlen, "bad coordinator address \"%s\": %s (expected tcp://HOST:PORT)", url,
+                 zmq_strerror(zmq_errno()));
+        rc = -PYSCOPE_EUSAGE;
+        goto out;
+    }
+    double deadline = farm_now() + timeout_s;
+    if (zmq_send(sock, buf, len, 0) < 0) {
+        int e = zmq_errno();
+        if (e == EAGAIN)
+            snprintf(err, errlen,
+                     "could not reach the coordinator at %s (no connection after "
+                     "%.0f s)",
+                     url, timeout_s);
+        else
+            snprintf(err, errlen, "could not send to the coordinator at %s: %s", url,
+                     zmq_strerror(e));
+        rc = -ETIMEDOUT;
+        goto out;
+    }
+    for (;;) {
+        double left = deadline - farm_now();
+        if (left <= 0) {
+            snprintf(err, errlen, "no answer from the coordinator at %s within %.0f s", url,
+                     timeout_s);
+            rc = -ETIMEDOUT;
+            goto out;
+        }
+        zmq_pollitem_t it = {sock, 0, ZMQ_POLLIN, 0};
+        int n = zmq_poll(&it, 1, (long)(left * 1000) + 1);
+        if (n < 0) {
+            snprintf(err, errlen, "interrupted while waiting for the coordinator");
+            rc = -EINTR;
+            goto out;
+        }
+        if (n == 0)
+            continue;
+        zmq_msg_t msg;
+        zmq_msg_init(&msg);
+        if (zmq_msg_recv(&msg, sock, ZMQ_DONTWAIT) < 0) {
+            zmq_msg_close(&msg);
+            continue;
+        }
+        struct wire_error werr;
+        struct wire_msg *m = wire_decode(zmq_msg_data(&msg), zmq_msg_size(&msg), &werr);
+        zmq_msg_close(&msg);
+        if (!m) {
+            snprintf(err, errlen, "malformed answer from the coordinator: %s", werr.msg);
+            rc = -PYSCOPE_EPARSE;
+            goto out;
+        }
+        if (m->reply_to && m->reply_to != req->seq) {
+            wire_msg_destroy(&m); /* an answer to someone else's question: not ours */
+            continue;
+        }
+        *reply = m;
+        break;
+    }
+out:
+    free(buf);
+    zmq_close(sock);
+    zmq_ctx_term(ctx);
+    return rc;
+}
+
+int farm_query(const char *url, double timeout_s, enum wire_query_kind kind, uint64_t batch_id,
+               uint32_t limit, json_t **out)
+{
+    *out = NULL;
+    struct wire_msg q;
+    wire_msg_init(&q, WIRE_QUERY);
+    q.query.kind = kind;
+    q.query.batch_id = batch_id;
+    q.query.limit = limit;
+    struct wire_msg *r = NULL;
+    char err[512];
+    int rc = farm_request(url, timeout_s, &q, &r, err, sizeof(err));
+    if (rc < 0) {
+        log_error("%s", err);
+        return rc;
+    }
+    if (r->type == WIRE_ERROR) {
+        log_error("the coordinator refused the query (%s): %s", wire_error_code_name(r->error.code),
+                  r->error.message);
+        wire_msg_destroy(&r);
+        return -PYSCOPE_EUSAGE;
+    }
+    if (r->type != WIRE_QUERY_REPLY) {
+        log_error("unexpected answer from the coordinator: %s", wire_type_name(r->type));
+        wire_msg_destroy(&r);
+        return -PYSCOPE_EPARSE;
+    }
+    json_error_t jerr;
+    *out = json_loads(r->query_reply.json, 0, &jerr);
+    wire_msg_destroy(&r);
+    if (!*out) {
+        log_error("the coordinator's answer is not JSON: %s", jerr.text);
+        return -PYSCOPE_EPARSE;
+    }
+    return 0;
+}
+
+/* Text of a scalar JSON value (new string). */
+static char *farm_scalar(const json_t *v)
+{
+    switch (json_typeof(v)) {
+    case JSON_STRING:
+        return xstrdup(json_string_value(v));
+    case JSON_INTEGER:
+        return xasprintf("%lld", (long long)json_integer_value(v));
+    case JSON_REAL: {
+        double x = json_real_value(v);
+        return fabs(x) >= 100 || x == 0 ? xasprintf("%.1f", x) : xasprintf("%.4g", x);
+    }
+    case JSON_TRUE:
+        return xstrdup("yes");
+    case JSON_FALSE:
+        return xstrdup("no");
+    case JSON_NULL:
+        return xstrdup("-");
+    case JSON_OBJECT: {
+        /* Small objects (labels): k=v,k=v */
+        char *s = xstrdup("");
+        const char *k;
+        json_t *x;
+        json_object_foreach((json_t *)v, k, x)
+        {
+            char *xv = json_is_string(x) ? xstrdup(json_string_value(x))
+                                         : json_dumps(x, JSON_ENCODE_ANY | JSON_COMPACT);
+            char *n = xasprintf("%s%s%s=%s", s, *s ? "," : "", k, xv ? xv : "");
+            free(xv);
+            free(s);
+            s = n;
+        }
+        return *s ? s : (free(s), xstrdup("-"));
+    }
+    default: {
+        char *d = json_dumps(v, JSON_ENCODE_ANY | JSON_COMPACT);
+        return d ? d : xstrdup("?");
+    }
+    }
+}
+
+/* Print an array of objects as an aligned table. */
+static void farm_print_table(FILE *out, const json_t *arr)
+{
+    size_t rows = json_array_size(arr);
+    if (rows == 0) {
+        fputs("  (none)\n", out);
+        return;
+    }
+    const json_t *first = json_array_get(arr, 0);
+    if (!json_is_object(first)) {
+        for (size_t i = 0; i < rows; i++) {
+            char *s = farm_scalar(json_array_get(arr, i));
+            fprintf(out, "  %s\n", s);
+            free(s);
+        }
+        return;
+    }
+    /* Columns: the first row's keys whose values are not arrays. */
+    const char *cols[32];
+    size_t nc = 0;
+    const char *k;
+    json_t *v;
+    json_object_foreach((json_t *)first, k, v)
+    {
+        if (nc < 32 && !json_is_array(v))
+            cols[nc++] = k;
+    }
+    size_t *w = xcalloc(nc ? nc : 1, sizeof(size_t));
+    char **cells = xcalloc((rows + 1) * (nc ? nc : 1), sizeof(char *));
+    for (size_t c = 0; c < nc; c++) {
+        cells[c] = xstrdup(cols[c]);
+        w[c] = strlen(cols[c]);
+    }
+    for (size_t r = 0; r < rows; r++) {
+        const json_t *row = json_array_get(arr, r);
+        for (size_t c = 0; c < nc; c++) {
+            json_t *cv = json_object_get(row, cols[c]);
+            char *s = cv ? farm_scalar(cv) : xstrdup("-");
+            if (strlen(s) > 60) {
+                s[57] = '.';
+                s[58] = '.';
+                s[59] = '.';
+                s[60] = '\0';
+            }
+            cells[(r + 1) * nc + c] = s;
+            if (strlen(s) > w[c])
+                w[c] = strlen(s);
+        }
+    }
+    for (size_t r = 0; r <= rows; r++) {
+        for (size_t c = 0; c < nc; c++)
+            fprintf(out, "%-*s%s", c + 1 < nc ? (int)w[c] : 0, cells[r * nc + c],
+                    c + 1 < nc ? "  " : "");
+        fputc('\n', out);
+    }
+    for (size_t i = 0; i < (rows + 1) * nc; i++)
+        free(cells[i]);
+    free(cells);
+    free(w);
+}
+
+void farm_print_doc(FILE *out, const json_t *doc)
+{
+    if (json_is_array(doc)) {
+        farm_print_table(out, doc);
+        return;
+    }
+    if (!json_is_object(doc)) {
+        char *s = farm_scalar(doc);
+        fprintf(out, "%s\n", s);
+        free(s);
+        return;
+    }
+    const char *k;
+    json_t *v;
+    json_object_foreach((json_t *)doc, k, v)
+    {
+        if (json_is_array(v) || (json_is_object(v) && json_object_size(v) > 4))
+            continue;
+        if (strcmp(k, "schema") == 0)
+            continue;
+        char *s = farm_scalar(v);
+        fprintf(out, "%s: %s\n", k, s);
+        free(s);
+    }
+    json_object_foreach((json_t *)doc, k, v)
+    {
+        if (json_is_object(v) && json_object_size(v) > 4) {
+            fprintf(out, "\n%s:\n", k);
+            farm_print_doc(out, v);
+        } else if (json_is_array(v)) {
+            fprintf(out, "\n%s:\n", k);
+            farm_print_table(out, v);
+        }
+    }
+}

@@ -1,0 +1,84 @@
+/*
+ * farm_cmds.h - pyscope's farm subcommands and their coordinator client.
+ *
+ * "pyscope submit|hosts|jobs|status" talk to the coordinator over a ZeroMQ
+ * DEALER socket (DESIGN.md §2, §5): one request, one reply, each bounded by
+ * a timeout so an unreachable coordinator gives a clear error, never a hang.
+ * The coordinator is --coordinator URL, else $PYSCOPE_COORDINATOR, else
+ * tcp://127.0.0.1:5555. Every command takes --json (the coordinator's
+ * documented JSON on stdout); without it, a readable summary.
+ *
+ * Each cmd_X gets its own argv (argv[0] is the command name) and returns the
+ * process exit status (enum pyscope_exit): 0 ok, 2 usage, 4 the coordinator
+ * could not be reached or answered with an error; submit --wait also 3 when
+ * a job of the batch did not end "ok".
+ */
+#ifndef PYSCOPE_CLI_FARM_CMDS_H
+#define PYSCOPE_CLI_FARM_CMDS_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stdio.h>
+
+#include "wire.h"
+
+#define FARM_DEFAULT_COORDINATOR "tcp://127.0.0.1:5555"
+#define FARM_DEFAULT_TIMEOUT_S   5.0
+
+/* "pyscope submit SUITE [...]": send a suite, optionally wait for the batch (submit.c). */
+int cmd_submit(int argc, char **argv);
+void cmd_submit_help(FILE *out);
+/* "pyscope hosts": the registered hosts and agents (hosts.c). */
+int cmd_hosts(int argc, char **argv);
+void cmd_hosts_help(FILE *out);
+/* "pyscope jobs [--batch ID]": the job queue (jobs.c). */
+int cmd_jobs(int argc, char **argv);
+void cmd_jobs_help(FILE *out);
+/* "pyscope status BATCH": one batch's progress and results (status.c). */
+int cmd_status(int argc, char **argv);
+void cmd_status_help(FILE *out);
+
+/* ---- farm_client.c: shared by the commands above ---- */
+
+/* The coordinator URL: opt (borrowed) if set, else $PYSCOPE_COORDINATOR, else the default. */
+const char *farm_coordinator_url(const char *opt);
+
+/*
+ * Send req (borrowed; its seq is set here) to the coordinator at url and wait
+ * up to timeout_s for the answer. Returns 0 with the decoded reply in *reply
+ * (caller owns; wire_msg_destroy; may be an Error message), or a negative
+ * code with a message in err (unreachable, timed out, malformed reply).
+ */
+int farm_request(const char *url, double timeout_s, struct wire_msg *req, struct wire_msg **reply,
+                 char *err, size_t errlen);
+
+/*
+ * Ask a Query of kind (with batch_id, limit) and parse the JSON answer.
+ * Returns 0 with a new JSON value in *out (caller owns), or a negative code
+ * with the problem already printed on stderr.
+ */
+int farm_query(const char *url, double timeout_s, enum wire_query_kind kind, uint64_t batch_id,
+               uint32_t limit, json_t **out);
+
+/*
+ * Print doc (borrowed) for people: scalar fields as "key: value" lines, each
+ * array of objects as an aligned table (columns = the first row's scalar
+ * keys), a bare array as one table.
+ */
+void farm_print_doc(FILE *out, const json_t *doc);
+
+/*
+ * The body of hosts, jobs and status (hosts.c): options (--json,
+ * --coordinator, --timeout, --limit; --batch for jobs; a BATCH argument when
+ * batch_arg), one Query of kind, the answer printed. Returns the exit status.
+ */
+int farm_simple_query(int argc, char **argv, enum wire_query_kind kind, bool batch_arg,
+                      void (*help)(FILE *));
+
+/* Parse a positive whole number (batch ids, counts) into *out; 0 or -PYSCOPE_EUSAGE. */
+int farm_parse_u64(const char *s, uint64_t max, uint64_t *out);
+
+/* Parse a timeout in seconds (> 0, at most an hour); 0 or -PYSCOPE_EUSAGE. */
+int farm_parse_timeout(const char *s, double *out);
+
+#endif

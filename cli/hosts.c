@@ -1,0 +1,108 @@
+/*
+ * hosts.c - "pyscope hosts": the hosts and agents the coordinator knows.
+ */
+#include <getopt.h>
+#include <stdbool.h>
+#include <stdlib.h>
+
+#include "errors.h"
+#include "farm_cmds.h"
+#include "log.h"
+
+void cmd_hosts_help(FILE *out)
+{
+    fputs("Usage: pyscope hosts [--json] [--coordinator URL] [--timeout SECONDS]\n"
+          "\n"
+          "List the hosts registered with the coordinator: name, fingerprint, hardware,\n"
+          "labels and when each was last seen.\n"
+          "\n"
+          "  --json               print the coordinator's JSON\n"
+          "  --coordinator URL    default: $PYSCOPE_COORDINATOR, else " FARM_DEFAULT_COORDINATOR
+          "\n"
+          "  --timeout SECONDS    how long to wait for the answer (default 5)\n",
+          out);
+}
+
+int farm_simple_query(int argc, char **argv, enum wire_query_kind kind, bool batch_arg,
+                      void (*help)(FILE *))
+{
+    enum { O_JSON = 256, O_COORD, O_TIMEOUT, O_BATCH, O_LIMIT };
+    static const struct option opts[] = {
+        {"json", no_argument, NULL, O_JSON},
+        {"coordinator", required_argument, NULL, O_COORD},
+        {"timeout", required_argument, NULL, O_TIMEOUT},
+        {"batch", required_argument, NULL, O_BATCH},
+        {"limit", required_argument, NULL, O_LIMIT},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    bool json = false;
+    const char *coord = NULL;
+    double timeout = FARM_DEFAULT_TIMEOUT_S;
+    uint64_t batch = 0, limit = 0;
+    int c;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+        switch (c) {
+        case O_JSON:
+            json = true;
+            break;
+        case O_COORD:
+            coord = optarg;
+            break;
+        case O_TIMEOUT:
+            if (farm_parse_timeout(optarg, &timeout) < 0) {
+                log_error("--timeout takes seconds (0 to 3600), not \"%s\"", optarg);
+                return PYSCOPE_EXIT_USAGE;
+            }
+            break;
+        case O_BATCH:
+            if (kind != WIRE_QUERY_JOBS || farm_parse_u64(optarg, INT64_MAX, &batch) < 0) {
+                log_error(kind != WIRE_QUERY_JOBS ? "--batch is an option of pyscope jobs"
+                                                  : "--batch takes a batch id, not \"%s\"",
+                          optarg);
+                return PYSCOPE_EXIT_USAGE;
+            }
+            break;
+        case O_LIMIT:
+            if (farm_parse_u64(optarg, WIRE_MAX_QUERY_LIMIT, &limit) < 0) {
+                log_error("--limit takes a whole number from 1 to 1000, not \"%s\"", optarg);
+                return PYSCOPE_EXIT_USAGE;
+            }
+            break;
+        case 'h':
+            help(stdout);
+            return PYSCOPE_EXIT_OK;
+        default:
+            fprintf(stderr, "Try 'pyscope %s --help' for more information.\n", argv[0]);
+            return PYSCOPE_EXIT_USAGE;
+        }
+    }
+    if (batch_arg) {
+        if (optind != argc - 1 || farm_parse_u64(argv[optind], INT64_MAX, &batch) < 0) {
+            log_error(optind >= argc ? "%s needs a batch id" : "%s takes one batch id", argv[0]);
+            fprintf(stderr, "Usage: pyscope %s BATCH [--json]\n", argv[0]);
+            return PYSCOPE_EXIT_USAGE;
+        }
+    } else if (optind != argc) {
+        log_error("unexpected argument \"%s\"", argv[optind]);
+        return PYSCOPE_EXIT_USAGE;
+    }
+    json_t *doc = NULL;
+    if (farm_query(farm_coordinator_url(coord), timeout, kind, batch, (uint32_t)limit, &doc) < 0)
+        return PYSCOPE_EXIT_INTERNAL;
+    if (json) {
+        char *d = json_dumps(doc, JSON_INDENT(2));
+        puts(d);
+        free(d);
+    } else {
+        farm_print_doc(stdout, doc);
+    }
+    json_decref(doc);
+    return PYSCOPE_EXIT_OK;
+}
+
+int cmd_hosts(int argc, char **argv)
+{
+    return farm_simple_query(argc, argv, WIRE_QUERY_HOSTS, false, cmd_hosts_help);
+}
