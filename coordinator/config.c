@@ -1,0 +1,158 @@
+/*
+ * config.c - defaults and the INI file (libinih).
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <ini.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "errors.h"
+#include "xmalloc.h"
+
+/* State of one ini_parse() call. */
+struct load_ctx {
+    struct config *c;
+    char *err;
+    size_t errlen;
+    int line;
+};
+
+void config_init(struct config *c)
+{
+    memset(c, 0, sizeof(*c));
+    c->bind = xstrdup("tcp://127.0.0.1:5555");
+    c->heartbeat_ms = 5000;
+    c->lease_ms = 30000;
+    c->peer_timeout_ms = 0; /* 3 heartbeats */
+    c->reap_interval_ms = 1000;
+    c->dispatch_interval_ms = 500;
+    c->stats_interval_s = 300;
+    c->max_attempts = 3;
+    c->job_timeout_s = 600;
+    c->log_level = LOG_LEVEL_INFO;
+}
+
+void config_release(struct config *c)
+{
+    free(c->db);
+    free(c->bind);
+    c->db = c->bind = NULL;
+}
+
+static int parse_u32(const char *v, uint32_t *out)
+{
+    char *end;
+    errno = 0;
+    unsigned long long n = strtoull(v, &end, 10);
+    if (errno || end == v || *end != '\0' || v[0] == '-' || n > UINT32_MAX)
+        return -1;
+    *out = (uint32_t)n;
+    return 0;
+}
+
+static int parse_level(const char *v, enum log_level *out)
+{
+    static const char *const names[] = {"error", "warning", "info", "debug"};
+    for (int i = 0; i < 4; i++) {
+        if (strcmp(v, names[i]) == 0) {
+            *out = (enum log_level)i;
+            return 0;
+        }
+    }
+    return -1;
+}
+
+/* libinih handler: returns 1 to go on, 0 to stop with an error. */
+static int config_handler(void *user, const char *section, const char *name, const char *value)
+{
+    struct load_ctx *ctx = user;
+    struct config *c = ctx->c;
+    int bad = 0;
+    if (strcmp(section, "coordinator") != 0) {
+        snprintf(ctx->err, ctx->errlen, "unknown section \"%s\"", section);
+        return 0;
+    }
+    if (strcmp(name, "db") == 0) {
+        free(c->db);
+        c->db = xstrdup(value);
+    } else if (strcmp(name, "bind") == 0) {
+        free(c->bind);
+        c->bind = xstrdup(value);
+    } else if (strcmp(name, "heartbeat_ms") == 0) {
+        bad = parse_u32(value, &c->heartbeat_ms);
+    } else if (strcmp(name, "lease_ms") == 0) {
+        bad = parse_u32(value, &c->lease_ms);
+    } else if (strcmp(name, "peer_timeout_ms") == 0) {
+        bad = parse_u32(value, &c->peer_timeout_ms);
+    } else if (strcmp(name, "reap_interval_ms") == 0) {
+        bad = parse_u32(value, &c->reap_interval_ms);
+    } else if (strcmp(name, "dispatch_interval_ms") == 0) {
+        bad = parse_u32(value, &c->dispatch_interval_ms);
+    } else if (strcmp(name, "stats_interval_s") == 0) {
+        bad = parse_u32(value, &c->stats_interval_s);
+    } else if (strcmp(name, "max_attempts") == 0) {
+        bad = parse_u32(value, &c->max_attempts);
+    } else if (strcmp(name, "job_timeout_s") == 0) {
+        char *end;
+        c->job_timeout_s = strtod(value, &end);
+        bad = end == value || *end != '\0' || !isfinite(c->job_timeout_s);
+    } else if (strcmp(name, "log_level") == 0) {
+        bad = parse_level(value, &c->log_level);
+    } else {
+        snprintf(ctx->err, ctx->errlen, "unknown key \"%s\"", name);
+        return 0;
+    }
+    if (bad) {
+        snprintf(ctx->err, ctx->errlen, "bad value \"%s\" for \"%s\"", value, name);
+        return 0;
+    }
+    return 1;
+}
+
+int config_load(struct config *c, const char *path, char *err, size_t errlen)
+{
+    FILE *f = fopen(path, "r");
+    if (f == NULL) {
+        int e = errno;
+        snprintf(err, errlen, "could not open config file \"%s\": %s", path, strerror(e));
+        return -e;
+    }
+    char msg[200] = "syntax error";
+    struct load_ctx ctx = {c, msg, sizeof(msg), 0};
+    int line = ini_parse_file(f, config_handler, &ctx);
+    fclose(f);
+    if (line != 0) {
+        snprintf(err, errlen, "config file \"%s\" line %d: %s", path, line, msg);
+        return -PYSCOPE_EPARSE;
+    }
+    return 0;
+}
+
+int config_check(const struct config *c, char *err, size_t errlen)
+{
+    if (c->heartbeat_ms == 0 || c->lease_ms == 0 || c->reap_interval_ms == 0 ||
+        c->dispatch_interval_ms == 0) {
+        snprintf(err, errlen,
+                 "heartbeat_ms, lease_ms, reap_interval_ms and "
+                 "dispatch_interval_ms must be > 0");
+        return -PYSCOPE_ERANGE;
+    }
+    if (c->lease_ms < 2 * c->heartbeat_ms) {
+        snprintf(err, errlen, "lease_ms (%u) must be at least twice heartbeat_ms (%u)", c->lease_ms,
+                 c->heartbeat_ms);
+        return -PYSCOPE_ERANGE;
+    }
+    if (c->max_attempts < 1 || c->max_attempts > 100) {
+        snprintf(err, errlen, "max_attempts must be 1..100");
+        return -PYSCOPE_ERANGE;
+    }
+    if (!(c->job_timeout_s > 0)) {
+        snprintf(err, errlen, "job_timeout_s must be > 0");
+        return -PYSCOPE_ERANGE;
+    }
+    return 0;
+}

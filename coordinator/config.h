@@ -1,0 +1,42 @@
+/*
+ * config.h - pyscope-coordinator's settings: defaults, INI file, command line.
+ *
+ * The file format is INI (parsed by libinih), one [coordinator] section;
+ * deploy/coordinator.conf.example documents every key. Command-line options
+ * override the file.
+ */
+#ifndef PYSCOPE_COORD_CONFIG_H
+#define PYSCOPE_COORD_CONFIG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "log.h"
+
+struct config {
+    char *db;                      /* libpq conninfo; NULL = PG* environment variables */
+    char *bind;                    /* ZeroMQ endpoint of the ROUTER socket */
+    uint32_t heartbeat_ms;         /* how often agents send Heartbeat (Welcome) */
+    uint32_t lease_ms;             /* a job's lease, renewed by each heartbeat */
+    uint32_t peer_timeout_ms;      /* forget a silent agent after this long */
+    uint32_t reap_interval_ms;     /* how often expired leases return to the queue */
+    uint32_t dispatch_interval_ms; /* how often waiting credit is matched with new jobs */
+    uint32_t stats_interval_s;     /* how often counters are logged; 0 = never */
+    uint32_t max_attempts;         /* a job fails after this many expired or errored attempts */
+    double job_timeout_s;          /* a suite entry's timeout when it gives none */
+    enum log_level log_level;
+};
+
+/* Fill c with the defaults (owned strings; config_release()). */
+void config_init(struct config *c);
+/* Free c's strings. */
+void config_release(struct config *c);
+/*
+ * Read the INI file at path (borrowed) into c. Returns 0, -errno when it
+ * cannot be opened, or -PYSCOPE_EPARSE with err naming the line and key.
+ */
+int config_load(struct config *c, const char *path, char *err, size_t errlen);
+/* Check ranges after loading and overrides. Returns 0 or -PYSCOPE_ERANGE with err. */
+int config_check(const struct config *c, char *err, size_t errlen);
+
+#endif

@@ -1,0 +1,25 @@
+# embed_sql.cmake - write the numbered schema/*.sql files into a C source file
+# (cmake -DOUT=file.c -DSQL_FILES="a.sql;b.sql" -P embed_sql.cmake), so the
+# installed coordinator carries its migrations. Bytes are written as hex:
+# no escaping to get wrong.
+set(body "/* Generated from the schema folder by embed_sql.cmake; do not edit. */\n")
+string(APPEND body "#include \"store.h\"\n\n")
+set(table "")
+set(count 0)
+list(SORT SQL_FILES)
+foreach(f ${SQL_FILES})
+  get_filename_component(name ${f} NAME)
+  if(NOT name MATCHES "^([0-9]+)_.*\\.sql$")
+    message(FATAL_ERROR "schema file ${name} is not NNN_name.sql")
+  endif()
+  math(EXPR version "${CMAKE_MATCH_1}")
+  file(READ ${f} hex HEX)
+  string(REGEX REPLACE "([0-9a-f][0-9a-f])" "0x\\1," hex "${hex}")
+  string(APPEND body "static const char sql_${count}[] = {${hex}0x00};\n")
+  string(APPEND table "    {${version}, \"${name}\", sql_${count}},\n")
+  math(EXPR count "${count} + 1")
+endforeach()
+string(APPEND body "\nconst struct store_migration store_migrations[] = {\n${table}};\n")
+string(APPEND body "const unsigned store_migrations_count = ${count};\n")
+file(WRITE ${OUT}.tmp "${body}")
+file(COPY_FILE ${OUT}.tmp ${OUT} ONLY_IF_DIFFERENT)

@@ -1,0 +1,517 @@
+/*
+ * router.c - peers, message handlers, periodic work.
+ *
+ * Design notes: handlers never block on the network: every send is
+ * non-blocking and a refused send is counted and dropped (the agent resends
+ * what matters: a result stays in its spool until acked; a lost Job's lease
+ * expires and the job is requeued). Acks go out only after the store has
+ * committed. The peer table is a list: a farm has tens of agents.
+ */
+#include "router.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <jansson.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+#include "wire.h"
+#include "xmalloc.h"
+
+enum peer_state { PEER_HELLO, PEER_READY, PEER_RUNNING };
+
+/* A connected agent. */
+struct peer {
+    uint8_t id[TRANSPORT_MAX_ID]; /* ZeroMQ routing id */
+    size_t id_len;
+    enum peer_state state;
+    char *name;        /* agent name from Hello (lease owner) */
+    int64_t host_id;   /* hosts.id */
+    uint32_t credit;   /* jobs it will take now */
+    int64_t last_seen; /* monotonic ms */
+    struct peer *next;
+};
+
+/* What happened, by kind; all shown in logs and Query replies. */
+struct counters {
+    struct wire_counters wire;  /* undecodable or invalid messages, by reason */
+    uint64_t extra_frames;      /* messages of more than one payload frame */
+    uint64_t unexpected;        /* valid message in the wrong state */
+    uint64_t forbidden;         /* result for a job leased to another agent */
+    uint64_t unknown_job;       /* result for a job that does not exist */
+    uint64_t stale_attempt;     /* result for an attempt that is not the current lease */
+    uint64_t internal;          /* database failures */
+    uint64_t send_again;        /* sends dropped: the peer's queue was full */
+    uint64_t send_unreachable;  /* sends dropped: the peer was gone */
+    uint64_t hellos;            /* agents registered */
+    uint64_t jobs_sent;         /* jobs leased and sent */
+    uint64_t leases_renewed;    /* (job, attempt) pairs renewed by heartbeats */
+    uint64_t leases_reaped;     /* expired leases returned to the queue or failed */
+    uint64_t results_stored;    /* results committed */
+    uint64_t results_duplicate; /* results already stored, acked again */
+    uint64_t submits;           /* batches created */
+    uint64_t queries;           /* queries answered */
+    uint64_t peers_expired;     /* agents forgotten after peer_timeout_ms of silence */
+};
+
+struct router {
+    void *sock;
+    struct store *store;
+    const struct config *cfg;
+    struct peer *peers;
+    uint64_t seq; /* our message numbers */
+    struct counters c;
+    int64_t next_dispatch;
+    int64_t next_reap;
+    int64_t next_stats;
+};
+
+struct router *router_new(void *sock, struct store *store, const struct config *cfg)
+{
+    struct router *r = xcalloc(1, sizeof(*r));
+    r->sock = sock;
+    r->store = store;
+    r->cfg = cfg;
+    return r;
+}
+
+static void peer_free(struct peer *p)
+{
+    free(p->name);
+    free(p);
+}
+
+void router_destroy(struct router **rp)
+{
+    if (rp == NULL || *rp == NULL)
+        return;
+    struct peer *p = (*rp)->peers;
+    while (p) {
+        struct peer *next = p->next;
+        peer_free(p);
+        p = next;
+    }
+    free(*rp);
+    *rp = NULL;
+}
+
+static struct peer *peer_find(struct router *r, const uint8_t *id, size_t len)
+{
+    for (struct peer *p = r->peers; p; p = p->next)
+        if (p->id_len == len && memcmp(p->id, id, len) == 0)
+            return p;
+    return NULL;
+}
+
+static void peer_remove(struct router *r, struct peer *gone)
+{
+    for (struct peer **pp = &r->peers; *pp; pp = &(*pp)->next) {
+        if (*pp == gone) {
+            *pp = gone->next;
+            peer_free(gone);
+            return;
+        }
+    }
+}
+
+/* Send an encoded message; count and drop on a full queue or a gone peer. */
+static int send_raw(struct router *r, const uint8_t *id, size_t id_len, const uint8_t *buf,
+                    size_t len)
+{
+    int rc = transport_send(r->sock, id, id_len, buf, len);
+    if (rc == -EAGAIN)
+        r->c.send_again++;
+    else if (rc == -EHOSTUNREACH)
+        r->c.send_unreachable++;
+    else if (rc < 0)
+        log_warn("could not send a message: %s", strerror(-rc));
+    return rc;
+}
+
+static int send_msg(struct router *r, const uint8_t *id, size_t id_len, struct wire_msg *m)
+{
+    uint8_t *buf;
+    size_t len;
+    m->seq = ++r->seq;
+    int rc = wire_encode(m, &buf, &len);
+    if (rc < 0) {
+        log_error("could not encode a %s message: %s", wire_type_name(m->type), strerror(-rc));
+        return rc;
+    }
+    rc = send_raw(r, id, id_len, buf, len);
+    free(buf);
+    return rc;
+}
+
+static void send_error(struct router *r, const uint8_t *id, size_t id_len, uint64_t reply_to,
+                       enum wire_error_code code, const char *message)
+{
+    struct wire_msg m;
+    wire_msg_init(&m, WIRE_ERROR);
+    m.reply_to = reply_to;
+    m.error.code = code;
+    m.error.message = message;
+    send_msg(r, id, id_len, &m);
+}
+
+/* Where a store call failed: log it, count it, tell the peer to retry later. */
+static void internal_error(struct router *r, const struct transport_msg *tm, uint64_t reply_to,
+                           const char *what, const char *err)
+{
+    r->c.internal++;
+    log_error("could not %s: %s", what, err);
+    send_error(r, tm->id, tm->id_len, reply_to, WIRE_ERROR_INTERNAL,
+               "the coordinator could not reach its database; retry later");
+}
+
+/* Argument of send_job(). */
+struct dispatch_ctx {
+    struct router *r;
+    struct peer *p;
+};
+
+static void send_job(const struct wire_job *job, void *arg)
+{
+    struct dispatch_ctx *d = arg;
+    struct wire_msg m;
+    wire_msg_init(&m, WIRE_JOB);
+    m.job = *job;
+    /* A lost Job is not fatal: its lease expires and it is queued again. */
+    if (send_msg(d->r, d->p->id, d->p->id_len, &m) == 0)
+        d->r->c.jobs_sent++;
+    if (d->p->credit > 0)
+        d->p->credit--;
+    d->p->state = PEER_RUNNING;
+}
+
+/* Hand a peer up to its credit in queued jobs of its host. */
+static void dispatch_peer(struct router *r, struct peer *p)
+{
+    if (p->credit == 0)
+        return;
+    char err[512];
+    struct dispatch_ctx d = {r, p};
+    int n = store_claim_jobs(r->store, p->host_id, p->name, p->credit, r->cfg->lease_ms, send_job,
+                             &d, err, sizeof(err));
+    if (n < 0) {
+        r->c.internal++;
+        log_error("could not claim jobs for agent \"%s\": %s", p->name, err);
+    } else if (n > 0) {
+        log_debug("leased %d jobs to agent \"%s\"", n, p->name);
+    }
+}
+
+static void on_hello(struct router *r, const struct transport_msg *tm, const struct wire_msg *m,
+                     struct peer *p, int64_t now)
+{
+    char err[512];
+    int64_t host_id;
+    if (store_register(r->store, &m->hello, &host_id, err, sizeof(err)) < 0) {
+        internal_error(r, tm, m->seq, "register an agent", err);
+        return;
+    }
+    /* The same agent reconnected from a new socket: forget the old one. */
+    for (struct peer *q = r->peers, *next; q; q = next) {
+        next = q->next;
+        if (q != p && q->name && strcmp(q->name, m->hello.name) == 0)
+            peer_remove(r, q);
+    }
+    if (p == NULL) {
+        p = xcalloc(1, sizeof(*p));
+        memcpy(p->id, tm->id, tm->id_len);
+        p->id_len = tm->id_len;
+        p->next = r->peers;
+        r->peers = p;
+    }
+    free(p->name);
+    p->name = xstrdup(m->hello.name);
+    p->host_id = host_id;
+    p->state = PEER_READY;
+    p->credit = 0;
+    p->last_seen = now;
+    r->c.hellos++;
+    log_info("agent \"%s\" registered (host \"%s\", fingerprint %s, python %s)", p->name,
+             m->hello.host.hostname, m->hello.host.fingerprint, m->hello.python.version);
+    struct wire_msg w;
+    wire_msg_init(&w, WIRE_WELCOME);
+    w.reply_to = m->seq;
+    w.welcome.agent_id = p->name;
+    w.welcome.heartbeat_ms = r->cfg->heartbeat_ms;
+    w.welcome.lease_ms = r->cfg->lease_ms;
+    send_msg(r, tm->id, tm->id_len, &w);
+}
+
+static void on_heartbeat(struct router *r, const struct transport_msg *tm, const struct wire_msg *m,
+                         struct peer *p)
+{
+    char err[512];
+    int n = store_renew_leases(r->store, p->name, m->heartbeat.running, m->heartbeat.n_running,
+                               r->cfg->lease_ms, err, sizeof(err));
+    if (n < 0) {
+        internal_error(r, tm, m->seq, "renew leases", err);
+        return;
+    }
+    r->c.leases_renewed += (uint64_t)n;
+    if (m->heartbeat.n_running == 0 && p->state == PEER_RUNNING)
+        p->state = PEER_READY;
+}
+
+static void on_result(struct router *r, const struct transport_msg *tm, const struct wire_msg *m,
+                      struct peer *p)
+{
+    char err[512];
+    char run_id[37];
+    enum store_result_status st;
+    wire_run_id_format(m->result.run_id, run_id);
+    if (store_put_result(r->store, p->name, &m->result, &st, err, sizeof(err)) < 0) {
+        internal_error(r, tm, m->seq, "store a result", err);
+        return;
+    }
+    switch (st) {
+    case STORE_RESULT_STORED:
+    case STORE_RESULT_DUPLICATE: {
+        if (st == STORE_RESULT_STORED) {
+            r->c.results_stored++;
+            log_debug("stored run %s of job %" PRIu64 " from agent \"%s\"", run_id,
+                      m->result.job_id, p->name);
+        } else {
+            r->c.results_duplicate++;
+        }
+        struct wire_msg a;
+        wire_msg_init(&a, WIRE_ACK);
+        a.reply_to = m->seq;
+        memcpy(a.ack.run_id, m->result.run_id, WIRE_RUN_ID_LEN);
+        send_msg(r, tm->id, tm->id_len, &a);
+        return;
+    }
+    case STORE_RESULT_UNKNOWN_JOB:
+        r->c.unknown_job++;
+        log_warn("agent \"%s\" sent run %s for unknown job %" PRIu64, p->name, run_id,
+                 m->result.job_id);
+        send_error(r, tm->id, tm->id_len, m->seq, WIRE_ERROR_UNKNOWN_JOB, "no such job");
+        return;
+    case STORE_RESULT_STALE:
+        r->c.stale_attempt++;
+        log_warn("agent \"%s\" sent run %s for job %" PRIu64 " attempt %" PRIu32
+                 ", which is not the current lease",
+                 p->name, run_id, m->result.job_id, m->result.attempt);
+        send_error(r, tm->id, tm->id_len, m->seq, WIRE_ERROR_STALE_ATTEMPT,
+                   "this attempt is no longer the job's current lease");
+        return;
+    case STORE_RESULT_FORBIDDEN:
+        r->c.forbidden++;
+        log_warn("agent \"%s\" sent run %s for job %" PRIu64 " leased to someone else", p->name,
+                 run_id, m->result.job_id);
+        send_error(r, tm->id, tm->id_len, m->seq, WIRE_ERROR_FORBIDDEN,
+                   "this job is not leased to you or is for another script");
+        return;
+    }
+}
+
+static void on_submit(struct router *r, const struct transport_msg *tm, const struct wire_msg *m)
+{
+    char err[512];
+    uint64_t batch_id;
+    uint32_t jobs;
+    if (store_submit(r->store, &m->submit, r->cfg->job_timeout_s, r->cfg->max_attempts, &batch_id,
+                     &jobs, err, sizeof(err)) < 0) {
+        internal_error(r, tm, m->seq, "create a batch", err);
+        return;
+    }
+    r->c.submits++;
+    log_info("batch %" PRIu64 " of suite \"%s\": %" PRIu32 " jobs", batch_id, m->submit.suite,
+             jobs);
+    struct wire_msg rep;
+    wire_msg_init(&rep, WIRE_SUBMIT_REPLY);
+    rep.reply_to = m->seq;
+    rep.submit_reply.batch_id = batch_id;
+    rep.submit_reply.jobs = jobs;
+    send_msg(r, tm->id, tm->id_len, &rep);
+    /* Waiting agents need not wait for the next dispatch tick. */
+    for (struct peer *p = r->peers; p; p = p->next)
+        dispatch_peer(r, p);
+}
+
+static json_t *counters_json(const struct router *r)
+{
+    const struct counters *c = &r->c;
+    json_t *o = json_object();
+    json_t *rej = json_object();
+    for (int i = 0; i < WIRE_REJECT__COUNT; i++)
+        json_object_set_new(rej, wire_reject_name((enum wire_reject)i),
+                            json_integer((json_int_t)c->wire.rejects[i]));
+    json_object_set_new(rej, "extra_frames", json_integer((json_int_t)c->extra_frames));
+    json_object_set_new(o, "rejected", rej);
+#define COUNTER(name) json_object_set_new(o, #name, json_integer((json_int_t)c->name))
+    COUNTER(unexpected);
+    COUNTER(forbidden);
+    COUNTER(unknown_job);
+    COUNTER(stale_attempt);
+    COUNTER(internal);
+    COUNTER(send_again);
+    COUNTER(send_unreachable);
+    COUNTER(hellos);
+    COUNTER(jobs_sent);
+    COUNTER(leases_renewed);
+    COUNTER(leases_reaped);
+    COUNTER(results_stored);
+    COUNTER(results_duplicate);
+    COUNTER(submits);
+    COUNTER(queries);
+    COUNTER(peers_expired);
+#undef COUNTER
+    return o;
+}
+
+static void on_query(struct router *r, const struct transport_msg *tm, const struct wire_msg *m)
+{
+    static const char *const kinds[] = {"", "hosts", "jobs", "batch"};
+    char err[512];
+    json_t *value;
+    if (store_query(r->store, &m->query, &value, err, sizeof(err)) < 0) {
+        internal_error(r, tm, m->seq, "answer a query", err);
+        return;
+    }
+    r->c.queries++;
+    const char *kind = kinds[m->query.kind];
+    json_t *doc = json_object();
+    json_object_set_new(doc, "schema",
+                        json_string(m->query.kind == WIRE_QUERY_HOSTS  ? "pyscope.hosts/1"
+                                    : m->query.kind == WIRE_QUERY_JOBS ? "pyscope.jobs/1"
+                                                                       : "pyscope.batch/1"));
+    json_object_set_new(doc, kind, value);
+    json_t *coord = json_object();
+    size_t peers = 0;
+    for (struct peer *p = r->peers; p; p = p->next)
+        peers++;
+    json_object_set_new(coord, "version", json_string(PYSCOPE_VERSION));
+    json_object_set_new(coord, "agents_connected", json_integer((json_int_t)peers));
+    json_object_set_new(coord, "counters", counters_json(r));
+    json_object_set_new(doc, "coordinator", coord);
+    char *text = json_dumps(doc, JSON_COMPACT);
+    json_decref(doc);
+    if (text == NULL || strlen(text) > WIRE_MAX_JSON) {
+        free(text);
+        send_error(r, tm->id, tm->id_len, m->seq, WIRE_ERROR_INTERNAL,
+                   "the reply would exceed 1 MiB; ask for fewer rows");
+        return;
+    }
+    struct wire_msg rep;
+    wire_msg_init(&rep, WIRE_QUERY_REPLY);
+    rep.reply_to = m->seq;
+    rep.query_reply.json = text;
+    send_msg(r, tm->id, tm->id_len, &rep);
+    free(text);
+}
+
+void router_handle(struct router *r, const struct transport_msg *tm, int64_t now)
+{
+    if (tm->frames != 1) {
+        r->c.extra_frames++;
+        send_error(r, tm->id, tm->id_len, 0, WIRE_ERROR_MALFORMED,
+                   "a message must be exactly one frame");
+        return;
+    }
+    struct wire_error werr;
+    struct wire_msg *m = wire_decode(tm->data, tm->len, &werr);
+    if (m == NULL) {
+        wire_counters_add(&r->c.wire, &werr);
+        log_debug("refused a message: %s", werr.msg);
+        send_error(r, tm->id, tm->id_len, 0, wire_reject_code(werr.reason), werr.msg);
+        return;
+    }
+    struct peer *p = peer_find(r, tm->id, tm->id_len);
+    if (p)
+        p->last_seen = now;
+    switch (m->type) {
+    case WIRE_HELLO:
+        on_hello(r, tm, m, p, now);
+        break;
+    case WIRE_SUBMIT:
+        on_submit(r, tm, m);
+        break;
+    case WIRE_QUERY:
+        on_query(r, tm, m);
+        break;
+    case WIRE_HEARTBEAT:
+    case WIRE_READY:
+    case WIRE_RESULT:
+        if (p == NULL) {
+            r->c.unexpected++;
+            send_error(r, tm->id, tm->id_len, m->seq, WIRE_ERROR_UNEXPECTED, "send hello first");
+            break;
+        }
+        if (m->type == WIRE_HEARTBEAT) {
+            on_heartbeat(r, tm, m, p);
+        } else if (m->type == WIRE_READY) {
+            p->credit = m->ready.credit;
+            dispatch_peer(r, p);
+        } else {
+            on_result(r, tm, m, p);
+        }
+        break;
+    default: {
+        /* Welcome, Job, Ack, Error, replies: only the coordinator sends these. */
+        r->c.unexpected++;
+        char msg[96];
+        snprintf(msg, sizeof(msg), "a coordinator does not accept %s messages",
+                 wire_type_name(m->type));
+        send_error(r, tm->id, tm->id_len, m->seq, WIRE_ERROR_UNEXPECTED, msg);
+        break;
+    }
+    }
+    wire_msg_destroy(&m);
+}
+
+void router_log_counters(const struct router *r)
+{
+    json_t *c = counters_json(r);
+    char *text = json_dumps(c, JSON_COMPACT | JSON_SORT_KEYS);
+    json_decref(c);
+    log_info("counters: %s", text ? text : "?");
+    free(text);
+}
+
+int64_t router_tick(struct router *r, int64_t now)
+{
+    const struct config *cfg = r->cfg;
+    if (now >= r->next_reap) {
+        char err[512];
+        int n = store_reap_leases(r->store, err, sizeof(err));
+        if (n < 0) {
+            r->c.internal++;
+            log_error("could not reap expired leases: %s", err);
+        } else if (n > 0) {
+            r->c.leases_reaped += (uint64_t)n;
+            log_info("%d expired leases returned to the queue", n);
+        }
+        r->next_reap = now + cfg->reap_interval_ms;
+    }
+    if (now >= r->next_dispatch) {
+        int64_t timeout = cfg->peer_timeout_ms ? cfg->peer_timeout_ms : 3 * cfg->heartbeat_ms;
+        struct peer *p = r->peers;
+        while (p) {
+            struct peer *next = p->next;
+            if (now - p->last_seen > timeout) {
+                log_info("agent \"%s\" silent for %" PRId64 " ms: forgotten", p->name,
+                         now - p->last_seen);
+                r->c.peers_expired++;
+                peer_remove(r, p);
+            } else {
+                dispatch_peer(r, p);
+            }
+            p = next;
+        }
+        r->next_dispatch = now + cfg->dispatch_interval_ms;
+    }
+    if (cfg->stats_interval_s && now >= r->next_stats) {
+        if (r->next_stats != 0)
+            router_log_counters(r);
+        r->next_stats = now + (int64_t)cfg->stats_interval_s * 1000;
+    }
+    int64_t next = r->next_reap < r->next_dispatch ? r->next_reap : r->next_dispatch;
+    if (cfg->stats_interval_s && r->next_stats < next)
+        next = r->next_stats;
+    return next > now ? next - now : 0;
+}

@@ -1,0 +1,42 @@
+/*
+ * router.h - the coordinator's protocol logic: one state machine per peer.
+ *
+ * An agent peer goes HELLO -> READY (after Welcome) -> RUNNING (holding
+ * jobs); a message that its state does not allow gets Error(UNEXPECTED)
+ * (an agent answers that by sending Hello again, e.g. after a coordinator
+ * restart). Submit and Query are served in any state (the CLI never says
+ * Hello). Every refusal increments a counter; counters are logged every
+ * stats interval and included in every Query reply. All lasting state is in
+ * the store: the peer table only remembers who is connected, their agent
+ * name and host, and their outstanding credit.
+ */
+#ifndef PYSCOPE_COORD_ROUTER_H
+#define PYSCOPE_COORD_ROUTER_H
+
+#include <stdint.h>
+
+#include "config.h"
+#include "store.h"
+#include "transport.h"
+
+struct router;
+
+/*
+ * New router answering on sock (borrowed, a transport_open() socket) with
+ * store and cfg (borrowed; both must outlive it). Caller owns the result.
+ */
+struct router *router_new(void *sock, struct store *store, const struct config *cfg);
+/* Free the router and its peer table; NULL-safe; sets *r to NULL. */
+void router_destroy(struct router **r);
+
+/* Handle one received message (borrowed). */
+void router_handle(struct router *r, const struct transport_msg *m, int64_t now_ms);
+
+/* Periodic work due at now_ms (monotonic): dispatch waiting credit, reap
+ * expired leases, forget silent peers, log counters. Returns ms until the next. */
+int64_t router_tick(struct router *r, int64_t now_ms);
+
+/* Log every counter at info level. */
+void router_log_counters(const struct router *r);
+
+#endif

@@ -1,0 +1,966 @@
+/*
+ * store.c - PostgreSQL through libpq: queue, hosts, results, queries.
+ *
+ * Design notes: every statement goes through store_exec(), which checks the
+ * result status, fills the caller's error buffer and PQclear()s on failure,
+ * so a caller holds at most one PGresult and clears it on every path.
+ * Arrays travel as text literals of numbers ('{1.5,2}') or as JSON (strings:
+ * jansson does the escaping); numbers are validated finite by lib/wire first.
+ * Transactions are short: a claim or renewal is one statement; a result is
+ * one transaction that ends before the ack is sent.
+ */
+#include "store.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <libpq-fe.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "xmalloc.h"
+
+/* pg_advisory_xact_lock key for migrations: "pyscope" in ASCII. */
+#define STORE_MIGRATION_LOCK "31093567171470693"
+#define STORE_MAX_PARAMS     24
+
+struct store {
+    PGconn *conn;
+};
+
+/* Parameters of one statement: borrowed or owned strings, or NULL. */
+struct params {
+    const char *v[STORE_MAX_PARAMS];
+    char *owned[STORE_MAX_PARAMS];
+    int n;
+    int n_owned;
+};
+
+/* A growing string for array literals. */
+struct sbuf {
+    char *p;
+    size_t len;
+    size_t cap;
+};
+
+static void p_str(struct params *p, const char *s)
+{
+    p->v[p->n++] = s;
+}
+
+__attribute__((format(printf, 2, 3))) static void p_fmt(struct params *p, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    char *s = NULL;
+    if (vasprintf(&s, fmt, ap) < 0)
+        abort();
+    va_end(ap);
+    p->owned[p->n_owned++] = s;
+    p->v[p->n++] = s;
+}
+
+/* Steal s (xmalloc'ed) as the next parameter. */
+static void p_own(struct params *p, char *s)
+{
+    p->owned[p->n_owned++] = s;
+    p->v[p->n++] = s;
+}
+
+static void p_release(struct params *p)
+{
+    for (int i = 0; i < p->n_owned; i++)
+        free(p->owned[i]);
+    p->n = p->n_owned = 0;
+}
+
+__attribute__((format(printf, 2, 3))) static void sb_addf(struct sbuf *b, const char *fmt, ...)
+{
+    for (;;) {
+        va_list ap;
+        va_start(ap, fmt);
+        size_t room = b->cap - b->len;
+        int n = vsnprintf(b->p ? b->p + b->len : NULL, room, fmt, ap);
+        va_end(ap);
+        if (n < 0)
+            abort();
+        if ((size_t)n < room) {
+            b->len += (size_t)n;
+            return;
+        }
+        b->cap = b->cap * 2 + (size_t)n + 64;
+        b->p = xrealloc(b->p, b->cap);
+    }
+}
+
+/* Return the finished string (caller owns). */
+static char *sb_take(struct sbuf *b)
+{
+    if (b->p == NULL)
+        return xstrdup("");
+    char *s = b->p;
+    b->p = NULL;
+    b->len = b->cap = 0;
+    return s;
+}
+
+__attribute__((format(printf, 3, 4))) static void set_err(char *err, size_t errlen, const char *fmt,
+                                                          ...)
+{
+    if (err == NULL || errlen == 0)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err, errlen, fmt, ap);
+    va_end(ap);
+}
+
+/* The first line of libpq's message, without its newline (into buf). */
+static const char *pg_message(const char *msg, char *buf, size_t len)
+{
+    snprintf(buf, len, "%s", msg ? msg : "unknown error");
+    buf[strcspn(buf, "\n")] = '\0';
+    return buf;
+}
+
+/* Reset a broken connection so the next statement has a chance. */
+static void store_heal(struct store *s)
+{
+    if (PQstatus(s->conn) == CONNECTION_BAD)
+        PQreset(s->conn);
+}
+
+/*
+ * Run sql with p's parameters (borrowed). Returns the result (caller
+ * PQclear()s) when its status is want, else NULL with err filled.
+ */
+static PGresult *store_exec(struct store *s, const char *sql, const struct params *p,
+                            ExecStatusType want, char *err, size_t errlen)
+{
+    store_heal(s);
+    PGresult *res = PQexecParams(s->conn, sql, p ? p->n : 0, NULL, p ? p->v : NULL, NULL, NULL, 0);
+    if (res != NULL && PQresultStatus(res) == want)
+        return res;
+    char buf[512];
+    set_err(
+        err, errlen, "database error: %s",
+        pg_message(res ? PQresultErrorMessage(res) : PQerrorMessage(s->conn), buf, sizeof(buf)));
+    PQclear(res);
+    return NULL;
+}
+
+/* Run a statement that returns no rows. Returns 0 or -EIO. */
+static int store_cmd(struct store *s, const char *sql, const struct params *p, char *err,
+                     size_t errlen)
+{
+    PGresult *res = store_exec(s, sql, p, PGRES_COMMAND_OK, err, errlen);
+    if (res == NULL)
+        return -EIO;
+    PQclear(res);
+    return 0;
+}
+
+static void store_rollback(struct store *s)
+{
+    PGresult *res = PQexecParams(s->conn, "ROLLBACK", 0, NULL, NULL, NULL, NULL, 0);
+    PQclear(res);
+}
+
+struct store *store_open(const char *conninfo, char *err, size_t errlen)
+{
+    PGconn *conn = PQconnectdb(conninfo ? conninfo : "");
+    if (conn == NULL) {
+        set_err(err, errlen, "could not allocate a database connection");
+        return NULL;
+    }
+    if (PQstatus(conn) != CONNECTION_OK) {
+        char buf[512];
+        set_err(err, errlen, "could not connect to the database: %s",
+                pg_message(PQerrorMessage(conn), buf, sizeof(buf)));
+        PQfinish(conn);
+        return NULL;
+    }
+    struct store *s = xcalloc(1, sizeof(*s));
+    s->conn = conn;
+    /* Timestamps in UTC whatever the server's default. */
+    if (store_cmd(s, "SET TIME ZONE 'UTC'", NULL, err, errlen) < 0) {
+        store_close(&s);
+        return NULL;
+    }
+    return s;
+}
+
+void store_close(struct store **s)
+{
+    if (s == NULL || *s == NULL)
+        return;
+    PQfinish((*s)->conn);
+    free(*s);
+    *s = NULL;
+}
+
+/* Read a SHOW setting into buf. */
+static int store_show(struct store *s, const char *sql, char *buf, size_t len, char *err,
+                      size_t errlen)
+{
+    PGresult *res = store_exec(s, sql, NULL, PGRES_TUPLES_OK, err, errlen);
+    if (res == NULL)
+        return -EIO;
+    snprintf(buf, len, "%s", PQntuples(res) == 1 ? PQgetvalue(res, 0, 0) : "");
+    PQclear(res);
+    return 0;
+}
+
+int store_check_durability(struct store *s, char *err, size_t errlen)
+{
+    char v[64];
+    if (store_show(s, "SHOW fsync", v, sizeof(v), err, errlen) < 0)
+        return -EIO;
+    if (strcmp(v, "on") != 0) {
+        set_err(err, errlen,
+                "the database runs with fsync = %s: results would not survive a "
+                "crash; set fsync = on",
+                v);
+        return -EPERM;
+    }
+    if (store_show(s, "SHOW synchronous_commit", v, sizeof(v), err, errlen) < 0)
+        return -EIO;
+    if (strcmp(v, "off") == 0) {
+        set_err(err, errlen,
+                "the database runs with synchronous_commit = off: an acked result "
+                "could be lost; set synchronous_commit = on");
+        return -EPERM;
+    }
+    return 0;
+}
+
+int store_migrate(struct store *s, const struct store_migration *m, size_t n, char *err,
+                  size_t errlen)
+{
+    int applied = 0;
+    if (store_cmd(s, "BEGIN", NULL, err, errlen) < 0)
+        return -EIO;
+    PGresult *res = store_exec(s, "SELECT pg_advisory_xact_lock(" STORE_MIGRATION_LOCK ")", NULL,
+                               PGRES_TUPLES_OK, err, errlen);
+    if (res == NULL)
+        goto fail;
+    PQclear(res);
+    if (store_cmd(s,
+                  "CREATE TABLE IF NOT EXISTS schema_migrations ("
+                  " version integer PRIMARY KEY, name text NOT NULL,"
+                  " applied_at timestamptz NOT NULL DEFAULT now())",
+                  NULL, err, errlen) < 0)
+        goto fail;
+    res = store_exec(s, "SELECT coalesce(max(version), 0) FROM schema_migrations", NULL,
+                     PGRES_TUPLES_OK, err, errlen);
+    if (res == NULL)
+        goto fail;
+    int current = (int)strtol(PQgetvalue(res, 0, 0), NULL, 10);
+    PQclear(res);
+    int newest = 0;
+    for (size_t i = 0; i < n; i++)
+        newest = m[i].version > newest ? m[i].version : newest;
+    if (current > newest) {
+        set_err(err, errlen,
+                "the database schema is at migration %d, newer than this coordinator knows (%d): "
+                "upgrade the coordinator",
+                current, newest);
+        store_rollback(s);
+        return -ENOTSUP;
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (m[i].version <= current)
+            continue;
+        /* A migration file holds several statements: the simple query protocol. */
+        res = PQexec(s->conn, m[i].sql);
+        if (res == NULL || PQresultStatus(res) != PGRES_COMMAND_OK) {
+            char buf[512];
+            set_err(err, errlen, "migration \"%s\" failed: %s", m[i].name,
+                    pg_message(res ? PQresultErrorMessage(res) : PQerrorMessage(s->conn), buf,
+                               sizeof(buf)));
+            PQclear(res);
+            goto fail;
+        }
+        PQclear(res);
+        struct params p = {0};
+        p_fmt(&p, "%d", m[i].version);
+        p_str(&p, m[i].name);
+        int rc = store_cmd(s, "INSERT INTO schema_migrations (version, name) VALUES ($1, $2)", &p,
+                           err, errlen);
+        p_release(&p);
+        if (rc < 0)
+            goto fail;
+        applied++;
+    }
+    if (store_cmd(s, "COMMIT", NULL, err, errlen) < 0)
+        return -EIO;
+    return applied;
+fail:
+    store_rollback(s);
+    return -EIO;
+}
+
+/* {"key": "value", ...} of labels, as new JSON text. */
+static char *labels_json(size_t n, const struct wire_label *labels)
+{
+    json_t *o = json_object();
+    for (size_t i = 0; i < n; i++)
+        json_object_set_new(o, labels[i].key, json_string(labels[i].value));
+    char *s = json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS);
+    json_decref(o);
+    if (s == NULL)
+        abort();
+    return s;
+}
+
+/* A JSON array of n strings, as new JSON text. */
+static char *strings_json(size_t n, const char *const *v)
+{
+    json_t *a = json_array();
+    for (size_t i = 0; i < n; i++)
+        json_array_append_new(a, json_string(v[i] ? v[i] : ""));
+    char *s = json_dumps(a, JSON_COMPACT);
+    json_decref(a);
+    if (s == NULL)
+        abort();
+    return s;
+}
+
+static long long clamp_i64(uint64_t v)
+{
+    return v > INT64_MAX ? INT64_MAX : (long long)v;
+}
+
+int store_register(struct store *s, const struct wire_hello *h, int64_t *host_id, char *err,
+                   size_t errlen)
+{
+    struct params p = {0};
+    const struct wire_host *host = &h->host;
+    p_str(&p, host->fingerprint);
+    p_str(&p, host->hostname);
+    p_str(&p, host->cpu_model);
+    p_fmt(&p, "%" PRIu32, host->cores);
+    p_fmt(&p, "%lld", clamp_i64(host->mem_bytes));
+    p_str(&p, host->os);
+    p_str(&p, host->kernel);
+    p_str(&p, host->arch);
+    p_str(&p, host->governor);
+    p_fmt(&p, "%.17g", host->load1);
+    char *labels = labels_json(host->n_labels, host->labels);
+    p_own(&p, labels);
+    PGresult *res = store_exec(
+        s,
+        "INSERT INTO hosts (fingerprint, hostname, cpu_model, cores, mem_bytes, os, kernel, arch,"
+        " governor, load1, labels) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11::jsonb)"
+        " ON CONFLICT (fingerprint) DO UPDATE SET hostname = EXCLUDED.hostname,"
+        " cpu_model = EXCLUDED.cpu_model, cores = EXCLUDED.cores, mem_bytes = EXCLUDED.mem_bytes,"
+        " os = EXCLUDED.os, kernel = EXCLUDED.kernel, arch = EXCLUDED.arch,"
+        " governor = EXCLUDED.governor, load1 = EXCLUDED.load1, labels = EXCLUDED.labels,"
+        " last_seen = now() RETURNING id",
+        &p, PGRES_TUPLES_OK, err, errlen);
+    p_release(&p);
+    if (res == NULL)
+        return -EIO;
+    *host_id = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+    PQclear(res);
+
+    p_str(&p, h->name);
+    p_fmt(&p, "%" PRId64, *host_id);
+    p_str(&p, h->agent_version);
+    p_str(&p, h->python.version);
+    p_str(&p, h->python.build);
+    p_str(&p, h->python.executable);
+    p_fmt(&p, "%" PRIu32, h->max_jobs);
+    int rc = store_cmd(s,
+                       "INSERT INTO agents (name, host_id, agent_version, python_version,"
+                       " python_build, python_executable, max_jobs)"
+                       " VALUES ($1, $2, $3, $4, $5, $6, $7)"
+                       " ON CONFLICT (name) DO UPDATE SET host_id = EXCLUDED.host_id,"
+                       " agent_version = EXCLUDED.agent_version,"
+                       " python_version = EXCLUDED.python_version,"
+                       " python_build = EXCLUDED.python_build,"
+                       " python_executable = EXCLUDED.python_executable,"
+                       " max_jobs = EXCLUDED.max_jobs, last_seen = now()",
+                       &p, err, errlen);
+    p_release(&p);
+    return rc;
+}
+
+/* Parse a text[] value ("{a,\"b c\"}") is avoided: jobs return args as JSON. */
+static const char **args_from_json(const char *text, json_t **holder, size_t *n)
+{
+    *n = 0;
+    *holder = json_loads(text, 0, NULL);
+    if (*holder == NULL || !json_is_array(*holder))
+        return NULL;
+    size_t count = json_array_size(*holder);
+    const char **v = xcalloc(count ? count : 1, sizeof(*v));
+    for (size_t i = 0; i < count; i++) {
+        const char *a = json_string_value(json_array_get(*holder, i));
+        v[i] = a ? a : "";
+    }
+    *n = count;
+    return v;
+}
+
+int store_claim_jobs(struct store *s, int64_t host_id, const char *owner, uint32_t max,
+                     uint32_t lease_ms, store_job_fn fn, void *arg, char *err, size_t errlen)
+{
+    struct params p = {0};
+    p_fmt(&p, "%" PRId64, host_id);
+    p_str(&p, owner);
+    p_fmt(&p, "%" PRIu32, lease_ms);
+    p_fmt(&p, "%" PRIu32, max);
+    PGresult *res =
+        store_exec(s,
+                   "WITH c AS (SELECT id FROM jobs WHERE host_id = $1 AND state = 'queued'"
+                   "           ORDER BY id LIMIT $4 FOR UPDATE SKIP LOCKED)"
+                   " UPDATE jobs j SET state = 'leased', lease_owner = $2, attempt = j.attempt + 1,"
+                   " lease_expires = now() + $3 * interval '1 millisecond', updated = now()"
+                   " FROM c, scripts s WHERE j.id = c.id AND s.id = j.script_id"
+                   " RETURNING j.id, j.attempt, j.batch_id, s.key, array_to_json(j.args), j.repeat,"
+                   " j.warmup, j.mode, j.timeout_s, j.memory_limit_bytes",
+                   &p, PGRES_TUPLES_OK, err, errlen);
+    p_release(&p);
+    if (res == NULL)
+        return -EIO;
+    int n = PQntuples(res);
+    for (int i = 0; i < n; i++) {
+        struct wire_job job = {0};
+        job.job_id = strtoull(PQgetvalue(res, i, 0), NULL, 10);
+        job.attempt = (uint32_t)strtoul(PQgetvalue(res, i, 1), NULL, 10);
+        job.batch_id = strtoull(PQgetvalue(res, i, 2), NULL, 10);
+        job.script = PQgetvalue(res, i, 3);
+        json_t *holder = NULL;
+        const char **args = args_from_json(PQgetvalue(res, i, 4), &holder, &job.n_args);
+        job.args = args;
+        job.repeat = (uint32_t)strtoul(PQgetvalue(res, i, 5), NULL, 10);
+        job.warmup = (uint32_t)strtoul(PQgetvalue(res, i, 6), NULL, 10);
+        job.mode = strcmp(PQgetvalue(res, i, 7), "trace") == 0 ? WIRE_MODE_TRACE : WIRE_MODE_SAMPLE;
+        job.timeout_s = strtod(PQgetvalue(res, i, 8), NULL);
+        job.memory_limit_bytes = strtoull(PQgetvalue(res, i, 9), NULL, 10);
+        fn(&job, arg);
+        free(args);
+        json_decref(holder);
+    }
+    PQclear(res);
+    return n;
+}
+
+int store_renew_leases(struct store *s, const char *owner, const struct wire_job_ref *refs,
+                       size_t n, uint32_t lease_ms, char *err, size_t errlen)
+{
+    struct params p = {0};
+    p_str(&p, owner);
+    int rc = store_cmd(s, "UPDATE agents SET last_seen = now() WHERE name = $1", &p, err, errlen);
+    p_release(&p);
+    if (rc < 0 || n == 0)
+        return rc;
+    struct sbuf ids = {0}, attempts = {0};
+    sb_addf(&ids, "{");
+    sb_addf(&attempts, "{");
+    for (size_t i = 0; i < n; i++) {
+        sb_addf(&ids, "%s%" PRIu64, i ? "," : "", refs[i].job_id);
+        sb_addf(&attempts, "%s%" PRIu32, i ? "," : "", refs[i].attempt);
+    }
+    sb_addf(&ids, "}");
+    sb_addf(&attempts, "}");
+    p_str(&p, owner);
+    p_fmt(&p, "%" PRIu32, lease_ms);
+    p_own(&p, sb_take(&ids));
+    p_own(&p, sb_take(&attempts));
+    PGresult *res =
+        store_exec(s,
+                   "UPDATE jobs SET lease_expires = now() + $2 * interval '1 millisecond'"
+                   " WHERE state = 'leased' AND lease_owner = $1"
+                   " AND (id, attempt) IN"
+                   " (SELECT * FROM unnest($3::bigint[], $4::integer[]))",
+                   &p, PGRES_COMMAND_OK, err, errlen);
+    p_release(&p);
+    if (res == NULL)
+        return -EIO;
+    int renewed = (int)strtol(PQcmdTuples(res), NULL, 10);
+    PQclear(res);
+    return renewed;
+}
+
+static const char BATCH_DONE_SQL[] =
+    "UPDATE batches b SET state = 'done', finished = now()"
+    " WHERE b.state = 'running' AND ($1::bigint = 0 OR b.id = $1) AND NOT EXISTS"
+    " (SELECT 1 FROM jobs j WHERE j.batch_id = b.id AND j.state IN ('queued', 'leased'))";
+
+int store_reap_leases(struct store *s, char *err, size_t errlen)
+{
+    PGresult *res = store_exec(
+        s,
+        "UPDATE jobs SET state = CASE WHEN attempt >= max_attempts THEN 'failed' ELSE 'queued' END,"
+        " lease_owner = NULL, lease_expires = NULL, updated = now()"
+        " WHERE state = 'leased' AND lease_expires < now() RETURNING state",
+        NULL, PGRES_TUPLES_OK, err, errlen);
+    if (res == NULL)
+        return -EIO;
+    int n = PQntuples(res);
+    bool failed = false;
+    for (int i = 0; i < n; i++)
+        failed |= strcmp(PQgetvalue(res, i, 0), "failed") == 0;
+    PQclear(res);
+    if (failed) {
+        struct params p = {0};
+        p_str(&p, "0");
+        int rc = store_cmd(s, BATCH_DONE_SQL, &p, err, errlen);
+        p_release(&p);
+        if (rc < 0)
+            return rc;
+    }
+    return n;
+}
+
+/* '{a,b}' literal of n doubles read through get(i). */
+static char *doubles_literal(size_t n, const void *base, size_t stride, size_t offset)
+{
+    struct sbuf b = {0};
+    sb_addf(&b, "{");
+    for (size_t i = 0; i < n; i++) {
+        double v;
+        memcpy(&v, (const char *)base + i * stride + offset, sizeof(v));
+        sb_addf(&b, "%s%.17g", i ? "," : "", v);
+    }
+    sb_addf(&b, "}");
+    return sb_take(&b);
+}
+
+static json_t *doubles_json(size_t n, const double *v)
+{
+    json_t *a = json_array();
+    for (size_t i = 0; i < n; i++)
+        json_array_append_new(a, json_real(v[i]));
+    return a;
+}
+
+/* Functions of a result as the JSON rows store_put_result() inserts. */
+static char *functions_json(const struct wire_result *r, char **keys_out)
+{
+    json_t *rows = json_array();
+    json_t *keys = json_array();
+    for (size_t i = 0; i < r->n_functions; i++) {
+        const struct wire_function *f = &r->functions[i];
+        json_t *o = json_object();
+        json_object_set_new(o, "key", json_string(f->key));
+        json_object_set_new(o, "calls", json_integer(clamp_i64(f->calls)));
+        json_object_set_new(o, "self_s", json_real(f->self_s));
+        json_object_set_new(o, "total_s", json_real(f->total_s));
+        json_object_set_new(o, "self_s_runs", doubles_json(f->n_self_s_runs, f->self_s_runs));
+        json_object_set_new(o, "total_s_runs", doubles_json(f->n_total_s_runs, f->total_s_runs));
+        json_array_append_new(rows, o);
+        json_array_append_new(keys, json_string(f->key));
+    }
+    char *s = json_dumps(rows, JSON_COMPACT);
+    *keys_out = json_dumps(keys, JSON_COMPACT);
+    json_decref(rows);
+    json_decref(keys);
+    if (s == NULL || *keys_out == NULL)
+        abort();
+    return s;
+}
+
+static char *stacks_json(const struct wire_result *r)
+{
+    json_t *doc = json_object();
+    json_t *keys = json_array();
+    for (size_t i = 0; i < r->n_functions; i++)
+        json_array_append_new(keys, json_string(r->functions[i].key));
+    json_object_set_new(doc, "functions", keys);
+    json_t *stacks = json_array();
+    for (size_t i = 0; i < r->n_stacks; i++) {
+        const struct wire_stack *st = &r->stacks[i];
+        json_t *o = json_object();
+        json_object_set_new(o, "thread", json_string(st->thread));
+        json_t *frames = json_array();
+        for (size_t k = 0; k < st->n_frames; k++)
+            json_array_append_new(frames, json_integer(st->frames[k]));
+        json_object_set_new(o, "frames", frames);
+        json_object_set_new(o, "samples", json_real(st->samples));
+        json_array_append_new(stacks, o);
+    }
+    json_object_set_new(doc, "stacks", stacks);
+    char *s = json_dumps(doc, JSON_COMPACT);
+    json_decref(doc);
+    if (s == NULL)
+        abort();
+    return s;
+}
+
+/* Insert the runs row; *inserted says whether it was new. */
+static int put_run_row(struct store *s, const char *owner, const struct wire_result *r,
+                       const char *run_id, const char *batch_id, const char *host_id,
+                       const char *script_id, bool *inserted, char *err, size_t errlen)
+{
+    struct params p = {0};
+    struct sbuf rss = {0}, codes = {0}, sigs = {0}, tos = {0};
+    sb_addf(&rss, "{");
+    sb_addf(&codes, "{");
+    sb_addf(&sigs, "{");
+    sb_addf(&tos, "{");
+    for (size_t i = 0; i < r->n_runs; i++) {
+        const char *sep = i ? "," : "";
+        sb_addf(&rss, "%s%lld", sep, clamp_i64(r->runs[i].peak_rss_bytes));
+        sb_addf(&codes, "%s%" PRId32, sep, r->runs[i].exit_code);
+        sb_addf(&sigs, "%s%" PRId32, sep, r->runs[i].signal);
+        sb_addf(&tos, "%s%s", sep, r->runs[i].timed_out ? "t" : "f");
+    }
+    sb_addf(&rss, "}");
+    sb_addf(&codes, "}");
+    sb_addf(&sigs, "}");
+    sb_addf(&tos, "}");
+    p_str(&p, run_id);
+    p_fmt(&p, "%" PRIu64, r->job_id);
+    p_fmt(&p, "%" PRIu32, r->attempt);
+    p_str(&p, batch_id);
+    p_str(&p, host_id);
+    p_str(&p, script_id);
+    p_str(&p, owner);
+    p_str(&p, r->script_sha256);
+    p_str(&p, r->python.version);
+    p_str(&p, r->python.build);
+    p_str(&p, r->python.executable);
+    p_str(&p, wire_outcome_name(r->outcome));
+    p_str(&p, r->message);
+    p_str(&p, r->host.governor);
+    p_fmt(&p, "%.17g", r->host.load1);
+    p_own(&p, doubles_literal(r->n_runs, r->runs, sizeof(*r->runs),
+                              offsetof(struct wire_measurement, wall_s)));
+    p_own(&p, doubles_literal(r->n_runs, r->runs, sizeof(*r->runs),
+                              offsetof(struct wire_measurement, cpu_s)));
+    p_own(&p, sb_take(&rss));
+    p_own(&p, sb_take(&codes));
+    p_own(&p, sb_take(&sigs));
+    p_own(&p, sb_take(&tos));
+    p_str(&p, r->started_at[0] ? r->started_at : NULL);
+    PGresult *res = store_exec(
+        s,
+        "INSERT INTO runs (run_id, job_id, attempt, batch_id, host_id, script_id, agent,"
+        " script_sha256, python_version, python_build, python_executable, outcome, message,"
+        " governor, load1, wall_s, cpu_s, peak_rss_bytes, exit_codes, signals, timed_out,"
+        " started_at) VALUES ($1::uuid, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13,"
+        " $14, $15, $16::float8[], $17::float8[], $18::bigint[], $19::integer[],"
+        " $20::integer[], $21::boolean[], $22::timestamptz)"
+        " ON CONFLICT (run_id) DO NOTHING",
+        &p, PGRES_COMMAND_OK, err, errlen);
+    p_release(&p);
+    if (res == NULL)
+        return -EIO;
+    *inserted = strcmp(PQcmdTuples(res), "1") == 0;
+    PQclear(res);
+    return 0;
+}
+
+static int put_profile(struct store *s, const struct wire_result *r, const char *run_id, char *err,
+                       size_t errlen)
+{
+    struct params p = {0};
+    int rc = 0;
+    if (r->n_functions > 0) {
+        char *keys = NULL;
+        char *rows = functions_json(r, &keys);
+        p_own(&p, keys);
+        rc = store_cmd(s,
+                       "INSERT INTO functions (key) SELECT DISTINCT k"
+                       " FROM jsonb_array_elements_text($1::jsonb) AS k ORDER BY k"
+                       " ON CONFLICT (key) DO NOTHING",
+                       &p, err, errlen);
+        p_release(&p);
+        if (rc < 0) {
+            free(rows);
+            return rc;
+        }
+        p_str(&p, run_id);
+        p_own(&p, rows);
+        rc = store_cmd(
+            s,
+            "INSERT INTO run_functions (run_id, function_id, calls, self_s, total_s,"
+            " self_s_runs, total_s_runs)"
+            " SELECT $1::uuid, f.id, r.calls, r.self_s, r.total_s,"
+            " ARRAY(SELECT v::float8 FROM jsonb_array_elements_text(r.self_s_runs)"
+            "       WITH ORDINALITY AS t(v, i) ORDER BY i),"
+            " ARRAY(SELECT v::float8 FROM jsonb_array_elements_text(r.total_s_runs)"
+            "       WITH ORDINALITY AS t(v, i) ORDER BY i)"
+            " FROM jsonb_to_recordset($2::jsonb) AS r(key text, calls bigint, self_s float8,"
+            " total_s float8, self_s_runs jsonb, total_s_runs jsonb)"
+            " JOIN functions f ON f.key = r.key ON CONFLICT DO NOTHING",
+            &p, err, errlen);
+        p_release(&p);
+        if (rc < 0)
+            return rc;
+    }
+    if (r->n_stacks > 0) {
+        p_str(&p, run_id);
+        p_own(&p, stacks_json(r));
+        rc = store_cmd(s,
+                       "INSERT INTO run_stacks (run_id, stacks) VALUES ($1::uuid, $2::jsonb)"
+                       " ON CONFLICT DO NOTHING",
+                       &p, err, errlen);
+        p_release(&p);
+    }
+    return rc;
+}
+
+int store_put_result(struct store *s, const char *owner, const struct wire_result *r,
+                     enum store_result_status *status, char *err, size_t errlen)
+{
+    char run_id[37];
+    wire_run_id_format(r->run_id, run_id);
+    struct params p = {0};
+    PGresult *res = NULL;
+    if (store_cmd(s, "BEGIN", NULL, err, errlen) < 0)
+        return -EIO;
+
+    p_str(&p, run_id);
+    res = store_exec(s, "SELECT 1 FROM runs WHERE run_id = $1::uuid", &p, PGRES_TUPLES_OK, err,
+                     errlen);
+    p_release(&p);
+    if (res == NULL)
+        goto fail;
+    bool known = PQntuples(res) > 0;
+    PQclear(res);
+    if (known) {
+        *status = STORE_RESULT_DUPLICATE;
+        goto finish;
+    }
+
+    p_fmt(&p, "%" PRIu64, r->job_id);
+    res = store_exec(s,
+                     "SELECT j.state, j.attempt, coalesce(j.lease_owner, ''), j.batch_id,"
+                     " j.host_id, j.script_id, s.key, j.max_attempts"
+                     " FROM jobs j JOIN scripts s ON s.id = j.script_id"
+                     " WHERE j.id = $1 FOR UPDATE OF j",
+                     &p, PGRES_TUPLES_OK, err, errlen);
+    p_release(&p);
+    if (res == NULL)
+        goto fail;
+    if (PQntuples(res) == 0) {
+        PQclear(res);
+        *status = STORE_RESULT_UNKNOWN_JOB;
+        goto finish;
+    }
+    bool leased = strcmp(PQgetvalue(res, 0, 0), "leased") == 0;
+    uint32_t attempt = (uint32_t)strtoul(PQgetvalue(res, 0, 1), NULL, 10);
+    bool same_owner = strcmp(PQgetvalue(res, 0, 2), owner) == 0;
+    bool same_script = strcmp(PQgetvalue(res, 0, 6), r->script_key) == 0;
+    uint32_t max_attempts = (uint32_t)strtoul(PQgetvalue(res, 0, 7), NULL, 10);
+    char batch_id[24], host_id[24], script_id[24];
+    snprintf(batch_id, sizeof(batch_id), "%s", PQgetvalue(res, 0, 3));
+    snprintf(host_id, sizeof(host_id), "%s", PQgetvalue(res, 0, 4));
+    snprintf(script_id, sizeof(script_id), "%s", PQgetvalue(res, 0, 5));
+    PQclear(res);
+    if (!leased || attempt != r->attempt) {
+        *status = STORE_RESULT_STALE;
+        goto finish;
+    }
+    if (!same_owner || !same_script) {
+        *status = STORE_RESULT_FORBIDDEN;
+        goto finish;
+    }
+
+    bool inserted = false;
+    if (put_run_row(s, owner, r, run_id, batch_id, host_id, script_id, &inserted, err, errlen) < 0)
+        goto fail;
+    if (!inserted) { /* stored meanwhile by another coordinator */
+        *status = STORE_RESULT_DUPLICATE;
+        goto finish;
+    }
+    if (put_profile(s, r, run_id, err, errlen) < 0)
+        goto fail;
+
+    /* An agent-side error is retried while attempts remain; anything else ends the job. */
+    const char *state = r->outcome == WIRE_OUTCOME_OK ? "done" : "failed";
+    if (r->outcome == WIRE_OUTCOME_ERROR && attempt < max_attempts)
+        state = "queued";
+    p_fmt(&p, "%" PRIu64, r->job_id);
+    p_str(&p, state);
+    int rc = store_cmd(s,
+                       "UPDATE jobs SET state = $2, lease_owner = NULL, lease_expires = NULL,"
+                       " updated = now() WHERE id = $1",
+                       &p, err, errlen);
+    p_release(&p);
+    if (rc < 0)
+        goto fail;
+    p_str(&p, batch_id);
+    rc = store_cmd(s, BATCH_DONE_SQL, &p, err, errlen);
+    p_release(&p);
+    if (rc < 0)
+        goto fail;
+    *status = STORE_RESULT_STORED;
+finish:
+    if (store_cmd(s, "COMMIT", NULL, err, errlen) < 0)
+        return -EIO;
+    return 0;
+fail:
+    store_rollback(s);
+    return -EIO;
+}
+
+int store_submit(struct store *s, const struct wire_submit *sub, double default_timeout_s,
+                 uint32_t max_attempts, uint64_t *batch_id, uint32_t *jobs, char *err,
+                 size_t errlen)
+{
+    struct params p = {0};
+    PGresult *res;
+    uint64_t total = 0;
+    if (store_cmd(s, "BEGIN", NULL, err, errlen) < 0)
+        return -EIO;
+    p_str(&p, sub->suite);
+    p_str(&p, sub->label ? sub->label : "");
+    p_str(&p, sub->commit ? sub->commit : "");
+    res = store_exec(s,
+                     "INSERT INTO batches (suite, label, \"commit\") VALUES ($1, $2, $3)"
+                     " RETURNING id",
+                     &p, PGRES_TUPLES_OK, err, errlen);
+    p_release(&p);
+    if (res == NULL)
+        goto fail;
+    char batch[24];
+    snprintf(batch, sizeof(batch), "%s", PQgetvalue(res, 0, 0));
+    PQclear(res);
+
+    char *names = strings_json(sub->hosts.n_names, sub->hosts.names);
+    char *labels = labels_json(sub->hosts.n_labels, sub->hosts.labels);
+    for (size_t i = 0; i < sub->n_entries; i++) {
+        const struct wire_suite_entry *e = &sub->entries[i];
+        p_str(&p, e->script);
+        if (e->threshold > 0)
+            p_fmt(&p, "%.17g", e->threshold);
+        else
+            p_str(&p, NULL);
+        res = store_exec(s,
+                         "INSERT INTO scripts (key, threshold) VALUES ($1, $2)"
+                         " ON CONFLICT (key) DO UPDATE SET threshold ="
+                         " coalesce(EXCLUDED.threshold, scripts.threshold) RETURNING id",
+                         &p, PGRES_TUPLES_OK, err, errlen);
+        p_release(&p);
+        if (res == NULL)
+            goto fail_json;
+        char script[24];
+        snprintf(script, sizeof(script), "%s", PQgetvalue(res, 0, 0));
+        PQclear(res);
+
+        p_str(&p, batch);
+        p_str(&p, script);
+        p_own(&p, strings_json(e->n_args, e->args));
+        p_fmt(&p, "%" PRIu32, e->repeat ? e->repeat : 1);
+        p_fmt(&p, "%" PRIu32, e->warmup);
+        p_str(&p, e->mode == WIRE_MODE_TRACE ? "trace" : "sample");
+        p_fmt(&p, "%.17g", e->timeout_s > 0 ? e->timeout_s : default_timeout_s);
+        if (e->threshold > 0)
+            p_fmt(&p, "%.17g", e->threshold);
+        else
+            p_str(&p, NULL);
+        p_str(&p, sub->hosts.all ? "t" : "f");
+        p_str(&p, names);
+        p_str(&p, labels);
+        p_fmt(&p, "%" PRIu32, max_attempts);
+        res = store_exec(
+            s,
+            "INSERT INTO jobs (batch_id, script_id, host_id, args, repeat, warmup, mode,"
+            " timeout_s, threshold, max_attempts)"
+            " SELECT $1, $2, h.id, ARRAY(SELECT a FROM jsonb_array_elements_text($3::jsonb)"
+            " WITH ORDINALITY AS t(a, i) ORDER BY i), $4, $5, $6, $7, $8, $12 FROM hosts h"
+            " WHERE ($9::boolean OR jsonb_array_length($10::jsonb) = 0"
+            "        OR h.hostname IN (SELECT jsonb_array_elements_text($10::jsonb))"
+            "        OR EXISTS (SELECT 1 FROM agents a WHERE a.host_id = h.id"
+            "                   AND a.name IN (SELECT jsonb_array_elements_text($10::jsonb))))"
+            " AND h.labels @> $11::jsonb ORDER BY h.id",
+            &p, PGRES_COMMAND_OK, err, errlen);
+        p_release(&p);
+        if (res == NULL)
+            goto fail_json;
+        total += strtoull(PQcmdTuples(res), NULL, 10);
+        PQclear(res);
+    }
+    free(names);
+    free(labels);
+    p_str(&p, batch);
+    if (store_cmd(s, BATCH_DONE_SQL, &p, err, errlen) < 0) {
+        p_release(&p);
+        goto fail;
+    }
+    p_release(&p);
+    if (store_cmd(s, "COMMIT", NULL, err, errlen) < 0)
+        return -EIO;
+    *batch_id = strtoull(batch, NULL, 10);
+    *jobs = total > UINT32_MAX ? UINT32_MAX : (uint32_t)total;
+    return 0;
+fail_json:
+    free(names);
+    free(labels);
+fail:
+    store_rollback(s);
+    return -EIO;
+}
+
+static const char HOSTS_SQL[] =
+    "SELECT coalesce(json_agg(x), '[]')::text FROM ("
+    " SELECT h.fingerprint, h.hostname, h.cpu_model, h.cores, h.mem_bytes, h.os, h.kernel,"
+    " h.arch, h.governor, h.load1, h.labels, pyscope_ts(h.first_seen) AS first_seen,"
+    " pyscope_ts(h.last_seen) AS last_seen,"
+    " (SELECT coalesce(json_agg(json_build_object('name', a.name,"
+    "   'agent_version', a.agent_version, 'python_version', a.python_version,"
+    "   'python_build', a.python_build, 'python_executable', a.python_executable,"
+    "   'max_jobs', a.max_jobs, 'last_seen', pyscope_ts(a.last_seen)) ORDER BY a.name), '[]')"
+    "  FROM agents a WHERE a.host_id = h.id) AS agents,"
+    " (SELECT count(*) FROM jobs j WHERE j.host_id = h.id AND j.state = 'queued') AS queued,"
+    " (SELECT count(*) FROM jobs j WHERE j.host_id = h.id AND j.state = 'leased') AS leased"
+    " FROM hosts h ORDER BY h.hostname, h.fingerprint LIMIT $1) x";
+
+static const char JOBS_SQL[] =
+    "SELECT coalesce(json_agg(x), '[]')::text FROM ("
+    " SELECT j.id, j.batch_id, s.key AS script, h.hostname AS host,"
+    " h.fingerprint AS host_fingerprint, j.args, j.repeat, j.warmup, j.mode, j.timeout_s,"
+    " j.state, j.attempt, j.max_attempts, j.lease_owner,"
+    " pyscope_ts(j.lease_expires) AS lease_expires, pyscope_ts(j.created) AS created,"
+    " pyscope_ts(j.updated) AS updated,"
+    " (SELECT r.outcome FROM runs r WHERE r.job_id = j.id ORDER BY r.stored_at DESC LIMIT 1)"
+    "   AS outcome"
+    " FROM jobs j JOIN scripts s ON s.id = j.script_id JOIN hosts h ON h.id = j.host_id"
+    " WHERE $2::bigint = 0 OR j.batch_id = $2 ORDER BY j.id DESC LIMIT $1) x";
+
+static const char BATCH_SQL[] =
+    "SELECT json_build_object('id', b.id, 'suite', b.suite, 'label', b.label,"
+    " 'commit', b.\"commit\", 'state', b.state, 'created', pyscope_ts(b.created),"
+    " 'finished', pyscope_ts(b.finished),"
+    " 'jobs', json_build_object('total', count(j.id),"
+    "   'queued', count(j.id) FILTER (WHERE j.state = 'queued'),"
+    "   'leased', count(j.id) FILTER (WHERE j.state = 'leased'),"
+    "   'done', count(j.id) FILTER (WHERE j.state = 'done'),"
+    "   'failed', count(j.id) FILTER (WHERE j.state = 'failed')),"
+    " 'runs', (SELECT count(*) FROM runs r WHERE r.batch_id = b.id))::text"
+    " FROM batches b LEFT JOIN jobs j ON j.batch_id = b.id WHERE b.id = $2 AND $1 > 0"
+    " GROUP BY b.id";
+
+int store_query(struct store *s, const struct wire_query *q, json_t **out, char *err, size_t errlen)
+{
+    const char *sql = q->kind == WIRE_QUERY_HOSTS  ? HOSTS_SQL
+                      : q->kind == WIRE_QUERY_JOBS ? JOBS_SQL
+                                                   : BATCH_SQL;
+    struct params p = {0};
+    p_fmt(&p, "%" PRIu32, q->limit ? q->limit : 100);
+    if (q->kind != WIRE_QUERY_HOSTS)
+        p_fmt(&p, "%" PRIu64, q->batch_id);
+    PGresult *res = store_exec(s, sql, &p, PGRES_TUPLES_OK, err, errlen);
+    p_release(&p);
+    if (res == NULL)
+        return -EIO;
+    if (PQntuples(res) == 0) {
+        PQclear(res);
+        *out = json_null();
+        return 0;
+    }
+    json_error_t jerr;
+    *out = json_loads(PQgetvalue(res, 0, 0), JSON_DECODE_ANY, &jerr);
+    PQclear(res);
+    if (*out == NULL) {
+        set_err(err, errlen, "database returned bad json: %s", jerr.text);
+        return -EIO;
+    }
+    return 0;
+}

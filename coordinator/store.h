@@ -1,0 +1,112 @@
+/*
+ * store.h - the coordinator's PostgreSQL store (the only libpq user).
+ *
+ * Everything the coordinator knows lives here, so it can be killed and
+ * restarted at any moment and two coordinators can share one database: the
+ * job queue (claims with FOR UPDATE SKIP LOCKED, leases with a fencing
+ * attempt number), hosts and agents, results (idempotent on run_id, stored
+ * with the job's state change in one transaction), and the JSON documents
+ * that answer queries. SQL goes through PQexecParams with $n parameters only;
+ * the one exception is a migration file's body, which is trusted text built
+ * into the binary and may hold several statements (PQexec).
+ *
+ * Functions that talk to the database return 0 (or a count) on success and
+ * -EIO on a database error, with a lowercase message in err. A broken
+ * connection is reset before the next statement.
+ */
+#ifndef PYSCOPE_COORD_STORE_H
+#define PYSCOPE_COORD_STORE_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "wire.h"
+
+struct store;
+
+/* One numbered schema file, embedded at build time (store_migrations.c). */
+struct store_migration {
+    int version;      /* the file's number */
+    const char *name; /* "001_init.sql" */
+    const char *sql;  /* its text */
+};
+
+extern const struct store_migration store_migrations[];
+extern const unsigned store_migrations_count;
+
+/* What happened to a Result. */
+enum store_result_status {
+    STORE_RESULT_STORED,    /* committed now */
+    STORE_RESULT_DUPLICATE, /* run_id already stored: ack it again */
+    STORE_RESULT_UNKNOWN_JOB,
+    STORE_RESULT_STALE,     /* (job, attempt) is not the current lease */
+    STORE_RESULT_FORBIDDEN, /* leased to another agent, or not this job's script */
+};
+
+/* Receives each claimed job (borrowed for the call). */
+typedef void (*store_job_fn)(const struct wire_job *job, void *arg);
+
+/*
+ * Connect with a libpq conninfo string (borrowed; NULL or "" = PG* environment
+ * variables). Returns a new store (caller owns; store_close()) or NULL with err.
+ */
+struct store *store_open(const char *conninfo, char *err, size_t errlen);
+/* Close and free; NULL-safe; sets *s to NULL. */
+void store_close(struct store **s);
+
+/* Refuse (-EPERM, err names the setting) when fsync or synchronous_commit is off. */
+int store_check_durability(struct store *s, char *err, size_t errlen);
+
+/*
+ * Apply each of the n migrations (borrowed) not yet recorded, in one
+ * transaction under an advisory lock. Returns the number applied, -ENOTSUP
+ * when the database has a migration newer than any in m, or -EIO.
+ */
+int store_migrate(struct store *s, const struct store_migration *m, size_t n, char *err,
+                  size_t errlen);
+
+/* Register or update the host and agent of a Hello (borrowed); sets *host_id. */
+int store_register(struct store *s, const struct wire_hello *h, int64_t *host_id, char *err,
+                   size_t errlen);
+
+/*
+ * Claim up to max queued jobs of host_id for agent owner (borrowed): leased
+ * for lease_ms, attempt incremented. Calls fn for each. Returns the count or -EIO.
+ */
+int store_claim_jobs(struct store *s, int64_t host_id, const char *owner, uint32_t max,
+                     uint32_t lease_ms, store_job_fn fn, void *arg, char *err, size_t errlen);
+
+/* Renew owner's leases on the n (job, attempt) pairs of refs; marks the agent seen.
+ * Returns the number renewed or -EIO. */
+int store_renew_leases(struct store *s, const char *owner, const struct wire_job_ref *refs,
+                       size_t n, uint32_t lease_ms, char *err, size_t errlen);
+
+/* Return expired leases to the queue (or fail jobs out of attempts). Returns how many. */
+int store_reap_leases(struct store *s, char *err, size_t errlen);
+
+/*
+ * Store a validated Result (borrowed) sent by agent owner, with the job's
+ * state change, in one transaction; *status says what happened. Returns 0
+ * (any status) or -EIO (nothing stored).
+ */
+int store_put_result(struct store *s, const char *owner, const struct wire_result *r,
+                     enum store_result_status *status, char *err, size_t errlen);
+
+/*
+ * Create a batch and one job per (entry x matching host) from a validated
+ * Submit (borrowed). Defaults: repeat 1, mode sample, timeout default_timeout_s.
+ */
+int store_submit(struct store *s, const struct wire_submit *sub, double default_timeout_s,
+                 uint32_t max_attempts, uint64_t *batch_id, uint32_t *jobs, char *err,
+                 size_t errlen);
+
+/*
+ * Answer a Query: *out gets a new JSON value (caller owns; json_decref):
+ * an array of hosts or jobs, or the batch object (json null when unknown).
+ */
+int store_query(struct store *s, const struct wire_query *q, json_t **out, char *err,
+                size_t errlen);
+
+#endif
