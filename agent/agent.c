@@ -484,6 +484,11 @@ static void agent_on_error(struct agent *a, const struct wire_msg *m)
                      wire_error_code_name(e->code), e->message);
             spool_remove(a->spool, id);
             agent_sent_drop(a, id);
+        } else if (e->code == WIRE_ERROR_UNEXPECTED) {
+            /* The coordinator does not know us (it restarted): say Hello again. */
+            log_info("the coordinator does not know this agent: saying hello again");
+            a->link = LINK_HELLO;
+            agent_send_hello(a);
         } else {
             log_warn("result %s not stored (%s: %s): will resend", id,
                      wire_error_code_name(e->code), e->message);
@@ -491,7 +496,10 @@ static void agent_on_error(struct agent *a, const struct wire_msg *m)
         return;
     }
     log_warn("coordinator says %s: %s", wire_error_code_name(e->code), e->message);
-    if (a->link == LINK_HELLO)
+    if (e->code == WIRE_ERROR_UNEXPECTED && a->link == LINK_READY) {
+        a->link = LINK_HELLO;
+        agent_send_hello(a);
+    } else if (a->link == LINK_HELLO)
         a->hello_at = runjob_now(); /* retry the Hello after connect_timeout */
 }
 

@@ -190,14 +190,18 @@ int farm_query(const char *url, double timeout_s, enum wire_query_kind kind, uin
     return 0;
 }
 
-/* Text of a scalar JSON value (new string). */
-static char *farm_scalar(const json_t *v)
+/* Text of a JSON value for a table cell (new string). */
+static char *farm_scalar(const char *col, const json_t *v)
 {
     switch (json_typeof(v)) {
     case JSON_STRING:
-        return xstrdup(json_string_value(v));
-    case JSON_INTEGER:
+        return xstrdup(*json_string_value(v) ? json_string_value(v) : "-");
+    case JSON_INTEGER: {
+        size_t cl = col ? strlen(col) : 0;
+        if (cl > 6 && strcmp(col + cl - 6, "_bytes") == 0)
+            return xasprintf("%.1f GiB", (double)json_integer_value(v) / (1024.0 * 1024 * 1024));
         return xasprintf("%lld", (long long)json_integer_value(v));
+    }
     case JSON_REAL: {
         double x = json_real_value(v);
         return fabs(x) >= 100 || x == 0 ? xasprintf("%.1f", x) : xasprintf("%.4g", x);
@@ -208,58 +212,78 @@ static char *farm_scalar(const json_t *v)
         return xstrdup("no");
     case JSON_NULL:
         return xstrdup("-");
-    case JSON_OBJECT: {
-        /* Small objects (labels): k=v,k=v */
+    case JSON_OBJECT:
+    case JSON_ARRAY: {
+        /* Labels {k: v} as k=v,...; arrays as their items (objects by "name"), comma-separated. */
         char *s = xstrdup("");
         const char *k;
         json_t *x;
-        json_object_foreach((json_t *)v, k, x)
-        {
-            char *xv = json_is_string(x) ? xstrdup(json_string_value(x))
-                                         : json_dumps(x, JSON_ENCODE_ANY | JSON_COMPACT);
-            char *n = xasprintf("%s%s%s=%s", s, *s ? "," : "", k, xv ? xv : "");
-            free(xv);
-            free(s);
-            s = n;
+        size_t i;
+        if (json_is_object(v)) {
+            json_object_foreach((json_t *)v, k, x)
+            {
+                char *xv = farm_scalar(NULL, x);
+                char *n = xasprintf("%s%s%s=%s", s, *s ? "," : "", k, xv);
+                free(xv);
+                free(s);
+                s = n;
+            }
+        } else {
+            json_array_foreach(v, i, x)
+            {
+                char *xv = json_is_object(x) && json_object_get(x, "name")
+                               ? farm_scalar(NULL, json_object_get(x, "name"))
+                               : farm_scalar(NULL, x);
+                char *n = xasprintf("%s%s%s", s, *s ? "," : "", xv);
+                free(xv);
+                free(s);
+                s = n;
+            }
         }
-        return *s ? s : (free(s), xstrdup("-"));
+        if (!*s) {
+            free(s);
+            s = xstrdup("-");
+        }
+        return s;
     }
-    default: {
-        char *d = json_dumps(v, JSON_ENCODE_ANY | JSON_COMPACT);
-        return d ? d : xstrdup("?");
-    }
+    default:
+        return xstrdup("?");
     }
 }
 
-/* Print an array of objects as an aligned table. */
-static void farm_print_table(FILE *out, const json_t *arr)
+/* Print an array of objects as an aligned table of cols (NULL: the first row's keys). */
+static void farm_print_table(FILE *out, const json_t *arr, const char *const *want, size_t nwant)
 {
     size_t rows = json_array_size(arr);
     if (rows == 0) {
-        fputs("  (none)\n", out);
+        fputs("(none)\n", out);
         return;
     }
     const json_t *first = json_array_get(arr, 0);
-    if (!json_is_object(first)) {
+    const char *cols[32];
+    size_t nc = 0;
+    if (want) {
+        for (size_t i = 0; i < nwant && nc < 32; i++)
+            cols[nc++] = want[i];
+    } else if (json_is_object(first)) {
+        const char *k;
+        json_t *v;
+        json_object_foreach((json_t *)first, k, v)
+        {
+            if (nc < 32)
+                cols[nc++] = k;
+        }
+    }
+    if (nc == 0) {
         for (size_t i = 0; i < rows; i++) {
-            char *s = farm_scalar(json_array_get(arr, i));
-            fprintf(out, "  %s\n", s);
+            char *s = farm_scalar(NULL, json_array_get(arr, i));
+            fprintf(out, "%s\n", s);
             free(s);
         }
         return;
     }
-    /* Columns: the first row's keys whose values are not arrays. */
-    const char *cols[32];
-    size_t nc = 0;
-    const char *k;
-    json_t *v;
-    json_object_foreach((json_t *)first, k, v)
-    {
-        if (nc < 32 && !json_is_array(v))
-            cols[nc++] = k;
-    }
-    size_t *w = xcalloc(nc ? nc : 1, sizeof(size_t));
-    char **cells = xcalloc((rows + 1) * (nc ? nc : 1), sizeof(char *));
+    size_t *w = xcalloc(nc, sizeof(size_t));
+    char **cells = xcalloc((rows + 1) * nc, sizeof(char *));
     for (size_t c = 0; c < nc; c++) {
         cells[c] = xstrdup(cols[c]);
         w[c] = strlen(cols[c]);
@@ -268,13 +292,9 @@ static void farm_print_table(FILE *out, const json_t *arr)
         const json_t *row = json_array_get(arr, r);
         for (size_t c = 0; c < nc; c++) {
             json_t *cv = json_object_get(row, cols[c]);
-            char *s = cv ? farm_scalar(cv) : xstrdup("-");
-            if (strlen(s) > 60) {
-                s[57] = '.';
-                s[58] = '.';
-                s[59] = '.';
-                s[60] = '\0';
-            }
+            char *s = cv ? farm_scalar(cols[c], cv) : xstrdup("-");
+            if (strlen(s) > 60)
+                memcpy(s + 57, "...", 4);
             cells[(r + 1) * nc + c] = s;
             if (strlen(s) > w[c])
                 w[c] = strlen(s);
@@ -292,38 +312,49 @@ static void farm_print_table(FILE *out, const json_t *arr)
     free(w);
 }
 
-void farm_print_doc(FILE *out, const json_t *doc)
+/* Integer field k of o, or 0. */
+static long long farm_int(const json_t *o, const char *k)
 {
-    if (json_is_array(doc)) {
-        farm_print_table(out, doc);
-        return;
+    return json_integer_value(json_object_get(o, k));
+}
+
+int farm_print_doc(FILE *out, enum wire_query_kind kind, const json_t *doc)
+{
+    static const char *const host_cols[] = {"hostname",  "fingerprint", "cores",
+                                            "mem_bytes", "labels",      "agents",
+                                            "queued",    "leased",      "last_seen"};
+    static const char *const job_cols[] = {"id",      "batch_id", "script",      "host",   "state",
+                                           "attempt", "outcome",  "lease_owner", "updated"};
+    if (kind == WIRE_QUERY_HOSTS) {
+        farm_print_table(out, json_object_get(doc, "hosts"), host_cols, 9);
+        return 0;
     }
-    if (!json_is_object(doc)) {
-        char *s = farm_scalar(doc);
-        fprintf(out, "%s\n", s);
-        free(s);
-        return;
+    if (kind == WIRE_QUERY_JOBS) {
+        farm_print_table(out, json_object_get(doc, "jobs"), job_cols, 9);
+        return 0;
     }
-    const char *k;
-    json_t *v;
-    json_object_foreach((json_t *)doc, k, v)
-    {
-        if (json_is_array(v) || (json_is_object(v) && json_object_size(v) > 4))
-            continue;
-        if (strcmp(k, "schema") == 0)
-            continue;
-        char *s = farm_scalar(v);
-        fprintf(out, "%s: %s\n", k, s);
-        free(s);
+    const json_t *b = json_object_get(doc, "batch");
+    if (!json_is_object(b)) {
+        log_error("no such batch");
+        return -PYSCOPE_ENODATA;
     }
-    json_object_foreach((json_t *)doc, k, v)
-    {
-        if (json_is_object(v) && json_object_size(v) > 4) {
-            fprintf(out, "\n%s:\n", k);
-            farm_print_doc(out, v);
-        } else if (json_is_array(v)) {
-            fprintf(out, "\n%s:\n", k);
-            farm_print_table(out, v);
-        }
-    }
+    const json_t *j = json_object_get(b, "jobs");
+    const char *label = json_string_value(json_object_get(b, "label"));
+    const char *commit = json_string_value(json_object_get(b, "commit"));
+    fprintf(out, "batch %lld (suite %s): %s\n", farm_int(b, "id"),
+            json_string_value(json_object_get(b, "suite")) ?: "?",
+            json_string_value(json_object_get(b, "state")) ?: "?");
+    if (label && *label)
+        fprintf(out, "label:    %s\n", label);
+    if (commit && *commit)
+        fprintf(out, "commit:   %s\n", commit);
+    fprintf(out, "jobs:     %lld total, %lld done, %lld failed, %lld running, %lld queued\n",
+            farm_int(j, "total"), farm_int(j, "done"), farm_int(j, "failed"), farm_int(j, "leased"),
+            farm_int(j, "queued"));
+    fprintf(out, "runs:     %lld stored\n", farm_int(b, "runs"));
+    const char *created = json_string_value(json_object_get(b, "created"));
+    const char *finished = json_string_value(json_object_get(b, "finished"));
+    fprintf(out, "created:  %s\n", created ? created : "-");
+    fprintf(out, "finished: %s\n", finished ? finished : "-");
+    return 0;
 }

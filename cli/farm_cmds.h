@@ -61,11 +61,11 @@ int farm_query(const char *url, double timeout_s, enum wire_query_kind kind, uin
                uint32_t limit, json_t **out);
 
 /*
- * Print doc (borrowed) for people: scalar fields as "key: value" lines, each
- * array of objects as an aligned table (columns = the first row's scalar
- * keys), a bare array as one table.
+ * Print a Query answer doc (borrowed) of kind for people: hosts and jobs as
+ * aligned tables, a batch as a short summary. Returns 0, or -PYSCOPE_ENODATA
+ * (logged) when the batch does not exist.
  */
-void farm_print_doc(FILE *out, const json_t *doc);
+int farm_print_doc(FILE *out, enum wire_query_kind kind, const json_t *doc);
 
 /*
  * The body of hosts, jobs and status (hosts.c): options (--json,

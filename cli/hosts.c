@@ -91,15 +91,18 @@ int farm_simple_query(int argc, char **argv, enum wire_query_kind kind, bool bat
     json_t *doc = NULL;
     if (farm_query(farm_coordinator_url(coord), timeout, kind, batch, (uint32_t)limit, &doc) < 0)
         return PYSCOPE_EXIT_INTERNAL;
+    int status = PYSCOPE_EXIT_OK;
     if (json) {
         char *d = json_dumps(doc, JSON_INDENT(2));
         puts(d);
         free(d);
-    } else {
-        farm_print_doc(stdout, doc);
+        if (kind == WIRE_QUERY_BATCH && !json_is_object(json_object_get(doc, "batch")))
+            status = PYSCOPE_EXIT_USAGE;
+    } else if (farm_print_doc(stdout, kind, doc) < 0) {
+        status = PYSCOPE_EXIT_USAGE;
     }
     json_decref(doc);
-    return PYSCOPE_EXIT_OK;
+    return status;
 }
 
 int cmd_hosts(int argc, char **argv)

@@ -97,26 +97,17 @@ static bool submit_batch_done(const json_t *doc)
     return json_is_true(json_object_get(b, "done"));
 }
 
-/* Count jobs/runs whose outcome or state is not "ok"/"done" (for the exit status). */
-static size_t submit_count_bad(const json_t *doc)
+/* Jobs (array, borrowed) that failed or whose latest run did not end "ok". */
+static size_t submit_count_bad(const json_t *jobs)
 {
-    size_t bad = 0;
-    const char *arrays[] = {"runs", "jobs"};
-    for (size_t a = 0; a < 2; a++) {
-        const json_t *arr = json_object_get(doc, arrays[a]);
-        size_t i;
-        const json_t *v;
-        json_array_foreach(arr, i, v)
-        {
-            const char *oc = json_string_value(json_object_get(v, "outcome"));
-            const char *st = json_string_value(json_object_get(v, "state"));
-            if (a == 0 && oc && strcmp(oc, "ok") != 0)
-                bad++;
-            if (a == 1 && st && strcmp(st, "failed") == 0)
-                bad++;
-        }
-        if (bad || (a == 0 && json_array_size(arr)))
-            break;
+    size_t bad = 0, i;
+    const json_t *v;
+    json_array_foreach(jobs, i, v)
+    {
+        const char *oc = json_string_value(json_object_get(v, "outcome"));
+        const char *st = json_string_value(json_object_get(v, "state"));
+        if ((st && strcmp(st, "failed") == 0) || !oc || strcmp(oc, "ok") != 0)
+            bad++;
     }
     return bad;
 }
@@ -277,15 +268,33 @@ int cmd_submit(int argc, char **argv)
         doc = NULL;
         sleep(1);
     }
+    json_t *jobs_doc = NULL;
+    rc = farm_query(url, timeout, WIRE_QUERY_JOBS, batch, WIRE_MAX_QUERY_LIMIT, &jobs_doc);
+    if (rc < 0) {
+        json_decref(doc);
+        status = PYSCOPE_EXIT_INTERNAL;
+        goto out;
+    }
+    json_t *jobs_arr = json_object_get(jobs_doc, "jobs");
     if (json) {
-        char *d = json_dumps(doc, JSON_INDENT(2));
+        json_t *both = json_pack("{sOsO}", "batch", json_object_get(doc, "batch"), "jobs",
+                                 jobs_arr ? jobs_arr : json_null());
+        char *d = json_dumps(both, JSON_INDENT(2));
         puts(d);
         free(d);
+        json_decref(both);
     } else {
-        farm_print_doc(stdout, doc);
+        farm_print_doc(stdout, WIRE_QUERY_BATCH, doc);
+        fputc('\n', stdout);
+        farm_print_doc(stdout, WIRE_QUERY_JOBS, jobs_doc);
     }
-    if (submit_count_bad(doc))
+    size_t bad = submit_count_bad(jobs_arr);
+    if (bad) {
+        fprintf(stderr, "pyscope: %zu job%s of batch %llu did not end ok\n", bad,
+                bad == 1 ? "" : "s", (unsigned long long)batch);
         status = PYSCOPE_EXIT_SCRIPT;
+    }
+    json_decref(jobs_doc);
     json_decref(doc);
 out:
     free(hbuf);
