@@ -813,6 +813,10 @@ int agent_run(const struct agent_config *cfg)
             a.next_heartbeat = now + a.heartbeat_ms / 1000.0;
         }
         if (now >= a.next_resend_check) {
+            pid_t keep[64];
+            for (size_t i = 0; i < a.n_running; i++)
+                keep[i] = a.running[i]->pid;
+            runjob_kill_orphans(keep, a.n_running);
             agent_resend_overdue(&a, now);
             a.next_resend_check = now + 1.0;
         }

@@ -7,9 +7,11 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -82,6 +84,42 @@ void runjob_kill(struct runjob *rj)
     closedir(d);
 }
 
+void runjob_kill_orphans(const pid_t *keep, size_t n_keep)
+{
+    DIR *d = opendir("/proc");
+    if (!d)
+        return;
+    pid_t self = getpid();
+    struct dirent *de;
+    while ((de = readdir(d)) != NULL) {
+        char *end;
+        long pid = strtol(de->d_name, &end, 10);
+        if (*end || pid <= 0 || pid == self)
+            continue;
+        char path[64], buf[512];
+        snprintf(path, sizeof(path), "/proc/%ld/stat", pid);
+        FILE *f = fopen(path, "r");
+        if (!f)
+            continue;
+        size_t n = fread(buf, 1, sizeof(buf) - 1, f);
+        fclose(f);
+        buf[n] = '\0';
+        /* "pid (comm) state ppid ...": comm may hold spaces and ')' */
+        char *rp = strrchr(buf, ')');
+        long ppid = 0;
+        if (!rp || sscanf(rp + 1, " %*c %ld", &ppid) != 1 || ppid != self)
+            continue;
+        bool kept = false;
+        for (size_t i = 0; i < n_keep; i++)
+            kept = kept || keep[i] == (pid_t)pid;
+        if (!kept) {
+            log_warn("killing process %ld left behind by a job", pid);
+            kill((pid_t)pid, SIGKILL);
+        }
+    }
+    closedir(d);
+}
+
 void runjob_destroy(struct runjob **p)
 {
     if (!p || !*p)
@@ -104,6 +142,10 @@ void runjob_destroy(struct runjob **p)
 static void runjob_child(const struct runjob *rj, const struct agent_config *cfg, char **argv)
 {
     setsid();
+    /* If the agent dies (kill -9), its runners die with it. */
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (getppid() == 1)
+        _exit(127);
     sigset_t none;
     sigemptyset(&none);
     sigprocmask(SIG_SETMASK, &none, NULL);

@@ -13,6 +13,7 @@
 #define PYSCOPE_AGENT_RUNJOB_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
 
@@ -54,6 +55,12 @@ int runjob_start(struct runjob *rj, const struct agent_config *cfg, const char *
 
 /* Kill every process of rj's session (SIGKILL). */
 void runjob_kill(struct runjob *rj);
+
+/*
+ * Kill every child of this process except the n_keep pids in keep (borrowed):
+ * orphans of jobs that left their session, adopted by the agent as subreaper.
+ */
+void runjob_kill_orphans(const pid_t *keep, size_t n_keep);
 
 /* Monotonic clock in seconds. */
 double runjob_now(void);
