@@ -308,18 +308,23 @@ static bool agent_start(struct agent *a, struct runjob *rj)
     return true;
 }
 
-/* Start queued jobs while there are free slots. */
-static void agent_start_queued(struct agent *a)
+/* Start queued jobs while there are free slots. Returns how many finished at
+ * once (refused, or the runner could not start): their slots are free again. */
+static unsigned agent_start_queued(struct agent *a)
 {
+    unsigned done = 0;
     while (a->n_queued && a->n_running < a->cfg->max_jobs) {
         struct runjob *rj = a->queued[0];
         memmove(a->queued, a->queued + 1, (a->n_queued - 1) * sizeof(*a->queued));
         a->n_queued--;
-        if (agent_start(a, rj))
+        if (agent_start(a, rj)) {
             a->running[a->n_running++] = rj;
-        else
+        } else {
             runjob_destroy(&rj);
+            done++;
+        }
     }
+    return done;
 }
 
 static void agent_on_job(struct agent *a, const struct wire_job *job)
@@ -338,7 +343,8 @@ static void agent_on_job(struct agent *a, const struct wire_job *job)
     log_debug("job %llu attempt %u: %s", (unsigned long long)job->job_id, job->attempt,
               job->script);
     a->queued[a->n_queued++] = runjob_new(job);
-    agent_start_queued(a);
+    if (agent_start_queued(a))
+        agent_send_ready(a); /* a refused job frees its slot at once */
 }
 
 /* Read a finished runner's document; NULL when there is none worth reading. */
