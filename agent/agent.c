@@ -24,6 +24,7 @@
 #include <zmq.h>
 
 #include "errors.h"
+#include "hash.h"
 #include "hostinfo.h"
 #include "log.h"
 #include "pathnorm.h"
@@ -298,6 +299,8 @@ static bool agent_start(struct agent *a, struct runjob *rj)
         free(abs);
         return false;
     }
+    if (hash_file_sha256(abs, rj->sha256) < 0)
+        rj->sha256[0] = '\0';
     rc = runjob_start(rj, a->cfg, abs, err, sizeof(err));
     free(abs);
     if (rc < 0) {

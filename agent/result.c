@@ -160,6 +160,8 @@ int result_build(const struct result_ctx *ctx, const struct runjob *rj, const js
             r->message = res_str(status, "message");
         json_t *script = json_object_get(run, "script");
         r->script_sha256 = res_str(script, "sha256");
+        if (rj->sha256[0]) /* what the agent resolved and hashed before the run */
+            r->script_sha256 = rj->sha256;
         json_t *py = json_object_get(run, "python");
         if (*res_str(py, "version")) {
             r->python.version = res_str(py, "version");

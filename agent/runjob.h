@@ -38,6 +38,7 @@ struct runjob {
     double deadline;     /* monotonic seconds */
     char *tmpdir;        /* private folder: out.json, stdout, stderr */
     char started_at[40]; /* RFC 3339 UTC */
+    char sha256[65];     /* of the script as resolved by the agent, or "" */
 };
 
 /* Copy job (borrowed) into a new runjob (caller owns; runjob_destroy). */

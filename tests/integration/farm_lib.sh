@@ -69,6 +69,26 @@ farm_agent_start() {
     FARM_PIDS+=("$!")
 }
 
+# farm_agent_start_host HOSTNAME NAME WORKSPACE [ARGS...]: an agent that looks like
+# another machine: its own UTS namespace with its own host name (so its own host
+# fingerprint). Needs root (unshare -u); without it, a plain agent on this host,
+# and FARM_DISTINCT_HOSTS=0.
+FARM_DISTINCT_HOSTS=0
+if unshare -u true 2>/dev/null; then FARM_DISTINCT_HOSTS=1; fi
+farm_agent_start_host() {
+    local host=$1 name=$2 ws=$3
+    shift 3
+    if [ "$FARM_DISTINCT_HOSTS" = 1 ]; then
+        unshare -u sh -c 'hostname "$1" && shift && exec "$@"' sh "$host" \
+            "$AGENT_BIN" --coordinator "$COORD_URL" --workspace "$ws" --name "$name" \
+            --spool "$T/spool-$name" "$@" >>"$T/agent-$name.log" 2>&1 &
+        AGENT_PID[$name]=$!
+        FARM_PIDS+=("$!")
+    else
+        farm_agent_start "$name" "$ws" "$@"
+    fi
+}
+
 # farm_wait SECONDS CONDITION: poll the shell condition every 0.2 s; 1 on timeout.
 farm_wait() {
     local until=$((SECONDS + $1))
