@@ -14,6 +14,12 @@ AGENT_BIN="$PYSCOPE_BUILD/agent/pyscope-agent"
 COORD_URL="ipc://$T/coord.sock"
 export PYSCOPE_COORDINATOR="$COORD_URL"
 FARM_PIDS=()
+# A sanitizer build: pyscope-run under ASan cannot live with RLIMIT_AS (its shadow
+# memory needs terabytes of address space), so agents get no memory limit.
+FARM_ASAN=0
+case "$(nm "$AGENT_BIN" 2>/dev/null || true)" in *__asan_init*) FARM_ASAN=1 ;; esac
+FARM_AGENT_DEFAULTS=()
+[ "$FARM_ASAN" = 0 ] || FARM_AGENT_DEFAULTS=(--memory-limit 0)
 COORD_PID=""
 declare -A AGENT_PID=()
 
@@ -64,7 +70,7 @@ farm_agent_start() {
     local name=$1 ws=$2
     shift 2
     "$AGENT_BIN" --coordinator "$COORD_URL" --workspace "$ws" --name "$name" \
-        --spool "$T/spool-$name" "$@" >>"$T/agent-$name.log" 2>&1 &
+        --spool "$T/spool-$name" "${FARM_AGENT_DEFAULTS[@]}" "$@" >>"$T/agent-$name.log" 2>&1 &
     AGENT_PID[$name]=$!
     FARM_PIDS+=("$!")
 }
@@ -81,7 +87,7 @@ farm_agent_start_host() {
     if [ "$FARM_DISTINCT_HOSTS" = 1 ]; then
         unshare -u sh -c 'hostname "$1" && shift && exec "$@"' sh "$host" \
             "$AGENT_BIN" --coordinator "$COORD_URL" --workspace "$ws" --name "$name" \
-            --spool "$T/spool-$name" "$@" >>"$T/agent-$name.log" 2>&1 &
+            --spool "$T/spool-$name" "${FARM_AGENT_DEFAULTS[@]}" "$@" >>"$T/agent-$name.log" 2>&1 &
         AGENT_PID[$name]=$!
         FARM_PIDS+=("$!")
     else

@@ -72,8 +72,7 @@ kill -TERM "${AGENT_PID[a1]}"
 wait "${AGENT_PID[a1]}" || true
 
 # valgrind: a real job and a clean SIGTERM, no leak, no error.
-if command -v valgrind >/dev/null && [ -z "${PYSCOPE_SANITIZE:-}" ] &&
-    ! nm "$AGENT_BIN" 2>/dev/null | grep -q __asan_init; then
+if command -v valgrind >/dev/null && [ "$FARM_ASAN" = 0 ]; then
     valgrind -q --leak-check=full --show-leak-kinds=definite,indirect --errors-for-leak-kinds=definite,indirect \
         --error-exitcode=99 --log-file="$T/vg.log" \
         "$AGENT_BIN" --coordinator "$COORD_URL" --workspace "$ws" --name vg --spool "$T/spool-vg" \
