@@ -54,6 +54,7 @@ printf '[script a.py]\n[script b.py]\n' >"$T/suite.ini"
 farm_agent_start a1 "$ws"
 farm_wait 20 'grep -q welcome "$T/agent-a1.log"' || fail "agent registered" "no welcome"
 farm_cli submit "$T/suite.ini" >/dev/null
+farm_wait 30 'grep -q "running \"a.py\"" "$T/agent-a1.log"' || fail "a.py started" "no"
 kill -STOP "$COORD_PID" # the coordinator hangs: no acks, no heartbeats answered
 farm_wait 30 '[ "$(find "$T/spool-a1" -name "*.result" | wc -l)" -ge 1 ]' && ok "results spooled" ||
     fail "results spooled" "$(ls "$T/spool-a1")"
