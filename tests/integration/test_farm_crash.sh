@@ -1,5 +1,6 @@
-# test_farm_crash.sh - no result lost or duplicated when the coordinator and an agent
-# are killed with SIGKILL mid-batch and restarted: every job ends with exactly one
+# test_farm_crash.sh - no result lost or duplicated when the coordinator and the
+# agents are killed with SIGKILL mid-batch (together, an agent alone, the coordinator
+# alone) and restarted: every job ends with exactly one
 # stored run (counted by run_id and by (job, attempt)), spools drain, all ok.
 source "$PYSCOPE_SRC/tests/integration/lib.sh"
 source "$PYSCOPE_SRC/tests/integration/farm_lib.sh"
@@ -42,8 +43,16 @@ sleep 2 # a1 keeps running jobs and spools their results meanwhile
 farm_coord_start
 farm_agent_start_host farm-b b1 "$ws"
 
-# Round 2: kill the coordinator again while results are flowing.
-farm_wait 60 '[ "$(runs)" -ge $((jobs / 2)) ]' || fail "half the runs" "$(runs)"
+# Round 2: kill agent a1 alone and restart it at once (same name, same spool),
+# while the coordinator stays up.
+farm_wait 60 '[ "$(runs)" -ge $((jobs * 3 / 8)) ]' || fail "3/8 of the runs" "$(runs)"
+kill -KILL "${AGENT_PID[a1]}"
+wait "${AGENT_PID[a1]}" 2>/dev/null || true
+echo "# killed a1 after $(runs) runs"
+farm_agent_start_host farm-a a1 "$ws"
+
+# Round 3: kill the coordinator again while results are flowing.
+farm_wait 60 '[ "$(runs)" -ge $((jobs * 5 / 8)) ]' || fail "5/8 of the runs" "$(runs)"
 kill -KILL "$COORD_PID"
 wait "$COORD_PID" 2>/dev/null || true
 echo "# killed coordinator again after $(runs) runs"
@@ -67,6 +76,7 @@ expect_eq "every script on every host" "$jobs" \
     "$(pg_sql 'SELECT count(DISTINCT (script_id, host_id)) FROM runs')"
 farm_wait 15 '[ "$(find "$T"/spool-* -name "*.result" | wc -l)" = 0 ]' && ok "spools drained" ||
     fail "spools drained" "$(find "$T"/spool-* -name '*.result')"
-expect_match "a1 resent spooled results" "resending|result .* sent" "$(cat "$T/agent-a1.log")"
-kill -0 "${AGENT_PID[a1]}" 2>/dev/null && ok "a1 survived" || fail "a1 survived" "dead"
+expect_match "spooled results were resent" "resending" "$(cat "$T"/agent-*.log)"
+kill -0 "${AGENT_PID[a1]}" 2>/dev/null && ok "a1 alive" || fail "a1 alive" "dead"
+kill -0 "${AGENT_PID[b1]}" 2>/dev/null && ok "b1 alive" || fail "b1 alive" "dead"
 finish
