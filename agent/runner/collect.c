@@ -11,7 +11,7 @@
 #include <string.h>
 
 #include "jsonutil.h"
-#include "stubs_tmp.h"
+#include "pathnorm.h"
 #include "shm.h"
 #include "summary.h"
 #include "xmalloc.h"
@@ -21,7 +21,7 @@ struct collect {
     double interval_s; /* requested sampling period */
     const char *root, *cwd;
     int nruns;
-    uint64_t samples, dropped, forks;
+    uint64_t samples, dropped, forks, children;
     json_t *funcs;   /* key -> {file, name, line, calls[], self[], total[], cpu[], max_depth} */
     json_t *stacks;  /* "thread\x1fkey\x1f..." -> {thread, frames, samples, cpu_samples} */
     json_t *threads; /* name -> {name, native_id, samples, cpu_samples} */
@@ -111,9 +111,12 @@ static const char *thread_name(const struct shm_thread *t, char *buf, size_t len
     return buf;
 }
 
-void collect_add_run(struct collect *c, const struct shm_region *r, double wall_s, double tsc_hz)
+void collect_add_run(struct collect *c, const struct shm_region *r, double wall_s, double tsc_hz,
+                     unsigned children)
 {
     int run = c->nruns++;
+    if (children > c->children)
+        c->children = children;
     c->dropped += r->dropped;
     c->forks += r->forks;
     if (r->error[0])
@@ -306,12 +309,12 @@ json_t *collect_to_json(struct collect *c, double median_wall_s)
                              "call-heavy code; compare timings with sample mode"
                            : "sample mode: statistical stack samples of every thread, read from "
                              "outside the interpreter; timings are those of plain python";
-    json_t *p =
-        json_pack("{s:s, s:o, s:I, s:I, s:s, s:b, s:I, s:o, s:o, s:o, s:O}", "mode",
-                  c->mode == 2 ? "trace" : "sample", "interval_s",
-                  c->mode == 1 ? json_real(c->interval_s) : json_null(), "samples",
-                  (json_int_t)c->samples, "dropped", (json_int_t)c->dropped, "overhead_note", note,
-                  "children_followed", 0, "forks", (json_int_t)c->forks, "threads", threads,
-                  "functions", functions, "stacks", stacks, "errors", c->errors);
+    json_t *p = json_pack("{s:s, s:o, s:I, s:I, s:s, s:b, s:I, s:o, s:o, s:o, s:O}", "mode",
+                          c->mode == 2 ? "trace" : "sample", "interval_s",
+                          c->mode == 1 ? json_real(c->interval_s) : json_null(), "samples",
+                          (json_int_t)c->samples, "dropped", (json_int_t)c->dropped,
+                          "overhead_note", note, "children_followed", 0, "forks",
+                          (json_int_t)(c->forks > c->children ? c->forks : c->children), "threads",
+                          threads, "functions", functions, "stacks", stacks, "errors", c->errors);
     return p;
 }

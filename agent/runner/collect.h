@@ -23,8 +23,10 @@ struct collect *collect_new(int mode, double interval_s, const char *root, const
 void collect_destroy(struct collect **c);
 
 /* Add one measured run. wall_s: its wall time; tsc_hz: TSC ticks per second
- * measured around it (trace mode). The region is only read. */
-void collect_add_run(struct collect *c, const struct shm_region *r, double wall_s, double tsc_hz);
+ * measured around it (trace mode); children: child processes the supervisor
+ * saw. The region is only read. */
+void collect_add_run(struct collect *c, const struct shm_region *r, double wall_s, double tsc_hz,
+                     unsigned children);
 
 /* The `profile` object over all runs added; median_wall_s scales the %
  * fields. Caller owns the result. */

@@ -31,7 +31,9 @@
 #include "log.h"
 #include "profiler.h"
 #include "shm.h"
-#include "stubs_tmp.h"
+#include "hash.h"
+#include "hostinfo.h"
+#include "pathnorm.h"
 #include "summary.h"
 #include "supervise.h"
 #include "xmalloc.h"
@@ -70,7 +72,7 @@ static void usage(FILE *out)
                  "  --timeout SECONDS     kill a run (and its children) after this long\n"
                  "  --venv DIR            use this virtualenv (default: $VIRTUAL_ENV if set)\n"
                  "  --root DIR            project root for normalized paths (default: the git\n"
-                 "                        top level above the current folder, else the folder)\n"
+                 "                        top level above the script; outside git: absolute)\n"
                  "  --output FILE         where to write the JSON (default: standard output)\n"
                  "  -h, --help            show this help;  --version  show the version\n"
                  "\n"
@@ -360,12 +362,42 @@ static json_t *script_json(const struct options *o, const char *cwd, const char 
     return s;
 }
 
+/* True when path names something other than a regular file (a FIFO,
+ * /dev/null, a terminal): written in place, never replaced by rename(). */
+static bool is_special(const char *path)
+{
+    struct stat st;
+    return stat(path, &st) == 0 && !S_ISREG(st.st_mode);
+}
+
+static int dump_to(FILE *f, json_t *doc)
+{
+    int rc = json_dumpf(doc, f, JSON_INDENT(1));
+    fputc('\n', f);
+    return rc < 0 || ferror(f) ? -EIO : 0;
+}
+
+/* Write doc to path (NULL: stdout). A regular file is replaced atomically
+ * (temporary file, then rename), so a reader never sees half a document. */
 static int write_output(const char *path, json_t *doc)
 {
     if (!path) {
-        int rc = json_dumpf(doc, stdout, JSON_INDENT(1));
-        fputc('\n', stdout);
+        int rc = dump_to(stdout, doc);
         return rc < 0 || fflush(stdout) != 0 ? -EIO : 0;
+    }
+    if (is_special(path)) {
+        FILE *f = fopen(path, "w");
+        if (!f) {
+            int e = errno;
+            log_error("could not write \"%s\": %s", path, strerror(e));
+            return -e;
+        }
+        int rc = dump_to(f, doc);
+        if (fclose(f) != 0 || rc < 0) {
+            log_error("could not write \"%s\": %s", path, strerror(errno));
+            return -EIO;
+        }
+        return 0;
     }
     char *tmp = xasprintf("%s.tmp.%d", path, (int)getpid());
     FILE *f = fopen(tmp, "w");
@@ -375,8 +407,7 @@ static int write_output(const char *path, json_t *doc)
         free(tmp);
         return -e;
     }
-    int rc = json_dumpf(doc, f, JSON_INDENT(1));
-    fputc('\n', f);
+    int rc = dump_to(f, doc);
     if (fclose(f) != 0 || rc < 0) {
         log_error("could not write \"%s\": %s", tmp, strerror(errno));
         unlink(tmp);
@@ -399,6 +430,12 @@ static int check_output(const char *path)
 {
     if (!path)
         return 0;
+    if (is_special(path)) {
+        if (access(path, W_OK) == 0)
+            return 0;
+        log_error("cannot write the output file \"%s\": %s", path, strerror(errno));
+        return -PYSCOPE_EUSAGE;
+    }
     char *tmp = xasprintf("%s.tmp.%d", path, (int)getpid());
     int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
     if (fd < 0) {
@@ -438,9 +475,17 @@ int main(int argc, char **argv)
             return PYSCOPE_EXIT_USAGE;
         }
     } else {
-        root = pathnorm_find_root(cwd);
-        if (!root)
-            root = xstrdup(cwd);
+        /* The project the script belongs to: the git top level above it.
+         * Outside any repository, keys stay absolute (stable wherever
+         * pyscope is run from). */
+        char *abs = o.script[0] == '/' ? xstrdup(o.script) : xasprintf("%s/%s", cwd, o.script);
+        char *dir = pathnorm_clean(abs);
+        char *slash = strrchr(dir, '/');
+        if (slash)
+            *(slash == dir ? slash + 1 : slash) = '\0';
+        root = pathnorm_find_root(dir);
+        free(dir);
+        free(abs);
     }
 
     char created[64];
@@ -499,7 +544,7 @@ int main(int argc, char **argv)
             json_array_append_new(warmups, run_json(&m));
         } else {
             double tsc_hz = m.wall_s > 0 ? (double)(m.tsc_end - m.tsc_start) / m.wall_s : 0;
-            collect_add_run(col, region, m.wall_s, tsc_hz);
+            collect_add_run(col, region, m.wall_s, tsc_hz, m.children_seen);
             json_array_append_new(runs, run_json(&m));
             wall[measured] = m.wall_s;
             cpu[measured] = m.user_s + m.sys_s;

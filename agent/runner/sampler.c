@@ -245,7 +245,9 @@ static void *sampler_main(void *arg)
          * the missed passes instead of bursting to catch up. */
         struct timespec now;
         clock_gettime(CLOCK_MONOTONIC, &now);
-        if (now.tv_sec > next.tv_sec + 1)
+        int64_t late =
+            (int64_t)(now.tv_sec - next.tv_sec) * 1000000000LL + (now.tv_nsec - next.tv_nsec);
+        if (late > (int64_t)s->interval_ns)
             next = now;
     }
     return NULL;

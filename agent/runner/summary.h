@@ -8,9 +8,9 @@
 #include <jansson.h>
 #include <stddef.h>
 
-/* Median of v[0..n) (v is not modified); 0 for n == 0. */
+/* Median of v[0..n) (v is not modified); 0 for n == 0 or bad data. */
 double summary_median(const double *v, size_t n);
-/* New summary object for v[0..n). */
+/* New summary object for v[0..n) (just {"n": n} when it cannot be computed). */
 json_t *summary_json(const double *v, size_t n);
 
 #endif

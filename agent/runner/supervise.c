@@ -55,6 +55,31 @@ static uint64_t read_rss(int statm_fd)
     return resident * (uint64_t)sysconf(_SC_PAGESIZE);
 }
 
+/* Count child pids of the script not seen before (kept in a small ring of
+ * recent pids: enough to tell "none", "a few" and "many"). */
+static void note_children(int fd, struct run_measure *m, int *seen, size_t nseen)
+{
+    char buf[4096];
+    ssize_t n = pread(fd, buf, sizeof(buf) - 1, 0);
+    if (n <= 0)
+        return;
+    buf[n] = '\0';
+    char *p = buf, *end;
+    for (;;) {
+        long pid = strtol(p, &end, 10);
+        if (end == p)
+            break;
+        p = end;
+        bool known = false;
+        for (size_t i = 0; i < nseen && !known; i++)
+            known = seen[i] == (int)pid;
+        if (!known) {
+            seen[m->children_seen % nseen] = (int)pid;
+            m->children_seen++;
+        }
+    }
+}
+
 static void timeline_add(struct run_measure *m, size_t *cap, double t, uint64_t rss)
 {
     if (rss == 0)
@@ -117,6 +142,9 @@ int supervise_run(supervise_child_fn fn, void *arg, double timeout_s, bool timel
     char path[64];
     snprintf(path, sizeof(path), "/proc/%d/statm", (int)pid);
     int statm = timeline ? open(path, O_RDONLY | O_CLOEXEC) : -1;
+    snprintf(path, sizeof(path), "/proc/%d/task/%d/children", (int)pid, (int)pid);
+    int children = timeline ? open(path, O_RDONLY | O_CLOEXEC) : -1;
+    int seen[64] = {0};
     size_t cap = 0;
     double deadline = timeout_s > 0 ? t0 + timeout_s : 0;
     int interval_ms = 10;
@@ -130,11 +158,17 @@ int supervise_run(supervise_child_fn fn, void *arg, double timeout_s, bool timel
         if (w < 0 && errno != EINTR) {
             int e = errno;
             close(pidfd);
+            if (statm >= 0)
+                close(statm);
+            if (children >= 0)
+                close(children);
             return -e;
         }
         double t = now_s();
         if (statm >= 0) {
             timeline_add(m, &cap, t - t0, read_rss(statm));
+            if (children >= 0)
+                note_children(children, m, seen, sizeof(seen) / sizeof(seen[0]));
             /* Keep long runs to a few thousand points. */
             if (m->ntimeline > 2000 * (size_t)(interval_ms / 10))
                 interval_ms *= 2;
@@ -167,6 +201,8 @@ int supervise_run(supervise_child_fn fn, void *arg, double timeout_s, bool timel
         close(pidfd);
     if (statm >= 0)
         close(statm);
+    if (children >= 0)
+        close(children);
     if (tty >= 0) {
         void (*h)(int) = signal(SIGTTOU, SIG_IGN);
         tcsetpgrp(tty, getpgrp());

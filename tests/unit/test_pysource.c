@@ -203,6 +203,34 @@ static void test_scan_inline_sources(void **state)
     free(deep);
 }
 
+/* Mutated copies of the fixture (fixed seed): never a crash, counts stay in bounds. */
+static void test_scan_mutations(void **state)
+{
+    struct src *s = *state;
+    static const char alphabet[] = "\n\r\t \\'\"#:()[]{}=+@fordefwhilere.x\0";
+    unsigned long seed = 12345;
+    char *buf = xmalloc(s->len + 1);
+    struct pysource_finding f[MAXF];
+    for (int iter = 0; iter < 200; iter++) {
+        memcpy(buf, s->text, s->len + 1);
+        for (int k = 0; k < 1 + iter % 20; k++) {
+            seed = seed * 6364136223846793005UL + 1442695040888963407UL;
+            size_t at = (seed >> 33) % s->len;
+            buf[at] = alphabet[(seed >> 13) % (sizeof(alphabet) - 1)];
+        }
+        size_t len = s->len - (size_t)(iter % 7) * (s->len / 9);
+        for (int line = 0; line < 95; line += 1 + iter % 5) {
+            int n = pysource_scan(buf, len, line, f, MAXF);
+            assert_true(n == -PYSCOPE_ENODATA || (n >= 0 && n <= MAXF));
+            for (int i = 0; i < n; i++) {
+                assert_true(f[i].line >= 1 && f[i].line <= 200);
+                assert_true(f[i].loop_line >= 1 && f[i].loop_line <= f[i].line);
+            }
+        }
+    }
+    free(buf);
+}
+
 static void test_read_file(void **state)
 {
     (void)state;
@@ -239,6 +267,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_find_function, setup, teardown),
         cmocka_unit_test_setup_teardown(test_scan_fixture, setup, teardown),
         cmocka_unit_test(test_scan_inline_sources),
+        cmocka_unit_test_setup_teardown(test_scan_mutations, setup, teardown),
         cmocka_unit_test(test_read_file),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

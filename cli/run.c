@@ -1,0 +1,907 @@
+/*
+ * run.c - "pyscope run": profile one script locally (DESIGN.md §2, §8).
+ *
+ * pyscope does not link Python: it spawns pyscope-run with --output TMPFILE,
+ * waits for it (ignoring SIGINT/SIGQUIT meanwhile, like system(): a Ctrl-C
+ * reaches the script, which pyscope-run reports), loads its pyscope.run/1
+ * document and turns it into a pyscope.report/1 one (suggestions, regression
+ * check against reports/json/, file names). Then it saves the HTML and JSON
+ * reports, writes the requested exports and prints the terminal report (or the
+ * JSON with --json).
+ *
+ * Everything the user typed is checked before the script runs, so a long run
+ * is never wasted on a typo: bad options, a missing/unreadable script or a
+ * script that is a folder, a --venv that is not a folder, a reports folder that
+ * cannot be created, an export file in a missing folder: exit 2. Failures after
+ * the run (pyscope-run crashed or wrote a corrupt result, a report could not be
+ * written): exit 4.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <libgen.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "errors.h"
+#include "export.h"
+#include "html_report.h"
+#include "log.h"
+#include "regress.h"
+#include "report_text.h"
+#include "suggest.h"
+#include "util.h"
+#include "xmalloc.h"
+
+#define RUN_MAX_EXPORTS 16
+#define RUN_OUTPUT_CAP                                                                             \
+    (512u * 1024 * 1024) /* a pyscope.run/1 document larger than this is                           \
+                            refused as corrupt */
+#define RUN_MAX_REPEAT    100000
+#define RUN_MAX_WARMUP    10000
+#define RUN_MAX_TOP       1000
+#define RUN_MAX_TIMEOUT_S (30.0 * 24 * 3600)
+
+extern char **environ;
+
+enum run_export_format { RUN_EXPORT_COLLAPSED, RUN_EXPORT_SPEEDSCOPE };
+
+struct run_export {
+    enum run_export_format format; /* what to write */
+    const char *path;              /* borrowed from argv */
+};
+
+/* Everything "pyscope run" was asked to do; strings are borrowed from argv. */
+struct run_args {
+    const char *mode;        /* --mode, validated; NULL: the runner's default */
+    const char *repeat;      /* --repeat, validated text; NULL: default */
+    const char *warmup;      /* --warmup */
+    const char *interval_ms; /* --interval-ms */
+    const char *timeout;     /* --timeout */
+    const char *venv;        /* --venv */
+    const char *reports_dir; /* --reports-dir (default "reports") */
+    bool no_save;            /* --no-save */
+    bool json;               /* --json */
+    bool quiet;              /* -q */
+    bool fail_on_regression; /* --fail-on-regression */
+    double threshold_pct;    /* --threshold; < 0: regress's default */
+    long top;                /* --top */
+    enum cli_color color;    /* --color */
+    struct run_export exports[RUN_MAX_EXPORTS];
+    size_t n_exports;
+    char **script_argv; /* SCRIPT ARGS... (borrowed, NULL-terminated) */
+};
+
+/* Paths of one run's files; all owned. */
+struct run_files {
+    char *tmp_output; /* the runner's --output file */
+    char *json_dir;   /* <reports>/json */
+    char *html_dir;   /* <reports>/html */
+    char *json_path;  /* the saved JSON report, or NULL */
+    char *html_path;  /* the saved HTML report, or NULL */
+};
+
+enum {
+    OPT_MODE = 256,
+    OPT_REPEAT,
+    OPT_WARMUP,
+    OPT_INTERVAL_MS,
+    OPT_TIMEOUT,
+    OPT_VENV,
+    OPT_REPORTS_DIR,
+    OPT_NO_SAVE,
+    OPT_JSON,
+    OPT_EXPORT,
+    OPT_THRESHOLD,
+    OPT_FAIL_ON_REGRESSION,
+    OPT_TOP,
+    OPT_COLOR,
+    OPT_VERSION,
+};
+
+static const struct option run_long_options[] = {
+    {"mode", required_argument, NULL, OPT_MODE},
+    {"repeat", required_argument, NULL, OPT_REPEAT},
+    {"warmup", required_argument, NULL, OPT_WARMUP},
+    {"interval-ms", required_argument, NULL, OPT_INTERVAL_MS},
+    {"timeout", required_argument, NULL, OPT_TIMEOUT},
+    {"venv", required_argument, NULL, OPT_VENV},
+    {"reports-dir", required_argument, NULL, OPT_REPORTS_DIR},
+    {"no-save", no_argument, NULL, OPT_NO_SAVE},
+    {"json", no_argument, NULL, OPT_JSON},
+    {"export", required_argument, NULL, OPT_EXPORT},
+    {"threshold", required_argument, NULL, OPT_THRESHOLD},
+    {"fail-on-regression", no_argument, NULL, OPT_FAIL_ON_REGRESSION},
+    {"top", required_argument, NULL, OPT_TOP},
+    {"color", required_argument, NULL, OPT_COLOR},
+    {"colour", required_argument, NULL, OPT_COLOR},
+    {"quiet", no_argument, NULL, 'q'},
+    {"help", no_argument, NULL, 'h'},
+    {"version", no_argument, NULL, OPT_VERSION},
+    {NULL, 0, NULL, 0},
+};
+
+void cli_run_help(FILE *out)
+{
+    fputs("Usage: pyscope run [OPTIONS] SCRIPT [ARGS...]\n"
+          "\n"
+          "Profile SCRIPT (run exactly like `python3 SCRIPT ARGS...`), print the report,\n"
+          "save it as JSON and HTML and compare it with earlier runs of the same script.\n"
+          "Options go before SCRIPT; everything after SCRIPT is passed to the script.\n"
+          "\n"
+          "Measuring:\n"
+          "  --mode sample|trace     sample (default): statistical, ~0.05% overhead;\n"
+          "                          trace: exact call counts, slows calls (~1.5x)\n"
+          "  --repeat N              measure N runs (default 1); the report shows the\n"
+          "                          median and min/max\n"
+          "  --warmup K              run K unmeasured warm-up runs first (default 0)\n"
+          "  --interval-ms MS        sampling period in milliseconds (default 4)\n"
+          "  --timeout SECONDS       kill the script after SECONDS (exit status 124)\n"
+          "  --venv DIR              run in this virtualenv (default: $VIRTUAL_ENV if set)\n"
+          "\n"
+          "Reports:\n"
+          "  --reports-dir DIR       keep reports under DIR/json and DIR/html (default\n"
+          "                          ./reports); names pyscope_report_<UTC time>.json|html\n"
+          "  --no-save               do not save the JSON and HTML reports\n"
+          "  --json                  print the report as JSON (pyscope.report/1) on stdout\n"
+          "                          instead of the text report; the script's own stdout\n"
+          "                          then goes to stderr so stdout stays valid JSON\n"
+          "  --export FORMAT FILE    also write the profile as FORMAT to FILE; FORMAT is\n"
+          "                          collapsed (flamegraph.pl) or speedscope; repeatable\n"
+          "  --top N                 hotspots to list (default 5)\n"
+          "  --color auto|always|never\n"
+          "                          colour the report (default auto: only on a terminal,\n"
+          "                          and not when NO_COLOR is set)\n"
+          "  -q, --quiet             print no text report (diagnostics still go to stderr)\n"
+          "\n"
+          "Regression check (against earlier reports of this script in DIR/json):\n"
+          "  --threshold PCT         smallest slowdown that counts, in percent (default 5)\n"
+          "  --fail-on-regression    exit with status 1 when a regression is found\n"
+          "\n"
+          "  -h, --help              show this help\n"
+          "      --version           show the version\n"
+          "\n"
+          "Environment: PYSCOPE_RUN_BIN (the pyscope-run program to use), VIRTUAL_ENV,\n"
+          "NO_COLOR, TMPDIR.\n"
+          "\n"
+          "Exit status: 0 ok, 1 regression (with --fail-on-regression), 2 usage error (bad\n"
+          "option, missing script, reports folder not creatable), 3 the script failed\n"
+          "(non-zero exit, signal, uncaught exception), 4 internal error (pyscope-run\n"
+          "crashed or wrote a corrupt result, a report could not be written), 124 the\n"
+          "script timed out.\n",
+          out);
+}
+
+/* After a usage error was logged: print the hint line; returns PYSCOPE_EXIT_USAGE. */
+static int run_usage_hint(void)
+{
+    fputs("Try 'pyscope run --help' for more information.\n", stderr);
+    return PYSCOPE_EXIT_USAGE;
+}
+
+/* Report a usage error (log style) and the hint line; returns PYSCOPE_EXIT_USAGE. */
+static int run_usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static int run_usage_error(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fputs("pyscope: error: ", stderr);
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+    va_end(ap);
+    return run_usage_hint();
+}
+
+/* Validate an integer option's value; 0 or a usage error already reported (-1). */
+static int run_check_long(const char *opt, const char *text, long min, long max, long *out)
+{
+    long v;
+    int rc = cli_parse_long(text, min, max, &v);
+    if (rc == -PYSCOPE_EUSAGE) {
+        log_error("invalid value for %s: \"%s\" is not an integer", opt, text);
+        return -1;
+    }
+    if (rc < 0) {
+        log_error("invalid value for %s: \"%s\" is out of range (%ld to %ld)", opt, text, min, max);
+        return -1;
+    }
+    if (out)
+        *out = v;
+    return 0;
+}
+
+/* Validate a number option's value; 0 or a usage error already reported (-1). */
+static int run_check_double(const char *opt, const char *text, double min, double max,
+                            bool min_exclusive, double *out)
+{
+    double v;
+    int rc = cli_parse_double(text, min, max, &v);
+    if (rc == -PYSCOPE_EUSAGE) {
+        log_error("invalid value for %s: \"%s\" is not a number", opt, text);
+        return -1;
+    }
+    if (rc < 0 || (min_exclusive && v <= min)) {
+        log_error("invalid value for %s: \"%s\" is out of range (%s %.10g and at most %.10g)", opt,
+                  text, min_exclusive ? "above" : "from", min, max);
+        return -1;
+    }
+    if (out)
+        *out = v;
+    return 0;
+}
+
+/*
+ * Parse argv into *a. Returns -1 to go on, or an exit status to return now (0 after
+ * --help/--version, 2 after a usage error, already reported).
+ */
+static int run_parse_args(int argc, char **argv, struct run_args *a)
+{
+    memset(a, 0, sizeof(*a));
+    a->reports_dir = "reports";
+    a->threshold_pct = -1;
+    a->top = 5;
+    a->color = CLI_COLOR_AUTO;
+
+    opterr = 0;
+    optind = 1;
+    int c;
+    /* "+": stop at the first non-option (SCRIPT); ":": report missing values. */
+    while ((c = getopt_long(argc, argv, "+:qh", run_long_options, NULL)) != -1) {
+        const char *prev = argv[optind - 1];
+        switch (c) {
+        case OPT_MODE:
+            if (strcmp(optarg, "sample") != 0 && strcmp(optarg, "trace") != 0)
+                return run_usage_error("invalid value for --mode: \"%s\" (expected sample "
+                                       "or trace)",
+                                       optarg);
+            a->mode = optarg;
+            break;
+        case OPT_REPEAT:
+            if (run_check_long("--repeat", optarg, 1, RUN_MAX_REPEAT, NULL) < 0)
+                return run_usage_hint();
+            a->repeat = optarg;
+            break;
+        case OPT_WARMUP:
+            if (run_check_long("--warmup", optarg, 0, RUN_MAX_WARMUP, NULL) < 0)
+                return run_usage_hint();
+            a->warmup = optarg;
+            break;
+        case OPT_INTERVAL_MS:
+            if (run_check_double("--interval-ms", optarg, 0.1, 10000, false, NULL) < 0)
+                return run_usage_hint();
+            a->interval_ms = optarg;
+            break;
+        case OPT_TIMEOUT:
+            if (run_check_double("--timeout", optarg, 0, RUN_MAX_TIMEOUT_S, true, NULL) < 0)
+                return run_usage_hint();
+            a->timeout = optarg;
+            break;
+        case OPT_VENV:
+            a->venv = optarg;
+            break;
+        case OPT_REPORTS_DIR:
+            if (!*optarg)
+                return run_usage_error("invalid value for --reports-dir: empty");
+            a->reports_dir = optarg;
+            break;
+        case OPT_NO_SAVE:
+            a->no_save = true;
+            break;
+        case OPT_JSON:
+            a->json = true;
+            break;
+        case OPT_EXPORT: {
+            enum run_export_format f;
+            if (strcmp(optarg, "collapsed") == 0)
+                f = RUN_EXPORT_COLLAPSED;
+            else if (strcmp(optarg, "speedscope") == 0)
+                f = RUN_EXPORT_SPEEDSCOPE;
+            else
+                return run_usage_error("invalid format for --export: \"%s\" (expected "
+                                       "collapsed or speedscope)",
+                                       optarg);
+            if (optind >= argc || !*argv[optind])
+                return run_usage_error("--export %s needs a FILE", optarg);
+            if (a->n_exports == RUN_MAX_EXPORTS)
+                return run_usage_error("too many --export options (at most %d)", RUN_MAX_EXPORTS);
+            a->exports[a->n_exports].format = f;
+            a->exports[a->n_exports].path = argv[optind++];
+            a->n_exports++;
+            break;
+        }
+        case OPT_THRESHOLD:
+            if (run_check_double("--threshold", optarg, 0, 1000, true, &a->threshold_pct) < 0)
+                return run_usage_hint();
+            break;
+        case OPT_FAIL_ON_REGRESSION:
+            a->fail_on_regression = true;
+            break;
+        case OPT_TOP:
+            if (run_check_long("--top", optarg, 0, RUN_MAX_TOP, &a->top) < 0)
+                return run_usage_hint();
+            break;
+        case OPT_COLOR:
+            if (cli_parse_color(optarg, &a->color) < 0)
+                return run_usage_error("invalid value for --color: \"%s\" (expected auto, "
+                                       "always or never)",
+                                       optarg);
+            break;
+        case 'q':
+            a->quiet = true;
+            break;
+        case 'h':
+            cli_run_help(stdout);
+            return PYSCOPE_EXIT_OK;
+        case OPT_VERSION:
+            printf("pyscope %s\n", PYSCOPE_VERSION);
+            return PYSCOPE_EXIT_OK;
+        case ':':
+            return run_usage_error("option %s needs a value", prev);
+        case '?':
+        default:
+            if (optopt >= 256)
+                return run_usage_error("option %s takes no value", prev);
+            if (optopt)
+                return run_usage_error("unknown option -%c", optopt);
+            return run_usage_error("unknown or ambiguous option %s", prev);
+        }
+    }
+    if (optind >= argc)
+        return run_usage_error("no script given");
+    a->script_argv = argv + optind;
+    return -1;
+}
+
+/* Check the paths the user gave before running anything; 0, or exit status 2 (reported). */
+static int run_check_paths(const struct run_args *a)
+{
+    const char *script = a->script_argv[0];
+    struct stat st;
+    if (stat(script, &st) < 0)
+        return run_usage_error("could not open script \"%s\": %s", script, strerror(errno));
+    if (S_ISDIR(st.st_mode))
+        return run_usage_error("script \"%s\" is a directory", script);
+    if (access(script, R_OK) < 0)
+        return run_usage_error("could not read script \"%s\": %s", script, strerror(errno));
+    if (a->venv) {
+        if (stat(a->venv, &st) < 0)
+            return run_usage_error("could not open --venv \"%s\": %s", a->venv, strerror(errno));
+        if (!S_ISDIR(st.st_mode))
+            return run_usage_error("--venv \"%s\" is not a directory", a->venv);
+    }
+    for (size_t i = 0; i < a->n_exports; i++) {
+        char *copy = xstrdup(a->exports[i].path);
+        const char *dir = dirname(copy);
+        int rc = 0;
+        if (stat(dir, &st) < 0)
+            rc = run_usage_error("could not write export file \"%s\": %s", a->exports[i].path,
+                                 strerror(errno));
+        else if (!S_ISDIR(st.st_mode))
+            rc = run_usage_error("could not write export file \"%s\": %s", a->exports[i].path,
+                                 strerror(ENOTDIR));
+        free(copy);
+        if (rc)
+            return rc;
+    }
+    return 0;
+}
+
+/* Join dir and name with one '/'; returns a new string. */
+static char *run_path_join(const char *dir, const char *name)
+{
+    size_t n = strlen(dir);
+    return xasprintf("%s%s%s", dir, n && dir[n - 1] == '/' ? "" : "/", name);
+}
+
+/* Create <reports>/json and <reports>/html; 0, or exit status 2 (reported). */
+static int run_prepare_reports(const struct run_args *a, struct run_files *f)
+{
+    f->json_dir = run_path_join(a->reports_dir, "json");
+    f->html_dir = run_path_join(a->reports_dir, "html");
+    if (a->no_save)
+        return 0;
+    const char *dirs[] = {f->json_dir, f->html_dir};
+    for (size_t i = 0; i < 2; i++) {
+        int rc = cli_mkdir_p(dirs[i], 0777);
+        if (rc < 0) {
+            log_error("could not create reports folder \"%s\": %s", dirs[i], pyscope_strerror(rc));
+            fputs("Use --reports-dir DIR to keep reports elsewhere, or --no-save.\n", stderr);
+            return PYSCOPE_EXIT_USAGE;
+        }
+        if (access(dirs[i], W_OK | X_OK) < 0) {
+            log_error("reports folder \"%s\" is not writable: %s", dirs[i], strerror(errno));
+            fputs("Use --reports-dir DIR to keep reports elsewhere, or --no-save.\n", stderr);
+            return PYSCOPE_EXIT_USAGE;
+        }
+    }
+    return 0;
+}
+
+/* Build the runner's argv (new array of borrowed strings; caller frees the array). */
+static char **run_runner_argv(const char *runner, const struct run_args *a, const char *output)
+{
+    size_t n_script = 0;
+    while (a->script_argv[n_script])
+        n_script++;
+    char **argv = xcalloc(n_script + 20, sizeof(*argv));
+    size_t i = 0;
+    argv[i++] = (char *)runner;
+#define RUN_ADD_OPT(name, value)                                                                   \
+    do {                                                                                           \
+        if (value) {                                                                               \
+            argv[i++] = (char *)(name);                                                            \
+            argv[i++] = (char *)(value);                                                           \
+        }                                                                                          \
+    } while (0)
+    RUN_ADD_OPT("--mode", a->mode);
+    RUN_ADD_OPT("--repeat", a->repeat);
+    RUN_ADD_OPT("--warmup", a->warmup);
+    RUN_ADD_OPT("--interval-ms", a->interval_ms);
+    RUN_ADD_OPT("--timeout", a->timeout);
+    RUN_ADD_OPT("--venv", a->venv);
+    RUN_ADD_OPT("--output", output);
+#undef RUN_ADD_OPT
+    argv[i++] = "--";
+    for (size_t k = 0; k < n_script; k++)
+        argv[i++] = a->script_argv[k];
+    argv[i] = NULL;
+    return argv;
+}
+
+/*
+ * Spawn the runner and wait for it. With json_mode its stdout goes to our stderr.
+ * Returns 0 and the wait status in *status, or -errno when it could not be started.
+ */
+static int run_spawn_wait(const char *runner, bool use_path, char **argv, bool json_mode,
+                          int *status)
+{
+    posix_spawnattr_t attr;
+    posix_spawn_file_actions_t actions;
+    struct sigaction ign = {.sa_handler = SIG_IGN}, old_int, old_quit;
+    sigset_t def, empty;
+    pid_t pid;
+    int rc;
+
+    sigemptyset(&ign.sa_mask);
+    sigemptyset(&empty);
+    sigemptyset(&def);
+    sigaddset(&def, SIGINT);
+    sigaddset(&def, SIGQUIT);
+    sigaddset(&def, SIGPIPE);
+    posix_spawnattr_init(&attr);
+    posix_spawnattr_setsigdefault(&attr, &def);
+    posix_spawnattr_setsigmask(&attr, &empty);
+    posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK);
+    posix_spawn_file_actions_init(&actions);
+    if (json_mode)
+        posix_spawn_file_actions_adddup2(&actions, STDERR_FILENO, STDOUT_FILENO);
+
+    fflush(stdout);
+    fflush(stderr);
+    sigaction(SIGINT, &ign, &old_int);
+    sigaction(SIGQUIT, &ign, &old_quit);
+    if (use_path)
+        rc = posix_spawnp(&pid, runner, &actions, &attr, argv, environ);
+    else
+        rc = posix_spawn(&pid, runner, &actions, &attr, argv, environ);
+    if (rc == 0) {
+        while (waitpid(pid, status, 0) < 0) {
+            if (errno != EINTR) {
+                rc = errno;
+                break;
+            }
+        }
+    }
+    sigaction(SIGINT, &old_int, NULL);
+    sigaction(SIGQUIT, &old_quit, NULL);
+    posix_spawn_file_actions_destroy(&actions);
+    posix_spawnattr_destroy(&attr);
+    return -rc;
+}
+
+/* Create the runner's empty output file; returns a new path or NULL (reported). */
+static char *run_make_tmp(void)
+{
+    const char *tmpdir = getenv("TMPDIR");
+    if (!tmpdir || !*tmpdir)
+        tmpdir = "/tmp";
+    char *path = run_path_join(tmpdir, "pyscope-run-XXXXXX.json");
+    int fd = mkostemps(path, 5, O_CLOEXEC);
+    if (fd < 0) {
+        log_error("could not create a temporary file in \"%s\": %s", tmpdir, strerror(errno));
+        free(path);
+        return NULL;
+    }
+    close(fd);
+    return path;
+}
+
+/*
+ * Load and check the runner's output document. Returns a new object, or NULL with
+ * the reason reported.
+ */
+static json_t *run_load_result(const char *path, bool *keep)
+{
+    *keep = false;
+    char *buf;
+    size_t len;
+    int rc = cli_read_file(path, RUN_OUTPUT_CAP, &buf, &len);
+    if (rc < 0) {
+        log_error("could not read pyscope-run output \"%s\": %s", path, pyscope_strerror(rc));
+        return NULL;
+    }
+    if (len == 0) {
+        free(buf);
+        log_error("pyscope-run wrote no result (\"%s\" is empty)", path);
+        return NULL;
+    }
+    json_error_t jerr;
+    json_t *doc = json_loadb(buf, len, JSON_REJECT_DUPLICATES, &jerr);
+    free(buf);
+    *keep = true; /* from here on, a refused document is kept for inspection */
+    if (!doc) {
+        log_error("corrupt pyscope-run output \"%s\": %s (line %d, column %d)", path, jerr.text,
+                  jerr.line, jerr.column);
+        return NULL;
+    }
+    const char *schema = json_string_value(json_object_get(doc, "schema"));
+    const char *why = NULL;
+    if (!json_is_object(doc))
+        why = "not a JSON object";
+    else if (!schema || strncmp(schema, "pyscope.run/", 12) != 0)
+        why = "no \"schema\": \"pyscope.run/1\"";
+    else if (strcmp(schema + 12, "1") != 0 && strncmp(schema + 12, "1.", 2) != 0)
+        why = "unsupported schema version (this pyscope reads pyscope.run/1)";
+    else if (!json_is_object(json_object_get(doc, "status")) ||
+             !json_is_string(json_object_get(json_object_get(doc, "status"), "outcome")))
+        why = "no \"status\" object";
+    else if (!json_is_array(json_object_get(doc, "runs")))
+        why = "no \"runs\" array";
+    if (why) {
+        log_error("corrupt pyscope-run output \"%s\": %s", path, why);
+        json_decref(doc);
+        return NULL;
+    }
+    *keep = false;
+    return doc;
+}
+
+/*
+ * The project root the runner used for relative keys: script.path minus "/" + key.
+ * Returns a new string, or NULL when it cannot be derived.
+ */
+static char *run_source_root(const json_t *report)
+{
+    const json_t *script = json_object_get(report, "script");
+    const char *path = json_string_value(json_object_get(script, "path"));
+    const char *key = json_string_value(json_object_get(script, "key"));
+    if (!path || !key || key[0] == '/')
+        return NULL;
+    size_t lp = strlen(path), lk = strlen(key);
+    if (lp <= lk + 1 || strcmp(path + lp - lk, key) != 0 || path[lp - lk - 1] != '/')
+        return NULL;
+    return lp - lk - 1 == 0 ? xstrdup("/") : xstrndup(path, lp - lk - 1);
+}
+
+/* Add suggestions and the regression check to the report (borrowed, modified). */
+static void run_analyze(json_t *report, const struct run_args *a, const struct run_files *f,
+                        bool script_ok)
+{
+    struct suggest_options sopt = {0};
+    char *root = run_source_root(report);
+    sopt.source_root = root;
+    json_t *suggestions = suggest_analyze(report, &sopt);
+    free(root);
+    if (!suggestions) {
+        log_warn("could not compute optimization suggestions");
+        suggestions = json_array();
+    }
+    json_object_set_new(report, "suggestions", suggestions);
+
+    json_t *regression = json_null();
+    if (script_ok) {
+        struct regress_options ropt;
+        regress_options_init(&ropt);
+        if (a->threshold_pct > 0)
+            ropt.threshold = a->threshold_pct / 100.0;
+        json_t *r = regress_check_local(report, f->json_dir, &ropt);
+        if (r) {
+            json_decref(regression);
+            regression = r;
+        } else {
+            log_warn("could not check for regressions against \"%s\"", f->json_dir);
+        }
+    }
+    json_object_set_new(report, "regression", regression);
+}
+
+/* Write the HTML report through a temporary file; 0 or -1 (reported). */
+static int run_write_html(const char *path, const json_t *report)
+{
+    char *tmp = xasprintf("%s.tmp.%ld", path, (long)getpid());
+    char err[256] = "";
+    int rc = -1;
+    FILE *out = fopen(tmp, "wx");
+    if (!out) {
+        log_error("could not write HTML report \"%s\": %s", tmp, strerror(errno));
+        free(tmp);
+        return -1;
+    }
+    int wrc = html_report_write(out, report, err, sizeof(err));
+    /* keep the first error's errno: fflush, a write error seen earlier, or fclose */
+    int write_errno = 0;
+    if (fflush(out) == EOF)
+        write_errno = errno;
+    else if (ferror(out))
+        write_errno = EIO;
+    if (fclose(out) == EOF && write_errno == 0)
+        write_errno = errno;
+    if (wrc < 0)
+        log_error("could not render HTML report \"%s\": %s", path,
+                  err[0] ? err : pyscope_strerror(wrc));
+    else if (write_errno)
+        log_error("could not write HTML report \"%s\": %s", path, strerror(write_errno));
+    else if (rename(tmp, path) < 0)
+        log_error("could not write HTML report \"%s\": %s", path, strerror(errno));
+    else
+        rc = 0;
+    if (rc < 0)
+        unlink(tmp);
+    free(tmp);
+    return rc;
+}
+
+/*
+ * Save the HTML, then the JSON report (the JSON is the history entry, written last
+ * so that it names only files that exist). Returns 0, or -1 when a write failed
+ * (reported).
+ */
+static int run_save(json_t *report, struct run_files *f)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    char *base = cli_report_name(&ts);
+    char *json_name = xasprintf("%s.json", base);
+    char *html_name = xasprintf("%s.html", base);
+    f->json_path = run_path_join(f->json_dir, json_name);
+    f->html_path = run_path_join(f->html_dir, html_name);
+    free(base);
+    free(json_name);
+    free(html_name);
+
+    json_t *files = json_object();
+    json_object_set_new(files, "json", cli_json_string_bytes(f->json_path));
+    json_object_set_new(files, "html", cli_json_string_bytes(f->html_path));
+    json_object_set_new(report, "files", files);
+
+    int result = 0;
+    if (run_write_html(f->html_path, report) < 0) {
+        result = -1;
+        free(f->html_path);
+        f->html_path = NULL;
+        json_object_set_new(files, "html", json_null());
+    }
+    int rc = cli_write_json_atomic(f->json_path, report, JSON_INDENT(2));
+    if (rc < 0) {
+        log_error("could not write JSON report \"%s\": %s", f->json_path, pyscope_strerror(rc));
+        result = -1;
+        free(f->json_path);
+        f->json_path = NULL;
+        json_object_set_new(files, "json", json_null());
+    }
+    return result;
+}
+
+/* Write the --export files; 0 or -1 when one failed (reported). */
+static int run_exports(const struct run_args *a, const json_t *report)
+{
+    int result = 0;
+    for (size_t i = 0; i < a->n_exports; i++) {
+        const struct run_export *e = &a->exports[i];
+        FILE *out = fopen(e->path, "w");
+        if (!out) {
+            log_error("could not write export file \"%s\": %s", e->path, strerror(errno));
+            result = -1;
+            continue;
+        }
+        int rc = e->format == RUN_EXPORT_COLLAPSED ? export_collapsed(out, report)
+                                                   : export_speedscope(out, report);
+        if (fflush(out) == EOF && rc >= 0)
+            rc = -errno;
+        if (ferror(out) && rc >= 0)
+            rc = -EIO;
+        if (fclose(out) == EOF && rc >= 0)
+            rc = -errno;
+        if (rc < 0) {
+            log_error("could not write export file \"%s\": %s", e->path, pyscope_strerror(rc));
+            result = -1;
+        }
+    }
+    return result;
+}
+
+/* Interpret the runner's wait status; -1 to go on and read its result, else an exit code. */
+static int run_runner_status(const char *runner, int status)
+{
+    if (WIFSIGNALED(status)) {
+        int sig = WTERMSIG(status);
+        const char *abbrev = sigabbrev_np(sig);
+        log_error("%s was killed by signal %d (SIG%s)", runner, sig, abbrev ? abbrev : "?");
+        return PYSCOPE_EXIT_INTERNAL;
+    }
+    int code = WEXITSTATUS(status);
+    switch (code) {
+    case PYSCOPE_EXIT_OK:
+    case PYSCOPE_EXIT_SCRIPT:
+    case PYSCOPE_EXIT_TIMEOUT:
+        return -1;
+    case PYSCOPE_EXIT_USAGE:
+        return PYSCOPE_EXIT_USAGE; /* it said why on stderr */
+    case PYSCOPE_EXIT_INTERNAL:
+        log_error("%s failed (internal error, see above)", runner);
+        return PYSCOPE_EXIT_INTERNAL;
+    default:
+        log_error("%s exited with unexpected status %d", runner, code);
+        return PYSCOPE_EXIT_INTERNAL;
+    }
+}
+
+static void run_files_release(struct run_files *f)
+{
+    if (f->tmp_output)
+        unlink(f->tmp_output);
+    free(f->tmp_output);
+    free(f->json_dir);
+    free(f->html_dir);
+    free(f->json_path);
+    free(f->html_path);
+    memset(f, 0, sizeof(*f));
+}
+
+/*
+ * Run the script under pyscope-run and load its result. Returns the result (new
+ * object, caller owns) with the runner's exit status (0, 3 or 124) in *script_rc,
+ * or NULL with the exit status to return in *script_rc (reported).
+ */
+static json_t *run_measure(const struct run_args *a, struct run_files *f, int *script_rc)
+{
+    char err[512];
+    bool use_path;
+    char *runner = cli_find_runner(&use_path, err, sizeof(err));
+    if (!runner) {
+        log_error("%s", err);
+        *script_rc = PYSCOPE_EXIT_INTERNAL;
+        return NULL;
+    }
+    f->tmp_output = run_make_tmp();
+    if (!f->tmp_output) {
+        free(runner);
+        *script_rc = PYSCOPE_EXIT_INTERNAL;
+        return NULL;
+    }
+
+    if (!a->quiet && !a->json && isatty(STDERR_FILENO))
+        fprintf(stderr, "pyscope: profiling %s ...\n", a->script_argv[0]);
+    char **rargv = run_runner_argv(runner, a, f->tmp_output);
+    int status = 0;
+    int rc = run_spawn_wait(runner, use_path, rargv, a->json, &status);
+    free(rargv);
+    if (rc < 0) {
+        log_error("could not run \"%s\": %s%s", runner, strerror(-rc),
+                  use_path ? " (set PYSCOPE_RUN_BIN or install pyscope-run next to pyscope)" : "");
+        free(runner);
+        *script_rc = PYSCOPE_EXIT_INTERNAL;
+        return NULL;
+    }
+    if (WIFSIGNALED(status) && WTERMSIG(status) == SIGINT) {
+        /* the runner itself was interrupted: die the same way, as shells expect */
+        free(runner);
+        run_files_release(f);
+        signal(SIGINT, SIG_DFL);
+        raise(SIGINT);
+    }
+    rc = run_runner_status(runner, status);
+    free(runner);
+    if (rc >= 0) {
+        *script_rc = rc;
+        return NULL;
+    }
+
+    bool keep;
+    json_t *result = run_load_result(f->tmp_output, &keep);
+    if (!result) {
+        if (keep) {
+            log_info("the refused output is kept in \"%s\"", f->tmp_output);
+            free(f->tmp_output);
+            f->tmp_output = NULL;
+        }
+        *script_rc = PYSCOPE_EXIT_INTERNAL;
+        return NULL;
+    }
+    *script_rc = WEXITSTATUS(status);
+    return result;
+}
+
+/*
+ * Turn the result (borrowed, modified) into the report, save it, export it and
+ * print it. Returns the exit status.
+ */
+static int run_report(const struct run_args *a, struct run_files *f, json_t *report, int script_rc)
+{
+    json_object_set_new(report, "schema", json_string("pyscope.report/1"));
+    run_analyze(report, a, f, script_rc == PYSCOPE_EXIT_OK);
+
+    bool internal = false;
+    if (a->no_save)
+        json_object_set_new(report, "files", json_pack("{s:n, s:n}", "json", "html"));
+    else if (run_save(report, f) < 0)
+        internal = true;
+    if (run_exports(a, report) < 0)
+        internal = true;
+
+    if (a->json) {
+        if (json_dumpf(report, stdout, JSON_INDENT(2)) < 0 || fputc('\n', stdout) == EOF)
+            internal = true;
+    } else if (!a->quiet) {
+        struct report_text_options topt;
+        report_text_options_init(&topt);
+        topt.color = cli_color_enabled(a->color, STDOUT_FILENO);
+        topt.top = (int)a->top;
+        topt.json_path = f->json_path;
+        topt.html_path = f->html_path;
+        topt.print_regression = regress_print;
+        report_text_print(stdout, report, &topt);
+    }
+    if (a->json || a->quiet) {
+        /* no text report: say how the script ended on stderr */
+        char *outcome = report_text_outcome(report);
+        if (outcome)
+            log_error("%s", outcome);
+        free(outcome);
+    }
+    if (fflush(stdout) == EOF) {
+        log_error("could not write to standard output: %s", strerror(errno));
+        internal = true;
+    }
+
+    const json_t *regression = json_object_get(report, "regression");
+    bool regressed = json_is_object(regression) && regress_has_regression(regression);
+    if (internal)
+        return PYSCOPE_EXIT_INTERNAL;
+    if (script_rc != PYSCOPE_EXIT_OK)
+        return script_rc;
+    if (regressed && a->fail_on_regression)
+        return PYSCOPE_EXIT_REGRESSION;
+    return PYSCOPE_EXIT_OK;
+}
+
+int cli_run_main(int argc, char **argv)
+{
+    struct run_args a;
+    struct run_files f = {0};
+    int rc = run_parse_args(argc, argv, &a);
+    if (rc >= 0)
+        return rc;
+    rc = run_check_paths(&a);
+    if (rc)
+        return rc;
+    rc = run_prepare_reports(&a, &f);
+    if (rc)
+        goto out;
+    json_t *report = run_measure(&a, &f, &rc);
+    if (!report)
+        goto out;
+    rc = run_report(&a, &f, report, rc);
+    json_decref(report);
+out:
+    run_files_release(&f);
+    return rc;
+}

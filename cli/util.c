@@ -1,0 +1,323 @@
+/*
+ * util.c - helpers shared by pyscope's subcommands.
+ */
+#include "util.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "errors.h"
+#include "xmalloc.h"
+
+#define RUNNER_NAME "pyscope-run"
+
+/* Reject what strtol/strtod would silently skip or accept: blanks, hex, empty. */
+static bool plain_number_text(const char *s)
+{
+    if (!s || !*s)
+        return false;
+    if (*s == '+' || *s == '-')
+        s++;
+    if (!((*s >= '0' && *s <= '9') || *s == '.'))
+        return false;
+    return !(s[0] == '0' && (s[1] == 'x' || s[1] == 'X'));
+}
+
+int cli_parse_long(const char *s, long min, long max, long *out)
+{
+    if (!plain_number_text(s))
+        return -PYSCOPE_EUSAGE;
+    char *end;
+    errno = 0;
+    long v = strtol(s, &end, 10);
+    if (end == s || *end != '\0')
+        return -PYSCOPE_EUSAGE;
+    if (errno == ERANGE || v < min || v > max)
+        return -PYSCOPE_ERANGE;
+    *out = v;
+    return 0;
+}
+
+int cli_parse_double(const char *s, double min, double max, double *out)
+{
+    if (!plain_number_text(s))
+        return -PYSCOPE_EUSAGE;
+    char *end;
+    errno = 0;
+    double v = strtod(s, &end);
+    if (end == s || *end != '\0')
+        return -PYSCOPE_EUSAGE;
+    if (errno == ERANGE || !isfinite(v) || v < min || v > max)
+        return -PYSCOPE_ERANGE;
+    *out = v;
+    return 0;
+}
+
+int cli_parse_color(const char *s, enum cli_color *out)
+{
+    if (strcmp(s, "auto") == 0)
+        *out = CLI_COLOR_AUTO;
+    else if (strcmp(s, "always") == 0)
+        *out = CLI_COLOR_ALWAYS;
+    else if (strcmp(s, "never") == 0)
+        *out = CLI_COLOR_NEVER;
+    else
+        return -PYSCOPE_EUSAGE;
+    return 0;
+}
+
+bool cli_color_enabled(enum cli_color mode, int fd)
+{
+    if (mode == CLI_COLOR_ALWAYS)
+        return true;
+    if (mode == CLI_COLOR_NEVER)
+        return false;
+    const char *no_color = getenv("NO_COLOR");
+    if (no_color && *no_color)
+        return false;
+    const char *term = getenv("TERM");
+    if (term && strcmp(term, "dumb") == 0)
+        return false;
+    return isatty(fd) == 1;
+}
+
+int cli_mkdir_p(const char *path, mode_t mode)
+{
+    if (path[0] == '\0')
+        return -ENOENT;
+    if (strspn(path, "/") == strlen(path))
+        return 0;
+    char *p = xstrdup(path);
+    int rc = 0;
+    size_t len = strlen(p);
+    while (len > 1 && p[len - 1] == '/')
+        p[--len] = '\0';
+    for (char *s = p + 1;; s++) {
+        if (*s != '/' && *s != '\0')
+            continue;
+        char saved = *s;
+        *s = '\0';
+        if (mkdir(p, mode) < 0) {
+            struct stat st;
+            if (errno != EEXIST) {
+                rc = -errno;
+                break;
+            }
+            if (stat(p, &st) < 0) {
+                rc = -errno;
+                break;
+            }
+            if (!S_ISDIR(st.st_mode)) {
+                rc = -ENOTDIR;
+                break;
+            }
+        }
+        if (saved == '\0')
+            break;
+        *s = saved;
+        while (s[1] == '/')
+            s++;
+    }
+    free(p);
+    return rc;
+}
+
+/* Return a new path "dir/name" when it is an executable regular file, else NULL. */
+static char *executable_in(const char *dir, const char *name)
+{
+    char *path = xasprintf("%s/%s", dir, name);
+    struct stat st;
+    if (stat(path, &st) == 0 && S_ISREG(st.st_mode) && access(path, X_OK) == 0)
+        return path;
+    free(path);
+    return NULL;
+}
+
+char *cli_find_runner(bool *use_path, char *err, size_t errlen)
+{
+    *use_path = false;
+    const char *env = getenv("PYSCOPE_RUN_BIN");
+    if (env && *env) {
+        struct stat st;
+        if (stat(env, &st) < 0) {
+            snprintf(err, errlen, "PYSCOPE_RUN_BIN \"%s\": %s", env, strerror(errno));
+            return NULL;
+        }
+        if (!S_ISREG(st.st_mode) || access(env, X_OK) < 0) {
+            snprintf(err, errlen, "PYSCOPE_RUN_BIN \"%s\" is not an executable file", env);
+            return NULL;
+        }
+        return xstrdup(env);
+    }
+
+    char self[PATH_MAX];
+    ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+    if (n > 0) {
+        self[n] = '\0';
+        char *slash = strrchr(self, '/');
+        if (slash) {
+            *slash = '\0';
+            const char *dir = self[0] ? self : "/";
+            char *found = executable_in(dir, RUNNER_NAME);
+            if (!found) {
+                char *build = xasprintf("%s/../agent/runner", dir);
+                found = executable_in(build, RUNNER_NAME);
+                free(build);
+            }
+            if (found)
+                return found;
+        }
+    }
+    *use_path = true;
+    return xstrdup(RUNNER_NAME);
+}
+
+char *cli_report_name(const struct timespec *ts)
+{
+    struct tm tm;
+    char stamp[32];
+    time_t sec = ts->tv_sec;
+    gmtime_r(&sec, &tm);
+    strftime(stamp, sizeof(stamp), "%Y-%m-%dT%H-%M-%S", &tm);
+    return xasprintf("pyscope_report_%s.%06ldZ", stamp, (long)(ts->tv_nsec / 1000));
+}
+
+int cli_read_file(const char *path, size_t cap, char **buf, size_t *len)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return -errno;
+    size_t size = 0, alloc = 65536;
+    char *data = xmalloc(alloc);
+    int rc = 0;
+    for (;;) {
+        if (size + 1 >= alloc) {
+            if (alloc > cap) {
+                rc = -PYSCOPE_ETOOBIG;
+                break;
+            }
+            alloc *= 2;
+            data = xrealloc(data, alloc);
+        }
+        ssize_t got = read(fd, data + size, alloc - size - 1);
+        if (got < 0 && errno == EINTR)
+            continue;
+        if (got < 0) {
+            rc = -errno;
+            break;
+        }
+        if (got == 0)
+            break;
+        size += (size_t)got;
+        if (size > cap) {
+            rc = -PYSCOPE_ETOOBIG;
+            break;
+        }
+    }
+    close(fd);
+    if (rc < 0) {
+        free(data);
+        return rc;
+    }
+    data[size] = '\0';
+    *buf = data;
+    *len = size;
+    return 0;
+}
+
+/* Length of the valid UTF-8 sequence at s (1..4), or 0 when invalid. */
+static size_t utf8_seq_len(const unsigned char *s)
+{
+    unsigned char c = s[0];
+    if (c < 0x80)
+        return 1;
+    size_t n;
+    unsigned int cp;
+    if (c >= 0xc2 && c <= 0xdf) {
+        n = 2;
+        cp = c & 0x1f;
+    } else if (c >= 0xe0 && c <= 0xef) {
+        n = 3;
+        cp = c & 0x0f;
+    } else if (c >= 0xf0 && c <= 0xf4) {
+        n = 4;
+        cp = c & 0x07;
+    } else {
+        return 0;
+    }
+    for (size_t i = 1; i < n; i++) {
+        if ((s[i] & 0xc0) != 0x80)
+            return 0;
+        cp = (cp << 6) | (s[i] & 0x3f);
+    }
+    if ((n == 3 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) ||
+        (n == 4 && (cp < 0x10000 || cp > 0x10ffff)))
+        return 0;
+    return n;
+}
+
+json_t *cli_json_string_bytes(const char *s)
+{
+    json_t *j = json_string(s);
+    if (j)
+        return j;
+    size_t len = strlen(s), o = 0;
+    char *fixed = xmalloc(len * 3 + 1);
+    const unsigned char *p = (const unsigned char *)s;
+    while (*p) {
+        size_t n = utf8_seq_len(p);
+        if (n == 0) {
+            memcpy(fixed + o, "\xef\xbf\xbd", 3);
+            o += 3;
+            p++;
+        } else {
+            memcpy(fixed + o, p, n);
+            o += n;
+            p += n;
+        }
+    }
+    fixed[o] = '\0';
+    j = json_string(fixed);
+    free(fixed);
+    return j ? j : json_string("");
+}
+
+int cli_write_json_atomic(const char *path, const json_t *json, size_t flags)
+{
+    char *tmp = xasprintf("%s.tmp.%ld", path, (long)getpid());
+    int rc = 0;
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+    if (fd < 0) {
+        rc = -errno;
+        free(tmp);
+        return rc;
+    }
+    FILE *f = fdopen(fd, "w");
+    if (!f) {
+        rc = -errno;
+        close(fd);
+        goto fail;
+    }
+    errno = 0;
+    if (json_dumpf(json, f, flags) < 0 || fputc('\n', f) == EOF)
+        rc = errno ? -errno : -EIO;
+    if (fflush(f) == EOF && rc == 0)
+        rc = -errno;
+    if (rc == 0 && fsync(fileno(f)) < 0)
+        rc = -errno;
+    if (fclose(f) == EOF && rc == 0)
+        rc = -errno;
+    if (rc == 0 && rename(tmp, path) < 0)
+        rc = -errno;
+fail:
+    if (rc < 0)
+        unlink(tmp);
+    free(tmp);
+    return rc;
+}

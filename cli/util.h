@@ -1,0 +1,84 @@
+/*
+ * util.h - helpers shared by pyscope's subcommands.
+ *
+ * Strict number parsing for options, the colour decision (--color, NO_COLOR,
+ * TTY), folder creation, locating the pyscope-run binary, report file names,
+ * bounded file reading, and JSON strings from raw (possibly non-UTF-8) bytes.
+ * Everything returns codes or fills a caller's error buffer; printing is left
+ * to the subcommand, which decides the exit status.
+ */
+#ifndef PYSCOPE_CLI_UTIL_H
+#define PYSCOPE_CLI_UTIL_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <sys/types.h>
+#include <time.h>
+
+/* pyscope's own exit statuses are in errors.h (enum pyscope_exit). */
+
+enum cli_color { CLI_COLOR_AUTO, CLI_COLOR_ALWAYS, CLI_COLOR_NEVER };
+
+/*
+ * Parse s (borrowed) as a whole decimal integer in [min, max]: no leading blanks, no
+ * trailing characters. Returns 0 and sets *out, -PYSCOPE_EUSAGE when s is not an
+ * integer, -PYSCOPE_ERANGE when it is outside [min, max].
+ */
+int cli_parse_long(const char *s, long min, long max, long *out);
+
+/*
+ * Parse s (borrowed) as a whole finite decimal number in [min, max] (no NaN, no
+ * infinity, no hex). Same return values as cli_parse_long().
+ */
+int cli_parse_double(const char *s, double min, double max, double *out);
+
+/* Parse "auto", "always" or "never"; returns 0 or -PYSCOPE_EUSAGE. */
+int cli_parse_color(const char *s, enum cli_color *out);
+
+/*
+ * Whether to colour output on fd: always/never as asked; auto colours only a TTY,
+ * and not when NO_COLOR is set to a non-empty value or TERM is "dumb".
+ */
+bool cli_color_enabled(enum cli_color mode, int fd);
+
+/* Create path (borrowed) and its missing parents with mode; 0 or -errno. */
+int cli_mkdir_p(const char *path, mode_t mode);
+
+/*
+ * Locate pyscope-run: $PYSCOPE_RUN_BIN when set, else next to this executable,
+ * else ../agent/runner/pyscope-run relative to it (the build tree), else the bare
+ * name "pyscope-run" (searched in PATH when spawned). Sets *use_path to whether the
+ * result must be searched in PATH. Returns a new string (caller owns), or NULL with
+ * a message in err when $PYSCOPE_RUN_BIN names something that is not executable.
+ */
+char *cli_find_runner(bool *use_path, char *err, size_t errlen);
+
+/*
+ * Return a new report base name "pyscope_report_YYYY-MM-DDTHH-MM-SS.ffffffZ" for
+ * the UTC time ts (names sort by time). Caller owns it.
+ */
+char *cli_report_name(const struct timespec *ts);
+
+/*
+ * Read all of path (borrowed) into a new NUL-terminated buffer (*buf, caller owns;
+ * *len without the NUL). Returns 0, -errno, or -PYSCOPE_ETOOBIG when the file is
+ * larger than cap bytes.
+ */
+int cli_read_file(const char *path, size_t cap, char **buf, size_t *len);
+
+/*
+ * Return a new JSON string of the bytes s (borrowed): as is when valid UTF-8, else
+ * with each invalid byte replaced by U+FFFD. Never NULL.
+ */
+json_t *cli_json_string_bytes(const char *s);
+
+/*
+ * Write json (borrowed) to path (borrowed) through a temporary file in the same
+ * folder and rename(), so readers never see half a file. flags as json_dumpf();
+ * a newline ends the file. Returns 0 or -errno (-EIO when jansson fails).
+ */
+int cli_write_json_atomic(const char *path, const json_t *json, size_t flags);
+
+#endif

@@ -1,0 +1,258 @@
+/*
+ * history.c - earlier reports kept in a local folder.
+ *
+ * Files are read whole into a capped buffer (fstat first, then a bounded
+ * read, so a file that grows meanwhile cannot exceed the cap) and parsed
+ * with json_loadb. Matching happens newest first so that `limit` bounds
+ * how many documents stay in memory.
+ */
+#include "history.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "errors.h"
+#include "log.h"
+#include "xmalloc.h"
+
+static bool has_report_name(const char *name)
+{
+    size_t len = strlen(name), pl = strlen(HISTORY_PREFIX), sl = strlen(HISTORY_SUFFIX);
+    return len > pl + sl && strncmp(name, HISTORY_PREFIX, pl) == 0 &&
+           strcmp(name + len - sl, HISTORY_SUFFIX) == 0;
+}
+
+static int cmp_names(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+int history_list(const char *dir, char ***names, size_t *n)
+{
+    *names = NULL;
+    *n = 0;
+    DIR *d = opendir(dir);
+    if (!d)
+        return -errno;
+    size_t cap = 0;
+    struct dirent *de;
+    while ((de = readdir(d)) != NULL) {
+        if (!has_report_name(de->d_name))
+            continue;
+        if (*n == cap) {
+            cap = cap ? 2 * cap : 16;
+            *names = xreallocarray(*names, cap, sizeof(**names));
+        }
+        (*names)[(*n)++] = xstrdup(de->d_name);
+    }
+    closedir(d);
+    if (*n)
+        qsort(*names, *n, sizeof(**names), cmp_names);
+    return 0;
+}
+
+void history_names_free(char **names, size_t n)
+{
+    if (!names)
+        return;
+    for (size_t i = 0; i < n; i++)
+        free(names[i]);
+    free(names);
+}
+
+bool history_schema_ok(const json_t *doc)
+{
+    if (!json_is_object(doc))
+        return false;
+    const char *s = json_string_value(json_object_get(doc, "schema"));
+    if (!s)
+        return false;
+    const char *ver;
+    if (strncmp(s, "pyscope.run/", 12) == 0)
+        ver = s + 12;
+    else if (strncmp(s, "pyscope.report/", 15) == 0)
+        ver = s + 15;
+    else
+        return false;
+    /* major version 1, optionally followed by ".minor" */
+    return ver[0] == '1' && (ver[1] == '\0' || ver[1] == '.');
+}
+
+static void set_err(char *errbuf, size_t errlen, const char *msg)
+{
+    if (errbuf && errlen)
+        snprintf(errbuf, errlen, "%s", msg);
+}
+
+int history_load_file(const char *path, json_t **doc, char *errbuf, size_t errlen)
+{
+    *doc = NULL;
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+    if (fd < 0) {
+        int e = errno;
+        set_err(errbuf, errlen, strerror(e));
+        return -e;
+    }
+    struct stat st;
+    int rc = 0;
+    char *buf = NULL;
+    if (fstat(fd, &st) < 0) {
+        rc = -errno;
+        set_err(errbuf, errlen, strerror(-rc));
+        goto out;
+    }
+    if (!S_ISREG(st.st_mode)) {
+        rc = -PYSCOPE_EPARSE;
+        set_err(errbuf, errlen, "not a regular file");
+        goto out;
+    }
+    if ((unsigned long long)st.st_size > HISTORY_MAX_FILE_BYTES) {
+        rc = -PYSCOPE_ETOOBIG;
+        set_err(errbuf, errlen, "file larger than 64 MiB");
+        goto out;
+    }
+    size_t cap = (size_t)st.st_size + 1, len = 0;
+    buf = xmalloc(cap);
+    for (;;) {
+        ssize_t r = read(fd, buf + len, cap - len);
+        if (r < 0) {
+            if (errno == EINTR)
+                continue;
+            rc = -errno;
+            set_err(errbuf, errlen, strerror(-rc));
+            goto out;
+        }
+        if (r == 0)
+            break;
+        len += (size_t)r;
+        if (len == cap) { /* grew since fstat */
+            if (cap > HISTORY_MAX_FILE_BYTES) {
+                rc = -PYSCOPE_ETOOBIG;
+                set_err(errbuf, errlen, "file larger than 64 MiB");
+                goto out;
+            }
+            cap = cap * 2 > HISTORY_MAX_FILE_BYTES + 1 ? HISTORY_MAX_FILE_BYTES + 1 : cap * 2;
+            buf = xrealloc(buf, cap);
+        }
+    }
+    json_error_t jerr;
+    json_t *j = json_loadb(buf, len, 0, &jerr);
+    if (!j) {
+        rc = -PYSCOPE_EPARSE;
+        if (errbuf && errlen)
+            snprintf(errbuf, errlen, "invalid JSON at line %d: %s", jerr.line, jerr.text);
+        goto out;
+    }
+    if (!json_is_object(j)) {
+        json_decref(j);
+        rc = -PYSCOPE_EPARSE;
+        set_err(errbuf, errlen, "not a JSON object");
+        goto out;
+    }
+    if (!history_schema_ok(j)) {
+        const char *s = json_string_value(json_object_get(j, "schema"));
+        if (errbuf && errlen)
+            snprintf(errbuf, errlen, "unexpected schema \"%s\"", s ? s : "(none)");
+        json_decref(j);
+        rc = -PYSCOPE_ESCHEMA;
+        goto out;
+    }
+    *doc = j;
+out:
+    free(buf);
+    close(fd);
+    return rc;
+}
+
+static bool field_equals(const json_t *doc, const char *obj, const char *key, const char *want)
+{
+    if (!want)
+        return true;
+    const char *v = json_string_value(json_object_get(json_object_get(doc, obj), key));
+    return v && strcmp(v, want) == 0;
+}
+
+bool history_matches(const json_t *doc, const struct history_filter *f)
+{
+    if (!json_is_object(doc))
+        return false;
+    if (!field_equals(doc, "script", "key", f->script_key) ||
+        !field_equals(doc, "host", "fingerprint", f->host_fingerprint) ||
+        !field_equals(doc, "python", "build", f->python_build))
+        return false;
+    if (f->exclude_id) {
+        const char *id = json_string_value(json_object_get(doc, "id"));
+        if (id && strcmp(id, f->exclude_id) == 0)
+            return false;
+    }
+    if (f->ok_only) {
+        const json_t *status = json_object_get(doc, "status");
+        const char *outcome = json_string_value(json_object_get(status, "outcome"));
+        if (status && (!outcome || strcmp(outcome, "ok") != 0))
+            return false;
+    }
+    return true;
+}
+
+int history_load(const char *dir, const struct history_filter *f, struct history *out)
+{
+    out->entries = NULL;
+    out->n = 0;
+    char **names;
+    size_t n;
+    int rc = history_list(dir, &names, &n);
+    if (rc < 0)
+        return rc;
+    size_t cap = 0;
+    /* newest first, so that f->limit keeps the most recent */
+    for (size_t i = n; i-- > 0;) {
+        if (f->limit && out->n >= f->limit)
+            break;
+        char *path = xasprintf("%s/%s", dir, names[i]);
+        json_t *doc;
+        char err[256];
+        int lrc = history_load_file(path, &doc, err, sizeof(err));
+        if (lrc < 0) {
+            log_warn("skipping report \"%s\": %s", path, err);
+            free(path);
+            continue;
+        }
+        if (!history_matches(doc, f)) {
+            json_decref(doc);
+            free(path);
+            continue;
+        }
+        if (out->n == cap) {
+            cap = cap ? 2 * cap : 16;
+            out->entries = xreallocarray(out->entries, cap, sizeof(*out->entries));
+        }
+        out->entries[out->n++] = (struct history_entry){path, doc};
+    }
+    history_names_free(names, n);
+    /* reverse into oldest-first order */
+    for (size_t i = 0; i < out->n / 2; i++) {
+        struct history_entry t = out->entries[i];
+        out->entries[i] = out->entries[out->n - 1 - i];
+        out->entries[out->n - 1 - i] = t;
+    }
+    return 0;
+}
+
+void history_release(struct history *h)
+{
+    if (!h)
+        return;
+    for (size_t i = 0; i < h->n; i++) {
+        free(h->entries[i].path);
+        json_decref(h->entries[i].doc);
+    }
+    free(h->entries);
+    h->entries = NULL;
+    h->n = 0;
+}

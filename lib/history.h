@@ -1,0 +1,77 @@
+/*
+ * history.h - earlier reports kept in a local folder (reports/json/).
+ *
+ * `pyscope run` saves each report as pyscope_report_<UTC timestamp>.json,
+ * so file names sort by time. This module lists them, loads them with a
+ * hard size cap, and keeps those of one series (script key, host
+ * fingerprint, Python build). A file that cannot be read, is not JSON, is
+ * not an object, or carries a schema other than pyscope.run/1 or
+ * pyscope.report/1 is skipped with a warning: a damaged history never stops
+ * a run.
+ */
+#ifndef PYSCOPE_HISTORY_H
+#define PYSCOPE_HISTORY_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+/* Largest report file loaded; bigger ones are skipped (-PYSCOPE_ETOOBIG). */
+#define HISTORY_MAX_FILE_BYTES ((size_t)64 << 20)
+/* File names considered: HISTORY_PREFIX ... HISTORY_SUFFIX. */
+#define HISTORY_PREFIX "pyscope_report_"
+#define HISTORY_SUFFIX ".json"
+
+struct history_filter {
+    const char *script_key;       /* script.key must equal it; NULL: any */
+    const char *host_fingerprint; /* host.fingerprint must equal it; NULL: any */
+    const char *python_build;     /* python.build must equal it; NULL: any */
+    const char *exclude_id;       /* skip the document whose id equals it (the candidate) */
+    bool ok_only; /* keep only status.outcome "ok" (a missing status counts as ok) */
+    size_t limit; /* keep at most the newest `limit` matches; 0: all */
+};
+
+struct history_entry {
+    char *path;  /* file path (owned) */
+    json_t *doc; /* the document (owned reference) */
+};
+
+struct history {
+    struct history_entry *entries; /* oldest first (file name order) */
+    size_t n;
+};
+
+/*
+ * List the report file names in dir (HISTORY_PREFIX*HISTORY_SUFFIX, regular
+ * or not yet checked), sorted ascending. *names is new (caller frees with
+ * history_names_free). Returns 0 or -errno (e.g. -ENOENT for no folder).
+ */
+int history_list(const char *dir, char ***names, size_t *n);
+/* Free a list from history_list (NULL-safe). */
+void history_names_free(char **names, size_t n);
+
+/*
+ * Load one report: a regular file of at most HISTORY_MAX_FILE_BYTES holding a
+ * JSON object with a known schema. *doc is new (caller json_decrefs). Returns
+ * 0, -errno, -PYSCOPE_ETOOBIG, -PYSCOPE_EPARSE (not JSON or not an object)
+ * or -PYSCOPE_ESCHEMA. errbuf (may be NULL) receives a reason on failure.
+ */
+int history_load_file(const char *path, json_t **doc, char *errbuf, size_t errlen);
+
+/* True when doc (borrowed) is an object of schema pyscope.run/1 or pyscope.report/1. */
+bool history_schema_ok(const json_t *doc);
+
+/* True when doc (borrowed) belongs to the series described by f (borrowed). */
+bool history_matches(const json_t *doc, const struct history_filter *f);
+
+/*
+ * Load the reports of dir that match f into *out (oldest first), skipping
+ * bad files with a log_warn. *out is filled even on error; release it with
+ * history_release. Returns 0 or -errno when the folder cannot be listed.
+ */
+int history_load(const char *dir, const struct history_filter *f, struct history *out);
+
+/* Free everything history_load put in h and empty it (NULL-safe). */
+void history_release(struct history *h);
+
+#endif

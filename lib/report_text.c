@@ -1,0 +1,487 @@
+/*
+ * report_text.c - the terminal report (the seed's layout, DESIGN.md §8).
+ *
+ * Every string that came from the script's world (file and function names,
+ * arguments, suggestion messages) goes through put_safe(), which escapes
+ * control characters so a hostile name cannot drive the terminal. Numbers are
+ * printed with fixed precision in the C locale, so the output is byte-stable.
+ */
+#include "report_text.h"
+
+#include <math.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "xmalloc.h"
+
+#define RULE      "----------------------------------------"
+#define MIB       (1024.0 * 1024.0)
+#define C_BOLD    "\033[1m"
+#define C_RED     "\033[1;31m"
+#define C_YELLOW  "\033[33m"
+#define C_CYAN    "\033[36m"
+#define C_DIM     "\033[2m"
+#define C_RESET   "\033[0m"
+#define MAX_TOP   1000
+#define WRAP_COLS 80 /* suggestions are word-wrapped to this width (fixed: byte-stable) */
+
+void report_text_options_init(struct report_text_options *opt)
+{
+    memset(opt, 0, sizeof(*opt));
+    opt->color = false;
+    opt->top = 5;
+}
+
+/* Colour helpers: return the escape, or "" without colour. */
+static const char *col(const struct report_text_options *opt, const char *code)
+{
+    return opt->color ? code : "";
+}
+
+/*
+ * Write the n bytes at s (borrowed, UTF-8 or raw bytes) with control characters
+ * escaped as \xNN; C1 controls (U+0080..U+009F) are escaped as \u00NN.
+ */
+static void put_safe_n(FILE *out, const char *s, size_t n)
+{
+    const unsigned char *p = (const unsigned char *)s, *end = p + n;
+    for (; p < end; p++) {
+        if (*p < 0x20 || *p == 0x7f) {
+            fprintf(out, "\\x%02x", *p);
+        } else if (*p == 0xc2 && p + 1 < end && p[1] >= 0x80 && p[1] <= 0x9f) {
+            fprintf(out, "\\u%04x", p[1]);
+            p++;
+        } else {
+            fputc(*p, out);
+        }
+    }
+}
+
+static void put_safe(FILE *out, const char *s)
+{
+    put_safe_n(out, s, strlen(s));
+}
+
+/* Display width of n bytes of UTF-8: one column per code point (good enough here). */
+static size_t text_cols(const char *s, size_t n)
+{
+    size_t cols = 0;
+    for (size_t i = 0; i < n; i++)
+        if (((unsigned char)s[i] & 0xc0) != 0x80)
+            cols++;
+    return cols;
+}
+
+/*
+ * Write msg (borrowed) word-wrapped to WRAP_COLS, starting at column start; lines
+ * after the first (and the message's own line breaks) start with indent.
+ */
+static void put_wrapped(FILE *out, const char *msg, size_t start, const char *indent)
+{
+    size_t col = start, indent_cols = strlen(indent);
+    bool line_empty = true;
+    const char *p = msg;
+    while (*p) {
+        if (*p == '\n') {
+            fputc('\n', out);
+            fputs(indent, out);
+            col = indent_cols;
+            line_empty = true;
+            p++;
+            continue;
+        }
+        if (*p == ' ') {
+            p++;
+            continue;
+        }
+        size_t n = strcspn(p, " \n");
+        size_t w = text_cols(p, n);
+        if (!line_empty && col + 1 + w > WRAP_COLS) {
+            fputc('\n', out);
+            fputs(indent, out);
+            col = indent_cols;
+            line_empty = true;
+        }
+        if (!line_empty) {
+            fputc(' ', out);
+            col++;
+        }
+        put_safe_n(out, p, n);
+        col += w;
+        line_empty = false;
+        p += n;
+    }
+}
+
+/* Borrowed member key of obj when it is a string, else NULL. */
+static const char *get_str(const json_t *obj, const char *key)
+{
+    return json_string_value(json_object_get(obj, key));
+}
+
+/* True and *out set when obj.key is a finite number (integer or real). */
+static bool get_num(const json_t *obj, const char *key, double *out)
+{
+    const json_t *v = json_object_get(obj, key);
+    if (!json_is_number(v))
+        return false;
+    double d = json_number_value(v);
+    if (!isfinite(d))
+        return false;
+    *out = d;
+    return true;
+}
+
+/* True and *out set when obj.key is an integer in int range. */
+static bool get_int(const json_t *obj, const char *key, long long *out)
+{
+    const json_t *v = json_object_get(obj, key);
+    if (!json_is_integer(v))
+        return false;
+    *out = json_integer_value(v);
+    return true;
+}
+
+/*
+ * One metric of the run: summary.<name>.<stat>, else (for the median) the value of
+ * the last measured run. Returns true and sets *out when known.
+ */
+static bool metric(const json_t *report, const char *name, const char *stat, double *out)
+{
+    const json_t *s = json_object_get(json_object_get(report, "summary"), name);
+    if (get_num(s, stat, out))
+        return true;
+    if (strcmp(stat, "median") != 0)
+        return false;
+    const json_t *runs = json_object_get(report, "runs");
+    size_t n = json_array_size(runs);
+    return n > 0 && get_num(json_array_get(runs, n - 1), name, out);
+}
+
+/* Number of measured runs: summary.wall_s.n, else the length of "runs". */
+static long long run_count(const json_t *report)
+{
+    long long n;
+    const json_t *s = json_object_get(json_object_get(report, "summary"), "wall_s");
+    if (get_int(s, "n", &n) && n >= 0)
+        return n;
+    return (long long)json_array_size(json_object_get(report, "runs"));
+}
+
+static void print_title(FILE *out, const char *title, const struct report_text_options *opt)
+{
+    fprintf(out, "%s%s%s\n%s\n", col(opt, C_BOLD), title, col(opt, C_RESET), RULE);
+}
+
+static void print_script(FILE *out, const json_t *report)
+{
+    const json_t *script = json_object_get(report, "script");
+    const char *name = get_str(script, "key");
+    if (!name)
+        name = get_str(script, "path");
+    if (!name)
+        return;
+    fputs("Script         : ", out);
+    put_safe(out, name);
+    const json_t *args = json_object_get(script, "args");
+    size_t i;
+    const json_t *a;
+    json_array_foreach(args, i, a)
+    {
+        if (json_is_string(a)) {
+            fputc(' ', out);
+            put_safe(out, json_string_value(a));
+        }
+    }
+    fputc('\n', out);
+}
+
+static void print_python(FILE *out, const json_t *report)
+{
+    const json_t *py = json_object_get(report, "python");
+    const char *impl = get_str(py, "implementation");
+    const char *version = get_str(py, "version");
+    const char *venv = get_str(py, "venv");
+    const char *hostname = get_str(json_object_get(report, "host"), "hostname");
+    if (!version)
+        return;
+    if (!impl || strcmp(impl, "cpython") == 0)
+        impl = "CPython";
+    else if (strcmp(impl, "pypy") == 0)
+        impl = "PyPy";
+    fputs("Python         : ", out);
+    put_safe(out, impl);
+    fputc(' ', out);
+    put_safe(out, version);
+    if (venv) {
+        fputs(" (venv ", out);
+        put_safe(out, venv);
+        fputc(')', out);
+    }
+    if (hostname) {
+        fputs(" on ", out);
+        put_safe(out, hostname);
+    }
+    fputc('\n', out);
+}
+
+static void print_mode(FILE *out, const json_t *report)
+{
+    const json_t *profile = json_object_get(report, "profile");
+    const json_t *options = json_object_get(report, "options");
+    const char *mode = get_str(profile, "mode");
+    if (!mode)
+        mode = get_str(options, "mode");
+    if (!mode)
+        return;
+    fputs("Mode           : ", out);
+    put_safe(out, mode);
+    double interval;
+    long long samples;
+    if (strcmp(mode, "sample") == 0) {
+        bool has_iv =
+            get_num(profile, "interval_s", &interval) || get_num(options, "interval_s", &interval);
+        bool has_n = get_int(profile, "samples", &samples);
+        if (has_iv || has_n) {
+            fputs(" (", out);
+            if (has_iv)
+                fprintf(out, "every %g ms%s", interval * 1000.0, has_n ? ", " : "");
+            if (has_n)
+                fprintf(out, "%lld samples", samples);
+            fputc(')', out);
+        }
+    } else if (strcmp(mode, "trace") == 0) {
+        fputs(" (exact call counts)", out);
+    }
+    fputc('\n', out);
+    const char *note = get_str(profile, "overhead_note");
+    if (note && *note) {
+        fputs("Overhead       : ", out);
+        put_wrapped(out, note, 17, "                 ");
+        fputc('\n', out);
+    }
+}
+
+static void print_time(FILE *out, const json_t *report, long long n)
+{
+    double median, min, max, stdev;
+    fputs("Execution Time : ", out);
+    if (!metric(report, "wall_s", "median", &median)) {
+        fputs("n/a\n", out);
+        return;
+    }
+    fprintf(out, "%.4f seconds", median);
+    if (n > 1) {
+        long long warmup = 0;
+        fprintf(out, " (median of %lld runs", n);
+        if (get_int(json_object_get(report, "options"), "warmup", &warmup) && warmup > 0)
+            fprintf(out, ", %lld warmup%s discarded", warmup, warmup == 1 ? "" : "s");
+        fputc(')', out);
+    }
+    fputc('\n', out);
+    if (n > 1 && metric(report, "wall_s", "min", &min) && metric(report, "wall_s", "max", &max)) {
+        fprintf(out, "  Min / Max    : %.4f / %.4f seconds", min, max);
+        if (median > 0)
+            fprintf(out, " (spread %.2f %%", (max - min) / median * 100.0);
+        else
+            fputs(" (", out);
+        if (metric(report, "wall_s", "stdev", &stdev))
+            fprintf(out, "%sstdev %.4f s", median > 0 ? ", " : "", stdev);
+        fputs(")\n", out);
+    }
+}
+
+static void print_cpu_mem(FILE *out, const json_t *report, long long n)
+{
+    double v, max;
+    fputs("Average CPU    : ", out);
+    if (metric(report, "cpu_pct", "median", &v))
+        fprintf(out, "%.2f %%%s\n", v, n > 1 ? " (median)" : "");
+    else
+        fputs("n/a\n", out);
+    fputs("Peak Memory    : ", out);
+    if (metric(report, "peak_rss_bytes", "median", &v)) {
+        fprintf(out, "%.2f MB", v / MIB);
+        if (n > 1 && metric(report, "peak_rss_bytes", "max", &max))
+            fprintf(out, " (median; max %.2f MB)", max / MIB);
+        fputc('\n', out);
+    } else {
+        fputs("n/a\n", out);
+    }
+}
+
+char *report_text_outcome(const json_t *report)
+{
+    const json_t *status = json_object_get(report, "status");
+    const char *outcome = get_str(status, "outcome");
+    long long code, sig;
+    double timeout;
+    if (!outcome || strcmp(outcome, "ok") == 0)
+        return NULL;
+    if (strcmp(outcome, "timeout") == 0) {
+        if (get_num(json_object_get(report, "options"), "timeout_s", &timeout))
+            return xasprintf("Timed out after %g s: killed", timeout);
+        return xstrdup("Timed out: killed");
+    }
+    if (get_int(status, "signal", &sig)) {
+        const char *abbrev = sig > 0 && sig < 128 ? sigabbrev_np((int)sig) : NULL;
+        if (abbrev)
+            return xasprintf("Script killed by signal %lld (SIG%s)", sig, abbrev);
+        return xasprintf("Script killed by signal %lld", sig);
+    }
+    if (get_int(status, "exit_code", &code))
+        return xasprintf("Script exited with status %lld", code);
+    return xstrdup("Script failed");
+}
+
+/* Print "file:name" of a function entry (borrowed), like the seed. */
+static void print_function_name(FILE *out, const json_t *fn)
+{
+    const char *file = get_str(fn, "file");
+    const char *name = get_str(fn, "name");
+    const char *key = get_str(fn, "key");
+    if (name && file && strcmp(file, "~") != 0) {
+        put_safe(out, file);
+        fputc(':', out);
+        put_safe(out, name);
+    } else if (name) {
+        put_safe(out, name);
+    } else if (key) {
+        put_safe(out, key);
+    } else {
+        fputs("(unknown function)", out);
+    }
+}
+
+static void print_hotspots(FILE *out, const json_t *report, const struct report_text_options *opt)
+{
+    const json_t *profile = json_object_get(report, "profile");
+    const json_t *functions = json_object_get(profile, "functions");
+    size_t total = json_array_size(functions);
+    size_t top = opt->top < 0 ? 0 : (size_t)(opt->top > MAX_TOP ? MAX_TOP : opt->top);
+    size_t shown = total < top ? total : top;
+
+    fputc('\n', out);
+    print_title(out, "Top Hotspots", opt);
+    if (total == 0)
+        fputs("No function data recorded (the script may have run too briefly to sample)\n", out);
+    for (size_t i = 0; i < shown; i++) {
+        const json_t *fn = json_array_get(functions, i);
+        double v, pct;
+        long long calls;
+        if (i > 0)
+            fputc('\n', out);
+        fputs(col(opt, C_BOLD), out);
+        print_function_name(out, fn);
+        fprintf(out, "%s\n", col(opt, C_RESET));
+        if (get_int(fn, "calls", &calls))
+            fprintf(out, "  Calls      : %lld\n", calls);
+        if (get_num(fn, "self_s", &v)) {
+            fprintf(out, "  Self Time  : %.4f seconds", v);
+            if (get_num(fn, "self_pct", &pct))
+                fprintf(out, " (%.1f %%)", pct);
+            fputc('\n', out);
+        }
+        if (get_num(fn, "total_s", &v)) {
+            fprintf(out, "  Total Time : %.4f seconds", v);
+            if (get_num(fn, "total_pct", &pct))
+                fprintf(out, " (%.1f %% of runtime)", pct);
+            fputc('\n', out);
+        }
+    }
+    if (total > shown && shown > 0)
+        fprintf(out, "\n%s... %zu more function%s in the JSON and HTML reports%s\n",
+                col(opt, C_DIM), total - shown, total - shown == 1 ? "" : "s", col(opt, C_RESET));
+    /* Only worth saying when the script did start child processes. */
+    if (json_is_false(json_object_get(profile, "children_followed")) &&
+        json_integer_value(json_object_get(profile, "forks")) > 0)
+        fprintf(out,
+                "%s(child processes are not profiled: their time counts in Execution Time)%s\n",
+                col(opt, C_DIM), col(opt, C_RESET));
+}
+
+static void print_suggestions(FILE *out, const json_t *report,
+                              const struct report_text_options *opt)
+{
+    const json_t *list = json_object_get(report, "suggestions");
+    size_t i, printed = 0;
+    const json_t *s;
+
+    fputc('\n', out);
+    print_title(out, "Optimization Suggestions", opt);
+    json_array_foreach(list, i, s)
+    {
+        const char *msg = get_str(s, "message");
+        if (!msg)
+            continue;
+        fprintf(out, "%s\u2022%s ", col(opt, C_YELLOW), col(opt, C_RESET));
+        put_wrapped(out, msg, 2, "  ");
+        fputc('\n', out);
+        printed++;
+    }
+    if (printed == 0)
+        fputs("No suggestions: nothing stood out in this run\n", out);
+}
+
+static void print_files(FILE *out, const json_t *report, const struct report_text_options *opt)
+{
+    const json_t *files = json_object_get(report, "files");
+    const char *json_path = opt->json_path ? opt->json_path : get_str(files, "json");
+    const char *html_path = opt->html_path ? opt->html_path : get_str(files, "html");
+    if (!json_path && !html_path)
+        return;
+    fputc('\n', out);
+    if (json_path) {
+        fprintf(out, "JSON report saved to : %s", col(opt, C_CYAN));
+        put_safe(out, json_path);
+        fprintf(out, "%s\n", col(opt, C_RESET));
+    }
+    if (html_path) {
+        fprintf(out, "HTML report saved to : %s", col(opt, C_CYAN));
+        put_safe(out, html_path);
+        fprintf(out, "%s\n", col(opt, C_RESET));
+    }
+}
+
+static void print_regression(FILE *out, const json_t *report, const char *outcome,
+                             const struct report_text_options *opt)
+{
+    const json_t *regression = json_object_get(report, "regression");
+    if (json_is_object(regression) && opt->print_regression) {
+        fputc('\n', out);
+        opt->print_regression(out, regression, opt->color);
+    } else if (outcome && json_is_null(regression)) {
+        /* the CLI sets "regression": null when it skipped the check */
+        fputc('\n', out);
+        print_title(out, "Performance Regression Check", opt);
+        fputs("Skipped: the script did not finish normally, so its timings are not compared\n",
+              out);
+    }
+}
+
+void report_text_print(FILE *out, const json_t *report, const struct report_text_options *opt)
+{
+    struct report_text_options defaults;
+    if (!opt) {
+        report_text_options_init(&defaults);
+        opt = &defaults;
+    }
+    long long n = run_count(report);
+    char *outcome = report_text_outcome(report);
+
+    print_title(out, "PyScope Performance Report", opt);
+    print_script(out, report);
+    print_python(out, report);
+    print_mode(out, report);
+    print_time(out, report, n);
+    print_cpu_mem(out, report, n);
+    if (outcome)
+        fprintf(out, "%s%s%s\n", col(opt, C_RED), outcome, col(opt, C_RESET));
+    print_hotspots(out, report, opt);
+    print_suggestions(out, report, opt);
+    print_files(out, report, opt);
+    print_regression(out, report, outcome, opt);
+    free(outcome);
+}

@@ -1,0 +1,130 @@
+#!/usr/bin/env bash
+# test_cli_usage.sh - pyscope's command line: help, version, and every kind of bad
+# input answered with exit status 2 and a clear message, before anything runs.
+source "$(dirname "$0")/lib.sh"
+cd "$T"
+printf 'print("hi")\n' > ok.py
+mkdir adir
+
+# run CMD...: sets OUT, ERR, RC
+run() {
+    set +e
+    "$@" >"$T/out" 2>"$T/err"
+    RC=$?
+    set -e
+    OUT=$(cat "$T/out")
+    ERR=$(cat "$T/err")
+}
+
+run "$PYSCOPE" --help
+expect_eq "--help exit" 0 "$RC"
+expect_match "--help lists run" '^  run ' "$OUT"
+run "$PYSCOPE" -h
+expect_eq "-h exit" 0 "$RC"
+run "$PYSCOPE" --version
+expect_eq "--version exit" 0 "$RC"
+expect_match "--version text" '^pyscope [0-9]+\.[0-9]+\.[0-9]+$' "$OUT"
+run "$PYSCOPE" run --version
+expect_match "run --version text" '^pyscope [0-9]+\.[0-9]+\.[0-9]+$' "$OUT"
+run "$PYSCOPE" run --help
+expect_eq "run --help exit" 0 "$RC"
+expect_match "run --help usage" 'Usage: pyscope run \[OPTIONS\] SCRIPT \[ARGS\.\.\.\]' "$OUT"
+for opt in --mode --repeat --warmup --interval-ms --timeout --venv --reports-dir --no-save \
+    --json --export --threshold --fail-on-regression --top --color --quiet; do
+    expect_match "run --help documents $opt" -- "$opt" "$OUT"
+done
+expect_match "run --help documents exit statuses" '124' "$OUT"
+expect_eq "run --help writes nothing on stderr" "" "$ERR"
+run "$PYSCOPE" help run
+expect_match "help run" 'Usage: pyscope run' "$OUT"
+
+run "$PYSCOPE"
+expect_eq "no command exit" 2 "$RC"
+expect_match "no command shows usage on stderr" 'Usage: pyscope COMMAND' "$ERR"
+run "$PYSCOPE" frobnicate
+expect_eq "unknown command exit" 2 "$RC"
+expect_match "unknown command message" 'unknown command "frobnicate"' "$ERR"
+run "$PYSCOPE" ok.py
+expect_eq "bare script exit" 2 "$RC"
+expect_match "bare script hint" "Did you mean 'pyscope run ok.py'" "$ERR"
+run "$PYSCOPE" --frob
+expect_eq "unknown global option exit" 2 "$RC"
+run "$PYSCOPE" help nope
+expect_eq "help of unknown command" 2 "$RC"
+
+# bad_input NAME REGEX ARGS...: pyscope run ARGS must exit 2 with REGEX on stderr,
+# nothing on stdout, and must not create a reports folder.
+bad_input() {
+    local name=$1 re=$2
+    shift 2
+    rm -rf "$T/reports"
+    run "$PYSCOPE" run "$@"
+    expect_eq "$name: exit 2" 2 "$RC"
+    expect_match "$name: message" "$re" "$ERR"
+    expect_eq "$name: nothing on stdout" "" "$OUT"
+    if [ -e "$T/reports" ]; then fail "$name: no reports folder" "reports/ created"; else
+        ok "$name: no reports folder"; fi
+}
+
+bad_input "no script" 'no script given' 
+bad_input "missing script" 'could not open script "nope\.py": No such file or directory' nope.py
+bad_input "script is a directory" 'script "adir" is a directory' adir
+bad_input "unknown option" 'unknown or ambiguous option --frob' --frob ok.py
+bad_input "unknown short option" 'unknown option -Z' -Z ok.py
+bad_input "flag with a value" 'option --json=yes takes no value' --json=yes ok.py
+bad_input "missing value" 'option --repeat needs a value' --repeat
+bad_input "non-numeric repeat" '--repeat: "abc" is not an integer' --repeat abc ok.py
+bad_input "negative repeat" '--repeat: "-3" is out of range' --repeat -3 ok.py
+bad_input "zero repeat" '--repeat: "0" is out of range' --repeat 0 ok.py
+bad_input "huge repeat" '--repeat: "99999999999999999999999" is out of range' \
+    --repeat 99999999999999999999999 ok.py
+bad_input "repeat with junk" '--repeat: "3x" is not an integer' --repeat 3x ok.py
+bad_input "repeat with blank" '--repeat: " 3" is not an integer' --repeat " 3" ok.py
+bad_input "empty repeat" '--repeat: "" is not an integer' --repeat= ok.py
+bad_input "negative warmup" '--warmup: "-1" is out of range' --warmup -1 ok.py
+bad_input "nan timeout" '--timeout: "nan" is not a number' --timeout nan ok.py
+bad_input "inf timeout" '--timeout: "inf" is not a number' --timeout inf ok.py
+bad_input "zero timeout" '--timeout: "0" is out of range' --timeout 0 ok.py
+bad_input "negative timeout" '--timeout: "-2" is out of range' --timeout -2 ok.py
+bad_input "huge timeout" '--timeout: "1e300" is out of range' --timeout 1e300 ok.py
+bad_input "hex interval" '--interval-ms: "0x10" is not a number' --interval-ms 0x10 ok.py
+bad_input "tiny interval" '--interval-ms: "0.001" is out of range' --interval-ms 0.001 ok.py
+bad_input "bad mode" 'invalid value for --mode: "fast"' --mode fast ok.py
+bad_input "bad color" 'invalid value for --color: "blue"' --color blue ok.py
+bad_input "bad top" '--top: "many" is not an integer' --top many ok.py
+bad_input "bad threshold" '--threshold: "-5" is out of range' --threshold -5 ok.py
+bad_input "bad export format" 'invalid format for --export: "svg"' --export svg out.svg ok.py
+bad_input "export without file" '--export collapsed needs a FILE' --export collapsed
+bad_input "export into missing folder" \
+    'could not write export file "nodir/x\.txt": No such file or directory' \
+    --export collapsed nodir/x.txt ok.py
+bad_input "venv missing" 'could not open --venv "novenv": No such file or directory' \
+    --venv novenv ok.py
+bad_input "venv is a file" '--venv "ok\.py" is not a directory' --venv ok.py ok.py
+bad_input "empty reports dir" 'invalid value for --reports-dir: empty' --reports-dir= ok.py
+
+# A reports folder that cannot be created (under a regular file: fails even for root).
+run "$PYSCOPE" run --reports-dir ok.py/reports ok.py
+expect_eq "uncreatable reports dir: exit 2" 2 "$RC"
+expect_match "uncreatable reports dir: names path and reason" \
+    'could not create reports folder "ok\.py/reports/json": Not a directory' "$ERR"
+mkdir -p r2 && touch r2/html
+run "$PYSCOPE" run --reports-dir r2 ok.py
+expect_eq "html folder is a file: exit 2" 2 "$RC"
+expect_match "html folder is a file: message" 'could not create reports folder "r2/html"' "$ERR"
+if [ "$(id -u)" -ne 0 ]; then
+    mkdir ro && chmod 555 ro
+    run "$PYSCOPE" run --reports-dir ro/reports ok.py
+    expect_eq "read-only reports parent: exit 2" 2 "$RC"
+    expect_match "read-only reports parent: message" 'Permission denied' "$ERR"
+    printf 'x' > secret.py && chmod 000 secret.py
+    run "$PYSCOPE" run secret.py
+    expect_eq "unreadable script: exit 2" 2 "$RC"
+    expect_match "unreadable script: message" 'could not read script "secret\.py"' "$ERR"
+fi
+
+# A runner that does not exist is an internal error, not a usage error.
+PYSCOPE_RUN_BIN="$T/no-such-runner" run "$PYSCOPE" run --no-save ok.py
+expect_eq "missing runner: exit 4" 4 "$RC"
+expect_match "missing runner: message" 'PYSCOPE_RUN_BIN ".*no-such-runner": No such file' "$ERR"
+finish

@@ -1,0 +1,243 @@
+/*
+ * test_report_text.c - the terminal report against golden files.
+ *
+ * Each fixture tests/data/cli/<name>.json is rendered and compared byte for byte
+ * with tests/data/cli/<name>[.color].txt. To regenerate the golden files after an
+ * intended change, run the test with PYSCOPE_UPDATE_GOLDEN=1 and review the diff.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "report_text.h"
+#include "xmalloc.h"
+
+/* A stand-in for regress_print: shows the verdict and whether colour was asked. */
+static void fake_regression(FILE *out, const json_t *regression, bool color)
+{
+    fprintf(out, "Performance Regression Check\n----------------------------------------\n");
+    fprintf(out, "verdict: %s%s\n", json_string_value(json_object_get(regression, "verdict")),
+            color ? " (color)" : "");
+}
+
+static json_t *load_fixture(const char *name)
+{
+    char *path = xasprintf("%s/cli/%s.json", PYSCOPE_TEST_DATA, name);
+    json_error_t err;
+    json_t *doc = json_load_file(path, 0, &err);
+    if (!doc)
+        fail_msg("could not load %s: %s (line %d)", path, err.text, err.line);
+    free(path);
+    return doc;
+}
+
+/* Render report with opt into a new string (caller frees). */
+static char *render(const json_t *report, const struct report_text_options *opt)
+{
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *out = open_memstream(&buf, &len);
+    assert_non_null(out);
+    report_text_print(out, report, opt);
+    assert_int_equal(fclose(out), 0);
+    return buf;
+}
+
+static char *read_all(const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return NULL;
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *out = open_memstream(&buf, &len);
+    char chunk[4096];
+    size_t n;
+    while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
+        fwrite(chunk, 1, n, out);
+    fclose(f);
+    fclose(out);
+    return buf;
+}
+
+/* Compare the rendering of fixture name with its golden file (suffix "" or ".color"). */
+static void check_golden(const char *name, const char *suffix,
+                         const struct report_text_options *opt)
+{
+    json_t *report = load_fixture(name);
+    char *got = render(report, opt);
+    char *path = xasprintf("%s/cli/%s%s.txt", PYSCOPE_TEST_DATA, name, suffix);
+    const char *update = getenv("PYSCOPE_UPDATE_GOLDEN");
+    if (update && *update) {
+        FILE *f = fopen(path, "wb");
+        assert_non_null(f);
+        fputs(got, f);
+        fclose(f);
+    }
+    char *want = read_all(path);
+    if (!want)
+        fail_msg("missing golden file %s (run with PYSCOPE_UPDATE_GOLDEN=1)", path);
+    if (strcmp(want, got) != 0)
+        fail_msg("%s differs from the golden file\n--- want\n%s--- got\n%s", path, want, got);
+    free(want);
+    free(path);
+    free(got);
+    json_decref(report);
+}
+
+static struct report_text_options default_opts(void)
+{
+    struct report_text_options opt;
+    report_text_options_init(&opt);
+    opt.print_regression = fake_regression;
+    return opt;
+}
+
+static void test_golden_sample(void **state)
+{
+    (void)state;
+    struct report_text_options opt = default_opts();
+    check_golden("report_sample", "", &opt);
+}
+
+static void test_golden_sample_color(void **state)
+{
+    (void)state;
+    struct report_text_options opt = default_opts();
+    opt.color = true;
+    check_golden("report_sample", ".color", &opt);
+}
+
+static void test_golden_trace_repeat(void **state)
+{
+    (void)state;
+    struct report_text_options opt = default_opts();
+    check_golden("report_trace_repeat", "", &opt);
+}
+
+static void test_golden_failed(void **state)
+{
+    (void)state;
+    struct report_text_options opt = default_opts();
+    check_golden("report_failed", "", &opt);
+}
+
+static void test_golden_timeout(void **state)
+{
+    (void)state;
+    struct report_text_options opt = default_opts();
+    check_golden("report_timeout", "", &opt);
+}
+
+static void test_seed_lines_present(void **state)
+{
+    (void)state;
+    json_t *report = load_fixture("report_sample");
+    struct report_text_options opt = default_opts();
+    char *got = render(report, &opt);
+    const char *lines[] = {
+        "PyScope Performance Report\n----------------------------------------\n",
+        "Execution Time : 1.5494 seconds\n",
+        "Average CPU    : 28.32 %\n",
+        "Peak Memory    : 18.80 MB\n",
+        "\nTop Hotspots\n----------------------------------------\n"
+        "examples/slow_script.py:<module>\n",
+        "\nexamples/slow_script.py:slow\n",
+        "\nOptimization Suggestions\n----------------------------------------\n"
+        "\u2022 Function 'examples/slow_script.py:<module>' dominates runtime (94%).\n",
+        "JSON report saved to : reports/json/pyscope_report_2026-11-24T08-23-14.567350Z.json\n",
+        "HTML report saved to : reports/html/pyscope_report_2026-11-24T08-23-14.567350Z.html\n",
+        "\nPerformance Regression Check\n",
+    };
+    for (size_t i = 0; i < sizeof(lines) / sizeof(lines[0]); i++)
+        if (!strstr(got, lines[i]))
+            fail_msg("missing [%s] in:\n%s", lines[i], got);
+    assert_null(strchr(got, '\033'));
+    free(got);
+    json_decref(report);
+}
+
+static void test_paths_override_and_top(void **state)
+{
+    (void)state;
+    json_t *report = load_fixture("report_sample");
+    struct report_text_options opt = default_opts();
+    opt.top = 0;
+    opt.json_path = "raw/\xff.json";
+    opt.html_path = NULL;
+    char *got = render(report, &opt);
+    assert_non_null(strstr(got, "JSON report saved to : raw/\xff.json\n"));
+    assert_non_null(strstr(got, "HTML report saved to : reports/html/"));
+    assert_null(strstr(got, "examples/slow_script.py:slow\n"));
+    free(got);
+    json_decref(report);
+}
+
+static void test_outcome_texts(void **state)
+{
+    (void)state;
+    json_t *r =
+        json_pack("{s:{s:s, s:i, s:n}}", "status", "outcome", "failed", "exit_code", 3, "signal");
+    char *s = report_text_outcome(r);
+    assert_string_equal(s, "Script exited with status 3");
+    free(s);
+    json_decref(r);
+
+    r = json_pack("{s:{s:s, s:n, s:i}}", "status", "outcome", "failed", "exit_code", "signal", 9);
+    s = report_text_outcome(r);
+    assert_string_equal(s, "Script killed by signal 9 (SIGKILL)");
+    free(s);
+    json_decref(r);
+
+    r = json_pack("{s:{s:s}, s:{s:f}}", "status", "outcome", "timeout", "options", "timeout_s",
+                  2.0);
+    s = report_text_outcome(r);
+    assert_string_equal(s, "Timed out after 2 s: killed");
+    free(s);
+    json_decref(r);
+
+    r = json_pack("{s:{s:s}}", "status", "outcome", "ok");
+    assert_null(report_text_outcome(r));
+    json_decref(r);
+}
+
+static void test_garbage_never_crashes(void **state)
+{
+    (void)state;
+    const char *docs[] = {
+        "{}",
+        "[]",
+        "{\"runs\": 5, \"profile\": \"x\", \"summary\": [1], \"suggestions\": {}}",
+        "{\"runs\": [{\"wall_s\": \"fast\"}], \"profile\": {\"functions\": [1, null, {}]},"
+        " \"status\": {\"outcome\": \"failed\"}, \"regression\": null,"
+        " \"script\": {\"args\": [1, null]}, \"files\": {\"json\": 3}}",
+        "{\"profile\": {\"mode\": \"sample\", \"functions\": [{\"calls\": -1, \"self_s\": 1e308,"
+        " \"total_s\": -5}]}, \"summary\": {\"wall_s\": {\"n\": 9, \"median\": 0,"
+        " \"min\": 0, \"max\": 1}}}",
+    };
+    for (size_t i = 0; i < sizeof(docs) / sizeof(docs[0]); i++) {
+        json_t *doc = json_loads(docs[i], 0, NULL);
+        assert_non_null(doc);
+        char *got = render(doc, NULL);
+        assert_non_null(strstr(got, "PyScope Performance Report"));
+        assert_non_null(strstr(got, "Execution Time : "));
+        free(got);
+        json_decref(doc);
+    }
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_golden_sample),          cmocka_unit_test(test_golden_sample_color),
+        cmocka_unit_test(test_golden_trace_repeat),    cmocka_unit_test(test_golden_failed),
+        cmocka_unit_test(test_golden_timeout),         cmocka_unit_test(test_seed_lines_present),
+        cmocka_unit_test(test_paths_override_and_top), cmocka_unit_test(test_outcome_texts),
+        cmocka_unit_test(test_garbage_never_crashes),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
