@@ -40,7 +40,9 @@ void config_release(struct config *c)
 {
     free(c->db);
     free(c->bind);
-    c->db = c->bind = NULL;
+    free(c->curve_secret_key_file);
+    free(c->curve_allowlist_file);
+    c->db = c->bind = c->curve_secret_key_file = c->curve_allowlist_file = NULL;
 }
 
 static int parse_u32(const char *v, uint32_t *out)
@@ -82,6 +84,12 @@ static int config_handler(void *user, const char *section, const char *name, con
     } else if (strcmp(name, "bind") == 0) {
         free(c->bind);
         c->bind = xstrdup(value);
+    } else if (strcmp(name, "curve_secret_key_file") == 0) {
+        free(c->curve_secret_key_file);
+        c->curve_secret_key_file = xstrdup(value);
+    } else if (strcmp(name, "curve_allowlist_file") == 0) {
+        free(c->curve_allowlist_file);
+        c->curve_allowlist_file = xstrdup(value);
     } else if (strcmp(name, "heartbeat_ms") == 0) {
         bad = parse_u32(value, &c->heartbeat_ms);
     } else if (strcmp(name, "lease_ms") == 0) {
@@ -148,6 +156,10 @@ int config_check(const struct config *c, char *err, size_t errlen)
     }
     if (c->max_attempts < 1 || c->max_attempts > 100) {
         snprintf(err, errlen, "max_attempts must be 1..100");
+        return -PYSCOPE_ERANGE;
+    }
+    if ((c->curve_secret_key_file == NULL) != (c->curve_allowlist_file == NULL)) {
+        snprintf(err, errlen, "curve_secret_key_file and curve_allowlist_file go together");
         return -PYSCOPE_ERANGE;
     }
     if (!(c->job_timeout_s > 0)) {

@@ -8,6 +8,7 @@
  * shutdown happens between messages and frees everything.
  */
 #include <errno.h>
+#include <stddef.h>
 #include <getopt.h>
 #include <poll.h>
 #include <signal.h>
@@ -15,6 +16,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
 #include <zmq.h>
@@ -25,6 +28,8 @@
 #include "router.h"
 #include "store.h"
 #include "transport.h"
+#include "xmalloc.h"
+#include "zap.h"
 
 #define PROG "pyscope-coordinator"
 
@@ -42,6 +47,31 @@ static void usage(FILE *out)
             "  --log-level LEVEL  error, warning, info (default) or debug\n"
             "  --help             show this help\n"
             "  --version          show the version\n");
+}
+
+/*
+ * Tell systemd (Type=notify) about our state, e.g. "READY=1": one datagram
+ * to $NOTIFY_SOCKET, nothing when it is unset. Failures are not fatal.
+ */
+static void notify_systemd(const char *state)
+{
+    const char *path = getenv("NOTIFY_SOCKET");
+    if (path == NULL || (path[0] != '/' && path[0] != '@'))
+        return;
+    struct sockaddr_un addr = {.sun_family = AF_UNIX};
+    size_t len = strlen(path);
+    if (len >= sizeof(addr.sun_path))
+        return;
+    memcpy(addr.sun_path, path, len);
+    if (path[0] == '@')
+        addr.sun_path[0] = '\0'; /* abstract namespace */
+    int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return;
+    socklen_t alen = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + len);
+    if (sendto(fd, state, strlen(state), MSG_NOSIGNAL, (struct sockaddr *)&addr, alen) < 0)
+        log_warn("could not notify systemd: %s", strerror(errno));
+    close(fd);
 }
 
 static int64_t now_ms(void)
@@ -102,11 +132,11 @@ static int parse_args(int argc, char **argv, struct config *c)
     }
     if (db) {
         free(c->db);
-        c->db = strdup(db);
+        c->db = xstrdup(db);
     }
     if (bind) {
         free(c->bind);
-        c->bind = strdup(bind);
+        c->bind = xstrdup(bind);
     }
     if (level) {
         static const char *const names[] = {"error", "warning", "info", "debug"};
@@ -127,12 +157,16 @@ static int parse_args(int argc, char **argv, struct config *c)
 }
 
 /* Serve until a signal arrives. Returns an exit status. */
-static int serve(void *sock, struct router *router, int sfd)
+static int serve(void *sock, void *mon, struct zap *zap, struct router *router, int sfd)
 {
-    zmq_pollitem_t items[] = {{sock, 0, ZMQ_POLLIN, 0}, {NULL, sfd, ZMQ_POLLIN, 0}};
+    zmq_pollitem_t items[] = {{sock, 0, ZMQ_POLLIN, 0},
+                              {NULL, sfd, ZMQ_POLLIN, 0},
+                              {mon, 0, ZMQ_POLLIN, 0},
+                              {zap ? zap_socket(zap) : NULL, -1, ZMQ_POLLIN, 0}};
+    int n_items = zap ? 4 : 3;
     int64_t wait = 0;
     for (;;) {
-        if (zmq_poll(items, 2, (long)wait) < 0 && errno != EINTR) {
+        if (zmq_poll(items, n_items, (long)wait) < 0 && errno != EINTR) {
             log_error("poll failed: %s", zmq_strerror(errno));
             return PYSCOPE_EXIT_INTERNAL;
         }
@@ -144,6 +178,11 @@ static int serve(void *sock, struct router *router, int sfd)
                 return PYSCOPE_EXIT_OK;
             }
         }
+        if (zap)
+            zap_handle(zap);
+        int ev;
+        while ((ev = transport_monitor_read(mon)) >= 0)
+            router_connection_event(router, ev);
         /* Drain what is waiting, a bounded batch at a time so ticks still run. */
         for (int i = 0; i < 1000; i++) {
             struct transport_msg m;
@@ -157,6 +196,7 @@ static int serve(void *sock, struct router *router, int sfd)
             router_handle(router, &m, now_ms());
             transport_msg_release(&m);
         }
+        router_flush(router);
         wait = router_tick(router, now_ms());
     }
 }
@@ -175,7 +215,8 @@ int main(int argc, char **argv)
 
     char err[512];
     struct store *store = NULL;
-    void *ctx = NULL, *sock = NULL;
+    void *ctx = NULL, *sock = NULL, *mon = NULL;
+    struct zap *zap = NULL;
     struct router *router = NULL;
     int sfd = -1;
     status = PYSCOPE_EXIT_INTERNAL;
@@ -214,22 +255,55 @@ int main(int argc, char **argv)
         log_error("could not create a zeromq context: %s", zmq_strerror(errno));
         goto out;
     }
-    const struct transport_security sec = {0};
+    /* CURVE: the ZAP handler must be bound before the socket that needs it. */
+    char secret[41];
+    struct transport_security sec = {0};
+    if (cfg.curve_secret_key_file) {
+        if (zap_read_key(cfg.curve_secret_key_file, true, secret, err, sizeof(err)) < 0) {
+            log_error("%s", err);
+            goto out;
+        }
+        zap = zap_new(ctx, cfg.curve_allowlist_file, err, sizeof(err));
+        if (zap == NULL) {
+            log_error("%s", err);
+            goto out;
+        }
+        sec.curve_secret_key = secret;
+        char public[41];
+        if (zmq_curve_public(public, secret) == 0)
+            log_info("curve on: server public key %s", public);
+    } else {
+        log_warn("curve off: any peer that reaches %s is trusted (set curve_secret_key_file)",
+                 cfg.bind);
+    }
     sock = transport_open(ctx, cfg.bind, &sec, err, sizeof(err));
+    explicit_bzero(secret, sizeof(secret));
     if (sock == NULL) {
         log_error("%s", err);
         goto out;
     }
-    router = router_new(sock, store, &cfg);
+    mon = transport_monitor_open(ctx, sock, err, sizeof(err));
+    if (mon == NULL) {
+        log_error("%s", err);
+        goto out;
+    }
+    router = router_new(sock, store, &cfg, zap);
     log_info("listening on %s (lease %u ms, heartbeat %u ms)", cfg.bind, cfg.lease_ms,
              cfg.heartbeat_ms);
-    status = serve(sock, router, sfd);
+    notify_systemd("READY=1");
+    status = serve(sock, mon, zap, router, sfd);
+    notify_systemd("STOPPING=1");
     router_log_counters(router);
 
 out:
     router_destroy(&router);
+    if (mon) {
+        zmq_socket_monitor(sock, NULL, 0);
+        zmq_close(mon);
+    }
     if (sock)
         zmq_close(sock);
+    zap_destroy(&zap);
     if (ctx)
         zmq_ctx_term(ctx);
     store_close(&store);

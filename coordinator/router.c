@@ -18,6 +18,7 @@
 #include "log.h"
 #include "wire.h"
 #include "xmalloc.h"
+#include "zap.h"
 
 enum peer_state { PEER_HELLO, PEER_READY, PEER_RUNNING };
 
@@ -53,12 +54,28 @@ struct counters {
     uint64_t submits;           /* batches created */
     uint64_t queries;           /* queries answered */
     uint64_t peers_expired;     /* agents forgotten after peer_timeout_ms of silence */
+    uint64_t connections;       /* connections accepted */
+    uint64_t disconnections;    /* connections closed: peer left, or dropped by ZeroMQ
+                                   (e.g. a message over 4 MiB) */
 };
+
+/* A valid result waiting for the group commit (router_flush()). */
+struct pending {
+    struct wire_msg *m; /* owned */
+    uint8_t id[TRANSPORT_MAX_ID];
+    size_t id_len;
+    char *owner; /* owned: the agent's name */
+};
+
+#define ROUTER_MAX_PENDING 64
 
 struct router {
     void *sock;
+    struct pending pending[ROUTER_MAX_PENDING];
+    size_t n_pending;
     struct store *store;
     const struct config *cfg;
+    const struct zap *zap; /* NULL without CURVE */
     struct peer *peers;
     uint64_t seq; /* our message numbers */
     struct counters c;
@@ -67,9 +84,11 @@ struct router {
     int64_t next_stats;
 };
 
-struct router *router_new(void *sock, struct store *store, const struct config *cfg)
+struct router *router_new(void *sock, struct store *store, const struct config *cfg,
+                          const struct zap *zap)
 {
     struct router *r = xcalloc(1, sizeof(*r));
+    r->zap = zap;
     r->sock = sock;
     r->store = store;
     r->cfg = cfg;
@@ -82,10 +101,19 @@ static void peer_free(struct peer *p)
     free(p);
 }
 
+static void pending_release(struct pending *pend)
+{
+    wire_msg_destroy(&pend->m);
+    free(pend->owner);
+    pend->owner = NULL;
+}
+
 void router_destroy(struct router **rp)
 {
     if (rp == NULL || *rp == NULL)
         return;
+    for (size_t i = 0; i < (*rp)->n_pending; i++)
+        pending_release(&(*rp)->pending[i]);
     struct peer *p = (*rp)->peers;
     while (p) {
         struct peer *next = p->next;
@@ -202,19 +230,23 @@ static void dispatch_peer(struct router *r, struct peer *p)
     }
 }
 
+/* Register an agent; key_name (borrowed, NULL without CURVE) overrides Hello.name. */
 static void on_hello(struct router *r, const struct transport_msg *tm, const struct wire_msg *m,
-                     struct peer *p, int64_t now)
+                     const char *key_name, struct peer *p, int64_t now)
 {
     char err[512];
     int64_t host_id;
-    if (store_register(r->store, &m->hello, &host_id, err, sizeof(err)) < 0) {
+    struct wire_hello hello = m->hello;
+    if (key_name)
+        hello.name = key_name;
+    if (store_register(r->store, &hello, &host_id, err, sizeof(err)) < 0) {
         internal_error(r, tm, m->seq, "register an agent", err);
         return;
     }
     /* The same agent reconnected from a new socket: forget the old one. */
     for (struct peer *q = r->peers, *next; q; q = next) {
         next = q->next;
-        if (q != p && q->name && strcmp(q->name, m->hello.name) == 0)
+        if (q != p && q->name && strcmp(q->name, hello.name) == 0)
             peer_remove(r, q);
     }
     if (p == NULL) {
@@ -225,7 +257,7 @@ static void on_hello(struct router *r, const struct transport_msg *tm, const str
         r->peers = p;
     }
     free(p->name);
-    p->name = xstrdup(m->hello.name);
+    p->name = xstrdup(hello.name);
     p->host_id = host_id;
     p->state = PEER_READY;
     p->credit = 0;
@@ -257,24 +289,26 @@ static void on_heartbeat(struct router *r, const struct transport_msg *tm, const
         p->state = PEER_READY;
 }
 
-static void on_result(struct router *r, const struct transport_msg *tm, const struct wire_msg *m,
-                      struct peer *p)
+/* Answer one result of a flushed group; pend borrowed. */
+static void answer_result(struct router *r, const struct pending *pend,
+                          const struct store_result_item *item)
 {
-    char err[512];
+    const struct wire_msg *m = pend->m;
     char run_id[37];
-    enum store_result_status st;
     wire_run_id_format(m->result.run_id, run_id);
-    if (store_put_result(r->store, p->name, &m->result, &st, err, sizeof(err)) < 0) {
-        internal_error(r, tm, m->seq, "store a result", err);
+    if (item->rc < 0) {
+        r->c.internal++;
+        send_error(r, pend->id, pend->id_len, m->seq, WIRE_ERROR_INTERNAL,
+                   "the coordinator could not store the result; retry later");
         return;
     }
-    switch (st) {
+    switch (item->status) {
     case STORE_RESULT_STORED:
     case STORE_RESULT_DUPLICATE: {
-        if (st == STORE_RESULT_STORED) {
+        if (item->status == STORE_RESULT_STORED) {
             r->c.results_stored++;
             log_debug("stored run %s of job %" PRIu64 " from agent \"%s\"", run_id,
-                      m->result.job_id, p->name);
+                      m->result.job_id, pend->owner);
         } else {
             r->c.results_duplicate++;
         }
@@ -282,31 +316,64 @@ static void on_result(struct router *r, const struct transport_msg *tm, const st
         wire_msg_init(&a, WIRE_ACK);
         a.reply_to = m->seq;
         memcpy(a.ack.run_id, m->result.run_id, WIRE_RUN_ID_LEN);
-        send_msg(r, tm->id, tm->id_len, &a);
+        send_msg(r, pend->id, pend->id_len, &a);
         return;
     }
     case STORE_RESULT_UNKNOWN_JOB:
         r->c.unknown_job++;
-        log_warn("agent \"%s\" sent run %s for unknown job %" PRIu64, p->name, run_id,
+        log_warn("agent \"%s\" sent run %s for unknown job %" PRIu64, pend->owner, run_id,
                  m->result.job_id);
-        send_error(r, tm->id, tm->id_len, m->seq, WIRE_ERROR_UNKNOWN_JOB, "no such job");
+        send_error(r, pend->id, pend->id_len, m->seq, WIRE_ERROR_UNKNOWN_JOB, "no such job");
         return;
     case STORE_RESULT_STALE:
         r->c.stale_attempt++;
         log_warn("agent \"%s\" sent run %s for job %" PRIu64 " attempt %" PRIu32
                  ", which is not the current lease",
-                 p->name, run_id, m->result.job_id, m->result.attempt);
-        send_error(r, tm->id, tm->id_len, m->seq, WIRE_ERROR_STALE_ATTEMPT,
+                 pend->owner, run_id, m->result.job_id, m->result.attempt);
+        send_error(r, pend->id, pend->id_len, m->seq, WIRE_ERROR_STALE_ATTEMPT,
                    "this attempt is no longer the job's current lease");
         return;
     case STORE_RESULT_FORBIDDEN:
         r->c.forbidden++;
-        log_warn("agent \"%s\" sent run %s for job %" PRIu64 " leased to someone else", p->name,
-                 run_id, m->result.job_id);
-        send_error(r, tm->id, tm->id_len, m->seq, WIRE_ERROR_FORBIDDEN,
+        log_warn("agent \"%s\" sent run %s for job %" PRIu64
+                 ", which is leased to another agent or is for another script",
+                 pend->owner, run_id, m->result.job_id);
+        send_error(r, pend->id, pend->id_len, m->seq, WIRE_ERROR_FORBIDDEN,
                    "this job is not leased to you or is for another script");
         return;
     }
+}
+
+void router_flush(struct router *r)
+{
+    if (r->n_pending == 0)
+        return;
+    struct store_result_item items[ROUTER_MAX_PENDING];
+    for (size_t i = 0; i < r->n_pending; i++)
+        items[i] = (struct store_result_item){r->pending[i].owner, &r->pending[i].m->result,
+                                              STORE_RESULT_STORED, 0};
+    char err[512];
+    if (store_put_results(r->store, items, r->n_pending, err, sizeof(err)) < 0)
+        log_error("could not store results: %s", err);
+    for (size_t i = 0; i < r->n_pending; i++) {
+        answer_result(r, &r->pending[i], &items[i]);
+        pending_release(&r->pending[i]);
+    }
+    r->n_pending = 0;
+}
+
+/* Queue a result (stealing *mp) for the next group commit. */
+static void queue_result(struct router *r, const struct transport_msg *tm, struct wire_msg **mp,
+                         const struct peer *p)
+{
+    struct pending *pend = &r->pending[r->n_pending++];
+    pend->m = *mp;
+    *mp = NULL;
+    memcpy(pend->id, tm->id, tm->id_len);
+    pend->id_len = tm->id_len;
+    pend->owner = xstrdup(p->name);
+    if (r->n_pending == ROUTER_MAX_PENDING)
+        router_flush(r);
 }
 
 static void on_submit(struct router *r, const struct transport_msg *tm, const struct wire_msg *m)
@@ -360,7 +427,13 @@ static json_t *counters_json(const struct router *r)
     COUNTER(submits);
     COUNTER(queries);
     COUNTER(peers_expired);
+    COUNTER(connections);
+    COUNTER(disconnections);
 #undef COUNTER
+    json_object_set_new(o, "keys_allowed",
+                        json_integer(r->zap ? (json_int_t)zap_allowed(r->zap) : 0));
+    json_object_set_new(o, "keys_refused",
+                        json_integer(r->zap ? (json_int_t)zap_denied(r->zap) : 0));
     return o;
 }
 
@@ -421,12 +494,31 @@ void router_handle(struct router *r, const struct transport_msg *tm, int64_t now
         send_error(r, tm->id, tm->id_len, 0, wire_reject_code(werr.reason), werr.msg);
         return;
     }
+    /* With CURVE the key's role decides what a peer may send, and an agent's
+     * name is the key's, whatever its Hello says. */
+    const char *key_name = NULL;
+    if (r->cfg->curve_secret_key_file) {
+        bool agent = strncmp(tm->user_id, "agent:", 6) == 0;
+        bool submitter = strncmp(tm->user_id, "submitter:", 10) == 0;
+        bool allowed = m->type == WIRE_QUERY || (m->type == WIRE_SUBMIT && submitter) ||
+                       (agent && m->type != WIRE_SUBMIT);
+        if (!allowed) {
+            r->c.forbidden++;
+            log_warn("peer \"%s\" may not send %s messages", tm->user_id, wire_type_name(m->type));
+            send_error(r, tm->id, tm->id_len, m->seq, WIRE_ERROR_FORBIDDEN,
+                       "this key's role may not send this message");
+            wire_msg_destroy(&m);
+            return;
+        }
+        if (agent)
+            key_name = tm->user_id + 6;
+    }
     struct peer *p = peer_find(r, tm->id, tm->id_len);
     if (p)
         p->last_seen = now;
     switch (m->type) {
     case WIRE_HELLO:
-        on_hello(r, tm, m, p, now);
+        on_hello(r, tm, m, key_name, p, now);
         break;
     case WIRE_SUBMIT:
         on_submit(r, tm, m);
@@ -448,7 +540,7 @@ void router_handle(struct router *r, const struct transport_msg *tm, int64_t now
             p->credit = m->ready.credit;
             dispatch_peer(r, p);
         } else {
-            on_result(r, tm, m, p);
+            queue_result(r, tm, &m, p);
         }
         break;
     default: {
@@ -462,6 +554,14 @@ void router_handle(struct router *r, const struct transport_msg *tm, int64_t now
     }
     }
     wire_msg_destroy(&m);
+}
+
+void router_connection_event(struct router *r, int event)
+{
+    if (event == TRANSPORT_EVENT_ACCEPTED)
+        r->c.connections++;
+    else if (event == TRANSPORT_EVENT_DROPPED)
+        r->c.disconnections++;
 }
 
 void router_log_counters(const struct router *r)

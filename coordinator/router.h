@@ -5,7 +5,9 @@
  * jobs); a message that its state does not allow gets Error(UNEXPECTED)
  * (an agent answers that by sending Hello again, e.g. after a coordinator
  * restart). Submit and Query are served in any state (the CLI never says
- * Hello). Every refusal increments a counter; counters are logged every
+ * Hello). With CURVE, the ZAP User-Id ("role:name") decides: agent keys may
+ * send agent messages and Query, submitter keys Submit and Query, and an
+ * agent is known by its key's name. Every refusal increments a counter; counters are logged every
  * stats interval and included in every Query reply. All lasting state is in
  * the store: the peer table only remembers who is connected, their agent
  * name and host, and their outstanding credit.
@@ -18,19 +20,32 @@
 #include "config.h"
 #include "store.h"
 #include "transport.h"
+#include "zap.h"
 
 struct router;
 
 /*
  * New router answering on sock (borrowed, a transport_open() socket) with
- * store and cfg (borrowed; both must outlive it). Caller owns the result.
+ * store, cfg and zap (borrowed, must outlive it; zap NULL without CURVE).
+ * Caller owns the result.
  */
-struct router *router_new(void *sock, struct store *store, const struct config *cfg);
+struct router *router_new(void *sock, struct store *store, const struct config *cfg,
+                          const struct zap *zap);
 /* Free the router and its peer table; NULL-safe; sets *r to NULL. */
 void router_destroy(struct router **r);
 
-/* Handle one received message (borrowed). */
+/* Handle one received message (borrowed). Results are queued for router_flush(). */
 void router_handle(struct router *r, const struct transport_msg *m, int64_t now_ms);
+
+/*
+ * Store the queued results in one transaction (group commit), then answer
+ * each: Ack after the COMMIT, or its Error. Call after each batch of
+ * router_handle() calls; it also runs by itself when the queue is full.
+ */
+void router_flush(struct router *r);
+
+/* Count a connection event (enum transport_event). */
+void router_connection_event(struct router *r, int event);
 
 /* Periodic work due at now_ms (monotonic): dispatch waiting credit, reap
  * expired leases, forget silent peers, log counters. Returns ms until the next. */

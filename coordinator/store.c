@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "log.h"
 #include "xmalloc.h"
 
 /* pg_advisory_xact_lock key for migrations: "pyscope" in ASCII. */
@@ -124,6 +125,13 @@ static const char *pg_message(const char *msg, char *buf, size_t len)
     return buf;
 }
 
+/* Server notices ("relation ... already exists, skipping") are not news: debug only. */
+static void store_notice(void *arg, const char *message)
+{
+    (void)arg;
+    log_debug("database notice: %.*s", (int)strcspn(message, "\n"), message);
+}
+
 /* Reset a broken connection so the next statement has a chance. */
 static void store_heal(struct store *s)
 {
@@ -139,9 +147,19 @@ static PGresult *store_exec(struct store *s, const char *sql, const struct param
                             ExecStatusType want, char *err, size_t errlen)
 {
     store_heal(s);
+    bool idle = PQtransactionStatus(s->conn) == PQTRANS_IDLE;
     PGresult *res = PQexecParams(s->conn, sql, p ? p->n : 0, NULL, p ? p->v : NULL, NULL, NULL, 0);
     if (res != NULL && PQresultStatus(res) == want)
         return res;
+    /* The server went away between statements (e.g. it restarted): outside a
+     * transaction nothing is lost by reconnecting and trying once more. */
+    if (idle && PQstatus(s->conn) == CONNECTION_BAD) {
+        PQclear(res);
+        PQreset(s->conn);
+        res = PQexecParams(s->conn, sql, p ? p->n : 0, NULL, p ? p->v : NULL, NULL, NULL, 0);
+        if (res != NULL && PQresultStatus(res) == want)
+            return res;
+    }
     char buf[512];
     set_err(
         err, errlen, "database error: %s",
@@ -181,13 +199,9 @@ struct store *store_open(const char *conninfo, char *err, size_t errlen)
         PQfinish(conn);
         return NULL;
     }
+    PQsetNoticeProcessor(conn, store_notice, NULL);
     struct store *s = xcalloc(1, sizeof(*s));
     s->conn = conn;
-    /* Timestamps in UTC whatever the server's default. */
-    if (store_cmd(s, "SET TIME ZONE 'UTC'", NULL, err, errlen) < 0) {
-        store_close(&s);
-        return NULL;
-    }
     return s;
 }
 
@@ -637,20 +651,28 @@ static int put_run_row(struct store *s, const char *owner, const struct wire_res
     p_own(&p, sb_take(&sigs));
     p_own(&p, sb_take(&tos));
     p_str(&p, r->started_at[0] ? r->started_at : NULL);
+    if (r->n_stacks > 0)
+        p_own(&p, stacks_json(r));
+    else
+        p_str(&p, NULL);
+    /* The row and its stacks in one statement; the count says whether the row is new. */
     PGresult *res = store_exec(
         s,
-        "INSERT INTO runs (run_id, job_id, attempt, batch_id, host_id, script_id, agent,"
-        " script_sha256, python_version, python_build, python_executable, outcome, message,"
-        " governor, load1, wall_s, cpu_s, peak_rss_bytes, exit_codes, signals, timed_out,"
-        " started_at) VALUES ($1::uuid, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13,"
-        " $14, $15, $16::float8[], $17::float8[], $18::bigint[], $19::integer[],"
+        "WITH r AS (INSERT INTO runs (run_id, job_id, attempt, batch_id, host_id, script_id,"
+        " agent, script_sha256, python_version, python_build, python_executable, outcome,"
+        " message, governor, load1, wall_s, cpu_s, peak_rss_bytes, exit_codes, signals,"
+        " timed_out, started_at) VALUES ($1::uuid, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11,"
+        " $12, $13, $14, $15, $16::float8[], $17::float8[], $18::bigint[], $19::integer[],"
         " $20::integer[], $21::boolean[], $22::timestamptz)"
-        " ON CONFLICT (run_id) DO NOTHING",
-        &p, PGRES_COMMAND_OK, err, errlen);
+        " ON CONFLICT (run_id) DO NOTHING RETURNING run_id),"
+        " st AS (INSERT INTO run_stacks (run_id, stacks)"
+        "  SELECT run_id, $23::jsonb FROM r WHERE $23::jsonb IS NOT NULL)"
+        " SELECT count(*) FROM r",
+        &p, PGRES_TUPLES_OK, err, errlen);
     p_release(&p);
     if (res == NULL)
         return -EIO;
-    *inserted = strcmp(PQcmdTuples(res), "1") == 0;
+    *inserted = strcmp(PQgetvalue(res, 0, 0), "1") == 0;
     PQclear(res);
     return 0;
 }
@@ -693,55 +715,40 @@ static int put_profile(struct store *s, const struct wire_result *r, const char 
         if (rc < 0)
             return rc;
     }
-    if (r->n_stacks > 0) {
-        p_str(&p, run_id);
-        p_own(&p, stacks_json(r));
-        rc = store_cmd(s,
-                       "INSERT INTO run_stacks (run_id, stacks) VALUES ($1::uuid, $2::jsonb)"
-                       " ON CONFLICT DO NOTHING",
-                       &p, err, errlen);
-        p_release(&p);
-    }
     return rc;
 }
 
-int store_put_result(struct store *s, const char *owner, const struct wire_result *r,
-                     enum store_result_status *status, char *err, size_t errlen)
+/* Store one result inside the caller's transaction. Returns 0 (any status) or
+ * -EIO, after which the transaction is aborted. */
+static int put_one(struct store *s, const char *owner, const struct wire_result *r,
+                   enum store_result_status *status, char *err, size_t errlen)
 {
     char run_id[37];
     wire_run_id_format(r->run_id, run_id);
     struct params p = {0};
     PGresult *res = NULL;
-    if (store_cmd(s, "BEGIN", NULL, err, errlen) < 0)
-        return -EIO;
-
-    p_str(&p, run_id);
-    res = store_exec(s, "SELECT 1 FROM runs WHERE run_id = $1::uuid", &p, PGRES_TUPLES_OK, err,
-                     errlen);
-    p_release(&p);
-    if (res == NULL)
-        goto fail;
-    bool known = PQntuples(res) > 0;
-    PQclear(res);
-    if (known) {
-        *status = STORE_RESULT_DUPLICATE;
-        goto finish;
-    }
-
+    /* A stored run_id implies its job exists (foreign key): one lookup answers both. */
     p_fmt(&p, "%" PRIu64, r->job_id);
+    p_str(&p, run_id);
     res = store_exec(s,
                      "SELECT j.state, j.attempt, coalesce(j.lease_owner, ''), j.batch_id,"
-                     " j.host_id, j.script_id, s.key, j.max_attempts"
+                     " j.host_id, j.script_id, s.key, j.max_attempts,"
+                     " EXISTS (SELECT 1 FROM runs WHERE run_id = $2::uuid)"
                      " FROM jobs j JOIN scripts s ON s.id = j.script_id"
                      " WHERE j.id = $1 FOR UPDATE OF j",
                      &p, PGRES_TUPLES_OK, err, errlen);
     p_release(&p);
     if (res == NULL)
-        goto fail;
+        return -EIO;
     if (PQntuples(res) == 0) {
         PQclear(res);
         *status = STORE_RESULT_UNKNOWN_JOB;
-        goto finish;
+        return 0;
+    }
+    if (strcmp(PQgetvalue(res, 0, 8), "t") == 0) {
+        PQclear(res);
+        *status = STORE_RESULT_DUPLICATE;
+        return 0;
     }
     bool leased = strcmp(PQgetvalue(res, 0, 0), "leased") == 0;
     uint32_t attempt = (uint32_t)strtoul(PQgetvalue(res, 0, 1), NULL, 10);
@@ -755,22 +762,22 @@ int store_put_result(struct store *s, const char *owner, const struct wire_resul
     PQclear(res);
     if (!leased || attempt != r->attempt) {
         *status = STORE_RESULT_STALE;
-        goto finish;
+        return 0;
     }
     if (!same_owner || !same_script) {
         *status = STORE_RESULT_FORBIDDEN;
-        goto finish;
+        return 0;
     }
 
     bool inserted = false;
     if (put_run_row(s, owner, r, run_id, batch_id, host_id, script_id, &inserted, err, errlen) < 0)
-        goto fail;
+        return -EIO;
     if (!inserted) { /* stored meanwhile by another coordinator */
         *status = STORE_RESULT_DUPLICATE;
-        goto finish;
+        return 0;
     }
     if (put_profile(s, r, run_id, err, errlen) < 0)
-        goto fail;
+        return -EIO;
 
     /* An agent-side error is retried while attempts remain; anything else ends the job. */
     const char *state = r->outcome == WIRE_OUTCOME_OK ? "done" : "failed";
@@ -778,26 +785,62 @@ int store_put_result(struct store *s, const char *owner, const struct wire_resul
         state = "queued";
     p_fmt(&p, "%" PRIu64, r->job_id);
     p_str(&p, state);
+    /* The batch is done when no other job of it is queued or leased (the CTE's
+     * update is not visible to the NOT EXISTS: this job is excluded by id). */
     int rc = store_cmd(s,
-                       "UPDATE jobs SET state = $2, lease_owner = NULL, lease_expires = NULL,"
-                       " updated = now() WHERE id = $1",
+                       "WITH j AS (UPDATE jobs SET state = $2, lease_owner = NULL,"
+                       " lease_expires = NULL, updated = now() WHERE id = $1 RETURNING batch_id)"
+                       " UPDATE batches b SET state = 'done', finished = now() FROM j"
+                       " WHERE b.id = j.batch_id AND b.state = 'running' AND $2 <> 'queued'"
+                       " AND NOT EXISTS (SELECT 1 FROM jobs x WHERE x.batch_id = b.id"
+                       " AND x.id <> $1 AND x.state IN ('queued', 'leased'))",
                        &p, err, errlen);
     p_release(&p);
     if (rc < 0)
-        goto fail;
-    p_str(&p, batch_id);
-    rc = store_cmd(s, BATCH_DONE_SQL, &p, err, errlen);
-    p_release(&p);
-    if (rc < 0)
-        goto fail;
-    *status = STORE_RESULT_STORED;
-finish:
-    if (store_cmd(s, "COMMIT", NULL, err, errlen) < 0)
         return -EIO;
+    *status = STORE_RESULT_STORED;
     return 0;
-fail:
-    store_rollback(s);
-    return -EIO;
+}
+
+int store_put_result(struct store *s, const char *owner, const struct wire_result *r,
+                     enum store_result_status *status, char *err, size_t errlen)
+{
+    if (store_cmd(s, "BEGIN", NULL, err, errlen) < 0)
+        return -EIO;
+    if (put_one(s, owner, r, status, err, errlen) < 0) {
+        store_rollback(s);
+        return -EIO;
+    }
+    return store_cmd(s, "COMMIT", NULL, err, errlen);
+}
+
+int store_put_results(struct store *s, struct store_result_item *items, size_t n, char *err,
+                      size_t errlen)
+{
+    if (n == 1) {
+        items[0].rc =
+            store_put_result(s, items[0].owner, items[0].result, &items[0].status, err, errlen);
+        return items[0].rc;
+    }
+    int rc = store_cmd(s, "BEGIN", NULL, err, errlen);
+    for (size_t i = 0; rc == 0 && i < n; i++)
+        rc = put_one(s, items[i].owner, items[i].result, &items[i].status, err, errlen);
+    if (rc < 0) {
+        /* Something failed: undo the group and give each result its own transaction,
+         * so one bad result cannot hold back the others. */
+        store_rollback(s);
+        int any = 0;
+        for (size_t i = 0; i < n; i++) {
+            items[i].rc =
+                store_put_result(s, items[i].owner, items[i].result, &items[i].status, err, errlen);
+            any = items[i].rc < 0 ? items[i].rc : any;
+        }
+        return any;
+    }
+    rc = store_cmd(s, "COMMIT", NULL, err, errlen);
+    for (size_t i = 0; i < n; i++)
+        items[i].rc = rc;
+    return rc;
 }
 
 int store_submit(struct store *s, const struct wire_submit *sub, double default_timeout_s,

@@ -94,6 +94,23 @@ int store_reap_leases(struct store *s, char *err, size_t errlen);
 int store_put_result(struct store *s, const char *owner, const struct wire_result *r,
                      enum store_result_status *status, char *err, size_t errlen);
 
+/* One result of a group (store_put_results()). */
+struct store_result_item {
+    const char *owner;                /* borrowed: the agent that sent it */
+    const struct wire_result *result; /* borrowed, validated */
+    enum store_result_status status;  /* set when rc is 0 */
+    int rc;                           /* 0, or -EIO: nothing stored for it */
+};
+
+/*
+ * Store n results in one transaction (one fsync for all: group commit);
+ * each item gets its own status and rc. When a statement fails, the group is
+ * rolled back and each result retried in its own transaction. Returns 0 when
+ * every item has rc 0, else -EIO (err describes the last failure).
+ */
+int store_put_results(struct store *s, struct store_result_item *items, size_t n, char *err,
+                      size_t errlen);
+
 /*
  * Create a batch and one job per (entry x matching host) from a validated
  * Submit (borrowed). Defaults: repeat 1, mode sample, timeout default_timeout_s.

@@ -12,12 +12,28 @@
 #include "wire.h"
 #include "xmalloc.h"
 
-/* Apply sec before bind: the one place socket security is configured. */
+#ifndef ZMQ_ZAP_ENFORCE_DOMAIN
+#define ZMQ_ZAP_ENFORCE_DOMAIN 93 /* a draft option in libzmq 4.3 headers */
+#endif
+
+/*
+ * Apply sec before bind: the one place socket security is configured.
+ * libzmq 4.3 lets a CURVE client in when no ZAP handler answers unless the
+ * ZAP domain is set and enforced: both are required here, or the socket is
+ * refused.
+ */
 static int transport_secure(void *sock, const struct transport_security *sec)
 {
-    if (sec == NULL || sec->zap_domain == NULL)
+    if (sec == NULL || sec->curve_secret_key == NULL)
         return 0;
-    return zmq_setsockopt(sock, ZMQ_ZAP_DOMAIN, sec->zap_domain, strlen(sec->zap_domain));
+    int one = 1;
+    static const char domain[] = "pyscope";
+    if (zmq_setsockopt(sock, ZMQ_CURVE_SERVER, &one, sizeof(one)) < 0 ||
+        zmq_setsockopt(sock, ZMQ_CURVE_SECRETKEY, sec->curve_secret_key, 40) < 0 ||
+        zmq_setsockopt(sock, ZMQ_ZAP_DOMAIN, domain, strlen(domain)) < 0 ||
+        zmq_setsockopt(sock, ZMQ_ZAP_ENFORCE_DOMAIN, &one, sizeof(one)) < 0)
+        return -1;
+    return 0;
 }
 
 void *transport_open(void *ctx, const char *endpoint, const struct transport_security *sec,
@@ -73,6 +89,8 @@ int transport_recv(void *sock, struct transport_msg *m)
         }
         m->frames++;
         if (m->frames == 1) {
+            const char *uid = zmq_msg_gets(&part, "User-Id");
+            snprintf(m->user_id, sizeof(m->user_id), "%s", uid ? uid : "");
             m->len = zmq_msg_size(&part);
             m->data = xmalloc(m->len ? m->len : 1);
             memcpy(m->data, zmq_msg_data(&part), m->len);
@@ -85,6 +103,52 @@ int transport_recv(void *sock, struct transport_msg *m)
         m->len = 0;
     }
     return 0;
+}
+
+void *transport_monitor_open(void *ctx, void *sock, char *err, size_t errlen)
+{
+    static const char addr[] = "inproc://pyscope-transport-monitor";
+    if (zmq_socket_monitor(sock, addr, ZMQ_EVENT_ACCEPTED | ZMQ_EVENT_DISCONNECTED) < 0) {
+        snprintf(err, errlen, "could not monitor the router socket: %s", zmq_strerror(errno));
+        return NULL;
+    }
+    void *mon = zmq_socket(ctx, ZMQ_PAIR);
+    if (mon == NULL || zmq_connect(mon, addr) < 0) {
+        snprintf(err, errlen, "could not connect the socket monitor: %s", zmq_strerror(errno));
+        if (mon)
+            zmq_close(mon);
+        return NULL;
+    }
+    int zero = 0;
+    zmq_setsockopt(mon, ZMQ_LINGER, &zero, sizeof(zero));
+    return mon;
+}
+
+int transport_monitor_read(void *mon)
+{
+    zmq_msg_t part;
+    zmq_msg_init(&part);
+    if (zmq_msg_recv(&part, mon, ZMQ_DONTWAIT) < 0) {
+        int e = errno;
+        zmq_msg_close(&part);
+        return -e;
+    }
+    uint16_t event = 0;
+    if (zmq_msg_size(&part) >= sizeof(event))
+        memcpy(&event, zmq_msg_data(&part), sizeof(event));
+    /* The second frame names the endpoint: read and drop it. */
+    while (zmq_msg_more(&part)) {
+        zmq_msg_close(&part);
+        zmq_msg_init(&part);
+        if (zmq_msg_recv(&part, mon, 0) < 0)
+            break;
+    }
+    zmq_msg_close(&part);
+    if (event == ZMQ_EVENT_ACCEPTED)
+        return TRANSPORT_EVENT_ACCEPTED;
+    if (event == ZMQ_EVENT_DISCONNECTED)
+        return TRANSPORT_EVENT_DROPPED;
+    return TRANSPORT_EVENT_OTHER;
 }
 
 void transport_msg_release(struct transport_msg *m)

@@ -5,8 +5,8 @@
  * (a send to a gone peer fails instead of vanishing), MAXMSGSIZE 4 MiB (a
  * bigger message drops the connection before it is buffered), no linger,
  * non-blocking sends. Security plugs in through struct transport_security,
- * applied before bind: today it is empty (plain TCP); CURVE keys and the ZAP
- * domain (DESIGN.md §9, issue 6) are fields to add there.
+ * applied before bind: plain TCP, or CURVE with the server's secret key and the ZAP
+ * domain (DESIGN.md §9) are set there.
  */
 #ifndef PYSCOPE_COORD_TRANSPORT_H
 #define PYSCOPE_COORD_TRANSPORT_H
@@ -16,7 +16,9 @@
 
 /* Socket security settings, applied by transport_open() before bind. */
 struct transport_security {
-    const char *zap_domain; /* borrowed; NULL = no ZAP domain (plain TCP, no auth) */
+    /* borrowed Z85 secret key: CURVE server with ZAP domain "pyscope", enforced
+     * (a ZAP handler must already be bound: see zap.h); NULL = plain TCP, no auth */
+    const char *curve_secret_key;
 };
 
 /* The largest identity ZeroMQ gives a ROUTER peer. */
@@ -28,7 +30,8 @@ struct transport_msg {
     size_t id_len;
     uint8_t *data; /* malloc'ed; NULL when the message had extra frames */
     size_t len;
-    size_t frames; /* payload frames seen (1 for a well-formed message) */
+    size_t frames;     /* payload frames seen (1 for a well-formed message) */
+    char user_id[160]; /* ZAP User-Id of the connection ("role:name"), "" without CURVE */
 };
 
 /*
@@ -44,6 +47,20 @@ void *transport_open(void *ctx, const char *endpoint, const struct transport_sec
  * another -errno.
  */
 int transport_recv(void *sock, struct transport_msg *m);
+
+/*
+ * Watch sock's connections: returns a new PAIR socket (caller closes with
+ * zmq_close) that receives ZeroMQ monitor events for accepted and dropped
+ * connections (a peer that sends over WIRE_MAX_MSG_BYTES is dropped by
+ * ZeroMQ itself: this is how the coordinator sees it). NULL with err on failure.
+ */
+void *transport_monitor_open(void *ctx, void *sock, char *err, size_t errlen);
+
+/* Connection events read by transport_monitor_read(). */
+enum transport_event { TRANSPORT_EVENT_OTHER, TRANSPORT_EVENT_ACCEPTED, TRANSPORT_EVENT_DROPPED };
+
+/* Read one event without blocking. Returns the event, or -EAGAIN / -errno. */
+int transport_monitor_read(void *mon);
 
 /* Free m's payload. */
 void transport_msg_release(struct transport_msg *m);

@@ -282,15 +282,30 @@ static bool is_hex(const char *s, size_t want)
     return n == want;
 }
 
-/* "YYYY-MM-DDTHH:MM:SS[.d+]Z" */
+static int digits(const char *s, int n)
+{
+    int v = 0;
+    for (int i = 0; i < n; i++)
+        v = v * 10 + (s[i] - '0');
+    return v;
+}
+
+/* "YYYY-MM-DDTHH:MM:SS[.d+]Z" naming a real instant (PostgreSQL must accept it). */
 static bool is_timestamp(const char *s)
 {
     static const char pat[] = "dddd-dd-ddTdd:dd:dd";
+    static const int mdays[] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
     size_t i = 0;
     for (; pat[i]; i++) {
         if (pat[i] == 'd' ? !(s[i] >= '0' && s[i] <= '9') : s[i] != pat[i])
             return false;
     }
+    int year = digits(s, 4), month = digits(s + 5, 2), day = digits(s + 8, 2);
+    int hour = digits(s + 11, 2), minute = digits(s + 14, 2), second = digits(s + 17, 2);
+    bool leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
+    if (year < 1970 || month < 1 || month > 12 || day < 1 || day > mdays[month - 1] ||
+        (month == 2 && day == 29 && !leap) || hour > 23 || minute > 59 || second > 59)
+        return false;
     if (s[i] == '.') {
         size_t start = ++i;
         while (s[i] >= '0' && s[i] <= '9')

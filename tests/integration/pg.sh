@@ -4,6 +4,7 @@
 #   pg_start            # initdb in a temp folder, start, create database "pyscope"
 #   psql -c '...'       # PGHOST, PGPORT, PGUSER, PGDATABASE are exported
 #   "$PG_CONNINFO"      # the same as a libpq conninfo string
+#   pg_pause, pg_resume, pg_restart   # take the server away and back
 #   pg_stop             # also runs on exit (chained before any earlier EXIT trap)
 #
 # The server listens on a unix socket in the temp folder only (no TCP port
@@ -31,7 +32,7 @@ pg_start() {
         --no-instructions >"$PG_DIR/initdb.log" 2>&1 ||
         { echo "pg.sh: initdb failed:" >&2; cat "$PG_DIR/initdb.log" >&2; return 1; }
     "${PG_RUNAS[@]}" "$PG_BIN/pg_ctl" -D "$PG_DIR/data" -l "$PG_DIR/server.log" -w -t 60 \
-        -o "-k $PG_DIR -c listen_addresses= -p 5432 -c fsync=on" start >/dev/null ||
+        -o "-k $PG_DIR -c listen_addresses= -p 5432" start >/dev/null ||
         { echo "pg.sh: the server did not start:" >&2; cat "$PG_DIR/server.log" >&2; return 1; }
     export PGHOST="$PG_DIR" PGPORT=5432 PGUSER=postgres PGDATABASE=pyscope
     "$PG_BIN/createdb" pyscope || return 1
@@ -44,6 +45,21 @@ pg_stop() {
     "${PG_RUNAS[@]}" "$PG_BIN/pg_ctl" -D "$PG_DIR/data" -m immediate -w stop >/dev/null 2>&1 || true
     rm -rf "$PG_DIR"
     PG_DIR=""
+}
+
+# pg_pause / pg_resume: stop the server (clients see it gone) and start it again.
+pg_pause() {
+    "${PG_RUNAS[@]}" "$PG_BIN/pg_ctl" -D "$PG_DIR/data" -m immediate -w stop >/dev/null
+}
+pg_resume() {
+    "${PG_RUNAS[@]}" "$PG_BIN/pg_ctl" -D "$PG_DIR/data" -l "$PG_DIR/server.log" -w -t 60 \
+        -o "-k $PG_DIR -c listen_addresses= -p 5432" start >/dev/null
+}
+
+# pg_restart: an immediate stop (like a crash), then start again.
+pg_restart() {
+    pg_pause
+    pg_resume
 }
 
 # pg_sql SQL: run one statement, print the unaligned tuples only.

@@ -452,9 +452,24 @@ static void test_reject_result_fields(void **state)
     result_fixture(&m);
     m.result.script_sha256 = "";
     expect_reject(&m, WIRE_REJECT_MISSING, "result.script_sha256");
+    const char *bad_times[] = {"yesterday",
+                               "2026-13-01T00:00:00Z",
+                               "2026-02-29T00:00:00Z",
+                               "2026-04-31T00:00:00Z",
+                               "2026-01-01T24:00:00Z",
+                               "2026-01-01T00:60:00Z",
+                               "2026-01-01T00:00:00.Z",
+                               "2026-01-01T00:00:00+01:00",
+                               "1969-12-31T23:59:59Z"};
+    for (size_t i = 0; i < sizeof(bad_times) / sizeof(bad_times[0]); i++) {
+        result_fixture(&m);
+        m.result.started_at = bad_times[i];
+        expect_reject(&m, WIRE_REJECT_FORMAT, "result.started_at");
+    }
     result_fixture(&m);
-    m.result.started_at = "yesterday";
-    expect_reject(&m, WIRE_REJECT_FORMAT, "result.started_at");
+    m.result.started_at = "2024-02-29T23:59:59.123456789Z";
+    struct wire_msg *leap = roundtrip(&m);
+    wire_msg_destroy(&leap);
 
     struct wire_measurement bad_runs[] = {{NAN, 0, 0, 0, 0, false}};
     result_fixture(&m);

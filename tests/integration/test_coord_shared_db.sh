@@ -1,0 +1,64 @@
+#!/usr/bin/env bash
+# test_coord_shared_db.sh - two coordinators on one database: agents on both
+# take jobs of the same hosts' queues concurrently; every job is handed out
+# once (FOR UPDATE SKIP LOCKED), every result stored once, a result can be
+# delivered to either coordinator.
+source "$PYSCOPE_SRC/tests/integration/lib.sh"
+source "$PYSCOPE_SRC/tests/integration/pg.sh"
+source "$PYSCOPE_SRC/tests/integration/coord.sh"
+
+pg_start
+coord_start
+first_pid=$COORD_PID
+EP1=$COORD_EP
+"$COORD" --db "$PG_CONNINFO" --bind "ipc://$T/coord2.sock" 2>"$T/coord2.log" & second_pid=$!
+for _ in $(seq 100); do grep -q listening "$T/coord2.log" && break; sleep 0.1; done
+EP2="ipc://$T/coord2.sock"
+
+# Two agents on one host (same fingerprint), one on each coordinator.
+fake --name a1 >/dev/null <<'CMDS'
+hello
+submit s0.py s1.py s2.py s3.py s4.py s5.py s6.py s7.py s8.py s9.py s10.py s11.py s12.py s13.py s14.py s15.py s16.py s17.py s18.py s19.py
+CMDS
+"$FAKE" --connect "$EP1" --name a1 --wait 1500 >"$T/a1.out" <<'CMDS' &
+hello
+ready 20 1500
+CMDS
+p1=$!
+"$FAKE" --connect "$EP2" --name a2 --wait 1500 >"$T/a2.out" <<'CMDS' &
+hello
+ready 20 1500
+CMDS
+p2=$!
+wait "$p1" "$p2"
+n1=$(grep -c '^job' "$T/a1.out" || true)
+n2=$(grep -c '^job' "$T/a2.out" || true)
+expect_eq "all 20 jobs handed out" 20 "$((n1 + n2))"
+expect_eq "no job handed out twice" 20 "$(cat "$T/a1.out" "$T/a2.out" | grep '^job' | sed -E 's/.*id=([0-9]+).*/\1/' | sort -u | wc -l)"
+expect_eq "leases split by owner" "$n1 $n2" \
+    "$(pg_sql "SELECT count(*) FILTER (WHERE lease_owner = 'a1') || ' ' || count(*) FILTER (WHERE lease_owner = 'a2') FROM jobs")"
+
+# a1's result for its first job, sent to the other coordinator, then resent to the first.
+RUN=0000000000000000000000000000d00d
+job=$(grep '^job' "$T/a1.out" | head -1 |
+    sed -E "s/.*id=([0-9]+) attempt=([0-9]+) batch=[0-9]+ script=([^ ]+).*/\1 \2 $RUN ok \3/")
+out=$("$FAKE" --connect "$EP2" --name a1 <<CMDS
+hello
+result $job
+CMDS
+)
+expect_match "stored through the other coordinator" "^ack run_id=" "$out"
+out=$(fake --name a1 <<CMDS
+hello
+result $job
+CMDS
+)
+expect_match "resent to the first: acked as a duplicate" "^ack run_id=" "$out"
+expect_eq "stored once" 1 "$(pg_sql "SELECT count(*) FROM runs")"
+
+kill -TERM "$second_pid"
+s2=0; wait "$second_pid" || s2=$?
+expect_eq "second coordinator exits 0" 0 "$s2"
+coord_stop
+expect_eq "first coordinator exits 0" 0 "$COORD_STATUS"
+finish
