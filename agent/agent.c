@@ -23,6 +23,7 @@
 #include <unistd.h>
 #include <zmq.h>
 
+#include "curve.h"
 #include "errors.h"
 #include "hash.h"
 #include "hostinfo.h"
@@ -72,6 +73,7 @@ struct agent {
     struct agent_sent *sent;
     size_t n_sent;
     bool stop;
+    bool auth_failed; /* the last handshake was refused (logged once) */
 };
 
 /* ---- sending ---------------------------------------------------------- */
@@ -593,8 +595,11 @@ static void agent_read_monitor(struct agent *a)
             return;
         }
         uint16_t event = 0;
-        if (zmq_msg_size(&ev) >= 2)
+        uint32_t value = 0;
+        if (zmq_msg_size(&ev) >= 6) {
             memcpy(&event, zmq_msg_data(&ev), 2);
+            memcpy(&value, (const char *)zmq_msg_data(&ev) + 2, 4);
+        }
         bool more = zmq_msg_more(&ev);
         zmq_msg_close(&ev);
         while (more) {
@@ -604,9 +609,24 @@ static void agent_read_monitor(struct agent *a)
             zmq_msg_close(&part);
         }
         if (event == ZMQ_EVENT_HANDSHAKE_SUCCEEDED) {
+            a->auth_failed = false;
             log_info("connected to %s", a->cfg->coordinator);
             a->link = LINK_HELLO;
             agent_send_hello(a);
+        } else if (event == ZMQ_EVENT_HANDSHAKE_FAILED_AUTH ||
+                   event == ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL) {
+            /* Said once per run of failures, not on every reconnect. */
+            if (!a->auth_failed) {
+                if (event == ZMQ_EVENT_HANDSHAKE_FAILED_AUTH)
+                    log_error("the coordinator refused this agent's key (ZAP status %u): put "
+                              "its NAME.key on the coordinator's allowlist as an agent",
+                              (unsigned)value);
+                else
+                    log_error("CURVE handshake with the coordinator failed (protocol error "
+                              "0x%x): wrong coordinator key, or is CURVE off on one side?",
+                              (unsigned)value);
+            }
+            a->auth_failed = true;
         } else if (event == ZMQ_EVENT_DISCONNECTED) {
             if (a->link != LINK_DOWN)
                 log_warn("lost the coordinator at %s: reconnecting", a->cfg->coordinator);
@@ -695,10 +715,36 @@ static int agent_connect(struct agent *a)
     zmq_setsockopt(a->sock, ZMQ_RECONNECT_IVL, &rmin, sizeof(rmin));
     zmq_setsockopt(a->sock, ZMQ_RECONNECT_IVL_MAX, &rmax, sizeof(rmax));
     zmq_setsockopt(a->sock, ZMQ_MAXMSGSIZE, &maxsz, sizeof(maxsz));
+    if (a->cfg->secret_key) {
+        struct curve_keypair me;
+        char server[CURVE_Z85_LEN + 1];
+        char err[512];
+        int rc = curve_load_keypair(a->cfg->secret_key, &me, err, sizeof(err));
+        if (rc == 0)
+            rc = curve_load_public(a->cfg->coordinator_key, server, err, sizeof(err));
+        if (rc == 0 && curve_apply_client(a->sock, &me, server) < 0) {
+            rc = -EINVAL;
+            snprintf(err, sizeof(err), "could not set up CURVE on the socket");
+        }
+        char abbrev[16];
+        curve_public_abbrev(me.public_z85, abbrev, sizeof(abbrev));
+        curve_keypair_wipe(&me);
+        if (rc < 0) {
+            log_error("%s", err);
+            return -EINVAL;
+        }
+        log_info("CURVE on: this agent's key %s, coordinator key from \"%s\"", abbrev,
+                 a->cfg->coordinator_key);
+    } else {
+        log_warn("no CURVE keys (--secret-key, --coordinator-key): the link is neither "
+                 "encrypted nor authenticated");
+    }
     char mon_ep[64];
     snprintf(mon_ep, sizeof(mon_ep), "inproc://agent-monitor-%d", (int)getpid());
     if (zmq_socket_monitor(a->sock, mon_ep,
-                           ZMQ_EVENT_HANDSHAKE_SUCCEEDED | ZMQ_EVENT_DISCONNECTED) < 0)
+                           ZMQ_EVENT_HANDSHAKE_SUCCEEDED | ZMQ_EVENT_DISCONNECTED |
+                               ZMQ_EVENT_HANDSHAKE_FAILED_AUTH |
+                               ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL) < 0)
         return -zmq_errno();
     a->mon = zmq_socket(a->zctx, ZMQ_PAIR);
     if (!a->mon || zmq_connect(a->mon, mon_ep) < 0)

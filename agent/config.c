@@ -37,6 +37,10 @@ void agent_config_usage(FILE *out)
           "  --max-jobs N        jobs at the same time, 1..64 (default 1)\n"
           "  --memory-limit SIZE address space of a job, e.g. 2G (default 2G)\n"
           "  --runner PATH       the pyscope-run executable (default: next to this one)\n"
+          "  --secret-key FILE   CURVE: this agent's secret key (NAME.key_secret, from\n"
+          "                      pyscope keygen); its NAME.key goes on the coordinator's\n"
+          "                      allowlist as an agent\n"
+          "  --coordinator-key FILE  CURVE: the coordinator's public key (coordinator.key)\n"
           "  --config FILE       INI file with these settings (see deploy/agent.conf.example)\n"
           "  -v, --verbose       debug messages\n"
           "  -h, --help          show this help;  -V, --version  show the version\n"
@@ -151,6 +155,10 @@ static int cfg_apply(struct agent_config *cfg, const char *key, const char *v, c
         cfg_set(&cfg->runner, v);
     else if (strcmp(key, "python") == 0)
         cfg_set(&cfg->python, v);
+    else if (strcmp(key, "secret_key") == 0)
+        cfg_set(&cfg->secret_key, v);
+    else if (strcmp(key, "coordinator_key") == 0)
+        cfg_set(&cfg->coordinator_key, v);
     else if (strcmp(key, "label") == 0)
         return cfg_label(cfg, v);
     else if (strcmp(key, "max_jobs") == 0)
@@ -239,7 +247,7 @@ int agent_config_load(struct agent_config *cfg, int argc, char **argv)
     cfg->connect_timeout_s = 5;
     cfg->python = xstrdup("/usr/bin/python3.11");
 
-    enum { OPT_LABEL = 256, OPT_MAXJOBS, OPT_MEM, OPT_RUNNER, OPT_CONFIG };
+    enum { OPT_LABEL = 256, OPT_MAXJOBS, OPT_MEM, OPT_RUNNER, OPT_CONFIG, OPT_SKEY, OPT_CKEY };
     static const struct option opts[] = {
         {"coordinator", required_argument, NULL, 'c'},
         {"workspace", required_argument, NULL, 'w'},
@@ -250,6 +258,8 @@ int agent_config_load(struct agent_config *cfg, int argc, char **argv)
         {"memory-limit", required_argument, NULL, OPT_MEM},
         {"runner", required_argument, NULL, OPT_RUNNER},
         {"config", required_argument, NULL, OPT_CONFIG},
+        {"secret-key", required_argument, NULL, OPT_SKEY},
+        {"coordinator-key", required_argument, NULL, OPT_CKEY},
         {"verbose", no_argument, NULL, 'v'},
         {"help", no_argument, NULL, 'h'},
         {"version", no_argument, NULL, 'V'},
@@ -333,6 +343,10 @@ int agent_config_load(struct agent_config *cfg, int argc, char **argv)
         log_error("--coordinator is required (e.g. tcp://127.0.0.1:5555)");
         rc = -PYSCOPE_EUSAGE;
     }
+    if (rc == 0 && (cfg->secret_key == NULL) != (cfg->coordinator_key == NULL)) {
+        log_error("--secret-key and --coordinator-key go together (CURVE needs both)");
+        rc = -PYSCOPE_EUSAGE;
+    }
     if (rc == 0 && !cfg->workspace) {
         log_error("--workspace is required (the folder the scripts are in)");
         rc = -PYSCOPE_EUSAGE;
@@ -378,6 +392,8 @@ void agent_config_release(struct agent_config *cfg)
     free(cfg->spool);
     free(cfg->runner);
     free(cfg->python);
+    free(cfg->secret_key);
+    free(cfg->coordinator_key);
     for (size_t i = 0; i < cfg->n_labels; i++) {
         free(cfg->label_keys[i]);
         free(cfg->label_values[i]);

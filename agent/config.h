@@ -16,12 +16,14 @@
 
 /* Everything the agent needs to know; strings are owned by the config. */
 struct agent_config {
-    char *coordinator; /* ZeroMQ endpoint, tcp://HOST:PORT */
-    char *workspace;   /* real path of the folder scripts are resolved in */
-    char *name;        /* agent name (DEALER routing id); default: hostname */
-    char *spool;       /* spool folder */
-    char *runner;      /* pyscope-run executable */
-    char *python;      /* interpreter asked for the Python build */
+    char *coordinator;     /* ZeroMQ endpoint, tcp://HOST:PORT */
+    char *workspace;       /* real path of the folder scripts are resolved in */
+    char *name;            /* agent name (DEALER routing id); default: hostname */
+    char *spool;           /* spool folder */
+    char *runner;          /* pyscope-run executable */
+    char *python;          /* interpreter asked for the Python build */
+    char *secret_key;      /* CURVE: this agent's NAME.key_secret (or NAME), or NULL */
+    char *coordinator_key; /* CURVE: the coordinator's public coordinator.key, or NULL */
     char *label_keys[AGENT_MAX_LABELS];
     char *label_values[AGENT_MAX_LABELS];
     size_t n_labels;

@@ -9,25 +9,17 @@
 
 #include <errno.h>
 #include <math.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
 #include <zmq.h>
 
+#include "curve.h"
 #include "errors.h"
 #include "log.h"
 #include "xmalloc.h"
-
-const char *farm_coordinator_url(const char *opt)
-{
-    if (opt && *opt)
-        return opt;
-    const char *env = getenv("PYSCOPE_COORDINATOR");
-    if (env && *env)
-        return env;
-    return FARM_DEFAULT_COORDINATOR;
-}
 
 int farm_parse_u64(const char *s, uint64_t max, uint64_t *out)
 {
@@ -42,7 +34,8 @@ int farm_parse_u64(const char *s, uint64_t max, uint64_t *out)
     return 0;
 }
 
-int farm_parse_timeout(const char *s, double *out)
+/* Parse a timeout in seconds (> 0, at most an hour); 0 or -PYSCOPE_EUSAGE. */
+static int farm_parse_timeout(const char *s, double *out)
 {
     char *end;
     errno = 0;
@@ -53,6 +46,60 @@ int farm_parse_timeout(const char *s, double *out)
     return 0;
 }
 
+void farm_opts_init(struct farm_opts *o)
+{
+    memset(o, 0, sizeof(*o));
+    o->timeout_s = FARM_DEFAULT_TIMEOUT_S;
+}
+
+int farm_opts_handle(struct farm_opts *o, int c, const char *arg)
+{
+    switch (c) {
+    case FARM_OPT_COORD:
+        o->url = arg;
+        return 1;
+    case FARM_OPT_TIMEOUT:
+        if (farm_parse_timeout(arg, &o->timeout_s) < 0) {
+            log_error("--timeout takes seconds (0 to 3600), not \"%s\"", arg);
+            return -PYSCOPE_EUSAGE;
+        }
+        return 1;
+    case FARM_OPT_SECRET:
+        o->secret_key = arg;
+        return 1;
+    case FARM_OPT_CKEY:
+        o->coordinator_key = arg;
+        return 1;
+    default:
+        return 0;
+    }
+}
+
+/* getenv, with "" as unset. */
+static const char *farm_env(const char *name)
+{
+    const char *v = getenv(name);
+    return v && *v ? v : NULL;
+}
+
+int farm_opts_finish(struct farm_opts *o)
+{
+    if (!o->url)
+        o->url = farm_env("PYSCOPE_COORDINATOR");
+    if (!o->url)
+        o->url = FARM_DEFAULT_COORDINATOR;
+    if (!o->secret_key)
+        o->secret_key = farm_env("PYSCOPE_SECRET_KEY");
+    if (!o->coordinator_key)
+        o->coordinator_key = farm_env("PYSCOPE_COORDINATOR_KEY");
+    if ((o->secret_key == NULL) != (o->coordinator_key == NULL)) {
+        log_error("CURVE needs both keys: --secret-key and --coordinator-key (or "
+                  "$PYSCOPE_SECRET_KEY and $PYSCOPE_COORDINATOR_KEY)");
+        return -PYSCOPE_EUSAGE;
+    }
+    return 0;
+}
+
 static double farm_now(void)
 {
     struct timespec ts;
@@ -60,9 +107,48 @@ static double farm_now(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-int farm_request(const char *url, double timeout_s, struct wire_msg *req, struct wire_msg **reply,
+/* True (with a message in err) when the monitor mon saw the coordinator refuse our key. */
+static bool farm_auth_failed(void *mon, char *err, size_t errlen)
+{
+    bool failed = false;
+    while (mon) {
+        zmq_msg_t ev;
+        zmq_msg_init(&ev);
+        if (zmq_msg_recv(&ev, mon, ZMQ_DONTWAIT) < 0) {
+            zmq_msg_close(&ev);
+            break;
+        }
+        uint16_t event = 0;
+        if (zmq_msg_size(&ev) >= 2)
+            memcpy(&event, zmq_msg_data(&ev), 2);
+        bool more = zmq_msg_more(&ev);
+        zmq_msg_close(&ev);
+        while (more) {
+            zmq_msg_t part;
+            zmq_msg_init(&part);
+            more = zmq_msg_recv(&part, mon, 0) >= 0 && zmq_msg_more(&part);
+            zmq_msg_close(&part);
+        }
+        if (event == ZMQ_EVENT_HANDSHAKE_FAILED_AUTH) {
+            snprintf(err, errlen,
+                     "the coordinator refused our key: put its NAME.key on the "
+                     "coordinator's allowlist as a submitter");
+            failed = true;
+        } else if (event == ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL && !failed) {
+            snprintf(err, errlen,
+                     "CURVE handshake with the coordinator failed: wrong "
+                     "coordinator key, or is CURVE off on one side?");
+            failed = true;
+        }
+    }
+    return failed;
+}
+
+int farm_request(const struct farm_opts *o, struct wire_msg *req, struct wire_msg **reply,
                  char *err, size_t errlen)
 {
+    const char *url = o->url;
+    double timeout_s = o->timeout_s;
     *reply = NULL;
     int rc = 0;
     uint8_t *buf = NULL;
@@ -88,6 +174,33 @@ int farm_request(const char *url, double timeout_s, struct wire_msg *req, struct
     zmq_setsockopt(sock, ZMQ_IMMEDIATE, &one, sizeof(one));
     zmq_setsockopt(sock, ZMQ_SNDTIMEO, &ms, sizeof(ms));
     zmq_setsockopt(sock, ZMQ_MAXMSGSIZE, &maxsz, sizeof(maxsz));
+    void *mon = NULL;
+    if (o->secret_key) {
+        struct curve_keypair me;
+        char server[CURVE_Z85_LEN + 1];
+        rc = curve_load_keypair(o->secret_key, &me, err, errlen);
+        if (rc == 0)
+            rc = curve_load_public(o->coordinator_key, server, err, errlen);
+        if (rc == 0 && curve_apply_client(sock, &me, server) < 0) {
+            snprintf(err, errlen, "could not set up CURVE on the socket");
+            rc = -PYSCOPE_EUSAGE;
+        }
+        curve_keypair_wipe(&me);
+        if (rc < 0)
+            goto out;
+        /* A refused key shows only as a failed handshake: watch for it. */
+        char ep[64];
+        snprintf(ep, sizeof(ep), "inproc://farm-monitor-%d", (int)getpid());
+        if (zmq_socket_monitor(sock, ep,
+                               ZMQ_EVENT_HANDSHAKE_FAILED_AUTH |
+                                   ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL) == 0) {
+            mon = zmq_socket(ctx, ZMQ_PAIR);
+            if (mon && zmq_connect(mon, ep) < 0) {
+                zmq_close(mon);
+                mon = NULL;
+            }
+        }
+    }
     if (zmq_connect(sock, url) < 0) {
         snprintf(err, errlen, "bad coordinator address \"%s\": %s (expected tcp://HOST:PORT)", url,
                  zmq_strerror(zmq_errno()));
@@ -97,7 +210,9 @@ int farm_request(const char *url, double timeout_s, struct wire_msg *req, struct
     double deadline = farm_now() + timeout_s;
     if (zmq_send(sock, buf, len, 0) < 0) {
         int e = zmq_errno();
-        if (e == EAGAIN)
+        if (e == EAGAIN && farm_auth_failed(mon, err, errlen))
+            ;
+        else if (e == EAGAIN)
             snprintf(err, errlen,
                      "could not reach the coordinator at %s (no connection after "
                      "%.0f s)",
@@ -111,8 +226,9 @@ int farm_request(const char *url, double timeout_s, struct wire_msg *req, struct
     for (;;) {
         double left = deadline - farm_now();
         if (left <= 0) {
-            snprintf(err, errlen, "no answer from the coordinator at %s within %.0f s", url,
-                     timeout_s);
+            if (!farm_auth_failed(mon, err, errlen))
+                snprintf(err, errlen, "no answer from the coordinator at %s within %.0f s", url,
+                         timeout_s);
             rc = -ETIMEDOUT;
             goto out;
         }
@@ -148,12 +264,16 @@ int farm_request(const char *url, double timeout_s, struct wire_msg *req, struct
     }
 out:
     free(buf);
+    if (mon) {
+        zmq_socket_monitor(sock, NULL, 0);
+        zmq_close(mon);
+    }
     zmq_close(sock);
     zmq_ctx_term(ctx);
     return rc;
 }
 
-int farm_query(const char *url, double timeout_s, enum wire_query_kind kind, uint64_t batch_id,
+int farm_query(const struct farm_opts *o, enum wire_query_kind kind, uint64_t batch_id,
                uint32_t limit, json_t **out)
 {
     *out = NULL;
@@ -164,7 +284,7 @@ int farm_query(const char *url, double timeout_s, enum wire_query_kind kind, uin
     q.query.limit = limit;
     struct wire_msg *r = NULL;
     char err[512];
-    int rc = farm_request(url, timeout_s, &q, &r, err, sizeof(err));
+    int rc = farm_request(o, &q, &r, err, sizeof(err));
     if (rc < 0) {
         log_error("%s", err);
         return rc;

@@ -40,16 +40,57 @@ void cmd_status_help(FILE *out);
 
 /* ---- farm_client.c: shared by the commands above ---- */
 
-/* The coordinator URL: opt (borrowed) if set, else $PYSCOPE_COORDINATOR, else the default. */
-const char *farm_coordinator_url(const char *opt);
+/* How to reach the coordinator; strings borrowed (argv, environment). */
+struct farm_opts {
+    const char *url;             /* --coordinator, else $PYSCOPE_COORDINATOR, else the default */
+    double timeout_s;            /* --timeout: each request's bound */
+    const char *secret_key;      /* CURVE: --secret-key or $PYSCOPE_SECRET_KEY, or NULL */
+    const char *coordinator_key; /* CURVE: --coordinator-key or $PYSCOPE_COORDINATOR_KEY */
+};
+
+/* getopt_long ids of the shared options, and their entries for a struct option table. */
+enum { FARM_OPT_COORD = 1000, FARM_OPT_TIMEOUT, FARM_OPT_SECRET, FARM_OPT_CKEY };
+#define FARM_LONG_OPTIONS                                                                          \
+    {"coordinator", required_argument, NULL, FARM_OPT_COORD},                                      \
+        {"timeout", required_argument, NULL, FARM_OPT_TIMEOUT},                                    \
+        {"secret-key", required_argument, NULL, FARM_OPT_SECRET},                                  \
+    {                                                                                              \
+        "coordinator-key", required_argument, NULL, FARM_OPT_CKEY                                  \
+    }
+/* Their help lines. */
+#define FARM_OPTIONS_HELP                                                                          \
+    "  --coordinator URL    default: $PYSCOPE_COORDINATOR, else " FARM_DEFAULT_COORDINATOR "\n"    \
+    "  --timeout SECONDS    how long to wait for each answer (default 5)\n"                        \
+    "  --secret-key FILE    CURVE: your secret key (NAME.key_secret from pyscope keygen;\n"        \
+    "                       NAME.key on the coordinator's allowlist as a submitter);\n"            \
+    "                       default $PYSCOPE_SECRET_KEY\n"                                         \
+    "  --coordinator-key FILE  CURVE: the coordinator's public key; default\n"                     \
+    "                       $PYSCOPE_COORDINATOR_KEY\n"
+
+/* Defaults into o (timeout 5 s, the rest unset). */
+void farm_opts_init(struct farm_opts *o);
 
 /*
- * Send req (borrowed; its seq is set here) to the coordinator at url and wait
- * up to timeout_s for the answer. Returns 0 with the decoded reply in *reply
- * (caller owns; wire_msg_destroy; may be an Error message), or a negative
- * code with a message in err (unreachable, timed out, malformed reply).
+ * Take option c with argument arg (borrowed) when it is one of FARM_OPT_*.
+ * Returns 1 when taken, 0 when c is not a farm option, -PYSCOPE_EUSAGE
+ * (logged) for a bad value.
  */
-int farm_request(const char *url, double timeout_s, struct wire_msg *req, struct wire_msg **reply,
+int farm_opts_handle(struct farm_opts *o, int c, const char *arg);
+
+/*
+ * Fill what the options left unset from the environment and the defaults;
+ * CURVE keys must come as a pair. Returns 0 or -PYSCOPE_EUSAGE (logged).
+ */
+int farm_opts_finish(struct farm_opts *o);
+
+/*
+ * Send req (borrowed; its seq is set here) to the coordinator o (borrowed)
+ * and wait up to o->timeout_s for the answer. Returns 0 with the decoded
+ * reply in *reply (caller owns; wire_msg_destroy; may be an Error message),
+ * or a negative code with a message in err (unreachable, timed out, key
+ * refused, malformed reply).
+ */
+int farm_request(const struct farm_opts *o, struct wire_msg *req, struct wire_msg **reply,
                  char *err, size_t errlen);
 
 /*
@@ -57,7 +98,7 @@ int farm_request(const char *url, double timeout_s, struct wire_msg *req, struct
  * Returns 0 with a new JSON value in *out (caller owns), or a negative code
  * with the problem already printed on stderr.
  */
-int farm_query(const char *url, double timeout_s, enum wire_query_kind kind, uint64_t batch_id,
+int farm_query(const struct farm_opts *o, enum wire_query_kind kind, uint64_t batch_id,
                uint32_t limit, json_t **out);
 
 /*
@@ -77,8 +118,5 @@ int farm_simple_query(int argc, char **argv, enum wire_query_kind kind, bool bat
 
 /* Parse a positive whole number (batch ids, counts) into *out; 0 or -PYSCOPE_EUSAGE. */
 int farm_parse_u64(const char *s, uint64_t max, uint64_t *out);
-
-/* Parse a timeout in seconds (> 0, at most an hour); 0 or -PYSCOPE_EUSAGE. */
-int farm_parse_timeout(const char *s, double *out);
 
 #endif

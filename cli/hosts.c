@@ -11,50 +11,37 @@
 
 void cmd_hosts_help(FILE *out)
 {
-    fputs("Usage: pyscope hosts [--json] [--coordinator URL] [--timeout SECONDS]\n"
+    fputs("Usage: pyscope hosts [--json] [--coordinator URL] [OPTIONS]\n"
           "\n"
           "List the hosts registered with the coordinator: name, fingerprint, hardware,\n"
           "labels and when each was last seen.\n"
           "\n"
-          "  --json               print the coordinator's JSON\n"
-          "  --coordinator URL    default: $PYSCOPE_COORDINATOR, else " FARM_DEFAULT_COORDINATOR
-          "\n"
-          "  --timeout SECONDS    how long to wait for the answer (default 5)\n",
+          "  --json               print the coordinator's JSON\n" FARM_OPTIONS_HELP,
           out);
 }
 
 int farm_simple_query(int argc, char **argv, enum wire_query_kind kind, bool batch_arg,
                       void (*help)(FILE *))
 {
-    enum { O_JSON = 256, O_COORD, O_TIMEOUT, O_BATCH, O_LIMIT };
+    enum { O_JSON = 256, O_BATCH, O_LIMIT };
     static const struct option opts[] = {
         {"json", no_argument, NULL, O_JSON},
-        {"coordinator", required_argument, NULL, O_COORD},
-        {"timeout", required_argument, NULL, O_TIMEOUT},
+        FARM_LONG_OPTIONS,
         {"batch", required_argument, NULL, O_BATCH},
         {"limit", required_argument, NULL, O_LIMIT},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
     bool json = false;
-    const char *coord = NULL;
-    double timeout = FARM_DEFAULT_TIMEOUT_S;
+    struct farm_opts fo;
+    farm_opts_init(&fo);
     uint64_t batch = 0, limit = 0;
-    int c;
+    int c, taken;
     optind = 1;
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
         switch (c) {
         case O_JSON:
             json = true;
-            break;
-        case O_COORD:
-            coord = optarg;
-            break;
-        case O_TIMEOUT:
-            if (farm_parse_timeout(optarg, &timeout) < 0) {
-                log_error("--timeout takes seconds (0 to 3600), not \"%s\"", optarg);
-                return PYSCOPE_EXIT_USAGE;
-            }
             break;
         case O_BATCH:
             if (kind != WIRE_QUERY_JOBS || farm_parse_u64(optarg, INT64_MAX, &batch) < 0) {
@@ -74,8 +61,14 @@ int farm_simple_query(int argc, char **argv, enum wire_query_kind kind, bool bat
             help(stdout);
             return PYSCOPE_EXIT_OK;
         default:
-            fprintf(stderr, "Try 'pyscope %s --help' for more information.\n", argv[0]);
-            return PYSCOPE_EXIT_USAGE;
+            taken = farm_opts_handle(&fo, c, optarg);
+            if (taken < 0)
+                return PYSCOPE_EXIT_USAGE;
+            if (taken == 0) {
+                fprintf(stderr, "Try 'pyscope %s --help' for more information.\n", argv[0]);
+                return PYSCOPE_EXIT_USAGE;
+            }
+            break;
         }
     }
     if (batch_arg) {
@@ -88,8 +81,10 @@ int farm_simple_query(int argc, char **argv, enum wire_query_kind kind, bool bat
         log_error("unexpected argument \"%s\"", argv[optind]);
         return PYSCOPE_EXIT_USAGE;
     }
+    if (farm_opts_finish(&fo) < 0)
+        return PYSCOPE_EXIT_USAGE;
     json_t *doc = NULL;
-    if (farm_query(farm_coordinator_url(coord), timeout, kind, batch, (uint32_t)limit, &doc) < 0)
+    if (farm_query(&fo, kind, batch, (uint32_t)limit, &doc) < 0)
         return PYSCOPE_EXIT_INTERNAL;
     int status = PYSCOPE_EXIT_OK;
     if (json) {

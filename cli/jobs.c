@@ -13,10 +13,7 @@ void cmd_jobs_help(FILE *out)
           "\n"
           "  --batch ID           only the jobs of this batch\n"
           "  --limit N            at most N rows (1..1000)\n"
-          "  --json               print the coordinator's JSON\n"
-          "  --coordinator URL    default: $PYSCOPE_COORDINATOR, else " FARM_DEFAULT_COORDINATOR
-          "\n"
-          "  --timeout SECONDS    how long to wait for the answer (default 5)\n",
+          "  --json               print the coordinator's JSON\n" FARM_OPTIONS_HELP,
           out);
 }
 

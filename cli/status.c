@@ -11,10 +11,7 @@ void cmd_status_help(FILE *out)
           "\n"
           "Show a batch: its state, its jobs and the outcome of every run.\n"
           "\n"
-          "  --json               print the coordinator's JSON\n"
-          "  --coordinator URL    default: $PYSCOPE_COORDINATOR, else " FARM_DEFAULT_COORDINATOR
-          "\n"
-          "  --timeout SECONDS    how long to wait for the answer (default 5)\n",
+          "  --json               print the coordinator's JSON\n" FARM_OPTIONS_HELP,
           out);
 }
 

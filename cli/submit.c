@@ -34,11 +34,7 @@ void cmd_submit_help(FILE *out)
           "  --label TEXT         batch label (e.g. \"nightly 2026-11-24\")\n"
           "  --commit REV         the VCS revision measured\n"
           "  --wait               wait until the batch is done and print a summary\n"
-          "  --json               print the coordinator's JSON\n"
-          "  --coordinator URL    default: $PYSCOPE_COORDINATOR, else " FARM_DEFAULT_COORDINATOR
-          "\n"
-          "  --timeout SECONDS    how long to wait for each answer (default 5)\n"
-          "\n"
+          "  --json               print the coordinator's JSON\n" FARM_OPTIONS_HELP "\n"
           "Exit status: 0 ok, 2 usage or invalid suite, 3 (with --wait) a job did not end ok,\n"
           "4 the coordinator could not be reached or refused the suite.\n",
           out);
@@ -114,7 +110,7 @@ static size_t submit_count_bad(const json_t *jobs)
 
 int cmd_submit(int argc, char **argv)
 {
-    enum { O_HOSTS = 256, O_REPEAT, O_LABEL, O_COMMIT, O_WAIT, O_JSON, O_COORD, O_TIMEOUT };
+    enum { O_HOSTS = 256, O_REPEAT, O_LABEL, O_COMMIT, O_WAIT, O_JSON };
     static const struct option opts[] = {
         {"hosts", required_argument, NULL, O_HOSTS},
         {"repeat", required_argument, NULL, O_REPEAT},
@@ -122,16 +118,16 @@ int cmd_submit(int argc, char **argv)
         {"commit", required_argument, NULL, O_COMMIT},
         {"wait", no_argument, NULL, O_WAIT},
         {"json", no_argument, NULL, O_JSON},
-        {"coordinator", required_argument, NULL, O_COORD},
-        {"timeout", required_argument, NULL, O_TIMEOUT},
+        FARM_LONG_OPTIONS,
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
-    const char *hosts = NULL, *label = NULL, *commit = NULL, *coord = NULL;
+    const char *hosts = NULL, *label = NULL, *commit = NULL;
+    struct farm_opts fo;
+    farm_opts_init(&fo);
     uint64_t repeat = 0;
     bool wait = false, json = false;
-    double timeout = FARM_DEFAULT_TIMEOUT_S;
-    int c;
+    int c, taken;
     optind = 1;
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
         switch (c) {
@@ -156,21 +152,18 @@ int cmd_submit(int argc, char **argv)
         case O_JSON:
             json = true;
             break;
-        case O_COORD:
-            coord = optarg;
-            break;
-        case O_TIMEOUT:
-            if (farm_parse_timeout(optarg, &timeout) < 0) {
-                log_error("--timeout takes seconds (0 to 3600), not \"%s\"", optarg);
-                return PYSCOPE_EXIT_USAGE;
-            }
-            break;
         case 'h':
             cmd_submit_help(stdout);
             return PYSCOPE_EXIT_OK;
         default:
-            fputs("Try 'pyscope submit --help' for more information.\n", stderr);
-            return PYSCOPE_EXIT_USAGE;
+            taken = farm_opts_handle(&fo, c, optarg);
+            if (taken < 0)
+                return PYSCOPE_EXIT_USAGE;
+            if (taken == 0) {
+                fputs("Try 'pyscope submit --help' for more information.\n", stderr);
+                return PYSCOPE_EXIT_USAGE;
+            }
+            break;
         }
     }
     if (optind != argc - 1) {
@@ -186,7 +179,10 @@ int cmd_submit(int argc, char **argv)
         fprintf(stderr, "pyscope: error: invalid suite:\n%s\n", err);
         return PYSCOPE_EXIT_USAGE;
     }
-    const char *url = farm_coordinator_url(coord);
+    if (farm_opts_finish(&fo) < 0) {
+        suite_destroy(&s);
+        return PYSCOPE_EXIT_USAGE;
+    }
     int status = PYSCOPE_EXIT_OK;
 
     struct wire_suite_entry *ents = xcalloc(s->n_entries, sizeof(*ents));
@@ -226,7 +222,7 @@ int cmd_submit(int argc, char **argv)
         goto out;
     }
     struct wire_msg *r = NULL;
-    rc = farm_request(url, timeout, &m, &r, err, sizeof(err));
+    rc = farm_request(&fo, &m, &r, err, sizeof(err));
     if (rc < 0) {
         log_error("%s", err);
         status = PYSCOPE_EXIT_INTERNAL;
@@ -257,7 +253,7 @@ int cmd_submit(int argc, char **argv)
             (unsigned long long)batch, jobs, jobs == 1 ? "" : "s", s->name);
     json_t *doc = NULL;
     for (;;) {
-        rc = farm_query(url, timeout, WIRE_QUERY_BATCH, batch, WIRE_MAX_QUERY_LIMIT, &doc);
+        rc = farm_query(&fo, WIRE_QUERY_BATCH, batch, WIRE_MAX_QUERY_LIMIT, &doc);
         if (rc < 0) {
             status = PYSCOPE_EXIT_INTERNAL;
             goto out;
@@ -269,7 +265,7 @@ int cmd_submit(int argc, char **argv)
         sleep(1);
     }
     json_t *jobs_doc = NULL;
-    rc = farm_query(url, timeout, WIRE_QUERY_JOBS, batch, WIRE_MAX_QUERY_LIMIT, &jobs_doc);
+    rc = farm_query(&fo, WIRE_QUERY_JOBS, batch, WIRE_MAX_QUERY_LIMIT, &jobs_doc);
     if (rc < 0) {
         json_decref(doc);
         status = PYSCOPE_EXIT_INTERNAL;
