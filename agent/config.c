@@ -325,12 +325,18 @@ int agent_config_load(struct agent_config *cfg, int argc, char **argv)
         case OPT_RUNNER:
             rc = cfg_apply(cfg, "runner", optarg, "--runner");
             break;
+        case OPT_SKEY:
+            rc = cfg_apply(cfg, "secret_key", optarg, "--secret-key");
+            break;
+        case OPT_CKEY:
+            rc = cfg_apply(cfg, "coordinator_key", optarg, "--coordinator-key");
+            break;
         case OPT_CONFIG:
             break;
         case 'v':
             cfg->verbose = 1;
             break;
-        default:
+        default: /* getopt_long said what was wrong */
             rc = -PYSCOPE_EUSAGE;
             break;
         }

@@ -10,6 +10,7 @@
 
 #include "errors.h"
 #include "farm_cmds.h"
+#include "keygen.h"
 #include "log.h"
 
 int main(int argc, char **argv)
@@ -24,12 +25,13 @@ int main(int argc, char **argv)
         {"hosts", cmd_hosts, cmd_hosts_help},
         {"jobs", cmd_jobs, cmd_jobs_help},
         {"status", cmd_status, cmd_status_help},
+        {"keygen", cmd_keygen, cmd_keygen_help},
     };
     if (argc >= 2) {
         for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
             if (strcmp(argv[1], cmds[i].name) == 0)
                 return cmds[i].run(argc - 1, argv + 1);
     }
-    fputs("Usage: pyscope-farm submit|hosts|jobs|status [OPTIONS]\n", stderr);
+    fputs("Usage: pyscope-farm submit|hosts|jobs|status|keygen [OPTIONS]\n", stderr);
     return PYSCOPE_EXIT_USAGE;
 }

@@ -58,6 +58,7 @@ peer_timeout_ms = 5000
 reap_interval_ms = 500
 dispatch_interval_ms = 300
 max_attempts = 5
+${FARM_COORD_EXTRA:-}
 CONF
     "$COORD_BIN" --db "$PG_CONNINFO" --bind "$COORD_URL" --config "$T/coord.conf" \
         >>"$T/coord.log" 2>&1 &
