@@ -2,7 +2,7 @@
 # farm.sh - the whole PyScope farm on one machine, for trying it out.
 #
 #   deploy/farm.sh [--once | --detach] [--nights N] [--dir DIR] [--port PORT]
-#                  [--suite FILE] [--workspace DIR]
+#                  [--suite FILE] [--workspace DIR] [--no-curve]
 #   deploy/farm.sh stop [--dir DIR]
 #
 # Installs the missing Debian packages (scripts/install-deps.sh, plus what the farm
@@ -14,6 +14,10 @@
 # Then it submits examples/suite.ini (or --suite FILE; scripts are relative to
 # --workspace, default the checkout) N times with --nights, waits for every batch,
 # and prints the stored runs with psql.
+#
+# Every link is CURVE-encrypted and authenticated (docs/security.md): the farm makes
+# keys under DIR/keys (the coordinator's, one per agent, one for you as submitter)
+# and the coordinator's allowlist; --no-curve runs without (plain ZeroMQ).
 #
 # Afterwards the farm keeps running in the foreground until Ctrl-C (or stops at
 # once with --once, or keeps running in the background with --detach until
@@ -32,6 +36,7 @@ port=5555
 cmd=start
 suite=$src/examples/suite.ini
 workspace=$src
+curve=1
 while [ $# -gt 0 ]; do
     case $1 in
     stop) cmd=stop ;;
@@ -43,6 +48,7 @@ while [ $# -gt 0 ]; do
     --port) port=$2; shift ;;
     --suite) suite=$2; shift ;;
     --workspace) workspace=$2; shift ;;
+    --no-curve) curve=0 ;;
     -h | --help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
     *) echo "farm.sh: unknown argument \"$1\" (try --help)" >&2; exit 2 ;;
     esac
@@ -220,9 +226,41 @@ uts=0
 unshare -u true 2>/dev/null && uts=1
 [ $uts = 1 ] || say "no UTS namespaces here (needs root): both agents are the same host"
 
+# ---- keys ----------------------------------------------------------------------
+keygen=$build/agent/pyscope-farm
+"$cli" keygen --help 2>/dev/null | grep -q "pyscope keygen" && keygen=$cli
+coord_conf=$dir/coordinator.conf
+echo "[coordinator]" >"$coord_conf"
+if [ $curve = 1 ]; then
+    keys=$dir/keys
+    rm -rf "$keys"
+    mkdir -p -m 700 "$keys"
+    for k in coordinator farm-a farm-b local; do
+        "$keygen" keygen "$k" --dir "$keys" >/dev/null
+    done
+    pubkey() { grep -v '^#' "$keys/$1.key" | grep -v '^$' | head -n 1; }
+    (umask 077 && grep -v '^#' "$keys/coordinator.key_secret" | grep -v '^$' | head -n 1 \
+        >"$keys/coordinator.secret")
+    {
+        echo "# ROLE KEY NAME"
+        echo "agent $(pubkey farm-a) farm-a"
+        echo "agent $(pubkey farm-b) farm-b"
+        echo "submitter $(pubkey local) local"
+    } >"$keys/allowed_keys"
+    {
+        echo "curve_secret_key_file = $keys/coordinator.secret"
+        echo "curve_allowlist_file = $keys/allowed_keys"
+    } >>"$coord_conf"
+    export PYSCOPE_SECRET_KEY=$keys/local PYSCOPE_COORDINATOR_KEY=$keys/coordinator.key
+    say "CURVE on: keys and allowlist in $keys"
+else
+    say "CURVE off (--no-curve): links are neither encrypted nor authenticated"
+fi
+
 # ---- coordinator and agents ----------------------------------------------------
 say "starting the coordinator on $endpoint"
-spawn "$dir/coordinator.log" "$coord_bin" --db "$conninfo" --bind "$endpoint"
+spawn "$dir/coordinator.log" "$coord_bin" --db "$conninfo" --bind "$endpoint" \
+    --config "$coord_conf"
 for _ in $(seq 1 100); do
     grep -q "listening on" "$dir/coordinator.log" 2>/dev/null && break
     sleep 0.1
@@ -236,8 +274,11 @@ for h in a b; do
     [ $netns = 1 ] && wrap+=(ip netns exec "$id-$h")
     [ $uts = 1 ] && wrap+=(unshare -u sh -c 'hostname "$1" && shift && exec "$@"' sh "$name")
     say "starting agent $name"
+    agent_keys=()
+    [ $curve = 0 ] || agent_keys=(--secret-key "$keys/$name" --coordinator-key "$keys/coordinator.key")
     spawn "$dir/agent-$name.log" "${wrap[@]}" "$agent_bin" --coordinator "$endpoint" \
-        --workspace "$workspace" --name "$name" --spool "$dir/spool-$name" --label "farm=$h"
+        --workspace "$workspace" --name "$name" --spool "$dir/spool-$name" --label "farm=$h" \
+        "${agent_keys[@]}"
 done
 for _ in $(seq 1 100); do
     [ "$(psql -X -A -t -c 'SELECT count(*) FROM agents' 2>/dev/null || echo 0)" = 2 ] && break
@@ -246,6 +287,9 @@ done
 started=1
 echo "export PYSCOPE_COORDINATOR=$endpoint PGHOST=$pg PGPORT=5432 PGUSER=postgres PGDATABASE=pyscope" \
     >"$dir/env"
+[ $curve = 0 ] ||
+    echo "export PYSCOPE_SECRET_KEY=$keys/local PYSCOPE_COORDINATOR_KEY=$keys/coordinator.key" \
+        >>"$dir/env"
 
 # ---- the example suite, N nights -----------------------------------------------
 export PYSCOPE_COORDINATOR=$endpoint

@@ -1,5 +1,5 @@
-# test_farm_deploy.sh - deploy/farm.sh: the local farm runs a suite on two hosts and
-# prints the runs; --once, SIGINT (Ctrl-C) and "stop" after --detach each leave
+# test_farm_deploy.sh - deploy/farm.sh: the local farm runs a suite on two hosts (CURVE
+# on, and with --no-curve) and prints the runs; --once, SIGINT (Ctrl-C) and "stop" after --detach each leave
 # nothing running: no daemon, no PostgreSQL, no namespace or link.
 source "$PYSCOPE_SRC/tests/integration/lib.sh"
 export FARM_BUILD=$PYSCOPE_BUILD FARM_ID="pt$((RANDOM % 9000 + 1000))"
@@ -44,6 +44,8 @@ expect_match "batch 1 done" "batch 1 \(suite deploy\): done" "$out"
 expect_match "batch 2 done" "batch 2 \(suite deploy\): done" "$out"
 expect_match "runs printed by psql" "\(([24]) rows\)" "$out"
 expect_match "says where the results are" "results are in PostgreSQL" "$(cat "$T/err")"
+expect_match "CURVE on by default" "CURVE on: keys and allowlist" "$(cat "$T/err")"
+expect_match "coordinator serves CURVE" "curve on" "$(cat "$T/farm/coordinator.log")"
 if grep -q "namespaces $FARM_ID-a" "$T/err"; then
     expect_match "two hosts" "farm-a.*farm=a" "$out"
     expect_match "two hosts (b)" "farm-b.*farm=b" "$out"
@@ -73,8 +75,9 @@ nothing_left "Ctrl-C" "$T/fg.err"
 
 # --detach, then stop.
 st=0
-"$farm" --detach --port "$((port + 2))" "${args[@]}" >/dev/null 2>"$T/det.err" || st=$?
-expect_eq "farm.sh --detach exit status" "0" "$st"
+"$farm" --detach --no-curve --port "$((port + 2))" "${args[@]}" >/dev/null 2>"$T/det.err" || st=$?
+expect_eq "farm.sh --detach --no-curve exit status" "0" "$st"
+expect_match "--no-curve announced" "CURVE off" "$(cat "$T/det.err")"
 [ -n "$(pgrep -f -- "$T/farm/spool-farm-a" || true)" ] && ok "detached farm still running" ||
     fail "detached farm still running" "no agent"
 "$farm" stop --dir "$T/farm" 2>/dev/null
