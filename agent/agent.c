@@ -407,8 +407,7 @@ static void agent_on_exit(struct agent *a, struct runjob *rj)
     char why[256] = "", msg[768];
     if (rj->killed) {
         snprintf(msg, sizeof(msg), "timeout: killed by the agent after %.0f s",
-                 runjob_now() - (rj->deadline - rj->timeout_s * (rj->repeat + rj->warmup) * 1.1 -
-                                 a->cfg->kill_grace_s));
+                 runjob_now() - rj->started);
         agent_finish(a, rj, NULL, WIRE_OUTCOME_TIMEOUT, msg);
         return;
     }

@@ -243,6 +243,7 @@ int runjob_start(struct runjob *rj, const struct agent_config *cfg, const char *
         return -e;
     }
     rj->pid = pid;
+    rj->started = runjob_now();
     double runs = (double)rj->repeat + rj->warmup;
     rj->deadline = runjob_now() + rj->timeout_s * runs * 1.1 + cfg->kill_grace_s;
     log_info("job %llu attempt %u: running \"%s\" (pid %d)", (unsigned long long)rj->job_id,

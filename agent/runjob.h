@@ -36,6 +36,7 @@ struct runjob {
     bool exited;         /* reaped */
     bool killed;         /* the agent's backstop killed it */
     double deadline;     /* monotonic seconds */
+    double started;      /* monotonic seconds when the runner was started */
     char *tmpdir;        /* private folder: out.json, stdout, stderr */
     char started_at[40]; /* RFC 3339 UTC */
     char sha256[65];     /* of the script as resolved by the agent, or "" */

@@ -25,7 +25,8 @@
 # process groups killed, PostgreSQL stopped, namespaces and links deleted.
 #
 # Environment: FARM_BUILD (use this build folder, skip building), FARM_ID (a short
-# name for the namespaces, default pyf), FARM_SUBNET (default 10.77.0).
+# name for the namespaces, default pyf), FARM_SUBNET (default 10.77.0),
+# FARM_AGENT_ARGS (more pyscope-agent options, split on blanks).
 set -euo pipefail
 src=$(cd "$(dirname "$0")/.." && pwd)
 
@@ -278,7 +279,7 @@ for h in a b; do
     [ $curve = 0 ] || agent_keys=(--secret-key "$keys/$name" --coordinator-key "$keys/coordinator.key")
     spawn "$dir/agent-$name.log" "${wrap[@]}" "$agent_bin" --coordinator "$endpoint" \
         --workspace "$workspace" --name "$name" --spool "$dir/spool-$name" --label "farm=$h" \
-        "${agent_keys[@]}"
+        "${agent_keys[@]}" ${FARM_AGENT_ARGS:-} # word splitting wanted
 done
 for _ in $(seq 1 100); do
     [ "$(psql -X -A -t -c 'SELECT count(*) FROM agents' 2>/dev/null || echo 0)" = 2 ] && break

@@ -5,6 +5,10 @@ source "$PYSCOPE_SRC/tests/integration/lib.sh"
 export FARM_BUILD=$PYSCOPE_BUILD FARM_ID="pt$((RANDOM % 9000 + 1000))"
 export FARM_SUBNET="10.78.$((RANDOM % 250 + 1))"
 port=$((20000 + RANDOM % 20000))
+# A sanitizer build's pyscope-run cannot live with RLIMIT_AS (ASan shadow memory).
+case "$(nm "$PYSCOPE_BUILD/agent/pyscope-agent" 2>/dev/null || true)" in
+*__asan_init*) export FARM_AGENT_ARGS="--memory-limit 0" ;;
+esac
 farm=$PYSCOPE_SRC/deploy/farm.sh
 ws=$T/ws
 mkdir -p "$ws/ex"
