@@ -68,7 +68,7 @@ say() { echo "== farm: $*" >&2; }
 # ---- stopping: everything listed in the state file, in reverse ----------------
 farm_stop() {
     [ -f "$state" ] || return 0
-    local kind val pgid
+    local kind val
     # Daemons first (TERM, then KILL what is left), each its own process group.
     while read -r kind val; do
         [ "$kind" = pid ] || continue
@@ -235,7 +235,8 @@ echo "[coordinator]" >"$coord_conf"
 if [ $curve = 1 ]; then
     keys=$dir/keys
     rm -rf "$keys"
-    mkdir -p -m 700 "$keys"
+    mkdir -p "$keys"
+    chmod 700 "$keys"
     for k in coordinator farm-a farm-b local; do
         "$keygen" keygen "$k" --dir "$keys" >/dev/null
     done

@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # farm_lib.sh - helpers for the farm's integration tests (sourced after lib.sh).
 #
 #   source "$PYSCOPE_SRC/tests/integration/lib.sh"

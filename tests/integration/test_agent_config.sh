@@ -1,3 +1,4 @@
+#!/usr/bin/env bash
 # test_agent_config.sh - pyscope-agent's command line and config file, its start-up
 # without a coordinator, a spool filled while the coordinator was away, and a
 # valgrind-clean run (a real job, then SIGTERM).

@@ -1,3 +1,4 @@
+#!/usr/bin/env bash
 # test_agent_refuse.sh - paths that lead outside the workspace never run: '../' and
 # absolute paths are refused by pyscope submit (and by the wire layer on both ends);
 # symlinks out of the workspace, missing files and folders come back from the agent

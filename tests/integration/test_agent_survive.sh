@@ -1,3 +1,4 @@
+#!/usr/bin/env bash
 # test_agent_survive.sh - the agent lives through any script: a crash, a hang, a fork
 # storm, a memory hog, a runner that ignores its timeout; it stays small when idle and
 # shuts down cleanly on SIGTERM. Real PostgreSQL, coordinator, agent and Python.

@@ -1,3 +1,4 @@
+#!/usr/bin/env bash
 # test_farm_crash.sh - no result lost or duplicated when the coordinator and the
 # agents are killed with SIGKILL mid-batch (together, an agent alone, the coordinator
 # alone) and restarted: every job ends with exactly one

@@ -1,3 +1,4 @@
+#!/usr/bin/env bash
 # test_farm_curve.sh - the farm with CURVE on: an allowlisted agent and submitter run a
 # suite over encrypted, authenticated links; a plain client, an unknown key and a key
 # of the wrong role are refused with clear messages; a secret key others can read is

@@ -1,3 +1,4 @@
+#!/usr/bin/env bash
 # test_farm_deploy.sh - deploy/farm.sh: the local farm runs a suite on two hosts (CURVE
 # on, and with --no-curve) and prints the runs; --once, SIGINT (Ctrl-C) and "stop" after --detach each leave
 # nothing running: no daemon, no PostgreSQL, no namespace or link.

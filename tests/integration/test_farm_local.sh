@@ -1,3 +1,4 @@
+#!/usr/bin/env bash
 # test_farm_local.sh - the whole local farm: PostgreSQL, the coordinator and two
 # agents acting as two hosts run a suite; every expected row arrives once, with its
 # hotspots and stacks; host selection by name and by label; the CLI's views.
