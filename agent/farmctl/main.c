@@ -21,10 +21,8 @@ int main(int argc, char **argv)
         int (*run)(int, char **);
         void (*help)(FILE *);
     } cmds[] = {
-        {"submit", cmd_submit, cmd_submit_help},
-        {"hosts", cmd_hosts, cmd_hosts_help},
-        {"jobs", cmd_jobs, cmd_jobs_help},
-        {"status", cmd_status, cmd_status_help},
+        {"submit", cmd_submit, cmd_submit_help}, {"hosts", cmd_hosts, cmd_hosts_help},
+        {"jobs", cmd_jobs, cmd_jobs_help},       {"status", cmd_status, cmd_status_help},
         {"keygen", cmd_keygen, cmd_keygen_help},
     };
     if (argc >= 2) {
