@@ -1,0 +1,885 @@
+/*
+ * agent.c - pyscope-agent's event loop: link, jobs, spool, resends.
+ *
+ * See agent.h for the protocol as the agent speaks it. Everything happens in
+ * one thread; the only blocking calls are zmq_poll (bounded by the nearest
+ * timer) and the short start-up query of the Python build.
+ */
+#include "agent.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <jansson.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/signalfd.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <zmq.h>
+
+#include "curve.h"
+#include "errors.h"
+#include "hash.h"
+#include "hostinfo.h"
+#include "log.h"
+#include "pathnorm.h"
+#include "result.h"
+#include "runjob.h"
+#include "spool.h"
+#include "wire.h"
+#include "xmalloc.h"
+
+#define AGENT_HEARTBEAT_MS 2000u               /* until a Welcome says otherwise */
+#define AGENT_ZMTP_PING_MS 1000                /* ZMTP heartbeat period (dead link detection) */
+#define AGENT_MAX_QUEUED   64u                 /* jobs waiting for a slot */
+#define AGENT_MAX_RUN_JSON (256 * 1024 * 1024) /* largest runner document read */
+
+enum agent_link { LINK_DOWN, LINK_HELLO, LINK_READY };
+
+/* A result sent and not acked yet. */
+struct agent_sent {
+    char id[37];  /* run_id text = spool entry id */
+    uint64_t seq; /* seq of the envelope last sent */
+    double at;    /* when, monotonic seconds */
+};
+
+struct agent {
+    const struct agent_config *cfg;
+    void *zctx;
+    void *sock; /* DEALER to the coordinator */
+    void *mon;  /* PAIR receiving the DEALER's monitor events */
+    int sigfd;
+    struct spool *spool;
+    json_t *host; /* hostinfo, refreshed for each result */
+    char *py_version, *py_build, *py_exe;
+    struct wire_python python;
+    struct wire_label labels[AGENT_MAX_LABELS];
+    enum agent_link link;
+    double hello_at; /* when the last Hello went out (0 = not yet sent) */
+    uint32_t heartbeat_ms, lease_ms;
+    double next_heartbeat;
+    double next_resend_check;
+    uint64_t seq;
+    struct runjob *running[64];
+    size_t n_running;
+    struct runjob *queued[AGENT_MAX_QUEUED];
+    size_t n_queued;
+    struct agent_sent *sent;
+    size_t n_sent;
+    bool stop;
+    bool auth_failed; /* the last handshake was refused (logged once) */
+};
+
+/* ---- sending ---------------------------------------------------------- */
+
+/* Send bytes to the coordinator without blocking. Returns 0 or -errno. */
+static int agent_send_bytes(struct agent *a, const void *buf, size_t len)
+{
+    if (zmq_send(a->sock, buf, len, ZMQ_DONTWAIT) < 0)
+        return -zmq_errno();
+    return 0;
+}
+
+/* Encode m (borrowed), with the next seq, and send it. Returns 0 or negative. */
+static int agent_send(struct agent *a, struct wire_msg *m)
+{
+    m->seq = ++a->seq;
+    uint8_t *buf;
+    size_t len;
+    int rc = wire_encode(m, &buf, &len);
+    if (rc < 0) {
+        log_error("could not encode %s: %s", wire_type_name(m->type), pyscope_strerror(rc));
+        return rc;
+    }
+    rc = agent_send_bytes(a, buf, len);
+    free(buf);
+    if (rc < 0)
+        log_debug("could not send %s: %s", wire_type_name(m->type), zmq_strerror(-rc));
+    return rc;
+}
+
+static void agent_send_hello(struct agent *a)
+{
+    struct wire_msg m;
+    wire_msg_init(&m, WIRE_HELLO);
+    m.hello.name = a->cfg->name;
+    result_host_from_json(&m.hello.host, a->host);
+    m.hello.host.labels = a->labels;
+    m.hello.host.n_labels = a->cfg->n_labels;
+    m.hello.python = a->python;
+    m.hello.agent_version = PYSCOPE_VERSION;
+    m.hello.max_jobs = a->cfg->max_jobs;
+    if (agent_send(a, &m) == 0) {
+        a->hello_at = runjob_now();
+        log_info("hello sent to %s as \"%s\"", a->cfg->coordinator, a->cfg->name);
+    }
+}
+
+static unsigned agent_free_slots(const struct agent *a)
+{
+    size_t busy = a->n_running + a->n_queued;
+    return busy >= a->cfg->max_jobs ? 0 : (unsigned)(a->cfg->max_jobs - busy);
+}
+
+static void agent_send_ready(struct agent *a)
+{
+    unsigned credit = agent_free_slots(a);
+    if (a->link != LINK_READY || credit == 0)
+        return;
+    struct wire_msg m;
+    wire_msg_init(&m, WIRE_READY);
+    m.ready.credit = credit;
+    agent_send(a, &m);
+}
+
+static void agent_send_heartbeat(struct agent *a)
+{
+    struct wire_job_ref refs[64];
+    size_t n = 0;
+    for (size_t i = 0; i < a->n_running && n < 64; i++)
+        refs[n++] = (struct wire_job_ref){a->running[i]->job_id, a->running[i]->attempt};
+    for (size_t i = 0; i < a->n_queued && n < 64; i++)
+        refs[n++] = (struct wire_job_ref){a->queued[i]->job_id, a->queued[i]->attempt};
+    struct wire_msg m;
+    wire_msg_init(&m, WIRE_HEARTBEAT);
+    m.heartbeat.running = refs;
+    m.heartbeat.n_running = n;
+    size_t sp = spool_count(a->spool);
+    m.heartbeat.spooled = sp > UINT32_MAX ? UINT32_MAX : (uint32_t)sp;
+    agent_send(a, &m);
+}
+
+/* ---- results and the spool -------------------------------------------- */
+
+static struct agent_sent *agent_sent_find(struct agent *a, const char *id)
+{
+    for (size_t i = 0; i < a->n_sent; i++)
+        if (strcmp(a->sent[i].id, id) == 0)
+            return &a->sent[i];
+    return NULL;
+}
+
+static void agent_sent_drop(struct agent *a, const char *id)
+{
+    for (size_t i = 0; i < a->n_sent; i++) {
+        if (strcmp(a->sent[i].id, id) == 0) {
+            a->sent[i] = a->sent[--a->n_sent];
+            return;
+        }
+    }
+}
+
+/* Note that id went out now with seq (tracked until its ack). */
+static void agent_sent_note(struct agent *a, const char *id, uint64_t seq)
+{
+    struct agent_sent *s = agent_sent_find(a, id);
+    if (!s) {
+        a->sent = xreallocarray(a->sent, a->n_sent + 1, sizeof(*a->sent));
+        s = &a->sent[a->n_sent++];
+        snprintf(s->id, sizeof(s->id), "%s", id);
+    }
+    s->seq = seq;
+    s->at = runjob_now();
+}
+
+/* Load a spooled result, give it a fresh seq and send it. */
+static void agent_resend(struct agent *a, const char *id)
+{
+    void *data;
+    size_t len;
+    int rc = spool_load(a->spool, id, &data, &len);
+    if (rc < 0) {
+        if (rc != -PYSCOPE_EPARSE) /* corrupt ones were moved aside with a warning */
+            log_warn("could not load spooled result %s: %s", id, pyscope_strerror(rc));
+        agent_sent_drop(a, id);
+        return;
+    }
+    struct wire_error werr;
+    struct wire_msg *m = wire_decode(data, len, &werr);
+    free(data);
+    if (!m || m->type != WIRE_RESULT) {
+        log_warn("spooled result %s is not a valid result (%s): dropping it", id,
+                 m ? "wrong type" : werr.msg);
+        wire_msg_destroy(&m);
+        spool_remove(a->spool, id);
+        agent_sent_drop(a, id);
+        return;
+    }
+    if (a->link == LINK_READY && agent_send(a, m) == 0) {
+        agent_sent_note(a, id, m->seq);
+        log_debug("result %s sent", id);
+    }
+    wire_msg_destroy(&m);
+}
+
+/* Resend every spooled result (after a Welcome). */
+static void agent_resend_all(struct agent *a)
+{
+    char **ids;
+    size_t n;
+    if (spool_list(a->spool, &ids, &n) < 0)
+        return;
+    if (n)
+        log_info("resending %zu spooled result%s", n, n == 1 ? "" : "s");
+    for (size_t i = 0; i < n; i++)
+        agent_resend(a, ids[i]);
+    spool_free_list(ids, n);
+}
+
+/* Resend results whose ack is overdue. */
+static void agent_resend_overdue(struct agent *a, double now)
+{
+    if (a->link != LINK_READY)
+        return;
+    char **ids;
+    size_t n;
+    if (spool_list(a->spool, &ids, &n) < 0)
+        return;
+    for (size_t i = 0; i < n; i++) {
+        struct agent_sent *s = agent_sent_find(a, ids[i]);
+        if (!s || now - s->at >= a->cfg->resend_s)
+            agent_resend(a, ids[i]);
+    }
+    spool_free_list(ids, n);
+}
+
+/* Spool and send the result of rj; run (borrowed) may be NULL. */
+static void agent_finish(struct agent *a, const struct runjob *rj, const json_t *run,
+                         enum wire_outcome outcome, const char *message)
+{
+    json_decref(a->host);
+    a->host = hostinfo_collect(); /* drift fields as of now */
+    struct result_ctx ctx = {
+        .host = a->host, .python = &a->python, .labels = a->labels, .n_labels = a->cfg->n_labels};
+    uint8_t *buf;
+    size_t len;
+    char id[37];
+    int rc = result_build(&ctx, rj, run, outcome, message, &buf, &len, id);
+    if (rc < 0) {
+        log_error("job %llu: could not build its result: %s", (unsigned long long)rj->job_id,
+                  pyscope_strerror(rc));
+        return;
+    }
+    rc = spool_put(a->spool, id, buf, len);
+    free(buf);
+    if (rc < 0) {
+        log_error("job %llu: result %s not spooled (%s): it is lost if the coordinator does "
+                  "not ack it",
+                  (unsigned long long)rj->job_id, id, pyscope_strerror(rc));
+        return;
+    }
+    log_info("job %llu attempt %u: %s, result %s spooled", (unsigned long long)rj->job_id,
+             rj->attempt, message ? message : "finished", id);
+    agent_resend(a, id);
+}
+
+/* ---- jobs ------------------------------------------------------------- */
+
+/* Resolve and start rj (already in a->running), or finish it as refused/error. */
+static bool agent_start(struct agent *a, struct runjob *rj)
+{
+    char err[512];
+    char *abs = NULL;
+    int rc = pathnorm_resolve_inside_n(a->cfg->workspace, rj->script, strlen(rj->script), &abs, err,
+                                       sizeof(err));
+    struct stat st;
+    if (rc == 0 && (stat(abs, &st) < 0 || !S_ISREG(st.st_mode))) {
+        snprintf(err, sizeof(err), "\"%s\" is not a regular file", rj->script);
+        rc = -PYSCOPE_EUSAGE;
+    }
+    if (rc < 0) {
+        char *msg = xasprintf("refused: %s", err);
+        log_warn("job %llu attempt %u: %s", (unsigned long long)rj->job_id, rj->attempt, msg);
+        agent_finish(a, rj, NULL, WIRE_OUTCOME_REFUSED, msg);
+        free(msg);
+        free(abs);
+        return false;
+    }
+    if (hash_file_sha256(abs, rj->sha256) < 0)
+        rj->sha256[0] = '\0';
+    rc = runjob_start(rj, a->cfg, abs, err, sizeof(err));
+    free(abs);
+    if (rc < 0) {
+        log_error("job %llu: %s", (unsigned long long)rj->job_id, err);
+        agent_finish(a, rj, NULL, WIRE_OUTCOME_ERROR, err);
+        return false;
+    }
+    return true;
+}
+
+/* Start queued jobs while there are free slots. Returns how many finished at
+ * once (refused, or the runner could not start): their slots are free again. */
+static unsigned agent_start_queued(struct agent *a)
+{
+    unsigned done = 0;
+    while (a->n_queued && a->n_running < a->cfg->max_jobs) {
+        struct runjob *rj = a->queued[0];
+        memmove(a->queued, a->queued + 1, (a->n_queued - 1) * sizeof(*a->queued));
+        a->n_queued--;
+        if (agent_start(a, rj)) {
+            a->running[a->n_running++] = rj;
+        } else {
+            runjob_destroy(&rj);
+            done++;
+        }
+    }
+    return done;
+}
+
+static void agent_on_job(struct agent *a, const struct wire_job *job)
+{
+    for (size_t i = 0; i < a->n_running; i++)
+        if (a->running[i]->job_id == job->job_id && a->running[i]->attempt == job->attempt)
+            return; /* a duplicate: already running */
+    for (size_t i = 0; i < a->n_queued; i++)
+        if (a->queued[i]->job_id == job->job_id && a->queued[i]->attempt == job->attempt)
+            return;
+    if (a->n_queued == AGENT_MAX_QUEUED) {
+        log_warn("job %llu: queue full, ignoring it (its lease will expire)",
+                 (unsigned long long)job->job_id);
+        return;
+    }
+    log_debug("job %llu attempt %u: %s", (unsigned long long)job->job_id, job->attempt,
+              job->script);
+    a->queued[a->n_queued++] = runjob_new(job);
+    if (agent_start_queued(a))
+        agent_send_ready(a); /* a refused job frees its slot at once */
+}
+
+/* Read a finished runner's document; NULL when there is none worth reading. */
+static json_t *agent_read_run(const struct runjob *rj, char *why, size_t whylen)
+{
+    char *path = xasprintf("%s/out.json", rj->tmpdir);
+    struct stat st;
+    json_t *run = NULL;
+    if (stat(path, &st) < 0) {
+        snprintf(why, whylen, "no result document");
+    } else if (st.st_size > AGENT_MAX_RUN_JSON) {
+        snprintf(why, whylen, "result document too large");
+    } else {
+        json_error_t jerr;
+        run = json_load_file(path, 0, &jerr);
+        if (!run)
+            snprintf(why, whylen, "unreadable result document: %s", jerr.text);
+        else if (!json_is_object(run) ||
+                 strcmp(json_string_value(json_object_get(run, "schema")) ?: "", "pyscope.run/1") !=
+                     0) {
+            snprintf(why, whylen, "result document is not pyscope.run/1");
+            json_decref(run);
+            run = NULL;
+        }
+    }
+    free(path);
+    return run;
+}
+
+/* The last line of the runner's stderr, for messages (into buf). */
+static void agent_stderr_tail(const struct runjob *rj, char *buf, size_t n)
+{
+    buf[0] = '\0';
+    char *path = xasprintf("%s/stderr", rj->tmpdir);
+    FILE *f = fopen(path, "r");
+    free(path);
+    if (!f)
+        return;
+    char line[512];
+    if (fseek(f, -4096, SEEK_END) < 0)
+        rewind(f);
+    while (fgets(line, sizeof(line), f)) {
+        line[strcspn(line, "\n")] = '\0';
+        if (*line)
+            snprintf(buf, n, "%s", line);
+    }
+    fclose(f);
+}
+
+/* A runner was reaped: build, spool and send its result. */
+static void agent_on_exit(struct agent *a, struct runjob *rj)
+{
+    int st = rj->status;
+    runjob_kill(rj); /* whatever it left behind in its session */
+    char why[256] = "", msg[768];
+    if (rj->killed) {
+        snprintf(msg, sizeof(msg), "timeout: killed by the agent after %.0f s",
+                 runjob_now() - rj->started);
+        agent_finish(a, rj, NULL, WIRE_OUTCOME_TIMEOUT, msg);
+        return;
+    }
+    int code = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+    if (code == 0 || code == PYSCOPE_EXIT_SCRIPT || code == PYSCOPE_EXIT_TIMEOUT) {
+        json_t *run = agent_read_run(rj, why, sizeof(why));
+        if (run) {
+            agent_finish(a, rj, run, WIRE_OUTCOME_UNSPECIFIED, NULL);
+            json_decref(run);
+            return;
+        }
+    }
+    char tail[512];
+    agent_stderr_tail(rj, tail, sizeof(tail));
+    if (WIFSIGNALED(st))
+        snprintf(msg, sizeof(msg), "pyscope-run died of signal %d%s%s", WTERMSIG(st),
+                 *tail ? ": " : "", tail);
+    else
+        snprintf(msg, sizeof(msg), "pyscope-run failed with status %d%s%s%s%s", code,
+                 *why ? " (" : "", why, *why ? ")" : "", *tail ? ": " : "");
+    if (!WIFSIGNALED(st) && *tail) {
+        size_t l = strlen(msg);
+        snprintf(msg + l, sizeof(msg) - l, "%s", tail);
+    }
+    agent_finish(a, rj, NULL, WIRE_OUTCOME_ERROR, msg);
+}
+
+/* Reap every exited child; finish the jobs among them. */
+static void agent_reap(struct agent *a)
+{
+    int st;
+    pid_t pid;
+    bool freed = false;
+    while ((pid = waitpid(-1, &st, WNOHANG)) > 0) {
+        for (size_t i = 0; i < a->n_running; i++) {
+            struct runjob *rj = a->running[i];
+            if (rj->pid != pid)
+                continue;
+            rj->status = st;
+            rj->exited = true;
+            agent_on_exit(a, rj);
+            rj->pid = 0; /* reaped: runjob_destroy must not kill a reused pid */
+            runjob_destroy(&rj);
+            a->running[i] = a->running[--a->n_running];
+            freed = true;
+            break;
+        }
+        /* Anything else is an orphan we adopted as subreaper: reaped, done. */
+    }
+    if (freed) {
+        agent_start_queued(a);
+        agent_send_ready(a);
+    }
+}
+
+/* Kill jobs past the agent's own deadline (the runner's --timeout failed). */
+static void agent_check_deadlines(struct agent *a, double now)
+{
+    for (size_t i = 0; i < a->n_running; i++) {
+        struct runjob *rj = a->running[i];
+        if (!rj->killed && rj->pid > 0 && now >= rj->deadline) {
+            log_warn("job %llu attempt %u: past its deadline, killing it",
+                     (unsigned long long)rj->job_id, rj->attempt);
+            rj->killed = true;
+            runjob_kill(rj);
+        }
+    }
+}
+
+/* ---- messages from the coordinator ------------------------------------ */
+
+static void agent_on_error(struct agent *a, const struct wire_msg *m)
+{
+    const struct wire_error_msg *e = &m->error;
+    for (size_t i = 0; i < a->n_sent; i++) {
+        if (a->sent[i].seq != m->reply_to || m->reply_to == 0)
+            continue;
+        char id[37];
+        snprintf(id, sizeof(id), "%s", a->sent[i].id);
+        if (e->code == WIRE_ERROR_UNKNOWN_JOB || e->code == WIRE_ERROR_STALE_ATTEMPT ||
+            e->code == WIRE_ERROR_MALFORMED || e->code == WIRE_ERROR_FORBIDDEN ||
+            e->code == WIRE_ERROR_TOO_BIG) {
+            log_warn("result %s refused by the coordinator (%s: %s): dropping it", id,
+                     wire_error_code_name(e->code), e->message);
+            spool_remove(a->spool, id);
+            agent_sent_drop(a, id);
+        } else if (e->code == WIRE_ERROR_UNEXPECTED) {
+            /* The coordinator does not know us (it restarted): say Hello again. */
+            log_info("the coordinator does not know this agent: saying hello again");
+            a->link = LINK_HELLO;
+            agent_send_hello(a);
+        } else {
+            log_warn("result %s not stored (%s: %s): will resend", id,
+                     wire_error_code_name(e->code), e->message);
+        }
+        return;
+    }
+    log_warn("coordinator says %s: %s", wire_error_code_name(e->code), e->message);
+    if (e->code == WIRE_ERROR_UNEXPECTED && a->link == LINK_READY) {
+        a->link = LINK_HELLO;
+        agent_send_hello(a);
+    } else if (a->link == LINK_HELLO)
+        a->hello_at = runjob_now(); /* retry the Hello after connect_timeout */
+}
+
+static void agent_on_message(struct agent *a, const void *buf, size_t len)
+{
+    struct wire_error werr;
+    struct wire_msg *m = wire_decode(buf, len, &werr);
+    if (!m) {
+        log_warn("bad message from the coordinator (%s): %s", wire_reject_name(werr.reason),
+                 werr.msg);
+        return;
+    }
+    switch (m->type) {
+    case WIRE_WELCOME:
+        a->link = LINK_READY;
+        a->heartbeat_ms = m->welcome.heartbeat_ms ? m->welcome.heartbeat_ms : AGENT_HEARTBEAT_MS;
+        a->lease_ms = m->welcome.lease_ms;
+        a->next_heartbeat = runjob_now() + a->heartbeat_ms / 1000.0;
+        log_info("welcome: agent id %s, heartbeat %u ms, lease %u ms", m->welcome.agent_id,
+                 a->heartbeat_ms, a->lease_ms);
+        a->n_sent = 0;
+        agent_resend_all(a);
+        agent_send_ready(a);
+        break;
+    case WIRE_JOB:
+        if (a->link != LINK_READY)
+            log_warn("job %llu before welcome: ignored", (unsigned long long)m->job.job_id);
+        else
+            agent_on_job(a, &m->job);
+        break;
+    case WIRE_ACK: {
+        char id[37];
+        wire_run_id_format(m->ack.run_id, id);
+        int rc = spool_remove(a->spool, id);
+        agent_sent_drop(a, id);
+        if (rc == 0)
+            log_info("result %s acked", id);
+        else if (rc != -ENOENT)
+            log_warn("could not remove acked result %s: %s", id, pyscope_strerror(rc));
+        break;
+    }
+    case WIRE_ERROR:
+        agent_on_error(a, m);
+        break;
+    default:
+        log_warn("unexpected %s from the coordinator: ignored", wire_type_name(m->type));
+        break;
+    }
+    wire_msg_destroy(&m);
+}
+
+static void agent_read_socket(struct agent *a)
+{
+    for (;;) {
+        zmq_msg_t msg;
+        zmq_msg_init(&msg);
+        if (zmq_msg_recv(&msg, a->sock, ZMQ_DONTWAIT) < 0) {
+            zmq_msg_close(&msg);
+            return;
+        }
+        bool more = zmq_msg_more(&msg);
+        agent_on_message(a, zmq_msg_data(&msg), zmq_msg_size(&msg));
+        zmq_msg_close(&msg);
+        while (more) { /* one frame per message; drop the rest */
+            zmq_msg_init(&msg);
+            if (zmq_msg_recv(&msg, a->sock, ZMQ_DONTWAIT) < 0)
+                more = false;
+            else
+                more = zmq_msg_more(&msg);
+            zmq_msg_close(&msg);
+        }
+    }
+}
+
+static void agent_read_monitor(struct agent *a)
+{
+    for (;;) {
+        zmq_msg_t ev;
+        zmq_msg_init(&ev);
+        if (zmq_msg_recv(&ev, a->mon, ZMQ_DONTWAIT) < 0) {
+            zmq_msg_close(&ev);
+            return;
+        }
+        uint16_t event = 0;
+        uint32_t value = 0;
+        if (zmq_msg_size(&ev) >= 6) {
+            memcpy(&event, zmq_msg_data(&ev), 2);
+            memcpy(&value, (const char *)zmq_msg_data(&ev) + 2, 4);
+        }
+        bool more = zmq_msg_more(&ev);
+        zmq_msg_close(&ev);
+        while (more) {
+            zmq_msg_t part;
+            zmq_msg_init(&part);
+            more = zmq_msg_recv(&part, a->mon, 0) >= 0 && zmq_msg_more(&part);
+            zmq_msg_close(&part);
+        }
+        if (event == ZMQ_EVENT_HANDSHAKE_SUCCEEDED) {
+            a->auth_failed = false;
+            log_info("connected to %s", a->cfg->coordinator);
+            a->link = LINK_HELLO;
+            agent_send_hello(a);
+        } else if (event == ZMQ_EVENT_HANDSHAKE_FAILED_AUTH ||
+                   event == ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL) {
+            /* Said once per run of failures, not on every reconnect. */
+            if (!a->auth_failed) {
+                if (event == ZMQ_EVENT_HANDSHAKE_FAILED_AUTH)
+                    log_error("the coordinator refused this agent's key (ZAP status %u): put "
+                              "its NAME.key on the coordinator's allowlist as an agent",
+                              (unsigned)value);
+                else
+                    log_error("CURVE handshake with the coordinator failed (protocol error "
+                              "0x%x): wrong coordinator key, or is CURVE off on one side?",
+                              (unsigned)value);
+            }
+            a->auth_failed = true;
+        } else if (event == ZMQ_EVENT_DISCONNECTED) {
+            if (a->link != LINK_DOWN)
+                log_warn("lost the coordinator at %s: reconnecting", a->cfg->coordinator);
+            a->link = LINK_DOWN;
+        }
+    }
+}
+
+/* ---- set-up ----------------------------------------------------------- */
+
+/* Ask the Python interpreter for its build: version, sys.version, executable. */
+static void agent_query_python(struct agent *a)
+{
+    int fds[2];
+    if (pipe2(fds, O_CLOEXEC) == 0) {
+        pid_t pid = fork();
+        if (pid == 0) {
+            dup2(fds[1], 1);
+            int dn = open("/dev/null", O_RDWR);
+            if (dn >= 0) {
+                dup2(dn, 0);
+                dup2(dn, 2);
+            }
+            execl(a->cfg->python, a->cfg->python, "-I", "-c",
+                  "import platform, sys; print(platform.python_version()); "
+                  "print(sys.version.replace('\\n', ' ')); print(sys.executable)",
+                  (char *)NULL);
+            _exit(127);
+        }
+        close(fds[1]);
+        char buf[4096];
+        size_t len = 0;
+        struct pollfd p = {.fd = fds[0], .events = POLLIN};
+        while (pid > 0 && len < sizeof(buf) - 1 && poll(&p, 1, 5000) > 0) {
+            ssize_t r = read(fds[0], buf + len, sizeof(buf) - 1 - len);
+            if (r <= 0)
+                break;
+            len += (size_t)r;
+        }
+        buf[len] = '\0';
+        close(fds[0]);
+        if (pid > 0) {
+            kill(pid, SIGKILL);
+            waitpid(pid, NULL, 0);
+        }
+        /* Three lines: version, sys.version, executable. */
+        char *v = buf;
+        char *b = strchr(v, '\n');
+        char *e = b ? strchr(b + 1, '\n') : NULL;
+        char *end = e ? strchr(e + 1, '\n') : NULL;
+        if (b && e && end && b > v) {
+            *b++ = '\0';
+            *e++ = '\0';
+            *end = '\0';
+            a->py_version = xstrdup(v);
+            a->py_build = xstrdup(b);
+            a->py_exe = xstrdup(e);
+        }
+    }
+    if (!a->py_version) {
+        log_warn("could not ask \"%s\" for its version: reporting it as unknown", a->cfg->python);
+        a->py_version = xstrdup("unknown");
+        a->py_build = xstrdup("");
+        a->py_exe = xstrdup(a->cfg->python);
+    }
+    a->python = (struct wire_python){a->py_version, a->py_build, a->py_exe};
+}
+
+/* Create the DEALER socket, its monitor, and connect. Returns 0 or -errno. */
+static int agent_connect(struct agent *a)
+{
+    a->sock = zmq_socket(a->zctx, ZMQ_DEALER);
+    if (!a->sock)
+        return -zmq_errno();
+    int zero = 0, one = 1;
+    int ivl = AGENT_ZMTP_PING_MS;
+    int dead = (int)a->cfg->dead_periods * AGENT_ZMTP_PING_MS;
+    int rmin = 200, rmax = 5000;
+    int64_t maxsz = WIRE_MAX_MSG_BYTES;
+    zmq_setsockopt(a->sock, ZMQ_ROUTING_ID, a->cfg->name, strlen(a->cfg->name));
+    zmq_setsockopt(a->sock, ZMQ_LINGER, &zero, sizeof(zero));
+    zmq_setsockopt(a->sock, ZMQ_IMMEDIATE, &one, sizeof(one));
+    zmq_setsockopt(a->sock, ZMQ_HEARTBEAT_IVL, &ivl, sizeof(ivl));
+    zmq_setsockopt(a->sock, ZMQ_HEARTBEAT_TIMEOUT, &dead, sizeof(dead));
+    zmq_setsockopt(a->sock, ZMQ_HEARTBEAT_TTL, &dead, sizeof(dead));
+    zmq_setsockopt(a->sock, ZMQ_RECONNECT_IVL, &rmin, sizeof(rmin));
+    zmq_setsockopt(a->sock, ZMQ_RECONNECT_IVL_MAX, &rmax, sizeof(rmax));
+    zmq_setsockopt(a->sock, ZMQ_MAXMSGSIZE, &maxsz, sizeof(maxsz));
+    if (a->cfg->secret_key) {
+        struct curve_keypair me;
+        char server[CURVE_Z85_LEN + 1];
+        char err[512];
+        int rc = curve_load_keypair(a->cfg->secret_key, &me, err, sizeof(err));
+        if (rc == 0)
+            rc = curve_load_public(a->cfg->coordinator_key, server, err, sizeof(err));
+        if (rc == 0 && curve_apply_client(a->sock, &me, server) < 0) {
+            rc = -EINVAL;
+            snprintf(err, sizeof(err), "could not set up CURVE on the socket");
+        }
+        char abbrev[16];
+        curve_public_abbrev(me.public_z85, abbrev, sizeof(abbrev));
+        curve_keypair_wipe(&me);
+        if (rc < 0) {
+            log_error("%s", err);
+            return -EINVAL;
+        }
+        log_info("CURVE on: this agent's key %s, coordinator key from \"%s\"", abbrev,
+                 a->cfg->coordinator_key);
+    } else {
+        log_warn("no CURVE keys (--secret-key, --coordinator-key): the link is neither "
+                 "encrypted nor authenticated");
+    }
+    char mon_ep[64];
+    snprintf(mon_ep, sizeof(mon_ep), "inproc://agent-monitor-%d", (int)getpid());
+    if (zmq_socket_monitor(a->sock, mon_ep,
+                           ZMQ_EVENT_HANDSHAKE_SUCCEEDED | ZMQ_EVENT_DISCONNECTED |
+                               ZMQ_EVENT_HANDSHAKE_FAILED_AUTH |
+                               ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL) < 0)
+        return -zmq_errno();
+    a->mon = zmq_socket(a->zctx, ZMQ_PAIR);
+    if (!a->mon || zmq_connect(a->mon, mon_ep) < 0)
+        return -zmq_errno();
+    zmq_setsockopt(a->mon, ZMQ_LINGER, &zero, sizeof(zero));
+    if (zmq_connect(a->sock, a->cfg->coordinator) < 0)
+        return -zmq_errno();
+    return 0;
+}
+
+/* Milliseconds until the nearest timer (at most 1000). */
+static long agent_poll_timeout(const struct agent *a, double now)
+{
+    double next = now + 1.0;
+    if (a->link == LINK_READY && a->next_heartbeat < next)
+        next = a->next_heartbeat;
+    for (size_t i = 0; i < a->n_running; i++)
+        if (!a->running[i]->killed && a->running[i]->deadline < next)
+            next = a->running[i]->deadline;
+    long ms = (long)((next - now) * 1000) + 1;
+    return ms < 0 ? 0 : ms;
+}
+
+static void agent_release(struct agent *a)
+{
+    for (size_t i = 0; i < a->n_running; i++)
+        runjob_destroy(&a->running[i]);
+    for (size_t i = 0; i < a->n_queued; i++)
+        runjob_destroy(&a->queued[i]);
+    /* Reap what the kills left (ours, and orphans we adopted). */
+    while (waitpid(-1, NULL, WNOHANG) > 0)
+        ;
+    if (a->sock) {
+        zmq_socket_monitor(a->sock, NULL, 0);
+        zmq_close(a->sock);
+    }
+    if (a->mon)
+        zmq_close(a->mon);
+    if (a->zctx)
+        zmq_ctx_term(a->zctx);
+    if (a->sigfd >= 0)
+        close(a->sigfd);
+    spool_destroy(&a->spool);
+    json_decref(a->host);
+    free(a->py_version);
+    free(a->py_build);
+    free(a->py_exe);
+    free(a->sent);
+}
+
+int agent_run(const struct agent_config *cfg)
+{
+    struct agent a = {.cfg = cfg, .sigfd = -1, .heartbeat_ms = AGENT_HEARTBEAT_MS};
+    char err[512];
+    int rc = 0;
+    a.spool = spool_open(cfg->spool, err, sizeof(err));
+    if (!a.spool) {
+        log_error("%s", err);
+        return -PYSCOPE_EUSAGE;
+    }
+    for (size_t i = 0; i < cfg->n_labels; i++)
+        a.labels[i] = (struct wire_label){cfg->label_keys[i], cfg->label_values[i]};
+    a.host = hostinfo_collect();
+    agent_query_python(&a);
+
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGCHLD);
+    sigaddset(&set, SIGHUP);
+    sigprocmask(SIG_BLOCK, &set, NULL);
+    signal(SIGPIPE, SIG_IGN);
+    a.sigfd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
+    /* Orphans of a job (a script that double-forks) become our children. */
+    prctl(PR_SET_CHILD_SUBREAPER, 1);
+
+    a.zctx = zmq_ctx_new();
+    rc = a.sigfd < 0 ? -errno : agent_connect(&a);
+    if (rc < 0) {
+        log_error("could not connect to \"%s\": %s", cfg->coordinator, zmq_strerror(-rc));
+        agent_release(&a);
+        return -PYSCOPE_EUSAGE;
+    }
+    log_info("agent \"%s\" started: workspace \"%s\", spool \"%s\" (%zu waiting), python %s, "
+             "coordinator %s",
+             cfg->name, cfg->workspace, cfg->spool, spool_count(a.spool), a.py_version,
+             cfg->coordinator);
+
+    while (!a.stop) {
+        double now = runjob_now();
+        zmq_pollitem_t items[3] = {
+            {a.sock, 0, ZMQ_POLLIN, 0},
+            {a.mon, 0, ZMQ_POLLIN, 0},
+            {NULL, a.sigfd, ZMQ_POLLIN, 0},
+        };
+        if (zmq_poll(items, 3, agent_poll_timeout(&a, now)) < 0 && zmq_errno() != EINTR) {
+            log_error("poll failed: %s", zmq_strerror(zmq_errno()));
+            break;
+        }
+        if (items[2].revents & ZMQ_POLLIN) {
+            struct signalfd_siginfo si;
+            while (read(a.sigfd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
+                if (si.ssi_signo == SIGTERM || si.ssi_signo == SIGINT || si.ssi_signo == SIGHUP) {
+                    log_info("signal %u: shutting down", si.ssi_signo);
+                    a.stop = true;
+                }
+            }
+        }
+        agent_reap(&a);
+        if (items[1].revents & ZMQ_POLLIN)
+            agent_read_monitor(&a);
+        if (items[0].revents & ZMQ_POLLIN)
+            agent_read_socket(&a);
+        now = runjob_now();
+        agent_check_deadlines(&a, now);
+        if (a.link == LINK_HELLO && now - a.hello_at >= cfg->connect_timeout_s)
+            agent_send_hello(&a);
+        if (a.link == LINK_READY && now >= a.next_heartbeat) {
+            agent_send_heartbeat(&a);
+            a.next_heartbeat = now + a.heartbeat_ms / 1000.0;
+        }
+        if (now >= a.next_resend_check) {
+            pid_t keep[64];
+            for (size_t i = 0; i < a.n_running; i++)
+                keep[i] = a.running[i]->pid;
+            runjob_kill_orphans(keep, a.n_running);
+            agent_resend_overdue(&a, now);
+            a.next_resend_check = now + 1.0;
+        }
+    }
+    size_t left = a.n_running + a.n_queued;
+    if (left)
+        log_info("killing %zu unfinished job%s (their leases will expire)", left,
+                 left == 1 ? "" : "s");
+    agent_release(&a);
+    log_info("stopped");
+    return 0;
+}

@@ -1,0 +1,408 @@
+/*
+ * config.c - pyscope-agent's settings from defaults, an INI file and argv.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <ini.h>
+#include <limits.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "errors.h"
+#include "log.h"
+#include "xmalloc.h"
+
+#define AGENT_DEFAULT_MEMORY (2ull * 1024 * 1024 * 1024)
+#define AGENT_DEFAULT_FSIZE  (1ull * 1024 * 1024 * 1024)
+
+void agent_config_usage(FILE *out)
+{
+    fputs("Usage: pyscope-agent --coordinator tcp://HOST:5555 --workspace DIR [OPTIONS]\n"
+          "\n"
+          "Registers this host with a PyScope coordinator, runs the jobs it hands out\n"
+          "(each in a child pyscope-run with time and memory limits), spools every result\n"
+          "to disk and sends it until the coordinator acknowledges it.\n"
+          "\n"
+          "Options:\n"
+          "  --coordinator URL   coordinator endpoint (tcp://HOST:PORT)\n"
+          "  --workspace DIR     folder the scripts are resolved in; nothing outside it runs\n"
+          "  --name NAME         agent name (default: the host name)\n"
+          "  --spool DIR         results waiting for an ack (default: ./pyscope-spool-NAME)\n"
+          "  --label KEY=VALUE   a host label for --hosts label=VALUE selection (repeatable)\n"
+          "  --max-jobs N        jobs at the same time, 1..64 (default 1)\n"
+          "  --memory-limit SIZE address space of a job, e.g. 2G (default 2G)\n"
+          "  --runner PATH       the pyscope-run executable (default: next to this one)\n"
+          "  --secret-key FILE   CURVE: this agent's secret key (NAME.key_secret, from\n"
+          "                      pyscope keygen); its NAME.key goes on the coordinator's\n"
+          "                      allowlist as an agent\n"
+          "  --coordinator-key FILE  CURVE: the coordinator's public key (coordinator.key)\n"
+          "  --config FILE       INI file with these settings (see deploy/agent.conf.example)\n"
+          "  -v, --verbose       debug messages\n"
+          "  -h, --help          show this help;  -V, --version  show the version\n"
+          "\n"
+          "Stop it with SIGTERM or Ctrl-C: running jobs are killed (the coordinator hands\n"
+          "them out again when their lease expires), spooled results stay for next time.\n",
+          out);
+}
+
+static void cfg_set(char **field, const char *v)
+{
+    free(*field);
+    *field = xstrdup(v);
+}
+
+/* Parse a size: bytes with an optional K, M, G or T suffix (powers of 1024). */
+static int cfg_size(const char *v, uint64_t *out)
+{
+    char *end;
+    errno = 0;
+    if (!*v || *v == '-')
+        return -PYSCOPE_EUSAGE;
+    unsigned long long x = strtoull(v, &end, 10);
+    if (errno || end == v)
+        return -PYSCOPE_EUSAGE;
+    unsigned shift = 0;
+    switch (*end) {
+    case 'k':
+    case 'K':
+        shift = 10;
+        end++;
+        break;
+    case 'm':
+    case 'M':
+        shift = 20;
+        end++;
+        break;
+    case 'g':
+    case 'G':
+        shift = 30;
+        end++;
+        break;
+    case 't':
+    case 'T':
+        shift = 40;
+        end++;
+        break;
+    default:
+        break;
+    }
+    if (*end == 'B' || *end == 'b')
+        end++;
+    if (*end || (shift && x > (UINT64_MAX >> shift)))
+        return -PYSCOPE_EUSAGE;
+    *out = (uint64_t)x << shift;
+    return 0;
+}
+
+static int cfg_uint(const char *v, unsigned lo, unsigned hi, unsigned *out)
+{
+    char *end;
+    errno = 0;
+    if (!*v || *v == '-')
+        return -PYSCOPE_EUSAGE;
+    unsigned long x = strtoul(v, &end, 10);
+    if (errno || *end || x < lo || x > hi)
+        return -PYSCOPE_EUSAGE;
+    *out = (unsigned)x;
+    return 0;
+}
+
+/* Add a KEY=VALUE label. */
+static int cfg_label(struct agent_config *cfg, const char *kv)
+{
+    const char *eq = strchr(kv, '=');
+    size_t kl = eq ? (size_t)(eq - kv) : 0;
+    if (!eq || kl == 0 || kl > 64 || strlen(eq + 1) > 256) {
+        log_error("a label is KEY=VALUE (KEY of 1 to 64 characters), not \"%s\"", kv);
+        return -PYSCOPE_EUSAGE;
+    }
+    for (size_t i = 0; i < kl; i++) {
+        char c = kv[i];
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+              c == '_' || c == '.' || c == '-')) {
+            log_error("label key \"%.*s\" may only hold A-Z a-z 0-9 _ . -", (int)kl, kv);
+            return -PYSCOPE_EUSAGE;
+        }
+    }
+    if (cfg->n_labels == AGENT_MAX_LABELS) {
+        log_error("too many labels (at most %d)", AGENT_MAX_LABELS);
+        return -PYSCOPE_EUSAGE;
+    }
+    cfg->label_keys[cfg->n_labels] = xstrndup(kv, kl);
+    cfg->label_values[cfg->n_labels] = xstrdup(eq + 1);
+    cfg->n_labels++;
+    return 0;
+}
+
+/* Apply one setting (from the file or argv); where names it in messages. */
+static int cfg_apply(struct agent_config *cfg, const char *key, const char *v, const char *where)
+{
+    int rc = 0;
+    if (strcmp(key, "coordinator") == 0)
+        cfg_set(&cfg->coordinator, v);
+    else if (strcmp(key, "workspace") == 0)
+        cfg_set(&cfg->workspace, v);
+    else if (strcmp(key, "name") == 0)
+        cfg_set(&cfg->name, v);
+    else if (strcmp(key, "spool") == 0)
+        cfg_set(&cfg->spool, v);
+    else if (strcmp(key, "runner") == 0)
+        cfg_set(&cfg->runner, v);
+    else if (strcmp(key, "python") == 0)
+        cfg_set(&cfg->python, v);
+    else if (strcmp(key, "secret_key") == 0)
+        cfg_set(&cfg->secret_key, v);
+    else if (strcmp(key, "coordinator_key") == 0)
+        cfg_set(&cfg->coordinator_key, v);
+    else if (strcmp(key, "label") == 0)
+        return cfg_label(cfg, v);
+    else if (strcmp(key, "max_jobs") == 0)
+        rc = cfg_uint(v, 1, 64, &cfg->max_jobs);
+    else if (strcmp(key, "memory_limit") == 0)
+        rc = cfg_size(v, &cfg->memory_limit);
+    else if (strcmp(key, "file_size_limit") == 0)
+        rc = cfg_size(v, &cfg->file_size_limit);
+    else if (strcmp(key, "max_procs") == 0)
+        rc = cfg_uint(v, 0, 1000000, &cfg->max_procs);
+    else if (strcmp(key, "kill_grace") == 0) {
+        unsigned g;
+        rc = cfg_uint(v, 0, 3600, &g);
+        cfg->kill_grace_s = g;
+    } else if (strcmp(key, "dead_periods") == 0)
+        rc = cfg_uint(v, 2, 100, &cfg->dead_periods);
+    else if (strcmp(key, "resend") == 0)
+        rc = cfg_uint(v, 1, 3600, &cfg->resend_s);
+    else if (strcmp(key, "connect_timeout") == 0)
+        rc = cfg_uint(v, 1, 3600, &cfg->connect_timeout_s);
+    else if (strcmp(key, "verbose") == 0)
+        cfg->verbose = strcmp(v, "yes") == 0 || strcmp(v, "true") == 0 || strcmp(v, "1") == 0;
+    else {
+        log_error("%s: unknown setting \"%s\"", where, key);
+        return -PYSCOPE_EUSAGE;
+    }
+    if (rc < 0)
+        log_error("%s: bad value for %s: \"%s\"", where, key, v);
+    return rc;
+}
+
+/* State of the config file parse. */
+struct cfg_file {
+    struct agent_config *cfg;
+    const char *path;
+    int rc;
+};
+
+static int cfg_ini_handler(void *user, const char *section, const char *name, const char *value)
+{
+    struct cfg_file *f = user;
+    if (*section && strcmp(section, "agent") != 0) {
+        log_error("%s: unknown section [%s] (settings go in [agent])", f->path, section);
+        f->rc = -PYSCOPE_EUSAGE;
+        return 1;
+    }
+    if (cfg_apply(f->cfg, name, value, f->path) < 0)
+        f->rc = -PYSCOPE_EUSAGE;
+    return 1;
+}
+
+/* The default runner: PYSCOPE_RUN_BIN, else pyscope-run next to this program. */
+static char *cfg_default_runner(void)
+{
+    const char *env = getenv("PYSCOPE_RUN_BIN");
+    if (env && *env)
+        return xstrdup(env);
+    char self[PATH_MAX];
+    ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+    if (n > 0) {
+        self[n] = '\0';
+        char *slash = strrchr(self, '/');
+        if (slash) {
+            *slash = '\0';
+            const char *tries[] = {"pyscope-run", "runner/pyscope-run"};
+            for (size_t i = 0; i < 2; i++) {
+                char *p = xasprintf("%s/%s", self, tries[i]);
+                if (access(p, X_OK) == 0)
+                    return p;
+                free(p);
+            }
+        }
+    }
+    return xstrdup("pyscope-run");
+}
+
+int agent_config_load(struct agent_config *cfg, int argc, char **argv)
+{
+    memset(cfg, 0, sizeof(*cfg));
+    cfg->max_jobs = 1;
+    cfg->memory_limit = AGENT_DEFAULT_MEMORY;
+    cfg->file_size_limit = AGENT_DEFAULT_FSIZE;
+    cfg->kill_grace_s = 30;
+    cfg->dead_periods = 3;
+    cfg->resend_s = 30;
+    cfg->connect_timeout_s = 5;
+    cfg->python = xstrdup("/usr/bin/python3.11");
+
+    enum { OPT_LABEL = 256, OPT_MAXJOBS, OPT_MEM, OPT_RUNNER, OPT_CONFIG, OPT_SKEY, OPT_CKEY };
+    static const struct option opts[] = {
+        {"coordinator", required_argument, NULL, 'c'},
+        {"workspace", required_argument, NULL, 'w'},
+        {"name", required_argument, NULL, 'n'},
+        {"spool", required_argument, NULL, 's'},
+        {"label", required_argument, NULL, OPT_LABEL},
+        {"max-jobs", required_argument, NULL, OPT_MAXJOBS},
+        {"memory-limit", required_argument, NULL, OPT_MEM},
+        {"runner", required_argument, NULL, OPT_RUNNER},
+        {"config", required_argument, NULL, OPT_CONFIG},
+        {"secret-key", required_argument, NULL, OPT_SKEY},
+        {"coordinator-key", required_argument, NULL, OPT_CKEY},
+        {"verbose", no_argument, NULL, 'v'},
+        {"help", no_argument, NULL, 'h'},
+        {"version", no_argument, NULL, 'V'},
+        {NULL, 0, NULL, 0},
+    };
+    /* First pass: only --config, --help, --version (the file comes before argv). */
+    const char *config = NULL;
+    opterr = 0;
+    optind = 1;
+    int c;
+    while ((c = getopt_long(argc, argv, "c:w:n:s:vhV", opts, NULL)) != -1) {
+        if (c == OPT_CONFIG)
+            config = optarg;
+        else if (c == 'h') {
+            agent_config_usage(stdout);
+            agent_config_release(cfg);
+            return 1;
+        } else if (c == 'V') {
+            printf("pyscope-agent %s\n", PYSCOPE_VERSION);
+            agent_config_release(cfg);
+            return 1;
+        }
+    }
+    int rc = 0;
+    if (config) {
+        struct cfg_file f = {.cfg = cfg, .path = config};
+        int r = ini_parse(config, cfg_ini_handler, &f);
+        if (r < 0) {
+            log_error("could not read config file \"%s\"", config);
+            rc = -PYSCOPE_EUSAGE;
+        } else if (r > 0) {
+            log_error("%s:%d: syntax error (expected [agent] or key = value)", config, r);
+            rc = -PYSCOPE_EUSAGE;
+        } else {
+            rc = f.rc;
+        }
+    }
+    opterr = 1;
+    optind = 1;
+    while (rc == 0 && (c = getopt_long(argc, argv, "c:w:n:s:vhV", opts, NULL)) != -1) {
+        switch (c) {
+        case 'c':
+            rc = cfg_apply(cfg, "coordinator", optarg, "--coordinator");
+            break;
+        case 'w':
+            rc = cfg_apply(cfg, "workspace", optarg, "--workspace");
+            break;
+        case 'n':
+            rc = cfg_apply(cfg, "name", optarg, "--name");
+            break;
+        case 's':
+            rc = cfg_apply(cfg, "spool", optarg, "--spool");
+            break;
+        case OPT_LABEL:
+            rc = cfg_apply(cfg, "label", optarg, "--label");
+            break;
+        case OPT_MAXJOBS:
+            rc = cfg_apply(cfg, "max_jobs", optarg, "--max-jobs");
+            break;
+        case OPT_MEM:
+            rc = cfg_apply(cfg, "memory_limit", optarg, "--memory-limit");
+            break;
+        case OPT_RUNNER:
+            rc = cfg_apply(cfg, "runner", optarg, "--runner");
+            break;
+        case OPT_SKEY:
+            rc = cfg_apply(cfg, "secret_key", optarg, "--secret-key");
+            break;
+        case OPT_CKEY:
+            rc = cfg_apply(cfg, "coordinator_key", optarg, "--coordinator-key");
+            break;
+        case OPT_CONFIG:
+            break;
+        case 'v':
+            cfg->verbose = 1;
+            break;
+        default: /* getopt_long said what was wrong */
+            rc = -PYSCOPE_EUSAGE;
+            break;
+        }
+    }
+    if (rc == 0 && optind < argc) {
+        log_error("unexpected argument \"%s\"", argv[optind]);
+        rc = -PYSCOPE_EUSAGE;
+    }
+    if (rc == 0 && !cfg->coordinator) {
+        log_error("--coordinator is required (e.g. tcp://127.0.0.1:5555)");
+        rc = -PYSCOPE_EUSAGE;
+    }
+    if (rc == 0 && (cfg->secret_key == NULL) != (cfg->coordinator_key == NULL)) {
+        log_error("--secret-key and --coordinator-key go together (CURVE needs both)");
+        rc = -PYSCOPE_EUSAGE;
+    }
+    if (rc == 0 && !cfg->workspace) {
+        log_error("--workspace is required (the folder the scripts are in)");
+        rc = -PYSCOPE_EUSAGE;
+    }
+    if (rc == 0) {
+        char *real = realpath(cfg->workspace, NULL);
+        struct stat st;
+        if (!real || stat(real, &st) < 0 || !S_ISDIR(st.st_mode)) {
+            log_error("workspace \"%s\" is not a folder", cfg->workspace);
+            free(real);
+            rc = -PYSCOPE_EUSAGE;
+        } else {
+            free(cfg->workspace);
+            cfg->workspace = real;
+        }
+    }
+    if (rc == 0 && !cfg->name) {
+        char host[256] = "";
+        if (gethostname(host, sizeof(host) - 1) < 0 || !*host)
+            snprintf(host, sizeof(host), "agent");
+        cfg->name = xstrdup(host);
+    }
+    if (rc == 0 && (strlen(cfg->name) > 255 || !*cfg->name)) {
+        log_error("--name takes 1 to 255 bytes");
+        rc = -PYSCOPE_EUSAGE;
+    }
+    if (rc == 0 && !cfg->spool)
+        cfg->spool = xasprintf("pyscope-spool-%s", cfg->name);
+    if (rc == 0 && !cfg->runner)
+        cfg->runner = cfg_default_runner();
+    if (rc < 0) {
+        fprintf(stderr, "Try \"pyscope-agent --help\" for more information.\n");
+        agent_config_release(cfg);
+    }
+    return rc;
+}
+
+void agent_config_release(struct agent_config *cfg)
+{
+    free(cfg->coordinator);
+    free(cfg->workspace);
+    free(cfg->name);
+    free(cfg->spool);
+    free(cfg->runner);
+    free(cfg->python);
+    free(cfg->secret_key);
+    free(cfg->coordinator_key);
+    for (size_t i = 0; i < cfg->n_labels; i++) {
+        free(cfg->label_keys[i]);
+        free(cfg->label_values[i]);
+    }
+    memset(cfg, 0, sizeof(*cfg));
+}

@@ -1,0 +1,27 @@
+/*
+ * main.c - pyscope-agent: a farm host's daemon (DESIGN.md §2).
+ *
+ * Reads its settings (config.c) and runs the event loop (agent.c) until
+ * SIGTERM. Exit status: 0 after a clean shutdown, 2 for bad settings,
+ * 4 when it could not start.
+ */
+#include "agent.h"
+#include "config.h"
+#include "errors.h"
+#include "log.h"
+
+int main(int argc, char **argv)
+{
+    log_init("pyscope-agent", LOG_LEVEL_INFO);
+    struct agent_config cfg;
+    int rc = agent_config_load(&cfg, argc, argv);
+    if (rc == 1)
+        return PYSCOPE_EXIT_OK;
+    if (rc < 0)
+        return PYSCOPE_EXIT_USAGE;
+    if (cfg.verbose)
+        log_init("pyscope-agent", LOG_LEVEL_DEBUG);
+    rc = agent_run(&cfg);
+    agent_config_release(&cfg);
+    return rc < 0 ? PYSCOPE_EXIT_INTERNAL : PYSCOPE_EXIT_OK;
+}

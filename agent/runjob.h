@@ -1,0 +1,70 @@
+/*
+ * runjob.h - one job in a child pyscope-run, with limits and a backstop.
+ *
+ * The runner runs in its own session (so its own process group), with
+ * RLIMIT_AS (memory), RLIMIT_FSIZE, RLIMIT_NPROC and no core dumps, stdin
+ * from /dev/null, output into a private temporary folder, and the job's
+ * timeout passed as --timeout. The agent enforces a deadline of its own on
+ * top (every run's timeout plus a grace period): past it, everything in the
+ * runner's session is killed. The agent is a child subreaper, so processes
+ * that leave the session are still its descendants and are reaped.
+ */
+#ifndef PYSCOPE_AGENT_RUNJOB_H
+#define PYSCOPE_AGENT_RUNJOB_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "config.h"
+#include "wire.h"
+
+/* A job the agent accepted; every string is owned. */
+struct runjob {
+    uint64_t job_id;
+    uint32_t attempt;
+    char *script; /* the job's script key (normalized, relative) */
+    char **args;  /* n_args arguments */
+    size_t n_args;
+    uint32_t repeat, warmup;
+    enum wire_mode mode;
+    double timeout_s;
+    uint64_t memory_limit;
+    pid_t pid;           /* the runner, 0 when not started or reaped */
+    int status;          /* its wait status once reaped */
+    bool exited;         /* reaped */
+    bool killed;         /* the agent's backstop killed it */
+    double deadline;     /* monotonic seconds */
+    double started;      /* monotonic seconds when the runner was started */
+    char *tmpdir;        /* private folder: out.json, stdout, stderr */
+    char started_at[40]; /* RFC 3339 UTC */
+    char sha256[65];     /* of the script as resolved by the agent, or "" */
+};
+
+/* Copy job (borrowed) into a new runjob (caller owns; runjob_destroy). */
+struct runjob *runjob_new(const struct wire_job *job);
+
+/* Kill what is left of rj's session, remove its folder, free it; NULL-safe. */
+void runjob_destroy(struct runjob **rj);
+
+/*
+ * Start the runner for rj on script_abs (borrowed, resolved inside the
+ * workspace). Returns 0, or -errno with a message in err.
+ */
+int runjob_start(struct runjob *rj, const struct agent_config *cfg, const char *script_abs,
+                 char *err, size_t errlen);
+
+/* Kill every process of rj's session (SIGKILL). */
+void runjob_kill(struct runjob *rj);
+
+/*
+ * Kill every child of this process except the n_keep pids in keep (borrowed):
+ * orphans of jobs that left their session, adopted by the agent as subreaper.
+ */
+void runjob_kill_orphans(const pid_t *keep, size_t n_keep);
+
+/* Monotonic clock in seconds. */
+double runjob_now(void);
+
+#endif

@@ -1,0 +1,122 @@
+/*
+ * farm_cmds.h - pyscope's farm subcommands and their coordinator client.
+ *
+ * "pyscope submit|hosts|jobs|status" talk to the coordinator over a ZeroMQ
+ * DEALER socket (DESIGN.md §2, §5): one request, one reply, each bounded by
+ * a timeout so an unreachable coordinator gives a clear error, never a hang.
+ * The coordinator is --coordinator URL, else $PYSCOPE_COORDINATOR, else
+ * tcp://127.0.0.1:5555. Every command takes --json (the coordinator's
+ * documented JSON on stdout); without it, a readable summary.
+ *
+ * Each cmd_X gets its own argv (argv[0] is the command name) and returns the
+ * process exit status (enum pyscope_exit): 0 ok, 2 usage, 4 the coordinator
+ * could not be reached or answered with an error; submit --wait also 3 when
+ * a job of the batch did not end "ok".
+ */
+#ifndef PYSCOPE_CLI_FARM_CMDS_H
+#define PYSCOPE_CLI_FARM_CMDS_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stdio.h>
+
+#include "wire.h"
+
+#define FARM_DEFAULT_COORDINATOR "tcp://127.0.0.1:5555"
+#define FARM_DEFAULT_TIMEOUT_S   5.0
+
+/* "pyscope submit SUITE [...]": send a suite, optionally wait for the batch (submit.c). */
+int cmd_submit(int argc, char **argv);
+void cmd_submit_help(FILE *out);
+/* "pyscope hosts": the registered hosts and agents (hosts.c). */
+int cmd_hosts(int argc, char **argv);
+void cmd_hosts_help(FILE *out);
+/* "pyscope jobs [--batch ID]": the job queue (jobs.c). */
+int cmd_jobs(int argc, char **argv);
+void cmd_jobs_help(FILE *out);
+/* "pyscope status BATCH": one batch's progress and results (status.c). */
+int cmd_status(int argc, char **argv);
+void cmd_status_help(FILE *out);
+
+/* ---- farm_client.c: shared by the commands above ---- */
+
+/* How to reach the coordinator; strings borrowed (argv, environment). */
+struct farm_opts {
+    const char *url;             /* --coordinator, else $PYSCOPE_COORDINATOR, else the default */
+    double timeout_s;            /* --timeout: each request's bound */
+    const char *secret_key;      /* CURVE: --secret-key or $PYSCOPE_SECRET_KEY, or NULL */
+    const char *coordinator_key; /* CURVE: --coordinator-key or $PYSCOPE_COORDINATOR_KEY */
+};
+
+/* getopt_long ids of the shared options, and their entries for a struct option table. */
+enum { FARM_OPT_COORD = 1000, FARM_OPT_TIMEOUT, FARM_OPT_SECRET, FARM_OPT_CKEY };
+#define FARM_LONG_OPTIONS                                                                          \
+    {"coordinator", required_argument, NULL, FARM_OPT_COORD},                                      \
+        {"timeout", required_argument, NULL, FARM_OPT_TIMEOUT},                                    \
+        {"secret-key", required_argument, NULL, FARM_OPT_SECRET},                                  \
+    {                                                                                              \
+        "coordinator-key", required_argument, NULL, FARM_OPT_CKEY                                  \
+    }
+/* Their help lines. */
+#define FARM_OPTIONS_HELP                                                                          \
+    "  --coordinator URL    default: $PYSCOPE_COORDINATOR, else " FARM_DEFAULT_COORDINATOR "\n"    \
+    "  --timeout SECONDS    how long to wait for each answer (default 5)\n"                        \
+    "  --secret-key FILE    CURVE: your secret key (NAME.key_secret from pyscope keygen;\n"        \
+    "                       NAME.key on the coordinator's allowlist as a submitter);\n"            \
+    "                       default $PYSCOPE_SECRET_KEY\n"                                         \
+    "  --coordinator-key FILE  CURVE: the coordinator's public key; default\n"                     \
+    "                       $PYSCOPE_COORDINATOR_KEY\n"
+
+/* Defaults into o (timeout 5 s, the rest unset). */
+void farm_opts_init(struct farm_opts *o);
+
+/*
+ * Take option c with argument arg (borrowed) when it is one of FARM_OPT_*.
+ * Returns 1 when taken, 0 when c is not a farm option, -PYSCOPE_EUSAGE
+ * (logged) for a bad value.
+ */
+int farm_opts_handle(struct farm_opts *o, int c, const char *arg);
+
+/*
+ * Fill what the options left unset from the environment and the defaults;
+ * CURVE keys must come as a pair. Returns 0 or -PYSCOPE_EUSAGE (logged).
+ */
+int farm_opts_finish(struct farm_opts *o);
+
+/*
+ * Send req (borrowed; its seq is set here) to the coordinator o (borrowed)
+ * and wait up to o->timeout_s for the answer. Returns 0 with the decoded
+ * reply in *reply (caller owns; wire_msg_destroy; may be an Error message),
+ * or a negative code with a message in err (unreachable, timed out, key
+ * refused, malformed reply).
+ */
+int farm_request(const struct farm_opts *o, struct wire_msg *req, struct wire_msg **reply,
+                 char *err, size_t errlen);
+
+/*
+ * Ask a Query of kind (with batch_id, limit) and parse the JSON answer.
+ * Returns 0 with a new JSON value in *out (caller owns), or a negative code
+ * with the problem already printed on stderr.
+ */
+int farm_query(const struct farm_opts *o, enum wire_query_kind kind, uint64_t batch_id,
+               uint32_t limit, json_t **out);
+
+/*
+ * Print a Query answer doc (borrowed) of kind for people: hosts and jobs as
+ * aligned tables, a batch as a short summary. Returns 0, or -PYSCOPE_ENODATA
+ * (logged) when the batch does not exist.
+ */
+int farm_print_doc(FILE *out, enum wire_query_kind kind, const json_t *doc);
+
+/*
+ * The body of hosts, jobs and status (hosts.c): options (--json,
+ * --coordinator, --timeout, --limit; --batch for jobs; a BATCH argument when
+ * batch_arg), one Query of kind, the answer printed. Returns the exit status.
+ */
+int farm_simple_query(int argc, char **argv, enum wire_query_kind kind, bool batch_arg,
+                      void (*help)(FILE *));
+
+/* Parse a positive whole number (batch ids, counts) into *out; 0 or -PYSCOPE_EUSAGE. */
+int farm_parse_u64(const char *s, uint64_t max, uint64_t *out);
+
+#endif

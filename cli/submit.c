@@ -1,0 +1,302 @@
+/*
+ * submit.c - "pyscope submit SUITE": send a suite to the farm, optionally wait.
+ *
+ * The suite file is parsed and validated here (lib/suite) so mistakes are
+ * reported with their line before anything is sent. With --wait the batch is
+ * polled (Query KIND_BATCH) once a second until the coordinator says it is
+ * done, then summarized.
+ */
+#include <getopt.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "errors.h"
+#include "farm_cmds.h"
+#include "log.h"
+#include "suite.h"
+#include "xmalloc.h"
+
+void cmd_submit_help(FILE *out)
+{
+    fputs("Usage: pyscope submit SUITE [OPTIONS]\n"
+          "\n"
+          "Send the suite file SUITE (docs/suite-format.md) to the coordinator, which makes\n"
+          "one job per script and selected host. Prints the batch id.\n"
+          "\n"
+          "Options:\n"
+          "  --hosts SEL          all | NAME,NAME,... | KEY=VALUE[,KEY=VALUE...] (host labels,\n"
+          "                       all must match); default: the suite's hosts, else all\n"
+          "  --repeat N           measured runs of every script (overrides the suite)\n"
+          "  --label TEXT         batch label (e.g. \"nightly 2026-11-24\")\n"
+          "  --commit REV         the VCS revision measured\n"
+          "  --wait               wait until the batch is done and print a summary\n"
+          "  --json               print the coordinator's JSON\n" FARM_OPTIONS_HELP "\n"
+          "Exit status: 0 ok, 2 usage or invalid suite, 3 (with --wait) a job did not end ok,\n"
+          "4 the coordinator could not be reached or refused the suite.\n",
+          out);
+}
+
+/* Build the host selector from sel (borrowed; parts borrowed from a copy in *buf). */
+static int submit_hosts(const char *sel, struct wire_host_selector *hs, char **buf,
+                        const char ***names, struct wire_label **labels)
+{
+    memset(hs, 0, sizeof(*hs));
+    if (!sel || strcmp(sel, "all") == 0) {
+        hs->all = true;
+        return 0;
+    }
+    *buf = xstrdup(sel);
+    size_t n = 1;
+    for (const char *c = sel; *c; c++)
+        n += *c == ',';
+    bool kv = strchr(sel, '=') != NULL;
+    *names = xcalloc(n, sizeof(char *));
+    *labels = xcalloc(n, sizeof(struct wire_label));
+    char *p = *buf;
+    for (;;) {
+        char *comma = strchr(p, ',');
+        if (comma)
+            *comma = '\0';
+        if (!*p)
+            return -PYSCOPE_EUSAGE;
+        if (kv) {
+            char *eq = strchr(p, '=');
+            if (!eq || eq == p)
+                return -PYSCOPE_EUSAGE;
+            *eq = '\0';
+            (*labels)[hs->n_labels++] = (struct wire_label){p, eq + 1};
+        } else {
+            (*names)[hs->n_names++] = p;
+        }
+        if (!comma)
+            break;
+        p = comma + 1;
+    }
+    hs->names = *names;
+    hs->labels = *labels;
+    return 0;
+}
+
+/* True when the batch document says it is finished. */
+static bool submit_batch_done(const json_t *doc)
+{
+    const json_t *b = json_object_get(doc, "batch");
+    if (!json_is_object(b))
+        b = doc;
+    const char *st = json_string_value(json_object_get(b, "state"));
+    if (st)
+        return strcmp(st, "done") == 0 || strcmp(st, "finished") == 0;
+    return json_is_true(json_object_get(b, "done"));
+}
+
+/* Jobs (array, borrowed) that failed or whose latest run did not end "ok". */
+static size_t submit_count_bad(const json_t *jobs)
+{
+    size_t bad = 0, i;
+    const json_t *v;
+    json_array_foreach(jobs, i, v)
+    {
+        const char *oc = json_string_value(json_object_get(v, "outcome"));
+        const char *st = json_string_value(json_object_get(v, "state"));
+        if ((st && strcmp(st, "failed") == 0) || !oc || strcmp(oc, "ok") != 0)
+            bad++;
+    }
+    return bad;
+}
+
+int cmd_submit(int argc, char **argv)
+{
+    enum { O_HOSTS = 256, O_REPEAT, O_LABEL, O_COMMIT, O_WAIT, O_JSON };
+    static const struct option opts[] = {
+        {"hosts", required_argument, NULL, O_HOSTS},
+        {"repeat", required_argument, NULL, O_REPEAT},
+        {"label", required_argument, NULL, O_LABEL},
+        {"commit", required_argument, NULL, O_COMMIT},
+        {"wait", no_argument, NULL, O_WAIT},
+        {"json", no_argument, NULL, O_JSON},
+        FARM_LONG_OPTIONS,
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    const char *hosts = NULL, *label = NULL, *commit = NULL;
+    struct farm_opts fo;
+    farm_opts_init(&fo);
+    uint64_t repeat = 0;
+    bool wait = false, json = false;
+    int c, taken;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+        switch (c) {
+        case O_HOSTS:
+            hosts = optarg;
+            break;
+        case O_REPEAT:
+            if (farm_parse_u64(optarg, WIRE_MAX_REPEAT, &repeat) < 0) {
+                log_error("--repeat takes a whole number from 1 to 1000, not \"%s\"", optarg);
+                return PYSCOPE_EXIT_USAGE;
+            }
+            break;
+        case O_LABEL:
+            label = optarg;
+            break;
+        case O_COMMIT:
+            commit = optarg;
+            break;
+        case O_WAIT:
+            wait = true;
+            break;
+        case O_JSON:
+            json = true;
+            break;
+        case 'h':
+            cmd_submit_help(stdout);
+            return PYSCOPE_EXIT_OK;
+        default:
+            taken = farm_opts_handle(&fo, c, optarg);
+            if (taken < 0)
+                return PYSCOPE_EXIT_USAGE;
+            if (taken == 0) {
+                fputs("Try 'pyscope submit --help' for more information.\n", stderr);
+                return PYSCOPE_EXIT_USAGE;
+            }
+            break;
+        }
+    }
+    if (optind != argc - 1) {
+        log_error(optind >= argc ? "submit needs a suite file" : "submit takes one suite file");
+        fputs("Usage: pyscope submit SUITE [OPTIONS]\n", stderr);
+        return PYSCOPE_EXIT_USAGE;
+    }
+    const char *path = argv[optind];
+    struct suite *s = NULL;
+    char err[4096];
+    int rc = suite_parse_file(path, &s, err, sizeof(err));
+    if (rc < 0) {
+        fprintf(stderr, "pyscope: error: invalid suite:\n%s\n", err);
+        return PYSCOPE_EXIT_USAGE;
+    }
+    if (farm_opts_finish(&fo) < 0) {
+        suite_destroy(&s);
+        return PYSCOPE_EXIT_USAGE;
+    }
+    int status = PYSCOPE_EXIT_OK;
+
+    struct wire_suite_entry *ents = xcalloc(s->n_entries, sizeof(*ents));
+    for (size_t i = 0; i < s->n_entries; i++) {
+        struct suite_entry *e = &s->entries[i];
+        ents[i] = (struct wire_suite_entry){
+            .script = e->script,
+            .n_args = e->n_args,
+            .args = (const char *const *)e->args,
+            .repeat = repeat ? (uint32_t)repeat : e->repeat,
+            .warmup = e->warmup,
+            .mode = e->mode == SUITE_MODE_TRACE ? WIRE_MODE_TRACE : WIRE_MODE_SAMPLE,
+            .timeout_s = e->timeout_s,
+            .threshold = e->threshold,
+        };
+    }
+    struct wire_msg m;
+    wire_msg_init(&m, WIRE_SUBMIT);
+    m.submit.suite = s->name;
+    m.submit.entries = ents;
+    m.submit.n_entries = s->n_entries;
+    m.submit.label = label ? label : s->label ? s->label : "";
+    m.submit.commit = commit ? commit : "";
+    char *hbuf = NULL;
+    const char **names = NULL;
+    struct wire_label *labels = NULL;
+    if (submit_hosts(hosts ? hosts : s->hosts, &m.submit.hosts, &hbuf, &names, &labels) < 0) {
+        log_error("--hosts takes all, NAME,NAME,... or KEY=VALUE,..., not \"%s\"",
+                  hosts ? hosts : s->hosts);
+        status = PYSCOPE_EXIT_USAGE;
+        goto out;
+    }
+    struct wire_error werr;
+    if (wire_validate(&m, &werr) < 0) {
+        log_error("suite \"%s\" cannot be sent: %s", path, werr.msg);
+        status = PYSCOPE_EXIT_USAGE;
+        goto out;
+    }
+    struct wire_msg *r = NULL;
+    rc = farm_request(&fo, &m, &r, err, sizeof(err));
+    if (rc < 0) {
+        log_error("%s", err);
+        status = PYSCOPE_EXIT_INTERNAL;
+        goto out;
+    }
+    if (r->type != WIRE_SUBMIT_REPLY) {
+        if (r->type == WIRE_ERROR)
+            log_error("the coordinator refused the suite (%s): %s",
+                      wire_error_code_name(r->error.code), r->error.message);
+        else
+            log_error("unexpected answer from the coordinator: %s", wire_type_name(r->type));
+        wire_msg_destroy(&r);
+        status = PYSCOPE_EXIT_INTERNAL;
+        goto out;
+    }
+    uint64_t batch = r->submit_reply.batch_id;
+    uint32_t jobs = r->submit_reply.jobs;
+    wire_msg_destroy(&r);
+    if (!wait) {
+        if (json)
+            printf("{\"batch_id\": %llu, \"jobs\": %u}\n", (unsigned long long)batch, jobs);
+        else
+            printf("batch %llu: %u job%s queued (suite %s)\n", (unsigned long long)batch, jobs,
+                   jobs == 1 ? "" : "s", s->name);
+        goto out;
+    }
+    fprintf(stderr, "batch %llu: %u job%s queued (suite %s), waiting...\n",
+            (unsigned long long)batch, jobs, jobs == 1 ? "" : "s", s->name);
+    json_t *doc = NULL;
+    for (;;) {
+        rc = farm_query(&fo, WIRE_QUERY_BATCH, batch, WIRE_MAX_QUERY_LIMIT, &doc);
+        if (rc < 0) {
+            status = PYSCOPE_EXIT_INTERNAL;
+            goto out;
+        }
+        if (submit_batch_done(doc))
+            break;
+        json_decref(doc);
+        doc = NULL;
+        sleep(1);
+    }
+    json_t *jobs_doc = NULL;
+    rc = farm_query(&fo, WIRE_QUERY_JOBS, batch, WIRE_MAX_QUERY_LIMIT, &jobs_doc);
+    if (rc < 0) {
+        json_decref(doc);
+        status = PYSCOPE_EXIT_INTERNAL;
+        goto out;
+    }
+    json_t *jobs_arr = json_object_get(jobs_doc, "jobs");
+    if (json) {
+        json_t *both = json_pack("{sOsO}", "batch", json_object_get(doc, "batch"), "jobs",
+                                 jobs_arr ? jobs_arr : json_null());
+        char *d = json_dumps(both, JSON_INDENT(2));
+        puts(d);
+        free(d);
+        json_decref(both);
+    } else {
+        farm_print_doc(stdout, WIRE_QUERY_BATCH, doc);
+        fputc('\n', stdout);
+        farm_print_doc(stdout, WIRE_QUERY_JOBS, jobs_doc);
+    }
+    size_t bad = submit_count_bad(jobs_arr);
+    if (bad) {
+        fprintf(stderr, "pyscope: %zu job%s of batch %llu did not end ok\n", bad,
+                bad == 1 ? "" : "s", (unsigned long long)batch);
+        status = PYSCOPE_EXIT_SCRIPT;
+    }
+    json_decref(jobs_doc);
+    json_decref(doc);
+out:
+    free(hbuf);
+    free(names);
+    free(labels);
+    free(ents);
+    suite_destroy(&s);
+    return status;
+}

@@ -1,0 +1,337 @@
+#!/usr/bin/env bash
+# farm.sh - the whole PyScope farm on one machine, for trying it out.
+#
+#   deploy/farm.sh [--once | --detach] [--nights N] [--dir DIR] [--port PORT]
+#                  [--suite FILE] [--workspace DIR] [--no-curve]
+#   deploy/farm.sh stop [--dir DIR]
+#
+# Installs the missing Debian packages (scripts/install-deps.sh, plus what the farm
+# needs), builds into build/, starts a throwaway PostgreSQL (initdb under DIR/pg,
+# unix socket only), the coordinator, and two agents acting as two hosts: each in
+# its own network namespace (a veth pair on a bridge, `ip netns`) and its own UTS
+# namespace (its own host name, so its own host fingerprint). Without the rights
+# for namespaces, both agents run on loopback under different names (and say so).
+# Then it submits examples/suite.ini (or --suite FILE; scripts are relative to
+# --workspace, default the checkout) N times with --nights, waits for every batch,
+# and prints the stored runs with psql.
+#
+# Every link is CURVE-encrypted and authenticated (docs/security.md): the farm makes
+# keys under DIR/keys (the coordinator's, one per agent, one for you as submitter)
+# and the coordinator's allowlist; --no-curve runs without (plain ZeroMQ).
+#
+# Afterwards the farm keeps running in the foreground until Ctrl-C (or stops at
+# once with --once, or keeps running in the background with --detach until
+# `deploy/farm.sh stop`). Stopping, Ctrl-C or any exit leaves nothing running:
+# process groups killed, PostgreSQL stopped, namespaces and links deleted.
+#
+# Environment: FARM_BUILD (use this build folder, skip building), FARM_ID (a short
+# name for the namespaces, default pyf), FARM_SUBNET (default 10.77.0),
+# FARM_AGENT_ARGS (more pyscope-agent options, split on blanks).
+set -euo pipefail
+src=$(cd "$(dirname "$0")/.." && pwd)
+
+mode=foreground
+nights=1
+dir=$src/.farm
+port=5555
+cmd=start
+suite=$src/examples/suite.ini
+workspace=$src
+curve=1
+while [ $# -gt 0 ]; do
+    case $1 in
+    stop) cmd=stop ;;
+    start) cmd=start ;;
+    --once) mode=once ;;
+    --detach) mode=detach ;;
+    --nights) nights=$2; shift ;;
+    --dir) dir=$2; shift ;;
+    --port) port=$2; shift ;;
+    --suite) suite=$2; shift ;;
+    --workspace) workspace=$2; shift ;;
+    --no-curve) curve=0 ;;
+    -h | --help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
+    *) echo "farm.sh: unknown argument \"$1\" (try --help)" >&2; exit 2 ;;
+    esac
+    shift
+done
+case $nights in '' | *[!0-9]* | 0) echo "farm.sh: --nights takes a whole number >= 1" >&2; exit 2 ;; esac
+case $port in '' | *[!0-9]*) echo "farm.sh: --port takes a port number" >&2; exit 2 ;; esac
+id=${FARM_ID:-pyf}
+subnet=${FARM_SUBNET:-10.77.0}
+mkdir -p "$dir"
+dir=$(cd "$dir" && pwd)
+state=$dir/state # what is running: lines "pid PID", "pg DIR", "netns NAME", "link NAME"
+
+say() { echo "== farm: $*" >&2; }
+
+# ---- stopping: everything listed in the state file, in reverse ----------------
+farm_stop() {
+    [ -f "$state" ] || return 0
+    local kind val
+    # Daemons first (TERM, then KILL what is left), each its own process group.
+    while read -r kind val; do
+        [ "$kind" = pid ] || continue
+        kill -TERM -- "-$val" 2>/dev/null || kill -TERM "$val" 2>/dev/null || true
+    done <"$state"
+    for _ in $(seq 1 50); do
+        local alive=0
+        while read -r kind val; do
+            [ "$kind" = pid ] && kill -0 "$val" 2>/dev/null && alive=1
+        done <"$state"
+        [ $alive = 0 ] && break
+        sleep 0.1
+    done
+    while read -r kind val; do
+        [ "$kind" = pid ] || continue
+        kill -KILL -- "-$val" 2>/dev/null || true
+        kill -KILL "$val" 2>/dev/null || true
+    done <"$state"
+    while read -r kind val; do
+        case $kind in
+        pg)
+            if [ -f "$val/data/postmaster.pid" ]; then
+                if [ "$(id -u)" -eq 0 ]; then
+                    runuser -u postgres -- /usr/lib/postgresql/15/bin/pg_ctl -D "$val/data" \
+                        -m fast -w stop >/dev/null 2>&1 || true
+                else
+                    /usr/lib/postgresql/15/bin/pg_ctl -D "$val/data" -m fast -w stop \
+                        >/dev/null 2>&1 || true
+                fi
+            fi
+            ;;
+        netns) ip netns del "$val" 2>/dev/null || true ;;
+        link) ip link del "$val" 2>/dev/null || true ;;
+        esac
+    done < <(tac "$state")
+    rm -f "$state"
+    say "stopped: nothing of the farm is running"
+}
+
+if [ "$cmd" = stop ]; then
+    farm_stop
+    exit 0
+fi
+if [ -f "$state" ]; then
+    say "a farm from $dir is still running: stopping it first"
+    farm_stop
+fi
+: >"$state"
+# shellcheck disable=SC2317
+on_exit() {
+    local st=$?
+    [ -z "${sleeper:-}" ] || kill "$sleeper" 2>/dev/null || true
+    if [ "$mode" != detach ] || [ "${started:-0}" != 1 ]; then farm_stop; fi
+    exit "$st"
+}
+trap on_exit EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+# ---- packages and build -------------------------------------------------------
+if [ -z "${FARM_BUILD:-}" ]; then
+    say "installing missing packages"
+    "$src/scripts/install-deps.sh"
+    farm_pkgs=(libzmq3-dev libinih-dev libprotobuf-c-dev protobuf-c-compiler libpq-dev
+               postgresql iproute2 util-linux)
+    missing=()
+    for p in "${farm_pkgs[@]}"; do
+        dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||
+            missing+=("$p")
+    done
+    if [ ${#missing[@]} -gt 0 ]; then
+        sudo=""
+        [ "$(id -u)" -eq 0 ] || sudo=sudo
+        say "installing ${missing[*]}"
+        DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q --no-install-recommends \
+            "${missing[@]}" >/dev/null
+    fi
+    say "building into build/"
+    "$src/scripts/build.sh" "$src/build"
+    build=$src/build
+else
+    build=$FARM_BUILD
+fi
+coord_bin=$build/coordinator/pyscope-coordinator
+agent_bin=$build/agent/pyscope-agent
+cli=$build/cli/pyscope
+"$cli" submit --help 2>/dev/null | grep -q "pyscope submit" || cli=$build/agent/pyscope-farm
+for b in "$coord_bin" "$agent_bin" "$cli"; do
+    [ -x "$b" ] || { echo "farm.sh: $b is missing: build first" >&2; exit 1; }
+done
+[ -f "$suite" ] || { echo "farm.sh: no suite file \"$suite\"" >&2; exit 1; }
+[ -d "$workspace" ] || { echo "farm.sh: no workspace folder \"$workspace\"" >&2; exit 1; }
+
+# Start a daemon in a process group of its own; remember it. Output to a log.
+spawn() {
+    local log=$1
+    shift
+    setsid "$@" >>"$log" 2>&1 </dev/null &
+    echo "pid $!" >>"$state"
+}
+
+# ---- PostgreSQL ----------------------------------------------------------------
+pg=$dir/pg
+runas=()
+if [ "$(id -u)" -eq 0 ]; then
+    # PostgreSQL refuses to run as root: the server runs as "postgres", which
+    # must be able to reach its folder; use /tmp when $dir is not reachable.
+    runas=(runuser -u postgres --)
+    if ! runuser -u postgres -- test -x "$dir"; then
+        pg=$(mktemp -d /tmp/pyscope-farm-pg.XXXXXX)
+    fi
+fi
+rm -rf "$pg"
+mkdir -p "$pg"
+[ ${#runas[@]} -eq 0 ] || chown postgres: "$pg"
+chmod 755 "$pg"
+echo "pg $pg" >>"$state"
+say "starting PostgreSQL in $pg (unix socket only)"
+pgbin=/usr/lib/postgresql/15/bin
+"${runas[@]}" "$pgbin/initdb" -D "$pg/data" -U postgres --auth=trust -E UTF8 --no-instructions \
+    >"$dir/initdb.log" 2>&1 || { cat "$dir/initdb.log" >&2; exit 1; }
+"${runas[@]}" "$pgbin/pg_ctl" -D "$pg/data" -l "$pg/server.log" -w -t 60 \
+    -o "-k $pg -c listen_addresses= -p 5432" start >/dev/null ||
+    { cat "$pg/server.log" >&2; exit 1; }
+export PGHOST=$pg PGPORT=5432 PGUSER=postgres PGDATABASE=pyscope
+"$pgbin/createdb" pyscope
+conninfo="host=$pg port=5432 user=postgres dbname=pyscope"
+
+# ---- network: a bridge and two namespaces, else loopback -----------------------
+netns=0
+if [ "$(id -u)" -eq 0 ] && ip netns add "$id-a" 2>/dev/null; then
+    echo "netns $id-a" >>"$state"
+    netns=1
+    {
+        ip netns add "$id-b" && echo "netns $id-b" >>"$state" &&
+            ip link add "$id-br" type bridge && echo "link $id-br" >>"$state" &&
+            ip addr add "$subnet.1/24" dev "$id-br" && ip link set "$id-br" up &&
+            for h in a b; do
+                n=$([ $h = a ] && echo 2 || echo 3)
+                ip link add "$id-$h-h" type veth peer name "$id-$h-n" &&
+                    echo "link $id-$h-h" >>"$state" &&
+                    ip link set "$id-$h-h" master "$id-br" && ip link set "$id-$h-h" up &&
+                    ip link set "$id-$h-n" netns "$id-$h" &&
+                    ip -n "$id-$h" addr add "$subnet.$n/24" dev "$id-$h-n" &&
+                    ip -n "$id-$h" link set "$id-$h-n" up &&
+                    ip -n "$id-$h" link set lo up || exit 1
+            done
+    } || { echo "farm.sh: could not set up the namespaces" >&2; exit 1; }
+    endpoint="tcp://$subnet.1:$port"
+    say "network: namespaces $id-a ($subnet.2) and $id-b ($subnet.3) on bridge $id-br"
+else
+    endpoint="tcp://127.0.0.1:$port"
+    say "network: no network namespaces here (needs root): both agents on loopback"
+fi
+uts=0
+unshare -u true 2>/dev/null && uts=1
+[ $uts = 1 ] || say "no UTS namespaces here (needs root): both agents are the same host"
+
+# ---- keys ----------------------------------------------------------------------
+keygen=$build/agent/pyscope-farm
+"$cli" keygen --help 2>/dev/null | grep -q "pyscope keygen" && keygen=$cli
+coord_conf=$dir/coordinator.conf
+echo "[coordinator]" >"$coord_conf"
+if [ $curve = 1 ]; then
+    keys=$dir/keys
+    rm -rf "$keys"
+    mkdir -p "$keys"
+    chmod 700 "$keys"
+    for k in coordinator farm-a farm-b local; do
+        "$keygen" keygen "$k" --dir "$keys" >/dev/null
+    done
+    pubkey() { grep -v '^#' "$keys/$1.key" | grep -v '^$' | head -n 1; }
+    (umask 077 && grep -v '^#' "$keys/coordinator.key_secret" | grep -v '^$' | head -n 1 \
+        >"$keys/coordinator.secret")
+    {
+        echo "# ROLE KEY NAME"
+        echo "agent $(pubkey farm-a) farm-a"
+        echo "agent $(pubkey farm-b) farm-b"
+        echo "submitter $(pubkey local) local"
+    } >"$keys/allowed_keys"
+    {
+        echo "curve_secret_key_file = $keys/coordinator.secret"
+        echo "curve_allowlist_file = $keys/allowed_keys"
+    } >>"$coord_conf"
+    export PYSCOPE_SECRET_KEY=$keys/local PYSCOPE_COORDINATOR_KEY=$keys/coordinator.key
+    say "CURVE on: keys and allowlist in $keys"
+else
+    say "CURVE off (--no-curve): links are neither encrypted nor authenticated"
+fi
+
+# ---- coordinator and agents ----------------------------------------------------
+say "starting the coordinator on $endpoint"
+spawn "$dir/coordinator.log" "$coord_bin" --db "$conninfo" --bind "$endpoint" \
+    --config "$coord_conf"
+for _ in $(seq 1 100); do
+    grep -q "listening on" "$dir/coordinator.log" 2>/dev/null && break
+    sleep 0.1
+done
+grep -q "listening on" "$dir/coordinator.log" ||
+    { tail "$dir/coordinator.log" >&2; echo "farm.sh: the coordinator did not start" >&2; exit 1; }
+
+for h in a b; do
+    name=farm-$h
+    wrap=()
+    [ $netns = 1 ] && wrap+=(ip netns exec "$id-$h")
+    [ $uts = 1 ] && wrap+=(unshare -u sh -c 'hostname "$1" && shift && exec "$@"' sh "$name")
+    say "starting agent $name"
+    agent_keys=()
+    [ $curve = 0 ] || agent_keys=(--secret-key "$keys/$name" --coordinator-key "$keys/coordinator.key")
+    spawn "$dir/agent-$name.log" "${wrap[@]}" "$agent_bin" --coordinator "$endpoint" \
+        --workspace "$workspace" --name "$name" --spool "$dir/spool-$name" --label "farm=$h" \
+        "${agent_keys[@]}" ${FARM_AGENT_ARGS:-} # word splitting wanted
+done
+for _ in $(seq 1 100); do
+    [ "$(psql -X -A -t -c 'SELECT count(*) FROM agents' 2>/dev/null || echo 0)" = 2 ] && break
+    sleep 0.2
+done
+started=1
+echo "export PYSCOPE_COORDINATOR=$endpoint PGHOST=$pg PGPORT=5432 PGUSER=postgres PGDATABASE=pyscope" \
+    >"$dir/env"
+[ $curve = 0 ] ||
+    echo "export PYSCOPE_SECRET_KEY=$keys/local PYSCOPE_COORDINATOR_KEY=$keys/coordinator.key" \
+        >>"$dir/env"
+
+# ---- the example suite, N nights -----------------------------------------------
+export PYSCOPE_COORDINATOR=$endpoint
+"$cli" hosts
+status=0
+for night in $(seq 1 "$nights"); do
+    say "night $night of $nights: submitting $suite"
+    "$cli" submit "$suite" --label "night $night" --wait || status=$?
+done
+
+say "the stored runs (psql):"
+psql -X -P pager=off -c "
+SELECT r.batch_id AS batch, s.key AS script, h.hostname AS host, r.outcome,
+       cardinality(r.wall_s) AS n,
+       round((SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY x) FROM unnest(r.wall_s) x)
+             ::numeric, 3) AS median_wall_s,
+       round(((SELECT max(x) FROM unnest(r.peak_rss_bytes) x) / 1048576.0)::numeric, 1)
+             AS peak_mib,
+       (SELECT count(*) FROM run_functions f WHERE f.run_id = r.run_id) AS hotspots
+FROM runs r JOIN scripts s ON s.id = r.script_id JOIN hosts h ON h.id = r.host_id
+ORDER BY r.batch_id, s.key, h.hostname"
+cat >&2 <<EOF
+== farm: the results are in PostgreSQL (tables runs, run_functions, run_stacks, jobs, hosts):
+     source $dir/env && psql            # then e.g. SELECT * FROM runs;
+     source $dir/env && $cli jobs       # the queue; also: hosts, status BATCH
+   logs: $dir/*.log
+EOF
+
+case $mode in
+once) exit "$status" ;;
+detach)
+    say "the farm keeps running; stop it with: deploy/farm.sh stop${dir:+ --dir $dir}"
+    exit "$status"
+    ;;
+*)
+    say "the farm is running; Ctrl-C stops it (try: source $dir/env && $cli submit examples/suite.ini --wait)"
+    while true; do
+        sleep 3600 &
+        sleeper=$!
+        wait "$sleeper"
+    done
+    ;;
+esac

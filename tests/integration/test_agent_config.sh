@@ -1,0 +1,96 @@
+#!/usr/bin/env bash
+# test_agent_config.sh - pyscope-agent's command line and config file, its start-up
+# without a coordinator, a spool filled while the coordinator was away, and a
+# valgrind-clean run (a real job, then SIGTERM).
+source "$PYSCOPE_SRC/tests/integration/lib.sh"
+source "$PYSCOPE_SRC/tests/integration/farm_lib.sh"
+
+# --help, --version, bad options.
+out=$("$AGENT_BIN" --help)
+expect_match "--help" "Usage: pyscope-agent --coordinator" "$out"
+expect_match "--version" "pyscope-agent [0-9]" "$("$AGENT_BIN" --version)"
+st=0; "$AGENT_BIN" --bogus 2>/dev/null || st=$?
+expect_eq "unknown option" "2" "$st"
+st=0; msg=$("$AGENT_BIN" --workspace "$T" 2>&1) || st=$?
+expect_eq "no coordinator" "2" "$st"
+expect_match "no coordinator message" "--coordinator is required" "$msg"
+st=0; msg=$("$AGENT_BIN" --coordinator tcp://127.0.0.1:1 --workspace "$T/nope" 2>&1) || st=$?
+expect_eq "missing workspace" "2" "$st"
+expect_match "missing workspace message" "is not a folder" "$msg"
+st=0; msg=$("$AGENT_BIN" --coordinator tcp://127.0.0.1:1 --workspace "$T" --max-jobs 0 2>&1) || st=$?
+expect_eq "--max-jobs 0" "2" "$st"
+st=0; msg=$("$AGENT_BIN" --coordinator tcp://127.0.0.1:1 --workspace "$T" --label nokey 2>&1) || st=$?
+expect_eq "bad label" "2" "$st"
+printf '[agent]\ncolour = blue\n' >"$T/bad.conf"
+st=0; msg=$("$AGENT_BIN" --config "$T/bad.conf" --workspace "$T" 2>&1) || st=$?
+expect_eq "unknown config key" "2" "$st"
+expect_match "unknown config key message" "bad.conf: unknown setting \"colour\"" "$msg"
+printf '[agent]\nmemory_limit = lots\n' >"$T/bad2.conf"
+st=0; msg=$("$AGENT_BIN" --config "$T/bad2.conf" 2>&1) || st=$?
+expect_eq "bad config value" "2" "$st"
+expect_match "bad config value message" "bad value for memory_limit" "$msg"
+st=0; msg=$("$AGENT_BIN" --config "$T/none.conf" 2>&1) || st=$?
+expect_eq "missing config file" "2" "$st"
+
+# The documented example loads; with no coordinator the agent waits, then stops on SIGTERM.
+ws=$T/ws
+mkdir -p "$ws"
+"$AGENT_BIN" --config "$PYSCOPE_SRC/deploy/agent.conf.example" --workspace "$ws" \
+    --spool "$T/spool-x" --coordinator "$COORD_URL" >"$T/x.log" 2>&1 &
+pid=$!
+farm_wait 10 'grep -q "started" "$T/x.log"' && ok "example config loads" ||
+    fail "example config loads" "$(cat "$T/x.log")"
+sleep 1
+kill -TERM "$pid"
+st=0; wait "$pid" || st=$?
+expect_eq "stops without ever connecting" "0" "$st"
+
+# Results spooled while the coordinator was away are sent when it comes.
+farm_pg_start
+farm_coord_start
+cat >"$ws/a.py" <<'PY'
+import time
+time.sleep(1.5)  # long enough to stop the coordinator before its result is acked
+PY
+printf '[script a.py]\n[script b.py]\n' >"$T/suite.ini"
+farm_agent_start a1 "$ws"
+farm_wait 20 'grep -q welcome "$T/agent-a1.log"' || fail "agent registered" "no welcome"
+farm_cli submit "$T/suite.ini" >/dev/null
+farm_wait 30 'grep -q "running \"a.py\"" "$T/agent-a1.log"' || fail "a.py started" "no"
+kill -STOP "$COORD_PID" # the coordinator hangs: no acks, no heartbeats answered
+farm_wait 30 '[ "$(find "$T/spool-a1" -name "*.result" | wc -l)" -ge 1 ]' && ok "results spooled" ||
+    fail "results spooled" "$(ls "$T/spool-a1")"
+farm_wait 15 'grep -q "lost the coordinator" "$T/agent-a1.log"' && ok "dead coordinator noticed" ||
+    fail "dead coordinator noticed" "$(tail -5 "$T/agent-a1.log")"
+kill -KILL "$COORD_PID"
+wait "$COORD_PID" 2>/dev/null || true
+farm_coord_start
+farm_wait 30 '[ "$(pg_sql "SELECT count(*) FROM runs")" = 2 ]' && ok "spooled results stored" ||
+    { fail "spooled results stored" "$(pg_sql 'SELECT count(*) FROM runs')"; farm_logs; }
+farm_wait 10 '[ "$(find "$T/spool-a1" -name "*.result" | wc -l)" = 0 ]' && ok "spool drained" ||
+    fail "spool drained" "$(ls "$T/spool-a1")"
+expect_eq "b.py refused" "refused" "$(pg_sql "SELECT r.outcome FROM runs r JOIN scripts s
+    ON s.id = r.script_id WHERE s.key = 'b.py'")"
+kill -TERM "${AGENT_PID[a1]}"
+wait "${AGENT_PID[a1]}" || true
+
+# valgrind: a real job and a clean SIGTERM, no leak, no error.
+if command -v valgrind >/dev/null && [ "$FARM_ASAN" = 0 ]; then
+    valgrind -q --leak-check=full --show-leak-kinds=definite,indirect --errors-for-leak-kinds=definite,indirect \
+        --error-exitcode=99 --log-file="$T/vg.log" \
+        "$AGENT_BIN" --coordinator "$COORD_URL" --workspace "$ws" --name vg --spool "$T/spool-vg" \
+        >"$T/agent-vg.log" 2>&1 &
+    vg=$!
+    farm_wait 60 'grep -q welcome "$T/agent-vg.log"' || fail "valgrind agent registered" "no welcome"
+    printf '[script a.py]\n' >"$T/one.ini"
+    farm_cli submit "$T/one.ini" >/dev/null
+    farm_wait 60 'grep -q "acked" "$T/agent-vg.log"' && ok "valgrind agent ran a job" ||
+        fail "valgrind agent ran a job" "$(tail -5 "$T/agent-vg.log")"
+    kill -TERM "$vg"
+    st=0; wait "$vg" || st=$?
+    expect_eq "valgrind: clean exit" "0" "$st"
+    expect_eq "valgrind: nothing reported" "" "$(cat "$T/vg.log")"
+else
+    echo "# valgrind not available (or a sanitizer build): skipped"
+fi
+finish
