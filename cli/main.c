@@ -11,6 +11,8 @@
 
 #include "cli.h"
 #include "errors.h"
+#include "farm_cmds.h"
+#include "keygen.h"
 #include "log.h"
 
 /* One subcommand: its name, entry point, help and one-line summary. */
@@ -23,6 +25,11 @@ struct main_command {
 
 static const struct main_command main_commands[] = {
     {"run", cli_run_main, cli_run_help, "profile a script: report, JSON + HTML, regression check"},
+    {"submit", cmd_submit, cmd_submit_help, "send a suite to the farm (a batch of jobs)"},
+    {"hosts", cmd_hosts, cmd_hosts_help, "list the farm's hosts"},
+    {"jobs", cmd_jobs, cmd_jobs_help, "list the farm's jobs"},
+    {"status", cmd_status, cmd_status_help, "show a batch's progress"},
+    {"keygen", cmd_keygen, cmd_keygen_help, "write a CURVE key pair for an agent or submitter"},
 };
 
 #define MAIN_N_COMMANDS (sizeof(main_commands) / sizeof(main_commands[0]))

@@ -155,7 +155,6 @@ fi
 coord_bin=$build/coordinator/pyscope-coordinator
 agent_bin=$build/agent/pyscope-agent
 cli=$build/cli/pyscope
-"$cli" submit --help 2>/dev/null | grep -q "pyscope submit" || cli=$build/agent/pyscope-farm
 for b in "$coord_bin" "$agent_bin" "$cli"; do
     [ -x "$b" ] || { echo "farm.sh: $b is missing: build first" >&2; exit 1; }
 done
@@ -228,8 +227,7 @@ unshare -u true 2>/dev/null && uts=1
 [ $uts = 1 ] || say "no UTS namespaces here (needs root): both agents are the same host"
 
 # ---- keys ----------------------------------------------------------------------
-keygen=$build/agent/pyscope-farm
-"$cli" keygen --help 2>/dev/null | grep -q "pyscope keygen" && keygen=$cli
+keygen=$cli
 coord_conf=$dir/coordinator.conf
 echo "[coordinator]" >"$coord_conf"
 if [ $curve = 1 ]; then

@@ -6,7 +6,7 @@
 #   farm_pg_start                      # throwaway PostgreSQL (tests/integration/pg.sh)
 #   farm_coord_start                   # coordinator on ipc://$T/coord.sock, short leases
 #   farm_agent_start NAME WORKSPACE [ARGS...]
-#   farm_cli submit SUITE ...          # pyscope (or the temporary pyscope-farm)
+#   farm_cli submit SUITE ...          # pyscope
 #   farm_wait SECONDS 'shell condition'
 #
 # Everything started here is killed on exit (after pg.sh's own cleanup).
@@ -26,11 +26,7 @@ declare -A AGENT_PID=()
 
 # farm_cli ARGS...: the CLI's farm commands.
 farm_cli() {
-    if "$PYSCOPE" hosts --help 2>/dev/null | grep -q "pyscope hosts"; then
-        "$PYSCOPE" "$@"
-    else
-        "$PYSCOPE_BUILD/agent/pyscope-farm" "$@"
-    fi
+    "$PYSCOPE" "$@"
 }
 
 farm_cleanup() {

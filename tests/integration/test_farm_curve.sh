@@ -6,7 +6,7 @@
 source "$PYSCOPE_SRC/tests/integration/lib.sh"
 source "$PYSCOPE_SRC/tests/integration/farm_lib.sh"
 keys=$T/keys
-farm_keygen() { "$PYSCOPE_BUILD/agent/pyscope-farm" keygen "$1" --dir "$keys" >/dev/null; }
+farm_keygen() { "$PYSCOPE" keygen "$1" --dir "$keys" >/dev/null; }
 pub() { grep -v '^#' "$keys/$1.key" | grep -v '^$' | head -n 1; }
 for k in coordinator a1 cli intruder; do farm_keygen "$k"; done
 grep -v '^#' "$keys/coordinator.key_secret" | grep -v '^$' | head -n 1 >"$T/coord.secret"
@@ -45,7 +45,7 @@ expect_match "hosts over CURVE" "a1" "$(farm_cli hosts)"
 
 # A plain client: the handshake never completes; a clear error after --timeout.
 st=0
-msg=$(env -u PYSCOPE_SECRET_KEY -u PYSCOPE_COORDINATOR_KEY "$PYSCOPE_BUILD/agent/pyscope-farm" \
+msg=$(env -u PYSCOPE_SECRET_KEY -u PYSCOPE_COORDINATOR_KEY "$PYSCOPE" \
     hosts --timeout 2 2>&1) || st=$?
 expect_eq "plain client refused" "4" "$st"
 expect_match "plain client message" "could not reach|no answer|handshake" "$msg"
@@ -58,7 +58,7 @@ expect_match "unknown key message" "refused our key" "$msg"
 
 # Only one key of the pair.
 st=0
-msg=$(env -u PYSCOPE_COORDINATOR_KEY "$PYSCOPE_BUILD/agent/pyscope-farm" hosts 2>&1) || st=$?
+msg=$(env -u PYSCOPE_COORDINATOR_KEY "$PYSCOPE" hosts 2>&1) || st=$?
 expect_eq "half a key pair" "2" "$st"
 expect_match "half a key pair message" "CURVE needs both keys" "$msg"
 
