@@ -362,12 +362,42 @@ static json_t *script_json(const struct options *o, const char *cwd, const char 
     return s;
 }
 
+/* True when path names something other than a regular file (a FIFO,
+ * /dev/null, a terminal): written in place, never replaced by rename(). */
+static bool is_special(const char *path)
+{
+    struct stat st;
+    return stat(path, &st) == 0 && !S_ISREG(st.st_mode);
+}
+
+static int dump_to(FILE *f, json_t *doc)
+{
+    int rc = json_dumpf(doc, f, JSON_INDENT(1));
+    fputc('\n', f);
+    return rc < 0 || ferror(f) ? -EIO : 0;
+}
+
+/* Write doc to path (NULL: stdout). A regular file is replaced atomically
+ * (temporary file, then rename), so a reader never sees half a document. */
 static int write_output(const char *path, json_t *doc)
 {
     if (!path) {
-        int rc = json_dumpf(doc, stdout, JSON_INDENT(1));
-        fputc('\n', stdout);
+        int rc = dump_to(stdout, doc);
         return rc < 0 || fflush(stdout) != 0 ? -EIO : 0;
+    }
+    if (is_special(path)) {
+        FILE *f = fopen(path, "w");
+        if (!f) {
+            int e = errno;
+            log_error("could not write \"%s\": %s", path, strerror(e));
+            return -e;
+        }
+        int rc = dump_to(f, doc);
+        if (fclose(f) != 0 || rc < 0) {
+            log_error("could not write \"%s\": %s", path, strerror(errno));
+            return -EIO;
+        }
+        return 0;
     }
     char *tmp = xasprintf("%s.tmp.%d", path, (int)getpid());
     FILE *f = fopen(tmp, "w");
@@ -377,8 +407,7 @@ static int write_output(const char *path, json_t *doc)
         free(tmp);
         return -e;
     }
-    int rc = json_dumpf(doc, f, JSON_INDENT(1));
-    fputc('\n', f);
+    int rc = dump_to(f, doc);
     if (fclose(f) != 0 || rc < 0) {
         log_error("could not write \"%s\": %s", tmp, strerror(errno));
         unlink(tmp);
@@ -401,6 +430,12 @@ static int check_output(const char *path)
 {
     if (!path)
         return 0;
+    if (is_special(path)) {
+        if (access(path, W_OK) == 0)
+            return 0;
+        log_error("cannot write the output file \"%s\": %s", path, strerror(errno));
+        return -PYSCOPE_EUSAGE;
+    }
     char *tmp = xasprintf("%s.tmp.%d", path, (int)getpid());
     int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
     if (fd < 0) {

@@ -62,6 +62,11 @@ static struct shm_region *trace_region;
 static pthread_key_t trace_key;
 static __thread struct trace_thread *trace_tls;
 static volatile int trace_disabled;
+/* Tracing starts with the script's first frame (one whose globals are
+ * __main__'s), so interpreter start-up (importers, the main loader) is not
+ * in the profile, as it is not in cProfile's. */
+static PyObject *trace_main_globals;
+static int trace_armed;
 
 static void trace_thread_free(void *p)
 {
@@ -193,6 +198,11 @@ static PyObject *trace_eval(PyThreadState *ts, _PyInterpreterFrame *frame, int t
      * runs RETURN_GENERATOR): like cProfile, count the resumptions only. */
     bool creating = (co->co_flags & (CO_GENERATOR | CO_COROUTINE | CO_ASYNC_GENERATOR)) &&
                     frame->prev_instr + 1 == _PyCode_CODE(co);
+    if (__builtin_expect(!trace_armed, 0)) {
+        if (frame->f_globals != trace_main_globals)
+            return _PyEval_EvalFrameDefault(ts, frame, throwflag);
+        trace_armed = 1;
+    }
     if (trace_disabled || creating || !trace_enter(t, co))
         return _PyEval_EvalFrameDefault(ts, frame, throwflag);
     PyObject *res = _PyEval_EvalFrameDefault(ts, frame, throwflag);
@@ -203,6 +213,12 @@ static PyObject *trace_eval(PyThreadState *ts, _PyInterpreterFrame *frame, int t
 int tracer_start(struct shm_region *region)
 {
     trace_region = region;
+    PyObject *main = PyImport_AddModule("__main__"); /* borrowed */
+    trace_main_globals = main ? PyModule_GetDict(main) : NULL;
+    if (!trace_main_globals) {
+        PyErr_Clear();
+        return -1;
+    }
     if (pthread_key_create(&trace_key, trace_thread_free) != 0)
         return -1;
     _PyInterpreterState_SetEvalFrameFunc(PyInterpreterState_Get(), trace_eval);

@@ -1,0 +1,49 @@
+/*
+ * export.h - a report's stacks in interchange formats.
+ *
+ * Collapsed stacks for Brendan Gregg's flamegraph.pl (and inferno, speedscope
+ * import), and speedscope's own JSON file format. Both read the "profile" of a
+ * pyscope.report/1 (or pyscope.run/1) document; malformed stacks are skipped.
+ * A frame is shown as "name (file:line)", like py-spy.
+ */
+#ifndef PYSCOPE_EXPORT_H
+#define PYSCOPE_EXPORT_H
+
+#include <stdio.h>
+
+#include <jansson.h>
+
+/*
+ * Write collapsed stacks of report (borrowed) to out: "frame;frame;frame count\n",
+ * root first, one line per distinct stack in first-seen order, counts integers
+ * (samples, or microseconds in trace mode). With several threads the thread name
+ * is the root frame. ';' inside a frame becomes '_', control characters a space.
+ * Returns 0, -PYSCOPE_ENODATA when there is no usable stack (nothing written), or
+ * -EIO when writing failed.
+ */
+int export_collapsed(FILE *out, const json_t *report);
+
+/*
+ * Write report's (borrowed) stacks to out in speedscope's file format: one
+ * "sampled" profile per thread over shared frames. Weights are seconds
+ * (samples * interval_s) in sample mode, microseconds in trace mode, plain
+ * sample counts when the interval is unknown. Returns 0, -PYSCOPE_ENODATA when
+ * there is no usable stack (nothing written), -ENOMEM, or -EIO.
+ */
+int export_speedscope(FILE *out, const json_t *report);
+
+/*
+ * Split a function key "file:qualname:line" (borrowed) into new strings *file and
+ * *name (caller frees both) and *line. A key without a numeric line keeps
+ * *line = 0 and its last ':' part as the name; a key without ':' is all name with
+ * an empty file. Returns 0; never fails (allocation aborts).
+ */
+int export_split_key(const char *key, char **file, char **name, long *line);
+
+/*
+ * Return a new display label "name (file:line)" for key (borrowed): "name" alone
+ * for built-ins (file "~" or empty), "name (file)" when line is 0. Caller frees.
+ */
+char *export_frame_label(const char *key);
+
+#endif

@@ -1,0 +1,419 @@
+"""bench.py - PyScope's speed and memory benchmark (run it through tests/bench/run.sh).
+
+For every workload in tests/bench/workloads/ it measures four variants of running
+the same script, in one run of this program:
+
+    plain     PYTHON w.py
+    sample    pyscope-run --mode sample --output TMP.json w.py
+    trace     pyscope-run --mode trace  --output TMP.json w.py
+    cprofile  PYTHON -m cProfile -o /dev/null w.py
+
+Every variant is measured the same way: wall time of the whole process from
+just before fork/exec to the return of os.wait4() (time.perf_counter), and the
+rusage that wait4 returns. Rounds interleave the variants round-robin (the order
+rotates every round) so that drift of a shared, noisy machine hits all variants
+alike; the reported figure is the median over rounds.
+
+Memory, three ways (docs/benchmarks.md says which one the goal uses):
+    child   pyscope-run's own JSON, runs[0].peak_rss_bytes: peak RSS of the
+            process that ran the script (plain: the python process, from wait4)
+    ext     wait4's ru_maxrss: the largest single process of the tree
+    tree    sum over the process and all its descendants of VmHWM, read from
+            /proc every 20 ms while it runs (so the supervisor counts too)
+
+Exit status: 0, or 1 with --strict when a goal fails or a run failed; 2 on a
+usage error.
+"""
+import argparse
+import json
+import math
+import os
+import stat
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+SRC = os.path.dirname(os.path.dirname(HERE))
+VARIANTS = ("plain", "sample", "trace", "cprofile")
+MIB = 1024.0 * 1024.0
+
+# Goals (issue 2, "Speed and memory").
+GOAL_SAMPLE_GEOMEAN = 1.02      # sample/plain, geometric mean
+GOAL_TRACE_VS_CPROFILE = 0.8    # trace overhead <= 0.8 x cProfile overhead (geomeans)
+GOAL_EXTRA_RSS_MIB = 5.0        # extra peak RSS of the script process, every workload
+
+
+def parse_args(argv):
+    ap = argparse.ArgumentParser(
+        prog="tests/bench/run.sh",
+        description="Measure pyscope-run's overhead against plain python and cProfile.")
+    ap.add_argument("--rounds", type=int, default=7,
+                    help="measured rounds; each runs every variant of every workload once "
+                         "(default 7)")
+    ap.add_argument("--warmup", type=int, default=1,
+                    help="unmeasured rounds before the measured ones (default 1)")
+    ap.add_argument("--workload", action="append", default=[], metavar="NAME",
+                    help="only this workload (file name without .py); repeatable")
+    ap.add_argument("--variants", default=",".join(VARIANTS),
+                    help="comma-separated subset of %s" % ",".join(VARIANTS))
+    ap.add_argument("--python", default="/usr/bin/python3.11",
+                    help="interpreter for plain and cProfile runs (default /usr/bin/python3.11)")
+    ap.add_argument("--pyscope-run", dest="pyscope_run", default=None,
+                    help="pyscope-run binary (default $PYSCOPE_BUILD or ./build, "
+                         "agent/runner/pyscope-run)")
+    ap.add_argument("--output-devnull", action="store_true",
+                    help="give pyscope-run --output /dev/null (then no 'child' memory figure)")
+    ap.add_argument("--json", metavar="FILE", help="also write every measurement as JSON")
+    ap.add_argument("--strict", action="store_true",
+                    help="exit 1 when a goal fails or a run fails")
+    args = ap.parse_args(argv)
+    if args.rounds < 1 or args.warmup < 0:
+        ap.error("--rounds must be >= 1 and --warmup >= 0")
+    args.variants = [v.strip() for v in args.variants.split(",") if v.strip()]
+    bad = [v for v in args.variants if v not in VARIANTS]
+    if bad or not args.variants:
+        ap.error("unknown variant(s): %s" % ", ".join(bad or ["(none)"]))
+    return args
+
+
+def find_workloads(names):
+    wdir = os.path.join(HERE, "workloads")
+    found = sorted(f[:-3] for f in os.listdir(wdir) if f.endswith(".py"))
+    if names:
+        missing = [n for n in names if n not in found]
+        if missing:
+            raise SystemExit("bench: no such workload: %s (have: %s)"
+                             % (", ".join(missing), ", ".join(found)))
+        found = [n for n in found if n in names]
+    return [(n, os.path.join(wdir, n + ".py")) for n in found]
+
+
+def read_hwm(pid):
+    """Return VmHWM of pid in bytes, or None when it is gone."""
+    try:
+        with open("/proc/%d/status" % pid, "rb") as f:
+            for line in f:
+                if line.startswith(b"VmHWM:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        return None
+    return None
+
+
+def children_of(pid):
+    kids = []
+    try:
+        tasks = os.listdir("/proc/%d/task" % pid)
+    except OSError:
+        return kids
+    for tid in tasks:
+        try:
+            with open("/proc/%d/task/%s/children" % (pid, tid), "rb") as f:
+                kids.extend(int(x) for x in f.read().split())
+        except (OSError, ValueError):
+            pass
+    return kids
+
+
+class TreeWatcher(threading.Thread):
+    """Polls VmHWM of a process and its descendants; hwm[pid] keeps the largest seen."""
+
+    def __init__(self, pid, period_s=0.02):
+        super().__init__(daemon=True)
+        self.root = pid
+        self.period_s = period_s
+        self.hwm = {}
+        self.done = threading.Event()
+
+    def run(self):
+        while not self.done.is_set():
+            todo = [self.root]
+            while todo:
+                pid = todo.pop()
+                v = read_hwm(pid)
+                if v is not None and v > self.hwm.get(pid, 0):
+                    self.hwm[pid] = v
+                todo.extend(children_of(pid))
+            self.done.wait(self.period_s)
+
+    def total(self):
+        """Sum of the peaks of every process seen below the root (the root is the launcher)."""
+        return sum(v for pid, v in self.hwm.items() if pid != self.root) or None
+
+
+def command(variant, script, args, out_json):
+    if variant == "plain":
+        return [args.python, script]
+    if variant == "cprofile":
+        return [args.python, "-m", "cProfile", "-o", os.devnull, script]
+    return [args.pyscope_run, "--mode", variant, "--output", out_json, script]
+
+
+def build_launcher(tmpdir):
+    """Compile launch.c into tmpdir; return its path (raises SystemExit when it cannot)."""
+    exe = os.path.join(tmpdir, "launch")
+    cc = os.environ.get("CC", "cc")
+    cmd = [cc, "-O2", "-Wall", "-Wextra", "-Werror", "-o", exe, os.path.join(HERE, "launch.c")]
+    try:
+        subprocess.run(cmd, check=True)
+    except (OSError, subprocess.CalledProcessError) as e:
+        raise SystemExit("bench: could not build the launcher (%s): %s" % (" ".join(cmd), e))
+    return exe
+
+
+def replaces_special_files(args, tmpdir):
+    """True when pyscope-run --output FIFO replaces the FIFO with a regular file.
+
+    A runner that writes its output by renaming a temporary file over the target
+    would, given --output /dev/null as root, replace the machine's /dev/null.
+    """
+    fifo = os.path.join(tmpdir, "probe.fifo")
+    probe = os.path.join(tmpdir, "probe.py")
+    with open(probe, "w", encoding="ascii") as f:
+        f.write("pass\n")
+    os.mkfifo(fifo)
+    got = []
+    reader = threading.Thread(target=lambda: got.append(open(fifo, "rb").read()), daemon=True)
+    reader.start()
+    subprocess.run([args.pyscope_run, "--output", fifo, probe], stdin=subprocess.DEVNULL,
+                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=60)
+    replaced = not stat.S_ISFIFO(os.lstat(fifo).st_mode)
+    if not replaced:
+        reader.join(timeout=10)
+    os.unlink(fifo)
+    return replaced
+
+
+def measure(variant, script, args, tmpdir):
+    """Run one variant once through the launcher; return a dict of measurements."""
+    out_json = os.devnull if args.output_devnull else os.path.join(tmpdir, "run.json")
+    if not args.output_devnull and os.path.exists(out_json):
+        os.unlink(out_json)
+    errpath = os.path.join(tmpdir, "stderr.txt")
+    report = os.path.join(tmpdir, "launch.txt")
+    if os.path.exists(report):
+        os.unlink(report)
+    cmd = [args.launcher, report] + command(variant, script, args, out_json)
+    with open(errpath, "wb") as err:
+        proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                stderr=err, cwd=os.path.dirname(script))
+        watcher = TreeWatcher(proc.pid)
+        watcher.start()
+        proc.wait()
+        watcher.done.set()
+        watcher.join()
+    m = {"wall_s": None, "cpu_s": None, "ext_rss": None, "tree_rss": watcher.total(),
+         "child_rss": None, "rc": None, "error": None}
+    try:
+        with open(report, encoding="ascii") as f:
+            wall, user, sys_, maxrss, status = f.read().split()
+        m.update(wall_s=float(wall), cpu_s=float(user) + float(sys_),
+                 ext_rss=int(maxrss) * 1024, rc=os.waitstatus_to_exitcode(int(status)))
+    except (OSError, ValueError) as e:
+        m["error"] = "launcher failed (status %s): %s" % (proc.returncode, e)
+        return m
+    if variant == "plain":
+        m["child_rss"] = m["ext_rss"]
+    elif variant in ("sample", "trace") and not args.output_devnull and m["rc"] == 0:
+        try:
+            with open(out_json, encoding="utf-8") as f:
+                doc = json.load(f)
+            m["child_rss"] = int(doc["runs"][0]["peak_rss_bytes"])
+        except (OSError, ValueError, KeyError, IndexError, TypeError) as e:
+            m["error"] = "unreadable JSON output: %s" % e
+    if args.output_devnull and not stat.S_ISCHR(os.stat(os.devnull).st_mode):
+        raise SystemExit("bench: %s is no longer a character device after %s: pyscope-run "
+                         "replaced it (restore it as root: mknod -m 666 /dev/null c 1 3)"
+                         % (os.devnull, " ".join(cmd)))
+    if m["rc"] != 0:
+        with open(errpath, "rb") as f:
+            tail = f.read()[-600:].decode("utf-8", "replace").strip()
+        m["error"] = "exit status %d: %s" % (m["rc"], tail)
+    return m
+
+
+def geomean(xs):
+    xs = [x for x in xs if x is not None and x > 0]
+    return math.exp(sum(map(math.log, xs)) / len(xs)) if xs else None
+
+
+def median_of(results, key):
+    xs = [r[key] for r in results if r[key] is not None and not r["error"]]
+    return statistics.median(xs) if xs else None
+
+
+def fmt(x, spec, width, suffix=""):
+    return ("%" + spec) % x + suffix if x is not None else "-".rjust(width + len(suffix))
+
+
+def spread_pct(results):
+    xs = [r["wall_s"] for r in results if not r["error"]]
+    if len(xs) < 2:
+        return None
+    return 100.0 * (max(xs) - min(xs)) / statistics.median(xs)
+
+
+def main(argv):
+    args = parse_args(argv)
+    if args.pyscope_run is None:
+        build = os.environ.get("PYSCOPE_BUILD") or os.path.join(SRC, "build")
+        args.pyscope_run = os.path.join(build, "agent", "runner", "pyscope-run")
+    needs_runner = any(v in ("sample", "trace") for v in args.variants)
+    if needs_runner and not os.access(args.pyscope_run, os.X_OK):
+        print("bench: pyscope-run not found at %s (build first, or --pyscope-run PATH)"
+              % args.pyscope_run, file=sys.stderr)
+        return 2
+    if not os.access(args.python, os.X_OK):
+        print("bench: python not found at %s" % args.python, file=sys.stderr)
+        return 2
+    workloads = find_workloads(args.workload)
+    results = {(w, v): [] for w, _ in workloads for v in args.variants}
+    errors = []
+    total_rounds = args.warmup + args.rounds
+    print("bench: %d workload(s) x %d variant(s), %d warm-up + %d measured round(s)"
+          % (len(workloads), len(args.variants), args.warmup, args.rounds), file=sys.stderr)
+    with tempfile.TemporaryDirectory(prefix="pyscope-bench-") as tmpdir:
+        args.launcher = build_launcher(tmpdir)
+        if args.output_devnull and needs_runner and replaces_special_files(args, tmpdir):
+            print("bench: this pyscope-run replaces special files given to --output (it "
+                  "renames a temporary file over them); refusing --output-devnull, which "
+                  "would replace /dev/null", file=sys.stderr)
+            return 2
+        for rnd in range(total_rounds):
+            warm = rnd < args.warmup
+            t_round = time.perf_counter()
+            for wi, (wname, script) in enumerate(workloads):
+                k = (rnd + wi) % len(args.variants)
+                order = args.variants[k:] + args.variants[:k]  # rotate: cancel order effects
+                for variant in order:
+                    m = measure(variant, script, args, tmpdir)
+                    if m["error"]:
+                        errors.append("%s/%s: %s" % (wname, variant, m["error"]))
+                    if not warm:
+                        results[(wname, variant)].append(m)
+            print("bench: round %d/%d%s done in %.1f s"
+                  % (rnd + 1, total_rounds, " (warm-up)" if warm else "",
+                     time.perf_counter() - t_round), file=sys.stderr)
+
+    ok = report(workloads, args, results)
+    for e in errors:
+        print("ERROR %s" % e)
+    if args.json:
+        with open(args.json, "w", encoding="utf-8") as f:
+            json.dump({"schema": "pyscope.bench/1", "rounds": args.rounds,
+                       "python": args.python, "pyscope_run": args.pyscope_run,
+                       "results": {"%s/%s" % k: v for k, v in results.items()}}, f, indent=1)
+    if args.strict and (errors or not ok):
+        return 1
+    return 0
+
+
+def report(workloads, args, results):
+    """Print the tables and the goal checks; return True when every checked goal passes."""
+    have = set(args.variants)
+    med = {k: median_of(v, "wall_s") for k, v in results.items()}
+    print()
+    print("Wall time, median of %d round(s), seconds; spread = (max-min)/median of plain"
+          % args.rounds)
+    cols = "%-16s %8s %8s %8s %8s %7s %8s %9s %9s %7s"
+    print(cols % ("workload", "plain", "sample", "trace", "cProfile", "spread",
+                  "sample/", "trace", "cProfile", "trace/"))
+    print(cols % ("", "", "", "", "", "", "plain", "overhead", "overhead", "cProf"))
+    rows = []
+
+    def pct(x):
+        return fmt(x * 100 if x is not None else None, ".1f", 8, "%")
+
+    for wname, _ in workloads:
+        p = med.get((wname, "plain"))
+        s = med.get((wname, "sample"))
+        t = med.get((wname, "trace"))
+        c = med.get((wname, "cprofile"))
+        sr = s / p if p and s else None
+        to = t / p - 1 if p and t else None
+        co = c / p - 1 if p and c else None
+        tc = to / co if to is not None and co else None
+        sp = spread_pct(results.get((wname, "plain"), []))
+        rows.append((wname, p, s, t, c, sr, to, co, tc))
+        print(cols % (wname, fmt(p, ".3f", 8), fmt(s, ".3f", 8), fmt(t, ".3f", 8),
+                      fmt(c, ".3f", 8), fmt(sp, ".1f", 6, "%"), fmt(sr, ".3f", 8), pct(to),
+                      pct(co), fmt(tc, ".2f", 7)))
+    g_sample = geomean([r[5] for r in rows])
+    g_trace = geomean([1 + r[6] for r in rows if r[6] is not None])
+    g_cprof = geomean([1 + r[7] for r in rows if r[7] is not None])
+    g_to = g_trace - 1 if g_trace else None
+    g_co = g_cprof - 1 if g_cprof else None
+    g_tc = g_to / g_co if g_to is not None and g_co else None
+    print(cols % ("geomean", "", "", "", "", "", fmt(g_sample, ".3f", 8), pct(g_to), pct(g_co),
+                  fmt(g_tc, ".2f", 7)))
+
+    # Memory: extra peak RSS of pyscope-run over plain python, MiB.
+    mem_rows = []
+    if "plain" in have and have & {"sample", "trace"}:
+        print()
+        print("Extra peak RSS over plain python, MiB, median of %d round(s)" % args.rounds)
+        print("  child = pyscope-run's JSON runs[0].peak_rss_bytes (the script's process; "
+              "the goal uses this)")
+        print("  ext   = wait4 ru_maxrss (largest single process of the tree)")
+        print("  tree  = sum of VmHWM over the process tree (supervisor + script), /proc polled")
+        print("%-16s %9s %8s %8s %8s %8s %8s %8s" % (
+            "workload", "plain MiB", "s.child", "s.ext", "s.tree", "t.child", "t.ext", "t.tree"))
+        for wname, _ in workloads:
+            base = {k: median_of(results[(wname, "plain")], k)
+                    for k in ("child_rss", "ext_rss", "tree_rss")}
+            cells = []
+            for v in ("sample", "trace"):
+                for k in ("child_rss", "ext_rss", "tree_rss"):
+                    x = median_of(results[(wname, v)], k) if v in have else None
+                    d = (x - base[k]) / MIB if x is not None and base[k] is not None else None
+                    cells.append(d)
+            mem_rows.append((wname, cells))
+            print("%-16s %9s %8s %8s %8s %8s %8s %8s" % (
+                (wname, fmt(base["ext_rss"] / MIB if base["ext_rss"] else None, ".1f", 9))
+                + tuple(fmt(c, "+.1f", 8) for c in cells)))
+
+    print()
+    print("Goals")
+    results_ok = True
+
+    def goal(name, passed, detail):
+        nonlocal results_ok
+        if passed is None:
+            print("  SKIP %s (%s)" % (name, detail))
+            return
+        results_ok = results_ok and passed
+        print("  %s %s (%s)" % ("PASS" if passed else "FAIL", name, detail))
+
+    goal("sample mode: geomean sample/plain <= %.2f" % GOAL_SAMPLE_GEOMEAN,
+         g_sample <= GOAL_SAMPLE_GEOMEAN if g_sample else None,
+         "%.3f" % g_sample if g_sample else "no sample and plain runs")
+    goal("trace overhead geomean <= %.1f x cProfile overhead geomean" % GOAL_TRACE_VS_CPROFILE,
+         g_to <= GOAL_TRACE_VS_CPROFILE * g_co if g_to is not None and g_co else None,
+         "%.1f%% vs %.1f%% -> %.2f x" % (g_to * 100, g_co * 100, g_tc)
+         if g_tc is not None else "no trace, cProfile and plain runs")
+    per = [(r[0], r[6], r[7]) for r in rows if r[6] is not None and r[7] is not None]
+    worse = [w for w, to, co in per if not to < co]
+    goal("trace overhead below cProfile's on every workload",
+         not worse if per else None,
+         ("worse on: " + ", ".join(worse)) if worse else
+         ("%d workload(s)" % len(per) if per else "no trace, cProfile and plain runs"))
+    child = [(w, c[0]) for w, c in mem_rows] + [(w, c[3]) for w, c in mem_rows]
+    child = [(w, d) for w, d in child if d is not None]
+    worst = max(child, key=lambda x: x[1]) if child else None
+    goal("extra peak RSS of the script process <= %.0f MiB on every workload"
+         % GOAL_EXTRA_RSS_MIB,
+         worst[1] <= GOAL_EXTRA_RSS_MIB if worst else None,
+         "worst %+.1f MiB (%s)" % (worst[1], worst[0]) if worst
+         else "no child figures: needs plain and sample/trace runs with JSON output")
+    return results_ok
+
+
+if __name__ == "__main__":
+    try:
+        sys.exit(main(sys.argv[1:]))
+    except KeyboardInterrupt:
+        sys.exit(130)

@@ -1,0 +1,4 @@
+"""syntax_error.py - deliberately invalid Python."""
+print("never printed")
+def broken(:
+    pass
