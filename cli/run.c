@@ -32,10 +32,11 @@
 
 #include "cli.h"
 #include "errors.h"
+#include "export.h"
+#include "html_report.h"
 #include "log.h"
-#include "report_text.h"
 #include "regress.h"
-#include "stubs_tmp.h" /* TEMPORARY: lib/html_report.h, lib/export.h */
+#include "report_text.h"
 #include "suggest.h"
 #include "util.h"
 #include "xmalloc.h"
