@@ -8,7 +8,7 @@
 set -euo pipefail
 
 pkgs=(build-essential cmake pkg-config python3.11 libpython3.11-dev
-      libjansson-dev libsodium-dev uuid-dev)
+      libjansson-dev libsodium-dev uuid-dev libinih-dev)
 if [ "${1:-}" = "--test" ]; then
     pkgs+=(libcmocka-dev valgrind clang chromium python3-scipy)
 fi
