@@ -23,6 +23,8 @@ struct main_command {
 
 static const struct main_command main_commands[] = {
     {"run", cli_run_main, cli_run_help, "profile a script: report, JSON + HTML, regression check"},
+    {"compare", cli_compare_main, cli_compare_help, "compare saved reports: verdicts, JSON, HTML"},
+    {"history", cli_history_main, cli_history_help, "a script's runs over time, change points"},
 };
 
 #define MAIN_N_COMMANDS (sizeof(main_commands) / sizeof(main_commands[0]))
