@@ -216,8 +216,12 @@ static void hh_table(FILE *out, const json_t *runs)
         hh_esc(out, hh_str(r, "created"));
         if (cp)
             fputs(" <span class=\"warn\">\xe2\x97\x86 change point</span>", out);
-        fputs("</td><td><code>", out);
-        hh_esc(out, hh_str(r, "id"));
+        const char *id = hh_str(r, "id");
+        fputs("</td><td><code title=\"", out);
+        hh_esc(out, id);
+        fputs("\">", out);
+        if (id)
+            html_write_escaped(out, id, strnlen(id, 8));
         fputs("</code></td>", out);
         if (ok)
             fprintf(out,
@@ -248,8 +252,12 @@ static void hh_table(FILE *out, const json_t *runs)
             }
             fputs("</span>", out);
         }
-        fputs("</td><td><code>", out);
-        hh_esc(out, hh_str(r, "file"));
+        const char *file = hh_str(r, "file");
+        const char *base = file ? strrchr(file, '/') : NULL;
+        fputs("</td><td><code title=\"", out);
+        hh_esc(out, file);
+        fputs("\">", out);
+        hh_esc(out, base ? base + 1 : file);
         fputs("</code></td></tr>\n", out);
     }
     fputs("</tbody></table></div>\n", out);
