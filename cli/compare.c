@@ -255,7 +255,7 @@ static int cmp_load_globs(const struct cmp_args *a, struct cmp_set *s)
 {
     for (size_t g = 0; g < a->n_globs; g++) {
         glob_t gl;
-        int rc = glob(a->globs[g], GLOB_ERR, NULL, &gl);
+        int rc = glob(a->globs[g], 0, NULL, &gl);
         if (rc == GLOB_NOMATCH) {
             globfree(&gl);
             log_error("no file matches --baseline '%s'", a->globs[g]);
