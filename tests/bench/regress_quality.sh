@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# regress_quality.sh [--quick] [--build DIR] [--pools DIR] [--keep DIR] [--trials N] [--help]
+# regress_quality.sh [--quick] [--metric wall_s|cpu_s] [--build DIR] [--pools DIR] [--keep DIR]
+#                    [--trials N] [--help]
 #
 # How good is PyScope's regression verdict? One command; not part of ctest.
 #
@@ -18,18 +19,24 @@
 #    machine. Resampling reuses each measured run in many trials, so the trials are not
 #    independent: the rates are estimates from a finite pool (the Monte Carlo standard error
 #    printed is a lower bound on the uncertainty; a bigger pool narrows it).
-#    The power curve scales 0% candidates by 1 + s (synthetic slowdowns in 0.5% steps) and
-#    reports the smallest s detected in >= 90% of trials.
+#    The power curve scales 0% candidates by 1 + s (synthetic slowdowns in 1% steps, up to
+#    20%) and reports the smallest s detected in >= 90% of trials.
+#    --metric cpu_s decides on CPU time instead of wall time (less sensitive to other load
+#    on the machine); --keep DIR keeps the measured pools, --pools DIR reuses them (then
+#    nothing is measured, e.g. to compare metrics on the same data).
 #
 # Goals: false alarms at 0% <= 1%, detection at 5% >= 95%, at 2% >= 70%.
-# Defaults finish in about 5-10 minutes on 2 cores; --quick is a ~2 minute smoke run with
-# small pools (its figures are rough). Exit status 0 when it ran (goals met or not), 2 on
+# Defaults finish in about 10 minutes on 2 idle cores (about 250 measured runs, 1000 trials
+# a level); --quick is a ~2 minute smoke run with small pools (its figures are rough).
+# A busy machine makes the pools noisy and the verdicts rightly "inconclusive": the run
+# medians' spread is printed first; run it on an otherwise idle machine. Exit status 0 when it ran (goals met or not), 2 on
 # bad usage or missing build.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 src=$(cd "$here/../.." && pwd)
 build=$src/build
 quick=0
+metric=wall_s
 pools=""
 keep=""
 trials=""
@@ -41,6 +48,7 @@ while [ $# -gt 0 ]; do
     --pools) pools=$2; shift ;;
     --keep) keep=$2; shift ;;
     --trials) trials=$2; shift ;;
+    --metric) metric=$2; shift ;;
     -h | --help) usage; exit 0 ;;
     *) echo "regress_quality: unknown option $1 (try --help)" >&2; exit 2 ;;
     esac
@@ -48,10 +56,11 @@ while [ $# -gt 0 ]; do
 done
 levels=(0 2 5 10)
 if [ $quick = 1 ]; then
-    n0=14; n1=5; : "${trials:=300}"; step=1
+    n0=14; n1=5; : "${trials:=200}"; step=2.5; ptrials=100
 else
-    n0=100; n1=40; : "${trials:=2000}"; step=0.5
+    n0=100; n1=40; : "${trials:=1000}"; step=1; ptrials=500
 fi
+case $metric in wall_s | cpu_s) ;; *) echo "regress_quality: --metric wall_s or cpu_s" >&2; exit 2 ;; esac
 runner=$build/agent/runner/pyscope-run
 lib=$build/lib/libpyscope.a
 for f in "$runner" "$lib"; do
@@ -89,7 +98,29 @@ fi
 
 args=()
 for l in "${levels[@]}"; do args+=("$l=$pools/$l"); done
-"$work/regress_sim" --trials "$trials" --history 10 --step "$step" "${args[@]}" | tee "$work/sim"
+# The knob scales the workload's own work, not the interpreter's start-up, so the change of
+# the whole run is smaller than the knob: print what each pool really measured.
+echo "Run medians per pool ($metric): min / median / max, and the pool median vs 0%:"
+/usr/bin/python3.11 - "$pools" "$metric" "${levels[@]}" <<'PY'
+import glob, json, statistics, sys
+pools, metric, levels = sys.argv[1], sys.argv[2], sys.argv[3:]
+base = None
+for l in levels:
+    meds = []
+    for f in sorted(glob.glob(f"{pools}/{l}/*.json")):
+        try:
+            meds.append(statistics.median(r[metric] for r in json.load(open(f))["runs"]))
+        except (OSError, ValueError, KeyError, TypeError):
+            pass
+    if not meds:
+        continue
+    m = statistics.median(meds)
+    base = m if base is None else base
+    print(f"  knob {l:>3}%: {min(meds):.4f} / {m:.4f} / {max(meds):.4f} s"
+          f"  (max/min {max(meds) / min(meds):.2f}; median {100 * (m / base - 1):+.1f}% vs 0%)")
+PY
+"$work/regress_sim" --trials "$trials" --power-trials "$ptrials" --history 10 --step "$step" \
+    --max 20 --metric "$metric" "${args[@]}" | tee "$work/sim"
 
 rate() { awk -v l="$1" '$1 == "RESULT" && $2 == "level=" l { split($3, a, "="); print a[2] }' "$work/sim"; }
 goal() { # goal NAME VALUE OP TARGET

@@ -12,15 +12,17 @@
  *
  * Rates: false alarms (verdict "regression" at 0%), detection at each measured level. The
  * power curve uses synthetic candidates: a 0% run not in the history with every sample
- * multiplied by (1 + s), for s = 0, step, 2*step ... 20%; it reports the smallest s detected
+ * multiplied by (1 + s), for s = 0, step, 2*step ... max; it reports the smallest s detected
  * in >= 90% of trials. Deterministic for a given --seed.
  *
- * Usage: regress_sim [--trials N] [--history H] [--seed S] [--step PCT]
+ * Usage: regress_sim [--trials N] [--power-trials N] [--history H] [--seed S] [--step PCT]
+ *                    [--max PCT] [--metric wall_s|cpu_s]
  *                    LEVEL_PCT=DIR [LEVEL_PCT=DIR ...]   (the first must be 0=DIR)
  */
 #include <dirent.h>
 #include <errno.h>
 #include <math.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -46,7 +48,7 @@ struct sim_pool {
     size_t n;
 };
 
-static int sim_load_pool(struct sim_pool *p, const char *dir)
+static int sim_load_pool(struct sim_pool *p, const char *dir, const char *metric)
 {
     char **names;
     size_t nn;
@@ -76,20 +78,20 @@ static int sim_load_pool(struct sim_pool *p, const char *dir)
         }
         const char *outcome =
             json_string_value(json_object_get(json_object_get(doc, "status"), "outcome"));
+        bool ok = outcome && strcmp(outcome, "ok") == 0;
         const json_t *runs = json_object_get(doc, "runs");
         struct sim_run r = {.x = xcalloc(json_array_size(runs) + 1, sizeof(double))};
         size_t k;
         const json_t *run;
         json_array_foreach(runs, k, run)
         {
-            const json_t *w = json_object_get(run, "wall_s");
+            const json_t *w = json_object_get(run, metric);
             if (json_is_number(w))
                 r.x[r.n++] = json_number_value(w);
         }
         json_decref(doc);
         free(names[i]);
-        if (!outcome || strcmp(outcome, "ok") != 0 || r.n == 0 ||
-            stats_median(r.x, r.n, &r.median) < 0) {
+        if (!ok || r.n == 0 || stats_median(r.x, r.n, &r.median) < 0) {
             free(r.x);
             continue;
         }
@@ -169,7 +171,9 @@ int main(int argc, char **argv)
 {
     size_t trials = 2000, hist_n = 10;
     unsigned long long seed = 42;
-    double step = 0.5;
+    double step = 0.5, max_pct = 20;
+    size_t power_trials = 0;
+    const char *metric = "wall_s";
     struct sim_pool pools[SIM_MAX_LEVELS] = {0};
     size_t np = 0;
     for (int i = 1; i < argc; i++) {
@@ -181,9 +185,15 @@ int main(int argc, char **argv)
             seed = strtoull(argv[++i], NULL, 10);
         else if (strcmp(argv[i], "--step") == 0 && i + 1 < argc)
             step = strtod(argv[++i], NULL);
+        else if (strcmp(argv[i], "--max") == 0 && i + 1 < argc)
+            max_pct = strtod(argv[++i], NULL);
+        else if (strcmp(argv[i], "--power-trials") == 0 && i + 1 < argc)
+            power_trials = strtoul(argv[++i], NULL, 10);
+        else if (strcmp(argv[i], "--metric") == 0 && i + 1 < argc)
+            metric = argv[++i];
         else if (strchr(argv[i], '=') && np < SIM_MAX_LEVELS) {
             pools[np].pct = strtod(argv[i], NULL);
-            if (sim_load_pool(&pools[np], strchr(argv[i], '=') + 1) < 0)
+            if (sim_load_pool(&pools[np], strchr(argv[i], '=') + 1, metric) < 0)
                 return 2;
             np++;
         } else {
@@ -205,9 +215,11 @@ int main(int argc, char **argv)
     for (size_t i = 0; i < np; i++)
         printf(" %g%%: %zu runs x %zu samples;", pools[i].pct, pools[i].n,
                pools[i].n ? pools[i].runs[0].n : 0);
-    printf("\nTrials: %zu per level; history %zu runs; candidate 1 run; threshold 5%%, alpha "
-           "0.05 (defaults)\n\n",
-           trials, hist_n);
+    if (power_trials == 0)
+        power_trials = trials;
+    printf("\nMetric %s; %zu trials per level; history %zu runs; candidate 1 run; threshold "
+           "5%%, alpha 0.05 (defaults)\n\n",
+           metric, trials, hist_n);
 
     struct stats_rng rng;
     stats_rng_seed(&rng, seed);
@@ -232,12 +244,13 @@ int main(int argc, char **argv)
                (double)c.regression / (double)c.trials);
     }
 
-    printf("\nPower curve (synthetic: 0%% candidates scaled by 1 + s):\n");
+    printf("\nPower curve (synthetic: 0%% candidates scaled by 1 + s; %zu trials each):\n",
+           power_trials);
     double found = -1;
     double *scaled = NULL;
-    for (double s = 0; s <= 20.0 + 1e-9; s += step) {
+    for (double s = 0; s <= max_pct + 1e-9; s += step) {
         struct sim_counts c = {0};
-        for (size_t t = 0; t < trials; t++) {
+        for (size_t t = 0; t < power_trials; t++) {
             sim_draw(&rng, perm, p0->n, hist_n + 1);
             const struct sim_run *cand = &p0->runs[perm[hist_n]];
             scaled = xreallocarray(scaled, cand->n, sizeof(*scaled));
