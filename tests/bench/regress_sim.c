@@ -120,7 +120,7 @@ static void sim_draw(struct stats_rng *rng, size_t *perm, size_t n, size_t k)
  * Returns the verdict, or -1 on error.
  */
 static int sim_decide(const struct sim_pool *p0, const size_t *hist, size_t h, const double *cand,
-                      size_t nc)
+                      size_t nc, size_t *base_runs)
 {
     double med[64];
     struct regress_run runs[64];
@@ -133,6 +133,7 @@ static int sim_decide(const struct sim_pool *p0, const size_t *hist, size_t h, c
         start = cps[ncp - 1];
     for (size_t i = start; i < h; i++)
         runs[i - start] = (struct regress_run){p0->runs[hist[i]].x, p0->runs[hist[i]].n};
+    *base_runs = h - start;
     struct regress_options opt;
     regress_options_init(&opt);
     struct regress_result r;
@@ -143,11 +144,17 @@ static int sim_decide(const struct sim_pool *p0, const size_t *hist, size_t h, c
 
 struct sim_counts {
     size_t trials, regression, inconclusive, improvement;
+    size_t cut;      /* trials whose baseline a change point shortened */
+    size_t short_fa; /* regressions with fewer than 3 baseline runs (noise floor unknown) */
 };
 
-static void sim_count(struct sim_counts *c, int v)
+static void sim_count(struct sim_counts *c, int v, size_t base_runs, size_t hist_n)
 {
     c->trials++;
+    if (base_runs < hist_n)
+        c->cut++;
+    if (base_runs < 3 && v == REGRESS_REGRESSION)
+        c->short_fa++;
     if (v == REGRESS_REGRESSION)
         c->regression++;
     else if (v == REGRESS_INCONCLUSIVE)
@@ -165,6 +172,10 @@ static void sim_print(const char *label, const struct sim_counts *c)
            label, 100 * p, 100 * se,
            c->trials ? 100.0 * (double)c->inconclusive / (double)c->trials : 0,
            c->trials ? 100.0 * (double)c->improvement / (double)c->trials : 0, c->trials);
+    if (c->cut)
+        printf("%-34s baseline shortened by a change point in %.1f%% of trials; regressions "
+               "with < 3 baseline runs (no noise floor): %zu\n",
+               "", 100.0 * (double)c->cut / (double)c->trials, c->short_fa);
 }
 
 int main(int argc, char **argv)
@@ -233,7 +244,9 @@ int main(int argc, char **argv)
                 cand = &p0->runs[perm[hist_n]];
             else
                 cand = &pools[l].runs[stats_rng_below(&rng, pools[l].n)];
-            sim_count(&c, sim_decide(p0, perm, hist_n, cand->x, cand->n));
+            size_t br;
+            int v = sim_decide(p0, perm, hist_n, cand->x, cand->n, &br);
+            sim_count(&c, v, br, hist_n);
         }
         char label[64];
         snprintf(label, sizeof(label),
@@ -256,7 +269,9 @@ int main(int argc, char **argv)
             scaled = xreallocarray(scaled, cand->n, sizeof(*scaled));
             for (size_t k = 0; k < cand->n; k++)
                 scaled[k] = cand->x[k] * (1 + s / 100);
-            sim_count(&c, sim_decide(p0, perm, hist_n, scaled, cand->n));
+            size_t br;
+            int v = sim_decide(p0, perm, hist_n, scaled, cand->n, &br);
+            sim_count(&c, v, br, hist_n);
         }
         char label[64];
         snprintf(label, sizeof(label), "  s = %4.1f%%", s);
