@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # test_regress_compare.sh - `pyscope compare` and `pyscope history` with the real binaries on
-# reports made by real runs: a history with a step (5 runs, then 5 runs 150% slower: clear even under ASan), compare
-# A vs B and --baseline 'glob' (terminal, --json, --html, --junit, --fail-on-regression),
+# reports made by real runs: a history with a step (5 runs, then 5 runs twice as slow: clear
+# even under ASan and load), compare A vs B and --baseline 'glob' (terminal, --json, --html, --junit, --fail-on-regression),
 # history (terminal, --json, --html: the change point, the regression, where the baseline
 # starts), corrupt and foreign history files skipped with a warning, clear errors (exit 2)
 # for missing, corrupt and foreign files given to compare.
@@ -13,7 +13,7 @@ cd proj
 cat > work.py <<'PY'
 import os, time
 f = 1 + float(os.environ.get("SLOW", "0")) / 100
-time.sleep(0.1 * f)
+time.sleep(0.25 * f)
 PY
 
 run() {
@@ -30,7 +30,7 @@ for i in 1 2 3 4 5; do
     run "$PYSCOPE" run -q --repeat 5 --reports-dir "$T/rep" work.py
 done
 for i in 1 2 3 4 5; do
-    SLOW=150 run "$PYSCOPE" run -q --repeat 5 --reports-dir "$T/rep" work.py
+    SLOW=100 run "$PYSCOPE" run -q --repeat 5 --reports-dir "$T/rep" work.py
 done
 mapfile -t F < <(ls -d "$T"/rep/json/*.json)
 expect_eq "ten reports" 10 "${#F[@]}"
