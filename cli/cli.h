@@ -15,4 +15,14 @@ int cli_run_main(int argc, char **argv);
 /* Print the help of "pyscope run" to out (borrowed). */
 void cli_run_help(FILE *out);
 
+/* "pyscope compare [options] BASELINE CANDIDATE...": compare saved reports (compare.c). */
+int cli_compare_main(int argc, char **argv);
+/* Print the help of "pyscope compare" to out (borrowed). */
+void cli_compare_help(FILE *out);
+
+/* "pyscope history [options] SCRIPT": a script's runs over time (history.c). */
+int cli_history_main(int argc, char **argv);
+/* Print the help of "pyscope history" to out (borrowed). */
+void cli_history_help(FILE *out);
+
 #endif

@@ -30,7 +30,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "ci_report.h"
 #include "cli.h"
+#include "config.h"
 #include "errors.h"
 #include "export.h"
 #include "html_report.h"
@@ -72,7 +74,10 @@ struct run_args {
     bool json;               /* --json */
     bool quiet;              /* -q */
     bool fail_on_regression; /* --fail-on-regression */
-    double threshold_pct;    /* --threshold; < 0: regress's default */
+    double threshold_pct;    /* --threshold; < 0: pyscope.ini's, else regress's default */
+    const char *junit;       /* --junit FILE */
+    const char *summary_md;  /* --summary-md FILE */
+    struct config config;    /* pyscope.ini at the project root (owned) */
     long top;                /* --top */
     enum cli_color color;    /* --color */
     struct run_export exports[RUN_MAX_EXPORTS];
@@ -105,6 +110,8 @@ enum {
     OPT_TOP,
     OPT_COLOR,
     OPT_VERSION,
+    OPT_JUNIT,
+    OPT_SUMMARY_MD,
 };
 
 static const struct option run_long_options[] = {
@@ -126,6 +133,8 @@ static const struct option run_long_options[] = {
     {"quiet", no_argument, NULL, 'q'},
     {"help", no_argument, NULL, 'h'},
     {"version", no_argument, NULL, OPT_VERSION},
+    {"junit", required_argument, NULL, OPT_JUNIT},
+    {"summary-md", required_argument, NULL, OPT_SUMMARY_MD},
     {NULL, 0, NULL, 0},
 };
 
@@ -163,14 +172,18 @@ void cli_run_help(FILE *out)
           "  -q, --quiet             print no text report (diagnostics still go to stderr)\n"
           "\n"
           "Regression check (against earlier reports of this script in DIR/json):\n"
-          "  --threshold PCT         smallest slowdown that counts, in percent (default 5)\n"
+          "  --threshold PCT         smallest slowdown that counts, in percent (default:\n"
+          "                          pyscope.ini at the project root, else 5)\n"
           "  --fail-on-regression    exit with status 1 when a regression is found\n"
+          "  --junit FILE            write the verdicts as JUnit XML to FILE\n"
+          "  --summary-md FILE       write a Markdown summary to FILE (default: appended to\n"
+          "                          $GITHUB_STEP_SUMMARY when that is set)\n"
           "\n"
           "  -h, --help              show this help\n"
           "      --version           show the version\n"
           "\n"
           "Environment: PYSCOPE_RUN_BIN (the pyscope-run program to use), VIRTUAL_ENV,\n"
-          "NO_COLOR, TMPDIR.\n"
+          "NO_COLOR, TMPDIR, GITHUB_STEP_SUMMARY.\n"
           "\n"
           "Exit status: 0 ok, 1 regression (with --fail-on-regression), 2 usage error (bad\n"
           "option, missing script, reports folder not creatable), 3 the script failed\n"
@@ -245,6 +258,7 @@ static int run_check_double(const char *opt, const char *text, double min, doubl
 static int run_parse_args(int argc, char **argv, struct run_args *a)
 {
     memset(a, 0, sizeof(*a));
+    config_init(&a->config);
     a->reports_dir = "reports";
     a->threshold_pct = -1;
     a->top = 5;
@@ -324,6 +338,12 @@ static int run_parse_args(int argc, char **argv, struct run_args *a)
         case OPT_FAIL_ON_REGRESSION:
             a->fail_on_regression = true;
             break;
+        case OPT_JUNIT:
+        case OPT_SUMMARY_MD:
+            if (!*optarg)
+                return run_usage_error("invalid value for %s: empty", prev);
+            *(c == OPT_JUNIT ? &a->junit : &a->summary_md) = optarg;
+            break;
         case OPT_TOP:
             if (run_check_long("--top", optarg, 0, RUN_MAX_TOP, &a->top) < 0)
                 return run_usage_hint();
@@ -361,7 +381,7 @@ static int run_parse_args(int argc, char **argv, struct run_args *a)
 }
 
 /* Check the paths the user gave before running anything; 0, or exit status 2 (reported). */
-static int run_check_paths(const struct run_args *a)
+static int run_check_paths(struct run_args *a)
 {
     const char *script = a->script_argv[0];
     struct stat st;
@@ -377,16 +397,27 @@ static int run_check_paths(const struct run_args *a)
         if (!S_ISDIR(st.st_mode))
             return run_usage_error("--venv \"%s\" is not a directory", a->venv);
     }
-    for (size_t i = 0; i < a->n_exports; i++) {
-        char *copy = xstrdup(a->exports[i].path);
+    char *ini = config_find(script);
+    if (ini) {
+        char err[512];
+        int crc = config_load_file(ini, &a->config, err, sizeof(err));
+        free(ini);
+        if (crc < 0)
+            return run_usage_error("%s", err);
+    }
+    const char *ci_paths[] = {a->junit, a->summary_md};
+    for (size_t i = 0; i < a->n_exports + 2; i++) {
+        const char *path = i < a->n_exports ? a->exports[i].path : ci_paths[i - a->n_exports];
+        const char *what = i < a->n_exports ? "export file" : "file";
+        if (!path)
+            continue;
+        char *copy = xstrdup(path);
         const char *dir = dirname(copy);
         int rc = 0;
         if (stat(dir, &st) < 0)
-            rc = run_usage_error("could not write export file \"%s\": %s", a->exports[i].path,
-                                 strerror(errno));
+            rc = run_usage_error("could not write %s \"%s\": %s", what, path, strerror(errno));
         else if (!S_ISDIR(st.st_mode))
-            rc = run_usage_error("could not write export file \"%s\": %s", a->exports[i].path,
-                                 strerror(ENOTDIR));
+            rc = run_usage_error("could not write %s \"%s\": %s", what, path, strerror(ENOTDIR));
         free(copy);
         if (rc)
             return rc;
@@ -610,8 +641,13 @@ static void run_analyze(json_t *report, const struct run_args *a, const struct r
     if (script_ok) {
         struct regress_options ropt;
         regress_options_init(&ropt);
+        const char *key =
+            json_string_value(json_object_get(json_object_get(report, "script"), "key"));
+        double cfg_pct = config_threshold_pct(&a->config, key, NULL);
         if (a->threshold_pct > 0)
             ropt.threshold = a->threshold_pct / 100.0;
+        else if (cfg_pct > 0)
+            ropt.threshold = cfg_pct / 100.0;
         json_t *r = regress_check_local(report, f->json_dir, &ropt);
         if (r) {
             json_decref(regression);
@@ -724,6 +760,26 @@ static int run_exports(const struct run_args *a, const json_t *report)
             log_error("could not write export file \"%s\": %s", e->path, pyscope_strerror(rc));
             result = -1;
         }
+    }
+    return result;
+}
+
+/* Write --junit, --summary-md (or append to $GITHUB_STEP_SUMMARY); 0 or -1 (reported). */
+static int run_ci_reports(const struct run_args *a, const json_t *report)
+{
+    const char *gh = getenv("GITHUB_STEP_SUMMARY");
+    const char *md = a->summary_md ? a->summary_md : (gh && *gh ? gh : NULL);
+    char err[512];
+    int result = 0;
+    if (a->junit &&
+        ci_report_write_file(a->junit, false, CI_REPORT_JUNIT, &report, 1, err, sizeof(err)) < 0) {
+        log_error("%s", err);
+        result = -1;
+    }
+    if (md && ci_report_write_file(md, !a->summary_md, CI_REPORT_MARKDOWN, &report, 1, err,
+                                   sizeof(err)) < 0) {
+        log_error("%s", err);
+        result = -1;
     }
     return result;
 }
@@ -846,6 +902,8 @@ static int run_report(const struct run_args *a, struct run_files *f, json_t *rep
         internal = true;
     if (run_exports(a, report) < 0)
         internal = true;
+    if (run_ci_reports(a, report) < 0)
+        internal = true;
 
     if (a->json) {
         if (json_dumpf(report, stdout, JSON_INDENT(2)) < 0 || fputc('\n', stdout) == EOF)
@@ -891,8 +949,10 @@ int cli_run_main(int argc, char **argv)
     if (rc >= 0)
         return rc;
     rc = run_check_paths(&a);
-    if (rc)
+    if (rc) {
+        config_release(&a.config);
         return rc;
+    }
     rc = run_prepare_reports(&a, &f);
     if (rc)
         goto out;
@@ -903,5 +963,6 @@ int cli_run_main(int argc, char **argv)
     json_decref(report);
 out:
     run_files_release(&f);
+    config_release(&a.config);
     return rc;
 }

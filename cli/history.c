@@ -1,0 +1,573 @@
+/*
+ * history.c - "pyscope history SCRIPT": one script's runs over time.
+ *
+ * Reads the saved reports of SCRIPT in DIR/json (lib/history: corrupt and
+ * foreign files are skipped with a warning), keeps one series (host
+ * fingerprint and Python build: --host, else those of the newest report) and
+ * shows per run: date, run id, median wall time, spread (IQR as % of the
+ * median), samples, the verdict of its wall time against its own baseline and
+ * the change points (stats_changepoints over the run medians, as
+ * regress_check_local does). A run's baseline is the runs before it since the
+ * latest change point before it, at most the newest 10 (regress_compare), so
+ * a run that starts a new level is judged against the old one. The output
+ * also says where the baseline of the next run starts: the latest change
+ * point. Terminal table, --json (pyscope.history/1) and --html FILE.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <libgen.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "config.h"
+#include "errors.h"
+#include "history.h"
+#include "html_history.h"
+#include "log.h"
+#include "pathnorm.h"
+#include "regress.h"
+#include "stats.h"
+#include "util.h"
+#include "xmalloc.h"
+
+#define HISTORY_CLI_MAX_RUNS 200 /* newest reports considered (as regress_check_local) */
+#define HISTORY_CLI_MAX_CPS  32
+
+enum {
+    HIST_OPT_REPORTS_DIR = 256,
+    HIST_OPT_HOST,
+    HIST_OPT_JSON,
+    HIST_OPT_HTML,
+    HIST_OPT_THRESHOLD,
+    HIST_OPT_COLOR,
+};
+
+static const struct option history_long_options[] = {
+    {"reports-dir", required_argument, NULL, HIST_OPT_REPORTS_DIR},
+    {"host", required_argument, NULL, HIST_OPT_HOST},
+    {"json", no_argument, NULL, HIST_OPT_JSON},
+    {"html", required_argument, NULL, HIST_OPT_HTML},
+    {"threshold", required_argument, NULL, HIST_OPT_THRESHOLD},
+    {"color", required_argument, NULL, HIST_OPT_COLOR},
+    {"colour", required_argument, NULL, HIST_OPT_COLOR},
+    {"help", no_argument, NULL, 'h'},
+    {NULL, 0, NULL, 0},
+};
+
+struct hist_args {
+    const char *script;
+    const char *reports_dir;
+    const char *host;
+    bool json;
+    const char *html;
+    double threshold_pct;
+    enum cli_color color;
+};
+
+void cli_history_help(FILE *out)
+{
+    fputs("Usage: pyscope history [OPTIONS] SCRIPT\n"
+          "\n"
+          "Show the runs of SCRIPT saved by `pyscope run` over time: median wall time and\n"
+          "spread per run, each run's verdict against its own baseline, and the change\n"
+          "points where the level moved. SCRIPT is a path (its key is computed as\n"
+          "`pyscope run` does) or a script key such as examples/slow_script.py.\n"
+          "\n"
+          "Options:\n"
+          "  --reports-dir DIR       read DIR/json (default ./reports)\n"
+          "  --host FINGERPRINT      the series of this host (default: the newest report's)\n"
+          "  --threshold PCT         smallest change that counts, in percent (default:\n"
+          "                          pyscope.ini at the project root, else 5)\n"
+          "  --json                  print the series as JSON (pyscope.history/1)\n"
+          "  --html FILE             write a self-contained HTML page with a trend chart\n"
+          "  --color auto|always|never\n"
+          "  -h, --help              show this help\n"
+          "\n"
+          "Exit status: 0 ok (also when there are no runs yet), 2 usage error (bad\n"
+          "option, reports folder missing), 4 an output file could not be written.\n",
+          out);
+}
+
+static int hist_usage(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static int hist_usage(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fputs("pyscope: error: ", stderr);
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+    va_end(ap);
+    fputs("Try 'pyscope history --help' for more information.\n", stderr);
+    return PYSCOPE_EXIT_USAGE;
+}
+
+static int hist_parse_args(int argc, char **argv, struct hist_args *a)
+{
+    memset(a, 0, sizeof(*a));
+    a->reports_dir = "reports";
+    a->threshold_pct = -1;
+    a->color = CLI_COLOR_AUTO;
+    opterr = 0;
+    optind = 1;
+    int c;
+    while ((c = getopt_long(argc, argv, ":h", history_long_options, NULL)) != -1) {
+        const char *prev = argv[optind - 1];
+        switch (c) {
+        case HIST_OPT_REPORTS_DIR:
+        case HIST_OPT_HOST:
+        case HIST_OPT_HTML:
+            if (!*optarg)
+                return hist_usage("invalid value for %s: empty", prev);
+            *(c == HIST_OPT_REPORTS_DIR ? &a->reports_dir
+              : c == HIST_OPT_HOST      ? &a->host
+                                        : &a->html) = optarg;
+            break;
+        case HIST_OPT_JSON:
+            a->json = true;
+            break;
+        case HIST_OPT_THRESHOLD:
+            if (cli_parse_double(optarg, 0, 1000, &a->threshold_pct) < 0 || a->threshold_pct <= 0)
+                return hist_usage("invalid value for --threshold: \"%s\" (a percentage above 0 "
+                                  "and at most 1000)",
+                                  optarg);
+            break;
+        case HIST_OPT_COLOR:
+            if (cli_parse_color(optarg, &a->color) < 0)
+                return hist_usage("invalid value for --color: \"%s\" (expected auto, always or "
+                                  "never)",
+                                  optarg);
+            break;
+        case 'h':
+            cli_history_help(stdout);
+            return PYSCOPE_EXIT_OK;
+        case ':':
+            return hist_usage("option %s needs a value", prev);
+        default:
+            if (optopt >= 256)
+                return hist_usage("option %s takes no value", prev);
+            if (optopt)
+                return hist_usage("unknown option -%c", optopt);
+            return hist_usage("unknown or ambiguous option %s", prev);
+        }
+    }
+    if (optind >= argc)
+        return hist_usage("no script given");
+    if (optind + 1 < argc)
+        return hist_usage("one script at a time (got \"%s\" too)", argv[optind + 1]);
+    a->script = argv[optind];
+    return -1;
+}
+
+/*
+ * The script key for arg: an existing file's key (relative to the git top
+ * level above it, else its absolute path), else arg cleaned. New string.
+ */
+static char *hist_key(const char *arg)
+{
+    struct stat st;
+    if (stat(arg, &st) == 0 && S_ISREG(st.st_mode)) {
+        char *abs = realpath(arg, NULL);
+        if (abs) {
+            char *copy = xstrdup(abs);
+            char *root = pathnorm_find_root(dirname(copy));
+            free(copy);
+            char *key = NULL;
+            if (pathnorm_key(abs, root, &key) < 0)
+                key = NULL;
+            free(root);
+            free(abs);
+            if (key)
+                return key;
+        }
+    }
+    return pathnorm_clean(arg);
+}
+
+static const char *hist_get(const json_t *doc, const char *obj, const char *key)
+{
+    return json_string_value(json_object_get(obj ? json_object_get(doc, obj) : doc, key));
+}
+
+static bool hist_same(const char *a, const char *b)
+{
+    return (!a && !b) || (a && b && strcmp(a, b) == 0);
+}
+
+/* Wall-time samples of doc into a new array; count in *n (0: none usable). */
+static double *hist_wall(const json_t *doc, size_t *n)
+{
+    const json_t *runs = json_object_get(doc, "runs");
+    double *x = xcalloc(json_array_size(runs) + 1, sizeof(*x));
+    size_t i, k = 0;
+    const json_t *r;
+    json_array_foreach(runs, i, r)
+    {
+        const json_t *w = json_object_get(r, "wall_s");
+        if (json_is_number(w) && stats_check(&(double){json_number_value(w)}, 1) == 0 &&
+            json_number_value(w) >= 0)
+            x[k++] = json_number_value(w);
+    }
+    *n = k;
+    return x;
+}
+
+/* The wall_s metric object of a regression (borrowed), or NULL. */
+static const json_t *hist_wall_metric(const json_t *reg)
+{
+    size_t i;
+    const json_t *m;
+    json_array_foreach(json_object_get(reg, "metrics"), i, m)
+    {
+        if (hist_same(hist_get(m, NULL, "metric"), "wall_s") && !json_object_get(m, "function"))
+            return m;
+    }
+    return NULL;
+}
+
+/* Build the pyscope.history/1 document; returns it (new) or NULL when no runs. */
+static json_t *hist_build(const struct hist_args *a, const char *key, const struct history *h,
+                          const struct regress_options *opt)
+{
+    /* the series: --host, else the newest report's host; the newest report's Python build */
+    const char *fp = a->host, *build = NULL;
+    for (size_t i = h->n; i-- > 0;) {
+        const json_t *d = h->entries[i].doc;
+        if (!fp || hist_same(fp, hist_get(d, "host", "fingerprint"))) {
+            fp = hist_get(d, "host", "fingerprint");
+            build = hist_get(d, "python", "build");
+            break;
+        }
+    }
+    const json_t **docs = xcalloc(h->n + 1, sizeof(*docs));
+    const char **paths = xcalloc(h->n + 1, sizeof(*paths));
+    double *med = xcalloc(h->n + 1, sizeof(*med));
+    json_t *others = json_array(), *other_index = json_object();
+    size_t n = 0;
+    for (size_t i = 0; i < h->n; i++) {
+        const json_t *d = h->entries[i].doc;
+        const char *dfp = hist_get(d, "host", "fingerprint");
+        const char *db = hist_get(d, "python", "build");
+        size_t ns;
+        double *x = hist_wall(d, &ns);
+        if (ns == 0) {
+            free(x);
+            continue;
+        }
+        if (hist_same(dfp, fp) && hist_same(db, build)) {
+            stats_median(x, ns, &med[n]);
+            docs[n] = d;
+            paths[n] = h->entries[i].path;
+            n++;
+        } else {
+            char *id = xasprintf("%s\n%s", dfp ? dfp : "", db ? db : "");
+            json_t *o = json_object_get(other_index, id);
+            if (!o) {
+                o = json_pack(
+                    "{s:o, s:o, s:o, s:i}", "fingerprint", dfp ? json_string(dfp) : json_null(),
+                    "hostname",
+                    json_deep_copy(json_object_get(json_object_get(d, "host"), "hostname"))
+                        ?: json_null(),
+                    "python_build", db ? json_string(db) : json_null(), "runs", 0);
+                json_object_set_new(other_index, id, o);
+                json_array_append(others, o);
+            }
+            json_object_set_new(o, "runs",
+                                json_integer(json_integer_value(json_object_get(o, "runs")) + 1));
+            free(id);
+        }
+        free(x);
+    }
+    json_decref(other_index);
+
+    size_t cps[HISTORY_CLI_MAX_CPS], ncp = 0;
+    struct stats_cp_options cpo;
+    stats_cp_options_init(&cpo);
+    if (n == 0 || stats_changepoints(med, n, &cpo, cps, HISTORY_CLI_MAX_CPS, &ncp) < 0)
+        ncp = 0;
+
+    json_t *runs = json_array(), *cp_arr = json_array();
+    size_t cpi = 0, seg_start = 0;
+    for (size_t i = 0; i < n; i++) {
+        bool is_cp = cpi < ncp && cps[cpi] == i;
+        size_t base_start = seg_start; /* latest change point strictly before i */
+        if (is_cp) {
+            seg_start = i;
+            cpi++;
+        }
+        size_t ns;
+        double *x = hist_wall(docs[i], &ns);
+        struct stats_summary s;
+        stats_summarize(x, ns, &s);
+        double q1 = s.median, q3 = s.median;
+        stats_quantile(x, ns, 0.25, &q1);
+        stats_quantile(x, ns, 0.75, &q3);
+        free(x);
+        json_t *verdict = json_string("first run"), *change = json_null(), *regs = json_array();
+        if (i > 0) { /* base_start < i: cps are > 0 */
+            json_t *reg = regress_compare(docs[i], docs + base_start, i - base_start, opt);
+            const json_t *wm = hist_wall_metric(reg);
+            json_decref(verdict);
+            verdict = json_deep_copy(json_object_get(wm, "verdict"));
+            if (!verdict)
+                verdict = json_string("unknown");
+            if (json_is_number(json_object_get(wm, "change_pct")))
+                json_decref(change), change = json_deep_copy(json_object_get(wm, "change_pct"));
+            size_t k;
+            const json_t *m;
+            json_array_foreach(json_object_get(reg, "metrics"), k, m)
+            {
+                if (!hist_same(hist_get(m, NULL, "verdict"), "regression"))
+                    continue;
+                const char *fn = hist_get(m, NULL, "function");
+                const char *mn = hist_get(m, NULL, "metric");
+                json_array_append_new(regs, fn ? json_sprintf("%s %s", mn ? mn : "?", fn)
+                                               : json_string(mn ? mn : "?"));
+            }
+            json_decref(reg);
+        }
+        const char *id = hist_get(docs[i], NULL, "id");
+        const char *created = hist_get(docs[i], NULL, "created");
+        json_array_append_new(
+            runs, json_pack("{s:o, s:o, s:o, s:I, s:f, s:f, s:f, s:f, s:f, s:o, s:o, s:o, s:b}",
+                            "id", id ? json_string(id) : json_null(), "created",
+                            created ? json_string(created) : json_null(), "file",
+                            cli_json_string_bytes(paths[i]), "n", (json_int_t)s.n, "median_wall_s",
+                            s.median, "q1_wall_s", q1, "q3_wall_s", q3, "min_wall_s", s.min,
+                            "max_wall_s", s.max, "verdict", verdict, "change_pct", change,
+                            "regressions", regs, "change_point", is_cp));
+        if (is_cp) {
+            double before, after;
+            size_t prev = 0;
+            for (size_t k = 0; k + 1 < cpi; k++)
+                prev = cps[k];
+            size_t next = cpi < ncp ? cps[cpi] : n;
+            stats_median(med + prev, i - prev, &before);
+            stats_median(med + i, next - i, &after);
+            json_array_append_new(cp_arr,
+                                  json_pack("{s:I, s:o, s:o, s:f, s:f, s:f}", "index",
+                                            (json_int_t)i, "id", id ? json_string(id) : json_null(),
+                                            "created", created ? json_string(created) : json_null(),
+                                            "before_median_wall_s", before, "after_median_wall_s",
+                                            after, "change_pct", 100 * (after / before - 1)));
+        }
+    }
+    size_t start = ncp ? cps[ncp - 1] : 0;
+    size_t used = n - start;
+    if (opt->max_baseline_runs > 0 && used > (size_t)opt->max_baseline_runs)
+        used = (size_t)opt->max_baseline_runs;
+    char *msg;
+    if (n == 0)
+        msg = xstrdup("no runs yet: the first run will have no baseline");
+    else if (ncp)
+        msg = xasprintf("the baseline for new runs starts at the latest change point (%s, run "
+                        "%.8s): the newest %zu of the %zu runs since then",
+                        hist_get(docs[start], NULL, "created") ?: "?",
+                        hist_get(docs[start], NULL, "id") ?: "?", used, n - start);
+    else
+        msg = xasprintf("no change point: the baseline for new runs is the newest %zu of the %zu "
+                        "runs",
+                        used, n);
+    json_t *host_obj = json_pack(
+        "{s:o, s:o}", "fingerprint", fp ? json_string(fp) : json_null(), "hostname",
+        n ? json_deep_copy(json_object_get(json_object_get(docs[n - 1], "host"), "hostname"))
+          : json_null());
+    if (!json_object_get(host_obj, "hostname"))
+        json_object_set_new(host_obj, "hostname", json_null());
+    json_t *doc = json_pack(
+        "{s:s, s:s, s:s, s:o, s:o, s:o, s:f, s:o, s:o, s:{s:o, s:o, s:I, s:I, s:s}, s:o}", "schema",
+        "pyscope.history/1", "pyscope_version", PYSCOPE_VERSION, "script", key, "host", host_obj,
+        "python_build", build ? json_string(build) : json_null(), "reports_dir",
+        cli_json_string_bytes(a->reports_dir), "threshold_pct", 100 * opt->threshold, "runs", runs,
+        "change_points", cp_arr, "baseline_for_next", "start_id",
+        n ? json_deep_copy(json_object_get(docs[start], "id")) ?: json_null() : json_null(),
+        "start_created",
+        n ? json_deep_copy(json_object_get(docs[start], "created")) ?: json_null() : json_null(),
+        "runs_since", (json_int_t)(n - start), "n_runs", (json_int_t)used, "message", msg,
+        "other_series", others);
+    free(msg);
+    free(docs);
+    free(paths);
+    free(med);
+    return doc;
+}
+
+static void hist_print(const json_t *doc, bool color)
+{
+    const json_t *host = json_object_get(doc, "host");
+    const char *hn = hist_get(host, NULL, "hostname"), *fp = hist_get(host, NULL, "fingerprint");
+    printf("%sHistory of %s%s\n", color ? "\033[1m" : "", hist_get(doc, NULL, "script"),
+           color ? "\033[0m" : "");
+    printf("Host %s (%s), Python %s\n", hn ? hn : "?", fp ? fp : "?",
+           hist_get(doc, NULL, "python_build") ?: "?");
+    const json_t *runs = json_object_get(doc, "runs");
+    if (json_array_size(runs) == 0) {
+        puts("No runs yet.");
+        return;
+    }
+    printf("\n%-3s %-19s  %-8s  %11s  %8s  %4s  %s\n", "", "Date (UTC)", "Run id", "Median wall",
+           "Spread", "n", "Verdict vs its baseline");
+    size_t i;
+    const json_t *r;
+    json_array_foreach(runs, i, r)
+    {
+        const char *created = hist_get(r, NULL, "created");
+        char date[20] = "?";
+        if (created) {
+            snprintf(date, sizeof(date), "%.19s", created);
+            if (strlen(date) > 10)
+                date[10] = ' ';
+        }
+        double med = json_real_value(json_object_get(r, "median_wall_s"));
+        double q1 = json_real_value(json_object_get(r, "q1_wall_s"));
+        double q3 = json_real_value(json_object_get(r, "q3_wall_s"));
+        const char *v = hist_get(r, NULL, "verdict");
+        const char *col = "";
+        if (hist_same(v, "regression"))
+            col = "\033[31m";
+        else if (hist_same(v, "improvement"))
+            col = "\033[32m";
+        else if (hist_same(v, "inconclusive"))
+            col = "\033[33m";
+        bool cp = json_is_true(json_object_get(r, "change_point"));
+        char spread[16];
+        snprintf(spread, sizeof(spread), "\xc2\xb1%.1f%%", med > 0 ? 50 * (q3 - q1) / med : 0.0);
+        printf("%-3s %-19s  %-8.8s  %9.4f s  %9s  %4" JSON_INTEGER_FORMAT "  %s%s",
+               cp ? "\xe2\x97\x86" : "", date, hist_get(r, NULL, "id") ?: "?", med, spread,
+               json_integer_value(json_object_get(r, "n")), color ? col : "", v ? v : "?");
+        const json_t *c = json_object_get(r, "change_pct");
+        if (json_is_number(c))
+            printf(" (%+.1f%%)", json_number_value(c));
+        const json_t *regs = json_object_get(r, "regressions");
+        size_t nregs = json_array_size(regs);
+        if (nregs && !hist_same(v, "regression"))
+            printf(" [%zu other metric%s regressed]", nregs, nregs == 1 ? "" : "s");
+        printf("%s\n", color && *col ? "\033[0m" : "");
+    }
+    puts("\nSpread: half the interquartile range of the run's samples, as % of its median.");
+    const json_t *cps = json_object_get(doc, "change_points");
+    const json_t *cp;
+    if (json_array_size(cps))
+        puts("\xe2\x97\x86 change points (E-divisive over the run medians):");
+    json_array_foreach(cps, i, cp)
+    {
+        printf("  %s (run %.8s): %.4f s -> %.4f s (%+.1f%%)\n",
+               hist_get(cp, NULL, "created") ?: "?", hist_get(cp, NULL, "id") ?: "?",
+               json_real_value(json_object_get(cp, "before_median_wall_s")),
+               json_real_value(json_object_get(cp, "after_median_wall_s")),
+               json_real_value(json_object_get(cp, "change_pct")));
+    }
+    printf("Baseline: %s.\n",
+           hist_get(json_object_get(doc, "baseline_for_next"), NULL, "message") ?: "?");
+    const json_t *others = json_object_get(doc, "other_series");
+    const json_t *o;
+    json_array_foreach(others, i, o)
+    {
+        printf("Also: %" JSON_INTEGER_FORMAT " run%s on host %s (%s), Python %s; use --host to "
+               "see them\n",
+               json_integer_value(json_object_get(o, "runs")),
+               json_integer_value(json_object_get(o, "runs")) == 1 ? "" : "s",
+               hist_get(o, NULL, "hostname") ?: "?", hist_get(o, NULL, "fingerprint") ?: "?",
+               hist_get(o, NULL, "python_build") ?: "?");
+    }
+}
+
+static int hist_write_html(const char *path, const json_t *doc)
+{
+    char *tmp = xasprintf("%s.tmp.%ld", path, (long)getpid());
+    FILE *out = fopen(tmp, "w");
+    char err[256] = "";
+    int rc = -1;
+    if (!out) {
+        log_error("could not write HTML file \"%s\": %s", path, strerror(errno));
+        free(tmp);
+        return -1;
+    }
+    int wrc = html_history_write(out, doc, err, sizeof(err));
+    int ferr = fflush(out) == EOF || ferror(out);
+    if (fclose(out) == EOF)
+        ferr = 1;
+    if (wrc < 0 || ferr)
+        log_error("could not write HTML file \"%s\": %s", path, err[0] ? err : strerror(EIO));
+    else if (rename(tmp, path) < 0)
+        log_error("could not write HTML file \"%s\": %s", path, strerror(errno));
+    else
+        rc = 0;
+    if (rc < 0)
+        unlink(tmp);
+    free(tmp);
+    return rc;
+}
+
+int cli_history_main(int argc, char **argv)
+{
+    struct hist_args a;
+    int rc = hist_parse_args(argc, argv, &a);
+    if (rc >= 0)
+        return rc;
+    char *dir = xasprintf("%s%sjson", a.reports_dir,
+                          a.reports_dir[strlen(a.reports_dir) - 1] == '/' ? "" : "/");
+    struct stat st;
+    if (stat(dir, &st) < 0 || !S_ISDIR(st.st_mode)) {
+        rc = hist_usage("no reports folder \"%s\": %s", dir,
+                        stat(dir, &st) < 0 ? strerror(errno) : strerror(ENOTDIR));
+        free(dir);
+        return rc;
+    }
+    char *key = hist_key(a.script);
+    struct regress_options opt;
+    regress_options_init(&opt);
+    double pct = a.threshold_pct;
+    if (pct <= 0) {
+        char *ini = config_find(a.script);
+        if (!ini)
+            ini = config_find(".");
+        if (ini) {
+            struct config cfg;
+            char err[512];
+            if (config_load_file(ini, &cfg, err, sizeof(err)) < 0) {
+                log_error("%s", err);
+                config_release(&cfg);
+                free(ini);
+                free(key);
+                free(dir);
+                return PYSCOPE_EXIT_USAGE;
+            }
+            pct = config_threshold_pct(&cfg, key, NULL);
+            config_release(&cfg);
+            free(ini);
+        }
+    }
+    if (pct > 0)
+        opt.threshold = pct / 100.0;
+
+    struct history_filter f = {.script_key = key,
+                               .host_fingerprint = a.host,
+                               .ok_only = true,
+                               .limit = HISTORY_CLI_MAX_RUNS};
+    struct history h;
+    history_load(dir, &f, &h);
+    json_t *doc = hist_build(&a, key, &h, &opt);
+    history_release(&h);
+    bool internal = false;
+    if (a.json) {
+        if (json_dumpf(doc, stdout, JSON_INDENT(2)) < 0 || fputc('\n', stdout) == EOF)
+            internal = true;
+    } else {
+        hist_print(doc, cli_color_enabled(a.color, STDOUT_FILENO));
+    }
+    if (json_array_size(json_object_get(doc, "runs")) == 0)
+        log_info("no runs of \"%s\" in \"%s\"%s%s", key, dir, a.host ? " on host " : "",
+                 a.host ? a.host : "");
+    if (a.html && hist_write_html(a.html, doc) < 0)
+        internal = true;
+    if (fflush(stdout) == EOF)
+        internal = true;
+    json_decref(doc);
+    free(key);
+    free(dir);
+    return internal ? PYSCOPE_EXIT_INTERNAL : PYSCOPE_EXIT_OK;
+}

@@ -1,0 +1,646 @@
+/*
+ * ci_report.c - JUnit XML and Markdown summaries of regression checks.
+ *
+ * Both writers walk the same data: for each document its script key, host,
+ * status and "regression" object (docs/json-schema.md). Numbers that are
+ * missing or not finite print as "?" (text) or are left out (attributes).
+ */
+#include "ci_report.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "xmalloc.h"
+
+#define CI_REPLACEMENT "\xef\xbf\xbd" /* U+FFFD */
+#define CI_MAX_WHY     5              /* functions listed as evidence */
+
+/* ---- reading ------------------------------------------------------------- */
+
+static const char *ci_str(const json_t *obj, const char *key)
+{
+    return json_string_value(json_object_get(obj, key));
+}
+
+static bool ci_num(const json_t *obj, const char *key, double *out)
+{
+    const json_t *v = json_object_get(obj, key);
+    if (!json_is_number(v) || !isfinite(json_number_value(v)))
+        return false;
+    *out = json_number_value(v);
+    return true;
+}
+
+static const char *ci_script_name(const json_t *doc)
+{
+    const json_t *script = json_object_get(doc, "script");
+    const char *s = ci_str(script, "key");
+    if (!s)
+        s = ci_str(script, "path");
+    return s ? s : "(unknown script)";
+}
+
+static const char *ci_verdict(const json_t *m)
+{
+    const char *v = ci_str(m, "verdict");
+    return v ? v : "unknown";
+}
+
+static bool ci_is(const char *a, const char *b)
+{
+    return a && strcmp(a, b) == 0;
+}
+
+/* True when the document's script ran to the end (a missing status counts as ok). */
+static bool ci_doc_ok(const json_t *doc)
+{
+    const json_t *status = json_object_get(doc, "status");
+    const char *outcome = ci_str(status, "outcome");
+    return !status || !outcome || strcmp(outcome, "ok") == 0;
+}
+
+static bool ci_compared(const json_t *reg)
+{
+    return ci_is(ci_str(reg, "status"), "compared");
+}
+
+void ci_report_count(const json_t *const *docs, size_t n, struct ci_report_tally *t)
+{
+    memset(t, 0, sizeof(*t));
+    t->documents = n;
+    for (size_t i = 0; i < n; i++) {
+        const json_t *reg = json_object_get(docs[i], "regression");
+        if (!ci_doc_ok(docs[i]) && !ci_compared(reg)) {
+            t->failed++;
+            continue;
+        }
+        if (!ci_compared(reg)) {
+            t->no_baseline++;
+            continue;
+        }
+        size_t k;
+        const json_t *m;
+        json_array_foreach(json_object_get(reg, "metrics"), k, m)
+        {
+            const char *v = ci_verdict(m);
+            if (ci_is(v, "regression"))
+                t->regressions++;
+            else if (ci_is(v, "improvement"))
+                t->improvements++;
+            else if (ci_is(v, "inconclusive"))
+                t->inconclusive++;
+            else
+                t->no_change++;
+        }
+    }
+}
+
+/* ---- text pieces ----------------------------------------------------------- */
+
+/* A metric's label: "wall time", "CPU time", "peak memory", "self time of KEY". New string. */
+static char *ci_metric_label(const json_t *m)
+{
+    const char *name = ci_str(m, "metric");
+    const char *fn = ci_str(m, "function");
+    if (!name)
+        name = "?";
+    if (fn)
+        return xasprintf("%s of %s", ci_is(name, "self_s") ? "self time" : "total time", fn);
+    if (ci_is(name, "wall_s"))
+        return xstrdup("wall time");
+    if (ci_is(name, "cpu_s"))
+        return xstrdup("CPU time");
+    if (ci_is(name, "peak_rss_bytes"))
+        return xstrdup("peak memory");
+    return xstrdup(name);
+}
+
+/* Format a value of unit ("s" or "bytes") into buf. */
+static void ci_fmt_value(char *buf, size_t len, const json_t *m, const char *key)
+{
+    double v;
+    if (!ci_num(m, key, &v)) {
+        snprintf(buf, len, "?");
+        return;
+    }
+    if (ci_is(ci_str(m, "unit"), "bytes"))
+        snprintf(buf, len, "%.2f MB", v / (1024.0 * 1024.0));
+    else
+        snprintf(buf, len, "%.4f s", v);
+}
+
+static void ci_fmt_change(char *buf, size_t len, const json_t *m)
+{
+    double c;
+    if (ci_num(m, "change_pct", &c))
+        snprintf(buf, len, "%+.2f%%", c);
+    else
+        snprintf(buf, len, "?");
+}
+
+static void ci_fmt_ci(char *buf, size_t len, const json_t *m)
+{
+    double lo, hi;
+    if (ci_num(m, "ci_low_pct", &lo) && ci_num(m, "ci_high_pct", &hi))
+        snprintf(buf, len, "%+.1f%% \xe2\x80\xa6 %+.1f%%", lo, hi);
+    else
+        buf[0] = '\0';
+}
+
+static void ci_fmt_p(char *buf, size_t len, const json_t *m)
+{
+    double p;
+    if (!ci_num(m, "p_value", &p))
+        buf[0] = '\0';
+    else if (p < 0.001)
+        snprintf(buf, len, "<0.001");
+    else
+        snprintf(buf, len, "%.3f", p);
+}
+
+char *ci_report_metric_text(const json_t *m)
+{
+    char *label = ci_metric_label(m);
+    char base[64], cand[64], change[32], ci[64], p[16];
+    ci_fmt_value(base, sizeof(base), m, "baseline_median");
+    ci_fmt_value(cand, sizeof(cand), m, "candidate_median");
+    ci_fmt_change(change, sizeof(change), m);
+    ci_fmt_ci(ci, sizeof(ci), m);
+    ci_fmt_p(p, sizeof(p), m);
+    char *s = xasprintf("%s: %s -> %s (%s", label, base, cand, change);
+    free(label);
+#define CI_APPEND(...)                                                                             \
+    do {                                                                                           \
+        char *more = xasprintf(__VA_ARGS__);                                                       \
+        char *joined = xasprintf("%s%s", s, more);                                                 \
+        free(more);                                                                                \
+        free(s);                                                                                   \
+        s = joined;                                                                                \
+    } while (0)
+    if (ci[0])
+        CI_APPEND(", 95%% CI %s", ci);
+    if (p[0])
+        CI_APPEND(", p%s%s", p[0] == '<' ? "" : "=", p);
+    double v;
+    if (ci_num(m, "noise_pct", &v))
+        CI_APPEND(", noise %.1f%%", v);
+    if (ci_num(m, "threshold_pct", &v))
+        CI_APPEND(", threshold %g%%", v);
+    const json_t *b = json_object_get(m, "baseline");
+    double nr, per, ns;
+    if (ci_num(b, "n_runs", &nr) && ci_num(b, "samples_per_run", &per))
+        CI_APPEND(", baseline %.0f run%s x %.0f", nr, nr == 1 ? "" : "s", per);
+    else if (ci_num(b, "n_runs", &nr) && ci_num(b, "n_samples", &ns))
+        CI_APPEND(", baseline %.0f runs, %.0f samples", nr, ns);
+    if (ci_num(json_object_get(m, "candidate"), "n_samples", &ns))
+        CI_APPEND(", candidate %.0f sample%s", ns, ns == 1 ? "" : "s");
+    CI_APPEND(")");
+    const char *mode = ci_str(m, "mode");
+    if (ci_is(mode, "threshold"))
+        CI_APPEND(" [threshold mode: too few samples for a test]");
+#undef CI_APPEND
+    return s;
+}
+
+/* ---- XML ------------------------------------------------------------------- */
+
+/* Length of the valid UTF-8 sequence at s and its code point, or 0 when invalid. */
+static size_t ci_utf8_seq(const unsigned char *s, uint32_t *cp)
+{
+    unsigned char c = s[0];
+    size_t len;
+    uint32_t v, min;
+    if (c < 0x80) {
+        *cp = c;
+        return 1;
+    } else if ((c & 0xe0) == 0xc0) {
+        len = 2, v = c & 0x1f, min = 0x80;
+    } else if ((c & 0xf0) == 0xe0) {
+        len = 3, v = c & 0x0f, min = 0x800;
+    } else if ((c & 0xf8) == 0xf0) {
+        len = 4, v = c & 0x07, min = 0x10000;
+    } else {
+        return 0;
+    }
+    for (size_t i = 1; i < len; i++) {
+        if ((s[i] & 0xc0) != 0x80)
+            return 0;
+        v = (v << 6) | (s[i] & 0x3f);
+    }
+    if (v < min || v > 0x10ffff || (v >= 0xd800 && v <= 0xdfff))
+        return 0;
+    *cp = v;
+    return len;
+}
+
+void ci_report_xml_escape(FILE *out, const char *s)
+{
+    const unsigned char *p = (const unsigned char *)(s ? s : "");
+    while (*p) {
+        uint32_t cp;
+        size_t len = ci_utf8_seq(p, &cp);
+        if (len == 0) {
+            fputs(CI_REPLACEMENT, out);
+            p++;
+            continue;
+        }
+        switch (cp) {
+        case '&':
+            fputs("&amp;", out);
+            break;
+        case '<':
+            fputs("&lt;", out);
+            break;
+        case '>':
+            fputs("&gt;", out);
+            break;
+        case '"':
+            fputs("&quot;", out);
+            break;
+        case '\'':
+            fputs("&apos;", out);
+            break;
+        case '\t':
+            fputs("&#9;", out);
+            break;
+        case '\n':
+            fputs("&#10;", out);
+            break;
+        case '\r':
+            fputs("&#13;", out);
+            break;
+        default:
+            /* XML 1.0 Char: no C0 controls but tab/LF/CR, no U+FFFE/U+FFFF */
+            if (cp < 0x20 || cp == 0xfffe || cp == 0xffff)
+                fputs(CI_REPLACEMENT, out);
+            else
+                fwrite(p, 1, len, out);
+        }
+        p += len;
+    }
+}
+
+/* Write ` name="value"` (value escaped). */
+static void ci_xml_attr(FILE *out, const char *name, const char *value)
+{
+    fprintf(out, " %s=\"", name);
+    ci_report_xml_escape(out, value);
+    fputc('"', out);
+}
+
+/* Write the "why" evidence lines of reg (borrowed), escaped. */
+static void ci_xml_why(FILE *out, const json_t *reg)
+{
+    const json_t *why = json_object_get(reg, "why");
+    const json_t *fns = json_object_get(why, "functions");
+    size_t i;
+    const json_t *f;
+    if (json_array_size(fns))
+        fputs("&#10;Why (self time, candidate vs baseline median):", out);
+    json_array_foreach(fns, i, f)
+    {
+        if (i == CI_MAX_WHY)
+            break;
+        double d, share;
+        char *line = ci_num(f, "delta_s", &d) ? xasprintf("&#10;  %+.4f s  ", d) : xstrdup("&#10;");
+        fputs(line, out);
+        free(line);
+        ci_report_xml_escape(out, ci_str(f, "key"));
+        if (ci_num(f, "share_pct", &share))
+            fprintf(out, " (%.0f%% of the change)", share);
+    }
+    if (json_is_true(json_object_get(why, "script_changed")))
+        fputs("&#10;Note: the script changed since the baseline (sha256 differs)", out);
+    if (json_is_true(json_object_get(why, "python_changed")))
+        fputs("&#10;Note: the Python build changed since the baseline", out);
+    if (json_is_true(json_object_get(why, "host_changed")))
+        fputs("&#10;Note: the host changed since the baseline", out);
+}
+
+/* Counts of one document for the <testsuite> attributes. */
+static void ci_doc_counts(const json_t *doc, size_t *tests, size_t *failures, size_t *skipped,
+                          size_t *errors)
+{
+    struct ci_report_tally t;
+    ci_report_count(&doc, 1, &t);
+    *failures = t.regressions;
+    *skipped = t.inconclusive + t.no_baseline;
+    *errors = t.failed;
+    *tests =
+        t.regressions + t.improvements + t.inconclusive + t.no_change + t.no_baseline + t.failed;
+}
+
+static void ci_junit_case_open(FILE *out, const char *classname, const char *name)
+{
+    fputs("    <testcase", out);
+    ci_xml_attr(out, "classname", classname);
+    ci_xml_attr(out, "name", name);
+}
+
+static void ci_junit_doc(FILE *out, const json_t *doc)
+{
+    const char *script = ci_script_name(doc);
+    const json_t *reg = json_object_get(doc, "regression");
+    const json_t *host = json_object_get(doc, "host");
+    size_t tests, failures, skipped, errors;
+    ci_doc_counts(doc, &tests, &failures, &skipped, &errors);
+    fputs("  <testsuite", out);
+    ci_xml_attr(out, "name", script);
+    fprintf(out, " tests=\"%zu\" failures=\"%zu\" errors=\"%zu\" skipped=\"%zu\"", tests, failures,
+            errors, skipped);
+    if (ci_str(host, "hostname"))
+        ci_xml_attr(out, "hostname", ci_str(host, "hostname"));
+    if (ci_str(doc, "created"))
+        ci_xml_attr(out, "timestamp", ci_str(doc, "created"));
+    fputs(">\n    <properties>\n", out);
+    static const char *const props[][3] = {
+        {"id", NULL, "run.id"},
+        {"host", "fingerprint", "host.fingerprint"},
+        {"python", "build", "python.build"},
+        {"files", "json", "report.json"},
+        {"files", "html", "report.html"},
+    };
+    for (size_t i = 0; i < sizeof(props) / sizeof(props[0]); i++) {
+        const char *v = props[i][1] ? ci_str(json_object_get(doc, props[i][0]), props[i][1])
+                                    : ci_str(doc, props[i][0]);
+        if (!v)
+            continue;
+        fputs("      <property", out);
+        ci_xml_attr(out, "name", props[i][2]);
+        ci_xml_attr(out, "value", v);
+        fputs("/>\n", out);
+    }
+    double thr;
+    if (ci_num(reg, "threshold_pct", &thr))
+        fprintf(out, "      <property name=\"threshold_pct\" value=\"%g\"/>\n", thr);
+    fputs("    </properties>\n", out);
+
+    if (!ci_doc_ok(doc) && !ci_compared(reg)) {
+        ci_junit_case_open(out, script, "run");
+        const char *msg = ci_str(json_object_get(doc, "status"), "message");
+        fputs(">\n      <error", out);
+        ci_xml_attr(out, "type", "script_failed");
+        ci_xml_attr(out, "message", msg ? msg : "the script failed");
+        fputs("/>\n    </testcase>\n", out);
+    } else if (!ci_compared(reg)) {
+        ci_junit_case_open(out, script, "regression_check");
+        const char *msg = ci_str(reg, "message");
+        fputs(">\n      <skipped", out);
+        ci_xml_attr(out, "message",
+                    msg ? msg : "no regression check (first run of this script on this host)");
+        fputs("/>\n    </testcase>\n", out);
+    } else {
+        size_t i;
+        const json_t *m;
+        json_array_foreach(json_object_get(reg, "metrics"), i, m)
+        {
+            char *label = ci_metric_label(m);
+            const char *metric = ci_str(m, "metric");
+            const char *fn = ci_str(m, "function");
+            char *name =
+                fn ? xasprintf("%s %s", metric ? metric : "?", fn) : xstrdup(metric ? metric : "?");
+            ci_junit_case_open(out, script, name);
+            free(name);
+            const char *v = ci_verdict(m);
+            char *text = ci_report_metric_text(m);
+            if (ci_is(v, "regression")) {
+                char change[32];
+                ci_fmt_change(change, sizeof(change), m);
+                char *msg = xasprintf("%s regressed by %s", label, change);
+                fputs(">\n      <failure", out);
+                ci_xml_attr(out, "type", "regression");
+                ci_xml_attr(out, "message", msg);
+                fputc('>', out);
+                ci_report_xml_escape(out, text);
+                ci_xml_why(out, reg);
+                fputs("</failure>\n    </testcase>\n", out);
+                free(msg);
+            } else if (ci_is(v, "inconclusive")) {
+                const char *hint = ci_str(m, "hint");
+                char *msg =
+                    xasprintf("inconclusive: %s; %s", hint ? hint : "rerun to confirm", text);
+                fputs(">\n      <skipped", out);
+                ci_xml_attr(out, "message", msg);
+                fputs("/>\n    </testcase>\n", out);
+                free(msg);
+            } else {
+                fputs(">\n      <system-out>", out);
+                ci_report_xml_escape(out, v);
+                fputs(": ", out);
+                ci_report_xml_escape(out, text);
+                fputs("</system-out>\n    </testcase>\n", out);
+            }
+            free(text);
+            free(label);
+        }
+    }
+    fputs("  </testsuite>\n", out);
+}
+
+int ci_report_junit(FILE *out, const json_t *const *docs, size_t n)
+{
+    struct ci_report_tally t;
+    ci_report_count(docs, n, &t);
+    size_t tests =
+        t.regressions + t.improvements + t.inconclusive + t.no_change + t.no_baseline + t.failed;
+    fputs("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n", out);
+    fprintf(out,
+            "<testsuites name=\"pyscope\" tests=\"%zu\" failures=\"%zu\" errors=\"%zu\" "
+            "skipped=\"%zu\">\n",
+            tests, t.regressions, t.failed, t.inconclusive + t.no_baseline);
+    for (size_t i = 0; i < n; i++)
+        ci_junit_doc(out, docs[i]);
+    fputs("</testsuites>\n", out);
+    return ferror(out) ? -EIO : 0;
+}
+
+/* ---- Markdown -------------------------------------------------------------- */
+
+void ci_report_md_escape(FILE *out, const char *s)
+{
+    const unsigned char *p = (const unsigned char *)(s ? s : "");
+    for (; *p; p++) {
+        unsigned char c = *p;
+        if (c == '&')
+            fputs("&amp;", out);
+        else if (c == '<')
+            fputs("&lt;", out);
+        else if (c == '>')
+            fputs("&gt;", out);
+        else if (c < 0x20 || c == 0x7f)
+            fputc(' ', out);
+        else if (strchr("\\`*_[]()|~#!{}", c))
+            fprintf(out, "\\%c", c);
+        else
+            fputc(c, out);
+    }
+}
+
+static const char *ci_md_glyph(const char *v)
+{
+    if (ci_is(v, "regression"))
+        return "\xe2\x9d\x8c regression"; /* ❌ */
+    if (ci_is(v, "improvement"))
+        return "\xe2\x9c\x85 improvement"; /* ✅ */
+    if (ci_is(v, "inconclusive"))
+        return "\xe2\x9d\x93 inconclusive"; /* ❓ */
+    if (ci_is(v, "no_change"))
+        return "\xe2\x9c\x94\xef\xb8\x8f no change"; /* ✔️ */
+    return "unknown";
+}
+
+static void ci_md_row(FILE *out, const char *script, const json_t *m)
+{
+    char *label = ci_metric_label(m);
+    char base[64], cand[64], change[32], ci[64], p[16];
+    ci_fmt_value(base, sizeof(base), m, "baseline_median");
+    ci_fmt_value(cand, sizeof(cand), m, "candidate_median");
+    ci_fmt_change(change, sizeof(change), m);
+    ci_fmt_ci(ci, sizeof(ci), m);
+    ci_fmt_p(p, sizeof(p), m);
+    fputs("| ", out);
+    ci_report_md_escape(out, script);
+    fputs(" | ", out);
+    ci_report_md_escape(out, label);
+    fprintf(out, " | %s | %s | %s", base, cand, change);
+    if (ci[0])
+        fprintf(out, " (%s)", ci);
+    fputs(" | ", out);
+    ci_report_md_escape(out, p);
+    fprintf(out, " | %s", ci_md_glyph(ci_verdict(m)));
+    const char *hint = ci_str(m, "hint");
+    if (hint && !ci_is(ci_verdict(m), "no_change")) {
+        fputs(": ", out);
+        ci_report_md_escape(out, hint);
+    }
+    fputs(" |\n", out);
+    free(label);
+}
+
+int ci_report_markdown(FILE *out, const json_t *const *docs, size_t n)
+{
+    struct ci_report_tally t;
+    ci_report_count(docs, n, &t);
+    fputs("## PyScope performance check\n\n", out);
+    fprintf(out, "%s **%zu regression%s**, %zu improvement%s, %zu inconclusive, %zu unchanged",
+            t.regressions ? "\xe2\x9d\x8c" : "\xe2\x9c\x85", t.regressions,
+            t.regressions == 1 ? "" : "s", t.improvements, t.improvements == 1 ? "" : "s",
+            t.inconclusive, t.no_change);
+    fprintf(out, " \xe2\x80\x94 %zu script%s", n, n == 1 ? "" : "s");
+    if (t.no_baseline)
+        fprintf(out, ", %zu without a baseline", t.no_baseline);
+    if (t.failed)
+        fprintf(out, ", %zu failed", t.failed);
+    fputs("\n\n", out);
+    if (n == 0)
+        return ferror(out) ? -EIO : 0;
+    fputs("| Script | Metric | Baseline | Candidate | Change (95% CI) | p | Verdict |\n"
+          "|:--|:--|--:|--:|:--|--:|:--|\n",
+          out);
+    for (size_t i = 0; i < n; i++) {
+        const char *script = ci_script_name(docs[i]);
+        const json_t *reg = json_object_get(docs[i], "regression");
+        if (!ci_doc_ok(docs[i]) && !ci_compared(reg)) {
+            const char *msg = ci_str(json_object_get(docs[i], "status"), "message");
+            fputs("| ", out);
+            ci_report_md_escape(out, script);
+            fputs(" | | | | | | \xf0\x9f\x92\xa5 script failed: ", out); /* 💥 */
+            ci_report_md_escape(out, msg ? msg : "?");
+            fputs(" |\n", out);
+            continue;
+        }
+        if (!ci_compared(reg)) {
+            const char *msg = ci_str(reg, "message");
+            fputs("| ", out);
+            ci_report_md_escape(out, script);
+            fputs(" | | | | | | \xe2\x9e\x96 no baseline: ", out); /* ➖ */
+            ci_report_md_escape(out, msg ? msg : "first run of this script on this host");
+            fputs(" |\n", out);
+            continue;
+        }
+        size_t k;
+        const json_t *m;
+        json_array_foreach(json_object_get(reg, "metrics"), k, m)
+        {
+            const char *v = ci_verdict(m);
+            if (ci_str(m, "function") && !ci_is(v, "regression") && !ci_is(v, "improvement"))
+                continue;
+            ci_md_row(out, script, m);
+        }
+    }
+    /* the functions that explain each regression */
+    bool header = false;
+    for (size_t i = 0; i < n; i++) {
+        const json_t *reg = json_object_get(docs[i], "regression");
+        struct ci_report_tally one;
+        ci_report_count(&docs[i], 1, &one);
+        const json_t *fns = json_object_get(json_object_get(reg, "why"), "functions");
+        if (!one.regressions || !json_array_size(fns))
+            continue;
+        if (!header)
+            fputs("\n**Why** (self time, candidate vs baseline median):\n\n", out);
+        header = true;
+        size_t k;
+        const json_t *f;
+        json_array_foreach(fns, k, f)
+        {
+            if (k == CI_MAX_WHY)
+                break;
+            double d, share;
+            fputs("- ", out);
+            ci_report_md_escape(out, ci_script_name(docs[i]));
+            if (ci_num(f, "delta_s", &d))
+                fprintf(out, ": %+.4f s ", d);
+            else
+                fputs(": ", out);
+            ci_report_md_escape(out, ci_str(f, "key"));
+            if (ci_num(f, "share_pct", &share))
+                fprintf(out, " (%.0f%% of the change)", share);
+            fputc('\n', out);
+        }
+    }
+    return ferror(out) ? -EIO : 0;
+}
+
+/* ---- files ------------------------------------------------------------------ */
+
+static int ci_write(FILE *out, enum ci_report_format format, const json_t *const *docs, size_t n)
+{
+    return format == CI_REPORT_JUNIT ? ci_report_junit(out, docs, n)
+                                     : ci_report_markdown(out, docs, n);
+}
+
+int ci_report_write_file(const char *path, bool append, enum ci_report_format format,
+                         const json_t *const *docs, size_t n, char *err, size_t errlen)
+{
+    char *tmp = append ? xstrdup(path) : xasprintf("%s.tmp.%ld", path, (long)getpid());
+    FILE *out = fopen(tmp, append ? "a" : "w");
+    int rc = 0;
+    if (!out) {
+        rc = -errno;
+    } else {
+        if (append && ftell(out) > 0)
+            fputc('\n', out);
+        rc = ci_write(out, format, docs, n);
+        if (fflush(out) == EOF && rc == 0)
+            rc = -errno;
+        if (ferror(out) && rc == 0)
+            rc = -EIO;
+        if (fclose(out) == EOF && rc == 0)
+            rc = -errno;
+        if (!append && rc == 0 && rename(tmp, path) < 0)
+            rc = -errno;
+        if (!append && rc < 0)
+            unlink(tmp);
+    }
+    if (rc < 0 && err && errlen)
+        snprintf(err, errlen, "could not write %s \"%s\": %s",
+                 format == CI_REPORT_JUNIT ? "JUnit file" : "Markdown summary", path,
+                 strerror(-rc));
+    free(tmp);
+    return rc;
+}

@@ -1,0 +1,370 @@
+/*
+ * html_history.c - the trend page of `pyscope history`.
+ *
+ * The chart is an inline SVG drawn from numbers computed here: x is the run's
+ * position in the series (runs are not evenly spaced in time, and equal
+ * spacing keeps every run visible), y the wall time on a linear axis with
+ * "nice" ticks. Each point carries an SVG <title> (a native tooltip, no
+ * JavaScript). Runs whose values are missing or not finite are skipped.
+ */
+#include "html_history.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdbool.h>
+#include <string.h>
+
+#include "errors.h"
+#include "html_compare.h"
+#include "html_report.h"
+
+#define HH_MAX_ROWS 1000 /* table rows and chart points */
+#define HH_W        900.0
+#define HH_H        320.0
+#define HH_L        70.0 /* margins */
+#define HH_R        20.0
+#define HH_T        20.0
+#define HH_B        40.0
+
+static void hh_esc(FILE *out, const char *s)
+{
+    if (s)
+        html_write_escaped(out, s, strlen(s));
+}
+
+static const char *hh_str(const json_t *o, const char *k)
+{
+    return json_string_value(json_object_get(o, k));
+}
+
+static bool hh_num(const json_t *o, const char *k, double *out)
+{
+    const json_t *v = json_object_get(o, k);
+    if (!json_is_number(v) || !isfinite(json_number_value(v)))
+        return false;
+    *out = json_number_value(v);
+    return true;
+}
+
+static bool hh_is(const char *a, const char *b)
+{
+    return a && strcmp(a, b) == 0;
+}
+
+static const char *hh_verdict_class(const char *v)
+{
+    if (hh_is(v, "regression"))
+        return "regression";
+    if (hh_is(v, "improvement"))
+        return "improvement";
+    if (hh_is(v, "inconclusive"))
+        return "inconclusive";
+    return "plain";
+}
+
+/* A run's values for the chart; false when unusable. */
+static bool hh_run_values(const json_t *r, double *med, double *q1, double *q3, double *lo,
+                          double *hi)
+{
+    if (!hh_num(r, "median_wall_s", med))
+        return false;
+    if (!hh_num(r, "q1_wall_s", q1))
+        *q1 = *med;
+    if (!hh_num(r, "q3_wall_s", q3))
+        *q3 = *med;
+    if (!hh_num(r, "min_wall_s", lo))
+        *lo = *q1;
+    if (!hh_num(r, "max_wall_s", hi))
+        *hi = *q3;
+    return true;
+}
+
+static double hh_nice_step(double range)
+{
+    double raw = range / 5;
+    double mag = pow(10, floor(log10(raw)));
+    double f = raw / mag;
+    return (f < 1.5 ? 1 : f < 3 ? 2 : f < 7 ? 5 : 10) * mag;
+}
+
+static void hh_chart(FILE *out, const json_t *runs)
+{
+    size_t n = json_array_size(runs);
+    if (n > HH_MAX_ROWS)
+        n = HH_MAX_ROWS;
+    double ymin = INFINITY, ymax = -INFINITY;
+    size_t usable = 0;
+    for (size_t i = 0; i < n; i++) {
+        double med, q1, q3, lo, hi;
+        if (!hh_run_values(json_array_get(runs, i), &med, &q1, &q3, &lo, &hi))
+            continue;
+        usable++;
+        ymin = fmin(ymin, fmin(lo, med));
+        ymax = fmax(ymax, fmax(hi, med));
+    }
+    if (usable == 0) {
+        fputs("<p class=\"muted\">No run to draw.</p>\n", out);
+        return;
+    }
+    double pad = (ymax - ymin) * 0.08;
+    if (!(pad > 0))
+        pad = fmax(fabs(ymax) * 0.05, 1e-6);
+    ymin = fmax(0, ymin - pad);
+    ymax += pad;
+    double step = hh_nice_step(ymax - ymin);
+    if (!(step > 0) || !isfinite(step))
+        step = ymax;
+    double pw = HH_W - HH_L - HH_R, ph = HH_H - HH_T - HH_B;
+#define HH_X(i) (HH_L + (n > 1 ? pw * (double)(i) / (double)(n - 1) : pw / 2))
+#define HH_Y(v) (HH_T + ph * (1 - ((v)-ymin) / (ymax - ymin)))
+    fprintf(out,
+            "<svg class=\"chart\" viewBox=\"0 0 %.0f %.0f\" role=\"img\" aria-label=\"median "
+            "wall time per run\">\n",
+            HH_W, HH_H);
+    int ticks = 0;
+    for (double t = ceil(ymin / step) * step; t <= ymax && ticks < 20; t += step, ticks++) {
+        fprintf(out,
+                "<line class=\"grid\" x1=\"%.1f\" x2=\"%.1f\" y1=\"%.1f\" y2=\"%.1f\"/>"
+                "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"end\">%.4g s</text>\n",
+                HH_L, HH_W - HH_R, HH_Y(t), HH_Y(t), HH_L - 6, HH_Y(t) + 4, t);
+    }
+    fprintf(out,
+            "<line class=\"axis\" x1=\"%.1f\" x2=\"%.1f\" y1=\"%.1f\" y2=\"%.1f\"/>\n"
+            "<line class=\"axis\" x1=\"%.1f\" x2=\"%.1f\" y1=\"%.1f\" y2=\"%.1f\"/>\n",
+            HH_L, HH_L, HH_T, HH_T + ph, HH_L, HH_W - HH_R, HH_T + ph, HH_T + ph);
+    /* change points: a dashed line halfway between the last run before and the first after */
+    for (size_t i = 1; i < n; i++) {
+        const json_t *r = json_array_get(runs, i);
+        if (!json_is_true(json_object_get(r, "change_point")))
+            continue;
+        double x = (HH_X(i - 1) + HH_X(i)) / 2;
+        fprintf(out,
+                "<line class=\"cp\" x1=\"%.1f\" x2=\"%.1f\" y1=\"%.1f\" y2=\"%.1f\"/>"
+                "<text class=\"cpl\" x=\"%.1f\" y=\"%.1f\">change point</text>\n",
+                x, x, HH_T, HH_T + ph, x + 4, HH_T + 10);
+    }
+    /* spread: min..max whisker and IQR bar */
+    for (size_t i = 0; i < n; i++) {
+        double med, q1, q3, lo, hi;
+        if (!hh_run_values(json_array_get(runs, i), &med, &q1, &q3, &lo, &hi))
+            continue;
+        fprintf(out,
+                "<line class=\"grid\" x1=\"%.1f\" x2=\"%.1f\" y1=\"%.1f\" y2=\"%.1f\"/>"
+                "<line class=\"spread\" x1=\"%.1f\" x2=\"%.1f\" y1=\"%.1f\" y2=\"%.1f\"/>\n",
+                HH_X(i), HH_X(i), HH_Y(lo), HH_Y(hi), HH_X(i), HH_X(i), HH_Y(q1), HH_Y(q3));
+    }
+    /* the median line */
+    fputs("<polyline class=\"median\" points=\"", out);
+    for (size_t i = 0; i < n; i++) {
+        double med, q1, q3, lo, hi;
+        if (hh_run_values(json_array_get(runs, i), &med, &q1, &q3, &lo, &hi))
+            fprintf(out, "%.1f,%.1f ", HH_X(i), HH_Y(med));
+    }
+    fputs("\"/>\n", out);
+    for (size_t i = 0; i < n; i++) {
+        const json_t *r = json_array_get(runs, i);
+        double med, q1, q3, lo, hi;
+        if (!hh_run_values(r, &med, &q1, &q3, &lo, &hi))
+            continue;
+        const char *v = hh_str(r, "verdict");
+        fprintf(out, "<circle class=\"pt %s\" cx=\"%.1f\" cy=\"%.1f\" r=\"%s\"><title>",
+                hh_verdict_class(v), HH_X(i), HH_Y(med), hh_is(v, "regression") ? "5" : "3.5");
+        hh_esc(out, hh_str(r, "created"));
+        fprintf(out, " \xe2\x80\x94 median %.4f s (IQR %.4f\xe2\x80\x93%.4f s) \xe2\x80\x94 ", med,
+                q1, q3);
+        hh_esc(out, v ? v : "?");
+        fputs("</title></circle>\n", out);
+    }
+    /* x labels: first and last date */
+    const char *first = hh_str(json_array_get(runs, 0), "created");
+    const char *last = hh_str(json_array_get(runs, n - 1), "created");
+    if (first) {
+        fprintf(out, "<text x=\"%.1f\" y=\"%.1f\">", HH_L, HH_H - 12);
+        html_write_escaped(out, first, strnlen(first, 16));
+        fputs("</text>\n", out);
+    }
+    if (last && n > 1) {
+        fprintf(out, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"end\">", HH_W - HH_R, HH_H - 12);
+        html_write_escaped(out, last, strnlen(last, 16));
+        fputs("</text>\n", out);
+    }
+    fputs("</svg>\n<p class=\"note\">Line: median wall time per run; bar: interquartile range; "
+          "whisker: min\xe2\x80\x93max; red points: regressions against the run's own baseline; "
+          "dashed: change points.</p>\n",
+          out);
+#undef HH_X
+#undef HH_Y
+}
+
+static void hh_table(FILE *out, const json_t *runs)
+{
+    fputs("<div class=\"table-wrap\"><table><thead><tr><th>Date (UTC)</th><th>Run id</th>"
+          "<th class=\"num\">Median wall</th><th class=\"num\">IQR</th><th class=\"num\">Min"
+          "</th><th class=\"num\">Max</th><th class=\"num\">n</th><th>Verdict vs its baseline"
+          "</th><th>Report</th></tr></thead><tbody>\n",
+          out);
+    size_t i;
+    const json_t *r;
+    json_array_foreach(runs, i, r)
+    {
+        if (i == HH_MAX_ROWS)
+            break;
+        bool cp = json_is_true(json_object_get(r, "change_point"));
+        double med, q1, q3, lo, hi, n;
+        bool ok = hh_run_values(r, &med, &q1, &q3, &lo, &hi);
+        fputs(cp ? "<tr class=\"cp-row\"><td>" : "<tr><td>", out);
+        hh_esc(out, hh_str(r, "created"));
+        if (cp)
+            fputs(" <span class=\"warn\">\xe2\x97\x86 change point</span>", out);
+        const char *id = hh_str(r, "id");
+        fputs("</td><td><code title=\"", out);
+        hh_esc(out, id);
+        fputs("\">", out);
+        if (id)
+            html_write_escaped(out, id, strnlen(id, 8));
+        fputs("</code></td>", out);
+        if (ok)
+            fprintf(out,
+                    "<td class=\"num\">%.4f s</td><td class=\"num\">%.4f\xe2\x80\x93%.4f s</td>"
+                    "<td class=\"num\">%.4f s</td><td class=\"num\">%.4f s</td>",
+                    med, q1, q3, lo, hi);
+        else
+            fputs("<td></td><td></td><td></td><td></td>", out);
+        fputs("<td class=\"num\">", out);
+        if (hh_num(r, "n", &n))
+            fprintf(out, "%.0f", n);
+        const char *v = hh_str(r, "verdict");
+        fprintf(out, "</td><td class=\"verdict-%s\">", hh_verdict_class(v));
+        hh_esc(out, v ? v : "?");
+        double c;
+        if (hh_num(r, "change_pct", &c))
+            fprintf(out, " (%+.1f%%)", c);
+        const json_t *regs = json_object_get(r, "regressions");
+        if (json_array_size(regs) && !hh_is(v, "regression")) {
+            fputs(" <span class=\"note\">regressed: ", out);
+            size_t k;
+            const json_t *s;
+            json_array_foreach(regs, k, s)
+            {
+                if (k)
+                    fputs(", ", out);
+                hh_esc(out, json_string_value(s));
+            }
+            fputs("</span>", out);
+        }
+        const char *file = hh_str(r, "file");
+        const char *base = file ? strrchr(file, '/') : NULL;
+        fputs("</td><td><code title=\"", out);
+        hh_esc(out, file);
+        fputs("\">", out);
+        hh_esc(out, base ? base + 1 : file);
+        fputs("</code></td></tr>\n", out);
+    }
+    fputs("</tbody></table></div>\n", out);
+}
+
+int html_history_write(FILE *out, const json_t *doc, char *err, size_t errlen)
+{
+    if (!json_is_object(doc) || !hh_is(hh_str(doc, "schema"), "pyscope.history/1")) {
+        if (err && errlen)
+            snprintf(err, errlen, "not a pyscope.history/1 document");
+        return -PYSCOPE_ESCHEMA;
+    }
+    const char *script = hh_str(doc, "script");
+    const json_t *host = json_object_get(doc, "host");
+    const json_t *runs = json_object_get(doc, "runs");
+    const json_t *cps = json_object_get(doc, "change_points");
+    html_compare_page_open(out, "PyScope history", "history");
+    fputs("<dl class=\"meta\">\n<dt>Script</dt><dd><code>", out);
+    hh_esc(out, script ? script : "?");
+    fputs("</code></dd>\n<dt>Host</dt><dd>", out);
+    hh_esc(out, hh_str(host, "hostname") ? hh_str(host, "hostname") : "?");
+    fputs(" <span class=\"muted\">", out);
+    hh_esc(out, hh_str(host, "fingerprint"));
+    fputs("</span></dd>\n<dt>Python</dt><dd>", out);
+    hh_esc(out, hh_str(doc, "python_build") ? hh_str(doc, "python_build") : "?");
+    double thr;
+    if (hh_num(doc, "threshold_pct", &thr))
+        fprintf(out, "</dd>\n<dt>Threshold</dt><dd>%g%%", thr);
+    fputs("</dd>\n</dl>\n</header>\n<main>\n", out);
+
+    size_t nreg = 0, i;
+    const json_t *r;
+    json_array_foreach(runs, i, r)
+    {
+        if (hh_is(hh_str(r, "verdict"), "regression"))
+            nreg++;
+    }
+    fprintf(out,
+            "<section id=\"summary\">\n<div class=\"cards\">\n"
+            "<div class=\"card\"><div class=\"label\">Runs</div><div class=\"value\">%zu</div>"
+            "</div>\n<div class=\"card\"><div class=\"label\">Change points</div>"
+            "<div class=\"value%s\">%zu</div></div>\n<div class=\"card\"><div class=\"label\">"
+            "Regressions</div><div class=\"value%s\">%zu</div></div>\n",
+            json_array_size(runs), json_array_size(cps) ? " warn" : "", json_array_size(cps),
+            nreg ? " bad" : "", nreg);
+    double med, q1, q3, lo, hi;
+    if (json_array_size(runs) &&
+        hh_run_values(json_array_get(runs, json_array_size(runs) - 1), &med, &q1, &q3, &lo, &hi))
+        fprintf(out,
+                "<div class=\"card\"><div class=\"label\">Latest median</div>"
+                "<div class=\"value\">%.4f s</div></div>\n",
+                med);
+    fputs("</div>\n</section>\n<section id=\"trend\">\n<h2>Trend</h2>\n", out);
+    hh_chart(out, runs);
+    const json_t *next = json_object_get(doc, "baseline_for_next");
+    fputs("<p><strong>Baseline:</strong> ", out);
+    hh_esc(out, hh_str(next, "message") ? hh_str(next, "message") : "?");
+    fputs(".</p>\n</section>\n", out);
+    if (json_array_size(cps)) {
+        fputs("<section id=\"change-points\">\n<h2>Change points</h2>\n<div class=\"table-wrap\">"
+              "<table><thead><tr><th>First run of the new level</th><th>Run id</th>"
+              "<th class=\"num\">Before</th><th class=\"num\">After</th><th class=\"num\">"
+              "Change</th></tr></thead><tbody>\n",
+              out);
+        const json_t *cp;
+        json_array_foreach(cps, i, cp)
+        {
+            double b = 0, a = 0, c = 0;
+            hh_num(cp, "before_median_wall_s", &b);
+            hh_num(cp, "after_median_wall_s", &a);
+            hh_num(cp, "change_pct", &c);
+            fputs("<tr><td>", out);
+            hh_esc(out, hh_str(cp, "created"));
+            fputs("</td><td><code>", out);
+            hh_esc(out, hh_str(cp, "id"));
+            fprintf(out,
+                    "</code></td><td class=\"num\">%.4f s</td><td class=\"num\">%.4f s</td>"
+                    "<td class=\"num %s\">%+.1f%%</td></tr>\n",
+                    b, a, c > 0 ? "bad" : "ok", c);
+        }
+        fputs("</tbody></table></div>\n<p class=\"note\">E-divisive change points over the run "
+              "medians (permutation test, p &lt; 0.05).</p>\n</section>\n",
+              out);
+    }
+    fputs("<section id=\"runs\">\n<h2>Runs</h2>\n", out);
+    hh_table(out, runs);
+    fputs("</section>\n", out);
+    const json_t *others = json_object_get(doc, "other_series");
+    if (json_array_size(others)) {
+        fputs("<section id=\"other\">\n<h2>Other hosts and Python builds</h2>\n<ul>\n", out);
+        const json_t *o;
+        json_array_foreach(others, i, o)
+        {
+            double nr = 0;
+            hh_num(o, "runs", &nr);
+            fprintf(out, "<li>%.0f run%s on ", nr, nr == 1 ? "" : "s");
+            hh_esc(out, hh_str(o, "hostname") ? hh_str(o, "hostname") : "?");
+            fputs(" (<code>", out);
+            hh_esc(out, hh_str(o, "fingerprint"));
+            fputs("</code>), Python ", out);
+            hh_esc(out, hh_str(o, "python_build"));
+            fputs("</li>\n", out);
+        }
+        fputs("</ul>\n<p class=\"note\">Use <code>pyscope history --host FINGERPRINT</code> to "
+              "see them.</p>\n</section>\n",
+              out);
+    }
+    html_compare_page_close(out);
+    return ferror(out) ? -EIO : 0;
+}

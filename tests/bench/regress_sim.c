@@ -1,0 +1,296 @@
+/*
+ * regress_sim.c - resampling half of tests/bench/regress_quality.sh (not part of ctest).
+ *
+ * Reads measured pools of pyscope.run/1 documents, one folder per slowdown level (each
+ * document is one real `pyscope-run --repeat N` run: N wall-time samples), and estimates how
+ * lib/regress decides on histories and candidates drawn from them:
+ *
+ *   one trial = a history of H runs drawn without replacement from the 0% pool, then the
+ *   baseline chosen as regress_check_local does (the runs since the latest E-divisive change
+ *   point of the run medians), then one candidate run: from the level's pool (for 0%, a run
+ *   of the 0% pool not in the history) -> regress_metric(wall_s) -> verdict.
+ *
+ * Rates: false alarms (verdict "regression" at 0%), detection at each measured level. The
+ * power curve uses synthetic candidates: a 0% run not in the history with every sample
+ * multiplied by (1 + s), for s = 0, step, 2*step ... max; it reports the smallest s detected
+ * in >= 90% of trials. Deterministic for a given --seed.
+ *
+ * Usage: regress_sim [--trials N] [--power-trials N] [--history H] [--seed S] [--step PCT]
+ *                    [--max PCT] [--metric wall_s|cpu_s]
+ *                    LEVEL_PCT=DIR [LEVEL_PCT=DIR ...]   (the first must be 0=DIR)
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <math.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "history.h"
+#include "regress.h"
+#include "stats.h"
+#include "xmalloc.h"
+
+#define SIM_MAX_LEVELS 16
+
+struct sim_run {
+    double *x;
+    size_t n;
+    double median;
+};
+
+struct sim_pool {
+    double pct;
+    struct sim_run *runs;
+    size_t n;
+};
+
+static int sim_load_pool(struct sim_pool *p, const char *dir, const char *metric)
+{
+    char **names;
+    size_t nn;
+    DIR *d = opendir(dir);
+    if (!d) {
+        fprintf(stderr, "regress_sim: cannot open %s: %s\n", dir, strerror(errno));
+        return -1;
+    }
+    struct dirent *e;
+    names = NULL;
+    nn = 0;
+    while ((e = readdir(d))) {
+        size_t l = strlen(e->d_name);
+        if (l > 5 && strcmp(e->d_name + l - 5, ".json") == 0) {
+            names = xreallocarray(names, nn + 1, sizeof(*names));
+            names[nn++] = xasprintf("%s/%s", dir, e->d_name);
+        }
+    }
+    closedir(d);
+    for (size_t i = 0; i < nn; i++) {
+        json_t *doc;
+        char err[256];
+        if (history_load_file(names[i], &doc, err, sizeof(err)) < 0) {
+            fprintf(stderr, "regress_sim: skipping %s: %s\n", names[i], err);
+            free(names[i]);
+            continue;
+        }
+        const char *outcome =
+            json_string_value(json_object_get(json_object_get(doc, "status"), "outcome"));
+        bool ok = outcome && strcmp(outcome, "ok") == 0;
+        const json_t *runs = json_object_get(doc, "runs");
+        struct sim_run r = {.x = xcalloc(json_array_size(runs) + 1, sizeof(double))};
+        size_t k;
+        const json_t *run;
+        json_array_foreach(runs, k, run)
+        {
+            const json_t *w = json_object_get(run, metric);
+            if (json_is_number(w))
+                r.x[r.n++] = json_number_value(w);
+        }
+        json_decref(doc);
+        free(names[i]);
+        if (!ok || r.n == 0 || stats_median(r.x, r.n, &r.median) < 0) {
+            free(r.x);
+            continue;
+        }
+        p->runs = xreallocarray(p->runs, p->n + 1, sizeof(*p->runs));
+        p->runs[p->n++] = r;
+    }
+    free(names);
+    return 0;
+}
+
+/* Draw k distinct indices below n into idx (partial Fisher-Yates over perm). */
+static void sim_draw(struct stats_rng *rng, size_t *perm, size_t n, size_t k)
+{
+    for (size_t i = 0; i < n; i++)
+        perm[i] = i;
+    for (size_t i = 0; i < k && i < n; i++) {
+        size_t j = i + (size_t)stats_rng_below(rng, n - i);
+        size_t t = perm[i];
+        perm[i] = perm[j];
+        perm[j] = t;
+    }
+}
+
+/*
+ * One decision: history runs hist[0..h) (indices into p0), candidate samples cand[0..nc).
+ * Returns the verdict, or -1 on error.
+ */
+static int sim_decide(const struct sim_pool *p0, const size_t *hist, size_t h, const double *cand,
+                      size_t nc, size_t *base_runs)
+{
+    double med[64];
+    struct regress_run runs[64];
+    for (size_t i = 0; i < h; i++)
+        med[i] = p0->runs[hist[i]].median;
+    struct stats_cp_options cpo;
+    stats_cp_options_init(&cpo);
+    size_t cps[16], ncp = 0, start = 0;
+    if (stats_changepoints(med, h, &cpo, cps, 16, &ncp) == 0 && ncp > 0)
+        start = cps[ncp - 1];
+    for (size_t i = start; i < h; i++)
+        runs[i - start] = (struct regress_run){p0->runs[hist[i]].x, p0->runs[hist[i]].n};
+    *base_runs = h - start;
+    struct regress_options opt;
+    regress_options_init(&opt);
+    struct regress_result r;
+    if (regress_metric(runs, h - start, cand, nc, &opt, &r) < 0)
+        return -1;
+    return (int)r.verdict;
+}
+
+struct sim_counts {
+    size_t trials, regression, inconclusive, improvement;
+    size_t cut;      /* trials whose baseline a change point shortened */
+    size_t short_fa; /* regressions with fewer than 3 baseline runs (noise floor unknown) */
+};
+
+static void sim_count(struct sim_counts *c, int v, size_t base_runs, size_t hist_n)
+{
+    c->trials++;
+    if (base_runs < hist_n)
+        c->cut++;
+    if (base_runs < 3 && v == REGRESS_REGRESSION)
+        c->short_fa++;
+    if (v == REGRESS_REGRESSION)
+        c->regression++;
+    else if (v == REGRESS_INCONCLUSIVE)
+        c->inconclusive++;
+    else if (v == REGRESS_IMPROVEMENT)
+        c->improvement++;
+}
+
+static void sim_print(const char *label, const struct sim_counts *c)
+{
+    double p = c->trials ? (double)c->regression / (double)c->trials : 0;
+    double se = c->trials ? sqrt(p * (1 - p) / (double)c->trials) : 0;
+    printf("%-34s %6.1f%% (MC s.e. %.1f%%)  inconclusive %5.1f%%  improvement %4.1f%%  [%zu "
+           "trials]\n",
+           label, 100 * p, 100 * se,
+           c->trials ? 100.0 * (double)c->inconclusive / (double)c->trials : 0,
+           c->trials ? 100.0 * (double)c->improvement / (double)c->trials : 0, c->trials);
+    if (c->cut)
+        printf("%-34s baseline shortened by a change point in %.1f%% of trials; regressions "
+               "with < 3 baseline runs (no noise floor): %zu\n",
+               "", 100.0 * (double)c->cut / (double)c->trials, c->short_fa);
+}
+
+int main(int argc, char **argv)
+{
+    size_t trials = 2000, hist_n = 10;
+    unsigned long long seed = 42;
+    double step = 0.5, max_pct = 20;
+    size_t power_trials = 0;
+    const char *metric = "wall_s";
+    struct sim_pool pools[SIM_MAX_LEVELS] = {0};
+    size_t np = 0;
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--trials") == 0 && i + 1 < argc)
+            trials = strtoul(argv[++i], NULL, 10);
+        else if (strcmp(argv[i], "--history") == 0 && i + 1 < argc)
+            hist_n = strtoul(argv[++i], NULL, 10);
+        else if (strcmp(argv[i], "--seed") == 0 && i + 1 < argc)
+            seed = strtoull(argv[++i], NULL, 10);
+        else if (strcmp(argv[i], "--step") == 0 && i + 1 < argc)
+            step = strtod(argv[++i], NULL);
+        else if (strcmp(argv[i], "--max") == 0 && i + 1 < argc)
+            max_pct = strtod(argv[++i], NULL);
+        else if (strcmp(argv[i], "--power-trials") == 0 && i + 1 < argc)
+            power_trials = strtoul(argv[++i], NULL, 10);
+        else if (strcmp(argv[i], "--metric") == 0 && i + 1 < argc)
+            metric = argv[++i];
+        else if (strchr(argv[i], '=') && np < SIM_MAX_LEVELS) {
+            pools[np].pct = strtod(argv[i], NULL);
+            if (sim_load_pool(&pools[np], strchr(argv[i], '=') + 1, metric) < 0)
+                return 2;
+            np++;
+        } else {
+            fprintf(stderr, "regress_sim: bad argument %s\n", argv[i]);
+            return 2;
+        }
+    }
+    if (np == 0 || pools[0].pct != 0 || hist_n < 2 || hist_n > 60 || step <= 0) {
+        fprintf(stderr, "regress_sim: need 0=DIR first, --history 2..60, --step > 0\n");
+        return 2;
+    }
+    const struct sim_pool *p0 = &pools[0];
+    if (p0->n < hist_n + 1) {
+        fprintf(stderr, "regress_sim: the 0%% pool has %zu runs, need at least %zu\n", p0->n,
+                hist_n + 1);
+        return 2;
+    }
+    printf("Measured pools (real pyscope-run runs):");
+    for (size_t i = 0; i < np; i++)
+        printf(" %g%%: %zu runs x %zu samples;", pools[i].pct, pools[i].n,
+               pools[i].n ? pools[i].runs[0].n : 0);
+    if (power_trials == 0)
+        power_trials = trials;
+    printf("\nMetric %s; %zu trials per level; history %zu runs; candidate 1 run; threshold "
+           "5%%, alpha 0.05 (defaults)\n\n",
+           metric, trials, hist_n);
+
+    struct stats_rng rng;
+    stats_rng_seed(&rng, seed);
+    size_t *perm = xcalloc(p0->n, sizeof(*perm));
+    for (size_t l = 0; l < np; l++) {
+        struct sim_counts c = {0};
+        for (size_t t = 0; t < trials; t++) {
+            sim_draw(&rng, perm, p0->n, hist_n + 1);
+            const struct sim_run *cand;
+            if (l == 0)
+                cand = &p0->runs[perm[hist_n]];
+            else
+                cand = &pools[l].runs[stats_rng_below(&rng, pools[l].n)];
+            size_t br;
+            int v = sim_decide(p0, perm, hist_n, cand->x, cand->n, &br);
+            sim_count(&c, v, br, hist_n);
+        }
+        char label[64];
+        snprintf(label, sizeof(label),
+                 l == 0 ? "false alarms at %g%% (measured)" : "detected at %g%% (measured)",
+                 pools[l].pct);
+        sim_print(label, &c);
+        printf("RESULT level=%g regression=%.4f\n", pools[l].pct,
+               (double)c.regression / (double)c.trials);
+    }
+
+    printf("\nPower curve (synthetic: 0%% candidates scaled by 1 + s; %zu trials each):\n",
+           power_trials);
+    double found = -1;
+    double *scaled = NULL;
+    for (double s = 0; s <= max_pct + 1e-9; s += step) {
+        struct sim_counts c = {0};
+        for (size_t t = 0; t < power_trials; t++) {
+            sim_draw(&rng, perm, p0->n, hist_n + 1);
+            const struct sim_run *cand = &p0->runs[perm[hist_n]];
+            scaled = xreallocarray(scaled, cand->n, sizeof(*scaled));
+            for (size_t k = 0; k < cand->n; k++)
+                scaled[k] = cand->x[k] * (1 + s / 100);
+            size_t br;
+            int v = sim_decide(p0, perm, hist_n, scaled, cand->n, &br);
+            sim_count(&c, v, br, hist_n);
+        }
+        char label[64];
+        snprintf(label, sizeof(label), "  s = %4.1f%%", s);
+        sim_print(label, &c);
+        if (found < 0 && (double)c.regression >= 0.9 * (double)c.trials)
+            found = s;
+        if (found >= 0 && s >= found + 2 * step)
+            break;
+    }
+    if (found >= 0)
+        printf("RESULT power90=%.1f\n", found);
+    else
+        printf("RESULT power90=none\n");
+    free(scaled);
+    free(perm);
+    for (size_t i = 0; i < np; i++) {
+        for (size_t k = 0; k < pools[i].n; k++)
+            free(pools[i].runs[k].x);
+        free(pools[i].runs);
+    }
+    return 0;
+}

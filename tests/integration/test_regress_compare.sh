@@ -1,0 +1,126 @@
+#!/usr/bin/env bash
+# test_regress_compare.sh - `pyscope compare` and `pyscope history` with the real binaries on
+# reports made by real runs: a history with a step (5 runs, then 5 runs twice as slow: clear
+# even under ASan and load), compare A vs B and --baseline 'glob' (terminal, --json, --html, --junit, --fail-on-regression),
+# history (terminal, --json, --html: the change point, the regression, where the baseline
+# starts), corrupt and foreign history files skipped with a warning, clear errors (exit 2)
+# for missing, corrupt and foreign files given to compare.
+source "$(dirname "$0")/lib.sh"
+cd "$T"
+unset VIRTUAL_ENV GITHUB_STEP_SUMMARY
+mkdir -p proj/.git
+cd proj
+cat > work.py <<'PY'
+import os, time
+f = 1 + float(os.environ.get("SLOW", "0")) / 100
+time.sleep(0.25 * f)
+PY
+
+run() {
+    set +e
+    "$@" >"$T/out" 2>"$T/err"
+    RC=$?
+    set -e
+    OUT=$(cat "$T/out")
+    ERR=$(cat "$T/err")
+}
+json() { "$PY" -c "import json,sys; d=json.load(open(sys.argv[1])); print($1)" "$2"; }
+
+for i in 1 2 3 4 5; do
+    run "$PYSCOPE" run -q --repeat 5 --reports-dir "$T/rep" work.py
+done
+for i in 1 2 3 4 5; do
+    SLOW=100 run "$PYSCOPE" run -q --repeat 5 --reports-dir "$T/rep" work.py
+done
+mapfile -t F < <(ls -d "$T"/rep/json/*.json)
+expect_eq "ten reports" 10 "${#F[@]}"
+
+# ---- compare A vs B
+run "$PYSCOPE" compare "${F[0]}" "${F[1]}"
+expect_eq "compare same level exits 0" 0 "$RC"
+expect_match "compare prints the check" "Performance Regression Check" "$OUT"
+expect_match "compare names the baseline" "Baseline: +1 report" "$OUT"
+
+run "$PYSCOPE" compare --fail-on-regression "${F[0]}" "${F[9]}"
+expect_match "one sample each side is inconclusive or a regression" \
+    "Execution time increased" "$OUT"
+
+mkdir "$T/base"
+cp "${F[@]:0:5}" "$T/base/"
+run "$PYSCOPE" compare --baseline "$T/base/*.json" --fail-on-regression --json \
+    --html "$T/cmp.html" --junit "$T/cmp.xml" "${F[9]}"
+expect_eq "glob baseline vs slow candidate exits 1" 1 "$RC"
+printf '%s' "$OUT" > "$T/cmp.json"
+expect_eq "compare --json schema" "pyscope.compare/1" "$(json 'd["schema"]' "$T/cmp.json")"
+expect_eq "baseline files listed" 5 \
+    "$(json 'len(d["comparisons"][0]["baseline"]["files"])' "$T/cmp.json")"
+expect_eq "wall verdict" "regression" \
+    "$(json '[m["verdict"] for m in d["comparisons"][0]["regression"]["metrics"] if m["metric"]=="wall_s"][0]' "$T/cmp.json")"
+expect_eq "summary counts it" "True" "$(json 'd["summary"]["regressions"] >= 1' "$T/cmp.json")"
+expect_match "compare html" "verdict-regression" "$(cat "$T/cmp.html")"
+expect_nomatch "compare html has no external URL" "https?://" "$(cat "$T/cmp.html")"
+"$PY" -c "import xml.etree.ElementTree as E,sys; r=E.parse(sys.argv[1]).getroot(); assert r.find('testsuite/testcase/failure') is not None" \
+    "$T/cmp.xml" && ok "compare junit parses, has a failure" || fail "compare junit" "no failure"
+
+# the candidate itself is left out of a glob baseline
+run "$PYSCOPE" compare --baseline "$T/rep/json/*.json" --json "${F[9]}"
+expect_eq "candidate left out of its baseline" 9 \
+    "$(printf '%s' "$OUT" | "$PY" -c 'import json,sys; print(len(json.load(sys.stdin)["comparisons"][0]["baseline"]["files"]))')"
+
+# several candidates against the old level
+run "$PYSCOPE" compare --baseline "$T/rep/json/*.json" --json "${F[1]}" "${F[2]}"
+expect_eq "two candidates" 2 "$(printf '%s' "$OUT" | "$PY" -c 'import json,sys; print(len(json.load(sys.stdin)["comparisons"]))')"
+
+# ---- errors: exit 2 and the file named
+run "$PYSCOPE" compare "$T/none.json" "${F[0]}"
+expect_eq "missing file exits 2" 2 "$RC"
+expect_match "missing file named" "none\.json.*No such file" "$ERR"
+printf '{"schema": "pyscope.report/1", "runs": [' > "$T/corrupt.json"
+run "$PYSCOPE" compare "${F[0]}" "$T/corrupt.json"
+expect_eq "corrupt file exits 2" 2 "$RC"
+expect_match "corrupt file named" "corrupt\.json.*invalid JSON" "$ERR"
+printf '{"schema": "other.tool/3"}' > "$T/foreign.json"
+run "$PYSCOPE" compare "$T/foreign.json" "${F[0]}"
+expect_eq "foreign file exits 2" 2 "$RC"
+expect_match "foreign file named" 'foreign\.json.*unexpected schema "other\.tool/3"' "$ERR"
+run "$PYSCOPE" compare --baseline "$T/nothing/*.json" "${F[0]}"
+expect_eq "empty glob exits 2" 2 "$RC"
+expect_match "empty glob said" "no file matches" "$ERR"
+run "$PYSCOPE" compare "${F[0]}"
+expect_eq "one file exits 2" 2 "$RC"
+
+# ---- history, with damaged files in the folder
+printf 'not json' > "$T/rep/json/pyscope_report_0000-corrupt.json"
+printf '{"schema": "other.tool/3"}' > "$T/rep/json/pyscope_report_0001-foreign.json"
+run "$PYSCOPE" history --reports-dir "$T/rep" --html "$T/hist.html" work.py
+expect_eq "history exits 0" 0 "$RC"
+expect_match "corrupt file skipped with a warning" "warning.*0000-corrupt" "$ERR"
+expect_match "foreign file skipped with a warning" "warning.*0001-foreign" "$ERR"
+expect_match "history table" "Median wall" "$OUT"
+expect_eq "history lists ten runs" 10 "$(printf '%s\n' "$OUT" | grep -cE '20[0-9-]{8} [0-9:]{8}  [0-9a-f]{8} ')"
+expect_match "change point marked" "◆ change points" "$OUT"
+expect_match "regression marked" "regression \(\+" "$OUT"
+expect_match "baseline starts at the change point" \
+    "baseline for new runs starts at the latest change point" "$OUT"
+expect_match "history html chart" "<svg class=\"chart\"" "$(cat "$T/hist.html")"
+expect_match "history html change point" "class=\"cp\"" "$(cat "$T/hist.html")"
+expect_nomatch "history html has no external URL" "https?://" "$(cat "$T/hist.html")"
+
+run "$PYSCOPE" history --reports-dir "$T/rep" --json work.py
+printf '%s' "$OUT" > "$T/hist.json"
+expect_eq "history --json schema" "pyscope.history/1" "$(json 'd["schema"]' "$T/hist.json")"
+expect_eq "history key" "work.py" "$(json 'd["script"]' "$T/hist.json")"
+expect_eq "change point at the sixth run" "[5]" \
+    "$(json '[c["index"] for c in d["change_points"]]' "$T/hist.json")"
+expect_eq "the sixth run regressed" "regression" "$(json 'd["runs"][5]["verdict"]' "$T/hist.json")"
+expect_eq "the baseline of new runs starts there" "True" \
+    "$(json 'd["baseline_for_next"]["start_id"] == d["runs"][5]["id"]' "$T/hist.json")"
+expect_eq "history by key works too" "10" \
+    "$(cd "$T" && "$PYSCOPE" history --reports-dir "$T/rep" --json work.py 2>/dev/null |
+        "$PY" -c 'import json,sys; print(len(json.load(sys.stdin)["runs"]))')"
+run "$PYSCOPE" history --reports-dir "$T/rep" --host 0000000000000000 work.py
+expect_eq "unknown host exits 0" 0 "$RC"
+expect_match "unknown host: no runs" "No runs yet" "$OUT"
+run "$PYSCOPE" history --reports-dir "$T/missing" work.py
+expect_eq "missing reports folder exits 2" 2 "$RC"
+finish

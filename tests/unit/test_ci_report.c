@@ -1,0 +1,255 @@
+/*
+ * test_ci_report.c - JUnit XML and Markdown summaries: golden outputs, escaping of hostile
+ * names, counts, files (replace and append).
+ *
+ * The golden files are tests/data/ci/expected.xml and expected.md; regenerate them with
+ * PYSCOPE_UPDATE_GOLDEN=1 after an intended change, and review the diff.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "ci_report.h"
+#include "xmalloc.h"
+
+#define DATA PYSCOPE_TEST_DATA "/ci/"
+
+struct docs {
+    json_t *arr;
+    const json_t **v;
+    size_t n;
+};
+
+static void docs_load(struct docs *d)
+{
+    json_error_t jerr;
+    d->arr = json_load_file(DATA "docs.json", 0, &jerr);
+    assert_non_null(d->arr);
+    d->n = json_array_size(d->arr);
+    d->v = xcalloc(d->n, sizeof(*d->v));
+    for (size_t i = 0; i < d->n; i++)
+        d->v[i] = json_array_get(d->arr, i);
+}
+
+static void docs_free(struct docs *d)
+{
+    free(d->v);
+    json_decref(d->arr);
+}
+
+/* Render with fn into a new string (caller frees). */
+static char *render(int (*fn)(FILE *, const json_t *const *, size_t), const struct docs *d)
+{
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *out = open_memstream(&buf, &len);
+    assert_non_null(out);
+    assert_int_equal(fn(out, d->v, d->n), 0);
+    fclose(out);
+    return buf;
+}
+
+static char *slurp(const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return NULL;
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *out = open_memstream(&buf, &len);
+    char chunk[4096];
+    size_t n;
+    while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
+        fwrite(chunk, 1, n, out);
+    fclose(out);
+    fclose(f);
+    return buf;
+}
+
+static void golden(const char *name, const char *got)
+{
+    char *path = xasprintf(DATA "%s", name);
+    if (getenv("PYSCOPE_UPDATE_GOLDEN")) {
+        FILE *f = fopen(path, "w");
+        assert_non_null(f);
+        fputs(got, f);
+        fclose(f);
+    }
+    char *want = slurp(path);
+    assert_non_null(want);
+    assert_string_equal(got, want);
+    free(want);
+    free(path);
+}
+
+static void test_junit_golden(void **state)
+{
+    (void)state;
+    struct docs d;
+    docs_load(&d);
+    char *xml = render(ci_report_junit, &d);
+    golden("expected.xml", xml);
+    /* hostile names never appear raw */
+    assert_null(strstr(xml, "<slow>"));
+    assert_null(strstr(xml, "]]>"));
+    assert_null(strstr(xml, "\x01"));
+    assert_non_null(strstr(xml, "examples/&lt;slow&gt; &amp; &quot;quoted&quot; &apos;x&apos;"));
+    free(xml);
+    docs_free(&d);
+}
+
+static void test_markdown_golden(void **state)
+{
+    (void)state;
+    struct docs d;
+    docs_load(&d);
+    char *md = render(ci_report_markdown, &d);
+    golden("expected.md", md);
+    assert_null(strstr(md, "<slow>"));
+    assert_non_null(strstr(md, "&lt;slow&gt; &amp;"));
+    assert_non_null(strstr(md, "\\|pipe\\_\\*.py"));
+    free(md);
+    docs_free(&d);
+}
+
+static void test_counts(void **state)
+{
+    (void)state;
+    struct docs d;
+    docs_load(&d);
+    struct ci_report_tally t;
+    ci_report_count(d.v, d.n, &t);
+    assert_int_equal(t.documents, 4);
+    assert_int_equal(t.regressions, 2);
+    assert_int_equal(t.inconclusive, 2);
+    assert_int_equal(t.no_change, 2);
+    assert_int_equal(t.improvements, 0);
+    assert_int_equal(t.no_baseline, 1);
+    assert_int_equal(t.failed, 1);
+    docs_free(&d);
+}
+
+static char *xml_of(const char *s)
+{
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *out = open_memstream(&buf, &len);
+    ci_report_xml_escape(out, s);
+    fclose(out);
+    return buf;
+}
+
+static void test_xml_escape(void **state)
+{
+    (void)state;
+    char *s = xml_of("a&b<c>d\"e'f");
+    assert_string_equal(s, "a&amp;b&lt;c&gt;d&quot;e&apos;f");
+    free(s);
+    /* controls XML 1.0 forbids become U+FFFD; tab/LF/CR are kept as references */
+    s = xml_of("x\x01y\x1fz\t\n\r");
+    assert_string_equal(s, "x\xef\xbf\xbdy\xef\xbf\xbdz&#9;&#10;&#13;");
+    free(s);
+    /* invalid UTF-8, a surrogate, an overlong form, U+FFFE */
+    s = xml_of("\xff\xed\xa0\x80\xc0\xaf\xef\xbf\xbe\xc3\xa9");
+    /* one U+FFFD per byte that starts no valid sequence (7), then the valid é */
+    assert_string_equal(s, "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd"
+                           "\xef\xbf\xbd\xef\xbf\xbd\xc3\xa9");
+    free(s);
+    s = xml_of(NULL);
+    assert_string_equal(s, "");
+    free(s);
+}
+
+static void test_md_escape(void **state)
+{
+    (void)state;
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *out = open_memstream(&buf, &len);
+    ci_report_md_escape(out, "a|b*c_d`e[f](g)<h>&\n~#!");
+    fclose(out);
+    assert_string_equal(buf, "a\\|b\\*c\\_d\\`e\\[f\\]\\(g\\)&lt;h&gt;&amp; \\~\\#\\!");
+    free(buf);
+}
+
+static void test_metric_text(void **state)
+{
+    (void)state;
+    struct docs d;
+    docs_load(&d);
+    const json_t *m =
+        json_array_get(json_object_get(json_object_get(d.v[0], "regression"), "metrics"), 0);
+    char *s = ci_report_metric_text(m);
+    assert_string_equal(s, "wall time: 1.4520 s -> 1.5494 s (+6.71%, 95% CI +5.2% \xe2\x80\xa6 "
+                           "+8.1%, p=0.002, noise 1.9%, threshold 5%, baseline 3 runs x 10, "
+                           "candidate 10 samples)");
+    free(s);
+    json_t *empty = json_object();
+    s = ci_report_metric_text(empty);
+    assert_string_equal(s, "?: ? -> ? (?)");
+    free(s);
+    json_decref(empty);
+    docs_free(&d);
+}
+
+static void test_files(void **state)
+{
+    (void)state;
+    struct docs d;
+    docs_load(&d);
+    char tmpl[] = "/tmp/pyscope_ci_XXXXXX";
+    char *dir = mkdtemp(tmpl);
+    assert_non_null(dir);
+    char *md = xasprintf("%s/summary.md", dir);
+    char *xml = xasprintf("%s/junit.xml", dir);
+    char err[512];
+    assert_int_equal(ci_report_write_file(xml, false, CI_REPORT_JUNIT, d.v, d.n, err, sizeof(err)),
+                     0);
+    char *got = slurp(xml);
+    char *want = slurp(DATA "expected.xml");
+    assert_string_equal(got, want);
+    free(got);
+    free(want);
+    /* append twice: two summaries separated by a blank line */
+    assert_int_equal(ci_report_write_file(md, true, CI_REPORT_MARKDOWN, d.v, 1, err, sizeof(err)),
+                     0);
+    assert_int_equal(ci_report_write_file(md, true, CI_REPORT_MARKDOWN, d.v, 1, err, sizeof(err)),
+                     0);
+    got = slurp(md);
+    char *first = strstr(got, "## PyScope");
+    assert_non_null(first);
+    assert_ptr_equal(first, got);
+    char *second = strstr(first + 1, "\n\n## PyScope");
+    assert_non_null(second);
+    free(got);
+    /* a missing folder: error naming the file */
+    char *bad = xasprintf("%s/missing/junit.xml", dir);
+    assert_int_equal(ci_report_write_file(bad, false, CI_REPORT_JUNIT, d.v, d.n, err, sizeof(err)),
+                     -ENOENT);
+    assert_non_null(strstr(err, "could not write JUnit file"));
+    assert_non_null(strstr(err, bad));
+    free(bad);
+    unlink(md);
+    unlink(xml);
+    rmdir(dir);
+    free(md);
+    free(xml);
+    docs_free(&d);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_junit_golden), cmocka_unit_test(test_markdown_golden),
+        cmocka_unit_test(test_counts),       cmocka_unit_test(test_xml_escape),
+        cmocka_unit_test(test_md_escape),    cmocka_unit_test(test_metric_text),
+        cmocka_unit_test(test_files),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

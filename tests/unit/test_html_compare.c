@@ -1,0 +1,162 @@
+/*
+ * test_html_compare.c - the compare and history pages: hostile strings escaped, no external
+ * URL or script, foreign documents refused, change points and regressions marked.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "errors.h"
+#include "html_compare.h"
+#include "html_history.h"
+
+#define EVIL "<script>alert(1)</script>\"'&"
+
+static char *render(int (*fn)(FILE *, const json_t *, char *, size_t), const json_t *doc, int *rc)
+{
+    char *buf = NULL;
+    size_t len = 0;
+    char err[128] = "";
+    FILE *out = open_memstream(&buf, &len);
+    assert_non_null(out);
+    *rc = fn(out, doc, err, sizeof(err));
+    fclose(out);
+    return buf;
+}
+
+/* Common checks of a page: no raw hostile string, nothing fetched, no script element. */
+static void check_page(const char *html)
+{
+    assert_non_null(strstr(html, "<!DOCTYPE html>"));
+    assert_non_null(strstr(html, "Content-Security-Policy"));
+    assert_null(strstr(html, "<script"));
+    assert_null(strstr(html, "http://"));
+    assert_null(strstr(html, "https://"));
+    assert_null(strstr(html, "alert(1)</script>"));
+    assert_non_null(strstr(html, "&lt;script&gt;alert(1)&lt;/script&gt;&quot;&#39;&amp;")
+                        ?: strstr(html, "&lt;script&gt;alert(1)&lt;/script&gt;"));
+    assert_non_null(strstr(html, "</html>\n"));
+}
+
+static json_t *evil_regression(void)
+{
+    return json_pack("{s:s, s:f, s:[{s:s, s:s, s:s, s:f, s:f, s:f, s:f, s:f, s:f, s:s}, "
+                     "{s:s, s:s, s:s, s:s, s:f, s:f, s:f}], s:{s:[{s:s, s:f, s:f}], s:b}}",
+                     "status", "compared", "threshold_pct", 5.0, "metrics", "metric", "wall_s",
+                     "unit", "s", "verdict", "regression", "baseline_median", 1.0,
+                     "candidate_median", 1.1, "change_pct", 10.0, "ci_low_pct", 8.0, "ci_high_pct",
+                     12.0, "p_value", 0.0001, "hint", EVIL, "metric", "self_s", "function", EVIL,
+                     "unit", "s", "verdict", "regression", "baseline_median", 0.5,
+                     "candidate_median", 0.6, "change_pct", 20.0, "why", "functions", "key", EVIL,
+                     "delta_s", 0.1, "share_pct", 100.0, "script_changed", 1);
+}
+
+static void test_compare_page(void **state)
+{
+    (void)state;
+    json_t *doc = json_pack(
+        "{s:s, s:f, s:[{s:{s:s, s:s, s:s, s:s}, s:{s:[s]}, s:o, s:s}, {s:{s:s}, s:{s:[]}, "
+        "s:{s:s, s:s}}], s:{s:i, s:i}}",
+        "schema", "pyscope.compare/1", "threshold_pct", 5.0, "comparisons", "candidate", "file",
+        EVIL, "script", EVIL, "id", "abc", "host", EVIL, "baseline", "files", EVIL, "regression",
+        evil_regression(), "note", EVIL, "candidate", "script", "b.py", "baseline", "files",
+        "regression", "status", "no_history", "message", EVIL, "summary", "regressions", 2,
+        "no_baseline", 1);
+    int rc;
+    char *html = render(html_compare_write, doc, &rc);
+    assert_int_equal(rc, 0);
+    check_page(html);
+    assert_non_null(strstr(html, "verdict-regression"));
+    assert_non_null(strstr(html, "&lt;0.001"));
+    assert_non_null(strstr(html, "+8.0% \xe2\x80\xa6 +12.0%"));
+    assert_non_null(strstr(html, "The script changed since the baseline"));
+    assert_non_null(strstr(html, "No baseline: "));
+    free(html);
+    json_decref(doc);
+}
+
+static void test_refuses_foreign(void **state)
+{
+    (void)state;
+    json_t *doc = json_pack("{s:s}", "schema", "pyscope.report/1");
+    int rc;
+    char *html = render(html_compare_write, doc, &rc);
+    assert_int_equal(rc, -PYSCOPE_ESCHEMA);
+    free(html);
+    html = render(html_history_write, doc, &rc);
+    assert_int_equal(rc, -PYSCOPE_ESCHEMA);
+    free(html);
+    json_decref(doc);
+    json_t *arr = json_array();
+    html = render(html_history_write, arr, &rc);
+    assert_int_equal(rc, -PYSCOPE_ESCHEMA);
+    free(html);
+    json_decref(arr);
+}
+
+static json_t *run(const char *id, double med, const char *verdict, bool cp)
+{
+    return json_pack("{s:s, s:s, s:s, s:i, s:f, s:f, s:f, s:f, s:f, s:s, s:f, s:[s], s:b}", "id",
+                     id, "created", EVIL, "file", "reports/json/" EVIL, "n", 10, "median_wall_s",
+                     med, "q1_wall_s", med * 0.99, "q3_wall_s", med * 1.01, "min_wall_s",
+                     med * 0.98, "max_wall_s", med * 1.02, "verdict", verdict, "change_pct", 1.0,
+                     "regressions", "cpu_s", "change_point", cp);
+}
+
+static void test_history_page(void **state)
+{
+    (void)state;
+    json_t *runs = json_array();
+    for (int i = 0; i < 6; i++)
+        json_array_append_new(runs, run("r", i < 3 ? 1.0 : 1.2,
+                                        i == 3 ? "regression"
+                                        : i    ? "no_change"
+                                               : "first run",
+                                        i == 3));
+    json_array_append_new(runs, json_pack("{s:s, s:s}", "id", EVIL, "median_wall_s", "nan"));
+    json_t *doc = json_pack("{s:s, s:s, s:{s:s, s:s}, s:s, s:f, s:o, s:[{s:i, s:s, s:s, s:f, "
+                            "s:f, s:f}], s:{s:s}, s:[{s:s, s:s, s:s, s:i}]}",
+                            "schema", "pyscope.history/1", "script", EVIL, "host", "hostname", EVIL,
+                            "fingerprint", EVIL, "python_build", EVIL, "threshold_pct", 5.0, "runs",
+                            runs, "change_points", "index", 3, "id", "r", "created", EVIL,
+                            "before_median_wall_s", 1.0, "after_median_wall_s", 1.2, "change_pct",
+                            20.0, "baseline_for_next", "message", EVIL, "other_series",
+                            "fingerprint", EVIL, "hostname", EVIL, "python_build", EVIL, "runs", 2);
+    int rc;
+    char *html = render(html_history_write, doc, &rc);
+    assert_int_equal(rc, 0);
+    check_page(html);
+    assert_non_null(strstr(html, "<svg class=\"chart\""));
+    assert_non_null(strstr(html, "<polyline class=\"median\""));
+    assert_non_null(strstr(html, "class=\"cp\""));
+    assert_non_null(strstr(html, "change point</span>"));
+    assert_non_null(strstr(html, "<circle class=\"pt regression\""));
+    assert_non_null(strstr(html, "+20.0%"));
+    assert_null(strstr(html, "nan"));
+    free(html);
+    json_decref(doc);
+
+    /* an empty series still renders */
+    doc = json_pack("{s:s, s:s, s:[], s:[]}", "schema", "pyscope.history/1", "script", "a.py",
+                    "runs", "change_points");
+    html = render(html_history_write, doc, &rc);
+    assert_int_equal(rc, 0);
+    assert_non_null(strstr(html, "No run to draw."));
+    free(html);
+    json_decref(doc);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_compare_page),
+        cmocka_unit_test(test_refuses_foreign),
+        cmocka_unit_test(test_history_page),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
