@@ -123,19 +123,6 @@ void cli_compare_help(FILE *out)
           out);
 }
 
-static int cmp_usage(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static int cmp_usage(const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    fputs("pyscope: error: ", stderr);
-    vfprintf(stderr, fmt, ap);
-    fputc('\n', stderr);
-    va_end(ap);
-    fputs("Try 'pyscope compare --help' for more information.\n", stderr);
-    return PYSCOPE_EXIT_USAGE;
-}
-
 /* Parse argv; -1 to go on, else the exit status (reported). */
 static int cmp_parse_args(int argc, char **argv, struct cmp_args *a)
 {
@@ -150,16 +137,18 @@ static int cmp_parse_args(int argc, char **argv, struct cmp_args *a)
         switch (c) {
         case CMP_OPT_BASELINE:
             if (!*optarg)
-                return cmp_usage("invalid value for --baseline: empty");
+                return cli_usage_error("compare", "invalid value for --baseline: empty");
             if (a->n_globs == sizeof(a->globs) / sizeof(a->globs[0]))
-                return cmp_usage("too many --baseline options");
+                return cli_usage_error("compare", "too many --baseline options");
             a->globs[a->n_globs++] = optarg;
             break;
         case CMP_OPT_THRESHOLD:
             if (cli_parse_double(optarg, 0, 1000, &a->threshold_pct) < 0 || a->threshold_pct <= 0)
-                return cmp_usage("invalid value for --threshold: \"%s\" (a percentage above 0 "
-                                 "and at most 1000)",
-                                 optarg);
+                return cli_usage_error(
+                    "compare",
+                    "invalid value for --threshold: \"%s\" (a percentage above 0 "
+                    "and at most 1000)",
+                    optarg);
             break;
         case CMP_OPT_JSON:
             a->json = true;
@@ -168,7 +157,7 @@ static int cmp_parse_args(int argc, char **argv, struct cmp_args *a)
         case CMP_OPT_JUNIT:
         case CMP_OPT_SUMMARY_MD:
             if (!*optarg)
-                return cmp_usage("invalid value for %s: empty", prev);
+                return cli_usage_error("compare", "invalid value for %s: empty", prev);
             *(c == CMP_OPT_HTML    ? &a->html
               : c == CMP_OPT_JUNIT ? &a->junit
                                    : &a->summary_md) = optarg;
@@ -178,31 +167,34 @@ static int cmp_parse_args(int argc, char **argv, struct cmp_args *a)
             break;
         case CMP_OPT_COLOR:
             if (cli_parse_color(optarg, &a->color) < 0)
-                return cmp_usage("invalid value for --color: \"%s\" (expected auto, always or "
-                                 "never)",
-                                 optarg);
+                return cli_usage_error(
+                    "compare",
+                    "invalid value for --color: \"%s\" (expected auto, always or "
+                    "never)",
+                    optarg);
             break;
         case 'h':
             cli_compare_help(stdout);
             return PYSCOPE_EXIT_OK;
         case ':':
-            return cmp_usage("option %s needs a value", prev);
+            return cli_usage_error("compare", "option %s needs a value", prev);
         default:
             if (optopt >= 256)
-                return cmp_usage("option %s takes no value", prev);
+                return cli_usage_error("compare", "option %s takes no value", prev);
             if (optopt)
-                return cmp_usage("unknown option -%c", optopt);
-            return cmp_usage("unknown or ambiguous option %s", prev);
+                return cli_usage_error("compare", "unknown option -%c", optopt);
+            return cli_usage_error("compare", "unknown or ambiguous option %s", prev);
         }
     }
     a->files = argv + optind;
     a->n_files = (size_t)(argc - optind);
     if (a->n_globs == 0 && a->n_files != 2)
-        return cmp_usage("expected BASELINE.json CANDIDATE.json (or --baseline 'GLOB' "
-                         "CANDIDATE.json...), got %zu file%s",
-                         a->n_files, a->n_files == 1 ? "" : "s");
+        return cli_usage_error("compare",
+                               "expected BASELINE.json CANDIDATE.json (or --baseline 'GLOB' "
+                               "CANDIDATE.json...), got %zu file%s",
+                               a->n_files, a->n_files == 1 ? "" : "s");
     if (a->n_globs > 0 && a->n_files == 0)
-        return cmp_usage("no candidate report given");
+        return cli_usage_error("compare", "no candidate report given");
     return -1;
 }
 

@@ -92,19 +92,6 @@ void cli_history_help(FILE *out)
           out);
 }
 
-static int hist_usage(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static int hist_usage(const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    fputs("pyscope: error: ", stderr);
-    vfprintf(stderr, fmt, ap);
-    fputc('\n', stderr);
-    va_end(ap);
-    fputs("Try 'pyscope history --help' for more information.\n", stderr);
-    return PYSCOPE_EXIT_USAGE;
-}
-
 static int hist_parse_args(int argc, char **argv, struct hist_args *a)
 {
     memset(a, 0, sizeof(*a));
@@ -121,7 +108,7 @@ static int hist_parse_args(int argc, char **argv, struct hist_args *a)
         case HIST_OPT_HOST:
         case HIST_OPT_HTML:
             if (!*optarg)
-                return hist_usage("invalid value for %s: empty", prev);
+                return cli_usage_error("history", "invalid value for %s: empty", prev);
             *(c == HIST_OPT_REPORTS_DIR ? &a->reports_dir
               : c == HIST_OPT_HOST      ? &a->host
                                         : &a->html) = optarg;
@@ -131,33 +118,38 @@ static int hist_parse_args(int argc, char **argv, struct hist_args *a)
             break;
         case HIST_OPT_THRESHOLD:
             if (cli_parse_double(optarg, 0, 1000, &a->threshold_pct) < 0 || a->threshold_pct <= 0)
-                return hist_usage("invalid value for --threshold: \"%s\" (a percentage above 0 "
-                                  "and at most 1000)",
-                                  optarg);
+                return cli_usage_error(
+                    "history",
+                    "invalid value for --threshold: \"%s\" (a percentage above 0 "
+                    "and at most 1000)",
+                    optarg);
             break;
         case HIST_OPT_COLOR:
             if (cli_parse_color(optarg, &a->color) < 0)
-                return hist_usage("invalid value for --color: \"%s\" (expected auto, always or "
-                                  "never)",
-                                  optarg);
+                return cli_usage_error(
+                    "history",
+                    "invalid value for --color: \"%s\" (expected auto, always or "
+                    "never)",
+                    optarg);
             break;
         case 'h':
             cli_history_help(stdout);
             return PYSCOPE_EXIT_OK;
         case ':':
-            return hist_usage("option %s needs a value", prev);
+            return cli_usage_error("history", "option %s needs a value", prev);
         default:
             if (optopt >= 256)
-                return hist_usage("option %s takes no value", prev);
+                return cli_usage_error("history", "option %s takes no value", prev);
             if (optopt)
-                return hist_usage("unknown option -%c", optopt);
-            return hist_usage("unknown or ambiguous option %s", prev);
+                return cli_usage_error("history", "unknown option -%c", optopt);
+            return cli_usage_error("history", "unknown or ambiguous option %s", prev);
         }
     }
     if (optind >= argc)
-        return hist_usage("no script given");
+        return cli_usage_error("history", "no script given");
     if (optind + 1 < argc)
-        return hist_usage("one script at a time (got \"%s\" too)", argv[optind + 1]);
+        return cli_usage_error("history", "one script at a time (got \"%s\" too)",
+                               argv[optind + 1]);
     a->script = argv[optind];
     return -1;
 }
@@ -512,8 +504,8 @@ int cli_history_main(int argc, char **argv)
                           a.reports_dir[strlen(a.reports_dir) - 1] == '/' ? "" : "/");
     struct stat st;
     if (stat(dir, &st) < 0 || !S_ISDIR(st.st_mode)) {
-        rc = hist_usage("no reports folder \"%s\": %s", dir,
-                        stat(dir, &st) < 0 ? strerror(errno) : strerror(ENOTDIR));
+        rc = cli_usage_error("history", "no reports folder \"%s\": %s", dir,
+                             stat(dir, &st) < 0 ? strerror(errno) : strerror(ENOTDIR));
         free(dir);
         return rc;
     }

@@ -193,26 +193,6 @@ void cli_run_help(FILE *out)
           out);
 }
 
-/* After a usage error was logged: print the hint line; returns PYSCOPE_EXIT_USAGE. */
-static int run_usage_hint(void)
-{
-    fputs("Try 'pyscope run --help' for more information.\n", stderr);
-    return PYSCOPE_EXIT_USAGE;
-}
-
-/* Report a usage error (log style) and the hint line; returns PYSCOPE_EXIT_USAGE. */
-static int run_usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static int run_usage_error(const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    fputs("pyscope: error: ", stderr);
-    vfprintf(stderr, fmt, ap);
-    fputc('\n', stderr);
-    va_end(ap);
-    return run_usage_hint();
-}
-
 /* Validate an integer option's value; 0 or a usage error already reported (-1). */
 static int run_check_long(const char *opt, const char *text, long min, long max, long *out)
 {
@@ -273,29 +253,30 @@ static int run_parse_args(int argc, char **argv, struct run_args *a)
         switch (c) {
         case OPT_MODE:
             if (strcmp(optarg, "sample") != 0 && strcmp(optarg, "trace") != 0)
-                return run_usage_error("invalid value for --mode: \"%s\" (expected sample "
+                return cli_usage_error("run",
+                                       "invalid value for --mode: \"%s\" (expected sample "
                                        "or trace)",
                                        optarg);
             a->mode = optarg;
             break;
         case OPT_REPEAT:
             if (run_check_long("--repeat", optarg, 1, RUN_MAX_REPEAT, NULL) < 0)
-                return run_usage_hint();
+                return cli_usage_error("run", NULL);
             a->repeat = optarg;
             break;
         case OPT_WARMUP:
             if (run_check_long("--warmup", optarg, 0, RUN_MAX_WARMUP, NULL) < 0)
-                return run_usage_hint();
+                return cli_usage_error("run", NULL);
             a->warmup = optarg;
             break;
         case OPT_INTERVAL_MS:
             if (run_check_double("--interval-ms", optarg, 0.1, 10000, false, NULL) < 0)
-                return run_usage_hint();
+                return cli_usage_error("run", NULL);
             a->interval_ms = optarg;
             break;
         case OPT_TIMEOUT:
             if (run_check_double("--timeout", optarg, 0, RUN_MAX_TIMEOUT_S, true, NULL) < 0)
-                return run_usage_hint();
+                return cli_usage_error("run", NULL);
             a->timeout = optarg;
             break;
         case OPT_VENV:
@@ -303,7 +284,7 @@ static int run_parse_args(int argc, char **argv, struct run_args *a)
             break;
         case OPT_REPORTS_DIR:
             if (!*optarg)
-                return run_usage_error("invalid value for --reports-dir: empty");
+                return cli_usage_error("run", "invalid value for --reports-dir: empty");
             a->reports_dir = optarg;
             break;
         case OPT_NO_SAVE:
@@ -319,13 +300,15 @@ static int run_parse_args(int argc, char **argv, struct run_args *a)
             else if (strcmp(optarg, "speedscope") == 0)
                 f = RUN_EXPORT_SPEEDSCOPE;
             else
-                return run_usage_error("invalid format for --export: \"%s\" (expected "
+                return cli_usage_error("run",
+                                       "invalid format for --export: \"%s\" (expected "
                                        "collapsed or speedscope)",
                                        optarg);
             if (optind >= argc || !*argv[optind])
-                return run_usage_error("--export %s needs a FILE", optarg);
+                return cli_usage_error("run", "--export %s needs a FILE", optarg);
             if (a->n_exports == RUN_MAX_EXPORTS)
-                return run_usage_error("too many --export options (at most %d)", RUN_MAX_EXPORTS);
+                return cli_usage_error("run", "too many --export options (at most %d)",
+                                       RUN_MAX_EXPORTS);
             a->exports[a->n_exports].format = f;
             a->exports[a->n_exports].path = argv[optind++];
             a->n_exports++;
@@ -333,7 +316,7 @@ static int run_parse_args(int argc, char **argv, struct run_args *a)
         }
         case OPT_THRESHOLD:
             if (run_check_double("--threshold", optarg, 0, 1000, true, &a->threshold_pct) < 0)
-                return run_usage_hint();
+                return cli_usage_error("run", NULL);
             break;
         case OPT_FAIL_ON_REGRESSION:
             a->fail_on_regression = true;
@@ -341,16 +324,17 @@ static int run_parse_args(int argc, char **argv, struct run_args *a)
         case OPT_JUNIT:
         case OPT_SUMMARY_MD:
             if (!*optarg)
-                return run_usage_error("invalid value for %s: empty", prev);
+                return cli_usage_error("run", "invalid value for %s: empty", prev);
             *(c == OPT_JUNIT ? &a->junit : &a->summary_md) = optarg;
             break;
         case OPT_TOP:
             if (run_check_long("--top", optarg, 0, RUN_MAX_TOP, &a->top) < 0)
-                return run_usage_hint();
+                return cli_usage_error("run", NULL);
             break;
         case OPT_COLOR:
             if (cli_parse_color(optarg, &a->color) < 0)
-                return run_usage_error("invalid value for --color: \"%s\" (expected auto, "
+                return cli_usage_error("run",
+                                       "invalid value for --color: \"%s\" (expected auto, "
                                        "always or never)",
                                        optarg);
             break;
@@ -364,18 +348,18 @@ static int run_parse_args(int argc, char **argv, struct run_args *a)
             printf("pyscope %s\n", PYSCOPE_VERSION);
             return PYSCOPE_EXIT_OK;
         case ':':
-            return run_usage_error("option %s needs a value", prev);
+            return cli_usage_error("run", "option %s needs a value", prev);
         case '?':
         default:
             if (optopt >= 256)
-                return run_usage_error("option %s takes no value", prev);
+                return cli_usage_error("run", "option %s takes no value", prev);
             if (optopt)
-                return run_usage_error("unknown option -%c", optopt);
-            return run_usage_error("unknown or ambiguous option %s", prev);
+                return cli_usage_error("run", "unknown option -%c", optopt);
+            return cli_usage_error("run", "unknown or ambiguous option %s", prev);
         }
     }
     if (optind >= argc)
-        return run_usage_error("no script given");
+        return cli_usage_error("run", "no script given");
     a->script_argv = argv + optind;
     return -1;
 }
@@ -386,16 +370,17 @@ static int run_check_paths(struct run_args *a)
     const char *script = a->script_argv[0];
     struct stat st;
     if (stat(script, &st) < 0)
-        return run_usage_error("could not open script \"%s\": %s", script, strerror(errno));
+        return cli_usage_error("run", "could not open script \"%s\": %s", script, strerror(errno));
     if (S_ISDIR(st.st_mode))
-        return run_usage_error("script \"%s\" is a directory", script);
+        return cli_usage_error("run", "script \"%s\" is a directory", script);
     if (access(script, R_OK) < 0)
-        return run_usage_error("could not read script \"%s\": %s", script, strerror(errno));
+        return cli_usage_error("run", "could not read script \"%s\": %s", script, strerror(errno));
     if (a->venv) {
         if (stat(a->venv, &st) < 0)
-            return run_usage_error("could not open --venv \"%s\": %s", a->venv, strerror(errno));
+            return cli_usage_error("run", "could not open --venv \"%s\": %s", a->venv,
+                                   strerror(errno));
         if (!S_ISDIR(st.st_mode))
-            return run_usage_error("--venv \"%s\" is not a directory", a->venv);
+            return cli_usage_error("run", "--venv \"%s\" is not a directory", a->venv);
     }
     char *ini = config_find(script);
     if (ini) {
@@ -403,7 +388,7 @@ static int run_check_paths(struct run_args *a)
         int crc = config_load_file(ini, &a->config, err, sizeof(err));
         free(ini);
         if (crc < 0)
-            return run_usage_error("%s", err);
+            return cli_usage_error("run", "%s", err);
     }
     const char *ci_paths[] = {a->junit, a->summary_md};
     for (size_t i = 0; i < a->n_exports + 2; i++) {
@@ -415,9 +400,11 @@ static int run_check_paths(struct run_args *a)
         const char *dir = dirname(copy);
         int rc = 0;
         if (stat(dir, &st) < 0)
-            rc = run_usage_error("could not write %s \"%s\": %s", what, path, strerror(errno));
+            rc = cli_usage_error("run", "could not write %s \"%s\": %s", what, path,
+                                 strerror(errno));
         else if (!S_ISDIR(st.st_mode))
-            rc = run_usage_error("could not write %s \"%s\": %s", what, path, strerror(ENOTDIR));
+            rc = cli_usage_error("run", "could not write %s \"%s\": %s", what, path,
+                                 strerror(ENOTDIR));
         free(copy);
         if (rc)
             return rc;

@@ -4,6 +4,7 @@
 #include "util.h"
 
 #include <errno.h>
+#include <stdarg.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <math.h>
@@ -27,6 +28,20 @@ static bool plain_number_text(const char *s)
     if (!((*s >= '0' && *s <= '9') || *s == '.'))
         return false;
     return !(s[0] == '0' && (s[1] == 'x' || s[1] == 'X'));
+}
+
+int cli_usage_error(const char *cmd, const char *fmt, ...)
+{
+    if (fmt) {
+        va_list ap;
+        va_start(ap, fmt);
+        fputs("pyscope: error: ", stderr);
+        vfprintf(stderr, fmt, ap);
+        fputc('\n', stderr);
+        va_end(ap);
+    }
+    fprintf(stderr, "Try 'pyscope %s --help' for more information.\n", cmd);
+    return PYSCOPE_EXIT_USAGE;
 }
 
 int cli_parse_long(const char *s, long min, long max, long *out)

@@ -26,6 +26,10 @@ enum cli_color { CLI_COLOR_AUTO, CLI_COLOR_ALWAYS, CLI_COLOR_NEVER };
  * trailing characters. Returns 0 and sets *out, -PYSCOPE_EUSAGE when s is not an
  * integer, -PYSCOPE_ERANGE when it is outside [min, max].
  */
+/* Print "pyscope: error: MESSAGE" and the "Try 'pyscope CMD --help'" hint on
+ * stderr; returns PYSCOPE_EXIT_USAGE. A NULL fmt prints the hint only. */
+int cli_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
 int cli_parse_long(const char *s, long min, long max, long *out);
 
 /*
