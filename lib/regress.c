@@ -86,6 +86,9 @@ static int check_samples(const double *x, size_t n)
     return 0;
 }
 
+/* The noise floor's prediction interval leaves this much probability outside. */
+#define REGRESS_NOISE_ALPHA 0.01
+
 static void run_noise(const struct regress_run *runs, size_t n_runs, struct regress_result *out)
 {
     double *med = xmalloc((n_runs ? n_runs : 1) * sizeof(*med));
@@ -96,8 +99,14 @@ static void run_noise(const struct regress_run *runs, size_t n_runs, struct regr
     double m, mad;
     out->has_noise = false;
     if (r >= 3 && stats_median(med, r, &m) == 0 && m > 0 && stats_mad(med, r, &mad) == 0) {
+        /* A 99% prediction interval for one more run's median: how far a new
+         * run strays from the baseline by itself. sigma is estimated robustly
+         * (1.4826 MAD) from only r run medians, hence Student's t with r-1
+         * degrees of freedom, and sqrt(1 + 1/r) for the baseline's own error. */
+        double sigma = 1.4826 * mad;
+        double t = stats_t_ppf(1 - REGRESS_NOISE_ALPHA / 2, (double)(r - 1));
         out->has_noise = true;
-        out->noise_pct = 100 * 2 * 1.4826 * mad / m;
+        out->noise_pct = 100 * t * sigma * sqrt(1 + 1.0 / (double)r) / m;
     }
     free(med);
 }

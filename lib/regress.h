@@ -11,8 +11,9 @@
  *             resamples, seed STATS_DEFAULT_SEED); the Hodges-Lehmann shift
  *             and interval are reported beside it for reference;
  *   p       = two-sided Mann-Whitney U (candidate vs pooled baseline);
- *   noise   = 2 * 1.4826 * MAD(run medians) / median(run medians), a ~95%
- *             band of one run's median, known only with >= 3 baseline runs;
+ *   noise   = t(0.995, r-1) * 1.4826 * MAD * sqrt(1 + 1/r) / median over the
+ *             r baseline run medians: a 99% prediction interval of one more
+ *             run's median, known only with >= 3 baseline runs;
  *   T       = opt->threshold (default 5%).
  *
  * "statistical" mode, when the test can reach significance at all

@@ -250,6 +250,24 @@ double stats_norm_sf(double z)
     return 0.5 * erfc(z / M_SQRT2);
 }
 
+double stats_t_ppf(double p, double df)
+{
+    if (!(p > 0 && p < 1) || !(df >= 1))
+        return NAN;
+    if (df == 1)
+        return tan(M_PI * (p - 0.5));
+    if (df == 2)
+        return (2 * p - 1) / sqrt(2 * p * (1 - p));
+    /* Cornish-Fisher expansion of t around the normal quantile (Abramowitz
+     * and Stegun 26.7.5), four terms. */
+    double z = stats_norm_ppf(p), z2 = z * z;
+    double g1 = z * (z2 + 1) / 4;
+    double g2 = z * ((5 * z2 + 16) * z2 + 3) / 96;
+    double g3 = z * (((3 * z2 + 19) * z2 + 17) * z2 - 15) / 384;
+    double g4 = z * ((((79 * z2 + 776) * z2 + 1482) * z2 - 1920) * z2 - 945) / 92160;
+    return z + g1 / df + g2 / (df * df) + g3 / (df * df * df) + g4 / (df * df * df * df);
+}
+
 double stats_norm_ppf(double p)
 {
     /* Acklam's rational approximation, polished with Halley steps. */

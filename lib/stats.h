@@ -73,6 +73,10 @@ int stats_summarize(const double *x, size_t n, struct stats_summary *out);
 double stats_norm_sf(double z);
 /* Standard normal quantile for p in (0,1); returns NaN outside. */
 double stats_norm_ppf(double p);
+/* Student's t quantile for p in (0,1) and df >= 1: exact for df 1 and 2,
+ * a Cornish-Fisher expansion beyond (within 1% of the exact value for
+ * p <= 0.995 and df >= 3). NaN outside the domain. */
+double stats_t_ppf(double p, double df);
 
 struct stats_mwu {
     double u1;      /* U statistic of x (scipy's "statistic") */

@@ -284,6 +284,29 @@ static void test_hodges_lehmann(void **state)
     free(y);
 }
 
+/* scipy.stats.t.ppf(p, df), scipy 1.10.1 (Debian 12). */
+static void test_t_quantile(void **state)
+{
+    (void)state;
+    static const struct {
+        double p, df, want, tol;
+    } cases[] = {
+        {0.995, 1, 63.65674116287399, 1e-9}, {0.995, 2, 9.924843200918275, 1e-9},
+        {0.975, 2, 4.302652729911275, 1e-9}, {0.995, 3, 5.840909309733349, 0.06},
+        {0.995, 9, 3.2498355415921263, 0.002}, {0.975, 9, 2.2621571627409915, 0.001},
+        {0.995, 20, 2.845339709785806, 0.001}, {0.995, 100, 2.625890521346908, 1e-4},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        double got = stats_t_ppf(cases[i].p, cases[i].df);
+        if (fabs(got - cases[i].want) > cases[i].tol)
+            fail_msg("t_ppf(%g, %g) = %.9g, want %.9g", cases[i].p, cases[i].df, got,
+                     cases[i].want);
+    }
+    assert_true(isnan(stats_t_ppf(0, 5)));
+    assert_true(isnan(stats_t_ppf(0.5, 0.5)));
+    assert_true(fabs(stats_t_ppf(0.5, 7)) < 1e-12);
+}
+
 static void test_normal(void **state)
 {
     (void)state;
@@ -432,6 +455,7 @@ int main(void)
         cmocka_unit_test(test_mannwhitney_ties_and_large),
         cmocka_unit_test(test_hodges_lehmann),
         cmocka_unit_test(test_normal),
+        cmocka_unit_test(test_t_quantile),
         cmocka_unit_test(test_bh),
         cmocka_unit_test(test_bootstrap_ratio),
         cmocka_unit_test(test_prng_reference),
