@@ -166,6 +166,47 @@ expect_eq "revoked messages counted" True \
 expect_match "refusal logged" 'zap: refused .*unknown' "$(cat "$COORD_LOG")"
 coord_stop
 expect_eq "coordinator exits 0" 0 "$COORD_STATUS"
+
+# ---- valgrind: start-up self-test, ZAP thread, a revocation, SIGHUP and shutdown ----
+if command -v valgrind >/dev/null && ! nm "$COORD" 2>/dev/null | grep -q __asan_init; then
+    valgrind -q --leak-check=full --show-leak-kinds=definite,indirect \
+        --errors-for-leak-kinds=definite,indirect --error-exitcode=99 --log-file="$T/vg.log" \
+        "$COORD" --db "$PG_CONNINFO" --bind "$COORD_EP" --config "$T/coord.conf" \
+        2>"$T/coord.vg.log" &
+    vg=$!
+    for _ in $(seq 600); do
+        grep -q "listening on" "$T/coord.vg.log" && break
+        kill -0 "$vg" 2>/dev/null || break
+        sleep 0.1
+    done
+    expect_match "valgrind: coordinator up after its self-test" "self-test passed" \
+        "$(cat "$T/coord.vg.log")"
+    out=$(fake_as "$AG_SEC" --wait 5000 <<'CMDS'
+hello
+CMDS
+)
+    expect_match "valgrind: agent admitted" "welcome agent_id=a1 " "$out"
+    fake_as "$A2_SEC" --wait 3000 >"$T/a2-vg.out" <<'CMDS' &
+hello
+sleep 4000
+query hosts
+CMDS
+    a2=$!
+    sleep 2
+    mv "$K/agents/a2.key" "$T/a2.key.revoked"
+    wait "$a2" || true
+    expect_match "valgrind: a2 admitted" "^welcome agent_id=a2 " "$(cat "$T/a2-vg.out")"
+    expect_match "valgrind: a2 cut off" "^timeout" "$(cat "$T/a2-vg.out")"
+    kill -HUP "$vg"
+    sleep 0.5
+    kill -TERM "$vg"
+    st=0
+    wait "$vg" || st=$?
+    expect_eq "valgrind: clean exit" "0" "$st"
+    expect_eq "valgrind: nothing reported" "" "$(cat "$T/vg.log")"
+else
+    echo "# valgrind not available (or a sanitizer build): skipped"
+fi
 for s in "$SRV_SEC" "$AG_SEC" "$A2_SEC" "$A3_SEC" "$CI_SEC"; do
     if grep -qF -- "$s" "$T"/coord.*.log; then
         fail "no secret key in the logs" "one is"
