@@ -41,8 +41,8 @@ void config_release(struct config *c)
     free(c->db);
     free(c->bind);
     free(c->curve_secret_key_file);
-    free(c->curve_allowlist_file);
-    c->db = c->bind = c->curve_secret_key_file = c->curve_allowlist_file = NULL;
+    free(c->curve_keys_dir);
+    c->db = c->bind = c->curve_secret_key_file = c->curve_keys_dir = NULL;
 }
 
 static int parse_u32(const char *v, uint32_t *out)
@@ -87,9 +87,14 @@ static int config_handler(void *user, const char *section, const char *name, con
     } else if (strcmp(name, "curve_secret_key_file") == 0) {
         free(c->curve_secret_key_file);
         c->curve_secret_key_file = xstrdup(value);
+    } else if (strcmp(name, "curve_keys_dir") == 0) {
+        free(c->curve_keys_dir);
+        c->curve_keys_dir = xstrdup(value);
     } else if (strcmp(name, "curve_allowlist_file") == 0) {
-        free(c->curve_allowlist_file);
-        c->curve_allowlist_file = xstrdup(value);
+        snprintf(ctx->err, ctx->errlen,
+                 "\"curve_allowlist_file\" is gone: put each allowed NAME.key in "
+                 "curve_keys_dir's agents/ or submitters/ folder (docs/security.md)");
+        return 0;
     } else if (strcmp(name, "heartbeat_ms") == 0) {
         bad = parse_u32(value, &c->heartbeat_ms);
     } else if (strcmp(name, "lease_ms") == 0) {
@@ -158,8 +163,8 @@ int config_check(const struct config *c, char *err, size_t errlen)
         snprintf(err, errlen, "max_attempts must be 1..100");
         return -PYSCOPE_ERANGE;
     }
-    if ((c->curve_secret_key_file == NULL) != (c->curve_allowlist_file == NULL)) {
-        snprintf(err, errlen, "curve_secret_key_file and curve_allowlist_file go together");
+    if (c->curve_secret_key_file != NULL && c->curve_keys_dir == NULL) {
+        snprintf(err, errlen, "curve_secret_key_file needs curve_keys_dir (the allowed keys)");
         return -PYSCOPE_ERANGE;
     }
     if (!(c->job_timeout_s > 0)) {

@@ -25,8 +25,8 @@ struct config {
     uint32_t max_attempts;         /* a job fails after this many expired or errored attempts */
     double job_timeout_s;          /* a suite entry's timeout when it gives none */
     enum log_level log_level;
-    char *curve_secret_key_file; /* the server's Z85 secret key; NULL = no CURVE */
-    char *curve_allowlist_file;  /* "ROLE KEY NAME" lines (zap.h); required with CURVE */
+    char *curve_keys_dir;        /* the keys folder (docs/security.md); NULL = no CURVE */
+    char *curve_secret_key_file; /* the server's secret key (curve.h); NULL = KEYS/coordinator */
 };
 
 /* Fill c with the defaults (owned strings; config_release()). */

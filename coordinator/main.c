@@ -3,9 +3,15 @@
  *
  * Start-up: read the config, connect to PostgreSQL (exit 4 when it is
  * unreachable), refuse a database without fsync or synchronous_commit,
- * apply migrations, bind the ROUTER socket, then serve until SIGTERM or
- * SIGINT. Signals arrive through a signalfd polled beside the socket, so
- * shutdown happens between messages and frees everything.
+ * apply migrations; with CURVE (curve_keys_dir set), load the server's
+ * keypair and start the ZAP handler (lib/zap.h) on the keys folder; bind the
+ * ROUTER socket; with CURVE, prove with zap_selftest() that an unknown key
+ * is refused (exit 4, "refusing to serve", otherwise); then serve until
+ * SIGTERM or SIGINT. SIGHUP re-reads the keys folder at once (it is also
+ * re-read by itself within about a second of a change). Signals arrive
+ * through a signalfd polled beside the socket, so shutdown happens between
+ * messages and frees everything, in the order libzmq needs: router socket,
+ * ZAP handler, context.
  */
 #include <errno.h>
 #include <stddef.h>
@@ -29,7 +35,7 @@
 #include "store.h"
 #include "transport.h"
 #include "xmalloc.h"
-#include "zap.h"
+#include "zap.h" /* lib/zap.h */
 
 #define PROG "pyscope-coordinator"
 
@@ -156,14 +162,85 @@ static int parse_args(int argc, char **argv, struct config *c)
     return 0;
 }
 
+/*
+ * The secret key path: curve_secret_key_file, else KEYS/coordinator. Fills
+ * out (outlen bytes). Returns 0 or -ENAMETOOLONG.
+ */
+static int secret_key_path(const struct config *cfg, char *out, size_t outlen)
+{
+    int n = cfg->curve_secret_key_file
+                ? snprintf(out, outlen, "%s", cfg->curve_secret_key_file)
+                : snprintf(out, outlen, "%s/coordinator", cfg->curve_keys_dir);
+    return n < 0 || (size_t)n >= outlen ? -ENAMETOOLONG : 0;
+}
+
+/*
+ * Open the ROUTER socket in ctx (borrowed) as cfg says. With CURVE, in the
+ * order lib/zap.h needs: load the keypair, start the ZAP handler (*zap,
+ * caller owns: zap_stop), apply the keys and bind (*sock, caller owns:
+ * zmq_close), then prove an unknown key is refused. The secret key is
+ * wiped before returning and never logged. Returns 0, or an exit status
+ * after logging why (*zap and *sock may then be set: release them).
+ */
+static int start_transport(const struct config *cfg, void *ctx, struct zap **zap, void **sock,
+                           char *err, size_t errlen)
+{
+    struct transport_security sec = {0};
+    if (cfg->curve_keys_dir == NULL) {
+        log_warn("curve off: any peer that reaches %s is trusted (set curve_keys_dir)", cfg->bind);
+        *sock = transport_open(ctx, cfg->bind, &sec, err, errlen);
+        if (*sock == NULL) {
+            log_error("%s", err);
+            return PYSCOPE_EXIT_INTERNAL;
+        }
+        return 0;
+    }
+    char path[4096];
+    struct curve_keypair kp;
+    if (secret_key_path(cfg, path, sizeof(path)) < 0) {
+        log_error("curve_keys_dir is too long");
+        return PYSCOPE_EXIT_USAGE;
+    }
+    if (curve_load_keypair(path, &kp, err, errlen) < 0) {
+        log_error("%s", err);
+        return PYSCOPE_EXIT_INTERNAL;
+    }
+    /* The ZAP handler must run before the socket that needs it is bound. */
+    *zap = zap_start(ctx, cfg->curve_keys_dir, err, errlen);
+    if (*zap == NULL) {
+        curve_keypair_wipe(&kp);
+        log_error("%s", err);
+        return PYSCOPE_EXIT_INTERNAL;
+    }
+    sec.curve = &kp;
+    *sock = transport_open(ctx, cfg->bind, &sec, err, errlen);
+    char public[CURVE_Z85_LEN + 1];
+    memcpy(public, kp.public_z85, sizeof(public));
+    curve_keypair_wipe(&kp);
+    if (*sock == NULL) {
+        log_error("%s", err);
+        return PYSCOPE_EXIT_INTERNAL;
+    }
+    char ep[512];
+    int rc = zap_selftest_endpoint(*sock, ep, sizeof(ep));
+    if (rc < 0) {
+        log_error("refusing to serve: no endpoint for the CURVE self-test: %s", strerror(-rc));
+        return PYSCOPE_EXIT_INTERNAL;
+    }
+    if (zap_selftest(ctx, ep, public, 0, err, errlen) < 0) {
+        log_error("refusing to serve: %s", err);
+        return PYSCOPE_EXIT_INTERNAL;
+    }
+    log_info("curve on: server public key %s, allowed keys in \"%s\"", public, cfg->curve_keys_dir);
+    return 0;
+}
+
 /* Serve until a signal arrives. Returns an exit status. */
 static int serve(void *sock, void *mon, struct zap *zap, struct router *router, int sfd)
 {
-    zmq_pollitem_t items[] = {{sock, 0, ZMQ_POLLIN, 0},
-                              {NULL, sfd, ZMQ_POLLIN, 0},
-                              {mon, 0, ZMQ_POLLIN, 0},
-                              {zap ? zap_socket(zap) : NULL, -1, ZMQ_POLLIN, 0}};
-    int n_items = zap ? 4 : 3;
+    zmq_pollitem_t items[] = {
+        {sock, 0, ZMQ_POLLIN, 0}, {NULL, sfd, ZMQ_POLLIN, 0}, {mon, 0, ZMQ_POLLIN, 0}};
+    int n_items = 3;
     int64_t wait = 0;
     for (;;) {
         if (zmq_poll(items, n_items, (long)wait) < 0 && errno != EINTR) {
@@ -173,13 +250,19 @@ static int serve(void *sock, void *mon, struct zap *zap, struct router *router, 
         if (items[1].revents & ZMQ_POLLIN) {
             struct signalfd_siginfo si;
             if (read(sfd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
-                log_info("received %s: shutting down",
-                         si.ssi_signo == SIGTERM ? "sigterm" : "sigint");
-                return PYSCOPE_EXIT_OK;
+                if (si.ssi_signo == SIGHUP) {
+                    log_info("received sighup: %s",
+                             zap ? "re-reading the keys folder" : "nothing to reload");
+                    if (zap)
+                        zap_reload(zap);
+                } else {
+                    log_info("received %s: shutting down",
+                             si.ssi_signo == SIGTERM ? "sigterm" : "sigint");
+                    return PYSCOPE_EXIT_OK;
+                }
             }
         }
-        if (zap)
-            zap_handle(zap);
+        router_check_keys(router);
         int ev;
         while ((ev = transport_monitor_read(mon)) >= 0)
             router_connection_event(router, ev);
@@ -225,6 +308,7 @@ int main(int argc, char **argv)
     sigemptyset(&mask);
     sigaddset(&mask, SIGTERM);
     sigaddset(&mask, SIGINT);
+    sigaddset(&mask, SIGHUP);
     sigprocmask(SIG_BLOCK, &mask, NULL);
     signal(SIGPIPE, SIG_IGN);
     sfd = signalfd(-1, &mask, SFD_CLOEXEC);
@@ -255,33 +339,10 @@ int main(int argc, char **argv)
         log_error("could not create a zeromq context: %s", zmq_strerror(errno));
         goto out;
     }
-    /* CURVE: the ZAP handler must be bound before the socket that needs it. */
-    char secret[41];
-    struct transport_security sec = {0};
-    if (cfg.curve_secret_key_file) {
-        if (zap_read_key(cfg.curve_secret_key_file, true, secret, err, sizeof(err)) < 0) {
-            log_error("%s", err);
-            goto out;
-        }
-        zap = zap_new(ctx, cfg.curve_allowlist_file, err, sizeof(err));
-        if (zap == NULL) {
-            log_error("%s", err);
-            goto out;
-        }
-        sec.curve_secret_key = secret;
-        char public[41];
-        if (zmq_curve_public(public, secret) == 0)
-            log_info("curve on: server public key %s", public);
-    } else {
-        log_warn("curve off: any peer that reaches %s is trusted (set curve_secret_key_file)",
-                 cfg.bind);
-    }
-    sock = transport_open(ctx, cfg.bind, &sec, err, sizeof(err));
-    explicit_bzero(secret, sizeof(secret));
-    if (sock == NULL) {
-        log_error("%s", err);
+    status = start_transport(&cfg, ctx, &zap, &sock, err, sizeof(err));
+    if (status != 0)
         goto out;
-    }
+    status = PYSCOPE_EXIT_INTERNAL;
     mon = transport_monitor_open(ctx, sock, err, sizeof(err));
     if (mon == NULL) {
         log_error("%s", err);
@@ -303,7 +364,7 @@ out:
     }
     if (sock)
         zmq_close(sock);
-    zap_destroy(&zap);
+    zap_stop(&zap); /* after the socket it authenticates, before the context */
     if (ctx)
         zmq_ctx_term(ctx);
     store_close(&store);

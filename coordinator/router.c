@@ -27,10 +27,11 @@ struct peer {
     uint8_t id[TRANSPORT_MAX_ID]; /* ZeroMQ routing id */
     size_t id_len;
     enum peer_state state;
-    char *name;        /* agent name from Hello (lease owner) */
-    int64_t host_id;   /* hosts.id */
-    uint32_t credit;   /* jobs it will take now */
-    int64_t last_seen; /* monotonic ms */
+    char *name;                  /* agent name from Hello (lease owner); with CURVE, the key's */
+    char key[CURVE_Z85_LEN + 1]; /* with CURVE: the public key it said Hello with */
+    int64_t host_id;             /* hosts.id */
+    uint32_t credit;             /* jobs it will take now */
+    int64_t last_seen;           /* monotonic ms */
     struct peer *next;
 };
 
@@ -57,6 +58,8 @@ struct counters {
     uint64_t connections;       /* connections accepted */
     uint64_t disconnections;    /* connections closed: peer left, or dropped by ZeroMQ
                                    (e.g. a message over 4 MiB) */
+    uint64_t revoked;           /* messages ignored: their key is no longer allowed */
+    uint64_t peers_revoked;     /* agents forgotten because their key was revoked */
 };
 
 /* A valid result waiting for the group commit (router_flush()). */
@@ -75,7 +78,8 @@ struct router {
     size_t n_pending;
     struct store *store;
     const struct config *cfg;
-    const struct zap *zap; /* NULL without CURVE */
+    struct zap *zap;         /* NULL without CURVE */
+    uint64_t zap_generation; /* allowlist generation last checked for revocations */
     struct peer *peers;
     uint64_t seq; /* our message numbers */
     struct counters c;
@@ -85,10 +89,12 @@ struct router {
 };
 
 struct router *router_new(void *sock, struct store *store, const struct config *cfg,
-                          const struct zap *zap)
+                          struct zap *zap)
 {
     struct router *r = xcalloc(1, sizeof(*r));
     r->zap = zap;
+    if (zap)
+        r->zap_generation = zap_generation(zap);
     r->sock = sock;
     r->store = store;
     r->cfg = cfg;
@@ -258,6 +264,7 @@ static void on_hello(struct router *r, const struct transport_msg *tm, const str
     }
     free(p->name);
     p->name = xstrdup(hello.name);
+    snprintf(p->key, sizeof(p->key), "%s", tm->key);
     p->host_id = host_id;
     p->state = PEER_READY;
     p->credit = 0;
@@ -429,11 +436,16 @@ static json_t *counters_json(const struct router *r)
     COUNTER(peers_expired);
     COUNTER(connections);
     COUNTER(disconnections);
+    COUNTER(revoked);
+    COUNTER(peers_revoked);
 #undef COUNTER
-    json_object_set_new(o, "keys_allowed",
-                        json_integer(r->zap ? (json_int_t)zap_allowed(r->zap) : 0));
+    struct zap_stats zs = {0};
+    if (r->zap)
+        zap_get_stats(r->zap, &zs);
+    json_object_set_new(o, "keys_allowed", json_integer((json_int_t)zs.allowed));
     json_object_set_new(o, "keys_refused",
-                        json_integer(r->zap ? (json_int_t)zap_denied(r->zap) : 0));
+                        json_integer((json_int_t)(zs.refused_unknown + zs.refused_mechanism +
+                                                  zs.refused_domain + zs.refused_malformed)));
     return o;
 }
 
@@ -478,8 +490,38 @@ static void on_query(struct router *r, const struct transport_msg *tm, const str
     free(text);
 }
 
+/*
+ * The role a message of type t needs from its key's User-Id: ZAP_ROLE_NONE
+ * for Query (either role) and for types only the coordinator sends (they get
+ * Error(UNEXPECTED) from any listed key).
+ */
+static enum zap_role router_needed_role(enum wire_type t)
+{
+    switch (t) {
+    case WIRE_HELLO:
+    case WIRE_READY:
+    case WIRE_HEARTBEAT:
+    case WIRE_RESULT:
+        return ZAP_ROLE_AGENT;
+    case WIRE_SUBMIT:
+        return ZAP_ROLE_SUBMITTER;
+    default:
+        return ZAP_ROLE_NONE;
+    }
+}
+
 void router_handle(struct router *r, const struct transport_msg *tm, int64_t now)
 {
+    /* With CURVE, a message whose key is no longer in the allowlist (revoked
+     * since its handshake, or replaced) is ignored without an answer. */
+    if (r->zap && !zap_peer_allowed(r->zap, tm->user_id, tm->key)) {
+        const char *who = tm->user_id[0] ? tm->user_id : "a peer without a key";
+        if (r->c.revoked++ == 0)
+            log_warn("ignoring messages from %s: its key is no longer allowed", who);
+        else
+            log_debug("ignoring a message from %s: its key is no longer allowed", who);
+        return;
+    }
     if (tm->frames != 1) {
         r->c.extra_frames++;
         send_error(r, tm->id, tm->id_len, 0, WIRE_ERROR_MALFORMED,
@@ -497,11 +539,11 @@ void router_handle(struct router *r, const struct transport_msg *tm, int64_t now
     /* With CURVE the key's role decides what a peer may send, and an agent's
      * name is the key's, whatever its Hello says. */
     const char *key_name = NULL;
-    if (r->cfg->curve_secret_key_file) {
-        bool agent = strncmp(tm->user_id, "agent:", 6) == 0;
-        bool submitter = strncmp(tm->user_id, "submitter:", 10) == 0;
-        bool allowed = m->type == WIRE_QUERY || (m->type == WIRE_SUBMIT && submitter) ||
-                       (agent && m->type != WIRE_SUBMIT);
+    if (r->zap) {
+        enum zap_role needed = router_needed_role(m->type);
+        bool agent = zap_user_role(tm->user_id) == ZAP_ROLE_AGENT;
+        bool allowed = needed == ZAP_ROLE_NONE ? m->type == WIRE_QUERY || agent
+                                               : zap_role_allows(tm->user_id, needed);
         if (!allowed) {
             r->c.forbidden++;
             log_warn("peer \"%s\" may not send %s messages", tm->user_id, wire_type_name(m->type));
@@ -511,7 +553,7 @@ void router_handle(struct router *r, const struct transport_msg *tm, int64_t now
             return;
         }
         if (agent)
-            key_name = tm->user_id + 6;
+            key_name = tm->user_id + strlen("agent:");
     }
     struct peer *p = peer_find(r, tm->id, tm->id_len);
     if (p)
@@ -614,4 +656,45 @@ int64_t router_tick(struct router *r, int64_t now)
     if (cfg->stats_interval_s && r->next_stats < next)
         next = r->next_stats;
     return next > now ? next - now : 0;
+}
+
+/* Forget the agent peer named by revoked User-Id user_id (borrowed), if any. */
+static void router_drop_revoked(struct router *r, const char *user_id)
+{
+    if (zap_user_role(user_id) != ZAP_ROLE_AGENT)
+        return;
+    const char *name = user_id + strlen("agent:");
+    for (struct peer *p = r->peers, *next; p; p = next) {
+        next = p->next;
+        if (p->name && strcmp(p->name, name) == 0 && !zap_peer_allowed(r->zap, user_id, p->key)) {
+            log_warn("dropped %s: key revoked", user_id);
+            r->c.peers_revoked++;
+            peer_remove(r, p);
+        }
+    }
+}
+
+void router_check_keys(struct router *r)
+{
+    if (r->zap == NULL || zap_generation(r->zap) == r->zap_generation)
+        return;
+    char **revoked = NULL;
+    size_t n = 0;
+    int rc = zap_revoked_since(r->zap, r->zap_generation, &r->zap_generation, &revoked, &n);
+    for (size_t i = 0; i < n; i++)
+        router_drop_revoked(r, revoked[i]);
+    zap_strv_free(revoked, n);
+    if (rc != -ERANGE)
+        return;
+    /* Too many changes at once to list: check every agent against the allowlist. */
+    char user_id[ZAP_USER_ID_MAX];
+    for (struct peer *p = r->peers, *next; p; p = next) {
+        next = p->next;
+        snprintf(user_id, sizeof(user_id), "agent:%s", p->name ? p->name : "");
+        if (!zap_peer_allowed(r->zap, user_id, p->key)) {
+            log_warn("dropped %s: key revoked", user_id);
+            r->c.peers_revoked++;
+            peer_remove(r, p);
+        }
+    }
 }

@@ -6,11 +6,15 @@
  * (an agent answers that by sending Hello again, e.g. after a coordinator
  * restart). Submit and Query are served in any state (the CLI never says
  * Hello). With CURVE, the ZAP User-Id ("role:name") decides: agent keys may
- * send agent messages and Query, submitter keys Submit and Query, and an
- * agent is known by its key's name. Every refusal increments a counter; counters are logged every
- * stats interval and included in every Query reply. All lasting state is in
- * the store: the peer table only remembers who is connected, their agent
- * name and host, and their outstanding credit.
+ * send agent messages and Query, submitter keys Submit and Query (another
+ * role gets Error(FORBIDDEN)), and an agent is known by its key's name. A
+ * message whose key is no longer in the allowlist (revoked since its
+ * handshake: lib/zap.h) is ignored without an answer, and
+ * router_check_keys() forgets revoked agents. Every refusal increments a
+ * counter; counters are logged every stats interval and included in every
+ * Query reply. All lasting state is in the store: the peer table only
+ * remembers who is connected, their agent name, key and host, and their
+ * outstanding credit.
  */
 #ifndef PYSCOPE_COORD_ROUTER_H
 #define PYSCOPE_COORD_ROUTER_H
@@ -20,7 +24,7 @@
 #include "config.h"
 #include "store.h"
 #include "transport.h"
-#include "zap.h"
+#include "zap.h" /* lib/zap.h */
 
 struct router;
 
@@ -30,7 +34,7 @@ struct router;
  * Caller owns the result.
  */
 struct router *router_new(void *sock, struct store *store, const struct config *cfg,
-                          const struct zap *zap);
+                          struct zap *zap);
 /* Free the router and its peer table; NULL-safe; sets *r to NULL. */
 void router_destroy(struct router **r);
 
@@ -50,6 +54,13 @@ void router_connection_event(struct router *r, int event);
 /* Periodic work due at now_ms (monotonic): dispatch waiting credit, reap
  * expired leases, forget silent peers, log counters. Returns ms until the next. */
 int64_t router_tick(struct router *r, int64_t now_ms);
+
+/*
+ * With CURVE: when the allowlist changed since the last call, forget every
+ * agent whose key was revoked (logged once each). Cheap when nothing
+ * changed; call each loop turn.
+ */
+void router_check_keys(struct router *r);
 
 /* Log every counter at info level. */
 void router_log_counters(const struct router *r);

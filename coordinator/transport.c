@@ -12,27 +12,21 @@
 #include "wire.h"
 #include "xmalloc.h"
 
-#ifndef ZMQ_ZAP_ENFORCE_DOMAIN
-#define ZMQ_ZAP_ENFORCE_DOMAIN 93 /* a draft option in libzmq 4.3 headers */
-#endif
-
 /*
- * Apply sec before bind: the one place socket security is configured.
- * libzmq 4.3 lets a CURVE client in when no ZAP handler answers unless the
- * ZAP domain is set and enforced: both are required here, or the socket is
- * refused.
+ * Apply sec before bind: the one place socket security is configured
+ * (curve_apply_server() also sets and enforces the ZAP domain, without which
+ * libzmq 4.3 lets a CURVE client in when no ZAP handler answers). Returns 0
+ * or -1 with errno set.
  */
 static int transport_secure(void *sock, const struct transport_security *sec)
 {
-    if (sec == NULL || sec->curve_secret_key == NULL)
+    if (sec == NULL || sec->curve == NULL)
         return 0;
-    int one = 1;
-    static const char domain[] = "pyscope";
-    if (zmq_setsockopt(sock, ZMQ_CURVE_SERVER, &one, sizeof(one)) < 0 ||
-        zmq_setsockopt(sock, ZMQ_CURVE_SECRETKEY, sec->curve_secret_key, 40) < 0 ||
-        zmq_setsockopt(sock, ZMQ_ZAP_DOMAIN, domain, strlen(domain)) < 0 ||
-        zmq_setsockopt(sock, ZMQ_ZAP_ENFORCE_DOMAIN, &one, sizeof(one)) < 0)
+    int rc = curve_apply_server(sock, sec->curve);
+    if (rc < 0) {
+        errno = -rc;
         return -1;
+    }
     return 0;
 }
 
@@ -48,6 +42,7 @@ void *transport_open(void *ctx, const char *endpoint, const struct transport_sec
     int64_t max = WIRE_MAX_MSG_BYTES;
     int hwm = 10000;
     if (zmq_setsockopt(sock, ZMQ_ROUTER_MANDATORY, &one, sizeof(one)) < 0 ||
+        zmq_setsockopt(sock, ZMQ_ROUTER_HANDOVER, &one, sizeof(one)) < 0 ||
         zmq_setsockopt(sock, ZMQ_MAXMSGSIZE, &max, sizeof(max)) < 0 ||
         zmq_setsockopt(sock, ZMQ_LINGER, &zero, sizeof(zero)) < 0 ||
         zmq_setsockopt(sock, ZMQ_SNDHWM, &hwm, sizeof(hwm)) < 0 ||
@@ -89,8 +84,11 @@ int transport_recv(void *sock, struct transport_msg *m)
         }
         m->frames++;
         if (m->frames == 1) {
+            /* ZAP metadata: read it while the frame is open. */
             const char *uid = zmq_msg_gets(&part, "User-Id");
+            const char *key = zmq_msg_gets(&part, ZAP_KEY_PROPERTY);
             snprintf(m->user_id, sizeof(m->user_id), "%s", uid ? uid : "");
+            snprintf(m->key, sizeof(m->key), "%s", key ? key : "");
             m->len = zmq_msg_size(&part);
             m->data = xmalloc(m->len ? m->len : 1);
             memcpy(m->data, zmq_msg_data(&part), m->len);

@@ -4,9 +4,14 @@
  * transport_open() makes the socket every peer talks to: ROUTER_MANDATORY
  * (a send to a gone peer fails instead of vanishing), MAXMSGSIZE 4 MiB (a
  * bigger message drops the connection before it is buffered), no linger,
- * non-blocking sends. Security plugs in through struct transport_security,
- * applied before bind: plain TCP, or CURVE with the server's secret key and the ZAP
- * domain (DESIGN.md §9) are set there.
+ * non-blocking sends, ROUTER_HANDOVER (an agent that reconnects under the
+ * same routing id takes its name over from the old, maybe half-dead,
+ * connection instead of being shut out). Security plugs in through struct
+ * transport_security, applied before bind: plain TCP, or CURVE with the
+ * server's keys and the enforced ZAP domain (curve_apply_server(); the ZAP
+ * handler, lib/zap.h, must already run). Each received message carries the
+ * User-Id and public key ZAP gave its connection, for the per-message
+ * check (zap_peer_allowed()).
  */
 #ifndef PYSCOPE_COORD_TRANSPORT_H
 #define PYSCOPE_COORD_TRANSPORT_H
@@ -14,11 +19,15 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "curve.h"
+#include "zap.h"
+
 /* Socket security settings, applied by transport_open() before bind. */
 struct transport_security {
-    /* borrowed Z85 secret key: CURVE server with ZAP domain "pyscope", enforced
-     * (a ZAP handler must already be bound: see zap.h); NULL = plain TCP, no auth */
-    const char *curve_secret_key;
+    /* borrowed server keypair: CURVE server with the enforced ZAP domain
+     * CURVE_ZAP_DOMAIN (a ZAP handler must already run: zap_start()); NULL =
+     * plain TCP, no auth */
+    const struct curve_keypair *curve;
 };
 
 /* The largest identity ZeroMQ gives a ROUTER peer. */
@@ -30,8 +39,9 @@ struct transport_msg {
     size_t id_len;
     uint8_t *data; /* malloc'ed; NULL when the message had extra frames */
     size_t len;
-    size_t frames;     /* payload frames seen (1 for a well-formed message) */
-    char user_id[160]; /* ZAP User-Id of the connection ("role:name"), "" without CURVE */
+    size_t frames;                 /* payload frames seen (1 for a well-formed message) */
+    char user_id[ZAP_USER_ID_MAX]; /* ZAP User-Id ("role:name"), "" without CURVE */
+    char key[CURVE_Z85_LEN + 1];   /* the peer's public key (Z85), "" without CURVE */
 };
 
 /*

@@ -16,8 +16,11 @@
 # and prints the stored runs with psql.
 #
 # Every link is CURVE-encrypted and authenticated (docs/security.md): the farm makes
-# keys under DIR/keys (the coordinator's, one per agent, one for you as submitter)
-# and the coordinator's allowlist; --no-curve runs without (plain ZeroMQ).
+# the coordinator's keys folder DIR/keys (its keypair, agents/farm-a.key,
+# agents/farm-b.key, submitters/local.key) and the clients' keypairs under
+# DIR/client-keys (one per agent, "local" for you as submitter); --no-curve runs
+# without (plain ZeroMQ). Allow or revoke a key while the farm runs by adding or
+# deleting its NAME.key under DIR/keys/agents or DIR/keys/submitters.
 #
 # Afterwards the farm keeps running in the foreground until Ctrl-C (or stops at
 # once with --once, or keeps running in the background with --detach until
@@ -232,27 +235,19 @@ coord_conf=$dir/coordinator.conf
 echo "[coordinator]" >"$coord_conf"
 if [ $curve = 1 ]; then
     keys=$dir/keys
-    rm -rf "$keys"
-    mkdir -p "$keys"
+    client=$dir/client-keys
+    rm -rf "$keys" "$client"
+    mkdir -p "$keys/agents" "$keys/submitters"
     chmod 700 "$keys"
-    for k in coordinator farm-a farm-b local; do
-        "$keygen" keygen "$k" --dir "$keys" >/dev/null
+    "$keygen" keygen coordinator --dir "$keys" >/dev/null
+    for k in farm-a farm-b local; do
+        "$keygen" keygen "$k" --dir "$client" >/dev/null
     done
-    pubkey() { grep -v '^#' "$keys/$1.key" | grep -v '^$' | head -n 1; }
-    (umask 077 && grep -v '^#' "$keys/coordinator.key_secret" | grep -v '^$' | head -n 1 \
-        >"$keys/coordinator.secret")
-    {
-        echo "# ROLE KEY NAME"
-        echo "agent $(pubkey farm-a) farm-a"
-        echo "agent $(pubkey farm-b) farm-b"
-        echo "submitter $(pubkey local) local"
-    } >"$keys/allowed_keys"
-    {
-        echo "curve_secret_key_file = $keys/coordinator.secret"
-        echo "curve_allowlist_file = $keys/allowed_keys"
-    } >>"$coord_conf"
-    export PYSCOPE_SECRET_KEY=$keys/local PYSCOPE_COORDINATOR_KEY=$keys/coordinator.key
-    say "CURVE on: keys and allowlist in $keys"
+    cp "$client/farm-a.key" "$client/farm-b.key" "$keys/agents/"
+    cp "$client/local.key" "$keys/submitters/"
+    echo "curve_keys_dir = $keys" >>"$coord_conf"
+    export PYSCOPE_SECRET_KEY=$client/local PYSCOPE_COORDINATOR_KEY=$keys/coordinator.key
+    say "CURVE on: keys folder $keys (allowed keys in agents/ and submitters/), client keys in $client"
 else
     say "CURVE off (--no-curve): links are neither encrypted nor authenticated"
 fi
@@ -275,7 +270,7 @@ for h in a b; do
     [ $uts = 1 ] && wrap+=(unshare -u sh -c 'hostname "$1" && shift && exec "$@"' sh "$name")
     say "starting agent $name"
     agent_keys=()
-    [ $curve = 0 ] || agent_keys=(--secret-key "$keys/$name" --coordinator-key "$keys/coordinator.key")
+    [ $curve = 0 ] || agent_keys=(--secret-key "$client/$name" --coordinator-key "$keys/coordinator.key")
     spawn "$dir/agent-$name.log" "${wrap[@]}" "$agent_bin" --coordinator "$endpoint" \
         --workspace "$workspace" --name "$name" --spool "$dir/spool-$name" --label "farm=$h" \
         "${agent_keys[@]}" ${FARM_AGENT_ARGS:-} # word splitting wanted
@@ -288,7 +283,7 @@ started=1
 echo "export PYSCOPE_COORDINATOR=$endpoint PGHOST=$pg PGPORT=5432 PGUSER=postgres PGDATABASE=pyscope" \
     >"$dir/env"
 [ $curve = 0 ] ||
-    echo "export PYSCOPE_SECRET_KEY=$keys/local PYSCOPE_COORDINATOR_KEY=$keys/coordinator.key" \
+    echo "export PYSCOPE_SECRET_KEY=$client/local PYSCOPE_COORDINATOR_KEY=$keys/coordinator.key" \
         >>"$dir/env"
 
 # ---- the example suite, N nights -----------------------------------------------

@@ -20,13 +20,14 @@ expect_eq() {
     if [ "$2" == "$3" ]; then ok "$1"; else fail "$1" "want [$2] got [$3]"; fi
 }
 # expect_match NAME REGEX TEXT
+# (a here-string, not a pipe: with pipefail, grep -q quitting early would fail the writer)
 expect_match() {
-    if printf '%s' "$3" | grep -Eq -- "$2"; then ok "$1"; else
+    if grep -Eq -- "$2" <<<"$3"; then ok "$1"; else
         fail "$1" "no match for /$2/ in: $(printf '%s' "$3" | head -c 2000)"; fi
 }
 # expect_nomatch NAME REGEX TEXT
 expect_nomatch() {
-    if printf '%s' "$3" | grep -Eq -- "$2"; then
+    if grep -Eq -- "$2" <<<"$3"; then
         fail "$1" "unexpected /$2/ in: $(printf '%s' "$3" | head -c 2000)"; else ok "$1"; fi
 }
 # finish: print the plain closing line and exit non-zero on any failure.

@@ -1,23 +1,21 @@
 #!/usr/bin/env bash
 # test_farm_curve.sh - the farm with CURVE on: an allowlisted agent and submitter run a
 # suite over encrypted, authenticated links; a plain client, an unknown key and a key
-# of the wrong role are refused with clear messages; a secret key others can read is
-# refused before anything connects.
+# of the wrong role are refused with clear messages; a submitter key deleted from the
+# coordinator's keys folder is refused from then on and admitted again once put back (no
+# restart); a secret key others can read is refused before anything connects.
 source "$PYSCOPE_SRC/tests/integration/lib.sh"
 source "$PYSCOPE_SRC/tests/integration/farm_lib.sh"
-keys=$T/keys
+keys=$T/keys          # clients' keypairs
+allowed=$T/coord-keys # the coordinator's keys folder (docs/security.md)
 farm_keygen() { "$PYSCOPE" keygen "$1" --dir "$keys" >/dev/null; }
-pub() { grep -v '^#' "$keys/$1.key" | grep -v '^$' | head -n 1; }
-for k in coordinator a1 cli intruder; do farm_keygen "$k"; done
-grep -v '^#' "$keys/coordinator.key_secret" | grep -v '^$' | head -n 1 >"$T/coord.secret"
-chmod 600 "$T/coord.secret"
-{
-    echo "# role key name"
-    echo "agent $(pub a1) a1"
-    echo "submitter $(pub cli) cli"
-} >"$T/allowed"
-export FARM_COORD_EXTRA="curve_secret_key_file = $T/coord.secret
-curve_allowlist_file = $T/allowed"
+for k in a1 cli intruder; do farm_keygen "$k"; done
+"$PYSCOPE" keygen coordinator --dir "$allowed" >/dev/null
+cp "$allowed/coordinator.key" "$keys/"
+mkdir -p "$allowed/agents" "$allowed/submitters"
+cp "$keys/a1.key" "$allowed/agents/"
+cp "$keys/cli.key" "$allowed/submitters/"
+export FARM_COORD_EXTRA="curve_keys_dir = $allowed"
 # The TCP transport: CURVE over ipc:// works too, but tcp:// is what hosts use.
 COORD_URL="tcp://127.0.0.1:$((20000 + RANDOM % 20000))"
 export PYSCOPE_COORDINATOR="$COORD_URL"
@@ -67,6 +65,19 @@ st=0
 msg=$(farm_cli submit "$T/suite.ini" --secret-key "$keys/a1" 2>&1) || st=$?
 expect_eq "agent key cannot submit" "4" "$st"
 expect_match "agent key cannot submit message" "forbidden" "$msg"
+
+# Revocation: the CLI's key deleted from the folder is refused (no restart), then put back.
+mv "$allowed/submitters/cli.key" "$T/cli.key.revoked"
+sleep 2
+st=0
+msg=$(farm_cli hosts --timeout 2 2>&1) || st=$?
+expect_eq "revoked key refused" "4" "$st"
+expect_match "revoked key message" "refused our key" "$msg"
+expect_match "agent still connected after another key's revocation" "a1" \
+    "$(pg_sql "SELECT name FROM agents")"
+mv "$T/cli.key.revoked" "$allowed/submitters/cli.key"
+sleep 2
+expect_match "key put back works without restart" "a1" "$(farm_cli hosts)"
 
 # An agent with an unknown key never gets in, and says why.
 farm_agent_start x1 "$ws" --secret-key "$keys/intruder" "${ckey[@]}"

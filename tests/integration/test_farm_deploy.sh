@@ -49,7 +49,7 @@ expect_match "batch 1 done" "batch 1 \(suite deploy\): done" "$out"
 expect_match "batch 2 done" "batch 2 \(suite deploy\): done" "$out"
 expect_match "runs printed by psql" "\(([24]) rows\)" "$out"
 expect_match "says where the results are" "results are in PostgreSQL" "$(cat "$T/err")"
-expect_match "CURVE on by default" "CURVE on: keys and allowlist" "$(cat "$T/err")"
+expect_match "CURVE on by default" "CURVE on: keys folder" "$(cat "$T/err")"
 expect_match "coordinator serves CURVE" "curve on" "$(cat "$T/farm/coordinator.log")"
 if grep -q "namespaces $FARM_ID-a" "$T/err"; then
     expect_match "two hosts" "farm-a.*farm=a" "$out"

@@ -3,6 +3,7 @@
  *
  *   fake_agent --connect ENDPOINT [--name NAME] [--fingerprint HEX16] [--wait MS]
  *              [--server-key Z85 --secret-key Z85]     (CURVE client)
+ *              [--routing-id ID]                        (fixed ZMQ_ROUTING_ID, like agents)
  *   fake_agent --keygen                                 (print "PUBLIC SECRET")
  *
  * Reads commands from stdin, one a line, and prints every message it
@@ -53,6 +54,7 @@ struct agent {
     const char *fingerprint;
     const char *server_key; /* Z85; NULL = plain */
     const char *secret_key; /* Z85 client secret key */
+    const char *routing_id; /* NULL = ZeroMQ's random one */
     int wait_ms;
     uint64_t seq;
     /* the script of each job seen, for results */
@@ -75,6 +77,8 @@ static void agent_connect(struct agent *a)
     a->sock = zmq_socket(a->ctx, ZMQ_DEALER);
     int zero = 0;
     zmq_setsockopt(a->sock, ZMQ_LINGER, &zero, sizeof(zero));
+    if (a->routing_id)
+        zmq_setsockopt(a->sock, ZMQ_ROUTING_ID, a->routing_id, strlen(a->routing_id));
     if (a->server_key) {
         char public[41];
         if (a->secret_key == NULL || zmq_curve_public(public, a->secret_key) < 0) {
@@ -484,6 +488,7 @@ int main(int argc, char **argv)
         {"server-key", required_argument, NULL, 's'},
         {"secret-key", required_argument, NULL, 'k'},
         {"keygen", no_argument, NULL, 'g'},
+        {"routing-id", required_argument, NULL, 'r'},
         {NULL, 0, NULL, 0},
     };
     int o;
@@ -503,6 +508,9 @@ int main(int argc, char **argv)
             break;
         case 's':
             a.server_key = optarg;
+            break;
+        case 'r':
+            a.routing_id = optarg;
             break;
         case 'k':
             a.secret_key = optarg;
