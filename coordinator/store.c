@@ -530,14 +530,6 @@ int store_reap_leases(struct store *s, char *err, size_t errlen)
     return n;
 }
 
-static json_t *doubles_json(size_t n, const double *v)
-{
-    json_t *a = json_array();
-    for (size_t i = 0; i < n; i++)
-        json_array_append_new(a, json_real(v[i]));
-    return a;
-}
-
 /* The stacks document of a result (new reference), or json null without stacks. */
 static json_t *stacks_json(const struct wire_result *r)
 {
@@ -698,19 +690,64 @@ static json_t *run_row_json(const struct store_result_item *item, const struct g
         "state", g->state);
 }
 
-/* Append the run_functions rows of a result (borrowed) to rows, its keys to keys. */
-static void function_rows_json(const struct wire_result *r, const char *run_id, json_t *rows,
-                               json_t *keys)
+/* The hotspot rows of a group as array literals, one per column (unnest). */
+struct function_columns {
+    struct sbuf run_id, key, calls, self_s, total_s, self_s_runs, total_s_runs;
+    size_t n;
+};
+
+/* Append s to an array literal as a quoted element ("a \"b\"" style). */
+static void sb_add_quoted(struct sbuf *b, const char *s)
 {
-    for (size_t i = 0; i < r->n_functions; i++) {
+    sb_addf(b, "\"");
+    for (size_t span; *s; s += span) {
+        span = strcspn(s, "\"\\");
+        sb_addf(b, "%.*s", (int)span, s);
+        if (s[span] != '\0') {
+            sb_addf(b, "\\%c", s[span]);
+            span++;
+        }
+    }
+    sb_addf(b, "\"");
+}
+
+/* Append n doubles to an array literal as one quoted element "{1.5,2}". */
+static void sb_add_doubles(struct sbuf *b, size_t n, const double *v)
+{
+    sb_addf(b, "\"{");
+    for (size_t i = 0; i < n; i++)
+        sb_addf(b, "%s%.17g", i ? "," : "", v[i]);
+    sb_addf(b, "}\"");
+}
+
+/* Append the hotspot rows of a result (borrowed) to c. */
+static void function_columns_add(struct function_columns *c, const struct wire_result *r,
+                                 const char *run_id)
+{
+    for (size_t i = 0; i < r->n_functions; i++, c->n++) {
         const struct wire_function *f = &r->functions[i];
-        json_array_append_new(
-            rows,
-            json_pack("{s:s, s:s, s:I, s:f, s:f, s:o, s:o}", "run_id", run_id, "key", f->key,
-                      "calls", (json_int_t)clamp_i64(f->calls), "self_s", f->self_s, "total_s",
-                      f->total_s, "self_s_runs", doubles_json(f->n_self_s_runs, f->self_s_runs),
-                      "total_s_runs", doubles_json(f->n_total_s_runs, f->total_s_runs)));
-        json_array_append_new(keys, json_string(f->key));
+        const char *sep = c->n ? "," : "{";
+        sb_addf(&c->run_id, "%s%s", sep, run_id);
+        sb_addf(&c->key, "%s", sep);
+        sb_add_quoted(&c->key, f->key);
+        sb_addf(&c->calls, "%s%lld", sep, clamp_i64(f->calls));
+        sb_addf(&c->self_s, "%s%.17g", sep, f->self_s);
+        sb_addf(&c->total_s, "%s%.17g", sep, f->total_s);
+        sb_addf(&c->self_s_runs, "%s", sep);
+        sb_add_doubles(&c->self_s_runs, f->n_self_s_runs, f->self_s_runs);
+        sb_addf(&c->total_s_runs, "%s", sep);
+        sb_add_doubles(&c->total_s_runs, f->n_total_s_runs, f->total_s_runs);
+    }
+}
+
+/* Close c's literals and move them into p as the next 7 parameters (p owns them). */
+static void function_columns_take(struct function_columns *c, struct params *p)
+{
+    struct sbuf *cols[] = {&c->run_id,  &c->key,         &c->calls,       &c->self_s,
+                           &c->total_s, &c->self_s_runs, &c->total_s_runs};
+    for (size_t i = 0; i < sizeof(cols) / sizeof(cols[0]); i++) {
+        sb_addf(cols[i], c->n ? "}" : "{}");
+        p_own(p, sb_take(cols[i]));
     }
 }
 
@@ -724,40 +761,33 @@ static void function_rows_json(const struct wire_result *r, const char *run_id, 
 static int group_insert(struct store *s, struct store_result_item *items,
                         const struct group_item *g, size_t n, char *err, size_t errlen)
 {
-    json_t *runs = json_array(), *functions = json_array(), *keys = json_array();
+    json_t *runs = json_array();
+    struct function_columns fc = {0};
     for (size_t i = 0; i < n; i++) {
         if (!g[i].to_store)
             continue;
         json_array_append_new(runs, run_row_json(&items[i], &g[i], i));
-        function_rows_json(items[i].result, g[i].run_id, functions, keys);
+        function_columns_add(&fc, items[i].result, g[i].run_id);
     }
-    if (json_array_size(runs) == 0) {
+    if (json_array_size(runs) == 0) { /* nothing to insert: fc is empty too */
         json_decref(runs);
-        json_decref(functions);
-        json_decref(keys);
         return 0;
     }
     struct params p = {0};
-    int rc = 0;
-    if (json_array_size(keys) > 0) {
-        p_own(&p, json_take_text(keys));
-        rc = store_cmd(s,
-                       "INSERT INTO functions (key) SELECT DISTINCT k"
-                       " FROM jsonb_array_elements_text($1::jsonb) AS k"
-                       " WHERE NOT EXISTS (SELECT 1 FROM functions f WHERE f.key = k)"
-                       " ORDER BY k ON CONFLICT (key) DO NOTHING",
-                       &p, err, errlen);
-        p_release(&p);
-    } else {
-        json_decref(keys);
-    }
-    if (rc < 0) {
-        json_decref(runs);
-        json_decref(functions);
-        return rc;
-    }
     p_own(&p, json_take_text(runs));
-    p_own(&p, json_take_text(functions));
+    function_columns_take(&fc, &p);
+    /* The new function keys first, so that the hotspots below can join them ($3). */
+    struct params keys = {0};
+    p_str(&keys, p.v[2]);
+    if (fc.n > 0 &&
+        store_cmd(s,
+                  "INSERT INTO functions (key) SELECT DISTINCT k FROM unnest($1::text[]) AS k"
+                  " WHERE NOT EXISTS (SELECT 1 FROM functions f WHERE f.key = k)"
+                  " ORDER BY k ON CONFLICT (key) DO NOTHING",
+                  &keys, err, errlen) < 0) {
+        p_release(&p);
+        return -EIO;
+    }
     /* The batch is done when none of its jobs is queued or leased; the CTEs'
      * updates are not visible to the NOT EXISTS, so this group's jobs are
      * counted by their new state (from j). */
@@ -783,9 +813,11 @@ static int group_insert(struct store *s, struct store_result_item *items,
         "  WHERE jsonb_typeof(x.stacks) = 'object'),"
         " fr AS (INSERT INTO run_functions (run_id, function_id, calls, self_s, total_s,"
         "  self_s_runs, total_s_runs)"
-        "  SELECT v.run_id, f.id, v.calls, v.self_s, v.total_s, v.self_s_runs, v.total_s_runs"
-        "  FROM jsonb_to_recordset($2::jsonb) AS v(run_id uuid, key text, calls bigint,"
-        "  self_s float8, total_s float8, self_s_runs float8[], total_s_runs float8[])"
+        "  SELECT v.run_id, f.id, v.calls, v.self_s, v.total_s, v.self_s_runs::float8[],"
+        "  v.total_s_runs::float8[]"
+        "  FROM unnest($2::uuid[], $3::text[], $4::bigint[], $5::float8[], $6::float8[],"
+        "  $7::text[], $8::text[]) AS v(run_id, key, calls, self_s, total_s, self_s_runs,"
+        "  total_s_runs)"
         "  JOIN r USING (run_id) JOIN functions f ON f.key = v.key ON CONFLICT DO NOTHING),"
         " j AS (UPDATE jobs SET state = x.state, lease_owner = NULL, lease_expires = NULL,"
         "  updated = now() FROM x JOIN r USING (run_id) WHERE jobs.id = x.job_id"
