@@ -6,8 +6,10 @@
  * so a caller holds at most one PGresult and clears it on every path.
  * Arrays travel as text literals of numbers ('{1.5,2}') or as JSON (strings:
  * jansson does the escaping); numbers are validated finite by lib/wire first.
- * Transactions are short: a claim or renewal is one statement; a result is
- * one transaction that ends before the ack is sent.
+ * Transactions are short: a claim or renewal is one statement; a group of
+ * results is one transaction of five statements whatever its size (rows go
+ * in as jsonb or unnest() arrays, one statement per table for the group, not
+ * per result), and it ends before the acks are sent.
  */
 #include "store.h"
 
