@@ -6,8 +6,10 @@
  * so a caller holds at most one PGresult and clears it on every path.
  * Arrays travel as text literals of numbers ('{1.5,2}') or as JSON (strings:
  * jansson does the escaping); numbers are validated finite by lib/wire first.
- * Transactions are short: a claim or renewal is one statement; a result is
- * one transaction that ends before the ack is sent.
+ * Transactions are short: a claim or renewal is one statement; a group of
+ * results is one transaction of five statements whatever its size (rows go
+ * in as jsonb or unnest() arrays, one statement per table for the group, not
+ * per result), and it ends before the acks are sent.
  */
 #include "store.h"
 
@@ -530,56 +532,11 @@ int store_reap_leases(struct store *s, char *err, size_t errlen)
     return n;
 }
 
-/* '{a,b}' literal of n doubles read through get(i). */
-static char *doubles_literal(size_t n, const void *base, size_t stride, size_t offset)
+/* The stacks document of a result (new reference), or json null without stacks. */
+static json_t *stacks_json(const struct wire_result *r)
 {
-    struct sbuf b = {0};
-    sb_addf(&b, "{");
-    for (size_t i = 0; i < n; i++) {
-        double v;
-        memcpy(&v, (const char *)base + i * stride + offset, sizeof(v));
-        sb_addf(&b, "%s%.17g", i ? "," : "", v);
-    }
-    sb_addf(&b, "}");
-    return sb_take(&b);
-}
-
-static json_t *doubles_json(size_t n, const double *v)
-{
-    json_t *a = json_array();
-    for (size_t i = 0; i < n; i++)
-        json_array_append_new(a, json_real(v[i]));
-    return a;
-}
-
-/* Functions of a result as the JSON rows store_put_result() inserts. */
-static char *functions_json(const struct wire_result *r, char **keys_out)
-{
-    json_t *rows = json_array();
-    json_t *keys = json_array();
-    for (size_t i = 0; i < r->n_functions; i++) {
-        const struct wire_function *f = &r->functions[i];
-        json_t *o = json_object();
-        json_object_set_new(o, "key", json_string(f->key));
-        json_object_set_new(o, "calls", json_integer(clamp_i64(f->calls)));
-        json_object_set_new(o, "self_s", json_real(f->self_s));
-        json_object_set_new(o, "total_s", json_real(f->total_s));
-        json_object_set_new(o, "self_s_runs", doubles_json(f->n_self_s_runs, f->self_s_runs));
-        json_object_set_new(o, "total_s_runs", doubles_json(f->n_total_s_runs, f->total_s_runs));
-        json_array_append_new(rows, o);
-        json_array_append_new(keys, json_string(f->key));
-    }
-    char *s = json_dumps(rows, JSON_COMPACT);
-    *keys_out = json_dumps(keys, JSON_COMPACT);
-    json_decref(rows);
-    json_decref(keys);
-    if (s == NULL || *keys_out == NULL)
-        abort();
-    return s;
-}
-
-static char *stacks_json(const struct wire_result *r)
-{
+    if (r->n_stacks == 0)
+        return json_null();
     json_t *doc = json_object();
     json_t *keys = json_array();
     for (size_t i = 0; i < r->n_functions; i++)
@@ -598,246 +555,342 @@ static char *stacks_json(const struct wire_result *r)
         json_array_append_new(stacks, o);
     }
     json_object_set_new(doc, "stacks", stacks);
-    char *s = json_dumps(doc, JSON_COMPACT);
-    json_decref(doc);
+    return doc;
+}
+
+/* What the lookup of a group found for one result (store_put_results()). */
+struct group_item {
+    bool to_store;       /* passed the checks: goes into the group's inserts */
+    const char *state;   /* the job's next state when stored */
+    long long batch_id;  /* the job's, from the lookup */
+    long long host_id;   /* ... */
+    long long script_id; /* ... */
+    char run_id[37];     /* the result's run_id as text */
+};
+
+/* Dump a JSON value (stolen) as new text (caller owns). */
+static char *json_take_text(json_t *v)
+{
+    char *s = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
+    json_decref(v);
     if (s == NULL)
         abort();
     return s;
 }
 
-/* Insert the runs row; *inserted says whether it was new. */
-static int put_run_row(struct store *s, const char *owner, const struct wire_result *r,
-                       const char *run_id, const char *batch_id, const char *host_id,
-                       const char *script_id, bool *inserted, char *err, size_t errlen)
+/*
+ * Lock the jobs of the group's n results (in job id order, so two
+ * coordinators cannot deadlock) and decide each result's status the way
+ * storing them one after the other would: a run_id stored before (or earlier
+ * in the group) is a duplicate; a job answered earlier in the group is no
+ * longer leased, so a second result for it is stale. Fills g[i] for the
+ * results that pass. Returns 0 or -EIO.
+ */
+static int group_check(struct store *s, struct store_result_item *items, struct group_item *g,
+                       size_t n, char *err, size_t errlen)
 {
-    struct params p = {0};
-    struct sbuf rss = {0}, codes = {0}, sigs = {0}, tos = {0};
-    sb_addf(&rss, "{");
-    sb_addf(&codes, "{");
-    sb_addf(&sigs, "{");
-    sb_addf(&tos, "{");
-    for (size_t i = 0; i < r->n_runs; i++) {
-        const char *sep = i ? "," : "";
-        sb_addf(&rss, "%s%lld", sep, clamp_i64(r->runs[i].peak_rss_bytes));
-        sb_addf(&codes, "%s%" PRId32, sep, r->runs[i].exit_code);
-        sb_addf(&sigs, "%s%" PRId32, sep, r->runs[i].signal);
-        sb_addf(&tos, "%s%s", sep, r->runs[i].timed_out ? "t" : "f");
+    struct sbuf ids = {0}, runs = {0};
+    sb_addf(&ids, "{");
+    sb_addf(&runs, "{");
+    for (size_t i = 0; i < n; i++) {
+        wire_run_id_format(items[i].result->run_id, g[i].run_id);
+        sb_addf(&ids, "%s%" PRIu64, i ? "," : "", items[i].result->job_id);
+        sb_addf(&runs, "%s%s", i ? "," : "", g[i].run_id);
     }
-    sb_addf(&rss, "}");
-    sb_addf(&codes, "}");
-    sb_addf(&sigs, "}");
-    sb_addf(&tos, "}");
-    p_str(&p, run_id);
-    p_fmt(&p, "%" PRIu64, r->job_id);
-    p_fmt(&p, "%" PRIu32, r->attempt);
-    p_str(&p, batch_id);
-    p_str(&p, host_id);
-    p_str(&p, script_id);
-    p_str(&p, owner);
-    p_str(&p, r->script_sha256);
-    p_str(&p, r->python.version);
-    p_str(&p, r->python.build);
-    p_str(&p, r->python.executable);
-    p_str(&p, wire_outcome_name(r->outcome));
-    p_str(&p, r->message);
-    p_str(&p, r->host.governor);
-    p_fmt(&p, "%.17g", r->host.load1);
-    p_own(&p, doubles_literal(r->n_runs, r->runs, sizeof(*r->runs),
-                              offsetof(struct wire_measurement, wall_s)));
-    p_own(&p, doubles_literal(r->n_runs, r->runs, sizeof(*r->runs),
-                              offsetof(struct wire_measurement, cpu_s)));
-    p_own(&p, sb_take(&rss));
-    p_own(&p, sb_take(&codes));
-    p_own(&p, sb_take(&sigs));
-    p_own(&p, sb_take(&tos));
-    p_str(&p, r->started_at[0] ? r->started_at : NULL);
-    if (r->n_stacks > 0)
-        p_own(&p, stacks_json(r));
-    else
-        p_str(&p, NULL);
-    /* The row and its stacks in one statement; the count says whether the row is new. */
+    sb_addf(&ids, "}");
+    sb_addf(&runs, "}");
+    struct params p = {0};
+    p_own(&p, sb_take(&ids));
+    p_own(&p, sb_take(&runs));
+    /* One row per result, in order; a stored run_id implies its job exists (foreign key). */
     PGresult *res = store_exec(
         s,
-        "WITH r AS (INSERT INTO runs (run_id, job_id, attempt, batch_id, host_id, script_id,"
-        " agent, script_sha256, python_version, python_build, python_executable, outcome,"
-        " message, governor, load1, wall_s, cpu_s, peak_rss_bytes, exit_codes, signals,"
-        " timed_out, started_at) VALUES ($1::uuid, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11,"
-        " $12, $13, $14, $15, $16::float8[], $17::float8[], $18::bigint[], $19::integer[],"
-        " $20::integer[], $21::boolean[], $22::timestamptz)"
-        " ON CONFLICT (run_id) DO NOTHING RETURNING run_id),"
-        " st AS (INSERT INTO run_stacks (run_id, stacks)"
-        "  SELECT run_id, $23::jsonb FROM r WHERE $23::jsonb IS NOT NULL)"
-        " SELECT count(*) FROM r",
+        "WITH j AS MATERIALIZED (SELECT j.id, j.state, j.attempt,"
+        " coalesce(j.lease_owner, '') AS owner, j.batch_id, j.host_id, j.script_id, s.key,"
+        " j.max_attempts FROM jobs j JOIN scripts s ON s.id = j.script_id"
+        " WHERE j.id = ANY ($1::bigint[]) ORDER BY j.id FOR UPDATE OF j)"
+        " SELECT j.id IS NOT NULL, EXISTS (SELECT 1 FROM runs r WHERE r.run_id = i.run_id),"
+        " j.state, j.attempt, j.owner, j.key, j.max_attempts, j.batch_id, j.host_id, j.script_id"
+        " FROM unnest($1::bigint[], $2::uuid[]) WITH ORDINALITY AS i(job_id, run_id, ord)"
+        " LEFT JOIN j ON j.id = i.job_id ORDER BY i.ord",
         &p, PGRES_TUPLES_OK, err, errlen);
     p_release(&p);
     if (res == NULL)
         return -EIO;
-    *inserted = strcmp(PQgetvalue(res, 0, 0), "1") == 0;
+    if ((size_t)PQntuples(res) != n) {
+        set_err(err, errlen, "database error: the job lookup returned %d rows for %zu results",
+                PQntuples(res), n);
+        PQclear(res);
+        return -EIO;
+    }
+    for (size_t i = 0; i < n; i++) {
+        const struct wire_result *r = items[i].result;
+        int row = (int)i;
+        g[i].to_store = false;
+        bool answered = false, repeated = false;
+        for (size_t k = 0; k < i; k++) {
+            answered |= g[k].to_store && items[k].result->job_id == r->job_id;
+            repeated |= g[k].to_store && strcmp(g[k].run_id, g[i].run_id) == 0;
+        }
+        uint32_t attempt = (uint32_t)strtoul(PQgetvalue(res, row, 3), NULL, 10);
+        if (strcmp(PQgetvalue(res, row, 0), "t") != 0)
+            items[i].status = STORE_RESULT_UNKNOWN_JOB;
+        else if (repeated || strcmp(PQgetvalue(res, row, 1), "t") == 0)
+            items[i].status = STORE_RESULT_DUPLICATE;
+        else if (answered || strcmp(PQgetvalue(res, row, 2), "leased") != 0 ||
+                 attempt != r->attempt)
+            items[i].status = STORE_RESULT_STALE;
+        else if (strcmp(PQgetvalue(res, row, 4), items[i].owner) != 0 ||
+                 strcmp(PQgetvalue(res, row, 5), r->script_key) != 0)
+            items[i].status = STORE_RESULT_FORBIDDEN;
+        else
+            items[i].status = STORE_RESULT_STORED;
+        if (items[i].status != STORE_RESULT_STORED)
+            continue;
+        /* An agent-side error is retried while attempts remain; anything else ends the job. */
+        uint32_t max_attempts = (uint32_t)strtoul(PQgetvalue(res, row, 6), NULL, 10);
+        g[i].state = r->outcome == WIRE_OUTCOME_OK ? "done" : "failed";
+        if (r->outcome == WIRE_OUTCOME_ERROR && attempt < max_attempts)
+            g[i].state = "queued";
+        g[i].batch_id = strtoll(PQgetvalue(res, row, 7), NULL, 10);
+        g[i].host_id = strtoll(PQgetvalue(res, row, 8), NULL, 10);
+        g[i].script_id = strtoll(PQgetvalue(res, row, 9), NULL, 10);
+        g[i].to_store = true;
+    }
     PQclear(res);
     return 0;
 }
 
-static int put_profile(struct store *s, const struct wire_result *r, const char *run_id, char *err,
-                       size_t errlen)
+/* The runs row of item i (plus its stacks and the job's next state), as new JSON. */
+static json_t *run_row_json(const struct store_result_item *item, const struct group_item *g,
+                            size_t i)
 {
-    struct params p = {0};
-    int rc = 0;
-    if (r->n_functions > 0) {
-        char *keys = NULL;
-        char *rows = functions_json(r, &keys);
-        p_own(&p, keys);
-        rc = store_cmd(s,
-                       "INSERT INTO functions (key) SELECT DISTINCT k"
-                       " FROM jsonb_array_elements_text($1::jsonb) AS k ORDER BY k"
-                       " ON CONFLICT (key) DO NOTHING",
-                       &p, err, errlen);
-        p_release(&p);
-        if (rc < 0) {
-            free(rows);
-            return rc;
-        }
-        p_str(&p, run_id);
-        p_own(&p, rows);
-        rc = store_cmd(
-            s,
-            "INSERT INTO run_functions (run_id, function_id, calls, self_s, total_s,"
-            " self_s_runs, total_s_runs)"
-            " SELECT $1::uuid, f.id, r.calls, r.self_s, r.total_s,"
-            " ARRAY(SELECT v::float8 FROM jsonb_array_elements_text(r.self_s_runs)"
-            "       WITH ORDINALITY AS t(v, i) ORDER BY i),"
-            " ARRAY(SELECT v::float8 FROM jsonb_array_elements_text(r.total_s_runs)"
-            "       WITH ORDINALITY AS t(v, i) ORDER BY i)"
-            " FROM jsonb_to_recordset($2::jsonb) AS r(key text, calls bigint, self_s float8,"
-            " total_s float8, self_s_runs jsonb, total_s_runs jsonb)"
-            " JOIN functions f ON f.key = r.key ON CONFLICT DO NOTHING",
-            &p, err, errlen);
-        p_release(&p);
-        if (rc < 0)
-            return rc;
+    const struct wire_result *r = item->result;
+    json_t *wall = json_array(), *cpu = json_array(), *rss = json_array();
+    json_t *codes = json_array(), *sigs = json_array(), *tos = json_array();
+    for (size_t k = 0; k < r->n_runs; k++) {
+        const struct wire_measurement *m = &r->runs[k];
+        json_array_append_new(wall, json_real(m->wall_s));
+        json_array_append_new(cpu, json_real(m->cpu_s));
+        json_array_append_new(rss, json_integer(clamp_i64(m->peak_rss_bytes)));
+        json_array_append_new(codes, json_integer(m->exit_code));
+        json_array_append_new(sigs, json_integer(m->signal));
+        json_array_append_new(tos, json_boolean(m->timed_out));
     }
-    return rc;
+    return json_pack(
+        "{s:I, s:s, s:I, s:i, s:I, s:I, s:I, s:s?, s:s?, s:s?, s:s?, s:s?, s:s, s:s?, s:s?,"
+        " s:f, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:s}",
+        "i", (json_int_t)i, "run_id", g->run_id, "job_id", (json_int_t)clamp_i64(r->job_id),
+        "attempt", (int)r->attempt, "batch_id", (json_int_t)g->batch_id, "host_id",
+        (json_int_t)g->host_id, "script_id", (json_int_t)g->script_id, "agent", item->owner,
+        "script_sha256", r->script_sha256, "python_version", r->python.version, "python_build",
+        r->python.build, "python_executable", r->python.executable, "outcome",
+        wire_outcome_name(r->outcome), "message", r->message, "governor", r->host.governor, "load1",
+        r->host.load1, "wall_s", wall, "cpu_s", cpu, "peak_rss_bytes", rss, "exit_codes", codes,
+        "signals", sigs, "timed_out", tos, "started_at",
+        r->started_at[0] ? json_string(r->started_at) : json_null(), "stacks", stacks_json(r),
+        "state", g->state);
 }
 
-/* Store one result inside the caller's transaction. Returns 0 (any status) or
- * -EIO, after which the transaction is aborted. */
-static int put_one(struct store *s, const char *owner, const struct wire_result *r,
-                   enum store_result_status *status, char *err, size_t errlen)
+/* The hotspot rows of a group as array literals, one per column (unnest). */
+struct function_columns {
+    struct sbuf run_id, key, calls, self_s, total_s, self_s_runs, total_s_runs;
+    size_t n;
+};
+
+/* Append s to an array literal as a quoted element ("a \"b\"" style). */
+static void sb_add_quoted(struct sbuf *b, const char *s)
 {
-    char run_id[37];
-    wire_run_id_format(r->run_id, run_id);
+    sb_addf(b, "\"");
+    for (size_t span; *s; s += span) {
+        span = strcspn(s, "\"\\");
+        sb_addf(b, "%.*s", (int)span, s);
+        if (s[span] != '\0') {
+            sb_addf(b, "\\%c", s[span]);
+            span++;
+        }
+    }
+    sb_addf(b, "\"");
+}
+
+/* Append n doubles to an array literal as one quoted element "{1.5,2}". */
+static void sb_add_doubles(struct sbuf *b, size_t n, const double *v)
+{
+    sb_addf(b, "\"{");
+    for (size_t i = 0; i < n; i++)
+        sb_addf(b, "%s%.17g", i ? "," : "", v[i]);
+    sb_addf(b, "}\"");
+}
+
+/* Append the hotspot rows of a result (borrowed) to c. */
+static void function_columns_add(struct function_columns *c, const struct wire_result *r,
+                                 const char *run_id)
+{
+    for (size_t i = 0; i < r->n_functions; i++, c->n++) {
+        const struct wire_function *f = &r->functions[i];
+        const char *sep = c->n ? "," : "{";
+        sb_addf(&c->run_id, "%s%s", sep, run_id);
+        sb_addf(&c->key, "%s", sep);
+        sb_add_quoted(&c->key, f->key);
+        sb_addf(&c->calls, "%s%lld", sep, clamp_i64(f->calls));
+        sb_addf(&c->self_s, "%s%.17g", sep, f->self_s);
+        sb_addf(&c->total_s, "%s%.17g", sep, f->total_s);
+        sb_addf(&c->self_s_runs, "%s", sep);
+        sb_add_doubles(&c->self_s_runs, f->n_self_s_runs, f->self_s_runs);
+        sb_addf(&c->total_s_runs, "%s", sep);
+        sb_add_doubles(&c->total_s_runs, f->n_total_s_runs, f->total_s_runs);
+    }
+}
+
+/* Close c's literals and move them into p as the next 7 parameters (p owns them). */
+static void function_columns_take(struct function_columns *c, struct params *p)
+{
+    struct sbuf *cols[] = {&c->run_id,  &c->key,         &c->calls,       &c->self_s,
+                           &c->total_s, &c->self_s_runs, &c->total_s_runs};
+    for (size_t i = 0; i < sizeof(cols) / sizeof(cols[0]); i++) {
+        sb_addf(cols[i], c->n ? "}" : "{}");
+        p_own(p, sb_take(cols[i]));
+    }
+}
+
+/*
+ * Insert, for the results that passed group_check(), their runs rows, stacks
+ * and hotspots, and move their jobs (and batches) on: one statement for the
+ * new function keys, one for the rest. A run_id another coordinator stored
+ * meanwhile is not inserted (ON CONFLICT): that result becomes a duplicate
+ * and its job is left alone. Returns 0 or -EIO.
+ */
+static int group_insert(struct store *s, struct store_result_item *items,
+                        const struct group_item *g, size_t n, char *err, size_t errlen)
+{
+    json_t *runs = json_array();
+    struct function_columns fc = {0};
+    for (size_t i = 0; i < n; i++) {
+        if (!g[i].to_store)
+            continue;
+        json_array_append_new(runs, run_row_json(&items[i], &g[i], i));
+        function_columns_add(&fc, items[i].result, g[i].run_id);
+    }
+    if (json_array_size(runs) == 0) { /* nothing to insert: fc is empty too */
+        json_decref(runs);
+        return 0;
+    }
     struct params p = {0};
-    PGresult *res = NULL;
-    /* A stored run_id implies its job exists (foreign key): one lookup answers both. */
-    p_fmt(&p, "%" PRIu64, r->job_id);
-    p_str(&p, run_id);
-    res = store_exec(s,
-                     "SELECT j.state, j.attempt, coalesce(j.lease_owner, ''), j.batch_id,"
-                     " j.host_id, j.script_id, s.key, j.max_attempts,"
-                     " EXISTS (SELECT 1 FROM runs WHERE run_id = $2::uuid)"
-                     " FROM jobs j JOIN scripts s ON s.id = j.script_id"
-                     " WHERE j.id = $1 FOR UPDATE OF j",
-                     &p, PGRES_TUPLES_OK, err, errlen);
+    p_own(&p, json_take_text(runs));
+    function_columns_take(&fc, &p);
+    /* The new function keys first, so that the hotspots below can join them ($3). */
+    struct params keys = {0};
+    p_str(&keys, p.v[2]);
+    if (fc.n > 0 &&
+        store_cmd(s,
+                  "INSERT INTO functions (key) SELECT DISTINCT k FROM unnest($1::text[]) AS k"
+                  " WHERE NOT EXISTS (SELECT 1 FROM functions f WHERE f.key = k)"
+                  " ORDER BY k ON CONFLICT (key) DO NOTHING",
+                  &keys, err, errlen) < 0) {
+        p_release(&p);
+        return -EIO;
+    }
+    /* The batch is done when none of its jobs is queued or leased; the CTEs'
+     * updates are not visible to the NOT EXISTS, so this group's jobs are
+     * counted by their new state (from j). */
+    PGresult *res = store_exec(
+        s,
+        "WITH x AS MATERIALIZED (SELECT * FROM jsonb_to_recordset($1::jsonb) AS x(i integer,"
+        "  run_id uuid, job_id bigint, attempt integer, batch_id bigint, host_id bigint,"
+        "  script_id bigint, agent text, script_sha256 text, python_version text,"
+        "  python_build text, python_executable text, outcome text, message text,"
+        "  governor text, load1 float8, wall_s float8[], cpu_s float8[],"
+        "  peak_rss_bytes bigint[], exit_codes integer[], signals integer[],"
+        "  timed_out boolean[], started_at timestamptz, stacks jsonb, state text)),"
+        " r AS (INSERT INTO runs (run_id, job_id, attempt, batch_id, host_id, script_id,"
+        "  agent, script_sha256, python_version, python_build, python_executable, outcome,"
+        "  message, governor, load1, wall_s, cpu_s, peak_rss_bytes, exit_codes, signals,"
+        "  timed_out, started_at)"
+        "  SELECT run_id, job_id, attempt, batch_id, host_id, script_id, agent, script_sha256,"
+        "  python_version, python_build, python_executable, outcome, message, governor, load1,"
+        "  wall_s, cpu_s, peak_rss_bytes, exit_codes, signals, timed_out, started_at FROM x"
+        "  ON CONFLICT (run_id) DO NOTHING RETURNING run_id),"
+        " st AS (INSERT INTO run_stacks (run_id, stacks)"
+        "  SELECT x.run_id, x.stacks FROM x JOIN r USING (run_id)"
+        "  WHERE jsonb_typeof(x.stacks) = 'object'),"
+        " fr AS (INSERT INTO run_functions (run_id, function_id, calls, self_s, total_s,"
+        "  self_s_runs, total_s_runs)"
+        "  SELECT v.run_id, f.id, v.calls, v.self_s, v.total_s, v.self_s_runs::float8[],"
+        "  v.total_s_runs::float8[]"
+        "  FROM unnest($2::uuid[], $3::text[], $4::bigint[], $5::float8[], $6::float8[],"
+        "  $7::text[], $8::text[]) AS v(run_id, key, calls, self_s, total_s, self_s_runs,"
+        "  total_s_runs)"
+        "  JOIN r USING (run_id) JOIN functions f ON f.key = v.key ON CONFLICT DO NOTHING),"
+        " j AS (UPDATE jobs SET state = x.state, lease_owner = NULL, lease_expires = NULL,"
+        "  updated = now() FROM x JOIN r USING (run_id) WHERE jobs.id = x.job_id"
+        "  RETURNING jobs.id, jobs.batch_id, x.state),"
+        " b AS (UPDATE batches b SET state = 'done', finished = now()"
+        "  WHERE b.state = 'running' AND b.id IN (SELECT batch_id FROM j WHERE state <> 'queued')"
+        "  AND NOT EXISTS (SELECT 1 FROM jobs o WHERE o.batch_id = b.id"
+        "  AND o.state IN ('queued', 'leased')"
+        "  AND NOT EXISTS (SELECT 1 FROM j WHERE j.id = o.id AND j.state <> 'queued')))"
+        " SELECT x.i FROM x JOIN r USING (run_id)",
+        &p, PGRES_TUPLES_OK, err, errlen);
     p_release(&p);
     if (res == NULL)
         return -EIO;
-    if (PQntuples(res) == 0) {
-        PQclear(res);
-        *status = STORE_RESULT_UNKNOWN_JOB;
-        return 0;
+    /* Stored now unless another coordinator stored the run_id first. */
+    for (size_t i = 0; i < n; i++)
+        if (g[i].to_store)
+            items[i].status = STORE_RESULT_DUPLICATE;
+    for (int row = 0; row < PQntuples(res); row++) {
+        size_t i = strtoul(PQgetvalue(res, row, 0), NULL, 10);
+        if (i < n)
+            items[i].status = STORE_RESULT_STORED;
     }
-    if (strcmp(PQgetvalue(res, 0, 8), "t") == 0) {
-        PQclear(res);
-        *status = STORE_RESULT_DUPLICATE;
-        return 0;
-    }
-    bool leased = strcmp(PQgetvalue(res, 0, 0), "leased") == 0;
-    uint32_t attempt = (uint32_t)strtoul(PQgetvalue(res, 0, 1), NULL, 10);
-    bool same_owner = strcmp(PQgetvalue(res, 0, 2), owner) == 0;
-    bool same_script = strcmp(PQgetvalue(res, 0, 6), r->script_key) == 0;
-    uint32_t max_attempts = (uint32_t)strtoul(PQgetvalue(res, 0, 7), NULL, 10);
-    char batch_id[24], host_id[24], script_id[24];
-    snprintf(batch_id, sizeof(batch_id), "%s", PQgetvalue(res, 0, 3));
-    snprintf(host_id, sizeof(host_id), "%s", PQgetvalue(res, 0, 4));
-    snprintf(script_id, sizeof(script_id), "%s", PQgetvalue(res, 0, 5));
     PQclear(res);
-    if (!leased || attempt != r->attempt) {
-        *status = STORE_RESULT_STALE;
-        return 0;
-    }
-    if (!same_owner || !same_script) {
-        *status = STORE_RESULT_FORBIDDEN;
-        return 0;
-    }
-
-    bool inserted = false;
-    if (put_run_row(s, owner, r, run_id, batch_id, host_id, script_id, &inserted, err, errlen) < 0)
-        return -EIO;
-    if (!inserted) { /* stored meanwhile by another coordinator */
-        *status = STORE_RESULT_DUPLICATE;
-        return 0;
-    }
-    if (put_profile(s, r, run_id, err, errlen) < 0)
-        return -EIO;
-
-    /* An agent-side error is retried while attempts remain; anything else ends the job. */
-    const char *state = r->outcome == WIRE_OUTCOME_OK ? "done" : "failed";
-    if (r->outcome == WIRE_OUTCOME_ERROR && attempt < max_attempts)
-        state = "queued";
-    p_fmt(&p, "%" PRIu64, r->job_id);
-    p_str(&p, state);
-    /* The batch is done when no other job of it is queued or leased (the CTE's
-     * update is not visible to the NOT EXISTS: this job is excluded by id). */
-    int rc = store_cmd(s,
-                       "WITH j AS (UPDATE jobs SET state = $2, lease_owner = NULL,"
-                       " lease_expires = NULL, updated = now() WHERE id = $1 RETURNING batch_id)"
-                       " UPDATE batches b SET state = 'done', finished = now() FROM j"
-                       " WHERE b.id = j.batch_id AND b.state = 'running' AND $2 <> 'queued'"
-                       " AND NOT EXISTS (SELECT 1 FROM jobs x WHERE x.batch_id = b.id"
-                       " AND x.id <> $1 AND x.state IN ('queued', 'leased'))",
-                       &p, err, errlen);
-    p_release(&p);
-    if (rc < 0)
-        return -EIO;
-    *status = STORE_RESULT_STORED;
     return 0;
+}
+
+/* Store n results in one transaction, without a fallback; sets each status. */
+static int group_put(struct store *s, struct store_result_item *items, size_t n, char *err,
+                     size_t errlen)
+{
+    struct group_item *g = xcalloc(n, sizeof(*g));
+    int rc = store_cmd(s, "BEGIN", NULL, err, errlen);
+    if (rc == 0) {
+        rc = group_check(s, items, g, n, err, errlen);
+        if (rc == 0)
+            rc = group_insert(s, items, g, n, err, errlen);
+        if (rc == 0)
+            rc = store_cmd(s, "COMMIT", NULL, err, errlen);
+        else
+            store_rollback(s);
+    }
+    free(g);
+    return rc;
 }
 
 int store_put_result(struct store *s, const char *owner, const struct wire_result *r,
                      enum store_result_status *status, char *err, size_t errlen)
 {
-    if (store_cmd(s, "BEGIN", NULL, err, errlen) < 0)
-        return -EIO;
-    if (put_one(s, owner, r, status, err, errlen) < 0) {
-        store_rollback(s);
-        return -EIO;
-    }
-    return store_cmd(s, "COMMIT", NULL, err, errlen);
+    struct store_result_item item = {owner, r, STORE_RESULT_STORED, 0};
+    int rc = group_put(s, &item, 1, err, errlen);
+    *status = item.status;
+    return rc;
 }
 
 int store_put_results(struct store *s, struct store_result_item *items, size_t n, char *err,
                       size_t errlen)
 {
-    if (n == 1) {
-        items[0].rc =
-            store_put_result(s, items[0].owner, items[0].result, &items[0].status, err, errlen);
-        return items[0].rc;
-    }
-    int rc = store_cmd(s, "BEGIN", NULL, err, errlen);
-    for (size_t i = 0; rc == 0 && i < n; i++)
-        rc = put_one(s, items[i].owner, items[i].result, &items[i].status, err, errlen);
-    if (rc < 0) {
-        /* Something failed: undo the group and give each result its own transaction,
-         * so one bad result cannot hold back the others. */
-        store_rollback(s);
-        int any = 0;
+    if (n == 0)
+        return 0;
+    int rc = group_put(s, items, n, err, errlen);
+    if (rc < 0 && n > 1) {
+        /* Something failed: the group was undone; give each result its own
+         * transaction, so one bad result cannot hold back the others. */
+        rc = 0;
         for (size_t i = 0; i < n; i++) {
-            items[i].rc =
-                store_put_result(s, items[i].owner, items[i].result, &items[i].status, err, errlen);
-            any = items[i].rc < 0 ? items[i].rc : any;
+            items[i].rc = group_put(s, &items[i], 1, err, errlen);
+            rc = items[i].rc < 0 ? items[i].rc : rc;
         }
-        return any;
+        return rc;
     }
-    rc = store_cmd(s, "COMMIT", NULL, err, errlen);
     for (size_t i = 0; i < n; i++)
         items[i].rc = rc;
     return rc;

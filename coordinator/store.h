@@ -103,10 +103,12 @@ struct store_result_item {
 };
 
 /*
- * Store n results in one transaction (one fsync for all: group commit);
- * each item gets its own status and rc. When a statement fails, the group is
- * rolled back and each result retried in its own transaction. Returns 0 when
- * every item has rc 0, else -EIO (err describes the last failure).
+ * Store n results in one transaction (one fsync for all: group commit) of
+ * five statements whatever n; each item gets its own status and rc, as if
+ * the results had been stored one after the other. When a statement fails,
+ * the group is rolled back and each result retried in its own transaction.
+ * Returns 0 when every item has rc 0, else -EIO (err describes the last
+ * failure).
  */
 int store_put_results(struct store *s, struct store_result_item *items, size_t n, char *err,
                       size_t errlen);
