@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "analysis.h"
 #include "log.h"
 #include "wire.h"
 #include "xmalloc.h"
@@ -573,6 +574,25 @@ void router_log_counters(const struct router *r)
     free(text);
 }
 
+/* Analyse the batches that finished (a few per tick: the loop stays responsive). */
+static void router_analyse(struct router *r)
+{
+    for (int i = 0; i < 4; i++) {
+        struct analysis_summary sum;
+        char err[512];
+        int rc = analysis_run_one(r->store, NULL, &sum, err, sizeof(err));
+        if (rc < 0) {
+            r->c.internal++;
+            log_error("could not analyse a finished batch: %s", err);
+        }
+        if (rc <= 0)
+            return;
+        log_info("batch %" PRIu64 " analysed: %u series, %u tests, %u regressions,"
+                 " %u improvements",
+                 sum.batch_id, sum.series, sum.tests, sum.regressions, sum.improvements);
+    }
+}
+
 int64_t router_tick(struct router *r, int64_t now)
 {
     const struct config *cfg = r->cfg;
@@ -587,6 +607,7 @@ int64_t router_tick(struct router *r, int64_t now)
             log_info("%d expired leases returned to the queue", n);
         }
         r->next_reap = now + cfg->reap_interval_ms;
+        router_analyse(r);
     }
     if (now >= r->next_dispatch) {
         int64_t timeout = cfg->peer_timeout_ms ? cfg->peer_timeout_ms : 3 * cfg->heartbeat_ms;
