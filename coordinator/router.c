@@ -17,6 +17,7 @@
 
 #include "analysis.h"
 #include "log.h"
+#include "report.h"
 #include "wire.h"
 #include "xmalloc.h"
 #include "zap.h"
@@ -440,20 +441,28 @@ static json_t *counters_json(const struct router *r)
 
 static void on_query(struct router *r, const struct transport_msg *tm, const struct wire_msg *m)
 {
-    static const char *const kinds[] = {"", "hosts", "jobs", "batch"};
+    static const char *const kinds[] = {"", "hosts", "jobs", "batch", "report", "regression"};
+    static const char *const schemas[] = {"",
+                                          "pyscope.hosts/1",
+                                          "pyscope.jobs/1",
+                                          "pyscope.batch/1",
+                                          "pyscope.team_report/1",
+                                          "pyscope.triage/1"};
     char err[512];
     json_t *value;
-    if (store_query(r->store, &m->query, &value, err, sizeof(err)) < 0) {
+    int rc = m->query.kind == WIRE_QUERY_REPORT
+                 ? report_build(r->store, &m->query, &value, err, sizeof(err))
+             : m->query.kind == WIRE_QUERY_TRIAGE
+                 ? report_triage(r->store, &m->query, &value, err, sizeof(err))
+                 : store_query(r->store, &m->query, &value, err, sizeof(err));
+    if (rc < 0) {
         internal_error(r, tm, m->seq, "answer a query", err);
         return;
     }
     r->c.queries++;
     const char *kind = kinds[m->query.kind];
     json_t *doc = json_object();
-    json_object_set_new(doc, "schema",
-                        json_string(m->query.kind == WIRE_QUERY_HOSTS  ? "pyscope.hosts/1"
-                                    : m->query.kind == WIRE_QUERY_JOBS ? "pyscope.jobs/1"
-                                                                       : "pyscope.batch/1"));
+    json_object_set_new(doc, "schema", json_string(schemas[m->query.kind]));
     json_object_set_new(doc, kind, value);
     json_t *coord = json_object();
     size_t peers = 0;
@@ -501,8 +510,10 @@ void router_handle(struct router *r, const struct transport_msg *tm, int64_t now
     if (r->cfg->curve_secret_key_file) {
         bool agent = strncmp(tm->user_id, "agent:", 6) == 0;
         bool submitter = strncmp(tm->user_id, "submitter:", 10) == 0;
-        bool allowed = m->type == WIRE_QUERY || (m->type == WIRE_SUBMIT && submitter) ||
-                       (agent && m->type != WIRE_SUBMIT);
+        /* triage writes: submitters only */
+        bool triage = m->type == WIRE_QUERY && m->query.kind == WIRE_QUERY_TRIAGE;
+        bool allowed = (m->type == WIRE_QUERY && (!triage || submitter)) ||
+                       (m->type == WIRE_SUBMIT && submitter) || (agent && m->type != WIRE_SUBMIT);
         if (!allowed) {
             r->c.forbidden++;
             log_warn("peer \"%s\" may not send %s messages", tm->user_id, wire_type_name(m->type));

@@ -35,9 +35,53 @@ expect_eq "q-value and CI stored" t "$(q "g.q_value < 0.05 AND g.q_value >= g.p_
 expect_eq "baseline: the five earlier nights" 5 "$(q "cardinality(g.baseline_runs)" "$slow AND g.metric = 'wall_s'")"
 expect_eq "state new, no identity change" "new|false|false|false" "$(q "g.state || '|' || g.script_changed || '|' || g.python_changed || '|' || g.host_changed" "$slow AND g.metric = 'wall_s'")"
 
+# The team report: JSON and HTML from the coordinator's report query.
+CLI="$PYSCOPE_BUILD/cli/pyscope"
+"$CLI" report --help 2>/dev/null | grep -q "pyscope report" || CLI="$PYSCOPE_BUILD/agent/pyscope-farm"
+export PYSCOPE_COORDINATOR="$COORD_EP"
+capture "$CLI" report --batch 6 --json
+expect_eq "report --json exits 0" 0 "$RC"
+expect_eq "report schema" "pyscope.team_report/1" "$(echo "$OUT" | json_get "d['schema']")"
+expect_eq "report: 4 regressions (wall, cpu, slow() total and self)" 4 \
+    "$(echo "$OUT" | json_get "len(d['report']['regressions'])")"
+expect_eq "report: worst first is slow()" "examples/a.py:slow:3 host-b" \
+    "$(echo "$OUT" | json_get "' '.join(str(d['report']['regressions'][0][k]) for k in ('function', 'host'))")"
+expect_eq "report: no improvements" 0 "$(echo "$OUT" | json_get "len(d['report']['improvements'])")"
+expect_eq "report: matrix 2 x 2" "2 2 4" \
+    "$(echo "$OUT" | json_get "'%d %d %d' % (len(d['report']['matrix']['hosts']), len(d['report']['matrix']['scripts']), len(d['report']['matrix']['cells']))")"
+expect_eq "report: matrix flags the slow cell only" "examples/a.py host-b" \
+    "$(echo "$OUT" | json_get "' '.join(c['script'] + ' ' + c['host'] for c in d['report']['matrix']['cells'] if c['status'] != 'ok')")"
+expect_eq "report: hardware pairs, host-b slower for a.py" "2 True" \
+    "$(echo "$OUT" | json_get "'%d %s' % (len(d['report']['hardware']), [h for h in d['report']['hardware'] if h['script'] == 'examples/a.py'][0]['ci_low'] > 1.1)")"
+capture "$CLI" report --since 1d --json
+expect_eq "report --since 1d covers every night" 6 "$(echo "$OUT" | json_get "len(d['report']['batches'])")"
+capture "$CLI" report --batch 6 --out "$T/report.html"
+expect_eq "report --out exits 0" 0 "$RC"
+expect_match "report prints the path" "$T/report.html" "$OUT"
+html=$(cat "$T/report.html")
+expect_match "html: hostile script name escaped" '&lt;script&gt;alert\(1\)&lt;/script&gt;' "$html"
+expect_nomatch "html: no script element" '<script' "$html"
+expect_nomatch "html: no URL" 'https?://' "$html"
+expect_match "html: why names slow()" 'examples/a.py:slow:3 \+0\.3' "$html"
+expect_match "html: state shown" 'class="state">new<' "$html"
+capture "$CLI" report --batch 1 --since 1d
+expect_eq "report: --batch with --since is a usage error" 2 "$RC"
+
+# Triage: bad input refused; 'expected' on every regression of the series.
+capture "$CLI" triage 999999 ack
+expect_eq "triage of an unknown id: exit 2" 2 "$RC"
+capture "$CLI" triage 1 maybe
+expect_eq "triage with a bad state: exit 2" 2 "$RC"
+for id in $(pg_sql "SELECT id FROM regressions WHERE batch_id = 6 ORDER BY id"); do
+    capture "$CLI" triage "$id" expected --note "new algorithm, slower <b>on purpose</b>"
+    expect_eq "triage $id expected" "regression $id: expected" "$OUT"
+done
+capture "$CLI" report --batch 6 --out "$T/report2.html"
+html=$(cat "$T/report2.html")
+expect_match "html: triage state and escaped note" 'expected</span><br><span class="muted">new algorithm, slower &lt;b&gt;on purpose' "$html"
+
 # Triaged 'expected': the slow run starts the series' new baseline, so a
 # seventh night at the new speed is no regression.
-psql -q -c "UPDATE regressions SET state = 'expected'" >/dev/null
 psql -q -v ON_ERROR_STOP=1 -v night=7 -v slow_night=7 -v slow=30 -f "$SEED" >/dev/null
 for _ in $(seq 100); do
     [ "$(pg_sql "SELECT count(*) FROM batches WHERE analyzed IS NULL")" = 0 ] && break
