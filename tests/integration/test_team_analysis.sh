@@ -64,6 +64,30 @@ expect_nomatch "html: no script element" '<script' "$html"
 expect_nomatch "html: no URL" 'https?://' "$html"
 expect_match "html: why names slow()" 'examples/a.py:slow:3 \+0\.3' "$html"
 expect_match "html: state shown" 'class="state">new<' "$html"
+# In headless Chromium (when installed): no console error, nothing refused by
+# the CSP, the hostile name is text, not an element; a screenshot for people.
+if command -v chromium >/dev/null 2>&1; then
+    chrome() {
+        timeout 90 chromium --headless --no-sandbox --disable-gpu --disable-quic --no-first-run \
+            --disable-background-networking --disable-component-update --disable-sync \
+            --disable-dev-shm-usage --user-data-dir="$(mktemp -d "$T/profile.XXXXXX")" "$@"
+    }
+    chrome --enable-logging=stderr --v=0 --dump-dom "file://$T/report.html" \
+        >"$T/report.dom" 2>"$T/chrome.log" || true
+    dom=$(cat "$T/report.dom")
+    expect_match "browser: page loaded" 'id="regressions"' "$dom"
+    expect_match "browser: hostile name is text" '&lt;script&gt;alert\(1\)&lt;/script&gt;' "$dom"
+    expect_nomatch "browser: no script element" '<script' "$dom"
+    expect_nomatch "browser: no console errors" 'Uncaught|CONSOLE\([0-9]+\)\] "[^"]*Error' "$(cat "$T/chrome.log")"
+    expect_nomatch "browser: csp refused nothing" 'Refused to' "$(cat "$T/chrome.log")"
+    mkdir -p "$PYSCOPE_BUILD/tests/html-shots"
+    chrome --screenshot="$PYSCOPE_BUILD/tests/html-shots/team-report.png" --window-size=1400,1100 \
+        "file://$T/report.html" >/dev/null 2>&1 || true
+    expect_eq "browser: screenshot taken" yes \
+        "$([ -s "$PYSCOPE_BUILD/tests/html-shots/team-report.png" ] && echo yes)"
+else
+    echo "# chromium not installed: browser checks skipped"
+fi
 capture "$CLI" report --batch 1 --since 1d
 expect_eq "report: --batch with --since is a usage error" 2 "$RC"
 
