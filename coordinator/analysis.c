@@ -33,7 +33,14 @@ static const char SERIES_SQL[] =
     "SELECT DISTINCT ON (r.script_id, r.host_id, r.python_build)"
     " json_build_object('script_id', r.script_id, 'host_id', r.host_id,"
     " 'python_build', r.python_build, 'run_id', r.run_id::text,"
-    " 'threshold', coalesce(j.threshold, s.threshold))::text"
+    " 'threshold', coalesce(j.threshold, s.threshold), 'job_id', r.job_id,"
+    " 'batch_runs', (SELECT count(*) FROM runs x WHERE x.batch_id = r.batch_id"
+    "   AND x.script_id = r.script_id AND x.host_id = r.host_id"
+    "   AND x.python_build = r.python_build AND x.outcome = 'ok'),"
+    " 'open_before', EXISTS (SELECT 1 FROM regressions g WHERE g.script_id = r.script_id"
+    "   AND g.host_id = r.host_id AND g.python_build = r.python_build"
+    "   AND g.batch_id < r.batch_id AND g.kind = 'regression'"
+    "   AND g.state IN ('new', 'confirmed', 'ack')))::text"
     " FROM runs r JOIN jobs j ON j.id = r.job_id JOIN scripts s ON s.id = r.script_id"
     " WHERE r.batch_id = $1 AND r.outcome = 'ok'"
     " ORDER BY r.script_id, r.host_id, r.python_build, r.stored_at DESC";
@@ -79,7 +86,7 @@ static const char INSERT_SQL[] =
     "INSERT INTO regressions (batch_id, script_id, host_id, python_build, metric, function_key,"
     " kind, mode, change_pct, ci_low_pct, ci_high_pct, p_value, q_value, baseline_median,"
     " candidate_median, baseline_runs, candidate_run, why, script_changed, python_changed,"
-    " host_changed, detail)"
+    " host_changed, detail, state, confirm_runs)"
     " SELECT $1::bigint, (d->>'script_id')::bigint, (d->>'host_id')::bigint, d->>'python_build',"
     " d->>'metric', d->>'function_key', d->>'kind', d->>'mode', (d->>'change_pct')::float8,"
     " (d->>'ci_low_pct')::float8, (d->>'ci_high_pct')::float8, (d->>'p_value')::float8,"
@@ -87,8 +94,20 @@ static const char INSERT_SQL[] =
     " (d->>'candidate_median')::float8,"
     " ARRAY(SELECT jsonb_array_elements_text(d->'baseline_runs'))::uuid[],"
     " (d->>'candidate_run')::uuid, coalesce(d->'why', '{}'), (d->>'script_changed')::boolean,"
-    " (d->>'python_changed')::boolean, (d->>'host_changed')::boolean, d->'detail'"
+    " (d->>'python_changed')::boolean, (d->>'host_changed')::boolean, d->'detail',"
+    " coalesce(d->>'state', 'new'), coalesce((d->>'confirm_runs')::integer, 0)"
     " FROM (SELECT $2::jsonb AS d) x ON CONFLICT DO NOTHING";
+
+/* A confirmation job: job $1 again, same host, more repeats, in its batch. */
+static const char CONFIRM_SQL[] =
+    "INSERT INTO jobs (batch_id, script_id, host_id, args, repeat, warmup, mode, timeout_s,"
+    " memory_limit_bytes, threshold, max_attempts)"
+    " SELECT batch_id, script_id, host_id, args, least(1000, greatest(5, 2 * repeat)), warmup,"
+    " mode, timeout_s, memory_limit_bytes, threshold, max_attempts FROM jobs WHERE id = $1::bigint";
+
+/* The batch runs again until its confirmation jobs end. */
+static const char REOPEN_SQL[] =
+    "UPDATE batches SET state = 'running', finished = NULL WHERE id = $1::bigint";
 
 static const char DONE_SQL[] = "UPDATE batches SET analyzed = now() WHERE id = $1::bigint";
 
@@ -161,7 +180,7 @@ static bool metric_p(const json_t *m, double *p)
     return isfinite(*p) && *p >= 0 && *p <= 1;
 }
 
-json_t *analysis_decide(const json_t *series, const struct regress_options *opt,
+json_t *analysis_decide(const json_t *series, const struct regress_options *opt, json_t *confirm,
                         struct analysis_summary *sum)
 {
     struct regress_options dflt;
@@ -173,7 +192,7 @@ json_t *analysis_decide(const json_t *series, const struct regress_options *opt,
     json_t **results = xcalloc(ns ? ns : 1, sizeof(*results));
     size_t np = 0, cap = 16;
     double *p = xcalloc(cap, sizeof(*p));
-    sum->series = sum->tests = sum->regressions = sum->improvements = 0;
+    sum->series = sum->tests = sum->regressions = sum->improvements = sum->confirming = 0;
 
     for (size_t i = 0; i < ns; i++) {
         const json_t *s = json_array_get(series, i);
@@ -211,6 +230,8 @@ json_t *analysis_decide(const json_t *series, const struct regress_options *opt,
     size_t ip = 0;
     for (size_t i = 0; i < ns; i++) {
         const json_t *s = json_array_get(series, i);
+        json_t *mine = json_array();
+        bool regressed = false, inconclusive = false;
         size_t k;
         const json_t *m;
         json_array_foreach(json_object_get(results[i], "metrics"), k, m)
@@ -220,17 +241,43 @@ json_t *analysis_decide(const json_t *series, const struct regress_options *opt,
             if (has_q)
                 qv = q[ip++];
             const char *v = json_string_value(json_object_get(m, "verdict"));
+            const char *name = json_string_value(json_object_get(m, "metric"));
+            if (v && name && strcmp(v, "inconclusive") == 0 &&
+                (strcmp(name, "wall_s") == 0 || strcmp(name, "cpu_s") == 0))
+                inconclusive = true;
             if (!v || (strcmp(v, "regression") != 0 && strcmp(v, "improvement") != 0))
                 continue;
             if (has_q && qv >= opt->alpha)
                 continue; /* not a discovery once the whole batch is counted */
-            json_array_append_new(rows, row_new(s, results[i], m, qv, has_q));
-            if (strcmp(v, "regression") == 0)
+            json_array_append_new(mine, row_new(s, results[i], m, qv, has_q));
+            regressed |= strcmp(v, "regression") == 0;
+        }
+        json_decref(results[i]);
+        /* confirm before alerting: an inconclusive series, or a regression
+         * not already open from an earlier batch, runs once more first */
+        json_int_t batch_runs = json_integer_value(json_object_get(s, "batch_runs"));
+        bool known = json_is_true(json_object_get(s, "open_before"));
+        if (confirm && batch_runs < 2 && (inconclusive || (regressed && !known))) {
+            json_array_append(confirm, json_object_get(s, "job_id"));
+            sum->confirming++;
+            json_decref(mine);
+            continue;
+        }
+        json_t *row;
+        json_array_foreach(mine, k, row)
+        {
+            bool reg = strcmp(json_string_value(json_object_get(row, "kind")), "regression") == 0;
+            if (reg && batch_runs >= 2) {
+                json_object_set_new(row, "state", json_string("confirmed"));
+                json_object_set_new(row, "confirm_runs", json_integer(batch_runs));
+            }
+            if (reg)
                 sum->regressions++;
             else
                 sum->improvements++;
+            json_array_append(rows, row);
         }
-        json_decref(results[i]);
+        json_decref(mine);
     }
     free(results);
     free(p);
@@ -300,7 +347,7 @@ static int gather(struct store *store, const char *id, int max_runs, json_t **ou
     return 0;
 }
 
-int analysis_run_one(struct store *store, const struct regress_options *opt,
+int analysis_run_one(struct store *store, const struct regress_options *opt, bool with_confirm,
                      struct analysis_summary *sum, char *err, size_t errlen)
 {
     struct regress_options dflt;
@@ -312,7 +359,7 @@ int analysis_run_one(struct store *store, const struct regress_options *opt,
     int rc = store_command(store, "BEGIN", NULL, 0, err, errlen);
     if (rc < 0)
         return rc;
-    json_t *claim = NULL, *series = NULL, *rows = NULL;
+    json_t *claim = NULL, *series = NULL, *rows = NULL, *confirm = NULL;
     rc = store_json_rows(store, CLAIM_SQL, NULL, 0, &claim, err, errlen);
     if (rc <= 0)
         goto out;
@@ -322,7 +369,8 @@ int analysis_run_one(struct store *store, const struct regress_options *opt,
     rc = gather(store, id, opt->max_baseline_runs, &series, err, errlen);
     if (rc < 0)
         goto out;
-    rows = analysis_decide(series, opt, sum);
+    confirm = json_array();
+    rows = analysis_decide(series, opt, with_confirm ? confirm : NULL, sum);
     size_t i;
     json_t *row;
     json_array_foreach(rows, i, row)
@@ -334,8 +382,19 @@ int analysis_run_one(struct store *store, const struct regress_options *opt,
         if (rc < 0)
             goto out;
     }
+    json_t *job;
+    json_array_foreach(confirm, i, job)
+    {
+        char jid[32];
+        snprintf(jid, sizeof(jid), "%" JSON_INTEGER_FORMAT, json_integer_value(job));
+        const char *pj[1] = {jid};
+        rc = store_command(store, CONFIRM_SQL, pj, 1, err, errlen);
+        if (rc < 0)
+            goto out;
+    }
     const char *params[1] = {id};
-    rc = store_command(store, DONE_SQL, params, 1, err, errlen);
+    rc = store_command(store, json_array_size(confirm) ? REOPEN_SQL : DONE_SQL, params, 1, err,
+                       errlen);
     if (rc < 0)
         goto out;
     rc = store_command(store, "COMMIT", NULL, 0, err, errlen);
@@ -347,5 +406,6 @@ out:
     json_decref(claim);
     json_decref(series);
     json_decref(rows);
+    json_decref(confirm);
     return rc;
 }

@@ -591,7 +591,7 @@ static void router_analyse(struct router *r)
     for (int i = 0; i < 4; i++) {
         struct analysis_summary sum;
         char err[512];
-        int rc = analysis_run_one(r->store, NULL, &sum, err, sizeof(err));
+        int rc = analysis_run_one(r->store, NULL, r->cfg->confirm != 0, &sum, err, sizeof(err));
         if (rc < 0) {
             r->c.internal++;
             log_error("could not analyse a finished batch: %s", err);
@@ -599,8 +599,9 @@ static void router_analyse(struct router *r)
         if (rc <= 0)
             return;
         log_info("batch %" PRIu64 " analysed: %u series, %u tests, %u regressions,"
-                 " %u improvements",
-                 sum.batch_id, sum.series, sum.tests, sum.regressions, sum.improvements);
+                 " %u improvements, %u re-queued to confirm",
+                 sum.batch_id, sum.series, sum.tests, sum.regressions, sum.improvements,
+                 sum.confirming);
     }
 }
 

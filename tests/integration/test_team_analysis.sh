@@ -1,27 +1,43 @@
 #!/usr/bin/env bash
 # test_team_analysis.sh - batch analysis in the coordinator: six nights of
 # history (tests/integration/team_seed.sql) with a 30% slowdown of one
-# function of one script on one host on night 6. Each finished batch is
-# analysed once; only that series is flagged (wall, cpu and the function's
-# hotspot metrics), with a q-value, its baseline runs and a "why" that names
-# the slowed function; the other series and the quiet nights flag nothing.
+# function of one script on one host on night 6. The first-time regression
+# is re-queued to confirm (same host, more repeats; team_confirm.sql plays the
+# agent) before anything is stored; then only that series is flagged (wall,
+# cpu and the function's hotspot metrics) as "confirmed (2 runs)", with a
+# q-value, its baseline runs and a "why" that names the slowed function; the
+# other series and the quiet nights flag nothing. Then the report (JSON, HTML,
+# headless Chromium), triage, 'expected' as the new baseline, and a fluke
+# that does not survive its confirmation run.
 source "$PYSCOPE_SRC/tests/integration/lib.sh"
 source "$PYSCOPE_SRC/tests/integration/pg.sh"
 source "$PYSCOPE_SRC/tests/integration/coord.sh"
 
-SEED="$PYSCOPE_SRC/tests/integration/team_seed.sql"
+SQL="$PYSCOPE_SRC/tests/integration"
 pg_start
 coord_start
-seed_night() {
-    psql -q -v ON_ERROR_STOP=1 -v night="$1" -v slow_night=6 -v slow=30 -f "$SEED" >/dev/null
+# seed FILE NIGHT SLOW_NIGHT SLOW_PCT
+seed() {
+    psql -q -v ON_ERROR_STOP=1 -v night="$2" -v slow_night="$3" -v slow="$4" -f "$SQL/$1" >/dev/null
 }
-for n in 1 2 3 4 5 6; do seed_night "$n"; done
-for _ in $(seq 100); do
-    [ "$(pg_sql "SELECT count(*) FROM batches WHERE analyzed IS NULL")" = 0 ] && break
-    sleep 0.1
-done
+# settled: wait until no batch is waiting for analysis; prints queued jobs
+settled() {
+    local i
+    for i in $(seq 150); do
+        [ "$(pg_sql "SELECT count(*) FROM batches WHERE state = 'done' AND analyzed IS NULL")" = 0 ] && break
+        sleep 0.1
+    done
+    pg_sql "SELECT count(*) FROM jobs WHERE state = 'queued'"
+}
+for n in 1 2 3 4 5 6; do seed team_seed.sql "$n" 6 30; done
+expect_eq "one confirmation job queued" 1 "$(settled)"
+expect_eq "confirmation: same job again on host-b, 10 repeats, batch 6 running" "host-b 10 6 running" \
+    "$(pg_sql "SELECT h.hostname || ' ' || j.repeat || ' ' || j.batch_id || ' ' || b.state FROM jobs j JOIN hosts h ON h.id = j.host_id JOIN batches b ON b.id = j.batch_id WHERE j.state = 'queued'")"
+expect_eq "nothing reported before confirmation" 0 "$(pg_sql "SELECT count(*) FROM regressions")"
+expect_match "analysis logged" "batch 6 analysed: 4 series, [0-9]+ tests, 0 regressions, 0 improvements, 1 re-queued to confirm" "$(cat "$COORD_LOG")"
+seed team_confirm.sql 6 6 30
+expect_eq "confirmation analysed, nothing queued" 0 "$(settled)"
 expect_eq "every batch analysed" 0 "$(pg_sql "SELECT count(*) FROM batches WHERE analyzed IS NULL")"
-expect_match "analysis logged" "batch 6 analysed: 4 series" "$(cat "$COORD_LOG")"
 
 slow="s.key = 'examples/a.py' AND h.hostname = 'host-b' AND g.batch_id = 6"
 q() { pg_sql "SELECT $1 FROM regressions g JOIN scripts s ON s.id = g.script_id JOIN hosts h ON h.id = g.host_id WHERE $2"; }
@@ -32,8 +48,9 @@ expect_eq "no memory change" 0 "$(q "count(*)" "g.metric = 'peak_rss_bytes'")"
 expect_eq "why names slow()" "examples/a.py:slow:3" "$(q "g.why->'functions'->0->>'key'" "$slow AND g.metric = 'wall_s'")"
 expect_match "change about 30%" '^(2[5-9]|3[0-5])\.' "$(q "g.change_pct" "$slow AND g.metric = 'wall_s'")"
 expect_eq "q-value and CI stored" t "$(q "g.q_value < 0.05 AND g.q_value >= g.p_value AND g.ci_low_pct > 0" "$slow AND g.metric = 'wall_s'")"
+expect_eq "confirmed by 2 runs" "confirmed 2" "$(q "g.state || ' ' || g.confirm_runs" "$slow AND g.metric = 'wall_s'")"
 expect_eq "baseline: the five earlier nights" 5 "$(q "cardinality(g.baseline_runs)" "$slow AND g.metric = 'wall_s'")"
-expect_eq "state new, no identity change" "new|false|false|false" "$(q "g.state || '|' || g.script_changed || '|' || g.python_changed || '|' || g.host_changed" "$slow AND g.metric = 'wall_s'")"
+expect_eq "no identity change" "false|false|false" "$(q "g.script_changed || '|' || g.python_changed || '|' || g.host_changed" "$slow AND g.metric = 'wall_s'")"
 
 # The team report: JSON and HTML from the coordinator's report query.
 CLI="$PYSCOPE_BUILD/cli/pyscope"
@@ -62,8 +79,8 @@ html=$(cat "$T/report.html")
 expect_match "html: hostile script name escaped" '&lt;script&gt;alert\(1\)&lt;/script&gt;' "$html"
 expect_nomatch "html: no script element" '<script' "$html"
 expect_nomatch "html: no URL" 'https?://' "$html"
-expect_match "html: why names slow()" 'examples/a.py:slow:3 \+0\.3' "$html"
-expect_match "html: state shown" 'class="state">new<' "$html"
+expect_match "html: why names slow()" 'class="why">examples/a.py:slow:3 \+0\.[23][0-9]*s' "$html"
+expect_match "html: state shown" 'class="state">confirmed \(2 runs\)<' "$html"
 # In headless Chromium (when installed): no console error, nothing refused by
 # the CSP, the hostile name is text, not an element; a screenshot for people.
 if command -v chromium >/dev/null 2>&1; then
@@ -104,15 +121,19 @@ capture "$CLI" report --batch 6 --out "$T/report2.html"
 html=$(cat "$T/report2.html")
 expect_match "html: triage state and escaped note" 'expected</span><br><span class="muted">new algorithm, slower &lt;b&gt;on purpose' "$html"
 
-# Triaged 'expected': the slow run starts the series' new baseline, so a
-# seventh night at the new speed is no regression.
-psql -q -v ON_ERROR_STOP=1 -v night=7 -v slow_night=7 -v slow=30 -f "$SEED" >/dev/null
-for _ in $(seq 100); do
-    [ "$(pg_sql "SELECT count(*) FROM batches WHERE analyzed IS NULL")" = 0 ] && break
-    sleep 0.1
-done
-expect_eq "night 7 analysed" 0 "$(pg_sql "SELECT count(*) FROM batches WHERE analyzed IS NULL")"
+# Triaged 'expected': the slow (confirmation) run starts the series' new
+# baseline, so a seventh night at the new speed is no regression.
+seed team_seed.sql 7 7 30
+expect_eq "night 7: nothing to confirm" 0 "$(settled)"
 expect_eq "expected: new baseline, nothing flagged" 0 "$(pg_sql "SELECT count(*) FROM regressions WHERE batch_id = 7")"
+
+# Night 8: a first-time slowdown that its confirmation run does not repeat
+# is a fluke: never reported.
+seed team_seed.sql 8 8 60
+expect_eq "night 8: the slowdown re-queued" 1 "$(settled)"
+seed team_confirm.sql 8 8 30
+expect_eq "night 8 settled" 0 "$(settled)"
+expect_eq "fluke not reported" 0 "$(pg_sql "SELECT count(*) FROM regressions WHERE batch_id = 8")"
 coord_stop
 expect_eq "coordinator exits 0" 0 "$COORD_STATUS"
 finish
