@@ -942,7 +942,7 @@ fail:
 }
 
 static const char HOSTS_SQL[] =
-    "SELECT coalesce(json_agg(x), '[]')::text FROM ("
+    "SELECT coalesce(json_agg(x ORDER BY x.hostname, x.fingerprint), '[]')::text FROM ("
     " SELECT h.fingerprint, h.hostname, h.cpu_model, h.cores, h.mem_bytes, h.os, h.kernel,"
     " h.arch, h.governor, h.load1, h.labels, pyscope_ts(h.first_seen) AS first_seen,"
     " pyscope_ts(h.last_seen) AS last_seen,"
@@ -956,7 +956,7 @@ static const char HOSTS_SQL[] =
     " FROM hosts h ORDER BY h.hostname, h.fingerprint LIMIT $1) x";
 
 static const char JOBS_SQL[] =
-    "SELECT coalesce(json_agg(x), '[]')::text FROM ("
+    "SELECT coalesce(json_agg(x ORDER BY x.id DESC), '[]')::text FROM ("
     " SELECT j.id, j.batch_id, s.key AS script, h.hostname AS host,"
     " h.fingerprint AS host_fingerprint, j.args, j.repeat, j.warmup, j.mode, j.timeout_s,"
     " j.state, j.attempt, j.max_attempts, j.lease_owner,"

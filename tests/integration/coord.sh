@@ -12,9 +12,15 @@ COORD_LOG=""
 COORD_STATUS=""
 COORD_RUNS=0
 
+# coord_kill: on exit, kill the coordinator and any other background job the
+# test left running (an orphan holding ctest's output pipe would hang it).
 coord_kill() {
-    [ -n "$COORD_PID" ] && kill -KILL "$COORD_PID" 2>/dev/null
+    [ -n "$COORD_PID" ] && { kill -KILL "$COORD_PID" 2>/dev/null || true; }
     COORD_PID=""
+    local j
+    for j in $(jobs -p); do
+        kill -KILL "$j" 2>/dev/null || true
+    done
     return 0
 }
 

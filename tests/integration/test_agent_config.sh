@@ -49,7 +49,8 @@ expect_eq "stops without ever connecting" "0" "$st"
 farm_pg_start
 farm_coord_start
 cat >"$ws/a.py" <<'PY'
-print("a")
+import time
+time.sleep(1.5)  # long enough to stop the coordinator before its result is acked
 PY
 printf '[script a.py]\n[script b.py]\n' >"$T/suite.ini"
 farm_agent_start a1 "$ws"

@@ -131,7 +131,7 @@ static void send_result(struct sim *s, const struct wire_job *job)
         snprintf(keys[i], sizeof(keys[i]), "%s:function_%d:%d", job->script, i, 10 * i + 1);
         for (int k = 0; k < 5; k++)
             samples[i][k] = 0.01 * (i + 1) + 0.0001 * k;
-        fns[i] = (struct wire_function){keys[i], 0,          samples[i][2], samples[i][4] * 2, 5,
+        fns[i] = (struct wire_function){keys[i],    0, samples[i][2], samples[i][4] * 2, 5,
                                         samples[i], 5, samples[i]};
     }
     r->n_functions = N_FUNCS;
@@ -152,8 +152,10 @@ int main(int argc, char **argv)
     const char *endpoint = NULL;
     uint64_t n_agents = 4, n_results = 2000, window = 32;
     static const struct option opts[] = {
-        {"connect", required_argument, NULL, 'c'}, {"agents", required_argument, NULL, 'a'},
-        {"results", required_argument, NULL, 'n'}, {"window", required_argument, NULL, 'w'},
+        {"connect", required_argument, NULL, 'c'},
+        {"agents", required_argument, NULL, 'a'},
+        {"results", required_argument, NULL, 'n'},
+        {"window", required_argument, NULL, 'w'},
         {NULL, 0, NULL, 0},
     };
     int o;
@@ -206,8 +208,8 @@ int main(int argc, char **argv)
         uint64_t n = per_host - done > 1000 ? 1000 : per_host - done;
         for (uint64_t i = 0; i < n; i++) {
             snprintf(scripts[i], sizeof(scripts[i]), "bench/s%" PRIu64 ".py", done + i);
-            entries[i] = (struct wire_suite_entry){scripts[i], 0, NULL, 5, 0, WIRE_MODE_SAMPLE,
-                                                   60, 0};
+            entries[i] =
+                (struct wire_suite_entry){scripts[i], 0, NULL, 5, 0, WIRE_MODE_SAMPLE, 60, 0};
         }
         struct wire_msg m;
         wire_msg_init(&m, WIRE_SUBMIT);
