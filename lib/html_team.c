@@ -214,11 +214,11 @@ static void write_changes(FILE *out, const char *title, const char *id, const js
         int_field(out, g, "id");
         fputs("</td><td>", out);
         esc_field(out, g, "script");
-        fputs("</td><td>", out);
-        esc_field(out, g, "host");
-        fputs("<br><span class=\"muted\">", out);
+        fputs("</td><td title=\"", out);
         esc_field(out, g, "python_build");
-        fputs("</span></td><td>", out);
+        fputs("\">", out);
+        esc_field(out, g, "host");
+        fputs("</td><td>", out);
         esc_field(out, g, "metric");
         const char *fn = json_string_value(json_object_get(g, "function"));
         if (fn) {
