@@ -84,7 +84,8 @@ static const char CSS[] =
     "h1{font-size:1.5em}h2{font-size:1.2em;margin-top:1.6em;border-bottom:1px solid #ccc}"
     "table{border-collapse:collapse;margin:.5em 0}"
     "th,td{border:1px solid #ccc;padding:.25em .5em;text-align:left;vertical-align:top}"
-    "th{background:#f3f3f3}td.n{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}"
+    "th{background:#f3f3f3}"
+    "td.n{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}"
     ".regression{background:#fde2e1}.improvement{background:#e1f5e4}.ok{background:#fff}"
     ".state{font-weight:bold}.why{font-family:monospace;font-size:.9em}"
     ".muted{color:#777}code{font-family:monospace}";
