@@ -276,12 +276,16 @@ out:
 int farm_query(const struct farm_opts *o, enum wire_query_kind kind, uint64_t batch_id,
                uint32_t limit, json_t **out)
 {
+    struct wire_query query = {.kind = kind, .batch_id = batch_id, .limit = limit};
+    return farm_query_send(o, &query, out);
+}
+
+int farm_query_send(const struct farm_opts *o, const struct wire_query *query, json_t **out)
+{
     *out = NULL;
     struct wire_msg q;
     wire_msg_init(&q, WIRE_QUERY);
-    q.query.kind = kind;
-    q.query.batch_id = batch_id;
-    q.query.limit = limit;
+    q.query = *query;
     struct wire_msg *r = NULL;
     char err[512];
     int rc = farm_request(o, &q, &r, err, sizeof(err));

@@ -37,6 +37,12 @@ void cmd_jobs_help(FILE *out);
 /* "pyscope status BATCH": one batch's progress and results (status.c). */
 int cmd_status(int argc, char **argv);
 void cmd_status_help(FILE *out);
+/* "pyscope report [--batch ID | --since AGE] [--out FILE] [--json]": the team report (report.c). */
+int cmd_report(int argc, char **argv);
+void cmd_report_help(FILE *out);
+/* "pyscope triage ID STATE [--note TEXT]": set a regression's state (report.c). */
+int cmd_triage(int argc, char **argv);
+void cmd_triage_help(FILE *out);
 
 /* ---- farm_client.c: shared by the commands above ---- */
 
@@ -100,6 +106,8 @@ int farm_request(const struct farm_opts *o, struct wire_msg *req, struct wire_ms
  */
 int farm_query(const struct farm_opts *o, enum wire_query_kind kind, uint64_t batch_id,
                uint32_t limit, json_t **out);
+/* The same with every Query field (query borrowed): reports and triage. */
+int farm_query_send(const struct farm_opts *o, const struct wire_query *query, json_t **out);
 
 /*
  * Print a Query answer doc (borrowed) of kind for people: hosts and jobs as

@@ -31,6 +31,8 @@ static const struct main_command main_commands[] = {
     {"hosts", cmd_hosts, cmd_hosts_help, "list the farm's hosts"},
     {"jobs", cmd_jobs, cmd_jobs_help, "list the farm's jobs"},
     {"status", cmd_status, cmd_status_help, "show a batch's progress"},
+    {"report", cmd_report, cmd_report_help, "the team report: regressions, hosts, HTML"},
+    {"triage", cmd_triage, cmd_triage_help, "mark a regression ack|expected|fixed|invalid"},
     {"keygen", cmd_keygen, cmd_keygen_help, "write a CURVE key pair for an agent or submitter"},
 };
 

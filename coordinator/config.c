@@ -31,6 +31,7 @@ void config_init(struct config *c)
     c->reap_interval_ms = 1000;
     c->dispatch_interval_ms = 500;
     c->stats_interval_s = 300;
+    c->confirm = 1;
     c->max_attempts = 3;
     c->job_timeout_s = 600;
     c->log_level = LOG_LEVEL_INFO;
@@ -107,6 +108,8 @@ static int config_handler(void *user, const char *section, const char *name, con
         bad = parse_u32(value, &c->dispatch_interval_ms);
     } else if (strcmp(name, "stats_interval_s") == 0) {
         bad = parse_u32(value, &c->stats_interval_s);
+    } else if (strcmp(name, "confirm") == 0) {
+        bad = parse_u32(value, &c->confirm) || c->confirm > 1;
     } else if (strcmp(name, "max_attempts") == 0) {
         bad = parse_u32(value, &c->max_attempts);
     } else if (strcmp(name, "job_timeout_s") == 0) {

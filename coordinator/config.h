@@ -24,6 +24,7 @@ struct config {
     uint32_t stats_interval_s;     /* how often counters are logged; 0 = never */
     uint32_t max_attempts;         /* a job fails after this many expired or errored attempts */
     double job_timeout_s;          /* a suite entry's timeout when it gives none */
+    uint32_t confirm;              /* 1: re-run a series to confirm before alerting; 0: off */
     enum log_level log_level;
     char *curve_keys_dir;        /* the keys folder (docs/security.md); NULL = no CURVE */
     char *curve_secret_key_file; /* the server's secret key (curve.h); NULL = KEYS/coordinator */

@@ -15,7 +15,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "analysis.h"
 #include "log.h"
+#include "report.h"
 #include "wire.h"
 #include "xmalloc.h"
 #include "zap.h"
@@ -451,20 +453,28 @@ static json_t *counters_json(const struct router *r)
 
 static void on_query(struct router *r, const struct transport_msg *tm, const struct wire_msg *m)
 {
-    static const char *const kinds[] = {"", "hosts", "jobs", "batch"};
+    static const char *const kinds[] = {"", "hosts", "jobs", "batch", "report", "regression"};
+    static const char *const schemas[] = {"",
+                                          "pyscope.hosts/1",
+                                          "pyscope.jobs/1",
+                                          "pyscope.batch/1",
+                                          "pyscope.team_report/1",
+                                          "pyscope.triage/1"};
     char err[512];
     json_t *value;
-    if (store_query(r->store, &m->query, &value, err, sizeof(err)) < 0) {
+    int rc = m->query.kind == WIRE_QUERY_REPORT
+                 ? report_build(r->store, &m->query, &value, err, sizeof(err))
+             : m->query.kind == WIRE_QUERY_TRIAGE
+                 ? report_triage(r->store, &m->query, &value, err, sizeof(err))
+                 : store_query(r->store, &m->query, &value, err, sizeof(err));
+    if (rc < 0) {
         internal_error(r, tm, m->seq, "answer a query", err);
         return;
     }
     r->c.queries++;
     const char *kind = kinds[m->query.kind];
     json_t *doc = json_object();
-    json_object_set_new(doc, "schema",
-                        json_string(m->query.kind == WIRE_QUERY_HOSTS  ? "pyscope.hosts/1"
-                                    : m->query.kind == WIRE_QUERY_JOBS ? "pyscope.jobs/1"
-                                                                       : "pyscope.batch/1"));
+    json_object_set_new(doc, "schema", json_string(schemas[m->query.kind]));
     json_object_set_new(doc, kind, value);
     json_t *coord = json_object();
     size_t peers = 0;
@@ -542,8 +552,11 @@ void router_handle(struct router *r, const struct transport_msg *tm, int64_t now
     if (r->zap) {
         enum zap_role needed = router_needed_role(m->type);
         bool agent = zap_user_role(tm->user_id) == ZAP_ROLE_AGENT;
-        bool allowed = needed == ZAP_ROLE_NONE ? m->type == WIRE_QUERY || agent
-                                               : zap_role_allows(tm->user_id, needed);
+        /* triage writes: submitters only */
+        bool triage = m->type == WIRE_QUERY && m->query.kind == WIRE_QUERY_TRIAGE;
+        bool allowed = triage ? zap_role_allows(tm->user_id, ZAP_ROLE_SUBMITTER)
+                       : needed == ZAP_ROLE_NONE ? m->type == WIRE_QUERY || agent
+                                                 : zap_role_allows(tm->user_id, needed);
         if (!allowed) {
             r->c.forbidden++;
             log_warn("peer \"%s\" may not send %s messages", tm->user_id, wire_type_name(m->type));
@@ -615,6 +628,26 @@ void router_log_counters(const struct router *r)
     free(text);
 }
 
+/* Analyse the batches that finished (a few per tick: the loop stays responsive). */
+static void router_analyse(struct router *r)
+{
+    for (int i = 0; i < 4; i++) {
+        struct analysis_summary sum;
+        char err[512];
+        int rc = analysis_run_one(r->store, NULL, r->cfg->confirm != 0, &sum, err, sizeof(err));
+        if (rc < 0) {
+            r->c.internal++;
+            log_error("could not analyse a finished batch: %s", err);
+        }
+        if (rc <= 0)
+            return;
+        log_info("batch %" PRIu64 " analysed: %u series, %u tests, %u regressions,"
+                 " %u improvements, %u re-queued to confirm",
+                 sum.batch_id, sum.series, sum.tests, sum.regressions, sum.improvements,
+                 sum.confirming);
+    }
+}
+
 int64_t router_tick(struct router *r, int64_t now)
 {
     const struct config *cfg = r->cfg;
@@ -629,6 +662,7 @@ int64_t router_tick(struct router *r, int64_t now)
             log_info("%d expired leases returned to the queue", n);
         }
         r->next_reap = now + cfg->reap_interval_ms;
+        router_analyse(r);
     }
     if (now >= r->next_dispatch) {
         int64_t timeout = cfg->peer_timeout_ms ? cfg->peer_timeout_ms : 3 * cfg->heartbeat_ms;

@@ -1060,3 +1060,65 @@ int store_query(struct store *s, const struct wire_query *q, json_t **out, char 
     }
     return 0;
 }
+
+/* ---- generic statements (coordinator/analysis.c) ---------------------------- */
+
+static int params_load(struct params *p, const char *const *params, size_t n, char *err,
+                       size_t errlen)
+{
+    if (n > STORE_MAX_PARAMS) {
+        set_err(err, errlen, "too many parameters (%zu)", n);
+        return -EINVAL;
+    }
+    for (size_t i = 0; i < n; i++)
+        p_str(p, params[i]);
+    return 0;
+}
+
+int store_json_rows(struct store *s, const char *sql, const char *const *params, size_t n,
+                    json_t **out, char *err, size_t errlen)
+{
+    struct params p = {0};
+    *out = NULL;
+    if (params_load(&p, params, n, err, errlen) < 0)
+        return -EINVAL;
+    PGresult *res = store_exec(s, sql, &p, PGRES_TUPLES_OK, err, errlen);
+    if (res == NULL)
+        return -EIO;
+    json_t *rows = json_array();
+    int nt = PQntuples(res);
+    for (int i = 0; i < nt; i++) {
+        json_error_t jerr;
+        json_t *v = json_loads(PQgetvalue(res, i, 0), JSON_DECODE_ANY, &jerr);
+        if (v == NULL) {
+            set_err(err, errlen, "database returned bad json: %s", jerr.text);
+            json_decref(rows);
+            PQclear(res);
+            return -EIO;
+        }
+        json_array_append_new(rows, v);
+    }
+    PQclear(res);
+    *out = rows;
+    return nt;
+}
+
+int store_command(struct store *s, const char *sql, const char *const *params, size_t n, char *err,
+                  size_t errlen)
+{
+    struct params p = {0};
+    if (params_load(&p, params, n, err, errlen) < 0)
+        return -EINVAL;
+    PGresult *res = store_exec(s, sql, &p, PGRES_COMMAND_OK, err, errlen);
+    if (res == NULL)
+        return -EIO;
+    int rows = (int)strtol(PQcmdTuples(res), NULL, 10);
+    PQclear(res);
+    return rows;
+}
+
+void store_abort(struct store *s)
+{
+    if (PQtransactionStatus(s->conn) != PQTRANS_IDLE)
+        store_rollback(s);
+}

@@ -128,4 +128,21 @@ int store_submit(struct store *s, const struct wire_submit *sub, double default_
 int store_query(struct store *s, const struct wire_query *q, json_t **out, char *err,
                 size_t errlen);
 
+/*
+ * Run sql (borrowed; trusted text) with n text parameters (borrowed; NULL =
+ * SQL NULL); each row's first column must be JSON text. *out gets a new
+ * array of the parsed rows (caller owns; json_decref). Returns the row count,
+ * -EIO or -EINVAL (too many parameters).
+ */
+int store_json_rows(struct store *s, const char *sql, const char *const *params, size_t n,
+                    json_t **out, char *err, size_t errlen);
+
+/* Run a statement that returns no rows (BEGIN and COMMIT too). Returns the
+ * number of rows it affected, -EIO or -EINVAL. */
+int store_command(struct store *s, const char *sql, const char *const *params, size_t n, char *err,
+                  size_t errlen);
+
+/* Roll back the open transaction, if any. */
+void store_abort(struct store *s);
+
 #endif

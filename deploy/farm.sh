@@ -3,6 +3,7 @@
 #
 #   deploy/farm.sh [--once | --detach] [--nights N] [--dir DIR] [--port PORT]
 #                  [--suite FILE] [--workspace DIR] [--no-curve]
+#                  [--slowdown-night K --slowdown PCT [--slow-host a|b]]
 #   deploy/farm.sh stop [--dir DIR]
 #
 # Installs the missing Debian packages (scripts/install-deps.sh, plus what the farm
@@ -13,7 +14,14 @@
 # for namespaces, both agents run on loopback under different names (and say so).
 # Then it submits examples/suite.ini (or --suite FILE; scripts are relative to
 # --workspace, default the checkout) N times with --nights, waits for every batch,
-# and prints the stored runs with psql.
+# and prints the stored runs with psql. Last, it waits for the coordinator's
+# analysis (and its confirmation runs) and renders the team report
+# (pyscope report --since 1d) into DIR/report.html, whose path it prints.
+#
+# --slowdown-night K --slowdown PCT: from night K on, the agent of host
+# --slow-host (default b) runs its jobs with PYSCOPE_EXAMPLE_SLOWDOWN=PCT
+# (examples/slow_script.py's slow() gets PCT% more work), through a runner
+# wrapper (DIR/run-slow.sh reads DIR/slowdown): the report should show it.
 #
 # Every link is CURVE-encrypted and authenticated (docs/security.md): the farm makes
 # the coordinator's keys folder DIR/keys (its keypair, agents/farm-a.key,
@@ -41,6 +49,9 @@ cmd=start
 suite=$src/examples/suite.ini
 workspace=$src
 curve=1
+slow_night=0
+slowdown=""
+slow_host=b
 while [ $# -gt 0 ]; do
     case $1 in
     stop) cmd=stop ;;
@@ -53,6 +64,9 @@ while [ $# -gt 0 ]; do
     --suite) suite=$2; shift ;;
     --workspace) workspace=$2; shift ;;
     --no-curve) curve=0 ;;
+    --slowdown-night) slow_night=$2; shift ;;
+    --slowdown) slowdown=$2; shift ;;
+    --slow-host) slow_host=${2#farm-}; shift ;;
     -h | --help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
     *) echo "farm.sh: unknown argument \"$1\" (try --help)" >&2; exit 2 ;;
     esac
@@ -60,6 +74,13 @@ while [ $# -gt 0 ]; do
 done
 case $nights in '' | *[!0-9]* | 0) echo "farm.sh: --nights takes a whole number >= 1" >&2; exit 2 ;; esac
 case $port in '' | *[!0-9]*) echo "farm.sh: --port takes a port number" >&2; exit 2 ;; esac
+case $slow_night in '' | *[!0-9]*) echo "farm.sh: --slowdown-night takes a night number" >&2; exit 2 ;; esac
+case $slowdown in '' | [0-9]* | -[0-9]*) ;; *) echo "farm.sh: --slowdown takes a percentage" >&2; exit 2 ;; esac
+case $slow_host in a | b) ;; *) echo "farm.sh: --slow-host takes a or b" >&2; exit 2 ;; esac
+if [ "$slow_night" != 0 ] && [ -z "$slowdown" ]; then
+    echo "farm.sh: --slowdown-night needs --slowdown PCT" >&2
+    exit 2
+fi
 id=${FARM_ID:-pyf}
 subnet=${FARM_SUBNET:-10.77.0}
 mkdir -p "$dir"
@@ -263,8 +284,22 @@ done
 grep -q "listening on" "$dir/coordinator.log" ||
     { tail "$dir/coordinator.log" >&2; echo "farm.sh: the coordinator did not start" >&2; exit 1; }
 
+# The slow host's runner: pyscope-run with PYSCOPE_EXAMPLE_SLOWDOWN from
+# $dir/slowdown once that file is written (night --slowdown-night).
+rm -f "$dir/slowdown"
+cat >"$dir/run-slow.sh" <<RUNNER
+#!/bin/sh
+if [ -s "$dir/slowdown" ]; then
+    PYSCOPE_EXAMPLE_SLOWDOWN=\$(cat "$dir/slowdown")
+    export PYSCOPE_EXAMPLE_SLOWDOWN
+fi
+exec "$build/agent/runner/pyscope-run" "\$@"
+RUNNER
+chmod 755 "$dir/run-slow.sh"
 for h in a b; do
     name=farm-$h
+    runner=()
+    [ "$slow_night" != 0 ] && [ "$h" = "$slow_host" ] && runner=(--runner "$dir/run-slow.sh")
     wrap=()
     [ $netns = 1 ] && wrap+=(ip netns exec "$id-$h")
     [ $uts = 1 ] && wrap+=(unshare -u sh -c 'hostname "$1" && shift && exec "$@"' sh "$name")
@@ -273,7 +308,7 @@ for h in a b; do
     [ $curve = 0 ] || agent_keys=(--secret-key "$client/$name" --coordinator-key "$keys/coordinator.key")
     spawn "$dir/agent-$name.log" "${wrap[@]}" "$agent_bin" --coordinator "$endpoint" \
         --workspace "$workspace" --name "$name" --spool "$dir/spool-$name" --label "farm=$h" \
-        "${agent_keys[@]}" ${FARM_AGENT_ARGS:-} # word splitting wanted
+        "${agent_keys[@]}" "${runner[@]}" ${FARM_AGENT_ARGS:-} # word splitting wanted
 done
 for _ in $(seq 1 100); do
     [ "$(psql -X -A -t -c 'SELECT count(*) FROM agents' 2>/dev/null || echo 0)" = 2 ] && break
@@ -291,6 +326,10 @@ export PYSCOPE_COORDINATOR=$endpoint
 "$cli" hosts
 status=0
 for night in $(seq 1 "$nights"); do
+    if [ "$slow_night" != 0 ] && [ "$night" = "$slow_night" ]; then
+        say "night $night: farm-$slow_host runs with PYSCOPE_EXAMPLE_SLOWDOWN=$slowdown from now on"
+        echo "$slowdown" >"$dir/slowdown"
+    fi
     say "night $night of $nights: submitting $suite"
     "$cli" submit "$suite" --label "night $night" --wait || status=$?
 done
@@ -306,6 +345,18 @@ SELECT r.batch_id AS batch, s.key AS script, h.hostname AS host, r.outcome,
        (SELECT count(*) FROM run_functions f WHERE f.run_id = r.run_id) AS hotspots
 FROM runs r JOIN scripts s ON s.id = r.script_id JOIN hosts h ON h.id = r.host_id
 ORDER BY r.batch_id, s.key, h.hostname"
+# The team report, once every batch is analysed (confirmation runs included).
+for _ in $(seq 1 600); do
+    [ "$(psql -X -A -t -c "SELECT count(*) FROM batches WHERE state = 'running' OR analyzed IS NULL" \
+        2>/dev/null || echo 1)" = 0 ] && break
+    sleep 0.5
+done
+if "$cli" report --since 1d --out "$dir/report.html" >/dev/null; then
+    say "the team report: $dir/report.html"
+else
+    say "could not render the team report"
+    status=1
+fi
 cat >&2 <<EOF
 == farm: the results are in PostgreSQL (tables runs, run_functions, run_stacks, jobs, hosts):
      source $dir/env && psql            # then e.g. SELECT * FROM runs;
@@ -313,6 +364,7 @@ cat >&2 <<EOF
    logs: $dir/*.log
 EOF
 
+[ -s "$dir/report.html" ] && echo "$dir/report.html"
 case $mode in
 once) exit "$status" ;;
 detach)

@@ -627,7 +627,19 @@ int wire_validate(const struct wire_msg *m, struct wire_error *err)
     case WIRE_SUBMIT_REPLY:
         return 0;
     case WIRE_QUERY:
-        TRY(check_uint(err, "query.kind", m->query.kind, WIRE_QUERY_HOSTS, WIRE_QUERY_BATCH));
+        TRY(check_uint(err, "query.kind", m->query.kind, WIRE_QUERY_HOSTS, WIRE_QUERY_TRIAGE));
+        if (m->query.kind == WIRE_QUERY_TRIAGE) {
+            if (m->query.regression_id == 0)
+                return fail(err, WIRE_REJECT_MISSING, "query.regression_id: required for triage");
+            TRY(check_uint(err, "query.regression_id", m->query.regression_id, 1, INT64_MAX));
+            TRY(check_str(err, "query.state", m->query.state, 16, true));
+            const char *st = m->query.state;
+            if (strcmp(st, "ack") != 0 && strcmp(st, "expected") != 0 &&
+                strcmp(st, "fixed") != 0 && strcmp(st, "invalid") != 0)
+                return fail(err, WIRE_REJECT_RANGE,
+                            "query.state: must be ack, expected, fixed or invalid");
+            TRY(check_str(err, "query.note", m->query.note, WIRE_MAX_NOTE, false));
+        }
         TRY(check_uint(err, "query.limit", m->query.limit, 0, WIRE_MAX_QUERY_LIMIT));
         if (m->query.kind == WIRE_QUERY_BATCH && m->query.batch_id == 0)
             return fail(err, WIRE_REJECT_MISSING, "query.batch_id: required for a batch query");
@@ -889,6 +901,10 @@ static int enc_body(struct arena *a, const struct wire_msg *m, Pyscope__Envelope
         p->kind = (Pyscope__Query__Kind)m->query.kind;
         p->batch_id = m->query.batch_id;
         p->limit = m->query.limit;
+        p->since_s = m->query.since_s;
+        p->regression_id = m->query.regression_id;
+        p->state = enc_str(m->query.state);
+        p->note = enc_str(m->query.note);
         env->query = p;
         break;
     }
@@ -1151,6 +1167,10 @@ static int dec_body(struct arena *a, const Pyscope__Envelope *env, struct wire_m
         m->query.kind = (enum wire_query_kind)env->query->kind;
         m->query.batch_id = env->query->batch_id;
         m->query.limit = env->query->limit;
+        m->query.since_s = env->query->since_s;
+        m->query.regression_id = env->query->regression_id;
+        m->query.state = env->query->state;
+        m->query.note = env->query->note;
         break;
     case PYSCOPE__ENVELOPE__BODY_QUERY_REPLY:
         m->query_reply.json = env->query_reply->json;

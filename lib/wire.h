@@ -45,6 +45,7 @@
 #define WIRE_MAX_ENTRIES     1000u /* Submit.entries */
 #define WIRE_MAX_NAMES       256u  /* HostSelector.names */
 #define WIRE_MAX_QUERY_LIMIT 1000u
+#define WIRE_MAX_NOTE        4096u
 #define WIRE_MAX_JSON        (1024u * 1024u) /* QueryReply.json */
 
 /* The body of an Envelope; values are the proto field numbers. */
@@ -93,6 +94,8 @@ enum wire_query_kind {
     WIRE_QUERY_HOSTS = 1,
     WIRE_QUERY_JOBS = 2,
     WIRE_QUERY_BATCH = 3,
+    WIRE_QUERY_REPORT = 4, /* the team report of a batch or of recent batches */
+    WIRE_QUERY_TRIAGE = 5, /* set a regression's state */
 };
 
 /* Why wire_decode() or wire_validate() refused a message (counter index). */
@@ -279,9 +282,13 @@ struct wire_submit_reply {
 };
 
 struct wire_query {
-    enum wire_query_kind kind; /* HOSTS, JOBS or BATCH */
-    uint64_t batch_id;         /* required for BATCH */
+    enum wire_query_kind kind; /* HOSTS, JOBS, BATCH, REPORT or TRIAGE */
+    uint64_t batch_id;         /* required for BATCH; REPORT: 0 = by since_s */
     uint32_t limit;            /* 0..1000, 0 = default */
+    uint32_t since_s;          /* REPORT without batch_id; 0 = one day */
+    uint64_t regression_id;    /* required for TRIAGE */
+    const char *state;         /* TRIAGE: "ack", "expected", "fixed" or "invalid" */
+    const char *note;          /* TRIAGE, optional (NULL = keep), <= WIRE_MAX_NOTE bytes */
 };
 
 struct wire_query_reply {

@@ -1,0 +1,249 @@
+/*
+ * report.c - "pyscope report" (the team report) and "pyscope triage".
+ *
+ * The coordinator answers a report Query with pyscope.team_report/1 JSON
+ * (coordinator/report.c); this command renders it here, in the CLI, as one
+ * self-contained HTML file (lib/html_team), or prints the JSON (--json).
+ * Triage sends a triage Query and prints the updated regression.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "errors.h"
+#include "farm_cmds.h"
+#include "html_team.h"
+#include "log.h"
+
+void cmd_report_help(FILE *out)
+{
+    fputs("Usage: pyscope report [--batch ID | --since AGE] [--out FILE.html] [--json]\n"
+          "\n"
+          "The team report from the coordinator: the batches, the regressions (worst\n"
+          "first, with their confidence interval, p and q values, the functions that\n"
+          "explain them and their triage state), the improvements, a script x host\n"
+          "matrix and a host-vs-host comparison. Written as one self-contained HTML\n"
+          "file that opens offline.\n"
+          "\n"
+          "  --batch ID           one batch\n"
+          "  --since AGE          batches finished within AGE: 90s, 30m, 12h, 1d (default 1d)\n"
+          "  --out FILE           where the HTML goes (default pyscope-report.html)\n"
+          "  --json               print the coordinator's JSON instead\n" FARM_OPTIONS_HELP,
+          out);
+}
+
+void cmd_triage_help(FILE *out)
+{
+    fputs("Usage: pyscope triage REGRESSION-ID ack|expected|fixed|invalid [--note TEXT]\n"
+          "\n"
+          "Set a regression's state. \"expected\" accepts the new speed: that run starts\n"
+          "the series' new baseline.\n"
+          "\n"
+          "  --note TEXT          a note shown in the report\n"
+          "  --json               print the coordinator's JSON\n" FARM_OPTIONS_HELP,
+          out);
+}
+
+/* "90s", "30m", "12h", "2d" or plain seconds into *out; 0 or -PYSCOPE_EUSAGE. */
+static int parse_age(const char *s, uint32_t *out)
+{
+    char *end;
+    errno = 0;
+    unsigned long long v = strtoull(s, &end, 10);
+    if (end == s || errno || *s == '-')
+        return -PYSCOPE_EUSAGE;
+    unsigned long long mul = 1;
+    if (*end == 'm')
+        mul = 60;
+    else if (*end == 'h')
+        mul = 3600;
+    else if (*end == 'd')
+        mul = 86400;
+    else if (*end != 's' && *end != '\0')
+        return -PYSCOPE_EUSAGE;
+    if (*end && end[1] != '\0')
+        return -PYSCOPE_EUSAGE;
+    if (v == 0 || v > 0xffffffffULL / mul)
+        return -PYSCOPE_EUSAGE;
+    *out = (uint32_t)(v * mul);
+    return 0;
+}
+
+/* Shared option handling: returns -1 to go on, else the exit status. */
+static int farm_opt_or_usage(struct farm_opts *fo, int c, const char *cmd)
+{
+    int taken = farm_opts_handle(fo, c, optarg);
+    if (taken < 0)
+        return PYSCOPE_EXIT_USAGE;
+    if (taken == 0) {
+        fprintf(stderr, "Try 'pyscope %s --help' for more information.\n", cmd);
+        return PYSCOPE_EXIT_USAGE;
+    }
+    return -1;
+}
+
+int cmd_report(int argc, char **argv)
+{
+    enum { O_JSON = 256, O_BATCH, O_SINCE, O_OUT };
+    static const struct option opts[] = {
+        {"json", no_argument, NULL, O_JSON},
+        FARM_LONG_OPTIONS,
+        {"batch", required_argument, NULL, O_BATCH},
+        {"since", required_argument, NULL, O_SINCE},
+        {"out", required_argument, NULL, O_OUT},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    bool json = false;
+    const char *path = "pyscope-report.html";
+    struct farm_opts fo;
+    farm_opts_init(&fo);
+    struct wire_query q = {.kind = WIRE_QUERY_REPORT};
+    int c, st;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+        switch (c) {
+        case O_JSON:
+            json = true;
+            break;
+        case O_BATCH:
+            if (farm_parse_u64(optarg, INT64_MAX, &q.batch_id) < 0) {
+                log_error("--batch takes a batch id, not \"%s\"", optarg);
+                return PYSCOPE_EXIT_USAGE;
+            }
+            break;
+        case O_SINCE:
+            if (parse_age(optarg, &q.since_s) < 0) {
+                log_error("--since takes an age like 90s, 30m, 12h or 1d, not \"%s\"", optarg);
+                return PYSCOPE_EXIT_USAGE;
+            }
+            break;
+        case O_OUT:
+            path = optarg;
+            break;
+        case 'h':
+            cmd_report_help(stdout);
+            return PYSCOPE_EXIT_OK;
+        default:
+            if ((st = farm_opt_or_usage(&fo, c, argv[0])) >= 0)
+                return st;
+            break;
+        }
+    }
+    if (optind != argc) {
+        log_error("unexpected argument \"%s\"", argv[optind]);
+        return PYSCOPE_EXIT_USAGE;
+    }
+    if (q.batch_id && q.since_s) {
+        log_error("--batch and --since exclude each other");
+        return PYSCOPE_EXIT_USAGE;
+    }
+    if (farm_opts_finish(&fo) < 0)
+        return PYSCOPE_EXIT_USAGE;
+    json_t *doc = NULL;
+    if (farm_query_send(&fo, &q, &doc) < 0)
+        return PYSCOPE_EXIT_INTERNAL;
+    int status = PYSCOPE_EXIT_OK;
+    if (json) {
+        char *d = json_dumps(doc, JSON_INDENT(2));
+        puts(d);
+        free(d);
+    } else {
+        FILE *out = fopen(path, "w");
+        char err[256] = "";
+        if (out == NULL) {
+            log_error("cannot write %s: %s", path, strerror(errno));
+            status = PYSCOPE_EXIT_INTERNAL;
+        } else {
+            int rc = html_team_write(out, doc, err, sizeof(err));
+            if (fclose(out) != 0 && rc == 0)
+                rc = -EIO;
+            if (rc < 0) {
+                log_error("cannot write %s: %s", path, err[0] ? err : strerror(EIO));
+                status = PYSCOPE_EXIT_INTERNAL;
+            } else {
+                const json_t *rep = json_object_get(doc, "report");
+                size_t nr = json_array_size(json_object_get(rep, "regressions"));
+                fprintf(stderr, "%zu regression%s\n", nr, nr == 1 ? "" : "s");
+                printf("%s\n", path);
+            }
+        }
+    }
+    json_decref(doc);
+    return status;
+}
+
+int cmd_triage(int argc, char **argv)
+{
+    enum { O_JSON = 256, O_NOTE };
+    static const struct option opts[] = {
+        {"json", no_argument, NULL, O_JSON},
+        FARM_LONG_OPTIONS,
+        {"note", required_argument, NULL, O_NOTE},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    bool json = false;
+    struct farm_opts fo;
+    farm_opts_init(&fo);
+    struct wire_query q = {.kind = WIRE_QUERY_TRIAGE, .note = ""};
+    int c, st;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+        switch (c) {
+        case O_JSON:
+            json = true;
+            break;
+        case O_NOTE:
+            q.note = optarg;
+            break;
+        case 'h':
+            cmd_triage_help(stdout);
+            return PYSCOPE_EXIT_OK;
+        default:
+            if ((st = farm_opt_or_usage(&fo, c, argv[0])) >= 0)
+                return st;
+            break;
+        }
+    }
+    static const char *const states[] = {"ack", "expected", "fixed", "invalid"};
+    bool known = false;
+    if (optind + 2 == argc)
+        for (size_t i = 0; i < 4; i++)
+            known |= strcmp(argv[optind + 1], states[i]) == 0;
+    if (optind + 2 != argc || farm_parse_u64(argv[optind], INT64_MAX, &q.regression_id) < 0 ||
+        !known) {
+        log_error("triage takes a regression id and one of ack, expected, fixed, invalid");
+        fputs("Usage: pyscope triage REGRESSION-ID ack|expected|fixed|invalid [--note TEXT]\n",
+              stderr);
+        return PYSCOPE_EXIT_USAGE;
+    }
+    q.state = argv[optind + 1];
+    if (strlen(q.note) > WIRE_MAX_NOTE) {
+        log_error("--note is longer than %u bytes", WIRE_MAX_NOTE);
+        return PYSCOPE_EXIT_USAGE;
+    }
+    if (farm_opts_finish(&fo) < 0)
+        return PYSCOPE_EXIT_USAGE;
+    json_t *doc = NULL;
+    if (farm_query_send(&fo, &q, &doc) < 0)
+        return PYSCOPE_EXIT_INTERNAL;
+    const json_t *g = json_object_get(doc, "regression");
+    int status = PYSCOPE_EXIT_OK;
+    if (json) {
+        char *d = json_dumps(doc, JSON_INDENT(2));
+        puts(d);
+        free(d);
+    } else if (json_is_object(g)) {
+        printf("regression %s: %s\n", argv[optind], json_string_value(json_object_get(g, "state")));
+    }
+    if (!json_is_object(g)) {
+        log_error("no regression %s", argv[optind]);
+        status = PYSCOPE_EXIT_USAGE;
+    }
+    json_decref(doc);
+    return status;
+}

@@ -1,0 +1,247 @@
+/*
+ * report.c - the team report's queries and statistics; triage.
+ *
+ * Design notes: the store gives rows as JSON (store_json_rows); the matrix
+ * and the host-vs-host ratios are computed here from the pooled wall-time
+ * samples of each series in the report's batches (at most
+ * REPORT_MAX_SAMPLES each, the newest).
+ */
+#include "report.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "stats.h"
+#include "xmalloc.h"
+
+#define REPORT_DEFAULT_SINCE_S 86400u
+#define REPORT_MAX_SAMPLES     1000u
+#define REPORT_MAX_PAIRS       200u
+
+static const char BATCHES_SQL[] =
+    "SELECT json_build_object('id', b.id, 'suite', b.suite, 'label', b.label,"
+    " 'commit', b.\"commit\", 'state', b.state, 'created', pyscope_ts(b.created),"
+    " 'finished', pyscope_ts(b.finished), 'analyzed', b.analyzed IS NOT NULL,"
+    " 'jobs', (SELECT count(*) FROM jobs j WHERE j.batch_id = b.id),"
+    " 'jobs_failed', (SELECT count(*) FROM jobs j WHERE j.batch_id = b.id AND j.state = 'failed'),"
+    " 'runs', (SELECT count(*) FROM runs r WHERE r.batch_id = b.id),"
+    " 'runs_not_ok', (SELECT count(*) FROM runs r WHERE r.batch_id = b.id AND r.outcome <> 'ok'),"
+    " 'series', (SELECT count(DISTINCT (r.script_id, r.host_id, r.python_build)) FROM runs r"
+    "   WHERE r.batch_id = b.id AND r.outcome = 'ok'))::text"
+    " FROM batches b WHERE ($1::bigint > 0 AND b.id = $1::bigint) OR ($1::bigint = 0 AND"
+    " coalesce(b.finished, b.created) >= now() - $2::bigint * interval '1 second')"
+    " ORDER BY b.id DESC LIMIT $3";
+
+static const char REGRESSIONS_SQL[] =
+    "SELECT json_build_object('id', g.id, 'batch_id', g.batch_id, 'script', s.key,"
+    " 'host', h.hostname, 'host_fingerprint', h.fingerprint, 'python_build', g.python_build,"
+    " 'metric', g.metric, 'function', nullif(g.function_key, ''), 'kind', g.kind, 'mode', g.mode,"
+    " 'change_pct', g.change_pct, 'ci_low_pct', g.ci_low_pct, 'ci_high_pct', g.ci_high_pct,"
+    " 'p_value', g.p_value, 'q_value', g.q_value, 'baseline_median', g.baseline_median,"
+    " 'candidate_median', g.candidate_median, 'baseline_runs', cardinality(g.baseline_runs),"
+    " 'candidate_run', g.candidate_run::text, 'why', g.why, 'script_changed', g.script_changed,"
+    " 'python_changed', g.python_changed, 'host_changed', g.host_changed, 'state', g.state,"
+    " 'confirm_runs', g.confirm_runs, 'note', g.note, 'created', pyscope_ts(g.created))::text"
+    " FROM regressions g JOIN scripts s ON s.id = g.script_id JOIN hosts h ON h.id = g.host_id"
+    " WHERE g.batch_id = ANY($1::bigint[]) AND g.kind = $2"
+    " ORDER BY abs(g.change_pct) DESC, g.id LIMIT $3";
+
+static const char SERIES_SQL[] =
+    "SELECT json_build_object('script', x.key, 'host', x.hostname, 'python_build', x.python_build,"
+    " 'runs', count(DISTINCT x.run_id), 'wall_s', (array_agg(x.w ORDER BY x.stored_at "
+    "DESC))[1:$2])::text"
+    " FROM (SELECT s.key, h.hostname, r.python_build, r.run_id, r.stored_at, w"
+    "   FROM runs r JOIN scripts s ON s.id = r.script_id JOIN hosts h ON h.id = r.host_id"
+    "   CROSS JOIN LATERAL unnest(r.wall_s) w"
+    "   WHERE r.batch_id = ANY($1::bigint[]) AND r.outcome = 'ok') x"
+    " GROUP BY x.key, x.hostname, x.python_build ORDER BY x.key, x.hostname, x.python_build";
+
+static const char TRIAGE_SQL[] =
+    "UPDATE regressions SET state = $2, note = CASE WHEN $3 = '' THEN note ELSE $3 END,"
+    " updated = now() WHERE id = $1::bigint"
+    " RETURNING json_build_object('id', id, 'batch_id', batch_id, 'metric', metric,"
+    " 'kind', kind, 'state', state, 'note', note, 'candidate_run', candidate_run::text)::text";
+
+/* Samples of a series row (borrowed) into a new array (caller frees); *n its size. */
+static double *series_samples(const json_t *row, size_t *n)
+{
+    const json_t *w = json_object_get(row, "wall_s");
+    size_t cnt = json_array_size(w), k = 0;
+    double *x = xcalloc(cnt ? cnt : 1, sizeof(*x));
+    for (size_t i = 0; i < cnt; i++)
+        if (json_is_number(json_array_get(w, i)))
+            x[k++] = json_number_value(json_array_get(w, i));
+    *n = k;
+    return x;
+}
+
+static bool listed(const json_t *arr, const char *s)
+{
+    size_t i;
+    const json_t *v;
+    json_array_foreach(arr, i, v)
+    {
+        if (strcmp(json_string_value(v), s) == 0)
+            return true;
+    }
+    return false;
+}
+
+/* The worst kind flagged on (script, host) for wall_s or cpu_s, else "ok". */
+static const char *cell_status(const json_t *regs, const json_t *imps, const char *script,
+                               const char *host)
+{
+    const json_t *lists[2] = {regs, imps};
+    const char *names[2] = {"regression", "improvement"};
+    for (int l = 0; l < 2; l++) {
+        size_t i;
+        const json_t *g;
+        json_array_foreach(lists[l], i, g)
+        {
+            const char *st = json_string_value(json_object_get(g, "state"));
+            if (strcmp(json_string_value(json_object_get(g, "script")), script) == 0 &&
+                strcmp(json_string_value(json_object_get(g, "host")), host) == 0 && st &&
+                strcmp(st, "invalid") != 0 && strcmp(st, "expected") != 0)
+                return names[l];
+        }
+    }
+    return "ok";
+}
+
+/* Matrix and hardware comparison from the series rows (borrowed). */
+static void add_matrix(json_t *doc, const json_t *series)
+{
+    const json_t *regs = json_object_get(doc, "regressions");
+    const json_t *imps = json_object_get(doc, "improvements");
+    json_t *hosts = json_array(), *scripts = json_array(), *cells = json_array();
+    json_t *hardware = json_array();
+    size_t n = json_array_size(series);
+    for (size_t i = 0; i < n; i++) {
+        const json_t *row = json_array_get(series, i);
+        const char *script = json_string_value(json_object_get(row, "script"));
+        const char *host = json_string_value(json_object_get(row, "host"));
+        if (!listed(hosts, host))
+            json_array_append_new(hosts, json_string(host));
+        if (!listed(scripts, script))
+            json_array_append_new(scripts, json_string(script));
+        size_t nx;
+        double *x = series_samples(row, &nx);
+        double med = 0;
+        bool ok = nx && stats_median(x, nx, &med) == 0;
+        free(x);
+        json_array_append_new(
+            cells, json_pack("{s:s, s:s, s:O, s:O, s:o, s:I, s:s}", "script", script, "host", host,
+                             "python_build", json_object_get(row, "python_build"), "runs",
+                             json_object_get(row, "runs"), "median_wall_s",
+                             ok ? json_real(med) : json_null(), "samples", (json_int_t)nx, "status",
+                             cell_status(regs, imps, script, host)));
+    }
+    /* host A vs host B for each script (rows are sorted by script) */
+    for (size_t i = 0; i < n && json_array_size(hardware) < REPORT_MAX_PAIRS; i++) {
+        const json_t *a = json_array_get(series, i);
+        const char *script = json_string_value(json_object_get(a, "script"));
+        for (size_t j = i + 1; j < n; j++) {
+            const json_t *b = json_array_get(series, j);
+            if (strcmp(json_string_value(json_object_get(b, "script")), script) != 0)
+                break;
+            if (strcmp(json_string_value(json_object_get(a, "host")),
+                       json_string_value(json_object_get(b, "host"))) == 0)
+                continue;
+            size_t na, nb;
+            double *xa = series_samples(a, &na), *xb = series_samples(b, &nb);
+            struct stats_ratio r;
+            int rc = na && nb ? stats_bootstrap_ratio(xa, na, xb, nb, 0.95, STATS_DEFAULT_RESAMPLES,
+                                                      STATS_DEFAULT_SEED, &r)
+                              : -1;
+            free(xa);
+            free(xb);
+            if (rc < 0)
+                continue;
+            json_array_append_new(hardware,
+                                  json_pack("{s:s, s:O, s:O, s:O, s:O, s:f, s:f, s:f, s:I, s:I}",
+                                            "script", script, "host_a", json_object_get(a, "host"),
+                                            "host_b", json_object_get(b, "host"), "python_build_a",
+                                            json_object_get(a, "python_build"), "python_build_b",
+                                            json_object_get(b, "python_build"), "ratio", r.ratio,
+                                            "ci_low", r.ci_low, "ci_high", r.ci_high, "samples_a",
+                                            (json_int_t)na, "samples_b", (json_int_t)nb));
+        }
+    }
+    json_object_set_new(
+        doc, "matrix",
+        json_pack("{s:o, s:o, s:o}", "hosts", hosts, "scripts", scripts, "cells", cells));
+    json_object_set_new(doc, "hardware", hardware);
+}
+
+int report_build(struct store *store, const struct wire_query *q, json_t **out, char *err,
+                 size_t errlen)
+{
+    *out = NULL;
+    char batch[32], since[32], limit[32], samples[32];
+    snprintf(batch, sizeof(batch), "%" PRIu64, q->batch_id);
+    snprintf(since, sizeof(since), "%" PRIu32, q->since_s ? q->since_s : REPORT_DEFAULT_SINCE_S);
+    snprintf(limit, sizeof(limit), "%" PRIu32, q->limit ? q->limit : WIRE_MAX_QUERY_LIMIT);
+    snprintf(samples, sizeof(samples), "%u", REPORT_MAX_SAMPLES);
+    json_t *batches = NULL, *regs = NULL, *imps = NULL, *series = NULL;
+    const char *p1[3] = {batch, since, limit};
+    int rc = store_json_rows(store, BATCHES_SQL, p1, 3, &batches, err, errlen);
+    if (rc < 0)
+        return rc;
+    /* "{1,2,3}" */
+    size_t nb = json_array_size(batches), cap = 4 + nb * 24, len = 0;
+    char *ids = xmalloc(cap);
+    ids[len++] = '{';
+    for (size_t i = 0; i < nb; i++)
+        len +=
+            (size_t)snprintf(ids + len, cap - len, "%s%" JSON_INTEGER_FORMAT, i ? "," : "",
+                             json_integer_value(json_object_get(json_array_get(batches, i), "id")));
+    snprintf(ids + len, cap - len, "}");
+    const char *p2[3] = {ids, "regression", limit};
+    rc = store_json_rows(store, REGRESSIONS_SQL, p2, 3, &regs, err, errlen);
+    if (rc >= 0) {
+        p2[1] = "improvement";
+        rc = store_json_rows(store, REGRESSIONS_SQL, p2, 3, &imps, err, errlen);
+    }
+    if (rc >= 0) {
+        const char *p3[2] = {ids, samples};
+        rc = store_json_rows(store, SERIES_SQL, p3, 2, &series, err, errlen);
+    }
+    free(ids);
+    if (rc < 0) {
+        json_decref(batches);
+        json_decref(regs);
+        json_decref(imps);
+        return rc;
+    }
+    json_t *doc = json_object();
+    json_object_set_new(doc, "window",
+                        json_pack("{s:o, s:I}", "batch_id",
+                                  q->batch_id ? json_integer((json_int_t)q->batch_id) : json_null(),
+                                  "since_s", (json_int_t)strtoll(since, NULL, 10)));
+    json_object_set_new(doc, "batches", batches);
+    json_object_set_new(doc, "regressions", regs);
+    json_object_set_new(doc, "improvements", imps);
+    add_matrix(doc, series);
+    json_decref(series);
+    *out = doc;
+    return 0;
+}
+
+int report_triage(struct store *store, const struct wire_query *q, json_t **out, char *err,
+                  size_t errlen)
+{
+    char id[32];
+    snprintf(id, sizeof(id), "%" PRIu64, q->regression_id);
+    const char *p[3] = {id, q->state, q->note ? q->note : ""};
+    json_t *rows = NULL;
+    int rc = store_json_rows(store, TRIAGE_SQL, p, 3, &rows, err, errlen);
+    if (rc < 0)
+        return rc;
+    json_t *g = json_array_get(rows, 0);
+    *out = g ? json_incref(g) : json_null();
+    json_decref(rows);
+    return 0;
+}

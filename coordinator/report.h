@@ -1,0 +1,40 @@
+/*
+ * report.h - the team report and triage, answered by the coordinator.
+ *
+ * A report (Query KIND_REPORT) covers one batch, or every batch finished in
+ * the last since_s seconds: each batch's summary, the stored regressions and
+ * improvements of those batches (worst first, with their evidence, "why" and
+ * triage state), a script x host matrix of median wall times, and a hardware
+ * comparison (the same script on host A vs host B: ratio of median wall
+ * times with a 95% bootstrap interval, stats_bootstrap_ratio). The JSON
+ * (pyscope.team_report/1) is documented in docs/json-schema.md; the CLI
+ * renders it as HTML (cli/report.c, lib/html_team).
+ *
+ * Triage (Query KIND_TRIAGE) sets a regression's state and note; "expected"
+ * makes its candidate run the start of the series' new baseline (see
+ * analysis.h).
+ */
+#ifndef PYSCOPE_COORD_REPORT_H
+#define PYSCOPE_COORD_REPORT_H
+
+#include <jansson.h>
+
+#include "store.h"
+#include "wire.h"
+
+/*
+ * Build the report that q (borrowed, kind REPORT) asks for into *out (new
+ * object, caller owns). Returns 0 or a negative code with err.
+ */
+int report_build(struct store *store, const struct wire_query *q, json_t **out, char *err,
+                 size_t errlen);
+
+/*
+ * Apply the triage q (borrowed, kind TRIAGE, validated). *out gets the
+ * updated regression object, or json null when there is no such regression
+ * (caller owns). Returns 0 or a negative code with err.
+ */
+int report_triage(struct store *store, const struct wire_query *q, json_t **out, char *err,
+                  size_t errlen);
+
+#endif

@@ -1,0 +1,138 @@
+#!/usr/bin/env bash
+# test_team_analysis.sh - batch analysis in the coordinator: six nights of
+# history (tests/integration/team_seed.sql) with a 30% slowdown of one
+# function of one script on one host on night 6. The first-time regression
+# is re-queued to confirm (same host, more repeats; team_confirm.sql plays the
+# agent) before anything is stored; then only that series is flagged (wall,
+# cpu and the function's hotspot metrics) as "confirmed (2 runs)", with a
+# q-value, its baseline runs and a "why" that names the slowed function; the
+# other series and the quiet nights flag nothing. Then the report (JSON, HTML,
+# headless Chromium), triage, 'expected' as the new baseline, and a fluke
+# that does not survive its confirmation run.
+source "$PYSCOPE_SRC/tests/integration/lib.sh"
+source "$PYSCOPE_SRC/tests/integration/pg.sh"
+source "$PYSCOPE_SRC/tests/integration/coord.sh"
+
+SQL="$PYSCOPE_SRC/tests/integration"
+pg_start
+coord_start
+# seed FILE NIGHT SLOW_NIGHT SLOW_PCT
+seed() {
+    psql -q -v ON_ERROR_STOP=1 -v night="$2" -v slow_night="$3" -v slow="$4" -f "$SQL/$1" >/dev/null
+}
+# settled: wait until no batch is waiting for analysis; prints queued jobs
+settled() {
+    local i
+    for i in $(seq 150); do
+        [ "$(pg_sql "SELECT count(*) FROM batches WHERE state = 'done' AND analyzed IS NULL")" = 0 ] && break
+        sleep 0.1
+    done
+    pg_sql "SELECT count(*) FROM jobs WHERE state = 'queued'"
+}
+for n in 1 2 3 4 5 6; do seed team_seed.sql "$n" 6 30; done
+expect_eq "one confirmation job queued" 1 "$(settled)"
+expect_eq "confirmation: same job again on host-b, 10 repeats, batch 6 running" "host-b 10 6 running" \
+    "$(pg_sql "SELECT h.hostname || ' ' || j.repeat || ' ' || j.batch_id || ' ' || b.state FROM jobs j JOIN hosts h ON h.id = j.host_id JOIN batches b ON b.id = j.batch_id WHERE j.state = 'queued'")"
+expect_eq "nothing reported before confirmation" 0 "$(pg_sql "SELECT count(*) FROM regressions")"
+expect_match "analysis logged" "batch 6 analysed: 4 series, [0-9]+ tests, 0 regressions, 0 improvements, 1 re-queued to confirm" "$(cat "$COORD_LOG")"
+seed team_confirm.sql 6 6 30
+expect_eq "confirmation analysed, nothing queued" 0 "$(settled)"
+expect_eq "every batch analysed" 0 "$(pg_sql "SELECT count(*) FROM batches WHERE analyzed IS NULL")"
+
+slow="s.key = 'examples/a.py' AND h.hostname = 'host-b' AND g.batch_id = 6"
+q() { pg_sql "SELECT $1 FROM regressions g JOIN scripts s ON s.id = g.script_id JOIN hosts h ON h.id = g.host_id WHERE $2"; }
+expect_eq "wall-time regression found" 1 "$(q "count(*)" "$slow AND g.metric = 'wall_s' AND g.kind = 'regression'")"
+expect_eq "cpu regression found" 1 "$(q "count(*)" "$slow AND g.metric = 'cpu_s' AND g.kind = 'regression'")"
+expect_eq "nothing else flagged" 0 "$(q "count(*)" "NOT ($slow)")"
+expect_eq "no memory change" 0 "$(q "count(*)" "g.metric = 'peak_rss_bytes'")"
+expect_eq "why names slow()" "examples/a.py:slow:3" "$(q "g.why->'functions'->0->>'key'" "$slow AND g.metric = 'wall_s'")"
+expect_match "change about 30%" '^(2[5-9]|3[0-5])\.' "$(q "g.change_pct" "$slow AND g.metric = 'wall_s'")"
+expect_eq "q-value and CI stored" t "$(q "g.q_value < 0.05 AND g.q_value >= g.p_value AND g.ci_low_pct > 0" "$slow AND g.metric = 'wall_s'")"
+expect_eq "confirmed by 2 runs" "confirmed 2" "$(q "g.state || ' ' || g.confirm_runs" "$slow AND g.metric = 'wall_s'")"
+expect_eq "baseline: the five earlier nights" 5 "$(q "cardinality(g.baseline_runs)" "$slow AND g.metric = 'wall_s'")"
+expect_eq "no identity change" "false|false|false" "$(q "g.script_changed || '|' || g.python_changed || '|' || g.host_changed" "$slow AND g.metric = 'wall_s'")"
+
+# The team report: JSON and HTML from the coordinator's report query.
+CLI="$PYSCOPE_BUILD/cli/pyscope"
+export PYSCOPE_COORDINATOR="$COORD_EP"
+capture "$CLI" report --batch 6 --json
+expect_eq "report --json exits 0" 0 "$RC"
+expect_eq "report schema" "pyscope.team_report/1" "$(echo "$OUT" | json_get "d['schema']")"
+expect_eq "report: 4 regressions (wall, cpu, slow() total and self)" 4 \
+    "$(echo "$OUT" | json_get "len(d['report']['regressions'])")"
+expect_eq "report: worst first is slow()" "examples/a.py:slow:3 host-b" \
+    "$(echo "$OUT" | json_get "' '.join(str(d['report']['regressions'][0][k]) for k in ('function', 'host'))")"
+expect_eq "report: no improvements" 0 "$(echo "$OUT" | json_get "len(d['report']['improvements'])")"
+expect_eq "report: matrix 2 x 2" "2 2 4" \
+    "$(echo "$OUT" | json_get "'%d %d %d' % (len(d['report']['matrix']['hosts']), len(d['report']['matrix']['scripts']), len(d['report']['matrix']['cells']))")"
+expect_eq "report: matrix flags the slow cell only" "examples/a.py host-b" \
+    "$(echo "$OUT" | json_get "' '.join(c['script'] + ' ' + c['host'] for c in d['report']['matrix']['cells'] if c['status'] != 'ok')")"
+expect_eq "report: hardware pairs, host-b slower for a.py" "2 True" \
+    "$(echo "$OUT" | json_get "'%d %s' % (len(d['report']['hardware']), [h for h in d['report']['hardware'] if h['script'] == 'examples/a.py'][0]['ci_low'] > 1.1)")"
+capture "$CLI" report --since 1d --json
+expect_eq "report --since 1d covers every night" 6 "$(echo "$OUT" | json_get "len(d['report']['batches'])")"
+capture "$CLI" report --batch 6 --out "$T/report.html"
+expect_eq "report --out exits 0" 0 "$RC"
+expect_match "report prints the path" "$T/report.html" "$OUT"
+html=$(cat "$T/report.html")
+expect_match "html: hostile script name escaped" '&lt;script&gt;alert\(1\)&lt;/script&gt;' "$html"
+expect_nomatch "html: no script element" '<script' "$html"
+expect_nomatch "html: no URL" 'https?://' "$html"
+expect_match "html: why names slow()" 'class="why">examples/a.py:slow:3 \+0\.[23][0-9]*s' "$html"
+expect_match "html: state shown" 'class="state">confirmed \(2 runs\)<' "$html"
+# In headless Chromium (when installed): no console error, nothing refused by
+# the CSP, the hostile name is text, not an element; a screenshot for people.
+if command -v chromium >/dev/null 2>&1; then
+    chrome() {
+        timeout 90 chromium --headless --no-sandbox --disable-gpu --disable-quic --no-first-run \
+            --disable-background-networking --disable-component-update --disable-sync \
+            --disable-dev-shm-usage --user-data-dir="$(mktemp -d "$T/profile.XXXXXX")" "$@"
+    }
+    chrome --enable-logging=stderr --v=0 --dump-dom "file://$T/report.html" \
+        >"$T/report.dom" 2>"$T/chrome.log" || true
+    dom=$(cat "$T/report.dom")
+    expect_match "browser: page loaded" 'id="regressions"' "$dom"
+    expect_match "browser: hostile name is text" '&lt;script&gt;alert\(1\)&lt;/script&gt;' "$dom"
+    expect_nomatch "browser: no script element" '<script' "$dom"
+    expect_nomatch "browser: no console errors" 'Uncaught|CONSOLE\([0-9]+\)\] "[^"]*Error' "$(cat "$T/chrome.log")"
+    expect_nomatch "browser: csp refused nothing" 'Refused to' "$(cat "$T/chrome.log")"
+    mkdir -p "$PYSCOPE_BUILD/tests/html-shots"
+    chrome --screenshot="$PYSCOPE_BUILD/tests/html-shots/team-report.png" --window-size=1400,1100 \
+        "file://$T/report.html" >/dev/null 2>&1 || true
+    expect_eq "browser: screenshot taken" yes \
+        "$([ -s "$PYSCOPE_BUILD/tests/html-shots/team-report.png" ] && echo yes)"
+else
+    echo "# chromium not installed: browser checks skipped"
+fi
+capture "$CLI" report --batch 1 --since 1d
+expect_eq "report: --batch with --since is a usage error" 2 "$RC"
+
+# Triage: bad input refused; 'expected' on every regression of the series.
+capture "$CLI" triage 999999 ack
+expect_eq "triage of an unknown id: exit 2" 2 "$RC"
+capture "$CLI" triage 1 maybe
+expect_eq "triage with a bad state: exit 2" 2 "$RC"
+for id in $(pg_sql "SELECT id FROM regressions WHERE batch_id = 6 ORDER BY id"); do
+    capture "$CLI" triage "$id" expected --note "new algorithm, slower <b>on purpose</b>"
+    expect_eq "triage $id expected" "regression $id: expected" "$OUT"
+done
+capture "$CLI" report --batch 6 --out "$T/report2.html"
+html=$(cat "$T/report2.html")
+expect_match "html: triage state and escaped note" 'expected</span><br><span class="muted">new algorithm, slower &lt;b&gt;on purpose' "$html"
+
+# Triaged 'expected': the slow (confirmation) run starts the series' new
+# baseline, so a seventh night at the new speed is no regression.
+seed team_seed.sql 7 7 30
+expect_eq "night 7: nothing to confirm" 0 "$(settled)"
+expect_eq "expected: new baseline, nothing flagged" 0 "$(pg_sql "SELECT count(*) FROM regressions WHERE batch_id = 7")"
+
+# Night 8: a first-time slowdown that its confirmation run does not repeat
+# is a fluke: never reported.
+seed team_seed.sql 8 8 60
+expect_eq "night 8: the slowdown re-queued" 1 "$(settled)"
+seed team_confirm.sql 8 8 30
+expect_eq "night 8 settled" 0 "$(settled)"
+expect_eq "fluke not reported" 0 "$(pg_sql "SELECT count(*) FROM regressions WHERE batch_id = 8")"
+coord_stop
+expect_eq "coordinator exits 0" 0 "$COORD_STATUS"
+finish

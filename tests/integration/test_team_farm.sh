@@ -1,0 +1,87 @@
+#!/usr/bin/env bash
+# test_team_farm.sh - several nights on the local farm (deploy/farm.sh) with a
+# known injected regression: from night 3, host b runs examples/slow_script.py
+# with PYSCOPE_EXAMPLE_SLOWDOWN=100 (threshold 35%: CPU contention from
+# the other host stays below it). The team report that farm.sh renders must
+# list that regression (script, host b, confirmed by its re-run), nothing on
+# host a or on another night, a "why" that names slow(); it opens in headless
+# Chromium without console errors (screenshot in build/tests/html-shots).
+# repeat 4: with 2 baseline nights the smallest possible p-value (2/C(12,4))
+# stays far enough below 0.05 for the Benjamini-Hochberg step over the batch.
+source "$PYSCOPE_SRC/tests/integration/lib.sh"
+export FARM_BUILD=$PYSCOPE_BUILD FARM_ID="pr$((RANDOM % 9000 + 1000))"
+export FARM_SUBNET="10.79.$((RANDOM % 250 + 1))"
+port=$((20000 + RANDOM % 20000))
+case "$(nm "$PYSCOPE_BUILD/agent/pyscope-agent" 2>/dev/null || true)" in
+*__asan_init*) export FARM_AGENT_ARGS="--memory-limit 0" ;;
+esac
+ws=$T/ws
+mkdir -p "$ws/ex"
+cp "$PYSCOPE_SRC/examples/slow_script.py" "$ws/ex/slow_script.py"
+cat >"$T/suite.ini" <<'INI'
+[suite]
+name = team
+repeat = 4
+threshold = 35%
+[script ex/slow_script.py]
+INI
+st=0
+out=$("$PYSCOPE_SRC/deploy/farm.sh" --once --nights 3 --slowdown-night 3 --slowdown 100 \
+    --slow-host b --dir "$T/farm" --suite "$T/suite.ini" --workspace "$ws" --port "$port" \
+    2>"$T/err") || st=$?
+expect_eq "farm.sh exit status" 0 "$st"
+[ "$st" = 0 ] || tail -n 30 "$T/err"
+report=$(printf '%s\n' "$out" | tail -n 1)
+expect_eq "farm.sh prints the report path last" "$T/farm/report.html" "$report"
+expect_match "slowdown announced" "night 3: farm-b runs with PYSCOPE_EXAMPLE_SLOWDOWN=100" "$(cat "$T/err")"
+[ -s "$report" ] || { fail "report written" "no $report"; finish; exit 1; }
+
+# The regressions table, row by row: "script|host|metric|state|why".
+rows=$(/usr/bin/python3.11 - "$report" <<'PY'
+import html.parser, sys
+class P(html.parser.HTMLParser):
+    def __init__(self):
+        super().__init__()
+        self.table = None; self.rows = []; self.row = None; self.cell = None
+    def handle_starttag(self, tag, attrs):
+        a = dict(attrs)
+        if tag == "table": self.table = a.get("id")
+        elif tag == "tr" and self.table == "regressions": self.row = []
+        elif tag == "td" and self.row is not None: self.cell = []
+        elif tag == "br" and self.cell is not None: self.cell.append(" ")
+    def handle_endtag(self, tag):
+        if tag == "td" and self.cell is not None:
+            self.row.append("".join(self.cell).strip()); self.cell = None
+        elif tag == "tr" and self.row:
+            self.rows.append(self.row); self.row = None
+        elif tag == "table": self.table = None
+    def handle_data(self, d):
+        if self.cell is not None: self.cell.append(d)
+p = P(); p.feed(open(sys.argv[1]).read())
+for r in p.rows:
+    print("|".join([r[1], r[2].split()[0], r[3].split()[0], r[10], r[9], r[11]]))
+PY
+)
+echo "$rows" | sed "s/^/# /"
+grep -h "analysed\|could not analyse" "$T/farm/coordinator.log" | sed "s/^/# /" || true
+expect_match "the regression is found (wall time, host b)" "^ex/slow_script.py\|farm-b\|wall_s\|" "$rows"
+expect_nomatch "nothing on host a" "\|farm-a\|" "$rows"
+expect_eq "only night 3 flagged" "3" "$(echo "$rows" | awk -F'|' '{print $6}' | sort -u | tr -d '\n')"
+expect_match "confirmed by its re-run" "wall_s\|confirmed \(2 runs\)" "$rows"
+expect_match "why names slow()" "wall_s\|[^|]*\|ex/slow_script.py:slow:" "$rows"
+
+if command -v chromium >/dev/null 2>&1; then
+    chrome() {
+        timeout 90 chromium --headless --no-sandbox --disable-gpu --disable-quic --no-first-run \
+            --disable-background-networking --disable-component-update --disable-sync \
+            --disable-dev-shm-usage --user-data-dir="$(mktemp -d "$T/profile.XXXXXX")" "$@"
+    }
+    chrome --enable-logging=stderr --v=0 --dump-dom "file://$report" >"$T/dom" 2>"$T/chrome.log" || true
+    expect_match "browser: page loaded" 'id="regressions"' "$(cat "$T/dom")"
+    expect_nomatch "browser: no console errors" 'Uncaught|CONSOLE\([0-9]+\)\] "[^"]*Error' "$(cat "$T/chrome.log")"
+    expect_nomatch "browser: csp refused nothing" 'Refused to' "$(cat "$T/chrome.log")"
+    mkdir -p "$PYSCOPE_BUILD/tests/html-shots"
+    chrome --screenshot="$PYSCOPE_BUILD/tests/html-shots/team-farm.png" --window-size=1400,1000 \
+        "file://$report" >/dev/null 2>&1 || true
+fi
+finish
