@@ -29,6 +29,7 @@
 #include "cli.h"
 #include "config.h"
 #include "errors.h"
+#include "jsonutil.h"
 #include "history.h"
 #include "html_compare.h"
 #include "log.h"
@@ -316,7 +317,7 @@ static json_t *cmp_one(const struct cmp_doc *cand, const struct cmp_set *base,
         if (any_same && !cmp_same_str(key, cmp_get(d, "script", "key")))
             continue;
         docs[n++] = d;
-        json_array_append_new(files, cli_json_string_bytes(base->v[i].path));
+        json_array_append_new(files, json_string_lossy(base->v[i].path));
     }
     json_t *reg = regress_compare(cand->doc, docs, n, opt);
     free(docs);
@@ -329,7 +330,7 @@ static json_t *cmp_one(const struct cmp_doc *cand, const struct cmp_set *base,
     const json_t *host = json_object_get(cand->doc, "host");
     json_t *c = json_pack(
         "{s:{s:o, s:o, s:o, s:o, s:o, s:o}, s:{s:o}, s:o, s:o}", "candidate", "file",
-        cli_json_string_bytes(cand->path), "id", id ? json_string(id) : json_null(), "created",
+        json_string_lossy(cand->path), "id", id ? json_string(id) : json_null(), "created",
         json_deep_copy(json_object_get(cand->doc, "created")) ?: json_null(), "script",
         key ? json_string(key) : json_null(), "host",
         json_deep_copy(json_object_get(host, "hostname")) ?: json_null(), "fingerprint",

@@ -25,6 +25,7 @@
 #include "cli.h"
 #include "config.h"
 #include "errors.h"
+#include "jsonutil.h"
 #include "history.h"
 #include "html_history.h"
 #include "log.h"
@@ -327,7 +328,7 @@ static json_t *hist_build(const struct hist_args *a, const char *key, const stru
             runs, json_pack("{s:o, s:o, s:o, s:I, s:f, s:f, s:f, s:f, s:f, s:o, s:o, s:o, s:b}",
                             "id", id ? json_string(id) : json_null(), "created",
                             created ? json_string(created) : json_null(), "file",
-                            cli_json_string_bytes(paths[i]), "n", (json_int_t)s.n, "median_wall_s",
+                            json_string_lossy(paths[i]), "n", (json_int_t)s.n, "median_wall_s",
                             s.median, "q1_wall_s", q1, "q3_wall_s", q3, "min_wall_s", s.min,
                             "max_wall_s", s.max, "verdict", verdict, "change_pct", change,
                             "regressions", regs, "change_point", is_cp));
@@ -373,7 +374,7 @@ static json_t *hist_build(const struct hist_args *a, const char *key, const stru
         "{s:s, s:s, s:s, s:o, s:o, s:o, s:f, s:o, s:o, s:{s:o, s:o, s:I, s:I, s:s}, s:o}", "schema",
         "pyscope.history/1", "pyscope_version", PYSCOPE_VERSION, "script", key, "host", host_obj,
         "python_build", build ? json_string(build) : json_null(), "reports_dir",
-        cli_json_string_bytes(a->reports_dir), "threshold_pct", 100 * opt->threshold, "runs", runs,
+        json_string_lossy(a->reports_dir), "threshold_pct", 100 * opt->threshold, "runs", runs,
         "change_points", cp_arr, "baseline_for_next", "start_id",
         n ? json_deep_copy(json_object_get(docs[start], "id")) ?: json_null() : json_null(),
         "start_created",

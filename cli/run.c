@@ -34,6 +34,7 @@
 #include "cli.h"
 #include "config.h"
 #include "errors.h"
+#include "jsonutil.h"
 #include "export.h"
 #include "html_report.h"
 #include "log.h"
@@ -701,8 +702,8 @@ static int run_save(json_t *report, struct run_files *f)
     free(html_name);
 
     json_t *files = json_object();
-    json_object_set_new(files, "json", cli_json_string_bytes(f->json_path));
-    json_object_set_new(files, "html", cli_json_string_bytes(f->html_path));
+    json_object_set_new(files, "json", json_string_lossy(f->json_path));
+    json_object_set_new(files, "html", json_string_lossy(f->html_path));
     json_object_set_new(report, "files", files);
 
     int result = 0;

@@ -73,12 +73,6 @@ char *cli_report_name(const struct timespec *ts);
 int cli_read_file(const char *path, size_t cap, char **buf, size_t *len);
 
 /*
- * Return a new JSON string of the bytes s (borrowed): as is when valid UTF-8, else
- * with each invalid byte replaced by U+FFFD. Never NULL.
- */
-json_t *cli_json_string_bytes(const char *s);
-
-/*
  * Write json (borrowed) to path (borrowed) through a temporary file in the same
  * folder and rename(), so readers never see half a file. flags as json_dumpf();
  * a newline ends the file. Returns 0 or -errno (-EIO when jansson fails).
