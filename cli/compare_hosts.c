@@ -5,8 +5,10 @@
  * pairs with the team report's statistics: ratio of medians B/A with a 95%
  * percentile bootstrap interval over each host's newest runs, on a Python
  * build both ran when there is one) and prints the pairs as a table, or the
- * coordinator's pyscope.compare_hosts/1 JSON (--json).
+ * coordinator's pyscope.compare_hosts/1 JSON (--json), and writes a
+ * self-contained HTML page with a forest plot of the ratios (--html FILE).
  */
+#include <errno.h>
 #include <getopt.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -15,13 +17,15 @@
 
 #include "errors.h"
 #include "farm_cmds.h"
+#include "html_hosts.h"
 #include "log.h"
 #include "wire.h"
 #include "xmalloc.h"
 
 void cmd_compare_hosts_help(FILE *out)
 {
-    fputs("Usage: pyscope compare-hosts SCRIPT [--hosts A,B] [--metric wall|cpu|memory] [--json]\n"
+    fputs("Usage: pyscope compare-hosts SCRIPT [--hosts A,B] [--metric wall|cpu|memory]\n"
+          "                             [--json] [--html FILE]\n"
           "\n"
           "The same script on the farm's hosts: for every pair of hosts that ran SCRIPT\n"
           "(or the hosts named), the ratio of medians B/A of the metric over each host's\n"
@@ -34,10 +38,12 @@ void cmd_compare_hosts_help(FILE *out)
           "                       order: B/A (default: every host that ran SCRIPT)\n"
           "  --metric M           wall (default), cpu or memory (peak RSS)\n"
           "  --runs N             newest runs per host pooled (default 5, at most 1000)\n"
-          "  --json               print the coordinator's JSON "
-          "(pyscope.compare_hosts/1)\n" FARM_OPTIONS_HELP "\n"
+          "  --json               print the coordinator's JSON (pyscope.compare_hosts/1)\n"
+          "  --html FILE          also write a self-contained HTML page (the ratios with\n"
+          "                       their intervals drawn, the table, each host's "
+          "runs)\n" FARM_OPTIONS_HELP "\n"
           "Exit status: 0 ok, 2 usage error, unknown script or host, fewer than two hosts\n"
-          "ran SCRIPT; 4 the coordinator could not be reached.\n",
+          "ran SCRIPT; 4 the coordinator could not be reached or FILE not written.\n",
           out);
 }
 
@@ -145,19 +151,40 @@ static void ch_print(FILE *out, const json_t *c)
             strcmp(metric, "peak_rss_bytes") == 0 ? " (uses more memory)" : "");
 }
 
+/* Write the page of doc (borrowed) to path; 0 or -1 (logged). */
+static int ch_write_html(const char *path, const json_t *doc)
+{
+    FILE *out = fopen(path, "w");
+    char err[256] = "";
+    if (!out) {
+        log_error("could not write HTML file \"%s\": %s", path, strerror(errno));
+        return -1;
+    }
+    int rc = html_hosts_write(out, doc, err, sizeof(err));
+    if (fclose(out) != 0 && rc == 0)
+        rc = -EIO;
+    if (rc < 0) {
+        log_error("could not write HTML file \"%s\": %s", path, err[0] ? err : strerror(EIO));
+        return -1;
+    }
+    return 0;
+}
+
 int cmd_compare_hosts(int argc, char **argv)
 {
-    enum { O_JSON = 256, O_HOSTS, O_METRIC, O_RUNS };
+    enum { O_JSON = 256, O_HOSTS, O_METRIC, O_RUNS, O_HTML };
     static const struct option opts[] = {
         {"json", no_argument, NULL, O_JSON},
         FARM_LONG_OPTIONS,
         {"hosts", required_argument, NULL, O_HOSTS},
         {"metric", required_argument, NULL, O_METRIC},
         {"runs", required_argument, NULL, O_RUNS},
+        {"html", required_argument, NULL, O_HTML},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
     bool json = false;
+    const char *html = NULL;
     struct farm_opts fo;
     farm_opts_init(&fo);
     struct wire_query q = {.kind = WIRE_QUERY_COMPARE_HOSTS, .metric = "wall_s"};
@@ -198,6 +225,13 @@ int cmd_compare_hosts(int argc, char **argv)
                 goto out;
             }
             q.limit = (uint32_t)runs;
+            break;
+        case O_HTML:
+            if (!*optarg) {
+                log_error("--html needs a file name");
+                goto out;
+            }
+            html = optarg;
             break;
         case 'h':
             cmd_compare_hosts_help(stdout);
@@ -248,8 +282,11 @@ int cmd_compare_hosts(int argc, char **argv)
     } else if (json_is_object(error)) {
         log_error("%s", ch_str(error, "message") ?: "?");
         status = PYSCOPE_EXIT_USAGE;
-    } else if (!json) {
-        ch_print(stdout, cmp);
+    } else {
+        if (!json)
+            ch_print(stdout, cmp);
+        if (html && ch_write_html(html, doc) < 0)
+            status = PYSCOPE_EXIT_INTERNAL;
     }
     json_decref(doc);
 out:

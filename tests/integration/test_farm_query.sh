@@ -148,8 +148,12 @@ expect_eq "compare-hosts: every pair of the three hosts" "host-a/host-b True|hos
 capture "$CLI" compare-hosts examples/a.py --hosts host-c,host-a --metric memory --json
 expect_eq "compare-hosts --metric memory: A/C order kept, 0.5" "host-c host-a 0.500" \
     "$(echo "$OUT" | json_get "(lambda p: '%s %s %.3f' % (p['host_a'], p['host_b'], p['ratio']))(d['compare_hosts']['pairs'][0])")"
-capture "$CLI" compare-hosts examples/a.py --hosts host-a,host-c
+capture "$CLI" compare-hosts examples/a.py --hosts host-a,host-c --html "$T/hosts.html"
 expect_match "compare-hosts: differing builds said" "no Python build ran on both" "$OUT"
+html=$(cat "$T/hosts.html")
+expect_match "compare-hosts --html: the ratio drawn" '<circle class="pt improvement"' "$html"
+expect_match "compare-hosts --html: builds differ said" 'differ</span>: A CPython 3.11 gcc; B CPython 3.12 clang' "$html"
+expect_nomatch "compare-hosts --html: no script element" '<script' "$html"
 capture "$CLI" compare-hosts examples/solo.py
 expect_eq "compare-hosts: one host exits 2" 2 "$RC"
 expect_match "compare-hosts: one host explained" 'only host "host-a" ran' "$OUT"
