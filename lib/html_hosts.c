@@ -104,6 +104,10 @@ static void hhs_plot(FILE *out, const json_t *pairs)
             "<line class=\"cp\" x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\"/>\n"
             "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\">1 (same)</text>\n",
             HHS_W, h, HHS_X(1.0), HHS_T, HHS_X(1.0), h - HHS_B, HHS_X(1.0), h - 10);
+    fprintf(out,
+            "<text x=\"%.1f\" y=\"%.1f\">%.3g</text>\n"
+            "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"end\">%.3g</text>\n",
+            HHS_L, h - 10, exp(lmin), HHS_W - HHS_R, h - 10, exp(lmax));
     size_t row = 0;
     json_array_foreach(pairs, i, p)
     {
