@@ -131,7 +131,7 @@ fault_submit() {
             echo "timeout = 60"
             seq "$first" $((first + n - 1)) | sed 's/.*/[script s&.py]/'
         } >"$S/suite.ini"
-        out=$(farm_cli submit "$S/suite.ini" --json) || { fail "submit" "$out"; return 1; }
+        out=$(farm_cli submit "$S/suite.ini" --json --timeout 120) || { fail "submit" "$out"; return 1; }
         FAULT_BATCHES="$FAULT_BATCHES${FAULT_BATCHES:+,}$(grep -Eo '"batch_id": [0-9]+' <<<"$out" |
             grep -Eo '[0-9]+$')"
         first=$((first + n))

@@ -86,7 +86,7 @@ submit() {
     shift 2
     { echo "[suite]"; echo "name = $name"; echo "timeout = $((part_s * 3))"; echo "hosts = $hosts"
       printf '[script %s]\n' "$@"; } >"$S/$name.ini"
-    out=$(farm_cli submit "$S/$name.ini" --json) || { fail "submit $name" "$out"; return 1; }
+    out=$(farm_cli submit "$S/$name.ini" --json --timeout 60) || { fail "submit $name" "$out"; return 1; }
     FAULT_BATCHES="$FAULT_BATCHES${FAULT_BATCHES:+,}$(grep -Eo '"batch_id": [0-9]+' <<<"$out" |
         grep -Eo '[0-9]+$')"
 }
