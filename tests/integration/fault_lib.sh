@@ -117,14 +117,14 @@ fault_begin() {
 }
 
 # fault_submit RESULTS: queue RESULTS jobs (RESULTS / hosts scripts, suites of at most
-# 1000 scripts); their batch ids go to FAULT_BATCHES.
+# 250 scripts); their batch ids go to FAULT_BATCHES.
 fault_submit() {
     local want=$1 per=$(($1 / FAULT_HOSTS)) first=1 n out
     [ "$per" -le "$FAULT_SCRIPTS" ] || { fail "submit" "only $FAULT_SCRIPTS scripts"; return 1; }
     FAULT_T0=$(fault_now)
     while [ "$first" -le "$per" ]; do
         n=$((per - first + 1))
-        [ "$n" -le 1000 ] || n=1000
+        [ "$n" -le 250 ] || n=250 # small batches: each is analysed inline when it ends
         {
             echo "[suite]"
             echo "name = fault"
@@ -258,4 +258,14 @@ fault_keep() {
     mkdir -p "$FAULT_KEEP"
     cp -r "$T"/. "$FAULT_KEEP"/ 2>/dev/null || true
     echo "# logs kept in $FAULT_KEEP"
+}
+
+# fault_logs: the end of every log of the scenario (for failures).
+fault_logs() {
+    local f
+    for f in "$S"/*.log; do
+        [ -f "$f" ] || continue
+        echo "=== $f"
+        tail -n 20 "$f" || true
+    done
 }

@@ -31,7 +31,7 @@ step=0
 for k in "${kills[@]}"; do
     step=$((step + 1))
     share=$((FAULT_JOBS * step / (${#kills[@]} + 3)))
-    farm_wait 180 '[ "$(fault_stored)" -ge '"$share"' ]' ||
+    farm_wait $((120 + FAULT_JOBS / 10)) '[ "$(fault_stored)" -ge '"$share"' ]' ||
         { fail "progress before kill $step" "$(fault_stored) of $share stored"; break; }
     pause
     at=$(fault_stored)
@@ -65,7 +65,7 @@ for k in "${kills[@]}"; do
     echo "# kill -9 of the $k with $at of $FAULT_JOBS stored"
 done
 fault_recovered
-fault_wait_delivery 240 || { fail "full delivery" "$(fault_stored) stored"; farm_logs; }
+fault_wait_delivery $((240 + FAULT_JOBS / 10)) || { fail "full delivery" "$(fault_stored) stored"; fault_logs; }
 fault_check
 fault_expect_exactly_once
 expect_match "agents resent their spools" "resending [0-9]+ spooled" "$(cat "$S"/agent-*.log)"

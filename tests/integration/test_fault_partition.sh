@@ -78,7 +78,7 @@ AGENT_OPTS="" agent p ip netns exec "$ns"
 AGENT_OPTS="--runner $FAULT_RUNNER --max-jobs 2" agent q
 AGENT_OPTS="--runner $FAULT_RUNNER --max-jobs 2" agent r env FAKE_RUNNER_SLEEP=1
 farm_wait 30 '[ "$(grep -l "info: welcome" "$S"/agent-*.log 2>/dev/null | wc -l)" = 3 ]' ||
-    { fail "agents registered" "$(tail -n 3 "$S"/agent-*.log)"; farm_logs; exit 1; }
+    { fail "agents registered" "$(tail -n 3 "$S"/agent-*.log)"; fault_logs; exit 1; }
 
 # submit NAME HOSTS SCRIPT...: a batch of SCRIPTs for HOSTS; its id joins FAULT_BATCHES.
 submit() {
@@ -109,7 +109,7 @@ submit stalled r "${r_scripts[@]}"
 submit healthy q "${q_scripts[@]}"
 farm_wait 60 '[ "$(grep -c "acked" "$S/agent-p.log")" -ge 1 ] &&
     [ "$(grep -c "acked" "$S/agent-r.log")" -ge 2 ]' ||
-    { fail "first results" "$(tail -n 5 "$S"/agent-*.log)"; farm_logs; exit 1; }
+    { fail "first results" "$(tail -n 5 "$S"/agent-*.log)"; fault_logs; exit 1; }
 
 # The partition.
 t_part=$(fault_now)
@@ -149,7 +149,7 @@ t_heal=$(fault_now)
 FAULT_RECOVERED=$t_heal
 echo "# link up at $t_heal"
 FAULT_JOBS=$((${#p_scripts[@]} + ${#r_scripts[@]} + ${#q_scripts[@]} * (n_chunk + 1)))
-fault_wait_delivery 120 || { fail "full delivery after the heal" "$(fault_stored) stored"; farm_logs; }
+fault_wait_delivery 120 || { fail "full delivery after the heal" "$(fault_stored) stored"; fault_logs; }
 fault_check
 fault_expect_exactly_once
 
