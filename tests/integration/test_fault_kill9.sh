@@ -9,12 +9,12 @@
 # PostgreSQL, coordinator, agent, PostgreSQL, coordinator and agent together). Each
 # killed process is restarted (agents with the same spool). The checker in
 # fault_lib.sh then compares the run ids the agents spooled with the rows stored.
-# FAULT_RESULTS (default 600; tests/bench/fault_kill9.sh runs 10000), FAULT_SEED.
+# FAULT_RESULTS (default 400; tests/bench/fault_kill9.sh runs 10000), FAULT_SEED.
 source "$PYSCOPE_SRC/tests/integration/lib.sh"
 source "$PYSCOPE_SRC/tests/integration/farm_lib.sh"
 source "$PYSCOPE_SRC/tests/integration/fault_lib.sh"
 
-fault_init 600
+fault_init 400
 results=$FAULT_N
 farm_pg_start
 fault_workspace $((results / FAULT_HOSTS + 1))
