@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "analysis.h"
+#include "fault.h"
 #include "log.h"
 #include "query_series.h"
 #include "report.h"
@@ -365,6 +366,7 @@ void router_flush(struct router *r)
     char err[512];
     if (store_put_results(r->store, items, r->n_pending, err, sizeof(err)) < 0)
         log_error("could not store results: %s", err);
+    fault_point("coord_after_commit");
     for (size_t i = 0; i < r->n_pending; i++) {
         answer_result(r, &r->pending[i], &items[i]);
         pending_release(&r->pending[i]);
