@@ -7,9 +7,9 @@
 # 1. MEASURED: real runs of tests/bench/regress_workload.py (~0.25 s, CPU-bound; knob
 #    PYSCOPE_QUALITY_SLOWDOWN=PCT) through the real pyscope-run, each `--repeat 10` (one run
 #    = 10 samples, each a fresh process, like `pyscope run --repeat 10`), into one pool per
-#    slowdown level: 0%, 2%, 5%, 10%. The levels are interleaved in time (round robin: 0, 2,
-#    5, 10, 0, 2, ...) so slow drift of the machine (load, thermal, other users) hits every
-#    level alike instead of masquerading as a slowdown. The load average is sampled after
+#    slowdown level: 0%, 2%, 5%, 10%. The levels are interleaved in time (0% in every round,
+#    the others spread evenly over all rounds) so slow drift of the machine (load, thermal,
+#    other users) hits every level alike instead of masquerading as a slowdown. The load average is sampled after
 #    every run and printed with the pools' spread: say how noisy the machine was.
 # 2. RESAMPLED (tests/bench/regress_sim.c, linked with libpyscope): many trials, each a
 #    history of 10 runs drawn without replacement from the 0% pool, its baseline chosen as
@@ -93,10 +93,16 @@ if [ -z "$pools" ]; then
     echo "Measuring: $n0 runs at 0%, $n1 at each of ${levels[*]:1}% (x --repeat 10), interleaved"
     done_n=0
     : >"$pools/loadavg"
+    # n0 rounds; every round measures 0%, and each other level n1 times spread evenly over
+    # the n0 rounds, so every pool covers the whole measuring time alike
     for ((r = 0; r < n0; r++)); do
         for l in "${levels[@]}"; do
-            if [ "$l" != 0 ] && [ $r -ge $n1 ]; then continue; fi
-            out=$pools/$l/run_$(printf '%04d' $r).json
+            k=$r
+            if [ "$l" != 0 ]; then
+                [ $(((r + 1) * n1 / n0)) -gt $((r * n1 / n0)) ] || continue
+                k=$((r * n1 / n0))
+            fi
+            out=$pools/$l/run_$(printf '%04d' $k).json
             PYSCOPE_QUALITY_SLOWDOWN=$l "$runner" --repeat 10 --output "$out" -- \
                 "$here/regress_workload.py" >/dev/null 2>"$work/err" ||
                 { echo "regress_quality: pyscope-run failed:" >&2; cat "$work/err" >&2; exit 1; }
