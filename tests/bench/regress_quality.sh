@@ -23,7 +23,7 @@
 #    run in many trials, so the trials are not independent: the rates are estimates from a
 #    finite pool (the Monte Carlo standard error printed is a lower bound on the
 #    uncertainty; a bigger pool narrows it).
-#    The power curve scales 0% candidates by 1 + s (synthetic slowdowns in 1% steps, up to
+#    The power curve scales 0% candidates by 1 + s (synthetic slowdowns in 2.5% steps, up to
 #    20%) and reports the smallest s detected in >= 90% of trials.
 #
 # The verdict decides with a threshold: a change within it is "no change" by definition, so
@@ -35,7 +35,7 @@
 # --pools DIR reuses them (then nothing is measured, e.g. to compare rules on one data set).
 #
 # Goals: false alarms at 0% <= 1%, detection at 5% >= 95%, at 2% >= 70%.
-# Defaults take about 20 minutes on 2 idle cores (about 220 measured runs, 500 trials a
+# Defaults take about 20 minutes on 2 idle cores (about 220 measured runs, 300 trials a
 # level); --quick is a rough smoke run with small pools.
 # A busy machine makes the pools noisy and the verdicts rightly "inconclusive": the spread
 # is printed first; run it on an otherwise idle machine. Exit status 0 when it ran (goals
@@ -71,7 +71,7 @@ levels=(0 2 5 10)
 if [ $quick = 1 ]; then
     n0=16; n1=6; : "${trials:=100}"; step=2.5; ptrials=50
 else
-    n0=100; n1=40; : "${trials:=500}"; step=1; ptrials=200
+    n0=100; n1=40; : "${trials:=300}"; step=2.5; ptrials=100
 fi
 case $metric in wall_s | cpu_s) ;; *) echo "regress_quality: --metric wall_s or cpu_s" >&2; exit 2 ;; esac
 runner=$build/agent/runner/pyscope-run
