@@ -234,6 +234,7 @@ int main(int argc, char **argv)
     size_t np = 0;
     struct sim_rule rule;
     regress_options_init(&rule.opt);
+    setvbuf(stdout, NULL, _IOLBF, 0); /* progress shows through tee */
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--trials") == 0 && i + 1 < argc)
             trials = strtoul(argv[++i], NULL, 10);
