@@ -242,15 +242,11 @@ void regress_decide(struct regress_result *r, double alpha)
     r->hint = NULL;
     if (mag <= t) {
         r->verdict = REGRESS_NO_CHANGE;
-    } else if (r->has_noise) {
-        /* two levels: the candidate's run statistic against the prediction
-         * interval of a new run's, learned from the baseline's runs */
-        bool beyond = mag > r->noise_pct;
-        r->verdict = beyond ? decided : REGRESS_INCONCLUSIVE;
-        if (!beyond)
-            r->hint = r->statistical ? REGRESS_HINT_NOISE : REGRESS_HINT_REPEAT;
     } else if (r->statistical) {
-        if (!(r->p_value < alpha)) {
+        if (r->has_noise && mag <= r->noise_pct) {
+            r->verdict = REGRESS_INCONCLUSIVE;
+            r->hint = REGRESS_HINT_NOISE;
+        } else if (!(r->p_value < alpha)) {
             r->verdict = REGRESS_INCONCLUSIVE;
             r->hint = more;
         } else if (!r->has_ci || (up ? r->ci_low_pct <= 0 : r->ci_high_pct >= 0)) {
@@ -260,7 +256,7 @@ void regress_decide(struct regress_result *r, double alpha)
             r->verdict = decided;
         }
     } else {
-        bool beyond = mag > 2 * t;
+        bool beyond = r->has_noise ? mag > r->noise_pct : mag > 2 * t;
         r->verdict = beyond ? decided : REGRESS_INCONCLUSIVE;
         if (!beyond)
             r->hint = REGRESS_HINT_REPEAT;

@@ -24,26 +24,26 @@
  *             Hodges-Lehmann shift and interval are reported beside it;
  *   T       = opt->threshold (default 5%).
  *
+ * "statistical" mode, when the test can reach significance at all
+ * (2 / C(nb+nc, nc) < alpha):
  *   |change| <= T                           -> no_change
- * noise known (>= 3 baseline runs): the two-level rule
- *   |change| <= noise                       -> inconclusive, "rerun to confirm"
- *                                              ("run with --repeat 10" when the
- *                                              samples are too few for a test)
- *   otherwise                               -> regression / improvement
- * noise unknown, "statistical" mode (2 / C(nb+nc, nc) < alpha):
+ *   |change| <= noise                       -> inconclusive (noise explains it)
  *   p >= alpha                              -> inconclusive (not significant)
  *   CI does not lie wholly on the change's side of 0 (ci_low > 0 for a
  *   slowdown, ci_high < 0 for a speed-up)   -> inconclusive
  *   otherwise                               -> regression / improvement
- * noise unknown, "threshold" mode (too few samples for any test; e.g. the
- * seed's latest vs previous with one sample each):
- *   |change| > 2T                           -> regression / improvement
+ * "threshold" mode (too few samples for any test; e.g. the seed's latest vs
+ * previous with one sample each):
+ *   |change| <= T                           -> no_change
+ *   noise known: |change| > noise           -> regression / improvement
+ *   noise unknown: |change| > 2T            -> regression / improvement
  *   otherwise                               -> inconclusive, "run with --repeat 10"
  *
  * The pooled U test and CI treat the repeats of one run as independent of
  * the run, which overstates confidence when runs differ by more than their
- * repeats do; they are reported, and decide only while the run-to-run noise
- * is unknown. The prediction interval is the test of the two-level model.
+ * repeats do; the noise floor (the prediction bound of the two-level model,
+ * runs within the history) is what guards against that, and a regression
+ * must be beyond the threshold, the bound and significant.
  * The JSON "regression" object is documented in docs/json-schema.md.
  */
 #ifndef PYSCOPE_REGRESS_H
