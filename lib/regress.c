@@ -39,6 +39,7 @@ void regress_options_init(struct regress_options *opt)
     opt->threshold = 0.05;
     opt->alpha = 0.05;
     opt->max_baseline_runs = 10;
+    opt->run_quantile = 0.5;
 }
 
 const char *regress_verdict_name(enum regress_verdict v)
@@ -71,6 +72,10 @@ static void options_sane(const struct regress_options *opt, struct regress_optio
     else
         log_warn("invalid significance level %g, using %g", opt->alpha, o->alpha);
     o->max_baseline_runs = opt->max_baseline_runs;
+    if (opt->run_quantile >= 0 && opt->run_quantile <= 1)
+        o->run_quantile = opt->run_quantile;
+    else
+        log_warn("invalid per-run quantile %g, using %g", opt->run_quantile, o->run_quantile);
 }
 
 /* ---- one metric ----------------------------------------------------------- */
@@ -89,87 +94,141 @@ static int check_samples(const double *x, size_t n)
 /* The noise floor's prediction interval leaves this much probability outside. */
 #define REGRESS_NOISE_ALPHA 0.01
 
-static void run_noise(const struct regress_run *runs, size_t n_runs, struct regress_result *out)
+/* The per-run statistic of runs[i] into st[]; returns how many runs had samples. */
+static size_t run_stats(const struct regress_run *runs, size_t n_runs, double q, double *st)
 {
-    double *med = xmalloc((n_runs ? n_runs : 1) * sizeof(*med));
     size_t r = 0;
     for (size_t i = 0; i < n_runs; i++)
-        if (runs[i].n && stats_median(runs[i].x, runs[i].n, &med[r]) == 0)
+        if (runs[i].n && stats_quantile(runs[i].x, runs[i].n, q, &st[r]) == 0)
             r++;
-    double m, mad;
+    return r;
+}
+
+/*
+ * The noise floor: a 99% prediction interval of the statistic of m more runs
+ * around the baseline's centre, from the r baseline run statistics sb. How
+ * far new runs stray from the baseline by themselves: sigma is estimated
+ * robustly (1.4826 MAD, or the sample standard deviation when larger, so a
+ * heavy-tailed history widens the interval instead of hiding its tails)
+ * from only r values, hence Student's t with r-1 degrees of freedom, and
+ * sqrt(1/m + 1/r) for the candidate's and the baseline's own errors.
+ */
+static void run_noise(const double *sb, size_t r, size_t m, double centre,
+                      struct regress_result *out)
+{
+    double mad, sd;
     out->has_noise = false;
-    if (r >= 3 && stats_median(med, r, &m) == 0 && m > 0 && stats_mad(med, r, &mad) == 0) {
-        /* A 99% prediction interval for one more run's median: how far a new
-         * run strays from the baseline by itself. sigma is estimated robustly
-         * (1.4826 MAD) from only r run medians, hence Student's t with r-1
-         * degrees of freedom, and sqrt(1 + 1/r) for the baseline's own error. */
+    if (r >= 3 && m >= 1 && centre > 0 && stats_mad(sb, r, &mad) == 0 &&
+        stats_stdev(sb, r, &sd) == 0) {
         double sigma = 1.4826 * mad;
+        if (sd > sigma)
+            sigma = sd;
         double t = stats_t_ppf(1 - REGRESS_NOISE_ALPHA / 2, (double)(r - 1));
         out->has_noise = true;
-        out->noise_pct = 100 * t * sigma * sqrt(1 + 1.0 / (double)r) / m;
+        out->noise_pct = 100 * t * sigma * sqrt(1.0 / (double)m + 1.0 / (double)r) / centre;
     }
-    free(med);
+}
+
+/* Check every run's samples; count samples and runs with samples. */
+static int check_runs(const struct regress_run *runs, size_t n_runs, size_t *n, size_t *r)
+{
+    *n = *r = 0;
+    for (size_t i = 0; i < n_runs; i++) {
+        int rc = runs[i].n ? check_samples(runs[i].x, runs[i].n) : 0;
+        if (rc < 0)
+            return rc;
+        *n += runs[i].n;
+        *r += runs[i].n > 0;
+    }
+    return 0;
+}
+
+/* All samples of runs[0..n_runs) in one new array of n values (caller frees). */
+static double *pool_runs(const struct regress_run *runs, size_t n_runs, size_t n)
+{
+    double *all = xmalloc((n ? n : 1) * sizeof(*all));
+    size_t k = 0;
+    for (size_t i = 0; i < n_runs; i++) {
+        memcpy(all + k, runs[i].x, runs[i].n * sizeof(*all));
+        k += runs[i].n;
+    }
+    return all;
 }
 
 int regress_metric(const struct regress_run *runs, size_t n_runs, const double *cand, size_t n_cand,
                    const struct regress_options *opt, struct regress_result *out)
 {
+    struct regress_run c = {cand, n_cand};
+    return regress_metric_runs(runs, n_runs, &c, 1, opt, out);
+}
+
+int regress_metric_runs(const struct regress_run *runs, size_t n_runs,
+                        const struct regress_run *cand_runs, size_t n_cand_runs,
+                        const struct regress_options *opt, struct regress_result *out)
+{
     struct regress_options o;
     options_sane(opt, &o);
     memset(out, 0, sizeof(*out));
-    size_t nb = 0;
-    for (size_t i = 0; i < n_runs; i++) {
-        int rc = runs[i].n ? check_samples(runs[i].x, runs[i].n) : 0;
-        if (rc < 0)
-            return rc;
-        nb += runs[i].n;
-        out->n_runs += runs[i].n > 0;
-    }
-    if (nb == 0 || n_cand == 0)
-        return -PYSCOPE_ENODATA;
-    int rc = check_samples(cand, n_cand);
+    size_t nb, nc, rb, rc_runs;
+    int rc = check_runs(runs, n_runs, &nb, &rb);
     if (rc < 0)
         return rc;
-    double *base = xmalloc(nb * sizeof(*base));
-    size_t k = 0;
-    for (size_t i = 0; i < n_runs; i++) {
-        memcpy(base + k, runs[i].x, runs[i].n * sizeof(*base));
-        k += runs[i].n;
-    }
+    if (nb == 0)
+        return -PYSCOPE_ENODATA;
+    rc = check_runs(cand_runs, n_cand_runs, &nc, &rc_runs);
+    if (rc < 0)
+        return rc;
+    if (nc == 0)
+        return -PYSCOPE_ENODATA;
+    out->n_runs = rb;
     out->n_base = nb;
-    out->n_cand = n_cand;
+    out->n_cand = nc;
+    out->n_cand_runs = rc_runs;
+    out->run_quantile = o.run_quantile;
     out->threshold_pct = 100 * o.threshold;
-    stats_median(base, nb, &out->base_median);
-    stats_median(cand, n_cand, &out->cand_median);
+
+    /* the two levels: one statistic per run, the centre of each side is their median */
+    double *sb = xmalloc(rb * sizeof(*sb)), *sc = xmalloc(rc_runs * sizeof(*sc));
+    run_stats(runs, n_runs, o.run_quantile, sb);
+    run_stats(cand_runs, n_cand_runs, o.run_quantile, sc);
+    stats_median(sb, rb, &out->base_median);
+    stats_median(sc, rc_runs, &out->cand_median);
     if (!(out->base_median > 0)) {
-        free(base);
+        free(sb);
+        free(sc);
         return -PYSCOPE_ERANGE;
     }
     out->change_pct = 100 * (out->cand_median / out->base_median - 1);
+    run_noise(sb, rb, rc_runs, out->base_median, out);
+    free(sb);
+    free(sc);
 
+    /* the pooled samples: the U test, the bootstrap CI and Hodges-Lehmann */
+    double *base = pool_runs(runs, n_runs, nb), *cand = pool_runs(cand_runs, n_cand_runs, nc);
     struct stats_mwu mwu;
-    stats_mannwhitney(base, nb, cand, n_cand, &mwu); /* inputs already checked */
+    stats_mannwhitney(base, nb, cand, nc, &mwu); /* inputs already checked */
     out->p_value = mwu.p_value;
     out->p_exact = mwu.exact;
-
     struct stats_ratio ratio;
-    if (stats_bootstrap_ratio(base, nb, cand, n_cand, 0.95, STATS_DEFAULT_RESAMPLES,
-                              STATS_DEFAULT_SEED, &ratio) == 0) {
+    if (stats_bootstrap_ratio(base, nb, cand, nc, 0.95, STATS_DEFAULT_RESAMPLES, STATS_DEFAULT_SEED,
+                              &ratio) == 0) {
         out->has_ci = true;
         out->ci_low_pct = 100 * (ratio.ci_low - 1);
         out->ci_high_pct = 100 * (ratio.ci_high - 1);
     }
     struct stats_hl hl;
-    if (stats_hodges_lehmann(base, nb, cand, n_cand, 0.95, &hl) == 0) {
+    double pooled_median;
+    stats_median(base, nb, &pooled_median);
+    if (pooled_median > 0 && stats_hodges_lehmann(base, nb, cand, nc, 0.95, &hl) == 0) {
         out->has_hl = true;
-        out->hl_shift_pct = 100 * hl.shift / out->base_median;
-        out->hl_ci_low_pct = 100 * hl.ci_low / out->base_median;
-        out->hl_ci_high_pct = 100 * hl.ci_high / out->base_median;
+        out->hl_shift_pct = 100 * hl.shift / pooled_median;
+        out->hl_ci_low_pct = 100 * hl.ci_low / pooled_median;
+        out->hl_ci_high_pct = 100 * hl.ci_high / pooled_median;
     }
     free(base);
-    run_noise(runs, n_runs, out);
+    free(cand);
 
-    out->statistical = stats_mannwhitney_min_p(nb, n_cand) < o.alpha;
+    out->statistical = stats_mannwhitney_min_p(nb, nc) < o.alpha;
     regress_decide(out, o.alpha);
     return 0;
 }

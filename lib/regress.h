@@ -4,16 +4,24 @@
  * One series is (script, host, Python build, metric); lower is better for
  * every metric (wall_s, cpu_s, peak_rss_bytes from runs[], and the total
  * and self time of the top hotspots). A candidate is compared with the
- * baseline's samples, grouped by run, and gets a verdict:
+ * baseline's samples, grouped by run, and gets a verdict. Two levels of
+ * noise: repeats within a run, and runs (processes launched at other times,
+ * under other load) within the history; on a shared machine the second
+ * dominates, so the decision compares runs with runs:
  *
- *   change  = median(candidate) / median(baseline) - 1, as a percentage;
- *   CI      = 95% percentile bootstrap interval of that ratio (2000
- *             resamples, seed STATS_DEFAULT_SEED); the Hodges-Lehmann shift
- *             and interval are reported beside it for reference;
- *   p       = two-sided Mann-Whitney U (candidate vs pooled baseline);
- *   noise   = t(0.995, r-1) * 1.4826 * MAD * sqrt(1 + 1/r) / median over the
- *             r baseline run medians: a 99% prediction interval of one more
- *             run's median, known only with >= 3 baseline runs;
+ *   s(run)  = the run_quantile (default 0.5: the median) of a run's samples;
+ *   centre  = median of s over the baseline runs (base_median), and over the
+ *             candidate's runs (cand_median: its one run, or the median of
+ *             it and its confirmation runs, see regress_metric_runs);
+ *   change  = cand_median / base_median - 1, as a percentage;
+ *   noise   = t(0.995, r-1) * sigma * sqrt(1/m + 1/r) / base_median: a 99%
+ *             prediction interval of the centre of m new runs, from the r
+ *             baseline run statistics (sigma = max(1.4826 MAD, stdev) of
+ *             them), known only with r >= 3 baseline runs;
+ *   p       = two-sided Mann-Whitney U (candidate vs pooled baseline samples);
+ *   CI      = 95% percentile bootstrap interval of the ratio of the pooled
+ *             medians (2000 resamples, seed STATS_DEFAULT_SEED); the
+ *             Hodges-Lehmann shift and interval are reported beside it;
  *   T       = opt->threshold (default 5%).
  *
  * "statistical" mode, when the test can reach significance at all
@@ -31,8 +39,11 @@
  *   noise unknown: |change| > 2T            -> regression / improvement
  *   otherwise                               -> inconclusive, "run with --repeat 10"
  *
- * Within-run samples share a run's conditions, so the pooled test alone
- * overstates confidence; the noise floor (between runs) guards against that.
+ * The pooled U test and CI treat the repeats of one run as independent of
+ * the run, which overstates confidence when runs differ by more than their
+ * repeats do; the noise floor (the prediction bound of the two-level model,
+ * runs within the history) is what guards against that, and a regression
+ * must be beyond the threshold, the bound and significant.
  * The JSON "regression" object is documented in docs/json-schema.md.
  */
 #ifndef PYSCOPE_REGRESS_H
@@ -47,9 +58,10 @@ struct regress_options {
     double threshold;      /* relative change that matters: 0.05 = 5% */
     double alpha;          /* significance level of the U test (0.05) */
     int max_baseline_runs; /* newest baseline runs used (10); <= 0: all */
+    double run_quantile;   /* per-run statistic: this quantile of a run's samples (0.5) */
 };
 
-/* Fill *opt with the defaults: 5%, 0.05, 10 runs. */
+/* Fill *opt with the defaults: 5%, 0.05, 10 runs, the median of each run. */
 void regress_options_init(struct regress_options *opt);
 
 enum regress_verdict {
@@ -76,8 +88,8 @@ struct regress_run {
 struct regress_result {
     enum regress_verdict verdict;
     bool statistical;   /* mode: true statistical, false threshold */
-    double base_median; /* of the pooled baseline samples */
-    double cand_median; /* of the candidate samples */
+    double base_median; /* baseline centre: median of its runs' statistics */
+    double cand_median; /* candidate centre: median of its runs' statistics */
     double change_pct;  /* 100 * (cand_median / base_median - 1) */
     bool has_ci;        /* false when the bootstrap could not bound the ratio */
     double ci_low_pct;  /* 95% bootstrap CI of the ratio, as % change */
@@ -89,11 +101,13 @@ struct regress_result {
     double p_value;       /* two-sided Mann-Whitney U */
     bool p_exact;         /* exact null distribution used */
     bool has_noise;       /* >= 3 baseline runs */
-    double noise_pct;     /* noise floor, see above */
+    double noise_pct;     /* noise floor (prediction bound), see above */
     double threshold_pct; /* 100 * threshold */
     size_t n_runs;        /* baseline runs with samples */
     size_t n_base;        /* baseline samples */
     size_t n_cand;        /* candidate samples */
+    size_t n_cand_runs;   /* candidate runs with samples (1 unless confirmed) */
+    double run_quantile;  /* the per-run statistic used */
     const char *hint;     /* static REGRESS_HINT_* or NULL */
 };
 
@@ -105,6 +119,16 @@ struct regress_result {
  */
 int regress_metric(const struct regress_run *runs, size_t n_runs, const double *cand, size_t n_cand,
                    const struct regress_options *opt, struct regress_result *out);
+
+/*
+ * Same, with the candidate as n_cand_runs runs (borrowed): the first run and
+ * its confirmation runs. The candidate's centre is the median of their run
+ * statistics and the noise floor is that of the median of that many runs.
+ * regress_metric() is this with one candidate run.
+ */
+int regress_metric_runs(const struct regress_run *runs, size_t n_runs,
+                        const struct regress_run *cand_runs, size_t n_cand_runs,
+                        const struct regress_options *opt, struct regress_result *out);
 
 /*
  * Apply the verdict rules above to the statistics already in r (change_pct,

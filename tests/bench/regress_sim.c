@@ -115,15 +115,20 @@ static void sim_draw(struct stats_rng *rng, size_t *perm, size_t n, size_t k)
     }
 }
 
+/* The rule under test: lib/regress's options plus the sim's own. */
+struct sim_rule {
+    struct regress_options opt;
+};
+
 /*
- * One decision: history runs hist[0..h) (indices into p0), candidate samples cand[0..nc).
- * Returns the verdict, or -1 on error.
+ * The baseline of history hist[0..h) (indices into p0), chosen as regress_check_local does:
+ * the runs since the latest E-divisive change point of the run medians. Fills runs[] and
+ * returns how many.
  */
-static int sim_decide(const struct sim_pool *p0, const size_t *hist, size_t h, const double *cand,
-                      size_t nc, size_t *base_runs)
+static size_t sim_baseline(const struct sim_pool *p0, const size_t *hist, size_t h,
+                           struct regress_run *runs)
 {
     double med[64];
-    struct regress_run runs[64];
     for (size_t i = 0; i < h; i++)
         med[i] = p0->runs[hist[i]].median;
     struct stats_cp_options cpo;
@@ -133,13 +138,39 @@ static int sim_decide(const struct sim_pool *p0, const size_t *hist, size_t h, c
         start = cps[ncp - 1];
     for (size_t i = start; i < h; i++)
         runs[i - start] = (struct regress_run){p0->runs[hist[i]].x, p0->runs[hist[i]].n};
-    *base_runs = h - start;
-    struct regress_options opt;
-    regress_options_init(&opt);
+    return h - start;
+}
+
+/* One decision on candidate runs cand[0..nc); returns the verdict, or -1 on error. */
+static int sim_decide(const struct regress_run *base, size_t nb, const struct regress_run *cand,
+                      size_t nc, const struct sim_rule *rule)
+{
     struct regress_result r;
-    if (regress_metric(runs, h - start, cand, nc, &opt, &r) < 0)
+    if (regress_metric_runs(base, nb, cand, nc, &rule->opt, &r) < 0)
         return -1;
     return (int)r.verdict;
+}
+
+/*
+ * Verdicts of one trial, three ways:
+ *   v[0] one candidate run (no confirmation);
+ *   v[1] the farm's confirmation (coordinator/analysis.c): a first verdict "regression" or
+ *        "inconclusive" re-runs the job, and the second run, decided alone against the same
+ *        baseline, gives the verdict;
+ *   v[2] pooled confirmation: the same trigger, then both candidate runs together (the
+ *        median of their run statistics, regress_metric_runs) give the verdict.
+ * c1, c2: two distinct candidate runs of the same level.
+ */
+static void sim_trial(const struct regress_run *base, size_t nb, const struct regress_run *c1,
+                      const struct regress_run *c2, const struct sim_rule *rule, int v[3])
+{
+    v[0] = sim_decide(base, nb, c1, 1, rule);
+    v[1] = v[2] = v[0];
+    if (v[0] != REGRESS_REGRESSION && v[0] != REGRESS_INCONCLUSIVE)
+        return;
+    v[1] = sim_decide(base, nb, c2, 1, rule);
+    struct regress_run both[2] = {*c1, *c2};
+    v[2] = sim_decide(base, nb, both, 2, rule);
 }
 
 struct sim_counts {
@@ -163,19 +194,33 @@ static void sim_count(struct sim_counts *c, int v, size_t base_runs, size_t hist
         c->improvement++;
 }
 
-static void sim_print(const char *label, const struct sim_counts *c)
+static double sim_rate(const struct sim_counts *c)
 {
-    double p = c->trials ? (double)c->regression / (double)c->trials : 0;
-    double se = c->trials ? sqrt(p * (1 - p) / (double)c->trials) : 0;
-    printf("%-34s %6.1f%% (MC s.e. %.1f%%)  inconclusive %5.1f%%  improvement %4.1f%%  [%zu "
-           "trials]\n",
-           label, 100 * p, 100 * se,
-           c->trials ? 100.0 * (double)c->inconclusive / (double)c->trials : 0,
-           c->trials ? 100.0 * (double)c->improvement / (double)c->trials : 0, c->trials);
-    if (c->cut)
-        printf("%-34s baseline shortened by a change point in %.1f%% of trials; regressions "
+    return c->trials ? (double)c->regression / (double)c->trials : 0;
+}
+
+static void sim_print(const char *label, const struct sim_counts c[3])
+{
+    printf("%-26s", label);
+    for (int k = 0; k < 3; k++) {
+        double p = sim_rate(&c[k]);
+        printf(" %6.1f%% (%.1f)", 100 * p, 100 * sqrt(p * (1 - p) / (double)c[k].trials));
+    }
+    printf("  inconclusive %5.1f%%  improvement %4.1f%%  [%zu trials]\n",
+           c[0].trials ? 100.0 * (double)c[0].inconclusive / (double)c[0].trials : 0,
+           c[0].trials ? 100.0 * (double)c[0].improvement / (double)c[0].trials : 0, c[0].trials);
+    if (c[0].cut)
+        printf("%-26s baseline shortened by a change point in %.1f%% of trials; regressions "
                "with < 3 baseline runs (no noise floor): %zu\n",
-               "", 100.0 * (double)c->cut / (double)c->trials, c->short_fa);
+               "", 100.0 * (double)c[0].cut / (double)c[0].trials, c[0].short_fa);
+}
+
+static void sim_scaled(const struct sim_run *src, double f, double **buf, struct regress_run *out)
+{
+    *buf = xreallocarray(*buf, src->n, sizeof(**buf));
+    for (size_t k = 0; k < src->n; k++)
+        (*buf)[k] = src->x[k] * f;
+    *out = (struct regress_run){*buf, src->n};
 }
 
 int main(int argc, char **argv)
@@ -187,6 +232,9 @@ int main(int argc, char **argv)
     const char *metric = "wall_s";
     struct sim_pool pools[SIM_MAX_LEVELS] = {0};
     size_t np = 0;
+    struct sim_rule rule;
+    regress_options_init(&rule.opt);
+    setvbuf(stdout, NULL, _IOLBF, 0); /* progress shows through tee */
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--trials") == 0 && i + 1 < argc)
             trials = strtoul(argv[++i], NULL, 10);
@@ -202,6 +250,10 @@ int main(int argc, char **argv)
             power_trials = strtoul(argv[++i], NULL, 10);
         else if (strcmp(argv[i], "--metric") == 0 && i + 1 < argc)
             metric = argv[++i];
+        else if (strcmp(argv[i], "--threshold") == 0 && i + 1 < argc)
+            rule.opt.threshold = strtod(argv[++i], NULL) / 100;
+        else if (strcmp(argv[i], "--quantile") == 0 && i + 1 < argc)
+            rule.opt.run_quantile = strtod(argv[++i], NULL);
         else if (strchr(argv[i], '=') && np < SIM_MAX_LEVELS) {
             pools[np].pct = strtod(argv[i], NULL);
             if (sim_load_pool(&pools[np], strchr(argv[i], '=') + 1, metric) < 0)
@@ -217,10 +269,17 @@ int main(int argc, char **argv)
         return 2;
     }
     const struct sim_pool *p0 = &pools[0];
-    if (p0->n < hist_n + 1) {
+    if (p0->n < hist_n + 2) {
         fprintf(stderr, "regress_sim: the 0%% pool has %zu runs, need at least %zu\n", p0->n,
-                hist_n + 1);
+                hist_n + 2);
         return 2;
+    }
+    for (size_t l = 1; l < np; l++) {
+        if (pools[l].n < 2) {
+            fprintf(stderr, "regress_sim: the %g%% pool has %zu runs, need at least 2\n",
+                    pools[l].pct, pools[l].n);
+            return 2;
+        }
     }
     printf("Measured pools (real pyscope-run runs):");
     for (size_t i = 0; i < np; i++)
@@ -228,65 +287,88 @@ int main(int argc, char **argv)
                pools[i].n ? pools[i].runs[0].n : 0);
     if (power_trials == 0)
         power_trials = trials;
-    printf("\nMetric %s; %zu trials per level; history %zu runs; candidate 1 run; threshold "
-           "5%%, alpha 0.05 (defaults)\n\n",
-           metric, trials, hist_n);
+    printf("\nMetric %s; %zu trials per level; history %zu runs; threshold %g%%, alpha %g, "
+           "per-run statistic: quantile %g of the repeats\n",
+           metric, trials, hist_n, 100 * rule.opt.threshold, rule.opt.alpha, rule.opt.run_quantile);
+    printf("Columns: share of trials with verdict \"regression\" (Monte Carlo s.e.):\n"
+           "  one run | + farm confirmation (a regression or inconclusive run is re-run, the "
+           "2nd run decides alone) | + pooled confirmation (same trigger, both runs decide)\n\n");
 
     struct stats_rng rng;
     stats_rng_seed(&rng, seed);
     size_t *perm = xcalloc(p0->n, sizeof(*perm));
+    size_t *perm2 = NULL;
+    struct regress_run base[64];
     for (size_t l = 0; l < np; l++) {
-        struct sim_counts c = {0};
+        struct sim_counts c[3] = {{0}};
+        perm2 = xreallocarray(perm2, pools[l].n, sizeof(*perm2));
         for (size_t t = 0; t < trials; t++) {
-            sim_draw(&rng, perm, p0->n, hist_n + 1);
-            const struct sim_run *cand;
-            if (l == 0)
-                cand = &p0->runs[perm[hist_n]];
-            else
-                cand = &pools[l].runs[stats_rng_below(&rng, pools[l].n)];
-            size_t br;
-            int v = sim_decide(p0, perm, hist_n, cand->x, cand->n, &br);
-            sim_count(&c, v, br, hist_n);
+            sim_draw(&rng, perm, p0->n, hist_n + 2);
+            const struct sim_run *c1, *c2;
+            if (l == 0) {
+                c1 = &p0->runs[perm[hist_n]];
+                c2 = &p0->runs[perm[hist_n + 1]];
+            } else {
+                sim_draw(&rng, perm2, pools[l].n, 2);
+                c1 = &pools[l].runs[perm2[0]];
+                c2 = &pools[l].runs[perm2[1]];
+            }
+            size_t nb = sim_baseline(p0, perm, hist_n, base);
+            struct regress_run r1 = {c1->x, c1->n}, r2 = {c2->x, c2->n};
+            int v[3];
+            sim_trial(base, nb, &r1, &r2, &rule, v);
+            for (int k = 0; k < 3; k++)
+                sim_count(&c[k], v[k], nb, hist_n);
         }
         char label[64];
-        snprintf(label, sizeof(label),
-                 l == 0 ? "false alarms at %g%% (measured)" : "detected at %g%% (measured)",
+        snprintf(label, sizeof(label), l == 0 ? "false alarms at %g%%" : "detected at %g%%",
                  pools[l].pct);
-        sim_print(label, &c);
-        printf("RESULT level=%g regression=%.4f\n", pools[l].pct,
-               (double)c.regression / (double)c.trials);
+        sim_print(label, c);
+        printf("RESULT level=%g regression=%.4f confirmed=%.4f pooled=%.4f\n", pools[l].pct,
+               sim_rate(&c[0]), sim_rate(&c[1]), sim_rate(&c[2]));
     }
 
-    printf("\nPower curve (synthetic: 0%% candidates scaled by 1 + s; %zu trials each):\n",
+    printf("\nPower curve (synthetic: two 0%% runs outside the history scaled by 1 + s; %zu "
+           "trials each):\n",
            power_trials);
-    double found = -1;
-    double *scaled = NULL;
+    double found[3] = {-1, -1, -1};
+    double *b1 = NULL, *b2 = NULL;
     for (double s = 0; s <= max_pct + 1e-9; s += step) {
-        struct sim_counts c = {0};
+        struct sim_counts c[3] = {{0}};
         for (size_t t = 0; t < power_trials; t++) {
-            sim_draw(&rng, perm, p0->n, hist_n + 1);
-            const struct sim_run *cand = &p0->runs[perm[hist_n]];
-            scaled = xreallocarray(scaled, cand->n, sizeof(*scaled));
-            for (size_t k = 0; k < cand->n; k++)
-                scaled[k] = cand->x[k] * (1 + s / 100);
-            size_t br;
-            int v = sim_decide(p0, perm, hist_n, scaled, cand->n, &br);
-            sim_count(&c, v, br, hist_n);
+            sim_draw(&rng, perm, p0->n, hist_n + 2);
+            struct regress_run r1, r2;
+            sim_scaled(&p0->runs[perm[hist_n]], 1 + s / 100, &b1, &r1);
+            sim_scaled(&p0->runs[perm[hist_n + 1]], 1 + s / 100, &b2, &r2);
+            size_t nb = sim_baseline(p0, perm, hist_n, base);
+            int v[3];
+            sim_trial(base, nb, &r1, &r2, &rule, v);
+            for (int k = 0; k < 3; k++)
+                sim_count(&c[k], v[k], nb, hist_n);
         }
         char label[64];
         snprintf(label, sizeof(label), "  s = %4.1f%%", s);
-        sim_print(label, &c);
-        if (found < 0 && (double)c.regression >= 0.9 * (double)c.trials)
-            found = s;
-        if (found >= 0 && s >= found + 2 * step)
+        sim_print(label, c);
+        bool all = true;
+        for (int k = 0; k < 3; k++) {
+            if (found[k] < 0 && (double)c[k].regression >= 0.9 * (double)c[k].trials)
+                found[k] = s;
+            all = all && found[k] >= 0;
+        }
+        if (all && s >= found[2] + 2 * step && s >= found[1] + 2 * step)
             break;
     }
-    if (found >= 0)
-        printf("RESULT power90=%.1f\n", found);
-    else
-        printf("RESULT power90=none\n");
-    free(scaled);
+    const char *names[3] = {"power90", "power90_confirmed", "power90_pooled"};
+    for (int k = 0; k < 3; k++) {
+        if (found[k] >= 0)
+            printf("RESULT %s=%.1f\n", names[k], found[k]);
+        else
+            printf("RESULT %s=none\n", names[k]);
+    }
+    free(b1);
+    free(b2);
     free(perm);
+    free(perm2);
     for (size_t i = 0; i < np; i++) {
         for (size_t k = 0; k < pools[i].n; k++)
             free(pools[i].runs[k].x);

@@ -334,6 +334,72 @@ static void test_metric_one_sample_known_noise(void **state)
     assert_int_equal(r.verdict, REGRESS_INCONCLUSIVE);
 }
 
+static void test_metric_two_levels(void **state)
+{
+    (void)state;
+    /* the centres are medians of per-run statistics: 3 runs of {1, 2, 3} */
+    double b[] = {1, 2, 3}, c[] = {1.1, 5, 5};
+    struct regress_run runs[] = {{b, 3}, {b, 3}, {b, 3}};
+    struct regress_result r;
+    struct regress_options o;
+    regress_options_init(&o);
+    assert_true(o.run_quantile == 0.5);
+    assert_int_equal(regress_metric(runs, 3, c, 3, &o, &r), 0);
+    assert_true(r.base_median == 2 && r.cand_median == 5);
+    assert_true(fabs(r.change_pct - 150) < 1e-9);
+    assert_true(r.run_quantile == 0.5);
+    /* the lower quartile and the minimum of each run's repeats */
+    o.run_quantile = 0.25;
+    assert_int_equal(regress_metric(runs, 3, c, 3, &o, &r), 0);
+    assert_true(r.base_median == 1.5 && fabs(r.cand_median - 3.05) < 1e-12);
+    o.run_quantile = 0;
+    assert_int_equal(regress_metric(runs, 3, c, 3, &o, &r), 0);
+    assert_true(fabs(r.change_pct - 10) < 1e-9);
+    /* constant run minima: no run-to-run noise, but the pooled test must agree too */
+    assert_true(r.has_noise && r.noise_pct == 0);
+    assert_true(r.statistical && r.p_value >= 0.05);
+    assert_int_equal(r.verdict, REGRESS_INCONCLUSIVE);
+    /* an unusable quantile falls back to the median */
+    o.run_quantile = 2;
+    log_init("test_regress", LOG_LEVEL_ERROR);
+    assert_int_equal(regress_metric(runs, 3, c, 3, &o, &r), 0);
+    log_init("test_regress", LOG_LEVEL_INFO);
+    assert_true(r.run_quantile == 0.5);
+
+    /* noise floor = t(0.995, r-1) * sigma * sqrt(1/m + 1/r) / centre, sigma the larger
+     * of 1.4826 MAD and the standard deviation of the run medians:
+     * medians 1.00 (x4), 1.02, 0.98, 1.30 (a heavy tail): MAD 0 ... sd 0.1127 */
+    double m[7][1] = {{1.0}, {1.0}, {1.0}, {1.0}, {1.02}, {0.98}, {1.30}};
+    struct regress_run heavy[7];
+    for (size_t i = 0; i < 7; i++)
+        heavy[i] = (struct regress_run){m[i], 1};
+    double c1[] = {1.25}, c2[] = {1.27};
+    regress_options_init(&o);
+    assert_int_equal(regress_metric(heavy, 7, c1, 1, &o, &r), 0);
+    double sd, t = stats_t_ppf(0.995, 6);
+    double med[] = {1.0, 1.0, 1.0, 1.0, 1.02, 0.98, 1.30};
+    assert_int_equal(stats_stdev(med, 7, &sd), 0);
+    double want = 100 * t * sd * sqrt(1 + 1.0 / 7);
+    if (!(r.has_noise && fabs(r.noise_pct - want) < 1e-9))
+        fail_msg("noise %g, expected %g", r.noise_pct, want);
+    /* +25% is within that tail: inconclusive, not a regression */
+    assert_int_equal(r.verdict, REGRESS_INCONCLUSIVE);
+    assert_string_equal(r.hint, REGRESS_HINT_REPEAT); /* 1 sample a side: threshold mode */
+
+    /* a confirmation run: the candidate centre is the median of both runs'
+     * statistics, and the floor shrinks by sqrt((1/2 + 1/r) / (1 + 1/r)) */
+    struct regress_run cr[] = {{c1, 1}, {c2, 1}};
+    struct regress_result r2;
+    assert_int_equal(regress_metric_runs(heavy, 7, cr, 2, &o, &r2), 0);
+    assert_int_equal(r2.n_cand_runs, 2);
+    assert_int_equal(r2.n_cand, 2);
+    assert_true(fabs(r2.cand_median - 1.26) < 1e-12);
+    double shrink = sqrt((0.5 + 1.0 / 7) / (1 + 1.0 / 7));
+    if (fabs(r2.noise_pct - want * shrink) > 1e-9)
+        fail_msg("confirmed noise %g, expected %g", r2.noise_pct, want * shrink);
+    assert_int_equal(regress_metric_runs(heavy, 7, cr, 0, &o, &r2), -PYSCOPE_ENODATA);
+}
+
 static void test_metric_constant_and_errors(void **state)
 {
     (void)state;
@@ -683,6 +749,7 @@ int main(void)
         cmocka_unit_test(test_metric_too_few_samples),
         cmocka_unit_test(test_metric_one_sample_each),
         cmocka_unit_test(test_metric_one_sample_known_noise),
+        cmocka_unit_test(test_metric_two_levels),
         cmocka_unit_test(test_metric_constant_and_errors),
         cmocka_unit_test(test_compare_documents),
         cmocka_unit_test(test_compare_seed_case_and_empty),
