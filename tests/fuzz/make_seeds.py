@@ -137,9 +137,41 @@ def history():
     put("history", "deep", '{"schema":"pyscope.run/1","x":' + "[" * 3000 + "]" * 3000 + "}")
 
 
+def daemon_config():
+    # byte 0: even = pyscope-coordinator's file, odd = pyscope-agent's
+    put("daemon_config", "coordinator-example", b"\x00" + read("deploy", "coordinator.conf.example"))
+    put("daemon_config", "agent-example", b"\x01" + read("deploy", "agent.conf.example"))
+    coord = {
+        "curve": "[coordinator]\ncurve_keys_dir = /etc/pyscope/keys\nbind = tcp://*:5555\n",
+        "numbers": "[coordinator]\nheartbeat_ms = 1000\nlease_ms = 1500\nmax_attempts = 0\n"
+                   "job_timeout_s = 1e999\nconfirm = 2\n",
+        "negative": "[coordinator]\nlease_ms = -5\n", "huge": "[coordinator]\nlease_ms = 99999999999\n",
+        "level": "[coordinator]\nlog_level = loud\n", "section": "[agent]\nbind = x\n",
+        "old-allowlist": "[coordinator]\ncurve_allowlist_file = /x\n", "no-section": "db = x\n",
+        "secret-only": "[coordinator]\ncurve_secret_key_file = /k\n", "syntax": "[coordinator\n",
+    }
+    for name, text in coord.items():
+        put("daemon_config", "coordinator-" + name, b"\x00" + text.encode())
+    agent = {
+        "full": "[agent]\ncoordinator = tcp://10.0.0.1:5555\nname = a1\nlabel = gpu=none\n"
+                "label = rack=7\nmax_jobs = 4\nmemory_limit = 2G\nfile_size_limit = 10MB\n"
+                "max_procs = 100\nkill_grace = 30\ndead_periods = 3\nresend = 30\n"
+                "connect_timeout = 5\nverbose = yes\n",
+        "keys-half": "[agent]\nsecret_key = /k/a1.key_secret\n",
+        "size-overflow": "[agent]\nmemory_limit = 99999999999T\n",
+        "labels": "[agent]\n" + "".join("label = k%d=v\n" % i for i in range(40)),
+        "bad-label": "[agent]\nlabel = =x\nlabel = k y=z\n", "max-jobs": "[agent]\nmax_jobs = 65\n",
+        "long-name": "[agent]\nname = " + "n" * 190 + "\n", "empty-name": "[agent]\nname =\n",
+        "section": "[coordinator]\nbind = x\n", "unknown": "[agent]\ncolour = red\n",
+    }
+    for name, text in agent.items():
+        put("daemon_config", "agent-" + name, b"\x01" + text.encode())
+
+
 if __name__ == "__main__":
     spool()
     pathnorm()
     suite()
     config()
     history()
+    daemon_config()

@@ -13,7 +13,7 @@ out="$build/fuzz-artifacts"
 rm -rf "$out"
 mkdir -p "$out"
 rc=0
-for t in wire spool pathnorm suite config history; do
+for t in wire spool pathnorm suite config history daemon_config; do
     work="$out/corpus-$t"
     mkdir -p "$work"
     cp "$src/tests/fuzz/corpus/$t/"* "$work/"
