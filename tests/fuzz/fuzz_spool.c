@@ -7,12 +7,12 @@
  * ("<id>.result", header included, as a disk or a person left it), or, when
  * flag bit i is set, stored through spool_put() (a valid file whose payload
  * is the chunk). Flag bit 7 adds a leftover ".tmp-<id>" file, bit 6 files
- * that are not entries. Then the agent's replay runs (agent/agent.c
- * agent_resend_all): open, list, load each, decode it as a wire message,
- * remove it. Invariants: the open removes leftovers; the list names exactly
- * the entries; a stored entry loads back byte for byte; a raw one loads only
- * when its header is right, else it is moved into corrupt/; afterwards the
- * spool is empty and the other files are untouched.
+ * that are not entries and entries that are not regular files (a symlink,
+ * a folder, a FIFO: loading one must neither follow nor block). Then the agent's replay runs
+ * (agent/agent.c agent_resend_all): open, list, load each, decode it as a wire message, remove it.
+ * Invariants: the open removes leftovers; the list names exactly the entries; a stored entry loads
+ * back byte for byte; a raw one loads only when its header is right, else it is moved into
+ * corrupt/; afterwards the spool is empty and the other files are untouched.
  */
 #include <dirent.h>
 #include <stdint.h>
@@ -110,12 +110,27 @@ int fuzz_spool_one(const uint8_t *data, size_t size)
     }
     static const char *const others[] = {"notes.txt", "ZZZZZZZZ-0000-4000-8000-000000000001.result",
                                          "00000000-0000-4000-8000-000000000001.result.bak"};
+    static const char *const odd[] = {"00000000-0000-4000-8000-0000000000a1",
+                                      "00000000-0000-4000-8000-0000000000a2",
+                                      "00000000-0000-4000-8000-0000000000a3"};
+    size_t n_odd = flags & 0x40 ? 3 : 0;
     if (flags & 0x40) {
         for (size_t i = 0; i < sizeof(others) / sizeof(others[0]); i++) {
             char *path = xasprintf("%s/%s", dir, others[i]);
             fuzz_write_file(path, "x", 1);
             free(path);
         }
+        char *p0 = xasprintf("%s/%s.result", dir, odd[0]);
+        char *target = xasprintf("%s/notes.txt", dir);
+        FUZZ_CHECK(symlink(target, p0) == 0);
+        char *p1 = xasprintf("%s/%s.result", dir, odd[1]);
+        FUZZ_CHECK(mkdir(p1, 0700) == 0);
+        char *p2 = xasprintf("%s/%s.result", dir, odd[2]);
+        FUZZ_CHECK(mkfifo(p2, 0600) == 0);
+        free(p0);
+        free(target);
+        free(p1);
+        free(p2);
     }
 
     /* The replay, as after an agent restart. */
@@ -125,7 +140,17 @@ int fuzz_spool_one(const uint8_t *data, size_t size)
     char **list;
     size_t n_list;
     FUZZ_CHECK(spool_list(sp, &list, &n_list) == 0);
-    FUZZ_CHECK(n_list == n);
+    FUZZ_CHECK(n_list == n + n_odd);
+    for (size_t i = 0; i < n_odd; i++) {
+        /* not a regular file: set aside, never followed or read */
+        FUZZ_CHECK(strcmp(list[n + i], odd[i]) == 0);
+        void *payload;
+        size_t plen;
+        FUZZ_CHECK(spool_load(sp, odd[i], &payload, &plen) == -PYSCOPE_EPARSE);
+        char *path = xasprintf("%s/%s.result", dir, odd[i]);
+        FUZZ_CHECK(!fuzz_exists(path));
+        free(path);
+    }
     for (size_t i = 0; i < n; i++) {
         FUZZ_CHECK(strcmp(list[i], ids[i]) == 0);
         void *payload;
