@@ -75,6 +75,11 @@ expect_eq "the good agent's results stored, once each" "$acked" \
 expect_eq "the good agent's results in the database" "$acked" "$(pg_sql 'SELECT count(*) FROM runs')"
 expect_eq "every stored run is the good agent's" "$acked" \
     "$(pg_sql "SELECT count(DISTINCT job_id) FROM runs WHERE agent = 'good'")"
+# an answer the coordinator could not queue (the flooder's queue full) is counted as dropped
+expect_eq "every malformed message answered with an error, or its answer counted as dropped" \
+    "$COUNT" "$(($(field errors) + $(json_get 'd["coordinator"]["counters"]["send_again"]' <<<"$doc")))"
+expect_eq "the half-open connections were accepted (and cost nothing else)" True \
+    "$(json_get "d['coordinator']['counters']['connections'] >= $HALF + 3" <<<"$doc")"
 expect_eq "oversize connections dropped" True \
     "$(json_get 'd["coordinator"]["counters"]["disconnections"] >= 3' <<<"$doc")"
 coord_stop
