@@ -10,9 +10,10 @@
  * and the flooder's are agent keys, the submitter's queues the good agent's
  * jobs. In order:
  *   1. the good agent says Hello; the submitter queues jobs for it;
- *   2. H raw TCP connections open and never finish the ZMTP/CURVE handshake
- *      (a third send nothing, a third half a greeting, a third a whole
- *      greeting and then garbage) and stay open until the end;
+ *   2. all through the flood, H raw TCP connections open (20 at a time,
+ *      non-blocking) and never finish the ZMTP/CURVE handshake (a third send
+ *      nothing, a third half a greeting, a third a whole greeting and then
+ *      garbage); they stay open until the end;
  *   3. the flooder says Hello, then sends N malformed messages as fast as the
  *      coordinator takes them: truncated protobuf, wrong wire types, random
  *      bytes, bad fields (ranges, UTF-8, lengths, paths), messages only a
@@ -21,7 +22,8 @@
  *      and counted here); K times meanwhile a new connection sends a message
  *      over 4 MiB (ZeroMQ drops it);
  *   4. all along the good agent takes a job (Ready), answers it with a Result
- *      and times the Ack, one at a time, at most every MS ms.
+ *      and times the Ack, one at a time, at most every MS ms, and sends a
+ *      Heartbeat every second as a real agent does.
  * Prints "sent=N ... errors=E" for the flood by kind, and
  * "good_acked=A good_errors=B ack_ms_median=M ack_ms_max=X", then exits 0,
  * or 1 when the good agent got no ack within 60 s at some point or a reply
@@ -342,32 +344,41 @@ static void flood_make(struct rng *rng, uint64_t i, enum flood_kind k, uint8_t *
     *len = 1;
 }
 
-/* Open h raw TCP connections to port that never finish a handshake. */
-static int *half_open(uint16_t port, unsigned h)
+/* Raw TCP connections that never finish the ZMTP/CURVE handshake. */
+struct half_open {
+    int *fds;     /* open sockets, non-blocking */
+    int *greeted; /* 1 once its bytes went out (or none are due) */
+    unsigned n, want;
+    struct sockaddr_in addr;
+};
+
+/* Open up to batch more connections (non-blocking connect); send due greetings. */
+static void half_open_step(struct half_open *h, unsigned batch)
 {
     static const uint8_t greeting[64] = {0xff, 0, 0, 0,   0,   0,   0,   0,  0,
                                          0x7f, 3, 0, 'C', 'U', 'R', 'V', 'E'};
-    int *fds = xcalloc(h ? h : 1, sizeof(*fds));
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons(port)};
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    for (unsigned i = 0; i < h; i++) {
-        fds[i] = socket(AF_INET, SOCK_STREAM, 0);
-        if (fds[i] < 0 || connect(fds[i], (struct sockaddr *)&a, sizeof(a)) < 0) {
-            fprintf(stderr, "coord_flood: half-open connection %u: %s\n", i, strerror(errno));
+    for (unsigned k = 0; k < batch && h->n < h->want; k++) {
+        int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+        if (fd < 0 || (connect(fd, (struct sockaddr *)&h->addr, sizeof(h->addr)) < 0 &&
+                       errno != EINPROGRESS)) {
+            fprintf(stderr, "coord_flood: half-open connection %u: %s\n", h->n, strerror(errno));
             exit(1);
         }
-        if (i % 3 == 1) {
-            ssize_t w = send(fds[i], greeting, 11, MSG_NOSIGNAL); /* half a greeting */
-            (void)w;
-        } else if (i % 3 == 2) {
-            uint8_t junk[64 + 32];
-            memcpy(junk, greeting, 64);
-            memset(junk + 64, 0x5a, 32); /* not a CURVE HELLO command */
-            ssize_t w = send(fds[i], junk, sizeof(junk), MSG_NOSIGNAL);
-            (void)w;
-        }
+        h->fds[h->n] = fd;
+        h->greeted[h->n] = h->n % 3 == 0; /* a third send nothing at all */
+        h->n++;
     }
-    return fds;
+    for (unsigned i = 0; i < h->n; i++) {
+        if (h->greeted[i])
+            continue;
+        /* half a greeting, or a whole one and then bytes that are no CURVE HELLO */
+        uint8_t junk[64 + 32];
+        memcpy(junk, greeting, 64);
+        memset(junk + 64, 0x5a, 32);
+        size_t len = i % 3 == 1 ? 11 : sizeof(junk);
+        if (send(h->fds[i], junk, len, MSG_NOSIGNAL) >= 0)
+            h->greeted[i] = 1;
+    }
 }
 
 static int cmp_i64(const void *a, const void *b)
@@ -382,6 +393,7 @@ struct good {
     int waiting;     /* 0 idle, 1 Ready sent, 2 Result sent */
     int64_t sent_at; /* when the pending message went out (us) */
     int64_t next_at; /* earliest next Ready (us) */
+    int64_t beat_at; /* last Heartbeat (us) */
     uint64_t seq;
     uint64_t acked, errors, jobs_seen;
     int64_t *lat; /* ack latencies, us */
@@ -498,8 +510,12 @@ int main(int argc, char **argv)
     uint64_t jobs_queued = rep->submit_reply.jobs;
     wire_msg_destroy(&rep);
 
-    /* 2. half-open connections, held until the end */
-    int *fds = half_open(port, n_half);
+    /* 2. half-open connections, opened during the flood and held until the end */
+    struct half_open ho = {.fds = xcalloc(n_half + 1, sizeof(int)),
+                           .greeted = xcalloc(n_half + 1, sizeof(int)),
+                           .want = n_half,
+                           .addr = {.sin_family = AF_INET, .sin_port = htons(port)}};
+    ho.addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
 
     /* 3. the flooder */
     void *fl = curve_dealer(ctx, ep, server, flood_sec);
@@ -511,8 +527,16 @@ int main(int argc, char **argv)
     uint8_t *pend = NULL;      /* a message EAGAIN refused, to send again */
     size_t pend_len = 0;
     enum flood_kind pend_kind = FK__COUNT;
-    while (sent < count || errors < sent || g.waiting != 0) {
+    while (sent < count || errors < sent || g.waiting != 0 || ho.n < ho.want) {
         int64_t now = now_us();
+        half_open_step(&ho, 20);
+        /* the good agent: a heartbeat a second, as a real agent keeps its link alive */
+        if (now - g.beat_at > 1000000) {
+            struct wire_msg hb;
+            wire_msg_init(&hb, WIRE_HEARTBEAT);
+            send_blocking(g.sock, &hb, ++g.seq);
+            g.beat_at = now;
+        }
         /* the good agent: ask for the next job when idle */
         if (g.waiting == 0 && now >= g.next_at && (sent < count || g.acked == 0)) {
             if (g.jobs_seen >= jobs_queued) {
@@ -609,13 +633,14 @@ int main(int argc, char **argv)
         }
     }
     double secs = (double)(now_us() - start) / 1e6;
-    for (unsigned i = 0; i < n_half; i++)
-        close(fds[i]);
-    free(fds);
+    for (unsigned i = 0; i < ho.n; i++)
+        close(ho.fds[i]);
+    free(ho.fds);
+    free(ho.greeted);
 
     printf("sent=%" PRIu64 " seconds=%.1f rate=%.0f errors=%" PRIu64 " oversize=%" PRIu64
            " half_open=%u",
-           sent, secs, (double)sent / secs, errors, oversize_sent, n_half);
+           sent, secs, (double)sent / secs, errors, oversize_sent, ho.n);
     for (int k = 0; k < FK__COUNT; k++)
         printf(" %s=%" PRIu64, flood_kind_names[k], by_kind[k]);
     printf("\n");
