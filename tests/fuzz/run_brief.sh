@@ -12,6 +12,8 @@ secs=${2:-10}
 out="$build/fuzz-artifacts"
 rm -rf "$out"
 mkdir -p "$out"
+# The targets' UBSan is recoverable (for coverage, see CMakeLists.txt): make it stop them.
+export UBSAN_OPTIONS=${UBSAN_OPTIONS:-halt_on_error=1:print_stacktrace=1}
 rc=0
 for t in wire spool pathnorm suite config history daemon_config; do
     work="$out/corpus-$t"
@@ -23,7 +25,8 @@ for t in wire spool pathnorm suite config history daemon_config; do
     runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$out/$t.log")
     if [ "$status" -ne 0 ]; then
         echo "fuzz_$t: FAILED after ${runs:-?} executions (exit $status); log: $out/$t.log"
-        grep -E "^(==[0-9]+==ERROR|SUMMARY|.*invariant broken)|Test unit written" "$out/$t.log" | head -5
+        grep -E "^(==[0-9]+==ERROR|SUMMARY|.*invariant broken)|runtime error|Test unit written" \
+            "$out/$t.log" | head -5
         echo "  fix it, then add the input to tests/fuzz/corpus/$t/ so the unit replay keeps it"
         rc=1
     else
