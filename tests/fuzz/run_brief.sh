@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # run_brief.sh BUILD_DIR [SECONDS] - run every fuzz target of BUILD_DIR (built
-# with CC=clang -DPYSCOPE_FUZZ=ON) for SECONDS each (default 10), one after
+# with CC=clang -DPYSCOPE_FUZZ=ON) for SECONDS each (default 8), one after
 # the other, each from a scratch copy of its corpus (tests/fuzz/corpus/<t>/;
 # the source tree is never written). Prints one line per target with its
 # executions; exits 1 when any target crashed, leaked, timed out or broke an
@@ -8,7 +8,7 @@
 set -euo pipefail
 src=$(cd "$(dirname "$0")/../.." && pwd)
 build=$1
-secs=${2:-10}
+secs=${2:-8}
 out="$build/fuzz-artifacts"
 rm -rf "$out"
 mkdir -p "$out"
