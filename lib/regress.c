@@ -398,7 +398,7 @@ static json_t *compare_metric(const json_t *cand, const json_t *const *base, siz
     struct regress_run *runs = xcalloc(nb ? nb : 1, sizeof(*runs));
     size_t off = 0;
     for (size_t i = 0; i < nb; i++) {
-        runs[i].x = all.v + off;
+        runs[i].x = all.v ? all.v + off : NULL; /* no samples at all: all.v is NULL */
         runs[i].n = counts[i];
         off += counts[i];
     }

@@ -217,9 +217,16 @@ int spool_load(struct spool *sp, const char *id, void **data, size_t *len)
         return -PYSCOPE_EUSAGE;
     char name[64];
     snprintf(name, sizeof(name), "%s" SPOOL_SUFFIX, id);
-    int fd = openat(sp->dirfd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-    if (fd < 0)
-        return -errno;
+    /* O_NONBLOCK: a FIFO in its place must not hang the replay (it is set aside below). */
+    int fd = openat(sp->dirfd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
+    if (fd < 0) {
+        int e = errno;
+        if (e != ELOOP)
+            return -e;
+        /* a symlink: never followed, and set aside so that it is not retried forever */
+        spool_move_aside(sp, name, "a symlink");
+        return -PYSCOPE_EPARSE;
+    }
     struct stat st;
     if (fstat(fd, &st) < 0) {
         int e = errno;
@@ -229,7 +236,7 @@ int spool_load(struct spool *sp, const char *id, void **data, size_t *len)
     if (!S_ISREG(st.st_mode) || st.st_size < SPOOL_HEADER_LEN ||
         (uint64_t)st.st_size > (uint64_t)SPOOL_HEADER_LEN + SPOOL_MAX_PAYLOAD) {
         close(fd);
-        spool_move_aside(sp, name, "bad size");
+        spool_move_aside(sp, name, S_ISREG(st.st_mode) ? "bad size" : "not a regular file");
         return -PYSCOPE_EPARSE;
     }
     size_t total = (size_t)st.st_size;

@@ -51,7 +51,8 @@ int spool_put(struct spool *sp, const char *id, const void *data, size_t len);
 
 /*
  * Load entry id into *data (new buffer, caller frees) and *len. A corrupt
- * entry (bad header, wrong length, checksum mismatch) is moved aside with a
+ * entry (bad header, wrong length, checksum mismatch, not a regular file:
+ * a symlink is not followed, a FIFO not waited on) is moved aside with a
  * warning and -PYSCOPE_EPARSE returned. Returns 0, -ENOENT, -PYSCOPE_EPARSE
  * or another -errno; *data is NULL on failure.
  */

@@ -23,8 +23,11 @@
 #include "pathnorm.h"
 #include "xmalloc.h"
 
-/* Longest line libinih takes (INI_MAX_LINE in Debian's build), newline excluded. */
-#define SUITE_MAX_LINE 199
+/* Longest line taken, newline excluded: libinih's buffer (INI_MAX_LINE, 200 in Debian's
+ * build) holds the line, the newline the reader adds and the NUL. */
+#define SUITE_MAX_LINE 198
+/* Messages kept in full; a last line counts the others. */
+#define SUITE_MAX_ERRS 50
 
 /* Which keys a section set (defaults are applied at the end). */
 enum {
@@ -67,20 +70,9 @@ struct suite_parse {
     unsigned n_errs;
 };
 
-static void suite_err(struct suite_parse *p, unsigned line, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-/* Append "FILE:LINE: message\n" to the error list (at most 50 messages). */
-static void suite_err(struct suite_parse *p, unsigned line, const char *fmt, ...)
+/* Append "FILE:LINE: msg\n" (or "FILE: msg\n" for line 0) to the error list. */
+static void suite_err_append(struct suite_parse *p, unsigned line, const char *msg)
 {
-    p->n_errs++;
-    if (p->n_errs > 50)
-        return;
-    char msg[512];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(msg, sizeof(msg), fmt, ap);
-    va_end(ap);
     char *l =
         line ? xasprintf("%s:%u: %s\n", p->fname, line, msg) : xasprintf("%s: %s\n", p->fname, msg);
     size_t n = strlen(l);
@@ -88,6 +80,23 @@ static void suite_err(struct suite_parse *p, unsigned line, const char *fmt, ...
     memcpy(p->errs + p->errs_len, l, n + 1);
     p->errs_len += n;
     free(l);
+}
+
+static void suite_err(struct suite_parse *p, unsigned line, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* Count a problem; keep its message when fewer than SUITE_MAX_ERRS came before. */
+static void suite_err(struct suite_parse *p, unsigned line, const char *fmt, ...)
+{
+    p->n_errs++;
+    if (p->n_errs > SUITE_MAX_ERRS)
+        return;
+    char msg[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    suite_err_append(p, line, msg);
 }
 
 /* True when s is valid UTF-8 without control characters (tab allowed). */
@@ -560,8 +569,11 @@ int suite_parse_buffer(const char *text, size_t len, const char *fname, struct s
         suite_err(&p, 0, "no scripts (add a [script PATH] section)");
 
     if (p.n_errs) {
-        if (p.n_errs > 50)
-            suite_err(&p, 0, "%u more problems", p.n_errs - 51);
+        if (p.n_errs > SUITE_MAX_ERRS) {
+            char more[64];
+            snprintf(more, sizeof(more), "%u more problems", p.n_errs - SUITE_MAX_ERRS);
+            suite_err_append(&p, 0, more);
+        }
         if (err && errlen) {
             snprintf(err, errlen, "%s", p.errs);
             size_t n = strlen(err);

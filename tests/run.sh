@@ -17,4 +17,10 @@ echo "== tests under sanitizers"
 (cd "$src/build-asan" && ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 \
     UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
     ctest --output-on-failure --timeout 600 -j2 -L unit) || rc=1
+
+echo "== fuzz targets (clang, libFuzzer, ASan + UBSan), ${PYSCOPE_FUZZ_SECONDS:-8} s each"
+CC=clang cmake -S "$src" -B "$src/build-fuzz" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DPYSCOPE_FUZZ=ON \
+    -DBUILD_TESTING=OFF >/dev/null
+cmake --build "$src/build-fuzz" -j2 --target fuzz >/dev/null
+"$src/tests/fuzz/run_brief.sh" "$src/build-fuzz" "${PYSCOPE_FUZZ_SECONDS:-8}" || rc=1
 exit $rc

@@ -198,9 +198,35 @@ static void test_bad_files(void **state)
     memset(longl, 'x', 399);
     longl[399] = '\0';
     char *t2 = xasprintf("[script a.py]\nargs = %s\n", longl);
+    expect_bad(t2, "t.ini:2: line too long (at most 198 bytes");
+    free(t2);
+    /* The limit is what the message says: 198 bytes pass, 199 do not. */
+    longl[198 - strlen("args = ")] = '\0';
+    t2 = xasprintf("[script a.py]\nargs = %s\n", longl);
+    assert_int_equal(parse(t2, &s, err, sizeof(err)), 0);
+    suite_destroy(&s);
+    free(t2);
+    longl[198 - strlen("args = ")] = 'x';
+    longl[199 - strlen("args = ")] = '\0';
+    t2 = xasprintf("[script a.py]\nargs = %s\n", longl);
     expect_bad(t2, "t.ini:2: line too long");
     free(t2);
     free(longl);
+
+    /* Past 50 messages, a last line counts the rest. */
+    char *many = xstrdup("");
+    for (int i = 0; i < 60; i++) {
+        char *m = xasprintf("%s[bad%d]\n", many, i);
+        free(many);
+        many = m;
+    }
+    char big[8192];
+    assert_int_equal(parse(many, &s, big, sizeof(big)), -PYSCOPE_EPARSE);
+    assert_non_null(strstr(big, "t.ini:50: unknown section [bad49]"));
+    assert_null(strstr(big, "t.ini:51:"));
+    const char *last = strrchr(big, '\n');
+    assert_string_equal(last ? last + 1 : big, "t.ini: 10 more problems");
+    free(many);
 
     /* NUL bytes in the file. */
     const char nul[] = "[script a.py]\nargs = a\0b\n";

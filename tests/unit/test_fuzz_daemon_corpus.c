@@ -1,0 +1,19 @@
+/*
+ * test_fuzz_daemon_corpus.c - replay tests/fuzz/corpus/daemon_config/ through
+ * the daemons' config-file fuzz target (tests/fuzz/fuzz_daemon_config.c).
+ *
+ * A test of its own: the coordinator's config module, compiled in by the
+ * target, shares function names with lib/config.c (test_fuzz_corpus.c).
+ */
+#define FUZZ_REPLAY
+#include "../fuzz/fuzz_daemon_config.c"
+#include "../fuzz/fuzz_replay.h"
+
+int main(void)
+{
+    static const struct replay_target target = {"daemon_config", fuzz_daemon_config_one};
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_prestate(test_replay, (void *)&target),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
