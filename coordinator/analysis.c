@@ -55,15 +55,14 @@ static const char SERIES_SQL[] =
     "   'peak_rss_bytes', u.m) ORDER BY u.i), '[]')"                                               \
     "   FROM unnest(r.wall_s, r.cpu_s, r.peak_rss_bytes) WITH ORDINALITY AS u(w, c, m, i)),"       \
     " 'profile', json_build_object('functions', (SELECT coalesce(json_agg(json_build_object("      \
-    "   'key', f.key, 'self_s', rf.self_s, 'total_s', rf.total_s, 'self_s_runs', rf.self_s_runs,"  \
-    "   'total_s_runs', rf.total_s_runs,"                                                          \
-    "   'total_pct', 100 * rf.total_s / nullif(wm.med, 0),"                                        \
-    "   'self_pct', 100 * rf.self_s / nullif(wm.med, 0)) ORDER BY rf.total_s DESC), '[]')"         \
-    "   FROM run_functions rf JOIN functions f ON f.id = rf.function_id"                           \
-    "   WHERE rf.run_id = r.run_id)))::text"                                                       \
-    " FROM runs r JOIN scripts s ON s.id = r.script_id JOIN hosts h ON h.id = r.host_id"           \
-    " CROSS JOIN LATERAL (SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY w) AS med"            \
-    "   FROM unnest(r.wall_s) w) wm"
+    "   'key', f.key, 'self_s', u.s, 'total_s', u.t,"                                              \
+    "   'self_s_runs', pyscope_row(r.fn_self_runs, u.i::integer),"                                 \
+    "   'total_s_runs', pyscope_row(r.fn_total_runs, u.i::integer),"                               \
+    "   'total_pct', 100 * u.t / nullif(r.wall_median, 0),"                                        \
+    "   'self_pct', 100 * u.s / nullif(r.wall_median, 0)) ORDER BY u.t DESC), '[]')"               \
+    "   FROM unnest(r.fn_ids, r.fn_self_s, r.fn_total_s) WITH ORDINALITY AS u(id, s, t, i)"        \
+    "   JOIN functions f ON f.id = u.id)))::text"                                                  \
+    " FROM runs r JOIN scripts s ON s.id = r.script_id JOIN hosts h ON h.id = r.host_id"
 
 static const char CANDIDATE_SQL[] = "SELECT " RUN_DOC_SQL " WHERE r.run_id = $1::uuid";
 
