@@ -32,6 +32,7 @@ struct analysis_summary {
     unsigned regressions;  /* rows stored with kind 'regression' */
     unsigned improvements; /* rows stored with kind 'improvement' */
     unsigned confirming;   /* series re-queued to confirm (nothing stored for them yet) */
+    unsigned rows_read;    /* runs read from the store (samples, and documents) */
 };
 
 /*

@@ -1441,32 +1441,54 @@ static int params_load(struct params *p, const char *const *params, size_t n, ch
     return 0;
 }
 
-int store_json_rows(struct store *s, const char *sql, const char *const *params, size_t n,
-                    json_t **out, char *err, size_t errlen)
+int store_each_row(struct store *s, const char *sql, const char *const *params, size_t n,
+                   store_row_fn fn, void *arg, char *err, size_t errlen)
 {
     struct params p = {0};
-    *out = NULL;
     if (params_load(&p, params, n, err, errlen) < 0)
         return -EINVAL;
     PGresult *res = store_exec(s, sql, &p, PGRES_TUPLES_OK, err, errlen);
     if (res == NULL)
         return -EIO;
-    json_t *rows = json_array();
-    int nt = PQntuples(res);
-    for (int i = 0; i < nt; i++) {
-        json_error_t jerr;
-        json_t *v = json_loads(PQgetvalue(res, i, 0), JSON_DECODE_ANY, &jerr);
-        if (v == NULL) {
-            set_err(err, errlen, "database returned bad json: %s", jerr.text);
-            json_decref(rows);
-            PQclear(res);
-            return -EIO;
-        }
-        json_array_append_new(rows, v);
+    int nt = PQntuples(res), nc = PQnfields(res), rc = nt;
+    const char **v = xcalloc(nc ? (size_t)nc : 1, sizeof(*v));
+    for (int i = 0; i < nt && rc >= 0; i++) {
+        for (int k = 0; k < nc; k++)
+            v[k] = PQgetisnull(res, i, k) ? NULL : PQgetvalue(res, i, k);
+        int frc = fn(v, nc, arg);
+        rc = frc < 0 ? frc : rc;
     }
+    free(v);
     PQclear(res);
+    return rc;
+}
+
+/* store_row_fn of store_json_rows(): column 0 parsed as JSON into the array arg. */
+static int json_row(const char *const *values, int ncols, void *arg)
+{
+    json_error_t jerr;
+    json_t *v = ncols > 0 && values[0] ? json_loads(values[0], JSON_DECODE_ANY, &jerr) : NULL;
+    if (v == NULL)
+        return -EBADMSG;
+    json_array_append_new(arg, v);
+    return 0;
+}
+
+int store_json_rows(struct store *s, const char *sql, const char *const *params, size_t n,
+                    json_t **out, char *err, size_t errlen)
+{
+    json_t *rows = json_array();
+    int rc = store_each_row(s, sql, params, n, json_row, rows, err, errlen);
+    if (rc == -EBADMSG) {
+        set_err(err, errlen, "database returned bad json");
+        rc = -EIO;
+    }
+    if (rc < 0) {
+        json_decref(rows);
+        rows = NULL;
+    }
     *out = rows;
-    return nt;
+    return rc;
 }
 
 int store_command(struct store *s, const char *sql, const char *const *params, size_t n, char *err,
