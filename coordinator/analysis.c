@@ -86,11 +86,26 @@ static const char BATCH_RUNS_SQL[] =
     "   ORDER BY b.stored_at DESC LIMIT $2::integer)) x"
     " ORDER BY m.sn, x.k, x.stored_at";
 
+/*
+ * The rows of batch $1 ($2: a JSON array of regression rows). A finding of a
+ * series, metric, function and kind that is still open from an earlier batch
+ * (new, confirmed or ack) is attached to that row (last batch and run, one
+ * night more: schema/004_ongoing_regressions.sql) instead of a new row.
+ */
 static const char INSERT_SQL[] =
-    "INSERT INTO regressions (batch_id, script_id, host_id, python_build, metric, function_key,"
+    "WITH rows_in AS MATERIALIZED (SELECT x.d FROM jsonb_array_elements($2::jsonb) AS x(d)),"
+    " o AS (UPDATE regressions g SET last_batch_id = $1::bigint,"
+    "  last_run = (i.d->>'candidate_run')::uuid, nights = g.nights + 1, updated = now()"
+    "  FROM rows_in i WHERE g.script_id = (i.d->>'script_id')::bigint"
+    "  AND g.host_id = (i.d->>'host_id')::bigint AND g.python_build = i.d->>'python_build'"
+    "  AND g.metric = i.d->>'metric' AND g.function_key = i.d->>'function_key'"
+    "  AND g.kind = i.d->>'kind' AND g.last_batch_id < $1::bigint"
+    "  AND g.state IN ('new', 'confirmed', 'ack')"
+    "  RETURNING g.script_id, g.host_id, g.python_build, g.metric, g.function_key, g.kind)"
+    " INSERT INTO regressions (batch_id, script_id, host_id, python_build, metric, function_key,"
     " kind, mode, change_pct, ci_low_pct, ci_high_pct, p_value, q_value, baseline_median,"
     " candidate_median, baseline_runs, candidate_run, why, script_changed, python_changed,"
-    " host_changed, detail, state, confirm_runs)"
+    " host_changed, detail, state, confirm_runs, last_batch_id, last_run)"
     " SELECT $1::bigint, (d->>'script_id')::bigint, (d->>'host_id')::bigint, d->>'python_build',"
     " d->>'metric', d->>'function_key', d->>'kind', d->>'mode', (d->>'change_pct')::float8,"
     " (d->>'ci_low_pct')::float8, (d->>'ci_high_pct')::float8, (d->>'p_value')::float8,"
@@ -99,8 +114,12 @@ static const char INSERT_SQL[] =
     " ARRAY(SELECT jsonb_array_elements_text(d->'baseline_runs'))::uuid[],"
     " (d->>'candidate_run')::uuid, coalesce(d->'why', '{}'), (d->>'script_changed')::boolean,"
     " (d->>'python_changed')::boolean, (d->>'host_changed')::boolean, d->'detail',"
-    " coalesce(d->>'state', 'new'), coalesce((d->>'confirm_runs')::integer, 0)"
-    " FROM jsonb_array_elements($2::jsonb) AS x(d) ON CONFLICT DO NOTHING";
+    " coalesce(d->>'state', 'new'), coalesce((d->>'confirm_runs')::integer, 0), $1::bigint,"
+    " (d->>'candidate_run')::uuid"
+    " FROM rows_in WHERE NOT EXISTS (SELECT 1 FROM o WHERE o.script_id = (d->>'script_id')::bigint"
+    "  AND o.host_id = (d->>'host_id')::bigint AND o.python_build = d->>'python_build'"
+    "  AND o.metric = d->>'metric' AND o.function_key = d->>'function_key' AND o.kind = d->>'kind')"
+    " ON CONFLICT DO NOTHING";
 
 /* Confirmation jobs: each job of $1 (a JSON array of ids) again, same host,
  * more repeats, in its batch. */

@@ -10,7 +10,9 @@
  * max_baseline_runs. The p-values of every statistical metric of the batch
  * are adjusted together (Benjamini-Hochberg); a statistical regression or
  * improvement stands only when its q-value is below alpha. What stands is
- * stored in the regressions table (schema/002_regressions.sql), in the same
+ * stored in the regressions table (schema/002_regressions.sql; a finding
+ * still open from an earlier batch is attached to that row instead,
+ * schema/004_ongoing_regressions.sql), in the same
  * transaction that marks the batch analysed, so a crash or a second
  * coordinator never analyses a batch twice or half.
  */

@@ -13,22 +13,9 @@ source "$PYSCOPE_SRC/tests/integration/lib.sh"
 source "$PYSCOPE_SRC/tests/integration/pg.sh"
 source "$PYSCOPE_SRC/tests/integration/coord.sh"
 
-SQL="$PYSCOPE_SRC/tests/integration"
+source "$PYSCOPE_SRC/tests/integration/team_lib.sh"
 pg_start
 coord_start
-# seed FILE NIGHT SLOW_NIGHT SLOW_PCT
-seed() {
-    psql -q -v ON_ERROR_STOP=1 -v night="$2" -v slow_night="$3" -v slow="$4" -f "$SQL/$1" >/dev/null
-}
-# settled: wait until no batch is waiting for analysis; prints queued jobs
-settled() {
-    local i
-    for i in $(seq 150); do
-        [ "$(pg_sql "SELECT count(*) FROM batches WHERE state = 'done' AND analyzed IS NULL")" = 0 ] && break
-        sleep 0.1
-    done
-    pg_sql "SELECT count(*) FROM jobs WHERE state = 'queued'"
-}
 for n in 1 2 3 4 5 6; do seed team_seed.sql "$n" 6 30; done
 expect_eq "one confirmation job queued" 1 "$(settled)"
 expect_eq "confirmation: same job again on host-b, 10 repeats, batch 6 running" "host-b 10 6 running" \
