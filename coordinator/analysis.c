@@ -28,23 +28,6 @@ static const char CLAIM_SQL[] =
     "SELECT b.id::text FROM batches b WHERE b.state = 'done' AND b.analyzed IS NULL"
     " ORDER BY b.id LIMIT 1 FOR UPDATE SKIP LOCKED";
 
-/* The newest ok run of each series of batch $1. */
-static const char SERIES_SQL[] =
-    "SELECT DISTINCT ON (r.script_id, r.host_id, r.python_build)"
-    " json_build_object('script_id', r.script_id, 'host_id', r.host_id,"
-    " 'python_build', r.python_build, 'run_id', r.run_id::text,"
-    " 'threshold', coalesce(j.threshold, s.threshold), 'job_id', r.job_id,"
-    " 'batch_runs', (SELECT count(*) FROM runs x WHERE x.batch_id = r.batch_id"
-    "   AND x.script_id = r.script_id AND x.host_id = r.host_id"
-    "   AND x.python_build = r.python_build AND x.outcome = 'ok'),"
-    " 'open_before', EXISTS (SELECT 1 FROM regressions g WHERE g.script_id = r.script_id"
-    "   AND g.host_id = r.host_id AND g.python_build = r.python_build"
-    "   AND g.batch_id < r.batch_id AND g.kind = 'regression'"
-    "   AND g.state IN ('new', 'confirmed', 'ack')))::text"
-    " FROM runs r JOIN jobs j ON j.id = r.job_id JOIN scripts s ON s.id = r.script_id"
-    " WHERE r.batch_id = $1 AND r.outcome = 'ok'"
-    " ORDER BY r.script_id, r.host_id, r.python_build, r.stored_at DESC";
-
 /* A run as a document for lib/regress (column "doc" of alias r). */
 #define RUN_DOC_SQL                                                                                \
     "json_build_object('id', r.run_id::text, 'created', pyscope_ts(r.stored_at),"                  \
@@ -55,38 +38,74 @@ static const char SERIES_SQL[] =
     "   'peak_rss_bytes', u.m) ORDER BY u.i), '[]')"                                               \
     "   FROM unnest(r.wall_s, r.cpu_s, r.peak_rss_bytes) WITH ORDINALITY AS u(w, c, m, i)),"       \
     " 'profile', json_build_object('functions', (SELECT coalesce(json_agg(json_build_object("      \
-    "   'key', f.key, 'self_s', rf.self_s, 'total_s', rf.total_s, 'self_s_runs', rf.self_s_runs,"  \
-    "   'total_s_runs', rf.total_s_runs,"                                                          \
-    "   'total_pct', 100 * rf.total_s / nullif(wm.med, 0),"                                        \
-    "   'self_pct', 100 * rf.self_s / nullif(wm.med, 0)) ORDER BY rf.total_s DESC), '[]')"         \
-    "   FROM run_functions rf JOIN functions f ON f.id = rf.function_id"                           \
-    "   WHERE rf.run_id = r.run_id)))::text"                                                       \
-    " FROM runs r JOIN scripts s ON s.id = r.script_id JOIN hosts h ON h.id = r.host_id"           \
-    " CROSS JOIN LATERAL (SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY w) AS med"            \
-    "   FROM unnest(r.wall_s) w) wm"
+    "   'key', f.key, 'self_s', u.s, 'total_s', u.t,"                                              \
+    "   'self_s_runs', pyscope_row(r.fn_self_runs, u.i::integer),"                                 \
+    "   'total_s_runs', pyscope_row(r.fn_total_runs, u.i::integer),"                               \
+    "   'total_pct', 100 * u.t / nullif(r.wall_median, 0),"                                        \
+    "   'self_pct', 100 * u.s / nullif(r.wall_median, 0)) ORDER BY u.t DESC), '[]')"               \
+    "   FROM unnest(r.fn_ids, r.fn_self_s, r.fn_total_s) WITH ORDINALITY AS u(id, s, t, i)"        \
+    "   JOIN functions f ON f.id = u.id)))::text"                                                  \
+    " FROM runs r JOIN scripts s ON s.id = r.script_id JOIN hosts h ON h.id = r.host_id"
 
-static const char CANDIDATE_SQL[] = "SELECT " RUN_DOC_SQL " WHERE r.run_id = $1::uuid";
+/* The runs with documents (for the series that need hotspots): ids $1. */
+static const char DOCS_SQL[] = "SELECT " RUN_DOC_SQL " WHERE r.run_id = ANY ($1::uuid[])";
 
-/* Baseline of candidate $1: ok runs of the series from earlier batches since
- * the newest run triaged 'expected', newest $2, oldest first. */
-static const char BASELINE_SQL[] =
-    "WITH c AS (SELECT * FROM runs WHERE run_id = $1::uuid),"
-    " reset AS (SELECT max(x.stored_at) AS t FROM regressions g"
-    "   JOIN runs x ON x.run_id = g.candidate_run, c"
+/*
+ * Every series of batch $1 with its baseline, one row per run: the series'
+ * newest ok run of the batch (k = 0, the candidate) and then its baseline,
+ * oldest first: the ok runs of earlier batches since the newest run triaged
+ * 'expected' (included), the newest $2 of them. One index range scan per
+ * series (runs_series_idx), samples only: no hotspots, no JSON.
+ */
+static const char BATCH_RUNS_SQL[] =
+    "WITH c AS MATERIALIZED (SELECT DISTINCT ON (r.script_id, r.host_id, r.python_build)"
+    "  r.run_id, r.script_id, r.host_id, r.python_build, r.batch_id, r.job_id, r.stored_at,"
+    "  r.wall_s, r.cpu_s, r.peak_rss_bytes,"
+    "  count(*) OVER (PARTITION BY r.script_id, r.host_id, r.python_build) AS batch_runs"
+    "  FROM runs r WHERE r.batch_id = $1::bigint AND r.outcome = 'ok'"
+    "  ORDER BY r.script_id, r.host_id, r.python_build, r.stored_at DESC),"
+    " m AS MATERIALIZED (SELECT c.*,"
+    "  row_number() OVER (ORDER BY c.script_id, c.host_id, c.python_build) AS sn,"
+    "  coalesce(j.threshold, s.threshold) AS threshold,"
+    "  EXISTS (SELECT 1 FROM regressions g WHERE g.script_id = c.script_id"
+    "   AND g.host_id = c.host_id AND g.python_build = c.python_build"
+    "   AND g.batch_id < c.batch_id AND g.kind = 'regression'"
+    "   AND g.state IN ('new', 'confirmed', 'ack')) AS open_before,"
+    "  (SELECT max(y.stored_at) FROM regressions g JOIN runs y ON y.run_id = g.candidate_run"
     "   WHERE g.state = 'expected' AND g.script_id = c.script_id AND g.host_id = c.host_id"
-    "   AND g.python_build = c.python_build),"
-    " picked AS (SELECT b.run_id, b.stored_at FROM runs b, c, reset"
-    "   WHERE b.script_id = c.script_id AND b.host_id = c.host_id"
-    "   AND b.python_build = c.python_build AND b.outcome = 'ok' AND b.batch_id <> c.batch_id"
-    "   AND b.stored_at < c.stored_at AND (reset.t IS NULL OR b.stored_at >= reset.t)"
-    "   ORDER BY b.stored_at DESC LIMIT $2)"
-    " SELECT " RUN_DOC_SQL " JOIN picked p ON p.run_id = r.run_id ORDER BY r.stored_at";
+    "   AND g.python_build = c.python_build) AS reset"
+    "  FROM c JOIN jobs j ON j.id = c.job_id JOIN scripts s ON s.id = c.script_id)"
+    " SELECT m.script_id, m.host_id, m.python_build, m.run_id, m.job_id, m.threshold,"
+    "  m.batch_runs, m.open_before, x.k, x.run_id, x.wall_s, x.cpu_s, x.peak_rss_bytes"
+    " FROM m CROSS JOIN LATERAL ("
+    "  SELECT 0 AS k, m.run_id, m.wall_s, m.cpu_s, m.peak_rss_bytes, m.stored_at"
+    "  UNION ALL (SELECT 1, b.run_id, b.wall_s, b.cpu_s, b.peak_rss_bytes, b.stored_at"
+    "   FROM runs b WHERE b.script_id = m.script_id AND b.host_id = m.host_id"
+    "   AND b.stored_at < m.stored_at AND b.stored_at >= coalesce(m.reset, '-infinity')"
+    "   AND b.python_build = m.python_build AND b.outcome = 'ok' AND b.batch_id <> m.batch_id"
+    "   ORDER BY b.stored_at DESC LIMIT $2::integer)) x"
+    " ORDER BY m.sn, x.k, x.stored_at";
 
+/*
+ * The rows of batch $1 ($2: a JSON array of regression rows). A finding of a
+ * series, metric, function and kind that is still open from an earlier batch
+ * (new, confirmed or ack) is attached to that row (last batch and run, one
+ * night more: schema/004_ongoing_regressions.sql) instead of a new row.
+ */
 static const char INSERT_SQL[] =
-    "INSERT INTO regressions (batch_id, script_id, host_id, python_build, metric, function_key,"
+    "WITH rows_in AS MATERIALIZED (SELECT x.d FROM jsonb_array_elements($2::jsonb) AS x(d)),"
+    " o AS (UPDATE regressions g SET last_batch_id = $1::bigint,"
+    "  last_run = (i.d->>'candidate_run')::uuid, nights = g.nights + 1, updated = now()"
+    "  FROM rows_in i WHERE g.script_id = (i.d->>'script_id')::bigint"
+    "  AND g.host_id = (i.d->>'host_id')::bigint AND g.python_build = i.d->>'python_build'"
+    "  AND g.metric = i.d->>'metric' AND g.function_key = i.d->>'function_key'"
+    "  AND g.kind = i.d->>'kind' AND g.last_batch_id < $1::bigint"
+    "  AND g.state IN ('new', 'confirmed', 'ack')"
+    "  RETURNING g.script_id, g.host_id, g.python_build, g.metric, g.function_key, g.kind)"
+    " INSERT INTO regressions (batch_id, script_id, host_id, python_build, metric, function_key,"
     " kind, mode, change_pct, ci_low_pct, ci_high_pct, p_value, q_value, baseline_median,"
     " candidate_median, baseline_runs, candidate_run, why, script_changed, python_changed,"
-    " host_changed, detail, state, confirm_runs)"
+    " host_changed, detail, state, confirm_runs, last_batch_id, last_run)"
     " SELECT $1::bigint, (d->>'script_id')::bigint, (d->>'host_id')::bigint, d->>'python_build',"
     " d->>'metric', d->>'function_key', d->>'kind', d->>'mode', (d->>'change_pct')::float8,"
     " (d->>'ci_low_pct')::float8, (d->>'ci_high_pct')::float8, (d->>'p_value')::float8,"
@@ -95,15 +114,21 @@ static const char INSERT_SQL[] =
     " ARRAY(SELECT jsonb_array_elements_text(d->'baseline_runs'))::uuid[],"
     " (d->>'candidate_run')::uuid, coalesce(d->'why', '{}'), (d->>'script_changed')::boolean,"
     " (d->>'python_changed')::boolean, (d->>'host_changed')::boolean, d->'detail',"
-    " coalesce(d->>'state', 'new'), coalesce((d->>'confirm_runs')::integer, 0)"
-    " FROM (SELECT $2::jsonb AS d) x ON CONFLICT DO NOTHING";
+    " coalesce(d->>'state', 'new'), coalesce((d->>'confirm_runs')::integer, 0), $1::bigint,"
+    " (d->>'candidate_run')::uuid"
+    " FROM rows_in WHERE NOT EXISTS (SELECT 1 FROM o WHERE o.script_id = (d->>'script_id')::bigint"
+    "  AND o.host_id = (d->>'host_id')::bigint AND o.python_build = d->>'python_build'"
+    "  AND o.metric = d->>'metric' AND o.function_key = d->>'function_key' AND o.kind = d->>'kind')"
+    " ON CONFLICT DO NOTHING";
 
-/* A confirmation job: job $1 again, same host, more repeats, in its batch. */
+/* Confirmation jobs: each job of $1 (a JSON array of ids) again, same host,
+ * more repeats, in its batch. */
 static const char CONFIRM_SQL[] =
     "INSERT INTO jobs (batch_id, script_id, host_id, args, repeat, warmup, mode, timeout_s,"
     " memory_limit_bytes, threshold, max_attempts)"
     " SELECT batch_id, script_id, host_id, args, least(1000, greatest(5, 2 * repeat)), warmup,"
-    " mode, timeout_s, memory_limit_bytes, threshold, max_attempts FROM jobs WHERE id = $1::bigint";
+    " mode, timeout_s, memory_limit_bytes, threshold, max_attempts FROM jobs"
+    " WHERE id IN (SELECT jsonb_array_elements_text($1::jsonb)::bigint) ORDER BY id";
 
 /* The batch runs again until its confirmation jobs end. */
 static const char REOPEN_SQL[] =
@@ -180,34 +205,45 @@ static bool metric_p(const json_t *m, double *p)
     return isfinite(*p) && *p >= 0 && *p <= 1;
 }
 
-json_t *analysis_decide(const json_t *series, const struct regress_options *opt, json_t *confirm,
-                        struct analysis_summary *sum)
+/* The threshold of series s (borrowed): its own when set, else opt's. */
+static struct regress_options series_options(const json_t *s, const struct regress_options *opt)
 {
-    struct regress_options dflt;
-    if (opt == NULL) {
-        regress_options_init(&dflt);
-        opt = &dflt;
-    }
+    struct regress_options o = *opt;
+    const json_t *th = json_object_get(s, "threshold");
+    if (json_is_number(th) && json_number_value(th) > 0)
+        o.threshold = json_number_value(th);
+    return o;
+}
+
+/* regress_compare() of series s (borrowed: "candidate", "baseline" docs); new. */
+static json_t *compare_series(const json_t *s, const struct regress_options *opt)
+{
+    const json_t *base = json_object_get(s, "baseline");
+    size_t nb = json_array_size(base);
+    const json_t **docs = xcalloc(nb ? nb : 1, sizeof(*docs));
+    for (size_t k = 0; k < nb; k++)
+        docs[k] = json_array_get(base, k);
+    struct regress_options o = series_options(s, opt);
+    json_t *r =
+        regress_compare(json_object_get(s, "candidate"), (const json_t *const *)docs, nb, &o);
+    free(docs);
+    return r;
+}
+
+/*
+ * analysis_decide() with each series' regress_compare() result already made:
+ * results[i] (stolen) is series[i]'s "regression" object (at least its
+ * "metrics"; "why" and "baseline" for rows). Frees results.
+ */
+static json_t *decide_results(const json_t *series, json_t **results,
+                              const struct regress_options *opt, json_t *confirm,
+                              struct analysis_summary *sum)
+{
     size_t ns = json_array_size(series);
-    json_t **results = xcalloc(ns ? ns : 1, sizeof(*results));
     size_t np = 0, cap = 16;
     double *p = xcalloc(cap, sizeof(*p));
     sum->series = sum->tests = sum->regressions = sum->improvements = sum->confirming = 0;
-
     for (size_t i = 0; i < ns; i++) {
-        const json_t *s = json_array_get(series, i);
-        const json_t *base = json_object_get(s, "baseline");
-        size_t nb = json_array_size(base);
-        const json_t **docs = xcalloc(nb ? nb : 1, sizeof(*docs));
-        for (size_t k = 0; k < nb; k++)
-            docs[k] = json_array_get(base, k);
-        struct regress_options o = *opt;
-        const json_t *th = json_object_get(s, "threshold");
-        if (json_is_number(th) && json_number_value(th) > 0)
-            o.threshold = json_number_value(th);
-        results[i] =
-            regress_compare(json_object_get(s, "candidate"), (const json_t *const *)docs, nb, &o);
-        free(docs);
         sum->series++;
         size_t k;
         const json_t *m;
@@ -296,55 +332,300 @@ json_t *analysis_decide(const json_t *series, const struct regress_options *opt,
     return rows;
 }
 
-/* ---- the store side --------------------------------------------------------- */
-
-/* One document from a single-row query (caller owns), or NULL. */
-static json_t *one_doc(struct store *store, const char *sql, const char *const *params, size_t n,
-                       int *rc, char *err, size_t errlen)
+json_t *analysis_decide(const json_t *series, const struct regress_options *opt, json_t *confirm,
+                        struct analysis_summary *sum)
 {
-    json_t *rows = NULL;
-    *rc = store_json_rows(store, sql, params, n, &rows, err, errlen);
-    if (*rc < 0)
-        return NULL;
-    json_t *doc = json_incref(json_array_get(rows, 0));
-    json_decref(rows);
-    return doc;
+    struct regress_options dflt;
+    if (opt == NULL) {
+        regress_options_init(&dflt);
+        opt = &dflt;
+    }
+    size_t ns = json_array_size(series);
+    json_t **results = xcalloc(ns ? ns : 1, sizeof(*results));
+    for (size_t i = 0; i < ns; i++)
+        results[i] = compare_series(json_array_get(series, i), opt);
+    return decide_results(series, results, opt, confirm, sum);
 }
 
-/* Gather the series of batch id (text) with their documents into *out (caller owns). */
-static int gather(struct store *store, const char *id, int max_runs, json_t **out, char *err,
-                  size_t errlen)
+/* ---- the store side --------------------------------------------------------- */
+
+/* One run of a series as read by BATCH_RUNS_SQL: its samples by metric. */
+struct qrun {
+    char *run_id; /* owned */
+    double *x[3]; /* owned: wall_s, cpu_s, peak_rss_bytes (valid samples only) */
+    size_t n[3];
+};
+
+/* A series of the batch: the candidate (runs[0]) and its baseline, oldest first. */
+struct qseries {
+    json_t *meta; /* owned: the series object analysis_decide() documents, without docs */
+    struct qrun *runs;
+    size_t n_runs, cap;
+};
+
+/* What BATCH_RUNS_SQL's rows build up (gather_row()). */
+struct gather_ctx {
+    struct qseries *v;
+    size_t n, cap;
+};
+
+static const char *const MAIN_METRICS[3] = {"wall_s", "cpu_s", "peak_rss_bytes"};
+
+/* Parse a float8[] / bigint[] text value ("{1.5,2,NULL}") into new *x, keeping
+ * the finite values >= 0 (what lib/regress takes as samples); *n their count. */
+static void parse_samples(const char *text, double **x, size_t *n)
 {
-    json_t *series = NULL;
-    const char *params[2] = {id, NULL};
-    int rc = store_json_rows(store, SERIES_SQL, params, 1, &series, err, errlen);
+    size_t cap = 1;
+    for (const char *c = text; c && *c; c++)
+        cap += *c == ',';
+    *x = xcalloc(cap, sizeof(**x));
+    *n = 0;
+    if (text == NULL || *text != '{')
+        return;
+    const char *c = text + 1;
+    while (*c && *c != '}') {
+        char *end;
+        double v = strtod(c, &end);
+        if (end != c && isfinite(v) && v >= 0 && *n < cap)
+            (*x)[(*n)++] = v;
+        c = end != c ? end : c + strcspn(c, ",}");
+        if (*c == ',')
+            c++;
+    }
+}
+
+/* The series meta object of a row (columns 0..7 of BATCH_RUNS_SQL), new. */
+static json_t *series_meta(const char *const *v)
+{
+    json_t *o = json_object();
+    json_object_set_new(o, "script_id", json_integer(strtoll(v[0], NULL, 10)));
+    json_object_set_new(o, "host_id", json_integer(strtoll(v[1], NULL, 10)));
+    json_object_set_new(o, "python_build", json_string(v[2] ? v[2] : ""));
+    json_object_set_new(o, "run_id", json_string(v[3] ? v[3] : ""));
+    json_object_set_new(o, "job_id", json_integer(strtoll(v[4], NULL, 10)));
+    json_object_set_new(o, "threshold", v[5] ? json_real(strtod(v[5], NULL)) : json_null());
+    json_object_set_new(o, "batch_runs", json_integer(strtoll(v[6], NULL, 10)));
+    json_object_set_new(o, "open_before", json_boolean(v[7] && strcmp(v[7], "t") == 0));
+    return o;
+}
+
+/* store_row_fn for BATCH_RUNS_SQL: a candidate row (k = 0) opens a series. */
+static int gather_row(const char *const *v, int ncols, void *arg)
+{
+    struct gather_ctx *g = arg;
+    if (ncols != 13 || v[0] == NULL || v[1] == NULL || v[4] == NULL || v[6] == NULL ||
+        v[8] == NULL || v[9] == NULL)
+        return -EIO;
+    if (strcmp(v[8], "0") == 0) {
+        if (g->n == g->cap)
+            g->v = xreallocarray(g->v, g->cap = g->cap ? 2 * g->cap : 256, sizeof(*g->v));
+        g->v[g->n++] = (struct qseries){series_meta(v), NULL, 0, 0};
+    }
+    if (g->n == 0)
+        return -EIO;
+    struct qseries *s = &g->v[g->n - 1];
+    if (s->n_runs == s->cap)
+        s->runs = xreallocarray(s->runs, s->cap = s->cap ? 2 * s->cap : 16, sizeof(*s->runs));
+    struct qrun *r = &s->runs[s->n_runs++];
+    r->run_id = xstrdup(v[9]);
+    for (int m = 0; m < 3; m++)
+        parse_samples(v[10 + m], &r->x[m], &r->n[m]);
+    return 0;
+}
+
+static void gather_release(struct gather_ctx *g)
+{
+    for (size_t i = 0; i < g->n; i++) {
+        for (size_t k = 0; k < g->v[i].n_runs; k++) {
+            free(g->v[i].runs[k].run_id);
+            for (int m = 0; m < 3; m++)
+                free(g->v[i].runs[k].x[m]);
+        }
+        free(g->v[i].runs);
+        json_decref(g->v[i].meta);
+    }
+    free(g->v);
+    memset(g, 0, sizeof(*g));
+}
+
+/*
+ * Decide metric m of series s the cheap way when it can be done exactly:
+ * a change within the threshold is no_change whatever the CI, so only the
+ * U test's p-value (for the batch's BH family) is computed; anything else
+ * goes through regress_metric(). Returns a new metric object ({"metric",
+ * "verdict", "mode", "p_value"}) or NULL when the metric cannot be compared,
+ * as lib/regress would decide.
+ */
+static json_t *quick_metric(const struct qseries *s, int m, const struct regress_options *o)
+{
+    size_t nb = 0, nr = s->n_runs - 1;
+    for (size_t k = 1; k < s->n_runs; k++)
+        nb += s->runs[k].n[m];
+    const double *cand = s->runs[0].x[m];
+    size_t nc = s->runs[0].n[m];
+    if (nb == 0 || nc == 0)
+        return NULL;
+    double *base = xcalloc(nb, sizeof(*base));
+    struct regress_run *runs = xcalloc(nr ? nr : 1, sizeof(*runs));
+    size_t off = 0;
+    for (size_t k = 1; k < s->n_runs; k++) {
+        runs[k - 1] = (struct regress_run){s->runs[k].x[m], s->runs[k].n[m]};
+        memcpy(base + off, s->runs[k].x[m], s->runs[k].n[m] * sizeof(*base));
+        off += s->runs[k].n[m];
+    }
+    double mb = 0, mc = 0;
+    stats_median(base, nb, &mb);
+    stats_median(cand, nc, &mc);
+    json_t *obj = NULL;
+    if (mb > 0 && fabs(100 * (mc / mb - 1)) <= 100 * o->threshold) {
+        struct stats_mwu mwu;
+        bool statistical = stats_mannwhitney_min_p(nb, nc) < o->alpha;
+        stats_mannwhitney(base, nb, cand, nc, &mwu);
+        obj = json_pack("{s:s, s:s, s:s, s:f}", "metric", MAIN_METRICS[m], "verdict", "no_change",
+                        "mode", statistical ? "statistical" : "threshold", "p_value", mwu.p_value);
+    } else if (mb > 0) {
+        struct regress_result r;
+        if (regress_metric(runs, nr, cand, nc, o, &r) == 0)
+            obj = json_pack("{s:s, s:s, s:s, s:f}", "metric", MAIN_METRICS[m], "verdict",
+                            regress_verdict_name(r.verdict), "mode",
+                            r.statistical ? "statistical" : "threshold", "p_value", r.p_value);
+    }
+    free(runs);
+    free(base);
+    return obj;
+}
+
+/* The cheap result of series s: {"metrics": [...]}; *flagged when a main
+ * metric regresses or improves (before the batch's BH adjustment). */
+static json_t *quick_result(const struct qseries *s, const struct regress_options *opt,
+                            bool *flagged)
+{
+    struct regress_options o = series_options(s->meta, opt);
+    if (!(o.threshold > 0 && o.threshold < 10))
+        o.threshold = opt->threshold; /* what lib/regress's options_sane() does */
+    json_t *metrics = json_array();
+    *flagged = false;
+    for (int m = 0; s->n_runs > 1 && m < 3; m++) {
+        json_t *obj = quick_metric(s, m, &o);
+        if (obj == NULL)
+            continue;
+        const char *v = json_string_value(json_object_get(obj, "verdict"));
+        *flagged |= strcmp(v, "regression") == 0 || strcmp(v, "improvement") == 0;
+        json_array_append_new(metrics, obj);
+    }
+    return json_pack("{s:o}", "metrics", metrics);
+}
+
+/*
+ * The run documents (RUN_DOC_SQL, with hotspots) of the flagged series' runs,
+ * read in one query, into their series' meta as "candidate" and "baseline".
+ */
+static int gather_docs(struct store *store, struct gather_ctx *g, const bool *flagged, char *err,
+                       size_t errlen)
+{
+    struct dvec_ids {
+        char *p;
+        size_t len, cap;
+    } ids = {0};
+    size_t count = 0;
+    for (size_t i = 0; i < g->n; i++) {
+        for (size_t k = 0; flagged[i] && k < g->v[i].n_runs; k++) {
+            size_t need = strlen(g->v[i].runs[k].run_id) + 2;
+            if (ids.cap - ids.len < need + 2)
+                ids.p = xrealloc(ids.p, ids.cap = 2 * ids.cap + need + 64);
+            ids.len += (size_t)snprintf(ids.p + ids.len, ids.cap - ids.len, "%s%s",
+                                        count++ ? "," : "{", g->v[i].runs[k].run_id);
+        }
+    }
+    if (count == 0)
+        return 0;
+    snprintf(ids.p + ids.len, ids.cap - ids.len, "}");
+    json_t *rows = NULL;
+    const char *params[1] = {ids.p};
+    int rc = store_json_rows(store, DOCS_SQL, params, 1, &rows, err, errlen);
+    free(ids.p);
     if (rc < 0)
         return rc;
-    char limit[32];
-    snprintf(limit, sizeof(limit), "%d", max_runs > 0 ? max_runs : 1000000);
+    json_t *by_id = json_object();
     size_t i;
-    json_t *s;
-    json_array_foreach(series, i, s)
+    json_t *doc;
+    json_array_foreach(rows, i, doc)
     {
-        const char *run = json_string_value(json_object_get(s, "run_id"));
-        const char *p1[1] = {run};
-        json_t *cand = one_doc(store, CANDIDATE_SQL, p1, 1, &rc, err, errlen);
-        if (rc < 0)
-            break;
-        json_object_set_new(s, "candidate", cand ? cand : json_object());
-        json_t *base = NULL;
-        const char *p2[2] = {run, limit};
-        rc = store_json_rows(store, BASELINE_SQL, p2, 2, &base, err, errlen);
-        if (rc < 0)
-            break;
-        json_object_set_new(s, "baseline", base);
+        const char *id = json_string_value(json_object_get(doc, "id"));
+        if (id)
+            json_object_set(by_id, id, doc);
     }
-    if (rc < 0) {
-        json_decref(series);
-        return rc;
+    for (i = 0; i < g->n; i++) {
+        if (!flagged[i])
+            continue;
+        const struct qseries *s = &g->v[i];
+        json_t *cand = json_object_get(by_id, s->runs[0].run_id);
+        json_object_set_new(s->meta, "candidate", cand ? json_incref(cand) : json_object());
+        json_t *base = json_array();
+        for (size_t k = 1; k < s->n_runs; k++) {
+            json_t *d = json_object_get(by_id, s->runs[k].run_id);
+            if (d)
+                json_array_append(base, d);
+        }
+        json_object_set_new(s->meta, "baseline", base);
     }
-    *out = series;
+    json_decref(by_id);
+    json_decref(rows);
     return 0;
+}
+
+/*
+ * Decide batch id (text): one query reads every series' candidate and
+ * baseline samples (BATCH_RUNS_SQL); wall, cpu and memory are decided from
+ * them; only the series where one of those regresses or improves are read
+ * again with their hotspots (one query) and compared in full
+ * (regress_compare: hotspot metrics and the "why"). The BH family is every
+ * statistical metric so computed. Returns the rows (new) or NULL with *rc < 0.
+ */
+static json_t *decide_batch(struct store *store, const char *id, const struct regress_options *opt,
+                            json_t *confirm, struct analysis_summary *sum, int *rc, char *err,
+                            size_t errlen)
+{
+    struct gather_ctx g = {0};
+    char limit[32];
+    snprintf(limit, sizeof(limit), "%d",
+             opt->max_baseline_runs > 0 ? opt->max_baseline_runs : 1000000);
+    const char *params[2] = {id, limit};
+    *rc = store_each_row(store, BATCH_RUNS_SQL, params, 2, gather_row, &g, err, errlen);
+    if (*rc < 0) {
+        if (*rc != -EIO || err[0] == '\0')
+            snprintf(err, errlen, "could not read the batch's series (%d)", *rc);
+        gather_release(&g);
+        return NULL;
+    }
+    unsigned rows_read = (unsigned)*rc;
+    json_t **results = xcalloc(g.n ? g.n : 1, sizeof(*results));
+    bool *flagged = xcalloc(g.n ? g.n : 1, sizeof(*flagged));
+    for (size_t i = 0; i < g.n; i++)
+        results[i] = quick_result(&g.v[i], opt, &flagged[i]);
+    *rc = gather_docs(store, &g, flagged, err, errlen);
+    json_t *series = json_array();
+    for (size_t i = 0; i < g.n; i++) {
+        if (*rc == 0 && flagged[i]) {
+            json_decref(results[i]);
+            results[i] = compare_series(g.v[i].meta, opt);
+            rows_read += (unsigned)json_array_size(json_object_get(g.v[i].meta, "baseline")) + 1;
+        }
+        json_array_append(series, g.v[i].meta);
+    }
+    free(flagged);
+    gather_release(&g);
+    json_t *rows = NULL;
+    if (*rc == 0) {
+        rows = decide_results(series, results, opt, confirm, sum);
+        sum->rows_read = rows_read;
+    } else {
+        for (size_t i = 0; i < json_array_size(series); i++)
+            json_decref(results[i]);
+        free(results);
+    }
+    json_decref(series);
+    return rows;
 }
 
 int analysis_run_one(struct store *store, const struct regress_options *opt, bool with_confirm,
@@ -359,36 +640,35 @@ int analysis_run_one(struct store *store, const struct regress_options *opt, boo
     int rc = store_command(store, "BEGIN", NULL, 0, err, errlen);
     if (rc < 0)
         return rc;
-    json_t *claim = NULL, *series = NULL, *rows = NULL, *confirm = NULL;
+    json_t *claim = NULL, *rows = NULL, *confirm = NULL;
     rc = store_json_rows(store, CLAIM_SQL, NULL, 0, &claim, err, errlen);
     if (rc <= 0)
         goto out;
     char id[32];
     snprintf(id, sizeof(id), "%" JSON_INTEGER_FORMAT, json_integer_value(json_array_get(claim, 0)));
     sum->batch_id = strtoull(id, NULL, 10);
-    rc = gather(store, id, opt->max_baseline_runs, &series, err, errlen);
+    /* the batch's samples (~40 k rows for 3,500 series) are sorted in memory */
+    rc = store_command(store, "SET LOCAL work_mem = '64MB'", NULL, 0, err, errlen);
     if (rc < 0)
         goto out;
     confirm = json_array();
-    rows = analysis_decide(series, opt, with_confirm ? confirm : NULL, sum);
-    size_t i;
-    json_t *row;
-    json_array_foreach(rows, i, row)
-    {
-        char *text = json_dumps(row, JSON_COMPACT);
+    rows = decide_batch(store, id, opt, with_confirm ? confirm : NULL, sum, &rc, err, errlen);
+    if (rc < 0)
+        goto out;
+    /* all rows in one statement, all confirmation jobs in another */
+    if (json_array_size(rows) > 0) {
+        char *text = json_dumps(rows, JSON_COMPACT);
         const char *params[2] = {id, text};
         rc = store_command(store, INSERT_SQL, params, 2, err, errlen);
         free(text);
         if (rc < 0)
             goto out;
     }
-    json_t *job;
-    json_array_foreach(confirm, i, job)
-    {
-        char jid[32];
-        snprintf(jid, sizeof(jid), "%" JSON_INTEGER_FORMAT, json_integer_value(job));
-        const char *pj[1] = {jid};
+    if (json_array_size(confirm) > 0) {
+        char *text = json_dumps(confirm, JSON_COMPACT);
+        const char *pj[1] = {text};
         rc = store_command(store, CONFIRM_SQL, pj, 1, err, errlen);
+        free(text);
         if (rc < 0)
             goto out;
     }
@@ -404,7 +684,6 @@ out:
     if (rc <= 0)
         store_abort(store);
     json_decref(claim);
-    json_decref(series);
     json_decref(rows);
     json_decref(confirm);
     return rc;

@@ -10,7 +10,9 @@
  * max_baseline_runs. The p-values of every statistical metric of the batch
  * are adjusted together (Benjamini-Hochberg); a statistical regression or
  * improvement stands only when its q-value is below alpha. What stands is
- * stored in the regressions table (schema/002_regressions.sql), in the same
+ * stored in the regressions table (schema/002_regressions.sql; a finding
+ * still open from an earlier batch is attached to that row instead,
+ * schema/004_ongoing_regressions.sql), in the same
  * transaction that marks the batch analysed, so a crash or a second
  * coordinator never analyses a batch twice or half.
  */
@@ -32,6 +34,7 @@ struct analysis_summary {
     unsigned regressions;  /* rows stored with kind 'regression' */
     unsigned improvements; /* rows stored with kind 'improvement' */
     unsigned confirming;   /* series re-queued to confirm (nothing stored for them yet) */
+    unsigned rows_read;    /* runs read from the store (samples, and documents) */
 };
 
 /*

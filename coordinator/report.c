@@ -44,9 +44,10 @@ static const char REGRESSIONS_SQL[] =
     " 'candidate_median', g.candidate_median, 'baseline_runs', cardinality(g.baseline_runs),"
     " 'candidate_run', g.candidate_run::text, 'why', g.why, 'script_changed', g.script_changed,"
     " 'python_changed', g.python_changed, 'host_changed', g.host_changed, 'state', g.state,"
-    " 'confirm_runs', g.confirm_runs, 'note', g.note, 'created', pyscope_ts(g.created))::text"
+    " 'confirm_runs', g.confirm_runs, 'note', g.note, 'created', pyscope_ts(g.created),"
+    " 'last_batch_id', g.last_batch_id, 'last_run', g.last_run::text, 'nights', g.nights)::text"
     " FROM regressions g JOIN scripts s ON s.id = g.script_id JOIN hosts h ON h.id = g.host_id"
-    " WHERE g.batch_id = ANY($1::bigint[]) AND g.kind = $2"
+    " WHERE (g.batch_id = ANY($1::bigint[]) OR g.last_batch_id = ANY($1::bigint[])) AND g.kind = $2"
     " ORDER BY abs(g.change_pct) DESC, g.id LIMIT $3";
 
 static const char SERIES_SQL[] =
@@ -78,37 +79,51 @@ static double *series_samples(const json_t *row, const char *key, size_t *n)
     return x;
 }
 
-static bool listed(const json_t *arr, const char *s)
+/* Add s to the list arr unless the set seen (an object) has it. */
+static void add_once(json_t *arr, json_t *seen, const char *s)
 {
-    size_t i;
-    const json_t *v;
-    json_array_foreach(arr, i, v)
-    {
-        if (strcmp(json_string_value(v), s) == 0)
-            return true;
-    }
-    return false;
+    if (json_object_get(seen, s))
+        return;
+    json_object_set_new_nocheck(seen, s, json_true());
+    json_array_append_new(arr, json_string(s));
 }
 
-/* The worst kind flagged on (script, host) for wall_s or cpu_s, else "ok". */
-static const char *cell_status(const json_t *regs, const json_t *imps, const char *script,
-                               const char *host)
+/*
+ * {host: {script: "regression"|"improvement"}}: the worst kind flagged on
+ * (script, host) among regs and imps (borrowed), triaged invalid or expected
+ * not counted. New.
+ */
+static json_t *cell_flags(const json_t *regs, const json_t *imps)
 {
     const json_t *lists[2] = {regs, imps};
     const char *names[2] = {"regression", "improvement"};
+    json_t *flags = json_object();
     for (int l = 0; l < 2; l++) {
         size_t i;
         const json_t *g;
         json_array_foreach(lists[l], i, g)
         {
             const char *st = json_string_value(json_object_get(g, "state"));
-            if (strcmp(json_string_value(json_object_get(g, "script")), script) == 0 &&
-                strcmp(json_string_value(json_object_get(g, "host")), host) == 0 && st &&
-                strcmp(st, "invalid") != 0 && strcmp(st, "expected") != 0)
-                return names[l];
+            const char *script = json_string_value(json_object_get(g, "script"));
+            const char *host = json_string_value(json_object_get(g, "host"));
+            if (!st || !script || !host || strcmp(st, "invalid") == 0 ||
+                strcmp(st, "expected") == 0)
+                continue;
+            json_t *by_script = json_object_get(flags, host);
+            if (by_script == NULL)
+                json_object_set_new_nocheck(flags, host, by_script = json_object());
+            if (json_object_get(by_script, script) == NULL)
+                json_object_set_new_nocheck(by_script, script, json_string(names[l]));
         }
     }
-    return "ok";
+    return flags;
+}
+
+/* The worst kind flagged on (script, host) for wall_s or cpu_s (flags: cell_flags()), else "ok". */
+static const char *cell_status(const json_t *flags, const char *script, const char *host)
+{
+    const char *st = json_string_value(json_object_get(json_object_get(flags, host), script));
+    return st ? st : "ok";
 }
 
 json_t *report_hardware_pair(const char *script, const json_t *a, const json_t *b, const char *key)
@@ -138,15 +153,15 @@ static void add_matrix(json_t *doc, const json_t *series)
     const json_t *imps = json_object_get(doc, "improvements");
     json_t *hosts = json_array(), *scripts = json_array(), *cells = json_array();
     json_t *hardware = json_array();
+    json_t *seen_hosts = json_object(), *seen_scripts = json_object();
+    json_t *flags = cell_flags(regs, imps);
     size_t n = json_array_size(series);
     for (size_t i = 0; i < n; i++) {
         const json_t *row = json_array_get(series, i);
         const char *script = json_string_value(json_object_get(row, "script"));
         const char *host = json_string_value(json_object_get(row, "host"));
-        if (!listed(hosts, host))
-            json_array_append_new(hosts, json_string(host));
-        if (!listed(scripts, script))
-            json_array_append_new(scripts, json_string(script));
+        add_once(hosts, seen_hosts, host);
+        add_once(scripts, seen_scripts, script);
         size_t nx;
         double *x = series_samples(row, "wall_s", &nx);
         double med = 0;
@@ -157,8 +172,11 @@ static void add_matrix(json_t *doc, const json_t *series)
                              "python_build", json_object_get(row, "python_build"), "runs",
                              json_object_get(row, "runs"), "median_wall_s",
                              ok ? json_real(med) : json_null(), "samples", (json_int_t)nx, "status",
-                             cell_status(regs, imps, script, host)));
+                             cell_status(flags, script, host)));
     }
+    json_decref(seen_hosts);
+    json_decref(seen_scripts);
+    json_decref(flags);
     /* host A vs host B for each script (rows are sorted by script) */
     for (size_t i = 0; i < n && json_array_size(hardware) < REPORT_MAX_PAIRS; i++) {
         const json_t *a = json_array_get(series, i);

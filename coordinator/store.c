@@ -23,22 +23,38 @@
 
 #include "fault.h"
 #include "log.h"
+#include "stats.h"
 #include "xmalloc.h"
 
 /* pg_advisory_xact_lock key for migrations: "pyscope" in ASCII. */
 #define STORE_MIGRATION_LOCK "31093567171470693"
 #define STORE_MAX_PARAMS     24
 
-struct store {
-    PGconn *conn;
+/* Function key -> functions.id, open addressing (store_put_results()). */
+struct fcache {
+    char **keys; /* owned; NULL = empty slot */
+    int64_t *ids;
+    size_t cap; /* a power of two, or 0 */
+    size_t n;
 };
 
-/* Parameters of one statement: borrowed or owned strings, or NULL. */
+struct store {
+    PGconn *conn;
+    struct fcache fcache; /* ids of committed function keys */
+    uint32_t run_in_oid;  /* OID of type run_in, 0 until looked up */
+};
+
+static void fcache_clear(struct fcache *c);
+
+/* Parameters of one statement: borrowed or owned strings (or binary values), or NULL. */
 struct params {
     const char *v[STORE_MAX_PARAMS];
     char *owned[STORE_MAX_PARAMS];
+    int len[STORE_MAX_PARAMS]; /* of binary values */
+    int fmt[STORE_MAX_PARAMS]; /* 1 = binary */
     int n;
     int n_owned;
+    bool binary; /* some value is binary: pass len and fmt */
 };
 
 /* A growing string for array literals. */
@@ -72,11 +88,22 @@ static void p_own(struct params *p, char *s)
     p->v[p->n++] = s;
 }
 
+/* Steal data (len bytes, xmalloc'ed) as the next parameter, in binary format. */
+static void p_bin(struct params *p, void *data, size_t len)
+{
+    p->len[p->n] = (int)len;
+    p->fmt[p->n] = 1;
+    p->binary = true;
+    p_own(p, data);
+}
+
 static void p_release(struct params *p)
 {
     for (int i = 0; i < p->n_owned; i++)
         free(p->owned[i]);
     p->n = p->n_owned = 0;
+    p->binary = false;
+    memset(p->fmt, 0, sizeof(p->fmt));
 }
 
 __attribute__((format(printf, 2, 3))) static void sb_addf(struct sbuf *b, const char *fmt, ...)
@@ -96,6 +123,21 @@ __attribute__((format(printf, 2, 3))) static void sb_addf(struct sbuf *b, const 
         b->cap = b->cap * 2 + (size_t)n + 64;
         b->p = xrealloc(b->p, b->cap);
     }
+}
+
+/* Append s to an array literal as a quoted element ("a \"b\"" style). */
+static void sb_add_quoted(struct sbuf *b, const char *s)
+{
+    sb_addf(b, "\"");
+    for (size_t span; *s; s += span) {
+        span = strcspn(s, "\"\\");
+        sb_addf(b, "%.*s", (int)span, s);
+        if (s[span] != '\0') {
+            sb_addf(b, "\\%c", s[span]);
+            span++;
+        }
+    }
+    sb_addf(b, "\"");
 }
 
 /* Return the finished string (caller owns). */
@@ -151,7 +193,11 @@ static PGresult *store_exec(struct store *s, const char *sql, const struct param
 {
     store_heal(s);
     bool idle = PQtransactionStatus(s->conn) == PQTRANS_IDLE;
-    PGresult *res = PQexecParams(s->conn, sql, p ? p->n : 0, NULL, p ? p->v : NULL, NULL, NULL, 0);
+    int n = p ? p->n : 0;
+    const char *const *v = p ? p->v : NULL;
+    const int *len = p && p->binary ? p->len : NULL;
+    const int *fmt = p && p->binary ? p->fmt : NULL;
+    PGresult *res = PQexecParams(s->conn, sql, n, NULL, v, len, fmt, 0);
     if (res != NULL && PQresultStatus(res) == want)
         return res;
     /* The server went away between statements (e.g. it restarted): outside a
@@ -159,7 +205,8 @@ static PGresult *store_exec(struct store *s, const char *sql, const struct param
     if (idle && PQstatus(s->conn) == CONNECTION_BAD) {
         PQclear(res);
         PQreset(s->conn);
-        res = PQexecParams(s->conn, sql, p ? p->n : 0, NULL, p ? p->v : NULL, NULL, NULL, 0);
+        s->run_in_oid = 0;
+        res = PQexecParams(s->conn, sql, n, NULL, v, len, fmt, 0);
         if (res != NULL && PQresultStatus(res) == want)
             return res;
     }
@@ -213,6 +260,7 @@ void store_close(struct store **s)
     if (s == NULL || *s == NULL)
         return;
     PQfinish((*s)->conn);
+    fcache_clear(&(*s)->fcache);
     free(*s);
     *s = NULL;
 }
@@ -533,32 +581,6 @@ int store_reap_leases(struct store *s, char *err, size_t errlen)
     return n;
 }
 
-/* The stacks document of a result (new reference), or json null without stacks. */
-static json_t *stacks_json(const struct wire_result *r)
-{
-    if (r->n_stacks == 0)
-        return json_null();
-    json_t *doc = json_object();
-    json_t *keys = json_array();
-    for (size_t i = 0; i < r->n_functions; i++)
-        json_array_append_new(keys, json_string(r->functions[i].key));
-    json_object_set_new(doc, "functions", keys);
-    json_t *stacks = json_array();
-    for (size_t i = 0; i < r->n_stacks; i++) {
-        const struct wire_stack *st = &r->stacks[i];
-        json_t *o = json_object();
-        json_object_set_new(o, "thread", json_string(st->thread));
-        json_t *frames = json_array();
-        for (size_t k = 0; k < st->n_frames; k++)
-            json_array_append_new(frames, json_integer(st->frames[k]));
-        json_object_set_new(o, "frames", frames);
-        json_object_set_new(o, "samples", json_real(st->samples));
-        json_array_append_new(stacks, o);
-    }
-    json_object_set_new(doc, "stacks", stacks);
-    return doc;
-}
-
 /* What the lookup of a group found for one result (store_put_results()). */
 struct group_item {
     bool to_store;       /* passed the checks: goes into the group's inserts */
@@ -662,166 +684,507 @@ static int group_check(struct store *s, struct store_result_item *items, struct 
     return 0;
 }
 
-/* The runs row of item i (plus its stacks and the job's next state), as new JSON. */
-static json_t *run_row_json(const struct store_result_item *item, const struct group_item *g,
-                            size_t i)
-{
-    const struct wire_result *r = item->result;
-    json_t *wall = json_array(), *cpu = json_array(), *rss = json_array();
-    json_t *codes = json_array(), *sigs = json_array(), *tos = json_array();
-    for (size_t k = 0; k < r->n_runs; k++) {
-        const struct wire_measurement *m = &r->runs[k];
-        json_array_append_new(wall, json_real(m->wall_s));
-        json_array_append_new(cpu, json_real(m->cpu_s));
-        json_array_append_new(rss, json_integer(clamp_i64(m->peak_rss_bytes)));
-        json_array_append_new(codes, json_integer(m->exit_code));
-        json_array_append_new(sigs, json_integer(m->signal));
-        json_array_append_new(tos, json_boolean(m->timed_out));
-    }
-    return json_pack(
-        "{s:I, s:s, s:I, s:i, s:I, s:I, s:I, s:s?, s:s?, s:s?, s:s?, s:s?, s:s, s:s?, s:s?,"
-        " s:f, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:s}",
-        "i", (json_int_t)i, "run_id", g->run_id, "job_id", (json_int_t)clamp_i64(r->job_id),
-        "attempt", (int)r->attempt, "batch_id", (json_int_t)g->batch_id, "host_id",
-        (json_int_t)g->host_id, "script_id", (json_int_t)g->script_id, "agent", item->owner,
-        "script_sha256", r->script_sha256, "python_version", r->python.version, "python_build",
-        r->python.build, "python_executable", r->python.executable, "outcome",
-        wire_outcome_name(r->outcome), "message", r->message, "governor", r->host.governor, "load1",
-        r->host.load1, "wall_s", wall, "cpu_s", cpu, "peak_rss_bytes", rss, "exit_codes", codes,
-        "signals", sigs, "timed_out", tos, "started_at",
-        r->started_at[0] ? json_string(r->started_at) : json_null(), "stacks", stacks_json(r),
-        "state", g->state);
-}
+/* ---- a group of results in binary (store_put_results()) ---------------------- */
 
-/* The hotspot rows of a group as array literals, one per column (unnest). */
-struct function_columns {
-    struct sbuf run_id, key, calls, self_s, total_s, self_s_runs, total_s_runs;
-    size_t n;
+/* Type OIDs of PostgreSQL's built-in types (pg_type.dat; stable across versions). */
+enum {
+    OID_BOOL = 16,
+    OID_INT8 = 20,
+    OID_INT4 = 23,
+    OID_TEXT = 25,
+    OID_JSON = 114,
+    OID_FLOAT8 = 701,
+    OID_UUID = 2950,
+    OID_BOOL_ARRAY = 1000,
+    OID_INT4_ARRAY = 1007,
+    OID_INT8_ARRAY = 1016,
+    OID_FLOAT8_ARRAY = 1022,
 };
 
-/* Append s to an array literal as a quoted element ("a \"b\"" style). */
-static void sb_add_quoted(struct sbuf *b, const char *s)
+/* A growing byte buffer in PostgreSQL's binary format (network byte order). */
+struct bbuf {
+    uint8_t *p;
+    size_t len;
+    size_t cap;
+};
+
+static uint8_t *bb_room(struct bbuf *b, size_t n)
 {
-    sb_addf(b, "\"");
-    for (size_t span; *s; s += span) {
-        span = strcspn(s, "\"\\");
-        sb_addf(b, "%.*s", (int)span, s);
-        if (s[span] != '\0') {
-            sb_addf(b, "\\%c", s[span]);
-            span++;
+    if (b->cap - b->len < n) {
+        b->cap = b->cap * 2 + n + 256;
+        b->p = xrealloc(b->p, b->cap);
+    }
+    uint8_t *at = b->p + b->len;
+    b->len += n;
+    return at;
+}
+
+static void bb_u32(struct bbuf *b, uint32_t v)
+{
+    uint8_t *at = bb_room(b, 4);
+    for (int i = 0; i < 4; i++)
+        at[i] = (uint8_t)(v >> (24 - 8 * i));
+}
+
+static void bb_u64(struct bbuf *b, uint64_t v)
+{
+    uint8_t *at = bb_room(b, 8);
+    for (int i = 0; i < 8; i++)
+        at[i] = (uint8_t)(v >> (56 - 8 * i));
+}
+
+static void bb_f64(struct bbuf *b, double v)
+{
+    uint64_t u;
+    memcpy(&u, &v, sizeof(u));
+    bb_u64(b, u);
+}
+
+/* Patch the 4-byte length at offset at with the bytes written since (at + 4). */
+static void bb_patch_len(struct bbuf *b, size_t at)
+{
+    uint32_t n = (uint32_t)(b->len - at - 4);
+    for (int i = 0; i < 4; i++)
+        b->p[at + (size_t)i] = (uint8_t)(n >> (24 - 8 * i));
+}
+
+/* Start a field of a record: its type and a length patched by field_end(). */
+static size_t field_begin(struct bbuf *b, uint32_t oid)
+{
+    bb_u32(b, oid);
+    size_t at = b->len;
+    bb_u32(b, 0);
+    return at;
+}
+
+static void field_null(struct bbuf *b, uint32_t oid)
+{
+    bb_u32(b, oid);
+    bb_u32(b, UINT32_MAX); /* -1: NULL */
+}
+
+static void field_end(struct bbuf *b, size_t at)
+{
+    bb_patch_len(b, at);
+}
+
+static void field_i32(struct bbuf *b, int32_t v)
+{
+    bb_u32(b, OID_INT4);
+    bb_u32(b, 4);
+    bb_u32(b, (uint32_t)v);
+}
+
+static void field_i64(struct bbuf *b, int64_t v)
+{
+    bb_u32(b, OID_INT8);
+    bb_u32(b, 8);
+    bb_u64(b, (uint64_t)v);
+}
+
+static void field_f64(struct bbuf *b, double v)
+{
+    bb_u32(b, OID_FLOAT8);
+    bb_u32(b, 8);
+    bb_f64(b, v);
+}
+
+/* A text field; NULL s is SQL NULL. */
+static void field_text(struct bbuf *b, uint32_t oid, const char *s)
+{
+    if (s == NULL) {
+        field_null(b, oid);
+        return;
+    }
+    size_t n = strlen(s);
+    bb_u32(b, oid);
+    bb_u32(b, (uint32_t)n);
+    memcpy(bb_room(b, n), s, n);
+}
+
+/* The header of a one-dimensional array of n elements of type elem. */
+static void array_head(struct bbuf *b, uint32_t elem, size_t n)
+{
+    bb_u32(b, n ? 1 : 0); /* ndim: an empty array has none */
+    bb_u32(b, 0);         /* has nulls: not used by the server */
+    bb_u32(b, elem);
+    if (n) {
+        bb_u32(b, (uint32_t)n);
+        bb_u32(b, 1); /* lower bound */
+    }
+}
+
+/* Which value of a measurement array_measure() writes. */
+enum measure_field { M_WALL, M_CPU, M_RSS, M_EXIT, M_SIGNAL, M_TIMEOUT };
+
+/* A field holding one array of r's measurements (one element per repeat). */
+static void field_measure(struct bbuf *b, const struct wire_result *r, enum measure_field f)
+{
+    static const uint32_t elem[] = {OID_FLOAT8, OID_FLOAT8, OID_INT8, OID_INT4, OID_INT4, OID_BOOL};
+    static const uint32_t arr[] = {OID_FLOAT8_ARRAY, OID_FLOAT8_ARRAY, OID_INT8_ARRAY,
+                                   OID_INT4_ARRAY,   OID_INT4_ARRAY,   OID_BOOL_ARRAY};
+    size_t at = field_begin(b, arr[f]);
+    array_head(b, elem[f], r->n_runs);
+    for (size_t i = 0; i < r->n_runs; i++) {
+        const struct wire_measurement *m = &r->runs[i];
+        switch (f) {
+        case M_WALL:
+            bb_u32(b, 8), bb_f64(b, m->wall_s);
+            break;
+        case M_CPU:
+            bb_u32(b, 8), bb_f64(b, m->cpu_s);
+            break;
+        case M_RSS:
+            bb_u32(b, 8), bb_u64(b, (uint64_t)clamp_i64(m->peak_rss_bytes));
+            break;
+        case M_EXIT:
+            bb_u32(b, 4), bb_u32(b, (uint32_t)m->exit_code);
+            break;
+        case M_SIGNAL:
+            bb_u32(b, 4), bb_u32(b, (uint32_t)m->signal);
+            break;
+        case M_TIMEOUT:
+            bb_u32(b, 1), *bb_room(b, 1) = m->timed_out ? 1 : 0;
+            break;
         }
     }
-    sb_addf(b, "\"");
+    field_end(b, at);
 }
 
-/* Append n doubles to an array literal as one quoted element "{1.5,2}". */
-static void sb_add_doubles(struct sbuf *b, size_t n, const double *v)
+/* The median of r's measurement f (wall, cpu or rss), or NULL without repeats. */
+static void field_median(struct bbuf *b, const struct wire_result *r, enum measure_field f)
 {
-    sb_addf(b, "\"{");
-    for (size_t i = 0; i < n; i++)
-        sb_addf(b, "%s%.17g", i ? "," : "", v[i]);
-    sb_addf(b, "}\"");
-}
-
-/* Append the hotspot rows of a result (borrowed) to c. */
-static void function_columns_add(struct function_columns *c, const struct wire_result *r,
-                                 const char *run_id)
-{
-    for (size_t i = 0; i < r->n_functions; i++, c->n++) {
-        const struct wire_function *f = &r->functions[i];
-        const char *sep = c->n ? "," : "{";
-        sb_addf(&c->run_id, "%s%s", sep, run_id);
-        sb_addf(&c->key, "%s", sep);
-        sb_add_quoted(&c->key, f->key);
-        sb_addf(&c->calls, "%s%lld", sep, clamp_i64(f->calls));
-        sb_addf(&c->self_s, "%s%.17g", sep, f->self_s);
-        sb_addf(&c->total_s, "%s%.17g", sep, f->total_s);
-        sb_addf(&c->self_s_runs, "%s", sep);
-        sb_add_doubles(&c->self_s_runs, f->n_self_s_runs, f->self_s_runs);
-        sb_addf(&c->total_s_runs, "%s", sep);
-        sb_add_doubles(&c->total_s_runs, f->n_total_s_runs, f->total_s_runs);
+    if (r->n_runs == 0) {
+        field_null(b, OID_FLOAT8);
+        return;
     }
+    double *x = xcalloc(r->n_runs, sizeof(*x));
+    for (size_t i = 0; i < r->n_runs; i++)
+        x[i] = f == M_WALL  ? r->runs[i].wall_s
+               : f == M_CPU ? r->runs[i].cpu_s
+                            : (double)r->runs[i].peak_rss_bytes;
+    double med = 0;
+    int rc = stats_median(x, r->n_runs, &med);
+    free(x);
+    if (rc < 0)
+        field_null(b, OID_FLOAT8);
+    else
+        field_f64(b, med);
 }
 
-/* Close c's literals and move them into p as the next 7 parameters (p owns them). */
-static void function_columns_take(struct function_columns *c, struct params *p)
+/* Which per-function value field_functions() writes. */
+enum fn_field { F_ID, F_CALLS, F_SELF, F_TOTAL };
+
+static void field_functions(struct bbuf *b, const struct wire_result *r, const int64_t *ids,
+                            enum fn_field f)
 {
-    struct sbuf *cols[] = {&c->run_id,  &c->key,         &c->calls,       &c->self_s,
-                           &c->total_s, &c->self_s_runs, &c->total_s_runs};
-    for (size_t i = 0; i < sizeof(cols) / sizeof(cols[0]); i++) {
-        sb_addf(cols[i], c->n ? "}" : "{}");
-        p_own(p, sb_take(cols[i]));
+    bool ints = f == F_ID || f == F_CALLS;
+    size_t at = field_begin(b, ints ? OID_INT8_ARRAY : OID_FLOAT8_ARRAY);
+    array_head(b, ints ? OID_INT8 : OID_FLOAT8, r->n_functions);
+    for (size_t i = 0; i < r->n_functions; i++) {
+        const struct wire_function *fn = &r->functions[i];
+        bb_u32(b, 8);
+        if (f == F_ID)
+            bb_u64(b, (uint64_t)ids[i]);
+        else if (f == F_CALLS)
+            bb_u64(b, (uint64_t)clamp_i64(fn->calls));
+        else
+            bb_f64(b, f == F_SELF ? fn->self_s : fn->total_s);
     }
+    field_end(b, at);
+}
+
+/* The per-repeat self (or total) times of r's functions as a 2-D array
+ * [function][repeat], NULL-padded to the longest; '{}' when none has any. */
+static void field_function_runs(struct bbuf *b, const struct wire_result *r, bool self)
+{
+    size_t width = 0;
+    for (size_t i = 0; i < r->n_functions; i++) {
+        const struct wire_function *fn = &r->functions[i];
+        size_t n = self ? fn->n_self_s_runs : fn->n_total_s_runs;
+        width = n > width ? n : width;
+    }
+    size_t at = field_begin(b, OID_FLOAT8_ARRAY);
+    if (width == 0) {
+        array_head(b, OID_FLOAT8, 0);
+        field_end(b, at);
+        return;
+    }
+    bb_u32(b, 2);
+    bb_u32(b, 1);
+    bb_u32(b, OID_FLOAT8);
+    bb_u32(b, (uint32_t)r->n_functions);
+    bb_u32(b, 1);
+    bb_u32(b, (uint32_t)width);
+    bb_u32(b, 1);
+    for (size_t i = 0; i < r->n_functions; i++) {
+        const struct wire_function *fn = &r->functions[i];
+        size_t n = self ? fn->n_self_s_runs : fn->n_total_s_runs;
+        const double *v = self ? fn->self_s_runs : fn->total_s_runs;
+        for (size_t k = 0; k < width; k++) {
+            if (k < n) {
+                bb_u32(b, 8);
+                bb_f64(b, v[k]);
+            } else {
+                bb_u32(b, UINT32_MAX);
+            }
+        }
+    }
+    field_end(b, at);
+}
+
+/* The collapsed stacks of r as json [{"thread", "frames", "samples"}], or NULL. */
+static void field_stacks(struct bbuf *b, const struct wire_result *r)
+{
+    if (r->n_stacks == 0) {
+        field_null(b, OID_JSON);
+        return;
+    }
+    json_t *stacks = json_array();
+    for (size_t i = 0; i < r->n_stacks; i++) {
+        const struct wire_stack *st = &r->stacks[i];
+        json_t *frames = json_array();
+        for (size_t k = 0; k < st->n_frames; k++)
+            json_array_append_new(frames, json_integer(st->frames[k]));
+        json_array_append_new(stacks, json_pack("{s:s, s:o, s:f}", "thread", st->thread, "frames",
+                                                frames, "samples", st->samples));
+    }
+    char *text = json_take_text(stacks);
+    field_text(b, OID_JSON, text);
+    free(text);
+}
+
+#define RUN_IN_FIELDS 34
+
+/* Append item i as one run_in record (schema/003_compact_runs.sql, same order). */
+static void run_in_add(struct bbuf *b, const struct store_result_item *item,
+                       const struct group_item *g, size_t i, const int64_t *fn_ids)
+{
+    const struct wire_result *r = item->result;
+    size_t at = b->len;
+    bb_u32(b, 0); /* the element's length, patched below */
+    bb_u32(b, RUN_IN_FIELDS);
+    field_i32(b, (int32_t)i);
+    bb_u32(b, OID_UUID);
+    bb_u32(b, WIRE_RUN_ID_LEN);
+    memcpy(bb_room(b, WIRE_RUN_ID_LEN), r->run_id, WIRE_RUN_ID_LEN);
+    field_i64(b, clamp_i64(r->job_id));
+    field_i32(b, (int32_t)r->attempt);
+    field_i64(b, g->batch_id);
+    field_i64(b, g->host_id);
+    field_i64(b, g->script_id);
+    field_text(b, OID_TEXT, item->owner);
+    field_text(b, OID_TEXT, r->script_sha256 ? r->script_sha256 : "");
+    field_text(b, OID_TEXT, r->python.version ? r->python.version : "");
+    field_text(b, OID_TEXT, r->python.build ? r->python.build : "");
+    field_text(b, OID_TEXT, r->python.executable ? r->python.executable : "");
+    field_text(b, OID_TEXT, wire_outcome_name(r->outcome));
+    field_text(b, OID_TEXT, r->message ? r->message : "");
+    field_text(b, OID_TEXT, r->host.governor ? r->host.governor : "");
+    field_f64(b, r->host.load1);
+    field_measure(b, r, M_WALL);
+    field_measure(b, r, M_CPU);
+    field_measure(b, r, M_RSS);
+    field_measure(b, r, M_EXIT);
+    field_measure(b, r, M_SIGNAL);
+    field_measure(b, r, M_TIMEOUT);
+    field_text(b, OID_TEXT, r->started_at && r->started_at[0] ? r->started_at : NULL);
+    field_median(b, r, M_WALL);
+    field_median(b, r, M_CPU);
+    field_median(b, r, M_RSS);
+    field_functions(b, r, fn_ids, F_ID);
+    field_functions(b, r, fn_ids, F_CALLS);
+    field_functions(b, r, fn_ids, F_SELF);
+    field_functions(b, r, fn_ids, F_TOTAL);
+    field_function_runs(b, r, true);
+    field_function_runs(b, r, false);
+    field_stacks(b, r);
+    field_text(b, OID_TEXT, g->state);
+    bb_patch_len(b, at);
+}
+
+/* ---- function keys: ids cached in memory ---------------------------------- */
+
+#define FCACHE_MAX 65536u /* entries; when full the cache starts over */
+
+static uint64_t fcache_hash(const char *s)
+{
+    uint64_t h = 1469598103934665603ull; /* FNV-1a */
+    for (; *s; s++)
+        h = (h ^ (uint8_t)*s) * 1099511628211ull;
+    return h;
+}
+
+static void fcache_clear(struct fcache *c)
+{
+    for (size_t i = 0; i < c->cap; i++)
+        free(c->keys[i]);
+    free(c->keys);
+    free(c->ids);
+    memset(c, 0, sizeof(*c));
+}
+
+/* The slot of key in c (its own, or the empty one it would take); c->cap > 0. */
+static size_t fcache_slot(const struct fcache *c, const char *key)
+{
+    size_t i = (size_t)fcache_hash(key) & (c->cap - 1);
+    while (c->keys[i] && strcmp(c->keys[i], key) != 0)
+        i = (i + 1) & (c->cap - 1);
+    return i;
+}
+
+/* The cached id of key, or 0. */
+static int64_t fcache_get(const struct fcache *c, const char *key)
+{
+    if (c->cap == 0)
+        return 0;
+    size_t i = fcache_slot(c, key);
+    return c->keys[i] ? c->ids[i] : 0;
+}
+
+static void fcache_put(struct fcache *c, const char *key, int64_t id)
+{
+    if (c->n >= FCACHE_MAX)
+        fcache_clear(c);
+    if (2 * (c->n + 1) > c->cap) { /* at most half full */
+        struct fcache old = *c;
+        c->cap = old.cap ? 2 * old.cap : 1024;
+        c->keys = xcalloc(c->cap, sizeof(*c->keys));
+        c->ids = xcalloc(c->cap, sizeof(*c->ids));
+        c->n = 0;
+        for (size_t i = 0; i < old.cap; i++) {
+            if (old.keys[i]) {
+                size_t k = fcache_slot(c, old.keys[i]);
+                c->keys[k] = old.keys[i];
+                c->ids[k] = old.ids[i];
+                c->n++;
+            }
+        }
+        free(old.keys);
+        free(old.ids);
+    }
+    size_t i = fcache_slot(c, key);
+    if (c->keys[i] == NULL) {
+        c->keys[i] = xstrdup(key);
+        c->n++;
+    }
+    c->ids[i] = id;
 }
 
 /*
- * Insert, for the results that passed group_check(), their runs rows, stacks
- * and hotspots, and move their jobs (and batches) on: one statement for the
- * new function keys, one for the rest. A run_id another coordinator stored
- * meanwhile is not inserted (ON CONFLICT): that result becomes a duplicate
- * and its job is left alone. Returns 0 or -EIO.
+ * Make sure every function key of the results to store has an id in the
+ * cache: the keys not cached are inserted (ON CONFLICT DO NOTHING) and read
+ * back in one statement, repeated while a key inserted meanwhile by another
+ * coordinator is not yet visible. Returns 0 or -EIO. Ids are put in the cache
+ * at once; group_put() clears it when the transaction does not commit.
+ */
+static int group_function_ids(struct store *s, const struct store_result_item *items,
+                              const struct group_item *g, size_t n, char *err, size_t errlen)
+{
+    for (int round = 0; round < 3; round++) {
+        struct sbuf keys = {0};
+        size_t missing = 0;
+        for (size_t i = 0; i < n; i++) {
+            const struct wire_result *r = items[i].result;
+            for (size_t k = 0; g[i].to_store && k < r->n_functions; k++) {
+                if (fcache_get(&s->fcache, r->functions[k].key))
+                    continue;
+                sb_addf(&keys, "%s", missing++ ? "," : "{");
+                sb_add_quoted(&keys, r->functions[k].key);
+            }
+        }
+        if (missing == 0) {
+            free(keys.p);
+            return 0;
+        }
+        sb_addf(&keys, "}");
+        struct params p = {0};
+        p_own(&p, sb_take(&keys));
+        PGresult *res =
+            store_exec(s,
+                       "WITH k AS (SELECT DISTINCT unnest($1::text[]) AS key),"
+                       " ins AS (INSERT INTO functions (key) SELECT key FROM k"
+                       "  WHERE NOT EXISTS (SELECT 1 FROM functions f WHERE f.key = k.key)"
+                       "  ORDER BY key ON CONFLICT (key) DO NOTHING RETURNING id, key)"
+                       " SELECT id, key FROM ins UNION ALL SELECT f.id, f.key FROM functions f "
+                       "JOIN k USING (key)",
+                       &p, PGRES_TUPLES_OK, err, errlen);
+        p_release(&p);
+        if (res == NULL)
+            return -EIO;
+        for (int row = 0; row < PQntuples(res); row++)
+            fcache_put(&s->fcache, PQgetvalue(res, row, 1),
+                       strtoll(PQgetvalue(res, row, 0), NULL, 10));
+        PQclear(res);
+    }
+    set_err(err, errlen, "database error: function keys not visible after inserting them");
+    return -EIO;
+}
+
+/* The OID of type run_in (looked up once per connection). Returns 0 or -EIO. */
+static int run_in_oid(struct store *s, uint32_t *oid, char *err, size_t errlen)
+{
+    if (s->run_in_oid == 0) {
+        PGresult *res =
+            store_exec(s, "SELECT 'run_in'::regtype::oid", NULL, PGRES_TUPLES_OK, err, errlen);
+        if (res == NULL)
+            return -EIO;
+        s->run_in_oid = (uint32_t)strtoul(PQgetvalue(res, 0, 0), NULL, 10);
+        PQclear(res);
+    }
+    *oid = s->run_in_oid;
+    return 0;
+}
+
+/*
+ * Insert, for the results that passed group_check(), their runs rows (with
+ * hotspots and stacks) and move their jobs (and batches) on, in one statement
+ * whose one parameter is the group as a binary run_in[] array. A run_id
+ * another coordinator stored meanwhile is not inserted (ON CONFLICT): that
+ * result becomes a duplicate and its job is left alone. Returns 0 or -EIO.
  */
 static int group_insert(struct store *s, struct store_result_item *items,
                         const struct group_item *g, size_t n, char *err, size_t errlen)
 {
-    json_t *runs = json_array();
-    struct function_columns fc = {0};
+    size_t count = 0;
+    for (size_t i = 0; i < n; i++)
+        count += g[i].to_store;
+    if (count == 0)
+        return 0;
+    uint32_t oid;
+    if (group_function_ids(s, items, g, n, err, errlen) < 0 || run_in_oid(s, &oid, err, errlen) < 0)
+        return -EIO;
+    struct bbuf b = {0};
+    array_head(&b, oid, count);
     for (size_t i = 0; i < n; i++) {
         if (!g[i].to_store)
             continue;
-        json_array_append_new(runs, run_row_json(&items[i], &g[i], i));
-        function_columns_add(&fc, items[i].result, g[i].run_id);
-    }
-    if (json_array_size(runs) == 0) { /* nothing to insert: fc is empty too */
-        json_decref(runs);
-        return 0;
+        const struct wire_result *r = items[i].result;
+        int64_t *ids = xcalloc(r->n_functions ? r->n_functions : 1, sizeof(*ids));
+        for (size_t k = 0; k < r->n_functions; k++)
+            ids[k] = fcache_get(&s->fcache, r->functions[k].key);
+        run_in_add(&b, &items[i], &g[i], i, ids);
+        free(ids);
     }
     struct params p = {0};
-    p_own(&p, json_take_text(runs));
-    function_columns_take(&fc, &p);
-    /* The new function keys first, so that the hotspots below can join them ($3). */
-    struct params keys = {0};
-    p_str(&keys, p.v[2]);
-    if (fc.n > 0 &&
-        store_cmd(s,
-                  "INSERT INTO functions (key) SELECT DISTINCT k FROM unnest($1::text[]) AS k"
-                  " WHERE NOT EXISTS (SELECT 1 FROM functions f WHERE f.key = k)"
-                  " ORDER BY k ON CONFLICT (key) DO NOTHING",
-                  &keys, err, errlen) < 0) {
-        p_release(&p);
-        return -EIO;
-    }
+    p_bin(&p, b.p, b.len);
     /* The batch is done when none of its jobs is queued or leased; the CTEs'
      * updates are not visible to the NOT EXISTS, so this group's jobs are
      * counted by their new state (from j). */
     PGresult *res = store_exec(
         s,
-        "WITH x AS MATERIALIZED (SELECT * FROM jsonb_to_recordset($1::jsonb) AS x(i integer,"
-        "  run_id uuid, job_id bigint, attempt integer, batch_id bigint, host_id bigint,"
-        "  script_id bigint, agent text, script_sha256 text, python_version text,"
-        "  python_build text, python_executable text, outcome text, message text,"
-        "  governor text, load1 float8, wall_s float8[], cpu_s float8[],"
-        "  peak_rss_bytes bigint[], exit_codes integer[], signals integer[],"
-        "  timed_out boolean[], started_at timestamptz, stacks jsonb, state text)),"
+        "WITH x AS MATERIALIZED (SELECT * FROM unnest($1::run_in[])),"
         " r AS (INSERT INTO runs (run_id, job_id, attempt, batch_id, host_id, script_id,"
         "  agent, script_sha256, python_version, python_build, python_executable, outcome,"
         "  message, governor, load1, wall_s, cpu_s, peak_rss_bytes, exit_codes, signals,"
-        "  timed_out, started_at)"
+        "  timed_out, started_at, wall_median, cpu_median, rss_median, fn_ids, fn_calls,"
+        "  fn_self_s, fn_total_s, fn_self_runs, fn_total_runs, stacks)"
         "  SELECT run_id, job_id, attempt, batch_id, host_id, script_id, agent, script_sha256,"
         "  python_version, python_build, python_executable, outcome, message, governor, load1,"
-        "  wall_s, cpu_s, peak_rss_bytes, exit_codes, signals, timed_out, started_at FROM x"
+        "  wall_s, cpu_s, peak_rss_bytes, exit_codes, signals, timed_out,"
+        "  started_at::timestamptz, wall_median, cpu_median, rss_median, fn_ids, fn_calls,"
+        "  fn_self_s, fn_total_s, fn_self_runs, fn_total_runs, stacks FROM x"
         "  ON CONFLICT (run_id) DO NOTHING RETURNING run_id),"
-        " st AS (INSERT INTO run_stacks (run_id, stacks)"
-        "  SELECT x.run_id, x.stacks FROM x JOIN r USING (run_id)"
-        "  WHERE jsonb_typeof(x.stacks) = 'object'),"
-        " fr AS (INSERT INTO run_functions (run_id, function_id, calls, self_s, total_s,"
-        "  self_s_runs, total_s_runs)"
-        "  SELECT v.run_id, f.id, v.calls, v.self_s, v.total_s, v.self_s_runs::float8[],"
-        "  v.total_s_runs::float8[]"
-        "  FROM unnest($2::uuid[], $3::text[], $4::bigint[], $5::float8[], $6::float8[],"
-        "  $7::text[], $8::text[]) AS v(run_id, key, calls, self_s, total_s, self_s_runs,"
-        "  total_s_runs)"
-        "  JOIN r USING (run_id) JOIN functions f ON f.key = v.key ON CONFLICT DO NOTHING),"
         " j AS (UPDATE jobs SET state = x.state, lease_owner = NULL, lease_expires = NULL,"
         "  updated = now() FROM x JOIN r USING (run_id) WHERE jobs.id = x.job_id"
         "  RETURNING jobs.id, jobs.batch_id, x.state),"
@@ -830,7 +1193,7 @@ static int group_insert(struct store *s, struct store_result_item *items,
         "  AND NOT EXISTS (SELECT 1 FROM jobs o WHERE o.batch_id = b.id"
         "  AND o.state IN ('queued', 'leased')"
         "  AND NOT EXISTS (SELECT 1 FROM j WHERE j.id = o.id AND j.state <> 'queued')))"
-        " SELECT x.i FROM x JOIN r USING (run_id)",
+        " SELECT x.ord FROM x JOIN r USING (run_id)",
         &p, PGRES_TUPLES_OK, err, errlen);
     p_release(&p);
     if (res == NULL)
@@ -864,6 +1227,9 @@ static int group_put(struct store *s, struct store_result_item *items, size_t n,
         else
             store_rollback(s);
     }
+    /* function ids inserted by a transaction that did not commit do not exist */
+    if (rc < 0)
+        fcache_clear(&s->fcache);
     free(g);
     return rc;
 }
@@ -1077,32 +1443,54 @@ static int params_load(struct params *p, const char *const *params, size_t n, ch
     return 0;
 }
 
-int store_json_rows(struct store *s, const char *sql, const char *const *params, size_t n,
-                    json_t **out, char *err, size_t errlen)
+int store_each_row(struct store *s, const char *sql, const char *const *params, size_t n,
+                   store_row_fn fn, void *arg, char *err, size_t errlen)
 {
     struct params p = {0};
-    *out = NULL;
     if (params_load(&p, params, n, err, errlen) < 0)
         return -EINVAL;
     PGresult *res = store_exec(s, sql, &p, PGRES_TUPLES_OK, err, errlen);
     if (res == NULL)
         return -EIO;
-    json_t *rows = json_array();
-    int nt = PQntuples(res);
-    for (int i = 0; i < nt; i++) {
-        json_error_t jerr;
-        json_t *v = json_loads(PQgetvalue(res, i, 0), JSON_DECODE_ANY, &jerr);
-        if (v == NULL) {
-            set_err(err, errlen, "database returned bad json: %s", jerr.text);
-            json_decref(rows);
-            PQclear(res);
-            return -EIO;
-        }
-        json_array_append_new(rows, v);
+    int nt = PQntuples(res), nc = PQnfields(res), rc = nt;
+    const char **v = xcalloc(nc ? (size_t)nc : 1, sizeof(*v));
+    for (int i = 0; i < nt && rc >= 0; i++) {
+        for (int k = 0; k < nc; k++)
+            v[k] = PQgetisnull(res, i, k) ? NULL : PQgetvalue(res, i, k);
+        int frc = fn(v, nc, arg);
+        rc = frc < 0 ? frc : rc;
     }
+    free(v);
     PQclear(res);
+    return rc;
+}
+
+/* store_row_fn of store_json_rows(): column 0 parsed as JSON into the array arg. */
+static int json_row(const char *const *values, int ncols, void *arg)
+{
+    json_error_t jerr;
+    json_t *v = ncols > 0 && values[0] ? json_loads(values[0], JSON_DECODE_ANY, &jerr) : NULL;
+    if (v == NULL)
+        return -EBADMSG;
+    json_array_append_new(arg, v);
+    return 0;
+}
+
+int store_json_rows(struct store *s, const char *sql, const char *const *params, size_t n,
+                    json_t **out, char *err, size_t errlen)
+{
+    json_t *rows = json_array();
+    int rc = store_each_row(s, sql, params, n, json_row, rows, err, errlen);
+    if (rc == -EBADMSG) {
+        set_err(err, errlen, "database returned bad json");
+        rc = -EIO;
+    }
+    if (rc < 0) {
+        json_decref(rows);
+        rows = NULL;
+    }
     *out = rows;
-    return nt;
+    return rc;
 }
 
 int store_command(struct store *s, const char *sql, const char *const *params, size_t n, char *err,

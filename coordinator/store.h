@@ -137,6 +137,21 @@ int store_query(struct store *s, const struct wire_query *q, json_t **out, char 
 int store_json_rows(struct store *s, const char *sql, const char *const *params, size_t n,
                     json_t **out, char *err, size_t errlen);
 
+/*
+ * Receives one row of store_each_row(): its ncols values as text (borrowed
+ * for the call; NULL for SQL NULL). Returns 0 to go on, or a negative code
+ * that stops the walk and becomes store_each_row()'s result.
+ */
+typedef int (*store_row_fn)(const char *const *values, int ncols, void *arg);
+
+/*
+ * Run sql (borrowed; trusted text) with n text parameters (borrowed; NULL =
+ * SQL NULL) and call fn for each row, in order. Returns the row count, -EIO,
+ * -EINVAL (too many parameters) or fn's negative code.
+ */
+int store_each_row(struct store *s, const char *sql, const char *const *params, size_t n,
+                   store_row_fn fn, void *arg, char *err, size_t errlen);
+
 /* Run a statement that returns no rows (BEGIN and COMMIT too). Returns the
  * number of rows it affected, -EIO or -EINVAL. */
 int store_command(struct store *s, const char *sql, const char *const *params, size_t n, char *err,

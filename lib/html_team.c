@@ -254,18 +254,25 @@ static void write_changes(FILE *out, const char *title, const char *id, const js
     fputs("</table>\n", out);
 }
 
-static const json_t *find_cell(const json_t *cells, const char *script, const char *host)
+/* cells (borrowed) indexed by host, then script: {host: {script: cell}} (new). */
+static json_t *index_cells(const json_t *cells)
 {
+    json_t *index = json_object();
     size_t i;
     const json_t *c;
     json_array_foreach(cells, i, c)
     {
         const char *s = json_string_value(json_object_get(c, "script"));
         const char *h = json_string_value(json_object_get(c, "host"));
-        if (s && h && strcmp(s, script) == 0 && strcmp(h, host) == 0)
-            return c;
+        if (!s || !h)
+            continue;
+        json_t *by_script = json_object_get(index, h);
+        if (by_script == NULL)
+            json_object_set_new_nocheck(index, h, by_script = json_object());
+        if (json_object_get(by_script, s) == NULL) /* the first one, as a linear search */
+            json_object_set_nocheck(by_script, s, (json_t *)c);
     }
-    return NULL;
+    return index;
 }
 
 static void write_matrix(FILE *out, const json_t *matrix)
@@ -279,6 +286,7 @@ static void write_matrix(FILE *out, const json_t *matrix)
         return;
     }
     fputs("<table id=\"matrix\"><tr><th>Script</th>", out);
+    json_t *index = index_cells(cells);
     size_t i, j;
     const json_t *h, *s;
     json_array_foreach(hosts, i, h)
@@ -297,7 +305,8 @@ static void write_matrix(FILE *out, const json_t *matrix)
         json_array_foreach(hosts, j, h)
         {
             const char *host = json_string_value(h);
-            const json_t *c = script && host ? find_cell(cells, script, host) : NULL;
+            const json_t *c =
+                script && host ? json_object_get(json_object_get(index, host), script) : NULL;
             if (c == NULL) {
                 fputs("<td class=\"muted\">-</td>", out);
                 continue;
@@ -313,6 +322,7 @@ static void write_matrix(FILE *out, const json_t *matrix)
         fputs("</tr>\n", out);
     }
     fputs("</table>\n", out);
+    json_decref(index);
 }
 
 static void write_hardware(FILE *out, const json_t *hw)

@@ -505,11 +505,44 @@ int stats_hodges_lehmann(const double *x, size_t nx, const double *y, size_t ny,
 
 /* ---- bootstrap -------------------------------------------------------------- */
 
-/* Median of a[0..n); sorts a. */
+/* The k-th smallest of a[0..n) (k < n), left at a[k] with a[0..k) <= a[k]
+ * (Hoare's selection; reorders a). */
+static double select_kth(double *a, size_t n, size_t k)
+{
+    size_t lo = 0, hi = n - 1;
+    while (lo < hi) {
+        double pivot = a[lo + (hi - lo) / 2];
+        size_t i = lo, j = hi;
+        for (;;) {
+            while (a[i] < pivot)
+                i++;
+            while (a[j] > pivot)
+                j--;
+            if (i >= j)
+                break;
+            double t = a[i];
+            a[i++] = a[j];
+            a[j--] = t;
+        }
+        if (k <= j)
+            hi = j;
+        else
+            lo = j + 1;
+    }
+    return a[k];
+}
+
+/* Median of a[0..n) (n > 0); reorders a. Selection, not a sort: the
+ * bootstrap takes thousands of these. */
 static double median_inplace(double *a, size_t n)
 {
-    qsort(a, n, sizeof(*a), cmp_double);
-    return median_sorted(a, n);
+    double upper = select_kth(a, n, n / 2);
+    if (n % 2)
+        return upper;
+    double lower = a[0];
+    for (size_t i = 1; i < n / 2; i++)
+        lower = a[i] > lower ? a[i] : lower;
+    return mid(lower, upper);
 }
 
 static double resample_median(struct stats_rng *rng, const double *x, size_t n, double *buf)

@@ -147,6 +147,21 @@ static void send_result(struct sim *s, const struct wire_job *job)
     s->inflight++;
 }
 
+/* Say Hello and wait for the Welcome: registers the host (again). */
+static void say_hello(struct sim *s)
+{
+    struct wire_msg m;
+    wire_msg_init(&m, WIRE_HELLO);
+    m.hello.name = s->name;
+    fill_host(s, &m.hello.host);
+    m.hello.python = PYTHON;
+    m.hello.agent_version = "load";
+    m.hello.max_jobs = 64;
+    send_msg(s->sock, &m);
+    struct wire_msg *w = recv_msg(s->sock);
+    wire_msg_destroy(&w);
+}
+
 int main(int argc, char **argv)
 {
     const char *endpoint = NULL;
@@ -185,16 +200,7 @@ int main(int argc, char **argv)
         snprintf(s->hostname, sizeof(s->hostname), "load-host-%" PRIu64, i);
         s->sock = zmq_socket(ctx, ZMQ_DEALER);
         zmq_connect(s->sock, endpoint);
-        struct wire_msg m;
-        wire_msg_init(&m, WIRE_HELLO);
-        m.hello.name = s->name;
-        fill_host(s, &m.hello.host);
-        m.hello.python = PYTHON;
-        m.hello.agent_version = "load";
-        m.hello.max_jobs = 64;
-        send_msg(s->sock, &m);
-        struct wire_msg *w = recv_msg(s->sock);
-        wire_msg_destroy(&w);
+        say_hello(s);
     }
 
     /* Queue the jobs: entries x agents >= n_results, 1000 entries per Submit. */
@@ -225,6 +231,10 @@ int main(int argc, char **argv)
     }
     free(entries);
     free(scripts);
+    /* Queueing many jobs takes a while: the coordinator may have forgotten
+     * the silent agents meanwhile. */
+    for (uint64_t i = 0; i < n_agents; i++)
+        say_hello(&sims[i]);
 
     double start = now_s();
     uint64_t acked = 0;

@@ -1,0 +1,121 @@
+#!/usr/bin/env bash
+# team_speed.sh [BUILD_DIR] - how fast is the batch analysis and its report?
+#
+# Starts a throwaway PostgreSQL, applies the schema, and generates (in SQL,
+# not through the coordinator) a history of SCRIPTS x HOSTS series x NIGHTS
+# runs (default 500 x 7 = 3,500 series x 100 nights = 350,000 runs; 5
+# samples a run with ~1% noise, 5 hotspots with per-repeat times), then a new
+# batch of one run per series in which 10 series are 30% slower (each with
+# its confirmation run, as after the coordinator re-queued them) and 5 are 25%
+# faster. Then tests/tools/team_speed runs the coordinator's own code on it:
+# analysis_run_one() (verdicts for every series and metric, Benjamini-Hochberg
+# across the batch, rows stored, confirmation jobs queued) and the team
+# report (report_build(), the query `pyscope report` sends, rendered by
+# html_team_write() as `pyscope report --out` does). Prints the time of
+# each, the rows read and the report's size, twice: the first run after the
+# generation (the batch's pages not yet in PostgreSQL's buffers), then again
+# on the same batch (analysis undone in between). Goal (issue 5): analysis +
+# report <= 1 s, report < 5 MB.
+# Environment: SCRIPTS (500), HOSTS (7), NIGHTS (100), OUT (report path; default a temp file).
+set -euo pipefail
+src=$(cd "$(dirname "$0")/../.." && pwd)
+build=$(cd "${1:-$src/build}" && pwd)
+S=${SCRIPTS:-500}
+H=${HOSTS:-7}
+N=${NIGHTS:-100}
+T=$(mktemp -d)
+trap 'rm -rf "$T"' EXIT
+source "$src/tests/integration/pg.sh"
+pg_start
+"$build/tests/tools/team_speed" --db "$PG_CONNINFO" --migrate
+
+# w(i): sample i of a run whose wall time is base x slow, with ~1% noise
+w() { echo "base * slow * (1 + 0.01 * (random() - 0.5))"; }
+arr() { local e=$1 i out=""; for i in 1 2 3 4 5; do out+="${out:+, }${e//@/$i}"; done; echo "ARRAY[$out]"; }
+# the 5 hotspots take 40, 20, 10, 5 and 5% of each repeat's wall time
+share=(0.4 0.2 0.1 0.05 0.05)
+rows2d() {
+    local f out=""
+    for f in 0 1 2 3 4; do out+="${out:+, }$(arr "x.wall[@] * ${share[$f]}")"; done
+    echo "ARRAY[$out]"
+}
+fnrow() { local f out=""; for f in 0 1 2 3 4; do out+="${out:+, }x.wall_median * ${share[$f]}"; done; echo "ARRAY[$out]"; }
+
+# INSERT the runs of nights $1..$2 (job_id: $3, an expression) with slowdown expression $4,
+# for the series that pass condition $5 (default all), $6 seconds later than the night (default 0).
+insert_runs() {
+    cat <<SQL
+INSERT INTO runs (run_id, job_id, attempt, batch_id, host_id, script_id, agent, script_sha256,
+                  python_version, python_build, python_executable, outcome, message, governor,
+                  load1, wall_s, cpu_s, peak_rss_bytes, exit_codes, signals, timed_out,
+                  started_at, stored_at, wall_median, cpu_median, rss_median, fn_ids, fn_calls,
+                  fn_self_s, fn_total_s, fn_self_runs, fn_total_runs)
+SELECT gen_random_uuid(), x.job, 1, x.b, x.h, x.s, 'agent-' || x.h, 'abc', '3.11.2',
+       'CPython 3.11.2 gcc', '/usr/bin/python3.11', 'ok', '', 'performance', 0,
+       x.wall, (SELECT array_agg(v * 0.98) FROM unnest(x.wall) v), '{50000000,50000000,50000000,50000000,50000000}',
+       '{0,0,0,0,0}', '{0,0,0,0,0}', '{f,f,f,f,f}', x.at, x.at, x.wall_median, x.wall_median * 0.98,
+       50000000, ARRAY[(x.s - 1) * 5 + 1, (x.s - 1) * 5 + 2, (x.s - 1) * 5 + 3, (x.s - 1) * 5 + 4, (x.s - 1) * 5 + 5],
+       '{0,0,0,0,0}', $(fnrow), $(fnrow), $(rows2d), $(rows2d)
+FROM (SELECT y.*, (SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY v) FROM unnest(y.wall) v) AS wall_median
+      FROM (SELECT b, s, h, $3 AS job,
+                   now() - ($N + 1 - b) * interval '1 day' + (h + ${6:-0}) * interval '1 second' AS at,
+                   $(arr "$(w)") AS wall
+            FROM generate_series($1, $2) b, generate_series(1, $S) s, generate_series(1, $H) h,
+                 LATERAL (SELECT (0.5 + (s % 50) / 10.0) * (1 + h * 0.05) AS base, $4 AS slow) k
+            WHERE ${5:-true}) y) x;
+SQL
+}
+
+t0=$(date +%s.%N)
+psql -X -q -v ON_ERROR_STOP=1 >/dev/null <<SQL
+SET synchronous_commit = off;
+INSERT INTO hosts (fingerprint, hostname, cpu_model, cores, mem_bytes, os, kernel, arch, governor, load1)
+SELECT lpad(to_hex(h), 16, '0'), 'host-' || h, 'cpu', 2, 1, 'linux', '6', 'x86_64', 'performance', 0
+FROM generate_series(1, $H) h;
+INSERT INTO scripts (key) SELECT 'bench/s' || s || '.py' FROM generate_series(1, $S) s;
+INSERT INTO functions (key)
+SELECT 'bench/s' || s || '.py:f' || f || ':' || 10 * f FROM generate_series(1, $S) s, generate_series(1, 5) f
+ORDER BY s, f;
+INSERT INTO batches (suite, label, "commit", state, created, finished, analyzed)
+SELECT 'nightly', 'night ' || b, 'c' || b, 'done', now() - ($N + 1 - b) * interval '1 day',
+       now() - ($N + 1 - b) * interval '1 day', now()
+FROM generate_series(1, $N) b;
+-- one job per night carries that night's history runs (the runs' job_id)
+INSERT INTO jobs (batch_id, script_id, host_id, repeat, warmup, mode, timeout_s, state)
+SELECT b, 1, 1, 5, 0, 'sample', 60, 'done' FROM generate_series(1, $N) b;
+$(insert_runs 1 "$N" "b" "1")
+SQL
+t1=$(date +%s.%N)
+# The new night: a job per series; 10 series 30% slower (two runs: the night's
+# and its confirmation run), 5 series 25% faster.
+slow="CASE WHEN s % 50 = 7 AND h = 3 THEN 1.3 WHEN s % 100 = 11 AND h = 5 THEN 0.75 ELSE 1 END"
+psql -X -q -v ON_ERROR_STOP=1 >/dev/null <<SQL
+SET synchronous_commit = off;
+INSERT INTO batches (suite, label, "commit", state, created, finished)
+VALUES ('nightly', 'night new', 'cnew', 'done', now(), now());
+INSERT INTO jobs (batch_id, script_id, host_id, repeat, warmup, mode, timeout_s, state)
+SELECT $N + 1, s, h, 5, 0, 'sample', 60, 'done'
+FROM generate_series(1, $S) s, generate_series(1, $H) h ORDER BY s, h;
+$(insert_runs $((N + 1)) $((N + 1)) "$N + (s - 1) * $H + h" "$slow")
+$(insert_runs $((N + 1)) $((N + 1)) "$N + (s - 1) * $H + h" "$slow" "s % 50 = 7 AND h = 3" 60)
+ANALYZE;
+SQL
+t2=$(date +%s.%N)
+runs=$(pg_sql "SELECT count(*) FROM runs")
+mb=$(pg_sql "SELECT pg_total_relation_size('runs') / 1048576")
+awk -v a="$t0" -v b="$t1" -v c="$t2" -v r="$runs" -v mb="$mb" -v s="$S" -v h="$H" -v n="$N" \
+    'BEGIN {printf "history: %d series x %d nights, %d runs (%d MiB) generated in %.1f s (+ new batch %.1f s)\n", s * h, n, r, mb, b - a, c - b}'
+
+out=${OUT:-$T/team_report.html}
+echo "== first run (the server's caches cold for this batch)"
+"$build/tests/tools/team_speed" --db "$PG_CONNINFO" --out "$out"
+pg_sql "SELECT 'stored: ' || count(*) FILTER (WHERE kind = 'regression') || ' regressions, '
+        || count(*) FILTER (WHERE kind = 'improvement') || ' improvements ('
+        || count(DISTINCT (script_id, host_id)) || ' series)' FROM regressions"
+# The same batch again, as if it had not been analysed (caches warm).
+pg_sql "DELETE FROM regressions WHERE batch_id = $((N + 1));
+        DELETE FROM jobs j WHERE j.batch_id = $((N + 1))
+            AND NOT EXISTS (SELECT 1 FROM runs r WHERE r.job_id = j.id);
+        UPDATE batches SET state = 'done', analyzed = NULL WHERE id = $((N + 1))" >/dev/null
+echo "== second run (warm)"
+"$build/tests/tools/team_speed" --db "$PG_CONNINFO" --out "$out"

@@ -1,0 +1,80 @@
+#!/usr/bin/env bash
+# test_coord_migrate.sh - a farm database from before 003_compact_runs.sql
+# and 004_ongoing_regressions.sql
+# (schema 001 + 002, runs with run_functions and run_stacks rows) upgrades in
+# place when the coordinator starts: hotspots, per-repeat values, stacks and
+# medians end up in the runs row, the old tables' shapes stay readable as
+# views, a stored regression still points at its run, and the analysis reads
+# the converted history.
+source "$PYSCOPE_SRC/tests/integration/lib.sh"
+source "$PYSCOPE_SRC/tests/integration/pg.sh"
+source "$PYSCOPE_SRC/tests/integration/coord.sh"
+
+pg_start
+psql -q -v ON_ERROR_STOP=1 -f "$PYSCOPE_SRC/schema/001_init.sql" >/dev/null
+psql -q -v ON_ERROR_STOP=1 -f "$PYSCOPE_SRC/schema/002_regressions.sql" >/dev/null
+psql -q -v ON_ERROR_STOP=1 >/dev/null <<'SQL'
+CREATE TABLE schema_migrations (version integer PRIMARY KEY, name text NOT NULL,
+                                applied_at timestamptz NOT NULL DEFAULT now());
+INSERT INTO schema_migrations (version, name) VALUES (1, '001_init.sql'), (2, '002_regressions.sql');
+INSERT INTO hosts (fingerprint, hostname, cpu_model, cores, mem_bytes, os, kernel, arch, governor, load1)
+VALUES ('00000000000000a1', 'host-a', 'cpu', 2, 1, 'linux', '6', 'x86_64', 'performance', 0);
+INSERT INTO scripts (key) VALUES ('examples/a.py');
+INSERT INTO batches (suite, label, "commit", state, finished, analyzed)
+VALUES ('nightly', 'old', 'c1', 'done', now(), now());
+INSERT INTO jobs (batch_id, script_id, host_id, repeat, warmup, mode, timeout_s, state)
+VALUES (1, 1, 1, 3, 0, 'sample', 60, 'done'), (1, 1, 1, 3, 0, 'sample', 60, 'done');
+INSERT INTO functions (key) VALUES ('a.py:f:1'), ('a.py:g:5'), ('a.py:h:9');
+INSERT INTO runs (run_id, job_id, attempt, batch_id, host_id, script_id, agent, script_sha256,
+                  python_version, python_build, python_executable, outcome, message, governor,
+                  load1, wall_s, cpu_s, peak_rss_bytes, exit_codes, signals, timed_out)
+VALUES ('00000000-0000-0000-0000-000000000001', 1, 1, 1, 1, 1, 'a', 'abc', '3.11', 'b',
+        '/py', 'ok', '', 'performance', 0, '{1,3,2}', '{0.5,0.7,0.6}', '{100,300,200}',
+        '{0,0,0}', '{0,0,0}', '{f,f,f}'),
+       ('00000000-0000-0000-0000-000000000002', 2, 1, 1, 1, 1, 'a', 'abc', '3.11', 'b',
+        '/py', 'failed', 'boom', 'performance', 0, '{}', '{}', '{}', '{}', '{}', '{}');
+-- the stacks' function list orders g before f; h has no per-repeat values
+INSERT INTO run_functions (run_id, function_id, calls, self_s, total_s, self_s_runs, total_s_runs)
+VALUES ('00000000-0000-0000-0000-000000000001', 1, 7, 0.2, 0.9, '{0.1,0.2,0.3}', '{0.8,0.9,1}'),
+       ('00000000-0000-0000-0000-000000000001', 2, 0, 0.5, 0.5, '{0.5,0.5}', '{0.5,0.5}'),
+       ('00000000-0000-0000-0000-000000000001', 3, 0, 0.1, 0.1, '{}', '{}');
+INSERT INTO run_stacks (run_id, stacks) VALUES ('00000000-0000-0000-0000-000000000001',
+    '{"functions": ["a.py:g:5", "a.py:f:1"], "stacks": [{"thread": "MainThread", "frames": [1, 0], "samples": 4}]}');
+INSERT INTO regressions (batch_id, script_id, host_id, python_build, metric, kind, mode,
+                         change_pct, baseline_median, candidate_median, baseline_runs, candidate_run)
+VALUES (1, 1, 1, 'b', 'wall_s', 'regression', 'threshold', 10, 1, 1.1, '{}',
+        '00000000-0000-0000-0000-000000000001');
+SQL
+
+coord_start
+expect_match "migrations applied" "applied 2 schema migrations" "$(cat "$COORD_LOG")"
+expect_eq "schema at 4" 4 "$(pg_sql "SELECT max(version) FROM schema_migrations")"
+expect_eq "old tables replaced by views" "run_functions|v,run_stacks|v" \
+    "$(pg_sql "SELECT string_agg(relname || '|' || relkind::text, ',' ORDER BY relname) FROM pg_class WHERE relname IN ('run_functions', 'run_stacks')")"
+R1="run_id = '00000000-0000-0000-0000-000000000001'"
+expect_eq "hotspots in stack order, then by total" "{2,1,3}|{0,7,0}|{0.5,0.2,0.1}|{0.5,0.9,0.1}" \
+    "$(pg_sql "SELECT fn_ids, fn_calls, fn_self_s, fn_total_s FROM runs WHERE $R1")"
+expect_eq "per-repeat values as a NULL-padded 2-D array" \
+    "{{0.5,0.5,NULL},{0.1,0.2,0.3},{NULL,NULL,NULL}}" "$(pg_sql "SELECT fn_self_runs FROM runs WHERE $R1")"
+expect_eq "stacks: frames index fn_ids" '[{"frames": [1, 0], "thread": "MainThread", "samples": 4}]' \
+    "$(pg_sql "SELECT stacks::jsonb FROM runs WHERE $R1")"
+expect_eq "medians" "2|0.6|200" "$(pg_sql "SELECT wall_median, cpu_median, rss_median FROM runs WHERE $R1")"
+expect_eq "a run without samples: NULL medians, no hotspots" "t|{}|t" \
+    "$(pg_sql "SELECT wall_median IS NULL, fn_ids, stacks IS NULL FROM runs WHERE run_id = '00000000-0000-0000-0000-000000000002'")"
+expect_eq "view run_functions: the old rows" \
+    "a.py:f:1|7|{0.1,0.2,0.3}|{0.8,0.9,1},a.py:g:5|0|{0.5,0.5}|{0.5,0.5},a.py:h:9|0|{}|{}" \
+    "$(pg_sql "SELECT string_agg(f.key || '|' || rf.calls || '|' || rf.self_s_runs::text || '|' || rf.total_s_runs::text, ',' ORDER BY f.key) FROM run_functions rf JOIN functions f ON f.id = rf.function_id")"
+expect_eq "view run_stacks: the old document" '["a.py:g:5", "a.py:f:1", "a.py:h:9"] [1, 0]' \
+    "$(pg_sql "SELECT (stacks->'functions')::text || ' ' || (stacks->'stacks'->0->'frames')::text FROM run_stacks")"
+expect_eq "regression kept" 1 "$(pg_sql "SELECT count(*) FROM regressions r JOIN runs x ON x.run_id = r.candidate_run")"
+expect_eq "regression: its own last batch and run, one night" "t|t|1" \
+    "$(pg_sql "SELECT last_batch_id = batch_id, last_run = candidate_run, nights FROM regressions")"
+expect_eq "indexes of runs" "runs_batch_idx,runs_pkey,runs_series_idx" \
+    "$(pg_sql "SELECT string_agg(indexname, ',' ORDER BY indexname) FROM pg_indexes WHERE tablename = 'runs'")"
+coord_stop
+expect_eq "coordinator exits 0" 0 "$COORD_STATUS"
+# a second start applies nothing
+coord_start
+expect_nomatch "nothing to apply the second time" "applied [0-9]+ schema migration" "$(cat "$COORD_LOG")"
+coord_stop
+finish

@@ -1,0 +1,140 @@
+/*
+ * team_speed.c - the team-analysis benchmark's timer (tests/bench/team_speed.sh).
+ *
+ *   team_speed --db CONNINFO --migrate      apply the schema migrations, exit
+ *   team_speed --db CONNINFO [--out FILE]   analyse the oldest finished batch,
+ *                                           render its team report
+ *
+ * Runs the coordinator's own code on the database: analysis_run_one() (every
+ * series' verdicts, Benjamini-Hochberg across the batch, the rows stored,
+ * confirmation jobs queued, as the coordinator does with confirm = 1) and
+ * report_build() + html_team_write() (what `pyscope report --batch N --out
+ * FILE` gets and renders). Prints the time of each and the rows read on
+ * stdout; exit status 0, 1 when no batch was waiting, 2 on bad usage, 4 on
+ * an error.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include <jansson.h>
+
+#include "analysis.h"
+#include "errors.h"
+#include "html_team.h"
+#include "report.h"
+#include "store.h"
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* Build and render the report of batch id to path; prints its figures. */
+static int render(struct store *store, uint64_t id, const char *path)
+{
+    char err[512] = "";
+    double t0 = now_s();
+    struct wire_query q = {0};
+    q.kind = WIRE_QUERY_REPORT;
+    q.batch_id = id;
+    json_t *value = NULL;
+    if (report_build(store, &q, &value, err, sizeof(err)) < 0) {
+        fprintf(stderr, "team_speed: report: %s\n", err);
+        return PYSCOPE_EXIT_INTERNAL;
+    }
+    json_t *doc = json_pack("{s:s, s:o}", "schema", "pyscope.team_report/1", "report", value);
+    double t1 = now_s();
+    FILE *out = fopen(path, "w");
+    if (out == NULL) {
+        fprintf(stderr, "team_speed: could not open \"%s\": %s\n", path, strerror(errno));
+        json_decref(doc);
+        return PYSCOPE_EXIT_INTERNAL;
+    }
+    int rc = html_team_write(out, doc, err, sizeof(err));
+    if (fclose(out) != 0 && rc == 0)
+        rc = -EIO;
+    double t2 = now_s();
+    char *text = json_dumps(doc, JSON_COMPACT);
+    size_t json_bytes = text ? strlen(text) : 0;
+    free(text);
+    json_decref(doc);
+    if (rc < 0) {
+        fprintf(stderr, "team_speed: html: %s\n", err[0] ? err : pyscope_strerror(rc));
+        return PYSCOPE_EXIT_INTERNAL;
+    }
+    struct stat st;
+    long long html_bytes = stat(path, &st) == 0 ? (long long)st.st_size : -1;
+    printf("report: query %.3f s, html %.3f s; json %zu bytes, html %lld bytes (%s)\n", t1 - t0,
+           t2 - t1, json_bytes, html_bytes, path);
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    const char *db = NULL, *out = "team_speed.html";
+    bool migrate = false;
+    static const struct option opts[] = {
+        {"db", required_argument, NULL, 'd'},
+        {"out", required_argument, NULL, 'o'},
+        {"migrate", no_argument, NULL, 'm'},
+        {NULL, 0, NULL, 0},
+    };
+    int o;
+    while ((o = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+        if (o == 'd')
+            db = optarg;
+        else if (o == 'o')
+            out = optarg;
+        else if (o == 'm')
+            migrate = true;
+        else
+            return PYSCOPE_EXIT_USAGE;
+    }
+    if (db == NULL || optind != argc) {
+        fprintf(stderr, "usage: team_speed --db CONNINFO [--migrate | --out FILE]\n");
+        return PYSCOPE_EXIT_USAGE;
+    }
+    char err[512] = "";
+    struct store *store = store_open(db, err, sizeof(err));
+    if (store == NULL) {
+        fprintf(stderr, "team_speed: %s\n", err);
+        return PYSCOPE_EXIT_INTERNAL;
+    }
+    int status = 0;
+    if (migrate) {
+        if (store_migrate(store, store_migrations, store_migrations_count, err, sizeof(err)) < 0) {
+            fprintf(stderr, "team_speed: migrate: %s\n", err);
+            status = PYSCOPE_EXIT_INTERNAL;
+        }
+        store_close(&store);
+        return status;
+    }
+    struct analysis_summary sum;
+    double t0 = now_s();
+    int rc = analysis_run_one(store, NULL, true, &sum, err, sizeof(err));
+    double t1 = now_s();
+    if (rc < 0) {
+        fprintf(stderr, "team_speed: analysis: %s\n", err);
+        status = PYSCOPE_EXIT_INTERNAL;
+    } else if (rc == 0) {
+        fprintf(stderr, "team_speed: no finished batch waits for analysis\n");
+        status = 1;
+    } else {
+        printf("analysis: batch %" PRIu64 ", %u series, %u tests, %u regressions, %u improvements,"
+               " %u re-queued to confirm; %u rows read; %.3f s\n",
+               sum.batch_id, sum.series, sum.tests, sum.regressions, sum.improvements,
+               sum.confirming, sum.rows_read, t1 - t0);
+        status = render(store, sum.batch_id, out);
+        if (status == 0)
+            printf("total: %.3f s\n", now_s() - t0);
+    }
+    store_close(&store);
+    return status;
+}
