@@ -239,8 +239,8 @@ static bool sandbox_probe_ns(const struct sandbox *sb)
     pid_t pid = sandbox_clone(CLONE_NEWNS | CLONE_NEWPID);
     if (pid == 0) {
         int dn = open("/dev/null", O_WRONLY);
-        if (dn >= 0)
-            dup2(dn, 2); /* sandbox_child_fail's message: said by the caller instead */
+        if (dn >= 0 && dup2(dn, 2) >= 0) /* sandbox_child_fail's message: the caller says it */
+            close(dn);
         sandbox_mount_private(sb);
         _exit(0);
     }
