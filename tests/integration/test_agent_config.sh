@@ -2,6 +2,7 @@
 # test_agent_config.sh - pyscope-agent's command line and config file, its start-up
 # without a coordinator, and a spool filled while the coordinator was away. (The agent's
 # valgrind run is in test_daemons_valgrind.sh.)
+# labels: asan
 source "$PYSCOPE_SRC/tests/integration/lib.sh"
 source "$PYSCOPE_SRC/tests/integration/farm_lib.sh"
 
