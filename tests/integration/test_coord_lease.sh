@@ -2,7 +2,6 @@
 # test_coord_lease.sh - leases: heartbeats renew them, an expired lease goes
 # back to the queue and the next claim gets attempt+1, the old attempt is
 # refused, a job out of attempts fails, an agent-side error is retried.
-# labels: asan
 source "$PYSCOPE_SRC/tests/integration/lib.sh"
 source "$PYSCOPE_SRC/tests/integration/pg.sh"
 source "$PYSCOPE_SRC/tests/integration/coord.sh"
