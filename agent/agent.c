@@ -760,7 +760,7 @@ static int agent_connect(struct agent *a)
 /* Milliseconds until the nearest timer (at most 1000). */
 static long agent_poll_timeout(const struct agent *a, double now)
 {
-    double next = now + 1.0;
+    double next = now + (a->n_running && a->sb.drop ? RUNJOB_PROCS_PERIOD : 1.0);
     if (a->link == LINK_READY && a->next_heartbeat < next)
         next = a->next_heartbeat;
     for (size_t i = 0; i < a->n_running; i++)
@@ -867,6 +867,7 @@ int agent_run(const struct agent_config *cfg)
             agent_read_socket(&a);
         now = runjob_now();
         agent_check_deadlines(&a, now);
+        runjob_note_procs(a.running, a.n_running, &a.sb, now);
         if (a.link == LINK_HELLO && now - a.hello_at >= cfg->connect_timeout_s)
             agent_send_hello(&a);
         if (a.link == LINK_READY && now >= a.next_heartbeat) {
@@ -878,7 +879,6 @@ int agent_run(const struct agent_config *cfg)
             for (size_t i = 0; i < a.n_running; i++)
                 keep[i] = a.running[i]->pid;
             runjob_kill_orphans(keep, a.n_running);
-            runjob_note_procs(a.running, a.n_running, &a.sb);
             agent_resend_overdue(&a, now);
             a.next_resend_check = now + 1.0;
         }

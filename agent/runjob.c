@@ -121,14 +121,16 @@ void runjob_kill_orphans(const pid_t *keep, size_t n_keep)
     closedir(d);
 }
 
-void runjob_note_procs(struct runjob **running, size_t n, const struct sandbox *sb)
+void runjob_note_procs(struct runjob **running, size_t n, const struct sandbox *sb, double now)
 {
-    if (n == 0 || !sb->drop)
+    if (n == 0 || !sb->drop || now - running[0]->procs_at < RUNJOB_PROCS_PERIOD)
         return;
     unsigned procs = sandbox_count_procs(sb);
-    for (size_t i = 0; i < n; i++)
+    for (size_t i = 0; i < n; i++) {
+        running[i]->procs_at = now;
         if (procs > running[i]->procs_peak)
             running[i]->procs_peak = procs;
+    }
 }
 
 bool runjob_limit_message(const struct runjob *rj, const struct sandbox *sb, const json_t *run,

@@ -35,7 +35,8 @@ struct runjob {
     double timeout_s;
     uint64_t memory_limit; /* the job's own, 0 = the agent's */
     uint64_t memory_eff;   /* the RLIMIT_AS it ran with */
-    unsigned procs_peak;   /* most processes of the job user seen at once */
+    unsigned procs_peak;   /* most tasks of the job user seen at once */
+    double procs_at;       /* when they were last counted (monotonic seconds) */
     pid_t pid;             /* the runner, 0 when not started or reaped */
     int status;            /* its wait status once reaped */
     bool exited;           /* reaped */
@@ -69,8 +70,12 @@ void runjob_kill(struct runjob *rj);
  */
 void runjob_kill_orphans(const pid_t *keep, size_t n_keep);
 
-/* Note the job user's process count now in the n running jobs' procs_peak. */
-void runjob_note_procs(struct runjob **running, size_t n, const struct sandbox *sb);
+/* How often the job user's tasks are counted while jobs run, in seconds. */
+#define RUNJOB_PROCS_PERIOD 0.2
+
+/* Count the job user's tasks (at most every RUNJOB_PROCS_PERIOD) into the n
+ * running jobs' procs_peak; now is runjob_now(). */
+void runjob_note_procs(struct runjob **running, size_t n, const struct sandbox *sb, double now);
 
 /*
  * When a limit stopped rj (sandbox_explain: time, memory, processes, file

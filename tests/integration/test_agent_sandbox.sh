@@ -107,6 +107,7 @@ timeout = 3
 [script readkey.py]
 args = $keys/a1.key_secret $spool
 [script forkbomb.py]
+timeout = 5
 [script memhog.py]
 [script diskfill.py]
 args = $marker
@@ -143,7 +144,7 @@ field() {
 }
 expect_eq "read the key -> failed" "failed" "$(field readkey.py outcome)"
 expect_eq "fork bomb -> timeout" "timeout" "$(field forkbomb.py outcome)"
-expect_match "fork bomb: process limit named" "stopped by the process limit \(64\)" \
+expect_match "fork bomb: process limit named" "stopped by the process limit \(64\), then the time limit" \
     "$(field forkbomb.py message)"
 expect_eq "memory hog -> failed" "failed" "$(field memhog.py outcome)"
 expect_match "memory hog: memory limit named" "stopped by the memory limit \(512 MiB\)" \
