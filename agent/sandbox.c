@@ -96,6 +96,22 @@ static int sandbox_mkdirs(const char *path)
     return 0;
 }
 
+/* Bind the folder open as fd onto path (recreated first: it may have lived
+ * under /tmp), read-only; what names it in a failure. Child only. */
+static void sandbox_bind_ro(int fd, const char *path, const char *what)
+{
+    char src[64];
+    snprintf(src, sizeof(src), "/proc/self/fd/%d", fd);
+    int rc = sandbox_mkdirs(path);
+    if (rc < 0)
+        sandbox_child_fail(what, -rc);
+    if (mount(src, path, "none", MS_BIND | MS_REC, NULL) < 0 ||
+        mount("none", path, "none", MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV, NULL) <
+            0)
+        sandbox_child_fail(what, errno);
+    close(fd);
+}
+
 /*
  * In a fresh mount + pid namespace: private mounts, our own /proc, the
  * private tmpfs, the read-only workspace. Returns 0, or calls
@@ -108,6 +124,7 @@ static void sandbox_mount_private(const struct sandbox *sb)
     int ws = sb->workspace ? open(sb->workspace, O_PATH | O_DIRECTORY | O_CLOEXEC) : -1;
     if (sb->workspace && ws < 0)
         sandbox_child_fail("could not open the workspace", errno);
+    int rd = sb->runner_dir[0] ? open(sb->runner_dir, O_PATH | O_DIRECTORY | O_CLOEXEC) : -1;
     if (mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0)
         sandbox_child_fail("could not mount a private /proc", errno);
     if (mount("pyscope-tmp", "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, sb->tmp_opts) < 0)
@@ -125,18 +142,10 @@ static void sandbox_mount_private(const struct sandbox *sb)
         if (mount(src, subs[i][1], "none", MS_BIND, NULL) < 0)
             sandbox_child_fail("could not bind the private /tmp", errno);
     }
-    if (ws >= 0) {
-        char src[64];
-        snprintf(src, sizeof(src), "/proc/self/fd/%d", ws);
-        int rc = sandbox_mkdirs(sb->workspace); /* it may have been under /tmp */
-        if (rc < 0)
-            sandbox_child_fail("could not recreate the workspace's path", -rc);
-        if (mount(src, sb->workspace, "none", MS_BIND | MS_REC, NULL) < 0 ||
-            mount("none", sb->workspace, "none",
-                  MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV, NULL) < 0)
-            sandbox_child_fail("could not bind the workspace read-only", errno);
-        close(ws);
-    }
+    if (rd >= 0)
+        sandbox_bind_ro(rd, sb->runner_dir, "could not keep the runner's folder visible");
+    if (ws >= 0)
+        sandbox_bind_ro(ws, sb->workspace, "could not bind the workspace read-only");
 }
 
 /* Become the job user for good, or exit. Child only. */
@@ -252,10 +261,28 @@ static bool sandbox_probe_ns(const struct sandbox *sb)
     return WIFEXITED(st) && WEXITSTATUS(st) == 0;
 }
 
+/* The runner's folder when the private /tmp would hide it (a wrapper script
+ * and its files, as deploy/farm.sh makes them), else "". */
+static void sandbox_runner_dir(struct sandbox *sb, const char *runner)
+{
+    static const char *const hidden[] = {"/tmp/", "/var/tmp/", "/dev/shm/", "/run/lock/"};
+    char *real = runner && strchr(runner, '/') ? realpath(runner, NULL) : NULL;
+    char *slash = real ? strrchr(real, '/') : NULL;
+    if (slash && slash != real) {
+        *slash = '\0';
+        for (size_t i = 0; i < sizeof(hidden) / sizeof(hidden[0]); i++)
+            if (strncmp(real, hidden[i], strlen(hidden[i])) == 0 &&
+                strlen(real) < sizeof(sb->runner_dir))
+                snprintf(sb->runner_dir, sizeof(sb->runner_dir), "%s", real);
+    }
+    free(real);
+}
+
 int sandbox_init(struct sandbox *sb, const struct agent_config *cfg, char *err, size_t errlen)
 {
     memset(sb, 0, sizeof(*sb));
     sb->workspace = cfg->workspace;
+    sandbox_runner_dir(sb, cfg->runner);
     sb->file_size_limit = cfg->file_size_limit;
     sb->tmp_size = cfg->tmp_size;
     snprintf(sb->tmp_opts, sizeof(sb->tmp_opts), "size=%" PRIu64 ",mode=0755", cfg->tmp_size);

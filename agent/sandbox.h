@@ -12,8 +12,9 @@
  *    job's own (like systemd's PrivateTmp): /tmp, /var/tmp, /dev/shm and
  *    /run/lock are one private tmpfs of tmp_size bytes (a disk filler fills
  *    that, not the host's disk), /proc shows only the job's processes, the
- *    workspace is read-only, and when the runner (the namespace's init)
- *    ends, the kernel kills every process the script left, however it hid;
+ *    workspace is read-only (and so is the runner's folder, when it lived
+ *    under one of those: a wrapper script and its files), and when the runner (the namespace's
+ * init) ends, the kernel kills every process the script left, however it hid;
  *  - when the agent is root: the job user's identity (setgroups, setresgid,
  *    setresuid, checked to have stuck, root proved unreachable), so files
  *    mode 0600 root (secret key, spool) are out of reach; then
@@ -52,6 +53,7 @@ struct sandbox {
     unsigned max_procs;       /* RLIMIT_NPROC, 0 = none */
     uint64_t file_size_limit; /* RLIMIT_FSIZE, 0 = none */
     const char *workspace;    /* borrowed from the config */
+    char runner_dir[1024];    /* kept visible, read-only, under the private /tmp, or "" */
 };
 
 /* What one runner is started with; everything is borrowed. */

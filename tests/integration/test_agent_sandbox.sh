@@ -169,8 +169,10 @@ if grep -rqF -- "$secret" "$T"/*.log; then fail "no secret in the logs" "found";
     ok "no secret in the logs"; fi
 
 # Nothing of theirs left running, nothing on the host's disk.
-farm_wait 5 '! pgrep -u "$job_user" >/dev/null' && ok "no process of the job user left" ||
-    fail "no process of the job user left" "$(ps -u "$job_user" -o pid,stat,cmd | head)"
+# (Other tests may run jobs as the job user at the same time: this test's own processes
+# all name its workspace on their command line.)
+farm_wait 5 '! pgrep -u "$job_user" -f "$ws/" >/dev/null' && ok "no process of the job user left" ||
+    fail "no process of the job user left" "$(ps -u "$job_user" -o pid,stat,cmd | grep -F "$ws/")"
 left=$(find /tmp /var/tmp /dev/shm -maxdepth 1 -name "$marker*" 2>/dev/null | head -3)
 expect_eq "the disk filler wrote nothing on the host" "" "$left"
 expect_eq "workspace untouched" "" "$(find "$ws" -name written.txt)"
