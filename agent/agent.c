@@ -25,6 +25,7 @@
 
 #include "curve.h"
 #include "errors.h"
+#include "fault.h"
 #include "hash.h"
 #include "hostinfo.h"
 #include "log.h"
@@ -38,6 +39,7 @@
 
 #define AGENT_HEARTBEAT_MS 2000u               /* until a Welcome says otherwise */
 #define AGENT_ZMTP_PING_MS 1000                /* ZMTP heartbeat period (dead link detection) */
+#define AGENT_CONNECT_MS   3000                /* a hung TCP connect is retried after this */
 #define AGENT_MAX_QUEUED   64u                 /* jobs waiting for a slot */
 #define AGENT_MAX_RUN_JSON (256 * 1024 * 1024) /* largest runner document read */
 
@@ -216,6 +218,9 @@ static void agent_resend(struct agent *a, const char *id)
     if (a->link == LINK_READY && agent_send(a, m) == 0) {
         agent_sent_note(a, id, m->seq);
         log_debug("result %s sent", id);
+        fault_point("agent_after_send");
+        if (fault_enabled("agent_unsafe_delete")) /* negative control: delete before the ack */
+            spool_remove(a->spool, id);
     }
     wire_msg_destroy(&m);
 }
@@ -278,6 +283,7 @@ static void agent_finish(struct agent *a, const struct runjob *rj, const json_t 
     }
     log_info("job %llu attempt %u: %s, result %s spooled", (unsigned long long)rj->job_id,
              rj->attempt, message ? message : "finished", id);
+    fault_point("agent_after_spool");
     agent_resend(a, id);
 }
 
@@ -546,6 +552,7 @@ static void agent_on_message(struct agent *a, const void *buf, size_t len)
     case WIRE_ACK: {
         char id[37];
         wire_run_id_format(m->ack.run_id, id);
+        fault_point("agent_after_ack");
         int rc = spool_remove(a->spool, id);
         agent_sent_drop(a, id);
         if (rc == 0)
@@ -631,7 +638,9 @@ static void agent_read_monitor(struct agent *a)
             a->auth_failed = true;
         } else if (event == ZMQ_EVENT_DISCONNECTED) {
             if (a->link != LINK_DOWN)
-                log_warn("lost the coordinator at %s: reconnecting", a->cfg->coordinator);
+                log_warn("lost the coordinator at %s (coordinator unreachable, or no heartbeat "
+                         "answered for %u s): results stay in the spool (%zu now); reconnecting",
+                         a->cfg->coordinator, a->cfg->dead_periods, spool_count(a->spool));
             a->link = LINK_DOWN;
         }
     }
@@ -706,7 +715,7 @@ static int agent_connect(struct agent *a)
     int zero = 0, one = 1;
     int ivl = AGENT_ZMTP_PING_MS;
     int dead = (int)a->cfg->dead_periods * AGENT_ZMTP_PING_MS;
-    int rmin = 200, rmax = 5000;
+    int rmin = 200, rmax = 5000, conn_ms = AGENT_CONNECT_MS;
     int64_t maxsz = WIRE_MAX_MSG_BYTES;
     zmq_setsockopt(a->sock, ZMQ_ROUTING_ID, a->cfg->name, strlen(a->cfg->name));
     zmq_setsockopt(a->sock, ZMQ_LINGER, &zero, sizeof(zero));
@@ -716,6 +725,9 @@ static int agent_connect(struct agent *a)
     zmq_setsockopt(a->sock, ZMQ_HEARTBEAT_TTL, &dead, sizeof(dead));
     zmq_setsockopt(a->sock, ZMQ_RECONNECT_IVL, &rmin, sizeof(rmin));
     zmq_setsockopt(a->sock, ZMQ_RECONNECT_IVL_MAX, &rmax, sizeof(rmax));
+    /* Without it a connect into a partition waits for the kernel's SYN retries
+     * (minutes), and the link comes back that much later after the heal. */
+    zmq_setsockopt(a->sock, ZMQ_CONNECT_TIMEOUT, &conn_ms, sizeof(conn_ms));
     zmq_setsockopt(a->sock, ZMQ_MAXMSGSIZE, &maxsz, sizeof(maxsz));
     if (a->cfg->secret_key) {
         struct curve_keypair me;

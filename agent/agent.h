@@ -14,7 +14,8 @@
  * queued, not refused. Heartbeat lists the running and queued (job, attempt)
  * pairs. A dead coordinator is detected by ZMTP heartbeats (PING every
  * heartbeat period, the link dropped after dead_periods without a PONG); the
- * socket then reconnects by itself. An unacked result is resent after
+ * socket then reconnects by itself (a connect that hangs, as in a network
+ * partition, is abandoned after 3 s and tried again). An unacked result is resent after
  * resend seconds; Error(UNKNOWN_JOB / STALE_ATTEMPT / MALFORMED / FORBIDDEN)
  * answering a result drops it from the spool (it can never be accepted),
  * Error(INTERNAL) keeps it for the next resend.

@@ -12,6 +12,14 @@
  * a run that starts a new level is judged against the old one. The output
  * also says where the baseline of the next run starts: the latest change
  * point. Terminal table, --json (pyscope.history/1) and --html FILE.
+ *
+ * With a coordinator (--coordinator URL or $PYSCOPE_COORDINATOR, unless
+ * --local or --reports-dir), the runs come from the farm instead (Query
+ * KIND_SERIES: the ok runs of SCRIPT on host --host, a hostname or
+ * fingerprint) and go through the same hist_build and printers, so the
+ * table, JSON and HTML are the local ones; the document says "source":
+ * "farm" and carries the regressions the farm's batch analysis stored on the
+ * series.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -25,6 +33,7 @@
 #include "cli.h"
 #include "config.h"
 #include "errors.h"
+#include "farm_cmds.h"
 #include "jsonutil.h"
 #include "history.h"
 #include "html_history.h"
@@ -45,6 +54,9 @@ enum {
     HIST_OPT_HTML,
     HIST_OPT_THRESHOLD,
     HIST_OPT_COLOR,
+    HIST_OPT_LOCAL,
+    HIST_OPT_BUILD,
+    HIST_OPT_LIMIT,
 };
 
 static const struct option history_long_options[] = {
@@ -55,6 +67,10 @@ static const struct option history_long_options[] = {
     {"threshold", required_argument, NULL, HIST_OPT_THRESHOLD},
     {"color", required_argument, NULL, HIST_OPT_COLOR},
     {"colour", required_argument, NULL, HIST_OPT_COLOR},
+    {"local", no_argument, NULL, HIST_OPT_LOCAL},
+    {"python-build", required_argument, NULL, HIST_OPT_BUILD},
+    {"limit", required_argument, NULL, HIST_OPT_LIMIT},
+    FARM_LONG_OPTIONS,
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0},
 };
@@ -67,6 +83,10 @@ struct hist_args {
     const char *html;
     double threshold_pct;
     enum cli_color color;
+    bool local;               /* --local, or --reports-dir given: never the farm */
+    const char *python_build; /* --python-build: the series' build (default: the newest's) */
+    uint64_t limit;           /* --limit: newest runs (default HISTORY_CLI_MAX_RUNS) */
+    struct farm_opts farm;    /* --coordinator ... */
 };
 
 void cli_history_help(FILE *out)
@@ -80,7 +100,11 @@ void cli_history_help(FILE *out)
           "\n"
           "Options:\n"
           "  --reports-dir DIR       read DIR/json (default ./reports)\n"
-          "  --host FINGERPRINT      the series of this host (default: the newest report's)\n"
+          "  --host FINGERPRINT      the series of this host (default: the newest report's);\n"
+          "                          with a coordinator a hostname or fingerprint (required)\n"
+          "  --python-build BUILD    the series of this Python build (default: the newest\n"
+          "                          run's)\n"
+          "  --limit N               the newest N runs (default 200, at most 1000)\n"
           "  --threshold PCT         smallest change that counts, in percent (default:\n"
           "                          pyscope.ini at the project root, else 5)\n"
           "  --json                  print the series as JSON (pyscope.history/1)\n"
@@ -88,8 +112,14 @@ void cli_history_help(FILE *out)
           "  --color auto|always|never\n"
           "  -h, --help              show this help\n"
           "\n"
+          "The farm: with --coordinator URL or $PYSCOPE_COORDINATOR (and neither --local\n"
+          "nor --reports-dir), the runs of SCRIPT on --host H come from the coordinator,\n"
+          "with the regressions its nightly analysis stored on them.\n"
+          "  --local                 read the local reports even when $PYSCOPE_COORDINATOR\n"
+          "                          is set\n" FARM_OPTIONS_HELP "\n"
           "Exit status: 0 ok (also when there are no runs yet), 2 usage error (bad\n"
-          "option, reports folder missing), 4 an output file could not be written.\n",
+          "option, reports folder missing, unknown script or host on the farm), 4 an\n"
+          "output file could not be written or the coordinator could not be reached.\n",
           out);
 }
 
@@ -99,6 +129,8 @@ static int hist_parse_args(int argc, char **argv, struct hist_args *a)
     a->reports_dir = "reports";
     a->threshold_pct = -1;
     a->color = CLI_COLOR_AUTO;
+    a->limit = HISTORY_CLI_MAX_RUNS;
+    farm_opts_init(&a->farm);
     opterr = 0;
     optind = 1;
     int c;
@@ -108,11 +140,25 @@ static int hist_parse_args(int argc, char **argv, struct hist_args *a)
         case HIST_OPT_REPORTS_DIR:
         case HIST_OPT_HOST:
         case HIST_OPT_HTML:
+        case HIST_OPT_BUILD:
             if (!*optarg)
                 return cli_usage_error("history", "invalid value for %s: empty", prev);
             *(c == HIST_OPT_REPORTS_DIR ? &a->reports_dir
               : c == HIST_OPT_HOST      ? &a->host
+              : c == HIST_OPT_BUILD     ? &a->python_build
                                         : &a->html) = optarg;
+            if (c == HIST_OPT_REPORTS_DIR)
+                a->local = true;
+            break;
+        case HIST_OPT_LOCAL:
+            a->local = true;
+            break;
+        case HIST_OPT_LIMIT:
+            if (farm_parse_u64(optarg, WIRE_MAX_QUERY_LIMIT, &a->limit) < 0)
+                return cli_usage_error("history",
+                                       "invalid value for --limit: \"%s\" (a whole number from "
+                                       "1 to 1000)",
+                                       optarg);
             break;
         case HIST_OPT_JSON:
             a->json = true;
@@ -139,6 +185,11 @@ static int hist_parse_args(int argc, char **argv, struct hist_args *a)
         case ':':
             return cli_usage_error("history", "option %s needs a value", prev);
         default:
+            if (c >= FARM_OPT_COORD && c <= FARM_OPT_CKEY) {
+                if (farm_opts_handle(&a->farm, c, optarg) < 0)
+                    return PYSCOPE_EXIT_USAGE;
+                break;
+            }
             if (optopt >= 256)
                 return cli_usage_error("history", "option %s takes no value", prev);
             if (optopt)
@@ -221,27 +272,35 @@ static const json_t *hist_wall_metric(const json_t *reg)
     return NULL;
 }
 
-/* Build the pyscope.history/1 document; returns it (new) or NULL when no runs. */
-static json_t *hist_build(const struct hist_args *a, const char *key, const struct history *h,
+/*
+ * Build the pyscope.history/1 document of key from the run documents
+ * in[0..nin) (borrowed, oldest first; pyscope.run/1 or the farm's series
+ * runs) and their files (borrowed; NULL: none, "file" is null). The series
+ * is host_fp's (NULL: the newest document's host) with the newest matching
+ * document's Python build; the other documents are counted in
+ * "other_series". reports_dir may be NULL (farm). Returns a new object.
+ */
+static json_t *hist_build(const char *host_fp, const char *reports_dir, const char *key,
+                          const json_t *const *in, const char *const *in_paths, size_t nin,
                           const struct regress_options *opt)
 {
     /* the series: --host, else the newest report's host; the newest report's Python build */
-    const char *fp = a->host, *build = NULL;
-    for (size_t i = h->n; i-- > 0;) {
-        const json_t *d = h->entries[i].doc;
+    const char *fp = host_fp, *build = NULL;
+    for (size_t i = nin; i-- > 0;) {
+        const json_t *d = in[i];
         if (!fp || hist_same(fp, hist_get(d, "host", "fingerprint"))) {
             fp = hist_get(d, "host", "fingerprint");
             build = hist_get(d, "python", "build");
             break;
         }
     }
-    const json_t **docs = xcalloc(h->n + 1, sizeof(*docs));
-    const char **paths = xcalloc(h->n + 1, sizeof(*paths));
-    double *med = xcalloc(h->n + 1, sizeof(*med));
+    const json_t **docs = xcalloc(nin + 1, sizeof(*docs));
+    const char **paths = xcalloc(nin + 1, sizeof(*paths));
+    double *med = xcalloc(nin + 1, sizeof(*med));
     json_t *others = json_array(), *other_index = json_object();
     size_t n = 0;
-    for (size_t i = 0; i < h->n; i++) {
-        const json_t *d = h->entries[i].doc;
+    for (size_t i = 0; i < nin; i++) {
+        const json_t *d = in[i];
         const char *dfp = hist_get(d, "host", "fingerprint");
         const char *db = hist_get(d, "python", "build");
         size_t ns;
@@ -253,7 +312,7 @@ static json_t *hist_build(const struct hist_args *a, const char *key, const stru
         if (hist_same(dfp, fp) && hist_same(db, build)) {
             stats_median(x, ns, &med[n]);
             docs[n] = d;
-            paths[n] = h->entries[i].path;
+            paths[n] = in_paths ? in_paths[i] : NULL;
             n++;
         } else {
             char *id = xasprintf("%s\n%s", dfp ? dfp : "", db ? db : "");
@@ -325,13 +384,14 @@ static json_t *hist_build(const struct hist_args *a, const char *key, const stru
         const char *id = hist_get(docs[i], NULL, "id");
         const char *created = hist_get(docs[i], NULL, "created");
         json_array_append_new(
-            runs, json_pack("{s:o, s:o, s:o, s:I, s:f, s:f, s:f, s:f, s:f, s:o, s:o, s:o, s:b}",
-                            "id", id ? json_string(id) : json_null(), "created",
-                            created ? json_string(created) : json_null(), "file",
-                            json_string_lossy(paths[i]), "n", (json_int_t)s.n, "median_wall_s",
-                            s.median, "q1_wall_s", q1, "q3_wall_s", q3, "min_wall_s", s.min,
-                            "max_wall_s", s.max, "verdict", verdict, "change_pct", change,
-                            "regressions", regs, "change_point", is_cp));
+            runs,
+            json_pack("{s:o, s:o, s:o, s:I, s:f, s:f, s:f, s:f, s:f, s:o, s:o, s:o, s:b}", "id",
+                      id ? json_string(id) : json_null(), "created",
+                      created ? json_string(created) : json_null(), "file",
+                      paths[i] ? json_string_lossy(paths[i]) : json_null(), "n", (json_int_t)s.n,
+                      "median_wall_s", s.median, "q1_wall_s", q1, "q3_wall_s", q3, "min_wall_s",
+                      s.min, "max_wall_s", s.max, "verdict", verdict, "change_pct", change,
+                      "regressions", regs, "change_point", is_cp));
         if (is_cp) {
             double before, after;
             size_t prev = 0;
@@ -374,8 +434,9 @@ static json_t *hist_build(const struct hist_args *a, const char *key, const stru
         "{s:s, s:s, s:s, s:o, s:o, s:o, s:f, s:o, s:o, s:{s:o, s:o, s:I, s:I, s:s}, s:o}", "schema",
         "pyscope.history/1", "pyscope_version", PYSCOPE_VERSION, "script", key, "host", host_obj,
         "python_build", build ? json_string(build) : json_null(), "reports_dir",
-        json_string_lossy(a->reports_dir), "threshold_pct", 100 * opt->threshold, "runs", runs,
-        "change_points", cp_arr, "baseline_for_next", "start_id",
+        reports_dir ? json_string_lossy(reports_dir) : json_null(), "threshold_pct",
+        100 * opt->threshold, "runs", runs, "change_points", cp_arr, "baseline_for_next",
+        "start_id",
         n ? json_deep_copy(json_object_get(docs[start], "id")) ?: json_null() : json_null(),
         "start_created",
         n ? json_deep_copy(json_object_get(docs[start], "created")) ?: json_null() : json_null(),
@@ -396,6 +457,8 @@ static void hist_print(const json_t *doc, bool color)
            color ? "\033[0m" : "");
     printf("Host %s (%s), Python %s\n", hn ? hn : "?", fp ? fp : "?",
            hist_get(doc, NULL, "python_build") ?: "?");
+    if (hist_same(hist_get(doc, NULL, "source"), "farm"))
+        printf("From the farm: %s\n", hist_get(doc, NULL, "coordinator") ?: "?");
     const json_t *runs = json_object_get(doc, "runs");
     if (json_array_size(runs) == 0) {
         puts("No runs yet.");
@@ -438,6 +501,12 @@ static void hist_print(const json_t *doc, bool color)
         size_t nregs = json_array_size(regs);
         if (nregs && !hist_same(v, "regression"))
             printf(" [%zu other metric%s regressed]", nregs, nregs == 1 ? "" : "s");
+        const json_t *sr = json_object_get(r, "stored_regressions");
+        if (json_array_size(sr)) {
+            const json_t *g = json_array_get(sr, 0);
+            printf(" [farm: %s #%" JSON_INTEGER_FORMAT ", %s]", hist_get(g, NULL, "kind") ?: "?",
+                   json_integer_value(json_object_get(g, "id")), hist_get(g, NULL, "state") ?: "?");
+        }
         printf("%s\n", color && *col ? "\033[0m" : "");
     }
     puts("\nSpread: half the interquartile range of the run's samples, as % of its median.");
@@ -455,6 +524,26 @@ static void hist_print(const json_t *doc, bool color)
     }
     printf("Baseline: %s.\n",
            hist_get(json_object_get(doc, "baseline_for_next"), NULL, "message") ?: "?");
+    const json_t *stored = json_object_get(doc, "stored_regressions");
+    const json_t *g;
+    if (json_array_size(stored))
+        puts("Stored by the farm's nightly analysis:");
+    json_array_foreach(stored, i, g)
+    {
+        const char *fn = hist_get(g, NULL, "function");
+        printf("  #%" JSON_INTEGER_FORMAT " batch %" JSON_INTEGER_FORMAT ": %s %s%s%s %+.1f%%",
+               json_integer_value(json_object_get(g, "id")),
+               json_integer_value(json_object_get(g, "batch_id")), hist_get(g, NULL, "kind") ?: "?",
+               hist_get(g, NULL, "metric") ?: "?", fn ? " " : "", fn ? fn : "",
+               json_number_value(json_object_get(g, "change_pct")));
+        if (json_is_number(json_object_get(g, "ci_low_pct")) &&
+            json_is_number(json_object_get(g, "ci_high_pct")))
+            printf(" (95%% CI %+.1f%% to %+.1f%%)",
+                   json_number_value(json_object_get(g, "ci_low_pct")),
+                   json_number_value(json_object_get(g, "ci_high_pct")));
+        printf(", run %.8s, %s\n", hist_get(g, NULL, "candidate_run") ?: "?",
+               hist_get(g, NULL, "state") ?: "?");
+    }
     const json_t *others = json_object_get(doc, "other_series");
     const json_t *o;
     json_array_foreach(others, i, o)
@@ -495,21 +584,137 @@ static int hist_write_html(const char *path, const json_t *doc)
     return rc;
 }
 
+/* The regressions of stored (borrowed) whose candidate run is id, as a new array. */
+static json_t *hist_stored_of(const json_t *stored, const char *id)
+{
+    json_t *out = json_array();
+    size_t i;
+    const json_t *g;
+    json_array_foreach(stored, i, g)
+    {
+        if (id && hist_same(hist_get(g, NULL, "candidate_run"), id))
+            json_array_append(out, (json_t *)g);
+    }
+    return out;
+}
+
+/*
+ * The history of key on the farm: ask the coordinator for the series and
+ * build the same document as local history. Returns 0 with *out (new), or an
+ * exit status (usage: unknown script or host; internal: no answer).
+ */
+static int hist_farm(struct hist_args *a, const char *key, const struct regress_options *opt,
+                     json_t **out)
+{
+    *out = NULL;
+    if (!a->host)
+        return cli_usage_error("history",
+                               "--host H is needed with a coordinator (a hostname or fingerprint "
+                               "from pyscope hosts); --local reads the local reports");
+    if (!wire_path_normalized(key))
+        return cli_usage_error("history",
+                               "\"%s\" is not a script key the farm knows (a relative path as "
+                               "in the suite, e.g. examples/slow_script.py)",
+                               key);
+    if (farm_opts_finish(&a->farm) < 0)
+        return PYSCOPE_EXIT_USAGE;
+    struct wire_query q = {.kind = WIRE_QUERY_SERIES,
+                           .script = key,
+                           .host = a->host,
+                           .python_build = a->python_build,
+                           .limit = (uint32_t)a->limit};
+    json_t *reply = NULL;
+    if (farm_query_send(&a->farm, &q, &reply) < 0)
+        return PYSCOPE_EXIT_INTERNAL;
+    const json_t *series = json_object_get(reply, "series");
+    const json_t *error = json_object_get(series, "error");
+    if (!json_is_object(series) || json_is_object(error)) {
+        bool usage = json_is_object(error);
+        log_error("%s", usage ? hist_get(error, NULL, "message") ?: "?"
+                              : "the coordinator's answer has no series");
+        json_decref(reply);
+        return usage ? PYSCOPE_EXIT_USAGE : PYSCOPE_EXIT_INTERNAL;
+    }
+    const json_t *runs = json_object_get(series, "runs");
+    size_t n = json_array_size(runs);
+    const json_t **docs = xcalloc(n + 1, sizeof(*docs));
+    for (size_t i = 0; i < n; i++)
+        docs[i] = json_array_get(runs, i);
+    const json_t *host = json_object_get(series, "host");
+    json_t *doc = hist_build(hist_get(host, NULL, "fingerprint"), NULL, key, docs, NULL, n, opt);
+    free(docs);
+    const json_t *stored = json_object_get(series, "regressions");
+    size_t i;
+    json_t *r;
+    json_array_foreach(json_object_get(doc, "runs"), i, r)
+    {
+        json_object_set(r, "batch_id", json_object_get(json_array_get(runs, i), "batch_id"));
+        json_object_set_new(r, "stored_regressions",
+                            hist_stored_of(stored, hist_get(r, NULL, "id")));
+    }
+    json_object_set_new(doc, "source", json_string("farm"));
+    json_object_set_new(doc, "coordinator", json_string(a->farm.url));
+    json_object_set_new(doc, "host", json_deep_copy(host));
+    json_object_set(doc, "python_build", json_object_get(series, "python_build"));
+    json_object_set(doc, "other_series", json_object_get(series, "other_series"));
+    json_object_set(doc, "stored_regressions", (json_t *)stored);
+    json_decref(reply);
+    *out = doc;
+    return 0;
+}
+
+/* The local history of key in a->reports_dir/json into *out (new); 0 or an exit status. */
+static int hist_local(const struct hist_args *a, const char *key, const struct regress_options *opt,
+                      json_t **out)
+{
+    *out = NULL;
+    char *dir = xasprintf("%s%sjson", a->reports_dir,
+                          a->reports_dir[strlen(a->reports_dir) - 1] == '/' ? "" : "/");
+    struct stat st;
+    if (stat(dir, &st) < 0 || !S_ISDIR(st.st_mode)) {
+        int rc = cli_usage_error("history", "no reports folder \"%s\": %s", dir,
+                                 stat(dir, &st) < 0 ? strerror(errno) : strerror(ENOTDIR));
+        free(dir);
+        return rc;
+    }
+    struct history_filter f = {.script_key = key,
+                               .host_fingerprint = a->host,
+                               .python_build = a->python_build,
+                               .ok_only = true,
+                               .limit = a->limit};
+    struct history h;
+    history_load(dir, &f, &h);
+    const json_t **docs = xcalloc(h.n + 1, sizeof(*docs));
+    const char **paths = xcalloc(h.n + 1, sizeof(*paths));
+    for (size_t i = 0; i < h.n; i++) {
+        docs[i] = h.entries[i].doc;
+        paths[i] = h.entries[i].path;
+    }
+    *out = hist_build(a->host, a->reports_dir, key, docs, paths, h.n, opt);
+    json_object_set_new(*out, "source", json_string("local"));
+    free(docs);
+    free(paths);
+    history_release(&h);
+    if (json_array_size(json_object_get(*out, "runs")) == 0)
+        log_info("no runs of \"%s\" in \"%s\"%s%s", key, dir, a->host ? " on host " : "",
+                 a->host ? a->host : "");
+    free(dir);
+    return 0;
+}
+
 int cli_history_main(int argc, char **argv)
 {
     struct hist_args a;
     int rc = hist_parse_args(argc, argv, &a);
     if (rc >= 0)
         return rc;
-    char *dir = xasprintf("%s%sjson", a.reports_dir,
-                          a.reports_dir[strlen(a.reports_dir) - 1] == '/' ? "" : "/");
-    struct stat st;
-    if (stat(dir, &st) < 0 || !S_ISDIR(st.st_mode)) {
-        rc = cli_usage_error("history", "no reports folder \"%s\": %s", dir,
-                             stat(dir, &st) < 0 ? strerror(errno) : strerror(ENOTDIR));
-        free(dir);
-        return rc;
-    }
+    const char *env = getenv("PYSCOPE_COORDINATOR");
+    bool farm = a.farm.url || (!a.local && env && *env);
+    if (farm && a.local)
+        return cli_usage_error("history", "--coordinator and --local (or --reports-dir) exclude "
+                                          "each other");
+    if (!farm && (a.farm.secret_key || a.farm.coordinator_key))
+        return cli_usage_error("history", "--secret-key and --coordinator-key need a coordinator");
     char *key = hist_key(a.script);
     struct regress_options opt;
     regress_options_init(&opt);
@@ -526,7 +731,6 @@ int cli_history_main(int argc, char **argv)
                 config_release(&cfg);
                 free(ini);
                 free(key);
-                free(dir);
                 return PYSCOPE_EXIT_USAGE;
             }
             pct = config_threshold_pct(&cfg, key, NULL);
@@ -537,14 +741,12 @@ int cli_history_main(int argc, char **argv)
     if (pct > 0)
         opt.threshold = pct / 100.0;
 
-    struct history_filter f = {.script_key = key,
-                               .host_fingerprint = a.host,
-                               .ok_only = true,
-                               .limit = HISTORY_CLI_MAX_RUNS};
-    struct history h;
-    history_load(dir, &f, &h);
-    json_t *doc = hist_build(&a, key, &h, &opt);
-    history_release(&h);
+    json_t *doc = NULL;
+    rc = farm ? hist_farm(&a, key, &opt, &doc) : hist_local(&a, key, &opt, &doc);
+    if (rc != 0) {
+        free(key);
+        return rc;
+    }
     bool internal = false;
     if (a.json) {
         if (json_dumpf(doc, stdout, JSON_INDENT(2)) < 0 || fputc('\n', stdout) == EOF)
@@ -552,15 +754,11 @@ int cli_history_main(int argc, char **argv)
     } else {
         hist_print(doc, cli_color_enabled(a.color, STDOUT_FILENO));
     }
-    if (json_array_size(json_object_get(doc, "runs")) == 0)
-        log_info("no runs of \"%s\" in \"%s\"%s%s", key, dir, a.host ? " on host " : "",
-                 a.host ? a.host : "");
     if (a.html && hist_write_html(a.html, doc) < 0)
         internal = true;
     if (fflush(stdout) == EOF)
         internal = true;
     json_decref(doc);
     free(key);
-    free(dir);
     return internal ? PYSCOPE_EXIT_INTERNAL : PYSCOPE_EXIT_OK;
 }

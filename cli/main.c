@@ -32,6 +32,8 @@ static const struct main_command main_commands[] = {
     {"jobs", cmd_jobs, cmd_jobs_help, "list the farm's jobs"},
     {"status", cmd_status, cmd_status_help, "show a batch's progress"},
     {"report", cmd_report, cmd_report_help, "the team report: regressions, hosts, HTML"},
+    {"compare-hosts", cmd_compare_hosts, cmd_compare_hosts_help,
+     "one script on host A vs host B of the farm: ratio, CI"},
     {"triage", cmd_triage, cmd_triage_help, "mark a regression ack|expected|fixed|invalid"},
     {"keygen", cmd_keygen, cmd_keygen_help, "write a CURVE key pair for an agent or submitter"},
 };
@@ -47,8 +49,8 @@ static void main_help(FILE *out)
           "Commands:\n",
           out);
     for (size_t i = 0; i < MAIN_N_COMMANDS; i++)
-        fprintf(out, "  %-8s %s\n", main_commands[i].name, main_commands[i].summary);
-    fputs("  help     show the help of a command (pyscope help run)\n"
+        fprintf(out, "  %-13s %s\n", main_commands[i].name, main_commands[i].summary);
+    fputs("  help          show the help of a command (pyscope help run)\n"
           "\n"
           "Options:\n"
           "  -h, --help     show this help\n"

@@ -65,10 +65,10 @@ static const char TRIAGE_SQL[] =
     " RETURNING json_build_object('id', id, 'batch_id', batch_id, 'metric', metric,"
     " 'kind', kind, 'state', state, 'note', note, 'candidate_run', candidate_run::text)::text";
 
-/* Samples of a series row (borrowed) into a new array (caller frees); *n its size. */
-static double *series_samples(const json_t *row, size_t *n)
+/* Samples key of a series row (borrowed) into a new array (caller frees); *n its size. */
+static double *series_samples(const json_t *row, const char *key, size_t *n)
 {
-    const json_t *w = json_object_get(row, "wall_s");
+    const json_t *w = json_object_get(row, key);
     size_t cnt = json_array_size(w), k = 0;
     double *x = xcalloc(cnt ? cnt : 1, sizeof(*x));
     for (size_t i = 0; i < cnt; i++)
@@ -111,6 +111,26 @@ static const char *cell_status(const json_t *regs, const json_t *imps, const cha
     return "ok";
 }
 
+json_t *report_hardware_pair(const char *script, const json_t *a, const json_t *b, const char *key)
+{
+    size_t na, nb;
+    double *xa = series_samples(a, key, &na), *xb = series_samples(b, key, &nb);
+    struct stats_ratio r;
+    int rc = na && nb ? stats_bootstrap_ratio(xa, na, xb, nb, 0.95, STATS_DEFAULT_RESAMPLES,
+                                              STATS_DEFAULT_SEED, &r)
+                      : -1;
+    free(xa);
+    free(xb);
+    if (rc < 0)
+        return NULL;
+    return json_pack("{s:s, s:O, s:O, s:O, s:O, s:f, s:f, s:f, s:I, s:I}", "script", script,
+                     "host_a", json_object_get(a, "host"), "host_b", json_object_get(b, "host"),
+                     "python_build_a", json_object_get(a, "python_build"), "python_build_b",
+                     json_object_get(b, "python_build"), "ratio", r.ratio, "ci_low", r.ci_low,
+                     "ci_high", r.ci_high, "samples_a", (json_int_t)na, "samples_b",
+                     (json_int_t)nb);
+}
+
 /* Matrix and hardware comparison from the series rows (borrowed). */
 static void add_matrix(json_t *doc, const json_t *series)
 {
@@ -128,7 +148,7 @@ static void add_matrix(json_t *doc, const json_t *series)
         if (!listed(scripts, script))
             json_array_append_new(scripts, json_string(script));
         size_t nx;
-        double *x = series_samples(row, &nx);
+        double *x = series_samples(row, "wall_s", &nx);
         double med = 0;
         bool ok = nx && stats_median(x, nx, &med) == 0;
         free(x);
@@ -150,24 +170,9 @@ static void add_matrix(json_t *doc, const json_t *series)
             if (strcmp(json_string_value(json_object_get(a, "host")),
                        json_string_value(json_object_get(b, "host"))) == 0)
                 continue;
-            size_t na, nb;
-            double *xa = series_samples(a, &na), *xb = series_samples(b, &nb);
-            struct stats_ratio r;
-            int rc = na && nb ? stats_bootstrap_ratio(xa, na, xb, nb, 0.95, STATS_DEFAULT_RESAMPLES,
-                                                      STATS_DEFAULT_SEED, &r)
-                              : -1;
-            free(xa);
-            free(xb);
-            if (rc < 0)
-                continue;
-            json_array_append_new(hardware,
-                                  json_pack("{s:s, s:O, s:O, s:O, s:O, s:f, s:f, s:f, s:I, s:I}",
-                                            "script", script, "host_a", json_object_get(a, "host"),
-                                            "host_b", json_object_get(b, "host"), "python_build_a",
-                                            json_object_get(a, "python_build"), "python_build_b",
-                                            json_object_get(b, "python_build"), "ratio", r.ratio,
-                                            "ci_low", r.ci_low, "ci_high", r.ci_high, "samples_a",
-                                            (json_int_t)na, "samples_b", (json_int_t)nb));
+            json_t *pair = report_hardware_pair(script, a, b, "wall_s");
+            if (pair)
+                json_array_append_new(hardware, pair);
         }
     }
     json_object_set_new(

@@ -30,6 +30,18 @@ int report_build(struct store *store, const struct wire_query *q, json_t **out, 
                  size_t errlen);
 
 /*
+ * The hardware comparison of one script (borrowed): host B vs host A, the
+ * ratio of medians median(b) / median(a) of the samples under key in the
+ * series rows a and b (borrowed; each has "host", "python_build" and key: an
+ * array of numbers) with its 95% percentile bootstrap interval
+ * (STATS_DEFAULT_RESAMPLES, STATS_DEFAULT_SEED). Returns a new object
+ * {script, host_a, host_b, python_build_a, python_build_b, ratio, ci_low,
+ * ci_high, samples_a, samples_b} (caller owns), or NULL when a side has no
+ * usable samples.
+ */
+json_t *report_hardware_pair(const char *script, const json_t *a, const json_t *b, const char *key);
+
+/*
  * Apply the triage q (borrowed, kind TRIAGE, validated). *out gets the
  * updated regression object, or json null when there is no such regression
  * (caller owns). Returns 0 or a negative code with err.

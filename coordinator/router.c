@@ -16,7 +16,9 @@
 #include <string.h>
 
 #include "analysis.h"
+#include "fault.h"
 #include "log.h"
+#include "query_series.h"
 #include "report.h"
 #include "wire.h"
 #include "xmalloc.h"
@@ -364,6 +366,7 @@ void router_flush(struct router *r)
     char err[512];
     if (store_put_results(r->store, items, r->n_pending, err, sizeof(err)) < 0)
         log_error("could not store results: %s", err);
+    fault_point("coord_after_commit");
     for (size_t i = 0; i < r->n_pending; i++) {
         answer_result(r, &r->pending[i], &items[i]);
         pending_release(&r->pending[i]);
@@ -453,19 +456,24 @@ static json_t *counters_json(const struct router *r)
 
 static void on_query(struct router *r, const struct transport_msg *tm, const struct wire_msg *m)
 {
-    static const char *const kinds[] = {"", "hosts", "jobs", "batch", "report", "regression"};
+    static const char *const kinds[] = {"",       "hosts",      "jobs",   "batch",
+                                        "report", "regression", "series", "compare_hosts"};
     static const char *const schemas[] = {"",
                                           "pyscope.hosts/1",
                                           "pyscope.jobs/1",
                                           "pyscope.batch/1",
                                           "pyscope.team_report/1",
-                                          "pyscope.triage/1"};
+                                          "pyscope.triage/1",
+                                          "pyscope.series/1",
+                                          "pyscope.compare_hosts/1"};
     char err[512];
     json_t *value;
     int rc = m->query.kind == WIRE_QUERY_REPORT
                  ? report_build(r->store, &m->query, &value, err, sizeof(err))
              : m->query.kind == WIRE_QUERY_TRIAGE
                  ? report_triage(r->store, &m->query, &value, err, sizeof(err))
+             : m->query.kind >= WIRE_QUERY_SERIES
+                 ? query_series_answer(r->store, &m->query, &value, err, sizeof(err))
                  : store_query(r->store, &m->query, &value, err, sizeof(err));
     if (rc < 0) {
         internal_error(r, tm, m->seq, "answer a query", err);
@@ -554,7 +562,7 @@ void router_handle(struct router *r, const struct transport_msg *tm, int64_t now
         bool agent = zap_user_role(tm->user_id) == ZAP_ROLE_AGENT;
         /* triage writes: submitters only */
         bool triage = m->type == WIRE_QUERY && m->query.kind == WIRE_QUERY_TRIAGE;
-        bool allowed = triage ? zap_role_allows(tm->user_id, ZAP_ROLE_SUBMITTER)
+        bool allowed = triage                    ? zap_role_allows(tm->user_id, ZAP_ROLE_SUBMITTER)
                        : needed == ZAP_ROLE_NONE ? m->type == WIRE_QUERY || agent
                                                  : zap_role_allows(tm->user_id, needed);
         if (!allowed) {

@@ -21,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fault.h"
 #include "log.h"
 #include "xmalloc.h"
 
@@ -857,6 +858,7 @@ static int group_put(struct store *s, struct store_result_item *items, size_t n,
         rc = group_check(s, items, g, n, err, errlen);
         if (rc == 0)
             rc = group_insert(s, items, g, n, err, errlen);
+        fault_point("coord_before_commit");
         if (rc == 0)
             rc = store_cmd(s, "COMMIT", NULL, err, errlen);
         else

@@ -196,6 +196,17 @@ static void hh_chart(FILE *out, const json_t *runs)
 #undef HH_Y
 }
 
+/* A run id as <code> of its first 8 characters, the whole id as its title. */
+static void hh_short_id(FILE *out, const char *id)
+{
+    fputs("<code title=\"", out);
+    hh_esc(out, id);
+    fputs("\">", out);
+    if (id)
+        html_write_escaped(out, id, strnlen(id, 8));
+    fputs("</code>", out);
+}
+
 static void hh_table(FILE *out, const json_t *runs)
 {
     fputs("<div class=\"table-wrap\"><table><thead><tr><th>Date (UTC)</th><th>Run id</th>"
@@ -203,8 +214,8 @@ static void hh_table(FILE *out, const json_t *runs)
           "</th><th class=\"num\">Max</th><th class=\"num\">n</th><th>Verdict vs its baseline"
           "</th><th>Report</th></tr></thead><tbody>\n",
           out);
-    size_t i;
-    const json_t *r;
+    size_t i, k2;
+    const json_t *r, *g;
     json_array_foreach(runs, i, r)
     {
         if (i == HH_MAX_ROWS)
@@ -216,13 +227,9 @@ static void hh_table(FILE *out, const json_t *runs)
         hh_esc(out, hh_str(r, "created"));
         if (cp)
             fputs(" <span class=\"warn\">\xe2\x97\x86 change point</span>", out);
-        const char *id = hh_str(r, "id");
-        fputs("</td><td><code title=\"", out);
-        hh_esc(out, id);
-        fputs("\">", out);
-        if (id)
-            html_write_escaped(out, id, strnlen(id, 8));
-        fputs("</code></td>", out);
+        fputs("</td><td>", out);
+        hh_short_id(out, hh_str(r, "id"));
+        fputs("</td>", out);
         if (ok)
             fprintf(out,
                     "<td class=\"num\">%.4f s</td><td class=\"num\">%.4f\xe2\x80\x93%.4f s</td>"
@@ -252,8 +259,27 @@ static void hh_table(FILE *out, const json_t *runs)
             }
             fputs("</span>", out);
         }
+        const json_t *stored = json_object_get(r, "stored_regressions");
+        json_array_foreach(stored, k2, g)
+        {
+            double gid = 0;
+            hh_num(g, "id", &gid);
+            fprintf(out, " <span class=\"%s\">farm: ",
+                    hh_is(hh_str(g, "kind"), "regression") ? "bad" : "ok");
+            hh_esc(out, hh_str(g, "kind"));
+            fprintf(out, " #%.0f ", gid);
+            hh_esc(out, hh_str(g, "metric"));
+            fputs(", ", out);
+            hh_esc(out, hh_str(g, "state"));
+            fputs("</span>", out);
+        }
         const char *file = hh_str(r, "file");
         const char *base = file ? strrchr(file, '/') : NULL;
+        double batch;
+        if (!file && hh_num(r, "batch_id", &batch)) {
+            fprintf(out, "</td><td>batch %.0f</td></tr>\n", batch);
+            continue;
+        }
         fputs("</td><td><code title=\"", out);
         hh_esc(out, file);
         fputs("\">", out);
@@ -261,6 +287,48 @@ static void hh_table(FILE *out, const json_t *runs)
         fputs("</code></td></tr>\n", out);
     }
     fputs("</tbody></table></div>\n", out);
+}
+
+/* The regressions the farm's batch analysis stored on the series (farm history only). */
+static void hh_stored(FILE *out, const json_t *stored)
+{
+    if (json_array_size(stored) == 0)
+        return;
+    fputs("<section id=\"stored\">\n<h2>Stored by the farm's nightly analysis</h2>\n"
+          "<div class=\"table-wrap\"><table><thead><tr><th>#</th><th>Batch</th><th>Kind</th>"
+          "<th>Metric</th><th class=\"num\">Change</th><th class=\"num\">95% CI</th>"
+          "<th>Run id</th><th>State</th></tr></thead><tbody>\n",
+          out);
+    size_t i;
+    const json_t *g;
+    json_array_foreach(stored, i, g)
+    {
+        if (i == HH_MAX_ROWS)
+            break;
+        double id = 0, batch = 0, c = 0, lo, hi;
+        hh_num(g, "id", &id);
+        hh_num(g, "batch_id", &batch);
+        hh_num(g, "change_pct", &c);
+        bool reg = hh_is(hh_str(g, "kind"), "regression");
+        fprintf(out, "<tr><td>%.0f</td><td>%.0f</td><td class=\"%s\">", id, batch,
+                reg ? "bad" : "ok");
+        hh_esc(out, hh_str(g, "kind"));
+        fputs("</td><td><code>", out);
+        hh_esc(out, hh_str(g, "metric"));
+        if (hh_str(g, "function")) {
+            fputs(" ", out);
+            hh_esc(out, hh_str(g, "function"));
+        }
+        fprintf(out, "</code></td><td class=\"num\">%+.1f%%</td><td class=\"num\">", c);
+        if (hh_num(g, "ci_low_pct", &lo) && hh_num(g, "ci_high_pct", &hi))
+            fprintf(out, "%+.1f%% \xe2\x80\xa6 %+.1f%%", lo, hi);
+        fputs("</td><td>", out);
+        hh_short_id(out, hh_str(g, "candidate_run"));
+        fputs("</td><td>", out);
+        hh_esc(out, hh_str(g, "state"));
+        fputs("</td></tr>\n", out);
+    }
+    fputs("</tbody></table></div>\n</section>\n", out);
 }
 
 int html_history_write(FILE *out, const json_t *doc, char *err, size_t errlen)
@@ -286,6 +354,11 @@ int html_history_write(FILE *out, const json_t *doc, char *err, size_t errlen)
     double thr;
     if (hh_num(doc, "threshold_pct", &thr))
         fprintf(out, "</dd>\n<dt>Threshold</dt><dd>%g%%", thr);
+    if (hh_is(hh_str(doc, "source"), "farm")) {
+        fputs("</dd>\n<dt>From</dt><dd>the farm: <code>", out);
+        hh_esc(out, hh_str(doc, "coordinator"));
+        fputs("</code>", out);
+    }
     fputs("</dd>\n</dl>\n</header>\n<main>\n", out);
 
     size_t nreg = 0, i;
@@ -345,6 +418,7 @@ int html_history_write(FILE *out, const json_t *doc, char *err, size_t errlen)
     fputs("<section id=\"runs\">\n<h2>Runs</h2>\n", out);
     hh_table(out, runs);
     fputs("</section>\n", out);
+    hh_stored(out, json_object_get(doc, "stored_regressions"));
     const json_t *others = json_object_get(doc, "other_series");
     if (json_array_size(others)) {
         fputs("<section id=\"other\">\n<h2>Other hosts and Python builds</h2>\n<ul>\n", out);

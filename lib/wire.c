@@ -533,6 +533,43 @@ static int check_result(struct wire_error *err, const struct wire_result *r)
     return 0;
 }
 
+/* The fields of the SERIES and COMPARE_HOSTS queries (and none of them elsewhere). */
+static int check_query_series(struct wire_error *err, const struct wire_query *q)
+{
+    char f[64];
+    bool series = q->kind == WIRE_QUERY_SERIES, compare = q->kind == WIRE_QUERY_COMPARE_HOSTS;
+    if (!series && !compare) {
+        if (*str_or_empty(q->script) || *str_or_empty(q->host) || *str_or_empty(q->python_build) ||
+            q->n_hosts || *str_or_empty(q->metric))
+            return fail(err, WIRE_REJECT_FORMAT,
+                        "query: script, host, python_build, hosts and metric belong to series "
+                        "and compare_hosts queries");
+        return 0;
+    }
+    TRY(check_path(err, "query.script", q->script));
+    TRY(check_str(err, "query.host", q->host, WIRE_MAX_HOST_NAME, series));
+    TRY(check_str(err, "query.python_build", q->python_build, WIRE_MAX_STRING, false));
+    TRY(check_count(err, "query.hosts", q->n_hosts, WIRE_MAX_QUERY_HOSTS));
+    if (q->n_hosts == 1)
+        return fail(err, WIRE_REJECT_COUNT, "query.hosts: give none (every host) or at least two");
+    for (size_t i = 0; i < q->n_hosts; i++) {
+        snprintf(f, sizeof(f), "query.hosts[%zu]", i);
+        TRY(check_str(err, f, q->hosts[i], WIRE_MAX_HOST_NAME, true));
+    }
+    const char *metric = str_or_empty(q->metric);
+    TRY(check_str(err, "query.metric", metric, 32, false));
+    if (*metric && strcmp(metric, "wall_s") != 0 && strcmp(metric, "cpu_s") != 0 &&
+        strcmp(metric, "peak_rss_bytes") != 0)
+        return fail(err, WIRE_REJECT_RANGE,
+                    "query.metric: must be wall_s, cpu_s or peak_rss_bytes");
+    if (series && (q->n_hosts || *metric))
+        return fail(err, WIRE_REJECT_FORMAT, "query: hosts and metric belong to compare_hosts");
+    if (compare && (*str_or_empty(q->host) || *str_or_empty(q->python_build)))
+        return fail(err, WIRE_REJECT_FORMAT,
+                    "query: host and python_build belong to series queries");
+    return 0;
+}
+
 static int check_submit(struct wire_error *err, const struct wire_submit *s)
 {
     char f[96];
@@ -627,15 +664,17 @@ int wire_validate(const struct wire_msg *m, struct wire_error *err)
     case WIRE_SUBMIT_REPLY:
         return 0;
     case WIRE_QUERY:
-        TRY(check_uint(err, "query.kind", m->query.kind, WIRE_QUERY_HOSTS, WIRE_QUERY_TRIAGE));
+        TRY(check_uint(err, "query.kind", m->query.kind, WIRE_QUERY_HOSTS,
+                       WIRE_QUERY_COMPARE_HOSTS));
+        TRY(check_query_series(err, &m->query));
         if (m->query.kind == WIRE_QUERY_TRIAGE) {
             if (m->query.regression_id == 0)
                 return fail(err, WIRE_REJECT_MISSING, "query.regression_id: required for triage");
             TRY(check_uint(err, "query.regression_id", m->query.regression_id, 1, INT64_MAX));
             TRY(check_str(err, "query.state", m->query.state, 16, true));
             const char *st = m->query.state;
-            if (strcmp(st, "ack") != 0 && strcmp(st, "expected") != 0 &&
-                strcmp(st, "fixed") != 0 && strcmp(st, "invalid") != 0)
+            if (strcmp(st, "ack") != 0 && strcmp(st, "expected") != 0 && strcmp(st, "fixed") != 0 &&
+                strcmp(st, "invalid") != 0)
                 return fail(err, WIRE_REJECT_RANGE,
                             "query.state: must be ack, expected, fixed or invalid");
             TRY(check_str(err, "query.note", m->query.note, WIRE_MAX_NOTE, false));
@@ -905,6 +944,12 @@ static int enc_body(struct arena *a, const struct wire_msg *m, Pyscope__Envelope
         p->regression_id = m->query.regression_id;
         p->state = enc_str(m->query.state);
         p->note = enc_str(m->query.note);
+        p->script = enc_str(m->query.script);
+        p->host = enc_str(m->query.host);
+        p->python_build = enc_str(m->query.python_build);
+        p->n_hosts = m->query.n_hosts;
+        p->hosts = enc_strv(a, m->query.n_hosts, m->query.hosts);
+        p->metric = enc_str(m->query.metric);
         env->query = p;
         break;
     }
@@ -1171,6 +1216,12 @@ static int dec_body(struct arena *a, const Pyscope__Envelope *env, struct wire_m
         m->query.regression_id = env->query->regression_id;
         m->query.state = env->query->state;
         m->query.note = env->query->note;
+        m->query.script = env->query->script;
+        m->query.host = env->query->host;
+        m->query.python_build = env->query->python_build;
+        m->query.n_hosts = env->query->n_hosts;
+        m->query.hosts = dec_strv(env->query->hosts);
+        m->query.metric = env->query->metric;
         break;
     case PYSCOPE__ENVELOPE__BODY_QUERY_REPLY:
         m->query_reply.json = env->query_reply->json;

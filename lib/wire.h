@@ -46,6 +46,8 @@
 #define WIRE_MAX_NAMES       256u  /* HostSelector.names */
 #define WIRE_MAX_QUERY_LIMIT 1000u
 #define WIRE_MAX_NOTE        4096u
+#define WIRE_MAX_HOST_NAME   256u            /* Query.host, Query.hosts[i] */
+#define WIRE_MAX_QUERY_HOSTS 32u             /* Query.hosts */
 #define WIRE_MAX_JSON        (1024u * 1024u) /* QueryReply.json */
 
 /* The body of an Envelope; values are the proto field numbers. */
@@ -94,8 +96,10 @@ enum wire_query_kind {
     WIRE_QUERY_HOSTS = 1,
     WIRE_QUERY_JOBS = 2,
     WIRE_QUERY_BATCH = 3,
-    WIRE_QUERY_REPORT = 4, /* the team report of a batch or of recent batches */
-    WIRE_QUERY_TRIAGE = 5, /* set a regression's state */
+    WIRE_QUERY_REPORT = 4,        /* the team report of a batch or of recent batches */
+    WIRE_QUERY_TRIAGE = 5,        /* set a regression's state */
+    WIRE_QUERY_SERIES = 6,        /* one script's runs on one host */
+    WIRE_QUERY_COMPARE_HOSTS = 7, /* one script on host A vs host B */
 };
 
 /* Why wire_decode() or wire_validate() refused a message (counter index). */
@@ -282,13 +286,19 @@ struct wire_submit_reply {
 };
 
 struct wire_query {
-    enum wire_query_kind kind; /* HOSTS, JOBS, BATCH, REPORT or TRIAGE */
+    enum wire_query_kind kind; /* HOSTS .. COMPARE_HOSTS */
     uint64_t batch_id;         /* required for BATCH; REPORT: 0 = by since_s */
     uint32_t limit;            /* 0..1000, 0 = default */
     uint32_t since_s;          /* REPORT without batch_id; 0 = one day */
     uint64_t regression_id;    /* required for TRIAGE */
     const char *state;         /* TRIAGE: "ack", "expected", "fixed" or "invalid" */
     const char *note;          /* TRIAGE, optional (NULL = keep), <= WIRE_MAX_NOTE bytes */
+    const char *script;        /* SERIES, COMPARE_HOSTS: normalized script key (required) */
+    const char *host;          /* SERIES: host name or fingerprint (required) */
+    const char *python_build;  /* SERIES, optional (NULL/"" = the host's newest run's) */
+    size_t n_hosts;            /* COMPARE_HOSTS: 0 (every host) or 2..WIRE_MAX_QUERY_HOSTS */
+    const char *const *hosts;  /* names or fingerprints, each <= WIRE_MAX_HOST_NAME bytes */
+    const char *metric;        /* COMPARE_HOSTS: "wall_s" (NULL/""), "cpu_s", "peak_rss_bytes" */
 };
 
 struct wire_query_reply {

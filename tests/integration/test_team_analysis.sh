@@ -12,31 +12,18 @@
 source "$PYSCOPE_SRC/tests/integration/lib.sh"
 source "$PYSCOPE_SRC/tests/integration/pg.sh"
 source "$PYSCOPE_SRC/tests/integration/coord.sh"
+source "$PYSCOPE_SRC/tests/integration/team_lib.sh"
 
-SQL="$PYSCOPE_SRC/tests/integration"
 pg_start
 coord_start
-# seed FILE NIGHT SLOW_NIGHT SLOW_PCT
-seed() {
-    psql -q -v ON_ERROR_STOP=1 -v night="$2" -v slow_night="$3" -v slow="$4" -f "$SQL/$1" >/dev/null
-}
-# settled: wait until no batch is waiting for analysis; prints queued jobs
-settled() {
-    local i
-    for i in $(seq 150); do
-        [ "$(pg_sql "SELECT count(*) FROM batches WHERE state = 'done' AND analyzed IS NULL")" = 0 ] && break
-        sleep 0.1
-    done
-    pg_sql "SELECT count(*) FROM jobs WHERE state = 'queued'"
-}
-for n in 1 2 3 4 5 6; do seed team_seed.sql "$n" 6 30; done
-expect_eq "one confirmation job queued" 1 "$(settled)"
+for n in 1 2 3 4 5 6; do team_seed team_seed.sql "$n" 6 30; done
+expect_eq "one confirmation job queued" 1 "$(team_settled)"
 expect_eq "confirmation: same job again on host-b, 10 repeats, batch 6 running" "host-b 10 6 running" \
     "$(pg_sql "SELECT h.hostname || ' ' || j.repeat || ' ' || j.batch_id || ' ' || b.state FROM jobs j JOIN hosts h ON h.id = j.host_id JOIN batches b ON b.id = j.batch_id WHERE j.state = 'queued'")"
 expect_eq "nothing reported before confirmation" 0 "$(pg_sql "SELECT count(*) FROM regressions")"
 expect_match "analysis logged" "batch 6 analysed: 4 series, [0-9]+ tests, 0 regressions, 0 improvements, 1 re-queued to confirm" "$(cat "$COORD_LOG")"
-seed team_confirm.sql 6 6 30
-expect_eq "confirmation analysed, nothing queued" 0 "$(settled)"
+team_seed team_confirm.sql 6 6 30
+expect_eq "confirmation analysed, nothing queued" 0 "$(team_settled)"
 expect_eq "every batch analysed" 0 "$(pg_sql "SELECT count(*) FROM batches WHERE analyzed IS NULL")"
 
 slow="s.key = 'examples/a.py' AND h.hostname = 'host-b' AND g.batch_id = 6"
@@ -122,16 +109,16 @@ expect_match "html: triage state and escaped note" 'expected</span><br><span cla
 
 # Triaged 'expected': the slow (confirmation) run starts the series' new
 # baseline, so a seventh night at the new speed is no regression.
-seed team_seed.sql 7 7 30
-expect_eq "night 7: nothing to confirm" 0 "$(settled)"
+team_seed team_seed.sql 7 7 30
+expect_eq "night 7: nothing to confirm" 0 "$(team_settled)"
 expect_eq "expected: new baseline, nothing flagged" 0 "$(pg_sql "SELECT count(*) FROM regressions WHERE batch_id = 7")"
 
 # Night 8: a first-time slowdown that its confirmation run does not repeat
 # is a fluke: never reported.
-seed team_seed.sql 8 8 60
-expect_eq "night 8: the slowdown re-queued" 1 "$(settled)"
-seed team_confirm.sql 8 8 30
-expect_eq "night 8 settled" 0 "$(settled)"
+team_seed team_seed.sql 8 8 60
+expect_eq "night 8: the slowdown re-queued" 1 "$(team_settled)"
+team_seed team_confirm.sql 8 8 30
+expect_eq "night 8 settled" 0 "$(team_settled)"
 expect_eq "fluke not reported" 0 "$(pg_sql "SELECT count(*) FROM regressions WHERE batch_id = 8")"
 coord_stop
 expect_eq "coordinator exits 0" 0 "$COORD_STATUS"

@@ -10,6 +10,11 @@
 # dictionary hit under the other. To compare like with like, both runs get the
 # same usercustomize.py (via PYTHONPATH) that imports those modules and the
 # examples' own imports first. The profiles then differ only if the counting does.
+#
+# Threads: `python -m cProfile` profiles the main thread only, so a threaded script is
+# compared with tests/bench/cprofile_threads.py (cProfile in every thread, the
+# benchmark's reference), on the script's own functions (that wrapper starts each
+# thread's profile from inside threading's Thread.run).
 source "$(dirname "$0")/lib.sh"
 source "$PYSCOPE_SRC/tests/data/scripts/tools/runner_helpers.sh"
 
@@ -17,6 +22,36 @@ EXAMPLES="slow_script fib_recursion many_calls string_concat regex_in_loop io_wa
 
 cd "$T"
 for ex in $EXAMPLES; do cp "$PYSCOPE_SRC/examples/$ex.py" "$T/"; done
+cat >"$T/threaded.py" <<'PYEOF'
+import threading
+
+
+def fib(n):
+    return n if n < 2 else fib(n - 1) + fib(n - 2)
+
+
+class Acc:
+    def __init__(self):
+        self.total = 0
+
+    def add(self, x):
+        self.total += x
+
+
+def work(k, acc):
+    for i in range(40 + k):
+        acc.add(fib(12 + i % 3))
+
+
+acc = Acc()
+threads = [threading.Thread(target=work, args=(k, acc)) for k in range(3)]
+for t in threads:
+    t.start()
+work(5, acc)
+for t in threads:
+    t.join()
+print(acc.total)
+PYEOF
 export PYSCOPE_EXAMPLE_SLOWDOWN=-50 # slow_script: half the work, same calls
 
 # Build the preload: modules cProfile's start-up imports, plus the examples' imports.
@@ -73,5 +108,25 @@ for ex in $EXAMPLES; do
         fi
     done
 done
+
+# Every thread: the same counts as cProfile enabled in every thread.
+run_ps threaded.trace --mode trace threaded.py
+expect_eq "threaded: pyscope-run --mode trace exit" 0 "$RC"
+capture threaded.cprofile "$PY" "$PYSCOPE_SRC/tests/bench/cprofile_threads.py" \
+    -o "$T/threaded.prof" threaded.py
+expect_eq "threaded: cprofile_threads.py exit" 0 "$RC"
+expect_eq "threaded: same output" "$(cat "$T/threaded.cprofile.out")" \
+    "$(cat "$T/threaded.trace.out")"
+expect_eq "threaded: cprofile_threads.py profiled 4 threads" "yes" \
+    "$(grep -qx 'cprofile_threads: 4 thread(s) profiled' "$T/threaded.cprofile.err" &&
+        echo yes || echo no)"
+expect_eq "threaded: trace has stacks in 4 threads" 4 "$(jget "$T/threaded.trace.json" \
+    'len({s["thread"] for s in d["profile"]["stacks"]})')"
+if out=$("$PY" "$TOOLS/compare_cprofile.py" --cwd "$T" --only-file threaded.py \
+    "$T/threaded.trace.json" "$T/threaded.prof" 2>&1); then
+    ok "threaded: call counts in every thread equal cProfile's ($(echo "$out" | head -n 1))"
+else
+    fail "threaded: call counts in every thread equal cProfile's" "$out"
+fi
 
 finish

@@ -1,6 +1,7 @@
 /*
- * test_html_compare.c - the compare and history pages: hostile strings escaped, no external
- * URL or script, foreign documents refused, change points and regressions marked.
+ * test_html_compare.c - the compare, history and compare-hosts pages: hostile strings
+ * escaped, no external URL or script, foreign documents refused, change points and
+ * regressions marked; the farm's stored regressions and a slower host marked.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -14,6 +15,7 @@
 #include "errors.h"
 #include "html_compare.h"
 #include "html_history.h"
+#include "html_hosts.h"
 
 #define EVIL "<script>alert(1)</script>\"'&"
 
@@ -151,12 +153,139 @@ static void test_history_page(void **state)
     json_decref(doc);
 }
 
+/* ---- the compare-hosts page and the farm parts of the history page ---- */
+
+static json_t *pair(const char *a, const char *b, double r, double lo, double hi, bool same)
+{
+    return json_pack("{s:s, s:s, s:s, s:s, s:s, s:b, s:f, s:f, s:f, s:i, s:i, s:f, s:f}", "script",
+                     EVIL, "host_a", a, "host_b", b, "python_build_a", "3.11 " EVIL,
+                     "python_build_b", same ? "3.11 " EVIL : "3.12", "same_python_build", same,
+                     "ratio", r, "ci_low", lo, "ci_high", hi, "samples_a", 25, "samples_b", 30,
+                     "median_a", 1.0, "median_b", r);
+}
+
+static json_t *compare_doc(void)
+{
+    json_t *pairs = json_array();
+    json_array_append_new(pairs, pair("host-a", EVIL, 1.3, 1.2, 1.4, true));
+    json_array_append_new(pairs, pair("host-a", "host-c", 0.8, 0.7, 0.9, false));
+    json_array_append_new(pairs, pair("host-b", "host-c", 1.0, 0.9, 1.1, false));
+    json_array_append_new(pairs, json_pack("{s:s, s:s, s:n}", "host_a", "x", "host_b", "y",
+                                           "ratio")); /* no numbers: listed, not drawn */
+    json_t *hosts = json_pack("[{s:s, s:s, s:[{s:s, s:i, s:i, s:f, s:s}]}]", "hostname", EVIL,
+                              "fingerprint", "00000000000000b2", "series", "python_build", EVIL,
+                              "runs", 5, "samples", 25, "median", 1.0, "newest", EVIL);
+    return json_pack("{s:s, s:{s:s, s:s, s:i, s:o, s:o}}", "schema", "pyscope.compare_hosts/1",
+                     "compare_hosts", "script", EVIL, "metric", "wall_s", "runs_per_host", 5,
+                     "pairs", pairs, "hosts", hosts);
+}
+
+static void test_hosts_page(void **state)
+{
+    (void)state;
+    json_t *doc = compare_doc();
+    int rc;
+    char *html = render(html_hosts_write, doc, &rc);
+    assert_int_equal(rc, 0);
+    check_page(html);
+    assert_non_null(strstr(html, "<svg class=\"chart\""));
+    assert_non_null(strstr(html, "class=\"pt regression\"")); /* B slower, CI above 1 */
+    assert_non_null(strstr(html, "class=\"pt improvement\""));
+    assert_non_null(strstr(html, "class=\"num bad\">1.300<"));
+    assert_non_null(strstr(html, "<span class=\"warn\">differ</span>: A 3.11"));
+    assert_non_null(strstr(html, "newest 5"));
+    /* three pairs with numbers drawn, four rows in the table */
+    size_t circles = 0, rows = 0;
+    for (const char *p = html; (p = strstr(p, "<circle")); p++)
+        circles++;
+    for (const char *p = strstr(html, "id=\"pairs\"");
+         p && (p = strstr(p, "<tr><td>")) && p < strstr(html, "id=\"hosts\""); p++)
+        rows++;
+    assert_int_equal(circles, 3);
+    assert_int_equal(rows, 4);
+    free(html);
+
+    /* memory in MiB */
+    json_object_set_new(json_object_get(doc, "compare_hosts"), "metric",
+                        json_string("peak_rss_bytes"));
+    json_object_set_new(
+        json_array_get(json_object_get(json_object_get(doc, "compare_hosts"), "pairs"), 0),
+        "median_a", json_real(2 * 1024.0 * 1024.0));
+    html = render(html_hosts_write, doc, &rc);
+    assert_int_equal(rc, 0);
+    assert_non_null(strstr(html, "2.0 MiB"));
+    free(html);
+    json_decref(doc);
+}
+
+static void test_hosts_refused(void **state)
+{
+    (void)state;
+    json_t *doc = json_pack("{s:s, s:{}}", "schema", "pyscope.history/1", "compare_hosts");
+    int rc;
+    char *html = render(html_hosts_write, doc, &rc);
+    assert_int_equal(rc, -PYSCOPE_ESCHEMA);
+    free(html);
+    json_decref(doc);
+    doc = json_pack("{s:s}", "schema", "pyscope.compare_hosts/1");
+    html = render(html_hosts_write, doc, &rc);
+    assert_int_equal(rc, -PYSCOPE_ESCHEMA);
+    free(html);
+    json_decref(doc);
+    /* empty: a page that says there is nothing to draw */
+    doc = json_pack("{s:s, s:{s:s, s:[], s:[]}}", "schema", "pyscope.compare_hosts/1",
+                    "compare_hosts", "script", EVIL, "pairs", "hosts");
+    html = render(html_hosts_write, doc, &rc);
+    assert_int_equal(rc, 0);
+    check_page(html);
+    assert_non_null(strstr(html, "No pair to draw"));
+    free(html);
+    json_decref(doc);
+}
+
+/* A farm history document: the stored regressions escaped, listed and on their run. */
+static void test_history_farm(void **state)
+{
+    (void)state;
+    json_t *reg = json_pack("{s:i, s:i, s:s, s:s, s:s, s:s, s:f, s:f, s:f, s:s}", "id", 7,
+                            "batch_id", 6, "candidate_run", "run-2-" EVIL, "metric", "wall_s",
+                            "function", EVIL, "kind", "regression", "change_pct", 30.1,
+                            "ci_low_pct", 28.0, "ci_high_pct", 32.0, "state", "confirmed");
+    json_t *doc = json_pack(
+        "{s:s, s:s, s:{s:s, s:s}, s:s, s:s, s:s, s:[{s:s, s:s, s:n, s:i, s:f, s:f, s:f, s:f, "
+        "s:f, s:s, s:b, s:i, s:[]}, {s:s, s:s, s:n, s:i, s:f, s:f, s:f, s:f, s:f, s:s, s:b, "
+        "s:i, s:[O]}], s:[], s:[O]}",
+        "schema", "pyscope.history/1", "script", EVIL, "host", "hostname", EVIL, "fingerprint",
+        "00000000000000b2", "python_build", "3.11", "source", "farm", "coordinator", "tcp://" EVIL,
+        "runs", "id", "run-1", "created", "2026-11-24T01:00:00Z", "file", "n", 5, "median_wall_s",
+        1.0, "q1_wall_s", 0.99, "q3_wall_s", 1.01, "min_wall_s", 0.98, "max_wall_s", 1.02,
+        "verdict", "first run", "change_point", 0, "batch_id", 1, "stored_regressions", "id",
+        "run-2-" EVIL, "created", "2026-11-24T02:00:00Z", "file", "n", 5, "median_wall_s", 1.3,
+        "q1_wall_s", 1.29, "q3_wall_s", 1.31, "min_wall_s", 1.28, "max_wall_s", 1.32, "verdict",
+        "regression", "change_point", 0, "batch_id", 2, "stored_regressions", reg, "change_points",
+        "stored_regressions", reg);
+    assert_non_null(doc);
+    int rc;
+    char *html = render(html_history_write, doc, &rc);
+    assert_int_equal(rc, 0);
+    assert_null(strstr(html, "<script"));
+    assert_non_null(strstr(html, "the farm: <code>tcp://&lt;script&gt;"));
+    assert_non_null(strstr(html, "<td>batch 2</td>"));
+    assert_non_null(strstr(html, "farm: regression #7 wall_s, confirmed"));
+    assert_non_null(strstr(html, "id=\"stored\""));
+    assert_non_null(strstr(html, "+30.1%"));
+    assert_non_null(strstr(html, "wall_s &lt;script&gt;alert(1)"));
+    free(html);
+    json_decref(reg);
+    json_decref(doc);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_compare_page),
-        cmocka_unit_test(test_refuses_foreign),
-        cmocka_unit_test(test_history_page),
+        cmocka_unit_test(test_compare_page),  cmocka_unit_test(test_refuses_foreign),
+        cmocka_unit_test(test_history_page),  cmocka_unit_test(test_hosts_page),
+        cmocka_unit_test(test_hosts_refused), cmocka_unit_test(test_history_farm),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

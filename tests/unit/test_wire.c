@@ -589,6 +589,118 @@ static void test_reject_other_bodies(void **state)
 }
 
 /* Hand-made bytes: a Result whose run_id is 3 bytes long. */
+/* Query kinds SERIES and COMPARE_HOSTS: round trips and every refusal of their fields. */
+static void test_query_series(void **state)
+{
+    (void)state;
+    struct wire_msg m, *d;
+    wire_msg_init(&m, WIRE_QUERY);
+    m.query.kind = WIRE_QUERY_SERIES;
+    m.query.script = "examples/a.py";
+    m.query.host = "build-7";
+    m.query.python_build = "3.11.2 (main) [GCC 12.2.0]";
+    m.query.limit = 50;
+    d = roundtrip(&m);
+    assert_int_equal(d->query.kind, WIRE_QUERY_SERIES);
+    assert_string_equal(d->query.script, "examples/a.py");
+    assert_string_equal(d->query.host, "build-7");
+    assert_string_equal(d->query.python_build, "3.11.2 (main) [GCC 12.2.0]");
+    assert_int_equal(d->query.limit, 50);
+    assert_int_equal(d->query.n_hosts, 0);
+    wire_msg_destroy(&d);
+
+    static const char *const two[] = {"build-7", "00112233aabbccdd"};
+    wire_msg_init(&m, WIRE_QUERY);
+    m.query.kind = WIRE_QUERY_COMPARE_HOSTS;
+    m.query.script = "examples/a.py";
+    m.query.n_hosts = 2;
+    m.query.hosts = two;
+    m.query.metric = "peak_rss_bytes";
+    d = roundtrip(&m);
+    assert_int_equal(d->query.kind, WIRE_QUERY_COMPARE_HOSTS);
+    assert_int_equal(d->query.n_hosts, 2);
+    assert_string_equal(d->query.hosts[1], "00112233aabbccdd");
+    assert_string_equal(d->query.metric, "peak_rss_bytes");
+    wire_msg_destroy(&d);
+    m.query.n_hosts = 0;   /* every host */
+    m.query.metric = NULL; /* wall_s */
+    d = roundtrip(&m);
+    assert_int_equal(d->query.n_hosts, 0);
+    wire_msg_destroy(&d);
+
+    /* SERIES: script and host required, script a normalized relative path */
+    wire_msg_init(&m, WIRE_QUERY);
+    m.query.kind = WIRE_QUERY_SERIES;
+    m.query.host = "build-7";
+    expect_reject(&m, WIRE_REJECT_MISSING, "query.script");
+    m.query.script = "../etc/passwd";
+    expect_reject(&m, WIRE_REJECT_FORMAT, "query.script");
+    m.query.script = "/etc/passwd";
+    expect_reject(&m, WIRE_REJECT_FORMAT, "query.script");
+    m.query.script = "examples/a.py";
+    m.query.host = NULL;
+    expect_reject(&m, WIRE_REJECT_MISSING, "query.host");
+    m.query.host = "bad\xff\xfe";
+    expect_reject(&m, WIRE_REJECT_UTF8, "query.host");
+    char long_host[WIRE_MAX_HOST_NAME + 2];
+    memset(long_host, 'h', sizeof(long_host) - 1);
+    long_host[sizeof(long_host) - 1] = '\0';
+    m.query.host = long_host;
+    expect_reject(&m, WIRE_REJECT_LENGTH, "query.host");
+    m.query.host = "build-7";
+    m.query.python_build = "\xc3\x28";
+    expect_reject(&m, WIRE_REJECT_UTF8, "query.python_build");
+    m.query.python_build = NULL;
+    m.query.metric = "cpu_s";
+    expect_reject(&m, WIRE_REJECT_FORMAT, "belong to compare_hosts");
+    m.query.metric = NULL;
+    m.query.n_hosts = 2;
+    m.query.hosts = two;
+    expect_reject(&m, WIRE_REJECT_FORMAT, "belong to compare_hosts");
+    m.query.n_hosts = 0;
+    m.query.limit = 1001;
+    expect_reject(&m, WIRE_REJECT_RANGE, "query.limit");
+
+    /* COMPARE_HOSTS: 0 or 2..32 hosts, each a valid name; a known metric; no host field */
+    wire_msg_init(&m, WIRE_QUERY);
+    m.query.kind = WIRE_QUERY_COMPARE_HOSTS;
+    m.query.script = "examples/a.py";
+    m.query.n_hosts = 1;
+    m.query.hosts = two;
+    expect_reject(&m, WIRE_REJECT_COUNT, "query.hosts");
+    const char *many[WIRE_MAX_QUERY_HOSTS + 1];
+    for (size_t i = 0; i <= WIRE_MAX_QUERY_HOSTS; i++)
+        many[i] = "h";
+    m.query.n_hosts = WIRE_MAX_QUERY_HOSTS + 1;
+    m.query.hosts = many;
+    expect_reject(&m, WIRE_REJECT_COUNT, "query.hosts");
+    const char *empty_name[] = {"a", ""};
+    m.query.n_hosts = 2;
+    m.query.hosts = empty_name;
+    expect_reject(&m, WIRE_REJECT_MISSING, "query.hosts[1]");
+    const char *bad_name[] = {"a", "b\x80"};
+    m.query.hosts = bad_name;
+    expect_reject(&m, WIRE_REJECT_UTF8, "query.hosts[1]");
+    m.query.hosts = two;
+    m.query.metric = "speed";
+    expect_reject(&m, WIRE_REJECT_RANGE, "query.metric");
+    m.query.metric = "wall_s";
+    m.query.host = "build-7";
+    expect_reject(&m, WIRE_REJECT_FORMAT, "belong to series");
+
+    /* the new fields belong to these kinds only */
+    wire_msg_init(&m, WIRE_QUERY);
+    m.query.kind = WIRE_QUERY_HOSTS;
+    m.query.script = "examples/a.py";
+    expect_reject(&m, WIRE_REJECT_FORMAT, "belong to series and compare_hosts");
+    m.query.script = NULL;
+    m.query.n_hosts = 2;
+    m.query.hosts = two;
+    expect_reject(&m, WIRE_REJECT_FORMAT, "belong to series and compare_hosts");
+    m.query.kind = 8;
+    expect_reject(&m, WIRE_REJECT_RANGE, "query.kind");
+}
+
 static void test_reject_run_id_length(void **state)
 {
     (void)state;
@@ -709,6 +821,7 @@ int main(void)
         cmocka_unit_test(test_reject_hello_fields),
         cmocka_unit_test(test_reject_result_fields),
         cmocka_unit_test(test_reject_other_bodies),
+        cmocka_unit_test(test_query_series),
         cmocka_unit_test(test_reject_run_id_length),
         cmocka_unit_test(test_truncated_and_garbage),
         cmocka_unit_test(test_expansion_capped),

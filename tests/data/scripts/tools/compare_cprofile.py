@@ -1,4 +1,5 @@
-"""compare_cprofile.py OURS.json THEIRS.prof [--cwd DIR] [--show N] - compare call counts.
+"""compare_cprofile.py OURS.json THEIRS.prof [--cwd DIR] [--show N] [--only-file F] - compare
+call counts.
 
 OURS.json is pyscope-run --mode trace output (pyscope.run/1), THEIRS.prof what
 `python -m cProfile -o THEIRS.prof script` wrote (read with pstats). Functions
@@ -11,8 +12,8 @@ profiler's disable() call. With --baseline EMPTY.json (pyscope-run --mode trace
 of an empty script), what the runner reports for an empty script -- interpreter
 start-up work that runs before the script's first line, which cProfile never
 sees -- is subtracted from ours first. Every other function must be on both
-sides with the same number of calls. Prints the differences; exits 1 when there
-is any.
+sides with the same number of calls (with --only-file, every function defined in
+file F). Prints the differences; exits 1 when there is any.
 """
 import argparse
 import json
@@ -80,6 +81,7 @@ def main():
     ap.add_argument("--baseline", help="pyscope-run trace of an empty script, subtracted")
     ap.add_argument("--kind", choices=("all", "python", "builtin"), default="all",
                     help="compare only Python functions, or only built-ins (file \"~\")")
+    ap.add_argument("--only-file", help="compare only the functions defined in this file")
     a = ap.parse_args()
     ours = load_ours(a.ours, a.cwd)
     if a.baseline:
@@ -94,6 +96,10 @@ def main():
         want_builtin = a.kind == "builtin"
         ours = {k: v for k, v in ours.items() if (k[0] == "~") == want_builtin}
         theirs = {k: v for k, v in theirs.items() if (k[0] == "~") == want_builtin}
+    if a.only_file:
+        want = norm_file(a.only_file, a.cwd)
+        ours = {k: v for k, v in ours.items() if k[0] == want}
+        theirs = {k: v for k, v in theirs.items() if k[0] == want}
     diffs = []
     for key in sorted(set(ours) | set(theirs), key=label):
         o, t = ours.get(key), theirs.get(key)

@@ -1,0 +1,295 @@
+/*
+ * compare_hosts.c - "pyscope compare-hosts SCRIPT": the same script on host A vs host B.
+ *
+ * Sends a compare_hosts Query (coordinator/query_series.c computes the
+ * pairs with the team report's statistics: ratio of medians B/A with a 95%
+ * percentile bootstrap interval over each host's newest runs, on a Python
+ * build both ran when there is one) and prints the pairs as a table, or the
+ * coordinator's pyscope.compare_hosts/1 JSON (--json), and writes a
+ * self-contained HTML page with a forest plot of the ratios (--html FILE).
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "errors.h"
+#include "farm_cmds.h"
+#include "html_hosts.h"
+#include "log.h"
+#include "wire.h"
+#include "xmalloc.h"
+
+void cmd_compare_hosts_help(FILE *out)
+{
+    fputs("Usage: pyscope compare-hosts SCRIPT [--hosts A,B] [--metric wall|cpu|memory]\n"
+          "                             [--json] [--html FILE]\n"
+          "\n"
+          "The same script on the farm's hosts: for every pair of hosts that ran SCRIPT\n"
+          "(or the hosts named), the ratio of medians B/A of the metric over each host's\n"
+          "newest runs, with a 95% bootstrap confidence interval and the sample counts.\n"
+          "Runs of one Python build on both hosts are compared when there is such a build;\n"
+          "otherwise each host's newest build, and the table says the builds differ.\n"
+          "SCRIPT is the script's key as in the suite (examples/slow_script.py).\n"
+          "\n"
+          "  --hosts A,B[,...]    these hosts (hostnames or fingerprints), pairs in that\n"
+          "                       order: B/A (default: every host that ran SCRIPT)\n"
+          "  --metric M           wall (default), cpu or memory (peak RSS)\n"
+          "  --runs N             newest runs per host pooled (default 5, at most 1000)\n"
+          "  --json               print the coordinator's JSON (pyscope.compare_hosts/1)\n"
+          "  --html FILE          also write a self-contained HTML page (the ratios with\n"
+          "                       their intervals drawn, the table, each host's "
+          "runs)\n" FARM_OPTIONS_HELP "\n"
+          "Exit status: 0 ok, 2 usage error, unknown script or host, fewer than two hosts\n"
+          "ran SCRIPT; 4 the coordinator could not be reached or FILE not written.\n",
+          out);
+}
+
+/* The wire name of a --metric value, or NULL. */
+static const char *ch_metric(const char *s)
+{
+    if (strcmp(s, "wall") == 0 || strcmp(s, "wall_s") == 0)
+        return "wall_s";
+    if (strcmp(s, "cpu") == 0 || strcmp(s, "cpu_s") == 0)
+        return "cpu_s";
+    if (strcmp(s, "memory") == 0 || strcmp(s, "mem") == 0 || strcmp(s, "peak_rss_bytes") == 0)
+        return "peak_rss_bytes";
+    return NULL;
+}
+
+/* Split list (modified in place) at commas into hosts (at most max); returns the count or -1. */
+static int ch_split(char *list, const char **hosts, size_t max)
+{
+    size_t n = 0;
+    char *p = list;
+    for (;;) {
+        char *comma = strchr(p, ',');
+        if (comma)
+            *comma = '\0';
+        if (!*p || n == max)
+            return -1;
+        hosts[n++] = p;
+        if (!comma)
+            break;
+        p = comma + 1;
+    }
+    return (int)n;
+}
+
+static const char *ch_str(const json_t *o, const char *k)
+{
+    return json_string_value(json_object_get(o, k));
+}
+
+/* A metric value for people: seconds, or bytes as MiB (new string). */
+static char *ch_value(const char *metric, const json_t *v)
+{
+    if (!json_is_number(v))
+        return xstrdup("-");
+    double x = json_number_value(v);
+    if (strcmp(metric, "peak_rss_bytes") == 0)
+        return xasprintf("%.1f MiB", x / (1024.0 * 1024.0));
+    return xasprintf("%.4f s", x);
+}
+
+static void ch_print(FILE *out, const json_t *c)
+{
+    const char *metric = ch_str(c, "metric") ?: "wall_s";
+    const char *what = strcmp(metric, "cpu_s") == 0            ? "CPU time"
+                       : strcmp(metric, "peak_rss_bytes") == 0 ? "peak memory"
+                                                               : "wall time";
+    fprintf(out, "%s on host B vs host A: %s, newest %" JSON_INTEGER_FORMAT " runs per host\n\n",
+            ch_str(c, "script") ?: "?", what,
+            json_integer_value(json_object_get(c, "runs_per_host")));
+    const json_t *pairs = json_object_get(c, "pairs");
+    fprintf(out, "%-16s %-16s %12s %12s %8s  %-17s %5s %5s  %s\n", "Host A", "Host B", "Median A",
+            "Median B", "B/A", "95% CI", "n A", "n B", "Python build");
+    size_t i;
+    const json_t *p;
+    bool differ = false;
+    json_array_foreach(pairs, i, p)
+    {
+        char *ma = ch_value(metric, json_object_get(p, "median_a"));
+        char *mb = ch_value(metric, json_object_get(p, "median_b"));
+        char ci[48];
+        snprintf(ci, sizeof(ci), "[%.3f, %.3f]", json_number_value(json_object_get(p, "ci_low")),
+                 json_number_value(json_object_get(p, "ci_high")));
+        bool same = json_is_true(json_object_get(p, "same_python_build"));
+        differ |= !same;
+        fprintf(out,
+                "%-16s %-16s %12s %12s %8.3f  %-17s %5" JSON_INTEGER_FORMAT
+                " %5" JSON_INTEGER_FORMAT "  %s\n",
+                ch_str(p, "host_a") ?: "?", ch_str(p, "host_b") ?: "?", ma, mb,
+                json_number_value(json_object_get(p, "ratio")), ci,
+                json_integer_value(json_object_get(p, "samples_a")),
+                json_integer_value(json_object_get(p, "samples_b")), same ? "same" : "DIFFERS");
+        free(ma);
+        free(mb);
+    }
+    if (json_array_size(pairs) == 0)
+        fputs("(no pair with samples on both sides)\n", out);
+    const json_t *b;
+    json_array_foreach(pairs, i, b)
+    {
+        if (json_is_true(json_object_get(b, "same_python_build")))
+            continue;
+        fprintf(out,
+                "\n%s vs %s: no Python build ran on both; the ratio mixes host and Python:\n"
+                "  %s: %s\n  %s: %s\n",
+                ch_str(b, "host_b") ?: "?", ch_str(b, "host_a") ?: "?", ch_str(b, "host_a") ?: "?",
+                ch_str(b, "python_build_a") ?: "?", ch_str(b, "host_b") ?: "?",
+                ch_str(b, "python_build_b") ?: "?");
+    }
+    if (!differ && json_array_size(pairs))
+        fprintf(out, "\nSame Python build on both hosts: %s\n",
+                ch_str(json_array_get(pairs, 0), "python_build_a") ?: "?");
+    fprintf(out,
+            "\nB/A > 1: B is slower%s. 95%% CI: percentile bootstrap of the ratio of "
+            "medians.\n",
+            strcmp(metric, "peak_rss_bytes") == 0 ? " (uses more memory)" : "");
+}
+
+/* Write the page of doc (borrowed) to path; 0 or -1 (logged). */
+static int ch_write_html(const char *path, const json_t *doc)
+{
+    FILE *out = fopen(path, "w");
+    char err[256] = "";
+    if (!out) {
+        log_error("could not write HTML file \"%s\": %s", path, strerror(errno));
+        return -1;
+    }
+    int rc = html_hosts_write(out, doc, err, sizeof(err));
+    if (fclose(out) != 0 && rc == 0)
+        rc = -EIO;
+    if (rc < 0) {
+        log_error("could not write HTML file \"%s\": %s", path, err[0] ? err : strerror(EIO));
+        return -1;
+    }
+    return 0;
+}
+
+int cmd_compare_hosts(int argc, char **argv)
+{
+    enum { O_JSON = 256, O_HOSTS, O_METRIC, O_RUNS, O_HTML };
+    static const struct option opts[] = {
+        {"json", no_argument, NULL, O_JSON},
+        FARM_LONG_OPTIONS,
+        {"hosts", required_argument, NULL, O_HOSTS},
+        {"metric", required_argument, NULL, O_METRIC},
+        {"runs", required_argument, NULL, O_RUNS},
+        {"html", required_argument, NULL, O_HTML},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    bool json = false;
+    const char *html = NULL;
+    struct farm_opts fo;
+    farm_opts_init(&fo);
+    struct wire_query q = {.kind = WIRE_QUERY_COMPARE_HOSTS, .metric = "wall_s"};
+    const char *hosts[WIRE_MAX_QUERY_HOSTS];
+    char *list = NULL;
+    uint64_t runs = 0;
+    int c, status = PYSCOPE_EXIT_USAGE;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+        switch (c) {
+        case O_JSON:
+            json = true;
+            break;
+        case O_HOSTS: {
+            free(list);
+            list = xstrdup(optarg);
+            int n = ch_split(list, hosts, WIRE_MAX_QUERY_HOSTS);
+            if (n < 2) {
+                log_error("--hosts takes two to %u hostnames or fingerprints separated by "
+                          "commas, not \"%s\"",
+                          WIRE_MAX_QUERY_HOSTS, optarg);
+                goto out;
+            }
+            q.n_hosts = (size_t)n;
+            q.hosts = hosts;
+            break;
+        }
+        case O_METRIC:
+            q.metric = ch_metric(optarg);
+            if (!q.metric) {
+                log_error("--metric takes wall, cpu or memory, not \"%s\"", optarg);
+                goto out;
+            }
+            break;
+        case O_RUNS:
+            if (farm_parse_u64(optarg, WIRE_MAX_QUERY_LIMIT, &runs) < 0) {
+                log_error("--runs takes a whole number from 1 to 1000, not \"%s\"", optarg);
+                goto out;
+            }
+            q.limit = (uint32_t)runs;
+            break;
+        case O_HTML:
+            if (!*optarg) {
+                log_error("--html needs a file name");
+                goto out;
+            }
+            html = optarg;
+            break;
+        case 'h':
+            cmd_compare_hosts_help(stdout);
+            status = PYSCOPE_EXIT_OK;
+            goto out;
+        default: {
+            int taken = farm_opts_handle(&fo, c, optarg);
+            if (taken == 0)
+                fprintf(stderr, "Try 'pyscope %s --help' for more information.\n", argv[0]);
+            if (taken <= 0)
+                goto out;
+            break;
+        }
+        }
+    }
+    if (optind != argc - 1) {
+        log_error(optind >= argc ? "compare-hosts needs a script key"
+                                 : "compare-hosts takes one script, got \"%s\" too",
+                  optind < argc ? argv[argc - 1] : "");
+        fputs("Usage: pyscope compare-hosts SCRIPT [--hosts A,B] [--json]\n", stderr);
+        goto out;
+    }
+    q.script = argv[optind];
+    if (!wire_path_normalized(q.script)) {
+        log_error("\"%s\" is not a script key (a relative path as in the suite, e.g. "
+                  "examples/slow_script.py)",
+                  q.script);
+        goto out;
+    }
+    if (farm_opts_finish(&fo) < 0)
+        goto out;
+    json_t *doc = NULL;
+    if (farm_query_send(&fo, &q, &doc) < 0) {
+        status = PYSCOPE_EXIT_INTERNAL;
+        goto out;
+    }
+    const json_t *cmp = json_object_get(doc, "compare_hosts");
+    const json_t *error = json_object_get(cmp, "error");
+    status = PYSCOPE_EXIT_OK;
+    if (json) {
+        char *d = json_dumps(doc, JSON_INDENT(2));
+        puts(d ? d : "null");
+        free(d);
+    }
+    if (!json_is_object(cmp)) {
+        log_error("the coordinator's answer has no comparison");
+        status = PYSCOPE_EXIT_INTERNAL;
+    } else if (json_is_object(error)) {
+        log_error("%s", ch_str(error, "message") ?: "?");
+        status = PYSCOPE_EXIT_USAGE;
+    } else {
+        if (!json)
+            ch_print(stdout, cmp);
+        if (html && ch_write_html(html, doc) < 0)
+            status = PYSCOPE_EXIT_INTERNAL;
+    }
+    json_decref(doc);
+out:
+    free(list);
+    return status;
+}

@@ -1,0 +1,475 @@
+/*
+ * query_series.c - the SERIES and COMPARE_HOSTS queries (query_series.h).
+ *
+ * Design notes: every statement goes through store_json_rows (each row one
+ * JSON value built by PostgreSQL), so the SQL stays beside its use and the
+ * store keeps the only libpq calls. The host-vs-host statistics are the team
+ * report's (report_hardware_pair); this file only chooses the samples.
+ */
+#include "query_series.h"
+
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "report.h"
+#include "stats.h"
+#include "xmalloc.h"
+
+#define QUERY_MAX_COMPARE_ROWS 20000 /* runs read by one compare_hosts */
+#define QUERY_MAX_PAIRS        200   /* as the team report */
+
+static const char SCRIPT_SQL[] =
+    "SELECT json_build_object('id', s.id)::text FROM scripts s WHERE s.key = $1";
+
+/* A host by fingerprint (first) or by hostname. */
+static const char HOST_SQL[] =
+    "SELECT json_build_object('id', h.id, 'hostname', h.hostname,"
+    " 'fingerprint', h.fingerprint)::text FROM hosts h"
+    " WHERE h.fingerprint = $1 OR h.hostname = $1 ORDER BY h.fingerprint = $1 DESC, h.id";
+
+/* The series' newest $4 ok runs, oldest first, as lib/regress documents. Build:
+ * $3, else that of the host's newest ok run of the script. */
+static const char SERIES_RUNS_SQL[] =
+    "WITH b AS (SELECT coalesce(nullif($3, ''), (SELECT r.python_build FROM runs r"
+    "   WHERE r.script_id = $1::bigint AND r.host_id = $2::bigint AND r.outcome = 'ok'"
+    "   ORDER BY r.stored_at DESC, r.run_id DESC LIMIT 1)) AS build),"
+    " picked AS (SELECT r.run_id, r.batch_id, r.host_id, r.script_id, r.script_sha256,"
+    "   r.python_build, r.outcome, r.stored_at, r.wall_s, r.cpu_s, r.peak_rss_bytes"
+    "   FROM runs r, b WHERE r.script_id = $1::bigint AND r.host_id = $2::bigint"
+    "   AND r.python_build = b.build AND r.outcome = 'ok'"
+    "   ORDER BY r.stored_at DESC, r.run_id DESC LIMIT $4::bigint)"
+    " SELECT json_build_object('id', r.run_id::text, 'created', pyscope_ts(r.stored_at),"
+    " 'batch_id', r.batch_id,"
+    " 'script', json_build_object('key', s.key, 'sha256', nullif(r.script_sha256, '')),"
+    " 'host', json_build_object('fingerprint', h.fingerprint, 'hostname', h.hostname),"
+    " 'python', json_build_object('build', r.python_build),"
+    " 'status', json_build_object('outcome', r.outcome),"
+    " 'runs', (SELECT coalesce(json_agg(json_build_object('wall_s', u.w, 'cpu_s', u.c,"
+    "   'peak_rss_bytes', u.m) ORDER BY u.i), '[]')"
+    "   FROM unnest(r.wall_s, r.cpu_s, r.peak_rss_bytes) WITH ORDINALITY AS u(w, c, m, i)))::text"
+    " FROM picked r JOIN scripts s ON s.id = r.script_id JOIN hosts h ON h.id = r.host_id"
+    " ORDER BY r.stored_at, r.run_id";
+
+/* The build of the host's newest ok run of the script (for an empty series). */
+static const char SERIES_BUILD_SQL[] =
+    "SELECT to_json(r.python_build)::text FROM runs r WHERE r.script_id = $1::bigint"
+    " AND r.host_id = $2::bigint AND r.outcome = 'ok' ORDER BY r.stored_at DESC LIMIT 1";
+
+static const char SERIES_REGS_SQL[] =
+    "SELECT json_build_object('id', g.id, 'batch_id', g.batch_id,"
+    " 'candidate_run', g.candidate_run::text, 'metric', g.metric,"
+    " 'function', nullif(g.function_key, ''), 'kind', g.kind, 'mode', g.mode,"
+    " 'change_pct', g.change_pct, 'ci_low_pct', g.ci_low_pct, 'ci_high_pct', g.ci_high_pct,"
+    " 'p_value', g.p_value, 'q_value', g.q_value, 'state', g.state,"
+    " 'confirm_runs', g.confirm_runs, 'note', g.note, 'created', pyscope_ts(g.created))::text"
+    " FROM regressions g WHERE g.script_id = $1::bigint AND g.host_id = $2::bigint"
+    " AND g.python_build = $3 ORDER BY g.id LIMIT 1000";
+
+static const char SERIES_OTHERS_SQL[] =
+    "SELECT json_build_object('fingerprint', h.fingerprint, 'hostname', h.hostname,"
+    " 'python_build', r.python_build, 'runs', count(*))::text"
+    " FROM runs r JOIN hosts h ON h.id = r.host_id"
+    " WHERE r.script_id = $1::bigint AND r.outcome = 'ok'"
+    " AND NOT (r.host_id = $2::bigint AND r.python_build IS NOT DISTINCT FROM $3)"
+    " GROUP BY h.fingerprint, h.hostname, r.python_build"
+    " ORDER BY h.hostname, h.fingerprint, r.python_build LIMIT 1000";
+
+/* The newest $2 ok runs of each (host, build) of script $1: host, build, newest first. */
+static const char COMPARE_RUNS_SQL[] =
+    "SELECT json_build_object('host_id', x.host_id, 'hostname', h.hostname,"
+    " 'fingerprint', h.fingerprint, 'python_build', x.python_build,"
+    " 'created', pyscope_ts(x.stored_at), 'wall_s', x.wall_s, 'cpu_s', x.cpu_s,"
+    " 'peak_rss_bytes', x.peak_rss_bytes)::text"
+    " FROM (SELECT r.host_id, r.python_build, r.stored_at, r.run_id, r.wall_s, r.cpu_s,"
+    "   r.peak_rss_bytes, row_number() OVER (PARTITION BY r.host_id, r.python_build"
+    "   ORDER BY r.stored_at DESC, r.run_id DESC) AS rn"
+    "   FROM runs r WHERE r.script_id = $1::bigint AND r.outcome = 'ok') x"
+    " JOIN hosts h ON h.id = x.host_id WHERE x.rn <= $2::bigint"
+    " ORDER BY h.hostname, h.fingerprint, x.host_id, x.python_build, x.stored_at DESC"
+    " LIMIT $3::bigint";
+
+/* {"code": code, "message": msg} set as doc's "error". */
+__attribute__((format(printf, 3, 4))) static void set_error(json_t *doc, const char *code,
+                                                            const char *fmt, ...)
+{
+    char msg[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    json_object_set_new(doc, "error", json_pack("{s:s, s:s}", "code", code, "message", msg));
+}
+
+static const char *str_of(const json_t *o, const char *k)
+{
+    return json_string_value(json_object_get(o, k));
+}
+
+/*
+ * The script id of key (borrowed) into *id (0: unknown, with an error set in
+ * doc). Returns 0 or a negative code.
+ */
+static int find_script(struct store *s, const char *key, json_t *doc, json_int_t *id, char *err,
+                       size_t errlen)
+{
+    json_t *rows = NULL;
+    const char *p[1] = {key};
+    int rc = store_json_rows(s, SCRIPT_SQL, p, 1, &rows, err, errlen);
+    if (rc < 0)
+        return rc;
+    *id = json_integer_value(json_object_get(json_array_get(rows, 0), "id"));
+    json_decref(rows);
+    if (*id == 0)
+        set_error(doc, "unknown_script",
+                  "the farm has no runs of \"%s\" (a script key as in the suite, e.g. "
+                  "examples/slow_script.py)",
+                  key);
+    return 0;
+}
+
+/*
+ * The host named name (borrowed: fingerprint or hostname) into *host (new
+ * object {id, hostname, fingerprint}, or NULL with an error set in doc).
+ */
+static int find_host(struct store *s, const char *name, json_t *doc, json_t **host, char *err,
+                     size_t errlen)
+{
+    *host = NULL;
+    json_t *rows = NULL;
+    const char *p[1] = {name};
+    int rc = store_json_rows(s, HOST_SQL, p, 1, &rows, err, errlen);
+    if (rc < 0)
+        return rc;
+    const json_t *first = json_array_get(rows, 0);
+    if (!first) {
+        set_error(doc, "unknown_host",
+                  "no host named \"%s\" (a hostname or fingerprint); pyscope hosts lists them",
+                  name);
+    } else if (strcmp(str_of(first, "fingerprint"), name) != 0 && json_array_size(rows) > 1) {
+        set_error(doc, "ambiguous_host",
+                  "%zu hosts are named \"%s\": give a fingerprint (%s, %s, ...)",
+                  json_array_size(rows), name, str_of(first, "fingerprint"),
+                  str_of(json_array_get(rows, 1), "fingerprint"));
+    } else {
+        *host = json_incref((json_t *)first);
+    }
+    json_decref(rows);
+    return 0;
+}
+
+static int answer_series(struct store *s, const struct wire_query *q, json_t *doc, char *err,
+                         size_t errlen)
+{
+    json_int_t script_id;
+    int rc = find_script(s, q->script, doc, &script_id, err, errlen);
+    if (rc < 0)
+        return rc;
+    if (script_id == 0)
+        return 0;
+    json_t *host = NULL;
+    rc = find_host(s, q->host, doc, &host, err, errlen);
+    if (rc < 0 || host == NULL)
+        return rc;
+    json_object_set_new(doc, "host",
+                        json_pack("{s:O, s:O}", "fingerprint", json_object_get(host, "fingerprint"),
+                                  "hostname", json_object_get(host, "hostname")));
+    char sid[32], hid[32], limit[32];
+    snprintf(sid, sizeof(sid), "%" JSON_INTEGER_FORMAT, script_id);
+    snprintf(hid, sizeof(hid), "%" JSON_INTEGER_FORMAT,
+             json_integer_value(json_object_get(host, "id")));
+    snprintf(limit, sizeof(limit), "%" PRIu32, q->limit ? q->limit : QUERY_SERIES_DEFAULT_RUNS);
+    json_decref(host);
+    const char *build = q->python_build && *q->python_build ? q->python_build : "";
+    json_t *runs = NULL, *regs = NULL, *others = NULL, *b = NULL;
+    const char *p4[4] = {sid, hid, build, limit};
+    rc = store_json_rows(s, SERIES_RUNS_SQL, p4, 4, &runs, err, errlen);
+    if (rc >= 0 && !*build) {
+        const char *p2[2] = {sid, hid};
+        rc = store_json_rows(s, SERIES_BUILD_SQL, p2, 2, &b, err, errlen);
+        build = json_string_value(json_array_get(b, 0));
+    }
+    const char *p3[3] = {sid, hid, build};
+    if (rc >= 0)
+        rc = store_json_rows(s, SERIES_REGS_SQL, p3, 3, &regs, err, errlen);
+    if (rc >= 0)
+        rc = store_json_rows(s, SERIES_OTHERS_SQL, p3, 3, &others, err, errlen);
+    if (rc >= 0) {
+        json_object_set_new(doc, "python_build", build ? json_string(build) : json_null());
+        json_object_set(doc, "runs", runs);
+        json_object_set(doc, "regressions", regs);
+        json_object_set(doc, "other_series", others);
+        rc = 0;
+    }
+    json_decref(runs);
+    json_decref(regs);
+    json_decref(others);
+    json_decref(b);
+    return rc;
+}
+
+/* One (host, build) of compare_hosts: its newest runs' samples of the metric. */
+struct cmp_series {
+    const json_t *first; /* its newest run row (borrowed from the rows) */
+    json_t *samples;     /* array of numbers (owned) */
+    size_t runs;
+};
+
+/* One host of compare_hosts: its series, newest build first. */
+struct cmp_host {
+    const json_t *row; /* a row of the host (borrowed) */
+    struct cmp_series *series;
+    size_t n;
+};
+
+/* Group rows (sorted by host, build) into hosts; *n hosts, new array (cmp_hosts_free). */
+static struct cmp_host *group_rows(const json_t *rows, const char *metric, size_t *n)
+{
+    size_t nrows = json_array_size(rows), nh = 0;
+    struct cmp_host *hosts = xcalloc(nrows + 1, sizeof(*hosts));
+    for (size_t i = 0; i < nrows; i++) {
+        const json_t *row = json_array_get(rows, i);
+        json_int_t hid = json_integer_value(json_object_get(row, "host_id"));
+        struct cmp_host *h = nh ? &hosts[nh - 1] : NULL;
+        if (!h || json_integer_value(json_object_get(h->row, "host_id")) != hid) {
+            h = &hosts[nh++];
+            h->row = row;
+            h->series = xcalloc(nrows - i, sizeof(*h->series));
+        }
+        struct cmp_series *se = h->n ? &h->series[h->n - 1] : NULL;
+        if (!se || strcmp(str_of(se->first, "python_build"), str_of(row, "python_build")) != 0) {
+            se = &h->series[h->n++];
+            se->first = row;
+            se->samples = json_array();
+        }
+        se->runs++;
+        size_t k;
+        const json_t *v;
+        json_array_foreach(json_object_get(row, metric), k, v)
+        {
+            if (json_is_number(v))
+                json_array_append(se->samples, (json_t *)v);
+        }
+    }
+    /* newest build first (the rows are newest first within a build) */
+    for (size_t i = 0; i < nh; i++) {
+        struct cmp_host *h = &hosts[i];
+        for (size_t a = 1; a < h->n; a++)
+            for (size_t b = a; b > 0 && strcmp(str_of(h->series[b].first, "created"),
+                                               str_of(h->series[b - 1].first, "created")) > 0;
+                 b--) {
+                struct cmp_series t = h->series[b];
+                h->series[b] = h->series[b - 1];
+                h->series[b - 1] = t;
+            }
+    }
+    *n = nh;
+    return hosts;
+}
+
+static void cmp_hosts_free(struct cmp_host *hosts, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        for (size_t k = 0; k < hosts[i].n; k++)
+            json_decref(hosts[i].series[k].samples);
+        free(hosts[i].series);
+    }
+    free(hosts);
+}
+
+/* Median of a samples array (borrowed) as JSON (new), null when empty. */
+static json_t *median_of(const json_t *samples)
+{
+    size_t n = json_array_size(samples);
+    double *x = xcalloc(n + 1, sizeof(*x));
+    for (size_t i = 0; i < n; i++)
+        x[i] = json_number_value(json_array_get(samples, i));
+    double med = 0;
+    bool ok = n && stats_median(x, n, &med) == 0;
+    free(x);
+    return ok ? json_real(med) : json_null();
+}
+
+/*
+ * The series of hosts a and b (borrowed) to compare: the Python build both
+ * ran whose newest run is the newest, else each host's newest build.
+ */
+static void pick_series(const struct cmp_host *a, const struct cmp_host *b,
+                        const struct cmp_series **sa, const struct cmp_series **sb)
+{
+    *sa = &a->series[0];
+    *sb = &b->series[0];
+    const char *best = NULL;
+    for (size_t i = 0; i < a->n; i++)
+        for (size_t k = 0; k < b->n; k++) {
+            if (strcmp(str_of(a->series[i].first, "python_build"),
+                       str_of(b->series[k].first, "python_build")) != 0)
+                continue;
+            const char *ta = str_of(a->series[i].first, "created");
+            const char *tb = str_of(b->series[k].first, "created");
+            const char *t = strcmp(ta, tb) > 0 ? ta : tb;
+            if (!best || strcmp(t, best) > 0) {
+                best = t;
+                *sa = &a->series[i];
+                *sb = &b->series[k];
+            }
+        }
+}
+
+/* The pair object of hosts a, b (borrowed), or NULL when a side has no samples. */
+static json_t *pair_new(const char *script, const char *metric, const struct cmp_host *a,
+                        const struct cmp_host *b)
+{
+    const struct cmp_series *sa, *sb;
+    pick_series(a, b, &sa, &sb);
+    json_t *ra =
+        json_pack("{s:O, s:O, s:O}", "host", json_object_get(a->row, "hostname"), "python_build",
+                  json_object_get(sa->first, "python_build"), metric, sa->samples);
+    json_t *rb =
+        json_pack("{s:O, s:O, s:O}", "host", json_object_get(b->row, "hostname"), "python_build",
+                  json_object_get(sb->first, "python_build"), metric, sb->samples);
+    json_t *pair = report_hardware_pair(script, ra, rb, metric);
+    json_decref(ra);
+    json_decref(rb);
+    if (!pair)
+        return NULL;
+    bool same = strcmp(str_of(sa->first, "python_build"), str_of(sb->first, "python_build")) == 0;
+    json_object_set(pair, "fingerprint_a", json_object_get(a->row, "fingerprint"));
+    json_object_set(pair, "fingerprint_b", json_object_get(b->row, "fingerprint"));
+    json_object_set_new(pair, "same_python_build", json_boolean(same));
+    json_object_set_new(pair, "median_a", median_of(sa->samples));
+    json_object_set_new(pair, "median_b", median_of(sb->samples));
+    json_object_set_new(pair, "runs_a", json_integer((json_int_t)sa->runs));
+    json_object_set_new(pair, "runs_b", json_integer((json_int_t)sb->runs));
+    json_object_set(pair, "newest_a", json_object_get(sa->first, "created"));
+    json_object_set(pair, "newest_b", json_object_get(sb->first, "created"));
+    return pair;
+}
+
+/* The index in hosts (n) of the host with id, or n. */
+static size_t host_index(const struct cmp_host *hosts, size_t n, json_int_t id)
+{
+    for (size_t i = 0; i < n; i++)
+        if (json_integer_value(json_object_get(hosts[i].row, "host_id")) == id)
+            return i;
+    return n;
+}
+
+static int answer_compare(struct store *s, const struct wire_query *q, json_t *doc, char *err,
+                          size_t errlen)
+{
+    const char *metric = q->metric && *q->metric ? q->metric : "wall_s";
+    uint32_t per = q->limit ? q->limit : QUERY_COMPARE_DEFAULT_RUNS;
+    json_object_set_new(doc, "metric", json_string(metric));
+    json_object_set_new(doc, "runs_per_host", json_integer(per));
+    json_int_t script_id;
+    int rc = find_script(s, q->script, doc, &script_id, err, errlen);
+    if (rc < 0)
+        return rc;
+    if (script_id == 0)
+        return 0;
+    /* the named hosts, resolved before anything else */
+    json_int_t *want = xcalloc(q->n_hosts + 1, sizeof(*want));
+    for (size_t i = 0; i < q->n_hosts; i++) {
+        json_t *h = NULL;
+        rc = find_host(s, q->hosts[i], doc, &h, err, errlen);
+        if (rc < 0 || h == NULL) {
+            free(want);
+            return rc;
+        }
+        want[i] = json_integer_value(json_object_get(h, "id"));
+        json_decref(h);
+        for (size_t k = 0; k < i; k++)
+            if (want[k] == want[i]) {
+                set_error(doc, "same_host", "\"%s\" and \"%s\" are the same host: name two",
+                          q->hosts[k], q->hosts[i]);
+                free(want);
+                return 0;
+            }
+    }
+    char sid[32], lim[32], maxrows[32];
+    snprintf(sid, sizeof(sid), "%" JSON_INTEGER_FORMAT, script_id);
+    snprintf(lim, sizeof(lim), "%" PRIu32, per);
+    snprintf(maxrows, sizeof(maxrows), "%d", QUERY_MAX_COMPARE_ROWS);
+    const char *p[3] = {sid, lim, maxrows};
+    json_t *rows = NULL;
+    rc = store_json_rows(s, COMPARE_RUNS_SQL, p, 3, &rows, err, errlen);
+    if (rc < 0) {
+        free(want);
+        return rc;
+    }
+    size_t nh;
+    struct cmp_host *hosts = group_rows(rows, metric, &nh);
+    /* the hosts in play, in order: the named ones, else every host that ran it */
+    size_t *use = xcalloc(nh + q->n_hosts + 1, sizeof(*use)), nuse = 0;
+    for (size_t i = 0; i < q->n_hosts; i++) {
+        size_t k = host_index(hosts, nh, want[i]);
+        if (k == nh) {
+            set_error(doc, "no_runs", "host \"%s\" has no successful run of \"%s\"", q->hosts[i],
+                      q->script);
+            goto out;
+        }
+        use[nuse++] = k;
+    }
+    if (q->n_hosts == 0)
+        for (size_t i = 0; i < nh; i++)
+            use[nuse++] = i;
+    json_t *hosts_arr = json_array();
+    for (size_t i = 0; i < nuse; i++) {
+        const struct cmp_host *h = &hosts[use[i]];
+        json_t *builds = json_array();
+        for (size_t k = 0; k < h->n; k++)
+            json_array_append_new(builds,
+                                  json_pack("{s:O, s:I, s:I, s:o, s:O}", "python_build",
+                                            json_object_get(h->series[k].first, "python_build"),
+                                            "runs", (json_int_t)h->series[k].runs, "samples",
+                                            (json_int_t)json_array_size(h->series[k].samples),
+                                            "median", median_of(h->series[k].samples), "newest",
+                                            json_object_get(h->series[k].first, "created")));
+        json_array_append_new(hosts_arr,
+                              json_pack("{s:O, s:O, s:o}", "hostname",
+                                        json_object_get(h->row, "hostname"), "fingerprint",
+                                        json_object_get(h->row, "fingerprint"), "series", builds));
+    }
+    json_object_set_new(doc, "hosts", hosts_arr);
+    if (nuse < 2) {
+        if (nuse == 1)
+            set_error(doc, "one_host", "only host \"%s\" ran \"%s\": nothing to compare it with",
+                      str_of(hosts[use[0]].row, "hostname"), q->script);
+        else
+            set_error(doc, "no_runs", "no host has a successful run of \"%s\"", q->script);
+        goto out;
+    }
+    json_t *pairs = json_array();
+    for (size_t i = 0; i < nuse && json_array_size(pairs) < QUERY_MAX_PAIRS; i++)
+        for (size_t k = i + 1; k < nuse && json_array_size(pairs) < QUERY_MAX_PAIRS; k++) {
+            json_t *pair = pair_new(q->script, metric, &hosts[use[i]], &hosts[use[k]]);
+            if (pair)
+                json_array_append_new(pairs, pair);
+        }
+    json_object_set_new(doc, "pairs", pairs);
+out:
+    free(use);
+    cmp_hosts_free(hosts, nh);
+    json_decref(rows);
+    free(want);
+    return 0;
+}
+
+int query_series_answer(struct store *store, const struct wire_query *q, json_t **out, char *err,
+                        size_t errlen)
+{
+    *out = NULL;
+    json_t *doc = json_pack("{s:s, s:n}", "script", q->script, "error");
+    int rc = q->kind == WIRE_QUERY_SERIES ? answer_series(store, q, doc, err, errlen)
+                                          : answer_compare(store, q, doc, err, errlen);
+    if (rc < 0) {
+        json_decref(doc);
+        return rc;
+    }
+    *out = doc;
+    return 0;
+}

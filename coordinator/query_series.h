@@ -1,0 +1,49 @@
+/*
+ * query_series.h - one script's history on the farm, and host vs host.
+ *
+ * Query KIND_SERIES answers "pyscope history SCRIPT --host H" from the
+ * farm: the ok runs of one series (script, host, Python build), oldest
+ * first, each as a document lib/regress reads (id, created, script key and
+ * content hash, host, Python build, per-repeat wall/cpu/peak memory
+ * samples) plus its batch; the regressions the batch analysis stored on that
+ * series; and the script's other series (other hosts or builds) with their
+ * run counts. The CLI computes the verdicts and change points itself, with
+ * the code local history uses.
+ *
+ * Query KIND_COMPARE_HOSTS answers "pyscope compare-hosts SCRIPT": for each
+ * pair of hosts that ran the script (or the hosts named), the ratio of
+ * medians B/A of one metric over each host's newest runs, with the 95%
+ * bootstrap interval of the team report's hardware comparison
+ * (report_hardware_pair), on a Python build both hosts ran when there is
+ * one.
+ *
+ * Problems the user can fix (an unknown script or host, a host named twice,
+ * fewer than two hosts) are answered in the document's "error" object
+ * ({code, message}), not as a protocol error. The JSON is documented in
+ * docs/json-schema.md (pyscope.series/1, pyscope.compare_hosts/1). Reads
+ * only the runs columns wall_s, cpu_s, peak_rss_bytes, script_sha256,
+ * python_build, stored_at, batch_id, host_id, script_id, outcome, run_id and
+ * the hosts, scripts and regressions tables.
+ */
+#ifndef PYSCOPE_COORD_QUERY_SERIES_H
+#define PYSCOPE_COORD_QUERY_SERIES_H
+
+#include <jansson.h>
+
+#include "store.h"
+#include "wire.h"
+
+/* Runs of a series returned when the query's limit is 0 (as local history). */
+#define QUERY_SERIES_DEFAULT_RUNS 200u
+/* Newest runs per host and Python build pooled by compare_hosts when limit is 0. */
+#define QUERY_COMPARE_DEFAULT_RUNS 5u
+
+/*
+ * Answer q (borrowed, kind SERIES or COMPARE_HOSTS, validated) into *out (a
+ * new object, caller owns). Returns 0 or a negative code with err (database
+ * errors only).
+ */
+int query_series_answer(struct store *store, const struct wire_query *q, json_t **out, char *err,
+                        size_t errlen);
+
+#endif

@@ -1,0 +1,245 @@
+/*
+ * html_hosts.c - the host-vs-host page of `pyscope compare-hosts`.
+ *
+ * The forest plot's x axis is the ratio B/A on a log scale (so 0.5 and 2 lie
+ * as far from 1 on either side), spanning every interval plus a margin and
+ * always 1. A pair whose interval misses 1 is coloured: red when B is slower,
+ * green when faster. Pairs without finite numbers are listed but not drawn.
+ */
+#include "html_hosts.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdbool.h>
+#include <string.h>
+
+#include "errors.h"
+#include "html_compare.h"
+#include "html_report.h"
+
+#define HHS_MAX_PAIRS 200
+#define HHS_W         900.0
+#define HHS_ROW       26.0
+#define HHS_L         260.0 /* room for the pair's names */
+#define HHS_R         30.0
+#define HHS_T         10.0
+#define HHS_B         30.0
+
+static void hhs_esc(FILE *out, const char *s)
+{
+    if (s)
+        html_write_escaped(out, s, strlen(s));
+}
+
+static const char *hhs_str(const json_t *o, const char *k)
+{
+    return json_string_value(json_object_get(o, k));
+}
+
+static bool hhs_num(const json_t *o, const char *k, double *out)
+{
+    const json_t *v = json_object_get(o, k);
+    if (!json_is_number(v) || !isfinite(json_number_value(v)))
+        return false;
+    *out = json_number_value(v);
+    return true;
+}
+
+/* ratio, ci_low and ci_high of pair p, all finite and > 0. */
+static bool hhs_pair_values(const json_t *p, double *r, double *lo, double *hi)
+{
+    return hhs_num(p, "ratio", r) && hhs_num(p, "ci_low", lo) && hhs_num(p, "ci_high", hi) &&
+           *r > 0 && *lo > 0 && *hi > 0;
+}
+
+/* "bad" (B slower), "ok" (B faster) or "" (the interval holds 1). */
+static const char *hhs_class(double lo, double hi)
+{
+    return lo > 1 ? "bad" : hi < 1 ? "ok" : "";
+}
+
+/* The chart point's class: "regression" (B slower), "improvement" or "". */
+static const char *hhs_point_class(double lo, double hi)
+{
+    return lo > 1 ? "regression" : hi < 1 ? "improvement" : "";
+}
+
+static void hhs_value(FILE *out, const char *metric, const json_t *p, const char *k)
+{
+    double v;
+    if (!hhs_num(p, k, &v))
+        fputs("\xe2\x80\x93", out);
+    else if (strcmp(metric, "peak_rss_bytes") == 0)
+        fprintf(out, "%.1f MiB", v / (1024.0 * 1024.0));
+    else
+        fprintf(out, "%.4f s", v);
+}
+
+static void hhs_plot(FILE *out, const json_t *pairs)
+{
+    double lmin = 0, lmax = 0; /* log of the axis ends; 1 always inside */
+    size_t n = 0, i;
+    const json_t *p;
+    json_array_foreach(pairs, i, p)
+    {
+        double r, lo, hi;
+        if (i == HHS_MAX_PAIRS || !hhs_pair_values(p, &r, &lo, &hi))
+            continue;
+        lmin = fmin(lmin, log(fmin(lo, r)));
+        lmax = fmax(lmax, log(fmax(hi, r)));
+        n++;
+    }
+    if (n == 0) {
+        fputs("<p class=\"muted\">No pair to draw.</p>\n", out);
+        return;
+    }
+    double pad = fmax(0.05, 0.1 * (lmax - lmin));
+    lmin -= pad;
+    lmax += pad;
+    double h = HHS_T + HHS_B + HHS_ROW * (double)n, pw = HHS_W - HHS_L - HHS_R;
+#define HHS_X(v) (HHS_L + (log(v) - lmin) / (lmax - lmin) * pw)
+    fprintf(out,
+            "<svg class=\"chart\" viewBox=\"0 0 %.0f %.0f\" width=\"100%%\" role=\"img\" "
+            "aria-label=\"ratio B/A per host pair with 95%% intervals\">\n"
+            "<line class=\"cp\" x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\"/>\n"
+            "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\">1 (same)</text>\n",
+            HHS_W, h, HHS_X(1.0), HHS_T, HHS_X(1.0), h - HHS_B, HHS_X(1.0), h - 10);
+    fprintf(out,
+            "<text x=\"%.1f\" y=\"%.1f\">%.3g</text>\n"
+            "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"end\">%.3g</text>\n",
+            HHS_L, h - 10, exp(lmin), HHS_W - HHS_R, h - 10, exp(lmax));
+    size_t row = 0;
+    json_array_foreach(pairs, i, p)
+    {
+        double r, lo, hi;
+        if (i == HHS_MAX_PAIRS || !hhs_pair_values(p, &r, &lo, &hi))
+            continue;
+        double y = HHS_T + HHS_ROW * ((double)row + 0.5);
+        fputs("<g><title>", out);
+        hhs_esc(out, hhs_str(p, "host_b"));
+        fputs(" / ", out);
+        hhs_esc(out, hhs_str(p, "host_a"));
+        fprintf(out, ": %.3f [%.3f, %.3f]</title>\n<text x=\"%.1f\" y=\"%.1f\">", r, lo, hi, 8.0,
+                y + 4);
+        hhs_esc(out, hhs_str(p, "host_b"));
+        fputs(" / ", out);
+        hhs_esc(out, hhs_str(p, "host_a"));
+        fprintf(out,
+                "</text>\n<line class=\"spread\" x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" "
+                "y2=\"%.1f\"/>\n<circle class=\"pt %s\" cx=\"%.1f\" cy=\"%.1f\" r=\"4\"/></g>\n",
+                HHS_X(lo), y, HHS_X(hi), y, hhs_point_class(lo, hi), HHS_X(r), y);
+        row++;
+    }
+    fputs("</svg>\n<p class=\"note\">Dot: ratio of medians B/A; bar: its 95% percentile "
+          "bootstrap interval; log scale. Right of the dashed line: B is slower.</p>\n",
+          out);
+#undef HHS_X
+}
+
+static void hhs_pairs_table(FILE *out, const char *metric, const json_t *pairs)
+{
+    fputs("<div class=\"table-wrap\"><table><thead><tr><th>Host A</th><th>Host B</th>"
+          "<th class=\"num\">Median A</th><th class=\"num\">Median B</th>"
+          "<th class=\"num\">B/A</th><th class=\"num\">95% CI</th><th class=\"num\">n A</th>"
+          "<th class=\"num\">n B</th><th>Python build</th></tr></thead><tbody>\n",
+          out);
+    size_t i;
+    const json_t *p;
+    json_array_foreach(pairs, i, p)
+    {
+        if (i == HHS_MAX_PAIRS)
+            break;
+        double r, lo, hi, na = 0, nb = 0;
+        bool ok = hhs_pair_values(p, &r, &lo, &hi);
+        hhs_num(p, "samples_a", &na);
+        hhs_num(p, "samples_b", &nb);
+        fputs("<tr><td>", out);
+        hhs_esc(out, hhs_str(p, "host_a"));
+        fputs("</td><td>", out);
+        hhs_esc(out, hhs_str(p, "host_b"));
+        fputs("</td><td class=\"num\">", out);
+        hhs_value(out, metric, p, "median_a");
+        fputs("</td><td class=\"num\">", out);
+        hhs_value(out, metric, p, "median_b");
+        if (ok)
+            fprintf(out,
+                    "</td><td class=\"num %s\">%.3f</td><td class=\"num\">%.3f\xe2\x80\x93%.3f",
+                    hhs_class(lo, hi), r, lo, hi);
+        else
+            fputs("</td><td></td><td class=\"num\">", out);
+        fprintf(out, "</td><td class=\"num\">%.0f</td><td class=\"num\">%.0f</td><td>", na, nb);
+        if (json_is_true(json_object_get(p, "same_python_build"))) {
+            hhs_esc(out, hhs_str(p, "python_build_a"));
+        } else {
+            fputs("<span class=\"warn\">differ</span>: A ", out);
+            hhs_esc(out, hhs_str(p, "python_build_a"));
+            fputs("; B ", out);
+            hhs_esc(out, hhs_str(p, "python_build_b"));
+        }
+        fputs("</td></tr>\n", out);
+    }
+    fputs("</tbody></table></div>\n", out);
+}
+
+static void hhs_hosts_table(FILE *out, const char *metric, const json_t *hosts)
+{
+    fputs("<div class=\"table-wrap\"><table><thead><tr><th>Host</th><th>Fingerprint</th>"
+          "<th>Python build</th><th class=\"num\">Runs</th><th class=\"num\">Samples</th>"
+          "<th class=\"num\">Median</th><th>Newest run</th></tr></thead><tbody>\n",
+          out);
+    size_t i, k;
+    const json_t *h, *s;
+    json_array_foreach(hosts, i, h)
+    {
+        json_array_foreach(json_object_get(h, "series"), k, s)
+        {
+            double runs = 0, samples = 0;
+            hhs_num(s, "runs", &runs);
+            hhs_num(s, "samples", &samples);
+            fputs("<tr><td>", out);
+            hhs_esc(out, hhs_str(h, "hostname"));
+            fputs("</td><td><code>", out);
+            hhs_esc(out, hhs_str(h, "fingerprint"));
+            fputs("</code></td><td>", out);
+            hhs_esc(out, hhs_str(s, "python_build"));
+            fprintf(out,
+                    "</td><td class=\"num\">%.0f</td><td class=\"num\">%.0f</td>"
+                    "<td class=\"num\">",
+                    runs, samples);
+            hhs_value(out, metric, s, "median");
+            fputs("</td><td>", out);
+            hhs_esc(out, hhs_str(s, "newest"));
+            fputs("</td></tr>\n", out);
+        }
+    }
+    fputs("</tbody></table></div>\n", out);
+}
+
+int html_hosts_write(FILE *out, const json_t *doc, char *err, size_t errlen)
+{
+    const json_t *c = json_object_get(doc, "compare_hosts");
+    const char *schema = hhs_str(doc, "schema");
+    if (!json_is_object(c) || !schema || strcmp(schema, "pyscope.compare_hosts/1") != 0) {
+        if (err && errlen)
+            snprintf(err, errlen, "not a pyscope.compare_hosts/1 document");
+        return -PYSCOPE_ESCHEMA;
+    }
+    const char *metric = hhs_str(c, "metric") ? hhs_str(c, "metric") : "wall_s";
+    const json_t *pairs = json_object_get(c, "pairs");
+    html_compare_page_open(out, "PyScope host vs host", "host vs host");
+    fputs("<dl class=\"meta\">\n<dt>Script</dt><dd><code>", out);
+    hhs_esc(out, hhs_str(c, "script") ? hhs_str(c, "script") : "?");
+    fputs("</code></dd>\n<dt>Metric</dt><dd>", out);
+    hhs_esc(out, metric);
+    double per;
+    if (hhs_num(c, "runs_per_host", &per))
+        fprintf(out, "</dd>\n<dt>Runs per host</dt><dd>newest %.0f", per);
+    fputs("</dd>\n</dl>\n</header>\n<main>\n<section id=\"pairs\">\n<h2>Ratio B/A</h2>\n", out);
+    hhs_plot(out, pairs);
+    hhs_pairs_table(out, metric, pairs);
+    fputs("</section>\n<section id=\"hosts\">\n<h2>Hosts</h2>\n", out);
+    hhs_hosts_table(out, metric, json_object_get(c, "hosts"));
+    fputs("</section>\n", out);
+    html_compare_page_close(out);
+    return ferror(out) ? -EIO : 0;
+}

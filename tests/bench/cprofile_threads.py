@@ -1,0 +1,78 @@
+"""cprofile_threads.py - `python -m cProfile`, but profiling every thread (benchmark reference).
+
+Usage: python3.11 cprofile_threads.py [-o OUTFILE] SCRIPT [ARGS...]
+
+`python -m cProfile script.py` profiles the main thread only: cProfile.Profile.enable()
+installs its hook with sys.setprofile semantics (PyEval_SetProfile, this thread only), so
+threads the script starts run unprofiled and cost nothing. A user who wants their
+worker threads in a cProfile profile has to do what this wrapper does, which is what
+bench.py's "cProfile, all threads" reference measures:
+
+- run the script exactly as cProfile.main() does (sys.argv, sys.path[0], a fresh
+  __main__ namespace, Profile.runctx), and
+- threading.setprofile() a starter: the first profile event of every thread started
+  through `threading` creates a cProfile.Profile for that thread and enables it (which
+  replaces the starter in that thread);
+- at the end, merge all profiles with pstats and dump them to OUTFILE, as cProfile -o.
+
+It prints "cprofile_threads: N thread(s) profiled" on stderr (bench.py reads it to
+tell which workloads run Python code in more than one thread).
+"""
+import cProfile
+import os
+import pstats
+import sys
+import threading
+
+
+def main(argv):
+    outfile = None
+    args = list(argv)
+    if len(args) >= 2 and args[0] == "-o":
+        outfile = os.path.abspath(args[1])
+        args = args[2:]
+    if not args:
+        print("usage: cprofile_threads.py [-o OUTFILE] SCRIPT [ARGS...]", file=sys.stderr)
+        return 2
+    progname = args[0]
+    sys.argv[:] = args
+    sys.path.insert(0, os.path.dirname(progname))
+    with open(progname, "rb") as fp:
+        code = compile(fp.read(), progname, "exec")
+    globs = {"__file__": progname, "__name__": "__main__", "__package__": None,
+             "__cached__": None}
+
+    workers = []
+    lock = threading.Lock()
+
+    def start_thread_profile(frame, event, arg):
+        # Runs once per new thread, from its first profile event: from now on
+        # this thread's own cProfile.Profile receives its events.
+        prof = cProfile.Profile()
+        with lock:
+            workers.append(prof)
+        prof.enable()
+
+    main_prof = cProfile.Profile()
+    threading.setprofile(start_thread_profile)
+    try:
+        main_prof.runctx(code, globs, None)
+    except SystemExit:
+        pass
+    finally:
+        threading.setprofile(None)
+        # Profile.create_stats() disables the calling thread's hook: build the
+        # main thread's stats first, then the workers' (finished, or daemons).
+        stats = pstats.Stats(main_prof)
+        with lock:
+            done = list(workers)
+        for prof in done:
+            stats.add(prof)
+        if outfile is not None:
+            stats.dump_stats(outfile)
+        print("cprofile_threads: %d thread(s) profiled" % (1 + len(done)), file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

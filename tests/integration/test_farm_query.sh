@@ -1,0 +1,178 @@
+#!/usr/bin/env bash
+# test_farm_query.sh - "pyscope history SCRIPT --host H" and "pyscope compare-hosts SCRIPT"
+# against a real coordinator (CURVE on) and PostgreSQL. Six nights of
+# tests/integration/team_seed.sql (examples/a.py 30% slower on host-b on night 6, confirmed
+# and stored by the batch analysis), plus a third host with another Python build and more
+# memory, and a script only one host ran. Checks history's table, JSON (medians against
+# psql, the stored regressions) and HTML; compare-hosts' ratio against one computed by
+# /usr/bin/python3.11 from the same rows; and the errors: unknown script or host, one
+# host, unreachable coordinator, bad options.
+source "$PYSCOPE_SRC/tests/integration/lib.sh"
+source "$PYSCOPE_SRC/tests/integration/pg.sh"
+source "$PYSCOPE_SRC/tests/integration/coord.sh"
+source "$PYSCOPE_SRC/tests/integration/team_lib.sh"
+
+CLI="$PYSCOPE_BUILD/cli/pyscope"
+keys=$T/keys
+allowed=$T/coord-keys
+"$CLI" keygen cli --dir "$keys" >/dev/null
+"$CLI" keygen stranger --dir "$keys" >/dev/null
+"$CLI" keygen coordinator --dir "$allowed" >/dev/null
+mkdir -p "$allowed/agents" "$allowed/submitters"
+cp "$keys/cli.key" "$allowed/submitters/"
+printf '[coordinator]\ncurve_keys_dir = %s\n' "$allowed" >"$T/coord.conf"
+
+pg_start
+coord_start --config "$T/coord.conf"
+export PYSCOPE_COORDINATOR="$COORD_EP"
+export PYSCOPE_SECRET_KEY=$keys/cli PYSCOPE_COORDINATOR_KEY=$allowed/coordinator.key
+
+for n in 1 2 3 4 5 6; do team_seed team_seed.sql "$n" 6 30; done
+expect_eq "night 6: one confirmation queued" 1 "$(team_settled)"
+team_seed team_confirm.sql 6 6 30
+expect_eq "confirmed and analysed" 0 "$(team_settled)"
+# host-c: another Python build, twice the memory, 0.8x the wall time of host-a; and a
+# script only host-a ran (straight into the tables: these batches are not analysed).
+psql -q -v ON_ERROR_STOP=1 >/dev/null <<'EOF'
+INSERT INTO hosts (fingerprint, hostname, cpu_model, cores, mem_bytes, os, kernel, arch, governor, load1)
+VALUES ('00000000000000c3', 'host-c', 'cpu', 4, 1, 'linux', '6', 'x86_64', 'performance', 0);
+INSERT INTO scripts (key) VALUES ('examples/solo.py');
+INSERT INTO batches (suite, label, "commit", state, finished, analyzed)
+VALUES ('extra', 'extra', 'c', 'done', now(), now());
+INSERT INTO jobs (batch_id, script_id, host_id, repeat, warmup, mode, timeout_s, state)
+SELECT (SELECT max(id) FROM batches), s.id, h.id, 4, 0, 'sample', 60, 'done'
+FROM scripts s, hosts h
+WHERE (s.key = 'examples/a.py' AND h.hostname = 'host-c')
+   OR (s.key = 'examples/solo.py' AND h.hostname = 'host-a');
+INSERT INTO runs (run_id, job_id, attempt, batch_id, host_id, script_id, agent, script_sha256,
+                  python_version, python_build, python_executable, outcome, message, governor,
+                  load1, wall_s, cpu_s, peak_rss_bytes, exit_codes, signals, timed_out,
+                  started_at, stored_at)
+SELECT gen_random_uuid(), j.id, 1, j.batch_id, j.host_id, j.script_id, 'agent-c', 'abc', '3.12',
+       'CPython 3.12 clang', '/usr/bin/python3.12', 'ok', '', 'performance', 0,
+       ARRAY[0.80, 0.81, 0.79, 0.82] || ARRAY[0.8 + k * 0.001], ARRAY[0.7, 0.7, 0.7, 0.7, 0.7],
+       ARRAY[2000, 2000, 2000, 2000, 2000]::bigint[], '{0,0,0,0,0}', '{0,0,0,0,0}',
+       '{f,f,f,f,f}', now() - (10 - k) * interval '1 minute', now() - (10 - k) * interval '1 minute'
+FROM jobs j, generate_series(1, 3) k WHERE j.batch_id = (SELECT max(id) FROM batches);
+EOF
+
+# ---- history --host on the farm ----
+capture "$CLI" history examples/a.py --host host-b --json
+expect_eq "history --json exits 0" 0 "$RC"
+J=$OUT
+expect_eq "history schema and source" "pyscope.history/1 farm" \
+    "$(echo "$J" | json_get "d['schema'] + ' ' + d['source']")"
+expect_eq "history: host-b's series" "host-b 00000000000000b2 CPython 3.11 gcc" \
+    "$(echo "$J" | json_get "d['host']['hostname'] + ' ' + d['host']['fingerprint'] + ' ' + d['python_build']")"
+series="s.key = 'examples/a.py' AND h.hostname = 'host-b' AND r.outcome = 'ok'"
+rows="FROM runs r JOIN scripts s ON s.id = r.script_id JOIN hosts h ON h.id = r.host_id WHERE $series"
+expect_eq "history: every run of the series, oldest first" \
+    "$(pg_sql "SELECT string_agg(r.run_id::text, ' ' ORDER BY r.stored_at, r.run_id) $rows")" \
+    "$(echo "$J" | json_get "' '.join(r['id'] for r in d['runs'])")"
+expect_eq "history: run medians as psql computes them" \
+    "$(pg_sql "SELECT string_agg(to_char((SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY w) FROM unnest(r.wall_s) w), 'FM0.000000'), ' ' ORDER BY r.stored_at, r.run_id) $rows")" \
+    "$(echo "$J" | json_get "' '.join('%.6f' % r['median_wall_s'] for r in d['runs'])")"
+expect_eq "history: batch ids" \
+    "$(pg_sql "SELECT string_agg(r.batch_id::text, ' ' ORDER BY r.stored_at, r.run_id) $rows")" \
+    "$(echo "$J" | json_get "' '.join(str(r['batch_id']) for r in d['runs'])")"
+expect_eq "history: night 6 judged a regression against its baseline" "regression" \
+    "$(echo "$J" | json_get "d['runs'][5]['verdict']")"
+expect_eq "history: quiet nights are no change" "no_change no_change no_change no_change" \
+    "$(echo "$J" | json_get "' '.join(r['verdict'] for r in d['runs'][1:5])")"
+expect_eq "history: the stored regressions of the series" \
+    "$(pg_sql "SELECT count(*) FROM regressions g JOIN scripts s ON s.id = g.script_id JOIN hosts h ON h.id = g.host_id WHERE s.key = 'examples/a.py' AND h.hostname = 'host-b'")" \
+    "$(echo "$J" | json_get "len(d['stored_regressions'])")"
+expect_eq "history: marked on their candidate run" \
+    "$(pg_sql "SELECT DISTINCT g.candidate_run FROM regressions g WHERE g.metric = 'wall_s'")" \
+    "$(echo "$J" | json_get "' '.join(r['id'] for r in d['runs'] if any(g['metric'] == 'wall_s' for g in r['stored_regressions']))")"
+expect_eq "history: other series listed" "host-a CPython 3.11 gcc 6|host-c CPython 3.12 clang 3" \
+    "$(echo "$J" | json_get "'|'.join('%s %s %d' % (o['hostname'], o['python_build'], o['runs']) for o in d['other_series'])")"
+capture "$CLI" history examples/a.py --host 00000000000000b2 --json --limit 3
+expect_eq "history by fingerprint, --limit 3: the newest three" \
+    "$(echo "$J" | json_get "' '.join(r['id'] for r in d['runs'][-3:])")" \
+    "$(echo "$OUT" | json_get "' '.join(r['id'] for r in d['runs'])")"
+capture "$CLI" history examples/a.py --host host-b --html "$T/trend.html"
+expect_eq "history table exits 0" 0 "$RC"
+expect_match "table: title and source" "History of examples/a.py.*From the farm: $COORD_EP" "$(echo "$OUT" | tr '\n' ' ')"
+expect_match "table: the regression row" "regression \(\+[23][0-9]\.[0-9]%\) \[farm: regression #[0-9]+, confirmed\]" "$OUT"
+expect_match "table: stored regressions listed" "Stored by the farm's nightly analysis:" "$OUT"
+expect_match "table: wall_s with its CI" "regression wall_s \+[23][0-9]\.[0-9]% \(95% CI \+" "$OUT"
+html=$(cat "$T/trend.html")
+expect_match "html: trend chart" "<svg" "$html"
+expect_match "html: a regression marked" 'verdict-regression' "$html"
+expect_match "html: the farm's stored regression" 'farm: regression #[0-9]+' "$html"
+expect_nomatch "html: no script element" '<script' "$html"
+capture "$CLI" history 'examples/<script>alert(1)</script>.py' --host host-a --html "$T/hostile.html"
+expect_eq "history of the hostile name exits 0" 0 "$RC"
+expect_match "html: hostile script name escaped" '&lt;script&gt;alert\(1\)&lt;/script&gt;' "$(cat "$T/hostile.html")"
+expect_nomatch "html: hostile name not an element" '<script' "$(cat "$T/hostile.html")"
+
+# errors
+capture "$CLI" history examples/nope.py --host host-b
+expect_eq "history: unknown script exits 2" 2 "$RC"
+expect_match "history: unknown script explained" 'no runs of "examples/nope.py"' "$OUT"
+capture "$CLI" history examples/a.py --host host-x
+expect_eq "history: unknown host exits 2" 2 "$RC"
+expect_match "history: unknown host explained" 'no host named "host-x".*pyscope hosts' "$OUT"
+capture "$CLI" history examples/a.py
+expect_eq "history on the farm without --host exits 2" 2 "$RC"
+expect_match "history: --host asked for" "--host H is needed" "$OUT"
+capture "$CLI" history examples/a.py --host host-b --coordinator "ipc://$T/nowhere.sock" --timeout 1
+expect_eq "history: unreachable coordinator exits 4" 4 "$RC"
+expect_match "history: unreachable explained" "could not reach|no answer" "$OUT"
+capture "$CLI" history examples/a.py --host host-b --secret-key "$keys/stranger" --timeout 2
+expect_eq "history: a stranger's key is refused (exit 4)" 4 "$RC"
+capture "$CLI" history examples/a.py --host host-b --local --reports-dir "$T/none"
+expect_eq "history --local reads local reports (none here: exit 2)" 2 "$RC"
+expect_match "history --local: the local error" 'no reports folder' "$OUT"
+
+# ---- compare-hosts ----
+# psql: the newest 5 ok runs' wall samples of a host (one JSON list)
+samples() {
+    pg_sql "SELECT json_agg(w) FROM (SELECT r.wall_s FROM runs r JOIN scripts s ON s.id = r.script_id JOIN hosts h ON h.id = r.host_id WHERE s.key = 'examples/a.py' AND h.hostname = '$1' AND r.outcome = 'ok' AND r.python_build = 'CPython 3.11 gcc' ORDER BY r.stored_at DESC, r.run_id DESC LIMIT 5) x, unnest(x.wall_s) w"
+}
+want=$(/usr/bin/python3.11 -c "import json,statistics,sys; a=json.loads(sys.argv[1]); b=json.loads(sys.argv[2]); print('%.9f %d %d' % (statistics.median(b)/statistics.median(a), len(a), len(b)))" "$(samples host-a)" "$(samples host-b)")
+capture "$CLI" compare-hosts examples/a.py --hosts host-a,host-b --json
+expect_eq "compare-hosts --json exits 0" 0 "$RC"
+C=$OUT
+expect_eq "compare-hosts schema" "pyscope.compare_hosts/1" "$(echo "$C" | json_get "d['schema']")"
+expect_eq "compare-hosts: one pair, B/A and counts as python3.11 computes them" "1 $want" \
+    "$(echo "$C" | json_get "'%d %.9f %d %d' % (len(d['compare_hosts']['pairs']), d['compare_hosts']['pairs'][0]['ratio'], d['compare_hosts']['pairs'][0]['samples_a'], d['compare_hosts']['pairs'][0]['samples_b'])")"
+expect_eq "compare-hosts: the CI holds the ratio, same build" "True True" \
+    "$(echo "$C" | json_get "(lambda p: '%s %s' % (p['ci_low'] <= p['ratio'] <= p['ci_high'], p['same_python_build']))(d['compare_hosts']['pairs'][0])")"
+capture "$CLI" compare-hosts examples/a.py --hosts host-a,host-b
+expect_match "compare-hosts table" "host-a +host-b .* [0-9]\.[0-9]{3} +\[[0-9.]+, [0-9.]+\] +25 +30  same" "$OUT"
+capture "$CLI" compare-hosts examples/a.py --json
+expect_eq "compare-hosts: every pair of the three hosts" "host-a/host-b True|host-a/host-c False|host-b/host-c False" \
+    "$(echo "$OUT" | json_get "'|'.join('%s/%s %s' % (p['host_a'], p['host_b'], p['same_python_build']) for p in d['compare_hosts']['pairs'])")"
+capture "$CLI" compare-hosts examples/a.py --hosts host-c,host-a --metric memory --json
+expect_eq "compare-hosts --metric memory: A/C order kept, 0.5" "host-c host-a 0.500" \
+    "$(echo "$OUT" | json_get "(lambda p: '%s %s %.3f' % (p['host_a'], p['host_b'], p['ratio']))(d['compare_hosts']['pairs'][0])")"
+capture "$CLI" compare-hosts examples/a.py --hosts host-a,host-c --html "$T/hosts.html"
+expect_match "compare-hosts: differing builds said" "no Python build ran on both" "$OUT"
+html=$(cat "$T/hosts.html")
+expect_match "compare-hosts --html: the ratio drawn" '<circle class="pt improvement"' "$html"
+expect_match "compare-hosts --html: builds differ said" 'differ</span>: A CPython 3.11 gcc; B CPython 3.12 clang' "$html"
+expect_nomatch "compare-hosts --html: no script element" '<script' "$html"
+capture "$CLI" compare-hosts examples/solo.py
+expect_eq "compare-hosts: one host exits 2" 2 "$RC"
+expect_match "compare-hosts: one host explained" 'only host "host-a" ran' "$OUT"
+capture "$CLI" compare-hosts examples/nope.py
+expect_eq "compare-hosts: unknown script exits 2" 2 "$RC"
+capture "$CLI" compare-hosts examples/a.py --hosts host-a,host-x
+expect_eq "compare-hosts: unknown host exits 2" 2 "$RC"
+expect_match "compare-hosts: unknown host explained" 'no host named "host-x"' "$OUT"
+capture "$CLI" compare-hosts examples/a.py --hosts host-a
+expect_eq "compare-hosts: one --hosts name is a usage error" 2 "$RC"
+capture "$CLI" compare-hosts examples/a.py --metric speed
+expect_eq "compare-hosts: bad metric is a usage error" 2 "$RC"
+capture "$CLI" compare-hosts /etc/passwd
+expect_eq "compare-hosts: not a script key" 2 "$RC"
+capture "$CLI" compare-hosts examples/a.py --coordinator "ipc://$T/nowhere.sock" --timeout 1
+expect_eq "compare-hosts: unreachable coordinator exits 4" 4 "$RC"
+capture "$CLI" help compare-hosts
+expect_match "compare-hosts --help" "Usage: pyscope compare-hosts SCRIPT" "$OUT"
+
+coord_stop
+expect_eq "coordinator exits 0" 0 "$COORD_STATUS"
+finish
