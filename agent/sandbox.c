@@ -274,6 +274,12 @@ static void sandbox_runner_dir(struct sandbox *sb, const char *runner)
             if (strncmp(real, hidden[i], strlen(hidden[i])) == 0 &&
                 strlen(real) < sizeof(sb->runner_dir))
                 snprintf(sb->runner_dir, sizeof(sb->runner_dir), "%s", real);
+        /* A folder holding the workspace would cover its read-only bind (and may
+         * not be open to the job user): the runner is started from its descriptor. */
+        size_t rl = strlen(sb->runner_dir);
+        if (rl && sb->workspace && strncmp(sb->workspace, sb->runner_dir, rl) == 0 &&
+            (sb->workspace[rl] == '/' || sb->workspace[rl] == '\0'))
+            sb->runner_dir[0] = '\0';
     }
     free(real);
 }
