@@ -32,6 +32,7 @@
 #include "pathnorm.h"
 #include "result.h"
 #include "runjob.h"
+#include "sandbox.h"
 #include "spool.h"
 #include "wire.h"
 #include "xmalloc.h"
@@ -58,7 +59,8 @@ struct agent {
     void *mon;  /* PAIR receiving the DEALER's monitor events */
     int sigfd;
     struct spool *spool;
-    json_t *host; /* hostinfo, refreshed for each result */
+    struct sandbox sb; /* how jobs are confined (sandbox.h) */
+    json_t *host;      /* hostinfo, refreshed for each result */
     char *py_version, *py_build, *py_exe;
     struct wire_python python;
     struct wire_label labels[AGENT_MAX_LABELS];
@@ -309,7 +311,7 @@ static bool agent_start(struct agent *a, struct runjob *rj)
     }
     if (hash_file_sha256(abs, rj->sha256) < 0)
         rj->sha256[0] = '\0';
-    rc = runjob_start(rj, a->cfg, abs, err, sizeof(err));
+    rc = runjob_start(rj, a->cfg, &a->sb, abs, err, sizeof(err));
     free(abs);
     if (rc < 0) {
         log_error("job %llu: %s", (unsigned long long)rj->job_id, err);
@@ -364,7 +366,7 @@ static json_t *agent_read_run(const struct runjob *rj, char *why, size_t whylen)
     char *path = xasprintf("%s/out.json", rj->tmpdir);
     struct stat st;
     json_t *run = NULL;
-    if (stat(path, &st) < 0) {
+    if (stat(path, &st) < 0 || st.st_size == 0) {
         snprintf(why, whylen, "no result document");
     } else if (st.st_size > AGENT_MAX_RUN_JSON) {
         snprintf(why, whylen, "result document too large");
@@ -421,7 +423,8 @@ static void agent_on_exit(struct agent *a, struct runjob *rj)
     if (code == 0 || code == PYSCOPE_EXIT_SCRIPT || code == PYSCOPE_EXIT_TIMEOUT) {
         json_t *run = agent_read_run(rj, why, sizeof(why));
         if (run) {
-            agent_finish(a, rj, run, WIRE_OUTCOME_UNSPECIFIED, NULL);
+            bool lim = runjob_limit_message(rj, &a->sb, run, msg, sizeof(msg));
+            agent_finish(a, rj, run, WIRE_OUTCOME_UNSPECIFIED, lim ? msg : NULL);
             json_decref(run);
             return;
         }
@@ -769,7 +772,7 @@ static int agent_connect(struct agent *a)
 /* Milliseconds until the nearest timer (at most 1000). */
 static long agent_poll_timeout(const struct agent *a, double now)
 {
-    double next = now + 1.0;
+    double next = now + (a->n_running && a->sb.drop ? RUNJOB_PROCS_PERIOD : 1.0);
     if (a->link == LINK_READY && a->next_heartbeat < next)
         next = a->next_heartbeat;
     for (size_t i = 0; i < a->n_running; i++)
@@ -811,6 +814,10 @@ int agent_run(const struct agent_config *cfg)
     struct agent a = {.cfg = cfg, .sigfd = -1, .heartbeat_ms = AGENT_HEARTBEAT_MS};
     char err[512];
     int rc = 0;
+    if (sandbox_init(&a.sb, cfg, err, sizeof(err)) < 0) {
+        log_error("%s", err);
+        return -PYSCOPE_EUSAGE;
+    }
     a.spool = spool_open(cfg->spool, err, sizeof(err));
     if (!a.spool) {
         log_error("%s", err);
@@ -872,6 +879,7 @@ int agent_run(const struct agent_config *cfg)
             agent_read_socket(&a);
         now = runjob_now();
         agent_check_deadlines(&a, now);
+        runjob_note_procs(a.running, a.n_running, &a.sb, now);
         if (a.link == LINK_HELLO && now - a.hello_at >= cfg->connect_timeout_s)
             agent_send_hello(&a);
         if (a.link == LINK_READY && now >= a.next_heartbeat) {

@@ -19,6 +19,7 @@
 
 #define AGENT_DEFAULT_MEMORY (2ull * 1024 * 1024 * 1024)
 #define AGENT_DEFAULT_FSIZE  (1ull * 1024 * 1024 * 1024)
+#define AGENT_DEFAULT_TMP    (256ull * 1024 * 1024)
 
 void agent_config_usage(FILE *out)
 {
@@ -37,6 +38,8 @@ void agent_config_usage(FILE *out)
           "  --max-jobs N        jobs at the same time, 1..64 (default 1)\n"
           "  --memory-limit SIZE address space of a job, e.g. 2G (default 2G)\n"
           "  --runner PATH       the pyscope-run executable (default: next to this one)\n"
+          "  --run-as USER       as root: the unprivileged user jobs run as (default\n"
+          "                      pyscope-job; \"root\" allows root jobs, unsafe)\n"
           "  --secret-key FILE   CURVE: this agent's secret key (NAME.key_secret, from\n"
           "                      pyscope keygen); its NAME.key goes on the coordinator's\n"
           "                      allowlist as an agent\n"
@@ -159,6 +162,10 @@ static int cfg_apply(struct agent_config *cfg, const char *key, const char *v, c
         cfg_set(&cfg->secret_key, v);
     else if (strcmp(key, "coordinator_key") == 0)
         cfg_set(&cfg->coordinator_key, v);
+    else if (strcmp(key, "run_as") == 0)
+        cfg_set(&cfg->run_as, v);
+    else if (strcmp(key, "tmp_size") == 0)
+        rc = cfg_size(v, &cfg->tmp_size);
     else if (strcmp(key, "label") == 0)
         return cfg_label(cfg, v);
     else if (strcmp(key, "max_jobs") == 0)
@@ -167,9 +174,12 @@ static int cfg_apply(struct agent_config *cfg, const char *key, const char *v, c
         rc = cfg_size(v, &cfg->memory_limit);
     else if (strcmp(key, "file_size_limit") == 0)
         rc = cfg_size(v, &cfg->file_size_limit);
-    else if (strcmp(key, "max_procs") == 0)
-        rc = cfg_uint(v, 0, 1000000, &cfg->max_procs);
-    else if (strcmp(key, "kill_grace") == 0) {
+    else if (strcmp(key, "max_procs") == 0) {
+        if (strcmp(v, "auto") == 0)
+            cfg->max_procs = AGENT_PROCS_AUTO;
+        else
+            rc = cfg_uint(v, 0, 1000000, &cfg->max_procs);
+    } else if (strcmp(key, "kill_grace") == 0) {
         unsigned g;
         rc = cfg_uint(v, 0, 3600, &g);
         cfg->kill_grace_s = g;
@@ -241,13 +251,24 @@ int agent_config_load(struct agent_config *cfg, int argc, char **argv)
     cfg->max_jobs = 1;
     cfg->memory_limit = AGENT_DEFAULT_MEMORY;
     cfg->file_size_limit = AGENT_DEFAULT_FSIZE;
+    cfg->max_procs = AGENT_PROCS_AUTO;
+    cfg->tmp_size = AGENT_DEFAULT_TMP;
     cfg->kill_grace_s = 30;
     cfg->dead_periods = 3;
     cfg->resend_s = 30;
     cfg->connect_timeout_s = 5;
     cfg->python = xstrdup("/usr/bin/python3.11");
 
-    enum { OPT_LABEL = 256, OPT_MAXJOBS, OPT_MEM, OPT_RUNNER, OPT_CONFIG, OPT_SKEY, OPT_CKEY };
+    enum {
+        OPT_LABEL = 256,
+        OPT_MAXJOBS,
+        OPT_MEM,
+        OPT_RUNNER,
+        OPT_CONFIG,
+        OPT_SKEY,
+        OPT_CKEY,
+        OPT_RUNAS
+    };
     static const struct option opts[] = {
         {"coordinator", required_argument, NULL, 'c'},
         {"workspace", required_argument, NULL, 'w'},
@@ -260,6 +281,7 @@ int agent_config_load(struct agent_config *cfg, int argc, char **argv)
         {"config", required_argument, NULL, OPT_CONFIG},
         {"secret-key", required_argument, NULL, OPT_SKEY},
         {"coordinator-key", required_argument, NULL, OPT_CKEY},
+        {"run-as", required_argument, NULL, OPT_RUNAS},
         {"verbose", no_argument, NULL, 'v'},
         {"help", no_argument, NULL, 'h'},
         {"version", no_argument, NULL, 'V'},
@@ -331,6 +353,9 @@ int agent_config_load(struct agent_config *cfg, int argc, char **argv)
         case OPT_CKEY:
             rc = cfg_apply(cfg, "coordinator_key", optarg, "--coordinator-key");
             break;
+        case OPT_RUNAS:
+            rc = cfg_apply(cfg, "run_as", optarg, "--run-as");
+            break;
         case OPT_CONFIG:
             break;
         case 'v':
@@ -400,6 +425,7 @@ void agent_config_release(struct agent_config *cfg)
     free(cfg->python);
     free(cfg->secret_key);
     free(cfg->coordinator_key);
+    free(cfg->run_as);
     for (size_t i = 0; i < cfg->n_labels; i++) {
         free(cfg->label_keys[i]);
         free(cfg->label_values[i]);

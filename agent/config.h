@@ -13,6 +13,7 @@
 #include <stdio.h>
 
 #define AGENT_MAX_LABELS 32
+#define AGENT_PROCS_AUTO UINT32_MAX /* max_procs unset: see sandbox.h */
 
 /* Everything the agent needs to know; strings are owned by the config. */
 struct agent_config {
@@ -24,13 +25,15 @@ struct agent_config {
     char *python;          /* interpreter asked for the Python build */
     char *secret_key;      /* CURVE: this agent's NAME.key_secret (or NAME), or NULL */
     char *coordinator_key; /* CURVE: the coordinator's public coordinator.key, or NULL */
+    char *run_as;          /* the job user (agent as root), "root", or NULL: pyscope-job */
     char *label_keys[AGENT_MAX_LABELS];
     char *label_values[AGENT_MAX_LABELS];
     size_t n_labels;
     unsigned max_jobs;          /* jobs run at the same time, 1..64 */
     uint64_t memory_limit;      /* RLIMIT_AS of a job, bytes (a job's own limit wins) */
     uint64_t file_size_limit;   /* RLIMIT_FSIZE of a job, bytes; 0 = none */
-    unsigned max_procs;         /* RLIMIT_NPROC of a job; 0 = none (ignored for root) */
+    unsigned max_procs;         /* RLIMIT_NPROC of a job; 0 = none; AGENT_PROCS_AUTO */
+    uint64_t tmp_size;          /* private /tmp of a job (agent as root), bytes; 0 = none */
     double kill_grace_s;        /* slack past the job's own timeouts before the agent kills */
     unsigned dead_periods;      /* heartbeats without a pong before the link is dead */
     unsigned resend_s;          /* resend an unacked result after this long */

@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "sandbox.h"
 #include "xmalloc.h"
 
 double runjob_now(void)
@@ -120,6 +121,38 @@ void runjob_kill_orphans(const pid_t *keep, size_t n_keep)
     closedir(d);
 }
 
+void runjob_note_procs(struct runjob **running, size_t n, const struct sandbox *sb, double now)
+{
+    if (n == 0 || !sb->drop || now - running[0]->procs_at < RUNJOB_PROCS_PERIOD)
+        return;
+    unsigned procs = sandbox_count_procs(sb);
+    for (size_t i = 0; i < n; i++) {
+        running[i]->procs_at = now;
+        if (procs > running[i]->procs_peak)
+            running[i]->procs_peak = procs;
+    }
+}
+
+bool runjob_limit_message(const struct runjob *rj, const struct sandbox *sb, const json_t *run,
+                          char *buf, size_t n)
+{
+    char *errp = xasprintf("%s/stderr", rj->tmpdir);
+    struct sandbox_stop st = {.timeout_s = rj->timeout_s,
+                              .stderr_path = errp,
+                              .procs_peak = rj->procs_peak,
+                              .memory_limit = rj->memory_eff};
+    sandbox_stop_from_run(&st, run);
+    char limits[256];
+    bool hit = sandbox_explain(sb, &st, limits, sizeof(limits));
+    free(errp);
+    if (!hit)
+        return false;
+    const char *base =
+        json_string_value(json_object_get(json_object_get(run, "status"), "message"));
+    snprintf(buf, n, "stopped by %s: %s", limits, base ? base : "the script ended");
+    return true;
+}
+
 void runjob_destroy(struct runjob **p)
 {
     if (!p || !*p)
@@ -138,52 +171,18 @@ void runjob_destroy(struct runjob **p)
     *p = NULL;
 }
 
-/* In the child: limits, descriptors, then exec. Never returns. */
-static void runjob_child(const struct runjob *rj, const struct agent_config *cfg, char **argv)
+/* Open name in rj's folder for the child (new descriptor, or -errno). */
+static int runjob_open(const struct runjob *rj, const char *name, int flags)
 {
-    setsid();
-    /* If the agent dies (kill -9), its runners die with it. */
-    prctl(PR_SET_PDEATHSIG, SIGKILL);
-    if (getppid() == 1)
-        _exit(127);
-    sigset_t none;
-    sigemptyset(&none);
-    sigprocmask(SIG_SETMASK, &none, NULL);
-    signal(SIGPIPE, SIG_DFL);
-    uint64_t mem = rj->memory_limit ? rj->memory_limit : cfg->memory_limit;
-    if (mem) {
-        struct rlimit rl = {.rlim_cur = mem, .rlim_max = mem};
-        setrlimit(RLIMIT_AS, &rl);
-    }
-    if (cfg->file_size_limit) {
-        struct rlimit rl = {.rlim_cur = cfg->file_size_limit, .rlim_max = cfg->file_size_limit};
-        setrlimit(RLIMIT_FSIZE, &rl);
-    }
-    if (cfg->max_procs) {
-        struct rlimit rl = {.rlim_cur = cfg->max_procs, .rlim_max = cfg->max_procs};
-        setrlimit(RLIMIT_NPROC, &rl);
-    }
-    struct rlimit core = {0, 0};
-    setrlimit(RLIMIT_CORE, &core);
-
-    int in = open("/dev/null", O_RDONLY);
-    char *outp = xasprintf("%s/stdout", rj->tmpdir);
-    char *errp = xasprintf("%s/stderr", rj->tmpdir);
-    int out = open(outp, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-    int er = open(errp, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-    if (in < 0 || out < 0 || er < 0 || dup2(in, 0) < 0 || dup2(out, 1) < 0 || dup2(er, 2) < 0)
-        _exit(127);
-    close_range(3, ~0U, 0);
-    if (chdir(cfg->workspace) < 0)
-        _exit(127);
-    execv(cfg->runner, argv);
-    execvp(cfg->runner, argv);
-    dprintf(2, "pyscope-agent: could not run \"%s\": %s\n", cfg->runner, strerror(errno));
-    _exit(127);
+    char *p = xasprintf("%s/%s", rj->tmpdir, name);
+    int fd = open(p, flags | O_CLOEXEC | O_NOFOLLOW, 0600);
+    int e = errno;
+    free(p);
+    return fd < 0 ? -e : fd;
 }
 
-int runjob_start(struct runjob *rj, const struct agent_config *cfg, const char *script_abs,
-                 char *err, size_t errlen)
+int runjob_start(struct runjob *rj, const struct agent_config *cfg, const struct sandbox *sb,
+                 const char *script_abs, char *err, size_t errlen)
 {
     char tmpl[] = "/tmp/pyscope-job-XXXXXX";
     const char *tmpbase = getenv("TMPDIR");
@@ -204,20 +203,20 @@ int runjob_start(struct runjob *rj, const struct agent_config *cfg, const char *
     gmtime_r(&now, &tm);
     strftime(rj->started_at, sizeof(rj->started_at), "%Y-%m-%dT%H:%M:%SZ", &tm);
 
-    /* pyscope-run --root WS --output OUT --repeat N --warmup K --mode M --timeout T -- SCRIPT ARGS
-     */
+    /* pyscope-run --root WS --output-fd 3 --repeat N --warmup K --mode M --timeout T --
+     * SCRIPT ARGS: the document goes to a descriptor the agent opened in its own folder
+     * (mode 0700, root's when jobs have a user), so the script cannot reach that file. */
     size_t n = 0, cap = 16 + rj->n_args;
     char **argv = xcalloc(cap, sizeof(char *));
     char rep[16], warm[16], tmo[32];
     snprintf(rep, sizeof(rep), "%u", rj->repeat);
     snprintf(warm, sizeof(warm), "%u", rj->warmup);
     snprintf(tmo, sizeof(tmo), "%.3f", rj->timeout_s);
-    char *outp = xasprintf("%s/out.json", rj->tmpdir);
     argv[n++] = cfg->runner;
     argv[n++] = "--root";
     argv[n++] = cfg->workspace;
-    argv[n++] = "--output";
-    argv[n++] = outp;
+    argv[n++] = "--output-fd";
+    argv[n++] = "3";
     argv[n++] = "--repeat";
     argv[n++] = rep;
     argv[n++] = "--warmup";
@@ -232,16 +231,37 @@ int runjob_start(struct runjob *rj, const struct agent_config *cfg, const char *
         argv[n++] = rj->args[i];
     argv[n] = NULL;
 
-    pid_t pid = fork();
-    if (pid == 0)
-        runjob_child(rj, cfg, argv);
-    int e = errno;
-    free(argv);
-    free(outp);
-    if (pid < 0) {
-        snprintf(err, errlen, "could not fork: %s", strerror(e));
-        return -e;
+    rj->memory_eff = rj->memory_limit ? rj->memory_limit : cfg->memory_limit;
+    int fd_in = open("/dev/null", O_RDONLY | O_CLOEXEC);
+    int fd_out = runjob_open(rj, "stdout", O_WRONLY | O_CREAT | O_TRUNC);
+    int fd_err = runjob_open(rj, "stderr", O_WRONLY | O_CREAT | O_TRUNC);
+    int fd_doc = runjob_open(rj, "out.json", O_WRONLY | O_CREAT | O_TRUNC);
+    char **envp = sandbox_env_new(sb);
+    pid_t pid = -EBADF;
+    if (fd_in < 0 || fd_out < 0 || fd_err < 0 || fd_doc < 0) {
+        int e = fd_in < 0 ? errno : fd_out < 0 ? -fd_out : fd_err < 0 ? -fd_err : -fd_doc;
+        snprintf(err, errlen, "could not open the job's files in \"%s\": %s", rj->tmpdir,
+                 strerror(e));
+        pid = -e;
+    } else {
+        struct sandbox_exec ex = {.path = cfg->runner,
+                                  .argv = argv,
+                                  .envp = envp,
+                                  .fd_in = fd_in,
+                                  .fd_out = fd_out,
+                                  .fd_err = fd_err,
+                                  .fd_doc = fd_doc,
+                                  .memory_limit = rj->memory_eff};
+        pid = sandbox_spawn(sb, &ex, err, errlen);
     }
+    sandbox_env_free(envp);
+    free(argv);
+    int fds[4] = {fd_in, fd_out, fd_err, fd_doc};
+    for (int i = 0; i < 4; i++)
+        if (fds[i] >= 0)
+            close(fds[i]);
+    if (pid < 0)
+        return pid;
     rj->pid = pid;
     rj->started = runjob_now();
     double runs = (double)rj->repeat + rj->warmup;

@@ -1,10 +1,11 @@
 /*
  * runjob.h - one job in a child pyscope-run, with limits and a backstop.
  *
- * The runner runs in its own session (so its own process group), with
- * RLIMIT_AS (memory), RLIMIT_FSIZE, RLIMIT_NPROC and no core dumps, stdin
- * from /dev/null, output into a private temporary folder, and the job's
- * timeout passed as --timeout. The agent enforces a deadline of its own on
+ * The runner runs in its own session (so its own process group), confined
+ * by sandbox.h (rlimits; as root: a job user, namespaces, a private /tmp),
+ * stdin from /dev/null, its stdout, stderr and result document (--output-fd)
+ * in a private folder of the agent's, and the job's timeout passed as
+ * --timeout. The agent enforces a deadline of its own on
  * top (every run's timeout plus a grace period): past it, everything in the
  * runner's session is killed. The agent is a child subreaper, so processes
  * that leave the session are still its descendants and are reaped.
@@ -12,12 +13,14 @@
 #ifndef PYSCOPE_AGENT_RUNJOB_H
 #define PYSCOPE_AGENT_RUNJOB_H
 
+#include <jansson.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
 
 #include "config.h"
+#include "sandbox.h"
 #include "wire.h"
 
 /* A job the agent accepted; every string is owned. */
@@ -30,16 +33,19 @@ struct runjob {
     uint32_t repeat, warmup;
     enum wire_mode mode;
     double timeout_s;
-    uint64_t memory_limit;
-    pid_t pid;           /* the runner, 0 when not started or reaped */
-    int status;          /* its wait status once reaped */
-    bool exited;         /* reaped */
-    bool killed;         /* the agent's backstop killed it */
-    double deadline;     /* monotonic seconds */
-    double started;      /* monotonic seconds when the runner was started */
-    char *tmpdir;        /* private folder: out.json, stdout, stderr */
-    char started_at[40]; /* RFC 3339 UTC */
-    char sha256[65];     /* of the script as resolved by the agent, or "" */
+    uint64_t memory_limit; /* the job's own, 0 = the agent's */
+    uint64_t memory_eff;   /* the RLIMIT_AS it ran with */
+    unsigned procs_peak;   /* most tasks of the job user seen at once */
+    double procs_at;       /* when they were last counted (monotonic seconds) */
+    pid_t pid;             /* the runner, 0 when not started or reaped */
+    int status;            /* its wait status once reaped */
+    bool exited;           /* reaped */
+    bool killed;           /* the agent's backstop killed it */
+    double deadline;       /* monotonic seconds */
+    double started;        /* monotonic seconds when the runner was started */
+    char *tmpdir;          /* private folder: out.json, stdout, stderr */
+    char started_at[40];   /* RFC 3339 UTC */
+    char sha256[65];       /* of the script as resolved by the agent, or "" */
 };
 
 /* Copy job (borrowed) into a new runjob (caller owns; runjob_destroy). */
@@ -50,10 +56,10 @@ void runjob_destroy(struct runjob **rj);
 
 /*
  * Start the runner for rj on script_abs (borrowed, resolved inside the
- * workspace). Returns 0, or -errno with a message in err.
+ * workspace), confined by sb (borrowed). Returns 0, or -errno with a message in err.
  */
-int runjob_start(struct runjob *rj, const struct agent_config *cfg, const char *script_abs,
-                 char *err, size_t errlen);
+int runjob_start(struct runjob *rj, const struct agent_config *cfg, const struct sandbox *sb,
+                 const char *script_abs, char *err, size_t errlen);
 
 /* Kill every process of rj's session (SIGKILL). */
 void runjob_kill(struct runjob *rj);
@@ -63,6 +69,21 @@ void runjob_kill(struct runjob *rj);
  * orphans of jobs that left their session, adopted by the agent as subreaper.
  */
 void runjob_kill_orphans(const pid_t *keep, size_t n_keep);
+
+/* How often the job user's tasks are counted while jobs run, in seconds. */
+#define RUNJOB_PROCS_PERIOD 0.2
+
+/* Count the job user's tasks (at most every RUNJOB_PROCS_PERIOD) into the n
+ * running jobs' procs_peak; now is runjob_now(). */
+void runjob_note_procs(struct runjob **running, size_t n, const struct sandbox *sb, double now);
+
+/*
+ * When a limit stopped rj (sandbox_explain: time, memory, processes, file
+ * size, disk), write "stopped by <limits>: <the runner's message>" into buf
+ * and return true; else false. run (borrowed) is the runner's document.
+ */
+bool runjob_limit_message(const struct runjob *rj, const struct sandbox *sb, const json_t *run,
+                          char *buf, size_t n);
 
 /* Monotonic clock in seconds. */
 double runjob_now(void);

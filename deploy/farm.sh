@@ -193,6 +193,15 @@ spawn() {
     echo "pid $!" >>"$state"
 }
 
+# ---- the job user ----------------------------------------------------------------
+# Agents started as root run every script as this unprivileged user, in namespaces
+# of its own (docs/security.md, "Jobs"); they refuse to start without it.
+if [ "$(id -u)" -eq 0 ] && ! id pyscope-job >/dev/null 2>&1; then
+    say "creating the job user pyscope-job (scripts run as it, not as root)"
+    useradd --system --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin \
+        pyscope-job
+fi
+
 # ---- PostgreSQL ----------------------------------------------------------------
 pg=$dir/pg
 runas=()

@@ -18,6 +18,11 @@ missing=()
 for p in "${pkgs[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
+# The unprivileged user an agent running as root gives its jobs (agent/sandbox.h,
+# docs/security.md); the tests run agents as root when they can.
+if [ "${1:-}" = "--test" ] && [ "$(id -u)" -eq 0 ] && ! id pyscope-job >/dev/null 2>&1; then
+    useradd --system --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin pyscope-job
+fi
 [ ${#missing[@]} -eq 0 ] && exit 0
 
 echo "install-deps: installing ${missing[*]}" >&2

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # run.sh - the whole test suite: installs what it needs, builds a normal and an
-# ASan+UBSan tree, and runs every test in both under ctest.
+# ASan+UBSan tree, and runs every test in the first; in the second the unit tests
+# and the integration tests labelled asan (those of the daemons and the CLI).
 set -euo pipefail
 src=$(cd "$(dirname "$0")/.." && pwd)
 "$src/scripts/install-deps.sh" --test
@@ -16,7 +17,7 @@ echo "== build (ASan + UBSan)"
 echo "== tests under sanitizers"
 (cd "$src/build-asan" && ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 \
     UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-    ctest --output-on-failure --timeout 600 -j2 -L unit) || rc=1
+    ctest --output-on-failure --timeout 600 -j2 -L '^(unit|asan)$') || rc=1
 
 echo "== fuzz targets (clang, libFuzzer, ASan + UBSan), ${PYSCOPE_FUZZ_SECONDS:-8} s each"
 CC=clang cmake -S "$src" -B "$src/build-fuzz" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DPYSCOPE_FUZZ=ON \

@@ -48,6 +48,7 @@ struct options {
     const char *venv;
     const char *root;
     const char *output;
+    int output_fd; /* --output-fd: an open descriptor instead of a file (-1: none) */
     const char *script;
     int argc;
     char *const *argv;
@@ -57,6 +58,7 @@ struct options {
 struct child_arg {
     struct profiler_config cfg;
     struct shm_region *region;
+    int output_fd; /* closed in the child: the script never gets the document's descriptor */
 };
 
 static void usage(FILE *out)
@@ -74,6 +76,8 @@ static void usage(FILE *out)
                  "  --root DIR            project root for normalized paths (default: the git\n"
                  "                        top level above the script; outside git: absolute)\n"
                  "  --output FILE         where to write the JSON (default: standard output)\n"
+                 "  --output-fd N         write the JSON to open descriptor N instead (the\n"
+                 "                        agent's way: the script cannot reach that file)\n"
                  "  -h, --help            show this help;  --version  show the version\n"
                  "\n"
                  "Exit status: 0 ok, 3 the script failed, 124 timed out, 2 usage, 4 internal.\n");
@@ -113,6 +117,7 @@ static int parse_options(int argc, char **argv, struct options *o)
         OPT_VENV,
         OPT_ROOT,
         OPT_OUTPUT,
+        OPT_OUTPUT_FD,
         OPT_VERSION
     };
     static const struct option longopts[] = {
@@ -124,11 +129,13 @@ static int parse_options(int argc, char **argv, struct options *o)
         {"venv", required_argument, NULL, OPT_VENV},
         {"root", required_argument, NULL, OPT_ROOT},
         {"output", required_argument, NULL, OPT_OUTPUT},
+        {"output-fd", required_argument, NULL, OPT_OUTPUT_FD},
         {"help", no_argument, NULL, 'h'},
         {"version", no_argument, NULL, OPT_VERSION},
         {NULL, 0, NULL, 0},
     };
-    *o = (struct options){.mode = 1, .repeat = 1, .interval_s = 0.004};
+    *o = (struct options){.mode = 1, .repeat = 1, .interval_s = 0.004, .output_fd = -1};
+    long fd;
     int c;
     double ms;
     while ((c = getopt_long(argc, argv, "+h", longopts, NULL)) != -1) {
@@ -176,6 +183,14 @@ static int parse_options(int argc, char **argv, struct options *o)
             break;
         case OPT_OUTPUT:
             o->output = optarg;
+            break;
+        case OPT_OUTPUT_FD:
+            if (!parse_long(optarg, 3, 1023, &fd)) {
+                log_error("--output-fd takes a descriptor number from 3 to 1023, not \"%s\"",
+                          optarg);
+                return -PYSCOPE_EUSAGE;
+            }
+            o->output_fd = (int)fd;
             break;
         case 'h':
             usage(stdout);
@@ -286,6 +301,8 @@ static char *choose_program(const struct options *o, char **venv_out)
 static void child_main(void *p)
 {
     struct child_arg *a = p;
+    if (a->output_fd >= 0)
+        close(a->output_fd);
     profiler_child_main(&a->cfg, a->region);
 }
 
@@ -425,6 +442,36 @@ static int write_output(const char *path, json_t *doc)
     return 0;
 }
 
+/* Write doc to the open descriptor fd (--output-fd; consumed). */
+static int write_output_fd(int fd, json_t *doc)
+{
+    FILE *f = fdopen(fd, "w");
+    if (!f) {
+        int e = errno;
+        log_error("could not write to descriptor %d: %s", fd, strerror(e));
+        close(fd);
+        return -e;
+    }
+    int rc = dump_to(f, doc);
+    if (fclose(f) != 0 || rc < 0) {
+        log_error("could not write to descriptor %d: %s", fd, strerror(errno));
+        return -EIO;
+    }
+    return 0;
+}
+
+/* Fail early when --output-fd is not open for writing. */
+static int check_output_fd(int fd)
+{
+    int fl = fcntl(fd, F_GETFL);
+    if (fl < 0 || (fl & O_ACCMODE) == O_RDONLY) {
+        log_error("--output-fd %d is not a descriptor open for writing", fd);
+        return -PYSCOPE_EUSAGE;
+    }
+    fcntl(fd, F_SETFD, FD_CLOEXEC); /* never passed on by exec */
+    return 0;
+}
+
 /* Fail early, before the script runs, when the output cannot be written. */
 static int check_output(const char *path)
 {
@@ -455,7 +502,12 @@ int main(int argc, char **argv)
     struct options o;
     if (parse_options(argc, argv, &o) < 0)
         return PYSCOPE_EXIT_USAGE;
-    if (check_script(o.script) < 0 || check_output(o.output) < 0)
+    if (o.output && o.output_fd >= 0) {
+        log_error("--output and --output-fd exclude each other");
+        return PYSCOPE_EXIT_USAGE;
+    }
+    if (check_script(o.script) < 0 ||
+        (o.output_fd >= 0 ? check_output_fd(o.output_fd) : check_output(o.output)) < 0)
         return PYSCOPE_EXIT_USAGE;
     char *venv = NULL;
     char *program = choose_program(&o, &venv);
@@ -525,6 +577,7 @@ int main(int argc, char **argv)
                     .mode = is_warmup ? 0 : o.mode,
                     .interval_s = o.interval_s},
             .region = region,
+            .output_fd = o.output_fd,
         };
         struct run_measure m;
         rc = supervise_run(child_main, &ca, o.timeout_s, !is_warmup, &m);
@@ -584,7 +637,10 @@ int main(int argc, char **argv)
             warmups, "summary", summary, "memory_timeline", timeline_json(&last), "profile",
             collect_to_json(col, med_wall));
         runs = warmups = NULL;
-        if (write_output(o.output, doc) == 0)
+        int wrc =
+            o.output_fd >= 0 ? write_output_fd(o.output_fd, doc) : write_output(o.output, doc);
+        o.output_fd = -1;
+        if (wrc == 0)
             exit_code = last.timed_out ? PYSCOPE_EXIT_TIMEOUT
                         : failed       ? PYSCOPE_EXIT_SCRIPT
                                        : PYSCOPE_EXIT_OK;

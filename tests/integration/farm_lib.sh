@@ -23,6 +23,12 @@ FARM_AGENT_DEFAULTS=()
 [ "$FARM_ASAN" = 0 ] || FARM_AGENT_DEFAULTS=(--memory-limit 0)
 COORD_PID=""
 declare -A AGENT_PID=()
+# An agent started as root runs its jobs as the job user (agent/sandbox.h) and refuses
+# to start without one: make it (scripts/install-deps.sh --test does the same).
+if [ "$(id -u)" = 0 ] && ! id pyscope-job >/dev/null 2>&1; then
+    useradd --system --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin \
+        pyscope-job 2>/dev/null || id pyscope-job >/dev/null 2>&1
+fi
 
 # farm_cli ARGS...: the CLI's farm commands.
 farm_cli() {

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # test_agent_config.sh - pyscope-agent's command line and config file, its start-up
-# without a coordinator, a spool filled while the coordinator was away, and a
-# valgrind-clean run (a real job, then SIGTERM).
+# without a coordinator, and a spool filled while the coordinator was away. (The agent's
+# valgrind run is in test_daemons_valgrind.sh.)
+# labels: asan
 source "$PYSCOPE_SRC/tests/integration/lib.sh"
 source "$PYSCOPE_SRC/tests/integration/farm_lib.sh"
 
@@ -73,24 +74,4 @@ expect_eq "b.py refused" "refused" "$(pg_sql "SELECT r.outcome FROM runs r JOIN 
     ON s.id = r.script_id WHERE s.key = 'b.py'")"
 kill -TERM "${AGENT_PID[a1]}"
 wait "${AGENT_PID[a1]}" || true
-
-# valgrind: a real job and a clean SIGTERM, no leak, no error.
-if command -v valgrind >/dev/null && [ "$FARM_ASAN" = 0 ]; then
-    valgrind -q --leak-check=full --show-leak-kinds=definite,indirect --errors-for-leak-kinds=definite,indirect \
-        --error-exitcode=99 --log-file="$T/vg.log" \
-        "$AGENT_BIN" --coordinator "$COORD_URL" --workspace "$ws" --name vg --spool "$T/spool-vg" \
-        >"$T/agent-vg.log" 2>&1 &
-    vg=$!
-    farm_wait 60 'grep -q welcome "$T/agent-vg.log"' || fail "valgrind agent registered" "no welcome"
-    printf '[script a.py]\n' >"$T/one.ini"
-    farm_cli submit "$T/one.ini" >/dev/null
-    farm_wait 60 'grep -q "acked" "$T/agent-vg.log"' && ok "valgrind agent ran a job" ||
-        fail "valgrind agent ran a job" "$(tail -5 "$T/agent-vg.log")"
-    kill -TERM "$vg"
-    st=0; wait "$vg" || st=$?
-    expect_eq "valgrind: clean exit" "0" "$st"
-    expect_eq "valgrind: nothing reported" "" "$(cat "$T/vg.log")"
-else
-    echo "# valgrind not available (or a sanitizer build): skipped"
-fi
 finish

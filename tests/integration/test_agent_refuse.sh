@@ -3,6 +3,7 @@
 # absolute paths are refused by pyscope submit (and by the wire layer on both ends);
 # symlinks out of the workspace, missing files and folders come back from the agent
 # as refused results, and nothing outside the workspace is opened.
+# labels: asan
 source "$PYSCOPE_SRC/tests/integration/lib.sh"
 source "$PYSCOPE_SRC/tests/integration/farm_lib.sh"
 

@@ -2,6 +2,7 @@
 # test_agent_survive.sh - the agent lives through any script: a crash, a hang, a fork
 # storm, a memory hog, a runner that ignores its timeout; it stays small when idle and
 # shuts down cleanly on SIGTERM. Real PostgreSQL, coordinator, agent and Python.
+# labels: asan
 source "$PYSCOPE_SRC/tests/integration/lib.sh"
 source "$PYSCOPE_SRC/tests/integration/farm_lib.sh"
 

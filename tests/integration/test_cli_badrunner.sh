@@ -3,6 +3,7 @@
 # a corrupt, empty or unknown-schema result, a crash, each exit status, and the
 # exact argv it is given. Uses tests/data/cli/fake-runner.sh, which can misbehave
 # on demand (the real runner is exercised by test_cli_run.sh).
+# labels: asan
 source "$(dirname "$0")/lib.sh"
 cd "$T"
 DATA="$PYSCOPE_SRC/tests/data/cli"

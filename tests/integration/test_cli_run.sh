@@ -3,6 +3,7 @@
 # scripts: the report's sections, the saved files and their names, --json,
 # --repeat, failing/killed/timed-out scripts, script arguments and streams,
 # non-UTF-8 names, colour and NO_COLOR, exports, the regression exit status.
+# labels: asan
 source "$(dirname "$0")/lib.sh"
 cd "$T"
 unset VIRTUAL_ENV

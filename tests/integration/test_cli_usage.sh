@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # test_cli_usage.sh - pyscope's command line: help, version, and every kind of bad
 # input answered with exit status 2 and a clear message, before anything runs.
+# labels: asan
 source "$(dirname "$0")/lib.sh"
 cd "$T"
 printf 'print("hi")\n' > ok.py

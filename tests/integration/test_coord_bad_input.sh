@@ -4,6 +4,7 @@
 # version, out-of-range values, bad UTF-8, messages only a coordinator
 # sends, extra frames, an oversize message, a result for an unknown job or
 # for a job leased to another agent.
+# labels: asan
 source "$PYSCOPE_SRC/tests/integration/lib.sh"
 source "$PYSCOPE_SRC/tests/integration/pg.sh"
 source "$PYSCOPE_SRC/tests/integration/coord.sh"

@@ -5,6 +5,7 @@
 # seconds while the others keep being served (revocation), a key added works without a
 # restart, an agent reconnecting under the same routing id takes over (ROUTER_HANDOVER), bad
 # key files and folders stop the start, and the old allowlist file is refused with a pointer.
+# labels: asan
 source "$PYSCOPE_SRC/tests/integration/lib.sh"
 source "$PYSCOPE_SRC/tests/integration/pg.sh"
 source "$PYSCOPE_SRC/tests/integration/coord.sh"

@@ -2,6 +2,7 @@
 # test_coord_dbdown.sh - PostgreSQL goes away under a running coordinator:
 # results get ERROR_INTERNAL (never an ack), the coordinator keeps serving,
 # and once the database is back the resent result is stored and acked.
+# labels: asan
 source "$PYSCOPE_SRC/tests/integration/lib.sh"
 source "$PYSCOPE_SRC/tests/integration/pg.sh"
 source "$PYSCOPE_SRC/tests/integration/coord.sh"

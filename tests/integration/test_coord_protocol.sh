@@ -2,6 +2,7 @@
 # test_coord_protocol.sh - Hello/Ready/Job/Result/Ack with a real DEALER client:
 # rows checked in PostgreSQL, a duplicate result acked but stored once, a
 # stale attempt and an unknown job refused, Query documents, restart safety.
+# labels: asan
 source "$PYSCOPE_SRC/tests/integration/lib.sh"
 source "$PYSCOPE_SRC/tests/integration/pg.sh"
 source "$PYSCOPE_SRC/tests/integration/coord.sh"

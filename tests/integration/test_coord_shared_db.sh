@@ -3,6 +3,7 @@
 # take jobs of the same hosts' queues concurrently; every job is handed out
 # once (FOR UPDATE SKIP LOCKED), every result stored once, a result can be
 # delivered to either coordinator.
+# labels: asan
 source "$PYSCOPE_SRC/tests/integration/lib.sh"
 source "$PYSCOPE_SRC/tests/integration/pg.sh"
 source "$PYSCOPE_SRC/tests/integration/coord.sh"

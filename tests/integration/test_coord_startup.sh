@@ -2,6 +2,7 @@
 # test_coord_startup.sh - pyscope-coordinator's start-up: options, unreachable
 # database, durability checks, migrations applied once (also with two
 # coordinators racing), refusal of a newer schema, clean SIGTERM.
+# labels: asan
 source "$PYSCOPE_SRC/tests/integration/lib.sh"
 source "$PYSCOPE_SRC/tests/integration/pg.sh"
 source "$PYSCOPE_SRC/tests/integration/coord.sh"

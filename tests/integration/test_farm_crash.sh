@@ -3,6 +3,7 @@
 # agents are killed with SIGKILL mid-batch (together, an agent alone, the coordinator
 # alone) and restarted: every job ends with exactly one
 # stored run (counted by run_id and by (job, attempt)), spools drain, all ok.
+# labels: asan
 source "$PYSCOPE_SRC/tests/integration/lib.sh"
 source "$PYSCOPE_SRC/tests/integration/farm_lib.sh"
 

@@ -4,6 +4,7 @@
 # of the wrong role are refused with clear messages; a submitter key deleted from the
 # coordinator's keys folder is refused from then on and admitted again once put back (no
 # restart); a secret key others can read is refused before anything connects.
+# labels: asan
 source "$PYSCOPE_SRC/tests/integration/lib.sh"
 source "$PYSCOPE_SRC/tests/integration/farm_lib.sh"
 keys=$T/keys          # clients' keypairs

@@ -2,6 +2,7 @@
 # test_farm_local.sh - the whole local farm: PostgreSQL, the coordinator and two
 # agents acting as two hosts run a suite; every expected row arrives once, with its
 # hotspots and stacks; host selection by name and by label; the CLI's views.
+# labels: asan
 source "$PYSCOPE_SRC/tests/integration/lib.sh"
 source "$PYSCOPE_SRC/tests/integration/farm_lib.sh"
 

@@ -12,6 +12,7 @@
 /* agent/result.c is part of pyscope-agent, not of libpyscope: compile it in. */
 #include "../../agent/result.c"
 #include "../../agent/runjob.c"
+#include "../../agent/sandbox.c"
 
 static json_t *host_json(void)
 {

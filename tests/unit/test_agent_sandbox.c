@@ -1,0 +1,156 @@
+/* test_agent_sandbox.c - naming the limit that stopped a job (agent/sandbox.c,
+ * sandbox_explain): time, memory, processes, file size, disk, several at once, none; and
+ * the job's environment for a job user. The confinement itself needs root and real
+ * processes: tests/integration/test_agent_sandbox.sh. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* agent/sandbox.c is part of pyscope-agent, not of libpyscope: compile it in. */
+#include "../../agent/sandbox.c"
+
+/* A stderr file holding text, in a fresh temporary folder; returns its path (owned). */
+static char *stderr_file(const char *text)
+{
+    char dir[] = "/tmp/test_agent_sandbox-XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    char *path = xasprintf("%s/stderr", dir);
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fputs(text, f);
+    fclose(f);
+    return path;
+}
+
+static void remove_file(char *path)
+{
+    unlink(path);
+    char *slash = strrchr(path, '/');
+    *slash = '\0';
+    rmdir(path);
+    free(path);
+}
+
+static struct sandbox sb_root(void)
+{
+    struct sandbox sb = {.drop = true,
+                         .uid = 999,
+                         .gid = 999,
+                         .private_ns = true,
+                         .tmp_size = 32u << 20,
+                         .max_procs = 64,
+                         .file_size_limit = 8u << 20};
+    snprintf(sb.user, sizeof(sb.user), "pyscope-job");
+    return sb;
+}
+
+/* sandbox_explain with stderr text, into a static buffer; NULL when nothing matched. */
+static const char *explain(const struct sandbox *sb, struct sandbox_stop st, const char *text)
+{
+    static char buf[512];
+    char *path = stderr_file(text);
+    st.stderr_path = path;
+    bool hit = sandbox_explain(sb, &st, buf, sizeof(buf));
+    remove_file(path);
+    return hit ? buf : NULL;
+}
+
+static void test_each_limit(void **state)
+{
+    (void)state;
+    struct sandbox sb = sb_root();
+    struct sandbox_stop base = {.timeout_s = 3, .memory_limit = 512u << 20};
+    struct sandbox_stop t = base;
+    t.timed_out = true;
+    assert_string_equal(explain(&sb, t, ""), "the time limit (3 s)");
+    assert_string_equal(explain(&sb, base, "Traceback...\nMemoryError\n"),
+                        "the memory limit (512 MiB)");
+    assert_string_equal(explain(&sb, base, "OSError: [Errno 28] No space left on device\n"),
+                        "the disk limit (private /tmp of 32 MiB)");
+    assert_string_equal(explain(&sb, base, "OSError: [Errno 27] File too large\n"),
+                        "the file size limit (8 MiB)");
+    struct sandbox_stop x = base;
+    x.signal = SIGXFSZ;
+    assert_string_equal(explain(&sb, x, ""), "the file size limit (8 MiB)");
+    assert_string_equal(
+        explain(&sb, base, "BlockingIOError: [Errno 11] Resource temporarily unavailable\n"),
+        "the process limit (64)");
+    /* A fork bomb that swallows its errors: seen at (or one below) the limit. */
+    struct sandbox_stop p = base;
+    p.timed_out = true;
+    p.procs_peak = 63;
+    assert_string_equal(explain(&sb, p, ""), "the process limit (64), then the time limit (3 s)");
+}
+
+static void test_no_limit(void **state)
+{
+    (void)state;
+    struct sandbox sb = sb_root();
+    struct sandbox_stop st = {.timeout_s = 3, .memory_limit = 512u << 20, .procs_peak = 10};
+    assert_null(explain(&sb, st, "ValueError: nope\n"));
+    /* No process limit: the words alone do not name one. */
+    sb.max_procs = 0;
+    assert_null(explain(&sb, st, "Resource temporarily unavailable\n"));
+    /* No private /tmp: a full disk is the host's. */
+    sb.private_ns = false;
+    assert_string_equal(explain(&sb, st, "No space left on device\n"), "a full disk");
+    /* A missing stderr file is no limit. */
+    st.stderr_path = "/nonexistent/stderr";
+    char buf[64];
+    assert_false(sandbox_explain(&sb, &st, buf, sizeof(buf)));
+    assert_string_equal(buf, "");
+}
+
+static void test_stop_from_run(void **state)
+{
+    (void)state;
+    json_t *run = json_pack("{s{ss si}}", "status", "outcome", "timeout", "signal", 9);
+    struct sandbox_stop st = {0};
+    sandbox_stop_from_run(&st, run);
+    assert_true(st.timed_out);
+    assert_int_equal(st.signal, 9);
+    json_decref(run);
+    struct sandbox_stop none = {0};
+    sandbox_stop_from_run(&none, NULL);
+    assert_false(none.timed_out);
+}
+
+static void test_env(void **state)
+{
+    (void)state;
+    setenv("HOME", "/root", 1);
+    struct sandbox sb = sb_root();
+    char **env = sandbox_env_new(&sb);
+    int home = 0, user = 0;
+    for (size_t i = 0; env[i]; i++) {
+        assert_string_not_equal(env[i], "HOME=/root");
+        home += strcmp(env[i], "HOME=/tmp") == 0;
+        user += strcmp(env[i], "USER=pyscope-job") == 0;
+    }
+    assert_int_equal(home, 1);
+    assert_int_equal(user, 1);
+    sandbox_env_free(env);
+    sb.drop = false; /* the agent's own user: its environment as it is */
+    env = sandbox_env_new(&sb);
+    home = 0;
+    for (size_t i = 0; env[i]; i++)
+        home += strcmp(env[i], "HOME=/root") == 0;
+    assert_int_equal(home, 1);
+    sandbox_env_free(env);
+}
+
+int main(void)
+{
+    log_init("test_agent_sandbox", LOG_LEVEL_ERROR);
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_each_limit),
+        cmocka_unit_test(test_no_limit),
+        cmocka_unit_test(test_stop_from_run),
+        cmocka_unit_test(test_env),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
