@@ -74,7 +74,7 @@ struct pending {
     char *owner; /* owned: the agent's name */
 };
 
-#define ROUTER_MAX_PENDING 64
+#define ROUTER_MAX_PENDING 256 /* results stored per transaction, at most */
 
 struct router {
     void *sock;
