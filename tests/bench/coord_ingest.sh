@@ -13,7 +13,7 @@
 #     and the load generator),
 #   - a real pyscope-agent's RSS after a few idle seconds connected to the
 #     coordinator (VmHWM and VmRSS).
-# Environment: AGENTS (default 4), RESULTS (default 10000), WINDOW (default 64).
+# Environment: AGENTS (default 16), RESULTS (default 10000), WINDOW (default 64).
 set -euo pipefail
 src=$(cd "$(dirname "$0")/../.." && pwd)
 build=$(cd "${1:-$src/build}" && pwd)
@@ -35,7 +35,7 @@ ep="ipc://$T/coord.sock"
 coord=$!
 for _ in $(seq 100); do grep -q listening "$T/coord.log" && break; sleep 0.1; done
 
-load=$("$build/tests/tools/coord_load" --connect "$ep" --agents "${AGENTS:-4}" \
+load=$("$build/tests/tools/coord_load" --connect "$ep" --agents "${AGENTS:-16}" \
     --results "${RESULTS:-10000}" --window "${WINDOW:-64}")
 rss_kb=$(awk '/^VmHWM/ {print $2}' "/proc/$coord/status")
 cpu_ticks=$(awk '{print $14 + $15}' "/proc/$coord/stat")
