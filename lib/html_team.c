@@ -185,6 +185,17 @@ static void write_state(FILE *out, const json_t *g)
     if (st && strcmp(st, "confirmed") == 0 && json_is_integer(cr))
         fprintf(out, " (%" JSON_INTEGER_FORMAT " runs)", json_integer_value(cr));
     fputs("</span>", out);
+    /* an open regression found again by later batches (schema 004) */
+    const json_t *nights = json_object_get(g, "nights");
+    const json_t *first = json_object_get(g, "batch_id"),
+                 *last = json_object_get(g, "last_batch_id");
+    if (json_is_integer(nights) && json_integer_value(nights) > 1 && json_is_integer(first) &&
+        json_is_integer(last))
+        fprintf(out,
+                "<br><span class=\"muted\">ongoing: %" JSON_INTEGER_FORMAT
+                " nights, since batch %" JSON_INTEGER_FORMAT ", latest batch %" JSON_INTEGER_FORMAT
+                "</span>",
+                json_integer_value(nights), json_integer_value(first), json_integer_value(last));
     const char *note = json_string_value(json_object_get(g, "note"));
     if (note && *note) {
         fputs("<br><span class=\"muted\">", out);

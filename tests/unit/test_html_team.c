@@ -72,6 +72,26 @@ static void test_hostile_strings_escaped(void **state)
     json_decref(doc);
 }
 
+/* An open regression seen again by later batches says so; a one-night one does not. */
+static void test_ongoing_nights(void **state)
+{
+    (void)state;
+    json_t *doc = hostile_doc();
+    int rc;
+    char *page = render(doc, &rc);
+    assert_int_equal(rc, 0);
+    assert_null(strstr(page, "ongoing:"));
+    free(page);
+    json_t *g = json_array_get(json_object_get(json_object_get(doc, "report"), "regressions"), 0);
+    json_object_set_new(g, "nights", json_integer(3));
+    json_object_set_new(g, "last_batch_id", json_integer(5));
+    page = render(doc, &rc);
+    assert_int_equal(rc, 0);
+    assert_non_null(strstr(page, "ongoing: 3 nights, since batch 3, latest batch 5"));
+    free(page);
+    json_decref(doc);
+}
+
 static void test_wrong_types_show_dashes(void **state)
 {
     (void)state;
@@ -118,6 +138,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_hostile_strings_escaped),
+        cmocka_unit_test(test_ongoing_nights),
         cmocka_unit_test(test_wrong_types_show_dashes),
         cmocka_unit_test(test_not_a_report),
         cmocka_unit_test(test_empty_report),
