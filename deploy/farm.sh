@@ -21,7 +21,7 @@
 # --slowdown-night K --slowdown PCT: from night K on, the agent of host
 # --slow-host (default b) runs its jobs with PYSCOPE_EXAMPLE_SLOWDOWN=PCT
 # (examples/slow_script.py's slow() gets PCT% more work), through a runner
-# wrapper (DIR/run-slow.sh reads DIR/slowdown): the report should show it.
+# wrapper (DIR/slow-runner/run-slow.sh reads DIR/slow-runner/slowdown): the report should show it.
 #
 # Every link is CURVE-encrypted and authenticated (docs/security.md): the farm makes
 # the coordinator's keys folder DIR/keys (its keypair, agents/farm-a.key,
@@ -294,21 +294,27 @@ grep -q "listening on" "$dir/coordinator.log" ||
     { tail "$dir/coordinator.log" >&2; echo "farm.sh: the coordinator did not start" >&2; exit 1; }
 
 # The slow host's runner: pyscope-run with PYSCOPE_EXAMPLE_SLOWDOWN from
-# $dir/slowdown once that file is written (night --slowdown-night).
-rm -f "$dir/slowdown"
-cat >"$dir/run-slow.sh" <<RUNNER
+# $dir/slow-runner/slowdown once that file is written (night --slowdown-night).
+# Everything it needs lives in its own folder, with a copy of pyscope-run: a job
+# sees only the runner's folder when a private /tmp hides the rest (a build
+# under /tmp), and nothing else of $dir (keys, spools).
+slowdir=$dir/slow-runner
+rm -rf "$slowdir"
+mkdir -p "$slowdir"
+cp "$build/agent/runner/pyscope-run" "$slowdir/pyscope-run"
+cat >"$slowdir/run-slow.sh" <<RUNNER
 #!/bin/sh
-if [ -s "$dir/slowdown" ]; then
-    PYSCOPE_EXAMPLE_SLOWDOWN=\$(cat "$dir/slowdown")
+if [ -s "$slowdir/slowdown" ]; then
+    PYSCOPE_EXAMPLE_SLOWDOWN=\$(cat "$slowdir/slowdown")
     export PYSCOPE_EXAMPLE_SLOWDOWN
 fi
-exec "$build/agent/runner/pyscope-run" "\$@"
+exec "$slowdir/pyscope-run" "\$@"
 RUNNER
-chmod 755 "$dir/run-slow.sh"
+chmod 755 "$slowdir" "$slowdir/run-slow.sh" "$slowdir/pyscope-run"
 for h in a b; do
     name=farm-$h
     runner=()
-    [ "$slow_night" != 0 ] && [ "$h" = "$slow_host" ] && runner=(--runner "$dir/run-slow.sh")
+    [ "$slow_night" != 0 ] && [ "$h" = "$slow_host" ] && runner=(--runner "$slowdir/run-slow.sh")
     wrap=()
     [ $netns = 1 ] && wrap+=(ip netns exec "$id-$h")
     [ $uts = 1 ] && wrap+=(unshare -u sh -c 'hostname "$1" && shift && exec "$@"' sh "$name")
@@ -337,7 +343,7 @@ status=0
 for night in $(seq 1 "$nights"); do
     if [ "$slow_night" != 0 ] && [ "$night" = "$slow_night" ]; then
         say "night $night: farm-$slow_host runs with PYSCOPE_EXAMPLE_SLOWDOWN=$slowdown from now on"
-        echo "$slowdown" >"$dir/slowdown"
+        echo "$slowdown" >"$slowdir/slowdown"
     fi
     say "night $night of $nights: submitting $suite"
     "$cli" submit "$suite" --label "night $night" --wait || status=$?
