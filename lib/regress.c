@@ -143,6 +143,36 @@ static int check_runs(const struct regress_run *runs, size_t n_runs, size_t *n, 
     return 0;
 }
 
+/* The r run statistics of runs[] (new array, caller frees) and their median in *centre. */
+static double *run_centre(const struct regress_run *runs, size_t n_runs, size_t r, double q,
+                          double *centre)
+{
+    double *st = xmalloc((r ? r : 1) * sizeof(*st));
+    run_stats(runs, n_runs, q, st);
+    *centre = 0;
+    stats_median(st, r, centre);
+    return st;
+}
+
+int regress_centres(const struct regress_run *runs, size_t n_runs,
+                    const struct regress_run *cand_runs, size_t n_cand_runs,
+                    const struct regress_options *opt, double *base, double *cand)
+{
+    struct regress_options o;
+    options_sane(opt, &o);
+    size_t nb, nc, rb, rc_runs;
+    int rc = check_runs(runs, n_runs, &nb, &rb);
+    if (rc == 0)
+        rc = check_runs(cand_runs, n_cand_runs, &nc, &rc_runs);
+    if (rc < 0)
+        return rc;
+    if (nb == 0 || nc == 0)
+        return -PYSCOPE_ENODATA;
+    free(run_centre(runs, n_runs, rb, o.run_quantile, base));
+    free(run_centre(cand_runs, n_cand_runs, rc_runs, o.run_quantile, cand));
+    return 0;
+}
+
 /* All samples of runs[0..n_runs) in one new array of n values (caller frees). */
 static double *pool_runs(const struct regress_run *runs, size_t n_runs, size_t n)
 {
@@ -188,11 +218,8 @@ int regress_metric_runs(const struct regress_run *runs, size_t n_runs,
     out->threshold_pct = 100 * o.threshold;
 
     /* the two levels: one statistic per run, the centre of each side is their median */
-    double *sb = xmalloc(rb * sizeof(*sb)), *sc = xmalloc(rc_runs * sizeof(*sc));
-    run_stats(runs, n_runs, o.run_quantile, sb);
-    run_stats(cand_runs, n_cand_runs, o.run_quantile, sc);
-    stats_median(sb, rb, &out->base_median);
-    stats_median(sc, rc_runs, &out->cand_median);
+    double *sb = run_centre(runs, n_runs, rb, o.run_quantile, &out->base_median);
+    double *sc = run_centre(cand_runs, n_cand_runs, rc_runs, o.run_quantile, &out->cand_median);
     if (!(out->base_median > 0)) {
         free(sb);
         free(sc);

@@ -131,6 +131,18 @@ int regress_metric_runs(const struct regress_run *runs, size_t n_runs,
                         const struct regress_options *opt, struct regress_result *out);
 
 /*
+ * The two centres regress_metric_runs() compares, without deciding: the median
+ * of the baseline runs' statistics (*base) and of the candidate runs' (*cand),
+ * each run's statistic being opt's run_quantile of its samples (all borrowed;
+ * opt NULL means defaults). For a cheap "is the change within the threshold?"
+ * test that agrees with the full rule. Returns 0, -PYSCOPE_ENODATA when a side
+ * has no samples, or -PYSCOPE_EINVAL for bad samples.
+ */
+int regress_centres(const struct regress_run *runs, size_t n_runs,
+                    const struct regress_run *cand_runs, size_t n_cand_runs,
+                    const struct regress_options *opt, double *base, double *cand);
+
+/*
  * Apply the verdict rules above to the statistics already in r (change_pct,
  * statistical, p_value, has_ci/ci_*_pct, has_noise/noise_pct, threshold_pct,
  * n_cand); sets r->verdict and r->hint. alpha: significance level.

@@ -334,6 +334,27 @@ static void test_metric_one_sample_known_noise(void **state)
     assert_int_equal(r.verdict, REGRESS_INCONCLUSIVE);
 }
 
+/* regress_centres() gives the centres regress_metric_runs() compares, pooled or not. */
+static void test_centres_match_metric(void **state)
+{
+    (void)state;
+    /* run medians 1, 2, 10 (median 2) but pooled median 3: the two must not be confused */
+    double b1[] = {1, 1, 1}, b2[] = {2, 2, 3}, b3[] = {10, 10, 10}, c[] = {2.2, 2.1, 9};
+    struct regress_run runs[] = {{b1, 3}, {b2, 3}, {b3, 3}}, cand = {c, 3};
+    struct regress_result r;
+    double base, cent;
+    assert_int_equal(regress_centres(runs, 3, &cand, 1, NULL, &base, &cent), 0);
+    assert_int_equal(regress_metric(runs, 3, c, 3, NULL, &r), 0);
+    assert_true(base == 2 && cent == 2.2);
+    assert_true(base == r.base_median && cent == r.cand_median);
+    /* no samples on a side, and bad samples, are refused as regress_metric does */
+    struct regress_run empty = {c, 0};
+    assert_int_equal(regress_centres(runs, 3, &empty, 1, NULL, &base, &cent), -PYSCOPE_ENODATA);
+    double bad[] = {NAN};
+    struct regress_run nan_run = {bad, 1};
+    assert_true(regress_centres(&nan_run, 1, &cand, 1, NULL, &base, &cent) < 0);
+}
+
 static void test_metric_two_levels(void **state)
 {
     (void)state;
@@ -749,6 +770,7 @@ int main(void)
         cmocka_unit_test(test_metric_too_few_samples),
         cmocka_unit_test(test_metric_one_sample_each),
         cmocka_unit_test(test_metric_one_sample_known_noise),
+        cmocka_unit_test(test_centres_match_metric),
         cmocka_unit_test(test_metric_two_levels),
         cmocka_unit_test(test_metric_constant_and_errors),
         cmocka_unit_test(test_compare_documents),
