@@ -17,6 +17,7 @@
 #include "errors.h"
 #include "html_compare.h"
 #include "html_report.h"
+#include "jsonutil.h"
 
 #define HH_MAX_ROWS 1000 /* table rows and chart points */
 #define HH_W        900.0
@@ -25,26 +26,6 @@
 #define HH_R        20.0
 #define HH_T        20.0
 #define HH_B        40.0
-
-static void hh_esc(FILE *out, const char *s)
-{
-    if (s)
-        html_write_escaped(out, s, strlen(s));
-}
-
-static const char *hh_str(const json_t *o, const char *k)
-{
-    return json_string_value(json_object_get(o, k));
-}
-
-static bool hh_num(const json_t *o, const char *k, double *out)
-{
-    const json_t *v = json_object_get(o, k);
-    if (!json_is_number(v) || !isfinite(json_number_value(v)))
-        return false;
-    *out = json_number_value(v);
-    return true;
-}
 
 static bool hh_is(const char *a, const char *b)
 {
@@ -66,15 +47,15 @@ static const char *hh_verdict_class(const char *v)
 static bool hh_run_values(const json_t *r, double *med, double *q1, double *q3, double *lo,
                           double *hi)
 {
-    if (!hh_num(r, "median_wall_s", med))
+    if (!json_get_finite(r, "median_wall_s", med))
         return false;
-    if (!hh_num(r, "q1_wall_s", q1))
+    if (!json_get_finite(r, "q1_wall_s", q1))
         *q1 = *med;
-    if (!hh_num(r, "q3_wall_s", q3))
+    if (!json_get_finite(r, "q3_wall_s", q3))
         *q3 = *med;
-    if (!hh_num(r, "min_wall_s", lo))
+    if (!json_get_finite(r, "min_wall_s", lo))
         *lo = *q1;
-    if (!hh_num(r, "max_wall_s", hi))
+    if (!json_get_finite(r, "max_wall_s", hi))
         *hi = *q3;
     return true;
 }
@@ -166,18 +147,18 @@ static void hh_chart(FILE *out, const json_t *runs)
         double med, q1, q3, lo, hi;
         if (!hh_run_values(r, &med, &q1, &q3, &lo, &hi))
             continue;
-        const char *v = hh_str(r, "verdict");
+        const char *v = json_get_string(r, "verdict", NULL);
         fprintf(out, "<circle class=\"pt %s\" cx=\"%.1f\" cy=\"%.1f\" r=\"%s\"><title>",
                 hh_verdict_class(v), HH_X(i), HH_Y(med), hh_is(v, "regression") ? "5" : "3.5");
-        hh_esc(out, hh_str(r, "created"));
+        html_write_str(out, json_get_string(r, "created", NULL));
         fprintf(out, " \xe2\x80\x94 median %.4f s (IQR %.4f\xe2\x80\x93%.4f s) \xe2\x80\x94 ", med,
                 q1, q3);
-        hh_esc(out, v ? v : "?");
+        html_write_str(out, v ? v : "?");
         fputs("</title></circle>\n", out);
     }
     /* x labels: first and last date */
-    const char *first = hh_str(json_array_get(runs, 0), "created");
-    const char *last = hh_str(json_array_get(runs, n - 1), "created");
+    const char *first = json_get_string(json_array_get(runs, 0), "created", NULL);
+    const char *last = json_get_string(json_array_get(runs, n - 1), "created", NULL);
     if (first) {
         fprintf(out, "<text x=\"%.1f\" y=\"%.1f\">", HH_L, HH_H - 12);
         html_write_escaped(out, first, strnlen(first, 16));
@@ -200,7 +181,7 @@ static void hh_chart(FILE *out, const json_t *runs)
 static void hh_short_id(FILE *out, const char *id)
 {
     fputs("<code title=\"", out);
-    hh_esc(out, id);
+    html_write_str(out, id);
     fputs("\">", out);
     if (id)
         html_write_escaped(out, id, strnlen(id, 8));
@@ -224,11 +205,11 @@ static void hh_table(FILE *out, const json_t *runs)
         double med, q1, q3, lo, hi, n;
         bool ok = hh_run_values(r, &med, &q1, &q3, &lo, &hi);
         fputs(cp ? "<tr class=\"cp-row\"><td>" : "<tr><td>", out);
-        hh_esc(out, hh_str(r, "created"));
+        html_write_str(out, json_get_string(r, "created", NULL));
         if (cp)
             fputs(" <span class=\"warn\">\xe2\x97\x86 change point</span>", out);
         fputs("</td><td>", out);
-        hh_short_id(out, hh_str(r, "id"));
+        hh_short_id(out, json_get_string(r, "id", NULL));
         fputs("</td>", out);
         if (ok)
             fprintf(out,
@@ -238,13 +219,13 @@ static void hh_table(FILE *out, const json_t *runs)
         else
             fputs("<td></td><td></td><td></td><td></td>", out);
         fputs("<td class=\"num\">", out);
-        if (hh_num(r, "n", &n))
+        if (json_get_finite(r, "n", &n))
             fprintf(out, "%.0f", n);
-        const char *v = hh_str(r, "verdict");
+        const char *v = json_get_string(r, "verdict", NULL);
         fprintf(out, "</td><td class=\"verdict-%s\">", hh_verdict_class(v));
-        hh_esc(out, v ? v : "?");
+        html_write_str(out, v ? v : "?");
         double c;
-        if (hh_num(r, "change_pct", &c))
+        if (json_get_finite(r, "change_pct", &c))
             fprintf(out, " (%+.1f%%)", c);
         const json_t *regs = json_object_get(r, "regressions");
         if (json_array_size(regs) && !hh_is(v, "regression")) {
@@ -255,7 +236,7 @@ static void hh_table(FILE *out, const json_t *runs)
             {
                 if (k)
                     fputs(", ", out);
-                hh_esc(out, json_string_value(s));
+                html_write_str(out, json_string_value(s));
             }
             fputs("</span>", out);
         }
@@ -263,27 +244,27 @@ static void hh_table(FILE *out, const json_t *runs)
         json_array_foreach(stored, k2, g)
         {
             double gid = 0;
-            hh_num(g, "id", &gid);
+            json_get_finite(g, "id", &gid);
             fprintf(out, " <span class=\"%s\">farm: ",
-                    hh_is(hh_str(g, "kind"), "regression") ? "bad" : "ok");
-            hh_esc(out, hh_str(g, "kind"));
+                    hh_is(json_get_string(g, "kind", NULL), "regression") ? "bad" : "ok");
+            html_write_str(out, json_get_string(g, "kind", NULL));
             fprintf(out, " #%.0f ", gid);
-            hh_esc(out, hh_str(g, "metric"));
+            html_write_str(out, json_get_string(g, "metric", NULL));
             fputs(", ", out);
-            hh_esc(out, hh_str(g, "state"));
+            html_write_str(out, json_get_string(g, "state", NULL));
             fputs("</span>", out);
         }
-        const char *file = hh_str(r, "file");
+        const char *file = json_get_string(r, "file", NULL);
         const char *base = file ? strrchr(file, '/') : NULL;
         double batch;
-        if (!file && hh_num(r, "batch_id", &batch)) {
+        if (!file && json_get_finite(r, "batch_id", &batch)) {
             fprintf(out, "</td><td>batch %.0f</td></tr>\n", batch);
             continue;
         }
         fputs("</td><td><code title=\"", out);
-        hh_esc(out, file);
+        html_write_str(out, file);
         fputs("\">", out);
-        hh_esc(out, base ? base + 1 : file);
+        html_write_str(out, base ? base + 1 : file);
         fputs("</code></td></tr>\n", out);
     }
     fputs("</tbody></table></div>\n", out);
@@ -306,26 +287,26 @@ static void hh_stored(FILE *out, const json_t *stored)
         if (i == HH_MAX_ROWS)
             break;
         double id = 0, batch = 0, c = 0, lo, hi;
-        hh_num(g, "id", &id);
-        hh_num(g, "batch_id", &batch);
-        hh_num(g, "change_pct", &c);
-        bool reg = hh_is(hh_str(g, "kind"), "regression");
+        json_get_finite(g, "id", &id);
+        json_get_finite(g, "batch_id", &batch);
+        json_get_finite(g, "change_pct", &c);
+        bool reg = hh_is(json_get_string(g, "kind", NULL), "regression");
         fprintf(out, "<tr><td>%.0f</td><td>%.0f</td><td class=\"%s\">", id, batch,
                 reg ? "bad" : "ok");
-        hh_esc(out, hh_str(g, "kind"));
+        html_write_str(out, json_get_string(g, "kind", NULL));
         fputs("</td><td><code>", out);
-        hh_esc(out, hh_str(g, "metric"));
-        if (hh_str(g, "function")) {
+        html_write_str(out, json_get_string(g, "metric", NULL));
+        if (json_get_string(g, "function", NULL)) {
             fputs(" ", out);
-            hh_esc(out, hh_str(g, "function"));
+            html_write_str(out, json_get_string(g, "function", NULL));
         }
         fprintf(out, "</code></td><td class=\"num\">%+.1f%%</td><td class=\"num\">", c);
-        if (hh_num(g, "ci_low_pct", &lo) && hh_num(g, "ci_high_pct", &hi))
+        if (json_get_finite(g, "ci_low_pct", &lo) && json_get_finite(g, "ci_high_pct", &hi))
             fprintf(out, "%+.1f%% \xe2\x80\xa6 %+.1f%%", lo, hi);
         fputs("</td><td>", out);
-        hh_short_id(out, hh_str(g, "candidate_run"));
+        hh_short_id(out, json_get_string(g, "candidate_run", NULL));
         fputs("</td><td>", out);
-        hh_esc(out, hh_str(g, "state"));
+        html_write_str(out, json_get_string(g, "state", NULL));
         fputs("</td></tr>\n", out);
     }
     fputs("</tbody></table></div>\n</section>\n", out);
@@ -333,30 +314,34 @@ static void hh_stored(FILE *out, const json_t *stored)
 
 int html_history_write(FILE *out, const json_t *doc, char *err, size_t errlen)
 {
-    if (!json_is_object(doc) || !hh_is(hh_str(doc, "schema"), "pyscope.history/1")) {
+    if (!json_is_object(doc) || !hh_is(json_get_string(doc, "schema", NULL), "pyscope.history/1")) {
         if (err && errlen)
             snprintf(err, errlen, "not a pyscope.history/1 document");
         return -PYSCOPE_ESCHEMA;
     }
-    const char *script = hh_str(doc, "script");
+    const char *script = json_get_string(doc, "script", NULL);
     const json_t *host = json_object_get(doc, "host");
     const json_t *runs = json_object_get(doc, "runs");
     const json_t *cps = json_object_get(doc, "change_points");
     html_compare_page_open(out, "PyScope history", "history");
     fputs("<dl class=\"meta\">\n<dt>Script</dt><dd><code>", out);
-    hh_esc(out, script ? script : "?");
+    html_write_str(out, script ? script : "?");
     fputs("</code></dd>\n<dt>Host</dt><dd>", out);
-    hh_esc(out, hh_str(host, "hostname") ? hh_str(host, "hostname") : "?");
+    html_write_str(out, json_get_string(host, "hostname", NULL)
+                            ? json_get_string(host, "hostname", NULL)
+                            : "?");
     fputs(" <span class=\"muted\">", out);
-    hh_esc(out, hh_str(host, "fingerprint"));
+    html_write_str(out, json_get_string(host, "fingerprint", NULL));
     fputs("</span></dd>\n<dt>Python</dt><dd>", out);
-    hh_esc(out, hh_str(doc, "python_build") ? hh_str(doc, "python_build") : "?");
+    html_write_str(out, json_get_string(doc, "python_build", NULL)
+                            ? json_get_string(doc, "python_build", NULL)
+                            : "?");
     double thr;
-    if (hh_num(doc, "threshold_pct", &thr))
+    if (json_get_finite(doc, "threshold_pct", &thr))
         fprintf(out, "</dd>\n<dt>Threshold</dt><dd>%g%%", thr);
-    if (hh_is(hh_str(doc, "source"), "farm")) {
+    if (hh_is(json_get_string(doc, "source", NULL), "farm")) {
         fputs("</dd>\n<dt>From</dt><dd>the farm: <code>", out);
-        hh_esc(out, hh_str(doc, "coordinator"));
+        html_write_str(out, json_get_string(doc, "coordinator", NULL));
         fputs("</code>", out);
     }
     fputs("</dd>\n</dl>\n</header>\n<main>\n", out);
@@ -365,7 +350,7 @@ int html_history_write(FILE *out, const json_t *doc, char *err, size_t errlen)
     const json_t *r;
     json_array_foreach(runs, i, r)
     {
-        if (hh_is(hh_str(r, "verdict"), "regression"))
+        if (hh_is(json_get_string(r, "verdict", NULL), "regression"))
             nreg++;
     }
     fprintf(out,
@@ -387,7 +372,8 @@ int html_history_write(FILE *out, const json_t *doc, char *err, size_t errlen)
     hh_chart(out, runs);
     const json_t *next = json_object_get(doc, "baseline_for_next");
     fputs("<p><strong>Baseline:</strong> ", out);
-    hh_esc(out, hh_str(next, "message") ? hh_str(next, "message") : "?");
+    html_write_str(
+        out, json_get_string(next, "message", NULL) ? json_get_string(next, "message", NULL) : "?");
     fputs(".</p>\n</section>\n", out);
     if (json_array_size(cps)) {
         fputs("<section id=\"change-points\">\n<h2>Change points</h2>\n<div class=\"table-wrap\">"
@@ -399,13 +385,13 @@ int html_history_write(FILE *out, const json_t *doc, char *err, size_t errlen)
         json_array_foreach(cps, i, cp)
         {
             double b = 0, a = 0, c = 0;
-            hh_num(cp, "before_median_wall_s", &b);
-            hh_num(cp, "after_median_wall_s", &a);
-            hh_num(cp, "change_pct", &c);
+            json_get_finite(cp, "before_median_wall_s", &b);
+            json_get_finite(cp, "after_median_wall_s", &a);
+            json_get_finite(cp, "change_pct", &c);
             fputs("<tr><td>", out);
-            hh_esc(out, hh_str(cp, "created"));
+            html_write_str(out, json_get_string(cp, "created", NULL));
             fputs("</td><td><code>", out);
-            hh_esc(out, hh_str(cp, "id"));
+            html_write_str(out, json_get_string(cp, "id", NULL));
             fprintf(out,
                     "</code></td><td class=\"num\">%.4f s</td><td class=\"num\">%.4f s</td>"
                     "<td class=\"num %s\">%+.1f%%</td></tr>\n",
@@ -426,13 +412,15 @@ int html_history_write(FILE *out, const json_t *doc, char *err, size_t errlen)
         json_array_foreach(others, i, o)
         {
             double nr = 0;
-            hh_num(o, "runs", &nr);
+            json_get_finite(o, "runs", &nr);
             fprintf(out, "<li>%.0f run%s on ", nr, nr == 1 ? "" : "s");
-            hh_esc(out, hh_str(o, "hostname") ? hh_str(o, "hostname") : "?");
+            html_write_str(out, json_get_string(o, "hostname", NULL)
+                                    ? json_get_string(o, "hostname", NULL)
+                                    : "?");
             fputs(" (<code>", out);
-            hh_esc(out, hh_str(o, "fingerprint"));
+            html_write_str(out, json_get_string(o, "fingerprint", NULL));
             fputs("</code>), Python ", out);
-            hh_esc(out, hh_str(o, "python_build"));
+            html_write_str(out, json_get_string(o, "python_build", NULL));
             fputs("</li>\n", out);
         }
         fputs("</ul>\n<p class=\"note\">Use <code>pyscope history --host FINGERPRINT</code> to "

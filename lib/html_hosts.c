@@ -16,6 +16,7 @@
 #include "errors.h"
 #include "html_compare.h"
 #include "html_report.h"
+#include "jsonutil.h"
 
 #define HHS_MAX_PAIRS 200
 #define HHS_W         900.0
@@ -25,31 +26,11 @@
 #define HHS_T         10.0
 #define HHS_B         30.0
 
-static void hhs_esc(FILE *out, const char *s)
-{
-    if (s)
-        html_write_escaped(out, s, strlen(s));
-}
-
-static const char *hhs_str(const json_t *o, const char *k)
-{
-    return json_string_value(json_object_get(o, k));
-}
-
-static bool hhs_num(const json_t *o, const char *k, double *out)
-{
-    const json_t *v = json_object_get(o, k);
-    if (!json_is_number(v) || !isfinite(json_number_value(v)))
-        return false;
-    *out = json_number_value(v);
-    return true;
-}
-
 /* ratio, ci_low and ci_high of pair p, all finite and > 0. */
 static bool hhs_pair_values(const json_t *p, double *r, double *lo, double *hi)
 {
-    return hhs_num(p, "ratio", r) && hhs_num(p, "ci_low", lo) && hhs_num(p, "ci_high", hi) &&
-           *r > 0 && *lo > 0 && *hi > 0;
+    return json_get_finite(p, "ratio", r) && json_get_finite(p, "ci_low", lo) &&
+           json_get_finite(p, "ci_high", hi) && *r > 0 && *lo > 0 && *hi > 0;
 }
 
 /* "bad" (B slower), "ok" (B faster) or "" (the interval holds 1). */
@@ -67,7 +48,7 @@ static const char *hhs_point_class(double lo, double hi)
 static void hhs_value(FILE *out, const char *metric, const json_t *p, const char *k)
 {
     double v;
-    if (!hhs_num(p, k, &v))
+    if (!json_get_finite(p, k, &v))
         fputs("\xe2\x80\x93", out);
     else if (strcmp(metric, "peak_rss_bytes") == 0)
         fprintf(out, "%.1f MiB", v / (1024.0 * 1024.0));
@@ -116,14 +97,14 @@ static void hhs_plot(FILE *out, const json_t *pairs)
             continue;
         double y = HHS_T + HHS_ROW * ((double)row + 0.5);
         fputs("<g><title>", out);
-        hhs_esc(out, hhs_str(p, "host_b"));
+        html_write_str(out, json_get_string(p, "host_b", NULL));
         fputs(" / ", out);
-        hhs_esc(out, hhs_str(p, "host_a"));
+        html_write_str(out, json_get_string(p, "host_a", NULL));
         fprintf(out, ": %.3f [%.3f, %.3f]</title>\n<text x=\"%.1f\" y=\"%.1f\">", r, lo, hi, 8.0,
                 y + 4);
-        hhs_esc(out, hhs_str(p, "host_b"));
+        html_write_str(out, json_get_string(p, "host_b", NULL));
         fputs(" / ", out);
-        hhs_esc(out, hhs_str(p, "host_a"));
+        html_write_str(out, json_get_string(p, "host_a", NULL));
         fprintf(out,
                 "</text>\n<line class=\"spread\" x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" "
                 "y2=\"%.1f\"/>\n<circle class=\"pt %s\" cx=\"%.1f\" cy=\"%.1f\" r=\"4\"/></g>\n",
@@ -151,12 +132,12 @@ static void hhs_pairs_table(FILE *out, const char *metric, const json_t *pairs)
             break;
         double r, lo, hi, na = 0, nb = 0;
         bool ok = hhs_pair_values(p, &r, &lo, &hi);
-        hhs_num(p, "samples_a", &na);
-        hhs_num(p, "samples_b", &nb);
+        json_get_finite(p, "samples_a", &na);
+        json_get_finite(p, "samples_b", &nb);
         fputs("<tr><td>", out);
-        hhs_esc(out, hhs_str(p, "host_a"));
+        html_write_str(out, json_get_string(p, "host_a", NULL));
         fputs("</td><td>", out);
-        hhs_esc(out, hhs_str(p, "host_b"));
+        html_write_str(out, json_get_string(p, "host_b", NULL));
         fputs("</td><td class=\"num\">", out);
         hhs_value(out, metric, p, "median_a");
         fputs("</td><td class=\"num\">", out);
@@ -169,12 +150,12 @@ static void hhs_pairs_table(FILE *out, const char *metric, const json_t *pairs)
             fputs("</td><td></td><td class=\"num\">", out);
         fprintf(out, "</td><td class=\"num\">%.0f</td><td class=\"num\">%.0f</td><td>", na, nb);
         if (json_is_true(json_object_get(p, "same_python_build"))) {
-            hhs_esc(out, hhs_str(p, "python_build_a"));
+            html_write_str(out, json_get_string(p, "python_build_a", NULL));
         } else {
             fputs("<span class=\"warn\">differ</span>: A ", out);
-            hhs_esc(out, hhs_str(p, "python_build_a"));
+            html_write_str(out, json_get_string(p, "python_build_a", NULL));
             fputs("; B ", out);
-            hhs_esc(out, hhs_str(p, "python_build_b"));
+            html_write_str(out, json_get_string(p, "python_build_b", NULL));
         }
         fputs("</td></tr>\n", out);
     }
@@ -194,21 +175,21 @@ static void hhs_hosts_table(FILE *out, const char *metric, const json_t *hosts)
         json_array_foreach(json_object_get(h, "series"), k, s)
         {
             double runs = 0, samples = 0;
-            hhs_num(s, "runs", &runs);
-            hhs_num(s, "samples", &samples);
+            json_get_finite(s, "runs", &runs);
+            json_get_finite(s, "samples", &samples);
             fputs("<tr><td>", out);
-            hhs_esc(out, hhs_str(h, "hostname"));
+            html_write_str(out, json_get_string(h, "hostname", NULL));
             fputs("</td><td><code>", out);
-            hhs_esc(out, hhs_str(h, "fingerprint"));
+            html_write_str(out, json_get_string(h, "fingerprint", NULL));
             fputs("</code></td><td>", out);
-            hhs_esc(out, hhs_str(s, "python_build"));
+            html_write_str(out, json_get_string(s, "python_build", NULL));
             fprintf(out,
                     "</td><td class=\"num\">%.0f</td><td class=\"num\">%.0f</td>"
                     "<td class=\"num\">",
                     runs, samples);
             hhs_value(out, metric, s, "median");
             fputs("</td><td>", out);
-            hhs_esc(out, hhs_str(s, "newest"));
+            html_write_str(out, json_get_string(s, "newest", NULL));
             fputs("</td></tr>\n", out);
         }
     }
@@ -218,21 +199,23 @@ static void hhs_hosts_table(FILE *out, const char *metric, const json_t *hosts)
 int html_hosts_write(FILE *out, const json_t *doc, char *err, size_t errlen)
 {
     const json_t *c = json_object_get(doc, "compare_hosts");
-    const char *schema = hhs_str(doc, "schema");
+    const char *schema = json_get_string(doc, "schema", NULL);
     if (!json_is_object(c) || !schema || strcmp(schema, "pyscope.compare_hosts/1") != 0) {
         if (err && errlen)
             snprintf(err, errlen, "not a pyscope.compare_hosts/1 document");
         return -PYSCOPE_ESCHEMA;
     }
-    const char *metric = hhs_str(c, "metric") ? hhs_str(c, "metric") : "wall_s";
+    const char *metric =
+        json_get_string(c, "metric", NULL) ? json_get_string(c, "metric", NULL) : "wall_s";
     const json_t *pairs = json_object_get(c, "pairs");
     html_compare_page_open(out, "PyScope host vs host", "host vs host");
     fputs("<dl class=\"meta\">\n<dt>Script</dt><dd><code>", out);
-    hhs_esc(out, hhs_str(c, "script") ? hhs_str(c, "script") : "?");
+    html_write_str(out,
+                   json_get_string(c, "script", NULL) ? json_get_string(c, "script", NULL) : "?");
     fputs("</code></dd>\n<dt>Metric</dt><dd>", out);
-    hhs_esc(out, metric);
+    html_write_str(out, metric);
     double per;
-    if (hhs_num(c, "runs_per_host", &per))
+    if (json_get_finite(c, "runs_per_host", &per))
         fprintf(out, "</dd>\n<dt>Runs per host</dt><dd>newest %.0f", per);
     fputs("</dd>\n</dl>\n</header>\n<main>\n<section id=\"pairs\">\n<h2>Ratio B/A</h2>\n", out);
     hhs_plot(out, pairs);

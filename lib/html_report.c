@@ -107,6 +107,12 @@ void html_write_escaped(FILE *out, const char *s, size_t len)
     }
 }
 
+void html_write_str(FILE *out, const char *s)
+{
+    if (s)
+        html_write_escaped(out, s, strlen(s));
+}
+
 static void esc(FILE *out, const char *s)
 {
     if (s)

@@ -32,6 +32,8 @@ int html_report_write(FILE *out, const json_t *report, char *err, size_t errlen)
  * newlines become U+FFFD.
  */
 void html_write_escaped(FILE *out, const char *s, size_t len);
+/* html_write_escaped() of the string s; nothing for NULL. */
+void html_write_str(FILE *out, const char *s);
 
 /*
  * Write data (borrowed) as compact JSON that is safe inside a <script> element:

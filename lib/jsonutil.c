@@ -74,6 +74,15 @@ double json_get_number(const json_t *obj, const char *key, double def)
     return json_is_number(v) ? json_number_value(v) : def;
 }
 
+bool json_get_finite(const json_t *obj, const char *key, double *out)
+{
+    json_t *v = json_object_get(obj, key);
+    if (!json_is_number(v) || !isfinite(json_number_value(v)))
+        return false;
+    *out = json_number_value(v);
+    return true;
+}
+
 const char *json_get_string(const json_t *obj, const char *key, const char *def)
 {
     json_t *v = json_object_get(obj, key);

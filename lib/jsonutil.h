@@ -17,6 +17,8 @@
 json_t *json_string_lossy(const char *s);
 /* Number (integer or real) at key of obj, or def. */
 double json_get_number(const json_t *obj, const char *key, double def);
+/* True with the number at key of obj in *out when it is a finite number. */
+bool json_get_finite(const json_t *obj, const char *key, double *out);
 /* String at key of obj (borrowed, valid while obj lives), or def. */
 const char *json_get_string(const json_t *obj, const char *key, const char *def);
 /* A JSON number that is never NaN or infinite (those become null). */
