@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "log.h"
 #include "stats.h"
@@ -42,7 +43,7 @@ static const char CLAIM_SQL[] =
     "   'self_s_runs', pyscope_row(r.fn_self_runs, u.i::integer),"                                 \
     "   'total_s_runs', pyscope_row(r.fn_total_runs, u.i::integer),"                               \
     "   'total_pct', 100 * u.t / nullif(r.wall_median, 0),"                                        \
-    "   'self_pct', 100 * u.s / nullif(r.wall_median, 0)) ORDER BY u.t DESC), '[]')"               \
+    "   'self_pct', 100 * u.s / nullif(r.wall_median, 0)) ORDER BY u.t DESC, u.i), '[]')"          \
     "   FROM unnest(r.fn_ids, r.fn_self_s, r.fn_total_s) WITH ORDINALITY AS u(id, s, t, i)"        \
     "   JOIN functions f ON f.id = u.id)))::text"                                                  \
     " FROM runs r JOIN scripts s ON s.id = r.script_id JOIN hosts h ON h.id = r.host_id"
@@ -52,10 +53,13 @@ static const char DOCS_SQL[] = "SELECT " RUN_DOC_SQL " WHERE r.run_id = ANY ($1:
 
 /*
  * Every series of batch $1 with its baseline, one row per run: the series'
- * newest ok run of the batch (k = 0, the candidate) and then its baseline,
- * oldest first: the ok runs of earlier batches since the newest run triaged
- * 'expected' (included), the newest $2 of them. One index range scan per
- * series (runs_series_idx), samples only: no hotspots, no JSON.
+ * newest ok run of the batch (k = 0, the candidate, with the series' columns)
+ * and its baseline (k = 1): the ok runs of earlier batches since the newest
+ * run triaged 'expected' (included), the newest $2 of them. One index-only
+ * range scan per series (runs_series_idx covers the samples, schema/005),
+ * samples only: no hotspots, no JSON. Rows come in no particular order (a
+ * sort of ~40,000 rows with their arrays would cost more than the reads):
+ * sn numbers the series 1..N and stored_at orders a baseline (gather_row()).
  */
 static const char BATCH_RUNS_SQL[] =
     "WITH c AS MATERIALIZED (SELECT DISTINCT ON (r.script_id, r.host_id, r.python_build)"
@@ -75,16 +79,18 @@ static const char BATCH_RUNS_SQL[] =
     "   WHERE g.state = 'expected' AND g.script_id = c.script_id AND g.host_id = c.host_id"
     "   AND g.python_build = c.python_build) AS reset"
     "  FROM c JOIN jobs j ON j.id = c.job_id JOIN scripts s ON s.id = c.script_id)"
-    " SELECT m.script_id, m.host_id, m.python_build, m.run_id, m.job_id, m.threshold,"
-    "  m.batch_runs, m.open_before, x.k, x.run_id, x.wall_s, x.cpu_s, x.peak_rss_bytes"
+    " SELECT m.sn, x.k, x.run_id::text, x.stored_at, x.wall_s, x.cpu_s, x.peak_rss_bytes,"
+    "  x.script_id, x.host_id, x.python_build, x.job_id, x.threshold, x.batch_runs, x.open_before"
     " FROM m CROSS JOIN LATERAL ("
-    "  SELECT 0 AS k, m.run_id, m.wall_s, m.cpu_s, m.peak_rss_bytes, m.stored_at"
-    "  UNION ALL (SELECT 1, b.run_id, b.wall_s, b.cpu_s, b.peak_rss_bytes, b.stored_at"
+    "  SELECT 0 AS k, m.run_id, m.stored_at, m.wall_s, m.cpu_s, m.peak_rss_bytes, m.script_id,"
+    "   m.host_id, m.python_build, m.job_id, m.threshold, m.batch_runs, m.open_before"
+    "  UNION ALL (SELECT 1, b.run_id, b.stored_at, b.wall_s, b.cpu_s, b.peak_rss_bytes,"
+    "   NULL::bigint, NULL::bigint, NULL::text, NULL::bigint, NULL::float8, NULL::bigint,"
+    "   NULL::boolean"
     "   FROM runs b WHERE b.script_id = m.script_id AND b.host_id = m.host_id"
     "   AND b.stored_at < m.stored_at AND b.stored_at >= coalesce(m.reset, '-infinity')"
     "   AND b.python_build = m.python_build AND b.outcome = 'ok' AND b.batch_id <> m.batch_id"
-    "   ORDER BY b.stored_at DESC LIMIT $2::integer)) x"
-    " ORDER BY m.sn, x.k, x.stored_at";
+    "   ORDER BY b.stored_at DESC LIMIT $2::integer)) x";
 
 /*
  * The rows of batch $1 ($2: a JSON array of regression rows). A finding of a
@@ -137,6 +143,14 @@ static const char REOPEN_SQL[] =
 static const char DONE_SQL[] = "UPDATE batches SET analyzed = now() WHERE id = $1::bigint";
 
 /* ---- deciding --------------------------------------------------------------- */
+
+/* Monotonic seconds, for the summary's phase times. */
+static double mono_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
 
 static bool is_true(const json_t *j)
 {
@@ -351,19 +365,21 @@ json_t *analysis_decide(const json_t *series, const struct regress_options *opt,
 
 /* One run of a series as read by BATCH_RUNS_SQL: its samples by metric. */
 struct qrun {
-    char *run_id; /* owned */
+    char *run_id; /* owned; NULL until its row came */
+    int64_t at;   /* stored_at, microseconds: orders the baseline */
     double *x[3]; /* owned: wall_s, cpu_s, peak_rss_bytes (valid samples only) */
     size_t n[3];
 };
 
-/* A series of the batch: the candidate (runs[0]) and its baseline, oldest first. */
+/* A series of the batch: the candidate (runs[0]) and its baseline, oldest
+ * first once gather_finish() has run. */
 struct qseries {
     json_t *meta; /* owned: the series object analysis_decide() documents, without docs */
     struct qrun *runs;
     size_t n_runs, cap;
 };
 
-/* What BATCH_RUNS_SQL's rows build up (gather_row()). */
+/* What BATCH_RUNS_SQL's rows build up (gather_row()): series sn at v[sn - 1]. */
 struct gather_ctx {
     struct qseries *v;
     size_t n, cap;
@@ -371,65 +387,100 @@ struct gather_ctx {
 
 static const char *const MAIN_METRICS[3] = {"wall_s", "cpu_s", "peak_rss_bytes"};
 
-/* Parse a float8[] / bigint[] text value ("{1.5,2,NULL}") into new *x, keeping
- * the finite values >= 0 (what lib/regress takes as samples); *n their count. */
-static void parse_samples(const char *text, double **x, size_t *n)
+/* The samples of array column v (float8[] / bigint[], binary): new *x of its
+ * finite values >= 0 (what lib/regress takes as samples), *n their count. */
+static int parse_samples(struct store_bin v, double **x, size_t *n)
 {
-    size_t cap = 1;
-    for (const char *c = text; c && *c; c++)
-        cap += *c == ',';
-    *x = xcalloc(cap, sizeof(**x));
-    *n = 0;
-    if (text == NULL || *text != '{')
-        return;
-    const char *c = text + 1;
-    while (*c && *c != '}') {
-        char *end;
-        double v = strtod(c, &end);
-        if (end != c && isfinite(v) && v >= 0 && *n < cap)
-            (*x)[(*n)++] = v;
-        c = end != c ? end : c + strcspn(c, ",}");
-        if (*c == ',')
-            c++;
-    }
+    int rc = store_bin_numbers(v, x, n);
+    if (rc < 0)
+        return rc;
+    size_t k = 0;
+    for (size_t i = 0; i < *n; i++)
+        if (isfinite((*x)[i]) && (*x)[i] >= 0)
+            (*x)[k++] = (*x)[i];
+    *n = k;
+    return 0;
 }
 
-/* The series meta object of a row (columns 0..7 of BATCH_RUNS_SQL), new. */
-static json_t *series_meta(const char *const *v)
+/* The series meta object of a candidate row (columns 7..13 of BATCH_RUNS_SQL,
+ * binary; run_id: its column 2), new, or NULL when a column does not decode. */
+static json_t *series_meta(const struct store_bin *v)
 {
+    int64_t script, host, job, batch_runs;
+    double threshold = 0;
+    bool open_before;
+    if (store_bin_int64(v[7], &script) < 0 || store_bin_int64(v[8], &host) < 0 || v[9].p == NULL ||
+        store_bin_int64(v[10], &job) < 0 || (v[11].p && store_bin_float8(v[11], &threshold) < 0) ||
+        store_bin_int64(v[12], &batch_runs) < 0 || store_bin_bool(v[13], &open_before) < 0)
+        return NULL;
     json_t *o = json_object();
-    json_object_set_new(o, "script_id", json_integer(strtoll(v[0], NULL, 10)));
-    json_object_set_new(o, "host_id", json_integer(strtoll(v[1], NULL, 10)));
-    json_object_set_new(o, "python_build", json_string(v[2] ? v[2] : ""));
-    json_object_set_new(o, "run_id", json_string(v[3] ? v[3] : ""));
-    json_object_set_new(o, "job_id", json_integer(strtoll(v[4], NULL, 10)));
-    json_object_set_new(o, "threshold", v[5] ? json_real(strtod(v[5], NULL)) : json_null());
-    json_object_set_new(o, "batch_runs", json_integer(strtoll(v[6], NULL, 10)));
-    json_object_set_new(o, "open_before", json_boolean(v[7] && strcmp(v[7], "t") == 0));
+    json_object_set_new(o, "script_id", json_integer(script));
+    json_object_set_new(o, "host_id", json_integer(host));
+    json_object_set_new(o, "python_build", json_string((const char *)v[9].p));
+    json_object_set_new(o, "run_id", json_string((const char *)v[2].p));
+    json_object_set_new(o, "job_id", json_integer(job));
+    json_object_set_new(o, "threshold", v[11].p ? json_real(threshold) : json_null());
+    json_object_set_new(o, "batch_runs", json_integer(batch_runs));
+    json_object_set_new(o, "open_before", json_boolean(open_before));
     return o;
 }
 
-/* store_row_fn for BATCH_RUNS_SQL: a candidate row (k = 0) opens a series. */
-static int gather_row(const char *const *v, int ncols, void *arg)
+/* store_bin_row_fn for BATCH_RUNS_SQL: each row to its series (sn), the
+ * candidate (k = 0) in runs[0], which every series keeps free for it. */
+static int gather_row(const struct store_bin *v, int ncols, void *arg)
 {
     struct gather_ctx *g = arg;
-    if (ncols != 13 || v[0] == NULL || v[1] == NULL || v[4] == NULL || v[6] == NULL ||
-        v[8] == NULL || v[9] == NULL)
+    int64_t sn, k, at;
+    if (ncols != 14 || store_bin_int64(v[0], &sn) < 0 || store_bin_int64(v[1], &k) < 0 ||
+        v[2].p == NULL || store_bin_int64(v[3], &at) < 0 || sn < 1 || sn > (int64_t)INT32_MAX)
         return -EIO;
-    if (strcmp(v[8], "0") == 0) {
-        if (g->n == g->cap)
-            g->v = xreallocarray(g->v, g->cap = g->cap ? 2 * g->cap : 256, sizeof(*g->v));
-        g->v[g->n++] = (struct qseries){series_meta(v), NULL, 0, 0};
+    if ((size_t)sn > g->cap) {
+        size_t cap = g->cap ? g->cap : 256;
+        while (cap < (size_t)sn)
+            cap *= 2;
+        g->v = xreallocarray(g->v, cap, sizeof(*g->v));
+        memset(g->v + g->cap, 0, (cap - g->cap) * sizeof(*g->v));
+        g->cap = cap;
     }
-    if (g->n == 0)
-        return -EIO;
-    struct qseries *s = &g->v[g->n - 1];
-    if (s->n_runs == s->cap)
-        s->runs = xreallocarray(s->runs, s->cap = s->cap ? 2 * s->cap : 16, sizeof(*s->runs));
-    struct qrun *r = &s->runs[s->n_runs++];
-    r->run_id = xstrdup(v[9]);
+    g->n = (size_t)sn > g->n ? (size_t)sn : g->n;
+    struct qseries *s = &g->v[sn - 1];
+    if (s->cap == 0) {
+        s->runs = xcalloc(s->cap = 16, sizeof(*s->runs));
+        s->n_runs = 1;
+    }
+    struct qrun *r;
+    if (k == 0) {
+        if (s->meta != NULL || (s->meta = series_meta(v)) == NULL)
+            return -EIO;
+        r = &s->runs[0];
+    } else {
+        if (s->n_runs == s->cap)
+            s->runs = xreallocarray(s->runs, s->cap *= 2, sizeof(*s->runs));
+        r = &s->runs[s->n_runs++];
+    }
+    *r = (struct qrun){xstrdup((const char *)v[2].p), at, {NULL}, {0}};
     for (int m = 0; m < 3; m++)
-        parse_samples(v[10 + m], &r->x[m], &r->n[m]);
+        if (parse_samples(v[4 + m], &r->x[m], &r->n[m]) < 0)
+            return -EIO;
+    return 0;
+}
+
+static int qrun_cmp_at(const void *a, const void *b)
+{
+    const struct qrun *x = a, *y = b;
+    return (x->at > y->at) - (x->at < y->at);
+}
+
+/* After the last row: every series 1..n has its candidate; baselines oldest
+ * first. Returns 0 or -EIO. */
+static int gather_finish(struct gather_ctx *g)
+{
+    for (size_t i = 0; i < g->n; i++) {
+        struct qseries *s = &g->v[i];
+        if (s->meta == NULL)
+            return -EIO;
+        qsort(s->runs + 1, s->n_runs - 1, sizeof(*s->runs), qrun_cmp_at);
+    }
     return 0;
 }
 
@@ -594,7 +645,12 @@ static json_t *decide_batch(struct store *store, const char *id, const struct re
     snprintf(limit, sizeof(limit), "%d",
              opt->max_baseline_runs > 0 ? opt->max_baseline_runs : 1000000);
     const char *params[2] = {id, limit};
-    *rc = store_each_row(store, BATCH_RUNS_SQL, params, 2, gather_row, &g, err, errlen);
+    double t0 = mono_s();
+    *rc = store_each_row_binary(store, BATCH_RUNS_SQL, params, 2, gather_row, &g, err, errlen);
+    if (*rc >= 0 && gather_finish(&g) < 0)
+        *rc = -EIO;
+    double t1 = mono_s();
+    sum->secs_samples = t1 - t0;
     if (*rc < 0) {
         if (*rc != -EIO || err[0] == '\0')
             snprintf(err, errlen, "could not read the batch's series (%d)", *rc);
@@ -606,6 +662,7 @@ static json_t *decide_batch(struct store *store, const char *id, const struct re
     bool *flagged = xcalloc(g.n ? g.n : 1, sizeof(*flagged));
     for (size_t i = 0; i < g.n; i++)
         results[i] = quick_result(&g.v[i], opt, &flagged[i]);
+    double t2 = mono_s();
     *rc = gather_docs(store, &g, flagged, err, errlen);
     json_t *series = json_array();
     for (size_t i = 0; i < g.n; i++) {
@@ -618,10 +675,14 @@ static json_t *decide_batch(struct store *store, const char *id, const struct re
     }
     free(flagged);
     gather_release(&g);
+    double t3 = mono_s();
     json_t *rows = NULL;
     if (*rc == 0) {
         rows = decide_results(series, results, opt, confirm, sum);
         sum->rows_read = rows_read;
+        sum->secs_docs = t3 - t2;
+        sum->secs_decide = (t2 - t1) + (mono_s() - t3);
+        sum->secs_samples = t1 - t0;
     } else {
         for (size_t i = 0; i < json_array_size(series); i++)
             json_decref(results[i]);
@@ -658,6 +719,7 @@ int analysis_run_one(struct store *store, const struct regress_options *opt, boo
     rows = decide_batch(store, id, opt, with_confirm ? confirm : NULL, sum, &rc, err, errlen);
     if (rc < 0)
         goto out;
+    double t_store = mono_s();
     /* all rows in one statement, all confirmation jobs in another */
     if (json_array_size(rows) > 0) {
         char *text = json_dumps(rows, JSON_COMPACT);
@@ -683,6 +745,7 @@ int analysis_run_one(struct store *store, const struct regress_options *opt, boo
     rc = store_command(store, "COMMIT", NULL, 0, err, errlen);
     if (rc >= 0)
         rc = 1;
+    sum->secs_store = mono_s() - t_store;
 out:
     if (rc <= 0)
         store_abort(store);

@@ -35,6 +35,10 @@ struct analysis_summary {
     unsigned improvements; /* rows stored with kind 'improvement' */
     unsigned confirming;   /* series re-queued to confirm (nothing stored for them yet) */
     unsigned rows_read;    /* runs read from the store (samples, and documents) */
+    /* seconds spent: reading every series' samples, deciding them (the cheap
+     * way, and in full with hotspots for flagged series, their documents'
+     * query included), storing the rows and committing */
+    double secs_samples, secs_decide, secs_docs, secs_store;
 };
 
 /*

@@ -650,9 +650,10 @@ static void router_analyse(struct router *r)
         if (rc <= 0)
             return;
         log_info("batch %" PRIu64 " analysed: %u series, %u tests, %u regressions,"
-                 " %u improvements, %u re-queued to confirm",
+                 " %u improvements, %u re-queued to confirm; %u runs read, %.3f s",
                  sum.batch_id, sum.series, sum.tests, sum.regressions, sum.improvements,
-                 sum.confirming);
+                 sum.confirming, sum.rows_read,
+                 sum.secs_samples + sum.secs_decide + sum.secs_docs + sum.secs_store);
     }
 }
 

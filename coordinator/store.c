@@ -188,8 +188,8 @@ static void store_heal(struct store *s)
  * Run sql with p's parameters (borrowed). Returns the result (caller
  * PQclear()s) when its status is want, else NULL with err filled.
  */
-static PGresult *store_exec(struct store *s, const char *sql, const struct params *p,
-                            ExecStatusType want, char *err, size_t errlen)
+static PGresult *store_exec_as(struct store *s, const char *sql, const struct params *p,
+                               ExecStatusType want, int result_format, char *err, size_t errlen)
 {
     store_heal(s);
     bool idle = PQtransactionStatus(s->conn) == PQTRANS_IDLE;
@@ -197,7 +197,7 @@ static PGresult *store_exec(struct store *s, const char *sql, const struct param
     const char *const *v = p ? p->v : NULL;
     const int *len = p && p->binary ? p->len : NULL;
     const int *fmt = p && p->binary ? p->fmt : NULL;
-    PGresult *res = PQexecParams(s->conn, sql, n, NULL, v, len, fmt, 0);
+    PGresult *res = PQexecParams(s->conn, sql, n, NULL, v, len, fmt, result_format);
     if (res != NULL && PQresultStatus(res) == want)
         return res;
     /* The server went away between statements (e.g. it restarted): outside a
@@ -206,7 +206,7 @@ static PGresult *store_exec(struct store *s, const char *sql, const struct param
         PQclear(res);
         PQreset(s->conn);
         s->run_in_oid = 0;
-        res = PQexecParams(s->conn, sql, n, NULL, v, len, fmt, 0);
+        res = PQexecParams(s->conn, sql, n, NULL, v, len, fmt, result_format);
         if (res != NULL && PQresultStatus(res) == want)
             return res;
     }
@@ -216,6 +216,13 @@ static PGresult *store_exec(struct store *s, const char *sql, const struct param
         pg_message(res ? PQresultErrorMessage(res) : PQerrorMessage(s->conn), buf, sizeof(buf)));
     PQclear(res);
     return NULL;
+}
+
+/* store_exec_as() with the result in text. */
+static PGresult *store_exec(struct store *s, const char *sql, const struct params *p,
+                            ExecStatusType want, char *err, size_t errlen)
+{
+    return store_exec_as(s, sql, p, want, 0, err, errlen);
 }
 
 /* Run a statement that returns no rows. Returns 0 or -EIO. */
@@ -1463,6 +1470,151 @@ int store_each_row(struct store *s, const char *sql, const char *const *params, 
     free(v);
     PQclear(res);
     return rc;
+}
+
+int store_each_row_binary(struct store *s, const char *sql, const char *const *params, size_t n,
+                          store_bin_row_fn fn, void *arg, char *err, size_t errlen)
+{
+    struct params p = {0};
+    if (params_load(&p, params, n, err, errlen) < 0)
+        return -EINVAL;
+    store_heal(s);
+    /* one row at a time: a batch's ~40,000 rows never sit in one PGresult */
+    if (!PQsendQueryParams(s->conn, sql, p.n, NULL, p.v, p.binary ? p.len : NULL,
+                           p.binary ? p.fmt : NULL, 1) ||
+        !PQsetSingleRowMode(s->conn)) {
+        char buf[512];
+        set_err(err, errlen, "database error: %s",
+                pg_message(PQerrorMessage(s->conn), buf, sizeof(buf)));
+        while (PQgetResult(s->conn) != NULL)
+            ;
+        return -EIO;
+    }
+    int rc = 0, nrows = 0;
+    struct store_bin v[64];
+    PGresult *res;
+    while ((res = PQgetResult(s->conn)) != NULL) {
+        ExecStatusType st = PQresultStatus(res);
+        if (st == PGRES_SINGLE_TUPLE && rc >= 0) {
+            int nc = PQnfields(res);
+            if (nc > (int)(sizeof(v) / sizeof(v[0]))) {
+                set_err(err, errlen, "a query returned %d columns, more than %zu", nc,
+                        sizeof(v) / sizeof(v[0]));
+                rc = -EIO;
+            }
+            for (int k = 0; rc >= 0 && k < nc; k++) {
+                bool null = PQgetisnull(res, 0, k);
+                v[k].p = null ? NULL : (const unsigned char *)PQgetvalue(res, 0, k);
+                v[k].len = null ? -1 : PQgetlength(res, 0, k);
+            }
+            if (rc >= 0) {
+                int frc = fn(v, nc, arg);
+                rc = frc < 0 ? frc : rc;
+                nrows++;
+            }
+        } else if (st != PGRES_SINGLE_TUPLE && st != PGRES_TUPLES_OK && rc >= 0) {
+            char buf[512];
+            set_err(err, errlen, "database error: %s",
+                    pg_message(PQresultErrorMessage(res), buf, sizeof(buf)));
+            rc = -EIO;
+        }
+        PQclear(res); /* and read on: the connection must drain the whole result */
+    }
+    return rc < 0 ? rc : nrows;
+}
+
+/* Big-endian integers of the binary format. */
+static uint32_t be32(const unsigned char *p)
+{
+    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+static uint64_t be64(const unsigned char *p)
+{
+    return (uint64_t)be32(p) << 32 | be32(p + 4);
+}
+
+int store_bin_int64(struct store_bin v, int64_t *out)
+{
+    if (v.p == NULL)
+        return -EBADMSG;
+    if (v.len == 8)
+        *out = (int64_t)be64(v.p);
+    else if (v.len == 4)
+        *out = (int32_t)be32(v.p);
+    else if (v.len == 2)
+        *out = (int16_t)(v.p[0] << 8 | v.p[1]);
+    else
+        return -EBADMSG;
+    return 0;
+}
+
+int store_bin_bool(struct store_bin v, bool *out)
+{
+    if (v.p == NULL || v.len != 1)
+        return -EBADMSG;
+    *out = v.p[0] != 0;
+    return 0;
+}
+
+int store_bin_float8(struct store_bin v, double *out)
+{
+    if (v.p == NULL || v.len != 8)
+        return -EBADMSG;
+    uint64_t bits = be64(v.p);
+    memcpy(out, &bits, sizeof(*out));
+    return 0;
+}
+
+int store_bin_numbers(struct store_bin v, double **out, size_t *n)
+{
+    *out = NULL;
+    *n = 0;
+    if (v.p == NULL || v.len < 12)
+        return -EBADMSG;
+    uint32_t ndim = be32(v.p), elem = be32(v.p + 8);
+    if (ndim > 1 || (elem != OID_FLOAT8 && elem != OID_INT8 && elem != OID_INT4))
+        return -EBADMSG;
+    size_t at = 12, count = 0;
+    if (ndim == 1) {
+        if (v.len < 20)
+            return -EBADMSG;
+        count = be32(v.p + 12);
+        at = 20;
+    }
+    /* every element takes at least its 4-byte length word */
+    if (count > ((size_t)v.len - at) / 4)
+        return -EBADMSG;
+    double *x = xcalloc(count ? count : 1, sizeof(*x));
+    size_t k = 0;
+    for (size_t i = 0; i < count; i++) {
+        if ((size_t)v.len - at < 4)
+            goto bad;
+        int32_t len = (int32_t)be32(v.p + at);
+        at += 4;
+        if (len == -1)
+            continue; /* NULL element: not a sample */
+        size_t want = elem == OID_INT4 ? 4 : 8;
+        if (len < 0 || (size_t)len != want || (size_t)v.len - at < want)
+            goto bad;
+        struct store_bin e = {v.p + at, len};
+        if (elem == OID_FLOAT8) {
+            store_bin_float8(e, &x[k++]);
+        } else {
+            int64_t iv;
+            store_bin_int64(e, &iv);
+            x[k++] = (double)iv;
+        }
+        at += want;
+    }
+    if (at != (size_t)v.len)
+        goto bad;
+    *out = x;
+    *n = k;
+    return 0;
+bad:
+    free(x);
+    return -EBADMSG;
 }
 
 /* store_row_fn of store_json_rows(): column 0 parsed as JSON into the array arg. */

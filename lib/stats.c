@@ -377,7 +377,12 @@ static void mwu_exact_cdf(size_t m, size_t n, size_t kmax, double *cdf)
         n = t;
     }
     size_t len = kmax + 1;
-    double *a = xcalloc((m + 1) * len, sizeof(*a));
+    /* the common small tables (a farm batch asks thousands of times) on the stack */
+    double small[2048];
+    double *a = (m + 1) * len <= sizeof(small) / sizeof(small[0])
+                    ? small
+                    : xmalloc((m + 1) * len * sizeof(*a));
+    memset(a, 0, (m + 1) * len * sizeof(*a));
     for (size_t i = 0; i <= m; i++)
         a[i * len] = 1; /* f(i, 0, 0) = 1 */
     for (size_t j = 1; j <= n; j++) {
@@ -393,7 +398,8 @@ static void mwu_exact_cdf(size_t m, size_t n, size_t kmax, double *cdf)
         acc += a[m * len + k];
         cdf[k] = acc / total;
     }
-    free(a);
+    if (a != small)
+        free(a);
 }
 
 static bool use_exact(size_t nx, size_t ny, double tie_term)
@@ -532,24 +538,79 @@ static double select_kth(double *a, size_t n, size_t k)
     return a[k];
 }
 
-/* Median of a[0..n) (n > 0); reorders a. Selection, not a sort: the
- * bootstrap takes thousands of these. */
-static double median_inplace(double *a, size_t n)
+struct indexed {
+    double v;
+    size_t i;
+};
+
+static int cmp_indexed(const void *a, const void *b)
 {
-    double upper = select_kth(a, n, n / 2);
-    if (n % 2)
-        return upper;
-    double lower = a[0];
-    for (size_t i = 1; i < n / 2; i++)
-        lower = a[i] > lower ? a[i] : lower;
-    return mid(lower, upper);
+    const struct indexed *x = a, *y = b;
+    int c = cmp_double(&x->v, &y->v);
+    return c ? c : (x->i > y->i) - (x->i < y->i);
 }
 
-static double resample_median(struct stats_rng *rng, const double *x, size_t n, double *buf)
+/*
+ * x[0..n) in order (new, into *sorted) and each element's position there
+ * (new, into *rank): rank[i] is where x[i] went.
+ */
+static void sort_with_ranks(const double *x, size_t n, double **sorted, uint32_t **rank)
 {
+    struct indexed *t = xmalloc(n * sizeof(*t));
     for (size_t i = 0; i < n; i++)
-        buf[i] = x[stats_rng_below(rng, n)];
-    return median_inplace(buf, n);
+        t[i] = (struct indexed){x[i], i};
+    qsort(t, n, sizeof(*t), cmp_indexed);
+    *sorted = xmalloc(n * sizeof(**sorted));
+    *rank = xmalloc(n * sizeof(**rank));
+    for (size_t k = 0; k < n; k++) {
+        (*sorted)[k] = t[k].v;
+        (*rank)[t[k].i] = (uint32_t)k;
+    }
+    free(t);
+}
+
+/*
+ * The median of a resample (n draws with replacement) of x[0..n), given x in
+ * order (sorted) and each element's place there (rank, sort_with_ranks): the
+ * draws are counted by place, and the k-th smallest drawn place holds the
+ * k-th smallest drawn value. The same draws and the same result as copying
+ * the drawn values and selecting, in O(n) without moving data.
+ * counts: scratch of n elements.
+ */
+static double resample_median(struct stats_rng *rng, const double *sorted, const uint32_t *rank,
+                              size_t n, uint32_t *counts)
+{
+    memset(counts, 0, n * sizeof(*counts));
+    for (size_t i = 0; i < n; i++)
+        counts[rank[stats_rng_below(rng, n)]]++;
+    /* rank n / 2 (0-based) is the upper middle; n even also needs rank n / 2 - 1 */
+    size_t want = n % 2 ? n / 2 : n / 2 - 1, seen = 0, pos = 0;
+    while (seen + counts[pos] <= want)
+        seen += counts[pos++];
+    double lower = sorted[pos];
+    if (n % 2)
+        return lower;
+    while (seen + counts[pos] <= want + 1)
+        seen += counts[pos++];
+    return mid(lower, sorted[pos]);
+}
+
+/* Quantile q of a[0..n) as quantile_sorted() would give it on the sorted
+ * array, by selection (a is reordered). */
+static double quantile_select(double *a, size_t n, double q)
+{
+    double h = (double)(n - 1) * q;
+    size_t lo = (size_t)floor(h);
+    if (lo >= n - 1) {
+        double top = a[0];
+        for (size_t i = 1; i < n; i++)
+            top = a[i] > top ? a[i] : top;
+        return top;
+    }
+    double v = select_kth(a, n, lo), next = a[lo + 1];
+    for (size_t i = lo + 2; i < n; i++)
+        next = a[i] < next ? a[i] : next;
+    return v + (h - (double)lo) * (next - v);
 }
 
 static int check_nonneg(const double *x, size_t n)
@@ -573,47 +634,42 @@ int stats_bootstrap_ratio(const double *base, size_t nb, const double *cand, siz
         return rc;
     if (!(conf > 0 && conf < 1) || resamples == 0)
         return -PYSCOPE_ERANGE;
-    double *buf = xmalloc((nb > nc ? nb : nc) * sizeof(*buf));
-    memcpy(buf, base, nb * sizeof(*buf));
-    double mb = median_inplace(buf, nb);
-    memcpy(buf, cand, nc * sizeof(*buf));
-    double mc = median_inplace(buf, nc);
+    double *sb, *sc;
+    uint32_t *kb, *kc;
+    sort_with_ranks(base, nb, &sb, &kb);
+    sort_with_ranks(cand, nc, &sc, &kc);
+    double mb = median_sorted(sb, nb), mc = median_sorted(sc, nc);
     if (!(mb > 0)) {
-        free(buf);
+        free(sb);
+        free(sc);
+        free(kb);
+        free(kc);
         return -PYSCOPE_ERANGE;
     }
+    uint32_t *counts = xmalloc((nb > nc ? nb : nc) * sizeof(*counts));
     double *ratios = xmalloc(resamples * sizeof(*ratios));
     struct stats_rng rng;
     stats_rng_seed(&rng, seed);
     for (unsigned r = 0; r < resamples; r++) {
-        double b = resample_median(&rng, base, nb, buf);
-        double c = resample_median(&rng, cand, nc, buf);
+        double b = resample_median(&rng, sb, kb, nb, counts);
+        double c = resample_median(&rng, sc, kc, nc, counts);
         ratios[r] = b > 0 ? c / b : (c > 0 ? INFINITY : 1);
     }
-    qsort(ratios, resamples, sizeof(*ratios), cmp_double);
     out->ratio = mc / mb;
-    out->ci_low = quantile_sorted(ratios, resamples, (1 - conf) / 2);
-    out->ci_high = quantile_sorted(ratios, resamples, (1 + conf) / 2);
+    out->ci_low = quantile_select(ratios, resamples, (1 - conf) / 2);
+    out->ci_high = quantile_select(ratios, resamples, (1 + conf) / 2);
     free(ratios);
-    free(buf);
+    free(counts);
+    free(sb);
+    free(sc);
+    free(kb);
+    free(kc);
     if (!isfinite(out->ci_low) || !isfinite(out->ci_high) || !isfinite(out->ratio))
         return -PYSCOPE_ERANGE;
     return 0;
 }
 
 /* ---- Benjamini-Hochberg ----------------------------------------------------- */
-
-struct indexed {
-    double v;
-    size_t i;
-};
-
-static int cmp_indexed(const void *a, const void *b)
-{
-    const struct indexed *x = a, *y = b;
-    int c = cmp_double(&x->v, &y->v);
-    return c ? c : (x->i > y->i) - (x->i < y->i);
-}
 
 int stats_bh_adjust(const double *p, size_t n, double *out)
 {

@@ -131,6 +131,9 @@ int main(int argc, char **argv)
                " %u re-queued to confirm; %u rows read; %.3f s\n",
                sum.batch_id, sum.series, sum.tests, sum.regressions, sum.improvements,
                sum.confirming, sum.rows_read, t1 - t0);
+        printf("analysis phases: samples query %.3f s, decide %.3f s, flagged series in full"
+               " %.3f s, store + commit %.3f s\n",
+               sum.secs_samples, sum.secs_decide, sum.secs_docs, sum.secs_store);
         status = render(store, sum.batch_id, out);
         if (status == 0)
             printf("total: %.3f s\n", now_s() - t0);
