@@ -389,9 +389,9 @@ static const char *const MAIN_METRICS[3] = {"wall_s", "cpu_s", "peak_rss_bytes"}
 
 /* The samples of array column v (float8[] / bigint[], binary): new *x of its
  * finite values >= 0 (what lib/regress takes as samples), *n their count. */
-static int parse_samples(struct store_bin v, double **x, size_t *n)
+static int parse_samples(struct pgbin v, double **x, size_t *n)
 {
-    int rc = store_bin_numbers(v, x, n);
+    int rc = pgbin_numbers(v, x, n);
     if (rc < 0)
         return rc;
     size_t k = 0;
@@ -404,14 +404,14 @@ static int parse_samples(struct store_bin v, double **x, size_t *n)
 
 /* The series meta object of a candidate row (columns 7..13 of BATCH_RUNS_SQL,
  * binary; run_id: its column 2), new, or NULL when a column does not decode. */
-static json_t *series_meta(const struct store_bin *v)
+static json_t *series_meta(const struct pgbin *v)
 {
     int64_t script, host, job, batch_runs;
     double threshold = 0;
     bool open_before;
-    if (store_bin_int64(v[7], &script) < 0 || store_bin_int64(v[8], &host) < 0 || v[9].p == NULL ||
-        store_bin_int64(v[10], &job) < 0 || (v[11].p && store_bin_float8(v[11], &threshold) < 0) ||
-        store_bin_int64(v[12], &batch_runs) < 0 || store_bin_bool(v[13], &open_before) < 0)
+    if (pgbin_int64(v[7], &script) < 0 || pgbin_int64(v[8], &host) < 0 || v[9].p == NULL ||
+        pgbin_int64(v[10], &job) < 0 || (v[11].p && pgbin_float8(v[11], &threshold) < 0) ||
+        pgbin_int64(v[12], &batch_runs) < 0 || pgbin_bool(v[13], &open_before) < 0)
         return NULL;
     json_t *o = json_object();
     json_object_set_new(o, "script_id", json_integer(script));
@@ -427,12 +427,12 @@ static json_t *series_meta(const struct store_bin *v)
 
 /* store_bin_row_fn for BATCH_RUNS_SQL: each row to its series (sn), the
  * candidate (k = 0) in runs[0], which every series keeps free for it. */
-static int gather_row(const struct store_bin *v, int ncols, void *arg)
+static int gather_row(const struct pgbin *v, int ncols, void *arg)
 {
     struct gather_ctx *g = arg;
     int64_t sn, k, at;
-    if (ncols != 14 || store_bin_int64(v[0], &sn) < 0 || store_bin_int64(v[1], &k) < 0 ||
-        v[2].p == NULL || store_bin_int64(v[3], &at) < 0 || sn < 1 || sn > (int64_t)INT32_MAX)
+    if (ncols != 14 || pgbin_int64(v[0], &sn) < 0 || pgbin_int64(v[1], &k) < 0 || v[2].p == NULL ||
+        pgbin_int64(v[3], &at) < 0 || sn < 1 || sn > (int64_t)INT32_MAX)
         return -EIO;
     if ((size_t)sn > g->cap) {
         size_t cap = g->cap ? g->cap : 256;

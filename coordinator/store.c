@@ -1491,7 +1491,7 @@ int store_each_row_binary(struct store *s, const char *sql, const char *const *p
         return -EIO;
     }
     int rc = 0, nrows = 0;
-    struct store_bin v[64];
+    struct pgbin v[64];
     PGresult *res;
     while ((res = PQgetResult(s->conn)) != NULL) {
         ExecStatusType st = PQresultStatus(res);
@@ -1521,100 +1521,6 @@ int store_each_row_binary(struct store *s, const char *sql, const char *const *p
         PQclear(res); /* and read on: the connection must drain the whole result */
     }
     return rc < 0 ? rc : nrows;
-}
-
-/* Big-endian integers of the binary format. */
-static uint32_t be32(const unsigned char *p)
-{
-    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-}
-
-static uint64_t be64(const unsigned char *p)
-{
-    return (uint64_t)be32(p) << 32 | be32(p + 4);
-}
-
-int store_bin_int64(struct store_bin v, int64_t *out)
-{
-    if (v.p == NULL)
-        return -EBADMSG;
-    if (v.len == 8)
-        *out = (int64_t)be64(v.p);
-    else if (v.len == 4)
-        *out = (int32_t)be32(v.p);
-    else if (v.len == 2)
-        *out = (int16_t)(v.p[0] << 8 | v.p[1]);
-    else
-        return -EBADMSG;
-    return 0;
-}
-
-int store_bin_bool(struct store_bin v, bool *out)
-{
-    if (v.p == NULL || v.len != 1)
-        return -EBADMSG;
-    *out = v.p[0] != 0;
-    return 0;
-}
-
-int store_bin_float8(struct store_bin v, double *out)
-{
-    if (v.p == NULL || v.len != 8)
-        return -EBADMSG;
-    uint64_t bits = be64(v.p);
-    memcpy(out, &bits, sizeof(*out));
-    return 0;
-}
-
-int store_bin_numbers(struct store_bin v, double **out, size_t *n)
-{
-    *out = NULL;
-    *n = 0;
-    if (v.p == NULL || v.len < 12)
-        return -EBADMSG;
-    uint32_t ndim = be32(v.p), elem = be32(v.p + 8);
-    if (ndim > 1 || (elem != OID_FLOAT8 && elem != OID_INT8 && elem != OID_INT4))
-        return -EBADMSG;
-    size_t at = 12, count = 0;
-    if (ndim == 1) {
-        if (v.len < 20)
-            return -EBADMSG;
-        count = be32(v.p + 12);
-        at = 20;
-    }
-    /* every element takes at least its 4-byte length word */
-    if (count > ((size_t)v.len - at) / 4)
-        return -EBADMSG;
-    double *x = xcalloc(count ? count : 1, sizeof(*x));
-    size_t k = 0;
-    for (size_t i = 0; i < count; i++) {
-        if ((size_t)v.len - at < 4)
-            goto bad;
-        int32_t len = (int32_t)be32(v.p + at);
-        at += 4;
-        if (len == -1)
-            continue; /* NULL element: not a sample */
-        size_t want = elem == OID_INT4 ? 4 : 8;
-        if (len < 0 || (size_t)len != want || (size_t)v.len - at < want)
-            goto bad;
-        struct store_bin e = {v.p + at, len};
-        if (elem == OID_FLOAT8) {
-            store_bin_float8(e, &x[k++]);
-        } else {
-            int64_t iv;
-            store_bin_int64(e, &iv);
-            x[k++] = (double)iv;
-        }
-        at += want;
-    }
-    if (at != (size_t)v.len)
-        goto bad;
-    *out = x;
-    *n = k;
-    return 0;
-bad:
-    free(x);
-    return -EBADMSG;
 }
 
 /* store_row_fn of store_json_rows(): column 0 parsed as JSON into the array arg. */

@@ -22,6 +22,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "pgbin.h"
 #include "wire.h"
 
 struct store;
@@ -152,35 +153,19 @@ typedef int (*store_row_fn)(const char *const *values, int ncols, void *arg);
 int store_each_row(struct store *s, const char *sql, const char *const *params, size_t n,
                    store_row_fn fn, void *arg, char *err, size_t errlen);
 
-/* One column of a row in PostgreSQL's binary format (borrowed for the call). */
-struct store_bin {
-    const unsigned char *p; /* NULL for SQL NULL; a text value is NUL-terminated */
-    int len;                /* bytes; -1 for SQL NULL */
-};
-
-/* Receives one row of store_each_row_binary(); returns as store_row_fn does. */
-typedef int (*store_bin_row_fn)(const struct store_bin *values, int ncols, void *arg);
+/* Receives one row of store_each_row_binary() (values borrowed for the
+ * call; decode them with lib/pgbin); returns as store_row_fn does. */
+typedef int (*store_bin_row_fn)(const struct pgbin *values, int ncols, void *arg);
 
 /*
  * store_each_row() with the rows in binary format: numbers and arrays arrive
  * without text conversion on either side (cast what should be text, such as
- * a uuid, to text in sql). Decode columns with the store_bin_*() functions.
+ * a uuid, to text in sql), one row at a time (single-row mode: a big result
+ * never sits whole in memory). No reconnect-and-retry: meant for use inside
+ * a transaction.
  */
 int store_each_row_binary(struct store *s, const char *sql, const char *const *params, size_t n,
                           store_bin_row_fn fn, void *arg, char *err, size_t errlen);
-
-/* Decoders of store_bin values: 0, or -EBADMSG for NULL or a value of another
- * shape. int64: an int8, int4 or int2; float8; bool. */
-int store_bin_int64(struct store_bin v, int64_t *out);
-int store_bin_float8(struct store_bin v, double *out);
-int store_bin_bool(struct store_bin v, bool *out);
-
-/*
- * A one-dimensional float8[], int8[] or int4[] (or an empty array) as new
- * *out (free()) of its *n non-NULL elements, in order. Returns 0 or -EBADMSG
- * (NULL, another element type, more dimensions, a length that does not add up).
- */
-int store_bin_numbers(struct store_bin v, double **out, size_t *n);
 
 /* Run a statement that returns no rows (BEGIN and COMMIT too). Returns the
  * number of rows it affected, -EIO or -EINVAL. */
