@@ -88,6 +88,7 @@ struct router {
     uint64_t seq; /* our message numbers */
     struct counters c;
     int64_t next_dispatch;
+    bool dispatch_due; /* a peer gave credit: claim at the next router_flush() */
     int64_t next_reap;
     int64_t next_stats;
 };
@@ -223,21 +224,40 @@ static void send_job(const struct wire_job *job, void *arg)
     d->p->state = PEER_RUNNING;
 }
 
-/* Hand a peer up to its credit in queued jobs of its host. */
-static void dispatch_peer(struct router *r, struct peer *p)
+/*
+ * Hand every peer with credit up to that many queued jobs of its host: one
+ * transaction for all of them (store_claim_jobs_many), so a burst of Ready
+ * messages costs one commit, not one each.
+ */
+static void dispatch_all(struct router *r)
 {
-    if (p->credit == 0)
+    r->dispatch_due = false;
+    size_t n = 0;
+    for (struct peer *p = r->peers; p; p = p->next)
+        n += p->credit > 0;
+    if (n == 0)
         return;
-    char err[512];
-    struct dispatch_ctx d = {r, p};
-    int n = store_claim_jobs(r->store, p->host_id, p->name, p->credit, r->cfg->lease_ms, send_job,
-                             &d, err, sizeof(err));
-    if (n < 0) {
-        r->c.internal++;
-        log_error("could not claim jobs for agent \"%s\": %s", p->name, err);
-    } else if (n > 0) {
-        log_debug("leased %d jobs to agent \"%s\"", n, p->name);
+    struct store_claim *c = xcalloc(n, sizeof(*c));
+    struct dispatch_ctx *d = xcalloc(n, sizeof(*d));
+    size_t k = 0;
+    for (struct peer *p = r->peers; p; p = p->next) {
+        if (p->credit == 0)
+            continue;
+        d[k] = (struct dispatch_ctx){r, p};
+        c[k] = (struct store_claim){p->host_id, p->name, p->credit, send_job, &d[k], 0};
+        k++;
     }
+    char err[512];
+    if (store_claim_jobs_many(r->store, c, n, r->cfg->lease_ms, err, sizeof(err)) < 0) {
+        r->c.internal++;
+        log_error("could not claim jobs for %zu agents: %s", n, err);
+    } else {
+        for (k = 0; k < n; k++)
+            if (c[k].claimed > 0)
+                log_debug("leased %d jobs to agent \"%s\"", c[k].claimed, d[k].p->name);
+    }
+    free(c);
+    free(d);
 }
 
 /* Register an agent; key_name (borrowed, NULL without CURVE) overrides Hello.name. */
@@ -355,10 +375,9 @@ static void answer_result(struct router *r, const struct pending *pend,
     }
 }
 
-void router_flush(struct router *r)
+/* Store the queued results in one transaction and answer each. */
+static void flush_results(struct router *r)
 {
-    if (r->n_pending == 0)
-        return;
     struct store_result_item items[ROUTER_MAX_PENDING];
     for (size_t i = 0; i < r->n_pending; i++)
         items[i] = (struct store_result_item){r->pending[i].owner, &r->pending[i].m->result,
@@ -372,6 +391,14 @@ void router_flush(struct router *r)
         pending_release(&r->pending[i]);
     }
     r->n_pending = 0;
+}
+
+void router_flush(struct router *r)
+{
+    if (r->n_pending > 0)
+        flush_results(r);
+    if (r->dispatch_due)
+        dispatch_all(r);
 }
 
 /* Queue a result (stealing *mp) for the next group commit. */
@@ -408,8 +435,7 @@ static void on_submit(struct router *r, const struct transport_msg *tm, const st
     rep.submit_reply.jobs = jobs;
     send_msg(r, tm->id, tm->id_len, &rep);
     /* Waiting agents need not wait for the next dispatch tick. */
-    for (struct peer *p = r->peers; p; p = p->next)
-        dispatch_peer(r, p);
+    r->dispatch_due = true;
 }
 
 static json_t *counters_json(const struct router *r)
@@ -601,7 +627,7 @@ void router_handle(struct router *r, const struct transport_msg *tm, int64_t now
             on_heartbeat(r, tm, m, p);
         } else if (m->type == WIRE_READY) {
             p->credit = m->ready.credit;
-            dispatch_peer(r, p);
+            r->dispatch_due = true;
         } else {
             queue_result(r, tm, &m, p);
         }
@@ -683,11 +709,10 @@ int64_t router_tick(struct router *r, int64_t now)
                          now - p->last_seen);
                 r->c.peers_expired++;
                 peer_remove(r, p);
-            } else {
-                dispatch_peer(r, p);
             }
             p = next;
         }
+        dispatch_all(r);
         r->next_dispatch = now + cfg->dispatch_interval_ms;
     }
     if (cfg->stats_interval_s && now >= r->next_stats) {

@@ -38,13 +38,16 @@ struct router *router_new(void *sock, struct store *store, const struct config *
 /* Free the router and its peer table; NULL-safe; sets *r to NULL. */
 void router_destroy(struct router **r);
 
-/* Handle one received message (borrowed). Results are queued for router_flush(). */
+/* Handle one received message (borrowed). Results are queued for router_flush(),
+ * and so are the job claims of Ready messages and of a Submit's new jobs. */
 void router_handle(struct router *r, const struct transport_msg *m, int64_t now_ms);
 
 /*
  * Store the queued results in one transaction (group commit), then answer
- * each: Ack after the COMMIT, or its Error. Call after each batch of
- * router_handle() calls; it also runs by itself when the queue is full.
+ * each: Ack after the COMMIT, or its Error. Then claim jobs for every agent
+ * with credit, in one more transaction, and send them. Call after each batch
+ * of router_handle() calls; the result part also runs by itself when the
+ * queue is full.
  */
 void router_flush(struct router *r);
 

@@ -476,27 +476,18 @@ static const char **args_from_json(const char *text, json_t **holder, size_t *n)
     return v;
 }
 
-int store_claim_jobs(struct store *s, int64_t host_id, const char *owner, uint32_t max,
-                     uint32_t lease_ms, store_job_fn fn, void *arg, char *err, size_t errlen)
+static const char CLAIM_SQL[] =
+    "WITH c AS (SELECT id FROM jobs WHERE host_id = $1 AND state = 'queued'"
+    "           ORDER BY id LIMIT $4 FOR UPDATE SKIP LOCKED)"
+    " UPDATE jobs j SET state = 'leased', lease_owner = $2, attempt = j.attempt + 1,"
+    " lease_expires = now() + $3 * interval '1 millisecond', updated = now()"
+    " FROM c, scripts s WHERE j.id = c.id AND s.id = j.script_id"
+    " RETURNING j.id, j.attempt, j.batch_id, s.key, array_to_json(j.args), j.repeat,"
+    " j.warmup, j.mode, j.timeout_s, j.memory_limit_bytes";
+
+/* Call fn for each job row of a CLAIM_SQL result. Returns the count. */
+static int claimed_jobs(PGresult *res, store_job_fn fn, void *arg)
 {
-    struct params p = {0};
-    p_fmt(&p, "%" PRId64, host_id);
-    p_str(&p, owner);
-    p_fmt(&p, "%" PRIu32, lease_ms);
-    p_fmt(&p, "%" PRIu32, max);
-    PGresult *res =
-        store_exec(s,
-                   "WITH c AS (SELECT id FROM jobs WHERE host_id = $1 AND state = 'queued'"
-                   "           ORDER BY id LIMIT $4 FOR UPDATE SKIP LOCKED)"
-                   " UPDATE jobs j SET state = 'leased', lease_owner = $2, attempt = j.attempt + 1,"
-                   " lease_expires = now() + $3 * interval '1 millisecond', updated = now()"
-                   " FROM c, scripts s WHERE j.id = c.id AND s.id = j.script_id"
-                   " RETURNING j.id, j.attempt, j.batch_id, s.key, array_to_json(j.args), j.repeat,"
-                   " j.warmup, j.mode, j.timeout_s, j.memory_limit_bytes",
-                   &p, PGRES_TUPLES_OK, err, errlen);
-    p_release(&p);
-    if (res == NULL)
-        return -EIO;
     int n = PQntuples(res);
     for (int i = 0; i < n; i++) {
         struct wire_job job = {0};
@@ -516,8 +507,65 @@ int store_claim_jobs(struct store *s, int64_t host_id, const char *owner, uint32
         free(args);
         json_decref(holder);
     }
+    return n;
+}
+
+/* Run CLAIM_SQL for claim c. Returns its result or NULL with err. */
+static PGresult *claim_one(struct store *s, const struct store_claim *c, uint32_t lease_ms,
+                           char *err, size_t errlen)
+{
+    struct params p = {0};
+    p_fmt(&p, "%" PRId64, c->host_id);
+    p_str(&p, c->owner);
+    p_fmt(&p, "%" PRIu32, lease_ms);
+    p_fmt(&p, "%" PRIu32, c->max);
+    PGresult *res = store_exec(s, CLAIM_SQL, &p, PGRES_TUPLES_OK, err, errlen);
+    p_release(&p);
+    return res;
+}
+
+int store_claim_jobs(struct store *s, int64_t host_id, const char *owner, uint32_t max,
+                     uint32_t lease_ms, store_job_fn fn, void *arg, char *err, size_t errlen)
+{
+    struct store_claim c = {host_id, owner, max, fn, arg, 0};
+    PGresult *res = claim_one(s, &c, lease_ms, err, errlen);
+    if (res == NULL)
+        return -EIO;
+    int n = claimed_jobs(res, fn, arg);
     PQclear(res);
     return n;
+}
+
+int store_claim_jobs_many(struct store *s, struct store_claim *c, size_t n, uint32_t lease_ms,
+                          char *err, size_t errlen)
+{
+    if (n == 0)
+        return 0;
+    if (store_cmd(s, "BEGIN", NULL, err, errlen) < 0)
+        return -EIO;
+    PGresult **res = xcalloc(n, sizeof(*res));
+    int rc = 0;
+    for (size_t i = 0; i < n && rc == 0; i++) {
+        c[i].claimed = 0;
+        res[i] = c[i].max ? claim_one(s, &c[i], lease_ms, err, errlen) : NULL;
+        if (c[i].max && res[i] == NULL)
+            rc = -EIO;
+    }
+    if (rc == 0)
+        rc = store_cmd(s, "COMMIT", NULL, err, errlen);
+    else
+        store_rollback(s);
+    /* the jobs go out only once their leases are committed */
+    int total = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (rc == 0 && res[i]) {
+            c[i].claimed = claimed_jobs(res[i], c[i].fn, c[i].arg);
+            total += c[i].claimed;
+        }
+        PQclear(res[i]);
+    }
+    free(res);
+    return rc < 0 ? rc : total;
 }
 
 int store_renew_leases(struct store *s, const char *owner, const struct wire_job_ref *refs,

@@ -79,6 +79,25 @@ int store_register(struct store *s, const struct wire_hello *h, int64_t *host_id
 int store_claim_jobs(struct store *s, int64_t host_id, const char *owner, uint32_t max,
                      uint32_t lease_ms, store_job_fn fn, void *arg, char *err, size_t errlen);
 
+/* One agent's part of store_claim_jobs_many(). */
+struct store_claim {
+    int64_t host_id;
+    const char *owner; /* borrowed */
+    uint32_t max;      /* 0: nothing to claim */
+    store_job_fn fn;
+    void *arg;
+    int claimed; /* out: jobs handed to fn */
+};
+
+/*
+ * store_claim_jobs() for the n agents of c in one transaction (one commit,
+ * one WAL flush, however many agents asked at once). fn is called for each
+ * job only after COMMIT, so a job never goes out on a lease the database
+ * does not have. On an error nothing is claimed. Returns the total or -EIO.
+ */
+int store_claim_jobs_many(struct store *s, struct store_claim *c, size_t n, uint32_t lease_ms,
+                          char *err, size_t errlen);
+
 /* Renew owner's leases on the n (job, attempt) pairs of refs; marks the agent seen.
  * Returns the number renewed or -EIO. */
 int store_renew_leases(struct store *s, const char *owner, const struct wire_job_ref *refs,
