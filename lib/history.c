@@ -11,6 +11,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -255,4 +256,23 @@ void history_release(struct history *h)
     free(h->entries);
     h->entries = NULL;
     h->n = 0;
+}
+
+double *history_samples(const json_t *doc, const char *metric, size_t *n)
+{
+    bool counts = strcmp(metric, HISTORY_METRIC_INSTRUCTIONS) == 0;
+    const json_t *arr = counts ? json_object_get(json_object_get(doc, "instructions"), "counts")
+                               : json_object_get(doc, "runs");
+    double *x = xcalloc(json_array_size(arr) + 1, sizeof(*x));
+    size_t i, k = 0;
+    const json_t *e;
+    json_array_foreach(arr, i, e)
+    {
+        const json_t *v = counts ? e : json_object_get(e, metric);
+        double d = json_number_value(v);
+        if (json_is_number(v) && isfinite(d) && d >= 0)
+            x[k++] = d;
+    }
+    *n = k;
+    return x;
 }

@@ -315,21 +315,16 @@ static bool number_ok(const json_t *j, double *x)
     return isfinite(*x) && *x >= 0;
 }
 
-/* Append runs[].field of doc to d; returns how many were appended. */
+/* Append the samples of run-level metric field of doc to d (history_samples: runs[].field,
+ * or the instruction counts); returns how many were appended. */
 static size_t run_samples(const json_t *doc, const char *field, struct dvec *d)
 {
-    const json_t *runs = json_object_get(doc, "runs");
-    size_t i, added = 0;
-    const json_t *r;
-    double x;
-    json_array_foreach(runs, i, r)
-    {
-        if (number_ok(json_object_get(r, field), &x)) {
-            dvec_push(d, x);
-            added++;
-        }
-    }
-    return added;
+    size_t n;
+    double *x = history_samples(doc, field, &n);
+    for (size_t i = 0; i < n; i++)
+        dvec_push(d, x[i]);
+    free(x);
+    return n;
 }
 
 static const json_t *find_function(const json_t *doc, const char *key)
@@ -393,7 +388,7 @@ static size_t function_samples(const json_t *doc, const char *key, const char *f
 struct metric_spec {
     const char *name;     /* "wall_s", ..., "total_s", "self_s" */
     const char *function; /* function key for hotspot metrics, else NULL */
-    const char *unit;     /* "s" or "bytes" */
+    const char *unit;     /* "s", "bytes" or "instructions" */
 };
 
 static size_t spec_samples(const json_t *doc, const struct metric_spec *m, struct dvec *d)
@@ -696,7 +691,11 @@ json_t *regress_compare(const json_t *candidate, const json_t *const *baseline, 
         return no_history(&o, REGRESS_NO_HISTORY_MESSAGE);
     json_t *metrics = json_array();
     static const struct metric_spec main_metrics[] = {
-        {"wall_s", NULL, "s"}, {"cpu_s", NULL, "s"}, {"peak_rss_bytes", NULL, "bytes"}};
+        {"wall_s", NULL, "s"},
+        {"cpu_s", NULL, "s"},
+        {"peak_rss_bytes", NULL, "bytes"},
+        {HISTORY_METRIC_INSTRUCTIONS, NULL, "instructions"}, /* only with --instructions */
+    };
     for (size_t i = 0; i < sizeof(main_metrics) / sizeof(main_metrics[0]); i++) {
         json_t *m = compare_metric(candidate, baseline, n_baseline, &main_metrics[i], &o);
         if (m)
@@ -811,6 +810,8 @@ static void print_value(FILE *out, double v, const char *unit)
 {
     if (strcmp(unit, "bytes") == 0)
         fprintf(out, "%.3fMB", v / (1024.0 * 1024.0));
+    else if (strcmp(unit, "instructions") == 0)
+        fprintf(out, "%.4fM", v / 1e6);
     else
         fprintf(out, "%.4fs", v);
 }
@@ -831,6 +832,8 @@ static void print_label(FILE *out, const json_t *m)
         fputs("CPU time", out);
     } else if (strcmp(name, "peak_rss_bytes") == 0) {
         fputs("Peak memory", out);
+    } else if (strcmp(name, HISTORY_METRIC_INSTRUCTIONS) == 0) {
+        fputs("Instructions", out);
     } else {
         print_clean(out, name);
     }

@@ -2,8 +2,9 @@
  * regress.h - does a run regress against its baseline, and why.
  *
  * One series is (script, host, Python build, metric); lower is better for
- * every metric (wall_s, cpu_s, peak_rss_bytes from runs[], and the total
- * and self time of the top hotspots). A candidate is compared with the
+ * every metric (wall_s, cpu_s, peak_rss_bytes from runs[], instructions from
+ * instructions.counts[] when the candidate and a baseline report have them,
+ * and the total and self time of the top hotspots). A candidate is compared with the
  * baseline's samples, grouped by run, and gets a verdict. Two levels of
  * noise: repeats within a run, and runs (processes launched at other times,
  * under other load) within the history; on a shared machine the second
