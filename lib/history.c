@@ -20,6 +20,7 @@
 
 #include "errors.h"
 #include "log.h"
+#include "stats.h"
 #include "xmalloc.h"
 
 static bool has_report_name(const char *name)
@@ -275,4 +276,24 @@ double *history_samples(const json_t *doc, const char *metric, size_t *n)
     }
     *n = k;
     return x;
+}
+
+char *history_instructions_text(const json_t *doc)
+{
+    size_t n;
+    double *x = history_samples(doc, HISTORY_METRIC_INSTRUCTIONS, &n);
+    double med;
+    if (n == 0 || stats_median(x, n, &med) < 0) {
+        free(x);
+        return NULL;
+    }
+    free(x);
+    const json_t *in = json_object_get(doc, "instructions");
+    const char *tool = json_string_value(json_object_get(in, "tool"));
+    const char *seed = json_string_value(json_object_get(in, "python_hash_seed"));
+    char runs[48] = "";
+    if (n > 1)
+        snprintf(runs, sizeof(runs), "median of %zu runs; ", n);
+    return xasprintf("%.1f M (%s%s, PYTHONHASHSEED=%.40s)", med / 1e6, runs,
+                     tool ? tool : "cachegrind", seed ? seed : "?");
 }

@@ -86,4 +86,13 @@ void history_release(struct history *h);
  */
 double *history_samples(const json_t *doc, const char *metric, size_t *n);
 
+/*
+ * The instruction count of doc (borrowed) for the reports: the median of its
+ * counts in millions and how they were made, e.g. "298.7 M (cachegrind,
+ * PYTHONHASHSEED=0)", with "median of N runs; " before "cachegrind" when
+ * there are several. Returns a new string (caller frees), or NULL when doc
+ * has no counts. The text may hold the user's PYTHONHASHSEED: escape it.
+ */
+char *history_instructions_text(const json_t *doc);
+
 #endif
