@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # regress_quality.sh [--quick] [--metric wall_s|cpu_s|instructions] [--threshold PCT] [--quantile Q]
-#                    [--build DIR] [--pools DIR] [--keep DIR] [--trials N] [--help]
+#                    [--build DIR] [--pools DIR] [--keep DIR] [--trials N] [--sizes N0,N]
+#                    [--help]
 #
 # How good is PyScope's regression verdict? One command; not part of ctest.
 #
@@ -38,12 +39,13 @@
 # the 10 repeats also counted under valgrind's cachegrind, ~2 s each) on a smaller workload
 # (PYSCOPE_QUALITY_STEPS=200000, ~150 M instructions; the knob scales the loop, interpreter
 # start-up stays, so a 2% knob is ~1.6% of the count). Counts are deterministic, so the
-# pools are smaller (20 runs at 0%, 6 at each other level) and the power curve steps by 0.5%.
+# pools are smaller (14 runs at 0%, 4 at each other level) and the power curve steps by 0.5%.
+# --sizes N0,N: measure N0 runs at 0% and N at each other level instead of the defaults.
 #
 # Goals: false alarms at 0% <= 1%, detection at 5% >= 95%, at 2% >= 70%.
 # Defaults take about 20 minutes on 2 idle cores (about 220 measured runs, 300 trials a
-# level; --metric instructions: about 13 minutes, 38 runs); --quick is a rough smoke run
-# with small pools.
+# level; --metric instructions: 26 runs of ~21 s each (idle) to ~35 s (load 2.7), 9 to 15
+# minutes); --quick is a rough smoke run with small pools.
 # A busy machine makes the pools noisy and the verdicts rightly "inconclusive": the spread
 # is printed first; run it on an otherwise idle machine. Exit status 0 when it ran (goals
 # met or not), 2 on bad usage or missing build.
@@ -58,7 +60,8 @@ quantile=""
 pools=""
 keep=""
 trials=""
-usage() { sed -n '2,48p' "$0" | sed 's/^# \{0,1\}//'; }
+sizes=""
+usage() { sed -n '2,51p' "$0" | sed 's/^# \{0,1\}//'; }
 while [ $# -gt 0 ]; do
     case $1 in
     --quick) quick=1 ;;
@@ -66,6 +69,7 @@ while [ $# -gt 0 ]; do
     --pools) pools=$2; shift ;;
     --keep) keep=$2; shift ;;
     --trials) trials=$2; shift ;;
+    --sizes) sizes=$2; shift ;;
     --metric) metric=$2; shift ;;
     --threshold) goal_threshold=${2%\%}; shift ;;
     --quantile) quantile=$2; shift ;;
@@ -91,7 +95,16 @@ fi
 if [ "$metric" = instructions ]; then
     # deterministic counts: small pools suffice; fine steps find the smallest detected change
     step=0.5
-    if [ $quick = 1 ]; then n0=13; n1=2; else n0=20; n1=6; fi
+    if [ $quick = 1 ]; then n0=13; n1=2; else n0=14; n1=4; fi
+fi
+if [ -n "$sizes" ]; then
+    if ! [[ $sizes =~ ^([0-9]+),([0-9]+)$ ]] || [ "${BASH_REMATCH[1]}" -lt 12 ] ||
+        [ "${BASH_REMATCH[2]}" -lt 2 ]; then
+        echo "regress_quality: --sizes N0,N with N0 >= 12 and N >= 2" >&2
+        exit 2
+    fi
+    n0=${BASH_REMATCH[1]}
+    n1=${BASH_REMATCH[2]}
 fi
 runner=$build/agent/runner/pyscope-run
 lib=$build/lib/libpyscope.a
