@@ -721,6 +721,71 @@ static bool created_after(const json_t *doc, const char *cand_created)
     return cand_created && c && strcmp(c, cand_created) > 0;
 }
 
+/*
+ * The instructions metric of result (modified) decided on its own series: the reports of
+ * docs[0..n) (oldest first) that have counts, since the latest change point of their count
+ * medians, at most max_baseline_runs. Wall time's change points, which chose the other
+ * metrics' baseline, come from noise and load that counts do not have, and a step in the
+ * counts must reset their baseline even when wall time shows none.
+ */
+static void local_instructions(json_t *result, const json_t *candidate, const json_t **docs,
+                               size_t n, const struct regress_options *o)
+{
+    static const struct metric_spec spec = {HISTORY_METRIC_INSTRUCTIONS, NULL, "instructions"};
+    struct dvec c = {0};
+    size_t nc = run_samples(candidate, spec.name, &c);
+    free(c.v);
+    if (nc == 0)
+        return;
+    const json_t **idocs = xcalloc(n + 1, sizeof(*idocs));
+    double *med = xcalloc(n + 1, sizeof(*med));
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++) {
+        struct dvec d = {0};
+        if (run_samples(docs[i], spec.name, &d) > 0) {
+            idocs[k] = docs[i];
+            med[k++] = median_of(&d);
+        }
+        free(d.v);
+    }
+    struct stats_cp_options cpo;
+    stats_cp_options_init(&cpo);
+    size_t cps[16], ncp = 0, start = 0;
+    if (k > 0 && stats_changepoints(med, k, &cpo, cps, sizeof(cps) / sizeof(cps[0]), &ncp) == 0 &&
+        ncp > 0)
+        start = cps[ncp - 1];
+    size_t nb = k - start;
+    const json_t *const *b = idocs + start;
+    if (o->max_baseline_runs > 0 && nb > (size_t)o->max_baseline_runs) {
+        b += nb - (size_t)o->max_baseline_runs;
+        nb = (size_t)o->max_baseline_runs;
+    }
+    json_t *m = nb ? compare_metric(candidate, b, nb, &spec, o) : NULL;
+    /* replace the metric regress_compare made, or put it after the other run metrics */
+    json_t *metrics = json_object_get(result, "metrics");
+    size_t i, at = 0;
+    json_t *x;
+    bool replaced = false;
+    json_array_foreach(metrics, i, x)
+    {
+        const char *name = json_string_value(json_object_get(x, "metric"));
+        if (name && strcmp(name, spec.name) == 0) {
+            if (m)
+                json_array_set_new(metrics, i, m);
+            else
+                json_array_remove(metrics, i);
+            replaced = true;
+            break;
+        }
+        if (!json_object_get(x, "function"))
+            at = i + 1;
+    }
+    if (!replaced && m)
+        json_array_insert_new(metrics, at, m);
+    free(idocs);
+    free(med);
+}
+
 json_t *regress_check_local(const json_t *candidate, const char *reports_json_dir,
                             const struct regress_options *opt)
 {
@@ -777,6 +842,7 @@ json_t *regress_check_local(const json_t *candidate, const char *reports_json_di
         }
         json_object_set_new(json_object_get(result, "baseline"), "history_runs",
                             json_integer((json_int_t)n));
+        local_instructions(result, candidate, docs, n, &o);
     }
     free(med);
     free(docs);

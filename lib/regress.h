@@ -166,7 +166,9 @@ json_t *regress_compare(const json_t *candidate, const json_t *const *baseline, 
  * candidate itself, not created after it); corrupt or foreign files are
  * skipped with a log_warn. Uses the runs since the latest change point of
  * the wall-time run medians (E-divisive over the newest 200 reports), at
- * most max_baseline_runs. Returns a new object (caller owns); with no
+ * most max_baseline_runs; the instructions metric has its own baseline: the
+ * reports with counts since the latest change point of their count medians.
+ * Returns a new object (caller owns); with no
  * history, status "no_history" and message "first run of this script on
  * this host".
  */

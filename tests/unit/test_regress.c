@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "errors.h"
 #include "log.h"
@@ -828,6 +829,79 @@ static void test_compare_instructions(void **state)
         json_decref(base[i]);
 }
 
+/* Write doc as the i-th report of dir (file names sort by i). */
+static void write_report(const char *dir, int i, const json_t *doc)
+{
+    char path[512];
+    snprintf(path, sizeof(path), "%s/pyscope_report_2026-11-24T10-%02d-00.000000Z.json", dir, i);
+    assert_int_equal(json_dump_file(doc, path, 0), 0);
+}
+
+/* The instructions metric has its own series: a step in the counts resets its baseline,
+ * a step in wall time alone does not shorten it. */
+static void test_check_local_instructions(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/test_regress_XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    struct regress_options o;
+    regress_options_init(&o);
+    o.threshold = 0.01;
+    /* 12 reports, wall time flat; counts step 100 M -> 103 M at the 7th */
+    for (int i = 0; i < 12; i++) {
+        json_t *d = make_synth_doc(i, 10, 1.0, 300 + (uint64_t)i, 0.8, 0, "aa");
+        add_counts(d, i < 6 ? 100000000 : 103000000, 10);
+        write_report(dir, i, d);
+        json_decref(d);
+    }
+    json_t *cand = make_synth_doc(99, 10, 1.0, 9, 0.8, 0, "aa");
+    add_counts(cand, 103000000, 10);
+    json_t *reg = regress_check_local(cand, dir, &o);
+    const json_t *m = find_metric(reg, "instructions", NULL);
+    assert_string_equal(verdict_of(m), "no_change");
+    assert_int_equal(json_integer_value(json_object_get(json_object_get(m, "baseline"), "n_runs")),
+                     6);
+    assert_true(json_is_null(json_object_get(json_object_get(reg, "baseline"), "change_point")));
+    /* metrics stay in order: run metrics first, then hotspots */
+    assert_string_equal(json_string_value(json_object_get(
+                            json_array_get(json_object_get(reg, "metrics"), 3), "metric")),
+                        "instructions");
+    json_decref(reg);
+    json_decref(cand);
+
+    /* wall time steps 1.0 -> 1.3 at the 7th report, counts stay: all 10 newest count */
+    for (int i = 0; i < 12; i++) {
+        json_t *d = make_synth_doc(i, 10, i < 6 ? 1.0 : 1.3, 400 + (uint64_t)i, 0.8, 0, "aa");
+        add_counts(d, 100000000, 10);
+        write_report(dir, i, d);
+        json_decref(d);
+    }
+    cand = make_synth_doc(98, 10, 1.3, 9, 0.8, 0, "aa");
+    add_counts(cand, 102000000, 10);
+    reg = regress_check_local(cand, dir, &o);
+    assert_non_null(json_object_get(json_object_get(reg, "baseline"), "change_point"));
+    assert_int_equal(
+        json_integer_value(json_object_get(json_object_get(reg, "baseline"), "n_runs")), 6);
+    m = find_metric(reg, "instructions", NULL);
+    assert_string_equal(verdict_of(m), "regression");
+    assert_int_equal(json_integer_value(json_object_get(json_object_get(m, "baseline"), "n_runs")),
+                     10);
+    json_decref(reg);
+    /* a candidate without counts: no instructions metric */
+    json_object_del(cand, "instructions");
+    reg = regress_check_local(cand, dir, &o);
+    assert_null(find_metric(reg, "instructions", NULL));
+    json_decref(reg);
+    json_decref(cand);
+    for (int i = 0; i < 12; i++) {
+        char path[512];
+        snprintf(path, sizeof(path), "%s/pyscope_report_2026-11-24T10-%02d-00.000000Z.json", dir,
+                 i);
+        unlink(path);
+    }
+    assert_int_equal(rmdir(dir), 0);
+}
+
 static json_t *step_candidate(const char *id, const double *walls, size_t n)
 {
     json_t *cand = make_doc(500, walls, n, 0.9, 0,
@@ -923,6 +997,7 @@ int main(void)
         cmocka_unit_test(test_compare_seed_case_and_empty),
         cmocka_unit_test(test_compare_instructions),
         cmocka_unit_test(test_check_local),
+        cmocka_unit_test(test_check_local_instructions),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
