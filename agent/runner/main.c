@@ -388,6 +388,8 @@ static int instr_prepare(const struct options *o, const char *program, struct in
         int e = errno;
         log_error("could not create a folder for valgrind's output in \"%s\": %s",
                   tmp && *tmp ? tmp : "/tmp", strerror(e));
+        free(in->dir);
+        in->dir = NULL; /* nothing to remove */
         return -e;
     }
     in->run = (struct cachegrind_run){.valgrind = in->valgrind,

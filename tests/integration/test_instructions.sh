@@ -98,6 +98,11 @@ expect_eq "no valgrind: pyscope-run exits 2" 2 "$RC"
 expect_eq "no valgrind: no document" no "$([ -s "$T/none.json" ] && echo yes || echo no)"
 expect_eq "no folder of valgrind files left" "" "$(ls "$TMPDIR")"
 
+# no folder for valgrind's files: an internal error, said plainly
+run env TMPDIR=/nonexistent "$PYSCOPE_RUN" --instructions --output "$T/none.json" "$W"
+expect_eq "no TMPDIR: exit 4" 4 "$RC"
+expect_match "no TMPDIR: message" "could not create a folder for valgrind's output" "$ERR"
+
 # without --instructions: no counts, as before
 run "$PYSCOPE_RUN" --output "$T/plain.json" "$W"
 expect_eq "plain run: no instructions" "False False False" \
