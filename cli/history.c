@@ -110,7 +110,7 @@ void cli_history_help(FILE *out)
           "  --limit N               the newest N runs (default 200, at most 1000)\n"
           "  --metric M              the series of wall_s (default), cpu_s or instructions\n"
           "                          (counted by pyscope run --instructions; runs without\n"
-          "                          counts are left out); --html draws wall_s only\n"
+          "                          counts are left out), in the table, --json and --html\n"
           "  --threshold PCT         smallest change that counts, in percent (default:\n"
           "                          pyscope.ini at the project root, else 5)\n"
           "  --json                  print the series as JSON (pyscope.history/1)\n"
@@ -755,11 +755,6 @@ int cli_history_main(int argc, char **argv)
                                           "each other");
     if (!farm && (a.farm.secret_key || a.farm.coordinator_key))
         return cli_usage_error("history", "--secret-key and --coordinator-key need a coordinator");
-    if (a.html && strcmp(a.metric, "wall_s") != 0)
-        return cli_usage_error("history",
-                               "--html draws the wall-time series only: leave out "
-                               "--metric %s or --html",
-                               a.metric);
     char *key = hist_key(a.script);
     struct regress_options opt;
     regress_options_init(&opt);

@@ -69,6 +69,11 @@ run "$PYSCOPE" history --reports-dir "$T/rep" --threshold 1 --metric instruction
 expect_eq "history --metric instructions exits 0" 0 "$RC"
 expect_match "history: instruction medians" 'Median instr' "$OUT"
 expect_match "history: the 3% run regressed" 'M .*regression \(\+[12]\.' "$OUT"
+run "$PYSCOPE" history --reports-dir "$T/rep" --metric instructions --html "$T/h.html" "$W"
+expect_eq "history --html exits 0" 0 "$RC"
+expect_match "history --html: instruction series" 'Median instr' "$(cat "$T/h.html")"
+run "$PYSCOPE" history --reports-dir "$T/rep" --metric bogus "$W"
+expect_eq "history --metric bogus: usage" 2 "$RC"
 
 # the user's seed is used and recorded
 run env PYTHONHASHSEED=5 "$PYSCOPE_RUN" --instructions --output "$T/seed.json" "$W"
