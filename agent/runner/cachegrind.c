@@ -88,6 +88,7 @@ int cachegrind_parse(FILE *f, uint64_t *ir, char *err, size_t errlen)
     long ir_index = -1;
     size_t n_events = 0, lineno = 0;
     bool have_events = false, have_summary = false;
+    uint64_t total = 0;
     while ((len = getline(&line, &cap, f)) >= 0) {
         lineno++;
         if ((size_t)len > CACHEGRIND_MAX_LINE) {
@@ -154,7 +155,7 @@ int cachegrind_parse(FILE *f, uint64_t *ir, char *err, size_t errlen)
                     goto out;
                 }
                 if ((long)i == ir_index)
-                    *ir = v;
+                    total = v;
             }
         }
     }
@@ -164,6 +165,8 @@ int cachegrind_parse(FILE *f, uint64_t *ir, char *err, size_t errlen)
         rc = cg_fail(err, errlen, -PYSCOPE_EPARSE, "no \"events:\" line (not a cachegrind file)");
     } else if (!have_summary) {
         rc = cg_fail(err, errlen, -PYSCOPE_EPARSE, "no \"summary:\" line (truncated file)");
+    } else {
+        *ir = total; /* only a whole, valid file sets it */
     }
 out:
     free(line);

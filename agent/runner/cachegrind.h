@@ -31,7 +31,7 @@
  * Parse a cachegrind output file read from f: exactly one "events:" line
  * naming Ir, then exactly one "summary:" line with one whole decimal number
  * per event, ended by a newline (a file cut short has none). Sets *ir to the
- * Ir total (at most INT64_MAX, a JSON integer). Returns 0, -PYSCOPE_EPARSE
+ * Ir total (at most INT64_MAX, a JSON integer); untouched on failure. Returns 0, -PYSCOPE_EPARSE
  * (malformed or truncated) or -PYSCOPE_ERANGE (a number too large), with a
  * reason in err (lowercase, no final period).
  */

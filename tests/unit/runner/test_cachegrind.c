@@ -96,6 +96,9 @@ static void test_parse_garbage(void **state)
     assert_int_equal(parse_str("events: Ir\nevents: Ir\nsummary: 5\n", &ir, err), -PYSCOPE_EPARSE);
     assert_int_equal(parse_str("events: Ir\nsummary: 5\nsummary: 6\n", &ir, err), -PYSCOPE_EPARSE);
     assert_non_null(strstr(err, "more than one \"summary:\""));
+    ir = 7; /* a first, valid summary must not leak out of a refused file */
+    assert_int_equal(parse_str("events: Ir\nsummary: 5\nsummary: x\n", &ir, err), -PYSCOPE_EPARSE);
+    assert_int_equal(ir, 7);
     static const char nul[] = "events: Ir\nsum\0mary: 5\nsummary: 5\n";
     assert_int_equal(parse(nul, sizeof(nul) - 1, &ir, err, sizeof(err)), -PYSCOPE_EPARSE);
     assert_non_null(strstr(err, "NUL byte"));
