@@ -57,6 +57,7 @@ enum {
     HIST_OPT_LOCAL,
     HIST_OPT_BUILD,
     HIST_OPT_LIMIT,
+    HIST_OPT_METRIC,
 };
 
 static const struct option history_long_options[] = {
@@ -70,6 +71,7 @@ static const struct option history_long_options[] = {
     {"local", no_argument, NULL, HIST_OPT_LOCAL},
     {"python-build", required_argument, NULL, HIST_OPT_BUILD},
     {"limit", required_argument, NULL, HIST_OPT_LIMIT},
+    {"metric", required_argument, NULL, HIST_OPT_METRIC},
     FARM_LONG_OPTIONS,
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0},
@@ -86,6 +88,7 @@ struct hist_args {
     bool local;               /* --local, or --reports-dir given: never the farm */
     const char *python_build; /* --python-build: the series' build (default: the newest's) */
     uint64_t limit;           /* --limit: newest runs (default HISTORY_CLI_MAX_RUNS) */
+    const char *metric;       /* --metric: wall_s (default), cpu_s or instructions */
     struct farm_opts farm;    /* --coordinator ... */
 };
 
@@ -105,6 +108,9 @@ void cli_history_help(FILE *out)
           "  --python-build BUILD    the series of this Python build (default: the newest\n"
           "                          run's)\n"
           "  --limit N               the newest N runs (default 200, at most 1000)\n"
+          "  --metric M              the series of wall_s (default), cpu_s or instructions\n"
+          "                          (counted by pyscope run --instructions; runs without\n"
+          "                          counts are left out), in the table, --json and --html\n"
           "  --threshold PCT         smallest change that counts, in percent (default:\n"
           "                          pyscope.ini at the project root, else 5)\n"
           "  --json                  print the series as JSON (pyscope.history/1)\n"
@@ -130,6 +136,7 @@ static int hist_parse_args(int argc, char **argv, struct hist_args *a)
     a->threshold_pct = -1;
     a->color = CLI_COLOR_AUTO;
     a->limit = HISTORY_CLI_MAX_RUNS;
+    a->metric = "wall_s";
     farm_opts_init(&a->farm);
     opterr = 0;
     optind = 1;
@@ -159,6 +166,15 @@ static int hist_parse_args(int argc, char **argv, struct hist_args *a)
                                        "invalid value for --limit: \"%s\" (a whole number from "
                                        "1 to 1000)",
                                        optarg);
+            break;
+        case HIST_OPT_METRIC:
+            if (strcmp(optarg, "wall_s") != 0 && strcmp(optarg, "cpu_s") != 0 &&
+                strcmp(optarg, HISTORY_METRIC_INSTRUCTIONS) != 0)
+                return cli_usage_error("history",
+                                       "invalid value for --metric: \"%s\" (expected wall_s, "
+                                       "cpu_s or instructions)",
+                                       optarg);
+            a->metric = optarg;
             break;
         case HIST_OPT_JSON:
             a->json = true;
@@ -241,35 +257,24 @@ static bool hist_same(const char *a, const char *b)
     return (!a && !b) || (a && b && strcmp(a, b) == 0);
 }
 
-/* Wall-time samples of doc into a new array; count in *n (0: none usable). */
-static double *hist_wall(const json_t *doc, size_t *n)
-{
-    const json_t *runs = json_object_get(doc, "runs");
-    double *x = xcalloc(json_array_size(runs) + 1, sizeof(*x));
-    size_t i, k = 0;
-    const json_t *r;
-    json_array_foreach(runs, i, r)
-    {
-        const json_t *w = json_object_get(r, "wall_s");
-        if (json_is_number(w) && stats_check(&(double){json_number_value(w)}, 1) == 0 &&
-            json_number_value(w) >= 0)
-            x[k++] = json_number_value(w);
-    }
-    *n = k;
-    return x;
-}
-
-/* The wall_s metric object of a regression (borrowed), or NULL. */
-static const json_t *hist_wall_metric(const json_t *reg)
+/* The metric object named metric of a regression (borrowed), or NULL. */
+static const json_t *hist_metric(const json_t *reg, const char *metric)
 {
     size_t i;
     const json_t *m;
     json_array_foreach(json_object_get(reg, "metrics"), i, m)
     {
-        if (hist_same(hist_get(m, NULL, "metric"), "wall_s") && !json_object_get(m, "function"))
+        if (hist_same(hist_get(m, NULL, "metric"), metric) && !json_object_get(m, "function"))
             return m;
     }
     return NULL;
+}
+
+/* The document's name of statistic stat ("median", "q1" ...) of metric: "median_wall_s". */
+static const char *hist_field(char *buf, size_t len, const char *stat, const char *metric)
+{
+    snprintf(buf, len, "%s_%s", stat, metric);
+    return buf;
 }
 
 /*
@@ -278,12 +283,23 @@ static const json_t *hist_wall_metric(const json_t *reg)
  * runs) and their files (borrowed; NULL: none, "file" is null). The series
  * is host_fp's (NULL: the newest document's host) with the newest matching
  * document's Python build; the other documents are counted in
- * "other_series". reports_dir may be NULL (farm). Returns a new object.
+ * "other_series". reports_dir may be NULL (farm). metric: the samples the
+ * series is made of (history_samples; documents without any are left out);
+ * other than wall_s, the document says "metric" and names its statistics
+ * median_<metric> ... Returns a new object.
  */
 static json_t *hist_build(const char *host_fp, const char *reports_dir, const char *key,
                           const json_t *const *in, const char *const *in_paths, size_t nin,
-                          const struct regress_options *opt)
+                          const struct regress_options *opt, const char *metric)
 {
+    char f_med[64], f_q1[64], f_q3[64], f_min[64], f_max[64], f_before[80], f_after[80];
+    hist_field(f_med, sizeof(f_med), "median", metric);
+    hist_field(f_q1, sizeof(f_q1), "q1", metric);
+    hist_field(f_q3, sizeof(f_q3), "q3", metric);
+    hist_field(f_min, sizeof(f_min), "min", metric);
+    hist_field(f_max, sizeof(f_max), "max", metric);
+    hist_field(f_before, sizeof(f_before), "before_median", metric);
+    hist_field(f_after, sizeof(f_after), "after_median", metric);
     /* the series: --host, else the newest report's host; the newest report's Python build */
     const char *fp = host_fp, *build = NULL;
     for (size_t i = nin; i-- > 0;) {
@@ -304,7 +320,7 @@ static json_t *hist_build(const char *host_fp, const char *reports_dir, const ch
         const char *dfp = hist_get(d, "host", "fingerprint");
         const char *db = hist_get(d, "python", "build");
         size_t ns;
-        double *x = hist_wall(d, &ns);
+        double *x = history_samples(d, metric, &ns);
         if (ns == 0) {
             free(x);
             continue;
@@ -351,7 +367,7 @@ static json_t *hist_build(const char *host_fp, const char *reports_dir, const ch
             cpi++;
         }
         size_t ns;
-        double *x = hist_wall(docs[i], &ns);
+        double *x = history_samples(docs[i], metric, &ns);
         struct stats_summary s;
         stats_summarize(x, ns, &s);
         double q1 = s.median, q3 = s.median;
@@ -361,7 +377,7 @@ static json_t *hist_build(const char *host_fp, const char *reports_dir, const ch
         json_t *verdict = json_string("first run"), *change = json_null(), *regs = json_array();
         if (i > 0) { /* base_start < i: cps are > 0 */
             json_t *reg = regress_compare(docs[i], docs + base_start, i - base_start, opt);
-            const json_t *wm = hist_wall_metric(reg);
+            const json_t *wm = hist_metric(reg, metric);
             json_decref(verdict);
             verdict = json_deep_copy(json_object_get(wm, "verdict"));
             if (!verdict)
@@ -389,9 +405,8 @@ static json_t *hist_build(const char *host_fp, const char *reports_dir, const ch
                       id ? json_string(id) : json_null(), "created",
                       created ? json_string(created) : json_null(), "file",
                       paths[i] ? json_string_lossy(paths[i]) : json_null(), "n", (json_int_t)s.n,
-                      "median_wall_s", s.median, "q1_wall_s", q1, "q3_wall_s", q3, "min_wall_s",
-                      s.min, "max_wall_s", s.max, "verdict", verdict, "change_pct", change,
-                      "regressions", regs, "change_point", is_cp));
+                      f_med, s.median, f_q1, q1, f_q3, q3, f_min, s.min, f_max, s.max, "verdict",
+                      verdict, "change_pct", change, "regressions", regs, "change_point", is_cp));
         if (is_cp) {
             double before, after;
             size_t prev = 0;
@@ -400,12 +415,11 @@ static json_t *hist_build(const char *host_fp, const char *reports_dir, const ch
             size_t next = cpi < ncp ? cps[cpi] : n;
             stats_median(med + prev, i - prev, &before);
             stats_median(med + i, next - i, &after);
-            json_array_append_new(cp_arr,
-                                  json_pack("{s:I, s:o, s:o, s:f, s:f, s:f}", "index",
-                                            (json_int_t)i, "id", id ? json_string(id) : json_null(),
-                                            "created", created ? json_string(created) : json_null(),
-                                            "before_median_wall_s", before, "after_median_wall_s",
-                                            after, "change_pct", 100 * (after / before - 1)));
+            json_array_append_new(
+                cp_arr, json_pack("{s:I, s:o, s:o, s:f, s:f, s:f}", "index", (json_int_t)i, "id",
+                                  id ? json_string(id) : json_null(), "created",
+                                  created ? json_string(created) : json_null(), f_before, before,
+                                  f_after, after, "change_pct", 100 * (after / before - 1)));
         }
     }
     size_t start = ncp ? cps[ncp - 1] : 0;
@@ -442,6 +456,8 @@ static json_t *hist_build(const char *host_fp, const char *reports_dir, const ch
         n ? json_deep_copy(json_object_get(docs[start], "created")) ?: json_null() : json_null(),
         "runs_since", (json_int_t)(n - start), "n_runs", (json_int_t)used, "message", msg,
         "other_series", others);
+    if (strcmp(metric, "wall_s") != 0)
+        json_object_set_new(doc, "metric", json_string(metric));
     free(msg);
     free(docs);
     free(paths);
@@ -449,8 +465,25 @@ static json_t *hist_build(const char *host_fp, const char *reports_dir, const ch
     return doc;
 }
 
+/* Print value v of metric: seconds, or millions of instructions. */
+static void hist_print_value(const char *metric, double v, int width)
+{
+    if (strcmp(metric, HISTORY_METRIC_INSTRUCTIONS) == 0)
+        printf("%*.2f M", width, v / 1e6);
+    else
+        printf("%*.4f s", width, v);
+}
+
 static void hist_print(const json_t *doc, bool color)
 {
+    const char *metric = hist_get(doc, NULL, "metric") ?: "wall_s";
+    bool instr = strcmp(metric, HISTORY_METRIC_INSTRUCTIONS) == 0;
+    char f_med[64], f_q1[64], f_q3[64], f_before[80], f_after[80];
+    hist_field(f_med, sizeof(f_med), "median", metric);
+    hist_field(f_q1, sizeof(f_q1), "q1", metric);
+    hist_field(f_q3, sizeof(f_q3), "q3", metric);
+    hist_field(f_before, sizeof(f_before), "before_median", metric);
+    hist_field(f_after, sizeof(f_after), "after_median", metric);
     const json_t *host = json_object_get(doc, "host");
     const char *hn = hist_get(host, NULL, "hostname"), *fp = hist_get(host, NULL, "fingerprint");
     printf("%sHistory of %s%s\n", color ? "\033[1m" : "", hist_get(doc, NULL, "script"),
@@ -464,7 +497,10 @@ static void hist_print(const json_t *doc, bool color)
         puts("No runs yet.");
         return;
     }
-    printf("\n%-3s %-19s  %-8s  %11s  %8s  %4s  %s\n", "", "Date (UTC)", "Run id", "Median wall",
+    printf("\n%-3s %-19s  %-8s  %11s  %8s  %4s  %s\n", "", "Date (UTC)", "Run id",
+           instr                          ? "Median instr"
+           : strcmp(metric, "cpu_s") == 0 ? "Median CPU"
+                                          : "Median wall",
            "Spread", "n", "Verdict vs its baseline");
     size_t i;
     const json_t *r;
@@ -477,9 +513,9 @@ static void hist_print(const json_t *doc, bool color)
             if (strlen(date) > 10)
                 date[10] = ' ';
         }
-        double med = json_real_value(json_object_get(r, "median_wall_s"));
-        double q1 = json_real_value(json_object_get(r, "q1_wall_s"));
-        double q3 = json_real_value(json_object_get(r, "q3_wall_s"));
+        double med = json_real_value(json_object_get(r, f_med));
+        double q1 = json_real_value(json_object_get(r, f_q1));
+        double q3 = json_real_value(json_object_get(r, f_q3));
         const char *v = hist_get(r, NULL, "verdict");
         const char *col = "";
         if (hist_same(v, "regression"))
@@ -491,8 +527,10 @@ static void hist_print(const json_t *doc, bool color)
         bool cp = json_is_true(json_object_get(r, "change_point"));
         char spread[16];
         snprintf(spread, sizeof(spread), "\xc2\xb1%.1f%%", med > 0 ? 50 * (q3 - q1) / med : 0.0);
-        printf("%-3s %-19s  %-8.8s  %9.4f s  %9s  %4" JSON_INTEGER_FORMAT "  %s%s",
-               cp ? "\xe2\x97\x86" : "", date, hist_get(r, NULL, "id") ?: "?", med, spread,
+        printf("%-3s %-19s  %-8.8s  ", cp ? "\xe2\x97\x86" : "", date,
+               hist_get(r, NULL, "id") ?: "?");
+        hist_print_value(metric, med, 9);
+        printf("  %9s  %4" JSON_INTEGER_FORMAT "  %s%s", spread,
                json_integer_value(json_object_get(r, "n")), color ? col : "", v ? v : "?");
         const json_t *c = json_object_get(r, "change_pct");
         if (json_is_number(c))
@@ -516,11 +554,12 @@ static void hist_print(const json_t *doc, bool color)
         puts("\xe2\x97\x86 change points (E-divisive over the run medians):");
     json_array_foreach(cps, i, cp)
     {
-        printf("  %s (run %.8s): %.4f s -> %.4f s (%+.1f%%)\n",
-               hist_get(cp, NULL, "created") ?: "?", hist_get(cp, NULL, "id") ?: "?",
-               json_real_value(json_object_get(cp, "before_median_wall_s")),
-               json_real_value(json_object_get(cp, "after_median_wall_s")),
-               json_real_value(json_object_get(cp, "change_pct")));
+        printf("  %s (run %.8s): ", hist_get(cp, NULL, "created") ?: "?",
+               hist_get(cp, NULL, "id") ?: "?");
+        hist_print_value(metric, json_real_value(json_object_get(cp, f_before)), 0);
+        fputs(" -> ", stdout);
+        hist_print_value(metric, json_real_value(json_object_get(cp, f_after)), 0);
+        printf(" (%+.1f%%)\n", json_real_value(json_object_get(cp, "change_pct")));
     }
     printf("Baseline: %s.\n",
            hist_get(json_object_get(doc, "baseline_for_next"), NULL, "message") ?: "?");
@@ -641,7 +680,8 @@ static int hist_farm(struct hist_args *a, const char *key, const struct regress_
     for (size_t i = 0; i < n; i++)
         docs[i] = json_array_get(runs, i);
     const json_t *host = json_object_get(series, "host");
-    json_t *doc = hist_build(hist_get(host, NULL, "fingerprint"), NULL, key, docs, NULL, n, opt);
+    json_t *doc =
+        hist_build(hist_get(host, NULL, "fingerprint"), NULL, key, docs, NULL, n, opt, a->metric);
     free(docs);
     const json_t *stored = json_object_get(series, "regressions");
     size_t i;
@@ -690,7 +730,7 @@ static int hist_local(const struct hist_args *a, const char *key, const struct r
         docs[i] = h.entries[i].doc;
         paths[i] = h.entries[i].path;
     }
-    *out = hist_build(a->host, a->reports_dir, key, docs, paths, h.n, opt);
+    *out = hist_build(a->host, a->reports_dir, key, docs, paths, h.n, opt, a->metric);
     json_object_set_new(*out, "source", json_string("local"));
     free(docs);
     free(paths);

@@ -72,6 +72,7 @@ struct run_args {
     const char *venv;        /* --venv */
     const char *reports_dir; /* --reports-dir (default "reports") */
     bool no_save;            /* --no-save */
+    bool instructions;       /* --instructions: count instructions under valgrind too */
     bool json;               /* --json */
     bool quiet;              /* -q */
     bool fail_on_regression; /* --fail-on-regression */
@@ -113,6 +114,7 @@ enum {
     OPT_VERSION,
     OPT_JUNIT,
     OPT_SUMMARY_MD,
+    OPT_INSTRUCTIONS,
 };
 
 static const struct option run_long_options[] = {
@@ -136,6 +138,7 @@ static const struct option run_long_options[] = {
     {"version", no_argument, NULL, OPT_VERSION},
     {"junit", required_argument, NULL, OPT_JUNIT},
     {"summary-md", required_argument, NULL, OPT_SUMMARY_MD},
+    {"instructions", no_argument, NULL, OPT_INSTRUCTIONS},
     {NULL, 0, NULL, 0},
 };
 
@@ -156,6 +159,9 @@ void cli_run_help(FILE *out)
           "  --interval-ms MS        sampling period in milliseconds (default 4)\n"
           "  --timeout SECONDS       kill the script after SECONDS (exit status 124)\n"
           "  --venv DIR              run in this virtualenv (default: $VIRTUAL_ENV if set)\n"
+          "  --instructions          also count each repeat's instructions under valgrind\n"
+          "                          (cachegrind, ~25x slower; PYTHONHASHSEED=0 unless\n"
+          "                          set): a deterministic metric for the regression check\n"
           "\n"
           "Reports:\n"
           "  --reports-dir DIR       keep reports under DIR/json and DIR/html (default\n"
@@ -187,10 +193,10 @@ void cli_run_help(FILE *out)
           "NO_COLOR, TMPDIR, GITHUB_STEP_SUMMARY.\n"
           "\n"
           "Exit status: 0 ok, 1 regression (with --fail-on-regression), 2 usage error (bad\n"
-          "option, missing script, reports folder not creatable), 3 the script failed\n"
-          "(non-zero exit, signal, uncaught exception), 4 internal error (pyscope-run\n"
-          "crashed or wrote a corrupt result, a report could not be written), 124 the\n"
-          "script timed out.\n",
+          "option, missing script, reports folder not creatable, --instructions without\n"
+          "valgrind), 3 the script failed (non-zero exit, signal, uncaught exception),\n"
+          "4 internal error (pyscope-run crashed or wrote a corrupt result, a report could\n"
+          "not be written), 124 the script timed out.\n",
           out);
 }
 
@@ -321,6 +327,9 @@ static int run_parse_args(int argc, char **argv, struct run_args *a)
             break;
         case OPT_FAIL_ON_REGRESSION:
             a->fail_on_regression = true;
+            break;
+        case OPT_INSTRUCTIONS:
+            a->instructions = true;
             break;
         case OPT_JUNIT:
         case OPT_SUMMARY_MD:
@@ -468,6 +477,8 @@ static char **run_runner_argv(const char *runner, const struct run_args *a, cons
     RUN_ADD_OPT("--venv", a->venv);
     RUN_ADD_OPT("--output", output);
 #undef RUN_ADD_OPT
+    if (a->instructions)
+        argv[i++] = "--instructions";
     argv[i++] = "--";
     for (size_t k = 0; k < n_script; k++)
         argv[i++] = a->script_argv[k];

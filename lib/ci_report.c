@@ -119,7 +119,7 @@ static char *ci_metric_label(const json_t *m)
     return xstrdup(name);
 }
 
-/* Format a value of unit ("s" or "bytes") into buf. */
+/* Format a value of unit ("s", "bytes" or "instructions") into buf. */
 static void ci_fmt_value(char *buf, size_t len, const json_t *m, const char *key)
 {
     double v;
@@ -129,6 +129,8 @@ static void ci_fmt_value(char *buf, size_t len, const json_t *m, const char *key
     }
     if (ci_is(ci_str(m, "unit"), "bytes"))
         snprintf(buf, len, "%.2f MB", v / (1024.0 * 1024.0));
+    else if (ci_is(ci_str(m, "unit"), "instructions"))
+        snprintf(buf, len, "%.4f M instructions", v / 1e6);
     else
         snprintf(buf, len, "%.4f s", v);
 }

@@ -11,6 +11,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,6 +20,7 @@
 
 #include "errors.h"
 #include "log.h"
+#include "stats.h"
 #include "xmalloc.h"
 
 static bool has_report_name(const char *name)
@@ -255,4 +257,43 @@ void history_release(struct history *h)
     free(h->entries);
     h->entries = NULL;
     h->n = 0;
+}
+
+double *history_samples(const json_t *doc, const char *metric, size_t *n)
+{
+    bool counts = strcmp(metric, HISTORY_METRIC_INSTRUCTIONS) == 0;
+    const json_t *arr = counts ? json_object_get(json_object_get(doc, "instructions"), "counts")
+                               : json_object_get(doc, "runs");
+    double *x = xcalloc(json_array_size(arr) + 1, sizeof(*x));
+    size_t i, k = 0;
+    const json_t *e;
+    json_array_foreach(arr, i, e)
+    {
+        const json_t *v = counts ? e : json_object_get(e, metric);
+        double d = json_number_value(v);
+        if (json_is_number(v) && isfinite(d) && d >= 0)
+            x[k++] = d;
+    }
+    *n = k;
+    return x;
+}
+
+char *history_instructions_text(const json_t *doc)
+{
+    size_t n;
+    double *x = history_samples(doc, HISTORY_METRIC_INSTRUCTIONS, &n);
+    double med;
+    if (n == 0 || stats_median(x, n, &med) < 0) {
+        free(x);
+        return NULL;
+    }
+    free(x);
+    const json_t *in = json_object_get(doc, "instructions");
+    const char *tool = json_string_value(json_object_get(in, "tool"));
+    const char *seed = json_string_value(json_object_get(in, "python_hash_seed"));
+    char runs[48] = "";
+    if (n > 1)
+        snprintf(runs, sizeof(runs), "median of %zu runs; ", n);
+    return xasprintf("%.1f M (%s%s, PYTHONHASHSEED=%.40s)", med / 1e6, runs,
+                     tool ? tool : "cachegrind", seed ? seed : "?");
 }

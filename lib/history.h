@@ -74,4 +74,25 @@ int history_load(const char *dir, const struct history_filter *f, struct history
 /* Free everything history_load put in h and empty it (NULL-safe). */
 void history_release(struct history *h);
 
+/* The metric whose samples are instruction counts (pyscope-run --instructions). */
+#define HISTORY_METRIC_INSTRUCTIONS "instructions"
+
+/*
+ * The samples of one run-level metric of doc (borrowed): "instructions" reads
+ * instructions.counts[] (absent in reports made without --instructions: no
+ * samples), any other name runs[].<metric> ("wall_s", "cpu_s",
+ * "peak_rss_bytes", ...). Values that are not finite numbers >= 0 are
+ * skipped. Returns a new array (caller frees; never NULL) and the count in *n.
+ */
+double *history_samples(const json_t *doc, const char *metric, size_t *n);
+
+/*
+ * The instruction count of doc (borrowed) for the reports: the median of its
+ * counts in millions and how they were made, e.g. "298.7 M (cachegrind,
+ * PYTHONHASHSEED=0)", with "median of N runs; " before "cachegrind" when
+ * there are several. Returns a new string (caller frees), or NULL when doc
+ * has no counts. The text may hold the user's PYTHONHASHSEED: escape it.
+ */
+char *history_instructions_text(const json_t *doc);
+
 #endif

@@ -89,6 +89,8 @@ static void hc_value(FILE *out, const json_t *m, const char *key)
         fputs("?", out);
     else if (hc_is(hc_str(m, "unit"), "bytes"))
         fprintf(out, "%.2f MB", v / (1024.0 * 1024.0));
+    else if (hc_is(hc_str(m, "unit"), "instructions"))
+        fprintf(out, "%.4f M instructions", v / 1e6);
     else
         fprintf(out, "%.4f s", v);
 }

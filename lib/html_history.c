@@ -3,7 +3,8 @@
  *
  * The chart is an inline SVG drawn from numbers computed here: x is the run's
  * position in the series (runs are not evenly spaced in time, and equal
- * spacing keeps every run visible), y the wall time on a linear axis with
+ * spacing keeps every run visible), y the series' metric (wall time, or the
+ * document's "metric": CPU time, instructions in millions) on a linear axis with
  * "nice" ticks. Each point carries an SVG <title> (a native tooltip, no
  * JavaScript). Runs whose values are missing or not finite are skipped.
  */
@@ -32,6 +33,35 @@ static bool hh_is(const char *a, const char *b)
     return a && strcmp(a, b) == 0;
 }
 
+/* The series' metric: the names of its statistics and how its values read. */
+struct hh_metric {
+    char med[64], q1[64], q3[64], min[64], max[64], before[80], after[80];
+    const char *label; /* "wall time" */
+    const char *head;  /* table heading: "Median wall" */
+    const char *unit;  /* after a value: "s" or "M" (millions) */
+    double scale;      /* value shown = value * scale */
+};
+
+/* The metric of doc: its "metric" field (pyscope history --metric), else wall_s. */
+static void hh_metric_init(struct hh_metric *hm, const json_t *doc)
+{
+    const char *m = json_get_string(doc, "metric", NULL);
+    if (!m)
+        m = "wall_s";
+    snprintf(hm->med, sizeof(hm->med), "median_%.50s", m);
+    snprintf(hm->q1, sizeof(hm->q1), "q1_%.50s", m);
+    snprintf(hm->q3, sizeof(hm->q3), "q3_%.50s", m);
+    snprintf(hm->min, sizeof(hm->min), "min_%.50s", m);
+    snprintf(hm->max, sizeof(hm->max), "max_%.50s", m);
+    snprintf(hm->before, sizeof(hm->before), "before_median_%.50s", m);
+    snprintf(hm->after, sizeof(hm->after), "after_median_%.50s", m);
+    bool instr = hh_is(m, "instructions");
+    hm->label = instr ? "instructions" : hh_is(m, "cpu_s") ? "CPU time" : "wall time";
+    hm->head = instr ? "Median instr" : hh_is(m, "cpu_s") ? "Median CPU" : "Median wall";
+    hm->unit = instr ? "M" : "s";
+    hm->scale = instr ? 1e-6 : 1;
+}
+
 static const char *hh_verdict_class(const char *v)
 {
     if (hh_is(v, "regression"))
@@ -43,20 +73,25 @@ static const char *hh_verdict_class(const char *v)
     return "plain";
 }
 
-/* A run's values for the chart; false when unusable. */
-static bool hh_run_values(const json_t *r, double *med, double *q1, double *q3, double *lo,
-                          double *hi)
+/* A run's values for the chart, in display units; false when unusable. */
+static bool hh_run_values(const struct hh_metric *hm, const json_t *r, double *med, double *q1,
+                          double *q3, double *lo, double *hi)
 {
-    if (!json_get_finite(r, "median_wall_s", med))
+    if (!json_get_finite(r, hm->med, med))
         return false;
-    if (!json_get_finite(r, "q1_wall_s", q1))
+    if (!json_get_finite(r, hm->q1, q1))
         *q1 = *med;
-    if (!json_get_finite(r, "q3_wall_s", q3))
+    if (!json_get_finite(r, hm->q3, q3))
         *q3 = *med;
-    if (!json_get_finite(r, "min_wall_s", lo))
+    if (!json_get_finite(r, hm->min, lo))
         *lo = *q1;
-    if (!json_get_finite(r, "max_wall_s", hi))
+    if (!json_get_finite(r, hm->max, hi))
         *hi = *q3;
+    *med *= hm->scale;
+    *q1 *= hm->scale;
+    *q3 *= hm->scale;
+    *lo *= hm->scale;
+    *hi *= hm->scale;
     return true;
 }
 
@@ -68,7 +103,7 @@ static double hh_nice_step(double range)
     return (f < 1.5 ? 1 : f < 3 ? 2 : f < 7 ? 5 : 10) * mag;
 }
 
-static void hh_chart(FILE *out, const json_t *runs)
+static void hh_chart(FILE *out, const json_t *runs, const struct hh_metric *hm)
 {
     size_t n = json_array_size(runs);
     if (n > HH_MAX_ROWS)
@@ -77,7 +112,7 @@ static void hh_chart(FILE *out, const json_t *runs)
     size_t usable = 0;
     for (size_t i = 0; i < n; i++) {
         double med, q1, q3, lo, hi;
-        if (!hh_run_values(json_array_get(runs, i), &med, &q1, &q3, &lo, &hi))
+        if (!hh_run_values(hm, json_array_get(runs, i), &med, &q1, &q3, &lo, &hi))
             continue;
         usable++;
         ymin = fmin(ymin, fmin(lo, med));
@@ -100,14 +135,14 @@ static void hh_chart(FILE *out, const json_t *runs)
 #define HH_Y(v) (HH_T + ph * (1 - ((v)-ymin) / (ymax - ymin)))
     fprintf(out,
             "<svg class=\"chart\" viewBox=\"0 0 %.0f %.0f\" role=\"img\" aria-label=\"median "
-            "wall time per run\">\n",
-            HH_W, HH_H);
+            "%s per run\">\n",
+            HH_W, HH_H, hm->label);
     int ticks = 0;
     for (double t = ceil(ymin / step) * step; t <= ymax && ticks < 20; t += step, ticks++) {
         fprintf(out,
                 "<line class=\"grid\" x1=\"%.1f\" x2=\"%.1f\" y1=\"%.1f\" y2=\"%.1f\"/>"
-                "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"end\">%.4g s</text>\n",
-                HH_L, HH_W - HH_R, HH_Y(t), HH_Y(t), HH_L - 6, HH_Y(t) + 4, t);
+                "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"end\">%.4g %s</text>\n",
+                HH_L, HH_W - HH_R, HH_Y(t), HH_Y(t), HH_L - 6, HH_Y(t) + 4, t, hm->unit);
     }
     fprintf(out,
             "<line class=\"axis\" x1=\"%.1f\" x2=\"%.1f\" y1=\"%.1f\" y2=\"%.1f\"/>\n"
@@ -127,7 +162,7 @@ static void hh_chart(FILE *out, const json_t *runs)
     /* spread: min..max whisker and IQR bar */
     for (size_t i = 0; i < n; i++) {
         double med, q1, q3, lo, hi;
-        if (!hh_run_values(json_array_get(runs, i), &med, &q1, &q3, &lo, &hi))
+        if (!hh_run_values(hm, json_array_get(runs, i), &med, &q1, &q3, &lo, &hi))
             continue;
         fprintf(out,
                 "<line class=\"grid\" x1=\"%.1f\" x2=\"%.1f\" y1=\"%.1f\" y2=\"%.1f\"/>"
@@ -138,21 +173,21 @@ static void hh_chart(FILE *out, const json_t *runs)
     fputs("<polyline class=\"median\" points=\"", out);
     for (size_t i = 0; i < n; i++) {
         double med, q1, q3, lo, hi;
-        if (hh_run_values(json_array_get(runs, i), &med, &q1, &q3, &lo, &hi))
+        if (hh_run_values(hm, json_array_get(runs, i), &med, &q1, &q3, &lo, &hi))
             fprintf(out, "%.1f,%.1f ", HH_X(i), HH_Y(med));
     }
     fputs("\"/>\n", out);
     for (size_t i = 0; i < n; i++) {
         const json_t *r = json_array_get(runs, i);
         double med, q1, q3, lo, hi;
-        if (!hh_run_values(r, &med, &q1, &q3, &lo, &hi))
+        if (!hh_run_values(hm, r, &med, &q1, &q3, &lo, &hi))
             continue;
         const char *v = json_get_string(r, "verdict", NULL);
         fprintf(out, "<circle class=\"pt %s\" cx=\"%.1f\" cy=\"%.1f\" r=\"%s\"><title>",
                 hh_verdict_class(v), HH_X(i), HH_Y(med), hh_is(v, "regression") ? "5" : "3.5");
         html_write_str(out, json_get_string(r, "created", NULL));
-        fprintf(out, " \xe2\x80\x94 median %.4f s (IQR %.4f\xe2\x80\x93%.4f s) \xe2\x80\x94 ", med,
-                q1, q3);
+        fprintf(out, " \xe2\x80\x94 median %.4f %s (IQR %.4f\xe2\x80\x93%.4f %s) \xe2\x80\x94 ",
+                med, hm->unit, q1, q3, hm->unit);
         html_write_str(out, v ? v : "?");
         fputs("</title></circle>\n", out);
     }
@@ -169,10 +204,11 @@ static void hh_chart(FILE *out, const json_t *runs)
         html_write_escaped(out, last, strnlen(last, 16));
         fputs("</text>\n", out);
     }
-    fputs("</svg>\n<p class=\"note\">Line: median wall time per run; bar: interquartile range; "
-          "whisker: min\xe2\x80\x93max; red points: regressions against the run's own baseline; "
-          "dashed: change points.</p>\n",
-          out);
+    fprintf(out,
+            "</svg>\n<p class=\"note\">Line: median %s per run; bar: interquartile range; "
+            "whisker: min\xe2\x80\x93max; red points: regressions against the run's own baseline; "
+            "dashed: change points.</p>\n",
+            hm->label);
 #undef HH_X
 #undef HH_Y
 }
@@ -188,13 +224,14 @@ static void hh_short_id(FILE *out, const char *id)
     fputs("</code>", out);
 }
 
-static void hh_table(FILE *out, const json_t *runs)
+static void hh_table(FILE *out, const json_t *runs, const struct hh_metric *hm)
 {
-    fputs("<div class=\"table-wrap\"><table><thead><tr><th>Date (UTC)</th><th>Run id</th>"
-          "<th class=\"num\">Median wall</th><th class=\"num\">IQR</th><th class=\"num\">Min"
-          "</th><th class=\"num\">Max</th><th class=\"num\">n</th><th>Verdict vs its baseline"
-          "</th><th>Report</th></tr></thead><tbody>\n",
-          out);
+    fprintf(out,
+            "<div class=\"table-wrap\"><table><thead><tr><th>Date (UTC)</th><th>Run id</th>"
+            "<th class=\"num\">%s</th><th class=\"num\">IQR</th><th class=\"num\">Min"
+            "</th><th class=\"num\">Max</th><th class=\"num\">n</th><th>Verdict vs its baseline"
+            "</th><th>Report</th></tr></thead><tbody>\n",
+            hm->head);
     size_t i, k2;
     const json_t *r, *g;
     json_array_foreach(runs, i, r)
@@ -203,7 +240,7 @@ static void hh_table(FILE *out, const json_t *runs)
             break;
         bool cp = json_is_true(json_object_get(r, "change_point"));
         double med, q1, q3, lo, hi, n;
-        bool ok = hh_run_values(r, &med, &q1, &q3, &lo, &hi);
+        bool ok = hh_run_values(hm, r, &med, &q1, &q3, &lo, &hi);
         fputs(cp ? "<tr class=\"cp-row\"><td>" : "<tr><td>", out);
         html_write_str(out, json_get_string(r, "created", NULL));
         if (cp)
@@ -213,9 +250,9 @@ static void hh_table(FILE *out, const json_t *runs)
         fputs("</td>", out);
         if (ok)
             fprintf(out,
-                    "<td class=\"num\">%.4f s</td><td class=\"num\">%.4f\xe2\x80\x93%.4f s</td>"
-                    "<td class=\"num\">%.4f s</td><td class=\"num\">%.4f s</td>",
-                    med, q1, q3, lo, hi);
+                    "<td class=\"num\">%.4f %s</td><td class=\"num\">%.4f\xe2\x80\x93%.4f %s</td>"
+                    "<td class=\"num\">%.4f %s</td><td class=\"num\">%.4f %s</td>",
+                    med, hm->unit, q1, q3, hm->unit, lo, hm->unit, hi, hm->unit);
         else
             fputs("<td></td><td></td><td></td><td></td>", out);
         fputs("<td class=\"num\">", out);
@@ -323,6 +360,8 @@ int html_history_write(FILE *out, const json_t *doc, char *err, size_t errlen)
     const json_t *host = json_object_get(doc, "host");
     const json_t *runs = json_object_get(doc, "runs");
     const json_t *cps = json_object_get(doc, "change_points");
+    struct hh_metric hm;
+    hh_metric_init(&hm, doc);
     html_compare_page_open(out, "PyScope history", "history");
     fputs("<dl class=\"meta\">\n<dt>Script</dt><dd><code>", out);
     html_write_str(out, script ? script : "?");
@@ -362,14 +401,14 @@ int html_history_write(FILE *out, const json_t *doc, char *err, size_t errlen)
             json_array_size(runs), json_array_size(cps) ? " warn" : "", json_array_size(cps),
             nreg ? " bad" : "", nreg);
     double med, q1, q3, lo, hi;
-    if (json_array_size(runs) &&
-        hh_run_values(json_array_get(runs, json_array_size(runs) - 1), &med, &q1, &q3, &lo, &hi))
+    if (json_array_size(runs) && hh_run_values(&hm, json_array_get(runs, json_array_size(runs) - 1),
+                                               &med, &q1, &q3, &lo, &hi))
         fprintf(out,
                 "<div class=\"card\"><div class=\"label\">Latest median</div>"
-                "<div class=\"value\">%.4f s</div></div>\n",
-                med);
+                "<div class=\"value\">%.4f %s</div></div>\n",
+                med, hm.unit);
     fputs("</div>\n</section>\n<section id=\"trend\">\n<h2>Trend</h2>\n", out);
-    hh_chart(out, runs);
+    hh_chart(out, runs, &hm);
     const json_t *next = json_object_get(doc, "baseline_for_next");
     fputs("<p><strong>Baseline:</strong> ", out);
     html_write_str(
@@ -385,24 +424,24 @@ int html_history_write(FILE *out, const json_t *doc, char *err, size_t errlen)
         json_array_foreach(cps, i, cp)
         {
             double b = 0, a = 0, c = 0;
-            json_get_finite(cp, "before_median_wall_s", &b);
-            json_get_finite(cp, "after_median_wall_s", &a);
+            json_get_finite(cp, hm.before, &b);
+            json_get_finite(cp, hm.after, &a);
             json_get_finite(cp, "change_pct", &c);
             fputs("<tr><td>", out);
             html_write_str(out, json_get_string(cp, "created", NULL));
             fputs("</td><td><code>", out);
             html_write_str(out, json_get_string(cp, "id", NULL));
             fprintf(out,
-                    "</code></td><td class=\"num\">%.4f s</td><td class=\"num\">%.4f s</td>"
+                    "</code></td><td class=\"num\">%.4f %s</td><td class=\"num\">%.4f %s</td>"
                     "<td class=\"num %s\">%+.1f%%</td></tr>\n",
-                    b, a, c > 0 ? "bad" : "ok", c);
+                    b * hm.scale, hm.unit, a * hm.scale, hm.unit, c > 0 ? "bad" : "ok", c);
         }
         fputs("</tbody></table></div>\n<p class=\"note\">E-divisive change points over the run "
               "medians (permutation test, p &lt; 0.05).</p>\n</section>\n",
               out);
     }
     fputs("<section id=\"runs\">\n<h2>Runs</h2>\n", out);
-    hh_table(out, runs);
+    hh_table(out, runs, &hm);
     fputs("</section>\n", out);
     hh_stored(out, json_object_get(doc, "stored_regressions"));
     const json_t *others = json_object_get(doc, "other_series");

@@ -28,6 +28,7 @@
 
 #include "errors.h"
 #include "export.h"
+#include "history.h"
 #include "html_assets.h"
 #include "xmalloc.h"
 
@@ -491,6 +492,25 @@ static void write_summary(FILE *out, const json_t *report)
         fputs("<div class=\"value muted\">\xe2\x80\x94</div>", out);
     }
     fputs("</div>\n", out);
+
+    char *instr = history_instructions_text(report);
+    if (instr) { /* "298.7 M (how they were counted)" */
+        char *how = strstr(instr, " (");
+        if (how) {
+            *how = '\0';
+            how += 2;
+            size_t l = strlen(how);
+            if (l && how[l - 1] == ')')
+                how[l - 1] = '\0';
+        }
+        card_open(out, "Instructions");
+        fputs("<div class=\"value\">", out);
+        esc(out, instr);
+        fputs("</div><div class=\"sub\">", out);
+        esc(out, how ? how : "");
+        fputs("</div></div>\n", out);
+        free(instr);
+    }
 
     card_open(out, "Exit status");
     const char *outcome = get_str(status, "outcome");

@@ -315,21 +315,16 @@ static bool number_ok(const json_t *j, double *x)
     return isfinite(*x) && *x >= 0;
 }
 
-/* Append runs[].field of doc to d; returns how many were appended. */
+/* Append the samples of run-level metric field of doc to d (history_samples: runs[].field,
+ * or the instruction counts); returns how many were appended. */
 static size_t run_samples(const json_t *doc, const char *field, struct dvec *d)
 {
-    const json_t *runs = json_object_get(doc, "runs");
-    size_t i, added = 0;
-    const json_t *r;
-    double x;
-    json_array_foreach(runs, i, r)
-    {
-        if (number_ok(json_object_get(r, field), &x)) {
-            dvec_push(d, x);
-            added++;
-        }
-    }
-    return added;
+    size_t n;
+    double *x = history_samples(doc, field, &n);
+    for (size_t i = 0; i < n; i++)
+        dvec_push(d, x[i]);
+    free(x);
+    return n;
 }
 
 static const json_t *find_function(const json_t *doc, const char *key)
@@ -393,7 +388,7 @@ static size_t function_samples(const json_t *doc, const char *key, const char *f
 struct metric_spec {
     const char *name;     /* "wall_s", ..., "total_s", "self_s" */
     const char *function; /* function key for hotspot metrics, else NULL */
-    const char *unit;     /* "s" or "bytes" */
+    const char *unit;     /* "s", "bytes" or "instructions" */
 };
 
 static size_t spec_samples(const json_t *doc, const struct metric_spec *m, struct dvec *d)
@@ -696,7 +691,11 @@ json_t *regress_compare(const json_t *candidate, const json_t *const *baseline, 
         return no_history(&o, REGRESS_NO_HISTORY_MESSAGE);
     json_t *metrics = json_array();
     static const struct metric_spec main_metrics[] = {
-        {"wall_s", NULL, "s"}, {"cpu_s", NULL, "s"}, {"peak_rss_bytes", NULL, "bytes"}};
+        {"wall_s", NULL, "s"},
+        {"cpu_s", NULL, "s"},
+        {"peak_rss_bytes", NULL, "bytes"},
+        {HISTORY_METRIC_INSTRUCTIONS, NULL, "instructions"}, /* only with --instructions */
+    };
     for (size_t i = 0; i < sizeof(main_metrics) / sizeof(main_metrics[0]); i++) {
         json_t *m = compare_metric(candidate, baseline, n_baseline, &main_metrics[i], &o);
         if (m)
@@ -720,6 +719,71 @@ static bool created_after(const json_t *doc, const char *cand_created)
 {
     const char *c = json_string_value(json_object_get(doc, "created"));
     return cand_created && c && strcmp(c, cand_created) > 0;
+}
+
+/*
+ * The instructions metric of result (modified) decided on its own series: the reports of
+ * docs[0..n) (oldest first) that have counts, since the latest change point of their count
+ * medians, at most max_baseline_runs. Wall time's change points, which chose the other
+ * metrics' baseline, come from noise and load that counts do not have, and a step in the
+ * counts must reset their baseline even when wall time shows none.
+ */
+static void local_instructions(json_t *result, const json_t *candidate, const json_t **docs,
+                               size_t n, const struct regress_options *o)
+{
+    static const struct metric_spec spec = {HISTORY_METRIC_INSTRUCTIONS, NULL, "instructions"};
+    struct dvec c = {0};
+    size_t nc = run_samples(candidate, spec.name, &c);
+    free(c.v);
+    if (nc == 0)
+        return;
+    const json_t **idocs = xcalloc(n + 1, sizeof(*idocs));
+    double *med = xcalloc(n + 1, sizeof(*med));
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++) {
+        struct dvec d = {0};
+        if (run_samples(docs[i], spec.name, &d) > 0) {
+            idocs[k] = docs[i];
+            med[k++] = median_of(&d);
+        }
+        free(d.v);
+    }
+    struct stats_cp_options cpo;
+    stats_cp_options_init(&cpo);
+    size_t cps[16], ncp = 0, start = 0;
+    if (k > 0 && stats_changepoints(med, k, &cpo, cps, sizeof(cps) / sizeof(cps[0]), &ncp) == 0 &&
+        ncp > 0)
+        start = cps[ncp - 1];
+    size_t nb = k - start;
+    const json_t *const *b = idocs + start;
+    if (o->max_baseline_runs > 0 && nb > (size_t)o->max_baseline_runs) {
+        b += nb - (size_t)o->max_baseline_runs;
+        nb = (size_t)o->max_baseline_runs;
+    }
+    json_t *m = nb ? compare_metric(candidate, b, nb, &spec, o) : NULL;
+    /* replace the metric regress_compare made, or put it after the other run metrics */
+    json_t *metrics = json_object_get(result, "metrics");
+    size_t i, at = 0;
+    json_t *x;
+    bool replaced = false;
+    json_array_foreach(metrics, i, x)
+    {
+        const char *name = json_string_value(json_object_get(x, "metric"));
+        if (name && strcmp(name, spec.name) == 0) {
+            if (m)
+                json_array_set_new(metrics, i, m);
+            else
+                json_array_remove(metrics, i);
+            replaced = true;
+            break;
+        }
+        if (!json_object_get(x, "function"))
+            at = i + 1;
+    }
+    if (!replaced && m)
+        json_array_insert_new(metrics, at, m);
+    free(idocs);
+    free(med);
 }
 
 json_t *regress_check_local(const json_t *candidate, const char *reports_json_dir,
@@ -778,6 +842,7 @@ json_t *regress_check_local(const json_t *candidate, const char *reports_json_di
         }
         json_object_set_new(json_object_get(result, "baseline"), "history_runs",
                             json_integer((json_int_t)n));
+        local_instructions(result, candidate, docs, n, &o);
     }
     free(med);
     free(docs);
@@ -811,6 +876,8 @@ static void print_value(FILE *out, double v, const char *unit)
 {
     if (strcmp(unit, "bytes") == 0)
         fprintf(out, "%.3fMB", v / (1024.0 * 1024.0));
+    else if (strcmp(unit, "instructions") == 0)
+        fprintf(out, "%.4fM", v / 1e6);
     else
         fprintf(out, "%.4fs", v);
 }
@@ -831,6 +898,8 @@ static void print_label(FILE *out, const json_t *m)
         fputs("CPU time", out);
     } else if (strcmp(name, "peak_rss_bytes") == 0) {
         fputs("Peak memory", out);
+    } else if (strcmp(name, HISTORY_METRIC_INSTRUCTIONS) == 0) {
+        fputs("Instructions", out);
     } else {
         print_clean(out, name);
     }

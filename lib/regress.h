@@ -2,8 +2,9 @@
  * regress.h - does a run regress against its baseline, and why.
  *
  * One series is (script, host, Python build, metric); lower is better for
- * every metric (wall_s, cpu_s, peak_rss_bytes from runs[], and the total
- * and self time of the top hotspots). A candidate is compared with the
+ * every metric (wall_s, cpu_s, peak_rss_bytes from runs[], instructions from
+ * instructions.counts[] when the candidate and a baseline report have them,
+ * and the total and self time of the top hotspots). A candidate is compared with the
  * baseline's samples, grouped by run, and gets a verdict. Two levels of
  * noise: repeats within a run, and runs (processes launched at other times,
  * under other load) within the history; on a shared machine the second
@@ -165,7 +166,9 @@ json_t *regress_compare(const json_t *candidate, const json_t *const *baseline, 
  * candidate itself, not created after it); corrupt or foreign files are
  * skipped with a log_warn. Uses the runs since the latest change point of
  * the wall-time run medians (E-divisive over the newest 200 reports), at
- * most max_baseline_runs. Returns a new object (caller owns); with no
+ * most max_baseline_runs; the instructions metric has its own baseline: the
+ * reports with counts since the latest change point of their count medians.
+ * Returns a new object (caller owns); with no
  * history, status "no_history" and message "first run of this script on
  * this host".
  */

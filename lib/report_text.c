@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "history.h"
 #include "xmalloc.h"
 
 #define RULE      "----------------------------------------"
@@ -309,6 +310,13 @@ static void print_cpu_mem(FILE *out, const json_t *report, long long n)
         fputc('\n', out);
     } else {
         fputs("n/a\n", out);
+    }
+    char *instr = history_instructions_text(report);
+    if (instr) {
+        fputs("Instructions   : ", out);
+        put_safe(out, instr);
+        fputc('\n', out);
+        free(instr);
     }
 }
 

@@ -7,9 +7,14 @@
  * the input, forks, measures from outside (supervise.c) and gathers what
  * the child's profiler left in the shared region (collect.c).
  *
+ * With --instructions, each measured repeat also gets a run under valgrind's
+ * cachegrind (cachegrind.c), after all the timed runs, so the timed runs
+ * are exactly those made without it: the document gets the instruction
+ * counts beside the times.
+ *
  * Exit status: 0 the script succeeded; 3 it failed (non-zero exit, signal);
- * 124 it timed out; 2 usage error; 4 internal error. The document is written
- * in all three of the first cases.
+ * 124 it timed out; 2 usage error (also: --instructions without valgrind);
+ * 4 internal error. The document is written in all three of the first cases.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -25,6 +30,7 @@
 #include <unistd.h>
 #include <uuid/uuid.h>
 
+#include "cachegrind.h"
 #include "collect.h"
 #include "errors.h"
 #include "jsonutil.h"
@@ -48,7 +54,8 @@ struct options {
     const char *venv;
     const char *root;
     const char *output;
-    int output_fd; /* --output-fd: an open descriptor instead of a file (-1: none) */
+    int output_fd;     /* --output-fd: an open descriptor instead of a file (-1: none) */
+    bool instructions; /* --instructions: also count instructions under cachegrind */
     const char *script;
     int argc;
     char *const *argv;
@@ -72,6 +79,10 @@ static void usage(FILE *out)
                  "  --warmup K            runs before those, not measured (default 0)\n"
                  "  --interval-ms MS      sampling period in sample mode (default 4)\n"
                  "  --timeout SECONDS     kill a run (and its children) after this long\n"
+                 "  --instructions        also count the instructions of each repeat in a run\n"
+                 "                        under valgrind (cachegrind; ~25x slower, profiler\n"
+                 "                        off, PYTHONHASHSEED=0 unless set; its time limit\n"
+                 "                        is 50x --timeout): a deterministic metric\n"
                  "  --venv DIR            use this virtualenv (default: $VIRTUAL_ENV if set)\n"
                  "  --root DIR            project root for normalized paths (default: the git\n"
                  "                        top level above the script; outside git: absolute)\n"
@@ -118,6 +129,7 @@ static int parse_options(int argc, char **argv, struct options *o)
         OPT_ROOT,
         OPT_OUTPUT,
         OPT_OUTPUT_FD,
+        OPT_INSTRUCTIONS,
         OPT_VERSION
     };
     static const struct option longopts[] = {
@@ -130,6 +142,7 @@ static int parse_options(int argc, char **argv, struct options *o)
         {"root", required_argument, NULL, OPT_ROOT},
         {"output", required_argument, NULL, OPT_OUTPUT},
         {"output-fd", required_argument, NULL, OPT_OUTPUT_FD},
+        {"instructions", no_argument, NULL, OPT_INSTRUCTIONS},
         {"help", no_argument, NULL, 'h'},
         {"version", no_argument, NULL, OPT_VERSION},
         {NULL, 0, NULL, 0},
@@ -191,6 +204,9 @@ static int parse_options(int argc, char **argv, struct options *o)
                 return -PYSCOPE_EUSAGE;
             }
             o->output_fd = (int)fd;
+            break;
+        case OPT_INSTRUCTIONS:
+            o->instructions = true;
             break;
         case 'h':
             usage(stdout);
@@ -318,9 +334,10 @@ static json_t *run_json(const struct run_measure *m)
                      m->signal ? json_integer(m->signal) : json_null(), "timed_out", m->timed_out);
 }
 
-static json_t *status_json(const struct run_measure *m, bool started)
+/* The status of the run m; context (may be "") starts the message. */
+static json_t *status_json(const struct run_measure *m, bool started, const char *context)
 {
-    char msg[256];
+    char msg[256], text[320];
     const char *outcome = "ok";
     if (m->timed_out) {
         outcome = "timeout";
@@ -335,9 +352,124 @@ static json_t *status_json(const struct run_measure *m, bool started)
     } else {
         snprintf(msg, sizeof(msg), "exited with status 0");
     }
+    snprintf(text, sizeof(text), "%s%s", context, msg);
     return json_pack("{s:s, s:o, s:o, s:s}", "outcome", outcome, "exit_code",
                      m->signal ? json_null() : json_integer(m->exit_code), "signal",
-                     m->signal ? json_integer(m->signal) : json_null(), "message", msg);
+                     m->signal ? json_integer(m->signal) : json_null(), "message", text);
+}
+
+/* --instructions: the runs under cachegrind and what they counted. */
+struct instr {
+    struct cachegrind_run run; /* borrows the strings below and the options' */
+    char *valgrind;            /* owned */
+    char *dir;                 /* owned: private folder for valgrind's files, removed at the end */
+    json_t *counts;            /* owned: one integer per measured repeat */
+    double *values;            /* owned: the same, for the summary */
+    size_t n;
+    struct run_measure failure; /* the run under valgrind that failed, when failed */
+    bool failed;
+};
+
+/*
+ * Before anything runs: find valgrind on PATH and make the private folder.
+ * Returns 0, -PYSCOPE_EUSAGE (no valgrind; reported) or -errno (reported).
+ */
+static int instr_prepare(const struct options *o, const char *program, struct instr *in)
+{
+    memset(in, 0, sizeof(*in));
+    in->valgrind = cachegrind_find_valgrind(getenv("PATH"));
+    if (!in->valgrind) {
+        log_error("%s", CACHEGRIND_INSTALL_HINT);
+        return -PYSCOPE_EUSAGE;
+    }
+    const char *tmp = getenv("TMPDIR");
+    in->dir = xasprintf("%s/pyscope-cg-XXXXXX", tmp && *tmp ? tmp : "/tmp");
+    if (!mkdtemp(in->dir)) {
+        int e = errno;
+        log_error("could not create a folder for valgrind's output in \"%s\": %s",
+                  tmp && *tmp ? tmp : "/tmp", strerror(e));
+        free(in->dir);
+        in->dir = NULL; /* nothing to remove */
+        return -e;
+    }
+    in->run = (struct cachegrind_run){.valgrind = in->valgrind,
+                                      .program = program,
+                                      .script = o->script,
+                                      .argc = o->argc,
+                                      .argv = o->argv,
+                                      .out_dir = in->dir,
+                                      .close_fd = o->output_fd};
+    in->counts = json_array();
+    in->values = xcalloc((size_t)o->repeat, sizeof(*in->values));
+    return 0;
+}
+
+/*
+ * One run under cachegrind per measured repeat. A run that fails (exit status,
+ * signal, time limit) stops them: in->failed, in->failure. Returns 0, or a
+ * negative code when a run could not be started or its output not read
+ * (reported).
+ */
+static int instr_measure(const struct options *o, struct instr *in)
+{
+    if (isatty(STDERR_FILENO))
+        fprintf(stderr, "pyscope-run: counting instructions under valgrind (%ld run%s)\n",
+                o->repeat, o->repeat == 1 ? "" : "s");
+    double limit = o->timeout_s > 0 ? o->timeout_s * CACHEGRIND_TIMEOUT_FACTOR : 0;
+    for (long i = 0; i < o->repeat; i++) {
+        struct run_measure m;
+        int rc = supervise_run(cachegrind_child_main, &in->run, limit, false, &m);
+        if (rc < 0) {
+            log_error("could not start valgrind: %s", strerror(-rc));
+            return rc;
+        }
+        if (m.timed_out || m.signal || m.exit_code != 0) {
+            log_error("the script failed under valgrind (--instructions): %s",
+                      m.timed_out ? "timed out"
+                      : m.signal  ? "killed by a signal"
+                                  : "non-zero exit");
+            cachegrind_print_log(&in->run);
+            cachegrind_discard(&in->run);
+            in->failure = m;
+            in->failed = true;
+            return 0;
+        }
+        uint64_t ir = 0;
+        char err[512];
+        rc = cachegrind_collect(&in->run, m.pid, &ir, err, sizeof(err));
+        supervise_measure_release(&m);
+        if (rc < 0) {
+            log_error("%s", err);
+            return rc;
+        }
+        json_array_append_new(in->counts, json_integer((json_int_t)ir));
+        in->values[in->n++] = (double)ir;
+    }
+    return 0;
+}
+
+/* The document's "instructions" object (new). */
+static json_t *instr_json(const struct instr *in)
+{
+    bool from_env;
+    const char *seed = cachegrind_hash_seed(&from_env);
+    return json_pack("{s:s, s:s, s:s, s:b, s:O}", "tool", "cachegrind", "python_hash_seed", seed,
+                     "hash_seed_from", from_env ? "environment" : "default", "children_counted", 0,
+                     "counts", in->counts);
+}
+
+static void instr_release(struct instr *in)
+{
+    if (in->dir) {
+        cachegrind_discard(&in->run);
+        rmdir(in->dir);
+    }
+    supervise_measure_release(&in->failure);
+    json_decref(in->counts);
+    free(in->values);
+    free(in->valgrind);
+    free(in->dir);
+    memset(in, 0, sizeof(*in));
 }
 
 static json_t *timeline_json(const struct run_measure *m)
@@ -513,6 +645,16 @@ int main(int argc, char **argv)
     char *program = choose_program(&o, &venv);
     if (!program)
         return PYSCOPE_EXIT_USAGE;
+    struct instr in = {0};
+    if (o.instructions) {
+        int irc = instr_prepare(&o, program, &in);
+        if (irc < 0) {
+            instr_release(&in);
+            free(venv);
+            free(program);
+            return irc == -PYSCOPE_EUSAGE ? PYSCOPE_EXIT_USAGE : PYSCOPE_EXIT_INTERNAL;
+        }
+    }
 
     char *cwd = getcwd(NULL, 0);
     if (!cwd) {
@@ -614,6 +756,11 @@ int main(int argc, char **argv)
             break;
     }
 
+    if (rc == 0 && !failed && o.instructions) {
+        rc = instr_measure(&o, &in);
+        failed = in.failed;
+    }
+
     int exit_code = PYSCOPE_EXIT_INTERNAL;
     if (rc == 0) {
         double med_wall = summary_median(wall, (size_t)measured);
@@ -625,6 +772,8 @@ int main(int argc, char **argv)
                       "repeat", (json_int_t)o.repeat, "warmup", (json_int_t)o.warmup, "interval_s",
                       o.mode == 1 ? json_real(o.interval_s) : json_null(), "timeout_s",
                       o.timeout_s > 0 ? json_real(o.timeout_s) : json_null());
+        if (o.instructions)
+            json_object_set_new(opts, "instructions", json_true());
         json_t *summary = json_pack(
             "{s:o, s:o, s:o, s:o}", "wall_s", summary_json(wall, (size_t)measured), "cpu_s",
             summary_json(cpu, (size_t)measured), "cpu_pct", summary_json(pct, (size_t)measured),
@@ -633,22 +782,30 @@ int main(int argc, char **argv)
             "{s:s, s:s, s:s, s:s, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o}", "schema",
             "pyscope.run/1", "pyscope_version", PYSCOPE_VERSION, "id", id, "created", created,
             "script", script_json(&o, cwd, root), "host", hostinfo_collect(), "python", py,
-            "options", opts, "status", status_json(&last, started), "runs", runs, "warmup_runs",
-            warmups, "summary", summary, "memory_timeline", timeline_json(&last), "profile",
-            collect_to_json(col, med_wall));
+            "options", opts, "status",
+            in.failed ? status_json(&in.failure, true, "under valgrind (--instructions): ")
+                      : status_json(&last, started, ""),
+            "runs", runs, "warmup_runs", warmups, "summary", summary, "memory_timeline",
+            timeline_json(&last), "profile", collect_to_json(col, med_wall));
         runs = warmups = NULL;
+        if (o.instructions) {
+            json_object_set_new(doc, "instructions", instr_json(&in));
+            json_object_set_new(summary, "instructions", summary_json(in.values, in.n));
+        }
         int wrc =
             o.output_fd >= 0 ? write_output_fd(o.output_fd, doc) : write_output(o.output, doc);
         o.output_fd = -1;
+        bool timed_out = last.timed_out || (in.failed && in.failure.timed_out);
         if (wrc == 0)
-            exit_code = last.timed_out ? PYSCOPE_EXIT_TIMEOUT
-                        : failed       ? PYSCOPE_EXIT_SCRIPT
-                                       : PYSCOPE_EXIT_OK;
+            exit_code = timed_out ? PYSCOPE_EXIT_TIMEOUT
+                        : failed  ? PYSCOPE_EXIT_SCRIPT
+                                  : PYSCOPE_EXIT_OK;
         json_decref(doc);
     }
     json_decref(runs);
     json_decref(warmups);
     supervise_measure_release(&last);
+    instr_release(&in);
     collect_destroy(&col);
     free(wall);
     free(cpu);

@@ -133,6 +133,7 @@ int supervise_run(supervise_child_fn fn, void *arg, double timeout_s, bool timel
         _exit(4);
     }
     setpgid(pid, pid); /* both sides, so neither races the other */
+    m->pid = (int)pid;
     forward_pgid = pid;
     for (int i = 0; i < 4; i++)
         sigaction(fwd_sigs[i], &fwd, &old[i]);

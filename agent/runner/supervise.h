@@ -27,6 +27,7 @@ struct run_measure {
     int exit_code; /* valid when signal == 0 */
     int signal;    /* the signal that ended the child, 0 if it exited */
     bool timed_out;
+    int pid;                     /* the child's process id (gone by the time m is filled) */
     unsigned children_seen;      /* distinct child processes seen while sampling (timeline runs) */
     uint64_t tsc_start, tsc_end; /* TSC around the child's life, for calibration */
     struct rss_point *timeline;  /* owned; NULL when not recorded */

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# regress_quality.sh [--quick] [--metric wall_s|cpu_s] [--threshold PCT] [--quantile Q]
-#                    [--build DIR] [--pools DIR] [--keep DIR] [--trials N] [--help]
+# regress_quality.sh [--quick] [--metric wall_s|cpu_s|instructions] [--threshold PCT] [--quantile Q]
+#                    [--build DIR] [--pools DIR] [--keep DIR] [--trials N] [--sizes N0,N]
+#                    [--help]
 #
 # How good is PyScope's regression verdict? One command; not part of ctest.
 #
@@ -34,9 +35,17 @@
 # lib/regress's 0.5, the median of a run's repeats). --keep DIR keeps the measured pools,
 # --pools DIR reuses them (then nothing is measured, e.g. to compare rules on one data set).
 #
+# --metric instructions: the pools are measured with `pyscope-run --instructions` (each of
+# the 10 repeats also counted under valgrind's cachegrind, ~2 s each) on a smaller workload
+# (PYSCOPE_QUALITY_STEPS=200000, ~150 M instructions; the knob scales the loop, interpreter
+# start-up stays, so a 2% knob is ~1.6% of the count). Counts are deterministic, so the
+# pools are smaller (14 runs at 0%, 4 at each other level) and the power curve steps by 0.5%.
+# --sizes N0,N: measure N0 runs at 0% and N at each other level instead of the defaults.
+#
 # Goals: false alarms at 0% <= 1%, detection at 5% >= 95%, at 2% >= 70%.
 # Defaults take about 20 minutes on 2 idle cores (about 220 measured runs, 300 trials a
-# level); --quick is a rough smoke run with small pools.
+# level; --metric instructions: 26 runs of ~21 s each (idle) to ~35 s (load 2.7), 9 to 15
+# minutes); --quick is a rough smoke run with small pools.
 # A busy machine makes the pools noisy and the verdicts rightly "inconclusive": the spread
 # is printed first; run it on an otherwise idle machine. Exit status 0 when it ran (goals
 # met or not), 2 on bad usage or missing build.
@@ -51,7 +60,8 @@ quantile=""
 pools=""
 keep=""
 trials=""
-usage() { sed -n '2,41p' "$0" | sed 's/^# \{0,1\}//'; }
+sizes=""
+usage() { sed -n '2,51p' "$0" | sed 's/^# \{0,1\}//'; }
 while [ $# -gt 0 ]; do
     case $1 in
     --quick) quick=1 ;;
@@ -59,6 +69,7 @@ while [ $# -gt 0 ]; do
     --pools) pools=$2; shift ;;
     --keep) keep=$2; shift ;;
     --trials) trials=$2; shift ;;
+    --sizes) sizes=$2; shift ;;
     --metric) metric=$2; shift ;;
     --threshold) goal_threshold=${2%\%}; shift ;;
     --quantile) quantile=$2; shift ;;
@@ -68,12 +79,33 @@ while [ $# -gt 0 ]; do
     shift
 done
 levels=(0 2 5 10)
+case $metric in
+wall_s | cpu_s) runner_opts=() ;;
+instructions)
+    runner_opts=(--instructions)
+    export PYSCOPE_QUALITY_STEPS=${PYSCOPE_QUALITY_STEPS:-200000}
+    ;;
+*) echo "regress_quality: --metric wall_s, cpu_s or instructions" >&2; exit 2 ;;
+esac
 if [ $quick = 1 ]; then
     n0=16; n1=6; : "${trials:=100}"; step=2.5; ptrials=50
 else
     n0=100; n1=40; : "${trials:=300}"; step=2.5; ptrials=100
 fi
-case $metric in wall_s | cpu_s) ;; *) echo "regress_quality: --metric wall_s or cpu_s" >&2; exit 2 ;; esac
+if [ "$metric" = instructions ]; then
+    # deterministic counts: small pools suffice; fine steps find the smallest detected change
+    step=0.5
+    if [ $quick = 1 ]; then n0=13; n1=2; else n0=14; n1=4; fi
+fi
+if [ -n "$sizes" ]; then
+    if ! [[ $sizes =~ ^([0-9]+),([0-9]+)$ ]] || [ "${BASH_REMATCH[1]}" -lt 12 ] ||
+        [ "${BASH_REMATCH[2]}" -lt 2 ]; then
+        echo "regress_quality: --sizes N0,N with N0 >= 12 and N >= 2" >&2
+        exit 2
+    fi
+    n0=${BASH_REMATCH[1]}
+    n1=${BASH_REMATCH[2]}
+fi
 runner=$build/agent/runner/pyscope-run
 lib=$build/lib/libpyscope.a
 for f in "$runner" "$lib"; do
@@ -103,7 +135,7 @@ if [ -z "$pools" ]; then
                 k=$((r * n1 / n0))
             fi
             out=$pools/$l/run_$(printf '%04d' $k).json
-            PYSCOPE_QUALITY_SLOWDOWN=$l "$runner" --repeat 10 --output "$out" -- \
+            PYSCOPE_QUALITY_SLOWDOWN=$l "$runner" --repeat 10 "${runner_opts[@]}" --output "$out" -- \
                 "$here/regress_workload.py" >/dev/null 2>"$work/err" ||
                 { echo "regress_quality: pyscope-run failed:" >&2; cat "$work/err" >&2; exit 1; }
             cut -d' ' -f1 /proc/loadavg >>"$pools/loadavg"
@@ -136,20 +168,28 @@ except (OSError, ValueError):
 def quant(xs, p):
     xs = sorted(xs); k = (len(xs) - 1) * p; f = int(k); c = min(f + 1, len(xs) - 1)
     return xs[f] + (xs[c] - xs[f]) * (k - f)
-for metric in ("wall_s", "cpu_s"):
+def samples(doc, metric):
+    if metric == "instructions":
+        return doc["instructions"]["counts"]
+    return [r[metric] for r in doc["runs"]]
+for metric in ("wall_s", "cpu_s", "instructions"):
     base = None
     for l in levels:
         v = []
         for f in sorted(glob.glob(f"{pools}/{l}/*.json")):
             try:
-                v.append(quant([r[metric] for r in json.load(open(f))["runs"]], q))
-            except (OSError, ValueError, KeyError, TypeError):
+                v.append(quant(samples(json.load(open(f)), metric), q))
+            except (OSError, ValueError, KeyError, TypeError, IndexError):
                 pass
         if len(v) < 2:
             continue
         m = st.median(v)
         base = m if base is None else base
         rcv = 100 * 1.4826 * st.median(abs(x - m) for x in v) / m
+        if metric == "instructions":
+            print(f"  {metric} knob {l:>3}%: {min(v):.0f} / {m:.0f} / {max(v):.0f} (distinct run "
+                  f"values {len(set(v))}; median {100 * (m / base - 1):+.2f}% vs 0%)")
+            continue
         print(f"  {metric} knob {l:>3}%: {min(v):.4f} / {m:.4f} / {max(v):.4f} s (max/min "
               f"{max(v) / min(v):.2f}, run-to-run sd {100 * st.stdev(v) / m:.1f}%, robust "
               f"{rcv:.1f}%; median {100 * (m / base - 1):+.1f}% vs 0%)")

@@ -8,7 +8,9 @@
  *   one trial = a history of H runs drawn without replacement from the 0% pool, then the
  *   baseline chosen as regress_check_local does (the runs since the latest E-divisive change
  *   point of the run medians), then one candidate run: from the level's pool (for 0%, a run
- *   of the 0% pool not in the history) -> regress_metric(wall_s) -> verdict.
+ *   of the 0% pool not in the history) -> regress_metric(wall_s) -> verdict. --metric picks
+ *   the samples (history_samples: runs[].wall_s, cpu_s, or the instruction counts of
+ *   pyscope-run --instructions).
  *
  * Rates: false alarms (verdict "regression" at 0%), detection at each measured level. The
  * power curve uses synthetic candidates: a 0% run not in the history with every sample
@@ -16,7 +18,7 @@
  * in >= 90% of trials. Deterministic for a given --seed.
  *
  * Usage: regress_sim [--trials N] [--power-trials N] [--history H] [--seed S] [--step PCT]
- *                    [--max PCT] [--metric wall_s|cpu_s]
+ *                    [--max PCT] [--metric wall_s|cpu_s|instructions]
  *                    LEVEL_PCT=DIR [LEVEL_PCT=DIR ...]   (the first must be 0=DIR)
  */
 #include <dirent.h>
@@ -79,16 +81,8 @@ static int sim_load_pool(struct sim_pool *p, const char *dir, const char *metric
         const char *outcome =
             json_string_value(json_object_get(json_object_get(doc, "status"), "outcome"));
         bool ok = outcome && strcmp(outcome, "ok") == 0;
-        const json_t *runs = json_object_get(doc, "runs");
-        struct sim_run r = {.x = xcalloc(json_array_size(runs) + 1, sizeof(double))};
-        size_t k;
-        const json_t *run;
-        json_array_foreach(runs, k, run)
-        {
-            const json_t *w = json_object_get(run, metric);
-            if (json_is_number(w))
-                r.x[r.n++] = json_number_value(w);
-        }
+        struct sim_run r = {0};
+        r.x = history_samples(doc, metric, &r.n);
         json_decref(doc);
         free(names[i]);
         if (!ok || r.n == 0 || stats_median(r.x, r.n, &r.median) < 0) {

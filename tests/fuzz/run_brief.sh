@@ -15,7 +15,7 @@ mkdir -p "$out"
 # The targets' UBSan is recoverable (for coverage, see CMakeLists.txt): make it stop them.
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-halt_on_error=1:print_stacktrace=1}
 rc=0
-for t in wire spool pathnorm suite config history daemon_config; do
+for t in wire spool pathnorm suite config history daemon_config cachegrind; do
     work="$out/corpus-$t"
     mkdir -p "$work"
     cp "$src/tests/fuzz/corpus/$t/"* "$work/"

@@ -107,6 +107,42 @@ static void test_schema_ok(void **state)
     assert_false(history_schema_ok(NULL));
 }
 
+static void test_samples(void **state)
+{
+    (void)state;
+    json_t *d =
+        json_pack("{s:s, s:[{s:f, s:f}, {s:s}, {s:f}, {s:i}]}", "schema", "pyscope.run/1", "runs",
+                  "wall_s", 1.5, "cpu_s", 1.25, "wall_s", "x", "wall_s", -1.0, "wall_s", 2);
+    size_t n;
+    double *x = history_samples(d, "wall_s", &n);
+    assert_int_equal(n, 2);
+    assert_true(x[0] == 1.5 && x[1] == 2);
+    free(x);
+    x = history_samples(d, "cpu_s", &n);
+    assert_int_equal(n, 1);
+    free(x);
+    /* a report made without --instructions: no counts, no error */
+    x = history_samples(d, HISTORY_METRIC_INSTRUCTIONS, &n);
+    assert_int_equal(n, 0);
+    assert_non_null(x);
+    free(x);
+    json_object_set_new(d, "instructions",
+                        json_pack("{s:[I, I, s, n, f]}", "counts", (json_int_t)298667570,
+                                  (json_int_t)4611686018427387904LL, "1", -3.0));
+    x = history_samples(d, HISTORY_METRIC_INSTRUCTIONS, &n);
+    assert_int_equal(n, 2);
+    assert_true(x[0] == 298667570.0 && x[1] == 4611686018427387904.0);
+    free(x);
+    json_object_set_new(d, "instructions", json_string("garbage"));
+    x = history_samples(d, HISTORY_METRIC_INSTRUCTIONS, &n);
+    assert_int_equal(n, 0);
+    free(x);
+    json_decref(d);
+    x = history_samples(NULL, "wall_s", &n);
+    assert_int_equal(n, 0);
+    free(x);
+}
+
 static void test_load_filters_and_skips(void **state)
 {
     (void)state;
@@ -181,7 +217,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_list_sorted_reports_only), cmocka_unit_test(test_load_file_errors),
         cmocka_unit_test(test_load_file_too_big),        cmocka_unit_test(test_schema_ok),
-        cmocka_unit_test(test_load_filters_and_skips),
+        cmocka_unit_test(test_load_filters_and_skips),   cmocka_unit_test(test_samples),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -153,6 +153,42 @@ static void test_history_page(void **state)
     json_decref(doc);
 }
 
+/* pyscope history --metric instructions: the chart and tables read that metric, in millions. */
+static void test_history_page_instructions(void **state)
+{
+    (void)state;
+    json_t *runs = json_array();
+    for (int i = 0; i < 4; i++)
+        json_array_append_new(
+            runs,
+            json_pack("{s:s, s:s, s:i, s:f, s:f, s:f, s:f, s:f, s:s, s:[], s:b}", "id", "r",
+                      "created", "2026-11-24T01:00:00Z", "n", 3, "median_instructions",
+                      i < 2 ? 180419654.0 : 183421998.0, "q1_instructions", 180419654.0,
+                      "q3_instructions", 183421998.0, "min_instructions", 180419654.0,
+                      "max_instructions", 183421998.0, "verdict",
+                      i == 2 ? "regression" : "no_change", "regressions", "change_point", i == 2));
+    /* a wall-time field must not be read for this metric */
+    json_object_set_new(json_array_get(runs, 0), "median_wall_s", json_real(99.5));
+    json_t *doc =
+        json_pack("{s:s, s:s, s:s, s:o, s:[{s:i, s:s, s:s, s:f, s:f, s:f}], s:{s:s}}", "schema",
+                  "pyscope.history/1", "script", "a.py", "metric", "instructions", "runs", runs,
+                  "change_points", "index", 2, "id", "r", "created", "c",
+                  "before_median_instructions", 180419654.0, "after_median_instructions",
+                  183421998.0, "change_pct", 1.66, "baseline_for_next", "message", "m");
+    int rc;
+    char *html = render(html_history_write, doc, &rc);
+    assert_int_equal(rc, 0);
+    assert_non_null(strstr(html, "aria-label=\"median instructions per run\""));
+    assert_non_null(strstr(html, "<th class=\"num\">Median instr</th>"));
+    assert_non_null(strstr(html, "<td class=\"num\">180.4197 M</td>"));
+    assert_non_null(strstr(html, "<td class=\"num\">180.4197 M</td><td class=\"num\">183.4220 M"));
+    assert_non_null(strstr(html, "<div class=\"value\">183.4220 M</div>"));
+    assert_null(strstr(html, "99.5"));
+    assert_null(strstr(html, "No run to draw."));
+    free(html);
+    json_decref(doc);
+}
+
 /* ---- the compare-hosts page and the farm parts of the history page ---- */
 
 static json_t *pair(const char *a, const char *b, double r, double lo, double hi, bool same)
@@ -283,9 +319,10 @@ static void test_history_farm(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_compare_page),  cmocka_unit_test(test_refuses_foreign),
-        cmocka_unit_test(test_history_page),  cmocka_unit_test(test_hosts_page),
-        cmocka_unit_test(test_hosts_refused), cmocka_unit_test(test_history_farm),
+        cmocka_unit_test(test_compare_page), cmocka_unit_test(test_refuses_foreign),
+        cmocka_unit_test(test_history_page), cmocka_unit_test(test_history_page_instructions),
+        cmocka_unit_test(test_hosts_page),   cmocka_unit_test(test_hosts_refused),
+        cmocka_unit_test(test_history_farm),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -231,6 +231,25 @@ static void test_trace_report(void **state)
     json_decref(report);
 }
 
+static void test_instructions_card(void **state)
+{
+    (void)state;
+    json_t *report = load_fixture("report-trace.json");
+    char *page = render_ok(report);
+    assert_null(strstr(page, "<div class=\"label\">Instructions</div>"));
+    free(page);
+    json_object_set_new(report, "instructions",
+                        json_pack("{s:s, s:s, s:[I, I]}", "tool", "cachegrind", "python_hash_seed",
+                                  "<b>", "counts", (json_int_t)298667570, (json_int_t)298667570));
+    page = render_ok(report);
+    assert_non_null(strstr(page,
+                           "<div class=\"label\">Instructions</div><div class=\"value\">298.7 "
+                           "M</div><div class=\"sub\">median of 2 runs; cachegrind, "
+                           "PYTHONHASHSEED=&lt;b&gt;</div></div>"));
+    free(page);
+    json_decref(report);
+}
+
 static void test_malformed_report_renders(void **state)
 {
     (void)state;
@@ -396,6 +415,7 @@ int main(void)
         cmocka_unit_test(test_hostile_strings_escaped),
         cmocka_unit_test(test_sample_report_wellformed),
         cmocka_unit_test(test_trace_report),
+        cmocka_unit_test(test_instructions_card),
         cmocka_unit_test(test_malformed_report_renders),
         cmocka_unit_test(test_rejects_non_reports),
         cmocka_unit_test(test_regression_generic),

@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "errors.h"
 #include "log.h"
@@ -446,6 +447,70 @@ static void test_metric_constant_and_errors(void **state)
     assert_int_equal(regress_metric(runs, 5, same, 0, NULL, &r), -PYSCOPE_ENODATA);
 }
 
+/*
+ * Instruction counts (pyscope run --instructions) are deterministic: every sample of the
+ * baseline is the same large integer. Zero spread must not divide by zero: the noise floor
+ * is 0, the bootstrap interval is the point ratio, and the threshold alone decides size.
+ */
+static void test_metric_constant_counts(void **state)
+{
+    (void)state;
+    const double count = 298667570;
+    double b[10], up2[10], up001[10], down2[10], same[10];
+    for (int i = 0; i < 10; i++) {
+        b[i] = same[i] = count;
+        up2[i] = round(count * 1.02);
+        up001[i] = round(count * 1.0001);
+        down2[i] = round(count * 0.98);
+    }
+    struct regress_run runs[10];
+    for (int i = 0; i < 10; i++)
+        runs[i] = (struct regress_run){b, 10};
+    struct regress_options o;
+    regress_options_init(&o);
+    o.threshold = 0.01;
+    struct regress_result r;
+
+    assert_int_equal(regress_metric(runs, 10, up2, 10, &o, &r), 0);
+    assert_int_equal(r.verdict, REGRESS_REGRESSION);
+    assert_true(r.statistical);
+    assert_true(r.has_noise && r.noise_pct == 0);
+    assert_true(fabs(r.change_pct - 2) < 1e-6);
+    assert_true(r.has_ci && fabs(r.ci_low_pct - 2) < 1e-6 && fabs(r.ci_high_pct - 2) < 1e-6);
+    assert_true(r.p_value < 1e-6 && isfinite(r.p_value));
+    assert_null(r.hint);
+
+    assert_int_equal(regress_metric(runs, 10, up001, 10, &o, &r), 0);
+    assert_int_equal(r.verdict, REGRESS_NO_CHANGE);
+    assert_true(fabs(r.change_pct - 0.01) < 1e-6);
+
+    assert_int_equal(regress_metric(runs, 10, same, 10, &o, &r), 0);
+    assert_int_equal(r.verdict, REGRESS_NO_CHANGE);
+    assert_true(r.change_pct == 0 && r.p_value == 1 && r.noise_pct == 0);
+    assert_true(r.has_ci && r.ci_low_pct == 0 && r.ci_high_pct == 0);
+
+    assert_int_equal(regress_metric(runs, 10, down2, 10, &o, &r), 0);
+    assert_int_equal(r.verdict, REGRESS_IMPROVEMENT);
+
+    /* one count per run (--repeat 1): threshold mode; the known noise floor is 0 */
+    struct regress_run single[10];
+    for (int i = 0; i < 10; i++)
+        single[i] = (struct regress_run){b, 1};
+    assert_int_equal(regress_metric(single, 10, up2, 1, &o, &r), 0);
+    assert_false(r.statistical);
+    assert_int_equal(r.verdict, REGRESS_REGRESSION);
+    assert_int_equal(regress_metric(single, 10, up001, 1, &o, &r), 0);
+    assert_int_equal(r.verdict, REGRESS_NO_CHANGE);
+    /* one baseline run of one count: noise unknown, so beyond 2T (the seed's rule) */
+    assert_int_equal(regress_metric(single, 1, up2, 1, &o, &r), 0);
+    assert_int_equal(r.verdict, REGRESS_INCONCLUSIVE);
+    assert_string_equal(r.hint, REGRESS_HINT_REPEAT);
+    /* one baseline run of ten counts: the test decides, no noise floor needed */
+    assert_int_equal(regress_metric(runs, 1, up2, 10, &o, &r), 0);
+    assert_true(r.statistical && !r.has_noise);
+    assert_int_equal(r.verdict, REGRESS_REGRESSION);
+}
+
 /* ---- documents ------------------------------------------------------------------ */
 
 /* A pyscope.report/1 document: runs at walls[], function "slow" taking slow_frac of
@@ -515,6 +580,17 @@ static const char *verdict_of(const json_t *m)
 {
     assert_non_null(m);
     return json_string_value(json_object_get(m, "verdict"));
+}
+
+/* regress_print's section for reg, without colour (new string, caller frees). */
+static char *printed(const json_t *reg)
+{
+    char *text = NULL;
+    size_t len = 0;
+    FILE *mem = open_memstream(&text, &len);
+    regress_print(mem, reg, false);
+    fclose(mem);
+    return text;
 }
 
 static void test_compare_documents(void **state)
@@ -638,11 +714,7 @@ static void test_compare_seed_case_and_empty(void **state)
     assert_string_equal(json_string_value(json_object_get(wall, "hint")), REGRESS_HINT_REPEAT);
     assert_true(json_is_null(json_object_get(wall, "noise_pct")));
     assert_false(regress_has_regression(reg));
-    char *text = NULL;
-    size_t len = 0;
-    FILE *mem = open_memstream(&text, &len);
-    regress_print(mem, reg, false);
-    fclose(mem);
+    char *text = printed(reg);
     assert_non_null(strstr(text, "❓ Execution time increased from 1.4520s → 1.5494s (+6.71%, 95% "
                                  "CI +6.7% … +6.7%, p=1.000, baseline 1 run × 1): inconclusive — "
                                  "run with --repeat 10\n"));
@@ -660,9 +732,7 @@ static void test_compare_seed_case_and_empty(void **state)
     assert_string_equal(json_string_value(json_object_get(reg, "message")),
                         "first run of this script on this host");
     assert_false(regress_has_regression(reg));
-    mem = open_memstream(&text, &len);
-    regress_print(mem, reg, false);
-    fclose(mem);
+    text = printed(reg);
     assert_string_equal(text, "Performance Regression Check\n"
                               "----------------------------------------\n"
                               "No baseline: first run of this script on this host\n");
@@ -681,6 +751,155 @@ static void test_compare_seed_case_and_empty(void **state)
     json_decref(empty);
     json_decref(cand);
     json_decref(base);
+}
+
+/* Add pyscope-run --instructions' counts (n copies of count) to doc. */
+static void add_counts(json_t *doc, json_int_t count, size_t n)
+{
+    json_t *counts = json_array();
+    for (size_t i = 0; i < n; i++)
+        json_array_append_new(counts, json_integer(count));
+    json_object_set_new(doc, "instructions",
+                        json_pack("{s:s, s:s, s:o}", "tool", "cachegrind", "python_hash_seed", "0",
+                                  "counts", counts));
+}
+
+static void test_compare_instructions(void **state)
+{
+    (void)state;
+    json_t *base[6];
+    for (int i = 0; i < 6; i++) {
+        base[i] = make_synth_doc(i, 10, 1.0, 200 + (uint64_t)i, 0.8, 0, "aa");
+        if (i >= 2) /* the two oldest reports were made without --instructions */
+            add_counts(base[i], 298667570, 10);
+    }
+    struct regress_options o;
+    regress_options_init(&o);
+    o.threshold = 0.01;
+
+    /* +2% instructions, same wall time: instructions regress, wall time does not */
+    json_t *cand = make_synth_doc(99, 10, 1.0, 9, 0.8, 0, "aa");
+    add_counts(cand, 304640921, 10);
+    json_t *reg = regress_compare(cand, (const json_t *const *)base, 6, &o);
+    const json_t *m = find_metric(reg, "instructions", NULL);
+    assert_string_equal(verdict_of(m), "regression");
+    assert_string_equal(json_string_value(json_object_get(m, "unit")), "instructions");
+    assert_true(json_number_value(json_object_get(m, "noise_pct")) == 0);
+    const json_t *mb = json_object_get(m, "baseline");
+    assert_int_equal(json_integer_value(json_object_get(mb, "n_runs")), 4);
+    assert_int_equal(json_array_size(json_object_get(mb, "runs")), 4);
+    assert_int_equal(json_integer_value(json_object_get(mb, "samples_per_run")), 10);
+    assert_true(regress_has_regression(reg));
+    char *text = printed(reg);
+    assert_non_null(strstr(text,
+                           "⚠️ Instructions increased from 298.6676M → 304.6409M (+2.00%, "
+                           "95% CI +2.0% … +2.0%, p<0.001, baseline 4 runs × 10)\n"));
+    free(text);
+    json_decref(reg);
+    json_decref(cand);
+
+    /* +0.01%: no change */
+    cand = make_synth_doc(98, 10, 1.0, 9, 0.8, 0, "aa");
+    add_counts(cand, 298697437, 10);
+    reg = regress_compare(cand, (const json_t *const *)base, 6, &o);
+    assert_string_equal(verdict_of(find_metric(reg, "instructions", NULL)), "no_change");
+    json_decref(reg);
+    json_decref(cand);
+
+    /* a candidate without counts, or a baseline without any: no instructions metric */
+    cand = make_synth_doc(97, 10, 1.0, 9, 0.8, 0, "aa");
+    reg = regress_compare(cand, (const json_t *const *)base, 6, &o);
+    assert_null(find_metric(reg, "instructions", NULL));
+    assert_non_null(find_metric(reg, "wall_s", NULL));
+    json_decref(reg);
+    add_counts(cand, 298667570, 10);
+    reg = regress_compare(cand, (const json_t *const *)base, 2, &o);
+    assert_null(find_metric(reg, "instructions", NULL));
+    json_decref(reg);
+    /* malformed counts are skipped, not fatal */
+    json_object_set_new(json_object_get(base[5], "instructions"), "counts",
+                        json_pack("[s, f, i]", "x", -1.0, (json_int_t)298667570));
+    reg = regress_compare(cand, (const json_t *const *)base, 6, &o);
+    m = find_metric(reg, "instructions", NULL);
+    assert_string_equal(verdict_of(m), "no_change");
+    assert_true(json_is_null(json_object_get(json_object_get(m, "baseline"), "samples_per_run")));
+    json_decref(reg);
+    json_decref(cand);
+    for (int i = 0; i < 6; i++)
+        json_decref(base[i]);
+}
+
+/* Write doc as the i-th report of dir (file names sort by i). */
+static void write_report(const char *dir, int i, const json_t *doc)
+{
+    char path[512];
+    snprintf(path, sizeof(path), "%s/pyscope_report_2026-11-24T10-%02d-00.000000Z.json", dir, i);
+    assert_int_equal(json_dump_file(doc, path, 0), 0);
+}
+
+/* The instructions metric has its own series: a step in the counts resets its baseline,
+ * a step in wall time alone does not shorten it. */
+static void test_check_local_instructions(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/test_regress_XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    struct regress_options o;
+    regress_options_init(&o);
+    o.threshold = 0.01;
+    /* 12 reports, wall time flat; counts step 100 M -> 103 M at the 7th */
+    for (int i = 0; i < 12; i++) {
+        json_t *d = make_synth_doc(i, 10, 1.0, 300 + (uint64_t)i, 0.8, 0, "aa");
+        add_counts(d, i < 6 ? 100000000 : 103000000, 10);
+        write_report(dir, i, d);
+        json_decref(d);
+    }
+    json_t *cand = make_synth_doc(99, 10, 1.0, 9, 0.8, 0, "aa");
+    add_counts(cand, 103000000, 10);
+    json_t *reg = regress_check_local(cand, dir, &o);
+    const json_t *m = find_metric(reg, "instructions", NULL);
+    assert_string_equal(verdict_of(m), "no_change");
+    assert_int_equal(json_integer_value(json_object_get(json_object_get(m, "baseline"), "n_runs")),
+                     6);
+    assert_true(json_is_null(json_object_get(json_object_get(reg, "baseline"), "change_point")));
+    /* metrics stay in order: run metrics first, then hotspots */
+    assert_string_equal(json_string_value(json_object_get(
+                            json_array_get(json_object_get(reg, "metrics"), 3), "metric")),
+                        "instructions");
+    json_decref(reg);
+    json_decref(cand);
+
+    /* wall time steps 1.0 -> 1.3 at the 7th report, counts stay: all 10 newest count */
+    for (int i = 0; i < 12; i++) {
+        json_t *d = make_synth_doc(i, 10, i < 6 ? 1.0 : 1.3, 400 + (uint64_t)i, 0.8, 0, "aa");
+        add_counts(d, 100000000, 10);
+        write_report(dir, i, d);
+        json_decref(d);
+    }
+    cand = make_synth_doc(98, 10, 1.3, 9, 0.8, 0, "aa");
+    add_counts(cand, 102000000, 10);
+    reg = regress_check_local(cand, dir, &o);
+    assert_non_null(json_object_get(json_object_get(reg, "baseline"), "change_point"));
+    assert_int_equal(
+        json_integer_value(json_object_get(json_object_get(reg, "baseline"), "n_runs")), 6);
+    m = find_metric(reg, "instructions", NULL);
+    assert_string_equal(verdict_of(m), "regression");
+    assert_int_equal(json_integer_value(json_object_get(json_object_get(m, "baseline"), "n_runs")),
+                     10);
+    json_decref(reg);
+    /* a candidate without counts: no instructions metric */
+    json_object_del(cand, "instructions");
+    reg = regress_check_local(cand, dir, &o);
+    assert_null(find_metric(reg, "instructions", NULL));
+    json_decref(reg);
+    json_decref(cand);
+    for (int i = 0; i < 12; i++) {
+        char path[512];
+        snprintf(path, sizeof(path), "%s/pyscope_report_2026-11-24T10-%02d-00.000000Z.json", dir,
+                 i);
+        unlink(path);
+    }
+    assert_int_equal(rmdir(dir), 0);
 }
 
 static json_t *step_candidate(const char *id, const double *walls, size_t n)
@@ -773,9 +992,12 @@ int main(void)
         cmocka_unit_test(test_centres_match_metric),
         cmocka_unit_test(test_metric_two_levels),
         cmocka_unit_test(test_metric_constant_and_errors),
+        cmocka_unit_test(test_metric_constant_counts),
         cmocka_unit_test(test_compare_documents),
         cmocka_unit_test(test_compare_seed_case_and_empty),
+        cmocka_unit_test(test_compare_instructions),
         cmocka_unit_test(test_check_local),
+        cmocka_unit_test(test_check_local_instructions),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

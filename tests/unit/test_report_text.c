@@ -161,6 +161,34 @@ static void test_seed_lines_present(void **state)
     json_decref(report);
 }
 
+/* pyscope run --instructions: one line under Peak Memory, escaped; none without counts. */
+static void test_instructions_line(void **state)
+{
+    (void)state;
+    json_t *report = load_fixture("report_sample");
+    struct report_text_options opt = default_opts();
+    char *got = render(report, &opt);
+    assert_null(strstr(got, "Instructions"));
+    free(got);
+    json_object_set_new(report, "instructions",
+                        json_pack("{s:s, s:s, s:[I, I, I]}", "tool", "cachegrind",
+                                  "python_hash_seed", "0", "counts", (json_int_t)298667570,
+                                  (json_int_t)298667570, (json_int_t)298667571));
+    got = render(report, &opt);
+    if (!strstr(got, "Peak Memory    : 18.80 MB\nInstructions   : 298.7 M (median of 3 runs; "
+                     "cachegrind, PYTHONHASHSEED=0)\n"))
+        fail_msg("no instructions line in:\n%s", got);
+    free(got);
+    json_object_set_new(json_object_get(report, "instructions"), "python_hash_seed",
+                        json_string("\033[31m"));
+    json_object_set_new(json_object_get(report, "instructions"), "counts",
+                        json_pack("[i]", 1500000));
+    got = render(report, &opt);
+    assert_non_null(strstr(got, "Instructions   : 1.5 M (cachegrind, PYTHONHASHSEED=\\x1b[31m)\n"));
+    free(got);
+    json_decref(report);
+}
+
 static void test_paths_override_and_top(void **state)
 {
     (void)state;
@@ -237,7 +265,7 @@ int main(void)
         cmocka_unit_test(test_golden_trace_repeat),    cmocka_unit_test(test_golden_failed),
         cmocka_unit_test(test_golden_timeout),         cmocka_unit_test(test_seed_lines_present),
         cmocka_unit_test(test_paths_override_and_top), cmocka_unit_test(test_outcome_texts),
-        cmocka_unit_test(test_garbage_never_crashes),
+        cmocka_unit_test(test_garbage_never_crashes),  cmocka_unit_test(test_instructions_line),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
