@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # test_coord_migrate.sh - a farm database from before 003_compact_runs.sql
-# and 004_ongoing_regressions.sql (and 005_series_covering_index.sql, 006_runs_inline.sql)
+# and 004_ongoing_regressions.sql (and 005_series_covering_index.sql)
 # (schema 001 + 002, runs with run_functions and run_stacks rows) upgrades in
 # place when the coordinator starts: hotspots, per-repeat values, stacks and
 # medians end up in the runs row, the old tables' shapes stay readable as
@@ -47,13 +47,11 @@ VALUES (1, 1, 1, 'b', 'wall_s', 'regression', 'threshold', 10, 1, 1.1, '{}',
 SQL
 
 coord_start
-expect_match "migrations applied" "applied 4 schema migrations" "$(cat "$COORD_LOG")"
-expect_eq "schema at 6" 6 "$(pg_sql "SELECT max(version) FROM schema_migrations")"
+expect_match "migrations applied" "applied 3 schema migrations" "$(cat "$COORD_LOG")"
+expect_eq "schema at 5" 5 "$(pg_sql "SELECT max(version) FROM schema_migrations")"
 # 005: the series index carries the samples the analysis reads (index-only scans)
 expect_match "series index covers the samples" "INCLUDE \(python_build, outcome, batch_id, run_id, wall_s, cpu_s, peak_rss_bytes\)" \
     "$(pg_sql "SELECT indexdef FROM pg_indexes WHERE indexname = 'runs_series_idx'")"
-expect_match "runs rows kept inline (006)" "toast_tuple_target=8160" \
-    "$(pg_sql "SELECT reloptions FROM pg_class WHERE relname = 'runs'")"
 expect_match "runs vacuumed after every 2,000 inserts" "autovacuum_vacuum_insert_threshold=2000" \
     "$(pg_sql "SELECT reloptions FROM pg_class WHERE relname = 'runs'")"
 expect_eq "old tables replaced by views" "run_functions|v,run_stacks|v" \
