@@ -1534,8 +1534,9 @@ int store_each_row_binary(struct store *s, const char *sql, const char *const *p
         char buf[512];
         set_err(err, errlen, "database error: %s",
                 pg_message(PQerrorMessage(s->conn), buf, sizeof(buf)));
-        while (PQgetResult(s->conn) != NULL)
-            ;
+        PGresult *res;
+        while ((res = PQgetResult(s->conn)) != NULL)
+            PQclear(res);
         return -EIO;
     }
     int rc = 0, nrows = 0;
