@@ -6,6 +6,7 @@
 # attaches to the open ones: nights 2, last batch 7, last run night 7's run,
 # batch (since) 6. The report of night 7 lists each once, with nights = 2.
 # Once triaged 'fixed', a slowdown is a new regression again.
+# labels: asan
 source "$PYSCOPE_SRC/tests/integration/lib.sh"
 source "$PYSCOPE_SRC/tests/integration/pg.sh"
 source "$PYSCOPE_SRC/tests/integration/coord.sh"
