@@ -468,7 +468,8 @@ static int gather_row(const struct pgbin *v, int ncols, void *arg)
 static int qrun_cmp_at(const void *a, const void *b)
 {
     const struct qrun *x = a, *y = b;
-    return (x->at > y->at) - (x->at < y->at);
+    int c = (x->at > y->at) - (x->at < y->at);
+    return c ? c : strcmp(x->run_id, y->run_id); /* the same order on every analysis */
 }
 
 /* After the last row: every series 1..n has its candidate; baselines oldest
