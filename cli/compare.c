@@ -144,12 +144,8 @@ static int cmp_parse_args(int argc, char **argv, struct cmp_args *a)
             a->globs[a->n_globs++] = optarg;
             break;
         case CMP_OPT_THRESHOLD:
-            if (cli_parse_double(optarg, 0, 1000, &a->threshold_pct) < 0 || a->threshold_pct <= 0)
-                return cli_usage_error(
-                    "compare",
-                    "invalid value for --threshold: \"%s\" (a percentage above 0 "
-                    "and at most 1000)",
-                    optarg);
+            if (config_parse_threshold(optarg, &a->threshold_pct) < 0)
+                return cli_usage_error("compare", CLI_THRESHOLD_ERROR, optarg);
             break;
         case CMP_OPT_JSON:
             a->json = true;

@@ -180,12 +180,8 @@ static int hist_parse_args(int argc, char **argv, struct hist_args *a)
             a->json = true;
             break;
         case HIST_OPT_THRESHOLD:
-            if (cli_parse_double(optarg, 0, 1000, &a->threshold_pct) < 0 || a->threshold_pct <= 0)
-                return cli_usage_error(
-                    "history",
-                    "invalid value for --threshold: \"%s\" (a percentage above 0 "
-                    "and at most 1000)",
-                    optarg);
+            if (config_parse_threshold(optarg, &a->threshold_pct) < 0)
+                return cli_usage_error("history", CLI_THRESHOLD_ERROR, optarg);
             break;
         case HIST_OPT_COLOR:
             if (cli_parse_color(optarg, &a->color) < 0)

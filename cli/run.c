@@ -322,8 +322,8 @@ static int run_parse_args(int argc, char **argv, struct run_args *a)
             break;
         }
         case OPT_THRESHOLD:
-            if (run_check_double("--threshold", optarg, 0, 1000, true, &a->threshold_pct) < 0)
-                return cli_usage_error("run", NULL);
+            if (config_parse_threshold(optarg, &a->threshold_pct) < 0)
+                return cli_usage_error("run", CLI_THRESHOLD_ERROR, optarg);
             break;
         case OPT_FAIL_ON_REGRESSION:
             a->fail_on_regression = true;

@@ -30,6 +30,11 @@ enum cli_color { CLI_COLOR_AUTO, CLI_COLOR_ALWAYS, CLI_COLOR_NEVER };
  * stderr; returns PYSCOPE_EXIT_USAGE. A NULL fmt prints the hint only. */
 int cli_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
+/* cli_usage_error()'s format for a --threshold that config_parse_threshold() refused. */
+#define CLI_THRESHOLD_ERROR                                                                        \
+    "invalid value for --threshold: \"%s\" is out of range or not a percentage (above 0, at "      \
+    "most 1000, e.g. 5 or 5%%)"
+
 int cli_parse_long(const char *s, long min, long max, long *out);
 
 /*

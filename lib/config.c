@@ -96,11 +96,7 @@ static int config_fail(struct config_parse *p, const char *fmt, ...)
     return 0;
 }
 
-/*
- * Parse a threshold: a number in percent with an optional '%' ("5", "5%",
- * "2.5 %"), above 0 and at most CONFIG_MAX_THRESHOLD_PCT. Returns 0 or -1.
- */
-static int config_parse_pct(const char *s, double *out)
+int config_parse_threshold(const char *s, double *out)
 {
     if (!*s || *s == ' ' || *s == '\t' || *s == '+' || *s == '-')
         return -1;
@@ -176,7 +172,7 @@ static int config_handler(void *user, const char *section, const char *name, con
     if (strcmp(name, "threshold") != 0)
         return config_fail(p, "unknown key \"%s\" in [%s] (expected threshold)", name, section);
     double v;
-    if (config_parse_pct(value, &v) < 0)
+    if (config_parse_threshold(value, &v) < 0)
         return config_fail(p,
                            "invalid threshold \"%s\" (expected a percentage above 0 and at most "
                            "%g, such as 5%%)",

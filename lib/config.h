@@ -72,6 +72,13 @@ char *config_find(const char *script_path);
  */
 double config_threshold_pct(const struct config *c, const char *script_key, int *line);
 
+/*
+ * Parse a threshold as pyscope.ini and --threshold write it: a number in
+ * percent with an optional '%' ("5", "5%", "2.5 %"), above 0 and at most
+ * CONFIG_MAX_THRESHOLD_PCT. Returns 0 (*out set) or -1.
+ */
+int config_parse_threshold(const char *s, double *out);
+
 /* Free everything in c and empty it (NULL-safe). */
 void config_release(struct config *c);
 

@@ -94,6 +94,9 @@ bad_input "bad mode" 'invalid value for --mode: "fast"' --mode fast ok.py
 bad_input "bad color" 'invalid value for --color: "blue"' --color blue ok.py
 bad_input "bad top" '--top: "many" is not an integer' --top many ok.py
 bad_input "bad threshold" '--threshold: "-5" is out of range' --threshold -5 ok.py
+bad_input "threshold not a number" '--threshold: "fast%" is out of range or not a percentage' \
+    --threshold fast% ok.py
+bad_input "threshold nan" '--threshold: "nan" is out of range or not a percentage' --threshold nan ok.py
 bad_input "bad export format" 'invalid format for --export: "svg"' --export svg out.svg ok.py
 bad_input "export without file" '--export collapsed needs a FILE' --export collapsed
 bad_input "export into missing folder" \
