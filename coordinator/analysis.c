@@ -683,7 +683,6 @@ static json_t *decide_batch(struct store *store, const char *id, const struct re
         sum->rows_read = rows_read;
         sum->secs_docs = t3 - t2;
         sum->secs_decide = (t2 - t1) + (mono_s() - t3);
-        sum->secs_samples = t1 - t0;
     } else {
         for (size_t i = 0; i < json_array_size(series); i++)
             json_decref(results[i]);

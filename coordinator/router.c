@@ -226,7 +226,7 @@ static void send_job(const struct wire_job *job, void *arg)
 
 /*
  * Hand every peer with credit up to that many queued jobs of its host: one
- * transaction for all of them (store_claim_jobs_many), so a burst of Ready
+ * transaction for all of them (store_claim_jobs), so a burst of Ready
  * messages costs one commit, not one each.
  */
 static void dispatch_all(struct router *r)
@@ -248,7 +248,7 @@ static void dispatch_all(struct router *r)
         k++;
     }
     char err[512];
-    if (store_claim_jobs_many(r->store, c, n, r->cfg->lease_ms, err, sizeof(err)) < 0) {
+    if (store_claim_jobs(r->store, c, n, r->cfg->lease_ms, err, sizeof(err)) < 0) {
         r->c.internal++;
         log_error("could not claim jobs for %zu agents: %s", n, err);
     } else {

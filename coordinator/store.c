@@ -188,8 +188,8 @@ static void store_heal(struct store *s)
  * Run sql with p's parameters (borrowed). Returns the result (caller
  * PQclear()s) when its status is want, else NULL with err filled.
  */
-static PGresult *store_exec_as(struct store *s, const char *sql, const struct params *p,
-                               ExecStatusType want, int result_format, char *err, size_t errlen)
+static PGresult *store_exec(struct store *s, const char *sql, const struct params *p,
+                            ExecStatusType want, char *err, size_t errlen)
 {
     store_heal(s);
     bool idle = PQtransactionStatus(s->conn) == PQTRANS_IDLE;
@@ -197,7 +197,7 @@ static PGresult *store_exec_as(struct store *s, const char *sql, const struct pa
     const char *const *v = p ? p->v : NULL;
     const int *len = p && p->binary ? p->len : NULL;
     const int *fmt = p && p->binary ? p->fmt : NULL;
-    PGresult *res = PQexecParams(s->conn, sql, n, NULL, v, len, fmt, result_format);
+    PGresult *res = PQexecParams(s->conn, sql, n, NULL, v, len, fmt, 0);
     if (res != NULL && PQresultStatus(res) == want)
         return res;
     /* The server went away between statements (e.g. it restarted): outside a
@@ -206,7 +206,7 @@ static PGresult *store_exec_as(struct store *s, const char *sql, const struct pa
         PQclear(res);
         PQreset(s->conn);
         s->run_in_oid = 0;
-        res = PQexecParams(s->conn, sql, n, NULL, v, len, fmt, result_format);
+        res = PQexecParams(s->conn, sql, n, NULL, v, len, fmt, 0);
         if (res != NULL && PQresultStatus(res) == want)
             return res;
     }
@@ -216,13 +216,6 @@ static PGresult *store_exec_as(struct store *s, const char *sql, const struct pa
         pg_message(res ? PQresultErrorMessage(res) : PQerrorMessage(s->conn), buf, sizeof(buf)));
     PQclear(res);
     return NULL;
-}
-
-/* store_exec_as() with the result in text. */
-static PGresult *store_exec(struct store *s, const char *sql, const struct params *p,
-                            ExecStatusType want, char *err, size_t errlen)
-{
-    return store_exec_as(s, sql, p, want, 0, err, errlen);
 }
 
 /* Run a statement that returns no rows. Returns 0 or -EIO. */
@@ -524,20 +517,8 @@ static PGresult *claim_one(struct store *s, const struct store_claim *c, uint32_
     return res;
 }
 
-int store_claim_jobs(struct store *s, int64_t host_id, const char *owner, uint32_t max,
-                     uint32_t lease_ms, store_job_fn fn, void *arg, char *err, size_t errlen)
-{
-    struct store_claim c = {host_id, owner, max, fn, arg, 0};
-    PGresult *res = claim_one(s, &c, lease_ms, err, errlen);
-    if (res == NULL)
-        return -EIO;
-    int n = claimed_jobs(res, fn, arg);
-    PQclear(res);
-    return n;
-}
-
-int store_claim_jobs_many(struct store *s, struct store_claim *c, size_t n, uint32_t lease_ms,
-                          char *err, size_t errlen)
+int store_claim_jobs(struct store *s, struct store_claim *c, size_t n, uint32_t lease_ms, char *err,
+                     size_t errlen)
 {
     if (n == 0)
         return 0;

@@ -72,14 +72,7 @@ int store_migrate(struct store *s, const struct store_migration *m, size_t n, ch
 int store_register(struct store *s, const struct wire_hello *h, int64_t *host_id, char *err,
                    size_t errlen);
 
-/*
- * Claim up to max queued jobs of host_id for agent owner (borrowed): leased
- * for lease_ms, attempt incremented. Calls fn for each. Returns the count or -EIO.
- */
-int store_claim_jobs(struct store *s, int64_t host_id, const char *owner, uint32_t max,
-                     uint32_t lease_ms, store_job_fn fn, void *arg, char *err, size_t errlen);
-
-/* One agent's part of store_claim_jobs_many(). */
+/* One agent's part of store_claim_jobs(). */
 struct store_claim {
     int64_t host_id;
     const char *owner; /* borrowed */
@@ -90,13 +83,14 @@ struct store_claim {
 };
 
 /*
- * store_claim_jobs() for the n agents of c in one transaction (one commit,
- * one WAL flush, however many agents asked at once). fn is called for each
- * job only after COMMIT, so a job never goes out on a lease the database
+ * For each of the n agents of c, claim up to max queued jobs of its host for
+ * it: leased for lease_ms, attempt incremented. All in one transaction (one
+ * commit, one WAL flush, however many agents asked at once); fn is called for
+ * each job only after COMMIT, so a job never goes out on a lease the database
  * does not have. On an error nothing is claimed. Returns the total or -EIO.
  */
-int store_claim_jobs_many(struct store *s, struct store_claim *c, size_t n, uint32_t lease_ms,
-                          char *err, size_t errlen);
+int store_claim_jobs(struct store *s, struct store_claim *c, size_t n, uint32_t lease_ms, char *err,
+                     size_t errlen);
 
 /* Renew owner's leases on the n (job, attempt) pairs of refs; marks the agent seen.
  * Returns the number renewed or -EIO. */
