@@ -469,49 +469,88 @@ static const char **args_from_json(const char *text, json_t **holder, size_t *n)
     return v;
 }
 
+/*
+ * Claim jobs for many agents in one statement. $1, $2, $3: each agent's host,
+ * name and credit, in the caller's order; $4: the lease in ms. Each host's
+ * queue is locked once for the sum of its agents' credit (SKIP LOCKED: the
+ * rows another transaction holds are passed over), then its jobs are dealt
+ * out in id order: the first agent of the host gets the first max jobs, the
+ * next the next ones. A statement's own row locks do not make SKIP LOCKED
+ * skip, so two agents of one host must share one locking scan like this.
+ * Each row names its agent by ord (1-based).
+ */
 static const char CLAIM_SQL[] =
-    "WITH c AS (SELECT id FROM jobs WHERE host_id = $1 AND state = 'queued'"
-    "           ORDER BY id LIMIT $4 FOR UPDATE SKIP LOCKED)"
-    " UPDATE jobs j SET state = 'leased', lease_owner = $2, attempt = j.attempt + 1,"
-    " lease_expires = now() + $3 * interval '1 millisecond', updated = now()"
-    " FROM c, scripts s WHERE j.id = c.id AND s.id = j.script_id"
-    " RETURNING j.id, j.attempt, j.batch_id, s.key, array_to_json(j.args), j.repeat,"
+    "WITH c AS (SELECT c.*, sum(c.max) OVER (PARTITION BY c.host_id ORDER BY c.ord) - c.max AS lo"
+    "  FROM unnest($1::bigint[], $2::text[], $3::int[]) WITH ORDINALITY AS c(host_id, owner, max, "
+    "ord)),"
+    " h AS (SELECT host_id, sum(max) AS n FROM c GROUP BY host_id),"
+    " q AS (SELECT q.id, q.host_id, row_number() OVER (PARTITION BY q.host_id ORDER BY q.id) AS rn"
+    "  FROM h, LATERAL (SELECT id, host_id FROM jobs WHERE host_id = h.host_id AND state = 'queued'"
+    "   ORDER BY id LIMIT h.n FOR UPDATE SKIP LOCKED) q),"
+    " a AS (SELECT q.id, c.owner, c.ord FROM q JOIN c ON c.host_id = q.host_id"
+    "  AND q.rn > c.lo AND q.rn <= c.lo + c.max)"
+    " UPDATE jobs j SET state = 'leased', lease_owner = a.owner, attempt = j.attempt + 1,"
+    " lease_expires = now() + $4 * interval '1 millisecond', updated = now()"
+    " FROM a, scripts s WHERE j.id = a.id AND s.id = j.script_id"
+    " RETURNING a.ord, j.id, j.attempt, j.batch_id, s.key, array_to_json(j.args), j.repeat,"
     " j.warmup, j.mode, j.timeout_s, j.memory_limit_bytes";
 
-/* Call fn for each job row of a CLAIM_SQL result. Returns the count. */
-static int claimed_jobs(PGresult *res, store_job_fn fn, void *arg)
+/*
+ * Hand each job row of a CLAIM_SQL result to its agent's fn, counting them in
+ * c[ord - 1].claimed. Returns the total.
+ */
+static int claimed_jobs(PGresult *res, struct store_claim *c, size_t n)
 {
-    int n = PQntuples(res);
-    for (int i = 0; i < n; i++) {
+    int total = 0;
+    for (int i = 0; i < PQntuples(res); i++) {
+        size_t ord = strtoul(PQgetvalue(res, i, 0), NULL, 10);
+        if (ord < 1 || ord > n)
+            continue;
         struct wire_job job = {0};
-        job.job_id = strtoull(PQgetvalue(res, i, 0), NULL, 10);
-        job.attempt = (uint32_t)strtoul(PQgetvalue(res, i, 1), NULL, 10);
-        job.batch_id = strtoull(PQgetvalue(res, i, 2), NULL, 10);
-        job.script = PQgetvalue(res, i, 3);
+        job.job_id = strtoull(PQgetvalue(res, i, 1), NULL, 10);
+        job.attempt = (uint32_t)strtoul(PQgetvalue(res, i, 2), NULL, 10);
+        job.batch_id = strtoull(PQgetvalue(res, i, 3), NULL, 10);
+        job.script = PQgetvalue(res, i, 4);
         json_t *holder = NULL;
-        const char **args = args_from_json(PQgetvalue(res, i, 4), &holder, &job.n_args);
+        const char **args = args_from_json(PQgetvalue(res, i, 5), &holder, &job.n_args);
         job.args = args;
-        job.repeat = (uint32_t)strtoul(PQgetvalue(res, i, 5), NULL, 10);
-        job.warmup = (uint32_t)strtoul(PQgetvalue(res, i, 6), NULL, 10);
-        job.mode = strcmp(PQgetvalue(res, i, 7), "trace") == 0 ? WIRE_MODE_TRACE : WIRE_MODE_SAMPLE;
-        job.timeout_s = strtod(PQgetvalue(res, i, 8), NULL);
-        job.memory_limit_bytes = strtoull(PQgetvalue(res, i, 9), NULL, 10);
-        fn(&job, arg);
+        job.repeat = (uint32_t)strtoul(PQgetvalue(res, i, 6), NULL, 10);
+        job.warmup = (uint32_t)strtoul(PQgetvalue(res, i, 7), NULL, 10);
+        job.mode = strcmp(PQgetvalue(res, i, 8), "trace") == 0 ? WIRE_MODE_TRACE : WIRE_MODE_SAMPLE;
+        job.timeout_s = strtod(PQgetvalue(res, i, 9), NULL);
+        job.memory_limit_bytes = strtoull(PQgetvalue(res, i, 10), NULL, 10);
+        struct store_claim *to = &c[ord - 1];
+        to->fn(&job, to->arg);
+        to->claimed++;
+        total++;
         free(args);
         json_decref(holder);
     }
-    return n;
+    return total;
 }
 
-/* Run CLAIM_SQL for claim c. Returns its result or NULL with err. */
-static PGresult *claim_one(struct store *s, const struct store_claim *c, uint32_t lease_ms,
-                           char *err, size_t errlen)
+/* Run CLAIM_SQL for the n claims of c. Returns its result or NULL with err. */
+static PGresult *claim_exec(struct store *s, const struct store_claim *c, size_t n,
+                            uint32_t lease_ms, char *err, size_t errlen)
 {
+    struct sbuf hosts = {0}, owners = {0}, max = {0};
+    sb_addf(&hosts, "{");
+    sb_addf(&owners, "{");
+    sb_addf(&max, "{");
+    for (size_t i = 0; i < n; i++) {
+        sb_addf(&hosts, "%s%" PRId64, i ? "," : "", c[i].host_id);
+        sb_addf(&owners, "%s", i ? "," : "");
+        sb_add_quoted(&owners, c[i].owner);
+        sb_addf(&max, "%s%" PRIu32, i ? "," : "", c[i].max);
+    }
+    sb_addf(&hosts, "}");
+    sb_addf(&owners, "}");
+    sb_addf(&max, "}");
     struct params p = {0};
-    p_fmt(&p, "%" PRId64, c->host_id);
-    p_str(&p, c->owner);
+    p_own(&p, sb_take(&hosts));
+    p_own(&p, sb_take(&owners));
+    p_own(&p, sb_take(&max));
     p_fmt(&p, "%" PRIu32, lease_ms);
-    p_fmt(&p, "%" PRIu32, c->max);
     PGresult *res = store_exec(s, CLAIM_SQL, &p, PGRES_TUPLES_OK, err, errlen);
     p_release(&p);
     return res;
@@ -520,33 +559,17 @@ static PGresult *claim_one(struct store *s, const struct store_claim *c, uint32_
 int store_claim_jobs(struct store *s, struct store_claim *c, size_t n, uint32_t lease_ms, char *err,
                      size_t errlen)
 {
+    for (size_t i = 0; i < n; i++)
+        c[i].claimed = 0;
     if (n == 0)
         return 0;
-    if (store_cmd(s, "BEGIN", NULL, err, errlen) < 0)
+    /* one statement: its own transaction; the jobs go out only after its commit */
+    PGresult *res = claim_exec(s, c, n, lease_ms, err, errlen);
+    if (res == NULL)
         return -EIO;
-    PGresult **res = xcalloc(n, sizeof(*res));
-    int rc = 0;
-    for (size_t i = 0; i < n && rc == 0; i++) {
-        c[i].claimed = 0;
-        res[i] = c[i].max ? claim_one(s, &c[i], lease_ms, err, errlen) : NULL;
-        if (c[i].max && res[i] == NULL)
-            rc = -EIO;
-    }
-    if (rc == 0)
-        rc = store_cmd(s, "COMMIT", NULL, err, errlen);
-    else
-        store_rollback(s);
-    /* the jobs go out only once their leases are committed */
-    int total = 0;
-    for (size_t i = 0; i < n; i++) {
-        if (rc == 0 && res[i]) {
-            c[i].claimed = claimed_jobs(res[i], c[i].fn, c[i].arg);
-            total += c[i].claimed;
-        }
-        PQclear(res[i]);
-    }
-    free(res);
-    return rc < 0 ? rc : total;
+    int total = claimed_jobs(res, c, n);
+    PQclear(res);
+    return total;
 }
 
 int store_renew_leases(struct store *s, const char *owner, const struct wire_job_ref *refs,

@@ -84,8 +84,9 @@ struct store_claim {
 
 /*
  * For each of the n agents of c, claim up to max queued jobs of its host for
- * it: leased for lease_ms, attempt incremented. All in one transaction (one
- * commit, one WAL flush, however many agents asked at once); fn is called for
+ * it: leased for lease_ms, attempt incremented. One statement for all of them
+ * (one round trip, one commit, however many agents asked at once; agents of
+ * one host share its queue in the order of c); fn is called for
  * each job only after COMMIT, so a job never goes out on a lease the database
  * does not have. On an error nothing is claimed. Returns the total or -EIO.
  */

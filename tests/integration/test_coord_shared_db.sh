@@ -62,6 +62,52 @@ CMDS
 expect_match "resent to the first: acked as a duplicate" "^ack run_id=" "$out"
 expect_eq "stored once" 1 "$(pg_sql "SELECT count(*) FROM runs")"
 
+# Three agents ask in one loop pass of one coordinator (it is stopped while
+# their Ready messages arrive): two share host B, one is on host C (new
+# hosts: a1 and a2 still have credit for host A). One statement claims for
+# all: host B's 7 queued jobs are dealt out between its two agents, each
+# within its credit, none twice.
+fake --name b0 --fingerprint 00000000000000bb >/dev/null <<'CMDS'
+hello
+CMDS
+fake --name c1 --fingerprint 00000000000000cc >/dev/null <<'CMDS'
+hello
+submit t0.py t1.py t2.py t3.py t4.py t5.py t6.py
+CMDS
+for spec in "b1 3" "b2 10" "c1 2"; do
+    set -- $spec
+    fp=(--fingerprint 00000000000000bb)
+    [ "$1" = c1 ] && fp=(--fingerprint 00000000000000cc)
+    "$FAKE" --connect "$EP1" --name "$1" "${fp[@]}" --wait 3000 >"$T/$1.out" <<CMDS &
+hello
+sleep 1000
+ready $2 3000
+CMDS
+    eval "pid_$1=\$!"
+done
+sleep 0.5
+kill -STOP "$COORD_PID"
+sleep 1
+kill -CONT "$COORD_PID"
+wait "$pid_b1" "$pid_b2" "$pid_c1"
+nb1=$(grep -c '^job' "$T/b1.out" || true)
+nb2=$(grep -c '^job' "$T/b2.out" || true)
+nc1=$(grep -c '^job' "$T/c1.out" || true)
+expect_eq "host B's 7 new jobs dealt to its two agents" 7 "$((nb1 + nb2))"
+expect_eq "b1 within its credit of 3" 1 "$((nb1 <= 3))"
+expect_eq "host C's agent got its credit of 2" 2 "$nc1"
+expect_eq "no job handed to two agents" 9 \
+    "$(cat "$T/b1.out" "$T/b2.out" "$T/c1.out" | grep '^job' | sed -E 's/.*id=([0-9]+).*/\1/' | sort -u | wc -l)"
+expect_eq "c1's jobs are host C's" 2 \
+    "$(grep '^job' "$T/c1.out" | grep -c 'script=t[0-6].py' || true)"
+expect_eq "leases of the new batch by owner" "$nb1 $nb2 $nc1" \
+    "$(pg_sql "SELECT count(*) FILTER (WHERE lease_owner = 'b1') || ' ' ||
+               count(*) FILTER (WHERE lease_owner = 'b2') || ' ' ||
+               count(*) FILTER (WHERE lease_owner = 'c1') FROM jobs j JOIN hosts h ON h.id = j.host_id")"
+expect_eq "host C's leases are on host C" 2 \
+    "$(pg_sql "SELECT count(*) FROM jobs j JOIN hosts h ON h.id = j.host_id
+               WHERE j.lease_owner = 'c1' AND h.fingerprint = '00000000000000cc'")"
+
 kill -TERM "$second_pid"
 s2=0; wait "$second_pid" || s2=$?
 expect_eq "second coordinator exits 0" 0 "$s2"
