@@ -9,11 +9,13 @@
 #     is one runs row, schema/003_compact_runs.sql: the rows are dumped, the
 #     table emptied, and the rows copied back in one transaction: the floor of
 #     what PostgreSQL itself needs to store them with their indexes),
-#   - the coordinator's peak RSS and CPU time (the rest is PostgreSQL, fsync
-#     and the load generator),
+#   - the coordinator's peak RSS, and the CPU time of PostgreSQL (all its
+#     processes), the coordinator and the load generator over the timed part,
+#     with the ceiling that CPU per result puts on this machine,
 #   - a real pyscope-agent's RSS after a few idle seconds connected to the
 #     coordinator (VmHWM and VmRSS).
-# Environment: AGENTS (default 16), RESULTS (default 10000), WINDOW (default 64).
+# Environment: AGENTS (default 16), RESULTS (default 10000), WINDOW (default 64),
+# COORD_CONFIG (a coordinator config file, e.g. to try another "writers").
 set -euo pipefail
 src=$(cd "$(dirname "$0")/../.." && pwd)
 build=$(cd "${1:-$src/build}" && pwd)
@@ -31,14 +33,37 @@ source "$src/tests/integration/pg.sh"
 pg_start
 chmod 777 "$T"
 ep="ipc://$T/coord.sock"
-"$build/coordinator/pyscope-coordinator" --db "$PG_CONNINFO" --bind "$ep" 2>"$T/coord.log" &
+conf=()
+[ -n "${COORD_CONFIG:-}" ] && conf=(--config "$COORD_CONFIG")
+"$build/coordinator/pyscope-coordinator" "${conf[@]}" --db "$PG_CONNINFO" --bind "$ep" 2>"$T/coord.log" &
 coord=$!
 for _ in $(seq 100); do grep -q listening "$T/coord.log" && break; sleep 0.1; done
 
-load=$("$build/tests/tools/coord_load" --connect "$ep" --agents "${AGENTS:-16}" \
-    --results "${RESULTS:-10000}" --window "${WINDOW:-64}")
+# CPU time (clock ticks) of PostgreSQL: the postmaster, the children it has
+# reaped (autovacuum workers come and go) and the ones alive now.
+postmaster=$(head -1 "$PG_DIR/data/postmaster.pid")
+pg_ticks() {
+    local t p
+    t=$(awk '{print $14 + $15 + $16 + $17}' "/proc/$postmaster/stat")
+    for p in $(pgrep -P "$postmaster"); do
+        t=$((t + $(awk '{print $14 + $15}' "/proc/$p/stat" 2>/dev/null || echo 0)))
+    done
+    echo "$t"
+}
+coord_ticks() { awk '{print $14 + $15}' "/proc/$coord/stat"; }
+
+"$build/tests/tools/coord_load" --connect "$ep" --agents "${AGENTS:-16}" \
+    --results "${RESULTS:-10000}" --window "${WINDOW:-64}" --mark "$T/timed" >"$T/load.out" &
+loader=$!
+# The CPU over the timed part only (coord_load creates the mark once the jobs are queued).
+while [ ! -e "$T/timed" ] && kill -0 "$loader" 2>/dev/null; do sleep 0.01; done
+pg0=$(pg_ticks)
+co0=$(coord_ticks)
+wait "$loader"
+pg1=$(pg_ticks)
+co1=$(coord_ticks)
+load=$(cat "$T/load.out")
 rss_kb=$(awk '/^VmHWM/ {print $2}' "/proc/$coord/status")
-cpu_ticks=$(awk '{print $14 + $15}' "/proc/$coord/stat")
 hz=$(getconf CLK_TCK)
 
 # An idle agent: registered, asking for work, nothing queued for its host.
@@ -59,6 +84,7 @@ coord=""
 
 n=$(sed -E 's/.*results=([0-9]+).*/\1/' <<<"$load")
 secs=$(sed -E 's/.*seconds=([0-9.]+).*/\1/' <<<"$load")
+load_cpu=$(sed -E 's/.*cpu=([0-9.]+).*/\1/' <<<"$load")
 stored=$(pg_sql "SELECT count(*) FROM runs")
 fns=$(pg_sql "SELECT coalesce(sum(cardinality(fn_ids)), 0) FROM runs")
 
@@ -75,11 +101,15 @@ t1=$(date +%s.%N)
 copy_secs=$(awk -v a="$t0" -v b="$t1" 'BEGIN {printf "%.3f", b - a}')
 
 awk -v n="$n" -v s="$secs" -v c="$copy_secs" -v stored="$stored" -v fns="$fns" -v rss="$rss_kb" \
-    -v cpu="$cpu_ticks" -v hz="$hz" -v ahwm="$agent_hwm" -v arss="$agent_rss" \
+    -v cpu="$((co1 - co0))" -v pgcpu="$((pg1 - pg0))" -v lcpu="$load_cpu" -v hz="$hz" \
+    -v cores="$(nproc)" -v ahwm="$agent_hwm" -v arss="$agent_rss" \
     'BEGIN {
         printf "coordinator: %d results (%d stored, %d hotspots) in %.3f s = %.1f results/s\n", n, stored, fns, s, n / s
         printf "raw copy:    the same rows in %.3f s = %.1f results/s\n", c, n / c
         printf "ratio:       coordinator / copy = %.3f\n", (n / s) / (n / c)
         printf "coordinator peak rss: %.1f MiB, cpu %.2f s (%.0f%% of the wall time)\n", rss / 1024, cpu / hz, 100 * cpu / hz / s
+        total = pgcpu / hz + cpu / hz + lcpu
+        printf "cpu over the timed part: postgresql %.2f s, coordinator %.2f s, load generator %.2f s = %.2f s on %d cores (%.0f%% busy)\n", pgcpu / hz, cpu / hz, lcpu, total, cores, 100 * total / (cores * s)
+        printf "cpu per result: %.0f us; %d cores cannot store more than %.0f results/s this way\n", 1e6 * total / n, cores, cores * n / total
         printf "idle agent rss: %.1f MiB (peak %.1f MiB)\n", arss / 1024, ahwm / 1024
     }'

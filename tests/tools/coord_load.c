@@ -1,14 +1,17 @@
 /*
  * coord_load.c - load generator for the coordinator's ingest benchmark.
  *
- *   coord_load --connect ENDPOINT [--agents K] [--results N] [--window W]
+ *   coord_load --connect ENDPOINT [--agents K] [--results N] [--window W] [--mark FILE]
  *
  * K simulated agents (each its own DEALER socket and host fingerprint) say
  * Hello; a submitter queues about N jobs spread over their hosts; then every
  * agent takes jobs with Ready and answers each at once with a Result of 20
  * functions, keeping at most W results waiting for their ack. Prints
- * "results=N seconds=S rate=R" (results acked per second, i.e. stored
- * durably: the coordinator acks after COMMIT) on stdout.
+ * "results=N seconds=S rate=R cpu=C" (results acked per second, i.e. stored
+ * durably: the coordinator acks after COMMIT; C is this process's own CPU
+ * time, all threads, over those S seconds) on stdout. With --mark, FILE is
+ * created when the timed part starts (after the jobs are queued), so a
+ * caller can sample other processes' CPU time over the same span.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -16,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
 #include <uuid/uuid.h>
 #include <zmq.h>
@@ -41,6 +45,15 @@ static double now_s(void)
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/* This process's CPU time so far (user + system, all threads), in seconds. */
+static double cpu_s(void)
+{
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    return (double)ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6 + (double)ru.ru_stime.tv_sec +
+           ru.ru_stime.tv_usec / 1e6;
 }
 
 static uint64_t parse_u64(const char *s)
@@ -164,13 +177,14 @@ static void say_hello(struct sim *s)
 
 int main(int argc, char **argv)
 {
-    const char *endpoint = NULL;
+    const char *endpoint = NULL, *mark = NULL;
     uint64_t n_agents = 4, n_results = 2000, window = 32;
     static const struct option opts[] = {
         {"connect", required_argument, NULL, 'c'},
         {"agents", required_argument, NULL, 'a'},
         {"results", required_argument, NULL, 'n'},
         {"window", required_argument, NULL, 'w'},
+        {"mark", required_argument, NULL, 'm'},
         {NULL, 0, NULL, 0},
     };
     int o;
@@ -183,12 +197,14 @@ int main(int argc, char **argv)
             n_results = parse_u64(optarg);
         else if (o == 'w')
             window = parse_u64(optarg);
+        else if (o == 'm')
+            mark = optarg;
         else
             return 2;
     }
     if (endpoint == NULL || n_agents < 1 || n_agents > 256 || window < 1 || window > 64) {
         fprintf(stderr, "usage: coord_load --connect EP [--agents 1..256] [--results N] "
-                        "[--window 1..64]\n");
+                        "[--window 1..64] [--mark FILE]\n");
         return 2;
     }
     void *ctx = zmq_ctx_new();
@@ -236,7 +252,14 @@ int main(int argc, char **argv)
     for (uint64_t i = 0; i < n_agents; i++)
         say_hello(&sims[i]);
 
-    double start = now_s();
+    if (mark) {
+        FILE *f = fopen(mark, "w");
+        if (f == NULL || fclose(f) != 0) {
+            fprintf(stderr, "coord_load: cannot create %s\n", mark);
+            return 1;
+        }
+    }
+    double start = now_s(), cpu_start = cpu_s();
     uint64_t acked = 0;
     zmq_pollitem_t *items = xcalloc(n_agents, sizeof(*items));
     for (uint64_t i = 0; i < n_agents; i++)
@@ -277,7 +300,8 @@ int main(int argc, char **argv)
         }
     }
     double secs = now_s() - start;
-    printf("results=%" PRIu64 " seconds=%.3f rate=%.1f\n", acked, secs, (double)acked / secs);
+    printf("results=%" PRIu64 " seconds=%.3f rate=%.1f cpu=%.3f\n", acked, secs,
+           (double)acked / secs, cpu_s() - cpu_start);
     for (uint64_t i = 0; i < n_agents; i++)
         zmq_close(sims[i].sock);
     zmq_close(cli);
