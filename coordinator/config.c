@@ -32,6 +32,7 @@ void config_init(struct config *c)
     c->dispatch_interval_ms = 500;
     c->stats_interval_s = 300;
     c->confirm = 1;
+    c->writers = 1;
     c->max_attempts = 3;
     c->job_timeout_s = 600;
     c->log_level = LOG_LEVEL_INFO;
@@ -110,6 +111,8 @@ static int config_handler(void *user, const char *section, const char *name, con
         bad = parse_u32(value, &c->stats_interval_s);
     } else if (strcmp(name, "confirm") == 0) {
         bad = parse_u32(value, &c->confirm) || c->confirm > 1;
+    } else if (strcmp(name, "writers") == 0) {
+        bad = parse_u32(value, &c->writers);
     } else if (strcmp(name, "max_attempts") == 0) {
         bad = parse_u32(value, &c->max_attempts);
     } else if (strcmp(name, "job_timeout_s") == 0) {
@@ -160,6 +163,12 @@ int config_check(const struct config *c, char *err, size_t errlen)
     if (c->lease_ms < 2 * c->heartbeat_ms) {
         snprintf(err, errlen, "lease_ms (%u) must be at least twice heartbeat_ms (%u)", c->lease_ms,
                  c->heartbeat_ms);
+        return -PYSCOPE_ERANGE;
+    }
+    if (c->writers < 1 || c->writers > 16) {
+        snprintf(err, errlen,
+                 "writers must be 1..16 (result writer threads, one database "
+                 "connection each)");
         return -PYSCOPE_ERANGE;
     }
     if (c->max_attempts < 1 || c->max_attempts > 100) {

@@ -13,6 +13,8 @@
 
 #include "log.h"
 
+#define CONFIG_MAX_WRITERS 16
+
 struct config {
     char *db;                      /* libpq conninfo; NULL = PG* environment variables */
     char *bind;                    /* ZeroMQ endpoint of the ROUTER socket */
@@ -25,6 +27,7 @@ struct config {
     uint32_t max_attempts;         /* a job fails after this many expired or errored attempts */
     double job_timeout_s;          /* a suite entry's timeout when it gives none */
     uint32_t confirm;              /* 1: re-run a series to confirm before alerting; 0: off */
+    uint32_t writers;              /* result writer threads, each with its own connection */
     enum log_level log_level;
     char *curve_keys_dir;        /* the keys folder (docs/security.md); NULL = no CURVE */
     char *curve_secret_key_file; /* the server's secret key (curve.h); NULL = KEYS/coordinator */

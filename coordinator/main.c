@@ -34,6 +34,7 @@
 #include "router.h"
 #include "store.h"
 #include "transport.h"
+#include "writer.h"
 #include "xmalloc.h"
 #include "zap.h" /* lib/zap.h */
 
@@ -236,11 +237,14 @@ static int start_transport(const struct config *cfg, void *ctx, struct zap **zap
 }
 
 /* Serve until a signal arrives. Returns an exit status. */
-static int serve(void *sock, void *mon, struct zap *zap, struct router *router, int sfd)
+static int serve(void *sock, void *mon, struct zap *zap, struct router *router, int sfd,
+                 struct writer *const *writers, size_t n_writers)
 {
-    zmq_pollitem_t items[] = {
+    zmq_pollitem_t items[3 + ROUTER_MAX_WRITERS] = {
         {sock, 0, ZMQ_POLLIN, 0}, {NULL, sfd, ZMQ_POLLIN, 0}, {mon, 0, ZMQ_POLLIN, 0}};
     int n_items = 3;
+    for (size_t i = 0; i < n_writers; i++) /* a writer's group is done */
+        items[n_items++] = (zmq_pollitem_t){NULL, writer_fd(writers[i]), ZMQ_POLLIN, 0};
     int64_t wait = 0;
     for (;;) {
         if (zmq_poll(items, n_items, (long)wait) < 0 && errno != EINTR) {
@@ -301,6 +305,7 @@ int main(int argc, char **argv)
     void *ctx = NULL, *sock = NULL, *mon = NULL;
     struct zap *zap = NULL;
     struct router *router = NULL;
+    struct writer *writers[ROUTER_MAX_WRITERS] = {0};
     int sfd = -1;
     status = PYSCOPE_EXIT_INTERNAL;
 
@@ -333,6 +338,14 @@ int main(int argc, char **argv)
     }
     if (applied > 0)
         log_info("applied %d schema migrations", applied);
+    /* Results are stored by threads of their own, each with its own connection. */
+    for (uint32_t i = 0; i < cfg.writers; i++) {
+        writers[i] = writer_start(cfg.db, err, sizeof(err));
+        if (writers[i] == NULL) {
+            log_error("%s", err);
+            goto out;
+        }
+    }
 
     ctx = zmq_ctx_new();
     if (ctx == NULL) {
@@ -348,16 +361,18 @@ int main(int argc, char **argv)
         log_error("%s", err);
         goto out;
     }
-    router = router_new(sock, store, &cfg, zap);
-    log_info("listening on %s (lease %u ms, heartbeat %u ms)", cfg.bind, cfg.lease_ms,
-             cfg.heartbeat_ms);
+    router = router_new(sock, store, writers, cfg.writers, &cfg, zap);
+    log_info("listening on %s (lease %u ms, heartbeat %u ms, %u result writer%s)", cfg.bind,
+             cfg.lease_ms, cfg.heartbeat_ms, cfg.writers, cfg.writers == 1 ? "" : "s");
     notify_systemd("READY=1");
-    status = serve(sock, mon, zap, router, sfd);
+    status = serve(sock, mon, zap, router, sfd, writers, cfg.writers);
     notify_systemd("STOPPING=1");
     router_log_counters(router);
 
 out:
-    router_destroy(&router);
+    router_destroy(&router); /* answers the writers' groups in flight */
+    for (size_t i = 0; i < ROUTER_MAX_WRITERS; i++)
+        writer_stop(&writers[i]);
     if (mon) {
         zmq_socket_monitor(sock, NULL, 0);
         zmq_close(mon);

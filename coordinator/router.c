@@ -12,6 +12,7 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <jansson.h>
+#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -21,6 +22,7 @@
 #include "query_series.h"
 #include "report.h"
 #include "wire.h"
+#include "writer.h"
 #include "xmalloc.h"
 #include "zap.h"
 
@@ -76,10 +78,20 @@ struct pending {
 
 #define ROUTER_MAX_PENDING 256 /* results stored per transaction, at most */
 
+/* The results one writer is storing (its thread owns them until collected). */
+struct group {
+    struct writer *writer; /* borrowed */
+    struct pending items[ROUTER_MAX_PENDING];
+    struct store_result_item st[ROUTER_MAX_PENDING];
+    size_t n; /* 0: the writer is free */
+};
+
 struct router {
     void *sock;
-    struct pending pending[ROUTER_MAX_PENDING];
+    struct pending pending[ROUTER_MAX_PENDING]; /* the next group, filling */
     size_t n_pending;
+    struct group *groups; /* one per writer */
+    size_t n_groups;
     struct store *store;
     const struct config *cfg;
     struct zap *zap;         /* NULL without CURVE */
@@ -93,10 +105,14 @@ struct router {
     int64_t next_stats;
 };
 
-struct router *router_new(void *sock, struct store *store, const struct config *cfg,
-                          struct zap *zap)
+struct router *router_new(void *sock, struct store *store, struct writer *const *writers,
+                          size_t n_writers, const struct config *cfg, struct zap *zap)
 {
     struct router *r = xcalloc(1, sizeof(*r));
+    r->groups = xcalloc(n_writers, sizeof(*r->groups));
+    r->n_groups = n_writers;
+    for (size_t i = 0; i < n_writers; i++)
+        r->groups[i].writer = writers[i];
     r->zap = zap;
     if (zap)
         r->zap_generation = zap_generation(zap);
@@ -119,10 +135,18 @@ static void pending_release(struct pending *pend)
     pend->owner = NULL;
 }
 
+static void group_answer(struct router *r, struct group *g);
+
 void router_destroy(struct router **rp)
 {
     if (rp == NULL || *rp == NULL)
         return;
+    /* The groups in flight are committed or not: answer them before the
+     * socket closes (what is not acked, the agents send again). */
+    for (size_t i = 0; i < (*rp)->n_groups; i++)
+        if ((*rp)->groups[i].n > 0 && writer_collect((*rp)->groups[i].writer, true))
+            group_answer(*rp, &(*rp)->groups[i]);
+    free((*rp)->groups);
     for (size_t i = 0; i < (*rp)->n_pending; i++)
         pending_release(&(*rp)->pending[i]);
     struct peer *p = (*rp)->peers;
@@ -375,28 +399,72 @@ static void answer_result(struct router *r, const struct pending *pend,
     }
 }
 
-/* Store the queued results in one transaction and answer each. */
+/*
+ * Hand the queued results to a free writer as one group (one transaction);
+ * the loop goes on meanwhile, and router_collect() answers them.
+ */
 static void flush_results(struct router *r)
 {
-    struct store_result_item items[ROUTER_MAX_PENDING];
-    for (size_t i = 0; i < r->n_pending; i++)
-        items[i] = (struct store_result_item){r->pending[i].owner, &r->pending[i].m->result,
-                                              STORE_RESULT_STORED, 0};
-    char err[512];
-    if (store_put_results(r->store, items, r->n_pending, err, sizeof(err)) < 0)
-        log_error("could not store results: %s", err);
-    fault_point("coord_after_commit");
+    if (r->n_pending == 0)
+        return;
+    struct group *g = NULL;
+    for (size_t i = 0; i < r->n_groups && g == NULL; i++)
+        if (r->groups[i].n == 0)
+            g = &r->groups[i];
+    if (g == NULL)
+        return; /* every writer is busy: the next free one takes them */
     for (size_t i = 0; i < r->n_pending; i++) {
-        answer_result(r, &r->pending[i], &items[i]);
-        pending_release(&r->pending[i]);
+        g->items[i] = r->pending[i];
+        g->st[i] = (struct store_result_item){g->items[i].owner, &g->items[i].m->result,
+                                              STORE_RESULT_STORED, 0};
     }
+    g->n = r->n_pending;
     r->n_pending = 0;
+    writer_submit(g->writer, g->st, g->n);
+}
+
+/* Answer each result of a group its writer has given back; the writer is free again. */
+static void group_answer(struct router *r, struct group *g)
+{
+    fault_point("coord_after_commit");
+    for (size_t i = 0; i < g->n; i++) {
+        answer_result(r, &g->items[i], &g->st[i]);
+        pending_release(&g->items[i]);
+    }
+    g->n = 0;
+}
+
+void router_collect(struct router *r, bool wait)
+{
+    for (;;) {
+        struct pollfd busy[ROUTER_MAX_WRITERS];
+        nfds_t n_busy = 0;
+        bool answered = false;
+        for (size_t i = 0; i < r->n_groups; i++) {
+            struct group *g = &r->groups[i];
+            if (g->n == 0)
+                continue;
+            if (writer_collect(g->writer, false)) {
+                group_answer(r, g);
+                answered = true;
+            } else {
+                busy[n_busy++] = (struct pollfd){writer_fd(g->writer), POLLIN, 0};
+            }
+        }
+        if (answered || !wait || n_busy == 0)
+            break;
+        if (poll(busy, n_busy, -1) < 0 && errno != EINTR) {
+            log_error("poll on the result writers failed: %s", strerror(errno));
+            break;
+        }
+    }
+    flush_results(r); /* the next group, if one is waiting */
 }
 
 void router_flush(struct router *r)
 {
-    if (r->n_pending > 0)
-        flush_results(r);
+    router_collect(r, false);
+    flush_results(r);
     if (r->dispatch_due)
         dispatch_all(r);
 }
@@ -411,8 +479,12 @@ static void queue_result(struct router *r, const struct transport_msg *tm, struc
     memcpy(pend->id, tm->id, tm->id_len);
     pend->id_len = tm->id_len;
     pend->owner = xstrdup(p->name);
-    if (r->n_pending == ROUTER_MAX_PENDING)
-        router_flush(r);
+    if (r->n_pending == ROUTER_MAX_PENDING) {
+        /* the next group is full: to a free writer, else wait for one to finish */
+        flush_results(r);
+        if (r->n_pending > 0)
+            router_collect(r, true);
+    }
 }
 
 static void on_submit(struct router *r, const struct transport_msg *tm, const struct wire_msg *m)

@@ -19,11 +19,13 @@
 #ifndef PYSCOPE_COORD_ROUTER_H
 #define PYSCOPE_COORD_ROUTER_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "config.h"
 #include "store.h"
 #include "transport.h"
+#include "writer.h"
 #include "zap.h" /* lib/zap.h */
 
 struct router;
@@ -33,8 +35,14 @@ struct router;
  * store, cfg and zap (borrowed, must outlive it; zap NULL without CURVE).
  * Caller owns the result.
  */
-struct router *router_new(void *sock, struct store *store, const struct config *cfg,
-                          struct zap *zap);
+#define ROUTER_MAX_WRITERS CONFIG_MAX_WRITERS
+
+/*
+ * Results are stored by the n_writers (1..ROUTER_MAX_WRITERS) writers
+ * (borrowed; router_destroy() waits for the groups they hold).
+ */
+struct router *router_new(void *sock, struct store *store, struct writer *const *writers,
+                          size_t n_writers, const struct config *cfg, struct zap *zap);
 /* Free the router and its peer table; NULL-safe; sets *r to NULL. */
 void router_destroy(struct router **r);
 
@@ -49,7 +57,14 @@ void router_handle(struct router *r, const struct transport_msg *m, int64_t now_
  * of router_handle() calls; the result part also runs by itself when the
  * queue is full.
  */
+/* End of a loop pass: answer a stored group, hand the writer the next one, claim jobs. */
 void router_flush(struct router *r);
+
+/*
+ * Answer the groups the writers have finished (with wait: at least one, if
+ * any is in flight); then hand a free writer the next group.
+ */
+void router_collect(struct router *r, bool wait);
 
 /* Count a connection event (enum transport_event). */
 void router_connection_event(struct router *r, int event);

@@ -185,6 +185,22 @@ static void store_heal(struct store *s)
 }
 
 /*
+ * Did res (NULL or failed) fail because the connection is gone? libpq may
+ * still say CONNECTION_OK for the statement that found the socket closed:
+ * its error then comes from libpq itself (no SQLSTATE), or from the server
+ * going down (class 08, connection exception; 57P01-57P03, shutdown, crash
+ * of another backend, cannot connect now).
+ */
+static bool connection_lost(PGconn *conn, const PGresult *res)
+{
+    if (PQstatus(conn) == CONNECTION_BAD || res == NULL)
+        return true;
+    const char *state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+    return state == NULL || strncmp(state, "08", 2) == 0 || strcmp(state, "57P01") == 0 ||
+           strcmp(state, "57P02") == 0 || strcmp(state, "57P03") == 0;
+}
+
+/*
  * Run sql with p's parameters (borrowed). Returns the result (caller
  * PQclear()s) when its status is want, else NULL with err filled.
  */
@@ -202,7 +218,7 @@ static PGresult *store_exec(struct store *s, const char *sql, const struct param
         return res;
     /* The server went away between statements (e.g. it restarted): outside a
      * transaction nothing is lost by reconnecting and trying once more. */
-    if (idle && PQstatus(s->conn) == CONNECTION_BAD) {
+    if (idle && connection_lost(s->conn, res)) {
         PQclear(res);
         PQreset(s->conn);
         s->run_in_oid = 0;
@@ -620,24 +636,19 @@ int store_reap_leases(struct store *s, char *err, size_t errlen)
         s,
         "UPDATE jobs SET state = CASE WHEN attempt >= max_attempts THEN 'failed' ELSE 'queued' END,"
         " lease_owner = NULL, lease_expires = NULL, updated = now()"
-        " WHERE state = 'leased' AND lease_expires < now() RETURNING state",
-        NULL, PGRES_TUPLES_OK, err, errlen);
+        " WHERE state = 'leased' AND lease_expires < now()",
+        NULL, PGRES_COMMAND_OK, err, errlen);
     if (res == NULL)
         return -EIO;
-    int n = PQntuples(res);
-    bool failed = false;
-    for (int i = 0; i < n; i++)
-        failed |= strcmp(PQgetvalue(res, i, 0), "failed") == 0;
+    int n = atoi(PQcmdTuples(res));
     PQclear(res);
-    if (failed) {
-        struct params p = {0};
-        p_str(&p, "0");
-        int rc = store_cmd(s, BATCH_DONE_SQL, &p, err, errlen);
-        p_release(&p);
-        if (rc < 0)
-            return rc;
-    }
-    return n;
+    /* Every running batch without open jobs is done: after jobs failed here,
+     * and after a race or a crash that left one behind (group_batches_done()). */
+    struct params p = {0};
+    p_str(&p, "0");
+    int rc = store_cmd(s, BATCH_DONE_SQL, &p, err, errlen);
+    p_release(&p);
+    return rc < 0 ? rc : n;
 }
 
 /* What the lookup of a group found for one result (store_put_results()). */
@@ -1270,6 +1281,35 @@ static int group_insert(struct store *s, struct store_result_item *items,
     return 0;
 }
 
+/*
+ * After a group's COMMIT: mark done the batches of the jobs it ended that
+ * have no open job left. The group's own statement does this too, but it
+ * cannot see a concurrent group's (another writer's, another coordinator's)
+ * uncommitted job updates: when two groups end a batch's last jobs at once,
+ * each sees the other's job still leased. Checked again here, after both
+ * may have committed; store_reap_leases() sweeps up after a crash between.
+ */
+static void group_batches_done(struct store *s, const struct store_result_item *items,
+                               const struct group_item *g, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (items[i].status != STORE_RESULT_STORED || strcmp(g[i].state, "queued") == 0)
+            continue;
+        bool seen = false;
+        for (size_t k = 0; k < i && !seen; k++)
+            seen = items[k].status == STORE_RESULT_STORED && g[k].batch_id == g[i].batch_id;
+        if (seen)
+            continue;
+        struct params p = {0};
+        p_fmt(&p, "%lld", g[i].batch_id);
+        char err[256];
+        if (store_cmd(s, BATCH_DONE_SQL, &p, err, sizeof(err)) < 0)
+            log_warn("could not check whether batch %lld is done (the lease reaper will): %s",
+                     g[i].batch_id, err);
+        p_release(&p);
+    }
+}
+
 /* Store n results in one transaction, without a fallback; sets each status. */
 static int group_put(struct store *s, struct store_result_item *items, size_t n, char *err,
                      size_t errlen)
@@ -1286,6 +1326,8 @@ static int group_put(struct store *s, struct store_result_item *items, size_t n,
         else
             store_rollback(s);
     }
+    if (rc == 0)
+        group_batches_done(s, items, g, n);
     /* function ids inserted by a transaction that did not commit do not exist */
     if (rc < 0)
         fcache_clear(&s->fcache);

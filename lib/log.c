@@ -28,8 +28,10 @@ void log_msg(enum log_level level, const char *fmt, ...)
         return;
     va_list ap;
     va_start(ap, fmt);
+    flockfile(stderr); /* one line at a time, whichever thread logs */
     fprintf(stderr, "%s: %s: ", log_progname, names[level]);
     vfprintf(stderr, fmt, ap);
     fputc('\n', stderr);
+    funlockfile(stderr);
     va_end(ap);
 }

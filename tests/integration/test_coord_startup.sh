@@ -22,6 +22,12 @@ expect_match "unknown config key named" 'line 2: unknown key "bogus"' "$out"
 printf '[coordinator]\nlease_ms = soon\n' >"$T/bad2.conf"
 capture "$COORD" --config "$T/bad2.conf"; out=$OUT; rc=$RC
 expect_match "bad config value named" 'bad value "soon" for "lease_ms"' "$out"
+for w in 0 17; do
+    printf '[coordinator]\nwriters = %s\n' "$w" >"$T/bad3.conf"
+    capture "$COORD" --config "$T/bad3.conf" --db "host=$T port=1"; out=$OUT; rc=$RC
+    expect_eq "writers = $w exits 2" 2 "$rc"
+    expect_match "writers = $w explained" "writers must be 1..16" "$out"
+done
 capture "$COORD" --config "$T/missing.conf"; out=$OUT; rc=$RC
 expect_eq "missing config exits 2" 2 "$rc"
 

@@ -1,0 +1,150 @@
+/*
+ * writer.c - the result writer thread (see writer.h).
+ *
+ * The hand-over is a mutex and a condition variable; completion is signalled
+ * to the loop through an eventfd, which zmq_poll() watches beside the socket.
+ * The thread only ever calls store functions on its own connection and the
+ * (thread-safe) logger; everything that touches the ZeroMQ socket, the
+ * counters and the peers stays in the loop's thread.
+ */
+#include "writer.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "xmalloc.h"
+
+struct writer {
+    struct store *store; /* the thread's own connection */
+    pthread_t thread;
+    int efd;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;               /* signalled on every state change below */
+    struct store_result_item *items; /* the group handed over, borrowed */
+    size_t n;
+    bool handed; /* submitted, not yet collected */
+    bool done;   /* the thread has finished the group */
+    bool quit;
+};
+
+static void *writer_main(void *arg)
+{
+    struct writer *w = arg;
+    pthread_mutex_lock(&w->mu);
+    for (;;) {
+        while (!w->quit && !(w->handed && !w->done))
+            pthread_cond_wait(&w->cv, &w->mu);
+        if (!(w->handed && !w->done))
+            break; /* quit, nothing left to store */
+        struct store_result_item *items = w->items;
+        size_t n = w->n;
+        pthread_mutex_unlock(&w->mu);
+
+        char err[512];
+        if (store_put_results(w->store, items, n, err, sizeof(err)) < 0)
+            log_error("could not store results: %s", err);
+
+        pthread_mutex_lock(&w->mu);
+        w->done = true;
+        pthread_cond_broadcast(&w->cv);
+        uint64_t one = 1;
+        if (write(w->efd, &one, sizeof(one)) < 0 && errno != EAGAIN)
+            log_error("result writer: could not signal the loop: %s", strerror(errno));
+    }
+    pthread_mutex_unlock(&w->mu);
+    return NULL;
+}
+
+struct writer *writer_start(const char *conninfo, char *err, size_t errlen)
+{
+    struct store *s = store_open(conninfo, err, errlen);
+    if (s == NULL)
+        return NULL;
+    struct writer *w = xcalloc(1, sizeof(*w));
+    w->store = s;
+    w->efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    if (w->efd < 0) {
+        snprintf(err, errlen, "could not create an eventfd: %s", strerror(errno));
+        store_close(&w->store);
+        free(w);
+        return NULL;
+    }
+    pthread_mutex_init(&w->mu, NULL);
+    pthread_cond_init(&w->cv, NULL);
+    int rc = pthread_create(&w->thread, NULL, writer_main, w);
+    if (rc != 0) {
+        snprintf(err, errlen, "could not start the result writer thread: %s", strerror(rc));
+        pthread_cond_destroy(&w->cv);
+        pthread_mutex_destroy(&w->mu);
+        close(w->efd);
+        store_close(&w->store);
+        free(w);
+        return NULL;
+    }
+    return w;
+}
+
+void writer_stop(struct writer **wp)
+{
+    struct writer *w = *wp;
+    if (w == NULL)
+        return;
+    pthread_mutex_lock(&w->mu);
+    w->quit = true;
+    pthread_cond_broadcast(&w->cv);
+    pthread_mutex_unlock(&w->mu);
+    pthread_join(w->thread, NULL);
+    pthread_cond_destroy(&w->cv);
+    pthread_mutex_destroy(&w->mu);
+    close(w->efd);
+    store_close(&w->store);
+    free(w);
+    *wp = NULL;
+}
+
+int writer_fd(const struct writer *w)
+{
+    return w->efd;
+}
+
+bool writer_busy(const struct writer *w)
+{
+    /* only the loop's thread changes handed */
+    return w->handed;
+}
+
+void writer_submit(struct writer *w, struct store_result_item *items, size_t n)
+{
+    pthread_mutex_lock(&w->mu);
+    if (w->handed)
+        abort(); /* a caller bug: one group at a time */
+    w->items = items;
+    w->n = n;
+    w->handed = true;
+    w->done = false;
+    pthread_cond_broadcast(&w->cv);
+    pthread_mutex_unlock(&w->mu);
+}
+
+bool writer_collect(struct writer *w, bool wait)
+{
+    pthread_mutex_lock(&w->mu);
+    while (wait && w->handed && !w->done)
+        pthread_cond_wait(&w->cv, &w->mu);
+    bool back = w->handed && w->done;
+    if (back) {
+        w->handed = false;
+        w->done = false;
+        uint64_t v;
+        if (read(w->efd, &v, sizeof(v)) < 0 && errno != EAGAIN)
+            log_error("result writer: could not read its eventfd: %s", strerror(errno));
+    }
+    pthread_mutex_unlock(&w->mu);
+    return back;
+}
