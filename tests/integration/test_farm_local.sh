@@ -10,12 +10,13 @@ farm_pg_start
 farm_coord_start
 ws=$T/ws
 mkdir -p "$ws/bench"
+# cpu.py runs long enough (~0.1 s) for the sampler to record stacks even on a loaded machine.
 cat >"$ws/bench/cpu.py" <<'PY'
 import sys
 def inner(n):
     return sum(i * i for i in range(n))
 def outer():
-    return [inner(20000) for _ in range(10)]
+    return [inner(100000) for _ in range(10)]
 outer()
 print(sys.argv[1:])
 PY
