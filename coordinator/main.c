@@ -306,6 +306,7 @@ int main(int argc, char **argv)
     struct zap *zap = NULL;
     struct router *router = NULL;
     struct writer *writers[ROUTER_MAX_WRITERS] = {0};
+    struct analyst *analyst = NULL;
     int sfd = -1;
     status = PYSCOPE_EXIT_INTERNAL;
 
@@ -346,6 +347,12 @@ int main(int argc, char **argv)
             goto out;
         }
     }
+    /* Finished batches are analysed by a thread of their own, with its own connection. */
+    analyst = analyst_start(cfg.db, cfg.confirm != 0, cfg.reap_interval_ms, err, sizeof(err));
+    if (analyst == NULL) {
+        log_error("%s", err);
+        goto out;
+    }
 
     ctx = zmq_ctx_new();
     if (ctx == NULL) {
@@ -361,7 +368,7 @@ int main(int argc, char **argv)
         log_error("%s", err);
         goto out;
     }
-    router = router_new(sock, store, writers, cfg.writers, &cfg, zap);
+    router = router_new(sock, store, writers, cfg.writers, analyst, &cfg, zap);
     log_info("listening on %s (lease %u ms, heartbeat %u ms, %u result writer%s)", cfg.bind,
              cfg.lease_ms, cfg.heartbeat_ms, cfg.writers, cfg.writers == 1 ? "" : "s");
     notify_systemd("READY=1");
@@ -371,6 +378,7 @@ int main(int argc, char **argv)
 
 out:
     router_destroy(&router); /* answers the writers' groups in flight */
+    analyst_stop(&analyst);  /* lets an analysis under way finish */
     for (size_t i = 0; i < ROUTER_MAX_WRITERS; i++)
         writer_stop(&writers[i]);
     if (mon) {

@@ -16,7 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "analysis.h"
+#include "analyst.h"
 #include "fault.h"
 #include "log.h"
 #include "query_series.h"
@@ -92,6 +92,7 @@ struct router {
     size_t n_pending;
     struct group *groups; /* one per writer */
     size_t n_groups;
+    struct analyst *analyst; /* borrowed; NULL: none */
     struct store *store;
     const struct config *cfg;
     struct zap *zap;         /* NULL without CURVE */
@@ -106,9 +107,11 @@ struct router {
 };
 
 struct router *router_new(void *sock, struct store *store, struct writer *const *writers,
-                          size_t n_writers, const struct config *cfg, struct zap *zap)
+                          size_t n_writers, struct analyst *analyst, const struct config *cfg,
+                          struct zap *zap)
 {
     struct router *r = xcalloc(1, sizeof(*r));
+    r->analyst = analyst;
     r->groups = xcalloc(n_writers, sizeof(*r->groups));
     r->n_groups = n_writers;
     for (size_t i = 0; i < n_writers; i++)
@@ -521,11 +524,13 @@ static json_t *counters_json(const struct router *r)
     json_object_set_new(rej, "extra_frames", json_integer((json_int_t)c->extra_frames));
     json_object_set_new(o, "rejected", rej);
 #define COUNTER(name) json_object_set_new(o, #name, json_integer((json_int_t)c->name))
+    /* database failures: the loop's and the analyst's */
+    json_object_set_new(o, "internal",
+                        json_integer((json_int_t)(c->internal + analyst_errors(r->analyst))));
     COUNTER(unexpected);
     COUNTER(forbidden);
     COUNTER(unknown_job);
     COUNTER(stale_attempt);
-    COUNTER(internal);
     COUNTER(send_again);
     COUNTER(send_unreachable);
     COUNTER(hellos);
@@ -735,26 +740,6 @@ void router_log_counters(const struct router *r)
 }
 
 /* Analyse the batches that finished (a few per tick: the loop stays responsive). */
-static void router_analyse(struct router *r)
-{
-    for (int i = 0; i < 4; i++) {
-        struct analysis_summary sum;
-        char err[512];
-        int rc = analysis_run_one(r->store, NULL, r->cfg->confirm != 0, &sum, err, sizeof(err));
-        if (rc < 0) {
-            r->c.internal++;
-            log_error("could not analyse a finished batch: %s", err);
-        }
-        if (rc <= 0)
-            return;
-        log_info("batch %" PRIu64 " analysed: %u series, %u tests, %u regressions,"
-                 " %u improvements, %u re-queued to confirm; %u runs read, %.3f s",
-                 sum.batch_id, sum.series, sum.tests, sum.regressions, sum.improvements,
-                 sum.confirming, sum.rows_read,
-                 sum.secs_samples + sum.secs_decide + sum.secs_docs + sum.secs_store);
-    }
-}
-
 int64_t router_tick(struct router *r, int64_t now)
 {
     const struct config *cfg = r->cfg;
@@ -769,7 +754,6 @@ int64_t router_tick(struct router *r, int64_t now)
             log_info("%d expired leases returned to the queue", n);
         }
         r->next_reap = now + cfg->reap_interval_ms;
-        router_analyse(r);
     }
     if (now >= r->next_dispatch) {
         int64_t timeout = cfg->peer_timeout_ms ? cfg->peer_timeout_ms : 3 * cfg->heartbeat_ms;

@@ -22,6 +22,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "analyst.h"
 #include "config.h"
 #include "store.h"
 #include "transport.h"
@@ -39,10 +40,13 @@ struct router;
 
 /*
  * Results are stored by the n_writers (1..ROUTER_MAX_WRITERS) writers
- * (borrowed; router_destroy() waits for the groups they hold).
+ * (borrowed; router_destroy() waits for the groups they hold); analyst
+ * (borrowed, may be NULL) analyses finished batches, its failures counted
+ * as the router's "internal".
  */
 struct router *router_new(void *sock, struct store *store, struct writer *const *writers,
-                          size_t n_writers, const struct config *cfg, struct zap *zap);
+                          size_t n_writers, struct analyst *analyst, const struct config *cfg,
+                          struct zap *zap);
 /* Free the router and its peer table; NULL-safe; sets *r to NULL. */
 void router_destroy(struct router **r);
 

@@ -10,7 +10,6 @@
 #include "writer.h"
 
 #include <errno.h>
-#include <pthread.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,46 +17,44 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "worker.h"
 #include "xmalloc.h"
 
 struct writer {
     struct store *store; /* the thread's own connection */
-    pthread_t thread;
+    struct worker thr;   /* its cv is signalled on every state change below */
     int efd;
-    pthread_mutex_t mu;
-    pthread_cond_t cv;               /* signalled on every state change below */
     struct store_result_item *items; /* the group handed over, borrowed */
     size_t n;
     bool handed; /* submitted, not yet collected */
     bool done;   /* the thread has finished the group */
-    bool quit;
 };
 
 static void *writer_main(void *arg)
 {
     struct writer *w = arg;
-    pthread_mutex_lock(&w->mu);
+    pthread_mutex_lock(&w->thr.mu);
     for (;;) {
-        while (!w->quit && !(w->handed && !w->done))
-            pthread_cond_wait(&w->cv, &w->mu);
+        while (!w->thr.quit && !(w->handed && !w->done))
+            pthread_cond_wait(&w->thr.cv, &w->thr.mu);
         if (!(w->handed && !w->done))
             break; /* quit, nothing left to store */
         struct store_result_item *items = w->items;
         size_t n = w->n;
-        pthread_mutex_unlock(&w->mu);
+        pthread_mutex_unlock(&w->thr.mu);
 
         char err[512];
         if (store_put_results(w->store, items, n, err, sizeof(err)) < 0)
             log_error("could not store results: %s", err);
 
-        pthread_mutex_lock(&w->mu);
+        pthread_mutex_lock(&w->thr.mu);
         w->done = true;
-        pthread_cond_broadcast(&w->cv);
+        pthread_cond_broadcast(&w->thr.cv);
         uint64_t one = 1;
         if (write(w->efd, &one, sizeof(one)) < 0 && errno != EAGAIN)
             log_error("result writer: could not signal the loop: %s", strerror(errno));
     }
-    pthread_mutex_unlock(&w->mu);
+    pthread_mutex_unlock(&w->thr.mu);
     return NULL;
 }
 
@@ -75,13 +72,7 @@ struct writer *writer_start(const char *conninfo, char *err, size_t errlen)
         free(w);
         return NULL;
     }
-    pthread_mutex_init(&w->mu, NULL);
-    pthread_cond_init(&w->cv, NULL);
-    int rc = pthread_create(&w->thread, NULL, writer_main, w);
-    if (rc != 0) {
-        snprintf(err, errlen, "could not start the result writer thread: %s", strerror(rc));
-        pthread_cond_destroy(&w->cv);
-        pthread_mutex_destroy(&w->mu);
+    if (worker_start(&w->thr, writer_main, w, "result writer", err, errlen) < 0) {
         close(w->efd);
         store_close(&w->store);
         free(w);
@@ -95,13 +86,7 @@ void writer_stop(struct writer **wp)
     struct writer *w = *wp;
     if (w == NULL)
         return;
-    pthread_mutex_lock(&w->mu);
-    w->quit = true;
-    pthread_cond_broadcast(&w->cv);
-    pthread_mutex_unlock(&w->mu);
-    pthread_join(w->thread, NULL);
-    pthread_cond_destroy(&w->cv);
-    pthread_mutex_destroy(&w->mu);
+    worker_stop(&w->thr);
     close(w->efd);
     store_close(&w->store);
     free(w);
@@ -121,22 +106,22 @@ bool writer_busy(const struct writer *w)
 
 void writer_submit(struct writer *w, struct store_result_item *items, size_t n)
 {
-    pthread_mutex_lock(&w->mu);
+    pthread_mutex_lock(&w->thr.mu);
     if (w->handed)
         abort(); /* a caller bug: one group at a time */
     w->items = items;
     w->n = n;
     w->handed = true;
     w->done = false;
-    pthread_cond_broadcast(&w->cv);
-    pthread_mutex_unlock(&w->mu);
+    pthread_cond_broadcast(&w->thr.cv);
+    pthread_mutex_unlock(&w->thr.mu);
 }
 
 bool writer_collect(struct writer *w, bool wait)
 {
-    pthread_mutex_lock(&w->mu);
+    pthread_mutex_lock(&w->thr.mu);
     while (wait && w->handed && !w->done)
-        pthread_cond_wait(&w->cv, &w->mu);
+        pthread_cond_wait(&w->thr.cv, &w->thr.mu);
     bool back = w->handed && w->done;
     if (back) {
         w->handed = false;
@@ -145,6 +130,6 @@ bool writer_collect(struct writer *w, bool wait)
         if (read(w->efd, &v, sizeof(v)) < 0 && errno != EAGAIN)
             log_error("result writer: could not read its eventfd: %s", strerror(errno));
     }
-    pthread_mutex_unlock(&w->mu);
+    pthread_mutex_unlock(&w->thr.mu);
     return back;
 }

@@ -1,0 +1,119 @@
+/*
+ * analyst.c - the batch analyst thread (see analyst.h).
+ *
+ * The thread only calls analysis_run_one() on its own connection and the
+ * (thread-safe) logger. A condition variable on the monotonic clock paces it
+ * and wakes it for shutdown; the error count is atomic, read by the loop's
+ * counters.
+ */
+#include "analyst.h"
+
+#include <inttypes.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "analysis.h"
+#include "log.h"
+#include "store.h"
+#include "worker.h"
+#include "xmalloc.h"
+
+/* Batches analysed in a row before the thread checks whether it is asked to quit. */
+#define ANALYST_BURST 4
+
+struct analyst {
+    struct store *store; /* the thread's own connection */
+    bool confirm;
+    uint32_t interval_ms;
+    struct worker thr;
+    atomic_uint_fast64_t errors;
+};
+
+/* Analyse the finished batches waiting, a few at a time, until none is left or quit. */
+static void analyse_waiting(struct analyst *a)
+{
+    for (;;) {
+        for (int i = 0; i < ANALYST_BURST; i++) {
+            struct analysis_summary sum;
+            char err[512];
+            int rc = analysis_run_one(a->store, NULL, a->confirm, &sum, err, sizeof(err));
+            if (rc < 0) {
+                atomic_fetch_add(&a->errors, 1);
+                log_error("could not analyse a finished batch: %s", err);
+            }
+            if (rc <= 0)
+                return;
+            log_info("batch %" PRIu64 " analysed: %u series, %u tests, %u regressions,"
+                     " %u improvements, %u re-queued to confirm; %u runs read, %.3f s",
+                     sum.batch_id, sum.series, sum.tests, sum.regressions, sum.improvements,
+                     sum.confirming, sum.rows_read,
+                     sum.secs_samples + sum.secs_decide + sum.secs_docs + sum.secs_store);
+        }
+        pthread_mutex_lock(&a->thr.mu);
+        bool quit = a->thr.quit;
+        pthread_mutex_unlock(&a->thr.mu);
+        if (quit)
+            return;
+    }
+}
+
+static void *analyst_main(void *arg)
+{
+    struct analyst *a = arg;
+    pthread_mutex_lock(&a->thr.mu);
+    while (!a->thr.quit) {
+        pthread_mutex_unlock(&a->thr.mu);
+        analyse_waiting(a);
+        struct timespec until;
+        clock_gettime(CLOCK_MONOTONIC, &until);
+        until.tv_sec += a->interval_ms / 1000;
+        until.tv_nsec += (long)(a->interval_ms % 1000) * 1000000L;
+        if (until.tv_nsec >= 1000000000L) {
+            until.tv_sec++;
+            until.tv_nsec -= 1000000000L;
+        }
+        pthread_mutex_lock(&a->thr.mu);
+        while (!a->thr.quit && pthread_cond_timedwait(&a->thr.cv, &a->thr.mu, &until) == 0) {
+        }
+    }
+    pthread_mutex_unlock(&a->thr.mu);
+    return NULL;
+}
+
+struct analyst *analyst_start(const char *conninfo, bool confirm, uint32_t interval_ms, char *err,
+                              size_t errlen)
+{
+    struct store *s = store_open(conninfo, err, errlen);
+    if (s == NULL)
+        return NULL;
+    struct analyst *a = xcalloc(1, sizeof(*a));
+    a->store = s;
+    a->confirm = confirm;
+    a->interval_ms = interval_ms;
+    atomic_init(&a->errors, 0);
+    if (worker_start(&a->thr, analyst_main, a, "batch analyst", err, errlen) < 0) {
+        store_close(&a->store);
+        free(a);
+        return NULL;
+    }
+    return a;
+}
+
+void analyst_stop(struct analyst **ap)
+{
+    struct analyst *a = *ap;
+    if (a == NULL)
+        return;
+    worker_stop(&a->thr);
+    store_close(&a->store);
+    free(a);
+    *ap = NULL;
+}
+
+uint64_t analyst_errors(const struct analyst *a)
+{
+    return a ? (uint64_t)atomic_load(&a->errors) : 0;
+}
