@@ -437,7 +437,11 @@ static void group_answer(struct router *r, struct group *g)
     g->n = 0;
 }
 
-void router_collect(struct router *r, bool wait)
+/*
+ * Answer the groups the writers have finished (with wait: at least one, if
+ * any is in flight); then hand a free writer the next group.
+ */
+static void router_collect(struct router *r, bool wait)
 {
     for (;;) {
         struct pollfd busy[ROUTER_MAX_WRITERS];
@@ -466,8 +470,7 @@ void router_collect(struct router *r, bool wait)
 
 void router_flush(struct router *r)
 {
-    router_collect(r, false);
-    flush_results(r);
+    router_collect(r, false); /* and hands a free writer the next group */
     if (r->dispatch_due)
         dispatch_all(r);
 }
@@ -739,7 +742,6 @@ void router_log_counters(const struct router *r)
     free(text);
 }
 
-/* Analyse the batches that finished (a few per tick: the loop stays responsive). */
 int64_t router_tick(struct router *r, int64_t now)
 {
     const struct config *cfg = r->cfg;

@@ -19,7 +19,6 @@
 #ifndef PYSCOPE_COORD_ROUTER_H
 #define PYSCOPE_COORD_ROUTER_H
 
-#include <stdbool.h>
 #include <stdint.h>
 
 #include "analyst.h"
@@ -63,12 +62,6 @@ void router_handle(struct router *r, const struct transport_msg *m, int64_t now_
  */
 /* End of a loop pass: answer a stored group, hand the writer the next one, claim jobs. */
 void router_flush(struct router *r);
-
-/*
- * Answer the groups the writers have finished (with wait: at least one, if
- * any is in flight); then hand a free writer the next group.
- */
-void router_collect(struct router *r, bool wait);
 
 /* Count a connection event (enum transport_event). */
 void router_connection_event(struct router *r, int event);

@@ -98,12 +98,6 @@ int writer_fd(const struct writer *w)
     return w->efd;
 }
 
-bool writer_busy(const struct writer *w)
-{
-    /* only the loop's thread changes handed */
-    return w->handed;
-}
-
 void writer_submit(struct writer *w, struct store_result_item *items, size_t n)
 {
     pthread_mutex_lock(&w->thr.mu);

@@ -28,10 +28,7 @@ void writer_stop(struct writer **w);
 /* A file descriptor that becomes readable when a group is done (for poll). */
 int writer_fd(const struct writer *w);
 
-/* Is a group handed over and not yet collected? */
-bool writer_busy(const struct writer *w);
-
-/* Hand over n items (n >= 1; borrowed until writer_collect()). The writer must not be busy. */
+/* Hand over n items (n >= 1; borrowed until writer_collect()); none may be handed over yet. */
 void writer_submit(struct writer *w, struct store_result_item *items, size_t n);
 
 /*
