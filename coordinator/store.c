@@ -625,9 +625,10 @@ int store_renew_leases(struct store *s, const char *owner, const struct wire_job
     return renewed;
 }
 
+/* Mark done the running batches of $1 (bigint[]; NULL: all) that have no open job left. */
 static const char BATCH_DONE_SQL[] =
     "UPDATE batches b SET state = 'done', finished = now()"
-    " WHERE b.state = 'running' AND ($1::bigint = 0 OR b.id = $1) AND NOT EXISTS"
+    " WHERE b.state = 'running' AND ($1::bigint[] IS NULL OR b.id = ANY ($1)) AND NOT EXISTS"
     " (SELECT 1 FROM jobs j WHERE j.batch_id = b.id AND j.state IN ('queued', 'leased'))";
 
 int store_reap_leases(struct store *s, char *err, size_t errlen)
@@ -645,7 +646,7 @@ int store_reap_leases(struct store *s, char *err, size_t errlen)
     /* Every running batch without open jobs is done: after jobs failed here,
      * and after a race or a crash that left one behind (group_batches_done()). */
     struct params p = {0};
-    p_str(&p, "0");
+    p_str(&p, NULL);
     int rc = store_cmd(s, BATCH_DONE_SQL, &p, err, errlen);
     p_release(&p);
     return rc < 0 ? rc : n;
@@ -1208,7 +1209,7 @@ static int run_in_oid(struct store *s, uint32_t *oid, char *err, size_t errlen)
 
 /*
  * Insert, for the results that passed group_check(), their runs rows (with
- * hotspots and stacks) and move their jobs (and batches) on, in one statement
+ * hotspots and stacks) and move their jobs on, in one statement
  * whose one parameter is the group as a binary run_in[] array. A run_id
  * another coordinator stored meanwhile is not inserted (ON CONFLICT): that
  * result becomes a duplicate and its job is left alone. Returns 0 or -EIO.
@@ -1238,9 +1239,6 @@ static int group_insert(struct store *s, struct store_result_item *items,
     }
     struct params p = {0};
     p_bin(&p, b.p, b.len);
-    /* The batch is done when none of its jobs is queued or leased; the CTEs'
-     * updates are not visible to the NOT EXISTS, so this group's jobs are
-     * counted by their new state (from j). */
     PGresult *res = store_exec(
         s,
         "WITH x AS MATERIALIZED (SELECT * FROM unnest($1::run_in[])),"
@@ -1256,13 +1254,7 @@ static int group_insert(struct store *s, struct store_result_item *items,
         "  fn_self_s, fn_total_s, fn_self_runs, fn_total_runs, stacks FROM x"
         "  ON CONFLICT (run_id) DO NOTHING RETURNING run_id),"
         " j AS (UPDATE jobs SET state = x.state, lease_owner = NULL, lease_expires = NULL,"
-        "  updated = now() FROM x JOIN r USING (run_id) WHERE jobs.id = x.job_id"
-        "  RETURNING jobs.id, jobs.batch_id, x.state),"
-        " b AS (UPDATE batches b SET state = 'done', finished = now()"
-        "  WHERE b.state = 'running' AND b.id IN (SELECT batch_id FROM j WHERE state <> 'queued')"
-        "  AND NOT EXISTS (SELECT 1 FROM jobs o WHERE o.batch_id = b.id"
-        "  AND o.state IN ('queued', 'leased')"
-        "  AND NOT EXISTS (SELECT 1 FROM j WHERE j.id = o.id AND j.state <> 'queued')))"
+        "  updated = now() FROM x JOIN r USING (run_id) WHERE jobs.id = x.job_id)"
         " SELECT x.ord FROM x JOIN r USING (run_id)",
         &p, PGRES_TUPLES_OK, err, errlen);
     p_release(&p);
@@ -1283,31 +1275,38 @@ static int group_insert(struct store *s, struct store_result_item *items,
 
 /*
  * After a group's COMMIT: mark done the batches of the jobs it ended that
- * have no open job left. The group's own statement does this too, but it
- * cannot see a concurrent group's (another writer's, another coordinator's)
- * uncommitted job updates: when two groups end a batch's last jobs at once,
- * each sees the other's job still leased. Checked again here, after both
- * may have committed; store_reap_leases() sweeps up after a crash between.
+ * have no open job left. This is after COMMIT, not in the group's own
+ * statement, which cannot see a concurrent group's (another writer's,
+ * another coordinator's) uncommitted job updates: two groups ending a batch's
+ * last jobs at once would each see the other's job still leased.
+ * store_reap_leases() sweeps up after a crash between the two.
  */
 static void group_batches_done(struct store *s, const struct store_result_item *items,
                                const struct group_item *g, size_t n)
 {
+    struct sbuf ids = {0};
+    size_t count = 0;
     for (size_t i = 0; i < n; i++) {
         if (items[i].status != STORE_RESULT_STORED || strcmp(g[i].state, "queued") == 0)
             continue;
         bool seen = false;
         for (size_t k = 0; k < i && !seen; k++)
             seen = items[k].status == STORE_RESULT_STORED && g[k].batch_id == g[i].batch_id;
-        if (seen)
-            continue;
-        struct params p = {0};
-        p_fmt(&p, "%lld", g[i].batch_id);
-        char err[256];
-        if (store_cmd(s, BATCH_DONE_SQL, &p, err, sizeof(err)) < 0)
-            log_warn("could not check whether batch %lld is done (the lease reaper will): %s",
-                     g[i].batch_id, err);
-        p_release(&p);
+        if (!seen)
+            sb_addf(&ids, "%s%lld", count++ ? "," : "{", g[i].batch_id);
     }
+    if (count == 0) {
+        free(ids.p);
+        return;
+    }
+    sb_addf(&ids, "}");
+    struct params p = {0};
+    p_own(&p, sb_take(&ids));
+    char err[256];
+    if (store_cmd(s, BATCH_DONE_SQL, &p, err, sizeof(err)) < 0)
+        log_warn("could not check whether batches %s are done (the lease reaper will): %s", p.v[0],
+                 err);
+    p_release(&p);
 }
 
 /* Store n results in one transaction, without a fallback; sets each status. */
@@ -1444,7 +1443,7 @@ int store_submit(struct store *s, const struct wire_submit *sub, double default_
     }
     free(names);
     free(labels);
-    p_str(&p, batch);
+    p_fmt(&p, "{%s}", batch);
     if (store_cmd(s, BATCH_DONE_SQL, &p, err, errlen) < 0) {
         p_release(&p);
         goto fail;
