@@ -17,6 +17,7 @@
 
 #include "errors.h"
 #include "html_compare.h"
+#include "html_page.h"
 #include "html_report.h"
 #include "jsonutil.h"
 
@@ -362,7 +363,9 @@ int html_history_write(FILE *out, const json_t *doc, char *err, size_t errlen)
     const json_t *cps = json_object_get(doc, "change_points");
     struct hh_metric hm;
     hh_metric_init(&hm, doc);
-    html_compare_page_open(out, "PyScope history", "history");
+    struct html_page page = {.title = "PyScope history"};
+    html_page_open(out, &page);
+    html_page_header(out, "history");
     fputs("<dl class=\"meta\">\n<dt>Script</dt><dd><code>", out);
     html_write_str(out, script ? script : "?");
     fputs("</code></dd>\n<dt>Host</dt><dd>", out);
@@ -466,6 +469,7 @@ int html_history_write(FILE *out, const json_t *doc, char *err, size_t errlen)
               "see them.</p>\n</section>\n",
               out);
     }
-    html_compare_page_close(out);
+    fputs("</main>\n", out);
+    html_page_close(out, &page);
     return ferror(out) ? -EIO : 0;
 }

@@ -15,6 +15,7 @@
 
 #include "errors.h"
 #include "html_compare.h"
+#include "html_page.h"
 #include "html_report.h"
 #include "jsonutil.h"
 
@@ -208,7 +209,9 @@ int html_hosts_write(FILE *out, const json_t *doc, char *err, size_t errlen)
     const char *metric =
         json_get_string(c, "metric", NULL) ? json_get_string(c, "metric", NULL) : "wall_s";
     const json_t *pairs = json_object_get(c, "pairs");
-    html_compare_page_open(out, "PyScope host vs host", "host vs host");
+    struct html_page page = {.title = "PyScope host vs host"};
+    html_page_open(out, &page);
+    html_page_header(out, "host vs host");
     fputs("<dl class=\"meta\">\n<dt>Script</dt><dd><code>", out);
     html_write_str(out,
                    json_get_string(c, "script", NULL) ? json_get_string(c, "script", NULL) : "?");
@@ -223,6 +226,7 @@ int html_hosts_write(FILE *out, const json_t *doc, char *err, size_t errlen)
     fputs("</section>\n<section id=\"hosts\">\n<h2>Hosts</h2>\n", out);
     hhs_hosts_table(out, metric, json_object_get(c, "hosts"));
     fputs("</section>\n", out);
-    html_compare_page_close(out);
+    fputs("</main>\n", out);
+    html_page_close(out, &page);
     return ferror(out) ? -EIO : 0;
 }

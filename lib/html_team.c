@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "errors.h"
+#include "html_page.h"
 #include "html_report.h"
 
 static void esc(FILE *out, const char *s)
@@ -79,27 +80,11 @@ static void int_field(FILE *out, const json_t *obj, const char *key)
         fputs("-", out);
 }
 
-static const char CSS[] =
-    "body{font:14px/1.4 system-ui,sans-serif;margin:1.5em;color:#222;background:#fff}"
-    "h1{font-size:1.5em}h2{font-size:1.2em;margin-top:1.6em;border-bottom:1px solid #ccc}"
-    "table{border-collapse:collapse;margin:.5em 0}"
-    "th,td{border:1px solid #ccc;padding:.25em .5em;text-align:left;vertical-align:top}"
-    "th{background:#f3f3f3}"
-    "td.n{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}"
-    ".regression{background:#fde2e1}.improvement{background:#e1f5e4}.ok{background:#fff}"
-    ".state{font-weight:bold}.why{font-family:monospace;font-size:.9em}"
-    ".muted{color:#777}code{font-family:monospace}";
-
-static void write_head(FILE *out)
+static void write_head(FILE *out, const struct html_page *page)
 {
-    fputs("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
-          "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; "
-          "style-src 'unsafe-inline'; img-src data:; base-uri 'none'; form-action 'none'\">\n"
-          "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
-          "<title>PyScope team report</title>\n<style>",
-          out);
-    fputs(CSS, out);
-    fputs("</style>\n</head>\n<body>\n<h1>PyScope team report</h1>\n", out);
+    html_page_open(out, page);
+    html_page_header(out, "team report");
+    fputs("</header>\n<main>\n", out);
 }
 
 static void write_batches(FILE *out, const json_t *batches)
@@ -381,7 +366,8 @@ int html_team_write(FILE *out, const json_t *doc, char *err, size_t errlen)
             snprintf(err, errlen, "not a pyscope.team_report/1 document");
         return -PYSCOPE_ESCHEMA;
     }
-    write_head(out);
+    struct html_page page = {.title = "PyScope team report"};
+    write_head(out, &page);
     const json_t *regs = json_object_get(rep, "regressions");
     const json_t *imps = json_object_get(rep, "improvements");
     size_t open = 0, i;
@@ -406,8 +392,9 @@ int html_team_write(FILE *out, const json_t *doc, char *err, size_t errlen)
     write_hardware(out, json_object_get(rep, "hardware"));
     fputs("<p class=\"muted\">Every change is a ratio of medians against the series' baseline "
           "with a 95% bootstrap interval; p is a two-sided Mann&ndash;Whitney U test, q its "
-          "Benjamini&ndash;Hochberg adjustment over the batch.</p>\n</body>\n</html>\n",
+          "Benjamini&ndash;Hochberg adjustment over the batch.</p>\n</main>\n",
           out);
+    html_page_close(out, &page);
     if (ferror(out)) {
         if (errlen)
             snprintf(err, errlen, "could not write the report");
