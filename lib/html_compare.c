@@ -13,8 +13,11 @@
 #include <string.h>
 
 #include "errors.h"
+#include "flamediff.h"
 #include "html_page.h"
 #include "html_report.h"
+#include "jsonutil.h"
+#include "html_verdict.h"
 
 #define HTML_COMPARE_MAX_ROWS  200 /* metric rows, why rows per check */
 #define HTML_COMPARE_MAX_FILES 50  /* baseline files listed per candidate */
@@ -25,105 +28,9 @@ static void hc_esc(FILE *out, const char *s)
         html_write_escaped(out, s, strlen(s));
 }
 
-static const char *hc_str(const json_t *o, const char *k)
-{
-    return json_string_value(json_object_get(o, k));
-}
-
-static bool hc_num(const json_t *o, const char *k, double *out)
-{
-    const json_t *v = json_object_get(o, k);
-    if (!json_is_number(v) || !isfinite(json_number_value(v)))
-        return false;
-    *out = json_number_value(v);
-    return true;
-}
-
 static bool hc_is(const char *a, const char *b)
 {
     return a && strcmp(a, b) == 0;
-}
-
-static void hc_value(FILE *out, const json_t *m, const char *key)
-{
-    double v;
-    if (!hc_num(m, key, &v))
-        fputs("?", out);
-    else if (hc_is(hc_str(m, "unit"), "bytes"))
-        fprintf(out, "%.2f MB", v / (1024.0 * 1024.0));
-    else if (hc_is(hc_str(m, "unit"), "instructions"))
-        fprintf(out, "%.4f M instructions", v / 1e6);
-    else
-        fprintf(out, "%.4f s", v);
-}
-
-static const char *hc_verdict_class(const char *v)
-{
-    if (hc_is(v, "regression"))
-        return "verdict-regression";
-    if (hc_is(v, "improvement"))
-        return "verdict-improvement";
-    if (hc_is(v, "inconclusive"))
-        return "verdict-inconclusive";
-    return "muted";
-}
-
-static void hc_label(FILE *out, const json_t *m)
-{
-    const char *name = hc_str(m, "metric");
-    const char *fn = hc_str(m, "function");
-    if (fn) {
-        fputs(hc_is(name, "self_s") ? "self time of <code>" : "total time of <code>", out);
-        hc_esc(out, fn);
-        fputs("</code>", out);
-    } else if (hc_is(name, "wall_s")) {
-        fputs("wall time", out);
-    } else if (hc_is(name, "cpu_s")) {
-        fputs("CPU time", out);
-    } else if (hc_is(name, "peak_rss_bytes")) {
-        fputs("peak memory", out);
-    } else {
-        hc_esc(out, name ? name : "?");
-    }
-}
-
-static void hc_metric_row(FILE *out, const json_t *m)
-{
-    const char *v = hc_str(m, "verdict");
-    double x, lo, hi;
-    fputs("<tr><td>", out);
-    hc_label(out, m);
-    fputs("</td><td class=\"num\">", out);
-    hc_value(out, m, "baseline_median");
-    fputs("</td><td class=\"num\">", out);
-    hc_value(out, m, "candidate_median");
-    fputs("</td><td class=\"num\">", out);
-    if (hc_num(m, "change_pct", &x))
-        fprintf(out, "%+.2f%%", x);
-    fputs("</td><td class=\"num\">", out);
-    if (hc_num(m, "ci_low_pct", &lo) && hc_num(m, "ci_high_pct", &hi))
-        fprintf(out, "%+.1f%% \xe2\x80\xa6 %+.1f%%", lo, hi);
-    fputs("</td><td class=\"num\">", out);
-    if (hc_num(m, "p_value", &x) && x < 0.001)
-        fputs("&lt;0.001", out);
-    else if (hc_num(m, "p_value", &x))
-        fprintf(out, "%.3f", x);
-    fputs("</td><td class=\"num\">", out);
-    if (hc_num(m, "noise_pct", &x))
-        fprintf(out, "%.1f%%", x);
-    fputs("</td><td class=\"", out);
-    fputs(hc_verdict_class(v), out);
-    fputs("\">", out);
-    hc_esc(out, v ? v : "?");
-    const char *hint = hc_str(m, "hint");
-    if (hint) {
-        fputs(" <span class=\"note\">", out);
-        hc_esc(out, hint);
-        fputs("</span>", out);
-    }
-    if (hc_is(hc_str(m, "mode"), "threshold"))
-        fputs(" <span class=\"note\">(threshold mode)</span>", out);
-    fputs("</td></tr>\n", out);
 }
 
 void html_compare_regression(FILE *out, const json_t *reg)
@@ -133,91 +40,66 @@ void html_compare_regression(FILE *out, const json_t *reg)
               out);
         return;
     }
-    if (!hc_is(hc_str(reg, "status"), "compared")) {
+    if (!hc_is(json_get_string(reg, "status", NULL), "compared")) {
         fputs("<p class=\"muted\">No baseline: ", out);
-        const char *msg = hc_str(reg, "message");
+        const char *msg = json_get_string(reg, "message", NULL);
         hc_esc(out, msg ? msg : "nothing to compare with");
-        fputs("</p>\n", out);
+        fputs(".</p>\n", out);
         return;
     }
-    fputs("<div class=\"table-wrap\"><table><thead><tr><th>Metric</th><th class=\"num\">"
-          "Baseline median</th><th class=\"num\">Candidate median</th><th class=\"num\">Change"
-          "</th><th class=\"num\">95% CI</th><th class=\"num\">p</th><th class=\"num\">Noise</th>"
-          "<th>Verdict</th></tr></thead><tbody>\n",
+    html_verdict_sentences(out, reg);
+    html_verdict_table(out, reg);
+    fputs("<p class=\"note\">Medians of each run's repeats; the change is the ratio of the "
+          "medians with a 95% bootstrap interval, p a Mann\xe2\x80\x93Whitney U test, noise the "
+          "baseline's run-to-run spread (docs/json-schema.md, \"Regression check\").</p>\n",
           out);
-    size_t i, shown = 0;
-    const json_t *m;
-    json_array_foreach(json_object_get(reg, "metrics"), i, m)
-    {
-        const char *v = hc_str(m, "verdict");
-        if (hc_str(m, "function") && !hc_is(v, "regression") && !hc_is(v, "improvement"))
-            continue;
-        if (shown++ < HTML_COMPARE_MAX_ROWS)
-            hc_metric_row(out, m);
-    }
-    fputs("</tbody></table></div>\n", out);
-    double thr;
-    const json_t *base = json_object_get(reg, "baseline");
-    double nr;
-    fputs("<p class=\"note\">", out);
-    if (hc_num(reg, "threshold_pct", &thr))
-        fprintf(out, "Threshold %g%%. ", thr);
-    if (hc_num(base, "n_runs", &nr))
-        fprintf(out, "Baseline: %.0f run%s. ", nr, nr == 1 ? "" : "s");
-    fputs("Verdicts: Mann\xe2\x80\x93Whitney U, bootstrap CI of the ratio of medians and the "
-          "baseline's run-to-run noise (docs/json-schema.md).</p>\n",
-          out);
-    const json_t *why = json_object_get(reg, "why");
-    const json_t *fns = json_object_get(why, "functions");
-    if (json_array_size(fns)) {
-        fputs("<h3>Functions that explain the change (self time, candidate vs baseline "
-              "median)</h3>\n<div class=\"table-wrap\"><table><thead><tr><th>Function</th>"
-              "<th class=\"num\">\xce\x94 self time</th><th class=\"num\">Share of the change"
-              "</th></tr></thead><tbody>\n",
-              out);
+    const json_t *fns = json_object_get(json_object_get(reg, "why"), "functions");
+    if (json_array_size(fns) > 1) {
+        fprintf(out,
+                "<details><summary>All %zu functions that explain the change</summary>"
+                "<div class=\"table-wrap\"><table><thead><tr><th>Function</th>"
+                "<th class=\"num\">\xce\x94 self time</th><th class=\"num\">Share of the "
+                "change</th></tr></thead><tbody>\n",
+                json_array_size(fns));
+        size_t i;
         const json_t *f;
         json_array_foreach(fns, i, f)
         {
             if (i == HTML_COMPARE_MAX_ROWS)
                 break;
             double d, share;
-            fputs("<tr><td><code>", out);
-            hc_esc(out, hc_str(f, "key"));
-            fputs("</code></td><td class=\"num\">", out);
-            if (hc_num(f, "delta_s", &d))
-                fprintf(out, "%+.4f s", d);
+            char buf[32];
+            fputs("<tr><td>", out);
+            html_verdict_function(out, json_get_string(f, "key", NULL));
             fputs("</td><td class=\"num\">", out);
-            if (hc_num(f, "share_pct", &share))
+            if (json_get_finite(f, "delta_s", &d)) {
+                html_fmt_secs(buf, sizeof(buf), fabs(d));
+                fprintf(out, "%s%s", d < 0 ? "\xe2\x88\x92" : "+", buf);
+            }
+            fputs("</td><td class=\"num\">", out);
+            if (json_get_finite(f, "share_pct", &share))
                 fprintf(out, "%.0f%%", share);
             fputs("</td></tr>\n", out);
         }
-        fputs("</tbody></table></div>\n", out);
+        fputs("</tbody></table></div></details>\n", out);
     }
-    static const char *const lists[][2] = {{"appeared", "New functions"},
-                                           {"vanished", "Gone functions"}};
-    for (size_t k = 0; k < 2; k++) {
-        const json_t *arr = json_object_get(why, lists[k][0]);
-        if (!json_array_size(arr))
-            continue;
-        fprintf(out, "<p>%s: ", lists[k][1]);
-        const json_t *s;
-        json_array_foreach(arr, i, s)
-        {
-            if (i == HTML_COMPARE_MAX_ROWS)
-                break;
-            fputs(i ? ", <code>" : "<code>", out);
-            hc_esc(out, json_string_value(s));
-            fputs("</code>", out);
-        }
-        fputs("</p>\n", out);
-    }
-    if (json_is_true(json_object_get(why, "script_changed")))
-        fputs("<p class=\"warn\">The script changed since the baseline (sha256 differs).</p>\n",
-              out);
-    if (json_is_true(json_object_get(why, "python_changed")))
-        fputs("<p class=\"warn\">The Python build changed since the baseline.</p>\n", out);
-    if (json_is_true(json_object_get(why, "host_changed")))
-        fputs("<p class=\"warn\">The host changed since the baseline.</p>\n", out);
+}
+
+/* The differential flame graph of comparison c (its "flame_diff", when present). */
+static void hc_flame_diff(FILE *out, const json_t *c, size_t index)
+{
+    const json_t *doc = json_object_get(c, "flame_diff");
+    if (!json_is_object(doc))
+        return;
+    char err[128], id[32];
+    struct flame_diff *fd = flame_diff_from_json(doc, err, sizeof(err));
+    if (!fd)
+        return;
+    snprintf(id, sizeof(id), "fdiff-%zu", index + 1);
+    fputs("<h3>Where the time went: candidate against baseline</h3>\n", out);
+    flame_diff_prune(fd, FLAME_DIFF_MIN_SHARE, FLAME_DIFF_MAX_NODES);
+    flame_diff_write_svg(out, fd, id);
+    flame_diff_destroy(&fd);
 }
 
 static void hc_meta(FILE *out, const char *label, const char *value)
@@ -233,7 +115,7 @@ static void hc_card(FILE *out, const char *label, const json_t *summary, const c
                     const char *cls)
 {
     double v = 0;
-    hc_num(summary, key, &v);
+    json_get_finite(summary, key, &v);
     fprintf(out,
             "<div class=\"card\"><div class=\"label\">%s</div><div class=\"value%s%s\">%.0f"
             "</div></div>\n",
@@ -242,7 +124,7 @@ static void hc_card(FILE *out, const char *label, const json_t *summary, const c
 
 int html_compare_write(FILE *out, const json_t *cmp, char *err, size_t errlen)
 {
-    if (!json_is_object(cmp) || !hc_is(hc_str(cmp, "schema"), "pyscope.compare/1")) {
+    if (!json_is_object(cmp) || !hc_is(json_get_string(cmp, "schema", NULL), "pyscope.compare/1")) {
         if (err && errlen)
             snprintf(err, errlen, "not a pyscope.compare/1 document");
         return -PYSCOPE_ESCHEMA;
@@ -253,7 +135,7 @@ int html_compare_write(FILE *out, const json_t *cmp, char *err, size_t errlen)
     html_page_header(out, "comparison");
     fputs("<dl class=\"meta\">\n", out);
     double thr;
-    if (hc_num(cmp, "threshold_pct", &thr))
+    if (json_get_finite(cmp, "threshold_pct", &thr))
         fprintf(out, "<dt>Threshold</dt><dd>%g%%</dd>\n", thr);
     fprintf(out, "<dt>Candidates</dt><dd>%zu</dd>\n", json_array_size(comps));
     fputs("</dl>\n</header>\n<main>\n<section id=\"summary\">\n<h2>Summary</h2>\n"
@@ -272,13 +154,13 @@ int html_compare_write(FILE *out, const json_t *cmp, char *err, size_t errlen)
     {
         const json_t *cand = json_object_get(c, "candidate");
         fprintf(out, "<section id=\"c%zu\">\n<h2>", i + 1);
-        const char *script = hc_str(cand, "script");
+        const char *script = json_get_string(cand, "script", NULL);
         hc_esc(out, script ? script : "(unknown script)");
         fputs("</h2>\n<dl class=\"meta\">\n", out);
-        hc_meta(out, "Candidate", hc_str(cand, "file"));
-        hc_meta(out, "Run id", hc_str(cand, "id"));
-        hc_meta(out, "Created", hc_str(cand, "created"));
-        hc_meta(out, "Host", hc_str(cand, "host"));
+        hc_meta(out, "Candidate", json_get_string(cand, "file", NULL));
+        hc_meta(out, "Run id", json_get_string(cand, "id", NULL));
+        hc_meta(out, "Created", json_get_string(cand, "created", NULL));
+        hc_meta(out, "Host", json_get_string(cand, "host", NULL));
         const json_t *files = json_object_get(json_object_get(c, "baseline"), "files");
         fprintf(out, "<dt>Baseline</dt><dd>%zu file%s", json_array_size(files),
                 json_array_size(files) == 1 ? "" : "s");
@@ -295,13 +177,14 @@ int html_compare_write(FILE *out, const json_t *cmp, char *err, size_t errlen)
             fputs("</code>", out);
         }
         fputs("</dd>\n</dl>\n", out);
-        const char *note = hc_str(c, "note");
+        const char *note = json_get_string(c, "note", NULL);
         if (note) {
             fputs("<p class=\"warn\">", out);
             hc_esc(out, note);
             fputs("</p>\n", out);
         }
         html_compare_regression(out, json_object_get(c, "regression"));
+        hc_flame_diff(out, c, i);
         fputs("</section>\n", out);
     }
     fputs("</main>\n", out);

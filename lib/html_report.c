@@ -29,6 +29,7 @@
 #include "errors.h"
 #include "export.h"
 #include "history.h"
+#include "html_compare.h"
 #include "html_page.h"
 #include "xmalloc.h"
 
@@ -149,8 +150,7 @@ int html_write_script_json(FILE *out, const json_t *data)
     return 0;
 }
 
-/* Format seconds for people: "1.549 s", "619 ms", "12.3 ms", "4.56 ms", "45.0 µs". */
-static void fmt_secs(char *buf, size_t n, double s)
+void html_fmt_secs(char *buf, size_t n, double s)
 {
     double a = fabs(s);
     if (a == 0)
@@ -169,8 +169,21 @@ static void fmt_secs(char *buf, size_t n, double s)
         snprintf(buf, n, "%.1f \xc2\xb5s", s * 1e6);
 }
 
-/* Format a byte count for people: "18.8 MiB". */
-static void fmt_bytes(char *buf, size_t n, double b)
+/* A count with thousands separators: "1,234,567". */
+static void fmt_count(char *buf, size_t n, double v)
+{
+    char digits[32];
+    snprintf(digits, sizeof(digits), "%.0f", v < 0 ? 0 : v > 1e18 ? 1e18 : v);
+    size_t len = strlen(digits), o = 0;
+    for (size_t i = 0; i < len && o + 2 < n; i++) {
+        if (i && (len - i) % 3 == 0)
+            buf[o++] = ',';
+        buf[o++] = digits[i];
+    }
+    buf[o] = '\0';
+}
+
+void html_fmt_bytes(char *buf, size_t n, double b)
 {
     static const char *const units[] = {"B", "KiB", "MiB", "GiB", "TiB", "PiB"};
     size_t u = 0;
@@ -336,7 +349,7 @@ static void write_header(FILE *out, const json_t *report)
         }
         double mem;
         if (get_num(host, "mem_bytes", &mem) && mem > 0) {
-            fmt_bytes(buf, sizeof(buf), mem);
+            html_fmt_bytes(buf, sizeof(buf), mem);
             fprintf(out, "%s%s RAM", first ? "" : " \xc2\xb7 ", buf);
         }
         const char *gov = get_str(host, "governor");
@@ -383,7 +396,7 @@ static void write_header(FILE *out, const json_t *report)
         if (get_num(opts, "warmup", &warmup) && warmup > 0)
             fprintf(out, " + %.0f warmup", warmup);
         if (get_num(opts, "interval_s", &interval) && interval > 0) {
-            fmt_secs(buf, sizeof(buf), interval);
+            html_fmt_secs(buf, sizeof(buf), interval);
             fprintf(out, " \xc2\xb7 sampling every %s", buf);
         }
         fputs("</dd>\n", out);
@@ -416,9 +429,9 @@ static void write_summary(FILE *out, const json_t *report)
     fputs("<section id=\"summary\">\n<h2>Summary</h2>\n<div class=\"cards\">\n", out);
     card_open(out, "Wall time (median)");
     if (wall.ok) {
-        fmt_secs(a, sizeof(a), wall.median);
-        fmt_secs(b, sizeof(b), wall.min);
-        fmt_secs(c, sizeof(c), wall.max);
+        html_fmt_secs(a, sizeof(a), wall.median);
+        html_fmt_secs(b, sizeof(b), wall.min);
+        html_fmt_secs(c, sizeof(c), wall.max);
         fprintf(out, "<div class=\"value\">%s</div><div class=\"sub\">min %s \xc2\xb7 max %s", a, b,
                 c);
         if (wall.median > 0) {
@@ -426,7 +439,7 @@ static void write_summary(FILE *out, const json_t *report)
             fprintf(out, " \xc2\xb7 spread %s", a);
         }
         if (wall.has_stdev) {
-            fmt_secs(a, sizeof(a), wall.stdev);
+            html_fmt_secs(a, sizeof(a), wall.stdev);
             fprintf(out, " \xc2\xb7 stdev %s", a);
         }
         if (wall.n > 0)
@@ -446,7 +459,7 @@ static void write_summary(FILE *out, const json_t *report)
             fputs("<div class=\"value muted\">\xe2\x80\x94</div>", out);
         }
         if (cpu.ok) {
-            fmt_secs(a, sizeof(a), cpu.median);
+            html_fmt_secs(a, sizeof(a), cpu.median);
             fprintf(out, "<div class=\"sub\">CPU time %s (median)</div>", a);
         }
     } else {
@@ -456,8 +469,8 @@ static void write_summary(FILE *out, const json_t *report)
 
     card_open(out, "Peak memory");
     if (rss.ok) {
-        fmt_bytes(a, sizeof(a), rss.max);
-        fmt_bytes(b, sizeof(b), rss.median);
+        html_fmt_bytes(a, sizeof(a), rss.max);
+        html_fmt_bytes(b, sizeof(b), rss.median);
         fprintf(out,
                 "<div class=\"value\">%s</div><div class=\"sub\">max over runs \xc2\xb7 "
                 "median %s</div>",
@@ -514,7 +527,28 @@ static void write_summary(FILE *out, const json_t *report)
         const char *mode = get_str(profile, "mode");
         const char *sep = "";
         card_open(out, "Profile");
-        if (get_num(profile, "samples", &samples)) {
+        double calls = 0, fn_calls;
+        size_t nfn = 0, i;
+        const json_t *fn;
+        json_array_foreach(get_arr(profile, "functions"), i, fn)
+        {
+            if (get_num(fn, "calls", &fn_calls) && fn_calls > 0) {
+                calls += fn_calls;
+                nfn++;
+            }
+        }
+        bool trace = mode && strcmp(mode, "trace") == 0;
+        if (trace && nfn > 0) {
+            /* a trace counts calls, it takes no samples */
+            char n[32];
+            fmt_count(n, sizeof(n), calls);
+            fprintf(out,
+                    "<div class=\"value\">%s</div><div class=\"sub\">function calls per run, "
+                    "traced (%zu function%s)",
+                    n, nfn, nfn == 1 ? "" : "s");
+            sep = " \xc2\xb7 ";
+            mode = NULL; /* said */
+        } else if (get_num(profile, "samples", &samples) && !trace) {
             fprintf(out, "<div class=\"value\">%.0f</div><div class=\"sub\">samples", samples);
             sep = " \xc2\xb7 ";
         } else {
@@ -899,6 +933,15 @@ static void write_regression(FILE *out, const json_t *report)
     if (!reg || json_is_null(reg))
         return;
     fputs("<section id=\"regression\">\n<h2>Performance regression check</h2>\n", out);
+    /* the check lib/regress writes (docs/json-schema.md): in words and a small table */
+    const char *status = get_str(reg, "status");
+    if (status && (strcmp(status, "compared") == 0 || strcmp(status, "no_history") == 0) &&
+        get_arr(reg, "metrics")) {
+        html_compare_regression(out, reg);
+        fputs("</section>\n", out);
+        return;
+    }
+    /* anything else (an older or foreign document): shown as it is */
     if (!json_is_object(reg)) {
         fputs("<p>", out);
         write_value(out, reg);
@@ -1027,7 +1070,7 @@ static void td_num(FILE *out, const json_t *fn, const char *key, int kind)
         return;
     }
     if (kind == 0)
-        fmt_secs(buf, sizeof(buf), d);
+        html_fmt_secs(buf, sizeof(buf), d);
     else if (kind == 1)
         fmt_pct(buf, sizeof(buf), d);
     else
@@ -1384,7 +1427,7 @@ static void write_memory(FILE *out, const json_t *report)
     for (int tick = 0; tick <= 12 && tick * rstep <= rend + rstep / 2; tick++) {
         double y = tick * rstep;
         double py = T + ph - ph * y / rend;
-        fmt_bytes(a, sizeof(a), y);
+        html_fmt_bytes(a, sizeof(a), y);
         fprintf(out,
                 "<line class=\"grid\" x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\"/>"
                 "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"end\">%s</text>\n",
@@ -1426,8 +1469,8 @@ static void write_memory(FILE *out, const json_t *report)
         fprintf(out, "%.1f,%.1f ", L + pw * ts[i] / tend, T + ph - ph * rs[i] / rend);
     }
     fputs("\"/>\n", out);
-    fmt_bytes(a, sizeof(a), rs[peak]);
-    fmt_secs(b, sizeof(b), ts[peak]);
+    html_fmt_bytes(a, sizeof(a), rs[peak]);
+    html_fmt_secs(b, sizeof(b), ts[peak]);
     double px = L + pw * ts[peak] / tend, py = T + ph - ph * rs[peak] / rend;
     fprintf(out,
             "<circle class=\"peak\" cx=\"%.1f\" cy=\"%.1f\" r=\"4\"><title>peak %s at %s"
@@ -1463,11 +1506,11 @@ static void write_run_row(FILE *out, const json_t *run, size_t idx, bool warmup)
             continue;
         }
         if (cols[c].kind == 0)
-            fmt_secs(buf, sizeof(buf), d);
+            html_fmt_secs(buf, sizeof(buf), d);
         else if (cols[c].kind == 1)
             snprintf(buf, sizeof(buf), "%.1f%%", d);
         else
-            fmt_bytes(buf, sizeof(buf), d);
+            html_fmt_bytes(buf, sizeof(buf), d);
         fprintf(out, "<td class=\"num\" data-v=\"%.17g\">%s</td>", d, buf);
     }
     fputs("<td>", out);
@@ -1586,8 +1629,8 @@ int html_report_write(FILE *out, const json_t *report, char *err, size_t errlen)
     write_summary(out, report);
     write_regression(out, report);
     write_suggestions(out, report);
-    write_hotspots(out, report);
     write_flame_section(out, kept, total);
+    write_hotspots(out, report);
     write_memory(out, report);
     write_runs(out, report);
     fputs("</main>\n<script type=\"application/json\" id=\"data\">", out);

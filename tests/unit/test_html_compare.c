@@ -75,9 +75,16 @@ static void test_compare_page(void **state)
     check_page(html);
     assert_non_null(strstr(html, "verdict-regression"));
     assert_non_null(strstr(html, "&lt;0.001"));
-    assert_non_null(strstr(html, "+8.0% \xe2\x80\xa6 +12.0%"));
-    assert_non_null(strstr(html, "The script changed since the baseline"));
+    assert_non_null(strstr(html, "+8.0% \xe2\x80\xa6 +12%"));
+    assert_non_null(strstr(html, "The script itself changed since the baseline"));
     assert_non_null(strstr(html, "No baseline: "));
+    /* the check in words: the answer, one sentence per change, why */
+    assert_non_null(strstr(html, "<p class=\"lead v-regression\"><b>Slower</b> than the baseline"));
+    assert_non_null(strstr(html, "<li class=\"v-regression\">Wall time rose <b>10%</b>: "
+                                 "1.000 s \xe2\x86\x92 1.100 s (95% CI +8.0% \xe2\x80\xa6 +12%, "
+                                 "p &lt; 0.001)."));
+    assert_non_null(strstr(html, "<li class=\"v-why\">Why: <code class=\"fn\" title=\"&lt;script"));
+    assert_non_null(strstr(html, "explains 100% of the change (+100 ms self time)"));
     free(html);
     json_decref(doc);
 }
