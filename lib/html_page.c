@@ -121,3 +121,15 @@ void html_page_close(FILE *out, const struct html_page *page)
     }
     fputs("</body>\n</html>\n", out);
 }
+
+void html_write_url_part(FILE *out, const char *s)
+{
+    static const char hex[] = "0123456789ABCDEF";
+    for (const unsigned char *p = (const unsigned char *)s; p && *p; p++) {
+        if ((*p >= 'A' && *p <= 'Z') || (*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') ||
+            *p == '-' || *p == '.' || *p == '_' || *p == '~')
+            fputc(*p, out);
+        else
+            fprintf(out, "%%%c%c", hex[*p >> 4], hex[*p & 15]);
+    }
+}

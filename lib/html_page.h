@@ -59,6 +59,13 @@ void html_page_header(FILE *out, const char *heading);
  */
 void html_page_close(FILE *out, const struct html_page *page);
 
+/*
+ * Write s (borrowed) percent-encoded for a URL path segment or query value:
+ * every byte but A-Z a-z 0-9 - . _ ~ becomes %XX (so the result is also
+ * safe inside an HTML attribute).
+ */
+void html_write_url_part(FILE *out, const char *s);
+
 /* Is a page served (links between pages may be written)? */
 static inline bool html_page_served(const struct html_page *page)
 {

@@ -346,14 +346,12 @@ static const char *hv_verdict_word(const char *v)
     return v ? v : "?";
 }
 
-static void hv_metric_row(FILE *out, const json_t *m)
+void html_verdict_cells(FILE *out, const json_t *m)
 {
-    const char *v = json_get_string(m, "verdict", NULL), *unit = html_verdict_unit(m);
+    const char *unit = html_verdict_unit(m);
     double x;
     char buf[96];
-    fputs("<tr><td class=\"metric\">", out);
-    html_verdict_label(out, m, true);
-    fputs("</td><td class=\"num\">", out);
+    fputs("<td class=\"num\">", out);
     if (json_get_finite(m, "baseline_median", &x)) {
         html_verdict_value(buf, sizeof(buf), x, unit);
         fputs(buf, out);
@@ -371,8 +369,19 @@ static void hv_metric_row(FILE *out, const json_t *m)
     fputs(buf, out);
     fputs("</td><td class=\"num\">", out);
     if (json_get_finite(m, "p_value", &x))
-        fprintf(out, x < 0.001 ? "&lt;0.001" : "%.3f", x);
-    fputs("</td><td class=\"num\">", out);
+        fprintf(out, x < 0.001 ? "%.1e" : "%.3f", x);
+    fputs("</td>", out);
+}
+
+static void hv_metric_row(FILE *out, const json_t *m)
+{
+    const char *v = json_get_string(m, "verdict", NULL);
+    double x;
+    fputs("<tr><td class=\"metric\">", out);
+    html_verdict_label(out, m, true);
+    fputs("</td>", out);
+    html_verdict_cells(out, m);
+    fputs("<td class=\"num\">", out);
     if (json_get_finite(m, "noise_pct", &x))
         fprintf(out, "%.1f%%", x);
     fprintf(out, "</td><td class=\"%s\">", hv_verdict_class(v));

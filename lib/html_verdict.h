@@ -54,6 +54,12 @@ void html_verdict_ci(char *buf, size_t n, const json_t *m);
 void html_verdict_sentences(FILE *out, const json_t *reg);
 
 /*
+ * Write five table cells of metric m (borrowed): baseline median, candidate
+ * median (with units), change, 95% CI, p.
+ */
+void html_verdict_cells(FILE *out, const json_t *m);
+
+/*
  * Write the metrics of reg as a table: metric, baseline and candidate
  * medians, change, 95% CI, p, noise, verdict. Hotspot metrics only when
  * they regressed or improved.

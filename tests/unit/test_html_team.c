@@ -22,7 +22,7 @@ static char *render(const json_t *doc, int *rc)
     size_t len = 0;
     FILE *f = open_memstream(&buf, &len);
     assert_non_null(f);
-    *rc = html_team_write(f, doc, err, sizeof(err));
+    *rc = html_team_write(f, doc, NULL, err, sizeof(err));
     assert_int_equal(fclose(f), 0);
     return buf;
 }
@@ -64,8 +64,9 @@ static void test_hostile_strings_escaped(void **state)
     assert_non_null(strstr(page, "&quot;&gt;&lt;img src=x&gt;"));
     assert_non_null(strstr(page, "confirmed (2 runs)"));
     assert_non_null(strstr(page, "&lt;b&gt;note&lt;/b&gt;"));
-    assert_non_null(strstr(page, "+12.5%"));
-    assert_non_null(strstr(page, "script changed"));
+    assert_non_null(strstr(page, "95% CI +10% \xe2\x80\xa6 +15%"));
+    assert_non_null(strstr(page, "the script itself changed"));
+    assert_non_null(strstr(page, "data-script=\"" HOSTILE_ESC "\""));
     assert_non_null(strstr(page, "Content-Security-Policy"));
     assert_null(strstr(page, "://"));
     free(page);
@@ -80,14 +81,15 @@ static void test_ongoing_nights(void **state)
     int rc;
     char *page = render(doc, &rc);
     assert_int_equal(rc, 0);
-    assert_null(strstr(page, "ongoing:"));
+    assert_null(strstr(page, "still there"));
     free(page);
     json_t *g = json_array_get(json_object_get(json_object_get(doc, "report"), "regressions"), 0);
     json_object_set_new(g, "nights", json_integer(3));
     json_object_set_new(g, "last_batch_id", json_integer(5));
     page = render(doc, &rc);
     assert_int_equal(rc, 0);
-    assert_non_null(strstr(page, "ongoing: 3 nights, since batch 3, latest batch 5"));
+    assert_non_null(strstr(page, "since batch 3"));
+    assert_non_null(strstr(page, "still there after 3 nights (latest batch 5)"));
     free(page);
     json_decref(doc);
 }
@@ -103,8 +105,90 @@ static void test_wrong_types_show_dashes(void **state)
     int rc;
     char *page = render(doc, &rc);
     assert_int_equal(rc, 0);
-    assert_non_null(strstr(page, "Regressions (1)"));
+    assert_non_null(strstr(page, "What got slower (1)"));
     assert_non_null(strstr(page, "</html>"));
+    free(page);
+    json_decref(doc);
+}
+
+/* Render doc as a served page (links between pages); new string. */
+static char *render_served(const json_t *doc)
+{
+    char *buf = NULL, err[256] = "";
+    size_t len = 0;
+    FILE *f = open_memstream(&buf, &len);
+    struct html_site site = {.active = "latest"};
+    assert_int_equal(html_team_write(f, doc, &site, err, sizeof(err)), 0);
+    assert_int_equal(fclose(f), 0);
+    return buf;
+}
+
+static size_t count(const char *s, const char *needle)
+{
+    size_t n = 0;
+    for (const char *p = s; (p = strstr(p, needle)); p += strlen(needle))
+        n++;
+    return n;
+}
+
+/*
+ * tests/data/team-report.json (a report of the coordinator, with a second
+ * regressed series and an improvement added): one line per series, worst
+ * first, each saying what, where, since when and why, with its sparkline
+ * and interval; the metrics fold out.
+ */
+static void test_one_line_per_series(void **state)
+{
+    (void)state;
+    json_error_t jerr;
+    json_t *doc = json_load_file(PYSCOPE_TEST_DATA "/team-report.json", 0, &jerr);
+    assert_non_null(doc);
+    int rc;
+    char *page = render(doc, &rc);
+    assert_int_equal(rc, 0);
+    /* 4 metric rows of a.py on host-b are one line; the memory series another */
+    assert_non_null(strstr(page, "What got slower (2)"));
+    assert_int_equal(count(page, "<li class=\"change regression"), 2);
+    assert_int_equal(count(page, "<li class=\"change improvement"), 1);
+    const char *first = strstr(page, "<li class=\"change regression");
+    assert_non_null(strstr(first, "data-script=\"examples/a.py\" data-host=\"host-b\" "
+                                  "data-metric=\"wall_s\" data-state=\"confirmed\" "
+                                  "data-batch=\"6\" data-why=\"examples/a.py:slow:3\""));
+    /* the sentence */
+    assert_non_null(strstr(page, "is <b class=\"bad\">30% slower</b> on <span class=\"name "
+                                 "host\" title=\"00000000000000b2 \xc2\xb7 CPython 3.11 gcc\">"
+                                 "host-b</span> since night 6 <span class=\"muted\">(commits "
+                                 "<code>c5</code> \xe2\x86\x92 <code>c6</code>, run "));
+    assert_non_null(strstr(page, "<span class=\"state\">confirmed (2 runs)</span>; <code "
+                                 "class=\"fn\" title=\"examples/a.py:slow:3\">slow</code> "
+                                 "explains 100%."));
+    assert_non_null(strstr(page, "uses <b class=\"bad\">12% more memory</b>"));
+    assert_non_null(strstr(page, "still there after 3 nights"));
+    assert_non_null(strstr(page, "is <b class=\"ok\">25% faster</b>"));
+    /* worst first among the open ones: a.py (+30%) before the memory series (+12%) */
+    assert_true(strstr(page, "30% slower") < strstr(page, "12% more memory"));
+    /* sparklines with the change marked, the interval, details folded */
+    assert_int_equal(count(page, "<svg class=\"spark\""), 3);
+    assert_int_equal(count(page, "<line class=\"cp\""), 3);
+    assert_non_null(strstr(page, "<b class=\"bad\">+30%</b><span class=\"muted\">95% CI +29% "
+                                 "\xe2\x80\xa6 +31%</span>"));
+    assert_non_null(strstr(page, "<details><summary>Details: 4 metrics, flame graph diff"));
+    assert_non_null(strstr(page, "<figure class=\"fdiff\" id=\"fdiff-1\">"));
+    assert_int_equal(count(page, "<table class=\"metrics\">"), 3);
+    /* long names are cut on screen, whole on hover */
+    assert_non_null(strstr(page, "<span class=\"name script\" title=\"benchmarks/very_long_"));
+    /* the note is text */
+    assert_non_null(strstr(page, "known: the &lt;b&gt;cache&lt;/b&gt; grows"));
+    /* a file links nowhere */
+    assert_null(strstr(page, "href="));
+    free(page);
+
+    page = render_served(doc);
+    assert_non_null(strstr(page, "<a href=\"/series/examples%2Fa.py?host=00000000000000b2\">"));
+    assert_non_null(strstr(page, "<a href=\"/series/examples%2F%3Cscript%3Ealert%281%29%3C%2F"
+                                 "script%3E.py?host=00000000000000a1\">"));
+    assert_non_null(strstr(page, "<a href=\"/batch/6\">6</a>"));
+    assert_non_null(strstr(page, "<nav class=\"site\">"));
     free(page);
     json_decref(doc);
 }
@@ -128,7 +212,7 @@ static void test_empty_report(void **state)
     int rc;
     char *page = render(doc, &rc);
     assert_int_equal(rc, 0);
-    assert_non_null(strstr(page, "0 regressions (0 open)"));
+    assert_non_null(strstr(page, "Nothing got slower."));
     assert_non_null(strstr(page, "No batch in this window."));
     free(page);
     json_decref(doc);
@@ -138,6 +222,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_hostile_strings_escaped),
+        cmocka_unit_test(test_one_line_per_series),
         cmocka_unit_test(test_ongoing_nights),
         cmocka_unit_test(test_wrong_types_show_dashes),
         cmocka_unit_test(test_not_a_report),
