@@ -88,8 +88,8 @@ struct hist_args {
     bool local;               /* --local, or --reports-dir given: never the farm */
     const char *python_build; /* --python-build: the series' build (default: the newest's) */
     uint64_t limit;           /* --limit: newest runs (default HISTORY_CLI_MAX_RUNS) */
-    const char *metric;       /* --metric: wall_s (default), cpu_s or instructions */
-    struct farm_opts farm;    /* --coordinator ... */
+    const char *metric;    /* --metric: wall_s (default), cpu_s, peak_rss_bytes or instructions */
+    struct farm_opts farm; /* --coordinator ... */
 };
 
 void cli_history_help(FILE *out)
@@ -108,7 +108,8 @@ void cli_history_help(FILE *out)
           "  --python-build BUILD    the series of this Python build (default: the newest\n"
           "                          run's)\n"
           "  --limit N               the newest N runs (default 200, at most 1000)\n"
-          "  --metric M              the series of wall_s (default), cpu_s or instructions\n"
+          "  --metric M              the series of wall_s (default), cpu_s, peak_rss_bytes\n"
+          "                          or instructions\n"
           "                          (counted by pyscope run --instructions; runs without\n"
           "                          counts are left out), in the table, --json and --html\n"
           "  --threshold PCT         smallest change that counts, in percent (default:\n"
@@ -169,10 +170,11 @@ static int hist_parse_args(int argc, char **argv, struct hist_args *a)
             break;
         case HIST_OPT_METRIC:
             if (strcmp(optarg, "wall_s") != 0 && strcmp(optarg, "cpu_s") != 0 &&
+                strcmp(optarg, "peak_rss_bytes") != 0 &&
                 strcmp(optarg, HISTORY_METRIC_INSTRUCTIONS) != 0)
                 return cli_usage_error("history",
                                        "invalid value for --metric: \"%s\" (expected wall_s, "
-                                       "cpu_s or instructions)",
+                                       "cpu_s, peak_rss_bytes or instructions)",
                                        optarg);
             a->metric = optarg;
             break;
@@ -461,11 +463,13 @@ static json_t *hist_build(const char *host_fp, const char *reports_dir, const ch
     return doc;
 }
 
-/* Print value v of metric: seconds, or millions of instructions. */
+/* Print value v of metric: seconds, MiB, or millions of instructions. */
 static void hist_print_value(const char *metric, double v, int width)
 {
     if (strcmp(metric, HISTORY_METRIC_INSTRUCTIONS) == 0)
         printf("%*.2f M", width, v / 1e6);
+    else if (strcmp(metric, "peak_rss_bytes") == 0)
+        printf("%*.1f MiB", width, v / 1048576.0);
     else
         printf("%*.4f s", width, v);
 }
@@ -494,9 +498,10 @@ static void hist_print(const json_t *doc, bool color)
         return;
     }
     printf("\n%-3s %-19s  %-8s  %11s  %8s  %4s  %s\n", "", "Date (UTC)", "Run id",
-           instr                          ? "Median instr"
-           : strcmp(metric, "cpu_s") == 0 ? "Median CPU"
-                                          : "Median wall",
+           instr                                   ? "Median instr"
+           : strcmp(metric, "cpu_s") == 0          ? "Median CPU"
+           : strcmp(metric, "peak_rss_bytes") == 0 ? "Median RSS"
+                                                   : "Median wall",
            "Spread", "n", "Verdict vs its baseline");
     size_t i;
     const json_t *r;
