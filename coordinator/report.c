@@ -76,9 +76,10 @@ static const char SERIES_SQL[] =
     " GROUP BY x.key, x.hostname, x.python_build ORDER BY x.key, x.hostname, x.python_build";
 
 /*
- * The newest runs of each flagged series (sparklines): $1 a json array of
- * {script, fp, build}; each point [epoch seconds, batch id, wall, cpu, rss
- * medians], oldest first.
+ * The newest runs of each flagged series (sparklines) up to batch $3 (the
+ * report's newest, so an old batch's report stays as it was): $1 a json
+ * array of {script, fp, build}; each point [epoch seconds, batch id, wall,
+ * cpu, rss medians], oldest first.
  */
 static const char TRENDS_SQL[] =
     "SELECT json_build_object('script', f.script, 'host_fingerprint', f.fp, 'python_build',"
@@ -86,7 +87,7 @@ static const char TRENDS_SQL[] =
     " x.stored_at)::bigint, x.batch_id, x.wall_median::real, x.cpu_median::real,"
     " x.rss_median::real) ORDER BY x.stored_at) FROM (SELECT r.stored_at, r.batch_id,"
     " r.wall_median, r.cpu_median, r.rss_median FROM runs r WHERE r.script_id = s.id AND"
-    " r.host_id = h.id AND r.python_build = f.build AND r.outcome = 'ok'"
+    " r.host_id = h.id AND r.python_build = f.build AND r.outcome = 'ok' AND r.batch_id <= $3"
     " ORDER BY r.stored_at DESC LIMIT $2) x), '[]'))::text"
     " FROM json_to_recordset($1::json) AS f(script text, fp text, build text)"
     " JOIN scripts s ON s.key = f.script JOIN hosts h ON h.fingerprint = f.fp";
@@ -372,11 +373,14 @@ static int add_trends(struct store *store, json_t *doc, const json_t *series, ch
         return 0;
     }
     char *arg = json_dumps(series, JSON_COMPACT);
-    char points[16];
+    char points[16], newest[32];
     snprintf(points, sizeof(points), "%u", REPORT_TREND_POINTS);
-    const char *p[2] = {arg, points};
+    snprintf(newest, sizeof(newest), "%" JSON_INTEGER_FORMAT,
+             json_integer_value(
+                 json_object_get(json_array_get(json_object_get(doc, "batches"), 0), "id")));
+    const char *p[3] = {arg, points, newest};
     json_t *rows = NULL;
-    int rc = store_json_rows(store, TRENDS_SQL, p, 2, &rows, err, errlen);
+    int rc = store_json_rows(store, TRENDS_SQL, p, 3, &rows, err, errlen);
     free(arg);
     if (rc < 0)
         return rc;

@@ -435,7 +435,7 @@ static void hh_table(FILE *out, const json_t *runs, const struct hh_metric *hm)
         bool cp = json_is_true(json_object_get(r, "change_point"));
         double med, q1, q3, lo, hi, n;
         bool ok = hh_run_values(hm, r, &med, &q1, &q3, &lo, &hi);
-        fputs(cp ? "<tr class=\"cp-row\"><td>" : "<tr><td>", out);
+        fputs(cp ? "<tr class=\"cp-row\"><td class=\"date\">" : "<tr><td class=\"date\">", out);
         html_write_str(out, json_get_string(r, "created", NULL));
         if (cp)
             fputs(" <span class=\"warn\">\xe2\x97\x86 change point</span>", out);
@@ -549,7 +549,54 @@ static void hh_stored(FILE *out, const json_t *stored)
     fputs("</tbody></table></div>\n</section>\n", out);
 }
 
+/* /series/KEY?host=FP[&build=B][&metric=M] for a served page. */
+static void hh_series_href(FILE *out, const char *key, const char *fp, const char *build,
+                           const char *metric)
+{
+    fputs("/series/", out);
+    html_write_url_part(out, key);
+    fputs("?host=", out);
+    html_write_url_part(out, fp);
+    if (build) {
+        fputs("&amp;build=", out);
+        html_write_url_part(out, build);
+    }
+    if (metric) {
+        fputs("&amp;metric=", out);
+        html_write_url_part(out, metric);
+    }
+}
+
+/* Served: one link per metric, the current one marked. */
+static void hh_metric_tabs(FILE *out, const json_t *doc)
+{
+    static const char *const metrics[][2] = {{"wall_s", "Wall time"},
+                                             {"cpu_s", "CPU time"},
+                                             {"peak_rss_bytes", "Peak memory"},
+                                             {"instructions", "Instructions"}};
+    const char *cur = json_get_string(doc, "metric", NULL);
+    const char *key = json_get_string(doc, "script", NULL);
+    const char *fp = json_get_string(json_object_get(doc, "host"), "fingerprint", NULL);
+    const char *build = json_get_string(doc, "python_build", NULL);
+    if (!key || !fp)
+        return;
+    fputs("<nav class=\"tabs\" aria-label=\"metric\">", out);
+    for (size_t i = 0; i < sizeof(metrics) / sizeof(metrics[0]); i++) {
+        bool on = cur ? strcmp(cur, metrics[i][0]) == 0 : i == 0;
+        fputs("<a href=\"", out);
+        hh_series_href(out, key, fp, build, i ? metrics[i][0] : NULL);
+        fprintf(out, "\"%s>%s</a>", on ? " aria-current=\"page\"" : "", metrics[i][1]);
+    }
+    fputs("</nav>\n", out);
+}
+
 int html_history_write(FILE *out, const json_t *doc, char *err, size_t errlen)
+{
+    return html_history_write_site(out, doc, NULL, err, errlen);
+}
+
+int html_history_write_site(FILE *out, const json_t *doc, const struct html_site *site, char *err,
+                            size_t errlen)
 {
     if (!json_is_object(doc) || !hh_is(json_get_string(doc, "schema", NULL), "pyscope.history/1")) {
         if (err && errlen)
@@ -562,7 +609,7 @@ int html_history_write(FILE *out, const json_t *doc, char *err, size_t errlen)
     const json_t *cps = json_object_get(doc, "change_points");
     struct hh_metric hm;
     hh_metric_init(&hm, doc);
-    struct html_page page = {.title = "PyScope history"};
+    struct html_page page = {.title = "PyScope history", .site = site};
     html_page_open(out, &page);
     html_page_header(out, "history");
     fputs("<dl class=\"meta\">\n<dt>Script</dt><dd><code>", out);
@@ -581,11 +628,17 @@ int html_history_write(FILE *out, const json_t *doc, char *err, size_t errlen)
     if (json_get_finite(doc, "threshold_pct", &thr))
         fprintf(out, "</dd>\n<dt>Threshold</dt><dd>%g%%", thr);
     if (hh_is(json_get_string(doc, "source", NULL), "farm")) {
-        fputs("</dd>\n<dt>From</dt><dd>the farm: <code>", out);
-        html_write_str(out, json_get_string(doc, "coordinator", NULL));
-        fputs("</code>", out);
+        const char *coord = json_get_string(doc, "coordinator", NULL);
+        fputs("</dd>\n<dt>From</dt><dd>the farm", out);
+        if (coord) {
+            fputs(": <code>", out);
+            html_write_str(out, coord);
+            fputs("</code>", out);
+        }
     }
     fputs("</dd>\n</dl>\n</header>\n<main>\n", out);
+    if (site)
+        hh_metric_tabs(out, doc);
 
     size_t nreg = 0, i;
     const json_t *r;
@@ -659,19 +712,28 @@ int html_history_write(FILE *out, const json_t *doc, char *err, size_t errlen)
         {
             double nr = 0;
             json_get_finite(o, "runs", &nr);
+            const char *ofp = json_get_string(o, "fingerprint", NULL);
             fprintf(out, "<li>%.0f run%s on ", nr, nr == 1 ? "" : "s");
+            if (site && script && ofp) {
+                fputs("<a href=\"", out);
+                hh_series_href(out, script, ofp, json_get_string(o, "python_build", NULL), NULL);
+                fputs("\">", out);
+            }
             html_write_str(out, json_get_string(o, "hostname", NULL)
                                     ? json_get_string(o, "hostname", NULL)
                                     : "?");
-            fputs(" (<code>", out);
-            html_write_str(out, json_get_string(o, "fingerprint", NULL));
+            fputs(site && script && ofp ? "</a> (<code>" : " (<code>", out);
+            html_write_str(out, ofp);
             fputs("</code>), Python ", out);
             html_write_str(out, json_get_string(o, "python_build", NULL));
             fputs("</li>\n", out);
         }
-        fputs("</ul>\n<p class=\"note\">Use <code>pyscope history --host FINGERPRINT</code> to "
-              "see them.</p>\n</section>\n",
-              out);
+        fputs("</ul>\n", out);
+        if (!site)
+            fputs("<p class=\"note\">Use <code>pyscope history --host FINGERPRINT</code> to "
+                  "see them.</p>\n",
+                  out);
+        fputs("</section>\n", out);
     }
     fputs("</main>\n", out);
     html_page_close(out, &page);

@@ -133,3 +133,20 @@ void html_write_url_part(FILE *out, const char *s)
             fprintf(out, "%%%c%c", hex[*p >> 4], hex[*p & 15]);
     }
 }
+
+void html_page_error(FILE *out, const struct html_site *site, const char *title,
+                     const char *message)
+{
+    struct html_page page = {.title = title, .site = site};
+    html_page_open(out, &page);
+    html_page_header(out, title);
+    fputs("</header>\n<main>\n<p class=\"lead\">", out);
+    html_write_str(out, message);
+    fputs("</p>\n", out);
+    if (site)
+        fputs("<p><a href=\"/\">The latest team report</a> \xc2\xb7 <a href=\"/batches\">all "
+              "batches</a> \xc2\xb7 <a href=\"/hosts\">hosts</a></p>\n",
+              out);
+    fputs("</main>\n", out);
+    html_page_close(out, &page);
+}

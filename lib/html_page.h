@@ -66,6 +66,13 @@ void html_page_close(FILE *out, const struct html_page *page);
  */
 void html_write_url_part(FILE *out, const char *s);
 
+/*
+ * A whole page that says what went wrong (title and message borrowed,
+ * escaped): the served pages' 400, 404 and 503 answers.
+ */
+void html_page_error(FILE *out, const struct html_site *site, const char *title,
+                     const char *message);
+
 /* Is a page served (links between pages may be written)? */
 static inline bool html_page_served(const struct html_page *page)
 {

@@ -665,12 +665,14 @@ static void write_batches(FILE *out, const struct html_site *site, const json_t 
         return;
     }
     bool commits = any_commit(batches);
+    bool counts = json_is_integer(json_object_get(json_array_get(batches, 0), "regressions"));
     fprintf(out,
             "<div class=\"table-wrap\"><table id=\"batch-table\"><thead><tr><th class=\"num\">"
             "Batch</th><th>Suite</th><th>Label</th>%s<th>Finished</th><th>State</th>"
             "<th class=\"num\">Jobs</th><th class=\"num\">Failed</th><th class=\"num\">Runs</th>"
-            "<th class=\"num\">Series</th></tr></thead><tbody>\n",
-            commits ? "<th>Commit</th>" : "");
+            "<th class=\"num\">Series</th>%s</tr></thead><tbody>\n",
+            commits ? "<th>Commit</th>" : "",
+            counts ? "<th class=\"num\">Slower</th><th class=\"num\">Faster</th>" : "");
     size_t i;
     const json_t *b;
     json_array_foreach(batches, i, b)
@@ -703,9 +705,42 @@ static void write_batches(FILE *out, const struct html_site *site, const json_t 
         int_field(out, b, "runs");
         fputs("</td><td class=\"num\">", out);
         int_field(out, b, "series");
+        if (counts) {
+            json_int_t slower = json_integer_value(json_object_get(b, "regressions"));
+            fprintf(out, "</td><td class=\"num%s\">", slower ? " bad" : "");
+            int_field(out, b, "regressions");
+            fputs("</td><td class=\"num\">", out);
+            int_field(out, b, "improvements");
+        }
         fputs("</td></tr>\n", out);
     }
     fputs("</tbody></table></div>\n</section>\n", out);
+}
+
+int html_team_write_batches(FILE *out, const json_t *batches, const struct html_site *site,
+                            char *err, size_t errlen)
+{
+    if (!json_is_array(batches)) {
+        if (errlen)
+            snprintf(err, errlen, "the batch list is not an array");
+        return -PYSCOPE_ESCHEMA;
+    }
+    struct html_page page = {.title = "PyScope batches", .site = site};
+    html_page_open(out, &page);
+    html_page_header(out, "batches");
+    fputs("</header>\n<main class=\"team\">\n", out);
+    write_batches(out, site, batches);
+    fputs("<p class=\"note\">Newest first. Slower and faster count the series a batch found "
+          "(or found again) regressed or improved; each batch links to its report.</p>\n"
+          "</main>\n",
+          out);
+    html_page_close(out, &page);
+    if (ferror(out)) {
+        if (errlen)
+            snprintf(err, errlen, "could not write the page");
+        return -EIO;
+    }
+    return 0;
 }
 
 /* cells (borrowed) indexed by host, then script: {host: {script: cell}} (new). */

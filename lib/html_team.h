@@ -36,4 +36,13 @@
 int html_team_write(FILE *out, const json_t *doc, const struct html_site *site, char *err,
                     size_t errlen);
 
+/*
+ * The list of batches (borrowed: objects as the report's "batches", with
+ * optional integer "regressions" and "improvements": series found slower or
+ * faster), newest first, each linked to its report when served. Returns 0,
+ * -PYSCOPE_ESCHEMA or -EIO.
+ */
+int html_team_write_batches(FILE *out, const json_t *batches, const struct html_site *site,
+                            char *err, size_t errlen);
+
 #endif

@@ -9,7 +9,8 @@ set -euo pipefail
 
 pkgs=(build-essential cmake pkg-config python3.11 libpython3.11-dev
       libjansson-dev libsodium-dev uuid-dev
-      libzmq3-dev libprotobuf-c-dev protobuf-c-compiler libpq-dev libinih-dev)
+      libzmq3-dev libprotobuf-c-dev protobuf-c-compiler libpq-dev libinih-dev
+      libmicrohttpd-dev)
 if [ "${1:-}" = "--test" ]; then
     pkgs+=(libcmocka-dev valgrind clang chromium python3-scipy postgresql iproute2)
 fi
