@@ -454,7 +454,8 @@ static int run_prepare_reports(const struct run_args *a, struct run_files *f)
 }
 
 /* Build the runner's argv (new array of borrowed strings; caller frees the array). */
-static char **run_runner_argv(const char *runner, const struct run_args *a, const char *output)
+static char **run_runner_argv(const char *runner, const struct run_args *a, const char *output,
+                              const char *progress_fd)
 {
     size_t n_script = 0;
     while (a->script_argv[n_script])
@@ -476,6 +477,7 @@ static char **run_runner_argv(const char *runner, const struct run_args *a, cons
     RUN_ADD_OPT("--timeout", a->timeout);
     RUN_ADD_OPT("--venv", a->venv);
     RUN_ADD_OPT("--output", output);
+    RUN_ADD_OPT("--progress-fd", progress_fd);
 #undef RUN_ADD_OPT
     if (a->instructions)
         argv[i++] = "--instructions";
@@ -845,9 +847,13 @@ static json_t *run_measure(const struct run_args *a, struct run_files *f, int *s
 
     if (!a->quiet && !a->json && isatty(STDERR_FILENO))
         fprintf(stderr, "pyscope: profiling %s ...\n", a->script_argv[0]);
-    char **rargv = run_runner_argv(runner, a, f->tmp_output);
+    const char *progress_fd;
+    struct run_progress *progress =
+        run_progress_start(a->quiet || a->json, a->script_argv[0], &progress_fd);
+    char **rargv = run_runner_argv(runner, a, f->tmp_output, progress_fd);
     int status = 0;
     int rc = run_spawn_wait(runner, use_path, rargv, a->json, &status);
+    run_progress_end(&progress);
     free(rargv);
     if (rc < 0) {
         log_error("could not run \"%s\": %s%s", runner, strerror(-rc),

@@ -25,6 +25,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -55,6 +56,7 @@ struct options {
     const char *root;
     const char *output;
     int output_fd;     /* --output-fd: an open descriptor instead of a file (-1: none) */
+    int progress_fd;   /* --progress-fd: a socket for "measured I N" lines (-1: none) */
     bool instructions; /* --instructions: also count instructions under cachegrind */
     const char *script;
     int argc;
@@ -65,7 +67,8 @@ struct options {
 struct child_arg {
     struct profiler_config cfg;
     struct shm_region *region;
-    int output_fd; /* closed in the child: the script never gets the document's descriptor */
+    int output_fd;   /* closed in the child: the script never gets the document's descriptor */
+    int progress_fd; /* closed in the child too */
 };
 
 static void usage(FILE *out)
@@ -89,6 +92,9 @@ static void usage(FILE *out)
                  "  --output FILE         where to write the JSON (default: standard output)\n"
                  "  --output-fd N         write the JSON to open descriptor N instead (the\n"
                  "                        agent's way: the script cannot reach that file)\n"
+                 "  --progress-fd N       send \"measured I N\" (warmup, instructions) lines\n"
+                 "                        to descriptor N as each run starts (pyscope's\n"
+                 "                        status line on a terminal)\n"
                  "  -h, --help            show this help;  --version  show the version\n"
                  "\n"
                  "Exit status: 0 ok, 3 the script failed, 124 timed out, 2 usage, 4 internal.\n");
@@ -129,6 +135,7 @@ static int parse_options(int argc, char **argv, struct options *o)
         OPT_ROOT,
         OPT_OUTPUT,
         OPT_OUTPUT_FD,
+        OPT_PROGRESS_FD,
         OPT_INSTRUCTIONS,
         OPT_VERSION
     };
@@ -142,12 +149,14 @@ static int parse_options(int argc, char **argv, struct options *o)
         {"root", required_argument, NULL, OPT_ROOT},
         {"output", required_argument, NULL, OPT_OUTPUT},
         {"output-fd", required_argument, NULL, OPT_OUTPUT_FD},
+        {"progress-fd", required_argument, NULL, OPT_PROGRESS_FD},
         {"instructions", no_argument, NULL, OPT_INSTRUCTIONS},
         {"help", no_argument, NULL, 'h'},
         {"version", no_argument, NULL, OPT_VERSION},
         {NULL, 0, NULL, 0},
     };
-    *o = (struct options){.mode = 1, .repeat = 1, .interval_s = 0.004, .output_fd = -1};
+    *o = (struct options){
+        .mode = 1, .repeat = 1, .interval_s = 0.004, .output_fd = -1, .progress_fd = -1};
     long fd;
     int c;
     double ms;
@@ -204,6 +213,17 @@ static int parse_options(int argc, char **argv, struct options *o)
                 return -PYSCOPE_EUSAGE;
             }
             o->output_fd = (int)fd;
+            break;
+        case OPT_PROGRESS_FD:
+            if (!parse_long(optarg, 3, 1023, &fd) || fcntl((int)fd, F_GETFD) < 0) {
+                log_error("--progress-fd takes an open descriptor number from 3 to 1023, not "
+                          "\"%s\"",
+                          optarg);
+                return -PYSCOPE_EUSAGE;
+            }
+            o->progress_fd = (int)fd;
+            /* programs the script starts (and valgrind) never get it */
+            fcntl(o->progress_fd, F_SETFD, FD_CLOEXEC);
             break;
         case OPT_INSTRUCTIONS:
             o->instructions = true;
@@ -319,7 +339,27 @@ static void child_main(void *p)
     struct child_arg *a = p;
     if (a->output_fd >= 0)
         close(a->output_fd);
+    if (a->progress_fd >= 0)
+        close(a->progress_fd);
     profiler_child_main(&a->cfg, a->region);
+}
+
+/*
+ * Tell --progress-fd's reader (pyscope, which draws a status line) that a run
+ * starts: "KIND I N\n" (KIND warmup, measured or instructions; I of N). One
+ * send, never a signal: a reader gone away is no error.
+ */
+static void progress_note(int fd, const char *kind, long i, long n)
+{
+    if (fd < 0)
+        return;
+    char line[64];
+    int len = snprintf(line, sizeof(line), "%s %ld %ld\n", kind, i, n);
+    if (len > 0 && send(fd, line, (size_t)len, MSG_NOSIGNAL | MSG_DONTWAIT) < 0 &&
+        errno == ENOTSOCK) {
+        ssize_t w = write(fd, line, (size_t)len); /* a pipe (SIGPIPE is the caller's) */
+        (void)w;
+    }
 }
 
 static json_t *run_json(const struct run_measure *m)
@@ -418,6 +458,7 @@ static int instr_measure(const struct options *o, struct instr *in)
     double limit = o->timeout_s > 0 ? o->timeout_s * CACHEGRIND_TIMEOUT_FACTOR : 0;
     for (long i = 0; i < o->repeat; i++) {
         struct run_measure m;
+        progress_note(o->progress_fd, "instructions", i + 1, o->repeat);
         int rc = supervise_run(cachegrind_child_main, &in->run, limit, false, &m);
         if (rc < 0) {
             log_error("could not start valgrind: %s", strerror(-rc));
@@ -720,8 +761,11 @@ int main(int argc, char **argv)
                     .interval_s = o.interval_s},
             .region = region,
             .output_fd = o.output_fd,
+            .progress_fd = o.progress_fd,
         };
         struct run_measure m;
+        progress_note(o.progress_fd, is_warmup ? "warmup" : "measured",
+                      is_warmup ? i + 1 : i - o.warmup + 1, is_warmup ? o.warmup : o.repeat);
         rc = supervise_run(child_main, &ca, o.timeout_s, !is_warmup, &m);
         if (rc < 0) {
             log_error("could not start the script: %s", strerror(-rc));
