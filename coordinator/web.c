@@ -614,7 +614,10 @@ static enum MHD_Result respond(struct MHD_Connection *c, struct page *p, bool ch
         return MHD_NO;
     }
     MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, "text/html; charset=utf-8");
-    MHD_add_response_header(r, "Content-Security-Policy", html_page_csp(false));
+    /* the page's own policy, and what a meta element cannot say: no framing */
+    char csp[512];
+    snprintf(csp, sizeof(csp), "%s; frame-ancestors 'none'", html_page_csp(false));
+    MHD_add_response_header(r, "Content-Security-Policy", csp);
     MHD_add_response_header(r, "X-Content-Type-Options", "nosniff");
     MHD_add_response_header(r, "Referrer-Policy", "no-referrer");
     MHD_add_response_header(r, "X-Frame-Options", "DENY");

@@ -30,7 +30,7 @@ static const char ERROR_CATCHER[] =
 
 #define CSP_BASE                                                                                   \
     "default-src 'none'; style-src 'unsafe-inline'; img-src data:; base-uri 'none'; "              \
-    "form-action 'none'; frame-ancestors 'none'"
+    "form-action 'none'"
 
 static char csp_script[512];
 static pthread_once_t csp_once = PTHREAD_ONCE_INIT;

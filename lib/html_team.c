@@ -74,6 +74,22 @@ static void long_name(FILE *out, const char *cls, const char *s)
     fputs("</span>", out);
 }
 
+/* An RFC 3339 time as "2026-12-05 00:57" (UTC), the whole of it on hover; "-" when absent. */
+static void short_time(FILE *out, const char *t)
+{
+    if (!t || strlen(t) < 16 || t[10] != 'T') {
+        esc(out, t);
+        return;
+    }
+    fputs("<span class=\"date\" title=\"", out);
+    html_write_str(out, t);
+    fputs("\">", out);
+    html_write_escaped(out, t, 10);
+    fputs(" ", out);
+    html_write_escaped(out, t + 11, 5);
+    fputs("</span>", out);
+}
+
 /* <a href="/series/SCRIPT?host=FP"> when served; nothing for a file. */
 static bool series_link_open(FILE *out, const struct html_site *site, const char *script,
                              const char *fp)
@@ -688,7 +704,7 @@ static void write_batches(FILE *out, const struct html_site *site, const json_t 
             long_name(out, "cut mono", str(b, "commit"));
         }
         fputs("</td><td>", out);
-        esc_field(out, b, "finished");
+        short_time(out, str(b, "finished"));
         fputs("</td><td>", out);
         esc_field(out, b, "state");
         fputs(json_is_true(json_object_get(b, "analyzed")) ? ", analysed" : "", out);
@@ -904,8 +920,8 @@ static void write_header(FILE *out, const json_t *rep)
             html_write_str(out, suite);
         }
         fputs("</dd>\n<dt>Finished</dt><dd>", out);
-        esc_field(out, newest, "finished");
-        fputs("</dd>\n", out);
+        short_time(out, str(newest, "finished"));
+        fputs(" UTC</dd>\n", out);
     } else if (json_array_size(batches) > 1) {
         const json_t *oldest = json_array_get(batches, json_array_size(batches) - 1);
         fprintf(out, "<dt>Batches</dt><dd>%zu: ", json_array_size(batches));
@@ -913,10 +929,10 @@ static void write_header(FILE *out, const json_t *rep)
         fputs(" \xe2\x80\xa6 ", out);
         int_field(out, newest, "id");
         fputs(", finished ", out);
-        esc_field(out, oldest, "finished");
+        short_time(out, str(oldest, "finished"));
         fputs(" \xe2\x80\xa6 ", out);
-        esc_field(out, newest, "finished");
-        fputs("</dd>\n", out);
+        short_time(out, str(newest, "finished"));
+        fputs(" UTC</dd>\n", out);
     }
     fputs("</dl>\n</header>\n", out);
 }
