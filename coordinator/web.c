@@ -71,8 +71,6 @@ static const char BATCHES_SQL[] =
     " 'jobs', (SELECT count(*) FROM jobs j WHERE j.batch_id = b.id),"
     " 'jobs_failed', (SELECT count(*) FROM jobs j WHERE j.batch_id = b.id AND j.state = 'failed'),"
     " 'runs', (SELECT count(*) FROM runs r WHERE r.batch_id = b.id),"
-    " 'series', (SELECT count(DISTINCT (r.script_id, r.host_id, r.python_build)) FROM runs r"
-    "   WHERE r.batch_id = b.id AND r.outcome = 'ok'),"
     " 'regressions', (SELECT count(DISTINCT (g.script_id, g.host_id, g.python_build))"
     "   FROM regressions g WHERE (g.batch_id = b.id OR g.last_batch_id = b.id)"
     "   AND g.kind = 'regression'),"
@@ -97,12 +95,25 @@ static const char PAIRS_SQL[] =
     " GROUP BY ha.hostname, ha.fingerprint, hb.hostname, hb.fingerprint"
     " ORDER BY ha.hostname, hb.hostname LIMIT 1000";
 
+/*
+ * A series' fingerprint for the cache: its runs (count, newest) and its stored
+ * regressions (count, last update); $1 script key, $2 hostname or fingerprint.
+ * Index reads only (runs_series_idx, regressions_series_idx).
+ */
+static const char SERIES_TAG_SQL[] =
+    "SELECT concat_ws('|', (SELECT count(*)::text || ':' || coalesce(max(r.stored_at)::text, '')"
+    "  FROM runs r WHERE r.script_id = s.id AND r.host_id = h.id),"
+    " (SELECT count(*)::text || ':' || coalesce(max(g.updated)::text, '') FROM regressions g"
+    "  WHERE g.script_id = s.id AND g.host_id = h.id))"
+    " FROM scripts s, hosts h WHERE s.key = $1 AND (h.hostname = $2 OR h.fingerprint = $2)"
+    " ORDER BY h.id";
+
 static const char BATCH_OF_SQL[] = "SELECT json_build_object('id', b.id, 'label', b.label)::text"
                                    " FROM batches b WHERE b.id = $1::bigint";
 
-/* A rendered team report. */
+/* A rendered page: a team report ("latest N", "batch N") or a series' history. */
 struct cache_entry {
-    uint64_t batch;
+    char *key;
     char *tag;
     char *html;
     size_t len;
@@ -295,14 +306,14 @@ static void pool_put(struct web *w, size_t slot)
 
 /* ---- the cache of rendered reports --------------------------------------------------------- */
 
-/* A copy of the cached page of batch with tag into *page; false when none. */
-static bool cache_find(struct web *w, uint64_t batch, const char *tag, struct page *page)
+/* A copy of the cached page key with tag into *page; false when none. */
+static bool cache_find(struct web *w, const char *key, const char *tag, struct page *page)
 {
     bool hit = false;
     pthread_mutex_lock(&w->mu);
     for (size_t i = 0; i < WEB_CACHE; i++) {
         struct cache_entry *e = &w->cache[i];
-        if (e->html && e->batch == batch && strcmp(e->tag, tag) == 0) {
+        if (e->html && strcmp(e->key, key) == 0 && strcmp(e->tag, tag) == 0) {
             page->body = xmalloc(e->len ? e->len : 1);
             memcpy(page->body, e->html, e->len);
             page->len = e->len;
@@ -316,22 +327,23 @@ static bool cache_find(struct web *w, uint64_t batch, const char *tag, struct pa
     return hit;
 }
 
-static void cache_put(struct web *w, uint64_t batch, const char *tag, const char *html, size_t len)
+static void cache_put(struct web *w, const char *key, const char *tag, const char *html, size_t len)
 {
     pthread_mutex_lock(&w->mu);
     struct cache_entry *slot = &w->cache[0];
     for (size_t i = 0; i < WEB_CACHE; i++) {
         struct cache_entry *e = &w->cache[i];
-        if (e->html && e->batch == batch) { /* the same batch, older: replaced */
+        if (e->html && strcmp(e->key, key) == 0) { /* the same page, older: replaced */
             slot = e;
             break;
         }
         if (!e->html || e->used < slot->used)
             slot = e;
     }
+    free(slot->key);
     free(slot->tag);
     free(slot->html);
-    slot->batch = batch;
+    slot->key = xstrdup(key);
     slot->tag = xstrdup(tag);
     slot->html = xmalloc(len ? len : 1);
     memcpy(slot->html, html, len);
@@ -453,7 +465,8 @@ static void page_report(struct web *w, struct store *s, uint64_t batch, struct p
         return;
     }
     /* / and /batch/N of the same batch differ only in the navigation: cached apart */
-    uint64_t key = batch ? t.batch : UINT64_MAX - t.batch;
+    char key[48];
+    snprintf(key, sizeof(key), "%s %" PRIu64, batch ? "batch" : "latest", t.batch);
     if (cache_find(w, key, t.tag, p))
         return;
     char *html;
@@ -531,8 +544,23 @@ static const char *arg(struct MHD_Connection *c, const char *key)
     return v && *v ? v : NULL;
 }
 
-static void page_series(struct store *s, struct MHD_Connection *c, const char *script,
-                        struct page *p)
+struct series_tag {
+    char text[512]; /* every row's tag, joined */
+    int rows;
+};
+
+static int series_tag_row(const char *const *v, int ncols, void *arg)
+{
+    struct series_tag *t = arg;
+    size_t len = strlen(t->text);
+    if (ncols > 0 && v[0])
+        snprintf(t->text + len, sizeof(t->text) - len, "%s;", v[0]);
+    t->rows++;
+    return 0;
+}
+
+static void page_series(struct web *w, struct store *s, struct MHD_Connection *c,
+                        const char *script, struct page *p)
 {
     const char *host = arg(c, "host"), *build = arg(c, "build"), *metric = arg(c, "metric");
     if (!metric)
@@ -562,6 +590,15 @@ static void page_series(struct store *s, struct MHD_Connection *c, const char *s
         return;
     }
     char err[512] = "";
+    /* the same page while the series has no new run or regression change */
+    struct series_tag tag = {{0}, 0};
+    const char *tp[2] = {script, host};
+    char *key = xasprintf("series %s\x1f%s\x1f%s\x1f%s", script, host, build ? build : "", metric);
+    if (store_each_row(s, SERIES_TAG_SQL, tp, 2, series_tag_row, &tag, err, sizeof(err)) > 0 &&
+        cache_find(w, key, tag.text, p)) {
+        free(key);
+        return;
+    }
     struct wire_query q = {.kind = WIRE_QUERY_SERIES,
                            .script = script,
                            .host = host,
@@ -572,6 +609,7 @@ static void page_series(struct store *s, struct MHD_Connection *c, const char *s
         log_warn("http: series: %s", err);
         error_page(p, MHD_HTTP_SERVICE_UNAVAILABLE, "database error",
                    "The database did not answer; try again in a moment.", NULL);
+        free(key);
         return;
     }
     const json_t *e = json_object_get(series, "error");
@@ -579,6 +617,7 @@ static void page_series(struct store *s, struct MHD_Connection *c, const char *s
         const char *msg = json_string_value(json_object_get(e, "message"));
         error_page(p, MHD_HTTP_NOT_FOUND, "no such series", msg ? msg : "unknown series", NULL);
         json_decref(series);
+        free(key);
         return;
     }
     struct regress_options opt;
@@ -591,6 +630,9 @@ static void page_series(struct store *s, struct MHD_Connection *c, const char *s
     html_history_write_site(k.f, doc, &site, err, sizeof(err));
     json_decref(doc);
     page_end(&k, p, MHD_HTTP_OK);
+    if (tag.rows)
+        cache_put(w, key, tag.text, p->body, p->len);
+    free(key);
 }
 
 /* ---- the request handler ------------------------------------------------------------- */
@@ -706,7 +748,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
     else if (strcmp(url, "/hosts") == 0)
         page_hosts(s, &p);
     else
-        page_series(s, c, url + strlen("/series/"), &p);
+        page_series(w, s, c, url + strlen("/series/"), &p);
     pool_put(w, slot);
     log_debug("http: %s %s: %u, %zu bytes, %.1f ms", method, url, p.status, p.len, now_ms() - t0);
     return respond(c, &p, false);
@@ -727,7 +769,8 @@ static void warm_once(struct web *w)
     if (batch_tag(w->warm_store, 0, &t, &found, err, sizeof(err)) < 0 || !found)
         return;
     struct page p;
-    uint64_t key = UINT64_MAX - t.batch;
+    char key[48];
+    snprintf(key, sizeof(key), "latest %" PRIu64, t.batch);
     if (cache_find(w, key, t.tag, &p)) {
         free(p.body);
         return;
@@ -839,6 +882,7 @@ void web_stop(struct web **wp)
         store_close(&w->pool[i]);
     store_close(&w->warm_store);
     for (size_t i = 0; i < WEB_CACHE; i++) {
+        free(w->cache[i].key);
         free(w->cache[i].tag);
         free(w->cache[i].html);
     }

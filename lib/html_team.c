@@ -682,12 +682,13 @@ static void write_batches(FILE *out, const struct html_site *site, const json_t 
     }
     bool commits = any_commit(batches);
     bool counts = json_is_integer(json_object_get(json_array_get(batches, 0), "regressions"));
+    bool series = json_is_integer(json_object_get(json_array_get(batches, 0), "series"));
     fprintf(out,
             "<div class=\"table-wrap\"><table id=\"batch-table\"><thead><tr><th class=\"num\">"
             "Batch</th><th>Suite</th><th>Label</th>%s<th>Finished</th><th>State</th>"
             "<th class=\"num\">Jobs</th><th class=\"num\">Failed</th><th class=\"num\">Runs</th>"
-            "<th class=\"num\">Series</th>%s</tr></thead><tbody>\n",
-            commits ? "<th>Commit</th>" : "",
+            "%s%s</tr></thead><tbody>\n",
+            commits ? "<th>Commit</th>" : "", series ? "<th class=\"num\">Series</th>" : "",
             counts ? "<th class=\"num\">Slower</th><th class=\"num\">Faster</th>" : "");
     size_t i;
     const json_t *b;
@@ -719,8 +720,10 @@ static void write_batches(FILE *out, const struct html_site *site, const json_t 
             int_field(out, b, "jobs_failed");
         fputs("</td><td class=\"num\">", out);
         int_field(out, b, "runs");
-        fputs("</td><td class=\"num\">", out);
-        int_field(out, b, "series");
+        if (series) {
+            fputs("</td><td class=\"num\">", out);
+            int_field(out, b, "series");
+        }
         if (counts) {
             json_int_t slower = json_integer_value(json_object_get(b, "regressions"));
             fprintf(out, "</td><td class=\"num%s\">", slower ? " bad" : "");

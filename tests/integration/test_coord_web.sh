@@ -105,6 +105,8 @@ id=$(pg_sql "SELECT min(id) FROM regressions WHERE metric = 'wall_s'")
 "$PYSCOPE_BUILD/cli/pyscope" triage --coordinator "$COORD_EP" "$id" ack >/dev/null
 get /
 expect_match "/: the triage shows at once" 'data-metric="wall_s" data-state="ack"' "$(cat "$T/body")"
+get "series/examples/a.py?host=host-b"
+expect_match "/series: the triage shows at once (its cache is checked too)" 'farm: regression #[0-9]+ wall_s, ack' "$(cat "$T/body")"
 expect_eq "the pages read through their own read-only connections" t \
     "$(pg_sql "SELECT count(*) > 0 FROM pg_stat_activity WHERE application_name = 'pyscope-web'")"
 coord_stop
