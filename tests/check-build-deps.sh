@@ -36,14 +36,18 @@ pcdir=$dir/pkgconfig-allowed
 rm -rf "$pcdir"
 mkdir -p "$pcdir"
 IFS=: read -ra pcpath <<<"$(pkg-config --variable pc_path pkg-config)"
+pcs=()
 for d in "${pcpath[@]}"; do
-    for pc in "$d"/*.pc; do
-        [ -e "$pc" ] || continue
-        owner=$(dpkg-query -S "$pc" 2>/dev/null | head -n 1 | sed 's/:.*//') || true
-        if [ -n "$owner" ] && grep -qxF "$owner" "$allowed" && [ ! -e "$pcdir/${pc##*/}" ]; then
-            ln -s "$pc" "$pcdir/${pc##*/}"
-        fi
-    done
+    for pc in "$d"/*.pc; do [ -e "$pc" ] && pcs+=("$pc"); done
+done
+# "pkg[:arch][, pkg...]: /path/name.pc", one dpkg-query for all of them (it fails when
+# one file belongs to no package: those stay hidden)
+{ dpkg-query -S "${pcs[@]}" 2>/dev/null || true; } | while IFS= read -r line; do
+    owner=${line%%: *} pc=${line#*: }
+    owner=${owner%%,*} owner=${owner%%:*}
+    if grep -qxF "$owner" "$allowed" && [ ! -e "$pcdir/${pc##*/}" ]; then
+        ln -s "$pc" "$pcdir/${pc##*/}"
+    fi
 done
 
 echo "check-build-deps: Release build in $dir with only: ${main[*]}"
@@ -56,7 +60,9 @@ if ! PKG_CONFIG_LIBDIR=$pcdir cmake -S "$src" -B "$dir" -DCMAKE_BUILD_TYPE=Relea
     exit 1
 fi
 
-python3 - "$src" "$dir" "$allowed" <<'PY'
+# python3.11 is in the build list; the python3 command is not (a fresh machine lacks it).
+py=$(command -v python3.11 || command -v python3)
+"$py" - "$src" "$dir" "$allowed" <<'PY'
 import glob, os, re, shlex, subprocess, sys
 
 src, build, allowed_file = (os.path.realpath(a) for a in sys.argv[1:4])
