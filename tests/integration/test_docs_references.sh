@@ -9,7 +9,7 @@
 source "$PYSCOPE_SRC/tests/integration/lib.sh"
 
 check() { # check ROOT [EXTRA_FILE...]: the problems found, one a line
-    python3 - "$@" <<'PY'
+    "$PY" - "$@" <<'PY'
 import os, re, subprocess, sys
 
 root = sys.argv[1]
