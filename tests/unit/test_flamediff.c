@@ -173,8 +173,10 @@ static void test_hostile_json(void **state)
 {
     (void)state;
     char err[128] = "";
-    assert_null(flame_diff_from_json(json_pack("{s:s}", "frames", "x"), err, sizeof(err)));
+    json_t *bad = json_pack("{s:s}", "frames", "x");
+    assert_null(flame_diff_from_json(bad, err, sizeof(err)));
     assert_non_null(strstr(err, "frames"));
+    json_decref(bad);
     json_t *doc = json_pack("{s:[s, s], s:[[i, i, f, f], [i, i, f, f], [i, i, f, f], [i, i, f, f],"
                             " [i, i, f, f], [i, i, s, f]], s:i, s:i}",
                             "frames", "<script>alert(1)</script>:x:1", "ok.py:fine:2", "nodes", -1,
