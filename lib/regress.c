@@ -1017,7 +1017,7 @@ static bool identity_changed(const json_t *cand, const json_t *const *base, size
 }
 
 /* What a "why" explains the change with (build_why). */
-enum why_basis { WHY_WALL, WHY_CPU, WHY_INSTRUCTIONS };
+enum why_basis { WHY_WALL, WHY_CPU, WHY_INSTRUCTIONS, WHY_WALL_NET };
 
 /* One function of a "why": its change on the basis. */
 struct why_item {
@@ -1050,7 +1050,7 @@ static double why_value(const json_t *doc, const char *key, enum why_basis basis
     if (!has_profile(doc))
         return 0;
     const json_t *f = find_function(doc, key);
-    if (basis == WHY_WALL) {
+    if (basis == WHY_WALL || basis == WHY_WALL_NET) {
         *ok = true;
         if (!f)
             return 0;
@@ -1058,6 +1058,18 @@ static double why_value(const json_t *doc, const char *key, enum why_basis basis
         function_samples(doc, key, "self_s", &d);
         double m = median_of(&d);
         free(d.v);
+        if (basis == WHY_WALL_NET) {
+            /* sampled self times include the wait for a CPU: scale them to the run's net
+             * wall time (the wait taken as spread over the functions like the samples) */
+            struct dvec w = {0}, n = {0};
+            run_samples(doc, "wall_s", &w);
+            net_samples(doc, &n);
+            double mw = median_of(&w), mn = median_of(&n);
+            *ok = mw > 0 && n.n > 0;
+            m = *ok ? m * mn / mw : 0;
+            free(w.v);
+            free(n.v);
+        }
         return m;
     }
     /* CPU self time of key, and of all functions (for a share) */
@@ -1123,6 +1135,8 @@ static json_t *build_why(const json_t *cand, const json_t *const *base, size_t n
         basis = WHY_CPU;
     else if (metric && strcmp(metric, HISTORY_METRIC_INSTRUCTIONS) == 0)
         basis = WHY_INSTRUCTIONS;
+    else if (json_is_true(json_object_get(json_object_get(m, "contention"), "net_of_queueing")))
+        basis = WHY_WALL_NET;
     double change = 0;
     bool decided =
         verdict && (strcmp(verdict, "regression") == 0 || strcmp(verdict, "improvement") == 0);
@@ -1192,7 +1206,7 @@ static json_t *build_why(const json_t *cand, const json_t *const *base, size_t n
         }
     }
     json_decref(keys);
-    static const char *const basis_names[] = {"self_s", "self_cpu_s", "instructions"};
+    static const char *const basis_names[] = {"self_s", "self_cpu_s", "instructions", "self_s_net"};
     return json_pack("{s:o, s:o, s:o, s:o, s:o, s:o, s:b, s:b, s:b}", "metric",
                      decided && metric ? json_string(metric) : json_null(), "basis",
                      decided && basis_known ? json_string(basis_names[basis]) : json_null(),
@@ -1553,6 +1567,7 @@ static void print_why(FILE *out, const json_t *why)
         fprintf(out, "Why (%s, candidate vs baseline median):\n",
                 instr                              ? "instructions by CPU self-time share"
                 : strcmp(basis, "self_cpu_s") == 0 ? "CPU self time"
+                : strcmp(basis, "self_s_net") == 0 ? "self time net of waiting for a CPU"
                                                    : "self time");
         size_t i;
         const json_t *f;

@@ -136,7 +136,7 @@ SLOW=300 run "$PYSCOPE" run $R2 --no-save --json --fail-on-regression napper.py
 expect_eq "hogs: a 0.75 s longer wait is a regression (exit 1)" 1 "$RC"
 expect_eq "hogs: the wall time regressed" regression \
     "$(json_get "[m for m in d['regression']['metrics'] if m['metric'] == 'wall_s'][0]['verdict']")"
-expect_match "hogs: why names wait_for_io() on self time" "self_s .*:wait_for_io:4" \
+expect_match "hogs: why names wait_for_io() on (net) self time" "self_s(_net)? .*:wait_for_io:4" \
     "$(json_get "d['regression']['why']['basis'] + ' ' + d['regression']['why']['functions'][0]['key']")"
 expect_eq "hogs: napper is never called CPU-bound" False \
     "$(json_get "any('CPU-bound' in s['message'] for s in d['suggestions'])")"

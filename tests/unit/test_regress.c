@@ -1392,6 +1392,17 @@ static void test_compare_contended(void **state)
     assert_non_null(
         strstr(json_string_value(json_object_get(json_object_get(reg, "decision"), "reason")),
                "so the wall time net of that wait decides"));
+    /* the why: self times scaled to the net wall times, so the shares add up to the
+     * net change the verdict printed */
+    why = json_object_get(reg, "why");
+    assert_string_equal(json_string_value(json_object_get(why, "basis")), "self_s_net");
+    double shares = 0;
+    size_t wi;
+    const json_t *wf;
+    json_array_foreach(json_object_get(why, "functions"), wi, wf) shares +=
+        json_number_value(json_object_get(wf, "share_pct"));
+    if (!(shares > 95 && shares < 105))
+        fail_msg("why shares add up to %.1f%% of the net change", shares);
     json_decref(reg);
     json_decref(cand);
     /* ... while a wall-time change that is all queueing is no change */
