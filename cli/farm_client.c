@@ -19,6 +19,7 @@
 #include "curve.h"
 #include "errors.h"
 #include "log.h"
+#include "sanitize.h"
 #include "xmalloc.h"
 
 int farm_parse_u64(const char *s, uint64_t max, uint64_t *out)
@@ -417,8 +418,7 @@ static void farm_print_table(FILE *out, const json_t *arr, const char *const *wa
         for (size_t c = 0; c < nc; c++) {
             json_t *cv = json_object_get(row, cols[c]);
             char *s = cv ? farm_scalar(cols[c], cv) : xstrdup("-");
-            if (strlen(s) > 60)
-                memcpy(s + 57, "...", 4);
+            sanitize_ellipsize(s, 60); /* a 3 KB token would push every column away */
             cells[(r + 1) * nc + c] = s;
             if (strlen(s) > w[c])
                 w[c] = strlen(s);
@@ -442,7 +442,7 @@ static long long farm_int(const json_t *o, const char *k)
     return json_integer_value(json_object_get(o, k));
 }
 
-int farm_print_doc(FILE *out, enum wire_query_kind kind, const json_t *doc)
+static int farm_print_safe(FILE *out, enum wire_query_kind kind, const json_t *doc)
 {
     static const char *const host_cols[] = {"hostname",  "fingerprint", "cores",
                                             "mem_bytes", "labels",      "agents",
@@ -481,4 +481,13 @@ int farm_print_doc(FILE *out, enum wire_query_kind kind, const json_t *doc)
     fprintf(out, "created:  %s\n", created ? created : "-");
     fprintf(out, "finished: %s\n", finished ? finished : "-");
     return 0;
+}
+
+int farm_print_doc(FILE *out, enum wire_query_kind kind, const json_t *doc)
+{
+    /* host names, labels, scripts, messages: from agents and submitters */
+    json_t *safe = sanitize_json_copy(doc, 0);
+    int rc = farm_print_safe(out, kind, safe);
+    json_decref(safe);
+    return rc;
 }
