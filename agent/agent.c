@@ -717,7 +717,9 @@ static int agent_connect(struct agent *a)
     int dead = (int)a->cfg->dead_periods * AGENT_ZMTP_PING_MS;
     int rmin = 200, rmax = 5000, conn_ms = AGENT_CONNECT_MS;
     int64_t maxsz = WIRE_MAX_MSG_BYTES;
-    zmq_setsockopt(a->sock, ZMQ_ROUTING_ID, a->cfg->name, strlen(a->cfg->name));
+    /* No ZMQ_ROUTING_ID: the coordinator knows an agent by its CURVE key and gives
+     * no routing id twice (no ROUTER_HANDOVER), so a chosen one would only let a
+     * squatter lock this agent out. ZeroMQ picks a fresh one per connection. */
     zmq_setsockopt(a->sock, ZMQ_LINGER, &zero, sizeof(zero));
     zmq_setsockopt(a->sock, ZMQ_IMMEDIATE, &one, sizeof(one));
     zmq_setsockopt(a->sock, ZMQ_HEARTBEAT_IVL, &ivl, sizeof(ivl));

@@ -13,6 +13,8 @@
 #include <inttypes.h>
 #include <jansson.h>
 #include <poll.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -34,10 +36,11 @@ struct peer {
     size_t id_len;
     enum peer_state state;
     char *name;                  /* agent name from Hello (lease owner); with CURVE, the key's */
-    char key[CURVE_Z85_LEN + 1]; /* with CURVE: the public key it said Hello with */
-    int64_t host_id;             /* hosts.id */
-    uint32_t credit;             /* jobs it will take now */
-    int64_t last_seen;           /* monotonic ms */
+    char key[CURVE_Z85_LEN + 1]; /* with CURVE: the public key it said Hello with (its identity) */
+    char host[CURVE_NAME_MAX + 1]; /* with CURVE: the host its allowlist entry grants */
+    int64_t host_id;               /* hosts.id */
+    uint32_t credit;               /* jobs it will take now */
+    int64_t last_seen;             /* monotonic ms */
     struct peer *next;
 };
 
@@ -66,7 +69,14 @@ struct counters {
                                    (e.g. a message over 4 MiB) */
     uint64_t revoked;           /* messages ignored: their key is no longer allowed */
     uint64_t peers_revoked;     /* agents forgotten because their key was revoked */
+    uint64_t impersonation;     /* messages refused: sent under another key's routing id */
+    uint64_t no_hello;          /* agent messages refused: their key has not said Hello */
+    uint64_t reconnections;     /* an agent's key came back on a new connection */
 };
+
+/* Refusal warnings logged per window (then counted only), and the window. */
+#define ROUTER_WARN_BURST     20
+#define ROUTER_WARN_WINDOW_MS 10000
 
 /* A valid result waiting for the group commit (router_flush()). */
 struct pending {
@@ -104,7 +114,52 @@ struct router {
     bool dispatch_due; /* a peer gave credit: claim at the next router_flush() */
     int64_t next_reap;
     int64_t next_stats;
+    int64_t now;               /* of the message being handled (monotonic ms) */
+    int64_t warn_window_start; /* refusal warnings: rate limit */
+    unsigned warn_count;
+    uint64_t warn_suppressed;
 };
+
+/*
+ * Log a refusal as a warning, at most ROUTER_WARN_BURST per window (a key
+ * that floods refusals cannot flood the log); the counters see them all.
+ */
+static void refusal_warn(struct router *r, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+static void refusal_warn(struct router *r, const char *fmt, ...)
+{
+    if (r->now - r->warn_window_start >= ROUTER_WARN_WINDOW_MS) {
+        if (r->warn_suppressed)
+            log_warn("%" PRIu64
+                     " more refusals in the last %d s were not logged (see the counters)",
+                     r->warn_suppressed, ROUTER_WARN_WINDOW_MS / 1000);
+        r->warn_window_start = r->now;
+        r->warn_count = 0;
+        r->warn_suppressed = 0;
+    }
+    if (r->warn_count >= ROUTER_WARN_BURST) {
+        r->warn_suppressed++;
+        return;
+    }
+    r->warn_count++;
+    char msg[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    log_warn("%s", msg);
+}
+
+/* Who sent tm, for logs: "agent:NAME (key ABCDEFGH...)", or "a peer without a key". */
+static const char *peer_label(const struct transport_msg *tm, char *buf, size_t len)
+{
+    if (tm->user_id[0] == '\0')
+        return "a peer without a key";
+    char abbrev[16];
+    curve_public_abbrev(tm->key, abbrev, sizeof(abbrev));
+    snprintf(buf, len, "%s (key %s)", tm->user_id, abbrev);
+    return buf;
+}
 
 struct router *router_new(void *sock, struct store *store, struct writer *const *writers,
                           size_t n_writers, struct analyst *analyst, const struct config *cfg,
@@ -166,6 +221,15 @@ static struct peer *peer_find(struct router *r, const uint8_t *id, size_t len)
 {
     for (struct peer *p = r->peers; p; p = p->next)
         if (p->id_len == len && memcmp(p->id, id, len) == 0)
+            return p;
+    return NULL;
+}
+
+/* With CURVE a peer is its key: the agent that said Hello with key (borrowed), or NULL. */
+static struct peer *peer_find_key(struct router *r, const char *key)
+{
+    for (struct peer *p = r->peers; p; p = p->next)
+        if (strcmp(p->key, key) == 0)
             return p;
     return NULL;
 }
@@ -294,9 +358,14 @@ static void on_hello(struct router *r, const struct transport_msg *tm, const str
     char err[512];
     int64_t host_id;
     struct wire_hello hello = m->hello;
-    if (key_name)
+    /* With CURVE the key decides the agent's name and the host it speaks for. */
+    char host[CURVE_NAME_MAX + 1] = "";
+    if (key_name) {
         hello.name = key_name;
-    if (store_register(r->store, &hello, &host_id, err, sizeof(err)) < 0) {
+        if (!zap_peer_host(r->zap, tm->user_id, tm->key, host, sizeof(host)))
+            return; /* revoked between the checks: ignored like any revoked message */
+    }
+    if (store_register(r->store, &hello, key_name ? host : NULL, &host_id, err, sizeof(err)) < 0) {
         internal_error(r, tm, m->seq, "register an agent", err);
         return;
     }
@@ -308,21 +377,23 @@ static void on_hello(struct router *r, const struct transport_msg *tm, const str
     }
     if (p == NULL) {
         p = xcalloc(1, sizeof(*p));
-        memcpy(p->id, tm->id, tm->id_len);
-        p->id_len = tm->id_len;
         p->next = r->peers;
         r->peers = p;
     }
+    memcpy(p->id, tm->id, tm->id_len);
+    p->id_len = tm->id_len;
     free(p->name);
     p->name = xstrdup(hello.name);
     snprintf(p->key, sizeof(p->key), "%s", tm->key);
+    snprintf(p->host, sizeof(p->host), "%s", host);
     p->host_id = host_id;
     p->state = PEER_READY;
     p->credit = 0;
     p->last_seen = now;
     r->c.hellos++;
     log_info("agent \"%s\" registered (host \"%s\", fingerprint %s, python %s)", p->name,
-             m->hello.host.hostname, m->hello.host.fingerprint, m->hello.python.version);
+             key_name ? host : m->hello.host.hostname, m->hello.host.fingerprint,
+             m->hello.python.version);
     struct wire_msg w;
     wire_msg_init(&w, WIRE_WELCOME);
     w.reply_to = m->seq;
@@ -549,6 +620,9 @@ static json_t *counters_json(const struct router *r)
     COUNTER(disconnections);
     COUNTER(revoked);
     COUNTER(peers_revoked);
+    COUNTER(impersonation);
+    COUNTER(no_hello);
+    COUNTER(reconnections);
 #undef COUNTER
     struct zap_stats zs = {0};
     if (r->zap)
@@ -634,12 +708,45 @@ static enum zap_role router_needed_role(enum wire_type t)
     }
 }
 
+/*
+ * With CURVE, an agent is its key, not its ZeroMQ routing id. A message
+ * that arrives under the routing id another key's agent uses is an attempt
+ * to speak for it: refused (FORBIDDEN), logged with the sender's key, and
+ * counted. A message of p's key (its agent, may be NULL) on a new routing id
+ * is that agent on a new connection (its handshake proved the key): later
+ * answers and jobs go there. Returns 0 to go on, -1 when refused.
+ */
+static int router_check_route(struct router *r, const struct transport_msg *tm,
+                              const struct wire_msg *m, struct peer *p, const char *who)
+{
+    struct peer *owner = peer_find(r, tm->id, tm->id_len);
+    if (owner != NULL && owner != p && strcmp(owner->key, tm->key) != 0) {
+        r->c.impersonation++;
+        refusal_warn(r,
+                     "refused a %s message from %s: it came under the routing id of agent "
+                     "\"%s\", whose key is another",
+                     wire_type_name(m->type), who, owner->name ? owner->name : "?");
+        send_error(r, tm->id, tm->id_len, m->seq, WIRE_ERROR_FORBIDDEN,
+                   "this connection's routing id belongs to another agent");
+        return -1;
+    }
+    if (p != NULL && (p->id_len != tm->id_len || memcmp(p->id, tm->id, tm->id_len) != 0)) {
+        r->c.reconnections++;
+        log_info("agent \"%s\" is back on a new connection", p->name);
+        memcpy(p->id, tm->id, tm->id_len);
+        p->id_len = tm->id_len;
+    }
+    return 0;
+}
+
 void router_handle(struct router *r, const struct transport_msg *tm, int64_t now)
 {
     /* With CURVE, a message whose key is no longer in the allowlist (revoked
      * since its handshake, or replaced) is ignored without an answer. */
+    r->now = now;
+    char who_buf[ZAP_USER_ID_MAX + 32];
+    const char *who = peer_label(tm, who_buf, sizeof(who_buf));
     if (r->zap && !zap_peer_allowed(r->zap, tm->user_id, tm->key)) {
-        const char *who = tm->user_id[0] ? tm->user_id : "a peer without a key";
         if (r->c.revoked++ == 0)
             log_warn("ignoring messages from %s: its key is no longer allowed", who);
         else
@@ -673,7 +780,8 @@ void router_handle(struct router *r, const struct transport_msg *tm, int64_t now
                                                  : zap_role_allows(tm->user_id, needed);
         if (!allowed) {
             r->c.forbidden++;
-            log_warn("peer \"%s\" may not send %s messages", tm->user_id, wire_type_name(m->type));
+            refusal_warn(r, "refused a %s message from %s: its role may not send it",
+                         wire_type_name(m->type), who);
             send_error(r, tm->id, tm->id_len, m->seq, WIRE_ERROR_FORBIDDEN,
                        "this key's role may not send this message");
             wire_msg_destroy(&m);
@@ -682,7 +790,12 @@ void router_handle(struct router *r, const struct transport_msg *tm, int64_t now
         if (agent)
             key_name = tm->user_id + strlen("agent:");
     }
-    struct peer *p = peer_find(r, tm->id, tm->id_len);
+    struct peer *p =
+        r->zap && key_name ? peer_find_key(r, tm->key) : peer_find(r, tm->id, tm->id_len);
+    if (key_name && router_check_route(r, tm, m, p, who) < 0) {
+        wire_msg_destroy(&m);
+        return;
+    }
     if (p)
         p->last_seen = now;
     switch (m->type) {
@@ -700,6 +813,9 @@ void router_handle(struct router *r, const struct transport_msg *tm, int64_t now
     case WIRE_RESULT:
         if (p == NULL) {
             r->c.unexpected++;
+            r->c.no_hello++;
+            refusal_warn(r, "refused a %s message from %s: it has not said Hello",
+                         wire_type_name(m->type), who);
             send_error(r, tm->id, tm->id_len, m->seq, WIRE_ERROR_UNEXPECTED, "send hello first");
             break;
         }
@@ -792,9 +908,17 @@ static void router_drop_revoked(struct router *r, const char *user_id)
     const char *name = user_id + strlen("agent:");
     for (struct peer *p = r->peers, *next; p; p = next) {
         next = p->next;
-        if (p->name && strcmp(p->name, name) == 0 && !zap_peer_allowed(r->zap, user_id, p->key)) {
+        if (p->name == NULL || strcmp(p->name, name) != 0)
+            continue;
+        char host[CURVE_NAME_MAX + 1];
+        if (!zap_peer_host(r->zap, user_id, p->key, host, sizeof(host))) {
             log_warn("dropped %s: key revoked", user_id);
             r->c.peers_revoked++;
+            peer_remove(r, p);
+        } else if (strcmp(host, p->host) != 0) {
+            /* its next message gets "send hello first": it registers on the new host */
+            log_warn("dropped %s: its allowlist entry now grants host \"%s\" instead of \"%s\"",
+                     user_id, host, p->host);
             peer_remove(r, p);
         }
     }

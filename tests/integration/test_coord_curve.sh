@@ -3,7 +3,8 @@
 # keys and plain clients get nothing, roles limit what a key may send, an agent is known by its
 # key's name whatever its Hello says, a key removed from the folder is cut off within a few
 # seconds while the others keep being served (revocation), a key added works without a
-# restart, an agent reconnecting under the same routing id takes over (ROUTER_HANDOVER), bad
+# restart, a second connection of the same key is served while one claiming a routing id in use
+# is not (no ROUTER_HANDOVER: tests/integration/test_coord_identity.sh), bad
 # key files and folders stop the start, and the old allowlist file is refused with a pointer.
 # labels: asan
 source "$PYSCOPE_SRC/tests/integration/lib.sh"
@@ -92,18 +93,24 @@ CMDS
 )
 expect_eq "plain client gets nothing" "timeout" "$out"
 
-# ---- ROUTER_HANDOVER: a second connection with the same routing id takes over ----
+# ---- a second connection of the same key replaces the first (its handshake proved the
+# key); a connection claiming a routing id in use gets nothing (no ROUTER_HANDOVER) ----
 fake_as "$AG_SEC" --routing-id a1 --wait 2000 >"$T/old-conn.out" <<'CMDS' &
 hello
 sleep 4000
 CMDS
 old_conn=$!
 sleep 1
-out=$(fake_as "$AG_SEC" --routing-id a1 --wait 2000 <<'CMDS'
+out=$(fake_as "$AG_SEC" --wait 2000 <<'CMDS'
 hello
 CMDS
 )
-expect_match "same routing id reconnects (handover)" "welcome agent_id=a1 " "$out"
+expect_match "same key on a new connection is served" "welcome agent_id=a1 " "$out"
+out=$(fake_as "$AG_SEC" --routing-id a1 --wait 1500 <<'CMDS'
+hello
+CMDS
+)
+expect_eq "a routing id in use is not handed over" "timeout" "$out"
 wait "$old_conn" || true
 
 # ---- revocation: a2 is connected and served; its key file goes; a2 is cut off ----

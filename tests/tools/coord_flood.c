@@ -14,7 +14,8 @@
  *      non-blocking) and never finish the ZMTP/CURVE handshake (a third send
  *      nothing, a third half a greeting, a third a whole greeting and then
  *      garbage); they stay open until the end;
- *   3. the flooder says Hello, then sends N malformed messages as fast as the
+ *   3. the flooder says Hello (with the good agent's host fingerprint: it must
+ *      not get that host or its jobs), then sends N malformed messages as fast as the
  *      coordinator takes them: truncated protobuf, wrong wire types, random
  *      bytes, bad fields (ranges, UTF-8, lengths, paths), messages only a
  *      coordinator sends, two-frame messages, results for unknown jobs,
@@ -163,7 +164,7 @@ static struct wire_msg *recv_within(void *s, long ms)
 /* A fixed host and Python: enough for Hello and Result to validate. */
 static void flood_host(struct wire_host *h, const char *fingerprint)
 {
-    /* the hostname is what Submit's host names select */
+    /* with CURVE the host name the key grants counts, not this claim */
     *h = (struct wire_host){.fingerprint = fingerprint, .hostname = fingerprint};
 }
 
@@ -235,7 +236,8 @@ static void submit_jobs(void *sub, uint64_t seq, unsigned n)
     m.submit.suite = "flood-good";
     m.submit.n_entries = n;
     m.submit.entries = e;
-    static const char *const good_host[] = {"aaaaaaaa00000001"}; /* its hostname */
+    /* its host: the one its key's allowlist entry grants (KEYS/agents/good.key) */
+    static const char *const good_host[] = {"good"};
     m.submit.hosts.n_names = 1;
     m.submit.hosts.names = good_host;
     send_blocking(sub, &m, seq);
@@ -519,7 +521,9 @@ int main(int argc, char **argv)
 
     /* 3. the flooder */
     void *fl = curve_dealer(ctx, ep, server, flood_sec);
-    say_hello(fl, "ffffffff00000001");
+    /* with the good agent's fingerprint: the flooder gets a host of its own, never the
+     * good agent's (docs/security.md, "Who an agent is"), so none of its jobs */
+    say_hello(fl, "aaaaaaaa00000001");
     uint64_t sent = 0, by_kind[FK__COUNT] = {0}, errors = 0, oversize_sent = 0;
     int64_t start = now_us(), pace_us = (int64_t)pace_ms * 1000, last_progress = start;
     uint64_t ack_before = 0;
