@@ -475,6 +475,10 @@ static int farm_print_safe(FILE *out, enum wire_query_kind kind, const json_t *d
     fprintf(out, "jobs:     %lld total, %lld done, %lld failed, %lld running, %lld queued\n",
             farm_int(j, "total"), farm_int(j, "done"), farm_int(j, "failed"), farm_int(j, "leased"),
             farm_int(j, "queued"));
+    if (farm_int(j, "host_offline") > 0)
+        fprintf(out,
+                "          %lld of them failed \"host offline\": no live agent on their host\n",
+                farm_int(j, "host_offline"));
     fprintf(out, "runs:     %lld stored\n", farm_int(b, "runs"));
     const char *created = json_string_value(json_object_get(b, "created"));
     const char *finished = json_string_value(json_object_get(b, "finished"));

@@ -72,6 +72,7 @@ struct counters {
     uint64_t impersonation;     /* messages refused: sent under another key's routing id */
     uint64_t no_hello;          /* agent messages refused: their key has not said Hello */
     uint64_t reconnections;     /* an agent's key came back on a new connection */
+    uint64_t jobs_host_offline; /* queued jobs ended: their host had no live agent */
 };
 
 /* Refusal warnings logged per window (then counted only), and the window. */
@@ -623,6 +624,7 @@ static json_t *counters_json(const struct router *r)
     COUNTER(impersonation);
     COUNTER(no_hello);
     COUNTER(reconnections);
+    COUNTER(jobs_host_offline);
 #undef COUNTER
     struct zap_stats zs = {0};
     if (r->zap)
@@ -858,6 +860,34 @@ void router_log_counters(const struct router *r)
     free(text);
 }
 
+/*
+ * Tell the store which hosts have a live agent here; the queued jobs of hosts
+ * without one for host_offline_s end "host offline" (store_hosts_alive()).
+ */
+static void router_hosts_alive(struct router *r)
+{
+    size_t n = 0, cap = 0;
+    for (struct peer *p = r->peers; p; p = p->next)
+        cap++;
+    int64_t *ids = xcalloc(cap ? cap : 1, sizeof(*ids));
+    for (struct peer *p = r->peers; p; p = p->next) {
+        bool seen = false;
+        for (size_t i = 0; i < n && !seen; i++)
+            seen = ids[i] == p->host_id;
+        if (!seen)
+            ids[n++] = p->host_id;
+    }
+    char err[512];
+    int ended = store_hosts_alive(r->store, ids, n, r->cfg->host_offline_s, err, sizeof(err));
+    free(ids);
+    if (ended < 0) {
+        r->c.internal++;
+        log_error("could not update the hosts' liveness: %s", err);
+    } else {
+        r->c.jobs_host_offline += (uint64_t)ended;
+    }
+}
+
 int64_t router_tick(struct router *r, int64_t now)
 {
     const struct config *cfg = r->cfg;
@@ -871,6 +901,7 @@ int64_t router_tick(struct router *r, int64_t now)
             r->c.leases_reaped += (uint64_t)n;
             log_info("%d expired leases returned to the queue", n);
         }
+        router_hosts_alive(r);
         r->next_reap = now + cfg->reap_interval_ms;
     }
     if (now >= r->next_dispatch) {

@@ -734,6 +734,59 @@ int store_reap_leases(struct store *s, char *err, size_t errlen)
     return rc < 0 ? rc : n;
 }
 
+/* ---- liveness: hosts without a live agent (schema/007) ---- */
+
+int store_hosts_alive(struct store *s, const int64_t *ids, size_t n, uint32_t offline_s, char *err,
+                      size_t errlen)
+{
+    struct params p = {0};
+    char *list = xstrdup("{");
+    for (size_t i = 0; i < n; i++) {
+        char *next = xasprintf("%s%s%" PRId64, list, i ? "," : "", ids[i]);
+        free(list);
+        list = next;
+    }
+    char *closed = xasprintf("%s}", list);
+    free(list);
+    p_own(&p, closed);
+    p_fmt(&p, "%" PRIu32, offline_s);
+    PGresult *res = store_exec(
+        s,
+        "WITH live AS (UPDATE hosts SET last_seen = now(), offline_since = NULL"
+        "  WHERE id = ANY ($1::bigint[]) RETURNING id),"
+        " dead AS (UPDATE hosts h SET offline_since = coalesce(h.offline_since, now())"
+        "  WHERE h.id <> ALL ($1::bigint[])"
+        "  AND h.last_seen < now() - $2::integer * interval '1 second'"
+        "  AND EXISTS (SELECT 1 FROM jobs j WHERE j.host_id = h.id AND j.state = 'queued')"
+        "  RETURNING h.id, h.hostname, h.last_seen),"
+        " ended AS (UPDATE jobs j SET state = 'failed', end_reason = 'host offline',"
+        "  updated = now() FROM dead WHERE j.host_id = dead.id AND j.state = 'queued'"
+        "  RETURNING j.batch_id, dead.hostname, dead.last_seen)"
+        " SELECT hostname, count(*), pyscope_ts(max(last_seen)),"
+        "  array_agg(DISTINCT batch_id)::text FROM ended GROUP BY hostname ORDER BY hostname",
+        &p, PGRES_TUPLES_OK, err, errlen);
+    p_release(&p);
+    if (res == NULL)
+        return -EIO;
+    int ended = 0;
+    for (int i = 0; i < PQntuples(res); i++) {
+        ended += atoi(PQgetvalue(res, i, 1));
+        log_warn("host \"%s\" has had no live agent since %s (over %" PRIu32
+                 " s): its %s queued jobs end \"host offline\" (batches %s)",
+                 PQgetvalue(res, i, 0), PQgetvalue(res, i, 2), offline_s, PQgetvalue(res, i, 1),
+                 PQgetvalue(res, i, 3));
+    }
+    PQclear(res);
+    if (ended > 0) {
+        p_str(&p, NULL);
+        int rc = store_cmd(s, BATCH_DONE_SQL, &p, err, errlen);
+        p_release(&p);
+        if (rc < 0)
+            return rc;
+    }
+    return ended;
+}
+
 /* What the lookup of a group found for one result (store_put_results()). */
 struct group_item {
     bool to_store;       /* passed the checks: goes into the group's inserts */
@@ -1548,7 +1601,8 @@ static const char HOSTS_SQL[] =
     "SELECT coalesce(json_agg(x ORDER BY x.hostname, x.fingerprint), '[]')::text FROM ("
     " SELECT h.fingerprint, h.hostname, h.cpu_model, h.cores, h.mem_bytes, h.os, h.kernel,"
     " h.arch, h.governor, h.load1, h.labels, pyscope_ts(h.first_seen) AS first_seen,"
-    " pyscope_ts(h.last_seen) AS last_seen,"
+    " pyscope_ts(h.last_seen) AS last_seen, h.reported_hostname,"
+    " pyscope_ts(h.offline_since) AS offline_since, h.superseded_by IS NOT NULL AS superseded,"
     " (SELECT coalesce(json_agg(json_build_object('name', a.name,"
     "   'agent_version', a.agent_version, 'python_version', a.python_version,"
     "   'python_build', a.python_build, 'python_executable', a.python_executable,"
@@ -1565,8 +1619,8 @@ static const char JOBS_SQL[] =
     " j.state, j.attempt, j.max_attempts, j.lease_owner,"
     " pyscope_ts(j.lease_expires) AS lease_expires, pyscope_ts(j.created) AS created,"
     " pyscope_ts(j.updated) AS updated,"
-    " (SELECT r.outcome FROM runs r WHERE r.job_id = j.id ORDER BY r.stored_at DESC LIMIT 1)"
-    "   AS outcome"
+    " coalesce((SELECT r.outcome FROM runs r WHERE r.job_id = j.id"
+    "   ORDER BY r.stored_at DESC LIMIT 1), j.end_reason) AS outcome, j.end_reason"
     " FROM jobs j JOIN scripts s ON s.id = j.script_id JOIN hosts h ON h.id = j.host_id"
     " WHERE $2::bigint = 0 OR j.batch_id = $2 ORDER BY j.id DESC LIMIT $1) x";
 
@@ -1578,7 +1632,8 @@ static const char BATCH_SQL[] =
     "   'queued', count(j.id) FILTER (WHERE j.state = 'queued'),"
     "   'leased', count(j.id) FILTER (WHERE j.state = 'leased'),"
     "   'done', count(j.id) FILTER (WHERE j.state = 'done'),"
-    "   'failed', count(j.id) FILTER (WHERE j.state = 'failed')),"
+    "   'failed', count(j.id) FILTER (WHERE j.state = 'failed'),"
+    "   'host_offline', count(j.id) FILTER (WHERE j.end_reason = 'host offline')),"
     " 'runs', (SELECT count(*) FROM runs r WHERE r.batch_id = b.id))::text"
     " FROM batches b LEFT JOIN jobs j ON j.batch_id = b.id WHERE b.id = $2 AND $1 > 0"
     " GROUP BY b.id";

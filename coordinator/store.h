@@ -119,6 +119,17 @@ int store_renew_leases(struct store *s, const char *owner, const struct wire_job
 int store_reap_leases(struct store *s, char *err, size_t errlen);
 
 /*
+ * The hosts of the n ids (borrowed; may be 0) have a live agent now: mark
+ * them seen. Every other host with queued jobs, not seen for offline_s
+ * seconds (by this or another coordinator of the database), is marked
+ * offline and those jobs end 'failed' with end_reason 'host offline' (one
+ * warning per host); batches left without open jobs are done. Returns the
+ * number of jobs ended, or -EIO.
+ */
+int store_hosts_alive(struct store *s, const int64_t *ids, size_t n, uint32_t offline_s, char *err,
+                      size_t errlen);
+
+/*
  * Store a validated Result (borrowed) sent by agent owner, with the job's
  * state change, in one transaction; *status says what happened. Returns 0
  * (any status) or -EIO (nothing stored).
