@@ -636,10 +636,17 @@ static json_t *counters_json(const struct router *r)
     return o;
 }
 
-static void on_query(struct router *r, const struct transport_msg *tm, const struct wire_msg *m)
+/*
+ * The reply document of query q (borrowed) as new JSON text in *text, or
+ * NULL with the failure in err (returns its code). truncated (may be NULL):
+ * {"limit", "asked", "reason"}, added when the list was cut to fit.
+ */
+static const char *const query_kinds[] = {"",       "hosts",      "jobs",   "batch",
+                                          "report", "regression", "series", "compare_hosts"};
+
+static int query_reply_text(struct router *r, const struct wire_query *q, json_t *truncated,
+                            char **text, char *err, size_t errlen)
 {
-    static const char *const kinds[] = {"",       "hosts",      "jobs",   "batch",
-                                        "report", "regression", "series", "compare_hosts"};
     static const char *const schemas[] = {"",
                                           "pyscope.hosts/1",
                                           "pyscope.jobs/1",
@@ -648,24 +655,19 @@ static void on_query(struct router *r, const struct transport_msg *tm, const str
                                           "pyscope.triage/1",
                                           "pyscope.series/1",
                                           "pyscope.compare_hosts/1"};
-    char err[512];
+    *text = NULL;
     json_t *value;
-    int rc = m->query.kind == WIRE_QUERY_REPORT
-                 ? report_build(r->store, &m->query, &value, err, sizeof(err))
-             : m->query.kind == WIRE_QUERY_TRIAGE
-                 ? report_triage(r->store, &m->query, &value, err, sizeof(err))
-             : m->query.kind >= WIRE_QUERY_SERIES
-                 ? query_series_answer(r->store, &m->query, &value, err, sizeof(err))
-                 : store_query(r->store, &m->query, &value, err, sizeof(err));
-    if (rc < 0) {
-        internal_error(r, tm, m->seq, "answer a query", err);
-        return;
-    }
-    r->c.queries++;
-    const char *kind = kinds[m->query.kind];
+    int rc = q->kind == WIRE_QUERY_REPORT   ? report_build(r->store, q, &value, err, errlen)
+             : q->kind == WIRE_QUERY_TRIAGE ? report_triage(r->store, q, &value, err, errlen)
+             : q->kind >= WIRE_QUERY_SERIES ? query_series_answer(r->store, q, &value, err, errlen)
+                                            : store_query(r->store, q, &value, err, errlen);
+    if (rc < 0)
+        return rc;
     json_t *doc = json_object();
-    json_object_set_new(doc, "schema", json_string(schemas[m->query.kind]));
-    json_object_set_new(doc, kind, value);
+    json_object_set_new(doc, "schema", json_string(schemas[q->kind]));
+    json_object_set_new(doc, query_kinds[q->kind], value);
+    if (truncated)
+        json_object_set(doc, "truncated", truncated);
     json_t *coord = json_object();
     size_t peers = 0;
     for (struct peer *p = r->peers; p; p = p->next)
@@ -674,14 +676,58 @@ static void on_query(struct router *r, const struct transport_msg *tm, const str
     json_object_set_new(coord, "agents_connected", json_integer((json_int_t)peers));
     json_object_set_new(coord, "counters", counters_json(r));
     json_object_set_new(doc, "coordinator", coord);
-    char *text = json_dumps(doc, JSON_COMPACT);
+    *text = json_dumps(doc, JSON_COMPACT);
     json_decref(doc);
-    if (text == NULL || strlen(text) > WIRE_MAX_JSON) {
+    return 0;
+}
+
+/* The list length when a Query gives no limit (store.c and report.c use the same). */
+#define QUERY_DEFAULT_LIMIT 100u
+
+/*
+ * Answer a Query. A reply never fails for being big: when the document
+ * would exceed WIRE_MAX_JSON, the list is asked again with half the limit
+ * until it fits, and the reply says so ("truncated": the limit used, the one
+ * asked, why); readers show "and N more" from the totals the documents carry.
+ */
+static void on_query(struct router *r, const struct transport_msg *tm, const struct wire_msg *m)
+{
+    char err[512];
+    struct wire_query q = m->query;
+    uint32_t asked = q.limit ? q.limit : QUERY_DEFAULT_LIMIT;
+    json_t *truncated = NULL;
+    char *text = NULL;
+    int rc;
+    for (;;) {
+        rc = query_reply_text(r, &q, truncated, &text, err, sizeof(err));
+        if (rc < 0 || (text != NULL && strlen(text) <= WIRE_MAX_JSON))
+            break;
+        uint32_t was = q.limit ? q.limit : asked;
         free(text);
-        send_error(r, tm->id, tm->id_len, m->seq, WIRE_ERROR_INTERNAL,
-                   "the reply would exceed 1 MiB; ask for fewer rows");
+        text = NULL;
+        if (was <= 1)
+            break;
+        q.limit = was / 2;
+        json_decref(truncated);
+        truncated =
+            json_pack("{s:I, s:I, s:s}", "limit", (json_int_t)q.limit, "asked", (json_int_t)asked,
+                      "reason", "the reply would exceed 1 MiB: the list was cut to fit");
+    }
+    json_decref(truncated);
+    if (rc < 0) {
+        internal_error(r, tm, m->seq, "answer a query", err);
         return;
     }
+    if (text == NULL) {
+        send_error(r, tm->id, tm->id_len, m->seq, WIRE_ERROR_INTERNAL,
+                   "the reply would exceed 1 MiB even with one row");
+        return;
+    }
+    if (q.limit != m->query.limit)
+        log_info("a %s query's reply was cut to %" PRIu32 " rows (of %" PRIu32
+                 " asked) to stay under 1 MiB",
+                 query_kinds[q.kind], q.limit, asked);
+    r->c.queries++;
     struct wire_msg rep;
     wire_msg_init(&rep, WIRE_QUERY_REPLY);
     rep.reply_to = m->seq;
