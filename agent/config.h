@@ -26,6 +26,7 @@ struct agent_config {
     char *secret_key;      /* CURVE: this agent's NAME.key_secret (or NAME), or NULL */
     char *coordinator_key; /* CURVE: the coordinator's public coordinator.key, or NULL */
     char *run_as;          /* the job user (agent as root), "root", or NULL: pyscope-job */
+    char *job_env;         /* more variable names jobs inherit (sandbox.h), or NULL */
     char *label_keys[AGENT_MAX_LABELS];
     char *label_values[AGENT_MAX_LABELS];
     size_t n_labels;

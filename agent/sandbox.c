@@ -288,6 +288,7 @@ int sandbox_init(struct sandbox *sb, const struct agent_config *cfg, char *err, 
 {
     memset(sb, 0, sizeof(*sb));
     sb->workspace = cfg->workspace;
+    sb->job_env = cfg->job_env;
     sandbox_runner_dir(sb, cfg->runner);
     sb->file_size_limit = cfg->file_size_limit;
     sb->tmp_size = cfg->tmp_size;
@@ -364,21 +365,44 @@ int sandbox_init(struct sandbox *sb, const struct agent_config *cfg, char *err, 
 
 /* ---- environment ------------------------------------------------------ */
 
+/* True when the list names (spaces or commas between) holds the name var[0..len). */
+static bool sandbox_names_have(const char *names, const char *var, size_t len)
+{
+    for (const char *p = names; p && *p;) {
+        size_t n = strcspn(p, " ,\t");
+        if (n == len && strncmp(p, var, len) == 0)
+            return true;
+        p += n;
+        p += strspn(p, " ,\t");
+    }
+    return false;
+}
+
+/* True when the agent's variable entry ("NAME=value") may reach a job. */
+static bool sandbox_env_allowed(const struct sandbox *sb, const char *entry)
+{
+    static const char base[] = "PATH LANG LANGUAGE TZ PYTHONHASHSEED VIRTUAL_ENV PYSCOPE_FAULT";
+    static const char own[] = "HOME TMPDIR USER LOGNAME"; /* the agent's, without a job user */
+    size_t len = strcspn(entry, "=");
+    if (entry[len] != '=')
+        return false;
+    if (sb->drop && sandbox_names_have(own, entry, len))
+        return false; /* replaced by the job user's below */
+    return sandbox_names_have(base, entry, len) || strncmp(entry, "LC_", 3) == 0 ||
+           (!sb->drop && sandbox_names_have(own, entry, len)) ||
+           sandbox_names_have(sb->job_env, entry, len);
+}
+
 char **sandbox_env_new(const struct sandbox *sb)
 {
-    static const char *const replaced[] = {"HOME=", "TMPDIR=", "USER=", "LOGNAME="};
     size_t n = 0;
     while (environ[n])
         n++;
     char **env = xcalloc(n + 5, sizeof(char *));
     size_t k = 0;
-    for (size_t i = 0; i < n; i++) {
-        bool skip = false;
-        for (size_t j = 0; j < 4 && sb->drop; j++)
-            skip = skip || strncmp(environ[i], replaced[j], strlen(replaced[j])) == 0;
-        if (!skip)
+    for (size_t i = 0; i < n; i++)
+        if (sandbox_env_allowed(sb, environ[i]))
             env[k++] = xstrdup(environ[i]);
-    }
     if (sb->drop) {
         env[k++] = xstrdup("HOME=/tmp");
         env[k++] = xstrdup("TMPDIR=/tmp");

@@ -53,6 +53,7 @@ struct sandbox {
     unsigned max_procs;       /* RLIMIT_NPROC, 0 = none */
     uint64_t file_size_limit; /* RLIMIT_FSIZE, 0 = none */
     const char *workspace;    /* borrowed from the config */
+    const char *job_env;      /* borrowed from the config: more names jobs inherit, or NULL */
     char runner_dir[1024];    /* kept visible, read-only, under the private /tmp, or "" */
 };
 
@@ -75,11 +76,16 @@ struct sandbox_exec {
 int sandbox_init(struct sandbox *sb, const struct agent_config *cfg, char *err, size_t errlen);
 
 /*
- * The environment a job gets: this process's, with HOME, TMPDIR, USER and
- * LOGNAME set for the job user when there is one. Caller owns the result
- * (sandbox_env_free).
+ * The environment a job gets (caller owns it: sandbox_env_free). An allowlist (docs/security.md,
+ * "What a job sees"): of the agent's variables only PATH, LANG, LANGUAGE, LC_*, TZ, PYTHONHASHSEED,
+ * VIRTUAL_ENV, PYSCOPE_FAULT (the tests' fault injection) and the names of
+ * the agent's job_env pass; HOME, TMPDIR, USER and LOGNAME are the job
+ * user's (without one, the agent's). Nothing else: not the agent's key
+ * paths, not PG*, not a token.
  */
 char **sandbox_env_new(const struct sandbox *sb);
+
+/* Free an environment from sandbox_env_new(). NULL-safe. */
 void sandbox_env_free(char **envp);
 
 /*

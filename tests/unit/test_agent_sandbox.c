@@ -143,14 +143,51 @@ static void test_env(void **state)
     sandbox_env_free(env);
 }
 
+/* How many entries of env start with prefix. */
+static int env_count(char **env, const char *prefix)
+{
+    int n = 0;
+    for (size_t i = 0; env[i]; i++)
+        n += strncmp(env[i], prefix, strlen(prefix)) == 0;
+    return n;
+}
+
+/* Only the allowlist reaches a job: no key path, no PG*, no token; job_env adds names. */
+static void test_env_allowlist(void **state)
+{
+    (void)state;
+    setenv("PYSCOPE_SECRET_KEY", "/etc/pyscope/keys/agent", 1);
+    setenv("PGHOST", "/run/postgresql", 1);
+    setenv("PGUSER", "pyscope", 1);
+    setenv("GITHUB_TOKEN", "ghp_secret", 1);
+    setenv("PATH", "/usr/bin:/bin", 1);
+    setenv("LC_ALL", "C.UTF-8", 1);
+    setenv("PYTHONPATH", "/srv/lib", 1);
+    struct sandbox sb = sb_root();
+    char **env = sandbox_env_new(&sb);
+    assert_int_equal(env_count(env, "PYSCOPE_SECRET_KEY="), 0);
+    assert_int_equal(env_count(env, "PG"), 0);
+    assert_int_equal(env_count(env, "GITHUB_TOKEN="), 0);
+    assert_int_equal(env_count(env, "PYTHONPATH="), 0);
+    assert_int_equal(env_count(env, "PATH=/usr/bin:/bin"), 1);
+    assert_int_equal(env_count(env, "LC_ALL=C.UTF-8"), 1);
+    sandbox_env_free(env);
+    sb.job_env = "PYTHONPATH, GITHUB_TOKEN_X";
+    sb.drop = false;
+    env = sandbox_env_new(&sb);
+    assert_int_equal(env_count(env, "PYTHONPATH=/srv/lib"), 1);
+    assert_int_equal(env_count(env, "GITHUB_TOKEN="), 0); /* a name, not a prefix */
+    assert_int_equal(env_count(env, "PGHOST="), 0);
+    sandbox_env_free(env);
+}
+
 int main(void)
 {
     log_init("test_agent_sandbox", LOG_LEVEL_ERROR);
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_each_limit),
-        cmocka_unit_test(test_no_limit),
-        cmocka_unit_test(test_stop_from_run),
-        cmocka_unit_test(test_env),
+        cmocka_unit_test(test_each_limit),    cmocka_unit_test(test_no_limit),
+        cmocka_unit_test(test_stop_from_run), cmocka_unit_test(test_env),
+        cmocka_unit_test(test_env_allowlist),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

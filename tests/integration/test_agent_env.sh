@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# test_agent_env.sh - a job sees a minimal environment (agent/sandbox.h, docs/security.md
+# "What a job sees"): the agent runs with its key path, PG* settings and a token in its
+# environment; a job that lists its environment (as the name of a function it runs, which the
+# profile stores) sees none of them,
+# sees PATH and the locale, and sees a variable the operator named with --job-env.
+# labels: asan
+source "$PYSCOPE_SRC/tests/integration/lib.sh"
+source "$PYSCOPE_SRC/tests/integration/farm_lib.sh"
+
+farm_pg_start
+farm_coord_start
+ws=$T/ws
+mkdir -p "$ws/bench"
+cat >"$ws/bench/env.py" <<'PY'
+import os
+def f():
+    return sum(range(1000))
+f.__code__ = f.__code__.replace(co_qualname="ENV " + " ".join(sorted(os.environ)) + " END")
+for _ in range(200):
+    f()
+PY
+printf '[suite]\nname = env\nrepeat = 1\ntimeout = 60\nmode = trace\n[script bench/env.py]\n' >"$T/suite.ini"
+
+# env_of_job [AGENT ARGS...]: run the suite on a fresh agent with a leaky environment; print
+# the environment names the job saw.
+round=0
+env_of_job() {
+    round=$((round + 1))
+    PYSCOPE_SECRET_KEY=/etc/pyscope/keys/agent PGHOST=/run/postgresql PGUSER=pyscope \
+        PGPASSWORD=hunter2 GITHUB_TOKEN=ghp_x BENCH_DATA=/srv/data LC_ALL=C.UTF-8 \
+        farm_agent_start env$round "$ws" "$@"
+    farm_wait 20 '[ "$(pg_sql "SELECT count(*) FROM agents" 2>/dev/null)" = '$round' ]' ||
+        { fail "agent $round registered" "$(farm_logs)"; return; }
+    farm_cli submit "$T/suite.ini" --hosts env$round --wait >"$T/submit.out" 2>&1 || true
+    kill "${AGENT_PID[env$round]}"
+    pg_sql "SELECT key FROM functions WHERE key LIKE '%ENV %' ORDER BY id DESC LIMIT 1"
+}
+msg=$(env_of_job)
+expect_match "the job ran and listed its environment" "ENV " "$msg"
+for v in PYSCOPE_SECRET_KEY PGHOST PGUSER PGPASSWORD GITHUB_TOKEN PYSCOPE_COORDINATOR BENCH_DATA; do
+    expect_nomatch "the job does not see $v" "(^| )$v( |$)" "${msg#*ENV }"
+done
+for v in PATH LC_ALL HOME TMPDIR; do
+    expect_match "the job sees $v" "(^| )$v( |\$)" "${msg#*ENV }"
+done
+msg=$(env_of_job --job-env BENCH_DATA)
+expect_match "with --job-env BENCH_DATA the job sees it" "(^| )BENCH_DATA( |\$)" "${msg#*ENV }"
+expect_nomatch "and still not PGHOST" "(^| )PGHOST( |$)" "${msg#*ENV }"
+RC=0
+OUT=$("$AGENT_BIN" --coordinator "$COORD_URL" --workspace "$ws" --job-env 'A=B' 2>&1) || RC=$?
+expect_eq "a bad --job-env is a usage error" 2 "$RC"
+expect_match "a bad --job-env is explained" "not a list of variable names" "$OUT"
+finish
