@@ -3,7 +3,8 @@
 # "What a job sees"): the agent runs with its key path, PG* settings and a token in its
 # environment; a job that lists its environment (as the name of a function it runs, which the
 # profile stores) sees none of them,
-# sees PATH and the locale, and sees a variable the operator named with --job-env.
+# sees PATH and the locale, and sees a variable the operator named with --job-env. And a
+# spool folder open to others is refused (lib/spool.h).
 # labels: asan
 source "$PYSCOPE_SRC/tests/integration/lib.sh"
 source "$PYSCOPE_SRC/tests/integration/farm_lib.sh"
@@ -51,4 +52,12 @@ RC=0
 OUT=$("$AGENT_BIN" --coordinator "$COORD_URL" --workspace "$ws" --job-env 'A=B' 2>&1) || RC=$?
 expect_eq "a bad --job-env is a usage error" 2 "$RC"
 expect_match "a bad --job-env is explained" "not a list of variable names" "$OUT"
+
+# A spool others can write to would let a job user plant a result: refused at start.
+mkdir -m 777 "$T/open-spool"
+RC=0
+OUT=$(timeout 10 "$AGENT_BIN" --coordinator "$COORD_URL" --workspace "$ws" --name open \
+    --spool "$T/open-spool" 2>&1) || RC=$?
+expect_eq "a world-writable spool stops the agent (exit 4)" 4 "$RC"
+expect_match "the spool refusal names the fix" 'spool folder ".*open-spool" is open to group or others.*chmod 700' "$OUT"
 finish
