@@ -110,12 +110,19 @@ struct sandbox_stop {
     unsigned procs_peak;     /* most tasks of the job user seen at once (sampled: the
                               * limit counts as hit at one below it) */
     uint64_t memory_limit;   /* the job's RLIMIT_AS, 0 = none */
+    int64_t tmp_used;        /* the runner's: bytes used in its /tmp at the end, -1 unknown */
 };
 
 /*
  * Name the limits that stopped a job, e.g. "the memory limit (512 MiB)" or
  * "the process limit (256), then the time limit (3 s)", into buf. Returns
- * true when a limit was recognized, false (buf empty) when none was.
+ * true when a limit was recognized, false (buf empty) when none was. A limit
+ * is named from the supervisors' own accounting, never from what the script
+ * printed alone: time from the timeout, processes from the sampled task
+ * count, file size from SIGXFSZ or (with a private /tmp) a /tmp holding at
+ * least that much, disk from a private /tmp found full; the error text
+ * (ENOSPC, EFBIG) must agree where the kernel gives no signal. Memory is the
+ * exception: RLIMIT_AS leaves no trace, so MemoryError under a limit names it.
  */
 bool sandbox_explain(const struct sandbox *sb, const struct sandbox_stop *st, char *buf, size_t n);
 
