@@ -54,6 +54,17 @@ struct runjob *runjob_new(const struct wire_job *job);
 /* Kill what is left of rj's session, remove its folder, free it; NULL-safe. */
 void runjob_destroy(struct runjob **rj);
 
+/* Job folders live in SPOOL/RUNJOB_DIR (the agent's own 0700 folder). */
+#define RUNJOB_DIR "jobs"
+
+/*
+ * At agent start: make SPOOL/RUNJOB_DIR (borrowed spool path), and remove
+ * every job folder in it: an agent that was killed (kill -9, a crash, a
+ * power cut) left them behind, with its jobs' output. Returns how many were
+ * removed (logged), or -errno.
+ */
+int runjob_sweep(const char *spool);
+
 /*
  * Start the runner for rj on script_abs (borrowed, resolved inside the
  * workspace), confined by sb (borrowed). Returns 0, or -errno with a message in err.

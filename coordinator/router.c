@@ -795,10 +795,13 @@ void router_handle(struct router *r, const struct transport_msg *tm, int64_t now
     char who_buf[ZAP_USER_ID_MAX + 32];
     const char *who = peer_label(tm, who_buf, sizeof(who_buf));
     if (r->zap && !zap_peer_allowed(r->zap, tm->user_id, tm->key)) {
-        if (r->c.revoked++ == 0)
-            log_warn("ignoring messages from %s: its key is no longer allowed", who);
-        else
-            log_debug("ignoring a message from %s: its key is no longer allowed", who);
+        /* The key was allowed at its handshake, so telling it tells nothing new; an
+         * agent that hears only silence cannot say why. reply_to 0: an agent never
+         * takes this for the refusal of one of its results (it keeps them). */
+        r->c.revoked++;
+        refusal_warn(r, "refused a message from %s: its key is no longer allowed (revoked)", who);
+        send_error(r, tm->id, tm->id_len, 0, WIRE_ERROR_FORBIDDEN,
+                   "key revoked: this key is no longer in the coordinator's allowlist");
         return;
     }
     if (tm->frames != 1) {

@@ -53,6 +53,27 @@ OUT=$("$AGENT_BIN" --coordinator "$COORD_URL" --workspace "$ws" --job-env 'A=B' 
 expect_eq "a bad --job-env is a usage error" 2 "$RC"
 expect_match "a bad --job-env is explained" "not a list of variable names" "$OUT"
 
+# An agent killed with -9 mid-job leaves its job folder (the job's output) behind in its
+# spool's jobs/; the next start sweeps it.
+printf 'import time\ntime.sleep(60)\n' >"$ws/bench/slow.py"
+printf '[suite]\nname = slow\ntimeout = 120\n[script bench/slow.py]\n' >"$T/slow.ini"
+farm_agent_start sweeper "$ws"
+farm_wait 20 '[ "$(pg_sql "SELECT count(*) FROM agents WHERE name = '"'sweeper'"'")" = 1 ]' ||
+    fail "sweeper registered" "$(farm_logs)"
+farm_cli submit "$T/slow.ini" --hosts sweeper >/dev/null
+farm_wait 30 'ls -d "$T"/spool-sweeper/jobs/job-* >/dev/null 2>&1' &&
+    ok "a running job has its folder in the spool" || fail "job folder" "$(ls -R "$T/spool-sweeper")"
+kill -KILL "${AGENT_PID[sweeper]}"
+wait "${AGENT_PID[sweeper]}" 2>/dev/null || true
+left=$(ls -d "$T"/spool-sweeper/jobs/job-* | head -1)
+expect_match "kill -9 leaves the job folder behind" "job-" "$left"
+farm_agent_start sweeper "$ws"
+farm_wait 20 'grep -q "removed 1 job folder" "$T/agent-sweeper.log"' &&
+    ok "the next start sweeps it" || fail "the next start sweeps it" "$(tail -5 "$T/agent-sweeper.log")"
+[ ! -e "$left" ] && ok "the killed agent's job folder is gone" ||
+    fail "the killed agent's job folder is gone" "$left still there"
+kill "${AGENT_PID[sweeper]}"
+
 # A spool others can write to would let a job user plant a result: refused at start.
 mkdir -m 777 "$T/open-spool"
 RC=0
