@@ -24,9 +24,16 @@
  *      over 4 MiB (ZeroMQ drops it);
  *   4. all along the good agent takes a job (Ready), answers it with a Result
  *      and times the Ack, one at a time, at most every MS ms, and sends a
- *      Heartbeat every second as a real agent does.
+ *      Heartbeat every second as a real agent does. It connects under a fixed
+ *      routing id ("good-agent", as agents before 0.2 did), and a squatter
+ *      with the flooder's key connects under that same routing id and, every
+ *      100 ms, asks for jobs and sends a Result for one of the good agent's
+ *      jobs: it must get nothing (no job, no ack, no answer at all: the
+ *      coordinator gives no routing id twice) and the good agent must not
+ *      lose its connection.
  * Prints "sent=N ... errors=E" for the flood by kind, and
- * "good_acked=A good_errors=B ack_ms_median=M ack_ms_max=X", then exits 0,
+ * "good_acked=A good_errors=B ack_ms_median=M ack_ms_max=X squat_sent=S
+ * squat_replies=R", then exits 0,
  * or 1 when the good agent got no ack within 60 s at some point or a reply
  * did not decode. Deterministic for a given --seed (xorshift).
  */
@@ -102,10 +109,14 @@ static void die(const char *what)
     exit(1);
 }
 
-/* A CURVE DEALER connected to ep with the client secret key sec (Z85). */
-static void *curve_dealer(void *ctx, const char *ep, const char *server, const char *sec)
+/* A CURVE DEALER connected to ep with the client secret key sec (Z85), under routing id rid
+ * (NULL: ZeroMQ's own). */
+static void *curve_dealer_id(void *ctx, const char *ep, const char *server, const char *sec,
+                             const char *rid)
 {
     void *s = zmq_socket(ctx, ZMQ_DEALER);
+    if (s != NULL && rid != NULL)
+        zmq_setsockopt(s, ZMQ_ROUTING_ID, rid, strlen(rid));
     char pub[41];
     int zero = 0, hwm = 100000;
     if (s == NULL || zmq_curve_public(pub, sec) < 0)
@@ -119,6 +130,11 @@ static void *curve_dealer(void *ctx, const char *ep, const char *server, const c
     if (zmq_connect(s, ep) < 0)
         die("connect");
     return s;
+}
+
+static void *curve_dealer(void *ctx, const char *ep, const char *server, const char *sec)
+{
+    return curve_dealer_id(ctx, ep, server, sec, NULL);
 }
 
 /* Encode m (borrowed) with sequence number seq; caller frees *buf. */
@@ -499,8 +515,12 @@ int main(int argc, char **argv)
     zmq_ctx_set(ctx, ZMQ_MAX_SOCKETS, max_sockets);
 
     /* 1. the good agent and its jobs */
-    struct good g = {.sock = curve_dealer(ctx, ep, server, agent_sec), .seq = 1};
+    struct good g = {.sock = curve_dealer_id(ctx, ep, server, agent_sec, "good-agent"), .seq = 1};
     say_hello(g.sock, "aaaaaaaa00000001");
+    /* the squatter: the flooder's key under the good agent's routing id */
+    void *squat = curve_dealer_id(ctx, ep, server, flood_sec, "good-agent");
+    uint64_t squat_sent = 0, squat_replies = 0, squat_seq = 0;
+    int64_t squat_at = 0;
     void *sub = curve_dealer(ctx, ep, server, submit_sec);
     uint64_t sub_seq = 1;
     submit_jobs(sub, sub_seq++, FLOOD_JOBS_PER_SUBMIT);
@@ -560,6 +580,33 @@ int main(int argc, char **argv)
             fprintf(stderr, "coord_flood: the good agent waited over %d s (state %d)\n",
                     FLOOD_GOOD_TIMEOUT_MS / 1000, g.waiting);
             return 1;
+        }
+        /* the squatter: ask for the good agent's jobs, answer one of them */
+        if (now - squat_at > 100000) {
+            struct wire_msg m;
+            wire_msg_init(&m, WIRE_READY);
+            m.ready.credit = 4;
+            uint8_t *b;
+            size_t bl;
+            encode(&m, ++squat_seq, &b, &bl);
+            squat_sent += zmq_send(squat, b, bl, ZMQ_DONTWAIT) >= 0;
+            free(b);
+            struct flood_result fr;
+            flood_result_init(&fr, "aaaaaaaa00000001", 1 + squat_seq % FLOOD_JOBS_PER_SUBMIT, 1,
+                              "flood/good_0.py");
+            encode(&fr.m, ++squat_seq, &b, &bl);
+            squat_sent += zmq_send(squat, b, bl, ZMQ_DONTWAIT) >= 0;
+            free(b);
+            squat_at = now;
+        }
+        for (;;) {
+            zmq_msg_t msg;
+            zmq_msg_init(&msg);
+            int got = zmq_msg_recv(&msg, squat, ZMQ_DONTWAIT);
+            zmq_msg_close(&msg);
+            if (got < 0)
+                break;
+            squat_replies++;
         }
         /* the flood: as many as the socket takes without blocking */
         for (int burst = 0; burst < 256 && sent < count; burst++) {
@@ -649,9 +696,11 @@ int main(int argc, char **argv)
         printf(" %s=%" PRIu64, flood_kind_names[k], by_kind[k]);
     printf("\n");
     qsort(g.lat, g.n_lat, sizeof(*g.lat), cmp_i64);
-    printf("good_acked=%" PRIu64 " good_errors=%" PRIu64 " ack_ms_median=%.1f ack_ms_max=%.1f\n",
+    printf("good_acked=%" PRIu64 " good_errors=%" PRIu64
+           " ack_ms_median=%.1f ack_ms_max=%.1f squat_sent=%" PRIu64 " squat_replies=%" PRIu64 "\n",
            g.acked, g.errors, g.n_lat ? (double)g.lat[g.n_lat / 2] / 1000 : -1.0,
-           g.n_lat ? (double)g.lat[g.n_lat - 1] / 1000 : -1.0);
+           g.n_lat ? (double)g.lat[g.n_lat - 1] / 1000 : -1.0, squat_sent, squat_replies);
+    zmq_close(squat);
     free(g.lat);
     zmq_close(g.sock);
     zmq_close(sub);
