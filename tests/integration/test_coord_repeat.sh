@@ -9,7 +9,9 @@ source "$PYSCOPE_SRC/tests/integration/pg.sh"
 source "$PYSCOPE_SRC/tests/integration/coord.sh"
 
 pg_start
-coord_start
+# no confirmation runs: this test stores and reads samples, it does not judge them
+printf '[coordinator]\nconfirm = 0\n' >"$T/coord.conf"
+coord_start --config "$T/coord.conf"
 night() { # night N RUNS: one batch of examples/a.py, its result with RUNS measured runs
     fake --name agent-r --runs "$2" --wait 5000 <<CMDS
 hello
@@ -32,7 +34,7 @@ expect_eq "no store failure" 0 "$(grep -c 'could not store\|index row size' "$CO
 out=$(night 4 3)
 expect_match "night 4 acked" "^ack run_id=" "$out"
 # the analysis of night 4 reads nights 1-3 as its baseline, the wide ones included
-for _ in $(seq 100); do
+for _ in $(seq 300); do
     [ "$(pg_sql "SELECT count(*) FROM batches WHERE analyzed IS NOT NULL")" = 4 ] && break
     sleep 0.1
 done
