@@ -422,6 +422,16 @@ static void agent_on_exit(struct agent *a, struct runjob *rj)
     int st = rj->status;
     runjob_kill(rj); /* whatever it left behind in its session */
     char why[256] = "", msg[768];
+    if (rj->output_over) {
+        char size[32];
+        snprintf(size, sizeof(size), "%llu MiB", (unsigned long long)(a->cfg->output_limit >> 20));
+        snprintf(msg, sizeof(msg),
+                 "stopped by the output limit (%s of stdout and stderr): killed by the agent "
+                 "after %.0f s",
+                 size, runjob_now() - rj->started);
+        agent_finish(a, rj, NULL, WIRE_OUTCOME_FAILED, msg);
+        return;
+    }
     if (rj->killed) {
         snprintf(msg, sizeof(msg), "timeout: killed by the agent after %.0f s",
                  runjob_now() - rj->started);
@@ -490,6 +500,17 @@ static void agent_check_deadlines(struct agent *a, double now)
             log_warn("job %llu attempt %u: past its deadline, killing it",
                      (unsigned long long)rj->job_id, rj->attempt);
             rj->killed = true;
+            runjob_kill(rj);
+        }
+        /* Output counts against a limit of its own (checked each pass of the loop,
+         * at least once a second; a stream can never pass file_size_limit). */
+        uint64_t out;
+        if (!rj->killed && rj->pid > 0 && a->cfg->output_limit &&
+            (out = runjob_output_bytes(rj)) > a->cfg->output_limit) {
+            log_warn("job %llu attempt %u: %llu bytes of output, over the output limit: killing "
+                     "it",
+                     (unsigned long long)rj->job_id, rj->attempt, (unsigned long long)out);
+            rj->killed = rj->output_over = true;
             runjob_kill(rj);
         }
     }

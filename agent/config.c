@@ -20,6 +20,7 @@
 #define AGENT_DEFAULT_MEMORY (2ull * 1024 * 1024 * 1024)
 #define AGENT_DEFAULT_FSIZE  (1ull * 1024 * 1024 * 1024)
 #define AGENT_DEFAULT_TMP    (256ull * 1024 * 1024)
+#define AGENT_DEFAULT_OUTPUT (64ull * 1024 * 1024)
 
 void agent_config_usage(FILE *out)
 {
@@ -205,6 +206,8 @@ static int cfg_apply(struct agent_config *cfg, const char *key, const char *v, c
         rc = cfg_size(v, &cfg->memory_limit);
     else if (strcmp(key, "file_size_limit") == 0)
         rc = cfg_size(v, &cfg->file_size_limit);
+    else if (strcmp(key, "output_limit") == 0)
+        rc = cfg_size(v, &cfg->output_limit);
     else if (strcmp(key, "max_procs") == 0) {
         if (strcmp(v, "auto") == 0)
             cfg->max_procs = AGENT_PROCS_AUTO;
@@ -284,6 +287,7 @@ int agent_config_load(struct agent_config *cfg, int argc, char **argv)
     cfg->file_size_limit = AGENT_DEFAULT_FSIZE;
     cfg->max_procs = AGENT_PROCS_AUTO;
     cfg->tmp_size = AGENT_DEFAULT_TMP;
+    cfg->output_limit = AGENT_DEFAULT_OUTPUT;
     cfg->kill_grace_s = 30;
     cfg->dead_periods = 3;
     cfg->resend_s = 30;

@@ -35,6 +35,7 @@ struct agent_config {
     uint64_t file_size_limit;   /* RLIMIT_FSIZE of a job, bytes; 0 = none */
     unsigned max_procs;         /* RLIMIT_NPROC of a job; 0 = none; AGENT_PROCS_AUTO */
     uint64_t tmp_size;          /* private /tmp of a job (agent as root), bytes; 0 = none */
+    uint64_t output_limit;      /* a job's stdout + stderr, bytes; past it the job is killed */
     double kill_grace_s;        /* slack past the job's own timeouts before the agent kills */
     unsigned dead_periods;      /* heartbeats without a pong before the link is dead */
     unsigned resend_s;          /* resend an unacked result after this long */

@@ -153,6 +153,20 @@ bool runjob_limit_message(const struct runjob *rj, const struct sandbox *sb, con
     return true;
 }
 
+uint64_t runjob_output_bytes(const struct runjob *rj)
+{
+    uint64_t total = 0;
+    static const char *const names[] = {"stdout", "stderr"};
+    for (int i = 0; i < 2 && rj->tmpdir; i++) {
+        char *p = xasprintf("%s/%s", rj->tmpdir, names[i]);
+        struct stat st;
+        if (stat(p, &st) == 0 && st.st_size > 0)
+            total += (uint64_t)st.st_size;
+        free(p);
+    }
+    return total;
+}
+
 int runjob_sweep(const char *spool)
 {
     char *dir = xasprintf("%s/" RUNJOB_DIR, spool);

@@ -4,7 +4,8 @@
 # environment; a job that lists its environment (as the name of a function it runs, which the
 # profile stores) sees none of them,
 # sees PATH and the locale, and sees a variable the operator named with --job-env. And a
-# spool folder open to others is refused (lib/spool.h).
+# spool folder open to others is refused (lib/spool.h); a killed agent's job folders are swept
+# at its next start; a job that floods stdout is stopped by the output limit.
 # labels: asan
 source "$PYSCOPE_SRC/tests/integration/lib.sh"
 source "$PYSCOPE_SRC/tests/integration/farm_lib.sh"
@@ -73,6 +74,25 @@ farm_wait 20 'grep -q "removed 1 job folder" "$T/agent-sweeper.log"' &&
 [ ! -e "$left" ] && ok "the killed agent's job folder is gone" ||
     fail "the killed agent's job folder is gone" "$left still there"
 kill "${AGENT_PID[sweeper]}"
+
+# Output counts against a limit: a script that floods stdout is stopped by it.
+cat >"$ws/bench/chatty.py" <<'PY'
+import sys, time
+for _ in range(600):
+    sys.stdout.write("x" * (1 << 20))
+    sys.stdout.flush()
+    time.sleep(0.01)
+PY
+printf '[suite]\nname = chatty\nrepeat = 1\ntimeout = 120\n[script bench/chatty.py]\n' >"$T/chatty.ini"
+printf '[agent]\noutput_limit = 4M\n' >"$T/chatty.conf"
+farm_agent_start chatty "$ws" --config "$T/chatty.conf"
+farm_wait 20 '[ "$(pg_sql "SELECT count(*) FROM agents WHERE name = '"'chatty'"'")" = 1 ]' ||
+    fail "chatty registered" "$(farm_logs)"
+farm_cli submit "$T/chatty.ini" --hosts chatty --wait >/dev/null 2>&1 || true
+expect_match "a flood of output is stopped by the output limit" \
+    "^failed\|stopped by the output limit \(4 MiB" \
+    "$(pg_sql "SELECT r.outcome, r.message FROM runs r JOIN scripts s ON s.id = r.script_id WHERE s.key = 'bench/chatty.py'")"
+kill "${AGENT_PID[chatty]}"
 
 # A spool others can write to would let a job user plant a result: refused at start.
 mkdir -m 777 "$T/open-spool"
