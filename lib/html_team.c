@@ -625,12 +625,34 @@ static void data_attrs(FILE *out, const struct group *gr)
     fputs("\"", out);
 }
 
+/* How many of a list there are in all: the report's total (the list may stop at its limit). */
+static size_t list_total(const json_t *rep, const char *key, const json_t *list)
+{
+    const json_t *t = json_object_get(rep, key);
+    size_t shown = json_array_size(list);
+    return json_is_integer(t) && json_integer_value(t) > (json_int_t)shown
+               ? (size_t)json_integer_value(t)
+               : shown;
+}
+
+/*
+ * One section of groups (list: the report's metric rows, total: how many
+ * there are in all, the list holding the worst of them).
+ */
 static void write_groups(FILE *out, const struct html_site *site, const char *id, const char *title,
-                         const json_t *list, const json_t *trends, const json_t *flames, bool worse)
+                         const json_t *list, size_t total, const json_t *trends,
+                         const json_t *flames, bool worse)
 {
     size_t n;
     struct group *gs = make_groups(list, trends, flames, &n);
     fprintf(out, "<section id=\"%s\">\n<h2>%s (%zu)</h2>\n", id, title, n);
+    if (total > json_array_size(list))
+        fprintf(out,
+                "<p class=\"more\" id=\"%s-more\">%zu metric%s changed; the worst %zu are shown, "
+                "and %zu more: <code>pyscope report --limit N</code> lists up to 1000, "
+                "<code>--json</code> gives them to a script.</p>\n",
+                id, total, total == 1 ? "" : "s", json_array_size(list),
+                total - json_array_size(list));
     if (n == 0) {
         fprintf(out, "<p class=\"muted\">%s</p>\n</section>\n",
                 worse ? "Nothing got slower." : "Nothing got faster.");
@@ -981,6 +1003,7 @@ static void write_summary(FILE *out, const json_t *rep)
     if (is_)
         fprintf(out, "; %zu got faster", is_);
     fputs(".</p>\n<div class=\"cards\">\n", out);
+    size_t n_flagged = list_total(rep, "regressions_total", regs);
     size_t runs = 0, failed = 0, series = 0, i;
     const json_t *b;
     json_array_foreach(json_object_get(rep, "batches"), i, b)
@@ -998,7 +1021,7 @@ static void write_summary(FILE *out, const json_t *rep)
             "<div class=\"sub\">%zu run%s</div></div>\n"
             "<div class=\"card\"><div class=\"label\">Failed jobs</div><div class=\"value%s\">%zu"
             "</div><div class=\"sub\">in %zu batch%s</div></div>\n</div>\n</section>\n",
-            rs ? " bad" : "", rs, json_array_size(regs), json_array_size(regs) == 1 ? "" : "s",
+            rs ? " bad" : "", rs, n_flagged, n_flagged == 1 ? "" : "s",
             is_ ? " ok" : "", is_, series, runs, runs == 1 ? "" : "s", failed ? " bad" : "", failed,
             json_array_size(json_object_get(rep, "batches")),
             json_array_size(json_object_get(rep, "batches")) == 1 ? "" : "es");
@@ -1021,10 +1044,12 @@ int html_team_write(FILE *out, const json_t *doc, const struct html_site *site, 
     fputs("<main class=\"team\">\n", out);
     write_summary(out, rep);
     const json_t *trends = json_object_get(rep, "trends"), *flames = json_object_get(rep, "flames");
-    write_groups(out, site, "regressions", "What got slower", json_object_get(rep, "regressions"),
-                 trends, flames, true);
-    write_groups(out, site, "improvements", "What got faster", json_object_get(rep, "improvements"),
-                 trends, NULL, false);
+    const json_t *regs = json_object_get(rep, "regressions");
+    const json_t *imps = json_object_get(rep, "improvements");
+    write_groups(out, site, "regressions", "What got slower", regs,
+                 list_total(rep, "regressions_total", regs), trends, flames, true);
+    write_groups(out, site, "improvements", "What got faster", imps,
+                 list_total(rep, "improvements_total", imps), trends, NULL, false);
     write_batches(out, site, json_object_get(rep, "batches"));
     write_matrix(out, json_object_get(rep, "matrix"));
     write_hardware(out, json_object_get(rep, "hardware"));
