@@ -17,6 +17,7 @@
 
 #include "export.h"
 #include "html_report.h"
+#include "sanitize.h"
 #include "stats.h"
 #include "xmalloc.h"
 
@@ -504,15 +505,20 @@ static void fd_fill(char *buf, size_t n, double delta, double maxdelta, double t
     snprintf(buf, n, "#%02x%02x%02x", c[0], c[1], c[2]);
 }
 
-/* Write the label text of key that fits in chars characters (UTF-8 aware), or nothing. */
+/*
+ * Write the label text of name that fits in the box's width: counted in
+ * characters of its display form (lib/sanitize.h: an ESC shows as the four
+ * characters "\x1b"), cut with an ellipsis; nothing when not even three fit.
+ */
 static void fd_label(FILE *out, const char *name, double width)
 {
     long chars = (long)((width - 6) / FD_CHAR);
     if (chars < 3)
         return;
-    size_t len = strlen(name), cut = len, count = 0;
+    char *shown = sanitize_dup(name, 0);
+    size_t len = strlen(shown), cut = len, count = 0;
     for (size_t i = 0; i < len; i++) {
-        if (((unsigned char)name[i] & 0xc0) != 0x80) {
+        if (((unsigned char)shown[i] & 0xc0) != 0x80) {
             if ((long)count == chars) {
                 cut = i;
                 break;
@@ -522,13 +528,14 @@ static void fd_label(FILE *out, const char *name, double width)
     }
     if (cut < len) {
         /* room for the ellipsis: drop one more character */
-        while (cut > 0 && ((unsigned char)name[--cut] & 0xc0) == 0x80)
+        while (cut > 0 && ((unsigned char)shown[--cut] & 0xc0) == 0x80)
             ;
-        html_write_escaped(out, name, cut);
+        html_write_escaped(out, shown, cut);
         fputs("\xe2\x80\xa6", out);
     } else {
-        html_write_escaped(out, name, len);
+        html_write_escaped(out, shown, len);
     }
+    free(shown);
 }
 
 static void fd_rect(struct fd_svg_ctx *c, const char *name, const char *where, double x, double w,

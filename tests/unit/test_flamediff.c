@@ -63,7 +63,8 @@ static double w(const json_t *node, int side)
     return json_number_value(json_array_get(node, 2 + (size_t)side));
 }
 
-static char *svg_of(const struct flame_diff *fd)
+/* not inlined: gcc's -Wdangling-pointer takes the memstream's buffer for a local */
+__attribute__((noinline)) static char *svg_of(const struct flame_diff *fd)
 {
     char *buf = NULL;
     size_t len = 0;
@@ -237,6 +238,65 @@ static void test_svg_colours_by_change(void **state)
     flame_diff_destroy(&fd);
 }
 
+/* Characters (code points) of the UTF-8 text s[0..len). */
+static size_t utf8_chars(const char *s, size_t len)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < len; i++)
+        n += ((unsigned char)s[i] & 0xc0) != 0x80;
+    return n;
+}
+
+/*
+ * A function name from an untrusted script: an escape sequence, a
+ * right-to-left override and a 3.6 KB token. The SVG shows it in its
+ * display form (lib/sanitize.h), whole in the tooltip, and the label is cut
+ * to its box counting the escapes as they are shown.
+ */
+static void test_svg_untrusted_name(void **state)
+{
+    (void)state;
+    char *token = malloc(3601);
+    memset(token, 'z', 3600);
+    token[3600] = '\0';
+    size_t klen = strlen(token) + 64;
+    char *key = malloc(klen);
+    snprintf(key, klen, "app.py:\x1b[2Jslow\xe2\x80\xae%s:20", token);
+    struct flame_diff *fd = flame_diff_new();
+    json_t *base = json_pack("[o, o]", stack(60, MAIN, WORK, NULL), stack(30, MAIN, key, NULL));
+    json_t *cand = json_pack("[o, o]", stack(60, MAIN, WORK, NULL), stack(140, MAIN, key, NULL));
+    assert_true(flame_diff_add_run(fd, FLAME_BASE, base, NULL, 1.0));
+    assert_true(flame_diff_add_run(fd, FLAME_CAND, cand, NULL, 2.0));
+    char *svg = svg_of(fd);
+    assert_null(strchr(svg, '\x1b'));
+    assert_null(strstr(svg, "\xe2\x80\xae"));
+    /* the whole name on hover, escapes visible */
+    size_t tlen = strlen(token) + 64;
+    char *title = malloc(tlen);
+    snprintf(title, tlen, "<title>\\x1b[2Jslow\\u202e%s (app.py:20)", token);
+    const char *t = strstr(svg, title);
+    assert_non_null(t);
+    /* the label: cut to the rect's width, counted in shown characters */
+    const char *wd = strstr(t, "width=\"");
+    assert_non_null(wd);
+    double width = strtod(wd + 7, NULL) + 0.5; /* the rect is drawn 0.5 px narrower */
+    const char *lab = strstr(t, "<text");
+    assert_non_null(lab);
+    lab = strchr(lab, '>') + 1;
+    const char *end = strstr(lab, "</text>");
+    assert_non_null(end);
+    assert_true(strncmp(lab, "\\x1b[2Jslow\\u202ezz", 18) == 0);
+    assert_true(strncmp(end - 3, "\xe2\x80\xa6", 3) == 0); /* ellipsis */
+    assert_true((double)utf8_chars(lab, (size_t)(end - lab)) <= (width - 6) / 6.7);
+    free(title);
+    free(svg);
+    free(key);
+    free(token);
+    json_decref(base);
+    json_decref(cand);
+    flame_diff_destroy(&fd);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -246,6 +306,7 @@ int main(void)
         cmocka_unit_test(test_json_round_trip),
         cmocka_unit_test(test_hostile_json),
         cmocka_unit_test(test_svg_colours_by_change),
+        cmocka_unit_test(test_svg_untrusted_name),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
