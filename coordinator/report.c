@@ -55,6 +55,8 @@ static const char REGRESSIONS_SQL[] =
     " 'last_batch_id', g.last_batch_id, 'last_run', g.last_run::text, 'nights', g.nights,"
     " 'unit', g.detail->'unit', 'noise_pct', g.detail->'noise_pct',"
     " 'threshold_pct', g.detail->'threshold_pct', 'hint', g.detail->'hint',"
+    " 'rule', g.detail->'rule', 'reason', g.detail->'reason', 'contention',"
+    " g.detail->'contention', 'decision', g.detail->'decision',"
     " 'batch_label', b.label, 'batch_commit', b.\"commit\", 'batch_finished', "
     "pyscope_ts(b.finished),"
     " 'good_batch_id', gb.id, 'good_batch_label', gb.label, 'good_commit', gb.\"commit\")::text"

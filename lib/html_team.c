@@ -367,6 +367,8 @@ static void sentence(FILE *out, const struct html_site *site, const struct group
     change_phrase(out, g, worse);
     fputs(" on ", out);
     fputs("<span class=\"name host\" title=\"", out);
+    esc_field(out, g, "host");
+    fputs(" \xc2\xb7 ", out);
     esc(out, fp);
     fputs(" \xc2\xb7 ", out);
     esc_field(out, g, "python_build");
@@ -379,6 +381,30 @@ static void sentence(FILE *out, const struct html_site *site, const struct group
     if (worse)
         why_phrase(out, gr);
     fputs(".</p>\n", out);
+}
+
+/* Below the line: what decided it, when not plainly the wall time, and a busy machine. */
+static void say_more(FILE *out, const struct group *gr)
+{
+    const json_t *g = gr->lead;
+    const json_t *decision = json_object_get(g, "decision");
+    bool other = json_is_string(json_object_get(decision, "metric")) &&
+                 !is(str(decision, "metric"), "wall_s");
+    const json_t *wall = NULL;
+    for (size_t r = 0; r < gr->n && !wall; r++)
+        if (is(str(gr->rows[r], "metric"), "wall_s"))
+            wall = gr->rows[r];
+    bool busy = html_verdict_contended(wall ? wall : g);
+    if (other || busy) {
+        fputs("<p class=\"say-more\">", out);
+        if (other)
+            html_verdict_decision(out, decision);
+        if (busy) {
+            fputs(other ? " " : "", out);
+            html_verdict_contention(out, wall ? wall : g);
+        }
+        fputs("</p>\n", out);
+    }
 }
 
 /* ---- the sparkline ------------------------------------------------------------------------ */
@@ -516,7 +542,9 @@ static void metric_rows(FILE *out, const struct group *gr)
     for (size_t r = 0; r < gr->n; r++) {
         const json_t *g = gr->rows[r];
         double v;
-        fputs("<tr><td>", out);
+        fputs("<tr data-id=\"", out);
+        int_field(out, g, "id");
+        fputs("\"><td>", out);
         html_verdict_label(out, g, true);
         fputs("</td>", out);
         html_verdict_cells(out, g);
@@ -570,6 +598,25 @@ static void why_list(FILE *out, const json_t *why)
     fputs("</ul>\n", out);
 }
 
+/* Why each metric got its verdict: its rule and reason, in the table's order. */
+static void reasons(FILE *out, const struct group *gr)
+{
+    size_t shown = 0;
+    for (size_t r = 0; r < gr->n; r++) {
+        const json_t *g = gr->rows[r];
+        if (!str(g, "reason") && !str(g, "rule"))
+            continue;
+        fputs(shown++ ? "" : "<p>Why each verdict:</p>\n<ul class=\"reasons\">", out);
+        fputs("<li>", out);
+        html_verdict_label(out, g, true);
+        fputs(": ", out);
+        html_verdict_reason(out, g);
+        fputs("</li>", out);
+    }
+    if (shown)
+        fputs("</ul>\n", out);
+}
+
 static void details(FILE *out, const struct group *gr, bool worse, size_t index)
 {
     fprintf(out, "<details><summary>Details: %zu metric%s", gr->n, gr->n == 1 ? "" : "s");
@@ -577,6 +624,7 @@ static void details(FILE *out, const struct group *gr, bool worse, size_t index)
         fputs(", flame graph diff", out);
     fputs(", triage</summary>\n<div class=\"detail\">\n", out);
     metric_rows(out, gr);
+    reasons(out, gr);
     if (worse)
         why_list(out, json_object_get(gr->lead, "why"));
     if (worse && gr->flame) {
@@ -668,6 +716,7 @@ static void write_groups(FILE *out, const struct html_site *site, const char *id
         sentence(out, site, &gs[i], worse);
         sparkline(out, &gs[i], worse);
         interval(out, gs[i].lead, worse);
+        say_more(out, &gs[i]);
         fputs("</div>\n", out);
         details(out, &gs[i], worse, i);
         fputs("</li>\n", out);
@@ -1021,8 +1070,8 @@ static void write_summary(FILE *out, const json_t *rep)
             "<div class=\"sub\">%zu run%s</div></div>\n"
             "<div class=\"card\"><div class=\"label\">Failed jobs</div><div class=\"value%s\">%zu"
             "</div><div class=\"sub\">in %zu batch%s</div></div>\n</div>\n</section>\n",
-            rs ? " bad" : "", rs, n_flagged, n_flagged == 1 ? "" : "s",
-            is_ ? " ok" : "", is_, series, runs, runs == 1 ? "" : "s", failed ? " bad" : "", failed,
+            rs ? " bad" : "", rs, n_flagged, n_flagged == 1 ? "" : "s", is_ ? " ok" : "", is_,
+            series, runs, runs == 1 ? "" : "s", failed ? " bad" : "", failed,
             json_array_size(json_object_get(rep, "batches")),
             json_array_size(json_object_get(rep, "batches")) == 1 ? "" : "es");
 }

@@ -156,6 +156,8 @@ static void hv_metric_sentence(FILE *out, const json_t *m)
                                                 : "v-inconclusive";
     fprintf(out, "<li class=\"%s\">", cls);
     html_verdict_label(out, m, true);
+    if (json_is_true(json_object_get(json_object_get(m, "contention"), "net_of_queueing")))
+        fputs(" (net of waiting for a CPU)", out);
     bool memory = hv_is(json_get_string(m, "metric", NULL), "peak_rss_bytes");
     bool more = hv_is(json_get_string(m, "metric", NULL), "instructions") || memory;
     char pct[32];
@@ -177,16 +179,106 @@ static void hv_metric_sentence(FILE *out, const json_t *m)
         fprintf(out, "95%% CI %s, ", ci);
     hv_p(out, m);
     fputs(")", out);
-    if (!hv_is(v, "regression") && !hv_is(v, "improvement")) {
-        if (json_get_finite(m, "noise_pct", &noise) && fabs(change) <= noise)
-            fprintf(out, "; within the baseline's noise of %.1f%%", noise);
-        const char *hint = json_get_string(m, "hint", NULL);
-        if (hint) {
-            fputs("; ", out);
-            html_write_str(out, hint);
-        }
+    bool decided = hv_is(v, "regression") || hv_is(v, "improvement");
+    if (json_get_string(m, "reason", NULL)) {
+        fputs(decided ? " \xe2\x80\x94 " : ". Why not certain: ", out);
+        html_verdict_reason(out, m);
+    } else if (!decided && json_get_finite(m, "noise_pct", &noise) && fabs(change) <= noise) {
+        fprintf(out, "; within the baseline's noise of %.1f%%", noise);
+    }
+    const char *hint = json_get_string(m, "hint", NULL);
+    if (!decided && hint) {
+        fputs("; ", out);
+        html_write_str(out, hint);
     }
     fputs(".</li>\n", out);
+}
+
+void html_verdict_reason(FILE *out, const json_t *m)
+{
+    const char *reason = json_get_string(m, "reason", NULL),
+               *rule = json_get_string(m, "rule", NULL);
+    if (!reason && !rule)
+        return;
+    fputs("<span class=\"v-reason\"", out);
+    if (rule) {
+        fputs(" data-rule=\"", out);
+        html_write_str(out, rule);
+        fputs("\"", out);
+    }
+    fputs(">", out);
+    if (reason)
+        html_write_str(out, reason);
+    if (rule) {
+        fputs(reason ? " <span class=\"note\">(rule <code>" : "rule <code>", out);
+        html_write_str(out, rule);
+        fputs(reason ? "</code>)</span>" : "</code>", out);
+    }
+    fputs("</span>", out);
+}
+
+bool html_verdict_contended(const json_t *m)
+{
+    const json_t *c = json_object_get(m, "contention");
+    double cq, bq;
+    if (!json_is_object(c) || json_is_false(json_object_get(c, "known")))
+        return false;
+    return json_is_true(json_object_get(c, "contaminated")) ||
+           (json_get_finite(c, "candidate_queued_pct", &cq) && cq >= HTML_VERDICT_QUEUED_PCT) ||
+           (json_get_finite(c, "baseline_queued_pct", &bq) && bq >= HTML_VERDICT_QUEUED_PCT);
+}
+
+bool html_verdict_contention(FILE *out, const json_t *m)
+{
+    if (!html_verdict_contended(m))
+        return false;
+    const json_t *c = json_object_get(m, "contention");
+    double cq = -1, bq = -1, cb = -1;
+    bool has_c = json_get_finite(c, "candidate_queued_pct", &cq);
+    bool has_b = json_get_finite(c, "baseline_queued_pct", &bq);
+    bool contaminated = json_is_true(json_object_get(c, "contaminated"));
+    fputs("The machine was busy: ", out);
+    if (has_c)
+        fprintf(out, "this run waited for a CPU %.0f%% of its wall time", cq);
+    else
+        fputs("this run's wait for a CPU is unknown", out);
+    if (has_b)
+        fprintf(out, ", the baseline %.0f%%", bq);
+    if (json_is_true(json_object_get(c, "net_of_queueing"))) {
+        double raw;
+        fputs(". The wall time is judged net of that wait", out);
+        if (json_get_finite(json_object_get(c, "raw"), "change_pct", &raw))
+            fprintf(out, " (with it, the change was %+.1f%%)", raw);
+    } else if (json_is_true(json_object_get(c, "cpu_bound"))) {
+        fputs(". The script is CPU-bound", out);
+        if (json_get_finite(c, "candidate_cpu_bound_pct", &cb))
+            fprintf(out, " (%.0f%% busy when it had a CPU)", cb);
+        fputs(", so its wall time gets no verdict: its CPU time decides", out);
+    } else if (contaminated) {
+        fputs(". Without net times the wall time gets no verdict", out);
+    }
+    fputs(".", out);
+    return true;
+}
+
+bool html_verdict_decision(FILE *out, const json_t *decision)
+{
+    const char *metric = json_get_string(decision, "metric", NULL);
+    if (!metric || hv_is(metric, "wall_s"))
+        return false;
+    const char *noun = html_verdict_noun(metric);
+    fputs("Decided on ", out);
+    if (noun)
+        fputs(hv_is(metric, "instructions") ? "instruction counts" : noun, out);
+    else
+        html_write_str(out, metric);
+    const char *reason = json_get_string(decision, "reason", NULL);
+    if (reason) {
+        fputs(": ", out);
+        html_write_str(out, reason);
+    }
+    fputs(".", out);
+    return true;
 }
 
 /* The verdict of the whole check: the worst of its metrics. */
@@ -298,6 +390,22 @@ void html_verdict_sentences(FILE *out, const json_t *reg)
               "test).</span>",
               out);
     fputs("</p>\n<ul class=\"verdicts\">\n", out);
+    /* what decided the run, and a busy machine, before the metrics they explain */
+    if (json_is_string(json_object_get(json_object_get(reg, "decision"), "metric")) &&
+        !hv_is(json_get_string(json_object_get(reg, "decision"), "metric", NULL), "wall_s")) {
+        fputs("<li class=\"v-note v-decision\">", out);
+        html_verdict_decision(out, json_object_get(reg, "decision"));
+        fputs("</li>\n", out);
+    }
+    json_array_foreach(json_object_get(reg, "metrics"), i, m)
+    {
+        if (html_verdict_contended(m)) {
+            fputs("<li class=\"v-note v-contention\">", out);
+            html_verdict_contention(out, m);
+            fputs("</li>\n", out);
+            break;
+        }
+    }
     json_array_foreach(json_object_get(reg, "metrics"), i, m)
     {
         const char *v = json_get_string(m, "verdict", NULL);
@@ -384,7 +492,13 @@ static void hv_metric_row(FILE *out, const json_t *m)
     fputs("<td class=\"num\">", out);
     if (json_get_finite(m, "noise_pct", &x))
         fprintf(out, "%.1f%%", x);
-    fprintf(out, "</td><td class=\"%s\">", hv_verdict_class(v));
+    fprintf(out, "</td><td class=\"%s\"", hv_verdict_class(v));
+    if (json_get_string(m, "reason", NULL)) {
+        fputs(" title=\"", out);
+        html_write_str(out, json_get_string(m, "reason", NULL));
+        fputs("\"", out);
+    }
+    fputs(">", out);
     html_write_str(out, hv_verdict_word(v));
     if (hv_is(json_get_string(m, "mode", NULL), "threshold"))
         fputs(" <span class=\"note\">(by size)</span>", out);

@@ -60,6 +60,32 @@ void html_verdict_sentences(FILE *out, const json_t *reg);
 void html_verdict_cells(FILE *out, const json_t *m);
 
 /*
+ * Write why metric m (borrowed) got its verdict, from its "rule" and
+ * "reason" (docs/json-schema.md): "<span class="v-reason">the reason
+ * (rule <code>rule</code>)</span>". Nothing when m has neither.
+ */
+void html_verdict_reason(FILE *out, const json_t *m);
+
+/*
+ * When metric m's contention (wall time only) shows that either side
+ * waited for a CPU a notable share of its time (>= HTML_VERDICT_QUEUED_PCT,
+ * or contaminated), write one sentence saying how much and what it did to
+ * the verdict; returns whether it wrote one.
+ */
+#define HTML_VERDICT_QUEUED_PCT 5.0
+bool html_verdict_contention(FILE *out, const json_t *m);
+
+/* Whether html_verdict_contention() would write a sentence for m. */
+bool html_verdict_contended(const json_t *m);
+
+/*
+ * When decision (borrowed: the check's "decision" object) names a metric
+ * other than the wall time, write a sentence: "Decided on CPU time: reason";
+ * returns whether it wrote one.
+ */
+bool html_verdict_decision(FILE *out, const json_t *decision);
+
+/*
  * Write the metrics of reg as a table: metric, baseline and candidate
  * medians, change, 95% CI, p, noise, verdict. Hotspot metrics only when
  * they regressed or improved.

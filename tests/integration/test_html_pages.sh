@@ -35,7 +35,7 @@ import json, sys
 d = json.load(open(sys.argv[1]))
 payloads = ['<script>alert(1)</script>', '"><img src=x onerror=alert(2)>',
             "'><svg onload=alert(3)>", 'javascript:alert(4)', '\u202e\u2066bidi',
-            'x' * 300]
+            'x' * 300, '\x1b]0;PWNED\x07\u202e' + 'y' * 3600]
 n = [0]
 def poison(v, key=None):
     if isinstance(v, dict):
@@ -80,7 +80,8 @@ done
 sed 's#<main class="team">#<main class="team"><div style="width:2400px">wide</div><img src=x onerror="window.__pyscope_xss=1">#' \
     "$T/pages/team-report.html" >"$T/pages/control.html"
 
-# The served pages: six nights with a slowdown and XSS payloads in the data.
+# The served pages: six nights with a slowdown and XSS payloads in the data; a host name
+# and the slow function's name get an escape sequence, a U+202E and a 3.6 KB token.
 pg_start
 coord_start --http 127.0.0.1:0
 for n in 1 2 3 4 5 6; do team_seed team_seed.sql "$n" 6 30; done
@@ -89,8 +90,11 @@ team_seed team_confirm.sql 6 6 30
 team_settled >/dev/null
 pg_sql "UPDATE batches SET label = label || '\"><img src=x onerror=alert(5)>' WHERE id = 6;
         INSERT INTO hosts (fingerprint, hostname, cpu_model, cores, mem_bytes, os, kernel, arch,
-            governor, load1) VALUES ('00000000000000e1', '\"><svg onload=alert(6)>', '<b>cpu', 2,
-            1, 'linux', '6', 'x86_64', 'performance', 0)" >/dev/null
+            governor, load1) VALUES ('00000000000000e1', '\"><svg onload=alert(6)>'
+            || E'\\x1b]0;PWNED\\x07\\u202e' || repeat('y', 3600), '<b>cpu', 2,
+            1, 'linux', '6', 'x86_64', 'performance', 0);
+        UPDATE functions SET key = replace(key, ':slow:', E':slow\\x1b[2J\\u202e'
+            || repeat('y', 3600) || ':') WHERE key LIKE '%:slow:%'" >/dev/null
 id=$(pg_sql "SELECT min(id) FROM regressions WHERE metric = 'wall_s'")
 "$PYSCOPE" triage --coordinator "$COORD_EP" "$id" ack --note "<img src=x onerror=alert(7)> looked at" >/dev/null
 "$PYSCOPE" compare-hosts --coordinator "$COORD_EP" examples/a.py --html "$T/pages/compare-hosts.html" >/dev/null

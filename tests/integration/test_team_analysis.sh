@@ -73,6 +73,8 @@ expect_match "html: why in the sentence" 'title="examples/a.py:slow:3">slow</cod
 expect_match "html: state shown" 'class="state">confirmed \(2 runs\)<' "$html"
 expect_match "html: sparkline with the change marked" '<svg class="spark"[^>]*><title>wall time of the newest 7 runs[^<]*change starts at night 6</title><line class="cp"' "$html"
 expect_match "html: flame graph diff of the series" '<figure class="fdiff" id="fdiff-1">' "$html"
+expect_match "html: why the wall time's verdict, with its rule (the analysis' own reason)" \
+    '<li>Wall time: <span class="v-reason" data-rule="(significant|beyond_noise)">slower beyond the 5% threshold[^<]*<span class="note">\(rule <code>(significant|beyond_noise)</code>\)' "$html"
 # In headless Chromium (when installed): no console error, nothing refused by
 # the CSP, the hostile name is text, not an element; a screenshot for people.
 if command -v chromium >/dev/null 2>&1; then

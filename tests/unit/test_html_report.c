@@ -226,6 +226,67 @@ static void test_sample_report_wellformed(void **state)
     json_decref(report);
 }
 
+/*
+ * The regression section says why each verdict is what it is (truthl's
+ * "rule" and "reason"), which metric decided when not the wall time, and
+ * how busy the machine was when the wall time was judged net of waiting.
+ */
+static void test_regression_reasons(void **state)
+{
+    (void)state;
+    json_t *report = load_fixture("report-sample.json");
+    json_t *reg = json_object_get(report, "regression");
+    size_t i;
+    json_t *m;
+    json_array_foreach(json_object_get(reg, "metrics"), i, m)
+    {
+        const char *name = json_string_value(json_object_get(m, "metric"));
+        if (strcmp(name, "wall_s") == 0) {
+            json_object_set_new(m, "rule", json_string("significant"));
+            json_object_set_new(m, "reason",
+                                json_string("slower beyond the 5% threshold, "
+                                            "p=0.001, 95% CI off 0"));
+            json_object_set_new(m, "contention",
+                                json_pack("{s:b, s:f, s:f, s:f, s:f, s:b, s:b, s:b, s:{s:f}}",
+                                          "known", 1, "candidate_queued_pct", 31.0,
+                                          "baseline_queued_pct", 2.0, "candidate_cpu_bound_pct",
+                                          50.0, "baseline_cpu_bound_pct", 52.0, "contaminated", 1,
+                                          "cpu_bound", 0, "net_of_queueing", 1, "raw", "change_pct",
+                                          41.0));
+        } else if (strcmp(name, "peak_rss_bytes") == 0) {
+            json_object_set_new(m, "rule", json_string("insufficient_history"));
+            json_object_set_new(m, "reason",
+                                json_string("insufficient history: 2 of 3 baseline runs"));
+        }
+    }
+    json_object_set_new(reg, "decision",
+                        json_pack("{s:s, s:s, s:s}", "metric", "instructions", "rule",
+                                  "deterministic", "reason", "<b>instructions</b> decide"));
+    char *page = render_ok(report);
+    assert_non_null(strstr(page, "<li class=\"v-note v-decision\">Decided on instruction counts: "
+                                 "&lt;b&gt;instructions&lt;/b&gt; decide.</li>"));
+    assert_non_null(strstr(page, "<li class=\"v-note v-contention\">The machine was busy: this "
+                                 "run waited for a CPU 31% of its wall time, the baseline 2%. "
+                                 "The wall time is judged net of that wait (with it, the change "
+                                 "was +41.0%).</li>"));
+    assert_non_null(strstr(page, "<li class=\"v-regression\">Wall time (net of waiting for a "
+                                 "CPU) rose <b>7.9%</b>: "));
+    assert_non_null(strstr(page, "p = 0.001) \xe2\x80\x94 <span class=\"v-reason\" "
+                                 "data-rule=\"significant\">slower beyond the 5% threshold, "
+                                 "p=0.001, 95% CI off 0 <span class=\"note\">(rule <code>"
+                                 "significant</code>)</span></span>.</li>"));
+    assert_non_null(strstr(page, "but it is <b>not certain</b>: "));
+    assert_non_null(strstr(page, ". Why not certain: <span class=\"v-reason\" data-rule="
+                                 "\"insufficient_history\">insufficient history: 2 of 3 baseline "
+                                 "runs <span class=\"note\">(rule <code>insufficient_history"
+                                 "</code>)</span></span>"));
+    /* the table's verdict cell says it on hover */
+    assert_non_null(strstr(page, "<td class=\"verdict-regression\" title=\"slower beyond the 5% "
+                                 "threshold, p=0.001, 95% CI off 0\">regression"));
+    free(page);
+    json_decref(report);
+}
+
 static void test_trace_report(void **state)
 {
     (void)state;
@@ -428,6 +489,7 @@ int main(void)
         cmocka_unit_test(test_script_json_escapes),
         cmocka_unit_test(test_hostile_strings_escaped),
         cmocka_unit_test(test_sample_report_wellformed),
+        cmocka_unit_test(test_regression_reasons),
         cmocka_unit_test(test_trace_report),
         cmocka_unit_test(test_instructions_card),
         cmocka_unit_test(test_malformed_report_renders),
