@@ -180,4 +180,5 @@ awk '{ key = $1; n[key]++; t[key, n[key]] = $3 * 1000; size[key] = $4; code[key]
         }
      }' "$T/web.txt" | sort
 kill "$coord"
-wait "$coord" 2>/dev/null || trueexit 0
+wait "$coord" 2>/dev/null || true
+exit 0
