@@ -601,6 +601,50 @@ static const char *severity_class(const char *sev)
     return "sev-info";
 }
 
+/* Does key end with suffix? */
+static bool ends_with(const char *key, const char *suffix)
+{
+    size_t a = strlen(key), b = strlen(suffix);
+    return a > b && strcmp(key + a - b, suffix) == 0;
+}
+
+/*
+ * One piece of a suggestion's evidence in words: the key's words and its
+ * value in its unit ("total 38.2%", "per call 1.6 µs", "growth 38.0 MiB"),
+ * from the key's suffix (_pct, _s, _bytes); other values as they are.
+ */
+static void write_evidence(FILE *out, const char *key, const json_t *v)
+{
+    static const char *const suffixes[] = {"_pct", "_s", "_bytes"};
+    size_t cut = strlen(key);
+    int unit = -1;
+    double d = 0;
+    for (int i = 0; i < 3 && unit < 0; i++)
+        if (ends_with(key, suffixes[i]) && num_of(v, &d)) {
+            unit = i;
+            cut -= strlen(suffixes[i]);
+        }
+    char *words = xstrndup(key, cut); /* snake_case to words */
+    for (char *p = words; *p; p++)
+        if (*p == '_')
+            *p = ' ';
+    html_write_escaped(out, words, cut);
+    free(words);
+    fputc(' ', out);
+    char buf[64];
+    if (unit == 0) {
+        fprintf(out, "%.3g%%", d);
+    } else if (unit == 1) {
+        html_fmt_secs(buf, sizeof(buf), d);
+        fputs(buf, out);
+    } else if (unit == 2) {
+        html_fmt_bytes(buf, sizeof(buf), d);
+        fputs(buf, out);
+    } else {
+        write_value(out, v);
+    }
+}
+
 static void write_suggestions(FILE *out, const json_t *report)
 {
     const json_t *list = get_arr(report, "suggestions");
@@ -657,9 +701,7 @@ static void write_suggestions(FILE *out, const json_t *report)
                 json_object_foreach((json_t *)ev, k, v)
                 {
                     fputs("\xc2\xb7 ", out);
-                    esc(out, k);
-                    fputs("=", out);
-                    write_value(out, v);
+                    write_evidence(out, k, v);
                     fputs(" ", out);
                 }
             }

@@ -212,6 +212,9 @@ static void test_sample_report_wellformed(void **state)
     assert_non_null(strstr(page, "<li class=\"v-same\">Unchanged: CPU time.</li>"));
     assert_non_null(strstr(page, "Peak memory may have grown 2.2%, but it is <b>not certain</b>"));
     assert_null(strstr(page, "hl_shift_pct")); /* no key=value dump */
+    /* a suggestion's evidence in words and units */
+    assert_non_null(strstr(page, "\xc2\xb7 total 38.2% \xc2\xb7 threshold 30% "));
+    assert_null(strstr(page, "total_pct="));
     /* the flame graph comes before the long tables */
     assert_true(strstr(page, "<section id=\"flame\">") < strstr(page, "<section id=\"hotspots\">"));
     assert_non_null(strstr(page, "prefers-color-scheme"));
