@@ -208,6 +208,13 @@ int cli_read_file(const char *path, size_t cap, char **buf, size_t *len)
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
         return -errno;
+    int rc = cli_read_fd(fd, cap, buf, len);
+    close(fd);
+    return rc;
+}
+
+int cli_read_fd(int fd, size_t cap, char **buf, size_t *len)
+{
     size_t size = 0, alloc = 65536;
     char *data = xmalloc(alloc);
     int rc = 0;
@@ -235,7 +242,6 @@ int cli_read_file(const char *path, size_t cap, char **buf, size_t *len)
             break;
         }
     }
-    close(fd);
     if (rc < 0) {
         free(data);
         return rc;

@@ -328,6 +328,28 @@ char *report_text_outcome(const json_t *report)
     double timeout;
     if (!outcome || strcmp(outcome, "ok") == 0)
         return NULL;
+    const json_t *intr = json_object_get(status, "interrupted");
+    if (strcmp(outcome, "interrupted") == 0 && json_is_object(intr)) {
+        const char *name = get_str(intr, "name");
+        long long done = 0, planned = 0;
+        get_int(intr, "runs_measured", &done);
+        get_int(intr, "runs_planned", &planned);
+        char *how;
+        if (get_int(status, "signal", &sig)) {
+            const char *abbrev = sig > 0 && sig < 128 ? sigabbrev_np((int)sig) : NULL;
+            how = abbrev ? xasprintf("script killed by signal %lld (SIG%s)", sig, abbrev)
+                         : xasprintf("script killed by signal %lld", sig);
+        } else if (get_int(status, "exit_code", &code)) {
+            how = xasprintf("script exited with status %lld", code);
+        } else {
+            how = xstrdup("the script did not start");
+        }
+        char *text = xasprintf("Interrupted by %s (passed on to the script): %lld of %lld "
+                               "measured run%s, %s; partial report",
+                               name ? name : "?", done, planned, planned == 1 ? "" : "s", how);
+        free(how);
+        return text;
+    }
     if (strcmp(outcome, "timeout") == 0) {
         if (get_num(json_object_get(report, "options"), "timeout_s", &timeout))
             return xasprintf("Timed out after %g s: killed", timeout);

@@ -124,6 +124,13 @@ run "$PYSCOPE" run --no-save exit3.py
 expect_eq "exit 3 script: exit 3" 3 "$RC"
 expect_match "exit 3 script: says so" 'Script exited with status 3' "$OUT"
 expect_match "exit 3 script: still a report" '^Execution Time : ' "$OUT"
+# pyscope's exit status is its own (3: the script failed); the script's code is reported.
+printf 'import sys\nsys.exit(7)\n' > exit7.py
+run "$PYSCOPE" run --json --no-save exit7.py
+expect_eq "exit 7 script: pyscope exits 3" 3 "$RC"
+expect_eq "exit 7 script: its code in the report" "failed 7" \
+    "$(printf '%s' "$OUT" | jget status.outcome) $(printf '%s' "$OUT" | jget status.exit_code)"
+expect_match "exit 7 script: said on stderr" 'Script exited with status 7' "$ERR"
 run "$PYSCOPE" run --no-save raises.py
 expect_eq "uncaught exception: exit 3" 3 "$RC"
 expect_match "uncaught exception: traceback on stderr" 'ZeroDivisionError' "$ERR"
@@ -138,7 +145,8 @@ run "$PYSCOPE" run --json --no-save --timeout 1 hang.py
 expect_eq "timeout json: exit 124" 124 "$RC"
 expect_eq "timeout json: outcome" "timeout" "$(printf '%s' "$OUT" | jget status.outcome)"
 
-# Ctrl-C (SIGINT to the whole process group) reaches the script; pyscope still reports.
+# Ctrl-C (SIGINT to the whole process group) reaches the script; pyscope still reports,
+# then dies of SIGINT as python3 would (test_cli_signals has the other signals).
 if command -v setsid >/dev/null; then
     setsid "$PYSCOPE" run --no-save hang.py >"$T/int.out" 2>"$T/int.err" &
     pid=$!
@@ -148,8 +156,8 @@ if command -v setsid >/dev/null; then
     wait "$pid"
     RC=$?
     set -e
-    expect_eq "ctrl-c: exit 3" 3 "$RC"
-    expect_match "ctrl-c: reported" 'Script killed by signal 2 \(SIGINT\)' "$(cat "$T/int.out")"
+    expect_eq "ctrl-c: dies of SIGINT" 130 "$RC"
+    expect_match "ctrl-c: reported" 'Interrupted by SIGINT .*script killed by signal 2 \(SIGINT\)' "$(cat "$T/int.out")"
     expect_match "ctrl-c: KeyboardInterrupt on stderr" 'KeyboardInterrupt' "$(cat "$T/int.err")"
 fi
 
