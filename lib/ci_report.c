@@ -128,7 +128,7 @@ static void ci_fmt_value(char *buf, size_t len, const json_t *m, const char *key
         return;
     }
     if (ci_is(ci_str(m, "unit"), "bytes"))
-        snprintf(buf, len, "%.2f MB", v / (1024.0 * 1024.0));
+        snprintf(buf, len, "%.2f MiB", v / (1024.0 * 1024.0));
     else if (ci_is(ci_str(m, "unit"), "instructions"))
         snprintf(buf, len, "%.4f M instructions", v / 1e6);
     else

@@ -88,7 +88,7 @@ static void hc_value(FILE *out, const json_t *m, const char *key)
     if (!hc_num(m, key, &v))
         fputs("?", out);
     else if (hc_is(hc_str(m, "unit"), "bytes"))
-        fprintf(out, "%.2f MB", v / (1024.0 * 1024.0));
+        fprintf(out, "%.2f MiB", v / (1024.0 * 1024.0));
     else if (hc_is(hc_str(m, "unit"), "instructions"))
         fprintf(out, "%.4f M instructions", v / 1e6);
     else

@@ -875,7 +875,7 @@ static void print_clean(FILE *out, const char *s)
 static void print_value(FILE *out, double v, const char *unit)
 {
     if (strcmp(unit, "bytes") == 0)
-        fprintf(out, "%.3fMB", v / (1024.0 * 1024.0));
+        fprintf(out, "%.3f MiB", v / (1024.0 * 1024.0));
     else if (strcmp(unit, "instructions") == 0)
         fprintf(out, "%.4fM", v / 1e6);
     else

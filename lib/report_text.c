@@ -304,9 +304,9 @@ static void print_cpu_mem(FILE *out, const json_t *report, long long n)
         fputs("n/a\n", out);
     fputs("Peak Memory    : ", out);
     if (metric(report, "peak_rss_bytes", "median", &v)) {
-        fprintf(out, "%.2f MB", v / MIB);
+        fprintf(out, "%.2f MiB", v / MIB);
         if (n > 1 && metric(report, "peak_rss_bytes", "max", &max))
-            fprintf(out, " (median; max %.2f MB)", max / MIB);
+            fprintf(out, " (median; max %.2f MiB)", max / MIB);
         fputc('\n', out);
     } else {
         fputs("n/a\n", out);

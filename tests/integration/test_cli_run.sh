@@ -54,7 +54,7 @@ run "$PYSCOPE" run work.py
 expect_eq "run: exit 0" 0 "$RC"
 expect_match "run: script output passes through" '^work done \[\]' "$OUT"
 for re in '^PyScope Performance Report$' '^-{40}$' '^Execution Time : [0-9]+\.[0-9]{4} seconds$' \
-    '^Average CPU    : [0-9]+\.[0-9]{2} %$' '^Peak Memory    : [0-9]+\.[0-9]{2} MB$' \
+    '^Average CPU    : [0-9]+\.[0-9]{2} %$' '^Peak Memory    : [0-9]+\.[0-9]{2} MiB$' \
     '^Mode           : sample' '^Top Hotspots$' '^(/.*/)?work\.py:busy$' '^  Total Time : ' \
     '^Optimization Suggestions$' "^JSON report saved to : reports/json/$NAME_RE\.json$" \
     "^HTML report saved to : reports/html/$NAME_RE\.html$" '^Performance Regression Check$'; do

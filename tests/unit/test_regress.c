@@ -671,7 +671,7 @@ static void test_compare_documents(void **state)
                                  "⚠️ Execution time increased from "));
     assert_non_null(strstr(text, "95% CI +"));
     assert_non_null(strstr(text, "p<0.001, baseline 10 runs × 10)\n"));
-    assert_non_null(strstr(text, "✓ Peak memory unchanged: 18.799MB → 18.799MB (+0.00%"));
+    assert_non_null(strstr(text, "✓ Peak memory unchanged: 18.799 MiB → 18.799 MiB (+0.00%"));
     assert_non_null(strstr(text, "⚠️ Hotspot '" KEY ":slow:3' self time increased"));
     assert_non_null(strstr(text, "Why (self time, candidate vs baseline median):\n  +0.0"));
     assert_non_null(strstr(text, "  New functions: " KEY ":fresh:20\n"));

@@ -143,7 +143,7 @@ static void test_seed_lines_present(void **state)
         "PyScope Performance Report\n----------------------------------------\n",
         "Execution Time : 1.5494 seconds\n",
         "Average CPU    : 28.32 %\n",
-        "Peak Memory    : 18.80 MB\n",
+        "Peak Memory    : 18.80 MiB\n",
         "\nTop Hotspots\n----------------------------------------\n"
         "examples/slow_script.py:<module>\n",
         "\nexamples/slow_script.py:slow\n",
@@ -175,7 +175,7 @@ static void test_instructions_line(void **state)
                                   "python_hash_seed", "0", "counts", (json_int_t)298667570,
                                   (json_int_t)298667570, (json_int_t)298667571));
     got = render(report, &opt);
-    if (!strstr(got, "Peak Memory    : 18.80 MB\nInstructions   : 298.7 M (median of 3 runs; "
+    if (!strstr(got, "Peak Memory    : 18.80 MiB\nInstructions   : 298.7 M (median of 3 runs; "
                      "cachegrind, PYTHONHASHSEED=0)\n"))
         fail_msg("no instructions line in:\n%s", got);
     free(got);
