@@ -321,6 +321,8 @@ static void ci_xml_why(FILE *out, const json_t *reg)
         fputs("&#10;Note: the Python build changed since the baseline", out);
     if (json_is_true(json_object_get(why, "host_changed")))
         fputs("&#10;Note: the host changed since the baseline", out);
+    if (json_is_true(json_object_get(why, "mode_changed")))
+        fputs("&#10;Note: the baseline was profiled in another mode (sample vs trace)", out);
 }
 
 /* Counts of one document for the <testsuite> attributes. */

@@ -180,9 +180,17 @@ static bool field_equals(const json_t *doc, const char *obj, const char *key, co
     return v && strcmp(v, want) == 0;
 }
 
+const char *history_mode(const json_t *doc)
+{
+    const char *m = json_string_value(json_object_get(json_object_get(doc, "options"), "mode"));
+    return m ? m : "sample";
+}
+
 bool history_matches(const json_t *doc, const struct history_filter *f)
 {
     if (!json_is_object(doc))
+        return false;
+    if (f->mode && strcmp(history_mode(doc), f->mode) != 0)
         return false;
     if (!field_equals(doc, "script", "key", f->script_key) ||
         !field_equals(doc, "host", "fingerprint", f->host_fingerprint) ||

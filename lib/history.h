@@ -26,6 +26,7 @@ struct history_filter {
     const char *script_key;       /* script.key must equal it; NULL: any */
     const char *host_fingerprint; /* host.fingerprint must equal it; NULL: any */
     const char *python_build;     /* python.build must equal it; NULL: any */
+    const char *mode;             /* history_mode() must equal it ("sample", "trace"); NULL: any */
     const char *exclude_id;       /* skip the document whose id equals it (the candidate) */
     bool ok_only; /* keep only status.outcome "ok" (a missing status counts as ok) */
     size_t limit; /* keep at most the newest `limit` matches; 0: all */
@@ -60,6 +61,14 @@ int history_load_file(const char *path, json_t **doc, char *errbuf, size_t errle
 
 /* True when doc (borrowed) is an object of schema pyscope.run/1 or pyscope.report/1. */
 bool history_schema_ok(const json_t *doc);
+
+/*
+ * The profiling mode of doc (borrowed): options.mode, "sample" when absent
+ * (the default of every pyscope-run that wrote no mode). Part of what makes
+ * runs comparable: trace mode slows calls and adds memory, so a series is
+ * (script key, host fingerprint, Python build, mode). Static or borrowed string.
+ */
+const char *history_mode(const json_t *doc);
 
 /* True when doc (borrowed) belongs to the series described by f (borrowed). */
 bool history_matches(const json_t *doc, const struct history_filter *f);

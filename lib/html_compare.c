@@ -256,6 +256,10 @@ void html_compare_regression(FILE *out, const json_t *reg)
         fputs("<p class=\"warn\">The Python build changed since the baseline.</p>\n", out);
     if (json_is_true(json_object_get(why, "host_changed")))
         fputs("<p class=\"warn\">The host changed since the baseline.</p>\n", out);
+    if (json_is_true(json_object_get(why, "mode_changed")))
+        fputs("<p class=\"warn\">The baseline was profiled in another mode (sample vs trace): "
+              "times and memory are not comparable.</p>\n",
+              out);
 }
 
 static void hc_meta(FILE *out, const char *label, const char *value)

@@ -590,6 +590,16 @@ static bool identity_changed(const json_t *cand, const json_t *const *base, size
     return false;
 }
 
+/* True when a baseline document was made in another profiling mode than the candidate. */
+static bool mode_changed(const json_t *cand, const json_t *const *base, size_t nb)
+{
+    const char *c = history_mode(cand);
+    for (size_t i = 0; i < nb; i++)
+        if (strcmp(history_mode(base[i]), c) != 0)
+            return true;
+    return false;
+}
+
 static json_t *build_why(const json_t *cand, const json_t *const *base, size_t nb)
 {
     json_t *functions = json_array(), *appeared = json_array(), *vanished = json_array();
@@ -662,11 +672,13 @@ static json_t *build_why(const json_t *cand, const json_t *const *base, size_t n
         }
     }
     json_decref(keys);
-    return json_pack("{s:o, s:o, s:o, s:b, s:b, s:b}", "functions", functions, "appeared", appeared,
-                     "vanished", vanished, "script_changed",
-                     identity_changed(cand, base, nb, "script", "sha256"), "python_changed",
-                     identity_changed(cand, base, nb, "python", "build"), "host_changed",
-                     identity_changed(cand, base, nb, "host", "fingerprint"));
+    json_t *why = json_pack("{s:o, s:o, s:o, s:b, s:b, s:b}", "functions", functions, "appeared",
+                            appeared, "vanished", vanished, "script_changed",
+                            identity_changed(cand, base, nb, "script", "sha256"), "python_changed",
+                            identity_changed(cand, base, nb, "python", "build"), "host_changed",
+                            identity_changed(cand, base, nb, "host", "fingerprint"));
+    json_object_set_new(why, "mode_changed", json_boolean(mode_changed(cand, base, nb)));
+    return why;
 }
 
 /* ---- whole documents -------------------------------------------------------- */
@@ -786,6 +798,32 @@ static void local_instructions(json_t *result, const json_t *candidate, const js
     free(med);
 }
 
+/*
+ * A first run in its mode (no_history result, modified): when the script has runs
+ * in the other mode, say that they are not compared and why (the mode is part of
+ * the series: trace mode slows calls and adds memory). f: the series' filter.
+ */
+static void other_mode_note(json_t *result, const char *dir, const struct history_filter *f)
+{
+    struct history_filter other = *f;
+    const char *mode = f->mode;
+    other.mode = strcmp(mode, "trace") == 0 ? "sample" : "trace";
+    other.limit = 1000;
+    struct history h;
+    history_load(dir, &other, &h);
+    if (h.n > 0) {
+        char *msg = xasprintf("first %s-mode run of this script on this host; the %s%zu earlier "
+                              "%s-mode run%s %s not compared (trace mode slows calls and adds "
+                              "memory: the modes are separate series)",
+                              mode, h.n >= other.limit ? "last " : "", h.n, other.mode,
+                              h.n == 1 ? "" : "s", h.n == 1 ? "is" : "are");
+        json_object_set_new(result, "message", json_string(msg));
+        json_object_set_new(result, "other_mode_runs", json_integer((json_int_t)h.n));
+        free(msg);
+    }
+    history_release(&h);
+}
+
 json_t *regress_check_local(const json_t *candidate, const char *reports_json_dir,
                             const struct regress_options *opt)
 {
@@ -801,6 +839,7 @@ json_t *regress_check_local(const json_t *candidate, const char *reports_json_di
             json_string_value(json_object_get(json_object_get(candidate, "host"), "fingerprint")),
         .python_build =
             json_string_value(json_object_get(json_object_get(candidate, "python"), "build")),
+        .mode = history_mode(candidate),
         .exclude_id = json_string_value(json_object_get(candidate, "id")),
         .ok_only = true,
         .limit = REGRESS_HISTORY_MAX,
@@ -827,6 +866,7 @@ json_t *regress_check_local(const json_t *candidate, const char *reports_json_di
     json_t *result;
     if (n == 0) {
         result = no_history(&o, REGRESS_NO_HISTORY_MESSAGE);
+        other_mode_note(result, reports_json_dir, &f);
     } else {
         struct stats_cp_options cpo;
         stats_cp_options_init(&cpo);
@@ -1013,6 +1053,10 @@ static void print_why(FILE *out, const json_t *why, bool wall_changed)
         fputs("  Note: the Python build changed since the baseline\n", out);
     if (json_is_true(json_object_get(why, "host_changed")))
         fputs("  Note: the host changed since the baseline\n", out);
+    if (json_is_true(json_object_get(why, "mode_changed")))
+        fputs("  Note: the baseline was profiled in another mode (sample vs trace): times and "
+              "memory are not comparable\n",
+              out);
 }
 
 void regress_print(FILE *out, const json_t *regression, bool color)

@@ -23,15 +23,6 @@ for k in sys.argv[1].split("."):
 print(v)' "$1"
 }
 
-run() {
-    set +e
-    "$@" >"$T/out" 2>"$T/err"
-    RC=$?
-    set -e
-    OUT=$(cat "$T/out")
-    ERR=$(cat "$T/err")
-}
-
 FAKE_RUNNER=corrupt run "$PYSCOPE" run s.py
 expect_eq "corrupt output: exit 4" 4 "$RC"
 expect_match "corrupt output: message" 'corrupt pyscope-run output: .*expected' "$ERR"

@@ -31,14 +31,6 @@ printf 'def f():\n    return 1 / 0\nf()\n' > raises.py
 printf 'import os, signal\nos.kill(os.getpid(), signal.SIGKILL)\n' > killed.py
 printf 'import time\ntime.sleep(30)\n' > hang.py
 
-run() {
-    set +e
-    "$@" >"$T/out" 2>"$T/err"
-    RC=$?
-    set -e
-    OUT=$(cat "$T/out")
-    ERR=$(cat "$T/err")
-}
 # jget KEY.KEY... : a member of the JSON document on stdin (no jq needed).
 jget() {
     "$PY" -c 'import json, sys
