@@ -738,7 +738,8 @@ static int hist_local(const struct hist_args *a, const char *key, const struct r
                                .host_fingerprint = a->host,
                                .python_build = a->python_build,
                                .ok_only = true,
-                               .limit = a->limit};
+                               .limit = a->limit,
+                               .flags = cli_history_flags()};
     struct history h;
     history_load(dir, &f, &h);
     const json_t **docs = xcalloc(h.n + 1, sizeof(*docs));

@@ -50,6 +50,7 @@
 #include "errors.h"
 #include "jsonutil.h"
 #include "export.h"
+#include "history.h"
 #include "html_report.h"
 #include "log.h"
 #include "regress.h"
@@ -202,7 +203,8 @@ void cli_run_help(FILE *out)
           "      --version           show the version\n"
           "\n"
           "Environment: PYSCOPE_RUN_BIN (the pyscope-run program to use), VIRTUAL_ENV,\n"
-          "NO_COLOR, TMPDIR, GITHUB_STEP_SUMMARY.\n"
+          "NO_COLOR, TMPDIR, GITHUB_STEP_SUMMARY, PYSCOPE_HISTORY_INDEX (off: read every\n"
+          "saved report instead of DIR/json/.pyscope-index).\n"
           "\n"
           "Exit status (pyscope's own, so CI can tell the cases apart; the script's exit\n"
           "code or signal is in the report): 0 ok, 1 regression (with\n"
@@ -821,6 +823,7 @@ static void run_analyze(json_t *report, const struct run_args *a, const struct r
     if (script_ok) {
         struct regress_options ropt;
         regress_options_init(&ropt);
+        ropt.history_flags = cli_history_flags();
         const char *key =
             json_string_value(json_object_get(json_object_get(report, "script"), "key"));
         double cfg_pct = config_threshold_pct(&a->config, key, NULL);
@@ -905,7 +908,12 @@ static int run_save(json_t *report, struct run_files *f)
         f->html_path = NULL;
         json_object_set_new(files, "html", json_null());
     }
+    /* the history index learns of the new report without reading anything else */
+    struct history_index_txn txn;
+    bool indexed = cli_history_flags() && history_index_begin(f->json_dir, &txn) == 0;
     int rc = cli_write_json_atomic(f->json_path, report, JSON_INDENT(2));
+    if (indexed)
+        history_index_commit(&txn, rc < 0 ? NULL : strrchr(f->json_path, '/') + 1, report);
     if (rc < 0) {
         log_error("could not write JSON report \"%s\": %s", f->json_path, pyscope_strerror(rc));
         result = -1;

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "errors.h"
+#include "history.h"
 #include "xmalloc.h"
 
 #define RUNNER_NAME "pyscope-run"
@@ -201,6 +202,14 @@ char *cli_report_name(const struct timespec *ts)
     gmtime_r(&sec, &tm);
     strftime(stamp, sizeof(stamp), "%Y-%m-%dT%H-%M-%S", &tm);
     return xasprintf("pyscope_report_%s.%06ldZ", stamp, (long)(ts->tv_nsec / 1000));
+}
+
+unsigned cli_history_flags(void)
+{
+    const char *v = getenv("PYSCOPE_HISTORY_INDEX");
+    if (v && (strcmp(v, "off") == 0 || strcmp(v, "0") == 0))
+        return 0;
+    return HISTORY_INDEX_READ | HISTORY_INDEX_WRITE;
 }
 
 int cli_read_file(const char *path, size_t cap, char **buf, size_t *len)

@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "errors.h"
+#include "history_index.h"
 #include "log.h"
 #include "stats.h"
 #include "xmalloc.h"
@@ -214,6 +215,9 @@ int history_load(const char *dir, const struct history_filter *f, struct history
 {
     out->entries = NULL;
     out->n = 0;
+    if ((f->flags & (HISTORY_INDEX_READ | HISTORY_INDEX_WRITE)) &&
+        history_index_load(dir, f, out) == 0)
+        return 0;
     char **names;
     size_t n;
     int rc = history_list(dir, &names, &n);
@@ -237,6 +241,11 @@ int history_load(const char *dir, const struct history_filter *f, struct history
             json_decref(doc);
             free(path);
             continue;
+        }
+        if (f->flags & HISTORY_LIGHT) { /* as the index gives them: hydrate reads the file */
+            json_t *light = history_index_light(doc);
+            json_decref(doc);
+            doc = light;
         }
         if (out->n == cap) {
             cap = cap ? 2 * cap : 16;

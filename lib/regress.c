@@ -40,6 +40,7 @@ void regress_options_init(struct regress_options *opt)
     opt->alpha = 0.05;
     opt->max_baseline_runs = 10;
     opt->run_quantile = 0.5;
+    opt->history_flags = 0;
 }
 
 const char *regress_verdict_name(enum regress_verdict v)
@@ -72,6 +73,7 @@ static void options_sane(const struct regress_options *opt, struct regress_optio
     else
         log_warn("invalid significance level %g, using %g", opt->alpha, o->alpha);
     o->max_baseline_runs = opt->max_baseline_runs;
+    o->history_flags = opt->history_flags;
     if (opt->run_quantile >= 0 && opt->run_quantile <= 1)
         o->run_quantile = opt->run_quantile;
     else
@@ -843,6 +845,7 @@ json_t *regress_check_local(const json_t *candidate, const char *reports_json_di
         .exclude_id = json_string_value(json_object_get(candidate, "id")),
         .ok_only = true,
         .limit = REGRESS_HISTORY_MAX,
+        .flags = o.history_flags | HISTORY_LIGHT, /* profiles: only the baseline's, below */
     };
     struct history h;
     int rc = history_load(reports_json_dir, &f, &h);
@@ -874,6 +877,15 @@ json_t *regress_check_local(const json_t *candidate, const char *reports_json_di
         if (stats_changepoints(med, n, &cpo, cps, sizeof(cps) / sizeof(cps[0]), &ncp) == 0 &&
             ncp > 0)
             start = cps[ncp - 1];
+        /* the documents regress_compare reads functions from: the newest
+         * max_baseline_runs since the change point */
+        size_t from = start;
+        if (o.max_baseline_runs > 0 && n - start > (size_t)o.max_baseline_runs)
+            from = n - (size_t)o.max_baseline_runs;
+        for (size_t i = 0; i < h.n; i++)
+            for (size_t j = from; j < n; j++)
+                if (docs[j] == h.entries[i].doc)
+                    history_hydrate(reports_json_dir, &h.entries[i]);
         result = regress_compare(candidate, docs + start, n - start, &o);
         if (start > 0) {
             const char *id = json_string_value(json_object_get(docs[start], "id"));

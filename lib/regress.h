@@ -56,10 +56,12 @@
 #include <stdio.h>
 
 struct regress_options {
-    double threshold;      /* relative change that matters: 0.05 = 5% */
-    double alpha;          /* significance level of the U test (0.05) */
-    int max_baseline_runs; /* newest baseline runs used (10); <= 0: all */
-    double run_quantile;   /* per-run statistic: this quantile of a run's samples (0.5) */
+    double threshold;       /* relative change that matters: 0.05 = 5% */
+    double alpha;           /* significance level of the U test (0.05) */
+    int max_baseline_runs;  /* newest baseline runs used (10); <= 0: all */
+    double run_quantile;    /* per-run statistic: this quantile of a run's samples (0.5) */
+    unsigned history_flags; /* regress_check_local: HISTORY_INDEX_* for reading the folder
+                               (0: read every report, write nothing) */
 };
 
 /* Fill *opt with the defaults: 5%, 0.05, 10 runs, the median of each run. */
