@@ -246,6 +246,7 @@ int history_load(const char *dir, const struct history_filter *f, struct history
             json_t *light = history_index_light(doc);
             json_decref(doc);
             doc = light;
+            json_object_set_new(doc, HISTORY_LIGHT_PATH, json_string(path));
         }
         if (out->n == cap) {
             cap = cap ? 2 * cap : 16;

@@ -103,6 +103,15 @@ int history_load(const char *dir, const struct history_filter *f, struct history
 int history_hydrate(const char *dir, struct history_entry *e);
 
 /*
+ * doc's "profile" (borrowed), or NULL. A light document of history_load (it
+ * carries its file's path in HISTORY_LIGHT_PATH) gets it on first use, as
+ * history_hydrate would, and keeps it: read every profile of a history
+ * document through this, so that only the ones used are read.
+ */
+#define HISTORY_LIGHT_PATH "_pyscope_light_path"
+const json_t *history_profile(const json_t *doc);
+
+/*
  * Adding a report just saved in dir to the index, cheaply: history_index_begin
  * before writing the report file (locks the index, notes whether it matched the
  * folder), history_index_commit after (adds the row, or refreshes the index

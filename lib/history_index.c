@@ -875,8 +875,10 @@ static bool read_row(json_t *row, void *arg)
         r->cap = r->cap ? 2 * r->cap : 16;
         r->out->entries = xreallocarray(r->out->entries, r->cap, sizeof(*r->out->entries));
     }
-    r->out->entries[r->out->n++] =
-        (struct history_entry){path, json_incref(json_object_get(row, "doc"))};
+    json_t *light = json_incref(json_object_get(row, "doc"));
+    if (r->f->flags & HISTORY_LIGHT)
+        json_object_set_new(light, HISTORY_LIGHT_PATH, json_string(path));
+    r->out->entries[r->out->n++] = (struct history_entry){path, light};
     json_decref(row);
     r->accepted++;
     return !r->f->limit || r->accepted < r->f->limit;
@@ -990,8 +992,26 @@ int history_index_load(const char *dir, const struct history_filter *f, struct h
     return -1;
 }
 
+const json_t *history_profile(const json_t *doc)
+{
+    const json_t *p = json_object_get(doc, "profile");
+    const char *path = json_string_value(json_object_get(doc, HISTORY_LIGHT_PATH));
+    if (p || !path)
+        return p;
+    char *copy = xstrdup(path), *dir = xstrdup(path);
+    char *slash = strrchr(dir, '/');
+    if (slash)
+        *slash = '\0';
+    struct history_entry e = {copy, (json_t *)doc}; /* ours: history_load made it */
+    history_hydrate(slash ? dir : ".", &e);
+    free(copy);
+    free(dir);
+    return json_object_get(doc, "profile");
+}
+
 int history_hydrate(const char *dir, struct history_entry *e)
 {
+    json_object_del(e->doc, HISTORY_LIGHT_PATH);
     if (json_object_get(e->doc, "profile"))
         return 0;
     const char *slash = strrchr(e->path, '/');

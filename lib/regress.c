@@ -331,7 +331,7 @@ static size_t run_samples(const json_t *doc, const char *field, struct dvec *d)
 
 static const json_t *find_function(const json_t *doc, const char *key)
 {
-    const json_t *fns = json_object_get(json_object_get(doc, "profile"), "functions");
+    const json_t *fns = json_object_get(history_profile(doc), "functions");
     size_t i;
     const json_t *f;
     json_array_foreach(fns, i, f)
@@ -345,7 +345,7 @@ static const json_t *find_function(const json_t *doc, const char *key)
 
 static bool has_profile(const json_t *doc)
 {
-    return json_is_array(json_object_get(json_object_get(doc, "profile"), "functions"));
+    return json_is_array(json_object_get(history_profile(doc), "functions"));
 }
 
 /*
@@ -511,7 +511,7 @@ static bool in_any_baseline(const json_t *const *base, size_t nb, const char *ke
 static void hotspot_metrics(const json_t *cand, const json_t *const *base, size_t nb,
                             const char *field, const struct regress_options *opt, json_t *metrics)
 {
-    const json_t *fns = json_object_get(json_object_get(cand, "profile"), "functions");
+    const json_t *fns = json_object_get(history_profile(cand), "functions");
     size_t n = json_array_size(fns), i, k = 0;
     struct fn_rank *rk = xcalloc(n ? n : 1, sizeof(*rk));
     const json_t *f;
@@ -617,7 +617,7 @@ static json_t *build_why(const json_t *cand, const json_t *const *base, size_t n
     json_t *keys = json_array();
     for (size_t d = 0; d <= nb; d++) {
         const json_t *doc = d < nb ? base[d] : cand;
-        const json_t *fns = json_object_get(json_object_get(doc, "profile"), "functions");
+        const json_t *fns = json_object_get(history_profile(doc), "functions");
         size_t i;
         const json_t *f;
         json_array_foreach(fns, i, f)
@@ -656,7 +656,7 @@ static json_t *build_why(const json_t *cand, const json_t *const *base, size_t n
     if (has_profile(cand) && nb) {
         size_t i;
         const json_t *f;
-        const json_t *cfns = json_object_get(json_object_get(cand, "profile"), "functions");
+        const json_t *cfns = json_object_get(history_profile(cand), "functions");
         json_array_foreach(cfns, i, f)
         {
             const char *key = json_string_value(json_object_get(f, "key"));
@@ -664,7 +664,7 @@ static json_t *build_why(const json_t *cand, const json_t *const *base, size_t n
                 json_array_size(appeared) < REGRESS_WHY_MAX_LIST && !key_listed(appeared, key))
                 json_array_append_new(appeared, json_string(key));
         }
-        const json_t *lfns = json_object_get(json_object_get(base[nb - 1], "profile"), "functions");
+        const json_t *lfns = json_object_get(history_profile(base[nb - 1]), "functions");
         json_array_foreach(lfns, i, f)
         {
             const char *key = json_string_value(json_object_get(f, "key"));
@@ -845,7 +845,9 @@ json_t *regress_check_local(const json_t *candidate, const char *reports_json_di
         .exclude_id = json_string_value(json_object_get(candidate, "id")),
         .ok_only = true,
         .limit = REGRESS_HISTORY_MAX,
-        .flags = o.history_flags | HISTORY_LIGHT, /* profiles: only the baseline's, below */
+        /* light documents: a profile is read only when regress_compare asks for it
+         * (history_profile), for the few reports of a baseline */
+        .flags = o.history_flags | HISTORY_LIGHT,
     };
     struct history h;
     int rc = history_load(reports_json_dir, &f, &h);
@@ -877,15 +879,6 @@ json_t *regress_check_local(const json_t *candidate, const char *reports_json_di
         if (stats_changepoints(med, n, &cpo, cps, sizeof(cps) / sizeof(cps[0]), &ncp) == 0 &&
             ncp > 0)
             start = cps[ncp - 1];
-        /* the documents regress_compare reads functions from: the newest
-         * max_baseline_runs since the change point */
-        size_t from = start;
-        if (o.max_baseline_runs > 0 && n - start > (size_t)o.max_baseline_runs)
-            from = n - (size_t)o.max_baseline_runs;
-        for (size_t i = 0; i < h.n; i++)
-            for (size_t j = from; j < n; j++)
-                if (docs[j] == h.entries[i].doc)
-                    history_hydrate(reports_json_dir, &h.entries[i]);
         result = regress_compare(candidate, docs + start, n - start, &o);
         if (start > 0) {
             const char *id = json_string_value(json_object_get(docs[start], "id"));
