@@ -185,14 +185,7 @@ static bool fn_is_builtin(const json_t *fn)
 /* True for files the user cannot change: the standard library and installed packages. */
 static bool is_foreign_file(const struct suggest_ctx *ctx, const char *file)
 {
-    if (file[0] == '<' || file[0] == '~' || strstr(file, "/site-packages/") ||
-        strstr(file, "/dist-packages/"))
-        return true;
-    size_t lp = ctx->py_prefix ? strlen(ctx->py_prefix) : 0;
-    if (file[0] == '/' && lp > 1 && strncmp(file, ctx->py_prefix, lp) == 0 &&
-        strncmp(file + lp, "/lib/python", 11) == 0)
-        return true;
-    return false;
+    return pathnorm_is_library(file, ctx->py_prefix);
 }
 
 /* True for functions that are not the user's code: built-ins, the standard library,
