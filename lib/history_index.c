@@ -550,7 +550,8 @@ static int write_series(const char *dir, const char *id, const json_t *series, j
     json_t **v = xcalloc(n ? n : 1, sizeof(*v));
     for (size_t i = 0; i < n; i++)
         v[i] = json_array_get(rows, i);
-    qsort(v, n, sizeof(*v), cmp_rows_by_file);
+    if (n > 1)
+        qsort(v, n, sizeof(*v), cmp_rows_by_file);
     json_t *h = json_pack("{s:s, s:O}", "schema", IX_SCHEMA, "series", series);
     char *text = json_line(h);
     json_decref(h);
@@ -673,14 +674,15 @@ static int ix_read_all(const char *dir, struct knowns *k, json_t *series_rows)
                        json_integer_value(json_object_get(r, "mtime_ns")), "");
         json_decref(rows);
     }
-    qsort(k->v, k->n, sizeof(*k->v), cmp_known);
+    if (k->n > 1)
+        qsort(k->v, k->n, sizeof(*k->v), cmp_known);
     return rc;
 }
 
 static const struct known *knowns_find(const struct knowns *k, const char *file)
 {
     struct known key = {.file = (char *)file};
-    return bsearch(&key, k->v, k->n, sizeof(*k->v), cmp_known);
+    return k->n ? bsearch(&key, k->v, k->n, sizeof(*k->v), cmp_known) : NULL;
 }
 
 /* Add a report to its series in series_rows (creating the series) and mark it dirty. */
@@ -936,7 +938,8 @@ static int ix_read(const char *dir, const struct history_filter *f, struct histo
         return rc < 0 ? -1 : 1;
     }
     /* oldest first, the newest `limit` over all the series read */
-    qsort(out->entries, out->n, sizeof(*out->entries), cmp_entries_by_name);
+    if (out->n > 1)
+        qsort(out->entries, out->n, sizeof(*out->entries), cmp_entries_by_name);
     if (f->limit && out->n > f->limit) {
         size_t drop = out->n - f->limit;
         for (size_t i = 0; i < drop; i++) {
