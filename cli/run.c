@@ -1,5 +1,5 @@
 /*
- * run.c - "pyscope run": profile one script locally (DESIGN.md §2, §8).
+ * run.c - "pyscope run": profile one script locally (docs/DESIGN.md §2, §8).
  *
  * pyscope does not link Python: it starts pyscope-run with --output-fd on an
  * anonymous temporary file (no name: nothing to leak, however we end), waits
