@@ -163,8 +163,10 @@ static void test_stop_signal(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_exit_code),           cmocka_unit_test(test_signal),
-        cmocka_unit_test(test_timeout_kills_group), cmocka_unit_test(test_peak_rss_and_timeline),
+        cmocka_unit_test(test_exit_code),
+        cmocka_unit_test(test_signal),
+        cmocka_unit_test(test_timeout_kills_group),
+        cmocka_unit_test(test_peak_rss_and_timeline),
         cmocka_unit_test(test_children_seen),
         cmocka_unit_test(test_stop_signal), /* last: it leaves the stop signal set */
     };
