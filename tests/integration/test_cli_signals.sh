@@ -117,10 +117,11 @@ for sig in TERM HUP INT; do
 done
 expect_match "SIGINT: the script saw a KeyboardInterrupt" 'KeyboardInterrupt' "$(cat "$T/INT.err")"
 
-# --- timeout 2 pyscope run ----------------------------------------------------------
+# --- timeout N pyscope run (8 s: under ASan on a loaded machine the script can take
+# seconds to start; a TERM before it starts is tested apart below) -------------------
 rm -f TO
 set +e
-timeout 2 "$PYSCOPE" run --no-save hang.py TO >"$T/to.out" 2>"$T/to.err"
+timeout 8 "$PYSCOPE" run --no-save hang.py TO >"$T/to.out" 2>"$T/to.err"
 RC=$?
 set -e
 expect_eq "timeout: exit 124" 124 "$RC"
@@ -131,6 +132,19 @@ if [ -s TO ]; then
 else
     fail "timeout: script started" "$(cat "$T/to.err")"
 fi
+
+# --- a signal during the warm-up runs: nothing measured, the report says so ------------
+printf 'import time\ntime.sleep(0.2)\n' > warm.py
+setsid "$PYSCOPE" run --no-save --warmup 1000 --repeat 3 warm.py >"$T/early.out" \
+    2>"$T/early.err" &
+PID=$!
+sleep 1
+kill -TERM "$PID"
+finish_wait
+expect_eq "TERM in warm-up: exit 143" 143 "$RC"
+expect_match "TERM in warm-up: said" '^Interrupted by SIGTERM \(passed on to the script\): 0 of 3 measured runs, ' \
+    "$(cat "$T/early.out")"
+expect_eq "TERM in warm-up: no temporary file left" "" "$(ls -A "$TMPDIR")"
 
 # --- --repeat: a signal ends the repeats; the runs made so far are reported --------
 cat > rep.py <<'PY'
