@@ -211,6 +211,22 @@ static void test_same_as_plain_read(void **state)
     json_decref(cand);
 }
 
+/* Overwrite the file at p with garbage of the same size and put its mtime back: only an
+ * index that trusts its row (and does not read the file) still sees the report. */
+static void garble_keeping_mtime(const char *p)
+{
+    struct stat sb;
+    assert_int_equal(stat(p, &sb), 0);
+    char *junk = xmalloc((size_t)sb.st_size);
+    memset(junk, 'x', (size_t)sb.st_size);
+    FILE *fp = fopen(p, "r+");
+    assert_int_equal(fwrite(junk, 1, (size_t)sb.st_size, fp), (size_t)sb.st_size);
+    fclose(fp);
+    struct timespec times[2] = {sb.st_atim, sb.st_mtim};
+    assert_int_equal(utimensat(AT_FDCWD, p, times, 0), 0);
+    free(junk);
+}
+
 /* Proof that a read is served by the index: a report overwritten with garbage of the
  * same size, its mtime put back, still reads as it was (only a stale index could). */
 static void test_index_serves(void **state)
@@ -222,15 +238,7 @@ static void test_index_serves(void **state)
         json_decref(d);
     }
     char *p = report_path(2);
-    struct stat sb;
-    assert_int_equal(stat(p, &sb), 0);
-    char *junk = xmalloc((size_t)sb.st_size);
-    memset(junk, 'x', (size_t)sb.st_size);
-    FILE *fp = fopen(p, "r+");
-    assert_int_equal(fwrite(junk, 1, (size_t)sb.st_size, fp), (size_t)sb.st_size);
-    fclose(fp);
-    struct timespec times[2] = {sb.st_atim, sb.st_mtim};
-    assert_int_equal(utimensat(AT_FDCWD, p, times, 0), 0);
+    garble_keeping_mtime(p);
     struct history_filter f = {.script_key = KEY, .flags = HISTORY_INDEX_READ | HISTORY_LIGHT};
     struct history h;
     assert_int_equal(history_load(dir, &f, &h), 0);
@@ -242,7 +250,6 @@ static void test_index_serves(void **state)
     assert_int_equal(history_load(dir, &f, &h), 0);
     assert_int_equal(h.n, 3); /* the plain read skips the garbage */
     history_release(&h);
-    free(junk);
     free(p);
 }
 
@@ -287,6 +294,69 @@ static void test_follows_the_folder(void **state)
     write_doc(32, d);
     json_decref(d);
     assert_same_read(&f, false);
+}
+
+/* The regression check reads the profiles of its baseline only, not of the whole series:
+ * the older reports' profile summaries are removed and the reports themselves overwritten
+ * with garbage of the same size (mtime put back, so the index still trusts their rows); a
+ * check that read their profiles would warn "could not read report". */
+static void test_check_reads_baseline_profiles_only(void **state)
+{
+    (void)state;
+    enum { N = 30, OLD = 15 };
+    for (int i = 0; i < N; i++) {
+        json_t *d = make_doc(i, "aaaa", "sample", "ok", 1.0);
+        save_doc(i, d);
+        json_decref(d);
+    }
+    for (int i = 0; i < OLD; i++) {
+        char *p = report_path(i);
+        char *prof = xasprintf("%s/" HISTORY_INDEX_DIR "/profiles/%s", dir, strrchr(p, '/') + 1);
+        assert_int_equal(unlink(prof), 0);
+        garble_keeping_mtime(p);
+        free(prof);
+        free(p);
+    }
+    json_t *cand = make_doc(99, "aaaa", "sample", "ok", 1.3);
+    struct regress_options o;
+    regress_options_init(&o);
+    o.history_flags = RW;
+    /* warnings go to a file (outside the folder) for the check's duration */
+    char errpath[] = "/tmp/test_hix_err_XXXXXX";
+    fflush(stderr);
+    int saved = dup(STDERR_FILENO);
+    int fd = mkstemp(errpath);
+    assert_true(saved >= 0 && fd >= 0);
+    dup2(fd, STDERR_FILENO);
+    close(fd);
+    log_init("test_history_index", LOG_LEVEL_WARN);
+    json_t *r = regress_check_local(cand, dir, &o);
+    fflush(stderr);
+    dup2(saved, STDERR_FILENO);
+    close(saved);
+    log_init("test_history_index", LOG_LEVEL_ERROR);
+    char text[4096] = "";
+    FILE *fp = fopen(errpath, "r");
+    assert_non_null(fp);
+    size_t got = fread(text, 1, sizeof(text) - 1, fp);
+    text[got] = '\0';
+    fclose(fp);
+    unlink(errpath);
+    if (strstr(text, "could not read report"))
+        print_error("profiles outside the baseline were read:\n%s\n", text);
+    assert_null(strstr(text, "could not read report"));
+    assert_string_equal(json_string_value(json_object_get(r, "status")), "compared");
+    assert_int_equal(json_integer_value(json_object_get(json_object_get(r, "baseline"), "n_runs")),
+                     10);
+    /* hotspots compared on the baseline's profiles */
+    bool hotspot = false;
+    size_t i;
+    json_t *m;
+    json_array_foreach(json_object_get(r, "metrics"), i, m) hotspot =
+        hotspot || json_object_get(m, "function") != NULL;
+    assert_true(hotspot);
+    json_decref(r);
+    json_decref(cand);
 }
 
 /* Corrupt or missing parts are rebuilt; without WRITE nothing is written. */
@@ -351,6 +421,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_index_serves, setup, teardown),
         cmocka_unit_test_setup_teardown(test_follows_the_folder, setup, teardown),
         cmocka_unit_test_setup_teardown(test_repairs, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_check_reads_baseline_profiles_only, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
