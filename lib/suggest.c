@@ -463,10 +463,16 @@ static int module_has_loop(const struct suggest_ctx *ctx, const json_t *fn)
 }
 
 /* The run kept a CPU busy whenever it had one (contended.h): time off the CPU was
- * waiting for one, not for I/O, sleeps or locks. */
+ * waiting for one, not for I/O, sleeps or locks. The run-queue delays of a script's
+ * threads add up: when together they waited for a CPU at least as long as the wall
+ * time, cpu / (wall - that wait) has no finite value (cpu_bound_pct unknown) and the
+ * threads that had work were starved of a CPU all along. */
 static bool cpu_starved(const struct suggest_ctx *ctx)
 {
-    return ctx->cpu_bound_pct >= CONTENDED_CPU_BOUND_PCT && ctx->queued_pct >= CONTENDED_WALL_PCT;
+    if (ctx->queued_pct < CONTENDED_WALL_PCT)
+        return false;
+    return ctx->cpu_bound_pct >= CONTENDED_CPU_BOUND_PCT ||
+           (ctx->cpu_bound_pct < 0 && ctx->queued_pct >= 100 && ctx->cpu_pct > 0);
 }
 
 static void check_dominant(const struct suggest_rule *rule, struct suggest_ctx *ctx, json_t *out)
@@ -543,20 +549,28 @@ static void check_dominant(const struct suggest_rule *rule, struct suggest_ctx *
         free(ll);
     }
     const char *what = fn_is_module(best) ? "Top-level code of" : "Function";
-    if (waits && cpu_starved(ctx)) {
+    if (waits) {
+        json_object_set_new(ev, "on_cpu_pct", json_real(round_to(100 * on, 0.1)));
+        json_object_set_new(ev, "off_cpu_ratio_threshold", json_real(offcpu));
+    } else if (script_idle) {
+        json_object_set_new(ev, "script_cpu_pct", json_real(round_to(ctx->cpu_pct, 0.1)));
+    }
+    if ((waits || script_idle) && cpu_starved(ctx)) {
         /* off the CPU because none was free, not because it waits on something */
-        json_object_set_new(ev, "on_cpu_pct", json_real(round_to(100 * on, 0.1)));
-        json_object_set_new(ev, "off_cpu_ratio_threshold", json_real(offcpu));
         json_object_set_new(ev, "queued_pct", json_real(round_to(ctx->queued_pct, 0.1)));
+        char share[96];
+        if (waits)
+            snprintf(share, sizeof(share), "It was on the CPU only %.0f%% of that time", 100 * on);
+        else /* no per-function CPU time (trace mode) */
+            snprintf(share, sizeof(share), "The script kept only %.0f%% of one CPU core busy",
+                     ctx->cpu_pct);
         add(out, rule, "info", best, ev,
-            "%s '%s' dominates runtime (%.0f%%%s). It was on the CPU only %.0f%% of that "
-            "time because it was waiting for a CPU (the machine was busy: the script queued "
-            "%.0f%% of its wall time), not for I/O. Consider optimizing its algorithm or "
-            "reducing repeated work.",
-            what, label, best_pct, lib ? lib : "", 100 * on, ctx->queued_pct);
+            "%s '%s' dominates runtime (%.0f%%%s). %s because it was waiting for a CPU (the "
+            "machine was busy: the script queued %.0f%% of its wall time%s), not for I/O. "
+            "Consider optimizing its algorithm or reducing repeated work.",
+            what, label, best_pct, lib ? lib : "", share, ctx->queued_pct,
+            ctx->queued_pct >= 100 ? ", summed over its threads" : "");
     } else if (waits) {
-        json_object_set_new(ev, "on_cpu_pct", json_real(round_to(100 * on, 0.1)));
-        json_object_set_new(ev, "off_cpu_ratio_threshold", json_real(offcpu));
         add(out, rule, "info", best, ev,
             "%s '%s' dominates runtime (%.0f%%%s) but is on the CPU only %.0f%% of that "
             "time: it waits on I/O, sleeps or locks. Consider overlapping or batching the waits.",
@@ -564,7 +578,6 @@ static void check_dominant(const struct suggest_rule *rule, struct suggest_ctx *
     } else if (script_idle) {
         /* no per-function CPU time (trace mode) and the script was mostly off the CPU: no
          * claim of a hot loop */
-        json_object_set_new(ev, "script_cpu_pct", json_real(round_to(ctx->cpu_pct, 0.1)));
         add(out, rule, "info", best, ev,
             "%s '%s' takes %.0f%% of the runtime%s, but the script kept only %.0f%% of one CPU "
             "core busy: most of that time is spent off the CPU (waiting, sleeping, or "

@@ -609,6 +609,92 @@ static void test_cpu_starved(void **state)
     json_decref(r);
 }
 
+/* r (modified) with runs[]: repeats of {wall_s, cpu_s, run_delay_s}. */
+static json_t *with_runs(json_t *r, const char *runs)
+{
+    return with_json(r, NULL, "runs", runs);
+}
+
+/* dominant-function off the CPU on a busy machine: waiting for a CPU, never "waits on I/O",
+ * with stacks (the CPU share from them), with threads whose run-queue delays add up to more
+ * than the wall time, and in trace mode (no per-function CPU time); and still "waits on I/O"
+ * when the waiting was not for a CPU. */
+static void test_dominant_starved(void **state)
+{
+    (void)state;
+    const char *fns =
+        "[" FN("w.py:<module>:1", "w.py", "<module>", 1, "null", 0.1, 1.0, 10, 100,
+               1) "," FN("w.py:crunch:3", "w.py", "crunch", 3, "null", 0.9, 0.9, 90, 90, 1) "]";
+    const char *stacks = "[{\"frames\": [\"w.py:<module>:1\", \"w.py:crunch:3\"], \"samples\": 90,"
+                         " \"cpu_samples\": 19}, {\"frames\": [\"w.py:<module>:1\"],"
+                         " \"samples\": 10, \"cpu_samples\": 2}]";
+    static const struct {
+        const char *runs;
+        double cpu_pct;
+        bool starved;
+    } cases[] = {
+        /* one thread, CPU-bound, got 19% of a core: queued 80% */
+        {"[{\"wall_s\": 1.0, \"cpu_s\": 0.19, \"run_delay_s\": 0.80},"
+         " {\"wall_s\": 1.0, \"cpu_s\": 0.19, \"run_delay_s\": 0.80}]",
+         19, true},
+        /* two threads on a loaded 2-core machine: 1.4 s queued in 1 s of wall time */
+        {"[{\"wall_s\": 1.0, \"cpu_s\": 0.6, \"run_delay_s\": 1.4},"
+         " {\"wall_s\": 1.0, \"cpu_s\": 0.6, \"run_delay_s\": 1.4}]",
+         60, true},
+        /* two threads that really wait: little queueing, not CPU-bound */
+        {"[{\"wall_s\": 1.0, \"cpu_s\": 0.6, \"run_delay_s\": 0.1},"
+         " {\"wall_s\": 1.0, \"cpu_s\": 0.6, \"run_delay_s\": 0.1}]",
+         60, false},
+        /* an older document without run delays */
+        {NULL, 19, false},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        json_t *r = with_stacks(make_report("sample", 1.0, cases[i].cpu_pct, fns, NULL), stacks);
+        if (cases[i].runs)
+            with_runs(r, cases[i].runs);
+        json_t *s = run_rule(r, "dominant-function", NULL);
+        assert_int_equal(json_array_size(s), 1);
+        const char *m = msg_of(s, 0);
+        assert_contains(m, "Function 'w.py:crunch' dominates runtime (90%)");
+        if (cases[i].starved) {
+            assert_contains(m, "because it was waiting for a CPU (the machine was busy");
+            assert_null(strstr(m, "I/O, sleeps or locks"));
+            assert_true(ev_num(json_array_get(s, 0), "queued_pct") >= 80);
+            if (ev_num(json_array_get(s, 0), "queued_pct") > 100)
+                assert_contains(m, "of its wall time, summed over its threads)");
+        } else {
+            assert_contains(m, "it waits on I/O, sleeps or locks");
+            assert_null(strstr(m, "waiting for a CPU"));
+        }
+        json_decref(s);
+        if (cases[i].starved) { /* nor does io-wait say so */
+            s = run_rule(r, "io-wait", NULL);
+            assert_int_equal(json_array_size(s), 0);
+            json_decref(s);
+        }
+        json_decref(r);
+    }
+
+    /* trace mode: no CPU time per function, the script's 19% of a core was all it got */
+    const char *mod = "[{\"key\": \"toplevel_loop.py:<module>:1\", \"file\": \"toplevel_loop.py\","
+                      " \"name\": \"<module>\", \"line\": 1, \"self_s\": 0.9, \"total_s\": 1.0}]";
+    json_t *r = with_runs(make_report("trace", 1.0, 19, mod, NULL), cases[0].runs);
+    json_t *s = run_rule(r, "dominant-function", DATA);
+    assert_int_equal(json_array_size(s), 1);
+    assert_contains(msg_of(s, 0), "kept only 19% of one CPU core busy because it was waiting for "
+                                  "a CPU (the machine was busy: the script queued 80%");
+    assert_null(strstr(msg_of(s, 0), "sleeping"));
+    assert_null(strstr(msg_of(s, 0), "hot loop"));
+    json_decref(s);
+    json_decref(r);
+    r = with_runs(make_report("trace", 1.0, 19, mod, NULL), cases[2].runs); /* it sleeps */
+    s = run_rule(r, "dominant-function", DATA);
+    assert_int_equal(json_array_size(s), 1);
+    assert_contains(msg_of(s, 0), "most of that time is spent off the CPU");
+    json_decref(s);
+    json_decref(r);
+}
+
 static void test_memory_growth(void **state)
 {
     (void)state;
@@ -819,6 +905,7 @@ int main(void)
         cmocka_unit_test(test_deep_recursion),
         cmocka_unit_test(test_io_wait),
         cmocka_unit_test(test_cpu_starved),
+        cmocka_unit_test(test_dominant_starved),
         cmocka_unit_test(test_memory_growth),
         cmocka_unit_test(test_regex_in_loop),
         cmocka_unit_test(test_str_concat_in_loop),
