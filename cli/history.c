@@ -59,6 +59,7 @@ enum {
     HIST_OPT_BUILD,
     HIST_OPT_LIMIT,
     HIST_OPT_METRIC,
+    HIST_OPT_MODE,
 };
 
 static const struct option history_long_options[] = {
@@ -73,6 +74,7 @@ static const struct option history_long_options[] = {
     {"python-build", required_argument, NULL, HIST_OPT_BUILD},
     {"limit", required_argument, NULL, HIST_OPT_LIMIT},
     {"metric", required_argument, NULL, HIST_OPT_METRIC},
+    {"mode", required_argument, NULL, HIST_OPT_MODE},
     FARM_LONG_OPTIONS,
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0},
@@ -90,6 +92,7 @@ struct hist_args {
     const char *python_build; /* --python-build: the series' build (default: the newest's) */
     uint64_t limit;           /* --limit: newest runs (default HISTORY_CLI_MAX_RUNS) */
     const char *metric;    /* --metric: wall_s (default), cpu_s, peak_rss_bytes or instructions */
+    const char *mode;      /* --mode: sample or trace; NULL: the newest run's */
     struct farm_opts farm; /* --coordinator ... */
 };
 
@@ -108,6 +111,8 @@ void cli_history_help(FILE *out)
           "                          with a coordinator a hostname or fingerprint (required)\n"
           "  --python-build BUILD    the series of this Python build (default: the newest\n"
           "                          run's)\n"
+          "  --mode sample|trace     the series of this profiling mode (default: the newest\n"
+          "                          run's; runs of the two modes are never compared)\n"
           "  --limit N               the newest N runs (default 200, at most 1000)\n"
           "  --metric M              the series of wall_s (default), cpu_s, peak_rss_bytes\n"
           "                          or instructions\n"
@@ -168,6 +173,14 @@ static int hist_parse_args(int argc, char **argv, struct hist_args *a)
                                        "invalid value for --limit: \"%s\" (a whole number from "
                                        "1 to 1000)",
                                        optarg);
+            break;
+        case HIST_OPT_MODE:
+            if (strcmp(optarg, "sample") != 0 && strcmp(optarg, "trace") != 0)
+                return cli_usage_error("history",
+                                       "invalid value for --mode: \"%s\" (expected sample or "
+                                       "trace)",
+                                       optarg);
+            a->mode = optarg;
             break;
         case HIST_OPT_METRIC:
             if (strcmp(optarg, "wall_s") != 0 && strcmp(optarg, "cpu_s") != 0 &&
@@ -288,8 +301,8 @@ static void hist_print_safe(const json_t *doc, bool color)
     const char *hn = hist_get(host, NULL, "hostname"), *fp = hist_get(host, NULL, "fingerprint");
     printf("%sHistory of %s%s\n", color ? "\033[1m" : "", hist_get(doc, NULL, "script"),
            color ? "\033[0m" : "");
-    printf("Host %s (%s), Python %s\n", hn ? hn : "?", fp ? fp : "?",
-           hist_get(doc, NULL, "python_build") ?: "?");
+    printf("Host %s (%s), Python %s, %s mode\n", hn ? hn : "?", fp ? fp : "?",
+           hist_get(doc, NULL, "python_build") ?: "?", hist_get(doc, NULL, "mode") ?: "sample");
     if (hist_same(hist_get(doc, NULL, "source"), "farm"))
         printf("From the farm: %s\n", hist_get(doc, NULL, "coordinator") ?: "?");
     const json_t *runs = json_object_get(doc, "runs");
@@ -388,12 +401,12 @@ static void hist_print_safe(const json_t *doc, bool color)
     const json_t *o;
     json_array_foreach(others, i, o)
     {
-        printf("Also: %" JSON_INTEGER_FORMAT " run%s on host %s (%s), Python %s; use --host to "
-               "see them\n",
+        printf("Also: %" JSON_INTEGER_FORMAT " run%s on host %s (%s), Python %s, %s mode; use "
+               "--host, --python-build or --mode to see them\n",
                json_integer_value(json_object_get(o, "runs")),
                json_integer_value(json_object_get(o, "runs")) == 1 ? "" : "s",
                hist_get(o, NULL, "hostname") ?: "?", hist_get(o, NULL, "fingerprint") ?: "?",
-               hist_get(o, NULL, "python_build") ?: "?");
+               hist_get(o, NULL, "python_build") ?: "?", hist_get(o, NULL, "mode") ?: "sample");
     }
 }
 
@@ -461,7 +474,7 @@ static int hist_farm(struct hist_args *a, const char *key, const struct regress_
         json_decref(reply);
         return usage ? PYSCOPE_EXIT_USAGE : PYSCOPE_EXIT_INTERNAL;
     }
-    json_t *doc = history_doc_from_series(series, key, opt, a->metric, a->farm.url);
+    json_t *doc = history_doc_from_series(series, key, opt, a->metric, a->mode, a->farm.url);
     json_decref(reply);
     *out = doc;
     return 0;
@@ -485,7 +498,8 @@ static int hist_local(const struct hist_args *a, const char *key, const struct r
                                .host_fingerprint = a->host,
                                .python_build = a->python_build,
                                .ok_only = true,
-                               .limit = a->limit};
+                               .limit = a->limit,
+                               .flags = cli_history_flags()};
     struct history h;
     history_load(dir, &f, &h);
     const json_t **docs = xcalloc(h.n + 1, sizeof(*docs));
@@ -494,7 +508,8 @@ static int hist_local(const struct hist_args *a, const char *key, const struct r
         docs[i] = h.entries[i].doc;
         paths[i] = h.entries[i].path;
     }
-    *out = history_doc_build(a->host, a->reports_dir, key, docs, paths, h.n, opt, a->metric);
+    *out =
+        history_doc_build(a->host, a->reports_dir, key, docs, paths, h.n, opt, a->metric, a->mode);
     json_object_set_new(*out, "source", json_string("local"));
     free(docs);
     free(paths);

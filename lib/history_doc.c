@@ -36,7 +36,8 @@ static const json_t *hd_metric(const json_t *reg, const char *metric)
 
 json_t *history_doc_build(const char *host_fp, const char *reports_dir, const char *key,
                           const json_t *const *in, const char *const *in_paths, size_t nin,
-                          const struct regress_options *opt, const char *metric)
+                          const struct regress_options *opt, const char *metric,
+                          const char *mode_opt)
 {
     char f_med[64], f_q1[64], f_q3[64], f_min[64], f_max[64], f_before[80], f_after[80];
     snprintf(f_med, sizeof(f_med), "%s_%s", "median", metric);
@@ -46,16 +47,22 @@ json_t *history_doc_build(const char *host_fp, const char *reports_dir, const ch
     snprintf(f_max, sizeof(f_max), "%s_%s", "max", metric);
     snprintf(f_before, sizeof(f_before), "%s_%s", "before_median", metric);
     snprintf(f_after, sizeof(f_after), "%s_%s", "after_median", metric);
-    /* the series: --host, else the newest report's host; the newest report's Python build */
-    const char *fp = host_fp, *build = NULL;
+    /* the series: --host, else the newest report's host; the newest report's Python
+     * build; --mode, else the newest report's mode */
+    const char *fp = host_fp, *build = NULL, *mode = mode_opt;
     for (size_t i = nin; i-- > 0;) {
         const json_t *d = in[i];
-        if (!fp || hd_same(fp, json_get_string(json_object_get(d, "host"), "fingerprint", NULL))) {
+        if ((!fp ||
+             hd_same(fp, json_get_string(json_object_get(d, "host"), "fingerprint", NULL))) &&
+            (!mode_opt || strcmp(mode_opt, history_mode(d)) == 0)) {
             fp = json_get_string(json_object_get(d, "host"), "fingerprint", NULL);
             build = json_get_string(json_object_get(d, "python"), "build", NULL);
+            mode = history_mode(d);
             break;
         }
     }
+    if (!mode)
+        mode = "sample";
     const json_t **docs = xcalloc(nin + 1, sizeof(*docs));
     const char **paths = xcalloc(nin + 1, sizeof(*paths));
     double *med = xcalloc(nin + 1, sizeof(*med));
@@ -65,27 +72,28 @@ json_t *history_doc_build(const char *host_fp, const char *reports_dir, const ch
         const json_t *d = in[i];
         const char *dfp = json_get_string(json_object_get(d, "host"), "fingerprint", NULL);
         const char *db = json_get_string(json_object_get(d, "python"), "build", NULL);
+        const char *dm = history_mode(d);
         size_t ns;
         double *x = history_samples(d, metric, &ns);
         if (ns == 0) {
             free(x);
             continue;
         }
-        if (hd_same(dfp, fp) && hd_same(db, build)) {
+        if (hd_same(dfp, fp) && hd_same(db, build) && strcmp(dm, mode) == 0) {
             stats_median(x, ns, &med[n]);
             docs[n] = d;
             paths[n] = in_paths ? in_paths[i] : NULL;
             n++;
         } else {
-            char *id = xasprintf("%s\n%s", dfp ? dfp : "", db ? db : "");
+            char *id = xasprintf("%s\n%s\n%s", dfp ? dfp : "", db ? db : "", dm);
             json_t *o = json_object_get(other_index, id);
             if (!o) {
                 o = json_pack(
-                    "{s:o, s:o, s:o, s:i}", "fingerprint", dfp ? json_string(dfp) : json_null(),
-                    "hostname",
+                    "{s:o, s:o, s:o, s:s, s:i}", "fingerprint",
+                    dfp ? json_string(dfp) : json_null(), "hostname",
                     json_deep_copy(json_object_get(json_object_get(d, "host"), "hostname"))
                         ?: json_null(),
-                    "python_build", db ? json_string(db) : json_null(), "runs", 0);
+                    "python_build", db ? json_string(db) : json_null(), "mode", dm, "runs", 0);
                 json_object_set_new(other_index, id, o);
                 json_array_append(others, o);
             }
@@ -208,6 +216,7 @@ json_t *history_doc_build(const char *host_fp, const char *reports_dir, const ch
         "other_series", others);
     if (strcmp(metric, "wall_s") != 0)
         json_object_set_new(doc, "metric", json_string(metric));
+    json_object_set_new(doc, "mode", json_string(mode));
     free(msg);
     free(docs);
     free(paths);
@@ -231,7 +240,7 @@ static json_t *hd_stored_of(const json_t *stored, const char *id)
 
 json_t *history_doc_from_series(const json_t *series, const char *key,
                                 const struct regress_options *opt, const char *metric,
-                                const char *coordinator)
+                                const char *mode_opt, const char *coordinator)
 {
     const json_t *runs = json_object_get(series, "runs");
     size_t n = json_array_size(runs);
@@ -240,7 +249,7 @@ json_t *history_doc_from_series(const json_t *series, const char *key,
         docs[i] = json_array_get(runs, i);
     const json_t *host = json_object_get(series, "host");
     json_t *doc = history_doc_build(json_get_string(host, "fingerprint", NULL), NULL, key, docs,
-                                    NULL, n, opt, metric);
+                                    NULL, n, opt, metric, mode_opt);
     free(docs);
     /* each run's batch, found by id (runs without samples of the metric are left out) */
     json_t *batch_of = json_object();

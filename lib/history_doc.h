@@ -29,11 +29,14 @@
  * "other_series". reports_dir may be NULL (farm). metric: the samples the
  * series is made of (history_samples; documents without any are left out);
  * other than wall_s, the document says "metric" and names its statistics
- * median_<metric> ... Returns a new object.
+ * median_<metric> ... The series is of one profiling mode (history_mode():
+ * mode_opt, NULL: the newest matching document's), said in "mode"; the
+ * other modes' runs count as other series. Returns a new object.
  */
 json_t *history_doc_build(const char *host_fp, const char *reports_dir, const char *key,
                           const json_t *const *in, const char *const *in_paths, size_t nin,
-                          const struct regress_options *opt, const char *metric);
+                          const struct regress_options *opt, const char *metric,
+                          const char *mode_opt);
 
 /*
  * The history document of a farm series: series (borrowed) is the "series"
@@ -45,6 +48,6 @@ json_t *history_doc_build(const char *host_fp, const char *reports_dir, const ch
  */
 json_t *history_doc_from_series(const json_t *series, const char *key,
                                 const struct regress_options *opt, const char *metric,
-                                const char *coordinator);
+                                const char *mode_opt, const char *coordinator);
 
 #endif

@@ -346,9 +346,10 @@ static void why_phrase(FILE *out, const struct group *gr)
     }
     static const char *const flags[][2] = {{"script_changed", "the script itself changed"},
                                            {"python_changed", "the Python build changed"},
-                                           {"host_changed", "the host changed"}};
+                                           {"host_changed", "the host changed"},
+                                           {"mode_changed", "the profiling mode changed"}};
     const json_t *why = json_object_get(gr->lead, "why");
-    for (size_t k = 0; k < 3; k++)
+    for (size_t k = 0; k < 4; k++)
         if (json_is_true(json_object_get(gr->lead, flags[k][0])) ||
             json_is_true(json_object_get(why, flags[k][0])))
             fprintf(out, "; <b class=\"warn\">%s</b>", flags[k][1]);

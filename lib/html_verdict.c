@@ -347,8 +347,10 @@ static void hv_why(FILE *out, const json_t *why)
     static const char *const flags[][2] = {
         {"script_changed", "The script itself changed since the baseline (its SHA-256 differs)."},
         {"python_changed", "The Python build changed since the baseline."},
-        {"host_changed", "The host changed since the baseline."}};
-    for (size_t k = 0; k < 3; k++)
+        {"host_changed", "The host changed since the baseline."},
+        {"mode_changed", "The baseline was profiled in another mode (sample vs trace): times "
+                         "and memory are not comparable."}};
+    for (size_t k = 0; k < 4; k++)
         if (json_is_true(json_object_get(why, flags[k][0])))
             fprintf(out, "<li class=\"v-note\">%s</li>\n", flags[k][1]);
 }
