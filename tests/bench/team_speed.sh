@@ -149,7 +149,7 @@ echo "== served pages (coordinator --http, the same database)"
 coord=$!
 prev=$(trap -p EXIT | sed -E "s/^trap -- '(.*)' EXIT$/\1/")
 # shellcheck disable=SC2064
-trap "kill $coord 2>/dev/null; $prev" EXIT
+trap "kill $coord 2>/dev/null || true; $prev" EXIT
 url=""
 for i in $(seq 100); do
     url=$(grep -o 'web pages on http://[^ ]*' "$T/coord.log" | grep -o 'http://.*' || true)
