@@ -107,7 +107,7 @@ expect_match "history html chart" "<svg class=\"chart\"" "$(cat "$T/hist.html")"
 expect_match "history html change point" "class=\"cp\"" "$(cat "$T/hist.html")"
 expect_nomatch "history html has no external URL" "https?://" "$(cat "$T/hist.html")"
 expect_match "history html: a time axis" '>run started \(UTC\)</text>' "$(cat "$T/hist.html")"
-expect_match "history html: the value axis in ms" '>wall time \(ms\)</text>' "$(cat "$T/hist.html")"
+expect_match "history html: the value axis in its unit" '>wall time \((ms|s)\)</text>' "$(cat "$T/hist.html")"
 expect_match "history html: the change point labelled" '<text class="cpl"[^>]*>change \+[0-9.]+%</text>' "$(cat "$T/hist.html")"
 run "$PYSCOPE" history --reports-dir "$T/rep" --metric peak_rss_bytes --html "$T/rss.html" work.py
 expect_eq "history --metric peak_rss_bytes exits 0" 0 "$RC"
