@@ -38,6 +38,10 @@ struct runjob *runjob_new(const struct wire_job *job)
     rj->args = rj->n_args ? xcalloc(rj->n_args, sizeof(char *)) : NULL;
     for (size_t i = 0; i < rj->n_args; i++)
         rj->args[i] = xstrdup(job->args[i]);
+    rj->n_env = job->n_env;
+    rj->env = rj->n_env ? xcalloc(rj->n_env, sizeof(char *)) : NULL;
+    for (size_t i = 0; i < rj->n_env; i++)
+        rj->env[i] = xstrdup(job->env[i]);
     rj->repeat = job->repeat ? job->repeat : 1;
     rj->warmup = job->warmup;
     rj->mode = job->mode;
@@ -220,6 +224,9 @@ void runjob_destroy(struct runjob **p)
     for (size_t i = 0; i < rj->n_args; i++)
         free(rj->args[i]);
     free(rj->args);
+    for (size_t i = 0; i < rj->n_env; i++)
+        free(rj->env[i]);
+    free(rj->env);
     free(rj);
     *p = NULL;
 }
@@ -287,7 +294,7 @@ int runjob_start(struct runjob *rj, const struct agent_config *cfg, const struct
     int fd_out = runjob_open(rj, "stdout", O_WRONLY | O_CREAT | O_TRUNC);
     int fd_err = runjob_open(rj, "stderr", O_WRONLY | O_CREAT | O_TRUNC);
     int fd_doc = runjob_open(rj, "out.json", O_WRONLY | O_CREAT | O_TRUNC);
-    char **envp = sandbox_env_new(sb);
+    char **envp = sandbox_env_new(sb, (const char *const *)rj->env, rj->n_env);
     pid_t pid = -EBADF;
     if (fd_in < 0 || fd_out < 0 || fd_err < 0 || fd_doc < 0) {
         int e = fd_in < 0 ? errno : fd_out < 0 ? -fd_out : fd_err < 0 ? -fd_err : -fd_doc;

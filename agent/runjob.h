@@ -30,6 +30,8 @@ struct runjob {
     char *script; /* the job's script key (normalized, relative) */
     char **args;  /* n_args arguments */
     size_t n_args;
+    char **env; /* n_env "NAME=VALUE" its suite sets (lib/jobenv.h) */
+    size_t n_env;
     uint32_t repeat, warmup;
     enum wire_mode mode;
     double timeout_s;

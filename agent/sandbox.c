@@ -35,6 +35,7 @@
 #include <unistd.h>
 
 #include "errors.h"
+#include "jobenv.h"
 #include "log.h"
 #include "xmalloc.h"
 
@@ -365,19 +366,6 @@ int sandbox_init(struct sandbox *sb, const struct agent_config *cfg, char *err, 
 
 /* ---- environment ------------------------------------------------------ */
 
-/* True when the list names (spaces or commas between) holds the name var[0..len). */
-static bool sandbox_names_have(const char *names, const char *var, size_t len)
-{
-    for (const char *p = names; p && *p;) {
-        size_t n = strcspn(p, " ,\t");
-        if (n == len && strncmp(p, var, len) == 0)
-            return true;
-        p += n;
-        p += strspn(p, " ,\t");
-    }
-    return false;
-}
-
 /* True when the agent's variable entry ("NAME=value") may reach a job. */
 static bool sandbox_env_allowed(const struct sandbox *sb, const char *entry)
 {
@@ -386,22 +374,43 @@ static bool sandbox_env_allowed(const struct sandbox *sb, const char *entry)
     size_t len = strcspn(entry, "=");
     if (entry[len] != '=')
         return false;
-    if (sb->drop && sandbox_names_have(own, entry, len))
+    if (sb->drop && jobenv_listed(own, entry, len))
         return false; /* replaced by the job user's below */
-    return sandbox_names_have(base, entry, len) || strncmp(entry, "LC_", 3) == 0 ||
-           (!sb->drop && sandbox_names_have(own, entry, len)) ||
-           sandbox_names_have(sb->job_env, entry, len);
+    return jobenv_listed(base, entry, len) || strncmp(entry, "LC_", 3) == 0 ||
+           (!sb->drop && jobenv_listed(own, entry, len)) || jobenv_listed(sb->job_env, entry, len);
 }
 
-char **sandbox_env_new(const struct sandbox *sb)
+/* True when one of the n suite variables (all checked) has entry's name. */
+static bool sandbox_suite_sets(const char *const *suite, size_t n, const char *entry)
+{
+    size_t len = jobenv_name_len(entry);
+    for (size_t i = 0; i < n; i++)
+        if (suite[i] && jobenv_name_len(suite[i]) == len && strncmp(suite[i], entry, len) == 0)
+            return true;
+    return false;
+}
+
+char **sandbox_env_new(const struct sandbox *sb, const char *const *suite, size_t n_suite)
 {
     size_t n = 0;
     while (environ[n])
         n++;
-    char **env = xcalloc(n + 5, sizeof(char *));
+    /* The wire decoder checked these already; a refused one never gets through. */
+    const char **ok = xcalloc(n_suite ? n_suite : 1, sizeof(*ok));
+    for (size_t i = 0; i < n_suite; i++) {
+        char why[256];
+        const char *bad = jobenv_check(suite[i], why, sizeof(why));
+        if (!bad && sandbox_suite_sets(ok, i, suite[i]))
+            bad = "a variable set twice";
+        if (bad)
+            log_warn("not setting a suite's variable for a job: %s", bad);
+        else
+            ok[i] = suite[i];
+    }
+    char **env = xcalloc(n + 5 + n_suite, sizeof(char *));
     size_t k = 0;
     for (size_t i = 0; i < n; i++)
-        if (sandbox_env_allowed(sb, environ[i]))
+        if (sandbox_env_allowed(sb, environ[i]) && !sandbox_suite_sets(ok, n_suite, environ[i]))
             env[k++] = xstrdup(environ[i]);
     if (sb->drop) {
         env[k++] = xstrdup("HOME=/tmp");
@@ -409,6 +418,10 @@ char **sandbox_env_new(const struct sandbox *sb)
         env[k++] = xasprintf("USER=%s", sb->user);
         env[k++] = xasprintf("LOGNAME=%s", sb->user);
     }
+    for (size_t i = 0; i < n_suite; i++)
+        if (ok[i])
+            env[k++] = xstrdup(ok[i]);
+    free(ok);
     env[k] = NULL;
     return env;
 }

@@ -81,9 +81,12 @@ int sandbox_init(struct sandbox *sb, const struct agent_config *cfg, char *err, 
  * VIRTUAL_ENV, PYSCOPE_FAULT (the tests' fault injection) and the names of
  * the agent's job_env pass; HOME, TMPDIR, USER and LOGNAME are the job
  * user's (without one, the agent's). Nothing else: not the agent's key
- * paths, not PG*, not a token.
+ * paths, not PG*, not a token. Then the n_suite "NAME=VALUE" variables the
+ * job's suite sets (borrowed; may be NULL), each checked again with
+ * jobenv_check() (lib/jobenv.h) and skipped with a warning when refused; a
+ * suite's variable replaces the agent's of the same name.
  */
-char **sandbox_env_new(const struct sandbox *sb);
+char **sandbox_env_new(const struct sandbox *sb, const char *const *suite, size_t n_suite);
 
 /* Free an environment from sandbox_env_new(). NULL-safe. */
 void sandbox_env_free(char **envp);

@@ -142,7 +142,7 @@ static void test_env(void **state)
     (void)state;
     setenv("HOME", "/root", 1);
     struct sandbox sb = sb_root();
-    char **env = sandbox_env_new(&sb);
+    char **env = sandbox_env_new(&sb, NULL, 0);
     int home = 0, user = 0;
     for (size_t i = 0; env[i]; i++) {
         assert_string_not_equal(env[i], "HOME=/root");
@@ -153,7 +153,7 @@ static void test_env(void **state)
     assert_int_equal(user, 1);
     sandbox_env_free(env);
     sb.drop = false; /* the agent's own user: its environment as it is */
-    env = sandbox_env_new(&sb);
+    env = sandbox_env_new(&sb, NULL, 0);
     home = 0;
     for (size_t i = 0; env[i]; i++)
         home += strcmp(env[i], "HOME=/root") == 0;
@@ -182,7 +182,7 @@ static void test_env_allowlist(void **state)
     setenv("LC_ALL", "C.UTF-8", 1);
     setenv("PYTHONPATH", "/srv/lib", 1);
     struct sandbox sb = sb_root();
-    char **env = sandbox_env_new(&sb);
+    char **env = sandbox_env_new(&sb, NULL, 0);
     assert_int_equal(env_count(env, "PYSCOPE_SECRET_KEY="), 0);
     assert_int_equal(env_count(env, "PG"), 0);
     assert_int_equal(env_count(env, "GITHUB_TOKEN="), 0);
@@ -192,7 +192,7 @@ static void test_env_allowlist(void **state)
     sandbox_env_free(env);
     sb.job_env = "PYTHONPATH, GITHUB_TOKEN_X";
     sb.drop = false;
-    env = sandbox_env_new(&sb);
+    env = sandbox_env_new(&sb, NULL, 0);
     assert_int_equal(env_count(env, "PYTHONPATH=/srv/lib"), 1);
     assert_int_equal(env_count(env, "GITHUB_TOKEN="), 0); /* a name, not a prefix */
     assert_int_equal(env_count(env, "PGHOST="), 0);
