@@ -519,19 +519,21 @@ static void sandbox_append(char *buf, size_t n, const char *text)
     snprintf(buf + len, n - len, "%s%s", len ? ", then " : "", text);
 }
 
-bool sandbox_explain(const struct sandbox *sb, const struct sandbox_stop *st, char *buf, size_t n)
+bool sandbox_explain(const struct sandbox *sb, const struct sandbox_stop *st, char *buf, size_t n,
+                     char *note, size_t notelen)
 {
-    char tail[8192], part[128], size[32];
+    char tail[8192], part[160], size[32];
     sandbox_read_tail(st->stderr_path, tail, sizeof(tail));
     buf[0] = '\0';
+    if (notelen)
+        note[0] = '\0';
     /* What the supervisors measured (the script cannot print these). */
     bool tmp_known = sb->private_ns && st->tmp_used >= 0;
     bool tmp_full = tmp_known && sb->tmp_size && (uint64_t)st->tmp_used >= sb->tmp_size / 10 * 9;
     bool big_file =
         tmp_known && sb->file_size_limit && (uint64_t)st->tmp_used >= sb->file_size_limit / 10 * 9;
-    /* Memory: RLIMIT_AS leaves no trace the supervisors see (the peak RSS of a
-     * script that reserves address space stays low), so the error text decides
-     * here, and only when the job had a limit. */
+    /* Memory: RLIMIT_AS leaves no trace of its own; the error text says an
+     * allocation failed, the accounting whether the limit was why. */
     if (st->signal == SIGXFSZ || (big_file && strstr(tail, "File too large"))) {
         sandbox_size_text(sb->file_size_limit, size, sizeof(size));
         snprintf(part, sizeof(part), "the file size limit (%s)", size);
@@ -545,9 +547,19 @@ bool sandbox_explain(const struct sandbox *sb, const struct sandbox_stop *st, ch
     if (st->memory_limit &&
         (strstr(tail, "MemoryError") || strstr(tail, "Cannot allocate memory") ||
          strstr(tail, "out of memory"))) {
+        uint64_t seen = st->vm_peak > st->rss_peak ? st->vm_peak : st->rss_peak;
+        char at[32];
         sandbox_size_text(st->memory_limit, size, sizeof(size));
-        snprintf(part, sizeof(part), "the memory limit (%s)", size);
-        sandbox_append(buf, n, part);
+        sandbox_size_text(seen, at, sizeof(at));
+        if ((double)seen >= SANDBOX_MEMORY_NEAR * (double)st->memory_limit) {
+            snprintf(part, sizeof(part), "the memory limit (%s; %s reached)", size, at);
+            sandbox_append(buf, n, part);
+        } else if (notelen) {
+            snprintf(note, notelen,
+                     "raised MemoryError at %s of a %s limit: not the limit by the agent's "
+                     "accounting",
+                     at, size);
+        }
     }
     if (sb->max_procs && st->procs_peak + 1 >= sb->max_procs) {
         snprintf(part, sizeof(part), "the process limit (%u)", sb->max_procs);
