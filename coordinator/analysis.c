@@ -19,6 +19,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "findings.h"
 #include "log.h"
 #include "stats.h"
 #include "xmalloc.h"
@@ -26,8 +27,9 @@
 /* ---- SQL -------------------------------------------------------------------- */
 
 static const char CLAIM_SQL[] =
-    "SELECT b.id::text FROM batches b WHERE b.state = 'done' AND b.analyzed IS NULL"
-    " ORDER BY b.id LIMIT 1 FOR UPDATE SKIP LOCKED";
+    "SELECT json_build_object('id', b.id, 'pass', b.analysis_pass)::text FROM batches b"
+    " WHERE b.state = 'done' AND b.analyzed IS NULL ORDER BY b.id LIMIT 1"
+    " FOR UPDATE SKIP LOCKED";
 
 /* A run as a document for lib/regress (column "doc" of alias r). */
 #define RUN_DOC_SQL                                                                                \
@@ -55,63 +57,97 @@ static const char DOCS_SQL[] = "SELECT " RUN_DOC_SQL " WHERE r.run_id = ANY ($1:
  * Every series of batch $1 with its baseline, one row per run: the series'
  * newest ok run of the batch (k = 0, the candidate, with the series' columns)
  * and its baseline (k = 1): the ok runs of earlier batches since the newest
- * run triaged 'expected' (included), the newest $2 of them. One index-only
- * range scan per series (runs_series_idx covers the samples, schema/005),
- * samples only: no hotspots, no JSON. Rows come in no particular order (a
- * sort of ~40,000 rows with their arrays would cost more than the reads):
- * sn numbers the series 1..N and stored_at orders a baseline (gather_row()).
+ * run triaged 'expected' (included), the newest $2 of them; while the series
+ * has an open finding, only runs of batches before it began (a slowdown does
+ * not become its own baseline: it stays visible, night after night, until it
+ * is triaged, or ends). Runs of the
+ * suite's reference script (jobs 'reference', 'confirm_reference') are no
+ * series. $3: the analysis pass; the second (1) decides only the series
+ * whose job was queued again to confirm (a 'confirm' job), whose newest run
+ * is then the confirmation run. One index-only range scan per series
+ * (runs_series_idx covers the samples, schema/005), samples only: no
+ * hotspots, no JSON. Rows come in no particular order (a sort of ~40,000
+ * rows with their arrays would cost more than the reads): sn numbers the
+ * series 1..N and stored_at orders a baseline (gather_row()).
  */
 static const char BATCH_RUNS_SQL[] =
     "WITH c AS MATERIALIZED (SELECT DISTINCT ON (r.script_id, r.host_id, r.python_build)"
     "  r.run_id, r.script_id, r.host_id, r.python_build, r.batch_id, r.job_id, r.stored_at,"
     "  r.wall_s, r.cpu_s, r.peak_rss_bytes,"
     "  count(*) OVER (PARTITION BY r.script_id, r.host_id, r.python_build) AS batch_runs"
-    "  FROM runs r WHERE r.batch_id = $1::bigint AND r.outcome = 'ok'"
+    "  FROM runs r JOIN jobs rj ON rj.id = r.job_id"
+    "  WHERE r.batch_id = $1::bigint AND r.outcome = 'ok' AND rj.purpose IN ('measure', 'confirm')"
+    "  AND ($3::integer = 0 OR EXISTS (SELECT 1 FROM jobs x WHERE x.batch_id = r.batch_id"
+    "   AND x.purpose = 'confirm' AND x.script_id = r.script_id AND x.host_id = r.host_id))"
     "  ORDER BY r.script_id, r.host_id, r.python_build, r.stored_at DESC),"
     " m AS MATERIALIZED (SELECT c.*,"
     "  row_number() OVER (ORDER BY c.script_id, c.host_id, c.python_build) AS sn,"
     "  coalesce(j.threshold, s.threshold) AS threshold,"
-    "  EXISTS (SELECT 1 FROM regressions g WHERE g.script_id = c.script_id"
-    "   AND g.host_id = c.host_id AND g.python_build = c.python_build"
-    "   AND g.batch_id < c.batch_id AND g.kind = 'regression'"
-    "   AND g.state IN ('new', 'confirmed', 'ack')) AS open_before,"
     "  (SELECT max(y.stored_at) FROM regressions g JOIN runs y ON y.run_id = g.candidate_run"
     "   WHERE g.state = 'expected' AND g.script_id = c.script_id AND g.host_id = c.host_id"
-    "   AND g.python_build = c.python_build) AS reset"
+    "   AND g.python_build = c.python_build) AS reset,"
+    "  (SELECT min(g.batch_id) FROM regressions g WHERE g.script_id = c.script_id"
+    "   AND g.host_id = c.host_id AND g.python_build = c.python_build"
+    "   AND g.state IN ('new', 'confirmed', 'ack') AND g.ended_batch_id IS NULL"
+    "   AND g.batch_id < c.batch_id) AS hold"
     "  FROM c JOIN jobs j ON j.id = c.job_id JOIN scripts s ON s.id = c.script_id)"
     " SELECT m.sn, x.k, x.run_id::text, x.stored_at, x.wall_s, x.cpu_s, x.peak_rss_bytes,"
-    "  x.script_id, x.host_id, x.python_build, x.job_id, x.threshold, x.batch_runs, x.open_before"
+    "  x.script_id, x.host_id, x.python_build, x.job_id, x.threshold, x.batch_runs"
     " FROM m CROSS JOIN LATERAL ("
     "  SELECT 0 AS k, m.run_id, m.stored_at, m.wall_s, m.cpu_s, m.peak_rss_bytes, m.script_id,"
-    "   m.host_id, m.python_build, m.job_id, m.threshold, m.batch_runs, m.open_before"
+    "   m.host_id, m.python_build, m.job_id, m.threshold, m.batch_runs"
     "  UNION ALL (SELECT 1, b.run_id, b.stored_at, b.wall_s, b.cpu_s, b.peak_rss_bytes,"
-    "   NULL::bigint, NULL::bigint, NULL::text, NULL::bigint, NULL::float8, NULL::bigint,"
-    "   NULL::boolean"
+    "   NULL::bigint, NULL::bigint, NULL::text, NULL::bigint, NULL::float8, NULL::bigint"
     "   FROM runs b WHERE b.script_id = m.script_id AND b.host_id = m.host_id"
     "   AND b.stored_at < m.stored_at AND b.stored_at >= coalesce(m.reset, '-infinity')"
     "   AND b.python_build = m.python_build AND b.outcome = 'ok' AND b.batch_id <> m.batch_id"
+    "   AND b.batch_id < coalesce(m.hold, m.batch_id + 1)"
     "   ORDER BY b.stored_at DESC LIMIT $2::integer)) x";
 
 /*
- * The rows of batch $1 ($2: a JSON array of regression rows). A finding of a
- * series, metric, function and kind that is still open from an earlier batch
- * (new, confirmed or ack) is attached to that row (last batch and run, one
- * night more: schema/004_ongoing_regressions.sql) instead of a new row.
+ * The open findings (state new, confirmed or ack, not ended) of the series
+ * that ran in batch $1, begun in earlier batches (also those this batch saw
+ * already, when it is analysed again): a night's findings continue them, or
+ * end them (lib/findings.h).
+ */
+static const char OPEN_SQL[] =
+    "SELECT json_build_object('id', g.id, 'script_id', g.script_id, 'host_id', g.host_id,"
+    " 'python_build', g.python_build, 'metric', g.metric, 'function_key', g.function_key,"
+    " 'kind', g.kind, 'baseline_median', g.baseline_median,"
+    " 'candidate_median', g.candidate_median, 'batch_id', g.batch_id)::text"
+    " FROM regressions g WHERE g.ended_batch_id IS NULL AND g.state IN ('new', 'confirmed', 'ack')"
+    " AND g.batch_id < $1::bigint"
+    " AND (g.script_id, g.host_id) IN (SELECT r.script_id, r.host_id FROM runs r"
+    "  WHERE r.batch_id = $1::bigint)"
+    " ORDER BY g.id";
+
+/* Open findings $2 (a JSON array of ids) that batch $1 saw end. */
+static const char END_SQL[] = "UPDATE regressions SET ended_batch_id = $1::bigint, updated = now()"
+                              " WHERE id IN (SELECT jsonb_array_elements_text($2::jsonb)::bigint)"
+                              " AND ended_batch_id IS NULL AND last_batch_id < $1::bigint";
+
+/*
+ * Open findings that batch $1 found again ($2: [{"id", "run"}]): one night
+ * more, last batch and run this one's (schema/004); never twice for one
+ * batch.
+ */
+static const char ATTACH_SQL[] =
+    "UPDATE regressions g SET last_batch_id = $1::bigint, last_run = (x.d->>'run')::uuid,"
+    " nights = g.nights + 1, updated = now()"
+    " FROM jsonb_array_elements($2::jsonb) AS x(d)"
+    " WHERE g.id = (x.d->>'id')::bigint AND g.last_batch_id < $1::bigint"
+    " AND g.ended_batch_id IS NULL";
+
+/*
+ * The new findings of batch $1 ($2: a JSON array of regression rows). A row
+ * that exists already (the same batch analysed again) or a finding that is
+ * open (schema/006's unique index) is not stored again.
  */
 static const char INSERT_SQL[] =
-    "WITH rows_in AS MATERIALIZED (SELECT x.d FROM jsonb_array_elements($2::jsonb) AS x(d)),"
-    " o AS (UPDATE regressions g SET last_batch_id = $1::bigint,"
-    "  last_run = (i.d->>'candidate_run')::uuid, nights = g.nights + 1, updated = now()"
-    "  FROM rows_in i WHERE g.script_id = (i.d->>'script_id')::bigint"
-    "  AND g.host_id = (i.d->>'host_id')::bigint AND g.python_build = i.d->>'python_build'"
-    "  AND g.metric = i.d->>'metric' AND g.function_key = i.d->>'function_key'"
-    "  AND g.kind = i.d->>'kind' AND g.last_batch_id < $1::bigint"
-    "  AND g.state IN ('new', 'confirmed', 'ack')"
-    "  RETURNING g.script_id, g.host_id, g.python_build, g.metric, g.function_key, g.kind)"
-    " INSERT INTO regressions (batch_id, script_id, host_id, python_build, metric, function_key,"
+    "INSERT INTO regressions (batch_id, script_id, host_id, python_build, metric, function_key,"
     " kind, mode, change_pct, ci_low_pct, ci_high_pct, p_value, q_value, baseline_median,"
     " candidate_median, baseline_runs, candidate_run, why, script_changed, python_changed,"
-    " host_changed, detail, state, confirm_runs, last_batch_id, last_run)"
+    " host_changed, detail, state, confirm_runs, last_batch_id, last_run, confirmation)"
     " SELECT $1::bigint, (d->>'script_id')::bigint, (d->>'host_id')::bigint, d->>'python_build',"
     " d->>'metric', d->>'function_key', d->>'kind', d->>'mode', (d->>'change_pct')::float8,"
     " (d->>'ci_low_pct')::float8, (d->>'ci_high_pct')::float8, (d->>'p_value')::float8,"
@@ -121,24 +157,24 @@ static const char INSERT_SQL[] =
     " (d->>'candidate_run')::uuid, coalesce(d->'why', '{}'), (d->>'script_changed')::boolean,"
     " (d->>'python_changed')::boolean, (d->>'host_changed')::boolean, d->'detail',"
     " coalesce(d->>'state', 'new'), coalesce((d->>'confirm_runs')::integer, 0), $1::bigint,"
-    " (d->>'candidate_run')::uuid"
-    " FROM rows_in WHERE NOT EXISTS (SELECT 1 FROM o WHERE o.script_id = (d->>'script_id')::bigint"
-    "  AND o.host_id = (d->>'host_id')::bigint AND o.python_build = d->>'python_build'"
-    "  AND o.metric = d->>'metric' AND o.function_key = d->>'function_key' AND o.kind = d->>'kind')"
+    " (d->>'candidate_run')::uuid, coalesce(d->'confirmation', '{}')"
+    " FROM jsonb_array_elements($2::jsonb) AS x(d)"
     " ON CONFLICT DO NOTHING";
 
 /* Confirmation jobs: each job of $1 (a JSON array of ids) again, same host,
- * more repeats, in its batch. */
+ * more repeats, in its batch; queued once (jobs_confirm_idx). */
 static const char CONFIRM_SQL[] =
     "INSERT INTO jobs (batch_id, script_id, host_id, args, repeat, warmup, mode, timeout_s,"
-    " memory_limit_bytes, threshold, max_attempts)"
+    " memory_limit_bytes, threshold, max_attempts, purpose, confirm_of, slot)"
     " SELECT batch_id, script_id, host_id, args, least(1000, greatest(5, 2 * repeat)), warmup,"
-    " mode, timeout_s, memory_limit_bytes, threshold, max_attempts FROM jobs"
-    " WHERE id IN (SELECT jsonb_array_elements_text($1::jsonb)::bigint) ORDER BY id";
+    " mode, timeout_s, memory_limit_bytes, threshold, max_attempts, 'confirm', id, 1 FROM jobs"
+    " WHERE id IN (SELECT jsonb_array_elements_text($1::jsonb)::bigint) ORDER BY id"
+    " ON CONFLICT DO NOTHING";
 
-/* The batch runs again until its confirmation jobs end. */
+/* The batch runs again until its confirmation jobs end; its next analysis is the second. */
 static const char REOPEN_SQL[] =
-    "UPDATE batches SET state = 'running', finished = NULL WHERE id = $1::bigint";
+    "UPDATE batches SET state = 'running', finished = NULL, analysis_pass = 1"
+    " WHERE id = $1::bigint";
 
 static const char DONE_SQL[] = "UPDATE batches SET analyzed = now() WHERE id = $1::bigint";
 
@@ -244,6 +280,86 @@ static json_t *compare_series(const json_t *s, const struct regress_options *opt
     return r;
 }
 
+/* The metric object of results (borrowed) for metric and function fn ("" = none), or NULL. */
+static const json_t *find_metric(const json_t *result, const char *metric, const char *fn)
+{
+    size_t k;
+    const json_t *m;
+    json_array_foreach(json_object_get(result, "metrics"), k, m)
+    {
+        const char *name = json_string_value(json_object_get(m, "metric"));
+        const char *f = json_string_value(json_object_get(m, "function"));
+        if (name && strcmp(name, metric) == 0 && strcmp(f ? f : "", fn) == 0)
+            return m;
+    }
+    return NULL;
+}
+
+/* The row of mine (borrowed) with open row o's metric, function and kind, or NULL. */
+static json_t *find_row(const json_t *mine, const json_t *o)
+{
+    size_t k;
+    json_t *row;
+    json_array_foreach(mine, k, row)
+    {
+        if (json_equal(json_object_get(row, "metric"), json_object_get(o, "metric")) &&
+            json_equal(json_object_get(row, "function_key"), json_object_get(o, "function_key")) &&
+            json_equal(json_object_get(row, "kind"), json_object_get(o, "kind")))
+            return row;
+    }
+    return NULL;
+}
+
+static double num(const json_t *o, const char *key)
+{
+    const json_t *v = json_object_get(o, key);
+    return json_is_number(v) ? json_number_value(v) : NAN;
+}
+
+/*
+ * Link a series' findings tonight (mine, borrowed; rows of row_new()) with
+ * its open findings from earlier batches (open, borrowed): a finding that
+ * continues an open one is attached to it (appended to attach as {"id",
+ * "run"}, and marked "attached" in mine); one that is a new step ends the
+ * open one; an open finding not found tonight ends when the series is back
+ * near its level before it (result: tonight's metrics, borrowed). Ended ids
+ * go to end. Returns true when every regression in mine continues an open one.
+ */
+static bool link_open(json_t *mine, const json_t *open, const json_t *result, const char *run,
+                      json_t *attach, json_t *end)
+{
+    size_t k;
+    const json_t *o;
+    json_array_foreach(open, k, o)
+    {
+        double base = num(o, "baseline_median"), found = num(o, "candidate_median");
+        json_t *row = find_row(mine, o);
+        if (row) {
+            if (findings_continues(base, found, num(row, "candidate_median"))) {
+                json_array_append_new(
+                    attach, json_pack("{s:O, s:s}", "id", json_object_get(o, "id"), "run", run));
+                json_object_set_new(row, "attached", json_true());
+            } else {
+                json_array_append(end, json_object_get(o, "id"));
+            }
+            continue;
+        }
+        const json_t *m = find_metric(result, json_string_value(json_object_get(o, "metric")),
+                                      json_string_value(json_object_get(o, "function_key")));
+        if (m && findings_back_to_before(base, found, num(m, "candidate_median")))
+            json_array_append(end, json_object_get(o, "id"));
+    }
+    bool known = true;
+    json_t *row;
+    json_array_foreach(mine, k, row)
+    {
+        if (strcmp(json_string_value(json_object_get(row, "kind")), "regression") == 0 &&
+            !json_is_true(json_object_get(row, "attached")))
+            known = false;
+    }
+    return known;
+}
+
 /*
  * analysis_decide() with each series' regress_compare() result already made:
  * results[i] (stolen) is series[i]'s "regression" object (at least its
@@ -257,6 +373,7 @@ static json_t *decide_results(const json_t *series, json_t **results,
     size_t np = 0, cap = 16;
     double *p = xcalloc(cap, sizeof(*p));
     sum->series = sum->tests = sum->regressions = sum->improvements = sum->confirming = 0;
+    sum->attached = sum->ended = 0;
     for (size_t i = 0; i < ns; i++) {
         sum->series++;
         size_t k;
@@ -276,7 +393,7 @@ static json_t *decide_results(const json_t *series, json_t **results,
         memcpy(q, p, np * sizeof(*q));
     sum->tests = (unsigned)np;
 
-    json_t *rows = json_array();
+    json_t *rows = json_array(), *attach = json_array(), *end = json_array();
     size_t ip = 0;
     for (size_t i = 0; i < ns; i++) {
         const json_t *s = json_array_get(series, i);
@@ -302,29 +419,44 @@ static json_t *decide_results(const json_t *series, json_t **results,
             json_array_append_new(mine, row_new(s, results[i], m, qv, has_q));
             regressed |= strcmp(v, "regression") == 0;
         }
+        /* tonight's findings against the open ones, into local lists first: a
+         * series re-queued to confirm changes nothing yet */
+        json_t *my_attach = json_array(), *my_end = json_array();
+        const char *run = json_string_value(json_object_get(s, "run_id"));
+        bool known = link_open(mine, json_object_get(s, "open_rows"), results[i], run ? run : "",
+                               my_attach, my_end);
         json_decref(results[i]);
         /* confirm before alerting: an inconclusive series, or a regression
-         * not already open from an earlier batch, runs once more first */
+         * that does not continue an open one, runs once more first */
         json_int_t batch_runs = json_integer_value(json_object_get(s, "batch_runs"));
-        bool known = json_is_true(json_object_get(s, "open_before"));
         if (confirm && batch_runs < 2 && (inconclusive || (regressed && !known))) {
             json_array_append(confirm, json_object_get(s, "job_id"));
             sum->confirming++;
             json_decref(mine);
+            json_decref(my_attach);
+            json_decref(my_end);
             continue;
         }
+        json_array_extend(attach, my_attach);
+        json_array_extend(end, my_end);
+        sum->attached += (unsigned)json_array_size(my_attach);
+        sum->ended += (unsigned)json_array_size(my_end);
+        json_decref(my_attach);
+        json_decref(my_end);
         json_t *row;
         json_array_foreach(mine, k, row)
         {
             bool reg = strcmp(json_string_value(json_object_get(row, "kind")), "regression") == 0;
-            if (reg && batch_runs >= 2) {
-                json_object_set_new(row, "state", json_string("confirmed"));
-                json_object_set_new(row, "confirm_runs", json_integer(batch_runs));
-            }
             if (reg)
                 sum->regressions++;
             else
                 sum->improvements++;
+            if (json_is_true(json_object_get(row, "attached")))
+                continue;
+            if (reg && batch_runs >= 2) {
+                json_object_set_new(row, "state", json_string("confirmed"));
+                json_object_set_new(row, "confirm_runs", json_integer(batch_runs));
+            }
             json_array_append(rows, row);
         }
         json_decref(mine);
@@ -343,7 +475,7 @@ static json_t *decide_results(const json_t *series, json_t **results,
     for (size_t i = 0; i < nr; i++)
         json_array_append_new(rows, v[i]);
     free(v);
-    return rows;
+    return json_pack("{s:o, s:o, s:o}", "insert", rows, "attach", attach, "end", end);
 }
 
 json_t *analysis_decide(const json_t *series, const struct regress_options *opt, json_t *confirm,
@@ -402,16 +534,15 @@ static int parse_samples(struct pgbin v, double **x, size_t *n)
     return 0;
 }
 
-/* The series meta object of a candidate row (columns 7..13 of BATCH_RUNS_SQL,
+/* The series meta object of a candidate row (columns 7..12 of BATCH_RUNS_SQL,
  * binary; run_id: its column 2), new, or NULL when a column does not decode. */
 static json_t *series_meta(const struct pgbin *v)
 {
     int64_t script, host, job, batch_runs;
     double threshold = 0;
-    bool open_before;
     if (pgbin_int64(v[7], &script) < 0 || pgbin_int64(v[8], &host) < 0 || v[9].p == NULL ||
         pgbin_int64(v[10], &job) < 0 || (v[11].p && pgbin_float8(v[11], &threshold) < 0) ||
-        pgbin_int64(v[12], &batch_runs) < 0 || pgbin_bool(v[13], &open_before) < 0)
+        pgbin_int64(v[12], &batch_runs) < 0)
         return NULL;
     json_t *o = json_object();
     json_object_set_new(o, "script_id", json_integer(script));
@@ -421,7 +552,7 @@ static json_t *series_meta(const struct pgbin *v)
     json_object_set_new(o, "job_id", json_integer(job));
     json_object_set_new(o, "threshold", v[11].p ? json_real(threshold) : json_null());
     json_object_set_new(o, "batch_runs", json_integer(batch_runs));
-    json_object_set_new(o, "open_before", json_boolean(open_before));
+    json_object_set_new(o, "open_rows", json_array());
     return o;
 }
 
@@ -431,7 +562,7 @@ static int gather_row(const struct pgbin *v, int ncols, void *arg)
 {
     struct gather_ctx *g = arg;
     int64_t sn, k, at;
-    if (ncols != 14 || pgbin_int64(v[0], &sn) < 0 || pgbin_int64(v[1], &k) < 0 || v[2].p == NULL ||
+    if (ncols != 13 || pgbin_int64(v[0], &sn) < 0 || pgbin_int64(v[1], &k) < 0 || v[2].p == NULL ||
         pgbin_int64(v[3], &at) < 0 || sn < 1 || sn > (int64_t)INT32_MAX)
         return -EIO;
     if ((size_t)sn > g->cap) {
@@ -505,7 +636,8 @@ static void gather_release(struct gather_ctx *g)
  * a change within the threshold is no_change whatever the CI, so only the
  * U test's p-value (for the batch's BH family) is computed; anything else
  * goes through regress_metric(). Returns a new metric object ({"metric",
- * "verdict", "mode", "p_value"}) or NULL when the metric cannot be compared,
+ * "verdict", "mode", "p_value", "baseline_median", "candidate_median"}) or
+ * NULL when the metric cannot be compared,
  * as lib/regress would decide.
  */
 static json_t *quick_metric(const struct qseries *s, int m, const struct regress_options *o)
@@ -536,14 +668,16 @@ static json_t *quick_metric(const struct qseries *s, int m, const struct regress
         struct stats_mwu mwu;
         bool statistical = stats_mannwhitney_min_p(nb, nc) < o->alpha;
         stats_mannwhitney(base, nb, cand, nc, &mwu);
-        obj = json_pack("{s:s, s:s, s:s, s:f}", "metric", MAIN_METRICS[m], "verdict", "no_change",
-                        "mode", statistical ? "statistical" : "threshold", "p_value", mwu.p_value);
+        obj = json_pack("{s:s, s:s, s:s, s:f, s:f, s:f}", "metric", MAIN_METRICS[m], "verdict",
+                        "no_change", "mode", statistical ? "statistical" : "threshold", "p_value",
+                        mwu.p_value, "baseline_median", mb, "candidate_median", mc);
     } else if (mb > 0) {
         struct regress_result r;
         if (regress_metric(runs, nr, cand, nc, o, &r) == 0)
-            obj = json_pack("{s:s, s:s, s:s, s:f}", "metric", MAIN_METRICS[m], "verdict",
+            obj = json_pack("{s:s, s:s, s:s, s:f, s:f, s:f}", "metric", MAIN_METRICS[m], "verdict",
                             regress_verdict_name(r.verdict), "mode",
-                            r.statistical ? "statistical" : "threshold", "p_value", r.p_value);
+                            r.statistical ? "statistical" : "threshold", "p_value", r.p_value,
+                            "baseline_median", r.base_median, "candidate_median", r.cand_median);
     }
     free(runs);
     free(base);
@@ -629,29 +763,69 @@ static int gather_docs(struct store *store, struct gather_ctx *g, const bool *fl
     return 0;
 }
 
+/* "script_id/host_id/python_build" of o (borrowed), new. */
+static char *series_key(const json_t *o)
+{
+    return xasprintf("%" JSON_INTEGER_FORMAT "/%" JSON_INTEGER_FORMAT "/%s",
+                     json_integer_value(json_object_get(o, "script_id")),
+                     json_integer_value(json_object_get(o, "host_id")),
+                     json_string_value(json_object_get(o, "python_build")) ?: "");
+}
+
+/* The open findings of batch id's series (OPEN_SQL) into their series' "open_rows". */
+static int gather_open(struct store *store, const char *id, struct gather_ctx *g, char *err,
+                       size_t errlen)
+{
+    json_t *rows = NULL;
+    const char *params[1] = {id};
+    int rc = store_json_rows(store, OPEN_SQL, params, 1, &rows, err, errlen);
+    if (rc < 0)
+        return rc;
+    json_t *by_key = json_object();
+    for (size_t i = 0; i < g->n; i++) {
+        char *k = series_key(g->v[i].meta);
+        json_object_set(by_key, k, g->v[i].meta);
+        free(k);
+    }
+    size_t i;
+    json_t *o;
+    json_array_foreach(rows, i, o)
+    {
+        char *k = series_key(o);
+        json_t *meta = json_object_get(by_key, k);
+        free(k);
+        if (meta)
+            json_array_append(json_object_get(meta, "open_rows"), o);
+    }
+    json_decref(by_key);
+    json_decref(rows);
+    return 0;
+}
+
 /*
- * Decide batch id (text): one query reads every series' candidate and
- * baseline samples (BATCH_RUNS_SQL); wall, cpu and memory are decided from
- * them; only the series where one of those regresses or improves are read
- * again with their hotspots (one query) and compared in full
- * (regress_compare: hotspot metrics and the "why"). The BH family is every
- * statistical metric so computed. Returns the rows (new) or NULL with *rc < 0.
+ * Decide batch id (text) in analysis pass pass ("0" first, "1" after its
+ * confirmation runs): one query reads every series' candidate and
+ * baseline samples (BATCH_RUNS_SQL), one the open findings of its series;
+ * wall, cpu and memory are decided from the samples; the series where one of
+ * those regresses or improves, or with an open finding, are read again with
+ * their hotspots (one query) and compared in full (regress_compare: hotspot
+ * metrics and the "why"). The BH family is every statistical metric so
+ * computed. Returns {"insert", "attach", "end"} (new; see decide_results())
+ * or NULL with *rc < 0.
  */
-static json_t *decide_batch(struct store *store, const char *id, const struct regress_options *opt,
-                            json_t *confirm, struct analysis_summary *sum, int *rc, char *err,
-                            size_t errlen)
+static json_t *decide_batch(struct store *store, const char *id, const char *pass,
+                            const struct regress_options *opt, json_t *confirm,
+                            struct analysis_summary *sum, int *rc, char *err, size_t errlen)
 {
     struct gather_ctx g = {0};
     char limit[32];
     snprintf(limit, sizeof(limit), "%d",
              opt->max_baseline_runs > 0 ? opt->max_baseline_runs : 1000000);
-    const char *params[2] = {id, limit};
+    const char *params[3] = {id, limit, pass};
     double t0 = mono_s();
-    *rc = store_each_row_binary(store, BATCH_RUNS_SQL, params, 2, gather_row, &g, err, errlen);
+    *rc = store_each_row_binary(store, BATCH_RUNS_SQL, params, 3, gather_row, &g, err, errlen);
     if (*rc >= 0 && gather_finish(&g) < 0)
         *rc = -EIO;
-    double t1 = mono_s();
-    sum->secs_samples = t1 - t0;
     if (*rc < 0) {
         if (*rc != -EIO || err[0] == '\0')
             snprintf(err, errlen, "could not read the batch's series (%d)", *rc);
@@ -659,10 +833,20 @@ static json_t *decide_batch(struct store *store, const char *id, const struct re
         return NULL;
     }
     unsigned rows_read = (unsigned)*rc;
+    *rc = gather_open(store, id, &g, err, errlen);
+    double t1 = mono_s();
+    sum->secs_samples = t1 - t0;
+    if (*rc < 0) {
+        gather_release(&g);
+        return NULL;
+    }
     json_t **results = xcalloc(g.n ? g.n : 1, sizeof(*results));
     bool *flagged = xcalloc(g.n ? g.n : 1, sizeof(*flagged));
-    for (size_t i = 0; i < g.n; i++)
+    for (size_t i = 0; i < g.n; i++) {
         results[i] = quick_result(&g.v[i], opt, &flagged[i]);
+        flagged[i] |=
+            g.v[i].n_runs > 1 && json_array_size(json_object_get(g.v[i].meta, "open_rows")) > 0;
+    }
     double t2 = mono_s();
     *rc = gather_docs(store, &g, flagged, err, errlen);
     json_t *series = json_array();
@@ -677,9 +861,9 @@ static json_t *decide_batch(struct store *store, const char *id, const struct re
     free(flagged);
     gather_release(&g);
     double t3 = mono_s();
-    json_t *rows = NULL;
+    json_t *out = NULL;
     if (*rc == 0) {
-        rows = decide_results(series, results, opt, confirm, sum);
+        out = decide_results(series, results, opt, confirm, sum);
         sum->rows_read = rows_read;
         sum->secs_docs = t3 - t2;
         sum->secs_decide = (t2 - t1) + (mono_s() - t3);
@@ -689,7 +873,20 @@ static json_t *decide_batch(struct store *store, const char *id, const struct re
         free(results);
     }
     json_decref(series);
-    return rows;
+    return out;
+}
+
+/* Run sql with batch id and the JSON of list (borrowed) when list is not empty. */
+static int store_list(struct store *store, const char *sql, const char *id, const json_t *list,
+                      char *err, size_t errlen)
+{
+    if (json_array_size(list) == 0)
+        return 0;
+    char *text = json_dumps(list, JSON_COMPACT);
+    const char *params[2] = {id, text};
+    int rc = store_command(store, sql, params, 2, err, errlen);
+    free(text);
+    return rc;
 }
 
 int analysis_run_one(struct store *store, const struct regress_options *opt, bool with_confirm,
@@ -704,39 +901,43 @@ int analysis_run_one(struct store *store, const struct regress_options *opt, boo
     int rc = store_command(store, "BEGIN", NULL, 0, err, errlen);
     if (rc < 0)
         return rc;
-    json_t *claim = NULL, *rows = NULL, *confirm = NULL;
+    json_t *claim = NULL, *out = NULL, *confirm = NULL;
     rc = store_json_rows(store, CLAIM_SQL, NULL, 0, &claim, err, errlen);
     if (rc <= 0)
         goto out;
-    char id[32];
-    snprintf(id, sizeof(id), "%" JSON_INTEGER_FORMAT, json_integer_value(json_array_get(claim, 0)));
+    const json_t *batch = json_array_get(claim, 0);
+    char id[32], pass[16];
+    snprintf(id, sizeof(id), "%" JSON_INTEGER_FORMAT,
+             json_integer_value(json_object_get(batch, "id")));
+    json_int_t pass_no = json_integer_value(json_object_get(batch, "pass"));
+    snprintf(pass, sizeof(pass), "%" JSON_INTEGER_FORMAT, pass_no);
     sum->batch_id = strtoull(id, NULL, 10);
+    sum->pass = (unsigned)pass_no + 1;
     /* the batch's samples (~40 k rows for 3,500 series) are sorted in memory */
     rc = store_command(store, "SET LOCAL work_mem = '64MB'", NULL, 0, err, errlen);
     if (rc < 0)
         goto out;
     confirm = json_array();
-    rows = decide_batch(store, id, opt, with_confirm ? confirm : NULL, sum, &rc, err, errlen);
+    /* the second pass confirms nothing more: its series were the confirmations */
+    out = decide_batch(store, id, pass, opt, with_confirm && pass_no == 0 ? confirm : NULL, sum,
+                       &rc, err, errlen);
     if (rc < 0)
         goto out;
     double t_store = mono_s();
-    /* all rows in one statement, all confirmation jobs in another */
-    if (json_array_size(rows) > 0) {
-        char *text = json_dumps(rows, JSON_COMPACT);
-        const char *params[2] = {id, text};
-        rc = store_command(store, INSERT_SQL, params, 2, err, errlen);
-        free(text);
-        if (rc < 0)
-            goto out;
-    }
-    if (json_array_size(confirm) > 0) {
+    /* ended findings first: a new step of a finding replaces its open row */
+    rc = store_list(store, END_SQL, id, json_object_get(out, "end"), err, errlen);
+    if (rc >= 0)
+        rc = store_list(store, ATTACH_SQL, id, json_object_get(out, "attach"), err, errlen);
+    if (rc >= 0)
+        rc = store_list(store, INSERT_SQL, id, json_object_get(out, "insert"), err, errlen);
+    if (rc >= 0 && json_array_size(confirm) > 0) {
         char *text = json_dumps(confirm, JSON_COMPACT);
         const char *pj[1] = {text};
         rc = store_command(store, CONFIRM_SQL, pj, 1, err, errlen);
         free(text);
-        if (rc < 0)
-            goto out;
     }
+    if (rc < 0)
+        goto out;
     const char *params[1] = {id};
     rc = store_command(store, json_array_size(confirm) ? REOPEN_SQL : DONE_SQL, params, 1, err,
                        errlen);
@@ -750,7 +951,7 @@ out:
     if (rc <= 0)
         store_abort(store);
     json_decref(claim);
-    json_decref(rows);
+    json_decref(out);
     json_decref(confirm);
     return rc;
 }

@@ -45,7 +45,8 @@ static const char REGRESSIONS_SQL[] =
     " 'candidate_run', g.candidate_run::text, 'why', g.why, 'script_changed', g.script_changed,"
     " 'python_changed', g.python_changed, 'host_changed', g.host_changed, 'state', g.state,"
     " 'confirm_runs', g.confirm_runs, 'note', g.note, 'created', pyscope_ts(g.created),"
-    " 'last_batch_id', g.last_batch_id, 'last_run', g.last_run::text, 'nights', g.nights)::text"
+    " 'last_batch_id', g.last_batch_id, 'last_run', g.last_run::text, 'nights', g.nights,"
+    " 'ended_batch_id', g.ended_batch_id, 'confirmation', g.confirmation)::text"
     " FROM regressions g JOIN scripts s ON s.id = g.script_id JOIN hosts h ON h.id = g.host_id"
     " WHERE (g.batch_id = ANY($1::bigint[]) OR g.last_batch_id = ANY($1::bigint[])) AND g.kind = $2"
     " ORDER BY abs(g.change_pct) DESC, g.id LIMIT $3";

@@ -21,7 +21,7 @@ expect_eq "one confirmation job queued" 1 "$(team_settled)"
 expect_eq "confirmation: same job again on host-b, 10 repeats, batch 6 running" "host-b 10 6 running" \
     "$(pg_sql "SELECT h.hostname || ' ' || j.repeat || ' ' || j.batch_id || ' ' || b.state FROM jobs j JOIN hosts h ON h.id = j.host_id JOIN batches b ON b.id = j.batch_id WHERE j.state = 'queued'")"
 expect_eq "nothing reported before confirmation" 0 "$(pg_sql "SELECT count(*) FROM regressions")"
-expect_match "analysis logged" "batch 6 analysed: 4 series, [0-9]+ tests, 0 regressions, 0 improvements, 1 re-queued to confirm" "$(cat "$COORD_LOG")"
+expect_match "analysis logged" "batch 6 analysed \(pass 1\): 4 series, [0-9]+ tests, 0 regressions, 0 improvements \(0 ongoing\), 0 ended, 1 re-queued to confirm" "$(cat "$COORD_LOG")"
 team_seed team_confirm.sql 6 6 30
 expect_eq "confirmation analysed, nothing queued" 0 "$(team_settled)"
 expect_eq "every batch analysed" 0 "$(pg_sql "SELECT count(*) FROM batches WHERE analyzed IS NULL")"
