@@ -60,7 +60,8 @@ static const char DOCS_SQL[] = "SELECT " RUN_DOC_SQL " WHERE r.run_id = ANY ($1:
  * run triaged 'expected' (included), the newest $2 of them; while the series
  * has an open finding, only runs of batches before it began (a slowdown does
  * not become its own baseline: it stays visible, night after night, until it
- * is triaged, or ends). Runs of the
+ * is triaged, or ends), and never runs of a night its confirmation did not
+ * confirm (held_out, schema/006). Runs of the
  * suite's reference script (jobs 'reference', 'confirm_reference') are no
  * series. $3: the analysis pass; the second (1) decides only the series
  * whose job was queued again to confirm (a 'confirm' job), whose newest run
@@ -89,7 +90,9 @@ static const char BATCH_RUNS_SQL[] =
     "  (SELECT min(g.batch_id) FROM regressions g WHERE g.script_id = c.script_id"
     "   AND g.host_id = c.host_id AND g.python_build = c.python_build"
     "   AND g.state IN ('new', 'confirmed', 'ack') AND g.ended_batch_id IS NULL"
-    "   AND g.batch_id < c.batch_id) AS hold"
+    "   AND g.batch_id < c.batch_id) AS hold,"
+    "  ARRAY(SELECT o.batch_id FROM held_out o WHERE o.script_id = c.script_id"
+    "   AND o.host_id = c.host_id AND o.python_build = c.python_build) AS held"
     "  FROM c JOIN jobs j ON j.id = c.job_id JOIN scripts s ON s.id = c.script_id)"
     " SELECT m.sn, x.k, x.run_id::text, x.stored_at, x.wall_s, x.cpu_s, x.peak_rss_bytes,"
     "  x.script_id, x.host_id, x.python_build, x.job_id, x.threshold, x.batch_runs"
@@ -101,7 +104,7 @@ static const char BATCH_RUNS_SQL[] =
     "   FROM runs b WHERE b.script_id = m.script_id AND b.host_id = m.host_id"
     "   AND b.stored_at < m.stored_at AND b.stored_at >= coalesce(m.reset, '-infinity')"
     "   AND b.python_build = m.python_build AND b.outcome = 'ok' AND b.batch_id <> m.batch_id"
-    "   AND b.batch_id < coalesce(m.hold, m.batch_id + 1)"
+    "   AND b.batch_id < coalesce(m.hold, m.batch_id + 1) AND b.batch_id <> ALL (m.held)"
     "   ORDER BY b.stored_at DESC LIMIT $2::integer)) x";
 
 /*
@@ -161,15 +164,58 @@ static const char INSERT_SQL[] =
     " FROM jsonb_array_elements($2::jsonb) AS x(d)"
     " ON CONFLICT DO NOTHING";
 
-/* Confirmation jobs: each job of $1 (a JSON array of ids) again, same host,
- * more repeats, in its batch; queued once (jobs_confirm_idx). */
-static const char CONFIRM_SQL[] =
-    "INSERT INTO jobs (batch_id, script_id, host_id, args, repeat, warmup, mode, timeout_s,"
-    " memory_limit_bytes, threshold, max_attempts, purpose, confirm_of, slot)"
-    " SELECT batch_id, script_id, host_id, args, least(1000, greatest(5, 2 * repeat)), warmup,"
-    " mode, timeout_s, memory_limit_bytes, threshold, max_attempts, 'confirm', id, 1 FROM jobs"
-    " WHERE id IN (SELECT jsonb_array_elements_text($1::jsonb)::bigint) ORDER BY id"
+/*
+ * Nights of series held out of their later baselines ($2: [{"script_id",
+ * "host_id", "python_build", "reason", "detail"}] of batch $1).
+ */
+static const char HOLD_SQL[] =
+    "INSERT INTO held_out (script_id, host_id, python_build, batch_id, reason, detail)"
+    " SELECT (d->>'script_id')::bigint, (d->>'host_id')::bigint, d->>'python_build', $1::bigint,"
+    " d->>'reason', coalesce(d->'detail', '{}') FROM jsonb_array_elements($2::jsonb) AS x(d)"
     " ON CONFLICT DO NOTHING";
+
+/*
+ * Confirmation jobs: each job of $1 (a JSON array of ids) again, same host,
+ * twice the repeats (at least 5), in its batch (slot 1), bracketed by the
+ * batch's reference job on that host run again before (slot 0) and after
+ * (slot 2) it when the batch has one. Inserted in that order, so the host's
+ * queue (by batch, then id) runs them in that order; queued once
+ * (jobs_confirm_idx).
+ */
+static const char CONFIRM_SQL[] =
+    "WITH t AS (SELECT j.id, r.id AS ref_id FROM jobs j LEFT JOIN LATERAL (SELECT y.id FROM jobs y"
+    "  WHERE y.batch_id = j.batch_id AND y.host_id = j.host_id AND y.purpose = 'reference'"
+    "  ORDER BY y.id LIMIT 1) r ON true"
+    "  WHERE j.id IN (SELECT jsonb_array_elements_text($1::jsonb)::bigint)),"
+    " x AS (SELECT t.id AS of, k.slot, CASE WHEN k.slot = 1 THEN t.id ELSE t.ref_id END AS src"
+    "  FROM t CROSS JOIN generate_series(0, 2) AS k(slot) WHERE k.slot = 1 OR t.ref_id IS NOT NULL)"
+    " INSERT INTO jobs (batch_id, script_id, host_id, args, repeat, warmup, mode, timeout_s,"
+    " memory_limit_bytes, threshold, max_attempts, purpose, confirm_of, slot)"
+    " SELECT s.batch_id, s.script_id, s.host_id, s.args, CASE WHEN x.slot = 1 THEN"
+    " least(1000, greatest(5, 2 * s.repeat)) ELSE s.repeat END, s.warmup, s.mode, s.timeout_s,"
+    " s.memory_limit_bytes, s.threshold, s.max_attempts,"
+    " CASE WHEN x.slot = 1 THEN 'confirm' ELSE 'confirm_reference' END, x.of, x.slot"
+    " FROM x JOIN jobs s ON s.id = x.src ORDER BY x.of, x.slot"
+    " ON CONFLICT DO NOTHING";
+
+/*
+ * The reference of a confirmation run (job $1, 'confirm'): the reference
+ * script's key, the runs bracketing it (now) and the nightly reference runs
+ * of its host in the batches of the baseline runs $2 (uuid[]), each with its
+ * wall and CPU samples.
+ */
+static const char REFERENCE_SQL[] =
+    "SELECT json_build_object('reference', (SELECT s.key FROM batches b JOIN scripts s"
+    "  ON s.id = b.reference_script_id WHERE b.id = c.batch_id),"
+    " 'now', (SELECT coalesce(json_agg(json_build_object('run', r.run_id::text, 'wall_s', r.wall_s,"
+    "   'cpu_s', r.cpu_s) ORDER BY x.slot), '[]') FROM jobs x JOIN runs r ON r.job_id = x.id"
+    "   WHERE x.confirm_of = c.confirm_of AND x.purpose = 'confirm_reference'"
+    "   AND r.outcome = 'ok'),"
+    " 'base', (SELECT coalesce(json_agg(json_build_object('run', r.run_id::text,"
+    "   'wall_s', r.wall_s, 'cpu_s', r.cpu_s)), '[]') FROM runs r JOIN jobs x ON x.id = r.job_id"
+    "   WHERE x.purpose = 'reference' AND r.host_id = c.host_id AND r.outcome = 'ok'"
+    "   AND r.batch_id IN (SELECT y.batch_id FROM runs y WHERE y.run_id = ANY ($2::uuid[]))))::text"
+    " FROM jobs c WHERE c.id = $1::bigint AND c.purpose = 'confirm'";
 
 /* The batch runs again until its confirmation jobs end; its next analysis is the second. */
 static const char REOPEN_SQL[] =
@@ -228,6 +274,9 @@ static json_t *row_new(const json_t *s, const json_t *result, const json_t *m, d
     if (has_q)
         json_object_set_new(detail, "q_value", json_real(q));
     json_object_set_new(row, "detail", detail);
+    const json_t *conf = json_object_get(s, "confirmation");
+    if (conf)
+        json_object_set(row, "confirmation", (json_t *)conf);
     return row;
 }
 
@@ -361,6 +410,39 @@ static bool link_open(json_t *mine, const json_t *open, const json_t *result, co
 }
 
 /*
+ * The held_out entry of series s (borrowed), whose confirmation confirmed no
+ * regression: "inconclusive" when its wall or CPU verdict is, else
+ * "dismissed"; detail: the main metrics' verdicts (metrics, borrowed) and how
+ * it was confirmed. New.
+ */
+static json_t *hold_new(const json_t *s, const json_t *metrics, bool inconclusive)
+{
+    json_t *detail = json_object();
+    size_t k;
+    const json_t *m;
+    json_array_foreach(metrics, k, m)
+    {
+        const char *name = json_string_value(json_object_get(m, "metric"));
+        if (name && !json_object_get(m, "function") &&
+            (strcmp(name, "wall_s") == 0 || strcmp(name, "cpu_s") == 0))
+            json_object_set_new(
+                detail, name,
+                json_pack("{s:O, s:O, s:O, s:O}", "verdict", json_object_get(m, "verdict"),
+                          "change_pct", json_object_get(m, "change_pct") ?: json_null(),
+                          "baseline_median", json_object_get(m, "baseline_median") ?: json_null(),
+                          "candidate_median",
+                          json_object_get(m, "candidate_median") ?: json_null()));
+    }
+    const json_t *conf = json_object_get(s, "confirmation");
+    if (conf)
+        json_object_set(detail, "confirmation", (json_t *)conf);
+    return json_pack("{s:O, s:O, s:O, s:s, s:o}", "script_id", json_object_get(s, "script_id"),
+                     "host_id", json_object_get(s, "host_id"), "python_build",
+                     json_object_get(s, "python_build"), "reason",
+                     inconclusive ? "inconclusive" : "dismissed", "detail", detail);
+}
+
+/*
  * analysis_decide() with each series' regress_compare() result already made:
  * results[i] (stolen) is series[i]'s "regression" object (at least its
  * "metrics"; "why" and "baseline" for rows). Frees results.
@@ -393,7 +475,7 @@ static json_t *decide_results(const json_t *series, json_t **results,
         memcpy(q, p, np * sizeof(*q));
     sum->tests = (unsigned)np;
 
-    json_t *rows = json_array(), *attach = json_array(), *end = json_array();
+    json_t *rows = json_array(), *attach = json_array(), *end = json_array(), *hold = json_array();
     size_t ip = 0;
     for (size_t i = 0; i < ns; i++) {
         const json_t *s = json_array_get(series, i);
@@ -425,7 +507,7 @@ static json_t *decide_results(const json_t *series, json_t **results,
         const char *run = json_string_value(json_object_get(s, "run_id"));
         bool known = link_open(mine, json_object_get(s, "open_rows"), results[i], run ? run : "",
                                my_attach, my_end);
-        json_decref(results[i]);
+        json_t *results_kept = results[i];
         /* confirm before alerting: an inconclusive series, or a regression
          * that does not continue an open one, runs once more first */
         json_int_t batch_runs = json_integer_value(json_object_get(s, "batch_runs"));
@@ -435,14 +517,19 @@ static json_t *decide_results(const json_t *series, json_t **results,
             json_decref(mine);
             json_decref(my_attach);
             json_decref(my_end);
+            json_decref(results_kept);
             continue;
         }
+        if (json_is_true(json_object_get(s, "second_pass")) && !regressed)
+            json_array_append_new(
+                hold, hold_new(s, json_object_get(results_kept, "metrics"), inconclusive));
         json_array_extend(attach, my_attach);
         json_array_extend(end, my_end);
         sum->attached += (unsigned)json_array_size(my_attach);
         sum->ended += (unsigned)json_array_size(my_end);
         json_decref(my_attach);
         json_decref(my_end);
+        json_decref(results_kept);
         json_t *row;
         json_array_foreach(mine, k, row)
         {
@@ -475,7 +562,9 @@ static json_t *decide_results(const json_t *series, json_t **results,
     for (size_t i = 0; i < nr; i++)
         json_array_append_new(rows, v[i]);
     free(v);
-    return json_pack("{s:o, s:o, s:o}", "insert", rows, "attach", attach, "end", end);
+    sum->held = (unsigned)json_array_size(hold);
+    return json_pack("{s:o, s:o, s:o, s:o}", "insert", rows, "attach", attach, "end", end, "hold",
+                     hold);
 }
 
 json_t *analysis_decide(const json_t *series, const struct regress_options *opt, json_t *confirm,
@@ -763,6 +852,207 @@ static int gather_docs(struct store *store, struct gather_ctx *g, const bool *fl
     return 0;
 }
 
+/* The numbers of array a (borrowed) appended to *x (*n of *cap). */
+static void push_numbers(const json_t *a, double **x, size_t *n, size_t *cap)
+{
+    size_t i;
+    const json_t *v;
+    json_array_foreach(a, i, v)
+    {
+        if (!json_is_number(v))
+            continue;
+        if (*n == *cap)
+            *x = xreallocarray(*x, *cap = *cap ? 2 * *cap : 16, sizeof(**x));
+        (*x)[(*n)++] = json_number_value(v);
+    }
+}
+
+/* Median of key's samples over every run of runs (borrowed), pooled (by_run
+ * false) or the median of each run's median (by_run true); NAN when none. */
+static double runs_median(const json_t *runs, const char *key, bool by_run)
+{
+    double *x = NULL, *meds = NULL, med = NAN;
+    size_t n = 0, cap = 0, nm = 0, capm = 0;
+    size_t i;
+    const json_t *r;
+    json_array_foreach(runs, i, r)
+    {
+        if (!by_run) {
+            push_numbers(json_object_get(r, key), &x, &n, &cap);
+            continue;
+        }
+        n = 0;
+        push_numbers(json_object_get(r, key), &x, &n, &cap);
+        double m;
+        if (n && stats_median(x, n, &m) == 0) {
+            json_t *one = json_pack("[f]", m);
+            push_numbers(one, &meds, &nm, &capm);
+            json_decref(one);
+        }
+    }
+    if (by_run) {
+        if (nm == 0 || stats_median(meds, nm, &med) < 0)
+            med = NAN;
+    } else if (n == 0 || stats_median(x, n, &med) < 0) {
+        med = NAN;
+    }
+    free(x);
+    free(meds);
+    return med;
+}
+
+/* Median of key over the repeats of a run document (borrowed: "runs": [{key: x}]); NAN when none.
+ */
+static double doc_median(const json_t *doc, const char *key)
+{
+    json_t *all = json_array();
+    size_t i;
+    const json_t *r;
+    json_array_foreach(json_object_get(doc, "runs"), i, r)
+    {
+        json_array_append(all, json_object_get(r, key));
+    }
+    json_t *runs = json_pack("[{s:o}]", key, all);
+    double m = runs_median(runs, key, false);
+    json_decref(runs);
+    return m;
+}
+
+/* Scale the number under key of o (borrowed) by f. */
+static void scale_number(json_t *o, const char *key, double f)
+{
+    const json_t *v = json_object_get(o, key);
+    if (json_is_number(v))
+        json_object_set_new(o, key, json_real(json_number_value(v) * f));
+}
+
+/*
+ * Bring candidate (a run document, borrowed and changed) back to the
+ * baseline nights' conditions d (findings_correct() on each repeat; a
+ * hotspot's per-repeat times scale with their repeat's wall time, its
+ * medians with the median factor). Returns the median wall factor.
+ */
+static double correct_candidate(json_t *candidate, const struct findings_drift *d)
+{
+    json_t *runs = json_object_get(candidate, "runs");
+    size_t n = json_array_size(runs);
+    double *f = xcalloc(n + 1, sizeof(*f));
+    for (size_t i = 0; i < n; i++) {
+        json_t *r = json_array_get(runs, i);
+        double w = num(r, "wall_s"), c = num(r, "cpu_s"), w2, c2;
+        f[i] = 1;
+        if (!(isfinite(w) && w > 0 && isfinite(c) && c >= 0))
+            continue;
+        findings_correct(d, w, c, &w2, &c2);
+        json_object_set_new(r, "wall_s", json_real(w2));
+        json_object_set_new(r, "cpu_s", json_real(c2));
+        f[i] = w2 / w;
+    }
+    double fmed = 1;
+    if (n && stats_median(f, n, &fmed) < 0)
+        fmed = 1;
+    size_t k;
+    json_t *fn;
+    json_array_foreach(json_object_get(json_object_get(candidate, "profile"), "functions"), k, fn)
+    {
+        scale_number(fn, "self_s", fmed);
+        scale_number(fn, "total_s", fmed);
+        const char *per[2] = {"self_s_runs", "total_s_runs"};
+        for (int j = 0; j < 2; j++) {
+            json_t *a = json_object_get(fn, per[j]);
+            for (size_t i = 0; i < json_array_size(a) && i < n; i++) {
+                json_t *v = json_array_get(a, i);
+                if (json_is_number(v))
+                    json_array_set_new(a, i, json_real(json_number_value(v) * f[i]));
+            }
+        }
+    }
+    free(f);
+    return fmed;
+}
+
+/*
+ * The second pass's series s (borrowed; its "candidate" is its confirmation
+ * run, "baseline" its baseline documents): read the reference runs that
+ * bracket the confirmation run and the nightly reference runs of the
+ * baseline's batches (REFERENCE_SQL), correct the candidate for the
+ * machine's drift between them (lib/findings.h), and set s's
+ * "confirmation": how it was confirmed. Returns 0 or a negative code.
+ */
+static int confirm_reference(struct store *store, json_t *s, char *err, size_t errlen)
+{
+    char job[32];
+    snprintf(job, sizeof(job), "%" JSON_INTEGER_FORMAT,
+             json_integer_value(json_object_get(s, "job_id")));
+    json_t *ids = json_array();
+    size_t i;
+    const json_t *d;
+    json_array_foreach(json_object_get(s, "baseline"), i, d)
+    {
+        json_array_append(ids, json_object_get(d, "id"));
+    }
+    /* a uuid[] literal: "{a,b}" */
+    size_t nb = json_array_size(ids), cap = 4 + nb * 40, len = 0;
+    char *arr = xmalloc(cap);
+    arr[len++] = '{';
+    json_array_foreach(ids, i, d)
+    {
+        len += (size_t)snprintf(arr + len, cap - len, "%s%s", i ? "," : "",
+                                json_string_value(d) ? json_string_value(d) : "");
+    }
+    snprintf(arr + len, cap - len, "}");
+    json_decref(ids);
+    json_t *rows = NULL;
+    const char *params[2] = {job, arr};
+    int rc = store_json_rows(store, REFERENCE_SQL, params, 2, &rows, err, errlen);
+    free(arr);
+    if (rc < 0)
+        return rc;
+    const json_t *ref = json_array_get(rows, 0);
+    json_t *conf;
+    const char *key = json_string_value(json_object_get(ref, "reference"));
+    const json_t *now = json_object_get(ref, "now"), *base = json_object_get(ref, "base");
+    json_t *cand = json_object_get(s, "candidate");
+    double raw_wall = doc_median(cand, "wall_s"), raw_cpu = doc_median(cand, "cpu_s");
+    if (ref == NULL) {
+        conf = json_pack("{s:s, s:s}", "method", "none", "why",
+                         "the confirmation run failed: decided on the night's run alone");
+    } else if (key == NULL) {
+        conf = json_pack("{s:s, s:s}", "method", "re-run", "why",
+                         "the suite names no reference script (reference = PATH in [suite])");
+    } else if (json_array_size(now) == 0 || json_array_size(base) == 0) {
+        conf = json_pack("{s:s, s:s, s:s}", "method", "re-run", "reference", key, "why",
+                         json_array_size(now) == 0
+                             ? "the reference runs around the confirmation run failed"
+                             : "no reference run in the baseline's nights on this host");
+    } else {
+        struct findings_drift dr = {
+            runs_median(base, "cpu_s", true), runs_median(base, "wall_s", true),
+            runs_median(now, "cpu_s", false), runs_median(now, "wall_s", false)};
+        if (!findings_drift_valid(&dr)) {
+            conf = json_pack("{s:s, s:s, s:s}", "method", "re-run", "reference", key, "why",
+                             "the reference's times are not usable (zero or missing)");
+        } else {
+            correct_candidate(cand, &dr);
+            conf = json_pack("{s:s, s:s, s:I, s:I, s:f, s:f, s:f, s:f, s:f, s:f}", "method",
+                             "bracketed", "reference", key, "reference_runs",
+                             (json_int_t)json_array_size(now), "baseline_reference_runs",
+                             (json_int_t)json_array_size(base), "reference_cpu_s_baseline",
+                             dr.cpu_base, "reference_cpu_s_now", dr.cpu_now,
+                             "reference_wall_s_baseline", dr.wall_base, "reference_wall_s_now",
+                             dr.wall_now, "drift_cpu_pct", 100 * (dr.cpu_now / dr.cpu_base - 1),
+                             "drift_wall_pct", 100 * (dr.wall_now / dr.wall_base - 1));
+        }
+    }
+    if (isfinite(raw_wall))
+        json_object_set_new(conf, "candidate_wall_s_raw", json_real(raw_wall));
+    if (isfinite(raw_cpu))
+        json_object_set_new(conf, "candidate_cpu_s_raw", json_real(raw_cpu));
+    json_object_set_new(s, "confirmation", conf);
+    json_decref(rows);
+    return 0;
+}
+
 /* "script_id/host_id/python_build" of o (borrowed), new. */
 static char *series_key(const json_t *o)
 {
@@ -842,13 +1132,20 @@ static json_t *decide_batch(struct store *store, const char *id, const char *pas
     }
     json_t **results = xcalloc(g.n ? g.n : 1, sizeof(*results));
     bool *flagged = xcalloc(g.n ? g.n : 1, sizeof(*flagged));
+    bool second = strcmp(pass, "0") != 0;
     for (size_t i = 0; i < g.n; i++) {
         results[i] = quick_result(&g.v[i], opt, &flagged[i]);
-        flagged[i] |=
-            g.v[i].n_runs > 1 && json_array_size(json_object_get(g.v[i].meta, "open_rows")) > 0;
+        /* an open finding's function metrics, and a confirmation, need the documents */
+        flagged[i] |= g.v[i].n_runs > 1 &&
+                      (second || json_array_size(json_object_get(g.v[i].meta, "open_rows")) > 0);
     }
     double t2 = mono_s();
     *rc = gather_docs(store, &g, flagged, err, errlen);
+    for (size_t i = 0; *rc == 0 && second && i < g.n; i++) {
+        json_object_set_new(g.v[i].meta, "second_pass", json_true());
+        if (flagged[i])
+            *rc = confirm_reference(store, g.v[i].meta, err, errlen);
+    }
     json_t *series = json_array();
     for (size_t i = 0; i < g.n; i++) {
         if (*rc == 0 && flagged[i]) {
@@ -930,6 +1227,8 @@ int analysis_run_one(struct store *store, const struct regress_options *opt, boo
         rc = store_list(store, ATTACH_SQL, id, json_object_get(out, "attach"), err, errlen);
     if (rc >= 0)
         rc = store_list(store, INSERT_SQL, id, json_object_get(out, "insert"), err, errlen);
+    if (rc >= 0)
+        rc = store_list(store, HOLD_SQL, id, json_object_get(out, "hold"), err, errlen);
     if (rc >= 0 && json_array_size(confirm) > 0) {
         char *text = json_dumps(confirm, JSON_COMPACT);
         const char *pj[1] = {text};

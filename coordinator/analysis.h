@@ -41,6 +41,7 @@ struct analysis_summary {
     unsigned improvements; /* findings of kind 'improvement' (new rows and attached) */
     unsigned attached;     /* of those, continuing an open finding */
     unsigned ended;        /* open findings that ended with this batch */
+    unsigned held;         /* second pass: series whose night stays out of later baselines */
     unsigned confirming;   /* series re-queued to confirm (nothing stored for them yet) */
     unsigned rows_read;    /* runs read from the store (samples, and documents) */
     /* seconds spent: reading every series' samples, deciding them (the cheap
@@ -59,7 +60,9 @@ struct analysis_summary {
  * "threshold": fraction|null}. Returns a new object (caller owns):
  * {"insert": [regression-row objects (the keys of schema/002_regressions.sql's
  * columns plus "detail"), worst first], "attach": [{"id": open row, "run":
- * candidate run}], "end": [open row ids]}, and fills *sum (batch_id and pass
+ * candidate run}], "end": [open row ids], "hold": [held_out entries: a
+ * series with "second_pass" true whose confirmation found no regression,
+ * "dismissed" or "inconclusive"]}, and fills *sum (batch_id and pass
  * untouched). When confirm (borrowed) is not NULL, a series with one run in
  * the batch that is inconclusive (wall or CPU) or has a regression that
  * continues no open finding gets its job id appended to confirm and nothing

@@ -20,6 +20,19 @@
 --   * confirm_of and slot: the job a confirmation job confirms and its place
 --     (0 reference before, 1 the suspect, 2 reference after); unique, so a
 --     confirmation is queued once however often the batch is analysed.
+-- The queue (coordinator/store.c, CLAIM_SQL): a host's jobs go out by batch,
+--   then id (jobs_queued_idx); a later batch of a suite waits while an earlier
+--   one has open jobs on the host or awaits its analysis.
+-- Agents:
+--   * machine: what the agent's Hello says it runs on (the label "machine",
+--     else the kernel's boot id): agents of one machine share its CPUs and do
+--     not hold leases at the same time unless the coordinator's
+--     share_machines = 1.
+-- held_out: a series' night that its confirmation did not confirm (the
+--   first run was a fluke, or the machine drifted: "dismissed"; or the
+--   confirmation did not settle it: "inconclusive") stays out of that series'
+--   later baselines, so that a suspect night never widens the noise floor the
+--   next nights are judged by. The report lists the inconclusive ones.
 -- Batches:
 --   * analysis_pass: 0 until the first analysis; 1 once it queued
 --     confirmation jobs (the second analysis decides only those series).
@@ -60,3 +73,21 @@ CREATE UNIQUE INDEX jobs_confirm_idx ON jobs (confirm_of, slot) WHERE confirm_of
 ALTER TABLE batches
     ADD COLUMN analysis_pass smallint NOT NULL DEFAULT 0 CHECK (analysis_pass BETWEEN 0 AND 1),
     ADD COLUMN reference_script_id bigint REFERENCES scripts (id);
+
+DROP INDEX jobs_queued_idx;
+CREATE INDEX jobs_queued_idx ON jobs (host_id, batch_id, id) WHERE state = 'queued';
+
+ALTER TABLE agents ADD COLUMN machine text NOT NULL DEFAULT '';
+CREATE INDEX agents_machine_idx ON agents (machine) WHERE machine <> '';
+
+CREATE TABLE held_out (
+    script_id    bigint NOT NULL REFERENCES scripts (id),
+    host_id      bigint NOT NULL REFERENCES hosts (id),
+    python_build text NOT NULL,
+    batch_id     bigint NOT NULL REFERENCES batches (id),
+    reason       text NOT NULL CHECK (reason IN ('dismissed', 'inconclusive')),
+    detail       jsonb NOT NULL DEFAULT '{}', -- the confirmation's wall and CPU verdicts
+    created      timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (script_id, host_id, python_build, batch_id)
+);
+CREATE INDEX held_out_batch_idx ON held_out (batch_id);

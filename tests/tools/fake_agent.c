@@ -2,6 +2,7 @@
  * fake_agent.c - a scriptable test client speaking the real wire protocol.
  *
  *   fake_agent --connect ENDPOINT [--name NAME] [--fingerprint HEX16] [--wait MS]
+ *              [--machine ID]                           (Host.machine_id in Hello)
  *              [--server-key Z85 --secret-key Z85]     (CURVE client)
  *              [--routing-id ID]                        (fixed ZMQ_ROUTING_ID, like agents)
  *   fake_agent --keygen                                 (print "PUBLIC SECRET")
@@ -17,7 +18,8 @@
  *                                      send a Result (20 functions); RUNID is 32 hex
  *                                      digits (random if "-"); wait for ack or error
  *   heartbeat [JOB:ATTEMPT ...]        send Heartbeat; print anything that comes back
- *   submit ENTRY... [@NAME ...]        Submit one entry per script (hosts: @NAME, else all)
+ *   submit ENTRY... [@NAME ...] [+REF] Submit one entry per script (hosts: @NAME, else all;
+ *                                      +REF: the suite's reference script)
  *   query hosts|jobs|batch [ID]        send Query, print the JSON reply
  *   raw HEX                            send these bytes as one frame
  *   big BYTES                          send BYTES of zeros as one frame
@@ -52,6 +54,7 @@ struct agent {
     const char *endpoint;
     char name[128];
     const char *fingerprint;
+    const char *machine;    /* Host.machine_id, or NULL */
     const char *server_key; /* Z85; NULL = plain */
     const char *secret_key; /* Z85 client secret key */
     const char *routing_id; /* NULL = ZeroMQ's random one */
@@ -242,6 +245,7 @@ static void fill_host(const struct agent *a, struct wire_host *h, char *hostname
     h->arch = "x86_64";
     h->governor = "performance";
     h->load1 = 0.5;
+    h->machine_id = a->machine;
     h->n_labels = 1;
     h->labels = labels;
 }
@@ -363,9 +367,16 @@ static void cmd_submit(struct agent *a, int argc, char **argv)
     const char *names[MAX_WORDS];
     static const char *const args[] = {"--n", "3"};
     size_t n = 0, n_names = 0;
+    struct wire_suite_entry ref = {0};
+    bool has_ref = false;
     for (int i = 1; i < argc; i++) {
         if (argv[i][0] == '@') {
             names[n_names++] = argv[i] + 1;
+            continue;
+        }
+        if (argv[i][0] == '+') {
+            ref = (struct wire_suite_entry){argv[i] + 1, 0, NULL, 3, 0, WIRE_MODE_SAMPLE, 0, 0};
+            has_ref = true;
             continue;
         }
         entries[n++] = (struct wire_suite_entry){argv[i], 2, args, 3, 0, WIRE_MODE_SAMPLE, 0, 0};
@@ -380,6 +391,7 @@ static void cmd_submit(struct agent *a, int argc, char **argv)
     m.submit.hosts.names = names;
     m.submit.label = "night 1";
     m.submit.commit = "abc123";
+    m.submit.reference = has_ref ? &ref : NULL;
     send_msg(a, &m);
     wait_for(a, WIRE_SUBMIT_REPLY, a->wait_ms, 0, false);
 }
@@ -489,6 +501,7 @@ int main(int argc, char **argv)
         {"secret-key", required_argument, NULL, 'k'},
         {"keygen", no_argument, NULL, 'g'},
         {"routing-id", required_argument, NULL, 'r'},
+        {"machine", required_argument, NULL, 'm'},
         {NULL, 0, NULL, 0},
     };
     int o;
@@ -511,6 +524,9 @@ int main(int argc, char **argv)
             break;
         case 'r':
             a.routing_id = optarg;
+            break;
+        case 'm':
+            a.machine = optarg;
             break;
         case 'k':
             a.secret_key = optarg;
