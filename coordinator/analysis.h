@@ -31,6 +31,24 @@
 #include "regress.h"
 #include "store.h"
 
+/*
+ * The farm's minimum baseline: a series is decided only from this many
+ * baseline runs (fewer: "insufficient history", nothing stored, nothing
+ * re-queued). Chosen with tests/bench/regress_quality.sh (README, "How good
+ * is the verdict?").
+ */
+#define ANALYSIS_MIN_BASELINE_RUNS 3
+
+/*
+ * The batch analysis' regression options: lib/regress's defaults, the farm's
+ * minimum baseline, and no automatic new level: the runs of an open
+ * regression stay held out of its series' baseline (regress_baseline_select,
+ * up to 10 newest runs) until someone triages it — 'expected' starts the new
+ * baseline — so an ongoing regression is seen again every night instead of
+ * becoming "no change" after three, as a change point would make it.
+ */
+void analysis_options_init(struct regress_options *opt);
+
 /* What one batch analysis found. */
 struct analysis_summary {
     uint64_t batch_id;
@@ -63,7 +81,7 @@ struct analysis_summary {
  * candidate run}], "end": [open row ids], "hold": [held_out entries: a
  * series with "second_pass" true whose confirmation found no regression,
  * "dismissed" or "inconclusive"]}, and fills *sum (batch_id and pass
- * untouched). When confirm (borrowed) is not NULL, a series with one run in
+ * untouched); opt NULL: analysis_options_init(). When confirm (borrowed) is not NULL, a series with one run in
  * the batch that is inconclusive (wall or CPU) or has a regression that
  * continues no open finding gets its job id appended to confirm and nothing
  * else; a regression seen with 2 or more runs in the batch is stored
@@ -73,7 +91,8 @@ json_t *analysis_decide(const json_t *series, const struct regress_options *opt,
                         struct analysis_summary *sum);
 
 /*
- * Analyse at most one finished, not yet analysed batch (store borrowed);
+ * Analyse at most one finished, not yet analysed batch (store borrowed; opt
+ * NULL: analysis_options_init());
  * with_confirm: in the batch's first analysis, re-queue series to confirm
  * (see analysis_decide) as jobs of the same batch and host with more repeats
  * (2x, at least 5), and set the batch running again instead of marking it
