@@ -835,11 +835,10 @@ static json_t *quick_metric(const struct qseries *s, int m, const struct regress
         struct stats_mwu mwu;
         bool statistical = stats_mannwhitney_min_p(nb, nc) < o->alpha;
         stats_mannwhitney(base, nb, cand, nc, &mwu);
-        obj = json_pack("{s:s, s:s, s:s, s:f, s:s, s:f, s:f}", "metric", MAIN_METRICS[m],
-                        "verdict", "no_change", "mode", statistical ? "statistical" : "threshold",
-                        "p_value", mwu.p_value, "rule",
-                        regress_rule_name(REGRESS_RULE_WITHIN_THRESHOLD), "baseline_median", mb,
-                        "candidate_median", mc);
+        obj = json_pack("{s:s, s:s, s:s, s:f, s:s, s:f, s:f}", "metric", MAIN_METRICS[m], "verdict",
+                        "no_change", "mode", statistical ? "statistical" : "threshold", "p_value",
+                        mwu.p_value, "rule", regress_rule_name(REGRESS_RULE_WITHIN_THRESHOLD),
+                        "baseline_median", mb, "candidate_median", mc);
     } else if (mb > 0) {
         struct regress_result r;
         if (regress_metric_runs(runs, n_sel, &cand_run, 1, o, &r) == 0)

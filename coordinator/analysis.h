@@ -81,11 +81,12 @@ struct analysis_summary {
  * candidate run}], "end": [open row ids], "hold": [held_out entries: a
  * series with "second_pass" true whose confirmation found no regression,
  * "dismissed" or "inconclusive"]}, and fills *sum (batch_id and pass
- * untouched); opt NULL: analysis_options_init(). When confirm (borrowed) is not NULL, a series with one run in
- * the batch that is inconclusive (wall or CPU) or has a regression that
- * continues no open finding gets its job id appended to confirm and nothing
- * else; a regression seen with 2 or more runs in the batch is stored
- * "confirmed" with confirm_runs = those runs. Pure: no database.
+ * untouched); opt NULL: analysis_options_init(). When confirm (borrowed)
+ * is not NULL, a series with one run in the batch that is inconclusive (wall
+ * or CPU) or has a regression that continues no open finding gets its job id
+ * appended to confirm and nothing else; a regression seen with 2 or more
+ * runs in the batch is stored "confirmed" with confirm_runs = those runs.
+ * Pure: no database.
  */
 json_t *analysis_decide(const json_t *series, const struct regress_options *opt, json_t *confirm,
                         struct analysis_summary *sum);

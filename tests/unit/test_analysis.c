@@ -69,11 +69,11 @@ static json_t *series(size_t n_base, json_t *cand, int batch_runs, bool open)
                                         "cpu_s", "function_key", "", "kind", "regression",
                                         "baseline_median", 0.98, "candidate_median", 1.47));
         for (int k = 0; k < 2; k++)
-            json_array_append_new(
-                open_rows, json_pack("{s:i, s:s, s:s, s:s, s:f, s:f}", "id", 11 + k, "metric",
-                                     k ? "self_s" : "total_s", "function_key", KEY ":slow:3",
-                                     "kind", "regression", "baseline_median", 0.8,
-                                     "candidate_median", 1.2));
+            json_array_append_new(open_rows,
+                                  json_pack("{s:i, s:s, s:s, s:s, s:f, s:f}", "id", 11 + k,
+                                            "metric", k ? "self_s" : "total_s", "function_key",
+                                            KEY ":slow:3", "kind", "regression", "baseline_median",
+                                            0.8, "candidate_median", 1.2));
     }
     return json_pack("{s:i, s:i, s:s, s:i, s:i, s:O, s:o, s:o, s:o, s:n}", "script_id", 1,
                      "host_id", 2, "python_build", "3.11", "job_id", 77, "batch_runs", batch_runs,
