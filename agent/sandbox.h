@@ -1,5 +1,5 @@
 /*
- * sandbox.h - what a job's script may do to the host it runs on (DESIGN.md §9).
+ * sandbox.h - what a job's script may do to the host it runs on (docs/DESIGN.md §10).
  *
  * A script on the farm is untrusted: it must not read the agent's secret key
  * or spool, and a fork bomb, a memory hog, a disk filler or an endless loop

@@ -1,5 +1,5 @@
 /*
- * curve.h - CurveZMQ key files and socket set-up (DESIGN.md §9).
+ * curve.h - CurveZMQ key files and socket set-up (docs/DESIGN.md §10).
  *
  * A keypair lives in two text files side by side, each holding one 40-char
  * Z85 key (ZeroMQ's text form, zmq_z85_encode) after optional '#' comment

@@ -1,5 +1,5 @@
 /*
- * report_text.c - the terminal report (the seed's layout, DESIGN.md §8).
+ * report_text.c - the terminal report (docs/DESIGN.md §8).
  *
  * Every string that came from the script's world (file and function names,
  * arguments, suggestion messages) goes through put_safe(), which escapes
@@ -372,7 +372,7 @@ char *report_text_outcome(const json_t *report)
     return xstrdup("Script failed");
 }
 
-/* Print "file:name" of a function entry (borrowed), like the seed. */
+/* Print "file:name" of a function entry (borrowed), as the first version did. */
 static void print_function_name(FILE *out, const json_t *fn)
 {
     const char *file = get_str(fn, "file");

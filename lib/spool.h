@@ -2,7 +2,7 @@
  * spool.h - results waiting for the coordinator's ack, one file each.
  *
  * The agent writes every result here before it sends it, and deletes it only
- * when the coordinator acks its run_id (DESIGN.md §9: spool (fsync) -> send ->
+ * when the coordinator acks its run_id (docs/DESIGN.md §14: spool (fsync) -> send ->
  * COMMIT -> ack -> spool delete). After a restart or a reconnect everything
  * still in the spool is sent again; the coordinator's inserts are idempotent.
  *

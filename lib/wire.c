@@ -454,7 +454,7 @@ static int check_python(struct wire_error *err, const char *field, const struct 
 
 static int check_args(struct wire_error *err, const char *field, size_t n, const char *const *args)
 {
-    char f[96];
+    char f[128]; /* field (a caller's char[96]) + "[index]" */
     TRY(check_count(err, field, n, WIRE_MAX_ARGS));
     for (size_t i = 0; i < n; i++) {
         snprintf(f, sizeof(f), "%s[%zu]", field, i);

@@ -534,7 +534,7 @@ static void zap_handle(struct zap *z, const struct zap_request *r)
         pthread_mutex_unlock(&z->mu);
         char mech[40];
         zap_frame_text(r, 5, mech, sizeof(mech));
-        char detail[64];
+        char detail[sizeof(mech) + 32];
         snprintf(detail, sizeof(detail), " (mechanism %s, CURVE required)", mech);
         zap_warn_refusal(z, "a handshake", detail, address);
         zap_send_reply(z->sock, r, "400", "CURVE required", "", NULL);

@@ -1,7 +1,7 @@
 /*
  * profiler.h - the script child: embedded CPython plus the profilers.
  *
- * Only the files behind this header include Python.h (STYLE.md: one module
+ * Only the files behind this header include Python.h (docs/STYLE.md §2: one module
  * wraps each library). The supervisor (plain C) forks, and the child calls
  * profiler_child_main(), which never returns.
  */

@@ -16,7 +16,7 @@
  *
  * This file knows CPython 3.11's internal layout (PyThreadState, _PyCFrame,
  * _PyInterpreterFrame, PyCodeObject, compact unicode); it is the per-version
- * shim DESIGN.md §4 speaks of.
+ * shim of docs/DESIGN.md §5.
  */
 #define Py_BUILD_CORE 1
 #include <Python.h>

@@ -10,9 +10,7 @@
 source "$PYSCOPE_SRC/tests/integration/lib.sh"
 source "$PYSCOPE_SRC/tests/integration/farm_lib.sh"
 if [ "$(id -u)" != 0 ]; then
-    echo "# SKIP: needs root (a job user, mount and pid namespaces)"
-    finish
-    exit 0
+    skip "needs root (a job user, mount and pid namespaces)"
 fi
 job_user=pyscope-job
 id "$job_user" >/dev/null 2>&1 ||

@@ -210,10 +210,9 @@ CMDS
 else
     echo "# valgrind not available (or a sanitizer build): skipped"
 fi
+leaked=0
 for s in "$SRV_SEC" "$AG_SEC" "$A2_SEC" "$A3_SEC" "$CI_SEC"; do
-    if grep -qF -- "$s" "$T"/coord.*.log; then
-        fail "no secret key in the logs" "one is"
-    fi
+    if grep -qF -- "$s" "$T"/coord.*.log; then leaked=$((leaked + 1)); fi
 done
-ok "no secret key in the logs"
+expect_eq "no secret key in the logs (keys found)" 0 "$leaked"
 finish

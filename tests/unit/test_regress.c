@@ -350,7 +350,7 @@ static void test_metric_too_few_samples(void **state)
 static void test_metric_one_sample_each(void **state)
 {
     (void)state;
-    /* the seed's case: latest vs previous, --repeat 1 */
+    /* the first version's comparison: latest vs previous, --repeat 1 */
     double b[] = {1.4520};
     struct regress_run runs[] = {{b, 1}};
     struct regress_result r;
