@@ -1057,7 +1057,7 @@ static double correct_candidate(json_t *candidate, const struct findings_drift *
         f[i] = 1;
         if (!(isfinite(w) && w > 0 && isfinite(c) && c >= 0))
             continue;
-        findings_correct(d, w, c, &w2, &c2);
+        findings_correct(d, w, c, json_is_number(json_object_get(r, "run_delay_s")), &w2, &c2);
         json_object_set_new(r, "wall_s", json_real(w2));
         json_object_set_new(r, "cpu_s", json_real(c2));
         f[i] = w2 / w;

@@ -496,7 +496,8 @@ static const char **args_from_json(const char *text, json_t **holder, size_t *n)
  * label "machine", else the kernel's boot id) share CPUs, and one's timings
  * would disturb the other's. Unless $5, an agent claims nothing while
  * another agent of its machine holds a lease, and of the agents of one
- * machine asking at once only the first (by ord) claims.
+ * machine asking at once only the first (by ord) whose host has a job to
+ * hand out (avail) claims.
  *
  * Order (gate, q): a host's queue is served by batch, then job id; and a job
  * of a later batch of a suite waits while an earlier batch of that suite
@@ -515,22 +516,26 @@ static const char CLAIM_SQL[] =
     "WITH c0 AS (SELECT c.*, coalesce(a.machine, '') AS machine"
     "  FROM unnest($1::bigint[], $2::text[], $3::int[]) WITH ORDINALITY AS c(host_id, owner, max,"
     "  ord) LEFT JOIN agents a ON a.name = c.owner),"
+    " hs AS (SELECT DISTINCT host_id FROM c0),"
+    " ob AS (SELECT j.host_id, j.batch_id FROM hs JOIN jobs j ON j.host_id = hs.host_id"
+    "   AND j.state IN ('queued', 'leased')"
+    "  UNION SELECT hs.host_id, b.id FROM hs, batches b WHERE b.state = 'done'"
+    "   AND b.analyzed IS NULL AND EXISTS (SELECT 1 FROM jobs y WHERE y.batch_id = b.id"
+    "   AND y.host_id = hs.host_id)),"
+    " gate AS (SELECT DISTINCT ON (ob.host_id, b.suite) ob.host_id, ob.batch_id FROM ob"
+    "  JOIN batches b ON b.id = ob.batch_id ORDER BY ob.host_id, b.suite, ob.batch_id),"
+    " avail AS (SELECT DISTINCT g.host_id FROM gate g WHERE EXISTS (SELECT 1 FROM jobs y"
+    "  WHERE y.host_id = g.host_id AND y.batch_id = g.batch_id AND y.state = 'queued')),"
     " busy AS (SELECT DISTINCT a.machine, l.lease_owner FROM jobs l"
     "  JOIN agents a ON a.name = l.lease_owner WHERE l.state = 'leased' AND a.machine <> ''),"
     " e AS (SELECT x.host_id, x.owner, x.max, x.ord FROM (SELECT c0.*, row_number() OVER"
-    "   (PARTITION BY c0.machine ORDER BY c0.ord) AS mr FROM c0 WHERE $5::boolean"
-    "   OR c0.machine = '' OR NOT EXISTS (SELECT 1 FROM busy b WHERE b.machine = c0.machine"
-    "   AND b.lease_owner <> c0.owner)) x WHERE $5::boolean OR x.machine = '' OR x.mr = 1),"
+    "   (PARTITION BY c0.machine ORDER BY c0.ord) AS mr FROM c0"
+    "   WHERE c0.host_id IN (SELECT host_id FROM avail) AND ($5::boolean OR c0.machine = ''"
+    "   OR NOT EXISTS (SELECT 1 FROM busy b WHERE b.machine = c0.machine"
+    "   AND b.lease_owner <> c0.owner))) x WHERE $5::boolean OR x.machine = '' OR x.mr = 1),"
     " c AS (SELECT e.*, sum(e.max) OVER (PARTITION BY e.host_id ORDER BY e.ord) - e.max AS lo"
     "  FROM e),"
     " h AS (SELECT host_id, sum(max) AS n FROM c GROUP BY host_id),"
-    " ob AS (SELECT j.host_id, j.batch_id FROM h JOIN jobs j ON j.host_id = h.host_id"
-    "   AND j.state IN ('queued', 'leased')"
-    "  UNION SELECT h.host_id, b.id FROM h, batches b WHERE b.state = 'done'"
-    "   AND b.analyzed IS NULL AND EXISTS (SELECT 1 FROM jobs y WHERE y.batch_id = b.id"
-    "   AND y.host_id = h.host_id)),"
-    " gate AS (SELECT DISTINCT ON (ob.host_id, b.suite) ob.host_id, ob.batch_id FROM ob"
-    "  JOIN batches b ON b.id = ob.batch_id ORDER BY ob.host_id, b.suite, ob.batch_id),"
     " q AS (SELECT q.id, q.host_id, row_number() OVER (PARTITION BY q.host_id"
     "   ORDER BY q.batch_id, q.id) AS rn"
     "  FROM h, LATERAL (SELECT id, host_id, batch_id FROM jobs WHERE host_id = h.host_id"

@@ -32,10 +32,15 @@ bool findings_drift_valid(const struct findings_drift *d)
            level_ok(d->wall_now);
 }
 
-void findings_correct(const struct findings_drift *d, double wall, double cpu, double *wall_out,
-                      double *cpu_out)
+void findings_correct(const struct findings_drift *d, double wall, double cpu, bool delay_known,
+                      double *wall_out, double *cpu_out)
 {
     double k = d->cpu_base / d->cpu_now;
+    if (delay_known) {
+        *cpu_out = cpu * k;
+        *wall_out = wall - cpu * (1 - k);
+        return;
+    }
     double q_base = d->wall_base / d->cpu_base, q_now = d->wall_now / d->cpu_now;
     double cpu_c = cpu * k;
     double wait = wall - cpu * q_now;

@@ -30,7 +30,11 @@
  *
  * When the run used more CPU than a single thread's stretched time (wait
  * would be negative: threads or processes in parallel), wall' = wall *
- * ref_wall_base / ref_wall_now. Pure functions: no I/O.
+ * ref_wall_base / ref_wall_now. When the repeat's own time waiting for a CPU
+ * is measured (its run delay), the analysis judges its wall time net of that
+ * wait; the queueing then needs no model and only the CPU speed is divided
+ * out: cpu' = cpu * k, wall' = wall - cpu * (1 - k) (its run delay unchanged).
+ * Pure functions: no I/O.
  */
 #ifndef PYSCOPE_FINDINGS_H
 #define PYSCOPE_FINDINGS_H
@@ -66,9 +70,10 @@ bool findings_drift_valid(const struct findings_drift *d);
 /*
  * One measured repeat (wall, cpu seconds, >= 0) brought back to the
  * baseline's conditions by d (borrowed, valid) as described above: *wall_out
- * and *cpu_out.
+ * and *cpu_out; delay_known: its run delay is measured (only the CPU speed is
+ * corrected then).
  */
-void findings_correct(const struct findings_drift *d, double wall, double cpu, double *wall_out,
-                      double *cpu_out);
+void findings_correct(const struct findings_drift *d, double wall, double cpu, bool delay_known,
+                      double *wall_out, double *cpu_out);
 
 #endif

@@ -367,6 +367,23 @@ static void write_hardware(FILE *out, const json_t *hw)
         fputs(" / ", out);
         int_field(out, c, "samples_b");
         fputs("</td></tr>\n", out);
+        /* a ratio that includes an open finding is not the hardware: say which */
+        size_t k;
+        const json_t *f;
+        json_array_foreach(json_object_get(c, "findings"), k, f)
+        {
+            fputs("<tr class=\"note\"><td colspan=\"6\">", out);
+            esc_field(out, f, "host");
+            fputs(": ", out);
+            esc_field(out, f, "kind");
+            fputs(" ", out);
+            num_field(out, f, "change_pct", NF_PCT);
+            fputs(" (", out);
+            esc_field(out, f, "metric");
+            fprintf(out,
+                    ") since batch %" JSON_INTEGER_FORMAT ": this ratio includes it</td></tr>\n",
+                    json_integer_value(json_object_get(f, "since_batch_id")));
+        }
     }
     fputs("</table>\n", out);
 }

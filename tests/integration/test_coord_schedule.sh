@@ -68,7 +68,24 @@ expect_eq "b's leases began after a's jobs were done" t \
     "$(pg_sql "SELECT min(b.updated) >= max(a.updated) FROM jobs b, jobs a WHERE b.id IN (2, 4) AND a.id IN (1, 3)")"
 pg_sql "UPDATE jobs SET state = 'done', lease_owner = NULL, lease_expires = NULL WHERE id IN (2, 4)" >/dev/null
 
-# share_machines = 1: side by side (jobs 5..8)
+# Both ask at once, b first, and only host a has work: a gets it (b does not block it).
+fake "${A[@]}" <<<"submit only-a.py @a" >/dev/null # batch 2: job 5
+fake "${B[@]}" >"$T/b.out" <<'CMDS' &
+hello
+ready 2 2500
+CMDS
+pb=$!
+fake "${A[@]}" >"$T/a.out" <<'CMDS' &
+hello
+ready 2 2500
+CMDS
+pa=$!
+wait "$pa" "$pb"
+expect_match "a gets host a's job while b, asking too, has none to run" "^job id=5 " "$(cat "$T/a.out")"
+pg_sql "UPDATE jobs SET state = 'done', lease_owner = NULL, lease_expires = NULL WHERE id = 5;
+        UPDATE batches SET state = 'done', finished = now(), analyzed = now()" >/dev/null
+
+# share_machines = 1: side by side (jobs 6..9)
 coord_stop
 conf "share_machines = 1"
 coord_start --config "$T/coord.conf"
@@ -91,57 +108,57 @@ pg_sql "UPDATE batches SET state = 'done', finished = now(), analyzed = now()" >
 
 # Order: nights N and N+1 of one suite on host a, and another suite. One agent
 # session throughout (its credit stays with the coordinator between commands).
-fake "${A[@]}" <<<"submit n1.py @a" >/dev/null # batch 3: job 9
-fake "${A[@]}" <<<"submit n2.py @a" >/dev/null # batch 4: job 10
-pg_sql "UPDATE batches SET suite = 'other' WHERE id = 4" >/dev/null
-fake "${A[@]}" <<<"submit n3.py @a" >/dev/null # batch 5: job 11 (test-suite again)
+fake "${A[@]}" <<<"submit n1.py @a" >/dev/null # batch 4: job 10
+fake "${A[@]}" <<<"submit n2.py @a" >/dev/null # batch 5: job 11
+pg_sql "UPDATE batches SET suite = 'other' WHERE id = 5" >/dev/null
+fake "${A[@]}" <<<"submit n3.py @a" >/dev/null # batch 6: job 12 (test-suite again)
 mkfifo "$T/a.in"
 fake "${A[@]}" <"$T/a.in" >"$T/a.log" &
 pa=$!
 exec 7>"$T/a.in"
 got() { grep -oE '^job id=[0-9]+' "$T/a.log" | cut -d= -f2 | sort -n | tr '\n' ' ' | sed 's/ $//'; }
 printf 'hello\nready 5 1000\n' >&7
-for _ in $(seq 50); do [ "$(got)" = "9 10" ] && break; sleep 0.1; done
+for _ in $(seq 50); do [ "$(got)" = "10 11" ] && break; sleep 0.1; done
 sleep 0.5
-expect_eq "night N's job and the other suite's go out, night N+1's waits" "9 10" "$(got)"
+expect_eq "night N's job and the other suite's go out, night N+1's waits" "10 11" "$(got)"
 # Night N's results are in; its analysis is held back (a KEY SHARE lock on its row
 # makes the analyst's FOR UPDATE SKIP LOCKED pass it over) and meanwhile a
 # confirmation job of night N is queued, after night N+1's job.
-psql -X -q -c "BEGIN; SELECT 1 FROM batches WHERE id = 3 FOR KEY SHARE; SELECT pg_sleep(8); COMMIT" \
+psql -X -q -c "BEGIN; SELECT 1 FROM batches WHERE id = 4 FOR KEY SHARE; SELECT pg_sleep(8); COMMIT" \
     >/dev/null 2>&1 &
 holder=$!
 sleep 1
-pg_sql "UPDATE jobs SET state = 'done', lease_owner = NULL, lease_expires = NULL WHERE id IN (9, 10);
-        UPDATE batches SET state = 'done', finished = now() WHERE id IN (3, 4)" >/dev/null
+pg_sql "UPDATE jobs SET state = 'done', lease_owner = NULL, lease_expires = NULL WHERE id IN (10, 11);
+        UPDATE batches SET state = 'done', finished = now() WHERE id IN (4, 5)" >/dev/null
 printf 'drain 1000\n' >&7
 sleep 1.5
-expect_eq "night N done, not yet analysed" "done false" "$(pg_sql "SELECT state || ' ' || (analyzed IS NOT NULL) FROM batches WHERE id = 3")"
-expect_eq "night N+1 waits while night N awaits its analysis" "9 10" "$(got)"
+expect_eq "night N done, not yet analysed" "done false" "$(pg_sql "SELECT state || ' ' || (analyzed IS NOT NULL) FROM batches WHERE id = 4")"
+expect_eq "night N+1 waits while night N awaits its analysis" "10 11" "$(got)"
 pg_sql "INSERT INTO jobs (batch_id, script_id, host_id, repeat, warmup, mode, timeout_s, purpose, confirm_of, slot)
-        SELECT batch_id, script_id, host_id, 5, 0, 'sample', 60, 'confirm', id, 1 FROM jobs WHERE id = 9;
-        UPDATE batches SET state = 'running', finished = NULL WHERE id = 3" >/dev/null
+        SELECT batch_id, script_id, host_id, 5, 0, 'sample', 60, 'confirm', id, 1 FROM jobs WHERE id = 10;
+        UPDATE batches SET state = 'running', finished = NULL WHERE id = 4" >/dev/null
 printf 'drain 1500\n' >&7
 sleep 2
-expect_eq "the late confirmation job of night N goes out first, alone" "9 10 12" "$(got)"
-pg_sql "UPDATE jobs SET state = 'done', lease_owner = NULL, lease_expires = NULL WHERE id = 12;
-        UPDATE batches SET state = 'done', finished = now() WHERE id = 3" >/dev/null
+expect_eq "the late confirmation job of night N goes out first, alone" "10 11 13" "$(got)"
+pg_sql "UPDATE jobs SET state = 'done', lease_owner = NULL, lease_expires = NULL WHERE id = 13;
+        UPDATE batches SET state = 'done', finished = now() WHERE id = 4" >/dev/null
 wait "$holder"
 for _ in $(seq 100); do
-    [ "$(pg_sql "SELECT analyzed IS NOT NULL FROM batches WHERE id = 3")" = t ] && break
+    [ "$(pg_sql "SELECT analyzed IS NOT NULL FROM batches WHERE id = 4")" = t ] && break
     sleep 0.1
 done
 printf 'drain 1500\n' >&7
 sleep 2
-expect_eq "once night N is analysed, night N+1" "9 10 11 12" "$(got)"
+expect_eq "once night N is analysed, night N+1" "10 11 12 13" "$(got)"
 exec 7>&-
 wait "$pa"
 
 # A reference script: its job is queued first on every host, and the suite's batch knows it.
 fake "${A[@]}" <<<"submit s1.py s2.py +ref.py" >/dev/null
 expect_eq "reference jobs first, one per host" "reference ref.py,reference ref.py,measure s1.py,measure s1.py,measure s2.py,measure s2.py" \
-    "$(pg_sql "SELECT string_agg(j.purpose || ' ' || s.key, ',' ORDER BY j.id) FROM jobs j JOIN scripts s ON s.id = j.script_id WHERE j.batch_id = 6")"
+    "$(pg_sql "SELECT string_agg(j.purpose || ' ' || s.key, ',' ORDER BY j.id) FROM jobs j JOIN scripts s ON s.id = j.script_id WHERE j.batch_id = 7")"
 expect_eq "the batch names its reference" "ref.py" \
-    "$(pg_sql "SELECT s.key FROM batches b JOIN scripts s ON s.id = b.reference_script_id WHERE b.id = 6")"
+    "$(pg_sql "SELECT s.key FROM batches b JOIN scripts s ON s.id = b.reference_script_id WHERE b.id = 7")"
 out=$(fake "${A[@]}" <<<"submit s1.py +s1.py")
 expect_match "a reference that is also an entry is refused" "error code=.*also an entry" "$out"
 coord_stop

@@ -49,11 +49,11 @@ static void test_correct_cpu_bound(void **state)
     assert_true(findings_drift_valid(&d));
     double wall, cpu;
     /* baseline: 2 s CPU, 2 s wall; now the same work costs 2.4 s CPU, 3.6 s wall */
-    findings_correct(&d, 3.6, 2.4, &wall, &cpu);
+    findings_correct(&d, 3.6, 2.4, false, &wall, &cpu);
     assert_float_equal(cpu, 2.0, 1e-9);
     assert_float_equal(wall, 2.0, 1e-9);
     /* a real 30% slowdown under the same drift stays 30% */
-    findings_correct(&d, 3.6 * 1.3, 2.4 * 1.3, &wall, &cpu);
+    findings_correct(&d, 3.6 * 1.3, 2.4 * 1.3, false, &wall, &cpu);
     assert_float_equal(cpu, 2.6, 1e-9);
     assert_float_equal(wall, 2.6, 1e-9);
 }
@@ -65,12 +65,12 @@ static void test_correct_sleeper(void **state)
     struct findings_drift d = {.cpu_base = 1.0, .wall_base = 1.0, .cpu_now = 1.0, .wall_now = 2.0};
     double wall, cpu;
     /* baseline: 0.4 s CPU + 1.1 s sleep = 1.5 s; now the CPU part takes 0.8 s */
-    findings_correct(&d, 1.9, 0.4, &wall, &cpu);
+    findings_correct(&d, 1.9, 0.4, false, &wall, &cpu);
     assert_float_equal(cpu, 0.4, 1e-9);
     assert_float_equal(wall, 1.5, 1e-9);
     /* no drift: nothing changes */
     struct findings_drift none = {.cpu_base = 2, .wall_base = 2.2, .cpu_now = 2, .wall_now = 2.2};
-    findings_correct(&none, 1.9, 0.4, &wall, &cpu);
+    findings_correct(&none, 1.9, 0.4, false, &wall, &cpu);
     assert_float_equal(wall, 1.9, 1e-9);
     assert_float_equal(cpu, 0.4, 1e-9);
 }
@@ -81,7 +81,7 @@ static void test_correct_parallel(void **state)
     (void)state;
     struct findings_drift d = {.cpu_base = 1.0, .wall_base = 1.0, .cpu_now = 1.0, .wall_now = 1.25};
     double wall, cpu;
-    findings_correct(&d, 2.5, 4.0, &wall, &cpu);
+    findings_correct(&d, 2.5, 4.0, false, &wall, &cpu);
     assert_float_equal(wall, 2.0, 1e-9);
     assert_float_equal(cpu, 4.0, 1e-9);
     struct findings_drift bad = {.cpu_base = 1.0, .wall_base = 0, .cpu_now = 1.0, .wall_now = 1.0};
@@ -90,12 +90,25 @@ static void test_correct_parallel(void **state)
     assert_false(findings_drift_valid(&bad));
 }
 
+/* With the run delay measured, only the CPU speed drift is divided out: the queueing is
+ * subtracted as measured by the analysis (net of queueing), whatever the reference saw. */
+static void test_correct_delay_known(void **state)
+{
+    (void)state;
+    struct findings_drift d = {.cpu_base = 1.0, .wall_base = 1.0, .cpu_now = 1.25, .wall_now = 3};
+    double wall, cpu;
+    /* 0.5 s CPU (0.4 s at base speed) + 1.1 s sleep + 2 s queued */
+    findings_correct(&d, 3.6, 0.5, true, &wall, &cpu);
+    assert_float_equal(cpu, 0.4, 1e-9);
+    assert_float_equal(wall, 3.5, 1e-9); /* net of its 2 s: 1.5 s, the base conditions */
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_back_to_before),    cmocka_unit_test(test_continues),
         cmocka_unit_test(test_correct_cpu_bound), cmocka_unit_test(test_correct_sleeper),
-        cmocka_unit_test(test_correct_parallel),
+        cmocka_unit_test(test_correct_parallel),  cmocka_unit_test(test_correct_delay_known),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
