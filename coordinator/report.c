@@ -64,6 +64,15 @@ static const char SCOPE_SQL[] =
     " JOIN scripts s ON s.id = x.script_id JOIN hosts h ON h.id = x.host_id"
     " ORDER BY s.key, h.hostname, h.fingerprint";
 
+/* The series of the batches $1 (bigint[]) that a confirmation run did not settle:
+ * held out, "inconclusive" (schema/006). */
+static const char UNSETTLED_SQL[] =
+    "SELECT json_build_object('batch_id', o.batch_id, 'script', s.key, 'host', h.hostname,"
+    " 'python_build', o.python_build, 'detail', o.detail)::text"
+    " FROM held_out o JOIN scripts s ON s.id = o.script_id JOIN hosts h ON h.id = o.host_id"
+    " WHERE o.batch_id = ANY ($1::bigint[]) AND o.reason = 'inconclusive'"
+    " ORDER BY o.batch_id DESC, s.key, h.hostname LIMIT $2";
+
 static const char TRIAGE_SQL[] =
     "UPDATE regressions SET state = $2, note = CASE WHEN $3 = '' THEN note ELSE $3 END,"
     " updated = now() WHERE id = $1::bigint"
@@ -246,7 +255,7 @@ int report_build(struct store *store, const struct wire_query *q, json_t **out, 
     snprintf(batch, sizeof(batch), "%" PRIu64, q->batch_id);
     snprintf(since, sizeof(since), "%" PRIu32, q->since_s ? q->since_s : REPORT_DEFAULT_SINCE_S);
     snprintf(limit, sizeof(limit), "%" PRIu32, q->limit ? q->limit : WIRE_MAX_QUERY_LIMIT);
-    json_t *batches = NULL, *regs = NULL, *imps = NULL, *series = NULL;
+    json_t *batches = NULL, *regs = NULL, *imps = NULL, *series = NULL, *unsettled = NULL;
     const char *p1[3] = {batch, since, limit};
     int rc = store_json_rows(store, BATCHES_SQL, p1, 3, &batches, err, errlen);
     if (rc < 0)
@@ -270,11 +279,16 @@ int report_build(struct store *store, const struct wire_query *q, json_t **out, 
         const char *p3[1] = {ids};
         rc = store_json_rows(store, SCOPE_SQL, p3, 1, &series, err, errlen);
     }
+    if (rc >= 0) {
+        const char *p4[2] = {ids, limit};
+        rc = store_json_rows(store, UNSETTLED_SQL, p4, 2, &unsettled, err, errlen);
+    }
     free(ids);
     if (rc < 0) {
         json_decref(batches);
         json_decref(regs);
         json_decref(imps);
+        json_decref(series);
         return rc;
     }
     json_t *doc = json_object();
@@ -285,6 +299,7 @@ int report_build(struct store *store, const struct wire_query *q, json_t **out, 
     json_object_set_new(doc, "batches", batches);
     json_object_set_new(doc, "regressions", regs);
     json_object_set_new(doc, "improvements", imps);
+    json_object_set_new(doc, "inconclusive", unsettled);
     /* the report's newest batch: the hardware comparison is that of compare-hosts then */
     uint64_t max_batch = 0;
     for (size_t i = 0; i < nb; i++) {

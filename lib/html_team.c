@@ -336,6 +336,33 @@ static void write_matrix(FILE *out, const json_t *matrix)
     json_decref(index);
 }
 
+/* The series a confirmation run did not settle (inconclusive): neither news nor quiet. */
+static void write_unsettled(FILE *out, const json_t *list)
+{
+    if (json_array_size(list) == 0)
+        return;
+    fputs(
+        "<h2>Inconclusive (its confirmation run did not settle it)</h2>\n<ul id=\"inconclusive\">",
+        out);
+    size_t i;
+    const json_t *u;
+    json_array_foreach(list, i, u)
+    {
+        const json_t *d = json_object_get(u, "detail");
+        fputs("<li>", out);
+        esc_field(out, u, "script");
+        fputs(" on ", out);
+        esc_field(out, u, "host");
+        fprintf(out, ", batch %" JSON_INTEGER_FORMAT ": wall ",
+                json_integer_value(json_object_get(u, "batch_id")));
+        num_field(out, json_object_get(d, "wall_s"), "change_pct", NF_PCT);
+        fputs(", CPU ", out);
+        num_field(out, json_object_get(d, "cpu_s"), "change_pct", NF_PCT);
+        fputs("</li>\n", out);
+    }
+    fputs("</ul>\n", out);
+}
+
 static void write_hardware(FILE *out, const json_t *hw)
 {
     fputs("<h2>Hardware comparison (same script, host B / host A)</h2>\n", out);
@@ -419,6 +446,7 @@ int html_team_write(FILE *out, const json_t *doc, char *err, size_t errlen)
     write_batches(out, json_object_get(rep, "batches"));
     write_changes(out, "Regressions", "regressions", regs);
     write_changes(out, "Improvements", "improvements", imps);
+    write_unsettled(out, json_object_get(rep, "inconclusive"));
     write_matrix(out, json_object_get(rep, "matrix"));
     write_hardware(out, json_object_get(rep, "hardware"));
     fputs("<p class=\"muted\">Every change is a ratio of medians against the series' baseline "

@@ -67,6 +67,15 @@ expect_eq "nothing else flagged" 0 "$(pg_sql "SELECT count(*) FROM regressions W
 
 CLI="$PYSCOPE_BUILD/cli/pyscope"
 export PYSCOPE_COORDINATOR="$COORD_EP"
+capture "$CLI" report --batch 6 --json
+expect_eq "report of night 6: nothing found, nothing unsettled (dismissed is not inconclusive)" "0 0" \
+    "$(echo "$OUT" | json_get "'%d %d' % (len(d['report']['regressions']), len(d['report']['inconclusive']))")"
+pg_sql "UPDATE held_out SET reason = 'inconclusive'" >/dev/null
+capture "$CLI" report --batch 6 --json
+expect_eq "an inconclusive confirmation is listed with its figures" "examples/a.py host-b 6 True" \
+    "$(echo "$OUT" | json_get "' '.join(str(x) for u in d['report']['inconclusive'] for x in (u['script'], u['host'], u['batch_id'], 'cpu_s' in u['detail']))")"
+capture "$CLI" report --batch 6 --out "$T/r6.html"
+expect_match "the HTML report lists it" 'id="inconclusive"' "$(cat "$T/r6.html")"
 capture "$CLI" report --batch 8 --json
 expect_eq "report: the confirmation object" "bracketed" \
     "$(echo "$OUT" | json_get "[g for g in d['report']['regressions'] if g['metric'] == 'wall_s'][0]['confirmation']['method']")"
