@@ -17,9 +17,9 @@
 # batch, then for the coordinator's analysis of it and its confirmation runs, before
 # the next night starts (as nights a day apart would). It prints the stored runs with
 # psql and renders the team report (pyscope report --since 1d) into DIR/report.html,
-# whose path it prints. The two agents share this machine, so the coordinator runs
-# one agent's jobs at a time (share_machines = 0): their timings would disturb each
-# other.
+# whose path it prints (and its JSON, pyscope.team_report/1, into DIR/report.json).
+# The two agents share this machine, so the coordinator runs one agent's jobs at a
+# time (share_machines = 0): their timings would disturb each other.
 #
 # --slowdown-night K --slowdown PCT: from night K on, the agent of host
 # --slow-host (default b) runs its jobs with PYSCOPE_EXAMPLE_SLOWDOWN=PCT
@@ -401,8 +401,9 @@ SELECT r.batch_id AS batch, s.key AS script, h.hostname AS host, r.outcome,
 FROM runs r JOIN scripts s ON s.id = r.script_id JOIN hosts h ON h.id = r.host_id
 ORDER BY r.batch_id, s.key, h.hostname"
 # The team report (every batch is analysed by now, confirmation runs included).
-if "$cli" report --since 1d --out "$dir/report.html" >/dev/null; then
-    say "the team report: $dir/report.html"
+if "$cli" report --since 1d --out "$dir/report.html" >/dev/null &&
+    "$cli" report --since 1d --json >"$dir/report.json"; then
+    say "the team report: $dir/report.html (its data: $dir/report.json)"
 else
     say "could not render the team report"
     status=1
