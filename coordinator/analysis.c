@@ -67,7 +67,7 @@ static const char DOCS_SQL[] = "SELECT " RUN_DOC_SQL " WHERE r.run_id = ANY ($1:
  * has an open finding, only runs of batches before it began (a slowdown does
  * not become its own baseline: it stays visible, night after night, until it
  * is triaged, or ends), and never runs of a night its confirmation did not
- * confirm (held_out, schema/006). Runs of the
+ * confirm (held_out, schema/012). Runs of the
  * suite's reference script (jobs 'reference', 'confirm_reference') are no
  * series. $3: the analysis pass; the second (1) decides only the series
  * whose job was queued again to confirm (a 'confirm' job), whose newest run
@@ -151,7 +151,7 @@ static const char ATTACH_SQL[] =
 /*
  * The new findings of batch $1 ($2: a JSON array of regression rows). A row
  * that exists already (the same batch analysed again) or a finding that is
- * open (schema/006's unique index) is not stored again.
+ * open (schema/012's unique index) is not stored again.
  */
 static const char INSERT_SQL[] =
     "INSERT INTO regressions (batch_id, script_id, host_id, python_build, metric, function_key,"

@@ -65,7 +65,7 @@ static const char SCOPE_SQL[] =
     " ORDER BY s.key, h.hostname, h.fingerprint";
 
 /* The series of the batches $1 (bigint[]) that a confirmation run did not settle:
- * held out, "inconclusive" (schema/006). */
+ * held out, "inconclusive" (schema/012). */
 static const char UNSETTLED_SQL[] =
     "SELECT json_build_object('batch_id', o.batch_id, 'script', s.key, 'host', h.hostname,"
     " 'python_build', o.python_build, 'detail', o.detail)::text"

@@ -4,7 +4,7 @@
  *
  * The batch analysis (coordinator/analysis.c) stores a regression or an
  * improvement as one row that lives over many nights (an "ongoing" finding,
- * schema/006_truthful_findings.sql). Two questions decide which row a night's
+ * schema/012_truthful_findings.sql). Two questions decide which row a night's
  * result belongs to, both on the levels of the finding's metric (the centres
  * lib/regress compares: the median of the runs' medians):
  *

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # test_coord_migrate.sh - a farm database from before 003_compact_runs.sql
 # and 004_ongoing_regressions.sql (and 005_series_covering_index.sql,
-# 006_truthful_findings.sql, 010_contention.sql)
+# 010_contention.sql, 012_truthful_findings.sql)
 # (schema 001 + 002, runs with run_functions and run_stacks rows) upgrades in
 # place when the coordinator starts: hotspots, per-repeat values, stacks and
 # medians end up in the runs row, the old tables' shapes stay readable as
@@ -53,7 +53,7 @@ SQL
 
 coord_start
 expect_match "migrations applied" "applied 5 schema migrations" "$(cat "$COORD_LOG")"
-expect_eq "schema at 10" 10 "$(pg_sql "SELECT max(version) FROM schema_migrations")"
+expect_eq "schema at 12" 12 "$(pg_sql "SELECT max(version) FROM schema_migrations")"
 # 005 and 010: the series index carries the samples and run delays the analysis reads
 # (index-only scans)
 expect_match "series index covers the samples" "INCLUDE \(python_build, outcome, batch_id, run_id, wall_s, cpu_s, peak_rss_bytes, run_delay_s\)" \
@@ -80,9 +80,9 @@ expect_eq "view run_stacks: the old document" '["a.py:g:5", "a.py:f:1", "a.py:h:
 expect_eq "010: runs from before have no contention (not measured, not 0)" "t|t" \
     "$(pg_sql "SELECT run_delay_s IS NULL, fn_self_cpu_s IS NULL FROM runs WHERE $R1")"
 expect_eq "regressions kept" 2 "$(pg_sql "SELECT count(*) FROM regressions r JOIN runs x ON x.run_id = r.candidate_run")"
-expect_eq "006: the older duplicate ends where the newer began" "1|2,2|" \
+expect_eq "012: the older duplicate ends where the newer began" "1|2,2|" \
     "$(pg_sql "SELECT string_agg(batch_id || '|' || coalesce(ended_batch_id::text, ''), ',' ORDER BY batch_id) FROM regressions")"
-expect_eq "006: jobs measure, no confirmation; batches at pass 0" "measure|0" \
+expect_eq "012: jobs measure, no confirmation; batches at pass 0" "measure|0" \
     "$(pg_sql "SELECT string_agg(DISTINCT purpose, ',') || '|' || (SELECT max(analysis_pass) FROM batches) FROM jobs")"
 expect_eq "regression: its own last batch and run, one night" "t|t|1" \
     "$(pg_sql "SELECT DISTINCT last_batch_id = batch_id, last_run = candidate_run, nights FROM regressions")"

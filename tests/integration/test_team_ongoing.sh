@@ -5,7 +5,7 @@
 # re-queues nothing, adds no row and attaches to the open ones (nights 2, last
 # batch 7, last run night 7's, batch (since) 6). Analysing nights 6 and 7
 # again (as after a restart, or a second coordinator) changes nothing, and
-# the database itself refuses a second open row (schema/006). Night 8 slows
+# the database itself refuses a second open row (schema/012). Night 8 slows
 # it further (+60% over the old level: a second step): a new finding, re-queued
 # to confirm, stored on night 8, and the night-6 rows end there. Once triaged
 # 'fixed', a slowdown is a new regression again.

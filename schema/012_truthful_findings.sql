@@ -1,4 +1,4 @@
--- 006_truthful_findings.sql - a finding is stored once, dated on the night it
+-- 012_truthful_findings.sql - a finding is stored once, dated on the night it
 -- began, and confirmed on purpose (issue 11).
 --
 -- Findings (coordinator/analysis.c, lib/findings.h):
