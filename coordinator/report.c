@@ -21,6 +21,7 @@
 #include "xmalloc.h"
 
 #define REPORT_DEFAULT_SINCE_S 86400u
+#define REPORT_DEFAULT_LIMIT   100u /* regressions and improvements listed, worst first */
 #define REPORT_MAX_PAIRS       200u
 
 static const char BATCHES_SQL[] =
@@ -72,6 +73,11 @@ static const char UNSETTLED_SQL[] =
     " FROM held_out o JOIN scripts s ON s.id = o.script_id JOIN hosts h ON h.id = o.host_id"
     " WHERE o.batch_id = ANY ($1::bigint[]) AND o.reason = 'inconclusive'"
     " ORDER BY o.batch_id DESC, s.key, h.hostname LIMIT $2";
+
+/* How many regressions of kind $2 the batches $1 have in all (the list stops at the limit). */
+static const char COUNT_SQL[] = "SELECT json_build_object('n', count(*))::text FROM regressions g"
+                                " WHERE (g.batch_id = ANY($1::bigint[]) OR g.last_batch_id = "
+                                "ANY($1::bigint[])) AND g.kind = $2";
 
 static const char TRIAGE_SQL[] =
     "UPDATE regressions SET state = $2, note = CASE WHEN $3 = '' THEN note ELSE $3 END,"
@@ -254,8 +260,9 @@ int report_build(struct store *store, const struct wire_query *q, json_t **out, 
     char batch[32], since[32], limit[32];
     snprintf(batch, sizeof(batch), "%" PRIu64, q->batch_id);
     snprintf(since, sizeof(since), "%" PRIu32, q->since_s ? q->since_s : REPORT_DEFAULT_SINCE_S);
-    snprintf(limit, sizeof(limit), "%" PRIu32, q->limit ? q->limit : WIRE_MAX_QUERY_LIMIT);
-    json_t *batches = NULL, *regs = NULL, *imps = NULL, *series = NULL, *unsettled = NULL;
+    snprintf(limit, sizeof(limit), "%" PRIu32, q->limit ? q->limit : REPORT_DEFAULT_LIMIT);
+    json_t *batches = NULL, *regs = NULL, *imps = NULL, *series = NULL, *unsettled = NULL,
+           *n_regs = NULL, *n_imps = NULL;
     const char *p1[3] = {batch, since, limit};
     int rc = store_json_rows(store, BATCHES_SQL, p1, 3, &batches, err, errlen);
     if (rc < 0)
@@ -283,12 +290,21 @@ int report_build(struct store *store, const struct wire_query *q, json_t **out, 
         const char *p4[2] = {ids, limit};
         rc = store_json_rows(store, UNSETTLED_SQL, p4, 2, &unsettled, err, errlen);
     }
+    if (rc >= 0)
+        rc = store_json_rows(store, COUNT_SQL, (const char *[]){ids, "regression"}, 2, &n_regs, err,
+                             errlen);
+    if (rc >= 0)
+        rc = store_json_rows(store, COUNT_SQL, (const char *[]){ids, "improvement"}, 2, &n_imps,
+                             err, errlen);
     free(ids);
     if (rc < 0) {
         json_decref(batches);
         json_decref(regs);
         json_decref(imps);
         json_decref(series);
+        json_decref(unsettled);
+        json_decref(n_regs);
+        json_decref(n_imps);
         return rc;
     }
     json_t *doc = json_object();
@@ -300,6 +316,14 @@ int report_build(struct store *store, const struct wire_query *q, json_t **out, 
     json_object_set_new(doc, "regressions", regs);
     json_object_set_new(doc, "improvements", imps);
     json_object_set_new(doc, "inconclusive", unsettled);
+    /* the lists hold the worst `limit`; these say how many there are in all */
+    json_object_set_new(doc, "limit", json_integer(strtoll(limit, NULL, 10)));
+    json_object_set_new(doc, "regressions_total",
+                        json_incref(json_object_get(json_array_get(n_regs, 0), "n")));
+    json_object_set_new(doc, "improvements_total",
+                        json_incref(json_object_get(json_array_get(n_imps, 0), "n")));
+    json_decref(n_regs);
+    json_decref(n_imps);
     /* the report's newest batch: the hardware comparison is that of compare-hosts then */
     uint64_t max_batch = 0;
     for (size_t i = 0; i < nb; i++) {

@@ -804,7 +804,7 @@ static json_t *compare_metric(const json_t *cand, const json_t *const *base, siz
     if (chosen)
         *chosen = sel;
     bool contended = false;
-    struct regress_result net, raw;
+    struct regress_result net = {0}, raw = {0};
     bool has_net = false;
     if (cont) {
         docs_contention(cand, base, sel.first, sel.end, cont);

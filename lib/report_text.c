@@ -16,6 +16,7 @@
 
 #include "contended.h"
 #include "history.h"
+#include "sanitize.h"
 #include "xmalloc.h"
 
 #define RULE      "----------------------------------------"
@@ -497,8 +498,11 @@ static void print_regression(FILE *out, const json_t *report, const char *outcom
     }
 }
 
-void report_text_print(FILE *out, const json_t *report, const struct report_text_options *opt)
+void report_text_print(FILE *out, const json_t *raw, const struct report_text_options *opt)
 {
+    /* Function names, paths and messages come from the script: every field
+     * printed below is the sanitiser's display form (lib/sanitize.h). */
+    json_t *report = sanitize_json_copy(raw, SANITIZE_KEEP_NEWLINES);
     struct report_text_options defaults;
     if (!opt) {
         report_text_options_init(&defaults);
@@ -521,4 +525,5 @@ void report_text_print(FILE *out, const json_t *report, const struct report_text
     print_files(out, report, opt);
     print_regression(out, report, outcome, opt);
     free(outcome);
+    json_decref(report);
 }

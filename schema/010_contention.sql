@@ -11,8 +11,12 @@
 --
 -- The batch analysis (coordinator/analysis.c) judges a series' wall time net
 -- of that queueing when it is contaminated (lib/regress.h), so run_delay_s
--- joins the columns the series index covers (schema/005): the analysis stays
--- an index-only scan. Rows from before have NULL here: not measured.
+-- joins the columns the series index covers (schema/005, 007): the analysis
+-- stays an index-only scan. A btree entry holds at most 2704 bytes, so the
+-- covering index takes the runs with at most 192 samples in the four arrays
+-- together (48 repeats; 007 had 192 in three) and runs_series_wide_idx the
+-- rest, the same predicate as coordinator/store.h's STORE_RUNS_COVERED. Rows
+-- from before have NULL here: not measured.
 
 ALTER TABLE runs
     ADD COLUMN run_delay_s     double precision[],
@@ -36,6 +40,14 @@ ALTER TYPE run_in
     ADD ATTRIBUTE fn_self_cpu_s   double precision[];
 
 DROP INDEX runs_series_idx;
+DROP INDEX runs_series_wide_idx;
 CREATE INDEX runs_series_idx ON runs (script_id, host_id, stored_at)
     INCLUDE (python_build, outcome, batch_id, run_id, wall_s, cpu_s, peak_rss_bytes,
-             run_delay_s);
+             run_delay_s)
+    WHERE cardinality(wall_s) + cardinality(cpu_s) + cardinality(peak_rss_bytes)
+          + coalesce(cardinality(run_delay_s), 0) <= 192
+      AND octet_length(python_build) <= 512;
+CREATE INDEX runs_series_wide_idx ON runs (script_id, host_id, stored_at)
+    WHERE NOT (cardinality(wall_s) + cardinality(cpu_s) + cardinality(peak_rss_bytes)
+               + coalesce(cardinality(run_delay_s), 0) <= 192
+               AND octet_length(python_build) <= 512);

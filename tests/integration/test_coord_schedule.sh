@@ -38,13 +38,14 @@ fake "${A[@]}" <<<"submit x.py y.py" >/dev/null
 leased() { pg_sql "SELECT count(*) FROM jobs WHERE state = 'leased' AND lease_owner = '$1'"; }
 fake "${A[@]}" >"$T/a.out" <<'CMDS' &
 hello
-ready 2 1500
-sleep 5000
+ready 2 5000
+sleep 3000
 result 1 1
 result 3 1
 CMDS
 pa=$!
-sleep 0.5
+# b asks only once a holds its jobs (asked in one dispatch tick, either may win the machine)
+for _ in $(seq 100); do [ "$(leased a)" = 2 ] && break; sleep 0.05; done
 fake "${B[@]}" >"$T/b.out" <<'CMDS' &
 hello
 ready 2 9000
