@@ -241,9 +241,11 @@ def plan(nights, hosts, scripts, seed):
     return out
 
 
-def load_pattern(nights, seed):
-    """The nights the background load is on: every other pair of nights, so that a
-    night's baseline mixes loaded and quiet nights."""
+def load_pattern(nights, pattern):
+    """The nights the background load is on: "alternate", every other pair of nights (a
+    night's baseline mixes loaded and quiet nights), or "always"."""
+    if pattern == "always":
+        return set(range(1, nights + 1))
     return {k for k in range(1, nights + 1) if (k // 2) % 2 == 1}
 
 
@@ -359,6 +361,54 @@ def table(level, res, nights_info):
     return "\n".join(lines)
 
 
+def median(xs):
+    xs = sorted(x for x in xs if x is not None)
+    if not xs:
+        return None
+    m = len(xs) // 2
+    return xs[m] if len(xs) % 2 else (xs[m - 1] + xs[m]) / 2
+
+
+def summary(level, res, nights_info):
+    """One row of the truth table: detection and false alarm rates, with medians."""
+    cpu = [e for e in res["injections"] if e["cpu"] and e["pct"] >= 20]
+    right = [e for e in cpu if e["outcome"] == "right"]
+    false = len(res["false_regressions"]) + len(res["false_improvements"])
+    unchanged = res["unchanged_series_nights"]
+    found = [e["change_pct"] / e["pct"] for e in right if e.get("change_pct") is not None]
+    return {
+        "level": level,
+        "load_median": median([n["load_start"] for n in nights_info] +
+                              [n["load_end"] for n in nights_info]),
+        "night_s_median": median([n["secs"] for n in nights_info]),
+        "detected": len(right), "injected": len(cpu),
+        "inconclusive": sum(e["outcome"] == "inconclusive" for e in cpu),
+        "missed": sum(e["outcome"] not in ("right", "inconclusive") for e in cpu),
+        "false": false, "unchanged": unchanged,
+        "found_over_injected_median": median(found),
+        "duplicates": res["duplicates"],
+    }
+
+
+def summary_table(rows):
+    lines = ["### Truth table", "",
+             "| load level | load average (median) | CPU slowdowns >= 20% found right | "
+             "inconclusive / missed | false findings / unchanged series-nights | "
+             "reported size / injected (median) | duplicates | a night (median) |",
+             "|---|---|---|---|---|---|---|---|"]
+    for r in rows:
+        det = (f"{r['detected']} of {r['injected']} ({100 * r['detected'] / r['injected']:.0f}%)"
+               if r["injected"] else "none injected")
+        fa = (f"{r['false']} of {r['unchanged']} ({100 * r['false'] / r['unchanged']:.1f}%)"
+              if r["unchanged"] else "—")
+        ratio = (f"{r['found_over_injected_median']:.2f}"
+                 if r["found_over_injected_median"] is not None else "—")
+        lines.append(f"| {r['level']} | {r['load_median']:.1f} | {det} | "
+                     f"{r['inconclusive']} / {r['missed']} | {fa} | {ratio} | "
+                     f"{r['duplicates']} | {r['night_s_median']:.0f} s |")
+    return "\n".join(lines)
+
+
 def goals(results):
     out = []
     for level, res in results.items():
@@ -391,6 +441,10 @@ def main():
     ap.add_argument("--repeat", type=int, default=5)
     ap.add_argument("--scripts", default=",".join(SCRIPTS))
     ap.add_argument("--seed", type=int, default=11)
+    ap.add_argument("--threshold", type=float, default=None,
+                    help="the suite's threshold in percent (default: the farm's, 5)")
+    ap.add_argument("--load", choices=("alternate", "always"), default="alternate",
+                    help="background load on every other pair of nights, or on every night")
     ap.add_argument("--dir", default=None, help="working folder (default BUILD/truth-bench)")
     ap.add_argument("--json", default=None, help="write every figure to this file")
     ap.add_argument("--quick", action="store_true",
@@ -416,18 +470,22 @@ def main():
     base = a.dir or os.path.join(a.build, "truth-bench")
     results, detail = {}, {}
     say(f"{len(levels)} level(s) x {a.nights} nights x {len(scripts)} scripts x {len(hosts)} "
-        f"hosts, repeat {a.repeat}, {cores} cores; load average now {loadavg():.1f}")
+        f"hosts, repeat {a.repeat}, threshold {a.threshold or 5:g}%, background load "
+        f"{a.load}, {cores} cores; load average now {loadavg():.1f}")
     for lv in levels:
         work = os.path.join(base, lv)
         shutil.rmtree(work, ignore_errors=True)
         os.makedirs(work)
         suite = os.path.join(work, "suite.ini")
         with open(suite, "w") as f:
-            f.write(f"[suite]\nname = truth\nrepeat = {a.repeat}\nreference = calibrate.py\n\n")
+            f.write(f"[suite]\nname = truth\nrepeat = {a.repeat}\nreference = calibrate.py\n")
+            if a.threshold:
+                f.write(f"threshold = {a.threshold}%\n")
+            f.write("\n")
             for s in scripts:
                 f.write(f"[script {s}]\n")
         injections = plan(a.nights, hosts, scripts, a.seed)
-        loaded = load_pattern(a.nights, a.seed) if LEVELS[lv] else set()
+        loaded = load_pattern(a.nights, a.load) if LEVELS[lv] else set()
         load = Load(LEVELS[lv] * cores)
         farm = Farm(a.build, work, hosts, lv)
         nights_info, night_of = [], {}
@@ -464,7 +522,8 @@ def main():
                       "report": report}
         print(table(lv, res, nights_info))
         print(f"\n({lv}: {time.time() - t0:.0f} s)\n", flush=True)
-    print("### Goals\n\n| goal | met | figure |\n|---|---|---|")
+    print(summary_table([summary(lv, results[lv], detail[lv]["nights"]) for lv in results]))
+    print("\n### Goals\n\n| goal | met | figure |\n|---|---|---|")
     for name, met, fig in goals(results):
         print(f"| {name} | {'met' if met else 'NOT MET'} | {fig} |")
     print(f"\nThis machine had {cores} cores and other work on it: \"idle\" adds no load, it "
