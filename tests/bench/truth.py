@@ -432,7 +432,14 @@ def goals(results):
     return out
 
 
+def stop_on_signal(signum, frame):
+    """SIGTERM (timeout(1), systemd) ends the run like Ctrl-C: the finally blocks stop the
+    background load, the farm and PostgreSQL."""
+    raise KeyboardInterrupt(f"signal {signum}")
+
+
 def main():
+    signal.signal(signal.SIGTERM, stop_on_signal)
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--build", default=os.environ.get("PYSCOPE_BUILD",
                                                        os.path.join(SRC, "build")))
