@@ -229,6 +229,17 @@ int cmd_submit(int argc, char **argv)
     m.submit.suite = s->name;
     m.submit.entries = ents;
     m.submit.n_entries = s->n_entries;
+    struct wire_suite_entry ref = {0};
+    if (s->reference) {
+        ref = (struct wire_suite_entry){
+            .script = s->reference->script,
+            .repeat = repeat ? (uint32_t)repeat : s->reference->repeat,
+            .warmup = s->reference->warmup,
+            .mode = WIRE_MODE_SAMPLE,
+            .timeout_s = s->reference->timeout_s,
+        };
+        m.submit.reference = &ref;
+    }
     m.submit.label = label ? label : s->label ? s->label : "";
     m.submit.commit = commit ? commit : "";
     char *hbuf = NULL;

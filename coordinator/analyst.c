@@ -46,10 +46,12 @@ static void analyse_waiting(struct analyst *a)
             }
             if (rc <= 0)
                 return;
-            log_info("batch %" PRIu64 " analysed: %u series, %u tests, %u regressions,"
-                     " %u improvements, %u re-queued to confirm; %u runs read, %.3f s",
-                     sum.batch_id, sum.series, sum.tests, sum.regressions, sum.improvements,
-                     sum.confirming, sum.rows_read,
+            log_info("batch %" PRIu64 " analysed (pass %u): %u series, %u tests, %u regressions,"
+                     " %u improvements (%u ongoing), %u ended, %u re-queued to confirm,"
+                     " %u not confirmed; %u runs read, %.3f s",
+                     sum.batch_id, sum.pass, sum.series, sum.tests, sum.regressions,
+                     sum.improvements, sum.attached, sum.ended, sum.confirming, sum.held,
+                     sum.rows_read,
                      sum.secs_samples + sum.secs_decide + sum.secs_docs + sum.secs_store);
         }
         pthread_mutex_lock(&a->thr.mu);

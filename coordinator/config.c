@@ -126,6 +126,8 @@ static int config_handler(void *user, const char *section, const char *name, con
         bad = parse_u32(value, &c->stats_interval_s);
     } else if (strcmp(name, "confirm") == 0) {
         bad = parse_u32(value, &c->confirm) || c->confirm > 1;
+    } else if (strcmp(name, "share_machines") == 0) {
+        bad = parse_u32(value, &c->share_machines) || c->share_machines > 1;
     } else if (strcmp(name, "writers") == 0) {
         bad = parse_u32(value, &c->writers);
     } else if (strcmp(name, "max_attempts") == 0) {

@@ -115,10 +115,14 @@ struct store_claim {
  * (one round trip, one commit, however many agents asked at once; agents of
  * one host share its queue in the order of c); fn is called for
  * each job only after COMMIT, so a job never goes out on a lease the database
- * does not have. On an error nothing is claimed. Returns the total or -EIO.
+ * does not have. A host's jobs go out by batch, then id; a later batch of a
+ * suite waits while an earlier one has open jobs on the host or awaits its
+ * analysis. Unless share_machines, agents of one machine (agents.machine)
+ * never hold leases at the same time. On an error nothing is claimed.
+ * Returns the total or -EIO.
  */
-int store_claim_jobs(struct store *s, struct store_claim *c, size_t n, uint32_t lease_ms, char *err,
-                     size_t errlen);
+int store_claim_jobs(struct store *s, struct store_claim *c, size_t n, uint32_t lease_ms,
+                     bool share_machines, char *err, size_t errlen);
 
 /* Renew owner's leases on the n (job, attempt) pairs of refs; marks the agent seen.
  * Returns the number renewed or -EIO. */

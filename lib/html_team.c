@@ -64,6 +64,16 @@ static void int_field(FILE *out, const json_t *obj, const char *key)
         fputs("-", out);
 }
 
+/* A signed percentage member of obj, "+12.3%", or "-" when absent. */
+static void pct_field(FILE *out, const json_t *obj, const char *key)
+{
+    double v;
+    if (json_get_finite(obj, key, &v))
+        fprintf(out, "%+.1f%%", v);
+    else
+        fputs("-", out);
+}
+
 /* A name that may be long: one line, cut with an ellipsis, the whole of it on hover. */
 static void long_name(FILE *out, const char *cls, const char *s)
 {
@@ -933,6 +943,33 @@ static void ratio(FILE *out, const json_t *o, const char *key)
         fputs("-", out);
 }
 
+/* The series a confirmation run did not settle (inconclusive): neither news nor quiet. */
+static void write_unsettled(FILE *out, const json_t *list)
+{
+    if (json_array_size(list) == 0)
+        return;
+    fputs(
+        "<h2>Inconclusive (its confirmation run did not settle it)</h2>\n<ul id=\"inconclusive\">",
+        out);
+    size_t i;
+    const json_t *u;
+    json_array_foreach(list, i, u)
+    {
+        const json_t *d = json_object_get(u, "detail");
+        fputs("<li>", out);
+        esc_field(out, u, "script");
+        fputs(" on ", out);
+        esc_field(out, u, "host");
+        fprintf(out, ", batch %" JSON_INTEGER_FORMAT ": wall ",
+                json_integer_value(json_object_get(u, "batch_id")));
+        pct_field(out, json_object_get(d, "wall_s"), "change_pct");
+        fputs(", CPU ", out);
+        pct_field(out, json_object_get(d, "cpu_s"), "change_pct");
+        fputs("</li>\n", out);
+    }
+    fputs("</ul>\n", out);
+}
+
 static void write_hardware(FILE *out, const json_t *hw)
 {
     fputs("<section id=\"hardware\">\n<h2>Hardware: the same script on two hosts</h2>\n", out);
@@ -971,6 +1008,23 @@ static void write_hardware(FILE *out, const json_t *hw)
         fputs(" / ", out);
         int_field(out, c, "samples_b");
         fputs("</td></tr>\n", out);
+        /* a ratio that includes an open finding is not the hardware: say which */
+        size_t k;
+        const json_t *f;
+        json_array_foreach(json_object_get(c, "findings"), k, f)
+        {
+            fputs("<tr class=\"note\"><td colspan=\"6\">", out);
+            esc_field(out, f, "host");
+            fputs(": ", out);
+            esc_field(out, f, "kind");
+            fputs(" ", out);
+            pct_field(out, f, "change_pct");
+            fputs(" (", out);
+            esc_field(out, f, "metric");
+            fprintf(out,
+                    ") since batch %" JSON_INTEGER_FORMAT ": this ratio includes it</td></tr>\n",
+                    json_integer_value(json_object_get(f, "since_batch_id")));
+        }
     }
     fputs("</tbody></table></div></details>\n</section>\n", out);
 }
@@ -1101,6 +1155,7 @@ int html_team_write(FILE *out, const json_t *doc, const struct html_site *site, 
     write_groups(out, site, "improvements", "What got faster", imps,
                  list_total(rep, "improvements_total", imps), trends, NULL, false);
     write_batches(out, site, json_object_get(rep, "batches"));
+    write_unsettled(out, json_object_get(rep, "inconclusive"));
     write_matrix(out, json_object_get(rep, "matrix"));
     write_hardware(out, json_object_get(rep, "hardware"));
     fputs("<p class=\"note\">A change is the ratio of the series' medians against its baseline "

@@ -34,6 +34,7 @@
 #define WIRE_MAX_LABELS      32u
 #define WIRE_MAX_LABEL_KEY   64u
 #define WIRE_MAX_LABEL_VALUE 256u
+#define WIRE_MAX_MACHINE_ID  64u /* Host.machine_id */
 #define WIRE_MAX_JOBS        64u /* Hello.max_jobs, Ready.credit, Heartbeat.running */
 #define WIRE_MAX_ARGS        256u
 #define WIRE_MAX_REPEAT      1000u
@@ -146,6 +147,7 @@ struct wire_host {
     double load1;         /* drift, finite, >= 0 */
     size_t n_labels;
     const struct wire_label *labels;
+    const char *machine_id; /* optional, <= WIRE_MAX_MACHINE_ID bytes: agents that share CPUs */
 };
 
 struct wire_python {
@@ -292,6 +294,9 @@ struct wire_submit {
     struct wire_host_selector hosts; /* must select something */
     const char *label;
     const char *commit;
+    /* the suite's reference script (run on each host every batch and around
+     * confirmation runs), or NULL; not one of the entries */
+    const struct wire_suite_entry *reference;
 };
 
 struct wire_submit_reply {

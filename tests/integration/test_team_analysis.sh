@@ -21,7 +21,7 @@ expect_eq "one confirmation job queued" 1 "$(team_settled)"
 expect_eq "confirmation: same job again on host-b, 10 repeats, batch 6 running" "host-b 10 6 running" \
     "$(pg_sql "SELECT h.hostname || ' ' || j.repeat || ' ' || j.batch_id || ' ' || b.state FROM jobs j JOIN hosts h ON h.id = j.host_id JOIN batches b ON b.id = j.batch_id WHERE j.state = 'queued'")"
 expect_eq "nothing reported before confirmation" 0 "$(pg_sql "SELECT count(*) FROM regressions")"
-expect_match "analysis logged" "batch 6 analysed: 4 series, [0-9]+ tests, 0 regressions, 0 improvements, 1 re-queued to confirm" "$(cat "$COORD_LOG")"
+expect_match "analysis logged" "batch 6 analysed \(pass 1\): 4 series, [0-9]+ tests, 0 regressions, 0 improvements \(0 ongoing\), 0 ended, 1 re-queued to confirm" "$(cat "$COORD_LOG")"
 team_seed team_confirm.sql 6 6 30
 expect_eq "confirmation analysed, nothing queued" 0 "$(team_settled)"
 expect_eq "every batch analysed" 0 "$(pg_sql "SELECT count(*) FROM batches WHERE analyzed IS NULL")"
@@ -54,8 +54,24 @@ expect_eq "report: matrix 2 x 2" "2 2 4" \
     "$(echo "$OUT" | json_get "'%d %d %d' % (len(d['report']['matrix']['hosts']), len(d['report']['matrix']['scripts']), len(d['report']['matrix']['cells']))")"
 expect_eq "report: matrix flags the slow cell only" "examples/a.py host-b" \
     "$(echo "$OUT" | json_get "' '.join(c['script'] + ' ' + c['host'] for c in d['report']['matrix']['cells'] if c['status'] != 'ok')")"
-expect_eq "report: hardware pairs, host-b slower for a.py" "2 True" \
-    "$(echo "$OUT" | json_get "'%d %s' % (len(d['report']['hardware']), [h for h in d['report']['hardware'] if h['script'] == 'examples/a.py'][0]['ci_low'] > 1.1)")"
+expect_eq "report: the flagged cell shows the level since night 6 (~1.3 s) and before (~1.0 s)" "6 True True" \
+    "$(echo "$OUT" | json_get "' '.join(str(x) for c in d['report']['matrix']['cells'] if c['status'] != 'ok' for x in (c['finding']['since_batch_id'], 1.25 < c['median_wall_s'] < 1.35, 0.95 < c['finding']['median_wall_s_before'] < 1.05))")"
+expect_eq "report: hardware pairs; a.py's names host-b's open regression" "2 host-b regression" \
+    "$(echo "$OUT" | json_get "'%d %s' % (len(d['report']['hardware']), ' '.join(f['host'] + ' ' + f['kind'] for h in d['report']['hardware'] if h['script'] == 'examples/a.py' for f in h['findings'] if f['metric'] == 'wall_s'))")"
+printf '%s' "$OUT" >"$T/report.json"
+capture "$CLI" compare-hosts examples/a.py --json
+printf '%s' "$OUT" >"$T/compare.json"
+expect_eq "report and compare-hosts agree on the ratio and its interval" "True" \
+    "$("$PY" -c "
+import json, sys
+r, c = (json.load(open(f)) for f in sys.argv[1:])
+a = [h for h in r['report']['hardware'] if h['script'] == 'examples/a.py'][0]
+c = c.get('compare_hosts', c)
+b = c['pairs'][0]
+print(all(abs(a[k] - b[k]) < 1e-12 for k in ('ratio', 'ci_low', 'ci_high')))" "$T/report.json" "$T/compare.json" 2>&1)"
+capture "$CLI" compare-hosts examples/a.py
+expect_match "compare-hosts says the ratio includes host-b's regression" \
+    "host-b: regression \+[0-9.]+% \(wall_s\) since batch 6, confirmed .*not only the hardware" "$OUT"
 capture "$CLI" report --since 1d --json
 expect_eq "report --since 1d covers every night" 6 "$(echo "$OUT" | json_get "len(d['report']['batches'])")"
 capture "$CLI" report --batch 6 --out "$T/report.html"
