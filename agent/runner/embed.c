@@ -108,7 +108,9 @@ static PyObject *fork_child(PyObject *self, PyObject *unused)
     (void)unused;
     /* The forked process is not profiled (the report says so): it must not
      * write into the region it shares with us. */
-    if (child_mode == 2)
+    if (child_mode == 1)
+        sampler_after_fork_child();
+    else if (child_mode == 2)
         tracer_after_fork_child();
     child_mode = 0;
     Py_RETURN_NONE;

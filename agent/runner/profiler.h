@@ -32,6 +32,7 @@ void profiler_child_main(const struct profiler_config *cfg, struct shm_region *r
 struct _ts *profiler_main_tstate(void);
 int sampler_start(struct shm_region *region, double interval_s);
 void sampler_stop(void);
+void sampler_after_fork_child(void);
 int tracer_start(struct shm_region *region);
 void tracer_stop(void);
 void tracer_after_fork_child(void);

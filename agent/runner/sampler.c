@@ -14,6 +14,15 @@
  * The profiled threads never run any of this code: the cost to the script
  * is the sampler's few microseconds a pass on the other core.
  *
+ * Identity: the sampler cannot hold references, and a code object's address
+ * is reused once the object is freed (a module's top-level code after its
+ * import). Each code object met gets a number of its own (codemap.h); the
+ * script's process logs every code object it frees (a wrapper around
+ * PyCode_Type's tp_dealloc, the one line the script's threads run for us),
+ * and the sampler forgets those addresses before it resolves a stack, so a
+ * new code object at an old address gets its own name. A stack that raced
+ * with the freeing of one of its code objects is dropped.
+ *
  * This file knows CPython 3.11's internal layout (PyThreadState, _PyCFrame,
  * _PyInterpreterFrame, PyCodeObject, compact unicode); it is the per-version
  * shim DESIGN.md §4 speaks of.
@@ -23,6 +32,7 @@
 #include <internal/pycore_frame.h>
 #include <internal/pycore_interp.h>
 
+#include "codemap.h"
 #include "profiler.h"
 #include "shm.h"
 
@@ -51,7 +61,12 @@ struct sampler {
     volatile int stop;
     pthread_t thread;
     int running;
-    uint64_t idents[SAMPLER_MAX_DEPTH]; /* code objects, leaf first */
+    struct codemap *codes;             /* code object address -> identity */
+    uint64_t death_cursor;             /* death log entries consumed */
+    uint64_t next_ident;               /* last identity given */
+    volatile int log_deaths;           /* the dealloc wrapper logs into the region */
+    destructor code_dealloc;           /* PyCode_Type's own tp_dealloc */
+    uint64_t addrs[SAMPLER_MAX_DEPTH]; /* code objects, leaf first */
 };
 
 static struct sampler sampler_state;
@@ -128,24 +143,47 @@ static bool peek_unicode(const struct sampler *s, PyObject *obj, char *buf, size
     return true;
 }
 
-/* The function index for a code object, registering it on first sight. */
-static int64_t sampler_func(struct sampler *s, PyCodeObject *code)
+/* The identity of the code object at addr, registering it (a new identity
+ * and function entry) on first sight; 0 when it cannot be read. */
+static uint64_t sampler_ident(struct sampler *s, uint64_t addr)
 {
     struct shm_region *r = s->region;
-    uint64_t ident = (uint64_t)(uintptr_t)code;
-    int64_t f = shm_func_find(r, ident);
-    if (f >= 0)
-        return f;
+    uint64_t ident = codemap_get(s->codes, addr);
+    if (ident)
+        return ident;
     PyCodeObject co;
-    if (!peek(s, &co, code, offsetof(PyCodeObject, co_qualname) + sizeof(PyObject *)) ||
+    if (!peek(s, &co, (const void *)(uintptr_t)addr,
+              offsetof(PyCodeObject, co_qualname) + sizeof(PyObject *)) ||
         co.ob_base.ob_base.ob_type != &PyCode_Type)
-        return -1;
+        return 0;
     char file[SAMPLER_NAME_MAX], name[SAMPLER_NAME_MAX];
     if (!peek_unicode(s, co.co_filename, file, sizeof(file)) ||
         !peek_unicode(s, co.co_qualname, name, sizeof(name)))
-        return -1;
-    return shm_func_add(r, ident, shm_add_string(r, file, strlen(file)),
-                        shm_add_string(r, name, strlen(name)), co.co_firstlineno, false);
+        return 0;
+    ident = s->next_ident + 1;
+    if (codemap_put(s->codes, addr, ident) < 0 ||
+        shm_func_add(r, ident, shm_add_string(r, file, strlen(file)),
+                     shm_add_string(r, name, strlen(name)), co.co_firstlineno, false) < 0) {
+        codemap_forget(s->codes, addr);
+        return 0;
+    }
+    s->next_ident = ident;
+    return ident;
+}
+
+/* True when a code object of the stack (addrs[0..depth)) was freed in death
+ * log entries [from, to): the stack was read while it unwound. */
+static bool stack_raced(const struct sampler *s, size_t depth, uint64_t from, uint64_t to)
+{
+    if (to - from > SHM_DEATHS)
+        return true;
+    for (uint64_t d = from; d < to; d++) {
+        uint64_t dead = s->region->deaths[d % SHM_DEATHS];
+        for (size_t i = 0; i < depth; i++)
+            if (s->addrs[i] == dead)
+                return true;
+    }
+    return false;
 }
 
 static uint64_t thread_cpu_ns(pid_t tid)
@@ -180,23 +218,31 @@ static void sample_thread(struct sampler *s, PyThreadState *tsp, const PyThreadS
         th->last_cpu_ns = cpu;
     size_t depth = 0;
     _PyInterpreterFrame *fp = cf.current_frame;
+    codemap_sync(s->codes, r, &s->death_cursor);
     while (fp && depth < SAMPLER_MAX_DEPTH) {
         _PyInterpreterFrame f;
         if (!peek(s, &f, fp, offsetof(_PyInterpreterFrame, localsplus)))
             break;
-        s->idents[depth++] = (uint64_t)(uintptr_t)f.f_code;
+        s->addrs[depth++] = (uint64_t)(uintptr_t)f.f_code;
         fp = f.previous;
     }
     if (depth == 0)
         return;
+    uint64_t walked = s->death_cursor;
+    if (codemap_sync(s->codes, r, &s->death_cursor) &&
+        stack_raced(s, depth, walked, s->death_cursor))
+        return;
     uint32_t node = 0;
     for (size_t i = depth; i-- > 0;) {
-        uint32_t next = shm_node_find(r, node, s->idents[i], (uint32_t)ti);
+        uint64_t ident = sampler_ident(s, s->addrs[i]);
+        if (!ident)
+            continue; /* unreadable frame (racing with its exit): skip it */
+        uint32_t next = shm_node_find(r, node, ident, (uint32_t)ti);
         if (!next) {
-            int64_t f = sampler_func(s, (PyCodeObject *)(uintptr_t)s->idents[i]);
+            int64_t f = shm_func_find(r, ident);
             if (f < 0)
-                continue; /* unreadable frame (racing with its exit): skip it */
-            next = shm_node_add(r, node, s->idents[i], (uint32_t)f, (uint32_t)ti);
+                continue;
+            next = shm_node_add(r, node, ident, (uint32_t)f, (uint32_t)ti);
             if (!next) {
                 r->dropped++;
                 return;
@@ -253,25 +299,62 @@ static void *sampler_main(void *arg)
     return NULL;
 }
 
+/* PyCode_Type's tp_dealloc while sampling: log the address, then free. Runs
+ * with the GIL held, so the region's death log has one writer at a time. */
+static void sampler_code_dealloc(PyObject *op)
+{
+    struct sampler *s = &sampler_state;
+    if (s->log_deaths) {
+        struct shm_region *r = s->region;
+        uint64_t n = r->deaths_written;
+        r->deaths[n % SHM_DEATHS] = (uint64_t)(uintptr_t)op;
+        __atomic_store_n(&r->deaths_written, n + 1, __ATOMIC_RELEASE);
+    }
+    s->code_dealloc(op);
+}
+
+/* Stop logging deaths and give PyCode_Type its own tp_dealloc back. */
+static void sampler_unhook(struct sampler *s)
+{
+    s->log_deaths = 0;
+    if (s->code_dealloc)
+        PyCode_Type.tp_dealloc = s->code_dealloc;
+}
+
 int sampler_start(struct shm_region *region, double interval_s)
 {
     struct sampler *s = &sampler_state;
+    s->codes = codemap_new();
+    if (!s->codes)
+        return -ENOMEM;
     s->region = region;
     s->pid = getpid();
     s->interp = PyInterpreterState_Main();
     s->main_tstate = profiler_main_tstate();
     s->interval_ns = (uint64_t)(interval_s * 1e9);
     s->stop = 0;
+    s->code_dealloc = PyCode_Type.tp_dealloc;
+    s->log_deaths = 1;
+    PyCode_Type.tp_dealloc = sampler_code_dealloc;
     /* Signals belong to the script's threads, never to the sampler. */
     sigset_t all, old;
     sigfillset(&all);
     pthread_sigmask(SIG_SETMASK, &all, &old);
     int rc = pthread_create(&s->thread, NULL, sampler_main, s);
     pthread_sigmask(SIG_SETMASK, &old, NULL);
-    if (rc != 0)
+    if (rc != 0) {
+        sampler_unhook(s);
+        codemap_destroy(&s->codes);
         return -rc;
+    }
     s->running = 1;
     return 0;
+}
+
+void sampler_after_fork_child(void)
+{
+    /* The forked process is not profiled: the region is its parent's. */
+    sampler_unhook(&sampler_state);
 }
 
 void sampler_stop(void)
@@ -282,4 +365,6 @@ void sampler_stop(void)
     s->stop = 1;
     pthread_join(s->thread, NULL);
     s->running = 0;
+    sampler_unhook(s);
+    codemap_destroy(&s->codes);
 }

@@ -32,12 +32,15 @@
 #define SHM_NODE_SLOTS   (1u << 18)
 #define SHM_MAX_THREADS  256
 #define SHM_STRINGS_SIZE (8u << 20)
-#define SHM_TEXT_MAX     512 /* Python build strings etc. */
+#define SHM_TEXT_MAX     512  /* Python build strings etc. */
+#define SHM_DEATHS       4096 /* death log of code objects (sample mode), a ring */
 
 /* What is known about one function (a code object, or a C function in
  * trace mode). Identified in the child by an opaque pointer. */
 struct shm_func {
-    uint64_t ident;    /* child-side identity (code object or PyMethodDef address) */
+    uint64_t ident;    /* child-side identity: trace mode, the code object's address (the
+                          tracer holds a reference, so it is unique); sample mode, a number
+                          the sampler gives each code object it meets (codemap.h) */
     uint32_t file_off; /* normalized only later: raw co_filename, in strings */
     uint32_t name_off; /* co_qualname, or cProfile-style name for C functions */
     int32_t line;      /* co_firstlineno; 0 for C functions */
@@ -87,6 +90,11 @@ struct shm_region {
     char py_executable[SHM_TEXT_MAX];
     char py_prefix[SHM_TEXT_MAX];
     char error[SHM_TEXT_MAX]; /* why profiling could not start, if it could not */
+    /* Sample mode: addresses of code objects the script's process freed
+     * (codemap.h). The child appends with the GIL held (one writer) and
+     * publishes with a release store of deaths_written; the sampler reads. */
+    uint64_t deaths_written;
+    uint64_t deaths[SHM_DEATHS];
 
     uint32_t func_slots[SHM_FUNC_SLOTS]; /* func index + 1, 0 = empty */
     uint32_t node_slots[SHM_NODE_SLOTS]; /* node index, 0 = empty */

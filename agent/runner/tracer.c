@@ -127,7 +127,10 @@ static void trace_despecialize(PyCodeObject *co)
     }
 }
 
-/* Register the code object co (first sight); returns its index or -1. */
+/* Register the code object co (first sight); returns its index or -1.
+ * The function table keeps a reference to co for the rest of the run (as
+ * cProfile's entries do): its address is its identity, and an address is
+ * only unique while the object lives. */
 static int64_t trace_register(uint64_t ident, PyCodeObject *co)
 {
     struct shm_region *r = trace_region;
@@ -144,8 +147,11 @@ static int64_t trace_register(uint64_t ident, PyCodeObject *co)
         file = name = "?";
         flen = nlen = 1;
     }
-    return shm_func_add(r, ident, shm_add_string(r, file, (size_t)flen),
-                        shm_add_string(r, name, (size_t)nlen), co->co_firstlineno, false);
+    f = shm_func_add(r, ident, shm_add_string(r, file, (size_t)flen),
+                     shm_add_string(r, name, (size_t)nlen), co->co_firstlineno, false);
+    if (f >= 0)
+        Py_INCREF(co); /* never released: the process ends with the run */
+    return f;
 }
 
 /* Push a call of co; false when it could not be recorded (no memory). */

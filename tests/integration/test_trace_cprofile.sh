@@ -11,6 +11,13 @@
 # same usercustomize.py (via PYTHONPATH) that imports those modules and the
 # examples' own imports first. The profiles then differ only if the counting does.
 #
+# Identity: tests/data/scripts/identity/main.py frees code objects as it goes
+# (module top-level code after import, exec() and compile() of generated source,
+# closures); every Python function of the run, standard library included, must
+# have cProfile's count. cProfile's side comes from cprofile_threads.py --counts
+# (pstats keeps one of several code objects with the same label), both with the absolute
+# script path and no bytecode files (the same import path for both runs).
+#
 # Threads: `python -m cProfile` profiles the main thread only, so a threaded script is
 # compared with tests/bench/cprofile_threads.py (cProfile in every thread, the
 # benchmark's reference), on the script's own functions (that wrapper starts each
@@ -108,6 +115,27 @@ for ex in $EXAMPLES; do
         fi
     done
 done
+
+# Functions whose code objects die during the run keep their own identity.
+cp -r "$SCRIPTS/identity" "$T/identity"
+PYTHONDONTWRITEBYTECODE=1 run_ps identity.trace --mode trace "$T/identity/main.py"
+expect_eq "identity: pyscope-run --mode trace exit" 0 "$RC"
+rm -rf "$T/identity/mods" # each run starts with none (os.makedirs calls differ otherwise)
+PYTHONDONTWRITEBYTECODE=1 capture identity.cprofile "$PY" \
+    "$PYSCOPE_SRC/tests/bench/cprofile_threads.py" --counts "$T/identity.cprofile.json" \
+    "$T/identity/main.py"
+expect_eq "identity: cProfile exit" 0 "$RC"
+expect_eq "identity: same output" "$(cat "$T/identity.cprofile.out")" \
+    "$(cat "$T/identity.trace.out")"
+if out=$("$PY" "$TOOLS/compare_cprofile.py" --cwd "$T" --baseline "$T/empty.json" \
+    --kind python "$T/identity.trace.json" "$T/identity.cprofile.json" 2>&1); then
+    ok "identity: every Python function's calls equal cProfile's ($(echo "$out" | head -n 1))"
+else
+    fail "identity: every Python function's calls equal cProfile's" "$out"
+fi
+expect_eq "identity: all 30 work_N, 50 gen_N, 20 comp_N listed" "30 50 20" "$(jget \
+    "$T/identity.trace.json" '" ".join(str(len({f["name"] for f in d["profile"]["functions"]
+        if f["name"].startswith(p)})) for p in ("work_", "gen_", "comp_"))')"
 
 # Every thread: the same counts as cProfile enabled in every thread.
 run_ps threaded.trace --mode trace threaded.py
