@@ -22,10 +22,11 @@ struct collect {
     const char *root, *cwd;
     int nruns;
     uint64_t samples, dropped, forks, children;
-    json_t *funcs;   /* key -> {file, name, line, calls[], self[], total[], cpu[], max_depth} */
-    json_t *stacks;  /* "thread\x1fkey\x1f..." -> {thread, frames, samples, cpu_samples} */
-    json_t *threads; /* name -> {name, native_id, samples, cpu_samples} */
-    json_t *errors;  /* distinct profiler error strings */
+    json_t *funcs;       /* key -> {file, name, line, calls[], self[], total[], cpu[], max_depth} */
+    json_t *stacks;      /* "thread\x1fkey\x1f..." -> {thread, frames, samples, cpu_samples} */
+    json_t *threads;     /* name -> {name, native_id, samples, cpu_samples} */
+    json_t *errors;      /* distinct profiler error strings */
+    json_t *sampler_cpu; /* per run: the sampler thread's CPU seconds (sample mode) */
 };
 
 struct collect *collect_new(int mode, double interval_s, const char *root, const char *cwd)
@@ -39,6 +40,7 @@ struct collect *collect_new(int mode, double interval_s, const char *root, const
     c->stacks = json_object();
     c->threads = json_object();
     c->errors = json_array();
+    c->sampler_cpu = json_array();
     return c;
 }
 
@@ -51,6 +53,7 @@ void collect_destroy(struct collect **pc)
     json_decref(c->stacks);
     json_decref(c->threads);
     json_decref(c->errors);
+    json_decref(c->sampler_cpu);
     free(c);
     *pc = NULL;
 }
@@ -103,8 +106,20 @@ static void add_at(json_t *e, const char *key, int run, double v)
     json_real_set(x, json_real_value(x) + v);
 }
 
-static const char *thread_name(const struct shm_thread *t, char *buf, size_t len)
+/* The thread's name: threading's name for it when the run left one in the
+ * region (by native id), else "MainThread" or "Thread TID". */
+static const char *thread_name(const struct shm_region *r, const struct shm_thread *t, char *buf,
+                               size_t len)
 {
+    uint32_t n = r->nnames < SHM_MAX_THREADS ? r->nnames : SHM_MAX_THREADS;
+    for (uint32_t i = 0; i < n; i++) {
+        const struct shm_thread_name *tn = &r->names[i];
+        if (tn->native_id == t->native_id && tn->name[0] &&
+            memchr(tn->name, '\0', sizeof(tn->name))) {
+            snprintf(buf, len, "%s", tn->name);
+            return buf;
+        }
+    }
     if (t->is_main)
         return "MainThread";
     snprintf(buf, len, "Thread %llu", (unsigned long long)t->native_id);
@@ -121,6 +136,7 @@ void collect_add_run(struct collect *c, const struct shm_region *r, double wall_
     c->forks += r->forks;
     if (r->error[0])
         json_array_append_new(c->errors, json_string_lossy(r->error));
+    json_array_append_new(c->sampler_cpu, json_real((double)r->sampler_cpu_ns / 1e9));
 
     /* Time a unit of a node's counters stands for. */
     double unit;
@@ -168,8 +184,9 @@ void collect_add_run(struct collect *c, const struct shm_region *r, double wall_
             continue;
         /* One collapsed stack per node with self time. */
         char tbuf[64];
-        const char *tname =
-            n->thread < r->nthreads ? thread_name(&r->threads[n->thread], tbuf, sizeof(tbuf)) : "?";
+        const char *tname = n->thread < r->nthreads
+                                ? thread_name(r, &r->threads[n->thread], tbuf, sizeof(tbuf))
+                                : "?";
         uint32_t path[1100];
         size_t depth = 0;
         for (uint32_t p = i; p && p <= i && depth < 1100; p = r->nodes[p].parent)
@@ -210,10 +227,10 @@ void collect_add_run(struct collect *c, const struct shm_region *r, double wall_
     for (uint32_t t = 0; t < r->nthreads && t < SHM_MAX_THREADS; t++) {
         const struct shm_thread *th = &r->threads[t];
         char tbuf[64];
-        const char *name = thread_name(th, tbuf, sizeof(tbuf));
+        const char *name = thread_name(r, th, tbuf, sizeof(tbuf));
         json_t *e = json_object_get(c->threads, name);
         if (!e) {
-            e = json_pack("{s:s, s:I, s:I, s:f}", "name", name, "native_id",
+            e = json_pack("{s:o, s:I, s:I, s:f}", "name", json_string_lossy(name), "native_id",
                           (json_int_t)th->native_id, "samples", (json_int_t)0, "cpu_s", 0.0);
             json_object_set_new(c->threads, name, e);
         }
@@ -304,11 +321,12 @@ json_t *collect_to_json(struct collect *c, double median_wall_s)
     json_decref(funcs);
     json_t *stacks = sorted_values(c->stacks, cmp_samples_desc);
     json_t *threads = sorted_values(c->threads, cmp_samples_desc);
-    const char *note = c->mode == 2
-                           ? "trace mode: every call goes through a profile hook, which slows "
-                             "call-heavy code; compare timings with sample mode"
-                           : "sample mode: statistical stack samples of every thread, read from "
-                             "outside the interpreter; timings are those of plain python";
+    const char *note =
+        c->mode == 2 ? "trace mode: every call goes through a hook in the interpreter, which slows "
+                       "call-heavy code; compare timings with sample mode"
+                     : "sample mode: stacks of every thread read from outside the script's "
+                       "process, whose threads run no profiler code; the sampler's own CPU "
+                       "time (sampler_cpu_s) is not in the script's";
     json_t *p = json_pack("{s:s, s:o, s:I, s:I, s:s, s:b, s:I, s:o, s:o, s:o, s:O}", "mode",
                           c->mode == 2 ? "trace" : "sample", "interval_s",
                           c->mode == 1 ? json_real(c->interval_s) : json_null(), "samples",
@@ -316,5 +334,8 @@ json_t *collect_to_json(struct collect *c, double median_wall_s)
                           "overhead_note", note, "children_followed", 0, "forks",
                           (json_int_t)(c->forks > c->children ? c->forks : c->children), "threads",
                           threads, "functions", functions, "stacks", stacks, "errors", c->errors);
+    json_object_set_new(p, "sampler_cpu_s",
+                        c->mode == 1 ? json_real_checked(median_of(c->sampler_cpu, n))
+                                     : json_null());
     return p;
 }

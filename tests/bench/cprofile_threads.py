@@ -12,7 +12,9 @@ bench.py's "cProfile, all threads" reference measures:
   __main__ namespace, Profile.runctx), and
 - threading.setprofile() a starter: the first profile event of every thread started
   through `threading` creates a cProfile.Profile for that thread and enables it (which
-  replaces the starter in that thread);
+  replaces the starter in that thread). From Python 3.12 on, cProfile hooks in through
+  sys.monitoring, which sees every thread, and only one profiler can be active: the
+  main thread's profile covers all threads there, and the starter only counts them;
 - at the end, merge all profiles with pstats and dump them to OUTFILE, as cProfile -o.
 
 With --counts, it also writes the call counts of every function to COUNTS.json,
@@ -76,9 +78,17 @@ def main(argv):
     workers = []
     lock = threading.Lock()
 
+    shared = sys.version_info >= (3, 12)  # one profile sees every thread
+    seen = []
+
     def start_thread_profile(frame, event, arg):
         # Runs once per new thread, from its first profile event: from now on
         # this thread's own cProfile.Profile receives its events.
+        if shared:
+            sys.setprofile(None)
+            with lock:
+                seen.append(threading.get_ident())
+            return
         prof = cProfile.Profile()
         with lock:
             workers.append(prof)
@@ -103,7 +113,8 @@ def main(argv):
             stats.add(prof)
         if outfile is not None:
             stats.dump_stats(outfile)
-        print("cprofile_threads: %d thread(s) profiled" % (1 + len(done)), file=sys.stderr)
+        print("cprofile_threads: %d thread(s) profiled" % (1 + len(done) + len(seen)),
+              file=sys.stderr)
     return 0
 
 
