@@ -1,5 +1,5 @@
 /*
- * agent.h - pyscope-agent's event loop (DESIGN.md §2, §5, §9).
+ * agent.h - pyscope-agent's event loop (docs/DESIGN.md §11).
  *
  * One thread, one DEALER socket to the coordinator (routing id = the agent's
  * name), a socket monitor to see the link come and go, and a signalfd for

@@ -20,6 +20,7 @@
 #define AGENT_DEFAULT_MEMORY (2ull * 1024 * 1024 * 1024)
 #define AGENT_DEFAULT_FSIZE  (1ull * 1024 * 1024 * 1024)
 #define AGENT_DEFAULT_TMP    (256ull * 1024 * 1024)
+#define AGENT_DEFAULT_OUTPUT (64ull * 1024 * 1024)
 
 void agent_config_usage(FILE *out)
 {
@@ -40,6 +41,8 @@ void agent_config_usage(FILE *out)
           "  --runner PATH       the pyscope-run executable (default: next to this one)\n"
           "  --run-as USER       as root: the unprivileged user jobs run as (default\n"
           "                      pyscope-job; \"root\" allows root jobs, unsafe)\n"
+          "  --job-env NAMES     more variables jobs inherit from the agent, beyond PATH,\n"
+          "                      LANG, LC_*, TZ, PYTHONHASHSEED, VIRTUAL_ENV (e.g. PYTHONPATH)\n"
           "  --secret-key FILE   CURVE: this agent's secret key (NAME.key_secret, from\n"
           "                      pyscope keygen); its NAME.key goes on the coordinator's\n"
           "                      allowlist as an agent\n"
@@ -143,6 +146,27 @@ static int cfg_label(struct agent_config *cfg, const char *kv)
 }
 
 /* Apply one setting (from the file or argv); where names it in messages. */
+/* True when names is a list of variable names, separated by spaces or commas. */
+static bool cfg_env_names_valid(const char *names)
+{
+    bool any = false;
+    for (const char *p = names; *p;) {
+        if (*p == ' ' || *p == ',' || *p == '\t') {
+            p++;
+            continue;
+        }
+        if (!(*p == '_' || (*p >= 'A' && *p <= 'Z') || (*p >= 'a' && *p <= 'z')))
+            return false;
+        while (*p == '_' || (*p >= 'A' && *p <= 'Z') || (*p >= 'a' && *p <= 'z') ||
+               (*p >= '0' && *p <= '9'))
+            p++;
+        if (*p && *p != ' ' && *p != ',' && *p != '\t')
+            return false;
+        any = true;
+    }
+    return any;
+}
+
 static int cfg_apply(struct agent_config *cfg, const char *key, const char *v, const char *where)
 {
     int rc = 0;
@@ -164,7 +188,15 @@ static int cfg_apply(struct agent_config *cfg, const char *key, const char *v, c
         cfg_set(&cfg->coordinator_key, v);
     else if (strcmp(key, "run_as") == 0)
         cfg_set(&cfg->run_as, v);
-    else if (strcmp(key, "tmp_size") == 0)
+    else if (strcmp(key, "job_env") == 0) {
+        if (!cfg_env_names_valid(v)) {
+            log_error("%s: \"%s\" is not a list of variable names (letters, digits, _; "
+                      "separated by spaces or commas)",
+                      where, v);
+            return -PYSCOPE_EUSAGE;
+        }
+        cfg_set(&cfg->job_env, v);
+    } else if (strcmp(key, "tmp_size") == 0)
         rc = cfg_size(v, &cfg->tmp_size);
     else if (strcmp(key, "label") == 0)
         return cfg_label(cfg, v);
@@ -174,6 +206,8 @@ static int cfg_apply(struct agent_config *cfg, const char *key, const char *v, c
         rc = cfg_size(v, &cfg->memory_limit);
     else if (strcmp(key, "file_size_limit") == 0)
         rc = cfg_size(v, &cfg->file_size_limit);
+    else if (strcmp(key, "output_limit") == 0)
+        rc = cfg_size(v, &cfg->output_limit);
     else if (strcmp(key, "max_procs") == 0) {
         if (strcmp(v, "auto") == 0)
             cfg->max_procs = AGENT_PROCS_AUTO;
@@ -253,6 +287,7 @@ int agent_config_load(struct agent_config *cfg, int argc, char **argv)
     cfg->file_size_limit = AGENT_DEFAULT_FSIZE;
     cfg->max_procs = AGENT_PROCS_AUTO;
     cfg->tmp_size = AGENT_DEFAULT_TMP;
+    cfg->output_limit = AGENT_DEFAULT_OUTPUT;
     cfg->kill_grace_s = 30;
     cfg->dead_periods = 3;
     cfg->resend_s = 30;
@@ -267,7 +302,8 @@ int agent_config_load(struct agent_config *cfg, int argc, char **argv)
         OPT_CONFIG,
         OPT_SKEY,
         OPT_CKEY,
-        OPT_RUNAS
+        OPT_RUNAS,
+        OPT_JOBENV
     };
     static const struct option opts[] = {
         {"coordinator", required_argument, NULL, 'c'},
@@ -282,6 +318,7 @@ int agent_config_load(struct agent_config *cfg, int argc, char **argv)
         {"secret-key", required_argument, NULL, OPT_SKEY},
         {"coordinator-key", required_argument, NULL, OPT_CKEY},
         {"run-as", required_argument, NULL, OPT_RUNAS},
+        {"job-env", required_argument, NULL, OPT_JOBENV},
         {"verbose", no_argument, NULL, 'v'},
         {"help", no_argument, NULL, 'h'},
         {"version", no_argument, NULL, 'V'},
@@ -356,6 +393,9 @@ int agent_config_load(struct agent_config *cfg, int argc, char **argv)
         case OPT_RUNAS:
             rc = cfg_apply(cfg, "run_as", optarg, "--run-as");
             break;
+        case OPT_JOBENV:
+            rc = cfg_apply(cfg, "job_env", optarg, "--job-env");
+            break;
         case OPT_CONFIG:
             break;
         case 'v':
@@ -426,6 +466,7 @@ void agent_config_release(struct agent_config *cfg)
     free(cfg->secret_key);
     free(cfg->coordinator_key);
     free(cfg->run_as);
+    free(cfg->job_env);
     for (size_t i = 0; i < cfg->n_labels; i++) {
         free(cfg->label_keys[i]);
         free(cfg->label_values[i]);

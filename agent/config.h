@@ -26,6 +26,7 @@ struct agent_config {
     char *secret_key;      /* CURVE: this agent's NAME.key_secret (or NAME), or NULL */
     char *coordinator_key; /* CURVE: the coordinator's public coordinator.key, or NULL */
     char *run_as;          /* the job user (agent as root), "root", or NULL: pyscope-job */
+    char *job_env;         /* more variable names jobs inherit (sandbox.h), or NULL */
     char *label_keys[AGENT_MAX_LABELS];
     char *label_values[AGENT_MAX_LABELS];
     size_t n_labels;
@@ -34,6 +35,7 @@ struct agent_config {
     uint64_t file_size_limit;   /* RLIMIT_FSIZE of a job, bytes; 0 = none */
     unsigned max_procs;         /* RLIMIT_NPROC of a job; 0 = none; AGENT_PROCS_AUTO */
     uint64_t tmp_size;          /* private /tmp of a job (agent as root), bytes; 0 = none */
+    uint64_t output_limit;      /* a job's stdout + stderr, bytes; past it the job is killed */
     double kill_grace_s;        /* slack past the job's own timeouts before the agent kills */
     unsigned dead_periods;      /* heartbeats without a pong before the link is dead */
     unsigned resend_s;          /* resend an unacked result after this long */

@@ -1,5 +1,5 @@
 /*
- * main.c - pyscope-agent: a farm host's daemon (DESIGN.md §2).
+ * main.c - pyscope-agent: a farm host's daemon (docs/DESIGN.md §11).
  *
  * Reads its settings (config.c) and runs the event loop (agent.c) until
  * SIGTERM. Exit status: 0 after a clean shutdown, 2 for bad settings,

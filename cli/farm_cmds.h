@@ -2,7 +2,7 @@
  * farm_cmds.h - pyscope's farm subcommands and their coordinator client.
  *
  * "pyscope submit|hosts|jobs|status" talk to the coordinator over a ZeroMQ
- * DEALER socket (DESIGN.md §2, §5): one request, one reply, each bounded by
+ * DEALER socket (docs/DESIGN.md §2, §9): one request, one reply, each bounded by
  * a timeout so an unreachable coordinator gives a clear error, never a hang.
  * The coordinator is --coordinator URL, else $PYSCOPE_COORDINATOR, else
  * tcp://127.0.0.1:5555. Every command takes --json (the coordinator's

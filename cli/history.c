@@ -42,6 +42,7 @@
 #include "regress.h"
 #include "stats.h"
 #include "util.h"
+#include "sanitize.h"
 #include "xmalloc.h"
 
 #define HISTORY_CLI_MAX_RUNS 200 /* newest reports considered (as regress_check_local) */
@@ -470,7 +471,7 @@ static void hist_print_value(const char *metric, double v, int width)
         printf("%*.4f s", width, v);
 }
 
-static void hist_print(const json_t *doc, bool color)
+static void hist_print_safe(const json_t *doc, bool color)
 {
     const char *metric = hist_get(doc, NULL, "metric") ?: "wall_s";
     bool instr = strcmp(metric, HISTORY_METRIC_INSTRUCTIONS) == 0;
@@ -788,7 +789,9 @@ int cli_history_main(int argc, char **argv)
         if (json_dumpf(doc, stdout, JSON_INDENT(2)) < 0 || fputc('\n', stdout) == EOF)
             internal = true;
     } else {
-        hist_print(doc, cli_color_enabled(a.color, STDOUT_FILENO));
+        json_t *safe = sanitize_json_copy(doc, 0); /* names and messages from runs */
+        hist_print_safe(safe, cli_color_enabled(a.color, STDOUT_FILENO));
+        json_decref(safe);
     }
     if (a.html && hist_write_html(a.html, doc) < 0)
         internal = true;

@@ -1,5 +1,5 @@
 /*
- * main.c - pyscope: the command line (DESIGN.md §2).
+ * main.c - pyscope: the command line (docs/DESIGN.md §2).
  *
  * "pyscope COMMAND [OPTIONS] ..." dispatches to one function per subcommand
  * (cli.h). This file also owns --help and --version for the whole program and
@@ -70,7 +70,8 @@ static const struct main_command *main_find(const char *name)
     return NULL;
 }
 
-/* True when s names an existing file ending in ".py" (the seed's "main.py script.py"). */
+/* True when s names an existing file ending in ".py": "pyscope script.py" (the form
+ * PyScope's first version took) gets a hint. */
 static bool main_looks_like_script(const char *s)
 {
     size_t n = strlen(s);

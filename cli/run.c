@@ -1,5 +1,5 @@
 /*
- * run.c - "pyscope run": profile one script locally (DESIGN.md §2, §8).
+ * run.c - "pyscope run": profile one script locally (docs/DESIGN.md §2, §8).
  *
  * pyscope does not link Python: it spawns pyscope-run with --output TMPFILE,
  * waits for it (ignoring SIGINT/SIGQUIT meanwhile, like system(): a Ctrl-C

@@ -86,11 +86,22 @@ static const char BATCH_RUNS_SQL[] =
     "   m.host_id, m.python_build, m.job_id, m.threshold, m.batch_runs, m.open_before"
     "  UNION ALL (SELECT 1, b.run_id, b.stored_at, b.wall_s, b.cpu_s, b.peak_rss_bytes,"
     "   NULL::bigint, NULL::bigint, NULL::text, NULL::bigint, NULL::float8, NULL::bigint,"
-    "   NULL::boolean"
+    "   NULL::boolean FROM ("
+    /* index-only: the runs runs_series_idx covers; then the wider ones, from the heap */
+    "   (SELECT b.run_id, b.stored_at, b.wall_s, b.cpu_s, b.peak_rss_bytes"
     "   FROM runs b WHERE b.script_id = m.script_id AND b.host_id = m.host_id"
     "   AND b.stored_at < m.stored_at AND b.stored_at >= coalesce(m.reset, '-infinity')"
     "   AND b.python_build = m.python_build AND b.outcome = 'ok' AND b.batch_id <> m.batch_id"
-    "   ORDER BY b.stored_at DESC LIMIT $2::integer)) x";
+    "   AND " STORE_RUNS_COVERED(
+        "b") " ORDER BY b.stored_at DESC LIMIT $2::integer)"
+             "   UNION ALL (SELECT b.run_id, b.stored_at, b.wall_s, b.cpu_s, b.peak_rss_bytes"
+             "   FROM runs b WHERE b.script_id = m.script_id AND b.host_id = m.host_id"
+             "   AND b.stored_at < m.stored_at AND b.stored_at >= coalesce(m.reset, '-infinity')"
+             "   AND b.python_build = m.python_build AND b.outcome = 'ok' AND b.batch_id <> "
+             "m.batch_id"
+             "   AND NOT " STORE_RUNS_COVERED(
+                 "b") " ORDER BY b.stored_at DESC LIMIT $2::integer)) b"
+                      "   ORDER BY b.stored_at DESC LIMIT $2::integer)) x";
 
 /*
  * The rows of batch $1 ($2: a JSON array of regression rows). A finding of a

@@ -1,5 +1,5 @@
 /*
- * analysis.h - the coordinator's batch analysis (DESIGN.md §7).
+ * analysis.h - the coordinator's batch analysis (docs/DESIGN.md §7).
  *
  * When a batch is done (every job done or failed), each series in it
  * (script x host x Python build) is compared with its history in the store

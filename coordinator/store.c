@@ -413,13 +413,15 @@ static long long clamp_i64(uint64_t v)
     return v > INT64_MAX ? INT64_MAX : (long long)v;
 }
 
-int store_register(struct store *s, const struct wire_hello *h, int64_t *host_id, char *err,
-                   size_t errlen)
+/* ---- identity: hosts by granted name and fingerprint (schema/007) ---- */
+
+/* The host row of host_name and h's fingerprint, inserted or refreshed; its id in *host_id. */
+static int store_upsert_host(struct store *s, const struct wire_host *host, const char *host_name,
+                             int64_t *host_id, char *err, size_t errlen)
 {
     struct params p = {0};
-    const struct wire_host *host = &h->host;
     p_str(&p, host->fingerprint);
-    p_str(&p, host->hostname);
+    p_str(&p, host_name);
     p_str(&p, host->cpu_model);
     p_fmt(&p, "%" PRIu32, host->cores);
     p_fmt(&p, "%lld", clamp_i64(host->mem_bytes));
@@ -428,26 +430,88 @@ int store_register(struct store *s, const struct wire_hello *h, int64_t *host_id
     p_str(&p, host->arch);
     p_str(&p, host->governor);
     p_fmt(&p, "%.17g", host->load1);
-    char *labels = labels_json(host->n_labels, host->labels);
-    p_own(&p, labels);
+    p_own(&p, labels_json(host->n_labels, host->labels));
+    p_str(&p, host->hostname);
     PGresult *res = store_exec(
         s,
         "INSERT INTO hosts (fingerprint, hostname, cpu_model, cores, mem_bytes, os, kernel, arch,"
-        " governor, load1, labels) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11::jsonb)"
-        " ON CONFLICT (fingerprint) DO UPDATE SET hostname = EXCLUDED.hostname,"
+        " governor, load1, labels, reported_hostname)"
+        " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11::jsonb, $12)"
+        " ON CONFLICT (hostname, fingerprint) DO UPDATE SET"
+        " reported_hostname = EXCLUDED.reported_hostname,"
         " cpu_model = EXCLUDED.cpu_model, cores = EXCLUDED.cores, mem_bytes = EXCLUDED.mem_bytes,"
         " os = EXCLUDED.os, kernel = EXCLUDED.kernel, arch = EXCLUDED.arch,"
         " governor = EXCLUDED.governor, load1 = EXCLUDED.load1, labels = EXCLUDED.labels,"
-        " last_seen = now() RETURNING id",
+        " superseded_by = NULL, last_seen = now() RETURNING id",
         &p, PGRES_TUPLES_OK, err, errlen);
     p_release(&p);
     if (res == NULL)
         return -EIO;
     *host_id = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
     PQclear(res);
+    return 0;
+}
 
+/*
+ * host_name now has fingerprint host_id: its other current rows (an older
+ * fingerprint) are superseded by it, their queued jobs move to it, and each
+ * change is a host_events row and a warning (the series split: a new
+ * fingerprint is new hardware or a new system). Then note, at info level,
+ * other hosts that report the same fingerprint: they stay apart.
+ */
+static int store_host_drift(struct store *s, const char *host_name, int64_t host_id,
+                            const char *agent, const char *fingerprint, char *err, size_t errlen)
+{
+    struct params p = {0};
+    p_str(&p, host_name);
+    p_fmt(&p, "%" PRId64, host_id);
+    p_str(&p, agent);
+    p_str(&p, fingerprint);
+    PGresult *res = store_exec(
+        s,
+        "WITH old AS (UPDATE hosts SET superseded_by = $2::bigint WHERE hostname = $1"
+        "  AND id <> $2::bigint AND superseded_by IS NULL RETURNING id, fingerprint),"
+        " moved AS (UPDATE jobs j SET host_id = $2::bigint, updated = now() FROM old"
+        "  WHERE j.host_id = old.id AND j.state = 'queued' RETURNING j.id)"
+        " INSERT INTO host_events (hostname, agent, kind, old_host_id, new_host_id,"
+        " old_fingerprint, new_fingerprint)"
+        " SELECT $1, $3, 'fingerprint_changed', old.id, $2::bigint, old.fingerprint, $4 FROM old"
+        " RETURNING old_fingerprint, (SELECT count(*) FROM moved)",
+        &p, PGRES_TUPLES_OK, err, errlen);
+    if (res == NULL) {
+        p_release(&p);
+        return -EIO;
+    }
+    for (int i = 0; i < PQntuples(res); i++)
+        log_warn("host \"%s\" (agent \"%s\") reports fingerprint %s instead of %s: recorded as "
+                 "a change of hardware or system; its series start again (%s queued jobs moved)",
+                 host_name, agent, fingerprint, PQgetvalue(res, i, 0), PQgetvalue(res, i, 1));
+    PQclear(res);
+    p_release(&p);
+    p_str(&p, host_name);
+    p_str(&p, fingerprint);
+    res = store_exec(s,
+                     "SELECT string_agg(hostname, ', ' ORDER BY hostname) FROM hosts"
+                     " WHERE fingerprint = $2 AND hostname <> $1 AND superseded_by IS NULL",
+                     &p, PGRES_TUPLES_OK, err, errlen);
+    p_release(&p);
+    if (res == NULL)
+        return -EIO;
+    if (!PQgetisnull(res, 0, 0))
+        log_info("agent \"%s\" (host \"%s\") reports fingerprint %s, as host(s) %s do: kept "
+                 "apart, each host has its own series",
+                 agent, host_name, fingerprint, PQgetvalue(res, 0, 0));
+    PQclear(res);
+    return 0;
+}
+
+/* The agents row of h (borrowed) on host_id. */
+static int store_upsert_agent(struct store *s, const struct wire_hello *h, int64_t host_id,
+                              char *err, size_t errlen)
+{
+    struct params p = {0};
     p_str(&p, h->name);
-    p_fmt(&p, "%" PRId64, *host_id);
+    p_fmt(&p, "%" PRId64, host_id);
     p_str(&p, h->agent_version);
     p_str(&p, h->python.version);
     p_str(&p, h->python.build);
@@ -466,6 +530,24 @@ int store_register(struct store *s, const struct wire_hello *h, int64_t *host_id
                        &p, err, errlen);
     p_release(&p);
     return rc;
+}
+
+int store_register(struct store *s, const struct wire_hello *h, const char *host_name,
+                   int64_t *host_id, char *err, size_t errlen)
+{
+    if (host_name == NULL)
+        host_name = h->host.hostname; /* no CURVE: nothing better to trust */
+    if (store_cmd(s, "BEGIN", NULL, err, errlen) < 0)
+        return -EIO;
+    if (store_upsert_host(s, &h->host, host_name, host_id, err, errlen) < 0 ||
+        store_host_drift(s, host_name, *host_id, h->name, h->host.fingerprint, err, errlen) < 0 ||
+        store_upsert_agent(s, h, *host_id, err, errlen) < 0) {
+        store_rollback(s);
+        return -EIO;
+    }
+    if (store_cmd(s, "COMMIT", NULL, err, errlen) < 0)
+        return -EIO;
+    return 0;
 }
 
 /* Parse a text[] value ("{a,\"b c\"}") is avoided: jobs return args as JSON. */
@@ -650,6 +732,59 @@ int store_reap_leases(struct store *s, char *err, size_t errlen)
     int rc = store_cmd(s, BATCH_DONE_SQL, &p, err, errlen);
     p_release(&p);
     return rc < 0 ? rc : n;
+}
+
+/* ---- liveness: hosts without a live agent (schema/007) ---- */
+
+int store_hosts_alive(struct store *s, const int64_t *ids, size_t n, uint32_t offline_s, char *err,
+                      size_t errlen)
+{
+    struct params p = {0};
+    char *list = xstrdup("{");
+    for (size_t i = 0; i < n; i++) {
+        char *next = xasprintf("%s%s%" PRId64, list, i ? "," : "", ids[i]);
+        free(list);
+        list = next;
+    }
+    char *closed = xasprintf("%s}", list);
+    free(list);
+    p_own(&p, closed);
+    p_fmt(&p, "%" PRIu32, offline_s);
+    PGresult *res = store_exec(
+        s,
+        "WITH live AS (UPDATE hosts SET last_seen = now(), offline_since = NULL"
+        "  WHERE id = ANY ($1::bigint[]) RETURNING id),"
+        " dead AS (UPDATE hosts h SET offline_since = coalesce(h.offline_since, now())"
+        "  WHERE h.id <> ALL ($1::bigint[])"
+        "  AND h.last_seen < now() - $2::integer * interval '1 second'"
+        "  AND EXISTS (SELECT 1 FROM jobs j WHERE j.host_id = h.id AND j.state = 'queued')"
+        "  RETURNING h.id, h.hostname, h.last_seen),"
+        " ended AS (UPDATE jobs j SET state = 'failed', end_reason = 'host offline',"
+        "  updated = now() FROM dead WHERE j.host_id = dead.id AND j.state = 'queued'"
+        "  RETURNING j.batch_id, dead.hostname, dead.last_seen)"
+        " SELECT hostname, count(*), pyscope_ts(max(last_seen)),"
+        "  array_agg(DISTINCT batch_id)::text FROM ended GROUP BY hostname ORDER BY hostname",
+        &p, PGRES_TUPLES_OK, err, errlen);
+    p_release(&p);
+    if (res == NULL)
+        return -EIO;
+    int ended = 0;
+    for (int i = 0; i < PQntuples(res); i++) {
+        ended += atoi(PQgetvalue(res, i, 1));
+        log_warn("host \"%s\" has had no live agent since %s (over %" PRIu32
+                 " s): its %s queued jobs end \"host offline\" (batches %s)",
+                 PQgetvalue(res, i, 0), PQgetvalue(res, i, 2), offline_s, PQgetvalue(res, i, 1),
+                 PQgetvalue(res, i, 3));
+    }
+    PQclear(res);
+    if (ended > 0) {
+        p_str(&p, NULL);
+        int rc = store_cmd(s, BATCH_DONE_SQL, &p, err, errlen);
+        p_release(&p);
+        if (rc < 0)
+            return rc;
+    }
+    return ended;
 }
 
 /* What the lookup of a group found for one result (store_put_results()). */
@@ -1429,7 +1564,7 @@ int store_submit(struct store *s, const struct wire_submit *sub, double default_
             " timeout_s, threshold, max_attempts)"
             " SELECT $1, $2, h.id, ARRAY(SELECT a FROM jsonb_array_elements_text($3::jsonb)"
             " WITH ORDINALITY AS t(a, i) ORDER BY i), $4, $5, $6, $7, $8, $12 FROM hosts h"
-            " WHERE ($9::boolean OR jsonb_array_length($10::jsonb) = 0"
+            " WHERE h.superseded_by IS NULL AND ($9::boolean OR jsonb_array_length($10::jsonb) = 0"
             "        OR h.hostname IN (SELECT jsonb_array_elements_text($10::jsonb))"
             "        OR EXISTS (SELECT 1 FROM agents a WHERE a.host_id = h.id"
             "                   AND a.name IN (SELECT jsonb_array_elements_text($10::jsonb))))"
@@ -1466,7 +1601,8 @@ static const char HOSTS_SQL[] =
     "SELECT coalesce(json_agg(x ORDER BY x.hostname, x.fingerprint), '[]')::text FROM ("
     " SELECT h.fingerprint, h.hostname, h.cpu_model, h.cores, h.mem_bytes, h.os, h.kernel,"
     " h.arch, h.governor, h.load1, h.labels, pyscope_ts(h.first_seen) AS first_seen,"
-    " pyscope_ts(h.last_seen) AS last_seen,"
+    " pyscope_ts(h.last_seen) AS last_seen, h.reported_hostname,"
+    " pyscope_ts(h.offline_since) AS offline_since, h.superseded_by IS NOT NULL AS superseded,"
     " (SELECT coalesce(json_agg(json_build_object('name', a.name,"
     "   'agent_version', a.agent_version, 'python_version', a.python_version,"
     "   'python_build', a.python_build, 'python_executable', a.python_executable,"
@@ -1483,8 +1619,8 @@ static const char JOBS_SQL[] =
     " j.state, j.attempt, j.max_attempts, j.lease_owner,"
     " pyscope_ts(j.lease_expires) AS lease_expires, pyscope_ts(j.created) AS created,"
     " pyscope_ts(j.updated) AS updated,"
-    " (SELECT r.outcome FROM runs r WHERE r.job_id = j.id ORDER BY r.stored_at DESC LIMIT 1)"
-    "   AS outcome"
+    " coalesce((SELECT r.outcome FROM runs r WHERE r.job_id = j.id"
+    "   ORDER BY r.stored_at DESC LIMIT 1), j.end_reason) AS outcome, j.end_reason"
     " FROM jobs j JOIN scripts s ON s.id = j.script_id JOIN hosts h ON h.id = j.host_id"
     " WHERE $2::bigint = 0 OR j.batch_id = $2 ORDER BY j.id DESC LIMIT $1) x";
 
@@ -1496,7 +1632,8 @@ static const char BATCH_SQL[] =
     "   'queued', count(j.id) FILTER (WHERE j.state = 'queued'),"
     "   'leased', count(j.id) FILTER (WHERE j.state = 'leased'),"
     "   'done', count(j.id) FILTER (WHERE j.state = 'done'),"
-    "   'failed', count(j.id) FILTER (WHERE j.state = 'failed')),"
+    "   'failed', count(j.id) FILTER (WHERE j.state = 'failed'),"
+    "   'host_offline', count(j.id) FILTER (WHERE j.end_reason = 'host offline')),"
     " 'runs', (SELECT count(*) FROM runs r WHERE r.batch_id = b.id))::text"
     " FROM batches b LEFT JOIN jobs j ON j.batch_id = b.id WHERE b.id = $2 AND $1 > 0"
     " GROUP BY b.id";

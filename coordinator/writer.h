@@ -1,7 +1,7 @@
 /*
  * writer.h - the result writer: a thread with its own database connection
  * that stores groups of results (store_put_results()) while the coordinator's
- * loop goes on receiving, validating and answering (DESIGN.md §5).
+ * loop goes on receiving, validating and answering (docs/DESIGN.md §12).
  *
  * One group at a time: the loop hands a group over with writer_submit(),
  * polls writer_fd(), and takes it back with writer_collect(), each result's

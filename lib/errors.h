@@ -4,7 +4,7 @@
  * Functions return 0 or a negative code: -errno, or -PYSCOPE_E* (values
  * above any errno). pyscope_strerror() names either kind.
  *
- * Exit statuses are the same for every command (DESIGN.md §8).
+ * Exit statuses are the same for every command (docs/DESIGN.md §8).
  */
 #ifndef PYSCOPE_ERRORS_H
 #define PYSCOPE_ERRORS_H

@@ -4,7 +4,7 @@
  * A host is identified by a fingerprint over its stable identity (CPU model,
  * online cores, memory rounded to 0.5 GiB, OS, kernel release, architecture
  * and hostname); drift fields (CPU frequency governor, load average) are
- * recorded beside it but do not change it (DESIGN.md §6, docs/json-schema.md).
+ * recorded beside it but do not change it (docs/DESIGN.md §6, docs/json-schema.md).
  * The parsers take file contents so they can be tested on fixtures; collection
  * can read /proc, /sys and /etc under another root for the same reason.
  */

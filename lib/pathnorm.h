@@ -3,7 +3,7 @@
  *
  * Runs are keyed by the script's path relative to the project root (the
  * nearest ancestor holding .git), with '/' separators and no '.' or '..'
- * (DESIGN.md §6). Cleaning is lexical, like Go's path.Clean: it never touches
+ * (docs/DESIGN.md §6). Cleaning is lexical, like Go's path.Clean: it never touches
  * the file system. pathnorm_resolve_inside() is the one function that does,
  * for paths that come from the network: it refuses anything that could name a
  * file outside the root (absolute paths, '..' escapes, NUL bytes, symlinks

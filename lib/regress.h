@@ -33,8 +33,8 @@
  *   CI does not lie wholly on the change's side of 0 (ci_low > 0 for a
  *   slowdown, ci_high < 0 for a speed-up)   -> inconclusive
  *   otherwise                               -> regression / improvement
- * "threshold" mode (too few samples for any test; e.g. the seed's latest vs
- * previous with one sample each):
+ * "threshold" mode (too few samples for any test; e.g. the first version's
+ * latest vs previous with one sample each):
  *   |change| <= T                           -> no_change
  *   noise known: |change| > noise           -> regression / improvement
  *   noise unknown: |change| > 2T            -> regression / improvement

@@ -1,5 +1,5 @@
 /*
- * report_text.c - the terminal report (the seed's layout, DESIGN.md §8).
+ * report_text.c - the terminal report (docs/DESIGN.md §8).
  *
  * Every string that came from the script's world (file and function names,
  * arguments, suggestion messages) goes through put_safe(), which escapes
@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "history.h"
+#include "sanitize.h"
 #include "xmalloc.h"
 
 #define RULE      "----------------------------------------"
@@ -344,7 +345,7 @@ char *report_text_outcome(const json_t *report)
     return xstrdup("Script failed");
 }
 
-/* Print "file:name" of a function entry (borrowed), like the seed. */
+/* Print "file:name" of a function entry (borrowed), as the first version did. */
 static void print_function_name(FILE *out, const json_t *fn)
 {
     const char *file = get_str(fn, "file");
@@ -469,8 +470,11 @@ static void print_regression(FILE *out, const json_t *report, const char *outcom
     }
 }
 
-void report_text_print(FILE *out, const json_t *report, const struct report_text_options *opt)
+void report_text_print(FILE *out, const json_t *raw, const struct report_text_options *opt)
 {
+    /* Function names, paths and messages come from the script: every field
+     * printed below is the sanitiser's display form (lib/sanitize.h). */
+    json_t *report = sanitize_json_copy(raw, SANITIZE_KEEP_NEWLINES);
     struct report_text_options defaults;
     if (!opt) {
         report_text_options_init(&defaults);
@@ -492,4 +496,5 @@ void report_text_print(FILE *out, const json_t *report, const struct report_text
     print_files(out, report, opt);
     print_regression(out, report, outcome, opt);
     free(outcome);
+    json_decref(report);
 }

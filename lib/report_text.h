@@ -1,7 +1,7 @@
 /*
  * report_text.h - the terminal report of one pyscope.report/1 document.
  *
- * Renders the seed's layout (DESIGN.md §8): a summary (execution time, average
+ * Renders the report's fixed sections (docs/DESIGN.md §8): a summary (execution time, average
  * CPU, peak memory, with median/min/max when the script ran several times),
  * the mode and how the script ended, the top hotspots, the optimization
  * suggestions, the paths of the saved reports and, through a callback, the

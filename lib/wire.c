@@ -452,7 +452,7 @@ static int check_python(struct wire_error *err, const char *field, const struct 
 
 static int check_args(struct wire_error *err, const char *field, size_t n, const char *const *args)
 {
-    char f[96];
+    char f[128]; /* field (a caller's char[96]) + "[index]" */
     TRY(check_count(err, field, n, WIRE_MAX_ARGS));
     for (size_t i = 0; i < n; i++) {
         snprintf(f, sizeof(f), "%s[%zu]", field, i);
@@ -1233,6 +1233,70 @@ static int dec_body(struct arena *a, const Pyscope__Envelope *env, struct wire_m
     return 0;
 }
 
+/* Read a varint at *p (before end) into *v; false when it runs off the end or past 10 bytes. */
+static bool scan_varint(const uint8_t **p, const uint8_t *end, uint64_t *v)
+{
+    *v = 0;
+    for (unsigned shift = 0; *p < end && shift < 70; shift += 7) {
+        uint8_t b = *(*p)++;
+        *v |= (uint64_t)(b & 0x7f) << (shift < 64 ? shift : 0);
+        if (!(b & 0x80))
+            return true;
+    }
+    return false;
+}
+
+/*
+ * The name of a string field of buf (len bytes, a message of descriptor d)
+ * or of its sub-messages that holds a NUL byte, or NULL when none does.
+ * protobuf-c hands strings over NUL-terminated: a NUL inside one would cut
+ * it short (a submitted "a.py\0../x" would become "a.py") instead of being
+ * refused. Called after a successful unpack, so the encoding is sound; a
+ * malformed part just ends the scan.
+ */
+static const char *scan_nul(const ProtobufCMessageDescriptor *d, const uint8_t *buf, size_t len,
+                            int depth)
+{
+    const uint8_t *p = buf, *end = buf + len;
+    while (p < end && depth < 16) {
+        uint64_t key, n;
+        if (!scan_varint(&p, end, &key))
+            return NULL;
+        switch (key & 7) {
+        case 0:
+            if (!scan_varint(&p, end, &n))
+                return NULL;
+            break;
+        case 1:
+            p = (size_t)(end - p) < 8 ? end : p + 8;
+            break;
+        case 5:
+            p = (size_t)(end - p) < 4 ? end : p + 4;
+            break;
+        case 2: {
+            if (!scan_varint(&p, end, &n) || n > (uint64_t)(end - p))
+                return NULL;
+            const ProtobufCFieldDescriptor *f =
+                key >> 3 <= UINT32_MAX
+                    ? protobuf_c_message_descriptor_get_field(d, (unsigned)(key >> 3))
+                    : NULL;
+            if (f && f->type == PROTOBUF_C_TYPE_STRING && memchr(p, '\0', n))
+                return f->name;
+            if (f && f->type == PROTOBUF_C_TYPE_MESSAGE) {
+                const char *bad = scan_nul(f->descriptor, p, n, depth + 1);
+                if (bad)
+                    return bad;
+            }
+            p += n;
+            break;
+        }
+        default:
+            return NULL;
+        }
+    }
+    return NULL;
+}
+
 struct wire_msg *wire_decode(const void *buf, size_t len, struct wire_error *err)
 {
     if (len > WIRE_MAX_MSG_BYTES) {
@@ -1255,6 +1319,12 @@ struct wire_msg *wire_decode(const void *buf, size_t len, struct wire_error *err
     }
     struct wire_msg *m = xcalloc(1, sizeof(*m));
     m->priv = priv;
+    const char *nul_field = scan_nul(&pyscope__envelope__descriptor, buf, len, 0);
+    if (nul_field) {
+        fail(err, WIRE_REJECT_FORMAT, "%s: holds a NUL byte; strings may not contain NUL",
+             nul_field);
+        goto fail;
+    }
     m->version = (uint32_t)priv->env->version;
     m->seq = priv->env->seq;
     m->reply_to = priv->env->reply_to;

@@ -1,4 +1,4 @@
--- 001_init.sql - the farm's tables (DESIGN.md §6).
+-- 001_init.sql - the farm's tables (docs/DESIGN.md §13).
 --
 -- Applied once by pyscope-coordinator at start, in a transaction, under an
 -- advisory lock; schema_migrations (made by the coordinator) records it.

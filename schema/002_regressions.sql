@@ -1,4 +1,4 @@
--- 002_regressions.sql - regressions found by the batch analysis (DESIGN.md §7).
+-- 002_regressions.sql - regressions found by the batch analysis (docs/DESIGN.md §7).
 --
 -- When a batch is done, the coordinator (coordinator/analysis.c) compares each
 -- series of the batch (script, host, python build; metrics wall_s, cpu_s,

@@ -1,5 +1,5 @@
 -- 003_compact_runs.sql - one row per result: hotspots and stacks in the run's
--- own row, per-run medians as columns, fewer indexes (DESIGN.md §6).
+-- own row, per-run medians as columns, fewer indexes (docs/DESIGN.md §13).
 --
 -- Before: a result was 1 runs row + 1 run_functions row per hotspot + 1
 -- run_stacks jsonb row, with 7 indexes. Now it is one runs row:

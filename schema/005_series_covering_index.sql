@@ -1,5 +1,5 @@
 -- 005_series_covering_index.sql - the batch analysis reads every series'
--- baseline samples from the series index alone (DESIGN.md §6).
+-- baseline samples from the series index alone (docs/DESIGN.md §13).
 --
 -- For each series of a new batch, the analysis reads its newest ~10 earlier
 -- runs' samples (coordinator/analysis.c, BATCH_RUNS_SQL). The runs of one

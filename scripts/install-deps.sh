@@ -3,15 +3,31 @@
 #
 #   scripts/install-deps.sh            build and run dependencies
 #   scripts/install-deps.sh --test     also what the test suite needs
+#   scripts/install-deps.sh --list     print the packages (one a line), install nothing
+#                                      (with --test: both lists)
 #
-# Installs only what is missing; needs root (or sudo) when something is.
+# Installs only what is missing; needs root (or sudo) when something is. The build needs
+# nothing beyond the first list: tests/check-build-deps.sh proves it in CI.
 set -euo pipefail
+test=0 list=0
+for a in "$@"; do
+    case $a in
+    --test) test=1 ;;
+    --list) list=1 ;;
+    *) echo "install-deps: unknown option \"$a\" (usage: install-deps.sh [--test] [--list])" >&2; exit 2 ;;
+    esac
+done
 
 pkgs=(build-essential cmake pkg-config python3.11 libpython3.11-dev
       libjansson-dev libsodium-dev uuid-dev
       libzmq3-dev libprotobuf-c-dev protobuf-c-compiler libpq-dev libinih-dev)
-if [ "${1:-}" = "--test" ]; then
+if [ "$test" = 1 ]; then
     pkgs+=(libcmocka-dev valgrind clang chromium python3-scipy postgresql iproute2)
+    pkgs+=(clang-format) # tests/run.sh checks the C sources' format
+fi
+if [ "$list" = 1 ]; then
+    printf '%s\n' "${pkgs[@]}"
+    exit 0
 fi
 
 missing=()
@@ -20,7 +36,7 @@ for p in "${pkgs[@]}"; do
 done
 # The unprivileged user an agent running as root gives its jobs (agent/sandbox.h,
 # docs/security.md); the tests run agents as root when they can.
-if [ "${1:-}" = "--test" ] && [ "$(id -u)" -eq 0 ] && ! id pyscope-job >/dev/null 2>&1; then
+if [ "$test" = 1 ] && [ "$(id -u)" -eq 0 ] && ! id pyscope-job >/dev/null 2>&1; then
     useradd --system --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin pyscope-job
 fi
 [ ${#missing[@]} -eq 0 ] && exit 0

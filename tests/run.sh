@@ -1,12 +1,19 @@
 #!/usr/bin/env bash
-# run.sh - the whole test suite: installs what it needs, builds a normal and an
-# ASan+UBSan tree, and runs every test in the first; in the second the unit tests
-# and the integration tests labelled asan (those of the daemons and the CLI).
+# run.sh - the whole test suite: installs what it needs, checks the C sources' format,
+# builds a normal and an ASan+UBSan tree, and runs every test in the first; in the second
+# the unit tests and the integration tests labelled asan (those of the daemons and the
+# CLI). Then a Release tree built with only the build dependencies (tests/check-build-deps.sh)
+# and the fuzz targets. Every tree builds with -Werror.
 set -euo pipefail
 src=$(cd "$(dirname "$0")/.." && pwd)
 "$src/scripts/install-deps.sh" --test
 
 rc=0
+echo "== clang-format"
+(cd "$src" && git ls-files -- '*.c' '*.h' 2>/dev/null || find lib agent cli coordinator tests \
+    -name '*.[ch]' -not -path '*/corpus/*') | (cd "$src" && xargs clang-format --dry-run -Werror) ||
+    { echo "run.sh: C files differ from .clang-format: run clang-format -i on them" >&2; rc=1; }
+
 echo "== build (RelWithDebInfo)"
 "$src/scripts/build.sh" "$src/build"
 echo "== tests"
@@ -19,9 +26,12 @@ echo "== tests under sanitizers"
     UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
     ctest --output-on-failure --timeout 600 -j2 -L '^(unit|asan)$') || rc=1
 
+echo "== build (Release) with only the packages of scripts/install-deps.sh"
+"$src/tests/check-build-deps.sh" "$src/build-release" || rc=1
+
 echo "== fuzz targets (clang, libFuzzer, ASan + UBSan), ${PYSCOPE_FUZZ_SECONDS:-8} s each"
 CC=clang cmake -S "$src" -B "$src/build-fuzz" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DPYSCOPE_FUZZ=ON \
-    -DBUILD_TESTING=OFF >/dev/null
+    -DBUILD_TESTING=OFF -DPYSCOPE_WERROR=ON >/dev/null
 cmake --build "$src/build-fuzz" -j2 --target fuzz >/dev/null
 "$src/tests/fuzz/run_brief.sh" "$src/build-fuzz" "${PYSCOPE_FUZZ_SECONDS:-8}" || rc=1
 exit $rc

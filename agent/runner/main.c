@@ -30,6 +30,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <time.h>
 #include <unistd.h>
 #include <uuid/uuid.h>
@@ -358,9 +359,16 @@ static json_t *status_json(const struct run_measure *m, bool started, const char
         snprintf(msg, sizeof(msg), "exited with status 0");
     }
     snprintf(text, sizeof(text), "%s%s", context, msg);
-    return json_pack("{s:s, s:o, s:o, s:s}", "outcome", outcome, "exit_code",
-                     m->signal ? json_null() : json_integer(m->exit_code), "signal",
-                     m->signal ? json_integer(m->signal) : json_null(), "message", text);
+    json_t *st = json_pack("{s:s, s:o, s:o, s:s}", "outcome", outcome, "exit_code",
+                           m->signal ? json_null() : json_integer(m->exit_code), "signal",
+                           m->signal ? json_integer(m->signal) : json_null(), "message", text);
+    /* The supervisor's own accounting for "which limit stopped it" (agent/sandbox.c):
+     * how full /tmp is now, the job's private tmpfs when the agent gave it one. */
+    struct statvfs vs;
+    if (statvfs("/tmp", &vs) == 0)
+        json_object_set_new(st, "tmp_used_bytes",
+                            json_integer((json_int_t)((vs.f_blocks - vs.f_bfree) * vs.f_frsize)));
+    return st;
 }
 
 /* --instructions: the runs under cachegrind and what they counted. */

@@ -47,8 +47,16 @@ VALUES (1, 1, 1, 'b', 'wall_s', 'regression', 'threshold', 10, 1, 1.1, '{}',
 SQL
 
 coord_start
-expect_match "migrations applied" "applied 3 schema migrations" "$(cat "$COORD_LOG")"
-expect_eq "schema at 5" 5 "$(pg_sql "SELECT max(version) FROM schema_migrations")"
+latest=$(ls "$PYSCOPE_SRC"/schema/[0-9]*.sql | sed -E 's|.*/0*([0-9]+)_[^/]*$|\1|' | sort -n | tail -1)
+newer=$(ls "$PYSCOPE_SRC"/schema/[0-9]*.sql | sed -E 's|.*/0*([0-9]+)_[^/]*$|\1|' | awk '$1 > 2' | wc -l)
+expect_match "migrations applied" "applied $newer schema migrations" "$(cat "$COORD_LOG")"
+expect_eq "schema at the newest migration" "$latest" "$(pg_sql "SELECT max(version) FROM schema_migrations")"
+# 007: a host is (granted name, fingerprint); what the Hello claimed is kept beside it
+expect_eq "hosts keyed by name and fingerprint" "hosts_identity_key" \
+    "$(pg_sql "SELECT conname FROM pg_constraint WHERE conrelid = 'hosts'::regclass AND contype = 'u'")"
+expect_eq "claimed host names kept" 0 "$(pg_sql "SELECT count(*) FROM hosts WHERE reported_hostname IS DISTINCT FROM hostname")"
+expect_match "the covering index holds the runs that fit" "WHERE \(+cardinality" \
+    "$(pg_sql "SELECT indexdef FROM pg_indexes WHERE indexname = 'runs_series_idx'")"
 # 005: the series index carries the samples the analysis reads (index-only scans)
 expect_match "series index covers the samples" "INCLUDE \(python_build, outcome, batch_id, run_id, wall_s, cpu_s, peak_rss_bytes\)" \
     "$(pg_sql "SELECT indexdef FROM pg_indexes WHERE indexname = 'runs_series_idx'")"
@@ -74,7 +82,7 @@ expect_eq "view run_stacks: the old document" '["a.py:g:5", "a.py:f:1", "a.py:h:
 expect_eq "regression kept" 1 "$(pg_sql "SELECT count(*) FROM regressions r JOIN runs x ON x.run_id = r.candidate_run")"
 expect_eq "regression: its own last batch and run, one night" "t|t|1" \
     "$(pg_sql "SELECT last_batch_id = batch_id, last_run = candidate_run, nights FROM regressions")"
-expect_eq "indexes of runs" "runs_batch_idx,runs_pkey,runs_series_idx" \
+expect_eq "indexes of runs" "runs_batch_idx,runs_pkey,runs_series_idx,runs_series_key_idx,runs_series_wide_idx" \
     "$(pg_sql "SELECT string_agg(indexname, ',' ORDER BY indexname) FROM pg_indexes WHERE tablename = 'runs'")"
 coord_stop
 expect_eq "coordinator exits 0" 0 "$COORD_STATUS"

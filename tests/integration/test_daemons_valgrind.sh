@@ -10,9 +10,7 @@
 source "$PYSCOPE_SRC/tests/integration/lib.sh"
 source "$PYSCOPE_SRC/tests/integration/farm_lib.sh"
 if ! command -v valgrind >/dev/null || [ "$FARM_ASAN" = 1 ]; then
-    echo "# SKIP: valgrind not installed, or a sanitizer build"
-    finish
-    exit 0
+    skip "valgrind not installed (scripts/install-deps.sh --test), or a sanitizer build"
 fi
 vg=(valgrind -q --leak-check=full --show-leak-kinds=definite,indirect
     --errors-for-leak-kinds=definite,indirect --error-exitcode=99 --track-fds=yes

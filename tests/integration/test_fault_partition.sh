@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# test_fault_partition.sh - network faults (DESIGN.md §9):
+# test_fault_partition.sh - network faults (docs/DESIGN.md §14):
 #  - an agent cut off from the coordinator (its own network namespace, the veth link
 #    set down) for FAULT_PARTITION_S seconds (default 120): it notices within seconds
 #    (ZMTP heartbeats), keeps running its jobs and spooling their results, and after
@@ -19,9 +19,7 @@ source "$PYSCOPE_SRC/tests/integration/fault_lib.sh"
 
 ns=pyf$$
 if [ "$(id -u)" != 0 ] || ! command -v ip >/dev/null || ! ip netns add "$ns" 2>/dev/null; then
-    echo "# skip: partitioning an agent needs root and network namespaces (ip netns)"
-    finish
-    exit
+    skip "partitioning an agent needs root and network namespaces (ip netns)"
 fi
 hv=${ns}h nv=${ns}n
 net_cleanup() {

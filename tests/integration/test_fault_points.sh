@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # test_fault_points.sh - every result stored exactly once when a process dies at each
-# step of a result's path (DESIGN.md §9: spool (fsync) -> send -> INSERT ... ON CONFLICT
+# step of a result's path (docs/DESIGN.md §14: spool (fsync) -> send -> INSERT ... ON CONFLICT
 # -> COMMIT -> ack -> spool delete), with results in flight from four agents.
 #
 # One scenario per fault point (lib/fault.h, PYSCOPE_FAULT=point:N with a random N):

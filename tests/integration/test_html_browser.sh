@@ -11,25 +11,15 @@
 # screenshots (light and dark) into $PYSCOPE_BUILD/tests/html-shots/ for people
 # to look at.
 #
-# Needs Debian's chromium; installs it when missing and possible, else skips.
+# Needs Debian's chromium (scripts/install-deps.sh --test installs it); skipped without it.
 source "$(dirname "$0")/lib.sh"
 
 RENDER="$PYSCOPE_BUILD/tests/render_report"
 DATA="$PYSCOPE_SRC/tests/data"
 SHOTS="$PYSCOPE_BUILD/tests/html-shots"
 
-if ! command -v chromium >/dev/null 2>&1; then
-    echo "chromium not found: trying to install it (apt-get install -y chromium)"
-    sudo=""
-    [ "$(id -u)" -ne 0 ] && command -v sudo >/dev/null 2>&1 && sudo="sudo -n"
-    DEBIAN_FRONTEND=noninteractive $sudo apt-get -o DPkg::Lock::Timeout=300 install -y -q \
-        chromium >/dev/null 2>&1 || true
-fi
-if ! command -v chromium >/dev/null 2>&1; then
-    echo "SKIP: chromium is not installed and could not be installed" \
-        "(run scripts/install-deps.sh --test)"
-    exit 0
-fi
+command -v chromium >/dev/null 2>&1 ||
+    skip "chromium is not installed (run scripts/install-deps.sh --test)"
 [ -x "$RENDER" ] || { fail "render_report" "not built: $RENDER"; finish; exit 1; }
 
 # chrome ARGS...: headless chromium, isolated profile, no network services.

@@ -180,12 +180,9 @@ int main(int argc, char **argv)
     const char *endpoint = NULL, *mark = NULL;
     uint64_t n_agents = 4, n_results = 2000, window = 32;
     static const struct option opts[] = {
-        {"connect", required_argument, NULL, 'c'},
-        {"agents", required_argument, NULL, 'a'},
-        {"results", required_argument, NULL, 'n'},
-        {"window", required_argument, NULL, 'w'},
-        {"mark", required_argument, NULL, 'm'},
-        {NULL, 0, NULL, 0},
+        {"connect", required_argument, NULL, 'c'}, {"agents", required_argument, NULL, 'a'},
+        {"results", required_argument, NULL, 'n'}, {"window", required_argument, NULL, 'w'},
+        {"mark", required_argument, NULL, 'm'},    {NULL, 0, NULL, 0},
     };
     int o;
     while ((o = getopt_long(argc, argv, "", opts, NULL)) != -1) {

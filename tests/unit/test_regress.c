@@ -293,7 +293,7 @@ static void test_metric_too_few_samples(void **state)
 static void test_metric_one_sample_each(void **state)
 {
     (void)state;
-    /* the seed's case: latest vs previous, --repeat 1 */
+    /* the first version's comparison: latest vs previous, --repeat 1 */
     double b[] = {1.4520};
     struct regress_run runs[] = {{b, 1}};
     struct regress_result r;
@@ -501,7 +501,7 @@ static void test_metric_constant_counts(void **state)
     assert_int_equal(r.verdict, REGRESS_REGRESSION);
     assert_int_equal(regress_metric(single, 10, up001, 1, &o, &r), 0);
     assert_int_equal(r.verdict, REGRESS_NO_CHANGE);
-    /* one baseline run of one count: noise unknown, so beyond 2T (the seed's rule) */
+    /* one baseline run of one count: noise unknown, so beyond 2T (threshold mode, lib/regress.h) */
     assert_int_equal(regress_metric(single, 1, up2, 1, &o, &r), 0);
     assert_int_equal(r.verdict, REGRESS_INCONCLUSIVE);
     assert_string_equal(r.hint, REGRESS_HINT_REPEAT);

@@ -172,7 +172,7 @@ static void test_unusable_reports(void **state)
 static void test_dominant_function(void **state)
 {
     (void)state;
-    /* self time: the seed's wording */
+    /* self time: the wording of PyScope's first version */
     json_t *r =
         make_report("sample", 1.55, 95,
                     "[" FN("slow.py:<module>:1", "slow.py", "<module>", 1, "null", 0.01, 1.55, 0.6,
@@ -542,7 +542,7 @@ static void test_str_concat_in_loop(void **state)
 static void test_full_documents(void **state)
 {
     (void)state;
-    /* the seed's slow script: dominant function and I/O wait, nothing else */
+    /* examples/slow_script.py: dominant function and I/O wait, nothing else */
     json_t *r = load("slow_script_report.json");
     json_t *s = suggest_analyze(r, NULL);
     check_shape(s);

@@ -518,6 +518,49 @@ static void test_reject_result_fields(void **state)
     wire_msg_destroy(&d);
 }
 
+/* Encode m, put a NUL byte in place of the first byte of needle in the encoding, decode. */
+static void expect_nul_refused(struct wire_msg *m, const char *needle, const char *field)
+{
+    uint8_t *buf;
+    size_t len;
+    assert_int_equal(wire_encode(m, &buf, &len), 0);
+    uint8_t *at = memmem(buf, len, needle, strlen(needle));
+    assert_non_null(at);
+    *at = '\0';
+    struct wire_error err;
+    struct wire_msg *d = wire_decode(buf, len, &err);
+    assert_null(d);
+    assert_int_equal(err.reason, WIRE_REJECT_FORMAT);
+    assert_non_null(strstr(err.msg, field));
+    assert_non_null(strstr(err.msg, "NUL"));
+    free(buf);
+}
+
+/* A NUL inside a string is refused, not cut short (protobuf-c hands strings
+ * over NUL-terminated): at top level, in a nested message, in a repeated one. */
+static void test_reject_nul_in_strings(void **state)
+{
+    (void)state;
+    struct wire_msg m;
+    submit_fixture(&m);
+    expect_nul_refused(&m, "/a.py", "script"); /* "examples\0a.py" */
+    submit_fixture(&m);
+    expect_nul_refused(&m, "nightly 2026", "label");
+    hello_fixture(&m);
+    expect_nul_refused(&m, m.hello.host.hostname, "hostname");
+    /* the same messages without the NUL decode */
+    submit_fixture(&m);
+    uint8_t *buf;
+    size_t len;
+    assert_int_equal(wire_encode(&m, &buf, &len), 0);
+    struct wire_error err;
+    struct wire_msg *d = wire_decode(buf, len, &err);
+    assert_non_null(d);
+    assert_string_equal(d->submit.entries[0].script, "examples/a.py");
+    wire_msg_destroy(&d);
+    free(buf);
+}
+
 static void test_reject_other_bodies(void **state)
 {
     (void)state;
@@ -821,6 +864,7 @@ int main(void)
         cmocka_unit_test(test_reject_hello_fields),
         cmocka_unit_test(test_reject_result_fields),
         cmocka_unit_test(test_reject_other_bodies),
+        cmocka_unit_test(test_reject_nul_in_strings),
         cmocka_unit_test(test_query_series),
         cmocka_unit_test(test_reject_run_id_length),
         cmocka_unit_test(test_truncated_and_garbage),

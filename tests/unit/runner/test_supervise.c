@@ -134,10 +134,8 @@ static void test_peak_rss_and_timeline(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_exit_code),
-        cmocka_unit_test(test_signal),
-        cmocka_unit_test(test_timeout_kills_group),
-        cmocka_unit_test(test_peak_rss_and_timeline),
+        cmocka_unit_test(test_exit_code),           cmocka_unit_test(test_signal),
+        cmocka_unit_test(test_timeout_kills_group), cmocka_unit_test(test_peak_rss_and_timeline),
         cmocka_unit_test(test_children_seen),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
