@@ -16,6 +16,23 @@
 #include "summary.h"
 #include "xmalloc.h"
 
+/* Stacks keep at most this many frames (the sampler's own limit too). */
+#define COLLECT_MAX_DEPTH 1024
+#define COLLECT_ROOT_KEEP 128
+#define COLLECT_ELIDED    "<pyscope>:[frames elided]:0"
+
+/* The report's size budget for stacks (profile.stacks_budget says what it did):
+ * stacks lighter than COLLECT_MIN_SHARE of the total, and those past
+ * COLLECT_MAX_STACKS stacks or COLLECT_MAX_FRAMES frames in weight order, are
+ * merged into their first COLLECT_MERGE_DEPTH frames under one "[smaller stacks
+ * merged]" frame. Trace mode saw every path through the import machinery;
+ * 0.01% of the weight kept its reports' stacks a hundredth of their size. */
+#define COLLECT_MIN_SHARE   1e-4
+#define COLLECT_MAX_STACKS  2000
+#define COLLECT_MAX_FRAMES  20000
+#define COLLECT_MERGE_DEPTH 2
+#define COLLECT_MERGED      "<pyscope>:[smaller stacks merged]:0"
+
 struct collect {
     int mode;          /* 1 sample, 2 trace */
     double interval_s; /* requested sampling period */
@@ -152,6 +169,9 @@ void collect_add_run(struct collect *c, const struct shm_region *r, double wall_
     uint32_t nfuncs = r->nfuncs < SHM_MAX_FUNCS ? r->nfuncs : SHM_MAX_FUNCS;
     uint32_t nnodes = r->nnodes < SHM_MAX_NODES ? r->nnodes : SHM_MAX_NODES;
     char **keys = xcalloc(nfuncs ? nfuncs : 1, sizeof(char *));
+    uint32_t *path = NULL;     /* one stack's nodes, leaf first */
+    const char **names = NULL; /* its frames' keys (borrowed), leaf first */
+    size_t path_cap = 0;
     /* Inclusive counters per node: children always come after their parent. */
     double *incl = xcalloc(nnodes ? nnodes : 1, sizeof(double));
     for (uint32_t i = nnodes; i-- > 1;) {
@@ -187,25 +207,38 @@ void collect_add_run(struct collect *c, const struct shm_region *r, double wall_
         const char *tname = n->thread < r->nthreads
                                 ? thread_name(r, &r->threads[n->thread], tbuf, sizeof(tbuf))
                                 : "?";
-        uint32_t path[1100];
+        /* Its frames, leaf first; a stack deeper than COLLECT_MAX_DEPTH keeps its
+         * root-most COLLECT_ROOT_KEEP and leaf-most others, joined by one
+         * "[frames elided]" frame (as the sampler does). */
         size_t depth = 0;
-        for (uint32_t p = i; p && p <= i && depth < 1100; p = r->nodes[p].parent)
+        for (uint32_t p = i; p && p <= i; p = r->nodes[p].parent) {
+            if (depth == path_cap) {
+                path_cap = path_cap ? 2 * path_cap : 256;
+                path = xreallocarray(path, path_cap, sizeof(*path));
+                names = xreallocarray(names, path_cap + 1, sizeof(*names));
+            }
             path[depth++] = p;
-        size_t klen = strlen(tname) + 1;
+        }
+        size_t kept = 0;
         for (size_t d = 0; d < depth; d++) {
+            if (depth > COLLECT_MAX_DEPTH && d == COLLECT_MAX_DEPTH - COLLECT_ROOT_KEEP) {
+                names[kept++] = COLLECT_ELIDED;
+                d = depth - COLLECT_ROOT_KEEP;
+            }
             uint32_t f = r->nodes[path[d]].func;
             if (f < nfuncs)
                 func_entry(c, r, f, keys);
-            klen += (f < nfuncs ? strlen(keys[f]) : 1) + 1;
+            names[kept++] = f < nfuncs ? keys[f] : "?";
         }
+        size_t klen = strlen(tname) + 1;
+        for (size_t d = 0; d < kept; d++)
+            klen += strlen(names[d]) + 1;
         char *skey = xmalloc(klen + 1);
         size_t o = (size_t)snprintf(skey, klen + 1, "%s", tname);
         json_t *frames = json_array();
-        for (size_t d = depth; d-- > 0;) {
-            uint32_t f = r->nodes[path[d]].func;
-            const char *k = f < nfuncs ? keys[f] : "?";
-            o += (size_t)snprintf(skey + o, klen + 1 - o, "\x1f%s", k);
-            json_array_append_new(frames, json_string_lossy(k));
+        for (size_t d = kept; d-- > 0;) {
+            o += (size_t)snprintf(skey + o, klen + 1 - o, "\x1f%s", names[d]);
+            json_array_append_new(frames, json_string_lossy(names[d]));
         }
         double w = c->mode == 1 ? (double)n->self : (double)n->self * unit * 1e6;
         double cw = c->mode == 1 && unit > 0 ? (double)n->cpu_ns / 1e9 / unit : 0;
@@ -246,6 +279,8 @@ void collect_add_run(struct collect *c, const struct shm_region *r, double wall_
         free(keys[f]);
     free(keys);
     free(incl);
+    free(path);
+    free(names);
 }
 
 static double median_of(json_t *arr, int n)
@@ -288,6 +323,70 @@ static json_t *sorted_values(json_t *obj, int (*cmp)(const void *, const void *)
     return arr;
 }
 
+/* Apply the stacks budget to stacks (sorted by weight, heaviest first; a new
+ * array replaces it) and describe what it did in *budget (new object). */
+static json_t *budget_stacks(json_t *stacks, json_t **budget)
+{
+    double total = 0, merged_w = 0;
+    size_t i, frames = 0, kept = 0, merged = 0;
+    json_t *s;
+    json_array_foreach(stacks, i, s) total += json_real_value(json_object_get(s, "samples"));
+    json_t *out = json_array();
+    json_t *groups = json_object(); /* merged stacks by thread and first frames */
+    json_array_foreach(stacks, i, s)
+    {
+        json_t *fr = json_object_get(s, "frames");
+        double w = json_real_value(json_object_get(s, "samples"));
+        size_t nf = json_array_size(fr);
+        if (kept < COLLECT_MAX_STACKS && frames + nf <= COLLECT_MAX_FRAMES &&
+            w >= COLLECT_MIN_SHARE * total) {
+            json_array_append(out, s);
+            kept++;
+            frames += nf;
+            continue;
+        }
+        merged++;
+        merged_w += w;
+        size_t depth = nf < COLLECT_MERGE_DEPTH ? nf : COLLECT_MERGE_DEPTH;
+        const char *thread = json_string_value(json_object_get(s, "thread"));
+        size_t klen = strlen(thread ? thread : "") + 1;
+        for (size_t d = 0; d < depth; d++)
+            klen += strlen(json_string_value(json_array_get(fr, d))) + 1;
+        char *key = xmalloc(klen + 1);
+        size_t o = (size_t)snprintf(key, klen + 1, "%s", thread ? thread : "");
+        for (size_t d = 0; d < depth; d++)
+            o += (size_t)snprintf(key + o, klen + 1 - o, "\x1f%s",
+                                  json_string_value(json_array_get(fr, d)));
+        json_t *g = json_object_get(groups, key);
+        if (!g) {
+            json_t *gf = json_array();
+            for (size_t d = 0; d < depth; d++)
+                json_array_append(gf, json_array_get(fr, d));
+            json_array_append_new(gf, json_string(COLLECT_MERGED));
+            g = json_pack("{s:O, s:o, s:f, s:f}", "thread", json_object_get(s, "thread"), "frames",
+                          gf, "samples", 0.0, "cpu_samples", 0.0);
+            json_object_set_new(groups, key, g);
+        }
+        free(key);
+        json_real_set(json_object_get(g, "samples"),
+                      json_real_value(json_object_get(g, "samples")) + w);
+        json_real_set(json_object_get(g, "cpu_samples"),
+                      json_real_value(json_object_get(g, "cpu_samples")) +
+                          json_real_value(json_object_get(s, "cpu_samples")));
+    }
+    json_t *rest = sorted_values(groups, cmp_samples_desc);
+    json_array_extend(out, rest);
+    json_decref(rest);
+    json_decref(groups);
+    json_decref(stacks);
+    *budget = json_pack("{s:f, s:i, s:i, s:I, s:I, s:o, s:i}", "min_share", COLLECT_MIN_SHARE,
+                        "max_stacks", COLLECT_MAX_STACKS, "max_frames", COLLECT_MAX_FRAMES,
+                        "stacks_kept", (json_int_t)kept, "stacks_merged", (json_int_t)merged,
+                        "merged_share", json_real_checked(total > 0 ? merged_w / total : 0),
+                        "merge_depth", COLLECT_MERGE_DEPTH);
+    return out;
+}
+
 json_t *collect_to_json(struct collect *c, double median_wall_s)
 {
     int n = c->nruns;
@@ -319,7 +418,8 @@ json_t *collect_to_json(struct collect *c, double median_wall_s)
     }
     json_t *functions = sorted_values(funcs, cmp_total_desc);
     json_decref(funcs);
-    json_t *stacks = sorted_values(c->stacks, cmp_samples_desc);
+    json_t *budget = NULL;
+    json_t *stacks = budget_stacks(sorted_values(c->stacks, cmp_samples_desc), &budget);
     json_t *threads = sorted_values(c->threads, cmp_samples_desc);
     const char *note =
         c->mode == 2 ? "trace mode: every call goes through a hook in the interpreter, which slows "
@@ -334,6 +434,7 @@ json_t *collect_to_json(struct collect *c, double median_wall_s)
                           "overhead_note", note, "children_followed", 0, "forks",
                           (json_int_t)(c->forks > c->children ? c->forks : c->children), "threads",
                           threads, "functions", functions, "stacks", stacks, "errors", c->errors);
+    json_object_set_new(p, "stacks_budget", budget);
     json_object_set_new(p, "sampler_cpu_s",
                         c->mode == 1 ? json_real_checked(median_of(c->sampler_cpu, n))
                                      : json_null());

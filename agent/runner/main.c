@@ -485,13 +485,43 @@ static void instr_release(struct instr *in)
     memset(in, 0, sizeof(*in));
 }
 
-static json_t *timeline_json(const struct run_measure *m)
+/* The script's own lifetime within a run, in the timeline's seconds (from the
+ * fork): from its first line to its end (its atexit handlers done); end < 0
+ * when it never got there (os._exit, a signal), start < 0 when it never
+ * started. */
+struct script_span {
+    double start_s, end_s;
+};
+
+static struct script_span script_span_of(const struct shm_region *r, const struct run_measure *m)
+{
+    struct script_span sp = {-1, -1};
+    if (r->started && r->mono_start_ns >= m->mono_start_ns)
+        sp.start_s = (double)(r->mono_start_ns - m->mono_start_ns) / 1e9;
+    if (sp.start_s >= 0 && r->mono_end_ns >= r->mono_start_ns)
+        sp.end_s = (double)(r->mono_end_ns - m->mono_start_ns) / 1e9;
+    return sp;
+}
+
+/* The RSS timeline of the script's own lifetime (sp): interpreter start-up
+ * and shutdown are left out, so that growth seen there is the script's. */
+static json_t *timeline_json(const struct run_measure *m, struct script_span sp)
 {
     json_t *a = json_array();
-    for (size_t i = 0; i < m->ntimeline; i++)
-        json_array_append_new(
-            a, json_pack("[f, I]", m->timeline[i].t_s, (json_int_t)m->timeline[i].rss_bytes));
+    for (size_t i = 0; i < m->ntimeline; i++) {
+        double t = m->timeline[i].t_s;
+        if ((sp.start_s >= 0 && t < sp.start_s) || (sp.end_s >= 0 && t > sp.end_s))
+            continue;
+        json_array_append_new(a, json_pack("[f, I]", t, (json_int_t)m->timeline[i].rss_bytes));
+    }
     return a;
+}
+
+static json_t *span_json(struct script_span sp)
+{
+    return sp.start_s < 0
+               ? json_null()
+               : json_pack("[f, o]", sp.start_s, sp.end_s < 0 ? json_null() : json_real(sp.end_s));
 }
 
 static void iso_now(char *buf, size_t len)
@@ -720,6 +750,7 @@ int main(int argc, char **argv)
     double *pct = xcalloc((size_t)o.repeat, sizeof(double));
     double *rss = xcalloc((size_t)o.repeat, sizeof(double));
     struct run_measure last = {0};
+    struct script_span last_span = {-1, -1};
     bool started = false, failed = false;
     char py_version[64] = "", py_build[SHM_TEXT_MAX] = "", py_exe[SHM_TEXT_MAX] = "",
          py_prefix[SHM_TEXT_MAX] = "";
@@ -755,6 +786,7 @@ int main(int argc, char **argv)
             break;
         }
         started = started || region->started;
+        struct script_span span = script_span_of(region, &m);
         if (region->py_build[0]) {
             snprintf(py_version, sizeof(py_version), "%s", region->py_version);
             snprintf(py_build, sizeof(py_build), "%s", region->py_build);
@@ -766,7 +798,9 @@ int main(int argc, char **argv)
         } else {
             double tsc_hz = m.wall_s > 0 ? (double)(m.tsc_end - m.tsc_start) / m.wall_s : 0;
             collect_add_run(col, region, m.wall_s, tsc_hz, m.children_seen);
-            json_array_append_new(runs, run_json(&m));
+            json_t *rj = run_json(&m);
+            json_object_set_new(rj, "script_span_s", span_json(span));
+            json_array_append_new(runs, rj);
             wall[measured] = m.wall_s;
             cpu[measured] = m.user_s + m.sys_s;
             pct[measured] = m.wall_s > 0 ? 100.0 * cpu[measured] / m.wall_s : 0;
@@ -776,6 +810,7 @@ int main(int argc, char **argv)
         shm_unmap(&region);
         supervise_measure_release(&last);
         last = m;
+        last_span = span;
         failed = m.timed_out || m.signal || m.exit_code != 0;
         /* A failing script fails the same way again: stop repeating it. */
         if (failed)
@@ -817,7 +852,8 @@ int main(int argc, char **argv)
             in.failed ? status_json(&in.failure, true, "under valgrind (--instructions): ")
                       : status_json(&last, started, ""),
             "runs", runs, "warmup_runs", warmups, "summary", summary, "memory_timeline",
-            timeline_json(&last), "profile", collect_to_json(col, med_wall));
+            timeline_json(&last, last_span), "profile", collect_to_json(col, med_wall));
+        json_object_set_new(doc, "memory_timeline_span_s", span_json(last_span));
         runs = warmups = NULL;
         if (o.instructions) {
             json_object_set_new(doc, "instructions", instr_json(&in));

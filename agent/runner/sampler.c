@@ -23,7 +23,15 @@
 #include <time.h>
 #include <unistd.h>
 
+/* A stack keeps at most SAMPLER_MAX_DEPTH frames: when deeper, its root-most
+ * SAMPLER_ROOT_KEEP and leaf-most others, joined by one "[frames elided]"
+ * frame, so that a deep recursion still shows where it came from. The walk
+ * stops at SAMPLER_WALK_MAX frames (garbage that loops). */
 #define SAMPLER_MAX_DEPTH 1024
+#define SAMPLER_ROOT_KEEP 128
+#define SAMPLER_LEAF_KEEP (SAMPLER_MAX_DEPTH - SAMPLER_ROOT_KEEP)
+#define SAMPLER_WALK_MAX  65536
+#define SAMPLER_ELIDED    1 /* the "address" of the [frames elided] frame */
 #define SAMPLER_NAME_MAX  512
 #define SAMPLER_READ_MAX  512 /* bytes of any one structure we read */
 
@@ -46,7 +54,8 @@ struct sampler {
     uint64_t next_ident;   /* last identity given */
     struct sampler_clock clocks[SHM_MAX_THREADS];
     uint32_t nclocks;
-    uint64_t addrs[SAMPLER_MAX_DEPTH]; /* code objects of one stack, leaf first */
+    uint64_t addrs[SAMPLER_MAX_DEPTH + 1]; /* code objects of one stack, leaf first */
+    uint64_t roots[SAMPLER_ROOT_KEEP];     /* ring: the walk's frames past the leaf part */
 };
 
 /* Copy n bytes at address src of the script's process into dst. */
@@ -156,6 +165,16 @@ static uint64_t sampler_ident(struct sampler *s, uint64_t addr)
     uint64_t ident = codemap_get(s->codes, addr);
     if (ident)
         return ident;
+    if (addr == SAMPLER_ELIDED) {
+        static const char file[] = "<pyscope>", name[] = "[frames elided]";
+        ident = s->next_ident + 1;
+        if (codemap_put(s->codes, addr, ident) < 0 ||
+            shm_func_add(r, ident, shm_add_string(r, file, sizeof(file) - 1),
+                         shm_add_string(r, name, sizeof(name) - 1), 0, false) < 0)
+            return 0;
+        s->next_ident = ident;
+        return ident;
+    }
     unsigned char co[SAMPLER_READ_MAX];
     if (l->code_read > sizeof(co) || !peek(s, co, addr, l->code_read) ||
         u64_at(co, 8) != l->code_type)
@@ -262,16 +281,32 @@ static void sample_thread(struct sampler *s, uint64_t tsp, const unsigned char *
     unsigned char f[SAMPLER_READ_MAX];
     if (l->frame_read > sizeof(f))
         return;
-    while (fp && depth < SAMPLER_MAX_DEPTH) {
+    size_t walked_frames = 0;
+    while (fp && walked_frames < SAMPLER_WALK_MAX) {
         if (!peek(s, f, fp, l->frame_read))
             break;
         bool shim = l->frame_owner != SHM_NONE && f[l->frame_owner] == l->owner_skip;
-        if (!shim)
-            s->addrs[depth++] = u64_at(f, l->frame_code);
+        if (!shim) {
+            uint64_t code = u64_at(f, l->frame_code);
+            if (walked_frames < SAMPLER_LEAF_KEEP)
+                s->addrs[walked_frames] = code;
+            else
+                s->roots[(walked_frames - SAMPLER_LEAF_KEEP) % SAMPLER_ROOT_KEEP] = code;
+            walked_frames++;
+        }
         fp = u64_at(f, l->frame_previous);
     }
-    if (depth == 0)
+    if (walked_frames == 0)
         return;
+    depth = walked_frames < SAMPLER_LEAF_KEEP ? walked_frames : SAMPLER_LEAF_KEEP;
+    if (walked_frames > SAMPLER_MAX_DEPTH)
+        s->addrs[depth++] = SAMPLER_ELIDED;          /* the middle of a deep stack */
+    size_t rest = walked_frames - SAMPLER_LEAF_KEEP; /* frames in the ring, when positive */
+    if (walked_frames > SAMPLER_LEAF_KEEP) {
+        size_t keep = rest < SAMPLER_ROOT_KEEP ? rest : SAMPLER_ROOT_KEEP;
+        for (size_t k = rest - keep; k < rest; k++)
+            s->addrs[depth++] = s->roots[k % SAMPLER_ROOT_KEEP];
+    }
     uint64_t walked = s->death_cursor;
     if (codemap_sync(s->codes, r, &s->death_cursor) &&
         stack_raced(s, depth, walked, s->death_cursor))
