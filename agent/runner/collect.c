@@ -44,6 +44,9 @@ struct collect {
     json_t *threads;     /* name -> {name, native_id, samples, cpu_samples} */
     json_t *errors;      /* distinct profiler error strings */
     json_t *sampler_cpu; /* per run: the sampler thread's CPU seconds (sample mode) */
+    json_t *startup;     /* per run: the module's start-up in the script's process, s */
+    json_t *calls;       /* per run: calls traced (trace mode) */
+    json_t *per_call;    /* per run: the hook's measured cost per call, ns (trace mode) */
 };
 
 struct collect *collect_new(int mode, double interval_s, const char *root, const char *cwd)
@@ -58,6 +61,9 @@ struct collect *collect_new(int mode, double interval_s, const char *root, const
     c->threads = json_object();
     c->errors = json_array();
     c->sampler_cpu = json_array();
+    c->startup = json_array();
+    c->calls = json_array();
+    c->per_call = json_array();
     return c;
 }
 
@@ -71,6 +77,9 @@ void collect_destroy(struct collect **pc)
     json_decref(c->threads);
     json_decref(c->errors);
     json_decref(c->sampler_cpu);
+    json_decref(c->startup);
+    json_decref(c->calls);
+    json_decref(c->per_call);
     free(c);
     *pc = NULL;
 }
@@ -154,6 +163,11 @@ void collect_add_run(struct collect *c, const struct shm_region *r, double wall_
     if (r->error[0])
         json_array_append_new(c->errors, json_string_lossy(r->error));
     json_array_append_new(c->sampler_cpu, json_real((double)r->sampler_cpu_ns / 1e9));
+    json_array_append_new(c->startup, json_real((double)r->startup_ns / 1e9));
+    if (c->mode == 2 && r->calib_calls && r->calib_hook_ns >= r->calib_plain_ns)
+        json_array_append_new(
+            c->per_call,
+            json_real((double)(r->calib_hook_ns - r->calib_plain_ns) / (double)r->calib_calls));
 
     /* Time a unit of a node's counters stands for. */
     double unit;
@@ -172,6 +186,11 @@ void collect_add_run(struct collect *c, const struct shm_region *r, double wall_
     uint32_t *path = NULL;     /* one stack's nodes, leaf first */
     const char **names = NULL; /* its frames' keys (borrowed), leaf first */
     size_t path_cap = 0;
+    double calls_total = 0;
+    for (uint32_t i = 1; i < nnodes; i++)
+        calls_total += (double)r->nodes[i].calls;
+    if (c->mode == 2)
+        json_array_append_new(c->calls, json_real(calls_total));
     /* Inclusive counters per node: children always come after their parent. */
     double *incl = xcalloc(nnodes ? nnodes : 1, sizeof(double));
     for (uint32_t i = nnodes; i-- > 1;) {
@@ -387,7 +406,44 @@ static json_t *budget_stacks(json_t *stacks, json_t **budget)
     return out;
 }
 
-json_t *collect_to_json(struct collect *c, double median_wall_s)
+/* profile.overhead and the note that says it in words (note: a buffer of len). */
+static json_t *overhead_json(struct collect *c, double wall_s, double cpu_s, char *note, size_t len)
+{
+    double startup = median_of(c->startup, (int)json_array_size(c->startup));
+    if (c->mode == 1) {
+        double sampler = median_of(c->sampler_cpu, (int)json_array_size(c->sampler_cpu));
+        snprintf(note, len,
+                 "sample mode: the script's threads run no profiler code; pyscope's start-up "
+                 "in its process took %.1f ms, and the sampler, outside it, used %.1f ms of "
+                 "CPU (%.1f%% of the script's)",
+                 startup * 1e3, sampler * 1e3, cpu_s > 0 ? 100.0 * sampler / cpu_s : 0.0);
+        return json_pack("{s:o, s:o, s:o}", "startup_s", json_real_checked(startup),
+                         "sampler_cpu_s", json_real_checked(sampler), "sampler_cpu_pct",
+                         json_real_checked(cpu_s > 0 ? 100.0 * sampler / cpu_s : 0));
+    }
+    size_t np = json_array_size(c->per_call);
+    double per_call = np ? median_of(c->per_call, (int)np) : 0;
+    double calls = median_of(c->calls, (int)json_array_size(c->calls));
+    double est = per_call * calls / 1e9;
+    if (np)
+        snprintf(note, len,
+                 "trace mode: the hook costs about %.0f ns a call here (measured on an empty "
+                 "function before the script: a lower bound); %.0f calls make at least %.3f s "
+                 "(%.0f%% of the wall time): compare timings with sample mode",
+                 per_call, calls, est, wall_s > 0 ? 100.0 * est / wall_s : 0.0);
+    else
+        snprintf(note, len,
+                 "trace mode: every call goes through a hook in the interpreter, which slows "
+                 "call-heavy code (its cost could not be measured); compare timings with "
+                 "sample mode");
+    return json_pack("{s:o, s:o, s:o, s:o, s:o}", "startup_s", json_real_checked(startup),
+                     "per_call_ns", np ? json_real_checked(per_call) : json_null(), "calls",
+                     json_real_checked(calls), "estimated_s",
+                     np ? json_real_checked(est) : json_null(), "estimated_pct",
+                     np && wall_s > 0 ? json_real_checked(100.0 * est / wall_s) : json_null());
+}
+
+json_t *collect_to_json(struct collect *c, double median_wall_s, double median_cpu_s)
 {
     int n = c->nruns;
     json_t *funcs = json_object();
@@ -421,12 +477,8 @@ json_t *collect_to_json(struct collect *c, double median_wall_s)
     json_t *budget = NULL;
     json_t *stacks = budget_stacks(sorted_values(c->stacks, cmp_samples_desc), &budget);
     json_t *threads = sorted_values(c->threads, cmp_samples_desc);
-    const char *note =
-        c->mode == 2 ? "trace mode: every call goes through a hook in the interpreter, which slows "
-                       "call-heavy code; compare timings with sample mode"
-                     : "sample mode: stacks of every thread read from outside the script's "
-                       "process, whose threads run no profiler code; the sampler's own CPU "
-                       "time (sampler_cpu_s) is not in the script's";
+    char note[512];
+    json_t *overhead = overhead_json(c, median_wall_s, median_cpu_s, note, sizeof(note));
     json_t *p = json_pack("{s:s, s:o, s:I, s:I, s:s, s:b, s:I, s:o, s:o, s:o, s:O}", "mode",
                           c->mode == 2 ? "trace" : "sample", "interval_s",
                           c->mode == 1 ? json_real(c->interval_s) : json_null(), "samples",
@@ -435,6 +487,7 @@ json_t *collect_to_json(struct collect *c, double median_wall_s)
                           (json_int_t)(c->forks > c->children ? c->forks : c->children), "threads",
                           threads, "functions", functions, "stacks", stacks, "errors", c->errors);
     json_object_set_new(p, "stacks_budget", budget);
+    json_object_set_new(p, "overhead", overhead);
     json_object_set_new(p, "sampler_cpu_s",
                         c->mode == 1 ? json_real_checked(median_of(c->sampler_cpu, n))
                                      : json_null());

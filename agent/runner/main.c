@@ -852,7 +852,8 @@ int main(int argc, char **argv)
             in.failed ? status_json(&in.failure, true, "under valgrind (--instructions): ")
                       : status_json(&last, started, ""),
             "runs", runs, "warmup_runs", warmups, "summary", summary, "memory_timeline",
-            timeline_json(&last, last_span), "profile", collect_to_json(col, med_wall));
+            timeline_json(&last, last_span), "profile",
+            collect_to_json(col, med_wall, summary_median(cpu, (size_t)measured)));
         json_object_set_new(doc, "memory_timeline_span_s", span_json(last_span));
         runs = warmups = NULL;
         if (o.instructions) {

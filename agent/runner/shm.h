@@ -144,6 +144,10 @@ struct shm_region {
     uint32_t layout_ready;    /* the module wrote pid and layout (release store) */
     uint32_t stopped;         /* the script is over (its atexit handlers ran): stop sampling */
     uint64_t sampler_cpu_ns;  /* CPU time of the sampler thread (supervisor) */
+    uint64_t startup_ns;      /* the module's own start-up in the script's process */
+    /* Trace mode: the hook's cost, measured before the script (module.c): a loop
+     * of calib_calls calls of an empty function without and with the hook. */
+    uint64_t calib_calls, calib_plain_ns, calib_hook_ns;
     struct shm_layout layout;
     uint32_t nnames;
     struct shm_thread_name names[SHM_MAX_THREADS];

@@ -54,6 +54,8 @@ for mode in sample trace; do
     expect_eq "$mode: the script sees what python shows it" "" "$diff"
     expect_eq "$mode: JSON python.version is $PYVER" "$PYVER" \
         "$(jget "$T/env.$mode.json" '".".join(d["python"]["version"].split(".")[:2])')"
+    expect_eq "$mode: the report says what profiling cost, in numbers" yes \
+        "$(jget "$T/env.$mode.json" '(lambda o, n: "yes" if o["startup_s"] > 0 and (o.get("per_call_ns") or 0) >= (1 if d["options"]["mode"] == "trace" else 0) and any(ch.isdigit() for ch in n) else (o, n))(d["profile"]["overhead"], d["profile"]["overhead_note"])')"
     expect_eq "$mode: JSON python.executable is the one run" "$("$PV" -c 'import sys; print(sys.executable)')" \
         "$(jget "$T/env.$mode.json" 'd["python"]["executable"]')"
 done

@@ -118,10 +118,17 @@ static int64_t trace_register(uint64_t ident, PyCodeObject *co)
 
 int trace_init(struct shm_region *region, PyThreadState *main)
 {
+    static int have_key;
+    if (!have_key && pthread_key_create(&trace_key, trace_thread_free) != 0)
+        return -1;
+    have_key = 1;
+    if (trace_tls) { /* this thread recorded into another region: start anew */
+        pthread_setspecific(trace_key, NULL);
+        trace_thread_free(trace_tls);
+        trace_tls = NULL;
+    }
     trace_region = region;
     trace_main = main;
-    if (pthread_key_create(&trace_key, trace_thread_free) != 0)
-        return -1;
     trace_off = 0;
     return 0;
 }

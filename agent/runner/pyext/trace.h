@@ -17,7 +17,9 @@
 
 struct shm_region;
 
-/* Set up for region (main: the main thread's state). Returns 0 or -1. */
+/* Set up for region (main: the main thread's state); again to record into
+ * another region (the calling thread's shadow stack starts anew). Returns 0
+ * or -1. */
 int trace_init(struct shm_region *region, PyThreadState *main);
 
 /* Tracing starts with the script's own first frame, the first whose globals
