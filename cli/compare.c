@@ -464,6 +464,9 @@ int cli_compare_main(int argc, char **argv)
         struct regress_options opt;
         regress_options_init(&opt);
         opt.max_baseline_runs = 0;
+        /* the baseline is what the user gave, whole */
+        opt.change_points = false;
+        opt.hold_out = false;
         double pct =
             a.threshold_pct > 0
                 ? a.threshold_pct

@@ -373,7 +373,11 @@ static json_t *hist_build(const char *host_fp, const char *reports_dir, const ch
         free(x);
         json_t *verdict = json_string("first run"), *change = json_null(), *regs = json_array();
         if (i > 0) { /* base_start < i: cps are > 0 */
-            json_t *reg = regress_compare(docs[i], docs + base_start, i - base_start, opt);
+            /* the segment's runs, as the change points in hindsight cut them (the
+             * held-out tail still applies: what `pyscope run` compared it with) */
+            struct regress_options row_opt = *opt;
+            row_opt.change_points = false;
+            json_t *reg = regress_compare(docs[i], docs + base_start, i - base_start, &row_opt);
             const json_t *wm = hist_metric(reg, metric);
             json_decref(verdict);
             verdict = json_deep_copy(json_object_get(wm, "verdict"));

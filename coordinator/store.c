@@ -442,7 +442,7 @@ static int store_upsert_host(struct store *s, const struct wire_host *host, cons
         " cpu_model = EXCLUDED.cpu_model, cores = EXCLUDED.cores, mem_bytes = EXCLUDED.mem_bytes,"
         " os = EXCLUDED.os, kernel = EXCLUDED.kernel, arch = EXCLUDED.arch,"
         " governor = EXCLUDED.governor, load1 = EXCLUDED.load1, labels = EXCLUDED.labels,"
-        " superseded_by = NULL, last_seen = now() RETURNING id",
+        " superseded_by = NULL, last_seen = now(), offline_since = NULL RETURNING id",
         &p, PGRES_TUPLES_OK, err, errlen);
     p_release(&p);
     if (res == NULL)
@@ -1021,14 +1021,63 @@ static void array_head(struct bbuf *b, uint32_t elem, size_t n)
 }
 
 /* Which value of a measurement array_measure() writes. */
-enum measure_field { M_WALL, M_CPU, M_RSS, M_EXIT, M_SIGNAL, M_TIMEOUT };
+enum measure_field {
+    M_WALL,
+    M_CPU,
+    M_RSS,
+    M_EXIT,
+    M_SIGNAL,
+    M_TIMEOUT,
+    /* contention (schema/010_contention.sql): NULL elements when unknown */
+    M_DELAY,
+    M_CTX_VOL,
+    M_CTX_INVOL,
+    M_STEAL,
+    M_PRESSURE,
+    M_LOAD,
+    M_MHZ,
+};
+
+/* A contention field of m: whether it is known, and its value. */
+static bool measure_opt(const struct wire_measurement *m, enum measure_field f, double *v)
+{
+    switch (f) {
+    case M_DELAY:
+        *v = m->run_delay_s;
+        return m->has_run_delay;
+    case M_CTX_VOL:
+        *v = (double)m->ctx_voluntary;
+        return m->has_ctx;
+    case M_CTX_INVOL:
+        *v = (double)m->ctx_involuntary;
+        return m->has_ctx;
+    case M_STEAL:
+        *v = m->steal_s;
+        return m->has_steal;
+    case M_PRESSURE:
+        *v = m->cpu_pressure_s;
+        return m->has_cpu_pressure;
+    case M_LOAD:
+        *v = m->load1;
+        return m->has_load1;
+    case M_MHZ:
+        *v = m->cpu_mhz;
+        return m->has_cpu_mhz;
+    default:
+        return false;
+    }
+}
 
 /* A field holding one array of r's measurements (one element per repeat). */
 static void field_measure(struct bbuf *b, const struct wire_result *r, enum measure_field f)
 {
-    static const uint32_t elem[] = {OID_FLOAT8, OID_FLOAT8, OID_INT8, OID_INT4, OID_INT4, OID_BOOL};
-    static const uint32_t arr[] = {OID_FLOAT8_ARRAY, OID_FLOAT8_ARRAY, OID_INT8_ARRAY,
-                                   OID_INT4_ARRAY,   OID_INT4_ARRAY,   OID_BOOL_ARRAY};
+    static const uint32_t elem[] = {OID_FLOAT8, OID_FLOAT8, OID_INT8,  OID_INT4, OID_INT4,
+                                    OID_BOOL,   OID_FLOAT8, OID_INT8,  OID_INT8, OID_FLOAT8,
+                                    OID_FLOAT8, OID_FLOAT8, OID_FLOAT8};
+    static const uint32_t arr[] = {
+        OID_FLOAT8_ARRAY, OID_FLOAT8_ARRAY, OID_INT8_ARRAY,  OID_INT4_ARRAY, OID_INT4_ARRAY,
+        OID_BOOL_ARRAY,   OID_FLOAT8_ARRAY, OID_INT8_ARRAY,  OID_INT8_ARRAY, OID_FLOAT8_ARRAY,
+        OID_FLOAT8_ARRAY, OID_FLOAT8_ARRAY, OID_FLOAT8_ARRAY};
     size_t at = field_begin(b, arr[f]);
     array_head(b, elem[f], r->n_runs);
     for (size_t i = 0; i < r->n_runs; i++) {
@@ -1052,6 +1101,16 @@ static void field_measure(struct bbuf *b, const struct wire_result *r, enum meas
         case M_TIMEOUT:
             bb_u32(b, 1), *bb_room(b, 1) = m->timed_out ? 1 : 0;
             break;
+        default: {
+            double v;
+            if (!measure_opt(m, f, &v))
+                bb_u32(b, UINT32_MAX); /* NULL element: not measured */
+            else if (elem[f] == OID_INT8)
+                bb_u32(b, 8), bb_u64(b, (uint64_t)clamp_i64((uint64_t)v));
+            else
+                bb_u32(b, 8), bb_f64(b, v);
+            break;
+        }
         }
     }
     field_end(b, at);
@@ -1079,7 +1138,7 @@ static void field_median(struct bbuf *b, const struct wire_result *r, enum measu
 }
 
 /* Which per-function value field_functions() writes. */
-enum fn_field { F_ID, F_CALLS, F_SELF, F_TOTAL };
+enum fn_field { F_ID, F_CALLS, F_SELF, F_TOTAL, F_SELF_CPU };
 
 static void field_functions(struct bbuf *b, const struct wire_result *r, const int64_t *ids,
                             enum fn_field f)
@@ -1089,8 +1148,14 @@ static void field_functions(struct bbuf *b, const struct wire_result *r, const i
     array_head(b, ints ? OID_INT8 : OID_FLOAT8, r->n_functions);
     for (size_t i = 0; i < r->n_functions; i++) {
         const struct wire_function *fn = &r->functions[i];
+        if (f == F_SELF_CPU && !fn->has_self_cpu_s) {
+            bb_u32(b, UINT32_MAX); /* NULL element: not measured (trace mode) */
+            continue;
+        }
         bb_u32(b, 8);
-        if (f == F_ID)
+        if (f == F_SELF_CPU)
+            bb_f64(b, fn->self_cpu_s);
+        else if (f == F_ID)
             bb_u64(b, (uint64_t)ids[i]);
         else if (f == F_CALLS)
             bb_u64(b, (uint64_t)clamp_i64(fn->calls));
@@ -1160,9 +1225,10 @@ static void field_stacks(struct bbuf *b, const struct wire_result *r)
     free(text);
 }
 
-#define RUN_IN_FIELDS 34
+#define RUN_IN_FIELDS 42
 
-/* Append item i as one run_in record (schema/003_compact_runs.sql, same order). */
+/* Append item i as one run_in record (schema/003_compact_runs.sql, then the fields
+ * schema/010_contention.sql appends; same order). */
 static void run_in_add(struct bbuf *b, const struct store_result_item *item,
                        const struct group_item *g, size_t i, const int64_t *fn_ids)
 {
@@ -1206,6 +1272,9 @@ static void run_in_add(struct bbuf *b, const struct store_result_item *item,
     field_function_runs(b, r, false);
     field_stacks(b, r);
     field_text(b, OID_TEXT, g->state);
+    for (enum measure_field f = M_DELAY; f <= M_MHZ; f++)
+        field_measure(b, r, f);
+    field_functions(b, r, fn_ids, F_SELF_CPU);
     bb_patch_len(b, at);
 }
 
@@ -1381,12 +1450,16 @@ static int group_insert(struct store *s, struct store_result_item *items,
         "  agent, script_sha256, python_version, python_build, python_executable, outcome,"
         "  message, governor, load1, wall_s, cpu_s, peak_rss_bytes, exit_codes, signals,"
         "  timed_out, started_at, wall_median, cpu_median, rss_median, fn_ids, fn_calls,"
-        "  fn_self_s, fn_total_s, fn_self_runs, fn_total_runs, stacks)"
+        "  fn_self_s, fn_total_s, fn_self_runs, fn_total_runs, stacks, run_delay_s,"
+        "  ctx_voluntary, ctx_involuntary, steal_s, cpu_pressure_s, load1_runs, cpu_mhz,"
+        "  fn_self_cpu_s)"
         "  SELECT run_id, job_id, attempt, batch_id, host_id, script_id, agent, script_sha256,"
         "  python_version, python_build, python_executable, outcome, message, governor, load1,"
         "  wall_s, cpu_s, peak_rss_bytes, exit_codes, signals, timed_out,"
         "  started_at::timestamptz, wall_median, cpu_median, rss_median, fn_ids, fn_calls,"
-        "  fn_self_s, fn_total_s, fn_self_runs, fn_total_runs, stacks FROM x"
+        "  fn_self_s, fn_total_s, fn_self_runs, fn_total_runs, stacks, run_delay_s,"
+        "  ctx_voluntary, ctx_involuntary, steal_s, cpu_pressure_s, load1_runs, cpu_mhz,"
+        "  fn_self_cpu_s FROM x"
         "  ON CONFLICT (run_id) DO NOTHING RETURNING run_id),"
         " j AS (UPDATE jobs SET state = x.state, lease_owner = NULL, lease_expires = NULL,"
         "  updated = now() FROM x JOIN r USING (run_id) WHERE jobs.id = x.job_id)"

@@ -80,14 +80,16 @@ int store_register(struct store *s, const struct wire_hello *h, const char *host
                    int64_t *host_id, char *err, size_t errlen);
 
 /*
- * The runs whose samples runs_series_idx covers (schema/007_identity.sql),
- * as SQL over table alias a: a query that repeats it lets the planner read
- * them index-only; the others (over 64 samples a metric, or a very long
- * python_build) are found by runs_series_wide_idx and read from the heap.
+ * The runs whose samples runs_series_idx covers (schema/007_identity.sql, and
+ * with the run delays schema/010_contention.sql), as SQL over table alias a: a
+ * query that repeats it lets the planner read them index-only; the others
+ * (over 48 samples a metric, or a very long python_build) are found by
+ * runs_series_wide_idx and read from the heap.
  */
 #define STORE_RUNS_COVERED(a)                                                                      \
     "(cardinality(" a ".wall_s) + cardinality(" a ".cpu_s) + cardinality(" a                       \
-    ".peak_rss_bytes) <= 192 AND octet_length(" a ".python_build) <= 512)"
+    ".peak_rss_bytes) + coalesce(cardinality(" a ".run_delay_s), 0) <= 192 AND octet_length(" a    \
+    ".python_build) <= 512)"
 
 /* One agent's part of store_claim_jobs(). */
 struct store_claim {

@@ -397,9 +397,9 @@ static void ci_junit_doc(FILE *out, const json_t *doc)
                 fputs("</failure>\n    </testcase>\n", out);
                 free(msg);
             } else if (ci_is(v, "inconclusive")) {
-                const char *hint = ci_str(m, "hint");
-                char *msg =
-                    xasprintf("inconclusive: %s; %s", hint ? hint : "rerun to confirm", text);
+                const char *hint = ci_str(m, "hint"), *reason = ci_str(m, "reason");
+                char *msg = xasprintf("inconclusive: %s%s%s; %s", reason ? reason : "",
+                                      reason ? "; " : "", hint ? hint : "rerun to confirm", text);
                 fputs(">\n      <skipped", out);
                 ci_xml_attr(out, "message", msg);
                 fputs("/>\n    </testcase>\n", out);
@@ -492,10 +492,18 @@ static void ci_md_row(FILE *out, const char *script, const json_t *m)
     fputs(" | ", out);
     ci_report_md_escape(out, p);
     fprintf(out, " | %s", ci_md_glyph(ci_verdict(m)));
-    const char *hint = ci_str(m, "hint");
-    if (hint && !ci_is(ci_verdict(m), "no_change")) {
-        fputs(": ", out);
-        ci_report_md_escape(out, hint);
+    const char *hint = ci_str(m, "hint"), *reason = ci_str(m, "reason");
+    if (!ci_is(ci_verdict(m), "no_change")) {
+        const char *sep = ": ";
+        if (reason) {
+            fputs(sep, out);
+            ci_report_md_escape(out, reason);
+            sep = "; ";
+        }
+        if (hint) {
+            fputs(sep, out);
+            ci_report_md_escape(out, hint);
+        }
     }
     fputs(" |\n", out);
     free(label);

@@ -493,6 +493,22 @@ static int check_result(struct wire_error *err, const struct wire_result *r)
         TRY(check_num(err, f, r->runs[i].wall_s, 0, 1e9));
         snprintf(f, sizeof(f), "result.runs[%zu].cpu_s", i);
         TRY(check_num(err, f, r->runs[i].cpu_s, 0, 1e9));
+        const struct wire_measurement *m = &r->runs[i];
+        const struct {
+            bool has;
+            const char *name;
+            double v, max;
+        } opt[] = {{m->has_run_delay, "run_delay_s", m->run_delay_s, 1e9},
+                   {m->has_steal, "steal_s", m->steal_s, 1e9},
+                   {m->has_cpu_pressure, "cpu_pressure_s", m->cpu_pressure_s, 1e9},
+                   {m->has_load1, "load1", m->load1, 1e6},
+                   {m->has_cpu_mhz, "cpu_mhz", m->cpu_mhz, 1e6}};
+        for (size_t k = 0; k < sizeof(opt) / sizeof(opt[0]); k++) {
+            if (!opt[k].has)
+                continue;
+            snprintf(f, sizeof(f), "result.runs[%zu].%s", i, opt[k].name);
+            TRY(check_num(err, f, opt[k].v, 0, opt[k].max));
+        }
     }
     TRY(check_count(err, "result.functions", r->n_functions, WIRE_MAX_FUNCTIONS));
     for (size_t i = 0; i < r->n_functions; i++) {
@@ -503,6 +519,10 @@ static int check_result(struct wire_error *err, const struct wire_result *r)
         TRY(check_num(err, f, fn->self_s, 0, 1e9));
         snprintf(f, sizeof(f), "result.functions[%zu].total_s", i);
         TRY(check_num(err, f, fn->total_s, 0, 1e9));
+        if (fn->has_self_cpu_s) {
+            snprintf(f, sizeof(f), "result.functions[%zu].self_cpu_s", i);
+            TRY(check_num(err, f, fn->self_cpu_s, 0, 1e9));
+        }
         snprintf(f, sizeof(f), "result.functions[%zu].self_s_runs", i);
         TRY(check_count(err, f, fn->n_self_s_runs, WIRE_MAX_RUNS));
         for (size_t k = 0; k < fn->n_self_s_runs; k++)
@@ -772,6 +792,23 @@ static Pyscope__Result *enc_result(struct arena *a, const struct wire_result *r)
         m->exit_code = r->runs[i].exit_code;
         m->signal = r->runs[i].signal;
         m->timed_out = r->runs[i].timed_out;
+        const struct wire_measurement *w = &r->runs[i];
+        Pyscope__Contention *c = arena_calloc(a, 1, sizeof(*c));
+        pyscope__contention__init(c);
+        c->known = (w->has_run_delay ? PYSCOPE__CONTENTION_KNOWN__KNOWN_RUN_DELAY : 0) |
+                   (w->has_ctx ? PYSCOPE__CONTENTION_KNOWN__KNOWN_CTX : 0) |
+                   (w->has_steal ? PYSCOPE__CONTENTION_KNOWN__KNOWN_STEAL : 0) |
+                   (w->has_cpu_pressure ? PYSCOPE__CONTENTION_KNOWN__KNOWN_CPU_PRESSURE : 0) |
+                   (w->has_load1 ? PYSCOPE__CONTENTION_KNOWN__KNOWN_LOAD1 : 0) |
+                   (w->has_cpu_mhz ? PYSCOPE__CONTENTION_KNOWN__KNOWN_CPU_MHZ : 0);
+        c->run_delay_s = w->run_delay_s;
+        c->ctx_voluntary = w->ctx_voluntary;
+        c->ctx_involuntary = w->ctx_involuntary;
+        c->steal_s = w->steal_s;
+        c->cpu_pressure_s = w->cpu_pressure_s;
+        c->load1 = w->load1;
+        c->cpu_mhz = w->cpu_mhz;
+        m->contention = c->known ? c : NULL;
         p->runs[i] = m;
     }
     p->n_functions = r->n_functions;
@@ -788,6 +825,8 @@ static Pyscope__Result *enc_result(struct arena *a, const struct wire_result *r)
         pf->self_s_runs = (double *)f->self_s_runs;
         pf->n_total_s_runs = f->n_total_s_runs;
         pf->total_s_runs = (double *)f->total_s_runs;
+        pf->self_cpu_known = f->has_self_cpu_s;
+        pf->self_cpu_s = f->has_self_cpu_s ? f->self_cpu_s : 0;
         p->functions[i] = pf;
     }
     p->n_stacks = r->n_stacks;
@@ -1080,6 +1119,24 @@ static int dec_result(struct arena *a, const Pyscope__Result *p, struct wire_res
         runs[i].exit_code = p->runs[i]->exit_code;
         runs[i].signal = p->runs[i]->signal;
         runs[i].timed_out = p->runs[i]->timed_out;
+        const Pyscope__Contention *c = p->runs[i]->contention;
+        uint32_t k = c ? c->known : 0;
+        struct wire_measurement *w = &runs[i];
+        w->has_run_delay = k & PYSCOPE__CONTENTION_KNOWN__KNOWN_RUN_DELAY;
+        w->has_ctx = k & PYSCOPE__CONTENTION_KNOWN__KNOWN_CTX;
+        w->has_steal = k & PYSCOPE__CONTENTION_KNOWN__KNOWN_STEAL;
+        w->has_cpu_pressure = k & PYSCOPE__CONTENTION_KNOWN__KNOWN_CPU_PRESSURE;
+        w->has_load1 = k & PYSCOPE__CONTENTION_KNOWN__KNOWN_LOAD1;
+        w->has_cpu_mhz = k & PYSCOPE__CONTENTION_KNOWN__KNOWN_CPU_MHZ;
+        if (c) {
+            w->run_delay_s = c->run_delay_s;
+            w->ctx_voluntary = c->ctx_voluntary;
+            w->ctx_involuntary = c->ctx_involuntary;
+            w->steal_s = c->steal_s;
+            w->cpu_pressure_s = c->cpu_pressure_s;
+            w->load1 = c->load1;
+            w->cpu_mhz = c->cpu_mhz;
+        }
     }
     r->n_runs = p->n_runs;
     r->runs = runs;
@@ -1094,6 +1151,8 @@ static int dec_result(struct arena *a, const Pyscope__Result *p, struct wire_res
         fns[i].self_s_runs = pf->self_s_runs;
         fns[i].n_total_s_runs = pf->n_total_s_runs;
         fns[i].total_s_runs = pf->total_s_runs;
+        fns[i].has_self_cpu_s = pf->self_cpu_known;
+        fns[i].self_cpu_s = pf->self_cpu_s;
     }
     r->n_functions = p->n_functions;
     r->functions = fns;
