@@ -35,8 +35,11 @@ done
 printf 'import time\ntime.sleep(1.0)\n' >"$T/sleep1.py"
 run_ps sleep1 --interval-ms 1000 sleep1.py
 expect_eq "--interval-ms 1000: exit" 0 "$RC"
-expect_eq "--interval-ms 1000: sleep(1.0) measured under 1.9 s" yes \
-    "$(jget "$T/sleep1.json" '"yes" if d["runs"][0]["wall_s"] < 1.9 else d["runs"][0]["wall_s"]')"
+# Not a threshold on the wall time (a loaded machine stretches it): the time from the
+# script's end (atexit done) to the process's is the interpreter's shutdown, milliseconds;
+# waiting for the sampler's next tick made it up to the whole 1 s interval.
+expect_eq "--interval-ms 1000: the run ends with the script, not at the sampler's next tick" yes \
+    "$(jget "$T/sleep1.json" '(lambda r: "yes" if r["script_span_s"][1] is not None and r["wall_s"] - r["script_span_s"][1] < 0.5 else r)(d["runs"][0])')"
 
 # 3. The timeline is the script's own lifetime: it starts after the interpreter's
 # start-up (at the script's first line) and ends with the script.
