@@ -486,14 +486,15 @@ static int run_prepare_reports(const struct run_args *a, struct run_files *f)
 }
 
 /* Build the runner's argv (new array; the strings are borrowed, except the
- * --output-fd number in *fd_text, which the caller frees). */
+ * --output-fd number in *fd_text, which the caller frees). progress_fd: the
+ * --progress-fd number (run_progress_start), or NULL. */
 static char **run_runner_argv(const char *runner, const struct run_args *a, int out_fd,
-                              char **fd_text)
+                              char **fd_text, const char *progress_fd)
 {
     size_t n_script = 0;
     while (a->script_argv[n_script])
         n_script++;
-    char **argv = xcalloc(n_script + 20, sizeof(*argv));
+    char **argv = xcalloc(n_script + 24, sizeof(*argv));
     size_t i = 0;
     *fd_text = xasprintf("%d", out_fd);
     argv[i++] = (char *)runner;
@@ -512,6 +513,7 @@ static char **run_runner_argv(const char *runner, const struct run_args *a, int 
     RUN_ADD_OPT("--python", a->python);
     RUN_ADD_OPT("--venv", a->venv);
     RUN_ADD_OPT("--output-fd", *fd_text);
+    RUN_ADD_OPT("--progress-fd", progress_fd);
 #undef RUN_ADD_OPT
     if (a->instructions)
         argv[i++] = "--instructions";
@@ -1053,10 +1055,14 @@ static json_t *run_measure(const struct run_args *a, struct run_files *f, int *s
 
     if (!a->quiet && !a->json && isatty(STDERR_FILENO))
         fprintf(stderr, "pyscope: profiling %s ...\n", a->script_argv[0]);
+    const char *progress_fd;
+    struct run_progress *progress =
+        run_progress_start(a->quiet || a->json, a->script_argv[0], &progress_fd);
     char *fd_text;
-    char **rargv = run_runner_argv(runner, a, f->out_fd, &fd_text);
+    char **rargv = run_runner_argv(runner, a, f->out_fd, &fd_text, progress_fd);
     int status = 0;
     int rc = run_spawn_wait(runner, use_path, rargv, a->json, f->out_fd, &status);
+    run_progress_end(&progress);
     free(rargv);
     free(fd_text);
     if (rc < 0) {

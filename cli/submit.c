@@ -17,6 +17,7 @@
 #include "errors.h"
 #include "farm_cmds.h"
 #include "log.h"
+#include "progress.h"
 #include "suite.h"
 #include "xmalloc.h"
 
@@ -33,7 +34,9 @@ void cmd_submit_help(FILE *out)
           "  --repeat N           measured runs of every script (overrides the suite)\n"
           "  --label TEXT         batch label (e.g. \"nightly 2026-11-24\")\n"
           "  --commit REV         the VCS revision measured\n"
-          "  --wait               wait until the batch is done and print a summary\n"
+          "  --wait               wait until the batch is done and print a summary; on a\n"
+          "                       terminal a status line shows the jobs done so far\n"
+          "  -q, --quiet          no status line or \"waiting\" message on stderr\n"
           "  --json               print the coordinator's JSON\n" FARM_OPTIONS_HELP "\n"
           "Exit status: 0 ok, 2 usage or invalid suite, 3 (with --wait) a job did not end ok,\n"
           "4 the coordinator could not be reached or refused the suite.\n",
@@ -93,6 +96,22 @@ static bool submit_batch_done(const json_t *doc)
     return json_is_true(json_object_get(b, "done"));
 }
 
+/* "batch 7: 12/40 jobs done, 2 running, 1 failed" on the status line, from a batch answer. */
+static void submit_progress(struct progress *line, uint64_t batch, const json_t *doc)
+{
+    const json_t *b = json_object_get(doc, "batch");
+    const json_t *j = json_object_get(json_is_object(b) ? b : doc, "jobs");
+    json_int_t total = json_integer_value(json_object_get(j, "total"));
+    json_int_t done = json_integer_value(json_object_get(j, "done"));
+    json_int_t failed = json_integer_value(json_object_get(j, "failed"));
+    json_int_t leased = json_integer_value(json_object_get(j, "leased"));
+    progress_set(line,
+                 "pyscope: batch %llu: %" JSON_INTEGER_FORMAT "/%" JSON_INTEGER_FORMAT
+                 " jobs done, %" JSON_INTEGER_FORMAT " running%s",
+                 (unsigned long long)batch, done + failed, total, leased,
+                 failed ? ", some failed" : "");
+}
+
 /* Jobs (array, borrowed) that failed or whose latest run did not end "ok". */
 static size_t submit_count_bad(const json_t *jobs)
 {
@@ -118,6 +137,7 @@ int cmd_submit(int argc, char **argv)
         {"commit", required_argument, NULL, O_COMMIT},
         {"wait", no_argument, NULL, O_WAIT},
         {"json", no_argument, NULL, O_JSON},
+        {"quiet", no_argument, NULL, 'q'},
         FARM_LONG_OPTIONS,
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
@@ -126,11 +146,14 @@ int cmd_submit(int argc, char **argv)
     struct farm_opts fo;
     farm_opts_init(&fo);
     uint64_t repeat = 0;
-    bool wait = false, json = false;
+    bool wait = false, json = false, quiet = false;
     int c, taken;
     optind = 1;
-    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "hq", opts, NULL)) != -1) {
         switch (c) {
+        case 'q':
+            quiet = true;
+            break;
         case O_HOSTS:
             hosts = optarg;
             break;
@@ -251,21 +274,26 @@ int cmd_submit(int argc, char **argv)
                    jobs == 1 ? "" : "s", s->name);
         goto out;
     }
-    fprintf(stderr, "batch %llu: %u job%s queued (suite %s), waiting...\n",
-            (unsigned long long)batch, jobs, jobs == 1 ? "" : "s", s->name);
+    if (!quiet)
+        fprintf(stderr, "batch %llu: %u job%s queued (suite %s), waiting...\n",
+                (unsigned long long)batch, jobs, jobs == 1 ? "" : "s", s->name);
+    struct progress *line = progress_start(stderr, quiet, 0);
     json_t *doc = NULL;
     for (;;) {
         rc = farm_query(&fo, WIRE_QUERY_BATCH, batch, WIRE_MAX_QUERY_LIMIT, &doc);
         if (rc < 0) {
+            progress_end(&line);
             status = PYSCOPE_EXIT_INTERNAL;
             goto out;
         }
         if (submit_batch_done(doc))
             break;
+        submit_progress(line, batch, doc);
         json_decref(doc);
         doc = NULL;
         sleep(1);
     }
+    progress_end(&line);
     json_t *jobs_doc = NULL;
     rc = farm_query(&fo, WIRE_QUERY_JOBS, batch, WIRE_MAX_QUERY_LIMIT, &jobs_doc);
     if (rc < 0) {

@@ -211,6 +211,9 @@ static json_t *row_new(const json_t *s, const json_t *result, const json_t *m, d
                         json_boolean(is_true(json_object_get(why, "host_changed"))));
     if (has_q)
         json_object_set_new(detail, "q_value", json_real(q));
+    /* which metric decided the series' run, and why (the report says it when not wall time) */
+    if (json_is_object(json_object_get(result, "decision")))
+        json_object_set(detail, "decision", json_object_get(result, "decision"));
     json_object_set_new(row, "detail", detail);
     return row;
 }

@@ -63,23 +63,9 @@ static void analyse_waiting(struct analyst *a)
 static void *analyst_main(void *arg)
 {
     struct analyst *a = arg;
-    pthread_mutex_lock(&a->thr.mu);
-    while (!a->thr.quit) {
-        pthread_mutex_unlock(&a->thr.mu);
+    do
         analyse_waiting(a);
-        struct timespec until;
-        clock_gettime(CLOCK_MONOTONIC, &until);
-        until.tv_sec += a->interval_ms / 1000;
-        until.tv_nsec += (long)(a->interval_ms % 1000) * 1000000L;
-        if (until.tv_nsec >= 1000000000L) {
-            until.tv_sec++;
-            until.tv_nsec -= 1000000000L;
-        }
-        pthread_mutex_lock(&a->thr.mu);
-        while (!a->thr.quit && pthread_cond_timedwait(&a->thr.cv, &a->thr.mu, &until) == 0) {
-        }
-    }
-    pthread_mutex_unlock(&a->thr.mu);
+    while (!worker_sleep(&a->thr, a->interval_ms));
     return NULL;
 }
 

@@ -32,6 +32,9 @@ struct config {
     enum log_level log_level;
     char *curve_keys_dir;        /* the keys folder (docs/security.md); NULL = no CURVE */
     char *curve_secret_key_file; /* the server's secret key (curve.h); NULL = KEYS/coordinator */
+    char *http;                  /* web pages: [ADDR:]PORT (web.h); NULL = none */
+    char *http_token_file;       /* the token those pages need; NULL = none (loopback only) */
+    uint32_t http_threads;       /* request threads of the web pages */
 };
 
 /* Fill c with the defaults (owned strings; config_release()). */

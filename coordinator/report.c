@@ -14,13 +14,19 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "flamediff.h"
 #include "stats.h"
 #include "xmalloc.h"
 
-#define REPORT_DEFAULT_SINCE_S 86400u
-#define REPORT_DEFAULT_LIMIT   100u /* regressions and improvements listed, worst first */
-#define REPORT_MAX_SAMPLES     1000u
-#define REPORT_MAX_PAIRS       200u
+#define REPORT_DEFAULT_SINCE_S     86400u
+#define REPORT_DEFAULT_LIMIT       100u /* regressions and improvements listed, worst first */
+#define REPORT_MAX_SAMPLES         1000u
+#define REPORT_MAX_PAIRS           200u
+#define REPORT_MAX_TRENDS          100u /* flagged series with a sparkline */
+#define REPORT_TREND_POINTS        30u  /* newest runs in a sparkline */
+#define REPORT_MAX_FLAMES          10u  /* regressed series with a flame graph diff */
+#define REPORT_FLAME_BASELINE_RUNS 5u   /* newest baseline runs whose stacks are read */
+#define REPORT_FLAME_NODES         150u /* frames kept in each diff */
 
 static const char BATCHES_SQL[] =
     "SELECT json_build_object('id', b.id, 'suite', b.suite, 'label', b.label,"
@@ -46,8 +52,19 @@ static const char REGRESSIONS_SQL[] =
     " 'candidate_run', g.candidate_run::text, 'why', g.why, 'script_changed', g.script_changed,"
     " 'python_changed', g.python_changed, 'host_changed', g.host_changed, 'state', g.state,"
     " 'confirm_runs', g.confirm_runs, 'note', g.note, 'created', pyscope_ts(g.created),"
-    " 'last_batch_id', g.last_batch_id, 'last_run', g.last_run::text, 'nights', g.nights)::text"
+    " 'last_batch_id', g.last_batch_id, 'last_run', g.last_run::text, 'nights', g.nights,"
+    " 'unit', g.detail->'unit', 'noise_pct', g.detail->'noise_pct',"
+    " 'threshold_pct', g.detail->'threshold_pct', 'hint', g.detail->'hint',"
+    " 'rule', g.detail->'rule', 'reason', g.detail->'reason', 'contention',"
+    " g.detail->'contention', 'decision', g.detail->'decision',"
+    " 'batch_label', b.label, 'batch_commit', b.\"commit\", 'batch_finished', "
+    "pyscope_ts(b.finished),"
+    " 'good_batch_id', gb.id, 'good_batch_label', gb.label, 'good_commit', gb.\"commit\")::text"
     " FROM regressions g JOIN scripts s ON s.id = g.script_id JOIN hosts h ON h.id = g.host_id"
+    " JOIN batches b ON b.id = g.batch_id"
+    /* the batch of the newest baseline run: the last one known good */
+    " LEFT JOIN runs lr ON lr.run_id = g.baseline_runs[cardinality(g.baseline_runs)]"
+    " LEFT JOIN batches gb ON gb.id = lr.batch_id"
     " WHERE (g.batch_id = ANY($1::bigint[]) OR g.last_batch_id = ANY($1::bigint[])) AND g.kind = $2"
     " ORDER BY abs(g.change_pct) DESC, g.id LIMIT $3";
 
@@ -65,6 +82,41 @@ static const char SERIES_SQL[] =
     "   CROSS JOIN LATERAL unnest(r.wall_s) w"
     "   WHERE r.batch_id = ANY($1::bigint[]) AND r.outcome = 'ok') x"
     " GROUP BY x.key, x.hostname, x.python_build ORDER BY x.key, x.hostname, x.python_build";
+
+/*
+ * The newest runs of each flagged series (sparklines) up to batch $3 (the
+ * report's newest, so an old batch's report stays as it was): $1 a json
+ * array of {script, fp, build}; each point [epoch seconds, batch id, wall,
+ * cpu, rss medians], oldest first.
+ */
+static const char TRENDS_SQL[] =
+    "SELECT json_build_object('script', f.script, 'host_fingerprint', f.fp, 'python_build',"
+    " f.build, 'points', coalesce((SELECT json_agg(json_build_array(extract(epoch FROM"
+    " x.stored_at)::bigint, x.batch_id, x.wall_median::real, x.cpu_median::real,"
+    " x.rss_median::real) ORDER BY x.stored_at) FROM (SELECT r.stored_at, r.batch_id,"
+    " r.wall_median, r.cpu_median, r.rss_median FROM runs r WHERE r.script_id = s.id AND"
+    " r.host_id = h.id AND r.python_build = f.build AND r.outcome = 'ok' AND r.batch_id <= $3"
+    " ORDER BY r.stored_at DESC LIMIT $2) x), '[]'))::text"
+    " FROM json_to_recordset($1::json) AS f(script text, fp text, build text)"
+    " JOIN scripts s ON s.key = f.script JOIN hosts h ON h.fingerprint = f.fp";
+
+/*
+ * The stacks behind each regression in $1 (ids): its newest baseline runs
+ * (at most $2) and its candidate runs (the first night's and the latest),
+ * with each run's function keys (stacks index them) and median wall time.
+ */
+static const char FLAME_RUNS_SQL[] =
+    "SELECT json_build_object('regression_id', x.gid, 'candidate', x.cand, 'wall_s',"
+    " r.wall_median, 'stacks', r.stacks, 'functions', (SELECT json_agg(f.key ORDER BY u.i)"
+    " FROM unnest(r.fn_ids) WITH ORDINALITY AS u(id, i) JOIN functions f ON f.id = u.id))::text"
+    " FROM (SELECT g.id AS gid, false AS cand, b.run_id FROM regressions g, unnest(g.baseline_runs"
+    "   [greatest(1, cardinality(g.baseline_runs) - $2::int + 1):]) AS b(run_id)"
+    "   WHERE g.id = ANY($1::bigint[])"
+    " UNION ALL SELECT g.id, true, g.candidate_run FROM regressions g WHERE g.id = "
+    "ANY($1::bigint[])"
+    " UNION ALL SELECT g.id, true, g.last_run FROM regressions g WHERE g.id = ANY($1::bigint[])"
+    "   AND g.last_run <> g.candidate_run) x"
+    " JOIN runs r ON r.run_id = x.run_id WHERE r.stacks IS NOT NULL";
 
 static const char TRIAGE_SQL[] =
     "UPDATE regressions SET state = $2, note = CASE WHEN $3 = '' THEN note ELSE $3 END,"
@@ -205,6 +257,145 @@ static void add_matrix(json_t *doc, const json_t *series)
     json_object_set_new(doc, "hardware", hardware);
 }
 
+/*
+ * The integers of items (borrowed: an array of integers, or of objects whose
+ * member key is one) as a PostgreSQL array literal "{1,2,3}"; new string.
+ */
+static char *id_array_literal(const json_t *items, const char *key)
+{
+    size_t n = json_array_size(items), cap = 4 + n * 24, len = 0;
+    char *ids = xmalloc(cap);
+    ids[len++] = '{';
+    for (size_t i = 0; i < n; i++) {
+        const json_t *v = json_array_get(items, i);
+        if (key)
+            v = json_object_get(v, key);
+        len += (size_t)snprintf(ids + len, cap - len, "%s%" JSON_INTEGER_FORMAT, i ? "," : "",
+                                json_integer_value(v));
+    }
+    snprintf(ids + len, cap - len, "}");
+    return ids;
+}
+
+/* The series key of a regression row g (borrowed): "script\x1fhost fingerprint\x1fbuild"; new. */
+static char *series_key(const json_t *g)
+{
+    return xasprintf("%s\x1f%s\x1f%s", json_string_value(json_object_get(g, "script")),
+                     json_string_value(json_object_get(g, "host_fingerprint")),
+                     json_string_value(json_object_get(g, "python_build")));
+}
+
+/*
+ * The flagged series of regs then imps (borrowed), each once, in order (the
+ * worst first), at most REPORT_MAX_TRENDS: a new json array of {script, fp,
+ * build} for TRENDS_SQL. *lead_ids gets (new array) the id of the first
+ * (worst) regression of each of the first REPORT_MAX_FLAMES regressed series.
+ */
+static json_t *flagged_series(const json_t *regs, const json_t *imps, json_t **lead_ids)
+{
+    json_t *series = json_array(), *seen = json_object();
+    *lead_ids = json_array();
+    const json_t *lists[2] = {regs, imps};
+    for (int l = 0; l < 2; l++) {
+        size_t i;
+        const json_t *g;
+        json_array_foreach(lists[l], i, g)
+        {
+            if (json_array_size(series) >= REPORT_MAX_TRENDS)
+                break;
+            const char *script = json_string_value(json_object_get(g, "script"));
+            const char *fp = json_string_value(json_object_get(g, "host_fingerprint"));
+            const char *build = json_string_value(json_object_get(g, "python_build"));
+            if (!script || !fp || !build)
+                continue;
+            char *key = series_key(g);
+            if (!json_object_get(seen, key)) {
+                json_object_set_new(seen, key, json_true());
+                json_array_append_new(series, json_pack("{s:s, s:s, s:s}", "script", script, "fp",
+                                                        fp, "build", build));
+                if (l == 0 && json_array_size(*lead_ids) < REPORT_MAX_FLAMES)
+                    json_array_append(*lead_ids, json_object_get(g, "id"));
+            }
+            free(key);
+        }
+    }
+    json_decref(seen);
+    return series;
+}
+
+/*
+ * The differential flame graph of each regression in lead_ids (borrowed)
+ * from its runs' stacks (FLAME_RUNS_SQL): a new array of {"regression_id",
+ * ...flame_diff_to_json()}, one per regression with stacks on both sides.
+ */
+static int add_flames(struct store *store, json_t *doc, const json_t *lead_ids, char *err,
+                      size_t errlen)
+{
+    json_t *flames = json_array();
+    json_object_set_new(doc, "flames", flames);
+    size_t n = json_array_size(lead_ids);
+    if (n == 0)
+        return 0;
+    char *ids = id_array_literal(lead_ids, NULL);
+    char per[16];
+    snprintf(per, sizeof(per), "%u", REPORT_FLAME_BASELINE_RUNS);
+    const char *p[2] = {ids, per};
+    json_t *rows = NULL;
+    int rc = store_json_rows(store, FLAME_RUNS_SQL, p, 2, &rows, err, errlen);
+    free(ids);
+    if (rc < 0)
+        return rc;
+    for (size_t k = 0; k < n; k++) {
+        json_int_t id = json_integer_value(json_array_get(lead_ids, k));
+        struct flame_diff *fd = flame_diff_new();
+        size_t i;
+        const json_t *r;
+        json_array_foreach(rows, i, r)
+        {
+            if (json_integer_value(json_object_get(r, "regression_id")) != id)
+                continue;
+            const json_t *w = json_object_get(r, "wall_s");
+            flame_diff_add_run(
+                fd, json_is_true(json_object_get(r, "candidate")) ? FLAME_CAND : FLAME_BASE,
+                json_object_get(r, "stacks"), json_object_get(r, "functions"),
+                json_is_number(w) ? json_number_value(w) : 0);
+        }
+        if (flame_diff_runs(fd, FLAME_BASE) && flame_diff_runs(fd, FLAME_CAND)) {
+            flame_diff_prune(fd, FLAME_DIFF_MIN_SHARE, REPORT_FLAME_NODES);
+            json_t *f = flame_diff_to_json(fd);
+            json_object_set_new(f, "regression_id", json_integer(id));
+            json_array_append_new(flames, f);
+        }
+        flame_diff_destroy(&fd);
+    }
+    json_decref(rows);
+    return 0;
+}
+
+/* Sparkline data of the flagged series (TRENDS_SQL) as doc's "trends". */
+static int add_trends(struct store *store, json_t *doc, const json_t *series, char *err,
+                      size_t errlen)
+{
+    if (json_array_size(series) == 0) {
+        json_object_set_new(doc, "trends", json_array());
+        return 0;
+    }
+    char *arg = json_dumps(series, JSON_COMPACT);
+    char points[16], newest[32];
+    snprintf(points, sizeof(points), "%u", REPORT_TREND_POINTS);
+    snprintf(newest, sizeof(newest), "%" JSON_INTEGER_FORMAT,
+             json_integer_value(
+                 json_object_get(json_array_get(json_object_get(doc, "batches"), 0), "id")));
+    const char *p[3] = {arg, points, newest};
+    json_t *rows = NULL;
+    int rc = store_json_rows(store, TRENDS_SQL, p, 3, &rows, err, errlen);
+    free(arg);
+    if (rc < 0)
+        return rc;
+    json_object_set_new(doc, "trends", rows);
+    return 0;
+}
+
 int report_build(struct store *store, const struct wire_query *q, json_t **out, char *err,
                  size_t errlen)
 {
@@ -220,15 +411,7 @@ int report_build(struct store *store, const struct wire_query *q, json_t **out, 
     int rc = store_json_rows(store, BATCHES_SQL, p1, 3, &batches, err, errlen);
     if (rc < 0)
         return rc;
-    /* "{1,2,3}" */
-    size_t nb = json_array_size(batches), cap = 4 + nb * 24, len = 0;
-    char *ids = xmalloc(cap);
-    ids[len++] = '{';
-    for (size_t i = 0; i < nb; i++)
-        len +=
-            (size_t)snprintf(ids + len, cap - len, "%s%" JSON_INTEGER_FORMAT, i ? "," : "",
-                             json_integer_value(json_object_get(json_array_get(batches, i), "id")));
-    snprintf(ids + len, cap - len, "}");
+    char *ids = id_array_literal(batches, "id");
     const char *p2[3] = {ids, "regression", limit};
     rc = store_json_rows(store, REGRESSIONS_SQL, p2, 3, &regs, err, errlen);
     if (rc >= 0) {
@@ -273,6 +456,17 @@ int report_build(struct store *store, const struct wire_query *q, json_t **out, 
     json_decref(n_imps);
     add_matrix(doc, series);
     json_decref(series);
+    json_t *lead_ids = NULL;
+    json_t *flagged = flagged_series(regs, imps, &lead_ids);
+    rc = add_trends(store, doc, flagged, err, errlen);
+    if (rc >= 0)
+        rc = add_flames(store, doc, lead_ids, err, errlen);
+    json_decref(flagged);
+    json_decref(lead_ids);
+    if (rc < 0) {
+        json_decref(doc);
+        return rc;
+    }
     *out = doc;
     return 0;
 }

@@ -251,9 +251,9 @@ static void store_rollback(struct store *s)
     PQclear(res);
 }
 
-struct store *store_open(const char *conninfo, char *err, size_t errlen)
+/* The store of conn (steals it), or NULL with err when it did not connect. */
+static struct store *store_of_conn(PGconn *conn, char *err, size_t errlen)
 {
-    PGconn *conn = PQconnectdb(conninfo ? conninfo : "");
     if (conn == NULL) {
         set_err(err, errlen, "could not allocate a database connection");
         return NULL;
@@ -269,6 +269,24 @@ struct store *store_open(const char *conninfo, char *err, size_t errlen)
     struct store *s = xcalloc(1, sizeof(*s));
     s->conn = conn;
     return s;
+}
+
+struct store *store_open(const char *conninfo, char *err, size_t errlen)
+{
+    return store_of_conn(PQconnectdb(conninfo ? conninfo : ""), err, errlen);
+}
+
+struct store *store_open_readonly(const char *conninfo, uint32_t statement_timeout_ms, char *err,
+                                  size_t errlen)
+{
+    /* conninfo expanded as dbname, then options: the session settings survive PQreset */
+    char options[128];
+    snprintf(options, sizeof(options),
+             "-c default_transaction_read_only=on -c statement_timeout=%" PRIu32,
+             statement_timeout_ms);
+    const char *const keys[] = {"dbname", "options", "application_name", NULL};
+    const char *const values[] = {conninfo ? conninfo : "", options, "pyscope-web", NULL};
+    return store_of_conn(PQconnectdbParams(keys, values, 1), err, errlen);
 }
 
 void store_close(struct store **s)

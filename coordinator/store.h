@@ -54,6 +54,14 @@ typedef void (*store_job_fn)(const struct wire_job *job, void *arg);
  * variables). Returns a new store (caller owns; store_close()) or NULL with err.
  */
 struct store *store_open(const char *conninfo, char *err, size_t errlen);
+/*
+ * store_open() for reading only: every transaction of the session is read
+ * only (default_transaction_read_only) and a statement is cancelled after
+ * statement_timeout_ms, also after a reconnect. Such settings in conninfo's
+ * own "options" are replaced.
+ */
+struct store *store_open_readonly(const char *conninfo, uint32_t statement_timeout_ms, char *err,
+                                  size_t errlen);
 /* Close and free; NULL-safe; sets *s to NULL. */
 void store_close(struct store **s);
 

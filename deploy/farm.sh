@@ -2,7 +2,7 @@
 # farm.sh - the whole PyScope farm on one machine, for trying it out.
 #
 #   deploy/farm.sh [--once | --detach] [--nights N] [--dir DIR] [--port PORT]
-#                  [--suite FILE] [--workspace DIR] [--no-curve]
+#                  [--suite FILE] [--workspace DIR] [--no-curve] [--http PORT]
 #                  [--slowdown-night K --slowdown PCT [--slow-host a|b]]
 #   deploy/farm.sh stop [--dir DIR]
 #
@@ -16,7 +16,9 @@
 # --workspace, default the checkout) N times with --nights, waits for every batch,
 # and prints the stored runs with psql. Last, it waits for the coordinator's
 # analysis (and its confirmation runs) and renders the team report
-# (pyscope report --since 1d) into DIR/report.html, whose path it prints.
+# (pyscope report --since 1d) into DIR/report.html, whose path it prints. The
+# coordinator also serves the reports as web pages on 127.0.0.1 (--http PORT;
+# default any free port): the address is in its log and in the summary.
 #
 # --slowdown-night K --slowdown PCT: from night K on, the agent of host
 # --slow-host (default b) runs its jobs with PYSCOPE_EXAMPLE_SLOWDOWN=PCT
@@ -52,6 +54,7 @@ curve=1
 slow_night=0
 slowdown=""
 slow_host=b
+http=0
 while [ $# -gt 0 ]; do
     case $1 in
     stop) cmd=stop ;;
@@ -67,6 +70,7 @@ while [ $# -gt 0 ]; do
     --slowdown-night) slow_night=$2; shift ;;
     --slowdown) slowdown=$2; shift ;;
     --slow-host) slow_host=${2#farm-}; shift ;;
+    --http) http=$2; shift ;;
     -h | --help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
     *) echo "farm.sh: unknown argument \"$1\" (try --help)" >&2; exit 2 ;;
     esac
@@ -262,7 +266,7 @@ unshare -u true 2>/dev/null && uts=1
 # ---- keys ----------------------------------------------------------------------
 keygen=$cli
 coord_conf=$dir/coordinator.conf
-echo "[coordinator]" >"$coord_conf"
+printf '[coordinator]\nhttp = 127.0.0.1:%s\n' "$http" >"$coord_conf"
 if [ $curve = 1 ]; then
     keys=$dir/keys
     client=$dir/client-keys
@@ -292,6 +296,8 @@ for _ in $(seq 1 100); do
 done
 grep -q "listening on" "$dir/coordinator.log" ||
     { tail "$dir/coordinator.log" >&2; echo "farm.sh: the coordinator did not start" >&2; exit 1; }
+web=$(grep -o 'web pages on http://[^ ]*' "$dir/coordinator.log" | grep -o 'http://.*' || true)
+say "the coordinator's web pages (the team report, batches, series, hosts): $web"
 
 # The slow host's runner: pyscope-run with PYSCOPE_EXAMPLE_SLOWDOWN from
 # $dir/slow-runner/slowdown once that file is written (night --slowdown-night).
@@ -376,6 +382,7 @@ cat >&2 <<EOF
 == farm: the results are in PostgreSQL (tables runs, run_functions, run_stacks, jobs, hosts):
      source $dir/env && psql            # then e.g. SELECT * FROM runs;
      source $dir/env && $cli jobs       # the queue; also: hosts, status BATCH
+   web pages: $web   (the team report of the newest night, /batches, /hosts)
    logs: $dir/*.log
 EOF
 

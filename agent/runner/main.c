@@ -34,6 +34,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <time.h>
@@ -66,6 +67,7 @@ struct options {
     const char *root;
     const char *output;
     int output_fd;     /* --output-fd: an open descriptor instead of a file (-1: none) */
+    int progress_fd;   /* --progress-fd: a socket for "measured I N" lines (-1: none) */
     bool instructions; /* --instructions: also count instructions under cachegrind */
     const char *script;
     int argc;
@@ -77,8 +79,9 @@ struct child_arg {
     const struct pyselect *py;
     const struct options *o;
     const char *shim_dir;
-    int region_id; /* the profile region's System V id; -1: a warmup run, plain python */
-    int output_fd; /* closed in the child: the script never gets the document's descriptor */
+    int region_id;   /* the profile region's System V id; -1: a warmup run, plain python */
+    int output_fd;   /* closed in the child: the script never gets the document's descriptor */
+    int progress_fd; /* closed in the child too */
 };
 
 static void usage(FILE *out)
@@ -107,6 +110,9 @@ static void usage(FILE *out)
                  "  --output FILE         where to write the JSON (default: standard output)\n"
                  "  --output-fd N         write the JSON to open descriptor N instead (the\n"
                  "                        agent's way: the script cannot reach that file)\n"
+                 "  --progress-fd N       send \"measured I N\" (warmup, instructions) lines\n"
+                 "                        to descriptor N as each run starts (pyscope's\n"
+                 "                        status line on a terminal)\n"
                  "  -h, --help            show this help;  --version  show the version\n"
                  "\n"
                  "Exit status: 0 ok, 3 the script failed, 124 timed out, 2 usage, 4 internal.\n");
@@ -148,6 +154,7 @@ static int parse_options(int argc, char **argv, struct options *o)
         OPT_ROOT,
         OPT_OUTPUT,
         OPT_OUTPUT_FD,
+        OPT_PROGRESS_FD,
         OPT_INSTRUCTIONS,
         OPT_VERSION
     };
@@ -162,12 +169,14 @@ static int parse_options(int argc, char **argv, struct options *o)
         {"root", required_argument, NULL, OPT_ROOT},
         {"output", required_argument, NULL, OPT_OUTPUT},
         {"output-fd", required_argument, NULL, OPT_OUTPUT_FD},
+        {"progress-fd", required_argument, NULL, OPT_PROGRESS_FD},
         {"instructions", no_argument, NULL, OPT_INSTRUCTIONS},
         {"help", no_argument, NULL, 'h'},
         {"version", no_argument, NULL, OPT_VERSION},
         {NULL, 0, NULL, 0},
     };
-    *o = (struct options){.mode = 1, .repeat = 1, .interval_s = 0.004, .output_fd = -1};
+    *o = (struct options){
+        .mode = 1, .repeat = 1, .interval_s = 0.004, .output_fd = -1, .progress_fd = -1};
     long fd;
     int c;
     double ms;
@@ -227,6 +236,17 @@ static int parse_options(int argc, char **argv, struct options *o)
                 return -PYSCOPE_EUSAGE;
             }
             o->output_fd = (int)fd;
+            break;
+        case OPT_PROGRESS_FD:
+            if (!parse_long(optarg, 3, 1023, &fd) || fcntl((int)fd, F_GETFD) < 0) {
+                log_error("--progress-fd takes an open descriptor number from 3 to 1023, not "
+                          "\"%s\"",
+                          optarg);
+                return -PYSCOPE_EUSAGE;
+            }
+            o->progress_fd = (int)fd;
+            /* programs the script starts (and valgrind) never get it */
+            fcntl(o->progress_fd, F_SETFD, FD_CLOEXEC);
             break;
         case OPT_INSTRUCTIONS:
             o->instructions = true;
@@ -310,6 +330,8 @@ static void child_main(void *p)
     struct child_arg *a = p;
     if (a->output_fd >= 0)
         close(a->output_fd);
+    if (a->progress_fd >= 0)
+        close(a->progress_fd);
     if (a->region_id >= 0) {
         const char *orig = getenv("PYTHONPATH");
         char *path = orig && *orig ? xasprintf("%s:%s", a->shim_dir, orig) : xstrdup(a->shim_dir);
@@ -332,6 +354,24 @@ static void child_main(void *p)
     execv(a->py->path, argv);
     fprintf(stderr, "pyscope-run: could not run \"%s\": %s\n", a->py->path, strerror(errno));
     _exit(4);
+}
+
+/*
+ * Tell --progress-fd's reader (pyscope, which draws a status line) that a run
+ * starts: "KIND I N\n" (KIND warmup, measured or instructions; I of N). One
+ * send, never a signal: a reader gone away is no error.
+ */
+static void progress_note(int fd, const char *kind, long i, long n)
+{
+    if (fd < 0)
+        return;
+    char line[64];
+    int len = snprintf(line, sizeof(line), "%s %ld %ld\n", kind, i, n);
+    if (len > 0 && send(fd, line, (size_t)len, MSG_NOSIGNAL | MSG_DONTWAIT) < 0 &&
+        errno == ENOTSOCK) {
+        ssize_t w = write(fd, line, (size_t)len); /* a pipe (SIGPIPE is the caller's) */
+        (void)w;
+    }
 }
 
 /* v when known, else null (contention.h: unreadable sources are never 0). */
@@ -480,6 +520,7 @@ static int instr_measure(const struct options *o, struct instr *in)
     double limit = o->timeout_s > 0 ? o->timeout_s * CACHEGRIND_TIMEOUT_FACTOR : 0;
     for (long i = 0; i < o->repeat; i++) {
         struct run_measure m;
+        progress_note(o->progress_fd, "instructions", i + 1, o->repeat);
         int rc = supervise_run(cachegrind_child_main, &in->run, limit, false, &m);
         if (rc == -EINTR) /* interrupted: the counts so far stand */
             return 0;
@@ -828,12 +869,15 @@ int main(int argc, char **argv)
             .shim_dir = shim_dir,
             .region_id = is_warmup ? -1 : region_id,
             .output_fd = o.output_fd,
+            .progress_fd = o.progress_fd,
         };
         struct sampler *sampler = NULL;
         if (!is_warmup && o.mode == 1 && !(sampler = sampler_start(region, o.interval_s)))
             snprintf(region->error, sizeof(region->error), "could not start the sampler: %s",
                      strerror(errno));
         struct run_measure m;
+        progress_note(o.progress_fd, is_warmup ? "warmup" : "measured",
+                      is_warmup ? i + 1 : i - o.warmup + 1, is_warmup ? o.warmup : o.repeat);
         rc = supervise_run(child_main, &ca, o.timeout_s, !is_warmup, &m);
         sampler_stop(&sampler);
         if (rc == -EINTR) { /* a signal came between two runs: stop here */

@@ -1,7 +1,7 @@
 -- team_runs.sql - store one ok run for each row of the temp table seed (job_id,
 -- batch_id, script_id, host_id, run_id, at, wall): cpu 98% of wall, constant
 -- memory, the hotspots slow() (wall - 0.4 s) and fast() (0.4 s) for script 1
--- (in the runs row, schema/003_compact_runs.sql); then the jobs are done and
+-- (in the runs row, schema/003_compact_runs.sql) and their stacks; then the jobs are done and
 -- their batches finished (included by team_seed.sql and team_confirm.sql).
 INSERT INTO runs (run_id, job_id, attempt, batch_id, host_id, script_id, agent, script_sha256,
                   python_version, python_build, python_executable, outcome, message, governor,
@@ -33,6 +33,14 @@ UPDATE runs r SET
     fn_total_s = ARRAY(SELECT (SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY v)
                                FROM unnest(pyscope_row(r.fn_total_runs, k)) v)
                        FROM generate_series(1, 2) k ORDER BY k)
+WHERE r.run_id IN (SELECT run_id FROM seed) AND cardinality(r.fn_ids) = 2;
+-- the collapsed stacks (frames index fn_ids), 4 ms samples: main() calling slow() and fast()
+UPDATE runs r SET
+    stacks = json_build_array(
+        json_build_object('thread', 'MainThread', 'frames', json_build_array(0),
+                          'samples', round(250 * (r.wall_median - 0.4) * cardinality(r.wall_s))),
+        json_build_object('thread', 'MainThread', 'frames', json_build_array(1),
+                          'samples', round(250 * 0.4 * cardinality(r.wall_s))))
 WHERE r.run_id IN (SELECT run_id FROM seed) AND cardinality(r.fn_ids) = 2;
 
 UPDATE jobs SET state = 'done' WHERE id IN (SELECT job_id FROM seed);

@@ -65,8 +65,16 @@ html=$(cat "$T/report.html")
 expect_match "html: hostile script name escaped" '&lt;script&gt;alert\(1\)&lt;/script&gt;' "$html"
 expect_nomatch "html: no script element" '<script' "$html"
 expect_nomatch "html: no URL" 'https?://' "$html"
-expect_match "html: why names slow()" 'class="why">examples/a.py:slow:3 \+0\.[23][0-9]*s' "$html"
+expect_match "html: one line for the series, lead wall time, why slow()" \
+    '<li class="change regression" data-script="examples/a.py" data-host="host-b" data-metric="wall_s" data-state="confirmed" data-batch="6" data-why="examples/a.py:slow:3">' "$html"
+expect_eq "html: one line per series, not per metric" 1 "$(grep -c '<li class="change regression' "$T/report.html")"
+expect_match "html: the sentence" 'is <b class="bad">(2[5-9]|3[0-5])% slower</b> on <span class="name host"[^>]*>host-b</span> since night 6' "$html"
+expect_match "html: why in the sentence" 'title="examples/a.py:slow:3">slow</code> explains (9[0-9]|1[0-9][0-9])%' "$html"
 expect_match "html: state shown" 'class="state">confirmed \(2 runs\)<' "$html"
+expect_match "html: sparkline with the change marked" '<svg class="spark"[^>]*><title>wall time of the newest 7 runs[^<]*change starts at night 6</title><line class="cp"' "$html"
+expect_match "html: flame graph diff of the series" '<figure class="fdiff" id="fdiff-1">' "$html"
+expect_match "html: why the wall time's verdict, with its rule (the analysis' own reason)" \
+    '<li>Wall time: <span class="v-reason" data-rule="(significant|beyond_noise)">slower beyond the 5% threshold[^<]*<span class="note">\(rule <code>(significant|beyond_noise)</code>\)' "$html"
 # In headless Chromium (when installed): no console error, nothing refused by
 # the CSP, the hostile name is text, not an element; a screenshot for people.
 if command -v chromium >/dev/null 2>&1; then
@@ -105,7 +113,9 @@ for id in $(pg_sql "SELECT id FROM regressions WHERE batch_id = 6 ORDER BY id");
 done
 capture "$CLI" report --batch 6 --out "$T/report2.html"
 html=$(cat "$T/report2.html")
-expect_match "html: triage state and escaped note" 'expected</span><br><span class="muted">new algorithm, slower &lt;b&gt;on purpose' "$html"
+expect_match "html: triage state" 'data-state="expected"' "$html"
+expect_match "html: triaged lines shown as closed" '<li class="change regression closed"' "$html"
+expect_match "html: escaped note" '<p class="note-text">Note: new algorithm, slower &lt;b&gt;on purpose' "$html"
 
 # Triaged 'expected': the slow (confirmation) run starts the series' new
 # baseline, so a seventh night at the new speed is no regression.

@@ -40,30 +40,21 @@ expect_eq "farm.sh prints the report path last" "$T/farm/report.html" "$report"
 expect_match "slowdown announced" "night 6: farm-b runs with PYSCOPE_EXAMPLE_SLOWDOWN=200" "$(cat "$T/err")"
 [ -s "$report" ] || { fail "report written" "no $report"; finish; exit 1; }
 
-# The regressions table, row by row: "script|host|metric|state|why".
+# The regressed series, one line each: "script|host|metric|state|why|batch" (the
+# data attributes of lib/html_team.c's lines).
 rows=$(/usr/bin/python3.11 - "$report" <<'PY'
 import html.parser, sys
 class P(html.parser.HTMLParser):
     def __init__(self):
         super().__init__()
-        self.table = None; self.rows = []; self.row = None; self.cell = None
+        self.rows = []
     def handle_starttag(self, tag, attrs):
         a = dict(attrs)
-        if tag == "table": self.table = a.get("id")
-        elif tag == "tr" and self.table == "regressions": self.row = []
-        elif tag == "td" and self.row is not None: self.cell = []
-        elif tag == "br" and self.cell is not None: self.cell.append(" ")
-    def handle_endtag(self, tag):
-        if tag == "td" and self.cell is not None:
-            self.row.append("".join(self.cell).strip()); self.cell = None
-        elif tag == "tr" and self.row:
-            self.rows.append(self.row); self.row = None
-        elif tag == "table": self.table = None
-    def handle_data(self, d):
-        if self.cell is not None: self.cell.append(d)
+        if tag == "li" and "change regression" in (a.get("class") or ""):
+            self.rows.append([a.get("data-" + k, "") for k in ("script", "host", "metric", "state", "why", "batch")])
 p = P(); p.feed(open(sys.argv[1]).read())
 for r in p.rows:
-    print("|".join([r[1], r[2].split()[0], r[3].split()[0], r[10], r[9], r[11]]))
+    print("|".join(r))
 PY
 )
 echo "$rows" | sed "s/^/# /"
@@ -76,8 +67,10 @@ expect_match "the regression is found (wall or CPU time, host b)" \
     "^ex/slow_script.py\|farm-b\|(wall_s|cpu_s)\|" "$rows"
 expect_nomatch "nothing on host a" "\|farm-a\|" "$rows"
 expect_eq "only night 6 flagged" "6" "$(echo "$rows" | awk -F'|' '{print $6}' | sort -u | tr -d '\n')"
-expect_match "confirmed by its re-run" "(wall_s|cpu_s)\|confirmed \(2 runs\)" "$rows"
+expect_match "confirmed by its re-run" "(wall_s|cpu_s)\|confirmed\|" "$rows"
 expect_match "why names slow()" "(wall_s|cpu_s)\|[^|]*\|ex/slow_script.py:slow:" "$rows"
+expect_match "confirmed by 2 runs, said in the sentence" 'class="state">confirmed \(2 runs\)' "$(cat "$report")"
+expect_match "the series' flame graph diff" '<figure class="fdiff" id="fdiff-1">' "$(cat "$report")"
 
 if command -v chromium >/dev/null 2>&1; then
     chrome() {
