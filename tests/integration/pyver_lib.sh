@@ -220,17 +220,19 @@ import time
 
 
 def burn(seconds):
-    end = time.process_time() + seconds
+    # the thread's own CPU time: each thread runs long enough to be sampled even when a
+    # busy machine gives this process (and the sampler) a small share of a CPU
+    end = time.thread_time() + seconds
     n = 0
-    while time.process_time() < end:
+    while time.thread_time() < end:
         n += 1
     return n
 
 
-threads = [threading.Thread(target=burn, args=(0.15,), name="cruncher-%d" % k) for k in range(2)]
+threads = [threading.Thread(target=burn, args=(0.3,), name="cruncher-%d" % k) for k in range(2)]
 for t in threads:
     t.start()
-burn(0.15)
+burn(0.3)
 for t in threads:
     t.join()
 PYEOF
