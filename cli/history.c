@@ -40,6 +40,7 @@
 #include "log.h"
 #include "pathnorm.h"
 #include "regress.h"
+#include "revision.h"
 #include "stats.h"
 #include "util.h"
 #include "xmalloc.h"
@@ -58,6 +59,7 @@ enum {
     HIST_OPT_BUILD,
     HIST_OPT_LIMIT,
     HIST_OPT_METRIC,
+    HIST_OPT_ORDER,
 };
 
 static const struct option history_long_options[] = {
@@ -72,6 +74,7 @@ static const struct option history_long_options[] = {
     {"python-build", required_argument, NULL, HIST_OPT_BUILD},
     {"limit", required_argument, NULL, HIST_OPT_LIMIT},
     {"metric", required_argument, NULL, HIST_OPT_METRIC},
+    {"order", required_argument, NULL, HIST_OPT_ORDER},
     FARM_LONG_OPTIONS,
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0},
@@ -89,6 +92,7 @@ struct hist_args {
     const char *python_build; /* --python-build: the series' build (default: the newest's) */
     uint64_t limit;           /* --limit: newest runs (default HISTORY_CLI_MAX_RUNS) */
     const char *metric;       /* --metric: wall_s (default), cpu_s or instructions */
+    bool by_commit;           /* --order commit: runs in their commits' order in history */
     struct farm_opts farm;    /* --coordinator ... */
 };
 
@@ -120,7 +124,12 @@ void cli_history_help(FILE *out)
           "\n"
           "The farm: with --coordinator URL or $PYSCOPE_COORDINATOR (and neither --local\n"
           "nor --reports-dir), the runs of SCRIPT on --host H come from the coordinator,\n"
-          "with the regressions its nightly analysis stored on them.\n"
+          "with the regressions its nightly analysis stored on them, each with its range\n"
+          "of commits (last good, first bad, how many between) when the runs ran commits.\n"
+          "  --order time|commit     the farm's runs in the order they ran (default), or in\n"
+          "                          their commits' order in history (generation number,\n"
+          "                          then time): each run is then judged against the runs\n"
+          "                          of earlier commits\n"
           "  --local                 read the local reports even when $PYSCOPE_COORDINATOR\n"
           "                          is set\n" FARM_OPTIONS_HELP "\n"
           "Exit status: 0 ok (also when there are no runs yet), 2 usage error (bad\n"
@@ -175,6 +184,14 @@ static int hist_parse_args(int argc, char **argv, struct hist_args *a)
                                        "cpu_s or instructions)",
                                        optarg);
             a->metric = optarg;
+            break;
+        case HIST_OPT_ORDER:
+            if (strcmp(optarg, "time") != 0 && strcmp(optarg, "commit") != 0)
+                return cli_usage_error("history",
+                                       "invalid value for --order: \"%s\" (expected time or "
+                                       "commit)",
+                                       optarg);
+            a->by_commit = strcmp(optarg, "commit") == 0;
             break;
         case HIST_OPT_JSON:
             a->json = true;
@@ -493,13 +510,19 @@ static void hist_print(const json_t *doc, bool color)
         puts("No runs yet.");
         return;
     }
-    printf("\n%-3s %-19s  %-8s  %11s  %8s  %4s  %s\n", "", "Date (UTC)", "Run id",
+    size_t i;
+    const json_t *r;
+    bool commits = false;
+    json_array_foreach(runs, i, r) commits =
+        commits || json_is_object(json_object_get(r, "commit"));
+    if (hist_same(hist_get(doc, NULL, "order"), "commit"))
+        puts("In the order of their commits in history (then of time).");
+    printf("\n%-3s %-19s  %-8s  %s%11s  %8s  %4s  %s\n", "", "Date (UTC)", "Run id",
+           commits ? "Commit        " : "",
            instr                          ? "Median instr"
            : strcmp(metric, "cpu_s") == 0 ? "Median CPU"
                                           : "Median wall",
            "Spread", "n", "Verdict vs its baseline");
-    size_t i;
-    const json_t *r;
     json_array_foreach(runs, i, r)
     {
         const char *created = hist_get(r, NULL, "created");
@@ -525,6 +548,8 @@ static void hist_print(const json_t *doc, bool color)
         snprintf(spread, sizeof(spread), "\xc2\xb1%.1f%%", med > 0 ? 50 * (q3 - q1) / med : 0.0);
         printf("%-3s %-19s  %-8.8s  ", cp ? "\xe2\x97\x86" : "", date,
                hist_get(r, NULL, "id") ?: "?");
+        if (commits)
+            printf("%-12.12s  ", hist_get(json_object_get(r, "commit"), NULL, "hash") ?: "-");
         hist_print_value(metric, med, 9);
         printf("  %9s  %4" JSON_INTEGER_FORMAT "  %s%s", spread,
                json_integer_value(json_object_get(r, "n")), color ? col : "", v ? v : "?");
@@ -578,6 +603,7 @@ static void hist_print(const json_t *doc, bool color)
                    json_number_value(json_object_get(g, "ci_high_pct")));
         printf(", run %.8s, %s\n", hist_get(g, NULL, "candidate_run") ?: "?",
                hist_get(g, NULL, "state") ?: "?");
+        revision_print_range(stdout, json_object_get(g, "range"), "    ");
     }
     const json_t *others = json_object_get(doc, "other_series");
     const json_t *o;
@@ -633,6 +659,17 @@ static json_t *hist_stored_of(const json_t *stored, const char *id)
     return out;
 }
 
+/* qsort: runs by their commit's generation (runs without one first), then by time. */
+static int hist_by_commit(const void *pa, const void *pb)
+{
+    const json_t *a = *(const json_t *const *)pa, *b = *(const json_t *const *)pb;
+    json_int_t ga = json_integer_value(json_object_get(json_object_get(a, "commit"), "generation"));
+    json_int_t gb = json_integer_value(json_object_get(json_object_get(b, "commit"), "generation"));
+    if (ga != gb)
+        return ga < gb ? -1 : 1;
+    return strcmp(hist_get(a, NULL, "created") ?: "", hist_get(b, NULL, "created") ?: "");
+}
+
 /*
  * The history of key on the farm: ask the coordinator for the series and
  * build the same document as local history. Returns 0 with *out (new), or an
@@ -675,19 +712,23 @@ static int hist_farm(struct hist_args *a, const char *key, const struct regress_
     const json_t **docs = xcalloc(n + 1, sizeof(*docs));
     for (size_t i = 0; i < n; i++)
         docs[i] = json_array_get(runs, i);
+    if (a->by_commit)
+        qsort(docs, n, sizeof(*docs), hist_by_commit);
     const json_t *host = json_object_get(series, "host");
     json_t *doc =
         hist_build(hist_get(host, NULL, "fingerprint"), NULL, key, docs, NULL, n, opt, a->metric);
-    free(docs);
     const json_t *stored = json_object_get(series, "regressions");
     size_t i;
     json_t *r;
     json_array_foreach(json_object_get(doc, "runs"), i, r)
     {
-        json_object_set(r, "batch_id", json_object_get(json_array_get(runs, i), "batch_id"));
+        json_object_set(r, "batch_id", json_object_get(docs[i], "batch_id"));
+        json_object_set(r, "commit", json_object_get(docs[i], "commit"));
         json_object_set_new(r, "stored_regressions",
                             hist_stored_of(stored, hist_get(r, NULL, "id")));
     }
+    free(docs);
+    json_object_set_new(doc, "order", json_string(a->by_commit ? "commit" : "time"));
     json_object_set_new(doc, "source", json_string("farm"));
     json_object_set_new(doc, "coordinator", json_string(a->farm.url));
     json_object_set_new(doc, "host", json_deep_copy(host));

@@ -173,3 +173,60 @@ const struct gitrev_commit *revision_find(const struct revision_commits *c, cons
             return &c->list.v[i];
     return NULL;
 }
+
+/* s (untrusted) with control characters shown as \xNN, at most max bytes of it. */
+static void print_text(FILE *out, const char *s, size_t max)
+{
+    for (size_t i = 0; s[i] && i < max; i++) {
+        unsigned char ch = (unsigned char)s[i];
+        if (ch < 0x20 || ch == 0x7f)
+            fprintf(out, "\\x%02x", ch);
+        else
+            fputc(ch, out);
+    }
+}
+
+/* One end of a range: "abc123def456 \"subject\" (author, date)". */
+static void print_commit(FILE *out, const json_t *c)
+{
+    const char *hash = json_string_value(json_object_get(c, "hash"));
+    const char *subject = json_string_value(json_object_get(c, "subject"));
+    const char *author = json_string_value(json_object_get(c, "author"));
+    const char *date = json_string_value(json_object_get(c, "date"));
+    fprintf(out, "%.12s", hash ? hash : "?");
+    if (subject && *subject) {
+        fputs(" \"", out);
+        print_text(out, subject, 100);
+        fputc('"', out);
+    }
+    if ((author && *author) || date) {
+        fputs(" (", out);
+        print_text(out, author ? author : "", 200);
+        fprintf(out, "%s%.10s)", author && *author && date ? ", " : "", date ? date : "");
+    }
+}
+
+void revision_print_range(FILE *out, const json_t *range, const char *indent)
+{
+    if (!json_is_object(range))
+        return;
+    fprintf(out, "%slast good: ", indent);
+    print_commit(out, json_object_get(range, "good"));
+    fprintf(out, "\n%sfirst bad: ", indent);
+    print_commit(out, json_object_get(range, "bad"));
+    const json_t *n = json_object_get(range, "commits");
+    bool exact = json_is_true(json_object_get(range, "exact"));
+    if (json_is_integer(n))
+        fprintf(out,
+                "\n%s%s%" JSON_INTEGER_FORMAT " commit%s in the range (the first bad one "
+                "included)%s",
+                indent, exact ? "" : "at least ", json_integer_value(n),
+                json_integer_value(n) == 1 ? "" : "s",
+                json_integer_value(n) == 1 ? ": that commit did it" : "");
+    else
+        fprintf(out, "\n%scommits in the range: unknown (not described by any submitter)", indent);
+    if (!json_is_true(json_object_get(range, "good_is_ancestor")))
+        fprintf(out, "; the last good commit is not in the first bad one's history (the "
+                     "branch was rewritten, or its history was never described)");
+    fputc('\n', out);
+}

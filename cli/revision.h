@@ -13,7 +13,9 @@
 #define PYSCOPE_CLI_REVISION_H
 
 #include <stdbool.h>
+#include <jansson.h>
 #include <stddef.h>
+#include <stdio.h>
 
 #include "gitrev.h"
 #include "wire.h"
@@ -65,6 +67,13 @@ int revision_describe(const struct revision_repo *r, const char *hash, const cha
 /* Fill c->wire from c->list (call after the last revision_describe()). */
 void revision_commits_wire(struct revision_commits *c);
 void revision_commits_free(struct revision_commits *c);
+
+/*
+ * Print a regression's range (borrowed: its "range" object, docs/json-schema.md;
+ * nothing for null) as lines starting with indent: the last good and first bad
+ * commits (hash, subject, author, date) and how many commits lie between.
+ */
+void revision_print_range(FILE *out, const json_t *range, const char *indent);
 
 /* The commit of c with this hash, or NULL. */
 const struct gitrev_commit *revision_find(const struct revision_commits *c, const char *hash);

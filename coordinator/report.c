@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "revrange.h"
 #include "stats.h"
 #include "xmalloc.h"
 
@@ -45,10 +46,13 @@ static const char REGRESSIONS_SQL[] =
     " 'candidate_run', g.candidate_run::text, 'why', g.why, 'script_changed', g.script_changed,"
     " 'python_changed', g.python_changed, 'host_changed', g.host_changed, 'state', g.state,"
     " 'confirm_runs', g.confirm_runs, 'note', g.note, 'created', pyscope_ts(g.created),"
-    " 'last_batch_id', g.last_batch_id, 'last_run', g.last_run::text, 'nights', g.nights)::text"
-    " FROM regressions g JOIN scripts s ON s.id = g.script_id JOIN hosts h ON h.id = g.host_id"
-    " WHERE (g.batch_id = ANY($1::bigint[]) OR g.last_batch_id = ANY($1::bigint[])) AND g.kind = $2"
-    " ORDER BY abs(g.change_pct) DESC, g.id LIMIT $3";
+    " 'last_batch_id', g.last_batch_id, 'last_run', g.last_run::text, 'nights', g.nights,"
+    " " REVRANGE_ENDS_SQL(g) ")::text"
+                             " FROM regressions g JOIN scripts s ON s.id = g.script_id JOIN hosts "
+                             "h ON h.id = g.host_id"
+                             " WHERE (g.batch_id = ANY($1::bigint[]) OR g.last_batch_id = "
+                             "ANY($1::bigint[])) AND g.kind = $2"
+                             " ORDER BY abs(g.change_pct) DESC, g.id LIMIT $3";
 
 static const char SERIES_SQL[] =
     "SELECT json_build_object('script', x.key, 'host', x.hostname, 'python_build', x.python_build,"
@@ -228,6 +232,11 @@ int report_build(struct store *store, const struct wire_query *q, json_t **out, 
         p2[1] = "improvement";
         rc = store_json_rows(store, REGRESSIONS_SQL, p2, 3, &imps, err, errlen);
     }
+    /* each one's range of commits: last good, first bad, how many between */
+    if (rc >= 0)
+        rc = revrange_annotate(store, regs, err, errlen);
+    if (rc >= 0)
+        rc = revrange_annotate(store, imps, err, errlen);
     if (rc >= 0) {
         const char *p3[2] = {ids, samples};
         rc = store_json_rows(store, SERIES_SQL, p3, 2, &series, err, errlen);

@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "errors.h"
+#include "html_range.h"
 #include "html_report.h"
 
 static void esc(FILE *out, const char *s)
@@ -214,7 +215,7 @@ static void write_changes(FILE *out, const char *title, const char *id, const js
     fprintf(out,
             "<table id=\"%s\"><tr><th>ID</th><th>Script</th><th>Host</th><th>Metric</th>"
             "<th>Change</th><th>95%% CI</th><th>p</th><th>q</th><th>Baseline &rarr; now</th>"
-            "<th>Why (functions)</th><th>State</th><th>Batch</th></tr>\n",
+            "<th>Why (functions)</th><th>Commits</th><th>State</th><th>Batch</th></tr>\n",
             id);
     size_t i;
     const json_t *g;
@@ -256,6 +257,8 @@ static void write_changes(FILE *out, const char *title, const char *id, const js
         int_field(out, g, "baseline_runs");
         fputs(" runs)</span></td><td class=\"why\">", out);
         write_why(out, json_object_get(g, "why"));
+        fputs("</td><td class=\"commits\">", out);
+        html_range_write(out, json_object_get(g, "range"));
         fputs("</td><td>", out);
         write_state(out, g);
         fputs("</td><td class=\"n\">", out);

@@ -36,3 +36,6 @@ CREATE FUNCTION pyscope_commit(h text) RETURNS json
                                      'date', pyscope_ts(c.authored), 'generation', c.generation,
                                      'parents', c.parents)
             FROM commits c WHERE c.hash = h);
+
+-- the commits of a generation window (a regression's range, coordinator/revrange.c)
+CREATE INDEX commits_generation_idx ON commits (generation);
