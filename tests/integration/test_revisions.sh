@@ -144,6 +144,19 @@ b5=$(sed -E 's/^batch ([0-9]+):.*/\1/' <<<"$out")
 wait_batch "$b5"
 expect_eq "force-pushed commit still runs" "done|ok|$sha_f" "$(job_of "$b5" | cut -d"|" -f1-3)"
 
+# --- the nightly script: the head of a branch of a repository URL, recorded with the batch
+night=$(PYSCOPE_REPO="file://$dev" PYSCOPE_BRANCH=main PYSCOPE_SUITE="$T/suite.ini" \
+    PYSCOPE_REPORT_DIR="$T/reports" PYSCOPE_CLI="$PYSCOPE" XDG_CACHE_HOME="$T/xdg" \
+    timeout 300 bash "$PYSCOPE_SRC/deploy/nightly.sh" 2>"$T/nightly.err") || true
+bn=$(pg_sql "SELECT max(id) FROM batches")
+expect_eq "nightly: the branch head, recorded" "nightly $(date -u +%Y-%m-%d) main|$h3" \
+    "$(pg_sql "SELECT label || '|' || commit_hash FROM batches WHERE id = $bn")"
+expect_eq "nightly: it ran there" "done|ok|$(sha_at "$h3")" "$(job_of "$bn" | cut -d"|" -f1-3)"
+expect_match "nightly: the report written" "report-.*\.html" "$night"
+[ -s "$T/reports/latest.html" ] && ok "nightly: latest.html" || fail "nightly: latest.html" "$(cat "$T/nightly.err")"
+[ -d "$T/xdg/pyscope/repos" ] && ok "nightly: the URL mirrored in the CLI's cache" ||
+    fail "nightly: the URL mirrored in the CLI's cache" "$(ls -R "$T/xdg" 2>&1 | head)"
+
 expect_eq "every job (confirmation runs too) runs at its batch's commit" 0 \
     "$(pg_sql "SELECT count(*) FROM jobs j JOIN batches b ON b.id = j.batch_id
                WHERE j.commit_hash IS DISTINCT FROM b.commit_hash")"
