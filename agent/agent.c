@@ -40,11 +40,13 @@
 #include "wire.h"
 #include "xmalloc.h"
 
-#define AGENT_HEARTBEAT_MS 2000u               /* until a Welcome says otherwise */
-#define AGENT_ZMTP_PING_MS 1000                /* ZMTP heartbeat period (dead link detection) */
-#define AGENT_CONNECT_MS   3000                /* a hung TCP connect is retried after this */
-#define AGENT_MAX_QUEUED   64u                 /* jobs waiting for a slot */
-#define AGENT_MAX_RUN_JSON (256 * 1024 * 1024) /* largest runner document read */
+#define AGENT_HEARTBEAT_MS  2000u               /* until a Welcome says otherwise */
+#define AGENT_ZMTP_PING_MS  1000                /* ZMTP heartbeat period (dead link detection) */
+#define AGENT_CONNECT_MS    3000                /* a hung TCP connect is retried after this */
+#define AGENT_MAX_QUEUED    64u                 /* jobs waiting for a slot */
+#define AGENT_MAX_RUN_JSON  (256 * 1024 * 1024) /* largest runner document read */
+#define AGENT_DIAG_AFTER_S  5.0  /* say why there is no link after this long without one */
+#define AGENT_DIAG_REPEAT_S 60.0 /* and again this often while it lasts */
 
 enum agent_link { LINK_DOWN, LINK_HELLO, LINK_READY };
 
@@ -81,6 +83,13 @@ struct agent {
     size_t n_sent;
     bool stop;
     bool auth_failed; /* the last handshake was refused (logged once) */
+    /* Why there is no link, from the socket monitor (agent_diagnose_link()). */
+    double down_since;     /* monotonic seconds since the link is down (start included) */
+    double diag_said;      /* when the diagnosis was last logged, 0 = not yet */
+    bool tcp_connected;    /* a TCP connection came up since then */
+    bool closed_handshake; /* ... and closed before the CURVE handshake finished */
+    bool connect_refused;  /* connection attempts were refused or failed */
+    double revoked_said;   /* when "key revoked" was last logged, 0 = never */
 };
 
 /* ---- sending ---------------------------------------------------------- */
@@ -521,6 +530,16 @@ static void agent_on_exit(struct agent *a, struct runjob *rj)
     int st = rj->status;
     runjob_kill(rj); /* whatever it left behind in its session */
     char why[256] = "", msg[768];
+    if (rj->output_over) {
+        char size[32];
+        snprintf(size, sizeof(size), "%llu MiB", (unsigned long long)(a->cfg->output_limit >> 20));
+        snprintf(msg, sizeof(msg),
+                 "stopped by the output limit (%s of stdout and stderr): killed by the agent "
+                 "after %.0f s",
+                 size, runjob_now() - rj->started);
+        agent_finish(a, rj, NULL, WIRE_OUTCOME_FAILED, msg);
+        return;
+    }
     if (rj->killed) {
         snprintf(msg, sizeof(msg), "timeout: killed by the agent after %.0f s",
                  runjob_now() - rj->started);
@@ -595,6 +614,17 @@ static void agent_check_deadlines(struct agent *a, double now)
             rj->killed = true;
             runjob_kill(rj);
         }
+        /* Output counts against a limit of its own (checked each pass of the loop,
+         * at least once a second; a stream can never pass file_size_limit). */
+        uint64_t out;
+        if (!rj->killed && rj->pid > 0 && a->cfg->output_limit &&
+            (out = runjob_output_bytes(rj)) > a->cfg->output_limit) {
+            log_warn("job %llu attempt %u: %llu bytes of output, over the output limit: killing "
+                     "it",
+                     (unsigned long long)rj->job_id, rj->attempt, (unsigned long long)out);
+            rj->killed = rj->output_over = true;
+            runjob_kill(rj);
+        }
     }
 }
 
@@ -624,6 +654,16 @@ static void agent_on_error(struct agent *a, const struct wire_msg *m)
             log_warn("result %s not stored (%s: %s): will resend", id,
                      wire_error_code_name(e->code), e->message);
         }
+        return;
+    }
+    if (e->code == WIRE_ERROR_FORBIDDEN && strncmp(e->message, "key revoked", 11) == 0) {
+        double now = runjob_now();
+        if (a->revoked_said == 0 || now - a->revoked_said >= AGENT_DIAG_REPEAT_S)
+            log_error("the coordinator at %s no longer allows this agent's key (%s): it answers "
+                      "nothing else; results stay in the spool (%zu now). Ask its operator to "
+                      "put this agent's NAME.key back in KEYS/agents/",
+                      a->cfg->coordinator, e->message, spool_count(a->spool));
+        a->revoked_said = now;
         return;
     }
     log_warn("coordinator says %s: %s", wire_error_code_name(e->code), e->message);
@@ -729,8 +769,17 @@ static void agent_read_monitor(struct agent *a)
             more = zmq_msg_recv(&part, a->mon, 0) >= 0 && zmq_msg_more(&part);
             zmq_msg_close(&part);
         }
-        if (event == ZMQ_EVENT_HANDSHAKE_SUCCEEDED) {
+        if (event == ZMQ_EVENT_CONNECTED) {
+            a->tcp_connected = true;
+        } else if (event == ZMQ_EVENT_CONNECT_RETRIED || event == ZMQ_EVENT_CLOSED) {
+            a->connect_refused = true;
+        } else if (event == ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL) {
+            a->closed_handshake = true;
+        } else if (event == ZMQ_EVENT_HANDSHAKE_SUCCEEDED) {
             a->auth_failed = false;
+            a->down_since = 0;
+            a->diag_said = 0;
+            a->tcp_connected = a->closed_handshake = a->connect_refused = false;
             log_info("connected to %s", a->cfg->coordinator);
             a->link = LINK_HELLO;
             agent_send_hello(a);
@@ -749,6 +798,10 @@ static void agent_read_monitor(struct agent *a)
             }
             a->auth_failed = true;
         } else if (event == ZMQ_EVENT_DISCONNECTED) {
+            if (a->link == LINK_DOWN && a->tcp_connected)
+                a->closed_handshake = true; /* closed before any handshake succeeded */
+            if (a->link != LINK_DOWN && a->down_since == 0)
+                a->down_since = runjob_now();
             if (a->link != LINK_DOWN)
                 log_warn("lost the coordinator at %s (coordinator unreachable, or no heartbeat "
                          "answered for %u s): results stay in the spool (%zu now); reconnecting",
@@ -756,6 +809,41 @@ static void agent_read_monitor(struct agent *a)
             a->link = LINK_DOWN;
         }
     }
+}
+
+/*
+ * No link for AGENT_DIAG_AFTER_S: say why, as far as the socket monitor
+ * tells (and again every AGENT_DIAG_REPEAT_S): a coordinator that closes
+ * the connection during the CURVE handshake (its key is not the one this
+ * agent has), nothing listening, or no connection at all (a name that does
+ * not resolve, a network that drops it).
+ */
+static void agent_diagnose_link(struct agent *a, double now)
+{
+    if (a->link != LINK_DOWN || a->auth_failed || a->down_since == 0 ||
+        now - a->down_since < AGENT_DIAG_AFTER_S ||
+        (a->diag_said != 0 && now - a->diag_said < AGENT_DIAG_REPEAT_S))
+        return;
+    a->diag_said = now;
+    const char *url = a->cfg->coordinator;
+    if (a->closed_handshake && a->cfg->secret_key)
+        log_error("no link to the coordinator at %s for %.0f s: it closes the connection during "
+                  "the CURVE handshake, so the coordinator key in \"%s\" is not its key (or "
+                  "CURVE is off there). Copy its KEYS/coordinator.key here",
+                  url, now - a->down_since, a->cfg->coordinator_key);
+    else if (a->closed_handshake)
+        log_error("no link to the coordinator at %s for %.0f s: it closes the connection during "
+                  "the handshake (it wants CURVE: give this agent --secret-key and "
+                  "--coordinator-key)",
+                  url, now - a->down_since);
+    else if (a->connect_refused && !a->tcp_connected)
+        log_error("no link to the coordinator at %s for %.0f s: nothing accepts connections "
+                  "there (is the coordinator running, and is the address right?); retrying",
+                  url, now - a->down_since);
+    else
+        log_error("no link to the coordinator at %s for %.0f s: no connection could be made (does "
+                  "the host name resolve, does the network let it through?); retrying",
+                  url, now - a->down_since);
 }
 
 /* ---- set-up ----------------------------------------------------------- */
@@ -829,7 +917,9 @@ static int agent_connect(struct agent *a)
     int dead = (int)a->cfg->dead_periods * AGENT_ZMTP_PING_MS;
     int rmin = 200, rmax = 5000, conn_ms = AGENT_CONNECT_MS;
     int64_t maxsz = WIRE_MAX_MSG_BYTES;
-    zmq_setsockopt(a->sock, ZMQ_ROUTING_ID, a->cfg->name, strlen(a->cfg->name));
+    /* No ZMQ_ROUTING_ID: the coordinator knows an agent by its CURVE key and gives
+     * no routing id twice (no ROUTER_HANDOVER), so a chosen one would only let a
+     * squatter lock this agent out. ZeroMQ picks a fresh one per connection. */
     zmq_setsockopt(a->sock, ZMQ_LINGER, &zero, sizeof(zero));
     zmq_setsockopt(a->sock, ZMQ_IMMEDIATE, &one, sizeof(one));
     zmq_setsockopt(a->sock, ZMQ_HEARTBEAT_IVL, &ivl, sizeof(ivl));
@@ -857,7 +947,7 @@ static int agent_connect(struct agent *a)
         curve_keypair_wipe(&me);
         if (rc < 0) {
             log_error("%s", err);
-            return -EINVAL;
+            return -PYSCOPE_EUSAGE; /* said: the caller adds nothing */
         }
         log_info("CURVE on: this agent's key %s, coordinator key from \"%s\"", abbrev,
                  a->cfg->coordinator_key);
@@ -870,7 +960,9 @@ static int agent_connect(struct agent *a)
     if (zmq_socket_monitor(a->sock, mon_ep,
                            ZMQ_EVENT_HANDSHAKE_SUCCEEDED | ZMQ_EVENT_DISCONNECTED |
                                ZMQ_EVENT_HANDSHAKE_FAILED_AUTH |
-                               ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL) < 0)
+                               ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL |
+                               ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL | ZMQ_EVENT_CONNECTED |
+                               ZMQ_EVENT_CONNECT_RETRIED | ZMQ_EVENT_CLOSED) < 0)
         return -zmq_errno();
     a->mon = zmq_socket(a->zctx, ZMQ_PAIR);
     if (!a->mon || zmq_connect(a->mon, mon_ep) < 0)
@@ -931,6 +1023,10 @@ int agent_run(const struct agent_config *cfg)
         return -PYSCOPE_EUSAGE;
     }
     a.spool = spool_open(cfg->spool, err, sizeof(err));
+    int swept = a.spool != NULL ? runjob_sweep(cfg->spool) : 0;
+    if (swept < 0)
+        log_warn("could not sweep the job folders in \"%s/" RUNJOB_DIR "\": %s", cfg->spool,
+                 strerror(-swept));
     if (!a.spool) {
         log_error("%s", err);
         return -PYSCOPE_EUSAGE;
@@ -955,10 +1051,12 @@ int agent_run(const struct agent_config *cfg)
     a.zctx = zmq_ctx_new();
     rc = a.sigfd < 0 ? -errno : agent_connect(&a);
     if (rc < 0) {
-        log_error("could not connect to \"%s\": %s", cfg->coordinator, zmq_strerror(-rc));
+        if (rc != -PYSCOPE_EUSAGE) /* a key problem is said already, with its fix */
+            log_error("could not connect to \"%s\": %s", cfg->coordinator, zmq_strerror(-rc));
         agent_release(&a);
         return -PYSCOPE_EUSAGE;
     }
+    a.down_since = runjob_now(); /* no link yet: agent_diagnose_link() says why if it lasts */
     log_info("agent \"%s\" started: workspace \"%s\", spool \"%s\" (%zu waiting), python %s, "
              "coordinator %s",
              cfg->name, cfg->workspace ? cfg->workspace : "(none)", cfg->spool,
@@ -994,6 +1092,7 @@ int agent_run(const struct agent_config *cfg)
         now = runjob_now();
         agent_check_deadlines(&a, now);
         runjob_note_procs(a.running, a.n_running, &a.sb, now);
+        agent_diagnose_link(&a, now);
         if (a.link == LINK_HELLO && now - a.hello_at >= cfg->connect_timeout_s)
             agent_send_hello(&a);
         if (a.link == LINK_READY && now >= a.next_heartbeat) {

@@ -20,6 +20,7 @@
 #define AGENT_DEFAULT_MEMORY (2ull * 1024 * 1024 * 1024)
 #define AGENT_DEFAULT_FSIZE  (1ull * 1024 * 1024 * 1024)
 #define AGENT_DEFAULT_TMP    (256ull * 1024 * 1024)
+#define AGENT_DEFAULT_OUTPUT (64ull * 1024 * 1024)
 
 void agent_config_usage(FILE *out)
 {
@@ -44,6 +45,8 @@ void agent_config_usage(FILE *out)
           "  --runner PATH       the pyscope-run executable (default: next to this one)\n"
           "  --run-as USER       as root: the unprivileged user jobs run as (default\n"
           "                      pyscope-job; \"root\" allows root jobs, unsafe)\n"
+          "  --job-env NAMES     more variables jobs inherit from the agent, beyond PATH,\n"
+          "                      LANG, LC_*, TZ, PYTHONHASHSEED, VIRTUAL_ENV (e.g. PYTHONPATH)\n"
           "  --secret-key FILE   CURVE: this agent's secret key (NAME.key_secret, from\n"
           "                      pyscope keygen); its NAME.key goes on the coordinator's\n"
           "                      allowlist as an agent\n"
@@ -147,6 +150,27 @@ static int cfg_label(struct agent_config *cfg, const char *kv)
 }
 
 /* Apply one setting (from the file or argv); where names it in messages. */
+/* True when names is a list of variable names, separated by spaces or commas. */
+static bool cfg_env_names_valid(const char *names)
+{
+    bool any = false;
+    for (const char *p = names; *p;) {
+        if (*p == ' ' || *p == ',' || *p == '\t') {
+            p++;
+            continue;
+        }
+        if (!(*p == '_' || (*p >= 'A' && *p <= 'Z') || (*p >= 'a' && *p <= 'z')))
+            return false;
+        while (*p == '_' || (*p >= 'A' && *p <= 'Z') || (*p >= 'a' && *p <= 'z') ||
+               (*p >= '0' && *p <= '9'))
+            p++;
+        if (*p && *p != ' ' && *p != ',' && *p != '\t')
+            return false;
+        any = true;
+    }
+    return any;
+}
+
 static int cfg_apply(struct agent_config *cfg, const char *key, const char *v, const char *where)
 {
     int rc = 0;
@@ -184,6 +208,14 @@ static int cfg_apply(struct agent_config *cfg, const char *key, const char *v, c
         unsigned t;
         rc = cfg_uint(v, 1, 86400, &t);
         cfg->fetch_timeout_s = t;
+    } else if (strcmp(key, "job_env") == 0) {
+        if (!cfg_env_names_valid(v)) {
+            log_error("%s: \"%s\" is not a list of variable names (letters, digits, _; "
+                      "separated by spaces or commas)",
+                      where, v);
+            return -PYSCOPE_EUSAGE;
+        }
+        cfg_set(&cfg->job_env, v);
     } else if (strcmp(key, "tmp_size") == 0)
         rc = cfg_size(v, &cfg->tmp_size);
     else if (strcmp(key, "label") == 0)
@@ -194,6 +226,8 @@ static int cfg_apply(struct agent_config *cfg, const char *key, const char *v, c
         rc = cfg_size(v, &cfg->memory_limit);
     else if (strcmp(key, "file_size_limit") == 0)
         rc = cfg_size(v, &cfg->file_size_limit);
+    else if (strcmp(key, "output_limit") == 0)
+        rc = cfg_size(v, &cfg->output_limit);
     else if (strcmp(key, "max_procs") == 0) {
         if (strcmp(v, "auto") == 0)
             cfg->max_procs = AGENT_PROCS_AUTO;
@@ -273,6 +307,7 @@ int agent_config_load(struct agent_config *cfg, int argc, char **argv)
     cfg->file_size_limit = AGENT_DEFAULT_FSIZE;
     cfg->max_procs = AGENT_PROCS_AUTO;
     cfg->tmp_size = AGENT_DEFAULT_TMP;
+    cfg->output_limit = AGENT_DEFAULT_OUTPUT;
     cfg->kill_grace_s = 30;
     cfg->dead_periods = 3;
     cfg->resend_s = 30;
@@ -293,7 +328,8 @@ int agent_config_load(struct agent_config *cfg, int argc, char **argv)
         OPT_CKEY,
         OPT_RUNAS,
         OPT_REPO,
-        OPT_REVISIONS
+        OPT_REVISIONS,
+        OPT_JOBENV
     };
     static const struct option opts[] = {
         {"coordinator", required_argument, NULL, 'c'},
@@ -310,6 +346,7 @@ int agent_config_load(struct agent_config *cfg, int argc, char **argv)
         {"run-as", required_argument, NULL, OPT_RUNAS},
         {"repo", required_argument, NULL, OPT_REPO},
         {"revisions", required_argument, NULL, OPT_REVISIONS},
+        {"job-env", required_argument, NULL, OPT_JOBENV},
         {"verbose", no_argument, NULL, 'v'},
         {"help", no_argument, NULL, 'h'},
         {"version", no_argument, NULL, 'V'},
@@ -389,6 +426,9 @@ int agent_config_load(struct agent_config *cfg, int argc, char **argv)
             break;
         case OPT_REVISIONS:
             rc = cfg_apply(cfg, "revisions", optarg, "--revisions");
+            break;
+        case OPT_JOBENV:
+            rc = cfg_apply(cfg, "job_env", optarg, "--job-env");
             break;
         case OPT_CONFIG:
             break;
@@ -498,6 +538,7 @@ void agent_config_release(struct agent_config *cfg)
     free(cfg->repo);
     free(cfg->revisions);
     free(cfg->git);
+    free(cfg->job_env);
     for (size_t i = 0; i < cfg->n_labels; i++) {
         free(cfg->label_keys[i]);
         free(cfg->label_values[i]);

@@ -33,6 +33,7 @@ struct agent_config {
     uint64_t revision_cache_size; /* trees above this many bytes are removed, oldest first */
     double revision_cache_age_s;  /* trees unused this long are removed; 0 = never */
     double fetch_timeout_s;       /* one git fetch or checkout */
+    char *job_env;         /* more variable names jobs inherit (sandbox.h), or NULL */
     char *label_keys[AGENT_MAX_LABELS];
     char *label_values[AGENT_MAX_LABELS];
     size_t n_labels;
@@ -41,6 +42,7 @@ struct agent_config {
     uint64_t file_size_limit;   /* RLIMIT_FSIZE of a job, bytes; 0 = none */
     unsigned max_procs;         /* RLIMIT_NPROC of a job; 0 = none; AGENT_PROCS_AUTO */
     uint64_t tmp_size;          /* private /tmp of a job (agent as root), bytes; 0 = none */
+    uint64_t output_limit;      /* a job's stdout + stderr, bytes; past it the job is killed */
     double kill_grace_s;        /* slack past the job's own timeouts before the agent kills */
     unsigned dead_periods;      /* heartbeats without a pong before the link is dead */
     unsigned resend_s;          /* resend an unacked result after this long */

@@ -27,6 +27,16 @@ static double res_num(const json_t *o, const char *k)
     return isfinite(x) && x >= 0 ? x : 0;
 }
 
+/* o[k] into *x when it is a finite number in [0, max]; false (unknown) otherwise. */
+static bool res_opt(const json_t *o, const char *k, double max, double *x)
+{
+    json_t *v = json_object_get(o, k);
+    if (!json_is_number(v))
+        return false;
+    *x = json_number_value(v);
+    return isfinite(*x) && *x >= 0 && *x <= max;
+}
+
 void result_host_from_json(struct wire_host *h, const json_t *host)
 {
     memset(h, 0, sizeof(*h));
@@ -88,6 +98,7 @@ static void res_function(struct wire_function *f, const json_t *fo, const char *
     f->calls = json_is_number(calls) ? (uint64_t)fmax(0, json_number_value(calls)) : 0;
     f->self_s = res_num(fo, "self_s");
     f->total_s = res_num(fo, "total_s");
+    f->has_self_cpu_s = res_opt(fo, "self_cpu_s", 1e9, &f->self_cpu_s);
     const char *names[2] = {"self_s_runs", "total_s_runs"};
     for (int k = 0; k < 2; k++) {
         json_t *a = json_object_get(fo, names[k]);
@@ -187,6 +198,18 @@ int result_build(const struct result_ctx *ctx, const struct runjob *rj, const js
             json_t *sg = json_object_get(o, "signal");
             runs[i].signal = json_is_integer(sg) ? (int32_t)json_integer_value(sg) : 0;
             runs[i].timed_out = json_is_true(json_object_get(o, "timed_out"));
+            /* contention (agent/runner/contention.h): null or absent is unknown */
+            struct wire_measurement *w = &runs[i];
+            double cv, ci;
+            w->has_run_delay = res_opt(o, "run_delay_s", 1e9, &w->run_delay_s);
+            w->has_ctx =
+                res_opt(o, "ctx_voluntary", 1e18, &cv) && res_opt(o, "ctx_involuntary", 1e18, &ci);
+            w->ctx_voluntary = w->has_ctx ? (uint64_t)cv : 0;
+            w->ctx_involuntary = w->has_ctx ? (uint64_t)ci : 0;
+            w->has_steal = res_opt(o, "steal_s", 1e9, &w->steal_s);
+            w->has_cpu_pressure = res_opt(o, "cpu_pressure_s", 1e9, &w->cpu_pressure_s);
+            w->has_load1 = res_opt(o, "load1", 1e6, &w->load1);
+            w->has_cpu_mhz = res_opt(o, "cpu_mhz", 1e6, &w->cpu_mhz);
         }
         r->runs = runs;
         r->n_runs = nr;

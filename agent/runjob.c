@@ -156,6 +156,59 @@ bool runjob_limit_message(const struct runjob *rj, const struct sandbox *sb, con
     return true;
 }
 
+uint64_t runjob_output_bytes(const struct runjob *rj)
+{
+    uint64_t total = 0;
+    static const char *const names[] = {"stdout", "stderr"};
+    for (int i = 0; i < 2 && rj->tmpdir; i++) {
+        char *p = xasprintf("%s/%s", rj->tmpdir, names[i]);
+        struct stat st;
+        if (stat(p, &st) == 0 && st.st_size > 0)
+            total += (uint64_t)st.st_size;
+        free(p);
+    }
+    return total;
+}
+
+int runjob_sweep(const char *spool)
+{
+    char *dir = xasprintf("%s/" RUNJOB_DIR, spool);
+    int removed = 0;
+    if (mkdir(dir, 0700) < 0 && errno != EEXIST) {
+        int e = errno;
+        free(dir);
+        return -e;
+    }
+    DIR *d = opendir(dir);
+    if (d == NULL) {
+        int e = errno;
+        free(dir);
+        return -e;
+    }
+    struct dirent *de;
+    while ((de = readdir(d)) != NULL) {
+        if (strncmp(de->d_name, "job-", 4) != 0)
+            continue;
+        /* a job folder holds files only (the runner gets descriptors, never a path) */
+        char *job = xasprintf("%s/%s", dir, de->d_name);
+        struct stat st;
+        if (lstat(job, &st) == 0 && S_ISDIR(st.st_mode))
+            runjob_rmdir(job);
+        free(job);
+        if (faccessat(dirfd(d), de->d_name, F_OK, AT_SYMLINK_NOFOLLOW) != 0)
+            removed++;
+        else
+            log_warn("could not remove the job folder \"%s/%s\" left by an earlier run", dir,
+                     de->d_name);
+    }
+    closedir(d);
+    if (removed > 0)
+        log_warn("removed %d job folder%s left in \"%s\" by an agent that did not stop cleanly",
+                 removed, removed == 1 ? "" : "s", dir);
+    free(dir);
+    return removed;
+}
+
 void runjob_destroy(struct runjob **p)
 {
     if (!p || !*p)
@@ -192,17 +245,15 @@ static int runjob_open(const struct runjob *rj, const char *name, int flags)
 int runjob_start(struct runjob *rj, const struct agent_config *cfg, const struct sandbox *sb,
                  const char *script_abs, char *err, size_t errlen)
 {
-    char tmpl[] = "/tmp/pyscope-job-XXXXXX";
-    const char *tmpbase = getenv("TMPDIR");
-    char *t = xasprintf("%s/pyscope-job-XXXXXX", tmpbase && *tmpbase ? tmpbase : "/tmp");
+    /* Under the spool (the agent's own 0700 folder): a job folder left by an
+     * agent that was killed is swept at the next start (runjob_sweep()). */
+    char *t = xasprintf("%s/" RUNJOB_DIR "/job-XXXXXX", cfg->spool);
     if (!mkdtemp(t)) {
         int e = errno;
+        snprintf(err, errlen, "could not make a job folder in \"%s/" RUNJOB_DIR "\": %s",
+                 cfg->spool, strerror(e));
         free(t);
-        if (!mkdtemp(tmpl)) {
-            snprintf(err, errlen, "could not make a job folder: %s", strerror(e));
-            return -e;
-        }
-        t = xstrdup(tmpl);
+        return -e;
     }
     rj->tmpdir = t;
 

@@ -41,6 +41,7 @@ struct runjob {
     int status;            /* its wait status once reaped */
     bool exited;           /* reaped */
     bool killed;           /* the agent's backstop killed it */
+    bool output_over;      /* killed: its stdout + stderr passed the output limit */
     double deadline;       /* monotonic seconds */
     double started;        /* monotonic seconds when the runner was started */
     char *tmpdir;          /* private folder: out.json, stdout, stderr */
@@ -58,6 +59,23 @@ struct runjob *runjob_new(const struct wire_job *job);
 
 /* Kill what is left of rj's session, remove its folder, free it; NULL-safe. */
 void runjob_destroy(struct runjob **rj);
+
+/*
+ * The bytes rj's stdout and stderr files hold now (the runner's and the
+ * script's output; the files are the agent's, in the job folder).
+ */
+uint64_t runjob_output_bytes(const struct runjob *rj);
+
+/* Job folders live in SPOOL/RUNJOB_DIR (the agent's own 0700 folder). */
+#define RUNJOB_DIR "jobs"
+
+/*
+ * At agent start: make SPOOL/RUNJOB_DIR (borrowed spool path), and remove
+ * every job folder in it: an agent that was killed (kill -9, a crash, a
+ * power cut) left them behind, with its jobs' output. Returns how many were
+ * removed (logged), or -errno.
+ */
+int runjob_sweep(const char *spool);
 
 /*
  * Start the runner for rj on script_abs (borrowed, resolved inside the

@@ -289,6 +289,7 @@ int sandbox_init(struct sandbox *sb, const struct agent_config *cfg, char *err, 
 {
     memset(sb, 0, sizeof(*sb));
     sb->workspace = cfg->workspace;
+    sb->job_env = cfg->job_env;
     sandbox_runner_dir(sb, cfg->runner);
     sb->file_size_limit = cfg->file_size_limit;
     sb->tmp_size = cfg->tmp_size;
@@ -365,21 +366,44 @@ int sandbox_init(struct sandbox *sb, const struct agent_config *cfg, char *err, 
 
 /* ---- environment ------------------------------------------------------ */
 
+/* True when the list names (spaces or commas between) holds the name var[0..len). */
+static bool sandbox_names_have(const char *names, const char *var, size_t len)
+{
+    for (const char *p = names; p && *p;) {
+        size_t n = strcspn(p, " ,\t");
+        if (n == len && strncmp(p, var, len) == 0)
+            return true;
+        p += n;
+        p += strspn(p, " ,\t");
+    }
+    return false;
+}
+
+/* True when the agent's variable entry ("NAME=value") may reach a job. */
+static bool sandbox_env_allowed(const struct sandbox *sb, const char *entry)
+{
+    static const char base[] = "PATH LANG LANGUAGE TZ PYTHONHASHSEED VIRTUAL_ENV PYSCOPE_FAULT";
+    static const char own[] = "HOME TMPDIR USER LOGNAME"; /* the agent's, without a job user */
+    size_t len = strcspn(entry, "=");
+    if (entry[len] != '=')
+        return false;
+    if (sb->drop && sandbox_names_have(own, entry, len))
+        return false; /* replaced by the job user's below */
+    return sandbox_names_have(base, entry, len) || strncmp(entry, "LC_", 3) == 0 ||
+           (!sb->drop && sandbox_names_have(own, entry, len)) ||
+           sandbox_names_have(sb->job_env, entry, len);
+}
+
 char **sandbox_env_new(const struct sandbox *sb)
 {
-    static const char *const replaced[] = {"HOME=", "TMPDIR=", "USER=", "LOGNAME="};
     size_t n = 0;
     while (environ[n])
         n++;
     char **env = xcalloc(n + 5, sizeof(char *));
     size_t k = 0;
-    for (size_t i = 0; i < n; i++) {
-        bool skip = false;
-        for (size_t j = 0; j < 4 && sb->drop; j++)
-            skip = skip || strncmp(environ[i], replaced[j], strlen(replaced[j])) == 0;
-        if (!skip)
+    for (size_t i = 0; i < n; i++)
+        if (sandbox_env_allowed(sb, environ[i]))
             env[k++] = xstrdup(environ[i]);
-    }
     if (sb->drop) {
         env[k++] = xstrdup("HOME=/tmp");
         env[k++] = xstrdup("TMPDIR=/tmp");
@@ -472,6 +496,8 @@ void sandbox_stop_from_run(struct sandbox_stop *st, const json_t *run)
     const json_t *sig = json_object_get(status, "signal");
     if (json_is_integer(sig))
         st->signal = (int)json_integer_value(sig);
+    const json_t *tmp = json_object_get(status, "tmp_used_bytes");
+    st->tmp_used = json_is_integer(tmp) ? (int64_t)json_integer_value(tmp) : -1;
 }
 
 /* Append ", then " and text to buf (of n bytes, holding len bytes). */
@@ -486,31 +512,32 @@ bool sandbox_explain(const struct sandbox *sb, const struct sandbox_stop *st, ch
     char tail[8192], part[128], size[32];
     sandbox_read_tail(st->stderr_path, tail, sizeof(tail));
     buf[0] = '\0';
-    if (st->signal == SIGXFSZ || strstr(tail, "File too large")) {
+    /* What the supervisors measured (the script cannot print these). */
+    bool tmp_known = sb->private_ns && st->tmp_used >= 0;
+    bool tmp_full = tmp_known && sb->tmp_size && (uint64_t)st->tmp_used >= sb->tmp_size / 10 * 9;
+    bool big_file =
+        tmp_known && sb->file_size_limit && (uint64_t)st->tmp_used >= sb->file_size_limit / 10 * 9;
+    /* Memory: RLIMIT_AS leaves no trace the supervisors see (the peak RSS of a
+     * script that reserves address space stays low), so the error text decides
+     * here, and only when the job had a limit. */
+    if (st->signal == SIGXFSZ || (big_file && strstr(tail, "File too large"))) {
         sandbox_size_text(sb->file_size_limit, size, sizeof(size));
         snprintf(part, sizeof(part), "the file size limit (%s)", size);
         sandbox_append(buf, n, part);
     }
-    if (strstr(tail, "No space left on device")) {
+    if (tmp_full && strstr(tail, "No space left on device")) {
         sandbox_size_text(sb->tmp_size, size, sizeof(size));
-        if (sb->private_ns)
-            snprintf(part, sizeof(part), "the disk limit (private /tmp of %s)", size);
-        else
-            snprintf(part, sizeof(part), "a full disk");
+        snprintf(part, sizeof(part), "the disk limit (private /tmp of %s)", size);
         sandbox_append(buf, n, part);
     }
-    if (strstr(tail, "MemoryError") || strstr(tail, "Cannot allocate memory") ||
-        strstr(tail, "out of memory")) {
-        if (st->memory_limit) {
-            sandbox_size_text(st->memory_limit, size, sizeof(size));
-            snprintf(part, sizeof(part), "the memory limit (%s)", size);
-        } else {
-            snprintf(part, sizeof(part), "the host's memory");
-        }
+    if (st->memory_limit &&
+        (strstr(tail, "MemoryError") || strstr(tail, "Cannot allocate memory") ||
+         strstr(tail, "out of memory"))) {
+        sandbox_size_text(st->memory_limit, size, sizeof(size));
+        snprintf(part, sizeof(part), "the memory limit (%s)", size);
         sandbox_append(buf, n, part);
     }
-    if (sb->max_procs &&
-        (strstr(tail, "Resource temporarily unavailable") || st->procs_peak + 1 >= sb->max_procs)) {
+    if (sb->max_procs && st->procs_peak + 1 >= sb->max_procs) {
         snprintf(part, sizeof(part), "the process limit (%u)", sb->max_procs);
         sandbox_append(buf, n, part);
     }

@@ -53,6 +53,7 @@ struct sandbox {
     unsigned max_procs;       /* RLIMIT_NPROC, 0 = none */
     uint64_t file_size_limit; /* RLIMIT_FSIZE, 0 = none */
     const char *workspace;    /* borrowed from the config; NULL when only commits run */
+    const char *job_env;      /* borrowed from the config: more names jobs inherit, or NULL */
     char runner_dir[1024];    /* kept visible, read-only, under the private /tmp, or "" */
 };
 
@@ -77,11 +78,16 @@ struct sandbox_exec {
 int sandbox_init(struct sandbox *sb, const struct agent_config *cfg, char *err, size_t errlen);
 
 /*
- * The environment a job gets: this process's, with HOME, TMPDIR, USER and
- * LOGNAME set for the job user when there is one. Caller owns the result
- * (sandbox_env_free).
+ * The environment a job gets (caller owns it: sandbox_env_free). An allowlist (docs/security.md,
+ * "What a job sees"): of the agent's variables only PATH, LANG, LANGUAGE, LC_*, TZ, PYTHONHASHSEED,
+ * VIRTUAL_ENV, PYSCOPE_FAULT (the tests' fault injection) and the names of
+ * the agent's job_env pass; HOME, TMPDIR, USER and LOGNAME are the job
+ * user's (without one, the agent's). Nothing else: not the agent's key
+ * paths, not PG*, not a token.
  */
 char **sandbox_env_new(const struct sandbox *sb);
+
+/* Free an environment from sandbox_env_new(). NULL-safe. */
 void sandbox_env_free(char **envp);
 
 /*
@@ -106,12 +112,19 @@ struct sandbox_stop {
     unsigned procs_peak;     /* most tasks of the job user seen at once (sampled: the
                               * limit counts as hit at one below it) */
     uint64_t memory_limit;   /* the job's RLIMIT_AS, 0 = none */
+    int64_t tmp_used;        /* the runner's: bytes used in its /tmp at the end, -1 unknown */
 };
 
 /*
  * Name the limits that stopped a job, e.g. "the memory limit (512 MiB)" or
  * "the process limit (256), then the time limit (3 s)", into buf. Returns
- * true when a limit was recognized, false (buf empty) when none was.
+ * true when a limit was recognized, false (buf empty) when none was. A limit
+ * is named from the supervisors' own accounting, never from what the script
+ * printed alone: time from the timeout, processes from the sampled task
+ * count, file size from SIGXFSZ or (with a private /tmp) a /tmp holding at
+ * least that much, disk from a private /tmp found full; the error text
+ * (ENOSPC, EFBIG) must agree where the kernel gives no signal. Memory is the
+ * exception: RLIMIT_AS leaves no trace, so MemoryError under a limit names it.
  */
 bool sandbox_explain(const struct sandbox *sb, const struct sandbox_stop *st, char *buf, size_t n);
 

@@ -35,6 +35,7 @@
 #include "log.h"
 #include "regress.h"
 #include "util.h"
+#include "sanitize.h"
 #include "xmalloc.h"
 
 #define COMPARE_MAX_FILES 10000
@@ -379,7 +380,7 @@ static int cmp_write_html(const char *path, const json_t *result)
 }
 
 /* Print the terminal report of result. */
-static void cmp_print(const json_t *result, bool color)
+static void cmp_print_safe(const json_t *result, bool color)
 {
     size_t i;
     const json_t *c;
@@ -463,6 +464,9 @@ int cli_compare_main(int argc, char **argv)
         struct regress_options opt;
         regress_options_init(&opt);
         opt.max_baseline_runs = 0;
+        /* the baseline is what the user gave, whole */
+        opt.change_points = false;
+        opt.hold_out = false;
         double pct =
             a.threshold_pct > 0
                 ? a.threshold_pct
@@ -487,7 +491,9 @@ int cli_compare_main(int argc, char **argv)
         if (json_dumpf(result, stdout, JSON_INDENT(2)) < 0 || fputc('\n', stdout) == EOF)
             internal = true;
     } else {
-        cmp_print(result, cli_color_enabled(a.color, STDOUT_FILENO));
+        json_t *safe = sanitize_json_copy(result, 0); /* paths, names, notes from files */
+        cmp_print_safe(safe, cli_color_enabled(a.color, STDOUT_FILENO));
+        json_decref(safe);
     }
     if (a.html && cmp_write_html(a.html, result) < 0)
         internal = true;

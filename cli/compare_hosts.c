@@ -20,6 +20,7 @@
 #include "html_hosts.h"
 #include "log.h"
 #include "wire.h"
+#include "sanitize.h"
 #include "xmalloc.h"
 
 void cmd_compare_hosts_help(FILE *out)
@@ -94,7 +95,7 @@ static char *ch_value(const char *metric, const json_t *v)
     return xasprintf("%.4f s", x);
 }
 
-static void ch_print(FILE *out, const json_t *c)
+static void ch_print_safe(FILE *out, const json_t *c)
 {
     const char *metric = ch_str(c, "metric") ?: "wall_s";
     const char *what = strcmp(metric, "cpu_s") == 0            ? "CPU time"
@@ -283,8 +284,11 @@ int cmd_compare_hosts(int argc, char **argv)
         log_error("%s", ch_str(error, "message") ?: "?");
         status = PYSCOPE_EXIT_USAGE;
     } else {
-        if (!json)
-            ch_print(stdout, cmp);
+        if (!json) {
+            json_t *safe = sanitize_json_copy(cmp, 0); /* host names, labels from agents */
+            ch_print_safe(stdout, safe);
+            json_decref(safe);
+        }
         if (html && ch_write_html(html, doc) < 0)
             status = PYSCOPE_EXIT_INTERNAL;
     }

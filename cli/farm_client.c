@@ -19,6 +19,7 @@
 #include "curve.h"
 #include "errors.h"
 #include "log.h"
+#include "sanitize.h"
 #include "xmalloc.h"
 
 int farm_parse_u64(const char *s, uint64_t max, uint64_t *out)
@@ -108,9 +109,9 @@ static double farm_now(void)
 }
 
 /* True (with a message in err) when the monitor mon saw the coordinator refuse our key. */
-static bool farm_auth_failed(void *mon, char *err, size_t errlen)
+static bool farm_auth_failed(void *mon, const char *coordinator_key, char *err, size_t errlen)
 {
-    bool failed = false;
+    bool failed = false, connected = false, closed = false, succeeded = false;
     while (mon) {
         zmq_msg_t ev;
         zmq_msg_init(&ev);
@@ -129,6 +130,12 @@ static bool farm_auth_failed(void *mon, char *err, size_t errlen)
             more = zmq_msg_recv(&part, mon, 0) >= 0 && zmq_msg_more(&part);
             zmq_msg_close(&part);
         }
+        if (event == ZMQ_EVENT_CONNECTED)
+            connected = true;
+        else if (event == ZMQ_EVENT_DISCONNECTED || event == ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL)
+            closed = true;
+        else if (event == ZMQ_EVENT_HANDSHAKE_SUCCEEDED)
+            succeeded = true;
         if (event == ZMQ_EVENT_HANDSHAKE_FAILED_AUTH) {
             snprintf(err, errlen,
                      "the coordinator refused our key: put its NAME.key on the "
@@ -140,6 +147,15 @@ static bool farm_auth_failed(void *mon, char *err, size_t errlen)
                      "coordinator key, or is CURVE off on one side?");
             failed = true;
         }
+    }
+    if (!failed && !succeeded && connected && closed) {
+        /* A CURVE server that cannot open our Hello just closes the connection. */
+        snprintf(err, errlen,
+                 "the coordinator closed the connection during the CURVE handshake: the "
+                 "coordinator key \"%s\" is not its key (copy its KEYS/coordinator.key), or "
+                 "CURVE is off there",
+                 coordinator_key ? coordinator_key : "?");
+        failed = true;
     }
     return failed;
 }
@@ -191,9 +207,11 @@ int farm_request(const struct farm_opts *o, struct wire_msg *req, struct wire_ms
         /* A refused key shows only as a failed handshake: watch for it. */
         char ep[64];
         snprintf(ep, sizeof(ep), "inproc://farm-monitor-%d", (int)getpid());
-        if (zmq_socket_monitor(sock, ep,
-                               ZMQ_EVENT_HANDSHAKE_FAILED_AUTH |
-                                   ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL) == 0) {
+        if (zmq_socket_monitor(
+                sock, ep,
+                ZMQ_EVENT_HANDSHAKE_FAILED_AUTH | ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL |
+                    ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL | ZMQ_EVENT_HANDSHAKE_SUCCEEDED |
+                    ZMQ_EVENT_CONNECTED | ZMQ_EVENT_DISCONNECTED) == 0) {
             mon = zmq_socket(ctx, ZMQ_PAIR);
             if (mon && zmq_connect(mon, ep) < 0) {
                 zmq_close(mon);
@@ -210,7 +228,7 @@ int farm_request(const struct farm_opts *o, struct wire_msg *req, struct wire_ms
     double deadline = farm_now() + timeout_s;
     if (zmq_send(sock, buf, len, 0) < 0) {
         int e = zmq_errno();
-        if (e == EAGAIN && farm_auth_failed(mon, err, errlen))
+        if (e == EAGAIN && farm_auth_failed(mon, o->coordinator_key, err, errlen))
             ;
         else if (e == EAGAIN)
             snprintf(err, errlen,
@@ -226,7 +244,7 @@ int farm_request(const struct farm_opts *o, struct wire_msg *req, struct wire_ms
     for (;;) {
         double left = deadline - farm_now();
         if (left <= 0) {
-            if (!farm_auth_failed(mon, err, errlen))
+            if (!farm_auth_failed(mon, o->coordinator_key, err, errlen))
                 snprintf(err, errlen, "no answer from the coordinator at %s within %.0f s", url,
                          timeout_s);
             rc = -ETIMEDOUT;
@@ -417,8 +435,7 @@ static void farm_print_table(FILE *out, const json_t *arr, const char *const *wa
         for (size_t c = 0; c < nc; c++) {
             json_t *cv = json_object_get(row, cols[c]);
             char *s = cv ? farm_scalar(cols[c], cv) : xstrdup("-");
-            if (strlen(s) > 60)
-                memcpy(s + 57, "...", 4);
+            sanitize_ellipsize(s, 60); /* a 3 KB token would push every column away */
             cells[(r + 1) * nc + c] = s;
             if (strlen(s) > w[c])
                 w[c] = strlen(s);
@@ -442,7 +459,7 @@ static long long farm_int(const json_t *o, const char *k)
     return json_integer_value(json_object_get(o, k));
 }
 
-int farm_print_doc(FILE *out, enum wire_query_kind kind, const json_t *doc)
+static int farm_print_safe(FILE *out, enum wire_query_kind kind, const json_t *doc)
 {
     static const char *const host_cols[] = {"hostname",  "fingerprint", "cores",
                                             "mem_bytes", "labels",      "agents",
@@ -475,10 +492,23 @@ int farm_print_doc(FILE *out, enum wire_query_kind kind, const json_t *doc)
     fprintf(out, "jobs:     %lld total, %lld done, %lld failed, %lld running, %lld queued\n",
             farm_int(j, "total"), farm_int(j, "done"), farm_int(j, "failed"), farm_int(j, "leased"),
             farm_int(j, "queued"));
+    if (farm_int(j, "host_offline") > 0)
+        fprintf(out,
+                "          %lld of them failed \"host offline\": no live agent on their host\n",
+                farm_int(j, "host_offline"));
     fprintf(out, "runs:     %lld stored\n", farm_int(b, "runs"));
     const char *created = json_string_value(json_object_get(b, "created"));
     const char *finished = json_string_value(json_object_get(b, "finished"));
     fprintf(out, "created:  %s\n", created ? created : "-");
     fprintf(out, "finished: %s\n", finished ? finished : "-");
     return 0;
+}
+
+int farm_print_doc(FILE *out, enum wire_query_kind kind, const json_t *doc)
+{
+    /* host names, labels, scripts, messages: from agents and submitters */
+    json_t *safe = sanitize_json_copy(doc, 0);
+    int rc = farm_print_safe(out, kind, safe);
+    json_decref(safe);
+    return rc;
 }

@@ -43,6 +43,7 @@
 #include "revision.h"
 #include "stats.h"
 #include "util.h"
+#include "sanitize.h"
 #include "xmalloc.h"
 
 #define HISTORY_CLI_MAX_RUNS 200 /* newest reports considered (as regress_check_local) */
@@ -389,7 +390,11 @@ static json_t *hist_build(const char *host_fp, const char *reports_dir, const ch
         free(x);
         json_t *verdict = json_string("first run"), *change = json_null(), *regs = json_array();
         if (i > 0) { /* base_start < i: cps are > 0 */
-            json_t *reg = regress_compare(docs[i], docs + base_start, i - base_start, opt);
+            /* the segment's runs, as the change points in hindsight cut them (the
+             * held-out tail still applies: what `pyscope run` compared it with) */
+            struct regress_options row_opt = *opt;
+            row_opt.change_points = false;
+            json_t *reg = regress_compare(docs[i], docs + base_start, i - base_start, &row_opt);
             const json_t *wm = hist_metric(reg, metric);
             json_decref(verdict);
             verdict = json_deep_copy(json_object_get(wm, "verdict"));
@@ -487,7 +492,7 @@ static void hist_print_value(const char *metric, double v, int width)
         printf("%*.4f s", width, v);
 }
 
-static void hist_print(const json_t *doc, bool color)
+static void hist_print_safe(const json_t *doc, bool color)
 {
     const char *metric = hist_get(doc, NULL, "metric") ?: "wall_s";
     bool instr = strcmp(metric, HISTORY_METRIC_INSTRUCTIONS) == 0;
@@ -829,7 +834,9 @@ int cli_history_main(int argc, char **argv)
         if (json_dumpf(doc, stdout, JSON_INDENT(2)) < 0 || fputc('\n', stdout) == EOF)
             internal = true;
     } else {
-        hist_print(doc, cli_color_enabled(a.color, STDOUT_FILENO));
+        json_t *safe = sanitize_json_copy(doc, 0); /* names and messages from runs */
+        hist_print_safe(safe, cli_color_enabled(a.color, STDOUT_FILENO));
+        json_decref(safe);
     }
     if (a.html && hist_write_html(a.html, doc) < 0)
         internal = true;

@@ -20,19 +20,22 @@
 
 void cmd_report_help(FILE *out)
 {
-    fputs("Usage: pyscope report [--batch ID | --since AGE] [--out FILE.html] [--json]\n"
-          "\n"
-          "The team report from the coordinator: the batches, the regressions (worst\n"
-          "first, with their confidence interval, p and q values, the functions that\n"
-          "explain them and their triage state), the improvements, a script x host\n"
-          "matrix and a host-vs-host comparison. Written as one self-contained HTML\n"
-          "file that opens offline.\n"
-          "\n"
-          "  --batch ID           one batch\n"
-          "  --since AGE          batches finished within AGE: 90s, 30m, 12h, 1d (default 1d)\n"
-          "  --out FILE           where the HTML goes (default pyscope-report.html)\n"
-          "  --json               print the coordinator's JSON instead\n" FARM_OPTIONS_HELP,
-          out);
+    fputs(
+        "Usage: pyscope report [--batch ID | --since AGE] [--limit N] [--out FILE.html] [--json]\n"
+        "\n"
+        "The team report from the coordinator: the batches, the regressions (worst\n"
+        "first, with their confidence interval, p and q values, the functions that\n"
+        "explain them and their triage state), the improvements, a script x host\n"
+        "matrix and a host-vs-host comparison. Written as one self-contained HTML\n"
+        "file that opens offline.\n"
+        "\n"
+        "  --batch ID           one batch\n"
+        "  --since AGE          batches finished within AGE: 90s, 30m, 12h, 1d (default 1d)\n"
+        "  --limit N            list the worst N regressions and improvements (1-1000,\n"
+        "                       default 100); the report counts the rest (\"and 380 more\")\n"
+        "  --out FILE           where the HTML goes (default pyscope-report.html)\n"
+        "  --json               print the coordinator's JSON instead\n" FARM_OPTIONS_HELP,
+        out);
 }
 
 void cmd_triage_help(FILE *out)
@@ -87,13 +90,14 @@ static int farm_opt_or_usage(struct farm_opts *fo, int c, const char *cmd)
 
 int cmd_report(int argc, char **argv)
 {
-    enum { O_JSON = 256, O_BATCH, O_SINCE, O_OUT };
+    enum { O_JSON = 256, O_BATCH, O_SINCE, O_OUT, O_LIMIT };
     static const struct option opts[] = {
         {"json", no_argument, NULL, O_JSON},
         FARM_LONG_OPTIONS,
         {"batch", required_argument, NULL, O_BATCH},
         {"since", required_argument, NULL, O_SINCE},
         {"out", required_argument, NULL, O_OUT},
+        {"limit", required_argument, NULL, O_LIMIT},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -124,6 +128,15 @@ int cmd_report(int argc, char **argv)
         case O_OUT:
             path = optarg;
             break;
+        case O_LIMIT: {
+            uint64_t n;
+            if (farm_parse_u64(optarg, WIRE_MAX_QUERY_LIMIT, &n) < 0 || n == 0) {
+                log_error("--limit takes a whole number from 1 to 1000, not \"%s\"", optarg);
+                return PYSCOPE_EXIT_USAGE;
+            }
+            q.limit = (uint32_t)n;
+            break;
+        }
         case 'h':
             cmd_report_help(stdout);
             return PYSCOPE_EXIT_OK;
@@ -167,7 +180,23 @@ int cmd_report(int argc, char **argv)
             } else {
                 const json_t *rep = json_object_get(doc, "report");
                 size_t nr = json_array_size(json_object_get(rep, "regressions"));
-                fprintf(stderr, "%zu regression%s\n", nr, nr == 1 ? "" : "s");
+                json_int_t total = json_integer_value(json_object_get(rep, "regressions_total"));
+                if (total > (json_int_t)nr)
+                    fprintf(stderr,
+                            "%" JSON_INTEGER_FORMAT
+                            " regressions: the worst %zu listed, and %" JSON_INTEGER_FORMAT
+                            " more (--limit up to 1000, --json)\n",
+                            total, nr, total - (json_int_t)nr);
+                else
+                    fprintf(stderr, "%zu regression%s\n", nr, nr == 1 ? "" : "s");
+                const json_t *cut = json_object_get(doc, "truncated");
+                if (json_is_object(cut))
+                    fprintf(stderr,
+                            "pyscope: warning: %s (%" JSON_INTEGER_FORMAT
+                            " of %" JSON_INTEGER_FORMAT " rows)\n",
+                            json_string_value(json_object_get(cut, "reason")) ?: "cut",
+                            json_integer_value(json_object_get(cut, "limit")),
+                            json_integer_value(json_object_get(cut, "asked")));
                 printf("%s\n", path);
             }
         }

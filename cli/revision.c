@@ -13,6 +13,7 @@
 #include "errors.h"
 #include "hash.h"
 #include "log.h"
+#include "sanitize.h"
 #include "xmalloc.h"
 
 /* $XDG_CACHE_HOME/pyscope/repos, else ~/.cache/pyscope/repos; new string. */
@@ -174,16 +175,14 @@ const struct gitrev_commit *revision_find(const struct revision_commits *c, cons
     return NULL;
 }
 
-/* s (untrusted) with control characters shown as \xNN, at most max bytes of it. */
+/* s (untrusted: controls, bidi and bad UTF-8 shown escaped, lib/sanitize), cut to about
+ * max characters with an ellipsis. */
 static void print_text(FILE *out, const char *s, size_t max)
 {
-    for (size_t i = 0; s[i] && i < max; i++) {
-        unsigned char ch = (unsigned char)s[i];
-        if (ch < 0x20 || ch == 0x7f)
-            fprintf(out, "\\x%02x", ch);
-        else
-            fputc(ch, out);
-    }
+    char *safe = sanitize_dup(s, 0);
+    sanitize_ellipsize(safe, max);
+    fputs(safe, out);
+    free(safe);
 }
 
 /* One end of a range: "abc123def456 \"subject\" (author, date)". */

@@ -18,6 +18,7 @@
 #include "farm_cmds.h"
 #include "log.h"
 #include "revision.h"
+#include "sanitize.h"
 #include "suite.h"
 #include "xmalloc.h"
 
@@ -279,11 +280,15 @@ int cmd_submit(int argc, char **argv)
     uint64_t batch = r->submit_reply.batch_id;
     uint32_t jobs = r->submit_reply.jobs;
     wire_msg_destroy(&r);
-    char at[128] = "";
+    char at[512] = "";
     if (*hash) {
         const struct gitrev_commit *gc = revision_find(&rc_commits, hash);
-        snprintf(at, sizeof(at), " at commit %.12s%s%.60s%s", hash, gc ? " \"" : "",
-                 gc ? gc->subject : "", gc ? "\"" : "");
+        char *subject = gc ? sanitize_dup(gc->subject, 0) : NULL;
+        if (subject)
+            sanitize_ellipsize(subject, 60);
+        snprintf(at, sizeof(at), " at commit %.12s%s%s%s", hash, subject ? " \"" : "",
+                 subject ? subject : "", subject ? "\"" : "");
+        free(subject);
     }
     if (!wait) {
         if (json)

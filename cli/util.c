@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "errors.h"
+#include "sanitize.h"
 #include "xmalloc.h"
 
 #define RUNNER_NAME "pyscope-run"
@@ -35,10 +36,14 @@ int cli_usage_error(const char *cmd, const char *fmt, ...)
     if (fmt) {
         va_list ap;
         va_start(ap, fmt);
-        fputs("pyscope: error: ", stderr);
-        vfprintf(stderr, fmt, ap);
-        fputc('\n', stderr);
+        char *msg = NULL;
+        int n = vasprintf(&msg, fmt, ap);
         va_end(ap);
+        fputs("pyscope: error: ", stderr);
+        if (n >= 0)
+            sanitize_fwrite(stderr, msg, (size_t)n, 0); /* it quotes what the user gave */
+        fputc('\n', stderr);
+        free(msg);
     }
     fprintf(stderr, "Try 'pyscope %s --help' for more information.\n", cmd);
     return PYSCOPE_EXIT_USAGE;

@@ -19,7 +19,9 @@
 #include <string.h>
 #include <time.h>
 
+#include "contended.h"
 #include "log.h"
+#include "pgbin.h"
 #include "stats.h"
 #include "xmalloc.h"
 
@@ -36,16 +38,20 @@ static const char CLAIM_SQL[] =
     " 'host', json_build_object('fingerprint', h.fingerprint),"                                    \
     " 'python', json_build_object('build', r.python_build),"                                       \
     " 'runs', (SELECT coalesce(json_agg(json_build_object('wall_s', u.w, 'cpu_s', u.c,"            \
-    "   'peak_rss_bytes', u.m) ORDER BY u.i), '[]')"                                               \
-    "   FROM unnest(r.wall_s, r.cpu_s, r.peak_rss_bytes) WITH ORDINALITY AS u(w, c, m, i)),"       \
+    "   'peak_rss_bytes', u.m, 'run_delay_s', u.d, 'ctx_voluntary', u.cv,"                         \
+    "   'ctx_involuntary', u.ci, 'steal_s', u.st, 'cpu_pressure_s', u.ps, 'load1', u.l,"           \
+    "   'cpu_mhz', u.f) ORDER BY u.i), '[]')"                                                      \
+    "   FROM unnest(r.wall_s, r.cpu_s, r.peak_rss_bytes, r.run_delay_s, r.ctx_voluntary,"          \
+    "   r.ctx_involuntary, r.steal_s, r.cpu_pressure_s, r.load1_runs, r.cpu_mhz)"                  \
+    "   WITH ORDINALITY AS u(w, c, m, d, cv, ci, st, ps, l, f, i) WHERE u.w IS NOT NULL),"         \
     " 'profile', json_build_object('functions', (SELECT coalesce(json_agg(json_build_object("      \
     "   'key', f.key, 'self_s', u.s, 'total_s', u.t,"                                              \
     "   'self_s_runs', pyscope_row(r.fn_self_runs, u.i::integer),"                                 \
     "   'total_s_runs', pyscope_row(r.fn_total_runs, u.i::integer),"                               \
-    "   'total_pct', 100 * u.t / nullif(r.wall_median, 0),"                                        \
+    "   'total_pct', 100 * u.t / nullif(r.wall_median, 0), 'self_cpu_s', u.sc,"                    \
     "   'self_pct', 100 * u.s / nullif(r.wall_median, 0)) ORDER BY u.t DESC, u.i), '[]')"          \
-    "   FROM unnest(r.fn_ids, r.fn_self_s, r.fn_total_s) WITH ORDINALITY AS u(id, s, t, i)"        \
-    "   JOIN functions f ON f.id = u.id)))::text"                                                  \
+    "   FROM unnest(r.fn_ids, r.fn_self_s, r.fn_total_s, r.fn_self_cpu_s)"                         \
+    "   WITH ORDINALITY AS u(id, s, t, sc, i) JOIN functions f ON f.id = u.id)))::text"            \
     " FROM runs r JOIN scripts s ON s.id = r.script_id JOIN hosts h ON h.id = r.host_id"
 
 /* The runs with documents (for the series that need hotspots): ids $1. */
@@ -56,15 +62,15 @@ static const char DOCS_SQL[] = "SELECT " RUN_DOC_SQL " WHERE r.run_id = ANY ($1:
  * newest ok run of the batch (k = 0, the candidate, with the series' columns)
  * and its baseline (k = 1): the ok runs of earlier batches since the newest
  * run triaged 'expected' (included), the newest $2 of them. One index-only
- * range scan per series (runs_series_idx covers the samples, schema/005),
- * samples only: no hotspots, no JSON. Rows come in no particular order (a
+ * range scan per series (runs_series_idx covers the samples and run delays,
+ * schema/005 and 010), samples only: no hotspots, no JSON. Rows come in no particular order (a
  * sort of ~40,000 rows with their arrays would cost more than the reads):
  * sn numbers the series 1..N and stored_at orders a baseline (gather_row()).
  */
 static const char BATCH_RUNS_SQL[] =
     "WITH c AS MATERIALIZED (SELECT DISTINCT ON (r.script_id, r.host_id, r.python_build)"
     "  r.run_id, r.script_id, r.host_id, r.python_build, r.batch_id, r.job_id, r.stored_at,"
-    "  r.wall_s, r.cpu_s, r.peak_rss_bytes,"
+    "  r.wall_s, r.cpu_s, r.peak_rss_bytes, r.run_delay_s,"
     "  count(*) OVER (PARTITION BY r.script_id, r.host_id, r.python_build) AS batch_runs"
     "  FROM runs r WHERE r.batch_id = $1::bigint AND r.outcome = 'ok'"
     "  ORDER BY r.script_id, r.host_id, r.python_build, r.stored_at DESC),"
@@ -80,17 +86,31 @@ static const char BATCH_RUNS_SQL[] =
     "   AND g.python_build = c.python_build) AS reset"
     "  FROM c JOIN jobs j ON j.id = c.job_id JOIN scripts s ON s.id = c.script_id)"
     " SELECT m.sn, x.k, x.run_id::text, x.stored_at, x.wall_s, x.cpu_s, x.peak_rss_bytes,"
-    "  x.script_id, x.host_id, x.python_build, x.job_id, x.threshold, x.batch_runs, x.open_before"
+    "  x.script_id, x.host_id, x.python_build, x.job_id, x.threshold, x.batch_runs, x.open_before,"
+    "  x.run_delay_s"
     " FROM m CROSS JOIN LATERAL ("
     "  SELECT 0 AS k, m.run_id, m.stored_at, m.wall_s, m.cpu_s, m.peak_rss_bytes, m.script_id,"
-    "   m.host_id, m.python_build, m.job_id, m.threshold, m.batch_runs, m.open_before"
+    "   m.host_id, m.python_build, m.job_id, m.threshold, m.batch_runs, m.open_before,"
+    "   m.run_delay_s"
     "  UNION ALL (SELECT 1, b.run_id, b.stored_at, b.wall_s, b.cpu_s, b.peak_rss_bytes,"
     "   NULL::bigint, NULL::bigint, NULL::text, NULL::bigint, NULL::float8, NULL::bigint,"
-    "   NULL::boolean"
+    "   NULL::boolean, b.run_delay_s FROM ("
+    /* index-only: the runs runs_series_idx covers; then the wider ones, from the heap */
+    "   (SELECT b.run_id, b.stored_at, b.wall_s, b.cpu_s, b.peak_rss_bytes, b.run_delay_s"
     "   FROM runs b WHERE b.script_id = m.script_id AND b.host_id = m.host_id"
     "   AND b.stored_at < m.stored_at AND b.stored_at >= coalesce(m.reset, '-infinity')"
     "   AND b.python_build = m.python_build AND b.outcome = 'ok' AND b.batch_id <> m.batch_id"
-    "   ORDER BY b.stored_at DESC LIMIT $2::integer)) x";
+    "   AND " STORE_RUNS_COVERED(
+        "b") " ORDER BY b.stored_at DESC LIMIT $2::integer)"
+             "   UNION ALL (SELECT b.run_id, b.stored_at, b.wall_s, b.cpu_s, b.peak_rss_bytes,"
+             "   b.run_delay_s FROM runs b WHERE b.script_id = m.script_id AND b.host_id = "
+             "m.host_id"
+             "   AND b.stored_at < m.stored_at AND b.stored_at >= coalesce(m.reset, '-infinity')"
+             "   AND b.python_build = m.python_build AND b.outcome = 'ok' AND b.batch_id <> "
+             "m.batch_id"
+             "   AND NOT " STORE_RUNS_COVERED(
+                 "b") " ORDER BY b.stored_at DESC LIMIT $2::integer)) b"
+                      "   ORDER BY b.stored_at DESC LIMIT $2::integer)) x";
 
 /*
  * The rows of batch $1 ($2: a JSON array of regression rows). A finding of a
@@ -292,8 +312,15 @@ static json_t *decide_results(const json_t *series, json_t **results,
                 qv = q[ip++];
             const char *v = json_string_value(json_object_get(m, "verdict"));
             const char *name = json_string_value(json_object_get(m, "metric"));
+            const char *rule = json_string_value(json_object_get(m, "rule"));
+            /* a re-run adds a candidate run, not history: it cannot settle "insufficient
+             * history"; nor does it make a busy machine quiet ("contended": the CPU time
+             * decides a CPU-bound script then) */
             if (v && name && strcmp(v, "inconclusive") == 0 &&
-                (strcmp(name, "wall_s") == 0 || strcmp(name, "cpu_s") == 0))
+                (strcmp(name, "wall_s") == 0 || strcmp(name, "cpu_s") == 0) &&
+                !(rule &&
+                  (strcmp(rule, regress_rule_name(REGRESS_RULE_INSUFFICIENT_HISTORY)) == 0 ||
+                   strcmp(rule, regress_rule_name(REGRESS_RULE_CONTENDED)) == 0)))
                 inconclusive = true;
             if (!v || (strcmp(v, "regression") != 0 && strcmp(v, "improvement") != 0))
                 continue;
@@ -346,12 +373,20 @@ static json_t *decide_results(const json_t *series, json_t **results,
     return rows;
 }
 
+void analysis_options_init(struct regress_options *opt)
+{
+    regress_options_init(opt);
+    opt->min_baseline_runs = ANALYSIS_MIN_BASELINE_RUNS;
+    opt->change_points = false;
+    opt->new_level_runs = 0;
+}
+
 json_t *analysis_decide(const json_t *series, const struct regress_options *opt, json_t *confirm,
                         struct analysis_summary *sum)
 {
     struct regress_options dflt;
     if (opt == NULL) {
-        regress_options_init(&dflt);
+        analysis_options_init(&dflt);
         opt = &dflt;
     }
     size_t ns = json_array_size(series);
@@ -367,9 +402,15 @@ json_t *analysis_decide(const json_t *series, const struct regress_options *opt,
 struct qrun {
     char *run_id; /* owned; NULL until its row came */
     int64_t at;   /* stored_at, microseconds: orders the baseline */
-    double *x[3]; /* owned: wall_s, cpu_s, peak_rss_bytes (valid samples only) */
-    size_t n[3];
+    /* owned: wall_s, cpu_s, peak_rss_bytes (valid samples only), and the net wall
+     * times (wall_s - run_delay_s of the repeats that have both, lib/regress.h) */
+    double *x[4];
+    size_t n[4];
+    struct regress_run_contention cont; /* its repeats' waiting for a CPU */
 };
+
+/* x[] of a qrun: the three run metrics, and the net wall time. */
+#define Q_NET 3
 
 /* A series of the batch: the candidate (runs[0]) and its baseline, oldest
  * first once gather_finish() has run. */
@@ -425,13 +466,44 @@ static json_t *series_meta(const struct pgbin *v)
     return o;
 }
 
+/* The net wall times and contention of r from its aligned wall, cpu and run
+ * delay arrays (columns 4, 5 and 14, binary; delay NULL: not measured). */
+static int gather_contention(struct qrun *r, struct pgbin wall, struct pgbin cpu,
+                             struct pgbin delay)
+{
+    r->cont = (struct regress_run_contention){false, 0, -1};
+    r->x[Q_NET] = NULL;
+    r->n[Q_NET] = 0;
+    if (delay.p == NULL)
+        return 0;
+    double *w = NULL, *c = NULL, *d = NULL;
+    size_t nw = 0, nc = 0, nd = 0;
+    int rc = pgbin_numbers_aligned(wall, &w, &nw);
+    if (rc == 0)
+        rc = pgbin_numbers_aligned(cpu, &c, &nc);
+    if (rc == 0)
+        rc = pgbin_numbers_aligned(delay, &d, &nd);
+    if (rc == 0 && nw == nd && nc == nw) {
+        r->x[Q_NET] = xcalloc(nw ? nw : 1, sizeof(double));
+        for (size_t i = 0; i < nw; i++)
+            if (isfinite(w[i]) && isfinite(d[i]) && d[i] >= 0 && w[i] - d[i] > 0)
+                r->x[Q_NET][r->n[Q_NET]++] = w[i] - d[i];
+        r->cont.known =
+            contended_run(w, d, c, nw, &r->cont.queued_pct, &r->cont.cpu_bound_pct) == 0;
+    }
+    free(w);
+    free(c);
+    free(d);
+    return rc;
+}
+
 /* store_bin_row_fn for BATCH_RUNS_SQL: each row to its series (sn), the
  * candidate (k = 0) in runs[0], which every series keeps free for it. */
 static int gather_row(const struct pgbin *v, int ncols, void *arg)
 {
     struct gather_ctx *g = arg;
     int64_t sn, k, at;
-    if (ncols != 14 || pgbin_int64(v[0], &sn) < 0 || pgbin_int64(v[1], &k) < 0 || v[2].p == NULL ||
+    if (ncols != 15 || pgbin_int64(v[0], &sn) < 0 || pgbin_int64(v[1], &k) < 0 || v[2].p == NULL ||
         pgbin_int64(v[3], &at) < 0 || sn < 1 || sn > (int64_t)INT32_MAX)
         return -EIO;
     if ((size_t)sn > g->cap) {
@@ -458,10 +530,12 @@ static int gather_row(const struct pgbin *v, int ncols, void *arg)
             s->runs = xreallocarray(s->runs, s->cap *= 2, sizeof(*s->runs));
         r = &s->runs[s->n_runs++];
     }
-    *r = (struct qrun){xstrdup((const char *)v[2].p), at, {NULL}, {0}};
+    *r = (struct qrun){xstrdup((const char *)v[2].p), at, {NULL}, {0}, {false, 0, -1}};
     for (int m = 0; m < 3; m++)
         if (parse_samples(v[4 + m], &r->x[m], &r->n[m]) < 0)
             return -EIO;
+    if (gather_contention(r, v[4], v[5], v[14]) < 0)
+        return -EIO;
     return 0;
 }
 
@@ -490,7 +564,7 @@ static void gather_release(struct gather_ctx *g)
     for (size_t i = 0; i < g->n; i++) {
         for (size_t k = 0; k < g->v[i].n_runs; k++) {
             free(g->v[i].runs[k].run_id);
-            for (int m = 0; m < 3; m++)
+            for (int m = 0; m < 4; m++)
                 free(g->v[i].runs[k].x[m]);
         }
         free(g->v[i].runs);
@@ -508,45 +582,98 @@ static void gather_release(struct gather_ctx *g)
  * "verdict", "mode", "p_value"}) or NULL when the metric cannot be compared,
  * as lib/regress would decide.
  */
-static json_t *quick_metric(const struct qseries *s, int m, const struct regress_options *o)
+static json_t *quick_metric(const struct qseries *s, int m, const struct regress_options *o,
+                            const struct regress_baseline *fixed, struct regress_baseline *chosen)
 {
-    size_t nb = 0, nr = s->n_runs - 1;
+    size_t nr = s->n_runs - 1;
+    int xi = m < 0 ? Q_NET : m; /* m < 0: the wall time net of queueing */
+    const double *cand = s->runs[0].x[xi];
+    size_t nc = s->runs[0].n[xi];
+    struct regress_run *all = xcalloc(nr ? nr : 1, sizeof(*all));
     for (size_t k = 1; k < s->n_runs; k++)
-        nb += s->runs[k].n[m];
-    const double *cand = s->runs[0].x[m];
-    size_t nc = s->runs[0].n[m];
-    if (nb == 0 || nc == 0)
+        all[k - 1] = (struct regress_run){s->runs[k].x[xi], s->runs[k].n[xi]};
+    /* the baseline lib/regress would choose among these runs (change point, held-out
+     * tail), so that the shortcut below decides on the same runs as regress_compare();
+     * the net wall time is compared on the wall time's */
+    struct regress_baseline sel;
+    if (fixed)
+        sel = *fixed;
+    if (nc == 0 || (!fixed && regress_baseline_select(all, nr, o, &sel) < 0)) {
+        free(all);
         return NULL;
-    double *base = xcalloc(nb, sizeof(*base));
-    struct regress_run *runs = xcalloc(nr ? nr : 1, sizeof(*runs));
+    }
+    if (chosen)
+        *chosen = sel;
+    if (m < 0)
+        m = 0; /* reported as the wall time */
+    const struct regress_run *runs = all + sel.first;
+    size_t n_sel = sel.end - sel.first, nb = 0;
+    for (size_t k = 0; k < n_sel; k++)
+        nb += runs[k].n;
+    double *base = xcalloc(nb ? nb : 1, sizeof(*base));
     size_t off = 0;
-    for (size_t k = 1; k < s->n_runs; k++) {
-        runs[k - 1] = (struct regress_run){s->runs[k].x[m], s->runs[k].n[m]};
-        memcpy(base + off, s->runs[k].x[m], s->runs[k].n[m] * sizeof(*base));
-        off += s->runs[k].n[m];
+    for (size_t k = 0; k < n_sel; k++) {
+        memcpy(base + off, runs[k].x, runs[k].n * sizeof(*base));
+        off += runs[k].n;
     }
     /* the centres lib/regress compares (median of the runs' statistics), so that
      * this shortcut agrees with regress_metric() on what is within the threshold */
     double mb = 0, mc = 0;
     struct regress_run cand_run = {cand, nc};
-    if (regress_centres(runs, nr, &cand_run, 1, o, &mb, &mc) < 0)
+    if (regress_centres(runs, n_sel, &cand_run, 1, o, &mb, &mc) < 0)
         mb = 0;
     json_t *obj = NULL;
     if (mb > 0 && fabs(100 * (mc / mb - 1)) <= 100 * o->threshold) {
         struct stats_mwu mwu;
         bool statistical = stats_mannwhitney_min_p(nb, nc) < o->alpha;
         stats_mannwhitney(base, nb, cand, nc, &mwu);
-        obj = json_pack("{s:s, s:s, s:s, s:f}", "metric", MAIN_METRICS[m], "verdict", "no_change",
-                        "mode", statistical ? "statistical" : "threshold", "p_value", mwu.p_value);
+        obj = json_pack("{s:s, s:s, s:s, s:f, s:s}", "metric", MAIN_METRICS[m], "verdict",
+                        "no_change", "mode", statistical ? "statistical" : "threshold", "p_value",
+                        mwu.p_value, "rule", regress_rule_name(REGRESS_RULE_WITHIN_THRESHOLD));
     } else if (mb > 0) {
         struct regress_result r;
-        if (regress_metric(runs, nr, cand, nc, o, &r) == 0)
-            obj = json_pack("{s:s, s:s, s:s, s:f}", "metric", MAIN_METRICS[m], "verdict",
+        if (regress_metric_runs(runs, n_sel, &cand_run, 1, o, &r) == 0)
+            obj = json_pack("{s:s, s:s, s:s, s:f, s:s}", "metric", MAIN_METRICS[m], "verdict",
                             regress_verdict_name(r.verdict), "mode",
-                            r.statistical ? "statistical" : "threshold", "p_value", r.p_value);
+                            r.statistical ? "statistical" : "threshold", "p_value", r.p_value,
+                            "rule", regress_rule_name(r.rule));
     }
-    free(runs);
+    free(all);
     free(base);
+    return obj;
+}
+
+/*
+ * The wall time of series s the way regress_compare() judges it: when the
+ * contention of the chosen baseline and the candidate says it is
+ * contaminated (lib/regress.h), net of queueing on the same baseline, or
+ * inconclusive ("contended") for a CPU-bound script or without net times.
+ * New object or NULL.
+ */
+static json_t *quick_wall(const struct qseries *s, const struct regress_options *o)
+{
+    struct regress_baseline sel;
+    json_t *obj = quick_metric(s, 0, o, NULL, &sel);
+    if (obj == NULL)
+        return NULL;
+    size_t nb = sel.end - sel.first;
+    struct regress_run_contention *b = xcalloc(nb ? nb : 1, sizeof(*b));
+    for (size_t i = 0; i < nb; i++)
+        b[i] = s->runs[1 + sel.first + i].cont;
+    struct regress_contention c;
+    regress_contention_assess(b, nb, &s->runs[0].cont, 1, &c);
+    free(b);
+    if (!c.contaminated)
+        return obj;
+    json_t *net = quick_metric(s, -1, o, &sel, NULL);
+    if (net && !c.cpu_bound) {
+        json_decref(obj);
+        json_object_set_new(net, "net_of_queueing", json_true());
+        return net;
+    }
+    json_decref(net); /* a CPU-bound script: its CPU time decides */
+    json_object_set_new(obj, "verdict", json_string("inconclusive"));
+    json_object_set_new(obj, "rule", json_string(regress_rule_name(REGRESS_RULE_CONTENDED)));
     return obj;
 }
 
@@ -561,7 +688,7 @@ static json_t *quick_result(const struct qseries *s, const struct regress_option
     json_t *metrics = json_array();
     *flagged = false;
     for (int m = 0; s->n_runs > 1 && m < 3; m++) {
-        json_t *obj = quick_metric(s, m, &o);
+        json_t *obj = m == 0 ? quick_wall(s, &o) : quick_metric(s, m, &o, NULL, NULL);
         if (obj == NULL)
             continue;
         const char *v = json_string_value(json_object_get(obj, "verdict"));
@@ -697,7 +824,7 @@ int analysis_run_one(struct store *store, const struct regress_options *opt, boo
 {
     struct regress_options dflt;
     if (opt == NULL) {
-        regress_options_init(&dflt);
+        analysis_options_init(&dflt);
         opt = &dflt;
     }
     memset(sum, 0, sizeof(*sum));

@@ -26,6 +26,24 @@
 #include "regress.h"
 #include "store.h"
 
+/*
+ * The farm's minimum baseline: a series is decided only from this many
+ * baseline runs (fewer: "insufficient history", nothing stored, nothing
+ * re-queued). Chosen with tests/bench/regress_quality.sh (README, "How good
+ * is the verdict?").
+ */
+#define ANALYSIS_MIN_BASELINE_RUNS 3
+
+/*
+ * The batch analysis' regression options: lib/regress's defaults, the farm's
+ * minimum baseline, and no automatic new level: the runs of an open
+ * regression stay held out of its series' baseline (regress_baseline_select,
+ * up to 10 newest runs) until someone triages it — 'expected' starts the new
+ * baseline — so an ongoing regression is seen again every night instead of
+ * becoming "no change" after three, as a change point would make it.
+ */
+void analysis_options_init(struct regress_options *opt);
+
 /* What one batch analysis found. */
 struct analysis_summary {
     uint64_t batch_id;
@@ -49,17 +67,17 @@ struct analysis_summary {
  * documents, oldest first], "threshold": fraction|null}. Returns a new array
  * (caller owns) of regression-row objects (the keys of
  * schema/002_regressions.sql's columns plus "detail"), worst first, and fills
- * *sum (batch_id untouched). When confirm (borrowed) is not NULL, a series
- * with one run in the batch that is inconclusive (wall or CPU) or regresses
- * for the first time gets its job id appended to confirm and no rows; a
- * regression seen with 2 or more runs in the batch is stored "confirmed"
- * with confirm_runs = those runs. Pure: no database.
+ * *sum (batch_id untouched); opt NULL: analysis_options_init(). When confirm (borrowed) is not
+ * NULL, a series with one run in the batch that is inconclusive (wall or CPU) or regresses for the
+ * first time gets its job id appended to confirm and no rows; a regression seen with 2 or more runs
+ * in the batch is stored "confirmed" with confirm_runs = those runs. Pure: no database.
  */
 json_t *analysis_decide(const json_t *series, const struct regress_options *opt, json_t *confirm,
                         struct analysis_summary *sum);
 
 /*
- * Analyse at most one finished, not yet analysed batch (store borrowed);
+ * Analyse at most one finished, not yet analysed batch (store borrowed; opt
+ * NULL: analysis_options_init());
  * with_confirm: re-queue series to confirm (see analysis_decide) as jobs of
  * the same batch and host with more repeats (2x, at least 5), and set the
  * batch running again instead of marking it analysed.

@@ -19,6 +19,7 @@
 #include "xmalloc.h"
 
 #define REPORT_DEFAULT_SINCE_S 86400u
+#define REPORT_DEFAULT_LIMIT   100u /* regressions and improvements listed, worst first */
 #define REPORT_MAX_SAMPLES     1000u
 #define REPORT_MAX_PAIRS       200u
 
@@ -53,6 +54,11 @@ static const char REGRESSIONS_SQL[] =
                              " WHERE (g.batch_id = ANY($1::bigint[]) OR g.last_batch_id = "
                              "ANY($1::bigint[])) AND g.kind = $2"
                              " ORDER BY abs(g.change_pct) DESC, g.id LIMIT $3";
+
+/* How many regressions of kind $2 the batches $1 have in all (the list stops at the limit). */
+static const char COUNT_SQL[] = "SELECT json_build_object('n', count(*))::text FROM regressions g"
+                                " WHERE (g.batch_id = ANY($1::bigint[]) OR g.last_batch_id = "
+                                "ANY($1::bigint[])) AND g.kind = $2";
 
 static const char SERIES_SQL[] =
     "SELECT json_build_object('script', x.key, 'host', x.hostname, 'python_build', x.python_build,"
@@ -210,9 +216,10 @@ int report_build(struct store *store, const struct wire_query *q, json_t **out, 
     char batch[32], since[32], limit[32], samples[32];
     snprintf(batch, sizeof(batch), "%" PRIu64, q->batch_id);
     snprintf(since, sizeof(since), "%" PRIu32, q->since_s ? q->since_s : REPORT_DEFAULT_SINCE_S);
-    snprintf(limit, sizeof(limit), "%" PRIu32, q->limit ? q->limit : WIRE_MAX_QUERY_LIMIT);
+    snprintf(limit, sizeof(limit), "%" PRIu32, q->limit ? q->limit : REPORT_DEFAULT_LIMIT);
     snprintf(samples, sizeof(samples), "%u", REPORT_MAX_SAMPLES);
-    json_t *batches = NULL, *regs = NULL, *imps = NULL, *series = NULL;
+    json_t *batches = NULL, *regs = NULL, *imps = NULL, *series = NULL, *n_regs = NULL,
+           *n_imps = NULL;
     const char *p1[3] = {batch, since, limit};
     int rc = store_json_rows(store, BATCHES_SQL, p1, 3, &batches, err, errlen);
     if (rc < 0)
@@ -241,11 +248,20 @@ int report_build(struct store *store, const struct wire_query *q, json_t **out, 
         const char *p3[2] = {ids, samples};
         rc = store_json_rows(store, SERIES_SQL, p3, 2, &series, err, errlen);
     }
+    if (rc >= 0)
+        rc = store_json_rows(store, COUNT_SQL, (const char *[]){ids, "regression"}, 2, &n_regs, err,
+                             errlen);
+    if (rc >= 0)
+        rc = store_json_rows(store, COUNT_SQL, (const char *[]){ids, "improvement"}, 2, &n_imps,
+                             err, errlen);
     free(ids);
     if (rc < 0) {
         json_decref(batches);
         json_decref(regs);
         json_decref(imps);
+        json_decref(series);
+        json_decref(n_regs);
+        json_decref(n_imps);
         return rc;
     }
     json_t *doc = json_object();
@@ -256,6 +272,14 @@ int report_build(struct store *store, const struct wire_query *q, json_t **out, 
     json_object_set_new(doc, "batches", batches);
     json_object_set_new(doc, "regressions", regs);
     json_object_set_new(doc, "improvements", imps);
+    /* the lists hold the worst `limit`; these say how many there are in all */
+    json_object_set_new(doc, "limit", json_integer(strtoll(limit, NULL, 10)));
+    json_object_set_new(doc, "regressions_total",
+                        json_incref(json_object_get(json_array_get(n_regs, 0), "n")));
+    json_object_set_new(doc, "improvements_total",
+                        json_incref(json_object_get(json_array_get(n_imps, 0), "n")));
+    json_decref(n_regs);
+    json_decref(n_imps);
     add_matrix(doc, series);
     json_decref(series);
     *out = doc;

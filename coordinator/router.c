@@ -13,6 +13,8 @@
 #include <inttypes.h>
 #include <jansson.h>
 #include <poll.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -34,10 +36,11 @@ struct peer {
     size_t id_len;
     enum peer_state state;
     char *name;                  /* agent name from Hello (lease owner); with CURVE, the key's */
-    char key[CURVE_Z85_LEN + 1]; /* with CURVE: the public key it said Hello with */
-    int64_t host_id;             /* hosts.id */
-    uint32_t credit;             /* jobs it will take now */
-    int64_t last_seen;           /* monotonic ms */
+    char key[CURVE_Z85_LEN + 1]; /* with CURVE: the public key it said Hello with (its identity) */
+    char host[CURVE_NAME_MAX + 1]; /* with CURVE: the host its allowlist entry grants */
+    int64_t host_id;               /* hosts.id */
+    uint32_t credit;               /* jobs it will take now */
+    int64_t last_seen;             /* monotonic ms */
     struct peer *next;
 };
 
@@ -66,7 +69,15 @@ struct counters {
                                    (e.g. a message over 4 MiB) */
     uint64_t revoked;           /* messages ignored: their key is no longer allowed */
     uint64_t peers_revoked;     /* agents forgotten because their key was revoked */
+    uint64_t impersonation;     /* messages refused: sent under another key's routing id */
+    uint64_t no_hello;          /* agent messages refused: their key has not said Hello */
+    uint64_t reconnections;     /* an agent's key came back on a new connection */
+    uint64_t jobs_host_offline; /* queued jobs ended: their host had no live agent */
 };
+
+/* Refusal warnings logged per window (then counted only), and the window. */
+#define ROUTER_WARN_BURST     20
+#define ROUTER_WARN_WINDOW_MS 10000
 
 /* A valid result waiting for the group commit (router_flush()). */
 struct pending {
@@ -104,7 +115,52 @@ struct router {
     bool dispatch_due; /* a peer gave credit: claim at the next router_flush() */
     int64_t next_reap;
     int64_t next_stats;
+    int64_t now;               /* of the message being handled (monotonic ms) */
+    int64_t warn_window_start; /* refusal warnings: rate limit */
+    unsigned warn_count;
+    uint64_t warn_suppressed;
 };
+
+/*
+ * Log a refusal as a warning, at most ROUTER_WARN_BURST per window (a key
+ * that floods refusals cannot flood the log); the counters see them all.
+ */
+static void refusal_warn(struct router *r, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+static void refusal_warn(struct router *r, const char *fmt, ...)
+{
+    if (r->now - r->warn_window_start >= ROUTER_WARN_WINDOW_MS) {
+        if (r->warn_suppressed)
+            log_warn("%" PRIu64
+                     " more refusals in the last %d s were not logged (see the counters)",
+                     r->warn_suppressed, ROUTER_WARN_WINDOW_MS / 1000);
+        r->warn_window_start = r->now;
+        r->warn_count = 0;
+        r->warn_suppressed = 0;
+    }
+    if (r->warn_count >= ROUTER_WARN_BURST) {
+        r->warn_suppressed++;
+        return;
+    }
+    r->warn_count++;
+    char msg[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    log_warn("%s", msg);
+}
+
+/* Who sent tm, for logs: "agent:NAME (key ABCDEFGH...)", or "a peer without a key". */
+static const char *peer_label(const struct transport_msg *tm, char *buf, size_t len)
+{
+    if (tm->user_id[0] == '\0')
+        return "a peer without a key";
+    char abbrev[16];
+    curve_public_abbrev(tm->key, abbrev, sizeof(abbrev));
+    snprintf(buf, len, "%s (key %s)", tm->user_id, abbrev);
+    return buf;
+}
 
 struct router *router_new(void *sock, struct store *store, struct writer *const *writers,
                           size_t n_writers, struct analyst *analyst, const struct config *cfg,
@@ -166,6 +222,15 @@ static struct peer *peer_find(struct router *r, const uint8_t *id, size_t len)
 {
     for (struct peer *p = r->peers; p; p = p->next)
         if (p->id_len == len && memcmp(p->id, id, len) == 0)
+            return p;
+    return NULL;
+}
+
+/* With CURVE a peer is its key: the agent that said Hello with key (borrowed), or NULL. */
+static struct peer *peer_find_key(struct router *r, const char *key)
+{
+    for (struct peer *p = r->peers; p; p = p->next)
+        if (strcmp(p->key, key) == 0)
             return p;
     return NULL;
 }
@@ -294,9 +359,14 @@ static void on_hello(struct router *r, const struct transport_msg *tm, const str
     char err[512];
     int64_t host_id;
     struct wire_hello hello = m->hello;
-    if (key_name)
+    /* With CURVE the key decides the agent's name and the host it speaks for. */
+    char host[CURVE_NAME_MAX + 1] = "";
+    if (key_name) {
         hello.name = key_name;
-    if (store_register(r->store, &hello, &host_id, err, sizeof(err)) < 0) {
+        if (!zap_peer_host(r->zap, tm->user_id, tm->key, host, sizeof(host)))
+            return; /* revoked between the checks: ignored like any revoked message */
+    }
+    if (store_register(r->store, &hello, key_name ? host : NULL, &host_id, err, sizeof(err)) < 0) {
         internal_error(r, tm, m->seq, "register an agent", err);
         return;
     }
@@ -308,21 +378,23 @@ static void on_hello(struct router *r, const struct transport_msg *tm, const str
     }
     if (p == NULL) {
         p = xcalloc(1, sizeof(*p));
-        memcpy(p->id, tm->id, tm->id_len);
-        p->id_len = tm->id_len;
         p->next = r->peers;
         r->peers = p;
     }
+    memcpy(p->id, tm->id, tm->id_len);
+    p->id_len = tm->id_len;
     free(p->name);
     p->name = xstrdup(hello.name);
     snprintf(p->key, sizeof(p->key), "%s", tm->key);
+    snprintf(p->host, sizeof(p->host), "%s", host);
     p->host_id = host_id;
     p->state = PEER_READY;
     p->credit = 0;
     p->last_seen = now;
     r->c.hellos++;
     log_info("agent \"%s\" registered (host \"%s\", fingerprint %s, python %s)", p->name,
-             m->hello.host.hostname, m->hello.host.fingerprint, m->hello.python.version);
+             key_name ? host : m->hello.host.hostname, m->hello.host.fingerprint,
+             m->hello.python.version);
     struct wire_msg w;
     wire_msg_init(&w, WIRE_WELCOME);
     w.reply_to = m->seq;
@@ -549,6 +621,10 @@ static json_t *counters_json(const struct router *r)
     COUNTER(disconnections);
     COUNTER(revoked);
     COUNTER(peers_revoked);
+    COUNTER(impersonation);
+    COUNTER(no_hello);
+    COUNTER(reconnections);
+    COUNTER(jobs_host_offline);
 #undef COUNTER
     struct zap_stats zs = {0};
     if (r->zap)
@@ -560,10 +636,17 @@ static json_t *counters_json(const struct router *r)
     return o;
 }
 
-static void on_query(struct router *r, const struct transport_msg *tm, const struct wire_msg *m)
+/*
+ * The reply document of query q (borrowed) as new JSON text in *text, or
+ * NULL with the failure in err (returns its code). truncated (may be NULL):
+ * {"limit", "asked", "reason"}, added when the list was cut to fit.
+ */
+static const char *const query_kinds[] = {"",       "hosts",      "jobs",   "batch",
+                                          "report", "regression", "series", "compare_hosts"};
+
+static int query_reply_text(struct router *r, const struct wire_query *q, json_t *truncated,
+                            char **text, char *err, size_t errlen)
 {
-    static const char *const kinds[] = {"",       "hosts",      "jobs",   "batch",
-                                        "report", "regression", "series", "compare_hosts"};
     static const char *const schemas[] = {"",
                                           "pyscope.hosts/1",
                                           "pyscope.jobs/1",
@@ -572,24 +655,19 @@ static void on_query(struct router *r, const struct transport_msg *tm, const str
                                           "pyscope.triage/1",
                                           "pyscope.series/1",
                                           "pyscope.compare_hosts/1"};
-    char err[512];
+    *text = NULL;
     json_t *value;
-    int rc = m->query.kind == WIRE_QUERY_REPORT
-                 ? report_build(r->store, &m->query, &value, err, sizeof(err))
-             : m->query.kind == WIRE_QUERY_TRIAGE
-                 ? report_triage(r->store, &m->query, &value, err, sizeof(err))
-             : m->query.kind >= WIRE_QUERY_SERIES
-                 ? query_series_answer(r->store, &m->query, &value, err, sizeof(err))
-                 : store_query(r->store, &m->query, &value, err, sizeof(err));
-    if (rc < 0) {
-        internal_error(r, tm, m->seq, "answer a query", err);
-        return;
-    }
-    r->c.queries++;
-    const char *kind = kinds[m->query.kind];
+    int rc = q->kind == WIRE_QUERY_REPORT   ? report_build(r->store, q, &value, err, errlen)
+             : q->kind == WIRE_QUERY_TRIAGE ? report_triage(r->store, q, &value, err, errlen)
+             : q->kind >= WIRE_QUERY_SERIES ? query_series_answer(r->store, q, &value, err, errlen)
+                                            : store_query(r->store, q, &value, err, errlen);
+    if (rc < 0)
+        return rc;
     json_t *doc = json_object();
-    json_object_set_new(doc, "schema", json_string(schemas[m->query.kind]));
-    json_object_set_new(doc, kind, value);
+    json_object_set_new(doc, "schema", json_string(schemas[q->kind]));
+    json_object_set_new(doc, query_kinds[q->kind], value);
+    if (truncated)
+        json_object_set(doc, "truncated", truncated);
     json_t *coord = json_object();
     size_t peers = 0;
     for (struct peer *p = r->peers; p; p = p->next)
@@ -598,14 +676,58 @@ static void on_query(struct router *r, const struct transport_msg *tm, const str
     json_object_set_new(coord, "agents_connected", json_integer((json_int_t)peers));
     json_object_set_new(coord, "counters", counters_json(r));
     json_object_set_new(doc, "coordinator", coord);
-    char *text = json_dumps(doc, JSON_COMPACT);
+    *text = json_dumps(doc, JSON_COMPACT);
     json_decref(doc);
-    if (text == NULL || strlen(text) > WIRE_MAX_JSON) {
+    return 0;
+}
+
+/* The list length when a Query gives no limit (store.c and report.c use the same). */
+#define QUERY_DEFAULT_LIMIT 100u
+
+/*
+ * Answer a Query. A reply never fails for being big: when the document
+ * would exceed WIRE_MAX_JSON, the list is asked again with half the limit
+ * until it fits, and the reply says so ("truncated": the limit used, the one
+ * asked, why); readers show "and N more" from the totals the documents carry.
+ */
+static void on_query(struct router *r, const struct transport_msg *tm, const struct wire_msg *m)
+{
+    char err[512];
+    struct wire_query q = m->query;
+    uint32_t asked = q.limit ? q.limit : QUERY_DEFAULT_LIMIT;
+    json_t *truncated = NULL;
+    char *text = NULL;
+    int rc;
+    for (;;) {
+        rc = query_reply_text(r, &q, truncated, &text, err, sizeof(err));
+        if (rc < 0 || (text != NULL && strlen(text) <= WIRE_MAX_JSON))
+            break;
+        uint32_t was = q.limit ? q.limit : asked;
         free(text);
-        send_error(r, tm->id, tm->id_len, m->seq, WIRE_ERROR_INTERNAL,
-                   "the reply would exceed 1 MiB; ask for fewer rows");
+        text = NULL;
+        if (was <= 1)
+            break;
+        q.limit = was / 2;
+        json_decref(truncated);
+        truncated =
+            json_pack("{s:I, s:I, s:s}", "limit", (json_int_t)q.limit, "asked", (json_int_t)asked,
+                      "reason", "the reply would exceed 1 MiB: the list was cut to fit");
+    }
+    json_decref(truncated);
+    if (rc < 0) {
+        internal_error(r, tm, m->seq, "answer a query", err);
         return;
     }
+    if (text == NULL) {
+        send_error(r, tm->id, tm->id_len, m->seq, WIRE_ERROR_INTERNAL,
+                   "the reply would exceed 1 MiB even with one row");
+        return;
+    }
+    if (q.limit != m->query.limit)
+        log_info("a %s query's reply was cut to %" PRIu32 " rows (of %" PRIu32
+                 " asked) to stay under 1 MiB",
+                 query_kinds[q.kind], q.limit, asked);
+    r->c.queries++;
     struct wire_msg rep;
     wire_msg_init(&rep, WIRE_QUERY_REPLY);
     rep.reply_to = m->seq;
@@ -634,16 +756,52 @@ static enum zap_role router_needed_role(enum wire_type t)
     }
 }
 
+/*
+ * With CURVE, an agent is its key, not its ZeroMQ routing id. A message
+ * that arrives under the routing id another key's agent uses is an attempt
+ * to speak for it: refused (FORBIDDEN), logged with the sender's key, and
+ * counted. A message of p's key (its agent, may be NULL) on a new routing id
+ * is that agent on a new connection (its handshake proved the key): later
+ * answers and jobs go there. Returns 0 to go on, -1 when refused.
+ */
+static int router_check_route(struct router *r, const struct transport_msg *tm,
+                              const struct wire_msg *m, struct peer *p, const char *who)
+{
+    struct peer *owner = peer_find(r, tm->id, tm->id_len);
+    if (owner != NULL && owner != p && strcmp(owner->key, tm->key) != 0) {
+        r->c.impersonation++;
+        refusal_warn(r,
+                     "refused a %s message from %s: it came under the routing id of agent "
+                     "\"%s\", whose key is another",
+                     wire_type_name(m->type), who, owner->name ? owner->name : "?");
+        send_error(r, tm->id, tm->id_len, m->seq, WIRE_ERROR_FORBIDDEN,
+                   "this connection's routing id belongs to another agent");
+        return -1;
+    }
+    if (p != NULL && (p->id_len != tm->id_len || memcmp(p->id, tm->id, tm->id_len) != 0)) {
+        r->c.reconnections++;
+        log_info("agent \"%s\" is back on a new connection", p->name);
+        memcpy(p->id, tm->id, tm->id_len);
+        p->id_len = tm->id_len;
+    }
+    return 0;
+}
+
 void router_handle(struct router *r, const struct transport_msg *tm, int64_t now)
 {
     /* With CURVE, a message whose key is no longer in the allowlist (revoked
      * since its handshake, or replaced) is ignored without an answer. */
+    r->now = now;
+    char who_buf[ZAP_USER_ID_MAX + 32];
+    const char *who = peer_label(tm, who_buf, sizeof(who_buf));
     if (r->zap && !zap_peer_allowed(r->zap, tm->user_id, tm->key)) {
-        const char *who = tm->user_id[0] ? tm->user_id : "a peer without a key";
-        if (r->c.revoked++ == 0)
-            log_warn("ignoring messages from %s: its key is no longer allowed", who);
-        else
-            log_debug("ignoring a message from %s: its key is no longer allowed", who);
+        /* The key was allowed at its handshake, so telling it tells nothing new; an
+         * agent that hears only silence cannot say why. reply_to 0: an agent never
+         * takes this for the refusal of one of its results (it keeps them). */
+        r->c.revoked++;
+        refusal_warn(r, "refused a message from %s: its key is no longer allowed (revoked)", who);
+        send_error(r, tm->id, tm->id_len, 0, WIRE_ERROR_FORBIDDEN,
+                   "key revoked: this key is no longer in the coordinator's allowlist");
         return;
     }
     if (tm->frames != 1) {
@@ -673,7 +831,8 @@ void router_handle(struct router *r, const struct transport_msg *tm, int64_t now
                                                  : zap_role_allows(tm->user_id, needed);
         if (!allowed) {
             r->c.forbidden++;
-            log_warn("peer \"%s\" may not send %s messages", tm->user_id, wire_type_name(m->type));
+            refusal_warn(r, "refused a %s message from %s: its role may not send it",
+                         wire_type_name(m->type), who);
             send_error(r, tm->id, tm->id_len, m->seq, WIRE_ERROR_FORBIDDEN,
                        "this key's role may not send this message");
             wire_msg_destroy(&m);
@@ -682,7 +841,12 @@ void router_handle(struct router *r, const struct transport_msg *tm, int64_t now
         if (agent)
             key_name = tm->user_id + strlen("agent:");
     }
-    struct peer *p = peer_find(r, tm->id, tm->id_len);
+    struct peer *p =
+        r->zap && key_name ? peer_find_key(r, tm->key) : peer_find(r, tm->id, tm->id_len);
+    if (key_name && router_check_route(r, tm, m, p, who) < 0) {
+        wire_msg_destroy(&m);
+        return;
+    }
     if (p)
         p->last_seen = now;
     switch (m->type) {
@@ -700,6 +864,9 @@ void router_handle(struct router *r, const struct transport_msg *tm, int64_t now
     case WIRE_RESULT:
         if (p == NULL) {
             r->c.unexpected++;
+            r->c.no_hello++;
+            refusal_warn(r, "refused a %s message from %s: it has not said Hello",
+                         wire_type_name(m->type), who);
             send_error(r, tm->id, tm->id_len, m->seq, WIRE_ERROR_UNEXPECTED, "send hello first");
             break;
         }
@@ -742,6 +909,34 @@ void router_log_counters(const struct router *r)
     free(text);
 }
 
+/*
+ * Tell the store which hosts have a live agent here; the queued jobs of hosts
+ * without one for host_offline_s end "host offline" (store_hosts_alive()).
+ */
+static void router_hosts_alive(struct router *r)
+{
+    size_t n = 0, cap = 0;
+    for (struct peer *p = r->peers; p; p = p->next)
+        cap++;
+    int64_t *ids = xcalloc(cap ? cap : 1, sizeof(*ids));
+    for (struct peer *p = r->peers; p; p = p->next) {
+        bool seen = false;
+        for (size_t i = 0; i < n && !seen; i++)
+            seen = ids[i] == p->host_id;
+        if (!seen)
+            ids[n++] = p->host_id;
+    }
+    char err[512];
+    int ended = store_hosts_alive(r->store, ids, n, r->cfg->host_offline_s, err, sizeof(err));
+    free(ids);
+    if (ended < 0) {
+        r->c.internal++;
+        log_error("could not update the hosts' liveness: %s", err);
+    } else {
+        r->c.jobs_host_offline += (uint64_t)ended;
+    }
+}
+
 int64_t router_tick(struct router *r, int64_t now)
 {
     const struct config *cfg = r->cfg;
@@ -755,6 +950,7 @@ int64_t router_tick(struct router *r, int64_t now)
             r->c.leases_reaped += (uint64_t)n;
             log_info("%d expired leases returned to the queue", n);
         }
+        router_hosts_alive(r);
         r->next_reap = now + cfg->reap_interval_ms;
     }
     if (now >= r->next_dispatch) {
@@ -792,9 +988,17 @@ static void router_drop_revoked(struct router *r, const char *user_id)
     const char *name = user_id + strlen("agent:");
     for (struct peer *p = r->peers, *next; p; p = next) {
         next = p->next;
-        if (p->name && strcmp(p->name, name) == 0 && !zap_peer_allowed(r->zap, user_id, p->key)) {
+        if (p->name == NULL || strcmp(p->name, name) != 0)
+            continue;
+        char host[CURVE_NAME_MAX + 1];
+        if (!zap_peer_host(r->zap, user_id, p->key, host, sizeof(host))) {
             log_warn("dropped %s: key revoked", user_id);
             r->c.peers_revoked++;
+            peer_remove(r, p);
+        } else if (strcmp(host, p->host) != 0) {
+            /* its next message gets "send hello first": it registers on the new host */
+            log_warn("dropped %s: its allowlist entry now grants host \"%s\" instead of \"%s\"",
+                     user_id, host, p->host);
             peer_remove(r, p);
         }
     }

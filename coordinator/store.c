@@ -414,13 +414,15 @@ static long long clamp_i64(uint64_t v)
     return v > INT64_MAX ? INT64_MAX : (long long)v;
 }
 
-int store_register(struct store *s, const struct wire_hello *h, int64_t *host_id, char *err,
-                   size_t errlen)
+/* ---- identity: hosts by granted name and fingerprint (schema/007) ---- */
+
+/* The host row of host_name and h's fingerprint, inserted or refreshed; its id in *host_id. */
+static int store_upsert_host(struct store *s, const struct wire_host *host, const char *host_name,
+                             int64_t *host_id, char *err, size_t errlen)
 {
     struct params p = {0};
-    const struct wire_host *host = &h->host;
     p_str(&p, host->fingerprint);
-    p_str(&p, host->hostname);
+    p_str(&p, host_name);
     p_str(&p, host->cpu_model);
     p_fmt(&p, "%" PRIu32, host->cores);
     p_fmt(&p, "%lld", clamp_i64(host->mem_bytes));
@@ -429,26 +431,88 @@ int store_register(struct store *s, const struct wire_hello *h, int64_t *host_id
     p_str(&p, host->arch);
     p_str(&p, host->governor);
     p_fmt(&p, "%.17g", host->load1);
-    char *labels = labels_json(host->n_labels, host->labels);
-    p_own(&p, labels);
+    p_own(&p, labels_json(host->n_labels, host->labels));
+    p_str(&p, host->hostname);
     PGresult *res = store_exec(
         s,
         "INSERT INTO hosts (fingerprint, hostname, cpu_model, cores, mem_bytes, os, kernel, arch,"
-        " governor, load1, labels) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11::jsonb)"
-        " ON CONFLICT (fingerprint) DO UPDATE SET hostname = EXCLUDED.hostname,"
+        " governor, load1, labels, reported_hostname)"
+        " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11::jsonb, $12)"
+        " ON CONFLICT (hostname, fingerprint) DO UPDATE SET"
+        " reported_hostname = EXCLUDED.reported_hostname,"
         " cpu_model = EXCLUDED.cpu_model, cores = EXCLUDED.cores, mem_bytes = EXCLUDED.mem_bytes,"
         " os = EXCLUDED.os, kernel = EXCLUDED.kernel, arch = EXCLUDED.arch,"
         " governor = EXCLUDED.governor, load1 = EXCLUDED.load1, labels = EXCLUDED.labels,"
-        " last_seen = now() RETURNING id",
+        " superseded_by = NULL, last_seen = now() RETURNING id",
         &p, PGRES_TUPLES_OK, err, errlen);
     p_release(&p);
     if (res == NULL)
         return -EIO;
     *host_id = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
     PQclear(res);
+    return 0;
+}
 
+/*
+ * host_name now has fingerprint host_id: its other current rows (an older
+ * fingerprint) are superseded by it, their queued jobs move to it, and each
+ * change is a host_events row and a warning (the series split: a new
+ * fingerprint is new hardware or a new system). Then note, at info level,
+ * other hosts that report the same fingerprint: they stay apart.
+ */
+static int store_host_drift(struct store *s, const char *host_name, int64_t host_id,
+                            const char *agent, const char *fingerprint, char *err, size_t errlen)
+{
+    struct params p = {0};
+    p_str(&p, host_name);
+    p_fmt(&p, "%" PRId64, host_id);
+    p_str(&p, agent);
+    p_str(&p, fingerprint);
+    PGresult *res = store_exec(
+        s,
+        "WITH old AS (UPDATE hosts SET superseded_by = $2::bigint WHERE hostname = $1"
+        "  AND id <> $2::bigint AND superseded_by IS NULL RETURNING id, fingerprint),"
+        " moved AS (UPDATE jobs j SET host_id = $2::bigint, updated = now() FROM old"
+        "  WHERE j.host_id = old.id AND j.state = 'queued' RETURNING j.id)"
+        " INSERT INTO host_events (hostname, agent, kind, old_host_id, new_host_id,"
+        " old_fingerprint, new_fingerprint)"
+        " SELECT $1, $3, 'fingerprint_changed', old.id, $2::bigint, old.fingerprint, $4 FROM old"
+        " RETURNING old_fingerprint, (SELECT count(*) FROM moved)",
+        &p, PGRES_TUPLES_OK, err, errlen);
+    if (res == NULL) {
+        p_release(&p);
+        return -EIO;
+    }
+    for (int i = 0; i < PQntuples(res); i++)
+        log_warn("host \"%s\" (agent \"%s\") reports fingerprint %s instead of %s: recorded as "
+                 "a change of hardware or system; its series start again (%s queued jobs moved)",
+                 host_name, agent, fingerprint, PQgetvalue(res, i, 0), PQgetvalue(res, i, 1));
+    PQclear(res);
+    p_release(&p);
+    p_str(&p, host_name);
+    p_str(&p, fingerprint);
+    res = store_exec(s,
+                     "SELECT string_agg(hostname, ', ' ORDER BY hostname) FROM hosts"
+                     " WHERE fingerprint = $2 AND hostname <> $1 AND superseded_by IS NULL",
+                     &p, PGRES_TUPLES_OK, err, errlen);
+    p_release(&p);
+    if (res == NULL)
+        return -EIO;
+    if (!PQgetisnull(res, 0, 0))
+        log_info("agent \"%s\" (host \"%s\") reports fingerprint %s, as host(s) %s do: kept "
+                 "apart, each host has its own series",
+                 agent, host_name, fingerprint, PQgetvalue(res, 0, 0));
+    PQclear(res);
+    return 0;
+}
+
+/* The agents row of h (borrowed) on host_id. */
+static int store_upsert_agent(struct store *s, const struct wire_hello *h, int64_t host_id,
+                              char *err, size_t errlen)
+{
+    struct params p = {0};
     p_str(&p, h->name);
-    p_fmt(&p, "%" PRId64, *host_id);
+    p_fmt(&p, "%" PRId64, host_id);
     p_str(&p, h->agent_version);
     p_str(&p, h->python.version);
     p_str(&p, h->python.build);
@@ -467,6 +531,24 @@ int store_register(struct store *s, const struct wire_hello *h, int64_t *host_id
                        &p, err, errlen);
     p_release(&p);
     return rc;
+}
+
+int store_register(struct store *s, const struct wire_hello *h, const char *host_name,
+                   int64_t *host_id, char *err, size_t errlen)
+{
+    if (host_name == NULL)
+        host_name = h->host.hostname; /* no CURVE: nothing better to trust */
+    if (store_cmd(s, "BEGIN", NULL, err, errlen) < 0)
+        return -EIO;
+    if (store_upsert_host(s, &h->host, host_name, host_id, err, errlen) < 0 ||
+        store_host_drift(s, host_name, *host_id, h->name, h->host.fingerprint, err, errlen) < 0 ||
+        store_upsert_agent(s, h, *host_id, err, errlen) < 0) {
+        store_rollback(s);
+        return -EIO;
+    }
+    if (store_cmd(s, "COMMIT", NULL, err, errlen) < 0)
+        return -EIO;
+    return 0;
 }
 
 /* Parse a text[] value ("{a,\"b c\"}") is avoided: jobs return args as JSON. */
@@ -652,6 +734,59 @@ int store_reap_leases(struct store *s, char *err, size_t errlen)
     int rc = store_cmd(s, BATCH_DONE_SQL, &p, err, errlen);
     p_release(&p);
     return rc < 0 ? rc : n;
+}
+
+/* ---- liveness: hosts without a live agent (schema/007) ---- */
+
+int store_hosts_alive(struct store *s, const int64_t *ids, size_t n, uint32_t offline_s, char *err,
+                      size_t errlen)
+{
+    struct params p = {0};
+    char *list = xstrdup("{");
+    for (size_t i = 0; i < n; i++) {
+        char *next = xasprintf("%s%s%" PRId64, list, i ? "," : "", ids[i]);
+        free(list);
+        list = next;
+    }
+    char *closed = xasprintf("%s}", list);
+    free(list);
+    p_own(&p, closed);
+    p_fmt(&p, "%" PRIu32, offline_s);
+    PGresult *res = store_exec(
+        s,
+        "WITH live AS (UPDATE hosts SET last_seen = now(), offline_since = NULL"
+        "  WHERE id = ANY ($1::bigint[]) RETURNING id),"
+        " dead AS (UPDATE hosts h SET offline_since = coalesce(h.offline_since, now())"
+        "  WHERE h.id <> ALL ($1::bigint[])"
+        "  AND h.last_seen < now() - $2::integer * interval '1 second'"
+        "  AND EXISTS (SELECT 1 FROM jobs j WHERE j.host_id = h.id AND j.state = 'queued')"
+        "  RETURNING h.id, h.hostname, h.last_seen),"
+        " ended AS (UPDATE jobs j SET state = 'failed', end_reason = 'host offline',"
+        "  updated = now() FROM dead WHERE j.host_id = dead.id AND j.state = 'queued'"
+        "  RETURNING j.batch_id, dead.hostname, dead.last_seen)"
+        " SELECT hostname, count(*), pyscope_ts(max(last_seen)),"
+        "  array_agg(DISTINCT batch_id)::text FROM ended GROUP BY hostname ORDER BY hostname",
+        &p, PGRES_TUPLES_OK, err, errlen);
+    p_release(&p);
+    if (res == NULL)
+        return -EIO;
+    int ended = 0;
+    for (int i = 0; i < PQntuples(res); i++) {
+        ended += atoi(PQgetvalue(res, i, 1));
+        log_warn("host \"%s\" has had no live agent since %s (over %" PRIu32
+                 " s): its %s queued jobs end \"host offline\" (batches %s)",
+                 PQgetvalue(res, i, 0), PQgetvalue(res, i, 2), offline_s, PQgetvalue(res, i, 1),
+                 PQgetvalue(res, i, 3));
+    }
+    PQclear(res);
+    if (ended > 0) {
+        p_str(&p, NULL);
+        int rc = store_cmd(s, BATCH_DONE_SQL, &p, err, errlen);
+        p_release(&p);
+        if (rc < 0)
+            return rc;
+    }
+    return ended;
 }
 
 /* What the lookup of a group found for one result (store_put_results()). */
@@ -888,14 +1023,63 @@ static void array_head(struct bbuf *b, uint32_t elem, size_t n)
 }
 
 /* Which value of a measurement array_measure() writes. */
-enum measure_field { M_WALL, M_CPU, M_RSS, M_EXIT, M_SIGNAL, M_TIMEOUT };
+enum measure_field {
+    M_WALL,
+    M_CPU,
+    M_RSS,
+    M_EXIT,
+    M_SIGNAL,
+    M_TIMEOUT,
+    /* contention (schema/010_contention.sql): NULL elements when unknown */
+    M_DELAY,
+    M_CTX_VOL,
+    M_CTX_INVOL,
+    M_STEAL,
+    M_PRESSURE,
+    M_LOAD,
+    M_MHZ,
+};
+
+/* A contention field of m: whether it is known, and its value. */
+static bool measure_opt(const struct wire_measurement *m, enum measure_field f, double *v)
+{
+    switch (f) {
+    case M_DELAY:
+        *v = m->run_delay_s;
+        return m->has_run_delay;
+    case M_CTX_VOL:
+        *v = (double)m->ctx_voluntary;
+        return m->has_ctx;
+    case M_CTX_INVOL:
+        *v = (double)m->ctx_involuntary;
+        return m->has_ctx;
+    case M_STEAL:
+        *v = m->steal_s;
+        return m->has_steal;
+    case M_PRESSURE:
+        *v = m->cpu_pressure_s;
+        return m->has_cpu_pressure;
+    case M_LOAD:
+        *v = m->load1;
+        return m->has_load1;
+    case M_MHZ:
+        *v = m->cpu_mhz;
+        return m->has_cpu_mhz;
+    default:
+        return false;
+    }
+}
 
 /* A field holding one array of r's measurements (one element per repeat). */
 static void field_measure(struct bbuf *b, const struct wire_result *r, enum measure_field f)
 {
-    static const uint32_t elem[] = {OID_FLOAT8, OID_FLOAT8, OID_INT8, OID_INT4, OID_INT4, OID_BOOL};
-    static const uint32_t arr[] = {OID_FLOAT8_ARRAY, OID_FLOAT8_ARRAY, OID_INT8_ARRAY,
-                                   OID_INT4_ARRAY,   OID_INT4_ARRAY,   OID_BOOL_ARRAY};
+    static const uint32_t elem[] = {OID_FLOAT8, OID_FLOAT8, OID_INT8,  OID_INT4, OID_INT4,
+                                    OID_BOOL,   OID_FLOAT8, OID_INT8,  OID_INT8, OID_FLOAT8,
+                                    OID_FLOAT8, OID_FLOAT8, OID_FLOAT8};
+    static const uint32_t arr[] = {
+        OID_FLOAT8_ARRAY, OID_FLOAT8_ARRAY, OID_INT8_ARRAY,  OID_INT4_ARRAY, OID_INT4_ARRAY,
+        OID_BOOL_ARRAY,   OID_FLOAT8_ARRAY, OID_INT8_ARRAY,  OID_INT8_ARRAY, OID_FLOAT8_ARRAY,
+        OID_FLOAT8_ARRAY, OID_FLOAT8_ARRAY, OID_FLOAT8_ARRAY};
     size_t at = field_begin(b, arr[f]);
     array_head(b, elem[f], r->n_runs);
     for (size_t i = 0; i < r->n_runs; i++) {
@@ -919,6 +1103,16 @@ static void field_measure(struct bbuf *b, const struct wire_result *r, enum meas
         case M_TIMEOUT:
             bb_u32(b, 1), *bb_room(b, 1) = m->timed_out ? 1 : 0;
             break;
+        default: {
+            double v;
+            if (!measure_opt(m, f, &v))
+                bb_u32(b, UINT32_MAX); /* NULL element: not measured */
+            else if (elem[f] == OID_INT8)
+                bb_u32(b, 8), bb_u64(b, (uint64_t)clamp_i64((uint64_t)v));
+            else
+                bb_u32(b, 8), bb_f64(b, v);
+            break;
+        }
         }
     }
     field_end(b, at);
@@ -946,7 +1140,7 @@ static void field_median(struct bbuf *b, const struct wire_result *r, enum measu
 }
 
 /* Which per-function value field_functions() writes. */
-enum fn_field { F_ID, F_CALLS, F_SELF, F_TOTAL };
+enum fn_field { F_ID, F_CALLS, F_SELF, F_TOTAL, F_SELF_CPU };
 
 static void field_functions(struct bbuf *b, const struct wire_result *r, const int64_t *ids,
                             enum fn_field f)
@@ -956,8 +1150,14 @@ static void field_functions(struct bbuf *b, const struct wire_result *r, const i
     array_head(b, ints ? OID_INT8 : OID_FLOAT8, r->n_functions);
     for (size_t i = 0; i < r->n_functions; i++) {
         const struct wire_function *fn = &r->functions[i];
+        if (f == F_SELF_CPU && !fn->has_self_cpu_s) {
+            bb_u32(b, UINT32_MAX); /* NULL element: not measured (trace mode) */
+            continue;
+        }
         bb_u32(b, 8);
-        if (f == F_ID)
+        if (f == F_SELF_CPU)
+            bb_f64(b, fn->self_cpu_s);
+        else if (f == F_ID)
             bb_u64(b, (uint64_t)ids[i]);
         else if (f == F_CALLS)
             bb_u64(b, (uint64_t)clamp_i64(fn->calls));
@@ -1027,9 +1227,10 @@ static void field_stacks(struct bbuf *b, const struct wire_result *r)
     free(text);
 }
 
-#define RUN_IN_FIELDS 34
+#define RUN_IN_FIELDS 42
 
-/* Append item i as one run_in record (schema/003_compact_runs.sql, same order). */
+/* Append item i as one run_in record (schema/003_compact_runs.sql, then the fields
+ * schema/010_contention.sql appends; same order). */
 static void run_in_add(struct bbuf *b, const struct store_result_item *item,
                        const struct group_item *g, size_t i, const int64_t *fn_ids)
 {
@@ -1073,6 +1274,9 @@ static void run_in_add(struct bbuf *b, const struct store_result_item *item,
     field_function_runs(b, r, false);
     field_stacks(b, r);
     field_text(b, OID_TEXT, g->state);
+    for (enum measure_field f = M_DELAY; f <= M_MHZ; f++)
+        field_measure(b, r, f);
+    field_functions(b, r, fn_ids, F_SELF_CPU);
     bb_patch_len(b, at);
 }
 
@@ -1248,12 +1452,16 @@ static int group_insert(struct store *s, struct store_result_item *items,
         "  agent, script_sha256, python_version, python_build, python_executable, outcome,"
         "  message, governor, load1, wall_s, cpu_s, peak_rss_bytes, exit_codes, signals,"
         "  timed_out, started_at, wall_median, cpu_median, rss_median, fn_ids, fn_calls,"
-        "  fn_self_s, fn_total_s, fn_self_runs, fn_total_runs, stacks)"
+        "  fn_self_s, fn_total_s, fn_self_runs, fn_total_runs, stacks, run_delay_s,"
+        "  ctx_voluntary, ctx_involuntary, steal_s, cpu_pressure_s, load1_runs, cpu_mhz,"
+        "  fn_self_cpu_s)"
         "  SELECT run_id, job_id, attempt, batch_id, host_id, script_id, agent, script_sha256,"
         "  python_version, python_build, python_executable, outcome, message, governor, load1,"
         "  wall_s, cpu_s, peak_rss_bytes, exit_codes, signals, timed_out,"
         "  started_at::timestamptz, wall_median, cpu_median, rss_median, fn_ids, fn_calls,"
-        "  fn_self_s, fn_total_s, fn_self_runs, fn_total_runs, stacks FROM x"
+        "  fn_self_s, fn_total_s, fn_self_runs, fn_total_runs, stacks, run_delay_s,"
+        "  ctx_voluntary, ctx_involuntary, steal_s, cpu_pressure_s, load1_runs, cpu_mhz,"
+        "  fn_self_cpu_s FROM x"
         "  ON CONFLICT (run_id) DO NOTHING RETURNING run_id),"
         " j AS (UPDATE jobs SET state = x.state, lease_owner = NULL, lease_expires = NULL,"
         "  updated = now() FROM x JOIN r USING (run_id) WHERE jobs.id = x.job_id)"
@@ -1484,7 +1692,7 @@ int store_submit(struct store *s, const struct wire_submit *sub, double default_
             " timeout_s, threshold, max_attempts, commit_hash)"
             " SELECT $1, $2, h.id, ARRAY(SELECT a FROM jsonb_array_elements_text($3::jsonb)"
             " WITH ORDINALITY AS t(a, i) ORDER BY i), $4, $5, $6, $7, $8, $12, $13 FROM hosts h"
-            " WHERE ($9::boolean OR jsonb_array_length($10::jsonb) = 0"
+            " WHERE h.superseded_by IS NULL AND ($9::boolean OR jsonb_array_length($10::jsonb) = 0"
             "        OR h.hostname IN (SELECT jsonb_array_elements_text($10::jsonb))"
             "        OR EXISTS (SELECT 1 FROM agents a WHERE a.host_id = h.id"
             "                   AND a.name IN (SELECT jsonb_array_elements_text($10::jsonb))))"
@@ -1521,7 +1729,8 @@ static const char HOSTS_SQL[] =
     "SELECT coalesce(json_agg(x ORDER BY x.hostname, x.fingerprint), '[]')::text FROM ("
     " SELECT h.fingerprint, h.hostname, h.cpu_model, h.cores, h.mem_bytes, h.os, h.kernel,"
     " h.arch, h.governor, h.load1, h.labels, pyscope_ts(h.first_seen) AS first_seen,"
-    " pyscope_ts(h.last_seen) AS last_seen,"
+    " pyscope_ts(h.last_seen) AS last_seen, h.reported_hostname,"
+    " pyscope_ts(h.offline_since) AS offline_since, h.superseded_by IS NOT NULL AS superseded,"
     " (SELECT coalesce(json_agg(json_build_object('name', a.name,"
     "   'agent_version', a.agent_version, 'python_version', a.python_version,"
     "   'python_build', a.python_build, 'python_executable', a.python_executable,"
@@ -1538,8 +1747,8 @@ static const char JOBS_SQL[] =
     " j.state, j.attempt, j.max_attempts, j.lease_owner,"
     " pyscope_ts(j.lease_expires) AS lease_expires, pyscope_ts(j.created) AS created,"
     " pyscope_ts(j.updated) AS updated, pyscope_commit(j.commit_hash) AS commit,"
-    " (SELECT r.outcome FROM runs r WHERE r.job_id = j.id ORDER BY r.stored_at DESC LIMIT 1)"
-    "   AS outcome"
+    " coalesce((SELECT r.outcome FROM runs r WHERE r.job_id = j.id"
+    "   ORDER BY r.stored_at DESC LIMIT 1), j.end_reason) AS outcome, j.end_reason"
     " FROM jobs j JOIN scripts s ON s.id = j.script_id JOIN hosts h ON h.id = j.host_id"
     " WHERE $2::bigint = 0 OR j.batch_id = $2 ORDER BY j.id DESC LIMIT $1) x";
 
@@ -1551,7 +1760,8 @@ static const char BATCH_SQL[] =
     "   'queued', count(j.id) FILTER (WHERE j.state = 'queued'),"
     "   'leased', count(j.id) FILTER (WHERE j.state = 'leased'),"
     "   'done', count(j.id) FILTER (WHERE j.state = 'done'),"
-    "   'failed', count(j.id) FILTER (WHERE j.state = 'failed')),"
+    "   'failed', count(j.id) FILTER (WHERE j.state = 'failed'),"
+    "   'host_offline', count(j.id) FILTER (WHERE j.end_reason = 'host offline')),"
     " 'runs', (SELECT count(*) FROM runs r WHERE r.batch_id = b.id))::text"
     " FROM batches b LEFT JOIN jobs j ON j.batch_id = b.id WHERE b.id = $2 AND $1 > 0"
     " GROUP BY b.id";

@@ -68,9 +68,28 @@ int store_check_durability(struct store *s, char *err, size_t errlen);
 int store_migrate(struct store *s, const struct store_migration *m, size_t n, char *err,
                   size_t errlen);
 
-/* Register or update the host and agent of a Hello (borrowed); sets *host_id. */
-int store_register(struct store *s, const struct wire_hello *h, int64_t *host_id, char *err,
-                   size_t errlen);
+/*
+ * Register or update the host and agent of a Hello (borrowed), in one
+ * transaction; sets *host_id. host_name (borrowed) is the host the agent's
+ * key speaks for (lib/zap.h), NULL without CURVE (then the Hello's host
+ * name). A host is (host_name, fingerprint): another host's fingerprint gets
+ * a row of its own; a new fingerprint of host_name supersedes its old row
+ * (host_events, queued jobs moved along; schema/007_identity.sql).
+ */
+int store_register(struct store *s, const struct wire_hello *h, const char *host_name,
+                   int64_t *host_id, char *err, size_t errlen);
+
+/*
+ * The runs whose samples runs_series_idx covers (schema/007_identity.sql, and
+ * with the run delays schema/010_contention.sql), as SQL over table alias a: a
+ * query that repeats it lets the planner read them index-only; the others
+ * (over 48 samples a metric, or a very long python_build) are found by
+ * runs_series_wide_idx and read from the heap.
+ */
+#define STORE_RUNS_COVERED(a)                                                                      \
+    "(cardinality(" a ".wall_s) + cardinality(" a ".cpu_s) + cardinality(" a                       \
+    ".peak_rss_bytes) + coalesce(cardinality(" a ".run_delay_s), 0) <= 192 AND octet_length(" a    \
+    ".python_build) <= 512)"
 
 /* One agent's part of store_claim_jobs(). */
 struct store_claim {
@@ -100,6 +119,17 @@ int store_renew_leases(struct store *s, const char *owner, const struct wire_job
 
 /* Return expired leases to the queue (or fail jobs out of attempts). Returns how many. */
 int store_reap_leases(struct store *s, char *err, size_t errlen);
+
+/*
+ * The hosts of the n ids (borrowed; may be 0) have a live agent now: mark
+ * them seen. Every other host with queued jobs, not seen for offline_s
+ * seconds (by this or another coordinator of the database), is marked
+ * offline and those jobs end 'failed' with end_reason 'host offline' (one
+ * warning per host); batches left without open jobs are done. Returns the
+ * number of jobs ended, or -EIO.
+ */
+int store_hosts_alive(struct store *s, const int64_t *ids, size_t n, uint32_t offline_s, char *err,
+                      size_t errlen);
 
 /*
  * Store a validated Result (borrowed) sent by agent owner, with the job's

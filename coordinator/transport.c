@@ -42,7 +42,6 @@ void *transport_open(void *ctx, const char *endpoint, const struct transport_sec
     int64_t max = WIRE_MAX_MSG_BYTES;
     int hwm = 10000;
     if (zmq_setsockopt(sock, ZMQ_ROUTER_MANDATORY, &one, sizeof(one)) < 0 ||
-        zmq_setsockopt(sock, ZMQ_ROUTER_HANDOVER, &one, sizeof(one)) < 0 ||
         zmq_setsockopt(sock, ZMQ_MAXMSGSIZE, &max, sizeof(max)) < 0 ||
         zmq_setsockopt(sock, ZMQ_LINGER, &zero, sizeof(zero)) < 0 ||
         zmq_setsockopt(sock, ZMQ_SNDHWM, &hwm, sizeof(hwm)) < 0 ||

@@ -4,9 +4,10 @@
  * transport_open() makes the socket every peer talks to: ROUTER_MANDATORY
  * (a send to a gone peer fails instead of vanishing), MAXMSGSIZE 4 MiB (a
  * bigger message drops the connection before it is buffered), no linger,
- * non-blocking sends, ROUTER_HANDOVER (an agent that reconnects under the
- * same routing id takes its name over from the old, maybe half-dead,
- * connection instead of being shut out). Security plugs in through struct
+ * non-blocking sends, and no ROUTER_HANDOVER: a connection that claims a
+ * routing id already in use is not given it, so no peer can take another's
+ * connection over (agents let ZeroMQ pick their routing ids; the router
+ * knows an agent by its CURVE key, coordinator/router.c). Security plugs in through struct
  * transport_security, applied before bind: plain TCP, or CURVE with the
  * server's keys and the enforced ZAP domain (curve_apply_server(); the ZAP
  * handler, lib/zap.h, must already run). Each received message carries the

@@ -14,6 +14,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "sanitize.h"
 #include "xmalloc.h"
 
 #define CI_REPLACEMENT "\xef\xbf\xbd" /* U+FFFD */
@@ -210,41 +211,14 @@ char *ci_report_metric_text(const json_t *m)
 
 /* ---- XML ------------------------------------------------------------------- */
 
-/* Length of the valid UTF-8 sequence at s and its code point, or 0 when invalid. */
-static size_t ci_utf8_seq(const unsigned char *s, uint32_t *cp)
-{
-    unsigned char c = s[0];
-    size_t len;
-    uint32_t v, min;
-    if (c < 0x80) {
-        *cp = c;
-        return 1;
-    } else if ((c & 0xe0) == 0xc0) {
-        len = 2, v = c & 0x1f, min = 0x80;
-    } else if ((c & 0xf0) == 0xe0) {
-        len = 3, v = c & 0x0f, min = 0x800;
-    } else if ((c & 0xf8) == 0xf0) {
-        len = 4, v = c & 0x07, min = 0x10000;
-    } else {
-        return 0;
-    }
-    for (size_t i = 1; i < len; i++) {
-        if ((s[i] & 0xc0) != 0x80)
-            return 0;
-        v = (v << 6) | (s[i] & 0x3f);
-    }
-    if (v < min || v > 0x10ffff || (v >= 0xd800 && v <= 0xdfff))
-        return 0;
-    *cp = v;
-    return len;
-}
-
 void ci_report_xml_escape(FILE *out, const char *s)
 {
-    const unsigned char *p = (const unsigned char *)(s ? s : "");
+    /* the sanitiser's display form first (lib/sanitize.h), then XML's entities */
+    char *safe = sanitize_dup(s ? s : "", SANITIZE_KEEP_NEWLINES);
+    const unsigned char *p = (const unsigned char *)safe, *end = p + strlen(safe);
     while (*p) {
         uint32_t cp;
-        size_t len = ci_utf8_seq(p, &cp);
+        size_t len = sanitize_utf8_seq(p, (size_t)(end - p), &cp);
         if (len == 0) {
             fputs(CI_REPLACEMENT, out);
             p++;
@@ -284,6 +258,7 @@ void ci_report_xml_escape(FILE *out, const char *s)
         }
         p += len;
     }
+    free(safe);
 }
 
 /* Write ` name="value"` (value escaped). */
@@ -422,9 +397,9 @@ static void ci_junit_doc(FILE *out, const json_t *doc)
                 fputs("</failure>\n    </testcase>\n", out);
                 free(msg);
             } else if (ci_is(v, "inconclusive")) {
-                const char *hint = ci_str(m, "hint");
-                char *msg =
-                    xasprintf("inconclusive: %s; %s", hint ? hint : "rerun to confirm", text);
+                const char *hint = ci_str(m, "hint"), *reason = ci_str(m, "reason");
+                char *msg = xasprintf("inconclusive: %s%s%s; %s", reason ? reason : "",
+                                      reason ? "; " : "", hint ? hint : "rerun to confirm", text);
                 fputs(">\n      <skipped", out);
                 ci_xml_attr(out, "message", msg);
                 fputs("/>\n    </testcase>\n", out);
@@ -464,7 +439,9 @@ int ci_report_junit(FILE *out, const json_t *const *docs, size_t n)
 
 void ci_report_md_escape(FILE *out, const char *s)
 {
-    const unsigned char *p = (const unsigned char *)(s ? s : "");
+    /* the sanitiser's display form first (lib/sanitize.h), then Markdown's escapes */
+    char *safe = sanitize_dup(s ? s : "", 0);
+    const unsigned char *p = (const unsigned char *)safe;
     for (; *p; p++) {
         unsigned char c = *p;
         if (c == '&')
@@ -480,6 +457,7 @@ void ci_report_md_escape(FILE *out, const char *s)
         else
             fputc(c, out);
     }
+    free(safe);
 }
 
 static const char *ci_md_glyph(const char *v)
@@ -514,10 +492,18 @@ static void ci_md_row(FILE *out, const char *script, const json_t *m)
     fputs(" | ", out);
     ci_report_md_escape(out, p);
     fprintf(out, " | %s", ci_md_glyph(ci_verdict(m)));
-    const char *hint = ci_str(m, "hint");
-    if (hint && !ci_is(ci_verdict(m), "no_change")) {
-        fputs(": ", out);
-        ci_report_md_escape(out, hint);
+    const char *hint = ci_str(m, "hint"), *reason = ci_str(m, "reason");
+    if (!ci_is(ci_verdict(m), "no_change")) {
+        const char *sep = ": ";
+        if (reason) {
+            fputs(sep, out);
+            ci_report_md_escape(out, reason);
+            sep = "; ";
+        }
+        if (hint) {
+            fputs(sep, out);
+            ci_report_md_escape(out, hint);
+        }
     }
     fputs(" |\n", out);
     free(label);

@@ -59,6 +59,59 @@ bool curve_public_valid(const char *z85)
     return ok;
 }
 
+/*
+ * When the line a..b (trimmed) is an attribute "NAME = VALUE" (NAME of
+ * [a-z_], the line not itself a 40-character key), true with the name's end
+ * in *name_end and the value (trimmed) in *value..b.
+ */
+static bool curve_attr_line(const char *a, const char *b, const char **name_end, const char **value)
+{
+    const char *p = a;
+    while (p < b && ((*p >= 'a' && *p <= 'z') || *p == '_'))
+        p++;
+    if (p == a)
+        return false;
+    *name_end = p;
+    while (p < b && (*p == ' ' || *p == '\t'))
+        p++;
+    if (p == b || *p != '=')
+        return false;
+    if ((size_t)(b - a) == CURVE_Z85_LEN && *name_end == p)
+        return false; /* no space around '=' and key-sized: a key that starts with letters */
+    p++;
+    while (p < b && (*p == ' ' || *p == '\t'))
+        p++;
+    *value = p;
+    return true;
+}
+
+int curve_key_attr(const char *text, size_t len, const char *name, char *value, size_t vlen)
+{
+    const char *p = text, *end = text + len;
+    if (vlen > 0)
+        value[0] = '\0';
+    while (p < end) {
+        const char *nl = memchr(p, '\n', (size_t)(end - p));
+        const char *line_end = nl ? nl : end;
+        const char *a = p, *b = line_end, *name_end, *v;
+        while (a < b && (*a == ' ' || *a == '\t'))
+            a++;
+        while (b > a && (b[-1] == ' ' || b[-1] == '\t' || b[-1] == '\r'))
+            b--;
+        p = nl ? nl + 1 : end;
+        if (a == b || *a == '#' || !curve_attr_line(a, b, &name_end, &v))
+            continue;
+        if ((size_t)(name_end - a) != strlen(name) || memcmp(a, name, strlen(name)) != 0)
+            continue;
+        if ((size_t)(b - v) >= vlen || memchr(v, '\0', (size_t)(b - v)))
+            return -PYSCOPE_EPARSE;
+        memcpy(value, v, (size_t)(b - v));
+        value[b - v] = '\0';
+        return 1;
+    }
+    return 0;
+}
+
 int curve_parse_key_text(const char *text, size_t len, char *out)
 {
     const char *p = text, *end = text + len;
@@ -74,8 +127,9 @@ int curve_parse_key_text(const char *text, size_t len, char *out)
         while (b > a && (b[-1] == ' ' || b[-1] == '\t' || b[-1] == '\r'))
             b--;
         p = nl ? nl + 1 : end;
-        if (a == b || *a == '#')
-            continue;
+        const char *name_end, *value;
+        if (a == b || *a == '#' || curve_attr_line(a, b, &name_end, &value))
+            continue; /* comments, blank lines, attributes (curve_key_attr) */
         if (memchr(a, '\0', (size_t)(b - a)) != NULL || (size_t)(b - a) != CURVE_Z85_LEN || found) {
             rc = -PYSCOPE_EPARSE;
             break;
@@ -231,7 +285,12 @@ out:
  * Read the key file path into out (CURVE_Z85_LEN + 1 bytes). secret: apply
  * the owner and mode checks. Returns 0 or a negative code with err set.
  */
-static int curve_read_key_file(const char *path, bool secret, char *out, char *err, size_t errlen)
+/*
+ * Read and check the key file at path into out; when attr is not NULL, also
+ * its attribute attr into value (vlen bytes; "" when absent).
+ */
+static int curve_read_key_file_attr(const char *path, bool secret, char *out, const char *attr,
+                                    char *value, size_t vlen, char *err, size_t errlen)
 {
     const char *what = secret ? "secret key file" : "public key file";
     int fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
@@ -296,11 +355,19 @@ static int curve_read_key_file(const char *path, bool secret, char *out, char *e
         CURVE_SET_ERR(err, errlen, "%s \"%s\" is malformed: expected one 40-character Z85 key line",
                       what, path);
         rc = -PYSCOPE_EPARSE;
+    } else if (attr != NULL && curve_key_attr(buf, len, attr, value, vlen) < 0) {
+        CURVE_SET_ERR(err, errlen, "%s \"%s\": its \"%s =\" line is too long", what, path, attr);
+        rc = -PYSCOPE_EPARSE;
     }
 out:
     sodium_memzero(buf, sizeof(buf));
     close(fd);
     return rc;
+}
+
+static int curve_read_key_file(const char *path, bool secret, char *out, char *err, size_t errlen)
+{
+    return curve_read_key_file_attr(path, secret, out, NULL, NULL, 0, err, errlen);
 }
 
 /* Strip suffix from path if present; returns a new prefix string. */
@@ -355,6 +422,17 @@ int curve_load_public(const char *path, char *out, char *err, size_t errlen)
     char *prefix = curve_prefix_of(path, CURVE_PUBLIC_SUFFIX);
     char *pub_path = xasprintf("%s%s", prefix, CURVE_PUBLIC_SUFFIX);
     int rc = curve_read_key_file(pub_path, false, out, err, errlen);
+    free(prefix);
+    free(pub_path);
+    return rc;
+}
+
+int curve_load_public_attr(const char *path, char *out, const char *attr, char *value, size_t vlen,
+                           char *err, size_t errlen)
+{
+    char *prefix = curve_prefix_of(path, CURVE_PUBLIC_SUFFIX);
+    char *pub_path = xasprintf("%s%s", prefix, CURVE_PUBLIC_SUFFIX);
+    int rc = curve_read_key_file_attr(pub_path, false, out, attr, value, vlen, err, errlen);
     free(prefix);
     free(pub_path);
     return rc;

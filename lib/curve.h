@@ -98,6 +98,23 @@ int curve_load_public(const char *path, char *out, char *err, size_t errlen);
  */
 int curve_parse_key_text(const char *text, size_t len, char *out);
 
+/*
+ * Attributes. A public key file may also hold "NAME = VALUE" lines (NAME of
+ * [a-z_]); every key reader skips them. The coordinator's allowlist reads
+ * "host = HOST" from agents/NAME.key (lib/zap.h). Find attribute name in
+ * text (borrowed, len bytes): 1 with its trimmed value in value (vlen
+ * bytes), 0 when absent (value ""), -PYSCOPE_EPARSE when the value does not
+ * fit or holds a NUL.
+ */
+int curve_key_attr(const char *text, size_t len, const char *name, char *value, size_t vlen);
+
+/*
+ * curve_load_public() that also reads attribute attr (borrowed) into value
+ * (vlen bytes; "" when the file has none). Same returns.
+ */
+int curve_load_public_attr(const char *path, char *out, const char *attr, char *value, size_t vlen,
+                           char *err, size_t errlen);
+
 /* Zero kp's secret and public key (sodium_memzero). NULL-safe. */
 void curve_keypair_wipe(struct curve_keypair *kp);
 

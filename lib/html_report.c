@@ -28,6 +28,7 @@
 
 #include "errors.h"
 #include "export.h"
+#include "sanitize.h"
 #include "history.h"
 #include "html_assets.h"
 #include "xmalloc.h"
@@ -81,6 +82,14 @@ static const json_t *get_arr(const json_t *obj, const char *key)
 
 void html_write_escaped(FILE *out, const char *s, size_t len)
 {
+    /* Controls, bidi overrides and bad bytes are shown escaped (lib/sanitize.h);
+     * what is left needs only the entities. */
+    char *safe = NULL;
+    if (!sanitize_is_clean(s, len, SANITIZE_KEEP_NEWLINES)) {
+        safe = sanitize_ndup(s, len, SANITIZE_KEEP_NEWLINES);
+        s = safe;
+        len = strlen(safe);
+    }
     for (size_t i = 0; i < len; i++) {
         unsigned char c = (unsigned char)s[i];
         switch (c) {
@@ -100,12 +109,10 @@ void html_write_escaped(FILE *out, const char *s, size_t len)
             fputs("&#39;", out);
             break;
         default:
-            if ((c < 0x20 && c != '\t' && c != '\n' && c != '\r') || c == 0x7f)
-                fputs("\xef\xbf\xbd", out);
-            else
-                fputc(c, out);
+            fputc(c, out);
         }
     }
+    free(safe);
 }
 
 void html_write_str(FILE *out, const char *s)
@@ -128,7 +135,11 @@ static void esc_json(FILE *out, const json_t *str)
 
 int html_write_script_json(FILE *out, const json_t *data)
 {
-    char *s = json_dumps(data, JSON_COMPACT);
+    /* The page's script shows these names as text: their display form, like the
+     * rest of the page (lib/sanitize.h), or a U+202E would act live there. */
+    json_t *safe = sanitize_json_copy(data, SANITIZE_KEEP_NEWLINES);
+    char *s = json_dumps(safe, JSON_COMPACT);
+    json_decref(safe);
     if (!s)
         return -ENOMEM;
     for (const unsigned char *p = (const unsigned char *)s; *p; p++) {

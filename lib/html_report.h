@@ -28,8 +28,9 @@ int html_report_write(FILE *out, const json_t *report, char *err, size_t errlen)
 
 /*
  * Write len bytes of s (borrowed) to out, escaped for HTML text and attribute
- * values: & < > " ' become entities, control characters other than tab and
- * newlines become U+FFFD.
+ * values: first the sanitiser's display form (lib/sanitize.h: control,
+ * bidi and invisible characters and bad UTF-8 shown as visible escapes; tab
+ * and newline kept), then & < > " ' as entities.
  */
 void html_write_escaped(FILE *out, const char *s, size_t len);
 /* html_write_escaped() of the string s; nothing for NULL. */
@@ -37,7 +38,8 @@ void html_write_str(FILE *out, const char *s);
 
 /*
  * Write data (borrowed) as compact JSON that is safe inside a <script> element:
- * '<', '>', '&', U+2028 and U+2029 are written as \u escapes. Returns 0, or
+ * the sanitiser's display form of every string (lib/sanitize.h), then '<', '>',
+ * '&', U+2028 and U+2029 written as \u escapes. Returns 0, or
  * -ENOMEM if data could not be serialized.
  */
 int html_write_script_json(FILE *out, const json_t *data);

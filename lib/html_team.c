@@ -84,7 +84,8 @@ static const char CSS[] =
     "body{font:14px/1.4 system-ui,sans-serif;margin:1.5em;color:#222;background:#fff}"
     "h1{font-size:1.5em}h2{font-size:1.2em;margin-top:1.6em;border-bottom:1px solid #ccc}"
     "table{border-collapse:collapse;margin:.5em 0}"
-    "th,td{border:1px solid #ccc;padding:.25em .5em;text-align:left;vertical-align:top}"
+    "th,td{border:1px solid #ccc;padding:.25em .5em;text-align:left;vertical-align:top;"
+    "overflow-wrap:anywhere}"
     "th{background:#f3f3f3}"
     "td.n{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}"
     ".regression{background:#fde2e1}.improvement{background:#e1f5e4}.ok{background:#fff}"
@@ -205,9 +206,26 @@ static void write_state(FILE *out, const json_t *g)
     }
 }
 
-static void write_changes(FILE *out, const char *title, const char *id, const json_t *list)
+/* How many of a list there are in all: the report's total (the list may stop at its limit). */
+static size_t list_total(const json_t *rep, const char *key, const json_t *list)
 {
-    fprintf(out, "<h2>%s (%zu)</h2>\n", title, json_array_size(list));
+    const json_t *t = json_object_get(rep, key);
+    size_t shown = json_array_size(list);
+    return json_is_integer(t) && json_integer_value(t) > (json_int_t)shown
+               ? (size_t)json_integer_value(t)
+               : shown;
+}
+
+static void write_changes(FILE *out, const char *title, const char *id, const json_t *list,
+                          size_t total)
+{
+    fprintf(out, "<h2>%s (%zu)</h2>\n", title, total);
+    if (total > json_array_size(list))
+        fprintf(out,
+                "<p class=\"more\" id=\"%s-more\">The worst %zu are listed, and %zu more: "
+                "<code>pyscope report --limit N</code> lists up to 1000, <code>--json</code> "
+                "gives them to a script.</p>\n",
+                id, json_array_size(list), total - json_array_size(list));
     if (json_array_size(list) == 0) {
         fputs("<p class=\"muted\">None.</p>\n", out);
         return;
@@ -395,16 +413,18 @@ int html_team_write(FILE *out, const json_t *doc, char *err, size_t errlen)
         if (st && (strcmp(st, "new") == 0 || strcmp(st, "confirmed") == 0))
             open++;
     }
+    size_t n_regs = list_total(rep, "regressions_total", regs);
+    size_t n_imps = list_total(rep, "improvements_total", imps);
     fprintf(out,
-            "<p id=\"summary\">%zu regression%s (%zu open), %zu improvement%s, "
+            "<p id=\"summary\">%zu regression%s (%zu open%s), %zu improvement%s, "
             "%zu batch%s.</p>\n",
-            json_array_size(regs), json_array_size(regs) == 1 ? "" : "s", open,
-            json_array_size(imps), json_array_size(imps) == 1 ? "" : "s",
-            json_array_size(json_object_get(rep, "batches")),
+            n_regs, n_regs == 1 ? "" : "s", open,
+            n_regs > json_array_size(regs) ? " of those listed" : "", n_imps,
+            n_imps == 1 ? "" : "s", json_array_size(json_object_get(rep, "batches")),
             json_array_size(json_object_get(rep, "batches")) == 1 ? "" : "es");
     write_batches(out, json_object_get(rep, "batches"));
-    write_changes(out, "Regressions", "regressions", regs);
-    write_changes(out, "Improvements", "improvements", imps);
+    write_changes(out, "Regressions", "regressions", regs, n_regs);
+    write_changes(out, "Improvements", "improvements", imps, n_imps);
     write_matrix(out, json_object_get(rep, "matrix"));
     write_hardware(out, json_object_get(rep, "hardware"));
     fputs("<p class=\"muted\">Every change is a ratio of medians against the series' baseline "

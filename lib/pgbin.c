@@ -6,6 +6,7 @@
 #include "pgbin.h"
 
 #include <errno.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -54,7 +55,19 @@ int pgbin_float8(struct pgbin v, double *out)
     return 0;
 }
 
+static int numbers(struct pgbin v, bool keep_null, double **out, size_t *n);
+
 int pgbin_numbers(struct pgbin v, double **out, size_t *n)
+{
+    return numbers(v, false, out, n);
+}
+
+int pgbin_numbers_aligned(struct pgbin v, double **out, size_t *n)
+{
+    return numbers(v, true, out, n);
+}
+
+static int numbers(struct pgbin v, bool keep_null, double **out, size_t *n)
 {
     *out = NULL;
     *n = 0;
@@ -80,8 +93,11 @@ int pgbin_numbers(struct pgbin v, double **out, size_t *n)
             goto bad;
         int32_t len = (int32_t)be32(v.p + at);
         at += 4;
-        if (len == -1)
+        if (len == -1) {
+            if (keep_null)
+                x[k++] = NAN;
             continue; /* NULL element: not a sample */
+        }
         size_t want = elem == PGBIN_OID_INT4 ? 4 : 8;
         if (len < 0 || (size_t)len != want || (size_t)v.len - at < want)
             goto bad;

@@ -42,4 +42,8 @@ int pgbin_bool(struct pgbin v, bool *out);
  */
 int pgbin_numbers(struct pgbin v, double **out, size_t *n);
 
+/* The same, keeping every element in its place: a NULL element is NaN in
+ * *out, and *n counts every element (for arrays whose index is the repeat). */
+int pgbin_numbers_aligned(struct pgbin v, double **out, size_t *n);
+
 #endif

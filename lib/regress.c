@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "contended.h"
 #include "errors.h"
 #include "history.h"
 #include "log.h"
@@ -40,6 +41,35 @@ void regress_options_init(struct regress_options *opt)
     opt->alpha = 0.05;
     opt->max_baseline_runs = 10;
     opt->run_quantile = 0.5;
+    opt->min_baseline_runs = REGRESS_MIN_BASELINE_RUNS;
+    opt->change_points = true;
+    opt->hold_out = true;
+    opt->new_level_runs = 3;
+}
+
+const char *regress_rule_name(enum regress_rule rule)
+{
+    switch (rule) {
+    case REGRESS_RULE_DETERMINISTIC:
+        return "deterministic";
+    case REGRESS_RULE_INSUFFICIENT_HISTORY:
+        return "insufficient_history";
+    case REGRESS_RULE_WITHIN_NOISE:
+        return "within_noise";
+    case REGRESS_RULE_CI_SPANS_ZERO:
+        return "ci_spans_zero";
+    case REGRESS_RULE_NOT_SIGNIFICANT:
+        return "not_significant";
+    case REGRESS_RULE_SIGNIFICANT:
+        return "significant";
+    case REGRESS_RULE_BEYOND_NOISE:
+        return "beyond_noise";
+    case REGRESS_RULE_CONTENDED:
+        return "contended";
+    case REGRESS_RULE_WITHIN_THRESHOLD:
+    default:
+        return "within_threshold";
+    }
 }
 
 const char *regress_verdict_name(enum regress_verdict v)
@@ -76,6 +106,12 @@ static void options_sane(const struct regress_options *opt, struct regress_optio
         o->run_quantile = opt->run_quantile;
     else
         log_warn("invalid per-run quantile %g, using %g", opt->run_quantile, o->run_quantile);
+    /* fewer runs cannot give a noise floor: never below the floor's own need */
+    if (opt->min_baseline_runs > REGRESS_MIN_BASELINE_RUNS)
+        o->min_baseline_runs = opt->min_baseline_runs;
+    o->change_points = opt->change_points;
+    o->hold_out = opt->hold_out;
+    o->new_level_runs = opt->new_level_runs > 0 ? opt->new_level_runs : 0;
 }
 
 /* ---- one metric ----------------------------------------------------------- */
@@ -173,6 +209,21 @@ int regress_centres(const struct regress_run *runs, size_t n_runs,
     return 0;
 }
 
+/* True when every sample of runs[] lies within REGRESS_DETERMINISTIC_SPREAD of their
+ * median (at least 2 samples; samples already checked). */
+static bool runs_exact(const struct regress_run *runs, size_t n_runs, size_t n)
+{
+    if (n < 2)
+        return false;
+    double lo = INFINITY, hi = -INFINITY;
+    for (size_t i = 0; i < n_runs; i++)
+        for (size_t j = 0; j < runs[i].n; j++) {
+            lo = fmin(lo, runs[i].x[j]);
+            hi = fmax(hi, runs[i].x[j]);
+        }
+    return hi > 0 && hi - lo <= REGRESS_DETERMINISTIC_SPREAD * hi;
+}
+
 /* All samples of runs[0..n_runs) in one new array of n values (caller frees). */
 static double *pool_runs(const struct regress_run *runs, size_t n_runs, size_t n)
 {
@@ -216,6 +267,8 @@ int regress_metric_runs(const struct regress_run *runs, size_t n_runs,
     out->n_cand_runs = rc_runs;
     out->run_quantile = o.run_quantile;
     out->threshold_pct = 100 * o.threshold;
+    out->min_runs = (size_t)o.min_baseline_runs;
+    out->deterministic = runs_exact(runs, n_runs, nb) && runs_exact(cand_runs, n_cand_runs, nc);
 
     /* the two levels: one statistic per run, the centre of each side is their median */
     double *sb = run_centre(runs, n_runs, rb, o.run_quantile, &out->base_median);
@@ -260,34 +313,260 @@ int regress_metric_runs(const struct regress_run *runs, size_t n_runs,
     return 0;
 }
 
+/* Held-out tails are looked for up to this long when new levels are never confirmed. */
+#define REGRESS_HOLD_MAX 10
+
+/* Index where the latest level of st[0..n) begins (E-divisive), 0 when none or !on. */
+static size_t latest_change(const double *st, size_t n, bool on)
+{
+    struct stats_cp_options cpo;
+    stats_cp_options_init(&cpo);
+    size_t cps[16], ncp = 0;
+    if (on && n >= 2 * cpo.min_size &&
+        stats_changepoints(st, n, &cpo, cps, sizeof(cps) / sizeof(cps[0]), &ncp) == 0 && ncp > 0)
+        return cps[ncp - 1];
+    return 0;
+}
+
+int regress_baseline_select(const struct regress_run *runs, size_t n_runs,
+                            const struct regress_options *opt, struct regress_baseline *sel)
+{
+    struct regress_options o;
+    options_sane(opt, &o);
+    memset(sel, 0, sizeof(*sel));
+    size_t nb, r;
+    int rc = check_runs(runs, n_runs, &nb, &r);
+    if (rc < 0)
+        return rc;
+    if (nb == 0)
+        return -PYSCOPE_ENODATA;
+    /* st[k]: the statistic of the k-th run with samples, runs[idx[k]] */
+    size_t *idx = xcalloc(r, sizeof(*idx));
+    double *st = xcalloc(r, sizeof(*st));
+    for (size_t i = 0, k = 0; i < n_runs; i++)
+        if (runs[i].n) {
+            idx[k] = i;
+            stats_quantile(runs[i].x, runs[i].n, o.run_quantile, &st[k++]);
+        }
+    /*
+     * The held-out tail: the longest tail of at most hmax newest runs that all lie beyond
+     * the bound of the runs before it (since their own latest change point), on one side.
+     * Any tail that contains a run back at the old level fails, so a fluke is dismissed.
+     */
+    size_t held = 0, held_start = 0;
+    int side = 0;
+    size_t hmax = o.new_level_runs > 0 ? (size_t)o.new_level_runs : REGRESS_HOLD_MAX;
+    for (size_t h = 1; o.hold_out && h <= hmax && h < r; h++) {
+        size_t prefix = r - h, s0 = latest_change(st, prefix, o.change_points);
+        double centre;
+        if (stats_median(st + s0, prefix - s0, &centre) < 0 || !(centre > 0))
+            continue;
+        double bound = 100 * o.threshold;
+        struct regress_result noise = {0};
+        run_noise(st + s0, prefix - s0, 1, centre, &noise);
+        if (noise.has_noise && noise.noise_pct > bound)
+            bound = noise.noise_pct;
+        /* fewer than 3 runs before the tail tell nothing about the noise, unless their
+         * samples are exact (instruction counts): then the threshold alone is the bound */
+        if (!noise.has_noise) {
+            size_t n_ref = 0;
+            for (size_t k = s0; k < prefix; k++)
+                n_ref += runs[idx[k]].n;
+            if (!runs_exact(runs + idx[s0], idx[prefix - 1] + 1 - idx[s0], n_ref))
+                continue;
+        }
+        int sd = 0;
+        bool all = true;
+        for (size_t j = prefix; j < r && all; j++) {
+            double dev = 100 * (st[j] / centre - 1);
+            int sj = dev > 0 ? 1 : -1;
+            all = fabs(dev) > bound && (sd == 0 || sj == sd);
+            sd = sj;
+        }
+        if (all) {
+            held = h;
+            side = sd;
+            held_start = s0;
+        }
+    }
+    size_t start;
+    if (o.new_level_runs > 0 && held >= (size_t)o.new_level_runs) {
+        start = r - held; /* confirmed: the held-out runs are the new level */
+        held = 0;
+    } else {
+        start = held ? held_start : latest_change(st, r, o.change_points);
+    }
+    size_t stop = r - held, from = start;
+    if (o.max_baseline_runs > 0 && stop - from > (size_t)o.max_baseline_runs)
+        from = stop - (size_t)o.max_baseline_runs;
+    sel->first = idx[from];
+    sel->end = held ? idx[stop] : n_runs;
+    sel->n_runs = stop - from;
+    sel->has_change_point = start > 0;
+    sel->change_point = start > 0 ? idx[start] : 0;
+    sel->held_first = held ? idx[stop] : n_runs;
+    sel->n_held = held;
+    sel->held_side = held ? side : 0;
+    free(idx);
+    free(st);
+    return 0;
+}
+
+int regress_metric_history(const struct regress_run *runs, size_t n_runs,
+                           const struct regress_run *cand_runs, size_t n_cand_runs,
+                           const struct regress_options *opt, struct regress_result *out,
+                           struct regress_baseline *sel)
+{
+    struct regress_baseline tmp;
+    if (!sel)
+        sel = &tmp;
+    memset(out, 0, sizeof(*out));
+    int rc = regress_baseline_select(runs, n_runs, opt, sel);
+    if (rc < 0)
+        return rc;
+    return regress_metric_runs(runs + sel->first, sel->end - sel->first, cand_runs, n_cand_runs,
+                               opt, out);
+}
+
 void regress_decide(struct regress_result *r, double alpha)
 {
     double mag = fabs(r->change_pct), t = r->threshold_pct;
     bool up = r->change_pct > 0;
     enum regress_verdict decided = up ? REGRESS_REGRESSION : REGRESS_IMPROVEMENT;
-    const char *more = r->n_cand < 10 ? REGRESS_HINT_REPEAT : REGRESS_HINT_NOT_SIGNIFICANT;
+    size_t need = r->min_runs > REGRESS_MIN_BASELINE_RUNS ? r->min_runs : REGRESS_MIN_BASELINE_RUNS;
     r->hint = NULL;
+    r->verdict = REGRESS_INCONCLUSIVE;
     if (mag <= t) {
         r->verdict = REGRESS_NO_CHANGE;
-    } else if (r->statistical) {
-        if (r->has_noise && mag <= r->noise_pct) {
-            r->verdict = REGRESS_INCONCLUSIVE;
-            r->hint = REGRESS_HINT_NOISE;
-        } else if (!(r->p_value < alpha)) {
-            r->verdict = REGRESS_INCONCLUSIVE;
-            r->hint = more;
-        } else if (!r->has_ci || (up ? r->ci_low_pct <= 0 : r->ci_high_pct >= 0)) {
-            r->verdict = REGRESS_INCONCLUSIVE;
-            r->hint = more;
-        } else {
-            r->verdict = decided;
-        }
+        r->rule = REGRESS_RULE_WITHIN_THRESHOLD;
+    } else if (r->deterministic) {
+        r->verdict = decided;
+        r->rule = REGRESS_RULE_DETERMINISTIC;
+    } else if (r->n_runs < need) {
+        r->rule = REGRESS_RULE_INSUFFICIENT_HISTORY;
+        r->hint = REGRESS_HINT_HISTORY;
+    } else if (!r->has_noise || mag <= r->noise_pct) {
+        r->rule = REGRESS_RULE_WITHIN_NOISE;
+        r->hint = REGRESS_HINT_NOISE;
+    } else if (!r->has_ci || (up ? r->ci_low_pct <= 0 : r->ci_high_pct >= 0)) {
+        r->rule = REGRESS_RULE_CI_SPANS_ZERO;
+        r->hint = r->n_cand < 10 ? REGRESS_HINT_REPEAT : REGRESS_HINT_NOT_SIGNIFICANT;
+    } else if (r->statistical && !(r->p_value < alpha)) {
+        r->rule = REGRESS_RULE_NOT_SIGNIFICANT;
+        r->hint = r->n_cand < 10 ? REGRESS_HINT_REPEAT : REGRESS_HINT_NOT_SIGNIFICANT;
     } else {
-        bool beyond = r->has_noise ? mag > r->noise_pct : mag > 2 * t;
-        r->verdict = beyond ? decided : REGRESS_INCONCLUSIVE;
-        if (!beyond)
-            r->hint = REGRESS_HINT_REPEAT;
+        r->verdict = decided;
+        r->rule = r->statistical ? REGRESS_RULE_SIGNIFICANT : REGRESS_RULE_BEYOND_NOISE;
     }
+}
+
+const char *regress_reason(const struct regress_result *r, char *buf, size_t size)
+{
+    const char *dir = r->change_pct > 0 ? "slower" : "faster";
+    size_t need = r->min_runs > REGRESS_MIN_BASELINE_RUNS ? r->min_runs : REGRESS_MIN_BASELINE_RUNS;
+    switch (r->rule) {
+    case REGRESS_RULE_WITHIN_THRESHOLD:
+        snprintf(buf, size, "%+.2f%% is within the %.3g%% threshold", r->change_pct,
+                 r->threshold_pct);
+        break;
+    case REGRESS_RULE_DETERMINISTIC:
+        snprintf(buf, size,
+                 "every sample of each side is the same (a deterministic metric): the change "
+                 "is exact and beyond the %.3g%% threshold",
+                 r->threshold_pct);
+        break;
+    case REGRESS_RULE_INSUFFICIENT_HISTORY:
+        snprintf(buf, size,
+                 "insufficient history: %zu baseline run%s, the check needs %zu to know how much "
+                 "runs differ",
+                 r->n_runs, r->n_runs == 1 ? "" : "s", need);
+        break;
+    case REGRESS_RULE_WITHIN_NOISE:
+        snprintf(buf, size, "%+.2f%% is within the baseline runs' noise floor of ±%.2f%%",
+                 r->change_pct, r->has_noise ? r->noise_pct : 0);
+        break;
+    case REGRESS_RULE_CI_SPANS_ZERO:
+        if (r->has_ci)
+            snprintf(buf, size, "the 95%% CI %+.1f%% … %+.1f%% includes no change", r->ci_low_pct,
+                     r->ci_high_pct);
+        else
+            snprintf(buf, size, "no confidence interval could be computed");
+        break;
+    case REGRESS_RULE_NOT_SIGNIFICANT:
+        snprintf(buf, size, "not significant: p=%.3f is not below the significance level",
+                 r->p_value);
+        break;
+    case REGRESS_RULE_SIGNIFICANT:
+        snprintf(buf, size,
+                 "%s beyond the %.3g%% threshold and the ±%.2f%% noise floor, p=%.3g, 95%% CI "
+                 "off 0",
+                 dir, r->threshold_pct, r->noise_pct, r->p_value);
+        break;
+    case REGRESS_RULE_BEYOND_NOISE:
+        snprintf(buf, size,
+                 "%s beyond the %.3g%% threshold and the ±%.2f%% noise floor of %zu baseline "
+                 "runs, 95%% CI off 0 (too few samples for the U test)",
+                 dir, r->threshold_pct, r->noise_pct, r->n_runs);
+        break;
+    case REGRESS_RULE_CONTENDED:
+        snprintf(buf, size, "wall time mostly spent waiting for a CPU: not comparable");
+        break;
+    }
+    return buf;
+}
+
+/* ---- contention ------------------------------------------------------------- */
+
+/* Median of the known runs' field (queued or CPU-bound share); false when none. */
+static bool run_contention_median(const struct regress_run_contention *v, size_t n, bool queued,
+                                  double *out)
+{
+    double *x = xcalloc(n ? n : 1, sizeof(*x));
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++) {
+        double y = queued ? v[i].queued_pct : v[i].cpu_bound_pct;
+        if (v[i].known && y >= 0 && isfinite(y))
+            x[k++] = y;
+    }
+    bool ok = k > 0 && stats_median(x, k, out) == 0;
+    free(x);
+    return ok;
+}
+
+void regress_contention_assess(const struct regress_run_contention *base, size_t nb,
+                               const struct regress_run_contention *cand, size_t nc,
+                               struct regress_contention *out)
+{
+    memset(out, 0, sizeof(*out));
+    out->cand_cpu_bound_pct = out->base_cpu_bound_pct = -1;
+    bool kc = run_contention_median(cand, nc, true, &out->cand_queued_pct);
+    bool kb = run_contention_median(base, nb, true, &out->base_queued_pct);
+    out->known = kc && kb;
+    if (!run_contention_median(cand, nc, false, &out->cand_cpu_bound_pct))
+        out->cand_cpu_bound_pct = -1;
+    if (!run_contention_median(base, nb, false, &out->base_cpu_bound_pct))
+        out->base_cpu_bound_pct = -1;
+    out->contaminated = (kc && out->cand_queued_pct >= CONTENDED_WALL_PCT) ||
+                        (kb && out->base_queued_pct >= CONTENDED_WALL_PCT);
+    out->cpu_bound =
+        out->cand_cpu_bound_pct >= CONTENDED_CPU_BOUND_PCT &&
+        (out->base_cpu_bound_pct < 0 || out->base_cpu_bound_pct >= CONTENDED_CPU_BOUND_PCT);
+}
+
+bool regress_contention_apply(struct regress_result *wall, const struct regress_result *net,
+                              const struct regress_contention *c)
+{
+    if (!c->contaminated)
+        return false;
+    if (net)
+        *wall = *net; /* the figures of the net times, in every case */
+    if (net && !c->cpu_bound)
+        return true;
+    /* no net times, or a CPU-bound script: its CPU time decides (regress_compare) */
+    wall->verdict = REGRESS_INCONCLUSIVE;
+    wall->rule = REGRESS_RULE_CONTENDED;
+    wall->hint = REGRESS_HINT_CONTENDED;
+    return true;
 }
 
 /* ---- samples from documents ------------------------------------------------ */
@@ -391,10 +670,32 @@ struct metric_spec {
     const char *unit;     /* "s", "bytes" or "instructions" */
 };
 
+/* The net wall times of doc's repeats (wall_s - run_delay_s, both known and the
+ * difference positive) appended to d; returns how many. */
+static size_t net_samples(const json_t *doc, struct dvec *d)
+{
+    size_t i, added = 0;
+    const json_t *r;
+    json_array_foreach(json_object_get(doc, "runs"), i, r)
+    {
+        double w, q;
+        if (number_ok(json_object_get(r, "wall_s"), &w) &&
+            number_ok(json_object_get(r, "run_delay_s"), &q) && w - q > 0) {
+            dvec_push(d, w - q);
+            added++;
+        }
+    }
+    return added;
+}
+
+/* The name of the net wall time "metric" (only ever compared, never reported as one). */
+#define NET_WALL "wall_net_s"
+
 static size_t spec_samples(const json_t *doc, const struct metric_spec *m, struct dvec *d)
 {
-    return m->function ? function_samples(doc, m->function, m->name, d)
-                       : run_samples(doc, m->name, d);
+    if (m->function)
+        return function_samples(doc, m->function, m->name, d);
+    return strcmp(m->name, NET_WALL) == 0 ? net_samples(doc, d) : run_samples(doc, m->name, d);
 }
 
 static json_t *json_real_or_null(bool ok, double v)
@@ -402,21 +703,81 @@ static json_t *json_real_or_null(bool ok, double v)
     return ok && isfinite(v) ? json_real(v) : json_null();
 }
 
-/* Compare one metric; returns a new metric object or NULL when it cannot be compared. */
+static json_t *doc_id(const json_t *doc)
+{
+    const char *id = json_string_value(json_object_get(doc, "id"));
+    return id ? json_string(id) : json_null();
+}
+
+/* One document's contention as a run of regress_contention_assess(). */
+static struct regress_run_contention doc_contention(const json_t *doc)
+{
+    struct contended_summary cs;
+    struct regress_run_contention rc = {0};
+    rc.cpu_bound_pct = -1;
+    if (contended_summarize(doc, &cs) == 0) {
+        rc.known = true;
+        rc.queued_pct = cs.queued_pct;
+        rc.cpu_bound_pct = cs.cpu_bound_pct;
+    }
+    return rc;
+}
+
+/* The contention of the candidate against base[first, end). */
+static void docs_contention(const json_t *cand, const json_t *const *base, size_t first, size_t end,
+                            struct regress_contention *out)
+{
+    size_t nb = end - first;
+    struct regress_run_contention *b = xcalloc(nb ? nb : 1, sizeof(*b));
+    for (size_t i = 0; i < nb; i++)
+        b[i] = doc_contention(base[first + i]);
+    struct regress_run_contention c = doc_contention(cand);
+    regress_contention_assess(b, nb, &c, 1, out);
+    free(b);
+}
+
+static json_t *pct_or_null(double v)
+{
+    return v >= 0 && isfinite(v) ? json_real(v) : json_null();
+}
+
+/* The "contention" object of a wall-time metric. */
+static json_t *contention_json(const struct regress_contention *c)
+{
+    return json_pack("{s:b, s:o, s:o, s:o, s:o, s:b, s:b}", "known", c->known,
+                     "candidate_queued_pct", pct_or_null(c->known ? c->cand_queued_pct : -1),
+                     "baseline_queued_pct", pct_or_null(c->known ? c->base_queued_pct : -1),
+                     "candidate_cpu_bound_pct", pct_or_null(c->cand_cpu_bound_pct),
+                     "baseline_cpu_bound_pct", pct_or_null(c->base_cpu_bound_pct), "contaminated",
+                     c->contaminated, "cpu_bound", c->cpu_bound);
+}
+
+/* The reason of a contended wall-time verdict, with its figures. */
+static void contended_reason(const struct regress_contention *c, char *buf, size_t size)
+{
+    snprintf(buf, size,
+             "wall time is not comparable: the script waited for a CPU %.0f%% of its wall time "
+             "in this run, %.0f%% in the baseline (the machine was busy)",
+             c->cand_queued_pct, c->base_queued_pct);
+}
+
+/*
+ * Compare one metric; returns a new metric object or NULL when it cannot be compared.
+ * The baseline is chosen among base[0..nb) by regress_baseline_select(), or is *fixed
+ * when given (hotspots use their run metric's choice); *chosen (may be NULL) gets it.
+ * With cont (wall time), the contention of the chosen baseline and the candidate is
+ * judged into *cont and applied (regress_contention_apply).
+ */
 static json_t *compare_metric(const json_t *cand, const json_t *const *base, size_t nb,
-                              const struct metric_spec *m, const struct regress_options *opt)
+                              const struct metric_spec *m, const struct regress_options *opt,
+                              const struct regress_baseline *fixed, struct regress_baseline *chosen,
+                              struct regress_contention *cont)
 {
     struct dvec c = {0}, all = {0};
     spec_samples(cand, m, &c);
     size_t *counts = xcalloc(nb ? nb : 1, sizeof(*counts));
-    json_t *ids = json_array();
-    for (size_t i = 0; i < nb; i++) {
+    for (size_t i = 0; i < nb; i++)
         counts[i] = spec_samples(base[i], m, &all);
-        if (counts[i]) {
-            const char *id = json_string_value(json_object_get(base[i], "id"));
-            json_array_append_new(ids, id ? json_string(id) : json_null());
-        }
-    }
     struct regress_run *runs = xcalloc(nb ? nb : 1, sizeof(*runs));
     size_t off = 0;
     for (size_t i = 0; i < nb; i++) {
@@ -424,25 +785,67 @@ static json_t *compare_metric(const json_t *cand, const json_t *const *base, siz
         runs[i].n = counts[i];
         off += counts[i];
     }
-    /* samples per run, when every contributing run has the same number */
+    struct regress_result r;
+    struct regress_baseline sel;
+    json_t *obj = NULL;
+    int rc;
+    if (fixed) {
+        sel = *fixed;
+        rc = regress_metric_runs(runs + sel.first, sel.end - sel.first,
+                                 &(struct regress_run){c.v, c.n}, 1, opt, &r);
+    } else {
+        rc = regress_metric_history(runs, nb, &(struct regress_run){c.v, c.n}, 1, opt, &r, &sel);
+    }
+    if (rc < 0) {
+        log_debug("metric %s%s%s not compared: %s", m->name, m->function ? " of " : "",
+                  m->function ? m->function : "", pyscope_strerror(rc));
+        goto out;
+    }
+    if (chosen)
+        *chosen = sel;
+    bool contended = false;
+    struct regress_result net = {0}, raw = {0};
+    bool has_net = false;
+    if (cont) {
+        docs_contention(cand, base, sel.first, sel.end, cont);
+        if (cont->contaminated) {
+            /* the same comparison on the wall times net of queueing, same baseline */
+            static const struct metric_spec net_spec = {NET_WALL, NULL, "s"};
+            struct dvec nc = {0}, nall = {0};
+            spec_samples(cand, &net_spec, &nc);
+            struct regress_run *nruns = xcalloc(sel.end - sel.first + 1, sizeof(*nruns));
+            size_t *ncount = xcalloc(sel.end - sel.first + 1, sizeof(*ncount));
+            for (size_t i = sel.first; i < sel.end; i++)
+                ncount[i - sel.first] = spec_samples(base[i], &net_spec, &nall);
+            for (size_t i = 0, noff = 0; i < sel.end - sel.first; i++) {
+                nruns[i] = (struct regress_run){nall.v ? nall.v + noff : NULL, ncount[i]};
+                noff += ncount[i];
+            }
+            has_net = regress_metric_runs(nruns, sel.end - sel.first,
+                                          &(struct regress_run){nc.v, nc.n}, 1, opt, &net) == 0;
+            free(nruns);
+            free(ncount);
+            free(nall.v);
+            free(nc.v);
+        }
+        raw = r;
+        contended = regress_contention_apply(&r, has_net ? &net : NULL, cont);
+    }
+    /* the runs used, and samples per run when every one of them has the same number */
+    json_t *ids = json_array(), *held = json_array();
     size_t per_run = 0;
     bool equal = true;
-    for (size_t i = 0; i < nb; i++) {
+    for (size_t i = sel.first; i < sel.end; i++) {
         if (!counts[i])
             continue;
+        json_array_append_new(ids, doc_id(base[i]));
         if (per_run && counts[i] != per_run)
             equal = false;
         per_run = counts[i];
     }
-    struct regress_result r;
-    json_t *obj = NULL;
-    int rc = regress_metric(runs, nb, c.v, c.n, opt, &r);
-    if (rc < 0) {
-        log_debug("metric %s%s%s not compared: %s", m->name, m->function ? " of " : "",
-                  m->function ? m->function : "", pyscope_strerror(rc));
-        json_decref(ids);
-        goto out;
-    }
+    for (size_t i = sel.held_first; i < nb; i++)
+        if (counts[i])
+            json_array_append_new(held, doc_id(base[i]));
     obj = json_pack("{s:s, s:s, s:s, s:s}", "metric", m->name, "unit", m->unit, "verdict",
                     regress_verdict_name(r.verdict), "mode",
                     r.statistical ? "statistical" : "threshold");
@@ -459,15 +862,49 @@ static json_t *compare_metric(const json_t *cand, const json_t *const *base, siz
     json_object_set_new(obj, "hl_shift_pct", json_real_or_null(r.has_hl, r.hl_shift_pct));
     json_object_set_new(obj, "hl_ci_low_pct", json_real_or_null(r.has_hl, r.hl_ci_low_pct));
     json_object_set_new(obj, "hl_ci_high_pct", json_real_or_null(r.has_hl, r.hl_ci_high_pct));
-    json_object_set_new(obj, "baseline",
-                        json_pack("{s:o, s:I, s:I, s:o}", "runs", ids, "n_runs",
-                                  (json_int_t)r.n_runs, "n_samples", (json_int_t)r.n_base,
-                                  "samples_per_run",
-                                  equal ? json_integer((json_int_t)per_run) : json_null()));
+    json_object_set_new(
+        obj, "baseline",
+        json_pack("{s:o, s:I, s:I, s:o, s:o, s:o}", "runs", ids, "n_runs", (json_int_t)r.n_runs,
+                  "n_samples", (json_int_t)r.n_base, "samples_per_run",
+                  equal ? json_integer((json_int_t)per_run) : json_null(), "change_point",
+                  sel.has_change_point ? doc_id(base[sel.change_point]) : json_null(), "held_out",
+                  held));
     json_object_set_new(obj, "candidate", json_pack("{s:I}", "n_samples", (json_int_t)r.n_cand));
     json_object_set_new(obj, "noise_pct", json_real_or_null(r.has_noise, r.noise_pct));
     json_object_set_new(obj, "threshold_pct", json_real(r.threshold_pct));
     json_object_set_new(obj, "hint", r.hint ? json_string(r.hint) : json_null());
+    char reason[512];
+    if (contended && has_net && cont->cpu_bound) {
+        snprintf(reason, sizeof(reason),
+                 "net of waiting for a CPU (%.0f%% of the wall time in this run, %.0f%% in the "
+                 "baseline): %+.2f%%; the script is CPU-bound, so on a machine this busy its "
+                 "CPU time decides",
+                 cont->cand_queued_pct, cont->base_queued_pct, r.change_pct);
+    } else if (contended && has_net) {
+        char net_why[256];
+        snprintf(reason, sizeof(reason),
+                 "net of waiting for a CPU (%.0f%% of the wall time in this run, %.0f%% in the "
+                 "baseline): %s",
+                 cont->cand_queued_pct, cont->base_queued_pct,
+                 regress_reason(&r, net_why, sizeof(net_why)));
+    } else if (contended) {
+        contended_reason(cont, reason, sizeof(reason));
+    } else {
+        regress_reason(&r, reason, sizeof(reason));
+    }
+    json_object_set_new(obj, "rule", json_string(regress_rule_name(r.rule)));
+    json_object_set_new(obj, "reason", json_string(reason));
+    if (cont) {
+        json_t *cj = contention_json(cont);
+        /* the figures above are of the net times: keep the raw ones beside them */
+        json_object_set_new(cj, "net_of_queueing", json_boolean(contended && has_net));
+        if (contended && has_net)
+            json_object_set_new(cj, "raw",
+                                json_pack("{s:f, s:f, s:f}", "baseline_median", raw.base_median,
+                                          "candidate_median", raw.cand_median, "change_pct",
+                                          raw.change_pct));
+        json_object_set_new(obj, "contention", cj);
+    }
 out:
     free(runs);
     free(counts);
@@ -505,9 +942,11 @@ static bool in_any_baseline(const json_t *const *base, size_t nb, const char *ke
     return false;
 }
 
-/* Append hotspot metrics of field ("total_s" / "self_s") for the candidate's top functions. */
+/* Append hotspot metrics of field ("total_s" / "self_s") for the candidate's top functions,
+ * against the baseline *sel of base[0..nb). */
 static void hotspot_metrics(const json_t *cand, const json_t *const *base, size_t nb,
-                            const char *field, const struct regress_options *opt, json_t *metrics)
+                            const struct regress_baseline *sel, const char *field,
+                            const struct regress_options *opt, json_t *metrics)
 {
     const json_t *fns = json_object_get(json_object_get(cand, "profile"), "functions");
     size_t n = json_array_size(fns), i, k = 0;
@@ -520,14 +959,15 @@ static void hotspot_metrics(const json_t *cand, const json_t *const *base, size_
         const char *key = json_string_value(json_object_get(f, "key"));
         double v = number_or(json_object_get(f, field), -1);
         double pct = number_or(json_object_get(f, pct_name), 100);
-        if (!key || v <= 0 || pct < REGRESS_MIN_FUNCTION_PCT || !in_any_baseline(base, nb, key))
+        if (!key || v <= 0 || pct < REGRESS_MIN_FUNCTION_PCT ||
+            !in_any_baseline(base + sel->first, sel->end - sel->first, key))
             continue;
         rk[k++] = (struct fn_rank){key, v};
     }
     qsort(rk, k, sizeof(*rk), cmp_rank_desc);
     for (i = 0; i < k && i < REGRESS_TOP_FUNCTIONS; i++) {
         struct metric_spec m = {field, rk[i].key, "s"};
-        json_t *obj = compare_metric(cand, base, nb, &m, opt);
+        json_t *obj = compare_metric(cand, base, nb, &m, opt, sel, NULL, NULL);
         if (obj)
             json_array_append_new(metrics, obj);
     }
@@ -540,20 +980,6 @@ static double median_of(struct dvec *d)
     if (d->n)
         stats_median(d->v, d->n, &m);
     return m;
-}
-
-/* Median self time of key over the candidate and over the pooled baseline. */
-static void self_medians(const json_t *cand, const json_t *const *base, size_t nb, const char *key,
-                         double *mc, double *mb)
-{
-    struct dvec c = {0}, b = {0};
-    function_samples(cand, key, "self_s", &c);
-    for (size_t i = 0; i < nb; i++)
-        function_samples(base[i], key, "self_s", &b);
-    *mc = median_of(&c);
-    *mb = median_of(&b);
-    free(c.v);
-    free(b.v);
 }
 
 static bool key_listed(const json_t *arr, const char *key)
@@ -590,16 +1016,133 @@ static bool identity_changed(const json_t *cand, const json_t *const *base, size
     return false;
 }
 
-static json_t *build_why(const json_t *cand, const json_t *const *base, size_t nb)
+/* What a "why" explains the change with (build_why). */
+enum why_basis { WHY_WALL, WHY_CPU, WHY_INSTRUCTIONS, WHY_WALL_NET };
+
+/* One function of a "why": its change on the basis. */
+struct why_item {
+    const char *key;
+    double delta;
+};
+
+/* Largest change first, then by key (the same order on every run). */
+static int cmp_why_item(const void *a, const void *b)
+{
+    const struct why_item *x = a, *y = b;
+    double u = fabs(x->delta), v = fabs(y->delta);
+    if (u != v)
+        return (u < v) - (u > v);
+    return strcmp(x->key, y->key);
+}
+
+/*
+ * A function's value on the "why" basis in one document: the run statistic the
+ * metric's centres are made of. wall: the median of its self_s_runs (or self_s);
+ * cpu: self_cpu_s (the profile's median over the runs); instructions: the
+ * document's median count times the function's share of the CPU self time
+ * (cachegrind counts the whole process, the profile says where the CPU went).
+ * A document with a profile that lacks the function counts 0; *ok is false
+ * when the document cannot say (no profile, or no CPU times).
+ */
+static double why_value(const json_t *doc, const char *key, enum why_basis basis, bool *ok)
+{
+    *ok = false;
+    if (!has_profile(doc))
+        return 0;
+    const json_t *f = find_function(doc, key);
+    if (basis == WHY_WALL || basis == WHY_WALL_NET) {
+        *ok = true;
+        if (!f)
+            return 0;
+        struct dvec d = {0};
+        function_samples(doc, key, "self_s", &d);
+        double m = median_of(&d);
+        free(d.v);
+        if (basis == WHY_WALL_NET) {
+            /* sampled self times include the wait for a CPU: scale them to the run's net
+             * wall time (the wait taken as spread over the functions like the samples) */
+            struct dvec w = {0}, n = {0};
+            run_samples(doc, "wall_s", &w);
+            net_samples(doc, &n);
+            double mw = median_of(&w), mn = median_of(&n);
+            *ok = mw > 0 && n.n > 0;
+            m = *ok ? m * mn / mw : 0;
+            free(w.v);
+            free(n.v);
+        }
+        return m;
+    }
+    /* CPU self time of key, and of all functions (for a share) */
+    double total = 0, mine = 0, x;
+    size_t i;
+    const json_t *g;
+    json_array_foreach(json_object_get(json_object_get(doc, "profile"), "functions"), i, g)
+    {
+        if (!number_ok(json_object_get(g, "self_cpu_s"), &x))
+            continue;
+        total += x;
+        if (g == f)
+            mine = x;
+    }
+    if (!(total > 0))
+        return 0;
+    if (basis == WHY_CPU) {
+        *ok = true;
+        return mine;
+    }
+    struct dvec c = {0};
+    run_samples(doc, HISTORY_METRIC_INSTRUCTIONS, &c);
+    double count = median_of(&c);
+    *ok = c.n > 0;
+    free(c.v);
+    return count * mine / total;
+}
+
+/* Median over the documents that can say of key's value; false when none can. */
+static bool why_median(const json_t *const *docs, size_t n, const char *key, enum why_basis basis,
+                       double *out)
+{
+    struct dvec d = {0};
+    for (size_t i = 0; i < n; i++) {
+        bool ok;
+        double v = why_value(docs[i], key, basis, &ok);
+        if (ok)
+            dvec_push(&d, v);
+    }
+    bool any = d.n > 0;
+    *out = median_of(&d);
+    free(d.v);
+    return any;
+}
+
+/*
+ * The "why" of the decided metric m (borrowed; NULL: none): the functions whose
+ * change on m's basis (wall: self time; CPU: CPU self time; instructions: their
+ * share of the count by CPU self time) explains the change m printed
+ * (candidate_median - baseline_median), with the same sign, ranked by how much
+ * of it they explain; none unless m's verdict is a regression or an improvement.
+ * base[0..nb): m's baseline documents. Also what appeared and vanished, and
+ * identity changes (against wall_base[0..nw), the wall-time baseline).
+ */
+static json_t *build_why(const json_t *cand, const json_t *const *base, size_t nb,
+                         const json_t *const *wall_base, size_t nw, const json_t *m)
 {
     json_t *functions = json_array(), *appeared = json_array(), *vanished = json_array();
-    struct dvec wc = {0}, wb = {0};
-    run_samples(cand, "wall_s", &wc);
-    for (size_t i = 0; i < nb; i++)
-        run_samples(base[i], "wall_s", &wb);
-    double wall_delta = wc.n && wb.n ? median_of(&wc) - median_of(&wb) : 0;
-    free(wc.v);
-    free(wb.v);
+    const char *metric = m ? json_string_value(json_object_get(m, "metric")) : NULL;
+    const char *verdict = m ? json_string_value(json_object_get(m, "verdict")) : NULL;
+    enum why_basis basis = WHY_WALL;
+    if (metric && strcmp(metric, "cpu_s") == 0)
+        basis = WHY_CPU;
+    else if (metric && strcmp(metric, HISTORY_METRIC_INSTRUCTIONS) == 0)
+        basis = WHY_INSTRUCTIONS;
+    else if (json_is_true(json_object_get(json_object_get(m, "contention"), "net_of_queueing")))
+        basis = WHY_WALL_NET;
+    double change = 0;
+    bool decided =
+        verdict && (strcmp(verdict, "regression") == 0 || strcmp(verdict, "improvement") == 0);
+    if (decided)
+        change = json_number_value(json_object_get(m, "candidate_median")) -
+                 json_number_value(json_object_get(m, "baseline_median"));
 
     /* every key seen on either side, once */
     json_t *keys = json_array();
@@ -616,43 +1159,44 @@ static json_t *build_why(const json_t *cand, const json_t *const *base, size_t n
         }
     }
     size_t nk = json_array_size(keys);
-    struct fn_rank *rk = xcalloc(nk ? nk : 1, sizeof(*rk));
+    struct why_item *items = xcalloc(nk ? nk : 1, sizeof(*items));
     size_t k = 0;
-    if (has_profile(cand) && nb) {
-        for (size_t i = 0; i < nk; i++) {
-            const char *key = json_string_value(json_array_get(keys, i));
-            double mc, mb;
-            self_medians(cand, base, nb, key, &mc, &mb);
-            double delta = mc - mb;
-            /* rank by the part of the wall-time change each function explains */
-            double score = wall_delta > 0 ? delta : wall_delta < 0 ? -delta : fabs(delta);
-            if (score > 0)
-                rk[k++] = (struct fn_rank){key, score};
-        }
+    bool basis_known = false;
+    for (size_t i = 0; decided && change != 0 && has_profile(cand) && nb && i < nk; i++) {
+        const char *key = json_string_value(json_array_get(keys, i));
+        bool okc;
+        double mb, mc = why_value(cand, key, basis, &okc);
+        if (!okc || !why_median(base, nb, key, basis, &mb))
+            continue;
+        basis_known = true;
+        double d = mc - mb;
+        /* only what moved the way the verdict says, by at least 1% of the change */
+        if (d * change > 0 && 100 * d / change >= REGRESS_WHY_MIN_PCT)
+            items[k++] = (struct why_item){key, d};
     }
-    qsort(rk, k, sizeof(*rk), cmp_rank_desc);
+    qsort(items, k, sizeof(*items), cmp_why_item);
     for (size_t i = 0; i < k && i < REGRESS_WHY_TOP; i++) {
-        double mc, mb;
-        self_medians(cand, base, nb, rk[i].key, &mc, &mb);
-        double delta = mc - mb;
-        json_array_append_new(
-            functions, json_pack("{s:s, s:f, s:o}", "key", rk[i].key, "delta_s", delta, "share_pct",
-                                 json_real_or_null(wall_delta != 0, 100 * delta / wall_delta)));
+        json_t *o = json_pack("{s:s, s:f, s:f}", "key", items[i].key, "delta", items[i].delta,
+                              "share_pct", 100 * items[i].delta / change);
+        if (basis != WHY_INSTRUCTIONS)
+            json_object_set_new(o, "delta_s", json_real(items[i].delta));
+        json_array_append_new(functions, o);
     }
-    free(rk);
+    free(items);
 
-    if (has_profile(cand) && nb) {
+    if (has_profile(cand) && nw) {
         size_t i;
         const json_t *f;
         const json_t *cfns = json_object_get(json_object_get(cand, "profile"), "functions");
         json_array_foreach(cfns, i, f)
         {
             const char *key = json_string_value(json_object_get(f, "key"));
-            if (key && function_notable(f) && !in_any_baseline(base, nb, key) &&
+            if (key && function_notable(f) && !in_any_baseline(wall_base, nw, key) &&
                 json_array_size(appeared) < REGRESS_WHY_MAX_LIST && !key_listed(appeared, key))
                 json_array_append_new(appeared, json_string(key));
         }
-        const json_t *lfns = json_object_get(json_object_get(base[nb - 1], "profile"), "functions");
+        const json_t *lfns =
+            json_object_get(json_object_get(wall_base[nw - 1], "profile"), "functions");
         json_array_foreach(lfns, i, f)
         {
             const char *key = json_string_value(json_object_get(f, "key"));
@@ -662,20 +1206,85 @@ static json_t *build_why(const json_t *cand, const json_t *const *base, size_t n
         }
     }
     json_decref(keys);
-    return json_pack("{s:o, s:o, s:o, s:b, s:b, s:b}", "functions", functions, "appeared", appeared,
-                     "vanished", vanished, "script_changed",
-                     identity_changed(cand, base, nb, "script", "sha256"), "python_changed",
-                     identity_changed(cand, base, nb, "python", "build"), "host_changed",
-                     identity_changed(cand, base, nb, "host", "fingerprint"));
+    static const char *const basis_names[] = {"self_s", "self_cpu_s", "instructions", "self_s_net"};
+    return json_pack("{s:o, s:o, s:o, s:o, s:o, s:o, s:b, s:b, s:b}", "metric",
+                     decided && metric ? json_string(metric) : json_null(), "basis",
+                     decided && basis_known ? json_string(basis_names[basis]) : json_null(),
+                     "change", decided ? json_real(change) : json_null(), "functions", functions,
+                     "appeared", appeared, "vanished", vanished, "script_changed",
+                     identity_changed(cand, wall_base, nw, "script", "sha256"), "python_changed",
+                     identity_changed(cand, wall_base, nw, "python", "build"), "host_changed",
+                     identity_changed(cand, wall_base, nw, "host", "fingerprint"));
 }
 
 /* ---- whole documents -------------------------------------------------------- */
 
 static json_t *no_history(const struct regress_options *o, const char *message)
 {
-    return json_pack("{s:s, s:s, s:f, s:f, s:{s:[], s:i, s:n}, s:[], s:n}", "status", "no_history",
-                     "message", message, "threshold_pct", 100 * o->threshold, "alpha", o->alpha,
-                     "baseline", "runs", "n_runs", 0, "change_point", "metrics", "why");
+    return json_pack("{s:s, s:n, s:s, s:f, s:f, s:{s:[], s:i, s:n}, s:[], s:n}", "status",
+                     "no_history", "decision", "message", message, "threshold_pct",
+                     100 * o->threshold, "alpha", o->alpha, "baseline", "runs", "n_runs", 0,
+                     "change_point", "metrics", "why");
+}
+
+static const json_t *metric_named(const json_t *metrics, const char *name)
+{
+    size_t i;
+    const json_t *m;
+    json_array_foreach(metrics, i, m)
+    {
+        const char *n = json_string_value(json_object_get(m, "metric"));
+        if (n && strcmp(n, name) == 0 && !json_object_get(m, "function"))
+            return m;
+    }
+    return NULL;
+}
+
+/*
+ * The verdict of the run as a whole: which metric decides and why. Wall time,
+ * unless it is contaminated by waiting for a CPU: then CPU time (or instruction
+ * counts, when counted) for a CPU-bound script, and an inconclusive wall time
+ * for a script that also waits on other things.
+ */
+static json_t *decision_json(const json_t *metrics, const struct regress_contention *c)
+{
+    const json_t *wall = metric_named(metrics, "wall_s"), *cpu = metric_named(metrics, "cpu_s");
+    const json_t *instr = metric_named(metrics, HISTORY_METRIC_INSTRUCTIONS);
+    const json_t *m = wall;
+    char why[512];
+    if (c->contaminated && c->cpu_bound && (instr || cpu)) {
+        m = instr ? instr : cpu;
+        snprintf(why, sizeof(why),
+                 "wall time is contaminated: the script waited for a CPU %.0f%% of its wall time "
+                 "in this run, %.0f%% in the baseline; it is CPU-bound (%.0f%% busy when it had "
+                 "a CPU), so %s decide%s",
+                 c->cand_queued_pct, c->base_queued_pct, c->cand_cpu_bound_pct,
+                 instr ? "instruction counts" : "CPU time", instr ? "" : "s");
+    } else if (c->contaminated) {
+        const char *rule = json_string_value(json_object_get(wall, "rule"));
+        bool demoted = rule && strcmp(rule, regress_rule_name(REGRESS_RULE_CONTENDED)) == 0;
+        snprintf(why, sizeof(why),
+                 "wall time is contaminated: the script waited for a CPU %.0f%% of its wall time "
+                 "in this run, %.0f%% in the baseline; it is not CPU-bound (%.0f%% busy when it "
+                 "had a CPU: it also waits on I/O, sleeps or locks), so %s",
+                 c->cand_queued_pct, c->base_queued_pct,
+                 c->cand_cpu_bound_pct < 0 ? 0 : c->cand_cpu_bound_pct,
+                 demoted ? "the wall time decides, and without net times no verdict is possible "
+                           "on a machine this busy"
+                         : "the wall time net of that wait decides");
+    } else if (c->known) {
+        snprintf(why, sizeof(why),
+                 "wall time decides: the script waited for a CPU %.1f%% of its wall time in this "
+                 "run, %.1f%% in the baseline",
+                 c->cand_queued_pct, c->base_queued_pct);
+    } else {
+        snprintf(why, sizeof(why), "wall time decides (waiting for a CPU was not measured)");
+    }
+    if (!m)
+        return json_null();
+    return json_pack("{s:O, s:O, s:O, s:s, s:O}", "metric", json_object_get(m, "metric"), "verdict",
+                     json_object_get(m, "verdict"), "rule", json_object_get(m, "rule"), "reason",
+                     why, "change_pct", json_object_get(m, "change_pct"));
 }
 
 json_t *regress_compare(const json_t *candidate, const json_t *const *baseline, size_t n_baseline,
@@ -683,10 +1292,6 @@ json_t *regress_compare(const json_t *candidate, const json_t *const *baseline, 
 {
     struct regress_options o;
     options_sane(opt, &o);
-    if (o.max_baseline_runs > 0 && n_baseline > (size_t)o.max_baseline_runs) {
-        baseline += n_baseline - (size_t)o.max_baseline_runs;
-        n_baseline = (size_t)o.max_baseline_runs;
-    }
     if (n_baseline == 0)
         return no_history(&o, REGRESS_NO_HISTORY_MESSAGE);
     json_t *metrics = json_array();
@@ -696,22 +1301,59 @@ json_t *regress_compare(const json_t *candidate, const json_t *const *baseline, 
         {"peak_rss_bytes", NULL, "bytes"},
         {HISTORY_METRIC_INSTRUCTIONS, NULL, "instructions"}, /* only with --instructions */
     };
+    /* the wall-time baseline is the hotspots' (sampled wall-clock times) and the "why"'s;
+     * without wall samples, the newest max_baseline_runs documents */
+    struct regress_baseline wall = {0};
+    wall.end = wall.held_first = n_baseline;
+    if (o.max_baseline_runs > 0 && n_baseline > (size_t)o.max_baseline_runs)
+        wall.first = n_baseline - (size_t)o.max_baseline_runs;
+    wall.n_runs = wall.end - wall.first;
+    struct regress_contention cont = {0};
+    cont.cand_cpu_bound_pct = cont.base_cpu_bound_pct = -1;
+    struct regress_baseline sels[sizeof(main_metrics) / sizeof(main_metrics[0])];
     for (size_t i = 0; i < sizeof(main_metrics) / sizeof(main_metrics[0]); i++) {
-        json_t *m = compare_metric(candidate, baseline, n_baseline, &main_metrics[i], &o);
+        sels[i] = wall;
+        json_t *m = compare_metric(candidate, baseline, n_baseline, &main_metrics[i], &o, NULL,
+                                   &sels[i], i == 0 ? &cont : NULL);
         if (m)
             json_array_append_new(metrics, m);
+        if (m && i == 0)
+            wall = sels[0];
     }
-    hotspot_metrics(candidate, baseline, n_baseline, "total_s", &o, metrics);
-    hotspot_metrics(candidate, baseline, n_baseline, "self_s", &o, metrics);
-    json_t *ids = json_array();
-    for (size_t i = 0; i < n_baseline; i++) {
-        const char *id = json_string_value(json_object_get(baseline[i], "id"));
-        json_array_append_new(ids, id ? json_string(id) : json_null());
+    size_t n_main = json_array_size(metrics);
+    hotspot_metrics(candidate, baseline, n_baseline, &wall, "total_s", &o, metrics);
+    hotspot_metrics(candidate, baseline, n_baseline, &wall, "self_s", &o, metrics);
+    /* hotspot times are sampled wall-clock times: not comparable when the wall time is not */
+    for (size_t i = n_main; cont.contaminated && i < json_array_size(metrics); i++) {
+        json_t *m = json_array_get(metrics, i);
+        char reason[256];
+        contended_reason(&cont, reason, sizeof(reason));
+        json_object_set_new(m, "verdict", json_string("inconclusive"));
+        json_object_set_new(m, "rule", json_string(regress_rule_name(REGRESS_RULE_CONTENDED)));
+        json_object_set_new(m, "reason", json_string(reason));
+        json_object_set_new(m, "hint", json_string(REGRESS_HINT_CONTENDED));
     }
-    return json_pack("{s:s, s:n, s:f, s:f, s:{s:o, s:I, s:n}, s:o, s:o}", "status", "compared",
-                     "message", "threshold_pct", 100 * o.threshold, "alpha", o.alpha, "baseline",
-                     "runs", ids, "n_runs", (json_int_t)n_baseline, "change_point", "metrics",
-                     metrics, "why", build_why(candidate, baseline, n_baseline));
+    json_t *decision = decision_json(metrics, &cont);
+    /* the "why" of the deciding metric, against that metric's own baseline */
+    const char *dname = json_string_value(json_object_get(decision, "metric"));
+    struct regress_baseline *dsel = &sels[0];
+    for (size_t i = 0; dname && i < sizeof(main_metrics) / sizeof(main_metrics[0]); i++)
+        if (strcmp(main_metrics[i].name, dname) == 0)
+            dsel = &sels[i];
+    json_t *why =
+        build_why(candidate, baseline + dsel->first, dsel->end - dsel->first, baseline + wall.first,
+                  wall.end - wall.first, dname ? metric_named(metrics, dname) : NULL);
+    json_t *ids = json_array(), *held = json_array();
+    for (size_t i = wall.first; i < wall.end; i++)
+        json_array_append_new(ids, doc_id(baseline[i]));
+    for (size_t i = wall.held_first; i < n_baseline; i++)
+        json_array_append_new(held, doc_id(baseline[i]));
+    return json_pack("{s:s, s:o, s:n, s:f, s:f, s:{s:o, s:I, s:o, s:o}, s:o, s:o}", "status",
+                     "compared", "decision", decision, "message", "threshold_pct",
+                     100 * o.threshold, "alpha", o.alpha, "baseline", "runs", ids, "n_runs",
+                     (json_int_t)(wall.end - wall.first), "change_point",
+                     wall.has_change_point ? doc_id(baseline[wall.change_point]) : json_null(),
+                     "held_out", held, "metrics", metrics, "why", why);
 }
 
 /* True when doc was created after the candidate (ISO 8601 UTC strings compare as text). */
@@ -719,71 +1361,6 @@ static bool created_after(const json_t *doc, const char *cand_created)
 {
     const char *c = json_string_value(json_object_get(doc, "created"));
     return cand_created && c && strcmp(c, cand_created) > 0;
-}
-
-/*
- * The instructions metric of result (modified) decided on its own series: the reports of
- * docs[0..n) (oldest first) that have counts, since the latest change point of their count
- * medians, at most max_baseline_runs. Wall time's change points, which chose the other
- * metrics' baseline, come from noise and load that counts do not have, and a step in the
- * counts must reset their baseline even when wall time shows none.
- */
-static void local_instructions(json_t *result, const json_t *candidate, const json_t **docs,
-                               size_t n, const struct regress_options *o)
-{
-    static const struct metric_spec spec = {HISTORY_METRIC_INSTRUCTIONS, NULL, "instructions"};
-    struct dvec c = {0};
-    size_t nc = run_samples(candidate, spec.name, &c);
-    free(c.v);
-    if (nc == 0)
-        return;
-    const json_t **idocs = xcalloc(n + 1, sizeof(*idocs));
-    double *med = xcalloc(n + 1, sizeof(*med));
-    size_t k = 0;
-    for (size_t i = 0; i < n; i++) {
-        struct dvec d = {0};
-        if (run_samples(docs[i], spec.name, &d) > 0) {
-            idocs[k] = docs[i];
-            med[k++] = median_of(&d);
-        }
-        free(d.v);
-    }
-    struct stats_cp_options cpo;
-    stats_cp_options_init(&cpo);
-    size_t cps[16], ncp = 0, start = 0;
-    if (k > 0 && stats_changepoints(med, k, &cpo, cps, sizeof(cps) / sizeof(cps[0]), &ncp) == 0 &&
-        ncp > 0)
-        start = cps[ncp - 1];
-    size_t nb = k - start;
-    const json_t *const *b = idocs + start;
-    if (o->max_baseline_runs > 0 && nb > (size_t)o->max_baseline_runs) {
-        b += nb - (size_t)o->max_baseline_runs;
-        nb = (size_t)o->max_baseline_runs;
-    }
-    json_t *m = nb ? compare_metric(candidate, b, nb, &spec, o) : NULL;
-    /* replace the metric regress_compare made, or put it after the other run metrics */
-    json_t *metrics = json_object_get(result, "metrics");
-    size_t i, at = 0;
-    json_t *x;
-    bool replaced = false;
-    json_array_foreach(metrics, i, x)
-    {
-        const char *name = json_string_value(json_object_get(x, "metric"));
-        if (name && strcmp(name, spec.name) == 0) {
-            if (m)
-                json_array_set_new(metrics, i, m);
-            else
-                json_array_remove(metrics, i);
-            replaced = true;
-            break;
-        }
-        if (!json_object_get(x, "function"))
-            at = i + 1;
-    }
-    if (!replaced && m)
-        json_array_insert_new(metrics, at, m);
-    free(idocs);
-    free(med);
 }
 
 json_t *regress_check_local(const json_t *candidate, const char *reports_json_dir,
@@ -810,41 +1387,25 @@ json_t *regress_check_local(const json_t *candidate, const char *reports_json_di
     if (rc < 0)
         log_debug("no report history in \"%s\": %s", reports_json_dir, pyscope_strerror(rc));
     const char *cand_created = json_string_value(json_object_get(candidate, "created"));
-    /* the series: documents with a wall-time median, oldest first */
+    /* the series: documents with a wall time, oldest first; each metric chooses its own
+     * baseline among them (regress_baseline_select: change point, held-out tail) */
     const json_t **docs = xcalloc(h.n ? h.n : 1, sizeof(*docs));
-    double *med = xcalloc(h.n ? h.n : 1, sizeof(*med));
     size_t n = 0;
     for (size_t i = 0; i < h.n; i++) {
         struct dvec d = {0};
         if (!created_after(h.entries[i].doc, cand_created) &&
-            run_samples(h.entries[i].doc, "wall_s", &d) > 0) {
-            docs[n] = h.entries[i].doc;
-            med[n] = median_of(&d);
-            n++;
-        }
+            run_samples(h.entries[i].doc, "wall_s", &d) > 0)
+            docs[n++] = h.entries[i].doc;
         free(d.v);
     }
     json_t *result;
     if (n == 0) {
         result = no_history(&o, REGRESS_NO_HISTORY_MESSAGE);
     } else {
-        struct stats_cp_options cpo;
-        stats_cp_options_init(&cpo);
-        size_t cps[16], ncp = 0, start = 0;
-        if (stats_changepoints(med, n, &cpo, cps, sizeof(cps) / sizeof(cps[0]), &ncp) == 0 &&
-            ncp > 0)
-            start = cps[ncp - 1];
-        result = regress_compare(candidate, docs + start, n - start, &o);
-        if (start > 0) {
-            const char *id = json_string_value(json_object_get(docs[start], "id"));
-            json_object_set_new(json_object_get(result, "baseline"), "change_point",
-                                id ? json_string(id) : json_null());
-        }
+        result = regress_compare(candidate, docs, n, &o);
         json_object_set_new(json_object_get(result, "baseline"), "history_runs",
                             json_integer((json_int_t)n));
-        local_instructions(result, candidate, docs, n, &o);
     }
-    free(med);
     free(docs);
     history_release(&h);
     return result;
@@ -935,6 +1496,8 @@ static void print_metric(FILE *out, const json_t *m, bool color)
         fputs(col, out);
     fputs(glyph, out);
     print_label(out, m);
+    if (json_is_true(json_object_get(json_object_get(m, "contention"), "net_of_queueing")))
+        fputs(" (net of waiting for a CPU)", out);
     fputs(word, out);
     print_value(out, json_number_value(json_object_get(m, "baseline_median")), unit);
     fputs(" → ", out);
@@ -944,7 +1507,9 @@ static void print_metric(FILE *out, const json_t *m, bool color)
     if (json_is_number(lo) && json_is_number(hi))
         fprintf(out, ", 95%% CI %+.1f%% … %+.1f%%", json_number_value(lo), json_number_value(hi));
     const json_t *p = json_object_get(m, "p_value");
-    if (json_is_number(p)) {
+    const char *mode = json_string_value(json_object_get(m, "mode"));
+    /* in threshold mode the U test could not reach significance: its p decides nothing */
+    if (json_is_number(p) && !(mode && strcmp(mode, "threshold") == 0)) {
         if (json_number_value(p) < 0.001)
             fputs(", p<0.001", out);
         else
@@ -961,10 +1526,15 @@ static void print_metric(FILE *out, const json_t *m, bool color)
                 nr, json_integer_value(json_object_get(b, "n_samples")));
     fputc(')', out);
     const char *hint = json_string_value(json_object_get(m, "hint"));
+    const char *reason = json_string_value(json_object_get(m, "reason"));
     if (inc)
         fputs(": inconclusive", out);
-    if (hint && (inc || reg || imp)) {
+    if (reason && (inc || reg || imp)) {
         fputs(" — ", out);
+        print_clean(out, reason);
+    }
+    if (hint && (inc || reg || imp)) {
+        fputs(reason ? "; " : " — ", out);
         print_clean(out, hint);
     }
     if (color && *col)
@@ -988,16 +1558,26 @@ static void print_list(FILE *out, const char *title, const json_t *arr)
     fputc('\n', out);
 }
 
-static void print_why(FILE *out, const json_t *why, bool wall_changed)
+static void print_why(FILE *out, const json_t *why)
 {
     const json_t *fns = json_object_get(why, "functions");
-    if (wall_changed && json_array_size(fns)) {
-        fputs("Why (self time, candidate vs baseline median):\n", out);
+    const char *basis = json_string_value(json_object_get(why, "basis"));
+    if (basis && json_array_size(fns)) {
+        bool instr = strcmp(basis, "instructions") == 0;
+        fprintf(out, "Why (%s, candidate vs baseline median):\n",
+                instr                              ? "instructions by CPU self-time share"
+                : strcmp(basis, "self_cpu_s") == 0 ? "CPU self time"
+                : strcmp(basis, "self_s_net") == 0 ? "self time net of waiting for a CPU"
+                                                   : "self time");
         size_t i;
         const json_t *f;
         json_array_foreach(fns, i, f)
         {
-            fprintf(out, "  %+.4fs  ", json_number_value(json_object_get(f, "delta_s")));
+            double d = json_number_value(json_object_get(f, "delta"));
+            if (instr)
+                fprintf(out, "  %+.4fM  ", d / 1e6);
+            else
+                fprintf(out, "  %+.4fs  ", d);
             print_clean(out, json_string_value(json_object_get(f, "key")));
             const json_t *share = json_object_get(f, "share_pct");
             if (json_is_number(share))
@@ -1028,7 +1608,6 @@ void regress_print(FILE *out, const json_t *regression, bool color)
         fputc('\n', out);
         return;
     }
-    bool wall_changed = false;
     size_t i;
     const json_t *m;
     json_array_foreach(json_object_get(regression, "metrics"), i, m)
@@ -1036,11 +1615,25 @@ void regress_print(FILE *out, const json_t *regression, bool color)
         const char *v = json_string_value(json_object_get(m, "verdict"));
         bool is_fn = json_object_get(m, "function") != NULL;
         bool decided = v && (strcmp(v, "regression") == 0 || strcmp(v, "improvement") == 0);
-        const char *name = json_string_value(json_object_get(m, "metric"));
-        if (!is_fn && v && strcmp(v, "no_change") != 0 && name && strcmp(name, "wall_s") == 0)
-            wall_changed = true;
         if (!is_fn || decided)
             print_metric(out, m, color);
     }
-    print_why(out, json_object_get(regression, "why"), wall_changed);
+    /* which metric decided, when it is not plainly the wall time */
+    const json_t *d = json_object_get(regression, "decision");
+    const char *dm = json_string_value(json_object_get(d, "metric"));
+    const char *drule = json_string_value(json_object_get(d, "rule"));
+    const char *dreason = json_string_value(json_object_get(d, "reason"));
+    if (dm && dreason &&
+        (strcmp(dm, "wall_s") != 0 ||
+         (drule && strcmp(drule, regress_rule_name(REGRESS_RULE_CONTENDED)) == 0))) {
+        fputs("Decided on ", out);
+        fputs(strcmp(dm, "cpu_s") == 0                       ? "CPU time"
+              : strcmp(dm, HISTORY_METRIC_INSTRUCTIONS) == 0 ? "instructions"
+                                                             : "execution time",
+              out);
+        fputs(": ", out);
+        print_clean(out, dreason);
+        fputc('\n', out);
+    }
+    print_why(out, json_object_get(regression, "why"));
 }

@@ -25,20 +25,27 @@
  *             Hodges-Lehmann shift and interval are reported beside it;
  *   T       = opt->threshold (default 5%).
  *
- * "statistical" mode, when the test can reach significance at all
- * (2 / C(nb+nc, nc) < alpha):
- *   |change| <= T                           -> no_change
- *   |change| <= noise                       -> inconclusive (noise explains it)
- *   p >= alpha                              -> inconclusive (not significant)
- *   CI does not lie wholly on the change's side of 0 (ci_low > 0 for a
- *   slowdown, ci_high < 0 for a speed-up)   -> inconclusive
- *   otherwise                               -> regression / improvement
- * "threshold" mode (too few samples for any test; e.g. the first version's
- * latest vs previous with one sample each):
- *   |change| <= T                           -> no_change
- *   noise known: |change| > noise           -> regression / improvement
- *   noise unknown: |change| > 2T            -> regression / improvement
- *   otherwise                               -> inconclusive, "run with --repeat 10"
+ * Evidence, checked in this order; the first rule that applies decides, and
+ * regress_result.rule names it (JSON "rule", with a sentence in "reason"):
+ *   |change| <= T                           -> no_change      (within_threshold)
+ *   deterministic: each side has >= 2 samples and every sample of a side lies
+ *   within REGRESS_DETERMINISTIC_SPREAD of the others (instruction counts,
+ *   often memory): the change is exact      -> regression / improvement
+ *                                                              (deterministic)
+ *   fewer than opt->min_baseline_runs baseline runs (default 3, never fewer:
+ *   the noise floor needs 3)                -> inconclusive   (insufficient_history)
+ *   |change| <= noise                       -> inconclusive   (within_noise)
+ *   no CI, or the CI not wholly on the change's side of 0 (ci_low > 0 for a
+ *   slowdown, ci_high < 0 for a speed-up)   -> inconclusive   (ci_spans_zero)
+ *   "statistical" mode (the U test can reach significance at all:
+ *   2 / C(nb+nc, nc) < alpha) and p >= alpha -> inconclusive  (not_significant)
+ *   otherwise                               -> regression / improvement:
+ *                  significant (statistical mode), or beyond_noise ("threshold"
+ *                  mode: too few samples for the U test, so the run-level 99%
+ *                  prediction bound and the CI decide)
+ * A regression and an improvement need the same evidence. There is no
+ * "beyond 2T without a noise floor" rule any more: one or two earlier runs
+ * say nothing about how much runs differ, whatever the change.
  *
  * The pooled U test and CI treat the repeats of one run as independent of
  * the run, which overstates confidence when runs differ by more than their
@@ -60,9 +67,15 @@ struct regress_options {
     double alpha;          /* significance level of the U test (0.05) */
     int max_baseline_runs; /* newest baseline runs used (10); <= 0: all */
     double run_quantile;   /* per-run statistic: this quantile of a run's samples (0.5) */
+    int min_baseline_runs; /* fewer baseline runs: inconclusive, insufficient history (3) */
+    /* choosing the baseline among the runs offered (regress_baseline_select) */
+    bool change_points; /* start after the latest change point of the run statistics (true) */
+    bool hold_out;      /* hold out the newest runs of a change not yet confirmed (true) */
+    int new_level_runs; /* that many held-out runs on one side are the new level (3; 0: never) */
 };
 
-/* Fill *opt with the defaults: 5%, 0.05, 10 runs, the median of each run. */
+/* Fill *opt with the defaults: 5%, 0.05, 10 runs, the median of each run, at least 3
+ * baseline runs. */
 void regress_options_init(struct regress_options *opt);
 
 enum regress_verdict {
@@ -75,10 +88,33 @@ enum regress_verdict {
 /* "no_change", "regression", "improvement" or "inconclusive" (static). */
 const char *regress_verdict_name(enum regress_verdict v);
 
+/* The rule that decided a verdict (see the top of this file). */
+enum regress_rule {
+    REGRESS_RULE_WITHIN_THRESHOLD,     /* no_change */
+    REGRESS_RULE_DETERMINISTIC,        /* regression / improvement, exact samples */
+    REGRESS_RULE_INSUFFICIENT_HISTORY, /* inconclusive: too few baseline runs */
+    REGRESS_RULE_WITHIN_NOISE,         /* inconclusive: within the noise floor */
+    REGRESS_RULE_CI_SPANS_ZERO,        /* inconclusive: the interval contains no change */
+    REGRESS_RULE_NOT_SIGNIFICANT,      /* inconclusive: p >= alpha */
+    REGRESS_RULE_SIGNIFICANT,          /* regression / improvement, statistical mode */
+    REGRESS_RULE_BEYOND_NOISE,         /* regression / improvement, threshold mode */
+    REGRESS_RULE_CONTENDED,            /* inconclusive: wall time mostly waiting for a CPU */
+};
+
+/* "within_threshold", "deterministic", ... (static). */
+const char *regress_rule_name(enum regress_rule rule);
+
+/* Samples of a side that differ by at most this fraction of their median are exact. */
+#define REGRESS_DETERMINISTIC_SPREAD 1e-4
+/* The noise floor needs this many baseline runs; min_baseline_runs is never below it. */
+#define REGRESS_MIN_BASELINE_RUNS 3
+
 /* Hints (static strings) put in regress_result.hint. */
 #define REGRESS_HINT_REPEAT          "run with --repeat 10"
 #define REGRESS_HINT_NOISE           "within the baseline's run-to-run noise; rerun to confirm"
 #define REGRESS_HINT_NOT_SIGNIFICANT "not statistically significant; rerun to confirm"
+#define REGRESS_HINT_HISTORY         "too little history to tell a change from noise; keep running"
+#define REGRESS_HINT_CONTENDED       "the machine was busy; rerun when it is quieter"
 
 /* One baseline run's samples (borrowed). */
 struct regress_run {
@@ -99,18 +135,58 @@ struct regress_result {
     double hl_shift_pct;  /* HL shift as % of base_median */
     double hl_ci_low_pct; /* its distribution-free 95% interval */
     double hl_ci_high_pct;
-    double p_value;       /* two-sided Mann-Whitney U */
-    bool p_exact;         /* exact null distribution used */
-    bool has_noise;       /* >= 3 baseline runs */
-    double noise_pct;     /* noise floor (prediction bound), see above */
-    double threshold_pct; /* 100 * threshold */
-    size_t n_runs;        /* baseline runs with samples */
-    size_t n_base;        /* baseline samples */
-    size_t n_cand;        /* candidate samples */
-    size_t n_cand_runs;   /* candidate runs with samples (1 unless confirmed) */
-    double run_quantile;  /* the per-run statistic used */
-    const char *hint;     /* static REGRESS_HINT_* or NULL */
+    double p_value;         /* two-sided Mann-Whitney U */
+    bool p_exact;           /* exact null distribution used */
+    bool has_noise;         /* >= 3 baseline runs */
+    double noise_pct;       /* noise floor (prediction bound), see above */
+    double threshold_pct;   /* 100 * threshold */
+    size_t n_runs;          /* baseline runs with samples */
+    size_t n_base;          /* baseline samples */
+    size_t n_cand;          /* candidate samples */
+    size_t n_cand_runs;     /* candidate runs with samples (1 unless confirmed) */
+    double run_quantile;    /* the per-run statistic used */
+    size_t min_runs;        /* baseline runs the evidence needs (min_baseline_runs) */
+    bool deterministic;     /* every sample of each side equal (REGRESS_DETERMINISTIC_SPREAD) */
+    enum regress_rule rule; /* the rule that decided */
+    const char *hint;       /* static REGRESS_HINT_* or NULL */
 };
+
+/*
+ * Which of the runs offered (runs[0..n_runs), oldest first) are a metric's
+ * baseline, so that a change is found before it poisons the baseline:
+ *  1. with opt->hold_out, the newest runs of a change not yet confirmed are held
+ *     out: the longest tail of at most new_level_runs (10 when 0) newest runs
+ *     that ALL lie beyond max(T, the noise floor) of the runs before the tail
+ *     (those since their own latest change point), on one side. A tail holding
+ *     a run back at the old level fails, so a fluke is dismissed (it rejoins
+ *     the baseline: it is part of the noise) as soon as a normal run follows;
+ *  2. once the tail has opt->new_level_runs runs it is confirmed as the new
+ *     level: the baseline starts with it and nothing is held out;
+ *  3. otherwise, with opt->change_points, the baseline starts at the latest
+ *     change point (E-divisive, stats_changepoints, needs 6 runs) of the runs
+ *     before the held-out tail;
+ *  4. of the rest, the newest opt->max_baseline_runs (<= 0: all).
+ * A first regression is thus not the next run's noise floor: the next run is
+ * compared with the level before it until the new level is confirmed (then
+ * "no change") or the regression dismissed; the same holds for every metric,
+ * each on its own run statistics. Runs without samples are skipped and never
+ * counted. The chosen runs are runs[first, end).
+ */
+struct regress_baseline {
+    size_t first, end; /* the baseline: runs[first, end) */
+    size_t n_runs;     /* runs with samples in it */
+    bool has_change_point;
+    size_t change_point; /* index of the run that starts the latest level (step 1 or 3) */
+    size_t held_first;   /* held-out runs: runs[held_first, n_runs offered) */
+    size_t n_held;       /* how many runs with samples are held out (0: none) */
+    int held_side;       /* +1 slower, -1 faster, 0 none */
+};
+
+/* Fill *sel for runs[0..n_runs) (borrowed, samples checked as regress_metric
+ * does); opt NULL means defaults. Returns 0, -PYSCOPE_ENODATA when no run has
+ * samples, or -PYSCOPE_ERANGE for bad samples. */
+int regress_baseline_select(const struct regress_run *runs, size_t n_runs,
+                            const struct regress_options *opt, struct regress_baseline *sel);
 
 /*
  * Decide one metric: runs[0..n_runs) are the baseline runs (borrowed), cand
@@ -132,6 +208,15 @@ int regress_metric_runs(const struct regress_run *runs, size_t n_runs,
                         const struct regress_options *opt, struct regress_result *out);
 
 /*
+ * regress_baseline_select() over the runs offered, then regress_metric_runs()
+ * on the runs chosen; *sel (may be NULL) gets the choice.
+ */
+int regress_metric_history(const struct regress_run *runs, size_t n_runs,
+                           const struct regress_run *cand_runs, size_t n_cand_runs,
+                           const struct regress_options *opt, struct regress_result *out,
+                           struct regress_baseline *sel);
+
+/*
  * The two centres regress_metric_runs() compares, without deciding: the median
  * of the baseline runs' statistics (*base) and of the candidate runs' (*cand),
  * each run's statistic being opt's run_quantile of its samples (all borrowed;
@@ -145,10 +230,64 @@ int regress_centres(const struct regress_run *runs, size_t n_runs,
 
 /*
  * Apply the verdict rules above to the statistics already in r (change_pct,
- * statistical, p_value, has_ci/ci_*_pct, has_noise/noise_pct, threshold_pct,
- * n_cand); sets r->verdict and r->hint. alpha: significance level.
+ * deterministic, n_runs, min_runs, statistical, p_value, has_ci/ci_*_pct,
+ * has_noise/noise_pct, threshold_pct, n_cand); sets r->verdict, r->rule and
+ * r->hint. alpha: significance level.
  */
 void regress_decide(struct regress_result *r, double alpha);
+
+/*
+ * One sentence saying why r got its verdict (which rule, with its figures) into
+ * buf (always terminated); e.g. "only 1 baseline run: the check needs 3 to know
+ * how much runs differ". Returns buf.
+ */
+const char *regress_reason(const struct regress_result *r, char *buf, size_t size);
+
+/*
+ * Contention (lib/contended.h): was the wall time spent waiting for a CPU?
+ * Each run contributes the median queued share and CPU-bound share of its
+ * repeats; each side is the median over its runs.
+ *   contaminated: either side's queued share >= CONTENDED_WALL_PCT;
+ *   cpu_bound:    the candidate's CPU-bound share >= CONTENDED_CPU_BOUND_PCT,
+ *                 and the baseline's too when known.
+ * A contaminated wall time is judged net of queueing: the same rules on
+ * wall_s - run_delay_s of each repeat (what the run would have taken had a
+ * CPU always been free, as near as the counters tell; the delays are summed
+ * over the script's threads, so with several threads runnable at once the
+ * net time is an underestimate). For a CPU-bound script, or without net times
+ * on both sides, it is inconclusive by rule "contended" (the net figures
+ * shown when there are some): its CPU time decides. Hotspot times (sampled wall-clock times,
+ * no net form) are inconclusive by rule "contended" whenever the wall time is
+ * contaminated. The run's decision (regress_compare's "decision") rests on
+ * CPU time (or instructions when counted) for a CPU-bound script, on the
+ * net wall time otherwise.
+ */
+struct regress_run_contention {
+    bool known;           /* the run had run delays */
+    double queued_pct;    /* median over its repeats */
+    double cpu_bound_pct; /* median over its repeats; < 0 unknown */
+};
+
+struct regress_contention {
+    bool known; /* the candidate and at least one baseline run had run delays */
+    double cand_queued_pct, base_queued_pct;
+    double cand_cpu_bound_pct, base_cpu_bound_pct; /* < 0 unknown */
+    bool contaminated;
+    bool cpu_bound;
+};
+
+/* Judge base[0..nb) and cand[0..nc) (borrowed) into *out. */
+void regress_contention_assess(const struct regress_run_contention *base, size_t nb,
+                               const struct regress_run_contention *cand, size_t nc,
+                               struct regress_contention *out);
+
+/* Wall time's result under c, given net: the same comparison on the net wall
+ * times (NULL: they could not be compared). When c is contaminated, *wall
+ * becomes *net; for a CPU-bound script, or without net, its verdict is then
+ * inconclusive by rule REGRESS_RULE_CONTENDED (hint REGRESS_HINT_CONTENDED).
+ * Returns whether it changed wall. */
+bool regress_contention_apply(struct regress_result *wall, const struct regress_result *net,
+                              const struct regress_contention *c);
 
 /*
  * Compare candidate (a pyscope.report/1 or pyscope.run/1 document, borrowed)

@@ -14,7 +14,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "contended.h"
 #include "history.h"
+#include "sanitize.h"
 #include "xmalloc.h"
 
 #define RULE      "----------------------------------------"
@@ -320,6 +322,33 @@ static void print_cpu_mem(FILE *out, const json_t *report, long long n)
     }
 }
 
+/* "Contention : ..." (lib/contended.h), when the repeats measured waiting for a CPU. */
+static void print_contention(FILE *out, const json_t *report, const struct report_text_options *opt)
+{
+    struct contended_summary s;
+    if (contended_summarize(report, &s) < 0)
+        return;
+    bool busy = contended_wall(&s);
+    fprintf(out, "Contention     : %swaited for a CPU %.1f %% of wall time%s",
+            busy ? col(opt, C_YELLOW) : "", s.queued_pct, busy ? col(opt, C_RESET) : "");
+    if (s.n > 1)
+        fputs(" (median)", out);
+    if (s.n_contended)
+        fprintf(out, ", %zu of %zu repeat%s mostly queued", s.n_contended, s.n,
+                s.n == 1 ? "" : "s");
+    if (s.has_load) {
+        long long cores;
+        fprintf(out, "; load %.1f", s.load1);
+        if (get_int(json_object_get(report, "host"), "cores", &cores) && cores > 0)
+            fprintf(out, " on %lld core%s", cores, cores == 1 ? "" : "s");
+    }
+    if (s.has_steal && s.steal_pct >= 0.05)
+        fprintf(out, "; steal %.1f %%", s.steal_pct);
+    if (s.has_ctx)
+        fprintf(out, "; %.0f preemptions", s.ctx_involuntary);
+    fputc('\n', out);
+}
+
 char *report_text_outcome(const json_t *report)
 {
     const json_t *status = json_object_get(report, "status");
@@ -469,8 +498,11 @@ static void print_regression(FILE *out, const json_t *report, const char *outcom
     }
 }
 
-void report_text_print(FILE *out, const json_t *report, const struct report_text_options *opt)
+void report_text_print(FILE *out, const json_t *raw, const struct report_text_options *opt)
 {
+    /* Function names, paths and messages come from the script: every field
+     * printed below is the sanitiser's display form (lib/sanitize.h). */
+    json_t *report = sanitize_json_copy(raw, SANITIZE_KEEP_NEWLINES);
     struct report_text_options defaults;
     if (!opt) {
         report_text_options_init(&defaults);
@@ -485,6 +517,7 @@ void report_text_print(FILE *out, const json_t *report, const struct report_text
     print_mode(out, report);
     print_time(out, report, n);
     print_cpu_mem(out, report, n);
+    print_contention(out, report, opt);
     if (outcome)
         fprintf(out, "%s%s%s\n", col(opt, C_RED), outcome, col(opt, C_RESET));
     print_hotspots(out, report, opt);
@@ -492,4 +525,5 @@ void report_text_print(FILE *out, const json_t *report, const struct report_text
     print_files(out, report, opt);
     print_regression(out, report, outcome, opt);
     free(outcome);
+    json_decref(report);
 }

@@ -83,9 +83,23 @@ struct spool *spool_open(const char *dir, char *err, size_t errlen)
         spool_set_err(err, errlen, "create", dir, -rc);
         return NULL;
     }
-    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
     if (fd < 0) {
         spool_set_err(err, errlen, "open", dir, errno);
+        return NULL;
+    }
+    /* Whoever can write here can make the agent send a result it never
+     * measured: the folder must be ours alone. */
+    struct stat st;
+    if (fstat(fd, &st) < 0 || st.st_uid != geteuid() || (st.st_mode & 077) != 0) {
+        if (err && errlen)
+            snprintf(err, errlen,
+                     "spool folder \"%s\" is %s: refusing it (another user could plant or read "
+                     "results there); fix with: chown %u \"%s\" && chmod 700 \"%s\"",
+                     dir,
+                     st.st_uid != geteuid() ? "owned by another user" : "open to group or others",
+                     (unsigned)geteuid(), dir, dir);
+        close(fd);
         return NULL;
     }
     struct spool *sp = xcalloc(1, sizeof(*sp));
@@ -234,9 +248,13 @@ int spool_load(struct spool *sp, const char *id, void **data, size_t *len)
         return -e;
     }
     if (!S_ISREG(st.st_mode) || st.st_size < SPOOL_HEADER_LEN ||
-        (uint64_t)st.st_size > (uint64_t)SPOOL_HEADER_LEN + SPOOL_MAX_PAYLOAD) {
+        (uint64_t)st.st_size > (uint64_t)SPOOL_HEADER_LEN + SPOOL_MAX_PAYLOAD ||
+        st.st_uid != geteuid()) {
         close(fd);
-        spool_move_aside(sp, name, S_ISREG(st.st_mode) ? "bad size" : "not a regular file");
+        spool_move_aside(sp, name,
+                         !S_ISREG(st.st_mode)     ? "not a regular file"
+                         : st.st_uid != geteuid() ? "owned by another user"
+                                                  : "bad size");
         return -PYSCOPE_EPARSE;
     }
     size_t total = (size_t)st.st_size;

@@ -28,8 +28,11 @@ struct spool;
 
 /*
  * Open the spool folder dir (borrowed), creating it (mode 0700, parents
- * included) when missing, and remove leftover temporary files. Returns a new
- * spool (caller owns; spool_destroy), or NULL with a message in err.
+ * included) when missing, and remove leftover temporary files. The folder
+ * must be this user's and closed to group and others (else NULL: err names
+ * the fix), and a file in it that is not this user's is set aside, never
+ * sent. Returns a new spool (caller owns; spool_destroy), or NULL with a
+ * message in err.
  */
 struct spool *spool_open(const char *dir, char *err, size_t errlen);
 

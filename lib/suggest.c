@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "contended.h"
 #include "errors.h"
 #include "log.h"
 #include "pathnorm.h"
@@ -69,6 +70,9 @@ struct suggest_ctx {
     double wall_s;           /* median wall time; < 0 when unknown */
     double cpu_s;            /* median CPU time; < 0 when unknown */
     double cpu_pct;          /* median CPU %; < 0 when unknown */
+    double queued_pct;    /* median % of wall time waiting for a CPU (contended.h); < 0 unknown */
+    double cpu_bound_pct; /* median cpu / (wall - that wait), %; < 0 when unknown */
+    double load1;         /* median 1-minute load average; < 0 when unknown */
     const char *source_root; /* borrowed; NULL = "." */
     const char *py_prefix;   /* python.prefix (borrowed), or NULL */
     bool scanned;            /* hot[] computed */
@@ -259,6 +263,13 @@ static json_t *add(json_t *out, const struct suggest_rule *rule, const char *sev
 
 /* ---- rules ---- */
 
+/* The run kept a CPU busy whenever it had one (contended.h): time off the CPU was
+ * waiting for one, not for I/O, sleeps or locks. */
+static bool cpu_starved(const struct suggest_ctx *ctx)
+{
+    return ctx->cpu_bound_pct >= CONTENDED_CPU_BOUND_PCT && ctx->queued_pct >= CONTENDED_WALL_PCT;
+}
+
 static void check_dominant(const struct suggest_rule *rule, struct suggest_ctx *ctx, json_t *out)
 {
     double thr_self = param(rule, "threshold_self_pct");
@@ -307,7 +318,19 @@ static void check_dominant(const struct suggest_rule *rule, struct suggest_ctx *
     bool waits = strcmp(basis, "self") == 0 && get_num(best, "self_s", &self_s) &&
                  get_num(best, "self_cpu_s", &self_cpu_s) && self_s > 0 &&
                  self_cpu_s / self_s < offcpu;
-    if (waits) {
+    if (waits && cpu_starved(ctx)) {
+        /* off the CPU because none was free, not because it waits on something */
+        double on = 100.0 * self_cpu_s / self_s;
+        json_object_set_new(ev, "on_cpu_pct", json_real(round_to(on, 0.1)));
+        json_object_set_new(ev, "off_cpu_ratio_threshold", json_real(offcpu));
+        json_object_set_new(ev, "queued_pct", json_real(round_to(ctx->queued_pct, 0.1)));
+        add(out, rule, "info", best, ev,
+            "Function '%s' dominates runtime (%.0f%%). It was on the CPU only %.0f%% of that "
+            "time because it was waiting for a CPU (the machine was busy: the script queued "
+            "%.0f%% of its wall time), not for I/O. Consider optimizing its algorithm or "
+            "reducing repeated work.",
+            label, best_pct, on, ctx->queued_pct);
+    } else if (waits) {
         double on = 100.0 * self_cpu_s / self_s;
         json_object_set_new(ev, "on_cpu_pct", json_real(round_to(on, 0.1)));
         json_object_set_new(ev, "off_cpu_ratio_threshold", json_real(offcpu));
@@ -447,7 +470,9 @@ static void check_io_wait(const struct suggest_rule *rule, struct suggest_ctx *c
     double max_cpu = param(rule, "max_cpu_pct");
     double min_wall = param(rule, "min_wall_s");
     double min_fn_pct = param(rule, "min_function_pct");
-    if (ctx->cpu_pct < 0 || ctx->wall_s < min_wall || ctx->cpu_pct >= max_cpu)
+    /* waiting for a CPU is not waiting on I/O: count it as wanting the CPU (cpu-starved) */
+    double wanted = ctx->cpu_pct + (ctx->queued_pct > 0 ? ctx->queued_pct : 0);
+    if (ctx->cpu_pct < 0 || ctx->wall_s < min_wall || wanted >= max_cpu)
         return;
     /* where it waits: the most off-CPU self time (sampling), or the heaviest built-in (trace) */
     const json_t *where = NULL;
@@ -470,6 +495,8 @@ static void check_io_wait(const struct suggest_rule *rule, struct suggest_ctx *c
     json_t *ev = json_pack("{s:f, s:f, s:f, s:f}", "cpu_pct", round_to(ctx->cpu_pct, 0.1), "wall_s",
                            round_to(ctx->wall_s, 0.001), "threshold_cpu_pct", max_cpu,
                            "threshold_wall_s", min_wall);
+    if (ctx->queued_pct >= 0)
+        json_object_set_new(ev, "queued_pct", json_real(round_to(ctx->queued_pct, 0.1)));
     const char *sev = ctx->cpu_pct < 25 ? "warning" : "info";
     if (where) {
         char *label = fn_label(where);
@@ -487,6 +514,47 @@ static void check_io_wait(const struct suggest_rule *rule, struct suggest_ctx *c
             "concurrent.futures) or batching the I/O.",
             ctx->cpu_pct, ctx->wall_s);
     }
+}
+
+/* Waiting for a CPU: runnable, but every core busy (contended.h). Told apart from
+ * io-wait: the time off the CPU was the machine's, not the script's. */
+static void check_cpu_starved(const struct suggest_rule *rule, struct suggest_ctx *ctx, json_t *out)
+{
+    double min_queued = param(rule, "min_queued_pct");
+    double min_wall = param(rule, "min_wall_s");
+    if (ctx->queued_pct < min_queued || ctx->wall_s < min_wall)
+        return;
+    json_t *ev = json_pack("{s:f, s:f, s:f, s:f}", "queued_pct", round_to(ctx->queued_pct, 0.1),
+                           "wall_s", round_to(ctx->wall_s, 0.001), "threshold_queued_pct",
+                           min_queued, "threshold_wall_s", min_wall);
+    if (ctx->cpu_pct >= 0)
+        json_object_set_new(ev, "cpu_pct", json_real(round_to(ctx->cpu_pct, 0.1)));
+    if (ctx->cpu_bound_pct >= 0)
+        json_object_set_new(ev, "cpu_bound_pct", json_real(round_to(ctx->cpu_bound_pct, 0.1)));
+    char load[96] = "";
+    long long cores = 0;
+    const json_t *c = json_object_get(json_object_get(ctx->report, "host"), "cores");
+    if (json_is_integer(c))
+        cores = json_integer_value(c);
+    if (ctx->load1 >= 0) {
+        json_object_set_new(ev, "load1", json_real(round_to(ctx->load1, 0.01)));
+        if (cores > 0)
+            snprintf(load, sizeof(load), ": load %.1f on %lld core%s", ctx->load1, cores,
+                     cores == 1 ? "" : "s");
+        else
+            snprintf(load, sizeof(load), ": load %.1f", ctx->load1);
+    }
+    const char *sev = ctx->queued_pct >= CONTENDED_REPEAT_PCT ? "warning" : "info";
+    bool bound = ctx->cpu_bound_pct >= CONTENDED_CPU_BOUND_PCT;
+    add(out, rule, sev, NULL, ev,
+        "The script waited for a CPU %.0f%% of its wall time: it was ready to run, but the "
+        "machine was busy%s. %sIts wall time measures the machine's load as much as the code: "
+        "compare CPU time (or instruction counts, --instructions), or run it on a quieter "
+        "machine.",
+        ctx->queued_pct, load,
+        bound ? "It kept a CPU busy whenever it had one (CPU-bound), so this is not I/O or "
+                "sleeping. "
+              : "");
 }
 
 static void check_memory(const struct suggest_rule *rule, struct suggest_ctx *ctx, json_t *out)
@@ -723,6 +791,11 @@ static const struct suggest_rule rules[] = {
      "average CPU use is low while wall time is significant: the script waits",
      {{"max_cpu_pct", 50}, {"min_wall_s", 0.5}, {"min_function_pct", 10}},
      check_io_wait},
+    {"cpu-starved",
+     "the script waited long for a CPU (runnable, every core busy): the machine was busy, "
+     "not the script waiting on I/O",
+     {{"min_queued_pct", 20}, {"min_wall_s", 0.2}},
+     check_cpu_starved},
     {"memory-growth",
      "resident memory rises steadily or fast to a high peak",
      {{"min_points", 5},
@@ -807,6 +880,14 @@ json_t *suggest_analyze(const json_t *report, const struct suggest_options *opt)
     ctx.cpu_pct = median_of(report, "cpu_pct");
     if (ctx.cpu_pct < 0 && ctx.cpu_s >= 0 && ctx.wall_s > 0)
         ctx.cpu_pct = 100.0 * ctx.cpu_s / ctx.wall_s;
+    struct contended_summary cs;
+    ctx.queued_pct = ctx.cpu_bound_pct = ctx.load1 = -1;
+    if (contended_summarize(report, &cs) == 0) {
+        ctx.queued_pct = cs.queued_pct;
+        ctx.cpu_bound_pct = cs.cpu_bound_pct;
+        if (cs.has_load)
+            ctx.load1 = cs.load1;
+    }
     ctx.source_root = opt ? opt->source_root : NULL;
     ctx.py_prefix = get_str(json_object_get(report, "python"), "prefix");
     for (size_t i = 0; i < N_RULES; i++)

@@ -493,6 +493,22 @@ static int check_result(struct wire_error *err, const struct wire_result *r)
         TRY(check_num(err, f, r->runs[i].wall_s, 0, 1e9));
         snprintf(f, sizeof(f), "result.runs[%zu].cpu_s", i);
         TRY(check_num(err, f, r->runs[i].cpu_s, 0, 1e9));
+        const struct wire_measurement *m = &r->runs[i];
+        const struct {
+            bool has;
+            const char *name;
+            double v, max;
+        } opt[] = {{m->has_run_delay, "run_delay_s", m->run_delay_s, 1e9},
+                   {m->has_steal, "steal_s", m->steal_s, 1e9},
+                   {m->has_cpu_pressure, "cpu_pressure_s", m->cpu_pressure_s, 1e9},
+                   {m->has_load1, "load1", m->load1, 1e6},
+                   {m->has_cpu_mhz, "cpu_mhz", m->cpu_mhz, 1e6}};
+        for (size_t k = 0; k < sizeof(opt) / sizeof(opt[0]); k++) {
+            if (!opt[k].has)
+                continue;
+            snprintf(f, sizeof(f), "result.runs[%zu].%s", i, opt[k].name);
+            TRY(check_num(err, f, opt[k].v, 0, opt[k].max));
+        }
     }
     TRY(check_count(err, "result.functions", r->n_functions, WIRE_MAX_FUNCTIONS));
     for (size_t i = 0; i < r->n_functions; i++) {
@@ -503,6 +519,10 @@ static int check_result(struct wire_error *err, const struct wire_result *r)
         TRY(check_num(err, f, fn->self_s, 0, 1e9));
         snprintf(f, sizeof(f), "result.functions[%zu].total_s", i);
         TRY(check_num(err, f, fn->total_s, 0, 1e9));
+        if (fn->has_self_cpu_s) {
+            snprintf(f, sizeof(f), "result.functions[%zu].self_cpu_s", i);
+            TRY(check_num(err, f, fn->self_cpu_s, 0, 1e9));
+        }
         snprintf(f, sizeof(f), "result.functions[%zu].self_s_runs", i);
         TRY(check_count(err, f, fn->n_self_s_runs, WIRE_MAX_RUNS));
         for (size_t k = 0; k < fn->n_self_s_runs; k++)
@@ -812,6 +832,23 @@ static Pyscope__Result *enc_result(struct arena *a, const struct wire_result *r)
         m->exit_code = r->runs[i].exit_code;
         m->signal = r->runs[i].signal;
         m->timed_out = r->runs[i].timed_out;
+        const struct wire_measurement *w = &r->runs[i];
+        Pyscope__Contention *c = arena_calloc(a, 1, sizeof(*c));
+        pyscope__contention__init(c);
+        c->known = (w->has_run_delay ? PYSCOPE__CONTENTION_KNOWN__KNOWN_RUN_DELAY : 0) |
+                   (w->has_ctx ? PYSCOPE__CONTENTION_KNOWN__KNOWN_CTX : 0) |
+                   (w->has_steal ? PYSCOPE__CONTENTION_KNOWN__KNOWN_STEAL : 0) |
+                   (w->has_cpu_pressure ? PYSCOPE__CONTENTION_KNOWN__KNOWN_CPU_PRESSURE : 0) |
+                   (w->has_load1 ? PYSCOPE__CONTENTION_KNOWN__KNOWN_LOAD1 : 0) |
+                   (w->has_cpu_mhz ? PYSCOPE__CONTENTION_KNOWN__KNOWN_CPU_MHZ : 0);
+        c->run_delay_s = w->run_delay_s;
+        c->ctx_voluntary = w->ctx_voluntary;
+        c->ctx_involuntary = w->ctx_involuntary;
+        c->steal_s = w->steal_s;
+        c->cpu_pressure_s = w->cpu_pressure_s;
+        c->load1 = w->load1;
+        c->cpu_mhz = w->cpu_mhz;
+        m->contention = c->known ? c : NULL;
         p->runs[i] = m;
     }
     p->n_functions = r->n_functions;
@@ -828,6 +865,8 @@ static Pyscope__Result *enc_result(struct arena *a, const struct wire_result *r)
         pf->self_s_runs = (double *)f->self_s_runs;
         pf->n_total_s_runs = f->n_total_s_runs;
         pf->total_s_runs = (double *)f->total_s_runs;
+        pf->self_cpu_known = f->has_self_cpu_s;
+        pf->self_cpu_s = f->has_self_cpu_s ? f->self_cpu_s : 0;
         p->functions[i] = pf;
     }
     p->n_stacks = r->n_stacks;
@@ -1136,6 +1175,24 @@ static int dec_result(struct arena *a, const Pyscope__Result *p, struct wire_res
         runs[i].exit_code = p->runs[i]->exit_code;
         runs[i].signal = p->runs[i]->signal;
         runs[i].timed_out = p->runs[i]->timed_out;
+        const Pyscope__Contention *c = p->runs[i]->contention;
+        uint32_t k = c ? c->known : 0;
+        struct wire_measurement *w = &runs[i];
+        w->has_run_delay = k & PYSCOPE__CONTENTION_KNOWN__KNOWN_RUN_DELAY;
+        w->has_ctx = k & PYSCOPE__CONTENTION_KNOWN__KNOWN_CTX;
+        w->has_steal = k & PYSCOPE__CONTENTION_KNOWN__KNOWN_STEAL;
+        w->has_cpu_pressure = k & PYSCOPE__CONTENTION_KNOWN__KNOWN_CPU_PRESSURE;
+        w->has_load1 = k & PYSCOPE__CONTENTION_KNOWN__KNOWN_LOAD1;
+        w->has_cpu_mhz = k & PYSCOPE__CONTENTION_KNOWN__KNOWN_CPU_MHZ;
+        if (c) {
+            w->run_delay_s = c->run_delay_s;
+            w->ctx_voluntary = c->ctx_voluntary;
+            w->ctx_involuntary = c->ctx_involuntary;
+            w->steal_s = c->steal_s;
+            w->cpu_pressure_s = c->cpu_pressure_s;
+            w->load1 = c->load1;
+            w->cpu_mhz = c->cpu_mhz;
+        }
     }
     r->n_runs = p->n_runs;
     r->runs = runs;
@@ -1150,6 +1207,8 @@ static int dec_result(struct arena *a, const Pyscope__Result *p, struct wire_res
         fns[i].self_s_runs = pf->self_s_runs;
         fns[i].n_total_s_runs = pf->n_total_s_runs;
         fns[i].total_s_runs = pf->total_s_runs;
+        fns[i].has_self_cpu_s = pf->self_cpu_known;
+        fns[i].self_cpu_s = pf->self_cpu_s;
     }
     r->n_functions = p->n_functions;
     r->functions = fns;
@@ -1307,6 +1366,70 @@ static int dec_body(struct arena *a, const Pyscope__Envelope *env, struct wire_m
     return 0;
 }
 
+/* Read a varint at *p (before end) into *v; false when it runs off the end or past 10 bytes. */
+static bool scan_varint(const uint8_t **p, const uint8_t *end, uint64_t *v)
+{
+    *v = 0;
+    for (unsigned shift = 0; *p < end && shift < 70; shift += 7) {
+        uint8_t b = *(*p)++;
+        *v |= (uint64_t)(b & 0x7f) << (shift < 64 ? shift : 0);
+        if (!(b & 0x80))
+            return true;
+    }
+    return false;
+}
+
+/*
+ * The name of a string field of buf (len bytes, a message of descriptor d)
+ * or of its sub-messages that holds a NUL byte, or NULL when none does.
+ * protobuf-c hands strings over NUL-terminated: a NUL inside one would cut
+ * it short (a submitted "a.py\0../x" would become "a.py") instead of being
+ * refused. Called after a successful unpack, so the encoding is sound; a
+ * malformed part just ends the scan.
+ */
+static const char *scan_nul(const ProtobufCMessageDescriptor *d, const uint8_t *buf, size_t len,
+                            int depth)
+{
+    const uint8_t *p = buf, *end = buf + len;
+    while (p < end && depth < 16) {
+        uint64_t key, n;
+        if (!scan_varint(&p, end, &key))
+            return NULL;
+        switch (key & 7) {
+        case 0:
+            if (!scan_varint(&p, end, &n))
+                return NULL;
+            break;
+        case 1:
+            p = (size_t)(end - p) < 8 ? end : p + 8;
+            break;
+        case 5:
+            p = (size_t)(end - p) < 4 ? end : p + 4;
+            break;
+        case 2: {
+            if (!scan_varint(&p, end, &n) || n > (uint64_t)(end - p))
+                return NULL;
+            const ProtobufCFieldDescriptor *f =
+                key >> 3 <= UINT32_MAX
+                    ? protobuf_c_message_descriptor_get_field(d, (unsigned)(key >> 3))
+                    : NULL;
+            if (f && f->type == PROTOBUF_C_TYPE_STRING && memchr(p, '\0', n))
+                return f->name;
+            if (f && f->type == PROTOBUF_C_TYPE_MESSAGE) {
+                const char *bad = scan_nul(f->descriptor, p, n, depth + 1);
+                if (bad)
+                    return bad;
+            }
+            p += n;
+            break;
+        }
+        default:
+            return NULL;
+        }
+    }
+    return NULL;
+}
+
 struct wire_msg *wire_decode(const void *buf, size_t len, struct wire_error *err)
 {
     if (len > WIRE_MAX_MSG_BYTES) {
@@ -1329,6 +1452,12 @@ struct wire_msg *wire_decode(const void *buf, size_t len, struct wire_error *err
     }
     struct wire_msg *m = xcalloc(1, sizeof(*m));
     m->priv = priv;
+    const char *nul_field = scan_nul(&pyscope__envelope__descriptor, buf, len, 0);
+    if (nul_field) {
+        fail(err, WIRE_REJECT_FORMAT, "%s: holds a NUL byte; strings may not contain NUL",
+             nul_field);
+        goto fail;
+    }
     m->version = (uint32_t)priv->env->version;
     m->seq = priv->env->seq;
     m->reply_to = priv->env->reply_to;

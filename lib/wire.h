@@ -209,6 +209,14 @@ struct wire_measurement {
     int32_t exit_code;
     int32_t signal;
     bool timed_out;
+    /* contention (agent/runner/contention.h); each has_ false when unknown */
+    bool has_run_delay, has_ctx, has_steal, has_cpu_pressure, has_load1, has_cpu_mhz;
+    double run_delay_s; /* finite, 0..1e9 */
+    uint64_t ctx_voluntary, ctx_involuntary;
+    double steal_s;        /* finite, 0..1e9 */
+    double cpu_pressure_s; /* finite, 0..1e9 */
+    double load1;          /* finite, 0..1e6 */
+    double cpu_mhz;        /* finite, 0..1e6 */
 };
 
 struct wire_function {
@@ -220,6 +228,8 @@ struct wire_function {
     const double *self_s_runs;
     size_t n_total_s_runs; /* at most 1000 */
     const double *total_s_runs;
+    bool has_self_cpu_s;
+    double self_cpu_s; /* finite, >= 0 */
 };
 
 struct wire_stack {

@@ -44,6 +44,7 @@ struct zap_entry {
     enum zap_role role;
     char name[CURVE_NAME_MAX + 1];
     char key[CURVE_Z85_LEN + 1];
+    char host[CURVE_NAME_MAX + 1]; /* agents: the host it speaks for ("host =", else name) */
 };
 
 /* An allowlist: entries sorted by nothing; small, scanned linearly. */
@@ -226,13 +227,23 @@ static int zap_scan_role(const char *keys_dir, enum zap_role role, uint64_t *sig
         char path_err[512];
         char *path = xasprintf("%s/%s", dir, name);
         struct zap_entry e = {.role = role};
-        int lrc = curve_load_public(path, e.key, path_err, sizeof(path_err));
+        int lrc = curve_load_public_attr(path, e.key, "host", e.host, sizeof(e.host), path_err,
+                                         sizeof(path_err));
         free(path);
         if (lrc < 0) {
             log_warn("zap: %s: skipped", path_err);
             continue;
         }
+        if (e.host[0] != '\0' && (role != ZAP_ROLE_AGENT || !curve_name_valid(e.host))) {
+            log_warn("zap: key file \"%s/%s\" skipped: %s", dir, name,
+                     role != ZAP_ROLE_AGENT ? "only agent keys take a \"host =\" line"
+                                            : "its \"host =\" is not a valid host name (1-64 "
+                                              "of A-Z a-z 0-9 . _ -)");
+            continue;
+        }
         memcpy(e.name, keyname, strlen(keyname) + 1);
+        if (e.host[0] == '\0' && role == ZAP_ROLE_AGENT)
+            memcpy(e.host, keyname, strlen(keyname) + 1); /* one agent, one host: its own name */
         list->v = xreallocarray(list->v, list->n + 1, sizeof(*list->v));
         list->v[list->n++] = e;
     }
@@ -316,7 +327,7 @@ static bool zap_list_has(const struct zap_list *list, const struct zap_entry *e)
 {
     for (size_t i = 0; i < list->n; i++)
         if (list->v[i].role == e->role && strcmp(list->v[i].name, e->name) == 0 &&
-            strcmp(list->v[i].key, e->key) == 0)
+            strcmp(list->v[i].key, e->key) == 0 && strcmp(list->v[i].host, e->host) == 0)
             return true;
     return false;
 }
@@ -690,6 +701,25 @@ bool zap_peer_allowed(struct zap *z, const char *user_id, const char *key_z85)
         const struct zap_entry *e = &z->list.v[i];
         ok = e->role == role && strcmp(e->name, name) == 0 &&
              (key_z85 == NULL || strcmp(e->key, key_z85) == 0);
+    }
+    pthread_mutex_unlock(&z->mu);
+    return ok;
+}
+
+bool zap_peer_host(struct zap *z, const char *user_id, const char *key_z85, char *host,
+                   size_t hostlen)
+{
+    if (zap_user_role(user_id) != ZAP_ROLE_AGENT || key_z85 == NULL)
+        return false;
+    const char *name = user_id + strlen("agent:");
+    bool ok = false;
+    pthread_mutex_lock(&z->mu);
+    for (size_t i = 0; i < z->list.n && !ok; i++) {
+        const struct zap_entry *e = &z->list.v[i];
+        ok =
+            e->role == ZAP_ROLE_AGENT && strcmp(e->name, name) == 0 && strcmp(e->key, key_z85) == 0;
+        if (ok)
+            snprintf(host, hostlen, "%s", e->host);
     }
     pthread_mutex_unlock(&z->mu);
     return ok;

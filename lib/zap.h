@@ -4,7 +4,10 @@
  * ZeroMQ asks a ZAP handler (RFC 27), bound to inproc://zeromq.zap.01 in the
  * same context, about every handshake on a socket with a ZAP domain. This one
  * runs in its own thread and answers from an allowlist of public key files:
- *   KEYS/agents/NAME.key      may act as an agent      -> User-Id "agent:NAME"
+ *   KEYS/agents/NAME.key      may act as an agent      -> User-Id "agent:NAME",
+ *                             speaking for host NAME, or for HOST when the
+ *                             file has a line "host = HOST" (several agent
+ *                             keys of one machine may share a host)
  *   KEYS/submitters/NAME.key  may submit and query     -> User-Id "submitter:NAME"
  * (files written by curve_keygen(); symlinks, secret files and malformed
  * files are skipped with a warning; a key listed twice is refused in both
@@ -123,6 +126,15 @@ bool zap_role_allows(const char *user_id, enum zap_role needed);
  * key_z85 (borrowed; NULL = any key of that name).
  */
 bool zap_peer_allowed(struct zap *z, const char *user_id, const char *key_z85);
+
+/*
+ * The host an agent key speaks for: true with it in host (hostlen bytes)
+ * when user_id (borrowed, "agent:NAME") with key_z85 (borrowed) is listed
+ * now; false otherwise (host untouched). A changed "host =" line counts as
+ * a change of the entry: zap_revoked_since() lists its user id.
+ */
+bool zap_peer_host(struct zap *z, const char *user_id, const char *key_z85, char *host,
+                   size_t hostlen);
 
 /*
  * The per-message check for the coordinator: true when msg (borrowed; any

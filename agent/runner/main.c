@@ -26,6 +26,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <time.h>
 #include <unistd.h>
 #include <uuid/uuid.h>
@@ -41,6 +42,7 @@
 #include "hostinfo.h"
 #include "pathnorm.h"
 #include "summary.h"
+#include "contended.h"
 #include "supervise.h"
 #include "xmalloc.h"
 
@@ -322,16 +324,38 @@ static void child_main(void *p)
     profiler_child_main(&a->cfg, a->region);
 }
 
+/* v when known, else null (contention.h: unreadable sources are never 0). */
+static json_t *real_or_null(bool known, double v)
+{
+    return known ? json_real_checked(v) : json_null();
+}
+
 static json_t *run_json(const struct run_measure *m)
 {
     double cpu = m->user_s + m->sys_s;
-    return json_pack("{s:o, s:o, s:o, s:o, s:o, s:I, s:o, s:o, s:b}", "wall_s",
-                     json_real_checked(m->wall_s), "cpu_s", json_real_checked(cpu), "user_s",
-                     json_real_checked(m->user_s), "sys_s", json_real_checked(m->sys_s), "cpu_pct",
-                     json_real_checked(m->wall_s > 0 ? 100.0 * cpu / m->wall_s : 0),
-                     "peak_rss_bytes", (json_int_t)m->peak_rss_bytes, "exit_code",
-                     m->signal ? json_null() : json_integer(m->exit_code), "signal",
-                     m->signal ? json_integer(m->signal) : json_null(), "timed_out", m->timed_out);
+    json_t *o =
+        json_pack("{s:o, s:o, s:o, s:o, s:o, s:I, s:o, s:o, s:b}", "wall_s",
+                  json_real_checked(m->wall_s), "cpu_s", json_real_checked(cpu), "user_s",
+                  json_real_checked(m->user_s), "sys_s", json_real_checked(m->sys_s), "cpu_pct",
+                  json_real_checked(m->wall_s > 0 ? 100.0 * cpu / m->wall_s : 0), "peak_rss_bytes",
+                  (json_int_t)m->peak_rss_bytes, "exit_code",
+                  m->signal ? json_null() : json_integer(m->exit_code), "signal",
+                  m->signal ? json_integer(m->signal) : json_null(), "timed_out", m->timed_out);
+    /* what could bias this repeat's timing (contention.h, lib/contended.h) */
+    const struct contention *c = &m->contention;
+    json_object_set_new(o, "run_delay_s", real_or_null(c->has_run_delay, c->run_delay_s));
+    json_object_set_new(o, "contended",
+                        c->has_run_delay ? json_boolean(contended_repeat(m->wall_s, c->run_delay_s))
+                                         : json_null());
+    json_object_set_new(o, "ctx_voluntary",
+                        c->has_ctx ? json_integer(c->ctx_voluntary) : json_null());
+    json_object_set_new(o, "ctx_involuntary",
+                        c->has_ctx ? json_integer(c->ctx_involuntary) : json_null());
+    json_object_set_new(o, "steal_s", real_or_null(c->has_steal, c->steal_s));
+    json_object_set_new(o, "cpu_pressure_s", real_or_null(c->has_cpu_pressure, c->cpu_pressure_s));
+    json_object_set_new(o, "load1", real_or_null(c->has_load1, c->load1));
+    json_object_set_new(o, "cpu_mhz", real_or_null(c->has_cpu_mhz, c->cpu_mhz));
+    return o;
 }
 
 /* The status of the run m; context (may be "") starts the message. */
@@ -353,9 +377,16 @@ static json_t *status_json(const struct run_measure *m, bool started, const char
         snprintf(msg, sizeof(msg), "exited with status 0");
     }
     snprintf(text, sizeof(text), "%s%s", context, msg);
-    return json_pack("{s:s, s:o, s:o, s:s}", "outcome", outcome, "exit_code",
-                     m->signal ? json_null() : json_integer(m->exit_code), "signal",
-                     m->signal ? json_integer(m->signal) : json_null(), "message", text);
+    json_t *st = json_pack("{s:s, s:o, s:o, s:s}", "outcome", outcome, "exit_code",
+                           m->signal ? json_null() : json_integer(m->exit_code), "signal",
+                           m->signal ? json_integer(m->signal) : json_null(), "message", text);
+    /* The supervisor's own accounting for "which limit stopped it" (agent/sandbox.c):
+     * how full /tmp is now, the job's private tmpfs when the agent gave it one. */
+    struct statvfs vs;
+    if (statvfs("/tmp", &vs) == 0)
+        json_object_set_new(st, "tmp_used_bytes",
+                            json_integer((json_int_t)((vs.f_blocks - vs.f_bfree) * vs.f_frsize)));
+    return st;
 }
 
 /* --instructions: the runs under cachegrind and what they counted. */

@@ -113,12 +113,15 @@ int supervise_run(supervise_child_fn fn, void *arg, double timeout_s, bool timel
     sigprocmask(SIG_BLOCK, &block, &prev);
 
     fflush(NULL);
+    struct contention_probe *probe = xmalloc(sizeof(*probe));
+    contention_begin(probe);
     m->tsc_start = __rdtsc();
     double t0 = now_s();
     pid_t pid = fork();
     if (pid < 0) {
         int e = errno;
         sigprocmask(SIG_SETMASK, &prev, NULL);
+        free(probe);
         return -e;
     }
     if (pid == 0) {
@@ -153,6 +156,10 @@ int supervise_run(supervise_child_fn fn, void *arg, double timeout_s, bool timel
     int status = 0;
     struct rusage ru;
     for (;;) {
+        /* an exited child's counters are read once more before it is reaped */
+        siginfo_t si = {0};
+        if (waitid(P_PID, (id_t)pid, &si, WEXITED | WNOHANG | WNOWAIT) == 0 && si.si_pid == pid)
+            contention_poll(probe, pid);
         pid_t w = wait4(pid, &status, WNOHANG, &ru);
         if (w == pid)
             break;
@@ -163,8 +170,10 @@ int supervise_run(supervise_child_fn fn, void *arg, double timeout_s, bool timel
                 close(statm);
             if (children >= 0)
                 close(children);
+            free(probe);
             return -e;
         }
+        contention_poll(probe, pid);
         double t = now_s();
         if (statm >= 0) {
             timeline_add(m, &cap, t - t0, read_rss(statm));
@@ -217,6 +226,11 @@ int supervise_run(supervise_child_fn fn, void *arg, double timeout_s, bool timel
     m->user_s = (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6;
     m->sys_s = (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
     m->peak_rss_bytes = (uint64_t)ru.ru_maxrss * 1024;
+    contention_end(probe, &m->contention);
+    free(probe);
+    m->contention.has_ctx = true;
+    m->contention.ctx_voluntary = ru.ru_nvcsw;
+    m->contention.ctx_involuntary = ru.ru_nivcsw;
     if (WIFSIGNALED(status)) {
         m->signal = WTERMSIG(status);
         m->exit_code = 128 + m->signal;

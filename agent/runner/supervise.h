@@ -5,7 +5,8 @@
  * script under Python), and takes what only the parent can take exactly:
  * wall time, user and system CPU and peak RSS from wait4(), the real exit
  * status (code or signal), an RSS timeline sampled from /proc, and the
- * timeout, which kills the child's whole process group.
+ * timeout, which kills the child's whole process group; and what could bias
+ * the timing (contention.h: run-queue delay, context switches, steal, load).
  */
 #ifndef PYSCOPE_RUNNER_SUPERVISE_H
 #define PYSCOPE_RUNNER_SUPERVISE_H
@@ -13,6 +14,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+
+#include "contention.h"
 
 /* One point of the RSS timeline. */
 struct rss_point {
@@ -27,10 +30,11 @@ struct run_measure {
     int exit_code; /* valid when signal == 0 */
     int signal;    /* the signal that ended the child, 0 if it exited */
     bool timed_out;
-    int pid;                     /* the child's process id (gone by the time m is filled) */
-    unsigned children_seen;      /* distinct child processes seen while sampling (timeline runs) */
-    uint64_t tsc_start, tsc_end; /* TSC around the child's life, for calibration */
-    struct rss_point *timeline;  /* owned; NULL when not recorded */
+    int pid;                      /* the child's process id (gone by the time m is filled) */
+    unsigned children_seen;       /* distinct child processes seen while sampling (timeline runs) */
+    uint64_t tsc_start, tsc_end;  /* TSC around the child's life, for calibration */
+    struct contention contention; /* what could bias the timing (contention.h) */
+    struct rss_point *timeline;   /* owned; NULL when not recorded */
     size_t ntimeline;
 };
 

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # regress_quality.sh [--quick] [--metric wall_s|cpu_s|instructions] [--threshold PCT] [--quantile Q]
 #                    [--build DIR] [--pools DIR] [--keep DIR] [--trials N] [--sizes N0,N]
-#                    [--help]
+#                    [--load N] [--sweep-history H,H,...] [--help]
 #
 # How good is PyScope's regression verdict? One command; not part of ctest.
 #
@@ -41,6 +41,16 @@
 # start-up stays, so a 2% knob is ~1.6% of the count). Counts are deterministic, so the
 # pools are smaller (14 runs at 0%, 4 at each other level) and the power curve steps by 0.5%.
 # --sizes N0,N: measure N0 runs at 0% and N at each other level instead of the defaults.
+# --load N: N CPU hogs (python3 -c 'while 1: pass') run while the pools are measured, e.g.
+# --load $(nproc) for "load = cores" (the machine's own load comes on top; it is printed).
+#
+# The farm's minimum baseline (coordinator/analysis.h, ANALYSIS_MIN_BASELINE_RUNS): the
+# resampling is run once more per history size H of --sweep-history (default 3,4,5,6,8,10)
+# with the batch analysis' baseline choice (regress_sim --farm: no change points, no
+# automatic new level) and at least H baseline runs to decide (--min-baseline H), at the
+# farm's default threshold of 5%: false alarms at 0% and detection at each level, with the
+# farm's confirmation re-run. The smallest H whose false-alarm rate meets the goal (<= 1%)
+# is printed as the minimum baseline the data supports.
 #
 # Goals: false alarms at 0% <= 1%, detection at 5% >= 95%, at 2% >= 70%.
 # Defaults take about 20 minutes on 2 idle cores (about 220 measured runs, 300 trials a
@@ -61,7 +71,9 @@ pools=""
 keep=""
 trials=""
 sizes=""
-usage() { sed -n '2,51p' "$0" | sed 's/^# \{0,1\}//'; }
+load=0
+sweep="3,4,5,6,8,10"
+usage() { sed -n '2,61p' "$0" | sed 's/^# \{0,1\}//'; }
 while [ $# -gt 0 ]; do
     case $1 in
     --quick) quick=1 ;;
@@ -70,6 +82,8 @@ while [ $# -gt 0 ]; do
     --keep) keep=$2; shift ;;
     --trials) trials=$2; shift ;;
     --sizes) sizes=$2; shift ;;
+    --load) load=$2; shift ;;
+    --sweep-history) sweep=$2; shift ;;
     --metric) metric=$2; shift ;;
     --threshold) goal_threshold=${2%\%}; shift ;;
     --quantile) quantile=$2; shift ;;
@@ -111,8 +125,14 @@ lib=$build/lib/libpyscope.a
 for f in "$runner" "$lib"; do
     [ -e "$f" ] || { echo "regress_quality: $f missing; build first (scripts/build.sh)" >&2; exit 2; }
 done
+if ! [[ $load =~ ^[0-9]+$ ]] || ! [[ $sweep =~ ^[0-9]+(,[0-9]+)*$ ]]; then
+    echo "regress_quality: --load N (a number of hogs), --sweep-history H,H,..." >&2
+    exit 2
+fi
 work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
+hogs=()
+stop_hogs() { [ ${#hogs[@]} -eq 0 ] || kill "${hogs[@]}" 2>/dev/null || true; hogs=(); }
+trap 'stop_hogs; rm -rf "$work"' EXIT
 start=$(date +%s)
 
 cc -O2 -D_GNU_SOURCE -I"$src/lib" "$here/regress_sim.c" "$lib" \
@@ -123,6 +143,11 @@ if [ -z "$pools" ]; then
     for l in "${levels[@]}"; do mkdir -p "$pools/$l"; done
     total=$((n0 + n1 * (${#levels[@]} - 1)))
     echo "Measuring: $n0 runs at 0%, $n1 at each of ${levels[*]:1}% (x --repeat 10), interleaved"
+    for ((i = 0; i < load; i++)); do
+        /usr/bin/python3.11 -c 'while 1: pass' &
+        hogs+=($!)
+    done
+    [ "$load" = 0 ] || echo "with $load CPU hogs running beside it"
     done_n=0
     : >"$pools/loadavg"
     # n0 rounds; every round measures 0%, and each other level n1 times spread evenly over
@@ -144,6 +169,7 @@ if [ -z "$pools" ]; then
         done
     done
     if [ -t 2 ]; then printf '\n' >&2; fi
+    stop_hogs
     echo "Measured in $(($(date +%s) - start)) s"
 else
     echo "Using measured pools in $pools"
@@ -242,4 +268,28 @@ for k in regression confirmed; do
     goal "detection rate at 5% ($k)" "$(field "$work/simg" 5 $k)" ">=" 0.95
     goal "detection rate at 2% ($k)" "$(field "$work/simg" 2 $k)" ">=" 0.70
 done
+
+# the farm's minimum baseline: false alarms and detection by history size
+echo
+echo "== the farm's minimum baseline (threshold 5%, batch analysis baseline choice) =="
+printf '  %-16s %10s %10s %10s %10s %16s\n' "baseline runs" "FA at 0%" "det. 2%" "det. 5%" \
+    "det. 10%" "FA, farm re-run"
+chosen=""
+IFS=, read -r -a hs <<<"$sweep"
+for h in "${hs[@]}"; do
+    f=$work/sweep$h
+    if ! "$work/regress_sim" --trials "$trials" --power-trials 1 --history "$h" --max 0 \
+        --metric "$metric" --threshold 5 --farm --min-baseline "$h" "${qargs[@]}" "${args[@]}" \
+        >"$f" 2>"$f.err"; then
+        printf '  %-16s %s\n' "$h" "(skipped: $(head -1 "$f.err"))"
+        continue
+    fi
+    printf '  %-16s %10s %10s %10s %10s %16s\n' "$h" "$(pct "$(field "$f" 0 regression)")" \
+        "$(pct "$(field "$f" 2 regression)")" "$(pct "$(field "$f" 5 regression)")" \
+        "$(pct "$(field "$f" 10 regression)")" "$(pct "$(field "$f" 0 confirmed)")"
+    if [ -z "$chosen" ] && awk -v v="$(field "$f" 0 regression)" 'BEGIN { exit !(v <= 0.01) }'; then
+        chosen=$h
+    fi
+done
+echo "  smallest baseline meeting false alarms <= 1% (one run): ${chosen:-none of these}"
 echo "Total time: $(($(date +%s) - start)) s"

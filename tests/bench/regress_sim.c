@@ -6,11 +6,14 @@
  * lib/regress decides on histories and candidates drawn from them:
  *
  *   one trial = a history of H runs drawn without replacement from the 0% pool, then the
- *   baseline chosen as regress_check_local does (the runs since the latest E-divisive change
- *   point of the run medians), then one candidate run: from the level's pool (for 0%, a run
- *   of the 0% pool not in the history) -> regress_metric(wall_s) -> verdict. --metric picks
- *   the samples (history_samples: runs[].wall_s, cpu_s, or the instruction counts of
- *   pyscope-run --instructions).
+ *   baseline chosen among them as lib/regress does (regress_baseline_select: the held-out
+ *   tail of a change not yet confirmed, the latest E-divisive change point; with --farm the
+ *   batch analysis' choice: no change points, no automatic new level), then one candidate
+ *   run: from the level's pool (for 0%, a run of the 0% pool not in the history) ->
+ *   regress_metric_history -> verdict. --metric picks the samples (history_samples:
+ *   runs[].wall_s, cpu_s, or the instruction counts of pyscope-run --instructions; or
+ *   wall_net_s: wall_s - run_delay_s, the wall time net of waiting for a CPU);
+ *   --min-baseline N the fewest baseline runs that may decide (regress_options).
  *
  * Rates: false alarms (verdict "regression" at 0%), detection at each measured level. The
  * power curve uses synthetic candidates: a 0% run not in the history with every sample
@@ -18,7 +21,8 @@
  * in >= 90% of trials. Deterministic for a given --seed.
  *
  * Usage: regress_sim [--trials N] [--power-trials N] [--history H] [--seed S] [--step PCT]
- *                    [--max PCT] [--metric wall_s|cpu_s|instructions]
+ *                    [--max PCT] [--metric wall_s|wall_net_s|cpu_s|instructions] [--farm]
+ *                    [--min-baseline N]
  *                    LEVEL_PCT=DIR [LEVEL_PCT=DIR ...]   (the first must be 0=DIR)
  */
 #include <dirent.h>
@@ -82,7 +86,22 @@ static int sim_load_pool(struct sim_pool *p, const char *dir, const char *metric
             json_string_value(json_object_get(json_object_get(doc, "status"), "outcome"));
         bool ok = outcome && strcmp(outcome, "ok") == 0;
         struct sim_run r = {0};
-        r.x = history_samples(doc, metric, &r.n);
+        if (strcmp(metric, "wall_net_s") == 0) {
+            /* the wall time net of waiting for a CPU (lib/regress.h), per repeat */
+            const json_t *runs = json_object_get(doc, "runs");
+            r.x = xcalloc(json_array_size(runs) + 1, sizeof(*r.x));
+            size_t k;
+            const json_t *e;
+            json_array_foreach(runs, k, e)
+            {
+                double w = json_number_value(json_object_get(e, "wall_s"));
+                double d = json_number_value(json_object_get(e, "run_delay_s"));
+                if (json_is_number(json_object_get(e, "run_delay_s")) && w - d > 0)
+                    r.x[r.n++] = w - d;
+            }
+        } else {
+            r.x = history_samples(doc, metric, &r.n);
+        }
         json_decref(doc);
         free(names[i]);
         if (!ok || r.n == 0 || stats_median(r.x, r.n, &r.median) < 0) {
@@ -114,34 +133,27 @@ struct sim_rule {
     struct regress_options opt;
 };
 
-/*
- * The baseline of history hist[0..h) (indices into p0), chosen as regress_check_local does:
- * the runs since the latest E-divisive change point of the run medians. Fills runs[] and
- * returns how many.
- */
+/* The history hist[0..h) (indices into p0) as runs[]; returns h. */
 static size_t sim_baseline(const struct sim_pool *p0, const size_t *hist, size_t h,
                            struct regress_run *runs)
 {
-    double med[64];
     for (size_t i = 0; i < h; i++)
-        med[i] = p0->runs[hist[i]].median;
-    struct stats_cp_options cpo;
-    stats_cp_options_init(&cpo);
-    size_t cps[16], ncp = 0, start = 0;
-    if (stats_changepoints(med, h, &cpo, cps, 16, &ncp) == 0 && ncp > 0)
-        start = cps[ncp - 1];
-    for (size_t i = start; i < h; i++)
-        runs[i - start] = (struct regress_run){p0->runs[hist[i]].x, p0->runs[hist[i]].n};
-    return h - start;
+        runs[i] = (struct regress_run){p0->runs[hist[i]].x, p0->runs[hist[i]].n};
+    return h;
 }
 
-/* One decision on candidate runs cand[0..nc); returns the verdict, or -1 on error. */
+/* One decision on candidate runs cand[0..nc) against the history base[0..nb) (lib/regress
+ * chooses the baseline among them); returns the verdict, or -1 on error. *used: the
+ * baseline runs it chose. */
 static int sim_decide(const struct regress_run *base, size_t nb, const struct regress_run *cand,
-                      size_t nc, const struct sim_rule *rule)
+                      size_t nc, const struct sim_rule *rule, size_t *used)
 {
     struct regress_result r;
-    if (regress_metric_runs(base, nb, cand, nc, &rule->opt, &r) < 0)
+    struct regress_baseline sel;
+    if (regress_metric_history(base, nb, cand, nc, &rule->opt, &r, &sel) < 0)
         return -1;
+    if (used)
+        *used = sel.n_runs;
     return (int)r.verdict;
 }
 
@@ -156,15 +168,16 @@ static int sim_decide(const struct regress_run *base, size_t nb, const struct re
  * c1, c2: two distinct candidate runs of the same level.
  */
 static void sim_trial(const struct regress_run *base, size_t nb, const struct regress_run *c1,
-                      const struct regress_run *c2, const struct sim_rule *rule, int v[3])
+                      const struct regress_run *c2, const struct sim_rule *rule, int v[3],
+                      size_t *used)
 {
-    v[0] = sim_decide(base, nb, c1, 1, rule);
+    v[0] = sim_decide(base, nb, c1, 1, rule, used);
     v[1] = v[2] = v[0];
     if (v[0] != REGRESS_REGRESSION && v[0] != REGRESS_INCONCLUSIVE)
         return;
-    v[1] = sim_decide(base, nb, c2, 1, rule);
+    v[1] = sim_decide(base, nb, c2, 1, rule, NULL);
     struct regress_run both[2] = {*c1, *c2};
-    v[2] = sim_decide(base, nb, both, 2, rule);
+    v[2] = sim_decide(base, nb, both, 2, rule, NULL);
 }
 
 struct sim_counts {
@@ -204,8 +217,8 @@ static void sim_print(const char *label, const struct sim_counts c[3])
            c[0].trials ? 100.0 * (double)c[0].inconclusive / (double)c[0].trials : 0,
            c[0].trials ? 100.0 * (double)c[0].improvement / (double)c[0].trials : 0, c[0].trials);
     if (c[0].cut)
-        printf("%-26s baseline shortened by a change point in %.1f%% of trials; regressions "
-               "with < 3 baseline runs (no noise floor): %zu\n",
+        printf("%-26s baseline shortened (change point or held-out tail) in %.1f%% of "
+               "trials; regressions with < 3 baseline runs (no noise floor): %zu\n",
                "", 100.0 * (double)c[0].cut / (double)c[0].trials, c[0].short_fa);
 }
 
@@ -248,6 +261,12 @@ int main(int argc, char **argv)
             rule.opt.threshold = strtod(argv[++i], NULL) / 100;
         else if (strcmp(argv[i], "--quantile") == 0 && i + 1 < argc)
             rule.opt.run_quantile = strtod(argv[++i], NULL);
+        else if (strcmp(argv[i], "--farm") == 0) {
+            /* coordinator/analysis.c, analysis_options_init() */
+            rule.opt.change_points = false;
+            rule.opt.new_level_runs = 0;
+        } else if (strcmp(argv[i], "--min-baseline") == 0 && i + 1 < argc)
+            rule.opt.min_baseline_runs = (int)strtol(argv[++i], NULL, 10);
         else if (strchr(argv[i], '=') && np < SIM_MAX_LEVELS) {
             pools[np].pct = strtod(argv[i], NULL);
             if (sim_load_pool(&pools[np], strchr(argv[i], '=') + 1, metric) < 0)
@@ -281,9 +300,12 @@ int main(int argc, char **argv)
                pools[i].n ? pools[i].runs[0].n : 0);
     if (power_trials == 0)
         power_trials = trials;
-    printf("\nMetric %s; %zu trials per level; history %zu runs; threshold %g%%, alpha %g, "
-           "per-run statistic: quantile %g of the repeats\n",
-           metric, trials, hist_n, 100 * rule.opt.threshold, rule.opt.alpha, rule.opt.run_quantile);
+    printf("\nMetric %s; %zu trials per level; history %zu runs (%s baseline choice, at "
+           "least %d runs to decide); threshold %g%%, alpha %g, per-run statistic: quantile %g "
+           "of the repeats\n",
+           metric, trials, hist_n, rule.opt.change_points ? "local" : "farm",
+           rule.opt.min_baseline_runs < 3 ? 3 : rule.opt.min_baseline_runs,
+           100 * rule.opt.threshold, rule.opt.alpha, rule.opt.run_quantile);
     printf("Columns: share of trials with verdict \"regression\" (Monte Carlo s.e.):\n"
            "  one run | + farm confirmation (a regression or inconclusive run is re-run, the "
            "2nd run decides alone) | + pooled confirmation (same trigger, both runs decide)\n\n");
@@ -307,12 +329,12 @@ int main(int argc, char **argv)
                 c1 = &pools[l].runs[perm2[0]];
                 c2 = &pools[l].runs[perm2[1]];
             }
-            size_t nb = sim_baseline(p0, perm, hist_n, base);
+            size_t nb = sim_baseline(p0, perm, hist_n, base), used = nb;
             struct regress_run r1 = {c1->x, c1->n}, r2 = {c2->x, c2->n};
             int v[3];
-            sim_trial(base, nb, &r1, &r2, &rule, v);
+            sim_trial(base, nb, &r1, &r2, &rule, v, &used);
             for (int k = 0; k < 3; k++)
-                sim_count(&c[k], v[k], nb, hist_n);
+                sim_count(&c[k], v[k], used, hist_n);
         }
         char label[64];
         snprintf(label, sizeof(label), l == 0 ? "false alarms at %g%%" : "detected at %g%%",
@@ -334,11 +356,11 @@ int main(int argc, char **argv)
             struct regress_run r1, r2;
             sim_scaled(&p0->runs[perm[hist_n]], 1 + s / 100, &b1, &r1);
             sim_scaled(&p0->runs[perm[hist_n + 1]], 1 + s / 100, &b2, &r2);
-            size_t nb = sim_baseline(p0, perm, hist_n, base);
+            size_t nb = sim_baseline(p0, perm, hist_n, base), used = nb;
             int v[3];
-            sim_trial(base, nb, &r1, &r2, &rule, v);
+            sim_trial(base, nb, &r1, &r2, &rule, v, &used);
             for (int k = 0; k < 3; k++)
-                sim_count(&c[k], v[k], nb, hist_n);
+                sim_count(&c[k], v[k], used, hist_n);
         }
         char label[64];
         snprintf(label, sizeof(label), "  s = %4.1f%%", s);

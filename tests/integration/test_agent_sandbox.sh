@@ -98,6 +98,14 @@ except OSError:
     pass
 print(n * 2, os.getuid() != 0)
 PY
+# It prints the errors the limits cause without hitting any: no limit may be named.
+cat >"$ws/liar.py" <<'PY'
+import sys
+sys.stderr.write("OSError: [Errno 28] No space left on device\n"
+                 "OSError: [Errno 27] File too large\n"
+                 "BlockingIOError: [Errno 11] Resource temporarily unavailable\n")
+sys.exit(1)
+PY
 cat >"$T/suite.ini" <<INI
 [suite]
 name = sandbox
@@ -113,6 +121,7 @@ args = $marker
 args = $marker
 [script loop.py]
 [script ok.py]
+[script liar.py]
 INI
 cat >"$T/agent.conf" <<INI
 [agent]
@@ -132,8 +141,8 @@ expect_eq "spool is 0700 root" "700 root" "$(stat -c '%a %U' "$spool")"
 
 out=$(farm_cli submit "$T/suite.ini" --json)
 batch=$(printf '%s' "$out" | sed -E 's/.*"batch_id": ([0-9]+).*/\1/')
-expect_match "submitted" '"jobs": 7' "$out"
-farm_wait 60 "[ \"\$(pg_sql \"SELECT count(*) FROM runs WHERE batch_id = $batch\")\" = 7 ]" ||
+expect_match "submitted" '"jobs": 8' "$out"
+farm_wait 60 "[ \"\$(pg_sql \"SELECT count(*) FROM runs WHERE batch_id = $batch\")\" = 8 ]" ||
     { fail "all results" "$(pg_sql "SELECT count(*) FROM runs")"; farm_logs; }
 
 field() {
@@ -144,6 +153,9 @@ expect_eq "read the key -> failed" "failed" "$(field readkey.py outcome)"
 expect_eq "fork bomb -> timeout" "timeout" "$(field forkbomb.py outcome)"
 expect_match "fork bomb: process limit named" "stopped by the process limit \(64\), then the time limit" \
     "$(field forkbomb.py message)"
+expect_eq "a script that prints limit errors -> failed" "failed" "$(field liar.py outcome)"
+expect_eq "its printed errors name no limit (the supervisors measured none)" \
+    "exited with status 1" "$(field liar.py message)"
 expect_eq "memory hog -> failed" "failed" "$(field memhog.py outcome)"
 expect_match "memory hog: memory limit named" "stopped by the memory limit \(512 MiB\)" \
     "$(field memhog.py message)"

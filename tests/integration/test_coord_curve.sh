@@ -3,7 +3,8 @@
 # keys and plain clients get nothing, roles limit what a key may send, an agent is known by its
 # key's name whatever its Hello says, a key removed from the folder is cut off within a few
 # seconds while the others keep being served (revocation), a key added works without a
-# restart, an agent reconnecting under the same routing id takes over (ROUTER_HANDOVER), bad
+# restart, a second connection of the same key is served while one claiming a routing id in use
+# is not (no ROUTER_HANDOVER: tests/integration/test_coord_identity.sh), bad
 # key files and folders stop the start, and the old allowlist file is refused with a pointer.
 # labels: asan
 source "$PYSCOPE_SRC/tests/integration/lib.sh"
@@ -92,18 +93,24 @@ CMDS
 )
 expect_eq "plain client gets nothing" "timeout" "$out"
 
-# ---- ROUTER_HANDOVER: a second connection with the same routing id takes over ----
+# ---- a second connection of the same key replaces the first (its handshake proved the
+# key); a connection claiming a routing id in use gets nothing (no ROUTER_HANDOVER) ----
 fake_as "$AG_SEC" --routing-id a1 --wait 2000 >"$T/old-conn.out" <<'CMDS' &
 hello
 sleep 4000
 CMDS
 old_conn=$!
 sleep 1
-out=$(fake_as "$AG_SEC" --routing-id a1 --wait 2000 <<'CMDS'
+out=$(fake_as "$AG_SEC" --wait 2000 <<'CMDS'
 hello
 CMDS
 )
-expect_match "same routing id reconnects (handover)" "welcome agent_id=a1 " "$out"
+expect_match "same key on a new connection is served" "welcome agent_id=a1 " "$out"
+out=$(fake_as "$AG_SEC" --routing-id a1 --wait 1500 <<'CMDS'
+hello
+CMDS
+)
+expect_eq "a routing id in use is not handed over" "timeout" "$out"
 wait "$old_conn" || true
 
 # ---- revocation: a2 is connected and served; its key file goes; a2 is cut off ----
@@ -121,9 +128,9 @@ mv "$K/agents/a2.key" "$T/a2.key.revoked"
 wait "$a2" || true
 a2_out=$(cat "$T/a2.out")
 expect_match "a2 served before revocation" "^welcome agent_id=a2 " "$a2_out"
-expect_eq "a2 answered once, then nothing" "1" "$(grep -c '^query_reply' <<<"$a2_out")"
-expect_eq "a2 cut off: two timeouts (query, new handshake)" "2" \
-    "$(grep -c '^timeout' <<<"$a2_out")"
+expect_eq "a2 answered once, then no data" "1" "$(grep -c '^query_reply' <<<"$a2_out")"
+expect_match "a2 told its key is revoked" "^error code=forbidden message=key revoked" "$a2_out"
+expect_eq "a2 cut off: its new handshake times out" "1" "$(grep -c '^timeout' <<<"$a2_out")"
 expect_match "revoked agent dropped" 'dropped agent:a2: key revoked' "$(cat "$COORD_LOG")"
 out=$(fake_as "$AG_SEC" --wait 2000 <<'CMDS'
 hello
@@ -199,7 +206,8 @@ CMDS
     mv "$K/agents/a2.key" "$T/a2.key.revoked"
     wait "$a2" || true
     expect_match "valgrind: a2 admitted" "^welcome agent_id=a2 " "$(cat "$T/a2-vg.out")"
-    expect_match "valgrind: a2 cut off" "^timeout" "$(cat "$T/a2-vg.out")"
+    expect_match "valgrind: a2 cut off (told its key is revoked)" \
+        "^error code=forbidden message=key revoked" "$(cat "$T/a2-vg.out")"
     kill -HUP "$vg"
     sleep 0.5
     kill -TERM "$vg"

@@ -51,6 +51,9 @@ out=$(cat "$T/flood.out")
 field() { sed -nE "s/.* $1=([0-9.]+).*/\1/p; s/^$1=([0-9.]+).*/\1/p" <<<"$out" | head -1; }
 expect_eq "all malformed messages sent" "$COUNT" "$(field sent)"
 expect_eq "the good agent got no error" 0 "$(field good_errors)"
+[ "$(field squat_sent)" -ge 1 ] 2>/dev/null && ok "the squatter under the good agent's routing id sent ($(field squat_sent))" ||
+    fail "the squatter sent" "squat_sent=$(field squat_sent)"
+expect_eq "the squatter got nothing: no job, no ack, no answer" 0 "$(field squat_replies)"
 acked=$(field good_acked)
 [ "${acked:-0}" -ge 1 ] && ok "the good agent was acked during the flood ($acked)" ||
     fail "the good agent was acked during the flood" "acked=$acked"

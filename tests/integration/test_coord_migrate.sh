@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # test_coord_migrate.sh - a farm database from before 003_compact_runs.sql
-# and 004_ongoing_regressions.sql (and 005_series_covering_index.sql)
+# and 004_ongoing_regressions.sql (and 005_series_covering_index.sql,
+# 010_contention.sql)
 # (schema 001 + 002, runs with run_functions and run_stacks rows) upgrades in
 # place when the coordinator starts: hotspots, per-repeat values, stacks and
 # medians end up in the runs row, the old tables' shapes stay readable as
@@ -51,8 +52,15 @@ latest=$(ls "$PYSCOPE_SRC"/schema/[0-9]*.sql | sed -E 's|.*/0*([0-9]+)_[^/]*$|\1
 newer=$(ls "$PYSCOPE_SRC"/schema/[0-9]*.sql | sed -E 's|.*/0*([0-9]+)_[^/]*$|\1|' | awk '$1 > 2' | wc -l)
 expect_match "migrations applied" "applied $newer schema migrations" "$(cat "$COORD_LOG")"
 expect_eq "schema at the newest migration" "$latest" "$(pg_sql "SELECT max(version) FROM schema_migrations")"
-# 005: the series index carries the samples the analysis reads (index-only scans)
-expect_match "series index covers the samples" "INCLUDE \(python_build, outcome, batch_id, run_id, wall_s, cpu_s, peak_rss_bytes\)" \
+# 007: a host is (granted name, fingerprint); what the Hello claimed is kept beside it
+expect_eq "hosts keyed by name and fingerprint" "hosts_identity_key" \
+    "$(pg_sql "SELECT conname FROM pg_constraint WHERE conrelid = 'hosts'::regclass AND contype = 'u'")"
+expect_eq "claimed host names kept" 0 "$(pg_sql "SELECT count(*) FROM hosts WHERE reported_hostname IS DISTINCT FROM hostname")"
+expect_match "the covering index holds the runs that fit" "WHERE \(+cardinality" \
+    "$(pg_sql "SELECT indexdef FROM pg_indexes WHERE indexname = 'runs_series_idx'")"
+# 005, 010: the series index carries the samples and run delays the analysis reads
+# (index-only scans)
+expect_match "series index covers the samples" "INCLUDE \(python_build, outcome, batch_id, run_id, wall_s, cpu_s, peak_rss_bytes, run_delay_s\)" \
     "$(pg_sql "SELECT indexdef FROM pg_indexes WHERE indexname = 'runs_series_idx'")"
 expect_match "runs vacuumed after every 2,000 inserts" "autovacuum_vacuum_insert_threshold=2000" \
     "$(pg_sql "SELECT reloptions FROM pg_class WHERE relname = 'runs'")"
@@ -73,10 +81,12 @@ expect_eq "view run_functions: the old rows" \
     "$(pg_sql "SELECT string_agg(f.key || '|' || rf.calls || '|' || rf.self_s_runs::text || '|' || rf.total_s_runs::text, ',' ORDER BY f.key) FROM run_functions rf JOIN functions f ON f.id = rf.function_id")"
 expect_eq "view run_stacks: the old document" '["a.py:g:5", "a.py:f:1", "a.py:h:9"] [1, 0]' \
     "$(pg_sql "SELECT (stacks->'functions')::text || ' ' || (stacks->'stacks'->0->'frames')::text FROM run_stacks")"
+expect_eq "010: runs from before have no contention (not measured, not 0)" "t|t" \
+    "$(pg_sql "SELECT run_delay_s IS NULL, fn_self_cpu_s IS NULL FROM runs WHERE $R1")"
 expect_eq "regression kept" 1 "$(pg_sql "SELECT count(*) FROM regressions r JOIN runs x ON x.run_id = r.candidate_run")"
 expect_eq "regression: its own last batch and run, one night" "t|t|1" \
     "$(pg_sql "SELECT last_batch_id = batch_id, last_run = candidate_run, nights FROM regressions")"
-expect_eq "indexes of runs" "runs_batch_idx,runs_pkey,runs_series_idx" \
+expect_eq "indexes of runs" "runs_batch_idx,runs_pkey,runs_series_idx,runs_series_key_idx,runs_series_wide_idx" \
     "$(pg_sql "SELECT string_agg(indexname, ',' ORDER BY indexname) FROM pg_indexes WHERE tablename = 'runs'")"
 coord_stop
 expect_eq "coordinator exits 0" 0 "$COORD_STATUS"

@@ -78,6 +78,12 @@ expect_eq "args reached the script" "{--size,\"1 000\"}" "$(pg_sql "SELECT DISTI
 expect_eq "batch label, no commit" "night 1||" \
     "$(pg_sql 'SELECT label || chr(124) || "commit" || chr(124) || coalesce(commit_hash, $$$$) FROM batches')"
 expect_match "hotspots stored" "bench/cpu.py:inner:" "$(pg_sql 'SELECT f.key FROM functions f')"
+# schema/010: each repeat's wait for a CPU and the machine's load travel with the samples
+expect_eq "contention stored for every repeat" "$((3 * hosts))" "$(pg_sql "SELECT count(*) FROM runs
+    WHERE cardinality(run_delay_s) = cardinality(wall_s) AND 0 <= ALL (run_delay_s)
+    AND cardinality(load1_runs) = cardinality(wall_s) AND cardinality(ctx_involuntary) = cardinality(wall_s)")"
+expect_eq "CPU self times of sampled hotspots stored" "t" "$(pg_sql "SELECT bool_or(x > 0) FROM runs r
+    JOIN jobs j ON j.id = r.job_id, unnest(r.fn_self_cpu_s) x WHERE j.mode = 'sample'")"
 expect_eq "trace mode counts calls" "100000" "$(pg_sql "SELECT DISTINCT rf.calls FROM run_functions rf
     JOIN functions f ON f.id = rf.function_id WHERE f.key LIKE 'bench/calls.py:f:%'")"
 expect_eq "stacks stored for each run" "$((3 * hosts))" "$(pg_sql 'SELECT count(*) FROM run_stacks')"

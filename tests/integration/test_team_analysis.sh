@@ -113,13 +113,21 @@ team_seed team_seed.sql 7 7 30
 expect_eq "night 7: nothing to confirm" 0 "$(team_settled)"
 expect_eq "expected: new baseline, nothing flagged" 0 "$(pg_sql "SELECT count(*) FROM regressions WHERE batch_id = 7")"
 
-# Night 8: a first-time slowdown that its confirmation run does not repeat
-# is a fluke: never reported.
+# Night 8: a first-time slowdown on a new baseline of only two runs (the
+# 'expected' run and night 7): no evidence, so no verdict and nothing to
+# confirm (a re-run adds no history).
 team_seed team_seed.sql 8 8 60
-expect_eq "night 8: the slowdown re-queued" 1 "$(team_settled)"
-team_seed team_confirm.sql 8 8 30
-expect_eq "night 8 settled" 0 "$(team_settled)"
-expect_eq "fluke not reported" 0 "$(pg_sql "SELECT count(*) FROM regressions WHERE batch_id = 8")"
+expect_eq "night 8: 2 baseline runs, nothing re-queued" 0 "$(team_settled)"
+expect_eq "night 8: insufficient history, nothing reported" 0 "$(pg_sql "SELECT count(*) FROM regressions WHERE batch_id = 8")"
+
+# Night 9 (baseline: 3 runs at the new speed, night 8 held out as the change
+# it was not): a first-time slowdown that its confirmation run does not repeat
+# is a fluke: never reported.
+team_seed team_seed.sql 9 9 60
+expect_eq "night 9: the slowdown re-queued" 1 "$(team_settled)"
+team_seed team_confirm.sql 9 9 30
+expect_eq "night 9 settled" 0 "$(team_settled)"
+expect_eq "fluke not reported" 0 "$(pg_sql "SELECT count(*) FROM regressions WHERE batch_id = 9")"
 coord_stop
 expect_eq "coordinator exits 0" 0 "$COORD_STATUS"
 finish

@@ -14,7 +14,8 @@
  *      non-blocking) and never finish the ZMTP/CURVE handshake (a third send
  *      nothing, a third half a greeting, a third a whole greeting and then
  *      garbage); they stay open until the end;
- *   3. the flooder says Hello, then sends N malformed messages as fast as the
+ *   3. the flooder says Hello (with the good agent's host fingerprint: it must
+ *      not get that host or its jobs), then sends N malformed messages as fast as the
  *      coordinator takes them: truncated protobuf, wrong wire types, random
  *      bytes, bad fields (ranges, UTF-8, lengths, paths), messages only a
  *      coordinator sends, two-frame messages, results for unknown jobs,
@@ -23,9 +24,16 @@
  *      over 4 MiB (ZeroMQ drops it);
  *   4. all along the good agent takes a job (Ready), answers it with a Result
  *      and times the Ack, one at a time, at most every MS ms, and sends a
- *      Heartbeat every second as a real agent does.
+ *      Heartbeat every second as a real agent does. It connects under a fixed
+ *      routing id ("good-agent", as agents before 0.2 did), and a squatter
+ *      with the flooder's key connects under that same routing id and, every
+ *      100 ms, asks for jobs and sends a Result for one of the good agent's
+ *      jobs: it must get nothing (no job, no ack, no answer at all: the
+ *      coordinator gives no routing id twice) and the good agent must not
+ *      lose its connection.
  * Prints "sent=N ... errors=E" for the flood by kind, and
- * "good_acked=A good_errors=B ack_ms_median=M ack_ms_max=X", then exits 0,
+ * "good_acked=A good_errors=B ack_ms_median=M ack_ms_max=X squat_sent=S
+ * squat_replies=R", then exits 0,
  * or 1 when the good agent got no ack within 60 s at some point or a reply
  * did not decode. Deterministic for a given --seed (xorshift).
  */
@@ -101,10 +109,14 @@ static void die(const char *what)
     exit(1);
 }
 
-/* A CURVE DEALER connected to ep with the client secret key sec (Z85). */
-static void *curve_dealer(void *ctx, const char *ep, const char *server, const char *sec)
+/* A CURVE DEALER connected to ep with the client secret key sec (Z85), under routing id rid
+ * (NULL: ZeroMQ's own). */
+static void *curve_dealer_id(void *ctx, const char *ep, const char *server, const char *sec,
+                             const char *rid)
 {
     void *s = zmq_socket(ctx, ZMQ_DEALER);
+    if (s != NULL && rid != NULL)
+        zmq_setsockopt(s, ZMQ_ROUTING_ID, rid, strlen(rid));
     char pub[41];
     int zero = 0, hwm = 100000;
     if (s == NULL || zmq_curve_public(pub, sec) < 0)
@@ -118,6 +130,11 @@ static void *curve_dealer(void *ctx, const char *ep, const char *server, const c
     if (zmq_connect(s, ep) < 0)
         die("connect");
     return s;
+}
+
+static void *curve_dealer(void *ctx, const char *ep, const char *server, const char *sec)
+{
+    return curve_dealer_id(ctx, ep, server, sec, NULL);
 }
 
 /* Encode m (borrowed) with sequence number seq; caller frees *buf. */
@@ -163,7 +180,7 @@ static struct wire_msg *recv_within(void *s, long ms)
 /* A fixed host and Python: enough for Hello and Result to validate. */
 static void flood_host(struct wire_host *h, const char *fingerprint)
 {
-    /* the hostname is what Submit's host names select */
+    /* with CURVE the host name the key grants counts, not this claim */
     *h = (struct wire_host){.fingerprint = fingerprint, .hostname = fingerprint};
 }
 
@@ -235,7 +252,8 @@ static void submit_jobs(void *sub, uint64_t seq, unsigned n)
     m.submit.suite = "flood-good";
     m.submit.n_entries = n;
     m.submit.entries = e;
-    static const char *const good_host[] = {"aaaaaaaa00000001"}; /* its hostname */
+    /* its host: the one its key's allowlist entry grants (KEYS/agents/good.key) */
+    static const char *const good_host[] = {"good"};
     m.submit.hosts.n_names = 1;
     m.submit.hosts.names = good_host;
     send_blocking(sub, &m, seq);
@@ -497,8 +515,12 @@ int main(int argc, char **argv)
     zmq_ctx_set(ctx, ZMQ_MAX_SOCKETS, max_sockets);
 
     /* 1. the good agent and its jobs */
-    struct good g = {.sock = curve_dealer(ctx, ep, server, agent_sec), .seq = 1};
+    struct good g = {.sock = curve_dealer_id(ctx, ep, server, agent_sec, "good-agent"), .seq = 1};
     say_hello(g.sock, "aaaaaaaa00000001");
+    /* the squatter: the flooder's key under the good agent's routing id */
+    void *squat = curve_dealer_id(ctx, ep, server, flood_sec, "good-agent");
+    uint64_t squat_sent = 0, squat_replies = 0, squat_seq = 0;
+    int64_t squat_at = 0;
     void *sub = curve_dealer(ctx, ep, server, submit_sec);
     uint64_t sub_seq = 1;
     submit_jobs(sub, sub_seq++, FLOOD_JOBS_PER_SUBMIT);
@@ -519,7 +541,9 @@ int main(int argc, char **argv)
 
     /* 3. the flooder */
     void *fl = curve_dealer(ctx, ep, server, flood_sec);
-    say_hello(fl, "ffffffff00000001");
+    /* with the good agent's fingerprint: the flooder gets a host of its own, never the
+     * good agent's (docs/security.md, "Who an agent is"), so none of its jobs */
+    say_hello(fl, "aaaaaaaa00000001");
     uint64_t sent = 0, by_kind[FK__COUNT] = {0}, errors = 0, oversize_sent = 0;
     int64_t start = now_us(), pace_us = (int64_t)pace_ms * 1000, last_progress = start;
     uint64_t ack_before = 0;
@@ -556,6 +580,33 @@ int main(int argc, char **argv)
             fprintf(stderr, "coord_flood: the good agent waited over %d s (state %d)\n",
                     FLOOD_GOOD_TIMEOUT_MS / 1000, g.waiting);
             return 1;
+        }
+        /* the squatter: ask for the good agent's jobs, answer one of them */
+        if (now - squat_at > 100000) {
+            struct wire_msg m;
+            wire_msg_init(&m, WIRE_READY);
+            m.ready.credit = 4;
+            uint8_t *b;
+            size_t bl;
+            encode(&m, ++squat_seq, &b, &bl);
+            squat_sent += zmq_send(squat, b, bl, ZMQ_DONTWAIT) >= 0;
+            free(b);
+            struct flood_result fr;
+            flood_result_init(&fr, "aaaaaaaa00000001", 1 + squat_seq % FLOOD_JOBS_PER_SUBMIT, 1,
+                              "flood/good_0.py");
+            encode(&fr.m, ++squat_seq, &b, &bl);
+            squat_sent += zmq_send(squat, b, bl, ZMQ_DONTWAIT) >= 0;
+            free(b);
+            squat_at = now;
+        }
+        for (;;) {
+            zmq_msg_t msg;
+            zmq_msg_init(&msg);
+            int got = zmq_msg_recv(&msg, squat, ZMQ_DONTWAIT);
+            zmq_msg_close(&msg);
+            if (got < 0)
+                break;
+            squat_replies++;
         }
         /* the flood: as many as the socket takes without blocking */
         for (int burst = 0; burst < 256 && sent < count; burst++) {
@@ -645,9 +696,11 @@ int main(int argc, char **argv)
         printf(" %s=%" PRIu64, flood_kind_names[k], by_kind[k]);
     printf("\n");
     qsort(g.lat, g.n_lat, sizeof(*g.lat), cmp_i64);
-    printf("good_acked=%" PRIu64 " good_errors=%" PRIu64 " ack_ms_median=%.1f ack_ms_max=%.1f\n",
+    printf("good_acked=%" PRIu64 " good_errors=%" PRIu64
+           " ack_ms_median=%.1f ack_ms_max=%.1f squat_sent=%" PRIu64 " squat_replies=%" PRIu64 "\n",
            g.acked, g.errors, g.n_lat ? (double)g.lat[g.n_lat / 2] / 1000 : -1.0,
-           g.n_lat ? (double)g.lat[g.n_lat - 1] / 1000 : -1.0);
+           g.n_lat ? (double)g.lat[g.n_lat - 1] / 1000 : -1.0, squat_sent, squat_replies);
+    zmq_close(squat);
     free(g.lat);
     zmq_close(g.sock);
     zmq_close(sub);

@@ -4,6 +4,11 @@
  *   fake_agent --connect ENDPOINT [--name NAME] [--fingerprint HEX16] [--wait MS]
  *              [--server-key Z85 --secret-key Z85]     (CURVE client)
  *              [--routing-id ID]                        (fixed ZMQ_ROUTING_ID, like agents)
+ *              [--runs N]     measured runs in each Result (default 3, at most 1000)
+ *              [--text STR]   hostile text (C escapes \n \r \t \e \xHH \\ decoded) put in
+ *                             every text field it sends: host name, label value, suite
+ *                             name and label, "%" script entries (examples/STR.py),
+ *                             result message, first function name, thread name
  *   fake_agent --keygen                                 (print "PUBLIC SECRET")
  *
  * Reads commands from stdin, one a line, and prints every message it
@@ -55,6 +60,8 @@ struct agent {
     const char *server_key; /* Z85; NULL = plain */
     const char *secret_key; /* Z85 client secret key */
     const char *routing_id; /* NULL = ZeroMQ's random one */
+    char *text;             /* --text, decoded; NULL = ordinary names */
+    int runs;               /* --runs: measurements per Result */
     int wait_ms;
     uint64_t seq;
     /* the script of each job seen, for results */
@@ -227,10 +234,53 @@ static void wait_for(struct agent *a, enum wire_type want, int ms, int max_jobs,
     fflush(stdout);
 }
 
+/* Decode C escapes of s (\n \r \t \e \xHH \\) into a new string. */
+static char *unescape(const char *s)
+{
+    char *out = xmalloc(strlen(s) + 1), *o = out;
+    for (; *s; s++) {
+        if (*s != '\\' || s[1] == '\0') {
+            *o++ = *s;
+            continue;
+        }
+        s++;
+        unsigned v;
+        switch (*s) {
+        case 'n':
+            *o++ = '\n';
+            break;
+        case 'r':
+            *o++ = '\r';
+            break;
+        case 't':
+            *o++ = '\t';
+            break;
+        case 'e':
+            *o++ = '\x1b';
+            break;
+        case 'a':
+            *o++ = '\a';
+            break;
+        case 'x':
+            if (sscanf(s + 1, "%2x", &v) == 1 && v != 0) {
+                *o++ = (char)v;
+                s += 2;
+            }
+            break;
+        default:
+            *o++ = *s;
+        }
+    }
+    *o = '\0';
+    return out;
+}
+
 static void fill_host(const struct agent *a, struct wire_host *h, char *hostname, size_t len)
 {
     static const struct wire_label labels[] = {{"pool", "test"}};
-    snprintf(hostname, len, "host-%s", a->fingerprint);
+    static struct wire_label hostile[1];
+    hostile[0] = (struct wire_label){"pool", a->text};
+    snprintf(hostname, len, "host-%s", a->text ? a->text : a->fingerprint);
     memset(h, 0, sizeof(*h));
     h->fingerprint = a->fingerprint;
     h->hostname = hostname;
@@ -243,7 +293,7 @@ static void fill_host(const struct agent *a, struct wire_host *h, char *hostname
     h->governor = "performance";
     h->load1 = 0.5;
     h->n_labels = 1;
-    h->labels = labels;
+    h->labels = a->text ? hostile : labels;
 }
 
 static const struct wire_python PYTHON = {"3.11.2", "3.11.2 (main) [GCC 12.2.0]",
@@ -253,7 +303,7 @@ static void cmd_hello(struct agent *a, int argc, char **argv)
 {
     if (argc > 1)
         snprintf(a->name, sizeof(a->name), "%s", argv[1]);
-    char hostname[64];
+    char hostname[256];
     struct wire_msg m;
     wire_msg_init(&m, WIRE_HELLO);
     m.hello.name = a->name;
@@ -304,21 +354,36 @@ static void cmd_result(struct agent *a, int argc, char **argv)
                 r->outcome = (enum wire_outcome)o;
     }
     r->script_key = argc > 5 ? argv[5] : job_script(a, r->job_id);
-    r->message = "fake run";
+    r->message = a->text ? a->text : "fake run";
     r->script_sha256 = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
     r->python = PYTHON;
-    char hostname[64];
+    char hostname[256];
     fill_host(a, &r->host, hostname, sizeof(hostname));
-    struct wire_measurement runs[3] = {{1.0, 0.9, 1000000, 0, 0, false},
-                                       {1.1, 1.0, 1000100, 0, 0, false},
-                                       {1.05, 0.95, 1000050, 0, 0, false}};
-    r->n_runs = 3;
+    static struct wire_measurement runs[1000];
+    static const struct wire_measurement three[3] = {{1.0, 0.9, 1000000, 0, 0, false},
+                                                     {1.1, 1.0, 1000100, 0, 0, false},
+                                                     {1.05, 0.95, 1000050, 0, 0, false}};
+    uint64_t jitter = 88172645463325252ull;
+    for (int k = 0; k < a->runs; k++) {
+        runs[k] = three[k % 3];
+        if (a->runs > 3) { /* samples as varied as real ones: PostgreSQL cannot compress them */
+            jitter ^= jitter << 13, jitter ^= jitter >> 7, jitter ^= jitter << 17;
+            double j = (double)(jitter >> 11) / 9007199254740992.0; /* [0, 1) */
+            runs[k].wall_s += 0.01 * j;
+            runs[k].cpu_s += 0.01 * j;
+            runs[k].peak_rss_bytes += jitter >> 44;
+        }
+    }
+    r->n_runs = (size_t)a->runs;
     r->runs = runs;
     struct wire_function fns[N_FUNCS];
-    char keys[N_FUNCS][48];
+    char keys[N_FUNCS][256];
     double self_runs[N_FUNCS][3], total_runs[N_FUNCS][3];
     for (int i = 0; i < N_FUNCS; i++) {
-        snprintf(keys[i], sizeof(keys[i]), "bench.py:f%d:%d", i, 10 * i + 1);
+        if (i == 0 && a->text)
+            snprintf(keys[i], sizeof(keys[i]), "bench.py:%s:1", a->text);
+        else
+            snprintf(keys[i], sizeof(keys[i]), "bench.py:f%d:%d", i, 10 * i + 1);
         for (int k = 0; k < 3; k++) {
             self_runs[i][k] = 0.01 * (i + 1) + 0.001 * k;
             total_runs[i][k] = 0.02 * (i + 1) + 0.001 * k;
@@ -330,7 +395,8 @@ static void cmd_result(struct agent *a, int argc, char **argv)
     r->n_functions = N_FUNCS;
     r->functions = fns;
     uint32_t frames[3] = {0, 1, 2};
-    struct wire_stack stacks[2] = {{"MainThread", 3, frames, 120}, {"MainThread", 2, frames, 30}};
+    const char *thread = a->text ? a->text : "MainThread";
+    struct wire_stack stacks[2] = {{thread, 3, frames, 120}, {"MainThread", 2, frames, 30}};
     r->n_stacks = 2;
     r->stacks = stacks;
     r->started_at = "2026-11-24T08:00:00.5Z";
@@ -363,24 +429,27 @@ static void cmd_submit(struct agent *a, int argc, char **argv)
     const char *names[MAX_WORDS];
     static const char *const args[] = {"--n", "3"};
     size_t n = 0, n_names = 0;
+    char *hostile = a->text ? xasprintf("examples/%s.py", a->text) : NULL;
     for (int i = 1; i < argc; i++) {
         if (argv[i][0] == '@') {
             names[n_names++] = argv[i] + 1;
             continue;
         }
-        entries[n++] = (struct wire_suite_entry){argv[i], 2, args, 3, 0, WIRE_MODE_SAMPLE, 0, 0};
+        const char *script = strcmp(argv[i], "%") == 0 && hostile ? hostile : argv[i];
+        entries[n++] = (struct wire_suite_entry){script, 2, args, 3, 0, WIRE_MODE_SAMPLE, 0, 0};
     }
     struct wire_msg m;
     wire_msg_init(&m, WIRE_SUBMIT);
-    m.submit.suite = "test-suite";
+    m.submit.suite = a->text ? a->text : "test-suite";
     m.submit.n_entries = n;
     m.submit.entries = entries;
     m.submit.hosts.all = n_names == 0;
     m.submit.hosts.n_names = n_names;
     m.submit.hosts.names = names;
-    m.submit.label = "night 1";
+    m.submit.label = a->text ? a->text : "night 1";
     m.submit.commit = "abc123";
     send_msg(a, &m);
+    free(hostile);
     wait_for(a, WIRE_SUBMIT_REPLY, a->wait_ms, 0, false);
 }
 
@@ -479,7 +548,7 @@ static void run_command(struct agent *a, int argc, char **argv)
 int main(int argc, char **argv)
 {
     static struct agent a = {
-        .name = "fake-agent", .fingerprint = "00112233aabbccdd", .wait_ms = 3000};
+        .name = "fake-agent", .fingerprint = "00112233aabbccdd", .wait_ms = 3000, .runs = 3};
     static const struct option opts[] = {
         {"connect", required_argument, NULL, 'c'},
         {"name", required_argument, NULL, 'n'},
@@ -489,6 +558,8 @@ int main(int argc, char **argv)
         {"secret-key", required_argument, NULL, 'k'},
         {"keygen", no_argument, NULL, 'g'},
         {"routing-id", required_argument, NULL, 'r'},
+        {"text", required_argument, NULL, 't'},
+        {"runs", required_argument, NULL, 'R'},
         {NULL, 0, NULL, 0},
     };
     int o;
@@ -511,6 +582,14 @@ int main(int argc, char **argv)
             break;
         case 'r':
             a.routing_id = optarg;
+            break;
+        case 'R':
+            a.runs = atoi_safe_ms(optarg);
+            a.runs = a.runs < 1 ? 1 : a.runs > 1000 ? 1000 : a.runs;
+            break;
+        case 't':
+            free(a.text);
+            a.text = unescape(optarg);
             break;
         case 'k':
             a.secret_key = optarg;
@@ -543,5 +622,6 @@ int main(int argc, char **argv)
     zmq_ctx_term(a.ctx);
     for (size_t i = 0; i < a.n_jobs; i++)
         free(a.job_scripts[i]);
+    free(a.text);
     return 0;
 }

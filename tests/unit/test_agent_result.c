@@ -64,15 +64,23 @@ static json_t *run_doc(const char *outcome, size_t nf)
         json_array_append_new(deep, json_string(i == 599 ? "ex/a.py:f2:3" : "ex/a.py:f0:1"));
     json_array_append_new(
         stacks, json_pack("{ss so sf}", "thread", "MainThread", "frames", deep, "samples", 1.0));
-    return json_pack("{ss ss s{ss} s{ss ss ss} s{ss ss} s[{sf sf sI si sn sb}{sf sf sI sn si sb}]"
-                     " s{so so}}",
-                     "schema", "pyscope.run/1", "created", "2026-11-24T08:23:14.567350Z", "script",
-                     "sha256", "ignored", "python", "version", "3.11.2", "build", "3.11.2 (main)",
-                     "executable", "/usr/bin/python3.11", "status", "outcome", outcome, "message",
-                     "exited with status 0", "runs", "wall_s", 1.5, "cpu_s", 0.5, "peak_rss_bytes",
-                     (json_int_t)20000000, "exit_code", 0, "signal", "timed_out", 0, "wall_s", 1.6,
-                     "cpu_s", 0.6, "peak_rss_bytes", (json_int_t)21000000, "exit_code", "signal", 9,
-                     "timed_out", 1, "profile", "functions", fns, "stacks", stacks);
+    json_t *doc =
+        json_pack("{ss ss s{ss} s{ss ss ss} s{ss ss} s[{sf sf sI si sn sb}{sf sf sI sn si sb}]"
+                  " s{so so}}",
+                  "schema", "pyscope.run/1", "created", "2026-11-24T08:23:14.567350Z", "script",
+                  "sha256", "ignored", "python", "version", "3.11.2", "build", "3.11.2 (main)",
+                  "executable", "/usr/bin/python3.11", "status", "outcome", outcome, "message",
+                  "exited with status 0", "runs", "wall_s", 1.5, "cpu_s", 0.5, "peak_rss_bytes",
+                  (json_int_t)20000000, "exit_code", 0, "signal", "timed_out", 0, "wall_s", 1.6,
+                  "cpu_s", 0.6, "peak_rss_bytes", (json_int_t)21000000, "exit_code", "signal", 9,
+                  "timed_out", 1, "profile", "functions", fns, "stacks", stacks);
+    /* the first repeat measured its contention (steal unreadable), the second none */
+    json_t *r0 = json_array_get(json_object_get(doc, "runs"), 0);
+    json_t *cont = json_pack("{sf si si sf sn}", "run_delay_s", 0.4, "ctx_voluntary", 3,
+                             "ctx_involuntary", 77, "load1", 2.5, "steal_s");
+    json_object_update(r0, cont);
+    json_decref(cont);
+    return doc;
 }
 
 /* Build, then decode and validate like the coordinator would. */
@@ -121,6 +129,12 @@ static void test_ok_run(void **state)
     assert_true(r->runs[1].timed_out);
     assert_int_equal(r->runs[1].signal, 9);
     assert_int_equal(r->runs[0].peak_rss_bytes, 20000000);
+    /* contention: passed on when the runner measured it; null or absent is unknown */
+    assert_true(r->runs[0].has_run_delay && r->runs[0].run_delay_s == 0.4);
+    assert_true(r->runs[0].has_ctx && r->runs[0].ctx_involuntary == 77);
+    assert_true(r->runs[0].has_load1 && r->runs[0].load1 == 2.5);
+    assert_false(r->runs[0].has_steal); /* null */
+    assert_false(r->runs[1].has_run_delay || r->runs[1].has_ctx || r->runs[1].has_load1);
     /* The top 200, plus f249 and the frozen frame the stacks need. */
     assert_int_equal(r->n_functions, RESULT_TOP_FUNCTIONS + 2);
     assert_string_equal(r->functions[0].key, "ex/a.py:f0:1");

@@ -63,27 +63,44 @@ static void test_each_limit(void **state)
 {
     (void)state;
     struct sandbox sb = sb_root();
-    struct sandbox_stop base = {.timeout_s = 3, .memory_limit = 512u << 20};
+    struct sandbox_stop base = {.timeout_s = 3, .memory_limit = 512u << 20, .tmp_used = 4096};
     struct sandbox_stop t = base;
     t.timed_out = true;
     assert_string_equal(explain(&sb, t, ""), "the time limit (3 s)");
-    assert_string_equal(explain(&sb, base, "Traceback...\nMemoryError\n"),
+    /* each limit needs the supervisors' accounting to agree with the error text */
+    struct sandbox_stop m = base;
+    assert_string_equal(explain(&sb, m, "Traceback...\nMemoryError\n"),
                         "the memory limit (512 MiB)");
-    assert_string_equal(explain(&sb, base, "OSError: [Errno 28] No space left on device\n"),
+    struct sandbox_stop d = base;
+    d.tmp_used = 32 << 20;
+    assert_string_equal(explain(&sb, d, "OSError: [Errno 28] No space left on device\n"),
                         "the disk limit (private /tmp of 32 MiB)");
-    assert_string_equal(explain(&sb, base, "OSError: [Errno 27] File too large\n"),
+    struct sandbox_stop f = base;
+    f.tmp_used = 8 << 20;
+    assert_string_equal(explain(&sb, f, "OSError: [Errno 27] File too large\n"),
                         "the file size limit (8 MiB)");
     struct sandbox_stop x = base;
     x.signal = SIGXFSZ;
     assert_string_equal(explain(&sb, x, ""), "the file size limit (8 MiB)");
-    assert_string_equal(
-        explain(&sb, base, "BlockingIOError: [Errno 11] Resource temporarily unavailable\n"),
-        "the process limit (64)");
     /* A fork bomb that swallows its errors: seen at (or one below) the limit. */
     struct sandbox_stop p = base;
     p.timed_out = true;
     p.procs_peak = 63;
     assert_string_equal(explain(&sb, p, ""), "the process limit (64), then the time limit (3 s)");
+}
+
+/* A script that prints a limit's error without hitting it does not get it named. */
+static void test_spoofed_text_names_nothing(void **state)
+{
+    (void)state;
+    struct sandbox sb = sb_root();
+    struct sandbox_stop st = {
+        .timeout_s = 3, .memory_limit = 512u << 20, .tmp_used = 4096, .procs_peak = 3};
+    assert_null(explain(&sb, st, "OSError: [Errno 28] No space left on device\n"));
+    assert_null(explain(&sb, st, "OSError: [Errno 27] File too large\n"));
+    assert_null(explain(&sb, st, "BlockingIOError: [Errno 11] Resource temporarily unavailable\n"));
+    st.tmp_used = -1; /* no accounting from the runner: nothing named either */
+    assert_null(explain(&sb, st, "No space left on device\nFile too large\n"));
 }
 
 static void test_no_limit(void **state)
@@ -95,9 +112,10 @@ static void test_no_limit(void **state)
     /* No process limit: the words alone do not name one. */
     sb.max_procs = 0;
     assert_null(explain(&sb, st, "Resource temporarily unavailable\n"));
-    /* No private /tmp: a full disk is the host's. */
+    /* No private /tmp: nothing measures the disk, so no disk limit is named. */
     sb.private_ns = false;
-    assert_string_equal(explain(&sb, st, "No space left on device\n"), "a full disk");
+    st.tmp_used = 64 << 20;
+    assert_null(explain(&sb, st, "No space left on device\n"));
     /* A missing stderr file is no limit. */
     st.stderr_path = "/nonexistent/stderr";
     char buf[64];
@@ -143,14 +161,51 @@ static void test_env(void **state)
     sandbox_env_free(env);
 }
 
+/* How many entries of env start with prefix. */
+static int env_count(char **env, const char *prefix)
+{
+    int n = 0;
+    for (size_t i = 0; env[i]; i++)
+        n += strncmp(env[i], prefix, strlen(prefix)) == 0;
+    return n;
+}
+
+/* Only the allowlist reaches a job: no key path, no PG*, no token; job_env adds names. */
+static void test_env_allowlist(void **state)
+{
+    (void)state;
+    setenv("PYSCOPE_SECRET_KEY", "/etc/pyscope/keys/agent", 1);
+    setenv("PGHOST", "/run/postgresql", 1);
+    setenv("PGUSER", "pyscope", 1);
+    setenv("GITHUB_TOKEN", "ghp_secret", 1);
+    setenv("PATH", "/usr/bin:/bin", 1);
+    setenv("LC_ALL", "C.UTF-8", 1);
+    setenv("PYTHONPATH", "/srv/lib", 1);
+    struct sandbox sb = sb_root();
+    char **env = sandbox_env_new(&sb);
+    assert_int_equal(env_count(env, "PYSCOPE_SECRET_KEY="), 0);
+    assert_int_equal(env_count(env, "PG"), 0);
+    assert_int_equal(env_count(env, "GITHUB_TOKEN="), 0);
+    assert_int_equal(env_count(env, "PYTHONPATH="), 0);
+    assert_int_equal(env_count(env, "PATH=/usr/bin:/bin"), 1);
+    assert_int_equal(env_count(env, "LC_ALL=C.UTF-8"), 1);
+    sandbox_env_free(env);
+    sb.job_env = "PYTHONPATH, GITHUB_TOKEN_X";
+    sb.drop = false;
+    env = sandbox_env_new(&sb);
+    assert_int_equal(env_count(env, "PYTHONPATH=/srv/lib"), 1);
+    assert_int_equal(env_count(env, "GITHUB_TOKEN="), 0); /* a name, not a prefix */
+    assert_int_equal(env_count(env, "PGHOST="), 0);
+    sandbox_env_free(env);
+}
+
 int main(void)
 {
     log_init("test_agent_sandbox", LOG_LEVEL_ERROR);
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_each_limit),
-        cmocka_unit_test(test_no_limit),
-        cmocka_unit_test(test_stop_from_run),
-        cmocka_unit_test(test_env),
+        cmocka_unit_test(test_each_limit),    cmocka_unit_test(test_no_limit),
+        cmocka_unit_test(test_stop_from_run), cmocka_unit_test(test_env),
+        cmocka_unit_test(test_env_allowlist), cmocka_unit_test(test_spoofed_text_names_nothing),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

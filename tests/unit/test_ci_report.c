@@ -151,15 +151,14 @@ static void test_xml_escape(void **state)
     char *s = xml_of("a&b<c>d\"e'f");
     assert_string_equal(s, "a&amp;b&lt;c&gt;d&quot;e&apos;f");
     free(s);
-    /* controls XML 1.0 forbids become U+FFFD; tab/LF/CR are kept as references */
+    /* controls are shown as the sanitiser's escapes (lib/sanitize.h); tab and LF are
+     * kept as references */
     s = xml_of("x\x01y\x1fz\t\n\r");
-    assert_string_equal(s, "x\xef\xbf\xbdy\xef\xbf\xbdz&#9;&#10;&#13;");
+    assert_string_equal(s, "x\\x01y\\x1fz&#9;&#10;\\r");
     free(s);
-    /* invalid UTF-8, a surrogate, an overlong form, U+FFFE */
-    s = xml_of("\xff\xed\xa0\x80\xc0\xaf\xef\xbf\xbe\xc3\xa9");
-    /* one U+FFFD per byte that starts no valid sequence (7), then the valid é */
-    assert_string_equal(s, "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd"
-                           "\xef\xbf\xbd\xef\xbf\xbd\xc3\xa9");
+    /* invalid UTF-8 (each byte shown), a bidi override, then U+FFFE (XML forbids it) */
+    s = xml_of("\xff\xed\xa0\x80\xc0\xaf\xe2\x80\xae\xef\xbf\xbe\xc3\xa9");
+    assert_string_equal(s, "\\xff\\xed\\xa0\\x80\\xc0\\xaf\\u202e\xef\xbf\xbd\xc3\xa9");
     free(s);
     s = xml_of(NULL);
     assert_string_equal(s, "");
@@ -172,9 +171,11 @@ static void test_md_escape(void **state)
     char *buf = NULL;
     size_t len = 0;
     FILE *out = open_memstream(&buf, &len);
-    ci_report_md_escape(out, "a|b*c_d`e[f](g)<h>&\n~#!");
+    ci_report_md_escape(out, "a|b*c_d`e[f](g)<h>&\n~#!\x1b[2J\xe2\x80\xae");
     fclose(out);
-    assert_string_equal(buf, "a\\|b\\*c\\_d\\`e\\[f\\]\\(g\\)&lt;h&gt;&amp; \\~\\#\\!");
+    /* the newline, ESC and U+202E are shown as escapes, whose backslash Markdown escapes */
+    assert_string_equal(buf, "a\\|b\\*c\\_d\\`e\\[f\\]\\(g\\)&lt;h&gt;&amp;\\\\n\\~\\#\\!"
+                             "\\\\x1b\\[2J\\\\u202e");
     free(buf);
 }
 

@@ -9,6 +9,7 @@
 #include <cmocka.h>
 #include <errno.h>
 #include <stdint.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -142,6 +143,21 @@ static void test_int_arrays_and_empty(void **state)
     assert_int_equal(pgbin_numbers((struct pgbin){b.b, (int)b.n}, &x, &n), 0);
     assert_int_equal(n, 2);
     assert_true(x[0] == 50000000 && x[1] == -4);
+    free(x);
+
+    /* a NULL element: left out, or kept in its place as NaN (per-repeat arrays) */
+    b.n = 0;
+    put_head(&b, 1, PGBIN_OID_INT8, 3);
+    put32(&b, 8);
+    put64(&b, 1);
+    put32(&b, UINT32_MAX);
+    put32(&b, 8);
+    put64(&b, 3);
+    assert_int_equal(pgbin_numbers((struct pgbin){b.b, (int)b.n}, &x, &n), 0);
+    assert_true(n == 2 && x[0] == 1 && x[1] == 3);
+    free(x);
+    assert_int_equal(pgbin_numbers_aligned((struct pgbin){b.b, (int)b.n}, &x, &n), 0);
+    assert_true(n == 3 && x[0] == 1 && isnan(x[1]) && x[2] == 3);
     free(x);
 
     b.n = 0;

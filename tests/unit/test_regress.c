@@ -77,111 +77,167 @@ static struct regress_result decided_base(void)
     r.noise_pct = 2;
     r.threshold_pct = 5;
     r.n_cand = 10;
+    r.n_runs = 10;
+    r.min_runs = 3;
     return r;
 }
+
+/* Decide r and check its verdict, rule and hint (NULL: none). */
+static void expect(struct regress_result r, double alpha, enum regress_verdict v,
+                   enum regress_rule rule, const char *hint, int line)
+{
+    regress_decide(&r, alpha);
+    char why[256];
+    regress_reason(&r, why, sizeof(why));
+    if (r.verdict != v || r.rule != rule)
+        fail_msg("line %d: %s by %s (%s), expected %s by %s", line, regress_verdict_name(r.verdict),
+                 regress_rule_name(r.rule), why, regress_verdict_name(v), regress_rule_name(rule));
+    if ((hint == NULL) != (r.hint == NULL) || (hint && strcmp(hint, r.hint) != 0))
+        fail_msg("line %d: hint \"%s\", expected \"%s\"", line, r.hint ? r.hint : "(none)",
+                 hint ? hint : "(none)");
+    assert_true(why[0] != '\0');
+}
+#define EXPECT(r, alpha, v, rule, hint) expect(r, alpha, v, rule, hint, __LINE__)
 
 static void test_decide_statistical_rules(void **state)
 {
     (void)state;
     struct regress_result r = decided_base();
-    regress_decide(&r, 0.05);
-    assert_int_equal(r.verdict, REGRESS_REGRESSION);
-    assert_null(r.hint);
-
-    /* mirrored: an improvement needs ci_high < 0 */
-    r = decided_base();
+    EXPECT(r, 0.05, REGRESS_REGRESSION, REGRESS_RULE_SIGNIFICANT, NULL);
+    /* mirrored: an improvement needs the same evidence, ci_high < 0 */
     r.change_pct = -10, r.ci_low_pct = -14, r.ci_high_pct = -6;
-    regress_decide(&r, 0.05);
-    assert_int_equal(r.verdict, REGRESS_IMPROVEMENT);
+    EXPECT(r, 0.05, REGRESS_IMPROVEMENT, REGRESS_RULE_SIGNIFICANT, NULL);
 
-    /* within the threshold: no change, however significant */
+    /* within the threshold: no change, however significant (the threshold itself too) */
     r = decided_base();
     r.change_pct = 4.9;
-    regress_decide(&r, 0.05);
-    assert_int_equal(r.verdict, REGRESS_NO_CHANGE);
-    r.change_pct = -5.0; /* the threshold itself is still "no change" */
-    regress_decide(&r, 0.05);
-    assert_int_equal(r.verdict, REGRESS_NO_CHANGE);
+    EXPECT(r, 0.05, REGRESS_NO_CHANGE, REGRESS_RULE_WITHIN_THRESHOLD, NULL);
+    r.change_pct = -5.0;
+    EXPECT(r, 0.05, REGRESS_NO_CHANGE, REGRESS_RULE_WITHIN_THRESHOLD, NULL);
 
-    /* beyond the threshold but within the noise floor */
+    /* beyond the threshold but within the noise floor, either way */
     r = decided_base();
     r.noise_pct = 12;
-    regress_decide(&r, 0.05);
-    assert_int_equal(r.verdict, REGRESS_INCONCLUSIVE);
-    assert_string_equal(r.hint, REGRESS_HINT_NOISE);
+    EXPECT(r, 0.05, REGRESS_INCONCLUSIVE, REGRESS_RULE_WITHIN_NOISE, REGRESS_HINT_NOISE);
+    r.change_pct = -10, r.ci_low_pct = -14, r.ci_high_pct = -6;
+    EXPECT(r, 0.05, REGRESS_INCONCLUSIVE, REGRESS_RULE_WITHIN_NOISE, REGRESS_HINT_NOISE);
 
-    /* not significant; the hint depends on the candidate's samples */
+    /* not significant; the hint depends on the candidate's samples; p < alpha is strict */
     r = decided_base();
-    r.p_value = 0.05; /* p < alpha is strict */
-    regress_decide(&r, 0.05);
-    assert_int_equal(r.verdict, REGRESS_INCONCLUSIVE);
-    assert_string_equal(r.hint, REGRESS_HINT_NOT_SIGNIFICANT);
+    r.p_value = 0.05;
+    EXPECT(r, 0.05, REGRESS_INCONCLUSIVE, REGRESS_RULE_NOT_SIGNIFICANT,
+           REGRESS_HINT_NOT_SIGNIFICANT);
     r.n_cand = 3;
-    regress_decide(&r, 0.05);
-    assert_string_equal(r.hint, REGRESS_HINT_REPEAT);
-    /* alpha is honoured */
+    EXPECT(r, 0.05, REGRESS_INCONCLUSIVE, REGRESS_RULE_NOT_SIGNIFICANT, REGRESS_HINT_REPEAT);
     r = decided_base();
-    r.p_value = 0.02;
-    regress_decide(&r, 0.01);
-    assert_int_equal(r.verdict, REGRESS_INCONCLUSIVE);
+    r.p_value = 0.02; /* alpha is honoured */
+    EXPECT(r, 0.01, REGRESS_INCONCLUSIVE, REGRESS_RULE_NOT_SIGNIFICANT,
+           REGRESS_HINT_NOT_SIGNIFICANT);
+    r.change_pct = -10, r.ci_low_pct = -14, r.ci_high_pct = -6;
+    EXPECT(r, 0.01, REGRESS_INCONCLUSIVE, REGRESS_RULE_NOT_SIGNIFICANT,
+           REGRESS_HINT_NOT_SIGNIFICANT);
 
-    /* the CI must lie wholly on the change's side of 0 */
+    /* the CI must lie wholly on the change's side of 0, or there is no verdict */
     r = decided_base();
     r.ci_low_pct = 0;
-    regress_decide(&r, 0.05);
-    assert_int_equal(r.verdict, REGRESS_INCONCLUSIVE);
+    EXPECT(r, 0.05, REGRESS_INCONCLUSIVE, REGRESS_RULE_CI_SPANS_ZERO, REGRESS_HINT_NOT_SIGNIFICANT);
     r = decided_base();
     r.change_pct = -10, r.ci_low_pct = -14, r.ci_high_pct = 0.5;
-    regress_decide(&r, 0.05);
-    assert_int_equal(r.verdict, REGRESS_INCONCLUSIVE);
+    EXPECT(r, 0.05, REGRESS_INCONCLUSIVE, REGRESS_RULE_CI_SPANS_ZERO, REGRESS_HINT_NOT_SIGNIFICANT);
     r = decided_base();
     r.has_ci = false;
-    regress_decide(&r, 0.05);
-    assert_int_equal(r.verdict, REGRESS_INCONCLUSIVE);
+    EXPECT(r, 0.05, REGRESS_INCONCLUSIVE, REGRESS_RULE_CI_SPANS_ZERO, REGRESS_HINT_NOT_SIGNIFICANT);
 
-    /* noise unknown in statistical mode: the test and threshold decide */
+    /* too few baseline runs: insufficient history, however strong the rest */
+    for (size_t runs = 0; runs < 3; runs++) {
+        r = decided_base();
+        r.n_runs = runs;
+        r.has_noise = false;
+        EXPECT(r, 0.05, REGRESS_INCONCLUSIVE, REGRESS_RULE_INSUFFICIENT_HISTORY,
+               REGRESS_HINT_HISTORY);
+        r.change_pct = -40, r.ci_low_pct = -45, r.ci_high_pct = -35;
+        EXPECT(r, 0.05, REGRESS_INCONCLUSIVE, REGRESS_RULE_INSUFFICIENT_HISTORY,
+               REGRESS_HINT_HISTORY);
+    }
+    /* a stricter minimum (the farm's) is honoured; a smaller one is not below 3 */
     r = decided_base();
-    r.has_noise = false;
-    r.change_pct = 7;
-    regress_decide(&r, 0.05);
-    assert_int_equal(r.verdict, REGRESS_REGRESSION);
+    r.n_runs = 4;
+    r.min_runs = 5;
+    EXPECT(r, 0.05, REGRESS_INCONCLUSIVE, REGRESS_RULE_INSUFFICIENT_HISTORY, REGRESS_HINT_HISTORY);
+    r.n_runs = 5;
+    EXPECT(r, 0.05, REGRESS_REGRESSION, REGRESS_RULE_SIGNIFICANT, NULL);
+    r.n_runs = 2;
+    r.min_runs = 1;
+    EXPECT(r, 0.05, REGRESS_INCONCLUSIVE, REGRESS_RULE_INSUFFICIENT_HISTORY, REGRESS_HINT_HISTORY);
+    /* ... unless every sample is exact: a deterministic change needs no noise floor */
+    r.deterministic = true;
+    EXPECT(r, 0.05, REGRESS_REGRESSION, REGRESS_RULE_DETERMINISTIC, NULL);
+    r.change_pct = -7;
+    EXPECT(r, 0.05, REGRESS_IMPROVEMENT, REGRESS_RULE_DETERMINISTIC, NULL);
+    r.change_pct = 0.5; /* ... and is still held to the threshold */
+    EXPECT(r, 0.05, REGRESS_NO_CHANGE, REGRESS_RULE_WITHIN_THRESHOLD, NULL);
 }
 
+/* Threshold mode: too few samples for the U test, so the prediction bound and the CI decide. */
 static void test_decide_threshold_rules(void **state)
 {
     (void)state;
-    struct regress_result r = {0};
-    r.threshold_pct = 5;
-    r.p_value = 1;
+    struct regress_result r = decided_base();
+    r.statistical = false;
+    r.p_value = 1; /* the U test cannot reach significance: p decides nothing */
     r.n_cand = 1;
-    /* noise unknown: beyond 2x the threshold to decide */
-    double changes[] = {3, 5, 7, 10, 10.5, -7, -10.5};
-    enum regress_verdict want[] = {REGRESS_NO_CHANGE,    REGRESS_NO_CHANGE,  REGRESS_INCONCLUSIVE,
-                                   REGRESS_INCONCLUSIVE, REGRESS_REGRESSION, REGRESS_INCONCLUSIVE,
-                                   REGRESS_IMPROVEMENT};
-    for (size_t i = 0; i < sizeof(changes) / sizeof(changes[0]); i++) {
-        r.change_pct = changes[i];
-        regress_decide(&r, 0.05);
-        if (r.verdict != want[i])
-            fail_msg("change %g: verdict %s, expected %s", changes[i],
-                     regress_verdict_name(r.verdict), regress_verdict_name(want[i]));
-        if (r.verdict == REGRESS_INCONCLUSIVE)
-            assert_string_equal(r.hint, REGRESS_HINT_REPEAT);
-    }
-    /* noise known: beyond the noise floor (and the threshold) */
-    r.has_noise = true;
     r.noise_pct = 3;
-    r.change_pct = 6;
-    regress_decide(&r, 0.05);
-    assert_int_equal(r.verdict, REGRESS_REGRESSION);
+    r.change_pct = 6, r.ci_low_pct = 4, r.ci_high_pct = 8;
+    EXPECT(r, 0.05, REGRESS_REGRESSION, REGRESS_RULE_BEYOND_NOISE, NULL);
+    r.change_pct = -6, r.ci_low_pct = -8, r.ci_high_pct = -4;
+    EXPECT(r, 0.05, REGRESS_IMPROVEMENT, REGRESS_RULE_BEYOND_NOISE, NULL);
     r.noise_pct = 8;
-    regress_decide(&r, 0.05);
-    assert_int_equal(r.verdict, REGRESS_INCONCLUSIVE);
-    assert_string_equal(r.hint, REGRESS_HINT_REPEAT);
+    EXPECT(r, 0.05, REGRESS_INCONCLUSIVE, REGRESS_RULE_WITHIN_NOISE, REGRESS_HINT_NOISE);
     r.change_pct = 4;
     r.noise_pct = 1;
+    EXPECT(r, 0.05, REGRESS_NO_CHANGE, REGRESS_RULE_WITHIN_THRESHOLD, NULL);
+    /* beyond the bound but the CI reaches 0 */
+    r.change_pct = 9, r.noise_pct = 3, r.ci_low_pct = -1, r.ci_high_pct = 12;
+    EXPECT(r, 0.05, REGRESS_INCONCLUSIVE, REGRESS_RULE_CI_SPANS_ZERO, REGRESS_HINT_REPEAT);
+
+    /* no noise floor (fewer than 3 runs): no longer "beyond 2x the threshold", whatever
+     * the size (the old rule called +10.5% on one earlier sample a regression) */
+    r = decided_base();
+    r.statistical = false;
+    r.has_noise = false;
+    r.n_runs = 1;
+    r.n_cand = 1;
+    double changes[] = {3, 5, 7, 10.5, 40, -10.5, -40};
+    for (size_t i = 0; i < sizeof(changes) / sizeof(changes[0]); i++) {
+        r.change_pct = r.ci_low_pct = r.ci_high_pct = changes[i];
+        if (fabs(changes[i]) <= 5)
+            EXPECT(r, 0.05, REGRESS_NO_CHANGE, REGRESS_RULE_WITHIN_THRESHOLD, NULL);
+        else
+            EXPECT(r, 0.05, REGRESS_INCONCLUSIVE, REGRESS_RULE_INSUFFICIENT_HISTORY,
+                   REGRESS_HINT_HISTORY);
+    }
+
+    /* issue 11's local case: 1 baseline run x --repeat 3, CPU time +17.8%, 95% CI
+     * -2.5% ... +23.5%, p = 0.2 (threshold mode): never a regression, and it says why */
+    r = decided_base();
+    r.statistical = false;
+    r.has_noise = false;
+    r.n_runs = 1;
+    r.n_cand = 3;
+    r.change_pct = 17.8, r.ci_low_pct = -2.5, r.ci_high_pct = 23.5, r.p_value = 0.2;
+    EXPECT(r, 0.05, REGRESS_INCONCLUSIVE, REGRESS_RULE_INSUFFICIENT_HISTORY, REGRESS_HINT_HISTORY);
     regress_decide(&r, 0.05);
-    assert_int_equal(r.verdict, REGRESS_NO_CHANGE);
+    char why[256];
+    assert_string_equal(regress_reason(&r, why, sizeof(why)),
+                        "insufficient history: 1 baseline run, the check needs 3 to know how much "
+                        "runs differ");
+    /* the same with 3 runs whose noise floor is small: the CI spanning 0 still stops it */
+    r.n_runs = 3;
+    r.has_noise = true;
+    r.noise_pct = 10;
+    EXPECT(r, 0.05, REGRESS_INCONCLUSIVE, REGRESS_RULE_CI_SPANS_ZERO, REGRESS_HINT_REPEAT);
+    assert_string_equal(regress_rule_name(REGRESS_RULE_CI_SPANS_ZERO), "ci_spans_zero");
+    assert_string_equal(regress_rule_name(REGRESS_RULE_CONTENDED), "contended");
 }
 
 /* ---- rules end to end on synthetic samples ------------------------------------ */
@@ -287,7 +343,8 @@ static void test_metric_too_few_samples(void **state)
     assert_false(r.has_noise); /* fewer than 3 runs */
     assert_true(r.change_pct > 5);
     assert_int_equal(r.verdict, REGRESS_INCONCLUSIVE);
-    assert_string_equal(r.hint, REGRESS_HINT_REPEAT);
+    assert_int_equal(r.rule, REGRESS_RULE_INSUFFICIENT_HISTORY);
+    assert_string_equal(r.hint, REGRESS_HINT_HISTORY);
 }
 
 static void test_metric_one_sample_each(void **state)
@@ -307,13 +364,16 @@ static void test_metric_one_sample_each(void **state)
     assert_int_equal(regress_metric(runs, 1, c2, 1, NULL, &r), 0);
     assert_true(fabs(r.change_pct - 6.707988980716253) < 1e-9);
     assert_int_equal(r.verdict, REGRESS_INCONCLUSIVE);
-    assert_string_equal(r.hint, REGRESS_HINT_REPEAT);
-    double c3[] = {1.70}; /* +17% */
+    assert_string_equal(r.hint, REGRESS_HINT_HISTORY);
+    /* +17% or -17% on one earlier sample is no evidence either (issue 11) */
+    double c3[] = {1.70};
     assert_int_equal(regress_metric(runs, 1, c3, 1, NULL, &r), 0);
-    assert_int_equal(r.verdict, REGRESS_REGRESSION);
-    double c4[] = {1.20}; /* -17% */
+    assert_int_equal(r.verdict, REGRESS_INCONCLUSIVE);
+    assert_int_equal(r.rule, REGRESS_RULE_INSUFFICIENT_HISTORY);
+    double c4[] = {1.20};
     assert_int_equal(regress_metric(runs, 1, c4, 1, NULL, &r), 0);
-    assert_int_equal(r.verdict, REGRESS_IMPROVEMENT);
+    assert_int_equal(r.verdict, REGRESS_INCONCLUSIVE);
+    assert_int_equal(r.rule, REGRESS_RULE_INSUFFICIENT_HISTORY);
 }
 
 static void test_metric_one_sample_known_noise(void **state)
@@ -406,7 +466,8 @@ static void test_metric_two_levels(void **state)
         fail_msg("noise %g, expected %g", r.noise_pct, want);
     /* +25% is within that tail: inconclusive, not a regression */
     assert_int_equal(r.verdict, REGRESS_INCONCLUSIVE);
-    assert_string_equal(r.hint, REGRESS_HINT_REPEAT); /* 1 sample a side: threshold mode */
+    assert_int_equal(r.rule, REGRESS_RULE_WITHIN_NOISE);
+    assert_false(r.statistical); /* 1 sample a side: threshold mode */
 
     /* a confirmation run: the candidate centre is the median of both runs'
      * statistics, and the floor shrinks by sqrt((1/2 + 1/r) / (1 + 1/r)) */
@@ -501,14 +562,29 @@ static void test_metric_constant_counts(void **state)
     assert_int_equal(r.verdict, REGRESS_REGRESSION);
     assert_int_equal(regress_metric(single, 10, up001, 1, &o, &r), 0);
     assert_int_equal(r.verdict, REGRESS_NO_CHANGE);
-    /* one baseline run of one count: noise unknown, so beyond 2T (threshold mode, lib/regress.h) */
+    /* one baseline run of one count: one sample cannot show that the metric is exact */
     assert_int_equal(regress_metric(single, 1, up2, 1, &o, &r), 0);
+    assert_false(r.deterministic);
     assert_int_equal(r.verdict, REGRESS_INCONCLUSIVE);
-    assert_string_equal(r.hint, REGRESS_HINT_REPEAT);
-    /* one baseline run of ten counts: the test decides, no noise floor needed */
+    assert_int_equal(r.rule, REGRESS_RULE_INSUFFICIENT_HISTORY);
+    /* one baseline run of ten equal counts, ten equal new ones: the change is exact */
     assert_int_equal(regress_metric(runs, 1, up2, 10, &o, &r), 0);
-    assert_true(r.statistical && !r.has_noise);
+    assert_true(r.deterministic && !r.has_noise);
     assert_int_equal(r.verdict, REGRESS_REGRESSION);
+    assert_int_equal(r.rule, REGRESS_RULE_DETERMINISTIC);
+    /* counts that differ by a few dozen instructions (the environment's size) are exact,
+     * a spread beyond 0.01% is not */
+    double near[10], wide[10];
+    for (int i = 0; i < 10; i++) {
+        near[i] = up2[i] + 37 * (i % 3);
+        wide[i] = up2[i] * (1 + 0.002 * (i % 2));
+    }
+    assert_int_equal(regress_metric(runs, 1, near, 10, &o, &r), 0);
+    assert_true(r.deterministic);
+    assert_int_equal(r.verdict, REGRESS_REGRESSION);
+    assert_int_equal(regress_metric(runs, 1, wide, 10, &o, &r), 0);
+    assert_false(r.deterministic);
+    assert_int_equal(r.rule, REGRESS_RULE_INSUFFICIENT_HISTORY);
 }
 
 /* ---- documents ------------------------------------------------------------------ */
@@ -670,7 +746,9 @@ static void test_compare_documents(void **state)
                                  "----------------------------------------\n"
                                  "⚠️ Execution time increased from "));
     assert_non_null(strstr(text, "95% CI +"));
-    assert_non_null(strstr(text, "p<0.001, baseline 10 runs × 10)\n"));
+    assert_non_null(strstr(text, "p<0.001, baseline 10 runs × 10) — slower beyond the 5% "
+                                 "threshold and the ±"));
+    assert_string_equal(json_string_value(json_object_get(wall, "rule")), "significant");
     assert_non_null(strstr(text, "✓ Peak memory unchanged: 18.799MB → 18.799MB (+0.00%"));
     assert_non_null(strstr(text, "⚠️ Hotspot '" KEY ":slow:3' self time increased"));
     assert_non_null(strstr(text, "Why (self time, candidate vs baseline median):\n  +0.0"));
@@ -711,20 +789,26 @@ static void test_compare_seed_case_and_empty(void **state)
     const json_t *wall = find_metric(reg, "wall_s", NULL);
     assert_string_equal(verdict_of(wall), "inconclusive");
     assert_string_equal(json_string_value(json_object_get(wall, "mode")), "threshold");
-    assert_string_equal(json_string_value(json_object_get(wall, "hint")), REGRESS_HINT_REPEAT);
+    assert_string_equal(json_string_value(json_object_get(wall, "hint")), REGRESS_HINT_HISTORY);
+    assert_string_equal(json_string_value(json_object_get(wall, "rule")), "insufficient_history");
     assert_true(json_is_null(json_object_get(wall, "noise_pct")));
     assert_false(regress_has_regression(reg));
     char *text = printed(reg);
+    /* threshold mode prints no p-value: the test could not decide anything */
     assert_non_null(strstr(text, "❓ Execution time increased from 1.4520s → 1.5494s (+6.71%, 95% "
-                                 "CI +6.7% … +6.7%, p=1.000, baseline 1 run × 1): inconclusive — "
-                                 "run with --repeat 10\n"));
+                                 "CI +6.7% … +6.7%, baseline 1 run × 1): inconclusive — "
+                                 "insufficient history: 1 baseline run, the check needs 3 to know "
+                                 "how much runs differ; " REGRESS_HINT_HISTORY "\n"));
     free(text);
     json_decref(reg);
     json_decref(cand);
 
+    /* +20.5% on one earlier run (the seed's latest-vs-previous rule called it a
+     * regression): no evidence, no regression */
     cand = make_doc(3, c2, 1, 0.9, 0, "aa");
     reg = regress_compare(cand, bl, 1, NULL);
-    assert_true(regress_has_regression(reg));
+    assert_false(regress_has_regression(reg));
+    assert_string_equal(verdict_of(find_metric(reg, "wall_s", NULL)), "inconclusive");
     json_decref(reg);
 
     reg = regress_compare(cand, NULL, 0, NULL);
@@ -793,7 +877,9 @@ static void test_compare_instructions(void **state)
     char *text = printed(reg);
     assert_non_null(strstr(text,
                            "⚠️ Instructions increased from 298.6676M → 304.6409M (+2.00%, "
-                           "95% CI +2.0% … +2.0%, p<0.001, baseline 4 runs × 10)\n"));
+                           "95% CI +2.0% … +2.0%, p<0.001, baseline 4 runs × 10) — every sample of "
+                           "each side is the same (a deterministic metric): the change is exact "
+                           "and beyond the 1% threshold\n"));
     free(text);
     json_decref(reg);
     json_decref(cand);
@@ -912,6 +998,454 @@ static json_t *step_candidate(const char *id, const double *walls, size_t n)
     return cand;
 }
 
+/* ---- the baseline among the runs offered (regress_baseline_select) ------------ */
+
+/* n one-sample runs at levels[] into s (x[i][0]). */
+static void level_runs(struct synth *s, const double *levels, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        s->x[i][0] = levels[i];
+        s->runs[i] = (struct regress_run){s->x[i], 1};
+    }
+}
+
+static void test_select_held_out(void **state)
+{
+    (void)state;
+    struct synth s;
+    struct regress_baseline b;
+    struct regress_options o;
+    regress_options_init(&o);
+    assert_true(o.change_points && o.hold_out && o.new_level_runs == 3);
+    /* flat, ~1% apart: everything is the baseline */
+    double flat[] = {1.00, 1.01, 0.99, 1.00, 1.02, 0.98, 1.01, 1.00, 0.99, 1.01};
+    level_runs(&s, flat, 10);
+    assert_int_equal(regress_baseline_select(s.runs, 10, &o, &b), 0);
+    assert_true(b.first == 0 && b.end == 10 && b.n_runs == 10);
+    assert_false(b.has_change_point);
+    assert_true(b.n_held == 0 && b.held_first == 10 && b.held_side == 0);
+
+    /* the newest run 30% slower: held out, not the next run's noise floor */
+    double spike[11];
+    memcpy(spike, flat, sizeof(flat));
+    spike[10] = 1.30;
+    level_runs(&s, spike, 11);
+    assert_int_equal(regress_baseline_select(s.runs, 11, &o, &b), 0);
+    assert_true(b.first == 0 && b.end == 10 && b.n_runs == 10);
+    o.max_baseline_runs = 0;
+    assert_int_equal(regress_baseline_select(s.runs, 11, &o, &b), 0);
+    assert_true(b.first == 0 && b.end == 10 && b.n_runs == 10);
+    assert_true(b.n_held == 1 && b.held_first == 10 && b.held_side == 1);
+
+    /* two slow runs: both held out; two fast ones the same, mirrored */
+    double two[12];
+    memcpy(two, spike, sizeof(spike));
+    two[11] = 1.31;
+    level_runs(&s, two, 12);
+    assert_int_equal(regress_baseline_select(s.runs, 12, &o, &b), 0);
+    assert_true(b.end == 10 && b.n_held == 2 && b.held_side == 1);
+    s.x[10][0] = 0.7, s.x[11][0] = 0.69;
+    assert_int_equal(regress_baseline_select(s.runs, 12, &o, &b), 0);
+    assert_true(b.end == 10 && b.n_held == 2 && b.held_side == -1);
+    /* one slow then one fast: only the newest is held out (one side at a time) */
+    s.x[10][0] = 1.3;
+    assert_int_equal(regress_baseline_select(s.runs, 12, &o, &b), 0);
+    assert_true(b.end == 11 && b.n_held == 1 && b.held_side == -1);
+
+    /* a fluke followed by a normal run is dismissed: it rejoins the baseline */
+    s.x[10][0] = 1.3, s.x[11][0] = 1.0;
+    assert_int_equal(regress_baseline_select(s.runs, 12, &o, &b), 0);
+    assert_true(b.first == 0 && b.end == 12 && b.n_held == 0);
+
+    /* three slow runs are the new level: the baseline starts with them */
+    double three[13];
+    memcpy(three, two, sizeof(two));
+    three[12] = 1.29;
+    level_runs(&s, three, 13);
+    assert_int_equal(regress_baseline_select(s.runs, 13, &o, &b), 0);
+    assert_true(b.has_change_point && b.change_point == 10);
+    assert_true(b.first == 10 && b.end == 13 && b.n_runs == 3 && b.n_held == 0);
+    /* ... unless new levels are never confirmed by the tail (new_level_runs 0) */
+    o.new_level_runs = 0;
+    o.change_points = false;
+    assert_int_equal(regress_baseline_select(s.runs, 13, &o, &b), 0);
+    assert_true(b.first == 0 && b.end == 10 && b.n_held == 3 && !b.has_change_point);
+    /* hold_out off: every run counts */
+    o.hold_out = false;
+    assert_int_equal(regress_baseline_select(s.runs, 13, &o, &b), 0);
+    assert_true(b.first == 0 && b.end == 13 && b.n_held == 0);
+
+    /* within the threshold is never held out, however quiet the history */
+    regress_options_init(&o);
+    double quiet[] = {1, 1, 1, 1, 1, 1.04};
+    level_runs(&s, quiet, 6);
+    assert_int_equal(regress_baseline_select(s.runs, 6, &o, &b), 0);
+    assert_true(b.end == 6 && b.n_held == 0);
+    /* within a noisy history's noise floor is not held out either */
+    double noisy[] = {1.0, 1.2, 0.85, 1.1, 0.9, 1.15, 1.25};
+    level_runs(&s, noisy, 7);
+    assert_int_equal(regress_baseline_select(s.runs, 7, &o, &b), 0);
+    assert_true(b.end == 7 && b.n_held == 0);
+    /* fewer than 3 runs before the tail say nothing about the noise: a time that moved
+     * beyond the threshold is not held out (the runs would all be "insufficient") ... */
+    double one[] = {1.0, 1.02, 1.3};
+    level_runs(&s, one, 3);
+    assert_int_equal(regress_baseline_select(s.runs, 3, &o, &b), 0);
+    assert_true(b.first == 0 && b.end == 3 && b.n_held == 0);
+    /* ... but exact samples (instruction counts) are: the threshold is the bound */
+    double ex[3][2] = {{5e8, 5e8}, {5e8, 5e8}, {5.5e8, 5.5e8}};
+    for (int i = 0; i < 3; i++)
+        s.runs[i] = (struct regress_run){ex[i], 2};
+    assert_int_equal(regress_baseline_select(s.runs, 3, &o, &b), 0);
+    assert_true(b.first == 0 && b.end == 2 && b.n_held == 1 && b.held_side == 1);
+    /* at least one run stays: a history of one run holds nothing out */
+    assert_int_equal(regress_baseline_select(s.runs, 1, &o, &b), 0);
+    assert_true(b.first == 0 && b.end == 1 && b.n_held == 0);
+    /* runs without samples are skipped; none at all is no data */
+    s.runs[0].n = 0;
+    assert_int_equal(regress_baseline_select(s.runs, 1, &o, &b), -PYSCOPE_ENODATA);
+    level_runs(&s, spike, 11);
+    s.runs[10] = (struct regress_run){s.x[10], 0};
+    s.runs[11] = (struct regress_run){s.x[10], 1}; /* the 1.30 run, after an empty one */
+    assert_int_equal(regress_baseline_select(s.runs, 12, &o, &b), 0);
+    assert_true(b.end == 11 && b.held_first == 11 && b.n_held == 1 && b.n_runs == 10);
+
+    /* a step in the middle: the change point starts the baseline (E-divisive) */
+    double step[12] = {1.0, 1.01, 0.99, 1.0, 1.01, 0.99, 1.5, 1.51, 1.49, 1.5, 1.52, 1.5};
+    level_runs(&s, step, 12);
+    assert_int_equal(regress_baseline_select(s.runs, 12, &o, &b), 0);
+    assert_true(b.has_change_point && b.change_point == 6 && b.first == 6 && b.end == 12);
+}
+
+/* A first regression does not become the next run's noise floor (issue 11): the next
+ * run at the same slower level is a regression again, not "inconclusive". */
+static void test_metric_history_held_out(void **state)
+{
+    (void)state;
+    struct synth s;
+    double lv[] = {1.00, 1.01, 0.99, 1.00, 1.02, 0.98, 1.01, 1.00, 1.30};
+    level_runs(&s, lv, 9);
+    double c[] = {1.31};
+    struct regress_run cand = {c, 1};
+    struct regress_result r;
+    struct regress_baseline b;
+    struct regress_options o;
+    regress_options_init(&o);
+    assert_int_equal(regress_metric_history(s.runs, 9, &cand, 1, &o, &r, &b), 0);
+    assert_int_equal(b.n_held, 1);
+    assert_int_equal(r.n_runs, 8);
+    assert_int_equal(r.verdict, REGRESS_REGRESSION);
+    /* what the old baseline (the slow run inside it) said of the same run */
+    o.hold_out = false;
+    assert_int_equal(regress_metric_history(s.runs, 9, &cand, 1, &o, &r, &b), 0);
+    assert_int_equal(r.verdict, REGRESS_INCONCLUSIVE);
+    assert_int_equal(r.rule, REGRESS_RULE_WITHIN_NOISE);
+    /* NULL sel, bad samples */
+    assert_int_equal(regress_metric_history(s.runs, 9, &cand, 1, NULL, &r, NULL), 0);
+    double bad[] = {NAN};
+    struct regress_run badrun = {bad, 1};
+    assert_int_equal(regress_metric_history(&badrun, 1, &cand, 1, NULL, &r, NULL), -PYSCOPE_ERANGE);
+}
+
+/* Issue 11: a deterministic +4.6% instruction regression turned "inconclusive" on the
+ * next run, because the first slow run had entered the baseline. Now it stays a
+ * regression until three runs make it the new level. */
+static void test_check_local_deterministic_change(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/test_regress_XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    struct regress_options o;
+    regress_options_init(&o);
+    o.threshold = 0.01;
+    const json_int_t before = 180419654, after = 188718858; /* +4.6% */
+    int n = 0;
+    for (; n < 5; n++) {
+        json_t *d = make_synth_doc(n, 3, 1.0, 700 + (uint64_t)n, 0.8, 0, "aa");
+        add_counts(d, before, 3);
+        write_report(dir, n, d);
+        json_decref(d);
+    }
+    const char *want[] = {"regression", "regression", "regression", "no_change", "no_change"};
+    for (int k = 0; k < 5; k++, n++) {
+        json_t *cand = make_synth_doc(50 + k, 3, 1.0, 800 + (uint64_t)k, 0.8, 0, "aa");
+        add_counts(cand, after, 3);
+        json_object_set_new(cand, "created", json_string("2026-11-30T08:00:00.000000Z"));
+        json_t *reg = regress_check_local(cand, dir, &o);
+        const json_t *m = find_metric(reg, "instructions", NULL);
+        if (strcmp(verdict_of(m), want[k]) != 0)
+            fail_msg("slow run %d: %s (%s), expected %s", k + 1, verdict_of(m),
+                     json_string_value(json_object_get(m, "reason")), want[k]);
+        const json_t *mb = json_object_get(m, "baseline");
+        if (k < 3) {
+            assert_string_equal(json_string_value(json_object_get(m, "rule")), "deterministic");
+            assert_int_equal(json_array_size(json_object_get(mb, "held_out")), (size_t)k);
+            assert_int_equal(json_integer_value(json_object_get(mb, "n_runs")), 5);
+        } else {
+            /* the new level: its runs are the baseline, from the change point on */
+            assert_int_equal(json_array_size(json_object_get(mb, "held_out")), 0);
+            assert_true(json_is_string(json_object_get(mb, "change_point")));
+        }
+        json_decref(reg);
+        /* the candidate becomes history */
+        json_object_set_new(cand, "created", json_null());
+        write_report(dir, n, cand);
+        json_decref(cand);
+    }
+    for (int i = 0; i < n; i++) {
+        char path[512];
+        snprintf(path, sizeof(path), "%s/pyscope_report_2026-11-24T10-%02d-00.000000Z.json", dir,
+                 i);
+        unlink(path);
+    }
+    assert_int_equal(rmdir(dir), 0);
+}
+
+/* ---- contention (lib/contended.h) and the decision -------------------------------- */
+
+/* A report whose n repeats took wall s (cpu s of CPU, delay s waiting for one), with
+ * jitter j; functions slow() and fast() with CPU self times slow_cpu and fast_cpu and
+ * wall self times in proportion. */
+static json_t *make_cdoc(int id, size_t n, double wall, double cpu, double delay, double slow_cpu,
+                         double fast_cpu, uint64_t seed)
+{
+    struct stats_rng rng;
+    stats_rng_seed(&rng, seed);
+    json_t *runs = json_array(), *slow_runs = json_array(), *fast_runs = json_array();
+    double share = slow_cpu / (slow_cpu + fast_cpu);
+    for (size_t i = 0; i < n; i++) {
+        double u = 1 + 0.01 * unif(&rng), w = wall * u;
+        json_array_append_new(runs, json_pack("{s:f, s:f, s:f, s:I}", "wall_s", w, "cpu_s", cpu * u,
+                                              "run_delay_s", delay * u, "peak_rss_bytes",
+                                              (json_int_t)19712000));
+        json_array_append_new(slow_runs, json_real(w * share));
+        json_array_append_new(fast_runs, json_real(w * (1 - share)));
+    }
+    json_t *fns =
+        json_pack("[{s:s, s:f, s:f, s:f, s:f, s:o, s:O}, {s:s, s:f, s:f, s:f, s:f, s:o, s:O}]",
+                  "key", KEY ":slow:3", "self_s", wall * share, "total_s", wall * share,
+                  "self_cpu_s", slow_cpu, "total_pct", 100 * share, "self_s_runs", slow_runs,
+                  "total_s_runs", slow_runs, "key", KEY ":fast:10", "self_s", wall * (1 - share),
+                  "total_s", wall * (1 - share), "self_cpu_s", fast_cpu, "total_pct",
+                  100 * (1 - share), "self_s_runs", fast_runs, "total_s_runs", fast_runs);
+    char idbuf[64];
+    snprintf(idbuf, sizeof(idbuf), "00000000-0000-4000-8000-%012d", id);
+    return json_pack("{s:s, s:s, s:{s:s, s:s}, s:{s:s}, s:{s:s}, s:{s:s}, s:o, s:{s:o}}", "schema",
+                     "pyscope.report/1", "id", idbuf, "script", "key", KEY, "sha256", "aa", "host",
+                     "fingerprint", HOST, "python", "build", PY, "status", "outcome", "ok", "runs",
+                     runs, "profile", "functions", fns);
+}
+
+static const char *decided_metric(const json_t *reg)
+{
+    return json_string_value(json_object_get(json_object_get(reg, "decision"), "metric"));
+}
+
+static void test_contention_assess(void **state)
+{
+    (void)state;
+    struct regress_run_contention quiet = {true, 1, 99}, busy = {true, 60, 97}, io = {true, 30, 20},
+                                  unknown = {false, 0, -1};
+    struct regress_run_contention base[3] = {quiet, quiet, quiet};
+    struct regress_contention c;
+    regress_contention_assess(base, 3, &quiet, 1, &c);
+    assert_true(c.known && !c.contaminated && c.cpu_bound);
+    regress_contention_assess(base, 3, &busy, 1, &c);
+    assert_true(c.contaminated && c.cpu_bound && c.cand_queued_pct == 60 && c.base_queued_pct == 1);
+    regress_contention_assess(base, 3, &io, 1, &c);
+    assert_true(c.contaminated && !c.cpu_bound);
+    /* a busy baseline contaminates too; the median run decides */
+    struct regress_run_contention busy_base[3] = {busy, busy, quiet};
+    regress_contention_assess(busy_base, 3, &quiet, 1, &c);
+    assert_true(c.contaminated && c.base_queued_pct == 60);
+    /* not measured: not contaminated, nothing known */
+    regress_contention_assess(base, 3, &unknown, 1, &c);
+    assert_true(!c.known && !c.contaminated && !c.cpu_bound);
+    /* contaminated: the verdict is that of the net wall times (not CPU-bound) ... */
+    struct regress_result w = decided_base(), net = decided_base();
+    regress_decide(&w, 0.05);
+    net.change_pct = 1;
+    regress_decide(&net, 0.05);
+    assert_int_equal(w.verdict, REGRESS_REGRESSION);
+    regress_contention_assess(base, 3, &io, 1, &c);
+    assert_true(regress_contention_apply(&w, &net, &c));
+    assert_int_equal(w.verdict, REGRESS_NO_CHANGE);
+    assert_true(w.change_pct == 1);
+    /* ... none for a CPU-bound script (its CPU time decides), with the net figures */
+    w = decided_base();
+    regress_decide(&w, 0.05);
+    regress_contention_assess(base, 3, &busy, 1, &c);
+    assert_true(regress_contention_apply(&w, &net, &c));
+    assert_int_equal(w.verdict, REGRESS_INCONCLUSIVE);
+    assert_int_equal(w.rule, REGRESS_RULE_CONTENDED);
+    assert_true(w.change_pct == 1);
+    w = decided_base();
+    regress_decide(&w, 0.05);
+    assert_true(regress_contention_apply(&w, NULL, &c));
+    assert_int_equal(w.verdict, REGRESS_INCONCLUSIVE);
+    assert_int_equal(w.rule, REGRESS_RULE_CONTENDED);
+    assert_string_equal(w.hint, REGRESS_HINT_CONTENDED);
+    w = decided_base();
+    regress_decide(&w, 0.05);
+    regress_contention_assess(base, 3, &quiet, 1, &c);
+    assert_false(regress_contention_apply(&w, NULL, &c)); /* clean: untouched */
+    assert_int_equal(w.verdict, REGRESS_REGRESSION);
+}
+
+static void test_compare_contended(void **state)
+{
+    (void)state;
+    json_t *base[8];
+    /* a CPU-bound script on a quiet machine: 1 s wall, 0.98 s CPU, 10 ms queueing */
+    for (int i = 0; i < 8; i++)
+        base[i] = make_cdoc(i, 5, 1.0, 0.98, 0.01, 0.7, 0.28, 900 + (uint64_t)i);
+    const json_t *const *b = (const json_t *const *)base;
+
+    /* the same code on a busy machine: wall +80%, all of it queueing (issue 11: "19% of a
+     * core"): the wall time is shown net of the wait, CPU time decides (no change) */
+    json_t *cand = make_cdoc(50, 5, 1.8, 0.99, 0.8, 0.7, 0.29, 950);
+    json_t *reg = regress_compare(cand, b, 8, NULL);
+    const json_t *wall = find_metric(reg, "wall_s", NULL);
+    assert_string_equal(verdict_of(wall), "inconclusive");
+    assert_string_equal(json_string_value(json_object_get(wall, "rule")), "contended");
+    assert_non_null(strstr(json_string_value(json_object_get(wall, "reason")),
+                           "the script is CPU-bound, so on a machine this busy its CPU time "
+                           "decides"));
+    const json_t *cj = json_object_get(wall, "contention");
+    assert_true(json_is_true(json_object_get(cj, "contaminated")));
+    assert_true(json_is_true(json_object_get(cj, "cpu_bound")));
+    assert_true(json_is_true(json_object_get(cj, "net_of_queueing")));
+    assert_true(json_number_value(json_object_get(json_object_get(cj, "raw"), "change_pct")) > 70);
+    assert_true(fabs(json_number_value(json_object_get(wall, "change_pct"))) < 5);
+    assert_string_equal(decided_metric(reg), "cpu_s");
+    assert_string_equal(
+        json_string_value(json_object_get(json_object_get(reg, "decision"), "verdict")),
+        "no_change");
+    assert_false(regress_has_regression(reg));
+    /* nothing changed: no "why" */
+    assert_int_equal(json_array_size(json_object_get(json_object_get(reg, "why"), "functions")), 0);
+    assert_true(json_is_null(json_object_get(json_object_get(reg, "why"), "basis")));
+    /* hotspot (wall-clock) times are not comparable either */
+    const json_t *hs = find_metric(reg, "self_s", KEY ":slow:3");
+    assert_string_equal(verdict_of(hs), "inconclusive");
+    char *text = printed(reg);
+    assert_non_null(strstr(text, "❓ Execution time (net of waiting for a CPU) "));
+    assert_non_null(strstr(text, "Decided on CPU time: wall time is contaminated"));
+    assert_null(strstr(text, "Why ("));
+    free(text);
+    json_decref(reg);
+    json_decref(cand);
+
+    /* a real +30% CPU slowdown of slow() on the busy machine: CPU time decides, the "why"
+     * is CPU self time, names slow() with the verdict's sign and explains the change */
+    cand = make_cdoc(51, 5, 2.3, 1.27, 1.0, 0.99, 0.27, 951);
+    reg = regress_compare(cand, b, 8, NULL);
+    assert_string_equal(decided_metric(reg), "cpu_s");
+    assert_string_equal(verdict_of(find_metric(reg, "cpu_s", NULL)), "regression");
+    assert_true(regress_has_regression(reg));
+    const json_t *why = json_object_get(reg, "why");
+    assert_string_equal(json_string_value(json_object_get(why, "basis")), "self_cpu_s");
+    assert_string_equal(json_string_value(json_object_get(why, "metric")), "cpu_s");
+    const json_t *fns = json_object_get(why, "functions");
+    /* fast() lost 0.01 s: the wrong sign for a regression, so not listed */
+    assert_int_equal(json_array_size(fns), 1);
+    const json_t *f0 = json_array_get(fns, 0);
+    assert_string_equal(json_string_value(json_object_get(f0, "key")), KEY ":slow:3");
+    double delta = json_number_value(json_object_get(f0, "delta"));
+    assert_true(delta > 0.28 && delta < 0.30);
+    /* the share uses the medians the verdict printed */
+    const json_t *cm = find_metric(reg, "cpu_s", NULL);
+    double change = json_number_value(json_object_get(cm, "candidate_median")) -
+                    json_number_value(json_object_get(cm, "baseline_median"));
+    assert_true(fabs(json_number_value(json_object_get(f0, "share_pct")) - 100 * delta / change) <
+                1e-9);
+    text = printed(reg);
+    assert_non_null(strstr(text, "Why (CPU self time, candidate vs baseline median):\n  +0.29"));
+    free(text);
+    json_decref(reg);
+    json_decref(cand);
+
+    /* an improvement: the why lists what got faster, with negative deltas */
+    cand = make_cdoc(52, 5, 0.7, 0.69, 0.005, 0.41, 0.28, 952);
+    reg = regress_compare(cand, b, 8, NULL);
+    assert_string_equal(decided_metric(reg), "wall_s");
+    assert_string_equal(verdict_of(find_metric(reg, "wall_s", NULL)), "improvement");
+    why = json_object_get(reg, "why");
+    assert_string_equal(json_string_value(json_object_get(why, "basis")), "self_s");
+    f0 = json_array_get(json_object_get(why, "functions"), 0);
+    assert_string_equal(json_string_value(json_object_get(f0, "key")), KEY ":slow:3");
+    assert_true(json_number_value(json_object_get(f0, "delta")) < 0);
+    assert_true(json_number_value(json_object_get(f0, "share_pct")) > 0);
+    json_decref(reg);
+    json_decref(cand);
+
+    /* an I/O-bound script (20% CPU) sleeping 0.55 s longer on a busy machine: the wall
+     * time net of queueing regresses, and decides */
+    json_t *iob[8];
+    for (int i = 0; i < 8; i++)
+        iob[i] = make_cdoc(100 + i, 5, 0.5, 0.1, 0.1, 0.07, 0.03, 960 + (uint64_t)i);
+    cand = make_cdoc(150, 5, 1.05, 0.1, 0.1, 0.07, 0.03, 990);
+    reg = regress_compare(cand, (const json_t *const *)iob, 8, NULL);
+    assert_string_equal(verdict_of(find_metric(reg, "wall_s", NULL)), "regression");
+    assert_string_equal(decided_metric(reg), "wall_s");
+    assert_true(regress_has_regression(reg));
+    assert_non_null(
+        strstr(json_string_value(json_object_get(json_object_get(reg, "decision"), "reason")),
+               "so the wall time net of that wait decides"));
+    /* the why: self times scaled to the net wall times, so the shares add up to the
+     * net change the verdict printed */
+    why = json_object_get(reg, "why");
+    assert_string_equal(json_string_value(json_object_get(why, "basis")), "self_s_net");
+    double shares = 0;
+    size_t wi;
+    const json_t *wf;
+    json_array_foreach(json_object_get(why, "functions"), wi, wf) shares +=
+        json_number_value(json_object_get(wf, "share_pct"));
+    if (!(shares > 95 && shares < 105))
+        fail_msg("why shares add up to %.1f%% of the net change", shares);
+    json_decref(reg);
+    json_decref(cand);
+    /* ... while a wall-time change that is all queueing is no change */
+    cand = make_cdoc(151, 5, 0.75, 0.1, 0.35, 0.07, 0.03, 991);
+    reg = regress_compare(cand, (const json_t *const *)iob, 8, NULL);
+    assert_string_equal(verdict_of(find_metric(reg, "wall_s", NULL)), "no_change");
+    assert_string_equal(decided_metric(reg), "wall_s");
+    assert_false(regress_has_regression(reg));
+    json_decref(reg);
+    json_decref(cand);
+    /* ... and without run delays on one side (an older report), no verdict at all */
+    cand = make_cdoc(152, 5, 1.05, 0.1, 0.35, 0.07, 0.03, 992);
+    size_t ri;
+    json_t *rr;
+    json_array_foreach(json_object_get(cand, "runs"), ri, rr) json_object_del(rr, "run_delay_s");
+    for (int i = 0; i < 8; i++)
+        json_array_foreach(json_object_get(iob[i], "runs"), ri, rr)
+            json_object_set_new(rr, "run_delay_s", json_real(0.2));
+    reg = regress_compare(cand, (const json_t *const *)iob, 8, NULL);
+    assert_string_equal(verdict_of(find_metric(reg, "wall_s", NULL)), "inconclusive");
+    assert_string_equal(
+        json_string_value(json_object_get(find_metric(reg, "wall_s", NULL), "rule")), "contended");
+    json_decref(reg);
+    json_decref(cand);
+    for (int i = 0; i < 8; i++)
+        json_decref(iob[i]);
+
+    /* quiet on both sides: the wall time decides, and the decision says so */
+    cand = make_cdoc(53, 5, 1.0, 0.98, 0.01, 0.7, 0.28, 953);
+    reg = regress_compare(cand, b, 8, NULL);
+    assert_string_equal(decided_metric(reg), "wall_s");
+    assert_non_null(
+        strstr(json_string_value(json_object_get(json_object_get(reg, "decision"), "reason")),
+               "wall time decides: the script waited for a CPU 1.0% of its wall time"));
+    text = printed(reg);
+    assert_null(strstr(text, "Decided on"));
+    free(text);
+    json_decref(reg);
+    json_decref(cand);
+    for (int i = 0; i < 8; i++)
+        json_decref(base[i]);
+}
+
 static void test_check_local(void **state)
 {
     (void)state;
@@ -998,6 +1532,11 @@ int main(void)
         cmocka_unit_test(test_compare_instructions),
         cmocka_unit_test(test_check_local),
         cmocka_unit_test(test_check_local_instructions),
+        cmocka_unit_test(test_select_held_out),
+        cmocka_unit_test(test_metric_history_held_out),
+        cmocka_unit_test(test_check_local_deterministic_change),
+        cmocka_unit_test(test_contention_assess),
+        cmocka_unit_test(test_compare_contended),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

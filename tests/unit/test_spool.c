@@ -218,6 +218,51 @@ static void test_leftover_tmp_removed(void **state)
     spool_destroy(&sp);
 }
 
+/* A spool folder others can write to (or read) is refused, with the fix. */
+static void test_unsafe_folder_refused(void **state)
+{
+    struct fixture *fx = *state;
+    char err[512];
+    struct spool *sp = spool_open(fx->spdir, err, sizeof(err));
+    assert_non_null(sp);
+    spool_destroy(&sp);
+    assert_int_equal(chmod(fx->spdir, 0777), 0);
+    sp = spool_open(fx->spdir, err, sizeof(err));
+    assert_null(sp);
+    assert_non_null(strstr(err, "open to group or others"));
+    assert_non_null(strstr(err, "chmod 700"));
+    assert_int_equal(chmod(fx->spdir, 0750), 0);
+    assert_null(spool_open(fx->spdir, err, sizeof(err)));
+    assert_int_equal(chmod(fx->spdir, 0700), 0);
+    sp = spool_open(fx->spdir, err, sizeof(err));
+    assert_non_null(sp);
+    spool_destroy(&sp);
+}
+
+/* A result file another user planted is set aside, never loaded (needs root to chown). */
+static void test_planted_file_set_aside(void **state)
+{
+    struct fixture *fx = *state;
+    if (geteuid() != 0) {
+        skip();
+        return;
+    }
+    char err[512];
+    struct spool *sp = spool_open(fx->spdir, err, sizeof(err));
+    assert_non_null(sp);
+    const char payload[] = "a result this agent never measured";
+    assert_int_equal(spool_put(sp, ID1, payload, sizeof(payload)), 0);
+    char *p = entry_path(fx, ID1);
+    assert_int_equal(chown(p, 65534, 65534), 0);
+    free(p);
+    void *data;
+    size_t len;
+    assert_int_equal(spool_load(sp, ID1, &data, &len), -PYSCOPE_EPARSE);
+    assert_null(data);
+    assert_int_equal(spool_count(sp), 0);
+    spool_destroy(&sp);
+}
+
 int main(void)
 {
     log_init("test_spool", LOG_LEVEL_ERROR);
@@ -226,6 +271,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_bad_ids_and_sizes, setup, teardown),
         cmocka_unit_test_setup_teardown(test_corrupt_files_moved_aside, setup, teardown),
         cmocka_unit_test_setup_teardown(test_leftover_tmp_removed, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_unsafe_folder_refused, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_planted_file_set_aside, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -119,8 +119,8 @@ static void test_rule_table(void **state)
 {
     (void)state;
     static const char *const required[] = {
-        "dominant-function", "many-cheap-calls", "deep-recursion",    "io-wait",
-        "memory-growth",     "regex-in-loop",    "str-concat-in-loop"};
+        "dominant-function", "many-cheap-calls", "deep-recursion", "io-wait",
+        "cpu-starved",       "memory-growth",    "regex-in-loop",  "str-concat-in-loop"};
     size_t n = suggest_rule_count();
     assert_true(n >= 7);
     for (size_t r = 0; r < sizeof(required) / sizeof(required[0]); r++) {
@@ -367,6 +367,73 @@ static void test_io_wait(void **state)
     json_decref(r);
 }
 
+/* Issue 11: a CPU-bound script got 19% of a core on a loaded machine; the suggestions said
+ * it "waits on I/O, sleeps or locks". It was waiting for a CPU: told apart now. */
+static void test_cpu_starved(void **state)
+{
+    (void)state;
+    /* 3 repeats: ~1.0 s wall, 0.19 s CPU, 0.8 s runnable but queued (load 5 on 2 cores) */
+    const char *runs =
+        "[{\"wall_s\": 1.0, \"cpu_s\": 0.19, \"run_delay_s\": 0.80, \"load1\": 5.1},"
+        " {\"wall_s\": 1.1, \"cpu_s\": 0.20, \"run_delay_s\": 0.89, \"load1\": 5.0},"
+        " {\"wall_s\": 0.9, \"cpu_s\": 0.18, \"run_delay_s\": 0.71, \"load1\": 5.2}]";
+    char *text = xasprintf(
+        "{\"schema\": \"pyscope.run/1\", \"host\": {\"cores\": 2}, \"runs\": %s,"
+        " \"profile\": {\"mode\": \"sample\", \"functions\": [{\"key\": \"w.py:work:1\","
+        " \"file\": \"w.py\", \"name\": \"work\", \"line\": 1, \"calls\": null, \"self_s\": 0.95,"
+        " \"self_cpu_s\": 0.18, \"total_s\": 0.95, \"self_pct\": 95, \"total_pct\": 95}]}}",
+        runs);
+    json_t *r = json_loads(text, 0, NULL);
+    free(text);
+    assert_non_null(r);
+    json_t *s = run_rule(r, "io-wait", NULL);
+    assert_int_equal(json_array_size(s), 0); /* not I/O */
+    json_decref(s);
+    s = run_rule(r, "cpu-starved", NULL);
+    assert_int_equal(json_array_size(s), 1);
+    assert_contains(msg_of(s, 0), "The script waited for a CPU 80% of its wall time");
+    assert_contains(msg_of(s, 0), "the machine was busy: load 5.1 on 2 cores");
+    assert_contains(msg_of(s, 0), "CPU-bound");
+    assert_float_equal(ev_num(json_array_get(s, 0), "queued_pct"), 80, 0.051);
+    assert_string_equal(json_string_value(json_object_get(json_array_get(s, 0), "severity")),
+                        "warning");
+    json_decref(s);
+    /* the dominant function is off the CPU for the same reason, and says so */
+    s = run_rule(r, "dominant-function", NULL);
+    assert_int_equal(json_array_size(s), 1);
+    assert_contains(msg_of(s, 0), "because it was waiting for a CPU (the machine was busy");
+    assert_null(strstr(msg_of(s, 0), "I/O, sleeps or locks"));
+    json_decref(s);
+    json_decref(r);
+
+    /* a script that really sleeps, on the same busy machine: io-wait, not starved */
+    r = json_loads("{\"schema\": \"pyscope.run/1\", \"runs\": ["
+                   "{\"wall_s\": 2.0, \"cpu_s\": 0.1, \"run_delay_s\": 0.05},"
+                   "{\"wall_s\": 2.1, \"cpu_s\": 0.1, \"run_delay_s\": 0.06}],"
+                   " \"profile\": {\"mode\": \"sample\", \"functions\": []}}",
+                   0, NULL);
+    assert_non_null(r);
+    s = run_rule(r, "io-wait", NULL);
+    assert_int_equal(json_array_size(s), 1);
+    assert_contains(msg_of(s, 0), "waits on I/O, sleeps or locks");
+    assert_float_equal(ev_num(json_array_get(s, 0), "queued_pct"), 2.7, 0.051);
+    json_decref(s);
+    s = run_rule(r, "cpu-starved", NULL);
+    assert_int_equal(json_array_size(s), 0);
+    json_decref(s);
+    json_decref(r);
+
+    /* older documents without run delays: io-wait as before, never "starved" */
+    r = make_report("sample", 3.0, 19, NULL, NULL);
+    s = run_rule(r, "io-wait", NULL);
+    assert_int_equal(json_array_size(s), 1);
+    json_decref(s);
+    s = run_rule(r, "cpu-starved", NULL);
+    assert_int_equal(json_array_size(s), 0);
+    json_decref(s);
+    json_decref(r);
+}
+
 static void test_memory_growth(void **state)
 {
     (void)state;
@@ -570,11 +637,12 @@ static void test_full_documents(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_rule_table),         cmocka_unit_test(test_unusable_reports),
-        cmocka_unit_test(test_dominant_function),  cmocka_unit_test(test_many_cheap_calls),
-        cmocka_unit_test(test_deep_recursion),     cmocka_unit_test(test_io_wait),
-        cmocka_unit_test(test_memory_growth),      cmocka_unit_test(test_regex_in_loop),
-        cmocka_unit_test(test_str_concat_in_loop), cmocka_unit_test(test_full_documents),
+        cmocka_unit_test(test_rule_table),        cmocka_unit_test(test_unusable_reports),
+        cmocka_unit_test(test_dominant_function), cmocka_unit_test(test_many_cheap_calls),
+        cmocka_unit_test(test_deep_recursion),    cmocka_unit_test(test_io_wait),
+        cmocka_unit_test(test_cpu_starved),       cmocka_unit_test(test_memory_growth),
+        cmocka_unit_test(test_regex_in_loop),     cmocka_unit_test(test_str_concat_in_loop),
+        cmocka_unit_test(test_full_documents),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -88,12 +88,28 @@ static void hello_fixture(struct wire_msg *m)
     m->hello.max_jobs = 4;
 }
 
-static const struct wire_measurement RUNS[] = {{1.5, 1.25, 1000000, 0, 0, false},
+/* the first repeat with its contention (agent/runner/contention.h), the second without */
+static const struct wire_measurement RUNS[] = {{.wall_s = 1.5,
+                                                .cpu_s = 1.25,
+                                                .peak_rss_bytes = 1000000,
+                                                .has_run_delay = true,
+                                                .has_ctx = true,
+                                                .has_steal = true,
+                                                .has_cpu_pressure = true,
+                                                .has_load1 = true,
+                                                .has_cpu_mhz = true,
+                                                .run_delay_s = 0.25,
+                                                .ctx_voluntary = 12,
+                                                .ctx_involuntary = 340,
+                                                .steal_s = 0.01,
+                                                .cpu_pressure_s = 1.4,
+                                                .load1 = 3.5,
+                                                .cpu_mhz = 2096.008},
                                                {1.6, 1.3, 1000100, 0, 0, false}};
 static const double SELF_RUNS[] = {0.5, 0.6};
 static const double TOTAL_RUNS[] = {1.0, 1.1};
 static const struct wire_function FUNCS[] = {
-    {"a.py:main:1", 0, 0.1, 1.5, 0, NULL, 0, NULL},
+    {"a.py:main:1", 0, 0.1, 1.5, 0, NULL, 0, NULL, true, 0.08},
     {"a.py:work:10", 3, 0.55, 1.05, 2, SELF_RUNS, 2, TOTAL_RUNS},
 };
 static const uint32_t FRAMES[] = {0, 1};
@@ -202,6 +218,19 @@ static void test_roundtrip_result(void **state)
     assert_int_equal(r->functions[1].calls, 3);
     assert_int_equal(r->functions[1].n_self_s_runs, 2);
     assert_true(r->functions[1].total_s_runs[1] == 1.1);
+    /* contention: known fields come back, unknown ones stay unknown (never a 0) */
+    const struct wire_measurement *c = &r->runs[0];
+    assert_true(c->has_run_delay && c->run_delay_s == 0.25);
+    assert_true(c->has_ctx && c->ctx_voluntary == 12 && c->ctx_involuntary == 340);
+    assert_true(c->has_steal && c->steal_s == 0.01);
+    assert_true(c->has_cpu_pressure && c->cpu_pressure_s == 1.4);
+    assert_true(c->has_load1 && c->load1 == 3.5);
+    assert_true(c->has_cpu_mhz && c->cpu_mhz == 2096.008);
+    c = &r->runs[1];
+    assert_false(c->has_run_delay || c->has_ctx || c->has_steal || c->has_cpu_pressure ||
+                 c->has_load1 || c->has_cpu_mhz);
+    assert_true(r->functions[0].has_self_cpu_s && r->functions[0].self_cpu_s == 0.08);
+    assert_false(r->functions[1].has_self_cpu_s);
     assert_int_equal(r->n_stacks, 1);
     assert_int_equal(r->stacks[0].n_frames, 2);
     assert_int_equal(r->stacks[0].frames[1], 1);
@@ -476,6 +505,28 @@ static void test_reject_result_fields(void **state)
     m.result.runs = bad_runs;
     m.result.n_runs = 1;
     expect_reject(&m, WIRE_REJECT_RANGE, "result.runs[0].wall_s");
+    /* a known contention value out of range is refused, an unknown one is not read */
+    struct wire_measurement bad_delay[] = {{.wall_s = 1, .has_run_delay = true, .run_delay_s = -1}};
+    result_fixture(&m);
+    m.result.runs = bad_delay;
+    m.result.n_runs = 1;
+    expect_reject(&m, WIRE_REJECT_RANGE, "result.runs[0].run_delay_s");
+    bad_delay[0].has_run_delay = false;
+    bad_delay[0].has_load1 = true;
+    bad_delay[0].load1 = 2e6;
+    expect_reject(&m, WIRE_REJECT_RANGE, "result.runs[0].load1");
+    bad_delay[0].load1 = NAN;
+    expect_reject(&m, WIRE_REJECT_RANGE, "result.runs[0].load1");
+    bad_delay[0].has_load1 = false;
+    struct wire_msg *unknown = roundtrip(&m);
+    assert_false(unknown->result.runs[0].has_run_delay || unknown->result.runs[0].has_load1);
+    wire_msg_destroy(&unknown);
+    struct wire_function bad_cpu[] = {{"f", 0, 0, 0, 0, NULL, 0, NULL, true, -0.5}};
+    result_fixture(&m);
+    m.result.functions = bad_cpu;
+    m.result.n_functions = 1;
+    m.result.n_stacks = 0;
+    expect_reject(&m, WIRE_REJECT_RANGE, "result.functions[0].self_cpu_s");
 
     double bad_samples[] = {0.1, -INFINITY};
     struct wire_function bad_fn[] = {{"f", 0, 0, 0, 2, bad_samples, 0, NULL}};
@@ -516,6 +567,49 @@ static void test_reject_result_fields(void **state)
     assert_int_equal(d->result.outcome, WIRE_OUTCOME_REFUSED);
     assert_string_equal(wire_outcome_name(d->result.outcome), "refused");
     wire_msg_destroy(&d);
+}
+
+/* Encode m, put a NUL byte in place of the first byte of needle in the encoding, decode. */
+static void expect_nul_refused(struct wire_msg *m, const char *needle, const char *field)
+{
+    uint8_t *buf;
+    size_t len;
+    assert_int_equal(wire_encode(m, &buf, &len), 0);
+    uint8_t *at = memmem(buf, len, needle, strlen(needle));
+    assert_non_null(at);
+    *at = '\0';
+    struct wire_error err;
+    struct wire_msg *d = wire_decode(buf, len, &err);
+    assert_null(d);
+    assert_int_equal(err.reason, WIRE_REJECT_FORMAT);
+    assert_non_null(strstr(err.msg, field));
+    assert_non_null(strstr(err.msg, "NUL"));
+    free(buf);
+}
+
+/* A NUL inside a string is refused, not cut short (protobuf-c hands strings
+ * over NUL-terminated): at top level, in a nested message, in a repeated one. */
+static void test_reject_nul_in_strings(void **state)
+{
+    (void)state;
+    struct wire_msg m;
+    submit_fixture(&m);
+    expect_nul_refused(&m, "/a.py", "script"); /* "examples\0a.py" */
+    submit_fixture(&m);
+    expect_nul_refused(&m, "nightly 2026", "label");
+    hello_fixture(&m);
+    expect_nul_refused(&m, m.hello.host.hostname, "hostname");
+    /* the same messages without the NUL decode */
+    submit_fixture(&m);
+    uint8_t *buf;
+    size_t len;
+    assert_int_equal(wire_encode(&m, &buf, &len), 0);
+    struct wire_error err;
+    struct wire_msg *d = wire_decode(buf, len, &err);
+    assert_non_null(d);
+    assert_string_equal(d->submit.entries[0].script, "examples/a.py");
+    wire_msg_destroy(&d);
+    free(buf);
 }
 
 static void test_reject_other_bodies(void **state)
@@ -903,6 +997,7 @@ int main(void)
         cmocka_unit_test(test_reject_hello_fields),
         cmocka_unit_test(test_reject_result_fields),
         cmocka_unit_test(test_reject_other_bodies),
+        cmocka_unit_test(test_reject_nul_in_strings),
         cmocka_unit_test(test_query_series),
         cmocka_unit_test(test_commits),
         cmocka_unit_test(test_reject_run_id_length),

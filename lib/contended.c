@@ -1,0 +1,140 @@
+/*
+ * contended.c - per-repeat contention into the judgements of contended.h.
+ *
+ * Design notes: documents are untrusted, so every field is type-checked; a
+ * repeat without a usable wall_s or run_delay_s does not count, and medians
+ * are over the repeats that have the field in question.
+ */
+#include "contended.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "stats.h"
+#include "xmalloc.h"
+
+double contended_queued_pct(double wall_s, double run_delay_s)
+{
+    if (!(wall_s > 0) || !(run_delay_s >= 0))
+        return 0;
+    return 100.0 * run_delay_s / wall_s;
+}
+
+bool contended_repeat(double wall_s, double run_delay_s)
+{
+    return contended_queued_pct(wall_s, run_delay_s) >= CONTENDED_REPEAT_PCT;
+}
+
+static bool num(const json_t *o, const char *key, double *x)
+{
+    const json_t *v = json_object_get(o, key);
+    if (!json_is_number(v))
+        return false;
+    *x = json_number_value(v);
+    return isfinite(*x) && *x >= 0;
+}
+
+/* Median of x[0..n) into *out when n > 0; returns whether it did. */
+static bool median_into(const double *x, size_t n, double *out)
+{
+    return n > 0 && stats_median(x, n, out) == 0;
+}
+
+int contended_summarize(const json_t *doc, struct contended_summary *out)
+{
+    memset(out, 0, sizeof(*out));
+    out->cpu_bound_pct = -1;
+    const json_t *runs = json_object_get(doc, "runs");
+    size_t n = json_array_size(runs);
+    if (n == 0)
+        return -1;
+    double *q = xcalloc(n, sizeof(*q)), *d = xcalloc(n, sizeof(*d)), *b = xcalloc(n, sizeof(*b));
+    double *w = xcalloc(n, sizeof(*w)), *c = xcalloc(n, sizeof(*c)), *l = xcalloc(n, sizeof(*l));
+    double *st = xcalloc(n, sizeof(*st)), *ci = xcalloc(n, sizeof(*ci));
+    double *cv = xcalloc(n, sizeof(*cv)), *mh = xcalloc(n, sizeof(*mh));
+    size_t nq = 0, nb = 0, nl = 0, ns = 0, nc = 0, nm = 0, ncpu = 0;
+    size_t i;
+    const json_t *r;
+    json_array_foreach(runs, i, r)
+    {
+        double wall, delay, cpu, x;
+        if (!num(r, "wall_s", &wall) || !(wall > 0))
+            continue;
+        bool has_delay = num(r, "run_delay_s", &delay);
+        if (has_delay) {
+            q[nq] = contended_queued_pct(wall, delay);
+            d[nq] = delay;
+            w[nq] = wall;
+            out->n_contended += contended_repeat(wall, delay);
+            if (num(r, "cpu_s", &cpu)) {
+                c[ncpu++] = cpu;
+                if (wall - delay > 0)
+                    b[nb++] = 100.0 * cpu / (wall - delay);
+            }
+            nq++;
+        }
+        if (num(r, "load1", &x))
+            l[nl++] = x;
+        if (num(r, "steal_s", &x))
+            st[ns++] = 100.0 * x / wall;
+        if (num(r, "ctx_involuntary", &x) && num(r, "ctx_voluntary", &cv[nc]))
+            ci[nc++] = x;
+        if (num(r, "cpu_mhz", &x) && x > 0)
+            mh[nm++] = x;
+    }
+    out->n = nq;
+    median_into(q, nq, &out->queued_pct);
+    median_into(d, nq, &out->run_delay_s);
+    median_into(w, nq, &out->wall_s);
+    median_into(c, ncpu, &out->cpu_s);
+    if (!median_into(b, nb, &out->cpu_bound_pct))
+        out->cpu_bound_pct = -1;
+    out->has_load = median_into(l, nl, &out->load1);
+    out->has_steal = median_into(st, ns, &out->steal_pct);
+    out->has_ctx = median_into(ci, nc, &out->ctx_involuntary);
+    if (out->has_ctx)
+        median_into(cv, nc, &out->ctx_voluntary);
+    out->has_mhz = median_into(mh, nm, &out->cpu_mhz);
+    free(q);
+    free(d);
+    free(b);
+    free(w);
+    free(c);
+    free(l);
+    free(st);
+    free(ci);
+    free(cv);
+    free(mh);
+    return nq > 0 ? 0 : -1;
+}
+
+int contended_run(const double *wall, const double *delay, const double *cpu, size_t n,
+                  double *queued_pct, double *cpu_bound_pct)
+{
+    double *q = xcalloc(n ? n : 1, sizeof(*q)), *b = xcalloc(n ? n : 1, sizeof(*b));
+    size_t nq = 0, nb = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (!(wall[i] > 0) || !(delay[i] >= 0) || !isfinite(wall[i]) || !isfinite(delay[i]))
+            continue;
+        q[nq++] = contended_queued_pct(wall[i], delay[i]);
+        if (cpu && cpu[i] >= 0 && isfinite(cpu[i]) && wall[i] - delay[i] > 0)
+            b[nb++] = 100.0 * cpu[i] / (wall[i] - delay[i]);
+    }
+    int rc = median_into(q, nq, queued_pct) ? 0 : -1;
+    if (!median_into(b, nb, cpu_bound_pct))
+        *cpu_bound_pct = -1;
+    free(q);
+    free(b);
+    return rc;
+}
+
+bool contended_wall(const struct contended_summary *s)
+{
+    return s->n > 0 && s->queued_pct >= CONTENDED_WALL_PCT;
+}
+
+bool contended_cpu_bound(const struct contended_summary *s)
+{
+    return s->n > 0 && s->cpu_bound_pct >= CONTENDED_CPU_BOUND_PCT;
+}

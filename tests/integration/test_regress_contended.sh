@@ -1,0 +1,144 @@
+#!/usr/bin/env bash
+# test_regress_contended.sh - the regression check and the suggestions on a busy machine
+# (issue 11): real pyscope runs of two workloads written for this test (not the ones the
+# rules were tuned on), first as quiet as the machine is, then with a CPU hog on every
+# core started by the test.
+#
+# crunch.py is CPU-bound (a checksum and a sort; SLOW=PCT slows checksum() only);
+# napper.py mostly sleeps (SLOW=PCT lengthens its wait_for_io()). Checked, with the
+# hogs on: the repeats record how long they waited for a CPU; the CPU-bound script is
+# said to be waiting for a CPU, not for I/O; unchanged code is no regression (exit 0
+# with --fail-on-regression) although its wall time grew; the run is decided on CPU time
+# for the CPU-bound script and on the wall time net of the wait for the sleeper, and says
+# so; an injected slowdown is a regression (exit 1) whose "why" names the slowed function
+# on the deciding metric with the verdict's sign. Thresholds and slowdowns are wide
+# (25%, +150% of checksum(), which is most of crunch.py's CPU time; +300% of the sleep):
+# the test checks the rules, not the machine's noise.
+source "$(dirname "$0")/lib.sh"
+cd "$T"
+unset VIRTUAL_ENV GITHUB_STEP_SUMMARY
+mkdir -p proj/.git
+cd proj
+
+cat > crunch.py <<'PY'
+import os
+SLOW = 1 + float(os.environ.get("SLOW", "0")) / 100
+
+def checksum(data):
+    h = 0
+    for b in data:
+        h = (h * 31 + b) & 0xFFFFFFFF
+    return h
+
+def shuffle_sort(n):
+    xs = [(i * 7919) % n for i in range(n)]
+    xs.sort()
+    return xs[n // 2]
+
+data = bytes(range(256)) * int(8000 * SLOW)
+checksum(data)
+shuffle_sort(30000)
+PY
+cat > napper.py <<'PY'
+import json, os, time
+SLOW = 1 + float(os.environ.get("SLOW", "0")) / 100
+
+def wait_for_io():
+    time.sleep(0.25 * SLOW)
+
+def encode():
+    return len(json.dumps([{"k": i, "v": str(i)} for i in range(20000)]))
+
+wait_for_io()
+encode()
+PY
+
+run() {
+    set +e
+    "$@" >"$T/out" 2>"$T/err"
+    RC=$?
+    set -e
+    OUT=$(cat "$T/out")
+}
+# jq-like: evaluate a Python expression over the JSON document d in $T/out
+json_get() { "$PY" -c "import json,sys; d=json.load(open(sys.argv[1])); print($1)" "$T/out"; }
+# for the log: the metrics of the last --json run that were not "no change", and why
+verdicts() {
+    json_get "'; '.join('%s %s %s %s: %s' % (m['metric'], m.get('function') or '', m['verdict'], m['rule'], m['reason']) for m in d['regression']['metrics'] if m['verdict'] != 'no_change')" |
+        sed 's/^/# /'
+}
+R="--reports-dir $T/rep --repeat 3 --threshold 25"
+
+# ---- as quiet as the machine is: a history, an unchanged run
+for i in 1 2 3 4; do
+    run "$PYSCOPE" run $R -q crunch.py
+    expect_eq "crunch history $i" 0 "$RC"
+done
+run "$PYSCOPE" run $R --no-save --fail-on-regression crunch.py
+expect_eq "quiet: unchanged crunch exits 0" 0 "$RC"
+expect_nomatch "quiet: no regression line" "⚠️" "$OUT"
+expect_match "the report says how long it waited for a CPU" \
+    "^Contention     : waited for a CPU [0-9.]+ % of wall time" "$OUT"
+
+# ---- a CPU hog on every core
+HOGS=()
+stop_hogs() { [ ${#HOGS[@]} -eq 0 ] || kill "${HOGS[@]}" 2>/dev/null || true; }
+trap 'stop_hogs; rm -rf "$T"' EXIT
+for i in $(seq "$(nproc)"); do
+    "$PY" -c 'while 1: pass' &
+    HOGS+=($!)
+done
+
+run "$PYSCOPE" run $R --no-save --json --fail-on-regression crunch.py
+expect_eq "hogs: unchanged crunch is no regression (exit 0)" 0 "$RC"
+verdicts
+expect_eq "hogs: every repeat measured its run-queue delay" True \
+    "$(json_get "all(isinstance(r.get('run_delay_s'), float) and r['run_delay_s'] > 0 for r in d['runs'])")"
+expect_eq "hogs: the wait for a CPU is large" True \
+    "$(json_get "sorted(r['run_delay_s'] / r['wall_s'] for r in d['runs'])[1] >= 0.05")"
+expect_eq "hogs: context switches and load recorded" True \
+    "$(json_get "all(r['ctx_involuntary'] >= 0 and r['load1'] >= 0 for r in d['runs'])")"
+expect_eq "hogs: the CPU-bound run is decided on CPU time" cpu_s \
+    "$(json_get "d['regression']['decision']['metric']")"
+expect_eq "hogs: its wall time is judged net of the wait" True \
+    "$(json_get "[m for m in d['regression']['metrics'] if m['metric'] == 'wall_s'][0]['contention']['net_of_queueing']")"
+expect_eq "hogs: nothing to explain, no why" 0 \
+    "$(json_get "len(d['regression']['why']['functions'])")"
+expect_eq "hogs: suggestions say it waited for a CPU" True \
+    "$(json_get "any(s['rule'] == 'cpu-starved' and 'waited for a CPU' in s['message'] for s in d['suggestions'])")"
+expect_eq "hogs: and not that it waits on I/O" False \
+    "$(json_get "any(s['rule'] == 'io-wait' for s in d['suggestions'])")"
+
+run "$PYSCOPE" run $R --no-save --fail-on-regression crunch.py
+expect_match "hogs: the terminal says which metric decided" "^Decided on CPU time: wall time is contaminated" "$OUT"
+
+SLOW=150 run "$PYSCOPE" run $R --no-save --json --fail-on-regression crunch.py
+expect_eq "hogs: +150% in checksum() is a regression (exit 1)" 1 "$RC"
+expect_eq "hogs: decided on CPU time, a regression" "cpu_s regression" \
+    "$(json_get "d['regression']['decision']['metric'] + ' ' + d['regression']['decision']['verdict']")"
+expect_eq "hogs: why on CPU self time" self_cpu_s "$(json_get "d['regression']['why']['basis']")"
+expect_match "hogs: why names checksum() first" ":checksum:4$" \
+    "$(json_get "d['regression']['why']['functions'][0]['key']")"
+expect_eq "hogs: every why delta has the verdict's sign" True \
+    "$(json_get "all(f['delta'] > 0 and f['share_pct'] > 0 for f in d['regression']['why']['functions'])")"
+
+# ---- a script that mostly sleeps, its history and candidates all under the hogs
+R2="--reports-dir $T/rep2 --repeat 3 --threshold 25"
+for i in 1 2 3 4 5 6; do
+    run "$PYSCOPE" run $R2 -q napper.py
+    expect_eq "napper history $i" 0 "$RC"
+done
+run "$PYSCOPE" run $R2 --no-save --json --fail-on-regression napper.py
+expect_eq "hogs: unchanged napper exits 0" 0 "$RC"
+expect_eq "hogs: napper is not CPU-bound: the wall time decides" wall_s \
+    "$(json_get "d['regression']['decision']['metric']")"
+SLOW=300 run "$PYSCOPE" run $R2 --no-save --json --fail-on-regression napper.py
+expect_eq "hogs: a 0.75 s longer wait is a regression (exit 1)" 1 "$RC"
+expect_eq "hogs: the wall time regressed" regression \
+    "$(json_get "[m for m in d['regression']['metrics'] if m['metric'] == 'wall_s'][0]['verdict']")"
+expect_match "hogs: why names wait_for_io() on (net) self time" "self_s(_net)? .*:wait_for_io:4" \
+    "$(json_get "d['regression']['why']['basis'] + ' ' + d['regression']['why']['functions'][0]['key']")"
+expect_eq "hogs: napper is never called CPU-bound" False \
+    "$(json_get "any('CPU-bound' in s['message'] for s in d['suggestions'])")"
+stop_hogs
+finish

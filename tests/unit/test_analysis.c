@@ -1,0 +1,205 @@
+/*
+ * test_analysis.c - the batch analysis' decisions (coordinator/analysis.c,
+ * analysis_decide: no database): what is stored, what is re-run to confirm and
+ * what is left alone, for the evidence, held-out and contention rules of
+ * lib/regress (issue 11). The store side is covered by the test_team_* and
+ * test_coord_* integration tests.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "analysis.h"
+#include "stats.h"
+
+#define KEY "bench/a.py"
+
+static double unif(struct stats_rng *r)
+{
+    return (double)(stats_rng_next(r) >> 11) / 9007199254740992.0 - 0.5;
+}
+
+/* A run document as RUN_DOC_SQL makes it: 5 repeats of wall s (cpu s of CPU, delay s
+ * waiting for one), hotspot slow() with CPU self time slow_cpu. */
+static json_t *run_doc(int id, double wall, double cpu, double delay, double slow_cpu,
+                       uint64_t seed)
+{
+    struct stats_rng rng;
+    stats_rng_seed(&rng, seed);
+    json_t *runs = json_array(), *self_runs = json_array();
+    for (int i = 0; i < 5; i++) {
+        double u = 1 + 0.01 * unif(&rng);
+        json_array_append_new(runs, json_pack("{s:f, s:f, s:f, s:I}", "wall_s", wall * u, "cpu_s",
+                                              cpu * u, "run_delay_s", delay * u, "peak_rss_bytes",
+                                              (json_int_t)20000000));
+        json_array_append_new(self_runs, json_real(0.8 * wall * u));
+    }
+    char idbuf[64];
+    snprintf(idbuf, sizeof(idbuf), "00000000-0000-4000-8000-%012d", id);
+    return json_pack("{s:s, s:s, s:{s:s}, s:{s:s}, s:{s:s}, s:o, s:{s:[{s:s, s:f, s:f, s:f, s:f, "
+                     "s:O, s:o}]}}",
+                     "id", idbuf, "created", "2026-12-01T00:00:00Z", "script", "key", KEY, "host",
+                     "fingerprint", "00000000000000a1", "python", "build", "3.11", "runs", runs,
+                     "profile", "functions", "key", KEY ":slow:3", "self_s", 0.8 * wall, "total_s",
+                     0.8 * wall, "self_cpu_s", slow_cpu, "total_pct", 80.0, "self_s_runs",
+                     self_runs, "total_s_runs", self_runs);
+}
+
+/* A series of n_base baseline runs at (1 s wall, 0.98 s CPU, 10 ms queued) and the
+ * candidate given; batch_runs and open_before as the store reports them. */
+static json_t *series(size_t n_base, json_t *cand, int batch_runs, bool open_before)
+{
+    json_t *base = json_array();
+    for (size_t i = 0; i < n_base; i++)
+        json_array_append_new(base, run_doc((int)i, 1.0, 0.98, 0.01, 0.7, 100 + i));
+    return json_pack("{s:i, s:i, s:s, s:i, s:i, s:b, s:o, s:o, s:n}", "script_id", 1, "host_id", 2,
+                     "python_build", "3.11", "job_id", 77, "batch_runs", batch_runs, "open_before",
+                     open_before, "candidate", cand, "baseline", base, "threshold");
+}
+
+/* analysis_decide on one series: its rows (new) and how many jobs it re-queued. */
+static json_t *decide(json_t *s, size_t *confirmed)
+{
+    json_t *all = json_pack("[o]", s), *confirm = json_array();
+    struct analysis_summary sum;
+    json_t *rows = analysis_decide(all, NULL, confirm, &sum);
+    *confirmed = json_array_size(confirm);
+    assert_int_equal(sum.confirming, *confirmed);
+    json_decref(confirm);
+    json_decref(all);
+    return rows;
+}
+
+static const json_t *row_of(const json_t *rows, const char *metric)
+{
+    size_t i;
+    const json_t *r;
+    json_array_foreach(rows, i, r)
+    {
+        const char *m = json_string_value(json_object_get(r, "metric"));
+        const char *f = json_string_value(json_object_get(r, "function_key"));
+        if (m && strcmp(m, metric) == 0 && f && !*f)
+            return r;
+    }
+    return NULL;
+}
+
+static void test_options(void **state)
+{
+    (void)state;
+    struct regress_options o;
+    analysis_options_init(&o);
+    assert_int_equal(o.min_baseline_runs, ANALYSIS_MIN_BASELINE_RUNS);
+    assert_true(ANALYSIS_MIN_BASELINE_RUNS >= REGRESS_MIN_BASELINE_RUNS);
+    assert_false(o.change_points);
+    assert_int_equal(o.new_level_runs, 0);
+    assert_true(o.hold_out);
+}
+
+/* Two baseline runs (issue 11's false findings): no verdict, nothing stored, nothing
+ * re-queued (a re-run adds no history). */
+static void test_insufficient_history(void **state)
+{
+    (void)state;
+    size_t confirm;
+    json_t *rows = decide(series(2, run_doc(50, 1.5, 1.47, 0.01, 1.2, 50), 1, false), &confirm);
+    assert_int_equal(json_array_size(rows), 0);
+    assert_int_equal(confirm, 0);
+    json_decref(rows);
+}
+
+/* A first regression is re-run before anything is stored; with its confirmation run in
+ * the batch it is stored, confirmed; an open one is attached without a re-run. */
+static void test_first_regression_confirmed(void **state)
+{
+    (void)state;
+    size_t confirm;
+    json_t *rows = decide(series(6, run_doc(50, 1.5, 1.47, 0.01, 1.2, 50), 1, false), &confirm);
+    assert_int_equal(json_array_size(rows), 0);
+    assert_int_equal(confirm, 1);
+    json_decref(rows);
+
+    rows = decide(series(6, run_doc(51, 1.5, 1.47, 0.01, 1.2, 51), 2, false), &confirm);
+    assert_int_equal(confirm, 0);
+    const json_t *wall = row_of(rows, "wall_s"), *cpu = row_of(rows, "cpu_s");
+    assert_non_null(wall);
+    assert_non_null(cpu);
+    assert_string_equal(json_string_value(json_object_get(wall, "state")), "confirmed");
+    assert_int_equal(json_integer_value(json_object_get(wall, "confirm_runs")), 2);
+    assert_string_equal(json_string_value(json_object_get(wall, "kind")), "regression");
+    /* the evidence names its rule */
+    assert_string_equal(json_string_value(json_object_get(json_object_get(wall, "detail"), "rule")),
+                        "significant");
+    json_decref(rows);
+
+    rows = decide(series(6, run_doc(52, 1.5, 1.47, 0.01, 1.2, 52), 1, true), &confirm);
+    assert_int_equal(confirm, 0);
+    assert_non_null(row_of(rows, "wall_s"));
+    json_decref(rows);
+}
+
+/* Unchanged code on a busy machine: the wall time is 80% longer, all of it waiting for
+ * a CPU; the script is CPU-bound, so its CPU time decides: nothing to store or re-run. */
+static void test_busy_machine_unchanged(void **state)
+{
+    (void)state;
+    size_t confirm;
+    json_t *rows = decide(series(6, run_doc(60, 1.8, 0.985, 0.8, 0.7, 60), 1, false), &confirm);
+    assert_int_equal(json_array_size(rows), 0);
+    assert_int_equal(confirm, 0);
+    json_decref(rows);
+}
+
+/* A real CPU slowdown on a busy machine: the CPU-time row is stored (its why on CPU self
+ * time, naming slow() with the verdict's sign), the contaminated wall time is not. */
+static void test_busy_machine_slowdown(void **state)
+{
+    (void)state;
+    size_t confirm;
+    json_t *rows = decide(series(6, run_doc(61, 2.6, 1.47, 1.1, 1.19, 61), 2, false), &confirm);
+    const json_t *cpu = row_of(rows, "cpu_s");
+    assert_non_null(cpu);
+    assert_null(row_of(rows, "wall_s"));
+    const json_t *why = json_object_get(cpu, "why");
+    assert_string_equal(json_string_value(json_object_get(why, "basis")), "self_cpu_s");
+    const json_t *f0 = json_array_get(json_object_get(why, "functions"), 0);
+    assert_string_equal(json_string_value(json_object_get(f0, "key")), KEY ":slow:3");
+    assert_true(json_number_value(json_object_get(f0, "delta")) > 0.4);
+    json_decref(rows);
+}
+
+/* The held-out tail: an open regression's runs do not become its series' baseline, so
+ * the next night at the same level is seen again (not "no change" or "inconclusive"). */
+static void test_held_out(void **state)
+{
+    (void)state;
+    json_t *s = series(6, run_doc(70, 1.5, 1.47, 0.01, 1.2, 70), 1, true);
+    json_t *base = json_object_get(s, "baseline");
+    json_array_append_new(base, run_doc(20, 1.5, 1.47, 0.01, 1.2, 20));
+    json_array_append_new(base, run_doc(21, 1.51, 1.48, 0.01, 1.2, 21));
+    size_t confirm;
+    json_t *rows = decide(s, &confirm);
+    const json_t *wall = row_of(rows, "wall_s");
+    assert_non_null(wall);
+    assert_int_equal(json_array_size(json_object_get(
+                         json_object_get(json_object_get(wall, "detail"), "baseline"), "held_out")),
+                     2);
+    json_decref(rows);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_options),
+        cmocka_unit_test(test_insufficient_history),
+        cmocka_unit_test(test_first_regression_confirmed),
+        cmocka_unit_test(test_busy_machine_unchanged),
+        cmocka_unit_test(test_busy_machine_slowdown),
+        cmocka_unit_test(test_held_out),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
