@@ -33,7 +33,7 @@ struct agent_config {
     uint64_t revision_cache_size; /* trees above this many bytes are removed, oldest first */
     double revision_cache_age_s;  /* trees unused this long are removed; 0 = never */
     double fetch_timeout_s;       /* one git fetch or checkout */
-    char *job_env;         /* more variable names jobs inherit (sandbox.h), or NULL */
+    char *job_env;                /* more variable names jobs inherit (sandbox.h), or NULL */
     char *label_keys[AGENT_MAX_LABELS];
     char *label_values[AGENT_MAX_LABELS];
     size_t n_labels;
