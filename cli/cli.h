@@ -25,4 +25,8 @@ int cli_history_main(int argc, char **argv);
 /* Print the help of "pyscope history" to out (borrowed). */
 void cli_history_help(FILE *out);
 
+/* "pyscope try --base REV --head REV SCRIPT": an interleaved A/B of two revisions (try.c). */
+int cli_try_main(int argc, char **argv);
+void cli_try_help(FILE *out);
+
 #endif
