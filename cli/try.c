@@ -5,7 +5,8 @@
  * Both revisions are checked out read-only into the CLI's revision cache
  * ($XDG_CACHE_HOME/pyscope/trees/..., lib/gitrev; the developer's checkout is
  * only read), then SCRIPT (its path relative to the repository's top) runs
- * in each, in turns: base, head, base, head ... --rounds times, each turn a
+ * in each, in turns: base, head, base, head ... --rounds times (more, up to
+ * --max-rounds, while noise leaves the verdict open), each turn a
  * pyscope-run with --repeat samples. lib/abtest decides with the same rules
  * as every other verdict. Output: the terminal section, --json
  * (pyscope.try/1), --junit, --summary-md; exit 1 with --fail-on-regression.
@@ -41,6 +42,11 @@ extern char **environ;
 
 #define TRY_DEFAULT_ROUNDS 5
 #define TRY_DEFAULT_REPEAT 5
+/* The farm form is not built (docs/revisions.md, "pyscope try"). */
+#define TRY_FARM_ERROR                                                                             \
+    "the farm form (pyscope try SUITE --hosts ...) is not available yet: run pyscope try "         \
+    "--base REV --head REV SCRIPT on a host, or submit the suite once per revision (pyscope "      \
+    "submit SUITE --commit REV) and read pyscope history --order commit"
 
 void cli_try_help(FILE *out)
 {
@@ -107,7 +113,8 @@ static int try_parse(int argc, char **argv, struct try_args *a)
         O_JSON,
         O_JUNIT,
         O_MD,
-        O_FAIL
+        O_FAIL,
+        O_HOSTS
     };
     static const struct option opts[] = {
         {"base", required_argument, NULL, O_BASE},
@@ -123,6 +130,7 @@ static int try_parse(int argc, char **argv, struct try_args *a)
         {"junit", required_argument, NULL, O_JUNIT},
         {"summary-md", required_argument, NULL, O_MD},
         {"fail-on-regression", no_argument, NULL, O_FAIL},
+        {"hosts", required_argument, NULL, O_HOSTS},
         {"quiet", no_argument, NULL, 'q'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
@@ -186,6 +194,8 @@ static int try_parse(int argc, char **argv, struct try_args *a)
         case O_FAIL:
             a->fail_on_regression = true;
             break;
+        case O_HOSTS:
+            return cli_usage_error("try", TRY_FARM_ERROR);
         case 'q':
             a->quiet = true;
             break;
@@ -202,8 +212,21 @@ static int try_parse(int argc, char **argv, struct try_args *a)
         a->max_rounds = 3 * a->rounds;
     if (a->max_rounds < a->rounds)
         a->max_rounds = a->rounds;
-    if (!a->base || !a->head)
+    if (optind < argc) {
+        /* the farm form, pyscope try SUITE ... [--hosts ...], is not built (docs/revisions.md) */
+        size_t len = strlen(argv[optind]);
+        bool farm = len > 4 && strcmp(argv[optind] + len - 4, ".ini") == 0;
+        if (farm)
+            return cli_usage_error("try", TRY_FARM_ERROR);
+    }
+    if (!a->base || !a->head) {
+        for (int i = optind + 1; i < argc; i++)
+            if (strcmp(argv[i], "--base") == 0 || strcmp(argv[i], "--head") == 0)
+                return cli_usage_error("try", "options go before SCRIPT (what follows SCRIPT "
+                                              "is its own arguments): pyscope try --base REV "
+                                              "--head REV SCRIPT [ARGS...]");
         return cli_usage_error("try", "--base REV and --head REV are both needed");
+    }
     if (optind >= argc)
         return cli_usage_error("try", "which script? (pyscope try --base REV --head REV "
                                       "SCRIPT [ARGS...])");

@@ -89,6 +89,23 @@ out=$("$PYSCOPE" try --head main bench/f.py 2>&1)
 rc=$?
 set -e
 expect_eq "--base missing: a usage error" 2 "$rc"
+set +e
+out=$("$PYSCOPE" try bench/f.py --base main --head main 2>&1)
+rc=$?
+set -e
+expect_eq "options after the script: a usage error" 2 "$rc"
+expect_match "it says options go before the script" 'options go before SCRIPT' "$out"
+set +e
+out=$("$PYSCOPE" try --base main --head main --hosts a,b suite.ini 2>&1)
+rc=$?
+set -e
+expect_eq "the farm form (not built): a usage error, never a silent local run" 2 "$rc"
+expect_match "it says what to do instead" 'farm form .* not available yet' "$out"
+set +e
+out=$("$PYSCOPE" try --base main --head main suite.ini 2>&1)
+rc=$?
+set -e
+expect_eq "a suite file names the farm form too" 2 "$rc"
 
 # --- the developer's checkout was only read -----------------------------------------------
 after=$(git status --porcelain; git worktree list; git rev-parse HEAD)
