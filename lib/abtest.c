@@ -10,7 +10,8 @@
  * JUnit, Markdown, HTML) reads a try like any other comparison. The "why" is
  * made again for the deciding metric's verdict over all runs. Hotspot times
  * are sampled wall-clock times that a busy machine inflates; interleaved, it
- * inflates both sides alike, so they are compared (noisier, never biased).
+ * inflates both sides alike, so they are compared (noisier, never biased);
+ * each hotspot's CPU self time is compared too ("self_cpu_s", add_cpu_hotspots).
  */
 #include "abtest.h"
 
@@ -167,6 +168,38 @@ static bool redecide(json_t *m, const json_t *const *base, size_t nb, const json
     return ok;
 }
 
+/*
+ * For each function of the hotspot metrics (their "self_s" objects), the same
+ * comparison of its CPU self time ("self_cpu_s": the profile's figure, one per
+ * turn), when every document of both sides has a profile with CPU times. Sampled
+ * wall-clock times include the wait for a CPU; CPU self times do not, so on a
+ * busy machine they still tell which function got slower.
+ */
+static void add_cpu_hotspots(json_t *metrics, const json_t *const *base, size_t nb,
+                             const json_t *const *head, size_t nh, const struct regress_options *o)
+{
+    for (size_t d = 0; d < nb + nh; d++) {
+        const json_t *doc = d < nb ? base[d] : head[d - nb];
+        const json_t *fns = json_object_get(json_object_get(doc, "profile"), "functions");
+        const json_t *f = json_array_get(fns, 0);
+        if (!f || !json_is_number(json_object_get(f, "self_cpu_s")))
+            return;
+    }
+    size_t n = json_array_size(metrics);
+    for (size_t i = 0; i < n; i++) {
+        const json_t *m = json_array_get(metrics, i);
+        const char *name = json_string_value(json_object_get(m, "metric"));
+        if (!json_object_get(m, "function") || !name || strcmp(name, "self_s") != 0)
+            continue;
+        json_t *c = json_deep_copy(m);
+        json_object_set_new(c, "metric", json_string("self_cpu_s"));
+        if (redecide(c, base, nb, head, nh, o))
+            json_array_append_new(metrics, c);
+        else
+            json_decref(c);
+    }
+}
+
 /* The index of the head document whose median wall time is the median of them all. */
 static size_t median_doc(const json_t *const *head, size_t nh)
 {
@@ -231,6 +264,7 @@ json_t *abtest_compare(const json_t *const *base, size_t nb, const json_t *const
     size_t i;
     json_t *m;
     json_array_foreach(metrics, i, m) redecide(m, base, nb, head, nh, &o);
+    add_cpu_hotspots(metrics, base, nb, head, nh, &o);
     /* the decision names a metric: give it that metric's verdict over all runs, and
      * the "why" of that verdict (the functions' medians over all runs of each side) */
     json_t *d = json_object_get(res, "decision");

@@ -111,7 +111,10 @@ static void hc_label(FILE *out, const json_t *m)
     const char *name = hc_str(m, "metric");
     const char *fn = hc_str(m, "function");
     if (fn) {
-        fputs(hc_is(name, "self_s") ? "self time of <code>" : "total time of <code>", out);
+        fputs(hc_is(name, "self_s")       ? "self time of <code>"
+              : hc_is(name, "self_cpu_s") ? "CPU self time of <code>"
+                                          : "total time of <code>",
+              out);
         hc_esc(out, fn);
         fputs("</code>", out);
     } else if (hc_is(name, "wall_s")) {

@@ -1459,7 +1459,10 @@ static void print_label(FILE *out, const json_t *m)
     if (fn) {
         fputs("Hotspot '", out);
         print_clean(out, fn);
-        fprintf(out, "' %s", strcmp(name, "self_s") == 0 ? "self time" : "total time");
+        fprintf(out, "' %s",
+                strcmp(name, "self_s") == 0       ? "self time"
+                : strcmp(name, "self_cpu_s") == 0 ? "CPU self time"
+                                                  : "total time");
     } else if (strcmp(name, "wall_s") == 0) {
         fputs("Execution time", out);
     } else if (strcmp(name, "cpu_s") == 0) {

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # test_try_local.sh - pyscope try --base REV --head REV SCRIPT in a git checkout
 # (docs/revisions.md): a generated repository (tests/data/revisions/make_repo.sh) whose
-# commit 23 makes f() 30% slower (bench/f.py runs f). Base = commit 1, head = commit 64:
+# commit 23 makes f() 30% slower (bench/f.py runs f), commit 41 makes g() 20% faster
+# (bench/work.py runs f and g: the two ends report both). Base = commit 1, head = commit 64:
 # runs interleaved (base, head, base, head..., more pairs while noise leaves the verdict
 # open), the verdict is a regression and its why names f; JUnit and Markdown outputs; exit 1 with --fail-on-regression. base == head: no regression. An
 # unknown revision, a script missing at a revision, a folder outside any checkout: exit 2
@@ -13,7 +14,7 @@ command -v git >/dev/null || skip "git is not installed"
 export XDG_CACHE_HOME="$T/cache" GIT_CONFIG_NOSYSTEM=1 HOME="$T"
 REPO="$T/repo"
 # bench/f.py: f() about 0.15 s of CPU, so its 30% is ~20% of the script's CPU time
-PYSCOPE_WORK_UNITS=4000000 bash "$PYSCOPE_SRC/tests/data/revisions/make_repo.sh" "$REPO" 23 0 30 \
+PYSCOPE_WORK_UNITS=4000000 bash "$PYSCOPE_SRC/tests/data/revisions/make_repo.sh" "$REPO" 23 41 30 20 \
     >"$T/hashes"
 BASE=$(sed -n 1p "$T/hashes")
 HEAD=$(sed -n 64p "$T/hashes")
@@ -41,6 +42,15 @@ expect_eq "runs interleaved base, head, base, head..." "$(for _ in $(seq "$round
     printf 'base head '; done)" "$order"
 expect_match "the JUnit file fails the script" '<failure' "$(cat "$T/try.xml")"
 expect_match "the Markdown summary says regression" '[Rr]egress' "$(cat "$T/try.md")"
+
+# both changes of bench/work.py: f's CPU self time a regression, g's an improvement
+"$PYSCOPE" try -q --base "$BASE" --head "$HEAD" --rounds 5 --max-rounds 8 --repeat 2 --json \
+    bench/work.py >"$T/both.json" 2>"$T/both.err" || true
+fv() { # fv FUNCTION: the verdict of its CPU self time
+    "$PY" -c 'import json,sys; print(*[m["verdict"] for m in json.load(open(sys.argv[1]))["regression"]["metrics"] if m.get("function") == sys.argv[2] and m["metric"] == "self_cpu_s"])' "$T/both.json" "$1" 2>&1 || cat "$T/both.err"
+}
+expect_eq "f() 30% slower: its CPU self time regressed" regression "$(fv bench/lib.py:f:2)"
+expect_eq "g() 20% faster: its CPU self time improved" improvement "$(fv bench/lib.py:g:7)"
 
 # the terminal form: the revisions, the verdict and the why
 set +e

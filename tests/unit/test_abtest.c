@@ -1,7 +1,8 @@
 /*
  * test_abtest.c - A/B verdicts over interleaved runs (lib/abtest): every head
  * run counts (not only one), a slower function is named in the why, equal
- * sides are no change, hotspot metrics are decided over all runs too.
+ * sides are no change, hotspot metrics (sampled and CPU self times) are decided
+ * over all runs too.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -78,13 +79,15 @@ static void test_slower_head_is_a_regression_named_by_its_function(void **state)
     /* f's hotspot metric is decided over all runs: a regression too; g's is not */
     size_t i;
     const json_t *m;
-    int f_seen = 0;
+    int f_seen = 0, cpu_seen = 0;
     json_array_foreach(json_object_get(res, "metrics"), i, m)
     {
         const char *fn = json_string_value(json_object_get(m, "function"));
         const char *v = json_string_value(json_object_get(m, "verdict"));
+        const char *name = json_string_value(json_object_get(m, "metric"));
         if (fn && strcmp(fn, "lib.py:f:1") == 0) {
             f_seen++;
+            cpu_seen += strcmp(name, "self_cpu_s") == 0;
             assert_string_equal(v, "regression");
             assert_int_equal(
                 json_integer_value(json_object_get(json_object_get(m, "candidate"), "n_runs")),
@@ -93,7 +96,8 @@ static void test_slower_head_is_a_regression_named_by_its_function(void **state)
             assert_string_not_equal(v, "regression");
         }
     }
-    assert_true(f_seen >= 1);
+    assert_true(f_seen >= 2);
+    assert_int_equal(cpu_seen, 1); /* its CPU self time compared too */
     json_decref(res);
     for (int k = 0; k < N_DOCS; k++) {
         json_decref(base[k]);
