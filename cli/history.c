@@ -61,6 +61,7 @@ enum {
     HIST_OPT_LIMIT,
     HIST_OPT_METRIC,
     HIST_OPT_ORDER,
+    HIST_OPT_MODE,
 };
 
 static const struct option history_long_options[] = {
@@ -76,6 +77,7 @@ static const struct option history_long_options[] = {
     {"limit", required_argument, NULL, HIST_OPT_LIMIT},
     {"metric", required_argument, NULL, HIST_OPT_METRIC},
     {"order", required_argument, NULL, HIST_OPT_ORDER},
+    {"mode", required_argument, NULL, HIST_OPT_MODE},
     FARM_LONG_OPTIONS,
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0},
@@ -94,6 +96,7 @@ struct hist_args {
     uint64_t limit;           /* --limit: newest runs (default HISTORY_CLI_MAX_RUNS) */
     const char *metric;       /* --metric: wall_s (default), cpu_s or instructions */
     bool by_commit;           /* --order commit: runs in their commits' order in history */
+    const char *mode;         /* --mode: sample or trace; NULL: the newest run's */
     struct farm_opts farm;    /* --coordinator ... */
 };
 
@@ -112,6 +115,8 @@ void cli_history_help(FILE *out)
           "                          with a coordinator a hostname or fingerprint (required)\n"
           "  --python-build BUILD    the series of this Python build (default: the newest\n"
           "                          run's)\n"
+          "  --mode sample|trace     the series of this profiling mode (default: the newest\n"
+          "                          run's; runs of the two modes are never compared)\n"
           "  --limit N               the newest N runs (default 200, at most 1000)\n"
           "  --metric M              the series of wall_s (default), cpu_s or instructions\n"
           "                          (counted by pyscope run --instructions; runs without\n"
@@ -176,6 +181,14 @@ static int hist_parse_args(int argc, char **argv, struct hist_args *a)
                                        "invalid value for --limit: \"%s\" (a whole number from "
                                        "1 to 1000)",
                                        optarg);
+            break;
+        case HIST_OPT_MODE:
+            if (strcmp(optarg, "sample") != 0 && strcmp(optarg, "trace") != 0)
+                return cli_usage_error("history",
+                                       "invalid value for --mode: \"%s\" (expected sample or "
+                                       "trace)",
+                                       optarg);
+            a->mode = optarg;
             break;
         case HIST_OPT_METRIC:
             if (strcmp(optarg, "wall_s") != 0 && strcmp(optarg, "cpu_s") != 0 &&
@@ -304,7 +317,8 @@ static const char *hist_field(char *buf, size_t len, const char *stat, const cha
  */
 static json_t *hist_build(const char *host_fp, const char *reports_dir, const char *key,
                           const json_t *const *in, const char *const *in_paths, size_t nin,
-                          const struct regress_options *opt, const char *metric)
+                          const struct regress_options *opt, const char *metric,
+                          const char *mode_opt)
 {
     char f_med[64], f_q1[64], f_q3[64], f_min[64], f_max[64], f_before[80], f_after[80];
     hist_field(f_med, sizeof(f_med), "median", metric);
@@ -314,16 +328,21 @@ static json_t *hist_build(const char *host_fp, const char *reports_dir, const ch
     hist_field(f_max, sizeof(f_max), "max", metric);
     hist_field(f_before, sizeof(f_before), "before_median", metric);
     hist_field(f_after, sizeof(f_after), "after_median", metric);
-    /* the series: --host, else the newest report's host; the newest report's Python build */
-    const char *fp = host_fp, *build = NULL;
+    /* the series: --host, else the newest report's host; the newest report's Python
+     * build; --mode, else the newest report's mode */
+    const char *fp = host_fp, *build = NULL, *mode = mode_opt;
     for (size_t i = nin; i-- > 0;) {
         const json_t *d = in[i];
-        if (!fp || hist_same(fp, hist_get(d, "host", "fingerprint"))) {
+        if ((!fp || hist_same(fp, hist_get(d, "host", "fingerprint"))) &&
+            (!mode_opt || strcmp(mode_opt, history_mode(d)) == 0)) {
             fp = hist_get(d, "host", "fingerprint");
             build = hist_get(d, "python", "build");
+            mode = history_mode(d);
             break;
         }
     }
+    if (!mode)
+        mode = "sample";
     const json_t **docs = xcalloc(nin + 1, sizeof(*docs));
     const char **paths = xcalloc(nin + 1, sizeof(*paths));
     double *med = xcalloc(nin + 1, sizeof(*med));
@@ -333,27 +352,28 @@ static json_t *hist_build(const char *host_fp, const char *reports_dir, const ch
         const json_t *d = in[i];
         const char *dfp = hist_get(d, "host", "fingerprint");
         const char *db = hist_get(d, "python", "build");
+        const char *dm = history_mode(d);
         size_t ns;
         double *x = history_samples(d, metric, &ns);
         if (ns == 0) {
             free(x);
             continue;
         }
-        if (hist_same(dfp, fp) && hist_same(db, build)) {
+        if (hist_same(dfp, fp) && hist_same(db, build) && strcmp(dm, mode) == 0) {
             stats_median(x, ns, &med[n]);
             docs[n] = d;
             paths[n] = in_paths ? in_paths[i] : NULL;
             n++;
         } else {
-            char *id = xasprintf("%s\n%s", dfp ? dfp : "", db ? db : "");
+            char *id = xasprintf("%s\n%s\n%s", dfp ? dfp : "", db ? db : "", dm);
             json_t *o = json_object_get(other_index, id);
             if (!o) {
                 o = json_pack(
-                    "{s:o, s:o, s:o, s:i}", "fingerprint", dfp ? json_string(dfp) : json_null(),
-                    "hostname",
+                    "{s:o, s:o, s:o, s:s, s:i}", "fingerprint",
+                    dfp ? json_string(dfp) : json_null(), "hostname",
                     json_deep_copy(json_object_get(json_object_get(d, "host"), "hostname"))
                         ?: json_null(),
-                    "python_build", db ? json_string(db) : json_null(), "runs", 0);
+                    "python_build", db ? json_string(db) : json_null(), "mode", dm, "runs", 0);
                 json_object_set_new(other_index, id, o);
                 json_array_append(others, o);
             }
@@ -476,6 +496,7 @@ static json_t *hist_build(const char *host_fp, const char *reports_dir, const ch
         "other_series", others);
     if (strcmp(metric, "wall_s") != 0)
         json_object_set_new(doc, "metric", json_string(metric));
+    json_object_set_new(doc, "mode", json_string(mode));
     free(msg);
     free(docs);
     free(paths);
@@ -506,8 +527,8 @@ static void hist_print_safe(const json_t *doc, bool color)
     const char *hn = hist_get(host, NULL, "hostname"), *fp = hist_get(host, NULL, "fingerprint");
     printf("%sHistory of %s%s\n", color ? "\033[1m" : "", hist_get(doc, NULL, "script"),
            color ? "\033[0m" : "");
-    printf("Host %s (%s), Python %s\n", hn ? hn : "?", fp ? fp : "?",
-           hist_get(doc, NULL, "python_build") ?: "?");
+    printf("Host %s (%s), Python %s, %s mode\n", hn ? hn : "?", fp ? fp : "?",
+           hist_get(doc, NULL, "python_build") ?: "?", hist_get(doc, NULL, "mode") ?: "sample");
     if (hist_same(hist_get(doc, NULL, "source"), "farm"))
         printf("From the farm: %s\n", hist_get(doc, NULL, "coordinator") ?: "?");
     const json_t *runs = json_object_get(doc, "runs");
@@ -614,12 +635,12 @@ static void hist_print_safe(const json_t *doc, bool color)
     const json_t *o;
     json_array_foreach(others, i, o)
     {
-        printf("Also: %" JSON_INTEGER_FORMAT " run%s on host %s (%s), Python %s; use --host to "
-               "see them\n",
+        printf("Also: %" JSON_INTEGER_FORMAT " run%s on host %s (%s), Python %s, %s mode; use "
+               "--host, --python-build or --mode to see them\n",
                json_integer_value(json_object_get(o, "runs")),
                json_integer_value(json_object_get(o, "runs")) == 1 ? "" : "s",
                hist_get(o, NULL, "hostname") ?: "?", hist_get(o, NULL, "fingerprint") ?: "?",
-               hist_get(o, NULL, "python_build") ?: "?");
+               hist_get(o, NULL, "python_build") ?: "?", hist_get(o, NULL, "mode") ?: "sample");
     }
 }
 
@@ -720,15 +741,21 @@ static int hist_farm(struct hist_args *a, const char *key, const struct regress_
     if (a->by_commit)
         qsort(docs, n, sizeof(*docs), hist_by_commit);
     const json_t *host = json_object_get(series, "host");
-    json_t *doc =
-        hist_build(hist_get(host, NULL, "fingerprint"), NULL, key, docs, NULL, n, opt, a->metric);
+    json_t *doc = hist_build(hist_get(host, NULL, "fingerprint"), NULL, key, docs, NULL, n, opt,
+                             a->metric, a->mode);
     const json_t *stored = json_object_get(series, "regressions");
     size_t i;
     json_t *r;
     json_array_foreach(json_object_get(doc, "runs"), i, r)
     {
-        json_object_set(r, "batch_id", json_object_get(docs[i], "batch_id"));
-        json_object_set(r, "commit", json_object_get(docs[i], "commit"));
+        /* the series' run of this row: hist_build leaves some out (another mode, no samples) */
+        const char *rid = hist_get(r, NULL, "id");
+        const json_t *src = NULL;
+        for (size_t k = 0; rid && k < n && !src; k++)
+            if (hist_same(hist_get(docs[k], NULL, "id"), rid))
+                src = docs[k];
+        json_object_set(r, "batch_id", json_object_get(src, "batch_id"));
+        json_object_set(r, "commit", json_object_get(src, "commit"));
         json_object_set_new(r, "stored_regressions",
                             hist_stored_of(stored, hist_get(r, NULL, "id")));
     }
@@ -763,7 +790,8 @@ static int hist_local(const struct hist_args *a, const char *key, const struct r
                                .host_fingerprint = a->host,
                                .python_build = a->python_build,
                                .ok_only = true,
-                               .limit = a->limit};
+                               .limit = a->limit,
+                               .flags = cli_history_flags()};
     struct history h;
     history_load(dir, &f, &h);
     const json_t **docs = xcalloc(h.n + 1, sizeof(*docs));
@@ -772,7 +800,7 @@ static int hist_local(const struct hist_args *a, const char *key, const struct r
         docs[i] = h.entries[i].doc;
         paths[i] = h.entries[i].path;
     }
-    *out = hist_build(a->host, a->reports_dir, key, docs, paths, h.n, opt, a->metric);
+    *out = hist_build(a->host, a->reports_dir, key, docs, paths, h.n, opt, a->metric, a->mode);
     json_object_set_new(*out, "source", json_string("local"));
     free(docs);
     free(paths);

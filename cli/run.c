@@ -1,13 +1,26 @@
 /*
  * run.c - "pyscope run": profile one script locally (docs/DESIGN.md §2, §8).
  *
- * pyscope does not link Python: it spawns pyscope-run with --output TMPFILE,
- * waits for it (ignoring SIGINT/SIGQUIT meanwhile, like system(): a Ctrl-C
- * reaches the script, which pyscope-run reports), loads its pyscope.run/1
- * document and turns it into a pyscope.report/1 one (suggestions, regression
- * check against reports/json/, file names). Then it saves the HTML and JSON
- * reports, writes the requested exports and prints the terminal report (or the
- * JSON with --json).
+ * pyscope does not link Python: it starts pyscope-run with --output-fd on an
+ * anonymous temporary file (no name: nothing to leak, however we end), waits
+ * for it, loads its pyscope.run/1 document and turns it into a
+ * pyscope.report/1 one (suggestions, regression check against reports/json/,
+ * file names). Then it saves the HTML and JSON reports, writes the requested
+ * exports and prints the terminal report (or the JSON with --json).
+ *
+ * Signals: pyscope-run runs in a process group of its own (it gets the
+ * terminal when we have it, and hands it on to the script), so a signal to
+ * our group reaches it once, through us. SIGINT, SIGTERM, SIGHUP and SIGQUIT
+ * sent to pyscope are passed on to pyscope-run, which passes them on to the
+ * script's process group and writes a partial document ("interrupted");
+ * pyscope then saves and prints that partial report and dies of the same
+ * signal, as python3 would have (a script ended by SIGINT, a Ctrl-C at the
+ * terminal, also makes pyscope die of SIGINT once reported, so that a shell
+ * loop stops). A second signal after the script ended stops pyscope at once.
+ * pyscope-run gets SIGTERM when pyscope dies (PR_SET_PDEATHSIG) and the
+ * script gets SIGKILL when pyscope-run dies; pyscope is a child subreaper, so
+ * if pyscope-run is killed (even with SIGKILL), whatever the script left
+ * running comes to us and is killed.
  *
  * Everything the user typed is checked before the script runs, so a long run
  * is never wasted on a typo: bad options, a missing/unreadable script or a
@@ -21,10 +34,11 @@
 #include <getopt.h>
 #include <libgen.h>
 #include <signal.h>
-#include <spawn.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -36,6 +50,7 @@
 #include "errors.h"
 #include "jsonutil.h"
 #include "export.h"
+#include "history.h"
 #include "html_report.h"
 #include "log.h"
 #include "regress.h"
@@ -52,8 +67,6 @@
 #define RUN_MAX_WARMUP    10000
 #define RUN_MAX_TOP       1000
 #define RUN_MAX_TIMEOUT_S (30.0 * 24 * 3600)
-
-extern char **environ;
 
 enum run_export_format { RUN_EXPORT_COLLAPSED, RUN_EXPORT_SPEEDSCOPE };
 
@@ -87,13 +100,13 @@ struct run_args {
     char **script_argv; /* SCRIPT ARGS... (borrowed, NULL-terminated) */
 };
 
-/* Paths of one run's files; all owned. */
+/* One run's files; all owned. */
 struct run_files {
-    char *tmp_output; /* the runner's --output file */
-    char *json_dir;   /* <reports>/json */
-    char *html_dir;   /* <reports>/html */
-    char *json_path;  /* the saved JSON report, or NULL */
-    char *html_path;  /* the saved HTML report, or NULL */
+    int out_fd;      /* the runner's --output-fd: an anonymous file (-1: none) */
+    char *json_dir;  /* <reports>/json */
+    char *html_dir;  /* <reports>/html */
+    char *json_path; /* the saved JSON report, or NULL */
+    char *html_path; /* the saved HTML report, or NULL */
 };
 
 enum {
@@ -190,13 +203,22 @@ void cli_run_help(FILE *out)
           "      --version           show the version\n"
           "\n"
           "Environment: PYSCOPE_RUN_BIN (the pyscope-run program to use), VIRTUAL_ENV,\n"
-          "NO_COLOR, TMPDIR, GITHUB_STEP_SUMMARY.\n"
+          "NO_COLOR, TMPDIR, GITHUB_STEP_SUMMARY, PYSCOPE_HISTORY_INDEX (off: read every\n"
+          "saved report instead of DIR/json/.pyscope-index).\n"
           "\n"
-          "Exit status: 0 ok, 1 regression (with --fail-on-regression), 2 usage error (bad\n"
-          "option, missing script, reports folder not creatable, --instructions without\n"
-          "valgrind), 3 the script failed (non-zero exit, signal, uncaught exception),\n"
-          "4 internal error (pyscope-run crashed or wrote a corrupt result, a report could\n"
-          "not be written), 124 the script timed out.\n",
+          "Exit status (pyscope's own, so CI can tell the cases apart; the script's exit\n"
+          "code or signal is in the report): 0 ok, 1 regression (with\n"
+          "--fail-on-regression), 2 usage error (bad option, missing script, reports folder\n"
+          "not creatable, --instructions without valgrind), 3 the script failed (non-zero\n"
+          "exit, signal, uncaught exception), 4 internal error (pyscope-run crashed or\n"
+          "wrote a corrupt result, a report could not be written), 124 the script timed\n"
+          "out (--timeout).\n"
+          "\n"
+          "Signals: SIGINT, SIGTERM, SIGHUP and SIGQUIT sent to pyscope are passed on to\n"
+          "the script; pyscope saves and prints the partial report (\"Interrupted by ...\")\n"
+          "and then dies of the same signal (exit status 128+N in a shell), as python3\n"
+          "would; so it does when the script dies of SIGINT (Ctrl-C). A second signal\n"
+          "once the script has ended stops pyscope at once.\n",
           out);
 }
 
@@ -453,14 +475,17 @@ static int run_prepare_reports(const struct run_args *a, struct run_files *f)
     return 0;
 }
 
-/* Build the runner's argv (new array of borrowed strings; caller frees the array). */
-static char **run_runner_argv(const char *runner, const struct run_args *a, const char *output)
+/* Build the runner's argv (new array; the strings are borrowed, except the
+ * --output-fd number in *fd_text, which the caller frees). */
+static char **run_runner_argv(const char *runner, const struct run_args *a, int out_fd,
+                              char **fd_text)
 {
     size_t n_script = 0;
     while (a->script_argv[n_script])
         n_script++;
     char **argv = xcalloc(n_script + 20, sizeof(*argv));
     size_t i = 0;
+    *fd_text = xasprintf("%d", out_fd);
     argv[i++] = (char *)runner;
 #define RUN_ADD_OPT(name, value)                                                                   \
     do {                                                                                           \
@@ -475,7 +500,7 @@ static char **run_runner_argv(const char *runner, const struct run_args *a, cons
     RUN_ADD_OPT("--interval-ms", a->interval_ms);
     RUN_ADD_OPT("--timeout", a->timeout);
     RUN_ADD_OPT("--venv", a->venv);
-    RUN_ADD_OPT("--output", output);
+    RUN_ADD_OPT("--output-fd", *fd_text);
 #undef RUN_ADD_OPT
     if (a->instructions)
         argv[i++] = "--instructions";
@@ -486,105 +511,258 @@ static char **run_runner_argv(const char *runner, const struct run_args *a, cons
     return argv;
 }
 
-/*
- * Spawn the runner and wait for it. With json_mode its stdout goes to our stderr.
- * Returns 0 and the wait status in *status, or -errno when it could not be started.
- */
-static int run_spawn_wait(const char *runner, bool use_path, char **argv, bool json_mode,
-                          int *status)
+/* ---- signals ----------------------------------------------------------------- */
+
+static const int run_signals[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT};
+#define RUN_N_SIGNALS (sizeof(run_signals) / sizeof(run_signals[0]))
+
+/* pyscope-run while it runs (signals are passed on to it), else 0. */
+static volatile sig_atomic_t run_runner_pid;
+/* The first of run_signals we received, or 0. */
+static volatile sig_atomic_t run_got_signal;
+
+static void run_on_signal(int sig)
 {
-    posix_spawnattr_t attr;
-    posix_spawn_file_actions_t actions;
-    struct sigaction ign = {.sa_handler = SIG_IGN}, old_int, old_quit;
-    sigset_t def, empty;
-    pid_t pid;
-    int rc;
-
-    sigemptyset(&ign.sa_mask);
-    sigemptyset(&empty);
-    sigemptyset(&def);
-    sigaddset(&def, SIGINT);
-    sigaddset(&def, SIGQUIT);
-    sigaddset(&def, SIGPIPE);
-    posix_spawnattr_init(&attr);
-    posix_spawnattr_setsigdefault(&attr, &def);
-    posix_spawnattr_setsigmask(&attr, &empty);
-    posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK);
-    posix_spawn_file_actions_init(&actions);
-    if (json_mode)
-        posix_spawn_file_actions_adddup2(&actions, STDERR_FILENO, STDOUT_FILENO);
-
-    fflush(stdout);
-    fflush(stderr);
-    sigaction(SIGINT, &ign, &old_int);
-    sigaction(SIGQUIT, &ign, &old_quit);
-    if (use_path)
-        rc = posix_spawnp(&pid, runner, &actions, &attr, argv, environ);
-    else
-        rc = posix_spawn(&pid, runner, &actions, &attr, argv, environ);
-    if (rc == 0) {
-        while (waitpid(pid, status, 0) < 0) {
-            if (errno != EINTR) {
-                rc = errno;
-                break;
-            }
-        }
+    if (run_runner_pid > 0) {
+        if (!run_got_signal)
+            run_got_signal = sig;
+        kill((pid_t)run_runner_pid, sig);
+        return;
     }
-    sigaction(SIGINT, &old_int, NULL);
-    sigaction(SIGQUIT, &old_quit, NULL);
-    posix_spawn_file_actions_destroy(&actions);
-    posix_spawnattr_destroy(&attr);
-    return -rc;
+    if (run_got_signal) { /* a second one once the script is over: stop now */
+        signal(sig, SIG_DFL);
+        raise(sig);
+        return;
+    }
+    run_got_signal = sig; /* finish the report first, then die of it */
 }
 
-/* Create the runner's empty output file; returns a new path or NULL (reported). */
-static char *run_make_tmp(void)
+/* Pass run_signals on to the runner from now on (our whole life). */
+static void run_catch_signals(void)
+{
+    struct sigaction sa = {.sa_handler = run_on_signal};
+    sigemptyset(&sa.sa_mask);
+    sa.sa_flags = SA_RESTART;
+    for (size_t i = 0; i < RUN_N_SIGNALS; i++)
+        sigaction(run_signals[i], &sa, NULL);
+}
+
+/* Die of sig, as the script did or as we were told to (no core for SIGQUIT). */
+static void run_die_of(int sig)
+{
+    fflush(NULL);
+    if (sig == SIGQUIT) {
+        struct rlimit no_core = {0, 0};
+        setrlimit(RLIMIT_CORE, &no_core);
+    }
+    signal(sig, SIG_DFL);
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, sig);
+    sigprocmask(SIG_UNBLOCK, &set, NULL);
+    raise(sig);
+}
+
+/*
+ * After pyscope-run died abnormally: kill what it left. The script dies of
+ * its parent-death signal and comes to us (we are a subreaper), then its
+ * children do; each child's process group is killed and the child reaped,
+ * until none is left (at most ~2 s).
+ */
+static void run_kill_orphans(void)
+{
+    char path[64];
+    snprintf(path, sizeof(path), "/proc/self/task/%d/children", (int)getpid());
+    for (int round = 0; round < 100; round++) {
+        FILE *list = fopen(path, "re");
+        long pid;
+        int n = 0;
+        while (list && fscanf(list, "%ld", &pid) == 1) {
+            pid_t g = getpgid((pid_t)pid);
+            if (g > 0 && g != getpgrp())
+                kill(-g, SIGKILL);
+            kill((pid_t)pid, SIGKILL);
+            n++;
+        }
+        if (list)
+            fclose(list);
+        if (n == 0)
+            return;
+        while (waitpid(-1, NULL, WNOHANG) > 0)
+            ;
+        struct timespec ts = {0, 20 * 1000000L};
+        nanosleep(&ts, NULL);
+    }
+}
+
+/* Give the terminal's foreground to group pgid (we may be in the background then). */
+static void run_set_foreground(int tty, pid_t pgid)
+{
+    struct sigaction ign = {.sa_handler = SIG_IGN}, old;
+    sigemptyset(&ign.sa_mask);
+    sigaction(SIGTTOU, &ign, &old);
+    tcsetpgrp(tty, pgid);
+    sigaction(SIGTTOU, &old, NULL);
+}
+
+/*
+ * Start the runner in a process group of its own (the terminal's foreground
+ * when we hold it) and wait for it, passing our signals on. With json_mode its
+ * stdout goes to our stderr; out_fd is left open in it. Returns 0 and the wait
+ * status in *status, or -errno when it could not be started.
+ */
+static int run_spawn_wait(const char *runner, bool use_path, char **argv, bool json_mode,
+                          int out_fd, int *status)
+{
+    int tty = isatty(STDIN_FILENO) && tcgetpgrp(STDIN_FILENO) == getpgrp() ? STDIN_FILENO : -1;
+    int errpipe[2];
+    if (pipe2(errpipe, O_CLOEXEC) < 0)
+        return -errno;
+    /* Whatever the script leaves behind when pyscope-run dies comes to us. */
+    prctl(PR_SET_CHILD_SUBREAPER, 1);
+    run_catch_signals();
+    sigset_t block, prev, empty;
+    sigemptyset(&block);
+    sigemptyset(&empty);
+    for (size_t i = 0; i < RUN_N_SIGNALS; i++)
+        sigaddset(&block, run_signals[i]);
+    sigprocmask(SIG_BLOCK, &block, &prev);
+    fflush(stdout);
+    fflush(stderr);
+    pid_t parent = getpid();
+    pid_t pid = fork();
+    if (pid < 0) {
+        int e = errno;
+        sigprocmask(SIG_SETMASK, &prev, NULL);
+        close(errpipe[0]);
+        close(errpipe[1]);
+        return -e;
+    }
+    if (pid == 0) {
+        /* pyscope-run gets SIGTERM when we die: it stops the script and exits. */
+        prctl(PR_SET_PDEATHSIG, SIGTERM);
+        if (getppid() != parent)
+            _exit(127);
+        setpgid(0, 0);
+        if (tty >= 0)
+            run_set_foreground(tty, getpid());
+        for (size_t i = 0; i < RUN_N_SIGNALS; i++)
+            signal(run_signals[i], SIG_DFL);
+        signal(SIGPIPE, SIG_DFL);
+        sigprocmask(SIG_SETMASK, &empty, NULL);
+        if (json_mode)
+            dup2(STDERR_FILENO, STDOUT_FILENO);
+        fcntl(out_fd, F_SETFD, 0); /* inherited by pyscope-run */
+        if (use_path)
+            execvp(runner, argv);
+        else
+            execv(runner, argv);
+        int e = errno;
+        ssize_t w = write(errpipe[1], &e, sizeof(e));
+        (void)w;
+        _exit(127);
+    }
+    setpgid(pid, pid); /* both sides, so neither races the other */
+    if (tty >= 0)
+        run_set_foreground(tty, pid);
+    run_runner_pid = pid;
+    sigprocmask(SIG_SETMASK, &prev, NULL);
+    close(errpipe[1]);
+    int child_errno = 0;
+    ssize_t got;
+    while ((got = read(errpipe[0], &child_errno, sizeof(child_errno))) < 0 && errno == EINTR)
+        ;
+    close(errpipe[0]);
+    int rc = 0;
+    while (waitpid(pid, status, 0) < 0) {
+        if (errno != EINTR) {
+            rc = -errno;
+            break;
+        }
+    }
+    run_runner_pid = 0;
+    if (tty >= 0)
+        run_set_foreground(tty, getpgrp());
+    if (got == (ssize_t)sizeof(child_errno) && child_errno)
+        return -child_errno;
+    return rc;
+}
+
+/* Create the runner's output file: anonymous, so that nothing is left behind
+ * whatever happens to us. Returns a descriptor (read-write, close-on-exec) or
+ * -1 (reported). */
+static int run_make_tmp(void)
+{
+    const char *tmpdir = getenv("TMPDIR");
+    if (!tmpdir || !*tmpdir)
+        tmpdir = "/tmp";
+    int fd = open(tmpdir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+    if (fd >= 0)
+        return fd;
+    /* a file system without O_TMPFILE: a named file, unlinked at once */
+    char *path = run_path_join(tmpdir, "pyscope-run-XXXXXX.json");
+    fd = mkostemps(path, 5, O_CLOEXEC);
+    if (fd < 0)
+        log_error("could not create a temporary file in \"%s\": %s", tmpdir, strerror(errno));
+    else
+        unlink(path);
+    free(path);
+    return fd;
+}
+
+/* Keep a refused runner output for inspection: a named copy in $TMPDIR. */
+static void run_keep_refused(const char *buf, size_t len)
 {
     const char *tmpdir = getenv("TMPDIR");
     if (!tmpdir || !*tmpdir)
         tmpdir = "/tmp";
     char *path = run_path_join(tmpdir, "pyscope-run-XXXXXX.json");
     int fd = mkostemps(path, 5, O_CLOEXEC);
-    if (fd < 0) {
-        log_error("could not create a temporary file in \"%s\": %s", tmpdir, strerror(errno));
-        free(path);
-        return NULL;
+    bool ok = fd >= 0;
+    for (size_t off = 0; ok && off < len;) {
+        ssize_t w = write(fd, buf + off, len - off);
+        if (w < 0 && errno == EINTR)
+            continue;
+        ok = w > 0;
+        off += w > 0 ? (size_t)w : 0;
     }
-    close(fd);
-    return path;
+    if (fd >= 0 && close(fd) < 0)
+        ok = false;
+    if (ok) {
+        log_info("the refused output is kept in \"%s\"", path);
+    } else {
+        log_warn("could not keep the refused output in \"%s\": %s", tmpdir, strerror(errno));
+        if (fd >= 0)
+            unlink(path);
+    }
+    free(path);
 }
 
 /*
- * Load and check the runner's output document. Returns a new object, or NULL with
- * the reason reported.
+ * Load and check the runner's output document from fd. Returns a new object,
+ * or NULL with the reason reported (a refused document is kept, named).
  */
-static json_t *run_load_result(const char *path, bool *keep)
+static json_t *run_load_result(int fd)
 {
-    *keep = false;
     char *buf;
     size_t len;
-    int rc = cli_read_file(path, RUN_OUTPUT_CAP, &buf, &len);
+    int rc = lseek(fd, 0, SEEK_SET) < 0 ? -errno : cli_read_fd(fd, RUN_OUTPUT_CAP, &buf, &len);
     if (rc < 0) {
-        log_error("could not read pyscope-run output \"%s\": %s", path, pyscope_strerror(rc));
+        log_error("could not read pyscope-run output: %s", pyscope_strerror(rc));
         return NULL;
     }
     if (len == 0) {
         free(buf);
-        log_error("pyscope-run wrote no result (\"%s\" is empty)", path);
+        log_error("pyscope-run wrote no result");
         return NULL;
     }
     json_error_t jerr;
     json_t *doc = json_loadb(buf, len, JSON_REJECT_DUPLICATES, &jerr);
-    free(buf);
-    *keep = true; /* from here on, a refused document is kept for inspection */
-    if (!doc) {
-        log_error("corrupt pyscope-run output \"%s\": %s (line %d, column %d)", path, jerr.text,
-                  jerr.line, jerr.column);
-        return NULL;
-    }
     const char *schema = json_string_value(json_object_get(doc, "schema"));
     const char *why = NULL;
-    if (!json_is_object(doc))
+    if (!doc)
+        ;
+    else if (!json_is_object(doc))
         why = "not a JSON object";
     else if (!schema || strncmp(schema, "pyscope.run/", 12) != 0)
         why = "no \"schema\": \"pyscope.run/1\"";
@@ -595,12 +773,17 @@ static json_t *run_load_result(const char *path, bool *keep)
         why = "no \"status\" object";
     else if (!json_is_array(json_object_get(doc, "runs")))
         why = "no \"runs\" array";
-    if (why) {
-        log_error("corrupt pyscope-run output \"%s\": %s", path, why);
+    if (!doc)
+        log_error("corrupt pyscope-run output: %s (line %d, column %d)", jerr.text, jerr.line,
+                  jerr.column);
+    else if (why)
+        log_error("corrupt pyscope-run output: %s", why);
+    if (!doc || why) {
+        run_keep_refused(buf, len);
         json_decref(doc);
-        return NULL;
+        doc = NULL;
     }
-    *keep = false;
+    free(buf);
     return doc;
 }
 
@@ -640,6 +823,7 @@ static void run_analyze(json_t *report, const struct run_args *a, const struct r
     if (script_ok) {
         struct regress_options ropt;
         regress_options_init(&ropt);
+        ropt.history_flags = cli_history_flags();
         const char *key =
             json_string_value(json_object_get(json_object_get(report, "script"), "key"));
         double cfg_pct = config_threshold_pct(&a->config, key, NULL);
@@ -724,7 +908,12 @@ static int run_save(json_t *report, struct run_files *f)
         f->html_path = NULL;
         json_object_set_new(files, "html", json_null());
     }
+    /* the history index learns of the new report without reading anything else */
+    struct history_index_txn txn;
+    bool indexed = cli_history_flags() && history_index_begin(f->json_dir, &txn) == 0;
     int rc = cli_write_json_atomic(f->json_path, report, JSON_INDENT(2));
+    if (indexed)
+        history_index_commit(&txn, rc < 0 ? NULL : strrchr(f->json_path, '/') + 1, report);
     if (rc < 0) {
         log_error("could not write JSON report \"%s\": %s", f->json_path, pyscope_strerror(rc));
         result = -1;
@@ -789,7 +978,15 @@ static int run_runner_status(const char *runner, int status)
     if (WIFSIGNALED(status)) {
         int sig = WTERMSIG(status);
         const char *abbrev = sigabbrev_np(sig);
-        log_error("%s was killed by signal %d (SIG%s)", runner, sig, abbrev ? abbrev : "?");
+        run_kill_orphans();
+        if (sig == run_got_signal) {
+            /* our signal reached it before it could pass it on: nothing ran to report */
+            log_error("interrupted by SIG%s before the script started", abbrev ? abbrev : "?");
+            return PYSCOPE_EXIT_SCRIPT;
+        }
+        log_error("%s was killed by signal %d (SIG%s); the script and its processes were "
+                  "stopped, no report was made",
+                  runner, sig, abbrev ? abbrev : "?");
         return PYSCOPE_EXIT_INTERNAL;
     }
     int code = WEXITSTATUS(status);
@@ -811,14 +1008,14 @@ static int run_runner_status(const char *runner, int status)
 
 static void run_files_release(struct run_files *f)
 {
-    if (f->tmp_output)
-        unlink(f->tmp_output);
-    free(f->tmp_output);
+    if (f->out_fd >= 0)
+        close(f->out_fd);
     free(f->json_dir);
     free(f->html_dir);
     free(f->json_path);
     free(f->html_path);
     memset(f, 0, sizeof(*f));
+    f->out_fd = -1;
 }
 
 /*
@@ -836,8 +1033,8 @@ static json_t *run_measure(const struct run_args *a, struct run_files *f, int *s
         *script_rc = PYSCOPE_EXIT_INTERNAL;
         return NULL;
     }
-    f->tmp_output = run_make_tmp();
-    if (!f->tmp_output) {
+    f->out_fd = run_make_tmp();
+    if (f->out_fd < 0) {
         free(runner);
         *script_rc = PYSCOPE_EXIT_INTERNAL;
         return NULL;
@@ -845,10 +1042,12 @@ static json_t *run_measure(const struct run_args *a, struct run_files *f, int *s
 
     if (!a->quiet && !a->json && isatty(STDERR_FILENO))
         fprintf(stderr, "pyscope: profiling %s ...\n", a->script_argv[0]);
-    char **rargv = run_runner_argv(runner, a, f->tmp_output);
+    char *fd_text;
+    char **rargv = run_runner_argv(runner, a, f->out_fd, &fd_text);
     int status = 0;
-    int rc = run_spawn_wait(runner, use_path, rargv, a->json, &status);
+    int rc = run_spawn_wait(runner, use_path, rargv, a->json, f->out_fd, &status);
     free(rargv);
+    free(fd_text);
     if (rc < 0) {
         log_error("could not run \"%s\": %s%s", runner, strerror(-rc),
                   use_path ? " (set PYSCOPE_RUN_BIN or install pyscope-run next to pyscope)" : "");
@@ -856,28 +1055,14 @@ static json_t *run_measure(const struct run_args *a, struct run_files *f, int *s
         *script_rc = PYSCOPE_EXIT_INTERNAL;
         return NULL;
     }
-    if (WIFSIGNALED(status) && WTERMSIG(status) == SIGINT) {
-        /* the runner itself was interrupted: die the same way, as shells expect */
-        free(runner);
-        run_files_release(f);
-        signal(SIGINT, SIG_DFL);
-        raise(SIGINT);
-    }
     rc = run_runner_status(runner, status);
     free(runner);
     if (rc >= 0) {
         *script_rc = rc;
         return NULL;
     }
-
-    bool keep;
-    json_t *result = run_load_result(f->tmp_output, &keep);
+    json_t *result = run_load_result(f->out_fd);
     if (!result) {
-        if (keep) {
-            log_info("the refused output is kept in \"%s\"", f->tmp_output);
-            free(f->tmp_output);
-            f->tmp_output = NULL;
-        }
         *script_rc = PYSCOPE_EXIT_INTERNAL;
         return NULL;
     }
@@ -940,10 +1125,21 @@ static int run_report(const struct run_args *a, struct run_files *f, json_t *rep
     return PYSCOPE_EXIT_OK;
 }
 
+/* The signal pyscope must die of once done: one it received, else SIGINT when the
+ * script died of it (a Ctrl-C at the terminal reached only the script); 0: none. */
+static int run_exit_signal(const json_t *report)
+{
+    if (run_got_signal)
+        return run_got_signal;
+    const json_t *sig = json_object_get(json_object_get(report, "status"), "signal");
+    return json_integer_value(sig) == SIGINT ? SIGINT : 0;
+}
+
 int cli_run_main(int argc, char **argv)
 {
     struct run_args a;
-    struct run_files f = {0};
+    struct run_files f = {.out_fd = -1};
+    int die_of = 0;
     int rc = run_parse_args(argc, argv, &a);
     if (rc >= 0)
         return rc;
@@ -956,12 +1152,16 @@ int cli_run_main(int argc, char **argv)
     if (rc)
         goto out;
     json_t *report = run_measure(&a, &f, &rc);
-    if (!report)
-        goto out;
-    rc = run_report(&a, &f, report, rc);
-    json_decref(report);
+    die_of = run_got_signal;
+    if (report) {
+        rc = run_report(&a, &f, report, rc);
+        die_of = run_exit_signal(report);
+        json_decref(report);
+    }
 out:
     run_files_release(&f);
     config_release(&a.config);
+    if (die_of)
+        run_die_of(die_of);
     return rc;
 }

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "errors.h"
+#include "history.h"
 #include "sanitize.h"
 #include "xmalloc.h"
 
@@ -208,11 +209,26 @@ char *cli_report_name(const struct timespec *ts)
     return xasprintf("pyscope_report_%s.%06ldZ", stamp, (long)(ts->tv_nsec / 1000));
 }
 
+unsigned cli_history_flags(void)
+{
+    const char *v = getenv("PYSCOPE_HISTORY_INDEX");
+    if (v && (strcmp(v, "off") == 0 || strcmp(v, "0") == 0))
+        return 0;
+    return HISTORY_INDEX_READ | HISTORY_INDEX_WRITE;
+}
+
 int cli_read_file(const char *path, size_t cap, char **buf, size_t *len)
 {
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
         return -errno;
+    int rc = cli_read_fd(fd, cap, buf, len);
+    close(fd);
+    return rc;
+}
+
+int cli_read_fd(int fd, size_t cap, char **buf, size_t *len)
+{
     size_t size = 0, alloc = 65536;
     char *data = xmalloc(alloc);
     int rc = 0;
@@ -240,7 +256,6 @@ int cli_read_file(const char *path, size_t cap, char **buf, size_t *len)
             break;
         }
     }
-    close(fd);
     if (rc < 0) {
         free(data);
         return rc;

@@ -77,6 +77,14 @@ char *cli_report_name(const struct timespec *ts);
  */
 int cli_read_file(const char *path, size_t cap, char **buf, size_t *len);
 
+/* The history_filter flags the commands read reports/json with: the folder's index,
+ * kept up to date (HISTORY_INDEX_READ | HISTORY_INDEX_WRITE), unless
+ * PYSCOPE_HISTORY_INDEX is "off" or "0" (read every report, write no index). */
+unsigned cli_history_flags(void);
+
+/* Same, from the open descriptor fd (borrowed: not closed), from its current offset. */
+int cli_read_fd(int fd, size_t cap, char **buf, size_t *len);
+
 /*
  * Write json (borrowed) to path (borrowed) through a temporary file in the same
  * folder and rename(), so readers never see half a file. flags as json_dumpf();

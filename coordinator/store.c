@@ -443,7 +443,7 @@ static int store_upsert_host(struct store *s, const struct wire_host *host, cons
         " cpu_model = EXCLUDED.cpu_model, cores = EXCLUDED.cores, mem_bytes = EXCLUDED.mem_bytes,"
         " os = EXCLUDED.os, kernel = EXCLUDED.kernel, arch = EXCLUDED.arch,"
         " governor = EXCLUDED.governor, load1 = EXCLUDED.load1, labels = EXCLUDED.labels,"
-        " superseded_by = NULL, last_seen = now() RETURNING id",
+        " superseded_by = NULL, last_seen = now(), offline_since = NULL RETURNING id",
         &p, PGRES_TUPLES_OK, err, errlen);
     p_release(&p);
     if (res == NULL)

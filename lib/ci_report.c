@@ -133,7 +133,7 @@ static void ci_fmt_value(char *buf, size_t len, const json_t *m, const char *key
         return;
     }
     if (ci_is(ci_str(m, "unit"), "bytes"))
-        snprintf(buf, len, "%.2f MB", v / (1024.0 * 1024.0));
+        snprintf(buf, len, "%.2f MiB", v / (1024.0 * 1024.0));
     else if (ci_is(ci_str(m, "unit"), "instructions"))
         snprintf(buf, len, "%.4f M instructions", v / 1e6);
     else
@@ -300,6 +300,8 @@ static void ci_xml_why(FILE *out, const json_t *reg)
         fputs("&#10;Note: the Python build changed since the baseline", out);
     if (json_is_true(json_object_get(why, "host_changed")))
         fputs("&#10;Note: the host changed since the baseline", out);
+    if (json_is_true(json_object_get(why, "mode_changed")))
+        fputs("&#10;Note: the baseline was profiled in another mode (sample vs trace)", out);
 }
 
 /* Counts of one document for the <testsuite> attributes. */

@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "errors.h"
+#include "history_index.h"
 #include "log.h"
 #include "stats.h"
 #include "xmalloc.h"
@@ -180,9 +181,17 @@ static bool field_equals(const json_t *doc, const char *obj, const char *key, co
     return v && strcmp(v, want) == 0;
 }
 
+const char *history_mode(const json_t *doc)
+{
+    const char *m = json_string_value(json_object_get(json_object_get(doc, "options"), "mode"));
+    return m ? m : "sample";
+}
+
 bool history_matches(const json_t *doc, const struct history_filter *f)
 {
     if (!json_is_object(doc))
+        return false;
+    if (f->mode && strcmp(history_mode(doc), f->mode) != 0)
         return false;
     if (!field_equals(doc, "script", "key", f->script_key) ||
         !field_equals(doc, "host", "fingerprint", f->host_fingerprint) ||
@@ -206,6 +215,9 @@ int history_load(const char *dir, const struct history_filter *f, struct history
 {
     out->entries = NULL;
     out->n = 0;
+    if ((f->flags & (HISTORY_INDEX_READ | HISTORY_INDEX_WRITE)) &&
+        history_index_load(dir, f, out) == 0)
+        return 0;
     char **names;
     size_t n;
     int rc = history_list(dir, &names, &n);
@@ -229,6 +241,12 @@ int history_load(const char *dir, const struct history_filter *f, struct history
             json_decref(doc);
             free(path);
             continue;
+        }
+        if (f->flags & HISTORY_LIGHT) { /* as the index gives them: hydrate reads the file */
+            json_t *light = history_index_light(doc);
+            json_decref(doc);
+            doc = light;
+            json_object_set_new(doc, HISTORY_LIGHT_PATH, json_string(path));
         }
         if (out->n == cap) {
             cap = cap ? 2 * cap : 16;

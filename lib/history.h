@@ -22,13 +22,24 @@
 #define HISTORY_PREFIX "pyscope_report_"
 #define HISTORY_SUFFIX ".json"
 
+/* The index of a reports folder (lib/history_index.c): DIR/HISTORY_INDEX_DIR. */
+#define HISTORY_INDEX_DIR ".pyscope-index"
+
+/* history_filter.flags */
+#define HISTORY_INDEX_READ  1u /* read through the folder's index when it is current */
+#define HISTORY_INDEX_WRITE 2u /* and build, refresh or repair it as needed (implies READ) */
+#define HISTORY_LIGHT       4u /* entries may lack "profile": history_hydrate() adds it */
+
 struct history_filter {
     const char *script_key;       /* script.key must equal it; NULL: any */
     const char *host_fingerprint; /* host.fingerprint must equal it; NULL: any */
     const char *python_build;     /* python.build must equal it; NULL: any */
+    const char *mode;             /* history_mode() must equal it ("sample", "trace"); NULL: any */
     const char *exclude_id;       /* skip the document whose id equals it (the candidate) */
-    bool ok_only; /* keep only status.outcome "ok" (a missing status counts as ok) */
-    size_t limit; /* keep at most the newest `limit` matches; 0: all */
+    bool ok_only;   /* keep only status.outcome "ok" (a missing status counts as ok) */
+    size_t limit;   /* keep at most the newest `limit` matches; 0: all */
+    unsigned flags; /* HISTORY_INDEX_READ, HISTORY_INDEX_WRITE, HISTORY_LIGHT; 0: read
+                       every report (never writes) */
 };
 
 struct history_entry {
@@ -61,6 +72,14 @@ int history_load_file(const char *path, json_t **doc, char *errbuf, size_t errle
 /* True when doc (borrowed) is an object of schema pyscope.run/1 or pyscope.report/1. */
 bool history_schema_ok(const json_t *doc);
 
+/*
+ * The profiling mode of doc (borrowed): options.mode, "sample" when absent
+ * (the default of every pyscope-run that wrote no mode). Part of what makes
+ * runs comparable: trace mode slows calls and adds memory, so a series is
+ * (script key, host fingerprint, Python build, mode). Static or borrowed string.
+ */
+const char *history_mode(const json_t *doc);
+
 /* True when doc (borrowed) belongs to the series described by f (borrowed). */
 bool history_matches(const json_t *doc, const struct history_filter *f);
 
@@ -68,8 +87,46 @@ bool history_matches(const json_t *doc, const struct history_filter *f);
  * Load the reports of dir that match f into *out (oldest first), skipping
  * bad files with a log_warn. *out is filled even on error; release it with
  * history_release. Returns 0 or -errno when the folder cannot be listed.
+ *
+ * With HISTORY_INDEX_READ the folder's index serves the read when it matches
+ * the folder (with HISTORY_INDEX_WRITE it is built or repaired first when it
+ * does not); otherwise every report is read, as without the flag. The
+ * documents then lack their profile's "stacks" and, with HISTORY_LIGHT, their
+ * whole "profile", "memory_timeline", "suggestions" and "regression" (the
+ * index keeps everything else): history_hydrate() adds the profile (without
+ * stacks) to the few entries that need it.
  */
 int history_load(const char *dir, const struct history_filter *f, struct history *out);
+
+/* Give e->doc its "profile" (without stacks) when it has none: from the index
+ * of dir, else from the report file. Returns 0 or a negative code (reported). */
+int history_hydrate(const char *dir, struct history_entry *e);
+
+/*
+ * doc's "profile" (borrowed), or NULL. A light document of history_load (it
+ * carries its file's path in HISTORY_LIGHT_PATH) gets it on first use, as
+ * history_hydrate would, and keeps it: read every profile of a history
+ * document through this, so that only the ones used are read.
+ */
+#define HISTORY_LIGHT_PATH "_pyscope_light_path"
+const json_t *history_profile(const json_t *doc);
+
+/*
+ * Adding a report just saved in dir to the index, cheaply: history_index_begin
+ * before writing the report file (locks the index, notes whether it matched the
+ * folder), history_index_commit after (adds the row, or refreshes the index
+ * when anything else changed; file NULL: the save failed) or history_index_end
+ * to give up. Failures only cost the next read a refresh (logged at debug level).
+ */
+struct history_index_txn {
+    int lock_fd;
+    char *dir;
+    bool have, current;
+    long long files;
+};
+int history_index_begin(const char *dir, struct history_index_txn *t);
+void history_index_commit(struct history_index_txn *t, const char *file, const json_t *doc);
+void history_index_end(struct history_index_txn *t);
 
 /* Free everything history_load put in h and empty it (NULL-safe). */
 void history_release(struct history *h);

@@ -88,7 +88,7 @@ static void hc_value(FILE *out, const json_t *m, const char *key)
     if (!hc_num(m, key, &v))
         fputs("?", out);
     else if (hc_is(hc_str(m, "unit"), "bytes"))
-        fprintf(out, "%.2f MB", v / (1024.0 * 1024.0));
+        fprintf(out, "%.2f MiB", v / (1024.0 * 1024.0));
     else if (hc_is(hc_str(m, "unit"), "instructions"))
         fprintf(out, "%.4f M instructions", v / 1e6);
     else
@@ -259,6 +259,10 @@ void html_compare_regression(FILE *out, const json_t *reg)
         fputs("<p class=\"warn\">The Python build changed since the baseline.</p>\n", out);
     if (json_is_true(json_object_get(why, "host_changed")))
         fputs("<p class=\"warn\">The host changed since the baseline.</p>\n", out);
+    if (json_is_true(json_object_get(why, "mode_changed")))
+        fputs("<p class=\"warn\">The baseline was profiled in another mode (sample vs trace): "
+              "times and memory are not comparable.</p>\n",
+              out);
 }
 
 static void hc_meta(FILE *out, const char *label, const char *value)

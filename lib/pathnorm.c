@@ -214,3 +214,15 @@ int pathnorm_resolve_inside(const char *root, const char *rel, char **out, char 
 {
     return pathnorm_resolve_inside_n(root, rel, strlen(rel), out, err, errlen);
 }
+
+bool pathnorm_is_library(const char *file, const char *py_prefix)
+{
+    if (file[0] == '<' || file[0] == '~' || strstr(file, "/site-packages/") ||
+        strstr(file, "/dist-packages/"))
+        return true;
+    size_t lp = py_prefix ? strlen(py_prefix) : 0;
+    if (lp <= 1) /* prefix unknown: where every CPython keeps its standard library */
+        return file[0] == '/' && strstr(file, "/lib/python3") != NULL;
+    return file[0] == '/' && strncmp(file, py_prefix, lp) == 0 &&
+           strncmp(file + lp, "/lib/python", 11) == 0;
+}

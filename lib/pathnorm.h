@@ -12,6 +12,7 @@
 #ifndef PYSCOPE_PATHNORM_H
 #define PYSCOPE_PATHNORM_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 /* Longest relative path pathnorm_resolve_inside() accepts, in bytes. */
@@ -61,5 +62,14 @@ int pathnorm_resolve_inside(const char *root, const char *rel, char **out, char 
  */
 int pathnorm_resolve_inside_n(const char *root, const char *rel, size_t rel_len, char **out,
                               char *err, size_t errlen);
+
+/*
+ * True when file (a function's "file" in a profile) is not the user's code: a
+ * built-in ("~"), a frozen or generated module ("<frozen ...>", "<string>"...),
+ * an installed package (".../site-packages/...", ".../dist-packages/...") or
+ * the standard library (under py_prefix/lib/python...; py_prefix is the
+ * report's python.prefix; when it is NULL, any .../lib/python3...).
+ */
+bool pathnorm_is_library(const char *file, const char *py_prefix);
 
 #endif

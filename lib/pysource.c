@@ -592,3 +592,422 @@ const char *pysource_idiom_name(enum pysource_idiom idiom)
     }
     return "unknown";
 }
+
+/* ---- loops and argument hashability ------------------------------------------------ */
+
+int pysource_count_loops(const char *src, size_t len, int first_line)
+{
+    struct lines ls;
+    split_lines(src, len, &ls);
+    size_t from = 0, to = ls.n;
+    int rc = 0;
+    if (first_line > 0) {
+        size_t hdr;
+        rc = locate(&ls, first_line, &hdr, &to);
+        from = hdr + 1;
+    }
+    int loops = 0, skip_indent = -1; /* module code: skip def and class bodies */
+    for (size_t j = from; rc == 0 && j < to; j++) {
+        const struct lline *l = &ls.v[j];
+        if (skip_indent >= 0 && l->indent > skip_indent)
+            continue;
+        skip_indent = -1;
+        if (is_loop_header(l->code))
+            loops++;
+        else if (first_line <= 0 && is_def_header(l->code))
+            skip_indent = l->indent;
+    }
+    lines_free(&ls);
+    return rc < 0 ? rc : loops;
+}
+
+#define HASH_MAX_PARAMS 16
+
+struct hparam {
+    char name[64];
+    enum pysource_hash cls; /* from the annotation; UNKNOWN when none */
+    bool annotated;
+    int yes, no, unknown; /* call-site arguments seen */
+    int no_line;          /* a line where it gets an unhashable value */
+};
+
+/* s[0..n) trimmed of blanks: *b, *e. */
+static void trim(const char *s, size_t n, size_t *b, size_t *e)
+{
+    *b = 0;
+    *e = n;
+    while (*b < *e && isspace((unsigned char)s[*b]))
+        (*b)++;
+    while (*e > *b && isspace((unsigned char)s[*e - 1]))
+        (*e)--;
+}
+
+/* Offset of the bracket closing the one at s[open], or n. */
+static size_t closing(const char *s, size_t n, size_t open)
+{
+    int depth = 0;
+    for (size_t i = open; i < n; i++) {
+        if (s[i] == '(' || s[i] == '[' || s[i] == '{')
+            depth++;
+        else if (s[i] == ')' || s[i] == ']' || s[i] == '}')
+            if (--depth == 0)
+                return i;
+    }
+    return n;
+}
+
+/* Split s[0..n) at top-level commas: up to max parts (offsets, lengths). */
+static size_t split_commas(const char *s, size_t n, size_t *off, size_t *len, size_t max)
+{
+    size_t k = 0, start = 0;
+    int depth = 0;
+    for (size_t i = 0; i <= n && k < max; i++) {
+        char c = i < n ? s[i] : ',';
+        if (c == '(' || c == '[' || c == '{')
+            depth++;
+        else if ((c == ')' || c == ']' || c == '}') && depth > 0)
+            depth--;
+        else if (c == ',' && depth == 0) {
+            size_t b, e;
+            trim(s + start, i - start, &b, &e);
+            if (e > b) {
+                off[k] = start + b;
+                len[k++] = e - b;
+            }
+            start = i + 1;
+        }
+    }
+    return k;
+}
+
+static bool word_is(const char *s, size_t n, const char *const *words)
+{
+    for (size_t i = 0; words[i]; i++)
+        if (strlen(words[i]) == n && strncmp(s, words[i], n) == 0)
+            return true;
+    return false;
+}
+
+static const char *const hashable_types[] = {
+    "int",       "float",     "str",  "bytes",    "bool",    "complex",  "tuple", "Tuple",
+    "frozenset", "FrozenSet", "None", "Hashable", "Decimal", "Fraction", "range", NULL};
+static const char *const unhashable_types[] = {"list",
+                                               "List",
+                                               "dict",
+                                               "Dict",
+                                               "set",
+                                               "Set",
+                                               "bytearray",
+                                               "MutableSequence",
+                                               "MutableMapping",
+                                               "MutableSet",
+                                               "deque",
+                                               "Deque",
+                                               "defaultdict",
+                                               "DefaultDict",
+                                               "OrderedDict",
+                                               "Counter",
+                                               NULL};
+
+static enum pysource_hash combine(enum pysource_hash a, enum pysource_hash b)
+{
+    if (a == PYSOURCE_HASH_NO || b == PYSOURCE_HASH_NO)
+        return PYSOURCE_HASH_NO;
+    if (a == PYSOURCE_HASH_YES && b == PYSOURCE_HASH_YES)
+        return PYSOURCE_HASH_YES;
+    return PYSOURCE_HASH_UNKNOWN;
+}
+
+/* An annotation: Optional[X], X | Y, Union[...], tuple[...], or a plain type name. */
+static enum pysource_hash classify_annotation(const char *s, size_t n)
+{
+    size_t b, e;
+    trim(s, n, &b, &e);
+    s += b;
+    n = e - b;
+    /* X | Y: every member */
+    int depth = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (s[i] == '[' || s[i] == '(')
+            depth++;
+        else if ((s[i] == ']' || s[i] == ')') && depth > 0)
+            depth--;
+        else if (s[i] == '|' && depth == 0)
+            return combine(classify_annotation(s, i), classify_annotation(s + i + 1, n - i - 1));
+    }
+    size_t base = 0;
+    while (base < n && (is_ident((unsigned char)s[base]) || s[base] == '.'))
+        base++;
+    const char *name = s;
+    size_t nl = base;
+    const char *dot = memrchr(s, '.', base);
+    if (dot) {
+        nl = base - (size_t)(dot + 1 - s);
+        name = dot + 1;
+    }
+    if (nl == 0)
+        return PYSOURCE_HASH_UNKNOWN; /* a quoted forward reference, or odd text */
+    bool sub = base < n && s[base] == '[';
+    size_t close = sub ? closing(s, n, base) : n;
+    if (sub && (word_is(name, nl, (const char *const[]){"Optional", "Union", NULL}) ||
+                word_is(name, nl, (const char *const[]){"tuple", "Tuple", NULL}))) {
+        size_t off[HASH_MAX_PARAMS], len[HASH_MAX_PARAMS];
+        size_t k = split_commas(s + base + 1, close - base - 1, off, len, HASH_MAX_PARAMS);
+        enum pysource_hash r = PYSOURCE_HASH_YES;
+        for (size_t i = 0; i < k; i++) {
+            const char *m = s + base + 1 + off[i];
+            if (len[i] == 3 && strncmp(m, "...", 3) == 0)
+                continue;
+            r = combine(r, classify_annotation(m, len[i]));
+        }
+        return r;
+    }
+    if (word_is(name, nl, unhashable_types))
+        return PYSOURCE_HASH_NO;
+    if (word_is(name, nl, hashable_types))
+        return PYSOURCE_HASH_YES;
+    return PYSOURCE_HASH_UNKNOWN;
+}
+
+static bool is_number(const char *s, size_t n)
+{
+    if (n == 0 || !(isdigit((unsigned char)s[0]) || (s[0] == '.' && n > 1)))
+        return false;
+    for (size_t i = 0; i < n; i++)
+        if (!isalnum((unsigned char)s[i]) && s[i] != '.' && s[i] != '_')
+            return false;
+    return true;
+}
+
+static struct hparam *find_param(struct hparam *p, size_t np, const char *s, size_t n)
+{
+    for (size_t i = 0; i < np; i++)
+        if (strlen(p[i].name) == n && strncmp(p[i].name, s, n) == 0)
+            return &p[i];
+    return NULL;
+}
+
+/* What a call argument's expression gives, as far as its text tells. */
+static enum pysource_hash classify_expr(const char *s, size_t n, struct hparam *p, size_t np)
+{
+    size_t b, e;
+    trim(s, n, &b, &e);
+    s += b;
+    n = e - b;
+    if (n == 0)
+        return PYSOURCE_HASH_UNKNOWN;
+    if (s[0] == '[' || s[0] == '{')
+        return PYSOURCE_HASH_NO; /* list, dict or set display or comprehension */
+    /* a list, dict or set display beside an operator: x + [y] */
+    int depth = 0;
+    for (size_t i = 1; i < n; i++) {
+        char c = s[i];
+        size_t k = i;
+        while (k > 0 && isspace((unsigned char)s[k - 1]))
+            k--;
+        if ((c == '[' || c == '{') && depth == 0 && k > 0 && strchr("+-*/%|&^,(", s[k - 1]))
+            return PYSOURCE_HASH_NO;
+        if (c == '(' || c == '[' || c == '{')
+            depth++;
+        else if ((c == ')' || c == ']' || c == '}') && depth > 0)
+            depth--;
+    }
+    /* a top-level binary operator */
+    depth = 0;
+    for (size_t i = 1; i < n; i++) {
+        char c = s[i];
+        if (c == '(' || c == '[' || c == '{') {
+            depth++;
+        } else if ((c == ')' || c == ']' || c == '}') && depth > 0) {
+            depth--;
+        } else if (depth == 0 && strchr("+-*/%", c) && s[i - 1] != 'e' && s[i - 1] != 'E') {
+            size_t rb, re;
+            trim(s + i + 1, n - i - 1, &rb, &re);
+            const char *rhs = s + i + 1 + rb;
+            size_t rn = re - rb;
+            while (rn > 0 && strchr("*/", rhs[0])) { /* ** and // */
+                rhs++;
+                rn--;
+            }
+            size_t lb, le;
+            trim(s, i, &lb, &le);
+            /* with a number on one side, only numbers work (but list * 2 is a list) */
+            if (c != '*' && (is_number(rhs, rn) || is_number(s + lb, le - lb)))
+                return PYSOURCE_HASH_YES;
+            return PYSOURCE_HASH_UNKNOWN;
+        }
+    }
+    if (s[0] == '(') {
+        size_t close = closing(s, n, 0);
+        if (close != n - 1)
+            return PYSOURCE_HASH_UNKNOWN;
+        size_t off[HASH_MAX_PARAMS], len[HASH_MAX_PARAMS];
+        size_t k = split_commas(s + 1, n - 2, off, len, HASH_MAX_PARAMS);
+        bool tuple = k != 1 || memchr(s + 1, ',', n - 2);
+        if (!tuple)
+            return classify_expr(s + 1 + off[0], len[0], p, np);
+        enum pysource_hash r = PYSOURCE_HASH_YES;
+        for (size_t i = 0; i < k; i++)
+            r = combine(r, classify_expr(s + 1 + off[i], len[i], p, np));
+        return r;
+    }
+    if (literal_at(s, true) == n || is_number(s, n) ||
+        word_is(s, n, (const char *const[]){"None", "True", "False", NULL}))
+        return PYSOURCE_HASH_YES;
+    size_t id = 0;
+    while (id < n && is_ident((unsigned char)s[id]))
+        id++;
+    if (id == n) {
+        struct hparam *q = find_param(p, np, s, n);
+        return q && q->annotated ? q->cls : PYSOURCE_HASH_UNKNOWN;
+    }
+    if (id > 0 && s[id] == '(' && closing(s, n, id) == n - 1) {
+        if (word_is(s, id,
+                    (const char *const[]){"list", "dict", "set", "sorted", "bytearray", "deque",
+                                          "defaultdict", "OrderedDict", "Counter", NULL}))
+            return PYSOURCE_HASH_NO;
+        if (word_is(s, id,
+                    (const char *const[]){"tuple", "frozenset", "len", "int", "float", "str",
+                                          "bytes", "abs", "ord", "chr", "hash", "round", "bool",
+                                          "id", "repr", NULL}))
+            return PYSOURCE_HASH_YES;
+    }
+    return PYSOURCE_HASH_UNKNOWN; /* a name's attribute, a subscript, another call */
+}
+
+enum pysource_hash pysource_args_hashable(const char *src, size_t len, int first_line,
+                                          const char *name, char *why, size_t whylen)
+{
+    struct lines ls;
+    split_lines(src, len, &ls);
+    size_t hdr, end;
+    enum pysource_hash verdict = PYSOURCE_HASH_UNKNOWN;
+    if (why && whylen)
+        snprintf(why, whylen, "the source does not tell");
+    if (locate(&ls, first_line, &hdr, &end) < 0 || starts_kw(ls.v[hdr].code, "class")) {
+        lines_free(&ls);
+        return verdict;
+    }
+    const struct lline *h = &ls.v[hdr];
+    const char *open = strchr(h->code, '(');
+    struct hparam p[HASH_MAX_PARAMS];
+    size_t np = 0;
+    bool method = false;
+    if (open) {
+        size_t o = (size_t)(open - h->code), c = closing(h->code, h->len, o);
+        size_t off[HASH_MAX_PARAMS], plen[HASH_MAX_PARAMS];
+        size_t k = split_commas(h->code + o + 1, c > o ? c - o - 1 : 0, off, plen, HASH_MAX_PARAMS);
+        for (size_t i = 0; i < k; i++) {
+            const char *t = h->code + o + 1 + off[i];
+            size_t tn = plen[i];
+            if ((tn == 1 && (t[0] == '/' || t[0] == '*')))
+                continue;
+            struct hparam *q = &p[np++];
+            memset(q, 0, sizeof(*q));
+            bool star = t[0] == '*';
+            size_t id = star ? (t[1] == '*' ? 2 : 1) : 0, idb = id;
+            while (id < tn && is_ident((unsigned char)t[id]))
+                id++;
+            snprintf(q->name, sizeof(q->name), "%.*s", (int)(id - idb), t + idb);
+            q->cls = PYSOURCE_HASH_UNKNOWN;
+            size_t colon = id;
+            while (colon < tn && isspace((unsigned char)t[colon]))
+                colon++;
+            if (!star && colon < tn && t[colon] == ':') {
+                size_t a = colon + 1, ae = a;
+                int depth = 0;
+                while (ae < tn && !(depth == 0 && t[ae] == '=')) {
+                    if (t[ae] == '[' || t[ae] == '(')
+                        depth++;
+                    else if ((t[ae] == ']' || t[ae] == ')') && depth > 0)
+                        depth--;
+                    ae++;
+                }
+                q->cls = classify_annotation(t + a, ae - a);
+                q->annotated = true;
+            }
+            if (star) /* *args and **kwargs: their items are not known */
+                q->annotated = true;
+            if (i == 0 && (strcmp(q->name, "self") == 0 || strcmp(q->name, "cls") == 0))
+                method = true;
+        }
+    }
+    /* the recursive calls: name(...) or self.name(...) in the body */
+    size_t nlen = strlen(name);
+    for (size_t j = hdr + 1; j < end && nlen; j++) {
+        const struct lline *l = &ls.v[j];
+        for (const char *at = l->code; (at = strstr(at, name)) != NULL; at += nlen) {
+            size_t pos = (size_t)(at - l->code);
+            bool via_self = pos >= 5 && strncmp(at - 5, "self.", 5) == 0;
+            if (pos > 0 && (is_ident((unsigned char)at[-1]) || (at[-1] == '.' && !via_self)))
+                continue;
+            const char *q = skip_spaces(at + nlen);
+            if (*q != '(')
+                continue;
+            size_t o = (size_t)(q - l->code), c = closing(l->code, l->len, o);
+            size_t off[HASH_MAX_PARAMS], alen[HASH_MAX_PARAMS];
+            size_t k =
+                split_commas(l->code + o + 1, c > o ? c - o - 1 : 0, off, alen, HASH_MAX_PARAMS);
+            size_t first = method && via_self ? 1 : 0;
+            for (size_t i = 0; i < k; i++) {
+                const char *a = l->code + o + 1 + off[i];
+                size_t an = alen[i];
+                struct hparam *target = i + first < np ? &p[i + first] : NULL;
+                const char *eq = NULL;
+                for (size_t x = 0; x + 1 < an && is_ident((unsigned char)a[x]); x++)
+                    if (a[x + 1] == '=' && (x + 2 >= an || a[x + 2] != '='))
+                        eq = a + x + 1;
+                if (eq) { /* keyword argument */
+                    target = find_param(p, np, a, (size_t)(eq - a));
+                    an -= (size_t)(eq + 1 - a);
+                    a = eq + 1;
+                }
+                if (a[0] == '*') /* *xs, **kw: unknown */
+                    continue;
+                size_t tb, te;
+                trim(a, an, &tb, &te);
+                if (!target || target->annotated ||
+                    (te - tb == strlen(target->name) && !strncmp(a + tb, target->name, te - tb)))
+                    continue; /* a parameter passed on unchanged tells nothing new */
+                enum pysource_hash r = classify_expr(a, an, p, np);
+                if (r == PYSOURCE_HASH_NO) {
+                    target->no++;
+                    if (!target->no_line)
+                        target->no_line = l->lines[pos];
+                } else if (r == PYSOURCE_HASH_YES) {
+                    target->yes++;
+                } else {
+                    target->unknown++;
+                }
+            }
+        }
+    }
+    verdict = PYSOURCE_HASH_YES;
+    for (size_t i = 0; i < np; i++) {
+        struct hparam *q = &p[i];
+        enum pysource_hash r = q->annotated            ? q->cls
+                               : q->no                 ? PYSOURCE_HASH_NO
+                               : q->yes && !q->unknown ? PYSOURCE_HASH_YES
+                                                       : PYSOURCE_HASH_UNKNOWN;
+        if (i == 0 && method && !q->no)
+            r = PYSOURCE_HASH_UNKNOWN; /* self: an instance, hashable unless it defines __eq__ */
+        if (r == PYSOURCE_HASH_NO && why && whylen) {
+            if (q->annotated)
+                snprintf(why, whylen, "argument '%s' is annotated with an unhashable type",
+                         q->name);
+            else
+                snprintf(why, whylen, "argument '%s' gets an unhashable value (line %d)", q->name,
+                         q->no_line);
+        }
+        if (r == PYSOURCE_HASH_NO || verdict == PYSOURCE_HASH_NO)
+            verdict = PYSOURCE_HASH_NO;
+        else
+            verdict = combine(verdict, r);
+    }
+    if (why && whylen && verdict == PYSOURCE_HASH_YES)
+        snprintf(why, whylen, "%s", np ? "every argument is hashable" : "no arguments");
+    else if (why && whylen && verdict == PYSOURCE_HASH_UNKNOWN)
+        snprintf(why, whylen, "the source does not tell whether every argument is hashable");
+    lines_free(&ls);
+    return verdict;
+}

@@ -64,6 +64,37 @@ int pysource_find_function(const char *src, size_t len, int first_line, int *def
 int pysource_scan(const char *src, size_t len, int first_line, struct pysource_finding *out,
                   size_t max);
 
+/*
+ * Loops (`for`/`while` headers) in the body of the function starting at first_line
+ * (0: the module's top-level code, without function and class bodies). Returns
+ * the count, or -PYSCOPE_ENODATA when the function is not found.
+ */
+int pysource_count_loops(const char *src, size_t len, int first_line);
+
+/* Whether a function's arguments can be hashed (a functools.lru_cache key). */
+enum pysource_hash {
+    PYSOURCE_HASH_UNKNOWN, /* the source does not tell */
+    PYSOURCE_HASH_YES,     /* every argument is hashable */
+    PYSOURCE_HASH_NO,      /* some argument is not (a list, dict, set ...) */
+};
+
+/*
+ * Tell, from the source alone, whether every argument of the function named
+ * name whose definition starts at first_line is hashable. Each parameter is
+ * judged by its annotation when it has one (int, str, tuple[int, ...],
+ * Optional[...]: hashable; list, dict, set, deque ...: not), else by what the
+ * function's own recursive calls (name(...), self.name(...)) pass it: numbers,
+ * strings, None, arithmetic with a number, tuple(...), len(...): hashable; list,
+ * dict or set displays and comprehensions, x + [y], list(...), sorted(...):
+ * not; a name's attribute, a subscript or another call: unknown; the parameter
+ * itself passed on unchanged: nothing. A parameter is hashable only when some
+ * call passes a hashable value and none passes another; `self` is unknown.
+ * No parameters: hashable. why (may be NULL) gets a short reason, e.g.
+ * "argument 'path' gets an unhashable value (line 12)".
+ */
+enum pysource_hash pysource_args_hashable(const char *src, size_t len, int first_line,
+                                          const char *name, char *why, size_t whylen);
+
 /* Name of an idiom ("regex-in-loop", "str-concat-in-loop"); static. */
 const char *pysource_idiom_name(enum pysource_idiom idiom);
 

@@ -41,6 +41,7 @@ void regress_options_init(struct regress_options *opt)
     opt->alpha = 0.05;
     opt->max_baseline_runs = 10;
     opt->run_quantile = 0.5;
+    opt->history_flags = 0;
     opt->min_baseline_runs = REGRESS_MIN_BASELINE_RUNS;
     opt->change_points = true;
     opt->hold_out = true;
@@ -102,6 +103,7 @@ static void options_sane(const struct regress_options *opt, struct regress_optio
     else
         log_warn("invalid significance level %g, using %g", opt->alpha, o->alpha);
     o->max_baseline_runs = opt->max_baseline_runs;
+    o->history_flags = opt->history_flags;
     if (opt->run_quantile >= 0 && opt->run_quantile <= 1)
         o->run_quantile = opt->run_quantile;
     else
@@ -608,7 +610,7 @@ static size_t run_samples(const json_t *doc, const char *field, struct dvec *d)
 
 static const json_t *find_function(const json_t *doc, const char *key)
 {
-    const json_t *fns = json_object_get(json_object_get(doc, "profile"), "functions");
+    const json_t *fns = json_object_get(history_profile(doc), "functions");
     size_t i;
     const json_t *f;
     json_array_foreach(fns, i, f)
@@ -622,7 +624,7 @@ static const json_t *find_function(const json_t *doc, const char *key)
 
 static bool has_profile(const json_t *doc)
 {
-    return json_is_array(json_object_get(json_object_get(doc, "profile"), "functions"));
+    return json_is_array(json_object_get(history_profile(doc), "functions"));
 }
 
 /*
@@ -776,8 +778,12 @@ static json_t *compare_metric(const json_t *cand, const json_t *const *base, siz
     struct dvec c = {0}, all = {0};
     spec_samples(cand, m, &c);
     size_t *counts = xcalloc(nb ? nb : 1, sizeof(*counts));
+    /* with a fixed baseline only its runs and the held-out ones are read: a hotspot's
+     * samples are in the profile, which a light history document reads from disk
+     * (history_profile) */
     for (size_t i = 0; i < nb; i++)
-        counts[i] = spec_samples(base[i], m, &all);
+        if (!fixed || (i >= fixed->first && i < fixed->end) || i >= fixed->held_first)
+            counts[i] = spec_samples(base[i], m, &all);
     struct regress_run *runs = xcalloc(nb ? nb : 1, sizeof(*runs));
     size_t off = 0;
     for (size_t i = 0; i < nb; i++) {
@@ -948,7 +954,7 @@ static void hotspot_metrics(const json_t *cand, const json_t *const *base, size_
                             const struct regress_baseline *sel, const char *field,
                             const struct regress_options *opt, json_t *metrics)
 {
-    const json_t *fns = json_object_get(json_object_get(cand, "profile"), "functions");
+    const json_t *fns = json_object_get(history_profile(cand), "functions");
     size_t n = json_array_size(fns), i, k = 0;
     struct fn_rank *rk = xcalloc(n ? n : 1, sizeof(*rk));
     const json_t *f;
@@ -1016,6 +1022,16 @@ static bool identity_changed(const json_t *cand, const json_t *const *base, size
     return false;
 }
 
+/* True when a baseline document was made in another profiling mode than the candidate. */
+static bool mode_changed(const json_t *cand, const json_t *const *base, size_t nb)
+{
+    const char *c = history_mode(cand);
+    for (size_t i = 0; i < nb; i++)
+        if (strcmp(history_mode(base[i]), c) != 0)
+            return true;
+    return false;
+}
+
 /* What a "why" explains the change with (build_why). */
 enum why_basis { WHY_WALL, WHY_CPU, WHY_INSTRUCTIONS, WHY_WALL_NET };
 
@@ -1076,7 +1092,7 @@ static double why_value(const json_t *doc, const char *key, enum why_basis basis
     double total = 0, mine = 0, x;
     size_t i;
     const json_t *g;
-    json_array_foreach(json_object_get(json_object_get(doc, "profile"), "functions"), i, g)
+    json_array_foreach(json_object_get(history_profile(doc), "functions"), i, g)
     {
         if (!number_ok(json_object_get(g, "self_cpu_s"), &x))
             continue;
@@ -1150,7 +1166,7 @@ static json_t *build_why(const json_t *cand, const json_t *const *cands, size_t 
     json_t *keys = json_array();
     for (size_t d = 0; d <= nb; d++) {
         const json_t *doc = d < nb ? base[d] : cand;
-        const json_t *fns = json_object_get(json_object_get(doc, "profile"), "functions");
+        const json_t *fns = json_object_get(history_profile(doc), "functions");
         size_t i;
         const json_t *f;
         json_array_foreach(fns, i, f)
@@ -1188,7 +1204,7 @@ static json_t *build_why(const json_t *cand, const json_t *const *cands, size_t 
     if (has_profile(cand) && nw) {
         size_t i;
         const json_t *f;
-        const json_t *cfns = json_object_get(json_object_get(cand, "profile"), "functions");
+        const json_t *cfns = json_object_get(history_profile(cand), "functions");
         json_array_foreach(cfns, i, f)
         {
             const char *key = json_string_value(json_object_get(f, "key"));
@@ -1196,8 +1212,7 @@ static json_t *build_why(const json_t *cand, const json_t *const *cands, size_t 
                 json_array_size(appeared) < REGRESS_WHY_MAX_LIST && !key_listed(appeared, key))
                 json_array_append_new(appeared, json_string(key));
         }
-        const json_t *lfns =
-            json_object_get(json_object_get(wall_base[nw - 1], "profile"), "functions");
+        const json_t *lfns = json_object_get(history_profile(wall_base[nw - 1]), "functions");
         json_array_foreach(lfns, i, f)
         {
             const char *key = json_string_value(json_object_get(f, "key"));
@@ -1208,14 +1223,17 @@ static json_t *build_why(const json_t *cand, const json_t *const *cands, size_t 
     }
     json_decref(keys);
     static const char *const basis_names[] = {"self_s", "self_cpu_s", "instructions", "self_s_net"};
-    return json_pack("{s:o, s:o, s:o, s:o, s:o, s:o, s:b, s:b, s:b}", "metric",
-                     decided && metric ? json_string(metric) : json_null(), "basis",
-                     decided && basis_known ? json_string(basis_names[basis]) : json_null(),
-                     "change", decided ? json_real(change) : json_null(), "functions", functions,
-                     "appeared", appeared, "vanished", vanished, "script_changed",
-                     identity_changed(cand, wall_base, nw, "script", "sha256"), "python_changed",
-                     identity_changed(cand, wall_base, nw, "python", "build"), "host_changed",
-                     identity_changed(cand, wall_base, nw, "host", "fingerprint"));
+    json_t *why =
+        json_pack("{s:o, s:o, s:o, s:o, s:o, s:o, s:b, s:b, s:b}", "metric",
+                  decided && metric ? json_string(metric) : json_null(), "basis",
+                  decided && basis_known ? json_string(basis_names[basis]) : json_null(), "change",
+                  decided ? json_real(change) : json_null(), "functions", functions, "appeared",
+                  appeared, "vanished", vanished, "script_changed",
+                  identity_changed(cand, wall_base, nw, "script", "sha256"), "python_changed",
+                  identity_changed(cand, wall_base, nw, "python", "build"), "host_changed",
+                  identity_changed(cand, wall_base, nw, "host", "fingerprint"));
+    json_object_set_new(why, "mode_changed", json_boolean(mode_changed(cand, wall_base, nw)));
+    return why;
 }
 
 /* ---- whole documents -------------------------------------------------------- */
@@ -1370,6 +1388,32 @@ static bool created_after(const json_t *doc, const char *cand_created)
     return cand_created && c && strcmp(c, cand_created) > 0;
 }
 
+/*
+ * A first run in its mode (no_history result, modified): when the script has runs
+ * in the other mode, say that they are not compared and why (the mode is part of
+ * the series: trace mode slows calls and adds memory). f: the series' filter.
+ */
+static void other_mode_note(json_t *result, const char *dir, const struct history_filter *f)
+{
+    struct history_filter other = *f;
+    const char *mode = f->mode;
+    other.mode = strcmp(mode, "trace") == 0 ? "sample" : "trace";
+    other.limit = 1000;
+    struct history h;
+    history_load(dir, &other, &h);
+    if (h.n > 0) {
+        char *msg = xasprintf("first %s-mode run of this script on this host; the %s%zu earlier "
+                              "%s-mode run%s %s not compared (trace mode slows calls and adds "
+                              "memory: the modes are separate series)",
+                              mode, h.n >= other.limit ? "last " : "", h.n, other.mode,
+                              h.n == 1 ? "" : "s", h.n == 1 ? "is" : "are");
+        json_object_set_new(result, "message", json_string(msg));
+        json_object_set_new(result, "other_mode_runs", json_integer((json_int_t)h.n));
+        free(msg);
+    }
+    history_release(&h);
+}
+
 json_t *regress_check_local(const json_t *candidate, const char *reports_json_dir,
                             const struct regress_options *opt)
 {
@@ -1385,9 +1429,13 @@ json_t *regress_check_local(const json_t *candidate, const char *reports_json_di
             json_string_value(json_object_get(json_object_get(candidate, "host"), "fingerprint")),
         .python_build =
             json_string_value(json_object_get(json_object_get(candidate, "python"), "build")),
+        .mode = history_mode(candidate),
         .exclude_id = json_string_value(json_object_get(candidate, "id")),
         .ok_only = true,
         .limit = REGRESS_HISTORY_MAX,
+        /* light documents: a profile is read only when regress_compare asks for it
+         * (history_profile), for the few reports of a baseline */
+        .flags = o.history_flags | HISTORY_LIGHT,
     };
     struct history h;
     int rc = history_load(reports_json_dir, &f, &h);
@@ -1408,6 +1456,7 @@ json_t *regress_check_local(const json_t *candidate, const char *reports_json_di
     json_t *result;
     if (n == 0) {
         result = no_history(&o, REGRESS_NO_HISTORY_MESSAGE);
+        other_mode_note(result, reports_json_dir, &f);
     } else {
         result = regress_compare(candidate, docs, n, &o);
         json_object_set_new(json_object_get(result, "baseline"), "history_runs",
@@ -1443,7 +1492,7 @@ static void print_clean(FILE *out, const char *s)
 static void print_value(FILE *out, double v, const char *unit)
 {
     if (strcmp(unit, "bytes") == 0)
-        fprintf(out, "%.3fMB", v / (1024.0 * 1024.0));
+        fprintf(out, "%.3f MiB", v / (1024.0 * 1024.0));
     else if (strcmp(unit, "instructions") == 0)
         fprintf(out, "%.4fM", v / 1e6);
     else
@@ -1603,6 +1652,10 @@ static void print_why(FILE *out, const json_t *why)
         fputs("  Note: the Python build changed since the baseline\n", out);
     if (json_is_true(json_object_get(why, "host_changed")))
         fputs("  Note: the host changed since the baseline\n", out);
+    if (json_is_true(json_object_get(why, "mode_changed")))
+        fputs("  Note: the baseline was profiled in another mode (sample vs trace): times and "
+              "memory are not comparable\n",
+              out);
 }
 
 void regress_print(FILE *out, const json_t *regression, bool color)

@@ -63,11 +63,13 @@
 #include <stdio.h>
 
 struct regress_options {
-    double threshold;      /* relative change that matters: 0.05 = 5% */
-    double alpha;          /* significance level of the U test (0.05) */
-    int max_baseline_runs; /* newest baseline runs used (10); <= 0: all */
-    double run_quantile;   /* per-run statistic: this quantile of a run's samples (0.5) */
-    int min_baseline_runs; /* fewer baseline runs: inconclusive, insufficient history (3) */
+    double threshold;       /* relative change that matters: 0.05 = 5% */
+    double alpha;           /* significance level of the U test (0.05) */
+    int max_baseline_runs;  /* newest baseline runs used (10); <= 0: all */
+    double run_quantile;    /* per-run statistic: this quantile of a run's samples (0.5) */
+    int min_baseline_runs;  /* fewer baseline runs: inconclusive, insufficient history (3) */
+    unsigned history_flags; /* regress_check_local: HISTORY_INDEX_* for reading the folder
+                               (0: read every report, write nothing) */
     /* choosing the baseline among the runs offered (regress_baseline_select) */
     bool change_points; /* start after the latest change point of the run statistics (true) */
     bool hold_out;      /* hold out the newest runs of a change not yet confirmed (true) */

@@ -16,6 +16,7 @@
 
 #include "contended.h"
 #include "history.h"
+#include "pathnorm.h"
 #include "sanitize.h"
 #include "xmalloc.h"
 
@@ -306,9 +307,9 @@ static void print_cpu_mem(FILE *out, const json_t *report, long long n)
         fputs("n/a\n", out);
     fputs("Peak Memory    : ", out);
     if (metric(report, "peak_rss_bytes", "median", &v)) {
-        fprintf(out, "%.2f MB", v / MIB);
+        fprintf(out, "%.2f MiB", v / MIB);
         if (n > 1 && metric(report, "peak_rss_bytes", "max", &max))
-            fprintf(out, " (median; max %.2f MB)", max / MIB);
+            fprintf(out, " (median; max %.2f MiB)", max / MIB);
         fputc('\n', out);
     } else {
         fputs("n/a\n", out);
@@ -357,6 +358,28 @@ char *report_text_outcome(const json_t *report)
     double timeout;
     if (!outcome || strcmp(outcome, "ok") == 0)
         return NULL;
+    const json_t *intr = json_object_get(status, "interrupted");
+    if (strcmp(outcome, "interrupted") == 0 && json_is_object(intr)) {
+        const char *name = get_str(intr, "name");
+        long long done = 0, planned = 0;
+        get_int(intr, "runs_measured", &done);
+        get_int(intr, "runs_planned", &planned);
+        char *how;
+        if (get_int(status, "signal", &sig)) {
+            const char *abbrev = sig > 0 && sig < 128 ? sigabbrev_np((int)sig) : NULL;
+            how = abbrev ? xasprintf("script killed by signal %lld (SIG%s)", sig, abbrev)
+                         : xasprintf("script killed by signal %lld", sig);
+        } else if (get_int(status, "exit_code", &code)) {
+            how = xasprintf("script exited with status %lld", code);
+        } else {
+            how = xstrdup("the script did not start");
+        }
+        char *text = xasprintf("Interrupted by %s (passed on to the script): %lld of %lld "
+                               "measured run%s, %s; partial report",
+                               name ? name : "?", done, planned, planned == 1 ? "" : "s", how);
+        free(how);
+        return text;
+    }
     if (strcmp(outcome, "timeout") == 0) {
         if (get_num(json_object_get(report, "options"), "timeout_s", &timeout))
             return xasprintf("Timed out after %g s: killed", timeout);
@@ -392,23 +415,85 @@ static void print_function_name(FILE *out, const json_t *fn)
     }
 }
 
+/* A library function (standard library, package, built-in, frozen module) that does
+ * next to nothing itself: a wrapper such as threading's Thread._bootstrap or the
+ * import machinery, listed in the JSON and HTML but not among the text's hotspots. */
+static bool is_library_wrapper(const json_t *fn, const char *py_prefix)
+{
+    const char *file = get_str(fn, "file");
+    double self_pct, self_s, total_s;
+    if (!file) /* the key starts with the file */
+        file = get_str(fn, "key");
+    if (!file || !pathnorm_is_library(file, py_prefix))
+        return false;
+    if (get_num(fn, "self_pct", &self_pct))
+        return self_pct < 1.0;
+    return get_num(fn, "self_s", &self_s) && get_num(fn, "total_s", &total_s) &&
+           self_s <= 0.01 * total_s;
+}
+
+/* How many threads fn ran in, from the profile's stacks (0 when unknown). */
+static size_t threads_of(const json_t *profile, const json_t *fn)
+{
+    const char *key = get_str(fn, "key");
+    json_t *seen = json_object();
+    size_t i, k;
+    const json_t *st, *f;
+    json_array_foreach(json_object_get(profile, "stacks"), i, st)
+    {
+        const char *thread = get_str(st, "thread");
+        if (!key || !thread)
+            continue;
+        json_array_foreach(json_object_get(st, "frames"), k, f)
+        {
+            const char *fk = json_string_value(f);
+            if (fk && strcmp(fk, key) == 0) {
+                json_object_set_new(seen, thread, json_true());
+                break;
+            }
+        }
+    }
+    size_t n = json_object_size(seen);
+    json_decref(seen);
+    return n;
+}
+
+/* " (140.7 % of wall time, summed over 2 threads)": a share above 100% is the time
+ * of several threads at once. */
+static void print_share(FILE *out, const json_t *profile, const json_t *fn, double pct,
+                        const char *what)
+{
+    if (pct <= 100.05) {
+        fprintf(out, " (%.1f %%%s)", pct, what);
+        return;
+    }
+    size_t n = threads_of(profile, fn);
+    if (n > 1)
+        fprintf(out, " (%.1f %% of wall time, summed over %zu threads)", pct, n);
+    else
+        fprintf(out, " (%.1f %% of wall time, summed over threads)", pct);
+}
+
 static void print_hotspots(FILE *out, const json_t *report, const struct report_text_options *opt)
 {
     const json_t *profile = json_object_get(report, "profile");
     const json_t *functions = json_object_get(profile, "functions");
+    const char *py_prefix = get_str(json_object_get(report, "python"), "prefix");
     size_t total = json_array_size(functions);
     size_t top = opt->top < 0 ? 0 : (size_t)(opt->top > MAX_TOP ? MAX_TOP : opt->top);
-    size_t shown = total < top ? total : top;
+    size_t shown = 0;
 
     fputc('\n', out);
     print_title(out, "Top Hotspots", opt);
     if (total == 0)
         fputs("No function data recorded (the script may have run too briefly to sample)\n", out);
-    for (size_t i = 0; i < shown; i++) {
+    for (size_t i = 0; i < total && shown < top; i++) {
         const json_t *fn = json_array_get(functions, i);
         double v, pct;
         long long calls;
-        if (i > 0)
+        if (is_library_wrapper(fn, py_prefix))
+            continue;
+        if (shown++ > 0)
             fputc('\n', out);
         fputs(col(opt, C_BOLD), out);
         print_function_name(out, fn);
@@ -418,13 +503,13 @@ static void print_hotspots(FILE *out, const json_t *report, const struct report_
         if (get_num(fn, "self_s", &v)) {
             fprintf(out, "  Self Time  : %.4f seconds", v);
             if (get_num(fn, "self_pct", &pct))
-                fprintf(out, " (%.1f %%)", pct);
+                print_share(out, profile, fn, pct, "");
             fputc('\n', out);
         }
         if (get_num(fn, "total_s", &v)) {
             fprintf(out, "  Total Time : %.4f seconds", v);
             if (get_num(fn, "total_pct", &pct))
-                fprintf(out, " (%.1f %% of runtime)", pct);
+                print_share(out, profile, fn, pct, " of runtime");
             fputc('\n', out);
         }
     }

@@ -76,7 +76,14 @@ struct suggest_ctx {
     const char *source_root; /* borrowed; NULL = "." */
     const char *py_prefix;   /* python.prefix (borrowed), or NULL */
     bool scanned;            /* hot[] computed */
-    struct hot_scan *hot;    /* new, n_hot entries */
+    /* Time of each user function, with that of the library code it calls (stacks'
+     * weight where it is the innermost user frame): key -> [weight, cpu weight, top
+     * library leaf key or null, its weight]; NULL without stacks. */
+    json_t *attr;
+    double weight_per_pct; /* stack weight of 1% of runtime; <= 0 when unknown */
+    bool cpu_known;        /* the stacks carry on-CPU weights (sampling) */
+    const json_t *stacks;  /* profile.stacks, or NULL */
+    struct hot_scan *hot;  /* new, n_hot entries */
     size_t n_hot;
 };
 
@@ -179,6 +186,20 @@ static bool fn_is_builtin(const json_t *fn)
            (name && (strncmp(name, "<built-in", 9) == 0 || strncmp(name, "<method", 7) == 0));
 }
 
+/* True for files the user cannot change: the standard library and installed packages. */
+static bool is_foreign_file(const struct suggest_ctx *ctx, const char *file)
+{
+    return pathnorm_is_library(file, ctx->py_prefix);
+}
+
+/* True for functions that are not the user's code: built-ins, the standard library,
+ * installed packages. The rules name the user's function that calls them instead. */
+static bool fn_is_library(const struct suggest_ctx *ctx, const json_t *fn)
+{
+    const char *file = get_str(fn, "file");
+    return fn_is_builtin(fn) || (file && is_foreign_file(ctx, file));
+}
+
 /* New "file:name" label for messages ("file" alone for module code). */
 static char *fn_label(const json_t *fn)
 {
@@ -261,13 +282,197 @@ static json_t *add(json_t *out, const struct suggest_rule *rule, const char *sev
     return s;
 }
 
+/* ---- the user's code: library time attributed to its caller ---- */
+
+static const json_t *find_fn(const struct suggest_ctx *ctx, const char *key)
+{
+    size_t i;
+    json_t *fn;
+    json_array_foreach(ctx->functions, i, fn)
+    {
+        const char *k = get_str(fn, "key");
+        if (k && strcmp(k, key) == 0)
+            return fn;
+    }
+    return NULL;
+}
+
+/* Build ctx->attr from profile.stacks (frames root first, "samples" weight). */
+static void build_attr(struct suggest_ctx *ctx)
+{
+    if (!json_is_array(ctx->stacks) || !ctx->functions)
+        return;
+    json_t *lib = json_object(); /* key -> true for library functions */
+    size_t i;
+    json_t *fn;
+    double self_pct_sum = 0;
+    json_array_foreach(ctx->functions, i, fn)
+    {
+        const char *k = get_str(fn, "key");
+        double p = fn_pct(ctx, fn, "self");
+        if (k && fn_is_library(ctx, fn))
+            json_object_set_new(lib, k, json_true());
+        if (p > 0)
+            self_pct_sum += p;
+    }
+    ctx->attr = json_object();
+    double total = 0, cpu_total = 0;
+    json_t *st;
+    json_array_foreach(ctx->stacks, i, st)
+    {
+        const json_t *frames = json_object_get(st, "frames");
+        double w, cw = 0;
+        if (!json_is_array(frames) || !get_num(st, "samples", &w) || w <= 0)
+            continue;
+        bool has_cpu = get_num(st, "cpu_samples", &cw) && cw >= 0;
+        total += w;
+        cpu_total += has_cpu ? cw : 0;
+        size_t n = json_array_size(frames);
+        const char *leaf = n ? json_string_value(json_array_get(frames, n - 1)) : NULL;
+        const char *user = NULL;
+        for (size_t k = n; k-- > 0 && !user;) {
+            const char *key = json_string_value(json_array_get(frames, k));
+            if (key && !json_object_get(lib, key) && !(key[0] == '~'))
+                user = key;
+        }
+        if (!user)
+            continue;
+        json_t *a = json_object_get(ctx->attr, user);
+        if (!a) {
+            a = json_pack("[f, f, n, f]", 0.0, 0.0, 0.0);
+            json_object_set_new(ctx->attr, user, a);
+        }
+        json_array_set_new(a, 0, json_real(json_real_value(json_array_get(a, 0)) + w));
+        json_array_set_new(a, 1, json_real(json_real_value(json_array_get(a, 1)) + cw));
+        if (leaf && strcmp(leaf, user) != 0) {
+            /* the heaviest library leaf under it: weights per (user, leaf) pair */
+            char *pair = xasprintf("%s\n%s", user, leaf);
+            json_t *pw = json_object_get(lib, pair);
+            double v = (pw ? json_real_value(pw) : 0) + w;
+            json_object_set_new(lib, pair, json_real(v));
+            if (v > json_real_value(json_array_get(a, 3))) {
+                json_array_set_new(a, 2, json_string(leaf));
+                json_array_set_new(a, 3, json_real(v));
+            }
+            free(pair);
+        }
+    }
+    json_decref(lib);
+    ctx->weight_per_pct = self_pct_sum > 0 ? total / self_pct_sum : 0;
+    ctx->cpu_known = cpu_total > 0;
+}
+
+/* fn's share of runtime with the library code it calls; its own self share without stacks. */
+static double attr_pct(const struct suggest_ctx *ctx, const json_t *fn)
+{
+    const json_t *a = ctx->attr ? json_object_get(ctx->attr, get_str(fn, "key")) : NULL;
+    if (!a || ctx->weight_per_pct <= 0)
+        return ctx->attr && ctx->weight_per_pct > 0 ? 0 : fn_pct(ctx, fn, "self");
+    return json_real_value(json_array_get(a, 0)) / ctx->weight_per_pct;
+}
+
+/* True when some stack has ancestor above descendant (descendant called under it). */
+static bool called_under(const struct suggest_ctx *ctx, const char *ancestor,
+                         const char *descendant)
+{
+    size_t i;
+    json_t *st;
+    json_array_foreach(ctx->stacks, i, st)
+    {
+        bool seen = false;
+        size_t k;
+        json_t *f;
+        json_array_foreach(json_object_get(st, "frames"), k, f)
+        {
+            const char *key = json_string_value(f);
+            if (!key)
+                continue;
+            if (seen && strcmp(key, descendant) == 0)
+                return true;
+            seen = seen || strcmp(key, ancestor) == 0;
+        }
+    }
+    return false;
+}
+
+/* Read the source of fn (under ctx->source_root): new buffer, or NULL. */
+static char *fn_source(const struct suggest_ctx *ctx, const json_t *fn, size_t *len)
+{
+    const char *file = get_str(fn, "file");
+    if (!file || !file[0] || is_foreign_file(ctx, file))
+        return NULL;
+    char *path = NULL, err[256], *src = NULL;
+    int rc = file[0] == '/' ? (path = xstrdup(file), 0)
+                            : pathnorm_resolve_inside(ctx->source_root ? ctx->source_root : ".",
+                                                      file, &path, err, sizeof(err));
+    if (rc == 0 && pysource_read_file(path, &src, len) < 0)
+        src = NULL;
+    free(path);
+    return src;
+}
+
+/* What the source says of fn's arguments as a cache key (functools.lru_cache). */
+static enum pysource_hash fn_hashable(const struct suggest_ctx *ctx, const json_t *fn, char *why,
+                                      size_t whylen)
+{
+    snprintf(why, whylen, "the source could not be read");
+    size_t len;
+    char *src = fn_source(ctx, fn, &len);
+    const char *name = get_str(fn, "name");
+    if (!src || !name || fn_int(fn, "line") < 1) {
+        free(src);
+        return PYSOURCE_HASH_UNKNOWN;
+    }
+    const char *dot = strrchr(name, '.'); /* Class.method: the method's own name */
+    enum pysource_hash h = pysource_args_hashable(src, len, (int)fn_int(fn, "line"),
+                                                  dot ? dot + 1 : name, why, whylen);
+    free(src);
+    return h;
+}
+
+/* The advice on caching fn's results, as its arguments allow (static text). */
+static const char *cache_advice(enum pysource_hash h)
+{
+    switch (h) {
+    case PYSOURCE_HASH_YES:
+        return "Memoize it (functools.lru_cache: its arguments are hashable)";
+    case PYSOURCE_HASH_NO:
+        return "Its arguments are not hashable, so functools.lru_cache would raise TypeError: "
+               "cache the results in a dict keyed by a hashable form of them (a tuple, or the "
+               "id() of an object that does not change)";
+    case PYSOURCE_HASH_UNKNOWN:
+    default:
+        return "If its arguments are hashable (numbers, strings, tuples; not lists, dicts, sets "
+               "or objects with __eq__ but no __hash__), memoize it with functools.lru_cache, "
+               "else cache the results in a dict keyed by a hashable form of them";
+    }
+}
+
 /* ---- rules ---- */
 
+/* Whether the module's top-level code has a loop: 1 yes, 0 no, -1 unknown (no source). */
+static int module_has_loop(const struct suggest_ctx *ctx, const json_t *fn)
+{
+    size_t len;
+    char *src = fn_source(ctx, fn, &len);
+    if (!src)
+        return -1;
+    int n = pysource_count_loops(src, len, 0);
+    free(src);
+    return n < 0 ? -1 : n > 0;
+}
+
 /* The run kept a CPU busy whenever it had one (contended.h): time off the CPU was
- * waiting for one, not for I/O, sleeps or locks. */
+ * waiting for one, not for I/O, sleeps or locks. The run-queue delays of a script's
+ * threads add up: when together they waited for a CPU at least as long as the wall
+ * time, cpu / (wall - that wait) has no finite value (cpu_bound_pct unknown) and the
+ * threads that had work were starved of a CPU all along. */
 static bool cpu_starved(const struct suggest_ctx *ctx)
 {
-    return ctx->cpu_bound_pct >= CONTENDED_CPU_BOUND_PCT && ctx->queued_pct >= CONTENDED_WALL_PCT;
+    if (ctx->queued_pct < CONTENDED_WALL_PCT)
+        return false;
+    return ctx->cpu_bound_pct >= CONTENDED_CPU_BOUND_PCT ||
+           (ctx->cpu_bound_pct < 0 && ctx->queued_pct >= 100 && ctx->cpu_pct > 0);
 }
 
 static void check_dominant(const struct suggest_rule *rule, struct suggest_ctx *ctx, json_t *out)
@@ -281,25 +486,29 @@ static void check_dominant(const struct suggest_rule *rule, struct suggest_ctx *
     size_t i;
     json_t *fn;
 
-    /* self time first: one function doing the work itself */
+    /* self time first: one function doing the work itself, or through library code it
+     * calls (json.dumps, sorted ...): the user's function is named, never the library's */
     json_array_foreach(ctx->functions, i, fn)
     {
-        double p = fn_pct(ctx, fn, "self");
-        if (!fn_is_builtin(fn) && p >= thr_self && p > best_pct) {
+        double p = attr_pct(ctx, fn);
+        if (!fn_is_library(ctx, fn) && p >= thr_self && p > best_pct) {
             best = fn;
             best_pct = p;
         }
     }
     const char *basis = "self";
     if (!best) {
-        /* total time: the most specific function over the threshold, below the entry chain */
+        /* total time: the most specific function over the threshold, below the entry chain;
+         * on a tie, the callee (a wrapper has the same total as what it wraps) */
         basis = "total";
         json_array_foreach(ctx->functions, i, fn)
         {
             double p = fn_pct(ctx, fn, "total");
-            if (fn_is_builtin(fn) || fn_is_module(fn) || p < thr_total || p >= entry)
+            if (fn_is_library(ctx, fn) || fn_is_module(fn) || p < thr_total || p >= entry)
                 continue;
-            if (!best || p < best_pct) {
+            bool tie = best && fabs(p - best_pct) < 0.05;
+            if (!best || (p < best_pct && !tie) ||
+                (tie && called_under(ctx, get_str(best, "key"), get_str(fn, "key")))) {
                 best = fn;
                 best_pct = p;
             }
@@ -307,48 +516,98 @@ static void check_dominant(const struct suggest_rule *rule, struct suggest_ctx *
     }
     if (!best)
         return;
+    bool self = strcmp(basis, "self") == 0;
     char *label = fn_label(best);
     json_t *ev = json_object();
-    json_object_set_new(ev, strcmp(basis, "self") == 0 ? "self_pct" : "total_pct",
-                        json_real(round_to(best_pct, 0.1)));
-    json_object_set_new(ev, "threshold_pct",
-                        json_real(strcmp(basis, "self") == 0 ? thr_self : thr_total));
+    json_object_set_new(ev, self ? "self_pct" : "total_pct", json_real(round_to(best_pct, 0.1)));
+    json_object_set_new(ev, "threshold_pct", json_real(self ? thr_self : thr_total));
     json_object_set_new(ev, "basis", json_string(basis));
-    double self_s, self_cpu_s;
-    bool waits = strcmp(basis, "self") == 0 && get_num(best, "self_s", &self_s) &&
-                 get_num(best, "self_cpu_s", &self_cpu_s) && self_s > 0 &&
-                 self_cpu_s / self_s < offcpu;
-    if (waits && cpu_starved(ctx)) {
+    /* how much of it is on the CPU: its own samples, the stacks', else the whole script's */
+    double self_s, self_cpu_s, on = -1;
+    const json_t *a = ctx->attr ? json_object_get(ctx->attr, get_str(best, "key")) : NULL;
+    if (self && a && ctx->cpu_known && json_real_value(json_array_get(a, 0)) > 0)
+        on = json_real_value(json_array_get(a, 1)) / json_real_value(json_array_get(a, 0));
+    else if (self && get_num(best, "self_s", &self_s) && get_num(best, "self_cpu_s", &self_cpu_s) &&
+             self_s > 0)
+        on = self_cpu_s / self_s;
+    bool waits = on >= 0 && on < offcpu;
+    bool script_idle = on < 0 && ctx->cpu_pct >= 0 && ctx->cpu_pct < 100 * offcpu;
+    /* time in library code it calls */
+    double own = fn_pct(ctx, best, "self");
+    const char *leaf = a ? json_string_value(json_array_get(a, 2)) : NULL;
+    double leaf_pct = leaf && ctx->weight_per_pct > 0
+                          ? json_real_value(json_array_get(a, 3)) / ctx->weight_per_pct
+                          : 0;
+    char *lib = NULL;
+    if (self && leaf && leaf_pct >= best_pct / 2 && own < best_pct / 2) {
+        const json_t *lf = find_fn(ctx, leaf);
+        char *ll = lf ? fn_label(lf) : xstrdup(leaf);
+        lib = xasprintf(", mostly in library code it calls ('%s', %.0f%%)", ll, leaf_pct);
+        json_object_set_new(ev, "own_self_pct", json_real(round_to(own < 0 ? 0 : own, 0.1)));
+        json_object_set_new(ev, "library_function", json_string(leaf));
+        json_object_set_new(ev, "library_pct", json_real(round_to(leaf_pct, 0.1)));
+        free(ll);
+    }
+    const char *what = fn_is_module(best) ? "Top-level code of" : "Function";
+    if (waits) {
+        json_object_set_new(ev, "on_cpu_pct", json_real(round_to(100 * on, 0.1)));
+        json_object_set_new(ev, "off_cpu_ratio_threshold", json_real(offcpu));
+    } else if (script_idle) {
+        json_object_set_new(ev, "script_cpu_pct", json_real(round_to(ctx->cpu_pct, 0.1)));
+    }
+    if ((waits || script_idle) && cpu_starved(ctx)) {
         /* off the CPU because none was free, not because it waits on something */
-        double on = 100.0 * self_cpu_s / self_s;
-        json_object_set_new(ev, "on_cpu_pct", json_real(round_to(on, 0.1)));
-        json_object_set_new(ev, "off_cpu_ratio_threshold", json_real(offcpu));
         json_object_set_new(ev, "queued_pct", json_real(round_to(ctx->queued_pct, 0.1)));
+        char share[96];
+        if (waits)
+            snprintf(share, sizeof(share), "It was on the CPU only %.0f%% of that time", 100 * on);
+        else /* no per-function CPU time (trace mode) */
+            snprintf(share, sizeof(share), "The script kept only %.0f%% of one CPU core busy",
+                     ctx->cpu_pct);
         add(out, rule, "info", best, ev,
-            "Function '%s' dominates runtime (%.0f%%). It was on the CPU only %.0f%% of that "
-            "time because it was waiting for a CPU (the machine was busy: the script queued "
-            "%.0f%% of its wall time), not for I/O. Consider optimizing its algorithm or "
-            "reducing repeated work.",
-            label, best_pct, on, ctx->queued_pct);
+            "%s '%s' dominates runtime (%.0f%%%s). %s because it was waiting for a CPU (the "
+            "machine was busy: the script queued %.0f%% of its wall time%s), not for I/O. "
+            "Consider optimizing its algorithm or reducing repeated work.",
+            what, label, best_pct, lib ? lib : "", share, ctx->queued_pct,
+            ctx->queued_pct >= 100 ? ", summed over its threads" : "");
     } else if (waits) {
-        double on = 100.0 * self_cpu_s / self_s;
-        json_object_set_new(ev, "on_cpu_pct", json_real(round_to(on, 0.1)));
-        json_object_set_new(ev, "off_cpu_ratio_threshold", json_real(offcpu));
         add(out, rule, "info", best, ev,
-            "Function '%s' dominates runtime (%.0f%%) but is on the CPU only %.0f%% of that "
+            "%s '%s' dominates runtime (%.0f%%%s) but is on the CPU only %.0f%% of that "
             "time: it waits on I/O, sleeps or locks. Consider overlapping or batching the waits.",
-            label, best_pct, on);
-    } else if (fn_is_module(best)) {
+            what, label, best_pct, lib ? lib : "", 100 * on);
+    } else if (script_idle) {
+        /* no per-function CPU time (trace mode) and the script was mostly off the CPU: no
+         * claim of a hot loop */
         add(out, rule, "info", best, ev,
-            "Top-level code of '%s' dominates runtime (%.0f%%). Consider moving the hot loop "
-            "into a function (local variables are faster) and optimizing its algorithm.",
-            label, best_pct);
+            "%s '%s' takes %.0f%% of the runtime%s, but the script kept only %.0f%% of one CPU "
+            "core busy: most of that time is spent off the CPU (waiting, sleeping, or "
+            "waiting for a CPU), not computing.",
+            what, label, best_pct, lib ? lib : "", ctx->cpu_pct);
+    } else if (lib) {
+        add(out, rule, "info", best, ev,
+            "%s '%s' dominates runtime (%.0f%%%s). Consider calling it less often or on less "
+            "data, or a faster way to do the same work.",
+            what, label, best_pct, lib);
+    } else if (fn_is_module(best)) {
+        int loop = module_has_loop(ctx, best);
+        json_object_set_new(ev, "top_level_loop", loop < 0 ? json_null() : json_boolean(loop));
+        if (loop == 1)
+            add(out, rule, "info", best, ev,
+                "Top-level code of '%s' dominates runtime (%.0f%%). Consider moving the hot loop "
+                "into a function (local variables are faster) and optimizing its algorithm.",
+                label, best_pct);
+        else
+            add(out, rule, "info", best, ev,
+                "Top-level code of '%s' dominates runtime (%.0f%%). Consider optimizing what it "
+                "does, and moving the work into functions (local variables are faster).",
+                label, best_pct);
     } else {
         add(out, rule, "info", best, ev,
             "Function '%s' dominates runtime (%.0f%%). Consider optimizing its algorithm or "
             "reducing repeated work.",
             label, best_pct);
     }
+    free(lib);
     free(label);
 }
 
@@ -380,7 +639,7 @@ static void check_cheap_calls(const struct suggest_rule *rule, struct suggest_ct
         json_int_t calls = fn_int(fn, "calls");
         double total_s, pct = fn_pct(ctx, fn, "total");
         /* recursive functions count every recursive call: deep-recursion covers them */
-        if (fn_is_builtin(fn) || fn_is_module(fn) || calls < 1 || (double)calls < min_calls ||
+        if (fn_is_library(ctx, fn) || fn_is_module(fn) || calls < 1 || (double)calls < min_calls ||
             !get_num(fn, "total_s", &total_s) || pct < min_pct || fn_int(fn, "max_depth") > 1)
             continue;
         if (1e6 * total_s / (double)calls <= max_us)
@@ -399,11 +658,23 @@ static void check_cheap_calls(const struct suggest_rule *rule, struct suggest_ct
             json_pack("{s:I, s:f, s:f, s:f, s:f, s:f}", "calls", (json_int_t)calls, "us_per_call",
                       round_to(us, 0.001), "total_pct", round_to(c[i].pct, 0.1), "threshold_calls",
                       min_calls, "threshold_us_per_call", max_us, "threshold_total_pct", min_pct);
+        char why[160];
+        enum pysource_hash h = fn_hashable(ctx, c[i].fn, why, sizeof(why));
+        json_object_set_new(ev, "args_hashable",
+                            h == PYSOURCE_HASH_UNKNOWN ? json_null()
+                                                       : json_boolean(h == PYSOURCE_HASH_YES));
         add(out, rule, "info", c[i].fn, ev,
             "Function '%s' is called %s times at %.2f us per call (%.0f%% of runtime): call "
-            "overhead dominates. Consider inlining it into the caller's loop, caching results "
-            "(functools.lru_cache) or vectorizing the loop.",
-            label, ncalls, us, c[i].pct);
+            "overhead dominates. Consider inlining it into the caller's loop, %s, or "
+            "vectorizing the loop.",
+            label, ncalls, us, c[i].pct,
+            h == PYSOURCE_HASH_YES  ? "caching its results (functools.lru_cache: its arguments "
+                                      "are hashable)"
+            : h == PYSOURCE_HASH_NO ? "caching its results in a dict keyed by a hashable form "
+                                      "of its arguments (they are not hashable: "
+                                      "functools.lru_cache would raise TypeError)"
+                                    : "caching its results (functools.lru_cache, if its "
+                                      "arguments are hashable)");
         free(label);
     }
     free(c);
@@ -424,7 +695,7 @@ static void check_recursion(const struct suggest_rule *rule, struct suggest_ctx 
         json_int_t depth = fn_int(fn, "max_depth");
         json_int_t calls = fn_int(fn, "calls");
         double pct = fn_pct(ctx, fn, "total");
-        if (fn_is_builtin(fn) || fn_is_module(fn) || depth < 2 || pct < min_pct)
+        if (fn_is_library(ctx, fn) || fn_is_module(fn) || depth < 2 || pct < min_pct)
             continue;
         bool branching =
             calls >= 0 && (double)calls >= min_calls && (double)calls >= per_depth * (double)depth;
@@ -448,16 +719,22 @@ static void check_recursion(const struct suggest_rule *rule, struct suggest_ctx 
             fmt_count(ncalls, sizeof(ncalls), calls);
             json_object_set_new(ev, "threshold_calls", json_real(min_calls));
             json_object_set_new(ev, "threshold_calls_per_depth", json_real(per_depth));
+            char why[160];
+            enum pysource_hash h = fn_hashable(ctx, c[i].fn, why, sizeof(why));
+            json_object_set_new(ev, "args_hashable",
+                                h == PYSOURCE_HASH_UNKNOWN ? json_null()
+                                                           : json_boolean(h == PYSOURCE_HASH_YES));
+            json_object_set_new(ev, "args_hashable_why", json_string(why));
             add(out, rule, c[i].pct >= 50 ? "warning" : "info", c[i].fn, ev,
                 "Function '%s' recurses %s times with depth up to %lld (%.0f%% of runtime): it "
-                "likely solves the same subproblems again and again. Memoize it "
-                "(functools.lru_cache) or rewrite it iteratively.",
-                label, ncalls, (long long)depth, c[i].pct);
+                "likely solves the same subproblems again and again. %s; or rewrite it "
+                "iteratively.",
+                label, ncalls, (long long)depth, c[i].pct, cache_advice(h));
         } else {
             add(out, rule, "info", c[i].fn, ev,
                 "Function '%s' recurses %lld deep (%.0f%% of runtime). Python calls are costly "
-                "and the default recursion limit is 1000; consider an explicit stack or a loop, "
-                "and memoization if calls repeat.",
+                "and the default recursion limit is 1000; consider an explicit stack or a loop "
+                "(and caching results if the same calls repeat).",
                 label, (long long)depth, c[i].pct);
         }
         free(label);
@@ -482,8 +759,14 @@ static void check_io_wait(const struct suggest_rule *rule, struct suggest_ctx *c
     json_array_foreach(ctx->functions, i, fn)
     {
         double self_s, self_cpu_s, p = -1;
-        if (get_num(fn, "self_s", &self_s) && get_num(fn, "self_cpu_s", &self_cpu_s) &&
-            ctx->wall_s > 0 && self_s >= self_cpu_s)
+        const json_t *a = ctx->attr ? json_object_get(ctx->attr, get_str(fn, "key")) : NULL;
+        if (fn_is_library(ctx, fn) && !fn_is_builtin(fn) && ctx->attr)
+            continue; /* library code: its time counts for the user's function calling it */
+        if (a && ctx->cpu_known && ctx->weight_per_pct > 0)
+            p = (json_real_value(json_array_get(a, 0)) - json_real_value(json_array_get(a, 1))) /
+                ctx->weight_per_pct;
+        else if (get_num(fn, "self_s", &self_s) && get_num(fn, "self_cpu_s", &self_cpu_s) &&
+                 ctx->wall_s > 0 && self_s >= self_cpu_s)
             p = 100.0 * (self_s - self_cpu_s) / ctx->wall_s;
         else if (fn_is_builtin(fn))
             p = fn_pct(ctx, fn, "self");
@@ -629,19 +912,6 @@ static void check_memory(const struct suggest_rule *rule, struct suggest_ctx *ct
     }
     free(t);
     free(m);
-}
-
-/* True for files the user cannot change: the standard library and installed packages. */
-static bool is_foreign_file(const struct suggest_ctx *ctx, const char *file)
-{
-    if (file[0] == '<' || file[0] == '~' || strstr(file, "/site-packages/") ||
-        strstr(file, "/dist-packages/"))
-        return true;
-    size_t lp = ctx->py_prefix ? strlen(ctx->py_prefix) : 0;
-    if (file[0] == '/' && lp > 1 && strncmp(file, ctx->py_prefix, lp) == 0 &&
-        strncmp(file + lp, "/lib/python", 11) == 0)
-        return true;
-    return false;
 }
 
 /* Read and scan the hot functions' sources once, for all idiom rules. */
@@ -890,8 +1160,11 @@ json_t *suggest_analyze(const json_t *report, const struct suggest_options *opt)
     }
     ctx.source_root = opt ? opt->source_root : NULL;
     ctx.py_prefix = get_str(json_object_get(report, "python"), "prefix");
+    ctx.stacks = json_object_get(profile, "stacks");
+    build_attr(&ctx);
     for (size_t i = 0; i < N_RULES; i++)
         rules[i].check(&rules[i], &ctx, out);
+    json_decref(ctx.attr);
     for (size_t i = 0; i < ctx.n_hot; i++)
         free(ctx.hot[i].path);
     free(ctx.hot);

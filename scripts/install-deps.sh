@@ -21,7 +21,8 @@ done
 pkgs=(build-essential cmake pkg-config python3.11 libpython3.11-dev
       libjansson-dev libsodium-dev uuid-dev
       libzmq3-dev libprotobuf-c-dev protobuf-c-compiler libpq-dev libinih-dev
-      git) # git: commits are resolved, fetched and checked out with it (docs/revisions.md)
+      git # commits are resolved, fetched and checked out with it (docs/revisions.md)
+      help2man) # the manual pages (docs/man/)
 if [ "$test" = 1 ]; then
     pkgs+=(libcmocka-dev valgrind clang chromium python3-scipy postgresql iproute2)
     pkgs+=(clang-format) # tests/run.sh checks the C sources' format

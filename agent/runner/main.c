@@ -12,7 +12,12 @@
  * are exactly those made without it: the document gets the instruction
  * counts beside the times.
  *
- * Exit status: 0 the script succeeded; 3 it failed (non-zero exit, signal);
+ * SIGINT, SIGTERM, SIGHUP and SIGQUIT are passed on to the script's process
+ * group; the first one also ends the repeats, and the document then says
+ * "interrupted" (status.interrupted: which signal, after how many runs).
+ *
+ * Exit status: 0 the script succeeded; 3 it failed (non-zero exit, signal)
+ * or was interrupted;
  * 124 it timed out; 2 usage error (also: --instructions without valgrind);
  * 4 internal error. The document is written in all three of the first cases.
  */
@@ -358,10 +363,13 @@ static json_t *run_json(const struct run_measure *m)
     return o;
 }
 
-/* The status of the run m; context (may be "") starts the message. */
-static json_t *status_json(const struct run_measure *m, bool started, const char *context)
+/* The status of the run m; context (may be "") starts the message. With
+ * stop_sig (a signal we received and passed on), the outcome is
+ * "interrupted" and the status says after how many of the planned runs. */
+static json_t *status_json(const struct run_measure *m, bool started, const char *context,
+                           int stop_sig, long measured, long planned)
 {
-    char msg[256], text[320];
+    char msg[256], text[480];
     const char *outcome = "ok";
     if (m->timed_out) {
         outcome = "timeout";
@@ -373,13 +381,31 @@ static json_t *status_json(const struct run_measure *m, bool started, const char
         outcome = "failed";
         snprintf(msg, sizeof(msg), "exited with status %d%s", m->exit_code,
                  started ? "" : " before the script started");
+    } else if (m->pid == 0) {
+        snprintf(msg, sizeof(msg), "the script did not start");
     } else {
         snprintf(msg, sizeof(msg), "exited with status 0");
     }
-    snprintf(text, sizeof(text), "%s%s", context, msg);
-    json_t *st = json_pack("{s:s, s:o, s:o, s:s}", "outcome", outcome, "exit_code",
-                           m->signal ? json_null() : json_integer(m->exit_code), "signal",
-                           m->signal ? json_integer(m->signal) : json_null(), "message", text);
+    json_t *interrupted = json_null();
+    if (stop_sig && !m->timed_out) {
+        const char *abbrev = sigabbrev_np(stop_sig);
+        outcome = "interrupted";
+        snprintf(text, sizeof(text),
+                 "interrupted by SIG%s (passed on to the script): %ld of %ld measured run%s; "
+                 "%s%s",
+                 abbrev ? abbrev : "?", measured, planned, planned == 1 ? "" : "s", context, msg);
+        char name[32];
+        snprintf(name, sizeof(name), "SIG%s", abbrev ? abbrev : "?");
+        interrupted =
+            json_pack("{s:i, s:s, s:I, s:I}", "signal", stop_sig, "name", name, "runs_measured",
+                      (json_int_t)measured, "runs_planned", (json_int_t)planned);
+    } else {
+        snprintf(text, sizeof(text), "%s%s", context, msg);
+    }
+    json_t *st = json_pack("{s:s, s:o, s:o, s:s, s:o}", "outcome", outcome, "exit_code",
+                           m->signal || m->pid == 0 ? json_null() : json_integer(m->exit_code),
+                           "signal", m->signal ? json_integer(m->signal) : json_null(), "message",
+                           text, "interrupted", interrupted);
     /* The supervisor's own accounting for "which limit stopped it" (agent/sandbox.c):
      * how full /tmp is now, the job's private tmpfs when the agent gave it one. */
     struct statvfs vs;
@@ -450,6 +476,8 @@ static int instr_measure(const struct options *o, struct instr *in)
     for (long i = 0; i < o->repeat; i++) {
         struct run_measure m;
         int rc = supervise_run(cachegrind_child_main, &in->run, limit, false, &m);
+        if (rc == -EINTR) /* interrupted: the counts so far stand */
+            return 0;
         if (rc < 0) {
             log_error("could not start valgrind: %s", strerror(-rc));
             return rc;
@@ -475,6 +503,8 @@ static int instr_measure(const struct options *o, struct instr *in)
         }
         json_array_append_new(in->counts, json_integer((json_int_t)ir));
         in->values[in->n++] = (double)ir;
+        if (supervise_stop_signal())
+            break;
     }
     return 0;
 }
@@ -662,6 +692,9 @@ static int check_output(const char *path)
 int main(int argc, char **argv)
 {
     log_init("pyscope-run", LOG_LEVEL_INFO);
+    /* From now on SIGINT/SIGTERM/SIGHUP/SIGQUIT reach the script (when one
+     * runs) and end the measuring with a partial document, never us. */
+    supervise_forward_signals();
     struct options o;
     if (parse_options(argc, argv, &o) < 0)
         return PYSCOPE_EXIT_USAGE;
@@ -754,6 +787,11 @@ int main(int argc, char **argv)
         };
         struct run_measure m;
         rc = supervise_run(child_main, &ca, o.timeout_s, !is_warmup, &m);
+        if (rc == -EINTR) { /* a signal came between two runs: stop here */
+            rc = 0;
+            shm_unmap(&region);
+            break;
+        }
         if (rc < 0) {
             log_error("could not start the script: %s", strerror(-rc));
             shm_unmap(&region);
@@ -783,16 +821,17 @@ int main(int argc, char **argv)
         last = m;
         failed = m.timed_out || m.signal || m.exit_code != 0;
         /* A failing script fails the same way again: stop repeating it. */
-        if (failed)
+        if (failed || supervise_stop_signal())
             break;
     }
 
-    if (rc == 0 && !failed && o.instructions) {
+    if (rc == 0 && !failed && o.instructions && !supervise_stop_signal()) {
         rc = instr_measure(&o, &in);
         failed = in.failed;
     }
 
     int exit_code = PYSCOPE_EXIT_INTERNAL;
+    int stop_sig = supervise_stop_signal();
     if (rc == 0) {
         double med_wall = summary_median(wall, (size_t)measured);
         json_t *py = json_pack("{s:s, s:s, s:s, s:s, s:s, s:o}", "implementation", "cpython",
@@ -809,15 +848,17 @@ int main(int argc, char **argv)
             "{s:o, s:o, s:o, s:o}", "wall_s", summary_json(wall, (size_t)measured), "cpu_s",
             summary_json(cpu, (size_t)measured), "cpu_pct", summary_json(pct, (size_t)measured),
             "peak_rss_bytes", summary_json(rss, (size_t)measured));
-        json_t *doc = json_pack(
-            "{s:s, s:s, s:s, s:s, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o}", "schema",
-            "pyscope.run/1", "pyscope_version", PYSCOPE_VERSION, "id", id, "created", created,
-            "script", script_json(&o, cwd, root), "host", hostinfo_collect(), "python", py,
-            "options", opts, "status",
-            in.failed ? status_json(&in.failure, true, "under valgrind (--instructions): ")
-                      : status_json(&last, started, ""),
-            "runs", runs, "warmup_runs", warmups, "summary", summary, "memory_timeline",
-            timeline_json(&last), "profile", collect_to_json(col, med_wall));
+        json_t *doc =
+            json_pack("{s:s, s:s, s:s, s:s, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o}",
+                      "schema", "pyscope.run/1", "pyscope_version", PYSCOPE_VERSION, "id", id,
+                      "created", created, "script", script_json(&o, cwd, root), "host",
+                      hostinfo_collect(), "python", py, "options", opts, "status",
+                      in.failed ? status_json(&in.failure, true,
+                                              "under valgrind (--instructions): ", stop_sig,
+                                              measured, o.repeat)
+                                : status_json(&last, started, "", stop_sig, measured, o.repeat),
+                      "runs", runs, "warmup_runs", warmups, "summary", summary, "memory_timeline",
+                      timeline_json(&last), "profile", collect_to_json(col, med_wall));
         runs = warmups = NULL;
         if (o.instructions) {
             json_object_set_new(doc, "instructions", instr_json(&in));
@@ -828,9 +869,9 @@ int main(int argc, char **argv)
         o.output_fd = -1;
         bool timed_out = last.timed_out || (in.failed && in.failure.timed_out);
         if (wrc == 0)
-            exit_code = timed_out ? PYSCOPE_EXIT_TIMEOUT
-                        : failed  ? PYSCOPE_EXIT_SCRIPT
-                                  : PYSCOPE_EXIT_OK;
+            exit_code = timed_out            ? PYSCOPE_EXIT_TIMEOUT
+                        : failed || stop_sig ? PYSCOPE_EXIT_SCRIPT
+                                             : PYSCOPE_EXIT_OK;
         json_decref(doc);
     }
     json_decref(runs);

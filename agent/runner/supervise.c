@@ -6,6 +6,10 @@
  * child is gone, and wait4() then gives its rusage (ru_maxrss is the exact
  * peak). Signals sent to us while the child runs are forwarded to its
  * process group; the supervisor itself carries on to write the report.
+ * The first such signal is remembered (supervise_stop_signal): no child
+ * starts after it, so the caller stops repeating and reports a partial run.
+ * The child gets SIGKILL when we die (PR_SET_PDEATHSIG), so killing the
+ * supervisor, even with SIGKILL, leaves no script running.
  */
 #include "supervise.h"
 
@@ -16,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -28,11 +33,38 @@
 
 /* The child being supervised, for the forwarding handler (signal state). */
 static volatile sig_atomic_t forward_pgid;
+/* The first forwarded signal received (0: none yet). */
+static volatile sig_atomic_t stop_signal;
+
+#define N_FWD 4
+static const int fwd_sigs[N_FWD] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT};
+/* Their dispositions before ours (restored in each child); valid once installed. */
+static struct sigaction fwd_old[N_FWD];
+static bool fwd_installed;
 
 static void forward_signal(int sig)
 {
+    if (!stop_signal)
+        stop_signal = sig;
     if (forward_pgid > 0)
         kill(-(pid_t)forward_pgid, sig);
+}
+
+int supervise_stop_signal(void)
+{
+    return stop_signal;
+}
+
+void supervise_forward_signals(void)
+{
+    if (fwd_installed)
+        return;
+    struct sigaction fwd = {.sa_handler = forward_signal};
+    sigemptyset(&fwd.sa_mask);
+    fwd.sa_flags = SA_RESTART;
+    for (int i = 0; i < N_FWD; i++)
+        sigaction(fwd_sigs[i], &fwd, &fwd_old[i]);
+    fwd_installed = true;
 }
 
 static double now_s(void)
@@ -102,17 +134,19 @@ int supervise_run(supervise_child_fn fn, void *arg, double timeout_s, bool timel
      * Ctrl-C and input() reach the script. */
     int tty = isatty(STDIN_FILENO) && tcgetpgrp(STDIN_FILENO) == getpgrp() ? STDIN_FILENO : -1;
 
-    struct sigaction fwd = {.sa_handler = forward_signal}, old[4];
-    sigemptyset(&fwd.sa_mask);
-    fwd.sa_flags = SA_RESTART;
-    const int fwd_sigs[4] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT};
     sigset_t block, prev;
     sigemptyset(&block);
-    for (int i = 0; i < 4; i++)
+    for (int i = 0; i < N_FWD; i++)
         sigaddset(&block, fwd_sigs[i]);
     sigprocmask(SIG_BLOCK, &block, &prev);
+    supervise_forward_signals();
+    if (stop_signal) { /* told to stop: start nothing more */
+        sigprocmask(SIG_SETMASK, &prev, NULL);
+        return -EINTR;
+    }
 
     fflush(NULL);
+    pid_t parent = getpid();
     struct contention_probe *probe = xmalloc(sizeof(*probe));
     contention_begin(probe);
     m->tsc_start = __rdtsc();
@@ -125,6 +159,12 @@ int supervise_run(supervise_child_fn fn, void *arg, double timeout_s, bool timel
         return -e;
     }
     if (pid == 0) {
+        /* Die with the supervisor (and if it is already gone, do not start). */
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
+        if (getppid() != parent)
+            _exit(4);
+        for (int i = 0; i < N_FWD; i++)
+            sigaction(fwd_sigs[i], &fwd_old[i], NULL);
         setpgid(0, 0);
         if (tty >= 0) {
             signal(SIGTTOU, SIG_IGN);
@@ -138,8 +178,6 @@ int supervise_run(supervise_child_fn fn, void *arg, double timeout_s, bool timel
     setpgid(pid, pid); /* both sides, so neither races the other */
     m->pid = (int)pid;
     forward_pgid = pid;
-    for (int i = 0; i < 4; i++)
-        sigaction(fwd_sigs[i], &fwd, &old[i]);
     sigprocmask(SIG_SETMASK, &prev, NULL);
 
     int pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
@@ -205,8 +243,6 @@ int supervise_run(supervise_child_fn fn, void *arg, double timeout_s, bool timel
     double t1 = now_s();
     m->tsc_end = __rdtsc();
     forward_pgid = 0;
-    for (int i = 0; i < 4; i++)
-        sigaction(fwd_sigs[i], &old[i], NULL);
     if (pidfd >= 0)
         close(pidfd);
     if (statm >= 0)

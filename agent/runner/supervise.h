@@ -42,12 +42,26 @@ struct run_measure {
 typedef void (*supervise_child_fn)(void *arg);
 
 /* Fork, run fn(arg) in the child (its own process group; made the terminal's
- * foreground group when we are interactive), forward SIGINT/SIGTERM/SIGHUP/
- * SIGQUIT to it, kill its group after timeout_s (<= 0: never), and fill m.
- * With timeline, RSS is sampled every ~10 ms. Returns 0, or -errno when the
- * child could not be started. Release m with supervise_measure_release(). */
+ * foreground group when we are interactive; killed when we die), forward
+ * SIGINT/SIGTERM/SIGHUP/SIGQUIT to it, kill its group after timeout_s (<= 0:
+ * never), and fill m. With timeline, RSS is sampled every ~10 ms. Returns 0,
+ * -EINTR without starting anything once one of those signals was received
+ * (supervise_stop_signal), or -errno when the child could not be started.
+ * The forwarding handlers, installed by the first call, stay. Release m with
+ * supervise_measure_release(). */
 int supervise_run(supervise_child_fn fn, void *arg, double timeout_s, bool timeline,
                   struct run_measure *m);
 void supervise_measure_release(struct run_measure *m);
+
+/* Install the handlers that forward SIGINT/SIGTERM/SIGHUP/SIGQUIT to the
+ * running child and remember the first one received, for the rest of the
+ * process's life (a signal between two runs stops the repeats instead of
+ * killing us without a report). supervise_run() calls it; call it earlier
+ * to cover the time before the first run. */
+void supervise_forward_signals(void);
+
+/* The first SIGINT/SIGTERM/SIGHUP/SIGQUIT received since the handlers were
+ * installed (forwarded to the child if one ran), or 0. */
+int supervise_stop_signal(void);
 
 #endif

@@ -41,3 +41,22 @@ finish() {
     echo "$PASSES passed, $FAILS failed"
     [ "$FAILS" -eq 0 ]
 }
+
+# run CMD...: run it, keeping its exit status in RC, stdout in OUT, stderr in ERR.
+run() {
+    set +e
+    "$@" >"$T/out" 2>"$T/err"
+    RC=$?
+    set -e
+    OUT=$(cat "$T/out")
+    ERR=$(cat "$T/err")
+}
+# jget KEY.KEY...: a member of the JSON document on stdin (a list index is a number);
+# objects, lists and null are printed as JSON.
+jget() {
+    "$PY" -c 'import json, sys
+v = json.load(sys.stdin)
+for k in sys.argv[1].split("."):
+    v = v[int(k)] if isinstance(v, list) else v[k]
+print(json.dumps(v) if isinstance(v, (dict, list)) or v is None else v)' "$1"
+}

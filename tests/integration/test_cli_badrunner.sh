@@ -23,18 +23,9 @@ for k in sys.argv[1].split("."):
 print(v)' "$1"
 }
 
-run() {
-    set +e
-    "$@" >"$T/out" 2>"$T/err"
-    RC=$?
-    set -e
-    OUT=$(cat "$T/out")
-    ERR=$(cat "$T/err")
-}
-
 FAKE_RUNNER=corrupt run "$PYSCOPE" run s.py
 expect_eq "corrupt output: exit 4" 4 "$RC"
-expect_match "corrupt output: message" 'corrupt pyscope-run output ".*": .*expected' "$ERR"
+expect_match "corrupt output: message" 'corrupt pyscope-run output: .*expected' "$ERR"
 expect_match "corrupt output: kept" 'kept in ".*pyscope-run-.*\.json"' "$ERR"
 expect_eq "corrupt output: no report saved" "" "$(ls reports/json)"
 rm -f "$TMPDIR"/*
@@ -71,8 +62,8 @@ FAKE_RUNNER_ARGS="$T/args" run "$PYSCOPE" run --mode trace --repeat 3 --warmup 1
     --interval-ms 2.5 --timeout 9 --no-save s.py --repeat x -q -- "a b"
 expect_eq "args: exit 0" 0 "$RC"
 expect_eq "args: runner argv" \
-    "--mode trace --repeat 3 --warmup 1 --interval-ms 2.5 --timeout 9 --output X -- s.py --repeat x -q -- a b" \
-    "$(sed 's|^.*pyscope-run-.*\.json$|X|' "$T/args" | tr '\n' ' ' | sed 's/ $//')"
+    "--mode trace --repeat 3 --warmup 1 --interval-ms 2.5 --timeout 9 --output-fd X -- s.py --repeat x -q -- a b" \
+    "$(tr '\n' ' ' <"$T/args" | sed 's/ $//; s/--output-fd [0-9]* /--output-fd X /')"
 
 # --json: stdout is only the report; the script's own stdout went to stderr.
 FAKE_RUNNER_EXEC=1 run "$PYSCOPE" run --json --no-save s.py

@@ -31,14 +31,6 @@ printf 'def f():\n    return 1 / 0\nf()\n' > raises.py
 printf 'import os, signal\nos.kill(os.getpid(), signal.SIGKILL)\n' > killed.py
 printf 'import time\ntime.sleep(30)\n' > hang.py
 
-run() {
-    set +e
-    "$@" >"$T/out" 2>"$T/err"
-    RC=$?
-    set -e
-    OUT=$(cat "$T/out")
-    ERR=$(cat "$T/err")
-}
 # jget KEY.KEY... : a member of the JSON document on stdin (no jq needed).
 jget() {
     "$PY" -c 'import json, sys
@@ -54,7 +46,7 @@ run "$PYSCOPE" run work.py
 expect_eq "run: exit 0" 0 "$RC"
 expect_match "run: script output passes through" '^work done \[\]' "$OUT"
 for re in '^PyScope Performance Report$' '^-{40}$' '^Execution Time : [0-9]+\.[0-9]{4} seconds$' \
-    '^Average CPU    : [0-9]+\.[0-9]{2} %$' '^Peak Memory    : [0-9]+\.[0-9]{2} MB$' \
+    '^Average CPU    : [0-9]+\.[0-9]{2} %$' '^Peak Memory    : [0-9]+\.[0-9]{2} MiB$' \
     '^Mode           : sample' '^Top Hotspots$' '^(/.*/)?work\.py:busy$' '^  Total Time : ' \
     '^Optimization Suggestions$' "^JSON report saved to : reports/json/$NAME_RE\.json$" \
     "^HTML report saved to : reports/html/$NAME_RE\.html$" '^Performance Regression Check$'; do
@@ -124,6 +116,13 @@ run "$PYSCOPE" run --no-save exit3.py
 expect_eq "exit 3 script: exit 3" 3 "$RC"
 expect_match "exit 3 script: says so" 'Script exited with status 3' "$OUT"
 expect_match "exit 3 script: still a report" '^Execution Time : ' "$OUT"
+# pyscope's exit status is its own (3: the script failed); the script's code is reported.
+printf 'import sys\nsys.exit(7)\n' > exit7.py
+run "$PYSCOPE" run --json --no-save exit7.py
+expect_eq "exit 7 script: pyscope exits 3" 3 "$RC"
+expect_eq "exit 7 script: its code in the report" "failed 7" \
+    "$(printf '%s' "$OUT" | jget status.outcome) $(printf '%s' "$OUT" | jget status.exit_code)"
+expect_match "exit 7 script: said on stderr" 'Script exited with status 7' "$ERR"
 run "$PYSCOPE" run --no-save raises.py
 expect_eq "uncaught exception: exit 3" 3 "$RC"
 expect_match "uncaught exception: traceback on stderr" 'ZeroDivisionError' "$ERR"
@@ -138,7 +137,8 @@ run "$PYSCOPE" run --json --no-save --timeout 1 hang.py
 expect_eq "timeout json: exit 124" 124 "$RC"
 expect_eq "timeout json: outcome" "timeout" "$(printf '%s' "$OUT" | jget status.outcome)"
 
-# Ctrl-C (SIGINT to the whole process group) reaches the script; pyscope still reports.
+# Ctrl-C (SIGINT to the whole process group) reaches the script; pyscope still reports,
+# then dies of SIGINT as python3 would (test_cli_signals has the other signals).
 if command -v setsid >/dev/null; then
     setsid "$PYSCOPE" run --no-save hang.py >"$T/int.out" 2>"$T/int.err" &
     pid=$!
@@ -148,8 +148,8 @@ if command -v setsid >/dev/null; then
     wait "$pid"
     RC=$?
     set -e
-    expect_eq "ctrl-c: exit 3" 3 "$RC"
-    expect_match "ctrl-c: reported" 'Script killed by signal 2 \(SIGINT\)' "$(cat "$T/int.out")"
+    expect_eq "ctrl-c: dies of SIGINT" 130 "$RC"
+    expect_match "ctrl-c: reported" 'Interrupted by SIGINT .*script killed by signal 2 \(SIGINT\)' "$(cat "$T/int.out")"
     expect_match "ctrl-c: KeyboardInterrupt on stderr" 'KeyboardInterrupt' "$(cat "$T/int.err")"
 fi
 

@@ -8,14 +8,6 @@ printf 'print("hi")\n' > ok.py
 mkdir adir
 
 # run CMD...: sets OUT, ERR, RC
-run() {
-    set +e
-    "$@" >"$T/out" 2>"$T/err"
-    RC=$?
-    set -e
-    OUT=$(cat "$T/out")
-    ERR=$(cat "$T/err")
-}
 
 run "$PYSCOPE" --help
 expect_eq "--help exit" 0 "$RC"

@@ -2,8 +2,8 @@
 # test_install.sh - `cmake --install` puts everything a deployment needs under the prefix
 # (GNUInstallDirs): the four programs in bin/, the systemd units in lib/systemd/system/
 # with their paths rewritten for that prefix, the nightly script in libexec/pyscope/, the
-# example configs and suite in share/doc/pyscope/examples/. The installed pyscope finds the
-# installed pyscope-run next to itself and profiles a script.
+# example configs and suite in share/doc/pyscope/examples/, the manual pages in share/man/.
+# The installed pyscope finds the installed pyscope-run next to itself and profiles a script.
 source "$PYSCOPE_SRC/tests/integration/lib.sh"
 
 prefix=/opt/pyscope-test
@@ -38,6 +38,21 @@ for f in coordinator.conf.example agent.conf.example suite.ini; do
         "$(cmp "$root/share/doc/pyscope/examples/$f" \
             "$PYSCOPE_SRC/$( [ $f = suite.ini ] && echo examples || echo deploy)/$f" 2>&1)"
 done
+
+# Manual pages, made from each program's --help: one per command, the daemons in section 8.
+man=$root/share/man
+for pg in man1/pyscope.1 man1/pyscope-run.1 man1/pyscope-submit.1 man1/pyscope-report.1 \
+    man8/pyscope-agent.8 man8/pyscope-coordinator.8; do
+    if [ -s "$man/$pg" ]; then ok "$pg installed"; else fail "$pg installed" "$out"; fi
+done
+expect_eq "one page per command of pyscope --help (help excluded)" \
+    "$("$PYSCOPE" --help | sed -n '/^Commands:/,/^$/p' | awk 'NF && $1 != "Commands:" && $1 != "help" { print "pyscope-" $1 ".1" }' | sort)" \
+    "$(cd "$man/man1" && ls pyscope-*.1 2>&1 | sort)"
+expect_match "pyscope-submit(1) is named and has its options" '^\.TH PYSCOPE-SUBMIT "1"' \
+    "$(cat "$man/man1/pyscope-submit.1" 2>&1)"
+expect_match "pyscope-submit(1) lists --hosts" 'hosts' "$(cat "$man/man1/pyscope-submit.1" 2>&1)"
+expect_match "pyscope-coordinator(8) documents --db" 'db' \
+    "$(cat "$man/man8/pyscope-coordinator.8" 2>&1)"
 
 # The installed CLI finds the installed runner beside it (no PYSCOPE_RUN_BIN).
 printf 'print(sum(range(1000)))\n' >"$T/s.py"

@@ -16,14 +16,6 @@ f = 1 + float(os.environ.get("SLOW", "0")) / 100
 time.sleep(0.25 * f)
 PY
 
-run() {
-    set +e
-    "$@" >"$T/out" 2>"$T/err"
-    RC=$?
-    set -e
-    OUT=$(cat "$T/out")
-    ERR=$(cat "$T/err")
-}
 json() { "$PY" -c "import json,sys; d=json.load(open(sys.argv[1])); print($1)" "$2"; }
 
 for i in 1 2 3 4 5; do

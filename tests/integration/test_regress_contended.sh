@@ -53,13 +53,7 @@ wait_for_io()
 encode()
 PY
 
-run() {
-    set +e
-    "$@" >"$T/out" 2>"$T/err"
-    RC=$?
-    set -e
-    OUT=$(cat "$T/out")
-}
+# run CMD...: lib.sh's (RC, OUT, ERR)
 # jq-like: evaluate a Python expression over the JSON document d in $T/out
 json_get() { "$PY" -c "import json,sys; d=json.load(open(sys.argv[1])); print($1)" "$T/out"; }
 # for the log: the metrics of the last --json run that were not "no change", and why

@@ -29,14 +29,6 @@ threshold = 5%
 threshold = 20%
 INI
 
-run() {
-    set +e
-    "$@" >"$T/out" 2>"$T/err"
-    RC=$?
-    set -e
-    OUT=$(cat "$T/out")
-    ERR=$(cat "$T/err")
-}
 R="--reports-dir $T/rep --repeat 5"
 
 # a history of 4 runs

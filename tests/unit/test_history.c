@@ -212,12 +212,37 @@ static void test_load_filters_and_skips(void **state)
     log_init("test_history", LOG_LEVEL_INFO);
 }
 
+/* The mode is part of the series; a document without one is in sample mode. */
+static void test_mode(void **state)
+{
+    (void)state;
+    json_t *none = json_pack("{s:{s:s}}", "script", "key", KEY);
+    json_t *trace =
+        json_pack("{s:{s:s}, s:{s:s}}", "script", "key", KEY, "options", "mode", "trace");
+    assert_string_equal(history_mode(none), "sample");
+    assert_string_equal(history_mode(trace), "trace");
+    struct history_filter f = {.script_key = KEY, .mode = "sample"};
+    assert_true(history_matches(none, &f));
+    assert_false(history_matches(trace, &f));
+    f.mode = "trace";
+    assert_false(history_matches(none, &f));
+    assert_true(history_matches(trace, &f));
+    f.mode = NULL;
+    assert_true(history_matches(none, &f) && history_matches(trace, &f));
+    json_decref(none);
+    json_decref(trace);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_list_sorted_reports_only), cmocka_unit_test(test_load_file_errors),
-        cmocka_unit_test(test_load_file_too_big),        cmocka_unit_test(test_schema_ok),
-        cmocka_unit_test(test_load_filters_and_skips),   cmocka_unit_test(test_samples),
+        cmocka_unit_test(test_list_sorted_reports_only),
+        cmocka_unit_test(test_load_file_errors),
+        cmocka_unit_test(test_load_file_too_big),
+        cmocka_unit_test(test_schema_ok),
+        cmocka_unit_test(test_load_filters_and_skips),
+        cmocka_unit_test(test_samples),
+        cmocka_unit_test(test_mode),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -261,6 +261,75 @@ static void test_read_file(void **state)
     assert_string_equal(pysource_idiom_name(PYSOURCE_IDIOM_REGEX_IN_LOOP), "regex-in-loop");
 }
 
+/* hashable(SRC, NAME): the verdict on the function defined on line 1 of SRC. */
+static enum pysource_hash hashable(const char *src, const char *name, char *why)
+{
+    return pysource_args_hashable(src, strlen(src), 1, name, why, 128);
+}
+
+static void test_args_hashable(void **state)
+{
+    (void)state;
+    char why[128];
+    /* numbers: fib memoizes with functools.lru_cache */
+    assert_int_equal(
+        hashable("def fib(n):\n    return n if n < 2 else fib(n - 1) + fib(n - 2)\n", "fib", why),
+        PYSOURCE_HASH_YES);
+    assert_string_equal(why, "every argument is hashable");
+    assert_int_equal(hashable("def c(n, k):\n    return 1 if k in (0, n) else c(n - 1, k - 1) + "
+                              "c(n - 1, k=k)\n",
+                              "c", why),
+                     PYSOURCE_HASH_YES);
+    assert_int_equal(hashable("def f(t: tuple[int, ...], k: Optional[str]):\n    return f(t, "
+                              "k)\n",
+                              "f", why),
+                     PYSOURCE_HASH_YES);
+    assert_int_equal(hashable("def f():\n    return f()\n", "f", why), PYSOURCE_HASH_YES);
+    /* unhashable: a list display, a list annotation, list(), x + [y] */
+    assert_int_equal(hashable("def perms(prefix, rest):\n    for i, x in enumerate(rest):\n"
+                              "        perms(prefix + [x], rest[:i] + rest[i + 1:])\n",
+                              "perms", why),
+                     PYSOURCE_HASH_NO);
+    assert_string_equal(why, "argument 'prefix' gets an unhashable value (line 3)");
+    assert_int_equal(hashable("def walk(grid: list[list[int]], i: int):\n    return walk(grid, "
+                              "i + 1)\n",
+                              "walk", why),
+                     PYSOURCE_HASH_NO);
+    assert_string_equal(why, "argument 'grid' is annotated with an unhashable type");
+    assert_int_equal(hashable("def g(xs):\n    return g(sorted(xs)[1:]) if xs else 0\n"
+                              "def h(xs):\n    return g(list(xs))\n",
+                              "g", why),
+                     PYSOURCE_HASH_UNKNOWN); /* a subscript of a call: not told */
+    assert_int_equal(hashable("def g(d):\n    return g({**d, 'a': 1})\n", "g", why),
+                     PYSOURCE_HASH_NO);
+    /* not told: objects (a linked list), slices, self */
+    assert_int_equal(hashable("def total(node):\n    if node is None:\n        return 0\n"
+                              "    return node.val + total(node.next)\n",
+                              "total", why),
+                     PYSOURCE_HASH_UNKNOWN);
+    assert_string_equal(why, "the source does not tell whether every argument is hashable");
+    assert_int_equal(hashable("def s(xs):\n    return xs[0] + s(xs[1:]) if xs else 0\n", "s", why),
+                     PYSOURCE_HASH_UNKNOWN);
+    assert_int_equal(hashable("def walk(self, n):\n    return self.walk(n - 1)\n", "walk", why),
+                     PYSOURCE_HASH_UNKNOWN);
+    assert_int_equal(hashable("def k(lst, n):\n    return k(lst * 2, n)\n", "k", why),
+                     PYSOURCE_HASH_UNKNOWN); /* list * 2 is a list, "ab" * 2 a string */
+    /* not a function at that line */
+    assert_int_equal(hashable("x = 1\n", "x", why), PYSOURCE_HASH_UNKNOWN);
+}
+
+static void test_count_loops(void **state)
+{
+    (void)state;
+    const char *mod = "import time\ndef f():\n    for i in range(3):\n        pass\n"
+                      "time.sleep(1)\n";
+    assert_int_equal(pysource_count_loops(mod, strlen(mod), 0), 0); /* f's loop is not top level */
+    assert_int_equal(pysource_count_loops(mod, strlen(mod), 2), 1);
+    const char *loop = "s = 0\nfor i in range(9):\n    while s < i:\n        s += 1\n";
+    assert_int_equal(pysource_count_loops(loop, strlen(loop), 0), 2);
+    assert_int_equal(pysource_count_loops(loop, strlen(loop), 3), -PYSCOPE_ENODATA);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -269,6 +338,8 @@ int main(void)
         cmocka_unit_test(test_scan_inline_sources),
         cmocka_unit_test_setup_teardown(test_scan_mutations, setup, teardown),
         cmocka_unit_test(test_read_file),
+        cmocka_unit_test(test_args_hashable),
+        cmocka_unit_test(test_count_loops),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

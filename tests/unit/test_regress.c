@@ -749,7 +749,7 @@ static void test_compare_documents(void **state)
     assert_non_null(strstr(text, "p<0.001, baseline 10 runs × 10) — slower beyond the 5% "
                                  "threshold and the ±"));
     assert_string_equal(json_string_value(json_object_get(wall, "rule")), "significant");
-    assert_non_null(strstr(text, "✓ Peak memory unchanged: 18.799MB → 18.799MB (+0.00%"));
+    assert_non_null(strstr(text, "✓ Peak memory unchanged: 18.799 MiB → 18.799 MiB (+0.00%"));
     assert_non_null(strstr(text, "⚠️ Hotspot '" KEY ":slow:3' self time increased"));
     assert_non_null(strstr(text, "Why (self time, candidate vs baseline median):\n  +0.0"));
     assert_non_null(strstr(text, "  New functions: " KEY ":fresh:20\n"));
@@ -923,6 +923,18 @@ static void write_report(const char *dir, int i, const json_t *doc)
     assert_int_equal(json_dump_file(doc, path, 0), 0);
 }
 
+/* Remove the n reports write_report wrote into dir, then dir. */
+static void remove_reports(const char *dir, int n)
+{
+    for (int i = 0; i < n; i++) {
+        char path[512];
+        snprintf(path, sizeof(path), "%s/pyscope_report_2026-11-24T10-%02d-00.000000Z.json", dir,
+                 i);
+        unlink(path);
+    }
+    assert_int_equal(rmdir(dir), 0);
+}
+
 /* The instructions metric has its own series: a step in the counts resets its baseline,
  * a step in wall time alone does not shorten it. */
 static void test_check_local_instructions(void **state)
@@ -979,13 +991,69 @@ static void test_check_local_instructions(void **state)
     assert_null(find_metric(reg, "instructions", NULL));
     json_decref(reg);
     json_decref(cand);
-    for (int i = 0; i < 12; i++) {
-        char path[512];
-        snprintf(path, sizeof(path), "%s/pyscope_report_2026-11-24T10-%02d-00.000000Z.json", dir,
-                 i);
-        unlink(path);
+    remove_reports(dir, 12);
+}
+
+static void set_mode(json_t *doc, const char *mode)
+{
+    json_object_set_new(doc, "options", json_pack("{s:s}", "mode", mode));
+}
+
+/* The mode is part of the series: a trace run is compared with trace runs only, the
+ * first one says that the sample runs are not compared; across modes it is said. */
+static void test_check_local_mode(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/test_regress_XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    struct regress_options o;
+    regress_options_init(&o);
+    for (int i = 0; i < 6; i++) { /* sample mode: no "options" at all (the default) */
+        json_t *d = make_synth_doc(i, 10, 1.0, 500 + (uint64_t)i, 0.8, 0, "aa");
+        write_report(dir, i, d);
+        json_decref(d);
     }
-    assert_int_equal(rmdir(dir), 0);
+    json_t *cand = make_synth_doc(97, 10, 1.8, 7, 0.8, 0, "aa");
+    set_mode(cand, "trace");
+    json_t *reg = regress_check_local(cand, dir, &o);
+    assert_string_equal(json_string_value(json_object_get(reg, "status")), "no_history");
+    assert_int_equal(json_integer_value(json_object_get(reg, "other_mode_runs")), 6);
+    assert_non_null(strstr(json_string_value(json_object_get(reg, "message")),
+                           "first trace-mode run of this script on this host; the 6 earlier "
+                           "sample-mode runs are not compared"));
+    assert_false(regress_has_regression(reg));
+    json_decref(reg);
+    for (int i = 6; i < 10; i++) {
+        json_t *d = make_synth_doc(i, 10, 1.8, 500 + (uint64_t)i, 0.8, 0, "aa");
+        set_mode(d, "trace");
+        write_report(dir, i, d);
+        json_decref(d);
+    }
+    reg = regress_check_local(cand, dir, &o);
+    assert_int_equal(
+        json_integer_value(json_object_get(json_object_get(reg, "baseline"), "n_runs")), 4);
+    assert_string_equal(verdict_of(find_metric(reg, "wall_s", NULL)), "no_change");
+    assert_true(json_is_false(json_object_get(json_object_get(reg, "why"), "mode_changed")));
+    json_decref(reg);
+    /* a sample candidate: the six sample runs, not the traces */
+    json_object_del(cand, "options");
+    reg = regress_check_local(cand, dir, &o);
+    assert_int_equal(
+        json_integer_value(json_object_get(json_object_get(reg, "baseline"), "n_runs")), 6);
+    assert_string_equal(verdict_of(find_metric(reg, "wall_s", NULL)), "regression");
+    json_decref(reg);
+    /* compared across modes on request: said */
+    json_t *base = make_synth_doc(1, 10, 1.0, 3, 0.8, 0, "aa");
+    set_mode(cand, "trace");
+    reg = regress_compare(cand, (const json_t *const *)&base, 1, &o);
+    assert_true(json_is_true(json_object_get(json_object_get(reg, "why"), "mode_changed")));
+    char *text = printed(reg);
+    assert_non_null(strstr(text, "profiled in another mode (sample vs trace)"));
+    free(text);
+    json_decref(reg);
+    json_decref(base);
+    json_decref(cand);
+    remove_reports(dir, 10);
 }
 
 static json_t *step_candidate(const char *id, const double *walls, size_t n)
@@ -1532,6 +1600,7 @@ int main(void)
         cmocka_unit_test(test_compare_instructions),
         cmocka_unit_test(test_check_local),
         cmocka_unit_test(test_check_local_instructions),
+        cmocka_unit_test(test_check_local_mode),
         cmocka_unit_test(test_select_held_out),
         cmocka_unit_test(test_metric_history_held_out),
         cmocka_unit_test(test_check_local_deterministic_change),

@@ -143,7 +143,7 @@ static void test_seed_lines_present(void **state)
         "PyScope Performance Report\n----------------------------------------\n",
         "Execution Time : 1.5494 seconds\n",
         "Average CPU    : 28.32 %\n",
-        "Peak Memory    : 18.80 MB\n",
+        "Peak Memory    : 18.80 MiB\n",
         "\nTop Hotspots\n----------------------------------------\n"
         "examples/slow_script.py:<module>\n",
         "\nexamples/slow_script.py:slow\n",
@@ -175,7 +175,7 @@ static void test_instructions_line(void **state)
                                   "python_hash_seed", "0", "counts", (json_int_t)298667570,
                                   (json_int_t)298667570, (json_int_t)298667571));
     got = render(report, &opt);
-    if (!strstr(got, "Peak Memory    : 18.80 MB\nInstructions   : 298.7 M (median of 3 runs; "
+    if (!strstr(got, "Peak Memory    : 18.80 MiB\nInstructions   : 298.7 M (median of 3 runs; "
                      "cachegrind, PYTHONHASHSEED=0)\n"))
         fail_msg("no instructions line in:\n%s", got);
     free(got);
@@ -231,6 +231,59 @@ static void test_outcome_texts(void **state)
     r = json_pack("{s:{s:s}}", "status", "outcome", "ok");
     assert_null(report_text_outcome(r));
     json_decref(r);
+
+    /* interrupted: the signal, the runs made, how the script ended */
+    r = json_pack("{s:{s:s, s:n, s:i, s:{s:i, s:s, s:i, s:i}}}", "status", "outcome", "interrupted",
+                  "exit_code", "signal", 15, "interrupted", "signal", 15, "name", "SIGTERM",
+                  "runs_measured", 2, "runs_planned", 10);
+    s = report_text_outcome(r);
+    assert_string_equal(s, "Interrupted by SIGTERM (passed on to the script): 2 of 10 measured "
+                           "runs, script killed by signal 15 (SIGTERM); partial report");
+    free(s);
+    json_decref(r);
+    r = json_pack("{s:{s:s, s:n, s:n, s:{s:i, s:s, s:i, s:i}}}", "status", "outcome", "interrupted",
+                  "exit_code", "signal", "interrupted", "signal", 2, "name", "SIGINT",
+                  "runs_measured", 0, "runs_planned", 1);
+    s = report_text_outcome(r);
+    assert_string_equal(s, "Interrupted by SIGINT (passed on to the script): 0 of 1 measured "
+                           "run, the script did not start; partial report");
+    free(s);
+    json_decref(r);
+}
+
+/* Threads: a share over 100% says it sums threads; library wrappers (threading's
+ * Thread._bootstrap) are not listed as hotspots, library code doing work is. */
+static void test_threads_and_wrappers(void **state)
+{
+    (void)state;
+    json_error_t err;
+    json_t *r = json_loads(
+        "{\"schema\": \"pyscope.report/1\", \"python\": {\"prefix\": \"/usr\"},"
+        " \"summary\": {\"wall_s\": {\"median\": 1.0}},"
+        " \"profile\": {\"functions\": ["
+        "  {\"key\": \"/usr/lib/python3.11/threading.py:Thread._bootstrap:990\","
+        "   \"file\": \"/usr/lib/python3.11/threading.py\", \"name\": \"Thread._bootstrap\","
+        "   \"self_s\": 0.0, \"total_s\": 1.5, \"self_pct\": 0.0, \"total_pct\": 150.0},"
+        "  {\"key\": \"t.py:crunch:2\", \"file\": \"t.py\", \"name\": \"crunch\","
+        "   \"self_s\": 1.5, \"total_s\": 1.5, \"self_pct\": 150.0, \"total_pct\": 150.0},"
+        "  {\"key\": \"/usr/lib/python3.11/json/encoder.py:iterencode:1\","
+        "   \"file\": \"/usr/lib/python3.11/json/encoder.py\", \"name\": \"iterencode\","
+        "   \"self_s\": 0.4, \"total_s\": 0.4, \"self_pct\": 40.0, \"total_pct\": 40.0}],"
+        "  \"stacks\": ["
+        "  {\"thread\": \"cruncher-0\", \"frames\": [\"/usr/lib/python3.11/threading.py:"
+        "Thread._bootstrap:990\", \"t.py:crunch:2\"], \"samples\": 10},"
+        "  {\"thread\": \"cruncher-1\", \"frames\": [\"/usr/lib/python3.11/threading.py:"
+        "Thread._bootstrap:990\", \"t.py:crunch:2\"], \"samples\": 10}]}}",
+        0, &err);
+    assert_non_null(r);
+    struct report_text_options opt = default_opts();
+    char *got = render(r, &opt);
+    assert_non_null(strstr(got, "t.py:crunch\n  Self Time  : 1.5000 seconds (150.0 % of wall "
+                                "time, summed over 2 threads)\n"));
+    assert_null(strstr(got, "_bootstrap"));
+    assert_non_null(strstr(got, "json/encoder.py:iterencode"));
+    free(got);
+    json_decref(r);
 }
 
 static void test_garbage_never_crashes(void **state)
@@ -266,6 +319,7 @@ int main(void)
         cmocka_unit_test(test_golden_timeout),         cmocka_unit_test(test_seed_lines_present),
         cmocka_unit_test(test_paths_override_and_top), cmocka_unit_test(test_outcome_texts),
         cmocka_unit_test(test_garbage_never_crashes),  cmocka_unit_test(test_instructions_line),
+        cmocka_unit_test(test_threads_and_wrappers),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

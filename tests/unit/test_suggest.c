@@ -244,6 +244,181 @@ static void test_dominant_function(void **state)
     json_decref(r);
 }
 
+/* A report with stacks (frames root first, weights as "samples"; cpu < 0: none). */
+/* r (modified) with member key of r (parent NULL) or of r's parent object set to the JSON text. */
+static json_t *with_json(json_t *r, const char *parent, const char *key, const char *text)
+{
+    json_error_t err;
+    json_t *j = json_loads(text, 0, &err);
+    if (!j)
+        print_error("%s JSON: %s\n", key, err.text);
+    assert_non_null(j);
+    json_object_set_new(parent ? json_object_get(r, parent) : r, key, j);
+    return r;
+}
+
+static json_t *with_stacks(json_t *r, const char *stacks)
+{
+    return with_json(r, "profile", "stacks", stacks);
+}
+
+/* The user's code is named, not the library's; on a tie the callee, not its wrapper;
+ * no "hot loop" for top-level code that has none or is off the CPU. */
+static void test_dominant_names_user_code(void **state)
+{
+    (void)state;
+    /* library self time goes to the user's function that calls it */
+    const char *fns =
+        "[" FN("s.py:<module>:1", "s.py", "<module>", 1, "null", 0.0, 2.0, 0, 100, 1) "," FN(
+            "s.py:run:3", "s.py", "run", 3, "null", 0.02, 1.9, 1, 95,
+            1) "," FN("/usr/lib/python3.11/json/encoder.py:JSONEncoder.iterencode:205",
+                      "/usr/lib/python3.11/json/encoder.py", "JSONEncoder.iterencode", 205, "null",
+                      1.6, 1.6, 80, 80, 1) "," FN("<frozen importlib._bootstrap>:_find_and_load:1",
+                                                  "<frozen importlib._bootstrap>", "_find_and_load",
+                                                  1, "null", 0.2, 0.2, 10, 10, 1) "]";
+    const char *stacks =
+        "[{\"frames\": [\"s.py:<module>:1\", \"s.py:run:3\", "
+        "\"/usr/lib/python3.11/json/encoder.py:JSONEncoder.iterencode:205\"], \"samples\": 80, "
+        "\"cpu_samples\": 78},"
+        " {\"frames\": [\"s.py:<module>:1\", \"s.py:run:3\"], \"samples\": 1, "
+        "\"cpu_samples\": 1},"
+        " {\"frames\": [\"s.py:<module>:1\", \"<frozen importlib._bootstrap>:_find_and_load:1\"],"
+        " \"samples\": 10, \"cpu_samples\": 10}]";
+    json_t *r = with_stacks(make_report("sample", 2.0, 95, fns, NULL), stacks);
+    json_t *s = run_rule(r, "dominant-function", NULL);
+    assert_int_equal(json_array_size(s), 1);
+    assert_contains(msg_of(s, 0), "Function 's.py:run' dominates runtime (81%, mostly in "
+                                  "library code it calls ('/usr/lib/python3.11/json/encoder.py:"
+                                  "JSONEncoder.iterencode', 80%)). Consider calling it less often");
+    assert_string_equal(json_string_value(json_object_get(json_array_get(s, 0), "function")),
+                        "s.py:run:3");
+    json_decref(s);
+    json_decref(r);
+    /* without stacks the library function is still never named */
+    r = make_report("sample", 2.0, 95, fns, NULL);
+    s = run_rule(r, "dominant-function", NULL);
+    for (size_t i = 0; i < json_array_size(s); i++)
+        assert_null(strstr(msg_of(s, i), "/usr/lib/python3.11"));
+    json_decref(s);
+    json_decref(r);
+
+    /* a tie in total time: main only wraps work; work is named, in either order */
+    const char *orders[] = {
+        "[" FN("t.py:<module>:1", "t.py", "<module>", 1, "null", 0.0, 1.0, 0, 100,
+               1) "," FN("t.py:main:7", "t.py", "main", 7, "null", 0.0, 0.8, 0, 80,
+                         1) "," FN("t.py:work:1", "t.py", "work", 1, "null", 0.4, 0.8, 40, 80,
+                                   1) "," FN("t.py:step:12", "t.py", "step", 12, "null", 0.4, 0.4,
+                                             40, 40, 1) "]",
+        "[" FN("t.py:<module>:1", "t.py", "<module>", 1, "null", 0.0, 1.0, 0, 100,
+               1) "," FN("t.py:work:1", "t.py", "work", 1, "null", 0.4, 0.8, 40, 80,
+                         1) "," FN("t.py:main:7", "t.py", "main", 7, "null", 0.0, 0.8, 0, 80,
+                                   1) "," FN("t.py:step:12", "t.py", "step", 12, "null", 0.4, 0.4,
+                                             40, 40, 1) "]"};
+    for (size_t k = 0; k < 2; k++) {
+        r = with_stacks(make_report("sample", 1.0, 99, orders[k], NULL),
+                        "[{\"frames\": [\"t.py:<module>:1\", \"t.py:main:7\", \"t.py:work:1\"],"
+                        " \"samples\": 40, \"cpu_samples\": 40}, {\"frames\": "
+                        "[\"t.py:<module>:1\", \"t.py:main:7\", \"t.py:work:1\", "
+                        "\"t.py:step:12\"], \"samples\": 40, \"cpu_samples\": 40}]");
+        s = run_rule(r, "dominant-function", NULL);
+        assert_int_equal(json_array_size(s), 1);
+        assert_contains(msg_of(s, 0), "Function 't.py:work' dominates runtime (80%)");
+        json_decref(s);
+        json_decref(r);
+    }
+
+    /* top-level code: "hot loop" only when it has one and computes */
+#define MOD(f)                                                                                     \
+    "[{\"key\": \"" f ":<module>:1\", \"file\": \"" f "\", \"name\": \"<module>\", "               \
+    "\"line\": 1, \"self_s\": 0.9, \"total_s\": 1.0}]"
+    char *loop = xstrdup(MOD("toplevel_loop.py"));
+    char *noloop = xstrdup(MOD("toplevel_noloop.py"));
+#undef MOD
+    r = make_report("trace", 1.0, 99, loop, NULL);
+    s = run_rule(r, "dominant-function", DATA);
+    assert_contains(msg_of(s, 0), "Consider moving the hot loop into a function");
+    json_decref(s);
+    json_decref(r);
+    r = make_report("trace", 1.0, 99, noloop, NULL); /* busy, but no loop */
+    s = run_rule(r, "dominant-function", DATA);
+    assert_null(strstr(msg_of(s, 0), "hot loop"));
+    assert_contains(msg_of(s, 0), "Top-level code of 'toplevel_noloop.py' dominates runtime");
+    json_decref(s);
+    json_decref(r);
+    r = make_report("trace", 1.0, 3, noloop, NULL); /* it only sleeps */
+    s = run_rule(r, "dominant-function", DATA);
+    assert_null(strstr(msg_of(s, 0), "hot loop"));
+    assert_contains(msg_of(s, 0), "takes 90% of the runtime, but the script kept only 3% of one "
+                                  "CPU core busy");
+    json_decref(s);
+    json_decref(r);
+    r = make_report("trace", 1.0, 3, loop, NULL); /* a loop, but off the CPU */
+    s = run_rule(r, "dominant-function", DATA);
+    assert_null(strstr(msg_of(s, 0), "hot loop"));
+    json_decref(s);
+    json_decref(r);
+    free(loop);
+    free(noloop);
+}
+
+/* functools.lru_cache only for hashable arguments: the source tells. */
+static void test_cache_advice_hashable(void **state)
+{
+    (void)state;
+    struct {
+        const char *name;
+        int line;
+        const char *want, *not ;
+        const char *hashable; /* "true", "false", "null" */
+    } cases[] = {
+        {"fib", 5, "Memoize it (functools.lru_cache: its arguments are hashable)", "If its",
+         "true"},
+        {"total", 15, "If its arguments are hashable", "Memoize it (", "null"},
+        {"perms", 21, "would raise TypeError", "Memoize it (", "false"},
+    };
+    for (size_t k = 0; k < sizeof(cases) / sizeof(cases[0]); k++) {
+        char fns[512];
+        snprintf(fns, sizeof(fns),
+                 "[{\"key\": \"recursion.py:%s:%d\", \"file\": \"recursion.py\", "
+                 "\"name\": \"%s\", \"line\": %d, \"calls\": 90000, \"self_s\": 0.8, "
+                 "\"total_s\": 0.9, \"max_depth\": 30}]",
+                 cases[k].name, cases[k].line, cases[k].name, cases[k].line);
+        json_t *r = make_report("trace", 1.0, 99, fns, NULL);
+        json_t *s = run_rule(r, "deep-recursion", DATA);
+        assert_int_equal(json_array_size(s), 1);
+        assert_contains(msg_of(s, 0), cases[k].want);
+        assert_null(strstr(msg_of(s, 0), cases[k].not ));
+        json_t *h =
+            json_object_get(json_object_get(json_array_get(s, 0), "evidence"), "args_hashable");
+        char *hs = json_dumps(h, JSON_ENCODE_ANY);
+        assert_string_equal(hs, cases[k].hashable);
+        free(hs);
+        json_decref(s);
+        json_decref(r);
+    }
+    /* many-cheap-calls: add(a, b) cannot be told from its own source (no recursive call) */
+    json_t *r = make_report("trace", 1.0, 99,
+                            "[{\"key\": \"recursion.py:add:27\", \"file\": \"recursion.py\", "
+                            "\"name\": \"add\", \"line\": 27, \"calls\": 900000, "
+                            "\"self_s\": 0.5, \"total_s\": 0.5, \"max_depth\": 1}]",
+                            NULL);
+    json_t *s = run_rule(r, "many-cheap-calls", DATA);
+    assert_int_equal(json_array_size(s), 1);
+    assert_contains(msg_of(s, 0), "(functools.lru_cache, if its arguments are hashable)");
+    json_decref(s);
+    json_decref(r);
+    /* library functions are never the subject */
+    r = make_report("trace", 1.0, 99,
+                    "[" FN("/usr/lib/python3.11/copy.py:deepcopy:128",
+                           "/usr/lib/python3.11/copy.py", "deepcopy", 128, "90000", 0.5, 0.9, 50,
+                           90, 40) "]",
+                    NULL);
+    s = run_rule(r, "deep-recursion", NULL);
+    assert_int_equal(json_array_size(s), 0);
+    json_decref(s);
+    json_decref(r);
+}
+
 static void test_many_cheap_calls(void **state)
 {
     (void)state;
@@ -430,6 +605,92 @@ static void test_cpu_starved(void **state)
     json_decref(s);
     s = run_rule(r, "cpu-starved", NULL);
     assert_int_equal(json_array_size(s), 0);
+    json_decref(s);
+    json_decref(r);
+}
+
+/* r (modified) with runs[]: repeats of {wall_s, cpu_s, run_delay_s}. */
+static json_t *with_runs(json_t *r, const char *runs)
+{
+    return with_json(r, NULL, "runs", runs);
+}
+
+/* dominant-function off the CPU on a busy machine: waiting for a CPU, never "waits on I/O",
+ * with stacks (the CPU share from them), with threads whose run-queue delays add up to more
+ * than the wall time, and in trace mode (no per-function CPU time); and still "waits on I/O"
+ * when the waiting was not for a CPU. */
+static void test_dominant_starved(void **state)
+{
+    (void)state;
+    const char *fns =
+        "[" FN("w.py:<module>:1", "w.py", "<module>", 1, "null", 0.1, 1.0, 10, 100,
+               1) "," FN("w.py:crunch:3", "w.py", "crunch", 3, "null", 0.9, 0.9, 90, 90, 1) "]";
+    const char *stacks = "[{\"frames\": [\"w.py:<module>:1\", \"w.py:crunch:3\"], \"samples\": 90,"
+                         " \"cpu_samples\": 19}, {\"frames\": [\"w.py:<module>:1\"],"
+                         " \"samples\": 10, \"cpu_samples\": 2}]";
+    static const struct {
+        const char *runs;
+        double cpu_pct;
+        bool starved;
+    } cases[] = {
+        /* one thread, CPU-bound, got 19% of a core: queued 80% */
+        {"[{\"wall_s\": 1.0, \"cpu_s\": 0.19, \"run_delay_s\": 0.80},"
+         " {\"wall_s\": 1.0, \"cpu_s\": 0.19, \"run_delay_s\": 0.80}]",
+         19, true},
+        /* two threads on a loaded 2-core machine: 1.4 s queued in 1 s of wall time */
+        {"[{\"wall_s\": 1.0, \"cpu_s\": 0.6, \"run_delay_s\": 1.4},"
+         " {\"wall_s\": 1.0, \"cpu_s\": 0.6, \"run_delay_s\": 1.4}]",
+         60, true},
+        /* two threads that really wait: little queueing, not CPU-bound */
+        {"[{\"wall_s\": 1.0, \"cpu_s\": 0.6, \"run_delay_s\": 0.1},"
+         " {\"wall_s\": 1.0, \"cpu_s\": 0.6, \"run_delay_s\": 0.1}]",
+         60, false},
+        /* an older document without run delays */
+        {NULL, 19, false},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        json_t *r = with_stacks(make_report("sample", 1.0, cases[i].cpu_pct, fns, NULL), stacks);
+        if (cases[i].runs)
+            with_runs(r, cases[i].runs);
+        json_t *s = run_rule(r, "dominant-function", NULL);
+        assert_int_equal(json_array_size(s), 1);
+        const char *m = msg_of(s, 0);
+        assert_contains(m, "Function 'w.py:crunch' dominates runtime (90%)");
+        if (cases[i].starved) {
+            assert_contains(m, "because it was waiting for a CPU (the machine was busy");
+            assert_null(strstr(m, "I/O, sleeps or locks"));
+            assert_true(ev_num(json_array_get(s, 0), "queued_pct") >= 80);
+            if (ev_num(json_array_get(s, 0), "queued_pct") > 100)
+                assert_contains(m, "of its wall time, summed over its threads)");
+        } else {
+            assert_contains(m, "it waits on I/O, sleeps or locks");
+            assert_null(strstr(m, "waiting for a CPU"));
+        }
+        json_decref(s);
+        if (cases[i].starved) { /* nor does io-wait say so */
+            s = run_rule(r, "io-wait", NULL);
+            assert_int_equal(json_array_size(s), 0);
+            json_decref(s);
+        }
+        json_decref(r);
+    }
+
+    /* trace mode: no CPU time per function, the script's 19% of a core was all it got */
+    const char *mod = "[{\"key\": \"toplevel_loop.py:<module>:1\", \"file\": \"toplevel_loop.py\","
+                      " \"name\": \"<module>\", \"line\": 1, \"self_s\": 0.9, \"total_s\": 1.0}]";
+    json_t *r = with_runs(make_report("trace", 1.0, 19, mod, NULL), cases[0].runs);
+    json_t *s = run_rule(r, "dominant-function", DATA);
+    assert_int_equal(json_array_size(s), 1);
+    assert_contains(msg_of(s, 0), "kept only 19% of one CPU core busy because it was waiting for "
+                                  "a CPU (the machine was busy: the script queued 80%");
+    assert_null(strstr(msg_of(s, 0), "sleeping"));
+    assert_null(strstr(msg_of(s, 0), "hot loop"));
+    json_decref(s);
+    json_decref(r);
+    r = with_runs(make_report("trace", 1.0, 19, mod, NULL), cases[2].runs); /* it sleeps */
+    s = run_rule(r, "dominant-function", DATA);
+    assert_int_equal(json_array_size(s), 1);
+    assert_contains(msg_of(s, 0), "most of that time is spent off the CPU");
     json_decref(s);
     json_decref(r);
 }
@@ -637,12 +898,20 @@ static void test_full_documents(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_rule_table),        cmocka_unit_test(test_unusable_reports),
-        cmocka_unit_test(test_dominant_function), cmocka_unit_test(test_many_cheap_calls),
-        cmocka_unit_test(test_deep_recursion),    cmocka_unit_test(test_io_wait),
-        cmocka_unit_test(test_cpu_starved),       cmocka_unit_test(test_memory_growth),
-        cmocka_unit_test(test_regex_in_loop),     cmocka_unit_test(test_str_concat_in_loop),
+        cmocka_unit_test(test_rule_table),
+        cmocka_unit_test(test_unusable_reports),
+        cmocka_unit_test(test_dominant_function),
+        cmocka_unit_test(test_many_cheap_calls),
+        cmocka_unit_test(test_deep_recursion),
+        cmocka_unit_test(test_io_wait),
+        cmocka_unit_test(test_cpu_starved),
+        cmocka_unit_test(test_dominant_starved),
+        cmocka_unit_test(test_memory_growth),
+        cmocka_unit_test(test_regex_in_loop),
+        cmocka_unit_test(test_str_concat_in_loop),
         cmocka_unit_test(test_full_documents),
+        cmocka_unit_test(test_dominant_names_user_code),
+        cmocka_unit_test(test_cache_advice_hashable),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -3,7 +3,7 @@
 # demand: tests of how pyscope handles a broken runner (PYSCOPE_RUN_BIN=this file).
 # FAKE_RUNNER selects the behaviour:
 #   fixture  (default) run the script with python (if FAKE_RUNNER_EXEC=1), then copy
-#            $FAKE_RUNNER_FIXTURE to --output and exit $FAKE_RUNNER_EXIT (default 0)
+#            $FAKE_RUNNER_FIXTURE to --output (or --output-fd) and exit $FAKE_RUNNER_EXIT (default 0)
 #   corrupt  write half a JSON document, exit 0
 #   empty    write nothing, exit 0
 #   schema   write a document of an unknown schema version, exit 0
@@ -16,6 +16,7 @@ args=("$@")
 while [ $# -gt 0 ]; do
     case "$1" in
         --output) out="$2"; shift 2 ;;
+        --output-fd) out="/dev/fd/$2"; shift 2 ;;
         --) shift; break ;;
         --*) shift 2 ;;
         *) break ;;

@@ -1,4 +1,5 @@
 /* test_supervise.c - the supervisor against real child processes. */
+#include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -131,12 +132,43 @@ static void test_peak_rss_and_timeline(void **state)
     supervise_measure_release(&m);
 }
 
+/* The child sends SIGTERM to its parent (the supervisor), then waits to be ended. */
+static void child_signals_parent(void *arg)
+{
+    (void)arg;
+    kill(getppid(), SIGTERM);
+    for (;;)
+        pause();
+}
+
+/* A signal to the supervisor reaches the child's group and is remembered; after it
+ * no child starts. Last: the handlers stay installed for the process's life. */
+static void test_stop_signal(void **state)
+{
+    (void)state;
+    struct run_measure m;
+    int code = 0;
+    assert_int_equal(supervise_stop_signal(), 0);
+    assert_int_equal(supervise_run(child_signals_parent, NULL, 10, false, &m), 0);
+    assert_int_equal(m.signal, SIGTERM); /* forwarded: it ended the child */
+    assert_false(m.timed_out);
+    assert_int_equal(supervise_stop_signal(), SIGTERM);
+    supervise_measure_release(&m);
+    /* a second signal between runs does not kill us, and nothing more starts */
+    raise(SIGHUP);
+    assert_int_equal(supervise_stop_signal(), SIGTERM);
+    assert_int_equal(supervise_run(child_exit, &code, 0, false, &m), -EINTR);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_exit_code),           cmocka_unit_test(test_signal),
-        cmocka_unit_test(test_timeout_kills_group), cmocka_unit_test(test_peak_rss_and_timeline),
+        cmocka_unit_test(test_exit_code),
+        cmocka_unit_test(test_signal),
+        cmocka_unit_test(test_timeout_kills_group),
+        cmocka_unit_test(test_peak_rss_and_timeline),
         cmocka_unit_test(test_children_seen),
+        cmocka_unit_test(test_stop_signal), /* last: it leaves the stop signal set */
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

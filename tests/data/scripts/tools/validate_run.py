@@ -109,8 +109,16 @@ def main():
     typed(o, "options", "timeout_s", NUM, nullable=True)
     st = typed(d, "$", "status", dict) or {}
     outcome = typed(st, "status", "outcome", str)
-    if outcome not in ("ok", "failed", "timeout"):
+    if outcome not in ("ok", "failed", "timeout", "interrupted"):
         bad("status.outcome", "is %r" % outcome)
+    intr = typed(st, "status", "interrupted", dict, nullable=True)
+    if (outcome == "interrupted") != bool(intr):
+        bad("status.interrupted", "is %r with outcome %r" % (intr, outcome))
+    if intr:
+        typed(intr, "status.interrupted", "signal", int)
+        typed(intr, "status.interrupted", "name", str)
+        typed(intr, "status.interrupted", "runs_measured", int)
+        typed(intr, "status.interrupted", "runs_planned", int)
     typed(st, "status", "exit_code", int, nullable=True)
     typed(st, "status", "signal", int, nullable=True)
     typed(st, "status", "message", str)

@@ -1,0 +1,3 @@
+s = 0
+for i in range(3000000):
+    s += i * i

@@ -1,0 +1,98 @@
+#!/usr/bin/env bash
+# test_history_index.sh - the history index (reports/json/.pyscope-index) with the real
+# pyscope: built by the first run, a row per saved report (also when runs save at the
+# same time), reports copied in or removed behind its back are seen, a damaged index is
+# rebuilt (with a warning), PYSCOPE_HISTORY_INDEX=off neither reads nor writes it, and
+# `pyscope history` reads the same runs through it. tests/unit/test_history_index.c
+# checks that it reads exactly what a read of every report gives.
+# labels: asan
+source "$(dirname "$0")/lib.sh"
+cd "$T"
+unset VIRTUAL_ENV GITHUB_STEP_SUMMARY
+printf 'import time\nx = sum(i * i for i in range(20000))\ntime.sleep(0.05)\n' > s.py
+J="$T/rep/json"
+IX="$J/.pyscope-index"
+
+# check_index NAME: every report file has exactly one row, in the right order, and
+# the state counts them (the index agrees with the folder)
+check_index() {
+    local out
+    if out=$("$PY" - "$J" <<'PY' 2>&1
+import json, os, sys
+d = sys.argv[1]
+ix = os.path.join(d, ".pyscope-index")
+files = sorted(f for f in os.listdir(d) if f.startswith("pyscope_report_") and f.endswith(".json"))
+rows = []
+for s in os.listdir(os.path.join(ix, "series")):
+    lines = open(os.path.join(ix, "series", s)).read().splitlines()
+    assert json.loads(lines[0])["schema"] == "pyscope.history-index/1", s
+    names = [json.loads(l)["file"] for l in lines[1:]]
+    assert names == sorted(names), "rows out of order in " + s
+    rows += names
+state = json.load(open(os.path.join(ix, "state.json")))
+assert sorted(rows) == files, "rows %s != files %s" % (sorted(rows), files)
+assert state["files"] == len(files), state
+for f in files:
+    assert os.path.exists(os.path.join(ix, "profiles", f)), "no profile for " + f
+print(len(files))
+PY
+    ); then ok "$1 ($out reports)"; else fail "$1" "$out"; fi
+}
+baseline_runs() { printf '%s' "$OUT" | jget regression.baseline.n_runs; }
+
+run "$PYSCOPE" run -q --reports-dir "$T/rep" s.py
+expect_eq "first run: exit 0" 0 "$RC"
+check_index "first run: index built"
+for _ in 1 2; do run "$PYSCOPE" run -q --reports-dir "$T/rep" s.py; done
+run "$PYSCOPE" run --json --reports-dir "$T/rep" s.py
+expect_eq "fourth run: compared with the three before" 3 "$(baseline_runs)"
+check_index "four runs: one row each"
+
+# Runs that save at the same time: the lock keeps every row.
+pids=""
+for _ in 1 2 3 4; do
+    "$PYSCOPE" run -q --reports-dir "$T/rep" s.py >/dev/null 2>"$T/par.err" &
+    pids="$pids $!"
+done
+for p in $pids; do wait "$p" || fail "parallel runs" "exit $?"; done
+check_index "four parallel runs: no row lost"
+
+# A report copied in (a CI cache) and one removed, behind the index's back.
+newest=$(ls "$J"/pyscope_report_*.json | sort | tail -n 1)
+"$PY" - "$newest" "$J/pyscope_report_2020-01-01T00-00-00.000000Z.json" <<'PY'
+import json, sys
+d = json.load(open(sys.argv[1]))
+d["id"] = "00000000-0000-4000-8000-00000000c0de"
+d["created"] = "2020-01-01T00:00:00.000000Z"
+json.dump(d, open(sys.argv[2], "w"))
+PY
+rm -f "$(ls "$J"/pyscope_report_*.json | sort | sed -n 3p)"
+run "$PYSCOPE" run --json --reports-dir "$T/rep" s.py
+expect_eq "copied in, removed: exit 0" 0 "$RC"
+expect_eq "copied in, removed: all the others are the baseline" 8 "$(baseline_runs)"
+check_index "copied in, removed: index follows"
+
+# A damaged index is rebuilt, with a warning.
+series=$(ls "$IX"/series/*.jsonl | head -n 1)
+printf '{"file": "broken' >>"$series"
+run "$PYSCOPE" run --json --reports-dir "$T/rep" s.py
+expect_eq "damaged index: exit 0" 0 "$RC"
+expect_match "damaged index: said" 'history index .* is damaged; rebuilding it' "$ERR"
+expect_eq "damaged index: same baseline" 9 "$(baseline_runs)"
+check_index "damaged index: rebuilt"
+rm -rf "$IX"
+run "$PYSCOPE" run -q --reports-dir "$T/rep" s.py
+check_index "missing index: rebuilt"
+
+# pyscope history reads the same runs through the index.
+run "$PYSCOPE" history --json --reports-dir "$T/rep" s.py
+expect_eq "history: every run" "$(ls "$J"/pyscope_report_*.json | wc -l)" \
+    "$(printf '%s' "$OUT" | jget runs | "$PY" -c 'import json, sys; print(len(json.load(sys.stdin)))')"
+
+# PYSCOPE_HISTORY_INDEX=off: every report read, no index written.
+rm -rf "$IX"
+PYSCOPE_HISTORY_INDEX=off run "$PYSCOPE" run --json --reports-dir "$T/rep" s.py
+expect_eq "index off: exit 0" 0 "$RC"
+expect_eq "index off: the same baseline" 10 "$(baseline_runs)"
+if [ -e "$IX" ]; then fail "index off: nothing written" "$IX exists"; else ok "index off: nothing written"; fi
+finish
