@@ -23,7 +23,7 @@ before=$(git status --porcelain; git worktree list; git rev-parse HEAD)
 
 # --- head slower than base ---------------------------------------------------------------
 set +e
-"$PYSCOPE" try --base main~63 --head main --rounds 5 --max-rounds 10 --repeat 3 --json --fail-on-regression \
+"$PYSCOPE" try --base main~63 --head main --rounds 5 --max-rounds 8 --repeat 2 --json --fail-on-regression \
     --junit "$T/try.xml" --summary-md "$T/try.md" bench/f.py >"$T/try.json" 2>"$T/try.err"
 rc=$?
 set -e
@@ -58,7 +58,7 @@ expect_match "the Markdown summary says regression" '[Rr]egress' "$(cat "$T/try.
 # (not in the ASan build: its runs are several times slower, and CI runs this test there too)
 SANITIZED=0
 grep -q '^PYSCOPE_SANITIZE:BOOL=ON' "$PYSCOPE_BUILD/CMakeCache.txt" && SANITIZED=1
-[ "$SANITIZED" = 1 ] || "$PYSCOPE" try -q --base "$BASE" --head "$HEAD" --rounds 5 --max-rounds 8 --repeat 2 --json \
+[ "$SANITIZED" = 1 ] || "$PYSCOPE" try -q --base "$BASE" --head "$HEAD" --rounds 6 --max-rounds 6 --repeat 2 --json \
     bench/work.py >"$T/both.json" 2>"$T/both.err" || true
 fv() { # fv FUNCTION: the verdict of its CPU self time
     "$PY" -c 'import json,sys; print(*[m["verdict"] for m in json.load(open(sys.argv[1]))["regression"]["metrics"] if m.get("function") == sys.argv[2] and m["metric"] == "self_cpu_s"])' "$T/both.json" "$1" 2>&1 || cat "$T/both.err"
@@ -81,7 +81,7 @@ expect_match "the text prints a verdict per metric" "CPU time|Execution time" "$
 
 # --- base == head: nothing to find --------------------------------------------------------
 set +e
-"$PYSCOPE" try -q --base HEAD --head main --rounds 3 --max-rounds 3 --repeat 2 --json --fail-on-regression \
+"$PYSCOPE" try -q --base HEAD --head main --rounds 3 --max-rounds 3 --repeat 1 --json --fail-on-regression \
     bench/f.py >"$T/same.json" 2>"$T/same.err"
 rc=$?
 set -e
