@@ -27,22 +27,27 @@ set +e
     --junit "$T/try.xml" --summary-md "$T/try.md" bench/f.py >"$T/try.json" 2>"$T/try.err"
 rc=$?
 set -e
-expect_eq "a regression fails the try with --fail-on-regression" 1 "$rc"
-fcpu=$("$PY" -c 'import json,sys; print(*[m["verdict"] for m in json.load(open(sys.argv[1]))["regression"]["metrics"] if m.get("function") == "bench/lib.py:f:2" and m["metric"] == "self_cpu_s"])' "$T/try.json" 2>&1 || cat "$T/try.err")
-expect_eq "f's CPU self time regressed" regression "$fcpu"
+SANITIZED=0
+grep -q '^PYSCOPE_SANITIZE:BOOL=ON' "$PYSCOPE_BUILD/CMakeCache.txt" && SANITIZED=1
 verdict=$("$PY" -c 'import json,sys; print(json.load(open(sys.argv[1]))["regression"]["decision"]["verdict"])' "$T/try.json" 2>&1 || cat "$T/try.err")
-if [ "$(grep -c '^PYSCOPE_SANITIZE:BOOL=ON' "$PYSCOPE_BUILD/CMakeCache.txt")" = 1 ]; then
+if [ "$SANITIZED" = 1 ]; then
     # Under ASan the in-process sampler's instrumented code costs several times the
-    # script's own CPU time, which dilutes f's 20% of it below the 5% threshold: the
-    # script's verdict can only be said not to be an improvement (f's own CPU self time,
-    # above, still regresses).
-    expect_match "head 30% slower in f (ASan build): the verdict is no improvement" \
+    # script's own CPU time: what is measured is mostly the sampler, f's change drowns in
+    # it. This build checks that the try works (runs, outputs, statuses, no sanitizer
+    # report); the verdicts are checked in the plain build.
+    expect_match "ASan build: the try ran to a verdict (exit 0 or 1)" '^[01]$' "$rc"
+    expect_match "ASan build: the verdict is no improvement" \
         '^(regression|no_change|inconclusive)$' "$verdict"
+    expect_match "the JUnit file has the script's test cases" '<testcase' "$(cat "$T/try.xml")"
 else
+    expect_eq "a regression fails the try with --fail-on-regression" 1 "$rc"
+    fcpu=$("$PY" -c 'import json,sys; print(*[m["verdict"] for m in json.load(open(sys.argv[1]))["regression"]["metrics"] if m.get("function") == "bench/lib.py:f:2" and m["metric"] == "self_cpu_s"])' "$T/try.json" 2>&1 || cat "$T/try.err")
+    expect_eq "f's CPU self time regressed" regression "$fcpu"
     expect_eq "head 30% slower in f: the verdict is a regression" regression "$verdict"
     [ "$verdict" = regression ] || "$PY" -c 'import json,sys; r=json.load(open(sys.argv[1]))["regression"]; print(r["decision"]); [print({k: m.get(k) for k in ("metric", "verdict", "change_pct", "noise_pct", "p_value", "rule")}) for m in r["metrics"][:3]]' "$T/try.json" || true
     why=$("$PY" -c 'import json,sys; w=json.load(open(sys.argv[1]))["regression"]["why"]; print(w["functions"][0]["key"] if w["functions"] else "none")' "$T/try.json" 2>&1)
     expect_eq "the why names f" "bench/lib.py:f:2" "$why"
+    expect_match "the JUnit file fails the script" '<failure' "$(cat "$T/try.xml")"
 fi
 hashes=$("$PY" -c 'import json,sys; d=json.load(open(sys.argv[1])); r=d["revisions"]; print(r["base"]["hash"], r["head"]["hash"], r["base"]["runs"] == r["head"]["runs"] == d["rounds"] >= 5)' "$T/try.json")
 expect_eq "both revisions resolved to full hashes, as many runs each (>= --rounds)" \
@@ -51,13 +56,10 @@ rounds=$("$PY" -c 'import json,sys; print(json.load(open(sys.argv[1]))["rounds"]
 order=$(grep -Eo '(base|head) [0-9a-f]{12}$' "$T/try.err" | cut -d' ' -f1 | tr '\n' ' ')
 expect_eq "runs interleaved base, head, base, head..." "$(for _ in $(seq "$rounds"); do
     printf 'base head '; done)" "$order"
-expect_match "the JUnit file fails the script" '<failure' "$(cat "$T/try.xml")"
 expect_match "the Markdown summary says regression" '[Rr]egress' "$(cat "$T/try.md")"
 
 # both changes of bench/work.py: f's CPU self time a regression, g's an improvement
-# (not in the ASan build: its runs are several times slower, and CI runs this test there too)
-SANITIZED=0
-grep -q '^PYSCOPE_SANITIZE:BOOL=ON' "$PYSCOPE_BUILD/CMakeCache.txt" && SANITIZED=1
+# (not in the ASan build: see above)
 [ "$SANITIZED" = 1 ] || "$PYSCOPE" try -q --base "$BASE" --head "$HEAD" --rounds 6 --max-rounds 6 --repeat 2 --json \
     bench/work.py >"$T/both.json" 2>"$T/both.err" || true
 fv() { # fv FUNCTION: the verdict of its CPU self time
