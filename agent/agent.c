@@ -976,7 +976,7 @@ static int agent_connect(struct agent *a)
 /* Milliseconds until the nearest timer (at most 1000). */
 static long agent_poll_timeout(const struct agent *a, double now)
 {
-    double next = now + (a->n_running && a->sb.drop ? RUNJOB_PROCS_PERIOD : 1.0);
+    double next = now + (a->n_running ? RUNJOB_PROCS_PERIOD : 1.0);
     if (a->link == LINK_READY && a->next_heartbeat < next)
         next = a->next_heartbeat;
     for (size_t i = 0; i < a->n_running; i++)
@@ -1092,6 +1092,7 @@ int agent_run(const struct agent_config *cfg)
         now = runjob_now();
         agent_check_deadlines(&a, now);
         runjob_note_procs(a.running, a.n_running, &a.sb, now);
+        runjob_note_memory(a.running, a.n_running, now);
         agent_diagnose_link(&a, now);
         if (a.link == LINK_HELLO && now - a.hello_at >= cfg->connect_timeout_s)
             agent_send_hello(&a);

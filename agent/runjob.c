@@ -38,6 +38,10 @@ struct runjob *runjob_new(const struct wire_job *job)
     rj->args = rj->n_args ? xcalloc(rj->n_args, sizeof(char *)) : NULL;
     for (size_t i = 0; i < rj->n_args; i++)
         rj->args[i] = xstrdup(job->args[i]);
+    rj->n_env = job->n_env;
+    rj->env = rj->n_env ? xcalloc(rj->n_env, sizeof(char *)) : NULL;
+    for (size_t i = 0; i < rj->n_env; i++)
+        rj->env[i] = xstrdup(job->env[i]);
     rj->repeat = job->repeat ? job->repeat : 1;
     rj->warmup = job->warmup;
     rj->mode = job->mode;
@@ -136,6 +140,73 @@ void runjob_note_procs(struct runjob **running, size_t n, const struct sandbox *
     }
 }
 
+/* VmPeak of process pid in bytes, 0 when unknown (gone, or a kernel thread). */
+static uint64_t runjob_vm_peak(long pid)
+{
+    char path[64], line[128];
+    snprintf(path, sizeof(path), "/proc/%ld/status", pid);
+    FILE *f = fopen(path, "re");
+    if (!f)
+        return 0;
+    unsigned long long kb = 0;
+    while (fgets(line, sizeof(line), f))
+        if (sscanf(line, "VmPeak: %llu kB", &kb) == 1)
+            break;
+    fclose(f);
+    return (uint64_t)kb * 1024;
+}
+
+/* The largest VmPeak among pid and its descendants (depth-first, at most 256 processes). */
+static uint64_t runjob_tree_vm_peak(long pid, unsigned *budget)
+{
+    if (*budget == 0)
+        return 0;
+    (*budget)--;
+    uint64_t peak = runjob_vm_peak(pid);
+    char path[64];
+    snprintf(path, sizeof(path), "/proc/%ld/task/%ld/children", pid, pid);
+    FILE *f = fopen(path, "re");
+    if (!f)
+        return peak;
+    long child;
+    while (fscanf(f, "%ld", &child) == 1) {
+        uint64_t c = runjob_tree_vm_peak(child, budget);
+        if (c > peak)
+            peak = c;
+    }
+    fclose(f);
+    return peak;
+}
+
+void runjob_note_memory(struct runjob **running, size_t n, double now)
+{
+    for (size_t i = 0; i < n; i++) {
+        struct runjob *rj = running[i];
+        if (rj->pid <= 0 || rj->memory_eff == 0 || now - rj->vm_at < RUNJOB_PROCS_PERIOD)
+            continue;
+        rj->vm_at = now;
+        unsigned budget = 256;
+        uint64_t peak = runjob_tree_vm_peak((long)rj->pid, &budget);
+        if (peak > rj->vm_peak)
+            rj->vm_peak = peak;
+    }
+}
+
+/* The largest peak RSS of the runner's runs (wait4's exact ru_maxrss), 0 if none. */
+static uint64_t runjob_rss_peak(const json_t *run)
+{
+    uint64_t peak = 0;
+    size_t i;
+    const json_t *r;
+    json_array_foreach(json_object_get(run, "runs"), i, r)
+    {
+        json_int_t v = json_integer_value(json_object_get(r, "peak_rss_bytes"));
+        if (v > 0 && (uint64_t)v > peak)
+            peak = (uint64_t)v;
+    }
+    return peak;
+}
+
 bool runjob_limit_message(const struct runjob *rj, const struct sandbox *sb, const json_t *run,
                           char *buf, size_t n)
 {
@@ -143,17 +214,20 @@ bool runjob_limit_message(const struct runjob *rj, const struct sandbox *sb, con
     struct sandbox_stop st = {.timeout_s = rj->timeout_s,
                               .stderr_path = errp,
                               .procs_peak = rj->procs_peak,
-                              .memory_limit = rj->memory_eff};
+                              .memory_limit = rj->memory_eff,
+                              .vm_peak = rj->vm_peak,
+                              .rss_peak = runjob_rss_peak(run)};
     sandbox_stop_from_run(&st, run);
-    char limits[256];
-    bool hit = sandbox_explain(sb, &st, limits, sizeof(limits));
+    char limits[256], note[160];
+    bool hit = sandbox_explain(sb, &st, limits, sizeof(limits), note, sizeof(note));
     free(errp);
-    if (!hit)
-        return false;
     const char *base =
         json_string_value(json_object_get(json_object_get(run, "status"), "message"));
-    snprintf(buf, n, "stopped by %s: %s", limits, base ? base : "the script ended");
-    return true;
+    if (hit)
+        snprintf(buf, n, "stopped by %s: %s", limits, base ? base : "the script ended");
+    else if (note[0])
+        snprintf(buf, n, "%s (%s)", base ? base : "the script ended", note);
+    return hit || note[0];
 }
 
 uint64_t runjob_output_bytes(const struct runjob *rj)
@@ -228,6 +302,9 @@ void runjob_destroy(struct runjob **p)
     for (size_t i = 0; i < rj->n_args; i++)
         free(rj->args[i]);
     free(rj->args);
+    for (size_t i = 0; i < rj->n_env; i++)
+        free(rj->env[i]);
+    free(rj->env);
     free(rj);
     *p = NULL;
 }
@@ -295,7 +372,7 @@ int runjob_start(struct runjob *rj, const struct agent_config *cfg, const struct
     int fd_out = runjob_open(rj, "stdout", O_WRONLY | O_CREAT | O_TRUNC);
     int fd_err = runjob_open(rj, "stderr", O_WRONLY | O_CREAT | O_TRUNC);
     int fd_doc = runjob_open(rj, "out.json", O_WRONLY | O_CREAT | O_TRUNC);
-    char **envp = sandbox_env_new(sb);
+    char **envp = sandbox_env_new(sb, (const char *const *)rj->env, rj->n_env);
     pid_t pid = -EBADF;
     if (fd_in < 0 || fd_out < 0 || fd_err < 0 || fd_doc < 0) {
         int e = fd_in < 0 ? errno : fd_out < 0 ? -fd_out : fd_err < 0 ? -fd_err : -fd_doc;

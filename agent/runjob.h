@@ -30,12 +30,16 @@ struct runjob {
     char *script; /* the job's script key (normalized, relative) */
     char **args;  /* n_args arguments */
     size_t n_args;
+    char **env; /* n_env "NAME=VALUE" its suite sets (lib/jobenv.h) */
+    size_t n_env;
     uint32_t repeat, warmup;
     enum wire_mode mode;
     double timeout_s;
     uint64_t memory_limit; /* the job's own, 0 = the agent's */
     uint64_t memory_eff;   /* the RLIMIT_AS it ran with */
     unsigned procs_peak;   /* most tasks of the job user seen at once */
+    uint64_t vm_peak;      /* largest VmPeak of the job's processes sampled, bytes */
+    double vm_at;          /* when it was last sampled (runjob_now()) */
     double procs_at;       /* when they were last counted (monotonic seconds) */
     pid_t pid;             /* the runner, 0 when not started or reaped */
     int status;            /* its wait status once reaped */
@@ -102,9 +106,20 @@ void runjob_kill_orphans(const pid_t *keep, size_t n_keep);
 void runjob_note_procs(struct runjob **running, size_t n, const struct sandbox *sb, double now);
 
 /*
+ * Sample the address-space high-water mark (VmPeak, /proc/PID/status) of each
+ * running job's processes (the runner and its descendants, at most every
+ * RUNJOB_PROCS_PERIOD) into its vm_peak: the agent's own accounting of how
+ * near a job came to its memory limit (RLIMIT_AS). now is runjob_now().
+ */
+void runjob_note_memory(struct runjob **running, size_t n, double now);
+
+/*
  * When a limit stopped rj (sandbox_explain: time, memory, processes, file
  * size, disk), write "stopped by <limits>: <the runner's message>" into buf
- * and return true; else false. run (borrowed) is the runner's document.
+ * and return true. When the script raised MemoryError (or ENOMEM) under a
+ * limit that the accounting shows it never came near, write "<the runner's
+ * message> (raised MemoryError at N MiB of an M MiB limit: ...)" and return
+ * true. Else false. run (borrowed) is the runner's document.
  */
 bool runjob_limit_message(const struct runjob *rj, const struct sandbox *sb, const json_t *run,
                           char *buf, size_t n);

@@ -35,6 +35,7 @@
 #include <unistd.h>
 
 #include "errors.h"
+#include "jobenv.h"
 #include "log.h"
 #include "xmalloc.h"
 
@@ -366,19 +367,6 @@ int sandbox_init(struct sandbox *sb, const struct agent_config *cfg, char *err, 
 
 /* ---- environment ------------------------------------------------------ */
 
-/* True when the list names (spaces or commas between) holds the name var[0..len). */
-static bool sandbox_names_have(const char *names, const char *var, size_t len)
-{
-    for (const char *p = names; p && *p;) {
-        size_t n = strcspn(p, " ,\t");
-        if (n == len && strncmp(p, var, len) == 0)
-            return true;
-        p += n;
-        p += strspn(p, " ,\t");
-    }
-    return false;
-}
-
 /* True when the agent's variable entry ("NAME=value") may reach a job. */
 static bool sandbox_env_allowed(const struct sandbox *sb, const char *entry)
 {
@@ -387,22 +375,43 @@ static bool sandbox_env_allowed(const struct sandbox *sb, const char *entry)
     size_t len = strcspn(entry, "=");
     if (entry[len] != '=')
         return false;
-    if (sb->drop && sandbox_names_have(own, entry, len))
+    if (sb->drop && jobenv_listed(own, entry, len))
         return false; /* replaced by the job user's below */
-    return sandbox_names_have(base, entry, len) || strncmp(entry, "LC_", 3) == 0 ||
-           (!sb->drop && sandbox_names_have(own, entry, len)) ||
-           sandbox_names_have(sb->job_env, entry, len);
+    return jobenv_listed(base, entry, len) || strncmp(entry, "LC_", 3) == 0 ||
+           (!sb->drop && jobenv_listed(own, entry, len)) || jobenv_listed(sb->job_env, entry, len);
 }
 
-char **sandbox_env_new(const struct sandbox *sb)
+/* True when one of the n suite variables (all checked) has entry's name. */
+static bool sandbox_suite_sets(const char *const *suite, size_t n, const char *entry)
+{
+    size_t len = jobenv_name_len(entry);
+    for (size_t i = 0; i < n; i++)
+        if (suite[i] && jobenv_name_len(suite[i]) == len && strncmp(suite[i], entry, len) == 0)
+            return true;
+    return false;
+}
+
+char **sandbox_env_new(const struct sandbox *sb, const char *const *suite, size_t n_suite)
 {
     size_t n = 0;
     while (environ[n])
         n++;
-    char **env = xcalloc(n + 5, sizeof(char *));
+    /* The wire decoder checked these already; a refused one never gets through. */
+    const char **ok = xcalloc(n_suite ? n_suite : 1, sizeof(*ok));
+    for (size_t i = 0; i < n_suite; i++) {
+        char why[256];
+        const char *bad = jobenv_check(suite[i], why, sizeof(why));
+        if (!bad && sandbox_suite_sets(ok, i, suite[i]))
+            bad = "a variable set twice";
+        if (bad)
+            log_warn("not setting a suite's variable for a job: %s", bad);
+        else
+            ok[i] = suite[i];
+    }
+    char **env = xcalloc(n + 5 + n_suite, sizeof(char *));
     size_t k = 0;
     for (size_t i = 0; i < n; i++)
-        if (sandbox_env_allowed(sb, environ[i]))
+        if (sandbox_env_allowed(sb, environ[i]) && !sandbox_suite_sets(ok, n_suite, environ[i]))
             env[k++] = xstrdup(environ[i]);
     if (sb->drop) {
         env[k++] = xstrdup("HOME=/tmp");
@@ -410,6 +419,10 @@ char **sandbox_env_new(const struct sandbox *sb)
         env[k++] = xasprintf("USER=%s", sb->user);
         env[k++] = xasprintf("LOGNAME=%s", sb->user);
     }
+    for (size_t i = 0; i < n_suite; i++)
+        if (ok[i])
+            env[k++] = xstrdup(ok[i]);
+    free(ok);
     env[k] = NULL;
     return env;
 }
@@ -507,19 +520,21 @@ static void sandbox_append(char *buf, size_t n, const char *text)
     snprintf(buf + len, n - len, "%s%s", len ? ", then " : "", text);
 }
 
-bool sandbox_explain(const struct sandbox *sb, const struct sandbox_stop *st, char *buf, size_t n)
+bool sandbox_explain(const struct sandbox *sb, const struct sandbox_stop *st, char *buf, size_t n,
+                     char *note, size_t notelen)
 {
-    char tail[8192], part[128], size[32];
+    char tail[8192], part[160], size[32];
     sandbox_read_tail(st->stderr_path, tail, sizeof(tail));
     buf[0] = '\0';
+    if (notelen)
+        note[0] = '\0';
     /* What the supervisors measured (the script cannot print these). */
     bool tmp_known = sb->private_ns && st->tmp_used >= 0;
     bool tmp_full = tmp_known && sb->tmp_size && (uint64_t)st->tmp_used >= sb->tmp_size / 10 * 9;
     bool big_file =
         tmp_known && sb->file_size_limit && (uint64_t)st->tmp_used >= sb->file_size_limit / 10 * 9;
-    /* Memory: RLIMIT_AS leaves no trace the supervisors see (the peak RSS of a
-     * script that reserves address space stays low), so the error text decides
-     * here, and only when the job had a limit. */
+    /* Memory: RLIMIT_AS leaves no trace of its own; the error text says an
+     * allocation failed, the accounting whether the limit was why. */
     if (st->signal == SIGXFSZ || (big_file && strstr(tail, "File too large"))) {
         sandbox_size_text(sb->file_size_limit, size, sizeof(size));
         snprintf(part, sizeof(part), "the file size limit (%s)", size);
@@ -533,9 +548,19 @@ bool sandbox_explain(const struct sandbox *sb, const struct sandbox_stop *st, ch
     if (st->memory_limit &&
         (strstr(tail, "MemoryError") || strstr(tail, "Cannot allocate memory") ||
          strstr(tail, "out of memory"))) {
+        uint64_t seen = st->vm_peak > st->rss_peak ? st->vm_peak : st->rss_peak;
+        char at[32];
         sandbox_size_text(st->memory_limit, size, sizeof(size));
-        snprintf(part, sizeof(part), "the memory limit (%s)", size);
-        sandbox_append(buf, n, part);
+        sandbox_size_text(seen, at, sizeof(at));
+        if ((double)seen >= SANDBOX_MEMORY_NEAR * (double)st->memory_limit) {
+            snprintf(part, sizeof(part), "the memory limit (%s; %s reached)", size, at);
+            sandbox_append(buf, n, part);
+        } else if (notelen) {
+            snprintf(note, notelen,
+                     "raised MemoryError at %s of a %s limit: not the limit by the agent's "
+                     "accounting",
+                     at, size);
+        }
     }
     if (sb->max_procs && st->procs_peak + 1 >= sb->max_procs) {
         snprintf(part, sizeof(part), "the process limit (%u)", sb->max_procs);

@@ -83,9 +83,12 @@ int sandbox_init(struct sandbox *sb, const struct agent_config *cfg, char *err, 
  * VIRTUAL_ENV, PYSCOPE_FAULT (the tests' fault injection) and the names of
  * the agent's job_env pass; HOME, TMPDIR, USER and LOGNAME are the job
  * user's (without one, the agent's). Nothing else: not the agent's key
- * paths, not PG*, not a token.
+ * paths, not PG*, not a token. Then the n_suite "NAME=VALUE" variables the
+ * job's suite sets (borrowed; may be NULL), each checked again with
+ * jobenv_check() (lib/jobenv.h) and skipped with a warning when refused; a
+ * suite's variable replaces the agent's of the same name.
  */
-char **sandbox_env_new(const struct sandbox *sb);
+char **sandbox_env_new(const struct sandbox *sb, const char *const *suite, size_t n_suite);
 
 /* Free an environment from sandbox_env_new(). NULL-safe. */
 void sandbox_env_free(char **envp);
@@ -113,7 +116,14 @@ struct sandbox_stop {
                               * limit counts as hit at one below it) */
     uint64_t memory_limit;   /* the job's RLIMIT_AS, 0 = none */
     int64_t tmp_used;        /* the runner's: bytes used in its /tmp at the end, -1 unknown */
+    uint64_t vm_peak;        /* the agent's: largest address space (VmPeak) sampled, bytes */
+    uint64_t rss_peak;       /* the runner's: largest peak RSS of a run (wait4), bytes */
 };
+
+/* A MemoryError counts as the memory limit when the accounting (vm_peak, rss_peak) reached
+ * this share of the limit: an allocation that fails far below it was one request too large
+ * (bytearray(10**12)), or a script printing the word. */
+#define SANDBOX_MEMORY_NEAR 0.5
 
 /*
  * Name the limits that stopped a job, e.g. "the memory limit (512 MiB)" or
@@ -123,10 +133,15 @@ struct sandbox_stop {
  * printed alone: time from the timeout, processes from the sampled task
  * count, file size from SIGXFSZ or (with a private /tmp) a /tmp holding at
  * least that much, disk from a private /tmp found full; the error text
- * (ENOSPC, EFBIG) must agree where the kernel gives no signal. Memory is the
- * exception: RLIMIT_AS leaves no trace, so MemoryError under a limit names it.
+ * (ENOSPC, EFBIG) must agree where the kernel gives no signal. Memory: RLIMIT_AS
+ * leaves no trace of its own, so MemoryError (or ENOMEM) under a limit names it
+ * only when the accounting shows the job came near it: the agent's sampled VmPeak
+ * or the runner's exact peak RSS at least SANDBOX_MEMORY_NEAR of the limit. When
+ * the text says so but the accounting does not, note (notelen bytes; "" when
+ * nothing to say) gets "raised MemoryError at N MiB of an M MiB limit: ...".
  */
-bool sandbox_explain(const struct sandbox *sb, const struct sandbox_stop *st, char *buf, size_t n);
+bool sandbox_explain(const struct sandbox *sb, const struct sandbox_stop *st, char *buf, size_t n,
+                     char *note, size_t notelen);
 
 /*
  * Fill st from the runner's document run (borrowed, may be NULL): its

@@ -234,6 +234,8 @@ int cmd_submit(int argc, char **argv)
             .mode = e->mode == SUITE_MODE_TRACE ? WIRE_MODE_TRACE : WIRE_MODE_SAMPLE,
             .timeout_s = e->timeout_s,
             .threshold = e->threshold,
+            .n_env = e->n_env,
+            .env = (const char *const *)e->env,
         };
     }
     struct wire_msg m;

@@ -151,9 +151,9 @@ static const char INSERT_SQL[] =
  * same commit, more repeats, in its batch. */
 static const char CONFIRM_SQL[] =
     "INSERT INTO jobs (batch_id, script_id, host_id, args, repeat, warmup, mode, timeout_s,"
-    " memory_limit_bytes, threshold, max_attempts, commit_hash)"
+    " memory_limit_bytes, threshold, max_attempts, env, commit_hash)"
     " SELECT batch_id, script_id, host_id, args, least(1000, greatest(5, 2 * repeat)), warmup,"
-    " mode, timeout_s, memory_limit_bytes, threshold, max_attempts, commit_hash FROM jobs"
+    " mode, timeout_s, memory_limit_bytes, threshold, max_attempts, env, commit_hash FROM jobs"
     " WHERE id IN (SELECT jsonb_array_elements_text($1::jsonb)::bigint) ORDER BY id";
 
 /* The batch runs again until its confirmation jobs end. */

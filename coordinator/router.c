@@ -73,6 +73,7 @@ struct counters {
     uint64_t no_hello;          /* agent messages refused: their key has not said Hello */
     uint64_t reconnections;     /* an agent's key came back on a new connection */
     uint64_t jobs_host_offline; /* queued jobs ended: their host had no live agent */
+    uint64_t labels_pinned;     /* Hellos whose labels the key file's "labels =" replaced */
 };
 
 /* Refusal warnings logged per window (then counted only), and the window. */
@@ -352,6 +353,63 @@ static void dispatch_all(struct router *r)
     free(d);
 }
 
+/* "k=v,k=v" of n labels, for messages (into buf). */
+static const char *labels_text(const struct wire_label *l, size_t n, char *buf, size_t len)
+{
+    size_t k = 0;
+    buf[0] = '\0';
+    for (size_t i = 0; i < n && k < len; i++) {
+        int w = snprintf(buf + k, len - k, "%s%s=%s", i ? "," : "", l[i].key, l[i].value);
+        k += w > 0 ? (size_t)w : 0;
+    }
+    return buf;
+}
+
+/* True when a and b hold the same key/value pairs, in any order (keys are unique). */
+static bool labels_same(const struct wire_label *a, size_t na, const struct wire_label *b,
+                        size_t nb)
+{
+    if (na != nb)
+        return false;
+    for (size_t i = 0; i < na; i++) {
+        bool found = false;
+        for (size_t j = 0; j < nb && !found; j++)
+            found = strcmp(a[i].key, b[j].key) == 0 && strcmp(a[i].value, b[j].value) == 0;
+        if (!found)
+            return false;
+    }
+    return true;
+}
+
+/*
+ * When the agent's key file pins its host's labels ("labels =", lib/zap.h), put
+ * them in *hello (pointing into text and out) in place of the ones it claimed,
+ * and say so when they differed: host selection matches the stored labels, so a
+ * key cannot declare itself "gpu=a100" to draw those jobs (docs/security.md).
+ */
+static void pin_labels(struct router *r, const struct transport_msg *tm, struct wire_hello *hello,
+                       char *text, size_t textlen, struct wire_label *out, size_t max)
+{
+    if (!zap_peer_labels(r->zap, tm->user_id, tm->key, text, textlen))
+        return;
+    const char *keys[WIRE_MAX_LABELS], *values[WIRE_MAX_LABELS];
+    char claimed[1024];
+    labels_text(hello->host.labels, hello->host.n_labels, claimed, sizeof(claimed));
+    size_t n = zap_labels_split(text, keys, values, max);
+    for (size_t i = 0; i < n; i++)
+        out[i] = (struct wire_label){keys[i], values[i]};
+    if (!labels_same(hello->host.labels, hello->host.n_labels, out, n)) {
+        char who[ZAP_USER_ID_MAX + 32], pinned[1024];
+        r->c.labels_pinned++;
+        log_warn("%s said Hello with labels \"%s\"; its key file pins \"%s\": the key file's "
+                 "are used",
+                 peer_label(tm, who, sizeof(who)), claimed,
+                 labels_text(out, n, pinned, sizeof(pinned)));
+    }
+    hello->host.labels = out;
+    hello->host.n_labels = n;
+}
+
 /* Register an agent; key_name (borrowed, NULL without CURVE) overrides Hello.name. */
 static void on_hello(struct router *r, const struct transport_msg *tm, const struct wire_msg *m,
                      const char *key_name, struct peer *p, int64_t now)
@@ -361,10 +419,13 @@ static void on_hello(struct router *r, const struct transport_msg *tm, const str
     struct wire_hello hello = m->hello;
     /* With CURVE the key decides the agent's name and the host it speaks for. */
     char host[CURVE_NAME_MAX + 1] = "";
+    char pinned_text[ZAP_LABELS_MAX];
+    struct wire_label pinned[WIRE_MAX_LABELS];
     if (key_name) {
         hello.name = key_name;
         if (!zap_peer_host(r->zap, tm->user_id, tm->key, host, sizeof(host)))
             return; /* revoked between the checks: ignored like any revoked message */
+        pin_labels(r, tm, &hello, pinned_text, sizeof(pinned_text), pinned, WIRE_MAX_LABELS);
     }
     if (store_register(r->store, &hello, key_name ? host : NULL, &host_id, err, sizeof(err)) < 0) {
         internal_error(r, tm, m->seq, "register an agent", err);
@@ -625,6 +686,7 @@ static json_t *counters_json(const struct router *r)
     COUNTER(no_hello);
     COUNTER(reconnections);
     COUNTER(jobs_host_offline);
+    COUNTER(labels_pinned);
 #undef COUNTER
     struct zap_stats zs = {0};
     if (r->zap)

@@ -592,7 +592,8 @@ static const char CLAIM_SQL[] =
     " lease_expires = now() + $4 * interval '1 millisecond', updated = now()"
     " FROM a, scripts s WHERE j.id = a.id AND s.id = j.script_id"
     " RETURNING a.ord, j.id, j.attempt, j.batch_id, s.key, array_to_json(j.args), j.repeat,"
-    " j.warmup, j.mode, j.timeout_s, j.memory_limit_bytes, coalesce(j.commit_hash, '')";
+    " j.warmup, j.mode, j.timeout_s, j.memory_limit_bytes, array_to_json(j.env),"
+    " coalesce(j.commit_hash, '')";
 
 /*
  * Hand each job row of a CLAIM_SQL result to its agent's fn, counting them in
@@ -618,13 +619,18 @@ static int claimed_jobs(PGresult *res, struct store_claim *c, size_t n)
         job.mode = strcmp(PQgetvalue(res, i, 8), "trace") == 0 ? WIRE_MODE_TRACE : WIRE_MODE_SAMPLE;
         job.timeout_s = strtod(PQgetvalue(res, i, 9), NULL);
         job.memory_limit_bytes = strtoull(PQgetvalue(res, i, 10), NULL, 10);
-        job.commit = PQgetvalue(res, i, 11);
+        json_t *env_holder = NULL;
+        const char **env = args_from_json(PQgetvalue(res, i, 11), &env_holder, &job.n_env);
+        job.env = env;
+        job.commit = PQgetvalue(res, i, 12);
         struct store_claim *to = &c[ord - 1];
         to->fn(&job, to->arg);
         to->claimed++;
         total++;
         free(args);
         json_decref(holder);
+        free(env);
+        json_decref(env_holder);
     }
     return total;
 }
@@ -1685,13 +1691,16 @@ int store_submit(struct store *s, const struct wire_submit *sub, double default_
         p_str(&p, names);
         p_str(&p, labels);
         p_fmt(&p, "%" PRIu32, max_attempts);
+        p_own(&p, strings_json(e->n_env, e->env));
         p_str(&p, commit);
         res = store_exec(
             s,
             "INSERT INTO jobs (batch_id, script_id, host_id, args, repeat, warmup, mode,"
-            " timeout_s, threshold, max_attempts, commit_hash)"
+            " timeout_s, threshold, max_attempts, env, commit_hash)"
             " SELECT $1, $2, h.id, ARRAY(SELECT a FROM jsonb_array_elements_text($3::jsonb)"
-            " WITH ORDINALITY AS t(a, i) ORDER BY i), $4, $5, $6, $7, $8, $12, $13 FROM hosts h"
+            " WITH ORDINALITY AS t(a, i) ORDER BY i), $4, $5, $6, $7, $8, $12,"
+            " ARRAY(SELECT v FROM jsonb_array_elements_text($13::jsonb) WITH ORDINALITY"
+            " AS t(v, i) ORDER BY i), $14 FROM hosts h"
             " WHERE h.superseded_by IS NULL AND ($9::boolean OR jsonb_array_length($10::jsonb) = 0"
             "        OR h.hostname IN (SELECT jsonb_array_elements_text($10::jsonb))"
             "        OR EXISTS (SELECT 1 FROM agents a WHERE a.host_id = h.id"
@@ -1743,8 +1752,8 @@ static const char HOSTS_SQL[] =
 static const char JOBS_SQL[] =
     "SELECT coalesce(json_agg(x ORDER BY x.id DESC), '[]')::text FROM ("
     " SELECT j.id, j.batch_id, s.key AS script, h.hostname AS host,"
-    " h.fingerprint AS host_fingerprint, j.args, j.repeat, j.warmup, j.mode, j.timeout_s,"
-    " j.state, j.attempt, j.max_attempts, j.lease_owner,"
+    " h.fingerprint AS host_fingerprint, j.args, j.env, j.repeat, j.warmup, j.mode,"
+    " j.timeout_s, j.state, j.attempt, j.max_attempts, j.lease_owner,"
     " pyscope_ts(j.lease_expires) AS lease_expires, pyscope_ts(j.created) AS created,"
     " pyscope_ts(j.updated) AS updated, pyscope_commit(j.commit_hash) AS commit,"
     " coalesce((SELECT r.outcome FROM runs r WHERE r.job_id = j.id"

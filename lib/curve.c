@@ -355,7 +355,7 @@ static int curve_read_key_file_attr(const char *path, bool secret, char *out, co
         CURVE_SET_ERR(err, errlen, "%s \"%s\" is malformed: expected one 40-character Z85 key line",
                       what, path);
         rc = -PYSCOPE_EPARSE;
-    } else if (attr != NULL && curve_key_attr(buf, len, attr, value, vlen) < 0) {
+    } else if (attr != NULL && (rc = curve_key_attr(buf, len, attr, value, vlen)) < 0) {
         CURVE_SET_ERR(err, errlen, "%s \"%s\": its \"%s =\" line is too long", what, path, attr);
         rc = -PYSCOPE_EPARSE;
     }

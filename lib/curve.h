@@ -110,7 +110,8 @@ int curve_key_attr(const char *text, size_t len, const char *name, char *value, 
 
 /*
  * curve_load_public() that also reads attribute attr (borrowed) into value
- * (vlen bytes; "" when the file has none). Same returns.
+ * (vlen bytes; "" when the file has none). Same negative returns; on success
+ * 1 when the file has the attribute (even empty), 0 when not.
  */
 int curve_load_public_attr(const char *path, char *out, const char *attr, char *value, size_t vlen,
                            char *err, size_t errlen);

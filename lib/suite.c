@@ -20,6 +20,7 @@
 #include <string.h>
 
 #include "errors.h"
+#include "jobenv.h"
 #include "pathnorm.h"
 #include "xmalloc.h"
 
@@ -384,6 +385,29 @@ static void suite_set_string(struct suite_parse *p, unsigned bit, char **field, 
     *field = xstrdup(value);
 }
 
+/* Add an `env = NAME=VALUE` line to e (each is checked: lib/jobenv.h). */
+static void suite_add_env(struct suite_parse *p, struct suite_entry *e, const char *value)
+{
+    char why[256];
+    if (jobenv_check(value, why, sizeof(why))) {
+        suite_err(p, p->line, "env: %s", why);
+        return;
+    }
+    size_t len = jobenv_name_len(value);
+    for (size_t i = 0; i < e->n_env; i++) {
+        if (jobenv_name_len(e->env[i]) == len && strncmp(e->env[i], value, len) == 0) {
+            suite_err(p, p->line, "env: %.*s set twice in this section", (int)len, value);
+            return;
+        }
+    }
+    if (e->n_env == JOBENV_MAX_VARS) {
+        suite_err(p, p->line, "env: too many variables (at most %u)", JOBENV_MAX_VARS);
+        return;
+    }
+    e->env = xreallocarray(e->env, e->n_env + 1, sizeof(*e->env));
+    e->env[e->n_env++] = xstrdup(value);
+}
+
 static int suite_handler(void *user, const char *section, const char *name, const char *value)
 {
     struct suite_parse *p = user;
@@ -396,14 +420,17 @@ static int suite_handler(void *user, const char *section, const char *name, cons
     struct suite_section *s = &p->secs[p->n_secs - 1];
     if (s->bad)
         return 1;
-    /* An indented line continues the previous key; only args may span lines. */
+    /* An indented line continues the previous key; only args and env may span lines
+     * (each env line is one more variable). */
     if (p->continuation && p->last_key && strcmp(p->last_key, name) == 0) {
         if (strcmp(name, "args") == 0 && !s->is_suite) {
             char *j = xasprintf("%s %s", s->args_text, value);
             free(s->args_text);
             s->args_text = j;
+        } else if (strcmp(name, "env") == 0) {
+            suite_add_env(p, &s->e, value);
         } else {
-            suite_err(p, p->line, "only \"args\" may continue on the next line");
+            suite_err(p, p->line, "only \"args\" and \"env\" may continue on the next line");
         }
         return 1;
     }
@@ -416,6 +443,10 @@ static int suite_handler(void *user, const char *section, const char *name, cons
     }
     if (strlen(value) > SUITE_MAX_STRING) {
         suite_err(p, p->line, "value of \"%s\" is too long", name);
+        return 1;
+    }
+    if (strcmp(name, "env") == 0) {
+        suite_add_env(p, &s->e, value);
         return 1;
     }
     if (s->is_suite) {
@@ -436,7 +467,7 @@ static int suite_handler(void *user, const char *section, const char *name, cons
         } else {
             suite_err(p, p->line,
                       "unknown key \"%s\" in [suite] (name, hosts, label, repeat, warmup, mode, "
-                      "timeout, threshold)",
+                      "timeout, threshold, env)",
                       suite_text_ok(name) ? name : "?");
         }
         return 1;
@@ -453,7 +484,7 @@ static int suite_handler(void *user, const char *section, const char *name, cons
     } else {
         suite_err(p, p->line,
                   "unknown key \"%s\" in [script] (args, repeat, warmup, mode, timeout, "
-                  "threshold)",
+                  "threshold, env)",
                   suite_text_ok(name) ? name : "?");
     }
     return 1;
@@ -463,6 +494,7 @@ static void suite_entry_release(struct suite_entry *e)
 {
     free(e->script);
     suite_free_args(e->args, e->n_args);
+    suite_free_args(e->env, e->n_env);
     memset(e, 0, sizeof(*e));
 }
 
@@ -537,6 +569,8 @@ int suite_parse_buffer(const char *text, size_t len, const char *fname, struct s
         struct suite_section *sec = &p.secs[i];
         if (sec->is_suite || sec->bad) {
             free(sec->args_text);
+            if (sec->e.env && &sec->e != defs)
+                suite_free_args(sec->e.env, sec->e.n_env);
             continue;
         }
         struct suite_entry *e = &sec->e;
@@ -550,6 +584,29 @@ int suite_parse_buffer(const char *text, size_t len, const char *fname, struct s
             e->timeout_s = (ds & SUITE_SET_TIMEOUT) ? defs->timeout_s : SUITE_DEFAULT_TIMEOUT;
         if (!(sec->set & SUITE_SET_THRESHOLD))
             e->threshold = (ds & SUITE_SET_THRESHOLD) ? defs->threshold : 0;
+        if (defs && defs->n_env) {
+            /* [suite]'s variables first, unless the script sets the same name */
+            size_t own = e->n_env;
+            char **env = xcalloc(defs->n_env + own, sizeof(*env));
+            size_t k = 0;
+            for (size_t d = 0; d < defs->n_env; d++) {
+                size_t nl = jobenv_name_len(defs->env[d]);
+                bool mine = false;
+                for (size_t o = 0; o < own && !mine; o++)
+                    mine = jobenv_name_len(e->env[o]) == nl &&
+                           strncmp(e->env[o], defs->env[d], nl) == 0;
+                if (!mine)
+                    env[k++] = xstrdup(defs->env[d]);
+            }
+            for (size_t o = 0; o < own; o++)
+                env[k++] = e->env[o];
+            free(e->env);
+            e->env = env;
+            e->n_env = k;
+            if (k > JOBENV_MAX_VARS)
+                suite_err(&p, sec->line, "env: %zu variables with [suite]'s (at most %u)", k,
+                          JOBENV_MAX_VARS);
+        }
         if (sec->args_text) {
             char msg[256];
             if (suite_split_args(sec->args_text, &e->args, &e->n_args, msg, sizeof(msg)) < 0)
@@ -564,6 +621,8 @@ int suite_parse_buffer(const char *text, size_t len, const char *fname, struct s
         s->entries = xreallocarray(s->entries, s->n_entries + 1, sizeof(*s->entries));
         s->entries[s->n_entries++] = *e;
     }
+    if (defs)
+        suite_free_args(defs->env, defs->n_env);
     free(p.secs);
     if (s->n_entries == 0 && p.n_errs == 0)
         suite_err(&p, 0, "no scripts (add a [script PATH] section)");

@@ -12,6 +12,7 @@
  *     [script examples/slow_script.py]
  *     args = --n 10 "two words"
  *     timeout = 2m
+ *     env = PYTHONHASHSEED=0
  *
  * Everything is validated (names, ranges, paths that could leave the
  * workspace, quoting) and every problem is reported with its file and line.
@@ -48,7 +49,9 @@ struct suite_entry {
     enum suite_mode mode; /* profiling mode */
     double timeout_s;     /* per run, > 0 */
     double threshold;     /* regression threshold as a fraction; 0 = the coordinator's */
-    unsigned line;        /* line of its [script] header, for messages */
+    char **env;           /* n_env "NAME=VALUE" the script gets ([suite]'s, then its own) */
+    size_t n_env;
+    unsigned line; /* line of its [script] header, for messages */
 };
 
 /* A parsed suite; the caller reads the fields and frees it with suite_destroy. */

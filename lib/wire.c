@@ -18,6 +18,7 @@
 #include <string.h>
 
 #include "errors.h"
+#include "jobenv.h"
 #include "pyscope.pb-c.h"
 #include "xmalloc.h"
 
@@ -461,6 +462,22 @@ static int check_args(struct wire_error *err, const char *field, size_t n, const
     return 0;
 }
 
+/* Variables a suite sets (lib/jobenv.h): strings first, then the names. */
+static int check_env(struct wire_error *err, const char *field, size_t n, const char *const *env)
+{
+    char f[128];
+    TRY(check_count(err, field, n, JOBENV_MAX_VARS));
+    for (size_t i = 0; i < n; i++) {
+        snprintf(f, sizeof(f), "%s[%zu]", field, i);
+        TRY(check_str(err, f, env[i], JOBENV_MAX_NAME + 1 + JOBENV_MAX_VALUE, true));
+    }
+    char why[256];
+    long bad = jobenv_check_list(env, n, why, sizeof(why));
+    if (bad >= 0)
+        return fail(err, WIRE_REJECT_FORMAT, "%s[%ld]: %s", field, bad, why);
+    return 0;
+}
+
 static bool run_id_zero(const uint8_t *id)
 {
     for (size_t i = 0; i < WIRE_RUN_ID_LEN; i++)
@@ -654,6 +671,8 @@ static int check_submit(struct wire_error *err, const struct wire_submit *s)
         TRY(check_num(err, f, e->timeout_s, 0, 7 * 86400));
         snprintf(f, sizeof(f), "submit.entries[%zu].threshold", i);
         TRY(check_num(err, f, e->threshold, 0, 10));
+        snprintf(f, sizeof(f), "submit.entries[%zu].env", i);
+        TRY(check_env(err, f, e->n_env, e->env));
     }
     const struct wire_host_selector *h = &s->hosts;
     TRY(check_count(err, "submit.hosts.names", h->n_names, WIRE_MAX_NAMES));
@@ -705,6 +724,7 @@ int wire_validate(const struct wire_msg *m, struct wire_error *err)
         TRY(check_uint(err, "job.repeat", j->repeat, 1, WIRE_MAX_REPEAT));
         TRY(check_uint(err, "job.warmup", j->warmup, 0, WIRE_MAX_WARMUP));
         TRY(check_uint(err, "job.mode", j->mode, WIRE_MODE_SAMPLE, WIRE_MODE_TRACE));
+        TRY(check_env(err, "job.env", j->n_env, j->env));
         if (!isfinite(j->timeout_s) || j->timeout_s <= 0)
             return fail(err, WIRE_REJECT_RANGE, "job.timeout_s: must be a finite number > 0");
         TRY(check_num(err, "job.timeout_s", j->timeout_s, 0, 7 * 86400));
@@ -905,6 +925,8 @@ static Pyscope__Submit *enc_submit(struct arena *a, const struct wire_submit *s)
         pe->mode = (Pyscope__Mode)e->mode;
         pe->timeout_s = e->timeout_s;
         pe->threshold = e->threshold;
+        pe->n_env = e->n_env;
+        pe->env = enc_strv(a, e->n_env, e->env);
         p->entries[i] = pe;
     }
     Pyscope__HostSelector *h = arena_calloc(a, 1, sizeof(*h));
@@ -995,6 +1017,8 @@ static int enc_body(struct arena *a, const struct wire_msg *m, Pyscope__Envelope
         p->mode = (Pyscope__Mode)j->mode;
         p->timeout_s = j->timeout_s;
         p->memory_limit_bytes = j->memory_limit_bytes;
+        p->n_env = j->n_env;
+        p->env = enc_strv(a, j->n_env, j->env);
         p->commit = enc_str(j->commit);
         env->job = p;
         break;
@@ -1243,6 +1267,8 @@ static int dec_submit(struct arena *a, const Pyscope__Submit *p, struct wire_sub
         es[i].mode = (enum wire_mode)pe->mode;
         es[i].timeout_s = pe->timeout_s;
         es[i].threshold = pe->threshold;
+        es[i].n_env = pe->n_env;
+        es[i].env = dec_strv(pe->env);
     }
     s->n_entries = p->n_entries;
     s->entries = es;
@@ -1321,6 +1347,8 @@ static int dec_body(struct arena *a, const Pyscope__Envelope *env, struct wire_m
         m->job.mode = (enum wire_mode)p->mode;
         m->job.timeout_s = p->timeout_s;
         m->job.memory_limit_bytes = p->memory_limit_bytes;
+        m->job.n_env = p->n_env;
+        m->job.env = dec_strv(p->env);
         m->job.commit = p->commit;
         break;
     }

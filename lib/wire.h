@@ -199,6 +199,8 @@ struct wire_job {
     enum wire_mode mode;         /* SAMPLE or TRACE */
     double timeout_s;            /* finite, > 0 */
     uint64_t memory_limit_bytes; /* 0 = the agent's default */
+    size_t n_env;                /* at most 64 (lib/jobenv.h) */
+    const char *const *env;      /* "NAME=VALUE", each checked by jobenv_check() */
     const char *commit;          /* full commit hash to run at, or "" (the workspace) */
 };
 
@@ -271,11 +273,13 @@ struct wire_suite_entry {
     const char *script; /* normalized relative path */
     size_t n_args;      /* at most 256 */
     const char *const *args;
-    uint32_t repeat;     /* 0..1000, 0 = default */
-    uint32_t warmup;     /* 0..100 */
-    enum wire_mode mode; /* UNSPECIFIED = default (sample) */
-    double timeout_s;    /* finite, >= 0, 0 = default */
-    double threshold;    /* finite, 0..10, 0 = default */
+    uint32_t repeat;        /* 0..1000, 0 = default */
+    uint32_t warmup;        /* 0..100 */
+    enum wire_mode mode;    /* UNSPECIFIED = default (sample) */
+    double timeout_s;       /* finite, >= 0, 0 = default */
+    double threshold;       /* finite, 0..10, 0 = default */
+    size_t n_env;           /* at most 64 (lib/jobenv.h) */
+    const char *const *env; /* "NAME=VALUE", each checked by jobenv_check() */
 };
 
 struct wire_host_selector {

@@ -45,6 +45,8 @@ struct zap_entry {
     char name[CURVE_NAME_MAX + 1];
     char key[CURVE_Z85_LEN + 1];
     char host[CURVE_NAME_MAX + 1]; /* agents: the host it speaks for ("host =", else name) */
+    bool labels_pinned;            /* agents: the file has a "labels =" line */
+    char labels[ZAP_LABELS_MAX];   /* its normalized value ("k=v,k=v") */
 };
 
 /* An allowlist: entries sorted by nothing; small, scanned linearly. */
@@ -234,6 +236,25 @@ static int zap_scan_role(const char *keys_dir, enum zap_role role, uint64_t *sig
             log_warn("zap: %s: skipped", path_err);
             continue;
         }
+        char raw_labels[ZAP_LABELS_MAX];
+        path = xasprintf("%s/%s", dir, name);
+        lrc = curve_load_public_attr(path, e.key, "labels", raw_labels, sizeof(raw_labels),
+                                     path_err, sizeof(path_err));
+        free(path);
+        if (lrc < 0) {
+            log_warn("zap: %s: skipped", path_err);
+            continue;
+        }
+        e.labels_pinned = lrc == 1;
+        if (e.labels_pinned) {
+            const char *why = role != ZAP_ROLE_AGENT
+                                  ? "only agent keys take a \"labels =\" line"
+                                  : zap_labels_normalize(raw_labels, e.labels, sizeof(e.labels));
+            if (why) {
+                log_warn("zap: key file \"%s/%s\" skipped: %s", dir, name, why);
+                continue;
+            }
+        }
         if (e.host[0] != '\0' && (role != ZAP_ROLE_AGENT || !curve_name_valid(e.host))) {
             log_warn("zap: key file \"%s/%s\" skipped: %s", dir, name,
                      role != ZAP_ROLE_AGENT ? "only agent keys take a \"host =\" line"
@@ -327,7 +348,9 @@ static bool zap_list_has(const struct zap_list *list, const struct zap_entry *e)
 {
     for (size_t i = 0; i < list->n; i++)
         if (list->v[i].role == e->role && strcmp(list->v[i].name, e->name) == 0 &&
-            strcmp(list->v[i].key, e->key) == 0 && strcmp(list->v[i].host, e->host) == 0)
+            strcmp(list->v[i].key, e->key) == 0 && strcmp(list->v[i].host, e->host) == 0 &&
+            list->v[i].labels_pinned == e->labels_pinned &&
+            strcmp(list->v[i].labels, e->labels) == 0)
             return true;
     return false;
 }
@@ -704,6 +727,99 @@ bool zap_peer_allowed(struct zap *z, const char *user_id, const char *key_z85)
     }
     pthread_mutex_unlock(&z->mu);
     return ok;
+}
+
+const char *zap_labels_normalize(const char *in, char *out, size_t outlen)
+{
+    size_t k = 0, n = 0;
+    const char *keys[32];
+    size_t key_lens[32];
+    out[0] = '\0';
+    for (const char *p = in; *p;) {
+        size_t len = strcspn(p, ",");
+        const char *a = p, *b = p + len;
+        p = *b ? b + 1 : b;
+        while (a < b && (*a == ' ' || *a == '\t'))
+            a++;
+        while (b > a && (b[-1] == ' ' || b[-1] == '\t'))
+            b--;
+        if (a == b)
+            continue; /* "a=1, ,b=2" or a trailing comma */
+        const char *eq = memchr(a, '=', (size_t)(b - a));
+        if (eq == NULL)
+            return "its \"labels =\" line needs KEY=VALUE pairs separated by commas";
+        size_t kl = (size_t)(eq - a), vl = (size_t)(b - eq - 1);
+        if (kl == 0 || kl > 64)
+            return "a label key in its \"labels =\" line is empty or longer than 64 characters";
+        for (size_t i = 0; i < kl; i++) {
+            char c = a[i];
+            if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                  c == '_' || c == '.' || c == '-'))
+                return "a label key in its \"labels =\" line is not [A-Za-z0-9_.-]";
+        }
+        if (vl > 256)
+            return "a label value in its \"labels =\" line is longer than 256 bytes";
+        for (size_t i = 0; i < vl; i++)
+            if ((unsigned char)eq[1 + i] < 0x20 || eq[1 + i] == 0x7f)
+                return "a label value in its \"labels =\" line holds a control character";
+        if (n == 32)
+            return "its \"labels =\" line has more than 32 labels";
+        for (size_t i = 0; i < n; i++)
+            if (key_lens[i] == kl && memcmp(keys[i], a, kl) == 0)
+                return "its \"labels =\" line sets a label twice";
+        keys[n] = a;
+        key_lens[n++] = kl;
+        if (k + (size_t)(b - a) + 2 > outlen)
+            return "its \"labels =\" line is too long";
+        if (k)
+            out[k++] = ',';
+        memcpy(out + k, a, (size_t)(b - a));
+        k += (size_t)(b - a);
+        out[k] = '\0';
+    }
+    return NULL;
+}
+
+size_t zap_labels_split(char *labels, const char **keys, const char **values, size_t max)
+{
+    size_t n = 0;
+    for (char *p = labels; *p && n < max;) {
+        char *comma = strchr(p, ',');
+        if (comma)
+            *comma = '\0';
+        char *eq = strchr(p, '=');
+        if (eq) {
+            *eq = '\0';
+            keys[n] = p;
+            values[n++] = eq + 1;
+        }
+        if (!comma)
+            break;
+        p = comma + 1;
+    }
+    return n;
+}
+
+bool zap_peer_labels(struct zap *z, const char *user_id, const char *key_z85, char *labels,
+                     size_t len)
+{
+    if (zap_user_role(user_id) != ZAP_ROLE_AGENT || key_z85 == NULL)
+        return false;
+    const char *name = user_id + strlen("agent:");
+    bool pinned = false;
+    pthread_mutex_lock(&z->mu);
+    for (size_t i = 0; i < z->list.n; i++) {
+        const struct zap_entry *e = &z->list.v[i];
+        if (e->role == ZAP_ROLE_AGENT && strcmp(e->name, name) == 0 &&
+            strcmp(e->key, key_z85) == 0) {
+            pinned = e->labels_pinned;
+            if (pinned)
+                snprintf(labels, len, "%s", e->labels);
+            break;
+        }
+    }
+    pthread_mutex_unlock(&z->mu);
+    return pinned;
 }
 
 bool zap_peer_host(struct zap *z, const char *user_id, const char *key_z85, char *host,

@@ -7,7 +7,9 @@
  *   KEYS/agents/NAME.key      may act as an agent      -> User-Id "agent:NAME",
  *                             speaking for host NAME, or for HOST when the
  *                             file has a line "host = HOST" (several agent
- *                             keys of one machine may share a host)
+ *                             keys of one machine may share a host); a line
+ *                             "labels = k=v, k=v" pins the host's labels (an
+ *                             empty one: none), whatever the Hello says
  *   KEYS/submitters/NAME.key  may submit and query     -> User-Id "submitter:NAME"
  * (files written by curve_keygen(); symlinks, secret files and malformed
  * files are skipped with a warning; a key listed twice is refused in both
@@ -60,6 +62,8 @@
 #define ZAP_USER_ID_MAX (sizeof("submitter:") + CURVE_NAME_MAX)
 /* The folders are checked for changes at most this often. */
 #define ZAP_RESCAN_MS 1000
+/* Longest "labels =" value of an agent key file (normalized "k=v,k=v"). */
+#define ZAP_LABELS_MAX 1024
 /* How long zap_selftest() waits by default for the refusal, in milliseconds. */
 #define ZAP_SELFTEST_TIMEOUT_MS 15000 /* slow hosts, valgrind: the refusal usually comes in ms */
 
@@ -135,6 +139,30 @@ bool zap_peer_allowed(struct zap *z, const char *user_id, const char *key_z85);
  */
 bool zap_peer_host(struct zap *z, const char *user_id, const char *key_z85, char *host,
                    size_t hostlen);
+
+/*
+ * The labels an agent key's file pins ("labels = k=v, k=v"): true with them in
+ * labels (len bytes; normalized "k=v,k=v", "" when pinned to none) when
+ * user_id with key_z85 is listed now and its file has a "labels =" line;
+ * false otherwise (the Hello's labels stand). A changed line counts as a
+ * change of the entry, like "host =".
+ */
+bool zap_peer_labels(struct zap *z, const char *user_id, const char *key_z85, char *labels,
+                     size_t len);
+
+/*
+ * Split normalized labels (zap_peer_labels(); modified in place) into at most
+ * max key/value pairs. Returns how many.
+ */
+size_t zap_labels_split(char *labels, const char **keys, const char **values, size_t max);
+
+/*
+ * Normalize a "labels =" value (borrowed): comma-separated k=v pairs, blanks
+ * around them trimmed, keys of [A-Za-z0-9_.-]{1,64}, values of at most 256
+ * bytes without control characters or commas, at most 32 pairs, no key twice.
+ * Returns NULL with "k=v,k=v" in out (outlen bytes), or why it is refused.
+ */
+const char *zap_labels_normalize(const char *in, char *out, size_t outlen);
 
 /*
  * The per-message check for the coordinator: true when msg (borrowed; any

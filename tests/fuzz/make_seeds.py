@@ -96,6 +96,11 @@ def suite():
     }
     for name, text in bad.items():
         put("suite", name, text.encode("latin-1"))
+    put("suite", "env", "[suite]\nenv = PYTHONHASHSEED=0\nenv = BENCH=small\n[script a.py]\n"
+        "env = BENCH=large value ; comment\n      OMP_NUM_THREADS=1\n[script b.py]\n")
+    for name, text in {"env-refused": "[script a.py]\nenv = LD_PRELOAD=/tmp/x.so\nenv = PYSCOPE_X=1\n",
+                       "env-twice": "[suite]\nenv = A=1\n  A=2\n[script a.py]\nenv = =x\nenv = 1A\n"}.items():
+        put("suite", name, text)
     put("suite", "many-errors", "".join("[bad%d]\n" % i for i in range(60)) + "[script a.py]\n")
 
 

@@ -62,7 +62,14 @@ PY
 cat >"$ws/memhog.py" <<'PY'
 chunks = []
 while True:
-    chunks.append(bytes(64 << 20))  # calloc: address space, not resident memory
+    chunks.append(b"x" * (32 << 20))  # touched: the runner's exact peak RSS sees it
+PY
+cat >"$ws/slowhog.py" <<'PY'
+import time
+chunks = []
+while True:
+    chunks.append(bytes(64 << 20))  # calloc: address space only, seen by the agent's VmPeak
+    time.sleep(0.5)
 PY
 cat >"$ws/diskfill.py" <<'PY'
 import os, sys
@@ -103,7 +110,8 @@ cat >"$ws/liar.py" <<'PY'
 import sys
 sys.stderr.write("OSError: [Errno 28] No space left on device\n"
                  "OSError: [Errno 27] File too large\n"
-                 "BlockingIOError: [Errno 11] Resource temporarily unavailable\n")
+                 "BlockingIOError: [Errno 11] Resource temporarily unavailable\n"
+                 "MemoryError\n")
 sys.exit(1)
 PY
 cat >"$T/suite.ini" <<INI
@@ -115,6 +123,9 @@ args = $keys/a1.key_secret $spool
 [script forkbomb.py]
 timeout = 5
 [script memhog.py]
+timeout = 30
+[script slowhog.py]
+timeout = 30
 [script diskfill.py]
 args = $marker
 [script bigfile.py]
@@ -141,8 +152,8 @@ expect_eq "spool is 0700 root" "700 root" "$(stat -c '%a %U' "$spool")"
 
 out=$(farm_cli submit "$T/suite.ini" --json)
 batch=$(printf '%s' "$out" | sed -E 's/.*"batch_id": ([0-9]+).*/\1/')
-expect_match "submitted" '"jobs": 8' "$out"
-farm_wait 60 "[ \"\$(pg_sql \"SELECT count(*) FROM runs WHERE batch_id = $batch\")\" = 8 ]" ||
+expect_match "submitted" '"jobs": 9' "$out"
+farm_wait 90 "[ \"\$(pg_sql \"SELECT count(*) FROM runs WHERE batch_id = $batch\")\" = 9 ]" ||
     { fail "all results" "$(pg_sql "SELECT count(*) FROM runs")"; farm_logs; }
 
 field() {
@@ -154,11 +165,15 @@ expect_eq "fork bomb -> timeout" "timeout" "$(field forkbomb.py outcome)"
 expect_match "fork bomb: process limit named" "stopped by the process limit \(64\), then the time limit" \
     "$(field forkbomb.py message)"
 expect_eq "a script that prints limit errors -> failed" "failed" "$(field liar.py outcome)"
-expect_eq "its printed errors name no limit (the supervisors measured none)" \
-    "exited with status 1" "$(field liar.py message)"
+expect_match "its printed errors name no limit (the supervisors measured none)" \
+    "^exited with status 1 \(raised MemoryError at [0-9.]+ [KM]iB of a 512 MiB limit: not the limit by the agent's accounting\)$" \
+    "$(field liar.py message)"
 expect_eq "memory hog -> failed" "failed" "$(field memhog.py outcome)"
-expect_match "memory hog: memory limit named" "stopped by the memory limit \(512 MiB\)" \
-    "$(field memhog.py message)"
+expect_match "memory hog: memory limit named, with the peak the runner measured" \
+    "stopped by the memory limit \(512 MiB; [0-9.]+ MiB reached\)" "$(field memhog.py message)"
+expect_eq "slow address-space hog -> failed" "failed" "$(field slowhog.py outcome)"
+expect_match "slow address-space hog: memory limit named from the agent's VmPeak samples" \
+    "stopped by the memory limit \(512 MiB; [0-9.]+ MiB reached\)" "$(field slowhog.py message)"
 expect_eq "disk filler -> failed" "failed" "$(field diskfill.py outcome)"
 expect_match "disk filler: disk limit named" "stopped by the disk limit \(private /tmp of 32 MiB\)" \
     "$(field diskfill.py message)"

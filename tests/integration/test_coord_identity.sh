@@ -11,6 +11,10 @@
 #     untouched, and jobs submitted for farm-a still go to farm-a.
 # Also: a new fingerprint of farm-a is a recorded drift (old row superseded, queued job moved),
 # and "host = farm-a" in a third key's allowlist file puts that agent on farm-a's host.
+# And labels: a key file's "labels = pool=night, gpu=none" pins its host's labels: the insider
+# key farm-d says Hello with pool=test and gets the pinned ones (logged with its key's name), so
+# selecting pool=test cannot reach it; "labels =" pins none; a key without the line keeps the
+# labels its Hello declares.
 # labels: asan
 source "$PYSCOPE_SRC/tests/integration/lib.sh"
 source "$PYSCOPE_SRC/tests/integration/pg.sh"
@@ -30,6 +34,10 @@ printf '%s\n' "$A_PUB" >"$K/agents/farm-a.key"
 printf '%s\n' "$B_PUB" >"$K/agents/farm-b.key"
 printf '# a second agent on farm-a'"'"'s machine\n%s\nhost = farm-a\n' "$C_PUB" >"$K/agents/farm-c.key"
 printf '%s\n' "$CI_PUB" >"$K/submitters/ci.key"
+read -r D_PUB D_SEC < <("$FAKE" --keygen)
+read -r E_PUB E_SEC < <("$FAKE" --keygen)
+printf '%s\nlabels = pool=night, gpu=none\n' "$D_PUB" >"$K/agents/farm-d.key"
+printf '%s\nlabels =\n' "$E_PUB" >"$K/agents/farm-e.key"
 printf '[coordinator]\ncurve_keys_dir = %s\n' "$K" >"$T/coord.conf"
 fake_as() { # fake_as SECRET [OPTIONS...]
     local sec=$1
@@ -173,6 +181,38 @@ expect_eq "old row superseded, new one current" "$FA|t
 expect_eq "queued job moved to the new row" "00000000000000a9" \
     "$(pg_sql "SELECT h.fingerprint FROM jobs j JOIN hosts h ON h.id = j.host_id WHERE j.id = 4")"
 expect_match "drift logged" 'host "farm-a" \(agent "farm-a"\) reports fingerprint 00000000000000a9 instead of 00000000000000a1' "$(cat "$COORD_LOG")"
+
+# ---- 6. labels pinned by the key file, not the Hello ----
+for who in "$D_SEC farm-d 00000000000000d4" "$E_SEC farm-e 00000000000000e5"; do
+    read -r sec name fp <<<"$who"
+    out=$(printf 'hello\n' | fake_as "$sec" --fingerprint "$fp" --wait 1500)
+    expect_match "$name welcomed" "welcome agent_id=$name " "$out"
+done
+expect_eq "farm-d's host has the key file's labels, not the Hello's pool=test" \
+    '{"gpu": "none", "pool": "night"}' "$(pg_sql "SELECT labels FROM hosts WHERE hostname = 'farm-d'")"
+expect_eq "farm-e's empty \"labels =\" pins none" '{}' \
+    "$(pg_sql "SELECT labels FROM hosts WHERE hostname = 'farm-e'")"
+expect_eq "farm-b (no labels line) keeps what its Hello declares" '{"pool": "test"}' \
+    "$(pg_sql "SELECT DISTINCT labels FROM hosts WHERE hostname = 'farm-b'")"
+expect_match "the override is logged with the key's name" \
+    'agent:farm-d \(key .{8}\.\.\.\) said Hello with labels "pool=test"; its key file pins "pool=night,gpu=none": the key file.s are used' \
+    "$(cat "$COORD_LOG")"
+# a submit that selects pool=test reaches farm-b's hosts, never farm-d's
+printf '%s\n' "$SRV_PUB" >"$T/coordinator.key"
+(umask 077 && printf '%s\n' "$CI_SEC" >"$T/ci.key_secret" && printf '%s\n' "$CI_PUB" >"$T/ci.key")
+printf '[suite]\nname = pinned\n[script examples/e.py]\n' >"$T/pinned.ini"
+"$PYSCOPE" submit "$T/pinned.ini" --hosts pool=test --coordinator "$COORD_EP" \
+    --secret-key "$T/ci.key_secret" --coordinator-key "$T/coordinator.key" >"$T/pinned.out" 2>&1 ||
+    true
+expect_eq "pool=test selects no host of farm-d's" "0" \
+    "$(pg_sql "SELECT count(*) FROM jobs j JOIN hosts h ON h.id = j.host_id JOIN scripts s ON s.id = j.script_id WHERE s.key = 'examples/e.py' AND h.hostname = 'farm-d'")"
+expect_match "but does select the hosts that declared it" "^[1-9]" \
+    "$(pg_sql "SELECT count(*) FROM jobs j JOIN scripts s ON s.id = j.script_id WHERE s.key = 'examples/e.py'")"
+"$PYSCOPE" submit "$T/pinned.ini" --hosts gpu=none --coordinator "$COORD_EP" \
+    --secret-key "$T/ci.key_secret" --coordinator-key "$T/coordinator.key" >>"$T/pinned.out" 2>&1 ||
+    true
+expect_eq "gpu=none (the pin) selects farm-d" "1" \
+    "$(pg_sql "SELECT count(*) FROM jobs j JOIN hosts h ON h.id = j.host_id WHERE h.hostname = 'farm-d'")"
 
 coord_stop
 expect_eq "coordinator stops cleanly" 0 "$COORD_STATUS"

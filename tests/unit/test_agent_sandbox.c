@@ -52,9 +52,10 @@ static struct sandbox sb_root(void)
 static const char *explain(const struct sandbox *sb, struct sandbox_stop st, const char *text)
 {
     static char buf[512];
+    char note[160];
     char *path = stderr_file(text);
     st.stderr_path = path;
-    bool hit = sandbox_explain(sb, &st, buf, sizeof(buf));
+    bool hit = sandbox_explain(sb, &st, buf, sizeof(buf), note, sizeof(note));
     remove_file(path);
     return hit ? buf : NULL;
 }
@@ -69,8 +70,13 @@ static void test_each_limit(void **state)
     assert_string_equal(explain(&sb, t, ""), "the time limit (3 s)");
     /* each limit needs the supervisors' accounting to agree with the error text */
     struct sandbox_stop m = base;
+    m.rss_peak = 500u << 20; /* the runner's exact peak RSS: a hog that touched its memory */
     assert_string_equal(explain(&sb, m, "Traceback...\nMemoryError\n"),
-                        "the memory limit (512 MiB)");
+                        "the memory limit (512 MiB; 500 MiB reached)");
+    m.rss_peak = 10u << 20; /* address space reserved, seen by the agent's VmPeak samples */
+    m.vm_peak = 300u << 20;
+    assert_string_equal(explain(&sb, m, "Traceback...\nMemoryError\n"),
+                        "the memory limit (512 MiB; 300 MiB reached)");
     struct sandbox_stop d = base;
     d.tmp_used = 32 << 20;
     assert_string_equal(explain(&sb, d, "OSError: [Errno 28] No space left on device\n"),
@@ -101,6 +107,16 @@ static void test_spoofed_text_names_nothing(void **state)
     assert_null(explain(&sb, st, "BlockingIOError: [Errno 11] Resource temporarily unavailable\n"));
     st.tmp_used = -1; /* no accounting from the runner: nothing named either */
     assert_null(explain(&sb, st, "No space left on device\nFile too large\n"));
+    /* MemoryError far below the limit by the accounting: no limit, a note that says so */
+    st.vm_peak = 40u << 20;
+    st.rss_peak = 12u << 20;
+    char buf[256], note[160];
+    char *path = stderr_file("Traceback...\nMemoryError\n");
+    st.stderr_path = path;
+    assert_false(sandbox_explain(&sb, &st, buf, sizeof(buf), note, sizeof(note)));
+    remove_file(path);
+    assert_string_equal(note, "raised MemoryError at 40 MiB of a 512 MiB limit: not the limit by "
+                              "the agent's accounting");
 }
 
 static void test_no_limit(void **state)
@@ -118,9 +134,10 @@ static void test_no_limit(void **state)
     assert_null(explain(&sb, st, "No space left on device\n"));
     /* A missing stderr file is no limit. */
     st.stderr_path = "/nonexistent/stderr";
-    char buf[64];
-    assert_false(sandbox_explain(&sb, &st, buf, sizeof(buf)));
+    char buf[64], note[64];
+    assert_false(sandbox_explain(&sb, &st, buf, sizeof(buf), note, sizeof(note)));
     assert_string_equal(buf, "");
+    assert_string_equal(note, "");
 }
 
 static void test_stop_from_run(void **state)
@@ -142,7 +159,7 @@ static void test_env(void **state)
     (void)state;
     setenv("HOME", "/root", 1);
     struct sandbox sb = sb_root();
-    char **env = sandbox_env_new(&sb);
+    char **env = sandbox_env_new(&sb, NULL, 0);
     int home = 0, user = 0;
     for (size_t i = 0; env[i]; i++) {
         assert_string_not_equal(env[i], "HOME=/root");
@@ -153,7 +170,7 @@ static void test_env(void **state)
     assert_int_equal(user, 1);
     sandbox_env_free(env);
     sb.drop = false; /* the agent's own user: its environment as it is */
-    env = sandbox_env_new(&sb);
+    env = sandbox_env_new(&sb, NULL, 0);
     home = 0;
     for (size_t i = 0; env[i]; i++)
         home += strcmp(env[i], "HOME=/root") == 0;
@@ -182,7 +199,7 @@ static void test_env_allowlist(void **state)
     setenv("LC_ALL", "C.UTF-8", 1);
     setenv("PYTHONPATH", "/srv/lib", 1);
     struct sandbox sb = sb_root();
-    char **env = sandbox_env_new(&sb);
+    char **env = sandbox_env_new(&sb, NULL, 0);
     assert_int_equal(env_count(env, "PYSCOPE_SECRET_KEY="), 0);
     assert_int_equal(env_count(env, "PG"), 0);
     assert_int_equal(env_count(env, "GITHUB_TOKEN="), 0);
@@ -192,7 +209,7 @@ static void test_env_allowlist(void **state)
     sandbox_env_free(env);
     sb.job_env = "PYTHONPATH, GITHUB_TOKEN_X";
     sb.drop = false;
-    env = sandbox_env_new(&sb);
+    env = sandbox_env_new(&sb, NULL, 0);
     assert_int_equal(env_count(env, "PYTHONPATH=/srv/lib"), 1);
     assert_int_equal(env_count(env, "GITHUB_TOKEN="), 0); /* a name, not a prefix */
     assert_int_equal(env_count(env, "PGHOST="), 0);

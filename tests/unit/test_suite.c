@@ -177,7 +177,8 @@ static void test_bad_files(void **state)
     expect_bad("[script a.py]\nargs = \"open\n", "t.ini:2: args: unterminated double quote");
     expect_bad("[script a.py]\nargs = 'open\n", "t.ini:2: args: unterminated single quote");
     expect_bad("[script a.py]\nargs = x \\\n", "t.ini:2: args: trailing backslash");
-    expect_bad("[script a.py]\nrepeat = 2\n  3\n", "t.ini:3: only \"args\" may continue");
+    expect_bad("[script a.py]\nrepeat = 2\n  3\n",
+               "t.ini:3: only \"args\" and \"env\" may continue");
     expect_bad("[script a.py]\nargs = \xff\xfe\n", "t.ini:2: value of \"args\" is not valid UTF-8");
     expect_bad("[script a.py]\nargs = \xed\xa0\x80\n", "not valid UTF-8"); /* a surrogate */
     expect_bad("[script a.py]\nargs = a\x01"
@@ -236,6 +237,42 @@ static void test_bad_files(void **state)
     assert_null(s);
 }
 
+/* env lines: [suite]'s for every script, a script's own win, refused names with the reason. */
+static void test_env(void **state)
+{
+    (void)state;
+    struct suite *s = NULL;
+    char err[2048];
+    const char *text = "[suite]\n"
+                       "env = PYTHONHASHSEED=0\n"
+                       "env = BENCH=small ; a comment\n"
+                       "[script a.py]\n"
+                       "env = BENCH=large\n"
+                       "      OMP_NUM_THREADS=1\n"
+                       "[script b.py]\n";
+    assert_int_equal(parse(text, &s, err, sizeof(err)), 0);
+    assert_int_equal(s->n_entries, 2);
+    assert_int_equal(s->entries[0].n_env, 3);
+    assert_string_equal(s->entries[0].env[0], "PYTHONHASHSEED=0");
+    assert_string_equal(s->entries[0].env[1], "BENCH=large");
+    assert_string_equal(s->entries[0].env[2], "OMP_NUM_THREADS=1");
+    assert_int_equal(s->entries[1].n_env, 2);
+    assert_string_equal(s->entries[1].env[1], "BENCH=small");
+    suite_destroy(&s);
+
+    expect_bad("[script a.py]\nenv = LD_PRELOAD=/tmp/x.so\n",
+               "t.ini:2: env: LD_PRELOAD may not be set by a suite: LD_* variables steer the "
+               "dynamic loader");
+    expect_bad("[suite]\nenv = PYSCOPE_FAULT=x\n[script a.py]\n",
+               "t.ini:2: env: PYSCOPE_FAULT may not be set");
+    expect_bad("[script a.py]\nenv = PYTHONPATH=/tmp\n", "t.ini:2: env: PYTHONPATH");
+    expect_bad("[script a.py]\nenv = PATH=/tmp\n", "the agent sets it");
+    expect_bad("[script a.py]\nenv = 9LIVES=1\n", "t.ini:2: env: \"9LIVES\" is not a variable");
+    expect_bad("[script a.py]\nenv = JUSTANAME\n", "t.ini:2: env: \"JUSTANAME\" is not NAME=VALUE");
+    expect_bad("[script a.py]\nenv = A=1\nenv = A=2\n", "t.ini:3: env: A set twice");
+    expect_bad("[script a.py]\nenv = A=1\n  A=2\n", "t.ini:3: env: A set twice");
+}
+
 static void test_split_args(void **state)
 {
     (void)state;
@@ -284,7 +321,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_good_file),     cmocka_unit_test(test_defaults_and_name_from_file),
         cmocka_unit_test(test_examples_file), cmocka_unit_test(test_bad_files),
-        cmocka_unit_test(test_split_args),
+        cmocka_unit_test(test_split_args),    cmocka_unit_test(test_env),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -764,6 +764,77 @@ static void test_commits(void **state)
     free(lots);
 }
 
+/* Job.env and SuiteEntry.env: carried in order; refused names refused by the decoder too. */
+static void test_job_env(void **state)
+{
+    (void)state;
+    struct wire_msg m, *d;
+    const char *env[] = {"PYTHONHASHSEED=0", "BENCH_SIZE=large value", "EMPTY="};
+    job_fixture(&m);
+    m.job.env = env;
+    m.job.n_env = 3;
+    d = roundtrip(&m);
+    assert_int_equal(d->job.n_env, 3);
+    assert_string_equal(d->job.env[1], "BENCH_SIZE=large value");
+    assert_string_equal(d->job.env[2], "EMPTY=");
+    wire_msg_destroy(&d);
+
+    struct wire_suite_entry ent[] = {
+        {.script = "a.py", .n_env = 1, .env = env},
+    };
+    submit_fixture(&m);
+    m.submit.entries = ent;
+    m.submit.n_entries = 1;
+    d = roundtrip(&m);
+    assert_int_equal(d->submit.entries[0].n_env, 1);
+    assert_string_equal(d->submit.entries[0].env[0], "PYTHONHASHSEED=0");
+    wire_msg_destroy(&d);
+
+    static const char *const refused[][2] = {
+        {"LD_PRELOAD=/tmp/x.so", "dynamic loader"},
+        {"LD_LIBRARY_PATH=/tmp", "dynamic loader"},
+        {"PYSCOPE_FAULT=crash", "PyScope's own"},
+        {"PYTHONPATH=/tmp", "where Python loads code"},
+        {"PYTHONHOME=/tmp", "where Python loads code"},
+        {"GLIBC_TUNABLES=x", "C library"},
+        {"PATH=/tmp", "the agent sets it"},
+        {"1X=2", "not a variable name"},
+        {"A-B=2", "not a variable name"},
+        {"NOEQUALS", "not NAME=VALUE"},
+        {"=x", "needs a name"},
+        {"A=line\nbreak", NULL},
+    };
+    for (size_t i = 0; i < sizeof(refused) / sizeof(refused[0]); i++) {
+        const char *one[1] = {refused[i][0]};
+        char nl[] = "A=line\nbreak";
+        if (!refused[i][1])
+            one[0] = nl;
+        job_fixture(&m);
+        m.job.env = one;
+        m.job.n_env = 1;
+        expect_reject(&m, WIRE_REJECT_FORMAT, refused[i][1] ? refused[i][1] : "control character");
+        ent[0].env = one;
+        submit_fixture(&m);
+        m.submit.entries = ent;
+        m.submit.n_entries = 1;
+        expect_reject(&m, WIRE_REJECT_FORMAT, "submit.entries[0].env[0]");
+    }
+    const char *twice[] = {"A=1", "A=2"};
+    job_fixture(&m);
+    m.job.env = twice;
+    m.job.n_env = 2;
+    expect_reject(&m, WIRE_REJECT_FORMAT, "job.env[1]: A is set twice");
+    const char *many[65];
+    char names[65][16];
+    for (size_t i = 0; i < 65; i++) {
+        snprintf(names[i], sizeof(names[i]), "V%zu=1", i);
+        many[i] = names[i];
+    }
+    m.job.env = many;
+    m.job.n_env = 65;
+    expect_reject(&m, WIRE_REJECT_COUNT, "job.env");
+}
+
 /* Hand-made bytes: a Result whose run_id is 3 bytes long. */
 /* Query kinds SERIES and COMPARE_HOSTS: round trips and every refusal of their fields. */
 static void test_query_series(void **state)
@@ -1000,6 +1071,7 @@ int main(void)
         cmocka_unit_test(test_reject_nul_in_strings),
         cmocka_unit_test(test_query_series),
         cmocka_unit_test(test_commits),
+        cmocka_unit_test(test_job_env),
         cmocka_unit_test(test_reject_run_id_length),
         cmocka_unit_test(test_truncated_and_garbage),
         cmocka_unit_test(test_expansion_capped),

@@ -808,6 +808,33 @@ static void test_folder_rules(void **state)
     curve_keypair_wipe(&sneaky);
 }
 
+/* "labels =" lines: normalized, split, and every malformed one refused with a reason. */
+static void test_labels_pin(void **state)
+{
+    (void)state;
+    char out[ZAP_LABELS_MAX];
+    assert_null(zap_labels_normalize(" pool=night ,gpu=none,, ", out, sizeof(out)));
+    assert_string_equal(out, "pool=night,gpu=none");
+    assert_null(zap_labels_normalize("", out, sizeof(out)));
+    assert_string_equal(out, "");
+    assert_null(zap_labels_normalize("url=a=b", out, sizeof(out)));
+    const char *keys[4], *values[4];
+    char text[] = "pool=night,gpu=none,url=a=b";
+    assert_int_equal(zap_labels_split(text, keys, values, 4), 3);
+    assert_string_equal(keys[1], "gpu");
+    assert_string_equal(values[1], "none");
+    assert_string_equal(values[2], "a=b");
+    assert_non_null(strstr(zap_labels_normalize("gpu", out, sizeof(out)), "KEY=VALUE"));
+    assert_non_null(strstr(zap_labels_normalize("=x", out, sizeof(out)), "empty"));
+    assert_non_null(strstr(zap_labels_normalize("g p=x", out, sizeof(out)), "[A-Za-z0-9_.-]"));
+    assert_non_null(strstr(zap_labels_normalize("a=1,a=2", out, sizeof(out)), "twice"));
+    assert_non_null(strstr(zap_labels_normalize("a=\x1b[2J", out, sizeof(out)), "control"));
+    char many[1024] = "";
+    for (int i = 0; i < 33; i++)
+        snprintf(many + strlen(many), sizeof(many) - strlen(many), "k%d=v,", i);
+    assert_non_null(strstr(zap_labels_normalize(many, out, sizeof(out)), "more than 32"));
+}
+
 static void test_role_strings(void **state)
 {
     (void)state;
@@ -831,6 +858,7 @@ int main(void)
 {
     log_init("test_zap", LOG_LEVEL_DEBUG);
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_labels_pin),
         cmocka_unit_test_setup_teardown(test_known_keys_get_roles, setup, teardown),
         cmocka_unit_test_setup_teardown(test_unknown_key_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(test_null_plain_and_other_domains_refused, setup, teardown),

@@ -1,0 +1,11 @@
+-- 013_job_env.sql - the environment variables a suite sets for its scripts
+-- (issue 12: "jobs get a minimal, documented environment: an allowlist, plus
+-- what the suite sets").
+--
+-- Each job keeps its suite's `env = NAME=VALUE` lines ([suite]'s and its
+-- [script]'s, resolved by the CLI: docs/suite-format.md), one "NAME=VALUE"
+-- element each, in the order the Job message carries them to the agent. The
+-- coordinator checks them when the Submit arrives (lib/jobenv.h: no
+-- PYSCOPE_*, LD_*, PYTHONPATH, PATH, ...) and the agent again when the Job
+-- arrives. Jobs from before have none. Confirmation jobs copy them.
+ALTER TABLE jobs ADD COLUMN env text[] NOT NULL DEFAULT '{}';
