@@ -201,13 +201,15 @@ static int cfg_apply(struct agent_config *cfg, const char *key, const char *v, c
     else if (strcmp(key, "revision_cache_size") == 0)
         rc = cfg_size(v, &cfg->revision_cache_size);
     else if (strcmp(key, "revision_cache_age") == 0) {
-        unsigned days;
+        unsigned days = 0;
         rc = cfg_uint(v, 0, 36500, &days);
-        cfg->revision_cache_age_s = days * 86400.0;
+        if (rc == 0)
+            cfg->revision_cache_age_s = days * 86400.0;
     } else if (strcmp(key, "fetch_timeout") == 0) {
-        unsigned t;
+        unsigned t = 0;
         rc = cfg_uint(v, 1, 86400, &t);
-        cfg->fetch_timeout_s = t;
+        if (rc == 0)
+            cfg->fetch_timeout_s = t;
     } else if (strcmp(key, "job_env") == 0) {
         if (!cfg_env_names_valid(v)) {
             log_error("%s: \"%s\" is not a list of variable names (letters, digits, _; "
