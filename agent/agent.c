@@ -66,6 +66,7 @@ struct agent {
     struct spool *spool;
     struct sandbox sb; /* how jobs are confined (sandbox.h) */
     json_t *host;      /* hostinfo, refreshed for each result */
+    char *machine;     /* Hello's machine_id: label "machine", else the boot id (or NULL) */
     char *py_version, *py_build, *py_exe;
     struct wire_python python;
     struct wire_label labels[AGENT_MAX_LABELS];
@@ -128,6 +129,7 @@ static void agent_send_hello(struct agent *a)
     result_host_from_json(&m.hello.host, a->host);
     m.hello.host.labels = a->labels;
     m.hello.host.n_labels = a->cfg->n_labels;
+    m.hello.host.machine_id = a->machine;
     m.hello.python = a->python;
     m.hello.agent_version = PYSCOPE_VERSION;
     m.hello.max_jobs = a->cfg->max_jobs;
@@ -1007,6 +1009,7 @@ static void agent_release(struct agent *a)
         close(a->sigfd);
     spool_destroy(&a->spool);
     json_decref(a->host);
+    free(a->machine);
     free(a->py_version);
     free(a->py_build);
     free(a->py_exe);
@@ -1031,8 +1034,19 @@ int agent_run(const struct agent_config *cfg)
         log_error("%s", err);
         return -PYSCOPE_EUSAGE;
     }
-    for (size_t i = 0; i < cfg->n_labels; i++)
+    for (size_t i = 0; i < cfg->n_labels; i++) {
         a.labels[i] = (struct wire_label){cfg->label_keys[i], cfg->label_values[i]};
+        if (strcmp(cfg->label_keys[i], "machine") != 0 || a.machine != NULL)
+            continue;
+        if (strlen(cfg->label_values[i]) <= WIRE_MAX_MACHINE_ID)
+            a.machine = xstrdup(cfg->label_values[i]);
+        else
+            log_warn("label machine=\"%s\" is longer than %u bytes: the machine is told by"
+                     " the kernel's boot id instead",
+                     cfg->label_values[i], WIRE_MAX_MACHINE_ID);
+    }
+    if (a.machine == NULL)
+        a.machine = hostinfo_boot_id(NULL);
     a.host = hostinfo_collect();
     agent_query_python(&a);
 

@@ -339,10 +339,11 @@ int runjob_start(struct runjob *rj, const struct agent_config *cfg, const struct
     gmtime_r(&now, &tm);
     strftime(rj->started_at, sizeof(rj->started_at), "%Y-%m-%dT%H:%M:%SZ", &tm);
 
-    /* pyscope-run --root WS --output-fd 3 --repeat N --warmup K --mode M --timeout T --
-     * SCRIPT ARGS: the document goes to a descriptor the agent opened in its own folder
-     * (mode 0700, root's when jobs have a user), so the script cannot reach that file. */
-    size_t n = 0, cap = 16 + rj->n_args;
+    /* pyscope-run --root WS --output-fd 3 --repeat N --warmup K --mode M --timeout T
+     * --python PY -- SCRIPT ARGS: the document goes to a descriptor the agent opened in its
+     * own folder (mode 0700, root's when jobs have a user), so the script cannot reach that
+     * file; the script runs under the interpreter the agent reports (its `python`). */
+    size_t n = 0, cap = 20 + rj->n_args;
     char **argv = xcalloc(cap, sizeof(char *));
     char rep[16], warm[16], tmo[32];
     snprintf(rep, sizeof(rep), "%u", rj->repeat);
@@ -361,6 +362,8 @@ int runjob_start(struct runjob *rj, const struct agent_config *cfg, const struct
     argv[n++] = rj->mode == WIRE_MODE_TRACE ? "trace" : "sample";
     argv[n++] = "--timeout";
     argv[n++] = tmo;
+    argv[n++] = "--python";
+    argv[n++] = cfg->python;
     argv[n++] = "--";
     argv[n++] = (char *)script_abs;
     for (size_t i = 0; i < rj->n_args; i++)

@@ -8,6 +8,7 @@
 #ifndef PYSCOPE_CLI_H
 #define PYSCOPE_CLI_H
 
+#include <stdbool.h>
 #include <stdio.h>
 
 /* "pyscope run [options] SCRIPT [ARGS...]": profile a script locally (run.c). */
@@ -28,5 +29,14 @@ void cli_history_help(FILE *out);
 /* "pyscope try --base REV --head REV SCRIPT": an interleaved A/B of two revisions (try.c). */
 int cli_try_main(int argc, char **argv);
 void cli_try_help(FILE *out);
+/*
+ * The status line of `pyscope run` (cli/run_progress.c): NULL, and *fd_arg
+ * NULL, unless stderr is a terminal and quiet is false; else *fd_arg is the
+ * descriptor number (borrowed, lives as the result) for pyscope-run's
+ * --progress-fd. run_progress_end() erases the line and frees; NULL-safe.
+ */
+struct run_progress;
+struct run_progress *run_progress_start(bool quiet, const char *script, const char **fd_arg);
+void run_progress_end(struct run_progress **rp);
 
 #endif

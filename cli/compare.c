@@ -29,6 +29,7 @@
 #include "cli.h"
 #include "config.h"
 #include "errors.h"
+#include "flamediff.h"
 #include "jsonutil.h"
 #include "history.h"
 #include "html_compare.h"
@@ -290,9 +291,32 @@ static bool cmp_same_str(const char *a, const char *b)
     return a && b && strcmp(a, b) == 0;
 }
 
-/* Compare one candidate with base; returns a new "comparisons" item. */
+/*
+ * The differential flame graph of the candidate (borrowed) against the n
+ * baseline docs (borrowed), pruned, as JSON (lib/flamediff); NULL when
+ * either side has no stacks.
+ */
+static json_t *cmp_flame_diff(const json_t *cand, const json_t *const *docs, size_t n)
+{
+    struct flame_diff *fd = flame_diff_new();
+    flame_diff_add_report(fd, FLAME_CAND, cand);
+    for (size_t i = 0; i < n; i++)
+        flame_diff_add_report(fd, FLAME_BASE, docs[i]);
+    json_t *out = NULL;
+    if (flame_diff_runs(fd, FLAME_CAND) && flame_diff_runs(fd, FLAME_BASE)) {
+        flame_diff_prune(fd, FLAME_DIFF_MIN_SHARE, FLAME_DIFF_MAX_NODES);
+        out = flame_diff_to_json(fd);
+    }
+    flame_diff_destroy(&fd);
+    return out;
+}
+
+/*
+ * Compare one candidate with base; returns a new "comparisons" item. With
+ * flame, *flame gets the item's differential flame graph (new, or NULL).
+ */
 static json_t *cmp_one(const struct cmp_doc *cand, const struct cmp_set *base,
-                       const struct regress_options *opt)
+                       const struct regress_options *opt, json_t **flame)
 {
     const char *key = cmp_get(cand->doc, "script", "key");
     const char *id = cmp_get(cand->doc, NULL, "id");
@@ -317,6 +341,8 @@ static json_t *cmp_one(const struct cmp_doc *cand, const struct cmp_set *base,
         json_array_append_new(files, json_string_lossy(base->v[i].path));
     }
     json_t *reg = regress_compare(cand->doc, docs, n, opt);
+    if (flame)
+        *flame = cmp_flame_diff(cand->doc, docs, n);
     free(docs);
     if (!reg)
         reg = json_null();
@@ -460,6 +486,7 @@ int cli_compare_main(int argc, char **argv)
     json_t *comps = json_array();
     struct ci_report_tally t = {0};
     json_t **ci_docs = xcalloc(cands.n, sizeof(*ci_docs));
+    json_t **flames = xcalloc(cands.n ? cands.n : 1, sizeof(*flames));
     for (size_t i = 0; i < cands.n; i++) {
         struct regress_options opt;
         regress_options_init(&opt);
@@ -473,7 +500,7 @@ int cli_compare_main(int argc, char **argv)
                 : config_threshold_pct(&cfg, cmp_get(cands.v[i].doc, "script", "key"), NULL);
         if (pct > 0)
             opt.threshold = pct / 100.0;
-        json_t *item = cmp_one(&cands.v[i], &base, &opt);
+        json_t *item = cmp_one(&cands.v[i], &base, &opt, a.html ? &flames[i] : NULL);
         ci_docs[i] = cmp_ci_doc(item, &cands.v[i]);
         json_array_append_new(comps, item);
     }
@@ -495,6 +522,11 @@ int cli_compare_main(int argc, char **argv)
         cmp_print_safe(safe, cli_color_enabled(a.color, STDOUT_FILENO));
         json_decref(safe);
     }
+    /* the page also shows where the time went (not part of the JSON) */
+    for (size_t i = 0; i < cands.n; i++)
+        if (flames[i])
+            json_object_set_new(json_array_get(comps, i), "flame_diff", flames[i]);
+    free(flames);
     if (a.html && cmp_write_html(a.html, result) < 0)
         internal = true;
     const char *gh = getenv("GITHUB_STEP_SUMMARY");

@@ -143,6 +143,30 @@ static void ch_print_safe(FILE *out, const json_t *c)
                 ch_str(b, "python_build_a") ?: "?", ch_str(b, "host_b") ?: "?",
                 ch_str(b, "python_build_b") ?: "?");
     }
+    /* a ratio that includes an open regression (or improvement) is not the hardware */
+    json_t *said = json_object();
+    json_array_foreach(pairs, i, b)
+    {
+        size_t k;
+        const json_t *f;
+        json_array_foreach(json_object_get(b, "findings"), k, f)
+        {
+            char id[32];
+            snprintf(id, sizeof(id), "%" JSON_INTEGER_FORMAT,
+                     json_integer_value(json_object_get(f, "id")));
+            if (json_object_get(said, id))
+                continue;
+            json_object_set_new(said, id, json_true());
+            fprintf(out,
+                    "\n%s: %s %+.1f%% (%s) since batch %" JSON_INTEGER_FORMAT
+                    ", %s (finding %s): the ratios with %s include it, not only the hardware\n",
+                    ch_str(f, "host") ?: "?", ch_str(f, "kind") ?: "?",
+                    json_number_value(json_object_get(f, "change_pct")), ch_str(f, "metric") ?: "?",
+                    json_integer_value(json_object_get(f, "since_batch_id")),
+                    ch_str(f, "state") ?: "?", id, ch_str(f, "host") ?: "?");
+        }
+    }
+    json_decref(said);
     if (!differ && json_array_size(pairs))
         fprintf(out, "\nSame Python build on both hosts: %s\n",
                 ch_str(json_array_get(pairs, 0), "python_build_a") ?: "?");

@@ -19,6 +19,7 @@
 #include "curve.h"
 #include "errors.h"
 #include "log.h"
+#include "progress.h"
 #include "sanitize.h"
 #include "xmalloc.h"
 
@@ -306,7 +307,11 @@ int farm_query_send(const struct farm_opts *o, const struct wire_query *query, j
     q.query = *query;
     struct wire_msg *r = NULL;
     char err[512];
+    /* a report of thousands of series takes a moment: say so on a terminal */
+    struct progress *line = progress_start(stderr, false, 1000);
+    progress_set(line, "pyscope: waiting for the coordinator's answer");
     int rc = farm_request(o, &q, &r, err, sizeof(err));
+    progress_end(&line);
     if (rc < 0) {
         log_error("%s", err);
         return rc;

@@ -16,7 +16,7 @@
  * With a coordinator (--coordinator URL or $PYSCOPE_COORDINATOR, unless
  * --local or --reports-dir), the runs come from the farm instead (Query
  * KIND_SERIES: the ok runs of SCRIPT on host --host, a hostname or
- * fingerprint) and go through the same hist_build and printers, so the
+ * fingerprint) and go through the same history_doc_build and printers, so the
  * table, JSON and HTML are the local ones; the document says "source":
  * "farm" and carries the regressions the farm's batch analysis stored on the
  * series.
@@ -36,6 +36,7 @@
 #include "farm_cmds.h"
 #include "jsonutil.h"
 #include "history.h"
+#include "history_doc.h"
 #include "html_history.h"
 #include "log.h"
 #include "pathnorm.h"
@@ -47,7 +48,6 @@
 #include "xmalloc.h"
 
 #define HISTORY_CLI_MAX_RUNS 200 /* newest reports considered (as regress_check_local) */
-#define HISTORY_CLI_MAX_CPS  32
 
 enum {
     HIST_OPT_REPORTS_DIR = 256,
@@ -94,10 +94,10 @@ struct hist_args {
     bool local;               /* --local, or --reports-dir given: never the farm */
     const char *python_build; /* --python-build: the series' build (default: the newest's) */
     uint64_t limit;           /* --limit: newest runs (default HISTORY_CLI_MAX_RUNS) */
-    const char *metric;       /* --metric: wall_s (default), cpu_s or instructions */
-    bool by_commit;           /* --order commit: runs in their commits' order in history */
-    const char *mode;         /* --mode: sample or trace; NULL: the newest run's */
-    struct farm_opts farm;    /* --coordinator ... */
+    const char *metric;    /* --metric: wall_s (default), cpu_s, peak_rss_bytes or instructions */
+    bool by_commit;        /* --order commit: runs in their commits' order in history */
+    const char *mode;      /* --mode: sample or trace; NULL: the newest run's */
+    struct farm_opts farm; /* --coordinator ... */
 };
 
 void cli_history_help(FILE *out)
@@ -118,7 +118,8 @@ void cli_history_help(FILE *out)
           "  --mode sample|trace     the series of this profiling mode (default: the newest\n"
           "                          run's; runs of the two modes are never compared)\n"
           "  --limit N               the newest N runs (default 200, at most 1000)\n"
-          "  --metric M              the series of wall_s (default), cpu_s or instructions\n"
+          "  --metric M              the series of wall_s (default), cpu_s, peak_rss_bytes\n"
+          "                          or instructions\n"
           "                          (counted by pyscope run --instructions; runs without\n"
           "                          counts are left out), in the table, --json and --html\n"
           "  --threshold PCT         smallest change that counts, in percent (default:\n"
@@ -192,10 +193,11 @@ static int hist_parse_args(int argc, char **argv, struct hist_args *a)
             break;
         case HIST_OPT_METRIC:
             if (strcmp(optarg, "wall_s") != 0 && strcmp(optarg, "cpu_s") != 0 &&
+                strcmp(optarg, "peak_rss_bytes") != 0 &&
                 strcmp(optarg, HISTORY_METRIC_INSTRUCTIONS) != 0)
                 return cli_usage_error("history",
                                        "invalid value for --metric: \"%s\" (expected wall_s, "
-                                       "cpu_s or instructions)",
+                                       "cpu_s, peak_rss_bytes or instructions)",
                                        optarg);
             a->metric = optarg;
             break;
@@ -284,19 +286,6 @@ static bool hist_same(const char *a, const char *b)
     return (!a && !b) || (a && b && strcmp(a, b) == 0);
 }
 
-/* The metric object named metric of a regression (borrowed), or NULL. */
-static const json_t *hist_metric(const json_t *reg, const char *metric)
-{
-    size_t i;
-    const json_t *m;
-    json_array_foreach(json_object_get(reg, "metrics"), i, m)
-    {
-        if (hist_same(hist_get(m, NULL, "metric"), metric) && !json_object_get(m, "function"))
-            return m;
-    }
-    return NULL;
-}
-
 /* The document's name of statistic stat ("median", "q1" ...) of metric: "median_wall_s". */
 static const char *hist_field(char *buf, size_t len, const char *stat, const char *metric)
 {
@@ -304,211 +293,13 @@ static const char *hist_field(char *buf, size_t len, const char *stat, const cha
     return buf;
 }
 
-/*
- * Build the pyscope.history/1 document of key from the run documents
- * in[0..nin) (borrowed, oldest first; pyscope.run/1 or the farm's series
- * runs) and their files (borrowed; NULL: none, "file" is null). The series
- * is host_fp's (NULL: the newest document's host) with the newest matching
- * document's Python build; the other documents are counted in
- * "other_series". reports_dir may be NULL (farm). metric: the samples the
- * series is made of (history_samples; documents without any are left out);
- * other than wall_s, the document says "metric" and names its statistics
- * median_<metric> ... Returns a new object.
- */
-static json_t *hist_build(const char *host_fp, const char *reports_dir, const char *key,
-                          const json_t *const *in, const char *const *in_paths, size_t nin,
-                          const struct regress_options *opt, const char *metric,
-                          const char *mode_opt)
-{
-    char f_med[64], f_q1[64], f_q3[64], f_min[64], f_max[64], f_before[80], f_after[80];
-    hist_field(f_med, sizeof(f_med), "median", metric);
-    hist_field(f_q1, sizeof(f_q1), "q1", metric);
-    hist_field(f_q3, sizeof(f_q3), "q3", metric);
-    hist_field(f_min, sizeof(f_min), "min", metric);
-    hist_field(f_max, sizeof(f_max), "max", metric);
-    hist_field(f_before, sizeof(f_before), "before_median", metric);
-    hist_field(f_after, sizeof(f_after), "after_median", metric);
-    /* the series: --host, else the newest report's host; the newest report's Python
-     * build; --mode, else the newest report's mode */
-    const char *fp = host_fp, *build = NULL, *mode = mode_opt;
-    for (size_t i = nin; i-- > 0;) {
-        const json_t *d = in[i];
-        if ((!fp || hist_same(fp, hist_get(d, "host", "fingerprint"))) &&
-            (!mode_opt || strcmp(mode_opt, history_mode(d)) == 0)) {
-            fp = hist_get(d, "host", "fingerprint");
-            build = hist_get(d, "python", "build");
-            mode = history_mode(d);
-            break;
-        }
-    }
-    if (!mode)
-        mode = "sample";
-    const json_t **docs = xcalloc(nin + 1, sizeof(*docs));
-    const char **paths = xcalloc(nin + 1, sizeof(*paths));
-    double *med = xcalloc(nin + 1, sizeof(*med));
-    json_t *others = json_array(), *other_index = json_object();
-    size_t n = 0;
-    for (size_t i = 0; i < nin; i++) {
-        const json_t *d = in[i];
-        const char *dfp = hist_get(d, "host", "fingerprint");
-        const char *db = hist_get(d, "python", "build");
-        const char *dm = history_mode(d);
-        size_t ns;
-        double *x = history_samples(d, metric, &ns);
-        if (ns == 0) {
-            free(x);
-            continue;
-        }
-        if (hist_same(dfp, fp) && hist_same(db, build) && strcmp(dm, mode) == 0) {
-            stats_median(x, ns, &med[n]);
-            docs[n] = d;
-            paths[n] = in_paths ? in_paths[i] : NULL;
-            n++;
-        } else {
-            char *id = xasprintf("%s\n%s\n%s", dfp ? dfp : "", db ? db : "", dm);
-            json_t *o = json_object_get(other_index, id);
-            if (!o) {
-                o = json_pack(
-                    "{s:o, s:o, s:o, s:s, s:i}", "fingerprint",
-                    dfp ? json_string(dfp) : json_null(), "hostname",
-                    json_deep_copy(json_object_get(json_object_get(d, "host"), "hostname"))
-                        ?: json_null(),
-                    "python_build", db ? json_string(db) : json_null(), "mode", dm, "runs", 0);
-                json_object_set_new(other_index, id, o);
-                json_array_append(others, o);
-            }
-            json_object_set_new(o, "runs",
-                                json_integer(json_integer_value(json_object_get(o, "runs")) + 1));
-            free(id);
-        }
-        free(x);
-    }
-    json_decref(other_index);
-
-    size_t cps[HISTORY_CLI_MAX_CPS], ncp = 0;
-    struct stats_cp_options cpo;
-    stats_cp_options_init(&cpo);
-    if (n == 0 || stats_changepoints(med, n, &cpo, cps, HISTORY_CLI_MAX_CPS, &ncp) < 0)
-        ncp = 0;
-
-    json_t *runs = json_array(), *cp_arr = json_array();
-    size_t cpi = 0, seg_start = 0;
-    for (size_t i = 0; i < n; i++) {
-        bool is_cp = cpi < ncp && cps[cpi] == i;
-        size_t base_start = seg_start; /* latest change point strictly before i */
-        if (is_cp) {
-            seg_start = i;
-            cpi++;
-        }
-        size_t ns;
-        double *x = history_samples(docs[i], metric, &ns);
-        struct stats_summary s;
-        stats_summarize(x, ns, &s);
-        double q1 = s.median, q3 = s.median;
-        stats_quantile(x, ns, 0.25, &q1);
-        stats_quantile(x, ns, 0.75, &q3);
-        free(x);
-        json_t *verdict = json_string("first run"), *change = json_null(), *regs = json_array();
-        if (i > 0) { /* base_start < i: cps are > 0 */
-            /* the segment's runs, as the change points in hindsight cut them (the
-             * held-out tail still applies: what `pyscope run` compared it with) */
-            struct regress_options row_opt = *opt;
-            row_opt.change_points = false;
-            json_t *reg = regress_compare(docs[i], docs + base_start, i - base_start, &row_opt);
-            const json_t *wm = hist_metric(reg, metric);
-            json_decref(verdict);
-            verdict = json_deep_copy(json_object_get(wm, "verdict"));
-            if (!verdict)
-                verdict = json_string("unknown");
-            if (json_is_number(json_object_get(wm, "change_pct")))
-                json_decref(change), change = json_deep_copy(json_object_get(wm, "change_pct"));
-            size_t k;
-            const json_t *m;
-            json_array_foreach(json_object_get(reg, "metrics"), k, m)
-            {
-                if (!hist_same(hist_get(m, NULL, "verdict"), "regression"))
-                    continue;
-                const char *fn = hist_get(m, NULL, "function");
-                const char *mn = hist_get(m, NULL, "metric");
-                json_array_append_new(regs, fn ? json_sprintf("%s %s", mn ? mn : "?", fn)
-                                               : json_string(mn ? mn : "?"));
-            }
-            json_decref(reg);
-        }
-        const char *id = hist_get(docs[i], NULL, "id");
-        const char *created = hist_get(docs[i], NULL, "created");
-        json_array_append_new(
-            runs,
-            json_pack("{s:o, s:o, s:o, s:I, s:f, s:f, s:f, s:f, s:f, s:o, s:o, s:o, s:b}", "id",
-                      id ? json_string(id) : json_null(), "created",
-                      created ? json_string(created) : json_null(), "file",
-                      paths[i] ? json_string_lossy(paths[i]) : json_null(), "n", (json_int_t)s.n,
-                      f_med, s.median, f_q1, q1, f_q3, q3, f_min, s.min, f_max, s.max, "verdict",
-                      verdict, "change_pct", change, "regressions", regs, "change_point", is_cp));
-        if (is_cp) {
-            double before, after;
-            size_t prev = 0;
-            for (size_t k = 0; k + 1 < cpi; k++)
-                prev = cps[k];
-            size_t next = cpi < ncp ? cps[cpi] : n;
-            stats_median(med + prev, i - prev, &before);
-            stats_median(med + i, next - i, &after);
-            json_array_append_new(
-                cp_arr, json_pack("{s:I, s:o, s:o, s:f, s:f, s:f}", "index", (json_int_t)i, "id",
-                                  id ? json_string(id) : json_null(), "created",
-                                  created ? json_string(created) : json_null(), f_before, before,
-                                  f_after, after, "change_pct", 100 * (after / before - 1)));
-        }
-    }
-    size_t start = ncp ? cps[ncp - 1] : 0;
-    size_t used = n - start;
-    if (opt->max_baseline_runs > 0 && used > (size_t)opt->max_baseline_runs)
-        used = (size_t)opt->max_baseline_runs;
-    char *msg;
-    if (n == 0)
-        msg = xstrdup("no runs yet: the first run will have no baseline");
-    else if (ncp)
-        msg = xasprintf("the baseline for new runs starts at the latest change point (%s, run "
-                        "%.8s): the newest %zu of the %zu runs since then",
-                        hist_get(docs[start], NULL, "created") ?: "?",
-                        hist_get(docs[start], NULL, "id") ?: "?", used, n - start);
-    else
-        msg = xasprintf("no change point: the baseline for new runs is the newest %zu of the %zu "
-                        "runs",
-                        used, n);
-    json_t *host_obj = json_pack(
-        "{s:o, s:o}", "fingerprint", fp ? json_string(fp) : json_null(), "hostname",
-        n ? json_deep_copy(json_object_get(json_object_get(docs[n - 1], "host"), "hostname"))
-          : json_null());
-    if (!json_object_get(host_obj, "hostname"))
-        json_object_set_new(host_obj, "hostname", json_null());
-    json_t *doc = json_pack(
-        "{s:s, s:s, s:s, s:o, s:o, s:o, s:f, s:o, s:o, s:{s:o, s:o, s:I, s:I, s:s}, s:o}", "schema",
-        "pyscope.history/1", "pyscope_version", PYSCOPE_VERSION, "script", key, "host", host_obj,
-        "python_build", build ? json_string(build) : json_null(), "reports_dir",
-        reports_dir ? json_string_lossy(reports_dir) : json_null(), "threshold_pct",
-        100 * opt->threshold, "runs", runs, "change_points", cp_arr, "baseline_for_next",
-        "start_id",
-        n ? json_deep_copy(json_object_get(docs[start], "id")) ?: json_null() : json_null(),
-        "start_created",
-        n ? json_deep_copy(json_object_get(docs[start], "created")) ?: json_null() : json_null(),
-        "runs_since", (json_int_t)(n - start), "n_runs", (json_int_t)used, "message", msg,
-        "other_series", others);
-    if (strcmp(metric, "wall_s") != 0)
-        json_object_set_new(doc, "metric", json_string(metric));
-    json_object_set_new(doc, "mode", json_string(mode));
-    free(msg);
-    free(docs);
-    free(paths);
-    free(med);
-    return doc;
-}
-
-/* Print value v of metric: seconds, or millions of instructions. */
+/* Print value v of metric: seconds, MiB, or millions of instructions. */
 static void hist_print_value(const char *metric, double v, int width)
 {
     if (strcmp(metric, HISTORY_METRIC_INSTRUCTIONS) == 0)
         printf("%*.2f M", width, v / 1e6);
+    else if (strcmp(metric, "peak_rss_bytes") == 0)
+        printf("%*.1f MiB", width, v / 1048576.0);
     else
         printf("%*.4f s", width, v);
 }
@@ -545,9 +336,10 @@ static void hist_print_safe(const json_t *doc, bool color)
         puts("In the order of their commits in history (then of time).");
     printf("\n%-3s %-19s  %-8s  %s%11s  %8s  %4s  %s\n", "", "Date (UTC)", "Run id",
            commits ? "Commit        " : "",
-           instr                          ? "Median instr"
-           : strcmp(metric, "cpu_s") == 0 ? "Median CPU"
-                                          : "Median wall",
+           instr                                   ? "Median instr"
+           : strcmp(metric, "cpu_s") == 0          ? "Median CPU"
+           : strcmp(metric, "peak_rss_bytes") == 0 ? "Median RSS"
+                                                   : "Median wall",
            "Spread", "n", "Verdict vs its baseline");
     json_array_foreach(runs, i, r)
     {
@@ -671,31 +463,6 @@ static int hist_write_html(const char *path, const json_t *doc)
     return rc;
 }
 
-/* The regressions of stored (borrowed) whose candidate run is id, as a new array. */
-static json_t *hist_stored_of(const json_t *stored, const char *id)
-{
-    json_t *out = json_array();
-    size_t i;
-    const json_t *g;
-    json_array_foreach(stored, i, g)
-    {
-        if (id && hist_same(hist_get(g, NULL, "candidate_run"), id))
-            json_array_append(out, (json_t *)g);
-    }
-    return out;
-}
-
-/* qsort: runs by their commit's generation (runs without one first), then by time. */
-static int hist_by_commit(const void *pa, const void *pb)
-{
-    const json_t *a = *(const json_t *const *)pa, *b = *(const json_t *const *)pb;
-    json_int_t ga = json_integer_value(json_object_get(json_object_get(a, "commit"), "generation"));
-    json_int_t gb = json_integer_value(json_object_get(json_object_get(b, "commit"), "generation"));
-    if (ga != gb)
-        return ga < gb ? -1 : 1;
-    return strcmp(hist_get(a, NULL, "created") ?: "", hist_get(b, NULL, "created") ?: "");
-}
-
 /*
  * The history of key on the farm: ask the coordinator for the series and
  * build the same document as local history. Returns 0 with *out (new), or an
@@ -733,40 +500,8 @@ static int hist_farm(struct hist_args *a, const char *key, const struct regress_
         json_decref(reply);
         return usage ? PYSCOPE_EXIT_USAGE : PYSCOPE_EXIT_INTERNAL;
     }
-    const json_t *runs = json_object_get(series, "runs");
-    size_t n = json_array_size(runs);
-    const json_t **docs = xcalloc(n + 1, sizeof(*docs));
-    for (size_t i = 0; i < n; i++)
-        docs[i] = json_array_get(runs, i);
-    if (a->by_commit)
-        qsort(docs, n, sizeof(*docs), hist_by_commit);
-    const json_t *host = json_object_get(series, "host");
-    json_t *doc = hist_build(hist_get(host, NULL, "fingerprint"), NULL, key, docs, NULL, n, opt,
-                             a->metric, a->mode);
-    const json_t *stored = json_object_get(series, "regressions");
-    size_t i;
-    json_t *r;
-    json_array_foreach(json_object_get(doc, "runs"), i, r)
-    {
-        /* the series' run of this row: hist_build leaves some out (another mode, no samples) */
-        const char *rid = hist_get(r, NULL, "id");
-        const json_t *src = NULL;
-        for (size_t k = 0; rid && k < n && !src; k++)
-            if (hist_same(hist_get(docs[k], NULL, "id"), rid))
-                src = docs[k];
-        json_object_set(r, "batch_id", json_object_get(src, "batch_id"));
-        json_object_set(r, "commit", json_object_get(src, "commit"));
-        json_object_set_new(r, "stored_regressions",
-                            hist_stored_of(stored, hist_get(r, NULL, "id")));
-    }
-    free(docs);
-    json_object_set_new(doc, "order", json_string(a->by_commit ? "commit" : "time"));
-    json_object_set_new(doc, "source", json_string("farm"));
-    json_object_set_new(doc, "coordinator", json_string(a->farm.url));
-    json_object_set_new(doc, "host", json_deep_copy(host));
-    json_object_set(doc, "python_build", json_object_get(series, "python_build"));
-    json_object_set(doc, "other_series", json_object_get(series, "other_series"));
-    json_object_set(doc, "stored_regressions", (json_t *)stored);
+    json_t *doc =
+        history_doc_from_series(series, key, opt, a->metric, a->mode, a->farm.url, a->by_commit);
     json_decref(reply);
     *out = doc;
     return 0;
@@ -800,7 +535,8 @@ static int hist_local(const struct hist_args *a, const char *key, const struct r
         docs[i] = h.entries[i].doc;
         paths[i] = h.entries[i].path;
     }
-    *out = hist_build(a->host, a->reports_dir, key, docs, paths, h.n, opt, a->metric, a->mode);
+    *out =
+        history_doc_build(a->host, a->reports_dir, key, docs, paths, h.n, opt, a->metric, a->mode);
     json_object_set_new(*out, "source", json_string("local"));
     free(docs);
     free(paths);

@@ -171,7 +171,7 @@ int cmd_report(int argc, char **argv)
             log_error("cannot write %s: %s", path, strerror(errno));
             status = PYSCOPE_EXIT_INTERNAL;
         } else {
-            int rc = html_team_write(out, doc, err, sizeof(err));
+            int rc = html_team_write(out, doc, NULL, err, sizeof(err));
             if (fclose(out) != 0 && rc == 0)
                 rc = -EIO;
             if (rc < 0) {

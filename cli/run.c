@@ -82,6 +82,7 @@ struct run_args {
     const char *warmup;      /* --warmup */
     const char *interval_ms; /* --interval-ms */
     const char *timeout;     /* --timeout */
+    const char *python;      /* --python */
     const char *venv;        /* --venv */
     const char *reports_dir; /* --reports-dir (default "reports") */
     bool no_save;            /* --no-save */
@@ -115,6 +116,7 @@ enum {
     OPT_WARMUP,
     OPT_INTERVAL_MS,
     OPT_TIMEOUT,
+    OPT_PYTHON,
     OPT_VENV,
     OPT_REPORTS_DIR,
     OPT_NO_SAVE,
@@ -136,6 +138,7 @@ static const struct option run_long_options[] = {
     {"warmup", required_argument, NULL, OPT_WARMUP},
     {"interval-ms", required_argument, NULL, OPT_INTERVAL_MS},
     {"timeout", required_argument, NULL, OPT_TIMEOUT},
+    {"python", required_argument, NULL, OPT_PYTHON},
     {"venv", required_argument, NULL, OPT_VENV},
     {"reports-dir", required_argument, NULL, OPT_REPORTS_DIR},
     {"no-save", no_argument, NULL, OPT_NO_SAVE},
@@ -164,13 +167,17 @@ void cli_run_help(FILE *out)
           "Options go before SCRIPT; everything after SCRIPT is passed to the script.\n"
           "\n"
           "Measuring:\n"
-          "  --mode sample|trace     sample (default): statistical, ~0.05% overhead;\n"
-          "                          trace: exact call counts, slows calls (~1.5x)\n"
+          "  --mode sample|trace     sample (default): stacks read from outside the\n"
+          "                          script's process; trace: exact call counts, slows\n"
+          "                          calls (the report says by how much)\n"
           "  --repeat N              measure N runs (default 1); the report shows the\n"
           "                          median and min/max\n"
           "  --warmup K              run K unmeasured warm-up runs first (default 0)\n"
           "  --interval-ms MS        sampling period in milliseconds (default 4)\n"
           "  --timeout SECONDS       kill the script after SECONDS (exit status 124)\n"
+          "  --python PATH           run under this interpreter (a path or a command on\n"
+          "                          PATH; default: the virtualenv's, else python3 on\n"
+          "                          PATH); CPython 3.10 to 3.13\n"
           "  --venv DIR              run in this virtualenv (default: $VIRTUAL_ENV if set)\n"
           "  --instructions          also count each repeat's instructions under valgrind\n"
           "                          (cachegrind, ~25x slower; PYTHONHASHSEED=0 unless\n"
@@ -307,6 +314,9 @@ static int run_parse_args(int argc, char **argv, struct run_args *a)
             if (run_check_double("--timeout", optarg, 0, RUN_MAX_TIMEOUT_S, true, NULL) < 0)
                 return cli_usage_error("run", NULL);
             a->timeout = optarg;
+            break;
+        case OPT_PYTHON:
+            a->python = optarg;
             break;
         case OPT_VENV:
             a->venv = optarg;
@@ -476,14 +486,15 @@ static int run_prepare_reports(const struct run_args *a, struct run_files *f)
 }
 
 /* Build the runner's argv (new array; the strings are borrowed, except the
- * --output-fd number in *fd_text, which the caller frees). */
+ * --output-fd number in *fd_text, which the caller frees). progress_fd: the
+ * --progress-fd number (run_progress_start), or NULL. */
 static char **run_runner_argv(const char *runner, const struct run_args *a, int out_fd,
-                              char **fd_text)
+                              char **fd_text, const char *progress_fd)
 {
     size_t n_script = 0;
     while (a->script_argv[n_script])
         n_script++;
-    char **argv = xcalloc(n_script + 20, sizeof(*argv));
+    char **argv = xcalloc(n_script + 24, sizeof(*argv));
     size_t i = 0;
     *fd_text = xasprintf("%d", out_fd);
     argv[i++] = (char *)runner;
@@ -499,8 +510,10 @@ static char **run_runner_argv(const char *runner, const struct run_args *a, int 
     RUN_ADD_OPT("--warmup", a->warmup);
     RUN_ADD_OPT("--interval-ms", a->interval_ms);
     RUN_ADD_OPT("--timeout", a->timeout);
+    RUN_ADD_OPT("--python", a->python);
     RUN_ADD_OPT("--venv", a->venv);
     RUN_ADD_OPT("--output-fd", *fd_text);
+    RUN_ADD_OPT("--progress-fd", progress_fd);
 #undef RUN_ADD_OPT
     if (a->instructions)
         argv[i++] = "--instructions";
@@ -1042,10 +1055,14 @@ static json_t *run_measure(const struct run_args *a, struct run_files *f, int *s
 
     if (!a->quiet && !a->json && isatty(STDERR_FILENO))
         fprintf(stderr, "pyscope: profiling %s ...\n", a->script_argv[0]);
+    const char *progress_fd;
+    struct run_progress *progress =
+        run_progress_start(a->quiet || a->json, a->script_argv[0], &progress_fd);
     char *fd_text;
-    char **rargv = run_runner_argv(runner, a, f->out_fd, &fd_text);
+    char **rargv = run_runner_argv(runner, a, f->out_fd, &fd_text, progress_fd);
     int status = 0;
     int rc = run_spawn_wait(runner, use_path, rargv, a->json, f->out_fd, &status);
+    run_progress_end(&progress);
     free(rargv);
     free(fd_text);
     if (rc < 0) {

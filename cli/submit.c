@@ -17,6 +17,7 @@
 #include "errors.h"
 #include "farm_cmds.h"
 #include "log.h"
+#include "progress.h"
 #include "revision.h"
 #include "sanitize.h"
 #include "suite.h"
@@ -40,7 +41,9 @@ void cmd_submit_help(FILE *out)
           "                       out read-only (their repo = setting)\n"
           "  --repo PATH|URL      the repository --commit is resolved in (a URL is fetched\n"
           "                       into $XDG_CACHE_HOME/pyscope/repos)\n"
-          "  --wait               wait until the batch is done and print a summary\n"
+          "  --wait               wait until the batch is done and print a summary; on a\n"
+          "                       terminal a status line shows the jobs done so far\n"
+          "  -q, --quiet          no status line or \"waiting\" message on stderr\n"
           "  --json               print the coordinator's JSON\n" FARM_OPTIONS_HELP "\n"
           "Exit status: 0 ok, 2 usage or invalid suite, 3 (with --wait) a job did not end ok,\n"
           "4 the coordinator could not be reached or refused the suite.\n",
@@ -100,6 +103,22 @@ static bool submit_batch_done(const json_t *doc)
     return json_is_true(json_object_get(b, "done"));
 }
 
+/* "batch 7: 12/40 jobs done, 2 running, 1 failed" on the status line, from a batch answer. */
+static void submit_progress(struct progress *line, uint64_t batch, const json_t *doc)
+{
+    const json_t *b = json_object_get(doc, "batch");
+    const json_t *j = json_object_get(json_is_object(b) ? b : doc, "jobs");
+    json_int_t total = json_integer_value(json_object_get(j, "total"));
+    json_int_t done = json_integer_value(json_object_get(j, "done"));
+    json_int_t failed = json_integer_value(json_object_get(j, "failed"));
+    json_int_t leased = json_integer_value(json_object_get(j, "leased"));
+    progress_set(line,
+                 "pyscope: batch %llu: %" JSON_INTEGER_FORMAT "/%" JSON_INTEGER_FORMAT
+                 " jobs done, %" JSON_INTEGER_FORMAT " running%s",
+                 (unsigned long long)batch, done + failed, total, leased,
+                 failed ? ", some failed" : "");
+}
+
 /* Jobs (array, borrowed) that failed or whose latest run did not end "ok". */
 static size_t submit_count_bad(const json_t *jobs)
 {
@@ -126,6 +145,7 @@ int cmd_submit(int argc, char **argv)
         {"repo", required_argument, NULL, O_REPO},
         {"wait", no_argument, NULL, O_WAIT},
         {"json", no_argument, NULL, O_JSON},
+        {"quiet", no_argument, NULL, 'q'},
         FARM_LONG_OPTIONS,
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
@@ -134,11 +154,14 @@ int cmd_submit(int argc, char **argv)
     struct farm_opts fo;
     farm_opts_init(&fo);
     uint64_t repeat = 0;
-    bool wait = false, json = false;
+    bool wait = false, json = false, quiet = false;
     int c, taken;
     optind = 1;
-    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "hq", opts, NULL)) != -1) {
         switch (c) {
+        case 'q':
+            quiet = true;
+            break;
         case O_HOSTS:
             hosts = optarg;
             break;
@@ -243,6 +266,17 @@ int cmd_submit(int argc, char **argv)
     m.submit.suite = s->name;
     m.submit.entries = ents;
     m.submit.n_entries = s->n_entries;
+    struct wire_suite_entry ref = {0};
+    if (s->reference) {
+        ref = (struct wire_suite_entry){
+            .script = s->reference->script,
+            .repeat = repeat ? (uint32_t)repeat : s->reference->repeat,
+            .warmup = s->reference->warmup,
+            .mode = WIRE_MODE_SAMPLE,
+            .timeout_s = s->reference->timeout_s,
+        };
+        m.submit.reference = &ref;
+    }
     m.submit.label = label ? label : s->label ? s->label : "";
     m.submit.commit = hash;
     m.submit.commits = rc_commits.wire;
@@ -301,21 +335,26 @@ int cmd_submit(int argc, char **argv)
                    jobs == 1 ? "" : "s", s->name, at);
         goto out;
     }
-    fprintf(stderr, "batch %llu: %u job%s queued (suite %s)%s, waiting...\n",
-            (unsigned long long)batch, jobs, jobs == 1 ? "" : "s", s->name, at);
+    if (!quiet)
+        fprintf(stderr, "batch %llu: %u job%s queued (suite %s)%s, waiting...\n",
+                (unsigned long long)batch, jobs, jobs == 1 ? "" : "s", s->name, at);
+    struct progress *line = progress_start(stderr, quiet, 0);
     json_t *doc = NULL;
     for (;;) {
         rc = farm_query(&fo, WIRE_QUERY_BATCH, batch, WIRE_MAX_QUERY_LIMIT, &doc);
         if (rc < 0) {
+            progress_end(&line);
             status = PYSCOPE_EXIT_INTERNAL;
             goto out;
         }
         if (submit_batch_done(doc))
             break;
+        submit_progress(line, batch, doc);
         json_decref(doc);
         doc = NULL;
         sleep(1);
     }
+    progress_end(&line);
     json_t *jobs_doc = NULL;
     rc = farm_query(&fo, WIRE_QUERY_JOBS, batch, WIRE_MAX_QUERY_LIMIT, &jobs_doc);
     if (rc < 0) {

@@ -20,6 +20,7 @@
 #include <time.h>
 
 #include "contended.h"
+#include "findings.h"
 #include "log.h"
 #include "pgbin.h"
 #include "stats.h"
@@ -28,8 +29,9 @@
 /* ---- SQL -------------------------------------------------------------------- */
 
 static const char CLAIM_SQL[] =
-    "SELECT b.id::text FROM batches b WHERE b.state = 'done' AND b.analyzed IS NULL"
-    " ORDER BY b.id LIMIT 1 FOR UPDATE SKIP LOCKED";
+    "SELECT json_build_object('id', b.id, 'pass', b.analysis_pass)::text FROM batches b"
+    " WHERE b.state = 'done' AND b.analyzed IS NULL ORDER BY b.id LIMIT 1"
+    " FOR UPDATE SKIP LOCKED";
 
 /* A run as a document for lib/regress (column "doc" of alias r). */
 #define RUN_DOC_SQL                                                                                \
@@ -61,45 +63,57 @@ static const char DOCS_SQL[] = "SELECT " RUN_DOC_SQL " WHERE r.run_id = ANY ($1:
  * Every series of batch $1 with its baseline, one row per run: the series'
  * newest ok run of the batch (k = 0, the candidate, with the series' columns)
  * and its baseline (k = 1): the ok runs of earlier batches since the newest
- * run triaged 'expected' (included), the newest $2 of them. One index-only
- * range scan per series (runs_series_idx covers the samples and run delays,
- * schema/005 and 010), samples only: no hotspots, no JSON. Rows come in no particular order (a
- * sort of ~40,000 rows with their arrays would cost more than the reads):
- * sn numbers the series 1..N and stored_at orders a baseline (gather_row()).
+ * run triaged 'expected' (included), the newest $2 of them; while the series
+ * has an open finding, only runs of batches before it began (a slowdown does
+ * not become its own baseline: it stays visible, night after night, until it
+ * is triaged, or ends), and never runs of a night its confirmation did not
+ * confirm (held_out, schema/014). Runs of the
+ * suite's reference script (jobs 'reference', 'confirm_reference') are no
+ * series. $3: the analysis pass; the second (1) decides only the series
+ * whose job was queued again to confirm (a 'confirm' job), whose newest run
+ * is then the confirmation run. One index-only range scan per series
+ * (runs_series_idx covers the samples and run delays, schema/005 and 010),
+ * samples only: no hotspots, no JSON. Rows come in no particular order (a sort of ~40,000
+ * rows with their arrays would cost more than the reads): sn numbers the
+ * series 1..N and stored_at orders a baseline (gather_row()).
  */
 static const char BATCH_RUNS_SQL[] =
     "WITH c AS MATERIALIZED (SELECT DISTINCT ON (r.script_id, r.host_id, r.python_build)"
     "  r.run_id, r.script_id, r.host_id, r.python_build, r.batch_id, r.job_id, r.stored_at,"
     "  r.wall_s, r.cpu_s, r.peak_rss_bytes, r.run_delay_s,"
     "  count(*) OVER (PARTITION BY r.script_id, r.host_id, r.python_build) AS batch_runs"
-    "  FROM runs r WHERE r.batch_id = $1::bigint AND r.outcome = 'ok'"
+    "  FROM runs r JOIN jobs rj ON rj.id = r.job_id"
+    "  WHERE r.batch_id = $1::bigint AND r.outcome = 'ok' AND rj.purpose IN ('measure', 'confirm')"
+    "  AND ($3::integer = 0 OR EXISTS (SELECT 1 FROM jobs x WHERE x.batch_id = r.batch_id"
+    "   AND x.purpose = 'confirm' AND x.script_id = r.script_id AND x.host_id = r.host_id))"
     "  ORDER BY r.script_id, r.host_id, r.python_build, r.stored_at DESC),"
     " m AS MATERIALIZED (SELECT c.*,"
     "  row_number() OVER (ORDER BY c.script_id, c.host_id, c.python_build) AS sn,"
     "  coalesce(j.threshold, s.threshold) AS threshold,"
-    "  EXISTS (SELECT 1 FROM regressions g WHERE g.script_id = c.script_id"
-    "   AND g.host_id = c.host_id AND g.python_build = c.python_build"
-    "   AND g.batch_id < c.batch_id AND g.kind = 'regression'"
-    "   AND g.state IN ('new', 'confirmed', 'ack')) AS open_before,"
     "  (SELECT max(y.stored_at) FROM regressions g JOIN runs y ON y.run_id = g.candidate_run"
     "   WHERE g.state = 'expected' AND g.script_id = c.script_id AND g.host_id = c.host_id"
-    "   AND g.python_build = c.python_build) AS reset"
+    "   AND g.python_build = c.python_build) AS reset,"
+    "  (SELECT min(g.batch_id) FROM regressions g WHERE g.script_id = c.script_id"
+    "   AND g.host_id = c.host_id AND g.python_build = c.python_build"
+    "   AND g.state IN ('new', 'confirmed', 'ack') AND g.ended_batch_id IS NULL"
+    "   AND g.batch_id < c.batch_id) AS hold,"
+    "  ARRAY(SELECT o.batch_id FROM held_out o WHERE o.script_id = c.script_id"
+    "   AND o.host_id = c.host_id AND o.python_build = c.python_build) AS held"
     "  FROM c JOIN jobs j ON j.id = c.job_id JOIN scripts s ON s.id = c.script_id)"
     " SELECT m.sn, x.k, x.run_id::text, x.stored_at, x.wall_s, x.cpu_s, x.peak_rss_bytes,"
-    "  x.script_id, x.host_id, x.python_build, x.job_id, x.threshold, x.batch_runs, x.open_before,"
-    "  x.run_delay_s"
+    "  x.script_id, x.host_id, x.python_build, x.job_id, x.threshold, x.batch_runs, x.run_delay_s"
     " FROM m CROSS JOIN LATERAL ("
     "  SELECT 0 AS k, m.run_id, m.stored_at, m.wall_s, m.cpu_s, m.peak_rss_bytes, m.script_id,"
-    "   m.host_id, m.python_build, m.job_id, m.threshold, m.batch_runs, m.open_before,"
-    "   m.run_delay_s"
+    "   m.host_id, m.python_build, m.job_id, m.threshold, m.batch_runs, m.run_delay_s"
     "  UNION ALL (SELECT 1, b.run_id, b.stored_at, b.wall_s, b.cpu_s, b.peak_rss_bytes,"
     "   NULL::bigint, NULL::bigint, NULL::text, NULL::bigint, NULL::float8, NULL::bigint,"
-    "   NULL::boolean, b.run_delay_s FROM ("
+    "   b.run_delay_s FROM ("
     /* index-only: the runs runs_series_idx covers; then the wider ones, from the heap */
     "   (SELECT b.run_id, b.stored_at, b.wall_s, b.cpu_s, b.peak_rss_bytes, b.run_delay_s"
     "   FROM runs b WHERE b.script_id = m.script_id AND b.host_id = m.host_id"
     "   AND b.stored_at < m.stored_at AND b.stored_at >= coalesce(m.reset, '-infinity')"
     "   AND b.python_build = m.python_build AND b.outcome = 'ok' AND b.batch_id <> m.batch_id"
+    "   AND b.batch_id < coalesce(m.hold, m.batch_id + 1) AND b.batch_id <> ALL (m.held)"
     "   AND " STORE_RUNS_COVERED(
         "b") " ORDER BY b.stored_at DESC LIMIT $2::integer)"
              "   UNION ALL (SELECT b.run_id, b.stored_at, b.wall_s, b.cpu_s, b.peak_rss_bytes,"
@@ -108,30 +122,55 @@ static const char BATCH_RUNS_SQL[] =
              "   AND b.stored_at < m.stored_at AND b.stored_at >= coalesce(m.reset, '-infinity')"
              "   AND b.python_build = m.python_build AND b.outcome = 'ok' AND b.batch_id <> "
              "m.batch_id"
+             "   AND b.batch_id < coalesce(m.hold, m.batch_id + 1) AND b.batch_id <> ALL (m.held)"
              "   AND NOT " STORE_RUNS_COVERED(
                  "b") " ORDER BY b.stored_at DESC LIMIT $2::integer)) b"
                       "   ORDER BY b.stored_at DESC LIMIT $2::integer)) x";
 
 /*
- * The rows of batch $1 ($2: a JSON array of regression rows). A finding of a
- * series, metric, function and kind that is still open from an earlier batch
- * (new, confirmed or ack) is attached to that row (last batch and run, one
- * night more: schema/004_ongoing_regressions.sql) instead of a new row.
+ * The open findings (state new, confirmed or ack, not ended) of the series
+ * that ran in batch $1, begun in earlier batches (also those this batch saw
+ * already, when it is analysed again): a night's findings continue them, or
+ * end them (lib/findings.h).
+ */
+static const char OPEN_SQL[] =
+    "SELECT json_build_object('id', g.id, 'script_id', g.script_id, 'host_id', g.host_id,"
+    " 'python_build', g.python_build, 'metric', g.metric, 'function_key', g.function_key,"
+    " 'kind', g.kind, 'baseline_median', g.baseline_median,"
+    " 'candidate_median', g.candidate_median, 'batch_id', g.batch_id)::text"
+    " FROM regressions g WHERE g.ended_batch_id IS NULL AND g.state IN ('new', 'confirmed', 'ack')"
+    " AND g.batch_id < $1::bigint"
+    " AND (g.script_id, g.host_id) IN (SELECT r.script_id, r.host_id FROM runs r"
+    "  WHERE r.batch_id = $1::bigint)"
+    " ORDER BY g.id";
+
+/* Open findings $2 (a JSON array of ids) that batch $1 saw end. */
+static const char END_SQL[] = "UPDATE regressions SET ended_batch_id = $1::bigint, updated = now()"
+                              " WHERE id IN (SELECT jsonb_array_elements_text($2::jsonb)::bigint)"
+                              " AND ended_batch_id IS NULL AND last_batch_id < $1::bigint";
+
+/*
+ * Open findings that batch $1 found again ($2: [{"id", "run"}]): one night
+ * more, last batch and run this one's (schema/004); never twice for one
+ * batch.
+ */
+static const char ATTACH_SQL[] =
+    "UPDATE regressions g SET last_batch_id = $1::bigint, last_run = (x.d->>'run')::uuid,"
+    " nights = g.nights + 1, updated = now()"
+    " FROM jsonb_array_elements($2::jsonb) AS x(d)"
+    " WHERE g.id = (x.d->>'id')::bigint AND g.last_batch_id < $1::bigint"
+    " AND g.ended_batch_id IS NULL";
+
+/*
+ * The new findings of batch $1 ($2: a JSON array of regression rows). A row
+ * that exists already (the same batch analysed again) or a finding that is
+ * open (schema/014's unique index) is not stored again.
  */
 static const char INSERT_SQL[] =
-    "WITH rows_in AS MATERIALIZED (SELECT x.d FROM jsonb_array_elements($2::jsonb) AS x(d)),"
-    " o AS (UPDATE regressions g SET last_batch_id = $1::bigint,"
-    "  last_run = (i.d->>'candidate_run')::uuid, nights = g.nights + 1, updated = now()"
-    "  FROM rows_in i WHERE g.script_id = (i.d->>'script_id')::bigint"
-    "  AND g.host_id = (i.d->>'host_id')::bigint AND g.python_build = i.d->>'python_build'"
-    "  AND g.metric = i.d->>'metric' AND g.function_key = i.d->>'function_key'"
-    "  AND g.kind = i.d->>'kind' AND g.last_batch_id < $1::bigint"
-    "  AND g.state IN ('new', 'confirmed', 'ack')"
-    "  RETURNING g.script_id, g.host_id, g.python_build, g.metric, g.function_key, g.kind)"
-    " INSERT INTO regressions (batch_id, script_id, host_id, python_build, metric, function_key,"
+    "INSERT INTO regressions (batch_id, script_id, host_id, python_build, metric, function_key,"
     " kind, mode, change_pct, ci_low_pct, ci_high_pct, p_value, q_value, baseline_median,"
     " candidate_median, baseline_runs, candidate_run, why, script_changed, python_changed,"
-    " host_changed, detail, state, confirm_runs, last_batch_id, last_run)"
+    " host_changed, detail, state, confirm_runs, last_batch_id, last_run, confirmation)"
     " SELECT $1::bigint, (d->>'script_id')::bigint, (d->>'host_id')::bigint, d->>'python_build',"
     " d->>'metric', d->>'function_key', d->>'kind', d->>'mode', (d->>'change_pct')::float8,"
     " (d->>'ci_low_pct')::float8, (d->>'ci_high_pct')::float8, (d->>'p_value')::float8,"
@@ -141,24 +180,67 @@ static const char INSERT_SQL[] =
     " (d->>'candidate_run')::uuid, coalesce(d->'why', '{}'), (d->>'script_changed')::boolean,"
     " (d->>'python_changed')::boolean, (d->>'host_changed')::boolean, d->'detail',"
     " coalesce(d->>'state', 'new'), coalesce((d->>'confirm_runs')::integer, 0), $1::bigint,"
-    " (d->>'candidate_run')::uuid"
-    " FROM rows_in WHERE NOT EXISTS (SELECT 1 FROM o WHERE o.script_id = (d->>'script_id')::bigint"
-    "  AND o.host_id = (d->>'host_id')::bigint AND o.python_build = d->>'python_build'"
-    "  AND o.metric = d->>'metric' AND o.function_key = d->>'function_key' AND o.kind = d->>'kind')"
+    " (d->>'candidate_run')::uuid, coalesce(d->'confirmation', '{}')"
+    " FROM jsonb_array_elements($2::jsonb) AS x(d)"
     " ON CONFLICT DO NOTHING";
 
-/* Confirmation jobs: each job of $1 (a JSON array of ids) again, same host,
- * same commit, more repeats, in its batch. */
-static const char CONFIRM_SQL[] =
-    "INSERT INTO jobs (batch_id, script_id, host_id, args, repeat, warmup, mode, timeout_s,"
-    " memory_limit_bytes, threshold, max_attempts, env, commit_hash)"
-    " SELECT batch_id, script_id, host_id, args, least(1000, greatest(5, 2 * repeat)), warmup,"
-    " mode, timeout_s, memory_limit_bytes, threshold, max_attempts, env, commit_hash FROM jobs"
-    " WHERE id IN (SELECT jsonb_array_elements_text($1::jsonb)::bigint) ORDER BY id";
+/*
+ * Nights of series held out of their later baselines ($2: [{"script_id",
+ * "host_id", "python_build", "reason", "detail"}] of batch $1).
+ */
+static const char HOLD_SQL[] =
+    "INSERT INTO held_out (script_id, host_id, python_build, batch_id, reason, detail)"
+    " SELECT (d->>'script_id')::bigint, (d->>'host_id')::bigint, d->>'python_build', $1::bigint,"
+    " d->>'reason', coalesce(d->'detail', '{}') FROM jsonb_array_elements($2::jsonb) AS x(d)"
+    " ON CONFLICT DO NOTHING";
 
-/* The batch runs again until its confirmation jobs end. */
+/*
+ * Confirmation jobs: each job of $1 (a JSON array of ids) again, same host and commit,
+ * twice the repeats (at least 5), in its batch (slot 1), bracketed by the
+ * batch's reference job on that host run again before (slot 0) and after
+ * (slot 2) it when the batch has one. Inserted in that order, so the host's
+ * queue (by batch, then id) runs them in that order; queued once
+ * (jobs_confirm_idx).
+ */
+static const char CONFIRM_SQL[] =
+    "WITH t AS (SELECT j.id, r.id AS ref_id FROM jobs j LEFT JOIN LATERAL (SELECT y.id FROM jobs y"
+    "  WHERE y.batch_id = j.batch_id AND y.host_id = j.host_id AND y.purpose = 'reference'"
+    "  ORDER BY y.id LIMIT 1) r ON true"
+    "  WHERE j.id IN (SELECT jsonb_array_elements_text($1::jsonb)::bigint)),"
+    " x AS (SELECT t.id AS of, k.slot, CASE WHEN k.slot = 1 THEN t.id ELSE t.ref_id END AS src"
+    "  FROM t CROSS JOIN generate_series(0, 2) AS k(slot) WHERE k.slot = 1 OR t.ref_id IS NOT NULL)"
+    " INSERT INTO jobs (batch_id, script_id, host_id, args, repeat, warmup, mode, timeout_s,"
+    " memory_limit_bytes, threshold, max_attempts, env, commit_hash, purpose, confirm_of, slot)"
+    " SELECT s.batch_id, s.script_id, s.host_id, s.args, CASE WHEN x.slot = 1 THEN"
+    " least(1000, greatest(5, 2 * s.repeat)) ELSE s.repeat END, s.warmup, s.mode, s.timeout_s,"
+    " s.memory_limit_bytes, s.threshold, s.max_attempts, s.env, s.commit_hash,"
+    " CASE WHEN x.slot = 1 THEN 'confirm' ELSE 'confirm_reference' END, x.of, x.slot"
+    " FROM x JOIN jobs s ON s.id = x.src ORDER BY x.of, x.slot"
+    " ON CONFLICT DO NOTHING";
+
+/*
+ * The reference of a confirmation run (job $1, 'confirm'): the reference
+ * script's key, the runs bracketing it (now) and the nightly reference runs
+ * of its host in the batches of the baseline runs $2 (uuid[]), each with its
+ * wall and CPU samples.
+ */
+static const char REFERENCE_SQL[] =
+    "SELECT json_build_object('reference', (SELECT s.key FROM batches b JOIN scripts s"
+    "  ON s.id = b.reference_script_id WHERE b.id = c.batch_id),"
+    " 'now', (SELECT coalesce(json_agg(json_build_object('run', r.run_id::text, 'wall_s', r.wall_s,"
+    "   'cpu_s', r.cpu_s) ORDER BY x.slot), '[]') FROM jobs x JOIN runs r ON r.job_id = x.id"
+    "   WHERE x.confirm_of = c.confirm_of AND x.purpose = 'confirm_reference'"
+    "   AND r.outcome = 'ok'),"
+    " 'base', (SELECT coalesce(json_agg(json_build_object('run', r.run_id::text,"
+    "   'wall_s', r.wall_s, 'cpu_s', r.cpu_s)), '[]') FROM runs r JOIN jobs x ON x.id = r.job_id"
+    "   WHERE x.purpose = 'reference' AND r.host_id = c.host_id AND r.outcome = 'ok'"
+    "   AND r.batch_id IN (SELECT y.batch_id FROM runs y WHERE y.run_id = ANY ($2::uuid[]))))::text"
+    " FROM jobs c WHERE c.id = $1::bigint AND c.purpose = 'confirm'";
+
+/* The batch runs again until its confirmation jobs end; its next analysis is the second. */
 static const char REOPEN_SQL[] =
-    "UPDATE batches SET state = 'running', finished = NULL WHERE id = $1::bigint";
+    "UPDATE batches SET state = 'running', finished = NULL, analysis_pass = 1"
+    " WHERE id = $1::bigint";
 
 static const char DONE_SQL[] = "UPDATE batches SET analyzed = now() WHERE id = $1::bigint";
 
@@ -211,7 +293,13 @@ static json_t *row_new(const json_t *s, const json_t *result, const json_t *m, d
                         json_boolean(is_true(json_object_get(why, "host_changed"))));
     if (has_q)
         json_object_set_new(detail, "q_value", json_real(q));
+    /* which metric decided the series' run, and why (the report says it when not wall time) */
+    if (json_is_object(json_object_get(result, "decision")))
+        json_object_set(detail, "decision", json_object_get(result, "decision"));
     json_object_set_new(row, "detail", detail);
+    const json_t *conf = json_object_get(s, "confirmation");
+    if (conf)
+        json_object_set(row, "confirmation", (json_t *)conf);
     return row;
 }
 
@@ -264,6 +352,119 @@ static json_t *compare_series(const json_t *s, const struct regress_options *opt
     return r;
 }
 
+/* The metric object of results (borrowed) for metric and function fn ("" = none), or NULL. */
+static const json_t *find_metric(const json_t *result, const char *metric, const char *fn)
+{
+    size_t k;
+    const json_t *m;
+    json_array_foreach(json_object_get(result, "metrics"), k, m)
+    {
+        const char *name = json_string_value(json_object_get(m, "metric"));
+        const char *f = json_string_value(json_object_get(m, "function"));
+        if (name && strcmp(name, metric) == 0 && strcmp(f ? f : "", fn) == 0)
+            return m;
+    }
+    return NULL;
+}
+
+/* The row of mine (borrowed) with open row o's metric, function and kind, or NULL. */
+static json_t *find_row(const json_t *mine, const json_t *o)
+{
+    size_t k;
+    json_t *row;
+    json_array_foreach(mine, k, row)
+    {
+        if (json_equal(json_object_get(row, "metric"), json_object_get(o, "metric")) &&
+            json_equal(json_object_get(row, "function_key"), json_object_get(o, "function_key")) &&
+            json_equal(json_object_get(row, "kind"), json_object_get(o, "kind")))
+            return row;
+    }
+    return NULL;
+}
+
+static double num(const json_t *o, const char *key)
+{
+    const json_t *v = json_object_get(o, key);
+    return json_is_number(v) ? json_number_value(v) : NAN;
+}
+
+/*
+ * Link a series' findings tonight (mine, borrowed; rows of row_new()) with
+ * its open findings from earlier batches (open, borrowed): a finding that
+ * continues an open one is attached to it (appended to attach as {"id",
+ * "run"}, and marked "attached" in mine); one that is a new step ends the
+ * open one; an open finding not found tonight ends when the series is back
+ * near its level before it (result: tonight's metrics, borrowed). Ended ids
+ * go to end. Returns true when every regression in mine continues an open one.
+ */
+static bool link_open(json_t *mine, const json_t *open, const json_t *result, const char *run,
+                      json_t *attach, json_t *end)
+{
+    size_t k;
+    const json_t *o;
+    json_array_foreach(open, k, o)
+    {
+        double base = num(o, "baseline_median"), found = num(o, "candidate_median");
+        json_t *row = find_row(mine, o);
+        if (row) {
+            if (findings_continues(base, found, num(row, "candidate_median"))) {
+                json_array_append_new(
+                    attach, json_pack("{s:O, s:s}", "id", json_object_get(o, "id"), "run", run));
+                json_object_set_new(row, "attached", json_true());
+            } else {
+                json_array_append(end, json_object_get(o, "id"));
+            }
+            continue;
+        }
+        const json_t *m = find_metric(result, json_string_value(json_object_get(o, "metric")),
+                                      json_string_value(json_object_get(o, "function_key")));
+        if (m && findings_back_to_before(base, found, num(m, "candidate_median")))
+            json_array_append(end, json_object_get(o, "id"));
+    }
+    bool known = true;
+    json_t *row;
+    json_array_foreach(mine, k, row)
+    {
+        if (strcmp(json_string_value(json_object_get(row, "kind")), "regression") == 0 &&
+            !json_is_true(json_object_get(row, "attached")))
+            known = false;
+    }
+    return known;
+}
+
+/*
+ * The held_out entry of series s (borrowed), whose confirmation confirmed no
+ * regression: "inconclusive" when its wall or CPU verdict is, else
+ * "dismissed"; detail: the main metrics' verdicts (metrics, borrowed) and how
+ * it was confirmed. New.
+ */
+static json_t *hold_new(const json_t *s, const json_t *metrics, bool inconclusive)
+{
+    json_t *detail = json_object();
+    size_t k;
+    const json_t *m;
+    json_array_foreach(metrics, k, m)
+    {
+        const char *name = json_string_value(json_object_get(m, "metric"));
+        if (name && !json_object_get(m, "function") &&
+            (strcmp(name, "wall_s") == 0 || strcmp(name, "cpu_s") == 0))
+            json_object_set_new(
+                detail, name,
+                json_pack("{s:O, s:O, s:O, s:O}", "verdict", json_object_get(m, "verdict"),
+                          "change_pct", json_object_get(m, "change_pct") ?: json_null(),
+                          "baseline_median", json_object_get(m, "baseline_median") ?: json_null(),
+                          "candidate_median",
+                          json_object_get(m, "candidate_median") ?: json_null()));
+    }
+    const json_t *conf = json_object_get(s, "confirmation");
+    if (conf)
+        json_object_set(detail, "confirmation", (json_t *)conf);
+    return json_pack("{s:O, s:O, s:O, s:s, s:o}", "script_id", json_object_get(s, "script_id"),
+                     "host_id", json_object_get(s, "host_id"), "python_build",
+                     json_object_get(s, "python_build"), "reason",
+                     inconclusive ? "inconclusive" : "dismissed", "detail", detail);
+}
+
 /*
  * analysis_decide() with each series' regress_compare() result already made:
  * results[i] (stolen) is series[i]'s "regression" object (at least its
@@ -277,6 +478,7 @@ static json_t *decide_results(const json_t *series, json_t **results,
     size_t np = 0, cap = 16;
     double *p = xcalloc(cap, sizeof(*p));
     sum->series = sum->tests = sum->regressions = sum->improvements = sum->confirming = 0;
+    sum->attached = sum->ended = 0;
     for (size_t i = 0; i < ns; i++) {
         sum->series++;
         size_t k;
@@ -296,7 +498,7 @@ static json_t *decide_results(const json_t *series, json_t **results,
         memcpy(q, p, np * sizeof(*q));
     sum->tests = (unsigned)np;
 
-    json_t *rows = json_array();
+    json_t *rows = json_array(), *attach = json_array(), *end = json_array(), *hold = json_array();
     size_t ip = 0;
     for (size_t i = 0; i < ns; i++) {
         const json_t *s = json_array_get(series, i);
@@ -329,29 +531,49 @@ static json_t *decide_results(const json_t *series, json_t **results,
             json_array_append_new(mine, row_new(s, results[i], m, qv, has_q));
             regressed |= strcmp(v, "regression") == 0;
         }
-        json_decref(results[i]);
+        /* tonight's findings against the open ones, into local lists first: a
+         * series re-queued to confirm changes nothing yet */
+        json_t *my_attach = json_array(), *my_end = json_array();
+        const char *run = json_string_value(json_object_get(s, "run_id"));
+        bool known = link_open(mine, json_object_get(s, "open_rows"), results[i], run ? run : "",
+                               my_attach, my_end);
+        json_t *results_kept = results[i];
         /* confirm before alerting: an inconclusive series, or a regression
-         * not already open from an earlier batch, runs once more first */
+         * that does not continue an open one, runs once more first */
         json_int_t batch_runs = json_integer_value(json_object_get(s, "batch_runs"));
-        bool known = json_is_true(json_object_get(s, "open_before"));
         if (confirm && batch_runs < 2 && (inconclusive || (regressed && !known))) {
             json_array_append(confirm, json_object_get(s, "job_id"));
             sum->confirming++;
             json_decref(mine);
+            json_decref(my_attach);
+            json_decref(my_end);
+            json_decref(results_kept);
             continue;
         }
+        if (json_is_true(json_object_get(s, "second_pass")) && !regressed)
+            json_array_append_new(
+                hold, hold_new(s, json_object_get(results_kept, "metrics"), inconclusive));
+        json_array_extend(attach, my_attach);
+        json_array_extend(end, my_end);
+        sum->attached += (unsigned)json_array_size(my_attach);
+        sum->ended += (unsigned)json_array_size(my_end);
+        json_decref(my_attach);
+        json_decref(my_end);
+        json_decref(results_kept);
         json_t *row;
         json_array_foreach(mine, k, row)
         {
             bool reg = strcmp(json_string_value(json_object_get(row, "kind")), "regression") == 0;
-            if (reg && batch_runs >= 2) {
-                json_object_set_new(row, "state", json_string("confirmed"));
-                json_object_set_new(row, "confirm_runs", json_integer(batch_runs));
-            }
             if (reg)
                 sum->regressions++;
             else
                 sum->improvements++;
+            if (json_is_true(json_object_get(row, "attached")))
+                continue;
+            if (reg && batch_runs >= 2) {
+                json_object_set_new(row, "state", json_string("confirmed"));
+                json_object_set_new(row, "confirm_runs", json_integer(batch_runs));
+            }
             json_array_append(rows, row);
         }
         json_decref(mine);
@@ -370,7 +592,9 @@ static json_t *decide_results(const json_t *series, json_t **results,
     for (size_t i = 0; i < nr; i++)
         json_array_append_new(rows, v[i]);
     free(v);
-    return rows;
+    sum->held = (unsigned)json_array_size(hold);
+    return json_pack("{s:o, s:o, s:o, s:o}", "insert", rows, "attach", attach, "end", end, "hold",
+                     hold);
 }
 
 void analysis_options_init(struct regress_options *opt)
@@ -443,16 +667,15 @@ static int parse_samples(struct pgbin v, double **x, size_t *n)
     return 0;
 }
 
-/* The series meta object of a candidate row (columns 7..13 of BATCH_RUNS_SQL,
+/* The series meta object of a candidate row (columns 7..12 of BATCH_RUNS_SQL,
  * binary; run_id: its column 2), new, or NULL when a column does not decode. */
 static json_t *series_meta(const struct pgbin *v)
 {
     int64_t script, host, job, batch_runs;
     double threshold = 0;
-    bool open_before;
     if (pgbin_int64(v[7], &script) < 0 || pgbin_int64(v[8], &host) < 0 || v[9].p == NULL ||
         pgbin_int64(v[10], &job) < 0 || (v[11].p && pgbin_float8(v[11], &threshold) < 0) ||
-        pgbin_int64(v[12], &batch_runs) < 0 || pgbin_bool(v[13], &open_before) < 0)
+        pgbin_int64(v[12], &batch_runs) < 0)
         return NULL;
     json_t *o = json_object();
     json_object_set_new(o, "script_id", json_integer(script));
@@ -462,12 +685,12 @@ static json_t *series_meta(const struct pgbin *v)
     json_object_set_new(o, "job_id", json_integer(job));
     json_object_set_new(o, "threshold", v[11].p ? json_real(threshold) : json_null());
     json_object_set_new(o, "batch_runs", json_integer(batch_runs));
-    json_object_set_new(o, "open_before", json_boolean(open_before));
+    json_object_set_new(o, "open_rows", json_array());
     return o;
 }
 
 /* The net wall times and contention of r from its aligned wall, cpu and run
- * delay arrays (columns 4, 5 and 14, binary; delay NULL: not measured). */
+ * delay arrays (columns 4, 5 and 13, binary; delay NULL: not measured). */
 static int gather_contention(struct qrun *r, struct pgbin wall, struct pgbin cpu,
                              struct pgbin delay)
 {
@@ -503,7 +726,7 @@ static int gather_row(const struct pgbin *v, int ncols, void *arg)
 {
     struct gather_ctx *g = arg;
     int64_t sn, k, at;
-    if (ncols != 15 || pgbin_int64(v[0], &sn) < 0 || pgbin_int64(v[1], &k) < 0 || v[2].p == NULL ||
+    if (ncols != 14 || pgbin_int64(v[0], &sn) < 0 || pgbin_int64(v[1], &k) < 0 || v[2].p == NULL ||
         pgbin_int64(v[3], &at) < 0 || sn < 1 || sn > (int64_t)INT32_MAX)
         return -EIO;
     if ((size_t)sn > g->cap) {
@@ -534,7 +757,7 @@ static int gather_row(const struct pgbin *v, int ncols, void *arg)
     for (int m = 0; m < 3; m++)
         if (parse_samples(v[4 + m], &r->x[m], &r->n[m]) < 0)
             return -EIO;
-    if (gather_contention(r, v[4], v[5], v[14]) < 0)
+    if (gather_contention(r, v[4], v[5], v[13]) < 0)
         return -EIO;
     return 0;
 }
@@ -579,7 +802,8 @@ static void gather_release(struct gather_ctx *g)
  * a change within the threshold is no_change whatever the CI, so only the
  * U test's p-value (for the batch's BH family) is computed; anything else
  * goes through regress_metric(). Returns a new metric object ({"metric",
- * "verdict", "mode", "p_value"}) or NULL when the metric cannot be compared,
+ * "verdict", "mode", "p_value", "baseline_median", "candidate_median"}) or
+ * NULL when the metric cannot be compared,
  * as lib/regress would decide.
  */
 static json_t *quick_metric(const struct qseries *s, int m, const struct regress_options *o,
@@ -627,16 +851,18 @@ static json_t *quick_metric(const struct qseries *s, int m, const struct regress
         struct stats_mwu mwu;
         bool statistical = stats_mannwhitney_min_p(nb, nc) < o->alpha;
         stats_mannwhitney(base, nb, cand, nc, &mwu);
-        obj = json_pack("{s:s, s:s, s:s, s:f, s:s}", "metric", MAIN_METRICS[m], "verdict",
+        obj = json_pack("{s:s, s:s, s:s, s:f, s:s, s:f, s:f}", "metric", MAIN_METRICS[m], "verdict",
                         "no_change", "mode", statistical ? "statistical" : "threshold", "p_value",
-                        mwu.p_value, "rule", regress_rule_name(REGRESS_RULE_WITHIN_THRESHOLD));
+                        mwu.p_value, "rule", regress_rule_name(REGRESS_RULE_WITHIN_THRESHOLD),
+                        "baseline_median", mb, "candidate_median", mc);
     } else if (mb > 0) {
         struct regress_result r;
         if (regress_metric_runs(runs, n_sel, &cand_run, 1, o, &r) == 0)
-            obj = json_pack("{s:s, s:s, s:s, s:f, s:s}", "metric", MAIN_METRICS[m], "verdict",
-                            regress_verdict_name(r.verdict), "mode",
+            obj = json_pack("{s:s, s:s, s:s, s:f, s:s, s:f, s:f}", "metric", MAIN_METRICS[m],
+                            "verdict", regress_verdict_name(r.verdict), "mode",
                             r.statistical ? "statistical" : "threshold", "p_value", r.p_value,
-                            "rule", regress_rule_name(r.rule));
+                            "rule", regress_rule_name(r.rule), "baseline_median", r.base_median,
+                            "candidate_median", r.cand_median);
     }
     free(all);
     free(base);
@@ -756,29 +982,270 @@ static int gather_docs(struct store *store, struct gather_ctx *g, const bool *fl
     return 0;
 }
 
-/*
- * Decide batch id (text): one query reads every series' candidate and
- * baseline samples (BATCH_RUNS_SQL); wall, cpu and memory are decided from
- * them; only the series where one of those regresses or improves are read
- * again with their hotspots (one query) and compared in full
- * (regress_compare: hotspot metrics and the "why"). The BH family is every
- * statistical metric so computed. Returns the rows (new) or NULL with *rc < 0.
+/* The numbers of array a (borrowed) appended to *x (*n of *cap). */
+static void push_numbers(const json_t *a, double **x, size_t *n, size_t *cap)
+{
+    size_t i;
+    const json_t *v;
+    json_array_foreach(a, i, v)
+    {
+        if (!json_is_number(v))
+            continue;
+        if (*n == *cap)
+            *x = xreallocarray(*x, *cap = *cap ? 2 * *cap : 16, sizeof(**x));
+        (*x)[(*n)++] = json_number_value(v);
+    }
+}
+
+/* Median of key's samples over every run of runs (borrowed), pooled (by_run
+ * false) or the median of each run's median (by_run true); NAN when none. */
+static double runs_median(const json_t *runs, const char *key, bool by_run)
+{
+    double *x = NULL, *meds = NULL, med = NAN;
+    size_t n = 0, cap = 0, nm = 0, capm = 0;
+    size_t i;
+    const json_t *r;
+    json_array_foreach(runs, i, r)
+    {
+        if (!by_run) {
+            push_numbers(json_object_get(r, key), &x, &n, &cap);
+            continue;
+        }
+        n = 0;
+        push_numbers(json_object_get(r, key), &x, &n, &cap);
+        double m;
+        if (n && stats_median(x, n, &m) == 0) {
+            json_t *one = json_pack("[f]", m);
+            push_numbers(one, &meds, &nm, &capm);
+            json_decref(one);
+        }
+    }
+    if (by_run) {
+        if (nm == 0 || stats_median(meds, nm, &med) < 0)
+            med = NAN;
+    } else if (n == 0 || stats_median(x, n, &med) < 0) {
+        med = NAN;
+    }
+    free(x);
+    free(meds);
+    return med;
+}
+
+/* Median of key over the repeats of a run document (borrowed: "runs": [{key: x}]); NAN when none.
  */
-static json_t *decide_batch(struct store *store, const char *id, const struct regress_options *opt,
-                            json_t *confirm, struct analysis_summary *sum, int *rc, char *err,
-                            size_t errlen)
+static double doc_median(const json_t *doc, const char *key)
+{
+    json_t *all = json_array();
+    size_t i;
+    const json_t *r;
+    json_array_foreach(json_object_get(doc, "runs"), i, r)
+    {
+        json_array_append(all, json_object_get(r, key));
+    }
+    json_t *runs = json_pack("[{s:o}]", key, all);
+    double m = runs_median(runs, key, false);
+    json_decref(runs);
+    return m;
+}
+
+/* Scale the number under key of o (borrowed) by f. */
+static void scale_number(json_t *o, const char *key, double f)
+{
+    const json_t *v = json_object_get(o, key);
+    if (json_is_number(v))
+        json_object_set_new(o, key, json_real(json_number_value(v) * f));
+}
+
+/*
+ * Bring candidate (a run document, borrowed and changed) back to the
+ * baseline nights' conditions d (findings_correct() on each repeat; a
+ * hotspot's per-repeat times scale with their repeat's wall time, its
+ * medians with the median factor). Returns the median wall factor.
+ */
+static double correct_candidate(json_t *candidate, const struct findings_drift *d)
+{
+    json_t *runs = json_object_get(candidate, "runs");
+    size_t n = json_array_size(runs);
+    double *f = xcalloc(n + 1, sizeof(*f));
+    for (size_t i = 0; i < n; i++) {
+        json_t *r = json_array_get(runs, i);
+        double w = num(r, "wall_s"), c = num(r, "cpu_s"), w2, c2;
+        f[i] = 1;
+        if (!(isfinite(w) && w > 0 && isfinite(c) && c >= 0))
+            continue;
+        findings_correct(d, w, c, json_is_number(json_object_get(r, "run_delay_s")), &w2, &c2);
+        json_object_set_new(r, "wall_s", json_real(w2));
+        json_object_set_new(r, "cpu_s", json_real(c2));
+        f[i] = w2 / w;
+    }
+    double fmed = 1;
+    if (n && stats_median(f, n, &fmed) < 0)
+        fmed = 1;
+    size_t k;
+    json_t *fn;
+    json_array_foreach(json_object_get(json_object_get(candidate, "profile"), "functions"), k, fn)
+    {
+        scale_number(fn, "self_s", fmed);
+        scale_number(fn, "total_s", fmed);
+        const char *per[2] = {"self_s_runs", "total_s_runs"};
+        for (int j = 0; j < 2; j++) {
+            json_t *a = json_object_get(fn, per[j]);
+            for (size_t i = 0; i < json_array_size(a) && i < n; i++) {
+                json_t *v = json_array_get(a, i);
+                if (json_is_number(v))
+                    json_array_set_new(a, i, json_real(json_number_value(v) * f[i]));
+            }
+        }
+    }
+    free(f);
+    return fmed;
+}
+
+/*
+ * The second pass's series s (borrowed; its "candidate" is its confirmation
+ * run, "baseline" its baseline documents): read the reference runs that
+ * bracket the confirmation run and the nightly reference runs of the
+ * baseline's batches (REFERENCE_SQL), correct the candidate for the
+ * machine's drift between them (lib/findings.h), and set s's
+ * "confirmation": how it was confirmed. Returns 0 or a negative code.
+ */
+static int confirm_reference(struct store *store, json_t *s, char *err, size_t errlen)
+{
+    char job[32];
+    snprintf(job, sizeof(job), "%" JSON_INTEGER_FORMAT,
+             json_integer_value(json_object_get(s, "job_id")));
+    json_t *ids = json_array();
+    size_t i;
+    const json_t *d;
+    json_array_foreach(json_object_get(s, "baseline"), i, d)
+    {
+        json_array_append(ids, json_object_get(d, "id"));
+    }
+    /* a uuid[] literal: "{a,b}" */
+    size_t nb = json_array_size(ids), cap = 4 + nb * 40, len = 0;
+    char *arr = xmalloc(cap);
+    arr[len++] = '{';
+    json_array_foreach(ids, i, d)
+    {
+        len += (size_t)snprintf(arr + len, cap - len, "%s%s", i ? "," : "",
+                                json_string_value(d) ? json_string_value(d) : "");
+    }
+    snprintf(arr + len, cap - len, "}");
+    json_decref(ids);
+    json_t *rows = NULL;
+    const char *params[2] = {job, arr};
+    int rc = store_json_rows(store, REFERENCE_SQL, params, 2, &rows, err, errlen);
+    free(arr);
+    if (rc < 0)
+        return rc;
+    const json_t *ref = json_array_get(rows, 0);
+    json_t *conf;
+    const char *key = json_string_value(json_object_get(ref, "reference"));
+    const json_t *now = json_object_get(ref, "now"), *base = json_object_get(ref, "base");
+    json_t *cand = json_object_get(s, "candidate");
+    double raw_wall = doc_median(cand, "wall_s"), raw_cpu = doc_median(cand, "cpu_s");
+    if (ref == NULL) {
+        conf = json_pack("{s:s, s:s}", "method", "none", "why",
+                         "the confirmation run failed: decided on the night's run alone");
+    } else if (key == NULL) {
+        conf = json_pack("{s:s, s:s}", "method", "re-run", "why",
+                         "the suite names no reference script (reference = PATH in [suite])");
+    } else if (json_array_size(now) == 0 || json_array_size(base) == 0) {
+        conf = json_pack("{s:s, s:s, s:s}", "method", "re-run", "reference", key, "why",
+                         json_array_size(now) == 0
+                             ? "the reference runs around the confirmation run failed"
+                             : "no reference run in the baseline's nights on this host");
+    } else {
+        struct findings_drift dr = {
+            runs_median(base, "cpu_s", true), runs_median(base, "wall_s", true),
+            runs_median(now, "cpu_s", false), runs_median(now, "wall_s", false)};
+        if (!findings_drift_valid(&dr)) {
+            conf = json_pack("{s:s, s:s, s:s}", "method", "re-run", "reference", key, "why",
+                             "the reference's times are not usable (zero or missing)");
+        } else {
+            correct_candidate(cand, &dr);
+            conf = json_pack("{s:s, s:s, s:I, s:I, s:f, s:f, s:f, s:f, s:f, s:f}", "method",
+                             "bracketed", "reference", key, "reference_runs",
+                             (json_int_t)json_array_size(now), "baseline_reference_runs",
+                             (json_int_t)json_array_size(base), "reference_cpu_s_baseline",
+                             dr.cpu_base, "reference_cpu_s_now", dr.cpu_now,
+                             "reference_wall_s_baseline", dr.wall_base, "reference_wall_s_now",
+                             dr.wall_now, "drift_cpu_pct", 100 * (dr.cpu_now / dr.cpu_base - 1),
+                             "drift_wall_pct", 100 * (dr.wall_now / dr.wall_base - 1));
+        }
+    }
+    if (isfinite(raw_wall))
+        json_object_set_new(conf, "candidate_wall_s_raw", json_real(raw_wall));
+    if (isfinite(raw_cpu))
+        json_object_set_new(conf, "candidate_cpu_s_raw", json_real(raw_cpu));
+    json_object_set_new(s, "confirmation", conf);
+    json_decref(rows);
+    return 0;
+}
+
+/* "script_id/host_id/python_build" of o (borrowed), new. */
+static char *series_key(const json_t *o)
+{
+    return xasprintf("%" JSON_INTEGER_FORMAT "/%" JSON_INTEGER_FORMAT "/%s",
+                     json_integer_value(json_object_get(o, "script_id")),
+                     json_integer_value(json_object_get(o, "host_id")),
+                     json_string_value(json_object_get(o, "python_build")) ?: "");
+}
+
+/* The open findings of batch id's series (OPEN_SQL) into their series' "open_rows". */
+static int gather_open(struct store *store, const char *id, struct gather_ctx *g, char *err,
+                       size_t errlen)
+{
+    json_t *rows = NULL;
+    const char *params[1] = {id};
+    int rc = store_json_rows(store, OPEN_SQL, params, 1, &rows, err, errlen);
+    if (rc < 0)
+        return rc;
+    json_t *by_key = json_object();
+    for (size_t i = 0; i < g->n; i++) {
+        char *k = series_key(g->v[i].meta);
+        json_object_set(by_key, k, g->v[i].meta);
+        free(k);
+    }
+    size_t i;
+    json_t *o;
+    json_array_foreach(rows, i, o)
+    {
+        char *k = series_key(o);
+        json_t *meta = json_object_get(by_key, k);
+        free(k);
+        if (meta)
+            json_array_append(json_object_get(meta, "open_rows"), o);
+    }
+    json_decref(by_key);
+    json_decref(rows);
+    return 0;
+}
+
+/*
+ * Decide batch id (text) in analysis pass pass ("0" first, "1" after its
+ * confirmation runs): one query reads every series' candidate and
+ * baseline samples (BATCH_RUNS_SQL), one the open findings of its series;
+ * wall, cpu and memory are decided from the samples; the series where one of
+ * those regresses or improves, or with an open finding, are read again with
+ * their hotspots (one query) and compared in full (regress_compare: hotspot
+ * metrics and the "why"). The BH family is every statistical metric so
+ * computed. Returns {"insert", "attach", "end"} (new; see decide_results())
+ * or NULL with *rc < 0.
+ */
+static json_t *decide_batch(struct store *store, const char *id, const char *pass,
+                            const struct regress_options *opt, json_t *confirm,
+                            struct analysis_summary *sum, int *rc, char *err, size_t errlen)
 {
     struct gather_ctx g = {0};
     char limit[32];
     snprintf(limit, sizeof(limit), "%d",
              opt->max_baseline_runs > 0 ? opt->max_baseline_runs : 1000000);
-    const char *params[2] = {id, limit};
+    const char *params[3] = {id, limit, pass};
     double t0 = mono_s();
-    *rc = store_each_row_binary(store, BATCH_RUNS_SQL, params, 2, gather_row, &g, err, errlen);
+    *rc = store_each_row_binary(store, BATCH_RUNS_SQL, params, 3, gather_row, &g, err, errlen);
     if (*rc >= 0 && gather_finish(&g) < 0)
         *rc = -EIO;
-    double t1 = mono_s();
-    sum->secs_samples = t1 - t0;
     if (*rc < 0) {
         if (*rc != -EIO || err[0] == '\0')
             snprintf(err, errlen, "could not read the batch's series (%d)", *rc);
@@ -786,12 +1253,29 @@ static json_t *decide_batch(struct store *store, const char *id, const struct re
         return NULL;
     }
     unsigned rows_read = (unsigned)*rc;
+    *rc = gather_open(store, id, &g, err, errlen);
+    double t1 = mono_s();
+    sum->secs_samples = t1 - t0;
+    if (*rc < 0) {
+        gather_release(&g);
+        return NULL;
+    }
     json_t **results = xcalloc(g.n ? g.n : 1, sizeof(*results));
     bool *flagged = xcalloc(g.n ? g.n : 1, sizeof(*flagged));
-    for (size_t i = 0; i < g.n; i++)
+    bool second = strcmp(pass, "0") != 0;
+    for (size_t i = 0; i < g.n; i++) {
         results[i] = quick_result(&g.v[i], opt, &flagged[i]);
+        /* an open finding's function metrics, and a confirmation, need the documents */
+        flagged[i] |= g.v[i].n_runs > 1 &&
+                      (second || json_array_size(json_object_get(g.v[i].meta, "open_rows")) > 0);
+    }
     double t2 = mono_s();
     *rc = gather_docs(store, &g, flagged, err, errlen);
+    for (size_t i = 0; *rc == 0 && second && i < g.n; i++) {
+        json_object_set_new(g.v[i].meta, "second_pass", json_true());
+        if (flagged[i])
+            *rc = confirm_reference(store, g.v[i].meta, err, errlen);
+    }
     json_t *series = json_array();
     for (size_t i = 0; i < g.n; i++) {
         if (*rc == 0 && flagged[i]) {
@@ -804,9 +1288,9 @@ static json_t *decide_batch(struct store *store, const char *id, const struct re
     free(flagged);
     gather_release(&g);
     double t3 = mono_s();
-    json_t *rows = NULL;
+    json_t *out = NULL;
     if (*rc == 0) {
-        rows = decide_results(series, results, opt, confirm, sum);
+        out = decide_results(series, results, opt, confirm, sum);
         sum->rows_read = rows_read;
         sum->secs_docs = t3 - t2;
         sum->secs_decide = (t2 - t1) + (mono_s() - t3);
@@ -816,7 +1300,20 @@ static json_t *decide_batch(struct store *store, const char *id, const struct re
         free(results);
     }
     json_decref(series);
-    return rows;
+    return out;
+}
+
+/* Run sql with batch id and the JSON of list (borrowed) when list is not empty. */
+static int store_list(struct store *store, const char *sql, const char *id, const json_t *list,
+                      char *err, size_t errlen)
+{
+    if (json_array_size(list) == 0)
+        return 0;
+    char *text = json_dumps(list, JSON_COMPACT);
+    const char *params[2] = {id, text};
+    int rc = store_command(store, sql, params, 2, err, errlen);
+    free(text);
+    return rc;
 }
 
 int analysis_run_one(struct store *store, const struct regress_options *opt, bool with_confirm,
@@ -831,39 +1328,45 @@ int analysis_run_one(struct store *store, const struct regress_options *opt, boo
     int rc = store_command(store, "BEGIN", NULL, 0, err, errlen);
     if (rc < 0)
         return rc;
-    json_t *claim = NULL, *rows = NULL, *confirm = NULL;
+    json_t *claim = NULL, *out = NULL, *confirm = NULL;
     rc = store_json_rows(store, CLAIM_SQL, NULL, 0, &claim, err, errlen);
     if (rc <= 0)
         goto out;
-    char id[32];
-    snprintf(id, sizeof(id), "%" JSON_INTEGER_FORMAT, json_integer_value(json_array_get(claim, 0)));
+    const json_t *batch = json_array_get(claim, 0);
+    char id[32], pass[16];
+    snprintf(id, sizeof(id), "%" JSON_INTEGER_FORMAT,
+             json_integer_value(json_object_get(batch, "id")));
+    json_int_t pass_no = json_integer_value(json_object_get(batch, "pass"));
+    snprintf(pass, sizeof(pass), "%" JSON_INTEGER_FORMAT, pass_no);
     sum->batch_id = strtoull(id, NULL, 10);
+    sum->pass = (unsigned)pass_no + 1;
     /* the batch's samples (~40 k rows for 3,500 series) are sorted in memory */
     rc = store_command(store, "SET LOCAL work_mem = '64MB'", NULL, 0, err, errlen);
     if (rc < 0)
         goto out;
     confirm = json_array();
-    rows = decide_batch(store, id, opt, with_confirm ? confirm : NULL, sum, &rc, err, errlen);
+    /* the second pass confirms nothing more: its series were the confirmations */
+    out = decide_batch(store, id, pass, opt, with_confirm && pass_no == 0 ? confirm : NULL, sum,
+                       &rc, err, errlen);
     if (rc < 0)
         goto out;
     double t_store = mono_s();
-    /* all rows in one statement, all confirmation jobs in another */
-    if (json_array_size(rows) > 0) {
-        char *text = json_dumps(rows, JSON_COMPACT);
-        const char *params[2] = {id, text};
-        rc = store_command(store, INSERT_SQL, params, 2, err, errlen);
-        free(text);
-        if (rc < 0)
-            goto out;
-    }
-    if (json_array_size(confirm) > 0) {
+    /* ended findings first: a new step of a finding replaces its open row */
+    rc = store_list(store, END_SQL, id, json_object_get(out, "end"), err, errlen);
+    if (rc >= 0)
+        rc = store_list(store, ATTACH_SQL, id, json_object_get(out, "attach"), err, errlen);
+    if (rc >= 0)
+        rc = store_list(store, INSERT_SQL, id, json_object_get(out, "insert"), err, errlen);
+    if (rc >= 0)
+        rc = store_list(store, HOLD_SQL, id, json_object_get(out, "hold"), err, errlen);
+    if (rc >= 0 && json_array_size(confirm) > 0) {
         char *text = json_dumps(confirm, JSON_COMPACT);
         const char *pj[1] = {text};
         rc = store_command(store, CONFIRM_SQL, pj, 1, err, errlen);
         free(text);
-        if (rc < 0)
-            goto out;
     }
+    if (rc < 0)
+        goto out;
     const char *params[1] = {id};
     rc = store_command(store, json_array_size(confirm) ? REOPEN_SQL : DONE_SQL, params, 1, err,
                        errlen);
@@ -877,7 +1380,7 @@ out:
     if (rc <= 0)
         store_abort(store);
     json_decref(claim);
-    json_decref(rows);
+    json_decref(out);
     json_decref(confirm);
     return rc;
 }

@@ -10,11 +10,16 @@
  * max_baseline_runs. The p-values of every statistical metric of the batch
  * are adjusted together (Benjamini-Hochberg); a statistical regression or
  * improvement stands only when its q-value is below alpha. What stands is
- * stored in the regressions table (schema/002_regressions.sql; a finding
- * still open from an earlier batch is attached to that row instead,
- * schema/004_ongoing_regressions.sql), in the same
- * transaction that marks the batch analysed, so a crash or a second
- * coordinator never analyses a batch twice or half.
+ * stored in the regressions table (schema/002_regressions.sql). A finding
+ * that continues one still open from an earlier batch is attached to that
+ * row instead (schema/004_ongoing_regressions.sql); an open finding ends when
+ * its series is back near its level before it, or when a new step of it
+ * begins (lib/findings.h, schema/014_truthful_findings.sql). All of it in the
+ * same transaction that marks the batch analysed (or re-queues its
+ * confirmations), so a crash or a second coordinator never analyses a batch
+ * twice or half; analysing it again (the second pass after its confirmation
+ * runs) decides only the confirmed series, and the unique index on open
+ * findings would refuse a second row anyway.
  */
 #ifndef PYSCOPE_COORD_ANALYSIS_H
 #define PYSCOPE_COORD_ANALYSIS_H
@@ -49,8 +54,12 @@ struct analysis_summary {
     uint64_t batch_id;
     unsigned series;       /* series compared (with or without history) */
     unsigned tests;        /* statistical metrics in the BH family */
-    unsigned regressions;  /* rows stored with kind 'regression' */
-    unsigned improvements; /* rows stored with kind 'improvement' */
+    unsigned pass;         /* 1: the batch's first analysis, 2: after its confirmations */
+    unsigned regressions;  /* findings of kind 'regression' (new rows and attached) */
+    unsigned improvements; /* findings of kind 'improvement' (new rows and attached) */
+    unsigned attached;     /* of those, continuing an open finding */
+    unsigned ended;        /* open findings that ended with this batch */
+    unsigned held;         /* second pass: series whose night stays out of later baselines */
     unsigned confirming;   /* series re-queued to confirm (nothing stored for them yet) */
     unsigned rows_read;    /* runs read from the store (samples, and documents) */
     /* seconds spent: reading every series' samples, deciding them (the cheap
@@ -62,15 +71,22 @@ struct analysis_summary {
 /*
  * Decide the series of one batch: series is an array of objects (borrowed)
  * {"script_id", "host_id", "python_build", "job_id", "batch_runs" (ok runs
- * of the series in the batch), "open_before" (an open regression of the
- * series from an earlier batch), "candidate": run document, "baseline": [run
- * documents, oldest first], "threshold": fraction|null}. Returns a new array
- * (caller owns) of regression-row objects (the keys of
- * schema/002_regressions.sql's columns plus "detail"), worst first, and fills
- * *sum (batch_id untouched); opt NULL: analysis_options_init(). When confirm (borrowed) is not
- * NULL, a series with one run in the batch that is inconclusive (wall or CPU) or regresses for the
- * first time gets its job id appended to confirm and no rows; a regression seen with 2 or more runs
- * in the batch is stored "confirmed" with confirm_runs = those runs. Pure: no database.
+ * of the series in the batch), "run_id" (the candidate's), "open_rows" (the
+ * series' open findings from earlier batches: {"id", "metric",
+ * "function_key", "kind", "baseline_median", "candidate_median"}),
+ * "candidate": run document, "baseline": [run documents, oldest first],
+ * "threshold": fraction|null}. Returns a new object (caller owns):
+ * {"insert": [regression-row objects (the keys of schema/002_regressions.sql's
+ * columns plus "detail"), worst first], "attach": [{"id": open row, "run":
+ * candidate run}], "end": [open row ids], "hold": [held_out entries: a
+ * series with "second_pass" true whose confirmation found no regression,
+ * "dismissed" or "inconclusive"]}, and fills *sum (batch_id and pass
+ * untouched); opt NULL: analysis_options_init(). When confirm (borrowed)
+ * is not NULL, a series with one run in the batch that is inconclusive (wall
+ * or CPU) or has a regression that continues no open finding gets its job id
+ * appended to confirm and nothing else; a regression seen with 2 or more
+ * runs in the batch is stored "confirmed" with confirm_runs = those runs.
+ * Pure: no database.
  */
 json_t *analysis_decide(const json_t *series, const struct regress_options *opt, json_t *confirm,
                         struct analysis_summary *sum);
@@ -78,9 +94,10 @@ json_t *analysis_decide(const json_t *series, const struct regress_options *opt,
 /*
  * Analyse at most one finished, not yet analysed batch (store borrowed; opt
  * NULL: analysis_options_init());
- * with_confirm: re-queue series to confirm (see analysis_decide) as jobs of
- * the same batch and host with more repeats (2x, at least 5), and set the
- * batch running again instead of marking it analysed.
+ * with_confirm: in the batch's first analysis, re-queue series to confirm
+ * (see analysis_decide) as jobs of the same batch and host with more repeats
+ * (2x, at least 5), and set the batch running again instead of marking it
+ * analysed; its second analysis decides only those series.
  * Returns 1 when a batch was analysed (*sum filled), 0 when none is waiting,
  * or a negative code with err (the transaction rolled back).
  */

@@ -46,10 +46,12 @@ static void analyse_waiting(struct analyst *a)
             }
             if (rc <= 0)
                 return;
-            log_info("batch %" PRIu64 " analysed: %u series, %u tests, %u regressions,"
-                     " %u improvements, %u re-queued to confirm; %u runs read, %.3f s",
-                     sum.batch_id, sum.series, sum.tests, sum.regressions, sum.improvements,
-                     sum.confirming, sum.rows_read,
+            log_info("batch %" PRIu64 " analysed (pass %u): %u series, %u tests, %u regressions,"
+                     " %u improvements (%u ongoing), %u ended, %u re-queued to confirm,"
+                     " %u not confirmed; %u runs read, %.3f s",
+                     sum.batch_id, sum.pass, sum.series, sum.tests, sum.regressions,
+                     sum.improvements, sum.attached, sum.ended, sum.confirming, sum.held,
+                     sum.rows_read,
                      sum.secs_samples + sum.secs_decide + sum.secs_docs + sum.secs_store);
         }
         pthread_mutex_lock(&a->thr.mu);
@@ -63,23 +65,9 @@ static void analyse_waiting(struct analyst *a)
 static void *analyst_main(void *arg)
 {
     struct analyst *a = arg;
-    pthread_mutex_lock(&a->thr.mu);
-    while (!a->thr.quit) {
-        pthread_mutex_unlock(&a->thr.mu);
+    do
         analyse_waiting(a);
-        struct timespec until;
-        clock_gettime(CLOCK_MONOTONIC, &until);
-        until.tv_sec += a->interval_ms / 1000;
-        until.tv_nsec += (long)(a->interval_ms % 1000) * 1000000L;
-        if (until.tv_nsec >= 1000000000L) {
-            until.tv_sec++;
-            until.tv_nsec -= 1000000000L;
-        }
-        pthread_mutex_lock(&a->thr.mu);
-        while (!a->thr.quit && pthread_cond_timedwait(&a->thr.cv, &a->thr.mu, &until) == 0) {
-        }
-    }
-    pthread_mutex_unlock(&a->thr.mu);
+    while (!worker_sleep(&a->thr, a->interval_ms));
     return NULL;
 }
 

@@ -37,6 +37,7 @@ void config_init(struct config *c)
     c->max_attempts = 3;
     c->job_timeout_s = 600;
     c->log_level = LOG_LEVEL_INFO;
+    c->http_threads = 2;
 }
 
 void config_release(struct config *c)
@@ -45,7 +46,10 @@ void config_release(struct config *c)
     free(c->bind);
     free(c->curve_secret_key_file);
     free(c->curve_keys_dir);
+    free(c->http);
+    free(c->http_token_file);
     c->db = c->bind = c->curve_secret_key_file = c->curve_keys_dir = NULL;
+    c->http = c->http_token_file = NULL;
 }
 
 static int parse_u32(const char *v, uint32_t *out)
@@ -93,6 +97,14 @@ static int config_handler(void *user, const char *section, const char *name, con
     } else if (strcmp(name, "curve_keys_dir") == 0) {
         free(c->curve_keys_dir);
         c->curve_keys_dir = xstrdup(value);
+    } else if (strcmp(name, "http") == 0) {
+        free(c->http);
+        c->http = value[0] ? xstrdup(value) : NULL;
+    } else if (strcmp(name, "http_token_file") == 0) {
+        free(c->http_token_file);
+        c->http_token_file = value[0] ? xstrdup(value) : NULL;
+    } else if (strcmp(name, "http_threads") == 0) {
+        bad = parse_u32(value, &c->http_threads);
     } else if (strcmp(name, "curve_allowlist_file") == 0) {
         snprintf(ctx->err, ctx->errlen,
                  "\"curve_allowlist_file\" is gone: put each allowed NAME.key in "
@@ -114,6 +126,8 @@ static int config_handler(void *user, const char *section, const char *name, con
         bad = parse_u32(value, &c->stats_interval_s);
     } else if (strcmp(name, "confirm") == 0) {
         bad = parse_u32(value, &c->confirm) || c->confirm > 1;
+    } else if (strcmp(name, "share_machines") == 0) {
+        bad = parse_u32(value, &c->share_machines) || c->share_machines > 1;
     } else if (strcmp(name, "writers") == 0) {
         bad = parse_u32(value, &c->writers);
     } else if (strcmp(name, "max_attempts") == 0) {
@@ -180,6 +194,14 @@ int config_check(const struct config *c, char *err, size_t errlen)
     }
     if (c->curve_secret_key_file != NULL && c->curve_keys_dir == NULL) {
         snprintf(err, errlen, "curve_secret_key_file needs curve_keys_dir (the allowed keys)");
+        return -PYSCOPE_ERANGE;
+    }
+    if (c->http_threads < 1 || c->http_threads > 16) {
+        snprintf(err, errlen, "http_threads must be 1..16 (one database connection each)");
+        return -PYSCOPE_ERANGE;
+    }
+    if (c->http_token_file != NULL && c->http == NULL) {
+        snprintf(err, errlen, "http_token_file needs http (the address of the web pages)");
         return -PYSCOPE_ERANGE;
     }
     if (!(c->job_timeout_s > 0)) {

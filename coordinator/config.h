@@ -28,10 +28,14 @@ struct config {
     uint32_t max_attempts;         /* a job fails after this many expired or errored attempts */
     double job_timeout_s;          /* a suite entry's timeout when it gives none */
     uint32_t confirm;              /* 1: re-run a series to confirm before alerting; 0: off */
+    uint32_t share_machines;       /* 1: agents of one machine may run jobs at the same time */
     uint32_t writers;              /* result writer threads, each with its own connection */
     enum log_level log_level;
     char *curve_keys_dir;        /* the keys folder (docs/security.md); NULL = no CURVE */
     char *curve_secret_key_file; /* the server's secret key (curve.h); NULL = KEYS/coordinator */
+    char *http;                  /* web pages: [ADDR:]PORT (web.h); NULL = none */
+    char *http_token_file;       /* the token those pages need; NULL = none (loopback only) */
+    uint32_t http_threads;       /* request threads of the web pages */
 };
 
 /* Fill c with the defaults (owned strings; config_release()). */

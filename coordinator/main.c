@@ -34,6 +34,7 @@
 #include "router.h"
 #include "store.h"
 #include "transport.h"
+#include "web.h"
 #include "writer.h"
 #include "xmalloc.h"
 #include "zap.h" /* lib/zap.h */
@@ -44,13 +45,15 @@ static void usage(FILE *out)
 {
     fprintf(out,
             "usage: " PROG " [--db CONNINFO] [--bind ENDPOINT] [--config FILE]\n"
-            "                           [--log-level LEVEL]\n"
+            "                           [--http [ADDR:]PORT] [--log-level LEVEL]\n"
             "\n"
             "Hand out profiling jobs to pyscope agents and store their results in PostgreSQL.\n"
             "\n"
             "  --db CONNINFO      libpq connection string (default: the PG* environment)\n"
             "  --bind ENDPOINT    ZeroMQ endpoint to listen on (default tcp://127.0.0.1:5555)\n"
             "  --config FILE      INI file; see deploy/coordinator.conf.example\n"
+            "  --http [ADDR:]PORT serve the reports as web pages (read only; default address\n"
+            "                     127.0.0.1; another needs http_token_file, docs/security.md)\n"
             "  --log-level LEVEL  error, warning, info (default) or debug\n"
             "  --help             show this help\n"
             "  --version          show the version\n");
@@ -92,15 +95,12 @@ static int64_t now_ms(void)
 static int parse_args(int argc, char **argv, struct config *c)
 {
     static const struct option opts[] = {
-        {"db", required_argument, NULL, 'd'},
-        {"bind", required_argument, NULL, 'b'},
-        {"config", required_argument, NULL, 'c'},
-        {"log-level", required_argument, NULL, 'l'},
-        {"help", no_argument, NULL, 'h'},
-        {"version", no_argument, NULL, 'V'},
-        {NULL, 0, NULL, 0},
+        {"db", required_argument, NULL, 'd'},     {"bind", required_argument, NULL, 'b'},
+        {"config", required_argument, NULL, 'c'}, {"log-level", required_argument, NULL, 'l'},
+        {"http", required_argument, NULL, 'H'},   {"help", no_argument, NULL, 'h'},
+        {"version", no_argument, NULL, 'V'},      {NULL, 0, NULL, 0},
     };
-    const char *db = NULL, *bind = NULL, *file = NULL, *level = NULL;
+    const char *db = NULL, *bind = NULL, *file = NULL, *level = NULL, *http = NULL;
     int o;
     while ((o = getopt_long(argc, argv, "", opts, NULL)) != -1) {
         switch (o) {
@@ -115,6 +115,9 @@ static int parse_args(int argc, char **argv, struct config *c)
             break;
         case 'l':
             level = optarg;
+            break;
+        case 'H':
+            http = optarg;
             break;
         case 'h':
             usage(stdout);
@@ -144,6 +147,10 @@ static int parse_args(int argc, char **argv, struct config *c)
     if (bind) {
         free(c->bind);
         c->bind = xstrdup(bind);
+    }
+    if (http) {
+        free(c->http);
+        c->http = xstrdup(http);
     }
     if (level) {
         static const char *const names[] = {"error", "warning", "info", "debug"};
@@ -307,6 +314,7 @@ int main(int argc, char **argv)
     struct router *router = NULL;
     struct writer *writers[ROUTER_MAX_WRITERS] = {0};
     struct analyst *analyst = NULL;
+    struct web *web = NULL;
     int sfd = -1;
     status = PYSCOPE_EXIT_INTERNAL;
 
@@ -354,6 +362,21 @@ int main(int argc, char **argv)
         goto out;
     }
 
+    /* The web pages: threads of their own, read-only connections of their own. */
+    if (cfg.http) {
+        struct web_options wo = {cfg.http, cfg.http_token_file, cfg.http_threads};
+        int usage;
+        web = web_start(cfg.db, &wo, &usage, err, sizeof(err));
+        if (web == NULL) {
+            log_error("%s", err);
+            if (usage)
+                status = PYSCOPE_EXIT_USAGE;
+            goto out;
+        }
+        log_info("web pages on %s (read only, %s)", web_url(web),
+                 cfg.http_token_file ? "token required" : "no token");
+    }
+
     ctx = zmq_ctx_new();
     if (ctx == NULL) {
         log_error("could not create a zeromq context: %s", zmq_strerror(errno));
@@ -379,6 +402,7 @@ int main(int argc, char **argv)
 out:
     router_destroy(&router); /* answers the writers' groups in flight */
     analyst_stop(&analyst);  /* lets an analysis under way finish */
+    web_stop(&web);          /* finishes the pages under way */
     for (size_t i = 0; i < ROUTER_MAX_WRITERS; i++)
         writer_stop(&writers[i]);
     if (mon) {

@@ -82,19 +82,34 @@ static const char SERIES_OTHERS_SQL[] =
     " GROUP BY h.fingerprint, h.hostname, r.python_build"
     " ORDER BY h.hostname, h.fingerprint, r.python_build LIMIT 1000";
 
-/* The newest $2 ok runs of each (host, build) of script $1: host, build, newest first. */
+/*
+ * The newest $2 ok runs of each (host, build) of the scripts $1 (bigint[])
+ * from batches up to $4 (0: all): script, host, build, newest first.
+ */
 static const char COMPARE_RUNS_SQL[] =
-    "SELECT json_build_object('host_id', x.host_id, 'hostname', h.hostname,"
-    " 'fingerprint', h.fingerprint, 'python_build', x.python_build,"
-    " 'created', pyscope_ts(x.stored_at), 'wall_s', x.wall_s, 'cpu_s', x.cpu_s,"
-    " 'peak_rss_bytes', x.peak_rss_bytes)::text"
-    " FROM (SELECT r.host_id, r.python_build, r.stored_at, r.run_id, r.wall_s, r.cpu_s,"
-    "   r.peak_rss_bytes, row_number() OVER (PARTITION BY r.host_id, r.python_build"
-    "   ORDER BY r.stored_at DESC, r.run_id DESC) AS rn"
-    "   FROM runs r WHERE r.script_id = $1::bigint AND r.outcome = 'ok') x"
+    "SELECT json_build_object('script_id', x.script_id, 'host_id', x.host_id,"
+    " 'hostname', h.hostname, 'fingerprint', h.fingerprint, 'python_build', x.python_build,"
+    " 'created', pyscope_ts(x.stored_at), 'batch_id', x.batch_id, 'wall_s', x.wall_s,"
+    " 'cpu_s', x.cpu_s, 'peak_rss_bytes', x.peak_rss_bytes)::text"
+    " FROM (SELECT r.script_id, r.host_id, r.python_build, r.stored_at, r.run_id, r.batch_id,"
+    "   r.wall_s, r.cpu_s, r.peak_rss_bytes, row_number() OVER (PARTITION BY r.script_id,"
+    "   r.host_id, r.python_build ORDER BY r.stored_at DESC, r.run_id DESC) AS rn"
+    "   FROM runs r WHERE r.script_id = ANY ($1::bigint[]) AND r.outcome = 'ok'"
+    "   AND ($4::bigint = 0 OR r.batch_id <= $4::bigint)) x"
     " JOIN hosts h ON h.id = x.host_id WHERE x.rn <= $2::bigint"
-    " ORDER BY h.hostname, h.fingerprint, x.host_id, x.python_build, x.stored_at DESC"
+    " ORDER BY x.script_id, h.hostname, h.fingerprint, x.host_id, x.python_build, x.stored_at DESC"
     " LIMIT $3::bigint";
+
+/* The open findings (new, confirmed or ack, not ended) on the whole script
+ * (no function) of the scripts $1 (bigint[]): what a host-vs-host ratio must
+ * not be taken for hardware without. */
+static const char OPEN_FINDINGS_SQL[] =
+    "SELECT json_build_object('id', g.id, 'script_id', g.script_id, 'host_id', g.host_id,"
+    " 'python_build', g.python_build, 'metric', g.metric, 'kind', g.kind,"
+    " 'change_pct', g.change_pct, 'since_batch_id', g.batch_id, 'state', g.state)::text"
+    " FROM regressions g WHERE g.script_id = ANY ($1::bigint[]) AND g.function_key = ''"
+    " AND g.ended_batch_id IS NULL AND g.state IN ('new', 'confirmed', 'ack')"
+    " ORDER BY g.script_id, g.host_id, g.kind, abs(g.change_pct) DESC, g.id";
 
 /* {"code": code, "message": msg} set as doc's "error". */
 __attribute__((format(printf, 3, 4))) static void set_error(json_t *doc, const char *code,
@@ -325,9 +340,41 @@ static void pick_series(const struct cmp_host *a, const struct cmp_host *b,
         }
 }
 
-/* The pair object of hosts a, b (borrowed), or NULL when a side has no samples. */
+/*
+ * The open findings of findings (borrowed: OPEN_FINDINGS_SQL rows) on the
+ * series of host h (borrowed) and build of se, appended to out as
+ * {"host", "id", "metric", "kind", "change_pct", "since_batch_id", "state"}.
+ */
+static void add_findings(json_t *out, const json_t *findings, const struct cmp_host *h,
+                         const struct cmp_series *se)
+{
+    json_int_t script = json_integer_value(json_object_get(se->first, "script_id"));
+    json_int_t host = json_integer_value(json_object_get(h->row, "host_id"));
+    size_t i;
+    const json_t *f;
+    json_array_foreach(findings, i, f)
+    {
+        if (json_integer_value(json_object_get(f, "script_id")) != script ||
+            json_integer_value(json_object_get(f, "host_id")) != host ||
+            strcmp(str_of(f, "python_build"), str_of(se->first, "python_build")) != 0)
+            continue;
+        json_array_append_new(
+            out,
+            json_pack("{s:O, s:O, s:O, s:O, s:O, s:O, s:O}", "host",
+                      json_object_get(h->row, "hostname"), "id", json_object_get(f, "id"), "metric",
+                      json_object_get(f, "metric"), "kind", json_object_get(f, "kind"),
+                      "change_pct", json_object_get(f, "change_pct"), "since_batch_id",
+                      json_object_get(f, "since_batch_id"), "state", json_object_get(f, "state")));
+    }
+}
+
+/*
+ * The pair object of hosts a, b (borrowed), or NULL when a side has no
+ * samples; its "findings" are the open findings (borrowed) of either side's
+ * series compared: a ratio that includes a regression is not the hardware.
+ */
 static json_t *pair_new(const char *script, const char *metric, const struct cmp_host *a,
-                        const struct cmp_host *b)
+                        const struct cmp_host *b, const json_t *findings)
 {
     const struct cmp_series *sa, *sb;
     pick_series(a, b, &sa, &sb);
@@ -352,6 +399,10 @@ static json_t *pair_new(const char *script, const char *metric, const struct cmp
     json_object_set_new(pair, "runs_b", json_integer((json_int_t)sb->runs));
     json_object_set(pair, "newest_a", json_object_get(sa->first, "created"));
     json_object_set(pair, "newest_b", json_object_get(sb->first, "created"));
+    json_t *found = json_array();
+    add_findings(found, findings, a, sa);
+    add_findings(found, findings, b, sb);
+    json_object_set_new(pair, "findings", found);
     return pair;
 }
 
@@ -397,13 +448,16 @@ static int answer_compare(struct store *s, const struct wire_query *q, json_t *d
             }
     }
     char sid[32], lim[32], maxrows[32];
-    snprintf(sid, sizeof(sid), "%" JSON_INTEGER_FORMAT, script_id);
+    snprintf(sid, sizeof(sid), "{%" JSON_INTEGER_FORMAT "}", script_id);
     snprintf(lim, sizeof(lim), "%" PRIu32, per);
     snprintf(maxrows, sizeof(maxrows), "%d", QUERY_MAX_COMPARE_ROWS);
-    const char *p[3] = {sid, lim, maxrows};
-    json_t *rows = NULL;
-    rc = store_json_rows(s, COMPARE_RUNS_SQL, p, 3, &rows, err, errlen);
+    const char *p[4] = {sid, lim, maxrows, "0"};
+    json_t *rows = NULL, *findings = NULL;
+    rc = store_json_rows(s, COMPARE_RUNS_SQL, p, 4, &rows, err, errlen);
+    if (rc >= 0)
+        rc = store_json_rows(s, OPEN_FINDINGS_SQL, p, 1, &findings, err, errlen);
     if (rc < 0) {
+        json_decref(rows);
         free(want);
         return rc;
     }
@@ -452,7 +506,7 @@ static int answer_compare(struct store *s, const struct wire_query *q, json_t *d
     json_t *pairs = json_array();
     for (size_t i = 0; i < nuse && json_array_size(pairs) < QUERY_MAX_PAIRS; i++)
         for (size_t k = i + 1; k < nuse && json_array_size(pairs) < QUERY_MAX_PAIRS; k++) {
-            json_t *pair = pair_new(q->script, metric, &hosts[use[i]], &hosts[use[k]]);
+            json_t *pair = pair_new(q->script, metric, &hosts[use[i]], &hosts[use[k]], findings);
             if (pair)
                 json_array_append_new(pairs, pair);
         }
@@ -461,7 +515,134 @@ out:
     free(use);
     cmp_hosts_free(hosts, nh);
     json_decref(rows);
+    json_decref(findings);
     free(want);
+    return 0;
+}
+
+/* Split rows (borrowed; sorted by script_id) into an object {"script_id": [rows]} (new). */
+static json_t *rows_by_script(const json_t *rows)
+{
+    json_t *by = json_object();
+    size_t i;
+    const json_t *r;
+    json_array_foreach(rows, i, r)
+    {
+        char k[32];
+        snprintf(k, sizeof(k), "%" JSON_INTEGER_FORMAT,
+                 json_integer_value(json_object_get(r, "script_id")));
+        json_t *list = json_object_get(by, k);
+        if (!list)
+            json_object_set_new(by, k, list = json_array());
+        json_array_append(list, (json_t *)r);
+    }
+    return by;
+}
+
+/* The host-series of h (borrowed) as a level object: build, newest first runs. New. */
+static json_t *level_of(const struct cmp_host *h, const json_t *rows)
+{
+    const struct cmp_series *se = &h->series[0]; /* the host's newest build */
+    json_t *runs = json_array();
+    size_t i;
+    const json_t *r;
+    json_array_foreach(rows, i, r)
+    {
+        if (json_integer_value(json_object_get(r, "host_id")) ==
+                json_integer_value(json_object_get(h->row, "host_id")) &&
+            strcmp(str_of(r, "python_build"), str_of(se->first, "python_build")) == 0)
+            json_array_append_new(runs, json_pack("{s:O, s:O}", "batch_id",
+                                                  json_object_get(r, "batch_id"), "wall_s",
+                                                  json_object_get(r, "wall_s")));
+    }
+    return json_pack("{s:O, s:o, s:o}", "python_build", json_object_get(se->first, "python_build"),
+                     "median_wall_s", median_of(se->samples), "runs", runs);
+}
+
+int query_series_hardware(struct store *s, const json_t *scope, uint64_t max_batch,
+                          size_t max_pairs, json_t **pairs, json_t **levels, char *err,
+                          size_t errlen)
+{
+    *pairs = NULL;
+    *levels = NULL;
+    /* the scripts, and which hosts of each are in scope */
+    json_t *in = json_object(), *keys = json_object();
+    size_t len = 0, cap = 64, i;
+    char *ids = xmalloc(cap);
+    ids[len++] = '{';
+    const json_t *sc;
+    json_array_foreach(scope, i, sc)
+    {
+        char k[32], hk[32];
+        snprintf(k, sizeof(k), "%" JSON_INTEGER_FORMAT,
+                 json_integer_value(json_object_get(sc, "script_id")));
+        snprintf(hk, sizeof(hk), "%" JSON_INTEGER_FORMAT,
+                 json_integer_value(json_object_get(sc, "host_id")));
+        json_t *hosts = json_object_get(in, k);
+        if (!hosts) {
+            json_object_set_new(in, k, hosts = json_object());
+            json_object_set(keys, k, json_object_get(sc, "script"));
+            if (cap - len < strlen(k) + 4)
+                ids = xrealloc(ids, cap = 2 * cap + strlen(k) + 4);
+            len += (size_t)snprintf(ids + len, cap - len, "%s%s", len > 1 ? "," : "", k);
+        }
+        json_object_set_new(hosts, hk, json_true());
+    }
+    snprintf(ids + len, cap - len, "}");
+    char per[32], maxrows[32], maxb[32];
+    snprintf(per, sizeof(per), "%u", QUERY_COMPARE_DEFAULT_RUNS);
+    snprintf(maxrows, sizeof(maxrows), "%zu", (size_t)QUERY_MAX_COMPARE_ROWS * 10);
+    snprintf(maxb, sizeof(maxb), "%" PRIu64, max_batch);
+    const char *p[4] = {ids, per, maxrows, maxb};
+    json_t *rows = NULL, *findings = NULL;
+    int rc = store_json_rows(s, COMPARE_RUNS_SQL, p, 4, &rows, err, errlen);
+    if (rc >= 0)
+        rc = store_json_rows(s, OPEN_FINDINGS_SQL, p, 1, &findings, err, errlen);
+    free(ids);
+    if (rc < 0) {
+        json_decref(rows);
+        json_decref(in);
+        json_decref(keys);
+        return rc;
+    }
+    json_t *by = rows_by_script(rows), *out = json_array(), *lv = json_object();
+    const char *k;
+    json_t *srows;
+    json_object_foreach(by, k, srows)
+    {
+        const json_t *wanted = json_object_get(in, k);
+        const char *script = json_string_value(json_object_get(keys, k));
+        if (!wanted || !script)
+            continue;
+        size_t nh;
+        struct cmp_host *hosts = group_rows(srows, "wall_s", &nh);
+        for (size_t a = 0; a < nh; a++) {
+            char hk[32], lk[72];
+            snprintf(hk, sizeof(hk), "%" JSON_INTEGER_FORMAT,
+                     json_integer_value(json_object_get(hosts[a].row, "host_id")));
+            if (!json_object_get(wanted, hk))
+                continue;
+            snprintf(lk, sizeof(lk), "%s/%s", k, hk);
+            json_object_set_new(lv, lk, level_of(&hosts[a], srows));
+            for (size_t b = a + 1; b < nh && json_array_size(out) < max_pairs; b++) {
+                snprintf(hk, sizeof(hk), "%" JSON_INTEGER_FORMAT,
+                         json_integer_value(json_object_get(hosts[b].row, "host_id")));
+                if (!json_object_get(wanted, hk))
+                    continue;
+                json_t *pair = pair_new(script, "wall_s", &hosts[a], &hosts[b], findings);
+                if (pair)
+                    json_array_append_new(out, pair);
+            }
+        }
+        cmp_hosts_free(hosts, nh);
+    }
+    json_decref(by);
+    json_decref(rows);
+    json_decref(findings);
+    json_decref(in);
+    json_decref(keys);
+    *pairs = out;
+    *levels = lv;
     return 0;
 }
 

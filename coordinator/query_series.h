@@ -15,7 +15,9 @@
  * medians B/A of one metric over each host's newest runs, with the 95%
  * bootstrap interval of the team report's hardware comparison
  * (report_hardware_pair), on a Python build both hosts ran when there is
- * one.
+ * one; each pair names the open findings of its two series (a ratio that
+ * includes a regression is not the hardware). The team report's hardware
+ * comparison and matrix are made by the same code (query_series_hardware).
  *
  * Problems the user can fix (an unknown script or host, a host named twice,
  * fewer than two hosts) are answered in the document's "error" object
@@ -45,5 +47,20 @@
  */
 int query_series_answer(struct store *store, const struct wire_query *q, json_t **out, char *err,
                         size_t errlen);
+
+/*
+ * The team report's hardware comparison, made exactly as compare-hosts makes
+ * it (the newest QUERY_COMPARE_DEFAULT_RUNS wall-time runs per host and
+ * Python build, from batches up to max_batch; 0: all): for each script of
+ * scope (borrowed: [{"script_id", "script", "host_id"}]) and each pair of its
+ * hosts in scope, at most max_pairs pairs in *pairs (new array; the objects
+ * of pyscope.compare_hosts/1's "pairs", "findings" included), and each
+ * (script, host)'s level in *levels (new object {"SCRIPT_ID/HOST_ID":
+ * {"python_build", "median_wall_s", "runs": [{"batch_id", "wall_s"}], newest
+ * first}}). Returns 0 or a negative code with err.
+ */
+int query_series_hardware(struct store *store, const json_t *scope, uint64_t max_batch,
+                          size_t max_pairs, json_t **pairs, json_t **levels, char *err,
+                          size_t errlen);
 
 #endif

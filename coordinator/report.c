@@ -2,26 +2,34 @@
  * report.c - the team report's queries and statistics; triage.
  *
  * Design notes: the store gives rows as JSON (store_json_rows); the matrix
- * and the host-vs-host ratios are computed here from the pooled wall-time
- * samples of each series in the report's batches (at most
- * REPORT_MAX_SAMPLES each, the newest).
+ * and the host-vs-host ratios are compare-hosts' (query_series_hardware:
+ * the newest runs of each series of the report's batches), so the report and
+ * `pyscope compare-hosts` never disagree; a flagged cell shows its series'
+ * level since the finding began.
  */
 #include "report.h"
 
 #include <errno.h>
 #include <inttypes.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "flamediff.h"
+#include "query_series.h"
 #include "revrange.h"
 #include "stats.h"
 #include "xmalloc.h"
 
-#define REPORT_DEFAULT_SINCE_S 86400u
-#define REPORT_DEFAULT_LIMIT   100u /* regressions and improvements listed, worst first */
-#define REPORT_MAX_SAMPLES     1000u
-#define REPORT_MAX_PAIRS       200u
+#define REPORT_DEFAULT_SINCE_S     86400u
+#define REPORT_DEFAULT_LIMIT       100u /* regressions and improvements listed, worst first */
+#define REPORT_MAX_PAIRS           200u
+#define REPORT_MAX_TRENDS          100u /* flagged series with a sparkline */
+#define REPORT_TREND_POINTS        30u  /* newest runs in a sparkline */
+#define REPORT_MAX_FLAMES          10u  /* regressed series with a flame graph diff */
+#define REPORT_FLAME_BASELINE_RUNS 5u   /* newest baseline runs whose stacks are read */
+#define REPORT_FLAME_NODES         150u /* frames kept in each diff */
 
 static const char BATCHES_SQL[] =
     "SELECT json_build_object('id', b.id, 'suite', b.suite, 'label', b.label,"
@@ -37,6 +45,8 @@ static const char BATCHES_SQL[] =
     " coalesce(b.finished, b.created) >= now() - $2::bigint * interval '1 second')"
     " ORDER BY b.id DESC LIMIT $3";
 
+/* clang-format off: the range macro (coordinator/revrange.h) in the middle of the SQL */
+// clang-format off
 static const char REGRESSIONS_SQL[] =
     "SELECT json_build_object('id', g.id, 'batch_id', g.batch_id, 'script', s.key,"
     " 'host', h.hostname, 'host_fingerprint', h.fingerprint, 'python_build', g.python_build,"
@@ -48,27 +58,83 @@ static const char REGRESSIONS_SQL[] =
     " 'python_changed', g.python_changed, 'host_changed', g.host_changed, 'state', g.state,"
     " 'confirm_runs', g.confirm_runs, 'note', g.note, 'created', pyscope_ts(g.created),"
     " 'last_batch_id', g.last_batch_id, 'last_run', g.last_run::text, 'nights', g.nights,"
+    " 'unit', g.detail->'unit', 'noise_pct', g.detail->'noise_pct',"
+    " 'threshold_pct', g.detail->'threshold_pct', 'hint', g.detail->'hint',"
+    " 'rule', g.detail->'rule', 'reason', g.detail->'reason', 'contention',"
+    " g.detail->'contention', 'decision', g.detail->'decision',"
+    " 'batch_label', b.label, 'batch_commit', b.\"commit\", 'batch_finished', "
+    "pyscope_ts(b.finished),"
+    " 'good_batch_id', gb.id, 'good_batch_label', gb.label, 'good_commit', gb.\"commit\","
+    " 'ended_batch_id', g.ended_batch_id, 'confirmation', g.confirmation,"
     " " REVRANGE_ENDS_SQL(g) ")::text"
-                             " FROM regressions g JOIN scripts s ON s.id = g.script_id JOIN hosts "
-                             "h ON h.id = g.host_id"
-                             " WHERE (g.batch_id = ANY($1::bigint[]) OR g.last_batch_id = "
-                             "ANY($1::bigint[])) AND g.kind = $2"
-                             " ORDER BY abs(g.change_pct) DESC, g.id LIMIT $3";
+    " FROM regressions g JOIN scripts s ON s.id = g.script_id JOIN hosts h ON h.id = g.host_id"
+    " JOIN batches b ON b.id = g.batch_id"
+    /* the batch of the newest baseline run: the last one known good */
+    " LEFT JOIN runs lr ON lr.run_id = g.baseline_runs[cardinality(g.baseline_runs)]"
+    " LEFT JOIN batches gb ON gb.id = lr.batch_id"
+    " WHERE (g.batch_id = ANY($1::bigint[]) OR g.last_batch_id = ANY($1::bigint[])) AND g.kind = $2"
+    " ORDER BY abs(g.change_pct) DESC, g.id LIMIT $3";
+// clang-format on
+
+/* The series that ran in the batches $1 (bigint[]): script, host, Python build; not the
+ * suite's reference script (its jobs are 'reference' and 'confirm_reference'). */
+static const char SCOPE_SQL[] =
+    "SELECT json_build_object('script_id', x.script_id, 'script', s.key, 'host_id', x.host_id,"
+    " 'host', h.hostname)::text"
+    " FROM (SELECT DISTINCT r.script_id, r.host_id FROM runs r JOIN jobs j ON j.id = r.job_id"
+    "   WHERE r.batch_id = ANY ($1::bigint[]) AND r.outcome = 'ok'"
+    "   AND j.purpose IN ('measure', 'confirm')) x"
+    " JOIN scripts s ON s.id = x.script_id JOIN hosts h ON h.id = x.host_id"
+    " ORDER BY s.key, h.hostname, h.fingerprint";
+
+/* The series of the batches $1 (bigint[]) that a confirmation run did not settle:
+ * held out, "inconclusive" (schema/014). */
+static const char UNSETTLED_SQL[] =
+    "SELECT json_build_object('batch_id', o.batch_id, 'script', s.key, 'host', h.hostname,"
+    " 'python_build', o.python_build, 'detail', o.detail)::text"
+    " FROM held_out o JOIN scripts s ON s.id = o.script_id JOIN hosts h ON h.id = o.host_id"
+    " WHERE o.batch_id = ANY ($1::bigint[]) AND o.reason = 'inconclusive'"
+    " ORDER BY o.batch_id DESC, s.key, h.hostname LIMIT $2";
 
 /* How many regressions of kind $2 the batches $1 have in all (the list stops at the limit). */
 static const char COUNT_SQL[] = "SELECT json_build_object('n', count(*))::text FROM regressions g"
                                 " WHERE (g.batch_id = ANY($1::bigint[]) OR g.last_batch_id = "
                                 "ANY($1::bigint[])) AND g.kind = $2";
 
-static const char SERIES_SQL[] =
-    "SELECT json_build_object('script', x.key, 'host', x.hostname, 'python_build', x.python_build,"
-    " 'runs', count(DISTINCT x.run_id), 'wall_s', (array_agg(x.w ORDER BY x.stored_at "
-    "DESC))[1:$2])::text"
-    " FROM (SELECT s.key, h.hostname, r.python_build, r.run_id, r.stored_at, w"
-    "   FROM runs r JOIN scripts s ON s.id = r.script_id JOIN hosts h ON h.id = r.host_id"
-    "   CROSS JOIN LATERAL unnest(r.wall_s) w"
-    "   WHERE r.batch_id = ANY($1::bigint[]) AND r.outcome = 'ok') x"
-    " GROUP BY x.key, x.hostname, x.python_build ORDER BY x.key, x.hostname, x.python_build";
+/*
+ * The newest runs of each flagged series (sparklines) up to batch $3 (the
+ * report's newest, so an old batch's report stays as it was): $1 a json
+ * array of {script, fp, build}; each point [epoch seconds, batch id, wall,
+ * cpu, rss medians], oldest first.
+ */
+static const char TRENDS_SQL[] =
+    "SELECT json_build_object('script', f.script, 'host_fingerprint', f.fp, 'python_build',"
+    " f.build, 'points', coalesce((SELECT json_agg(json_build_array(extract(epoch FROM"
+    " x.stored_at)::bigint, x.batch_id, x.wall_median::real, x.cpu_median::real,"
+    " x.rss_median::real) ORDER BY x.stored_at) FROM (SELECT r.stored_at, r.batch_id,"
+    " r.wall_median, r.cpu_median, r.rss_median FROM runs r WHERE r.script_id = s.id AND"
+    " r.host_id = h.id AND r.python_build = f.build AND r.outcome = 'ok' AND r.batch_id <= $3"
+    " ORDER BY r.stored_at DESC LIMIT $2) x), '[]'))::text"
+    " FROM json_to_recordset($1::json) AS f(script text, fp text, build text)"
+    " JOIN scripts s ON s.key = f.script JOIN hosts h ON h.fingerprint = f.fp";
+
+/*
+ * The stacks behind each regression in $1 (ids): its newest baseline runs
+ * (at most $2) and its candidate runs (the first night's and the latest),
+ * with each run's function keys (stacks index them) and median wall time.
+ */
+static const char FLAME_RUNS_SQL[] =
+    "SELECT json_build_object('regression_id', x.gid, 'candidate', x.cand, 'wall_s',"
+    " r.wall_median, 'stacks', r.stacks, 'functions', (SELECT json_agg(f.key ORDER BY u.i)"
+    " FROM unnest(r.fn_ids) WITH ORDINALITY AS u(id, i) JOIN functions f ON f.id = u.id))::text"
+    " FROM (SELECT g.id AS gid, false AS cand, b.run_id FROM regressions g, unnest(g.baseline_runs"
+    "   [greatest(1, cardinality(g.baseline_runs) - $2::int + 1):]) AS b(run_id)"
+    "   WHERE g.id = ANY($1::bigint[])"
+    " UNION ALL SELECT g.id, true, g.candidate_run FROM regressions g WHERE g.id = "
+    "ANY($1::bigint[])"
+    " UNION ALL SELECT g.id, true, g.last_run FROM regressions g WHERE g.id = ANY($1::bigint[])"
+    "   AND g.last_run <> g.candidate_run) x"
+    " JOIN runs r ON r.run_id = x.run_id WHERE r.stacks IS NOT NULL";
 
 static const char TRIAGE_SQL[] =
     "UPDATE regressions SET state = $2, note = CASE WHEN $3 = '' THEN note ELSE $3 END,"
@@ -99,14 +165,13 @@ static void add_once(json_t *arr, json_t *seen, const char *s)
 }
 
 /*
- * {host: {script: "regression"|"improvement"}}: the worst kind flagged on
- * (script, host) among regs and imps (borrowed), triaged invalid or expected
- * not counted. New.
+ * {host: {script: finding}}: the worst open finding of (script, host) on the
+ * script's wall or CPU time among regs and imps (borrowed; regressions
+ * first), not triaged invalid or expected, not ended. New.
  */
 static json_t *cell_flags(const json_t *regs, const json_t *imps)
 {
     const json_t *lists[2] = {regs, imps};
-    const char *names[2] = {"regression", "improvement"};
     json_t *flags = json_object();
     for (int l = 0; l < 2; l++) {
         size_t i;
@@ -117,23 +182,44 @@ static json_t *cell_flags(const json_t *regs, const json_t *imps)
             const char *script = json_string_value(json_object_get(g, "script"));
             const char *host = json_string_value(json_object_get(g, "host"));
             if (!st || !script || !host || strcmp(st, "invalid") == 0 ||
-                strcmp(st, "expected") == 0)
+                strcmp(st, "expected") == 0 || !json_is_null(json_object_get(g, "ended_batch_id")))
                 continue;
             json_t *by_script = json_object_get(flags, host);
             if (by_script == NULL)
                 json_object_set_new_nocheck(flags, host, by_script = json_object());
             if (json_object_get(by_script, script) == NULL)
-                json_object_set_new_nocheck(by_script, script, json_string(names[l]));
+                json_object_set_nocheck(by_script, script, (json_t *)g);
         }
     }
     return flags;
 }
 
-/* The worst kind flagged on (script, host) for wall_s or cpu_s (flags: cell_flags()), else "ok". */
-static const char *cell_status(const json_t *flags, const char *script, const char *host)
+/* Median of the wall samples of level's runs (borrowed) from batch since on
+ * (before it when before is true); *runs how many runs; NAN when none. */
+static double level_median(const json_t *level, json_int_t since, bool before, size_t *runs)
 {
-    const char *st = json_string_value(json_object_get(json_object_get(flags, host), script));
-    return st ? st : "ok";
+    double *x = NULL, med = NAN;
+    size_t n = 0, cap = 0, i;
+    const json_t *r;
+    *runs = 0;
+    json_array_foreach(json_object_get(level, "runs"), i, r)
+    {
+        json_int_t b = json_integer_value(json_object_get(r, "batch_id"));
+        if ((b >= since) == before)
+            continue;
+        size_t k;
+        double *s = series_samples(r, "wall_s", &k);
+        if (n + k > cap)
+            x = xreallocarray(x, cap = 2 * (n + k) + 8, sizeof(*x));
+        memcpy(x + n, s, k * sizeof(*x));
+        n += k;
+        free(s);
+        (*runs)++;
+    }
+    if (n == 0 || stats_median(x, n, &med) < 0)
+        med = NAN;
+    free(x);
+    return med;
 }
 
 json_t *report_hardware_pair(const char *script, const json_t *a, const json_t *b, const char *key)
@@ -156,83 +242,228 @@ json_t *report_hardware_pair(const char *script, const json_t *a, const json_t *
                      (json_int_t)nb);
 }
 
-/* Matrix and hardware comparison from the series rows (borrowed). */
-static void add_matrix(json_t *doc, const json_t *series)
+/*
+ * The script x host matrix and the hardware comparison of the series of scope
+ * (borrowed: SCOPE_SQL rows), with compare-hosts' numbers
+ * (query_series_hardware: the newest runs of each host up to the report's
+ * newest batch max_batch). A cell is its series' level: the median wall time
+ * of those runs; a flagged cell (an open finding of the script on that host)
+ * shows the level since the finding began, and the level before it.
+ */
+static int add_matrix(struct store *store, json_t *doc, const json_t *scope, uint64_t max_batch,
+                      char *err, size_t errlen)
 {
-    const json_t *regs = json_object_get(doc, "regressions");
-    const json_t *imps = json_object_get(doc, "improvements");
+    json_t *pairs = NULL, *levels = NULL;
+    int rc = query_series_hardware(store, scope, max_batch, REPORT_MAX_PAIRS, &pairs, &levels, err,
+                                   errlen);
+    if (rc < 0)
+        return rc;
     json_t *hosts = json_array(), *scripts = json_array(), *cells = json_array();
-    json_t *hardware = json_array();
     json_t *seen_hosts = json_object(), *seen_scripts = json_object();
-    json_t *flags = cell_flags(regs, imps);
-    size_t n = json_array_size(series);
-    for (size_t i = 0; i < n; i++) {
-        const json_t *row = json_array_get(series, i);
+    json_t *flags =
+        cell_flags(json_object_get(doc, "regressions"), json_object_get(doc, "improvements"));
+    size_t i;
+    const json_t *row;
+    json_array_foreach(scope, i, row)
+    {
         const char *script = json_string_value(json_object_get(row, "script"));
         const char *host = json_string_value(json_object_get(row, "host"));
+        char lk[72];
+        snprintf(lk, sizeof(lk), "%" JSON_INTEGER_FORMAT "/%" JSON_INTEGER_FORMAT,
+                 json_integer_value(json_object_get(row, "script_id")),
+                 json_integer_value(json_object_get(row, "host_id")));
+        const json_t *level = json_object_get(levels, lk);
+        if (!script || !host || !level)
+            continue;
         add_once(hosts, seen_hosts, host);
         add_once(scripts, seen_scripts, script);
-        size_t nx;
-        double *x = series_samples(row, "wall_s", &nx);
-        double med = 0;
-        bool ok = nx && stats_median(x, nx, &med) == 0;
-        free(x);
-        json_array_append_new(
-            cells, json_pack("{s:s, s:s, s:O, s:O, s:o, s:I, s:s}", "script", script, "host", host,
-                             "python_build", json_object_get(row, "python_build"), "runs",
-                             json_object_get(row, "runs"), "median_wall_s",
-                             ok ? json_real(med) : json_null(), "samples", (json_int_t)nx, "status",
-                             cell_status(flags, script, host)));
+        const json_t *f = json_object_get(json_object_get(flags, host), script);
+        size_t runs = 0, before_runs = 0;
+        json_int_t since = f ? json_integer_value(json_object_get(f, "batch_id")) : 0;
+        double med = level_median(level, since, false, &runs);
+        json_t *cell = json_pack("{s:s, s:s, s:O, s:I, s:o, s:s}", "script", script, "host", host,
+                                 "python_build", json_object_get(level, "python_build"), "runs",
+                                 (json_int_t)runs, "median_wall_s",
+                                 isfinite(med) ? json_real(med) : json_null(), "status",
+                                 f ? json_string_value(json_object_get(f, "kind")) : "ok");
+        if (f) {
+            double before = level_median(level, since, true, &before_runs);
+            json_object_set_new(cell, "finding",
+                                json_pack("{s:O, s:O, s:O, s:O, s:I, s:o}", "id",
+                                          json_object_get(f, "id"), "metric",
+                                          json_object_get(f, "metric"), "change_pct",
+                                          json_object_get(f, "change_pct"), "since_batch_id",
+                                          json_object_get(f, "batch_id"), "runs_before",
+                                          (json_int_t)before_runs, "median_wall_s_before",
+                                          isfinite(before) ? json_real(before) : json_null()));
+        }
+        json_array_append_new(cells, cell);
     }
     json_decref(seen_hosts);
     json_decref(seen_scripts);
     json_decref(flags);
-    /* host A vs host B for each script (rows are sorted by script) */
-    for (size_t i = 0; i < n && json_array_size(hardware) < REPORT_MAX_PAIRS; i++) {
-        const json_t *a = json_array_get(series, i);
-        const char *script = json_string_value(json_object_get(a, "script"));
-        for (size_t j = i + 1; j < n; j++) {
-            const json_t *b = json_array_get(series, j);
-            if (strcmp(json_string_value(json_object_get(b, "script")), script) != 0)
-                break;
-            if (strcmp(json_string_value(json_object_get(a, "host")),
-                       json_string_value(json_object_get(b, "host"))) == 0)
-                continue;
-            json_t *pair = report_hardware_pair(script, a, b, "wall_s");
-            if (pair)
-                json_array_append_new(hardware, pair);
-        }
-    }
+    json_decref(levels);
     json_object_set_new(
         doc, "matrix",
         json_pack("{s:o, s:o, s:o}", "hosts", hosts, "scripts", scripts, "cells", cells));
-    json_object_set_new(doc, "hardware", hardware);
+    json_object_set_new(doc, "hardware", pairs);
+    return 0;
+}
+
+/*
+ * The integers of items (borrowed: an array of integers, or of objects whose
+ * member key is one) as a PostgreSQL array literal "{1,2,3}"; new string.
+ */
+static char *id_array_literal(const json_t *items, const char *key)
+{
+    size_t n = json_array_size(items), cap = 4 + n * 24, len = 0;
+    char *ids = xmalloc(cap);
+    ids[len++] = '{';
+    for (size_t i = 0; i < n; i++) {
+        const json_t *v = json_array_get(items, i);
+        if (key)
+            v = json_object_get(v, key);
+        len += (size_t)snprintf(ids + len, cap - len, "%s%" JSON_INTEGER_FORMAT, i ? "," : "",
+                                json_integer_value(v));
+    }
+    snprintf(ids + len, cap - len, "}");
+    return ids;
+}
+
+/* The series key of a regression row g (borrowed): "script\x1fhost fingerprint\x1fbuild"; new. */
+static char *series_key(const json_t *g)
+{
+    return xasprintf("%s\x1f%s\x1f%s", json_string_value(json_object_get(g, "script")),
+                     json_string_value(json_object_get(g, "host_fingerprint")),
+                     json_string_value(json_object_get(g, "python_build")));
+}
+
+/*
+ * The flagged series of regs then imps (borrowed), each once, in order (the
+ * worst first), at most REPORT_MAX_TRENDS: a new json array of {script, fp,
+ * build} for TRENDS_SQL. *lead_ids gets (new array) the id of the first
+ * (worst) regression of each of the first REPORT_MAX_FLAMES regressed series.
+ */
+static json_t *flagged_series(const json_t *regs, const json_t *imps, json_t **lead_ids)
+{
+    json_t *series = json_array(), *seen = json_object();
+    *lead_ids = json_array();
+    const json_t *lists[2] = {regs, imps};
+    for (int l = 0; l < 2; l++) {
+        size_t i;
+        const json_t *g;
+        json_array_foreach(lists[l], i, g)
+        {
+            if (json_array_size(series) >= REPORT_MAX_TRENDS)
+                break;
+            const char *script = json_string_value(json_object_get(g, "script"));
+            const char *fp = json_string_value(json_object_get(g, "host_fingerprint"));
+            const char *build = json_string_value(json_object_get(g, "python_build"));
+            if (!script || !fp || !build)
+                continue;
+            char *key = series_key(g);
+            if (!json_object_get(seen, key)) {
+                json_object_set_new(seen, key, json_true());
+                json_array_append_new(series, json_pack("{s:s, s:s, s:s}", "script", script, "fp",
+                                                        fp, "build", build));
+                if (l == 0 && json_array_size(*lead_ids) < REPORT_MAX_FLAMES)
+                    json_array_append(*lead_ids, json_object_get(g, "id"));
+            }
+            free(key);
+        }
+    }
+    json_decref(seen);
+    return series;
+}
+
+/*
+ * The differential flame graph of each regression in lead_ids (borrowed)
+ * from its runs' stacks (FLAME_RUNS_SQL): a new array of {"regression_id",
+ * ...flame_diff_to_json()}, one per regression with stacks on both sides.
+ */
+static int add_flames(struct store *store, json_t *doc, const json_t *lead_ids, char *err,
+                      size_t errlen)
+{
+    json_t *flames = json_array();
+    json_object_set_new(doc, "flames", flames);
+    size_t n = json_array_size(lead_ids);
+    if (n == 0)
+        return 0;
+    char *ids = id_array_literal(lead_ids, NULL);
+    char per[16];
+    snprintf(per, sizeof(per), "%u", REPORT_FLAME_BASELINE_RUNS);
+    const char *p[2] = {ids, per};
+    json_t *rows = NULL;
+    int rc = store_json_rows(store, FLAME_RUNS_SQL, p, 2, &rows, err, errlen);
+    free(ids);
+    if (rc < 0)
+        return rc;
+    for (size_t k = 0; k < n; k++) {
+        json_int_t id = json_integer_value(json_array_get(lead_ids, k));
+        struct flame_diff *fd = flame_diff_new();
+        size_t i;
+        const json_t *r;
+        json_array_foreach(rows, i, r)
+        {
+            if (json_integer_value(json_object_get(r, "regression_id")) != id)
+                continue;
+            const json_t *w = json_object_get(r, "wall_s");
+            flame_diff_add_run(
+                fd, json_is_true(json_object_get(r, "candidate")) ? FLAME_CAND : FLAME_BASE,
+                json_object_get(r, "stacks"), json_object_get(r, "functions"),
+                json_is_number(w) ? json_number_value(w) : 0);
+        }
+        if (flame_diff_runs(fd, FLAME_BASE) && flame_diff_runs(fd, FLAME_CAND)) {
+            flame_diff_prune(fd, FLAME_DIFF_MIN_SHARE, REPORT_FLAME_NODES);
+            json_t *f = flame_diff_to_json(fd);
+            json_object_set_new(f, "regression_id", json_integer(id));
+            json_array_append_new(flames, f);
+        }
+        flame_diff_destroy(&fd);
+    }
+    json_decref(rows);
+    return 0;
+}
+
+/* Sparkline data of the flagged series (TRENDS_SQL) as doc's "trends". */
+static int add_trends(struct store *store, json_t *doc, const json_t *series, char *err,
+                      size_t errlen)
+{
+    if (json_array_size(series) == 0) {
+        json_object_set_new(doc, "trends", json_array());
+        return 0;
+    }
+    char *arg = json_dumps(series, JSON_COMPACT);
+    char points[16], newest[32];
+    snprintf(points, sizeof(points), "%u", REPORT_TREND_POINTS);
+    snprintf(newest, sizeof(newest), "%" JSON_INTEGER_FORMAT,
+             json_integer_value(
+                 json_object_get(json_array_get(json_object_get(doc, "batches"), 0), "id")));
+    const char *p[3] = {arg, points, newest};
+    json_t *rows = NULL;
+    int rc = store_json_rows(store, TRENDS_SQL, p, 3, &rows, err, errlen);
+    free(arg);
+    if (rc < 0)
+        return rc;
+    json_object_set_new(doc, "trends", rows);
+    return 0;
 }
 
 int report_build(struct store *store, const struct wire_query *q, json_t **out, char *err,
                  size_t errlen)
 {
     *out = NULL;
-    char batch[32], since[32], limit[32], samples[32];
+    char batch[32], since[32], limit[32];
     snprintf(batch, sizeof(batch), "%" PRIu64, q->batch_id);
     snprintf(since, sizeof(since), "%" PRIu32, q->since_s ? q->since_s : REPORT_DEFAULT_SINCE_S);
     snprintf(limit, sizeof(limit), "%" PRIu32, q->limit ? q->limit : REPORT_DEFAULT_LIMIT);
-    snprintf(samples, sizeof(samples), "%u", REPORT_MAX_SAMPLES);
-    json_t *batches = NULL, *regs = NULL, *imps = NULL, *series = NULL, *n_regs = NULL,
-           *n_imps = NULL;
+    json_t *batches = NULL, *regs = NULL, *imps = NULL, *series = NULL, *unsettled = NULL,
+           *n_regs = NULL, *n_imps = NULL;
     const char *p1[3] = {batch, since, limit};
     int rc = store_json_rows(store, BATCHES_SQL, p1, 3, &batches, err, errlen);
     if (rc < 0)
         return rc;
-    /* "{1,2,3}" */
-    size_t nb = json_array_size(batches), cap = 4 + nb * 24, len = 0;
-    char *ids = xmalloc(cap);
-    ids[len++] = '{';
-    for (size_t i = 0; i < nb; i++)
-        len +=
-            (size_t)snprintf(ids + len, cap - len, "%s%" JSON_INTEGER_FORMAT, i ? "," : "",
-                             json_integer_value(json_object_get(json_array_get(batches, i), "id")));
-    snprintf(ids + len, cap - len, "}");
+    char *ids = id_array_literal(batches, "id");
     const char *p2[3] = {ids, "regression", limit};
     rc = store_json_rows(store, REGRESSIONS_SQL, p2, 3, &regs, err, errlen);
     if (rc >= 0) {
@@ -245,8 +476,12 @@ int report_build(struct store *store, const struct wire_query *q, json_t **out, 
     if (rc >= 0)
         rc = revrange_annotate(store, imps, err, errlen);
     if (rc >= 0) {
-        const char *p3[2] = {ids, samples};
-        rc = store_json_rows(store, SERIES_SQL, p3, 2, &series, err, errlen);
+        const char *p3[1] = {ids};
+        rc = store_json_rows(store, SCOPE_SQL, p3, 1, &series, err, errlen);
+    }
+    if (rc >= 0) {
+        const char *p4[2] = {ids, limit};
+        rc = store_json_rows(store, UNSETTLED_SQL, p4, 2, &unsettled, err, errlen);
     }
     if (rc >= 0)
         rc = store_json_rows(store, COUNT_SQL, (const char *[]){ids, "regression"}, 2, &n_regs, err,
@@ -260,6 +495,7 @@ int report_build(struct store *store, const struct wire_query *q, json_t **out, 
         json_decref(regs);
         json_decref(imps);
         json_decref(series);
+        json_decref(unsettled);
         json_decref(n_regs);
         json_decref(n_imps);
         return rc;
@@ -272,6 +508,7 @@ int report_build(struct store *store, const struct wire_query *q, json_t **out, 
     json_object_set_new(doc, "batches", batches);
     json_object_set_new(doc, "regressions", regs);
     json_object_set_new(doc, "improvements", imps);
+    json_object_set_new(doc, "inconclusive", unsettled);
     /* the lists hold the worst `limit`; these say how many there are in all */
     json_object_set_new(doc, "limit", json_integer(strtoll(limit, NULL, 10)));
     json_object_set_new(doc, "regressions_total",
@@ -280,8 +517,27 @@ int report_build(struct store *store, const struct wire_query *q, json_t **out, 
                         json_incref(json_object_get(json_array_get(n_imps, 0), "n")));
     json_decref(n_regs);
     json_decref(n_imps);
-    add_matrix(doc, series);
+    /* the report's newest batch: the hardware comparison is that of compare-hosts then */
+    uint64_t max_batch = 0;
+    for (size_t i = 0; i < json_array_size(batches); i++) {
+        json_int_t b = json_integer_value(json_object_get(json_array_get(batches, i), "id"));
+        max_batch = (uint64_t)b > max_batch ? (uint64_t)b : max_batch;
+    }
+    rc = add_matrix(store, doc, series, max_batch, err, errlen);
     json_decref(series);
+    if (rc >= 0) {
+        json_t *lead_ids = NULL;
+        json_t *flagged = flagged_series(regs, imps, &lead_ids);
+        rc = add_trends(store, doc, flagged, err, errlen);
+        if (rc >= 0)
+            rc = add_flames(store, doc, lead_ids, err, errlen);
+        json_decref(flagged);
+        json_decref(lead_ids);
+    }
+    if (rc < 0) {
+        json_decref(doc);
+        return rc;
+    }
     *out = doc;
     return 0;
 }

@@ -6,7 +6,10 @@
  * improvements of those batches (worst first, with their evidence, "why" and
  * triage state), a script x host matrix of median wall times, and a hardware
  * comparison (the same script on host A vs host B: ratio of median wall
- * times with a 95% bootstrap interval, stats_bootstrap_ratio). The JSON
+ * times with a 95% bootstrap interval, stats_bootstrap_ratio), both made
+ * exactly as `pyscope compare-hosts` makes them (the newest runs of each
+ * series, up to the report's newest batch): a flagged cell shows the level
+ * since its finding began, and a pair names the open findings in it. The JSON
  * (pyscope.team_report/1) is documented in docs/json-schema.md; the CLI
  * renders it as HTML (cli/report.c, lib/html_team).
  *

@@ -341,7 +341,8 @@ static void dispatch_all(struct router *r)
         k++;
     }
     char err[512];
-    if (store_claim_jobs(r->store, c, n, r->cfg->lease_ms, err, sizeof(err)) < 0) {
+    if (store_claim_jobs(r->store, c, n, r->cfg->lease_ms, r->cfg->share_machines != 0, err,
+                         sizeof(err)) < 0) {
         r->c.internal++;
         log_error("could not claim jobs for %zu agents: %s", n, err);
     } else {

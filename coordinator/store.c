@@ -252,9 +252,9 @@ static void store_rollback(struct store *s)
     PQclear(res);
 }
 
-struct store *store_open(const char *conninfo, char *err, size_t errlen)
+/* The store of conn (steals it), or NULL with err when it did not connect. */
+static struct store *store_of_conn(PGconn *conn, char *err, size_t errlen)
 {
-    PGconn *conn = PQconnectdb(conninfo ? conninfo : "");
     if (conn == NULL) {
         set_err(err, errlen, "could not allocate a database connection");
         return NULL;
@@ -270,6 +270,24 @@ struct store *store_open(const char *conninfo, char *err, size_t errlen)
     struct store *s = xcalloc(1, sizeof(*s));
     s->conn = conn;
     return s;
+}
+
+struct store *store_open(const char *conninfo, char *err, size_t errlen)
+{
+    return store_of_conn(PQconnectdb(conninfo ? conninfo : ""), err, errlen);
+}
+
+struct store *store_open_readonly(const char *conninfo, uint32_t statement_timeout_ms, char *err,
+                                  size_t errlen)
+{
+    /* conninfo expanded as dbname, then options: the session settings survive PQreset */
+    char options[128];
+    snprintf(options, sizeof(options),
+             "-c default_transaction_read_only=on -c statement_timeout=%" PRIu32,
+             statement_timeout_ms);
+    const char *const keys[] = {"dbname", "options", "application_name", NULL};
+    const char *const values[] = {conninfo ? conninfo : "", options, "pyscope-web", NULL};
+    return store_of_conn(PQconnectdbParams(keys, values, 1), err, errlen);
 }
 
 void store_close(struct store **s)
@@ -518,16 +536,18 @@ static int store_upsert_agent(struct store *s, const struct wire_hello *h, int64
     p_str(&p, h->python.build);
     p_str(&p, h->python.executable);
     p_fmt(&p, "%" PRIu32, h->max_jobs);
+    p_str(&p, h->host.machine_id ? h->host.machine_id : "");
     int rc = store_cmd(s,
                        "INSERT INTO agents (name, host_id, agent_version, python_version,"
-                       " python_build, python_executable, max_jobs)"
-                       " VALUES ($1, $2, $3, $4, $5, $6, $7)"
+                       " python_build, python_executable, max_jobs, machine)"
+                       " VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"
                        " ON CONFLICT (name) DO UPDATE SET host_id = EXCLUDED.host_id,"
                        " agent_version = EXCLUDED.agent_version,"
                        " python_version = EXCLUDED.python_version,"
                        " python_build = EXCLUDED.python_build,"
                        " python_executable = EXCLUDED.python_executable,"
-                       " max_jobs = EXCLUDED.max_jobs, last_seen = now()",
+                       " max_jobs = EXCLUDED.max_jobs, machine = EXCLUDED.machine,"
+                       " last_seen = now()",
                        &p, err, errlen);
     p_release(&p);
     return rc;
@@ -570,22 +590,59 @@ static const char **args_from_json(const char *text, json_t **holder, size_t *n)
 
 /*
  * Claim jobs for many agents in one statement. $1, $2, $3: each agent's host,
- * name and credit, in the caller's order; $4: the lease in ms. Each host's
- * queue is locked once for the sum of its agents' credit (SKIP LOCKED: the
- * rows another transaction holds are passed over), then its jobs are dealt
- * out in id order: the first agent of the host gets the first max jobs, the
- * next the next ones. A statement's own row locks do not make SKIP LOCKED
- * skip, so two agents of one host must share one locking scan like this.
- * Each row names its agent by ord (1-based).
+ * name and credit, in the caller's order; $4: the lease in ms; $5: whether
+ * agents of one machine may run jobs at the same time.
+ *
+ * Machines (e): agents that report the same machine (agents.machine: the
+ * label "machine", else the kernel's boot id) share CPUs, and one's timings
+ * would disturb the other's. Unless $5, an agent claims nothing while
+ * another agent of its machine holds a lease, and of the agents of one
+ * machine asking at once only the first (by ord) whose host has a job to
+ * hand out (avail) claims.
+ *
+ * Order (gate, q): a host's queue is served by batch, then job id; and a job
+ * of a later batch of a suite waits while an earlier batch of that suite
+ * still has a queued or leased job on the host, or is done but not yet
+ * analysed (its analysis may queue confirmation jobs there: they run before
+ * the next night's).
+ *
+ * Each host's queue is locked once for the sum of its agents' credit (SKIP
+ * LOCKED: the rows another transaction holds are passed over), then its jobs
+ * are dealt out in order: the first agent of the host gets the first max
+ * jobs, the next the next ones. A statement's own row locks do not make SKIP
+ * LOCKED skip, so two agents of one host must share one locking scan like
+ * this. Each row names its agent by ord (1-based).
  */
 static const char CLAIM_SQL[] =
-    "WITH c AS (SELECT c.*, sum(c.max) OVER (PARTITION BY c.host_id ORDER BY c.ord) - c.max AS lo"
-    "  FROM unnest($1::bigint[], $2::text[], $3::int[]) WITH ORDINALITY AS c(host_id, owner, max, "
-    "ord)),"
+    "WITH c0 AS (SELECT c.*, coalesce(a.machine, '') AS machine"
+    "  FROM unnest($1::bigint[], $2::text[], $3::int[]) WITH ORDINALITY AS c(host_id, owner, max,"
+    "  ord) LEFT JOIN agents a ON a.name = c.owner),"
+    " hs AS (SELECT DISTINCT host_id FROM c0),"
+    " ob AS (SELECT j.host_id, j.batch_id FROM hs JOIN jobs j ON j.host_id = hs.host_id"
+    "   AND j.state IN ('queued', 'leased')"
+    "  UNION SELECT hs.host_id, b.id FROM hs, batches b WHERE b.state = 'done'"
+    "   AND b.analyzed IS NULL AND EXISTS (SELECT 1 FROM jobs y WHERE y.batch_id = b.id"
+    "   AND y.host_id = hs.host_id)),"
+    " gate AS (SELECT DISTINCT ON (ob.host_id, b.suite) ob.host_id, ob.batch_id FROM ob"
+    "  JOIN batches b ON b.id = ob.batch_id ORDER BY ob.host_id, b.suite, ob.batch_id),"
+    " avail AS (SELECT DISTINCT g.host_id FROM gate g WHERE EXISTS (SELECT 1 FROM jobs y"
+    "  WHERE y.host_id = g.host_id AND y.batch_id = g.batch_id AND y.state = 'queued')),"
+    " busy AS (SELECT DISTINCT a.machine, l.lease_owner FROM jobs l"
+    "  JOIN agents a ON a.name = l.lease_owner WHERE l.state = 'leased' AND a.machine <> ''),"
+    " e AS (SELECT x.host_id, x.owner, x.max, x.ord FROM (SELECT c0.*, row_number() OVER"
+    "   (PARTITION BY c0.machine ORDER BY c0.ord) AS mr FROM c0"
+    "   WHERE c0.host_id IN (SELECT host_id FROM avail) AND ($5::boolean OR c0.machine = ''"
+    "   OR NOT EXISTS (SELECT 1 FROM busy b WHERE b.machine = c0.machine"
+    "   AND b.lease_owner <> c0.owner))) x WHERE $5::boolean OR x.machine = '' OR x.mr = 1),"
+    " c AS (SELECT e.*, sum(e.max) OVER (PARTITION BY e.host_id ORDER BY e.ord) - e.max AS lo"
+    "  FROM e),"
     " h AS (SELECT host_id, sum(max) AS n FROM c GROUP BY host_id),"
-    " q AS (SELECT q.id, q.host_id, row_number() OVER (PARTITION BY q.host_id ORDER BY q.id) AS rn"
-    "  FROM h, LATERAL (SELECT id, host_id FROM jobs WHERE host_id = h.host_id AND state = 'queued'"
-    "   ORDER BY id LIMIT h.n FOR UPDATE SKIP LOCKED) q),"
+    " q AS (SELECT q.id, q.host_id, row_number() OVER (PARTITION BY q.host_id"
+    "   ORDER BY q.batch_id, q.id) AS rn"
+    "  FROM h, LATERAL (SELECT id, host_id, batch_id FROM jobs WHERE host_id = h.host_id"
+    "   AND state = 'queued' AND batch_id IN (SELECT g.batch_id FROM gate g"
+    "   WHERE g.host_id = h.host_id)"
+    "   ORDER BY batch_id, id LIMIT h.n FOR UPDATE SKIP LOCKED) q),"
     " a AS (SELECT q.id, c.owner, c.ord FROM q JOIN c ON c.host_id = q.host_id"
     "  AND q.rn > c.lo AND q.rn <= c.lo + c.max)"
     " UPDATE jobs j SET state = 'leased', lease_owner = a.owner, attempt = j.attempt + 1,"
@@ -637,7 +694,7 @@ static int claimed_jobs(PGresult *res, struct store_claim *c, size_t n)
 
 /* Run CLAIM_SQL for the n claims of c. Returns its result or NULL with err. */
 static PGresult *claim_exec(struct store *s, const struct store_claim *c, size_t n,
-                            uint32_t lease_ms, char *err, size_t errlen)
+                            uint32_t lease_ms, bool share_machines, char *err, size_t errlen)
 {
     struct sbuf hosts = {0}, owners = {0}, max = {0};
     sb_addf(&hosts, "{");
@@ -657,20 +714,21 @@ static PGresult *claim_exec(struct store *s, const struct store_claim *c, size_t
     p_own(&p, sb_take(&owners));
     p_own(&p, sb_take(&max));
     p_fmt(&p, "%" PRIu32, lease_ms);
+    p_str(&p, share_machines ? "t" : "f");
     PGresult *res = store_exec(s, CLAIM_SQL, &p, PGRES_TUPLES_OK, err, errlen);
     p_release(&p);
     return res;
 }
 
-int store_claim_jobs(struct store *s, struct store_claim *c, size_t n, uint32_t lease_ms, char *err,
-                     size_t errlen)
+int store_claim_jobs(struct store *s, struct store_claim *c, size_t n, uint32_t lease_ms,
+                     bool share_machines, char *err, size_t errlen)
 {
     for (size_t i = 0; i < n; i++)
         c[i].claimed = 0;
     if (n == 0)
         return 0;
     /* one statement: its own transaction; the jobs go out only after its commit */
-    PGresult *res = claim_exec(s, c, n, lease_ms, err, errlen);
+    PGresult *res = claim_exec(s, c, n, lease_ms, share_machines, err, errlen);
     if (res == NULL)
         return -EIO;
     int total = claimed_jobs(res, c, n);
@@ -1581,7 +1639,7 @@ int store_put_results(struct store *s, struct store_result_item *items, size_t n
 }
 
 /*
- * Upsert commits (schema/011_revisions.sql): $1 a JSON array of {hash,
+ * Upsert commits (schema/015_revisions.sql): $1 a JSON array of {hash,
  * parents, generation, subject, author, time}. A description fills in what
  * the row does not know yet and never changes parents. In hash order, so
  * two submits describing the same commits lock them in the same order.
@@ -1622,6 +1680,81 @@ static char *commits_json(size_t n, const struct wire_commit *v, const char *ext
     return text;
 }
 
+/* The scripts row of key (borrowed; threshold > 0: the suite's) into id (text, idlen). */
+static int submit_script(struct store *s, const char *key, double threshold, char *id, size_t idlen,
+                         char *err, size_t errlen)
+{
+    struct params p = {0};
+    p_str(&p, key);
+    if (threshold > 0)
+        p_fmt(&p, "%.17g", threshold);
+    else
+        p_str(&p, NULL);
+    PGresult *res = store_exec(s,
+                               "INSERT INTO scripts (key, threshold) VALUES ($1, $2)"
+                               " ON CONFLICT (key) DO UPDATE SET threshold ="
+                               " coalesce(EXCLUDED.threshold, scripts.threshold) RETURNING id",
+                               &p, PGRES_TUPLES_OK, err, errlen);
+    p_release(&p);
+    if (res == NULL)
+        return -EIO;
+    snprintf(id, idlen, "%s", PQgetvalue(res, 0, 0));
+    PQclear(res);
+    return 0;
+}
+
+/*
+ * The jobs of entry e (borrowed) of batch on every host the selector (names,
+ * labels: JSON) picks, with purpose ("measure" or "reference"), at commit
+ * (a full hash, or NULL: the agents' workspace); adds their count to *total.
+ */
+static int submit_entry(struct store *s, const struct wire_submit *sub,
+                        const struct wire_suite_entry *e, const char *batch, const char *script,
+                        const char *purpose, const char *commit, const char *names,
+                        const char *labels, double default_timeout_s, uint32_t max_attempts,
+                        uint64_t *total, char *err, size_t errlen)
+{
+    struct params p = {0};
+    p_str(&p, batch);
+    p_str(&p, script);
+    p_own(&p, strings_json(e->n_args, e->args));
+    p_fmt(&p, "%" PRIu32, e->repeat ? e->repeat : 1);
+    p_fmt(&p, "%" PRIu32, e->warmup);
+    p_str(&p, e->mode == WIRE_MODE_TRACE ? "trace" : "sample");
+    p_fmt(&p, "%.17g", e->timeout_s > 0 ? e->timeout_s : default_timeout_s);
+    if (e->threshold > 0)
+        p_fmt(&p, "%.17g", e->threshold);
+    else
+        p_str(&p, NULL);
+    p_str(&p, sub->hosts.all ? "t" : "f");
+    p_str(&p, names);
+    p_str(&p, labels);
+    p_fmt(&p, "%" PRIu32, max_attempts);
+    p_str(&p, purpose);
+    p_own(&p, strings_json(e->n_env, e->env));
+    p_str(&p, commit);
+    PGresult *res = store_exec(
+        s,
+        "INSERT INTO jobs (batch_id, script_id, host_id, args, repeat, warmup, mode,"
+        " timeout_s, threshold, max_attempts, purpose, env, commit_hash)"
+        " SELECT $1, $2, h.id, ARRAY(SELECT a FROM jsonb_array_elements_text($3::jsonb)"
+        " WITH ORDINALITY AS t(a, i) ORDER BY i), $4, $5, $6, $7, $8, $12, $13,"
+        " ARRAY(SELECT v FROM jsonb_array_elements_text($14::jsonb) WITH ORDINALITY"
+        " AS t(v, i) ORDER BY i), $15 FROM hosts h"
+        " WHERE h.superseded_by IS NULL AND ($9::boolean OR jsonb_array_length($10::jsonb) = 0"
+        "        OR h.hostname IN (SELECT jsonb_array_elements_text($10::jsonb))"
+        "        OR EXISTS (SELECT 1 FROM agents a WHERE a.host_id = h.id"
+        "                   AND a.name IN (SELECT jsonb_array_elements_text($10::jsonb))))"
+        " AND h.labels @> $11::jsonb ORDER BY h.id",
+        &p, PGRES_COMMAND_OK, err, errlen);
+    p_release(&p);
+    if (res == NULL)
+        return -EIO;
+    *total += strtoull(PQcmdTuples(res), NULL, 10);
+    PQclear(res);
+    return 0;
+}
+
 int store_submit(struct store *s, const struct wire_submit *sub, double default_timeout_s,
                  uint32_t max_attempts, uint64_t *batch_id, uint32_t *jobs, char *err,
                  size_t errlen)
@@ -1640,13 +1773,18 @@ int store_submit(struct store *s, const struct wire_submit *sub, double default_
         if (rc < 0)
             goto fail;
     }
+    char ref[24] = "";
+    if (sub->reference &&
+        submit_script(s, sub->reference->script, 0, ref, sizeof(ref), err, errlen) < 0)
+        goto fail;
     p_str(&p, sub->suite);
     p_str(&p, sub->label ? sub->label : "");
     p_str(&p, sub->commit ? sub->commit : "");
     p_str(&p, commit);
+    p_str(&p, ref[0] ? ref : NULL);
     res = store_exec(s,
-                     "INSERT INTO batches (suite, label, \"commit\", commit_hash)"
-                     " VALUES ($1, $2, $3, $4) RETURNING id",
+                     "INSERT INTO batches (suite, label, \"commit\", commit_hash,"
+                     " reference_script_id) VALUES ($1, $2, $3, $4, $5) RETURNING id",
                      &p, PGRES_TUPLES_OK, err, errlen);
     p_release(&p);
     if (res == NULL)
@@ -1657,61 +1795,18 @@ int store_submit(struct store *s, const struct wire_submit *sub, double default_
 
     char *names = strings_json(sub->hosts.n_names, sub->hosts.names);
     char *labels = labels_json(sub->hosts.n_labels, sub->hosts.labels);
+    /* the reference first: each host runs it before the night's scripts */
+    if (sub->reference &&
+        submit_entry(s, sub, sub->reference, batch, ref, "reference", commit, names, labels,
+                     default_timeout_s, max_attempts, &total, err, errlen) < 0)
+        goto fail_json;
     for (size_t i = 0; i < sub->n_entries; i++) {
         const struct wire_suite_entry *e = &sub->entries[i];
-        p_str(&p, e->script);
-        if (e->threshold > 0)
-            p_fmt(&p, "%.17g", e->threshold);
-        else
-            p_str(&p, NULL);
-        res = store_exec(s,
-                         "INSERT INTO scripts (key, threshold) VALUES ($1, $2)"
-                         " ON CONFLICT (key) DO UPDATE SET threshold ="
-                         " coalesce(EXCLUDED.threshold, scripts.threshold) RETURNING id",
-                         &p, PGRES_TUPLES_OK, err, errlen);
-        p_release(&p);
-        if (res == NULL)
-            goto fail_json;
         char script[24];
-        snprintf(script, sizeof(script), "%s", PQgetvalue(res, 0, 0));
-        PQclear(res);
-
-        p_str(&p, batch);
-        p_str(&p, script);
-        p_own(&p, strings_json(e->n_args, e->args));
-        p_fmt(&p, "%" PRIu32, e->repeat ? e->repeat : 1);
-        p_fmt(&p, "%" PRIu32, e->warmup);
-        p_str(&p, e->mode == WIRE_MODE_TRACE ? "trace" : "sample");
-        p_fmt(&p, "%.17g", e->timeout_s > 0 ? e->timeout_s : default_timeout_s);
-        if (e->threshold > 0)
-            p_fmt(&p, "%.17g", e->threshold);
-        else
-            p_str(&p, NULL);
-        p_str(&p, sub->hosts.all ? "t" : "f");
-        p_str(&p, names);
-        p_str(&p, labels);
-        p_fmt(&p, "%" PRIu32, max_attempts);
-        p_own(&p, strings_json(e->n_env, e->env));
-        p_str(&p, commit);
-        res = store_exec(
-            s,
-            "INSERT INTO jobs (batch_id, script_id, host_id, args, repeat, warmup, mode,"
-            " timeout_s, threshold, max_attempts, env, commit_hash)"
-            " SELECT $1, $2, h.id, ARRAY(SELECT a FROM jsonb_array_elements_text($3::jsonb)"
-            " WITH ORDINALITY AS t(a, i) ORDER BY i), $4, $5, $6, $7, $8, $12,"
-            " ARRAY(SELECT v FROM jsonb_array_elements_text($13::jsonb) WITH ORDINALITY"
-            " AS t(v, i) ORDER BY i), $14 FROM hosts h"
-            " WHERE h.superseded_by IS NULL AND ($9::boolean OR jsonb_array_length($10::jsonb) = 0"
-            "        OR h.hostname IN (SELECT jsonb_array_elements_text($10::jsonb))"
-            "        OR EXISTS (SELECT 1 FROM agents a WHERE a.host_id = h.id"
-            "                   AND a.name IN (SELECT jsonb_array_elements_text($10::jsonb))))"
-            " AND h.labels @> $11::jsonb ORDER BY h.id",
-            &p, PGRES_COMMAND_OK, err, errlen);
-        p_release(&p);
-        if (res == NULL)
+        if (submit_script(s, e->script, e->threshold, script, sizeof(script), err, errlen) < 0 ||
+            submit_entry(s, sub, e, batch, script, "measure", commit, names, labels,
+                         default_timeout_s, max_attempts, &total, err, errlen) < 0)
             goto fail_json;
-        total += strtoull(PQcmdTuples(res), NULL, 10);
-        PQclear(res);
     }
     free(names);
     free(labels);

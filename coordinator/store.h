@@ -54,6 +54,14 @@ typedef void (*store_job_fn)(const struct wire_job *job, void *arg);
  * variables). Returns a new store (caller owns; store_close()) or NULL with err.
  */
 struct store *store_open(const char *conninfo, char *err, size_t errlen);
+/*
+ * store_open() for reading only: every transaction of the session is read
+ * only (default_transaction_read_only) and a statement is cancelled after
+ * statement_timeout_ms, also after a reconnect. Such settings in conninfo's
+ * own "options" are replaced.
+ */
+struct store *store_open_readonly(const char *conninfo, uint32_t statement_timeout_ms, char *err,
+                                  size_t errlen);
 /* Close and free; NULL-safe; sets *s to NULL. */
 void store_close(struct store **s);
 
@@ -107,10 +115,14 @@ struct store_claim {
  * (one round trip, one commit, however many agents asked at once; agents of
  * one host share its queue in the order of c); fn is called for
  * each job only after COMMIT, so a job never goes out on a lease the database
- * does not have. On an error nothing is claimed. Returns the total or -EIO.
+ * does not have. A host's jobs go out by batch, then id; a later batch of a
+ * suite waits while an earlier one has open jobs on the host or awaits its
+ * analysis. Unless share_machines, agents of one machine (agents.machine)
+ * never hold leases at the same time. On an error nothing is claimed.
+ * Returns the total or -EIO.
  */
-int store_claim_jobs(struct store *s, struct store_claim *c, size_t n, uint32_t lease_ms, char *err,
-                     size_t errlen);
+int store_claim_jobs(struct store *s, struct store_claim *c, size_t n, uint32_t lease_ms,
+                     bool share_machines, char *err, size_t errlen);
 
 /* Renew owner's leases on the n (job, attempt) pairs of refs; marks the agent seen.
  * Returns the number renewed or -EIO. */

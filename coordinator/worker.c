@@ -35,3 +35,21 @@ void worker_stop(struct worker *w)
     pthread_cond_destroy(&w->cv);
     pthread_mutex_destroy(&w->mu);
 }
+
+bool worker_sleep(struct worker *w, uint32_t ms)
+{
+    struct timespec until;
+    clock_gettime(CLOCK_MONOTONIC, &until);
+    until.tv_sec += ms / 1000;
+    until.tv_nsec += (long)(ms % 1000) * 1000000L;
+    if (until.tv_nsec >= 1000000000L) {
+        until.tv_sec++;
+        until.tv_nsec -= 1000000000L;
+    }
+    pthread_mutex_lock(&w->mu);
+    while (!w->quit && pthread_cond_timedwait(&w->cv, &w->mu, &until) == 0) {
+    }
+    bool quit = w->quit;
+    pthread_mutex_unlock(&w->mu);
+    return quit;
+}

@@ -2,7 +2,7 @@
 # farm.sh - the whole PyScope farm on one machine, for trying it out.
 #
 #   deploy/farm.sh [--once | --detach] [--nights N] [--dir DIR] [--port PORT]
-#                  [--suite FILE] [--workspace DIR] [--no-curve]
+#                  [--suite FILE] [--workspace DIR] [--no-curve] [--http PORT]
 #                  [--slowdown-night K --slowdown PCT [--slow-host a|b]]
 #   deploy/farm.sh stop [--dir DIR]
 #
@@ -13,15 +13,23 @@
 # namespace (its own host name, so its own host fingerprint). Without the rights
 # for namespaces, both agents run on loopback under different names (and say so).
 # Then it submits examples/suite.ini (or --suite FILE; scripts are relative to
-# --workspace, default the checkout) N times with --nights, waits for every batch,
-# and prints the stored runs with psql. Last, it waits for the coordinator's
-# analysis (and its confirmation runs) and renders the team report
-# (pyscope report --since 1d) into DIR/report.html, whose path it prints.
+# --workspace, default the checkout) N times with --nights: each night waits for its
+# batch, then for the coordinator's analysis of it and its confirmation runs, before
+# the next night starts (as nights a day apart would). It prints the stored runs with
+# psql and renders the team report (pyscope report --since 1d) into DIR/report.html,
+# whose path it prints (and its JSON, pyscope.team_report/1, into DIR/report.json).
+# The two agents share this machine, so the coordinator runs one agent's jobs at a
+# time (share_machines = 0): their timings would disturb each other. The
+# coordinator also serves the reports as web pages on 127.0.0.1 (--http PORT;
+# default any free port): the address is in its log and in the summary.
 #
 # --slowdown-night K --slowdown PCT: from night K on, the agent of host
 # --slow-host (default b) runs its jobs with PYSCOPE_EXAMPLE_SLOWDOWN=PCT
 # (examples/slow_script.py's slow() gets PCT% more work), through a runner
-# wrapper (DIR/slow-runner/run-slow.sh reads DIR/slow-runner/slowdown): the report should show it.
+# wrapper (DIR/slow-runner/run-slow.sh reads DIR/slow-runner/slowdown): the report
+# lists that regression, confirmed, on host b, since night K, explained by slow().
+# K must be at least 4: the farm decides a series from 3 baseline nights (fewer is
+# "insufficient history", README).
 #
 # Every link is CURVE-encrypted and authenticated (docs/security.md): the farm makes
 # the coordinator's keys folder DIR/keys (its keypair, agents/farm-a.key,
@@ -52,6 +60,7 @@ curve=1
 slow_night=0
 slowdown=""
 slow_host=b
+http=0
 while [ $# -gt 0 ]; do
     case $1 in
     stop) cmd=stop ;;
@@ -67,6 +76,7 @@ while [ $# -gt 0 ]; do
     --slowdown-night) slow_night=$2; shift ;;
     --slowdown) slowdown=$2; shift ;;
     --slow-host) slow_host=${2#farm-}; shift ;;
+    --http) http=$2; shift ;;
     -h | --help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
     *) echo "farm.sh: unknown argument \"$1\" (try --help)" >&2; exit 2 ;;
     esac
@@ -79,6 +89,16 @@ case $slowdown in '' | [0-9]* | -[0-9]*) ;; *) echo "farm.sh: --slowdown takes a
 case $slow_host in a | b) ;; *) echo "farm.sh: --slow-host takes a or b" >&2; exit 2 ;; esac
 if [ "$slow_night" != 0 ] && [ -z "$slowdown" ]; then
     echo "farm.sh: --slowdown-night needs --slowdown PCT" >&2
+    exit 2
+fi
+if [ "$slow_night" != 0 ] && [ "$slow_night" -lt 4 ]; then
+    echo "farm.sh: --slowdown-night $slow_night is too early: the farm decides a series only from" \
+        "3 baseline nights (fewer is \"insufficient history\"), so the first night a slowdown" \
+        "can be found is 4" >&2
+    exit 2
+fi
+if [ "$slow_night" -gt "$nights" ]; then
+    echo "farm.sh: --slowdown-night $slow_night is after the last night ($nights): add --nights $slow_night" >&2
     exit 2
 fi
 id=${FARM_ID:-pyf}
@@ -262,7 +282,8 @@ unshare -u true 2>/dev/null && uts=1
 # ---- keys ----------------------------------------------------------------------
 keygen=$cli
 coord_conf=$dir/coordinator.conf
-echo "[coordinator]" >"$coord_conf"
+# both agents run on this one machine: one of them at a time (the default, said here)
+printf '[coordinator]\nhttp = 127.0.0.1:%s\nshare_machines = 0\n' "$http" >"$coord_conf"
 if [ $curve = 1 ]; then
     keys=$dir/keys
     client=$dir/client-keys
@@ -292,6 +313,8 @@ for _ in $(seq 1 100); do
 done
 grep -q "listening on" "$dir/coordinator.log" ||
     { tail "$dir/coordinator.log" >&2; echo "farm.sh: the coordinator did not start" >&2; exit 1; }
+web=$(grep -o 'web pages on http://[^ ]*' "$dir/coordinator.log" | grep -o 'http://.*' || true)
+say "the coordinator's web pages (the team report, batches, series, hosts): $web"
 
 # The slow host's runner: pyscope-run with PYSCOPE_EXAMPLE_SLOWDOWN from
 # $dir/slow-runner/slowdown once that file is written (night --slowdown-night).
@@ -339,6 +362,21 @@ echo "export PYSCOPE_COORDINATOR=$endpoint PGHOST=$pg PGPORT=5432 PGUSER=postgre
 # ---- the example suite, N nights -----------------------------------------------
 export PYSCOPE_COORDINATOR=$endpoint
 "$cli" hosts
+grep -Eq '^[[:space:]]*reference[[:space:]]*[=:]' "$suite" ||
+    say "$suite names no reference script: confirmation runs are plain re-runs, which a" \
+        "machine's drift can fool (README, \"Confirmation that cancels drift\")"
+# settled: every batch finished and analysed, confirmation runs included
+settled() {
+    [ "$(psql -X -A -t -c "SELECT count(*) FROM batches WHERE state = 'running' OR analyzed IS NULL" \
+        2>/dev/null || echo 1)" = 0 ]
+}
+wait_settled() {
+    local until=$((SECONDS + 3600))
+    while ! settled; do
+        [ $SECONDS -lt $until ] || { say "night $1: not analysed after an hour"; return 1; }
+        sleep 0.5
+    done
+}
 status=0
 for night in $(seq 1 "$nights"); do
     if [ "$slow_night" != 0 ] && [ "$night" = "$slow_night" ]; then
@@ -347,6 +385,14 @@ for night in $(seq 1 "$nights"); do
     fi
     say "night $night of $nights: submitting $suite"
     "$cli" submit "$suite" --label "night $night" --wait || status=$?
+    # the night ends with its analysis and confirmation runs, not with its last job
+    wait_settled "$night" || status=1
+    say "night $night analysed: $(psql -X -A -t -c "SELECT count(*) FILTER (WHERE batch_id = b.id)
+        || ' new finding(s), ' || count(*) FILTER (WHERE batch_id < b.id AND last_batch_id = b.id)
+        || ' ongoing, ' || (SELECT count(*) FROM jobs j WHERE j.batch_id = b.id AND j.purpose = 'confirm')
+        || ' confirmation run(s)' FROM batches b LEFT JOIN regressions g
+        ON g.batch_id = b.id OR g.last_batch_id = b.id WHERE b.id = (SELECT max(id) FROM batches)
+        GROUP BY b.id" 2>/dev/null || echo '?')"
 done
 
 say "the stored runs (psql):"
@@ -360,14 +406,10 @@ SELECT r.batch_id AS batch, s.key AS script, h.hostname AS host, r.outcome,
        (SELECT count(*) FROM run_functions f WHERE f.run_id = r.run_id) AS hotspots
 FROM runs r JOIN scripts s ON s.id = r.script_id JOIN hosts h ON h.id = r.host_id
 ORDER BY r.batch_id, s.key, h.hostname"
-# The team report, once every batch is analysed (confirmation runs included).
-for _ in $(seq 1 600); do
-    [ "$(psql -X -A -t -c "SELECT count(*) FROM batches WHERE state = 'running' OR analyzed IS NULL" \
-        2>/dev/null || echo 1)" = 0 ] && break
-    sleep 0.5
-done
-if "$cli" report --since 1d --out "$dir/report.html" >/dev/null; then
-    say "the team report: $dir/report.html"
+# The team report (every batch is analysed by now, confirmation runs included).
+if "$cli" report --since 1d --out "$dir/report.html" >/dev/null &&
+    "$cli" report --since 1d --json >"$dir/report.json"; then
+    say "the team report: $dir/report.html (its data: $dir/report.json)"
 else
     say "could not render the team report"
     status=1
@@ -376,6 +418,7 @@ cat >&2 <<EOF
 == farm: the results are in PostgreSQL (tables runs, run_functions, run_stacks, jobs, hosts):
      source $dir/env && psql            # then e.g. SELECT * FROM runs;
      source $dir/env && $cli jobs       # the queue; also: hosts, status BATCH
+   web pages: $web   (the team report of the newest night, /batches, /hosts)
    logs: $dir/*.log
 EOF
 

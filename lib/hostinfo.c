@@ -288,6 +288,30 @@ json_t *hostinfo_collect_at(const char *root)
     return h;
 }
 
+char *hostinfo_parse_boot_id(const char *text)
+{
+    if (!text)
+        return NULL;
+    char *v = trim_dup(text, strlen(text));
+    size_t n = strlen(v);
+    bool ok = n > 0 && n <= 64;
+    for (size_t i = 0; ok && i < n; i++)
+        ok = (v[i] >= '0' && v[i] <= '9') || (v[i] >= 'a' && v[i] <= 'f') || v[i] == '-';
+    if (!ok) {
+        free(v);
+        return NULL;
+    }
+    return v;
+}
+
+char *hostinfo_boot_id(const char *root)
+{
+    char *text = read_text(root, "/proc/sys/kernel/random/boot_id");
+    char *id = hostinfo_parse_boot_id(text);
+    free(text);
+    return id;
+}
+
 json_t *hostinfo_collect(void)
 {
     return hostinfo_collect_at(NULL);

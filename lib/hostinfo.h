@@ -41,6 +41,20 @@ json_t *hostinfo_collect_at(const char *root);
  */
 char *hostinfo_fingerprint(const json_t *host);
 
+/*
+ * This kernel's boot id (/proc/sys/kernel/random/boot_id under root,
+ * borrowed; NULL or "" = the real root): the same for every process,
+ * container and namespace that runs on this kernel, so on its CPUs, and new
+ * at each boot. Agents send it so that the coordinator knows which of them
+ * share a machine. Returns a new string (caller owns), or NULL when it
+ * cannot be read.
+ */
+char *hostinfo_boot_id(const char *root);
+
+/* A boot id from its file's text (borrowed): trimmed, 1..64 characters of
+ * [0-9a-f-]. Returns a new string, or NULL. */
+char *hostinfo_parse_boot_id(const char *text);
+
 /* CPU model from /proc/cpuinfo text (borrowed): "model name", or the ARM,
  * MIPS or POWER equivalent. Returns a new trimmed string, or NULL. */
 char *hostinfo_parse_cpu_model(const char *cpuinfo);

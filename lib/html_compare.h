@@ -4,10 +4,8 @@
  * Reads a pyscope.compare/1 document (docs/json-schema.md): the candidates,
  * their baseline files and each regression check. The page looks like the
  * run report (the same embedded stylesheet, lib/assets/report.css), opens
- * offline (no script, a Content-Security-Policy that forbids every fetch, no
- * external URL) and escapes every string from its input. The page frame and
- * the verdict table are exported for the other pages built on them
- * (lib/html_history).
+ * offline (no script; the frame of lib/html_page) and escapes every string
+ * from its input. The verdict table is exported for the pages built on it.
  */
 #ifndef PYSCOPE_HTML_COMPARE_H
 #define PYSCOPE_HTML_COMPARE_H
@@ -23,15 +21,6 @@
  * errlen bytes, may be 0) or -EIO when writing failed.
  */
 int html_compare_write(FILE *out, const json_t *comparison, char *err, size_t errlen);
-
-/*
- * Open a page: doctype, CSP, the embedded stylesheet, <title> from title
- * (borrowed, escaped), <body> and a <header> with h1 heading (escaped).
- */
-void html_compare_page_open(FILE *out, const char *title, const char *heading);
-
-/* Close what html_compare_page_open and the caller's <main> opened. */
-void html_compare_page_close(FILE *out);
 
 /*
  * Write the metrics of regression (borrowed, a "regression" object) as a

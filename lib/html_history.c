@@ -13,11 +13,15 @@
 #include <errno.h>
 #include <math.h>
 #include <stdbool.h>
+#include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "errors.h"
 #include "html_compare.h"
+#include "html_page.h"
 #include "html_report.h"
+#include "html_verdict.h"
 #include "jsonutil.h"
 
 #define HH_MAX_ROWS 1000 /* table rows and chart points */
@@ -38,8 +42,7 @@ struct hh_metric {
     char med[64], q1[64], q3[64], min[64], max[64], before[80], after[80];
     const char *label; /* "wall time" */
     const char *head;  /* table heading: "Median wall" */
-    const char *unit;  /* after a value: "s" or "M" (millions) */
-    double scale;      /* value shown = value * scale */
+    const char *unit;  /* html_verdict_value's unit: "s", "bytes" or "instructions" */
 };
 
 /* The metric of doc: its "metric" field (pyscope history --metric), else wall_s. */
@@ -55,11 +58,17 @@ static void hh_metric_init(struct hh_metric *hm, const json_t *doc)
     snprintf(hm->max, sizeof(hm->max), "max_%.50s", m);
     snprintf(hm->before, sizeof(hm->before), "before_median_%.50s", m);
     snprintf(hm->after, sizeof(hm->after), "after_median_%.50s", m);
-    bool instr = hh_is(m, "instructions");
-    hm->label = instr ? "instructions" : hh_is(m, "cpu_s") ? "CPU time" : "wall time";
-    hm->head = instr ? "Median instr" : hh_is(m, "cpu_s") ? "Median CPU" : "Median wall";
-    hm->unit = instr ? "M" : "s";
-    hm->scale = instr ? 1e-6 : 1;
+    bool instr = hh_is(m, "instructions"), rss = hh_is(m, "peak_rss_bytes");
+    bool cpu = hh_is(m, "cpu_s");
+    hm->label = instr ? "instructions" : cpu ? "CPU time" : rss ? "peak memory" : "wall time";
+    hm->head = instr ? "Median instr" : cpu ? "Median CPU" : rss ? "Median memory" : "Median wall";
+    hm->unit = instr ? "instructions" : rss ? "bytes" : "s";
+}
+
+/* v in the metric's unit for people ("1.45 s", "8.5 MiB", "183.4 M instructions"). */
+static void hh_value(char *buf, size_t n, const struct hh_metric *hm, double v)
+{
+    html_verdict_value(buf, n, v, hm->unit);
 }
 
 static const char *hh_verdict_class(const char *v)
@@ -73,7 +82,7 @@ static const char *hh_verdict_class(const char *v)
     return "plain";
 }
 
-/* A run's values for the chart, in display units; false when unusable. */
+/* A run's values, in the metric's unit; false when unusable. */
 static bool hh_run_values(const struct hh_metric *hm, const json_t *r, double *med, double *q1,
                           double *q3, double *lo, double *hi)
 {
@@ -87,14 +96,33 @@ static bool hh_run_values(const struct hh_metric *hm, const json_t *r, double *m
         *lo = *q1;
     if (!json_get_finite(r, hm->max, hi))
         *hi = *q3;
-    *med *= hm->scale;
-    *q1 *= hm->scale;
-    *q3 *= hm->scale;
-    *lo *= hm->scale;
-    *hi *= hm->scale;
     return true;
 }
 
+/* ---- axes ----------------------------------------------------------------------------- */
+
+/* An RFC 3339 time ("2026-11-24T08:23:14.5Z", "...+01:00") as epoch seconds. */
+static bool hh_time(const char *s, double *t)
+{
+    int y, mo, d, h, mi, used = 0;
+    double sec;
+    if (!s || sscanf(s, "%4d-%2d-%2dT%2d:%2d:%lf%n", &y, &mo, &d, &h, &mi, &sec, &used) != 6)
+        return false;
+    if (y < 1970 || y > 9999 || mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 ||
+        !(sec >= 0 && sec < 61))
+        return false;
+    struct tm tm = {
+        .tm_year = y - 1900, .tm_mon = mo - 1, .tm_mday = d, .tm_hour = h, .tm_min = mi};
+    double off = 0;
+    const char *z = s + used;
+    int oh, om;
+    if ((z[0] == '+' || z[0] == '-') && sscanf(z + 1, "%2d:%2d", &oh, &om) == 2)
+        off = (z[0] == '+' ? 1 : -1) * (oh * 3600.0 + om * 60.0);
+    *t = (double)timegm(&tm) + sec - off;
+    return isfinite(*t);
+}
+
+/* A round step near range/5 in the display unit: 1, 2 or 5 times a power of ten. */
 static double hh_nice_step(double range)
 {
     double raw = range / 5;
@@ -103,120 +131,286 @@ static double hh_nice_step(double range)
     return (f < 1.5 ? 1 : f < 3 ? 2 : f < 7 ? 5 : 10) * mag;
 }
 
-static void hh_chart(FILE *out, const json_t *runs, const struct hh_metric *hm)
+/* The display unit of the value axis: *div and its *name, chosen by the largest value. */
+static void hh_axis_unit(const struct hh_metric *hm, double vmax, double *div, const char **name)
+{
+    if (hh_is(hm->unit, "bytes")) {
+        *div = vmax >= 1073741824.0 ? 1073741824.0
+               : vmax >= 1048576.0  ? 1048576.0
+               : vmax >= 1024.0     ? 1024.0
+                                    : 1;
+        *name = *div == 1073741824.0 ? "GiB"
+                : *div == 1048576.0  ? "MiB"
+                : *div == 1024       ? "KiB"
+                                     : "B";
+    } else if (hh_is(hm->unit, "instructions")) {
+        *div = vmax >= 1e9 ? 1e9 : vmax >= 1e6 ? 1e6 : vmax >= 1e3 ? 1e3 : 1;
+        *name = *div == 1e9 ? "G" : *div == 1e6 ? "M" : *div == 1e3 ? "k" : "";
+    } else {
+        *div = vmax >= 1 ? 1 : vmax >= 1e-3 ? 1e-3 : 1e-6;
+        *name = *div == 1 ? "s" : *div == 1e-3 ? "ms" : "\xc2\xb5s";
+    }
+}
+
+/* A tick's value in the display unit with as many decimals as the step needs. */
+static void hh_tick_label(char *buf, size_t n, double v, double step)
+{
+    int dec = step >= 1 ? 0 : (int)ceil(-log10(step) - 1e-9);
+    if (dec > 6)
+        dec = 6;
+    snprintf(buf, n, "%.*f", dec, v);
+}
+
+/* Time steps for the x axis (seconds); months and years are counted in calendar months. */
+static const double HH_TIME_STEPS[] = {1,     2,     5,      10,     15,     30,     60,    120,
+                                       300,   600,   900,    1800,   3600,   7200,   10800, 21600,
+                                       43200, 86400, 172800, 345600, 604800, 1209600};
+static const int HH_MONTH_STEPS[] = {1, 2, 3, 6, 12, 24, 60};
+
+/* The first tick at or after t for a step of months (calendar), epoch seconds. */
+static double hh_month_tick(double t, int months, int k)
+{
+    time_t tt = (time_t)t;
+    struct tm tm;
+    gmtime_r(&tt, &tm);
+    int m0 = tm.tm_year * 12 + tm.tm_mon;
+    m0 = (m0 / months + 1) * months + k * months;
+    struct tm start = {.tm_year = m0 / 12, .tm_mon = m0 % 12, .tm_mday = 1};
+    return (double)timegm(&start);
+}
+
+/* The tick label of time t for a step of step seconds (or months > 0). */
+static void hh_time_label(char *buf, size_t n, double t, double step, int months, bool first)
+{
+    time_t tt = (time_t)t;
+    struct tm tm;
+    gmtime_r(&tt, &tm);
+    size_t w;
+    if (months)
+        w = strftime(buf, n, "%b %Y", &tm);
+    else if (step < 60 && first)
+        w = strftime(buf, n, "%b %d %H:%M:%S", &tm);
+    else if (step < 60)
+        w = strftime(buf, n, "%H:%M:%S", &tm);
+    else if (step < 86400 && (first || (tm.tm_hour == 0 && tm.tm_min == 0)))
+        w = strftime(buf, n, "%b %d %H:%M", &tm);
+    else if (step < 86400)
+        w = strftime(buf, n, "%H:%M", &tm);
+    else if (first)
+        w = strftime(buf, n, "%b %d %Y", &tm);
+    else
+        w = strftime(buf, n, "%b %d", &tm);
+    if (w == 0)
+        snprintf(buf, n, "?");
+}
+
+struct hh_point {
+    size_t run; /* index in runs */
+    double t;   /* x: epoch seconds, or the index when times are unusable */
+    double med, q1, q3, lo, hi;
+};
+
+static void hh_chart(FILE *out, const json_t *doc, const json_t *runs, const struct hh_metric *hm)
 {
     size_t n = json_array_size(runs);
     if (n > HH_MAX_ROWS)
         n = HH_MAX_ROWS;
-    double ymin = INFINITY, ymax = -INFINITY;
-    size_t usable = 0;
-    for (size_t i = 0; i < n; i++) {
-        double med, q1, q3, lo, hi;
-        if (!hh_run_values(hm, json_array_get(runs, i), &med, &q1, &q3, &lo, &hi))
+    struct hh_point *p = calloc(n ? n : 1, sizeof(*p));
+    size_t m = 0, timed = 0;
+    double ymin = INFINITY, ymax = -INFINITY, tmin = INFINITY, tmax = -INFINITY;
+    for (size_t i = 0; p && i < n; i++) {
+        const json_t *r = json_array_get(runs, i);
+        struct hh_point *q = &p[m];
+        if (!hh_run_values(hm, r, &q->med, &q->q1, &q->q3, &q->lo, &q->hi))
             continue;
-        usable++;
-        ymin = fmin(ymin, fmin(lo, med));
-        ymax = fmax(ymax, fmax(hi, med));
+        q->run = i;
+        if (hh_time(json_get_string(r, "created", NULL), &q->t))
+            timed++;
+        ymin = fmin(ymin, fmin(q->lo, q->med));
+        ymax = fmax(ymax, fmax(q->hi, q->med));
+        m++;
     }
-    if (usable == 0) {
+    for (size_t i = 0; i < m; i++) {
+        tmin = fmin(tmin, p[i].t);
+        tmax = fmax(tmax, p[i].t);
+    }
+    /* a time axis needs every point dated and some time between the first and the last */
+    bool by_time = m > 1 && timed == m && tmax - tmin >= 1;
+    if (!by_time)
+        for (size_t i = 0; i < m; i++)
+            p[i].t = (double)i;
+    if (m == 0) {
         fputs("<p class=\"muted\">No run to draw.</p>\n", out);
+        free(p);
         return;
     }
+    if (!by_time) {
+        tmin = 0;
+        tmax = m > 1 ? (double)(m - 1) : 1;
+    }
+    double tpad = (tmax - tmin) * 0.03;
+    if (!(tpad > 0))
+        tpad = 0.5;
+    tmin -= tpad;
+    tmax += tpad;
+    double div;
+    const char *uname;
+    hh_axis_unit(hm, fmax(fabs(ymax), fabs(ymin)), &div, &uname);
     double pad = (ymax - ymin) * 0.08;
     if (!(pad > 0))
-        pad = fmax(fabs(ymax) * 0.05, 1e-6);
+        pad = fmax(fabs(ymax) * 0.05, 1e-9);
     ymin = fmax(0, ymin - pad);
     ymax += pad;
-    double step = hh_nice_step(ymax - ymin);
+    double step = hh_nice_step((ymax - ymin) / div) * div;
     if (!(step > 0) || !isfinite(step))
         step = ymax;
     double pw = HH_W - HH_L - HH_R, ph = HH_H - HH_T - HH_B;
-#define HH_X(i) (HH_L + (n > 1 ? pw * (double)(i) / (double)(n - 1) : pw / 2))
+#define HH_X(t) (HH_L + pw * ((t)-tmin) / (tmax - tmin))
 #define HH_Y(v) (HH_T + ph * (1 - ((v)-ymin) / (ymax - ymin)))
     fprintf(out,
             "<svg class=\"chart\" viewBox=\"0 0 %.0f %.0f\" role=\"img\" aria-label=\"median "
             "%s per run\">\n",
             HH_W, HH_H, hm->label);
+    /* value axis: grid lines and labels in the display unit, the unit as its title */
     int ticks = 0;
+    char buf[96], lab[64];
     for (double t = ceil(ymin / step) * step; t <= ymax && ticks < 20; t += step, ticks++) {
+        hh_tick_label(lab, sizeof(lab), t / div, step / div);
         fprintf(out,
                 "<line class=\"grid\" x1=\"%.1f\" x2=\"%.1f\" y1=\"%.1f\" y2=\"%.1f\"/>"
-                "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"end\">%.4g %s</text>\n",
-                HH_L, HH_W - HH_R, HH_Y(t), HH_Y(t), HH_L - 6, HH_Y(t) + 4, t, hm->unit);
+                "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"end\">%s</text>\n",
+                HH_L, HH_W - HH_R, HH_Y(t), HH_Y(t), HH_L - 6, HH_Y(t) + 4, lab);
     }
+    fprintf(out,
+            "<text class=\"axis-title\" transform=\"translate(14 %.1f) rotate(-90)\" "
+            "text-anchor=\"middle\">%s (%s)</text>\n",
+            HH_T + ph / 2, hm->label, uname);
     fprintf(out,
             "<line class=\"axis\" x1=\"%.1f\" x2=\"%.1f\" y1=\"%.1f\" y2=\"%.1f\"/>\n"
             "<line class=\"axis\" x1=\"%.1f\" x2=\"%.1f\" y1=\"%.1f\" y2=\"%.1f\"/>\n",
             HH_L, HH_L, HH_T, HH_T + ph, HH_L, HH_W - HH_R, HH_T + ph, HH_T + ph);
-    /* change points: a dashed line halfway between the last run before and the first after */
-    for (size_t i = 1; i < n; i++) {
-        const json_t *r = json_array_get(runs, i);
+    /* time axis: round steps (seconds to weeks, then calendar months), at most 7 labels */
+    if (by_time) {
+        double span = tmax - tmin, tstep = 0;
+        int months = 0;
+        for (size_t k = 0; k < sizeof(HH_TIME_STEPS) / sizeof(HH_TIME_STEPS[0]); k++)
+            if (span / HH_TIME_STEPS[k] <= 7) {
+                tstep = HH_TIME_STEPS[k];
+                break;
+            }
+        for (size_t k = 0; !tstep && k < sizeof(HH_MONTH_STEPS) / sizeof(HH_MONTH_STEPS[0]); k++)
+            if (span / (HH_MONTH_STEPS[k] * 30.44 * 86400) <= 6)
+                months = HH_MONTH_STEPS[k];
+        if (!tstep && !months)
+            months = 120;
+        for (int k = 0; k < 12; k++) {
+            double t =
+                months ? hh_month_tick(tmin, months, k) : (floor(tmin / tstep) + 1 + k) * tstep;
+            if (t > tmax)
+                break;
+            hh_time_label(lab, sizeof(lab), t, tstep, months, k == 0);
+            fprintf(out,
+                    "<line class=\"tick\" x1=\"%.1f\" x2=\"%.1f\" y1=\"%.1f\" y2=\"%.1f\"/>"
+                    "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\">%s</text>\n",
+                    HH_X(t), HH_X(t), HH_T + ph, HH_T + ph + 4, HH_X(t), HH_T + ph + 17, lab);
+        }
+        fprintf(out,
+                "<text class=\"axis-title\" x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\">"
+                "run started (UTC)</text>\n",
+                HH_L + pw / 2, HH_H - 4);
+    } else {
+        fprintf(out,
+                "<text class=\"axis-title\" x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\">"
+                "runs in order (no usable dates)</text>\n",
+                HH_L + pw / 2, HH_H - 4);
+    }
+    /* change points: a dashed line between the last run before and the first after */
+    const json_t *cps = json_object_get(doc, "change_points");
+    for (size_t i = 1; i < m; i++) {
+        const json_t *r = json_array_get(runs, p[i].run);
         if (!json_is_true(json_object_get(r, "change_point")))
             continue;
-        double x = (HH_X(i - 1) + HH_X(i)) / 2;
-        fprintf(out,
-                "<line class=\"cp\" x1=\"%.1f\" x2=\"%.1f\" y1=\"%.1f\" y2=\"%.1f\"/>"
-                "<text class=\"cpl\" x=\"%.1f\" y=\"%.1f\">change point</text>\n",
-                x, x, HH_T, HH_T + ph, x + 4, HH_T + 10);
+        double x = (HH_X(p[i - 1].t) + HH_X(p[i].t)) / 2, c = NAN;
+        size_t k;
+        const json_t *cp;
+        json_array_foreach(cps, k, cp)
+        {
+            const json_t *idx = json_object_get(cp, "index");
+            if (json_is_integer(idx) && (size_t)json_integer_value(idx) == p[i].run)
+                json_get_finite(cp, "change_pct", &c);
+        }
+        fprintf(out, "<line class=\"cp\" x1=\"%.1f\" x2=\"%.1f\" y1=\"%.1f\" y2=\"%.1f\"/>", x, x,
+                HH_T, HH_T + ph);
+        if (isfinite(c))
+            snprintf(buf, sizeof(buf), "change %+.1f%%", c);
+        else
+            snprintf(buf, sizeof(buf), "change");
+        fprintf(out, "<text class=\"cpl\" x=\"%.1f\" y=\"%.1f\"%s>%s</text>\n",
+                x > HH_W - 120 ? x - 4 : x + 4, HH_T + 10,
+                x > HH_W - 120 ? " text-anchor=\"end\"" : "", buf);
     }
     /* spread: min..max whisker and IQR bar */
-    for (size_t i = 0; i < n; i++) {
-        double med, q1, q3, lo, hi;
-        if (!hh_run_values(hm, json_array_get(runs, i), &med, &q1, &q3, &lo, &hi))
-            continue;
+    for (size_t i = 0; i < m; i++)
         fprintf(out,
-                "<line class=\"grid\" x1=\"%.1f\" x2=\"%.1f\" y1=\"%.1f\" y2=\"%.1f\"/>"
+                "<line class=\"whisker\" x1=\"%.1f\" x2=\"%.1f\" y1=\"%.1f\" y2=\"%.1f\"/>"
                 "<line class=\"spread\" x1=\"%.1f\" x2=\"%.1f\" y1=\"%.1f\" y2=\"%.1f\"/>\n",
-                HH_X(i), HH_X(i), HH_Y(lo), HH_Y(hi), HH_X(i), HH_X(i), HH_Y(q1), HH_Y(q3));
-    }
-    /* the median line */
+                HH_X(p[i].t), HH_X(p[i].t), HH_Y(p[i].lo), HH_Y(p[i].hi), HH_X(p[i].t),
+                HH_X(p[i].t), HH_Y(p[i].q1), HH_Y(p[i].q3));
     fputs("<polyline class=\"median\" points=\"", out);
-    for (size_t i = 0; i < n; i++) {
-        double med, q1, q3, lo, hi;
-        if (hh_run_values(hm, json_array_get(runs, i), &med, &q1, &q3, &lo, &hi))
-            fprintf(out, "%.1f,%.1f ", HH_X(i), HH_Y(med));
-    }
+    for (size_t i = 0; i < m; i++)
+        fprintf(out, "%.1f,%.1f ", HH_X(p[i].t), HH_Y(p[i].med));
     fputs("\"/>\n", out);
-    for (size_t i = 0; i < n; i++) {
-        const json_t *r = json_array_get(runs, i);
-        double med, q1, q3, lo, hi;
-        if (!hh_run_values(hm, r, &med, &q1, &q3, &lo, &hi))
-            continue;
-        const char *v = json_get_string(r, "verdict", NULL);
+    /* the farm's stored regressions: a ring around their candidate run */
+    const json_t *stored = json_object_get(doc, "stored_regressions");
+    for (size_t i = 0; i < m; i++) {
+        const json_t *r = json_array_get(runs, p[i].run);
+        const char *v = json_get_string(r, "verdict", NULL), *id = json_get_string(r, "id", NULL);
+        bool ring = false;
+        size_t k;
+        const json_t *g;
+        json_array_foreach(stored, k, g)
+        {
+            ring |= id && hh_is(json_get_string(g, "candidate_run", NULL), id) &&
+                    hh_is(json_get_string(g, "kind", NULL), "regression");
+        }
+        if (ring)
+            fprintf(out, "<circle class=\"ring\" cx=\"%.1f\" cy=\"%.1f\" r=\"8\"/>", HH_X(p[i].t),
+                    HH_Y(p[i].med));
         fprintf(out, "<circle class=\"pt %s\" cx=\"%.1f\" cy=\"%.1f\" r=\"%s\"><title>",
-                hh_verdict_class(v), HH_X(i), HH_Y(med), hh_is(v, "regression") ? "5" : "3.5");
+                hh_verdict_class(v), HH_X(p[i].t), HH_Y(p[i].med),
+                hh_is(v, "regression") || hh_is(v, "improvement") ? "5" : "3.5");
         html_write_str(out, json_get_string(r, "created", NULL));
-        fprintf(out, " \xe2\x80\x94 median %.4f %s (IQR %.4f\xe2\x80\x93%.4f %s) \xe2\x80\x94 ",
-                med, hm->unit, q1, q3, hm->unit);
+        if (id) {
+            fputs(" \xc2\xb7 run ", out);
+            html_write_escaped(out, id, strnlen(id, 8));
+        }
+        hh_value(buf, sizeof(buf), hm, p[i].med);
+        fprintf(out, "\nmedian %s", buf);
+        hh_value(buf, sizeof(buf), hm, p[i].q1);
+        hh_value(lab, sizeof(lab), hm, p[i].q3);
+        fprintf(out, " (IQR %s \xe2\x80\x93 %s)\n", buf, lab);
         html_write_str(out, v ? v : "?");
         fputs("</title></circle>\n", out);
     }
-    /* x labels: first and last date */
-    const char *first = json_get_string(json_array_get(runs, 0), "created", NULL);
-    const char *last = json_get_string(json_array_get(runs, n - 1), "created", NULL);
-    if (first) {
-        fprintf(out, "<text x=\"%.1f\" y=\"%.1f\">", HH_L, HH_H - 12);
-        html_write_escaped(out, first, strnlen(first, 16));
-        fputs("</text>\n", out);
-    }
-    if (last && n > 1) {
-        fprintf(out, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"end\">", HH_W - HH_R, HH_H - 12);
-        html_write_escaped(out, last, strnlen(last, 16));
-        fputs("</text>\n", out);
-    }
-    fprintf(out,
-            "</svg>\n<p class=\"note\">Line: median %s per run; bar: interquartile range; "
-            "whisker: min\xe2\x80\x93max; red points: regressions against the run's own baseline; "
-            "dashed: change points.</p>\n",
-            hm->label);
+    fputs("</svg>\n<p class=\"legend\"><span class=\"key median\"></span>median per run "
+          "<span class=\"key spread\"></span>interquartile range (whisker: min\xe2\x80\x93max) "
+          "<span class=\"key dot regression\"></span>regression "
+          "<span class=\"key dot improvement\"></span>improvement "
+          "<span class=\"key dot inconclusive\"></span>not certain (each against its own "
+          "baseline) <span class=\"key cp\"></span>change point",
+          out);
+    if (json_array_size(stored))
+        fputs(" <span class=\"key ring\"></span>the farm's stored regression", out);
+    fputs("</p>\n", out);
 #undef HH_X
 #undef HH_Y
+    free(p);
 }
 
 /* A run id as <code> of its first 8 characters, the whole id as its title. */
 static void hh_short_id(FILE *out, const char *id)
 {
-    fputs("<code title=\"", out);
+    fputs("<code class=\"id\" title=\"", out);
     html_write_str(out, id);
     fputs("\">", out);
     if (id)
@@ -241,19 +435,25 @@ static void hh_table(FILE *out, const json_t *runs, const struct hh_metric *hm)
         bool cp = json_is_true(json_object_get(r, "change_point"));
         double med, q1, q3, lo, hi, n;
         bool ok = hh_run_values(hm, r, &med, &q1, &q3, &lo, &hi);
-        fputs(cp ? "<tr class=\"cp-row\"><td>" : "<tr><td>", out);
+        fputs(cp ? "<tr class=\"cp-row\"><td class=\"date\">" : "<tr><td class=\"date\">", out);
         html_write_str(out, json_get_string(r, "created", NULL));
         if (cp)
             fputs(" <span class=\"warn\">\xe2\x97\x86 change point</span>", out);
         fputs("</td><td>", out);
         hh_short_id(out, json_get_string(r, "id", NULL));
         fputs("</td>", out);
-        if (ok)
+        if (ok) {
+            char a[48], b[48], c4[48], d[48], e[48];
+            hh_value(a, sizeof(a), hm, med);
+            hh_value(b, sizeof(b), hm, q1);
+            hh_value(c4, sizeof(c4), hm, q3);
+            hh_value(d, sizeof(d), hm, lo);
+            hh_value(e, sizeof(e), hm, hi);
             fprintf(out,
-                    "<td class=\"num\">%.4f %s</td><td class=\"num\">%.4f\xe2\x80\x93%.4f %s</td>"
-                    "<td class=\"num\">%.4f %s</td><td class=\"num\">%.4f %s</td>",
-                    med, hm->unit, q1, q3, hm->unit, lo, hm->unit, hi, hm->unit);
-        else
+                    "<td class=\"num\">%s</td><td class=\"num\">%s \xe2\x80\x93 %s</td>"
+                    "<td class=\"num\">%s</td><td class=\"num\">%s</td>",
+                    a, b, c4, d, e);
+        } else
             fputs("<td></td><td></td><td></td><td></td>", out);
         fputs("<td class=\"num\">", out);
         if (json_get_finite(r, "n", &n))
@@ -349,7 +549,54 @@ static void hh_stored(FILE *out, const json_t *stored)
     fputs("</tbody></table></div>\n</section>\n", out);
 }
 
+/* /series/KEY?host=FP[&build=B][&metric=M] for a served page. */
+static void hh_series_href(FILE *out, const char *key, const char *fp, const char *build,
+                           const char *metric)
+{
+    fputs("/series/", out);
+    html_write_url_part(out, key);
+    fputs("?host=", out);
+    html_write_url_part(out, fp);
+    if (build) {
+        fputs("&amp;build=", out);
+        html_write_url_part(out, build);
+    }
+    if (metric) {
+        fputs("&amp;metric=", out);
+        html_write_url_part(out, metric);
+    }
+}
+
+/* Served: one link per metric, the current one marked. */
+static void hh_metric_tabs(FILE *out, const json_t *doc)
+{
+    static const char *const metrics[][2] = {{"wall_s", "Wall time"},
+                                             {"cpu_s", "CPU time"},
+                                             {"peak_rss_bytes", "Peak memory"},
+                                             {"instructions", "Instructions"}};
+    const char *cur = json_get_string(doc, "metric", NULL);
+    const char *key = json_get_string(doc, "script", NULL);
+    const char *fp = json_get_string(json_object_get(doc, "host"), "fingerprint", NULL);
+    const char *build = json_get_string(doc, "python_build", NULL);
+    if (!key || !fp)
+        return;
+    fputs("<nav class=\"tabs\" aria-label=\"metric\">", out);
+    for (size_t i = 0; i < sizeof(metrics) / sizeof(metrics[0]); i++) {
+        bool on = cur ? strcmp(cur, metrics[i][0]) == 0 : i == 0;
+        fputs("<a href=\"", out);
+        hh_series_href(out, key, fp, build, i ? metrics[i][0] : NULL);
+        fprintf(out, "\"%s>%s</a>", on ? " aria-current=\"page\"" : "", metrics[i][1]);
+    }
+    fputs("</nav>\n", out);
+}
+
 int html_history_write(FILE *out, const json_t *doc, char *err, size_t errlen)
+{
+    return html_history_write_site(out, doc, NULL, err, errlen);
+}
+
+int html_history_write_site(FILE *out, const json_t *doc, const struct html_site *site, char *err,
+                            size_t errlen)
 {
     if (!json_is_object(doc) || !hh_is(json_get_string(doc, "schema", NULL), "pyscope.history/1")) {
         if (err && errlen)
@@ -362,7 +609,9 @@ int html_history_write(FILE *out, const json_t *doc, char *err, size_t errlen)
     const json_t *cps = json_object_get(doc, "change_points");
     struct hh_metric hm;
     hh_metric_init(&hm, doc);
-    html_compare_page_open(out, "PyScope history", "history");
+    struct html_page page = {.title = "PyScope history", .site = site};
+    html_page_open(out, &page);
+    html_page_header(out, "history");
     fputs("<dl class=\"meta\">\n<dt>Script</dt><dd><code>", out);
     html_write_str(out, script ? script : "?");
     fputs("</code></dd>\n<dt>Host</dt><dd>", out);
@@ -379,11 +628,17 @@ int html_history_write(FILE *out, const json_t *doc, char *err, size_t errlen)
     if (json_get_finite(doc, "threshold_pct", &thr))
         fprintf(out, "</dd>\n<dt>Threshold</dt><dd>%g%%", thr);
     if (hh_is(json_get_string(doc, "source", NULL), "farm")) {
-        fputs("</dd>\n<dt>From</dt><dd>the farm: <code>", out);
-        html_write_str(out, json_get_string(doc, "coordinator", NULL));
-        fputs("</code>", out);
+        const char *coord = json_get_string(doc, "coordinator", NULL);
+        fputs("</dd>\n<dt>From</dt><dd>the farm", out);
+        if (coord) {
+            fputs(": <code>", out);
+            html_write_str(out, coord);
+            fputs("</code>", out);
+        }
     }
     fputs("</dd>\n</dl>\n</header>\n<main>\n", out);
+    if (site)
+        hh_metric_tabs(out, doc);
 
     size_t nreg = 0, i;
     const json_t *r;
@@ -401,14 +656,17 @@ int html_history_write(FILE *out, const json_t *doc, char *err, size_t errlen)
             json_array_size(runs), json_array_size(cps) ? " warn" : "", json_array_size(cps),
             nreg ? " bad" : "", nreg);
     double med, q1, q3, lo, hi;
+    char vb[48], va[48];
     if (json_array_size(runs) && hh_run_values(&hm, json_array_get(runs, json_array_size(runs) - 1),
-                                               &med, &q1, &q3, &lo, &hi))
+                                               &med, &q1, &q3, &lo, &hi)) {
+        hh_value(vb, sizeof(vb), &hm, med);
         fprintf(out,
                 "<div class=\"card\"><div class=\"label\">Latest median</div>"
-                "<div class=\"value\">%.4f %s</div></div>\n",
-                med, hm.unit);
+                "<div class=\"value\">%s</div></div>\n",
+                vb);
+    }
     fputs("</div>\n</section>\n<section id=\"trend\">\n<h2>Trend</h2>\n", out);
-    hh_chart(out, runs, &hm);
+    hh_chart(out, doc, runs, &hm);
     const json_t *next = json_object_get(doc, "baseline_for_next");
     fputs("<p><strong>Baseline:</strong> ", out);
     html_write_str(
@@ -429,12 +687,14 @@ int html_history_write(FILE *out, const json_t *doc, char *err, size_t errlen)
             json_get_finite(cp, "change_pct", &c);
             fputs("<tr><td>", out);
             html_write_str(out, json_get_string(cp, "created", NULL));
-            fputs("</td><td><code>", out);
-            html_write_str(out, json_get_string(cp, "id", NULL));
+            fputs("</td><td>", out);
+            hh_short_id(out, json_get_string(cp, "id", NULL));
+            hh_value(vb, sizeof(vb), &hm, b);
+            hh_value(va, sizeof(va), &hm, a);
             fprintf(out,
-                    "</code></td><td class=\"num\">%.4f %s</td><td class=\"num\">%.4f %s</td>"
+                    "</td><td class=\"num\">%s</td><td class=\"num\">%s</td>"
                     "<td class=\"num %s\">%+.1f%%</td></tr>\n",
-                    b * hm.scale, hm.unit, a * hm.scale, hm.unit, c > 0 ? "bad" : "ok", c);
+                    vb, va, c > 0 ? "bad" : "ok", c);
         }
         fputs("</tbody></table></div>\n<p class=\"note\">E-divisive change points over the run "
               "medians (permutation test, p &lt; 0.05).</p>\n</section>\n",
@@ -452,20 +712,30 @@ int html_history_write(FILE *out, const json_t *doc, char *err, size_t errlen)
         {
             double nr = 0;
             json_get_finite(o, "runs", &nr);
+            const char *ofp = json_get_string(o, "fingerprint", NULL);
             fprintf(out, "<li>%.0f run%s on ", nr, nr == 1 ? "" : "s");
+            if (site && script && ofp) {
+                fputs("<a href=\"", out);
+                hh_series_href(out, script, ofp, json_get_string(o, "python_build", NULL), NULL);
+                fputs("\">", out);
+            }
             html_write_str(out, json_get_string(o, "hostname", NULL)
                                     ? json_get_string(o, "hostname", NULL)
                                     : "?");
-            fputs(" (<code>", out);
-            html_write_str(out, json_get_string(o, "fingerprint", NULL));
+            fputs(site && script && ofp ? "</a> (<code>" : " (<code>", out);
+            html_write_str(out, ofp);
             fputs("</code>), Python ", out);
             html_write_str(out, json_get_string(o, "python_build", NULL));
             fputs("</li>\n", out);
         }
-        fputs("</ul>\n<p class=\"note\">Use <code>pyscope history --host FINGERPRINT</code> to "
-              "see them.</p>\n</section>\n",
-              out);
+        fputs("</ul>\n", out);
+        if (!site)
+            fputs("<p class=\"note\">Use <code>pyscope history --host FINGERPRINT</code> to "
+                  "see them.</p>\n",
+                  out);
+        fputs("</section>\n", out);
     }
-    html_compare_page_close(out);
+    fputs("</main>\n", out);
+    html_page_close(out, &page);
     return ferror(out) ? -EIO : 0;
 }

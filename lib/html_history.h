@@ -17,11 +17,21 @@
 
 #include <jansson.h>
 
+#include "html_page.h"
+
 /*
  * Write the page for history (borrowed, a pyscope.history/1 object) to out.
  * Returns 0, -PYSCOPE_ESCHEMA (message in err, errlen bytes, may be 0) or
  * -EIO when writing failed.
  */
 int html_history_write(FILE *out, const json_t *history, char *err, size_t errlen);
+
+/*
+ * The same page served by the coordinator (/series/...): site (borrowed)
+ * adds the navigation, a link per metric and links to the script's other
+ * series. html_history_write is this with site NULL.
+ */
+int html_history_write_site(FILE *out, const json_t *history, const struct html_site *site,
+                            char *err, size_t errlen);
 
 #endif

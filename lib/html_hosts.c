@@ -15,6 +15,7 @@
 
 #include "errors.h"
 #include "html_compare.h"
+#include "html_page.h"
 #include "html_report.h"
 #include "jsonutil.h"
 
@@ -208,7 +209,9 @@ int html_hosts_write(FILE *out, const json_t *doc, char *err, size_t errlen)
     const char *metric =
         json_get_string(c, "metric", NULL) ? json_get_string(c, "metric", NULL) : "wall_s";
     const json_t *pairs = json_object_get(c, "pairs");
-    html_compare_page_open(out, "PyScope host vs host", "host vs host");
+    struct html_page page = {.title = "PyScope host vs host"};
+    html_page_open(out, &page);
+    html_page_header(out, "host vs host");
     fputs("<dl class=\"meta\">\n<dt>Script</dt><dd><code>", out);
     html_write_str(out,
                    json_get_string(c, "script", NULL) ? json_get_string(c, "script", NULL) : "?");
@@ -223,6 +226,204 @@ int html_hosts_write(FILE *out, const json_t *doc, char *err, size_t errlen)
     fputs("</section>\n<section id=\"hosts\">\n<h2>Hosts</h2>\n", out);
     hhs_hosts_table(out, metric, json_object_get(c, "hosts"));
     fputs("</section>\n", out);
-    html_compare_page_close(out);
+    fputs("</main>\n", out);
+    html_page_close(out, &page);
+    return ferror(out) ? -EIO : 0;
+}
+
+/* ---- the farm's hosts (the coordinator's /hosts page) ---------------------------------- */
+
+/* "3.00 GHz Xeon, 2 cores, 24.0 GiB": what a host is, from its row (borrowed). */
+static void hhs_machine(FILE *out, const json_t *h)
+{
+    double cores, mem;
+    html_write_str(
+        out, json_get_string(h, "cpu_model", NULL) ? json_get_string(h, "cpu_model", NULL) : "?");
+    if (json_get_finite(h, "cores", &cores))
+        fprintf(out, ", %.0f core%s", cores, cores == 1 ? "" : "s");
+    if (json_get_finite(h, "mem_bytes", &mem) && mem > 0) {
+        char buf[32];
+        html_fmt_bytes(buf, sizeof(buf), mem);
+        fprintf(out, ", %s", buf);
+    }
+}
+
+static void hhs_farm_hosts(FILE *out, const json_t *hosts)
+{
+    fprintf(out,
+            "<section id=\"hosts\">\n<h2>Hosts (%zu)</h2>\n<div class=\"table-wrap\"><table "
+            "id=\"hosts-table\"><thead><tr><th>Host</th><th>Machine</th><th>System</th>"
+            "<th>Governor</th><th>Agents and Python</th><th>Last seen</th><th class=\"num\">"
+            "Queued</th><th class=\"num\">Running</th></tr></thead><tbody>\n",
+            json_array_size(hosts));
+    size_t i, k;
+    const json_t *h, *a;
+    json_array_foreach(hosts, i, h)
+    {
+        if (i == HHS_MAX_PAIRS * 5)
+            break;
+        fputs("<tr><td><span class=\"cut\" title=\"", out);
+        html_write_str(out, json_get_string(h, "fingerprint", NULL));
+        fputs("\"><b>", out);
+        html_write_str(out, json_get_string(h, "hostname", NULL));
+        fputs("</b></span><br><code class=\"id\">", out);
+        html_write_str(out, json_get_string(h, "fingerprint", NULL));
+        fputs("</code></td><td>", out);
+        hhs_machine(out, h);
+        fputs("</td><td>", out);
+        html_write_str(out, json_get_string(h, "os", NULL));
+        fputs(" \xc2\xb7 ", out);
+        html_write_str(out, json_get_string(h, "kernel", NULL));
+        fputs(" \xc2\xb7 ", out);
+        html_write_str(out, json_get_string(h, "arch", NULL));
+        fputs("</td><td>", out);
+        html_write_str(out, json_get_string(h, "governor", NULL));
+        fputs("</td><td>", out);
+        json_array_foreach(json_object_get(h, "agents"), k, a)
+        {
+            if (k == 20)
+                break;
+            fputs(k ? "<br>" : "", out);
+            html_write_str(out, json_get_string(a, "name", NULL));
+            fputs(" <span class=\"muted\">", out);
+            html_write_str(out, json_get_string(a, "python_build", NULL));
+            fputs("</span>", out);
+        }
+        fputs("</td><td>", out);
+        html_write_str(out, json_get_string(h, "last_seen", NULL));
+        double q = 0, l = 0;
+        json_get_finite(h, "queued", &q);
+        json_get_finite(h, "leased", &l);
+        fprintf(out, "</td><td class=\"num\">%.0f</td><td class=\"num\">%.0f</td></tr>\n", q, l);
+    }
+    fputs("</tbody></table></div>\n</section>\n", out);
+}
+
+/* The geometric mean ratio of pair (B/A) of hosts a, b (by fingerprint) in pairs, or NAN. */
+static double hhs_pair_ratio(const json_t *pairs, const char *a, const char *b, bool *flip)
+{
+    size_t i;
+    const json_t *p;
+    json_array_foreach(pairs, i, p)
+    {
+        const char *pa = json_get_string(p, "fp_a", NULL), *pb = json_get_string(p, "fp_b", NULL);
+        double g;
+        if (!pa || !pb || !json_get_finite(p, "geomean", &g) || !(g > 0))
+            continue;
+        if (strcmp(pa, a) == 0 && strcmp(pb, b) == 0) {
+            *flip = false;
+            return g;
+        }
+        if (strcmp(pa, b) == 0 && strcmp(pb, a) == 0) {
+            *flip = true;
+            return 1 / g;
+        }
+    }
+    return NAN;
+}
+
+static void hhs_farm_matrix(FILE *out, const json_t *hosts, const json_t *pairs,
+                            const json_t *batch)
+{
+    fputs("<section id=\"hardware\">\n<h2>Hardware comparison</h2>\n", out);
+    if (json_array_size(pairs) == 0 || json_array_size(hosts) < 2) {
+        fputs("<p class=\"muted\">No script of the latest batch ran on two hosts.</p>\n"
+              "</section>\n",
+              out);
+        return;
+    }
+    double id;
+    fputs("<p>How much longer the same scripts take on the row's host than on the column's: the "
+          "geometric mean over the scripts both ran of the ratio of their median wall times",
+          out);
+    if (json_get_finite(batch, "id", &id)) {
+        fprintf(out, " in batch %.0f", id);
+        const char *label = json_get_string(batch, "label", NULL);
+        if (label && *label) {
+            fputs(" (", out);
+            html_write_str(out, label);
+            fputs(")", out);
+        }
+    }
+    fputs(". Above 1: slower.</p>\n<div class=\"table-wrap\"><table id=\"hardware-matrix\">"
+          "<thead><tr><th>Row / column</th>",
+          out);
+    size_t i, j, n = json_array_size(hosts) < 24 ? json_array_size(hosts) : 24;
+    for (j = 0; j < n; j++) {
+        fputs("<th class=\"num\"><span class=\"cut\" title=\"", out);
+        html_write_str(out, json_get_string(json_array_get(hosts, j), "fingerprint", NULL));
+        fputs("\">", out);
+        html_write_str(out, json_get_string(json_array_get(hosts, j), "hostname", NULL));
+        fputs("</span></th>", out);
+    }
+    fputs("</tr></thead><tbody>\n", out);
+    for (i = 0; i < n; i++) {
+        const json_t *hb = json_array_get(hosts, i);
+        const char *fb = json_get_string(hb, "fingerprint", NULL);
+        fputs("<tr><th><span class=\"cut\">", out);
+        html_write_str(out, json_get_string(hb, "hostname", NULL));
+        fputs("</span></th>", out);
+        for (j = 0; j < n; j++) {
+            const char *fa = json_get_string(json_array_get(hosts, j), "fingerprint", NULL);
+            bool flip;
+            double r = i == j || !fa || !fb ? NAN : hhs_pair_ratio(pairs, fa, fb, &flip);
+            if (!isfinite(r)) {
+                fputs("<td class=\"num muted\">\xe2\x80\x93</td>", out);
+                continue;
+            }
+            fprintf(out, "<td class=\"num %s\">%.2f\xc3\x97</td>",
+                    r > 1.05   ? "bad"
+                    : r < 0.95 ? "ok"
+                               : "",
+                    r);
+        }
+        fputs("</tr>\n", out);
+    }
+    fputs("</tbody></table></div>\n<details><summary>The pairs</summary>\n<div "
+          "class=\"table-wrap\"><table id=\"hardware-pairs\"><thead><tr><th>Host A</th>"
+          "<th>Host B</th><th class=\"num\">Scripts</th><th class=\"num\">B / A (geometric mean)"
+          "</th><th class=\"num\">Range</th></tr></thead><tbody>\n",
+          out);
+    const json_t *p;
+    json_array_foreach(pairs, i, p)
+    {
+        if (i == HHS_MAX_PAIRS)
+            break;
+        double g = NAN, lo = NAN, hi = NAN, cnt = 0;
+        json_get_finite(p, "geomean", &g);
+        json_get_finite(p, "min", &lo);
+        json_get_finite(p, "max", &hi);
+        json_get_finite(p, "scripts", &cnt);
+        fputs("<tr><td>", out);
+        html_write_str(out, json_get_string(p, "host_a", NULL));
+        fputs("</td><td>", out);
+        html_write_str(out, json_get_string(p, "host_b", NULL));
+        fprintf(out,
+                "</td><td class=\"num\">%.0f</td><td class=\"num\">%.3f</td><td class=\"num\">"
+                "%.3f \xe2\x80\xa6 %.3f</td></tr>\n",
+                cnt, g, lo, hi);
+    }
+    fputs("</tbody></table></div></details>\n<p class=\"note\">One script on two hosts with its "
+          "interval: <code>pyscope compare-hosts SCRIPT</code>; every pair of the latest batch: "
+          "the team report's hardware section.</p>\n</section>\n",
+          out);
+}
+
+int html_hosts_farm_write(FILE *out, const json_t *hosts, const json_t *pairs, const json_t *batch,
+                          const struct html_site *site, char *err, size_t errlen)
+{
+    if (!json_is_array(hosts)) {
+        if (err && errlen)
+            snprintf(err, errlen, "the host list is not an array");
+        return -PYSCOPE_ESCHEMA;
+    }
+    struct html_page page = {.title = "PyScope hosts", .site = site};
+    html_page_open(out, &page);
+    html_page_header(out, "hosts");
+    fputs("</header>\n<main>\n", out);
+    hhs_farm_matrix(out, hosts, pairs, batch);
+    hhs_farm_hosts(out, hosts);
+    fputs("</main>\n", out);
+    html_page_close(out, &page);
     return ferror(out) ? -EIO : 0;
 }

@@ -30,7 +30,8 @@
 #include "export.h"
 #include "sanitize.h"
 #include "history.h"
-#include "html_assets.h"
+#include "html_compare.h"
+#include "html_page.h"
 #include "xmalloc.h"
 
 #define HTML_MAX_FUNCTIONS  300    /* hotspot table rows */
@@ -160,8 +161,7 @@ int html_write_script_json(FILE *out, const json_t *data)
     return 0;
 }
 
-/* Format seconds for people: "1.549 s", "619 ms", "12.3 ms", "4.56 ms", "45.0 µs". */
-static void fmt_secs(char *buf, size_t n, double s)
+void html_fmt_secs(char *buf, size_t n, double s)
 {
     double a = fabs(s);
     if (a == 0)
@@ -180,8 +180,21 @@ static void fmt_secs(char *buf, size_t n, double s)
         snprintf(buf, n, "%.1f \xc2\xb5s", s * 1e6);
 }
 
-/* Format a byte count for people: "18.8 MiB". */
-static void fmt_bytes(char *buf, size_t n, double b)
+/* A count with thousands separators: "1,234,567". */
+static void fmt_count(char *buf, size_t n, double v)
+{
+    char digits[32];
+    snprintf(digits, sizeof(digits), "%.0f", v < 0 ? 0 : v > 1e18 ? 1e18 : v);
+    size_t len = strlen(digits), o = 0;
+    for (size_t i = 0; i < len && o + 2 < n; i++) {
+        if (i && (len - i) % 3 == 0)
+            buf[o++] = ',';
+        buf[o++] = digits[i];
+    }
+    buf[o] = '\0';
+}
+
+void html_fmt_bytes(char *buf, size_t n, double b)
 {
     static const char *const units[] = {"B", "KiB", "MiB", "GiB", "TiB", "PiB"};
     size_t u = 0;
@@ -287,36 +300,6 @@ static struct metric metric_get(const json_t *report, const char *key)
 
 /* ---- sections ---------------------------------------------------------------- */
 
-static void write_head(FILE *out, const json_t *report)
-{
-    const json_t *script = get_obj(report, "script");
-    const char *key = get_str(script, "key");
-    if (!key)
-        key = get_str(script, "path");
-    fputs("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
-          "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
-          "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; "
-          "style-src 'unsafe-inline'; script-src 'unsafe-inline'; img-src data:; "
-          "base-uri 'none'; form-action 'none'\">\n"
-          "<meta name=\"color-scheme\" content=\"light dark\">\n<meta name=\"generator\" "
-          "content=\"pyscope " PYSCOPE_VERSION "\">\n<title>",
-          out);
-    if (key) {
-        esc(out, key);
-        fputs(" \xe2\x80\x94 ", out);
-    }
-    fputs("PyScope report</title>\n<style>\n", out);
-    fputs((const char *)html_asset_report_css, out);
-    fputs("</style>\n</head>\n", out);
-    /* Installed before the main script so that even its syntax errors are shown. */
-    fputs("<body>\n<script>window.addEventListener('error', function (e) {"
-          "var p = document.getElementById('js-errors');"
-          "document.documentElement.setAttribute('data-js-error', '1');"
-          "if (p) { p.hidden = false; p.textContent += 'script error: ' + e.message + "
-          "' (line ' + e.lineno + ')\\n'; }});</script>\n",
-          out);
-}
-
 /* Write one <dt>/<dd> pair when value is present (value borrowed, escaped). */
 static void meta_row(FILE *out, const char *label, const char *value)
 {
@@ -377,7 +360,7 @@ static void write_header(FILE *out, const json_t *report)
         }
         double mem;
         if (get_num(host, "mem_bytes", &mem) && mem > 0) {
-            fmt_bytes(buf, sizeof(buf), mem);
+            html_fmt_bytes(buf, sizeof(buf), mem);
             fprintf(out, "%s%s RAM", first ? "" : " \xc2\xb7 ", buf);
         }
         const char *gov = get_str(host, "governor");
@@ -424,7 +407,7 @@ static void write_header(FILE *out, const json_t *report)
         if (get_num(opts, "warmup", &warmup) && warmup > 0)
             fprintf(out, " + %.0f warmup", warmup);
         if (get_num(opts, "interval_s", &interval) && interval > 0) {
-            fmt_secs(buf, sizeof(buf), interval);
+            html_fmt_secs(buf, sizeof(buf), interval);
             fprintf(out, " \xc2\xb7 sampling every %s", buf);
         }
         fputs("</dd>\n", out);
@@ -432,6 +415,10 @@ static void write_header(FILE *out, const json_t *report)
     meta_row(out, "Script path", get_str(script, "path"));
     meta_row(out, "Script SHA-256", get_str(script, "sha256"));
     meta_row(out, "Run id", get_str(report, "id"));
+    meta_row(out, "JSON report", get_str(get_obj(report, "files"), "json"));
+    const char *made_by = get_str(report, "pyscope_version");
+    if (made_by && strcmp(made_by, PYSCOPE_VERSION) != 0)
+        meta_row(out, "Measured by", made_by);
     fputs("</dl>\n</header>\n", out);
 }
 
@@ -453,9 +440,9 @@ static void write_summary(FILE *out, const json_t *report)
     fputs("<section id=\"summary\">\n<h2>Summary</h2>\n<div class=\"cards\">\n", out);
     card_open(out, "Wall time (median)");
     if (wall.ok) {
-        fmt_secs(a, sizeof(a), wall.median);
-        fmt_secs(b, sizeof(b), wall.min);
-        fmt_secs(c, sizeof(c), wall.max);
+        html_fmt_secs(a, sizeof(a), wall.median);
+        html_fmt_secs(b, sizeof(b), wall.min);
+        html_fmt_secs(c, sizeof(c), wall.max);
         fprintf(out, "<div class=\"value\">%s</div><div class=\"sub\">min %s \xc2\xb7 max %s", a, b,
                 c);
         if (wall.median > 0) {
@@ -463,7 +450,7 @@ static void write_summary(FILE *out, const json_t *report)
             fprintf(out, " \xc2\xb7 spread %s", a);
         }
         if (wall.has_stdev) {
-            fmt_secs(a, sizeof(a), wall.stdev);
+            html_fmt_secs(a, sizeof(a), wall.stdev);
             fprintf(out, " \xc2\xb7 stdev %s", a);
         }
         if (wall.n > 0)
@@ -483,7 +470,7 @@ static void write_summary(FILE *out, const json_t *report)
             fputs("<div class=\"value muted\">\xe2\x80\x94</div>", out);
         }
         if (cpu.ok) {
-            fmt_secs(a, sizeof(a), cpu.median);
+            html_fmt_secs(a, sizeof(a), cpu.median);
             fprintf(out, "<div class=\"sub\">CPU time %s (median)</div>", a);
         }
     } else {
@@ -493,8 +480,8 @@ static void write_summary(FILE *out, const json_t *report)
 
     card_open(out, "Peak memory");
     if (rss.ok) {
-        fmt_bytes(a, sizeof(a), rss.max);
-        fmt_bytes(b, sizeof(b), rss.median);
+        html_fmt_bytes(a, sizeof(a), rss.max);
+        html_fmt_bytes(b, sizeof(b), rss.median);
         fprintf(out,
                 "<div class=\"value\">%s</div><div class=\"sub\">max over runs \xc2\xb7 "
                 "median %s</div>",
@@ -551,7 +538,28 @@ static void write_summary(FILE *out, const json_t *report)
         const char *mode = get_str(profile, "mode");
         const char *sep = "";
         card_open(out, "Profile");
-        if (get_num(profile, "samples", &samples)) {
+        double calls = 0, fn_calls;
+        size_t nfn = 0, i;
+        const json_t *fn;
+        json_array_foreach(get_arr(profile, "functions"), i, fn)
+        {
+            if (get_num(fn, "calls", &fn_calls) && fn_calls > 0) {
+                calls += fn_calls;
+                nfn++;
+            }
+        }
+        bool trace = mode && strcmp(mode, "trace") == 0;
+        if (trace && nfn > 0) {
+            /* a trace counts calls, it takes no samples */
+            char n[32];
+            fmt_count(n, sizeof(n), calls);
+            fprintf(out,
+                    "<div class=\"value\">%s</div><div class=\"sub\">function calls per run, "
+                    "traced (%zu function%s)",
+                    n, nfn, nfn == 1 ? "" : "s");
+            sep = " \xc2\xb7 ";
+            mode = NULL; /* said */
+        } else if (get_num(profile, "samples", &samples) && !trace) {
             fprintf(out, "<div class=\"value\">%.0f</div><div class=\"sub\">samples", samples);
             sep = " \xc2\xb7 ";
         } else {
@@ -591,6 +599,50 @@ static const char *severity_class(const char *sev)
     if (strcmp(sev, "critical") == 0 || strcmp(sev, "error") == 0 || strcmp(sev, "high") == 0)
         return "sev-critical";
     return "sev-info";
+}
+
+/* Does key end with suffix? */
+static bool ends_with(const char *key, const char *suffix)
+{
+    size_t a = strlen(key), b = strlen(suffix);
+    return a > b && strcmp(key + a - b, suffix) == 0;
+}
+
+/*
+ * One piece of a suggestion's evidence in words: the key's words and its
+ * value in its unit ("total 38.2%", "per call 1.6 µs", "growth 38.0 MiB"),
+ * from the key's suffix (_pct, _s, _bytes); other values as they are.
+ */
+static void write_evidence(FILE *out, const char *key, const json_t *v)
+{
+    static const char *const suffixes[] = {"_pct", "_s", "_bytes"};
+    size_t cut = strlen(key);
+    int unit = -1;
+    double d = 0;
+    for (int i = 0; i < 3 && unit < 0; i++)
+        if (ends_with(key, suffixes[i]) && num_of(v, &d)) {
+            unit = i;
+            cut -= strlen(suffixes[i]);
+        }
+    char *words = xstrndup(key, cut); /* snake_case to words */
+    for (char *p = words; *p; p++)
+        if (*p == '_')
+            *p = ' ';
+    html_write_escaped(out, words, cut);
+    free(words);
+    fputc(' ', out);
+    char buf[64];
+    if (unit == 0) {
+        fprintf(out, "%.3g%%", d);
+    } else if (unit == 1) {
+        html_fmt_secs(buf, sizeof(buf), d);
+        fputs(buf, out);
+    } else if (unit == 2) {
+        html_fmt_bytes(buf, sizeof(buf), d);
+        fputs(buf, out);
+    } else {
+        write_value(out, v);
+    }
 }
 
 static void write_suggestions(FILE *out, const json_t *report)
@@ -649,9 +701,7 @@ static void write_suggestions(FILE *out, const json_t *report)
                 json_object_foreach((json_t *)ev, k, v)
                 {
                     fputs("\xc2\xb7 ", out);
-                    esc(out, k);
-                    fputs("=", out);
-                    write_value(out, v);
+                    write_evidence(out, k, v);
                     fputs(" ", out);
                 }
             }
@@ -936,6 +986,15 @@ static void write_regression(FILE *out, const json_t *report)
     if (!reg || json_is_null(reg))
         return;
     fputs("<section id=\"regression\">\n<h2>Performance regression check</h2>\n", out);
+    /* the check lib/regress writes (docs/json-schema.md): in words and a small table */
+    const char *status = get_str(reg, "status");
+    if (status && (strcmp(status, "compared") == 0 || strcmp(status, "no_history") == 0) &&
+        get_arr(reg, "metrics")) {
+        html_compare_regression(out, reg);
+        fputs("</section>\n", out);
+        return;
+    }
+    /* anything else (an older or foreign document): shown as it is */
     if (!json_is_object(reg)) {
         fputs("<p>", out);
         write_value(out, reg);
@@ -1064,7 +1123,7 @@ static void td_num(FILE *out, const json_t *fn, const char *key, int kind)
         return;
     }
     if (kind == 0)
-        fmt_secs(buf, sizeof(buf), d);
+        html_fmt_secs(buf, sizeof(buf), d);
     else if (kind == 1)
         fmt_pct(buf, sizeof(buf), d);
     else
@@ -1421,7 +1480,7 @@ static void write_memory(FILE *out, const json_t *report)
     for (int tick = 0; tick <= 12 && tick * rstep <= rend + rstep / 2; tick++) {
         double y = tick * rstep;
         double py = T + ph - ph * y / rend;
-        fmt_bytes(a, sizeof(a), y);
+        html_fmt_bytes(a, sizeof(a), y);
         fprintf(out,
                 "<line class=\"grid\" x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\"/>"
                 "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"end\">%s</text>\n",
@@ -1463,8 +1522,8 @@ static void write_memory(FILE *out, const json_t *report)
         fprintf(out, "%.1f,%.1f ", L + pw * ts[i] / tend, T + ph - ph * rs[i] / rend);
     }
     fputs("\"/>\n", out);
-    fmt_bytes(a, sizeof(a), rs[peak]);
-    fmt_secs(b, sizeof(b), ts[peak]);
+    html_fmt_bytes(a, sizeof(a), rs[peak]);
+    html_fmt_secs(b, sizeof(b), ts[peak]);
     double px = L + pw * ts[peak] / tend, py = T + ph - ph * rs[peak] / rend;
     fprintf(out,
             "<circle class=\"peak\" cx=\"%.1f\" cy=\"%.1f\" r=\"4\"><title>peak %s at %s"
@@ -1500,11 +1559,11 @@ static void write_run_row(FILE *out, const json_t *run, size_t idx, bool warmup)
             continue;
         }
         if (cols[c].kind == 0)
-            fmt_secs(buf, sizeof(buf), d);
+            html_fmt_secs(buf, sizeof(buf), d);
         else if (cols[c].kind == 1)
             snprintf(buf, sizeof(buf), "%.1f%%", d);
         else
-            fmt_bytes(buf, sizeof(buf), d);
+            html_fmt_bytes(buf, sizeof(buf), d);
         fprintf(out, "<td class=\"num\" data-v=\"%.17g\">%s</td>", d, buf);
     }
     fputs("<td>", out);
@@ -1552,24 +1611,6 @@ static void write_runs(FILE *out, const json_t *report)
     fputs("</tbody></table></div>\n<p class=\"note\">Warmup runs are not used in the "
           "statistics.</p>\n</section>\n",
           out);
-}
-
-static void write_footer(FILE *out, const json_t *report)
-{
-    fputs("<footer>Generated by PyScope " PYSCOPE_VERSION, out);
-    const char *v = get_str(report, "pyscope_version");
-    if (v) {
-        fputs(" from a report by PyScope ", out);
-        esc(out, v);
-    }
-    const json_t *files = get_obj(report, "files");
-    const char *json = get_str(files, "json");
-    if (json) {
-        fputs(" \xc2\xb7 JSON report: <code>", out);
-        esc(out, json);
-        fputs("</code>", out);
-    }
-    fputs("</footer>\n", out);
 }
 
 /* ---- the page ------------------------------------------------------------------ */
@@ -1627,29 +1668,33 @@ int html_report_write(FILE *out, const json_t *report, char *err, size_t errlen)
         set_err(err, errlen, "could not build flame graph data");
         return -ENOMEM;
     }
-    write_head(out, report);
+    const json_t *script = get_obj(report, "script");
+    const char *key = get_str(script, "key");
+    if (!key)
+        key = get_str(script, "path");
+    char title[256];
+    snprintf(title, sizeof(title), "%.200s%sPyScope report", key ? key : "",
+             key ? " \xe2\x80\x94 " : "");
+    struct html_page page = {.title = title, .script = true};
+    html_page_open(out, &page);
     write_header(out, report);
     fputs("<main>\n", out);
     write_summary(out, report);
     write_regression(out, report);
     write_suggestions(out, report);
-    write_hotspots(out, report);
     write_flame_section(out, kept, total);
+    write_hotspots(out, report);
     write_memory(out, report);
     write_runs(out, report);
-    fputs("</main>\n", out);
-    write_footer(out, report);
-    fputs("<pre id=\"js-errors\" hidden></pre>\n<script type=\"application/json\" id=\"data\">",
-          out);
+    fputs("</main>\n<script type=\"application/json\" id=\"data\">", out);
     rc = html_write_script_json(out, data);
     json_decref(data);
     if (rc < 0) {
         set_err(err, errlen, "could not serialize flame graph data");
         return rc;
     }
-    fputs("</script>\n<script>\n", out);
-    fputs((const char *)html_asset_report_js, out);
-    fputs("</script>\n</body>\n</html>\n", out);
+    fputs("</script>\n", out);
+    html_page_close(out, &page);
     if (fflush(out) != 0 || ferror(out)) {
         set_err(err, errlen, "could not write html report: %s", strerror(errno));
         return -EIO;

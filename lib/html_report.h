@@ -44,4 +44,10 @@ void html_write_str(FILE *out, const char *s);
  */
 int html_write_script_json(FILE *out, const json_t *data);
 
+/* Seconds for people into buf (n bytes): "1.549 s", "619 ms", "12.3 ms", "4.56 ms", "45.0 µs". */
+void html_fmt_secs(char *buf, size_t n, double s);
+
+/* A byte count for people into buf (n bytes): "18.8 MiB". */
+void html_fmt_bytes(char *buf, size_t n, double b);
+
 #endif

@@ -1,74 +1,59 @@
 /*
- * html_team.c - render pyscope.team_report/1 as static HTML.
+ * html_team.c - render pyscope.team_report/1 as static HTML (see html_team.h).
  *
- * Design notes: plain tables, no JavaScript (nothing to fail in a browser
- * console); every string goes through html_write_escaped(), numbers through
- * printf with fixed formats.
+ * Design notes: the regression rows (one per metric) are grouped by series
+ * (script, host fingerprint, Python build, kind); a group speaks through its
+ * lead metric: wall time when it is among them (what a user waits for), else
+ * CPU time, instructions, memory, then the worst hotspot. Groups still open
+ * (new, confirmed, ack) come first, each part worst first. Numbers are
+ * formatted here, every string goes through html_write_escaped(), class
+ * names come from fixed lists, and the sparklines' coordinates are computed
+ * here from finite numbers only.
  */
 #include "html_team.h"
 
 #include <errno.h>
 #include <math.h>
 #include <stdbool.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "errors.h"
+#include "flamediff.h"
 #include "html_range.h"
 #include "html_report.h"
+#include "html_verdict.h"
+#include "jsonutil.h"
+#include "xmalloc.h"
 
+#define TEAM_MAX_GROUPS  500  /* lines per kind; the rest is counted */
+#define TEAM_MAX_WHY     5    /* functions in a group's details */
+#define TEAM_OPEN_MATRIX 30   /* scripts up to which the matrix is shown unfolded */
+#define TEAM_MAX_MATRIX  2000 /* matrix rows */
+#define SPARK_W          150.0
+#define SPARK_H          34.0
+
+/* ---- small readers and writers ----------------------------------------------------- */
+
+static bool is(const char *a, const char *b)
+{
+    return a && strcmp(a, b) == 0;
+}
+
+static const char *str(const json_t *o, const char *k)
+{
+    return json_get_string(o, k, NULL);
+}
+
+/* s escaped, or "-" when absent or empty. */
 static void esc(FILE *out, const char *s)
 {
-    if (s == NULL || *s == '\0')
-        s = "-";
-    html_write_escaped(out, s, strlen(s));
+    html_write_str(out, s && *s ? s : "-");
 }
 
-/* A JSON string member (escaped) or "-". */
 static void esc_field(FILE *out, const json_t *obj, const char *key)
 {
-    esc(out, json_string_value(json_object_get(obj, key)));
-}
-
-static bool num(const json_t *obj, const char *key, double *v)
-{
-    const json_t *j = json_object_get(obj, key);
-    if (!json_is_number(j))
-        return false;
-    *v = json_number_value(j);
-    return isfinite(*v);
-}
-
-/* How num_field() prints a number. */
-enum nf { NF_DELTA_S, NF_PCT, NF_P, NF_G4, NF_SEC, NF_RATIO };
-
-/* obj.key printed as f, or "-" when it is not a finite number. */
-static void num_field(FILE *out, const json_t *obj, const char *key, enum nf f)
-{
-    double v;
-    if (!num(obj, key, &v)) {
-        fputs("-", out);
-        return;
-    }
-    switch (f) {
-    case NF_DELTA_S:
-        fprintf(out, "%+.4fs", v);
-        break;
-    case NF_PCT:
-        fprintf(out, "%+.1f%%", v);
-        break;
-    case NF_P:
-        fprintf(out, "%.2g", v);
-        break;
-    case NF_G4:
-        fprintf(out, "%.4g", v);
-        break;
-    case NF_SEC:
-        fprintf(out, "%.4gs", v);
-        break;
-    case NF_RATIO:
-        fprintf(out, "%.3f", v);
-        break;
-    }
+    esc(out, str(obj, key));
 }
 
 static void int_field(FILE *out, const json_t *obj, const char *key)
@@ -80,130 +65,654 @@ static void int_field(FILE *out, const json_t *obj, const char *key)
         fputs("-", out);
 }
 
-static const char CSS[] =
-    "body{font:14px/1.4 system-ui,sans-serif;margin:1.5em;color:#222;background:#fff}"
-    "h1{font-size:1.5em}h2{font-size:1.2em;margin-top:1.6em;border-bottom:1px solid #ccc}"
-    "table{border-collapse:collapse;margin:.5em 0}"
-    "th,td{border:1px solid #ccc;padding:.25em .5em;text-align:left;vertical-align:top;"
-    "overflow-wrap:anywhere}"
-    "th{background:#f3f3f3}"
-    "td.n{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}"
-    ".regression{background:#fde2e1}.improvement{background:#e1f5e4}.ok{background:#fff}"
-    ".state{font-weight:bold}.why{font-family:monospace;font-size:.9em}"
-    ".muted{color:#777}code{font-family:monospace}";
-
-static void write_head(FILE *out)
+/* A signed percentage member of obj, "+12.3%", or "-" when absent. */
+static void pct_field(FILE *out, const json_t *obj, const char *key)
 {
-    fputs("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
-          "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; "
-          "style-src 'unsafe-inline'; img-src data:; base-uri 'none'; form-action 'none'\">\n"
-          "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
-          "<title>PyScope team report</title>\n<style>",
-          out);
-    fputs(CSS, out);
-    fputs("</style>\n</head>\n<body>\n<h1>PyScope team report</h1>\n", out);
-}
-
-static void write_batches(FILE *out, const json_t *batches)
-{
-    fprintf(out, "<h2>Batches (%zu)</h2>\n", json_array_size(batches));
-    if (json_array_size(batches) == 0) {
-        fputs("<p class=\"muted\">No batch in this window.</p>\n", out);
-        return;
-    }
-    fputs("<table id=\"batches\"><tr><th>Batch</th><th>Suite</th><th>Label</th><th>Commit</th>"
-          "<th>Finished</th><th>State</th><th>Jobs</th><th>Failed</th><th>Runs</th>"
-          "<th>Series</th></tr>\n",
-          out);
-    size_t i;
-    const json_t *b;
-    json_array_foreach(batches, i, b)
-    {
-        fputs("<tr><td class=\"n\">", out);
-        int_field(out, b, "id");
-        fputs("</td><td>", out);
-        esc_field(out, b, "suite");
-        fputs("</td><td>", out);
-        esc_field(out, b, "label");
-        fputs("</td><td><code>", out);
-        esc_field(out, b, "commit");
-        fputs("</code></td><td>", out);
-        esc_field(out, b, "finished");
-        fputs("</td><td>", out);
-        esc_field(out, b, "state");
-        fputs(json_is_true(json_object_get(b, "analyzed")) ? " (analysed)" : "", out);
-        fputs("</td><td class=\"n\">", out);
-        int_field(out, b, "jobs");
-        fputs("</td><td class=\"n\">", out);
-        int_field(out, b, "jobs_failed");
-        fputs("</td><td class=\"n\">", out);
-        int_field(out, b, "runs");
-        fputs("</td><td class=\"n\">", out);
-        int_field(out, b, "series");
-        fputs("</td></tr>\n", out);
-    }
-    fputs("</table>\n", out);
-}
-
-static void write_why(FILE *out, const json_t *why)
-{
-    const json_t *fns = json_object_get(why, "functions");
-    size_t i;
-    const json_t *f;
-    bool any = false;
-    json_array_foreach(fns, i, f)
-    {
-        if (i >= 3)
-            break;
-        fputs(any ? "<br>" : "", out);
-        esc_field(out, f, "key");
-        fputs(" ", out);
-        num_field(out, f, "delta_s", NF_DELTA_S);
-        double share;
-        if (num(f, "share_pct", &share))
-            fprintf(out, " (%.0f%%)", share);
-        any = true;
-    }
-    static const char *const flags[][2] = {{"script_changed", "script changed"},
-                                           {"python_changed", "Python build changed"},
-                                           {"host_changed", "host changed"}};
-    for (size_t k = 0; k < 3; k++) {
-        if (json_is_true(json_object_get(why, flags[k][0]))) {
-            fprintf(out, "%s<b>%s</b>", any ? "<br>" : "", flags[k][1]);
-            any = true;
-        }
-    }
-    if (!any)
+    double v;
+    if (json_get_finite(obj, key, &v))
+        fprintf(out, "%+.1f%%", v);
+    else
         fputs("-", out);
 }
 
-/* The state cell: "new", "confirmed (N runs)", "ack", ... with the note. */
-static void write_state(FILE *out, const json_t *g)
+/* A name that may be long: one line, cut with an ellipsis, the whole of it on hover. */
+static void long_name(FILE *out, const char *cls, const char *s)
 {
-    const char *st = json_string_value(json_object_get(g, "state"));
-    fputs("<span class=\"state\">", out);
-    esc(out, st);
-    const json_t *cr = json_object_get(g, "confirm_runs");
-    if (st && strcmp(st, "confirmed") == 0 && json_is_integer(cr))
-        fprintf(out, " (%" JSON_INTEGER_FORMAT " runs)", json_integer_value(cr));
+    fprintf(out, "<span class=\"%s\" title=\"", cls);
+    esc(out, s);
+    fputs("\">", out);
+    esc(out, s);
     fputs("</span>", out);
-    /* an open regression found again by later batches (schema 004) */
-    const json_t *nights = json_object_get(g, "nights");
-    const json_t *first = json_object_get(g, "batch_id"),
-                 *last = json_object_get(g, "last_batch_id");
-    if (json_is_integer(nights) && json_integer_value(nights) > 1 && json_is_integer(first) &&
-        json_is_integer(last))
-        fprintf(out,
-                "<br><span class=\"muted\">ongoing: %" JSON_INTEGER_FORMAT
-                " nights, since batch %" JSON_INTEGER_FORMAT ", latest batch %" JSON_INTEGER_FORMAT
-                "</span>",
-                json_integer_value(nights), json_integer_value(first), json_integer_value(last));
-    const char *note = json_string_value(json_object_get(g, "note"));
-    if (note && *note) {
-        fputs("<br><span class=\"muted\">", out);
-        esc(out, note);
-        fputs("</span>", out);
+}
+
+/* An RFC 3339 time as "2026-12-05 00:57" (UTC), the whole of it on hover; "-" when absent. */
+static void short_time(FILE *out, const char *t)
+{
+    if (!t || strlen(t) < 16 || t[10] != 'T') {
+        esc(out, t);
+        return;
     }
+    fputs("<span class=\"date\" title=\"", out);
+    html_write_str(out, t);
+    fputs("\">", out);
+    html_write_escaped(out, t, 10);
+    fputs(" ", out);
+    html_write_escaped(out, t + 11, 5);
+    fputs("</span>", out);
+}
+
+/* <a href="/series/SCRIPT?host=FP"> when served; nothing for a file. */
+static bool series_link_open(FILE *out, const struct html_site *site, const char *script,
+                             const char *fp)
+{
+    if (!site || !script || !fp)
+        return false;
+    fputs("<a href=\"/series/", out);
+    html_write_url_part(out, script);
+    fputs("?host=", out);
+    html_write_url_part(out, fp);
+    fputs("\">", out);
+    return true;
+}
+
+static void batch_ref(FILE *out, const struct html_site *site, const json_t *id)
+{
+    if (!json_is_integer(id)) {
+        fputs("-", out);
+        return;
+    }
+    if (site)
+        fprintf(out, "<a href=\"/batch/%" JSON_INTEGER_FORMAT "\">%" JSON_INTEGER_FORMAT "</a>",
+                json_integer_value(id), json_integer_value(id));
+    else
+        fprintf(out, "%" JSON_INTEGER_FORMAT, json_integer_value(id));
+}
+
+/* ---- groups ------------------------------------------------------------------------- */
+
+/* One series that regressed (or improved): its metric rows and what the page shows for it. */
+struct group {
+    const json_t **rows; /* its metric rows, in input order (worst first) */
+    size_t n, cap;
+    const json_t *lead;  /* the row that speaks for the group */
+    const json_t *trend; /* sparkline data (report.trends), or NULL */
+    const json_t *flame; /* flame diff (report.flames), or NULL */
+    bool open;           /* state new, confirmed or ack */
+};
+
+/* Lower is more telling: wall time first, then CPU, instructions, memory, hotspots. */
+static int lead_rank(const json_t *g)
+{
+    static const char *const order[] = {"wall_s", "cpu_s", "instructions", "peak_rss_bytes"};
+    const char *m = str(g, "metric");
+    for (int i = 0; i < 4; i++)
+        if (is(m, order[i]))
+            return i;
+    return 4;
+}
+
+static bool is_open(const json_t *g)
+{
+    const char *st = str(g, "state");
+    return !st || is(st, "new") || is(st, "confirmed") || is(st, "ack");
+}
+
+/* "script\x1ffingerprint\x1fbuild"; new. */
+static char *series_key(const char *script, const char *fp, const char *build)
+{
+    return xasprintf("%s\x1f%s\x1f%s", script ? script : "", fp ? fp : "", build ? build : "");
+}
+
+static double abs_change(const json_t *g)
+{
+    double c;
+    return json_get_finite(g, "change_pct", &c) ? fabs(c) : 0;
+}
+
+static int group_cmp(const void *a, const void *b)
+{
+    const struct group *x = a, *y = b;
+    if (x->open != y->open)
+        return x->open ? -1 : 1;
+    double cx = abs_change(x->lead), cy = abs_change(y->lead);
+    return (cx < cy) - (cx > cy);
+}
+
+/*
+ * Group the rows of list (borrowed) by series; trends and flames (borrowed,
+ * the report's) are attached. Returns a new array of *n groups, sorted.
+ */
+static struct group *make_groups(const json_t *list, const json_t *trends, const json_t *flames,
+                                 size_t *n)
+{
+    json_t *index = json_object(); /* series key -> group index */
+    size_t cnt = 0, cap = json_array_size(list);
+    struct group *gs = xcalloc(cap ? cap : 1, sizeof(*gs));
+    size_t i;
+    const json_t *g;
+    json_array_foreach(list, i, g)
+    {
+        if (!json_is_object(g))
+            continue;
+        char *key =
+            series_key(str(g, "script"), str(g, "host_fingerprint"), str(g, "python_build"));
+        const json_t *pos = json_object_get(index, key);
+        struct group *gr;
+        if (pos) {
+            gr = &gs[json_integer_value(pos)];
+        } else {
+            json_object_set_new(index, key, json_integer((json_int_t)cnt));
+            gr = &gs[cnt++];
+        }
+        free(key);
+        if (gr->n == gr->cap) {
+            gr->cap = gr->cap ? gr->cap * 2 : 4;
+            gr->rows = xreallocarray(gr->rows, gr->cap, sizeof(*gr->rows));
+        }
+        gr->rows[gr->n++] = g;
+        if (!gr->lead || lead_rank(g) < lead_rank(gr->lead))
+            gr->lead = g;
+        gr->open |= is_open(g);
+    }
+    json_array_foreach(trends, i, g)
+    {
+        char *key =
+            series_key(str(g, "script"), str(g, "host_fingerprint"), str(g, "python_build"));
+        const json_t *pos = json_object_get(index, key);
+        if (pos)
+            gs[json_integer_value(pos)].trend = g;
+        free(key);
+    }
+    json_array_foreach(flames, i, g)
+    {
+        json_int_t id = json_integer_value(json_object_get(g, "regression_id"));
+        for (size_t k = 0; k < cnt; k++)
+            for (size_t r = 0; r < gs[k].n; r++)
+                if (json_integer_value(json_object_get(gs[k].rows[r], "id")) == id)
+                    gs[k].flame = g;
+    }
+    json_decref(index);
+    qsort(gs, cnt, sizeof(*gs), group_cmp);
+    *n = cnt;
+    return gs;
+}
+
+static void free_groups(struct group *gs, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        free(gs[i].rows);
+    free(gs);
+}
+
+/* ---- the sentence ---------------------------------------------------------------------- */
+
+/* "31%" (no sign: the words say which way) into buf. */
+static void size_pct(char *buf, size_t n, const json_t *g)
+{
+    double c = abs_change(g);
+    snprintf(buf, n, c >= 10 ? "%.0f%%" : "%.1f%%", c);
+}
+
+/* "is <b>31% slower</b>", "uses <b>12% more memory</b>", ... for the lead metric. */
+static void change_phrase(FILE *out, const json_t *g, bool worse)
+{
+    char pct[32];
+    size_pct(pct, sizeof(pct), g);
+    const char *m = str(g, "metric"), *cls = worse ? "bad" : "ok";
+    if (is(m, "cpu_s"))
+        fprintf(out, "uses <b class=\"%s\">%s %s CPU time</b>", cls, pct, worse ? "more" : "less");
+    else if (is(m, "peak_rss_bytes"))
+        fprintf(out, "uses <b class=\"%s\">%s %s memory</b>", cls, pct, worse ? "more" : "less");
+    else if (is(m, "instructions"))
+        fprintf(out, "executes <b class=\"%s\">%s %s instructions</b>", cls, pct,
+                worse ? "more" : "fewer");
+    else
+        fprintf(out, "is <b class=\"%s\">%s %s</b>", cls, pct, worse ? "slower" : "faster");
+    if (str(g, "function")) {
+        fputs(" in ", out);
+        html_verdict_function(out, str(g, "function"));
+    }
+}
+
+/* "since night 5 (commits c4 → c5, run 1a2b3c4d)". */
+static void since_phrase(FILE *out, const struct html_site *site, const json_t *g)
+{
+    const char *label = str(g, "batch_label");
+    fputs(" since ", out);
+    if (label && *label) {
+        html_write_str(out, label);
+    } else {
+        fputs("batch ", out);
+        batch_ref(out, site, json_object_get(g, "batch_id"));
+    }
+    const char *bad = str(g, "batch_commit"), *good = str(g, "good_commit");
+    const char *run = str(g, "candidate_run");
+    /* the nights ran commits: their range (docs/revisions.md), in full in the details */
+    const json_t *range = json_object_get(g, "range");
+    const char *rgood = str(json_object_get(range, "good"), "hash");
+    const char *rbad = str(json_object_get(range, "bad"), "hash");
+    const json_t *between = json_object_get(range, "commits");
+    if (rgood && rbad) {
+        good = rgood;
+        bad = rbad;
+    }
+    bool paren = (bad && *bad) || run;
+    if (paren)
+        fputs(" <span class=\"muted\">(", out);
+    if (rgood && rbad) {
+        fputs("commits <code title=\"", out);
+        html_write_str(out, good);
+        fputs("\">", out);
+        html_write_escaped(out, good, strnlen(good, 12));
+        fputs("</code> \xe2\x86\x92 <code title=\"", out);
+        html_write_str(out, bad);
+        fputs("\">", out);
+        html_write_escaped(out, bad, strnlen(bad, 12));
+        fputs("</code>", out);
+        if (json_is_integer(between))
+            fprintf(out, ", %s%" JSON_INTEGER_FORMAT " in the range",
+                    json_is_true(json_object_get(range, "exact")) ? "" : "at least ",
+                    json_integer_value(between));
+    } else if (good && *good && bad && *bad && strcmp(good, bad) != 0) {
+        fputs("commits <code>", out);
+        html_write_str(out, good);
+        fputs("</code> \xe2\x86\x92 <code>", out);
+        html_write_str(out, bad);
+        fputs("</code>", out);
+    } else if (bad && *bad) {
+        fputs("commit <code>", out);
+        html_write_str(out, bad);
+        fputs("</code>", out);
+    }
+    if (run) {
+        fputs(bad && *bad ? ", run " : "run ", out);
+        fputs("<code title=\"", out);
+        html_write_str(out, run);
+        fputs("\">", out);
+        html_write_escaped(out, run, strnlen(run, 8));
+        fputs("</code>", out);
+    }
+    if (paren)
+        fputs(")</span>", out);
+    const json_t *nights = json_object_get(g, "nights");
+    if (json_is_integer(nights) && json_integer_value(nights) > 1) {
+        fprintf(out, ", still there after %" JSON_INTEGER_FORMAT " nights (latest batch ",
+                json_integer_value(nights));
+        batch_ref(out, site, json_object_get(g, "last_batch_id"));
+        fputs(")", out);
+    }
+}
+
+/* "confirmed (2 runs)", "acknowledged", ...: the triage state in words. */
+static void state_phrase(FILE *out, const json_t *g)
+{
+    const char *st = str(g, "state");
+    const json_t *cr = json_object_get(g, "confirm_runs");
+    fputs("<span class=\"state\">", out);
+    if (is(st, "confirmed") && json_is_integer(cr))
+        fprintf(out, "confirmed (%" JSON_INTEGER_FORMAT " runs)", json_integer_value(cr));
+    else if (is(st, "ack"))
+        fputs("acknowledged", out);
+    else if (is(st, "expected") || is(st, "fixed") || is(st, "invalid"))
+        fprintf(out, "marked %s", st);
+    else if (is(st, "new") && is(str(g, "mode"), "threshold"))
+        fputs("new, judged by size (too few runs for a test)", out);
+    else
+        esc(out, st);
+    fputs("</span>", out);
+}
+
+/* "; slow explains 94%" from the group's why (the lead's, else any row's). */
+static void why_phrase(FILE *out, const struct group *gr)
+{
+    const json_t *fns = json_object_get(json_object_get(gr->lead, "why"), "functions");
+    for (size_t r = 0; !json_array_size(fns) && r < gr->n; r++)
+        fns = json_object_get(json_object_get(gr->rows[r], "why"), "functions");
+    const json_t *f = json_array_get(fns, 0);
+    double share;
+    if (f && str(f, "key")) {
+        fputs("; ", out);
+        html_verdict_function(out, str(f, "key"));
+        if (json_get_finite(f, "share_pct", &share))
+            fprintf(out, " explains %.0f%%", share);
+        else
+            fputs(" changed most", out);
+    }
+    static const char *const flags[][2] = {{"script_changed", "the script itself changed"},
+                                           {"python_changed", "the Python build changed"},
+                                           {"host_changed", "the host changed"},
+                                           {"mode_changed", "the profiling mode changed"}};
+    const json_t *why = json_object_get(gr->lead, "why");
+    for (size_t k = 0; k < 4; k++)
+        if (json_is_true(json_object_get(gr->lead, flags[k][0])) ||
+            json_is_true(json_object_get(why, flags[k][0])))
+            fprintf(out, "; <b class=\"warn\">%s</b>", flags[k][1]);
+}
+
+static void sentence(FILE *out, const struct html_site *site, const struct group *gr, bool worse)
+{
+    const json_t *g = gr->lead;
+    const char *script = str(g, "script"), *fp = str(g, "host_fingerprint");
+    fputs("<p class=\"say\">", out);
+    bool link = series_link_open(out, site, script, fp);
+    long_name(out, "name script", script);
+    if (link)
+        fputs("</a>", out);
+    fputs(" ", out);
+    change_phrase(out, g, worse);
+    fputs(" on ", out);
+    fputs("<span class=\"name host\" title=\"", out);
+    esc_field(out, g, "host");
+    fputs(" \xc2\xb7 ", out);
+    esc(out, fp);
+    fputs(" \xc2\xb7 ", out);
+    esc_field(out, g, "python_build");
+    fputs("\">", out);
+    esc_field(out, g, "host");
+    fputs("</span>", out);
+    since_phrase(out, site, g);
+    fputs(", ", out);
+    state_phrase(out, g);
+    if (worse)
+        why_phrase(out, gr);
+    fputs(".</p>\n", out);
+}
+
+/* Below the line: what decided it, when not plainly the wall time, and a busy machine. */
+static void say_more(FILE *out, const struct group *gr)
+{
+    const json_t *g = gr->lead;
+    const json_t *decision = json_object_get(g, "decision");
+    bool other = json_is_string(json_object_get(decision, "metric")) &&
+                 !is(str(decision, "metric"), "wall_s");
+    const json_t *wall = NULL;
+    for (size_t r = 0; r < gr->n && !wall; r++)
+        if (is(str(gr->rows[r], "metric"), "wall_s"))
+            wall = gr->rows[r];
+    bool busy = html_verdict_contended(wall ? wall : g);
+    if (other || busy) {
+        fputs("<p class=\"say-more\">", out);
+        if (other)
+            html_verdict_decision(out, decision);
+        if (busy) {
+            fputs(other ? " " : "", out);
+            html_verdict_contention(out, wall ? wall : g);
+        }
+        fputs("</p>\n", out);
+    }
+}
+
+/* ---- the sparkline ------------------------------------------------------------------------ */
+
+/* The column of a trend point for metric: [t, batch, wall, cpu, rss]. */
+static size_t trend_column(const char *metric, const char **noun)
+{
+    if (is(metric, "cpu_s")) {
+        *noun = "CPU time";
+        return 3;
+    }
+    if (is(metric, "peak_rss_bytes")) {
+        *noun = "peak memory";
+        return 4;
+    }
+    *noun = "wall time";
+    return 2;
+}
+
+static void sparkline(FILE *out, const struct group *gr, bool worse)
+{
+    const json_t *pts = json_object_get(gr->trend, "points");
+    const char *noun;
+    size_t col = trend_column(str(gr->lead, "metric"), &noun);
+    size_t n = json_array_size(pts), m = 0;
+    double *x = xcalloc(n ? n : 1, sizeof(*x));
+    json_int_t *batch = xcalloc(n ? n : 1, sizeof(*batch));
+    double lo = INFINITY, hi = -INFINITY;
+    for (size_t i = 0; i < n; i++) {
+        const json_t *p = json_array_get(pts, i);
+        const json_t *v = json_array_get(p, col);
+        if (!json_is_number(v) || !isfinite(json_number_value(v)))
+            continue;
+        x[m] = json_number_value(v);
+        batch[m] = json_integer_value(json_array_get(p, 1));
+        lo = fmin(lo, x[m]);
+        hi = fmax(hi, x[m]);
+        m++;
+    }
+    if (m < 2) {
+        fputs("<span class=\"spark none muted\">no trend</span>", out);
+        free(x);
+        free(batch);
+        return;
+    }
+    /* the change: the first run of the batch that found it */
+    json_int_t first_bad = json_integer_value(json_object_get(gr->lead, "batch_id"));
+    size_t cp = m;
+    for (size_t i = 0; i < m; i++)
+        if (batch[i] >= first_bad) {
+            cp = i;
+            break;
+        }
+    double pad = (hi - lo) * 0.1;
+    if (!(pad > 0))
+        pad = fabs(hi) * 0.05 + 1e-9;
+    lo -= pad;
+    hi += pad;
+    const double L = 3, R = 3, T = 3, B = 3;
+    double pw = SPARK_W - L - R, ph = SPARK_H - T - B;
+#define SX(i) (L + pw * (double)(i) / (double)(m - 1))
+#define SY(v) (T + ph * (1 - ((v)-lo) / (hi - lo)))
+    const char *unit =
+        str(gr->lead, "metric") && is(str(gr->lead, "metric"), "peak_rss_bytes") ? "bytes" : "s";
+    char a[48], b[48];
+    html_verdict_value(a, sizeof(a), x[0], unit);
+    html_verdict_value(b, sizeof(b), x[m - 1], unit);
+    fprintf(out,
+            "<svg class=\"spark\" viewBox=\"0 0 %.0f %.0f\" role=\"img\" aria-label=\"%s, newest "
+            "%zu runs\"><title>%s of the newest %zu runs: %s first, %s last",
+            SPARK_W, SPARK_H, noun, m, noun, m, a, b);
+    if (cp < m) {
+        fputs("; the change starts at ", out);
+        const char *label = str(gr->lead, "batch_label");
+        html_write_str(out, label && *label ? label : "its batch");
+    }
+    fputs("</title>", out);
+    if (cp > 0 && cp < m)
+        fprintf(out, "<line class=\"cp\" x1=\"%.1f\" x2=\"%.1f\" y1=\"0\" y2=\"%.0f\"/>",
+                (SX(cp - 1) + SX(cp)) / 2, (SX(cp - 1) + SX(cp)) / 2, SPARK_H);
+    fputs("<polyline class=\"base\" points=\"", out);
+    for (size_t i = 0; i < m && i < cp + 1; i++)
+        fprintf(out, "%.1f,%.1f ", SX(i), SY(x[i]));
+    fputs("\"/>", out);
+    if (cp < m) {
+        fprintf(out, "<polyline class=\"%s\" points=\"", worse ? "worse" : "better");
+        for (size_t i = cp ? cp - 1 : 0; i < m; i++)
+            fprintf(out, "%.1f,%.1f ", SX(i), SY(x[i]));
+        fputs("\"/>", out);
+    }
+    fprintf(out, "<circle class=\"%s\" cx=\"%.1f\" cy=\"%.1f\" r=\"2.5\"/></svg>",
+            cp < m ? (worse ? "worse" : "better") : "base", SX(m - 1), SY(x[m - 1]));
+#undef SX
+#undef SY
+    free(x);
+    free(batch);
+}
+
+/* The big change and its interval. */
+static void interval(FILE *out, const json_t *g, bool worse)
+{
+    double c;
+    char ci[96];
+    fprintf(out, "<div class=\"ci\"><b class=\"%s\">", worse ? "bad" : "ok");
+    if (json_get_finite(g, "change_pct", &c))
+        fprintf(out, fabs(c) >= 10 ? "%+.0f%%" : "%+.1f%%", c);
+    else
+        fputs("?", out);
+    html_verdict_ci(ci, sizeof(ci), g);
+    fprintf(out, "</b><span class=\"muted\">%s%s</span></div>", ci[0] ? "95% CI " : "no interval",
+            ci);
+}
+
+/* ---- the details of a group ------------------------------------------------------------ */
+
+static int row_cmp(const void *a, const void *b)
+{
+    const json_t *x = *(const json_t *const *)a, *y = *(const json_t *const *)b;
+    int rx = lead_rank(x), ry = lead_rank(y);
+    if (rx != ry)
+        return rx - ry;
+    double cx = abs_change(x), cy = abs_change(y);
+    return (cx < cy) - (cx > cy);
+}
+
+static void metric_rows(FILE *out, const struct group *gr)
+{
+    qsort(gr->rows, gr->n, sizeof(*gr->rows), row_cmp);
+    fputs("<div class=\"table-wrap\"><table class=\"metrics\"><thead><tr><th>Metric</th>"
+          "<th class=\"num\">Baseline</th><th class=\"num\">Now</th><th class=\"num\">Change"
+          "</th><th class=\"num\">95% CI</th><th class=\"num\">p</th><th class=\"num\">q</th>"
+          "<th class=\"num\">Noise</th><th>State</th><th class=\"num\">Id</th></tr></thead>"
+          "<tbody>\n",
+          out);
+    for (size_t r = 0; r < gr->n; r++) {
+        const json_t *g = gr->rows[r];
+        double v;
+        fputs("<tr data-id=\"", out);
+        int_field(out, g, "id");
+        fputs("\"><td>", out);
+        html_verdict_label(out, g, true);
+        fputs("</td>", out);
+        html_verdict_cells(out, g);
+        fputs("<td class=\"num\">", out);
+        if (json_get_finite(g, "q_value", &v))
+            fprintf(out, v < 0.001 ? "%.1e" : "%.3f", v);
+        else
+            fputs("<span class=\"muted\" title=\"judged by size: no test\">-</span>", out);
+        fputs("</td><td class=\"num\">", out);
+        if (json_get_finite(g, "noise_pct", &v))
+            fprintf(out, "%.1f%%", v);
+        fputs("</td><td>", out);
+        state_phrase(out, g);
+        fputs("</td><td class=\"num\">", out);
+        int_field(out, g, "id");
+        fputs("</td></tr>\n", out);
+    }
+    fputs("</tbody></table></div>\n", out);
+}
+
+static void why_list(FILE *out, const json_t *why)
+{
+    const json_t *fns = json_object_get(why, "functions");
+    if (!json_array_size(fns))
+        return;
+    fputs("<p>The functions that explain it (self time, now against the baseline):</p>\n"
+          "<ul class=\"why\">",
+          out);
+    size_t i;
+    const json_t *f;
+    json_array_foreach(fns, i, f)
+    {
+        if (i == TEAM_MAX_WHY)
+            break;
+        double d, share;
+        char buf[32];
+        fputs("<li>", out);
+        html_verdict_function(out, str(f, "key"));
+        if (json_get_finite(f, "delta_s", &d)) {
+            html_fmt_secs(buf, sizeof(buf), fabs(d));
+            fprintf(out, " %s%s", d < 0 ? "\xe2\x88\x92" : "+", buf);
+        }
+        if (json_get_finite(f, "share_pct", &share))
+            fprintf(out, " (%.0f%% of the change)", share);
+        fputs(" <span class=\"muted\">", out);
+        html_write_str(out, str(f, "key"));
+        fputs("</span></li>", out);
+    }
+    if (json_array_size(fns) > TEAM_MAX_WHY)
+        fprintf(out, "<li class=\"muted\">and %zu more</li>", json_array_size(fns) - TEAM_MAX_WHY);
+    fputs("</ul>\n", out);
+}
+
+/* Why each metric got its verdict: its rule and reason, in the table's order. */
+static void reasons(FILE *out, const struct group *gr)
+{
+    size_t shown = 0;
+    for (size_t r = 0; r < gr->n; r++) {
+        const json_t *g = gr->rows[r];
+        if (!str(g, "reason") && !str(g, "rule"))
+            continue;
+        fputs(shown++ ? "" : "<p>Why each verdict:</p>\n<ul class=\"reasons\">", out);
+        fputs("<li>", out);
+        html_verdict_label(out, g, true);
+        fputs(": ", out);
+        html_verdict_reason(out, g);
+        fputs("</li>", out);
+    }
+    if (shown)
+        fputs("</ul>\n", out);
+}
+
+static void details(FILE *out, const struct group *gr, bool worse, size_t index)
+{
+    fprintf(out, "<details><summary>Details: %zu metric%s", gr->n, gr->n == 1 ? "" : "s");
+    if (worse && gr->flame)
+        fputs(", flame graph diff", out);
+    fputs(", triage</summary>\n<div class=\"detail\">\n", out);
+    metric_rows(out, gr);
+    const json_t *range = json_object_get(gr->lead, "range");
+    if (json_is_object(range)) {
+        /* which commits: the last good, the first bad, how many between (docs/revisions.md) */
+        fputs("<div class=\"commits\">", out);
+        html_range_write(out, range);
+        fputs("</div>\n", out);
+    }
+    reasons(out, gr);
+    if (worse)
+        why_list(out, json_object_get(gr->lead, "why"));
+    if (worse && gr->flame) {
+        char err[128], id[40];
+        struct flame_diff *fd = flame_diff_from_json(gr->flame, err, sizeof(err));
+        if (fd) {
+            snprintf(id, sizeof(id), "fdiff-%zu", index + 1);
+            fputs("<p>Where the time went, newest runs against the baseline's:</p>\n", out);
+            flame_diff_write_svg(out, fd, id);
+            flame_diff_destroy(&fd);
+        }
+    }
+    for (size_t r = 0; r < gr->n; r++) {
+        const char *note = str(gr->rows[r], "note");
+        if (note && *note) {
+            fputs("<p class=\"note-text\">Note: ", out);
+            html_write_str(out, note);
+            fputs("</p>\n", out);
+            break;
+        }
+    }
+    fputs("<p class=\"note\">Triage: <code>pyscope triage ID ack|expected|fixed|invalid "
+          "[--note TEXT]</code> with ID from the table; <em>expected</em> makes this the "
+          "series' new baseline.</p>\n</div></details>\n",
+          out);
+}
+
+/* The li's data attributes: what tests and scripts read (escaped). */
+static void data_attrs(FILE *out, const struct group *gr)
+{
+    static const char *const keys[][2] = {{"script", "data-script"},
+                                          {"host", "data-host"},
+                                          {"metric", "data-metric"},
+                                          {"state", "data-state"}};
+    for (size_t k = 0; k < 4; k++) {
+        fprintf(out, " %s=\"", keys[k][1]);
+        html_write_str(out, str(gr->lead, keys[k][0]));
+        fputs("\"", out);
+    }
+    fputs(" data-batch=\"", out);
+    int_field(out, gr->lead, "batch_id");
+    fputs("\" data-why=\"", out);
+    const json_t *f =
+        json_array_get(json_object_get(json_object_get(gr->lead, "why"), "functions"), 0);
+    html_write_str(out, str(f, "key"));
+    fputs("\"", out);
 }
 
 /* How many of a list there are in all: the report's total (the list may stop at its limit). */
@@ -216,74 +725,154 @@ static size_t list_total(const json_t *rep, const char *key, const json_t *list)
                : shown;
 }
 
-static void write_changes(FILE *out, const char *title, const char *id, const json_t *list,
-                          size_t total)
+/*
+ * One section of groups (list: the report's metric rows, total: how many
+ * there are in all, the list holding the worst of them).
+ */
+static void write_groups(FILE *out, const struct html_site *site, const char *id, const char *title,
+                         const json_t *list, size_t total, const json_t *trends,
+                         const json_t *flames, bool worse)
 {
-    fprintf(out, "<h2>%s (%zu)</h2>\n", title, total);
+    size_t n;
+    struct group *gs = make_groups(list, trends, flames, &n);
+    fprintf(out, "<section id=\"%s\">\n<h2>%s (%zu)</h2>\n", id, title, n);
     if (total > json_array_size(list))
         fprintf(out,
-                "<p class=\"more\" id=\"%s-more\">The worst %zu are listed, and %zu more: "
-                "<code>pyscope report --limit N</code> lists up to 1000, <code>--json</code> "
-                "gives them to a script.</p>\n",
-                id, json_array_size(list), total - json_array_size(list));
-    if (json_array_size(list) == 0) {
-        fputs("<p class=\"muted\">None.</p>\n", out);
+                "<p class=\"more\" id=\"%s-more\">%zu metric%s changed; the worst %zu are shown, "
+                "and %zu more: <code>pyscope report --limit N</code> lists up to 1000, "
+                "<code>--json</code> gives them to a script.</p>\n",
+                id, total, total == 1 ? "" : "s", json_array_size(list),
+                total - json_array_size(list));
+    if (n == 0) {
+        fprintf(out, "<p class=\"muted\">%s</p>\n</section>\n",
+                worse ? "Nothing got slower." : "Nothing got faster.");
+        free_groups(gs, n);
         return;
     }
-    fprintf(out,
-            "<table id=\"%s\"><tr><th>ID</th><th>Script</th><th>Host</th><th>Metric</th>"
-            "<th>Change</th><th>95%% CI</th><th>p</th><th>q</th><th>Baseline &rarr; now</th>"
-            "<th>Why (functions)</th><th>Commits</th><th>State</th><th>Batch</th></tr>\n",
-            id);
+    fprintf(out, "<ol class=\"changes %s\">\n", worse ? "worse" : "better");
+    for (size_t i = 0; i < n && i < TEAM_MAX_GROUPS; i++) {
+        fprintf(out, "<li class=\"change %s%s\"", worse ? "regression" : "improvement",
+                gs[i].open ? "" : " closed");
+        data_attrs(out, &gs[i]);
+        fputs(">\n<div class=\"line\">", out);
+        sentence(out, site, &gs[i], worse);
+        sparkline(out, &gs[i], worse);
+        interval(out, gs[i].lead, worse);
+        say_more(out, &gs[i]);
+        fputs("</div>\n", out);
+        details(out, &gs[i], worse, i);
+        fputs("</li>\n", out);
+    }
+    fputs("</ol>\n", out);
+    if (n > TEAM_MAX_GROUPS)
+        fprintf(out, "<p class=\"note\">and %zu more series (the report shows the worst %d).</p>\n",
+                n - TEAM_MAX_GROUPS, TEAM_MAX_GROUPS);
+    fputs("</section>\n", out);
+    free_groups(gs, n);
+}
+
+/* ---- the rest of the page ----------------------------------------------------------------- */
+
+static bool any_commit(const json_t *batches)
+{
     size_t i;
-    const json_t *g;
-    json_array_foreach(list, i, g)
+    const json_t *b;
+    json_array_foreach(batches, i, b)
     {
-        const char *kind = json_string_value(json_object_get(g, "kind"));
-        fprintf(out, "<tr class=\"%s\"><td class=\"n\">",
-                kind && strcmp(kind, "improvement") == 0 ? "improvement" : "regression");
-        int_field(out, g, "id");
+        const char *c = str(b, "commit");
+        if (c && *c)
+            return true;
+    }
+    return false;
+}
+
+static void write_batches(FILE *out, const struct html_site *site, const json_t *batches)
+{
+    fprintf(out, "<section id=\"batches\">\n<h2>Batches (%zu)</h2>\n", json_array_size(batches));
+    if (json_array_size(batches) == 0) {
+        fputs("<p class=\"muted\">No batch in this window.</p>\n</section>\n", out);
+        return;
+    }
+    bool commits = any_commit(batches);
+    bool counts = json_is_integer(json_object_get(json_array_get(batches, 0), "regressions"));
+    bool series = json_is_integer(json_object_get(json_array_get(batches, 0), "series"));
+    fprintf(out,
+            "<div class=\"table-wrap\"><table id=\"batch-table\"><thead><tr><th class=\"num\">"
+            "Batch</th><th>Suite</th><th>Label</th>%s<th>Finished</th><th>State</th>"
+            "<th class=\"num\">Jobs</th><th class=\"num\">Failed</th><th class=\"num\">Runs</th>"
+            "%s%s</tr></thead><tbody>\n",
+            commits ? "<th>Commit</th>" : "", series ? "<th class=\"num\">Series</th>" : "",
+            counts ? "<th class=\"num\">Slower</th><th class=\"num\">Faster</th>" : "");
+    size_t i;
+    const json_t *b;
+    json_array_foreach(batches, i, b)
+    {
+        fputs("<tr><td class=\"num\">", out);
+        batch_ref(out, site, json_object_get(b, "id"));
         fputs("</td><td>", out);
-        esc_field(out, g, "script");
-        fputs("</td><td title=\"", out);
-        esc_field(out, g, "python_build");
-        fputs("\">", out);
-        esc_field(out, g, "host");
+        long_name(out, "cut", str(b, "suite"));
         fputs("</td><td>", out);
-        esc_field(out, g, "metric");
-        const char *fn = json_string_value(json_object_get(g, "function"));
-        if (fn) {
-            fputs("<br><code>", out);
-            esc(out, fn);
-            fputs("</code>", out);
+        long_name(out, "cut", str(b, "label"));
+        if (commits) {
+            fputs("</td><td>", out);
+            long_name(out, "cut mono", str(b, "commit"));
         }
-        fputs("</td><td class=\"n\">", out);
-        num_field(out, g, "change_pct", NF_PCT);
-        fputs("</td><td class=\"n\">", out);
-        num_field(out, g, "ci_low_pct", NF_PCT);
-        fputs(" &hellip; ", out);
-        num_field(out, g, "ci_high_pct", NF_PCT);
-        fputs("</td><td class=\"n\">", out);
-        num_field(out, g, "p_value", NF_P);
-        fputs("</td><td class=\"n\">", out);
-        num_field(out, g, "q_value", NF_P);
-        fputs("</td><td class=\"n\">", out);
-        num_field(out, g, "baseline_median", NF_G4);
-        fputs(" &rarr; ", out);
-        num_field(out, g, "candidate_median", NF_G4);
-        fputs(" <span class=\"muted\">(", out);
-        int_field(out, g, "baseline_runs");
-        fputs(" runs)</span></td><td class=\"why\">", out);
-        write_why(out, json_object_get(g, "why"));
-        fputs("</td><td class=\"commits\">", out);
-        html_range_write(out, json_object_get(g, "range"));
         fputs("</td><td>", out);
-        write_state(out, g);
-        fputs("</td><td class=\"n\">", out);
-        int_field(out, g, "batch_id");
+        short_time(out, str(b, "finished"));
+        fputs("</td><td>", out);
+        esc_field(out, b, "state");
+        fputs(json_is_true(json_object_get(b, "analyzed")) ? ", analysed" : "", out);
+        fputs("</td><td class=\"num\">", out);
+        int_field(out, b, "jobs");
+        fputs("</td><td class=\"num\">", out);
+        const json_t *failed = json_object_get(b, "jobs_failed");
+        if (json_is_integer(failed) && json_integer_value(failed) > 0)
+            fprintf(out, "<span class=\"bad\">%" JSON_INTEGER_FORMAT "</span>",
+                    json_integer_value(failed));
+        else
+            int_field(out, b, "jobs_failed");
+        fputs("</td><td class=\"num\">", out);
+        int_field(out, b, "runs");
+        if (series) {
+            fputs("</td><td class=\"num\">", out);
+            int_field(out, b, "series");
+        }
+        if (counts) {
+            json_int_t slower = json_integer_value(json_object_get(b, "regressions"));
+            fprintf(out, "</td><td class=\"num%s\">", slower ? " bad" : "");
+            int_field(out, b, "regressions");
+            fputs("</td><td class=\"num\">", out);
+            int_field(out, b, "improvements");
+        }
         fputs("</td></tr>\n", out);
     }
-    fputs("</table>\n", out);
+    fputs("</tbody></table></div>\n</section>\n", out);
+}
+
+int html_team_write_batches(FILE *out, const json_t *batches, const struct html_site *site,
+                            char *err, size_t errlen)
+{
+    if (!json_is_array(batches)) {
+        if (errlen)
+            snprintf(err, errlen, "the batch list is not an array");
+        return -PYSCOPE_ESCHEMA;
+    }
+    struct html_page page = {.title = "PyScope batches", .site = site};
+    html_page_open(out, &page);
+    html_page_header(out, "batches");
+    fputs("</header>\n<main class=\"team\">\n", out);
+    write_batches(out, site, batches);
+    fputs("<p class=\"note\">Newest first. Slower and faster count the series a batch found "
+          "(or found again) regressed or improved; each batch links to its report.</p>\n"
+          "</main>\n",
+          out);
+    html_page_close(out, &page);
+    if (ferror(out)) {
+        if (errlen)
+            snprintf(err, errlen, "could not write the page");
+        return -EIO;
+    }
+    return 0;
 }
 
 /* cells (borrowed) indexed by host, then script: {host: {script: cell}} (new). */
@@ -294,8 +883,7 @@ static json_t *index_cells(const json_t *cells)
     const json_t *c;
     json_array_foreach(cells, i, c)
     {
-        const char *s = json_string_value(json_object_get(c, "script"));
-        const char *h = json_string_value(json_object_get(c, "host"));
+        const char *s = str(c, "script"), *h = str(c, "host");
         if (!s || !h)
             continue;
         json_t *by_script = json_object_get(index, h);
@@ -312,87 +900,270 @@ static void write_matrix(FILE *out, const json_t *matrix)
     const json_t *hosts = json_object_get(matrix, "hosts");
     const json_t *scripts = json_object_get(matrix, "scripts");
     const json_t *cells = json_object_get(matrix, "cells");
-    fputs("<h2>Scripts &times; hosts (median wall time)</h2>\n", out);
+    fputs("<section id=\"matrix\">\n<h2>Scripts &times; hosts</h2>\n", out);
     if (json_array_size(hosts) == 0 || json_array_size(scripts) == 0) {
-        fputs("<p class=\"muted\">No runs.</p>\n", out);
+        fputs("<p class=\"muted\">No runs.</p>\n</section>\n", out);
         return;
     }
-    fputs("<table id=\"matrix\"><tr><th>Script</th>", out);
+    size_t flagged = 0, i, j;
+    const json_t *h, *s, *c;
+    json_array_foreach(cells, i, c)
+    {
+        flagged += is(str(c, "status"), "regression") || is(str(c, "status"), "improvement");
+    }
+    fprintf(out,
+            "<details%s><summary>Median wall time of %zu script%s on %zu host%s (%zu flagged)"
+            "</summary>\n<div class=\"table-wrap\"><table id=\"matrix-table\"><thead><tr>"
+            "<th>Script</th>",
+            json_array_size(scripts) <= TEAM_OPEN_MATRIX ? " open" : "", json_array_size(scripts),
+            json_array_size(scripts) == 1 ? "" : "s", json_array_size(hosts),
+            json_array_size(hosts) == 1 ? "" : "s", flagged);
     json_t *index = index_cells(cells);
-    size_t i, j;
-    const json_t *h, *s;
     json_array_foreach(hosts, i, h)
     {
-        fputs("<th>", out);
-        esc(out, json_string_value(h));
+        fputs("<th class=\"num\">", out);
+        long_name(out, "cut", json_string_value(h));
         fputs("</th>", out);
     }
-    fputs("</tr>\n", out);
+    fputs("</tr></thead><tbody>\n", out);
     json_array_foreach(scripts, i, s)
     {
+        if (i == TEAM_MAX_MATRIX)
+            break;
         const char *script = json_string_value(s);
         fputs("<tr><td>", out);
-        esc(out, script);
+        long_name(out, "cut", script);
         fputs("</td>", out);
         json_array_foreach(hosts, j, h)
         {
             const char *host = json_string_value(h);
-            const json_t *c =
+            const json_t *cell =
                 script && host ? json_object_get(json_object_get(index, host), script) : NULL;
-            if (c == NULL) {
-                fputs("<td class=\"muted\">-</td>", out);
+            if (cell == NULL) {
+                fputs("<td class=\"num muted\">-</td>", out);
                 continue;
             }
-            const char *st = json_string_value(json_object_get(c, "status"));
-            bool known = st && (strcmp(st, "regression") == 0 || strcmp(st, "improvement") == 0);
-            fprintf(out, "<td class=\"n %s\">", known ? st : "ok");
-            num_field(out, c, "median_wall_s", NF_SEC);
-            if (known)
-                fprintf(out, "<br>%s", st);
-            fputs("</td>", out);
+            const char *st = str(cell, "status");
+            bool known = is(st, "regression") || is(st, "improvement");
+            double v;
+            char buf[48] = "-";
+            if (json_get_finite(cell, "median_wall_s", &v))
+                html_fmt_secs(buf, sizeof(buf), v);
+            fprintf(out, "<td class=\"num %s\"%s>%s%s</td>", known ? st : "ok-cell",
+                    known ? " title=\"flagged\"" : "", buf,
+                    is(st, "regression")    ? " \xe2\x96\xb2"
+                    : is(st, "improvement") ? " \xe2\x96\xbc"
+                                            : "");
         }
         fputs("</tr>\n", out);
     }
-    fputs("</table>\n", out);
+    fputs("</tbody></table></div>\n", out);
+    if (json_array_size(scripts) > TEAM_MAX_MATRIX)
+        fprintf(out, "<p class=\"note\">and %zu more scripts.</p>\n",
+                json_array_size(scripts) - TEAM_MAX_MATRIX);
+    fputs("</details>\n</section>\n", out);
     json_decref(index);
+}
+
+static void ratio(FILE *out, const json_t *o, const char *key)
+{
+    double v;
+    if (json_get_finite(o, key, &v))
+        fprintf(out, "%.3f", v);
+    else
+        fputs("-", out);
+}
+
+/* The series a confirmation run did not settle (inconclusive): neither news nor quiet. */
+static void write_unsettled(FILE *out, const json_t *list)
+{
+    if (json_array_size(list) == 0)
+        return;
+    fputs(
+        "<h2>Inconclusive (its confirmation run did not settle it)</h2>\n<ul id=\"inconclusive\">",
+        out);
+    size_t i;
+    const json_t *u;
+    json_array_foreach(list, i, u)
+    {
+        const json_t *d = json_object_get(u, "detail");
+        fputs("<li>", out);
+        esc_field(out, u, "script");
+        fputs(" on ", out);
+        esc_field(out, u, "host");
+        fprintf(out, ", batch %" JSON_INTEGER_FORMAT ": wall ",
+                json_integer_value(json_object_get(u, "batch_id")));
+        pct_field(out, json_object_get(d, "wall_s"), "change_pct");
+        fputs(", CPU ", out);
+        pct_field(out, json_object_get(d, "cpu_s"), "change_pct");
+        fputs("</li>\n", out);
+    }
+    fputs("</ul>\n", out);
 }
 
 static void write_hardware(FILE *out, const json_t *hw)
 {
-    fputs("<h2>Hardware comparison (same script, host B / host A)</h2>\n", out);
+    fputs("<section id=\"hardware\">\n<h2>Hardware: the same script on two hosts</h2>\n", out);
     if (json_array_size(hw) == 0) {
-        fputs("<p class=\"muted\">No script ran on two hosts.</p>\n", out);
+        fputs("<p class=\"muted\">No script ran on two hosts.</p>\n</section>\n", out);
         return;
     }
-    fputs("<table id=\"hardware\"><tr><th>Script</th><th>Host A</th><th>Host B</th>"
-          "<th>B / A (median wall)</th><th>95% CI</th><th>Samples</th></tr>\n",
-          out);
+    fprintf(out,
+            "<details%s><summary>%zu pair%s: median wall time on host B over host A</summary>\n"
+            "<div class=\"table-wrap\"><table id=\"hardware-table\"><thead><tr><th>Script</th>"
+            "<th>Host A</th><th>Host B</th><th class=\"num\">B / A</th><th class=\"num\">95%% CI"
+            "</th><th class=\"num\">Samples</th></tr></thead><tbody>\n",
+            json_array_size(hw) <= TEAM_OPEN_MATRIX ? " open" : "", json_array_size(hw),
+            json_array_size(hw) == 1 ? "" : "s");
     size_t i;
     const json_t *c;
     json_array_foreach(hw, i, c)
     {
+        double lo = 1, hi = 1;
+        json_get_finite(c, "ci_low", &lo);
+        json_get_finite(c, "ci_high", &hi);
         fputs("<tr><td>", out);
-        esc_field(out, c, "script");
+        long_name(out, "cut", str(c, "script"));
         fputs("</td><td>", out);
-        esc_field(out, c, "host_a");
+        long_name(out, "cut", str(c, "host_a"));
         fputs("</td><td>", out);
-        esc_field(out, c, "host_b");
-        fputs("</td><td class=\"n\">", out);
-        num_field(out, c, "ratio", NF_RATIO);
-        fputs("</td><td class=\"n\">", out);
-        num_field(out, c, "ci_low", NF_RATIO);
-        fputs(" &hellip; ", out);
-        num_field(out, c, "ci_high", NF_RATIO);
-        fputs("</td><td class=\"n\">", out);
+        long_name(out, "cut", str(c, "host_b"));
+        fprintf(out, "</td><td class=\"num %s\">", lo > 1 ? "bad" : hi < 1 ? "ok" : "");
+        ratio(out, c, "ratio");
+        fputs("</td><td class=\"num\">", out);
+        ratio(out, c, "ci_low");
+        fputs(" \xe2\x80\xa6 ", out);
+        ratio(out, c, "ci_high");
+        fputs("</td><td class=\"num\">", out);
         int_field(out, c, "samples_a");
         fputs(" / ", out);
         int_field(out, c, "samples_b");
         fputs("</td></tr>\n", out);
+        /* a ratio that includes an open finding is not the hardware: say which */
+        size_t k;
+        const json_t *f;
+        json_array_foreach(json_object_get(c, "findings"), k, f)
+        {
+            fputs("<tr class=\"note\"><td colspan=\"6\">", out);
+            esc_field(out, f, "host");
+            fputs(": ", out);
+            esc_field(out, f, "kind");
+            fputs(" ", out);
+            pct_field(out, f, "change_pct");
+            fputs(" (", out);
+            esc_field(out, f, "metric");
+            fprintf(out,
+                    ") since batch %" JSON_INTEGER_FORMAT ": this ratio includes it</td></tr>\n",
+                    json_integer_value(json_object_get(f, "since_batch_id")));
+        }
     }
-    fputs("</table>\n", out);
+    fputs("</tbody></table></div></details>\n</section>\n", out);
 }
 
-int html_team_write(FILE *out, const json_t *doc, char *err, size_t errlen)
+/* The page's header: which batches this is. */
+static void write_header(FILE *out, const json_t *rep)
+{
+    html_page_header(out, "team report");
+    const json_t *batches = json_object_get(rep, "batches");
+    fputs("<dl class=\"meta\">\n", out);
+    const json_t *newest = json_array_get(batches, 0);
+    if (json_array_size(batches) == 1) {
+        fputs("<dt>Batch</dt><dd>", out);
+        int_field(out, newest, "id");
+        const char *label = str(newest, "label"), *suite = str(newest, "suite");
+        if (label && *label) {
+            fputs(" \xc2\xb7 ", out);
+            html_write_str(out, label);
+        }
+        if (suite && *suite) {
+            fputs(" \xc2\xb7 suite ", out);
+            html_write_str(out, suite);
+        }
+        fputs("</dd>\n<dt>Finished</dt><dd>", out);
+        short_time(out, str(newest, "finished"));
+        fputs(" UTC</dd>\n", out);
+    } else if (json_array_size(batches) > 1) {
+        const json_t *oldest = json_array_get(batches, json_array_size(batches) - 1);
+        fprintf(out, "<dt>Batches</dt><dd>%zu: ", json_array_size(batches));
+        int_field(out, oldest, "id");
+        fputs(" \xe2\x80\xa6 ", out);
+        int_field(out, newest, "id");
+        fputs(", finished ", out);
+        short_time(out, str(oldest, "finished"));
+        fputs(" \xe2\x80\xa6 ", out);
+        short_time(out, str(newest, "finished"));
+        fputs(" UTC</dd>\n", out);
+    }
+    fputs("</dl>\n</header>\n", out);
+}
+
+/* How many series and hosts a list's groups cover. */
+static void count_series(const json_t *list, size_t *series, size_t *hosts, size_t *open)
+{
+    json_t *s = json_object(), *h = json_object(), *o = json_object();
+    size_t i;
+    const json_t *g;
+    json_array_foreach(list, i, g)
+    {
+        char *key =
+            series_key(str(g, "script"), str(g, "host_fingerprint"), str(g, "python_build"));
+        json_object_set_new(s, key, json_true());
+        if (is_open(g))
+            json_object_set_new(o, key, json_true());
+        free(key);
+        const char *fp = str(g, "host_fingerprint");
+        json_object_set_new(h, fp ? fp : "", json_true());
+    }
+    *series = json_object_size(s);
+    *hosts = json_object_size(h);
+    *open = json_object_size(o);
+    json_decref(s);
+    json_decref(h);
+    json_decref(o);
+}
+
+static void write_summary(FILE *out, const json_t *rep)
+{
+    const json_t *regs = json_object_get(rep, "regressions");
+    const json_t *imps = json_object_get(rep, "improvements");
+    size_t rs, rh, ro, is_, ih, io;
+    count_series(regs, &rs, &rh, &ro);
+    count_series(imps, &is_, &ih, &io);
+    fputs("<section id=\"summary\">\n<p class=\"lead\">", out);
+    if (rs == 0)
+        fputs("<b class=\"ok\">Nothing got slower.</b>", out);
+    else
+        fprintf(out, "<b class=\"bad\">%zu series got slower</b> on %zu host%s (%zu still open)",
+                rs, rh, rh == 1 ? "" : "s", ro);
+    if (is_)
+        fprintf(out, "; %zu got faster", is_);
+    fputs(".</p>\n<div class=\"cards\">\n", out);
+    size_t n_flagged = list_total(rep, "regressions_total", regs);
+    size_t runs = 0, failed = 0, series = 0, i;
+    const json_t *b;
+    json_array_foreach(json_object_get(rep, "batches"), i, b)
+    {
+        runs += (size_t)json_integer_value(json_object_get(b, "runs"));
+        failed += (size_t)json_integer_value(json_object_get(b, "jobs_failed"));
+        series += (size_t)json_integer_value(json_object_get(b, "series"));
+    }
+    fprintf(out,
+            "<div class=\"card\"><div class=\"label\">Slower</div><div class=\"value%s\">%zu</div>"
+            "<div class=\"sub\">series, %zu metric%s flagged</div></div>\n"
+            "<div class=\"card\"><div class=\"label\">Faster</div><div class=\"value%s\">%zu</div>"
+            "<div class=\"sub\">series</div></div>\n"
+            "<div class=\"card\"><div class=\"label\">Series</div><div class=\"value\">%zu</div>"
+            "<div class=\"sub\">%zu run%s</div></div>\n"
+            "<div class=\"card\"><div class=\"label\">Failed jobs</div><div class=\"value%s\">%zu"
+            "</div><div class=\"sub\">in %zu batch%s</div></div>\n</div>\n</section>\n",
+            rs ? " bad" : "", rs, n_flagged, n_flagged == 1 ? "" : "s", is_ ? " ok" : "", is_,
+            series, runs, runs == 1 ? "" : "s", failed ? " bad" : "", failed,
+            json_array_size(json_object_get(rep, "batches")),
+            json_array_size(json_object_get(rep, "batches")) == 1 ? "" : "es");
+}
+
+int html_team_write(FILE *out, const json_t *doc, const struct html_site *site, char *err,
+                    size_t errlen)
 {
     const json_t *rep = json_object_get(doc, "report");
     if (rep == NULL)
@@ -402,35 +1173,29 @@ int html_team_write(FILE *out, const json_t *doc, char *err, size_t errlen)
             snprintf(err, errlen, "not a pyscope.team_report/1 document");
         return -PYSCOPE_ESCHEMA;
     }
-    write_head(out);
+    struct html_page page = {.title = "PyScope team report", .site = site};
+    html_page_open(out, &page);
+    write_header(out, rep);
+    fputs("<main class=\"team\">\n", out);
+    write_summary(out, rep);
+    const json_t *trends = json_object_get(rep, "trends"), *flames = json_object_get(rep, "flames");
     const json_t *regs = json_object_get(rep, "regressions");
     const json_t *imps = json_object_get(rep, "improvements");
-    size_t open = 0, i;
-    const json_t *g;
-    json_array_foreach(regs, i, g)
-    {
-        const char *st = json_string_value(json_object_get(g, "state"));
-        if (st && (strcmp(st, "new") == 0 || strcmp(st, "confirmed") == 0))
-            open++;
-    }
-    size_t n_regs = list_total(rep, "regressions_total", regs);
-    size_t n_imps = list_total(rep, "improvements_total", imps);
-    fprintf(out,
-            "<p id=\"summary\">%zu regression%s (%zu open%s), %zu improvement%s, "
-            "%zu batch%s.</p>\n",
-            n_regs, n_regs == 1 ? "" : "s", open,
-            n_regs > json_array_size(regs) ? " of those listed" : "", n_imps,
-            n_imps == 1 ? "" : "s", json_array_size(json_object_get(rep, "batches")),
-            json_array_size(json_object_get(rep, "batches")) == 1 ? "" : "es");
-    write_batches(out, json_object_get(rep, "batches"));
-    write_changes(out, "Regressions", "regressions", regs, n_regs);
-    write_changes(out, "Improvements", "improvements", imps, n_imps);
+    write_groups(out, site, "regressions", "What got slower", regs,
+                 list_total(rep, "regressions_total", regs), trends, flames, true);
+    write_groups(out, site, "improvements", "What got faster", imps,
+                 list_total(rep, "improvements_total", imps), trends, NULL, false);
+    write_batches(out, site, json_object_get(rep, "batches"));
+    write_unsettled(out, json_object_get(rep, "inconclusive"));
     write_matrix(out, json_object_get(rep, "matrix"));
     write_hardware(out, json_object_get(rep, "hardware"));
-    fputs("<p class=\"muted\">Every change is a ratio of medians against the series' baseline "
-          "with a 95% bootstrap interval; p is a two-sided Mann&ndash;Whitney U test, q its "
-          "Benjamini&ndash;Hochberg adjustment over the batch.</p>\n</body>\n</html>\n",
+    fputs("<p class=\"note\">A change is the ratio of the series' medians against its baseline "
+          "(its newest runs since the last accepted change) with a 95% bootstrap interval; p is a "
+          "two-sided Mann&ndash;Whitney U test, q its Benjamini&ndash;Hochberg adjustment over "
+          "the batch, noise the baseline's run-to-run spread (docs/json-schema.md).</p>\n"
+          "</main>\n",
           out);
+    html_page_close(out, &page);
     if (ferror(out)) {
         if (errlen)
             snprintf(err, errlen, "could not write the report");

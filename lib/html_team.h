@@ -2,14 +2,21 @@
  * html_team.h - the farm's team report as one self-contained HTML page.
  *
  * Input is a pyscope.team_report/1 document (the coordinator's answer to a
- * report query, docs/json-schema.md). The page needs nothing but itself: CSS
- * inline, no script, a Content-Security-Policy that forbids every fetch, no
- * URL. It shows the batches covered, the regressions (worst first: change,
- * CI, p and q, the functions that explain it, identity changes, triage state
- * and note, "confirmed (N runs)"), the improvements, a script x host matrix
- * of median wall times and the host-vs-host comparison. The document is
- * untrusted: missing or mistyped fields are shown as "-" and every string is
- * escaped (html_write_escaped).
+ * report query, docs/json-schema.md). The page answers "what got slower,
+ * where, since when, why" at a glance: at the top one line per regressed
+ * series (script, host, Python build), worst first, with a sentence ("a.py
+ * is 31% slower on farm-b since night 5 (commit c5, run 1a2b3c4d),
+ * confirmed; slow explains 94%"), a sparkline of the series with the change
+ * marked and the interval; every metric, p, q, noise, the functions and the
+ * differential flame graph fold out below each line (<details>). The
+ * improvements follow, shorter; then the batches, the script x host matrix
+ * and the hardware comparison.
+ *
+ * The page is static (no script) inside lib/html_page's frame. Served by
+ * the coordinator (site non-NULL) it links scripts to their history
+ * (/series/SCRIPT?host=FP) and batches to their report (/batch/N). The
+ * document is untrusted: missing or mistyped fields are left out or shown as
+ * "-", every string is escaped.
  */
 #ifndef PYSCOPE_HTML_TEAM_H
 #define PYSCOPE_HTML_TEAM_H
@@ -18,11 +25,24 @@
 #include <stddef.h>
 #include <stdio.h>
 
+#include "html_page.h"
+
 /*
  * Write the page for doc (borrowed; the whole Query reply or its "report"
- * member) to out. Returns 0, -PYSCOPE_ESCHEMA (doc is no team report, err
- * says why) or -EIO (writing failed).
+ * member) to out; site (borrowed, NULL for a file) when served. Returns 0,
+ * -PYSCOPE_ESCHEMA (doc is no team report, err says why) or -EIO (writing
+ * failed).
  */
-int html_team_write(FILE *out, const json_t *doc, char *err, size_t errlen);
+int html_team_write(FILE *out, const json_t *doc, const struct html_site *site, char *err,
+                    size_t errlen);
+
+/*
+ * The list of batches (borrowed: objects as the report's "batches", with
+ * optional integer "regressions" and "improvements": series found slower or
+ * faster), newest first, each linked to its report when served. Returns 0,
+ * -PYSCOPE_ESCHEMA or -EIO.
+ */
+int html_team_write_batches(FILE *out, const json_t *batches, const struct html_site *site,
+                            char *err, size_t errlen);
 
 #endif

@@ -3,7 +3,7 @@
  * commits lie between a good one and a bad one (docs/revisions.md).
  *
  * The coordinator has no repository of its own: the commits it knows are
- * what submitters described (schema/011_revisions.sql), each with its parents
+ * what submitters described (schema/015_revisions.sql), each with its parents
  * and generation number (1 for a root, else 1 + its parents' highest; a
  * commit's ancestors all have smaller ones). revgraph_range() is `git
  * rev-list GOOD..BAD`: the commits reachable from bad and not from good,

@@ -41,6 +41,7 @@ enum {
     SUITE_SET_NAME = 1 << 6,
     SUITE_SET_HOSTS = 1 << 7,
     SUITE_SET_LABEL = 1 << 8,
+    SUITE_SET_REFERENCE = 1 << 9,
 };
 
 /* One section as seen while parsing. */
@@ -66,7 +67,9 @@ struct suite_parse {
     size_t n_secs;
     struct suite suite; /* [suite] values */
     unsigned suite_set;
-    char *errs; /* accumulated messages */
+    char *reference;         /* [suite]'s reference key, or NULL */
+    unsigned reference_line; /* its line */
+    char *errs;              /* accumulated messages */
     size_t errs_len;
     unsigned n_errs;
 };
@@ -464,10 +467,17 @@ static int suite_handler(void *user, const char *section, const char *name, cons
             suite_set_string(p, SUITE_SET_HOSTS, &p->suite.hosts, name, value);
         } else if (strcmp(name, "label") == 0) {
             suite_set_string(p, SUITE_SET_LABEL, &p->suite.label, name, value);
+        } else if (strcmp(name, "reference") == 0) {
+            const char *why = suite_check_script(value);
+            if (why)
+                suite_err(p, p->line, "reference: %s: \"%s\"", why,
+                          suite_text_ok(value) ? value : "?");
+            suite_set_string(p, SUITE_SET_REFERENCE, &p->reference, name, value);
+            p->reference_line = p->line;
         } else {
             suite_err(p, p->line,
-                      "unknown key \"%s\" in [suite] (name, hosts, label, repeat, warmup, mode, "
-                      "timeout, threshold, env)",
+                      "unknown key \"%s\" in [suite] (name, hosts, label, reference, repeat, "
+                      "warmup, mode, timeout, threshold, env)",
                       suite_text_ok(name) ? name : "?");
         }
         return 1;
@@ -508,6 +518,9 @@ void suite_destroy(struct suite **s)
     free((*s)->name);
     free((*s)->hosts);
     free((*s)->label);
+    if ((*s)->reference)
+        suite_entry_release((*s)->reference);
+    free((*s)->reference);
     free(*s);
     *s = NULL;
 }
@@ -565,6 +578,16 @@ int suite_parse_buffer(const char *text, size_t len, const char *fname, struct s
     s->hosts = p.suite.hosts;
     s->label = p.suite.label;
     unsigned ds = p.suite_set;
+    if (p.reference) {
+        struct suite_entry *r = xcalloc(1, sizeof(*r));
+        r->script = p.reference;
+        r->repeat = (ds & SUITE_SET_REPEAT) ? defs->repeat : SUITE_DEFAULT_REPEAT;
+        r->warmup = (ds & SUITE_SET_WARMUP) ? defs->warmup : SUITE_DEFAULT_WARMUP;
+        r->mode = SUITE_MODE_SAMPLE;
+        r->timeout_s = (ds & SUITE_SET_TIMEOUT) ? defs->timeout_s : SUITE_DEFAULT_TIMEOUT;
+        r->line = p.reference_line;
+        s->reference = r;
+    }
     for (size_t i = 0; i < p.n_secs; i++) {
         struct suite_section *sec = &p.secs[i];
         if (sec->is_suite || sec->bad) {
@@ -626,6 +649,14 @@ int suite_parse_buffer(const char *text, size_t len, const char *fname, struct s
     free(p.secs);
     if (s->n_entries == 0 && p.n_errs == 0)
         suite_err(&p, 0, "no scripts (add a [script PATH] section)");
+    for (size_t i = 0; s->reference && i < s->n_entries; i++)
+        if (strcmp(s->entries[i].script, s->reference->script) == 0) {
+            suite_err(&p, p.reference_line,
+                      "reference %s is also a [script] of the suite: the reference must be a"
+                      " fixed script that is not measured for itself",
+                      s->reference->script);
+            break;
+        }
 
     if (p.n_errs) {
         if (p.n_errs > SUITE_MAX_ERRS) {

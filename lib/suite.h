@@ -56,9 +56,13 @@ struct suite_entry {
 
 /* A parsed suite; the caller reads the fields and frees it with suite_destroy. */
 struct suite {
-    char *name;                  /* [A-Za-z0-9_.-]{1,64}; the file's stem when not set */
-    char *hosts;                 /* default host selector ("all", names, k=v), or NULL */
-    char *label;                 /* default batch label, or NULL */
+    char *name;  /* [A-Za-z0-9_.-]{1,64}; the file's stem when not set */
+    char *hosts; /* default host selector ("all", names, k=v), or NULL */
+    char *label; /* default batch label, or NULL */
+    /* the reference script ([suite] reference = PATH): a fixed script run on each host
+     * every night and around confirmation runs, with the suite's repeat, warmup and
+     * timeout, in sample mode; NULL when the suite names none */
+    struct suite_entry *reference;
     struct suite_entry *entries; /* n_entries scripts, in file order */
     size_t n_entries;
 };

@@ -436,6 +436,8 @@ static int check_host(struct wire_error *err, const char *field, const struct wi
     }
     snprintf(f, sizeof(f), "%s.load1", field);
     TRY(check_num(err, f, h->load1, 0, 1e6));
+    snprintf(f, sizeof(f), "%s.machine_id", field);
+    TRY(check_str(err, f, h->machine_id, WIRE_MAX_MACHINE_ID, false));
     snprintf(f, sizeof(f), "%s.labels", field);
     return check_labels(err, f, h->n_labels, h->labels);
 }
@@ -646,6 +648,28 @@ static int check_commits(struct wire_error *err, size_t n, const struct wire_com
     return 0;
 }
 
+/* One suite entry e (borrowed) at field f ("submit.entries[3]"). */
+static int check_entry(struct wire_error *err, const char *field, const struct wire_suite_entry *e)
+{
+    char f[96];
+    snprintf(f, sizeof(f), "%s.script", field);
+    TRY(check_path(err, f, e->script));
+    snprintf(f, sizeof(f), "%s.args", field);
+    TRY(check_args(err, f, e->n_args, e->args));
+    snprintf(f, sizeof(f), "%s.repeat", field);
+    TRY(check_uint(err, f, e->repeat, 0, WIRE_MAX_REPEAT));
+    snprintf(f, sizeof(f), "%s.warmup", field);
+    TRY(check_uint(err, f, e->warmup, 0, WIRE_MAX_WARMUP));
+    snprintf(f, sizeof(f), "%s.mode", field);
+    TRY(check_uint(err, f, e->mode, WIRE_MODE_UNSPECIFIED, WIRE_MODE_TRACE));
+    snprintf(f, sizeof(f), "%s.timeout_s", field);
+    TRY(check_num(err, f, e->timeout_s, 0, 7 * 86400));
+    snprintf(f, sizeof(f), "%s.threshold", field);
+    TRY(check_num(err, f, e->threshold, 0, 10));
+    snprintf(f, sizeof(f), "%s.env", field);
+    return check_env(err, f, e->n_env, e->env);
+}
+
 static int check_submit(struct wire_error *err, const struct wire_submit *s)
 {
     char f[96];
@@ -656,23 +680,17 @@ static int check_submit(struct wire_error *err, const struct wire_submit *s)
         return fail(err, WIRE_REJECT_MISSING, "submit.entries: required");
     TRY(check_count(err, "submit.entries", s->n_entries, WIRE_MAX_ENTRIES));
     for (size_t i = 0; i < s->n_entries; i++) {
-        const struct wire_suite_entry *e = &s->entries[i];
-        snprintf(f, sizeof(f), "submit.entries[%zu].script", i);
-        TRY(check_path(err, f, e->script));
-        snprintf(f, sizeof(f), "submit.entries[%zu].args", i);
-        TRY(check_args(err, f, e->n_args, e->args));
-        snprintf(f, sizeof(f), "submit.entries[%zu].repeat", i);
-        TRY(check_uint(err, f, e->repeat, 0, WIRE_MAX_REPEAT));
-        snprintf(f, sizeof(f), "submit.entries[%zu].warmup", i);
-        TRY(check_uint(err, f, e->warmup, 0, WIRE_MAX_WARMUP));
-        snprintf(f, sizeof(f), "submit.entries[%zu].mode", i);
-        TRY(check_uint(err, f, e->mode, WIRE_MODE_UNSPECIFIED, WIRE_MODE_TRACE));
-        snprintf(f, sizeof(f), "submit.entries[%zu].timeout_s", i);
-        TRY(check_num(err, f, e->timeout_s, 0, 7 * 86400));
-        snprintf(f, sizeof(f), "submit.entries[%zu].threshold", i);
-        TRY(check_num(err, f, e->threshold, 0, 10));
-        snprintf(f, sizeof(f), "submit.entries[%zu].env", i);
-        TRY(check_env(err, f, e->n_env, e->env));
+        snprintf(f, sizeof(f), "submit.entries[%zu]", i);
+        TRY(check_entry(err, f, &s->entries[i]));
+    }
+    if (s->reference) {
+        TRY(check_entry(err, "submit.reference", s->reference));
+        for (size_t i = 0; i < s->n_entries; i++)
+            if (strcmp(str_or_empty(s->entries[i].script), s->reference->script) == 0)
+                return fail(err, WIRE_REJECT_FORMAT,
+                            "submit.reference: %s is also an entry (a reference is not measured"
+                            " for itself)",
+                            s->reference->script);
     }
     const struct wire_host_selector *h = &s->hosts;
     TRY(check_count(err, "submit.hosts.names", h->n_names, WIRE_MAX_NAMES));
@@ -814,6 +832,7 @@ static Pyscope__Host *enc_host(struct arena *a, const struct wire_host *h)
     p->load1 = h->load1;
     p->n_labels = h->n_labels;
     p->labels = enc_labels(a, h->n_labels, h->labels);
+    p->machine_id = enc_str(h->machine_id);
     return p;
 }
 
@@ -904,6 +923,23 @@ static Pyscope__Result *enc_result(struct arena *a, const struct wire_result *r)
     return p;
 }
 
+static Pyscope__SuiteEntry *enc_entry(struct arena *a, const struct wire_suite_entry *e)
+{
+    Pyscope__SuiteEntry *pe = arena_calloc(a, 1, sizeof(*pe));
+    pyscope__suite_entry__init(pe);
+    pe->script = enc_str(e->script);
+    pe->n_args = e->n_args;
+    pe->args = enc_strv(a, e->n_args, e->args);
+    pe->repeat = e->repeat;
+    pe->warmup = e->warmup;
+    pe->mode = (Pyscope__Mode)e->mode;
+    pe->timeout_s = e->timeout_s;
+    pe->threshold = e->threshold;
+    pe->n_env = e->n_env;
+    pe->env = enc_strv(a, e->n_env, e->env);
+    return pe;
+}
+
 static Pyscope__Submit *enc_submit(struct arena *a, const struct wire_submit *s)
 {
     Pyscope__Submit *p = arena_calloc(a, 1, sizeof(*p));
@@ -913,22 +949,10 @@ static Pyscope__Submit *enc_submit(struct arena *a, const struct wire_submit *s)
     p->commit = enc_str(s->commit);
     p->n_entries = s->n_entries;
     p->entries = arena_calloc(a, s->n_entries, sizeof(*p->entries));
-    for (size_t i = 0; i < s->n_entries; i++) {
-        const struct wire_suite_entry *e = &s->entries[i];
-        Pyscope__SuiteEntry *pe = arena_calloc(a, 1, sizeof(*pe));
-        pyscope__suite_entry__init(pe);
-        pe->script = enc_str(e->script);
-        pe->n_args = e->n_args;
-        pe->args = enc_strv(a, e->n_args, e->args);
-        pe->repeat = e->repeat;
-        pe->warmup = e->warmup;
-        pe->mode = (Pyscope__Mode)e->mode;
-        pe->timeout_s = e->timeout_s;
-        pe->threshold = e->threshold;
-        pe->n_env = e->n_env;
-        pe->env = enc_strv(a, e->n_env, e->env);
-        p->entries[i] = pe;
-    }
+    for (size_t i = 0; i < s->n_entries; i++)
+        p->entries[i] = enc_entry(a, &s->entries[i]);
+    if (s->reference)
+        p->reference = enc_entry(a, s->reference);
     Pyscope__HostSelector *h = arena_calloc(a, 1, sizeof(*h));
     pyscope__host_selector__init(h);
     h->all = s->hosts.all;
@@ -1155,6 +1179,7 @@ static void dec_host(struct arena *a, const Pyscope__Host *p, struct wire_host *
     h->load1 = p->load1;
     h->n_labels = p->n_labels;
     h->labels = dec_labels(a, p->n_labels, p->labels);
+    h->machine_id = p->machine_id;
 }
 
 static void dec_python(const Pyscope__PythonBuild *p, struct wire_python *py)
@@ -1249,6 +1274,20 @@ static int dec_result(struct arena *a, const Pyscope__Result *p, struct wire_res
     return 0;
 }
 
+static void dec_entry(const Pyscope__SuiteEntry *pe, struct wire_suite_entry *e)
+{
+    e->script = pe->script;
+    e->n_args = pe->n_args;
+    e->args = dec_strv(pe->args);
+    e->repeat = pe->repeat;
+    e->warmup = pe->warmup;
+    e->mode = (enum wire_mode)pe->mode;
+    e->timeout_s = pe->timeout_s;
+    e->threshold = pe->threshold;
+    e->n_env = pe->n_env;
+    e->env = dec_strv(pe->env);
+}
+
 static int dec_submit(struct arena *a, const Pyscope__Submit *p, struct wire_submit *s,
                       struct wire_error *err)
 {
@@ -1257,18 +1296,12 @@ static int dec_submit(struct arena *a, const Pyscope__Submit *p, struct wire_sub
     s->commit = p->commit;
     TRY(check_count(err, "submit.entries", p->n_entries, WIRE_MAX_ENTRIES));
     struct wire_suite_entry *es = arena_calloc(a, p->n_entries, sizeof(*es));
-    for (size_t i = 0; i < p->n_entries; i++) {
-        const Pyscope__SuiteEntry *pe = p->entries[i];
-        es[i].script = pe->script;
-        es[i].n_args = pe->n_args;
-        es[i].args = dec_strv(pe->args);
-        es[i].repeat = pe->repeat;
-        es[i].warmup = pe->warmup;
-        es[i].mode = (enum wire_mode)pe->mode;
-        es[i].timeout_s = pe->timeout_s;
-        es[i].threshold = pe->threshold;
-        es[i].n_env = pe->n_env;
-        es[i].env = dec_strv(pe->env);
+    for (size_t i = 0; i < p->n_entries; i++)
+        dec_entry(p->entries[i], &es[i]);
+    if (p->reference) {
+        struct wire_suite_entry *r = arena_calloc(a, 1, sizeof(*r));
+        dec_entry(p->reference, r);
+        s->reference = r;
     }
     s->n_entries = p->n_entries;
     s->entries = es;

@@ -34,6 +34,7 @@
 #define WIRE_MAX_LABELS      32u
 #define WIRE_MAX_LABEL_KEY   64u
 #define WIRE_MAX_LABEL_VALUE 256u
+#define WIRE_MAX_MACHINE_ID  64u /* Host.machine_id */
 #define WIRE_MAX_JOBS        64u /* Hello.max_jobs, Ready.credit, Heartbeat.running */
 #define WIRE_MAX_ARGS        256u
 #define WIRE_MAX_REPEAT      1000u
@@ -150,6 +151,7 @@ struct wire_host {
     double load1;         /* drift, finite, >= 0 */
     size_t n_labels;
     const struct wire_label *labels;
+    const char *machine_id; /* optional, <= WIRE_MAX_MACHINE_ID bytes: agents that share CPUs */
 };
 
 struct wire_python {
@@ -310,6 +312,9 @@ struct wire_submit {
     const char *commit; /* a full hash: the jobs run at it; else a label */
     size_t n_commits;   /* at most 5000 */
     const struct wire_commit *commits;
+    /* the suite's reference script (run on each host every batch and around
+     * confirmation runs), or NULL; not one of the entries */
+    const struct wire_suite_entry *reference;
 };
 
 struct wire_submit_reply {

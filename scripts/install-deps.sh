@@ -22,6 +22,7 @@ pkgs=(build-essential cmake pkg-config python3.11 libpython3.11-dev
       libjansson-dev libsodium-dev uuid-dev
       libzmq3-dev libprotobuf-c-dev protobuf-c-compiler libpq-dev libinih-dev
       git # commits are resolved, fetched and checked out with it (docs/revisions.md)
+      libmicrohttpd-dev
       help2man) # the manual pages (docs/man/)
 if [ "$test" = 1 ]; then
     pkgs+=(libcmocka-dev valgrind clang chromium python3-scipy postgresql iproute2)
@@ -30,6 +31,13 @@ fi
 if [ "$list" = 1 ]; then
     printf '%s\n' "${pkgs[@]}"
     exit 0
+fi
+
+# The browser tests drive chromium with playwright-core from npm (tests/browser/,
+# package-lock.json), installed into tests/browser/node_modules; without node/npm
+# (Debian's nodejs and npm as a fallback) test_html_pages is skipped.
+if [ "$test" = 1 ] && ! command -v npm >/dev/null; then
+    pkgs+=(nodejs npm)
 fi
 
 missing=()
@@ -41,7 +49,20 @@ done
 if [ "$test" = 1 ] && [ "$(id -u)" -eq 0 ] && ! id pyscope-job >/dev/null 2>&1; then
     useradd --system --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin pyscope-job
 fi
-[ ${#missing[@]} -eq 0 ] && exit 0
+browser_deps() {
+    local dir
+    dir=$(cd "$(dirname "$0")/.." && pwd)/tests/browser
+    [ "$test" = 1 ] && command -v npm >/dev/null || return 0
+    [ -f "$dir/node_modules/playwright-core/package.json" ] &&
+        [ "$dir/node_modules/.package-lock.json" -nt "$dir/package-lock.json" ] && return 0
+    echo "install-deps: installing the browser tests' npm packages (tests/browser)" >&2
+    (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error >/dev/null) ||
+        echo "install-deps: npm ci failed in $dir: test_html_pages will be skipped" >&2
+}
+if [ ${#missing[@]} -eq 0 ]; then
+    browser_deps
+    exit 0
+fi
 
 echo "install-deps: installing ${missing[*]}" >&2
 sudo=""
@@ -55,3 +76,4 @@ $sudo apt-get install -y -q --no-install-recommends "${missing[@]}" >/dev/null 2
     $sudo apt-get update -q >/dev/null
     $sudo apt-get install -y -q --no-install-recommends "${missing[@]}"
 }
+browser_deps

@@ -52,8 +52,12 @@ done
 
 echo "check-build-deps: Release build in $dir with only: ${main[*]}"
 log=$dir/build.log
+# Python as on that machine too: Debian's 3.11 (python3.11, libpython3.11-dev) is the only one
+# in the list, so pyscope-run's module is built for it alone, and the tests' python is it
+# (other versions, e.g. under pyenv, would be found on this machine but not on a fresh one).
 if ! PKG_CONFIG_LIBDIR=$pcdir cmake -S "$src" -B "$dir" -DCMAKE_BUILD_TYPE=Release \
-    -DPYSCOPE_WERROR=ON -DBUILD_TESTING=ON >"$log" 2>&1 ||
+    -DPYSCOPE_WERROR=ON -DBUILD_TESTING=ON -DPYSCOPE_PYTHON_VERSIONS=3.11 \
+    -DPYSCOPE_PYTHON_ROOTS=/usr -DPYSCOPE_PYTHON=/usr/bin/python3.11 >"$log" 2>&1 ||
     ! cmake --build "$dir" -j"$(nproc)" >>"$log" 2>&1; then
     echo "check-build-deps: the build failed with only those packages:" >&2
     grep -E "error|Error|not found|Could NOT" "$log" | head -20 >&2

@@ -29,7 +29,8 @@ void collect_add_run(struct collect *c, const struct shm_region *r, double wall_
                      unsigned children);
 
 /* The `profile` object over all runs added; median_wall_s scales the %
- * fields. Caller owns the result. */
-json_t *collect_to_json(struct collect *c, double median_wall_s);
+ * fields, and with median_cpu_s the overhead (profile.overhead). Caller owns
+ * the result. */
+json_t *collect_to_json(struct collect *c, double median_wall_s, double median_cpu_s);
 
 #endif

@@ -11,8 +11,10 @@
  *                is on, as in every distribution kernel), summed over the
  *                threads of the script's process, read every poll of the
  *                supervisor (~10 ms) and once more when the child has exited
- *                but is not yet reaped. The profiler's own sampling thread
- *                ("pyscope-sampler") is left out. A thread that ends between
+ *                but is not yet reaped. The profiler's sampling thread is
+ *                the supervisor's, outside the script's process, so never
+ *                counted (a child thread named "pyscope-sampler" is left out:
+ *                the embedded runner's was). A thread that ends between
  *                two polls loses at most its last poll interval. Child
  *                processes of the script are not counted.
  *   ctx_voluntary, ctx_involuntary   context switches of the child and its

@@ -1,11 +1,15 @@
 /*
  * pyscope-run - measure one Python script, once or --repeat N times.
  *
- * Runs SCRIPT exactly as `python3 SCRIPT ARGS` would, in a child process per
- * run (fresh interpreter each time), and writes one pyscope.run/1 document
- * (docs/json-schema.md). The parent never initializes Python: it validates
- * the input, forks, measures from outside (supervise.c) and gathers what
- * the child's profiler left in the shared region (collect.c).
+ * Runs SCRIPT exactly as `python3 SCRIPT ARGS` would, under the user's own
+ * interpreter (pyselect.c: --python, the virtualenv, or python3 on PATH), in
+ * a child process per run (fresh interpreter each time), and writes one
+ * pyscope.run/1 document (docs/json-schema.md). pyscope-run itself links no
+ * Python: it validates the input, forks and execs the interpreter with the
+ * module (pyext/module.c) brought in at start-up, measures from
+ * outside (supervise.c), samples the script's stacks from outside in sample
+ * mode (sampler.c), and gathers what the run left in the shared region
+ * (collect.c). agent/runner/README.md tells why it is built this way.
  *
  * With --instructions, each measured repeat also gets a run under valgrind's
  * cachegrind (cachegrind.c), after all the timed runs, so the timed runs
@@ -30,6 +34,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <time.h>
@@ -41,7 +46,8 @@
 #include "errors.h"
 #include "jsonutil.h"
 #include "log.h"
-#include "profiler.h"
+#include "pyselect.h"
+#include "sampler.h"
 #include "shm.h"
 #include "hash.h"
 #include "hostinfo.h"
@@ -51,17 +57,17 @@
 #include "supervise.h"
 #include "xmalloc.h"
 
-#define DEFAULT_PYTHON "/usr/bin/python3.11"
-
 struct options {
     int mode; /* 1 sample, 2 trace */
     long repeat, warmup;
     double interval_s;
-    double timeout_s; /* 0 = none */
+    double timeout_s;   /* 0 = none */
+    const char *python; /* --python */
     const char *venv;
     const char *root;
     const char *output;
     int output_fd;     /* --output-fd: an open descriptor instead of a file (-1: none) */
+    int progress_fd;   /* --progress-fd: a socket for "measured I N" lines (-1: none) */
     bool instructions; /* --instructions: also count instructions under cachegrind */
     const char *script;
     int argc;
@@ -70,18 +76,22 @@ struct options {
 
 /* What one child run needs (borrowed by the child). */
 struct child_arg {
-    struct profiler_config cfg;
-    struct shm_region *region;
-    int output_fd; /* closed in the child: the script never gets the document's descriptor */
+    const struct pyselect *py;
+    const struct options *o;
+    const char *shim_dir;
+    int region_id;   /* the profile region's System V id; -1: a warmup run, plain python */
+    int output_fd;   /* closed in the child: the script never gets the document's descriptor */
+    int progress_fd; /* closed in the child too */
 };
 
 static void usage(FILE *out)
 {
     fprintf(out, "Usage: pyscope-run [OPTIONS] [--] SCRIPT [ARGS...]\n"
-                 "Run SCRIPT as python3 would, measure it, write a pyscope.run/1 JSON document.\n"
+                 "Run SCRIPT as python3 would (under that interpreter), measure it, write a\n"
+                 "pyscope.run/1 JSON document.\n"
                  "\n"
-                 "  --mode sample|trace   sample: statistical stacks, no slowdown (default);\n"
-                 "                        trace: exact call counts through a profile hook\n"
+                 "  --mode sample|trace   sample: stacks read from outside the script's process\n"
+                 "                        (default); trace: exact call counts through a hook\n"
                  "  --repeat N            measured runs, each in a fresh process (default 1)\n"
                  "  --warmup K            runs before those, not measured (default 0)\n"
                  "  --interval-ms MS      sampling period in sample mode (default 4)\n"
@@ -90,12 +100,19 @@ static void usage(FILE *out)
                  "                        under valgrind (cachegrind; ~25x slower, profiler\n"
                  "                        off, PYTHONHASHSEED=0 unless set; its time limit\n"
                  "                        is 50x --timeout): a deterministic metric\n"
+                 "  --python PATH         the interpreter to run the script with (a path, or a\n"
+                 "                        command looked up on PATH); default: the virtualenv's,\n"
+                 "                        else the first python3 on PATH. Supported: CPython\n"
+                 "                        3.10, 3.11, 3.12, 3.13\n"
                  "  --venv DIR            use this virtualenv (default: $VIRTUAL_ENV if set)\n"
                  "  --root DIR            project root for normalized paths (default: the git\n"
                  "                        top level above the script; outside git: absolute)\n"
                  "  --output FILE         where to write the JSON (default: standard output)\n"
                  "  --output-fd N         write the JSON to open descriptor N instead (the\n"
                  "                        agent's way: the script cannot reach that file)\n"
+                 "  --progress-fd N       send \"measured I N\" (warmup, instructions) lines\n"
+                 "                        to descriptor N as each run starts (pyscope's\n"
+                 "                        status line on a terminal)\n"
                  "  -h, --help            show this help;  --version  show the version\n"
                  "\n"
                  "Exit status: 0 ok, 3 the script failed, 124 timed out, 2 usage, 4 internal.\n");
@@ -132,10 +149,12 @@ static int parse_options(int argc, char **argv, struct options *o)
         OPT_WARMUP,
         OPT_INTERVAL,
         OPT_TIMEOUT,
+        OPT_PYTHON,
         OPT_VENV,
         OPT_ROOT,
         OPT_OUTPUT,
         OPT_OUTPUT_FD,
+        OPT_PROGRESS_FD,
         OPT_INSTRUCTIONS,
         OPT_VERSION
     };
@@ -145,16 +164,19 @@ static int parse_options(int argc, char **argv, struct options *o)
         {"warmup", required_argument, NULL, OPT_WARMUP},
         {"interval-ms", required_argument, NULL, OPT_INTERVAL},
         {"timeout", required_argument, NULL, OPT_TIMEOUT},
+        {"python", required_argument, NULL, OPT_PYTHON},
         {"venv", required_argument, NULL, OPT_VENV},
         {"root", required_argument, NULL, OPT_ROOT},
         {"output", required_argument, NULL, OPT_OUTPUT},
         {"output-fd", required_argument, NULL, OPT_OUTPUT_FD},
+        {"progress-fd", required_argument, NULL, OPT_PROGRESS_FD},
         {"instructions", no_argument, NULL, OPT_INSTRUCTIONS},
         {"help", no_argument, NULL, 'h'},
         {"version", no_argument, NULL, OPT_VERSION},
         {NULL, 0, NULL, 0},
     };
-    *o = (struct options){.mode = 1, .repeat = 1, .interval_s = 0.004, .output_fd = -1};
+    *o = (struct options){
+        .mode = 1, .repeat = 1, .interval_s = 0.004, .output_fd = -1, .progress_fd = -1};
     long fd;
     int c;
     double ms;
@@ -195,6 +217,9 @@ static int parse_options(int argc, char **argv, struct options *o)
                 return -PYSCOPE_EUSAGE;
             }
             break;
+        case OPT_PYTHON:
+            o->python = optarg;
+            break;
         case OPT_VENV:
             o->venv = optarg;
             break;
@@ -212,6 +237,17 @@ static int parse_options(int argc, char **argv, struct options *o)
             }
             o->output_fd = (int)fd;
             break;
+        case OPT_PROGRESS_FD:
+            if (!parse_long(optarg, 3, 1023, &fd) || fcntl((int)fd, F_GETFD) < 0) {
+                log_error("--progress-fd takes an open descriptor number from 3 to 1023, not "
+                          "\"%s\"",
+                          optarg);
+                return -PYSCOPE_EUSAGE;
+            }
+            o->progress_fd = (int)fd;
+            /* programs the script starts (and valgrind) never get it */
+            fcntl(o->progress_fd, F_SETFD, FD_CLOEXEC);
+            break;
         case OPT_INSTRUCTIONS:
             o->instructions = true;
             break;
@@ -219,7 +255,7 @@ static int parse_options(int argc, char **argv, struct options *o)
             usage(stdout);
             exit(0);
         case OPT_VERSION:
-            printf("pyscope-run %s (CPython 3.11 embedded)\n", PYSCOPE_VERSION);
+            printf("pyscope-run %s (runs scripts under %s)\n", PYSCOPE_VERSION, PYSELECT_SUPPORTED);
             exit(0);
         default:
             fprintf(stderr, "Try \"pyscope-run --help\" for more information.\n");
@@ -286,47 +322,56 @@ static int check_script(const char *path)
     return 0;
 }
 
-/* The interpreter path python3 would report as sys.executable: the
- * virtualenv's bin/python when one is used. Returns a new string or NULL. */
-static char *choose_program(const struct options *o, char **venv_out)
-{
-    const char *venv = o->venv;
-    bool explicit = venv != NULL;
-    if (!venv) {
-        venv = getenv("VIRTUAL_ENV");
-        if (venv && !*venv)
-            venv = NULL;
-    }
-    *venv_out = NULL;
-    if (!venv)
-        return xstrdup(DEFAULT_PYTHON);
-    char *cfg = xasprintf("%s/pyvenv.cfg", venv);
-    char *py = xasprintf("%s/bin/python", venv);
-    bool ok = access(cfg, R_OK) == 0 && access(py, X_OK) == 0;
-    free(cfg);
-    if (ok) {
-        char *real = realpath(venv, NULL);
-        *venv_out = real ? real : xstrdup(venv);
-        return py;
-    }
-    free(py);
-    if (explicit) {
-        log_error("--venv \"%s\" is not a virtualenv (no pyvenv.cfg or bin/python in it); "
-                  "create one with: python3.11 -m venv DIR",
-                  venv);
-        return NULL;
-    }
-    log_warn("VIRTUAL_ENV=\"%s\" is not a virtualenv (no pyvenv.cfg or bin/python); ignoring it",
-             venv);
-    return xstrdup(DEFAULT_PYTHON);
-}
-
+/* The child: exec the interpreter as `python3 SCRIPT ARGS`, with the shim
+ * folder in front of PYTHONPATH and the region's id in the environment
+ * (measured runs), or plainly (warmup runs). Never returns. */
 static void child_main(void *p)
 {
     struct child_arg *a = p;
     if (a->output_fd >= 0)
         close(a->output_fd);
-    profiler_child_main(&a->cfg, a->region);
+    if (a->progress_fd >= 0)
+        close(a->progress_fd);
+    if (a->region_id >= 0) {
+        const char *orig = getenv("PYTHONPATH");
+        char *path = orig && *orig ? xasprintf("%s:%s", a->shim_dir, orig) : xstrdup(a->shim_dir);
+        char id[16];
+        snprintf(id, sizeof(id), "%d", a->region_id);
+        if ((orig && setenv("PYSCOPE_PYTHONPATH", orig, 1) < 0) ||
+            setenv("PYTHONPATH", path, 1) < 0 || setenv("PYSCOPE_REGION", id, 1) < 0) {
+            fprintf(stderr, "pyscope-run: could not prepare the script's environment: %s\n",
+                    strerror(errno));
+            _exit(4);
+        }
+        free(path);
+    }
+    const struct options *o = a->o;
+    char **argv = xcalloc((size_t)o->argc + 3, sizeof(char *));
+    argv[0] = a->py->argv0;
+    argv[1] = (char *)o->script;
+    for (int i = 0; i < o->argc; i++)
+        argv[i + 2] = o->argv[i];
+    execv(a->py->path, argv);
+    fprintf(stderr, "pyscope-run: could not run \"%s\": %s\n", a->py->path, strerror(errno));
+    _exit(4);
+}
+
+/*
+ * Tell --progress-fd's reader (pyscope, which draws a status line) that a run
+ * starts: "KIND I N\n" (KIND warmup, measured or instructions; I of N). One
+ * send, never a signal: a reader gone away is no error.
+ */
+static void progress_note(int fd, const char *kind, long i, long n)
+{
+    if (fd < 0)
+        return;
+    char line[64];
+    int len = snprintf(line, sizeof(line), "%s %ld %ld\n", kind, i, n);
+    if (len > 0 && send(fd, line, (size_t)len, MSG_NOSIGNAL | MSG_DONTWAIT) < 0 &&
+        errno == ENOTSOCK) {
+        ssize_t w = write(fd, line, (size_t)len); /* a pipe (SIGPIPE is the caller's) */
+        (void)w;
+    }
 }
 
 /* v when known, else null (contention.h: unreadable sources are never 0). */
@@ -475,6 +520,7 @@ static int instr_measure(const struct options *o, struct instr *in)
     double limit = o->timeout_s > 0 ? o->timeout_s * CACHEGRIND_TIMEOUT_FACTOR : 0;
     for (long i = 0; i < o->repeat; i++) {
         struct run_measure m;
+        progress_note(o->progress_fd, "instructions", i + 1, o->repeat);
         int rc = supervise_run(cachegrind_child_main, &in->run, limit, false, &m);
         if (rc == -EINTR) /* interrupted: the counts so far stand */
             return 0;
@@ -533,13 +579,43 @@ static void instr_release(struct instr *in)
     memset(in, 0, sizeof(*in));
 }
 
-static json_t *timeline_json(const struct run_measure *m)
+/* The script's own lifetime within a run, in the timeline's seconds (from the
+ * fork): from its first line to its end (its atexit handlers done); end < 0
+ * when it never got there (os._exit, a signal), start < 0 when it never
+ * started. */
+struct script_span {
+    double start_s, end_s;
+};
+
+static struct script_span script_span_of(const struct shm_region *r, const struct run_measure *m)
+{
+    struct script_span sp = {-1, -1};
+    if (r->started && r->mono_start_ns >= m->mono_start_ns)
+        sp.start_s = (double)(r->mono_start_ns - m->mono_start_ns) / 1e9;
+    if (sp.start_s >= 0 && r->mono_end_ns >= r->mono_start_ns)
+        sp.end_s = (double)(r->mono_end_ns - m->mono_start_ns) / 1e9;
+    return sp;
+}
+
+/* The RSS timeline of the script's own lifetime (sp): interpreter start-up
+ * and shutdown are left out, so that growth seen there is the script's. */
+static json_t *timeline_json(const struct run_measure *m, struct script_span sp)
 {
     json_t *a = json_array();
-    for (size_t i = 0; i < m->ntimeline; i++)
-        json_array_append_new(
-            a, json_pack("[f, I]", m->timeline[i].t_s, (json_int_t)m->timeline[i].rss_bytes));
+    for (size_t i = 0; i < m->ntimeline; i++) {
+        double t = m->timeline[i].t_s;
+        if ((sp.start_s >= 0 && t < sp.start_s) || (sp.end_s >= 0 && t > sp.end_s))
+            continue;
+        json_array_append_new(a, json_pack("[f, I]", t, (json_int_t)m->timeline[i].rss_bytes));
+    }
     return a;
+}
+
+static json_t *span_json(struct script_span sp)
+{
+    return sp.start_s < 0
+               ? json_null()
+               : json_pack("[f, o]", sp.start_s, sp.end_s < 0 ? json_null() : json_real(sp.end_s));
 }
 
 static void iso_now(char *buf, size_t len)
@@ -705,17 +781,27 @@ int main(int argc, char **argv)
     if (check_script(o.script) < 0 ||
         (o.output_fd >= 0 ? check_output_fd(o.output_fd) : check_output(o.output)) < 0)
         return PYSCOPE_EXIT_USAGE;
-    char *venv = NULL;
-    char *program = choose_program(&o, &venv);
-    if (!program)
+    char err[1024];
+    char *shim_dir = pyselect_shim_dir(err, sizeof(err));
+    if (!shim_dir) {
+        log_error("%s", err);
+        return PYSCOPE_EXIT_INTERNAL;
+    }
+    struct pyselect py;
+    if (pyselect_choose(o.python, o.venv, &py, err, sizeof(err)) < 0 ||
+        pyselect_check(&py, shim_dir, err, sizeof(err)) < 0) {
+        log_error("%s", err);
+        pyselect_release(&py);
+        free(shim_dir);
         return PYSCOPE_EXIT_USAGE;
+    }
     struct instr in = {0};
     if (o.instructions) {
-        int irc = instr_prepare(&o, program, &in);
+        int irc = instr_prepare(&o, py.path, &in);
         if (irc < 0) {
             instr_release(&in);
-            free(venv);
-            free(program);
+            pyselect_release(&py);
+            free(shim_dir);
             return irc == -PYSCOPE_EUSAGE ? PYSCOPE_EXIT_USAGE : PYSCOPE_EXIT_INTERNAL;
         }
     }
@@ -761,6 +847,7 @@ int main(int argc, char **argv)
     double *pct = xcalloc((size_t)o.repeat, sizeof(double));
     double *rss = xcalloc((size_t)o.repeat, sizeof(double));
     struct run_measure last = {0};
+    struct script_span last_span = {-1, -1};
     bool started = false, failed = false;
     char py_version[64] = "", py_build[SHM_TEXT_MAX] = "", py_exe[SHM_TEXT_MAX] = "",
          py_prefix[SHM_TEXT_MAX] = "";
@@ -769,24 +856,30 @@ int main(int argc, char **argv)
 
     for (long i = 0; i < total; i++) {
         bool is_warmup = i < o.warmup;
-        struct shm_region *region = shm_map((uint32_t)o.mode);
+        int region_id = -1;
+        struct shm_region *region = shm_create((uint32_t)o.mode, &region_id);
         if (!region) {
             log_error("could not map the profile region: %s", strerror(errno));
             rc = -ENOMEM;
             break;
         }
         struct child_arg ca = {
-            .cfg = {.script = o.script,
-                    .argc = o.argc,
-                    .argv = o.argv,
-                    .program = program,
-                    .mode = is_warmup ? 0 : o.mode,
-                    .interval_s = o.interval_s},
-            .region = region,
+            .py = &py,
+            .o = &o,
+            .shim_dir = shim_dir,
+            .region_id = is_warmup ? -1 : region_id,
             .output_fd = o.output_fd,
+            .progress_fd = o.progress_fd,
         };
+        struct sampler *sampler = NULL;
+        if (!is_warmup && o.mode == 1 && !(sampler = sampler_start(region, o.interval_s)))
+            snprintf(region->error, sizeof(region->error), "could not start the sampler: %s",
+                     strerror(errno));
         struct run_measure m;
+        progress_note(o.progress_fd, is_warmup ? "warmup" : "measured",
+                      is_warmup ? i + 1 : i - o.warmup + 1, is_warmup ? o.warmup : o.repeat);
         rc = supervise_run(child_main, &ca, o.timeout_s, !is_warmup, &m);
+        sampler_stop(&sampler);
         if (rc == -EINTR) { /* a signal came between two runs: stop here */
             rc = 0;
             shm_unmap(&region);
@@ -798,6 +891,7 @@ int main(int argc, char **argv)
             break;
         }
         started = started || region->started;
+        struct script_span span = script_span_of(region, &m);
         if (region->py_build[0]) {
             snprintf(py_version, sizeof(py_version), "%s", region->py_version);
             snprintf(py_build, sizeof(py_build), "%s", region->py_build);
@@ -809,7 +903,9 @@ int main(int argc, char **argv)
         } else {
             double tsc_hz = m.wall_s > 0 ? (double)(m.tsc_end - m.tsc_start) / m.wall_s : 0;
             collect_add_run(col, region, m.wall_s, tsc_hz, m.children_seen);
-            json_array_append_new(runs, run_json(&m));
+            json_t *rj = run_json(&m);
+            json_object_set_new(rj, "script_span_s", span_json(span));
+            json_array_append_new(runs, rj);
             wall[measured] = m.wall_s;
             cpu[measured] = m.user_s + m.sys_s;
             pct[measured] = m.wall_s > 0 ? 100.0 * cpu[measured] / m.wall_s : 0;
@@ -819,6 +915,7 @@ int main(int argc, char **argv)
         shm_unmap(&region);
         supervise_measure_release(&last);
         last = m;
+        last_span = span;
         failed = m.timed_out || m.signal || m.exit_code != 0;
         /* A failing script fails the same way again: stop repeating it. */
         if (failed || supervise_stop_signal())
@@ -834,9 +931,14 @@ int main(int argc, char **argv)
     int stop_sig = supervise_stop_signal();
     if (rc == 0) {
         double med_wall = summary_median(wall, (size_t)measured);
-        json_t *py = json_pack("{s:s, s:s, s:s, s:s, s:s, s:o}", "implementation", "cpython",
-                               "version", py_version, "build", py_build, "executable", py_exe,
-                               "prefix", py_prefix, "venv", json_string_lossy(venv));
+        if (!py_version[0])
+            snprintf(py_version, sizeof(py_version), "%d.%d.%d", py.major, py.minor, py.micro);
+        json_t *pyj =
+            json_pack("{s:s, s:s, s:s, s:o, s:o, s:o, s:s}", "implementation", py.implementation,
+                      "version", py_version, "build", py_build, "executable",
+                      json_string_lossy(py_exe[0] ? py_exe : py.executable), "prefix",
+                      json_string_lossy(py_prefix[0] ? py_prefix : py.prefix), "venv",
+                      py.venv ? json_string_lossy(py.venv) : json_null(), "chosen_by", py.how);
         json_t *opts =
             json_pack("{s:s, s:I, s:I, s:o, s:o}", "mode", o.mode == 2 ? "trace" : "sample",
                       "repeat", (json_int_t)o.repeat, "warmup", (json_int_t)o.warmup, "interval_s",
@@ -852,13 +954,15 @@ int main(int argc, char **argv)
             json_pack("{s:s, s:s, s:s, s:s, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o}",
                       "schema", "pyscope.run/1", "pyscope_version", PYSCOPE_VERSION, "id", id,
                       "created", created, "script", script_json(&o, cwd, root), "host",
-                      hostinfo_collect(), "python", py, "options", opts, "status",
+                      hostinfo_collect(), "python", pyj, "options", opts, "status",
                       in.failed ? status_json(&in.failure, true,
                                               "under valgrind (--instructions): ", stop_sig,
                                               measured, o.repeat)
                                 : status_json(&last, started, "", stop_sig, measured, o.repeat),
                       "runs", runs, "warmup_runs", warmups, "summary", summary, "memory_timeline",
-                      timeline_json(&last), "profile", collect_to_json(col, med_wall));
+                      timeline_json(&last, last_span), "profile",
+                      collect_to_json(col, med_wall, summary_median(cpu, (size_t)measured)));
+        json_object_set_new(doc, "memory_timeline_span_s", span_json(last_span));
         runs = warmups = NULL;
         if (o.instructions) {
             json_object_set_new(doc, "instructions", instr_json(&in));
@@ -885,7 +989,7 @@ int main(int argc, char **argv)
     free(rss);
     free(root);
     free(cwd);
-    free(venv);
-    free(program);
+    pyselect_release(&py);
+    free(shim_dir);
     return exit_code;
 }

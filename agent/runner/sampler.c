@@ -1,126 +1,151 @@
 /*
- * sampler.c - sample mode: a native thread that reads every Python thread's
- * stack at a fixed rate, without the GIL and without touching the Python API.
+ * sampler.c - sample mode, from outside the script's process (sampler.h).
  *
- * The thread is plain C (Python does not know it exists). Each pass walks
- * the interpreter's thread list and each thread's frame chain, reading the
- * target memory with process_vm_readv(getpid()): a frame freed under our
- * feet yields an error or garbage that fails validation, never a crash.
- * Each stack becomes a path in the call tree in the shared region, with one
- * more sample on its leaf, and the thread's CPU time since the previous pass
- * (read from its per-thread CPU clock) is attributed to that leaf, so every
- * function gets both wall (self_s) and on-CPU (self_cpu_s) time.
- *
- * The profiled threads never run any of this code: the cost to the script
- * is the sampler's few microseconds a pass on the other core.
- *
- * This file knows CPython 3.11's internal layout (PyThreadState, _PyCFrame,
- * _PyInterpreterFrame, PyCodeObject, compact unicode); it is the per-version
- * shim of docs/DESIGN.md §5.
+ * Reads: one process_vm_readv per thread state, per frame and per code
+ * object first seen (names are read once per identity). Nothing is written
+ * to the script's process. The thread's CPU clock is read from
+ * /proc/PID/task/TID/schedstat (kept open per thread).
  */
-#define Py_BUILD_CORE 1
-#include <Python.h>
-#include <internal/pycore_frame.h>
-#include <internal/pycore_interp.h>
+#include "sampler.h"
 
-#include "contention.h"
-#include "profiler.h"
+#include "codemap.h"
 #include "shm.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
 #include <sys/uio.h>
 #include <time.h>
 #include <unistd.h>
 
-#if PY_VERSION_HEX < 0x030B0000 || PY_VERSION_HEX >= 0x030C0000
-#error "sampler.c reads CPython 3.11 frames; add a shim for this version"
-#endif
-
+/* A stack keeps at most SAMPLER_MAX_DEPTH frames: when deeper, its root-most
+ * SAMPLER_ROOT_KEEP and leaf-most others, joined by one "[frames elided]"
+ * frame, so that a deep recursion still shows where it came from. The walk
+ * stops at SAMPLER_WALK_MAX frames (garbage that loops). */
 #define SAMPLER_MAX_DEPTH 1024
+#define SAMPLER_ROOT_KEEP 128
+#define SAMPLER_LEAF_KEEP (SAMPLER_MAX_DEPTH - SAMPLER_ROOT_KEEP)
+#define SAMPLER_WALK_MAX  65536
+#define SAMPLER_ELIDED    1 /* the "address" of the [frames elided] frame */
 #define SAMPLER_NAME_MAX  512
+#define SAMPLER_READ_MAX  512 /* bytes of any one structure we read */
 
-/* The sampler's state: owned by the sampler thread once started. */
-struct sampler {
-    struct shm_region *region;
-    pid_t pid;
-    PyInterpreterState *interp;
-    PyThreadState *main_tstate;
-    uint64_t interval_ns;
-    volatile int stop;
-    pthread_t thread;
-    int running;
-    uint64_t idents[SAMPLER_MAX_DEPTH]; /* code objects, leaf first */
+struct sampler_clock {
+    uint64_t tid;
+    int fd; /* /proc/PID/task/TID/schedstat, -1 when it could not be opened */
 };
 
-static struct sampler sampler_state;
+struct sampler {
+    struct shm_region *region;
+    struct shm_layout layout; /* copied once ready */
+    pid_t pid;
+    uint64_t interval_ns;
+    pthread_t thread;
+    pthread_mutex_t lock;
+    pthread_cond_t wake;
+    bool stop;             /* under lock */
+    struct codemap *codes; /* code object address -> identity */
+    uint64_t death_cursor; /* death log entries consumed */
+    uint64_t next_ident;   /* last identity given */
+    struct sampler_clock clocks[SHM_MAX_THREADS];
+    uint32_t nclocks;
+    uint64_t addrs[SAMPLER_MAX_DEPTH + 1]; /* code objects of one stack, leaf first */
+    uint64_t roots[SAMPLER_ROOT_KEEP];     /* ring: the walk's frames past the leaf part */
+};
 
-/* Copy n bytes at remote address src of our own process into dst. */
-static bool peek(const struct sampler *s, void *dst, const void *src, size_t n)
+/* Copy n bytes at address src of the script's process into dst. */
+static bool peek(const struct sampler *s, void *dst, uint64_t src, size_t n)
 {
-    if (!src)
+    if (!src || n == 0)
         return false;
     struct iovec local = {dst, n};
-    struct iovec remote = {(void *)src, n};
+    struct iovec remote = {(void *)(uintptr_t)src, n};
     return process_vm_readv(s->pid, &local, 1, &remote, 1, 0) == (ssize_t)n;
 }
 
-/* Read a str object as UTF-8 into buf (truncated to len-1 bytes). */
-static bool peek_unicode(const struct sampler *s, PyObject *obj, char *buf, size_t len)
+static uint64_t u64_at(const unsigned char *buf, uint32_t off)
 {
-    PyCompactUnicodeObject u;
-    if (!peek(s, &u, obj, sizeof(u)) || u._base.ob_base.ob_type != &PyUnicode_Type ||
-        !u._base.state.compact)
+    uint64_t v;
+    memcpy(&v, buf + off, sizeof(v));
+    return v;
+}
+
+/* Encode code point c as UTF-8 into out (4 bytes); returns its length. */
+static size_t utf8_put(uint32_t c, char *out)
+{
+    if (c < 0x80) {
+        out[0] = (char)c;
+        return 1;
+    }
+    if (c < 0x800) {
+        out[0] = (char)(0xC0 | (c >> 6));
+        out[1] = (char)(0x80 | (c & 0x3F));
+        return 2;
+    }
+    if (c < 0x10000) {
+        if (c >= 0xD800 && c <= 0xDFFF)
+            c = 0xFFFD; /* a lone surrogate (surrogateescape): not UTF-8 */
+        out[0] = (char)(0xE0 | (c >> 12));
+        out[1] = (char)(0x80 | ((c >> 6) & 0x3F));
+        out[2] = (char)(0x80 | (c & 0x3F));
+        return 3;
+    }
+    out[0] = (char)(0xF0 | (c >> 18));
+    out[1] = (char)(0x80 | ((c >> 12) & 0x3F));
+    out[2] = (char)(0x80 | ((c >> 6) & 0x3F));
+    out[3] = (char)(0x80 | (c & 0x3F));
+    return 4;
+}
+
+/* Read the str object at obj as UTF-8 into buf (truncated to len-1 bytes). */
+static bool peek_unicode(const struct sampler *s, uint64_t obj, char *buf, size_t len)
+{
+    const struct shm_layout *l = &s->layout;
+    unsigned char head[SAMPLER_READ_MAX];
+    if (l->compact_data > sizeof(head) || !peek(s, head, obj, l->compact_data) ||
+        u64_at(head, 8) != l->unicode_type)
         return false;
-    Py_ssize_t n = u._base.length;
-    if (n < 0)
+    int64_t n = (int64_t)u64_at(head, l->unicode_length);
+    uint32_t state;
+    memcpy(&state, head + l->unicode_state, sizeof(state));
+    if (n < 0 || !(state & l->state_compact))
         return false;
-    if (u._base.state.ascii) {
+    if (state & l->state_ascii) {
         size_t take = (size_t)n < len - 1 ? (size_t)n : len - 1;
-        if (!peek(s, buf, (const char *)obj + sizeof(PyASCIIObject), take))
+        if (take && !peek(s, buf, obj + l->ascii_data, take))
             return false;
         buf[take] = '\0';
         return true;
     }
     /* Compact non-ASCII: code points of 1, 2 or 4 bytes; encode as UTF-8. */
-    unsigned kind = u._base.state.kind;
+    unsigned kind = (state >> l->state_kind_shift) & l->state_kind_mask;
     if (kind != 1 && kind != 2 && kind != 4)
         return false;
     size_t count = (size_t)n < 128 ? (size_t)n : 128;
     uint8_t raw[128 * 4];
-    if (!peek(s, raw, (const char *)obj + sizeof(PyCompactUnicodeObject), count * kind))
+    if (count && !peek(s, raw, obj + l->compact_data, count * kind))
         return false;
     size_t o = 0;
     for (size_t i = 0; i < count; i++) {
-        uint32_t c = kind == 1 ? raw[i] : kind == 2 ? ((uint16_t *)raw)[i] : ((uint32_t *)raw)[i];
-        char tmp[4];
-        size_t k;
-        if (c < 0x80) {
-            tmp[0] = (char)c;
-            k = 1;
-        } else if (c < 0x800) {
-            tmp[0] = (char)(0xC0 | (c >> 6));
-            tmp[1] = (char)(0x80 | (c & 0x3F));
-            k = 2;
-        } else if (c < 0x10000) {
-            if (c >= 0xD800 && c <= 0xDFFF)
-                c = 0xFFFD; /* a lone surrogate (surrogateescape): not UTF-8 */
-            tmp[0] = (char)(0xE0 | (c >> 12));
-            tmp[1] = (char)(0x80 | ((c >> 6) & 0x3F));
-            tmp[2] = (char)(0x80 | (c & 0x3F));
-            k = 3;
-        } else if (c <= 0x10FFFF) {
-            tmp[0] = (char)(0xF0 | (c >> 18));
-            tmp[1] = (char)(0x80 | ((c >> 12) & 0x3F));
-            tmp[2] = (char)(0x80 | ((c >> 6) & 0x3F));
-            tmp[3] = (char)(0x80 | (c & 0x3F));
-            k = 4;
+        uint32_t c;
+        if (kind == 1) {
+            c = raw[i];
+        } else if (kind == 2) {
+            uint16_t v;
+            memcpy(&v, raw + 2 * i, 2);
+            c = v;
         } else {
-            return false;
+            memcpy(&c, raw + 4 * i, 4);
         }
+        if (c > 0x10FFFF)
+            return false;
+        char tmp[4];
+        size_t k = utf8_put(c, tmp);
         if (o + k >= len)
             break;
         memcpy(buf + o, tmp, k);
@@ -130,75 +155,173 @@ static bool peek_unicode(const struct sampler *s, PyObject *obj, char *buf, size
     return true;
 }
 
-/* The function index for a code object, registering it on first sight. */
-static int64_t sampler_func(struct sampler *s, PyCodeObject *code)
+/* The identity of the code object at addr, registering it (a new identity
+ * and function entry) on first sight; 0 when it cannot be read or is not a
+ * code object (3.13's f_executable may be None). */
+static uint64_t sampler_ident(struct sampler *s, uint64_t addr)
 {
     struct shm_region *r = s->region;
-    uint64_t ident = (uint64_t)(uintptr_t)code;
-    int64_t f = shm_func_find(r, ident);
-    if (f >= 0)
-        return f;
-    PyCodeObject co;
-    if (!peek(s, &co, code, offsetof(PyCodeObject, co_qualname) + sizeof(PyObject *)) ||
-        co.ob_base.ob_base.ob_type != &PyCode_Type)
-        return -1;
-    char file[SAMPLER_NAME_MAX], name[SAMPLER_NAME_MAX];
-    if (!peek_unicode(s, co.co_filename, file, sizeof(file)) ||
-        !peek_unicode(s, co.co_qualname, name, sizeof(name)))
-        return -1;
-    return shm_func_add(r, ident, shm_add_string(r, file, strlen(file)),
-                        shm_add_string(r, name, strlen(name)), co.co_firstlineno, false);
-}
-
-static uint64_t thread_cpu_ns(pid_t tid)
-{
-    /* The CPU clock of any thread by its TID (Linux's CPUCLOCK_SCHED encoding);
-     * EINVAL once the thread is gone. */
-    clockid_t cid = (clockid_t)((~(unsigned)tid << 3) | 6);
-    struct timespec ts;
-    if (clock_gettime(cid, &ts) != 0)
+    const struct shm_layout *l = &s->layout;
+    uint64_t ident = codemap_get(s->codes, addr);
+    if (ident)
+        return ident;
+    if (addr == SAMPLER_ELIDED) {
+        static const char file[] = "<pyscope>", name[] = "[frames elided]";
+        ident = s->next_ident + 1;
+        if (codemap_put(s->codes, addr, ident) < 0 ||
+            shm_func_add(r, ident, shm_add_string(r, file, sizeof(file) - 1),
+                         shm_add_string(r, name, sizeof(name) - 1), 0, false) < 0)
+            return 0;
+        s->next_ident = ident;
+        return ident;
+    }
+    unsigned char co[SAMPLER_READ_MAX];
+    if (l->code_read > sizeof(co) || !peek(s, co, addr, l->code_read) ||
+        u64_at(co, 8) != l->code_type)
         return 0;
-    return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+    char file[SAMPLER_NAME_MAX], name[SAMPLER_NAME_MAX];
+    if (!peek_unicode(s, u64_at(co, l->code_filename), file, sizeof(file)) ||
+        !peek_unicode(s, u64_at(co, l->code_name), name, sizeof(name)))
+        return 0;
+    int32_t line;
+    memcpy(&line, co + l->code_firstlineno, sizeof(line));
+    ident = s->next_ident + 1;
+    if (codemap_put(s->codes, addr, ident) < 0 ||
+        shm_func_add(r, ident, shm_add_string(r, file, strlen(file)),
+                     shm_add_string(r, name, strlen(name)), line, false) < 0) {
+        codemap_forget(s->codes, addr);
+        return 0;
+    }
+    s->next_ident = ident;
+    return ident;
 }
 
-/* Record one thread's stack. */
-static void sample_thread(struct sampler *s, PyThreadState *tsp, const PyThreadState *ts)
+/* True when a code object of the stack (addrs[0..depth)) was freed in death
+ * log entries [from, to): the stack was read while it unwound. */
+static bool stack_raced(const struct sampler *s, size_t depth, uint64_t from, uint64_t to)
+{
+    if (to - from > SHM_DEATHS)
+        return true;
+    for (uint64_t d = from; d < to; d++) {
+        uint64_t dead = s->region->deaths[d % SHM_DEATHS];
+        for (size_t i = 0; i < depth; i++)
+            if (s->addrs[i] == dead)
+                return true;
+    }
+    return false;
+}
+
+/* The CPU time of thread tid of the script so far (ns), 0 when unknown. */
+static uint64_t thread_cpu_ns(struct sampler *s, uint64_t tid)
+{
+    struct sampler_clock *c = NULL;
+    for (uint32_t i = 0; i < s->nclocks && !c; i++)
+        if (s->clocks[i].tid == tid)
+            c = &s->clocks[i];
+    if (!c) {
+        if (s->nclocks == SHM_MAX_THREADS)
+            return 0;
+        c = &s->clocks[s->nclocks++];
+        char path[64];
+        snprintf(path, sizeof(path), "/proc/%d/task/%llu/schedstat", (int)s->pid,
+                 (unsigned long long)tid);
+        c->tid = tid;
+        c->fd = open(path, O_RDONLY | O_CLOEXEC);
+    }
+    char buf[96];
+    ssize_t n = c->fd >= 0 ? pread(c->fd, buf, sizeof(buf) - 1, 0) : -1;
+    if (n <= 0)
+        return 0;
+    buf[n] = '\0';
+    return strtoull(buf, NULL, 10);
+}
+
+/* The Linux TID of the thread whose state we read into ts. */
+static uint64_t thread_tid(const struct sampler *s, const unsigned char *ts)
+{
+    const struct shm_layout *l = &s->layout;
+    if (l->tstate_native_id != SHM_NONE)
+        return u64_at(ts, l->tstate_native_id);
+    int32_t tid = 0;
+    uint64_t pthread = u64_at(ts, l->tstate_pthread);
+    if (l->pthread_tid == SHM_NONE || !peek(s, &tid, pthread + l->pthread_tid, sizeof(tid)))
+        return 0;
+    return (uint64_t)tid;
+}
+
+/* Record the stack of the thread at tsp (its state read into ts). */
+static void sample_thread(struct sampler *s, uint64_t tsp, const unsigned char *ts)
 {
     struct shm_region *r = s->region;
-    _PyCFrame cf;
-    if (!peek(s, &cf, ts->cframe, sizeof(cf)) || !cf.current_frame)
+    const struct shm_layout *l = &s->layout;
+    uint64_t fp = u64_at(ts, l->tstate_frame);
+    if (l->cframe_frame != SHM_NONE && fp) {
+        uint64_t cframe = fp;
+        if (!peek(s, &fp, cframe + l->cframe_frame, sizeof(fp)))
+            fp = 0;
+    }
+    if (!fp)
         return; /* no Python code running on this thread */
-    int ti = shm_thread_get(r, (uint64_t)(uintptr_t)tsp, ts->native_thread_id);
+    uint64_t tid = thread_tid(s, ts);
+    int ti = shm_thread_get(r, tsp, tid);
     if (ti < 0) {
         r->dropped++;
         return;
     }
     struct shm_thread *th = &r->threads[ti];
-    if (tsp == s->main_tstate)
+    if (tsp == l->main_tstate)
         th->is_main = 1;
-    uint64_t cpu = thread_cpu_ns((pid_t)ts->native_thread_id);
+    uint64_t cpu = tid ? thread_cpu_ns(s, tid) : 0;
     uint64_t cpu_delta = cpu > th->last_cpu_ns && th->last_cpu_ns ? cpu - th->last_cpu_ns : 0;
     if (cpu)
         th->last_cpu_ns = cpu;
+
     size_t depth = 0;
-    _PyInterpreterFrame *fp = cf.current_frame;
-    while (fp && depth < SAMPLER_MAX_DEPTH) {
-        _PyInterpreterFrame f;
-        if (!peek(s, &f, fp, offsetof(_PyInterpreterFrame, localsplus)))
+    codemap_sync(s->codes, r, &s->death_cursor);
+    unsigned char f[SAMPLER_READ_MAX];
+    if (l->frame_read > sizeof(f))
+        return;
+    size_t walked_frames = 0;
+    while (fp && walked_frames < SAMPLER_WALK_MAX) {
+        if (!peek(s, f, fp, l->frame_read))
             break;
-        s->idents[depth++] = (uint64_t)(uintptr_t)f.f_code;
-        fp = f.previous;
+        bool shim = l->frame_owner != SHM_NONE && f[l->frame_owner] == l->owner_skip;
+        if (!shim) {
+            uint64_t code = u64_at(f, l->frame_code);
+            if (walked_frames < SAMPLER_LEAF_KEEP)
+                s->addrs[walked_frames] = code;
+            else
+                s->roots[(walked_frames - SAMPLER_LEAF_KEEP) % SAMPLER_ROOT_KEEP] = code;
+            walked_frames++;
+        }
+        fp = u64_at(f, l->frame_previous);
     }
-    if (depth == 0)
+    if (walked_frames == 0)
+        return;
+    depth = walked_frames < SAMPLER_LEAF_KEEP ? walked_frames : SAMPLER_LEAF_KEEP;
+    if (walked_frames > SAMPLER_MAX_DEPTH)
+        s->addrs[depth++] = SAMPLER_ELIDED;          /* the middle of a deep stack */
+    size_t rest = walked_frames - SAMPLER_LEAF_KEEP; /* frames in the ring, when positive */
+    if (walked_frames > SAMPLER_LEAF_KEEP) {
+        size_t keep = rest < SAMPLER_ROOT_KEEP ? rest : SAMPLER_ROOT_KEEP;
+        for (size_t k = rest - keep; k < rest; k++)
+            s->addrs[depth++] = s->roots[k % SAMPLER_ROOT_KEEP];
+    }
+    uint64_t walked = s->death_cursor;
+    if (codemap_sync(s->codes, r, &s->death_cursor) &&
+        stack_raced(s, depth, walked, s->death_cursor))
         return;
     uint32_t node = 0;
     for (size_t i = depth; i-- > 0;) {
-        uint32_t next = shm_node_find(r, node, s->idents[i], (uint32_t)ti);
+        uint64_t ident = sampler_ident(s, s->addrs[i]);
+        if (!ident)
+            continue; /* unreadable frame (racing with its exit), or no code: skip it */
+        uint32_t next = shm_node_find(r, node, ident, (uint32_t)ti);
         if (!next) {
-            int64_t f = sampler_func(s, (PyCodeObject *)(uintptr_t)s->idents[i]);
-            if (f < 0)
-                continue; /* unreadable frame (racing with its exit): skip it */
-            next = shm_node_add(r, node, s->idents[i], (uint32_t)f, (uint32_t)ti);
+            int64_t fi = shm_func_find(r, ident);
+            if (fi < 0)
+                continue;
+            next = shm_node_add(r, node, ident, (uint32_t)fi, (uint32_t)ti);
             if (!next) {
                 r->dropped++;
                 return;
@@ -216,33 +339,54 @@ static void sample_thread(struct sampler *s, PyThreadState *tsp, const PyThreadS
 
 static void sample_pass(struct sampler *s)
 {
-    PyThreadState *tsp = NULL;
-    if (!peek(s, &tsp, (char *)s->interp + offsetof(PyInterpreterState, threads.head), sizeof(tsp)))
+    const struct shm_layout *l = &s->layout;
+    uint64_t tsp = 0;
+    if (!peek(s, &tsp, s->layout.interp + l->interp_tstate_head, sizeof(tsp)))
+        return;
+    unsigned char ts[SAMPLER_READ_MAX * 4];
+    if (l->tstate_read > sizeof(ts))
         return;
     for (int n = 0; tsp && n < SHM_MAX_THREADS; n++) {
-        PyThreadState ts;
-        if (!peek(s, &ts, tsp, sizeof(ts)))
+        if (!peek(s, ts, tsp, l->tstate_read))
             break;
-        sample_thread(s, tsp, &ts);
-        tsp = ts.next;
+        sample_thread(s, tsp, ts);
+        tsp = u64_at(ts, l->tstate_next);
     }
     s->region->passes++;
+}
+
+static uint64_t own_cpu_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
 }
 
 static void *sampler_main(void *arg)
 {
     struct sampler *s = arg;
+    struct shm_region *r = s->region;
     struct timespec next;
     clock_gettime(CLOCK_MONOTONIC, &next);
+    bool ready = false;
+    pthread_mutex_lock(&s->lock);
     while (!s->stop) {
         uint64_t ns = (uint64_t)next.tv_nsec + s->interval_ns;
         next.tv_sec += (time_t)(ns / 1000000000ULL);
         next.tv_nsec = (long)(ns % 1000000000ULL);
-        while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &next, NULL) == EINTR)
+        while (!s->stop && pthread_cond_timedwait(&s->wake, &s->lock, &next) != ETIMEDOUT)
             ;
         if (s->stop)
             break;
-        sample_pass(s);
+        pthread_mutex_unlock(&s->lock);
+        if (!ready && __atomic_load_n(&r->layout_ready, __ATOMIC_ACQUIRE)) {
+            s->layout = r->layout;
+            s->pid = (pid_t)r->pid;
+            ready = true;
+        }
+        if (ready && __atomic_load_n(&r->started, __ATOMIC_ACQUIRE) &&
+            !__atomic_load_n(&r->stopped, __ATOMIC_ACQUIRE))
+            sample_pass(s);
         /* Fell behind (a stopped process, an overloaded machine): skip
          * the missed passes instead of bursting to catch up. */
         struct timespec now;
@@ -251,43 +395,67 @@ static void *sampler_main(void *arg)
             (int64_t)(now.tv_sec - next.tv_sec) * 1000000000LL + (now.tv_nsec - next.tv_nsec);
         if (late > (int64_t)s->interval_ns)
             next = now;
+        pthread_mutex_lock(&s->lock);
     }
+    pthread_mutex_unlock(&s->lock);
+    r->sampler_cpu_ns = own_cpu_ns();
     return NULL;
 }
 
-int sampler_start(struct shm_region *region, double interval_s)
+struct sampler *sampler_start(struct shm_region *region, double interval_s)
 {
-    struct sampler *s = &sampler_state;
+    struct sampler *s = calloc(1, sizeof(*s));
+    if (!s)
+        return NULL;
+    s->codes = codemap_new();
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    int rc = s->codes ? 0 : ENOMEM;
+    if (rc == 0)
+        rc = pthread_cond_init(&s->wake, &ca);
+    pthread_condattr_destroy(&ca);
+    if (rc == 0)
+        pthread_mutex_init(&s->lock, NULL);
     s->region = region;
-    s->pid = getpid();
-    s->interp = PyInterpreterState_Main();
-    s->main_tstate = profiler_main_tstate();
     s->interval_ns = (uint64_t)(interval_s * 1e9);
-    s->stop = 0;
-    /* Signals belong to the script's threads, never to the sampler. */
-    sigset_t all, old;
-    sigfillset(&all);
-    pthread_sigmask(SIG_SETMASK, &all, &old);
-    /* The supervisor leaves this thread out of the script's run-queue delay by its
-     * name: born with it (a thread inherits its creator's), so never seen without. */
-    char name[16] = "";
-    prctl(PR_GET_NAME, name);
-    prctl(PR_SET_NAME, CONTENTION_SAMPLER_NAME);
-    int rc = pthread_create(&s->thread, NULL, sampler_main, s);
-    prctl(PR_SET_NAME, name);
-    pthread_sigmask(SIG_SETMASK, &old, NULL);
-    if (rc != 0)
-        return -rc;
-    s->running = 1;
-    return 0;
+    if (rc == 0) {
+        /* Signals sent to the supervisor are its main thread's to handle. */
+        sigset_t all, old;
+        sigfillset(&all);
+        pthread_sigmask(SIG_SETMASK, &all, &old);
+        rc = pthread_create(&s->thread, NULL, sampler_main, s);
+        pthread_sigmask(SIG_SETMASK, &old, NULL);
+        if (rc != 0) {
+            pthread_cond_destroy(&s->wake);
+            pthread_mutex_destroy(&s->lock);
+        }
+    }
+    if (rc != 0) {
+        codemap_destroy(&s->codes);
+        free(s);
+        errno = rc;
+        return NULL;
+    }
+    return s;
 }
 
-void sampler_stop(void)
+void sampler_stop(struct sampler **sp)
 {
-    struct sampler *s = &sampler_state;
-    if (!s->running)
+    struct sampler *s = *sp;
+    if (!s)
         return;
-    s->stop = 1;
+    pthread_mutex_lock(&s->lock);
+    s->stop = true;
+    pthread_cond_signal(&s->wake);
+    pthread_mutex_unlock(&s->lock);
     pthread_join(s->thread, NULL);
-    s->running = 0;
+    pthread_cond_destroy(&s->wake);
+    pthread_mutex_destroy(&s->lock);
+    for (uint32_t i = 0; i < s->nclocks; i++)
+        if (s->clocks[i].fd >= 0)
+            close(s->clocks[i].fd);
+    codemap_destroy(&s->codes);
+    free(s);
+    *sp = NULL;
 }

@@ -6,15 +6,14 @@
 #include "shm.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/shm.h>
+#include <unistd.h>
 
-struct shm_region *shm_map(uint32_t mode)
+static struct shm_region *shm_init(void *p, uint32_t mode)
 {
-    void *p = mmap(NULL, sizeof(struct shm_region), PROT_READ | PROT_WRITE,
-                   MAP_SHARED | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-    if (p == MAP_FAILED)
-        return NULL;
     struct shm_region *r = p;
     r->magic = SHM_MAGIC;
     r->mode = mode;
@@ -23,10 +22,66 @@ struct shm_region *shm_map(uint32_t mode)
     return r;
 }
 
+struct shm_region *shm_map(uint32_t mode)
+{
+    void *p = mmap(NULL, sizeof(struct shm_region), PROT_READ | PROT_WRITE,
+                   MAP_SHARED | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    return p == MAP_FAILED ? NULL : shm_init(p, mode);
+}
+
+struct shm_region *shm_create(uint32_t mode, int *id)
+{
+    /* System V shared memory, not a memfd: a memfd is a file, and a job's
+     * file size limit (RLIMIT_FSIZE) would refuse to size it. Marked for
+     * removal at once: it goes when the last process detaches, however
+     * either side ends (Linux still lets the child attach it by id). */
+    int shmid = shmget(IPC_PRIVATE, sizeof(struct shm_region), IPC_CREAT | 0600 | SHM_NORESERVE);
+    if (shmid < 0)
+        return NULL;
+    void *p = shmat(shmid, NULL, 0);
+    int e = errno;
+    shmctl(shmid, IPC_RMID, NULL);
+    if (p == (void *)-1) {
+        errno = e;
+        return NULL;
+    }
+    *id = shmid;
+    return shm_init(p, mode);
+}
+
+struct shm_region *shm_attach(int id, char *err, size_t errlen)
+{
+    struct shmid_ds ds;
+    if (shmctl(id, IPC_STAT, &ds) < 0) {
+        snprintf(err, errlen, "shared memory %d: %s", id, strerror(errno));
+        return NULL;
+    }
+    if (ds.shm_segsz != sizeof(struct shm_region)) {
+        snprintf(err, errlen,
+                 "shared memory %d is not a profile region of this pyscope version "
+                 "(%zu bytes, not %zu)",
+                 id, (size_t)ds.shm_segsz, sizeof(struct shm_region));
+        return NULL;
+    }
+    void *p = shmat(id, NULL, 0);
+    if (p == (void *)-1) {
+        snprintf(err, errlen, "could not attach shared memory %d: %s", id, strerror(errno));
+        return NULL;
+    }
+    struct shm_region *r = p;
+    if (r->magic != SHM_MAGIC) {
+        shmdt(p);
+        snprintf(err, errlen, "shared memory %d is not a profile region (bad magic)", id);
+        return NULL;
+    }
+    return r;
+}
+
 void shm_unmap(struct shm_region **region)
 {
     if (*region) {
-        munmap(*region, sizeof(struct shm_region));
+        if (shmdt(*region) < 0) /* not System V memory: an mmap()ed region */
+            munmap(*region, sizeof(struct shm_region));
         *region = NULL;
     }
 }

@@ -7,14 +7,23 @@
  * supervisor reads it after wait4(), so nothing is lost however the child
  * ends: sys.exit, os._exit, a signal, a timeout kill.
  *
+ * The region is System V shared memory (shm_create): the script's process is
+ * the user's own python, started by exec, and attaches it by its id
+ * (shm_attach, in pyscope-run's module there; agent/runner/README.md).
+ * Who writes: in trace mode the tracer in the script's process; in sample
+ * mode the sampler, a thread of the supervisor that reads the script's
+ * memory from outside, with the `layout` the module publishes.
+ *
  * Design notes:
  * - Fixed-capacity tables with open addressing; pages are touched only as
  *   entries are used, so an idle table costs no resident memory.
  * - Writers never block and never allocate: a full table increments a
  *   "dropped" counter that the report shows.
- * - Writers are serialized by the child itself (the sampler thread is the
- *   only writer in sample mode; the GIL serializes the trace hook), so the
- *   region has no locks. The reader runs only after the child is gone.
+ * - Writers of the tables are serialized (the sampler thread is the only
+ *   writer in sample mode; the GIL serializes the tracer), so the region has
+ *   no locks. The few fields written by one side while the other runs are
+ *   flags and logs published with release stores (layout_ready, stopped,
+ *   deaths_written). The report is read only after the child is gone.
  * - Strings are copied into an arena and referenced by offset, so the
  *   region holds no pointers that mean anything to the reader.
  */
@@ -32,12 +41,16 @@
 #define SHM_NODE_SLOTS   (1u << 18)
 #define SHM_MAX_THREADS  256
 #define SHM_STRINGS_SIZE (8u << 20)
-#define SHM_TEXT_MAX     512 /* Python build strings etc. */
+#define SHM_TEXT_MAX     512        /* Python build strings etc. */
+#define SHM_DEATHS       4096       /* death log of code objects (sample mode), a ring */
+#define SHM_NONE         UINT32_MAX /* an offset that does not exist in this version */
 
 /* What is known about one function (a code object, or a C function in
  * trace mode). Identified in the child by an opaque pointer. */
 struct shm_func {
-    uint64_t ident;    /* child-side identity (code object or PyMethodDef address) */
+    uint64_t ident;    /* child-side identity: trace mode, the code object's address (the
+                          tracer holds a reference, so it is unique); sample mode, a number
+                          the sampler gives each code object it meets (codemap.h) */
     uint32_t file_off; /* normalized only later: raw co_filename, in strings */
     uint32_t name_off; /* co_qualname, or cProfile-style name for C functions */
     int32_t line;      /* co_firstlineno; 0 for C functions */
@@ -71,6 +84,46 @@ struct shm_thread {
     char name[48];
 };
 
+/* A Python thread's name, as threading knew it when profiling stopped. */
+struct shm_thread_name {
+    uint64_t native_id; /* Linux TID */
+    char name[64];
+};
+
+/*
+ * How to read a CPython's threads, frames, code objects and strings from
+ * outside: addresses in the script's process and offsets in its structures.
+ * pyscope-run's module fills it with offsetof() against the headers of the
+ * version it was built for (agent/runner/pyext/py3XX.c), so the sampler
+ * itself knows no Python version.
+ */
+struct shm_layout {
+    uint32_t version_hex;        /* PY_VERSION_HEX of the running interpreter */
+    uint32_t tstate_read;        /* bytes of a PyThreadState to read (covers the offsets) */
+    uint64_t interp;             /* the main PyInterpreterState */
+    uint64_t main_tstate;        /* the main thread's PyThreadState */
+    uint64_t code_type;          /* &PyCode_Type */
+    uint64_t unicode_type;       /* &PyUnicode_Type */
+    uint32_t interp_tstate_head; /* offset of the first PyThreadState in the interpreter */
+    uint32_t tstate_next;        /* offset of the next PyThreadState */
+    uint32_t tstate_native_id;   /* offset of the Linux TID, or SHM_NONE (3.10) */
+    uint32_t tstate_pthread;     /* offset of thread_id (the pthread_t) */
+    uint32_t pthread_tid;        /* 3.10: offset of the TID in glibc's struct pthread */
+    uint32_t tstate_frame;       /* offset of the current frame, or of the _PyCFrame pointer */
+    uint32_t cframe_frame;       /* SHM_NONE: tstate_frame is the frame; else its offset there */
+    uint32_t frame_code;         /* offset of the code object in a frame */
+    uint32_t frame_previous;     /* offset of the caller's frame */
+    uint32_t frame_owner;        /* offset of the owner byte, or SHM_NONE */
+    uint32_t owner_skip;         /* frames with this owner are C-stack shims: skipped */
+    uint32_t frame_read;         /* bytes of a frame to read */
+    uint32_t code_filename, code_name, code_firstlineno; /* co_name is co_qualname from 3.11 */
+    uint32_t code_read;
+    uint32_t unicode_length, unicode_state; /* offsets in PyASCIIObject */
+    uint32_t state_compact, state_ascii;    /* masks of the 32-bit state word */
+    uint32_t state_kind_shift, state_kind_mask;
+    uint32_t ascii_data, compact_data; /* where the characters of a compact string start */
+};
+
 struct shm_region {
     uint64_t magic;
     uint32_t mode;    /* 1 sample, 2 trace */
@@ -87,6 +140,22 @@ struct shm_region {
     char py_executable[SHM_TEXT_MAX];
     char py_prefix[SHM_TEXT_MAX];
     char error[SHM_TEXT_MAX]; /* why profiling could not start, if it could not */
+    uint32_t pid;             /* the script's process (written by the module) */
+    uint32_t layout_ready;    /* the module wrote pid and layout (release store) */
+    uint32_t stopped;         /* the script is over (its atexit handlers ran): stop sampling */
+    uint64_t sampler_cpu_ns;  /* CPU time of the sampler thread (supervisor) */
+    uint64_t startup_ns;      /* the module's own start-up in the script's process */
+    /* Trace mode: the hook's cost, measured before the script (module.c): a loop
+     * of calib_calls calls of an empty function without and with the hook. */
+    uint64_t calib_calls, calib_plain_ns, calib_hook_ns;
+    struct shm_layout layout;
+    uint32_t nnames;
+    struct shm_thread_name names[SHM_MAX_THREADS];
+    /* Sample mode: addresses of code objects the script's process freed
+     * (codemap.h). The child appends with the GIL held (one writer) and
+     * publishes with a release store of deaths_written; the sampler reads. */
+    uint64_t deaths_written;
+    uint64_t deaths[SHM_DEATHS];
 
     uint32_t func_slots[SHM_FUNC_SLOTS]; /* func index + 1, 0 = empty */
     uint32_t node_slots[SHM_NODE_SLOTS]; /* node index, 0 = empty */
@@ -100,6 +169,13 @@ struct shm_region {
  * mode is 1 (sample) or 2 (trace). Returns it, or NULL with errno set.
  * Release with shm_unmap(). Each run gets a fresh region. */
 struct shm_region *shm_map(uint32_t mode);
+/* The same in System V shared memory, already marked for removal (it goes
+ * with the last process attached to it), for a child to attach after exec by
+ * the id put in *id. Returns it, or NULL with errno set. */
+struct shm_region *shm_create(uint32_t mode, int *id);
+/* Attach the region with System V id (the child's side). Returns it, or NULL
+ * with a reason in err when id is not a pyscope region. */
+struct shm_region *shm_attach(int id, char *err, size_t errlen);
 void shm_unmap(struct shm_region **region);
 
 /* Copy len bytes of s into the arena; returns the offset, or 0 when the arena

@@ -151,6 +151,7 @@ int supervise_run(supervise_child_fn fn, void *arg, double timeout_s, bool timel
     contention_begin(probe);
     m->tsc_start = __rdtsc();
     double t0 = now_s();
+    m->mono_start_ns = (uint64_t)(t0 * 1e9 + 0.5);
     pid_t pid = fork();
     if (pid < 0) {
         int e = errno;

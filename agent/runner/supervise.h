@@ -33,6 +33,7 @@ struct run_measure {
     int pid;                      /* the child's process id (gone by the time m is filled) */
     unsigned children_seen;       /* distinct child processes seen while sampling (timeline runs) */
     uint64_t tsc_start, tsc_end;  /* TSC around the child's life, for calibration */
+    uint64_t mono_start_ns;       /* CLOCK_MONOTONIC at the fork: the timeline's t = 0 */
     struct contention contention; /* what could bias the timing (contention.h) */
     struct rss_point *timeline;   /* owned; NULL when not recorded */
     size_t ntimeline;

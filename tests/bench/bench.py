@@ -62,8 +62,9 @@ def parse_args(argv):
                     help="only this workload (file name without .py); repeatable")
     ap.add_argument("--variants", default=",".join(VARIANTS),
                     help="comma-separated subset of %s" % ",".join(VARIANTS))
-    ap.add_argument("--python", default="/usr/bin/python3.11",
-                    help="interpreter for plain and cProfile runs (default /usr/bin/python3.11)")
+    ap.add_argument("--python", default="/usr/bin/python3",
+                    help="the interpreter measured: plain, under pyscope-run (--python) and "
+                         "under cProfile (default /usr/bin/python3)")
     ap.add_argument("--pyscope-run", dest="pyscope_run", default=None,
                     help="pyscope-run binary (default $PYSCOPE_BUILD or ./build, "
                          "agent/runner/pyscope-run)")
@@ -154,7 +155,8 @@ def command(variant, script, args, out_json):
         return [args.python, "-m", "cProfile", "-o", os.devnull, script]
     if variant == "cprofile_all":
         return [args.python, os.path.join(HERE, "cprofile_threads.py"), "-o", os.devnull, script]
-    return [args.pyscope_run, "--mode", variant, "--output", out_json, script]
+    return [args.pyscope_run, "--python", args.python, "--mode", variant, "--output", out_json,
+            script]
 
 
 def build_launcher(tmpdir):

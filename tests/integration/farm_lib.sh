@@ -61,6 +61,8 @@ peer_timeout_ms = 5000
 reap_interval_ms = 500
 dispatch_interval_ms = 300
 max_attempts = 5
+# these tests check delivery, not timings: agents on this one machine run side by side
+share_machines = 1
 ${FARM_COORD_EXTRA:-}
 CONF
     "$COORD_BIN" --db "$PG_CONNINFO" --bind "$COORD_URL" --config "$T/coord.conf" \

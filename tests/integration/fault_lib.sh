@@ -72,6 +72,8 @@ peer_timeout_ms = 5000
 reap_interval_ms = 500
 dispatch_interval_ms = 200
 max_attempts = 10
+# these tests check delivery, not timings: agents on this one machine run side by side
+share_machines = 1
 ${FAULT_COORD_EXTRA:-}
 CONF
     local before

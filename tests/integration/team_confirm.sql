@@ -11,7 +11,8 @@ SELECT j.id AS job_id, j.batch_id, j.script_id, j.host_id, gen_random_uuid() AS 
                      + CASE WHEN :night = :slow_night AND j.script_id = (SELECT min(id) FROM scripts)
                                  AND j.host_id = (SELECT max(id) FROM hosts)
                             THEN :slow / 100.0 ELSE 0 END AS w
-           FROM generate_series(1, j.repeat) i) x) AS wall
+           FROM generate_series(1, j.repeat) i) x) AS wall,
+       0.4 AS fast
 FROM jobs j WHERE j.state = 'queued';
 
 \ir team_runs.sql

@@ -4,13 +4,7 @@
 -- :slow_night the function slow() of script 1 on host 2 gets slower by :slow
 -- percent of the wall time. Inserted done and not yet analysed: the running
 -- coordinator picks it up on its next tick.
-INSERT INTO hosts (fingerprint, hostname, cpu_model, cores, mem_bytes, os, kernel, arch, governor, load1)
-VALUES ('00000000000000a1', 'host-a', 'cpu', 2, 1, 'linux', '6', 'x86_64', 'performance', 0),
-       ('00000000000000b2', 'host-b', 'cpu', 2, 1, 'linux', '6', 'x86_64', 'performance', 0)
-ON CONFLICT DO NOTHING;
-INSERT INTO agents (name, host_id, agent_version, python_version, python_build, python_executable, max_jobs)
-SELECT 'agent-' || h.hostname, h.id, '1', '3.11', 'CPython 3.11 gcc', '/usr/bin/python3.11', 1
-FROM hosts h ON CONFLICT DO NOTHING;
+\ir team_hosts.sql
 INSERT INTO scripts (key) VALUES ('examples/a.py'), ('examples/<script>alert(1)</script>.py')
 ON CONFLICT DO NOTHING;
 INSERT INTO functions (key) VALUES ('examples/a.py:slow:3'), ('examples/a.py:fast:10')
@@ -34,7 +28,8 @@ SELECT j.id AS job_id, j.batch_id, j.script_id, j.host_id, gen_random_uuid() AS 
                      + CASE WHEN :night = :slow_night AND j.script_id = (SELECT min(id) FROM scripts)
                                  AND j.host_id = (SELECT max(id) FROM hosts)
                             THEN :slow / 100.0 ELSE 0 END AS w
-           FROM generate_series(1, j.repeat) i) x) AS wall
+           FROM generate_series(1, j.repeat) i) x) AS wall,
+       0.4 AS fast
 FROM jobs j WHERE j.batch_id = (SELECT max(id) FROM batches);
 
 \ir team_runs.sql

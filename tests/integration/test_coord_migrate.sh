@@ -1,12 +1,15 @@
 #!/usr/bin/env bash
 # test_coord_migrate.sh - a farm database from before 003_compact_runs.sql
 # and 004_ongoing_regressions.sql (and 005_series_covering_index.sql,
-# 010_contention.sql)
+# 007_identity.sql, 010_contention.sql, 014_truthful_findings.sql,
+# 015_revisions.sql)
 # (schema 001 + 002, runs with run_functions and run_stacks rows) upgrades in
 # place when the coordinator starts: hotspots, per-repeat values, stacks and
 # medians end up in the runs row, the old tables' shapes stay readable as
 # views, a stored regression still points at its run, and the analysis reads
-# the converted history.
+# the converted history. A finding the old analysis stored twice (open rows
+# of one series, metric and kind in two batches) keeps only the newer open:
+# the older ends where the newer began.
 source "$PYSCOPE_SRC/tests/integration/lib.sh"
 source "$PYSCOPE_SRC/tests/integration/pg.sh"
 source "$PYSCOPE_SRC/tests/integration/coord.sh"
@@ -22,7 +25,7 @@ INSERT INTO hosts (fingerprint, hostname, cpu_model, cores, mem_bytes, os, kerne
 VALUES ('00000000000000a1', 'host-a', 'cpu', 2, 1, 'linux', '6', 'x86_64', 'performance', 0);
 INSERT INTO scripts (key) VALUES ('examples/a.py');
 INSERT INTO batches (suite, label, "commit", state, finished, analyzed)
-VALUES ('nightly', 'old', 'c1', 'done', now(), now());
+VALUES ('nightly', 'old', 'c1', 'done', now(), now()), ('nightly', 'old 2', 'c2', 'done', now(), now());
 INSERT INTO jobs (batch_id, script_id, host_id, repeat, warmup, mode, timeout_s, state)
 VALUES (1, 1, 1, 3, 0, 'sample', 60, 'done'), (1, 1, 1, 3, 0, 'sample', 60, 'done');
 INSERT INTO functions (key) VALUES ('a.py:f:1'), ('a.py:g:5'), ('a.py:h:9');
@@ -44,6 +47,8 @@ INSERT INTO run_stacks (run_id, stacks) VALUES ('00000000-0000-0000-0000-0000000
 INSERT INTO regressions (batch_id, script_id, host_id, python_build, metric, kind, mode,
                          change_pct, baseline_median, candidate_median, baseline_runs, candidate_run)
 VALUES (1, 1, 1, 'b', 'wall_s', 'regression', 'threshold', 10, 1, 1.1, '{}',
+        '00000000-0000-0000-0000-000000000001'),
+       (2, 1, 1, 'b', 'wall_s', 'regression', 'threshold', 10, 1, 1.1, '{}',
         '00000000-0000-0000-0000-000000000001');
 SQL
 
@@ -83,9 +88,17 @@ expect_eq "view run_stacks: the old document" '["a.py:g:5", "a.py:f:1", "a.py:h:
     "$(pg_sql "SELECT (stacks->'functions')::text || ' ' || (stacks->'stacks'->0->'frames')::text FROM run_stacks")"
 expect_eq "010: runs from before have no contention (not measured, not 0)" "t|t" \
     "$(pg_sql "SELECT run_delay_s IS NULL, fn_self_cpu_s IS NULL FROM runs WHERE $R1")"
-expect_eq "regression kept" 1 "$(pg_sql "SELECT count(*) FROM regressions r JOIN runs x ON x.run_id = r.candidate_run")"
+expect_eq "regressions kept" 2 "$(pg_sql "SELECT count(*) FROM regressions r JOIN runs x ON x.run_id = r.candidate_run")"
+expect_eq "014: the older duplicate ends where the newer began" "1|2,2|" \
+    "$(pg_sql "SELECT string_agg(batch_id || '|' || coalesce(ended_batch_id::text, ''), ',' ORDER BY batch_id) FROM regressions")"
+expect_eq "014: jobs measure, no confirmation; batches at pass 0" "measure|0" \
+    "$(pg_sql "SELECT string_agg(DISTINCT purpose, ',') || '|' || (SELECT max(analysis_pass) FROM batches) FROM jobs")"
+expect_eq "015: batches and jobs from before ran no commit; no commits described" "0|0|0" \
+    "$(pg_sql "SELECT (SELECT count(*) FROM batches WHERE commit_hash IS NOT NULL) || '|' || (SELECT count(*) FROM jobs WHERE commit_hash IS NOT NULL) || '|' || (SELECT count(*) FROM commits)")"
+expect_eq "015 applied last (migrations apply by max version)" "15|015_revisions.sql" \
+    "$(pg_sql "SELECT version || '|' || name FROM schema_migrations ORDER BY version DESC LIMIT 1")"
 expect_eq "regression: its own last batch and run, one night" "t|t|1" \
-    "$(pg_sql "SELECT last_batch_id = batch_id, last_run = candidate_run, nights FROM regressions")"
+    "$(pg_sql "SELECT DISTINCT last_batch_id = batch_id, last_run = candidate_run, nights FROM regressions")"
 expect_eq "indexes of runs" "runs_batch_idx,runs_pkey,runs_series_idx,runs_series_key_idx,runs_series_wide_idx" \
     "$(pg_sql "SELECT string_agg(indexname, ',' ORDER BY indexname) FROM pg_indexes WHERE tablename = 'runs'")"
 coord_stop

@@ -3,7 +3,7 @@
 # real PostgreSQL, pyscope-coordinator and pyscope-agent each under valgrind (memcheck,
 # full leak check, descriptor tracking), CURVE on, a small batch of real jobs through the
 # agent (ok, trace mode, a failing script, a missing script; the agent's pyscope-run children
-# are not traced), queries and a SIGHUP to the coordinator, then SIGTERM to both. Fails on
+# are not traced), queries, the web pages and a SIGHUP to the coordinator, then SIGTERM to both. Fails on
 # any valgrind error, any definite or indirect leak, and any descriptor left open at exit
 # that the daemon did not inherit. (test_coord_curve.sh keeps its own valgrind run of the
 # ZAP paths: revocation and handover.)
@@ -34,6 +34,7 @@ peer_timeout_ms = 10000
 reap_interval_ms = 500
 dispatch_interval_ms = 300
 curve_keys_dir = $allowed
+http = 127.0.0.1:0
 CONF
 "${vg[@]}" --log-file="$T/vg-coord.txt" "$COORD_BIN" --db "$PG_CONNINFO" --bind "$COORD_URL" \
     --config "$T/coord.conf" >>"$T/coord.log" 2>&1 &
@@ -80,6 +81,13 @@ expect_eq "results stored" "failed ok ok refused" \
     "$(pg_sql "SELECT string_agg(outcome, ' ' ORDER BY outcome) FROM runs")"
 expect_match "hosts query" "vg" "$(farm_cli hosts --timeout 30)"
 expect_match "jobs query" "fails.py" "$(farm_cli jobs --timeout 30)"
+# the web pages (coordinator/web.c) under valgrind too
+web=$(grep -o 'web pages on http://[^ ]*' "$T/coord.log" | grep -o 'http://.*' || true)
+host=$(pg_sql "SELECT hostname FROM hosts LIMIT 1")
+for path in "" batches hosts batch/1 "series/ok.py?host=$host" nope; do
+    code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 60 "$web$path" || true)
+    expect_match "web page /$path answers" '^(200|404)$' "$code"
+done
 kill -HUP "$COORD_PID"
 farm_wait 10 '[ "$(find "$T/spool-vg" -name "*.result" | wc -l)" = 0 ]' && ok "spool drained" ||
     fail "spool drained" "$(ls "$T/spool-vg")"

@@ -98,13 +98,15 @@ expect_eq "status says valgrind" "failed under valgrind (--instructions): exited
     "$(field "$T/picky.json" 'd["status"]["outcome"] + " " + d["status"]["message"]')"
 expect_match "stderr says so" 'the script failed under valgrind' "$ERR"
 
-# no valgrind on PATH: a clear error before anything runs
+# no valgrind on PATH (python3 alone there): a clear error before anything runs
+mkdir -p "$T/pyonly"
+ln -s "$PY" "$T/pyonly/python3"
 n=$(ls "$T/rep/json" | wc -l)
-run env PATH=/nonexistent "$PYSCOPE" run "${R[@]}" "$W"
+run env PATH="$T/pyonly" "$PYSCOPE" run "${R[@]}" "$W"
 expect_eq "no valgrind: pyscope run exits 2" 2 "$RC"
 expect_match "no valgrind: message" '\-\-instructions needs valgrind: apt-get install valgrind' "$ERR"
 expect_eq "no valgrind: no report saved" "$n" "$(ls "$T/rep/json" | wc -l)"
-run env PATH=/nonexistent "$PYSCOPE_RUN" --instructions --output "$T/none.json" "$W"
+run env PATH="$T/pyonly" "$PYSCOPE_RUN" --instructions --output "$T/none.json" "$W"
 expect_eq "no valgrind: pyscope-run exits 2" 2 "$RC"
 expect_eq "no valgrind: no document" no "$([ -s "$T/none.json" ] && echo yes || echo no)"
 expect_eq "no folder of valgrind files left" "" "$(ls "$TMPDIR")"

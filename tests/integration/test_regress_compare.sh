@@ -51,6 +51,15 @@ expect_eq "wall verdict" "regression" \
 expect_eq "summary counts it" "True" "$(json 'd["summary"]["regressions"] >= 1' "$T/cmp.json")"
 expect_match "compare html" "verdict-regression" "$(cat "$T/cmp.html")"
 expect_nomatch "compare html has no external URL" "https?://" "$(cat "$T/cmp.html")"
+expect_match "compare html: the check in words" '<p class="lead v-regression"><b>Slower</b>' "$(cat "$T/cmp.html")"
+expect_match "compare html: differential flame graph" '<figure class="fdiff" id="fdiff-1">' "$(cat "$T/cmp.html")"
+# the script's frame took twice as long: its fill is well into red (lib/flamediff.c)
+expect_eq "compare html: the slower frame is red" True "$("$PY" -c '
+import re, sys
+m = re.search(r"<title>&lt;module&gt; [^<]*</title><rect [^>]*fill=\"#(..)(..)(..)\"", open(sys.argv[1]).read())
+r, g, b = (int(x, 16) for x in m.groups())
+print(r - b > 60)' "$T/cmp.html")"
+expect_eq "compare --json has no flame diff" False "$(json '"flame_diff" in d["comparisons"][0]' "$T/cmp.json")"
 "$PY" -c "import xml.etree.ElementTree as E,sys; r=E.parse(sys.argv[1]).getroot(); assert r.find('testsuite/testcase/failure') is not None" \
     "$T/cmp.xml" && ok "compare junit parses, has a failure" || fail "compare junit" "no failure"
 
@@ -97,6 +106,13 @@ expect_match "baseline starts at the change point" \
 expect_match "history html chart" "<svg class=\"chart\"" "$(cat "$T/hist.html")"
 expect_match "history html change point" "class=\"cp\"" "$(cat "$T/hist.html")"
 expect_nomatch "history html has no external URL" "https?://" "$(cat "$T/hist.html")"
+expect_match "history html: a time axis" '>run started \(UTC\)</text>' "$(cat "$T/hist.html")"
+expect_match "history html: the value axis in its unit" '>wall time \((ms|s)\)</text>' "$(cat "$T/hist.html")"
+expect_match "history html: the change point labelled" '<text class="cpl"[^>]*>change \+[0-9.]+%</text>' "$(cat "$T/hist.html")"
+run "$PYSCOPE" history --reports-dir "$T/rep" --metric peak_rss_bytes --html "$T/rss.html" work.py
+expect_eq "history --metric peak_rss_bytes exits 0" 0 "$RC"
+expect_match "history of memory in MiB" "Median RSS" "$OUT"
+expect_match "history html: memory axis" '>peak memory \((KiB|MiB)\)</text>' "$(cat "$T/rss.html")"
 
 run "$PYSCOPE" history --reports-dir "$T/rep" --json work.py
 printf '%s' "$OUT" > "$T/hist.json"

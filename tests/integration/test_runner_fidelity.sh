@@ -19,19 +19,7 @@ same_env() {
     expect_eq "$name: python ran it" 0 "$py_rc"
     expect_eq "$name: pyscope-run exit" 0 "$RC"
     local diff
-    diff=$("$PY" - "$T/$name.py.out" "$T/$name.ps.out" <<'PYEOF'
-import json, sys
-try:
-    a = json.load(open(sys.argv[1]))["same"]
-    b = json.load(open(sys.argv[2]))["same"]
-except Exception as e:
-    print("unreadable output: %s" % e)
-    sys.exit()
-for k in sorted(set(a) | set(b)):
-    if a.get(k) != b.get(k):
-        print("%s: python %r, pyscope-run %r" % (k, a.get(k), b.get(k)))
-PYEOF
-)
+    diff=$("$PY" "$TOOLS/env_diff.py" "$T/$name.py.out" "$T/$name.ps.out")
     expect_eq "$name: same view of the world as python" "" "$diff"
     expect_match "$name: sys.executable set" '^/' "$(jget "$T/$name.ps.out" 'd["info"]["executable"]')"
 }

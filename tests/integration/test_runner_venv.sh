@@ -47,7 +47,7 @@ VIRTUAL_ENV="$venv" run_ps env_ps show_env.py
 expect_eq "venv: same sys.path and prefix" \
     "$(jget "$T/env_ref.out" '[d["same"]["path"], d["same"]["prefix"], d["same"]["base_prefix"]]')" \
     "$(jget "$T/env_ps.out" '[d["same"]["path"], d["same"]["prefix"], d["same"]["base_prefix"]]')"
-expect_eq "venv: sys.executable in the venv" "$venv/bin/python" \
+expect_eq "venv: sys.executable in the venv" "$venv/bin/python3" \
     "$(jget "$T/env_ps.out" 'd["info"]["executable"]')"
 
 # multiprocessing needs a working sys.executable: spawn a child interpreter.

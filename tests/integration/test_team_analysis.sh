@@ -21,7 +21,7 @@ expect_eq "one confirmation job queued" 1 "$(team_settled)"
 expect_eq "confirmation: same job again on host-b, 10 repeats, batch 6 running" "host-b 10 6 running" \
     "$(pg_sql "SELECT h.hostname || ' ' || j.repeat || ' ' || j.batch_id || ' ' || b.state FROM jobs j JOIN hosts h ON h.id = j.host_id JOIN batches b ON b.id = j.batch_id WHERE j.state = 'queued'")"
 expect_eq "nothing reported before confirmation" 0 "$(pg_sql "SELECT count(*) FROM regressions")"
-expect_match "analysis logged" "batch 6 analysed: 4 series, [0-9]+ tests, 0 regressions, 0 improvements, 1 re-queued to confirm" "$(cat "$COORD_LOG")"
+expect_match "analysis logged" "batch 6 analysed \(pass 1\): 4 series, [0-9]+ tests, 0 regressions, 0 improvements \(0 ongoing\), 0 ended, 1 re-queued to confirm" "$(cat "$COORD_LOG")"
 team_seed team_confirm.sql 6 6 30
 expect_eq "confirmation analysed, nothing queued" 0 "$(team_settled)"
 expect_eq "every batch analysed" 0 "$(pg_sql "SELECT count(*) FROM batches WHERE analyzed IS NULL")"
@@ -54,8 +54,24 @@ expect_eq "report: matrix 2 x 2" "2 2 4" \
     "$(echo "$OUT" | json_get "'%d %d %d' % (len(d['report']['matrix']['hosts']), len(d['report']['matrix']['scripts']), len(d['report']['matrix']['cells']))")"
 expect_eq "report: matrix flags the slow cell only" "examples/a.py host-b" \
     "$(echo "$OUT" | json_get "' '.join(c['script'] + ' ' + c['host'] for c in d['report']['matrix']['cells'] if c['status'] != 'ok')")"
-expect_eq "report: hardware pairs, host-b slower for a.py" "2 True" \
-    "$(echo "$OUT" | json_get "'%d %s' % (len(d['report']['hardware']), [h for h in d['report']['hardware'] if h['script'] == 'examples/a.py'][0]['ci_low'] > 1.1)")"
+expect_eq "report: the flagged cell shows the level since night 6 (~1.3 s) and before (~1.0 s)" "6 True True" \
+    "$(echo "$OUT" | json_get "' '.join(str(x) for c in d['report']['matrix']['cells'] if c['status'] != 'ok' for x in (c['finding']['since_batch_id'], 1.25 < c['median_wall_s'] < 1.35, 0.95 < c['finding']['median_wall_s_before'] < 1.05))")"
+expect_eq "report: hardware pairs; a.py's names host-b's open regression" "2 host-b regression" \
+    "$(echo "$OUT" | json_get "'%d %s' % (len(d['report']['hardware']), ' '.join(f['host'] + ' ' + f['kind'] for h in d['report']['hardware'] if h['script'] == 'examples/a.py' for f in h['findings'] if f['metric'] == 'wall_s'))")"
+printf '%s' "$OUT" >"$T/report.json"
+capture "$CLI" compare-hosts examples/a.py --json
+printf '%s' "$OUT" >"$T/compare.json"
+expect_eq "report and compare-hosts agree on the ratio and its interval" "True" \
+    "$("$PY" -c "
+import json, sys
+r, c = (json.load(open(f)) for f in sys.argv[1:])
+a = [h for h in r['report']['hardware'] if h['script'] == 'examples/a.py'][0]
+c = c.get('compare_hosts', c)
+b = c['pairs'][0]
+print(all(abs(a[k] - b[k]) < 1e-12 for k in ('ratio', 'ci_low', 'ci_high')))" "$T/report.json" "$T/compare.json" 2>&1)"
+capture "$CLI" compare-hosts examples/a.py
+expect_match "compare-hosts says the ratio includes host-b's regression" \
+    "host-b: regression \+[0-9.]+% \(wall_s\) since batch 6, confirmed .*not only the hardware" "$OUT"
 capture "$CLI" report --since 1d --json
 expect_eq "report --since 1d covers every night" 6 "$(echo "$OUT" | json_get "len(d['report']['batches'])")"
 capture "$CLI" report --batch 6 --out "$T/report.html"
@@ -65,8 +81,16 @@ html=$(cat "$T/report.html")
 expect_match "html: hostile script name escaped" '&lt;script&gt;alert\(1\)&lt;/script&gt;' "$html"
 expect_nomatch "html: no script element" '<script' "$html"
 expect_nomatch "html: no URL" 'https?://' "$html"
-expect_match "html: why names slow()" 'class="why">examples/a.py:slow:3 \+0\.[23][0-9]*s' "$html"
+expect_match "html: one line for the series, lead wall time, why slow()" \
+    '<li class="change regression" data-script="examples/a.py" data-host="host-b" data-metric="wall_s" data-state="confirmed" data-batch="6" data-why="examples/a.py:slow:3">' "$html"
+expect_eq "html: one line per series, not per metric" 1 "$(grep -c '<li class="change regression' "$T/report.html")"
+expect_match "html: the sentence" 'is <b class="bad">(2[5-9]|3[0-5])% slower</b> on <span class="name host"[^>]*>host-b</span> since night 6' "$html"
+expect_match "html: why in the sentence" 'title="examples/a.py:slow:3">slow</code> explains (9[0-9]|1[0-9][0-9])%' "$html"
 expect_match "html: state shown" 'class="state">confirmed \(2 runs\)<' "$html"
+expect_match "html: sparkline with the change marked" '<svg class="spark"[^>]*><title>wall time of the newest 7 runs[^<]*change starts at night 6</title><line class="cp"' "$html"
+expect_match "html: flame graph diff of the series" '<figure class="fdiff" id="fdiff-1">' "$html"
+expect_match "html: why the wall time's verdict, with its rule (the analysis' own reason)" \
+    '<li>Wall time: <span class="v-reason" data-rule="(significant|beyond_noise)">slower beyond the 5% threshold[^<]*<span class="note">\(rule <code>(significant|beyond_noise)</code>\)' "$html"
 # In headless Chromium (when installed): no console error, nothing refused by
 # the CSP, the hostile name is text, not an element; a screenshot for people.
 if command -v chromium >/dev/null 2>&1; then
@@ -105,7 +129,9 @@ for id in $(pg_sql "SELECT id FROM regressions WHERE batch_id = 6 ORDER BY id");
 done
 capture "$CLI" report --batch 6 --out "$T/report2.html"
 html=$(cat "$T/report2.html")
-expect_match "html: triage state and escaped note" 'expected</span><br><span class="muted">new algorithm, slower &lt;b&gt;on purpose' "$html"
+expect_match "html: triage state" 'data-state="expected"' "$html"
+expect_match "html: triaged lines shown as closed" '<li class="change regression closed"' "$html"
+expect_match "html: escaped note" '<p class="note-text">Note: new algorithm, slower &lt;b&gt;on purpose' "$html"
 
 # Triaged 'expected': the slow (confirmation) run starts the series' new
 # baseline, so a seventh night at the new speed is no regression.

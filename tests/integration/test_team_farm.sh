@@ -1,17 +1,15 @@
 #!/usr/bin/env bash
-# test_team_farm.sh - several nights on the local farm (deploy/farm.sh) with a
-# known injected regression: from night 6, host b runs examples/slow_script.py
-# with PYSCOPE_EXAMPLE_SLOWDOWN=200 (threshold 35%: CPU contention from
-# the other host stays below it). The team report that farm.sh renders must
-# list that regression (script, host b, confirmed by its re-run), nothing on
-# host a or on another night, a "why" that names slow(); it opens in headless
-# Chromium without console errors (screenshot in build/tests/html-shots).
-# repeat 4 and 5 baseline nights: the smallest possible p-value stays far below 0.05 for
-# the Benjamini-Hochberg step over the batch, and the noise floor (a 99% Student-t
-# prediction bound from the baseline nights' medians) is t(0.995, 4) = 4.6 times their
-# spread, not t(0.995, 1) = 63.7 as with 2 nights, which on a loaded machine (CI runs two
-# tests at once) could hide even a 100% slowdown. 200%: in one CI run on a loaded
-# machine, 100% was inconclusive even after its confirming re-run.
+# test_team_farm.sh - the demo tells the truth on a busy machine (issue 11): seven nights
+# on the local farm (deploy/farm.sh) with a CPU hog on every core all along, and from
+# night 7 host b runs examples/slow_script.py 30% slower (PYSCOPE_EXAMPLE_SLOWDOWN=30).
+# The suite names examples/calibrate.py as its reference, so the confirmation run is
+# bracketed by it, and a 10% threshold (asv's default factor; at 5% this machine's own
+# drift under the hogs was once confirmed as a +6% CPU "regression"). The team report farm.sh renders must list exactly that regression:
+# examples' slow_script.py on host b, dated night 7, confirmed (bracketed), its "why"
+# naming slow(), a sensible size (wall time +15% to +45%); and nothing else: no other regression,
+# no improvement, on any host or night. Its hardware comparison names the regression
+# (compare-hosts' numbers); the page opens in headless Chromium without console errors
+# (screenshot in build/tests/html-shots). Any false or missing finding fails the test.
 source "$PYSCOPE_SRC/tests/integration/lib.sh"
 export FARM_BUILD=$PYSCOPE_BUILD FARM_ID="pr$((RANDOM % 9000 + 1000))"
 export FARM_SUBNET="10.79.$((RANDOM % 250 + 1))"
@@ -21,63 +19,70 @@ case "$(nm "$PYSCOPE_BUILD/agent/pyscope-agent" 2>/dev/null || true)" in
 esac
 ws=$T/ws
 mkdir -p "$ws/ex"
-cp "$PYSCOPE_SRC/examples/slow_script.py" "$ws/ex/slow_script.py"
+cp "$PYSCOPE_SRC/examples/slow_script.py" "$PYSCOPE_SRC/examples/calibrate.py" "$ws/ex/"
 cat >"$T/suite.ini" <<'INI'
 [suite]
 name = team
 repeat = 4
-threshold = 35%
+threshold = 10%
+reference = ex/calibrate.py
 [script ex/slow_script.py]
 INI
+# background load: a CPU hog on every core, for the whole farm run
+hogs=()
+for _ in $(seq "$(nproc)"); do
+    "$PY" -c 'while True: pass' &
+    hogs+=("$!")
+done
 st=0
-out=$("$PYSCOPE_SRC/deploy/farm.sh" --once --nights 6 --slowdown-night 6 --slowdown 200 \
+out=$("$PYSCOPE_SRC/deploy/farm.sh" --once --nights 7 --slowdown-night 7 --slowdown 30 \
     --slow-host b --dir "$T/farm" --suite "$T/suite.ini" --workspace "$ws" --port "$port" \
     2>"$T/err") || st=$?
+kill "${hogs[@]}" 2>/dev/null || true
+wait "${hogs[@]}" 2>/dev/null || true
 expect_eq "farm.sh exit status" 0 "$st"
 [ "$st" = 0 ] || tail -n 30 "$T/err"
 report=$(printf '%s\n' "$out" | tail -n 1)
 expect_eq "farm.sh prints the report path last" "$T/farm/report.html" "$report"
-expect_match "slowdown announced" "night 6: farm-b runs with PYSCOPE_EXAMPLE_SLOWDOWN=200" "$(cat "$T/err")"
+expect_match "slowdown announced" "night 7: farm-b runs with PYSCOPE_EXAMPLE_SLOWDOWN=30" "$(cat "$T/err")"
+expect_match "each night waits for its analysis" "night 6 analysed: " "$(cat "$T/err")"
 [ -s "$report" ] || { fail "report written" "no $report"; finish; exit 1; }
-
-# The regressions table, row by row: "script|host|metric|state|why".
-rows=$(/usr/bin/python3.11 - "$report" <<'PY'
-import html.parser, sys
-class P(html.parser.HTMLParser):
-    def __init__(self):
-        super().__init__()
-        self.table = None; self.rows = []; self.row = None; self.cell = None
-    def handle_starttag(self, tag, attrs):
-        a = dict(attrs)
-        if tag == "table": self.table = a.get("id")
-        elif tag == "tr" and self.table == "regressions": self.row = []
-        elif tag == "td" and self.row is not None: self.cell = []
-        elif tag == "br" and self.cell is not None: self.cell.append(" ")
-    def handle_endtag(self, tag):
-        if tag == "td" and self.cell is not None:
-            self.row.append("".join(self.cell).strip()); self.cell = None
-        elif tag == "tr" and self.row:
-            self.rows.append(self.row); self.row = None
-        elif tag == "table": self.table = None
-    def handle_data(self, d):
-        if self.cell is not None: self.cell.append(d)
-p = P(); p.feed(open(sys.argv[1]).read())
-for r in p.rows:
-    print("|".join([r[1], r[2].split()[0], r[3].split()[0], r[10], r[9], r[11]]))
-PY
-)
-echo "$rows" | sed "s/^/# /"
 grep -h "analysed\|could not analyse" "$T/farm/coordinator.log" | sed "s/^/# /" || true
-# Wall and CPU time both double on night 6, but on a loaded machine either one's
-# baseline nights may be noisy enough that the noise floor holds it back: that is the
-# analysis being careful, not missing. The test asks for the script's own time (wall or
-# CPU) on host b, confirmed, with slow() in its why.
-expect_match "the regression is found (wall or CPU time, host b)" \
-    "^ex/slow_script.py\|farm-b\|(wall_s|cpu_s)\|" "$rows"
-expect_nomatch "nothing on host a" "\|farm-a\|" "$rows"
-expect_eq "only night 6 flagged" "6" "$(echo "$rows" | awk -F'|' '{print $6}' | sort -u | tr -d '\n')"
-expect_match "confirmed by its re-run" "(wall_s|cpu_s)\|confirmed \(2 runs\)" "$rows"
-expect_match "why names slow()" "(wall_s|cpu_s)\|[^|]*\|ex/slow_script.py:slow:" "$rows"
+
+# The report's data (the coordinator's JSON), as farm.sh saved it.
+cp "$T/farm/report.json" "$T/report.json" || fail "report.json written" "none"
+cp "$T/report.json" "$PYSCOPE_BUILD/tests/test_team_farm.report.json" 2>/dev/null || true
+"$PY" - "$T/report.json" >"$T/findings" <<'PY'
+import json, sys
+r = json.load(open(sys.argv[1]))["report"]
+night = {b["id"]: int(b["label"].split()[-1]) for b in r["batches"]}
+for g in r["regressions"] + r["improvements"]:
+    why = ((g.get("why") or {}).get("functions") or [{}])[0].get("key") or ""
+    print("|".join([g["kind"], g["script"], g["host"], str(night.get(g["batch_id"])),
+                    g["metric"], g["function"] or "", g["state"],
+                    (g.get("confirmation") or {}).get("method") or "", why,
+                    "%.1f" % g["change_pct"]]))
+PY
+sed "s/^/# /" "$T/findings"
+expect_match "the regression is found: slow_script.py, host b, night 7, confirmed" \
+    "^regression\|ex/slow_script.py\|farm-b\|7\|(wall_s|cpu_s)\|\|confirmed\|bracketed\|" \
+    "$(cat "$T/findings")"
+expect_eq "nothing else: every finding is that one (host b, night 7, slow_script.py)" "" \
+    "$(grep -v '^regression|ex/slow_script.py|farm-b|7|' "$T/findings" || true)"
+expect_match "why names slow()" \
+    "^regression\|[^|]*\|farm-b\|7\|(wall_s|cpu_s)\|\|[^|]*\|[^|]*\|ex/slow_script.py:slow:" \
+    "$(cat "$T/findings")"
+# the size: wall time (slow() sleeps and computes 30% more: the run is ~30% slower); CPU
+# time under the hogs can come out larger (seen: +56%), it is printed above
+size=$(grep -E '^regression\|[^|]*\|farm-b\|7\|wall_s\|\|' "$T/findings" | head -1 | cut -d'|' -f10)
+expect_eq "a sensible size of its wall time (+15% .. +45%): +$size%" 1 \
+    "$("$PY" -c "import sys; v = float(sys.argv[1] or 'nan'); print(int(15 <= v <= 45))" "$size")"
+expect_eq "its hardware pair names it" "farm-b regression" \
+    "$("$PY" -c "
+import json, sys
+r = json.load(open(sys.argv[1]))['report']
+print(' '.join(sorted({f['host'] + ' ' + f['kind'] for h in r['hardware'] for f in h['findings']})))" "$T/report.json")"
+expect_match "the series' flame graph diff" '<figure class="fdiff" id="fdiff-[0-9]+">' "$(cat "$report")"
 
 if command -v chromium >/dev/null 2>&1; then
     chrome() {

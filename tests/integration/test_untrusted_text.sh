@@ -9,6 +9,11 @@
 # (escapes shown, none raw), the team report's HTML (no raw U+202E, long names wrap), and a
 # local `pyscope run` of a script whose function's co_qualname holds an escape sequence
 # (terminal report, --junit, --summary-md).
+#
+# Then a 3.6 KB token joins the host name and the first function's name (what the wire
+# takes: 4 KB strings) and two regressions of that series are stored, one on the hostile
+# function: the team report (its lines, details and flame graph diff) and every page the
+# coordinator serves (--http) show both escaped, the host whole on hover, no raw byte.
 # labels: asan
 source "$PYSCOPE_SRC/tests/integration/lib.sh"
 source "$PYSCOPE_SRC/tests/integration/pg.sh"
@@ -32,7 +37,7 @@ HOSTILE='\e]0;PWNED\a\e[2J\r\ncoordinator: info: forged line \xe2\x80\xae evil'
 LONG=$(printf 'x%.0s' $(seq 3000))
 SCRIPT=$(printf 'examples/evil\xe2\x80\xaeyp.%s.py' "$LONG")
 pg_start
-coord_start
+coord_start --http 127.0.0.1:0
 export PYSCOPE_COORDINATOR="$COORD_EP"
 out=$(fake --name agent-x --fingerprint 00112233aabbccdd --text "$HOSTILE" <<CMDS
 hello
@@ -83,6 +88,52 @@ html=$(cat "$T/team.html")
 expect_clean "report HTML: no raw control or bidi character" "$html"
 expect_match "report HTML: long names wrap" 'overflow-wrap: ?anywhere' "$html"
 expect_match "report HTML: the script's U+202E shown escaped" 'evil\\u202eyp' "$html"
+
+# ---- a 3.6 KB token in a host and a function name: team report, flame diff, served pages ----
+TOKEN=$(printf 'q%.0s' $(seq 3600))
+pg_sql "UPDATE hosts SET hostname = hostname || '$TOKEN' WHERE fingerprint = '00112233aabbccdd';
+        UPDATE functions SET key = regexp_replace(key, ':1\$', '$TOKEN:1') WHERE key LIKE '%PWNED%';
+        INSERT INTO regressions (batch_id, script_id, host_id, python_build, metric, function_key,
+            kind, mode, change_pct, baseline_median, candidate_median, baseline_runs, candidate_run,
+            why, detail, last_batch_id, last_run)
+        SELECT r.batch_id, r.script_id, r.host_id, r.python_build, m.metric,
+            CASE WHEN m.metric = 'self_s' THEN f.key ELSE '' END, 'regression', 'statistical',
+            m.change, 1, 1 + m.change / 100, ARRAY[r.run_id], r.run_id,
+            jsonb_build_object('metric', 'wall_s', 'functions', jsonb_build_array(jsonb_build_object(
+                'key', f.key, 'delta_s', 0.3, 'share_pct', 94))),
+            jsonb_build_object('rule', 'significant', 'reason', 'slower beyond the threshold'),
+            r.batch_id, r.run_id
+        FROM runs r JOIN hosts h ON h.id = r.host_id, functions f,
+            (VALUES ('wall_s', 31.0), ('self_s', 40.0)) AS m(metric, change)
+        WHERE h.fingerprint = '00112233aabbccdd' AND f.key LIKE '%PWNED%'" >/dev/null
+expect_eq "two regressions of the hostile series stored" 2 "$(pg_sql "SELECT count(*) FROM regressions")"
+# restarted: the served pages' cache has not seen the new names
+coord_stop
+coord_start --http 127.0.0.1:0
+capture "$PYSCOPE" report --out "$T/team2.html"
+expect_eq "report with the long names: exit 0" 0 "$RC"
+html=$(tr '\n' ' ' <"$T/team2.html") # the names' newlines are kept (HTML whitespace)
+expect_clean "report HTML (long names): no raw control or bidi character" "$html"
+expect_match "report HTML: the host whole on hover, escaped" \
+    "<span class=\"name host\" title=\"host-\\\\x1b\\]0;PWNED\\\\x07[^\"]*\\\\u202e evil$TOKEN " "$html"
+fig=$(printf '%s' "$html" | grep -o '<figure class="fdiff".*</figure>' || true)
+expect_match "report HTML: a flame graph diff" '<svg' "$fig"
+expect_match "report HTML: the flame diff names the function escaped, whole on hover" \
+    "<title> forged line \\\\u202e evil$TOKEN \\(bench\\.py:\\\\x1b\\]0;PWNED\\\\x07" "$fig"
+expect_match "report HTML: the line says the verdict's reason" \
+    'data-rule="significant">slower beyond the threshold' "$html"
+URL=$(grep -o 'web pages on http://127\.0\.0\.1:[0-9]*/' "$COORD_LOG" | grep -o 'http://.*' || true)
+expect_match "the coordinator serves" '^http://' "$URL"
+series="series/$("$PY" -c 'import sys, urllib.parse; print(urllib.parse.quote(sys.argv[1], safe=""))' "$SCRIPT")?host=00112233aabbccdd"
+for path in "" batch/1 batches hosts "$series"; do
+    body=$(curl -s -g "$URL$path" || true)
+    expect_match "served /$path: a page" '</html>' "$body"
+    expect_clean "served /$path: no raw control or bidi character" "$body"
+    expect_match "served /$path: hostile names shown escaped" '\\x1b\]0;PWNED\\x07' "$body"
+done
+body=$(curl -s -g "${URL}batch/1" || true)
+expect_match "served /batch/1: the function escaped in the flame diff" \
+    "<title> forged line \\\\u202e evil$TOKEN \\(bench\\.py:\\\\x1b\\]0;PWNED\\\\x07" "$(printf '%s' "$body" | tr '\n' ' ')"
 
 # ---- a local run: co_qualname from the script ----
 cat >"$T/hostile.py" <<'EOF'

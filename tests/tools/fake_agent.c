@@ -2,6 +2,7 @@
  * fake_agent.c - a scriptable test client speaking the real wire protocol.
  *
  *   fake_agent --connect ENDPOINT [--name NAME] [--fingerprint HEX16] [--wait MS]
+ *              [--machine ID]                           (Host.machine_id in Hello)
  *              [--server-key Z85 --secret-key Z85]     (CURVE client)
  *              [--routing-id ID]                        (fixed ZMQ_ROUTING_ID, like agents)
  *              [--runs N]     measured runs in each Result (default 3, at most 1000)
@@ -22,7 +23,8 @@
  *                                      send a Result (20 functions); RUNID is 32 hex
  *                                      digits (random if "-"); wait for ack or error
  *   heartbeat [JOB:ATTEMPT ...]        send Heartbeat; print anything that comes back
- *   submit ENTRY... [@NAME ...]        Submit one entry per script (hosts: @NAME, else all)
+ *   submit ENTRY... [@NAME ...] [+REF] Submit one entry per script (hosts: @NAME, else all;
+ *                                      +REF: the suite's reference script)
  *   query hosts|jobs|batch [ID]        send Query, print the JSON reply
  *   raw HEX                            send these bytes as one frame
  *   big BYTES                          send BYTES of zeros as one frame
@@ -57,6 +59,7 @@ struct agent {
     const char *endpoint;
     char name[128];
     const char *fingerprint;
+    const char *machine;    /* Host.machine_id, or NULL */
     const char *server_key; /* Z85; NULL = plain */
     const char *secret_key; /* Z85 client secret key */
     const char *routing_id; /* NULL = ZeroMQ's random one */
@@ -292,6 +295,7 @@ static void fill_host(const struct agent *a, struct wire_host *h, char *hostname
     h->arch = "x86_64";
     h->governor = "performance";
     h->load1 = 0.5;
+    h->machine_id = a->machine;
     h->n_labels = 1;
     h->labels = a->text ? hostile : labels;
 }
@@ -429,10 +433,17 @@ static void cmd_submit(struct agent *a, int argc, char **argv)
     const char *names[MAX_WORDS];
     static const char *const args[] = {"--n", "3"};
     size_t n = 0, n_names = 0;
+    struct wire_suite_entry ref = {0};
+    bool has_ref = false;
     char *hostile = a->text ? xasprintf("examples/%s.py", a->text) : NULL;
     for (int i = 1; i < argc; i++) {
         if (argv[i][0] == '@') {
             names[n_names++] = argv[i] + 1;
+            continue;
+        }
+        if (argv[i][0] == '+') {
+            ref = (struct wire_suite_entry){argv[i] + 1, 0, NULL, 3, 0, WIRE_MODE_SAMPLE, 0, 0};
+            has_ref = true;
             continue;
         }
         const char *script = strcmp(argv[i], "%") == 0 && hostile ? hostile : argv[i];
@@ -448,6 +459,7 @@ static void cmd_submit(struct agent *a, int argc, char **argv)
     m.submit.hosts.names = names;
     m.submit.label = a->text ? a->text : "night 1";
     m.submit.commit = "abc123";
+    m.submit.reference = has_ref ? &ref : NULL;
     send_msg(a, &m);
     free(hostile);
     wait_for(a, WIRE_SUBMIT_REPLY, a->wait_ms, 0, false);
@@ -558,6 +570,7 @@ int main(int argc, char **argv)
         {"secret-key", required_argument, NULL, 'k'},
         {"keygen", no_argument, NULL, 'g'},
         {"routing-id", required_argument, NULL, 'r'},
+        {"machine", required_argument, NULL, 'm'},
         {"text", required_argument, NULL, 't'},
         {"runs", required_argument, NULL, 'R'},
         {NULL, 0, NULL, 0},
@@ -582,6 +595,9 @@ int main(int argc, char **argv)
             break;
         case 'r':
             a.routing_id = optarg;
+            break;
+        case 'm':
+            a.machine = optarg;
             break;
         case 'R':
             a.runs = atoi_safe_ms(optarg);

@@ -3,6 +3,7 @@
  * stacks or speedscope JSON, for the browser test and for looking at by hand.
  *
  *   render_report html|collapsed|speedscope REPORT.json [OUT]
+ *   render_report team TEAM_REPORT.json [OUT]     (pyscope.team_report/1 as HTML)
  *
  * Writes to OUT (or stdout). Exit status 0, 2 on bad usage or input, 4 when
  * rendering failed.
@@ -16,11 +17,12 @@
 #include "errors.h"
 #include "export.h"
 #include "html_report.h"
+#include "html_team.h"
 
 int main(int argc, char **argv)
 {
     if (argc < 3 || argc > 4) {
-        fprintf(stderr, "usage: render_report html|collapsed|speedscope REPORT.json [OUT]\n");
+        fprintf(stderr, "usage: render_report html|collapsed|speedscope|team REPORT.json [OUT]\n");
         return PYSCOPE_EXIT_USAGE;
     }
     json_error_t jerr;
@@ -43,6 +45,8 @@ int main(int argc, char **argv)
     int rc;
     if (strcmp(argv[1], "html") == 0) {
         rc = html_report_write(out, report, err, sizeof(err));
+    } else if (strcmp(argv[1], "team") == 0) {
+        rc = html_team_write(out, report, NULL, err, sizeof(err));
     } else if (strcmp(argv[1], "collapsed") == 0) {
         rc = export_collapsed(out, report);
     } else if (strcmp(argv[1], "speedscope") == 0) {

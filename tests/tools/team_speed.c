@@ -57,7 +57,7 @@ static int render(struct store *store, uint64_t id, const char *path)
         json_decref(doc);
         return PYSCOPE_EXIT_INTERNAL;
     }
-    int rc = html_team_write(out, doc, err, sizeof(err));
+    int rc = html_team_write(out, doc, NULL, err, sizeof(err));
     if (fclose(out) != 0 && rc == 0)
         rc = -EIO;
     double t2 = now_s();

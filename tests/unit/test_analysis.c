@@ -50,28 +50,59 @@ static json_t *run_doc(int id, double wall, double cpu, double delay, double slo
 }
 
 /* A series of n_base baseline runs at (1 s wall, 0.98 s CPU, 10 ms queued) and the
- * candidate given; batch_runs and open_before as the store reports them. */
-static json_t *series(size_t n_base, json_t *cand, int batch_runs, bool open_before)
+ * candidate given; batch_runs as the store reports it; open: the series has an open
+ * regression from an earlier batch on wall and CPU time and slow()'s times, at the
+ * candidate's level (1.5 s wall, 1.47 s CPU, 1.2 s slow()), as OPEN_SQL reports it. */
+static json_t *series(size_t n_base, json_t *cand, int batch_runs, bool open)
 {
     json_t *base = json_array();
     for (size_t i = 0; i < n_base; i++)
         json_array_append_new(base, run_doc((int)i, 1.0, 0.98, 0.01, 0.7, 100 + i));
-    return json_pack("{s:i, s:i, s:s, s:i, s:i, s:b, s:o, s:o, s:n}", "script_id", 1, "host_id", 2,
-                     "python_build", "3.11", "job_id", 77, "batch_runs", batch_runs, "open_before",
-                     open_before, "candidate", cand, "baseline", base, "threshold");
+    json_t *open_rows = json_array();
+    if (open) {
+        json_array_append_new(open_rows,
+                              json_pack("{s:i, s:s, s:s, s:s, s:f, s:f}", "id", 9, "metric",
+                                        "wall_s", "function_key", "", "kind", "regression",
+                                        "baseline_median", 1.0, "candidate_median", 1.5));
+        json_array_append_new(open_rows,
+                              json_pack("{s:i, s:s, s:s, s:s, s:f, s:f}", "id", 10, "metric",
+                                        "cpu_s", "function_key", "", "kind", "regression",
+                                        "baseline_median", 0.98, "candidate_median", 1.47));
+        for (int k = 0; k < 2; k++)
+            json_array_append_new(open_rows,
+                                  json_pack("{s:i, s:s, s:s, s:s, s:f, s:f}", "id", 11 + k,
+                                            "metric", k ? "self_s" : "total_s", "function_key",
+                                            KEY ":slow:3", "kind", "regression", "baseline_median",
+                                            0.8, "candidate_median", 1.2));
+    }
+    return json_pack("{s:i, s:i, s:s, s:i, s:i, s:O, s:o, s:o, s:o, s:n}", "script_id", 1,
+                     "host_id", 2, "python_build", "3.11", "job_id", 77, "batch_runs", batch_runs,
+                     "run_id", json_object_get(cand, "id"), "open_rows", open_rows, "candidate",
+                     cand, "baseline", base, "threshold");
 }
 
-/* analysis_decide on one series: its rows (new) and how many jobs it re-queued. */
-static json_t *decide(json_t *s, size_t *confirmed)
+/* analysis_decide on one series: its new rows (new), how many jobs it re-queued and
+ * how many open findings it continued (attached). */
+static json_t *decide_attach(json_t *s, size_t *confirmed, size_t *attached)
 {
     json_t *all = json_pack("[o]", s), *confirm = json_array();
     struct analysis_summary sum;
-    json_t *rows = analysis_decide(all, NULL, confirm, &sum);
+    json_t *out = analysis_decide(all, NULL, confirm, &sum);
     *confirmed = json_array_size(confirm);
     assert_int_equal(sum.confirming, *confirmed);
+    *attached = json_array_size(json_object_get(out, "attach"));
+    assert_int_equal(sum.attached, *attached);
+    json_t *rows = json_incref(json_object_get(out, "insert"));
+    json_decref(out);
     json_decref(confirm);
     json_decref(all);
     return rows;
+}
+
+static json_t *decide(json_t *s, size_t *confirmed)
+{
+    size_t attached;
+    return decide_attach(s, confirmed, &attached);
 }
 
 static const json_t *row_of(const json_t *rows, const char *metric)
@@ -136,9 +167,12 @@ static void test_first_regression_confirmed(void **state)
                         "significant");
     json_decref(rows);
 
-    rows = decide(series(6, run_doc(52, 1.5, 1.47, 0.01, 1.2, 52), 1, true), &confirm);
+    size_t attached;
+    rows = decide_attach(series(6, run_doc(52, 1.5, 1.47, 0.01, 1.2, 52), 1, true), &confirm,
+                         &attached);
     assert_int_equal(confirm, 0);
-    assert_non_null(row_of(rows, "wall_s"));
+    assert_int_equal(json_array_size(rows), 0); /* one row a finding: the open one */
+    assert_int_equal(attached, 4);
     json_decref(rows);
 }
 
@@ -181,14 +215,59 @@ static void test_held_out(void **state)
     json_t *base = json_object_get(s, "baseline");
     json_array_append_new(base, run_doc(20, 1.5, 1.47, 0.01, 1.2, 20));
     json_array_append_new(base, run_doc(21, 1.51, 1.48, 0.01, 1.2, 21));
-    size_t confirm;
-    json_t *rows = decide(s, &confirm);
-    const json_t *wall = row_of(rows, "wall_s");
+    size_t confirm, attached;
+    json_t *all = json_pack("[o]", s);
+    struct analysis_summary sum;
+    json_t *out = analysis_decide(all, NULL, NULL, &sum);
+    (void)confirm;
+    (void)attached;
+    /* seen again: attached to the open finding, its evidence against the level before */
+    assert_int_equal(json_array_size(json_object_get(out, "attach")), 4);
+    assert_int_equal(sum.regressions, 4);
+    assert_int_equal(json_array_size(json_object_get(out, "insert")), 0);
+    json_decref(out);
+    json_decref(all);
+}
+
+/* An open finding ends when its series is back at the level before it, and a new step
+ * beyond it is a new finding (stored on its own night) that ends the old one. */
+static void test_open_findings_end(void **state)
+{
+    (void)state;
+    struct analysis_summary sum;
+    json_t *all = json_pack("[o]", series(6, run_doc(80, 1.0, 0.98, 0.01, 0.7, 80), 1, true));
+    json_t *out = analysis_decide(all, NULL, NULL, &sum);
+    assert_int_equal(json_array_size(json_object_get(out, "end")), 4);
+    assert_int_equal(json_array_size(json_object_get(out, "insert")), 0);
+    assert_int_equal(json_array_size(json_object_get(out, "attach")), 0);
+    json_decref(out);
+    json_decref(all);
+
+    /* 2.25 s: a second +50% step on top of the open 1.5 s (confirmed: 2 runs) */
+    all = json_pack("[o]", series(6, run_doc(81, 2.25, 2.2, 0.01, 1.8, 81), 2, true));
+    json_t *confirm = json_array();
+    out = analysis_decide(all, NULL, confirm, &sum);
+    assert_int_equal(json_array_size(confirm), 0);
+    assert_int_equal(json_array_size(json_object_get(out, "attach")), 0);
+    const json_t *end = json_object_get(out, "end");
+    assert_true(json_array_size(end) >= 2);
+    const json_t *wall = row_of(json_object_get(out, "insert"), "wall_s");
     assert_non_null(wall);
-    assert_int_equal(json_array_size(json_object_get(
-                         json_object_get(json_object_get(wall, "detail"), "baseline"), "held_out")),
-                     2);
-    json_decref(rows);
+    assert_string_equal(json_string_value(json_object_get(wall, "state")), "confirmed");
+    json_decref(out);
+    json_decref(confirm);
+    json_decref(all);
+
+    /* the same step seen first with one run: re-queued to confirm, nothing ended yet */
+    all = json_pack("[o]", series(6, run_doc(82, 2.25, 2.2, 0.01, 1.8, 82), 1, true));
+    confirm = json_array();
+    out = analysis_decide(all, NULL, confirm, &sum);
+    assert_int_equal(json_array_size(confirm), 1);
+    assert_int_equal(json_array_size(json_object_get(out, "end")), 0);
+    assert_int_equal(json_array_size(json_object_get(out, "insert")), 0);
+    json_decref(out);
+    json_decref(confirm);
+    json_decref(all);
 }
 
 int main(void)
@@ -200,6 +279,7 @@ int main(void)
         cmocka_unit_test(test_busy_machine_unchanged),
         cmocka_unit_test(test_busy_machine_slowdown),
         cmocka_unit_test(test_held_out),
+        cmocka_unit_test(test_open_findings_end),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -115,6 +115,28 @@ static void test_parse_os_release(void **state)
     assert_null(hostinfo_parse_os_release(NULL));
 }
 
+/* The boot id tells agents on one kernel (one machine's CPUs) apart from others. */
+static void test_boot_id(void **state)
+{
+    (void)state;
+    char *s = hostinfo_parse_boot_id("1f6e8c02-7b0b-4f7e-9a4c-5d2f3c1b0a99\n");
+    assert_string_equal(s, "1f6e8c02-7b0b-4f7e-9a4c-5d2f3c1b0a99");
+    free(s);
+    assert_null(hostinfo_parse_boot_id(""));
+    assert_null(hostinfo_parse_boot_id(NULL));
+    assert_null(hostinfo_parse_boot_id("not a boot id\n"));
+    assert_null(hostinfo_parse_boot_id("1F6E8C02\n")); /* the kernel writes lowercase */
+    /* this machine's, read twice: the same */
+    char *a = hostinfo_boot_id(NULL), *b = hostinfo_boot_id(NULL);
+    if (a != NULL) {
+        assert_string_equal(a, b);
+        assert_int_equal(strlen(a), 36);
+    }
+    free(a);
+    free(b);
+    assert_null(hostinfo_boot_id("/nonexistent-root"));
+}
+
 static void test_parse_governor_and_loadavg(void **state)
 {
     (void)state;
@@ -347,6 +369,7 @@ int main(void)
         cmocka_unit_test(test_parse_os_release),  cmocka_unit_test(test_parse_governor_and_loadavg),
         cmocka_unit_test(test_fingerprint),       cmocka_unit_test(test_collect_at_fixture_root),
         cmocka_unit_test(test_collect_this_host), cmocka_unit_test(test_hash),
+        cmocka_unit_test(test_boot_id),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -77,10 +77,17 @@ static void test_compare_page(void **state)
     assert_int_equal(rc, 0);
     check_page(html);
     assert_non_null(strstr(html, "verdict-regression"));
-    assert_non_null(strstr(html, "&lt;0.001"));
-    assert_non_null(strstr(html, "+8.0% \xe2\x80\xa6 +12.0%"));
-    assert_non_null(strstr(html, "The script changed since the baseline"));
+    assert_non_null(strstr(html, "<td class=\"num\">1.0e-04</td>"));
+    assert_non_null(strstr(html, "+8.0% \xe2\x80\xa6 +12%"));
+    assert_non_null(strstr(html, "The script itself changed since the baseline"));
     assert_non_null(strstr(html, "No baseline: "));
+    /* the check in words: the answer, one sentence per change, why */
+    assert_non_null(strstr(html, "<p class=\"lead v-regression\"><b>Slower</b> than the baseline"));
+    assert_non_null(strstr(html, "<li class=\"v-regression\">Wall time rose <b>10%</b>: "
+                                 "1.000 s \xe2\x86\x92 1.100 s (95% CI +8.0% \xe2\x80\xa6 +12%, "
+                                 "p &lt; 0.001)."));
+    assert_non_null(strstr(html, "<li class=\"v-why\">Why: <code class=\"fn\" title=\"&lt;script"));
+    assert_non_null(strstr(html, "explains 100% of the change (+100 ms self time)"));
     free(html);
     json_decref(doc);
 }
@@ -143,6 +150,11 @@ static void test_history_page(void **state)
     assert_non_null(strstr(html, "<circle class=\"pt regression\""));
     assert_non_null(strstr(html, "+20.0%"));
     assert_null(strstr(html, "nan"));
+    /* no usable dates: the x axis says the runs are in order; the change is labelled */
+    assert_non_null(strstr(html, ">runs in order (no usable dates)</text>"));
+    assert_non_null(strstr(html, "<text class=\"cpl\""));
+    assert_non_null(strstr(html, ">change +20.0%</text>"));
+    assert_non_null(strstr(html, "wall time (s)</text>"));
     free(html);
     json_decref(doc);
 
@@ -152,6 +164,34 @@ static void test_history_page(void **state)
     html = render(html_history_write, doc, &rc);
     assert_int_equal(rc, 0);
     assert_non_null(strstr(html, "No run to draw."));
+    free(html);
+    json_decref(doc);
+}
+
+/* Dated runs: a time axis with round ticks and labels, the unit on the value axis. */
+static void test_history_time_axis(void **state)
+{
+    (void)state;
+    json_t *runs = json_array();
+    char when[32];
+    for (int i = 0; i < 8; i++) {
+        snprintf(when, sizeof(when), "2026-11-%02dT02:00:00.5Z", 10 + i);
+        json_array_append_new(
+            runs, json_pack("{s:s, s:s, s:f, s:s, s:b}", "id", "0123456789ab", "created", when,
+                            "median_peak_rss_bytes", (i < 5 ? 40.0 : 48.0) * 1048576, "verdict",
+                            i == 5 ? "regression" : "no_change", "change_point", i == 5));
+    }
+    json_t *doc = json_pack("{s:s, s:s, s:s, s:o, s:[]}", "schema", "pyscope.history/1", "script",
+                            "a.py", "metric", "peak_rss_bytes", "runs", runs, "change_points");
+    int rc;
+    char *html = render(html_history_write, doc, &rc);
+    assert_int_equal(rc, 0);
+    assert_non_null(strstr(html, ">run started (UTC)</text>"));
+    assert_non_null(strstr(html, ">Nov 11 2026</text>")); /* the first tick has the year */
+    assert_non_null(strstr(html, ">Nov 13</text>"));
+    assert_non_null(strstr(html, ">peak memory (MiB)</text>"));
+    assert_non_null(strstr(html, "<td class=\"num\">48.0 MiB</td>"));
+    assert_non_null(strstr(html, "<code class=\"id\" title=\"0123456789ab\">01234567</code>"));
     free(html);
     json_decref(doc);
 }
@@ -183,9 +223,12 @@ static void test_history_page_instructions(void **state)
     assert_int_equal(rc, 0);
     assert_non_null(strstr(html, "aria-label=\"median instructions per run\""));
     assert_non_null(strstr(html, "<th class=\"num\">Median instr</th>"));
-    assert_non_null(strstr(html, "<td class=\"num\">180.4197 M</td>"));
-    assert_non_null(strstr(html, "<td class=\"num\">180.4197 M</td><td class=\"num\">183.4220 M"));
-    assert_non_null(strstr(html, "<div class=\"value\">183.4220 M</div>"));
+    assert_non_null(strstr(html, "<td class=\"num\">180.4 M instructions</td>"));
+    assert_non_null(strstr(html, "<td class=\"num\">180.4 M instructions</td><td class=\"num\">"
+                                 "183.4 M instructions"));
+    assert_non_null(strstr(html, "<div class=\"value\">183.4 M instructions</div>"));
+    /* the value axis in millions, titled with its unit */
+    assert_non_null(strstr(html, "rotate(-90)\" text-anchor=\"middle\">instructions (M)</text>"));
     assert_null(strstr(html, "99.5"));
     assert_null(strstr(html, "No run to draw."));
     free(html);
@@ -325,7 +368,7 @@ int main(void)
         cmocka_unit_test(test_compare_page), cmocka_unit_test(test_refuses_foreign),
         cmocka_unit_test(test_history_page), cmocka_unit_test(test_history_page_instructions),
         cmocka_unit_test(test_hosts_page),   cmocka_unit_test(test_hosts_refused),
-        cmocka_unit_test(test_history_farm),
+        cmocka_unit_test(test_history_farm), cmocka_unit_test(test_history_time_axis),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

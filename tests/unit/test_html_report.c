@@ -189,7 +189,7 @@ static void test_sample_report_wellformed(void **state)
                              {"<div", "</div>"},         {"<td", "</td>"},       {"<th", "</th>"},
                              {"<ul", "</ul>"},           {"<li ", "</li>"},      {"<svg", "</svg>"},
                              {"<dl", "</dl>"},           {"<dt>", "</dt>"},      {"<dd", "</dd>"},
-                             {"<code>", "</code>"},      {"<span", "</span>"}};
+                             {"<code", "</code>"},       {"<span", "</span>"}};
     for (size_t i = 0; i < sizeof(tags) / sizeof(tags[0]); i++) {
         size_t o =
             count(page, tags[i][0]) - (strcmp(tags[i][0], "<th") == 0 ? count(page, "<thead") : 0);
@@ -206,7 +206,17 @@ static void test_sample_report_wellformed(void **state)
     assert_non_null(strstr(page, "examples/etl_pipeline.py"));
     assert_non_null(strstr(page, "1.412 s"));
     assert_non_null(strstr(page, "verdict-regression"));
-    assert_non_null(strstr(page, "[5.1, 10.4]"));
+    assert_non_null(strstr(page, "<li class=\"v-regression\">Wall time rose <b>7.9%</b>: "
+                                 "1.309 s \xe2\x86\x92 1.412 s (95% CI +5.1% \xe2\x80\xa6 +10%, "
+                                 "p = 0.001)."));
+    assert_non_null(strstr(page, "<li class=\"v-same\">Unchanged: CPU time.</li>"));
+    assert_non_null(strstr(page, "Peak memory may have grown 2.2%, but it is <b>not certain</b>"));
+    assert_null(strstr(page, "hl_shift_pct")); /* no key=value dump */
+    /* a suggestion's evidence in words and units */
+    assert_non_null(strstr(page, "\xc2\xb7 total 38.2% \xc2\xb7 threshold 30% "));
+    assert_null(strstr(page, "total_pct="));
+    /* the flame graph comes before the long tables */
+    assert_true(strstr(page, "<section id=\"flame\">") < strstr(page, "<section id=\"hotspots\">"));
     assert_non_null(strstr(page, "prefers-color-scheme"));
     assert_non_null(strstr(page, "Content-Security-Policy"));
     assert_int_equal(count(page, "<tr class=\"warmup\">"), 1);
@@ -219,6 +229,67 @@ static void test_sample_report_wellformed(void **state)
     json_decref(report);
 }
 
+/*
+ * The regression section says why each verdict is what it is (truthl's
+ * "rule" and "reason"), which metric decided when not the wall time, and
+ * how busy the machine was when the wall time was judged net of waiting.
+ */
+static void test_regression_reasons(void **state)
+{
+    (void)state;
+    json_t *report = load_fixture("report-sample.json");
+    json_t *reg = json_object_get(report, "regression");
+    size_t i;
+    json_t *m;
+    json_array_foreach(json_object_get(reg, "metrics"), i, m)
+    {
+        const char *name = json_string_value(json_object_get(m, "metric"));
+        if (strcmp(name, "wall_s") == 0) {
+            json_object_set_new(m, "rule", json_string("significant"));
+            json_object_set_new(m, "reason",
+                                json_string("slower beyond the 5% threshold, "
+                                            "p=0.001, 95% CI off 0"));
+            json_object_set_new(m, "contention",
+                                json_pack("{s:b, s:f, s:f, s:f, s:f, s:b, s:b, s:b, s:{s:f}}",
+                                          "known", 1, "candidate_queued_pct", 31.0,
+                                          "baseline_queued_pct", 2.0, "candidate_cpu_bound_pct",
+                                          50.0, "baseline_cpu_bound_pct", 52.0, "contaminated", 1,
+                                          "cpu_bound", 0, "net_of_queueing", 1, "raw", "change_pct",
+                                          41.0));
+        } else if (strcmp(name, "peak_rss_bytes") == 0) {
+            json_object_set_new(m, "rule", json_string("insufficient_history"));
+            json_object_set_new(m, "reason",
+                                json_string("insufficient history: 2 of 3 baseline runs"));
+        }
+    }
+    json_object_set_new(reg, "decision",
+                        json_pack("{s:s, s:s, s:s}", "metric", "instructions", "rule",
+                                  "deterministic", "reason", "<b>instructions</b> decide"));
+    char *page = render_ok(report);
+    assert_non_null(strstr(page, "<li class=\"v-note v-decision\">Decided on instruction counts: "
+                                 "&lt;b&gt;instructions&lt;/b&gt; decide.</li>"));
+    assert_non_null(strstr(page, "<li class=\"v-note v-contention\">The machine was busy: this "
+                                 "run waited for a CPU 31% of its wall time, the baseline 2%. "
+                                 "The wall time is judged net of that wait (with it, the change "
+                                 "was +41.0%).</li>"));
+    assert_non_null(strstr(page, "<li class=\"v-regression\">Wall time (net of waiting for a "
+                                 "CPU) rose <b>7.9%</b>: "));
+    assert_non_null(strstr(page, "p = 0.001) \xe2\x80\x94 <span class=\"v-reason\" "
+                                 "data-rule=\"significant\">slower beyond the 5% threshold, "
+                                 "p=0.001, 95% CI off 0 <span class=\"note\">(rule <code>"
+                                 "significant</code>)</span></span>.</li>"));
+    assert_non_null(strstr(page, "but it is <b>not certain</b>: "));
+    assert_non_null(strstr(page, ". Why not certain: <span class=\"v-reason\" data-rule="
+                                 "\"insufficient_history\">insufficient history: 2 of 3 baseline "
+                                 "runs <span class=\"note\">(rule <code>insufficient_history"
+                                 "</code>)</span></span>"));
+    /* the table's verdict cell says it on hover */
+    assert_non_null(strstr(page, "<td class=\"verdict-regression\" title=\"slower beyond the 5% "
+                                 "threshold, p=0.001, 95% CI off 0\">regression"));
+    free(page);
+    json_decref(report);
+}
+
 static void test_trace_report(void **state)
 {
     (void)state;
@@ -227,6 +298,10 @@ static void test_trace_report(void **state)
     assert_non_null(strstr(page, "data-v=\"182000\">182000</td>"));
     assert_non_null(strstr(page, "<div class=\"value bad\">failed</div>"));
     assert_null(strstr(page, "<section id=\"memory\">")); /* empty timeline: no chart */
+    /* a trace counts calls: its card says how many, not "0 samples" */
+    assert_non_null(strstr(page, "<div class=\"label\">Profile</div><div class=\"value\">550,008"
+                                 "</div><div class=\"sub\">function calls per run, traced (12 "
+                                 "functions)"));
     json_t *data = data_island(page);
     assert_true(json_real_value(json_object_get(data, "unit_s")) == 1e-6);
     json_decref(data);
@@ -417,6 +492,7 @@ int main(void)
         cmocka_unit_test(test_script_json_escapes),
         cmocka_unit_test(test_hostile_strings_escaped),
         cmocka_unit_test(test_sample_report_wellformed),
+        cmocka_unit_test(test_regression_reasons),
         cmocka_unit_test(test_trace_report),
         cmocka_unit_test(test_instructions_card),
         cmocka_unit_test(test_malformed_report_renders),

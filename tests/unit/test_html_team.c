@@ -22,7 +22,7 @@ static char *render(const json_t *doc, int *rc)
     size_t len = 0;
     FILE *f = open_memstream(&buf, &len);
     assert_non_null(f);
-    *rc = html_team_write(f, doc, err, sizeof(err));
+    *rc = html_team_write(f, doc, NULL, err, sizeof(err));
     assert_int_equal(fclose(f), 0);
     return buf;
 }
@@ -64,8 +64,9 @@ static void test_hostile_strings_escaped(void **state)
     assert_non_null(strstr(page, "&quot;&gt;&lt;img src=x&gt;"));
     assert_non_null(strstr(page, "confirmed (2 runs)"));
     assert_non_null(strstr(page, "&lt;b&gt;note&lt;/b&gt;"));
-    assert_non_null(strstr(page, "+12.5%"));
-    assert_non_null(strstr(page, "script changed"));
+    assert_non_null(strstr(page, "95% CI +10% \xe2\x80\xa6 +15%"));
+    assert_non_null(strstr(page, "the script itself changed"));
+    assert_non_null(strstr(page, "data-script=\"" HOSTILE_ESC "\""));
     assert_non_null(strstr(page, "Content-Security-Policy"));
     assert_null(strstr(page, "://"));
     free(page);
@@ -80,14 +81,15 @@ static void test_ongoing_nights(void **state)
     int rc;
     char *page = render(doc, &rc);
     assert_int_equal(rc, 0);
-    assert_null(strstr(page, "ongoing:"));
+    assert_null(strstr(page, "still there"));
     free(page);
     json_t *g = json_array_get(json_object_get(json_object_get(doc, "report"), "regressions"), 0);
     json_object_set_new(g, "nights", json_integer(3));
     json_object_set_new(g, "last_batch_id", json_integer(5));
     page = render(doc, &rc);
     assert_int_equal(rc, 0);
-    assert_non_null(strstr(page, "ongoing: 3 nights, since batch 3, latest batch 5"));
+    assert_non_null(strstr(page, "since batch 3"));
+    assert_non_null(strstr(page, "still there after 3 nights (latest batch 5)"));
     free(page);
     json_decref(doc);
 }
@@ -103,8 +105,238 @@ static void test_wrong_types_show_dashes(void **state)
     int rc;
     char *page = render(doc, &rc);
     assert_int_equal(rc, 0);
-    assert_non_null(strstr(page, "Regressions (1)"));
+    assert_non_null(strstr(page, "What got slower (1)"));
     assert_non_null(strstr(page, "</html>"));
+    free(page);
+    json_decref(doc);
+}
+
+/* Render doc as a served page (links between pages); new string. */
+static char *render_served(const json_t *doc)
+{
+    char *buf = NULL, err[256] = "";
+    size_t len = 0;
+    FILE *f = open_memstream(&buf, &len);
+    struct html_site site = {.active = "latest"};
+    assert_int_equal(html_team_write(f, doc, &site, err, sizeof(err)), 0);
+    assert_int_equal(fclose(f), 0);
+    return buf;
+}
+
+static size_t count(const char *s, const char *needle)
+{
+    size_t n = 0;
+    for (const char *p = s; (p = strstr(p, needle)); p += strlen(needle))
+        n++;
+    return n;
+}
+
+/*
+ * tests/data/team-report.json (a report of the coordinator, with a second
+ * regressed series and an improvement added): one line per series, worst
+ * first, each saying what, where, since when and why, with its sparkline
+ * and interval; the metrics fold out.
+ */
+static void test_one_line_per_series(void **state)
+{
+    (void)state;
+    json_error_t jerr;
+    json_t *doc = json_load_file(PYSCOPE_TEST_DATA "/team-report.json", 0, &jerr);
+    assert_non_null(doc);
+    int rc;
+    char *page = render(doc, &rc);
+    assert_int_equal(rc, 0);
+    /* 4 metric rows of a.py on host-b are one line; the memory series another */
+    assert_non_null(strstr(page, "What got slower (2)"));
+    assert_int_equal(count(page, "<li class=\"change regression"), 2);
+    assert_int_equal(count(page, "<li class=\"change improvement"), 1);
+    const char *first = strstr(page, "<li class=\"change regression");
+    assert_non_null(strstr(first, "data-script=\"examples/a.py\" data-host=\"host-b\" "
+                                  "data-metric=\"wall_s\" data-state=\"confirmed\" "
+                                  "data-batch=\"6\" data-why=\"examples/a.py:slow:3\""));
+    /* the sentence */
+    assert_non_null(
+        strstr(page, "is <b class=\"bad\">30% slower</b> on <span class=\"name "
+                     "host\" title=\"host-b \xc2\xb7 00000000000000b2 \xc2\xb7 CPython 3.11 gcc\">"
+                     "host-b</span> since night 6 <span class=\"muted\">(commits "
+                     "<code>c5</code> \xe2\x86\x92 <code>c6</code>, run "));
+    assert_non_null(strstr(page, "<span class=\"state\">confirmed (2 runs)</span>; <code "
+                                 "class=\"fn\" title=\"examples/a.py:slow:3\">slow</code> "
+                                 "explains 100%."));
+    assert_non_null(strstr(page, "uses <b class=\"bad\">12% more memory</b>"));
+    assert_non_null(strstr(page, "still there after 3 nights"));
+    assert_non_null(strstr(page, "is <b class=\"ok\">25% faster</b>"));
+    /* worst first among the open ones: a.py (+30%) before the memory series (+12%) */
+    assert_true(strstr(page, "30% slower") < strstr(page, "12% more memory"));
+    /* sparklines with the change marked, the interval, details folded */
+    assert_int_equal(count(page, "<svg class=\"spark\""), 3);
+    assert_int_equal(count(page, "<line class=\"cp\""), 3);
+    assert_non_null(strstr(page, "<b class=\"bad\">+30%</b><span class=\"muted\">95% CI +29% "
+                                 "\xe2\x80\xa6 +31%</span>"));
+    assert_non_null(strstr(page, "<details><summary>Details: 4 metrics, flame graph diff"));
+    assert_non_null(strstr(page, "<figure class=\"fdiff\" id=\"fdiff-1\">"));
+    assert_int_equal(count(page, "<table class=\"metrics\">"), 3);
+    /* long names are cut on screen, whole on hover */
+    assert_non_null(strstr(page, "<span class=\"name script\" title=\"benchmarks/very_long_"));
+    /* the note is text */
+    assert_non_null(strstr(page, "known: the &lt;b&gt;cache&lt;/b&gt; grows"));
+    /* a file links nowhere */
+    assert_null(strstr(page, "href="));
+    free(page);
+
+    page = render_served(doc);
+    assert_non_null(strstr(page, "<a href=\"/series/examples%2Fa.py?host=00000000000000b2\">"));
+    assert_non_null(strstr(page, "<a href=\"/series/examples%2F%3Cscript%3Ealert%281%29%3C%2F"
+                                 "script%3E.py?host=00000000000000a1\">"));
+    assert_non_null(strstr(page, "<a href=\"/batch/6\">6</a>"));
+    assert_non_null(strstr(page, "<nav class=\"site\">"));
+    free(page);
+    json_decref(doc);
+}
+
+/* Replace every from in the strings of the tree j (values, not keys) by to. */
+static void replace_all(json_t *j, const char *from, const char *to)
+{
+    size_t i;
+    const char *k;
+    json_t *v;
+    if (json_is_object(j)) {
+        json_object_foreach(j, k, v)
+        {
+            replace_all(v, from, to);
+        }
+    } else if (json_is_array(j)) {
+        json_array_foreach(j, i, v)
+        {
+            replace_all(v, from, to);
+        }
+    } else if (json_is_string(j)) {
+        const char *s = json_string_value(j), *p;
+        if (!(p = strstr(s, from)))
+            return;
+        size_t n = strlen(s) + strlen(to) + 1;
+        char *out = malloc(n);
+        snprintf(out, n, "%.*s%s%s", (int)(p - s), s, to, p + strlen(from));
+        json_string_set(j, out);
+        free(out);
+    }
+}
+
+static json_t *load_fixture(void)
+{
+    json_error_t jerr;
+    json_t *doc = json_load_file(PYSCOPE_TEST_DATA "/team-report.json", 0, &jerr);
+    assert_non_null(doc);
+    return doc;
+}
+
+/*
+ * A host name and a function name with an escape sequence, a right-to-left
+ * override and a 3.6 KB token (an agent and a script choose them): shown in
+ * their display form (lib/sanitize.h) in the line, the details and the
+ * flame graph diff; no raw control or bidi character anywhere; the host's
+ * whole name on hover, cut on screen by the "name" class.
+ */
+static void test_untrusted_names(void **state)
+{
+    (void)state;
+    char *token = malloc(3601);
+    memset(token, 'q', 3600);
+    token[3600] = '\0';
+    char *host = malloc(4000), *fn = malloc(4000);
+    snprintf(host, 4000, "host-b\x1b]0;PWNED\x07\xe2\x80\xae%s", token);
+    snprintf(fn, 4000, "examples/a.py:slow\x1b[2J\xe2\x80\xae%s:3", token);
+    json_t *doc = load_fixture();
+    replace_all(doc, "host-b", host);
+    replace_all(doc, "examples/a.py:slow:3", fn);
+    int rc;
+    char *page = render(doc, &rc);
+    assert_int_equal(rc, 0);
+    assert_null(strchr(page, '\x1b'));
+    assert_null(strchr(page, '\x07'));
+    assert_null(strstr(page, "\xe2\x80\xae"));
+    /* the host: the line's span holds it whole (title and text), cut by CSS */
+    char *want = malloc(8000);
+    snprintf(want, 8000, "<span class=\"name host\" title=\"host-b\\x1b]0;PWNED\\x07\\u202e%s",
+             token);
+    assert_non_null(strstr(page, want));
+    /* the function: in the sentence, the why list and the flame graph diff */
+    assert_non_null(strstr(page, "<code class=\"fn\" title=\"examples/a.py:slow\\x1b[2J\\u202e"));
+    const char *fig = strstr(page, "<figure class=\"fdiff\"");
+    assert_non_null(fig);
+    snprintf(want, 8000, "<title>slow\\x1b[2J\\u202e%s (examples/a.py:3)", token);
+    assert_non_null(strstr(fig, want));
+    assert_non_null(strstr(fig, "<text x=\"3.00\" y=\"30.5\">slow\\x1b[2J\\u202eqq"));
+    /* long names: the page's CSS cuts them with an ellipsis or wraps them */
+    assert_non_null(strstr(page, "text-overflow: ellipsis"));
+    assert_non_null(strstr(page, "overflow-wrap: anywhere"));
+    free(page);
+    /* and the served page the same */
+    page = render_served(doc);
+    assert_null(strchr(page, '\x1b'));
+    assert_null(strstr(page, "\xe2\x80\xae"));
+    assert_non_null(strstr(page, "slow\\x1b[2J\\u202e"));
+    free(page);
+    free(want);
+    free(host);
+    free(fn);
+    free(token);
+    json_decref(doc);
+}
+
+/*
+ * truthl's verdict fields in words: each metric's rule and reason in the
+ * details, the decision when it is not the wall time and a busy machine's
+ * contention below the line.
+ */
+static void test_verdict_reasons(void **state)
+{
+    (void)state;
+    json_t *doc = load_fixture();
+    const json_t *regs = json_object_get(json_object_get(doc, "report"), "regressions");
+    size_t i;
+    json_t *g;
+    json_array_foreach(regs, i, g)
+    {
+        const char *m = json_string_value(json_object_get(g, "metric"));
+        if (strcmp(json_string_value(json_object_get(g, "host")), "host-b") != 0)
+            continue;
+        json_object_set_new(g, "rule", json_string("significant"));
+        json_object_set_new(g, "reason",
+                            json_string("slower beyond the 5% threshold and the "
+                                        "\xc2\xb1"
+                                        "7.52% noise floor, p<0.001"));
+        if (strcmp(m, "wall_s") == 0)
+            json_object_set_new(g, "contention",
+                                json_pack("{s:b, s:f, s:f, s:f, s:f, s:b, s:b, s:b, s:{s:f}}",
+                                          "known", 1, "candidate_queued_pct", 44.0,
+                                          "baseline_queued_pct", 1.0, "candidate_cpu_bound_pct",
+                                          60.0, "baseline_cpu_bound_pct", 61.0, "contaminated", 1,
+                                          "cpu_bound", 0, "net_of_queueing", 1, "raw", "change_pct",
+                                          80.0));
+        json_object_set_new(g, "decision",
+                            json_pack("{s:s, s:s, s:s}", "metric", "cpu_s", "rule", "significant",
+                                      "reason",
+                                      "wall time is contaminated: the script waited "
+                                      "for a CPU 44% of its wall time"));
+    }
+    int rc;
+    char *page = render(doc, &rc);
+    assert_int_equal(rc, 0);
+    assert_non_null(strstr(page, "<p class=\"say-more\">Decided on CPU time: wall time is "
+                                 "contaminated: the script waited for a CPU 44% of its wall "
+                                 "time."));
+    assert_non_null(strstr(page, "The machine was busy: this run waited for a CPU 44% of its "
+                                 "wall time, the baseline 1%. The wall time is judged net of "
+                                 "that wait (with it, the change was +80.0%).</p>"));
+    assert_non_null(strstr(page, "<p>Why each verdict:</p>\n<ul class=\"reasons\"><li>Wall time: "
+                                 "<span class=\"v-reason\" data-rule=\"significant\">slower "
+                                 "beyond the 5% threshold and the \xc2\xb1"
+                                 "7.52% noise floor, "
+                                 "p&lt;0.001 <span class=\"note\">(rule <code>significant</code>"
+                                 ")</span></span></li>"));
+    /* the memory series has neither: no sentence for it */
+    assert_int_equal(count(page, "<p class=\"say-more\">"), 1);
     free(page);
     json_decref(doc);
 }
@@ -128,7 +360,7 @@ static void test_empty_report(void **state)
     int rc;
     char *page = render(doc, &rc);
     assert_int_equal(rc, 0);
-    assert_non_null(strstr(page, "0 regressions (0 open)"));
+    assert_non_null(strstr(page, "Nothing got slower."));
     assert_non_null(strstr(page, "No batch in this window."));
     free(page);
     json_decref(doc);
@@ -138,6 +370,9 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_hostile_strings_escaped),
+        cmocka_unit_test(test_one_line_per_series),
+        cmocka_unit_test(test_untrusted_names),
+        cmocka_unit_test(test_verdict_reasons),
         cmocka_unit_test(test_ongoing_nights),
         cmocka_unit_test(test_wrong_types_show_dashes),
         cmocka_unit_test(test_not_a_report),

@@ -123,6 +123,35 @@ static void test_defaults_and_name_from_file(void **state)
     suite_destroy(&s);
 }
 
+/* [suite] reference = PATH: an entry of its own with the suite's defaults. */
+static void test_reference(void **state)
+{
+    (void)state;
+    struct suite *s = NULL;
+    char err[512];
+    const char *text = "[script a.py]\n";
+    assert_int_equal(parse(text, &s, err, sizeof(err)), 0);
+    assert_null(s->reference);
+    suite_destroy(&s);
+    text = "[suite]\nrepeat = 4\ntimeout = 2m\nmode = trace\nreference = tools/calibrate.py\n"
+           "[script a.py]\n";
+    assert_int_equal(parse(text, &s, err, sizeof(err)), 0);
+    assert_non_null(s->reference);
+    assert_string_equal(s->reference->script, "tools/calibrate.py");
+    assert_int_equal(s->reference->repeat, 4);
+    assert_true(s->reference->timeout_s == 120);
+    assert_int_equal(s->reference->mode, SUITE_MODE_SAMPLE); /* never traced */
+    assert_int_equal(s->n_entries, 1);
+    suite_destroy(&s);
+    expect_bad("[suite]\nreference = ../c.py\n[script a.py]\n",
+               "t.ini:2: reference: script path leaves the workspace");
+    expect_bad("[suite]\nreference = a.py\n[script a.py]\n",
+               "t.ini:2: reference a.py is also a [script] of the suite");
+    expect_bad("[suite]\nreference = c.py\nreference = d.py\n[script a.py]\n",
+               "t.ini:3: \"reference\" set twice");
+    expect_bad("[script a.py]\nreference = c.py\n", "unknown key \"reference\" in [script]");
+}
+
 static void test_examples_file(void **state)
 {
     (void)state;
@@ -133,6 +162,8 @@ static void test_examples_file(void **state)
     if (rc != 0)
         fail_msg("%s: rc %d: %s", path, rc, err);
     assert_true(s->n_entries >= 1);
+    assert_non_null(s->reference);
+    assert_string_equal(s->reference->script, "examples/calibrate.py");
     suite_destroy(&s);
     free(path);
 
@@ -321,7 +352,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_good_file),     cmocka_unit_test(test_defaults_and_name_from_file),
         cmocka_unit_test(test_examples_file), cmocka_unit_test(test_bad_files),
-        cmocka_unit_test(test_split_args),    cmocka_unit_test(test_env),
+        cmocka_unit_test(test_split_args),    cmocka_unit_test(test_reference),
+        cmocka_unit_test(test_env),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -188,6 +188,7 @@ static void test_roundtrip_hello(void **state)
     assert_int_equal(d->hello.host.n_labels, 2);
     assert_string_equal(d->hello.host.labels[1].key, "rack.id");
     assert_string_equal(d->hello.host.labels[1].value, "r7");
+    assert_string_equal(d->hello.host.machine_id, "");
     assert_string_equal(d->hello.python.version, "3.11.2");
     assert_int_equal(d->hello.max_jobs, 4);
     assert_null(d->priv == NULL ? d->priv : NULL);
@@ -294,8 +295,25 @@ static void test_roundtrip_small_messages(void **state)
     assert_memory_equal(d->ack.run_id, RUN_ID, 16);
     wire_msg_destroy(&d);
 
+    hello_fixture(&m);
+    m.hello.host.machine_id = "1f6e8c02-7b0b-4f7e-9a4c-5d2f3c1b0a99";
+    d = roundtrip(&m);
+    assert_string_equal(d->hello.host.machine_id, "1f6e8c02-7b0b-4f7e-9a4c-5d2f3c1b0a99");
+    wire_msg_destroy(&d);
+
     submit_fixture(&m);
     d = roundtrip(&m);
+    assert_null(d->submit.reference);
+    wire_msg_destroy(&d);
+    submit_fixture(&m);
+    static const struct wire_suite_entry REF = {"tools/calibrate.py", 0,  NULL, 3, 0,
+                                                WIRE_MODE_SAMPLE,     30, 0};
+    m.submit.reference = &REF;
+    d = roundtrip(&m);
+    assert_non_null(d->submit.reference);
+    assert_string_equal(d->submit.reference->script, "tools/calibrate.py");
+    assert_int_equal(d->submit.reference->repeat, 3);
+    assert_true(d->submit.reference->timeout_s == 30);
     assert_string_equal(d->submit.suite, "nightly");
     assert_int_equal(d->submit.n_entries, 2);
     assert_string_equal(d->submit.entries[0].args[0], "--n");
@@ -655,6 +673,21 @@ static void test_reject_other_bodies(void **state)
     submit_fixture(&m);
     m.submit.n_entries = 0;
     expect_reject(&m, WIRE_REJECT_MISSING, "submit.entries");
+    /* the reference: a valid entry that is not one of the entries */
+    static const struct wire_suite_entry REF_TWICE = {"examples/b.py",  0, NULL, 0, 0,
+                                                      WIRE_MODE_SAMPLE, 0, 0};
+    static const struct wire_suite_entry REF_BAD = {"../calibrate.py", 0, NULL, 0, 0,
+                                                    WIRE_MODE_SAMPLE,  0, 0};
+    submit_fixture(&m);
+    m.submit.reference = &REF_TWICE;
+    expect_reject(&m, WIRE_REJECT_FORMAT, "submit.reference");
+    submit_fixture(&m);
+    m.submit.reference = &REF_BAD;
+    expect_reject(&m, WIRE_REJECT_FORMAT, "submit.reference.script");
+    hello_fixture(&m);
+    m.hello.host.machine_id =
+        "0123456789012345678901234567890123456789012345678901234567890123456789";
+    expect_reject(&m, WIRE_REJECT_LENGTH, "hello.host.machine_id");
     submit_fixture(&m);
     m.submit.hosts.all = false;
     expect_reject(&m, WIRE_REJECT_MISSING, "submit.hosts");

@@ -32,7 +32,7 @@ same = {
     "prefix": sys.prefix,
     "base_prefix": sys.base_prefix,
     "version": sys.version,
-    "flags": {k: getattr(sys.flags, k) for k in (
+    "flags": {k: getattr(sys.flags, k, None) for k in (
         "isolated", "no_site", "no_user_site", "ignore_environment", "safe_path",
         "optimize", "dont_write_bytecode", "utf8_mode", "dev_mode", "inspect", "interactive")},
     "recursionlimit": sys.getrecursionlimit(),
@@ -50,8 +50,17 @@ same = {
     "cwd": os.getcwd(),
     "site_imported": "site" in sys.modules,
     "warnoptions": sys.warnoptions,
+    # What a profiler brought in at start-up must be gone by the script's first line.
+    "modules": sorted(sys.modules),
+    "pythonpath": os.environ.get("PYTHONPATH"),
+    "environ_keys": sorted(os.environ),
+    "orig_argv_tail": sys.orig_argv[1:],
+    "meta_path": [type(f).__name__ if not isinstance(f, type) else f.__name__
+                  for f in sys.meta_path],
+    "path_importer_cache": sorted(sys.path_importer_cache),
 }
 info = {
+    "orig_argv0": sys.orig_argv[0],
     "executable": sys.executable,
     "pid_is_pgrp_leader": os.getpgrp() == os.getpid(),
 }

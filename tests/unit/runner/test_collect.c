@@ -69,7 +69,7 @@ static void test_sample_totals_count_recursion_once(void **state)
     struct shm_region *r = sample_region();
     struct collect *c = collect_new(1, 0.004, "/proj", "/proj");
     collect_add_run(c, r, 2.0, 0, 0);
-    json_t *p = collect_to_json(c, 2.0);
+    json_t *p = collect_to_json(c, 2.0, 1.0);
 
     json_t *f = find_function(p, "a.py:f:3");
     assert_near(num(f, "self_s"), 0.8);
@@ -114,7 +114,7 @@ static void test_runs_become_arrays(void **state)
     collect_add_run(c, r, 2.0, 0, 0);
     r->nodes[4].self = 30; /* the second run spends 3 s in g */
     collect_add_run(c, r, 4.0, 0, 0);
-    json_t *p = collect_to_json(c, 3.0);
+    json_t *p = collect_to_json(c, 3.0, 1.0);
     json_t *g = find_function(p, "/usr/lib/python3.11/x.py:g:10");
     json_t *runs = json_object_get(g, "self_s_runs");
     assert_int_equal(json_array_size(runs), 2);
@@ -147,15 +147,28 @@ static void test_trace_ticks_and_calls(void **state)
     r->nodes[n3].calls = 2;
     r->nodes[n3].total = 600;
     r->nodes[n3].self = 600;
+    /* The hook measured at 2,000 calls taking 300 us more than without it. */
+    r->calib_calls = 2000;
+    r->calib_plain_ns = 100000;
+    r->calib_hook_ns = 400000;
+    r->startup_ns = 2000000;
     struct collect *c = collect_new(2, 0, "/proj", "/proj");
     collect_add_run(c, r, 1e-6, 1e9, 0); /* 1 tick = 1 ns */
-    json_t *p = collect_to_json(c, 1e-6);
+    json_t *p = collect_to_json(c, 1e-6, 1e-6);
     json_t *f = find_function(p, "b.py:fib:2");
     assert_int_equal(json_integer_value(json_object_get(f, "calls")), 3);
     assert_near(num(f, "self_s"), 900e-9);
     assert_near(num(f, "total_s"), 900e-9);
     assert_true(json_is_null(json_object_get(f, "self_cpu_s")));
     assert_string_equal(json_string_value(json_object_get(p, "mode")), "trace");
+    /* Its overhead: 4 calls at 150 ns. */
+    json_t *o = json_object_get(p, "overhead");
+    assert_near(num(o, "per_call_ns"), 150);
+    assert_near(num(o, "calls"), 4);
+    assert_near(num(o, "estimated_s"), 600e-9);
+    assert_near(num(o, "startup_s"), 0.002);
+    assert_non_null(
+        strstr(json_string_value(json_object_get(p, "overhead_note")), "about 150 ns a call"));
     json_decref(p);
     collect_destroy(&c);
     shm_unmap(&r);
@@ -174,7 +187,7 @@ static void test_pseudo_files_and_relative_names(void **state)
     r->passes = 1;
     struct collect *c = collect_new(1, 0.004, "/proj", "/proj/work");
     collect_add_run(c, r, 0.004, 0, 0);
-    json_t *p = collect_to_json(c, 0.004);
+    json_t *p = collect_to_json(c, 0.004, 0.004);
     find_function(p, "<frozen importlib._bootstrap>:_find_and_load:1167");
     json_t *h = find_function(p, "work/sub/c.py:h:5");
     assert_string_equal(json_string_value(json_object_get(h, "file")), "work/sub/c.py");

@@ -1,8 +1,10 @@
-"""compare_cprofile.py OURS.json THEIRS.prof [--cwd DIR] [--show N] [--only-file F] - compare
+"""compare_cprofile.py OURS.json THEIRS [--cwd DIR] [--show N] [--only-file F] - compare
 call counts.
 
-OURS.json is pyscope-run --mode trace output (pyscope.run/1), THEIRS.prof what
-`python -m cProfile -o THEIRS.prof script` wrote (read with pstats). Functions
+OURS.json is pyscope-run --mode trace output (pyscope.run/1). THEIRS is what
+`python -m cProfile -o THEIRS.prof script` wrote (read with pstats), or the
+counts of tests/bench/cprofile_threads.py --counts THEIRS.json (exact when several
+code objects share a label, which pstats collapses to the last one). Functions
 are matched on (absolute file, first line, co_name): our key is
 file:qualname:line and co_name is the last dotted part of the qualname;
 built-ins look the same on both sides ("~", 0, "<built-in method time.sleep>").
@@ -56,7 +58,14 @@ def load_ours(path, cwd):
 
 def load_theirs(path, cwd):
     funcs = {}
-    for (f, line, name), (_cc, nc, _tt, _ct, _callers) in pstats.Stats(path).stats.items():
+    if path.endswith(".json"):
+        with open(path, encoding="utf-8") as fh:
+            rows = [((fn["file"], fn["line"], fn["name"]), fn["calls"])
+                    for fn in json.load(fh)["functions"]]
+    else:
+        rows = [(label, nc) for label, (_cc, nc, _tt, _ct, _callers)
+                in pstats.Stats(path).stats.items()]
+    for (f, line, name), nc in rows:
         key = (norm_file(f, cwd), int(line), norm_name(name))
         funcs[key] = funcs.get(key, 0) + nc
     for key, n in CPROFILE_OWN.items():

@@ -22,7 +22,28 @@ capture() {
     set -e
 }
 
+# find_python X.Y: a CPython X.Y interpreter on this machine (Debian's or /usr/local's,
+# else pyenv's), or nothing.
+find_python() {
+    local v=$1 root c
+    for c in "/usr/bin/python$v" "/usr/local/bin/python$v"; do
+        if [ -x "$c" ]; then
+            echo "$c"
+            return
+        fi
+    done
+    root=${PYENV_ROOT:-$HOME/.pyenv}
+    if command -v pyenv >/dev/null 2>&1; then root=$(pyenv root); fi
+    for c in "$root"/versions/"$v".*/bin/python"$v"; do
+        if [ -x "$c" ]; then
+            echo "$c"
+            return
+        fi
+    done
+}
+
 # run_py NAME ARGS...: plain python; run_ps NAME ARGS...: pyscope-run --output $T/NAME.json ARGS...
+# (with --python $PS_PYTHON when that is set: the per-version tests).
 run_py() {
     local name=$1
     shift
@@ -32,7 +53,7 @@ run_ps() {
     local name=$1
     shift
     rm -f "$T/$name.json"
-    capture "$name" "$PYSCOPE_RUN" --output "$T/$name.json" "$@"
+    capture "$name" "$PYSCOPE_RUN" ${PS_PYTHON:+--python "$PS_PYTHON"} --output "$T/$name.json" "$@"
 }
 
 # jget FILE EXPR: print EXPR over the JSON in FILE (d is the document).

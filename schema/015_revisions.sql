@@ -1,4 +1,4 @@
--- 011_revisions.sql - jobs run at a commit; commits know their place in
+-- 015_revisions.sql - jobs run at a commit; commits know their place in
 -- history (issue 17; docs/revisions.md).
 --
 -- commits: what the submitters' git said about each commit they named and

@@ -1,0 +1,65 @@
+/*
+ * pyselect.h - which python runs the script, and whether pyscope-run can
+ * profile it.
+ *
+ * The interpreter is the one the user would have used, in this order:
+ * --python PATH (a path, or a command name looked up on PATH), the
+ * virtualenv (--venv DIR, else $VIRTUAL_ENV; a folder with a pyvenv.cfg,
+ * run through its bin/python3), else the first python3 on PATH. It is then
+ * asked (`python -E -s -S -c ...`, once) what it is: implementation, version,
+ * ABI flags, sys.executable, sys.prefix. A launcher that execs another
+ * binary (a pyenv shim) is replaced by the binary it starts, so the timing
+ * is that of the interpreter and not of the launcher's shell.
+ *
+ * Supported: CPython 3.10 to 3.13, the default build (not debug, not
+ * free-threaded), for which this pyscope-run has its module;
+ * anything else is an error that names what is supported.
+ */
+#ifndef PYSCOPE_RUNNER_PYSELECT_H
+#define PYSCOPE_RUNNER_PYSELECT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#define PYSELECT_SUPPORTED "CPython 3.10, 3.11, 3.12 and 3.13"
+
+struct pyselect {
+    char *path;      /* what to exec (owned) */
+    char *argv0;     /* its argv[0] (owned): "python3" when found on PATH, as a shell runs it */
+    const char *how; /* "--python", "--venv", "VIRTUAL_ENV" or "PATH" (static) */
+    char *venv;      /* the virtualenv (absolute), or NULL (owned) */
+    /* What the probe found. */
+    char *implementation; /* sys.implementation.name (owned) */
+    int major, minor, micro;
+    char *abiflags;   /* sys.abiflags (owned) */
+    char *executable; /* sys.executable (owned) */
+    char *prefix;     /* sys.prefix (owned) */
+};
+
+/*
+ * Choose the interpreter (python_opt: --python or NULL; venv_opt: --venv or
+ * NULL) and probe it. Returns 0, or -PYSCOPE_EUSAGE with the reason in err
+ * (no such file, not a virtualenv, no python3 on PATH, it would not run).
+ * Release ps with pyselect_release() either way.
+ */
+int pyselect_choose(const char *python_opt, const char *venv_opt, struct pyselect *ps, char *err,
+                    size_t errlen);
+
+/*
+ * Check that ps can be profiled, with pyscope-run's modules in shim_dir.
+ * Returns 0, or -PYSCOPE_EUSAGE with the reason in err (it names the
+ * supported versions).
+ */
+int pyselect_check(const struct pyselect *ps, const char *shim_dir, char *err, size_t errlen);
+
+/* "CPython 3.12.1" and the like, for messages (static buffer of ps). */
+void pyselect_describe(const struct pyselect *ps, char *buf, size_t len);
+
+void pyselect_release(struct pyselect *ps);
+
+/* The folder holding the modules (sitecustomize.cpython-3XY-*.so): pyshim/ next
+ * to the pyscope-run executable (the build tree), else ../lib/pyscope/pyshim
+ * from it (installed). New string, or NULL (err says why). */
+char *pyselect_shim_dir(char *err, size_t errlen);
+
+#endif

@@ -1,0 +1,39 @@
+/*
+ * sampler.h - sample mode: the script's stacks, read from outside its process.
+ *
+ * A thread of the supervisor reads every Python thread's stack of the
+ * script's process at a fixed rate with process_vm_readv(2), as py-spy and
+ * CPython 3.15's own sampling profiler do: the script's threads run no
+ * profiler code at all, and the sampler's CPU time is not the script's. What
+ * it knows of CPython's structures comes from the layout pyscope-run's module
+ * publishes in the shared region (shm.h, struct shm_layout): the sampler
+ * itself is the same for every Python version.
+ *
+ * Each pass walks the interpreter's thread list and each thread's frame
+ * chain; each stack becomes a path in the call tree in the region, with one
+ * more sample on its leaf, and the thread's CPU time since the previous pass
+ * (from /proc/PID/task/TID/schedstat) is attributed to that leaf, so every
+ * function gets both wall (self_s) and on-CPU (self_cpu_s) time. A frame
+ * read while it unwinds yields an error or garbage that fails validation
+ * (object types are checked against the interpreter's own type objects).
+ *
+ * Code objects are identified by the sampler's own numbers, not their
+ * addresses, which are reused once an object is freed (codemap.h).
+ *
+ * Sampling runs from the script's first line (region->started) to its end
+ * (region->stopped); the sampler's own CPU time goes to
+ * region->sampler_cpu_ns.
+ */
+#ifndef PYSCOPE_RUNNER_SAMPLER_H
+#define PYSCOPE_RUNNER_SAMPLER_H
+
+struct shm_region;
+struct sampler;
+
+/* Start the sampler thread for region (the child, once it runs, writes its
+ * pid and layout there). Returns it, or NULL with errno set. */
+struct sampler *sampler_start(struct shm_region *region, double interval_s);
+/* Stop and join the thread (at once, whatever the interval); NULL-safe. */
+void sampler_stop(struct sampler **sampler);
+
+#endif

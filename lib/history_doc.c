@@ -1,0 +1,306 @@
+/*
+ * history_doc.c - the pyscope.history/1 document (see history_doc.h).
+ *
+ * Design notes: the verdicts are those `pyscope run` would have given each
+ * run then (regress_compare against the runs before it since the latest
+ * change point), so the trend and the run-time check never disagree.
+ */
+#include "history_doc.h"
+
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "history.h"
+#include "jsonutil.h"
+#include "stats.h"
+#include "xmalloc.h"
+
+static bool hd_same(const char *a, const char *b)
+{
+    return (!a && !b) || (a && b && strcmp(a, b) == 0);
+}
+
+/* The metric object named metric of a regression (borrowed), or NULL. */
+static const json_t *hd_metric(const json_t *reg, const char *metric)
+{
+    size_t i;
+    const json_t *m;
+    json_array_foreach(json_object_get(reg, "metrics"), i, m)
+    {
+        if (hd_same(json_get_string(m, "metric", NULL), metric) && !json_object_get(m, "function"))
+            return m;
+    }
+    return NULL;
+}
+
+json_t *history_doc_build(const char *host_fp, const char *reports_dir, const char *key,
+                          const json_t *const *in, const char *const *in_paths, size_t nin,
+                          const struct regress_options *opt, const char *metric,
+                          const char *mode_opt)
+{
+    char f_med[64], f_q1[64], f_q3[64], f_min[64], f_max[64], f_before[80], f_after[80];
+    snprintf(f_med, sizeof(f_med), "%s_%s", "median", metric);
+    snprintf(f_q1, sizeof(f_q1), "%s_%s", "q1", metric);
+    snprintf(f_q3, sizeof(f_q3), "%s_%s", "q3", metric);
+    snprintf(f_min, sizeof(f_min), "%s_%s", "min", metric);
+    snprintf(f_max, sizeof(f_max), "%s_%s", "max", metric);
+    snprintf(f_before, sizeof(f_before), "%s_%s", "before_median", metric);
+    snprintf(f_after, sizeof(f_after), "%s_%s", "after_median", metric);
+    /* the series: --host, else the newest report's host; the newest report's Python
+     * build; --mode, else the newest report's mode */
+    const char *fp = host_fp, *build = NULL, *mode = mode_opt;
+    for (size_t i = nin; i-- > 0;) {
+        const json_t *d = in[i];
+        if ((!fp ||
+             hd_same(fp, json_get_string(json_object_get(d, "host"), "fingerprint", NULL))) &&
+            (!mode_opt || strcmp(mode_opt, history_mode(d)) == 0)) {
+            fp = json_get_string(json_object_get(d, "host"), "fingerprint", NULL);
+            build = json_get_string(json_object_get(d, "python"), "build", NULL);
+            mode = history_mode(d);
+            break;
+        }
+    }
+    if (!mode)
+        mode = "sample";
+    const json_t **docs = xcalloc(nin + 1, sizeof(*docs));
+    const char **paths = xcalloc(nin + 1, sizeof(*paths));
+    double *med = xcalloc(nin + 1, sizeof(*med));
+    json_t *others = json_array(), *other_index = json_object();
+    size_t n = 0;
+    for (size_t i = 0; i < nin; i++) {
+        const json_t *d = in[i];
+        const char *dfp = json_get_string(json_object_get(d, "host"), "fingerprint", NULL);
+        const char *db = json_get_string(json_object_get(d, "python"), "build", NULL);
+        const char *dm = history_mode(d);
+        size_t ns;
+        double *x = history_samples(d, metric, &ns);
+        if (ns == 0) {
+            free(x);
+            continue;
+        }
+        if (hd_same(dfp, fp) && hd_same(db, build) && strcmp(dm, mode) == 0) {
+            stats_median(x, ns, &med[n]);
+            docs[n] = d;
+            paths[n] = in_paths ? in_paths[i] : NULL;
+            n++;
+        } else {
+            char *id = xasprintf("%s\n%s\n%s", dfp ? dfp : "", db ? db : "", dm);
+            json_t *o = json_object_get(other_index, id);
+            if (!o) {
+                o = json_pack(
+                    "{s:o, s:o, s:o, s:s, s:i}", "fingerprint",
+                    dfp ? json_string(dfp) : json_null(), "hostname",
+                    json_deep_copy(json_object_get(json_object_get(d, "host"), "hostname"))
+                        ?: json_null(),
+                    "python_build", db ? json_string(db) : json_null(), "mode", dm, "runs", 0);
+                json_object_set_new(other_index, id, o);
+                json_array_append(others, o);
+            }
+            json_object_set_new(o, "runs",
+                                json_integer(json_integer_value(json_object_get(o, "runs")) + 1));
+            free(id);
+        }
+        free(x);
+    }
+    json_decref(other_index);
+
+    size_t cps[HISTORY_DOC_MAX_CPS], ncp = 0;
+    struct stats_cp_options cpo;
+    stats_cp_options_init(&cpo);
+    if (n == 0 || stats_changepoints(med, n, &cpo, cps, HISTORY_DOC_MAX_CPS, &ncp) < 0)
+        ncp = 0;
+
+    json_t *runs = json_array(), *cp_arr = json_array();
+    size_t cpi = 0, seg_start = 0;
+    for (size_t i = 0; i < n; i++) {
+        bool is_cp = cpi < ncp && cps[cpi] == i;
+        size_t base_start = seg_start; /* latest change point strictly before i */
+        if (is_cp) {
+            seg_start = i;
+            cpi++;
+        }
+        size_t ns;
+        double *x = history_samples(docs[i], metric, &ns);
+        struct stats_summary s;
+        stats_summarize(x, ns, &s);
+        double q1 = s.median, q3 = s.median;
+        stats_quantile(x, ns, 0.25, &q1);
+        stats_quantile(x, ns, 0.75, &q3);
+        free(x);
+        json_t *verdict = json_string("first run"), *change = json_null(), *regs = json_array();
+        if (i > 0) { /* base_start < i: cps are > 0 */
+            /* the segment's runs, as the change points in hindsight cut them (the
+             * held-out tail still applies: what `pyscope run` compared it with) */
+            struct regress_options row_opt = *opt;
+            row_opt.change_points = false;
+            json_t *reg = regress_compare(docs[i], docs + base_start, i - base_start, &row_opt);
+            const json_t *wm = hd_metric(reg, metric);
+            json_decref(verdict);
+            verdict = json_deep_copy(json_object_get(wm, "verdict"));
+            if (!verdict)
+                verdict = json_string("unknown");
+            if (json_is_number(json_object_get(wm, "change_pct")))
+                json_decref(change), change = json_deep_copy(json_object_get(wm, "change_pct"));
+            size_t k;
+            const json_t *m;
+            json_array_foreach(json_object_get(reg, "metrics"), k, m)
+            {
+                if (!hd_same(json_get_string(m, "verdict", NULL), "regression"))
+                    continue;
+                const char *fn = json_get_string(m, "function", NULL);
+                const char *mn = json_get_string(m, "metric", NULL);
+                json_array_append_new(regs, fn ? json_sprintf("%s %s", mn ? mn : "?", fn)
+                                               : json_string(mn ? mn : "?"));
+            }
+            json_decref(reg);
+        }
+        const char *id = json_get_string(docs[i], "id", NULL);
+        const char *created = json_get_string(docs[i], "created", NULL);
+        json_array_append_new(
+            runs,
+            json_pack("{s:o, s:o, s:o, s:I, s:f, s:f, s:f, s:f, s:f, s:o, s:o, s:o, s:b}", "id",
+                      id ? json_string(id) : json_null(), "created",
+                      created ? json_string(created) : json_null(), "file",
+                      paths[i] ? json_string_lossy(paths[i]) : json_null(), "n", (json_int_t)s.n,
+                      f_med, s.median, f_q1, q1, f_q3, q3, f_min, s.min, f_max, s.max, "verdict",
+                      verdict, "change_pct", change, "regressions", regs, "change_point", is_cp));
+        if (is_cp) {
+            double before, after;
+            size_t prev = 0;
+            for (size_t k = 0; k + 1 < cpi; k++)
+                prev = cps[k];
+            size_t next = cpi < ncp ? cps[cpi] : n;
+            stats_median(med + prev, i - prev, &before);
+            stats_median(med + i, next - i, &after);
+            json_array_append_new(
+                cp_arr, json_pack("{s:I, s:o, s:o, s:f, s:f, s:f}", "index", (json_int_t)i, "id",
+                                  id ? json_string(id) : json_null(), "created",
+                                  created ? json_string(created) : json_null(), f_before, before,
+                                  f_after, after, "change_pct", 100 * (after / before - 1)));
+        }
+    }
+    size_t start = ncp ? cps[ncp - 1] : 0;
+    size_t used = n - start;
+    if (opt->max_baseline_runs > 0 && used > (size_t)opt->max_baseline_runs)
+        used = (size_t)opt->max_baseline_runs;
+    char *msg;
+    if (n == 0)
+        msg = xstrdup("no runs yet: the first run will have no baseline");
+    else if (ncp)
+        msg = xasprintf("the baseline for new runs starts at the latest change point (%s, run "
+                        "%.8s): the newest %zu of the %zu runs since then",
+                        json_get_string(docs[start], "created", NULL) ?: "?",
+                        json_get_string(docs[start], "id", NULL) ?: "?", used, n - start);
+    else
+        msg = xasprintf("no change point: the baseline for new runs is the newest %zu of the %zu "
+                        "runs",
+                        used, n);
+    json_t *host_obj = json_pack(
+        "{s:o, s:o}", "fingerprint", fp ? json_string(fp) : json_null(), "hostname",
+        n ? json_deep_copy(json_object_get(json_object_get(docs[n - 1], "host"), "hostname"))
+          : json_null());
+    if (!json_object_get(host_obj, "hostname"))
+        json_object_set_new(host_obj, "hostname", json_null());
+    json_t *doc = json_pack(
+        "{s:s, s:s, s:s, s:o, s:o, s:o, s:f, s:o, s:o, s:{s:o, s:o, s:I, s:I, s:s}, s:o}", "schema",
+        "pyscope.history/1", "pyscope_version", PYSCOPE_VERSION, "script", key, "host", host_obj,
+        "python_build", build ? json_string(build) : json_null(), "reports_dir",
+        reports_dir ? json_string_lossy(reports_dir) : json_null(), "threshold_pct",
+        100 * opt->threshold, "runs", runs, "change_points", cp_arr, "baseline_for_next",
+        "start_id",
+        n ? json_deep_copy(json_object_get(docs[start], "id")) ?: json_null() : json_null(),
+        "start_created",
+        n ? json_deep_copy(json_object_get(docs[start], "created")) ?: json_null() : json_null(),
+        "runs_since", (json_int_t)(n - start), "n_runs", (json_int_t)used, "message", msg,
+        "other_series", others);
+    if (strcmp(metric, "wall_s") != 0)
+        json_object_set_new(doc, "metric", json_string(metric));
+    json_object_set_new(doc, "mode", json_string(mode));
+    free(msg);
+    free(docs);
+    free(paths);
+    free(med);
+    return doc;
+}
+
+/* The regressions of stored (borrowed) whose candidate run is id, as a new array. */
+static json_t *hd_stored_of(const json_t *stored, const char *id)
+{
+    json_t *out = json_array();
+    size_t i;
+    const json_t *g;
+    json_array_foreach(stored, i, g)
+    {
+        if (id && hd_same(json_get_string(g, "candidate_run", NULL), id))
+            json_array_append(out, (json_t *)g);
+    }
+    return out;
+}
+
+/* qsort: runs by their commit's generation (runs without one first), then by time. */
+static int hd_by_commit(const void *pa, const void *pb)
+{
+    const json_t *a = *(const json_t *const *)pa, *b = *(const json_t *const *)pb;
+    json_int_t ga = json_integer_value(json_object_get(json_object_get(a, "commit"), "generation"));
+    json_int_t gb = json_integer_value(json_object_get(json_object_get(b, "commit"), "generation"));
+    if (ga != gb)
+        return ga < gb ? -1 : 1;
+    const char *ca = json_get_string(a, "created", NULL), *cb = json_get_string(b, "created", NULL);
+    return strcmp(ca ? ca : "", cb ? cb : "");
+}
+
+json_t *history_doc_from_series(const json_t *series, const char *key,
+                                const struct regress_options *opt, const char *metric,
+                                const char *mode_opt, const char *coordinator, bool by_commit)
+{
+    const json_t *runs = json_object_get(series, "runs");
+    size_t n = json_array_size(runs);
+    const json_t **docs = xcalloc(n + 1, sizeof(*docs));
+    for (size_t i = 0; i < n; i++)
+        docs[i] = json_array_get(runs, i);
+    if (by_commit)
+        qsort(docs, n, sizeof(*docs), hd_by_commit);
+    const json_t *host = json_object_get(series, "host");
+    json_t *doc = history_doc_build(json_get_string(host, "fingerprint", NULL), NULL, key, docs,
+                                    NULL, n, opt, metric, mode_opt);
+    free(docs);
+    /* each run's batch and commit, found by id (runs without samples of the metric are left out) */
+    json_t *batch_of = json_object(), *commit_of = json_object();
+    size_t i;
+    const json_t *sr;
+    json_array_foreach(runs, i, sr)
+    {
+        const char *id = json_get_string(sr, "id", NULL);
+        const json_t *b = json_object_get(sr, "batch_id");
+        if (id && b)
+            json_object_set(batch_of, id, (json_t *)b);
+        const json_t *c = json_object_get(sr, "commit");
+        if (id && c)
+            json_object_set(commit_of, id, (json_t *)c);
+    }
+    const json_t *stored = json_object_get(series, "regressions");
+    json_t *r;
+    json_array_foreach(json_object_get(doc, "runs"), i, r)
+    {
+        const char *id = json_get_string(r, "id", NULL);
+        const json_t *b = id ? json_object_get(batch_of, id) : NULL;
+        json_object_set(r, "batch_id", b ? (json_t *)b : json_null());
+        const json_t *c = id ? json_object_get(commit_of, id) : NULL;
+        json_object_set(r, "commit", c ? (json_t *)c : json_null());
+        json_object_set_new(r, "stored_regressions", hd_stored_of(stored, id));
+    }
+    json_decref(batch_of);
+    json_decref(commit_of);
+    json_object_set_new(doc, "order", json_string(by_commit ? "commit" : "time"));
+    json_object_set_new(doc, "source", json_string("farm"));
+    json_object_set_new(doc, "coordinator", coordinator ? json_string(coordinator) : json_null());
+    json_object_set_new(doc, "host", host ? json_deep_copy(host) : json_null());
+    json_object_set(doc, "python_build", json_object_get(series, "python_build"));
+    json_object_set(doc, "other_series", json_object_get(series, "other_series"));
+    if (stored)
+        json_object_set(doc, "stored_regressions", (json_t *)stored);
+    else
+        json_object_set_new(doc, "stored_regressions", json_array());
+    return doc;
+}

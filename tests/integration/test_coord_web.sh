@@ -1,0 +1,146 @@
+#!/usr/bin/env bash
+# test_coord_web.sh - the coordinator's read-only web pages (coordinator/web.c).
+# labels: asan
+#
+# Six nights of team history (team_seed.sql: a 30% slowdown of a.py on host-b
+# on night 6, a script whose name is an XSS payload) behind a coordinator with
+# --http 127.0.0.1:0. Every page answers 200 with the CSP and the other
+# security headers, no script element, the hostile name as text; the batch
+# page is the CLI's file, byte for byte, but for the navigation and links (one
+# renderer); a triage shows at once (the cache is checked); bad paths and
+# arguments get 400/404, other methods 405, a body 413; a non-loopback address
+# without a token is refused at start; with a token (file mode 600) a request
+# without it gets 401 and a Basic challenge, with it (Bearer or Basic) 200.
+source "$PYSCOPE_SRC/tests/integration/lib.sh"
+source "$PYSCOPE_SRC/tests/integration/pg.sh"
+source "$PYSCOPE_SRC/tests/integration/coord.sh"
+source "$PYSCOPE_SRC/tests/integration/team_lib.sh"
+command -v curl >/dev/null || { echo "SKIP: curl is not installed"; exit 77; }
+
+pg_start
+coord_start --http 127.0.0.1:0
+for n in 1 2 3 4 5 6; do team_seed team_seed.sql "$n" 6 30; done
+team_settled >/dev/null
+team_seed team_confirm.sql 6 6 30
+team_settled >/dev/null
+URL=$(grep -o 'web pages on http://127\.0\.0\.1:[0-9]*/' "$COORD_LOG" | grep -o 'http://.*' || true)
+expect_match "the log says where the pages are" '^http://127\.0\.0\.1:[0-9]+/$' "$URL"
+expect_match "the log says read only, no token" 'web pages on .* \(read only, no token\)' "$(cat "$COORD_LOG")"
+
+# get PATH [CURL OPTIONS...]: body in $T/body, headers in $T/head, "CODE" in $CODE.
+get() {
+    local path=$1
+    shift
+    CODE=$(curl -s -g -o "$T/body" -D "$T/head" -w '%{http_code}' "$@" "$URL${path#/}" || true)
+}
+
+hostile_key='examples/<script>alert(1)</script>.py'
+hostile_path="series/$(/usr/bin/python3.11 -c 'import sys, urllib.parse; print(urllib.parse.quote(sys.argv[1], safe=""))' "$hostile_key")?host=host-a"
+for path in / batch/6 batches hosts "series/examples/a.py?host=host-b" \
+    "series/examples%2Fa.py?host=00000000000000b2&metric=cpu_s" "$hostile_path"; do
+    get "$path"
+    expect_eq "$path: 200" 200 "$CODE"
+    head=$(tr -d '\r' <"$T/head")
+    body=$(cat "$T/body")
+    expect_match "$path: html" '^Content-Type: text/html; charset=utf-8$' "$head"
+    expect_match "$path: CSP header" "^Content-Security-Policy: default-src 'none'; .*frame-ancestors 'none'$" "$head"
+    expect_match "$path: nosniff" '^X-Content-Type-Options: nosniff$' "$head"
+    expect_match "$path: no referrer" '^Referrer-Policy: no-referrer$' "$head"
+    expect_match "$path: the CSP also in the page" '<meta http-equiv="Content-Security-Policy" content="default-src' "$body"
+    expect_nomatch "$path: no script element" '<script' "$body"
+    expect_nomatch "$path: no external URL" 'https?://' "$body"
+    expect_match "$path: navigation" '<nav class="site">' "$body"
+done
+
+get /
+body=$(cat "$T/body")
+expect_match "/: the newest batch's report" '<dt>Batch</dt><dd>6 · night 6' "$body"
+expect_match "/: the regressed series links to its history" \
+    '<a href="/series/examples%2Fa.py\?host=00000000000000b2"><span class="name script"' "$body"
+expect_match "/: marked as the current page" '<a href="/" aria-current="page">Latest report</a>' "$body"
+expect_match "/: the hostile name is text" '&lt;script&gt;alert\(1\)&lt;/script&gt;' "$body"
+get batches
+expect_match "/batches: a row per night, linked" '<a href="/batch/1">1</a>' "$(cat "$T/body")"
+expect_match "/batches: night 6 found one series slower" \
+    '<a href="/batch/6">6</a>.*<td class="num bad">1</td>' "$(tr -d '\n' <"$T/body")"
+get hosts
+expect_match "/hosts: host-b is slower than host-a" '<th><span class="cut">host-b</span></th><td class="num bad">1\.[0-9]+×' "$(cat "$T/body")"
+expect_match "/hosts: the hosts with their agents" 'agent-host-b' "$(cat "$T/body")"
+get "series/examples/a.py?host=host-b"
+body=$(cat "$T/body")
+expect_match "/series: the trend" '<svg class="chart"' "$body"
+expect_match "/series: the stored regression with its triage state" 'farm: regression #[0-9]+ wall_s, confirmed' "$body"
+expect_match "/series: a tab per metric" '<nav class="tabs" aria-label="metric"><a href="/series/examples%2Fa.py\?host=00000000000000b2&amp;build=CPython%203.11%20gcc" aria-current="page">Wall time</a>' "$body"
+expect_match "/series: the other host linked" '<a href="/series/examples%2Fa.py\?host=00000000000000a1&amp;build=' "$body"
+get "$hostile_path"
+expect_match "hostile series: its name is text" '<code>examples/&lt;script&gt;alert\(1\)&lt;/script&gt;.py</code>' "$(cat "$T/body")"
+
+# One renderer: the page is the CLI's file but for the navigation and the links.
+"$PYSCOPE_BUILD/cli/pyscope" report --coordinator "$COORD_EP" --batch 6 --out "$T/cli.html" >/dev/null 2>&1
+get batch/6
+strip() { sed -e '/^<nav class="site">.*<\/nav>$/d' -e 's#<a href="[^"]*"[^>]*>##g' -e 's#</a>##g' "$1"; }
+expect_eq "/batch/6 is the CLI's page but for navigation and links" "" \
+    "$(diff <(strip "$T/cli.html") <(strip "$T/body") | head -20)"
+
+# Bad requests.
+for c in "nope 404" "batch/99 404" "batch/x 404" "series/examples/a.py 400" \
+    "series/examples/a.py?host=host-b&metric=bogus 400" "series/..%2Fetc%2Fpasswd?host=host-b 400" \
+    "series/examples/nothing.py?host=host-b 404" "series/examples/a.py?host=nohost 404"; do
+    set -- $c
+    get "$1"
+    expect_eq "/$1: $2" "$2" "$CODE"
+    expect_match "/$1: a page that says why" '<p class="lead">' "$(cat "$T/body")"
+done
+get / -X POST
+expect_eq "POST: 405" 405 "$CODE"
+expect_match "POST: Allow header" '^Allow: GET, HEAD' "$(tr -d '\r' <"$T/head")"
+get / -X GET --data-binary 'x=1'
+expect_eq "a body: 413" 413 "$CODE"
+get / -I
+expect_eq "HEAD: 200" 200 "$CODE"
+expect_nomatch "HEAD: no body" '<html' "$(cat "$T/body")"
+
+# The cache is checked on every request: a triage shows at once.
+id=$(pg_sql "SELECT min(id) FROM regressions WHERE metric = 'wall_s'")
+"$PYSCOPE_BUILD/cli/pyscope" triage --coordinator "$COORD_EP" "$id" ack >/dev/null
+get /
+expect_match "/: the triage shows at once" 'data-metric="wall_s" data-state="ack"' "$(cat "$T/body")"
+get "series/examples/a.py?host=host-b"
+expect_match "/series: the triage shows at once (its cache is checked too)" 'farm: regression #[0-9]+ wall_s, ack' "$(cat "$T/body")"
+expect_eq "the pages read through their own read-only connections" t \
+    "$(pg_sql "SELECT count(*) > 0 FROM pg_stat_activity WHERE application_name = 'pyscope-web'")"
+coord_stop
+expect_eq "stops cleanly with the pages" 0 "$COORD_STATUS"
+
+# Bound elsewhere: a token is required, from a file only its owner reads.
+capture timeout 20 "$COORD" --db "$PG_CONNINFO" --bind "ipc://$T/x.sock" --http 0.0.0.0:0
+expect_eq "0.0.0.0 without a token: exit 2" 2 "$RC"
+expect_match "0.0.0.0 without a token: says why" 'is not a loopback address.*http_token_file' "$OUT"
+capture timeout 20 "$COORD" --db "$PG_CONNINFO" --bind "ipc://$T/x.sock" --http 'bogus:port'
+expect_eq "a bad address: exit 2" 2 "$RC"
+expect_match "a bad address: says what is expected" 'not an address to listen on' "$OUT"
+printf 'not-a-secret-token-%s\n' "$RANDOM$RANDOM" >"$T/token"
+chmod 644 "$T/token"
+printf '[coordinator]\nhttp = 127.0.0.1:0\nhttp_token_file = %s\n' "$T/token" >"$T/web.conf"
+capture timeout 20 "$COORD" --db "$PG_CONNINFO" --bind "ipc://$T/x.sock" --config "$T/web.conf"
+expect_eq "a token file others can read: exit 2" 2 "$RC"
+expect_match "a token file others can read: says chmod 600" 'chmod 600' "$OUT"
+chmod 600 "$T/token"
+token=$(head -n 1 "$T/token")
+coord_start --config "$T/web.conf"
+URL=$(grep -o 'web pages on http://127\.0\.0\.1:[0-9]*/' "$COORD_LOG" | grep -o 'http://.*' || true)
+expect_match "the log says a token is required" 'token required' "$(cat "$COORD_LOG")"
+get /
+expect_eq "no token: 401" 401 "$CODE"
+expect_match "no token: a Basic challenge (the browser asks)" '^WWW-Authenticate: Basic realm="PyScope"' "$(tr -d '\r' <"$T/head")"
+get / -H "Authorization: Bearer wrong-token-0123456789"
+expect_eq "a wrong token: 401" 401 "$CODE"
+get / -H "Authorization: Bearer $token"
+expect_eq "Bearer token: 200" 200 "$CODE"
+get batches -u "anyone:$token"
+expect_eq "token as the Basic password: 200" 200 "$CODE"
+get batches -u "anyone:${token}x"
+expect_eq "a longer token: 401" 401 "$CODE"
+expect_nomatch "the token is never logged" "$token" "$(cat "$COORD_LOG")"
+coord_stop
+finish
