@@ -12,6 +12,7 @@
 #include <jansson.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,9 +24,11 @@
 #include <unistd.h>
 #include <zmq.h>
 
+#include "checkout.h"
 #include "curve.h"
 #include "errors.h"
 #include "fault.h"
+#include "gitrev.h"
 #include "hash.h"
 #include "hostinfo.h"
 #include "log.h"
@@ -300,13 +303,65 @@ static void agent_finish(struct agent *a, const struct runjob *rj, const json_t 
 
 /* ---- jobs ------------------------------------------------------------- */
 
+/* Finish rj as refused with message (printf-style) and log it. */
+__attribute__((format(printf, 3, 4))) static void agent_refuse(struct agent *a, struct runjob *rj,
+                                                               const char *fmt, ...);
+
+/* The revision cache of the agent's configuration (lib/gitrev.h). */
+static struct gitrev_cache agent_cache(const struct agent *a)
+{
+    return (struct gitrev_cache){.dir = a->cfg->revisions,
+                                 .origin = a->cfg->repo,
+                                 .max_bytes = a->cfg->revision_cache_size,
+                                 .max_age_s = a->cfg->revision_cache_age_s};
+}
+
+/* Start checking out rj's commit in a child (checkout.h); false when rj is finished. */
+static bool agent_start_checkout(struct agent *a, struct runjob *rj)
+{
+    char err[512];
+    if (!a->cfg->repo) {
+        agent_refuse(a, rj,
+                     "refused: this agent has no repository (repo = in its config), so it "
+                     "cannot run commit %s",
+                     rj->commit);
+        return false;
+    }
+    struct gitrev_cache c = agent_cache(a);
+    rj->tree_lock = gitrev_cache_lock(&c, rj->commit, err, sizeof(err));
+    pid_t pid = rj->tree_lock < 0
+                    ? rj->tree_lock
+                    : checkout_start(a->cfg, rj->commit, &rj->prep_fd, err, sizeof(err));
+    if (pid < 0) {
+        log_error("job %llu: %s", (unsigned long long)rj->job_id, err);
+        agent_finish(a, rj, NULL, WIRE_OUTCOME_ERROR, err);
+        return false;
+    }
+    rj->pid = pid;
+    rj->preparing = true;
+    rj->started = runjob_now();
+    /* a fetch, a fetch of the commit itself and the checkout, each with its timeout */
+    rj->deadline = rj->started + 3 * a->cfg->fetch_timeout_s + a->cfg->kill_grace_s;
+    log_info("job %llu attempt %u: checking out %s from %s", (unsigned long long)rj->job_id,
+             rj->attempt, rj->commit, a->cfg->repo);
+    return true;
+}
+
 /* Resolve and start rj (already in a->running), or finish it as refused/error. */
 static bool agent_start(struct agent *a, struct runjob *rj)
 {
     char err[512];
+    if (rj->commit[0] && !rj->tree)
+        return agent_start_checkout(a, rj);
+    const char *ws = rj->tree ? rj->tree : a->cfg->workspace;
+    if (!ws) {
+        agent_refuse(a, rj,
+                     "refused: this agent has no workspace (it runs only jobs that name a "
+                     "commit: pyscope submit --commit REV)");
+        return false;
+    }
     char *abs = NULL;
-    int rc = pathnorm_resolve_inside_n(a->cfg->workspace, rj->script, strlen(rj->script), &abs, err,
-                                       sizeof(err));
+    int rc = pathnorm_resolve_inside_n(ws, rj->script, strlen(rj->script), &abs, err, sizeof(err));
     struct stat st;
     if (rc == 0 && (stat(abs, &st) < 0 || !S_ISREG(st.st_mode))) {
         snprintf(err, sizeof(err), "\"%s\" is not a regular file", rj->script);
@@ -349,6 +404,59 @@ static unsigned agent_start_queued(struct agent *a)
         }
     }
     return done;
+}
+
+static void agent_refuse(struct agent *a, struct runjob *rj, const char *fmt, ...)
+{
+    char msg[768];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    log_warn("job %llu attempt %u: %s", (unsigned long long)rj->job_id, rj->attempt, msg);
+    agent_finish(a, rj, NULL, WIRE_OUTCOME_REFUSED, msg);
+}
+
+/*
+ * rj's checkout child was reaped (wait status st): start the runner in its
+ * tree, or finish rj (refused when the repository lacks the commit, an
+ * error otherwise). Returns true while rj runs on.
+ */
+static bool agent_on_checkout(struct agent *a, struct runjob *rj, int st)
+{
+    char msg[1024];
+    checkout_read_message(rj->prep_fd, msg, sizeof(msg));
+    rj->prep_fd = -1;
+    rj->preparing = false;
+    rj->pid = 0;
+    double took = runjob_now() - rj->started;
+    int code = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+    if (rj->killed) {
+        char m[1200];
+        snprintf(m, sizeof(m), "checking out commit %s took longer than %.0f s: killed", rj->commit,
+                 took);
+        log_warn("job %llu: %s", (unsigned long long)rj->job_id, m);
+        agent_finish(a, rj, NULL, WIRE_OUTCOME_ERROR, m);
+        return false;
+    }
+    if (code == CHECKOUT_EXIT_OK && msg[0] == '/') {
+        log_info("job %llu attempt %u: commit %.12s ready in %.1f s",
+                 (unsigned long long)rj->job_id, rj->attempt, rj->commit, took);
+        rj->tree = xstrdup(msg);
+        return agent_start(a, rj);
+    }
+    if (code == CHECKOUT_EXIT_UNKNOWN) {
+        agent_refuse(a, rj, "refused: %s", msg);
+        return false;
+    }
+    char m[1200];
+    if (!msg[0])
+        snprintf(msg, sizeof(msg), "the checkout ended with %s %d",
+                 WIFSIGNALED(st) ? "signal" : "status", WIFSIGNALED(st) ? WTERMSIG(st) : code);
+    snprintf(m, sizeof(m), "could not check out commit %s: %s", rj->commit, msg);
+    log_error("job %llu: %s", (unsigned long long)rj->job_id, m);
+    agent_finish(a, rj, NULL, WIRE_OUTCOME_ERROR, m);
+    return false;
 }
 
 static void agent_on_job(struct agent *a, const struct wire_job *job)
@@ -476,9 +584,13 @@ static void agent_reap(struct agent *a)
             struct runjob *rj = a->running[i];
             if (rj->pid != pid)
                 continue;
-            rj->status = st;
-            rj->exited = true;
-            agent_on_exit(a, rj);
+            if (rj->preparing && agent_on_checkout(a, rj, st))
+                break; /* its runner started */
+            if (rj->pid == pid) {
+                rj->status = st;
+                rj->exited = true;
+                agent_on_exit(a, rj);
+            }
             rj->pid = 0; /* reaped: runjob_destroy must not kill a reused pid */
             runjob_destroy(&rj);
             a->running[i] = a->running[--a->n_running];
@@ -961,8 +1073,10 @@ int agent_run(const struct agent_config *cfg)
     a.down_since = runjob_now(); /* no link yet: agent_diagnose_link() says why if it lasts */
     log_info("agent \"%s\" started: workspace \"%s\", spool \"%s\" (%zu waiting), python %s, "
              "coordinator %s",
-             cfg->name, cfg->workspace, cfg->spool, spool_count(a.spool), a.py_version,
-             cfg->coordinator);
+             cfg->name, cfg->workspace ? cfg->workspace : "(none)", cfg->spool,
+             spool_count(a.spool), a.py_version, cfg->coordinator);
+    if (cfg->repo)
+        log_info("commits are checked out from %s into \"%s\"", cfg->repo, cfg->revisions);
 
     while (!a.stop) {
         double now = runjob_now();

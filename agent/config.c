@@ -33,6 +33,10 @@ void agent_config_usage(FILE *out)
           "Options:\n"
           "  --coordinator URL   coordinator endpoint (tcp://HOST:PORT)\n"
           "  --workspace DIR     folder the scripts are resolved in; nothing outside it runs\n"
+          "  --repo PATH|URL     git repository jobs that name a commit are checked out from\n"
+          "                      (read-only trees cached under --revisions; see\n"
+          "                      docs/revisions.md); with it --workspace is optional\n"
+          "  --revisions DIR     the cache of checkouts (default: \"revisions\" beside the spool)\n"
           "  --name NAME         agent name (default: the host name)\n"
           "  --spool DIR         results waiting for an ack (default: ./pyscope-spool-NAME)\n"
           "  --label KEY=VALUE   a host label for --hosts label=VALUE selection (repeatable)\n"
@@ -188,7 +192,25 @@ static int cfg_apply(struct agent_config *cfg, const char *key, const char *v, c
         cfg_set(&cfg->coordinator_key, v);
     else if (strcmp(key, "run_as") == 0)
         cfg_set(&cfg->run_as, v);
-    else if (strcmp(key, "job_env") == 0) {
+    else if (strcmp(key, "repo") == 0)
+        cfg_set(&cfg->repo, v);
+    else if (strcmp(key, "revisions") == 0)
+        cfg_set(&cfg->revisions, v);
+    else if (strcmp(key, "git") == 0)
+        cfg_set(&cfg->git, v);
+    else if (strcmp(key, "revision_cache_size") == 0)
+        rc = cfg_size(v, &cfg->revision_cache_size);
+    else if (strcmp(key, "revision_cache_age") == 0) {
+        unsigned days = 0;
+        rc = cfg_uint(v, 0, 36500, &days);
+        if (rc == 0)
+            cfg->revision_cache_age_s = days * 86400.0;
+    } else if (strcmp(key, "fetch_timeout") == 0) {
+        unsigned t = 0;
+        rc = cfg_uint(v, 1, 86400, &t);
+        if (rc == 0)
+            cfg->fetch_timeout_s = t;
+    } else if (strcmp(key, "job_env") == 0) {
         if (!cfg_env_names_valid(v)) {
             log_error("%s: \"%s\" is not a list of variable names (letters, digits, _; "
                       "separated by spaces or commas)",
@@ -293,6 +315,10 @@ int agent_config_load(struct agent_config *cfg, int argc, char **argv)
     cfg->resend_s = 30;
     cfg->connect_timeout_s = 5;
     cfg->python = xstrdup("/usr/bin/python3.11");
+    cfg->git = xstrdup("git");
+    cfg->revision_cache_size = 10ull * 1024 * 1024 * 1024;
+    cfg->revision_cache_age_s = 7 * 86400.0;
+    cfg->fetch_timeout_s = 600;
 
     enum {
         OPT_LABEL = 256,
@@ -303,6 +329,8 @@ int agent_config_load(struct agent_config *cfg, int argc, char **argv)
         OPT_SKEY,
         OPT_CKEY,
         OPT_RUNAS,
+        OPT_REPO,
+        OPT_REVISIONS,
         OPT_JOBENV
     };
     static const struct option opts[] = {
@@ -318,6 +346,8 @@ int agent_config_load(struct agent_config *cfg, int argc, char **argv)
         {"secret-key", required_argument, NULL, OPT_SKEY},
         {"coordinator-key", required_argument, NULL, OPT_CKEY},
         {"run-as", required_argument, NULL, OPT_RUNAS},
+        {"repo", required_argument, NULL, OPT_REPO},
+        {"revisions", required_argument, NULL, OPT_REVISIONS},
         {"job-env", required_argument, NULL, OPT_JOBENV},
         {"verbose", no_argument, NULL, 'v'},
         {"help", no_argument, NULL, 'h'},
@@ -393,6 +423,12 @@ int agent_config_load(struct agent_config *cfg, int argc, char **argv)
         case OPT_RUNAS:
             rc = cfg_apply(cfg, "run_as", optarg, "--run-as");
             break;
+        case OPT_REPO:
+            rc = cfg_apply(cfg, "repo", optarg, "--repo");
+            break;
+        case OPT_REVISIONS:
+            rc = cfg_apply(cfg, "revisions", optarg, "--revisions");
+            break;
         case OPT_JOBENV:
             rc = cfg_apply(cfg, "job_env", optarg, "--job-env");
             break;
@@ -418,11 +454,27 @@ int agent_config_load(struct agent_config *cfg, int argc, char **argv)
         log_error("--secret-key and --coordinator-key go together (CURVE needs both)");
         rc = -PYSCOPE_EUSAGE;
     }
-    if (rc == 0 && !cfg->workspace) {
-        log_error("--workspace is required (the folder the scripts are in)");
+    if (rc == 0 && !cfg->workspace && !cfg->repo) {
+        log_error("--workspace is required (the folder the scripts are in), or --repo (the git "
+                  "repository jobs that name a commit are checked out from)");
         rc = -PYSCOPE_EUSAGE;
     }
-    if (rc == 0) {
+    if (rc == 0 && cfg->repo && !*cfg->repo) {
+        log_error("--repo is empty (a path or URL git can fetch from)");
+        rc = -PYSCOPE_EUSAGE;
+    }
+    if (rc == 0 && cfg->repo && (cfg->repo[0] == '/' || access(cfg->repo, F_OK) == 0)) {
+        /* a local origin (not a URL): its real path, which git may read whoever owns it */
+        char *real = realpath(cfg->repo, NULL);
+        if (!real) {
+            log_error("repository \"%s\": %s", cfg->repo, strerror(errno));
+            rc = -PYSCOPE_EUSAGE;
+        } else {
+            free(cfg->repo);
+            cfg->repo = real;
+        }
+    }
+    if (rc == 0 && cfg->workspace) {
         char *real = realpath(cfg->workspace, NULL);
         struct stat st;
         if (!real || stat(real, &st) < 0 || !S_ISDIR(st.st_mode)) {
@@ -448,6 +500,25 @@ int agent_config_load(struct agent_config *cfg, int argc, char **argv)
         cfg->spool = xasprintf("pyscope-spool-%s", cfg->name);
     if (rc == 0 && !cfg->runner)
         cfg->runner = cfg_default_runner();
+    if (rc == 0 && cfg->repo && !cfg->revisions) {
+        char *sp = xstrdup(cfg->spool);
+        char *slash = strrchr(sp, '/');
+        if (slash && slash != sp) {
+            *slash = '\0';
+            cfg->revisions = xasprintf("%s/revisions", sp);
+        } else {
+            cfg->revisions = xstrdup(slash ? "/revisions" : "revisions");
+        }
+        free(sp);
+    }
+    if (rc == 0 && cfg->revisions && cfg->revisions[0] != '/') {
+        char cwd[PATH_MAX];
+        if (getcwd(cwd, sizeof(cwd))) {
+            char *abs = xasprintf("%s/%s", cwd, cfg->revisions);
+            free(cfg->revisions);
+            cfg->revisions = abs;
+        }
+    }
     if (rc < 0) {
         fprintf(stderr, "Try \"pyscope-agent --help\" for more information.\n");
         agent_config_release(cfg);
@@ -466,6 +537,9 @@ void agent_config_release(struct agent_config *cfg)
     free(cfg->secret_key);
     free(cfg->coordinator_key);
     free(cfg->run_as);
+    free(cfg->repo);
+    free(cfg->revisions);
+    free(cfg->git);
     free(cfg->job_env);
     for (size_t i = 0; i < cfg->n_labels; i++) {
         free(cfg->label_keys[i]);

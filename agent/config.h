@@ -18,7 +18,8 @@
 /* Everything the agent needs to know; strings are owned by the config. */
 struct agent_config {
     char *coordinator;     /* ZeroMQ endpoint, tcp://HOST:PORT */
-    char *workspace;       /* real path of the folder scripts are resolved in */
+    char *workspace;       /* real path of the folder scripts are resolved in; NULL when
+                            * the agent has a repo and runs only jobs with a commit */
     char *name;            /* agent name (DEALER routing id); default: hostname */
     char *spool;           /* spool folder */
     char *runner;          /* pyscope-run executable */
@@ -26,7 +27,13 @@ struct agent_config {
     char *secret_key;      /* CURVE: this agent's NAME.key_secret (or NAME), or NULL */
     char *coordinator_key; /* CURVE: the coordinator's public coordinator.key, or NULL */
     char *run_as;          /* the job user (agent as root), "root", or NULL: pyscope-job */
-    char *job_env;         /* more variable names jobs inherit (sandbox.h), or NULL */
+    char *repo;            /* git repository jobs with a commit check out from (path or URL) */
+    char *revisions;       /* the cache of checkouts (lib/gitrev.h); default: beside the spool */
+    char *git;             /* the git program */
+    uint64_t revision_cache_size; /* trees above this many bytes are removed, oldest first */
+    double revision_cache_age_s;  /* trees unused this long are removed; 0 = never */
+    double fetch_timeout_s;       /* one git fetch or checkout */
+    char *job_env;                /* more variable names jobs inherit (sandbox.h), or NULL */
     char *label_keys[AGENT_MAX_LABELS];
     char *label_values[AGENT_MAX_LABELS];
     size_t n_labels;

@@ -6,12 +6,15 @@
  * 4 when it could not start.
  */
 #include "agent.h"
+#include "checkout.h"
 #include "config.h"
 #include "errors.h"
 #include "log.h"
 
 int main(int argc, char **argv)
 {
+    if (checkout_is_child(argc, argv)) /* a job's commit being checked out (checkout.h) */
+        return checkout_child_main(argc, argv);
     log_init("pyscope-agent", LOG_LEVEL_INFO);
     struct agent_config cfg;
     int rc = agent_config_load(&cfg, argc, argv);

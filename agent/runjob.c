@@ -47,6 +47,9 @@ struct runjob *runjob_new(const struct wire_job *job)
     rj->mode = job->mode;
     rj->timeout_s = job->timeout_s > 0 ? job->timeout_s : 600;
     rj->memory_limit = job->memory_limit_bytes;
+    snprintf(rj->commit, sizeof(rj->commit), "%s", job->commit ? job->commit : "");
+    rj->tree_lock = -1;
+    rj->prep_fd = -1;
     return rj;
 }
 
@@ -290,6 +293,11 @@ void runjob_destroy(struct runjob **p)
         runjob_rmdir(rj->tmpdir);
         free(rj->tmpdir);
     }
+    if (rj->tree_lock >= 0)
+        close(rj->tree_lock);
+    if (rj->prep_fd >= 0)
+        close(rj->prep_fd);
+    free(rj->tree);
     free(rj->script);
     for (size_t i = 0; i < rj->n_args; i++)
         free(rj->args[i]);
@@ -343,7 +351,7 @@ int runjob_start(struct runjob *rj, const struct agent_config *cfg, const struct
     snprintf(tmo, sizeof(tmo), "%.3f", rj->timeout_s);
     argv[n++] = cfg->runner;
     argv[n++] = "--root";
-    argv[n++] = cfg->workspace;
+    argv[n++] = rj->tree ? rj->tree : cfg->workspace;
     argv[n++] = "--output-fd";
     argv[n++] = "3";
     argv[n++] = "--repeat";
@@ -382,7 +390,8 @@ int runjob_start(struct runjob *rj, const struct agent_config *cfg, const struct
                                   .fd_out = fd_out,
                                   .fd_err = fd_err,
                                   .fd_doc = fd_doc,
-                                  .memory_limit = rj->memory_eff};
+                                  .memory_limit = rj->memory_eff,
+                                  .workspace = rj->tree};
         pid = sandbox_spawn(sb, &ex, err, errlen);
     }
     sandbox_env_free(envp);

@@ -51,6 +51,11 @@ struct runjob {
     char *tmpdir;          /* private folder: out.json, stdout, stderr */
     char started_at[40];   /* RFC 3339 UTC */
     char sha256[65];       /* of the script as resolved by the agent, or "" */
+    char commit[65];       /* the commit to run at, or "" (the agent's workspace) */
+    char *tree;            /* the commit's read-only checkout once ready (owned), or NULL */
+    int tree_lock;         /* its cache lock (lib/gitrev.h), held while the job lives; -1 */
+    bool preparing;        /* pid is the checkout child (agent/checkout.h), not the runner */
+    int prep_fd;           /* the checkout child's message pipe, or -1 */
 };
 
 /* Copy job (borrowed) into a new runjob (caller owns; runjob_destroy). */
@@ -78,7 +83,8 @@ int runjob_sweep(const char *spool);
 
 /*
  * Start the runner for rj on script_abs (borrowed, resolved inside the
- * workspace), confined by sb (borrowed). Returns 0, or -errno with a message in err.
+ * workspace: rj->tree when the job names a commit, else the agent's),
+ * confined by sb (borrowed). Returns 0, or -errno with a message in err.
  */
 int runjob_start(struct runjob *rj, const struct agent_config *cfg, const struct sandbox *sb,
                  const char *script_abs, char *err, size_t errlen);

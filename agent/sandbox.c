@@ -118,12 +118,12 @@ static void sandbox_bind_ro(int fd, const char *path, const char *what)
  * private tmpfs, the read-only workspace. Returns 0, or calls
  * sandbox_child_fail. Child only.
  */
-static void sandbox_mount_private(const struct sandbox *sb)
+static void sandbox_mount_private(const struct sandbox *sb, const char *workspace)
 {
     if (mount("none", "/", "none", MS_REC | MS_PRIVATE, NULL) < 0)
         sandbox_child_fail("could not make the mounts private", errno);
-    int ws = sb->workspace ? open(sb->workspace, O_PATH | O_DIRECTORY | O_CLOEXEC) : -1;
-    if (sb->workspace && ws < 0)
+    int ws = workspace ? open(workspace, O_PATH | O_DIRECTORY | O_CLOEXEC) : -1;
+    if (workspace && ws < 0)
         sandbox_child_fail("could not open the workspace", errno);
     int rd = sb->runner_dir[0] ? open(sb->runner_dir, O_PATH | O_DIRECTORY | O_CLOEXEC) : -1;
     if (mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0)
@@ -146,7 +146,7 @@ static void sandbox_mount_private(const struct sandbox *sb)
     if (rd >= 0)
         sandbox_bind_ro(rd, sb->runner_dir, "could not keep the runner's folder visible");
     if (ws >= 0)
-        sandbox_bind_ro(ws, sb->workspace, "could not bind the workspace read-only");
+        sandbox_bind_ro(ws, workspace, "could not bind the workspace read-only");
 }
 
 /* Become the job user for good, or exit. Child only. */
@@ -205,8 +205,9 @@ static void sandbox_child(const struct sandbox *sb, const struct sandbox_exec *e
         if (exe >= 0 && pread(exe, head, 2, 0) == 2 && head[0] == '#' && head[1] == '!')
             fcntl(exe, F_SETFD, 0);
     }
+    const char *ws = ex->workspace ? ex->workspace : sb->workspace;
     if (sb->private_ns)
-        sandbox_mount_private(sb);
+        sandbox_mount_private(sb, ws);
     if (sb->drop)
         sandbox_drop(sb);
     /* After the identity change, which clears it. If the agent dies (kill -9),
@@ -216,7 +217,7 @@ static void sandbox_child(const struct sandbox *sb, const struct sandbox_exec *e
         _exit(127);
     if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
         sandbox_child_fail("could not set no_new_privs", errno);
-    if (sb->workspace && chdir(sb->workspace) < 0)
+    if (ws && chdir(ws) < 0)
         sandbox_child_fail("could not enter the workspace", errno);
     if (exe >= 0)
         syscall(SYS_execveat, exe, "", ex->argv, ex->envp, AT_EMPTY_PATH);
@@ -251,7 +252,7 @@ static bool sandbox_probe_ns(const struct sandbox *sb)
         int dn = open("/dev/null", O_WRONLY);
         if (dn >= 0 && dup2(dn, 2) >= 0) /* sandbox_child_fail's message: the caller says it */
             close(dn);
-        sandbox_mount_private(sb);
+        sandbox_mount_private(sb, sb->workspace);
         _exit(0);
     }
     if (pid < 0)

@@ -52,7 +52,7 @@ struct sandbox {
     uint64_t tmp_size;        /* its size in bytes */
     unsigned max_procs;       /* RLIMIT_NPROC, 0 = none */
     uint64_t file_size_limit; /* RLIMIT_FSIZE, 0 = none */
-    const char *workspace;    /* borrowed from the config */
+    const char *workspace;    /* borrowed from the config; NULL when only commits run */
     const char *job_env;      /* borrowed from the config: more names jobs inherit, or NULL */
     char runner_dir[1024];    /* kept visible, read-only, under the private /tmp, or "" */
 };
@@ -65,6 +65,8 @@ struct sandbox_exec {
     int fd_in, fd_out;     /* become its descriptors 0, 1 */
     int fd_err, fd_doc;    /* 2, and 3 (the result document; -1: none) */
     uint64_t memory_limit; /* RLIMIT_AS in bytes, 0 = none */
+    const char *workspace; /* the job's read-only folder (a commit's tree), or NULL:
+                            * the agent's workspace */
 };
 
 /*

@@ -26,6 +26,9 @@ int cli_history_main(int argc, char **argv);
 /* Print the help of "pyscope history" to out (borrowed). */
 void cli_history_help(FILE *out);
 
+/* "pyscope try --base REV --head REV SCRIPT": an interleaved A/B of two revisions (try.c). */
+int cli_try_main(int argc, char **argv);
+void cli_try_help(FILE *out);
 /*
  * The status line of `pyscope run` (cli/run_progress.c): NULL, and *fd_arg
  * NULL, unless stderr is a terminal and quiet is false; else *fd_arg is the

@@ -41,6 +41,7 @@
 #include "log.h"
 #include "pathnorm.h"
 #include "regress.h"
+#include "revision.h"
 #include "stats.h"
 #include "util.h"
 #include "sanitize.h"
@@ -59,6 +60,7 @@ enum {
     HIST_OPT_BUILD,
     HIST_OPT_LIMIT,
     HIST_OPT_METRIC,
+    HIST_OPT_ORDER,
     HIST_OPT_MODE,
 };
 
@@ -74,6 +76,7 @@ static const struct option history_long_options[] = {
     {"python-build", required_argument, NULL, HIST_OPT_BUILD},
     {"limit", required_argument, NULL, HIST_OPT_LIMIT},
     {"metric", required_argument, NULL, HIST_OPT_METRIC},
+    {"order", required_argument, NULL, HIST_OPT_ORDER},
     {"mode", required_argument, NULL, HIST_OPT_MODE},
     FARM_LONG_OPTIONS,
     {"help", no_argument, NULL, 'h'},
@@ -92,6 +95,7 @@ struct hist_args {
     const char *python_build; /* --python-build: the series' build (default: the newest's) */
     uint64_t limit;           /* --limit: newest runs (default HISTORY_CLI_MAX_RUNS) */
     const char *metric;    /* --metric: wall_s (default), cpu_s, peak_rss_bytes or instructions */
+    bool by_commit;        /* --order commit: runs in their commits' order in history */
     const char *mode;      /* --mode: sample or trace; NULL: the newest run's */
     struct farm_opts farm; /* --coordinator ... */
 };
@@ -127,7 +131,12 @@ void cli_history_help(FILE *out)
           "\n"
           "The farm: with --coordinator URL or $PYSCOPE_COORDINATOR (and neither --local\n"
           "nor --reports-dir), the runs of SCRIPT on --host H come from the coordinator,\n"
-          "with the regressions its nightly analysis stored on them.\n"
+          "with the regressions its nightly analysis stored on them, each with its range\n"
+          "of commits (last good, first bad, how many between) when the runs ran commits.\n"
+          "  --order time|commit     the farm's runs in the order they ran (default), or in\n"
+          "                          their commits' order in history (generation number,\n"
+          "                          then time): each run is then judged against the runs\n"
+          "                          of earlier commits\n"
           "  --local                 read the local reports even when $PYSCOPE_COORDINATOR\n"
           "                          is set\n" FARM_OPTIONS_HELP "\n"
           "Exit status: 0 ok (also when there are no runs yet), 2 usage error (bad\n"
@@ -191,6 +200,14 @@ static int hist_parse_args(int argc, char **argv, struct hist_args *a)
                                        "cpu_s, peak_rss_bytes or instructions)",
                                        optarg);
             a->metric = optarg;
+            break;
+        case HIST_OPT_ORDER:
+            if (strcmp(optarg, "time") != 0 && strcmp(optarg, "commit") != 0)
+                return cli_usage_error("history",
+                                       "invalid value for --order: \"%s\" (expected time or "
+                                       "commit)",
+                                       optarg);
+            a->by_commit = strcmp(optarg, "commit") == 0;
             break;
         case HIST_OPT_JSON:
             a->json = true;
@@ -310,14 +327,20 @@ static void hist_print_safe(const json_t *doc, bool color)
         puts("No runs yet.");
         return;
     }
-    printf("\n%-3s %-19s  %-8s  %11s  %8s  %4s  %s\n", "", "Date (UTC)", "Run id",
+    size_t i;
+    const json_t *r;
+    bool commits = false;
+    json_array_foreach(runs, i, r) commits =
+        commits || json_is_object(json_object_get(r, "commit"));
+    if (hist_same(hist_get(doc, NULL, "order"), "commit"))
+        puts("In the order of their commits in history (then of time).");
+    printf("\n%-3s %-19s  %-8s  %s%11s  %8s  %4s  %s\n", "", "Date (UTC)", "Run id",
+           commits ? "Commit        " : "",
            instr                                   ? "Median instr"
            : strcmp(metric, "cpu_s") == 0          ? "Median CPU"
            : strcmp(metric, "peak_rss_bytes") == 0 ? "Median RSS"
                                                    : "Median wall",
            "Spread", "n", "Verdict vs its baseline");
-    size_t i;
-    const json_t *r;
     json_array_foreach(runs, i, r)
     {
         const char *created = hist_get(r, NULL, "created");
@@ -343,6 +366,8 @@ static void hist_print_safe(const json_t *doc, bool color)
         snprintf(spread, sizeof(spread), "\xc2\xb1%.1f%%", med > 0 ? 50 * (q3 - q1) / med : 0.0);
         printf("%-3s %-19s  %-8.8s  ", cp ? "\xe2\x97\x86" : "", date,
                hist_get(r, NULL, "id") ?: "?");
+        if (commits)
+            printf("%-12.12s  ", hist_get(json_object_get(r, "commit"), NULL, "hash") ?: "-");
         hist_print_value(metric, med, 9);
         printf("  %9s  %4" JSON_INTEGER_FORMAT "  %s%s", spread,
                json_integer_value(json_object_get(r, "n")), color ? col : "", v ? v : "?");
@@ -396,6 +421,7 @@ static void hist_print_safe(const json_t *doc, bool color)
                    json_number_value(json_object_get(g, "ci_high_pct")));
         printf(", run %.8s, %s\n", hist_get(g, NULL, "candidate_run") ?: "?",
                hist_get(g, NULL, "state") ?: "?");
+        revision_print_range(stdout, json_object_get(g, "range"), "    ");
     }
     const json_t *others = json_object_get(doc, "other_series");
     const json_t *o;
@@ -474,7 +500,8 @@ static int hist_farm(struct hist_args *a, const char *key, const struct regress_
         json_decref(reply);
         return usage ? PYSCOPE_EXIT_USAGE : PYSCOPE_EXIT_INTERNAL;
     }
-    json_t *doc = history_doc_from_series(series, key, opt, a->metric, a->mode, a->farm.url);
+    json_t *doc =
+        history_doc_from_series(series, key, opt, a->metric, a->mode, a->farm.url, a->by_commit);
     json_decref(reply);
     *out = doc;
     return 0;

@@ -18,6 +18,8 @@
 #include "farm_cmds.h"
 #include "log.h"
 #include "progress.h"
+#include "revision.h"
+#include "sanitize.h"
 #include "suite.h"
 #include "xmalloc.h"
 
@@ -33,7 +35,12 @@ void cmd_submit_help(FILE *out)
           "                       all must match); default: the suite's hosts, else all\n"
           "  --repeat N           measured runs of every script (overrides the suite)\n"
           "  --label TEXT         batch label (e.g. \"nightly 2026-11-24\")\n"
-          "  --commit REV         the VCS revision measured\n"
+          "  --commit REV         run every job at this commit: REV (a branch, tag, hash,\n"
+          "                       HEAD~2...) is resolved to a full hash here, in --repo or\n"
+          "                       the git checkout of the current folder; agents check it\n"
+          "                       out read-only (their repo = setting)\n"
+          "  --repo PATH|URL      the repository --commit is resolved in (a URL is fetched\n"
+          "                       into $XDG_CACHE_HOME/pyscope/repos)\n"
           "  --wait               wait until the batch is done and print a summary; on a\n"
           "                       terminal a status line shows the jobs done so far\n"
           "  -q, --quiet          no status line or \"waiting\" message on stderr\n"
@@ -129,12 +136,13 @@ static size_t submit_count_bad(const json_t *jobs)
 
 int cmd_submit(int argc, char **argv)
 {
-    enum { O_HOSTS = 256, O_REPEAT, O_LABEL, O_COMMIT, O_WAIT, O_JSON };
+    enum { O_HOSTS = 256, O_REPEAT, O_LABEL, O_COMMIT, O_WAIT, O_JSON, O_REPO };
     static const struct option opts[] = {
         {"hosts", required_argument, NULL, O_HOSTS},
         {"repeat", required_argument, NULL, O_REPEAT},
         {"label", required_argument, NULL, O_LABEL},
         {"commit", required_argument, NULL, O_COMMIT},
+        {"repo", required_argument, NULL, O_REPO},
         {"wait", no_argument, NULL, O_WAIT},
         {"json", no_argument, NULL, O_JSON},
         {"quiet", no_argument, NULL, 'q'},
@@ -142,7 +150,7 @@ int cmd_submit(int argc, char **argv)
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
-    const char *hosts = NULL, *label = NULL, *commit = NULL;
+    const char *hosts = NULL, *label = NULL, *commit = NULL, *repo = NULL;
     struct farm_opts fo;
     farm_opts_init(&fo);
     uint64_t repeat = 0;
@@ -168,6 +176,9 @@ int cmd_submit(int argc, char **argv)
             break;
         case O_COMMIT:
             commit = optarg;
+            break;
+        case O_REPO:
+            repo = optarg;
             break;
         case O_WAIT:
             wait = true;
@@ -207,6 +218,32 @@ int cmd_submit(int argc, char **argv)
         return PYSCOPE_EXIT_USAGE;
     }
     int status = PYSCOPE_EXIT_OK;
+    if (repo && !commit) {
+        log_error("--repo goes with --commit (the revision to resolve in it)");
+        suite_destroy(&s);
+        return PYSCOPE_EXIT_USAGE;
+    }
+    /* the revision, resolved here: the agents run exactly this commit */
+    struct revision_repo rr = {0};
+    struct revision_commits rc_commits = {0};
+    char hash[GITREV_HASH_MAX + 1] = "";
+    if (commit) {
+        rc = revision_repo_open(&rr, repo, err, sizeof(err));
+        if (rc == 0)
+            rc = revision_resolve(&rr, commit, hash, err, sizeof(err));
+        if (rc == 0)
+            rc = revision_describe(&rr, hash, NULL, 0, REVISION_ANCESTORS, &rc_commits, err,
+                                   sizeof(err));
+        if (rc < 0) {
+            log_error("%s", err);
+            revision_commits_free(&rc_commits);
+            revision_repo_close(&rr);
+            suite_destroy(&s);
+            return rc == -PYSCOPE_ENODATA || rc == -PYSCOPE_EUSAGE ? PYSCOPE_EXIT_USAGE
+                                                                   : PYSCOPE_EXIT_INTERNAL;
+        }
+        revision_commits_wire(&rc_commits);
+    }
 
     struct wire_suite_entry *ents = xcalloc(s->n_entries, sizeof(*ents));
     for (size_t i = 0; i < s->n_entries; i++) {
@@ -241,7 +278,9 @@ int cmd_submit(int argc, char **argv)
         m.submit.reference = &ref;
     }
     m.submit.label = label ? label : s->label ? s->label : "";
-    m.submit.commit = commit ? commit : "";
+    m.submit.commit = hash;
+    m.submit.commits = rc_commits.wire;
+    m.submit.n_commits = rc_commits.list.n;
     char *hbuf = NULL;
     const char **names = NULL;
     struct wire_label *labels = NULL;
@@ -277,17 +316,28 @@ int cmd_submit(int argc, char **argv)
     uint64_t batch = r->submit_reply.batch_id;
     uint32_t jobs = r->submit_reply.jobs;
     wire_msg_destroy(&r);
+    char at[512] = "";
+    if (*hash) {
+        const struct gitrev_commit *gc = revision_find(&rc_commits, hash);
+        char *subject = gc ? sanitize_dup(gc->subject, 0) : NULL;
+        if (subject)
+            sanitize_ellipsize(subject, 60);
+        snprintf(at, sizeof(at), " at commit %.12s%s%s%s", hash, subject ? " \"" : "",
+                 subject ? subject : "", subject ? "\"" : "");
+        free(subject);
+    }
     if (!wait) {
         if (json)
-            printf("{\"batch_id\": %llu, \"jobs\": %u}\n", (unsigned long long)batch, jobs);
+            printf("{\"batch_id\": %llu, \"jobs\": %u, \"commit\": \"%s\"}\n",
+                   (unsigned long long)batch, jobs, hash);
         else
-            printf("batch %llu: %u job%s queued (suite %s)\n", (unsigned long long)batch, jobs,
-                   jobs == 1 ? "" : "s", s->name);
+            printf("batch %llu: %u job%s queued (suite %s)%s\n", (unsigned long long)batch, jobs,
+                   jobs == 1 ? "" : "s", s->name, at);
         goto out;
     }
     if (!quiet)
-        fprintf(stderr, "batch %llu: %u job%s queued (suite %s), waiting...\n",
-                (unsigned long long)batch, jobs, jobs == 1 ? "" : "s", s->name);
+        fprintf(stderr, "batch %llu: %u job%s queued (suite %s)%s, waiting...\n",
+                (unsigned long long)batch, jobs, jobs == 1 ? "" : "s", s->name, at);
     struct progress *line = progress_start(stderr, quiet, 0);
     json_t *doc = NULL;
     for (;;) {
@@ -338,6 +388,8 @@ out:
     free(names);
     free(labels);
     free(ents);
+    revision_commits_free(&rc_commits);
+    revision_repo_close(&rr);
     suite_destroy(&s);
     return status;
 }

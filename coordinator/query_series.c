@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "report.h"
+#include "revrange.h"
 #include "stats.h"
 #include "xmalloc.h"
 
@@ -37,13 +38,14 @@ static const char SERIES_RUNS_SQL[] =
     "WITH b AS (SELECT coalesce(nullif($3, ''), (SELECT r.python_build FROM runs r"
     "   WHERE r.script_id = $1::bigint AND r.host_id = $2::bigint AND r.outcome = 'ok'"
     "   ORDER BY r.stored_at DESC, r.run_id DESC LIMIT 1)) AS build),"
-    " picked AS (SELECT r.run_id, r.batch_id, r.host_id, r.script_id, r.script_sha256,"
+    " picked AS (SELECT r.run_id, r.batch_id, r.job_id, r.host_id, r.script_id, r.script_sha256,"
     "   r.python_build, r.outcome, r.stored_at, r.wall_s, r.cpu_s, r.peak_rss_bytes"
     "   FROM runs r, b WHERE r.script_id = $1::bigint AND r.host_id = $2::bigint"
     "   AND r.python_build = b.build AND r.outcome = 'ok'"
     "   ORDER BY r.stored_at DESC, r.run_id DESC LIMIT $4::bigint)"
     " SELECT json_build_object('id', r.run_id::text, 'created', pyscope_ts(r.stored_at),"
     " 'batch_id', r.batch_id,"
+    " 'commit', (SELECT pyscope_commit(j.commit_hash) FROM jobs j WHERE j.id = r.job_id),"
     " 'script', json_build_object('key', s.key, 'sha256', nullif(r.script_sha256, '')),"
     " 'host', json_build_object('fingerprint', h.fingerprint, 'hostname', h.hostname),"
     " 'python', json_build_object('build', r.python_build),"
@@ -65,9 +67,11 @@ static const char SERIES_REGS_SQL[] =
     " 'function', nullif(g.function_key, ''), 'kind', g.kind, 'mode', g.mode,"
     " 'change_pct', g.change_pct, 'ci_low_pct', g.ci_low_pct, 'ci_high_pct', g.ci_high_pct,"
     " 'p_value', g.p_value, 'q_value', g.q_value, 'state', g.state,"
-    " 'confirm_runs', g.confirm_runs, 'note', g.note, 'created', pyscope_ts(g.created))::text"
-    " FROM regressions g WHERE g.script_id = $1::bigint AND g.host_id = $2::bigint"
-    " AND g.python_build = $3 ORDER BY g.id LIMIT 1000";
+    " 'confirm_runs', g.confirm_runs, 'note', g.note, 'created', pyscope_ts(g.created),"
+    " " REVRANGE_ENDS_SQL(
+        g) ")::text"
+           " FROM regressions g WHERE g.script_id = $1::bigint AND g.host_id = $2::bigint"
+           " AND g.python_build = $3 ORDER BY g.id LIMIT 1000";
 
 static const char SERIES_OTHERS_SQL[] =
     "SELECT json_build_object('fingerprint', h.fingerprint, 'hostname', h.hostname,"
@@ -210,6 +214,8 @@ static int answer_series(struct store *s, const struct wire_query *q, json_t *do
     const char *p3[3] = {sid, hid, build};
     if (rc >= 0)
         rc = store_json_rows(s, SERIES_REGS_SQL, p3, 3, &regs, err, errlen);
+    if (rc >= 0)
+        rc = revrange_annotate(s, regs, err, errlen);
     if (rc >= 0)
         rc = store_json_rows(s, SERIES_OTHERS_SQL, p3, 3, &others, err, errlen);
     if (rc >= 0) {

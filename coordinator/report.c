@@ -18,6 +18,7 @@
 
 #include "flamediff.h"
 #include "query_series.h"
+#include "revrange.h"
 #include "stats.h"
 #include "xmalloc.h"
 
@@ -44,6 +45,8 @@ static const char BATCHES_SQL[] =
     " coalesce(b.finished, b.created) >= now() - $2::bigint * interval '1 second')"
     " ORDER BY b.id DESC LIMIT $3";
 
+/* clang-format off: the range macro (coordinator/revrange.h) in the middle of the SQL */
+// clang-format off
 static const char REGRESSIONS_SQL[] =
     "SELECT json_build_object('id', g.id, 'batch_id', g.batch_id, 'script', s.key,"
     " 'host', h.hostname, 'host_fingerprint', h.fingerprint, 'python_build', g.python_build,"
@@ -62,7 +65,8 @@ static const char REGRESSIONS_SQL[] =
     " 'batch_label', b.label, 'batch_commit', b.\"commit\", 'batch_finished', "
     "pyscope_ts(b.finished),"
     " 'good_batch_id', gb.id, 'good_batch_label', gb.label, 'good_commit', gb.\"commit\","
-    " 'ended_batch_id', g.ended_batch_id, 'confirmation', g.confirmation)::text"
+    " 'ended_batch_id', g.ended_batch_id, 'confirmation', g.confirmation,"
+    " " REVRANGE_ENDS_SQL(g) ")::text"
     " FROM regressions g JOIN scripts s ON s.id = g.script_id JOIN hosts h ON h.id = g.host_id"
     " JOIN batches b ON b.id = g.batch_id"
     /* the batch of the newest baseline run: the last one known good */
@@ -70,6 +74,7 @@ static const char REGRESSIONS_SQL[] =
     " LEFT JOIN batches gb ON gb.id = lr.batch_id"
     " WHERE (g.batch_id = ANY($1::bigint[]) OR g.last_batch_id = ANY($1::bigint[])) AND g.kind = $2"
     " ORDER BY abs(g.change_pct) DESC, g.id LIMIT $3";
+// clang-format on
 
 /* The series that ran in the batches $1 (bigint[]): script, host, Python build; not the
  * suite's reference script (its jobs are 'reference' and 'confirm_reference'). */
@@ -465,6 +470,11 @@ int report_build(struct store *store, const struct wire_query *q, json_t **out, 
         p2[1] = "improvement";
         rc = store_json_rows(store, REGRESSIONS_SQL, p2, 3, &imps, err, errlen);
     }
+    /* each one's range of commits: last good, first bad, how many between */
+    if (rc >= 0)
+        rc = revrange_annotate(store, regs, err, errlen);
+    if (rc >= 0)
+        rc = revrange_annotate(store, imps, err, errlen);
     if (rc >= 0) {
         const char *p3[1] = {ids};
         rc = store_json_rows(store, SCOPE_SQL, p3, 1, &series, err, errlen);

@@ -22,6 +22,7 @@
 #include <string.h>
 
 #include "fault.h"
+#include "gitrev.h"
 #include "log.h"
 #include "stats.h"
 #include "xmalloc.h"
@@ -648,7 +649,8 @@ static const char CLAIM_SQL[] =
     " lease_expires = now() + $4 * interval '1 millisecond', updated = now()"
     " FROM a, scripts s WHERE j.id = a.id AND s.id = j.script_id"
     " RETURNING a.ord, j.id, j.attempt, j.batch_id, s.key, array_to_json(j.args), j.repeat,"
-    " j.warmup, j.mode, j.timeout_s, j.memory_limit_bytes, array_to_json(j.env)";
+    " j.warmup, j.mode, j.timeout_s, j.memory_limit_bytes, array_to_json(j.env),"
+    " coalesce(j.commit_hash, '')";
 
 /*
  * Hand each job row of a CLAIM_SQL result to its agent's fn, counting them in
@@ -677,6 +679,7 @@ static int claimed_jobs(PGresult *res, struct store_claim *c, size_t n)
         json_t *env_holder = NULL;
         const char **env = args_from_json(PQgetvalue(res, i, 11), &env_holder, &job.n_env);
         job.env = env;
+        job.commit = PQgetvalue(res, i, 12);
         struct store_claim *to = &c[ord - 1];
         to->fn(&job, to->arg);
         to->claimed++;
@@ -1635,6 +1638,48 @@ int store_put_results(struct store *s, struct store_result_item *items, size_t n
     return rc;
 }
 
+/*
+ * Upsert commits (schema/015_revisions.sql): $1 a JSON array of {hash,
+ * parents, generation, subject, author, time}. A description fills in what
+ * the row does not know yet and never changes parents. In hash order, so
+ * two submits describing the same commits lock them in the same order.
+ */
+static const char COMMITS_PUT_SQL[] =
+    "INSERT INTO commits (hash, parents, generation, subject, author, authored)"
+    " SELECT DISTINCT ON (e->>'hash') e->>'hash',"
+    "  ARRAY(SELECT jsonb_array_elements_text(e->'parents')),"
+    "  nullif((e->>'generation')::bigint, 0), coalesce(e->>'subject', ''),"
+    "  coalesce(e->>'author', ''),"
+    "  CASE WHEN (e->>'time')::bigint > 0 THEN to_timestamp((e->>'time')::bigint) END"
+    " FROM jsonb_array_elements($1::jsonb) AS e ORDER BY e->>'hash'"
+    " ON CONFLICT (hash) DO UPDATE SET"
+    "  generation = coalesce(commits.generation, EXCLUDED.generation),"
+    "  subject = CASE WHEN commits.subject = '' THEN EXCLUDED.subject ELSE commits.subject END,"
+    "  author = CASE WHEN commits.author = '' THEN EXCLUDED.author ELSE commits.author END,"
+    "  authored = coalesce(commits.authored, EXCLUDED.authored)";
+
+/* The n commits of v (borrowed) as COMMITS_PUT_SQL's JSON, plus extra (a
+ * hash to make sure of, or NULL); new string. */
+static char *commits_json(size_t n, const struct wire_commit *v, const char *extra)
+{
+    json_t *a = json_array();
+    for (size_t i = 0; i < n; i++) {
+        json_t *parents = json_array();
+        for (size_t k = 0; k < v[i].n_parents; k++)
+            json_array_append_new(parents, json_string(v[i].parents[k]));
+        json_array_append_new(
+            a, json_pack("{s:s, s:o, s:I, s:s, s:s, s:I}", "hash", v[i].hash, "parents", parents,
+                         "generation", (json_int_t)v[i].generation, "subject",
+                         v[i].subject ? v[i].subject : "", "author", v[i].author ? v[i].author : "",
+                         "time", (json_int_t)v[i].time));
+    }
+    if (extra)
+        json_array_append_new(a, json_pack("{s:s}", "hash", extra));
+    char *text = json_dumps(a, JSON_COMPACT);
+    json_decref(a);
+    return text;
+}
+
 /* The scripts row of key (borrowed; threshold > 0: the suite's) into id (text, idlen). */
 static int submit_script(struct store *s, const char *key, double threshold, char *id, size_t idlen,
                          char *err, size_t errlen)
@@ -1660,14 +1705,14 @@ static int submit_script(struct store *s, const char *key, double threshold, cha
 
 /*
  * The jobs of entry e (borrowed) of batch on every host the selector (names,
- * labels: JSON) picks, with purpose ("measure" or "reference"); adds their
- * count to *total.
+ * labels: JSON) picks, with purpose ("measure" or "reference"), at commit
+ * (a full hash, or NULL: the agents' workspace); adds their count to *total.
  */
 static int submit_entry(struct store *s, const struct wire_submit *sub,
                         const struct wire_suite_entry *e, const char *batch, const char *script,
-                        const char *purpose, const char *names, const char *labels,
-                        double default_timeout_s, uint32_t max_attempts, uint64_t *total, char *err,
-                        size_t errlen)
+                        const char *purpose, const char *commit, const char *names,
+                        const char *labels, double default_timeout_s, uint32_t max_attempts,
+                        uint64_t *total, char *err, size_t errlen)
 {
     struct params p = {0};
     p_str(&p, batch);
@@ -1687,14 +1732,15 @@ static int submit_entry(struct store *s, const struct wire_submit *sub,
     p_fmt(&p, "%" PRIu32, max_attempts);
     p_str(&p, purpose);
     p_own(&p, strings_json(e->n_env, e->env));
+    p_str(&p, commit);
     PGresult *res = store_exec(
         s,
         "INSERT INTO jobs (batch_id, script_id, host_id, args, repeat, warmup, mode,"
-        " timeout_s, threshold, max_attempts, purpose, env)"
+        " timeout_s, threshold, max_attempts, purpose, env, commit_hash)"
         " SELECT $1, $2, h.id, ARRAY(SELECT a FROM jsonb_array_elements_text($3::jsonb)"
         " WITH ORDINALITY AS t(a, i) ORDER BY i), $4, $5, $6, $7, $8, $12, $13,"
         " ARRAY(SELECT v FROM jsonb_array_elements_text($14::jsonb) WITH ORDINALITY"
-        " AS t(v, i) ORDER BY i) FROM hosts h"
+        " AS t(v, i) ORDER BY i), $15 FROM hosts h"
         " WHERE h.superseded_by IS NULL AND ($9::boolean OR jsonb_array_length($10::jsonb) = 0"
         "        OR h.hostname IN (SELECT jsonb_array_elements_text($10::jsonb))"
         "        OR EXISTS (SELECT 1 FROM agents a WHERE a.host_id = h.id"
@@ -1716,8 +1762,17 @@ int store_submit(struct store *s, const struct wire_submit *sub, double default_
     struct params p = {0};
     PGresult *res;
     uint64_t total = 0;
+    /* a full hash is a commit to run at; anything else a label (older clients) */
+    const char *commit = sub->commit && gitrev_is_hash(sub->commit) ? sub->commit : NULL;
     if (store_cmd(s, "BEGIN", NULL, err, errlen) < 0)
         return -EIO;
+    if (commit || sub->n_commits) {
+        p_own(&p, commits_json(sub->n_commits, sub->commits, commit));
+        int rc = store_cmd(s, COMMITS_PUT_SQL, &p, err, errlen);
+        p_release(&p);
+        if (rc < 0)
+            goto fail;
+    }
     char ref[24] = "";
     if (sub->reference &&
         submit_script(s, sub->reference->script, 0, ref, sizeof(ref), err, errlen) < 0)
@@ -1725,10 +1780,11 @@ int store_submit(struct store *s, const struct wire_submit *sub, double default_
     p_str(&p, sub->suite);
     p_str(&p, sub->label ? sub->label : "");
     p_str(&p, sub->commit ? sub->commit : "");
+    p_str(&p, commit);
     p_str(&p, ref[0] ? ref : NULL);
     res = store_exec(s,
-                     "INSERT INTO batches (suite, label, \"commit\", reference_script_id)"
-                     " VALUES ($1, $2, $3, $4) RETURNING id",
+                     "INSERT INTO batches (suite, label, \"commit\", commit_hash,"
+                     " reference_script_id) VALUES ($1, $2, $3, $4, $5) RETURNING id",
                      &p, PGRES_TUPLES_OK, err, errlen);
     p_release(&p);
     if (res == NULL)
@@ -1741,15 +1797,15 @@ int store_submit(struct store *s, const struct wire_submit *sub, double default_
     char *labels = labels_json(sub->hosts.n_labels, sub->hosts.labels);
     /* the reference first: each host runs it before the night's scripts */
     if (sub->reference &&
-        submit_entry(s, sub, sub->reference, batch, ref, "reference", names, labels,
+        submit_entry(s, sub, sub->reference, batch, ref, "reference", commit, names, labels,
                      default_timeout_s, max_attempts, &total, err, errlen) < 0)
         goto fail_json;
     for (size_t i = 0; i < sub->n_entries; i++) {
         const struct wire_suite_entry *e = &sub->entries[i];
         char script[24];
         if (submit_script(s, e->script, e->threshold, script, sizeof(script), err, errlen) < 0 ||
-            submit_entry(s, sub, e, batch, script, "measure", names, labels, default_timeout_s,
-                         max_attempts, &total, err, errlen) < 0)
+            submit_entry(s, sub, e, batch, script, "measure", commit, names, labels,
+                         default_timeout_s, max_attempts, &total, err, errlen) < 0)
             goto fail_json;
     }
     free(names);
@@ -1794,7 +1850,7 @@ static const char JOBS_SQL[] =
     " h.fingerprint AS host_fingerprint, j.args, j.env, j.repeat, j.warmup, j.mode,"
     " j.timeout_s, j.state, j.attempt, j.max_attempts, j.lease_owner,"
     " pyscope_ts(j.lease_expires) AS lease_expires, pyscope_ts(j.created) AS created,"
-    " pyscope_ts(j.updated) AS updated,"
+    " pyscope_ts(j.updated) AS updated, pyscope_commit(j.commit_hash) AS commit,"
     " coalesce((SELECT r.outcome FROM runs r WHERE r.job_id = j.id"
     "   ORDER BY r.stored_at DESC LIMIT 1), j.end_reason) AS outcome, j.end_reason"
     " FROM jobs j JOIN scripts s ON s.id = j.script_id JOIN hosts h ON h.id = j.host_id"
@@ -1802,8 +1858,8 @@ static const char JOBS_SQL[] =
 
 static const char BATCH_SQL[] =
     "SELECT json_build_object('id', b.id, 'suite', b.suite, 'label', b.label,"
-    " 'commit', b.\"commit\", 'state', b.state, 'created', pyscope_ts(b.created),"
-    " 'finished', pyscope_ts(b.finished),"
+    " 'commit', b.\"commit\", 'revision', pyscope_commit(b.commit_hash), 'state', b.state,"
+    " 'created', pyscope_ts(b.created), 'finished', pyscope_ts(b.finished),"
     " 'jobs', json_build_object('total', count(j.id),"
     "   'queued', count(j.id) FILTER (WHERE j.state = 'queued'),"
     "   'leased', count(j.id) FILTER (WHERE j.state = 'leased'),"

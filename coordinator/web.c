@@ -622,7 +622,7 @@ static void page_series(struct web *w, struct store *s, struct MHD_Connection *c
     }
     struct regress_options opt;
     regress_options_init(&opt);
-    json_t *doc = history_doc_from_series(series, script, &opt, metric, NULL, NULL);
+    json_t *doc = history_doc_from_series(series, script, &opt, metric, NULL, NULL, false);
     json_decref(series);
     struct sink k;
     sink_open(&k);

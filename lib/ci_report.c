@@ -110,7 +110,11 @@ static char *ci_metric_label(const json_t *m)
     if (!name)
         name = "?";
     if (fn)
-        return xasprintf("%s of %s", ci_is(name, "self_s") ? "self time" : "total time", fn);
+        return xasprintf("%s of %s",
+                         ci_is(name, "self_s")       ? "self time"
+                         : ci_is(name, "self_cpu_s") ? "CPU self time"
+                                                     : "total time",
+                         fn);
     if (ci_is(name, "wall_s"))
         return xstrdup("wall time");
     if (ci_is(name, "cpu_s"))

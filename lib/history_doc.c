@@ -238,21 +238,35 @@ static json_t *hd_stored_of(const json_t *stored, const char *id)
     return out;
 }
 
+/* qsort: runs by their commit's generation (runs without one first), then by time. */
+static int hd_by_commit(const void *pa, const void *pb)
+{
+    const json_t *a = *(const json_t *const *)pa, *b = *(const json_t *const *)pb;
+    json_int_t ga = json_integer_value(json_object_get(json_object_get(a, "commit"), "generation"));
+    json_int_t gb = json_integer_value(json_object_get(json_object_get(b, "commit"), "generation"));
+    if (ga != gb)
+        return ga < gb ? -1 : 1;
+    const char *ca = json_get_string(a, "created", NULL), *cb = json_get_string(b, "created", NULL);
+    return strcmp(ca ? ca : "", cb ? cb : "");
+}
+
 json_t *history_doc_from_series(const json_t *series, const char *key,
                                 const struct regress_options *opt, const char *metric,
-                                const char *mode_opt, const char *coordinator)
+                                const char *mode_opt, const char *coordinator, bool by_commit)
 {
     const json_t *runs = json_object_get(series, "runs");
     size_t n = json_array_size(runs);
     const json_t **docs = xcalloc(n + 1, sizeof(*docs));
     for (size_t i = 0; i < n; i++)
         docs[i] = json_array_get(runs, i);
+    if (by_commit)
+        qsort(docs, n, sizeof(*docs), hd_by_commit);
     const json_t *host = json_object_get(series, "host");
     json_t *doc = history_doc_build(json_get_string(host, "fingerprint", NULL), NULL, key, docs,
                                     NULL, n, opt, metric, mode_opt);
     free(docs);
-    /* each run's batch, found by id (runs without samples of the metric are left out) */
-    json_t *batch_of = json_object();
+    /* each run's batch and commit, found by id (runs without samples of the metric are left out) */
+    json_t *batch_of = json_object(), *commit_of = json_object();
     size_t i;
     const json_t *sr;
     json_array_foreach(runs, i, sr)
@@ -261,6 +275,9 @@ json_t *history_doc_from_series(const json_t *series, const char *key,
         const json_t *b = json_object_get(sr, "batch_id");
         if (id && b)
             json_object_set(batch_of, id, (json_t *)b);
+        const json_t *c = json_object_get(sr, "commit");
+        if (id && c)
+            json_object_set(commit_of, id, (json_t *)c);
     }
     const json_t *stored = json_object_get(series, "regressions");
     json_t *r;
@@ -269,9 +286,13 @@ json_t *history_doc_from_series(const json_t *series, const char *key,
         const char *id = json_get_string(r, "id", NULL);
         const json_t *b = id ? json_object_get(batch_of, id) : NULL;
         json_object_set(r, "batch_id", b ? (json_t *)b : json_null());
+        const json_t *c = id ? json_object_get(commit_of, id) : NULL;
+        json_object_set(r, "commit", c ? (json_t *)c : json_null());
         json_object_set_new(r, "stored_regressions", hd_stored_of(stored, id));
     }
     json_decref(batch_of);
+    json_decref(commit_of);
+    json_object_set_new(doc, "order", json_string(by_commit ? "commit" : "time"));
     json_object_set_new(doc, "source", json_string("farm"));
     json_object_set_new(doc, "coordinator", coordinator ? json_string(coordinator) : json_null());
     json_object_set_new(doc, "host", host ? json_deep_copy(host) : json_null());

@@ -44,10 +44,12 @@ json_t *history_doc_build(const char *host_fp, const char *reports_dir, const ch
  * its runs, then the farm's parts: "source": "farm", "coordinator" (the
  * given URL, or null), each run's batch_id and the stored regressions whose
  * candidate it is, the series' "stored_regressions", host and other series.
- * Returns a new object.
+ * by_commit: the runs in their commits' order in history (generation, then
+ * time; runs without a commit first), "order": "commit" (else "time"); each
+ * run keeps its "commit" (pyscope_commit object or null). Returns a new object.
  */
 json_t *history_doc_from_series(const json_t *series, const char *key,
                                 const struct regress_options *opt, const char *metric,
-                                const char *mode_opt, const char *coordinator);
+                                const char *mode_opt, const char *coordinator, bool by_commit);
 
 #endif

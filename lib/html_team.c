@@ -20,6 +20,7 @@
 
 #include "errors.h"
 #include "flamediff.h"
+#include "html_range.h"
 #include "html_report.h"
 #include "html_verdict.h"
 #include "jsonutil.h"
@@ -286,10 +287,33 @@ static void since_phrase(FILE *out, const struct html_site *site, const json_t *
     }
     const char *bad = str(g, "batch_commit"), *good = str(g, "good_commit");
     const char *run = str(g, "candidate_run");
+    /* the nights ran commits: their range (docs/revisions.md), in full in the details */
+    const json_t *range = json_object_get(g, "range");
+    const char *rgood = str(json_object_get(range, "good"), "hash");
+    const char *rbad = str(json_object_get(range, "bad"), "hash");
+    const json_t *between = json_object_get(range, "commits");
+    if (rgood && rbad) {
+        good = rgood;
+        bad = rbad;
+    }
     bool paren = (bad && *bad) || run;
     if (paren)
         fputs(" <span class=\"muted\">(", out);
-    if (good && *good && bad && *bad && strcmp(good, bad) != 0) {
+    if (rgood && rbad) {
+        fputs("commits <code title=\"", out);
+        html_write_str(out, good);
+        fputs("\">", out);
+        html_write_escaped(out, good, strnlen(good, 12));
+        fputs("</code> \xe2\x86\x92 <code title=\"", out);
+        html_write_str(out, bad);
+        fputs("\">", out);
+        html_write_escaped(out, bad, strnlen(bad, 12));
+        fputs("</code>", out);
+        if (json_is_integer(between))
+            fprintf(out, ", %s%" JSON_INTEGER_FORMAT " in the range",
+                    json_is_true(json_object_get(range, "exact")) ? "" : "at least ",
+                    json_integer_value(between));
+    } else if (good && *good && bad && *bad && strcmp(good, bad) != 0) {
         fputs("commits <code>", out);
         html_write_str(out, good);
         fputs("</code> \xe2\x86\x92 <code>", out);
@@ -635,6 +659,13 @@ static void details(FILE *out, const struct group *gr, bool worse, size_t index)
         fputs(", flame graph diff", out);
     fputs(", triage</summary>\n<div class=\"detail\">\n", out);
     metric_rows(out, gr);
+    const json_t *range = json_object_get(gr->lead, "range");
+    if (json_is_object(range)) {
+        /* which commits: the last good, the first bad, how many between (docs/revisions.md) */
+        fputs("<div class=\"commits\">", out);
+        html_range_write(out, range);
+        fputs("</div>\n", out);
+    }
     reasons(out, gr);
     if (worse)
         why_list(out, json_object_get(gr->lead, "why"));

@@ -29,6 +29,7 @@ const char *html_verdict_noun(const char *metric)
         {"wall_s", "wall time"},           {"cpu_s", "CPU time"},
         {"peak_rss_bytes", "peak memory"}, {"instructions", "instructions"},
         {"total_s", "total time"},         {"self_s", "self time"},
+        {"self_cpu_s", "CPU self time"},
     };
     for (size_t i = 0; metric && i < sizeof(names) / sizeof(names[0]); i++)
         if (strcmp(metric, names[i][0]) == 0)

@@ -1137,11 +1137,13 @@ static bool why_median(const json_t *const *docs, size_t n, const char *key, enu
  * share of the count by CPU self time) explains the change m printed
  * (candidate_median - baseline_median), with the same sign, ranked by how much
  * of it they explain; none unless m's verdict is a regression or an improvement.
- * base[0..nb): m's baseline documents. Also what appeared and vanished, and
- * identity changes (against wall_base[0..nw), the wall-time baseline).
+ * base[0..nb): m's baseline documents; cands[0..nc): the candidate's runs (its
+ * value: their median), cand among them. Also what appeared and vanished in
+ * cand, and identity changes (against wall_base[0..nw), the wall-time baseline).
  */
-static json_t *build_why(const json_t *cand, const json_t *const *base, size_t nb,
-                         const json_t *const *wall_base, size_t nw, const json_t *m)
+static json_t *build_why(const json_t *cand, const json_t *const *cands, size_t nc,
+                         const json_t *const *base, size_t nb, const json_t *const *wall_base,
+                         size_t nw, const json_t *m)
 {
     json_t *functions = json_array(), *appeared = json_array(), *vanished = json_array();
     const char *metric = m ? json_string_value(json_object_get(m, "metric")) : NULL;
@@ -1180,9 +1182,8 @@ static json_t *build_why(const json_t *cand, const json_t *const *base, size_t n
     bool basis_known = false;
     for (size_t i = 0; decided && change != 0 && has_profile(cand) && nb && i < nk; i++) {
         const char *key = json_string_value(json_array_get(keys, i));
-        bool okc;
-        double mb, mc = why_value(cand, key, basis, &okc);
-        if (!okc || !why_median(base, nb, key, basis, &mb))
+        double mb, mc;
+        if (!why_median(cands, nc, key, basis, &mc) || !why_median(base, nb, key, basis, &mb))
             continue;
         basis_known = true;
         double d = mc - mb;
@@ -1358,9 +1359,9 @@ json_t *regress_compare(const json_t *candidate, const json_t *const *baseline, 
     for (size_t i = 0; dname && i < sizeof(main_metrics) / sizeof(main_metrics[0]); i++)
         if (strcmp(main_metrics[i].name, dname) == 0)
             dsel = &sels[i];
-    json_t *why =
-        build_why(candidate, baseline + dsel->first, dsel->end - dsel->first, baseline + wall.first,
-                  wall.end - wall.first, dname ? metric_named(metrics, dname) : NULL);
+    json_t *why = build_why(candidate, &candidate, 1, baseline + dsel->first,
+                            dsel->end - dsel->first, baseline + wall.first, wall.end - wall.first,
+                            dname ? metric_named(metrics, dname) : NULL);
     json_t *ids = json_array(), *held = json_array();
     for (size_t i = wall.first; i < wall.end; i++)
         json_array_append_new(ids, doc_id(baseline[i]));
@@ -1372,6 +1373,12 @@ json_t *regress_compare(const json_t *candidate, const json_t *const *baseline, 
                      (json_int_t)(wall.end - wall.first), "change_point",
                      wall.has_change_point ? doc_id(baseline[wall.change_point]) : json_null(),
                      "held_out", held, "metrics", metrics, "why", why);
+}
+
+json_t *regress_why_runs(const json_t *cand, const json_t *const *cands, size_t nc,
+                         const json_t *const *baseline, size_t n_baseline, const json_t *metric)
+{
+    return build_why(cand, cands, nc, baseline, n_baseline, baseline, n_baseline, metric);
 }
 
 /* True when doc was created after the candidate (ISO 8601 UTC strings compare as text). */
@@ -1501,7 +1508,10 @@ static void print_label(FILE *out, const json_t *m)
     if (fn) {
         fputs("Hotspot '", out);
         print_clean(out, fn);
-        fprintf(out, "' %s", strcmp(name, "self_s") == 0 ? "self time" : "total time");
+        fprintf(out, "' %s",
+                strcmp(name, "self_s") == 0       ? "self time"
+                : strcmp(name, "self_cpu_s") == 0 ? "CPU self time"
+                                                  : "total time");
     } else if (strcmp(name, "wall_s") == 0) {
         fputs("Execution time", out);
     } else if (strcmp(name, "cpu_s") == 0) {

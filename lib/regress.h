@@ -302,6 +302,17 @@ json_t *regress_compare(const json_t *candidate, const json_t *const *baseline, 
                         const struct regress_options *opt);
 
 /*
+ * The "why" object of regress_compare for a candidate measured several times
+ * (an A/B try, lib/abtest): metric (borrowed, one of its "metrics" objects,
+ * decided over all runs) explained by the functions whose value (on metric's
+ * basis) moved from the median over baseline[0..n_baseline) to the median over
+ * cands[0..nc); appeared/vanished and identity changes are cand's (one of
+ * cands). Returns a new object (caller owns).
+ */
+json_t *regress_why_runs(const json_t *cand, const json_t *const *cands, size_t nc,
+                         const json_t *const *baseline, size_t n_baseline, const json_t *metric);
+
+/*
  * Same, with the baseline found in a reports/json folder: earlier reports of
  * the same script.key, host.fingerprint and python.build (status ok, not the
  * candidate itself, not created after it); corrupt or foreign files are

@@ -609,6 +609,45 @@ static int check_query_series(struct wire_error *err, const struct wire_query *q
     return 0;
 }
 
+/* A commit hash: 40 or 64 lowercase hex digits ("" allowed when !required). */
+static int check_hash(struct wire_error *err, const char *field, const char *h, bool required)
+{
+    TRY(check_str(err, field, h, 64, required));
+    h = str_or_empty(h);
+    if (*h && !is_hex(h, 40) && !is_hex(h, 64))
+        return fail(err, WIRE_REJECT_FORMAT, "%s: not a full commit hash (40 or 64 lowercase hex)",
+                    field);
+    return 0;
+}
+
+static int check_commits(struct wire_error *err, size_t n, const struct wire_commit *v)
+{
+    char f[96];
+    TRY(check_count(err, "submit.commits", n, WIRE_MAX_COMMITS));
+    for (size_t i = 0; i < n; i++) {
+        const struct wire_commit *c = &v[i];
+        snprintf(f, sizeof(f), "submit.commits[%zu].hash", i);
+        TRY(check_hash(err, f, c->hash, true));
+        snprintf(f, sizeof(f), "submit.commits[%zu].parents", i);
+        TRY(check_count(err, f, c->n_parents, WIRE_MAX_PARENTS));
+        for (size_t k = 0; k < c->n_parents; k++) {
+            snprintf(f, sizeof(f), "submit.commits[%zu].parents[%zu]", i, k);
+            TRY(check_hash(err, f, c->parents[k], true));
+        }
+        snprintf(f, sizeof(f), "submit.commits[%zu].generation", i);
+        TRY(check_uint(err, f, c->generation, 0, INT32_MAX));
+        snprintf(f, sizeof(f), "submit.commits[%zu].subject", i);
+        TRY(check_str(err, f, c->subject, WIRE_MAX_SUBJECT, false));
+        snprintf(f, sizeof(f), "submit.commits[%zu].author", i);
+        TRY(check_str(err, f, c->author, WIRE_MAX_AUTHOR, false));
+        if (c->time < 0 || c->time > ((int64_t)1 << 40)) {
+            snprintf(f, sizeof(f), "submit.commits[%zu].time", i);
+            return fail(err, WIRE_REJECT_RANGE, "%s: out of range", f);
+        }
+    }
+    return 0;
+}
+
 /* One suite entry e (borrowed) at field f ("submit.entries[3]"). */
 static int check_entry(struct wire_error *err, const char *field, const struct wire_suite_entry *e)
 {
@@ -662,7 +701,7 @@ static int check_submit(struct wire_error *err, const struct wire_submit *s)
     TRY(check_labels(err, "submit.hosts.labels", h->n_labels, h->labels));
     if (!h->all && h->n_names == 0 && h->n_labels == 0)
         return fail(err, WIRE_REJECT_MISSING, "submit.hosts: selects no host");
-    return 0;
+    return check_commits(err, s->n_commits, s->commits);
 }
 
 int wire_validate(const struct wire_msg *m, struct wire_error *err)
@@ -706,7 +745,8 @@ int wire_validate(const struct wire_msg *m, struct wire_error *err)
         TRY(check_env(err, "job.env", j->n_env, j->env));
         if (!isfinite(j->timeout_s) || j->timeout_s <= 0)
             return fail(err, WIRE_REJECT_RANGE, "job.timeout_s: must be a finite number > 0");
-        return check_num(err, "job.timeout_s", j->timeout_s, 0, 7 * 86400);
+        TRY(check_num(err, "job.timeout_s", j->timeout_s, 0, 7 * 86400));
+        return check_hash(err, "job.commit", j->commit, false);
     }
     case WIRE_RESULT:
         return check_result(err, &m->result);
@@ -921,6 +961,21 @@ static Pyscope__Submit *enc_submit(struct arena *a, const struct wire_submit *s)
     h->n_labels = s->hosts.n_labels;
     h->labels = enc_labels(a, s->hosts.n_labels, s->hosts.labels);
     p->hosts = h;
+    p->n_commits = s->n_commits;
+    p->commits = arena_calloc(a, s->n_commits ? s->n_commits : 1, sizeof(*p->commits));
+    for (size_t i = 0; i < s->n_commits; i++) {
+        const struct wire_commit *c = &s->commits[i];
+        Pyscope__Commit *pc = arena_calloc(a, 1, sizeof(*pc));
+        pyscope__commit__init(pc);
+        pc->hash = enc_str(c->hash);
+        pc->n_parents = c->n_parents;
+        pc->parents = enc_strv(a, c->n_parents, c->parents);
+        pc->generation = c->generation;
+        pc->subject = enc_str(c->subject);
+        pc->author = enc_str(c->author);
+        pc->time = c->time;
+        p->commits[i] = pc;
+    }
     return p;
 }
 
@@ -988,6 +1043,7 @@ static int enc_body(struct arena *a, const struct wire_msg *m, Pyscope__Envelope
         p->memory_limit_bytes = j->memory_limit_bytes;
         p->n_env = j->n_env;
         p->env = enc_strv(a, j->n_env, j->env);
+        p->commit = enc_str(j->commit);
         env->job = p;
         break;
     }
@@ -1257,6 +1313,23 @@ static int dec_submit(struct arena *a, const Pyscope__Submit *p, struct wire_sub
         s->hosts.n_labels = p->hosts->n_labels;
         s->hosts.labels = dec_labels(a, p->hosts->n_labels, p->hosts->labels);
     }
+    TRY(check_count(err, "submit.commits", p->n_commits, WIRE_MAX_COMMITS));
+    struct wire_commit *cs = arena_calloc(a, p->n_commits ? p->n_commits : 1, sizeof(*cs));
+    for (size_t i = 0; i < p->n_commits; i++) {
+        const Pyscope__Commit *pc = p->commits[i];
+        char f[64];
+        snprintf(f, sizeof(f), "submit.commits[%zu].parents", i);
+        TRY(check_count(err, f, pc->n_parents, WIRE_MAX_PARENTS));
+        cs[i].hash = pc->hash;
+        cs[i].n_parents = pc->n_parents;
+        cs[i].parents = dec_strv(pc->parents);
+        cs[i].generation = pc->generation;
+        cs[i].subject = pc->subject;
+        cs[i].author = pc->author;
+        cs[i].time = pc->time;
+    }
+    s->n_commits = p->n_commits;
+    s->commits = cs;
     return 0;
 }
 
@@ -1309,6 +1382,7 @@ static int dec_body(struct arena *a, const Pyscope__Envelope *env, struct wire_m
         m->job.memory_limit_bytes = p->memory_limit_bytes;
         m->job.n_env = p->n_env;
         m->job.env = dec_strv(p->env);
+        m->job.commit = p->commit;
         break;
     }
     case PYSCOPE__ENVELOPE__BODY_RESULT:

@@ -50,6 +50,10 @@
 #define WIRE_MAX_HOST_NAME   256u            /* Query.host, Query.hosts[i] */
 #define WIRE_MAX_QUERY_HOSTS 32u             /* Query.hosts */
 #define WIRE_MAX_JSON        (1024u * 1024u) /* QueryReply.json */
+#define WIRE_MAX_COMMITS     5000u           /* Submit.commits */
+#define WIRE_MAX_PARENTS     16u             /* Commit.parents */
+#define WIRE_MAX_SUBJECT     1024u           /* Commit.subject, bytes */
+#define WIRE_MAX_AUTHOR      512u            /* Commit.author, bytes */
 
 /* The body of an Envelope; values are the proto field numbers. */
 enum wire_type {
@@ -199,6 +203,7 @@ struct wire_job {
     uint64_t memory_limit_bytes; /* 0 = the agent's default */
     size_t n_env;                /* at most 64 (lib/jobenv.h) */
     const char *const *env;      /* "NAME=VALUE", each checked by jobenv_check() */
+    const char *commit;          /* full commit hash to run at, or "" (the workspace) */
 };
 
 struct wire_measurement {
@@ -287,13 +292,26 @@ struct wire_host_selector {
     const struct wire_label *labels;
 };
 
+/* A commit as the submitter describes it (Submit.commits). */
+struct wire_commit {
+    const char *hash;           /* 40 or 64 lowercase hex digits */
+    size_t n_parents;           /* at most 16 */
+    const char *const *parents; /* full hashes */
+    uint64_t generation;        /* 0 = unknown */
+    const char *subject;        /* at most 1024 bytes */
+    const char *author;         /* at most 512 bytes */
+    int64_t time;               /* author date, epoch seconds, 0..2^40 */
+};
+
 struct wire_submit {
     const char *suite; /* required */
     size_t n_entries;  /* 1..1000 */
     const struct wire_suite_entry *entries;
     struct wire_host_selector hosts; /* must select something */
     const char *label;
-    const char *commit;
+    const char *commit; /* a full hash: the jobs run at it; else a label */
+    size_t n_commits;   /* at most 5000 */
+    const struct wire_commit *commits;
     /* the suite's reference script (run on each host every batch and around
      * confirmation runs), or NULL; not one of the entries */
     const struct wire_suite_entry *reference;

@@ -21,6 +21,7 @@ done
 pkgs=(build-essential cmake pkg-config python3.11 libpython3.11-dev
       libjansson-dev libsodium-dev uuid-dev
       libzmq3-dev libprotobuf-c-dev protobuf-c-compiler libpq-dev libinih-dev
+      git # commits are resolved, fetched and checked out with it (docs/revisions.md)
       libmicrohttpd-dev
       help2man) # the manual pages (docs/man/)
 if [ "$test" = 1 ]; then

@@ -715,6 +715,88 @@ static void test_reject_other_bodies(void **state)
     expect_reject(&m, WIRE_REJECT_RANGE, "welcome.heartbeat_ms");
 }
 
+/* Job.commit and Submit.commits (docs/revisions.md): round trips and refusals. */
+static void test_commits(void **state)
+{
+    (void)state;
+    static const char H1[] = "0123456789abcdef0123456789abcdef01234567";
+    static const char H2[] = "89abcdef0123456789abcdef0123456789abcdef";
+    static const char H256[] = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+    struct wire_msg m, *d;
+    job_fixture(&m);
+    m.job.commit = H1;
+    d = roundtrip(&m);
+    assert_string_equal(d->job.commit, H1);
+    wire_msg_destroy(&d);
+    m.job.commit = H256;
+    d = roundtrip(&m);
+    assert_string_equal(d->job.commit, H256);
+    wire_msg_destroy(&d);
+    job_fixture(&m);
+    d = roundtrip(&m);
+    assert_string_equal(d->job.commit, ""); /* none: the agent's workspace */
+    wire_msg_destroy(&d);
+    const char *bad[] = {"0123456789ABCDEF0123456789abcdef01234567", "0123456", "main",
+                         "0123456789abcdef0123456789abcdef012345678"};
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        job_fixture(&m);
+        m.job.commit = bad[i];
+        expect_reject(&m, WIRE_REJECT_FORMAT, "job.commit");
+    }
+
+    const char *parents[] = {H1};
+    struct wire_commit cs[2] = {
+        {H2, 1, parents, 2, "Faster \xe2\x9c\x93 loop", "Ada <ada@example.org>", 1796000000},
+        {H1, 0, NULL, 1, "", "", 0},
+    };
+    submit_fixture(&m);
+    m.submit.commit = H2;
+    m.submit.commits = cs;
+    m.submit.n_commits = 2;
+    d = roundtrip(&m);
+    assert_int_equal(d->submit.n_commits, 2);
+    assert_string_equal(d->submit.commits[0].hash, H2);
+    assert_int_equal(d->submit.commits[0].n_parents, 1);
+    assert_string_equal(d->submit.commits[0].parents[0], H1);
+    assert_int_equal(d->submit.commits[0].generation, 2);
+    assert_string_equal(d->submit.commits[0].subject, "Faster \xe2\x9c\x93 loop");
+    assert_int_equal(d->submit.commits[0].time, 1796000000);
+    assert_int_equal(d->submit.commits[1].n_parents, 0);
+    wire_msg_destroy(&d);
+
+    cs[1].hash = "xyz";
+    expect_reject(&m, WIRE_REJECT_FORMAT, "submit.commits[1].hash");
+    cs[1].hash = H1;
+    const char *bad_parents[] = {"HEAD"};
+    cs[0].parents = bad_parents;
+    expect_reject(&m, WIRE_REJECT_FORMAT, "submit.commits[0].parents[0]");
+    cs[0].parents = parents;
+    cs[0].subject = "bad \xff utf-8";
+    expect_reject(&m, WIRE_REJECT_UTF8, "submit.commits[0].subject");
+    cs[0].subject = "ok";
+    cs[0].time = -1;
+    expect_reject(&m, WIRE_REJECT_RANGE, "submit.commits[0].time");
+    cs[0].time = 0;
+    const char *many[17];
+    for (int i = 0; i < 17; i++)
+        many[i] = H1;
+    cs[0].parents = many;
+    cs[0].n_parents = 17;
+    expect_reject(&m, WIRE_REJECT_COUNT, "submit.commits[0].parents");
+    cs[0].n_parents = 1;
+    struct wire_commit *lots = calloc(WIRE_MAX_COMMITS + 1, sizeof(*lots));
+    for (size_t i = 0; i <= WIRE_MAX_COMMITS; i++)
+        lots[i] = cs[1];
+    m.submit.commits = lots;
+    m.submit.n_commits = WIRE_MAX_COMMITS;
+    d = roundtrip(&m);
+    assert_int_equal(d->submit.n_commits, WIRE_MAX_COMMITS);
+    wire_msg_destroy(&d);
+    m.submit.n_commits = WIRE_MAX_COMMITS + 1;
+    expect_reject(&m, WIRE_REJECT_COUNT, "submit.commits");
+    free(lots);
+}
+
 /* Job.env and SuiteEntry.env: carried in order; refused names refused by the decoder too. */
 static void test_job_env(void **state)
 {
@@ -1021,6 +1103,7 @@ int main(void)
         cmocka_unit_test(test_reject_other_bodies),
         cmocka_unit_test(test_reject_nul_in_strings),
         cmocka_unit_test(test_query_series),
+        cmocka_unit_test(test_commits),
         cmocka_unit_test(test_job_env),
         cmocka_unit_test(test_reject_run_id_length),
         cmocka_unit_test(test_truncated_and_garbage),

@@ -1,0 +1,286 @@
+/*
+ * abtest.c - A/B verdicts over interleaved runs of two revisions (abtest.h).
+ *
+ * Design notes: regress_compare() knows one candidate run; an A/B try has
+ * several. So the full comparison (which metrics, hotspots, decision) is made
+ * for the median head run, then every metric (wall, CPU, memory, and each
+ * hotspot function's sampled times) is decided again with every head run as a
+ * run of the candidate (regress_metric_runs) and its object updated in place,
+ * fields named as regress_compare names them, so every renderer (terminal,
+ * JUnit, Markdown, HTML) reads a try like any other comparison. The "why" is
+ * made again for the deciding metric's verdict over all runs. Hotspot times
+ * are sampled wall-clock times that a busy machine inflates; interleaved, it
+ * inflates both sides alike, so they are compared (noisier, never biased);
+ * each hotspot's CPU self time is compared too ("self_cpu_s", add_cpu_hotspots).
+ */
+#include "abtest.h"
+
+#include <math.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "xmalloc.h"
+
+/* The samples of metric name in doc's runs[] (new array of *n; NULL when none). */
+static double *samples(const json_t *doc, const char *name, size_t *n)
+{
+    const json_t *runs = json_object_get(doc, "runs");
+    if (!json_is_array(runs) && json_is_object(json_object_get(doc, "run")))
+        runs = json_object_get(json_object_get(doc, "run"), "runs");
+    size_t k = json_array_size(runs);
+    double *v = xcalloc(k ? k : 1, sizeof(*v));
+    *n = 0;
+    for (size_t i = 0; i < k; i++) {
+        const json_t *x = json_object_get(json_array_get(runs, i), name);
+        if (json_is_number(x) && isfinite(json_number_value(x)))
+            v[(*n)++] = json_number_value(x);
+    }
+    if (*n == 0) {
+        free(v);
+        return NULL;
+    }
+    return v;
+}
+
+/*
+ * Function key's samples of field ("self_s", "total_s") in doc: its <field>_runs
+ * (one per repeat), else <field>; zeros (one per repeat) when the document has a
+ * profile without the function (it did not run). NULL when the document has no
+ * profile.
+ */
+static double *function_samples(const json_t *doc, const char *key, const char *field, size_t *n)
+{
+    const json_t *fns = json_object_get(json_object_get(doc, "profile"), "functions");
+    *n = 0;
+    if (!json_is_array(fns))
+        return NULL;
+    const json_t *f = NULL, *g;
+    size_t i;
+    json_array_foreach(fns, i, g)
+    {
+        const char *k = json_string_value(json_object_get(g, "key"));
+        if (k && strcmp(k, key) == 0)
+            f = g;
+    }
+    size_t repeats = json_array_size(json_object_get(doc, "runs"));
+    char name[32];
+    snprintf(name, sizeof(name), "%s_runs", field);
+    const json_t *arr = json_object_get(f, name);
+    size_t k = json_array_size(arr);
+    double *v = xcalloc((k > repeats ? k : repeats) + 1, sizeof(*v));
+    if (!f) {
+        *n = repeats ? repeats : 1; /* zeros */
+        return v;
+    }
+    const json_t *x;
+    json_array_foreach(arr, i, x) if (json_is_number(x) && isfinite(json_number_value(x)))
+        v[(*n)++] = json_number_value(x);
+    x = json_object_get(f, field);
+    if (*n == 0 && json_is_number(x) && isfinite(json_number_value(x)))
+        v[(*n)++] = json_number_value(x);
+    if (*n == 0) {
+        free(v);
+        return NULL;
+    }
+    return v;
+}
+
+/* The runs of docs as regress_run (each one's samples of name, of function key's when
+ * key is not NULL; owned by *store). */
+static struct regress_run *runs_of(const json_t *const *docs, size_t n, const char *name,
+                                   const char *key, double ***store, size_t *n_runs)
+{
+    struct regress_run *r = xcalloc(n ? n : 1, sizeof(*r));
+    *store = xcalloc(n ? n : 1, sizeof(**store));
+    *n_runs = 0;
+    for (size_t i = 0; i < n; i++) {
+        size_t k;
+        double *v = key ? function_samples(docs[i], key, name, &k) : samples(docs[i], name, &k);
+        if (!v)
+            continue;
+        (*store)[*n_runs] = v;
+        r[(*n_runs)++] = (struct regress_run){v, k};
+    }
+    return r;
+}
+
+static void free_store(double **store, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        free(store[i]);
+    free(store);
+}
+
+static json_t *real_or_null(bool ok, double v)
+{
+    return ok && isfinite(v) ? json_real(v) : json_null();
+}
+
+/* Decide metric object m (name) again over all runs of both sides; false when it cannot. */
+static bool redecide(json_t *m, const json_t *const *base, size_t nb, const json_t *const *head,
+                     size_t nh, const struct regress_options *opt)
+{
+    const char *name = json_string_value(json_object_get(m, "metric"));
+    const char *key = json_string_value(json_object_get(m, "function"));
+    if (!name)
+        return false;
+    double **bs, **hs;
+    size_t nbr, nhr;
+    struct regress_run *br = runs_of(base, nb, name, key, &bs, &nbr);
+    struct regress_run *hr = runs_of(head, nh, name, key, &hs, &nhr);
+    struct regress_result r;
+    bool ok = nbr && nhr && regress_metric_runs(br, nbr, hr, nhr, opt, &r) == 0;
+    if (ok) {
+        char reason[512];
+        json_object_set_new(m, "verdict", json_string(regress_verdict_name(r.verdict)));
+        json_object_set_new(m, "mode", json_string(r.statistical ? "statistical" : "threshold"));
+        json_object_set_new(m, "baseline_median", json_real(r.base_median));
+        json_object_set_new(m, "candidate_median", json_real(r.cand_median));
+        json_object_set_new(m, "change_pct", json_real(r.change_pct));
+        json_object_set_new(m, "ci_low_pct", real_or_null(r.has_ci, r.ci_low_pct));
+        json_object_set_new(m, "ci_high_pct", real_or_null(r.has_ci, r.ci_high_pct));
+        json_object_set_new(m, "p_value", json_real(r.p_value));
+        json_object_set_new(m, "p_method", json_string(r.p_exact ? "exact" : "normal"));
+        json_object_set_new(m, "hl_shift_pct", real_or_null(r.has_hl, r.hl_shift_pct));
+        json_object_set_new(m, "hl_ci_low_pct", real_or_null(r.has_hl, r.hl_ci_low_pct));
+        json_object_set_new(m, "hl_ci_high_pct", real_or_null(r.has_hl, r.hl_ci_high_pct));
+        json_object_set_new(m, "noise_pct", real_or_null(r.has_noise, r.noise_pct));
+        json_object_set_new(m, "hint", r.hint ? json_string(r.hint) : json_null());
+        json_object_set_new(m, "rule", json_string(regress_rule_name(r.rule)));
+        json_object_set_new(m, "reason", json_string(regress_reason(&r, reason, sizeof(reason))));
+        json_object_set_new(m, "candidate",
+                            json_pack("{s:I, s:I}", "n_samples", (json_int_t)r.n_cand, "n_runs",
+                                      (json_int_t)r.n_cand_runs));
+        json_t *b = json_object_get(m, "baseline");
+        if (json_is_object(b)) {
+            json_object_set_new(b, "n_runs", json_integer((json_int_t)r.n_runs));
+            json_object_set_new(b, "n_samples", json_integer((json_int_t)r.n_base));
+        }
+        /* interleaved: both sides saw the same machine, so a sampled wall time
+         * (hotspots) compares like with like; its contention note is not the try's */
+        json_object_del(m, "contention");
+    }
+    free(br);
+    free(hr);
+    free_store(bs, nbr);
+    free_store(hs, nhr);
+    return ok;
+}
+
+/*
+ * For each function of the hotspot metrics (their "self_s" objects), the same
+ * comparison of its CPU self time ("self_cpu_s": the profile's figure, one per
+ * turn), when every document of both sides has a profile with CPU times. Sampled
+ * wall-clock times include the wait for a CPU; CPU self times do not, so on a
+ * busy machine they still tell which function got slower.
+ */
+static void add_cpu_hotspots(json_t *metrics, const json_t *const *base, size_t nb,
+                             const json_t *const *head, size_t nh, const struct regress_options *o)
+{
+    for (size_t d = 0; d < nb + nh; d++) {
+        const json_t *doc = d < nb ? base[d] : head[d - nb];
+        const json_t *fns = json_object_get(json_object_get(doc, "profile"), "functions");
+        const json_t *f = json_array_get(fns, 0);
+        if (!f || !json_is_number(json_object_get(f, "self_cpu_s")))
+            return;
+    }
+    size_t n = json_array_size(metrics);
+    for (size_t i = 0; i < n; i++) {
+        const json_t *m = json_array_get(metrics, i);
+        const char *name = json_string_value(json_object_get(m, "metric"));
+        if (!json_object_get(m, "function") || !name || strcmp(name, "self_s") != 0)
+            continue;
+        json_t *c = json_deep_copy(m);
+        json_object_set_new(c, "metric", json_string("self_cpu_s"));
+        if (redecide(c, base, nb, head, nh, o))
+            json_array_append_new(metrics, c);
+        else
+            json_decref(c);
+    }
+}
+
+/* The index of the head document whose median wall time is the median of them all. */
+static size_t median_doc(const json_t *const *head, size_t nh)
+{
+    double *med = xcalloc(nh, sizeof(*med));
+    for (size_t i = 0; i < nh; i++) {
+        size_t k;
+        double *v = samples(head[i], "wall_s", &k);
+        double m = NAN;
+        if (v) {
+            /* the median of this run's samples (insertion sort: few repeats) */
+            for (size_t a = 1; a < k; a++)
+                for (size_t b = a; b > 0 && v[b - 1] > v[b]; b--) {
+                    double t = v[b];
+                    v[b] = v[b - 1];
+                    v[b - 1] = t;
+                }
+            m = k % 2 ? v[k / 2] : (v[k / 2 - 1] + v[k / 2]) / 2;
+        }
+        free(v);
+        med[i] = m;
+    }
+    size_t best = 0;
+    size_t best_rank = SIZE_MAX;
+    for (size_t i = 0; i < nh; i++) {
+        if (isnan(med[i]))
+            continue;
+        size_t below = 0, above = 0;
+        for (size_t j = 0; j < nh; j++) {
+            if (isnan(med[j]) || j == i)
+                continue;
+            below += med[j] < med[i];
+            above += med[j] > med[i];
+        }
+        size_t imbalance = below > above ? below - above : above - below;
+        if (imbalance < best_rank) {
+            best_rank = imbalance;
+            best = i;
+        }
+    }
+    free(med);
+    return best;
+}
+
+json_t *abtest_compare(const json_t *const *base, size_t nb, const json_t *const *head, size_t nh,
+                       const struct regress_options *opt)
+{
+    struct regress_options o;
+    if (opt)
+        o = *opt;
+    else
+        regress_options_init(&o);
+    o.change_points = false; /* the base runs are one revision: no level to find */
+    o.hold_out = false;
+    o.max_baseline_runs = 0; /* all of them */
+    if (nh == 0)
+        return regress_compare(NULL, base, 0, &o);
+    size_t med = median_doc(head, nh);
+    json_t *res = regress_compare(head[med], base, nb, &o);
+    if (!res || nb == 0)
+        return res;
+    json_t *metrics = json_object_get(res, "metrics");
+    size_t i;
+    json_t *m;
+    json_array_foreach(metrics, i, m) redecide(m, base, nb, head, nh, &o);
+    add_cpu_hotspots(metrics, base, nb, head, nh, &o);
+    /* the decision names a metric: give it that metric's verdict over all runs, and
+     * the "why" of that verdict (the functions' medians over all runs of each side) */
+    json_t *d = json_object_get(res, "decision");
+    const char *dm = json_string_value(json_object_get(d, "metric"));
+    json_array_foreach(metrics, i, m)
+    {
+        if (!dm || json_object_get(m, "function") ||
+            strcmp(json_string_value(json_object_get(m, "metric")) ?: "", dm) != 0)
+            continue;
+        json_object_set(d, "verdict", json_object_get(m, "verdict"));
+        json_object_set(d, "rule", json_object_get(m, "rule"));
+        json_object_set(d, "change_pct", json_object_get(m, "change_pct"));
+        json_object_set_new(res, "why", regress_why_runs(head[med], head, nh, base, nb, m));
+    }
+    json_object_set_new(
+        res, "ab",
+        json_pack("{s:I, s:I}", "base_runs", (json_int_t)nb, "head_runs", (json_int_t)nh));
+    return res;
+}

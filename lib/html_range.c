@@ -1,0 +1,65 @@
+/*
+ * html_range.c - a regression's range of commits in HTML (html_range.h).
+ */
+#include "html_range.h"
+
+#include <string.h>
+
+#include "html_report.h"
+
+static void text(FILE *out, const char *s, size_t max)
+{
+    size_t n = s ? strlen(s) : 0;
+    if (n > max) /* on a UTF-8 character boundary */
+        for (n = max; n > 0 && ((unsigned char)s[n] & 0xC0) == 0x80; n--)
+            ;
+    html_write_escaped(out, s ? s : "", n);
+}
+
+/* One end: <code>hash</code> subject <span>author, date</span>, the whole in a title. */
+static void commit(FILE *out, const char *label, const json_t *c)
+{
+    const char *hash = json_string_value(json_object_get(c, "hash"));
+    const char *subject = json_string_value(json_object_get(c, "subject"));
+    const char *author = json_string_value(json_object_get(c, "author"));
+    const char *date = json_string_value(json_object_get(c, "date"));
+    fprintf(out, "<div class=\"commit\">%s <code title=\"", label);
+    text(out, hash, 64);
+    fputs("\">", out);
+    text(out, hash ? hash : "?", 12);
+    fputs("</code> ", out);
+    text(out, subject, 120);
+    fputs(" <span class=\"muted\">", out);
+    text(out, author, 200);
+    if (date) {
+        fputs(", ", out);
+        text(out, date, 10);
+    }
+    fputs("</span></div>", out);
+}
+
+void html_range_write(FILE *out, const json_t *range)
+{
+    if (!json_is_object(range) || !json_is_object(json_object_get(range, "good")) ||
+        !json_is_object(json_object_get(range, "bad"))) {
+        fputs("-", out);
+        return;
+    }
+    commit(out, "last good", json_object_get(range, "good"));
+    commit(out, "first bad", json_object_get(range, "bad"));
+    const json_t *n = json_object_get(range, "commits");
+    fputs("<div class=\"range\">", out);
+    if (json_is_integer(n)) {
+        json_int_t k = json_integer_value(n);
+        fprintf(out, "%s%" JSON_INTEGER_FORMAT " commit%s in the range%s",
+                json_is_true(json_object_get(range, "exact")) ? "" : "at least ", k,
+                k == 1 ? "" : "s", k == 1 ? ": that commit did it" : "");
+    } else {
+        fputs("commits between: unknown", out);
+    }
+    if (!json_is_true(json_object_get(range, "good_is_ancestor")))
+        fputs(" <span class=\"muted\">(the last good commit is not in the first bad one's "
+              "history: rewritten, or never described)</span>",
+              out);
+    fputs("</div>", out);
+}

@@ -1,0 +1,145 @@
+#!/usr/bin/env bash
+# test_try_local.sh - pyscope try --base REV --head REV SCRIPT in a git checkout
+# (docs/revisions.md): a generated repository (tests/data/revisions/make_repo.sh) whose
+# commit 23 makes f() 30% slower (bench/f.py runs f), commit 41 makes g() 20% faster
+# (bench/work.py runs f and g: the two ends report both). Base = commit 1, head = commit 64:
+# runs interleaved (base, head, base, head..., more pairs while noise leaves the verdict
+# open), the verdict is a regression and its why names f; JUnit and Markdown outputs; exit 1 with --fail-on-regression. base == head: no regression. An
+# unknown revision, a script missing at a revision, a folder outside any checkout: exit 2
+# with what was wrong. The developer's checkout is never touched.
+# labels: asan
+source "$PYSCOPE_SRC/tests/integration/lib.sh"
+command -v git >/dev/null || skip "git is not installed"
+
+export XDG_CACHE_HOME="$T/cache" GIT_CONFIG_NOSYSTEM=1 HOME="$T"
+REPO="$T/repo"
+# bench/f.py: f() about 0.15 s of CPU, so its 30% is ~20% of the script's CPU time
+PYSCOPE_WORK_UNITS=4000000 bash "$PYSCOPE_SRC/tests/data/revisions/make_repo.sh" "$REPO" 23 41 30 20 \
+    >"$T/hashes"
+BASE=$(sed -n 1p "$T/hashes")
+HEAD=$(sed -n 64p "$T/hashes")
+cd "$REPO"
+before=$(git status --porcelain; git worktree list; git rev-parse HEAD)
+
+# --- head slower than base ---------------------------------------------------------------
+set +e
+"$PYSCOPE" try --base main~63 --head main --rounds 5 --max-rounds 8 --repeat 2 --json --fail-on-regression \
+    --junit "$T/try.xml" --summary-md "$T/try.md" bench/f.py >"$T/try.json" 2>"$T/try.err"
+rc=$?
+set -e
+SANITIZED=0
+grep -q '^PYSCOPE_SANITIZE:BOOL=ON' "$PYSCOPE_BUILD/CMakeCache.txt" && SANITIZED=1
+verdict=$("$PY" -c 'import json,sys; print(json.load(open(sys.argv[1]))["regression"]["decision"]["verdict"])' "$T/try.json" 2>&1 || cat "$T/try.err")
+if [ "$SANITIZED" = 1 ]; then
+    # Under ASan the in-process sampler's instrumented code costs several times the
+    # script's own CPU time: what is measured is mostly the sampler, f's change drowns in
+    # it. This build checks that the try works (runs, outputs, statuses, no sanitizer
+    # report); the verdicts are checked in the plain build.
+    expect_match "ASan build: the try ran to a verdict (exit 0 or 1)" '^[01]$' "$rc"
+    expect_match "ASan build: the verdict is no improvement" \
+        '^(regression|no_change|inconclusive)$' "$verdict"
+    expect_match "the JUnit file has the script's test cases" '<testcase' "$(cat "$T/try.xml")"
+else
+    expect_eq "a regression fails the try with --fail-on-regression" 1 "$rc"
+    fcpu=$("$PY" -c 'import json,sys; print(*[m["verdict"] for m in json.load(open(sys.argv[1]))["regression"]["metrics"] if m.get("function") == "bench/lib.py:f:2" and m["metric"] == "self_cpu_s"])' "$T/try.json" 2>&1 || cat "$T/try.err")
+    expect_eq "f's CPU self time regressed" regression "$fcpu"
+    expect_eq "head 30% slower in f: the verdict is a regression" regression "$verdict"
+    [ "$verdict" = regression ] || "$PY" -c 'import json,sys; r=json.load(open(sys.argv[1]))["regression"]; print(r["decision"]); [print({k: m.get(k) for k in ("metric", "verdict", "change_pct", "noise_pct", "p_value", "rule")}) for m in r["metrics"][:3]]' "$T/try.json" || true
+    why=$("$PY" -c 'import json,sys; w=json.load(open(sys.argv[1]))["regression"]["why"]; print(w["functions"][0]["key"] if w["functions"] else "none")' "$T/try.json" 2>&1)
+    expect_eq "the why names f" "bench/lib.py:f:2" "$why"
+    expect_match "the JUnit file fails the script" '<failure' "$(cat "$T/try.xml")"
+fi
+hashes=$("$PY" -c 'import json,sys; d=json.load(open(sys.argv[1])); r=d["revisions"]; print(r["base"]["hash"], r["head"]["hash"], r["base"]["runs"] == r["head"]["runs"] == d["rounds"] >= 5)' "$T/try.json")
+expect_eq "both revisions resolved to full hashes, as many runs each (>= --rounds)" \
+    "$BASE $HEAD True" "$hashes"
+rounds=$("$PY" -c 'import json,sys; print(json.load(open(sys.argv[1]))["rounds"])' "$T/try.json")
+order=$(grep -Eo '(base|head) [0-9a-f]{12}$' "$T/try.err" | cut -d' ' -f1 | tr '\n' ' ')
+expect_eq "runs interleaved base, head, base, head..." "$(for _ in $(seq "$rounds"); do
+    printf 'base head '; done)" "$order"
+expect_match "the Markdown summary says regression" '[Rr]egress' "$(cat "$T/try.md")"
+
+# both changes of bench/work.py: f's CPU self time a regression, g's an improvement
+# (not in the ASan build: see above)
+[ "$SANITIZED" = 1 ] || "$PYSCOPE" try -q --base "$BASE" --head "$HEAD" --rounds 6 --max-rounds 6 --repeat 2 --json \
+    bench/work.py >"$T/both.json" 2>"$T/both.err" || true
+fv() { # fv FUNCTION: the verdict of its CPU self time
+    "$PY" -c 'import json,sys; print(*[m["verdict"] for m in json.load(open(sys.argv[1]))["regression"]["metrics"] if m.get("function") == sys.argv[2] and m["metric"] == "self_cpu_s"])' "$T/both.json" "$1" 2>&1 || cat "$T/both.err"
+}
+if [ "$SANITIZED" = 0 ]; then
+    expect_eq "f() 30% slower: its CPU self time regressed" regression "$(fv bench/lib.py:f:2)"
+    expect_eq "g() 20% faster: its CPU self time improved" improvement "$(fv bench/lib.py:g:7)"
+fi
+
+# the terminal form: the revisions, the verdict and the why
+set +e
+"$PYSCOPE" try -q --base "$BASE" --head "$HEAD" --rounds 1 --max-rounds 1 --repeat 1 bench/f.py \
+    >"$T/text.out" 2>&1
+rc=$?
+set -e
+expect_eq "without --fail-on-regression the exit status is 0" 0 "$rc"
+expect_match "the text names both revisions" "base ${BASE:0:12}.* head ${HEAD:0:12}" \
+    "$(cat "$T/text.out")"
+expect_match "the text prints a verdict per metric" "CPU time|Execution time" "$(cat "$T/text.out")"
+
+# --- base == head: nothing to find --------------------------------------------------------
+set +e
+"$PYSCOPE" try -q --base HEAD --head main --rounds 3 --max-rounds 3 --repeat 1 --json --fail-on-regression \
+    bench/f.py >"$T/same.json" 2>"$T/same.err"
+rc=$?
+set -e
+expect_eq "base == head passes --fail-on-regression" 0 "$rc"
+verdict=$("$PY" -c 'import json,sys; print(json.load(open(sys.argv[1]))["regression"]["decision"]["verdict"])' "$T/same.json" 2>&1 || cat "$T/same.err")
+expect_match "base == head: no regression" '^(no_change|inconclusive)$' "$verdict"
+
+# --- what cannot be tried -----------------------------------------------------------------
+set +e
+out=$("$PYSCOPE" try --base nosuch-branch --head main bench/f.py 2>&1)
+rc=$?
+set -e
+expect_eq "an unknown revision is a usage error" 2 "$rc"
+expect_match "it names the revision" 'unknown revision "nosuch-branch"' "$out"
+echo 'print(1)' >new.py
+set +e
+out=$("$PYSCOPE" try --base main~1 --head main new.py 2>&1)
+rc=$?
+set -e
+rm -f new.py
+expect_eq "a script missing at a revision is a usage error" 2 "$rc"
+expect_match "it says which revision lacks it" '"new.py" does not exist at the base revision' "$out"
+set +e
+out=$(cd "$T" && "$PYSCOPE" try --base main --head main work.py 2>&1)
+rc=$?
+set -e
+expect_eq "outside a checkout: a usage error" 2 "$rc"
+expect_match "it says a checkout is needed" 'git checkout' "$out"
+set +e
+out=$("$PYSCOPE" try --head main bench/f.py 2>&1)
+rc=$?
+set -e
+expect_eq "--base missing: a usage error" 2 "$rc"
+set +e
+out=$("$PYSCOPE" try bench/f.py --base main --head main 2>&1)
+rc=$?
+set -e
+expect_eq "options after the script: a usage error" 2 "$rc"
+expect_match "it says options go before the script" 'options go before SCRIPT' "$out"
+set +e
+out=$("$PYSCOPE" try --base main --head main --hosts a,b suite.ini 2>&1)
+rc=$?
+set -e
+expect_eq "the farm form (not built): a usage error, never a silent local run" 2 "$rc"
+expect_match "it says what to do instead" 'farm form .* not available yet' "$out"
+set +e
+out=$("$PYSCOPE" try --base main --head main suite.ini 2>&1)
+rc=$?
+set -e
+expect_eq "a suite file names the farm form too" 2 "$rc"
+
+# --- the developer's checkout was only read -----------------------------------------------
+after=$(git status --porcelain; git worktree list; git rev-parse HEAD)
+expect_eq "the checkout is untouched (status, worktrees, HEAD)" "$before" "$after"
+tree=$(find "$XDG_CACHE_HOME/pyscope/trees" -path "*$BASE*" -name f.py | head -1)
+modes=$([ -n "$tree" ] && stat -c '%A' "$tree" "$(dirname "$tree")")
+expect_match "the revision's tree has no write bits (file and folder)" \
+    '^-r--r--r--.dr-xr-xr-x$' "$(echo $modes | tr ' ' '.')" 
+finish
