@@ -750,7 +750,7 @@ static int query_reply_text(struct router *r, const struct wire_query *q, json_t
 /*
  * Answer a Query. A reply never fails for being big: when the document
  * would exceed WIRE_MAX_JSON, the list is asked again with the share of the
- * limit that fits (at most half) until it fits, and the reply says so
+ * limit that fits until it fits, and the reply says so
  * ("truncated": the limit used, the one asked, why); readers show "and N more" from the totals the
  * documents carry.
  */
@@ -768,13 +768,14 @@ static void on_query(struct router *r, const struct transport_msg *tm, const str
             break;
         uint32_t was = q.limit ? q.limit : asked;
         /* Rows are of similar size: ask for the share that fits (with a tenth to
-         * spare), at most half, so that a big list is built twice, not log2 times. */
+         * spare; always fewer than before), so that a big list is built about twice
+         * and the reply holds as many rows as fit, not half of them. */
         double fits = (double)was * WIRE_MAX_JSON / (double)strlen(text) * 0.9;
         free(text);
         text = NULL;
         if (was <= 1)
             break;
-        q.limit = fits < 1 ? 1 : fits < was / 2 ? (uint32_t)fits : was / 2;
+        q.limit = fits < 1 ? 1 : fits < was - 1 ? (uint32_t)fits : was - 1;
         json_decref(truncated);
         truncated =
             json_pack("{s:I, s:I, s:s}", "limit", (json_int_t)q.limit, "asked", (json_int_t)asked,
