@@ -318,13 +318,17 @@ say "the coordinator's web pages (the team report, batches, series, hosts): $web
 
 # The slow host's runner: pyscope-run with PYSCOPE_EXAMPLE_SLOWDOWN from
 # $dir/slow-runner/slowdown once that file is written (night --slowdown-night).
-# Everything it needs lives in its own folder, with a copy of pyscope-run: a job
+# Everything it needs lives in its own folder, with a copy of pyscope-run and its pyshim/: a job
 # sees only the runner's folder when a private /tmp hides the rest (a build
 # under /tmp), and nothing else of $dir (keys, spools).
 slowdir=$dir/slow-runner
 rm -rf "$slowdir"
 mkdir -p "$slowdir"
 cp "$build/agent/runner/pyscope-run" "$slowdir/pyscope-run"
+# and the per-version Python modules it loads into the script's interpreter (found
+# next to the program: agent/runner/README.md)
+cp -r "$build/agent/runner/pyshim" "$slowdir/pyshim"
+chmod -R a+rX "$slowdir/pyshim"
 cat >"$slowdir/run-slow.sh" <<RUNNER
 #!/bin/sh
 if [ -s "$slowdir/slowdown" ]; then

@@ -41,7 +41,13 @@ out=$("$PYSCOPE_SRC/deploy/farm.sh" --once --nights 7 --slowdown-night 7 --slowd
 kill "${hogs[@]}" 2>/dev/null || true
 wait "${hogs[@]}" 2>/dev/null || true
 expect_eq "farm.sh exit status" 0 "$st"
-[ "$st" = 0 ] || tail -n 30 "$T/err"
+if [ "$st" != 0 ]; then
+    tail -n 30 "$T/err"
+    # why jobs failed: the queue and the agents' last words
+    (source "$T/farm/env" 2>/dev/null && "$PYSCOPE_BUILD/cli/pyscope" jobs 2>&1 |
+        grep -v " done " | head -20 | sed "s/^/# /") || true
+    tail -n 15 "$T"/farm/agent-*.log 2>/dev/null | sed "s/^/# /"
+fi
 report=$(printf '%s\n' "$out" | tail -n 1)
 expect_eq "farm.sh prints the report path last" "$T/farm/report.html" "$report"
 expect_match "slowdown announced" "night 7: farm-b runs with PYSCOPE_EXAMPLE_SLOWDOWN=30" "$(cat "$T/err")"
