@@ -18,7 +18,8 @@ for a in "$@"; do
     esac
 done
 
-pkgs=(build-essential cmake pkg-config python3.11 libpython3.11-dev
+# python3: the `python3` that pyscope run profiles by default (the first on PATH)
+pkgs=(build-essential cmake pkg-config python3.11 python3 libpython3.11-dev
       libjansson-dev libsodium-dev uuid-dev
       libzmq3-dev libprotobuf-c-dev protobuf-c-compiler libpq-dev libinih-dev
       git # commits are resolved, fetched and checked out with it (docs/revisions.md)
