@@ -98,8 +98,11 @@ expect_eq "hogs: its wall time is judged net of the wait" True \
     "$(json_get "[m for m in d['regression']['metrics'] if m['metric'] == 'wall_s'][0]['contention']['net_of_queueing']")"
 expect_eq "hogs: nothing to explain, no why" 0 \
     "$(json_get "len(d['regression']['why']['functions'])")"
-expect_eq "hogs: suggestions say it waited for a CPU" True \
-    "$(json_get "any(s['rule'] == 'cpu-starved' and 'waited for a CPU' in s['message'] for s in d['suggestions'])")"
+# cpu-starved fires when the median run waited for a CPU >= 20% of its wall time (the
+# rule's min_queued_pct): how much the hogs take varies with the machine, so the test
+# asks for the rule's own decision on the measured wait, both ways
+expect_eq "hogs: suggestions say it waited for a CPU exactly when the median wait >= 20%" True \
+    "$(json_get "(sorted(100 * r['run_delay_s'] / r['wall_s'] for r in d['runs'])[len(d['runs']) // 2] >= 20) == any(s['rule'] == 'cpu-starved' and 'waited for a CPU' in s['message'] for s in d['suggestions'])")"
 expect_eq "hogs: and not that it waits on I/O" False \
     "$(json_get "any(s['rule'] == 'io-wait' for s in d['suggestions'])")"
 
