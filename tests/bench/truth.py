@@ -129,6 +129,14 @@ class Farm:
             raise RuntimeError("the coordinator did not start: " + open(clog).read()[-2000:])
         run = os.path.join(self.work, "pyscope-run")
         shutil.copy(os.path.join(self.build, "agent", "runner", "pyscope-run"), run)
+        # with the per-version Python modules it loads from next to itself
+        shim = os.path.join(self.work, "pyshim")
+        shutil.rmtree(shim, ignore_errors=True)
+        shutil.copytree(os.path.join(self.build, "agent", "runner", "pyshim"), shim)
+        for d, _, files in os.walk(shim):
+            os.chmod(d, 0o755)
+            for f in files:
+                os.chmod(os.path.join(d, f), 0o644)
         os.chmod(self.work, 0o755)
         for h in self.hosts:
             knob = os.path.join(self.work, f"slow-{h}")
