@@ -327,6 +327,17 @@ static bool metric_p(const json_t *m, double *p)
     return isfinite(*p) && *p >= 0 && *p <= 1;
 }
 
+/* The change of metric m in percent (its change_pct, or from its two medians); NAN when unknown. */
+static double metric_change(const json_t *m)
+{
+    const json_t *ch = json_object_get(m, "change_pct");
+    if (json_is_number(ch))
+        return json_number_value(ch);
+    double b = json_number_value(json_object_get(m, "baseline_median"));
+    double c = json_number_value(json_object_get(m, "candidate_median"));
+    return b > 0 ? 100 * (c / b - 1) : NAN;
+}
+
 /* The threshold of series s (borrowed): its own when set, else opt's. */
 static struct regress_options series_options(const json_t *s, const struct regress_options *opt)
 {
@@ -517,8 +528,10 @@ static json_t *decide_results(const json_t *series, json_t **results,
             const char *rule = json_string_value(json_object_get(m, "rule"));
             /* a re-run adds a candidate run, not history: it cannot settle "insufficient
              * history"; nor does it make a busy machine quiet ("contended": the CPU time
-             * decides a CPU-bound script then) */
+             * decides a CPU-bound script then), nor narrow the baseline's noise floor
+             * around a change within the threshold */
             if (v && name && strcmp(v, "inconclusive") == 0 &&
+                !(fabs(metric_change(m)) <= 100 * series_options(s, opt).threshold) &&
                 (strcmp(name, "wall_s") == 0 || strcmp(name, "cpu_s") == 0) &&
                 !(rule &&
                   (strcmp(rule, regress_rule_name(REGRESS_RULE_INSUFFICIENT_HISTORY)) == 0 ||
@@ -799,12 +812,11 @@ static void gather_release(struct gather_ctx *g)
 
 /*
  * Decide metric m of series s the cheap way when it can be done exactly:
- * a change within the threshold is no_change whatever the CI, so only the
- * U test's p-value (for the batch's BH family) is computed; anything else
- * goes through regress_metric(). Returns a new metric object ({"metric",
- * "verdict", "mode", "p_value", "baseline_median", "candidate_median"}) or
- * NULL when the metric cannot be compared,
- * as lib/regress would decide.
+ * a change within the threshold (under a noise floor no wider) is no_change
+ * whatever the CI, so only the U test's p-value (for the batch's BH family) is computed; anything
+ * else goes through regress_metric(). Returns a new metric object ({"metric", "verdict", "mode",
+ * "p_value", "baseline_median", "candidate_median"}) or NULL when the metric cannot be compared, as
+ * lib/regress would decide.
  */
 static json_t *quick_metric(const struct qseries *s, int m, const struct regress_options *o,
                             const struct regress_baseline *fixed, struct regress_baseline *chosen)
@@ -842,12 +854,14 @@ static json_t *quick_metric(const struct qseries *s, int m, const struct regress
     }
     /* the centres lib/regress compares (median of the runs' statistics), so that
      * this shortcut agrees with regress_metric() on what is within the threshold */
-    double mb = 0, mc = 0;
+    double mb = 0, mc = 0, noise = -1;
     struct regress_run cand_run = {cand, nc};
-    if (regress_centres(runs, n_sel, &cand_run, 1, o, &mb, &mc) < 0)
+    if (regress_centres(runs, n_sel, &cand_run, 1, o, &mb, &mc, &noise) < 0)
         mb = 0;
     json_t *obj = NULL;
-    if (mb > 0 && fabs(100 * (mc / mb - 1)) <= 100 * o->threshold) {
+    /* within the threshold, under a noise floor that could have shown such a change (a
+     * wider floor makes it inconclusive, which regress_metric_runs() says below) */
+    if (mb > 0 && fabs(100 * (mc / mb - 1)) <= 100 * o->threshold && noise <= 100 * o->threshold) {
         struct stats_mwu mwu;
         bool statistical = stats_mannwhitney_min_p(nb, nc) < o->alpha;
         stats_mannwhitney(base, nb, cand, nc, &mwu);

@@ -194,7 +194,8 @@ static double *run_centre(const struct regress_run *runs, size_t n_runs, size_t 
 
 int regress_centres(const struct regress_run *runs, size_t n_runs,
                     const struct regress_run *cand_runs, size_t n_cand_runs,
-                    const struct regress_options *opt, double *base, double *cand)
+                    const struct regress_options *opt, double *base, double *cand,
+                    double *noise_pct)
 {
     struct regress_options o;
     options_sane(opt, &o);
@@ -206,8 +207,14 @@ int regress_centres(const struct regress_run *runs, size_t n_runs,
         return rc;
     if (nb == 0 || nc == 0)
         return -PYSCOPE_ENODATA;
-    free(run_centre(runs, n_runs, rb, o.run_quantile, base));
+    double *sb = run_centre(runs, n_runs, rb, o.run_quantile, base);
     free(run_centre(cand_runs, n_cand_runs, rc_runs, o.run_quantile, cand));
+    if (noise_pct) {
+        struct regress_result r = {0};
+        run_noise(sb, rb, rc_runs, *base, &r);
+        *noise_pct = r.has_noise ? r.noise_pct : -1;
+    }
+    free(sb);
     return 0;
 }
 
@@ -438,7 +445,9 @@ void regress_decide(struct regress_result *r, double alpha)
     size_t need = r->min_runs > REGRESS_MIN_BASELINE_RUNS ? r->min_runs : REGRESS_MIN_BASELINE_RUNS;
     r->hint = NULL;
     r->verdict = REGRESS_INCONCLUSIVE;
-    if (mag <= t) {
+    /* "no change" is a claim: it needs runs that could have shown a change of T. When the
+     * noise floor is known and wider than T, a change within T says nothing (within_noise). */
+    if (mag <= t && !(r->has_noise && r->noise_pct > t && !r->deterministic)) {
         r->verdict = REGRESS_NO_CHANGE;
         r->rule = REGRESS_RULE_WITHIN_THRESHOLD;
     } else if (r->deterministic) {

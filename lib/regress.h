@@ -27,7 +27,10 @@
  *
  * Evidence, checked in this order; the first rule that applies decides, and
  * regress_result.rule names it (JSON "rule", with a sentence in "reason"):
- *   |change| <= T                           -> no_change      (within_threshold)
+ *   |change| <= T, and the noise floor (when known) <= T
+ *                                           -> no_change      (within_threshold)
+ *   (|change| <= T under a noise floor > T falls through to within_noise below:
+ *   such runs could not have shown a change of T, so "no change" would be a guess)
  *   deterministic: each side has >= 2 samples and every sample of a side lies
  *   within REGRESS_DETERMINISTIC_SPREAD of the others (instruction counts,
  *   often memory): the change is exact      -> regression / improvement
@@ -223,12 +226,15 @@ int regress_metric_history(const struct regress_run *runs, size_t n_runs,
  * of the baseline runs' statistics (*base) and of the candidate runs' (*cand),
  * each run's statistic being opt's run_quantile of its samples (all borrowed;
  * opt NULL means defaults). For a cheap "is the change within the threshold?"
- * test that agrees with the full rule. Returns 0, -PYSCOPE_ENODATA when a side
- * has no samples, or -PYSCOPE_EINVAL for bad samples.
+ * test that agrees with the full rule; *noise_pct (unless NULL) gets the noise
+ * floor those runs give (-1 when unknown: fewer than 3 baseline runs), which a
+ * change within the threshold must not be below for no_change. Returns 0,
+ * -PYSCOPE_ENODATA when a side has no samples, or -PYSCOPE_EINVAL for bad samples.
  */
 int regress_centres(const struct regress_run *runs, size_t n_runs,
                     const struct regress_run *cand_runs, size_t n_cand_runs,
-                    const struct regress_options *opt, double *base, double *cand);
+                    const struct regress_options *opt, double *base, double *cand,
+                    double *noise_pct);
 
 /*
  * Apply the verdict rules above to the statistics already in r (change_pct,

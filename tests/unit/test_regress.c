@@ -114,6 +114,15 @@ static void test_decide_statistical_rules(void **state)
     EXPECT(r, 0.05, REGRESS_NO_CHANGE, REGRESS_RULE_WITHIN_THRESHOLD, NULL);
     r.change_pct = -5.0;
     EXPECT(r, 0.05, REGRESS_NO_CHANGE, REGRESS_RULE_WITHIN_THRESHOLD, NULL);
+    /* ... but not under a noise floor wider than the threshold: runs that could not have shown
+     * a change of 5% cannot say there was none (a +30% slowdown measured +3% under load, noise
+     * 54%, was once called "no change") */
+    r.change_pct = 3.2, r.noise_pct = 54;
+    EXPECT(r, 0.05, REGRESS_INCONCLUSIVE, REGRESS_RULE_WITHIN_NOISE, REGRESS_HINT_NOISE);
+    r.change_pct = -0.5, r.noise_pct = 5.1;
+    EXPECT(r, 0.05, REGRESS_INCONCLUSIVE, REGRESS_RULE_WITHIN_NOISE, REGRESS_HINT_NOISE);
+    r.noise_pct = 5.0; /* a floor at the threshold still sees a change of T */
+    EXPECT(r, 0.05, REGRESS_NO_CHANGE, REGRESS_RULE_WITHIN_THRESHOLD, NULL);
 
     /* beyond the threshold but within the noise floor, either way */
     r = decided_base();
@@ -404,16 +413,22 @@ static void test_centres_match_metric(void **state)
     struct regress_run runs[] = {{b1, 3}, {b2, 3}, {b3, 3}}, cand = {c, 3};
     struct regress_result r;
     double base, cent;
-    assert_int_equal(regress_centres(runs, 3, &cand, 1, NULL, &base, &cent), 0);
+    assert_int_equal(regress_centres(runs, 3, &cand, 1, NULL, &base, &cent, NULL), 0);
     assert_int_equal(regress_metric(runs, 3, c, 3, NULL, &r), 0);
     assert_true(base == 2 && cent == 2.2);
     assert_true(base == r.base_median && cent == r.cand_median);
+    double noise = 0;
+    assert_int_equal(regress_centres(runs, 3, &cand, 1, NULL, &base, &cent, &noise), 0);
+    assert_true(r.has_noise && noise == r.noise_pct); /* the floor the rules use */
+    assert_int_equal(regress_centres(runs, 2, &cand, 1, NULL, &base, &cent, &noise), 0);
+    assert_true(noise == -1); /* two runs: no floor */
     /* no samples on a side, and bad samples, are refused as regress_metric does */
     struct regress_run empty = {c, 0};
-    assert_int_equal(regress_centres(runs, 3, &empty, 1, NULL, &base, &cent), -PYSCOPE_ENODATA);
+    assert_int_equal(regress_centres(runs, 3, &empty, 1, NULL, &base, &cent, NULL),
+                     -PYSCOPE_ENODATA);
     double bad[] = {NAN};
     struct regress_run nan_run = {bad, 1};
-    assert_true(regress_centres(&nan_run, 1, &cand, 1, NULL, &base, &cent) < 0);
+    assert_true(regress_centres(&nan_run, 1, &cand, 1, NULL, &base, &cent, NULL) < 0);
 }
 
 static void test_metric_two_levels(void **state)
