@@ -122,14 +122,17 @@ struct store_claim {
  * Returns the total or -EIO.
  */
 int store_claim_jobs(struct store *s, struct store_claim *c, size_t n, uint32_t lease_ms,
-                     bool share_machines, char *err, size_t errlen);
+                     uint32_t grace_s, bool share_machines, char *err, size_t errlen);
 
 /* Renew owner's leases on the n (job, attempt) pairs of refs; marks the agent seen.
- * Returns the number renewed or -EIO. */
+ * A lease never runs past its job's deadline (jobs.lease_deadline, set at the
+ * claim: timeout_s x (repeat + warmup) + grace_s; schema/018): heartbeats
+ * cannot keep a job forever. Returns the number renewed or -EIO. */
 int store_renew_leases(struct store *s, const char *owner, const struct wire_job_ref *refs,
                        size_t n, uint32_t lease_ms, char *err, size_t errlen);
 
-/* Return expired leases to the queue (or fail jobs out of attempts). Returns how many. */
+/* Return expired leases to the queue (or fail jobs out of attempts, end_reason
+ * "lease expired"); logs the leases that hit their deadline. Returns how many. */
 int store_reap_leases(struct store *s, char *err, size_t errlen);
 
 /*
