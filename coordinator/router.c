@@ -636,8 +636,14 @@ static void on_submit(struct router *r, const struct transport_msg *tm, const st
     char err[512];
     uint64_t batch_id;
     uint32_t jobs;
-    if (store_submit(r->store, &m->submit, r->cfg->job_timeout_s, r->cfg->max_attempts, &batch_id,
-                     &jobs, err, sizeof(err)) < 0) {
+    int rc = store_submit(r->store, &m->submit, r->cfg->job_timeout_s, r->cfg->max_attempts,
+                          &batch_id, &jobs, err, sizeof(err));
+    if (rc == -ENOENT) {
+        log_info("refused a suite \"%s\": %s", m->submit.suite, err);
+        send_error(r, tm->id, tm->id_len, m->seq, WIRE_ERROR_MALFORMED, err);
+        return;
+    }
+    if (rc < 0) {
         internal_error(r, tm, m->seq, "create a batch", err);
         return;
     }

@@ -24,6 +24,7 @@
 #include "fault.h"
 #include "gitrev.h"
 #include "log.h"
+#include "sanitize.h"
 #include "stats.h"
 #include "xmalloc.h"
 
@@ -1769,6 +1770,40 @@ static int submit_entry(struct store *s, const struct wire_submit *sub,
     return 0;
 }
 
+/*
+ * -ENOENT with err naming the first of hs's names that is neither a current
+ * host's name nor an agent's, and the known hosts; 0 when all are known.
+ */
+static int submit_check_names(struct store *s, const struct wire_host_selector *hs, char *err,
+                              size_t errlen)
+{
+    struct params p = {0};
+    p_own(&p, strings_json(hs->n_names, hs->names));
+    PGresult *res = store_exec(
+        s,
+        "SELECT (SELECT n FROM jsonb_array_elements_text($1::jsonb) WITH ORDINALITY AS t(n, i)"
+        "  WHERE n NOT IN (SELECT hostname FROM hosts WHERE superseded_by IS NULL)"
+        "  AND n NOT IN (SELECT name FROM agents) ORDER BY i LIMIT 1),"
+        " (SELECT string_agg(hostname, ', ' ORDER BY hostname) FROM hosts"
+        "  WHERE superseded_by IS NULL)",
+        &p, PGRES_TUPLES_OK, err, errlen);
+    p_release(&p);
+    if (res == NULL)
+        return -EIO;
+    int rc = 0;
+    if (!PQgetisnull(res, 0, 0)) {
+        char *name = sanitize_dup(PQgetvalue(res, 0, 0), 0);
+        char *known = sanitize_dup(PQgetvalue(res, 0, 1), 0);
+        snprintf(err, errlen, "no host or agent is named \"%s\" (known hosts: %s)", name,
+                 *known ? known : "none yet: no agent has said Hello");
+        free(name);
+        free(known);
+        rc = -ENOENT;
+    }
+    PQclear(res);
+    return rc;
+}
+
 int store_submit(struct store *s, const struct wire_submit *sub, double default_timeout_s,
                  uint32_t max_attempts, uint64_t *batch_id, uint32_t *jobs, char *err,
                  size_t errlen)
@@ -1786,6 +1821,13 @@ int store_submit(struct store *s, const struct wire_submit *sub, double default_
         p_release(&p);
         if (rc < 0)
             goto fail;
+    }
+    if (!sub->hosts.all && sub->hosts.n_names > 0) {
+        int rc = submit_check_names(s, &sub->hosts, err, errlen);
+        if (rc < 0) {
+            store_rollback(s);
+            return rc;
+        }
     }
     char ref[24] = "";
     if (sub->reference &&

@@ -176,6 +176,8 @@ int store_put_results(struct store *s, struct store_result_item *items, size_t n
 /*
  * Create a batch and one job per (entry x matching host) from a validated
  * Submit (borrowed). Defaults: repeat 1, mode sample, timeout default_timeout_s.
+ * A host name in the selector that no current host or agent has: -ENOENT,
+ * nothing created, err names it and lists the known hosts.
  */
 int store_submit(struct store *s, const struct wire_submit *sub, double default_timeout_s,
                  uint32_t max_attempts, uint64_t *batch_id, uint32_t *jobs, char *err,
