@@ -17,6 +17,7 @@
 #include <zmq.h>
 
 #include "curve.h"
+#include "endpoint.h"
 #include "errors.h"
 #include "log.h"
 #include "progress.h"
@@ -227,10 +228,13 @@ int farm_request(const struct farm_opts *o, struct wire_msg *req, struct wire_ms
         goto out;
     }
     double deadline = farm_now() + timeout_s;
+    char why[400];
     if (zmq_send(sock, buf, len, 0) < 0) {
         int e = zmq_errno();
         if (e == EAGAIN && farm_auth_failed(mon, o->coordinator_key, err, errlen))
             ;
+        else if (e == EAGAIN && endpoint_check_resolves(url, why, sizeof(why)) < 0)
+            snprintf(err, errlen, "could not reach the coordinator at %s: %s", url, why);
         else if (e == EAGAIN)
             snprintf(err, errlen,
                      "could not reach the coordinator at %s (no connection after "
@@ -245,7 +249,11 @@ int farm_request(const struct farm_opts *o, struct wire_msg *req, struct wire_ms
     for (;;) {
         double left = deadline - farm_now();
         if (left <= 0) {
-            if (!farm_auth_failed(mon, o->coordinator_key, err, errlen))
+            if (farm_auth_failed(mon, o->coordinator_key, err, errlen))
+                ;
+            else if (endpoint_check_resolves(url, why, sizeof(why)) < 0)
+                snprintf(err, errlen, "could not reach the coordinator at %s: %s", url, why);
+            else
                 snprintf(err, errlen, "no answer from the coordinator at %s within %.0f s", url,
                          timeout_s);
             rc = -ETIMEDOUT;
