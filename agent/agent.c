@@ -1100,7 +1100,9 @@ int agent_run(const struct agent_config *cfg)
             struct signalfd_siginfo si;
             while (read(a.sigfd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
                 if (si.ssi_signo == SIGTERM || si.ssi_signo == SIGINT || si.ssi_signo == SIGHUP) {
-                    log_info("signal %u: shutting down", si.ssi_signo);
+                    if (!a.stop) /* once: a second signal (the group's, systemd's) says nothing new
+                                  */
+                        log_info("signal %u: shutting down", si.ssi_signo);
                     a.stop = true;
                 }
             }

@@ -472,15 +472,25 @@ static long long farm_int(const json_t *o, const char *k)
     return json_integer_value(json_object_get(o, k));
 }
 
-static int farm_print_safe(FILE *out, enum wire_query_kind kind, const json_t *doc)
+static int farm_print_safe(FILE *out, enum wire_query_kind kind, json_t *doc)
 {
-    static const char *const host_cols[] = {"hostname",  "fingerprint", "cores",
-                                            "mem_bytes", "labels",      "agents",
-                                            "queued",    "leased",      "last_seen"};
+    static const char *const host_cols[] = {"hostname",  "fingerprint", "status", "cores",
+                                            "mem_bytes", "labels",      "agents", "queued",
+                                            "leased",    "last_seen"};
     static const char *const job_cols[] = {"id",      "batch_id", "script",      "host",   "state",
                                            "attempt", "outcome",  "lease_owner", "updated"};
     if (kind == WIRE_QUERY_HOSTS) {
-        farm_print_table(out, json_object_get(doc, "hosts"), host_cols, 9);
+        /* a row of a host's older fingerprint (drift: its series ended there) says so */
+        size_t i;
+        json_t *h;
+        json_array_foreach(json_object_get(doc, "hosts"), i, h)
+        {
+            const char *st = json_is_true(json_object_get(h, "superseded")) ? "superseded (drift)"
+                             : json_is_string(json_object_get(h, "offline_since")) ? "offline"
+                                                                                   : "current";
+            json_object_set_new(h, "status", json_string(st));
+        }
+        farm_print_table(out, json_object_get(doc, "hosts"), host_cols, 10);
         return 0;
     }
     if (kind == WIRE_QUERY_JOBS) {
