@@ -95,7 +95,9 @@ expect_eq "014: jobs measure, no confirmation; batches at pass 0" "measure|0" \
     "$(pg_sql "SELECT string_agg(DISTINCT purpose, ',') || '|' || (SELECT max(analysis_pass) FROM batches) FROM jobs")"
 expect_eq "015: batches and jobs from before ran no commit; no commits described" "0|0|0" \
     "$(pg_sql "SELECT (SELECT count(*) FROM batches WHERE commit_hash IS NOT NULL) || '|' || (SELECT count(*) FROM jobs WHERE commit_hash IS NOT NULL) || '|' || (SELECT count(*) FROM commits)")"
-expect_eq "015 applied last (migrations apply by max version)" "15|015_revisions.sql" \
+expect_eq "018: leases from before have no deadline (no cap)" "0" \
+    "$(pg_sql "SELECT count(*) FROM jobs WHERE lease_deadline IS NOT NULL")"
+expect_eq "018 applied last (migrations apply by max version)" "18|018_lease_cap.sql" \
     "$(pg_sql "SELECT version || '|' || name FROM schema_migrations ORDER BY version DESC LIMIT 1")"
 expect_eq "regression: its own last batch and run, one night" "t|t|1" \
     "$(pg_sql "SELECT DISTINCT last_batch_id = batch_id, last_run = candidate_run, nights FROM regressions")"
