@@ -41,8 +41,9 @@ void cmd_submit_help(FILE *out)
           "                       out read-only (their repo = setting)\n"
           "  --repo PATH|URL      the repository --commit is resolved in (a URL is fetched\n"
           "                       into $XDG_CACHE_HOME/pyscope/repos)\n"
-          "  --wait               wait until the batch is done and print a summary; on a\n"
-          "                       terminal a status line shows the jobs done so far\n"
+          "  --wait               wait until the batch is done and analysed (confirmation\n"
+          "                       runs included) and print a summary; on a terminal a\n"
+          "                       status line shows the jobs done so far\n"
           "  -q, --quiet          no status line or \"waiting\" message on stderr\n"
           "  --json               print the coordinator's JSON\n" FARM_OPTIONS_HELP "\n"
           "Exit status: 0 ok, 2 usage or invalid suite, 3 (with --wait) a job did not end ok,\n"
@@ -91,12 +92,22 @@ static int submit_hosts(const char *sel, struct wire_host_selector *hs, char **b
     return 0;
 }
 
-/* True when the batch document says it is finished. */
-static bool submit_batch_done(const json_t *doc)
+/* How long --wait waits for the analysis of a batch whose jobs have ended. */
+#define SUBMIT_ANALYSIS_WAIT_S 600
+
+/*
+ * True when the batch document says its jobs have ended; *analysed tells
+ * whether its analysis has too (true from a coordinator that does not say).
+ * The analysis may re-queue jobs to confirm a change and reopen the batch, so
+ * a batch is final only once it is done and analysed.
+ */
+static bool submit_batch_done(const json_t *doc, bool *analysed)
 {
     const json_t *b = json_object_get(doc, "batch");
     if (!json_is_object(b))
         b = doc;
+    const json_t *an = json_object_get(b, "analyzed");
+    *analysed = !json_is_boolean(an) || json_is_true(an);
     const char *st = json_string_value(json_object_get(b, "state"));
     if (st)
         return strcmp(st, "done") == 0 || strcmp(st, "finished") == 0;
@@ -340,6 +351,7 @@ int cmd_submit(int argc, char **argv)
                 (unsigned long long)batch, jobs, jobs == 1 ? "" : "s", s->name, at);
     struct progress *line = progress_start(stderr, quiet, 0);
     json_t *doc = NULL;
+    time_t ended = 0; /* when the jobs were first seen ended, waiting for the analysis */
     for (;;) {
         rc = farm_query(&fo, WIRE_QUERY_BATCH, batch, WIRE_MAX_QUERY_LIMIT, &doc);
         if (rc < 0) {
@@ -347,9 +359,25 @@ int cmd_submit(int argc, char **argv)
             status = PYSCOPE_EXIT_INTERNAL;
             goto out;
         }
-        if (submit_batch_done(doc))
-            break;
-        submit_progress(line, batch, doc);
+        bool analysed;
+        if (submit_batch_done(doc, &analysed)) {
+            if (analysed)
+                break;
+            if (!ended)
+                ended = time(NULL);
+            if (time(NULL) - ended >= SUBMIT_ANALYSIS_WAIT_S) {
+                progress_end(&line);
+                log_warn("batch %llu: its jobs ended but it is not analysed after %d s (see the"
+                         " coordinator's log); its jobs so far:",
+                         (unsigned long long)batch, SUBMIT_ANALYSIS_WAIT_S);
+                break;
+            }
+            progress_set(line, "pyscope: batch %llu: jobs ended, waiting for its analysis",
+                         (unsigned long long)batch);
+        } else {
+            ended = 0; /* reopened to confirm a change */
+            submit_progress(line, batch, doc);
+        }
         json_decref(doc);
         doc = NULL;
         sleep(1);

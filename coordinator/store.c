@@ -1860,6 +1860,7 @@ static const char BATCH_SQL[] =
     "SELECT json_build_object('id', b.id, 'suite', b.suite, 'label', b.label,"
     " 'commit', b.\"commit\", 'revision', pyscope_commit(b.commit_hash), 'state', b.state,"
     " 'created', pyscope_ts(b.created), 'finished', pyscope_ts(b.finished),"
+    " 'analyzed', b.analyzed IS NOT NULL,"
     " 'jobs', json_build_object('total', count(j.id),"
     "   'queued', count(j.id) FILTER (WHERE j.state = 'queued'),"
     "   'leased', count(j.id) FILTER (WHERE j.state = 'leased'),"
