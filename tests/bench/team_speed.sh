@@ -19,7 +19,9 @@
 # flagged series, whose runs get collapsed stacks here). Then the coordinator serves the
 # same database over HTTP and each page is timed (issue 16: <= 100 ms).
 # Environment: SCRIPTS (500), HOSTS (7), NIGHTS (100), OUT (report path; default a temp file),
-# WEB (1: time the served pages; 0: skip), REQUESTS (21 per page).
+# WEB (1: time the served pages; 0: skip), REQUESTS (21 per page), KEEP (1: leave the
+# PostgreSQL server and its database running at the end, for EXPLAIN; the script prints
+# how to reach and stop it).
 set -euo pipefail
 src=$(cd "$(dirname "$0")/../.." && pwd)
 build=$(cd "${1:-$src/build}" && pwd)
@@ -30,6 +32,13 @@ T=$(mktemp -d)
 trap 'rm -rf "$T"' EXIT
 source "$src/tests/integration/pg.sh"
 pg_start
+if [ "${KEEP:-0}" = 1 ]; then
+    kept=$PG_DIR
+    pg_stop() {
+        echo "KEEP=1: the database is left running: psql \"host=$kept port=5432 user=postgres dbname=pyscope\""
+        echo "        stop it with: ${PG_RUNAS[*]} $PG_BIN/pg_ctl -D $kept/data stop && rm -rf $kept"
+    }
+fi
 "$build/tests/tools/team_speed" --db "$PG_CONNINFO" --migrate
 
 # w(i): sample i of a run whose wall time is base x slow, with ~1% noise
