@@ -18,6 +18,7 @@
 #include "report.h"
 #include "revrange.h"
 #include "stats.h"
+#include "store.h"
 #include "xmalloc.h"
 
 #define QUERY_MAX_COMPARE_ROWS 20000 /* runs read by one compare_hosts */
@@ -99,6 +100,44 @@ static const char COMPARE_RUNS_SQL[] =
     " JOIN hosts h ON h.id = x.host_id WHERE x.rn <= $2::bigint"
     " ORDER BY x.script_id, h.hostname, h.fingerprint, x.host_id, x.python_build, x.stored_at DESC"
     " LIMIT $3::bigint";
+
+/*
+ * The team report's version of COMPARE_RUNS_SQL for the series ($1 script
+ * ids, $2 host ids: bigint[] of the same length, pairwise) only: the same
+ * rows in the same order. Each series' builds come from a skip scan of
+ * runs_series_build_idx (schema/020: one probe per build), each build's
+ * newest $3 ok runs from runs_series_idx (index-only; the runs it does not
+ * cover from the heap, as the batch analysis reads them): a few index
+ * entries per series instead of its whole history from the heap. Wall time
+ * only: the matrix and the hardware ratios use nothing else (fewer numbers
+ * printed by the server and parsed here).
+ */
+#define HW_RUNS_PICK(covered)                                                                      \
+    "(SELECT r.stored_at, r.run_id, r.batch_id, r.wall_s, r.cpu_s, r.peak_rss_bytes FROM runs r"   \
+    " WHERE r.script_id = bl.script_id AND r.host_id = bl.host_id AND r.python_build = bl.build"   \
+    " AND r.outcome = 'ok' AND ($4::bigint = 0 OR r.batch_id <= $4::bigint) AND " covered          \
+    " ORDER BY r.stored_at DESC, r.run_id DESC LIMIT $3::bigint)"
+// clang-format off
+static const char HARDWARE_RUNS_SQL[] =
+    "WITH RECURSIVE sc AS (SELECT DISTINCT u.script_id, u.host_id"
+    "   FROM unnest($1::bigint[], $2::bigint[]) AS u(script_id, host_id)),"
+    " bl AS (SELECT sc.script_id, sc.host_id, (SELECT min(r.python_build) FROM runs r"
+    "   WHERE r.script_id = sc.script_id AND r.host_id = sc.host_id) AS build FROM sc"
+    "  UNION ALL SELECT bl.script_id, bl.host_id, (SELECT min(r.python_build) FROM runs r"
+    "   WHERE r.script_id = bl.script_id AND r.host_id = bl.host_id"
+    "   AND r.python_build > bl.build) FROM bl WHERE bl.build IS NOT NULL)"
+    " SELECT json_build_object('script_id', bl.script_id, 'host_id', bl.host_id,"
+    " 'hostname', h.hostname, 'fingerprint', h.fingerprint, 'python_build', bl.build,"
+    " 'created', pyscope_ts(x.stored_at), 'batch_id', x.batch_id, 'wall_s', x.wall_s)::text"
+    " FROM bl JOIN hosts h ON h.id = bl.host_id CROSS JOIN LATERAL (SELECT y.* FROM ("
+    HW_RUNS_PICK(STORE_RUNS_COVERED("r"))
+    " UNION ALL "
+    HW_RUNS_PICK("NOT " STORE_RUNS_COVERED("r"))
+    ") y ORDER BY y.stored_at DESC, y.run_id DESC LIMIT $3::bigint) x"
+    " WHERE bl.build IS NOT NULL"
+    " ORDER BY bl.script_id, h.hostname, h.fingerprint, bl.host_id, bl.build, x.stored_at DESC"
+    " LIMIT $5::bigint";
+// clang-format on
 
 /* The open findings (new, confirmed or ack, not ended) on the whole script
  * (no function) of the scripts $1 (bigint[]): what a host-vs-host ratio must
@@ -567,9 +606,12 @@ int query_series_hardware(struct store *s, const json_t *scope, uint64_t max_bat
     *levels = NULL;
     /* the scripts, and which hosts of each are in scope */
     json_t *in = json_object(), *keys = json_object();
-    size_t len = 0, cap = 64, i;
-    char *ids = xmalloc(cap);
+    /* "{1,2,...}": the distinct scripts (OPEN_FINDINGS_SQL); each series' script and host */
+    size_t n = json_array_size(scope), cap = 4 + 24 * (n + 1), len = 0, slen = 0, hlen = 0, i;
+    char *ids = xmalloc(cap), *sids = xmalloc(cap), *hids = xmalloc(cap);
     ids[len++] = '{';
+    sids[slen++] = '{';
+    hids[hlen++] = '{';
     const json_t *sc;
     json_array_foreach(scope, i, sc)
     {
@@ -582,23 +624,29 @@ int query_series_hardware(struct store *s, const json_t *scope, uint64_t max_bat
         if (!hosts) {
             json_object_set_new(in, k, hosts = json_object());
             json_object_set(keys, k, json_object_get(sc, "script"));
-            if (cap - len < strlen(k) + 4)
-                ids = xrealloc(ids, cap = 2 * cap + strlen(k) + 4);
             len += (size_t)snprintf(ids + len, cap - len, "%s%s", len > 1 ? "," : "", k);
         }
+        slen += (size_t)snprintf(sids + slen, cap - slen, "%s%s", slen > 1 ? "," : "", k);
+        hlen += (size_t)snprintf(hids + hlen, cap - hlen, "%s%s", hlen > 1 ? "," : "", hk);
         json_object_set_new(hosts, hk, json_true());
     }
     snprintf(ids + len, cap - len, "}");
+    snprintf(sids + slen, cap - slen, "}");
+    snprintf(hids + hlen, cap - hlen, "}");
     char per[32], maxrows[32], maxb[32];
     snprintf(per, sizeof(per), "%u", QUERY_COMPARE_DEFAULT_RUNS);
     snprintf(maxrows, sizeof(maxrows), "%zu", (size_t)QUERY_MAX_COMPARE_ROWS * 10);
     snprintf(maxb, sizeof(maxb), "%" PRIu64, max_batch);
-    const char *p[4] = {ids, per, maxrows, maxb};
+    /* only the series in scope: no other host's runs are paired or shown */
+    const char *p[5] = {sids, hids, per, maxb, maxrows};
     json_t *rows = NULL, *findings = NULL;
-    int rc = store_json_rows(s, COMPARE_RUNS_SQL, p, 4, &rows, err, errlen);
+    int rc = store_json_rows(s, HARDWARE_RUNS_SQL, p, 5, &rows, err, errlen);
     if (rc >= 0)
-        rc = store_json_rows(s, OPEN_FINDINGS_SQL, p, 1, &findings, err, errlen);
+        rc =
+            store_json_rows(s, OPEN_FINDINGS_SQL, (const char *[]){ids}, 1, &findings, err, errlen);
     free(ids);
+    free(sids);
+    free(hids);
     if (rc < 0) {
         json_decref(rows);
         json_decref(in);

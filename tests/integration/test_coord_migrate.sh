@@ -95,11 +95,14 @@ expect_eq "014: jobs measure, no confirmation; batches at pass 0" "measure|0" \
     "$(pg_sql "SELECT string_agg(DISTINCT purpose, ',') || '|' || (SELECT max(analysis_pass) FROM batches) FROM jobs")"
 expect_eq "015: batches and jobs from before ran no commit; no commits described" "0|0|0" \
     "$(pg_sql "SELECT (SELECT count(*) FROM batches WHERE commit_hash IS NOT NULL) || '|' || (SELECT count(*) FROM jobs WHERE commit_hash IS NOT NULL) || '|' || (SELECT count(*) FROM commits)")"
-expect_eq "015 applied last (migrations apply by max version)" "15|015_revisions.sql" \
+expect_eq "020 applied last (migrations apply by max version)" "20|020_series_builds_index.sql" \
     "$(pg_sql "SELECT version || '|' || name FROM schema_migrations ORDER BY version DESC LIMIT 1")"
+# 020: the series' Python builds, skip-scanned by the team report's hardware query
+expect_eq "020: the builds index" "CREATE INDEX runs_series_build_idx ON public.runs USING btree (script_id, host_id, python_build)" \
+    "$(pg_sql "SELECT indexdef FROM pg_indexes WHERE indexname = 'runs_series_build_idx'")"
 expect_eq "regression: its own last batch and run, one night" "t|t|1" \
     "$(pg_sql "SELECT DISTINCT last_batch_id = batch_id, last_run = candidate_run, nights FROM regressions")"
-expect_eq "indexes of runs" "runs_batch_idx,runs_pkey,runs_series_idx,runs_series_key_idx,runs_series_wide_idx" \
+expect_eq "indexes of runs" "runs_batch_idx,runs_pkey,runs_series_build_idx,runs_series_idx,runs_series_key_idx,runs_series_wide_idx" \
     "$(pg_sql "SELECT string_agg(indexname, ',' ORDER BY indexname) FROM pg_indexes WHERE tablename = 'runs'")"
 coord_stop
 expect_eq "coordinator exits 0" 0 "$COORD_STATUS"
