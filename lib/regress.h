@@ -121,6 +121,13 @@ const char *regress_rule_name(enum regress_rule rule);
 #define REGRESS_HINT_HISTORY         "too little history to tell a change from noise; keep running"
 #define REGRESS_HINT_CONTENDED       "the machine was busy; rerun when it is quieter"
 
+/*
+ * A run shorter than this (median wall seconds) is mostly interpreter start-up
+ * and timer granularity: a slowdown in one of its functions is measured only
+ * with many repeats or a deterministic trace; inconclusive verdicts on it say so.
+ */
+#define REGRESS_SHORT_RUN_S 0.25
+
 /* One baseline run's samples (borrowed). */
 struct regress_run {
     const double *x;
