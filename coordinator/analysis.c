@@ -537,7 +537,7 @@ static json_t *unsettled_new(const json_t *s, const json_t *result)
         snprintf(buf + len, sizeof(buf) - len,
                  "; the script runs only %.0f ms, too short to measure a change in it against "
                  "start-up and timer noise: raise its repeats (--repeat) or measure its functions "
-                 "with a deterministic trace (pyscope run --trace)",
+                 "with a deterministic trace (pyscope run --mode trace)",
                  1000 * run_s);
     }
     double change = metric_change(m);
