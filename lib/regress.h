@@ -305,6 +305,20 @@ bool regress_contention_apply(struct regress_result *wall, const struct regress_
                               const struct regress_contention *c);
 
 /*
+ * The samples the levels of a history docs[0..n) (borrowed, oldest first) are
+ * compared on when its change points are sought: metric itself, except for
+ * wall_s when the newest run or the runs before it are contaminated (as
+ * regress_compare judges them): then what its decision rests on, "cpu_s"
+ * for a CPU-bound script, else "wall_net_s" (wall time net of queueing, when
+ * every run measured it). Static string (metric itself when unchanged).
+ */
+const char *regress_level_basis(const json_t *const *docs, size_t n, const char *metric);
+
+/* The median of doc's (borrowed) samples of basis (a metric, or "wall_net_s")
+ * into *level; false when it has none. */
+bool regress_level(const json_t *doc, const char *basis, double *level);
+
+/*
  * Compare candidate (a pyscope.report/1 or pyscope.run/1 document, borrowed)
  * with baseline documents (borrowed, oldest first; the newest
  * max_baseline_runs are used). Returns a new "regression" JSON object
