@@ -965,6 +965,8 @@ static json_t *quick_metric(const struct qseries *s, int m, const struct regress
                           r.statistical ? "statistical" : "threshold", "p_value", r.p_value, "rule",
                           regress_rule_name(r.rule), "reason", regress_reason(&r, why, sizeof(why)),
                           "baseline_median", r.base_median, "candidate_median", r.cand_median);
+        if (obj && r.has_noise && isfinite(r.noise_pct))
+            json_object_set_new(obj, "noise_pct", json_real(r.noise_pct));
     }
     free(all);
     free(base);
