@@ -511,6 +511,45 @@ static const json_t *deciding_metric(const json_t *result)
 }
 
 /*
+ * Why metric m (borrowed, of result) got its verdict, into buf: its reason, and
+ * for a run shorter than REGRESS_SHORT_RUN_S that it is too short to measure.
+ */
+static void verdict_reason(const json_t *result, const json_t *m, char *buf, size_t size)
+{
+    const char *reason = json_string_value(json_object_get(m, "reason"));
+    snprintf(buf, size, "%s", reason ? reason : "the runs could not tell a change from noise");
+    double cand = num(m, "candidate_median"),
+           wall = num(find_metric(result, "wall_s", ""), "candidate_median");
+    double run_s = isfinite(wall) && wall > 0 ? wall : cand;
+    if (isfinite(run_s) && run_s > 0 && run_s < REGRESS_SHORT_RUN_S) {
+        size_t len = strlen(buf);
+        snprintf(buf + len, size - len,
+                 "; the script runs only %.0f ms, too short to measure a change in it against "
+                 "start-up and timer noise: raise its repeats (--repeat) or measure its functions "
+                 "with a deterministic trace (pyscope run --mode trace)",
+                 1000 * run_s);
+    }
+}
+
+/*
+ * The held_out entry h (borrowed) of a series whose confirmation result
+ * (borrowed) confirmed nothing: its detail names the metric that decided,
+ * its rule and why (as an unsettled entry's does).
+ */
+static void hold_reason(json_t *h, const json_t *result)
+{
+    const json_t *m = deciding_metric(result);
+    json_t *detail = json_object_get(h, "detail");
+    if (!m || !detail)
+        return;
+    char buf[512];
+    verdict_reason(result, m, buf, sizeof(buf));
+    json_object_set(detail, "metric", json_object_get(m, "metric"));
+    json_object_set(detail, "rule", json_object_get(m, "rule") ?: json_null());
+    json_object_set_new(detail, "reason", json_string(buf));
+}
+
+/*
  * The unsettled entry of series s (borrowed) when the metric deciding its
  * result (borrowed) is inconclusive and no confirmation run was queued
  * (schema/019): which metric, which rule, and why in a sentence (a short
@@ -525,21 +564,8 @@ static json_t *unsettled_new(const json_t *s, const json_t *result)
         return NULL;
     const char *name = json_string_value(json_object_get(m, "metric"));
     const char *rule = json_string_value(json_object_get(m, "rule"));
-    const char *reason = json_string_value(json_object_get(m, "reason"));
     char buf[512];
-    snprintf(buf, sizeof(buf), "%s",
-             reason ? reason : "the runs could not tell a change from noise");
-    double cand = num(m, "candidate_median"),
-           wall = num(find_metric(result, "wall_s", ""), "candidate_median");
-    double run_s = isfinite(wall) && wall > 0 ? wall : cand;
-    if (isfinite(run_s) && run_s > 0 && run_s < REGRESS_SHORT_RUN_S) {
-        size_t len = strlen(buf);
-        snprintf(buf + len, sizeof(buf) - len,
-                 "; the script runs only %.0f ms, too short to measure a change in it against "
-                 "start-up and timer noise: raise its repeats (--repeat) or measure its functions "
-                 "with a deterministic trace (pyscope run --mode trace)",
-                 1000 * run_s);
-    }
+    verdict_reason(result, m, buf, sizeof(buf));
     double change = metric_change(m);
     json_t *detail =
         json_pack("{s:s, s:o, s:O, s:O, s:O, s:O}", "reason", buf, "change_pct",
@@ -643,8 +669,9 @@ static json_t *decide_results(const json_t *series, json_t **results,
             continue;
         }
         if (json_is_true(json_object_get(s, "second_pass")) && !regressed) {
-            json_array_append_new(
-                hold, hold_new(s, json_object_get(results_kept, "metrics"), inconclusive));
+            json_t *h = hold_new(s, json_object_get(results_kept, "metrics"), inconclusive);
+            hold_reason(h, results_kept);
+            json_array_append_new(hold, h);
         } else if (json_array_size(mine) == 0) {
             /* first pass, no confirmation possible: say so rather than nothing */
             json_t *u = unsettled_new(s, results_kept);

@@ -186,6 +186,21 @@ static void test_unsettled_listed(void **state)
     assert_non_null(strstr(why, "--repeat"));
     json_decref(u);
 
+    /* a confirmation (second pass) that confirmed nothing: held out, its detail says which
+     * metric decided, by which rule, and why; not listed twice */
+    json_t *s2 = series(2, run_doc(53, 0.09, 0.088, 0.001, 0.07, 53), 2, false);
+    json_object_set_new(s2, "second_pass", json_true());
+    json_t *all = json_pack("[o]", s2);
+    struct analysis_summary sum;
+    json_t *out = analysis_decide(all, NULL, NULL, &sum);
+    assert_int_equal(json_array_size(json_object_get(out, "unsettled")), 0);
+    const json_t *hd = json_object_get(json_array_get(json_object_get(out, "hold"), 0), "detail");
+    assert_string_equal(json_string_value(json_object_get(hd, "metric")), "wall_s");
+    assert_string_equal(json_string_value(json_object_get(hd, "rule")), "insufficient_history");
+    assert_non_null(strstr(json_string_value(json_object_get(hd, "reason")), "too short"));
+    json_decref(out);
+    json_decref(all);
+
     /* decided: unchanged on a busy machine (CPU time decides), or re-queued to confirm */
     u = decide_unsettled(series(6, run_doc(60, 1.8, 0.985, 0.8, 0.7, 60), 1, false));
     assert_int_equal(json_array_size(u), 0);
