@@ -568,7 +568,7 @@ static json_t *unsettled_new(const json_t *s, const json_t *result)
     verdict_reason(result, m, buf, sizeof(buf));
     double change = metric_change(m);
     json_t *detail =
-        json_pack("{s:s, s:o, s:O, s:O, s:O, s:O}", "reason", buf, "change_pct",
+        json_pack("{s:s, s:o, s:O, s:O, s:O, s:o}", "reason", buf, "change_pct",
                   isfinite(change) ? json_real(change) : json_null(), "noise_pct",
                   json_object_get(m, "noise_pct") ?: json_null(), "baseline_median",
                   json_object_get(m, "baseline_median") ?: json_null(), "candidate_median",
