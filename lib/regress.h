@@ -121,6 +121,13 @@ const char *regress_rule_name(enum regress_rule rule);
 #define REGRESS_HINT_HISTORY         "too little history to tell a change from noise; keep running"
 #define REGRESS_HINT_CONTENDED       "the machine was busy; rerun when it is quieter"
 
+/*
+ * A run shorter than this (median wall seconds) is mostly interpreter start-up
+ * and timer granularity: a slowdown in one of its functions is measured only
+ * with many repeats or a deterministic trace; inconclusive verdicts on it say so.
+ */
+#define REGRESS_SHORT_RUN_S 0.25
+
 /* One baseline run's samples (borrowed). */
 struct regress_run {
     const double *x;
@@ -296,6 +303,20 @@ void regress_contention_assess(const struct regress_run_contention *base, size_t
  * Returns whether it changed wall. */
 bool regress_contention_apply(struct regress_result *wall, const struct regress_result *net,
                               const struct regress_contention *c);
+
+/*
+ * The samples the levels of a history docs[0..n) (borrowed, oldest first) are
+ * compared on when its change points are sought: metric itself, except for
+ * wall_s when the newest run or the runs before it are contaminated (as
+ * regress_compare judges them): then what its decision rests on, "cpu_s"
+ * for a CPU-bound script, else "wall_net_s" (wall time net of queueing, when
+ * every run measured it). Static string (metric itself when unchanged).
+ */
+const char *regress_level_basis(const json_t *const *docs, size_t n, const char *metric);
+
+/* The median of doc's (borrowed) samples of basis (a metric, or "wall_net_s")
+ * into *level; false when it has none. */
+bool regress_level(const json_t *doc, const char *basis, double *level);
 
 /*
  * Compare candidate (a pyscope.report/1 or pyscope.run/1 document, borrowed)

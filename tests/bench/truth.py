@@ -306,6 +306,11 @@ def score(report, injections, night_of, hosts, scripts, nights):
             hot = [fn_of(r.get("function")) for r in rows if r.get("function")]
             entry["night_found"] = night
             entry["change_pct"] = max((r["change_pct"] for r in main), default=None)
+            top = max(main, key=lambda r: r["change_pct"], default=None)
+            # the 95% interval the report gives the size (judge the size by it, not the point)
+            entry["ci_pct"] = ([top["ci_low_pct"], top["ci_high_pct"]]
+                               if top and top.get("ci_low_pct") is not None
+                               and top.get("ci_high_pct") is not None else None)
             entry["metrics"] = sorted(r["metric"] for r in rows)
             entry["confirmation"] = (rows[0].get("confirmation") or {}).get("method")
             entry["function_found"] = (why or hot or [None])[0]
@@ -340,6 +345,8 @@ def table(level, res, nights_info):
         if "night_found" in e:
             found = f"night {e['night_found']}, {e.get('function_found') or '?'}()"
         ch = f"{e['change_pct']:+.1f}%" if e.get("change_pct") is not None else "—"
+        if e.get("ci_pct"):
+            ch += f" (95% CI {e['ci_pct'][0]:+.1f} … {e['ci_pct'][1]:+.1f}%)"
         lines.append(f"| {e['host']} {e['script']} {e['function']}() +{e['pct']}%"
                      f"{'' if e['cpu'] else ' (sleep)'} | {e['night']} | {e['outcome']} | "
                      f"{found} | {ch} | {e.get('confirmation') or '—'} |")

@@ -143,6 +143,73 @@ static void test_insufficient_history(void **state)
     json_decref(rows);
 }
 
+/* analysis_decide on one series, first pass with confirmations possible: its "unsettled"
+ * entries (new), after checking the summary counts them. */
+static json_t *decide_unsettled(json_t *s)
+{
+    json_t *all = json_pack("[o]", s), *confirm = json_array();
+    struct analysis_summary sum;
+    json_t *out = analysis_decide(all, NULL, confirm, &sum);
+    json_t *u = json_incref(json_object_get(out, "unsettled"));
+    assert_non_null(u);
+    assert_int_equal(sum.unsettled, json_array_size(u));
+    json_decref(out);
+    json_decref(confirm);
+    json_decref(all);
+    return u;
+}
+
+/* An inconclusive series that no confirmation can settle is listed with its rule and
+ * reason (issue 11: the report said nothing of it); a short script is said to be too
+ * short to measure; a decided series is not listed. */
+static void test_unsettled_listed(void **state)
+{
+    (void)state;
+    json_t *u = decide_unsettled(series(2, run_doc(50, 1.5, 1.47, 0.01, 1.2, 50), 1, false));
+    assert_int_equal(json_array_size(u), 1);
+    const json_t *e = json_array_get(u, 0);
+    assert_string_equal(json_string_value(json_object_get(e, "rule")), "insufficient_history");
+    assert_string_equal(json_string_value(json_object_get(e, "metric")), "wall_s");
+    assert_int_equal(json_integer_value(json_object_get(e, "script_id")), 1);
+    const char *why = json_string_value(json_object_get(json_object_get(e, "detail"), "reason"));
+    assert_non_null(why);
+    assert_non_null(strstr(why, "baseline run"));
+    assert_null(strstr(why, "too short"));
+    json_decref(u);
+
+    /* a 90 ms script */
+    u = decide_unsettled(series(2, run_doc(51, 0.09, 0.088, 0.001, 0.07, 51), 1, false));
+    assert_int_equal(json_array_size(u), 1);
+    why = json_string_value(
+        json_object_get(json_object_get(json_array_get(u, 0), "detail"), "reason"));
+    assert_non_null(strstr(why, "too short"));
+    assert_non_null(strstr(why, "--repeat"));
+    json_decref(u);
+
+    /* a confirmation (second pass) that confirmed nothing: held out, its detail says which
+     * metric decided, by which rule, and why; not listed twice */
+    json_t *s2 = series(2, run_doc(53, 0.09, 0.088, 0.001, 0.07, 53), 2, false);
+    json_object_set_new(s2, "second_pass", json_true());
+    json_t *all = json_pack("[o]", s2);
+    struct analysis_summary sum;
+    json_t *out = analysis_decide(all, NULL, NULL, &sum);
+    assert_int_equal(json_array_size(json_object_get(out, "unsettled")), 0);
+    const json_t *hd = json_object_get(json_array_get(json_object_get(out, "hold"), 0), "detail");
+    assert_string_equal(json_string_value(json_object_get(hd, "metric")), "wall_s");
+    assert_string_equal(json_string_value(json_object_get(hd, "rule")), "insufficient_history");
+    assert_non_null(strstr(json_string_value(json_object_get(hd, "reason")), "too short"));
+    json_decref(out);
+    json_decref(all);
+
+    /* decided: unchanged on a busy machine (CPU time decides), or re-queued to confirm */
+    u = decide_unsettled(series(6, run_doc(60, 1.8, 0.985, 0.8, 0.7, 60), 1, false));
+    assert_int_equal(json_array_size(u), 0);
+    json_decref(u);
+    u = decide_unsettled(series(6, run_doc(52, 1.5, 1.47, 0.01, 1.2, 52), 1, false));
+    assert_int_equal(json_array_size(u), 0);
+    json_decref(u);
+}
+
 /* A first regression is re-run before anything is stored; with its confirmation run in
  * the batch it is stored, confirmed; an open one is attached without a re-run. */
 static void test_first_regression_confirmed(void **state)
@@ -275,6 +342,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_options),
         cmocka_unit_test(test_insufficient_history),
+        cmocka_unit_test(test_unsettled_listed),
         cmocka_unit_test(test_first_regression_confirmed),
         cmocka_unit_test(test_busy_machine_unchanged),
         cmocka_unit_test(test_busy_machine_slowdown),
