@@ -36,6 +36,21 @@ echo "# Pythons: $VA $A, $VB $B"
 runas=()
 [ "$(id -u)" != 0 ] || runas=(--run-as root)
 
+# A run records the version of the interpreter that ran it, not that of the headers the
+# per-version module was built with (one 3.X module serves every 3.X.y): a pyenv 3.11.7 run
+# under a module built against Debian's 3.11.2 said 3.11.2, and the farm refused it.
+for v in 3.10 3.11 3.12 3.13; do
+    root=${PYENV_ROOT:-$HOME/.pyenv}
+    for other in "$root"/versions/$v.*/bin/python$v /usr/bin/python$v; do
+        [ -x "$other" ] || continue
+        want=$("$other" -c 'import platform; print(platform.python_version())' 2>/dev/null) || continue
+        "$PYSCOPE_BUILD/agent/runner/pyscope-run" --python "$other" --output "$T/ver.json" \
+            -- "$PYSCOPE_SRC/examples/fib_recursion.py" 12 >/dev/null 2>&1 || continue
+        expect_eq "the run under $other reports its own version" "$want" \
+            "$("$PY" -c 'import json, sys; print(json.load(open(sys.argv[1]))["python"]["version"])' "$T/ver.json")"
+    done
+done
+
 farm_pg_start
 farm_coord_start
 ws=$T/ws
