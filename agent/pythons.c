@@ -59,8 +59,9 @@ static void add(struct agent_pythons *ps, const char *cand, const char *how, con
     }
     free(real);
     if (rc < 0) {
+        /* one the operator named is a warning; one discovery found, information */
         if (quiet)
-            log_debug("python %s (%s): not used: %s", cand, how, err);
+            log_info("python %s (%s): not used: %s", cand, how, err);
         else
             log_warn("python %s (%s): not used: %s", cand, how, err);
     } else if (rc == 0) {
@@ -102,7 +103,7 @@ void agent_pythons_find(struct agent_pythons *ps, const struct agent_config *cfg
         glob_t g;
         if (dir && glob(dir, 0, NULL, &g) == 0) {
             for (size_t i = 0; i < g.gl_pathc; i++)
-                add(ps, g.gl_pathv[i], "pyenv", shim, others_only, false);
+                add(ps, g.gl_pathv[i], "pyenv", shim, others_only, true);
             globfree(&g);
         }
         free(dir);
