@@ -464,15 +464,45 @@ static long long farm_int(const json_t *o, const char *k)
     return json_integer_value(json_object_get(o, k));
 }
 
-static int farm_print_safe(FILE *out, enum wire_query_kind kind, const json_t *doc)
+/* Each host (doc's "hosts") gets "pythons": its agents' Python versions, each once, in the
+ * order the agents list them (a version's "abiflags" beside it), for the text table. */
+static void farm_host_pythons(json_t *doc)
 {
-    static const char *const host_cols[] = {"hostname",  "fingerprint", "cores",
-                                            "mem_bytes", "labels",      "agents",
-                                            "queued",    "leased",      "last_seen"};
+    size_t i, k, m;
+    json_t *h, *a, *py;
+    json_array_foreach(json_object_get(doc, "hosts"), i, h)
+    {
+        json_t *seen = json_array();
+        json_array_foreach(json_object_get(h, "agents"), k, a)
+        {
+            json_array_foreach(json_object_get(a, "pythons"), m, py)
+            {
+                const char *v = json_string_value(json_object_get(py, "version"));
+                const char *f = json_string_value(json_object_get(py, "abiflags"));
+                char *name = xasprintf("%s%s", v ? v : "?", f ? f : "");
+                bool dup = false;
+                size_t n;
+                json_t *x;
+                json_array_foreach(seen, n, x) dup |= strcmp(json_string_value(x), name) == 0;
+                if (!dup)
+                    json_array_append_new(seen, json_string(name));
+                free(name);
+            }
+        }
+        json_object_set_new(h, "pythons", seen);
+    }
+}
+
+static int farm_print_safe(FILE *out, enum wire_query_kind kind, json_t *doc)
+{
+    static const char *const host_cols[] = {"hostname", "fingerprint", "cores",   "mem_bytes",
+                                            "labels",   "agents",      "pythons", "queued",
+                                            "leased",   "last_seen"};
     static const char *const job_cols[] = {"id",      "batch_id", "script",      "host",   "state",
                                            "attempt", "outcome",  "lease_owner", "updated"};
     if (kind == WIRE_QUERY_HOSTS) {
-        farm_print_table(out, json_object_get(doc, "hosts"), host_cols, 9);
+        farm_host_pythons(doc);
+        farm_print_table(out, json_object_get(doc, "hosts"), host_cols, 10);
         return 0;
     }
     if (kind == WIRE_QUERY_JOBS) {

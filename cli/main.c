@@ -37,6 +37,8 @@ static const struct main_command main_commands[] = {
     {"report", cmd_report, cmd_report_help, "the team report: regressions, hosts, HTML"},
     {"compare-hosts", cmd_compare_hosts, cmd_compare_hosts_help,
      "one script on host A vs host B of the farm: ratio, CI"},
+    {"compare-pythons", cmd_compare_pythons, cmd_compare_pythons_help,
+     "one script under each Python build of a farm host: ratios, CI, verdicts"},
     {"triage", cmd_triage, cmd_triage_help, "mark a regression ack|expected|fixed|invalid"},
     {"keygen", cmd_keygen, cmd_keygen_help, "write a CURVE key pair for an agent or submitter"},
 };

@@ -18,6 +18,7 @@
 #include "farm_cmds.h"
 #include "log.h"
 #include "progress.h"
+#include "pyreq.h"
 #include "revision.h"
 #include "sanitize.h"
 #include "suite.h"
@@ -34,6 +35,11 @@ void cmd_submit_help(FILE *out)
           "  --hosts SEL          all | NAME,NAME,... | KEY=VALUE[,KEY=VALUE...] (host labels,\n"
           "                       all must match); default: the suite's hosts, else all\n"
           "  --repeat N           measured runs of every script (overrides the suite)\n"
+          "  --python LIST        the Pythons to run every script under, one job per Python\n"
+          "                       and host: versions (3.12, 3.12.1) or interpreter paths,\n"
+          "                       comma-separated (overrides the suite's python =); only\n"
+          "                       hosts whose agents have one get its jobs, and a Python\n"
+          "                       no selected host has is refused (docs/pythons.md)\n"
           "  --label TEXT         batch label (e.g. \"nightly 2026-11-24\")\n"
           "  --commit REV         run every job at this commit: REV (a branch, tag, hash,\n"
           "                       HEAD~2...) is resolved to a full hash here, in --repo or\n"
@@ -92,6 +98,38 @@ static int submit_hosts(const char *sel, struct wire_host_selector *hs, char **b
     return 0;
 }
 
+/* --python's list of Python requests (lib/pyreq.h). */
+struct py_list {
+    char **v;
+    size_t n;
+};
+
+/* Split and check --python LIST into *out. Returns 0, or -PYSCOPE_EUSAGE (said). */
+static int submit_pythons(const char *list, struct py_list *out)
+{
+    char *copy = xstrdup(list), *save = NULL;
+    int rc = 0;
+    for (char *t = strtok_r(copy, ", \t", &save); t && rc == 0; t = strtok_r(NULL, ", \t", &save)) {
+        char why[160];
+        if (pyreq_check(t, why, sizeof(why)) < 0) {
+            log_error("--python: \"%s\" is %s", t, why);
+            rc = -PYSCOPE_EUSAGE;
+        } else if (out->n == SUITE_MAX_PYTHONS) {
+            log_error("--python: at most %d Pythons", SUITE_MAX_PYTHONS);
+            rc = -PYSCOPE_EUSAGE;
+        } else {
+            out->v = xreallocarray(out->v, out->n + 1, sizeof(*out->v));
+            out->v[out->n++] = xstrdup(t);
+        }
+    }
+    free(copy);
+    if (rc == 0 && out->n == 0) {
+        log_error("--python is empty: give a version (3.12) or a list (3.12,3.13)");
+        rc = -PYSCOPE_EUSAGE;
+    }
+    return rc;
+}
+
 /* How long --wait waits for the analysis of a batch whose jobs have ended. */
 #define SUBMIT_ANALYSIS_WAIT_S 600
 
@@ -147,10 +185,11 @@ static size_t submit_count_bad(const json_t *jobs)
 
 int cmd_submit(int argc, char **argv)
 {
-    enum { O_HOSTS = 256, O_REPEAT, O_LABEL, O_COMMIT, O_WAIT, O_JSON, O_REPO };
+    enum { O_HOSTS = 256, O_REPEAT, O_LABEL, O_COMMIT, O_WAIT, O_JSON, O_REPO, O_PYTHON };
     static const struct option opts[] = {
         {"hosts", required_argument, NULL, O_HOSTS},
         {"repeat", required_argument, NULL, O_REPEAT},
+        {"python", required_argument, NULL, O_PYTHON},
         {"label", required_argument, NULL, O_LABEL},
         {"commit", required_argument, NULL, O_COMMIT},
         {"repo", required_argument, NULL, O_REPO},
@@ -161,7 +200,7 @@ int cmd_submit(int argc, char **argv)
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
-    const char *hosts = NULL, *label = NULL, *commit = NULL, *repo = NULL;
+    const char *hosts = NULL, *label = NULL, *commit = NULL, *repo = NULL, *python = NULL;
     struct farm_opts fo;
     farm_opts_init(&fo);
     uint64_t repeat = 0;
@@ -184,6 +223,9 @@ int cmd_submit(int argc, char **argv)
             break;
         case O_LABEL:
             label = optarg;
+            break;
+        case O_PYTHON:
+            python = optarg;
             break;
         case O_COMMIT:
             commit = optarg;
@@ -234,6 +276,11 @@ int cmd_submit(int argc, char **argv)
         suite_destroy(&s);
         return PYSCOPE_EXIT_USAGE;
     }
+    struct py_list py_list = {0};
+    if (python && submit_pythons(python, &py_list) < 0) {
+        suite_destroy(&s);
+        return PYSCOPE_EXIT_USAGE;
+    }
     /* the revision, resolved here: the agents run exactly this commit */
     struct revision_repo rr = {0};
     struct revision_commits rc_commits = {0};
@@ -256,27 +303,40 @@ int cmd_submit(int argc, char **argv)
         revision_commits_wire(&rc_commits);
     }
 
-    struct wire_suite_entry *ents = xcalloc(s->n_entries, sizeof(*ents));
+    /* one entry per script and Python: --python's list, else the script's python = */
+    size_t n_ents = 0;
+    for (size_t i = 0; i < s->n_entries; i++) {
+        size_t np = py_list.n ? py_list.n : s->entries[i].n_pythons;
+        n_ents += np ? np : 1;
+    }
+    struct wire_suite_entry *ents = xcalloc(n_ents, sizeof(*ents));
+    size_t k = 0;
     for (size_t i = 0; i < s->n_entries; i++) {
         struct suite_entry *e = &s->entries[i];
-        ents[i] = (struct wire_suite_entry){
-            .script = e->script,
-            .n_args = e->n_args,
-            .args = (const char *const *)e->args,
-            .repeat = repeat ? (uint32_t)repeat : e->repeat,
-            .warmup = e->warmup,
-            .mode = e->mode == SUITE_MODE_TRACE ? WIRE_MODE_TRACE : WIRE_MODE_SAMPLE,
-            .timeout_s = e->timeout_s,
-            .threshold = e->threshold,
-            .n_env = e->n_env,
-            .env = (const char *const *)e->env,
-        };
+        size_t np = py_list.n ? py_list.n : e->n_pythons;
+        for (size_t j = 0; j < (np ? np : 1); j++, k++) {
+            ents[k] = (struct wire_suite_entry){
+                .script = e->script,
+                .n_args = e->n_args,
+                .args = (const char *const *)e->args,
+                .repeat = repeat ? (uint32_t)repeat : e->repeat,
+                .warmup = e->warmup,
+                .mode = e->mode == SUITE_MODE_TRACE ? WIRE_MODE_TRACE : WIRE_MODE_SAMPLE,
+                .timeout_s = e->timeout_s,
+                .threshold = e->threshold,
+                .n_env = e->n_env,
+                .env = (const char *const *)e->env,
+                .python = !np         ? ""
+                          : py_list.n ? py_list.v[j]
+                                      : e->pythons[j],
+            };
+        }
     }
     struct wire_msg m;
     wire_msg_init(&m, WIRE_SUBMIT);
     m.submit.suite = s->name;
     m.submit.entries = ents;
-    m.submit.n_entries = s->n_entries;
+    m.submit.n_entries = n_ents;
     struct wire_suite_entry ref = {0};
     if (s->reference) {
         ref = (struct wire_suite_entry){
@@ -419,5 +479,6 @@ out:
     revision_commits_free(&rc_commits);
     revision_repo_close(&rr);
     suite_destroy(&s);
+    suite_free_args(py_list.v, py_list.n);
     return status;
 }

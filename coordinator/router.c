@@ -19,6 +19,7 @@
 #include <string.h>
 
 #include "analyst.h"
+#include "errors.h"
 #include "fault.h"
 #include "log.h"
 #include "query_series.h"
@@ -632,8 +633,14 @@ static void on_submit(struct router *r, const struct transport_msg *tm, const st
     char err[512];
     uint64_t batch_id;
     uint32_t jobs;
-    if (store_submit(r->store, &m->submit, r->cfg->job_timeout_s, r->cfg->max_attempts, &batch_id,
-                     &jobs, err, sizeof(err)) < 0) {
+    int rc = store_submit(r->store, &m->submit, r->cfg->job_timeout_s, r->cfg->max_attempts,
+                          &batch_id, &jobs, err, sizeof(err));
+    if (rc == -PYSCOPE_EUSAGE) { /* a Python no selected host has */
+        log_info("submit of suite \"%s\" refused: %s", m->submit.suite, err);
+        send_error(r, tm->id, tm->id_len, m->seq, WIRE_ERROR_MALFORMED, err);
+        return;
+    }
+    if (rc < 0) {
         internal_error(r, tm, m->seq, "create a batch", err);
         return;
     }
@@ -704,8 +711,9 @@ static json_t *counters_json(const struct router *r)
  * NULL with the failure in err (returns its code). truncated (may be NULL):
  * {"limit", "asked", "reason"}, added when the list was cut to fit.
  */
-static const char *const query_kinds[] = {"",       "hosts",      "jobs",   "batch",
-                                          "report", "regression", "series", "compare_hosts"};
+static const char *const query_kinds[] = {"",       "hosts",         "jobs",
+                                          "batch",  "report",        "regression",
+                                          "series", "compare_hosts", "compare_pythons"};
 
 static int query_reply_text(struct router *r, const struct wire_query *q, json_t *truncated,
                             char **text, char *err, size_t errlen)
@@ -717,7 +725,8 @@ static int query_reply_text(struct router *r, const struct wire_query *q, json_t
                                           "pyscope.team_report/1",
                                           "pyscope.triage/1",
                                           "pyscope.series/1",
-                                          "pyscope.compare_hosts/1"};
+                                          "pyscope.compare_hosts/1",
+                                          "pyscope.compare_pythons/1"};
     *text = NULL;
     json_t *value;
     int rc = q->kind == WIRE_QUERY_REPORT   ? report_build(r->store, q, &value, err, errlen)

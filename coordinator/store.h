@@ -173,6 +173,9 @@ int store_put_results(struct store *s, struct store_result_item *items, size_t n
 /*
  * Create a batch and one job per (entry x matching host) from a validated
  * Submit (borrowed). Defaults: repeat 1, mode sample, timeout default_timeout_s.
+ * An entry that asks for a Python goes only to the hosts one of whose agents
+ * reports it; when no selected host has it the whole submit is refused:
+ * -PYSCOPE_EUSAGE, err naming the Pythons the hosts have. Else 0 or -EIO.
  */
 int store_submit(struct store *s, const struct wire_submit *sub, double default_timeout_s,
                  uint32_t max_attempts, uint64_t *batch_id, uint32_t *jobs, char *err,
