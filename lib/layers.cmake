@@ -8,7 +8,8 @@
 # PYSCOPE_LAYER_<name>_USES: the lower layers it may include and links.
 set(PYSCOPE_LAYERS core stats render farm)
 # Core utilities every program uses: errors, allocation, logging, JSON, hashes, paths.
-set(PYSCOPE_LAYER_core errors xmalloc log sanitize jsonutil hash fault pathnorm hostinfo gitrev)
+set(PYSCOPE_LAYER_core errors xmalloc log sanitize jsonutil hash fault pathnorm hostinfo gitrev
+                       atomicfile)
 set(PYSCOPE_LAYER_core_USES)
 # Statistics and the regression verdict, with the local history they read.
 set(PYSCOPE_LAYER_stats stats contended history history_index history_doc regress)
@@ -18,7 +19,7 @@ set(PYSCOPE_LAYER_stats_USES core)
 set(PYSCOPE_LAYER_render export flamediff html_page html_report html_compare html_verdict
                          html_range html_history html_hosts html_team)
 set(PYSCOPE_LAYER_render_USES core stats)
-# The farm's wire (protobuf-c), CURVE keys and the job environment both ends check.
+# The farm's wire (protobuf-c), CURVE keys and the environment a suite sets for its jobs.
 set(PYSCOPE_LAYER_farm wire curve jobenv)
 set(PYSCOPE_LAYER_farm_USES core)
 # Headers generated into the build folder that a layer may include.
