@@ -19,7 +19,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#include "config.h"
+#include "agent_config.h"
 #include "sandbox.h"
 #include "wire.h"
 

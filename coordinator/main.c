@@ -28,7 +28,7 @@
 #include <unistd.h>
 #include <zmq.h>
 
-#include "config.h"
+#include "coord_config.h"
 #include "errors.h"
 #include "log.h"
 #include "router.h"
@@ -136,7 +136,7 @@ static int parse_args(int argc, char **argv, struct config *c)
         return PYSCOPE_EXIT_USAGE;
     }
     char err[512];
-    if (file && config_load(c, file, err, sizeof(err)) < 0) {
+    if (file && coord_config_load(c, file, err, sizeof(err)) < 0) {
         log_error("%s", err);
         return PYSCOPE_EXIT_USAGE;
     }
@@ -163,7 +163,7 @@ static int parse_args(int argc, char **argv, struct config *c)
         }
         c->log_level = (enum log_level)i;
     }
-    if (config_check(c, err, sizeof(err)) < 0) {
+    if (coord_config_check(c, err, sizeof(err)) < 0) {
         log_error("%s", err);
         return PYSCOPE_EXIT_USAGE;
     }
@@ -299,10 +299,10 @@ int main(int argc, char **argv)
 {
     log_init(PROG, LOG_LEVEL_INFO);
     struct config cfg;
-    config_init(&cfg);
+    coord_config_init(&cfg);
     int status = parse_args(argc, argv, &cfg);
     if (status != 0) {
-        config_release(&cfg);
+        coord_config_release(&cfg);
         return status < 0 ? PYSCOPE_EXIT_OK : status;
     }
     log_init(PROG, cfg.log_level);
@@ -417,6 +417,6 @@ out:
     store_close(&store);
     if (sfd >= 0)
         close(sfd);
-    config_release(&cfg);
+    coord_config_release(&cfg);
     return status;
 }

@@ -22,7 +22,7 @@
 #include <stdint.h>
 
 #include "analyst.h"
-#include "config.h"
+#include "coord_config.h"
 #include "store.h"
 #include "transport.h"
 #include "writer.h"

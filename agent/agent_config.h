@@ -1,5 +1,5 @@
 /*
- * config.h - pyscope-agent's settings: command line and config file.
+ * agent_config.h - pyscope-agent's settings: command line and config file.
  *
  * Settings come from built-in defaults, then the INI file given with
  * --config (libinih; every key is documented in deploy/agent.conf.example),

@@ -1,7 +1,7 @@
 /*
- * config.c - pyscope-agent's settings from defaults, an INI file and argv.
+ * agent_config.c - pyscope-agent's settings from defaults, an INI file and argv.
  */
-#include "config.h"
+#include "agent_config.h"
 
 #include <errno.h>
 #include <getopt.h>
