@@ -19,7 +19,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "config.h"
+#include "agent_config.h"
 #include "wire.h"
 
 struct agent_python {
