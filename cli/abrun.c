@@ -1,5 +1,5 @@
 /*
- * abrun.c - interleaved A/B runs at two revisions, decided by lib/abtest
+ * abrun.c - interleaved A/B runs at two revisions, decided by cli/abtest.c
  * (abrun.h, docs/revisions.md).
  */
 #include <errno.h>

@@ -1,7 +1,7 @@
 /*
  * submit.c - "pyscope submit SUITE": send a suite to the farm, optionally wait.
  *
- * The suite file is parsed and validated here (lib/suite) so mistakes are
+ * The suite file is parsed and validated here (cli/suite.c) so mistakes are
  * reported with their line before anything is sent. With --wait the batch is
  * polled (Query KIND_BATCH) once a second until the coordinator says it is
  * done, then summarized.

@@ -131,7 +131,7 @@ static const char BATCH_RUNS_SQL[] =
  * The open findings (state new, confirmed or ack, not ended) of the series
  * that ran in batch $1, begun in earlier batches (also those this batch saw
  * already, when it is analysed again): a night's findings continue them, or
- * end them (lib/findings.h).
+ * end them (coordinator/findings.h).
  */
 static const char OPEN_SQL[] =
     "SELECT json_build_object('id', g.id, 'script_id', g.script_id, 'host_id', g.host_id,"
@@ -1243,7 +1243,7 @@ static double correct_candidate(json_t *candidate, const struct findings_drift *
  * run, "baseline" its baseline documents): read the reference runs that
  * bracket the confirmation run and the nightly reference runs of the
  * baseline's batches (REFERENCE_SQL), correct the candidate for the
- * machine's drift between them (lib/findings.h), and set s's
+ * machine's drift between them (coordinator/findings.h), and set s's
  * "confirmation": how it was confirmed. Returns 0 or a negative code.
  */
 static int confirm_reference(struct store *store, json_t *s, char *err, size_t errlen)

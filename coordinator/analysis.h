@@ -14,7 +14,7 @@
  * that continues one still open from an earlier batch is attached to that
  * row instead (schema/004_ongoing_regressions.sql); an open finding ends when
  * its series is back near its level before it, or when a new step of it
- * begins (lib/findings.h, schema/014_truthful_findings.sql). All of it in the
+ * begins (coordinator/findings.h, schema/014_truthful_findings.sql). All of it in the
  * same transaction that marks the batch analysed (or re-queues its
  * confirmations), so a crash or a second coordinator never analyses a batch
  * twice or half; analysing it again (the second pass after its confirmation

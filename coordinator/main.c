@@ -4,7 +4,7 @@
  * Start-up: read the config, connect to PostgreSQL (exit 4 when it is
  * unreachable), refuse a database without fsync or synchronous_commit,
  * apply migrations; with CURVE (curve_keys_dir set), load the server's
- * keypair and start the ZAP handler (lib/zap.h) on the keys folder; bind the
+ * keypair and start the ZAP handler (coordinator/zap.h) on the keys folder; bind the
  * ROUTER socket; with CURVE, prove with zap_selftest() that an unknown key
  * is refused (exit 4, "refusing to serve", otherwise); then serve until
  * SIGTERM or SIGINT. SIGHUP re-reads the keys folder at once (it is also
@@ -37,7 +37,7 @@
 #include "web.h"
 #include "writer.h"
 #include "xmalloc.h"
-#include "zap.h" /* lib/zap.h */
+#include "zap.h"
 
 #define PROG "pyscope-coordinator"
 
@@ -184,7 +184,7 @@ static int secret_key_path(const struct config *cfg, char *out, size_t outlen)
 
 /*
  * Open the ROUTER socket in ctx (borrowed) as cfg says. With CURVE, in the
- * order lib/zap.h needs: load the keypair, start the ZAP handler (*zap,
+ * order coordinator/zap.h needs: load the keypair, start the ZAP handler (*zap,
  * caller owns: zap_stop), apply the keys and bind (*sock, caller owns:
  * zmq_close), then prove an unknown key is refused. The secret key is
  * wiped before returning and never logged. Returns 0, or an exit status

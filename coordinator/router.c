@@ -384,7 +384,7 @@ static bool labels_same(const struct wire_label *a, size_t na, const struct wire
 }
 
 /*
- * When the agent's key file pins its host's labels ("labels =", lib/zap.h), put
+ * When the agent's key file pins its host's labels ("labels =", coordinator/zap.h), put
  * them in *hello (pointing into text and out) in place of the ones it claimed,
  * and say so when they differed: host selection matches the stored labels, so a
  * key cannot declare itself "gpu=a100" to draw those jobs (docs/security.md).

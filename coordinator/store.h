@@ -79,7 +79,7 @@ int store_migrate(struct store *s, const struct store_migration *m, size_t n, ch
 /*
  * Register or update the host and agent of a Hello (borrowed), in one
  * transaction; sets *host_id. host_name (borrowed) is the host the agent's
- * key speaks for (lib/zap.h), NULL without CURVE (then the Hello's host
+ * key speaks for (coordinator/zap.h), NULL without CURVE (then the Hello's host
  * name). A host is (host_name, fingerprint): another host's fingerprint gets
  * a row of its own; a new fingerprint of host_name supersedes its old row
  * (host_events, queued jobs moved along; schema/007_identity.sql).
