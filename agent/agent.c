@@ -34,6 +34,7 @@
 #include "hostinfo.h"
 #include "log.h"
 #include "pathnorm.h"
+#include "pythons.h"
 #include "result.h"
 #include "runjob.h"
 #include "sandbox.h"
@@ -70,6 +71,7 @@ struct agent {
     char *machine;     /* Hello's machine_id: label "machine", else the boot id (or NULL) */
     char *py_version, *py_build, *py_exe;
     struct wire_python python;
+    struct agent_pythons pythons; /* every interpreter jobs may ask for (pythons.h) */
     struct wire_label labels[AGENT_MAX_LABELS];
     enum agent_link link;
     double hello_at; /* when the last Hello went out (0 = not yet sent) */
@@ -134,6 +136,8 @@ static void agent_send_hello(struct agent *a)
     m.hello.python = a->python;
     m.hello.agent_version = PYSCOPE_VERSION;
     m.hello.max_jobs = a->cfg->max_jobs;
+    m.hello.pythons = a->pythons.wire;
+    m.hello.n_pythons = a->pythons.n < WIRE_MAX_PYTHONS ? a->pythons.n : WIRE_MAX_PYTHONS;
     if (agent_send(a, &m) == 0) {
         a->hello_at = runjob_now();
         log_info("hello sent to %s as \"%s\"", a->cfg->coordinator, a->cfg->name);
@@ -352,6 +356,17 @@ static bool agent_start_checkout(struct agent *a, struct runjob *rj)
 static bool agent_start(struct agent *a, struct runjob *rj)
 {
     char err[512];
+    if (rj->python[0] && !rj->python_path) {
+        const struct agent_python *py = agent_pythons_match(&a->pythons, rj->python);
+        if (!py) {
+            char have[2048];
+            agent_pythons_describe(&a->pythons, have, sizeof(have));
+            agent_refuse(a, rj, "refused: this agent has no Python %s (it has: %s)", rj->python,
+                         have);
+            return false;
+        }
+        rj->python_path = xstrdup(py->path);
+    }
     if (rj->commit[0] && !rj->tree)
         return agent_start_checkout(a, rj);
     const char *ws = rj->tree ? rj->tree : a->cfg->workspace;
@@ -1017,6 +1032,7 @@ static void agent_release(struct agent *a)
     spool_destroy(&a->spool);
     json_decref(a->host);
     free(a->machine);
+    agent_pythons_release(&a->pythons);
     free(a->py_version);
     free(a->py_build);
     free(a->py_exe);
@@ -1056,6 +1072,10 @@ int agent_run(const struct agent_config *cfg)
         a.machine = hostinfo_boot_id(NULL);
     a.host = hostinfo_collect();
     agent_query_python(&a);
+    agent_pythons_find(&a.pythons, cfg, a.sb.drop);
+    char pys[2048];
+    agent_pythons_describe(&a.pythons, pys, sizeof(pys));
+    log_info("Pythons jobs may ask for: %s", pys);
 
     sigset_t set;
     sigemptyset(&set);

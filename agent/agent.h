@@ -26,7 +26,7 @@
 #ifndef PYSCOPE_AGENT_AGENT_H
 #define PYSCOPE_AGENT_AGENT_H
 
-#include "config.h"
+#include "agent_config.h"
 
 /*
  * Run the agent with cfg (borrowed) until SIGTERM or SIGINT. Returns 0 after

@@ -24,7 +24,7 @@
 #include <stddef.h>
 #include <sys/types.h>
 
-#include "config.h"
+#include "agent_config.h"
 
 #define CHECKOUT_EXIT_OK      0
 #define CHECKOUT_EXIT_ERROR   1

@@ -7,7 +7,7 @@
  */
 #include "agent.h"
 #include "checkout.h"
-#include "config.h"
+#include "agent_config.h"
 #include "errors.h"
 #include "log.h"
 

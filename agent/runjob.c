@@ -34,6 +34,7 @@ struct runjob *runjob_new(const struct wire_job *job)
     rj->job_id = job->job_id;
     rj->attempt = job->attempt;
     rj->script = xstrdup(job->script ? job->script : "");
+    rj->python = xstrdup(job->python ? job->python : "");
     rj->n_args = job->n_args;
     rj->args = rj->n_args ? xcalloc(rj->n_args, sizeof(char *)) : NULL;
     for (size_t i = 0; i < rj->n_args; i++)
@@ -299,6 +300,8 @@ void runjob_destroy(struct runjob **p)
         close(rj->prep_fd);
     free(rj->tree);
     free(rj->script);
+    free(rj->python);
+    free(rj->python_path);
     for (size_t i = 0; i < rj->n_args; i++)
         free(rj->args[i]);
     free(rj->args);
@@ -363,7 +366,7 @@ int runjob_start(struct runjob *rj, const struct agent_config *cfg, const struct
     argv[n++] = "--timeout";
     argv[n++] = tmo;
     argv[n++] = "--python";
-    argv[n++] = cfg->python;
+    argv[n++] = rj->python_path ? rj->python_path : cfg->python;
     argv[n++] = "--";
     argv[n++] = (char *)script_abs;
     for (size_t i = 0; i < rj->n_args; i++)

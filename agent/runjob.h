@@ -19,7 +19,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#include "config.h"
+#include "agent_config.h"
 #include "sandbox.h"
 #include "wire.h"
 
@@ -27,8 +27,10 @@
 struct runjob {
     uint64_t job_id;
     uint32_t attempt;
-    char *script; /* the job's script key (normalized, relative) */
-    char **args;  /* n_args arguments */
+    char *script;      /* the job's script key (normalized, relative) */
+    char *python;      /* the Python the job asks for (lib/pyreq.h), "" = the default */
+    char *python_path; /* the interpreter chosen for it (agent/pythons.h), or NULL: cfg's */
+    char **args;       /* n_args arguments */
     size_t n_args;
     char **env; /* n_env "NAME=VALUE" its suite sets (lib/jobenv.h) */
     size_t n_env;

@@ -36,7 +36,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#include "config.h"
+#include "agent_config.h"
 
 #define SANDBOX_DEFAULT_USER  "pyscope-job"
 #define SANDBOX_DEFAULT_NPROC 256u /* RLIMIT_NPROC when jobs have a user of their own */

@@ -29,6 +29,9 @@ void cli_history_help(FILE *out);
 /* "pyscope try --base REV --head REV SCRIPT": an interleaved A/B of two revisions (try.c). */
 int cli_try_main(int argc, char **argv);
 void cli_try_help(FILE *out);
+/* "pyscope bisect --good A --bad B SCRIPT": the commit that made SCRIPT slower (bisect.c). */
+int cli_bisect_main(int argc, char **argv);
+void cli_bisect_help(FILE *out);
 /*
  * The status line of `pyscope run` (cli/run_progress.c): NULL, and *fd_arg
  * NULL, unless stderr is a terminal and quiet is false; else *fd_arg is the

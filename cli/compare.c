@@ -362,7 +362,7 @@ static json_t *cmp_one(const struct cmp_doc *cand, const struct cmp_set *base,
     return c;
 }
 
-/* A report-like object for lib/ci_report from a comparison item (new). */
+/* A report-like object for cli/ci_report.c from a comparison item (new). */
 static json_t *cmp_ci_doc(const json_t *item, const struct cmp_doc *cand)
 {
     json_t *d = json_object();

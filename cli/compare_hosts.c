@@ -7,6 +7,9 @@
  * build both ran when there is one) and prints the pairs as a table, or the
  * coordinator's pyscope.compare_hosts/1 JSON (--json), and writes a
  * self-contained HTML page with a forest plot of the ratios (--html FILE).
+ *
+ * "pyscope compare-pythons SCRIPT": the same for one host's Python builds
+ * (the compare_pythons Query), through the same answer handling.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -19,6 +22,7 @@
 #include "farm_cmds.h"
 #include "html_hosts.h"
 #include "log.h"
+#include "pyreq.h"
 #include "wire.h"
 #include "sanitize.h"
 #include "util.h"
@@ -197,6 +201,66 @@ static int ch_write_html(const char *path, const json_t *doc)
     return 0;
 }
 
+/* The one SCRIPT argument of command cmd after the options (usage: its options, for the
+ * usage line), checked to be a script key; NULL when wrong (said). */
+static const char *ch_script_arg(int argc, char **argv, const char *cmd, const char *usage)
+{
+    if (optind != argc - 1) {
+        if (optind >= argc)
+            log_error("%s needs a script key", cmd);
+        else
+            log_error("%s takes one script, got \"%s\" too", cmd, argv[argc - 1]);
+        fprintf(stderr, "Usage: pyscope %s SCRIPT %s\n", cmd, usage);
+        return NULL;
+    }
+    const char *script = argv[optind];
+    if (!wire_path_normalized(script)) {
+        log_error("\"%s\" is not a script key (a relative path as in the suite, e.g. "
+                  "examples/slow_script.py)",
+                  script);
+        return NULL;
+    }
+    return script;
+}
+
+/*
+ * Send q (a compare query) and print the answer's object under key: the JSON (json), else
+ * the text print gives of its sanitized copy; html: also the compare-hosts page, or NULL.
+ * Returns the exit status (an error the user can fix, in the answer, is 2).
+ */
+static int ch_answer(const struct farm_opts *fo, const struct wire_query *q, const char *key,
+                     bool json, void (*print)(FILE *, const json_t *), const char *html)
+{
+    json_t *doc = NULL;
+    if (farm_query_send(fo, q, &doc) < 0)
+        return PYSCOPE_EXIT_INTERNAL;
+    const json_t *cmp = json_object_get(doc, key);
+    const json_t *error = json_object_get(cmp, "error");
+    int status = PYSCOPE_EXIT_OK;
+    if (json) {
+        char *d = json_dumps(doc, JSON_INDENT(2));
+        puts(d ? d : "null");
+        free(d);
+    }
+    if (!json_is_object(cmp)) {
+        log_error("the coordinator's answer has no comparison");
+        status = PYSCOPE_EXIT_INTERNAL;
+    } else if (json_is_object(error)) {
+        log_error("%s", ch_str(error, "message") ?: "?");
+        status = PYSCOPE_EXIT_USAGE;
+    } else {
+        if (!json) {
+            json_t *safe = sanitize_json_copy(cmp, 0); /* host names, builds from agents */
+            print(stdout, safe);
+            json_decref(safe);
+        }
+        if (html && ch_write_html(html, doc) < 0)
+            status = PYSCOPE_EXIT_INTERNAL;
+    }
+    json_decref(doc);
+    return status;
+}
+
 int cmd_compare_hosts(int argc, char **argv)
 {
     enum { O_JSON = 256, O_HOSTS, O_METRIC, O_RUNS, O_HTML };
@@ -274,51 +338,193 @@ int cmd_compare_hosts(int argc, char **argv)
         }
         }
     }
-    if (optind != argc - 1) {
-        log_error(optind >= argc ? "compare-hosts needs a script key"
-                                 : "compare-hosts takes one script, got \"%s\" too",
-                  optind < argc ? argv[argc - 1] : "");
-        fputs("Usage: pyscope compare-hosts SCRIPT [--hosts A,B] [--json]\n", stderr);
+    q.script = ch_script_arg(argc, argv, "compare-hosts", "[--hosts A,B] [--json]");
+    if (!q.script)
         goto out;
-    }
-    q.script = argv[optind];
-    if (!wire_path_normalized(q.script)) {
-        log_error("\"%s\" is not a script key (a relative path as in the suite, e.g. "
-                  "examples/slow_script.py)",
-                  q.script);
-        goto out;
-    }
     if (farm_opts_finish(&fo) < 0)
         goto out;
-    json_t *doc = NULL;
-    if (farm_query_send(&fo, &q, &doc) < 0) {
-        status = PYSCOPE_EXIT_INTERNAL;
-        goto out;
+    status = ch_answer(&fo, &q, "compare_hosts", json, ch_print_safe, html);
+out:
+    free(list);
+    return status;
+}
+
+/* ---- pyscope compare-pythons ---- */
+
+void cmd_compare_pythons_help(FILE *out)
+{
+    fputs("Usage: pyscope compare-pythons SCRIPT [--host H] [--pythons 3.12,3.13]\n"
+          "                               [--baseline 3.12] [--runs N] [--json]\n"
+          "\n"
+          "The same script on one host under each Python build it ran under (jobs of\n"
+          "pyscope submit --python, docs/pythons.md): each build's median wall time, CPU\n"
+          "time and peak memory over its newest runs, and each against the baseline\n"
+          "build: the ratio of medians with a 95% bootstrap confidence interval (as\n"
+          "compare-hosts) and lib/regress's verdict (improvement, regression, no_change or\n"
+          "inconclusive) on its runs against the baseline's.\n"
+          "\n"
+          "  --host H             the host (hostname or fingerprint); default: the host\n"
+          "                       with two builds or more whose newest run is the newest\n"
+          "  --pythons LIST       only these Pythons (versions such as 3.12, 3.12.1, or\n"
+          "                       interpreter paths), comma-separated; default: every build\n"
+          "  --baseline PY        the Python the others are compared with (default: the\n"
+          "                       first of --pythons, else the oldest version)\n"
+          "  --runs N             newest runs per build (default 10, at most 1000)\n"
+          "  --json               print the coordinator's JSON (pyscope.compare_pythons/1)\n"
+          "" FARM_OPTIONS_HELP "\n"
+          "Exit status: 0 ok, 2 usage error, unknown script or host, fewer than two\n"
+          "builds to compare; 4 the coordinator could not be reached.\n",
+          out);
+}
+
+static void cp_print_safe(FILE *out, const json_t *c)
+{
+    const json_t *host = json_object_get(c, "host");
+    const json_t *pys = json_object_get(c, "pythons");
+    const char *base = "?";
+    size_t i;
+    const json_t *p;
+    json_array_foreach(pys, i, p)
+    {
+        if (json_is_true(json_object_get(p, "baseline")))
+            base = ch_str(p, "version") ?: "?";
     }
-    const json_t *cmp = json_object_get(doc, "compare_hosts");
-    const json_t *error = json_object_get(cmp, "error");
-    status = PYSCOPE_EXIT_OK;
-    if (json) {
-        char *d = json_dumps(doc, JSON_INDENT(2));
-        puts(d ? d : "null");
-        free(d);
-    }
-    if (!json_is_object(cmp)) {
-        log_error("the coordinator's answer has no comparison");
-        status = PYSCOPE_EXIT_INTERNAL;
-    } else if (json_is_object(error)) {
-        log_error("%s", ch_str(error, "message") ?: "?");
-        status = PYSCOPE_EXIT_USAGE;
-    } else {
-        if (!json) {
-            json_t *safe = sanitize_json_copy(cmp, 0); /* host names, labels from agents */
-            ch_print_safe(stdout, safe);
-            json_decref(safe);
+    fprintf(out,
+            "%s on %s under %zu Python builds, newest %" JSON_INTEGER_FORMAT
+            " runs each, against %s\n\n",
+            ch_str(c, "script") ?: "?", ch_str(host, "hostname") ?: "?", json_array_size(pys),
+            json_integer_value(json_object_get(c, "runs_per_python")), base);
+    fprintf(out, "%-10s %-12s %12s %8s  %-17s %5s  %s\n", "Python", "Metric", "Median", "ratio",
+            "95% CI", "runs", "Verdict");
+    static const char *const metrics[][2] = {
+        {"wall_s", "wall time"}, {"cpu_s", "CPU time"}, {"peak_rss_bytes", "peak memory"}};
+    json_array_foreach(pys, i, p)
+    {
+        bool is_base = json_is_true(json_object_get(p, "baseline"));
+        for (size_t m = 0; m < 3; m++) {
+            char *med = ch_value(metrics[m][0],
+                                 json_object_get(json_object_get(p, "median"), metrics[m][0]));
+            const json_t *v = json_object_get(json_object_get(p, "vs_baseline"), metrics[m][0]);
+            char ratio[32] = "base", ci[48] = "", verdict[160] = "";
+            if (!is_base && json_is_object(v)) {
+                snprintf(ratio, sizeof(ratio), "%.3f",
+                         json_number_value(json_object_get(v, "ratio")));
+                snprintf(ci, sizeof(ci), "[%.3f, %.3f]",
+                         json_number_value(json_object_get(v, "ci_low")),
+                         json_number_value(json_object_get(v, "ci_high")));
+                const json_t *chg = json_object_get(v, "change_pct");
+                if (json_is_number(chg))
+                    snprintf(verdict, sizeof(verdict), "%s (%+.1f%%)", ch_str(v, "verdict") ?: "?",
+                             json_number_value(chg));
+                else
+                    snprintf(verdict, sizeof(verdict), "%s", ch_str(v, "verdict") ?: "?");
+            } else if (!is_base) {
+                snprintf(ratio, sizeof(ratio), "-");
+                snprintf(verdict, sizeof(verdict), "no samples");
+            }
+            fprintf(out, "%-10s %-12s %12s %8s  %-17s %5" JSON_INTEGER_FORMAT "  %s\n",
+                    m == 0 ? ch_str(p, "version") ?: "?" : "", metrics[m][1], med, ratio, ci,
+                    json_integer_value(json_object_get(p, "runs")), verdict);
+            free(med);
         }
-        if (html && ch_write_html(html, doc) < 0)
-            status = PYSCOPE_EXIT_INTERNAL;
     }
-    json_decref(doc);
+    fputs("\nratio > 1: slower (or more memory) than the baseline. 95% CI: percentile "
+          "bootstrap of\nthe ratio of medians. Builds (sys.version):\n",
+          out);
+    json_array_foreach(pys, i, p)
+    {
+        fprintf(out, "  %s: %s (%s)\n", ch_str(p, "version") ?: "?",
+                ch_str(p, "python_build") ?: "?", ch_str(p, "executable") ?: "?");
+    }
+}
+
+int cmd_compare_pythons(int argc, char **argv)
+{
+    enum { O_JSON = 256, O_HOST, O_PYTHONS, O_BASELINE, O_RUNS };
+    static const struct option opts[] = {
+        {"json", no_argument, NULL, O_JSON},
+        FARM_LONG_OPTIONS,
+        {"host", required_argument, NULL, O_HOST},
+        {"pythons", required_argument, NULL, O_PYTHONS},
+        {"baseline", required_argument, NULL, O_BASELINE},
+        {"runs", required_argument, NULL, O_RUNS},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    bool json = false;
+    struct farm_opts fo;
+    farm_opts_init(&fo);
+    struct wire_query q = {.kind = WIRE_QUERY_COMPARE_PYTHONS};
+    const char *pythons[WIRE_MAX_QUERY_PYTHONS];
+    char *list = NULL;
+    uint64_t runs = 0;
+    int c, status = PYSCOPE_EXIT_USAGE;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+        switch (c) {
+        case O_JSON:
+            json = true;
+            break;
+        case O_HOST:
+            q.host = optarg;
+            break;
+        case O_PYTHONS: {
+            free(list);
+            list = xstrdup(optarg);
+            int n = ch_split(list, pythons, WIRE_MAX_QUERY_PYTHONS);
+            if (n < 2) {
+                log_error("--pythons takes two to %u Pythons (3.12,3.13) separated by commas, "
+                          "not \"%s\"",
+                          WIRE_MAX_QUERY_PYTHONS, optarg);
+                goto out;
+            }
+            for (int i = 0; i < n; i++) {
+                char why[160];
+                if (pyreq_check(pythons[i], why, sizeof(why)) < 0) {
+                    log_error("--pythons: \"%s\" is %s", pythons[i], why);
+                    goto out;
+                }
+            }
+            q.n_pythons = (size_t)n;
+            q.pythons = pythons;
+            break;
+        }
+        case O_BASELINE: {
+            char why[160];
+            if (!*optarg || pyreq_check(optarg, why, sizeof(why)) < 0) {
+                log_error("--baseline: \"%s\" is %s", optarg, *optarg ? why : "empty");
+                goto out;
+            }
+            q.baseline = optarg;
+            break;
+        }
+        case O_RUNS:
+            if (farm_parse_u64(optarg, WIRE_MAX_QUERY_LIMIT, &runs) < 0) {
+                log_error("--runs takes a whole number from 1 to 1000, not \"%s\"", optarg);
+                goto out;
+            }
+            q.limit = (uint32_t)runs;
+            break;
+        case 'h':
+            cmd_compare_pythons_help(stdout);
+            status = PYSCOPE_EXIT_OK;
+            goto out;
+        default: {
+            int taken = farm_opts_handle(&fo, c, optarg);
+            if (taken == 0)
+                fprintf(stderr, "Try 'pyscope %s --help' for more information.\n", argv[0]);
+            if (taken <= 0)
+                goto out;
+            break;
+        }
+        }
+    }
+    q.script = ch_script_arg(argc, argv, "compare-pythons", "[--host H] [--pythons A,B] [--json]");
+    if (!q.script)
+        goto out;
+    if (farm_opts_finish(&fo) < 0)
+        goto out;
+    status = ch_answer(&fo, &q, "compare_pythons", json, cp_print_safe, NULL);
 out:
     free(list);
     return status;

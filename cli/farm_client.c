@@ -472,14 +472,44 @@ static long long farm_int(const json_t *o, const char *k)
     return json_integer_value(json_object_get(o, k));
 }
 
+/* Each host (doc's "hosts") gets "pythons": its agents' Python versions, each once, in the
+ * order the agents list them (a version's "abiflags" beside it), for the text table. */
+static void farm_host_pythons(json_t *doc)
+{
+    size_t i, k, m;
+    json_t *h, *a, *py;
+    json_array_foreach(json_object_get(doc, "hosts"), i, h)
+    {
+        json_t *seen = json_array();
+        json_array_foreach(json_object_get(h, "agents"), k, a)
+        {
+            json_array_foreach(json_object_get(a, "pythons"), m, py)
+            {
+                const char *v = json_string_value(json_object_get(py, "version"));
+                const char *f = json_string_value(json_object_get(py, "abiflags"));
+                char *name = xasprintf("%s%s", v ? v : "?", f ? f : "");
+                bool dup = false;
+                size_t n;
+                json_t *x;
+                json_array_foreach(seen, n, x) dup |= strcmp(json_string_value(x), name) == 0;
+                if (!dup)
+                    json_array_append_new(seen, json_string(name));
+                free(name);
+            }
+        }
+        json_object_set_new(h, "pythons", seen);
+    }
+}
+
 static int farm_print_safe(FILE *out, enum wire_query_kind kind, json_t *doc)
 {
-    static const char *const host_cols[] = {"hostname",  "fingerprint", "status", "cores",
-                                            "mem_bytes", "labels",      "agents", "queued",
-                                            "leased",    "last_seen"};
+    static const char *const host_cols[] = {"hostname",  "fingerprint", "status",   "cores",
+                                            "mem_bytes", "labels",      "agents",   "pythons",
+                                            "queued",    "leased",      "last_seen"};
     static const char *const job_cols[] = {"id",      "batch_id", "script",      "host",   "state",
                                            "attempt", "outcome",  "lease_owner", "updated"};
     if (kind == WIRE_QUERY_HOSTS) {
+        farm_host_pythons(doc);
         /* a row of a host's older fingerprint (drift: its series ended there) says so */
         size_t i;
         json_t *h;
@@ -490,7 +520,7 @@ static int farm_print_safe(FILE *out, enum wire_query_kind kind, json_t *doc)
                                                                                    : "current";
             json_object_set_new(h, "status", json_string(st));
         }
-        farm_print_table(out, json_object_get(doc, "hosts"), host_cols, 10);
+        farm_print_table(out, json_object_get(doc, "hosts"), host_cols, 11);
         return 0;
     }
     if (kind == WIRE_QUERY_JOBS) {

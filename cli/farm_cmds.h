@@ -43,6 +43,10 @@ void cmd_report_help(FILE *out);
 /* "pyscope compare-hosts SCRIPT [--hosts A,B]": one script on host A vs B (compare_hosts.c). */
 int cmd_compare_hosts(int argc, char **argv);
 void cmd_compare_hosts_help(FILE *out);
+/* "pyscope compare-pythons SCRIPT [--host H]": one script under each Python build
+ * (compare_hosts.c). */
+int cmd_compare_pythons(int argc, char **argv);
+void cmd_compare_pythons_help(FILE *out);
 /* "pyscope triage ID STATE [--note TEXT]": set a regression's state (report.c). */
 int cmd_triage(int argc, char **argv);
 void cmd_triage_help(FILE *out);

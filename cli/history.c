@@ -389,7 +389,15 @@ static void hist_print_safe(const json_t *doc, bool color)
     puts("\nSpread: half the interquartile range of the run's samples, as % of its median.");
     const json_t *cps = json_object_get(doc, "change_points");
     const json_t *cp;
-    if (json_array_size(cps))
+    const char *basis = hist_get(doc, NULL, "change_points_basis");
+    if (json_array_size(cps) && basis && strcmp(basis, "cpu_s") == 0 &&
+        strcmp(metric, "cpu_s") != 0)
+        puts("\xe2\x97\x86 change points (E-divisive over the runs' median CPU time: the wall "
+             "time was mostly waiting for a CPU and the script is CPU-bound):");
+    else if (json_array_size(cps) && basis && strcmp(basis, "wall_net_s") == 0)
+        puts("\xe2\x97\x86 change points (E-divisive over the run medians of the wall time net "
+             "of waiting for a CPU):");
+    else if (json_array_size(cps))
         puts("\xe2\x97\x86 change points (E-divisive over the run medians):");
     json_array_foreach(cps, i, cp)
     {

@@ -28,6 +28,8 @@ static const struct main_command main_commands[] = {
     {"compare", cli_compare_main, cli_compare_help, "compare saved reports: verdicts, JSON, HTML"},
     {"history", cli_history_main, cli_history_help, "a script's runs over time, change points"},
     {"try", cli_try_main, cli_try_help, "is revision B slower than A? interleaved A/B runs"},
+    {"bisect", cli_bisect_main, cli_bisect_help,
+     "which commit made it slower? bisection with A/B runs"},
     {"submit", cmd_submit, cmd_submit_help, "send a suite to the farm (a batch of jobs)"},
     {"hosts", cmd_hosts, cmd_hosts_help, "list the farm's hosts"},
     {"jobs", cmd_jobs, cmd_jobs_help, "list the farm's jobs"},
@@ -35,6 +37,8 @@ static const struct main_command main_commands[] = {
     {"report", cmd_report, cmd_report_help, "the team report: regressions, hosts, HTML"},
     {"compare-hosts", cmd_compare_hosts, cmd_compare_hosts_help,
      "one script on host A vs host B of the farm: ratio, CI"},
+    {"compare-pythons", cmd_compare_pythons, cmd_compare_pythons_help,
+     "one script under each Python build of a farm host: ratios, CI, verdicts"},
     {"triage", cmd_triage, cmd_triage_help, "mark a regression ack|expected|fixed|invalid"},
     {"keygen", cmd_keygen, cmd_keygen_help, "write a CURVE key pair for an agent or submitter"},
 };

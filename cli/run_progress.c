@@ -3,7 +3,7 @@
  *
  * pyscope-run sends "measured 3 6" (warmup, instructions) on --progress-fd
  * as each run starts; a thread here reads those lines and keeps a status
- * line on stderr (lib/progress): "pyscope: repeat 3/6 · 12.4 s". Only when
+ * line on stderr (cli/progress.c): "pyscope: repeat 3/6 · 12.4 s". Only when
  * stderr is a terminal and neither -q nor --json was given; otherwise
  * nothing is created and pyscope-run gets no descriptor.
  */

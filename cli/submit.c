@@ -1,7 +1,7 @@
 /*
  * submit.c - "pyscope submit SUITE": send a suite to the farm, optionally wait.
  *
- * The suite file is parsed and validated here (lib/suite) so mistakes are
+ * The suite file is parsed and validated here (cli/suite.c) so mistakes are
  * reported with their line before anything is sent. With --wait the batch is
  * polled (Query KIND_BATCH) once a second until the coordinator says it is
  * done, then summarized.
@@ -19,6 +19,7 @@
 #include "log.h"
 #include "util.h"
 #include "progress.h"
+#include "pyreq.h"
 #include "revision.h"
 #include "sanitize.h"
 #include "suite.h"
@@ -35,6 +36,11 @@ void cmd_submit_help(FILE *out)
           "  --hosts SEL          all | NAME,NAME,... | KEY=VALUE[,KEY=VALUE...] (host labels,\n"
           "                       all must match); default: the suite's hosts, else all\n"
           "  --repeat N           measured runs of every script (overrides the suite)\n"
+          "  --python LIST        the Pythons to run every script under, one job per Python\n"
+          "                       and host: versions (3.12, 3.12.1) or interpreter paths,\n"
+          "                       comma-separated (overrides the suite's python =); only\n"
+          "                       hosts whose agents have one get its jobs, and a Python\n"
+          "                       no selected host has is refused (docs/pythons.md)\n"
           "  --label TEXT         batch label (e.g. \"nightly 2026-11-24\")\n"
           "  --commit REV         run every job at this commit: REV (a branch, tag, hash,\n"
           "                       HEAD~2...) is resolved to a full hash here, in --repo or\n"
@@ -42,8 +48,9 @@ void cmd_submit_help(FILE *out)
           "                       out read-only (their repo = setting)\n"
           "  --repo PATH|URL      the repository --commit is resolved in (a URL is fetched\n"
           "                       into $XDG_CACHE_HOME/pyscope/repos)\n"
-          "  --wait               wait until the batch is done and print a summary; on a\n"
-          "                       terminal a status line shows the jobs done so far\n"
+          "  --wait               wait until the batch is done and analysed (confirmation\n"
+          "                       runs included) and print a summary; on a terminal a\n"
+          "                       status line shows the jobs done so far\n"
           "  -q, --quiet          no status line or \"waiting\" message on stderr\n"
           "  --json               print the coordinator's JSON\n" FARM_OPTIONS_HELP "\n"
           "Exit status: 0 ok, 2 usage or invalid suite, 3 (with --wait) a job did not end ok,\n"
@@ -93,12 +100,54 @@ static int submit_hosts(const char *sel, struct wire_host_selector *hs, char **b
     return 0;
 }
 
-/* True when the batch document says it is finished. */
-static bool submit_batch_done(const json_t *doc)
+/* --python's list of Python requests (lib/pyreq.h). */
+struct py_list {
+    char **v;
+    size_t n;
+};
+
+/* Split and check --python LIST into *out. Returns 0, or -PYSCOPE_EUSAGE (said). */
+static int submit_pythons(const char *list, struct py_list *out)
+{
+    char *copy = xstrdup(list), *save = NULL;
+    int rc = 0;
+    for (char *t = strtok_r(copy, ", \t", &save); t && rc == 0; t = strtok_r(NULL, ", \t", &save)) {
+        char why[160];
+        if (pyreq_check(t, why, sizeof(why)) < 0) {
+            log_error("--python: \"%s\" is %s", t, why);
+            rc = -PYSCOPE_EUSAGE;
+        } else if (out->n == SUITE_MAX_PYTHONS) {
+            log_error("--python: at most %d Pythons", SUITE_MAX_PYTHONS);
+            rc = -PYSCOPE_EUSAGE;
+        } else {
+            out->v = xreallocarray(out->v, out->n + 1, sizeof(*out->v));
+            out->v[out->n++] = xstrdup(t);
+        }
+    }
+    free(copy);
+    if (rc == 0 && out->n == 0) {
+        log_error("--python is empty: give a version (3.12) or a list (3.12,3.13)");
+        rc = -PYSCOPE_EUSAGE;
+    }
+    return rc;
+}
+
+/* How long --wait waits for the analysis of a batch whose jobs have ended. */
+#define SUBMIT_ANALYSIS_WAIT_S 600
+
+/*
+ * True when the batch document says its jobs have ended; *analysed tells
+ * whether its analysis has too (true from a coordinator that does not say).
+ * The analysis may re-queue jobs to confirm a change and reopen the batch, so
+ * a batch is final only once it is done and analysed.
+ */
+static bool submit_batch_done(const json_t *doc, bool *analysed)
 {
     const json_t *b = json_object_get(doc, "batch");
     if (!json_is_object(b))
         b = doc;
+    const json_t *an = json_object_get(b, "analyzed");
+    *analysed = !json_is_boolean(an) || json_is_true(an);
     const char *st = json_string_value(json_object_get(b, "state"));
     if (st)
         return strcmp(st, "done") == 0 || strcmp(st, "finished") == 0;
@@ -138,10 +187,11 @@ static size_t submit_count_bad(const json_t *jobs)
 
 int cmd_submit(int argc, char **argv)
 {
-    enum { O_HOSTS = 256, O_REPEAT, O_LABEL, O_COMMIT, O_WAIT, O_JSON, O_REPO };
+    enum { O_HOSTS = 256, O_REPEAT, O_LABEL, O_COMMIT, O_WAIT, O_JSON, O_REPO, O_PYTHON };
     static const struct option opts[] = {
         {"hosts", required_argument, NULL, O_HOSTS},
         {"repeat", required_argument, NULL, O_REPEAT},
+        {"python", required_argument, NULL, O_PYTHON},
         {"label", required_argument, NULL, O_LABEL},
         {"commit", required_argument, NULL, O_COMMIT},
         {"repo", required_argument, NULL, O_REPO},
@@ -152,7 +202,7 @@ int cmd_submit(int argc, char **argv)
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
-    const char *hosts = NULL, *label = NULL, *commit = NULL, *repo = NULL;
+    const char *hosts = NULL, *label = NULL, *commit = NULL, *repo = NULL, *python = NULL;
     struct farm_opts fo;
     farm_opts_init(&fo);
     uint64_t repeat = 0;
@@ -175,6 +225,9 @@ int cmd_submit(int argc, char **argv)
             break;
         case O_LABEL:
             label = optarg;
+            break;
+        case O_PYTHON:
+            python = optarg;
             break;
         case O_COMMIT:
             commit = optarg;
@@ -225,6 +278,11 @@ int cmd_submit(int argc, char **argv)
         suite_destroy(&s);
         return PYSCOPE_EXIT_USAGE;
     }
+    struct py_list py_list = {0};
+    if (python && submit_pythons(python, &py_list) < 0) {
+        suite_destroy(&s);
+        return PYSCOPE_EXIT_USAGE;
+    }
     /* the revision, resolved here: the agents run exactly this commit */
     struct revision_repo rr = {0};
     struct revision_commits rc_commits = {0};
@@ -247,27 +305,40 @@ int cmd_submit(int argc, char **argv)
         revision_commits_wire(&rc_commits);
     }
 
-    struct wire_suite_entry *ents = xcalloc(s->n_entries, sizeof(*ents));
+    /* one entry per script and Python: --python's list, else the script's python = */
+    size_t n_ents = 0;
+    for (size_t i = 0; i < s->n_entries; i++) {
+        size_t np = py_list.n ? py_list.n : s->entries[i].n_pythons;
+        n_ents += np ? np : 1;
+    }
+    struct wire_suite_entry *ents = xcalloc(n_ents, sizeof(*ents));
+    size_t k = 0;
     for (size_t i = 0; i < s->n_entries; i++) {
         struct suite_entry *e = &s->entries[i];
-        ents[i] = (struct wire_suite_entry){
-            .script = e->script,
-            .n_args = e->n_args,
-            .args = (const char *const *)e->args,
-            .repeat = repeat ? (uint32_t)repeat : e->repeat,
-            .warmup = e->warmup,
-            .mode = e->mode == SUITE_MODE_TRACE ? WIRE_MODE_TRACE : WIRE_MODE_SAMPLE,
-            .timeout_s = e->timeout_s,
-            .threshold = e->threshold,
-            .n_env = e->n_env,
-            .env = (const char *const *)e->env,
-        };
+        size_t np = py_list.n ? py_list.n : e->n_pythons;
+        for (size_t j = 0; j < (np ? np : 1); j++, k++) {
+            ents[k] = (struct wire_suite_entry){
+                .script = e->script,
+                .n_args = e->n_args,
+                .args = (const char *const *)e->args,
+                .repeat = repeat ? (uint32_t)repeat : e->repeat,
+                .warmup = e->warmup,
+                .mode = e->mode == SUITE_MODE_TRACE ? WIRE_MODE_TRACE : WIRE_MODE_SAMPLE,
+                .timeout_s = e->timeout_s,
+                .threshold = e->threshold,
+                .n_env = e->n_env,
+                .env = (const char *const *)e->env,
+                .python = !np         ? ""
+                          : py_list.n ? py_list.v[j]
+                                      : e->pythons[j],
+            };
+        }
     }
     struct wire_msg m;
     wire_msg_init(&m, WIRE_SUBMIT);
     m.submit.suite = s->name;
     m.submit.entries = ents;
-    m.submit.n_entries = s->n_entries;
+    m.submit.n_entries = n_ents;
     struct wire_suite_entry ref = {0};
     if (s->reference) {
         ref = (struct wire_suite_entry){
@@ -346,6 +417,7 @@ int cmd_submit(int argc, char **argv)
                 (unsigned long long)batch, jobs, jobs == 1 ? "" : "s", s->name, at);
     struct progress *line = progress_start(stderr, quiet, 0);
     json_t *doc = NULL;
+    time_t ended = 0; /* when the jobs were first seen ended, waiting for the analysis */
     for (;;) {
         rc = farm_query(&fo, WIRE_QUERY_BATCH, batch, WIRE_MAX_QUERY_LIMIT, &doc);
         if (rc < 0) {
@@ -353,9 +425,25 @@ int cmd_submit(int argc, char **argv)
             status = PYSCOPE_EXIT_INTERNAL;
             goto out;
         }
-        if (submit_batch_done(doc))
-            break;
-        submit_progress(line, batch, doc);
+        bool analysed;
+        if (submit_batch_done(doc, &analysed)) {
+            if (analysed)
+                break;
+            if (!ended)
+                ended = time(NULL);
+            if (time(NULL) - ended >= SUBMIT_ANALYSIS_WAIT_S) {
+                progress_end(&line);
+                log_warn("batch %llu: its jobs ended but it is not analysed after %d s (see the"
+                         " coordinator's log); its jobs so far:",
+                         (unsigned long long)batch, SUBMIT_ANALYSIS_WAIT_S);
+                break;
+            }
+            progress_set(line, "pyscope: batch %llu: jobs ended, waiting for its analysis",
+                         (unsigned long long)batch);
+        } else {
+            ended = 0; /* reopened to confirm a change */
+            submit_progress(line, batch, doc);
+        }
         json_decref(doc);
         doc = NULL;
         sleep(1);
@@ -397,5 +485,6 @@ out:
     revision_commits_free(&rc_commits);
     revision_repo_close(&rr);
     suite_destroy(&s);
+    suite_free_args(py_list.v, py_list.n);
     return status;
 }

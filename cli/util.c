@@ -14,6 +14,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "atomicfile.h"
 #include "errors.h"
 #include "history.h"
 #include "sanitize.h"
@@ -269,36 +270,14 @@ int cli_read_fd(int fd, size_t cap, char **buf, size_t *len)
 
 int cli_write_json_atomic(const char *path, const json_t *json, size_t flags)
 {
-    char *tmp = xasprintf("%s.tmp.%ld", path, (long)getpid());
-    int rc = 0;
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
-    if (fd < 0) {
-        rc = -errno;
-        free(tmp);
-        return rc;
-    }
-    FILE *f = fdopen(fd, "w");
-    if (!f) {
-        rc = -errno;
-        close(fd);
-        goto fail;
-    }
-    errno = 0;
-    if (json_dumpf(json, f, flags) < 0 || fputc('\n', f) == EOF)
-        rc = errno ? -errno : -EIO;
-    if (fflush(f) == EOF && rc == 0)
-        rc = -errno;
-    if (rc == 0 && fsync(fileno(f)) < 0)
-        rc = -errno;
-    if (fclose(f) == EOF && rc == 0)
-        rc = -errno;
-    if (rc == 0 && rename(tmp, path) < 0)
-        rc = -errno;
-fail:
+    struct atomicfile af;
+    int rc = atomic_open(&af, path);
     if (rc < 0)
-        unlink(tmp);
-    free(tmp);
-    return rc;
+        return rc;
+    errno = 0;
+    if (json_dumpf(json, af.f, flags) < 0 || fputc('\n', af.f) == EOF)
+        rc = errno ? -errno : -EIO;
+    return atomic_commit(&af, path, rc);
 }
 
 char *cli_trim(char *s)

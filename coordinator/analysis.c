@@ -131,7 +131,7 @@ static const char BATCH_RUNS_SQL[] =
  * The open findings (state new, confirmed or ack, not ended) of the series
  * that ran in batch $1, begun in earlier batches (also those this batch saw
  * already, when it is analysed again): a night's findings continue them, or
- * end them (lib/findings.h).
+ * end them (coordinator/findings.h).
  */
 static const char OPEN_SQL[] =
     "SELECT json_build_object('id', g.id, 'script_id', g.script_id, 'host_id', g.host_id,"
@@ -193,6 +193,19 @@ static const char HOLD_SQL[] =
     " SELECT (d->>'script_id')::bigint, (d->>'host_id')::bigint, d->>'python_build', $1::bigint,"
     " d->>'reason', coalesce(d->'detail', '{}') FROM jsonb_array_elements($2::jsonb) AS x(d)"
     " ON CONFLICT DO NOTHING";
+
+/*
+ * The series of batch $1 whose first analysis was inconclusive and that no
+ * confirmation run can settle (too little history, a busy machine, a noise
+ * floor wider than the threshold): $2 [{"script_id", "host_id",
+ * "python_build", "metric", "rule", "detail"}]. Listed by the team report;
+ * their runs stay in later baselines (schema/021).
+ */
+static const char UNSETTLED_SQL[] =
+    "INSERT INTO unsettled (script_id, host_id, python_build, batch_id, metric, rule, detail)"
+    " SELECT (d->>'script_id')::bigint, (d->>'host_id')::bigint, d->>'python_build', $1::bigint,"
+    " d->>'metric', d->>'rule', coalesce(d->'detail', '{}')"
+    " FROM jsonb_array_elements($2::jsonb) AS x(d) ON CONFLICT DO NOTHING";
 
 /*
  * Confirmation jobs: each job of $1 (a JSON array of ids) again, same host and commit,
@@ -461,11 +474,13 @@ static json_t *hold_new(const json_t *s, const json_t *metrics, bool inconclusiv
             (strcmp(name, "wall_s") == 0 || strcmp(name, "cpu_s") == 0))
             json_object_set_new(
                 detail, name,
-                json_pack("{s:O, s:O, s:O, s:O}", "verdict", json_object_get(m, "verdict"),
-                          "change_pct", json_object_get(m, "change_pct") ?: json_null(),
-                          "baseline_median", json_object_get(m, "baseline_median") ?: json_null(),
-                          "candidate_median",
-                          json_object_get(m, "candidate_median") ?: json_null()));
+                json_pack("{s:O, s:O, s:O, s:O, s:O, s:O}", "verdict",
+                          json_object_get(m, "verdict"), "change_pct",
+                          json_object_get(m, "change_pct") ?: json_null(), "baseline_median",
+                          json_object_get(m, "baseline_median") ?: json_null(), "candidate_median",
+                          json_object_get(m, "candidate_median") ?: json_null(), "rule",
+                          json_object_get(m, "rule") ?: json_null(), "reason",
+                          json_object_get(m, "reason") ?: json_null()));
     }
     const json_t *conf = json_object_get(s, "confirmation");
     if (conf)
@@ -474,6 +489,95 @@ static json_t *hold_new(const json_t *s, const json_t *metrics, bool inconclusiv
                      "host_id", json_object_get(s, "host_id"), "python_build",
                      json_object_get(s, "python_build"), "reason",
                      inconclusive ? "inconclusive" : "dismissed", "detail", detail);
+}
+
+/*
+ * The metric that decides series result (borrowed): the "decision" of
+ * regress_compare() when it made one, else as it would (the quick path):
+ * wall time, or CPU time when the wall time was contended (a CPU-bound
+ * script on a busy machine). NULL when neither was compared.
+ */
+static const json_t *deciding_metric(const json_t *result)
+{
+    const char *dm =
+        json_string_value(json_object_get(json_object_get(result, "decision"), "metric"));
+    if (dm)
+        return find_metric(result, dm, "");
+    const json_t *wall = find_metric(result, "wall_s", ""), *cpu = find_metric(result, "cpu_s", "");
+    const char *rule = json_string_value(json_object_get(wall, "rule"));
+    if (cpu && (!wall || (rule && strcmp(rule, regress_rule_name(REGRESS_RULE_CONTENDED)) == 0)))
+        return cpu;
+    return wall;
+}
+
+/*
+ * Why metric m (borrowed, of result) got its verdict, into buf: its reason, and
+ * for a run shorter than REGRESS_SHORT_RUN_S that it is too short to measure.
+ */
+static void verdict_reason(const json_t *result, const json_t *m, char *buf, size_t size)
+{
+    const char *reason = json_string_value(json_object_get(m, "reason"));
+    snprintf(buf, size, "%s", reason ? reason : "the runs could not tell a change from noise");
+    double cand = num(m, "candidate_median"),
+           wall = num(find_metric(result, "wall_s", ""), "candidate_median");
+    double run_s = isfinite(wall) && wall > 0 ? wall : cand;
+    if (isfinite(run_s) && run_s > 0 && run_s < REGRESS_SHORT_RUN_S) {
+        size_t len = strlen(buf);
+        snprintf(buf + len, size - len,
+                 "; the script runs only %.0f ms, too short to measure a change in it against "
+                 "start-up and timer noise: raise its repeats (--repeat) or measure its functions "
+                 "with a deterministic trace (pyscope run --mode trace)",
+                 1000 * run_s);
+    }
+}
+
+/*
+ * The held_out entry h (borrowed) of a series whose confirmation result
+ * (borrowed) confirmed nothing: its detail names the metric that decided,
+ * its rule and why (as an unsettled entry's does).
+ */
+static void hold_reason(json_t *h, const json_t *result)
+{
+    const json_t *m = deciding_metric(result);
+    json_t *detail = json_object_get(h, "detail");
+    if (!m || !detail)
+        return;
+    char buf[512];
+    verdict_reason(result, m, buf, sizeof(buf));
+    json_object_set(detail, "metric", json_object_get(m, "metric"));
+    json_object_set(detail, "rule", json_object_get(m, "rule") ?: json_null());
+    json_object_set_new(detail, "reason", json_string(buf));
+}
+
+/*
+ * The unsettled entry of series s (borrowed) when the metric deciding its
+ * result (borrowed) is inconclusive and no confirmation run was queued
+ * (schema/021): which metric, which rule, and why in a sentence (a short
+ * script is said to be too short to measure). New, or NULL when the series
+ * got a verdict.
+ */
+static json_t *unsettled_new(const json_t *s, const json_t *result)
+{
+    const json_t *m = deciding_metric(result);
+    const char *v = json_string_value(json_object_get(m, "verdict"));
+    if (!v || strcmp(v, "inconclusive") != 0)
+        return NULL;
+    const char *name = json_string_value(json_object_get(m, "metric"));
+    const char *rule = json_string_value(json_object_get(m, "rule"));
+    char buf[512];
+    verdict_reason(result, m, buf, sizeof(buf));
+    double change = metric_change(m);
+    json_t *detail =
+        json_pack("{s:s, s:o, s:O, s:O, s:O, s:o}", "reason", buf, "change_pct",
+                  isfinite(change) ? json_real(change) : json_null(), "noise_pct",
+                  json_object_get(m, "noise_pct") ?: json_null(), "baseline_median",
+                  json_object_get(m, "baseline_median") ?: json_null(), "candidate_median",
+                  json_object_get(m, "candidate_median") ?: json_null(), "unit",
+                  json_string(strcmp(name ? name : "", "peak_rss_bytes") == 0 ? "bytes" : "s"));
+    return json_pack("{s:O, s:O, s:O, s:s, s:s, s:o}", "script_id", json_object_get(s, "script_id"),
+                     "host_id", json_object_get(s, "host_id"), "python_build",
+                     json_object_get(s, "python_build"), "metric", name ? name : "wall_s", "rule",
+                     rule ? rule : "", "detail", detail);
 }
 
 /*
@@ -510,6 +614,7 @@ static json_t *decide_results(const json_t *series, json_t **results,
     sum->tests = (unsigned)np;
 
     json_t *rows = json_array(), *attach = json_array(), *end = json_array(), *hold = json_array();
+    json_t *unsettled = json_array();
     size_t ip = 0;
     for (size_t i = 0; i < ns; i++) {
         const json_t *s = json_array_get(series, i);
@@ -563,9 +668,16 @@ static json_t *decide_results(const json_t *series, json_t **results,
             json_decref(results_kept);
             continue;
         }
-        if (json_is_true(json_object_get(s, "second_pass")) && !regressed)
-            json_array_append_new(
-                hold, hold_new(s, json_object_get(results_kept, "metrics"), inconclusive));
+        if (json_is_true(json_object_get(s, "second_pass")) && !regressed) {
+            json_t *h = hold_new(s, json_object_get(results_kept, "metrics"), inconclusive);
+            hold_reason(h, results_kept);
+            json_array_append_new(hold, h);
+        } else if (json_array_size(mine) == 0) {
+            /* first pass, no confirmation possible: say so rather than nothing */
+            json_t *u = unsettled_new(s, results_kept);
+            if (u)
+                json_array_append_new(unsettled, u);
+        }
         json_array_extend(attach, my_attach);
         json_array_extend(end, my_end);
         sum->attached += (unsigned)json_array_size(my_attach);
@@ -606,8 +718,9 @@ static json_t *decide_results(const json_t *series, json_t **results,
         json_array_append_new(rows, v[i]);
     free(v);
     sum->held = (unsigned)json_array_size(hold);
-    return json_pack("{s:o, s:o, s:o, s:o}", "insert", rows, "attach", attach, "end", end, "hold",
-                     hold);
+    sum->unsettled = (unsigned)json_array_size(unsettled);
+    return json_pack("{s:o, s:o, s:o, s:o, s:o}", "insert", rows, "attach", attach, "end", end,
+                     "hold", hold, "unsettled", unsettled);
 }
 
 void analysis_options_init(struct regress_options *opt)
@@ -871,12 +984,16 @@ static json_t *quick_metric(const struct qseries *s, int m, const struct regress
                         "baseline_median", mb, "candidate_median", mc);
     } else if (mb > 0) {
         struct regress_result r;
+        char why[256];
         if (regress_metric_runs(runs, n_sel, &cand_run, 1, o, &r) == 0)
-            obj = json_pack("{s:s, s:s, s:s, s:f, s:s, s:f, s:f}", "metric", MAIN_METRICS[m],
-                            "verdict", regress_verdict_name(r.verdict), "mode",
-                            r.statistical ? "statistical" : "threshold", "p_value", r.p_value,
-                            "rule", regress_rule_name(r.rule), "baseline_median", r.base_median,
-                            "candidate_median", r.cand_median);
+            obj =
+                json_pack("{s:s, s:s, s:s, s:f, s:s, s:s, s:f, s:f}", "metric", MAIN_METRICS[m],
+                          "verdict", regress_verdict_name(r.verdict), "mode",
+                          r.statistical ? "statistical" : "threshold", "p_value", r.p_value, "rule",
+                          regress_rule_name(r.rule), "reason", regress_reason(&r, why, sizeof(why)),
+                          "baseline_median", r.base_median, "candidate_median", r.cand_median);
+        if (obj && r.has_noise && isfinite(r.noise_pct))
+            json_object_set_new(obj, "noise_pct", json_real(r.noise_pct));
     }
     free(all);
     free(base);
@@ -914,6 +1031,12 @@ static json_t *quick_wall(const struct qseries *s, const struct regress_options 
     json_decref(net); /* a CPU-bound script: its CPU time decides */
     json_object_set_new(obj, "verdict", json_string("inconclusive"));
     json_object_set_new(obj, "rule", json_string(regress_rule_name(REGRESS_RULE_CONTENDED)));
+    json_object_set_new(obj, "reason",
+                        json_sprintf("the script waited for a CPU %.0f%% of its wall time (%.0f%% "
+                                     "in the baseline)%s",
+                                     c.cand_queued_pct, c.base_queued_pct,
+                                     c.cpu_bound ? ": it is CPU-bound, its CPU time decides"
+                                                 : " and its net wall time was not measured"));
     return obj;
 }
 
@@ -1120,7 +1243,7 @@ static double correct_candidate(json_t *candidate, const struct findings_drift *
  * run, "baseline" its baseline documents): read the reference runs that
  * bracket the confirmation run and the nightly reference runs of the
  * baseline's batches (REFERENCE_SQL), correct the candidate for the
- * machine's drift between them (lib/findings.h), and set s's
+ * machine's drift between them (coordinator/findings.h), and set s's
  * "confirmation": how it was confirmed. Returns 0 or a negative code.
  */
 static int confirm_reference(struct store *store, json_t *s, char *err, size_t errlen)
@@ -1373,6 +1496,8 @@ int analysis_run_one(struct store *store, const struct regress_options *opt, boo
         rc = store_list(store, INSERT_SQL, id, json_object_get(out, "insert"), err, errlen);
     if (rc >= 0)
         rc = store_list(store, HOLD_SQL, id, json_object_get(out, "hold"), err, errlen);
+    if (rc >= 0)
+        rc = store_list(store, UNSETTLED_SQL, id, json_object_get(out, "unsettled"), err, errlen);
     if (rc >= 0 && json_array_size(confirm) > 0) {
         char *text = json_dumps(confirm, JSON_COMPACT);
         const char *pj[1] = {text};

@@ -14,7 +14,7 @@
  * that continues one still open from an earlier batch is attached to that
  * row instead (schema/004_ongoing_regressions.sql); an open finding ends when
  * its series is back near its level before it, or when a new step of it
- * begins (lib/findings.h, schema/014_truthful_findings.sql). All of it in the
+ * begins (coordinator/findings.h, schema/014_truthful_findings.sql). All of it in the
  * same transaction that marks the batch analysed (or re-queues its
  * confirmations), so a crash or a second coordinator never analyses a batch
  * twice or half; analysing it again (the second pass after its confirmation
@@ -61,6 +61,7 @@ struct analysis_summary {
     unsigned ended;        /* open findings that ended with this batch */
     unsigned held;         /* second pass: series whose night stays out of later baselines */
     unsigned confirming;   /* series re-queued to confirm (nothing stored for them yet) */
+    unsigned unsettled;    /* first pass: inconclusive series no confirmation can settle */
     unsigned rows_read;    /* runs read from the store (samples, and documents) */
     /* seconds spent: reading every series' samples, deciding them (the cheap
      * way, and in full with hotspots for flagged series, their documents'
@@ -80,7 +81,11 @@ struct analysis_summary {
  * columns plus "detail"), worst first], "attach": [{"id": open row, "run":
  * candidate run}], "end": [open row ids], "hold": [held_out entries: a
  * series with "second_pass" true whose confirmation found no regression,
- * "dismissed" or "inconclusive"]}, and fills *sum (batch_id and pass
+ * "dismissed" or "inconclusive"], "unsettled": [a series of the first pass,
+ * with no finding and no confirmation queued, whose deciding metric (wall
+ * time, or CPU time when contended) is inconclusive: {"script_id",
+ * "host_id", "python_build", "metric", "rule", "detail": {"reason", ...}}]},
+ * and fills *sum (batch_id and pass
  * untouched); opt NULL: analysis_options_init(). When confirm (borrowed)
  * is not NULL, a series with one run in the batch that is inconclusive (wall
  * or CPU) or has a regression that continues no open finding gets its job id

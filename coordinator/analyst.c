@@ -48,10 +48,10 @@ static void analyse_waiting(struct analyst *a)
                 return;
             log_info("batch %" PRIu64 " analysed (pass %u): %u series, %u tests, %u regressions,"
                      " %u improvements (%u ongoing), %u ended, %u re-queued to confirm,"
-                     " %u not confirmed; %u runs read, %.3f s",
+                     " %u not confirmed, %u inconclusive; %u runs read, %.3f s",
                      sum.batch_id, sum.pass, sum.series, sum.tests, sum.regressions,
                      sum.improvements, sum.attached, sum.ended, sum.confirming, sum.held,
-                     sum.rows_read,
+                     sum.unsettled, sum.rows_read,
                      sum.secs_samples + sum.secs_decide + sum.secs_docs + sum.secs_store);
         }
         pthread_mutex_lock(&a->thr.mu);

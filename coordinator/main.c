@@ -4,7 +4,7 @@
  * Start-up: read the config, connect to PostgreSQL (exit 4 when it is
  * unreachable), refuse a database without fsync or synchronous_commit,
  * apply migrations; with CURVE (curve_keys_dir set), load the server's
- * keypair and start the ZAP handler (lib/zap.h) on the keys folder; bind the
+ * keypair and start the ZAP handler (coordinator/zap.h) on the keys folder; bind the
  * ROUTER socket; with CURVE, prove with zap_selftest() that an unknown key
  * is refused (exit 4, "refusing to serve", otherwise); then serve until
  * SIGTERM or SIGINT. SIGHUP re-reads the keys folder at once (it is also
@@ -28,7 +28,7 @@
 #include <unistd.h>
 #include <zmq.h>
 
-#include "config.h"
+#include "coord_config.h"
 #include "errors.h"
 #include "log.h"
 #include "router.h"
@@ -37,7 +37,7 @@
 #include "web.h"
 #include "writer.h"
 #include "xmalloc.h"
-#include "zap.h" /* lib/zap.h */
+#include "zap.h"
 
 #define PROG "pyscope-coordinator"
 
@@ -136,7 +136,7 @@ static int parse_args(int argc, char **argv, struct config *c)
         return PYSCOPE_EXIT_USAGE;
     }
     char err[512];
-    if (file && config_load(c, file, err, sizeof(err)) < 0) {
+    if (file && coord_config_load(c, file, err, sizeof(err)) < 0) {
         log_error("%s", err);
         return PYSCOPE_EXIT_USAGE;
     }
@@ -163,7 +163,7 @@ static int parse_args(int argc, char **argv, struct config *c)
         }
         c->log_level = (enum log_level)i;
     }
-    if (config_check(c, err, sizeof(err)) < 0) {
+    if (coord_config_check(c, err, sizeof(err)) < 0) {
         log_error("%s", err);
         return PYSCOPE_EXIT_USAGE;
     }
@@ -184,7 +184,7 @@ static int secret_key_path(const struct config *cfg, char *out, size_t outlen)
 
 /*
  * Open the ROUTER socket in ctx (borrowed) as cfg says. With CURVE, in the
- * order lib/zap.h needs: load the keypair, start the ZAP handler (*zap,
+ * order coordinator/zap.h needs: load the keypair, start the ZAP handler (*zap,
  * caller owns: zap_stop), apply the keys and bind (*sock, caller owns:
  * zmq_close), then prove an unknown key is refused. The secret key is
  * wiped before returning and never logged. Returns 0, or an exit status
@@ -299,10 +299,10 @@ int main(int argc, char **argv)
 {
     log_init(PROG, LOG_LEVEL_INFO);
     struct config cfg;
-    config_init(&cfg);
+    coord_config_init(&cfg);
     int status = parse_args(argc, argv, &cfg);
     if (status != 0) {
-        config_release(&cfg);
+        coord_config_release(&cfg);
         return status < 0 ? PYSCOPE_EXIT_OK : status;
     }
     log_init(PROG, cfg.log_level);
@@ -417,6 +417,6 @@ out:
     store_close(&store);
     if (sfd >= 0)
         close(sfd);
-    config_release(&cfg);
+    coord_config_release(&cfg);
     return status;
 }

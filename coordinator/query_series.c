@@ -15,9 +15,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "pyreq.h"
+#include "regress.h"
 #include "report.h"
 #include "revrange.h"
 #include "stats.h"
+#include "store.h"
 #include "xmalloc.h"
 
 #define QUERY_MAX_COMPARE_ROWS 20000 /* runs read by one compare_hosts */
@@ -89,9 +92,11 @@ static const char SERIES_OTHERS_SQL[] =
 static const char COMPARE_RUNS_SQL[] =
     "SELECT json_build_object('script_id', x.script_id, 'host_id', x.host_id,"
     " 'hostname', h.hostname, 'fingerprint', h.fingerprint, 'python_build', x.python_build,"
+    " 'python_version', x.python_version, 'python_executable', x.python_executable,"
     " 'created', pyscope_ts(x.stored_at), 'batch_id', x.batch_id, 'wall_s', x.wall_s,"
     " 'cpu_s', x.cpu_s, 'peak_rss_bytes', x.peak_rss_bytes)::text"
-    " FROM (SELECT r.script_id, r.host_id, r.python_build, r.stored_at, r.run_id, r.batch_id,"
+    " FROM (SELECT r.script_id, r.host_id, r.python_build, r.python_version,"
+    "   r.python_executable, r.stored_at, r.run_id, r.batch_id,"
     "   r.wall_s, r.cpu_s, r.peak_rss_bytes, row_number() OVER (PARTITION BY r.script_id,"
     "   r.host_id, r.python_build ORDER BY r.stored_at DESC, r.run_id DESC) AS rn"
     "   FROM runs r WHERE r.script_id = ANY ($1::bigint[]) AND r.outcome = 'ok'"
@@ -99,6 +104,44 @@ static const char COMPARE_RUNS_SQL[] =
     " JOIN hosts h ON h.id = x.host_id WHERE x.rn <= $2::bigint"
     " ORDER BY x.script_id, h.hostname, h.fingerprint, x.host_id, x.python_build, x.stored_at DESC"
     " LIMIT $3::bigint";
+
+/*
+ * The team report's version of COMPARE_RUNS_SQL for the series ($1 script
+ * ids, $2 host ids: bigint[] of the same length, pairwise) only: the same
+ * rows in the same order. Each series' builds come from a skip scan of
+ * runs_series_build_idx (schema/020: one probe per build), each build's
+ * newest $3 ok runs from runs_series_idx (index-only; the runs it does not
+ * cover from the heap, as the batch analysis reads them): a few index
+ * entries per series instead of its whole history from the heap. Wall time
+ * only: the matrix and the hardware ratios use nothing else (fewer numbers
+ * printed by the server and parsed here).
+ */
+#define HW_RUNS_PICK(covered)                                                                      \
+    "(SELECT r.stored_at, r.run_id, r.batch_id, r.wall_s, r.cpu_s, r.peak_rss_bytes FROM runs r"   \
+    " WHERE r.script_id = bl.script_id AND r.host_id = bl.host_id AND r.python_build = bl.build"   \
+    " AND r.outcome = 'ok' AND ($4::bigint = 0 OR r.batch_id <= $4::bigint) AND " covered          \
+    " ORDER BY r.stored_at DESC, r.run_id DESC LIMIT $3::bigint)"
+// clang-format off
+static const char HARDWARE_RUNS_SQL[] =
+    "WITH RECURSIVE sc AS (SELECT DISTINCT u.script_id, u.host_id"
+    "   FROM unnest($1::bigint[], $2::bigint[]) AS u(script_id, host_id)),"
+    " bl AS (SELECT sc.script_id, sc.host_id, (SELECT min(r.python_build) FROM runs r"
+    "   WHERE r.script_id = sc.script_id AND r.host_id = sc.host_id) AS build FROM sc"
+    "  UNION ALL SELECT bl.script_id, bl.host_id, (SELECT min(r.python_build) FROM runs r"
+    "   WHERE r.script_id = bl.script_id AND r.host_id = bl.host_id"
+    "   AND r.python_build > bl.build) FROM bl WHERE bl.build IS NOT NULL)"
+    " SELECT json_build_object('script_id', bl.script_id, 'host_id', bl.host_id,"
+    " 'hostname', h.hostname, 'fingerprint', h.fingerprint, 'python_build', bl.build,"
+    " 'created', pyscope_ts(x.stored_at), 'batch_id', x.batch_id, 'wall_s', x.wall_s)::text"
+    " FROM bl JOIN hosts h ON h.id = bl.host_id CROSS JOIN LATERAL (SELECT y.* FROM ("
+    HW_RUNS_PICK(STORE_RUNS_COVERED("r"))
+    " UNION ALL "
+    HW_RUNS_PICK("NOT " STORE_RUNS_COVERED("r"))
+    ") y ORDER BY y.stored_at DESC, y.run_id DESC LIMIT $3::bigint) x"
+    " WHERE bl.build IS NOT NULL"
+    " ORDER BY bl.script_id, h.hostname, h.fingerprint, bl.host_id, bl.build, x.stored_at DESC"
+    " LIMIT $5::bigint";
+// clang-format on
 
 /* The open findings (new, confirmed or ack, not ended) on the whole script
  * (no function) of the scripts $1 (bigint[]): what a host-vs-host ratio must
@@ -520,6 +563,265 @@ out:
     return 0;
 }
 
+/* ---- compare_pythons: one host, each Python build (docs/pythons.md) ---- */
+
+static const char *const PY_METRICS[] = {"wall_s", "cpu_s", "peak_rss_bytes"};
+#define PY_N_METRICS 3
+
+/* A version "3.12.1" as one number, for ordering. */
+static long version_key(const char *v)
+{
+    int a = 0, b = 0, c = 0;
+    if (sscanf(v ? v : "", "%d.%d.%d", &a, &b, &c) < 1)
+        return 0;
+    return a * 1000000L + b * 1000L + c;
+}
+
+/* The runs of se's series (host of h, its build) in rows (borrowed) as regress_runs of
+ * metric: *n runs, a new array whose samples are new too (py_runs_free). */
+static struct regress_run *py_runs(const json_t *rows, const struct cmp_host *h,
+                                   const struct cmp_series *se, const char *metric, size_t *n)
+{
+    json_int_t hid = json_integer_value(json_object_get(h->row, "host_id"));
+    const char *build = str_of(se->first, "python_build");
+    struct regress_run *runs = xcalloc(json_array_size(rows) + 1, sizeof(*runs));
+    size_t k = 0, i;
+    const json_t *row;
+    json_array_foreach(rows, i, row)
+    {
+        if (json_integer_value(json_object_get(row, "host_id")) != hid ||
+            strcmp(str_of(row, "python_build"), build) != 0)
+            continue;
+        const json_t *arr = json_object_get(row, metric);
+        double *x = xcalloc(json_array_size(arr) + 1, sizeof(*x));
+        size_t m = 0, j;
+        const json_t *v;
+        json_array_foreach(arr, j, v)
+        {
+            if (json_is_number(v))
+                x[m++] = json_number_value(v);
+        }
+        runs[k++] = (struct regress_run){x, m};
+    }
+    *n = k;
+    return runs;
+}
+
+static void py_runs_free(struct regress_run *runs, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        free((double *)runs[i].x);
+    free(runs);
+}
+
+/* The comparison of series c against the baseline b (both of host h) on metric: the ratio
+ * of medians with its 95% bootstrap interval (report_hardware_pair, as compare_hosts) and
+ * lib/regress's verdict on c's runs against b's (new object, or null without samples). */
+static json_t *py_compare(const char *script, const json_t *rows, const struct cmp_host *h,
+                          const struct cmp_series *b, const struct cmp_series *c,
+                          const char *metric)
+{
+    json_t *ra =
+        json_pack("{s:s, s:O, s:O}", "host", str_of(b->first, "python_version"), "python_build",
+                  json_object_get(b->first, "python_build"), metric, b->samples);
+    json_t *rc =
+        json_pack("{s:s, s:O, s:O}", "host", str_of(c->first, "python_version"), "python_build",
+                  json_object_get(c->first, "python_build"), metric, c->samples);
+    json_t *pair = report_hardware_pair(script, ra, rc, metric);
+    json_decref(ra);
+    json_decref(rc);
+    if (!pair)
+        return json_null();
+    json_t *out =
+        json_pack("{s:O, s:O, s:O, s:O, s:O, s:o, s:o}", "ratio", json_object_get(pair, "ratio"),
+                  "ci_low", json_object_get(pair, "ci_low"), "ci_high",
+                  json_object_get(pair, "ci_high"), "samples_base",
+                  json_object_get(pair, "samples_a"), "samples", json_object_get(pair, "samples_b"),
+                  "median_base", median_of(b->samples), "median", median_of(c->samples));
+    json_decref(pair);
+    size_t nb, nc;
+    struct regress_run *base = py_runs(rows, h, b, metric, &nb);
+    struct regress_run *cand = py_runs(rows, h, c, metric, &nc);
+    struct regress_result res;
+    if (regress_metric_runs(base, nb, cand, nc, NULL, &res) == 0) {
+        char why[512];
+        json_object_set_new(out, "verdict", json_string(regress_verdict_name(res.verdict)));
+        json_object_set_new(out, "change_pct", json_real(res.change_pct));
+        json_object_set_new(out, "reason", json_string(regress_reason(&res, why, sizeof(why))));
+    } else {
+        json_object_set_new(out, "verdict", json_string("inconclusive"));
+        json_object_set_new(out, "reason", json_string("too few samples to decide"));
+    }
+    py_runs_free(base, nb);
+    py_runs_free(cand, nc);
+    return out;
+}
+
+/* Whether series se matches one of q's Python requests (all when none). */
+static bool py_wanted(const struct wire_query *q, const struct cmp_series *se)
+{
+    for (size_t i = 0; i < q->n_pythons; i++)
+        if (pyreq_match(q->pythons[i], str_of(se->first, "python_version"),
+                        str_of(se->first, "python_executable"), NULL))
+            return true;
+    return q->n_pythons == 0;
+}
+
+/* Pick the host of a compare_pythons query: want (its id), else the host with two builds or
+ * more whose newest run is the newest. Returns its index in hosts, or nh (doc's error set). */
+static size_t py_pick_host(const struct wire_query *q, const struct cmp_host *hosts, size_t nh,
+                           json_int_t want, json_t *doc)
+{
+    if (want) {
+        size_t k = host_index(hosts, nh, want);
+        if (k == nh)
+            set_error(doc, "no_runs", "host \"%s\" has no successful run of \"%s\"", q->host,
+                      q->script);
+        return k;
+    }
+    size_t best = nh;
+    for (size_t i = 0; i < nh; i++)
+        if (hosts[i].n >= 2 &&
+            (best == nh || strcmp(str_of(hosts[i].series[0].first, "created"),
+                                  str_of(hosts[best].series[0].first, "created")) > 0))
+            best = i;
+    if (best == nh)
+        set_error(doc, nh ? "one_python" : "no_runs",
+                  nh ? "no host ran \"%s\" under two Python builds: nothing to compare"
+                     : "no host has a successful run of \"%s\"",
+                  q->script);
+    return best;
+}
+
+static int answer_compare_pythons(struct store *s, const struct wire_query *q, json_t *doc,
+                                  char *err, size_t errlen)
+{
+    uint32_t per = q->limit ? q->limit : QUERY_PYTHONS_DEFAULT_RUNS;
+    json_object_set_new(doc, "runs_per_python", json_integer(per));
+    json_int_t script_id, want = 0;
+    int rc = find_script(s, q->script, doc, &script_id, err, errlen);
+    if (rc < 0 || script_id == 0)
+        return rc;
+    if (q->host && *q->host) {
+        json_t *h = NULL;
+        rc = find_host(s, q->host, doc, &h, err, errlen);
+        if (rc < 0 || h == NULL)
+            return rc;
+        want = json_integer_value(json_object_get(h, "id"));
+        json_decref(h);
+    }
+    char sid[32], lim[32], maxrows[32];
+    snprintf(sid, sizeof(sid), "{%" JSON_INTEGER_FORMAT "}", script_id);
+    snprintf(lim, sizeof(lim), "%" PRIu32, per);
+    snprintf(maxrows, sizeof(maxrows), "%d", QUERY_MAX_COMPARE_ROWS);
+    const char *p[4] = {sid, lim, maxrows, "0"};
+    json_t *rows = NULL;
+    rc = store_json_rows(s, COMPARE_RUNS_SQL, p, 4, &rows, err, errlen);
+    if (rc < 0)
+        return rc;
+    /* the same grouping once per metric: hosts[m][i].series[k] is one build */
+    size_t nh = 0;
+    struct cmp_host *hosts[PY_N_METRICS];
+    for (size_t m = 0; m < PY_N_METRICS; m++)
+        hosts[m] = group_rows(rows, PY_METRICS[m], &nh);
+    size_t hi = py_pick_host(q, hosts[0], nh, want, doc);
+    size_t *use = NULL, nuse = 0;
+    if (hi == nh)
+        goto out;
+    const struct cmp_host *h0 = &hosts[0][hi];
+    json_object_set_new(doc, "host",
+                        json_pack("{s:O, s:O}", "hostname", json_object_get(h0->row, "hostname"),
+                                  "fingerprint", json_object_get(h0->row, "fingerprint")));
+    /* the builds asked for, oldest version first */
+    use = xcalloc(h0->n + 1, sizeof(*use));
+    for (size_t k = 0; k < h0->n; k++)
+        if (py_wanted(q, &h0->series[k]))
+            use[nuse++] = k;
+    for (size_t a = 1; a < nuse; a++)
+        for (size_t b = a;
+             b > 0 && version_key(str_of(h0->series[use[b]].first, "python_version")) <
+                          version_key(str_of(h0->series[use[b - 1]].first, "python_version"));
+             b--) {
+            size_t t = use[b];
+            use[b] = use[b - 1];
+            use[b - 1] = t;
+        }
+    json_t *builds = json_array();
+    for (size_t k = 0; k < h0->n; k++)
+        json_array_append_new(builds, json_string(str_of(h0->series[k].first, "python_version")));
+    for (size_t i = 0; i < q->n_pythons; i++) {
+        bool found = false;
+        for (size_t k = 0; k < h0->n && !found; k++)
+            found = pyreq_match(q->pythons[i], str_of(h0->series[k].first, "python_version"),
+                                str_of(h0->series[k].first, "python_executable"), NULL);
+        if (!found) {
+            char *have = json_dumps(builds, JSON_COMPACT);
+            set_error(doc, "no_python",
+                      "host \"%s\" has no run of \"%s\" under Python %s (it has %s)",
+                      str_of(h0->row, "hostname"), q->script, q->pythons[i], have ? have : "?");
+            free(have);
+            json_decref(builds);
+            goto out;
+        }
+    }
+    json_decref(builds);
+    if (nuse < 2) {
+        set_error(doc, "one_python",
+                  "host \"%s\" ran \"%s\" under only one of the Pythons asked for: nothing to "
+                  "compare",
+                  str_of(h0->row, "hostname"), q->script);
+        goto out;
+    }
+    /* the baseline: --baseline, else the first Python asked for, else the oldest version */
+    const char *breq = q->baseline && *q->baseline ? q->baseline
+                       : q->n_pythons              ? q->pythons[0]
+                                                   : NULL;
+    size_t base = 0;
+    if (breq) {
+        base = nuse;
+        for (size_t i = 0; i < nuse && base == nuse; i++)
+            if (pyreq_match(breq, str_of(h0->series[use[i]].first, "python_version"),
+                            str_of(h0->series[use[i]].first, "python_executable"), NULL))
+                base = i;
+        if (base == nuse) {
+            set_error(doc, "no_python", "the baseline Python %s is not among those compared", breq);
+            goto out;
+        }
+    }
+    json_t *pys = json_array();
+    for (size_t i = 0; i < nuse; i++) {
+        const struct cmp_series *se = &h0->series[use[i]];
+        json_t *o =
+            json_pack("{s:O, s:O, s:O, s:I, s:O, s:b}", "version",
+                      json_object_get(se->first, "python_version"), "python_build",
+                      json_object_get(se->first, "python_build"), "executable",
+                      json_object_get(se->first, "python_executable"), "runs", (json_int_t)se->runs,
+                      "newest", json_object_get(se->first, "created"), "baseline", i == base);
+        json_t *med = json_object(), *cmp = json_object();
+        for (size_t m = 0; m < PY_N_METRICS; m++) {
+            const struct cmp_host *hm = &hosts[m][hi];
+            json_object_set_new(med, PY_METRICS[m], median_of(hm->series[use[i]].samples));
+            if (i != base)
+                json_object_set_new(cmp, PY_METRICS[m],
+                                    py_compare(q->script, rows, hm, &hm->series[use[base]],
+                                               &hm->series[use[i]], PY_METRICS[m]));
+        }
+        json_object_set_new(o, "median", med);
+        if (i == base)
+            json_decref(cmp);
+        else
+            json_object_set_new(o, "vs_baseline", cmp);
+        json_array_append_new(pys, o);
+    }
+    json_object_set_new(doc, "pythons", pys);
+out:
+    free(use);
+    for (size_t m = 0; m < PY_N_METRICS; m++)
+        cmp_hosts_free(hosts[m], nh);
+    json_decref(rows);
+    return 0;
+}
+
 /* Split rows (borrowed; sorted by script_id) into an object {"script_id": [rows]} (new). */
 static json_t *rows_by_script(const json_t *rows)
 {
@@ -567,9 +869,12 @@ int query_series_hardware(struct store *s, const json_t *scope, uint64_t max_bat
     *levels = NULL;
     /* the scripts, and which hosts of each are in scope */
     json_t *in = json_object(), *keys = json_object();
-    size_t len = 0, cap = 64, i;
-    char *ids = xmalloc(cap);
+    /* "{1,2,...}": the distinct scripts (OPEN_FINDINGS_SQL); each series' script and host */
+    size_t n = json_array_size(scope), cap = 4 + 24 * (n + 1), len = 0, slen = 0, hlen = 0, i;
+    char *ids = xmalloc(cap), *sids = xmalloc(cap), *hids = xmalloc(cap);
     ids[len++] = '{';
+    sids[slen++] = '{';
+    hids[hlen++] = '{';
     const json_t *sc;
     json_array_foreach(scope, i, sc)
     {
@@ -582,23 +887,29 @@ int query_series_hardware(struct store *s, const json_t *scope, uint64_t max_bat
         if (!hosts) {
             json_object_set_new(in, k, hosts = json_object());
             json_object_set(keys, k, json_object_get(sc, "script"));
-            if (cap - len < strlen(k) + 4)
-                ids = xrealloc(ids, cap = 2 * cap + strlen(k) + 4);
             len += (size_t)snprintf(ids + len, cap - len, "%s%s", len > 1 ? "," : "", k);
         }
+        slen += (size_t)snprintf(sids + slen, cap - slen, "%s%s", slen > 1 ? "," : "", k);
+        hlen += (size_t)snprintf(hids + hlen, cap - hlen, "%s%s", hlen > 1 ? "," : "", hk);
         json_object_set_new(hosts, hk, json_true());
     }
     snprintf(ids + len, cap - len, "}");
+    snprintf(sids + slen, cap - slen, "}");
+    snprintf(hids + hlen, cap - hlen, "}");
     char per[32], maxrows[32], maxb[32];
     snprintf(per, sizeof(per), "%u", QUERY_COMPARE_DEFAULT_RUNS);
     snprintf(maxrows, sizeof(maxrows), "%zu", (size_t)QUERY_MAX_COMPARE_ROWS * 10);
     snprintf(maxb, sizeof(maxb), "%" PRIu64, max_batch);
-    const char *p[4] = {ids, per, maxrows, maxb};
+    /* only the series in scope: no other host's runs are paired or shown */
+    const char *p[5] = {sids, hids, per, maxb, maxrows};
     json_t *rows = NULL, *findings = NULL;
-    int rc = store_json_rows(s, COMPARE_RUNS_SQL, p, 4, &rows, err, errlen);
+    int rc = store_json_rows(s, HARDWARE_RUNS_SQL, p, 5, &rows, err, errlen);
     if (rc >= 0)
-        rc = store_json_rows(s, OPEN_FINDINGS_SQL, p, 1, &findings, err, errlen);
+        rc =
+            store_json_rows(s, OPEN_FINDINGS_SQL, (const char *[]){ids}, 1, &findings, err, errlen);
     free(ids);
+    free(sids);
+    free(hids);
     if (rc < 0) {
         json_decref(rows);
         json_decref(in);
@@ -652,7 +963,9 @@ int query_series_answer(struct store *store, const struct wire_query *q, json_t 
     *out = NULL;
     json_t *doc = json_pack("{s:s, s:n}", "script", q->script, "error");
     int rc = q->kind == WIRE_QUERY_SERIES ? answer_series(store, q, doc, err, errlen)
-                                          : answer_compare(store, q, doc, err, errlen);
+             : q->kind == WIRE_QUERY_COMPARE_PYTHONS
+                 ? answer_compare_pythons(store, q, doc, err, errlen)
+                 : answer_compare(store, q, doc, err, errlen);
     if (rc < 0) {
         json_decref(doc);
         return rc;

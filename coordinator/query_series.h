@@ -19,13 +19,21 @@
  * includes a regression is not the hardware). The team report's hardware
  * comparison and matrix are made by the same code (query_series_hardware).
  *
+ * Query KIND_COMPARE_PYTHONS answers "pyscope compare-pythons SCRIPT": one
+ * host's newest runs of the script under each Python build (or the ones
+ * asked for), each build's wall/CPU/memory medians, and each against the
+ * baseline build: the ratio of medians with its 95% bootstrap interval (the
+ * same report_hardware_pair) and lib/regress's verdict on its runs against
+ * the baseline's (docs/pythons.md).
+ *
  * Problems the user can fix (an unknown script or host, a host named twice,
  * fewer than two hosts) are answered in the document's "error" object
  * ({code, message}), not as a protocol error. The JSON is documented in
- * docs/json-schema.md (pyscope.series/1, pyscope.compare_hosts/1). Reads
+ * docs/json-schema.md (pyscope.series/1, pyscope.compare_hosts/1,
+ * pyscope.compare_pythons/1). Reads
  * only the runs columns wall_s, cpu_s, peak_rss_bytes, script_sha256,
- * python_build, stored_at, batch_id, host_id, script_id, outcome, run_id and
- * the hosts, scripts and regressions tables.
+ * python_build, python_version, python_executable, stored_at, batch_id, host_id, script_id,
+ * outcome, run_id and the hosts, scripts and regressions tables.
  */
 #ifndef PYSCOPE_COORD_QUERY_SERIES_H
 #define PYSCOPE_COORD_QUERY_SERIES_H
@@ -39,9 +47,11 @@
 #define QUERY_SERIES_DEFAULT_RUNS 200u
 /* Newest runs per host and Python build pooled by compare_hosts when limit is 0. */
 #define QUERY_COMPARE_DEFAULT_RUNS 5u
+/* Runs per Python build compare_pythons reads unless the query's limit says. */
+#define QUERY_PYTHONS_DEFAULT_RUNS 10u
 
 /*
- * Answer q (borrowed, kind SERIES or COMPARE_HOSTS, validated) into *out (a
+ * Answer q (borrowed, kind SERIES, COMPARE_HOSTS or COMPARE_PYTHONS, validated) into *out (a
  * new object, caller owns). Returns 0 or a negative code with err (database
  * errors only).
  */

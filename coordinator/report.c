@@ -87,14 +87,26 @@ static const char SCOPE_SQL[] =
     " JOIN scripts s ON s.id = x.script_id JOIN hosts h ON h.id = x.host_id"
     " ORDER BY s.key, h.hostname, h.fingerprint";
 
-/* The series of the batches $1 (bigint[]) that a confirmation run did not settle:
- * held out, "inconclusive" (schema/014). */
+/* The series of the batches $1 (bigint[]) whose verdict was inconclusive: those a
+ * confirmation run did not settle (held out, "inconclusive", schema/014; "confirmed":
+ * true) and those no confirmation could settle (unsettled, schema/021: too little
+ * history, a busy machine, a noise floor wider than the threshold), each with the
+ * rule and the reason (detail.reason; a held-out one's per metric in detail). */
 static const char UNSETTLED_SQL[] =
-    "SELECT json_build_object('batch_id', o.batch_id, 'script', s.key, 'host', h.hostname,"
-    " 'python_build', o.python_build, 'detail', o.detail)::text"
-    " FROM held_out o JOIN scripts s ON s.id = o.script_id JOIN hosts h ON h.id = o.host_id"
-    " WHERE o.batch_id = ANY ($1::bigint[]) AND o.reason = 'inconclusive'"
-    " ORDER BY o.batch_id DESC, s.key, h.hostname LIMIT $2";
+    "SELECT json_build_object('batch_id', x.batch_id, 'script', s.key, 'host', h.hostname,"
+    " 'python_build', x.python_build, 'confirmed', x.confirmed, 'metric', x.metric,"
+    " 'rule', x.rule, 'reason', x.detail->'reason', 'detail', x.detail)::text"
+    " FROM (SELECT o.batch_id, o.script_id, o.host_id, o.python_build, true AS confirmed,"
+    "   coalesce(o.detail->>'metric', 'wall_s') AS metric,"
+    "   coalesce(o.detail->>'rule', o.detail->'wall_s'->>'rule') AS rule,"
+    "   o.detail || jsonb_build_object('reason', 'its confirmation run did not settle"
+    " it' || coalesce(': ' || coalesce(o.detail->>'reason', o.detail->'wall_s'->>'reason'),"
+    "   '')) AS detail"
+    "   FROM held_out o WHERE o.batch_id = ANY ($1::bigint[]) AND o.reason = 'inconclusive'"
+    "  UNION ALL SELECT u.batch_id, u.script_id, u.host_id, u.python_build, false, u.metric,"
+    "   u.rule, u.detail FROM unsettled u WHERE u.batch_id = ANY ($1::bigint[])) x"
+    " JOIN scripts s ON s.id = x.script_id JOIN hosts h ON h.id = x.host_id"
+    " ORDER BY x.batch_id DESC, s.key, h.hostname LIMIT $2";
 
 /* How many regressions of kind $2 the batches $1 have in all (the list stops at the limit). */
 static const char COUNT_SQL[] = "SELECT json_build_object('n', count(*))::text FROM regressions g"

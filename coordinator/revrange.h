@@ -4,7 +4,7 @@
  * A regression was first seen at a run of commit BAD; the newest run of its
  * baseline ran commit GOOD. The culprit is among the commits of BAD's
  * history that are not in GOOD's (git rev-list GOOD..BAD), found with
- * lib/revgraph over the commits submitters described (the commits table).
+ * coordinator/revgraph over the commits submitters described (the commits table).
  * The team report and the series query show each regression's range: both
  * ends (hash, subject, author, date) and how many commits lie between.
  */

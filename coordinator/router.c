@@ -19,6 +19,7 @@
 #include <string.h>
 
 #include "analyst.h"
+#include "errors.h"
 #include "fault.h"
 #include "log.h"
 #include "query_series.h"
@@ -384,7 +385,7 @@ static bool labels_same(const struct wire_label *a, size_t na, const struct wire
 }
 
 /*
- * When the agent's key file pins its host's labels ("labels =", lib/zap.h), put
+ * When the agent's key file pins its host's labels ("labels =", coordinator/zap.h), put
  * them in *hello (pointing into text and out) in place of the ones it claimed,
  * and say so when they differed: host selection matches the stored labels, so a
  * key cannot declare itself "gpu=a100" to draw those jobs (docs/security.md).
@@ -638,8 +639,8 @@ static void on_submit(struct router *r, const struct transport_msg *tm, const st
     uint32_t jobs;
     int rc = store_submit(r->store, &m->submit, r->cfg->job_timeout_s, r->cfg->max_attempts,
                           &batch_id, &jobs, err, sizeof(err));
-    if (rc == -ENOENT) {
-        log_info("refused a suite \"%s\": %s", m->submit.suite, err);
+    if (rc == -ENOENT || rc == -PYSCOPE_EUSAGE) { /* an unknown host; a Python no host has */
+        log_info("submit of suite \"%s\" refused: %s", m->submit.suite, err);
         send_error(r, tm->id, tm->id_len, m->seq, WIRE_ERROR_MALFORMED, err);
         return;
     }
@@ -714,8 +715,9 @@ static json_t *counters_json(const struct router *r)
  * NULL with the failure in err (returns its code). truncated (may be NULL):
  * {"limit", "asked", "reason"}, added when the list was cut to fit.
  */
-static const char *const query_kinds[] = {"",       "hosts",      "jobs",   "batch",
-                                          "report", "regression", "series", "compare_hosts"};
+static const char *const query_kinds[] = {"",       "hosts",         "jobs",
+                                          "batch",  "report",        "regression",
+                                          "series", "compare_hosts", "compare_pythons"};
 
 static int query_reply_text(struct router *r, const struct wire_query *q, json_t *truncated,
                             char **text, char *err, size_t errlen)
@@ -727,7 +729,8 @@ static int query_reply_text(struct router *r, const struct wire_query *q, json_t
                                           "pyscope.team_report/1",
                                           "pyscope.triage/1",
                                           "pyscope.series/1",
-                                          "pyscope.compare_hosts/1"};
+                                          "pyscope.compare_hosts/1",
+                                          "pyscope.compare_pythons/1"};
     *text = NULL;
     json_t *value;
     int rc = q->kind == WIRE_QUERY_REPORT   ? report_build(r->store, q, &value, err, errlen)

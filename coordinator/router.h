@@ -9,7 +9,7 @@
  * send agent messages and Query, submitter keys Submit and Query (another
  * role gets Error(FORBIDDEN)), and an agent is known by its key's name. A
  * message whose key is no longer in the allowlist (revoked since its
- * handshake: lib/zap.h) is ignored without an answer, and
+ * handshake: coordinator/zap.h) is ignored without an answer, and
  * router_check_keys() forgets revoked agents. Every refusal increments a
  * counter; counters are logged every stats interval and included in every
  * Query reply. All lasting state is in the store: the peer table only
@@ -22,11 +22,11 @@
 #include <stdint.h>
 
 #include "analyst.h"
-#include "config.h"
+#include "coord_config.h"
 #include "store.h"
 #include "transport.h"
 #include "writer.h"
-#include "zap.h" /* lib/zap.h */
+#include "zap.h"
 
 struct router;
 

@@ -21,9 +21,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "errors.h"
 #include "fault.h"
 #include "gitrev.h"
 #include "log.h"
+#include "pyreq.h"
 #include "sanitize.h"
 #include "stats.h"
 #include "xmalloc.h"
@@ -525,6 +527,32 @@ static int store_host_drift(struct store *s, const char *host_name, int64_t host
     return 0;
 }
 
+/* One wire Python as a JSON object (schema/022_pythons.sql). */
+static json_t *python_json(const struct wire_python *py)
+{
+    return json_pack("{s:s, s:s, s:s, s:s, s:s}", "version", py->version ? py->version : "",
+                     "build", py->build ? py->build : "", "executable",
+                     py->executable ? py->executable : "", "implementation",
+                     py->implementation ? py->implementation : "", "abiflags",
+                     py->abiflags ? py->abiflags : "");
+}
+
+/* The agent's Pythons (agents.pythons) as new JSON text: Hello.pythons, or
+ * its one python from an agent from before them. */
+static char *pythons_json(const struct wire_hello *h)
+{
+    json_t *a = json_array();
+    for (size_t i = 0; i < h->n_pythons; i++)
+        json_array_append_new(a, python_json(&h->pythons[i]));
+    if (h->n_pythons == 0)
+        json_array_append_new(a, python_json(&h->python));
+    char *text = json_dumps(a, JSON_COMPACT);
+    json_decref(a);
+    if (text == NULL)
+        abort();
+    return text;
+}
+
 /* The agents row of h (borrowed) on host_id. */
 static int store_upsert_agent(struct store *s, const struct wire_hello *h, int64_t host_id,
                               char *err, size_t errlen)
@@ -538,17 +566,18 @@ static int store_upsert_agent(struct store *s, const struct wire_hello *h, int64
     p_str(&p, h->python.executable);
     p_fmt(&p, "%" PRIu32, h->max_jobs);
     p_str(&p, h->host.machine_id ? h->host.machine_id : "");
+    p_own(&p, pythons_json(h));
     int rc = store_cmd(s,
                        "INSERT INTO agents (name, host_id, agent_version, python_version,"
-                       " python_build, python_executable, max_jobs, machine)"
-                       " VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"
+                       " python_build, python_executable, max_jobs, machine, pythons)"
+                       " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9::jsonb)"
                        " ON CONFLICT (name) DO UPDATE SET host_id = EXCLUDED.host_id,"
                        " agent_version = EXCLUDED.agent_version,"
                        " python_version = EXCLUDED.python_version,"
                        " python_build = EXCLUDED.python_build,"
                        " python_executable = EXCLUDED.python_executable,"
                        " max_jobs = EXCLUDED.max_jobs, machine = EXCLUDED.machine,"
-                       " last_seen = now()",
+                       " pythons = EXCLUDED.pythons, last_seen = now()",
                        &p, err, errlen);
     p_release(&p);
     return rc;
@@ -613,6 +642,11 @@ static const char **args_from_json(const char *text, json_t **holder, size_t *n)
  * jobs, the next the next ones. A statement's own row locks do not make SKIP
  * LOCKED skip, so two agents of one host must share one locking scan like
  * this. Each row names its agent by ord (1-based).
+ *
+ * Pythons (schema/022_pythons.sql): a job that asks for a Python is handed
+ * out only while an agent of its host that reports a matching one is asking
+ * (the agents of one host share its queue: with several agents of different
+ * Pythons on one host, the one that gets it refuses it if it lacks it).
  */
 static const char CLAIM_SQL[] =
     "WITH c0 AS (SELECT c.*, coalesce(a.machine, '') AS machine"
@@ -642,7 +676,9 @@ static const char CLAIM_SQL[] =
     "   ORDER BY q.batch_id, q.id) AS rn"
     "  FROM h, LATERAL (SELECT id, host_id, batch_id FROM jobs WHERE host_id = h.host_id"
     "   AND state = 'queued' AND batch_id IN (SELECT g.batch_id FROM gate g"
-    "   WHERE g.host_id = h.host_id)"
+    "   WHERE g.host_id = h.host_id) AND (jobs.python = '' OR EXISTS (SELECT 1 FROM c c2"
+    "   JOIN agents ag ON ag.name = c2.owner WHERE c2.host_id = h.host_id"
+    "   AND pyscope_python_match(ag.pythons, jobs.python)))"
     "   ORDER BY batch_id, id LIMIT h.n FOR UPDATE SKIP LOCKED) q),"
     " a AS (SELECT q.id, c.owner, c.ord FROM q JOIN c ON c.host_id = q.host_id"
     "  AND q.rn > c.lo AND q.rn <= c.lo + c.max)"
@@ -653,7 +689,7 @@ static const char CLAIM_SQL[] =
     " FROM a, scripts s WHERE j.id = a.id AND s.id = j.script_id"
     " RETURNING a.ord, j.id, j.attempt, j.batch_id, s.key, array_to_json(j.args), j.repeat,"
     " j.warmup, j.mode, j.timeout_s, j.memory_limit_bytes, array_to_json(j.env),"
-    " coalesce(j.commit_hash, '')";
+    " coalesce(j.commit_hash, ''), j.python";
 
 /*
  * Hand each job row of a CLAIM_SQL result to its agent's fn, counting them in
@@ -683,6 +719,7 @@ static int claimed_jobs(PGresult *res, struct store_claim *c, size_t n)
         const char **env = args_from_json(PQgetvalue(res, i, 11), &env_holder, &job.n_env);
         job.env = env;
         job.commit = PQgetvalue(res, i, 12);
+        job.python = PQgetvalue(res, i, 13);
         struct store_claim *to = &c[ord - 1];
         to->fn(&job, to->arg);
         to->claimed++;
@@ -876,6 +913,9 @@ struct group_item {
     long long host_id;   /* ... */
     long long script_id; /* ... */
     char run_id[37];     /* the result's run_id as text */
+    /* set when the run is stored as other than it says (a Python the job did not ask for) */
+    const char *outcome;
+    char *message;
 };
 
 /* Dump a JSON value (stolen) as new text (caller owns). */
@@ -917,10 +957,11 @@ static int group_check(struct store *s, struct store_result_item *items, struct 
         s,
         "WITH j AS MATERIALIZED (SELECT j.id, j.state, j.attempt,"
         " coalesce(j.lease_owner, '') AS owner, j.batch_id, j.host_id, j.script_id, s.key,"
-        " j.max_attempts FROM jobs j JOIN scripts s ON s.id = j.script_id"
+        " j.max_attempts, j.python FROM jobs j JOIN scripts s ON s.id = j.script_id"
         " WHERE j.id = ANY ($1::bigint[]) ORDER BY j.id FOR UPDATE OF j)"
         " SELECT j.id IS NOT NULL, EXISTS (SELECT 1 FROM runs r WHERE r.run_id = i.run_id),"
-        " j.state, j.attempt, j.owner, j.key, j.max_attempts, j.batch_id, j.host_id, j.script_id"
+        " j.state, j.attempt, j.owner, j.key, j.max_attempts, j.batch_id, j.host_id, j.script_id,"
+        " coalesce(j.python, '')"
         " FROM unnest($1::bigint[], $2::uuid[]) WITH ORDINALITY AS i(job_id, run_id, ord)"
         " LEFT JOIN j ON j.id = i.job_id ORDER BY i.ord",
         &p, PGRES_TUPLES_OK, err, errlen);
@@ -966,6 +1007,22 @@ static int group_check(struct store *s, struct store_result_item *items, struct 
         g[i].host_id = strtoll(PQgetvalue(res, row, 8), NULL, 10);
         g[i].script_id = strtoll(PQgetvalue(res, row, 9), NULL, 10);
         g[i].to_store = true;
+        /* A run under another Python than the job asked for (docs/pythons.md: an agent
+         * that claims a Python it does not run) is kept as a refused run, saying so: it
+         * joins no series, and the job fails rather than be measured elsewhere. */
+        const char *asked = PQgetvalue(res, row, 10);
+        if (*asked && r->outcome == WIRE_OUTCOME_OK &&
+            !pyreq_match(asked, r->python.version, r->python.executable, NULL)) {
+            g[i].outcome = "refused";
+            g[i].state = "failed";
+            g[i].message = xasprintf("the job asked for Python %s but ran under %s (%s): not "
+                                     "measured as that Python",
+                                     asked, *r->python.version ? r->python.version : "unknown",
+                                     *r->python.executable ? r->python.executable : "?");
+            log_warn("job %" PRIu64 ": agent \"%s\" ran it under Python %s, not the %s it "
+                     "asked for: stored as refused",
+                     r->job_id, items[i].owner, r->python.version, asked);
+        }
     }
     PQclear(res);
     return 0;
@@ -1331,8 +1388,8 @@ static void run_in_add(struct bbuf *b, const struct store_result_item *item,
     field_text(b, OID_TEXT, r->python.version ? r->python.version : "");
     field_text(b, OID_TEXT, r->python.build ? r->python.build : "");
     field_text(b, OID_TEXT, r->python.executable ? r->python.executable : "");
-    field_text(b, OID_TEXT, wire_outcome_name(r->outcome));
-    field_text(b, OID_TEXT, r->message ? r->message : "");
+    field_text(b, OID_TEXT, g->outcome ? g->outcome : wire_outcome_name(r->outcome));
+    field_text(b, OID_TEXT, g->message ? g->message : r->message ? r->message : "");
     field_text(b, OID_TEXT, r->host.governor ? r->host.governor : "");
     field_f64(b, r->host.load1);
     field_measure(b, r, M_WALL);
@@ -1619,6 +1676,8 @@ static int group_put(struct store *s, struct store_result_item *items, size_t n,
     /* function ids inserted by a transaction that did not commit do not exist */
     if (rc < 0)
         fcache_clear(&s->fcache);
+    for (size_t i = 0; i < n; i++)
+        free(g[i].message);
     free(g);
     return rc;
 }
@@ -1719,6 +1778,42 @@ static int submit_script(struct store *s, const char *key, double threshold, cha
 }
 
 /*
+ * A Python no host of the selector (all, names, labels: as submit_entry's)
+ * has: the error names the Pythons the selected hosts' agents do report.
+ * Returns -PYSCOPE_EUSAGE with it in err, or -EIO.
+ */
+static int submit_no_python(struct store *s, const struct wire_suite_entry *e, bool all,
+                            const char *names, const char *labels, char *err, size_t errlen)
+{
+    struct params p = {0};
+    p_str(&p, all ? "t" : "f");
+    p_str(&p, names);
+    p_str(&p, labels);
+    PGresult *res = store_exec(
+        s,
+        "SELECT coalesce(string_agg(DISTINCT (py.v->>'version') || ' (' || h.hostname || ': '"
+        "  || (py.v->>'executable') || ')', ', '), '') FROM hosts h JOIN agents a"
+        "  ON a.host_id = h.id, jsonb_array_elements(a.pythons) AS py(v)"
+        " WHERE h.superseded_by IS NULL AND ($1::boolean OR jsonb_array_length($2::jsonb) = 0"
+        "        OR h.hostname IN (SELECT jsonb_array_elements_text($2::jsonb))"
+        "        OR a.name IN (SELECT jsonb_array_elements_text($2::jsonb)))"
+        " AND h.labels @> $3::jsonb",
+        &p, PGRES_TUPLES_OK, err, errlen);
+    p_release(&p);
+    if (res == NULL)
+        return -EIO;
+    const char *have = PQntuples(res) ? PQgetvalue(res, 0, 0) : "";
+    set_err(err, errlen,
+            "no host the submit selects has Python %s (asked for %s); %s%s: ask for one of "
+            "those (--python, or the suite's python =), or give an agent that Python (its "
+            "pythons = setting)",
+            e->python, e->script, *have ? "the Pythons they have: " : "they report no Python",
+            have);
+    PQclear(res);
+    return -PYSCOPE_EUSAGE;
+}
+
+/*
  * The jobs of entry e (borrowed) of batch on every host the selector (names,
  * labels: JSON) picks, with purpose ("measure" or "reference"), at commit
  * (a full hash, or NULL: the agents' workspace); adds their count to *total.
@@ -1748,26 +1843,32 @@ static int submit_entry(struct store *s, const struct wire_submit *sub,
     p_str(&p, purpose);
     p_own(&p, strings_json(e->n_env, e->env));
     p_str(&p, commit);
+    p_str(&p, e->python ? e->python : "");
     PGresult *res = store_exec(
         s,
         "INSERT INTO jobs (batch_id, script_id, host_id, args, repeat, warmup, mode,"
-        " timeout_s, threshold, max_attempts, purpose, env, commit_hash)"
+        " timeout_s, threshold, max_attempts, purpose, env, commit_hash, python)"
         " SELECT $1, $2, h.id, ARRAY(SELECT a FROM jsonb_array_elements_text($3::jsonb)"
         " WITH ORDINALITY AS t(a, i) ORDER BY i), $4, $5, $6, $7, $8, $12, $13,"
         " ARRAY(SELECT v FROM jsonb_array_elements_text($14::jsonb) WITH ORDINALITY"
-        " AS t(v, i) ORDER BY i), $15 FROM hosts h"
+        " AS t(v, i) ORDER BY i), $15, $16 FROM hosts h"
         " WHERE h.superseded_by IS NULL AND ($9::boolean OR jsonb_array_length($10::jsonb) = 0"
         "        OR h.hostname IN (SELECT jsonb_array_elements_text($10::jsonb))"
         "        OR EXISTS (SELECT 1 FROM agents a WHERE a.host_id = h.id"
         "                   AND a.name IN (SELECT jsonb_array_elements_text($10::jsonb))))"
-        " AND h.labels @> $11::jsonb ORDER BY h.id",
+        " AND h.labels @> $11::jsonb AND ($16 = '' OR EXISTS (SELECT 1 FROM agents a"
+        "  WHERE a.host_id = h.id AND pyscope_python_match(a.pythons, $16))) ORDER BY h.id",
         &p, PGRES_COMMAND_OK, err, errlen);
     p_release(&p);
     if (res == NULL)
         return -EIO;
-    *total += strtoull(PQcmdTuples(res), NULL, 10);
+    uint64_t made = strtoull(PQcmdTuples(res), NULL, 10);
     PQclear(res);
-    return 0;
+    *total += made;
+    int rc = 0;
+    if (made == 0 && e->python && *e->python)
+        rc = submit_no_python(s, e, sub->hosts.all, names, labels, err, errlen);
+    return rc;
 }
 
 /*
@@ -1859,9 +1960,17 @@ int store_submit(struct store *s, const struct wire_submit *sub, double default_
     for (size_t i = 0; i < sub->n_entries; i++) {
         const struct wire_suite_entry *e = &sub->entries[i];
         char script[24];
-        if (submit_script(s, e->script, e->threshold, script, sizeof(script), err, errlen) < 0 ||
-            submit_entry(s, sub, e, batch, script, "measure", commit, names, labels,
-                         default_timeout_s, max_attempts, &total, err, errlen) < 0)
+        if (submit_script(s, e->script, e->threshold, script, sizeof(script), err, errlen) < 0)
+            goto fail_json;
+        int rc = submit_entry(s, sub, e, batch, script, "measure", commit, names, labels,
+                              default_timeout_s, max_attempts, &total, err, errlen);
+        if (rc == -PYSCOPE_EUSAGE) {
+            free(names);
+            free(labels);
+            store_rollback(s);
+            return rc;
+        }
+        if (rc < 0)
             goto fail_json;
     }
     free(names);
@@ -1894,7 +2003,8 @@ static const char HOSTS_SQL[] =
     " (SELECT coalesce(json_agg(json_build_object('name', a.name,"
     "   'agent_version', a.agent_version, 'python_version', a.python_version,"
     "   'python_build', a.python_build, 'python_executable', a.python_executable,"
-    "   'max_jobs', a.max_jobs, 'last_seen', pyscope_ts(a.last_seen)) ORDER BY a.name), '[]')"
+    "   'pythons', a.pythons, 'max_jobs', a.max_jobs, 'last_seen', pyscope_ts(a.last_seen)) ORDER "
+    "BY a.name), '[]')"
     "  FROM agents a WHERE a.host_id = h.id) AS agents,"
     " (SELECT count(*) FROM jobs j WHERE j.host_id = h.id AND j.state = 'queued') AS queued,"
     " (SELECT count(*) FROM jobs j WHERE j.host_id = h.id AND j.state = 'leased') AS leased"
@@ -1903,7 +2013,7 @@ static const char HOSTS_SQL[] =
 static const char JOBS_SQL[] =
     "SELECT coalesce(json_agg(x ORDER BY x.id DESC), '[]')::text FROM ("
     " SELECT j.id, j.batch_id, s.key AS script, h.hostname AS host,"
-    " h.fingerprint AS host_fingerprint, j.args, j.env, j.repeat, j.warmup, j.mode,"
+    " h.fingerprint AS host_fingerprint, j.args, j.env, j.python, j.repeat, j.warmup, j.mode,"
     " j.timeout_s, j.state, j.attempt, j.max_attempts, j.lease_owner,"
     " pyscope_ts(j.lease_expires) AS lease_expires, pyscope_ts(j.created) AS created,"
     " pyscope_ts(j.updated) AS updated, pyscope_commit(j.commit_hash) AS commit,"
@@ -1916,6 +2026,7 @@ static const char BATCH_SQL[] =
     "SELECT json_build_object('id', b.id, 'suite', b.suite, 'label', b.label,"
     " 'commit', b.\"commit\", 'revision', pyscope_commit(b.commit_hash), 'state', b.state,"
     " 'created', pyscope_ts(b.created), 'finished', pyscope_ts(b.finished),"
+    " 'analyzed', b.analyzed IS NOT NULL,"
     " 'jobs', json_build_object('total', count(j.id),"
     "   'queued', count(j.id) FILTER (WHERE j.state = 'queued'),"
     "   'leased', count(j.id) FILTER (WHERE j.state = 'leased'),"

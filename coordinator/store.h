@@ -79,7 +79,7 @@ int store_migrate(struct store *s, const struct store_migration *m, size_t n, ch
 /*
  * Register or update the host and agent of a Hello (borrowed), in one
  * transaction; sets *host_id. host_name (borrowed) is the host the agent's
- * key speaks for (lib/zap.h), NULL without CURVE (then the Hello's host
+ * key speaks for (coordinator/zap.h), NULL without CURVE (then the Hello's host
  * name). A host is (host_name, fingerprint): another host's fingerprint gets
  * a row of its own; a new fingerprint of host_name supersedes its old row
  * (host_events, queued jobs moved along; schema/007_identity.sql).
@@ -178,6 +178,9 @@ int store_put_results(struct store *s, struct store_result_item *items, size_t n
  * Submit (borrowed). Defaults: repeat 1, mode sample, timeout default_timeout_s.
  * A host name in the selector that no current host or agent has: -ENOENT,
  * nothing created, err names it and lists the known hosts.
+ * An entry that asks for a Python goes only to the hosts one of whose agents
+ * reports it; when no selected host has it the whole submit is refused:
+ * -PYSCOPE_EUSAGE, err naming the Pythons the hosts have. Else 0 or -EIO.
  */
 int store_submit(struct store *s, const struct wire_submit *sub, double default_timeout_s,
                  uint32_t max_attempts, uint64_t *batch_id, uint32_t *jobs, char *err,

@@ -10,7 +10,7 @@
  * knows an agent by its CURVE key, coordinator/router.c). Security plugs in through struct
  * transport_security, applied before bind: plain TCP, or CURVE with the
  * server's keys and the enforced ZAP domain (curve_apply_server(); the ZAP
- * handler, lib/zap.h, must already run). Each received message carries the
+ * handler, coordinator/zap.h, must already run). Each received message carries the
  * User-Id and public key ZAP gave its connection, for the per-message
  * check (zap_peer_allowed()).
  */

@@ -419,22 +419,28 @@ static int batch_tag(struct store *s, uint64_t batch, struct tag_row *t, bool *f
     return rc < 0 ? rc : 0;
 }
 
-/* Render the team report of batch into a new buffer; 0 or a negative code with err. */
-static int render_report(struct store *s, uint64_t batch, const char *active, char **html,
-                         size_t *len, char *err, size_t errlen)
+/* The team report document of batch (new) into *doc; 0 or a negative code with err. */
+static int report_doc(struct store *s, uint64_t batch, json_t **doc, char *err, size_t errlen)
 {
     struct wire_query q = {.kind = WIRE_QUERY_REPORT, .batch_id = batch};
     json_t *value = NULL;
+    *doc = NULL;
     int rc = report_build(s, &q, &value, err, errlen);
     if (rc < 0)
         return rc;
-    json_t *doc = json_pack("{s:s, s:o}", "schema", "pyscope.team_report/1", "report", value);
+    *doc = json_pack("{s:s, s:o}", "schema", "pyscope.team_report/1", "report", value);
+    return 0;
+}
+
+/* Render doc (borrowed) into a new buffer; 0 or a negative code with err. */
+static int render_doc(const json_t *doc, const char *active, char **html, size_t *len, char *err,
+                      size_t errlen)
+{
     struct sink k;
     sink_open(&k);
     struct html_site site = {.active = active};
-    rc = html_team_write(k.f, doc, &site, err, errlen);
+    int rc = html_team_write(k.f, doc, &site, err, errlen);
     fclose(k.f);
-    json_decref(doc);
     if (rc < 0) {
         free(k.buf);
         return rc;
@@ -442,6 +448,18 @@ static int render_report(struct store *s, uint64_t batch, const char *active, ch
     *html = k.buf;
     *len = k.len;
     return 0;
+}
+
+/* Render the team report of batch into a new buffer; 0 or a negative code with err. */
+static int render_report(struct store *s, uint64_t batch, const char *active, char **html,
+                         size_t *len, char *err, size_t errlen)
+{
+    json_t *doc = NULL;
+    int rc = report_doc(s, batch, &doc, err, errlen);
+    if (rc >= 0)
+        rc = render_doc(doc, active, html, len, err, errlen);
+    json_decref(doc);
+    return rc;
 }
 
 /* / (batch 0) and /batch/N: from the cache when the batch has not changed since. */
@@ -756,6 +774,57 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 
 /* ---- the warmer: the newest batch's report rendered as soon as it changes ---------------- */
 
+/*
+ * Render ahead, into the cache, the page of batch (0: the newest analysed)
+ * under key prefix ("latest" or "batch") unless it is there and current;
+ * *doc (borrowed; NULL: not built yet) is the batch's report document when
+ * it was built for the page before (the same batch and tag), else it is
+ * built and kept there. Returns the batch's id, 0 when there is none.
+ */
+static uint64_t warm_page(struct web *w, uint64_t batch, const char *prefix, json_t **doc,
+                          char *docs_tag, size_t docs_tag_len)
+{
+    char err[512] = "";
+    struct tag_row t;
+    bool found;
+    if (batch_tag(w->warm_store, batch, &t, &found, err, sizeof(err)) < 0 || !found)
+        return 0;
+    struct page p;
+    char key[48];
+    snprintf(key, sizeof(key), "%s %" PRIu64, prefix, t.batch);
+    if (cache_find(w, key, t.tag, &p)) {
+        free(p.body);
+        return t.batch;
+    }
+    double t0 = now_ms();
+    if (*doc && strcmp(docs_tag, t.tag) != 0) {
+        json_decref(*doc);
+        *doc = NULL;
+    }
+    if (!*doc && report_doc(w->warm_store, t.batch, doc, err, sizeof(err)) < 0) {
+        log_warn("http: could not render the report of batch %" PRIu64 ": %s", t.batch, err);
+        return 0;
+    }
+    snprintf(docs_tag, docs_tag_len, "%s", t.tag);
+    char *html;
+    size_t len;
+    if (render_doc(*doc, strcmp(prefix, "latest") == 0 ? "latest" : "batches", &html, &len, err,
+                   sizeof(err)) < 0) {
+        log_warn("http: could not render the report of batch %" PRIu64 ": %s", t.batch, err);
+        return 0;
+    }
+    cache_put(w, key, t.tag, html, len);
+    log_debug("http: the report of batch %" PRIu64 " rendered ahead as %s (%zu bytes, %.0f ms)",
+              t.batch, key, len, now_ms() - t0);
+    free(html);
+    return t.batch;
+}
+
+/*
+ * The pages a team lead opens first, rendered ahead: the newest analysed
+ * batch's report as / and as /batch/N (one report built for both: they differ
+ * in the navigation only), then the batch before it (last night, to compare).
+ */
 static void warm_once(struct web *w)
 {
     char err[512] = "";
@@ -764,28 +833,16 @@ static void warm_once(struct web *w)
         if (!w->warm_store)
             return; /* the requests say it; try again next time */
     }
-    struct tag_row t;
-    bool found;
-    if (batch_tag(w->warm_store, 0, &t, &found, err, sizeof(err)) < 0 || !found)
-        return;
-    struct page p;
-    char key[48];
-    snprintf(key, sizeof(key), "latest %" PRIu64, t.batch);
-    if (cache_find(w, key, t.tag, &p)) {
-        free(p.body);
-        return;
-    }
-    char *html;
-    size_t len;
-    double t0 = now_ms();
-    if (render_report(w->warm_store, t.batch, "latest", &html, &len, err, sizeof(err)) < 0) {
-        log_warn("http: could not render the report of batch %" PRIu64 ": %s", t.batch, err);
-        return;
-    }
-    cache_put(w, key, t.tag, html, len);
-    log_debug("http: the report of batch %" PRIu64 " rendered ahead (%zu bytes, %.0f ms)", t.batch,
-              len, now_ms() - t0);
-    free(html);
+    json_t *doc = NULL;
+    char tag[512] = "";
+    uint64_t newest = warm_page(w, 0, "latest", &doc, tag, sizeof(tag));
+    if (newest)
+        warm_page(w, newest, "batch", &doc, tag, sizeof(tag));
+    json_decref(doc);
+    doc = NULL;
+    if (newest > 1)
+        warm_page(w, newest - 1, "batch", &doc, tag, sizeof(tag));
+    json_decref(doc);
 }
 
 static void *warmer_main(void *arg)

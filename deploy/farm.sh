@@ -4,6 +4,7 @@
 #   deploy/farm.sh [--once | --detach] [--nights N] [--dir DIR] [--port PORT]
 #                  [--suite FILE] [--workspace DIR] [--no-curve] [--http PORT]
 #                  [--slowdown-night K --slowdown PCT [--slow-host a|b]]
+#                  [--pythons PATH,PATH...]
 #   deploy/farm.sh stop [--dir DIR]
 #
 # Installs the missing Debian packages (scripts/install-deps.sh, plus what the farm
@@ -30,6 +31,14 @@
 # lists that regression, confirmed, on host b, since night K, explained by slow().
 # K must be at least 4: the farm decides a series from 3 baseline nights (fewer is
 # "insufficient history", README).
+#
+# --pythons PATH,PATH...: the agents offer these interpreters (pyscope-agent
+# --pythons, docs/pythons.md) and every night runs the suite under each of them
+# (pyscope submit --python with their exact versions, one job per script, Python
+# and host); at the end `pyscope compare-pythons` prints, for each script of the
+# suite on farm-a, every Python against the first one. The job user must be able to
+# run them (an interpreter under /root is not: FARM_AGENT_ARGS="--run-as root" on a
+# throwaway machine, or install them elsewhere).
 #
 # Every link is CURVE-encrypted and authenticated (docs/security.md): the farm makes
 # the coordinator's keys folder DIR/keys (its keypair, agents/farm-a.key,
@@ -61,6 +70,7 @@ slow_night=0
 slowdown=""
 slow_host=b
 http=0
+pythons=""
 while [ $# -gt 0 ]; do
     case $1 in
     stop) cmd=stop ;;
@@ -77,6 +87,7 @@ while [ $# -gt 0 ]; do
     --slowdown) slowdown=$2; shift ;;
     --slow-host) slow_host=${2#farm-}; shift ;;
     --http) http=$2; shift ;;
+    --pythons) pythons=$2; shift ;;
     -h | --help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
     *) echo "farm.sh: unknown argument \"$1\" (try --help)" >&2; exit 2 ;;
     esac
@@ -338,6 +349,20 @@ fi
 exec "$slowdir/pyscope-run" "\$@"
 RUNNER
 chmod 755 "$slowdir" "$slowdir/run-slow.sh" "$slowdir/pyscope-run"
+# --pythons: each interpreter's exact version, for submit --python
+agent_pythons=()
+submit_pythons=()
+if [ -n "$pythons" ]; then
+    versions=""
+    for p in ${pythons//,/ }; do
+        v=$("$p" -c 'import platform; print(platform.python_version())') ||
+            { echo "farm.sh: --pythons: \"$p\" does not run as a Python" >&2; exit 2; }
+        versions=${versions:+$versions,}$v
+    done
+    agent_pythons=(--pythons "$pythons")
+    submit_pythons=(--python "$versions")
+    say "Pythons: $versions ($pythons)"
+fi
 for h in a b; do
     name=farm-$h
     runner=()
@@ -350,7 +375,8 @@ for h in a b; do
     [ $curve = 0 ] || agent_keys=(--secret-key "$client/$name" --coordinator-key "$keys/coordinator.key")
     spawn "$dir/agent-$name.log" "${wrap[@]}" "$agent_bin" --coordinator "$endpoint" \
         --workspace "$workspace" --name "$name" --spool "$dir/spool-$name" --label "farm=$h" \
-        "${agent_keys[@]}" "${runner[@]}" ${FARM_AGENT_ARGS:-} # word splitting wanted
+        "${agent_keys[@]}" "${runner[@]}" "${agent_pythons[@]}" \
+        ${FARM_AGENT_ARGS:-} # word splitting wanted
 done
 for _ in $(seq 1 100); do
     [ "$(psql -X -A -t -c 'SELECT count(*) FROM agents' 2>/dev/null || echo 0)" = 2 ] && break
@@ -388,7 +414,7 @@ for night in $(seq 1 "$nights"); do
         echo "$slowdown" >"$slowdir/slowdown"
     fi
     say "night $night of $nights: submitting $suite"
-    "$cli" submit "$suite" --label "night $night" --wait || status=$?
+    "$cli" submit "$suite" --label "night $night" "${submit_pythons[@]}" --wait || status=$?
     # the night ends with its analysis and confirmation runs, not with its last job
     wait_settled "$night" || status=1
     say "night $night analysed: $(psql -X -A -t -c "SELECT count(*) FILTER (WHERE batch_id = b.id)
@@ -410,6 +436,15 @@ SELECT r.batch_id AS batch, s.key AS script, h.hostname AS host, r.outcome,
        (SELECT count(*) FROM run_functions f WHERE f.run_id = r.run_id) AS hotspots
 FROM runs r JOIN scripts s ON s.id = r.script_id JOIN hosts h ON h.id = r.host_id
 ORDER BY r.batch_id, s.key, h.hostname"
+if [ -n "$pythons" ]; then
+    say "each script on farm-a under each Python (pyscope compare-pythons):"
+    for script in $(psql -X -A -t -c "SELECT DISTINCT s.key FROM runs r JOIN scripts s
+        ON s.id = r.script_id JOIN jobs j ON j.id = r.job_id WHERE j.purpose = 'measure'
+        ORDER BY 1"); do
+        "$cli" compare-pythons "$script" --host farm-a --pythons "${submit_pythons[1]}" || status=1
+        echo
+    done
+fi
 # The team report (every batch is analysed by now, confirmation runs included).
 if "$cli" report --since 1d --out "$dir/report.html" >/dev/null &&
     "$cli" report --since 1d --json >"$dir/report.json"; then

@@ -101,7 +101,7 @@ int curve_parse_key_text(const char *text, size_t len, char *out);
 /*
  * Attributes. A public key file may also hold "NAME = VALUE" lines (NAME of
  * [a-z_]); every key reader skips them. The coordinator's allowlist reads
- * "host = HOST" from agents/NAME.key (lib/zap.h). Find attribute name in
+ * "host = HOST" from agents/NAME.key (coordinator/zap.h). Find attribute name in
  * text (borrowed, len bytes): 1 with its trimmed value in value (vlen
  * bytes), 0 when absent (value ""), -PYSCOPE_EPARSE when the value does not
  * fit or holds a NUL.

@@ -3,6 +3,8 @@
  */
 #include "errors.h"
 
+#include <stdarg.h>
+#include <stdio.h>
 #include <string.h>
 
 const char *pyscope_strerror(int rc)
@@ -24,4 +26,14 @@ const char *pyscope_strerror(int rc)
     default:
         return e < PYSCOPE_EBASE ? strerror(e) : "unknown error";
     }
+}
+
+void pyscope_set_err(char *err, size_t errlen, const char *fmt, ...)
+{
+    if (!err || errlen == 0)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err, errlen, fmt, ap);
+    va_end(ap);
 }

@@ -9,6 +9,8 @@
 #ifndef PYSCOPE_ERRORS_H
 #define PYSCOPE_ERRORS_H
 
+#include <stddef.h>
+
 enum pyscope_exit {
     PYSCOPE_EXIT_OK = 0,
     PYSCOPE_EXIT_REGRESSION = 1, /* a regression, with --fail-on-regression */
@@ -30,5 +32,13 @@ enum pyscope_err {
 
 /* Return a static description of rc (negative code), never NULL. */
 const char *pyscope_strerror(int rc);
+
+/*
+ * The error buffer every fallible function fills (docs/STYLE.md): format a message into
+ * err (errlen bytes, always NUL-terminated, truncated when longer). err may be NULL or
+ * errlen 0: nothing is written.
+ */
+void pyscope_set_err(char *err, size_t errlen, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 
 #endif

@@ -87,19 +87,13 @@ bool history_schema_ok(const json_t *doc)
     return ver[0] == '1' && (ver[1] == '\0' || ver[1] == '.');
 }
 
-static void set_err(char *errbuf, size_t errlen, const char *msg)
-{
-    if (errbuf && errlen)
-        snprintf(errbuf, errlen, "%s", msg);
-}
-
 int history_load_file(const char *path, json_t **doc, char *errbuf, size_t errlen)
 {
     *doc = NULL;
     int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
     if (fd < 0) {
         int e = errno;
-        set_err(errbuf, errlen, strerror(e));
+        pyscope_set_err(errbuf, errlen, "%s", strerror(e));
         return -e;
     }
     struct stat st;
@@ -107,17 +101,17 @@ int history_load_file(const char *path, json_t **doc, char *errbuf, size_t errle
     char *buf = NULL;
     if (fstat(fd, &st) < 0) {
         rc = -errno;
-        set_err(errbuf, errlen, strerror(-rc));
+        pyscope_set_err(errbuf, errlen, "%s", strerror(-rc));
         goto out;
     }
     if (!S_ISREG(st.st_mode)) {
         rc = -PYSCOPE_EPARSE;
-        set_err(errbuf, errlen, "not a regular file");
+        pyscope_set_err(errbuf, errlen, "not a regular file");
         goto out;
     }
     if ((unsigned long long)st.st_size > HISTORY_MAX_FILE_BYTES) {
         rc = -PYSCOPE_ETOOBIG;
-        set_err(errbuf, errlen, "file larger than 64 MiB");
+        pyscope_set_err(errbuf, errlen, "file larger than 64 MiB");
         goto out;
     }
     size_t cap = (size_t)st.st_size + 1, len = 0;
@@ -128,7 +122,7 @@ int history_load_file(const char *path, json_t **doc, char *errbuf, size_t errle
             if (errno == EINTR)
                 continue;
             rc = -errno;
-            set_err(errbuf, errlen, strerror(-rc));
+            pyscope_set_err(errbuf, errlen, "%s", strerror(-rc));
             goto out;
         }
         if (r == 0)
@@ -137,7 +131,7 @@ int history_load_file(const char *path, json_t **doc, char *errbuf, size_t errle
         if (len == cap) { /* grew since fstat */
             if (cap > HISTORY_MAX_FILE_BYTES) {
                 rc = -PYSCOPE_ETOOBIG;
-                set_err(errbuf, errlen, "file larger than 64 MiB");
+                pyscope_set_err(errbuf, errlen, "file larger than 64 MiB");
                 goto out;
             }
             cap = cap * 2 > HISTORY_MAX_FILE_BYTES + 1 ? HISTORY_MAX_FILE_BYTES + 1 : cap * 2;
@@ -155,7 +149,7 @@ int history_load_file(const char *path, json_t **doc, char *errbuf, size_t errle
     if (!json_is_object(j)) {
         json_decref(j);
         rc = -PYSCOPE_EPARSE;
-        set_err(errbuf, errlen, "not a JSON object");
+        pyscope_set_err(errbuf, errlen, "not a JSON object");
         goto out;
     }
     if (!history_schema_ok(j)) {

@@ -105,6 +105,18 @@ json_t *history_doc_build(const char *host_fp, const char *reports_dir, const ch
     }
     json_decref(other_index);
 
+    /* the levels change points are sought on: what the verdict rests on (on a busy
+     * machine, the CPU time of a CPU-bound script or the wall time net of queueing, as
+     * regress_compare decides), not a wall time mostly spent waiting for a CPU */
+    const char *basis = regress_level_basis(docs, n, metric);
+    for (size_t i = 0; basis != metric && i < n; i++) {
+        if (!regress_level(docs[i], basis, &med[i])) {
+            basis = metric; /* one run without it: the metric's own medians, all of them */
+            for (size_t k = 0; k < n; k++)
+                regress_level(docs[k], metric, &med[k]);
+        }
+    }
+
     size_t cps[HISTORY_DOC_MAX_CPS], ncp = 0;
     struct stats_cp_options cpo;
     stats_cp_options_init(&cpo);
@@ -217,6 +229,8 @@ json_t *history_doc_build(const char *host_fp, const char *reports_dir, const ch
     if (strcmp(metric, "wall_s") != 0)
         json_object_set_new(doc, "metric", json_string(metric));
     json_object_set_new(doc, "mode", json_string(mode));
+    /* the samples the change points (and their before/after medians) were found on */
+    json_object_set_new(doc, "change_points_basis", json_string(basis));
     free(msg);
     free(docs);
     free(paths);

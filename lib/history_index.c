@@ -52,6 +52,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "atomicfile.h"
 #include "hash.h"
 #include "log.h"
 #include "xmalloc.h"
@@ -74,31 +75,6 @@ static char *ix_path(const char *dir, const char *a, const char *b)
              : xasprintf("%s/" HISTORY_INDEX_DIR "/%s", dir, a);
 }
 
-/* Write text to path through a temporary file and rename(); 0 or -errno. */
-static int write_atomic(const char *path, const char *text, size_t len)
-{
-    char *tmp = xasprintf("%s.tmp.%ld", path, (long)getpid());
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    int rc = fd < 0 ? -errno : 0;
-    for (size_t off = 0; rc == 0 && off < len;) {
-        ssize_t w = write(fd, text + off, len - off);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w < 0)
-            rc = -errno;
-        else
-            off += (size_t)w;
-    }
-    if (fd >= 0 && close(fd) < 0 && rc == 0)
-        rc = -errno;
-    if (rc == 0 && rename(tmp, path) < 0)
-        rc = -errno;
-    if (rc < 0)
-        unlink(tmp);
-    free(tmp);
-    return rc;
-}
-
 /* json_dumps as one line ending in '\n' (new string). */
 static char *json_line(const json_t *j)
 {
@@ -118,7 +94,7 @@ static int write_ix_json(const char *dir, const char *a, const char *b, json_t *
     if (!text)
         return -ENOMEM;
     char *path = ix_path(dir, a, b);
-    int rc = write_atomic(path, text, strlen(text));
+    int rc = atomic_write(path, text, strlen(text));
     free(path);
     free(text);
     return rc;
@@ -570,7 +546,7 @@ static int write_series(const char *dir, const char *id, const json_t *series, j
     free(v);
     char *name = xasprintf("%s.jsonl", id);
     char *path = ix_path(dir, "series", name);
-    int rc = n ? write_atomic(path, text, len) : (unlink(path) < 0 && errno != ENOENT ? -1 : 0);
+    int rc = n ? atomic_write(path, text, len) : (unlink(path) < 0 && errno != ENOENT ? -1 : 0);
     free(name);
     free(path);
     free(text);
@@ -724,6 +700,8 @@ static void drop_row(json_t *series_rows, json_t *dirty, const char *id, const c
 /*
  * Make the index match DIR (the exclusive lock held). full: start from nothing.
  * Returns 0 or -1 (the index could not be written).
+ * Longer than 100 lines, kept whole: one scan of the folder that compares each file with
+ * its index entry, re-reads what changed and writes the index back, under the one lock.
  */
 static int ix_refresh(const char *dir, bool full)
 {
@@ -828,7 +806,7 @@ static int ix_refresh(const char *dir, bool full)
             free(line);
         }
         char *path = ix_path(dir, "other.jsonl", NULL);
-        if (write_atomic(path, text, len) < 0)
+        if (atomic_write(path, text, len) < 0)
             rc = -1;
         free(path);
         free(text);

@@ -210,6 +210,12 @@ struct hh_point {
     double med, q1, q3, lo, hi;
 };
 
+/*
+ * One metric's chart: the points, their scales, then the SVG (grid, axes, bands, points,
+ * links) in drawing order. Longer than 100 lines, kept whole: every part draws through the
+ * same two scales (HH_X, HH_Y, macros over this function's ranges), so a split would pass
+ * them and the points to each piece. docs/DESIGN.md §17 lists it.
+ */
 static void hh_chart(FILE *out, const json_t *doc, const json_t *runs, const struct hh_metric *hm)
 {
     size_t n = json_array_size(runs);

@@ -20,7 +20,6 @@
 
 #include <errno.h>
 #include <math.h>
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -310,6 +309,12 @@ static void meta_row(FILE *out, const char *label, const char *value)
     fputs("</dd>\n", out);
 }
 
+/*
+ * The page's header: the script and its run, the host, the Python, the mode.
+ * Longer than 100 lines, kept whole: it writes one part of the page
+ * in document order, each block a few lines of markup for one value of the report, and
+ * none of them is used alone (tests/unit/test_html_report.c checks the page).
+ */
 static void write_header(FILE *out, const json_t *report)
 {
     const json_t *script = get_obj(report, "script");
@@ -428,6 +433,12 @@ static void card_open(FILE *out, const char *label)
     fprintf(out, "<div class=\"card\"><div class=\"label\">%s</div>", label);
 }
 
+/*
+ * The summary cards: wall time, CPU, peak memory, instructions, exit status, profile.
+ * Longer than 100 lines, kept whole: it writes one part of the page
+ * in document order, each block a few lines of markup for one value of the report, and
+ * none of them is used alone (tests/unit/test_html_report.c checks the page).
+ */
 static void write_summary(FILE *out, const json_t *report)
 {
     char a[64], b[64], c[64];
@@ -980,6 +991,12 @@ static bool is_metric_rows(const json_t *v)
     return false;
 }
 
+/*
+ * The regression check: the verdict, each metric's row and its why.
+ * Longer than 100 lines, kept whole: it writes one part of the page
+ * in document order, each block a few lines of markup for one value of the report, and
+ * none of them is used alone (tests/unit/test_html_report.c checks the page).
+ */
 static void write_regression(FILE *out, const json_t *report)
 {
     const json_t *reg = json_object_get(report, "regression");
@@ -1276,6 +1293,8 @@ static json_t *count_new(double v)
  * has in common with the previous row (same thread), whose frames are not
  * repeated. Keeps the heaviest stacks within HTML_MAX_STACKS and
  * HTML_MAX_FRAME_REFS; *kept and *total count the stacks.
+ * Longer than 100 lines, kept whole: one pass that builds the frame, thread and stack
+ * tables together (each stack refers to the tables' indices as it is added).
  */
 static json_t *flame_data_new(const json_t *report, size_t *kept, size_t *total)
 {
@@ -1429,6 +1448,12 @@ static double nice_step(double range, int ticks)
     return step * p;
 }
 
+/*
+ * The memory timeline: the chart of the samples and its axes.
+ * Longer than 100 lines, kept whole: it writes one part of the page
+ * in document order, each block a few lines of markup for one value of the report, and
+ * none of them is used alone (tests/unit/test_html_report.c checks the page).
+ */
 static void write_memory(FILE *out, const json_t *report)
 {
     const json_t *tl = get_arr(report, "memory_timeline");
@@ -1615,24 +1640,11 @@ static void write_runs(FILE *out, const json_t *report)
 
 /* ---- the page ------------------------------------------------------------------ */
 
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
-{
-    if (!err || errlen == 0)
-        return;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-}
-
 /* Accept pyscope.report/1 and pyscope.run/1 (any minor version), or no schema at all. */
 static int check_schema(const json_t *report, char *err, size_t errlen)
 {
     if (!json_is_object(report)) {
-        set_err(err, errlen, "report is not a json object");
+        pyscope_set_err(err, errlen, "report is not a json object");
         return -PYSCOPE_ESCHEMA;
     }
     const json_t *schema = json_object_get(report, "schema");
@@ -1640,7 +1652,7 @@ static int check_schema(const json_t *report, char *err, size_t errlen)
         return 0;
     const char *s = json_string_value(schema);
     if (!s) {
-        set_err(err, errlen, "report field \"schema\" is not a string");
+        pyscope_set_err(err, errlen, "report field \"schema\" is not a string");
         return -PYSCOPE_ESCHEMA;
     }
     const char *ver = NULL;
@@ -1651,7 +1663,7 @@ static int check_schema(const json_t *report, char *err, size_t errlen)
     char *end = NULL;
     long major = ver ? strtol(ver, &end, 10) : -1;
     if (!ver || end == ver || (*end != '\0' && *end != '.') || major != 1) {
-        set_err(err, errlen, "unsupported report schema \"%.64s\"", s);
+        pyscope_set_err(err, errlen, "unsupported report schema \"%.64s\"", s);
         return -PYSCOPE_ESCHEMA;
     }
     return 0;
@@ -1665,7 +1677,7 @@ int html_report_write(FILE *out, const json_t *report, char *err, size_t errlen)
     size_t kept = 0, total = 0;
     json_t *data = flame_data_new(report, &kept, &total);
     if (!data) {
-        set_err(err, errlen, "could not build flame graph data");
+        pyscope_set_err(err, errlen, "could not build flame graph data");
         return -ENOMEM;
     }
     const json_t *script = get_obj(report, "script");
@@ -1690,13 +1702,13 @@ int html_report_write(FILE *out, const json_t *report, char *err, size_t errlen)
     rc = html_write_script_json(out, data);
     json_decref(data);
     if (rc < 0) {
-        set_err(err, errlen, "could not serialize flame graph data");
+        pyscope_set_err(err, errlen, "could not serialize flame graph data");
         return rc;
     }
     fputs("</script>\n", out);
     html_page_close(out, &page);
     if (fflush(out) != 0 || ferror(out)) {
-        set_err(err, errlen, "could not write html report: %s", strerror(errno));
+        pyscope_set_err(err, errlen, "could not write html report: %s", strerror(errno));
         return -EIO;
     }
     return 0;

@@ -974,14 +974,15 @@ static void ratio(FILE *out, const json_t *o, const char *key)
         fputs("-", out);
 }
 
-/* The series a confirmation run did not settle (inconclusive): neither news nor quiet. */
+/* The series whose verdict was inconclusive (a confirmation run did not settle it, or none
+ * could): neither news nor quiet, each with the rule and the reason. */
 static void write_unsettled(FILE *out, const json_t *list)
 {
     if (json_array_size(list) == 0)
         return;
-    fputs(
-        "<h2>Inconclusive (its confirmation run did not settle it)</h2>\n<ul id=\"inconclusive\">",
-        out);
+    fputs("<h2>Inconclusive (the runs could not tell a change from noise)</h2>\n"
+          "<ul id=\"inconclusive\">",
+          out);
     size_t i;
     const json_t *u;
     json_array_foreach(list, i, u)
@@ -991,11 +992,27 @@ static void write_unsettled(FILE *out, const json_t *list)
         esc_field(out, u, "script");
         fputs(" on ", out);
         esc_field(out, u, "host");
-        fprintf(out, ", batch %" JSON_INTEGER_FORMAT ": wall ",
+        fprintf(out, ", batch %" JSON_INTEGER_FORMAT ": ",
                 json_integer_value(json_object_get(u, "batch_id")));
-        pct_field(out, json_object_get(d, "wall_s"), "change_pct");
-        fputs(", CPU ", out);
-        pct_field(out, json_object_get(d, "cpu_s"), "change_pct");
+        if (json_object_get(d, "wall_s") || json_object_get(d, "cpu_s")) {
+            fputs("wall ", out); /* held out: its confirmation's wall and CPU verdicts */
+            pct_field(out, json_object_get(d, "wall_s"), "change_pct");
+            fputs(", CPU ", out);
+            pct_field(out, json_object_get(d, "cpu_s"), "change_pct");
+        } else {
+            fputs(strcmp(json_get_string(u, "metric", ""), "cpu_s") == 0 ? "CPU " : "wall ", out);
+            pct_field(out, d, "change_pct");
+        }
+        const char *rule = str(u, "rule"), *reason = str(u, "reason");
+        if (rule && rule[0]) {
+            fputs(" <span class=\"muted\">(", out);
+            esc(out, rule);
+            fputs(")</span>", out);
+        }
+        if (reason && reason[0]) {
+            fputs(": ", out);
+            esc(out, reason);
+        }
         fputs("</li>\n", out);
     }
     fputs("</ul>\n", out);

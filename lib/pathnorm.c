@@ -9,7 +9,6 @@
 #include "pathnorm.h"
 
 #include <errno.h>
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -132,45 +131,33 @@ int pathnorm_key(const char *abs_path, const char *root, char **out)
     return 0;
 }
 
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
-{
-    if (!err || errlen == 0)
-        return;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-}
-
 int pathnorm_resolve_inside_n(const char *root, const char *rel, size_t rel_len, char **out,
                               char *err, size_t errlen)
 {
     *out = NULL;
-    set_err(err, errlen, "no error");
+    pyscope_set_err(err, errlen, "no error");
     if (rel_len == 0) {
-        set_err(err, errlen, "empty path");
+        pyscope_set_err(err, errlen, "empty path");
         return -PYSCOPE_EUSAGE;
     }
     if (memchr(rel, '\0', rel_len)) {
-        set_err(err, errlen, "path contains a NUL byte");
+        pyscope_set_err(err, errlen, "path contains a NUL byte");
         return -PYSCOPE_EUSAGE;
     }
     if (rel_len > PATHNORM_REL_MAX) {
-        set_err(err, errlen, "path too long (%zu bytes, limit %d)", rel_len, PATHNORM_REL_MAX);
+        pyscope_set_err(err, errlen, "path too long (%zu bytes, limit %d)", rel_len,
+                        PATHNORM_REL_MAX);
         return -PYSCOPE_EUSAGE;
     }
     if (rel[0] == '/') {
-        set_err(err, errlen, "absolute path \"%.*s\" refused", (int)rel_len, rel);
+        pyscope_set_err(err, errlen, "absolute path \"%.*s\" refused", (int)rel_len, rel);
         return -PYSCOPE_EUSAGE;
     }
     char *copy = xstrndup(rel, rel_len);
     char *clean = pathnorm_clean(copy);
     free(copy);
     if (strcmp(clean, "..") == 0 || strncmp(clean, "../", 3) == 0) {
-        set_err(err, errlen, "path \"%s\" leads outside the root", clean);
+        pyscope_set_err(err, errlen, "path \"%s\" leads outside the root", clean);
         free(clean);
         return -PYSCOPE_EUSAGE;
     }
@@ -178,7 +165,7 @@ int pathnorm_resolve_inside_n(const char *root, const char *rel, size_t rel_len,
     char *real_root = realpath(root, NULL);
     if (!real_root) {
         rc = -errno;
-        set_err(err, errlen, "could not resolve root \"%s\": %s", root, strerror(-rc));
+        pyscope_set_err(err, errlen, "could not resolve root \"%s\": %s", root, strerror(-rc));
         goto fail_root;
     }
     char *joined = xasprintf("%s/%s", real_root, clean);
@@ -186,14 +173,14 @@ int pathnorm_resolve_inside_n(const char *root, const char *rel, size_t rel_len,
     free(joined);
     if (!real) {
         rc = -errno;
-        set_err(err, errlen, "could not resolve \"%s\": %s", clean, strerror(-rc));
+        pyscope_set_err(err, errlen, "could not resolve \"%s\": %s", clean, strerror(-rc));
         goto fail_real;
     }
     size_t lr = strlen(real_root);
     bool inside = strcmp(real_root, "/") == 0 || strcmp(real, real_root) == 0 ||
                   (strncmp(real, real_root, lr) == 0 && real[lr] == '/');
     if (!inside) {
-        set_err(err, errlen, "path \"%s\" leads outside the root through a symlink", clean);
+        pyscope_set_err(err, errlen, "path \"%s\" leads outside the root through a symlink", clean);
         free(real);
         rc = -PYSCOPE_EUSAGE;
         goto fail_real;

@@ -747,6 +747,36 @@ static void docs_contention(const json_t *cand, const json_t *const *base, size_
     free(b);
 }
 
+const char *regress_level_basis(const json_t *const *docs, size_t n, const char *metric)
+{
+    if (n < 2 || strcmp(metric, "wall_s") != 0)
+        return metric;
+    struct regress_contention c;
+    docs_contention(docs[n - 1], docs, 0, n - 1, &c);
+    if (!c.contaminated)
+        return metric;
+    if (c.cpu_bound)
+        return "cpu_s";
+    /* the net wall time, when every run has one */
+    for (size_t i = 0; i < n; i++) {
+        struct dvec d = {0};
+        size_t k = net_samples(docs[i], &d);
+        free(d.v);
+        if (k == 0)
+            return metric;
+    }
+    return NET_WALL;
+}
+
+bool regress_level(const json_t *doc, const char *basis, double *level)
+{
+    struct dvec d = {0};
+    size_t k = strcmp(basis, NET_WALL) == 0 ? net_samples(doc, &d) : run_samples(doc, basis, &d);
+    bool ok = k > 0 && stats_median(d.v, d.n, level) == 0;
+    free(d.v);
+    return ok;
+}
+
 static json_t *pct_or_null(double v)
 {
     return v >= 0 && isfinite(v) ? json_real(v) : json_null();

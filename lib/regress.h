@@ -121,6 +121,13 @@ const char *regress_rule_name(enum regress_rule rule);
 #define REGRESS_HINT_HISTORY         "too little history to tell a change from noise; keep running"
 #define REGRESS_HINT_CONTENDED       "the machine was busy; rerun when it is quieter"
 
+/*
+ * A run shorter than this (median wall seconds) is mostly interpreter start-up
+ * and timer granularity: a slowdown in one of its functions is measured only
+ * with many repeats or a deterministic trace; inconclusive verdicts on it say so.
+ */
+#define REGRESS_SHORT_RUN_S 0.25
+
 /* One baseline run's samples (borrowed). */
 struct regress_run {
     const double *x;
@@ -298,6 +305,20 @@ bool regress_contention_apply(struct regress_result *wall, const struct regress_
                               const struct regress_contention *c);
 
 /*
+ * The samples the levels of a history docs[0..n) (borrowed, oldest first) are
+ * compared on when its change points are sought: metric itself, except for
+ * wall_s when the newest run or the runs before it are contaminated (as
+ * regress_compare judges them): then what its decision rests on, "cpu_s"
+ * for a CPU-bound script, else "wall_net_s" (wall time net of queueing, when
+ * every run measured it). Static string (metric itself when unchanged).
+ */
+const char *regress_level_basis(const json_t *const *docs, size_t n, const char *metric);
+
+/* The median of doc's (borrowed) samples of basis (a metric, or "wall_net_s")
+ * into *level; false when it has none. */
+bool regress_level(const json_t *doc, const char *basis, double *level);
+
+/*
  * Compare candidate (a pyscope.report/1 or pyscope.run/1 document, borrowed)
  * with baseline documents (borrowed, oldest first; the newest
  * max_baseline_runs are used). Returns a new "regression" JSON object
@@ -309,7 +330,7 @@ json_t *regress_compare(const json_t *candidate, const json_t *const *baseline, 
 
 /*
  * The "why" object of regress_compare for a candidate measured several times
- * (an A/B try, lib/abtest): metric (borrowed, one of its "metrics" objects,
+ * (an A/B try, cli/abtest.c): metric (borrowed, one of its "metrics" objects,
  * decided over all runs) explained by the functions whose value (on metric's
  * basis) moved from the median over baseline[0..n_baseline) to the median over
  * cands[0..nc); appeared/vanished and identity changes are cand's (one of

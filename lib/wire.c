@@ -19,6 +19,7 @@
 
 #include "errors.h"
 #include "jobenv.h"
+#include "pyreq.h"
 #include "pyscope.pb-c.h"
 #include "xmalloc.h"
 
@@ -450,7 +451,21 @@ static int check_python(struct wire_error *err, const char *field, const struct 
     snprintf(f, sizeof(f), "%s.build", field);
     TRY(check_str(err, f, p->build, WIRE_MAX_STRING, false));
     snprintf(f, sizeof(f), "%s.executable", field);
-    return check_str(err, f, p->executable, WIRE_MAX_STRING, false);
+    TRY(check_str(err, f, p->executable, WIRE_MAX_STRING, false));
+    snprintf(f, sizeof(f), "%s.implementation", field);
+    TRY(check_str(err, f, p->implementation, 64, false));
+    snprintf(f, sizeof(f), "%s.abiflags", field);
+    return check_str(err, f, p->abiflags, 64, false);
+}
+
+/* A Python request (lib/pyreq.h). */
+static int check_pyreq(struct wire_error *err, const char *field, const char *req)
+{
+    TRY(check_str(err, field, req, PYREQ_MAX, false));
+    char why[128];
+    if (pyreq_check(req, why, sizeof(why)) < 0)
+        return fail(err, WIRE_REJECT_RANGE, "%s: %s", field, why);
+    return 0;
 }
 
 static int check_args(struct wire_error *err, const char *field, size_t n, const char *const *args)
@@ -577,6 +592,26 @@ static int check_query_series(struct wire_error *err, const struct wire_query *q
 {
     char f[64];
     bool series = q->kind == WIRE_QUERY_SERIES, compare = q->kind == WIRE_QUERY_COMPARE_HOSTS;
+    bool pythons = q->kind == WIRE_QUERY_COMPARE_PYTHONS;
+    if (pythons) {
+        TRY(check_path(err, "query.script", q->script));
+        TRY(check_str(err, "query.host", q->host, WIRE_MAX_HOST_NAME, false));
+        TRY(check_count(err, "query.pythons", q->n_pythons, WIRE_MAX_QUERY_PYTHONS));
+        for (size_t i = 0; i < q->n_pythons; i++) {
+            snprintf(f, sizeof(f), "query.pythons[%zu]", i);
+            TRY(check_pyreq(err, f, q->pythons[i]));
+            if (!*q->pythons[i])
+                return fail(err, WIRE_REJECT_MISSING, "%s: empty", f);
+        }
+        TRY(check_pyreq(err, "query.baseline", q->baseline));
+        if (*str_or_empty(q->python_build) || q->n_hosts || *str_or_empty(q->metric))
+            return fail(err, WIRE_REJECT_FORMAT,
+                        "query: python_build, hosts and metric do not belong to compare_pythons");
+        return 0;
+    }
+    if (q->n_pythons || *str_or_empty(q->baseline))
+        return fail(err, WIRE_REJECT_FORMAT,
+                    "query: pythons and baseline belong to compare_pythons");
     if (!series && !compare) {
         if (*str_or_empty(q->script) || *str_or_empty(q->host) || *str_or_empty(q->python_build) ||
             q->n_hosts || *str_or_empty(q->metric))
@@ -666,6 +701,8 @@ static int check_entry(struct wire_error *err, const char *field, const struct w
     TRY(check_num(err, f, e->timeout_s, 0, 7 * 86400));
     snprintf(f, sizeof(f), "%s.threshold", field);
     TRY(check_num(err, f, e->threshold, 0, 10));
+    snprintf(f, sizeof(f), "%s.python", field);
+    TRY(check_pyreq(err, f, e->python));
     snprintf(f, sizeof(f), "%s.env", field);
     return check_env(err, f, e->n_env, e->env);
 }
@@ -714,6 +751,9 @@ int wire_validate(const struct wire_msg *m, struct wire_error *err)
         TRY(check_str(err, "hello.name", h->name, 256, true));
         TRY(check_host(err, "hello.host", &h->host));
         TRY(check_python(err, "hello.python", &h->python));
+        TRY(check_count(err, "hello.pythons", h->n_pythons, WIRE_MAX_PYTHONS));
+        for (size_t i = 0; i < h->n_pythons; i++)
+            TRY(check_python(err, "hello.pythons", &h->pythons[i]));
         TRY(check_str(err, "hello.agent_version", h->agent_version, 64, false));
         return check_uint(err, "hello.max_jobs", h->max_jobs, 1, WIRE_MAX_JOBS);
     }
@@ -743,6 +783,7 @@ int wire_validate(const struct wire_msg *m, struct wire_error *err)
         TRY(check_uint(err, "job.warmup", j->warmup, 0, WIRE_MAX_WARMUP));
         TRY(check_uint(err, "job.mode", j->mode, WIRE_MODE_SAMPLE, WIRE_MODE_TRACE));
         TRY(check_env(err, "job.env", j->n_env, j->env));
+        TRY(check_pyreq(err, "job.python", j->python));
         if (!isfinite(j->timeout_s) || j->timeout_s <= 0)
             return fail(err, WIRE_REJECT_RANGE, "job.timeout_s: must be a finite number > 0");
         TRY(check_num(err, "job.timeout_s", j->timeout_s, 0, 7 * 86400));
@@ -763,7 +804,7 @@ int wire_validate(const struct wire_msg *m, struct wire_error *err)
         return 0;
     case WIRE_QUERY:
         TRY(check_uint(err, "query.kind", m->query.kind, WIRE_QUERY_HOSTS,
-                       WIRE_QUERY_COMPARE_HOSTS));
+                       WIRE_QUERY_COMPARE_PYTHONS));
         TRY(check_query_series(err, &m->query));
         if (m->query.kind == WIRE_QUERY_TRIAGE) {
             if (m->query.regression_id == 0)
@@ -843,6 +884,8 @@ static Pyscope__PythonBuild *enc_python(struct arena *a, const struct wire_pytho
     p->version = enc_str(py->version);
     p->build = enc_str(py->build);
     p->executable = enc_str(py->executable);
+    p->implementation = enc_str(py->implementation);
+    p->abiflags = enc_str(py->abiflags);
     return p;
 }
 
@@ -937,6 +980,7 @@ static Pyscope__SuiteEntry *enc_entry(struct arena *a, const struct wire_suite_e
     pe->threshold = e->threshold;
     pe->n_env = e->n_env;
     pe->env = enc_strv(a, e->n_env, e->env);
+    pe->python = enc_str(e->python);
     return pe;
 }
 
@@ -979,7 +1023,11 @@ static Pyscope__Submit *enc_submit(struct arena *a, const struct wire_submit *s)
     return p;
 }
 
-/* Fill env's body from m; everything allocated lives in a. Returns 0 or -EINVAL. */
+/*
+ * Fill env's body from m; everything allocated lives in a. Returns 0 or -EINVAL.
+ * Longer than 100 lines, kept whole: one case per message type, each a few assignments,
+ * so that the whole map from wire_msg to the protobuf-c message reads in one place.
+ */
 static int enc_body(struct arena *a, const struct wire_msg *m, Pyscope__Envelope *env)
 {
     switch (m->type) {
@@ -991,6 +1039,10 @@ static int enc_body(struct arena *a, const struct wire_msg *m, Pyscope__Envelope
         p->python = enc_python(a, &m->hello.python);
         p->agent_version = enc_str(m->hello.agent_version);
         p->max_jobs = m->hello.max_jobs;
+        p->n_pythons = m->hello.n_pythons;
+        p->pythons = arena_calloc(a, m->hello.n_pythons, sizeof(*p->pythons));
+        for (size_t i = 0; i < m->hello.n_pythons; i++)
+            p->pythons[i] = enc_python(a, &m->hello.pythons[i]);
         env->hello = p;
         break;
     }
@@ -1044,6 +1096,7 @@ static int enc_body(struct arena *a, const struct wire_msg *m, Pyscope__Envelope
         p->n_env = j->n_env;
         p->env = enc_strv(a, j->n_env, j->env);
         p->commit = enc_str(j->commit);
+        p->python = enc_str(j->python);
         env->job = p;
         break;
     }
@@ -1093,6 +1146,9 @@ static int enc_body(struct arena *a, const struct wire_msg *m, Pyscope__Envelope
         p->n_hosts = m->query.n_hosts;
         p->hosts = enc_strv(a, m->query.n_hosts, m->query.hosts);
         p->metric = enc_str(m->query.metric);
+        p->n_pythons = m->query.n_pythons;
+        p->pythons = enc_strv(a, m->query.n_pythons, m->query.pythons);
+        p->baseline = enc_str(m->query.baseline);
         env->query = p;
         break;
     }
@@ -1190,6 +1246,8 @@ static void dec_python(const Pyscope__PythonBuild *p, struct wire_python *py)
     py->version = p->version;
     py->build = p->build;
     py->executable = p->executable;
+    py->implementation = p->implementation;
+    py->abiflags = p->abiflags;
 }
 
 /* Copy a bytes field into a fixed run id; fails unless exactly 16 bytes. */
@@ -1286,6 +1344,7 @@ static void dec_entry(const Pyscope__SuiteEntry *pe, struct wire_suite_entry *e)
     e->threshold = pe->threshold;
     e->n_env = pe->n_env;
     e->env = dec_strv(pe->env);
+    e->python = pe->python;
 }
 
 static int dec_submit(struct arena *a, const Pyscope__Submit *p, struct wire_submit *s,
@@ -1337,7 +1396,7 @@ static int dec_body(struct arena *a, const Pyscope__Envelope *env, struct wire_m
                     struct wire_error *err)
 {
     switch (env->body_case) {
-    case PYSCOPE__ENVELOPE__BODY_HELLO:
+    case PYSCOPE__ENVELOPE__BODY_HELLO: {
         m->hello.name = env->hello->name;
         TRY(check_count(err, "hello.host.labels", env->hello->host ? env->hello->host->n_labels : 0,
                         WIRE_MAX_LABELS));
@@ -1345,7 +1404,14 @@ static int dec_body(struct arena *a, const Pyscope__Envelope *env, struct wire_m
         dec_python(env->hello->python, &m->hello.python);
         m->hello.agent_version = env->hello->agent_version;
         m->hello.max_jobs = env->hello->max_jobs;
+        TRY(check_count(err, "hello.pythons", env->hello->n_pythons, WIRE_MAX_PYTHONS));
+        struct wire_python *pys = arena_calloc(a, env->hello->n_pythons, sizeof(*pys));
+        for (size_t i = 0; i < env->hello->n_pythons; i++)
+            dec_python(env->hello->pythons[i], &pys[i]);
+        m->hello.n_pythons = env->hello->n_pythons;
+        m->hello.pythons = pys;
         break;
+    }
     case PYSCOPE__ENVELOPE__BODY_WELCOME:
         m->welcome.agent_id = env->welcome->agent_id;
         m->welcome.heartbeat_ms = env->welcome->heartbeat_ms;
@@ -1383,6 +1449,7 @@ static int dec_body(struct arena *a, const Pyscope__Envelope *env, struct wire_m
         m->job.n_env = p->n_env;
         m->job.env = dec_strv(p->env);
         m->job.commit = p->commit;
+        m->job.python = p->python;
         break;
     }
     case PYSCOPE__ENVELOPE__BODY_RESULT:
@@ -1416,6 +1483,9 @@ static int dec_body(struct arena *a, const Pyscope__Envelope *env, struct wire_m
         m->query.n_hosts = env->query->n_hosts;
         m->query.hosts = dec_strv(env->query->hosts);
         m->query.metric = env->query->metric;
+        m->query.n_pythons = env->query->n_pythons;
+        m->query.pythons = dec_strv(env->query->pythons);
+        m->query.baseline = env->query->baseline;
         break;
     case PYSCOPE__ENVELOPE__BODY_QUERY_REPLY:
         m->query_reply.json = env->query_reply->json;

@@ -25,35 +25,37 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define WIRE_VERSION         1u
-#define WIRE_MAX_MSG_BYTES   (4u * 1024u * 1024u) /* ZMQ_MAXMSGSIZE */
-#define WIRE_MAX_STRING      4096u                /* bytes, unless noted */
-#define WIRE_RUN_ID_LEN      16u
-#define WIRE_FINGERPRINT_LEN 16u /* hex chars */
-#define WIRE_SHA256_HEX_LEN  64u
-#define WIRE_MAX_LABELS      32u
-#define WIRE_MAX_LABEL_KEY   64u
-#define WIRE_MAX_LABEL_VALUE 256u
-#define WIRE_MAX_MACHINE_ID  64u /* Host.machine_id */
-#define WIRE_MAX_JOBS        64u /* Hello.max_jobs, Ready.credit, Heartbeat.running */
-#define WIRE_MAX_ARGS        256u
-#define WIRE_MAX_REPEAT      1000u
-#define WIRE_MAX_WARMUP      100u
-#define WIRE_MAX_RUNS        1000u /* Result.runs, Function.*_runs */
-#define WIRE_MAX_FUNCTIONS   2000u
-#define WIRE_MAX_STACKS      5000u
-#define WIRE_MAX_FRAMES      512u
-#define WIRE_MAX_ENTRIES     1000u /* Submit.entries */
-#define WIRE_MAX_NAMES       256u  /* HostSelector.names */
-#define WIRE_MAX_QUERY_LIMIT 1000u
-#define WIRE_MAX_NOTE        4096u
-#define WIRE_MAX_HOST_NAME   256u            /* Query.host, Query.hosts[i] */
-#define WIRE_MAX_QUERY_HOSTS 32u             /* Query.hosts */
-#define WIRE_MAX_JSON        (1024u * 1024u) /* QueryReply.json */
-#define WIRE_MAX_COMMITS     5000u           /* Submit.commits */
-#define WIRE_MAX_PARENTS     16u             /* Commit.parents */
-#define WIRE_MAX_SUBJECT     1024u           /* Commit.subject, bytes */
-#define WIRE_MAX_AUTHOR      512u            /* Commit.author, bytes */
+#define WIRE_VERSION           1u
+#define WIRE_MAX_MSG_BYTES     (4u * 1024u * 1024u) /* ZMQ_MAXMSGSIZE */
+#define WIRE_MAX_STRING        4096u                /* bytes, unless noted */
+#define WIRE_RUN_ID_LEN        16u
+#define WIRE_FINGERPRINT_LEN   16u /* hex chars */
+#define WIRE_SHA256_HEX_LEN    64u
+#define WIRE_MAX_LABELS        32u
+#define WIRE_MAX_LABEL_KEY     64u
+#define WIRE_MAX_LABEL_VALUE   256u
+#define WIRE_MAX_MACHINE_ID    64u /* Host.machine_id */
+#define WIRE_MAX_JOBS          64u /* Hello.max_jobs, Ready.credit, Heartbeat.running */
+#define WIRE_MAX_PYTHONS       32u /* Hello.pythons */
+#define WIRE_MAX_ARGS          256u
+#define WIRE_MAX_REPEAT        1000u
+#define WIRE_MAX_WARMUP        100u
+#define WIRE_MAX_RUNS          1000u /* Result.runs, Function.*_runs */
+#define WIRE_MAX_FUNCTIONS     2000u
+#define WIRE_MAX_STACKS        5000u
+#define WIRE_MAX_FRAMES        512u
+#define WIRE_MAX_ENTRIES       1000u /* Submit.entries */
+#define WIRE_MAX_NAMES         256u  /* HostSelector.names */
+#define WIRE_MAX_QUERY_LIMIT   1000u
+#define WIRE_MAX_NOTE          4096u
+#define WIRE_MAX_HOST_NAME     256u            /* Query.host, Query.hosts[i] */
+#define WIRE_MAX_QUERY_HOSTS   32u             /* Query.hosts */
+#define WIRE_MAX_QUERY_PYTHONS 16u             /* Query.pythons */
+#define WIRE_MAX_JSON          (1024u * 1024u) /* QueryReply.json */
+#define WIRE_MAX_COMMITS       5000u           /* Submit.commits */
+#define WIRE_MAX_PARENTS       16u             /* Commit.parents */
+#define WIRE_MAX_SUBJECT       1024u           /* Commit.subject, bytes */
+#define WIRE_MAX_AUTHOR        512u            /* Commit.author, bytes */
 
 /* The body of an Envelope; values are the proto field numbers. */
 enum wire_type {
@@ -101,10 +103,11 @@ enum wire_query_kind {
     WIRE_QUERY_HOSTS = 1,
     WIRE_QUERY_JOBS = 2,
     WIRE_QUERY_BATCH = 3,
-    WIRE_QUERY_REPORT = 4,        /* the team report of a batch or of recent batches */
-    WIRE_QUERY_TRIAGE = 5,        /* set a regression's state */
-    WIRE_QUERY_SERIES = 6,        /* one script's runs on one host */
-    WIRE_QUERY_COMPARE_HOSTS = 7, /* one script on host A vs host B */
+    WIRE_QUERY_REPORT = 4,          /* the team report of a batch or of recent batches */
+    WIRE_QUERY_TRIAGE = 5,          /* set a regression's state */
+    WIRE_QUERY_SERIES = 6,          /* one script's runs on one host */
+    WIRE_QUERY_COMPARE_HOSTS = 7,   /* one script on host A vs host B */
+    WIRE_QUERY_COMPARE_PYTHONS = 8, /* one script on one host under each Python build */
 };
 
 /* Why wire_decode() or wire_validate() refused a message (counter index). */
@@ -158,6 +161,8 @@ struct wire_python {
     const char *version; /* "3.11.2", required */
     const char *build;   /* sys.version */
     const char *executable;
+    const char *implementation; /* sys.implementation.name, "" from older peers */
+    const char *abiflags;       /* sys.abiflags */
 };
 
 struct wire_hello {
@@ -165,7 +170,9 @@ struct wire_hello {
     struct wire_host host;
     struct wire_python python;
     const char *agent_version;
-    uint32_t max_jobs; /* 1..64 */
+    uint32_t max_jobs;                 /* 1..64 */
+    size_t n_pythons;                  /* at most WIRE_MAX_PYTHONS; 0 from older agents */
+    const struct wire_python *pythons; /* every interpreter the agent can run (docs/pythons.md) */
 };
 
 struct wire_welcome {
@@ -204,6 +211,7 @@ struct wire_job {
     size_t n_env;                /* at most 64 (lib/jobenv.h) */
     const char *const *env;      /* "NAME=VALUE", each checked by jobenv_check() */
     const char *commit;          /* full commit hash to run at, or "" (the workspace) */
+    const char *python;          /* lib/pyreq.h request, or "" (the agent's default) */
 };
 
 struct wire_measurement {
@@ -282,6 +290,7 @@ struct wire_suite_entry {
     double threshold;       /* finite, 0..10, 0 = default */
     size_t n_env;           /* at most 64 (lib/jobenv.h) */
     const char *const *env; /* "NAME=VALUE", each checked by jobenv_check() */
+    const char *python;     /* lib/pyreq.h request, or "" (the agent's default) */
 };
 
 struct wire_host_selector {
@@ -323,19 +332,22 @@ struct wire_submit_reply {
 };
 
 struct wire_query {
-    enum wire_query_kind kind; /* HOSTS .. COMPARE_HOSTS */
-    uint64_t batch_id;         /* required for BATCH; REPORT: 0 = by since_s */
-    uint32_t limit;            /* 0..1000, 0 = default */
-    uint32_t since_s;          /* REPORT without batch_id; 0 = one day */
-    uint64_t regression_id;    /* required for TRIAGE */
-    const char *state;         /* TRIAGE: "ack", "expected", "fixed" or "invalid" */
-    const char *note;          /* TRIAGE, optional (NULL = keep), <= WIRE_MAX_NOTE bytes */
-    const char *script;        /* SERIES, COMPARE_HOSTS: normalized script key (required) */
-    const char *host;          /* SERIES: host name or fingerprint (required) */
-    const char *python_build;  /* SERIES, optional (NULL/"" = the host's newest run's) */
-    size_t n_hosts;            /* COMPARE_HOSTS: 0 (every host) or 2..WIRE_MAX_QUERY_HOSTS */
-    const char *const *hosts;  /* names or fingerprints, each <= WIRE_MAX_HOST_NAME bytes */
-    const char *metric;        /* COMPARE_HOSTS: "wall_s" (NULL/""), "cpu_s", "peak_rss_bytes" */
+    enum wire_query_kind kind;  /* HOSTS .. COMPARE_HOSTS */
+    uint64_t batch_id;          /* required for BATCH; REPORT: 0 = by since_s */
+    uint32_t limit;             /* 0..1000, 0 = default */
+    uint32_t since_s;           /* REPORT without batch_id; 0 = one day */
+    uint64_t regression_id;     /* required for TRIAGE */
+    const char *state;          /* TRIAGE: "ack", "expected", "fixed" or "invalid" */
+    const char *note;           /* TRIAGE, optional (NULL = keep), <= WIRE_MAX_NOTE bytes */
+    const char *script;         /* SERIES, COMPARE_HOSTS: normalized script key (required) */
+    const char *host;           /* SERIES: host name or fingerprint (required) */
+    const char *python_build;   /* SERIES, optional (NULL/"" = the host's newest run's) */
+    size_t n_hosts;             /* COMPARE_HOSTS: 0 (every host) or 2..WIRE_MAX_QUERY_HOSTS */
+    const char *const *hosts;   /* names or fingerprints, each <= WIRE_MAX_HOST_NAME bytes */
+    const char *metric;         /* COMPARE_HOSTS: "wall_s" (NULL/""), "cpu_s", "peak_rss_bytes" */
+    size_t n_pythons;           /* COMPARE_PYTHONS: 0 (every build) .. WIRE_MAX_QUERY_PYTHONS */
+    const char *const *pythons; /* lib/pyreq.h requests */
+    const char *baseline;       /* COMPARE_PYTHONS: a request, or NULL/"" (the oldest version) */
 };
 
 struct wire_query_reply {

@@ -34,6 +34,7 @@ struct pyselect {
     char *abiflags;   /* sys.abiflags (owned) */
     char *executable; /* sys.executable (owned) */
     char *prefix;     /* sys.prefix (owned) */
+    char *build;      /* sys.version on one line: compiler and build date (owned) */
 };
 
 /*
@@ -61,5 +62,8 @@ void pyselect_release(struct pyselect *ps);
  * to the pyscope-run executable (the build tree), else ../lib/pyscope/pyshim
  * from it (installed). New string, or NULL (err says why). */
 char *pyselect_shim_dir(char *err, size_t errlen);
+
+/* The same for the pyscope-run executable at exe (the agent's runner). */
+char *pyselect_shim_dir_of(const char *exe, char *err, size_t errlen);
 
 #endif

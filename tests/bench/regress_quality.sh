@@ -121,7 +121,7 @@ if [ -n "$sizes" ]; then
     n1=${BASH_REMATCH[2]}
 fi
 runner=$build/agent/runner/pyscope-run
-lib=$build/lib/libpyscope.a
+lib=$build/lib/libpyscope_stats.a
 for f in "$runner" "$lib"; do
     [ -e "$f" ] || { echo "regress_quality: $f missing; build first (scripts/build.sh)" >&2; exit 2; }
 done
@@ -135,7 +135,7 @@ stop_hogs() { [ ${#hogs[@]} -eq 0 ] || kill "${hogs[@]}" 2>/dev/null || true; ho
 trap 'stop_hogs; rm -rf "$work"' EXIT
 start=$(date +%s)
 
-cc -O2 -D_GNU_SOURCE -I"$src/lib" "$here/regress_sim.c" "$lib" \
+cc -O2 -D_GNU_SOURCE -I"$src/lib" "$here/regress_sim.c" "$lib" "$build/lib/libpyscope_core.a" \
     $(pkg-config --libs jansson libsodium uuid inih) -lm -o "$work/regress_sim"
 
 if [ -z "$pools" ]; then

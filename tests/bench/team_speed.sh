@@ -19,7 +19,9 @@
 # flagged series, whose runs get collapsed stacks here). Then the coordinator serves the
 # same database over HTTP and each page is timed (issue 16: <= 100 ms).
 # Environment: SCRIPTS (500), HOSTS (7), NIGHTS (100), OUT (report path; default a temp file),
-# WEB (1: time the served pages; 0: skip), REQUESTS (21 per page).
+# WEB (1: time the served pages; 0: skip), REQUESTS (21 per page), KEEP (1: leave the
+# PostgreSQL server and its database running at the end, for EXPLAIN; the script prints
+# how to reach and stop it).
 set -euo pipefail
 src=$(cd "$(dirname "$0")/../.." && pwd)
 build=$(cd "${1:-$src/build}" && pwd)
@@ -30,6 +32,13 @@ T=$(mktemp -d)
 trap 'rm -rf "$T"' EXIT
 source "$src/tests/integration/pg.sh"
 pg_start
+if [ "${KEEP:-0}" = 1 ]; then
+    kept=$PG_DIR
+    pg_stop() {
+        echo "KEEP=1: the database is left running: psql \"host=$kept port=5432 user=postgres dbname=pyscope\""
+        echo "        stop it with: ${PG_RUNAS[*]} $PG_BIN/pg_ctl -D $kept/data stop && rm -rf $kept"
+    }
+fi
 "$build/tests/tools/team_speed" --db "$PG_CONNINFO" --migrate
 
 # w(i): sample i of a run whose wall time is base x slow, with ~1% noise
@@ -139,13 +148,13 @@ echo "== second run (warm)"
 # The served pages (coordinator/web.c) on the same 350,000 runs: the coordinator with
 # --http on this database (the batch is analysed: it has nothing to do but serve), each
 # page asked REQUESTS times with curl, in turn; the median and the slowest answer. The
-# first request of / renders the report (or finds it rendered ahead by the warmer); the
+# pages of the newest two batches are rendered ahead by the warmer (waited for); the
 # 404 page, which reads nothing, is the floor of HTTP itself, measured in the same run.
 [ "${WEB:-1}" = 1 ] || exit 0
 command -v curl >/dev/null || { echo "web: curl not installed, skipped"; exit 0; }
 echo "== served pages (coordinator --http, the same database)"
 "$build/coordinator/pyscope-coordinator" --db "$PG_CONNINFO" --bind "ipc://$T/coord.sock" \
-    --http 127.0.0.1:0 2>"$T/coord.log" &
+    --http 127.0.0.1:0 --log-level debug 2>"$T/coord.log" &
 coord=$!
 prev=$(trap -p EXIT | sed -E "s/^trap -- '(.*)' EXIT$/\1/")
 # shellcheck disable=SC2064
@@ -157,7 +166,15 @@ for i in $(seq 100); do
     sleep 0.1
 done
 [ -n "$url" ] || { echo "web: the coordinator did not start"; cat "$T/coord.log"; exit 4; }
-sleep 3 # the warmer renders the newest batch's report
+# the warmer renders ahead / and /batch/N of the newest batch, then /batch/N-1: wait for it
+# (at most 60 s) and say how long it took; the first request of a page not rendered ahead
+# (a series page) still builds it
+tw=$(date +%s.%N)
+for i in $(seq 600); do
+    grep -q "rendered ahead as batch $N " "$T/coord.log" && break
+    sleep 0.1
+done
+awk -v a="$tw" -v b="$(date +%s.%N)" 'BEGIN {printf "pages rendered ahead within %.1f s of start\n", b - a}'
 t0=$(curl -s -o /dev/null -w '%{time_total}' "$url")
 echo "first / after start: $(awk -v t="$t0" 'BEGIN {printf "%.1f ms", t * 1000}')"
 pages=("" "batch/$((N + 1))" "batch/$N" batches hosts "series/bench/s7.py?host=host-3"

@@ -5,7 +5,8 @@ A ground-truth benchmark of the whole farm (issue 11): a real PostgreSQL, the re
 coordinator and two real agents acting as two hosts (each in its own UTS namespace,
 so its own host fingerprint) play N nights of a suite of varied workloads
 (tests/bench/truth/: CPU-bound, allocation-heavy, mostly waiting, multi-threaded,
-short, long; the suite's reference script is examples/calibrate.py's twin). Known
+short, long; the suite's reference script is examples/calibrate.py, copied into the
+run's workspace beside them). Known
 slowdowns are injected into known functions on known nights and hosts (the
 PYSCOPE_TRUTH_SLOW knob, tests/bench/truth/knob.py, set per host through the agents'
 runner wrapper; a slowdown stays, like the code change it stands for); some nights
@@ -133,10 +134,17 @@ class Farm:
         shim = os.path.join(self.work, "pyshim")
         shutil.rmtree(shim, ignore_errors=True)
         shutil.copytree(os.path.join(self.build, "agent", "runner", "pyshim"), shim)
-        for d, _, files in os.walk(shim):
-            os.chmod(d, 0o755)
-            for f in files:
-                os.chmod(os.path.join(d, f), 0o644)
+        # the agents' workspace: the workloads and the suite's reference script, the one
+        # in examples/ (copied here, so that there is one calibrate.py in the repository)
+        workspace = os.path.join(self.work, "workspace")
+        shutil.rmtree(workspace, ignore_errors=True)
+        shutil.copytree(WORKLOADS, workspace, ignore=shutil.ignore_patterns("__pycache__"))
+        shutil.copy(os.path.join(SRC, "examples", "calibrate.py"), workspace)
+        for d in (shim, workspace):
+            for sub, _, files in os.walk(d):
+                os.chmod(sub, 0o755)
+                for f in files:
+                    os.chmod(os.path.join(sub, f), 0o644)
         os.chmod(self.work, 0o755)
         for h in self.hosts:
             knob = os.path.join(self.work, f"slow-{h}")
@@ -150,7 +158,7 @@ class Farm:
                         f'exec "{run}" "$@"\n')
             os.chmod(wrapper, 0o755)
             agent = [os.path.join(self.build, "agent", "pyscope-agent"), "--coordinator", sock,
-                     "--workspace", WORKLOADS, "--name", h, "--spool",
+                     "--workspace", workspace, "--name", h, "--spool",
                      os.path.join(self.work, f"spool-{h}"), "--runner", wrapper]
             argv = ["unshare", "-u", "sh", "-c", 'hostname "$1" && shift && exec "$@"', "sh",
                     f"truth-{h}", *agent]
@@ -306,6 +314,11 @@ def score(report, injections, night_of, hosts, scripts, nights):
             hot = [fn_of(r.get("function")) for r in rows if r.get("function")]
             entry["night_found"] = night
             entry["change_pct"] = max((r["change_pct"] for r in main), default=None)
+            top = max(main, key=lambda r: r["change_pct"], default=None)
+            # the 95% interval the report gives the size (judge the size by it, not the point)
+            entry["ci_pct"] = ([top["ci_low_pct"], top["ci_high_pct"]]
+                               if top and top.get("ci_low_pct") is not None
+                               and top.get("ci_high_pct") is not None else None)
             entry["metrics"] = sorted(r["metric"] for r in rows)
             entry["confirmation"] = (rows[0].get("confirmation") or {}).get("method")
             entry["function_found"] = (why or hot or [None])[0]
@@ -340,6 +353,8 @@ def table(level, res, nights_info):
         if "night_found" in e:
             found = f"night {e['night_found']}, {e.get('function_found') or '?'}()"
         ch = f"{e['change_pct']:+.1f}%" if e.get("change_pct") is not None else "—"
+        if e.get("ci_pct"):
+            ch += f" (95% CI {e['ci_pct'][0]:+.1f} … {e['ci_pct'][1]:+.1f}%)"
         lines.append(f"| {e['host']} {e['script']} {e['function']}() +{e['pct']}%"
                      f"{'' if e['cpu'] else ' (sleep)'} | {e['night']} | {e['outcome']} | "
                      f"{found} | {ch} | {e.get('confirmation') or '—'} |")

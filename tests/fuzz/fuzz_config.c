@@ -1,5 +1,5 @@
 /*
- * fuzz_config.c - libFuzzer target for lib/config: the project's
+ * fuzz_config.c - libFuzzer target for cli/config: the project's
  * pyscope.ini (regression thresholds per script pattern).
  *
  * The input is the file's bytes, read the way config_load_file() reads them

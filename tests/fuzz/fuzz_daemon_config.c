@@ -1,25 +1,24 @@
 /*
  * fuzz_daemon_config.c - libFuzzer target for the daemons' INI files:
- * pyscope-coordinator's (coordinator/config.c) and pyscope-agent's
- * (agent/config.c, read through agent_config_load with --config).
+ * pyscope-coordinator's (coordinator/coord_config.c) and pyscope-agent's
+ * (agent/agent_config.c, read through agent_config_load with --config).
  *
  * Byte 0 picks the daemon (even: coordinator, odd: agent); the rest is the
  * file, written to a fresh folder. Invariants: a refusal is an error code
  * (and for the coordinator a message); an accepted coordinator file passes
- * or fails config_check() with a message; an accepted agent configuration
+ * or fails coord_config_check() with a message; an accepted agent configuration
  * has every required setting, in range. Everything is freed either way.
  *
- * The two daemons' sources are compiled in here (they are not in libpyscope),
- * and their config.h files are found next to them. The coordinator's
- * config_init() shares its name with lib/config.c's, so this target has its
- * own corpus replay (tests/unit/test_fuzz_daemon_corpus.c).
+ * The two daemons' config modules are linked in: pyscope_agent_core and
+ * pyscope_coord_base (tests/CMakeLists.txt), or compiled with the fuzzer's flags
+ * (tests/fuzz/CMakeLists.txt).
  */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../agent/config.c"
-#include "../../coordinator/config.c"
+#include "agent_config.h"
+#include "coord_config.h"
 #include "errors.h"
 #include "fuzz_util.h"
 
@@ -28,18 +27,18 @@ int fuzz_daemon_config_one(const uint8_t *data, size_t size);
 static void fuzz_coordinator_file(const char *path)
 {
     struct config c;
-    config_init(&c);
+    coord_config_init(&c);
     char err[256] = "";
-    int rc = config_load(&c, path, err, sizeof(err));
+    int rc = coord_config_load(&c, path, err, sizeof(err));
     if (rc == 0) {
         FUZZ_CHECK(c.bind != NULL);
         char why[256] = "";
-        int crc = config_check(&c, why, sizeof(why));
+        int crc = coord_config_check(&c, why, sizeof(why));
         FUZZ_CHECK(crc == 0 || (crc == -PYSCOPE_ERANGE && why[0] != '\0'));
     } else {
         FUZZ_CHECK(rc == -PYSCOPE_EPARSE && err[0] != '\0');
     }
-    config_release(&c);
+    coord_config_release(&c);
 }
 
 static void fuzz_agent_file(const char *path, const char *workspace)

@@ -1,5 +1,5 @@
 /*
- * fuzz_spool.c - libFuzzer target for lib/spool's replay of what is on disk.
+ * fuzz_spool.c - libFuzzer target for agent/spool's replay of what is on disk.
  *
  * The input describes a spool folder as an agent finds it after a restart:
  * byte 0 holds flags, the rest is split at FUZZ_SPOOL_SEP into up to

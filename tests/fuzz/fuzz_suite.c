@@ -1,5 +1,5 @@
 /*
- * fuzz_suite.c - libFuzzer target for lib/suite: suite files (INI) and the
+ * fuzz_suite.c - libFuzzer target for cli/suite: suite files (INI) and the
  * shell-like splitting of args.
  *
  * The input is a suite file's text. Invariants: a refusal leaves no suite

@@ -4,7 +4,7 @@
 # environment; a job that lists its environment (as the name of a function it runs, which the
 # profile stores) sees none of them,
 # sees PATH and the locale, and sees a variable the operator named with --job-env. And a
-# spool folder open to others is refused (lib/spool.h); a killed agent's job folders are swept
+# spool folder open to others is refused (agent/spool.h); a killed agent's job folders are swept
 # at its next start; a job that floods stdout is stopped by the output limit.
 # labels: asan
 source "$PYSCOPE_SRC/tests/integration/lib.sh"

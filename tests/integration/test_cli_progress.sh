@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# test_cli_progress.sh - progress on a terminal (lib/progress, cli/run_progress.c).
+# test_cli_progress.sh - progress on a terminal (cli/progress, cli/run_progress.c).
 # labels: asan
 #
 # `pyscope run --repeat 3` on a pseudo-terminal shows which repeat runs and the

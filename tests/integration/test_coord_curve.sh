@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# test_coord_curve.sh - CURVE and the ZAP keys folder (lib/zap.h, docs/security.md): unknown
+# test_coord_curve.sh - CURVE and the ZAP keys folder (coordinator/zap.h, docs/security.md): unknown
 # keys and plain clients get nothing, roles limit what a key may send, an agent is known by its
 # key's name whatever its Hello says, a key removed from the folder is cut off within a few
 # seconds while the others keep being served (revocation), a key added works without a

@@ -2,7 +2,7 @@
 # test_coord_migrate.sh - a farm database from before 003_compact_runs.sql
 # and 004_ongoing_regressions.sql (and 005_series_covering_index.sql,
 # 007_identity.sql, 010_contention.sql, 014_truthful_findings.sql,
-# 015_revisions.sql)
+# 015_revisions.sql, 021_unsettled.sql, 022_pythons.sql)
 # (schema 001 + 002, runs with run_functions and run_stacks rows) upgrades in
 # place when the coordinator starts: hotspots, per-repeat values, stacks and
 # medians end up in the runs row, the old tables' shapes stay readable as
@@ -23,6 +23,8 @@ CREATE TABLE schema_migrations (version integer PRIMARY KEY, name text NOT NULL,
 INSERT INTO schema_migrations (version, name) VALUES (1, '001_init.sql'), (2, '002_regressions.sql');
 INSERT INTO hosts (fingerprint, hostname, cpu_model, cores, mem_bytes, os, kernel, arch, governor, load1)
 VALUES ('00000000000000a1', 'host-a', 'cpu', 2, 1, 'linux', '6', 'x86_64', 'performance', 0);
+INSERT INTO agents (name, host_id, agent_version, python_version, python_build, python_executable,
+    max_jobs) VALUES ('old-agent', 1, '0.1', '3.11.2', '3.11.2 (main)', '/usr/bin/python3.11', 1);
 INSERT INTO scripts (key) VALUES ('examples/a.py');
 INSERT INTO batches (suite, label, "commit", state, finished, analyzed)
 VALUES ('nightly', 'old', 'c1', 'done', now(), now()), ('nightly', 'old 2', 'c2', 'done', now(), now());
@@ -97,11 +99,20 @@ expect_eq "015: batches and jobs from before ran no commit; no commits described
     "$(pg_sql "SELECT (SELECT count(*) FROM batches WHERE commit_hash IS NOT NULL) || '|' || (SELECT count(*) FROM jobs WHERE commit_hash IS NOT NULL) || '|' || (SELECT count(*) FROM commits)")"
 expect_eq "018: leases from before have no deadline (no cap)" "0" \
     "$(pg_sql "SELECT count(*) FROM jobs WHERE lease_deadline IS NOT NULL")"
-expect_eq "018 applied last (migrations apply by max version)" "18|018_lease_cap.sql" \
+expect_eq "021: no series-night left unsettled from before" 0 "$(pg_sql "SELECT count(*) FROM unsettled")"
+expect_eq "022: an agent from before lists its one Python; jobs from before ask for none" \
+    '3.11.2|/usr/bin/python3.11|1|' \
+    "$(pg_sql "SELECT (pythons->0->>'version') || '|' || (pythons->0->>'executable') || '|' || jsonb_array_length(pythons) || '|' || (SELECT string_agg(DISTINCT python, ',') FROM jobs) FROM agents")"
+expect_eq "022: a version matches by components" "true|true|false|false|true|false" \
+    "$(pg_sql "SELECT pyscope_python_match(pythons, '3.11') || '|' || pyscope_python_match(pythons, '3') || '|' || pyscope_python_match(pythons, '3.1') || '|' || pyscope_python_match(pythons, '3.11.20') || '|' || pyscope_python_match(pythons, '/usr/bin/python3.11') || '|' || pyscope_python_match(pythons, '') FROM agents")"
+expect_eq "022 applied last (migrations apply by max version)" "22|022_pythons.sql" \
     "$(pg_sql "SELECT version || '|' || name FROM schema_migrations ORDER BY version DESC LIMIT 1")"
+# 020: the series' Python builds, skip-scanned by the team report's hardware query
+expect_eq "020: the builds index" "CREATE INDEX runs_series_build_idx ON public.runs USING btree (script_id, host_id, python_build)" \
+    "$(pg_sql "SELECT indexdef FROM pg_indexes WHERE indexname = 'runs_series_build_idx'")"
 expect_eq "regression: its own last batch and run, one night" "t|t|1" \
     "$(pg_sql "SELECT DISTINCT last_batch_id = batch_id, last_run = candidate_run, nights FROM regressions")"
-expect_eq "indexes of runs" "runs_batch_idx,runs_pkey,runs_series_idx,runs_series_key_idx,runs_series_wide_idx" \
+expect_eq "indexes of runs" "runs_batch_idx,runs_pkey,runs_series_build_idx,runs_series_idx,runs_series_key_idx,runs_series_wide_idx" \
     "$(pg_sql "SELECT string_agg(indexname, ',' ORDER BY indexname) FROM pg_indexes WHERE tablename = 'runs'")"
 coord_stop
 expect_eq "coordinator exits 0" 0 "$COORD_STATUS"

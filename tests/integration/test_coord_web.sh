@@ -18,7 +18,7 @@ source "$PYSCOPE_SRC/tests/integration/team_lib.sh"
 command -v curl >/dev/null || { echo "SKIP: curl is not installed"; exit 77; }
 
 pg_start
-coord_start --http 127.0.0.1:0
+coord_start --http 127.0.0.1:0 --log-level debug
 for n in 1 2 3 4 5 6; do team_seed team_seed.sql "$n" 6 30; done
 team_settled >/dev/null
 team_seed team_confirm.sql 6 6 30
@@ -26,6 +26,15 @@ team_settled >/dev/null
 URL=$(grep -o 'web pages on http://127\.0\.0\.1:[0-9]*/' "$COORD_LOG" | grep -o 'http://.*' || true)
 expect_match "the log says where the pages are" '^http://127\.0\.0\.1:[0-9]+/$' "$URL"
 expect_match "the log says read only, no token" 'web pages on .* \(read only, no token\)' "$(cat "$COORD_LOG")"
+# the warmer renders ahead the pages opened first: the newest analysed batch as / and as
+# /batch/N (one report built for both), and the batch before it
+ahead() { grep -o 'rendered ahead as [a-z]* [0-9]* ' "$COORD_LOG" | sort -u | tr '\n' ' '; }
+for i in $(seq 150); do
+    [[ "$(ahead)" =~ "as batch 5 ".*"as batch 6 ".*"as latest 6 " ]] && break
+    sleep 0.1
+done
+expect_match "rendered ahead: / and /batch/6, and /batch/5" \
+    "as batch 5 .*as batch 6 .*as latest 6 " "$(ahead)"
 
 # get PATH [CURL OPTIONS...]: body in $T/body, headers in $T/head, "CODE" in $CODE.
 get() {

@@ -145,6 +145,9 @@ expect_eq "expected: new baseline, nothing flagged" 0 "$(pg_sql "SELECT count(*)
 team_seed team_seed.sql 8 8 60
 expect_eq "night 8: 2 baseline runs, nothing re-queued" 0 "$(team_settled)"
 expect_eq "night 8: insufficient history, nothing reported" 0 "$(pg_sql "SELECT count(*) FROM regressions WHERE batch_id = 8")"
+expect_eq "night 8: not silent either: listed as unsettled, with its rule and reason" \
+    "wall_s|insufficient_history|true" \
+    "$(pg_sql "SELECT string_agg(DISTINCT metric || '|' || rule || '|' || ((detail->>'reason') LIKE '%baseline run%')::text, ',') FROM unsettled WHERE batch_id = 8")"
 
 # Night 9 (baseline: 3 runs at the new speed, night 8 held out as the change
 # it was not): a first-time slowdown that its confirmation run does not repeat

@@ -45,8 +45,12 @@ expect_eq "night 6: held out of a.py's later baselines on host-b (dismissed, bra
 
 night 7 host-b 0 30
 expect_eq "night 7: three jobs queued" 3 "$(team_settled)"
+# what `pyscope submit --wait` waits on: a batch reopened to confirm is running, not analysed
+st7() { "$PYSCOPE" status 7 --coordinator "$COORD_EP" --json | "$PY" -c 'import json,sys; b=json.load(sys.stdin); b=b.get("batch", b); print(b["state"], b["analyzed"])'; }
+expect_eq "night 7 while confirming: running, not analysed" "running False" "$(st7 2>&1)"
 confirm_runs 7 host-b 0 30
 expect_eq "night 7 settled" 0 "$(team_settled)"
+expect_eq "night 7 settled: done and analysed" "done True" "$(st7 2>&1)"
 q() { pg_sql "SELECT $1 FROM regressions g JOIN hosts h ON h.id = g.host_id WHERE g.metric = 'wall_s' AND $2"; }
 expect_eq "night 7: one wall-time regression on host-b, confirmed" "7 host-b confirmed" \
     "$(q "g.batch_id || ' ' || h.hostname || ' ' || g.state" "g.batch_id = 7")"

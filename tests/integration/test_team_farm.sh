@@ -43,9 +43,9 @@ wait "${hogs[@]}" 2>/dev/null || true
 expect_eq "farm.sh exit status" 0 "$st"
 if [ "$st" != 0 ]; then
     tail -n 30 "$T/err"
-    # why jobs failed: the queue and the agents' last words
-    (source "$T/farm/env" 2>/dev/null && "$PYSCOPE_BUILD/cli/pyscope" jobs 2>&1 |
-        grep -v " done " | head -20 | sed "s/^/# /") || true
+    # why jobs failed: the jobs tables submit --wait printed (the farm is stopped by now,
+    # so the coordinator cannot be asked), and the agents' last words
+    printf '%s\n' "$out" | grep -Ev "^ *[0-9]+ .* done .* ok" | tail -n 40 | sed "s/^/# /"
     tail -n 15 "$T"/farm/agent-*.log 2>/dev/null | sed "s/^/# /"
 fi
 report=$(printf '%s\n' "$out" | tail -n 1)

@@ -6,6 +6,8 @@
  *              [--server-key Z85 --secret-key Z85]     (CURVE client)
  *              [--routing-id ID]                        (fixed ZMQ_ROUTING_ID, like agents)
  *              [--runs N]     measured runs in each Result (default 3, at most 1000)
+ *              [--claim-python VERSION]  Hello lists this one Python (Hello.pythons), while
+ *                             every Result says it ran under 3.11.2 (an insider's lie)
  *              [--text STR]   hostile text (C escapes \n \r \t \e \xHH \\ decoded) put in
  *                             every text field it sends: host name, label value, suite
  *                             name and label, "%" script entries (examples/STR.py),
@@ -23,8 +25,10 @@
  *                                      send a Result (20 functions); RUNID is 32 hex
  *                                      digits (random if "-"); wait for ack or error
  *   heartbeat [JOB:ATTEMPT ...]        send Heartbeat; print anything that comes back
- *   submit ENTRY... [@NAME ...] [+REF] Submit one entry per script (hosts: @NAME, else all;
- *                                      +REF: the suite's reference script)
+ *   submit ENTRY... [@NAME ...] [+REF] [=PY]
+ *                                      Submit one entry per script (hosts: @NAME, else all;
+ *                                      +REF: the suite's reference script; =PY: every entry
+ *                                      asks for Python PY)
  *   query hosts|jobs|batch [ID]        send Query, print the JSON reply
  *   raw HEX                            send these bytes as one frame
  *   big BYTES                          send BYTES of zeros as one frame
@@ -59,12 +63,13 @@ struct agent {
     const char *endpoint;
     char name[128];
     const char *fingerprint;
-    const char *machine;    /* Host.machine_id, or NULL */
-    const char *server_key; /* Z85; NULL = plain */
-    const char *secret_key; /* Z85 client secret key */
-    const char *routing_id; /* NULL = ZeroMQ's random one */
-    char *text;             /* --text, decoded; NULL = ordinary names */
-    int runs;               /* --runs: measurements per Result */
+    const char *machine;      /* Host.machine_id, or NULL */
+    const char *server_key;   /* Z85; NULL = plain */
+    const char *secret_key;   /* Z85 client secret key */
+    const char *routing_id;   /* NULL = ZeroMQ's random one */
+    char *text;               /* --text, decoded; NULL = ordinary names */
+    int runs;                 /* --runs: measurements per Result */
+    const char *claim_python; /* --claim-python: the version Hello lists, or NULL */
     int wait_ms;
     uint64_t seq;
     /* the script of each job seen, for results */
@@ -167,9 +172,9 @@ static enum wire_type print_msg(struct agent *a, const void *buf, size_t len)
         break;
     case WIRE_JOB:
         printf("job id=%" PRIu64 " attempt=%" PRIu32 " batch=%" PRIu64 " script=%s repeat=%" PRIu32
-               " mode=%s args=%zu\n",
+               " mode=%s args=%zu python=%s\n",
                m->job.job_id, m->job.attempt, m->job.batch_id, m->job.script, m->job.repeat,
-               wire_mode_name(m->job.mode), m->job.n_args);
+               wire_mode_name(m->job.mode), m->job.n_args, *m->job.python ? m->job.python : "-");
         remember_job(a, m->job.job_id, m->job.script);
         break;
     case WIRE_ACK:
@@ -315,6 +320,12 @@ static void cmd_hello(struct agent *a, int argc, char **argv)
     m.hello.python = PYTHON;
     m.hello.agent_version = "fake-0.1";
     m.hello.max_jobs = 4;
+    struct wire_python claimed = {a->claim_python, "claimed", "/opt/claimed/bin/python3", "cpython",
+                                  ""};
+    if (a->claim_python) {
+        m.hello.pythons = &claimed;
+        m.hello.n_pythons = 1;
+    }
     send_msg(a, &m);
     wait_for(a, WIRE_WELCOME, a->wait_ms, 0, false);
 }
@@ -435,10 +446,15 @@ static void cmd_submit(struct agent *a, int argc, char **argv)
     size_t n = 0, n_names = 0;
     struct wire_suite_entry ref = {0};
     bool has_ref = false;
+    const char *python = "";
     char *hostile = a->text ? xasprintf("examples/%s.py", a->text) : NULL;
     for (int i = 1; i < argc; i++) {
         if (argv[i][0] == '@') {
             names[n_names++] = argv[i] + 1;
+            continue;
+        }
+        if (argv[i][0] == '=') {
+            python = argv[i] + 1;
             continue;
         }
         if (argv[i][0] == '+') {
@@ -449,6 +465,8 @@ static void cmd_submit(struct agent *a, int argc, char **argv)
         const char *script = strcmp(argv[i], "%") == 0 && hostile ? hostile : argv[i];
         entries[n++] = (struct wire_suite_entry){script, 2, args, 3, 0, WIRE_MODE_SAMPLE, 0, 0};
     }
+    for (size_t i = 0; i < n; i++)
+        entries[i].python = python;
     struct wire_msg m;
     wire_msg_init(&m, WIRE_SUBMIT);
     m.submit.suite = a->text ? a->text : "test-suite";
@@ -573,6 +591,7 @@ int main(int argc, char **argv)
         {"machine", required_argument, NULL, 'm'},
         {"text", required_argument, NULL, 't'},
         {"runs", required_argument, NULL, 'R'},
+        {"claim-python", required_argument, NULL, 'P'},
         {NULL, 0, NULL, 0},
     };
     int o;
@@ -602,6 +621,9 @@ int main(int argc, char **argv)
         case 'R':
             a.runs = atoi_safe_ms(optarg);
             a.runs = a.runs < 1 ? 1 : a.runs > 1000 ? 1000 : a.runs;
+            break;
+        case 'P':
+            a.claim_python = optarg;
             break;
         case 't':
             free(a.text);

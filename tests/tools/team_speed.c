@@ -4,6 +4,9 @@
  *   team_speed --db CONNINFO --migrate      apply the schema migrations, exit
  *   team_speed --db CONNINFO [--out FILE]   analyse the oldest finished batch,
  *                                           render its team report
+ *   team_speed --db CONNINFO --report N [--out FILE]
+ *                                           render batch N's team report only
+ *                                           (no analysis; to time or compare it)
  *
  * Runs the coordinator's own code on the database: analysis_run_one() (every
  * series' verdicts, Benjamini-Hochberg across the batch, the rows stored,
@@ -17,6 +20,7 @@
 #include <getopt.h>
 #include <inttypes.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -80,10 +84,12 @@ int main(int argc, char **argv)
 {
     const char *db = NULL, *out = "team_speed.html";
     bool migrate = false;
+    uint64_t report_only = 0;
     static const struct option opts[] = {
         {"db", required_argument, NULL, 'd'},
         {"out", required_argument, NULL, 'o'},
         {"migrate", no_argument, NULL, 'm'},
+        {"report", required_argument, NULL, 'r'},
         {NULL, 0, NULL, 0},
     };
     int o;
@@ -94,11 +100,14 @@ int main(int argc, char **argv)
             out = optarg;
         else if (o == 'm')
             migrate = true;
+        else if (o == 'r' && (report_only = strtoull(optarg, NULL, 10)) > 0)
+            continue;
         else
             return PYSCOPE_EXIT_USAGE;
     }
     if (db == NULL || optind != argc) {
-        fprintf(stderr, "usage: team_speed --db CONNINFO [--migrate | --out FILE]\n");
+        fprintf(stderr,
+                "usage: team_speed --db CONNINFO [--migrate | [--report BATCH] --out FILE]\n");
         return PYSCOPE_EXIT_USAGE;
     }
     char err[512] = "";
@@ -113,6 +122,11 @@ int main(int argc, char **argv)
             fprintf(stderr, "team_speed: migrate: %s\n", err);
             status = PYSCOPE_EXIT_INTERNAL;
         }
+        store_close(&store);
+        return status;
+    }
+    if (report_only) {
+        status = render(store, report_only, out);
         store_close(&store);
         return status;
     }

@@ -9,10 +9,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* agent/result.c is part of pyscope-agent, not of libpyscope: compile it in. */
-#include "../../agent/result.c"
-#include "../../agent/runjob.c"
-#include "../../agent/sandbox.c"
+#include "log.h"
+#include "result.h"
+#include "runjob.h"
+#include "wire.h"
+#include "xmalloc.h"
 
 static json_t *host_json(void)
 {

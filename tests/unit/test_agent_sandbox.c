@@ -8,10 +8,13 @@
 #include <cmocka.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <signal.h>
 #include <string.h>
+#include <unistd.h>
 
-/* agent/sandbox.c is part of pyscope-agent, not of libpyscope: compile it in. */
-#include "../../agent/sandbox.c"
+#include "log.h"
+#include "sandbox.h"
+#include "xmalloc.h"
 
 /* A stderr file holding text, in a fresh temporary folder; returns its path (owned). */
 static char *stderr_file(const char *text)

@@ -2,8 +2,9 @@
  * test_analysis.c - the batch analysis' decisions (coordinator/analysis.c,
  * analysis_decide: no database): what is stored, what is re-run to confirm and
  * what is left alone, for the evidence, held-out and contention rules of
- * lib/regress (issue 11). The store side is covered by the test_team_* and
- * test_coord_* integration tests.
+ * lib/regress (issue 11), the batch's Benjamini-Hochberg family, the order of the
+ * rows, a series' own threshold and the second pass's held-out series. The store side
+ * is covered by the test_team_* and test_coord_* integration tests.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -143,6 +144,73 @@ static void test_insufficient_history(void **state)
     json_decref(rows);
 }
 
+/* analysis_decide on one series, first pass with confirmations possible: its "unsettled"
+ * entries (new), after checking the summary counts them. */
+static json_t *decide_unsettled(json_t *s)
+{
+    json_t *all = json_pack("[o]", s), *confirm = json_array();
+    struct analysis_summary sum;
+    json_t *out = analysis_decide(all, NULL, confirm, &sum);
+    json_t *u = json_incref(json_object_get(out, "unsettled"));
+    assert_non_null(u);
+    assert_int_equal(sum.unsettled, json_array_size(u));
+    json_decref(out);
+    json_decref(confirm);
+    json_decref(all);
+    return u;
+}
+
+/* An inconclusive series that no confirmation can settle is listed with its rule and
+ * reason (issue 11: the report said nothing of it); a short script is said to be too
+ * short to measure; a decided series is not listed. */
+static void test_unsettled_listed(void **state)
+{
+    (void)state;
+    json_t *u = decide_unsettled(series(2, run_doc(50, 1.5, 1.47, 0.01, 1.2, 50), 1, false));
+    assert_int_equal(json_array_size(u), 1);
+    const json_t *e = json_array_get(u, 0);
+    assert_string_equal(json_string_value(json_object_get(e, "rule")), "insufficient_history");
+    assert_string_equal(json_string_value(json_object_get(e, "metric")), "wall_s");
+    assert_int_equal(json_integer_value(json_object_get(e, "script_id")), 1);
+    const char *why = json_string_value(json_object_get(json_object_get(e, "detail"), "reason"));
+    assert_non_null(why);
+    assert_non_null(strstr(why, "baseline run"));
+    assert_null(strstr(why, "too short"));
+    json_decref(u);
+
+    /* a 90 ms script */
+    u = decide_unsettled(series(2, run_doc(51, 0.09, 0.088, 0.001, 0.07, 51), 1, false));
+    assert_int_equal(json_array_size(u), 1);
+    why = json_string_value(
+        json_object_get(json_object_get(json_array_get(u, 0), "detail"), "reason"));
+    assert_non_null(strstr(why, "too short"));
+    assert_non_null(strstr(why, "--repeat"));
+    json_decref(u);
+
+    /* a confirmation (second pass) that confirmed nothing: held out, its detail says which
+     * metric decided, by which rule, and why; not listed twice */
+    json_t *s2 = series(2, run_doc(53, 0.09, 0.088, 0.001, 0.07, 53), 2, false);
+    json_object_set_new(s2, "second_pass", json_true());
+    json_t *all = json_pack("[o]", s2);
+    struct analysis_summary sum;
+    json_t *out = analysis_decide(all, NULL, NULL, &sum);
+    assert_int_equal(json_array_size(json_object_get(out, "unsettled")), 0);
+    const json_t *hd = json_object_get(json_array_get(json_object_get(out, "hold"), 0), "detail");
+    assert_string_equal(json_string_value(json_object_get(hd, "metric")), "wall_s");
+    assert_string_equal(json_string_value(json_object_get(hd, "rule")), "insufficient_history");
+    assert_non_null(strstr(json_string_value(json_object_get(hd, "reason")), "too short"));
+    json_decref(out);
+    json_decref(all);
+
+    /* decided: unchanged on a busy machine (CPU time decides), or re-queued to confirm */
+    u = decide_unsettled(series(6, run_doc(60, 1.8, 0.985, 0.8, 0.7, 60), 1, false));
+    assert_int_equal(json_array_size(u), 0);
+    json_decref(u);
+    u = decide_unsettled(series(6, run_doc(52, 1.5, 1.47, 0.01, 1.2, 52), 1, false));
+    assert_int_equal(json_array_size(u), 0);
+    json_decref(u);
+}
+
 /* A first regression is re-run before anything is stored; with its confirmation run in
  * the batch it is stored, confirmed; an open one is attached without a re-run. */
 static void test_first_regression_confirmed(void **state)
@@ -270,16 +338,192 @@ static void test_open_findings_end(void **state)
     json_decref(all);
 }
 
+/* No series: nothing decided, every count of the summary zero. */
+static void test_empty_batch(void **state)
+{
+    (void)state;
+    json_t *all = json_array(), *confirm = json_array();
+    struct analysis_summary sum;
+    memset(&sum, 0xff, sizeof(sum));
+    json_t *out = analysis_decide(all, NULL, confirm, &sum);
+    assert_int_equal(sum.series, 0);
+    assert_int_equal(sum.tests, 0);
+    assert_int_equal(sum.regressions + sum.improvements + sum.attached + sum.ended, 0);
+    assert_int_equal(sum.confirming + sum.held, 0);
+    assert_int_equal(json_array_size(confirm), 0);
+    const char *lists[] = {"insert", "attach", "end", "hold"};
+    for (size_t i = 0; i < 4; i++)
+        assert_int_equal(json_array_size(json_object_get(out, lists[i])), 0);
+    json_decref(out);
+    json_decref(confirm);
+    json_decref(all);
+}
+
+/* Without a confirm list (the analysis run with confirmations off) a first regression
+ * seen with one run is stored at once, not as confirmed; with one it is re-queued. */
+static void test_no_confirm_list(void **state)
+{
+    (void)state;
+    json_t *all = json_pack("[o]", series(6, run_doc(90, 1.5, 1.47, 0.01, 1.2, 90), 1, false));
+    struct analysis_summary sum;
+    json_t *out = analysis_decide(all, NULL, NULL, &sum);
+    const json_t *wall = row_of(json_object_get(out, "insert"), "wall_s");
+    assert_non_null(wall);
+    assert_string_equal(json_string_value(json_object_get(wall, "kind")), "regression");
+    const json_t *st = json_object_get(wall, "state");
+    assert_true(st == NULL || strcmp(json_string_value(st), "confirmed") != 0);
+    assert_null(json_object_get(wall, "confirm_runs"));
+    assert_int_equal(sum.confirming, 0);
+    assert_true(sum.regressions >= 2); /* wall and CPU time at least */
+    json_decref(out);
+    json_decref(all);
+}
+
+/* A faster script is an improvement: stored on its first night (improvements are not
+ * re-run to confirm), counted as such, and never as a regression. */
+static void test_improvement(void **state)
+{
+    (void)state;
+    size_t confirm;
+    json_t *all = json_pack("[o]", series(6, run_doc(91, 0.6, 0.59, 0.01, 0.4, 91), 1, false));
+    json_t *conf = json_array();
+    struct analysis_summary sum;
+    json_t *out = analysis_decide(all, NULL, conf, &sum);
+    confirm = json_array_size(conf);
+    assert_int_equal(confirm, 0);
+    const json_t *wall = row_of(json_object_get(out, "insert"), "wall_s");
+    assert_non_null(wall);
+    assert_string_equal(json_string_value(json_object_get(wall, "kind")), "improvement");
+    assert_true(json_number_value(json_object_get(wall, "change_pct")) < -30);
+    assert_int_equal(sum.regressions, 0);
+    assert_true(sum.improvements >= 2);
+    json_decref(out);
+    json_decref(conf);
+    json_decref(all);
+}
+
+/* A series' own threshold: +50% is a regression at the default threshold and nothing at
+ * a threshold of 60% (no row, no re-run). */
+static void test_series_threshold(void **state)
+{
+    (void)state;
+    json_t *s = series(6, run_doc(92, 1.5, 1.47, 0.01, 1.2, 92), 1, false);
+    json_object_set_new(s, "threshold", json_real(0.6));
+    size_t confirm;
+    json_t *rows = decide(s, &confirm);
+    assert_null(row_of(rows, "wall_s"));
+    assert_null(row_of(rows, "cpu_s"));
+    assert_int_equal(confirm, 0);
+    json_decref(rows);
+}
+
+/* Several series in one batch: the p-values of all their statistical metrics form one
+ * Benjamini-Hochberg family (counted in tests), a regression among unchanged series still
+ * stands, and the rows come worst first (regressions before improvements, larger change
+ * first). */
+static void test_batch_family_and_order(void **state)
+{
+    (void)state;
+    json_t *all = json_array();
+    json_array_append_new(all, series(6, run_doc(93, 1.3, 1.27, 0.01, 1.0, 93), 2, false));
+    for (int i = 0; i < 6; i++)
+        json_array_append_new(all,
+                              series(6, run_doc(94 + i, 1.0, 0.98, 0.01, 0.7, 94 + i), 1, false));
+    json_array_append_new(all, series(6, run_doc(101, 2.0, 1.96, 0.01, 1.6, 101), 2, false));
+    json_array_append_new(all, series(6, run_doc(102, 0.5, 0.49, 0.01, 0.35, 102), 2, false));
+    json_t *confirm = json_array();
+    struct analysis_summary sum;
+    json_t *out = analysis_decide(all, NULL, confirm, &sum);
+    assert_int_equal(sum.series, 9);
+    struct analysis_summary one;
+    json_t *single = json_pack("[O]", json_array_get(all, 0));
+    json_t *out1 = analysis_decide(single, NULL, NULL, &one);
+    assert_true(one.tests > 0);
+    assert_true(sum.tests >= 9 * one.tests - 9); /* every series' metrics in the family */
+    json_decref(out1);
+    json_decref(single);
+    assert_int_equal(json_array_size(confirm), 0); /* the unchanged ones need no re-run */
+
+    const json_t *rows = json_object_get(out, "insert");
+    assert_true(json_array_size(rows) >= 6); /* wall and CPU of three changed series */
+    bool seen_improvement = false;
+    double last = INFINITY;
+    size_t i;
+    const json_t *r;
+    json_array_foreach(rows, i, r)
+    {
+        bool reg = strcmp(json_string_value(json_object_get(r, "kind")), "regression") == 0;
+        double c = fabs(json_number_value(json_object_get(r, "change_pct")));
+        if (!reg && !seen_improvement) {
+            seen_improvement = true;
+            last = INFINITY;
+        }
+        assert_false(reg && seen_improvement); /* no regression after an improvement */
+        assert_true(c <= last);
+        last = c;
+    }
+    assert_true(seen_improvement);
+    /* the +100% series' wall time first, then the +30% one's */
+    const json_t *first = json_array_get(rows, 0);
+    assert_true(json_number_value(json_object_get(first, "change_pct")) > 80);
+    json_decref(out);
+    json_decref(confirm);
+    json_decref(all);
+}
+
+/* The second pass after confirmation runs: a series whose confirmation shows no
+ * regression is held out ("dismissed", with the wall and CPU verdicts and how it was
+ * confirmed); one that regressed is stored, not held. */
+static void test_second_pass_hold(void **state)
+{
+    (void)state;
+    json_t *calm = series(6, run_doc(110, 1.0, 0.98, 0.01, 0.7, 110), 2, false);
+    json_object_set_new(calm, "second_pass", json_true());
+    json_object_set_new(calm, "confirmation", json_pack("{s:i}", "runs", 2));
+    json_t *bad = series(6, run_doc(111, 1.5, 1.47, 0.01, 1.2, 111), 2, false);
+    json_object_set_new(bad, "second_pass", json_true());
+    json_t *all = json_pack("[o, o]", calm, bad);
+    struct analysis_summary sum;
+    json_t *confirm = json_array();
+    json_t *out = analysis_decide(all, NULL, confirm, &sum);
+    assert_int_equal(json_array_size(confirm), 0); /* both have their two runs */
+    const json_t *hold = json_object_get(out, "hold");
+    assert_int_equal(json_array_size(hold), 1);
+    assert_int_equal(sum.held, 1);
+    const json_t *h = json_array_get(hold, 0);
+    assert_string_equal(json_string_value(json_object_get(h, "reason")), "dismissed");
+    assert_int_equal(json_integer_value(json_object_get(h, "script_id")), 1);
+    const json_t *detail = json_object_get(h, "detail");
+    assert_non_null(json_object_get(detail, "wall_s"));
+    assert_non_null(json_object_get(detail, "cpu_s"));
+    assert_string_equal(
+        json_string_value(json_object_get(json_object_get(detail, "wall_s"), "verdict")),
+        "no_change");
+    assert_int_equal(
+        json_integer_value(json_object_get(json_object_get(detail, "confirmation"), "runs")), 2);
+    assert_non_null(row_of(json_object_get(out, "insert"), "wall_s"));
+    json_decref(out);
+    json_decref(confirm);
+    json_decref(all);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_options),
         cmocka_unit_test(test_insufficient_history),
+        cmocka_unit_test(test_unsettled_listed),
         cmocka_unit_test(test_first_regression_confirmed),
         cmocka_unit_test(test_busy_machine_unchanged),
         cmocka_unit_test(test_busy_machine_slowdown),
         cmocka_unit_test(test_held_out),
         cmocka_unit_test(test_open_findings_end),
+        cmocka_unit_test(test_empty_batch),
+        cmocka_unit_test(test_no_confirm_list),
+        cmocka_unit_test(test_improvement),
+        cmocka_unit_test(test_series_threshold),
+        cmocka_unit_test(test_batch_family_and_order),
+        cmocka_unit_test(test_second_pass_hold),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -20,8 +20,7 @@
 #include "log.h"
 #include "xmalloc.h"
 
-/* The command under test is in the CLI, not in libpyscope: build it in. */
-#include "../../cli/keygen.c"
+#include "keygen.h"
 
 struct fixture {
     char *dir;     /* fresh temporary folder */

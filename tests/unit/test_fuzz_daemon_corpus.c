@@ -2,8 +2,8 @@
  * test_fuzz_daemon_corpus.c - replay tests/fuzz/corpus/daemon_config/ through
  * the daemons' config-file fuzz target (tests/fuzz/fuzz_daemon_config.c).
  *
- * A test of its own: the coordinator's config module, compiled in by the
- * target, shares function names with lib/config.c (test_fuzz_corpus.c).
+ * A test of its own (it links the daemons' config modules: pyscope_agent_core,
+ * pyscope_coord_base), beside test_fuzz_corpus.c.
  */
 #define FUZZ_REPLAY
 #include "../fuzz/fuzz_daemon_config.c"

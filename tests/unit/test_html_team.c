@@ -94,6 +94,35 @@ static void test_ongoing_nights(void **state)
     json_decref(doc);
 }
 
+/* Every inconclusive series is listed with its rule and reason (escaped): one a
+ * confirmation did not settle (its wall and CPU figures) and one no confirmation could. */
+static void test_inconclusive_reasons(void **state)
+{
+    (void)state;
+    json_t *doc = hostile_doc();
+    json_t *list =
+        json_pack("[{s:I, s:s, s:s, s:b, s:s, s:s, s:s, s:{s:{s:f}, s:{s:f}}},"
+                  " {s:I, s:s, s:s, s:b, s:s, s:s, s:s, s:{s:f}}]",
+                  "batch_id", (json_int_t)6, "script", "a.py", "host", "host-b", "confirmed", 1,
+                  "metric", "cpu_s", "rule", "within_noise", "reason",
+                  "its confirmation run did not settle it", "detail", "wall_s", "change_pct", 17.1,
+                  "cpu_s", "change_pct", 4.0, "batch_id", (json_int_t)5, "script", "short.py",
+                  "host", "host-a", "confirmed", 0, "metric", "cpu_s", "rule", "within_noise",
+                  "reason", "the script runs only 60 ms " HOSTILE, "detail", "change_pct", -2.6);
+    json_object_set_new(json_object_get(doc, "report"), "inconclusive", list);
+    int rc;
+    char *page = render(doc, &rc);
+    assert_int_equal(rc, 0);
+    assert_non_null(strstr(page, "id=\"inconclusive\""));
+    assert_non_null(strstr(page, "a.py on host-b, batch 6: wall +17.1%, CPU +4.0%"));
+    assert_non_null(strstr(page, "short.py on host-a, batch 5: CPU -2.6%"));
+    assert_non_null(strstr(page, "(within_noise)"));
+    assert_non_null(strstr(page, ": the script runs only 60 ms " HOSTILE_ESC));
+    assert_null(strstr(page, "<script>"));
+    free(page);
+    json_decref(doc);
+}
+
 static void test_wrong_types_show_dashes(void **state)
 {
     (void)state;
@@ -374,6 +403,7 @@ int main(void)
         cmocka_unit_test(test_untrusted_names),
         cmocka_unit_test(test_verdict_reasons),
         cmocka_unit_test(test_ongoing_nights),
+        cmocka_unit_test(test_inconclusive_reasons),
         cmocka_unit_test(test_wrong_types_show_dashes),
         cmocka_unit_test(test_not_a_report),
         cmocka_unit_test(test_empty_report),

@@ -1,4 +1,4 @@
-/* test_pgbin.c - PostgreSQL binary-format values (lib/pgbin.c): numbers,
+/* test_pgbin.c - PostgreSQL binary-format values (coordinator/pgbin.c): numbers,
  * bool, one-dimensional number arrays with NULLs, and every malformed shape
  * (truncated at each byte, other element types, more dimensions, lengths that
  * do not add up) refused without reading past the value. The byte layouts are

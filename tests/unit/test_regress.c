@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "errors.h"
+#include "history_doc.h"
 #include "log.h"
 #include "regress.h"
 #include "stats.h"
@@ -1319,6 +1320,54 @@ static json_t *make_cdoc(int id, size_t n, double wall, double cpu, double delay
                      runs, "profile", "functions", fns);
 }
 
+/* Local history on a busy machine (issue 11): a CPU-bound script's CPU time steps +40%
+ * at run 6 while its wall time, mostly waiting for a CPU, has no step at all (the load
+ * fell as the code got slower). Change points are sought on what the verdict rests on
+ * (CPU time here), so the step is found; on the raw wall times it was not. */
+static void test_history_change_points_contended(void **state)
+{
+    (void)state;
+    enum { N = 12 };
+    static const double wall[N] = {4.0, 2.5, 4.4, 2.2, 3.9, 2.6, 4.1, 2.4, 4.3, 2.3, 4.0, 2.5};
+    json_t *docs[N];
+    for (int i = 0; i < N; i++) {
+        double cpu = i < 6 ? 1.0 : 1.4;
+        docs[i] = make_cdoc(700 + i, 3, wall[i], cpu, wall[i] - cpu, 0.7 * cpu, 0.3 * cpu,
+                            (uint64_t)(900 + i));
+        json_object_set_new(json_object_get(docs[i], "host"), "hostname", json_string("busy"));
+    }
+    struct regress_options opt;
+    regress_options_init(&opt);
+    assert_string_equal(regress_level_basis((const json_t *const *)docs, N, "wall_s"), "cpu_s");
+    assert_string_equal(regress_level_basis((const json_t *const *)docs, N, "cpu_s"), "cpu_s");
+    json_t *h = history_doc_build(HOST, NULL, KEY, (const json_t *const *)docs, NULL, N, &opt,
+                                  "wall_s", NULL);
+    assert_non_null(h);
+    assert_string_equal(json_string_value(json_object_get(h, "change_points_basis")), "cpu_s");
+    const json_t *cps = json_object_get(h, "change_points");
+    assert_int_equal(json_array_size(cps), 1);
+    assert_int_equal(json_integer_value(json_object_get(json_array_get(cps, 0), "index")), 6);
+    json_decref(h);
+
+    /* a quiet machine: the wall time itself, unchanged behaviour */
+    for (int i = 0; i < N; i++) {
+        json_decref(docs[i]);
+        double w = i < 6 ? 1.0 : 1.4;
+        docs[i] = make_cdoc(800 + i, 3, w, 0.98 * w, 0.001, 0.7 * w, 0.28 * w, (uint64_t)(950 + i));
+        json_object_set_new(json_object_get(docs[i], "host"), "hostname", json_string("quiet"));
+    }
+    assert_string_equal(regress_level_basis((const json_t *const *)docs, N, "wall_s"), "wall_s");
+    h = history_doc_build(HOST, NULL, KEY, (const json_t *const *)docs, NULL, N, &opt, "wall_s",
+                          NULL);
+    assert_string_equal(json_string_value(json_object_get(h, "change_points_basis")), "wall_s");
+    assert_int_equal(json_integer_value(json_object_get(
+                         json_array_get(json_object_get(h, "change_points"), 0), "index")),
+                     6);
+    json_decref(h);
+    for (int i = 0; i < N; i++)
+        json_decref(docs[i]);
+}
+
 static const char *decided_metric(const json_t *reg)
 {
     return json_string_value(json_object_get(json_object_get(reg, "decision"), "metric"));
@@ -1599,6 +1648,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_decide_statistical_rules),
+        cmocka_unit_test(test_history_change_points_contended),
         cmocka_unit_test(test_decide_threshold_rules),
         cmocka_unit_test(test_metric_statistical_shift),
         cmocka_unit_test(test_options_fallback),

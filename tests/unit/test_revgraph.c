@@ -1,5 +1,5 @@
 /*
- * test_revgraph.c - lib/revgraph: the commits between a good and a bad commit
+ * test_revgraph.c - coordinator/revgraph: the commits between a good and a bad commit
  * (git rev-list GOOD..BAD) from a partial graph.
  */
 #include <errno.h>

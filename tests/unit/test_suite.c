@@ -304,6 +304,33 @@ static void test_env(void **state)
     expect_bad("[script a.py]\nenv = A=1\n  A=2\n", "t.ini:3: env: A set twice");
 }
 
+/* python = : [suite]'s for every script, a script's own wins; each request checked. */
+static void test_pythons(void **state)
+{
+    (void)state;
+    struct suite *s = NULL;
+    char err[2048];
+    const char *text = "[suite]\n"
+                       "python = 3.12, 3.13\n"
+                       "[script a.py]\n"
+                       "python = /usr/bin/python3.11\n"
+                       "[script b.py]\n";
+    assert_int_equal(parse(text, &s, err, sizeof(err)), 0);
+    assert_int_equal(s->entries[0].n_pythons, 1);
+    assert_string_equal(s->entries[0].pythons[0], "/usr/bin/python3.11");
+    assert_int_equal(s->entries[1].n_pythons, 2);
+    assert_string_equal(s->entries[1].pythons[1], "3.13");
+    suite_destroy(&s);
+    assert_int_equal(parse("[script a.py]\n", &s, err, sizeof(err)), 0);
+    assert_int_equal(s->entries[0].n_pythons, 0);
+    suite_destroy(&s);
+    expect_bad("[script a.py]\npython = python3.12\n",
+               "t.ini:2: python: \"python3.12\" is not a version");
+    expect_bad("[script a.py]\npython = 3.12 3.12\n", "t.ini:2: python: 3.12 named twice");
+    expect_bad("[script a.py]\npython = ,\n", "t.ini:2: python is empty");
+    expect_bad("[script a.py]\npython = 3.12\npython = 3.13\n", "t.ini:3: \"python\" set twice");
+}
+
 static void test_split_args(void **state)
 {
     (void)state;
@@ -353,7 +380,7 @@ int main(void)
         cmocka_unit_test(test_good_file),     cmocka_unit_test(test_defaults_and_name_from_file),
         cmocka_unit_test(test_examples_file), cmocka_unit_test(test_bad_files),
         cmocka_unit_test(test_split_args),    cmocka_unit_test(test_reference),
-        cmocka_unit_test(test_env),
+        cmocka_unit_test(test_env),           cmocka_unit_test(test_pythons),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

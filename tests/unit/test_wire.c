@@ -797,6 +797,62 @@ static void test_commits(void **state)
     free(lots);
 }
 
+/* Hello.pythons, Job.python, SuiteEntry.python (docs/pythons.md): carried; an older agent's
+ * Hello (no pythons) decodes with none; a bad request or too many Pythons are refused. */
+static void test_pythons(void **state)
+{
+    (void)state;
+    struct wire_msg m, *d;
+    hello_fixture(&m);
+    d = roundtrip(&m);
+    assert_int_equal(d->hello.n_pythons, 0);
+    assert_string_equal(d->hello.python.implementation, "");
+    wire_msg_destroy(&d);
+    struct wire_python pys[WIRE_MAX_PYTHONS + 1];
+    for (size_t i = 0; i < WIRE_MAX_PYTHONS + 1; i++)
+        pys[i] = (struct wire_python){"3.12.1", "3.12.1 (main) [GCC 12.2.0]",
+                                      "/opt/py/bin/python3.12", "cpython", ""};
+    pys[1] = (struct wire_python){"3.13.0", "3.13.0 [Clang 16]", "/opt/t/bin/python3.13", "cpython",
+                                  "t"};
+    m.hello.pythons = pys;
+    m.hello.n_pythons = 2;
+    d = roundtrip(&m);
+    assert_int_equal(d->hello.n_pythons, 2);
+    assert_string_equal(d->hello.pythons[0].executable, "/opt/py/bin/python3.12");
+    assert_string_equal(d->hello.pythons[1].version, "3.13.0");
+    assert_string_equal(d->hello.pythons[1].implementation, "cpython");
+    assert_string_equal(d->hello.pythons[1].abiflags, "t");
+    wire_msg_destroy(&d);
+    m.hello.n_pythons = WIRE_MAX_PYTHONS + 1;
+    expect_reject(&m, WIRE_REJECT_COUNT, "hello.pythons");
+    m.hello.n_pythons = 1;
+    pys[0].version = "";
+    expect_reject(&m, WIRE_REJECT_MISSING, "hello.pythons.version");
+
+    job_fixture(&m);
+    d = roundtrip(&m);
+    assert_string_equal(d->job.python, "");
+    wire_msg_destroy(&d);
+    m.job.python = "3.12";
+    d = roundtrip(&m);
+    assert_string_equal(d->job.python, "3.12");
+    wire_msg_destroy(&d);
+    m.job.python = "python3.12";
+    expect_reject(&m, WIRE_REJECT_RANGE, "job.python: not a version");
+
+    struct wire_suite_entry ent[] = {{.script = "a.py", .python = "/usr/bin/python3.11"},
+                                     {.script = "a.py", .python = "3.13"}};
+    submit_fixture(&m);
+    m.submit.entries = ent;
+    m.submit.n_entries = 2;
+    d = roundtrip(&m);
+    assert_string_equal(d->submit.entries[0].python, "/usr/bin/python3.11");
+    assert_string_equal(d->submit.entries[1].python, "3.13");
+    wire_msg_destroy(&d);
+    ent[1].python = "3.13.";
+    expect_reject(&m, WIRE_REJECT_RANGE, "submit.entries");
+}
+
 /* Job.env and SuiteEntry.env: carried in order; refused names refused by the decoder too. */
 static void test_job_env(void **state)
 {
@@ -977,8 +1033,34 @@ static void test_query_series(void **state)
     m.query.n_hosts = 2;
     m.query.hosts = two;
     expect_reject(&m, WIRE_REJECT_FORMAT, "belong to series and compare_hosts");
-    m.query.kind = 8;
+    m.query.kind = 9;
     expect_reject(&m, WIRE_REJECT_RANGE, "query.kind");
+
+    /* compare_pythons (docs/pythons.md): script, an optional host, Pythons, a baseline */
+    const char *pys[] = {"3.11", "3.12.1", "/opt/py/bin/python3"};
+    wire_msg_init(&m, WIRE_QUERY);
+    m.query.kind = WIRE_QUERY_COMPARE_PYTHONS;
+    m.query.script = "examples/a.py";
+    m.query.n_pythons = 3;
+    m.query.pythons = pys;
+    m.query.baseline = "3.12";
+    d = roundtrip(&m);
+    assert_int_equal(d->query.kind, WIRE_QUERY_COMPARE_PYTHONS);
+    assert_int_equal(d->query.n_pythons, 3);
+    assert_string_equal(d->query.pythons[2], "/opt/py/bin/python3");
+    assert_string_equal(d->query.baseline, "3.12");
+    assert_string_equal(d->query.host, "");
+    wire_msg_destroy(&d);
+    const char *bad_py[] = {"3.11", "py3"};
+    m.query.pythons = bad_py;
+    m.query.n_pythons = 2;
+    expect_reject(&m, WIRE_REJECT_RANGE, "query.pythons[1]: not a version");
+    m.query.pythons = pys;
+    m.query.metric = "cpu_s";
+    expect_reject(&m, WIRE_REJECT_FORMAT, "do not belong to compare_pythons");
+    m.query.metric = NULL;
+    m.query.kind = WIRE_QUERY_COMPARE_HOSTS;
+    expect_reject(&m, WIRE_REJECT_FORMAT, "pythons and baseline belong to compare_pythons");
 }
 
 static void test_reject_run_id_length(void **state)
@@ -1105,6 +1187,7 @@ int main(void)
         cmocka_unit_test(test_query_series),
         cmocka_unit_test(test_commits),
         cmocka_unit_test(test_job_env),
+        cmocka_unit_test(test_pythons),
         cmocka_unit_test(test_reject_run_id_length),
         cmocka_unit_test(test_truncated_and_garbage),
         cmocka_unit_test(test_expansion_capped),

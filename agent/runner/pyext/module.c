@@ -507,8 +507,20 @@ static int mod_exec(PyObject *module)
     copy_text(region->py_build, sizeof(region->py_build), PySys_GetObject("version"));
     copy_text(region->py_executable, sizeof(region->py_executable), PySys_GetObject("executable"));
     copy_text(region->py_prefix, sizeof(region->py_prefix), PySys_GetObject("prefix"));
-    snprintf(region->py_version, sizeof(region->py_version), "%d.%d.%d", PY_MAJOR_VERSION,
-             PY_MINOR_VERSION, PY_MICRO_VERSION);
+    /* the running interpreter's version, not the headers' this module was built with (one
+     * 3.11 module serves every 3.11.x: a 3.11.7 reported as the 3.11.2 of the headers would
+     * be another build's series, and the farm refuses a run under a Python its job did not
+     * ask for: docs/pythons.md) */
+    long ver[3] = {PY_MAJOR_VERSION, PY_MINOR_VERSION, PY_MICRO_VERSION};
+    PyObject *vi = PySys_GetObject("version_info"); /* borrowed */
+    for (Py_ssize_t i = 0; vi && PyTuple_Check(vi) && i < 3 && i < PyTuple_GET_SIZE(vi); i++) {
+        long v = PyLong_AsLong(PyTuple_GET_ITEM(vi, i));
+        if (v < 0 && PyErr_Occurred())
+            PyErr_Clear();
+        else
+            ver[i] = v;
+    }
+    snprintf(region->py_version, sizeof(region->py_version), "%ld.%ld.%ld", ver[0], ver[1], ver[2]);
 
     if (pyver_layout(&region->layout, err, sizeof(err)) < 0)
         return start_failed(err);

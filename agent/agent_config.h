@@ -1,5 +1,5 @@
 /*
- * config.h - pyscope-agent's settings: command line and config file.
+ * agent_config.h - pyscope-agent's settings: command line and config file.
  *
  * Settings come from built-in defaults, then the INI file given with
  * --config (libinih; every key is documented in deploy/agent.conf.example),
@@ -8,6 +8,7 @@
 #ifndef PYSCOPE_AGENT_CONFIG_H
 #define PYSCOPE_AGENT_CONFIG_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -23,7 +24,9 @@ struct agent_config {
     char *name;            /* agent name (DEALER routing id); default: hostname */
     char *spool;           /* spool folder */
     char *runner;          /* pyscope-run executable */
-    char *python;          /* interpreter asked for the Python build */
+    char *python;          /* the default interpreter (jobs that ask for no Python) */
+    char *pythons;         /* more interpreters jobs may ask for: "a, b" (pythons.h), or NULL */
+    bool discover_pythons; /* also python3 on PATH and pyenv's versions (pythons.h) */
     char *secret_key;      /* CURVE: this agent's NAME.key_secret (or NAME), or NULL */
     char *coordinator_key; /* CURVE: the coordinator's public coordinator.key, or NULL */
     char *run_as;          /* the job user (agent as root), "root", or NULL: pyscope-job */

@@ -1,5 +1,5 @@
 /*
- * config.h - pyscope-coordinator's settings: defaults, INI file, command line.
+ * coord_config.h - pyscope-coordinator's settings: defaults, INI file, command line.
  *
  * The file format is INI (parsed by libinih), one [coordinator] section;
  * deploy/coordinator.conf.example documents every key. Command-line options
@@ -39,16 +39,16 @@ struct config {
     uint32_t http_threads;       /* request threads of the web pages */
 };
 
-/* Fill c with the defaults (owned strings; config_release()). */
-void config_init(struct config *c);
+/* Fill c with the defaults (owned strings; coord_config_release()). */
+void coord_config_init(struct config *c);
 /* Free c's strings. */
-void config_release(struct config *c);
+void coord_config_release(struct config *c);
 /*
  * Read the INI file at path (borrowed) into c. Returns 0, -errno when it
  * cannot be opened, or -PYSCOPE_EPARSE with err naming the line and key.
  */
-int config_load(struct config *c, const char *path, char *err, size_t errlen);
+int coord_config_load(struct config *c, const char *path, char *err, size_t errlen);
 /* Check ranges after loading and overrides. Returns 0 or -PYSCOPE_ERANGE with err. */
-int config_check(const struct config *c, char *err, size_t errlen);
+int coord_config_check(const struct config *c, char *err, size_t errlen);
 
 #endif

@@ -475,6 +475,9 @@ static bool cpu_starved(const struct suggest_ctx *ctx)
            (ctx->cpu_bound_pct < 0 && ctx->queued_pct >= 100 && ctx->cpu_pct > 0);
 }
 
+/* Longer than 100 lines, kept whole: one rule, whose steps (the dominant function, how
+ * much of it is on the CPU, the library code it calls, its waits) each add to the same
+ * suggestion and its evidence. */
 static void check_dominant(const struct suggest_rule *rule, struct suggest_ctx *ctx, json_t *out)
 {
     double thr_self = param(rule, "threshold_self_pct");

@@ -1,7 +1,7 @@
 /*
- * config.c - pyscope-agent's settings from defaults, an INI file and argv.
+ * agent_config.c - pyscope-agent's settings from defaults, an INI file and argv.
  */
-#include "config.h"
+#include "agent_config.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -45,6 +45,12 @@ void agent_config_usage(FILE *out)
           "  --runner PATH       the pyscope-run executable (default: next to this one)\n"
           "  --run-as USER       as root: the unprivileged user jobs run as (default\n"
           "                      pyscope-job; \"root\" allows root jobs, unsafe)\n"
+          "  --python PATH       the default interpreter: jobs that ask for no Python run\n"
+          "                      under it (default /usr/bin/python3.11)\n"
+          "  --pythons LIST      more interpreters jobs may ask for (paths or names on\n"
+          "                      PATH, comma-separated); see docs/pythons.md\n"
+          "  --discover-pythons yes|no  also offer python3 on PATH and every pyenv\n"
+          "                      version (default yes)\n"
           "  --job-env NAMES     more variables jobs inherit from the agent, beyond PATH,\n"
           "                      LANG, LC_*, TZ, PYTHONHASHSEED, VIRTUAL_ENV (e.g. PYTHONPATH)\n"
           "  --secret-key FILE   CURVE: this agent's secret key (NAME.key_secret, from\n"
@@ -186,7 +192,16 @@ static int cfg_apply(struct agent_config *cfg, const char *key, const char *v, c
         cfg_set(&cfg->runner, v);
     else if (strcmp(key, "python") == 0)
         cfg_set(&cfg->python, v);
-    else if (strcmp(key, "secret_key") == 0)
+    else if (strcmp(key, "pythons") == 0)
+        cfg_set(&cfg->pythons, v);
+    else if (strcmp(key, "discover_pythons") == 0) {
+        bool yes = strcmp(v, "yes") == 0 || strcmp(v, "true") == 0 || strcmp(v, "1") == 0;
+        if (!yes && strcmp(v, "no") != 0 && strcmp(v, "false") != 0 && strcmp(v, "0") != 0) {
+            log_error("%s: discover_pythons is yes or no, not \"%s\"", where, v);
+            return -PYSCOPE_EUSAGE;
+        }
+        cfg->discover_pythons = yes;
+    } else if (strcmp(key, "secret_key") == 0)
         cfg_set(&cfg->secret_key, v);
     else if (strcmp(key, "coordinator_key") == 0)
         cfg_set(&cfg->coordinator_key, v);
@@ -315,6 +330,7 @@ int agent_config_load(struct agent_config *cfg, int argc, char **argv)
     cfg->resend_s = 30;
     cfg->connect_timeout_s = 5;
     cfg->python = xstrdup("/usr/bin/python3.11");
+    cfg->discover_pythons = true;
     cfg->git = xstrdup("git");
     cfg->revision_cache_size = 10ull * 1024 * 1024 * 1024;
     cfg->revision_cache_age_s = 7 * 86400.0;
@@ -331,7 +347,10 @@ int agent_config_load(struct agent_config *cfg, int argc, char **argv)
         OPT_RUNAS,
         OPT_REPO,
         OPT_REVISIONS,
-        OPT_JOBENV
+        OPT_JOBENV,
+        OPT_PYTHON,
+        OPT_PYTHONS,
+        OPT_DISCOVER
     };
     static const struct option opts[] = {
         {"coordinator", required_argument, NULL, 'c'},
@@ -349,6 +368,9 @@ int agent_config_load(struct agent_config *cfg, int argc, char **argv)
         {"repo", required_argument, NULL, OPT_REPO},
         {"revisions", required_argument, NULL, OPT_REVISIONS},
         {"job-env", required_argument, NULL, OPT_JOBENV},
+        {"python", required_argument, NULL, OPT_PYTHON},
+        {"pythons", required_argument, NULL, OPT_PYTHONS},
+        {"discover-pythons", required_argument, NULL, OPT_DISCOVER},
         {"verbose", no_argument, NULL, 'v'},
         {"help", no_argument, NULL, 'h'},
         {"version", no_argument, NULL, 'V'},
@@ -431,6 +453,15 @@ int agent_config_load(struct agent_config *cfg, int argc, char **argv)
             break;
         case OPT_JOBENV:
             rc = cfg_apply(cfg, "job_env", optarg, "--job-env");
+            break;
+        case OPT_PYTHON:
+            rc = cfg_apply(cfg, "python", optarg, "--python");
+            break;
+        case OPT_PYTHONS:
+            rc = cfg_apply(cfg, "pythons", optarg, "--pythons");
+            break;
+        case OPT_DISCOVER:
+            rc = cfg_apply(cfg, "discover_pythons", optarg, "--discover-pythons");
             break;
         case OPT_CONFIG:
             break;
@@ -534,6 +565,7 @@ void agent_config_release(struct agent_config *cfg)
     free(cfg->spool);
     free(cfg->runner);
     free(cfg->python);
+    free(cfg->pythons);
     free(cfg->secret_key);
     free(cfg->coordinator_key);
     free(cfg->run_as);

@@ -14,6 +14,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "atomicfile.h"
 #include "sanitize.h"
 #include "xmalloc.h"
 
@@ -611,30 +612,32 @@ static int ci_write(FILE *out, enum ci_report_format format, const json_t *const
 int ci_report_write_file(const char *path, bool append, enum ci_report_format format,
                          const json_t *const *docs, size_t n, char *err, size_t errlen)
 {
-    char *tmp = append ? xstrdup(path) : xasprintf("%s.tmp.%ld", path, (long)getpid());
-    FILE *out = fopen(tmp, append ? "a" : "w");
     int rc = 0;
-    if (!out) {
-        rc = -errno;
+    if (!append) {
+        /* replaced whole or not at all */
+        struct atomicfile af;
+        rc = atomic_open(&af, path);
+        if (rc == 0)
+            rc = atomic_commit(&af, path, ci_write(af.f, format, docs, n));
     } else {
-        if (append && ftell(out) > 0)
-            fputc('\n', out);
-        rc = ci_write(out, format, docs, n);
-        if (fflush(out) == EOF && rc == 0)
+        FILE *out = fopen(path, "a");
+        if (!out) {
             rc = -errno;
-        if (ferror(out) && rc == 0)
-            rc = -EIO;
-        if (fclose(out) == EOF && rc == 0)
-            rc = -errno;
-        if (!append && rc == 0 && rename(tmp, path) < 0)
-            rc = -errno;
-        if (!append && rc < 0)
-            unlink(tmp);
+        } else {
+            if (ftell(out) > 0)
+                fputc('\n', out);
+            rc = ci_write(out, format, docs, n);
+            if (fflush(out) == EOF && rc == 0)
+                rc = -errno;
+            if (ferror(out) && rc == 0)
+                rc = -EIO;
+            if (fclose(out) == EOF && rc == 0)
+                rc = -errno;
+        }
     }
     if (rc < 0 && err && errlen)
         snprintf(err, errlen, "could not write %s \"%s\": %s",
                  format == CI_REPORT_JUNIT ? "JUnit file" : "Markdown summary", path,
                  strerror(-rc));
-    free(tmp);
     return rc;
 }

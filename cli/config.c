@@ -186,18 +186,6 @@ static int config_handler(void *user, const char *section, const char *name, con
     return 1;
 }
 
-static void config_set_err(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static void config_set_err(char *err, size_t errlen, const char *fmt, ...)
-{
-    if (!err || errlen == 0)
-        return;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-}
-
 int config_parse_string(const char *text, const char *name, struct config *c, char *err,
                         size_t errlen)
 {
@@ -206,21 +194,21 @@ int config_parse_string(const char *text, const char *name, struct config *c, ch
     int rc = ini_parse_stream(config_reader, &p, config_handler, &p);
     free(p.cur_section);
     if (rc == -2) {
-        config_set_err(err, errlen, "%s: out of memory", name);
+        pyscope_set_err(err, errlen, "%s: out of memory", name);
         return -ENOMEM;
     }
     if (p.too_long_line && (rc == 0 || p.too_long_line <= rc)) {
-        config_set_err(err, errlen, "%s:%d: line too long (at most %d characters)", name,
-                       p.too_long_line, p.max_line - 3);
+        pyscope_set_err(err, errlen, "%s:%d: line too long (at most %d characters)", name,
+                        p.too_long_line, p.max_line - 3);
         return -PYSCOPE_EPARSE;
     }
     if (rc == 0)
         return 0;
     if (p.err_line && p.err_line == rc)
-        config_set_err(err, errlen, "%s:%d: %s", name, rc, p.err_msg);
+        pyscope_set_err(err, errlen, "%s:%d: %s", name, rc, p.err_msg);
     else
-        config_set_err(err, errlen, "%s:%d: syntax error (expected [section] or name = value)",
-                       name, rc);
+        pyscope_set_err(err, errlen, "%s:%d: syntax error (expected [section] or name = value)",
+                        name, rc);
     return -PYSCOPE_EPARSE;
 }
 
@@ -230,7 +218,7 @@ int config_load_file(const char *path, struct config *c, char *err, size_t errle
     FILE *f = fopen(path, "rb");
     if (!f) {
         int e = errno;
-        config_set_err(err, errlen, "could not read \"%s\": %s", path, strerror(e));
+        pyscope_set_err(err, errlen, "could not read \"%s\": %s", path, strerror(e));
         return -e;
     }
     char *buf = xmalloc(CONFIG_MAX_BYTES + 1);
@@ -238,13 +226,13 @@ int config_load_file(const char *path, struct config *c, char *err, size_t errle
     int rc = 0;
     if (ferror(f)) {
         rc = -EIO;
-        config_set_err(err, errlen, "could not read \"%s\": %s", path, strerror(EIO));
+        pyscope_set_err(err, errlen, "could not read \"%s\": %s", path, strerror(EIO));
     } else if (n > CONFIG_MAX_BYTES) {
         rc = -PYSCOPE_ETOOBIG;
-        config_set_err(err, errlen, "\"%s\" is larger than %zu bytes", path, CONFIG_MAX_BYTES);
+        pyscope_set_err(err, errlen, "\"%s\" is larger than %zu bytes", path, CONFIG_MAX_BYTES);
     } else if (memchr(buf, '\0', n)) {
         rc = -PYSCOPE_EPARSE;
-        config_set_err(err, errlen, "%s: not a text file (holds a NUL byte)", path);
+        pyscope_set_err(err, errlen, "%s: not a text file (holds a NUL byte)", path);
     }
     fclose(f);
     if (rc == 0) {

@@ -13,6 +13,7 @@
  *     args = --n 10 "two words"
  *     timeout = 2m
  *     env = PYTHONHASHSEED=0
+ *     python = 3.12, 3.13
  *
  * Everything is validated (names, ranges, paths that could leave the
  * workspace, quoting) and every problem is reported with its file and line.
@@ -28,6 +29,7 @@
 #define SUITE_MAX_ARGS    256
 #define SUITE_MAX_STRING  4096
 #define SUITE_MAX_FILE    (1024 * 1024)
+#define SUITE_MAX_PYTHONS 16 /* `python =` list */
 
 /* Defaults for keys neither the script nor [suite] sets. */
 #define SUITE_DEFAULT_REPEAT  1
@@ -51,7 +53,9 @@ struct suite_entry {
     double threshold;     /* regression threshold as a fraction; 0 = the coordinator's */
     char **env;           /* n_env "NAME=VALUE" the script gets ([suite]'s, then its own) */
     size_t n_env;
-    unsigned line; /* line of its [script] header, for messages */
+    char **pythons;   /* `python =`: n_pythons requests (lib/pyreq.h), one job each; */
+    size_t n_pythons; /* none: the agents' default Python */
+    unsigned line;    /* line of its [script] header, for messages */
 };
 
 /* A parsed suite; the caller reads the fields and frees it with suite_destroy. */

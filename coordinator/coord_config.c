@@ -1,7 +1,7 @@
 /*
- * config.c - defaults and the INI file (libinih).
+ * coord_config.c - defaults and the INI file (libinih).
  */
-#include "config.h"
+#include "coord_config.h"
 
 #include <errno.h>
 #include <ini.h>
@@ -21,7 +21,7 @@ struct load_ctx {
     int line;
 };
 
-void config_init(struct config *c)
+void coord_config_init(struct config *c)
 {
     memset(c, 0, sizeof(*c));
     c->bind = xstrdup("tcp://127.0.0.1:5555");
@@ -41,7 +41,7 @@ void config_init(struct config *c)
     c->http_threads = 2;
 }
 
-void config_release(struct config *c)
+void coord_config_release(struct config *c)
 {
     free(c->db);
     free(c->bind);
@@ -152,7 +152,7 @@ static int config_handler(void *user, const char *section, const char *name, con
     return 1;
 }
 
-int config_load(struct config *c, const char *path, char *err, size_t errlen)
+int coord_config_load(struct config *c, const char *path, char *err, size_t errlen)
 {
     FILE *f = fopen(path, "r");
     if (f == NULL) {
@@ -171,7 +171,7 @@ int config_load(struct config *c, const char *path, char *err, size_t errlen)
     return 0;
 }
 
-int config_check(const struct config *c, char *err, size_t errlen)
+int coord_config_check(const struct config *c, char *err, size_t errlen)
 {
     if (c->heartbeat_ms == 0 || c->lease_ms == 0 || c->reap_interval_ms == 0 ||
         c->dispatch_interval_ms == 0) {

@@ -21,6 +21,7 @@
 
 #include "errors.h"
 #include "jobenv.h"
+#include "pyreq.h"
 #include "pathnorm.h"
 #include "xmalloc.h"
 
@@ -42,6 +43,7 @@ enum {
     SUITE_SET_HOSTS = 1 << 7,
     SUITE_SET_LABEL = 1 << 8,
     SUITE_SET_REFERENCE = 1 << 9,
+    SUITE_SET_PYTHON = 1 << 10,
 };
 
 /* One section as seen while parsing. */
@@ -388,6 +390,43 @@ static void suite_set_string(struct suite_parse *p, unsigned bit, char **field, 
     *field = xstrdup(value);
 }
 
+/* `python = 3.12, 3.13`: the Pythons e runs under, one job each (lib/pyreq.h). */
+static void suite_set_pythons(struct suite_parse *p, unsigned *set, struct suite_entry *e,
+                              const char *value)
+{
+    if (*set & SUITE_SET_PYTHON)
+        suite_err(p, p->line, "\"python\" set twice in this section");
+    *set |= SUITE_SET_PYTHON;
+    suite_free_args(e->pythons, e->n_pythons);
+    e->pythons = NULL;
+    e->n_pythons = 0;
+    unsigned errs = p->n_errs;
+    char *copy = xstrdup(value), *save = NULL;
+    for (char *t = strtok_r(copy, ", \t", &save); t; t = strtok_r(NULL, ", \t", &save)) {
+        char why[160];
+        if (pyreq_check(t, why, sizeof(why)) < 0) {
+            suite_err(p, p->line, "python: \"%s\" is %s", suite_text_ok(t) ? t : "?", why);
+            continue;
+        }
+        bool dup = false;
+        for (size_t i = 0; i < e->n_pythons; i++)
+            dup |= strcmp(e->pythons[i], t) == 0;
+        if (dup) {
+            suite_err(p, p->line, "python: %s named twice", t);
+            continue;
+        }
+        if (e->n_pythons == SUITE_MAX_PYTHONS) {
+            suite_err(p, p->line, "python: at most %d Pythons", SUITE_MAX_PYTHONS);
+            break;
+        }
+        e->pythons = xreallocarray(e->pythons, e->n_pythons + 1, sizeof(*e->pythons));
+        e->pythons[e->n_pythons++] = xstrdup(t);
+    }
+    free(copy);
+    if (e->n_pythons == 0 && p->n_errs == errs)
+        suite_err(p, p->line, "python is empty (a version such as 3.12, or a list: 3.12, 3.13)");
+}
+
 /* Add an `env = NAME=VALUE` line to e (each is checked: lib/jobenv.h). */
 static void suite_add_env(struct suite_parse *p, struct suite_entry *e, const char *value)
 {
@@ -452,6 +491,10 @@ static int suite_handler(void *user, const char *section, const char *name, cons
         suite_add_env(p, &s->e, value);
         return 1;
     }
+    if (strcmp(name, "python") == 0) {
+        suite_set_pythons(p, s->is_suite ? &p->suite_set : &s->set, &s->e, value);
+        return 1;
+    }
     if (s->is_suite) {
         struct suite_entry *d = &s->e;
         if (suite_common_key(p, &p->suite_set, d, name, value))
@@ -477,7 +520,7 @@ static int suite_handler(void *user, const char *section, const char *name, cons
         } else {
             suite_err(p, p->line,
                       "unknown key \"%s\" in [suite] (name, hosts, label, reference, repeat, "
-                      "warmup, mode, timeout, threshold, env)",
+                      "warmup, mode, timeout, threshold, env, python)",
                       suite_text_ok(name) ? name : "?");
         }
         return 1;
@@ -494,7 +537,7 @@ static int suite_handler(void *user, const char *section, const char *name, cons
     } else {
         suite_err(p, p->line,
                   "unknown key \"%s\" in [script] (args, repeat, warmup, mode, timeout, "
-                  "threshold, env)",
+                  "threshold, env, python)",
                   suite_text_ok(name) ? name : "?");
     }
     return 1;
@@ -505,6 +548,7 @@ static void suite_entry_release(struct suite_entry *e)
     free(e->script);
     suite_free_args(e->args, e->n_args);
     suite_free_args(e->env, e->n_env);
+    suite_free_args(e->pythons, e->n_pythons);
     memset(e, 0, sizeof(*e));
 }
 
@@ -594,6 +638,8 @@ int suite_parse_buffer(const char *text, size_t len, const char *fname, struct s
             free(sec->args_text);
             if (sec->e.env && &sec->e != defs)
                 suite_free_args(sec->e.env, sec->e.n_env);
+            if (sec->e.pythons && &sec->e != defs)
+                suite_free_args(sec->e.pythons, sec->e.n_pythons);
             continue;
         }
         struct suite_entry *e = &sec->e;
@@ -607,6 +653,12 @@ int suite_parse_buffer(const char *text, size_t len, const char *fname, struct s
             e->timeout_s = (ds & SUITE_SET_TIMEOUT) ? defs->timeout_s : SUITE_DEFAULT_TIMEOUT;
         if (!(sec->set & SUITE_SET_THRESHOLD))
             e->threshold = (ds & SUITE_SET_THRESHOLD) ? defs->threshold : 0;
+        if (!(sec->set & SUITE_SET_PYTHON) && defs && defs->n_pythons) {
+            e->pythons = xcalloc(defs->n_pythons, sizeof(*e->pythons));
+            for (size_t k = 0; k < defs->n_pythons; k++)
+                e->pythons[k] = xstrdup(defs->pythons[k]);
+            e->n_pythons = defs->n_pythons;
+        }
         if (defs && defs->n_env) {
             /* [suite]'s variables first, unless the script sets the same name */
             size_t own = e->n_env;
@@ -644,8 +696,10 @@ int suite_parse_buffer(const char *text, size_t len, const char *fname, struct s
         s->entries = xreallocarray(s->entries, s->n_entries + 1, sizeof(*s->entries));
         s->entries[s->n_entries++] = *e;
     }
-    if (defs)
+    if (defs) {
         suite_free_args(defs->env, defs->n_env);
+        suite_free_args(defs->pythons, defs->n_pythons);
+    }
     free(p.secs);
     if (s->n_entries == 0 && p.n_errs == 0)
         suite_err(&p, 0, "no scripts (add a [script PATH] section)");

@@ -1,0 +1,113 @@
+/*
+ * abrun.h - interleaved A/B runs of a script at two revisions of a git
+ * checkout, decided by cli/abtest.c (docs/revisions.md). Shared by
+ * `pyscope try` (one A/B) and `pyscope bisect` (one A/B per step), so that
+ * both decide a step exactly alike.
+ *
+ * Each side is a read-only checkout of one commit in the CLI's revision
+ * cache ($XDG_CACHE_HOME/pyscope/trees/REPO-ID, lib/gitrev; the developer's
+ * checkout is only read). A round is one pyscope-run of each side (A then
+ * B), each with --repeat samples; abrun_rounds() runs --rounds of them and
+ * adds pairs, up to --max-rounds, while the verdict is open for want of runs.
+ */
+#ifndef PYSCOPE_CLI_ABRUN_H
+#define PYSCOPE_CLI_ABRUN_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "gitrev.h"
+#include "regress.h"
+#include "revision.h"
+
+/* The options of the A/B runs that try and bisect share, as parsed. */
+struct abrun_args {
+    long rounds, max_rounds, repeat, warmup; /* max_rounds: 3 x rounds unless given */
+    const char *timeout;                     /* borrowed, or NULL */
+    double threshold_pct;                    /* 0: the default */
+};
+
+/* Their getopt_long entries (values ABRUN_O_FIRST...): put in a command's option table. */
+#define ABRUN_O_FIRST 1000
+#define ABRUN_OPTIONS                                                                              \
+    {"rounds", required_argument, NULL, ABRUN_O_FIRST},                                            \
+        {"max-rounds", required_argument, NULL, ABRUN_O_FIRST + 1},                                \
+        {"repeat", required_argument, NULL, ABRUN_O_FIRST + 2},                                    \
+        {"warmup", required_argument, NULL, ABRUN_O_FIRST + 3},                                    \
+        {"timeout", required_argument, NULL, ABRUN_O_FIRST + 4},                                   \
+    {                                                                                              \
+        "threshold", required_argument, NULL, ABRUN_O_FIRST + 5                                    \
+    }
+
+/* Defaults: rounds and repeat as given, no warmup, max_rounds open. */
+void abrun_args_init(struct abrun_args *a, long rounds, long repeat);
+
+/*
+ * Take getopt_long's c (with arg) when it is one of ABRUN_OPTIONS. Returns -1
+ * when it is not, 0 when taken, or the usage error's exit status (said, cmd
+ * naming the command).
+ */
+int abrun_parse_opt(const char *cmd, int c, const char *arg, struct abrun_args *a);
+
+/* After the options: max_rounds defaults to 3 x rounds, and is never below rounds. */
+void abrun_args_finish(struct abrun_args *a);
+
+/* The statistics' options a asks for (regress_options_init, --threshold). */
+void abrun_regress_options(const struct abrun_args *a, struct regress_options *ropt);
+
+/* How each A/B is measured; everything borrowed. */
+struct abrun_opts {
+    const char *cmd;                    /* "try" or "bisect": progress lines start with it */
+    const struct abrun_args *args;      /* rounds, repeat ... */
+    char *const *script_argv;           /* SCRIPT ARGS...: SCRIPT is replaced by the side's */
+    const struct regress_options *ropt; /* the statistics' options */
+    bool quiet;                         /* no progress lines */
+    const char *runner;                 /* pyscope-run (cli_find_runner) */
+    bool runner_on_path;                /* runner is looked up on PATH */
+};
+
+/* One side of an A/B: a commit, its tree, its runs. */
+struct abrun_side {
+    const char *label; /* borrowed: "base", "head", "good", "test" ... */
+    char hash[GITREV_HASH_MAX + 1];
+    char *tree;    /* owned: the read-only checkout */
+    int lock;      /* its cache lock (-1: none) */
+    char *script;  /* owned: the script's path in the tree */
+    json_t **docs; /* owned: the runs measured, in order */
+    size_t n_docs;
+};
+
+/* The revision cache of repository rr (everything owned but c->origin, rr's). */
+struct abrun_cache {
+    char *dir;
+    struct gitrev_cache c;
+};
+
+/* Set up the cache of rr (made when missing). Returns 0, or an exit status (logged). */
+int abrun_cache_open(struct abrun_cache *ac, struct revision_repo *rr);
+void abrun_cache_close(struct abrun_cache *ac);
+
+/*
+ * Check out s->hash (set by the caller) and find key (the script's path in
+ * the repository) in it. Returns 0, 1 when the script is not a file at that
+ * commit (err says so), or a negative code with err (git failed).
+ */
+int abrun_checkout(const struct revision_repo *rr, const struct abrun_cache *ac,
+                   struct abrun_side *s, const char *key, char *err, size_t errlen);
+
+/* Forget s's runs (its tree stays). */
+void abrun_side_clear(struct abrun_side *s);
+void abrun_side_release(struct abrun_side *s);
+
+/*
+ * Run rounds of a (side[0]) then b (side[1]) until abtest decides or
+ * max_rounds are done; *res gets the "regression" object (new), *rounds the
+ * pairs measured. Returns 0, or an exit status when a run failed:
+ * PYSCOPE_EXIT_SCRIPT (the script failed at that side: *failed says which,
+ * 0 or 1) or PYSCOPE_EXIT_INTERNAL.
+ */
+int abrun_rounds(const struct abrun_opts *o, struct abrun_side side[2], json_t **res, long *rounds,
+                 int *failed);
+
+#endif

@@ -1,0 +1,641 @@
+/*
+ * bisect.c - "pyscope bisect --good A --bad B SCRIPT": which commit between
+ * A and B made SCRIPT slower, on this machine? (docs/revisions.md)
+ *
+ * The commits of the range are B's first-parent chain back to A (git
+ * rev-list --first-parent --ancestry-path A..B: a change merged from a
+ * branch is found as its merge commit, and said to be one). First the ends
+ * are compared (is B slower than A at all?), then each step tests the
+ * commit at the middle of the open interval against A with the same
+ * interleaved A/B runs and statistics as `pyscope try` (cli/abrun.c,
+ * cli/abtest.c): a regression moves the first bad commit down, no change (or
+ * an improvement) moves the last good one up. A commit where the script is
+ * missing or fails is skipped (as `git bisect skip`), the nearest testable
+ * commit to the middle is tested instead. A step whose verdict stays open
+ * after --max-rounds stops the bisection and says so, with the interval
+ * narrowed so far: it never guesses. The culprit is then confirmed by an
+ * A/B of it against its parent, whose verdict, interval and why are the
+ * evidence printed.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "abrun.h"
+#include "cli.h"
+#include "config.h"
+#include "errors.h"
+#include "gitrev.h"
+#include "log.h"
+#include "pathnorm.h"
+#include "regress.h"
+#include "revision.h"
+#include "sanitize.h"
+#include "util.h"
+#include "xmalloc.h"
+
+#define BISECT_DEFAULT_ROUNDS 5
+#define BISECT_DEFAULT_REPEAT 3
+#define BISECT_MAX_COMMITS    1000000 /* a range longer than this is refused */
+
+void cli_bisect_help(FILE *out)
+{
+    fputs("Usage: pyscope bisect --good REV --bad REV [OPTIONS] SCRIPT [ARGS...]\n"
+          "\n"
+          "Which commit between GOOD and BAD made SCRIPT slower? In a git checkout: the\n"
+          "first-parent commits of GOOD..BAD are searched by halving; each step runs the\n"
+          "script at the middle commit and at GOOD in turns (as pyscope try) and decides with\n"
+          "the same statistics. Commits where the script is missing or fails are skipped.\n"
+          "A step that stays inconclusive stops the search and says so (never a guess); a\n"
+          "culprit is confirmed against its parent before it is named.\n"
+          "\n"
+          "Options:\n"
+          "  --good REV, --bad REV   the ends (branch, tag, hash, HEAD~3...); GOOD must be\n"
+          "                          an ancestor of BAD\n"
+          "  --repo PATH             the repository (default: the current folder's checkout)\n"
+          "  --metric NAME           decide on this metric (as in pyscope run's JSON:\n"
+          "                          cpu_s, wall_s ...; default: the run's deciding metric)\n"
+          "  --rounds N              pairs of runs per step first (default 5)\n"
+          "  --max-rounds N          while a step is inconclusive because of noise, add pairs\n"
+          "                          up to N (default 3 x --rounds)\n"
+          "  --repeat N              measured runs of each turn (default 3)\n"
+          "  --warmup N              unmeasured runs first in each turn (default 0)\n"
+          "  --timeout SECONDS       of each run (default none)\n"
+          "  --threshold PCT         smallest change that counts (default 5)\n"
+          "  --json                  print pyscope.bisect/1 JSON\n"
+          "  -q, --quiet             no progress lines\n"
+          "\n"
+          "Exit status: 0 the first bad commit (or the untestable commits holding it) is\n"
+          "named, 1 no culprit could be named (BAD is not slower than GOOD, or a step stayed\n"
+          "inconclusive: said, with the interval so far), 2 usage error, 3 the script failed\n"
+          "at GOOD or BAD, 4 internal error.\n",
+          out);
+}
+
+struct bisect_args {
+    const char *good, *bad, *repo, *metric;
+    struct abrun_args ab;
+    bool json, quiet;
+    char **script_argv;
+};
+
+static int bisect_parse(int argc, char **argv, struct bisect_args *a)
+{
+    enum {
+        O_GOOD = 256,
+        O_BAD,
+        O_REPO,
+        O_METRIC,
+        O_JSON,
+    };
+    static const struct option opts[] = {
+        {"good", required_argument, NULL, O_GOOD},
+        {"bad", required_argument, NULL, O_BAD},
+        {"repo", required_argument, NULL, O_REPO},
+        {"metric", required_argument, NULL, O_METRIC},
+        {"json", no_argument, NULL, O_JSON},
+        ABRUN_OPTIONS,
+        {"quiet", no_argument, NULL, 'q'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    memset(a, 0, sizeof(*a));
+    abrun_args_init(&a->ab, BISECT_DEFAULT_ROUNDS, BISECT_DEFAULT_REPEAT);
+    opterr = 0;
+    optind = 1;
+    int c, rc;
+    while ((c = getopt_long(argc, argv, "+:hq", opts, NULL)) != -1) {
+        const char *prev = argv[optind - 1];
+        switch (c) {
+        case O_GOOD:
+            a->good = optarg;
+            break;
+        case O_BAD:
+            a->bad = optarg;
+            break;
+        case O_REPO:
+            a->repo = optarg;
+            break;
+        case O_METRIC:
+            a->metric = optarg;
+            break;
+        case O_JSON:
+            a->json = true;
+            break;
+        case 'q':
+            a->quiet = true;
+            break;
+        case 'h':
+            cli_bisect_help(stdout);
+            return PYSCOPE_EXIT_OK;
+        case ':':
+            return cli_usage_error("bisect", "option %s needs a value", prev);
+        default:
+            if ((rc = abrun_parse_opt("bisect", c, optarg, &a->ab)) >= 0) {
+                if (rc)
+                    return rc;
+                break;
+            }
+            return cli_usage_error("bisect", "unknown option \"%s\"", prev);
+        }
+    }
+    abrun_args_finish(&a->ab);
+    if (!a->good || !a->bad) {
+        for (int i = optind + 1; i < argc; i++)
+            if (strcmp(argv[i], "--good") == 0 || strcmp(argv[i], "--bad") == 0)
+                return cli_usage_error("bisect", "options go before SCRIPT (what follows SCRIPT "
+                                                 "is its own arguments): pyscope bisect --good "
+                                                 "REV --bad REV SCRIPT [ARGS...]");
+        return cli_usage_error("bisect", "--good REV and --bad REV are both needed");
+    }
+    if (optind >= argc)
+        return cli_usage_error("bisect", "which script? (pyscope bisect --good REV --bad REV "
+                                         "SCRIPT [ARGS...])");
+    a->script_argv = argv + optind;
+    return -1;
+}
+
+/* A commit of the range: its hash and what was learnt of it. */
+struct bisect_commit {
+    char hash[GITREV_HASH_MAX + 1];
+    bool skipped;
+};
+
+/* The whole state; everything owned. */
+struct bisect {
+    struct bisect_args a;
+    struct revision_repo rr;
+    struct abrun_cache ac;
+    struct abrun_opts ao;
+    struct regress_options ropt;
+    char good[GITREV_HASH_MAX + 1], bad[GITREV_HASH_MAX + 1];
+    char *key;
+    struct bisect_commit *v; /* the range, oldest first; v[n - 1] is bad */
+    size_t n;
+    json_t *steps; /* array */
+    long runs;     /* runs measured in all */
+    long lo, hi;   /* last good (-1: good itself), first bad: positions in v */
+};
+
+/* The verdict deciding a step: the decision's, or --metric's (NULL when it has none). */
+static const json_t *bisect_metric(const struct bisect *b, const json_t *res)
+{
+    if (!b->a.metric)
+        return json_object_get(res, "decision");
+    const json_t *m;
+    size_t i;
+    json_array_foreach(json_object_get(res, "metrics"), i, m)
+    {
+        const char *name = json_string_value(json_object_get(m, "metric"));
+        if (name && strcmp(name, b->a.metric) == 0 && !json_object_get(m, "function"))
+            return m;
+    }
+    return NULL;
+}
+
+/* Describe commit hash (subject, author, time, merge) as a new JSON object. */
+static json_t *bisect_describe(const struct bisect *b, const char *hash)
+{
+    struct gitrev_list l = {0};
+    char err[512];
+    json_t *o = json_pack("{s:s}", "hash", hash);
+    if (gitrev_log(&b->rr.o, b->rr.path, hash, NULL, 0, 1, false, &l, err, sizeof(err)) >= 1) {
+        json_object_set_new(o, "subject", json_string(l.v[0].subject ? l.v[0].subject : ""));
+        json_object_set_new(o, "author", json_string(l.v[0].author ? l.v[0].author : ""));
+        json_object_set_new(o, "time", json_integer(l.v[0].time));
+        json_object_set_new(o, "merge", json_boolean(l.v[0].n_parents > 1));
+    }
+    gitrev_list_free(&l);
+    return o;
+}
+
+/*
+ * One A/B: base (label la) against test (lt). *res gets the regression object
+ * (NULL when a side could not be run: *why says so and the return tells which:
+ * 1 the test side's script is missing or failed, 2 the base side's failed).
+ * Returns 0, a side code 1/2, or a negative exit status.
+ */
+static int bisect_ab(struct bisect *b, const char *base, const char *la, const char *test,
+                     const char *lt, json_t **res, long *rounds, char *why, size_t whylen)
+{
+    struct abrun_side side[2] = {{.label = la, .lock = -1}, {.label = lt, .lock = -1}};
+    snprintf(side[0].hash, sizeof(side[0].hash), "%s", base);
+    snprintf(side[1].hash, sizeof(side[1].hash), "%s", test);
+    int ret = 0;
+    *res = NULL;
+    *rounds = 0;
+    for (int i = 0; i < 2 && !ret; i++) {
+        int rc = abrun_checkout(&b->rr, &b->ac, &side[i], b->key, why, whylen);
+        if (rc < 0) {
+            log_error("%s", why);
+            ret = -PYSCOPE_EXIT_INTERNAL;
+        } else if (rc > 0) {
+            ret = i == 1 ? 1 : 2;
+        }
+    }
+    if (!ret) {
+        int failed;
+        int st = abrun_rounds(&b->ao, side, res, rounds, &failed);
+        b->runs += (long)(side[0].n_docs + side[1].n_docs) * b->a.ab.repeat;
+        if (st == PYSCOPE_EXIT_SCRIPT) {
+            snprintf(why, whylen, "the script failed at %.12s", side[failed].hash);
+            ret = failed == 1 ? 1 : 2;
+        } else if (st) {
+            ret = -st;
+        }
+    }
+    for (int i = 0; i < 2; i++)
+        abrun_side_release(&side[i]);
+    return ret;
+}
+
+/* The step's verdict word: "regression", "no_change", "improvement" or "inconclusive". */
+static const char *bisect_verdict(const struct bisect *b, const json_t *res, double *change)
+{
+    const json_t *m = bisect_metric(b, res);
+    *change = json_number_value(json_object_get(m, "change_pct"));
+    const char *v = json_string_value(json_object_get(m, "verdict"));
+    return v ? v : "inconclusive";
+}
+
+/* Record a step (what was tested, its outcome) in b->steps; prints its line unless quiet/json. */
+static void bisect_step(struct bisect *b, const char *hash, long pos, const char *outcome,
+                        const char *verdict, double change, long rounds, const char *reason)
+{
+    json_t *d = bisect_describe(b, hash);
+    json_object_set_new(d, "position", json_integer(pos));
+    json_object_set_new(d, "outcome", json_string(outcome));
+    if (verdict) {
+        json_object_set_new(d, "verdict", json_string(verdict));
+        json_object_set_new(d, "change_pct", json_real(change));
+        json_object_set_new(d, "rounds", json_integer(rounds));
+    }
+    if (reason)
+        json_object_set_new(d, "reason", json_string(reason));
+    if (!b->a.quiet)
+        fprintf(stderr, "pyscope bisect: step %zu: %.12s (%ld of %zu): %s%s%s\n",
+                json_array_size(b->steps) + 1, hash, pos, b->n, outcome, reason ? ": " : "",
+                reason ? reason : "");
+    json_array_append_new(b->steps, d);
+}
+
+/* The range's hashes, oldest first: the first-parent chain of bad back to good. */
+static int bisect_range(struct bisect *b, char *err, size_t errlen)
+{
+    const char *isanc[] = {"merge-base", "--is-ancestor", b->good, b->bad, NULL};
+    int rc = gitrev_git(&b->rr.o, b->rr.path, isanc, NULL, err, errlen);
+    if (rc == 1) {
+        snprintf(err, errlen,
+                 "--good %.12s is not an ancestor of --bad %.12s (bisect needs "
+                 "GOOD older than BAD, on BAD's history)",
+                 b->good, b->bad);
+        return PYSCOPE_EXIT_USAGE;
+    }
+    if (rc != 0)
+        return PYSCOPE_EXIT_INTERNAL;
+    char *spec = xasprintf("%s..%s", b->good, b->bad);
+    const char *list[] = {"rev-list", "--first-parent", "--ancestry-path", "--reverse", spec, NULL};
+    char *out = NULL;
+    rc = gitrev_git(&b->rr.o, b->rr.path, list, &out, err, errlen);
+    free(spec);
+    if (rc != 0) {
+        free(out);
+        return PYSCOPE_EXIT_INTERNAL;
+    }
+    char *save = NULL;
+    for (char *t = strtok_r(out, "\n", &save); t; t = strtok_r(NULL, "\n", &save)) {
+        if (!gitrev_is_hash(t) || b->n >= BISECT_MAX_COMMITS)
+            continue;
+        b->v = xrealloc(b->v, (b->n + 1) * sizeof(*b->v));
+        memset(&b->v[b->n], 0, sizeof(b->v[b->n]));
+        snprintf(b->v[b->n].hash, sizeof(b->v[b->n].hash), "%s", t);
+        b->n++;
+    }
+    free(out);
+    if (b->n == 0 || strcmp(b->v[b->n - 1].hash, b->bad) != 0) {
+        snprintf(err, errlen, "--good and --bad are the same commit: nothing to bisect");
+        return PYSCOPE_EXIT_USAGE;
+    }
+    return 0;
+}
+
+/* The untested, unskipped commit of (lo, hi) nearest to their middle, or -1. */
+static long bisect_pick(const struct bisect *b, long lo, long hi)
+{
+    long mid = lo + (hi - lo) / 2;
+    for (long d = 0; d < hi - lo; d++) {
+        long c[2] = {mid - d, mid + d};
+        for (int k = 0; k < 2; k++)
+            if (c[k] > lo && c[k] < hi && !b->v[c[k]].skipped)
+                return c[k];
+    }
+    return -1;
+}
+
+/* The hash at position i (-1: good). */
+static const char *bisect_hash(const struct bisect *b, long i)
+{
+    return i < 0 ? b->good : b->v[i].hash;
+}
+
+static void bisect_release(struct bisect *b)
+{
+    free(b->key);
+    free(b->v);
+    json_decref(b->steps);
+    abrun_cache_close(&b->ac);
+    revision_repo_close(&b->rr);
+}
+
+/* Print the text result. */
+static void bisect_print(const struct bisect *b, const json_t *out)
+{
+    const char *status = json_string_value(json_object_get(out, "status"));
+    const json_t *culprit = json_object_get(out, "culprit");
+    printf("pyscope bisect: %s, good %.12s .. bad %.12s: %zu commits (first parent), %zu steps, "
+           "%ld runs\n\n",
+           b->key, b->good, b->bad, b->n, json_array_size(b->steps), b->runs);
+    const json_t *s;
+    size_t i;
+    json_array_foreach(b->steps, i, s)
+    {
+        char *subj = sanitize_dup(json_string_value(json_object_get(s, "subject")), 0);
+        const char *reason = json_string_value(json_object_get(s, "reason"));
+        printf("  %.12s %-12s %s%s%s\n", json_string_value(json_object_get(s, "hash")),
+               json_string_value(json_object_get(s, "outcome")), subj ? subj : "",
+               reason ? "  -- " : "", reason ? reason : "");
+        free(subj);
+    }
+    putchar('\n');
+    const char *msg = json_string_value(json_object_get(out, "message"));
+    if (strcmp(status, "found") == 0 && json_is_object(culprit)) {
+        char *subj = sanitize_dup(json_string_value(json_object_get(culprit, "subject")), 0);
+        char *auth = sanitize_dup(json_string_value(json_object_get(culprit, "author")), 0);
+        time_t t = (time_t)json_integer_value(json_object_get(culprit, "time"));
+        char date[32] = "";
+        struct tm tm;
+        if (gmtime_r(&t, &tm))
+            strftime(date, sizeof(date), "%Y-%m-%d %H:%M UTC", &tm);
+        printf("First bad commit: %s%s\n  %s\n  %s, %s\n\n",
+               json_string_value(json_object_get(culprit, "hash")),
+               json_is_true(json_object_get(culprit, "merge")) ? " (a merge commit)" : "",
+               subj ? subj : "", auth ? auth : "", date);
+        free(subj);
+        free(auth);
+    } else {
+        printf("%s\n\n", msg ? msg : status);
+    }
+    const json_t *ev = json_object_get(out, "evidence");
+    if (json_is_object(ev)) {
+        printf("Evidence (%s):\n", json_string_value(json_object_get(out, "evidence_of")));
+        regress_print(stdout, ev, cli_color_enabled(CLI_COLOR_AUTO, STDOUT_FILENO));
+    }
+}
+
+int cli_bisect_main(int argc, char **argv)
+{
+    struct bisect b;
+    memset(&b, 0, sizeof(b));
+    int rc = bisect_parse(argc, argv, &b.a);
+    if (rc >= 0)
+        return rc;
+    char err[1024];
+    int status = PYSCOPE_EXIT_OK;
+    char *runner = NULL;
+    json_t *res = NULL, *evidence = NULL, *out = NULL;
+    const char *evidence_of = NULL;
+    b.steps = json_array();
+    b.lo = -1;
+    if (revision_repo_open(&b.rr, b.a.repo, err, sizeof(err)) < 0 || !b.rr.path || b.rr.is_mirror) {
+        if (!b.rr.path || b.rr.is_mirror)
+            snprintf(err, sizeof(err),
+                     "pyscope bisect runs in a git checkout (or give --repo "
+                     "PATH of one)");
+        status = cli_usage_error("bisect", "%s", err);
+        goto out;
+    }
+    char *abs = realpath(b.a.script_argv[0], NULL);
+    if (!abs || pathnorm_key(abs, b.rr.path, &b.key) < 0 || !b.key) {
+        status = cli_usage_error("bisect", "script \"%s\" %s", b.a.script_argv[0],
+                                 abs ? "is not inside the repository" : "does not exist");
+        free(abs);
+        goto out;
+    }
+    free(abs);
+    if (revision_resolve(&b.rr, b.a.good, b.good, err, sizeof(err)) < 0 ||
+        revision_resolve(&b.rr, b.a.bad, b.bad, err, sizeof(err)) < 0) {
+        status = cli_usage_error("bisect", "%s", err);
+        goto out;
+    }
+    rc = bisect_range(&b, err, sizeof(err));
+    if (rc) {
+        status = rc == PYSCOPE_EXIT_USAGE ? cli_usage_error("bisect", "%s", err) : rc;
+        if (rc != PYSCOPE_EXIT_USAGE)
+            log_error("%s", err);
+        goto out;
+    }
+    b.hi = (long)b.n - 1;
+    status = abrun_cache_open(&b.ac, &b.rr);
+    if (status)
+        goto out;
+    bool use_path = false;
+    runner = cli_find_runner(&use_path, err, sizeof(err));
+    if (!runner) {
+        log_error("%s", err);
+        status = PYSCOPE_EXIT_INTERNAL;
+        goto out;
+    }
+    abrun_regress_options(&b.a.ab, &b.ropt);
+    b.ao = (struct abrun_opts){.cmd = "bisect",
+                               .args = &b.a.ab,
+                               .script_argv = b.a.script_argv,
+                               .ropt = &b.ropt,
+                               .quiet = b.a.quiet || b.a.json,
+                               .runner = runner,
+                               .runner_on_path = use_path};
+    const char *result = NULL;
+    char msg[2048] = "";
+    long rounds;
+    double change;
+    /* the ends: is bad slower than good at all? */
+    rc = bisect_ab(&b, b.good, "good", b.bad, "bad", &res, &rounds, err, sizeof(err));
+    if (rc != 0) {
+        if (rc < 0) {
+            status = -rc;
+        } else {
+            status = rc == 1 && strstr(err, "does not exist") ? cli_usage_error("bisect", "%s", err)
+                     : rc == 2 && strstr(err, "does not exist")
+                         ? cli_usage_error("bisect", "%s", err)
+                         : PYSCOPE_EXIT_SCRIPT;
+            if (status == PYSCOPE_EXIT_SCRIPT)
+                log_error("%s: the ends of the range must run (pyscope try --base %.12s --head "
+                          "%.12s shows why)",
+                          err, b.good, b.bad);
+        }
+        goto out;
+    }
+    const char *v = bisect_verdict(&b, res, &change);
+    if (!bisect_metric(&b, res)) {
+        status = cli_usage_error("bisect",
+                                 "no metric \"%s\" in the runs (see the \"metrics\" of "
+                                 "pyscope try --json)",
+                                 b.a.metric);
+        goto out;
+    }
+    bisect_step(&b, b.bad, (long)b.n, strcmp(v, "regression") == 0 ? "bad" : v, v, change, rounds,
+                "the ends: bad against good");
+    if (strcmp(v, "regression") != 0) {
+        result = strcmp(v, "inconclusive") == 0 ? "inconclusive" : "no_regression";
+        snprintf(msg, sizeof(msg),
+                 strcmp(v, "inconclusive") == 0
+                     ? "Inconclusive: the ends could not be told apart (%+.1f%%) in %ld rounds; "
+                       "nothing was bisected (more --max-rounds or a quieter machine may tell)"
+                     : "No regression: bad is not slower than good (%+.1f%%, %ld rounds); "
+                       "nothing to bisect",
+                 change, rounds);
+        evidence = res;
+        res = NULL;
+        evidence_of = "bad against good";
+        goto done;
+    }
+    evidence = res;
+    res = NULL;
+    evidence_of = "bad against good";
+    long lo = -1, hi = (long)b.n - 1;
+    for (;;) {
+        b.lo = lo;
+        b.hi = hi;
+        long mid = bisect_pick(&b, lo, hi);
+        if (mid < 0)
+            break;
+        rc = bisect_ab(&b, b.good, "good", b.v[mid].hash, "test", &res, &rounds, err, sizeof(err));
+        if (rc < 0) {
+            status = -rc;
+            goto out;
+        }
+        if (rc == 2) { /* good itself failed now: nothing can be decided */
+            log_error("%s", err);
+            status = PYSCOPE_EXIT_SCRIPT;
+            goto out;
+        }
+        if (rc == 1) {
+            b.v[mid].skipped = true;
+            bisect_step(&b, b.v[mid].hash, mid + 1, "skip", NULL, 0, 0, err);
+            continue;
+        }
+        v = bisect_verdict(&b, res, &change);
+        if (strcmp(v, "regression") == 0) {
+            bisect_step(&b, b.v[mid].hash, mid + 1, "bad", v, change, rounds, NULL);
+            hi = mid;
+        } else if (strcmp(v, "no_change") == 0 || strcmp(v, "improvement") == 0) {
+            bisect_step(&b, b.v[mid].hash, mid + 1, "good", v, change, rounds, NULL);
+            lo = mid;
+        } else {
+            const json_t *m = bisect_metric(&b, res);
+            const char *rule = json_string_value(json_object_get(m, "rule"));
+            bisect_step(&b, b.v[mid].hash, mid + 1, "inconclusive", v, change, rounds, rule);
+            result = "inconclusive";
+            snprintf(msg, sizeof(msg),
+                     "Inconclusive at %.12s (%+.1f%%, %s, %ld rounds): the first bad commit is "
+                     "after %.12s and at or before %.12s (%ld commits); go on with pyscope "
+                     "bisect --good %.12s --bad %.12s and more --max-rounds, or on a quieter "
+                     "machine",
+                     b.v[mid].hash, change, rule ? rule : "undecided", rounds, bisect_hash(&b, lo),
+                     b.v[hi].hash, hi - lo, bisect_hash(&b, lo), b.v[hi].hash);
+            json_decref(evidence);
+            evidence = res;
+            res = NULL;
+            evidence_of = "the inconclusive step against good";
+            goto done;
+        }
+        json_decref(res);
+        res = NULL;
+    }
+    b.lo = lo;
+    b.hi = hi;
+    if (hi - lo > 1) {
+        /* every commit between was skipped: git bisect's "only skipped commits left" */
+        result = "candidates";
+        snprintf(msg, sizeof(msg),
+                 "The first bad commit could be any of the %ld commits after %.12s up to %.12s: "
+                 "the script is missing or fails at the commits between",
+                 hi - lo, bisect_hash(&b, lo), b.v[hi].hash);
+        goto done;
+    }
+    /* confirm: the culprit against its parent; its own change must show */
+    rc = bisect_ab(&b, bisect_hash(&b, lo), "parent", b.v[hi].hash, "culprit", &res, &rounds, err,
+                   sizeof(err));
+    if (rc < 0) {
+        status = -rc;
+        goto out;
+    }
+    if (rc > 0) {
+        result = "inconclusive";
+        snprintf(msg, sizeof(msg), "Inconclusive: the confirmation of %.12s could not run: %s",
+                 b.v[hi].hash, err);
+        goto done;
+    }
+    v = bisect_verdict(&b, res, &change);
+    bisect_step(&b, b.v[hi].hash, hi + 1,
+                strcmp(v, "regression") == 0 ? "confirmed" : "unconfirmed", v, change, rounds,
+                "the culprit against its parent");
+    json_decref(evidence);
+    evidence = res;
+    res = NULL;
+    evidence_of = "the first bad commit against its parent";
+    if (strcmp(v, "regression") == 0) {
+        result = "found";
+    } else {
+        result = "inconclusive";
+        snprintf(msg, sizeof(msg),
+                 "Inconclusive: the steps point at %.12s, but against its parent it is %s "
+                 "(%+.1f%%): the slowdown may build up over several commits, or noise misled a "
+                 "step; not named",
+                 b.v[hi].hash, v, change);
+    }
+done:;
+    bool named = strcmp(result, "found") == 0 || strcmp(result, "candidates") == 0;
+    out = json_pack("{s:s, s:s, s:s, s:o, s:o, s:I, s:s, s:O, s:I, s:I}", "schema",
+                    "pyscope.bisect/1", "pyscope_version", PYSCOPE_VERSION, "script", b.key, "good",
+                    json_pack("{s:s, s:s}", "rev", b.a.good, "hash", b.good), "bad",
+                    json_pack("{s:s, s:s}", "rev", b.a.bad, "hash", b.bad), "commits",
+                    (json_int_t)b.n, "status", result, "steps", b.steps, "runs", (json_int_t)b.runs,
+                    "repeat", (json_int_t)b.a.ab.repeat);
+    json_object_set_new(out, "metric", b.a.metric ? json_string(b.a.metric) : json_null());
+    json_object_set_new(out, "culprit",
+                        strcmp(result, "found") == 0 ? bisect_describe(&b, b.v[b.hi].hash)
+                                                     : json_null());
+    /* the interval the first bad commit lies in: after last_good, up to first_bad */
+    json_t *cands = json_array();
+    bool open = strcmp(result, "no_regression") != 0;
+    for (long i = b.lo + 1; open && i <= b.hi && json_array_size(cands) < 1000; i++)
+        json_array_append_new(cands, json_string(b.v[i].hash));
+    json_object_set_new(out, "interval",
+                        open ? json_pack("{s:s, s:s, s:I}", "last_good", bisect_hash(&b, b.lo),
+                                         "first_bad", b.v[b.hi].hash, "commits",
+                                         (json_int_t)(b.hi - b.lo))
+                             : json_null());
+    json_object_set_new(out, "candidates", cands);
+    json_object_set_new(out, "message", json_string(msg[0] ? msg : ""));
+    json_object_set_new(out, "evidence_of", json_string(evidence_of ? evidence_of : ""));
+    json_object_set_new(out, "evidence", evidence ? json_incref(evidence) : json_null());
+    if (b.a.json) {
+        char *text = json_dumps(out, JSON_INDENT(2));
+        puts(text);
+        free(text);
+    } else {
+        bisect_print(&b, out);
+    }
+    status = named ? PYSCOPE_EXIT_OK : PYSCOPE_EXIT_REGRESSION;
+out:
+    json_decref(out);
+    json_decref(res);
+    json_decref(evidence);
+    free(runner);
+    bisect_release(&b);
+    return status;
+}

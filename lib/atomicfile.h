@@ -1,0 +1,38 @@
+/*
+ * atomicfile.h - replace a file whole or not at all: write a temporary file beside it,
+ * flush it to disk, rename it over the target.
+ *
+ * The temporary file is created exclusively (O_EXCL, a name no other writer uses:
+ * "PATH.tmp.PID.N"), in the target's folder (so rename() is atomic), with mode 0644
+ * less the umask. atomic_commit() flushes, fsyncs and closes it, then renames it over
+ * the target; on any failure the temporary file is removed and the target is untouched.
+ * A reader sees the old file or the new one, never a part; after a crash the new one
+ * is either all there or absent.
+ */
+#ifndef PYSCOPE_ATOMICFILE_H
+#define PYSCOPE_ATOMICFILE_H
+
+#include <stddef.h>
+#include <stdio.h>
+
+/* An atomic write in progress: fill f, then atomic_commit(). */
+struct atomicfile {
+    FILE *f;   /* the temporary file, open for writing */
+    char *tmp; /* its path (owned) */
+};
+
+/* Start replacing path (borrowed; copied as needed). Returns 0, or -errno (nothing
+ * created). */
+int atomic_open(struct atomicfile *af, const char *path);
+
+/*
+ * Finish: when rc is 0, flush, fsync, close and rename the temporary file over path;
+ * otherwise (or when any of that fails) close and remove it. Returns rc when it was
+ * negative, else 0 or -errno. af is released either way.
+ */
+int atomic_commit(struct atomicfile *af, const char *path, int rc);
+
+/* Replace path with len bytes of data. Returns 0 or -errno. */
+int atomic_write(const char *path, const void *data, size_t len);
+
+#endif

@@ -1,0 +1,13 @@
+-- 020_series_builds_index.sql - the Python builds of a series, found without
+-- reading its runs (issue 16: the team report in <= 1 s at 3,500 series x
+-- 100 nights).
+--
+-- The team report's matrix and hardware comparison (coordinator/query_series.c,
+-- query_series_hardware) pool the newest runs of each Python build of each
+-- series in the batch. Picking them with a window over every run of the
+-- batch's scripts read the whole history from the heap (353,510 runs, 60,000
+-- pages: 1.4-2 s warm). The statement now walks each series' builds in this
+-- index (a skip scan: one index probe per build; key only, ~2.5 MB for
+-- 350,000 runs) and takes each build's newest runs from runs_series_idx
+-- (index-only, schema/010), a few entries per series.
+CREATE INDEX runs_series_build_idx ON runs (script_id, host_id, python_build);

@@ -1,0 +1,124 @@
+#!/usr/bin/env bash
+# test_code_structure.sh - the structure the build promises (docs/DESIGN.md §3, lib/README.md):
+# 1. lib/'s layers hold: no module includes a header of a layer above its own or of a
+#    program (lib/check_layers.cmake, which also stops the configure step), and each layer's
+#    archive calls only into its own layer and the layers below it (nm);
+# 2. no two external symbols are defined twice across the project's static libraries and the
+#    coordinator's objects (nm), so that no link depends on which object happens to be pulled;
+# 3. no two headers share a name (an #include "x.h" means one file);
+# 4. no test compiles a program's .c into itself (tests link the programs' core libraries).
+# Each check has a negative control: a scratch copy with the fault planted must be refused.
+source "$PYSCOPE_SRC/tests/integration/lib.sh"
+command -v nm >/dev/null || skip "nm (binutils) is not installed"
+CMAKE=${CMAKE:-cmake}
+command -v "$CMAKE" >/dev/null || skip "cmake is not installed"
+
+# ---- 1. layers by #include --------------------------------------------------------------
+run "$CMAKE" -DPYSCOPE_LIB_DIR="$PYSCOPE_SRC/lib" -P "$PYSCOPE_SRC/lib/check_layers.cmake"
+expect_eq "lib/ layers hold" 0 "$RC"
+[ "$RC" -eq 0 ] || echo "$ERR"
+
+mkdir -p "$T/lib"
+cp "$PYSCOPE_SRC"/lib/*.c "$PYSCOPE_SRC"/lib/*.h "$PYSCOPE_SRC"/lib/*.cmake "$T/lib/"
+echo '#include "html_page.h"' >>"$T/lib/stats.c"          # stats uses rendering: up
+echo '#include "wire.h"' >>"$T/lib/html_team.c"           # rendering uses the farm: across
+echo '#include "store.h"' >>"$T/lib/jsonutil.c"           # lib/ uses a program
+printf 'int stray;\n' >"$T/lib/stray.c"                   # a module in no layer
+run "$CMAKE" -DPYSCOPE_LIB_DIR="$T/lib" -P "$T/lib/check_layers.cmake"
+expect_eq "an upward include is refused" 1 "$RC"
+expect_match "names the upward include" 'lib/stats.c \(layer stats\) includes "html_page.h" \(layer render\)' "$ERR"
+expect_match "names the include across" 'lib/html_team.c \(layer render\) includes "wire.h" \(layer farm\)' "$ERR"
+expect_match "names a program's header" 'lib/jsonutil.c: includes "store.h", which is not a lib/ header' "$ERR"
+expect_match "names a module in no layer" "lib/stray.c: module 'stray' is in no layer" "$ERR"
+
+# ---- 1b and 2. symbols ------------------------------------------------------------------
+# The project's static libraries (CMake targets: lib/'s layers, the programs' core libraries,
+# the runner's, the generated protobuf code) and the coordinator's other objects.
+archives=()
+for a in lib/libpyscope_core.a lib/libpyscope_stats.a lib/libpyscope_render.a \
+    lib/libpyscope_farm.a cli/libpyscope_cli_core.a agent/libpyscope_agent_core.a \
+    coordinator/libpyscope_coord_base.a agent/runner/librunnercore.a proto/libpyscope_proto.a; do
+    if [ -f "$PYSCOPE_BUILD/$a" ]; then archives+=("$PYSCOPE_BUILD/$a"); else
+        fail "archive $a" "missing: build first (scripts/build.sh)"; fi
+done
+# (the objects its link line names: a build folder may keep objects of renamed files)
+link="$PYSCOPE_BUILD/coordinator/CMakeFiles/pyscope-coordinator.dir/link.txt"
+mapfile -t coord_objs < <(tr ' ' '\n' <"$link" 2>/dev/null | grep '\.o$' |
+    sed "s#^#$PYSCOPE_BUILD/coordinator/#" | sort -u)
+[ "${#coord_objs[@]}" -ge 5 ] || fail "coordinator objects" "only ${#coord_objs[@]} found"
+
+symbols() { # symbols FILE...: "defined|undefined SYMBOL FILE" lines
+    "$PY" - "$@" <<'PY'
+import subprocess, sys
+for f in sys.argv[1:]:
+    for mode, flag in (("D", "--defined-only"), ("U", "--undefined-only")):
+        out = subprocess.run(["nm", "-g", flag, f], capture_output=True, text=True,
+                             check=True).stdout
+        for line in out.splitlines():
+            parts = line.split()
+            if len(parts) >= 2 and not line.endswith(":"):
+                t, name = parts[-2], parts[-1]
+                if mode == "D" and t in "WwVvU":
+                    continue  # weak definitions (inline, COMDAT) may repeat
+                print(mode, name, f)
+PY
+}
+dups() { # dups FILE...: symbols defined in more than one file
+    symbols "$@" | awk '$1 == "D" { if (seen[$2] && seen[$2] != $3) print $2 ": " seen[$2] " and " $3; else seen[$2] = $3 }'
+}
+D=$(dups "${archives[@]}" "${coord_objs[@]}")
+expect_eq "no external symbol is defined twice" "" "$D"
+
+printf 'void *xmalloc(unsigned long n) { return (void *)n; }\n' >"$T/dup.c"
+cc -c "$T/dup.c" -o "$T/dup.o" && ar rc "$T/libdup.a" "$T/dup.o"
+D=$(dups "${archives[@]}" "$T/libdup.a")
+expect_match "a symbol defined twice is found" "^xmalloc: .*libpyscope_core.a and .*libdup.a" "$D"
+
+# Each layer's archive calls only into the layers it may use (lib/layers.cmake).
+layer_calls() { # layer_calls FILE: from symbols' lines in FILE, "LAYER calls SYMBOL of
+    # OWNER" for every call of a layer's archive into one it may not use
+    "$PY" - "$PYSCOPE_SRC/lib/layers.cmake" "$1" <<'PY'
+import os, re, sys
+text = open(sys.argv[1]).read()
+def layer_list(name):
+    m = re.search(r"set\(PYSCOPE_LAYER_%s_USES([^)]*)\)" % name, text)
+    return m.group(1).split() if m else []
+layers = re.search(r"set\(PYSCOPE_LAYERS([^)]*)\)", text).group(1).split()
+defs, undefs = {}, {}
+for line in open(sys.argv[2]):
+    mode, sym, f = line.split()
+    m = re.search(r"libpyscope_(\w+)\.a$", f)
+    owner = m.group(1) if m else os.path.basename(f)
+    (defs if mode == "D" else undefs).setdefault(owner, set()).add(sym)
+where = {s: o for o, ss in defs.items() for s in ss}
+# the farm's wire calls the generated protobuf-c code (proto/, linked by pyscope_farm)
+outside = {"farm": {"proto"}}
+for layer in layers:
+    allowed = {layer, *layer_list(layer), *outside.get(layer, ())}
+    for s in sorted(undefs.get(layer, ())):
+        o = where.get(s)
+        if o is not None and o not in allowed:
+            print(f"{layer} calls {s} of {o}")
+PY
+}
+symbols "${archives[@]}" >"$T/syms"
+expect_eq "each layer calls only the layers below it" "" "$(layer_calls "$T/syms")"
+echo "U html_page_open $PYSCOPE_BUILD/lib/libpyscope_stats.a" >>"$T/syms"
+expect_match "a call up a layer is found" "^stats calls html_page_open of render" \
+    "$(layer_calls "$T/syms")"
+
+# ---- 3. header names --------------------------------------------------------------------
+headers() { (cd "$1" && git ls-files '*.h' 2>/dev/null || find . -name '*.h' -not -path './build*') |
+    grep -v '^tests/fuzz/corpus/' | xargs -n1 basename | sort | uniq -d; }
+expect_eq "no two headers share a name" "" "$(headers "$PYSCOPE_SRC")"
+mkdir -p "$T/h/a" "$T/h/b" && touch "$T/h/a/config.h" "$T/h/b/config.h"
+expect_eq "two headers of one name are found" "config.h" "$(headers "$T/h")"
+
+# ---- 4. tests link, they do not include a program's .c ----------------------------------
+product_c() { grep -rnE --include='*.c' --include='*.h' \
+    '#include "[^"]*\.\./(agent|cli|coordinator|lib)/[^"]*\.c"' "$@" || true; }
+expect_eq "no test includes a program's .c" "" "$(product_c "$PYSCOPE_SRC/tests")"
+mkdir -p "$T/t" && echo '#include "../../agent/spool.c"' >"$T/t/test_x.c"
+expect_match "a test including a .c is found" "test_x.c" "$(product_c "$T/t")"
+
+finish

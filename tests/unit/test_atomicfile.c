@@ -1,0 +1,104 @@
+/*
+ * test_atomicfile.c - lib/atomicfile: a file is replaced whole or not at all, the
+ * temporary file never stays behind, a stale temporary file of the same name is stepped
+ * over (exclusive create), and a failed write leaves the old file as it was.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+#include <dirent.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "atomicfile.h"
+#include "xmalloc.h"
+
+static char *slurp(const char *path)
+{
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return NULL;
+    char buf[256];
+    size_t n = fread(buf, 1, sizeof(buf) - 1, f);
+    fclose(f);
+    buf[n] = '\0';
+    return xstrdup(buf);
+}
+
+/* How many entries the folder holds (besides . and ..). */
+static int entries(const char *dir)
+{
+    DIR *d = opendir(dir);
+    assert_non_null(d);
+    int n = 0;
+    struct dirent *e;
+    while ((e = readdir(d)))
+        n += strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0;
+    closedir(d);
+    return n;
+}
+
+static void test_replace(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/test_atomicfile-XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    char *path = xasprintf("%s/out.json", dir);
+    assert_int_equal(atomic_write(path, "one\n", 4), 0);
+    char *got = slurp(path);
+    assert_string_equal(got, "one\n");
+    free(got);
+    assert_int_equal(atomic_write(path, "two", 3), 0);
+    got = slurp(path);
+    assert_string_equal(got, "two");
+    free(got);
+    assert_int_equal(entries(dir), 1); /* no temporary file left */
+
+    /* a stale temporary file of this process' first name is stepped over, not reused */
+    char *stale = xasprintf("%s.tmp.%ld.0", path, (long)getpid());
+    FILE *f = fopen(stale, "w");
+    assert_non_null(f);
+    fputs("stale", f);
+    fclose(f);
+    assert_int_equal(atomic_write(path, "three", 5), 0);
+    got = slurp(path);
+    assert_string_equal(got, "three");
+    free(got);
+    got = slurp(stale);
+    assert_string_equal(got, "stale");
+    free(got);
+    unlink(stale);
+    free(stale);
+
+    /* a failed write (the caller's error) leaves the old file and no temporary one */
+    struct atomicfile af;
+    assert_int_equal(atomic_open(&af, path), 0);
+    fputs("half", af.f);
+    assert_int_equal(atomic_commit(&af, path, -EIO), -EIO);
+    assert_null(af.f);
+    got = slurp(path);
+    assert_string_equal(got, "three");
+    free(got);
+    assert_int_equal(entries(dir), 1);
+
+    /* a folder that does not exist: an error, nothing created */
+    char *missing = xasprintf("%s/no/such/out.json", dir);
+    assert_int_equal(atomic_write(missing, "x", 1), -ENOENT);
+    free(missing);
+
+    unlink(path);
+    free(path);
+    rmdir(dir);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_replace),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
