@@ -126,7 +126,7 @@ int store_claim_jobs(struct store *s, struct store_claim *c, size_t n, uint32_t 
 
 /* Renew owner's leases on the n (job, attempt) pairs of refs; marks the agent seen.
  * A lease never runs past its job's deadline (jobs.lease_deadline, set at the
- * claim: timeout_s x (repeat + warmup) + grace_s; schema/018): heartbeats
+ * claim: timeout_s x (repeat + warmup) + grace_s; schema/023): heartbeats
  * cannot keep a job forever. Returns the number renewed or -EIO. */
 int store_renew_leases(struct store *s, const char *owner, const struct wire_job_ref *refs,
                        size_t n, uint32_t lease_ms, char *err, size_t errlen);

@@ -1,4 +1,4 @@
--- 018_lease_cap.sql - a lease is renewed only as long as its job can take
+-- 023_lease_cap.sql - a lease is renewed only as long as its job can take
 -- (issue 12: an agent that heartbeats forever must not hold a job forever).
 --
 -- jobs.lease_deadline: set when a job is claimed, to now + timeout_s x
