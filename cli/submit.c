@@ -53,8 +53,9 @@ void cmd_submit_help(FILE *out)
           "                       status line shows the jobs done so far\n"
           "  -q, --quiet          no status line or \"waiting\" message on stderr\n"
           "  --json               print the coordinator's JSON\n" FARM_OPTIONS_HELP "\n"
-          "Exit status: 0 ok, 2 usage or invalid suite, 3 (with --wait) a job did not end ok,\n"
-          "4 the coordinator could not be reached or refused the suite.\n",
+          "Exit status: 0 ok, 2 usage or invalid suite (also a host or Python the farm does\n"
+          "not have), 3 (with --wait) a job did not end ok, 4 the coordinator could not be\n"
+          "reached or failed.\n",
           out);
 }
 
