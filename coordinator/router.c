@@ -42,7 +42,7 @@ struct peer {
     int64_t host_id;               /* hosts.id */
     uint32_t credit;               /* jobs it will take now */
     int64_t last_seen;             /* monotonic ms */
-    int64_t work_seen;             /* monotonic ms: last Hello, credit, lease renewed or result */
+    int64_t work_seen;             /* monotonic ms: first Hello, credit, lease renewed or result */
     struct peer *next;
 };
 
@@ -430,7 +430,15 @@ static void on_hello(struct router *r, const struct transport_msg *tm, const str
             return; /* revoked between the checks: ignored like any revoked message */
         pin_labels(r, tm, &hello, pinned_text, sizeof(pinned_text), pinned, WIRE_MAX_LABELS);
     }
-    if (store_register(r->store, &hello, key_name ? host : NULL, &host_id, err, sizeof(err)) < 0) {
+    /* An agent already connected (this socket, or an earlier one of its key) that says
+     * Hello again is not taking work: its host's liveness stays what its work made it,
+     * or a key that only says Hello could keep a host live forever (issue 12). */
+    int64_t work_seen = -1;
+    for (struct peer *q = r->peers; q; q = q->next)
+        if (q == p || (q->name && strcmp(q->name, hello.name) == 0))
+            work_seen = q->work_seen > work_seen ? q->work_seen : work_seen;
+    if (store_register(r->store, &hello, key_name ? host : NULL, work_seen < 0, &host_id, err,
+                       sizeof(err)) < 0) {
         internal_error(r, tm, m->seq, "register an agent", err);
         return;
     }
@@ -455,7 +463,7 @@ static void on_hello(struct router *r, const struct transport_msg *tm, const str
     p->state = PEER_READY;
     p->credit = 0;
     p->last_seen = now;
-    p->work_seen = now;
+    p->work_seen = work_seen < 0 ? now : work_seen;
     r->c.hellos++;
     log_info("agent \"%s\" registered (host \"%s\", fingerprint %s, python %s)", p->name,
              key_name ? host : m->hello.host.hostname, m->hello.host.fingerprint,
@@ -997,8 +1005,9 @@ void router_log_counters(const struct router *r)
  * Tell the store which hosts have a live agent here; the queued jobs of hosts
  * without one for host_offline_s end "host offline" (store_hosts_alive()).
  * An agent is live while it takes work: it has credit waiting, or within
- * host_offline_s it said Hello, gave credit, renewed a lease or sent a
- * result. One that only heartbeats keeps its connection, not its host.
+ * host_offline_s it said its first Hello, gave credit, renewed a lease or sent
+ * a result. One that only heartbeats, or says Hello again, keeps its
+ * connection, not its host.
  */
 static void router_hosts_alive(struct router *r, int64_t now)
 {

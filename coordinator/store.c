@@ -439,7 +439,7 @@ static long long clamp_i64(uint64_t v)
 
 /* The host row of host_name and h's fingerprint, inserted or refreshed; its id in *host_id. */
 static int store_upsert_host(struct store *s, const struct wire_host *host, const char *host_name,
-                             int64_t *host_id, char *err, size_t errlen)
+                             bool live, int64_t *host_id, char *err, size_t errlen)
 {
     struct params p = {0};
     p_str(&p, host->fingerprint);
@@ -454,6 +454,7 @@ static int store_upsert_host(struct store *s, const struct wire_host *host, cons
     p_fmt(&p, "%.17g", host->load1);
     p_own(&p, labels_json(host->n_labels, host->labels));
     p_str(&p, host->hostname);
+    p_str(&p, live ? "t" : "f");
     PGresult *res = store_exec(
         s,
         "INSERT INTO hosts (fingerprint, hostname, cpu_model, cores, mem_bytes, os, kernel, arch,"
@@ -464,7 +465,10 @@ static int store_upsert_host(struct store *s, const struct wire_host *host, cons
         " cpu_model = EXCLUDED.cpu_model, cores = EXCLUDED.cores, mem_bytes = EXCLUDED.mem_bytes,"
         " os = EXCLUDED.os, kernel = EXCLUDED.kernel, arch = EXCLUDED.arch,"
         " governor = EXCLUDED.governor, load1 = EXCLUDED.load1, labels = EXCLUDED.labels,"
-        " superseded_by = NULL, last_seen = now(), offline_since = NULL RETURNING id",
+        " superseded_by = NULL,"
+        " last_seen = CASE WHEN $13::boolean THEN now() ELSE hosts.last_seen END,"
+        " offline_since = CASE WHEN $13::boolean THEN NULL ELSE hosts.offline_since END"
+        " RETURNING id",
         &p, PGRES_TUPLES_OK, err, errlen);
     p_release(&p);
     if (res == NULL)
@@ -583,14 +587,14 @@ static int store_upsert_agent(struct store *s, const struct wire_hello *h, int64
     return rc;
 }
 
-int store_register(struct store *s, const struct wire_hello *h, const char *host_name,
+int store_register(struct store *s, const struct wire_hello *h, const char *host_name, bool live,
                    int64_t *host_id, char *err, size_t errlen)
 {
     if (host_name == NULL)
         host_name = h->host.hostname; /* no CURVE: nothing better to trust */
     if (store_cmd(s, "BEGIN", NULL, err, errlen) < 0)
         return -EIO;
-    if (store_upsert_host(s, &h->host, host_name, host_id, err, errlen) < 0 ||
+    if (store_upsert_host(s, &h->host, host_name, live, host_id, err, errlen) < 0 ||
         store_host_drift(s, host_name, *host_id, h->name, h->host.fingerprint, err, errlen) < 0 ||
         store_upsert_agent(s, h, *host_id, err, errlen) < 0) {
         store_rollback(s);

@@ -83,8 +83,11 @@ int store_migrate(struct store *s, const struct store_migration *m, size_t n, ch
  * name). A host is (host_name, fingerprint): another host's fingerprint gets
  * a row of its own; a new fingerprint of host_name supersedes its old row
  * (host_events, queued jobs moved along; schema/007_identity.sql).
+ * live: the Hello counts as the host being live (an agent new here: its host's
+ * last_seen is now, and it is no longer offline); a repeated Hello of an agent
+ * already connected is not taking work and leaves both as they were.
  */
-int store_register(struct store *s, const struct wire_hello *h, const char *host_name,
+int store_register(struct store *s, const struct wire_hello *h, const char *host_name, bool live,
                    int64_t *host_id, char *err, size_t errlen);
 
 /*

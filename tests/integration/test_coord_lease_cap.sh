@@ -5,7 +5,7 @@
 # and then only heartbeats it, forever. Its lease is renewed up to what the job can take
 # (timeout x (repeat + warmup) + lease_grace_s) and no further: the job is leased again
 # (attempt 2), then fails "lease expired" after max_attempts, and `pyscope submit --wait`
-# returns. A second insider (farm-z) says Hello and heartbeats but never sends Ready: its
+# returns. A second insider (farm-z) heartbeats and says Hello again and again but never sends Ready: its
 # host is marked offline after host_offline_s and its queued job ends "host offline".
 # A well-behaved idle agent (farm-b: one Ready, then waiting) stays live all along.
 # labels: asan
@@ -113,8 +113,13 @@ registered z
 printf '[suite]\nname = idle\n[script examples/b.py]\n' >"$T/idle.ini"
 submit "$T/idle.ini" farm-z "$T/idle.out"
 idle_pid=$!
-while kill -0 "$idle_pid" 2>/dev/null; do echo heartbeat; sleep 0.15; done >&9 2>/dev/null &
-wait_exit "$idle_pid" "submit --wait returns although farm-z heartbeats without taking work"
+# ... and says Hello again every second or so (a repeated Hello is no work either: once it kept
+# the host live forever, a stranger's test found)
+while kill -0 "$idle_pid" 2>/dev/null; do
+    for _ in 1 2 3 4 5 6; do echo heartbeat; sleep 0.15; done
+    echo hello
+done >&9 2>/dev/null &
+wait_exit "$idle_pid" "submit --wait returns although farm-z heartbeats and says Hello without taking work"
 expect_eq "submit --wait: the job did not end ok (exit 3)" 3 "$ST"
 expect_match "submit --wait shows why" "host offline" "$(cat "$T/idle.out")"
 expect_eq "farm-z's job ended host offline" "failed|host offline" \
