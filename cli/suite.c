@@ -23,6 +23,7 @@
 #include "jobenv.h"
 #include "pyreq.h"
 #include "pathnorm.h"
+#include "sanitize.h"
 #include "xmalloc.h"
 
 /* Longest line taken, newline excluded: libinih's buffer (INI_MAX_LINE, 200 in Debian's
@@ -79,8 +80,11 @@ struct suite_parse {
 /* Append "FILE:LINE: msg\n" (or "FILE: msg\n" for line 0) to the error list. */
 static void suite_err_append(struct suite_parse *p, unsigned line, const char *msg)
 {
-    char *l =
-        line ? xasprintf("%s:%u: %s\n", p->fname, line, msg) : xasprintf("%s: %s\n", p->fname, msg);
+    /* messages quote the file's text: control and bidi characters are shown escaped */
+    char *safe = sanitize_dup(msg, 0);
+    char *l = line ? xasprintf("%s:%u: %s\n", p->fname, line, safe)
+                   : xasprintf("%s: %s\n", p->fname, safe);
+    free(safe);
     size_t n = strlen(l);
     p->errs = xrealloc(p->errs, p->errs_len + n + 1);
     memcpy(p->errs + p->errs_len, l, n + 1);
@@ -479,8 +483,9 @@ static int suite_handler(void *user, const char *section, const char *name, cons
     free(p->last_key);
     p->last_key = xstrdup(name);
     if (!suite_text_ok(value)) {
-        suite_err(p, p->line, "value of \"%s\" is not valid UTF-8 text",
-                  suite_text_ok(name) ? name : "?");
+        suite_err(p, p->line,
+                  "value of \"%s\" has a control character or is not valid UTF-8 text: \"%s\"",
+                  suite_text_ok(name) ? name : "?", value);
         return 1;
     }
     if (strlen(value) > SUITE_MAX_STRING) {

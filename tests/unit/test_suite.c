@@ -210,7 +210,18 @@ static void test_bad_files(void **state)
     expect_bad("[script a.py]\nargs = x \\\n", "t.ini:2: args: trailing backslash");
     expect_bad("[script a.py]\nrepeat = 2\n  3\n",
                "t.ini:3: only \"args\" and \"env\" may continue");
-    expect_bad("[script a.py]\nargs = \xff\xfe\n", "t.ini:2: value of \"args\" is not valid UTF-8");
+    expect_bad("[script a.py]\nargs = \xff\xfe\n",
+               "t.ini:2: value of \"args\" has a control character or is not valid UTF-8");
+    /* the messages quote the file's text escaped: no raw ESC, bidi override or C1 reaches
+     * the terminal (a stranger's test saw raw U+202E and U+009B echoed) */
+    expect_bad("[suite]\nname = a\xe2\x80\xae"
+               "b\n[script a.py]\n",
+               "not \"a\\u202eb\"");
+    expect_bad("[suite]\nname = a\xc2\x9b"
+               "b\n[script a.py]\n",
+               "not \"a\\u009bb\"");
+    expect_bad("[suite]\nname = a\x1b[31mb\n[script a.py]\n",
+               "has a control character or is not valid UTF-8 text: \"a\\x1b[31mb\"");
     expect_bad("[script a.py]\nargs = \xed\xa0\x80\n", "not valid UTF-8"); /* a surrogate */
     expect_bad("[script a.py]\nargs = a\x01"
                "b\n",
