@@ -426,6 +426,25 @@ static void cp_print_safe(FILE *out, const json_t *c)
             free(med);
         }
     }
+    json_array_foreach(pys, i, p)
+    {
+        const json_t *fns = json_object_get(p, "functions");
+        if (json_is_true(json_object_get(p, "baseline")) || !json_is_array(fns))
+            continue;
+        fprintf(out, "\nFunctions whose self time moved most, %s against %s (median s per run):\n",
+                ch_str(p, "version") ?: "?", base);
+        if (json_array_size(fns) == 0)
+            fputs("  none moved by 1% of the baseline's wall time or more (or no hotspots)\n", out);
+        size_t j;
+        const json_t *f;
+        json_array_foreach(fns, j, f)
+        {
+            fprintf(out, "  %+10.4f  %10.4f -> %-10.4f %s\n",
+                    json_number_value(json_object_get(f, "delta_s")),
+                    json_number_value(json_object_get(f, "base_s")),
+                    json_number_value(json_object_get(f, "self_s")), ch_str(f, "key") ?: "?");
+        }
+    }
     fputs("\nratio > 1: slower (or more memory) than the baseline. 95% CI: percentile "
           "bootstrap of\nthe ratio of medians. Builds (sys.version):\n",
           out);
