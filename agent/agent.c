@@ -26,6 +26,7 @@
 
 #include "checkout.h"
 #include "curve.h"
+#include "endpoint.h"
 #include "errors.h"
 #include "fault.h"
 #include "gitrev.h"
@@ -832,8 +833,9 @@ static void agent_read_monitor(struct agent *a)
  * No link for AGENT_DIAG_AFTER_S: say why, as far as the socket monitor
  * tells (and again every AGENT_DIAG_REPEAT_S): a coordinator that closes
  * the connection during the CURVE handshake (its key is not the one this
- * agent has), nothing listening, or no connection at all (a name that does
- * not resolve, a network that drops it).
+ * agent has), a host name that does not resolve (asked of the resolver
+ * here: ZeroMQ's monitor does not tell), nothing listening, or no connection
+ * at all (a network that drops it).
  */
 static void agent_diagnose_link(struct agent *a, double now)
 {
@@ -843,7 +845,12 @@ static void agent_diagnose_link(struct agent *a, double now)
         return;
     a->diag_said = now;
     const char *url = a->cfg->coordinator;
-    if (a->closed_handshake && a->cfg->secret_key)
+    char why[400];
+    if (!a->tcp_connected && endpoint_check_resolves(url, why, sizeof(why)) < 0)
+        log_error("no link to the coordinator at %s for %.0f s: %s (is the address right, "
+                  "does this host's resolver know it?); retrying",
+                  url, now - a->down_since, why);
+    else if (a->closed_handshake && a->cfg->secret_key)
         log_error("no link to the coordinator at %s for %.0f s: it closes the connection during "
                   "the CURVE handshake, so the coordinator key in \"%s\" is not its key (or "
                   "CURVE is off there). Copy its KEYS/coordinator.key here",
@@ -858,8 +865,8 @@ static void agent_diagnose_link(struct agent *a, double now)
                   "there (is the coordinator running, and is the address right?); retrying",
                   url, now - a->down_since);
     else
-        log_error("no link to the coordinator at %s for %.0f s: no connection could be made (does "
-                  "the host name resolve, does the network let it through?); retrying",
+        log_error("no link to the coordinator at %s for %.0f s: no connection could be made "
+                  "(does the network let it through?); retrying",
                   url, now - a->down_since);
 }
 
@@ -1113,7 +1120,9 @@ int agent_run(const struct agent_config *cfg)
             struct signalfd_siginfo si;
             while (read(a.sigfd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
                 if (si.ssi_signo == SIGTERM || si.ssi_signo == SIGINT || si.ssi_signo == SIGHUP) {
-                    log_info("signal %u: shutting down", si.ssi_signo);
+                    if (!a.stop) /* once: a second signal (the group's, systemd's) says nothing new
+                                  */
+                        log_info("signal %u: shutting down", si.ssi_signo);
                     a.stop = true;
                 }
             }

@@ -121,9 +121,10 @@ struct sandbox_stop {
 };
 
 /* A MemoryError counts as the memory limit when the accounting (vm_peak, rss_peak) reached
- * this share of the limit: an allocation that fails far below it was one request too large
- * (bytearray(10**12)), or a script printing the word. */
-#define SANDBOX_MEMORY_NEAR 0.5
+ * this share of the limit (the limit minus a quarter: the margin is the last request that
+ * failed and the sampling): below it the error was one request too large
+ * (bytearray(10**12)), or a script that touched 60% of the limit and printed the word. */
+#define SANDBOX_MEMORY_NEAR 0.75
 
 /*
  * Name the limits that stopped a job, e.g. "the memory limit (512 MiB)" or

@@ -25,6 +25,7 @@
 #include "pyreq.h"
 #include "wire.h"
 #include "sanitize.h"
+#include "util.h"
 #include "xmalloc.h"
 
 void cmd_compare_hosts_help(FILE *out)
@@ -73,9 +74,10 @@ static int ch_split(char *list, const char **hosts, size_t max)
         char *comma = strchr(p, ',');
         if (comma)
             *comma = '\0';
-        if (!*p || n == max)
+        char *item = cli_trim(p);
+        if (!*item || n == max)
             return -1;
-        hosts[n++] = p;
+        hosts[n++] = item;
         if (!comma)
             break;
         p = comma + 1;

@@ -17,6 +17,7 @@
 #include <zmq.h>
 
 #include "curve.h"
+#include "endpoint.h"
 #include "errors.h"
 #include "log.h"
 #include "progress.h"
@@ -227,10 +228,13 @@ int farm_request(const struct farm_opts *o, struct wire_msg *req, struct wire_ms
         goto out;
     }
     double deadline = farm_now() + timeout_s;
+    char why[400];
     if (zmq_send(sock, buf, len, 0) < 0) {
         int e = zmq_errno();
         if (e == EAGAIN && farm_auth_failed(mon, o->coordinator_key, err, errlen))
             ;
+        else if (e == EAGAIN && endpoint_check_resolves(url, why, sizeof(why)) < 0)
+            snprintf(err, errlen, "could not reach the coordinator at %s: %s", url, why);
         else if (e == EAGAIN)
             snprintf(err, errlen,
                      "could not reach the coordinator at %s (no connection after "
@@ -245,7 +249,11 @@ int farm_request(const struct farm_opts *o, struct wire_msg *req, struct wire_ms
     for (;;) {
         double left = deadline - farm_now();
         if (left <= 0) {
-            if (!farm_auth_failed(mon, o->coordinator_key, err, errlen))
+            if (farm_auth_failed(mon, o->coordinator_key, err, errlen))
+                ;
+            else if (endpoint_check_resolves(url, why, sizeof(why)) < 0)
+                snprintf(err, errlen, "could not reach the coordinator at %s: %s", url, why);
+            else
                 snprintf(err, errlen, "no answer from the coordinator at %s within %.0f s", url,
                          timeout_s);
             rc = -ETIMEDOUT;
@@ -495,14 +503,24 @@ static void farm_host_pythons(json_t *doc)
 
 static int farm_print_safe(FILE *out, enum wire_query_kind kind, json_t *doc)
 {
-    static const char *const host_cols[] = {"hostname", "fingerprint", "cores",   "mem_bytes",
-                                            "labels",   "agents",      "pythons", "queued",
-                                            "leased",   "last_seen"};
+    static const char *const host_cols[] = {"hostname",  "fingerprint", "status",   "cores",
+                                            "mem_bytes", "labels",      "agents",   "pythons",
+                                            "queued",    "leased",      "last_seen"};
     static const char *const job_cols[] = {"id",      "batch_id", "script",      "host",   "state",
                                            "attempt", "outcome",  "lease_owner", "updated"};
     if (kind == WIRE_QUERY_HOSTS) {
         farm_host_pythons(doc);
-        farm_print_table(out, json_object_get(doc, "hosts"), host_cols, 10);
+        /* a row of a host's older fingerprint (drift: its series ended there) says so */
+        size_t i;
+        json_t *h;
+        json_array_foreach(json_object_get(doc, "hosts"), i, h)
+        {
+            const char *st = json_is_true(json_object_get(h, "superseded")) ? "superseded (drift)"
+                             : json_is_string(json_object_get(h, "offline_since")) ? "offline"
+                                                                                   : "current";
+            json_object_set_new(h, "status", json_string(st));
+        }
+        farm_print_table(out, json_object_get(doc, "hosts"), host_cols, 11);
         return 0;
     }
     if (kind == WIRE_QUERY_JOBS) {

@@ -17,6 +17,7 @@
 #include "errors.h"
 #include "farm_cmds.h"
 #include "log.h"
+#include "util.h"
 #include "progress.h"
 #include "pyreq.h"
 #include "revision.h"
@@ -52,8 +53,9 @@ void cmd_submit_help(FILE *out)
           "                       status line shows the jobs done so far\n"
           "  -q, --quiet          no status line or \"waiting\" message on stderr\n"
           "  --json               print the coordinator's JSON\n" FARM_OPTIONS_HELP "\n"
-          "Exit status: 0 ok, 2 usage or invalid suite, 3 (with --wait) a job did not end ok,\n"
-          "4 the coordinator could not be reached or refused the suite.\n",
+          "Exit status: 0 ok, 2 usage or invalid suite (also a host or Python the farm does\n"
+          "not have), 3 (with --wait) a job did not end ok, 4 the coordinator could not be\n"
+          "reached or failed.\n",
           out);
 }
 
@@ -78,16 +80,17 @@ static int submit_hosts(const char *sel, struct wire_host_selector *hs, char **b
         char *comma = strchr(p, ',');
         if (comma)
             *comma = '\0';
-        if (!*p)
+        char *item = cli_trim(p);
+        if (!*item)
             return -PYSCOPE_EUSAGE;
         if (kv) {
-            char *eq = strchr(p, '=');
-            if (!eq || eq == p)
+            char *eq = strchr(item, '=');
+            if (!eq || eq == item)
                 return -PYSCOPE_EUSAGE;
             *eq = '\0';
-            (*labels)[hs->n_labels++] = (struct wire_label){p, eq + 1};
+            (*labels)[hs->n_labels++] = (struct wire_label){cli_trim(item), cli_trim(eq + 1)};
         } else {
-            (*names)[hs->n_names++] = p;
+            (*names)[hs->n_names++] = item;
         }
         if (!comma)
             break;
@@ -375,13 +378,17 @@ int cmd_submit(int argc, char **argv)
         goto out;
     }
     if (r->type != WIRE_SUBMIT_REPLY) {
-        if (r->type == WIRE_ERROR)
+        status = PYSCOPE_EXIT_INTERNAL;
+        if (r->type == WIRE_ERROR) {
             log_error("the coordinator refused the suite (%s): %s",
                       wire_error_code_name(r->error.code), r->error.message);
-        else
+            /* an unknown host name, a bad entry: the input is wrong, not PyScope */
+            if (r->error.code == WIRE_ERROR_MALFORMED)
+                status = PYSCOPE_EXIT_USAGE;
+        } else {
             log_error("unexpected answer from the coordinator: %s", wire_type_name(r->type));
+        }
         wire_msg_destroy(&r);
-        status = PYSCOPE_EXIT_INTERNAL;
         goto out;
     }
     uint64_t batch = r->submit_reply.batch_id;

@@ -3,6 +3,7 @@
  */
 #include "util.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <fcntl.h>
@@ -277,4 +278,14 @@ int cli_write_json_atomic(const char *path, const json_t *json, size_t flags)
     if (json_dumpf(json, af.f, flags) < 0 || fputc('\n', af.f) == EOF)
         rc = errno ? -errno : -EIO;
     return atomic_commit(&af, path, rc);
+}
+
+char *cli_trim(char *s)
+{
+    while (isspace((unsigned char)*s))
+        s++;
+    size_t n = strlen(s);
+    while (n > 0 && isspace((unsigned char)s[n - 1]))
+        s[--n] = '\0';
+    return s;
 }

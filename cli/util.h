@@ -37,6 +37,10 @@ int cli_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format
 
 int cli_parse_long(const char *s, long min, long max, long *out);
 
+/* s (modified in place) without leading and trailing white space: list items
+ * ("a, b") are trimmed wherever the CLI splits a list. */
+char *cli_trim(char *s);
+
 /*
  * Parse s (borrowed) as a whole finite decimal number in [min, max] (no NaN, no
  * infinity, no hex). Same return values as cli_parse_long().

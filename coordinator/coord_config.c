@@ -30,6 +30,7 @@ void coord_config_init(struct config *c)
     c->peer_timeout_ms = 0; /* 3 heartbeats */
     c->reap_interval_ms = 1000;
     c->host_offline_s = 600;
+    c->lease_grace_s = 3600;
     c->dispatch_interval_ms = 500;
     c->stats_interval_s = 300;
     c->confirm = 1;
@@ -120,6 +121,8 @@ static int config_handler(void *user, const char *section, const char *name, con
         bad = parse_u32(value, &c->reap_interval_ms);
     } else if (strcmp(name, "host_offline_s") == 0) {
         bad = parse_u32(value, &c->host_offline_s) || c->host_offline_s == 0;
+    } else if (strcmp(name, "lease_grace_s") == 0) {
+        bad = parse_u32(value, &c->lease_grace_s);
     } else if (strcmp(name, "dispatch_interval_ms") == 0) {
         bad = parse_u32(value, &c->dispatch_interval_ms);
     } else if (strcmp(name, "stats_interval_s") == 0) {

@@ -23,6 +23,7 @@ struct config {
     uint32_t peer_timeout_ms;      /* forget a silent agent after this long */
     uint32_t reap_interval_ms;     /* how often expired leases return to the queue */
     uint32_t host_offline_s;       /* a host without a live agent this long: its jobs end */
+    uint32_t lease_grace_s;        /* a lease lasts timeout x (repeat + warmup) + this, at most */
     uint32_t dispatch_interval_ms; /* how often waiting credit is matched with new jobs */
     uint32_t stats_interval_s;     /* how often counters are logged; 0 = never */
     uint32_t max_attempts;         /* a job fails after this many expired or errored attempts */

@@ -42,6 +42,7 @@ struct peer {
     int64_t host_id;               /* hosts.id */
     uint32_t credit;               /* jobs it will take now */
     int64_t last_seen;             /* monotonic ms */
+    int64_t work_seen;             /* monotonic ms: last Hello, credit, lease renewed or result */
     struct peer *next;
 };
 
@@ -342,8 +343,8 @@ static void dispatch_all(struct router *r)
         k++;
     }
     char err[512];
-    if (store_claim_jobs(r->store, c, n, r->cfg->lease_ms, r->cfg->share_machines != 0, err,
-                         sizeof(err)) < 0) {
+    if (store_claim_jobs(r->store, c, n, r->cfg->lease_ms, r->cfg->lease_grace_s,
+                         r->cfg->share_machines != 0, err, sizeof(err)) < 0) {
         r->c.internal++;
         log_error("could not claim jobs for %zu agents: %s", n, err);
     } else {
@@ -454,6 +455,7 @@ static void on_hello(struct router *r, const struct transport_msg *tm, const str
     p->state = PEER_READY;
     p->credit = 0;
     p->last_seen = now;
+    p->work_seen = now;
     r->c.hellos++;
     log_info("agent \"%s\" registered (host \"%s\", fingerprint %s, python %s)", p->name,
              key_name ? host : m->hello.host.hostname, m->hello.host.fingerprint,
@@ -478,6 +480,8 @@ static void on_heartbeat(struct router *r, const struct transport_msg *tm, const
         return;
     }
     r->c.leases_renewed += (uint64_t)n;
+    if (n > 0)
+        p->work_seen = r->now;
     if (m->heartbeat.n_running == 0 && p->state == PEER_RUNNING)
         p->state = PEER_READY;
 }
@@ -635,7 +639,7 @@ static void on_submit(struct router *r, const struct transport_msg *tm, const st
     uint32_t jobs;
     int rc = store_submit(r->store, &m->submit, r->cfg->job_timeout_s, r->cfg->max_attempts,
                           &batch_id, &jobs, err, sizeof(err));
-    if (rc == -PYSCOPE_EUSAGE) { /* a Python no selected host has */
+    if (rc == -ENOENT || rc == -PYSCOPE_EUSAGE) { /* an unknown host; a Python no host has */
         log_info("submit of suite \"%s\" refused: %s", m->submit.suite, err);
         send_error(r, tm->id, tm->id_len, m->seq, WIRE_ERROR_MALFORMED, err);
         return;
@@ -951,8 +955,11 @@ void router_handle(struct router *r, const struct transport_msg *tm, int64_t now
             on_heartbeat(r, tm, m, p);
         } else if (m->type == WIRE_READY) {
             p->credit = m->ready.credit;
+            if (p->credit > 0)
+                p->work_seen = now;
             r->dispatch_due = true;
         } else {
+            p->work_seen = now;
             queue_result(r, tm, &m, p);
         }
         break;
@@ -989,14 +996,21 @@ void router_log_counters(const struct router *r)
 /*
  * Tell the store which hosts have a live agent here; the queued jobs of hosts
  * without one for host_offline_s end "host offline" (store_hosts_alive()).
+ * An agent is live while it takes work: it has credit waiting, or within
+ * host_offline_s it said Hello, gave credit, renewed a lease or sent a
+ * result. One that only heartbeats keeps its connection, not its host.
  */
-static void router_hosts_alive(struct router *r)
+static void router_hosts_alive(struct router *r, int64_t now)
 {
     size_t n = 0, cap = 0;
     for (struct peer *p = r->peers; p; p = p->next)
         cap++;
     int64_t *ids = xcalloc(cap ? cap : 1, sizeof(*ids));
     for (struct peer *p = r->peers; p; p = p->next) {
+        if (p->credit > 0)
+            p->work_seen = now;
+        if (now - p->work_seen > (int64_t)r->cfg->host_offline_s * 1000)
+            continue;
         bool seen = false;
         for (size_t i = 0; i < n && !seen; i++)
             seen = ids[i] == p->host_id;
@@ -1027,7 +1041,7 @@ int64_t router_tick(struct router *r, int64_t now)
             r->c.leases_reaped += (uint64_t)n;
             log_info("%d expired leases returned to the queue", n);
         }
-        router_hosts_alive(r);
+        router_hosts_alive(r, now);
         r->next_reap = now + cfg->reap_interval_ms;
     }
     if (now >= r->next_dispatch) {

@@ -26,6 +26,7 @@
 #include "gitrev.h"
 #include "log.h"
 #include "pyreq.h"
+#include "sanitize.h"
 #include "stats.h"
 #include "xmalloc.h"
 
@@ -682,7 +683,9 @@ static const char CLAIM_SQL[] =
     " a AS (SELECT q.id, c.owner, c.ord FROM q JOIN c ON c.host_id = q.host_id"
     "  AND q.rn > c.lo AND q.rn <= c.lo + c.max)"
     " UPDATE jobs j SET state = 'leased', lease_owner = a.owner, attempt = j.attempt + 1,"
-    " lease_expires = now() + $4 * interval '1 millisecond', updated = now()"
+    " lease_expires = least(now() + $4 * interval '1 millisecond', now() + (j.timeout_s"
+    " * (j.repeat + j.warmup) + $6) * interval '1 second'), lease_deadline = now()"
+    " + (j.timeout_s * (j.repeat + j.warmup) + $6) * interval '1 second', updated = now()"
     " FROM a, scripts s WHERE j.id = a.id AND s.id = j.script_id"
     " RETURNING a.ord, j.id, j.attempt, j.batch_id, s.key, array_to_json(j.args), j.repeat,"
     " j.warmup, j.mode, j.timeout_s, j.memory_limit_bytes, array_to_json(j.env),"
@@ -731,7 +734,8 @@ static int claimed_jobs(PGresult *res, struct store_claim *c, size_t n)
 
 /* Run CLAIM_SQL for the n claims of c. Returns its result or NULL with err. */
 static PGresult *claim_exec(struct store *s, const struct store_claim *c, size_t n,
-                            uint32_t lease_ms, bool share_machines, char *err, size_t errlen)
+                            uint32_t lease_ms, uint32_t grace_s, bool share_machines, char *err,
+                            size_t errlen)
 {
     struct sbuf hosts = {0}, owners = {0}, max = {0};
     sb_addf(&hosts, "{");
@@ -752,20 +756,21 @@ static PGresult *claim_exec(struct store *s, const struct store_claim *c, size_t
     p_own(&p, sb_take(&max));
     p_fmt(&p, "%" PRIu32, lease_ms);
     p_str(&p, share_machines ? "t" : "f");
+    p_fmt(&p, "%" PRIu32, grace_s);
     PGresult *res = store_exec(s, CLAIM_SQL, &p, PGRES_TUPLES_OK, err, errlen);
     p_release(&p);
     return res;
 }
 
 int store_claim_jobs(struct store *s, struct store_claim *c, size_t n, uint32_t lease_ms,
-                     bool share_machines, char *err, size_t errlen)
+                     uint32_t grace_s, bool share_machines, char *err, size_t errlen)
 {
     for (size_t i = 0; i < n; i++)
         c[i].claimed = 0;
     if (n == 0)
         return 0;
     /* one statement: its own transaction; the jobs go out only after its commit */
-    PGresult *res = claim_exec(s, c, n, lease_ms, share_machines, err, errlen);
+    PGresult *res = claim_exec(s, c, n, lease_ms, grace_s, share_machines, err, errlen);
     if (res == NULL)
         return -EIO;
     int total = claimed_jobs(res, c, n);
@@ -797,7 +802,8 @@ int store_renew_leases(struct store *s, const char *owner, const struct wire_job
     p_own(&p, sb_take(&attempts));
     PGresult *res =
         store_exec(s,
-                   "UPDATE jobs SET lease_expires = now() + $2 * interval '1 millisecond'"
+                   "UPDATE jobs SET lease_expires = least(now() + $2 * interval '1 millisecond',"
+                   " coalesce(lease_deadline, 'infinity'))"
                    " WHERE state = 'leased' AND lease_owner = $1"
                    " AND (id, attempt) IN"
                    " (SELECT * FROM unnest($3::bigint[], $4::integer[]))",
@@ -820,13 +826,22 @@ int store_reap_leases(struct store *s, char *err, size_t errlen)
 {
     PGresult *res = store_exec(
         s,
-        "UPDATE jobs SET state = CASE WHEN attempt >= max_attempts THEN 'failed' ELSE 'queued' END,"
-        " lease_owner = NULL, lease_expires = NULL, updated = now()"
-        " WHERE state = 'leased' AND lease_expires < now()",
-        NULL, PGRES_COMMAND_OK, err, errlen);
+        "WITH x AS (SELECT id, lease_owner, lease_deadline <= now() AS capped FROM jobs"
+        "  WHERE state = 'leased' AND lease_expires < now() FOR UPDATE)"
+        " UPDATE jobs j SET state = CASE WHEN attempt >= max_attempts THEN 'failed' ELSE 'queued'"
+        " END, end_reason = CASE WHEN attempt >= max_attempts THEN 'lease expired' END,"
+        " lease_owner = NULL, lease_expires = NULL, lease_deadline = NULL, updated = now()"
+        " FROM x WHERE j.id = x.id RETURNING j.id, x.lease_owner, x.capped, j.state",
+        NULL, PGRES_TUPLES_OK, err, errlen);
     if (res == NULL)
         return -EIO;
-    int n = atoi(PQcmdTuples(res));
+    int n = PQntuples(res);
+    for (int i = 0; i < n; i++)
+        if (strcmp(PQgetvalue(res, i, 2), "t") == 0)
+            log_warn("job %s: agent \"%s\" still held its lease past what the job can take"
+                     " (timeout x (repeat + warmup) + lease_grace_s): lease expired, job %s",
+                     PQgetvalue(res, i, 0), PQgetvalue(res, i, 1),
+                     strcmp(PQgetvalue(res, i, 3), "failed") == 0 ? "failed" : "queued again");
     PQclear(res);
     /* Every running batch without open jobs is done: after jobs failed here,
      * and after a race or a crash that left one behind (group_batches_done()). */
@@ -1856,6 +1871,40 @@ static int submit_entry(struct store *s, const struct wire_submit *sub,
     return rc;
 }
 
+/*
+ * -ENOENT with err naming the first of hs's names that is neither a current
+ * host's name nor an agent's, and the known hosts; 0 when all are known.
+ */
+static int submit_check_names(struct store *s, const struct wire_host_selector *hs, char *err,
+                              size_t errlen)
+{
+    struct params p = {0};
+    p_own(&p, strings_json(hs->n_names, hs->names));
+    PGresult *res = store_exec(
+        s,
+        "SELECT (SELECT n FROM jsonb_array_elements_text($1::jsonb) WITH ORDINALITY AS t(n, i)"
+        "  WHERE n NOT IN (SELECT hostname FROM hosts WHERE superseded_by IS NULL)"
+        "  AND n NOT IN (SELECT name FROM agents) ORDER BY i LIMIT 1),"
+        " (SELECT string_agg(hostname, ', ' ORDER BY hostname) FROM hosts"
+        "  WHERE superseded_by IS NULL)",
+        &p, PGRES_TUPLES_OK, err, errlen);
+    p_release(&p);
+    if (res == NULL)
+        return -EIO;
+    int rc = 0;
+    if (!PQgetisnull(res, 0, 0)) {
+        char *name = sanitize_dup(PQgetvalue(res, 0, 0), 0);
+        char *known = sanitize_dup(PQgetvalue(res, 0, 1), 0);
+        snprintf(err, errlen, "no host or agent is named \"%s\" (known hosts: %s)", name,
+                 *known ? known : "none yet: no agent has said Hello");
+        free(name);
+        free(known);
+        rc = -ENOENT;
+    }
+    PQclear(res);
+    return rc;
+}
+
 int store_submit(struct store *s, const struct wire_submit *sub, double default_timeout_s,
                  uint32_t max_attempts, uint64_t *batch_id, uint32_t *jobs, char *err,
                  size_t errlen)
@@ -1873,6 +1922,13 @@ int store_submit(struct store *s, const struct wire_submit *sub, double default_
         p_release(&p);
         if (rc < 0)
             goto fail;
+    }
+    if (!sub->hosts.all && sub->hosts.n_names > 0) {
+        int rc = submit_check_names(s, &sub->hosts, err, errlen);
+        if (rc < 0) {
+            store_rollback(s);
+            return rc;
+        }
     }
     char ref[24] = "";
     if (sub->reference &&

@@ -149,14 +149,17 @@ struct store_claim {
  * Returns the total or -EIO.
  */
 int store_claim_jobs(struct store *s, struct store_claim *c, size_t n, uint32_t lease_ms,
-                     bool share_machines, char *err, size_t errlen);
+                     uint32_t grace_s, bool share_machines, char *err, size_t errlen);
 
 /* Renew owner's leases on the n (job, attempt) pairs of refs; marks the agent seen.
- * Returns the number renewed or -EIO. */
+ * A lease never runs past its job's deadline (jobs.lease_deadline, set at the
+ * claim: timeout_s x (repeat + warmup) + grace_s; schema/023): heartbeats
+ * cannot keep a job forever. Returns the number renewed or -EIO. */
 int store_renew_leases(struct store *s, const char *owner, const struct wire_job_ref *refs,
                        size_t n, uint32_t lease_ms, char *err, size_t errlen);
 
-/* Return expired leases to the queue (or fail jobs out of attempts). Returns how many. */
+/* Return expired leases to the queue (or fail jobs out of attempts, end_reason
+ * "lease expired"); logs the leases that hit their deadline. Returns how many. */
 int store_reap_leases(struct store *s, char *err, size_t errlen);
 
 /*
@@ -200,6 +203,8 @@ int store_put_results(struct store *s, struct store_result_item *items, size_t n
 /*
  * Create a batch and one job per (entry x matching host) from a validated
  * Submit (borrowed). Defaults: repeat 1, mode sample, timeout default_timeout_s.
+ * A host name in the selector that no current host or agent has: -ENOENT,
+ * nothing created, err names it and lists the known hosts.
  * An entry that asks for a Python goes only to the hosts one of whose agents
  * reports it; when no selected host has it the whole submit is refused:
  * -PYSCOPE_EUSAGE, err naming the Pythons the hosts have. Else 0 or -EIO.

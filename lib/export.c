@@ -20,6 +20,7 @@
 #include <string.h>
 
 #include "errors.h"
+#include "sanitize.h"
 #include "xmalloc.h"
 
 #define SPEEDSCOPE_SCHEMA "https://www.speedscope.app/file-format-schema.json"
@@ -45,17 +46,19 @@ static void sbuf_putn(struct sbuf *b, const char *s, size_t n)
     b->s[b->len] = '\0';
 }
 
-/* Append s (borrowed) as one collapsed frame: ';' and control characters replaced. */
+/*
+ * Append s (borrowed) as one collapsed frame: in its safe form (lib/sanitize:
+ * control, C1 and bidi characters escaped, so a name cannot break the line
+ * or reorder what a viewer shows), ';' (the frame separator) replaced.
+ */
 static void sbuf_put_frame(struct sbuf *b, const char *s)
 {
-    for (const char *p = s; *p; p++) {
-        char c = *p;
-        if (c == ';')
-            c = '_';
-        else if ((unsigned char)c < 0x20 || c == 0x7f)
-            c = ' ';
+    char *safe = sanitize_dup(s, 0);
+    for (const char *p = safe; *p; p++) {
+        char c = *p == ';' ? '_' : *p;
         sbuf_putn(b, &c, 1);
     }
+    free(safe);
 }
 
 int export_split_key(const char *key, char **file, char **name, long *line)
@@ -353,6 +356,8 @@ int export_speedscope(FILE *out, const json_t *report)
         rc = -ENOMEM;
         goto out;
     }
+    /* names, files and thread names in their safe form (still valid JSON strings) */
+    sanitize_json(doc, 0);
     if (json_dumpf(doc, out, JSON_COMPACT) != 0 || fputc('\n', out) == EOF || fflush(out) != 0 ||
         ferror(out))
         rc = -EIO;

@@ -20,7 +20,7 @@ set(PYSCOPE_LAYER_render export flamediff html_page html_report html_compare htm
                          html_range html_history html_hosts html_team)
 set(PYSCOPE_LAYER_render_USES core stats)
 # The farm's wire (protobuf-c), CURVE keys and the environment a suite sets for its jobs.
-set(PYSCOPE_LAYER_farm wire curve jobenv)
+set(PYSCOPE_LAYER_farm wire curve jobenv endpoint)
 set(PYSCOPE_LAYER_farm_USES core)
 # Headers generated into the build folder that a layer may include.
 set(PYSCOPE_LAYER_GENERATED html_assets.h pyscope.pb-c.h)

@@ -4,6 +4,8 @@
 #   - an agent with another coordinator's key: "closes the connection during the CURVE
 #     handshake ... is not its key";
 #   - an agent pointed where nothing listens: "nothing accepts connections there";
+#   - an agent (and pyscope hosts) given a host name under .invalid: "the host name ... does
+#     not resolve", never "nothing accepts connections";
 #   - an agent whose secret key file is missing: that error alone (no "could not connect
 #     ... Invalid argument" before or after it);
 #   - an agent whose key is revoked while it runs: "no longer allows this agent's key",
@@ -52,6 +54,21 @@ log_within 20 "$T/agent-nobody.log" 'nothing accepts connections there' &&
     ok "nothing listening: said within seconds" ||
     fail "nothing listening: said within seconds" "$(cat "$T/agent-nobody.log")"
 kill "${AGENT_PID[nobody]}"
+
+# a coordinator host name that does not resolve (.invalid never does): said so, by name
+farm_agent_start noname "$ws" --coordinator "tcp://coordinator.invalid:5555"
+log_within 20 "$T/agent-noname.log" 'host name "coordinator.invalid" does not resolve' &&
+    ok "unresolvable coordinator name: said within seconds" ||
+    fail "unresolvable coordinator name: said within seconds" "$(cat "$T/agent-noname.log")"
+expect_nomatch "unresolvable name: not \"nothing accepts connections\"" \
+    'nothing accepts connections' "$(cat "$T/agent-noname.log")"
+kill "${AGENT_PID[noname]}"
+RC=0
+OUT=$(timeout 60 "$PYSCOPE" hosts --coordinator tcp://coordinator.invalid:5555 \
+    --secret-key "$keys/cli" --coordinator-key "$keys/coordinator.key" 2>&1) || RC=$?
+expect_match "pyscope hosts: the name does not resolve" \
+    'could not reach the coordinator at tcp://coordinator.invalid:5555: the host name "coordinator.invalid" does not resolve' \
+    "$OUT"
 
 RC=0
 OUT=$(timeout 20 "$AGENT_BIN" --coordinator "$COORD_URL" --workspace "$ws" --name nokey \

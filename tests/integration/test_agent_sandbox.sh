@@ -114,6 +114,13 @@ sys.stderr.write("OSError: [Errno 28] No space left on device\n"
                  "MemoryError\n")
 sys.exit(1)
 PY
+# It touches 60% of the 512 MiB limit, then prints MemoryError: still not the limit.
+cat >"$ws/liar60.py" <<'PY'
+import sys
+held = b"x" * (307 << 20)
+sys.stderr.write("Traceback (most recent call last):\nMemoryError\n")
+sys.exit(1)
+PY
 cat >"$T/suite.ini" <<INI
 [suite]
 name = sandbox
@@ -133,6 +140,8 @@ args = $marker
 [script loop.py]
 [script ok.py]
 [script liar.py]
+[script liar60.py]
+timeout = 30
 INI
 cat >"$T/agent.conf" <<INI
 [agent]
@@ -152,8 +161,8 @@ expect_eq "spool is 0700 root" "700 root" "$(stat -c '%a %U' "$spool")"
 
 out=$(farm_cli submit "$T/suite.ini" --json)
 batch=$(printf '%s' "$out" | sed -E 's/.*"batch_id": ([0-9]+).*/\1/')
-expect_match "submitted" '"jobs": 9' "$out"
-farm_wait 90 "[ \"\$(pg_sql \"SELECT count(*) FROM runs WHERE batch_id = $batch\")\" = 9 ]" ||
+expect_match "submitted" '"jobs": 10' "$out"
+farm_wait 90 "[ \"\$(pg_sql \"SELECT count(*) FROM runs WHERE batch_id = $batch\")\" = 10 ]" ||
     { fail "all results" "$(pg_sql "SELECT count(*) FROM runs")"; farm_logs; }
 
 field() {
@@ -168,6 +177,9 @@ expect_eq "a script that prints limit errors -> failed" "failed" "$(field liar.p
 expect_match "its printed errors name no limit (the supervisors measured none)" \
     "^exited with status 1 \(raised MemoryError at [0-9.]+ [KM]iB of a 512 MiB limit: not the limit by the agent's accounting\)$" \
     "$(field liar.py message)"
+expect_match "a script that touched 60% of the limit and printed MemoryError: not the limit" \
+    "^exited with status 1 \(raised MemoryError at [0-9.]+ MiB of a 512 MiB limit: not the limit by the agent's accounting\)$" \
+    "$(field liar60.py message)"
 expect_eq "memory hog -> failed" "failed" "$(field memhog.py outcome)"
 expect_match "memory hog: memory limit named, with the peak the runner measured" \
     "stopped by the memory limit \(512 MiB; [0-9.]+ MiB reached\)" "$(field memhog.py message)"

@@ -181,6 +181,13 @@ expect_eq "old row superseded, new one current" "$FA|t
 expect_eq "queued job moved to the new row" "00000000000000a9" \
     "$(pg_sql "SELECT h.fingerprint FROM jobs j JOIN hosts h ON h.id = j.host_id WHERE j.id = 4")"
 expect_match "drift logged" 'host "farm-a" \(agent "farm-a"\) reports fingerprint 00000000000000a9 instead of 00000000000000a1' "$(cat "$COORD_LOG")"
+printf '%s\n' "$SRV_PUB" >"$T/coordinator.key"
+(umask 077 && printf '%s\n' "$CI_SEC" >"$T/ci.key_secret" && printf '%s\n' "$CI_PUB" >"$T/ci.key")
+capture "$PYSCOPE" hosts --coordinator "$COORD_EP" --secret-key "$T/ci.key_secret" \
+    --coordinator-key "$T/coordinator.key"
+expect_match "pyscope hosts marks the old fingerprint's row superseded" \
+    "farm-a +$FA +superseded \(drift\)" "$OUT"
+expect_match "and the new one current" "farm-a +00000000000000a9 +current" "$OUT"
 
 # ---- 6. labels pinned by the key file, not the Hello ----
 for who in "$D_SEC farm-d 00000000000000d4" "$E_SEC farm-e 00000000000000e5"; do

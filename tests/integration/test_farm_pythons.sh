@@ -211,7 +211,7 @@ expect_match "one Python in the batch: the section says so" \
 before=$(pg_sql "SELECT count(*) FROM batches")
 st=0
 out=$(cd / && farm_cli submit "$T/suite.ini" --python 3.99 2>&1) || st=$?
-expect_eq "a Python no host has: exit 4" 4 "$st"
+expect_eq "a Python no host has: exit 2 (the request is wrong, as for an unknown host)" 2 "$st"
 expect_match "the refusal names the missing Python and the ones there are" \
     "no host the submit selects has Python 3\.99.*the Pythons they have: ${VA//./\\.}\.[0-9]+ .*${VB//./\\.}\." "$out"
 expect_eq "no batch made for it" "$before" "$(pg_sql "SELECT count(*) FROM batches")"

@@ -21,7 +21,7 @@ source "$PYSCOPE_SRC/tests/integration/coord.sh"
 
 # raw_controls TEXT: the raw control / bidi bytes left in TEXT (hex), empty when none.
 raw_controls() {
-    printf '%s' "$1" | LC_ALL=C grep -aoP '[\x00-\x08\x0b-\x1f\x7f]|\xe2\x80[\xa8-\xae]|\xe2\x81[\xa6-\xa9]' |
+    printf '%s' "$1" | LC_ALL=C grep -aoP '[\x00-\x08\x0b-\x1f\x7f]|\xc2[\x80-\x9f]|\xe2\x80[\xa8-\xae]|\xe2\x81[\xa6-\xa9]' |
         od -An -tx1 | tr -d ' \n' || true
 }
 # expect_clean NAME TEXT: TEXT holds no raw control or bidi character.
@@ -139,14 +139,15 @@ expect_match "served /batch/1: the function escaped in the flame diff" \
 cat >"$T/hostile.py" <<'EOF'
 def work():
     return sum(i * i for i in range(300000))
-work.__code__ = work.__code__.replace(co_qualname="\x1b]0;PWNED\x07\x1b[2Jwork\u202e")
+work.__code__ = work.__code__.replace(co_qualname="\x1b]0;PWNED\x07\x1b[2Jwork\u202e\u0085")
 for _ in range(20):
     work()
 EOF
 # twice: the second run has a baseline, so its JUnit and Markdown name the function
 capture "$PYSCOPE" run --reports-dir "$T/reports" --repeat 2 "$T/hostile.py"
 capture "$PYSCOPE" run --reports-dir "$T/reports" --repeat 2 --junit "$T/junit.xml" \
-    --summary-md "$T/summary.md" "$T/hostile.py"
+    --summary-md "$T/summary.md" --export collapsed "$T/out.folded" \
+    --export speedscope "$T/out.speedscope.json" "$T/hostile.py"
 expect_clean "run: terminal report has no raw control character" "$OUT"
 expect_match "run: the function name shown escaped" '\\x1b\]0;PWNED\\x07\\x1b\[2Jwork\\u202e' "$OUT"
 for f in junit.xml summary.md; do
@@ -155,6 +156,16 @@ for f in junit.xml summary.md; do
         [ $f = junit.xml ] && expect_match "run: $f names the function, escaped" 'x1b\]0;PWNED' "$(cat "$T/$f")"
     else fail "run: $f written" "missing"; fi
 done
+# the exports: the same safe form, and still their formats (one "frames count" a line; JSON)
+expect_clean "run --export collapsed: no raw control, C1 or bidi character" "$(cat "$T/out.folded")"
+expect_match "run --export collapsed: the function escaped, ';' of its name replaced" \
+    '\\x1b\]0_PWNED\\x07\\x1b\[2Jwork\\u202e\\u0085' "$(cat "$T/out.folded")"
+expect_eq "run --export collapsed: every line is frames and a count" "" \
+    "$(grep -Ev '^[^ ].* [0-9]+$' "$T/out.folded")"
+expect_clean "run --export speedscope: no raw control, C1 or bidi character" \
+    "$(cat "$T/out.speedscope.json")"
+expect_eq "run --export speedscope: valid JSON naming the function escaped" "True" \
+    "$("$PY" -c 'import json,sys; d=json.load(open(sys.argv[1])); print(any(f["name"].startswith("\\x1b]0;PWNED") and f["name"].endswith("work\\u202e\\u0085") for f in d["shared"]["frames"]))' "$T/out.speedscope.json")"
 for f in "$T"/reports/html/*.html; do
     expect_clean "run: HTML report has no raw control character" "$(cat "$f")"
 done

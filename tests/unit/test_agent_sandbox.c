@@ -77,9 +77,11 @@ static void test_each_limit(void **state)
     assert_string_equal(explain(&sb, m, "Traceback...\nMemoryError\n"),
                         "the memory limit (512 MiB; 500 MiB reached)");
     m.rss_peak = 10u << 20; /* address space reserved, seen by the agent's VmPeak samples */
-    m.vm_peak = 300u << 20;
+    m.vm_peak = 400u << 20;
     assert_string_equal(explain(&sb, m, "Traceback...\nMemoryError\n"),
-                        "the memory limit (512 MiB; 300 MiB reached)");
+                        "the memory limit (512 MiB; 400 MiB reached)");
+    m.vm_peak = 308u << 20; /* 60% of the limit touched, then the word printed: not the limit */
+    assert_null(explain(&sb, m, "Traceback...\nMemoryError\n"));
     struct sandbox_stop d = base;
     d.tmp_used = 32 << 20;
     assert_string_equal(explain(&sb, d, "OSError: [Errno 28] No space left on device\n"),

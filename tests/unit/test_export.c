@@ -88,7 +88,7 @@ static void test_collapsed_golden(void **state)
                         "work (examples/small.py:9) 30\n"
                         "worker;Thread.run (/usr/lib/python3.11/threading.py:975);"
                         "<built-in method time.sleep> 10\n"
-                        "MainThread;odd name (examples/sm_all.py:3);? 2\n");
+                        "MainThread;odd\\nname (examples/sm_all.py:3);? 2\n");
     free(out);
     json_decref(report);
 }
@@ -242,6 +242,30 @@ static void test_hostile_exports(void **state)
     json_t *doc = json_loads(out, 0, NULL);
     assert_non_null(doc);
     assert_int_equal(json_array_size(json_object_get(doc, "profiles")), 2);
+    json_decref(doc);
+    free(out);
+    json_decref(report);
+    /* a function name with a right-to-left override, a C1 control and ESC: escaped in both
+     * (lib/sanitize's form), nothing raw left */
+    report = json_pack("{s:{s:s}, s:{s:[{s:s, s:f, s:[s]}]}}", "script", "key", "x.py", "profile",
+                       "stacks", "thread", "Main\xc2\x85", "samples", 3.0, "frames",
+                       "x.py:ev\xe2\x80\xaeil;\x1b[2J:4");
+    assert_non_null(report);
+    out = capture(export_collapsed, report, &rc);
+    assert_int_equal(rc, 0);
+    assert_string_equal(out, "ev\\u202eil_\\x1b[2J (x.py:4) 3\n");
+    free(out);
+    out = capture(export_speedscope, report, &rc);
+    assert_int_equal(rc, 0);
+    assert_null(strstr(out, "\xe2\x80\xae"));
+    assert_null(strstr(out, "\xc2\x85"));
+    doc = json_loads(out, 0, NULL);
+    assert_non_null(doc);
+    json_t *f0 = json_array_get(json_object_get(json_object_get(doc, "shared"), "frames"), 0);
+    assert_string_equal(json_string_value(json_object_get(f0, "name")), "ev\\u202eil;\\x1b[2J");
+    assert_string_equal(json_string_value(json_object_get(
+                            json_array_get(json_object_get(doc, "profiles"), 0), "name")),
+                        "Main\\u0085");
     json_decref(doc);
     free(out);
     json_decref(report);
