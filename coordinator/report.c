@@ -5,7 +5,8 @@
  * and the host-vs-host ratios are compare-hosts' (query_series_hardware:
  * the newest runs of each series of the report's batches), so the report and
  * `pyscope compare-hosts` never disagree; a flagged cell shows its series'
- * level since the finding began.
+ * level since the finding began. The Python comparison is compare-pythons'
+ * (query_series_pythons) for the same reason.
  */
 #include "report.h"
 
