@@ -906,21 +906,40 @@ static int answer_compare_pythons(struct store *s, const struct wire_query *q, j
     return compare_pythons(s, q, script_id, want, 0, 0, doc, err, errlen);
 }
 
+/* The (script, host) pairs with ok runs under two Python builds or more in batches $1..$2
+ * (runs_batch_idx): those compare_pythons can find two builds for (a cheap first cut). */
+static const char PY_SETS_SQL[] =
+    "SELECT json_build_object('key', r.script_id || '/' || r.host_id)::text FROM runs r"
+    " WHERE r.batch_id BETWEEN $1::bigint AND $2::bigint AND r.outcome = 'ok'"
+    " GROUP BY r.script_id, r.host_id HAVING count(DISTINCT r.python_build) >= 2";
+
 int query_series_pythons(struct store *store, const json_t *scope, uint64_t min_batch,
                          uint64_t max_batch, size_t max_sets, json_t **out, char *err,
                          size_t errlen)
 {
-    json_t *sets = json_array(), *seen = json_object();
+    char lo[32], hi[32];
+    snprintf(lo, sizeof(lo), "%" PRIu64, min_batch);
+    snprintf(hi, sizeof(hi), "%" PRIu64, max_batch ? max_batch : UINT64_C(9223372036854775807));
+    const char *p[2] = {lo, hi};
+    json_t *cut = NULL;
+    int rc = store_json_rows(store, PY_SETS_SQL, p, 2, &cut, err, errlen);
+    if (rc < 0)
+        return rc;
+    json_t *sets = json_array(), *seen = json_object(), *two = json_object();
     size_t i, total = 0;
     const json_t *row;
-    int rc = 0;
+    json_array_foreach(cut, i, row)
+    {
+        json_object_set_new(two, str_of(row, "key"), json_true());
+    }
+    json_decref(cut);
     json_array_foreach(scope, i, row)
     {
         json_int_t sid = json_integer_value(json_object_get(row, "script_id"));
         json_int_t hid = json_integer_value(json_object_get(row, "host_id"));
         char k[72];
         snprintf(k, sizeof(k), "%" JSON_INTEGER_FORMAT "/%" JSON_INTEGER_FORMAT, sid, hid);
-        if (json_object_get(seen, k))
+        if (json_object_get(seen, k) || !json_object_get(two, k))
             continue;
         json_object_set_new(seen, k, json_true());
         struct wire_query q = {0};
@@ -938,6 +957,7 @@ int query_series_pythons(struct store *store, const json_t *scope, uint64_t min_
             json_decref(doc);
     }
     json_decref(seen);
+    json_decref(two);
     if (rc < 0) {
         json_decref(sets);
         return rc;
