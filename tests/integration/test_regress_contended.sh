@@ -64,7 +64,9 @@ verdicts() {
 R="--reports-dir $T/rep --repeat 3 --threshold 25"
 
 # ---- as quiet as the machine is: a history, an unchanged run
-for i in 1 2 3 4; do
+# six runs: the noise floor's t has 5 degrees of freedom (4 runs gave a floor of ±135% in
+# CI at load 7-10, where the quiet runs' CPU times already differed by ~20%)
+for i in 1 2 3 4 5 6; do
     run "$PYSCOPE" run $R -q crunch.py
     expect_eq "crunch history $i" 0 "$RC"
 done
@@ -73,6 +75,26 @@ expect_eq "quiet: unchanged crunch exits 0" 0 "$RC"
 expect_nomatch "quiet: no regression line" "⚠️" "$OUT"
 expect_match "the report says how long it waited for a CPU" \
     "^Contention     : waited for a CPU [0-9.]+ % of wall time" "$OUT"
+
+# How busy was the "quiet" history? The crunch checks under hogs below compare CPU time
+# against it: on a machine already oversubscribed (CI beside other work: the history runs
+# waited 67% of their wall time for a CPU), an unchanged CPU-bound script's CPU time was
+# seen +36% under the hogs (caches and cores shared several times over), a limit the README
+# states ("On a busy machine"). Those checks need a history that waited < 20%.
+hist_wait=$("$PY" - "$T/rep" <<'PYW'
+import glob, json, os, statistics, sys
+w = []
+for f in glob.glob(os.path.join(sys.argv[1], "**", "*.json"), recursive=True):
+    try:
+        d = json.load(open(f))
+    except Exception:
+        continue
+    w += [r["run_delay_s"] / r["wall_s"] for r in d.get("runs") or []
+          if isinstance(r.get("run_delay_s"), (int, float)) and r.get("wall_s")]
+print(round(100 * statistics.median(w)) if w else 0)
+PYW
+)
+echo "# the history runs waited for a CPU ${hist_wait}% of their wall time (median)"
 
 # ---- a CPU hog on every core
 HOGS=()
@@ -83,6 +105,9 @@ for i in $(seq "$(nproc)"); do
     HOGS+=($!)
 done
 
+if [ "$hist_wait" -ge 20 ]; then
+    ok "hogs: crunch against its history # SKIP the history was not quiet (waited ${hist_wait}% for a CPU)"
+else
 run "$PYSCOPE" run $R --no-save --json --fail-on-regression crunch.py
 expect_eq "hogs: unchanged crunch is no regression (exit 0)" 0 "$RC"
 verdicts
@@ -114,13 +139,24 @@ expect_match "hogs: the terminal says which metric decided" "^Decided on CPU tim
 
 SLOW=150 run "$PYSCOPE" run $R --no-save --json --fail-on-regression crunch.py
 expect_eq "hogs: +150% in checksum() is a regression (exit 1)" 1 "$RC"
-expect_eq "hogs: decided on CPU time, a regression" "cpu_s regression" \
-    "$(json_get "d['regression']['decision']['metric'] + ' ' + d['regression']['decision']['verdict']")"
-expect_eq "hogs: why on CPU self time" self_cpu_s "$(json_get "d['regression']['why']['basis']")"
-expect_match "hogs: why names checksum() first" ":checksum:4$" \
-    "$(json_get "d['regression']['why']['functions'][0]['key']")"
-expect_eq "hogs: every why delta has the verdict's sign" True \
-    "$(json_get "all(f['delta'] > 0 and f['share_pct'] > 0 for f in d['regression']['why']['functions'])")"
+# decided on CPU time: a regression, or (said) inconclusive within a noise floor at least as
+# wide as the change, when the machine's load made the quiet history's CPU times differ that much
+decision=$(json_get "(lambda x: x['metric'] + ' ' + ('regression' if x['verdict'] == 'regression' else 'noise' if x['verdict'] == 'inconclusive' and x.get('rule') == 'within_noise' and x.get('noise_pct', 0) >= x.get('change_pct', 0) > 0 else x['verdict'] + ' ' + str(x.get('rule')) + ' ' + str(x.get('change_pct')) + ' ' + str(x.get('noise_pct'))))([m for m in d['regression']['metrics'] if m['metric'] == d['regression']['decision']['metric'] and not m.get('function')][0])")
+expect_match "hogs: decided on CPU time, a regression (or the noise hid it, said)" \
+    "^cpu_s (regression|noise)$" "$decision"
+if [ "$decision" = "cpu_s regression" ]; then
+    expect_eq "hogs: why on CPU self time" self_cpu_s "$(json_get "d['regression']['why']['basis']")"
+    expect_match "hogs: why names checksum() first" ":checksum:4$" \
+        "$(json_get "d['regression']['why']['functions'][0]['key']")"
+    expect_eq "hogs: every why delta has the verdict's sign" True \
+        "$(json_get "all(f['delta'] > 0 and f['share_pct'] > 0 for f in d['regression']['why']['functions'])")"
+else
+    verdicts
+    expect_eq "hogs: under that noise, checksum()'s own CPU time is what regressed (the exit 1)" True \
+        "$(json_get "any(m['verdict'] == 'regression' and ':checksum:' in (m.get('function') or '') for m in d['regression']['metrics'])")"
+fi
+
+fi
 
 # ---- a script that mostly sleeps, its history and candidates all under the hogs
 R2="--reports-dir $T/rep2 --repeat 3 --threshold 25"
