@@ -361,7 +361,8 @@ void cmd_compare_pythons_help(FILE *out)
           "time and peak memory over its newest runs, and each against the baseline\n"
           "build: the ratio of medians with a 95% bootstrap confidence interval (as\n"
           "compare-hosts) and lib/regress's verdict (improvement, regression, no_change or\n"
-          "inconclusive) on its runs against the baseline's.\n"
+          "inconclusive) on its runs against the baseline's; then the functions whose\n"
+          "self time moved most, either way (median seconds per run, baseline -> build).\n"
           "\n"
           "  --host H             the host (hostname or fingerprint); default: the host\n"
           "                       with two builds or more whose newest run is the newest\n"
@@ -426,6 +427,25 @@ static void cp_print_safe(FILE *out, const json_t *c)
                     m == 0 ? ch_str(p, "version") ?: "?" : "", metrics[m][1], med, ratio, ci,
                     json_integer_value(json_object_get(p, "runs")), verdict);
             free(med);
+        }
+    }
+    json_array_foreach(pys, i, p)
+    {
+        const json_t *fns = json_object_get(p, "functions");
+        if (json_is_true(json_object_get(p, "baseline")) || !json_is_array(fns))
+            continue;
+        fprintf(out, "\nFunctions whose self time moved most, %s against %s (median s per run):\n",
+                ch_str(p, "version") ?: "?", base);
+        if (json_array_size(fns) == 0)
+            fputs("  none moved by 1% of the baseline's wall time or more (or no hotspots)\n", out);
+        size_t j;
+        const json_t *f;
+        json_array_foreach(fns, j, f)
+        {
+            fprintf(out, "  %+10.4f  %10.4f -> %-10.4f %s\n",
+                    json_number_value(json_object_get(f, "delta_s")),
+                    json_number_value(json_object_get(f, "base_s")),
+                    json_number_value(json_object_get(f, "self_s")), ch_str(f, "key") ?: "?");
         }
     }
     fputs("\nratio > 1: slower (or more memory) than the baseline. 95% CI: percentile "

@@ -33,31 +33,8 @@ static const char CLAIM_SQL[] =
     " WHERE b.state = 'done' AND b.analyzed IS NULL ORDER BY b.id LIMIT 1"
     " FOR UPDATE SKIP LOCKED";
 
-/* A run as a document for lib/regress (column "doc" of alias r). */
-#define RUN_DOC_SQL                                                                                \
-    "json_build_object('id', r.run_id::text, 'created', pyscope_ts(r.stored_at),"                  \
-    " 'script', json_build_object('key', s.key, 'sha256', nullif(r.script_sha256, '')),"           \
-    " 'host', json_build_object('fingerprint', h.fingerprint),"                                    \
-    " 'python', json_build_object('build', r.python_build),"                                       \
-    " 'runs', (SELECT coalesce(json_agg(json_build_object('wall_s', u.w, 'cpu_s', u.c,"            \
-    "   'peak_rss_bytes', u.m, 'run_delay_s', u.d, 'ctx_voluntary', u.cv,"                         \
-    "   'ctx_involuntary', u.ci, 'steal_s', u.st, 'cpu_pressure_s', u.ps, 'load1', u.l,"           \
-    "   'cpu_mhz', u.f) ORDER BY u.i), '[]')"                                                      \
-    "   FROM unnest(r.wall_s, r.cpu_s, r.peak_rss_bytes, r.run_delay_s, r.ctx_voluntary,"          \
-    "   r.ctx_involuntary, r.steal_s, r.cpu_pressure_s, r.load1_runs, r.cpu_mhz)"                  \
-    "   WITH ORDINALITY AS u(w, c, m, d, cv, ci, st, ps, l, f, i) WHERE u.w IS NOT NULL),"         \
-    " 'profile', json_build_object('functions', (SELECT coalesce(json_agg(json_build_object("      \
-    "   'key', f.key, 'self_s', u.s, 'total_s', u.t,"                                              \
-    "   'self_s_runs', pyscope_row(r.fn_self_runs, u.i::integer),"                                 \
-    "   'total_s_runs', pyscope_row(r.fn_total_runs, u.i::integer),"                               \
-    "   'total_pct', 100 * u.t / nullif(r.wall_median, 0), 'self_cpu_s', u.sc,"                    \
-    "   'self_pct', 100 * u.s / nullif(r.wall_median, 0)) ORDER BY u.t DESC, u.i), '[]')"          \
-    "   FROM unnest(r.fn_ids, r.fn_self_s, r.fn_total_s, r.fn_self_cpu_s)"                         \
-    "   WITH ORDINALITY AS u(id, s, t, sc, i) JOIN functions f ON f.id = u.id)))::text"            \
-    " FROM runs r JOIN scripts s ON s.id = r.script_id JOIN hosts h ON h.id = r.host_id"
-
 /* The runs with documents (for the series that need hotspots): ids $1. */
-static const char DOCS_SQL[] = "SELECT " RUN_DOC_SQL " WHERE r.run_id = ANY ($1::uuid[])";
+static const char DOCS_SQL[] = "SELECT " STORE_RUN_DOC_SQL " WHERE r.run_id = ANY ($1::uuid[])";
 
 /*
  * Every series of batch $1 with its baseline, one row per run: the series'
@@ -1062,7 +1039,7 @@ static json_t *quick_result(const struct qseries *s, const struct regress_option
 }
 
 /*
- * The run documents (RUN_DOC_SQL, with hotspots) of the flagged series' runs,
+ * The run documents (STORE_RUN_DOC_SQL, with hotspots) of the flagged series' runs,
  * read in one query, into their series' meta as "candidate" and "baseline".
  */
 static int gather_docs(struct store *store, struct gather_ctx *g, const bool *flagged, char *err,

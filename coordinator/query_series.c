@@ -94,7 +94,7 @@ static const char COMPARE_RUNS_SQL[] =
     " 'hostname', h.hostname, 'fingerprint', h.fingerprint, 'python_build', x.python_build,"
     " 'python_version', x.python_version, 'python_executable', x.python_executable,"
     " 'created', pyscope_ts(x.stored_at), 'batch_id', x.batch_id, 'wall_s', x.wall_s,"
-    " 'cpu_s', x.cpu_s, 'peak_rss_bytes', x.peak_rss_bytes)::text"
+    " 'cpu_s', x.cpu_s, 'peak_rss_bytes', x.peak_rss_bytes, 'run_id', x.run_id::text)::text"
     " FROM (SELECT r.script_id, r.host_id, r.python_build, r.python_version,"
     "   r.python_executable, r.stored_at, r.run_id, r.batch_id,"
     "   r.wall_s, r.cpu_s, r.peak_rss_bytes, row_number() OVER (PARTITION BY r.script_id,"
@@ -693,30 +693,87 @@ static size_t py_pick_host(const struct wire_query *q, const struct cmp_host *ho
     return best;
 }
 
-static int answer_compare_pythons(struct store *s, const struct wire_query *q, json_t *doc,
-                                  char *err, size_t errlen)
+/* The run documents (STORE_RUN_DOC_SQL, with hotspots) of the runs $1 (uuid[]). */
+static const char PY_DOCS_SQL[] = "SELECT " STORE_RUN_DOC_SQL " WHERE r.run_id = ANY ($1::uuid[])";
+
+/* Append the run ids of se's series (host of h, its build) in rows (borrowed) to *ids (a
+ * PostgreSQL array literal's elements, comma-separated; new string). */
+static void py_run_ids(const json_t *rows, const struct cmp_host *h, const struct cmp_series *se,
+                       char **ids)
+{
+    json_int_t hid = json_integer_value(json_object_get(h->row, "host_id"));
+    const char *build = str_of(se->first, "python_build");
+    size_t i;
+    const json_t *row;
+    json_array_foreach(rows, i, row)
+    {
+        const char *id = str_of(row, "run_id");
+        if (json_integer_value(json_object_get(row, "host_id")) == hid && *id &&
+            strcmp(str_of(row, "python_build"), build) == 0) {
+            char *more = xasprintf("%s%s%s", *ids, **ids ? "," : "", id);
+            free(*ids);
+            *ids = more;
+        }
+    }
+}
+
+/*
+ * The functions whose self time moved most from series b to series c (both of host h, their
+ * runs in rows): regress_moved_functions over the runs' hotspots, as *out (new array).
+ */
+static int py_functions(struct store *s, const json_t *rows, const struct cmp_host *h,
+                        const struct cmp_series *b, const struct cmp_series *c, json_t **out,
+                        char *err, size_t errlen)
+{
+    char *ids = xasprintf("%s", "");
+    py_run_ids(rows, h, b, &ids);
+    py_run_ids(rows, h, c, &ids);
+    char *lit = xasprintf("{%s}", ids);
+    const char *p[1] = {lit};
+    json_t *docs = NULL;
+    int rc = store_json_rows(s, PY_DOCS_SQL, p, 1, &docs, err, errlen);
+    free(ids);
+    free(lit);
+    if (rc < 0)
+        return rc;
+    const char *build_b = str_of(b->first, "python_build");
+    size_t n = json_array_size(docs), nb = 0, nc = 0;
+    const json_t **base = xcalloc(n + 1, sizeof(*base)), **cand = xcalloc(n + 1, sizeof(*cand));
+    for (size_t i = 0; i < n; i++) {
+        const json_t *d = json_array_get(docs, i);
+        const char *build =
+            json_string_value(json_object_get(json_object_get(d, "python"), "build"));
+        if (build && strcmp(build, build_b) == 0)
+            base[nb++] = d;
+        else
+            cand[nc++] = d;
+    }
+    *out = regress_moved_functions(cand, nc, base, nb, QUERY_PYTHONS_TOP_FUNCTIONS);
+    free(base);
+    free(cand);
+    json_decref(docs);
+    return 0;
+}
+
+/*
+ * compare-pythons of script script_id on host want (its id; 0: the host picked by
+ * py_pick_host) over the ok runs of batches up to max_batch (0: all), only the builds whose
+ * newest such run is of batch min_batch or later (0: any), into doc.
+ */
+static int compare_pythons(struct store *s, const struct wire_query *q, json_int_t script_id,
+                           json_int_t want, uint64_t min_batch, uint64_t max_batch, json_t *doc,
+                           char *err, size_t errlen)
 {
     uint32_t per = q->limit ? q->limit : QUERY_PYTHONS_DEFAULT_RUNS;
     json_object_set_new(doc, "runs_per_python", json_integer(per));
-    json_int_t script_id, want = 0;
-    int rc = find_script(s, q->script, doc, &script_id, err, errlen);
-    if (rc < 0 || script_id == 0)
-        return rc;
-    if (q->host && *q->host) {
-        json_t *h = NULL;
-        rc = find_host(s, q->host, doc, &h, err, errlen);
-        if (rc < 0 || h == NULL)
-            return rc;
-        want = json_integer_value(json_object_get(h, "id"));
-        json_decref(h);
-    }
-    char sid[32], lim[32], maxrows[32];
+    char sid[32], lim[32], maxrows[32], maxb[32];
     snprintf(sid, sizeof(sid), "{%" JSON_INTEGER_FORMAT "}", script_id);
     snprintf(lim, sizeof(lim), "%" PRIu32, per);
     snprintf(maxrows, sizeof(maxrows), "%d", QUERY_MAX_COMPARE_ROWS);
-    const char *p[4] = {sid, lim, maxrows, "0"};
+    snprintf(maxb, sizeof(maxb), "%" PRIu64, max_batch);
+    const char *p[4] = {sid, lim, maxrows, maxb};
     json_t *rows = NULL;
-    rc = store_json_rows(s, COMPARE_RUNS_SQL, p, 4, &rows, err, errlen);
+    int rc = store_json_rows(s, COMPARE_RUNS_SQL, p, 4, &rows, err, errlen);
     if (rc < 0)
         return rc;
     /* the same grouping once per metric: hosts[m][i].series[k] is one build */
@@ -735,7 +792,9 @@ static int answer_compare_pythons(struct store *s, const struct wire_query *q, j
     /* the builds asked for, oldest version first */
     use = xcalloc(h0->n + 1, sizeof(*use));
     for (size_t k = 0; k < h0->n; k++)
-        if (py_wanted(q, &h0->series[k]))
+        if (py_wanted(q, &h0->series[k]) &&
+            (min_batch == 0 || (uint64_t)json_integer_value(
+                                   json_object_get(h0->series[k].first, "batch_id")) >= min_batch))
             use[nuse++] = k;
     for (size_t a = 1; a < nuse; a++)
         for (size_t b = a;
@@ -807,11 +866,18 @@ static int answer_compare_pythons(struct store *s, const struct wire_query *q, j
                                                &hm->series[use[i]], PY_METRICS[m]));
         }
         json_object_set_new(o, "median", med);
-        if (i == base)
-            json_decref(cmp);
-        else
-            json_object_set_new(o, "vs_baseline", cmp);
         json_array_append_new(pys, o);
+        if (i == base) {
+            json_decref(cmp);
+            continue;
+        }
+        json_object_set_new(o, "vs_baseline", cmp);
+        json_t *fns = NULL;
+        rc = py_functions(s, rows, h0, &h0->series[use[base]], &h0->series[use[i]], &fns, err,
+                          errlen);
+        if (rc < 0)
+            break;
+        json_object_set_new(o, "functions", fns);
     }
     json_object_set_new(doc, "pythons", pys);
 out:
@@ -819,6 +885,84 @@ out:
     for (size_t m = 0; m < PY_N_METRICS; m++)
         cmp_hosts_free(hosts[m], nh);
     json_decref(rows);
+    return rc < 0 ? rc : 0;
+}
+
+static int answer_compare_pythons(struct store *s, const struct wire_query *q, json_t *doc,
+                                  char *err, size_t errlen)
+{
+    json_int_t script_id, want = 0;
+    int rc = find_script(s, q->script, doc, &script_id, err, errlen);
+    if (rc < 0 || script_id == 0)
+        return rc;
+    if (q->host && *q->host) {
+        json_t *h = NULL;
+        rc = find_host(s, q->host, doc, &h, err, errlen);
+        if (rc < 0 || h == NULL)
+            return rc;
+        want = json_integer_value(json_object_get(h, "id"));
+        json_decref(h);
+    }
+    return compare_pythons(s, q, script_id, want, 0, 0, doc, err, errlen);
+}
+
+/* The (script, host) pairs with ok runs under two Python builds or more in batches $1..$2
+ * (runs_batch_idx): those compare_pythons can find two builds for (a cheap first cut). */
+static const char PY_SETS_SQL[] =
+    "SELECT json_build_object('key', r.script_id || '/' || r.host_id)::text FROM runs r"
+    " WHERE r.batch_id BETWEEN $1::bigint AND $2::bigint AND r.outcome = 'ok'"
+    " GROUP BY r.script_id, r.host_id HAVING count(DISTINCT r.python_build) >= 2";
+
+int query_series_pythons(struct store *store, const json_t *scope, uint64_t min_batch,
+                         uint64_t max_batch, size_t max_sets, json_t **out, char *err,
+                         size_t errlen)
+{
+    char lo[32], hi[32];
+    snprintf(lo, sizeof(lo), "%" PRIu64, min_batch);
+    snprintf(hi, sizeof(hi), "%" PRIu64, max_batch ? max_batch : UINT64_C(9223372036854775807));
+    const char *p[2] = {lo, hi};
+    json_t *cut = NULL;
+    int rc = store_json_rows(store, PY_SETS_SQL, p, 2, &cut, err, errlen);
+    if (rc < 0)
+        return rc;
+    json_t *sets = json_array(), *seen = json_object(), *two = json_object();
+    size_t i, total = 0;
+    const json_t *row;
+    json_array_foreach(cut, i, row)
+    {
+        json_object_set_new(two, str_of(row, "key"), json_true());
+    }
+    json_decref(cut);
+    json_array_foreach(scope, i, row)
+    {
+        json_int_t sid = json_integer_value(json_object_get(row, "script_id"));
+        json_int_t hid = json_integer_value(json_object_get(row, "host_id"));
+        char k[72];
+        snprintf(k, sizeof(k), "%" JSON_INTEGER_FORMAT "/%" JSON_INTEGER_FORMAT, sid, hid);
+        if (json_object_get(seen, k) || !json_object_get(two, k))
+            continue;
+        json_object_set_new(seen, k, json_true());
+        struct wire_query q = {0};
+        q.script = str_of(row, "script");
+        q.host = str_of(row, "host");
+        json_t *doc = json_pack("{s:s}", "script", q.script);
+        rc = compare_pythons(store, &q, sid, hid, min_batch, max_batch, doc, err, errlen);
+        if (rc < 0) {
+            json_decref(doc);
+            break;
+        }
+        if (json_array_size(json_object_get(doc, "pythons")) >= 2 && total++ < max_sets)
+            json_array_append_new(sets, doc);
+        else
+            json_decref(doc);
+    }
+    json_decref(seen);
+    json_decref(two);
+    if (rc < 0) {
+        json_decref(sets);
+        return rc;
+    }
+    *out = json_pack("{s:o, s:I}", "sets", sets, "total", (json_int_t)total);
     return 0;
 }
 

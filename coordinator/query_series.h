@@ -49,6 +49,8 @@
 #define QUERY_COMPARE_DEFAULT_RUNS 5u
 /* Runs per Python build compare_pythons reads unless the query's limit says. */
 #define QUERY_PYTHONS_DEFAULT_RUNS 10u
+/* compare-pythons: functions listed per Python build (those whose self time moved most) */
+#define QUERY_PYTHONS_TOP_FUNCTIONS 5u
 
 /*
  * Answer q (borrowed, kind SERIES, COMPARE_HOSTS or COMPARE_PYTHONS, validated) into *out (a
@@ -69,6 +71,19 @@ int query_series_answer(struct store *store, const struct wire_query *q, json_t 
  * {"python_build", "median_wall_s", "runs": [{"batch_id", "wall_s"}], newest
  * first}}). Returns 0 or a negative code with err.
  */
+/*
+ * The team report's Python comparison, made exactly as compare-pythons makes it
+ * (pyscope.compare_pythons/1, functions included, from the ok runs of batches up to
+ * max_batch): for each (script, host) of scope (borrowed: [{"script_id", "script",
+ * "host_id", "host"}]) that ran the script under two Python builds or more whose newest
+ * run is of batch min_batch or later. *out (new): {"sets": [at most max_sets
+ * compare_pythons documents with "script"], "total": how many there were}. Returns 0 or a
+ * negative code with err.
+ */
+int query_series_pythons(struct store *store, const json_t *scope, uint64_t min_batch,
+                         uint64_t max_batch, size_t max_sets, json_t **out, char *err,
+                         size_t errlen);
+
 int query_series_hardware(struct store *store, const json_t *scope, uint64_t max_batch,
                           size_t max_pairs, json_t **pairs, json_t **levels, char *err,
                           size_t errlen);

@@ -5,7 +5,8 @@
  * and the host-vs-host ratios are compare-hosts' (query_series_hardware:
  * the newest runs of each series of the report's batches), so the report and
  * `pyscope compare-hosts` never disagree; a flagged cell shows its series'
- * level since the finding began.
+ * level since the finding began. The Python comparison is compare-pythons'
+ * (query_series_pythons) for the same reason.
  */
 #include "report.h"
 
@@ -27,6 +28,7 @@
 #define REPORT_MAX_PAIRS           200u
 #define REPORT_MAX_TRENDS          100u /* flagged series with a sparkline */
 #define REPORT_TREND_POINTS        30u  /* newest runs in a sparkline */
+#define REPORT_MAX_PYTHONS         20u  /* (script, host) Python comparisons */
 #define REPORT_MAX_FLAMES          10u  /* regressed series with a flame graph diff */
 #define REPORT_FLAME_BASELINE_RUNS 5u   /* newest baseline runs whose stacks are read */
 #define REPORT_FLAME_NODES         150u /* frames kept in each diff */
@@ -323,6 +325,32 @@ static int add_matrix(struct store *store, json_t *doc, const json_t *scope, uin
 }
 
 /*
+ * The Python comparison of the series of scope (borrowed: SCOPE_SQL rows) run under two
+ * Python builds or more on one host in the report's batches (borrowed), made by
+ * compare-pythons' code (query_series_pythons: the newest runs of each build up to the
+ * report's newest batch max_batch) as doc's "pythons" (at most REPORT_MAX_PYTHONS) and
+ * "pythons_total".
+ */
+static int add_pythons(struct store *store, json_t *doc, const json_t *scope, const json_t *batches,
+                       uint64_t max_batch, char *err, size_t errlen)
+{
+    uint64_t min_batch = max_batch;
+    for (size_t i = 0; i < json_array_size(batches); i++) {
+        json_int_t b = json_integer_value(json_object_get(json_array_get(batches, i), "id"));
+        min_batch = b > 0 && (uint64_t)b < min_batch ? (uint64_t)b : min_batch;
+    }
+    json_t *py = NULL;
+    int rc = query_series_pythons(store, scope, min_batch, max_batch, REPORT_MAX_PYTHONS, &py, err,
+                                  errlen);
+    if (rc < 0)
+        return rc;
+    json_object_set(doc, "pythons", json_object_get(py, "sets"));
+    json_object_set(doc, "pythons_total", json_object_get(py, "total"));
+    json_decref(py);
+    return 0;
+}
+
+/*
  * The integers of items (borrowed: an array of integers, or of objects whose
  * member key is one) as a PostgreSQL array literal "{1,2,3}"; new string.
  */
@@ -536,6 +564,8 @@ int report_build(struct store *store, const struct wire_query *q, json_t **out, 
         max_batch = (uint64_t)b > max_batch ? (uint64_t)b : max_batch;
     }
     rc = add_matrix(store, doc, series, max_batch, err, errlen);
+    if (rc >= 0)
+        rc = add_pythons(store, doc, series, batches, max_batch, err, errlen);
     json_decref(series);
     if (rc >= 0) {
         json_t *lead_ids = NULL;

@@ -102,6 +102,33 @@ int store_register(struct store *s, const struct wire_hello *h, const char *host
     ".peak_rss_bytes) + coalesce(cardinality(" a ".run_delay_s), 0) <= 192 AND octet_length(" a    \
     ".python_build) <= 512)"
 
+/*
+ * A run of table alias r as a document for lib/regress (pyscope.run/1's
+ * identity, runs and profile.functions with their hotspots): SELECT it, then
+ * a WHERE on r. Used by the batch analysis and by compare-pythons.
+ */
+#define STORE_RUN_DOC_SQL                                                                          \
+    "json_build_object('id', r.run_id::text, 'created', pyscope_ts(r.stored_at),"                  \
+    " 'script', json_build_object('key', s.key, 'sha256', nullif(r.script_sha256, '')),"           \
+    " 'host', json_build_object('fingerprint', h.fingerprint),"                                    \
+    " 'python', json_build_object('build', r.python_build),"                                       \
+    " 'runs', (SELECT coalesce(json_agg(json_build_object('wall_s', u.w, 'cpu_s', u.c,"            \
+    "   'peak_rss_bytes', u.m, 'run_delay_s', u.d, 'ctx_voluntary', u.cv,"                         \
+    "   'ctx_involuntary', u.ci, 'steal_s', u.st, 'cpu_pressure_s', u.ps, 'load1', u.l,"           \
+    "   'cpu_mhz', u.f) ORDER BY u.i), '[]')"                                                      \
+    "   FROM unnest(r.wall_s, r.cpu_s, r.peak_rss_bytes, r.run_delay_s, r.ctx_voluntary,"          \
+    "   r.ctx_involuntary, r.steal_s, r.cpu_pressure_s, r.load1_runs, r.cpu_mhz)"                  \
+    "   WITH ORDINALITY AS u(w, c, m, d, cv, ci, st, ps, l, f, i) WHERE u.w IS NOT NULL),"         \
+    " 'profile', json_build_object('functions', (SELECT coalesce(json_agg(json_build_object("      \
+    "   'key', f.key, 'self_s', u.s, 'total_s', u.t,"                                              \
+    "   'self_s_runs', pyscope_row(r.fn_self_runs, u.i::integer),"                                 \
+    "   'total_s_runs', pyscope_row(r.fn_total_runs, u.i::integer),"                               \
+    "   'total_pct', 100 * u.t / nullif(r.wall_median, 0), 'self_cpu_s', u.sc,"                    \
+    "   'self_pct', 100 * u.s / nullif(r.wall_median, 0)) ORDER BY u.t DESC, u.i), '[]')"          \
+    "   FROM unnest(r.fn_ids, r.fn_self_s, r.fn_total_s, r.fn_self_cpu_s)"                         \
+    "   WITH ORDINALITY AS u(id, s, t, sc, i) JOIN functions f ON f.id = u.id)))::text"            \
+    " FROM runs r JOIN scripts s ON s.id = r.script_id JOIN hosts h ON h.id = r.host_id"
+
 /* One agent's part of store_claim_jobs(). */
 struct store_claim {
     int64_t host_id;

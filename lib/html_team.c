@@ -600,30 +600,34 @@ static void metric_rows(FILE *out, const struct group *gr)
     fputs("</tbody></table></div>\n", out);
 }
 
-static void why_list(FILE *out, const json_t *why)
+/*
+ * A list of functions with their change of self time: with moved, the time before and after
+ * (compare-pythons' functions), else the share of the change they explain (a "why").
+ */
+static void function_list(FILE *out, const json_t *fns, bool moved)
 {
-    const json_t *fns = json_object_get(why, "functions");
-    if (!json_array_size(fns))
-        return;
-    fputs("<p>The functions that explain it (self time, now against the baseline):</p>\n"
-          "<ul class=\"why\">",
-          out);
+    fputs("<ul class=\"why\">", out);
     size_t i;
     const json_t *f;
     json_array_foreach(fns, i, f)
     {
         if (i == TEAM_MAX_WHY)
             break;
-        double d, share;
-        char buf[32];
+        double d, share, b, c;
+        char buf[32], bb[32], cb[32];
         fputs("<li>", out);
         html_verdict_function(out, str(f, "key"));
         if (json_get_finite(f, "delta_s", &d)) {
             html_fmt_secs(buf, sizeof(buf), fabs(d));
             fprintf(out, " %s%s", d < 0 ? "\xe2\x88\x92" : "+", buf);
         }
-        if (json_get_finite(f, "share_pct", &share))
+        if (moved && json_get_finite(f, "base_s", &b) && json_get_finite(f, "self_s", &c)) {
+            html_fmt_secs(bb, sizeof(bb), b);
+            html_fmt_secs(cb, sizeof(cb), c);
+            fprintf(out, " (%s \xe2\x86\x92 %s)", bb, cb);
+        } else if (!moved && json_get_finite(f, "share_pct", &share)) {
             fprintf(out, " (%.0f%% of the change)", share);
+        }
         fputs(" <span class=\"muted\">", out);
         html_write_str(out, str(f, "key"));
         fputs("</span></li>", out);
@@ -631,6 +635,15 @@ static void why_list(FILE *out, const json_t *why)
     if (json_array_size(fns) > TEAM_MAX_WHY)
         fprintf(out, "<li class=\"muted\">and %zu more</li>", json_array_size(fns) - TEAM_MAX_WHY);
     fputs("</ul>\n", out);
+}
+
+static void why_list(FILE *out, const json_t *why)
+{
+    const json_t *fns = json_object_get(why, "functions");
+    if (!json_array_size(fns))
+        return;
+    fputs("<p>The functions that explain it (self time, now against the baseline):</p>\n", out);
+    function_list(out, fns, false);
 }
 
 /* Why each metric got its verdict: its rule and reason, in the table's order. */
@@ -1018,6 +1031,26 @@ static void write_unsettled(FILE *out, const json_t *list)
     fputs("</ul>\n", out);
 }
 
+/* The cells of a ratio of medians c (borrowed): the ratio (red when its interval is all above
+ * 1, green all below), its 95% interval, and the samples of each side (members sa, sb). */
+static void ratio_cells(FILE *out, const json_t *c, const char *sa, const char *sb)
+{
+    double lo = 1, hi = 1;
+    json_get_finite(c, "ci_low", &lo);
+    json_get_finite(c, "ci_high", &hi);
+    fprintf(out, "<td class=\"num %s\">", lo > 1 ? "bad" : hi < 1 ? "ok" : "");
+    ratio(out, c, "ratio");
+    fputs("</td><td class=\"num\">", out);
+    ratio(out, c, "ci_low");
+    fputs(" \xe2\x80\xa6 ", out);
+    ratio(out, c, "ci_high");
+    fputs("</td><td class=\"num\">", out);
+    int_field(out, c, sa);
+    fputs(" / ", out);
+    int_field(out, c, sb);
+    fputs("</td>", out);
+}
+
 static void write_hardware(FILE *out, const json_t *hw)
 {
     fputs("<section id=\"hardware\">\n<h2>Hardware: the same script on two hosts</h2>\n", out);
@@ -1036,26 +1069,15 @@ static void write_hardware(FILE *out, const json_t *hw)
     const json_t *c;
     json_array_foreach(hw, i, c)
     {
-        double lo = 1, hi = 1;
-        json_get_finite(c, "ci_low", &lo);
-        json_get_finite(c, "ci_high", &hi);
         fputs("<tr><td>", out);
         long_name(out, "cut", str(c, "script"));
         fputs("</td><td>", out);
         long_name(out, "cut", str(c, "host_a"));
         fputs("</td><td>", out);
         long_name(out, "cut", str(c, "host_b"));
-        fprintf(out, "</td><td class=\"num %s\">", lo > 1 ? "bad" : hi < 1 ? "ok" : "");
-        ratio(out, c, "ratio");
-        fputs("</td><td class=\"num\">", out);
-        ratio(out, c, "ci_low");
-        fputs(" \xe2\x80\xa6 ", out);
-        ratio(out, c, "ci_high");
-        fputs("</td><td class=\"num\">", out);
-        int_field(out, c, "samples_a");
-        fputs(" / ", out);
-        int_field(out, c, "samples_b");
-        fputs("</td></tr>\n", out);
+        fputs("</td>", out);
+        ratio_cells(out, c, "samples_a", "samples_b");
+        fputs("</tr>\n", out);
         /* a ratio that includes an open finding is not the hardware: say which */
         size_t k;
         const json_t *f;
@@ -1075,6 +1097,78 @@ static void write_hardware(FILE *out, const json_t *hw)
         }
     }
     fputs("</tbody></table></div></details>\n</section>\n", out);
+}
+
+/* The same script on one host under two Python builds or more (compare-pythons' numbers). */
+static void write_pythons(FILE *out, const json_t *sets, const json_t *total)
+{
+    fputs("<section id=\"pythons\">\n<h2>Pythons: the same script on one host under two "
+          "builds</h2>\n",
+          out);
+    if (json_array_size(sets) == 0) {
+        fputs("<p class=\"muted\">No script ran under two Python builds on one host.</p>\n"
+              "</section>\n",
+              out);
+        return;
+    }
+    fputs("<div class=\"table-wrap\"><table id=\"pythons-table\"><thead><tr><th>Script</th>"
+          "<th>Host</th><th>Python</th><th>Baseline</th><th class=\"num\">Wall ratio</th>"
+          "<th class=\"num\">95% CI</th><th class=\"num\">Samples</th><th>Verdict</th>"
+          "</tr></thead><tbody>\n",
+          out);
+    size_t i;
+    const json_t *set;
+    json_array_foreach(sets, i, set)
+    {
+        const json_t *pys = json_object_get(set, "pythons");
+        const char *base = NULL;
+        size_t k;
+        const json_t *p;
+        json_array_foreach(pys, k, p)
+        {
+            if (json_is_true(json_object_get(p, "baseline")))
+                base = str(p, "version");
+        }
+        json_array_foreach(pys, k, p)
+        {
+            if (json_is_true(json_object_get(p, "baseline")))
+                continue;
+            const json_t *w = json_object_get(json_object_get(p, "vs_baseline"), "wall_s");
+            fputs("<tr><td>", out);
+            long_name(out, "cut", str(set, "script"));
+            fputs("</td><td>", out);
+            long_name(out, "cut", str(json_object_get(set, "host"), "hostname"));
+            fputs("</td><td>", out);
+            esc_field(out, p, "version");
+            fputs("</td><td>", out);
+            esc(out, base);
+            fputs("</td>", out);
+            ratio_cells(out, w, "samples_base", "samples");
+            fputs("<td>", out);
+            esc_field(out, w, "verdict");
+            fputs("</td></tr>\n", out);
+            const json_t *fns = json_object_get(p, "functions");
+            fputs("<tr class=\"note\"><td colspan=\"8\">", out);
+            if (json_array_size(fns)) {
+                fputs("Functions whose self time moved most:", out);
+                function_list(out, fns, true);
+            } else {
+                fputs("No function's self time moved by 1% of the wall time.", out);
+            }
+            fputs("</td></tr>\n", out);
+        }
+    }
+    fputs("</tbody></table></div>\n", out);
+    json_int_t n = json_integer_value(total);
+    if (n > (json_int_t)json_array_size(sets))
+        fprintf(out,
+                "<p class=\"muted\">%zu of %" JSON_INTEGER_FORMAT
+                " shown: pyscope compare-pythons SCRIPT --host H gives any of them.</p>\n",
+                json_array_size(sets), n);
+    fputs("<p class=\"note\">Ratio: median wall time under the Python over the baseline's "
+          "(the oldest version), the newest runs of each build, as pyscope compare-pythons "
+          "prints it.</p>\n</section>\n",
+          out);
 }
 
 /* The page's header: which batches this is. */
@@ -1206,6 +1300,7 @@ int html_team_write(FILE *out, const json_t *doc, const struct html_site *site, 
     write_unsettled(out, json_object_get(rep, "inconclusive"));
     write_matrix(out, json_object_get(rep, "matrix"));
     write_hardware(out, json_object_get(rep, "hardware"));
+    write_pythons(out, json_object_get(rep, "pythons"), json_object_get(rep, "pythons_total"));
     fputs("<p class=\"note\">A change is the ratio of the series' medians against its baseline "
           "(its newest runs since the last accepted change) with a 95% bootstrap interval; p is a "
           "two-sided Mann&ndash;Whitney U test, q its Benjamini&ndash;Hochberg adjustment over "

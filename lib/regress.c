@@ -1170,6 +1170,35 @@ static bool why_median(const json_t *const *docs, size_t n, const char *key, enu
     return any;
 }
 
+/* Every function key of the profiles of a[0..na) and b[0..nb), once, in order of appearance
+ * (new array). */
+static json_t *function_keys(const json_t *const *a, size_t na, const json_t *const *b, size_t nb)
+{
+    json_t *keys = json_array();
+    for (size_t d = 0; d < na + nb; d++) {
+        const json_t *doc = d < na ? a[d] : b[d - na];
+        const json_t *fns = json_object_get(history_profile(doc), "functions");
+        size_t i;
+        const json_t *f;
+        json_array_foreach(fns, i, f)
+        {
+            const char *k = json_string_value(json_object_get(f, "key"));
+            if (k && !key_listed(keys, k))
+                json_array_append_new(keys, json_string(k));
+        }
+    }
+    return keys;
+}
+
+/* key's median value on basis over base[0..nb) (*mb) and over cands[0..nc) (*mc); false when
+ * either side cannot say. */
+static bool function_medians(const json_t *const *cands, size_t nc, const json_t *const *base,
+                             size_t nb, const char *key, enum why_basis basis, double *mb,
+                             double *mc)
+{
+    return why_median(cands, nc, key, basis, mc) && why_median(base, nb, key, basis, mb);
+}
+
 /*
  * The "why" of the decided metric m (borrowed; NULL: none): the functions whose
  * change on m's basis (wall: self time; CPU: CPU self time; instructions: their
@@ -1202,19 +1231,7 @@ static json_t *build_why(const json_t *cand, const json_t *const *cands, size_t 
                  json_number_value(json_object_get(m, "baseline_median"));
 
     /* every key seen on either side, once */
-    json_t *keys = json_array();
-    for (size_t d = 0; d <= nb; d++) {
-        const json_t *doc = d < nb ? base[d] : cand;
-        const json_t *fns = json_object_get(history_profile(doc), "functions");
-        size_t i;
-        const json_t *f;
-        json_array_foreach(fns, i, f)
-        {
-            const char *k = json_string_value(json_object_get(f, "key"));
-            if (k && !key_listed(keys, k))
-                json_array_append_new(keys, json_string(k));
-        }
-    }
+    json_t *keys = function_keys(base, nb, &cand, 1);
     size_t nk = json_array_size(keys);
     struct why_item *items = xcalloc(nk ? nk : 1, sizeof(*items));
     size_t k = 0;
@@ -1222,7 +1239,7 @@ static json_t *build_why(const json_t *cand, const json_t *const *cands, size_t 
     for (size_t i = 0; decided && change != 0 && has_profile(cand) && nb && i < nk; i++) {
         const char *key = json_string_value(json_array_get(keys, i));
         double mb, mc;
-        if (!why_median(cands, nc, key, basis, &mc) || !why_median(base, nb, key, basis, &mb))
+        if (!function_medians(cands, nc, base, nb, key, basis, &mb, &mc))
             continue;
         basis_known = true;
         double d = mc - mb;
@@ -1418,6 +1435,51 @@ json_t *regress_why_runs(const json_t *cand, const json_t *const *cands, size_t 
                          const json_t *const *baseline, size_t n_baseline, const json_t *metric)
 {
     return build_why(cand, cands, nc, baseline, n_baseline, baseline, n_baseline, metric);
+}
+
+json_t *regress_moved_functions(const json_t *const *cands, size_t nc, const json_t *const *base,
+                                size_t nb, size_t top)
+{
+    json_t *out = json_array();
+    if (nc == 0 || nb == 0)
+        return out;
+    /* the smallest move listed: REGRESS_WHY_MIN_PCT of the baseline's median wall time */
+    struct dvec w = {0};
+    for (size_t i = 0; i < nb; i++)
+        run_samples(base[i], "wall_s", &w);
+    double floor_s = w.n ? median_of(&w) * REGRESS_WHY_MIN_PCT / 100 : 0;
+    free(w.v);
+    json_t *keys = function_keys(base, nb, cands, nc);
+    size_t nk = json_array_size(keys), k = 0;
+    struct why_item *items = xcalloc(nk ? nk : 1, sizeof(*items));
+    double *bases = xcalloc(nk ? nk : 1, sizeof(*bases));
+    for (size_t i = 0; i < nk; i++) {
+        const char *key = json_string_value(json_array_get(keys, i));
+        double mb, mc;
+        if (!function_medians(cands, nc, base, nb, key, WHY_WALL, &mb, &mc) || mc == mb ||
+            fabs(mc - mb) < floor_s)
+            continue;
+        bases[k] = mb;
+        items[k++] = (struct why_item){key, mc - mb};
+    }
+    /* sort indexes with their baselines: the items carry only key and delta */
+    for (size_t i = 1; i < k; i++)
+        for (size_t j = i; j > 0 && cmp_why_item(&items[j], &items[j - 1]) < 0; j--) {
+            struct why_item t = items[j];
+            items[j] = items[j - 1];
+            items[j - 1] = t;
+            double tb = bases[j];
+            bases[j] = bases[j - 1];
+            bases[j - 1] = tb;
+        }
+    for (size_t i = 0; i < k && i < top; i++)
+        json_array_append_new(out, json_pack("{s:s, s:f, s:f, s:f}", "key", items[i].key, "base_s",
+                                             bases[i], "self_s", bases[i] + items[i].delta,
+                                             "delta_s", items[i].delta));
+    free(items);
+    free(bases);
+    json_decref(keys);
+    return out;
 }
 
 /* True when doc was created after the candidate (ISO 8601 UTC strings compare as text). */

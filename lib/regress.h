@@ -340,6 +340,19 @@ json_t *regress_why_runs(const json_t *cand, const json_t *const *cands, size_t 
                          const json_t *const *baseline, size_t n_baseline, const json_t *metric);
 
 /*
+ * The functions whose self time (the wall-time "why" basis: the median of a
+ * run's self_s_runs) moved most, either way, from the median over
+ * base[0..nb) to the median over cands[0..nc) (pyscope.report/1 or
+ * pyscope.run/1 documents, borrowed), whatever a verdict says: two builds of
+ * Python compared (compare-pythons). A function a side's profile lacks counts
+ * 0 there. Moves smaller than 1% of the baseline's median wall time are left
+ * out. At most top of them, the largest move first (ties by key), as a new
+ * array of {"key", "base_s", "self_s", "delta_s"} (seconds per run).
+ */
+json_t *regress_moved_functions(const json_t *const *cands, size_t nc, const json_t *const *base,
+                                size_t nb, size_t top);
+
+/*
  * Same, with the baseline found in a reports/json folder: earlier reports of
  * the same script.key, host.fingerprint and python.build (status ok, not the
  * candidate itself, not created after it); corrupt or foreign files are

@@ -9,7 +9,8 @@
 # --python` picks one. A Python no host has is refused at submit, naming the ones there
 # are (no batch is made); a bad request is a usage error. Insider: an agent with a valid key
 # that claims a Python it does not run gets the job, but its result (ran under 3.11.2) is
-# stored as refused, saying so, and the job fails: it joins no series.
+# stored as refused, saying so, and the job fails: it joins no series. compare-pythons and the
+# team report's Pythons section name the functions whose time moved between the two builds.
 # labels: asan
 source "$PYSCOPE_SRC/tests/integration/lib.sh"
 source "$PYSCOPE_SRC/tests/data/scripts/tools/runner_helpers.sh"
@@ -55,9 +56,24 @@ farm_pg_start
 farm_coord_start
 ws=$T/ws
 mkdir -p "$ws/bench"
-cat >"$ws/bench/which.py" <<'PY'
+# Under A the time goes to under_a(), under B to a lambda (its key has <lambda>, which the
+# HTML must escape): the functions whose time moved most between the two are those.
+cat >"$ws/bench/which.py" <<PY
 import sys
-total = sum(i * i for i in range(200000))
+
+
+def under_a(n):
+    t = 0
+    for i in range(n):
+        t += i * i
+    return t
+
+
+spin = lambda n: sum(map(abs, range(n)))  # noqa: E731
+if sys.version_info[:2] == (${VA/./, }):
+    total = under_a(1500000)
+else:
+    total = spin(6000000)
 print(sys.version_info[:2], total)
 PY
 unsupported=$(find_python 3.9)
@@ -133,16 +149,63 @@ for p in c["pythons"]:
         assert m["verdict"] in ("improvement", "regression", "no_change", "inconclusive"), m
     out.append("%s:%s:%d" % (".".join(p["version"].split(".")[:2]), p["baseline"], len(vs)))
 print("|".join(out))')"
+expect_eq "the functions whose self time moved most: under_a() gone, the lambda new" \
+    "under_a:-:0|<lambda>:+:0" \
+    "$(printf '%s' "$cp" | "$PY" -c '
+import json, sys
+c = json.load(sys.stdin)["compare_pythons"]
+other = [p for p in c["pythons"] if not p["baseline"]][0]
+out = []
+for f in other["functions"]:
+    name = f["key"].split(":")[1]
+    assert abs(f["self_s"] - f["base_s"] - f["delta_s"]) < 1e-9, f
+    if name in ("under_a", "<lambda>"):
+        gone = f["self_s"] if f["delta_s"] < 0 else f["base_s"]
+        out.append("%s:%s:%g" % (name, "-" if f["delta_s"] < 0 else "+", gone))
+print("|".join(sorted(out, reverse=True)))')"
 st=0
 cp=$(farm_cli compare-pythons bench/which.py --host "$host" --baseline "$VB") || st=$?
 expect_eq "compare-pythons text exit status" 0 "$st"
 expect_match "the table: the baseline and the other's wall time ratio" \
     "${VA//./\\.}\.[0-9]+ +wall time +[0-9.]+ s +[0-9.]+ +\[[0-9.]+, [0-9.]+\]" "$cp"
 expect_match "it names the baseline asked for" "against ${VB//./\\.}\." "$cp"
+expect_match "the functions that moved: under_a() now runs (it did not under $VB)" \
+    "^ +\+[0-9.]+ +0\.0000 -> [0-9.]+ +bench/which\.py:under_a:" "$cp"
+expect_match "and the lambda no longer does" "^ +-[0-9.]+ +[0-9.]+ -> 0\.0000 +bench/which\.py:<lambda>:" "$cp"
 st=0
 cp=$(farm_cli compare-pythons bench/which.py --pythons "$VA,3.99" 2>&1) || st=$?
 expect_eq "a Python the host never ran: exit 2" 2 "$st"
 expect_match "it names what the host has" "no run of \"bench/which.py\" under Python 3\.99 \(it has" "$cp"
+
+# ---- the team report of both batches: a section with the same numbers as compare-pythons ----
+st=0
+rep=$(farm_cli report --since 1h --json) || st=$?
+expect_eq "report --since 1h --json exit status" 0 "$st"
+expect_eq "the report's Python section: the script on the host, the same ratio and functions" \
+    "bench/which.py|$host|1|True|True" \
+    "$(printf '%s\n%s' "$(printf '%s' "$rep" | tr -d '\n')" "$(farm_cli compare-pythons bench/which.py --json | tr -d '\n')" | "$PY" -c '
+import json, sys
+rep, cp = [json.loads(l) for l in sys.stdin.read().split("\n", 1)]
+r = rep["report"]
+assert r["pythons_total"] == len(r["pythons"]) == 1, r["pythons_total"]
+s = r["pythons"][0]
+c = cp["compare_pythons"]
+a = [p for p in s["pythons"] if not p["baseline"]][0]
+b = [p for p in c["pythons"] if not p["baseline"]][0]
+same_ratio = a["vs_baseline"]["wall_s"]["ratio"] == b["vs_baseline"]["wall_s"]["ratio"]
+same_fns = [f["key"] for f in a["functions"]] == [f["key"] for f in b["functions"]]
+print("%s|%s|%d|%s|%s" % (s["script"], s["host"]["hostname"], len(s["pythons"]) - 1, same_ratio, same_fns))')"
+st=0
+farm_cli report --since 1h --out "$T/report.html" >/dev/null || st=$?
+expect_eq "report --out exit status" 0 "$st"
+html=$(cat "$T/report.html")
+expect_match "html: the Pythons section with its table" '<section id="pythons">' "$html"
+expect_match "html: its table" '<table id="pythons-table">' "$html"
+expect_match "html: the lambda's key escaped" 'bench/which\.py:&lt;lambda&gt;:' "$html"
+expect_nomatch "html: never unescaped" '<lambda>' "$html"
+farm_cli report --batch 2 --out "$T/report2.html" >/dev/null || fail "report --batch 2" "exit $?"
+expect_match "one Python in the batch: the section says so" \
+    'No script ran under two Python builds on one host' "$(cat "$T/report2.html")"
 
 # ---- a Python no host has: refused at submit, naming the ones there are ----
 before=$(pg_sql "SELECT count(*) FROM batches")

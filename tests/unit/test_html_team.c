@@ -395,6 +395,50 @@ static void test_empty_report(void **state)
     json_decref(doc);
 }
 
+/* The Pythons section: each build against the baseline with its moved functions, escaped; a
+ * report without two Pythons on a host says so in one line. */
+static void test_pythons_section(void **state)
+{
+    (void)state;
+    json_t *set =
+        json_pack("{s:s, s:{s:s}, s:[{s:s, s:b}, {s:s, s:b, s:{s:{s:f, s:f, s:f, s:I, s:I, s:s}},"
+                  " s:[{s:s, s:f, s:f, s:f}]}]}",
+                  "script", HOSTILE, "host", "hostname", HOSTILE "h", "pythons", "version",
+                  "3.11.7", "baseline", 1, "version", "3.12.1", "baseline", 0, "vs_baseline",
+                  "wall_s", "ratio", 0.8, "ci_low", 0.7, "ci_high", 0.9, "samples_base",
+                  (json_int_t)4, "samples", (json_int_t)6, "verdict", "improvement", "functions",
+                  "key", "w.py:<lambda>:3", "base_s", 0.5, "self_s", 0.2, "delta_s", -0.3);
+    json_t *rep =
+        json_pack("{s:[], s:[], s:[], s:{}, s:[], s:[o], s:I}", "regressions", "improvements",
+                  "batches", "matrix", "hardware", "pythons", set, "pythons_total", (json_int_t)3);
+    json_t *doc = json_pack("{s:s, s:o}", "schema", "pyscope.team_report/1", "report", rep);
+    int rc;
+    char *page = render(doc, &rc);
+    assert_int_equal(rc, 0);
+    const char *sec = strstr(page, "<section id=\"pythons\">");
+    assert_non_null(sec);
+    assert_null(strstr(page, "<script"));
+    assert_null(strstr(page, "<lambda"));
+    assert_non_null(strstr(sec, HOSTILE_ESC));
+    assert_non_null(strstr(sec, "<td>3.12.1</td><td>3.11.7</td><td class=\"num ok\">0.800</td>"));
+    assert_non_null(strstr(sec, "0.700 \xe2\x80\xa6 0.900"));
+    assert_non_null(strstr(sec, "4 / 6"));
+    assert_non_null(strstr(sec, "w.py:&lt;lambda&gt;:3"));
+    assert_non_null(strstr(sec, "1 of 3 shown"));
+    assert_null(strstr(page, "No script ran under two Python builds"));
+    free(page);
+    json_decref(doc);
+    /* none: one line */
+    doc = json_pack("{s:[], s:[], s:[], s:{}, s:[], s:[]}", "regressions", "improvements",
+                    "batches", "matrix", "hardware", "pythons");
+    page = render(doc, &rc);
+    assert_int_equal(rc, 0);
+    assert_non_null(strstr(page, "No script ran under two Python builds on one host."));
+    assert_null(strstr(page, "pythons-table"));
+    free(page);
+    json_decref(doc);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -407,6 +451,7 @@ int main(void)
         cmocka_unit_test(test_wrong_types_show_dashes),
         cmocka_unit_test(test_not_a_report),
         cmocka_unit_test(test_empty_report),
+        cmocka_unit_test(test_pythons_section),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

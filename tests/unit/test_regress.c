@@ -1578,6 +1578,56 @@ static void test_compare_contended(void **state)
         json_decref(base[i]);
 }
 
+/* regress_moved_functions: either way, largest first, small moves and equal ones left out */
+static void test_moved_functions(void **state)
+{
+    (void)state;
+    const char *b1 = "{\"runs\": [{\"wall_s\": 1.0}], \"profile\": {\"functions\": ["
+                     "{\"key\": \"a\", \"self_s\": 0.5}, {\"key\": \"b\", \"self_s\": 0.3},"
+                     "{\"key\": \"c\", \"self_s\": 0.1}, {\"key\": \"tiny\", \"self_s\": 0.05}]}}";
+    const char *b2 = "{\"runs\": [{\"wall_s\": 1.0}], \"profile\": {\"functions\": ["
+                     "{\"key\": \"a\", \"self_s\": 0.7}, {\"key\": \"b\", \"self_s\": 0.3},"
+                     "{\"key\": \"c\", \"self_s\": 0.1}, {\"key\": \"tiny\", \"self_s\": 0.05}]}}";
+    /* a: 0.6 -> 0.2 (shrank most), b: 0.3 -> 0.45, c: same, tiny: +0.001 (< 1% of 1 s),
+     * new: only in the candidates (0 in the baseline) */
+    const char *c1 = "{\"runs\": [{\"wall_s\": 0.8}], \"profile\": {\"functions\": ["
+                     "{\"key\": \"a\", \"self_s\": 0.2}, {\"key\": \"b\", \"self_s\": 0.45},"
+                     "{\"key\": \"c\", \"self_s\": 0.1}, {\"key\": \"tiny\", \"self_s\": 0.051},"
+                     "{\"key\": \"new\", \"self_s\": 0.05}]}}";
+    json_t *docs[3];
+    docs[0] = json_loads(b1, 0, NULL);
+    docs[1] = json_loads(b2, 0, NULL);
+    docs[2] = json_loads(c1, 0, NULL);
+    assert_non_null(docs[0]);
+    assert_non_null(docs[1]);
+    assert_non_null(docs[2]);
+    json_t *m = regress_moved_functions((const json_t *const *)&docs[2], 1,
+                                        (const json_t *const *)docs, 2, 5);
+    assert_int_equal(json_array_size(m), 3);
+    const json_t *f = json_array_get(m, 0);
+    assert_string_equal(json_string_value(json_object_get(f, "key")), "a");
+    assert_float_equal(json_real_value(json_object_get(f, "base_s")), 0.6, 1e-9);
+    assert_float_equal(json_real_value(json_object_get(f, "self_s")), 0.2, 1e-9);
+    assert_float_equal(json_real_value(json_object_get(f, "delta_s")), -0.4, 1e-9);
+    f = json_array_get(m, 1);
+    assert_string_equal(json_string_value(json_object_get(f, "key")), "b");
+    assert_float_equal(json_real_value(json_object_get(f, "delta_s")), 0.15, 1e-9);
+    f = json_array_get(m, 2);
+    assert_string_equal(json_string_value(json_object_get(f, "key")), "new");
+    assert_float_equal(json_real_value(json_object_get(f, "base_s")), 0, 1e-9);
+    json_decref(m);
+    /* top cuts the list; no runs on a side: nothing */
+    m = regress_moved_functions((const json_t *const *)&docs[2], 1, (const json_t *const *)docs, 2,
+                                1);
+    assert_int_equal(json_array_size(m), 1);
+    json_decref(m);
+    m = regress_moved_functions((const json_t *const *)&docs[2], 1, NULL, 0, 5);
+    assert_int_equal(json_array_size(m), 0);
+    json_decref(m);
+    for (size_t i = 0; i < 3; i++)
+        json_decref(docs[i]);
+}
+
 static void test_check_local(void **state)
 {
     (void)state;
@@ -1671,6 +1721,7 @@ int main(void)
         cmocka_unit_test(test_check_local_deterministic_change),
         cmocka_unit_test(test_contention_assess),
         cmocka_unit_test(test_compare_contended),
+        cmocka_unit_test(test_moved_functions),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
