@@ -63,16 +63,47 @@ verdicts() {
 }
 R="--reports-dir $T/rep --repeat 3 --threshold 25"
 
+# speed_probe: the CPU time (ms, median of 5) of a fixed loop like crunch's. Not the product's
+# figure: the test's own check that the machine ran at one speed. On a VM the host can give the
+# guest's CPUs less time without the guest seeing it (steal stays 0, nothing waits in the run
+# queue): CI saw an unchanged crunch.py's CPU time +38% between the history and the next run,
+# the machine "quiet". No timing tells that from a slower script; the checks of an unchanged
+# script's verdict are skipped (said) when the probe moved more than 15%.
+speed_probe() {
+    "$PY" -c '
+import time
+data = bytes(range(256)) * 1000
+ts = []
+for _ in range(5):
+    c = time.process_time()
+    h = 0
+    for b in data:
+        h = (h * 31 + b) & 0xFFFFFFFF
+    ts.append(time.process_time() - c)
+print(round(1000 * sorted(ts)[2], 3))'
+}
+# speed_moved BASE NOW: prints the change in % when it exceeds 15%, else nothing
+speed_moved() { "$PY" -c 'import sys; b, n = float(sys.argv[1]), float(sys.argv[2]); c = 100 * (n / b - 1); print("%+.0f%%" % c if b > 0 and abs(c) > 15 else "")' "$1" "$2"; }
+
 # ---- as quiet as the machine is: a history, an unchanged run
 # six runs: the noise floor's t has 5 degrees of freedom (4 runs gave a floor of ±135% in
 # CI at load 7-10, where the quiet runs' CPU times already differed by ~20%)
+probes=()
 for i in 1 2 3 4 5 6; do
     run "$PYSCOPE" run $R -q crunch.py
     expect_eq "crunch history $i" 0 "$RC"
+    probes+=("$(speed_probe)")
 done
+hist_speed=$(printf '%s\n' "${probes[@]}" | sort -g | sed -n 3p)
 run "$PYSCOPE" run $R --no-save --fail-on-regression crunch.py
-expect_eq "quiet: unchanged crunch exits 0" 0 "$RC"
-expect_nomatch "quiet: no regression line" "⚠️" "$OUT"
+moved=$(speed_moved "$hist_speed" "$(speed_probe)")
+if [ -n "$moved" ] && [ "$RC" != 0 ]; then
+    ok "quiet: unchanged crunch exits 0 # SKIP the machine's speed moved $moved since the history (a fixed loop's CPU time)"
+    ok "quiet: no regression line # SKIP the same"
+else
+    expect_eq "quiet: unchanged crunch exits 0" 0 "$RC"
+    expect_nomatch "quiet: no regression line" "⚠️" "$OUT"
+fi
 expect_match "the report says how long it waited for a CPU" \
     "^Contention     : waited for a CPU [0-9.]+ % of wall time" "$OUT"
 
@@ -109,8 +140,16 @@ if [ "$hist_wait" -ge 20 ]; then
     ok "hogs: crunch against its history # SKIP the history was not quiet (waited ${hist_wait}% for a CPU)"
 else
 run "$PYSCOPE" run $R --no-save --json --fail-on-regression crunch.py
-expect_eq "hogs: unchanged crunch is no regression (exit 0)" 0 "$RC"
+moved=$(speed_moved "$hist_speed" "$(speed_probe)")
 verdicts
+if [ -n "$moved" ] && [ "$RC" != 0 ]; then
+    ok "hogs: unchanged crunch is no regression (exit 0) # SKIP the machine's CPU speed moved $moved since the history (a fixed loop's CPU time, under the hogs)"
+    ok "hogs: nothing to explain, no why # SKIP the same"
+else
+    expect_eq "hogs: unchanged crunch is no regression (exit 0)" 0 "$RC"
+    expect_eq "hogs: nothing to explain, no why" 0 \
+        "$(json_get "len(d['regression']['why']['functions'])")"
+fi
 expect_eq "hogs: every repeat measured its run-queue delay" True \
     "$(json_get "all(isinstance(r.get('run_delay_s'), float) and r['run_delay_s'] > 0 for r in d['runs'])")"
 expect_eq "hogs: the wait for a CPU is large" True \
@@ -121,8 +160,6 @@ expect_eq "hogs: the CPU-bound run is decided on CPU time" cpu_s \
     "$(json_get "d['regression']['decision']['metric']")"
 expect_eq "hogs: its wall time is judged net of the wait" True \
     "$(json_get "[m for m in d['regression']['metrics'] if m['metric'] == 'wall_s'][0]['contention']['net_of_queueing']")"
-expect_eq "hogs: nothing to explain, no why" 0 \
-    "$(json_get "len(d['regression']['why']['functions'])")"
 # cpu-starved fires when the runs waited for a CPU >= 20% of their wall time (the rule's
 # min_queued_pct, on the summary lib/contended.c makes): how much the hogs take varies
 # with the machine (11% to 50% seen), so the test asks that the suggestion, when made,
