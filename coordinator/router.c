@@ -74,6 +74,7 @@ struct counters {
     uint64_t no_hello;          /* agent messages refused: their key has not said Hello */
     uint64_t reconnections;     /* an agent's key came back on a new connection */
     uint64_t jobs_host_offline; /* queued jobs ended: their host had no live agent */
+    uint64_t jobs_no_python;    /* queued jobs ended: no live agent of their host had the Python */
     uint64_t labels_pinned;     /* Hellos whose labels the key file's "labels =" replaced */
 };
 
@@ -705,6 +706,7 @@ static json_t *counters_json(const struct router *r)
     COUNTER(no_hello);
     COUNTER(reconnections);
     COUNTER(jobs_host_offline);
+    COUNTER(jobs_no_python);
     COUNTER(labels_pinned);
 #undef COUNTER
     struct zap_stats zs = {0};
@@ -980,8 +982,10 @@ void router_log_counters(const struct router *r)
 }
 
 /*
- * Tell the store which hosts have a live agent here; the queued jobs of hosts
- * without one for host_offline_s end "host offline" (store_hosts_alive()).
+ * Tell the store which hosts and agents are live here; the queued jobs of hosts
+ * without one for host_offline_s end "host offline", and those asking for a
+ * Python no live agent of their host has "no live agent has Python P"
+ * (store_hosts_alive()).
  * An agent is live while it takes work: it has credit waiting, or within
  * host_offline_s it said its first Hello, gave credit, renewed a lease or sent
  * a result. One that only heartbeats, or says Hello again, keeps its
@@ -989,15 +993,18 @@ void router_log_counters(const struct router *r)
  */
 static void router_hosts_alive(struct router *r, int64_t now)
 {
-    size_t n = 0, cap = 0;
+    size_t n = 0, na = 0, cap = 0;
     for (struct peer *p = r->peers; p; p = p->next)
         cap++;
     int64_t *ids = xcalloc(cap ? cap : 1, sizeof(*ids));
+    const char **names = xcalloc(cap ? cap : 1, sizeof(*names));
     for (struct peer *p = r->peers; p; p = p->next) {
         if (p->credit > 0)
             p->work_seen = now;
         if (now - p->work_seen > (int64_t)r->cfg->host_offline_s * 1000)
             continue;
+        if (p->name)
+            names[na++] = p->name;
         bool seen = false;
         for (size_t i = 0; i < n && !seen; i++)
             seen = ids[i] == p->host_id;
@@ -1005,13 +1012,17 @@ static void router_hosts_alive(struct router *r, int64_t now)
             ids[n++] = p->host_id;
     }
     char err[512];
-    int ended = store_hosts_alive(r->store, ids, n, r->cfg->host_offline_s, err, sizeof(err));
+    int no_python = 0;
+    int ended = store_hosts_alive(r->store, ids, n, names, na, r->cfg->host_offline_s, &no_python,
+                                  err, sizeof(err));
     free(ids);
+    free(names);
     if (ended < 0) {
         r->c.internal++;
         log_error("could not update the hosts' liveness: %s", err);
     } else {
         r->c.jobs_host_offline += (uint64_t)ended;
+        r->c.jobs_no_python += (uint64_t)no_python;
     }
 }
 
