@@ -22,12 +22,26 @@
 #include "log.h"
 #include "report.h"
 
-/* The fingerprint: anything that changes a batch's report changes it (b: the batch). */
+/*
+ * The fingerprint (b: the batch): what the analysis and a triage write for the
+ * batch, which its report shows: its state and analysis time, its runs, its
+ * regressions (count, last update), its inconclusive nights (held_out,
+ * unsettled: their rows, hashed). Other tables do not change it (a host
+ * renamed, a commit described later): neither are they in the web's cache.
+ */
 #define TAG_COLUMNS                                                                                \
     "b.id::text, concat_ws('|', b.state, b.analyzed::text,"                                        \
     " (SELECT count(*)::text || ':' || coalesce(max(g.updated)::text, '') FROM regressions g"      \
     "  WHERE g.batch_id = b.id OR g.last_batch_id = b.id),"                                        \
-    " (SELECT count(*) FROM runs r WHERE r.batch_id = b.id)::text)"
+    " (SELECT count(*) FROM runs r WHERE r.batch_id = b.id)::text,"                                \
+    " (SELECT count(*)::text || ':' || coalesce(md5(string_agg(o.script_id || ' ' || o.host_id"    \
+    "  || ' ' || o.python_build || ' ' || o.reason || ' ' || o.detail::text, ','"                  \
+    "  ORDER BY o.script_id, o.host_id, o.python_build)), '') FROM held_out o"                     \
+    "  WHERE o.batch_id = b.id),"                                                                  \
+    " (SELECT count(*)::text || ':' || coalesce(md5(string_agg(u.script_id || ' ' || u.host_id"    \
+    "  || ' ' || u.python_build || ' ' || u.metric || ' ' || u.rule || ' ' || u.detail::text,"     \
+    "  ',' ORDER BY u.script_id, u.host_id, u.python_build)), '') FROM unsettled u"                \
+    "  WHERE u.batch_id = b.id))"
 
 /* $1 a batch id, or 0 for the newest analysed batch (else the newest). */
 #define TAG_FROM                                                                                   \
