@@ -26,8 +26,9 @@
  * The fingerprint (b: the batch): what the analysis and a triage write for the
  * batch, which its report shows: its state and analysis time, its runs, its
  * regressions (count, last update), its inconclusive nights (held_out,
- * unsettled: their rows, hashed). Other tables do not change it (a host
- * renamed, a commit described later): neither are they in the web's cache.
+ * unsettled: their rows, hashed), and what the regressions' commit ranges
+ * read (coordinator/revrange.h): the commits described (how many) and the
+ * commits of each one's ends. A host renamed does not change it.
  */
 #define TAG_COLUMNS                                                                                \
     "b.id::text, concat_ws('|', b.state, b.analyzed::text,"                                        \
@@ -41,7 +42,13 @@
     " (SELECT count(*)::text || ':' || coalesce(md5(string_agg(u.script_id || ' ' || u.host_id"    \
     "  || ' ' || u.python_build || ' ' || u.metric || ' ' || u.rule || ' ' || u.detail::text,"     \
     "  ',' ORDER BY u.script_id, u.host_id, u.python_build)), '') FROM unsettled u"                \
-    "  WHERE u.batch_id = b.id))"
+    "  WHERE u.batch_id = b.id),"                                                                  \
+    " (SELECT count(*) FROM commits)::text,"                                                       \
+    " (SELECT coalesce(md5(string_agg(coalesce(gj.commit_hash, '') || ':'"                         \
+    "  || coalesce(cj.commit_hash, ''), ',' ORDER BY g.id)), '') FROM regressions g"               \
+    "  LEFT JOIN runs lr ON lr.run_id = g.baseline_runs[cardinality(g.baseline_runs)]"             \
+    "  LEFT JOIN jobs gj ON gj.id = lr.job_id LEFT JOIN runs cr ON cr.run_id = g.candidate_run"    \
+    "  LEFT JOIN jobs cj ON cj.id = cr.job_id WHERE g.batch_id = b.id OR g.last_batch_id = b.id))"
 
 /* $1 a batch id, or 0 for the newest analysed batch (else the newest). */
 #define TAG_FROM                                                                                   \

@@ -6,7 +6,8 @@
 -- commits, and stores it here; the web pages (/, /batch/N) and `pyscope report
 -- --batch N` answer from this row while its tag still equals the batch's
 -- fingerprint (coordinator/batch_report.c: state, analysis time, runs, the
--- regressions' count and last update: a triage or a late run changes it) and
+-- regressions' count and last update, its inconclusive nights, the commits
+-- their ranges read: a triage or a late run changes it) and
 -- built_by is this coordinator's version; otherwise they build the report live,
 -- as before, and the analyst rebuilds the row. The document is report_build()'s
 -- JSON text as built (type json, not jsonb: kept byte for byte, keys in their
