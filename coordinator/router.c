@@ -25,18 +25,17 @@
 #include "log.h"
 #include "query_series.h"
 #include "report.h"
+#include "router_fsm.h"
 #include "wire.h"
 #include "writer.h"
 #include "xmalloc.h"
 #include "zap.h"
 
-enum peer_state { PEER_HELLO, PEER_READY, PEER_RUNNING };
-
 /* A connected agent. */
 struct peer {
     uint8_t id[TRANSPORT_MAX_ID]; /* ZeroMQ routing id */
     size_t id_len;
-    enum peer_state state;
+    enum router_state state;     /* READY or RUNNING (coordinator/router_fsm.h) */
     char *name;                  /* agent name from Hello (lease owner); with CURVE, the key's */
     char key[CURVE_Z85_LEN + 1]; /* with CURVE: the public key it said Hello with (its identity) */
     char host[CURVE_NAME_MAX + 1]; /* with CURVE: the host its allowlist entry grants */
@@ -317,7 +316,7 @@ static void send_job(const struct wire_job *job, void *arg)
         d->r->c.jobs_sent++;
     if (d->p->credit > 0)
         d->p->credit--;
-    d->p->state = PEER_RUNNING;
+    d->p->state = router_fsm_step(d->p->state, ROUTER_EV_JOB_SENT).next;
 }
 
 /*
@@ -421,6 +420,7 @@ static void on_hello(struct router *r, const struct transport_msg *tm, const str
     char err[512];
     int64_t host_id;
     struct wire_hello hello = m->hello;
+    enum router_state was = p ? p->state : ROUTER_STATE_NEW;
     /* With CURVE the key decides the agent's name and the host it speaks for. */
     char host[CURVE_NAME_MAX + 1] = "";
     char pinned_text[ZAP_LABELS_MAX];
@@ -461,7 +461,7 @@ static void on_hello(struct router *r, const struct transport_msg *tm, const str
     snprintf(p->key, sizeof(p->key), "%s", tm->key);
     snprintf(p->host, sizeof(p->host), "%s", host);
     p->host_id = host_id;
-    p->state = PEER_READY;
+    p->state = router_fsm_step(was, ROUTER_EV_HELLO).next;
     p->credit = 0;
     p->last_seen = now;
     p->work_seen = work_seen < 0 ? now : work_seen;
@@ -491,8 +491,7 @@ static void on_heartbeat(struct router *r, const struct transport_msg *tm, const
     r->c.leases_renewed += (uint64_t)n;
     if (n > 0)
         p->work_seen = r->now;
-    if (m->heartbeat.n_running == 0 && p->state == PEER_RUNNING)
-        p->state = PEER_READY;
+    p->state = router_fsm_step(p->state, router_fsm_event(m)).next;
 }
 
 /* Answer one result of a flushed group; pend borrowed. */
@@ -834,26 +833,6 @@ static void on_query(struct router *r, const struct transport_msg *tm, const str
 }
 
 /*
- * The role a message of type t needs from its key's User-Id: ZAP_ROLE_NONE
- * for Query (either role) and for types only the coordinator sends (they get
- * Error(UNEXPECTED) from any listed key).
- */
-static enum zap_role router_needed_role(enum wire_type t)
-{
-    switch (t) {
-    case WIRE_HELLO:
-    case WIRE_READY:
-    case WIRE_HEARTBEAT:
-    case WIRE_RESULT:
-        return ZAP_ROLE_AGENT;
-    case WIRE_SUBMIT:
-        return ZAP_ROLE_SUBMITTER;
-    default:
-        return ZAP_ROLE_NONE;
-    }
-}
-
-/*
  * With CURVE, an agent is its key, not its ZeroMQ routing id. A message
  * that arrives under the routing id another key's agent uses is an attempt
  * to speak for it: refused (FORBIDDEN), logged with the sender's key, and
@@ -919,7 +898,7 @@ void router_handle(struct router *r, const struct transport_msg *tm, int64_t now
      * name is the key's, whatever its Hello says. */
     const char *key_name = NULL;
     if (r->zap) {
-        enum zap_role needed = router_needed_role(m->type);
+        enum zap_role needed = router_fsm_role(m->type);
         bool agent = zap_user_role(tm->user_id) == ZAP_ROLE_AGENT;
         /* triage writes: submitters only */
         bool triage = m->type == WIRE_QUERY && m->query.kind == WIRE_QUERY_TRIAGE;
@@ -946,40 +925,39 @@ void router_handle(struct router *r, const struct transport_msg *tm, int64_t now
     }
     if (p)
         p->last_seen = now;
-    switch (m->type) {
-    case WIRE_HELLO:
+    struct router_step step = router_fsm_step(p ? p->state : ROUTER_STATE_NEW, router_fsm_event(m));
+    switch (step.action) {
+    case ROUTER_DO_REGISTER:
         on_hello(r, tm, m, key_name, p, now);
         break;
-    case WIRE_SUBMIT:
+    case ROUTER_DO_SUBMIT:
         on_submit(r, tm, m);
         break;
-    case WIRE_QUERY:
+    case ROUTER_DO_QUERY:
         on_query(r, tm, m);
         break;
-    case WIRE_HEARTBEAT:
-    case WIRE_READY:
-    case WIRE_RESULT:
-        if (p == NULL) {
-            r->c.unexpected++;
-            r->c.no_hello++;
-            refusal_warn(r, "refused a %s message from %s: it has not said Hello",
-                         wire_type_name(m->type), who);
-            send_error(r, tm->id, tm->id_len, m->seq, WIRE_ERROR_UNEXPECTED, "send hello first");
-            break;
-        }
-        if (m->type == WIRE_HEARTBEAT) {
-            on_heartbeat(r, tm, m, p);
-        } else if (m->type == WIRE_READY) {
-            p->credit = m->ready.credit;
-            if (p->credit > 0)
-                p->work_seen = now;
-            r->dispatch_due = true;
-        } else {
-            p->work_seen = now;
-            queue_result(r, tm, &m, p);
-        }
+    case ROUTER_DO_RENEW:
+        on_heartbeat(r, tm, m, p);
         break;
-    default: {
+    case ROUTER_DO_CREDIT:
+        p->credit = m->ready.credit;
+        if (p->credit > 0)
+            p->work_seen = now;
+        r->dispatch_due = true;
+        break;
+    case ROUTER_DO_STORE:
+        p->work_seen = now;
+        queue_result(r, tm, &m, p);
+        break;
+    case ROUTER_DO_REFUSE_NO_HELLO:
+        r->c.unexpected++;
+        r->c.no_hello++;
+        refusal_warn(r, "refused a %s message from %s: it has not said Hello",
+                     wire_type_name(m->type), who);
+        send_error(r, tm->id, tm->id_len, m->seq, WIRE_ERROR_UNEXPECTED, "send hello first");
+        break;
+    case ROUTER_DO_NOTHING:
+    case ROUTER_DO_REFUSE_NOT_OURS: {
         /* Welcome, Job, Ack, Error, replies: only the coordinator sends these. */
         r->c.unexpected++;
         char msg[96];
