@@ -131,6 +131,26 @@ int farm_print_doc(FILE *out, enum wire_query_kind kind, const json_t *doc);
 int farm_simple_query(int argc, char **argv, enum wire_query_kind kind, bool batch_arg,
                       void (*help)(FILE *));
 
+/*
+ * The host selector of sel (borrowed: all, NAME,NAME,... or KEY=VALUE,...;
+ * NULL = all) into *hs, its parts borrowed from a copy in *buf and the arrays
+ * *names and *labels (caller frees all three). Returns 0 or -PYSCOPE_EUSAGE.
+ */
+int submit_hosts(const char *sel, struct wire_host_selector *hs, char **buf, const char ***names,
+                 struct wire_label **labels);
+
+struct suite;
+/*
+ * The wire entries of suite s (borrowed; the entries borrow from it): one per
+ * script and Python (pythons[0..n_pythons) when given, else each script's
+ * python =); repeat > 0 overrides the suite's. New array of *n (free).
+ */
+struct wire_suite_entry *submit_suite_entries(const struct suite *s, char *const *pythons,
+                                              size_t n_pythons, uint32_t repeat, size_t *n);
+
+/* pyscope try SUITE --base REV --head REV (try_farm.c): the farm form of try. */
+int try_farm_main(int argc, char **argv);
+
 /* Parse a positive whole number (batch ids, counts) into *out; 0 or -PYSCOPE_EUSAGE. */
 int farm_parse_u64(const char *s, uint64_t max, uint64_t *out);
 

@@ -59,9 +59,8 @@ void cmd_submit_help(FILE *out)
           out);
 }
 
-/* Build the host selector from sel (borrowed; parts borrowed from a copy in *buf). */
-static int submit_hosts(const char *sel, struct wire_host_selector *hs, char **buf,
-                        const char ***names, struct wire_label **labels)
+int submit_hosts(const char *sel, struct wire_host_selector *hs, char **buf, const char ***names,
+                 struct wire_label **labels)
 {
     memset(hs, 0, sizeof(*hs));
     if (!sel || strcmp(sel, "all") == 0) {
@@ -99,6 +98,42 @@ static int submit_hosts(const char *sel, struct wire_host_selector *hs, char **b
     hs->names = *names;
     hs->labels = *labels;
     return 0;
+}
+
+struct wire_suite_entry *submit_suite_entries(const struct suite *s, char *const *pythons,
+                                              size_t n_pythons, uint32_t repeat, size_t *n)
+{
+    /* one entry per script and Python: --python's list, else the script's python = */
+    size_t n_ents = 0;
+    for (size_t i = 0; i < s->n_entries; i++) {
+        size_t np = n_pythons ? n_pythons : s->entries[i].n_pythons;
+        n_ents += np ? np : 1;
+    }
+    struct wire_suite_entry *ents = xcalloc(n_ents, sizeof(*ents));
+    size_t k = 0;
+    for (size_t i = 0; i < s->n_entries; i++) {
+        struct suite_entry *e = &s->entries[i];
+        size_t np = n_pythons ? n_pythons : e->n_pythons;
+        for (size_t j = 0; j < (np ? np : 1); j++, k++) {
+            ents[k] = (struct wire_suite_entry){
+                .script = e->script,
+                .n_args = e->n_args,
+                .args = (const char *const *)e->args,
+                .repeat = repeat ? repeat : e->repeat,
+                .warmup = e->warmup,
+                .mode = e->mode == SUITE_MODE_TRACE ? WIRE_MODE_TRACE : WIRE_MODE_SAMPLE,
+                .timeout_s = e->timeout_s,
+                .threshold = e->threshold,
+                .n_env = e->n_env,
+                .env = (const char *const *)e->env,
+                .python = !np         ? ""
+                          : n_pythons ? pythons[j]
+                                      : e->pythons[j],
+            };
+        }
+    }
+    *n = n_ents;
+    return ents;
 }
 
 /* --python's list of Python requests (lib/pyreq.h). */
@@ -306,35 +341,9 @@ int cmd_submit(int argc, char **argv)
         revision_commits_wire(&rc_commits);
     }
 
-    /* one entry per script and Python: --python's list, else the script's python = */
     size_t n_ents = 0;
-    for (size_t i = 0; i < s->n_entries; i++) {
-        size_t np = py_list.n ? py_list.n : s->entries[i].n_pythons;
-        n_ents += np ? np : 1;
-    }
-    struct wire_suite_entry *ents = xcalloc(n_ents, sizeof(*ents));
-    size_t k = 0;
-    for (size_t i = 0; i < s->n_entries; i++) {
-        struct suite_entry *e = &s->entries[i];
-        size_t np = py_list.n ? py_list.n : e->n_pythons;
-        for (size_t j = 0; j < (np ? np : 1); j++, k++) {
-            ents[k] = (struct wire_suite_entry){
-                .script = e->script,
-                .n_args = e->n_args,
-                .args = (const char *const *)e->args,
-                .repeat = repeat ? (uint32_t)repeat : e->repeat,
-                .warmup = e->warmup,
-                .mode = e->mode == SUITE_MODE_TRACE ? WIRE_MODE_TRACE : WIRE_MODE_SAMPLE,
-                .timeout_s = e->timeout_s,
-                .threshold = e->threshold,
-                .n_env = e->n_env,
-                .env = (const char *const *)e->env,
-                .python = !np         ? ""
-                          : py_list.n ? py_list.v[j]
-                                      : e->pythons[j],
-            };
-        }
-    }
+    struct wire_suite_entry *ents =
+        submit_suite_entries(s, py_list.v, py_list.n, (uint32_t)repeat, &n_ents);
     struct wire_msg m;
     wire_msg_init(&m, WIRE_SUBMIT);
     m.submit.suite = s->name;

@@ -28,6 +28,7 @@
 #include "cli.h"
 #include "config.h"
 #include "errors.h"
+#include "farm_cmds.h"
 #include "gitrev.h"
 #include "hash.h"
 #include "log.h"
@@ -42,15 +43,13 @@ extern char **environ;
 
 #define TRY_DEFAULT_ROUNDS 5
 #define TRY_DEFAULT_REPEAT 5
-/* The farm form is not built (docs/revisions.md, "pyscope try"). */
-#define TRY_FARM_ERROR                                                                             \
-    "the farm form (pyscope try SUITE --hosts ...) is not available yet: run pyscope try "         \
-    "--base REV --head REV SCRIPT on a host, or submit the suite once per revision (pyscope "      \
-    "submit SUITE --commit REV) and read pyscope history --order commit"
+/* try_parse(): the arguments are the farm form's (try_farm.c) */
+#define TRY_FARM_FORM (-2)
 
 void cli_try_help(FILE *out)
 {
     fputs("Usage: pyscope try --base REV --head REV [OPTIONS] SCRIPT [ARGS...]\n"
+          "       pyscope try SUITE --base REV --head REV [--hosts SEL] [OPTIONS]  (farm)\n"
           "\n"
           "Is revision HEAD slower than BASE? In a git checkout: both revisions are checked\n"
           "out read-only into pyscope's cache ($XDG_CACHE_HOME/pyscope/trees; your checkout\n"
@@ -76,7 +75,9 @@ void cli_try_help(FILE *out)
           "  -q, --quiet             no progress lines\n"
           "\n"
           "Exit status: 0 ok, 1 regression with --fail-on-regression, 2 usage error (unknown\n"
-          "revision, script missing at a revision), 3 the script failed, 4 internal error.\n",
+          "revision, script missing at a revision), 3 the script failed, 4 internal error.\n"
+          "\n"
+          "The farm form (SUITE.ini, runs on the farm's hosts): pyscope try SUITE --help.\n",
           out);
 }
 
@@ -135,7 +136,7 @@ static int try_parse(int argc, char **argv, struct try_args *a)
             a->fail_on_regression = true;
             break;
         case O_HOSTS:
-            return cli_usage_error("try", TRY_FARM_ERROR);
+            return TRY_FARM_FORM;
         case 'q':
             a->quiet = true;
             break;
@@ -150,16 +151,17 @@ static int try_parse(int argc, char **argv, struct try_args *a)
                     return rc;
                 break;
             }
+            if (strncmp(prev, "--coordinator", 13) == 0 || strncmp(prev, "--secret-key", 12) == 0)
+                return TRY_FARM_FORM; /* options only the farm form has */
             return cli_usage_error("try", "unknown option \"%s\"", prev);
         }
     }
     abrun_args_finish(&a->ab);
     if (optind < argc) {
-        /* the farm form, pyscope try SUITE ... [--hosts ...], is not built (docs/revisions.md) */
+        /* a suite file: the farm form, pyscope try SUITE ... (try_farm.c) */
         size_t len = strlen(argv[optind]);
-        bool farm = len > 4 && strcmp(argv[optind] + len - 4, ".ini") == 0;
-        if (farm)
-            return cli_usage_error("try", TRY_FARM_ERROR);
+        if (len > 4 && strcmp(argv[optind] + len - 4, ".ini") == 0)
+            return TRY_FARM_FORM;
     }
     if (!a->base || !a->head) {
         for (int i = optind + 1; i < argc; i++)
@@ -195,6 +197,8 @@ int cli_try_main(int argc, char **argv)
 {
     struct try_args a;
     int rc = try_parse(argc, argv, &a);
+    if (rc == TRY_FARM_FORM)
+        return try_farm_main(argc, argv);
     if (rc >= 0)
         return rc;
     char err[1024];

@@ -25,6 +25,7 @@
 #include "log.h"
 #include "pgbin.h"
 #include "stats.h"
+#include "trybatch.h"
 #include "xmalloc.h"
 
 /* ---- SQL -------------------------------------------------------------------- */
@@ -92,7 +93,7 @@ static const char BATCH_RUNS_SQL[] =
     "   AND b.stored_at < m.stored_at AND b.stored_at >= coalesce(m.reset, '-infinity')"
     "   AND b.python_build = m.python_build AND b.outcome = 'ok' AND b.batch_id <> m.batch_id"
     "   AND b.batch_id < coalesce(m.hold, m.batch_id + 1) AND b.batch_id <> ALL (m.held)"
-    "   AND " STORE_RUNS_COVERED(
+    "   AND " TRYBATCH_NOT_TRY_B "   AND " STORE_RUNS_COVERED(
         "b") " ORDER BY b.stored_at DESC LIMIT $2::integer)"
              "   UNION ALL (SELECT b.run_id, b.stored_at, b.wall_s, b.cpu_s, b.peak_rss_bytes,"
              "   b.run_delay_s FROM runs b WHERE b.script_id = m.script_id AND b.host_id = "
@@ -101,7 +102,7 @@ static const char BATCH_RUNS_SQL[] =
              "   AND b.python_build = m.python_build AND b.outcome = 'ok' AND b.batch_id <> "
              "m.batch_id"
              "   AND b.batch_id < coalesce(m.hold, m.batch_id + 1) AND b.batch_id <> ALL (m.held)"
-             "   AND NOT " STORE_RUNS_COVERED(
+             "   AND " TRYBATCH_NOT_TRY_B "   AND NOT " STORE_RUNS_COVERED(
                  "b") " ORDER BY b.stored_at DESC LIMIT $2::integer)) b"
                       "   ORDER BY b.stored_at DESC LIMIT $2::integer)) x";
 

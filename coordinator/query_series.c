@@ -21,6 +21,7 @@
 #include "revrange.h"
 #include "stats.h"
 #include "store.h"
+#include "trybatch.h"
 #include "xmalloc.h"
 
 #define QUERY_MAX_COMPARE_ROWS 20000 /* runs read by one compare_hosts */
@@ -40,11 +41,11 @@ static const char HOST_SQL[] =
 static const char SERIES_RUNS_SQL[] =
     "WITH b AS (SELECT coalesce(nullif($3, ''), (SELECT r.python_build FROM runs r"
     "   WHERE r.script_id = $1::bigint AND r.host_id = $2::bigint AND r.outcome = 'ok'"
-    "   ORDER BY r.stored_at DESC, r.run_id DESC LIMIT 1)) AS build),"
+    "   AND " TRYBATCH_NOT_TRY_R "   ORDER BY r.stored_at DESC, r.run_id DESC LIMIT 1)) AS build),"
     " picked AS (SELECT r.run_id, r.batch_id, r.job_id, r.host_id, r.script_id, r.script_sha256,"
     "   r.python_build, r.outcome, r.stored_at, r.wall_s, r.cpu_s, r.peak_rss_bytes"
     "   FROM runs r, b WHERE r.script_id = $1::bigint AND r.host_id = $2::bigint"
-    "   AND r.python_build = b.build AND r.outcome = 'ok'"
+    "   AND r.python_build = b.build AND r.outcome = 'ok' AND " TRYBATCH_NOT_TRY_R
     "   ORDER BY r.stored_at DESC, r.run_id DESC LIMIT $4::bigint)"
     " SELECT json_build_object('id', r.run_id::text, 'created', pyscope_ts(r.stored_at),"
     " 'batch_id', r.batch_id,"
@@ -62,7 +63,8 @@ static const char SERIES_RUNS_SQL[] =
 /* The build of the host's newest ok run of the script (for an empty series). */
 static const char SERIES_BUILD_SQL[] =
     "SELECT to_json(r.python_build)::text FROM runs r WHERE r.script_id = $1::bigint"
-    " AND r.host_id = $2::bigint AND r.outcome = 'ok' ORDER BY r.stored_at DESC LIMIT 1";
+    " AND r.host_id = $2::bigint AND r.outcome = 'ok' AND " TRYBATCH_NOT_TRY_R
+    " ORDER BY r.stored_at DESC LIMIT 1";
 
 static const char SERIES_REGS_SQL[] =
     "SELECT json_build_object('id', g.id, 'batch_id', g.batch_id,"
@@ -80,7 +82,7 @@ static const char SERIES_OTHERS_SQL[] =
     "SELECT json_build_object('fingerprint', h.fingerprint, 'hostname', h.hostname,"
     " 'python_build', r.python_build, 'runs', count(*))::text"
     " FROM runs r JOIN hosts h ON h.id = r.host_id"
-    " WHERE r.script_id = $1::bigint AND r.outcome = 'ok'"
+    " WHERE r.script_id = $1::bigint AND r.outcome = 'ok' AND " TRYBATCH_NOT_TRY_R
     " AND NOT (r.host_id = $2::bigint AND r.python_build IS NOT DISTINCT FROM $3)"
     " GROUP BY h.fingerprint, h.hostname, r.python_build"
     " ORDER BY h.hostname, h.fingerprint, r.python_build LIMIT 1000";
@@ -100,7 +102,7 @@ static const char COMPARE_RUNS_SQL[] =
     "   r.wall_s, r.cpu_s, r.peak_rss_bytes, row_number() OVER (PARTITION BY r.script_id,"
     "   r.host_id, r.python_build ORDER BY r.stored_at DESC, r.run_id DESC) AS rn"
     "   FROM runs r WHERE r.script_id = ANY ($1::bigint[]) AND r.outcome = 'ok'"
-    "   AND ($4::bigint = 0 OR r.batch_id <= $4::bigint)) x"
+    "   AND " TRYBATCH_NOT_TRY_R "   AND ($4::bigint = 0 OR r.batch_id <= $4::bigint)) x"
     " JOIN hosts h ON h.id = x.host_id WHERE x.rn <= $2::bigint"
     " ORDER BY x.script_id, h.hostname, h.fingerprint, x.host_id, x.python_build, x.stored_at DESC"
     " LIMIT $3::bigint";
@@ -119,7 +121,8 @@ static const char COMPARE_RUNS_SQL[] =
 #define HW_RUNS_PICK(covered)                                                                      \
     "(SELECT r.stored_at, r.run_id, r.batch_id, r.wall_s, r.cpu_s, r.peak_rss_bytes FROM runs r"   \
     " WHERE r.script_id = bl.script_id AND r.host_id = bl.host_id AND r.python_build = bl.build"   \
-    " AND r.outcome = 'ok' AND ($4::bigint = 0 OR r.batch_id <= $4::bigint) AND " covered          \
+    " AND r.outcome = 'ok' AND ($4::bigint = 0 OR r.batch_id <= $4::bigint)"                       \
+    " AND " TRYBATCH_NOT_TRY_R " AND " covered                                                     \
     " ORDER BY r.stored_at DESC, r.run_id DESC LIMIT $3::bigint)"
 // clang-format off
 static const char HARDWARE_RUNS_SQL[] =
@@ -996,6 +999,7 @@ static int answer_compare_pythons(struct store *s, const struct wire_query *q, j
 static const char PY_SETS_SQL[] =
     "SELECT json_build_object('key', r.script_id || '/' || r.host_id)::text FROM runs r"
     " WHERE r.batch_id BETWEEN $1::bigint AND $2::bigint AND r.outcome = 'ok'"
+    " AND " TRYBATCH_NOT_TRY_R
     " GROUP BY r.script_id, r.host_id HAVING count(DISTINCT r.python_build) >= 2";
 
 int query_series_pythons(struct store *store, const json_t *scope, uint64_t min_batch,

@@ -21,6 +21,7 @@
 #include "query_series.h"
 #include "revrange.h"
 #include "stats.h"
+#include "trybatch.h"
 #include "xmalloc.h"
 
 #define REPORT_DEFAULT_SINCE_S     86400u
@@ -127,7 +128,7 @@ static const char TRENDS_SQL[] =
     " x.rss_median::real) ORDER BY x.stored_at) FROM (SELECT r.stored_at, r.batch_id,"
     " r.wall_median, r.cpu_median, r.rss_median FROM runs r WHERE r.script_id = s.id AND"
     " r.host_id = h.id AND r.python_build = f.build AND r.outcome = 'ok' AND r.batch_id <= $3"
-    " ORDER BY r.stored_at DESC LIMIT $2) x), '[]'))::text"
+    " AND " TRYBATCH_NOT_TRY_R " ORDER BY r.stored_at DESC LIMIT $2) x), '[]'))::text"
     " FROM json_to_recordset($1::json) AS f(script text, fp text, build text)"
     " JOIN scripts s ON s.key = f.script JOIN hosts h ON h.fingerprint = f.fp";
 

@@ -26,6 +26,7 @@
 #include "query_series.h"
 #include "report.h"
 #include "router_fsm.h"
+#include "trybatch.h"
 #include "wire.h"
 #include "writer.h"
 #include "xmalloc.h"
@@ -725,9 +726,9 @@ static json_t *counters_json(const struct router *r)
  * NULL with the failure in err (returns its code). truncated (may be NULL):
  * {"limit", "asked", "reason"}, added when the list was cut to fit.
  */
-static const char *const query_kinds[] = {"",       "hosts",         "jobs",
-                                          "batch",  "report",        "regression",
-                                          "series", "compare_hosts", "compare_pythons"};
+static const char *const query_kinds[] = {
+    "",           "hosts",  "jobs",          "batch",           "report",
+    "regression", "series", "compare_hosts", "compare_pythons", "try"};
 
 static int query_reply_text(struct router *r, const struct wire_query *q, json_t *truncated,
                             char **text, char *err, size_t errlen)
@@ -740,11 +741,13 @@ static int query_reply_text(struct router *r, const struct wire_query *q, json_t
                                           "pyscope.triage/1",
                                           "pyscope.series/1",
                                           "pyscope.compare_hosts/1",
-                                          "pyscope.compare_pythons/1"};
+                                          "pyscope.compare_pythons/1",
+                                          "pyscope.try_farm/1"};
     *text = NULL;
     json_t *value;
     int rc = q->kind == WIRE_QUERY_REPORT ? batch_report_get(r->store, q, &value, NULL, err, errlen)
              : q->kind == WIRE_QUERY_TRIAGE ? report_triage(r->store, q, &value, err, errlen)
+             : q->kind == WIRE_QUERY_TRY    ? trybatch_answer(r->store, q, &value, err, errlen)
              : q->kind >= WIRE_QUERY_SERIES ? query_series_answer(r->store, q, &value, err, errlen)
                                             : store_query(r->store, q, &value, err, errlen);
     if (rc < 0)

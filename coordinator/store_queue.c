@@ -428,6 +428,29 @@ static int submit_entry(struct store *s, const struct wire_submit *sub,
 }
 
 /*
+ * The jobs of entry e of a try batch (trybatch.h): try_rounds pairs at the base
+ * commit then the head (commit) on every host the selector picks, so that each
+ * host's claim order (jobs.id) is base, head, base, head ...
+ */
+static int submit_try_entry(struct store *s, const struct wire_submit *sub,
+                            const struct wire_suite_entry *e, const char *batch, const char *script,
+                            const char *commit, const char *names, const char *labels,
+                            double default_timeout_s, uint32_t max_attempts, uint64_t *total,
+                            char *err, size_t errlen)
+{
+    for (uint32_t r = 0; r < sub->try_rounds; r++) {
+        int rc = submit_entry(s, sub, e, batch, script, "try_base", sub->try_base, names, labels,
+                              default_timeout_s, max_attempts, total, err, errlen);
+        if (rc == 0)
+            rc = submit_entry(s, sub, e, batch, script, "try_head", commit, names, labels,
+                              default_timeout_s, max_attempts, total, err, errlen);
+        if (rc < 0)
+            return rc;
+    }
+    return 0;
+}
+
+/*
  * -ENOENT with err naming the first of hs's names that is neither a current
  * host's name nor an agent's, and the known hosts; 0 when all are known.
  */
@@ -479,6 +502,13 @@ int store_submit(struct store *s, const struct wire_submit *sub, double default_
         if (rc < 0)
             goto fail;
     }
+    if (sub->try_base && *sub->try_base) { /* a try's base: its jobs run there */
+        p_own(&p, commits_json(0, NULL, sub->try_base));
+        int rc = store_cmd(s, COMMITS_PUT_SQL, &p, err, errlen);
+        p_release(&p);
+        if (rc < 0)
+            goto fail;
+    }
     if (!sub->hosts.all && sub->hosts.n_names > 0) {
         int rc = submit_check_names(s, &sub->hosts, err, errlen);
         if (rc < 0) {
@@ -495,9 +525,13 @@ int store_submit(struct store *s, const struct wire_submit *sub, double default_
     p_str(&p, sub->commit ? sub->commit : "");
     p_str(&p, commit);
     p_str(&p, ref[0] ? ref : NULL);
+    p_str(&p, sub->try_base && *sub->try_base ? sub->try_base : NULL);
+    /* a try is no night of the series: never analysed (schema/025_try.sql) */
     res = store_exec(s,
                      "INSERT INTO batches (suite, label, \"commit\", commit_hash,"
-                     " reference_script_id) VALUES ($1, $2, $3, $4, $5) RETURNING id",
+                     " reference_script_id, purpose, try_base, analyzed) VALUES ($1, $2, $3,"
+                     " $4, $5, CASE WHEN $6::text IS NULL THEN 'measure' ELSE 'try' END, $6,"
+                     " CASE WHEN $6::text IS NOT NULL THEN now() END) RETURNING id",
                      &p, PGRES_TUPLES_OK, err, errlen);
     p_release(&p);
     if (res == NULL)
@@ -518,8 +552,11 @@ int store_submit(struct store *s, const struct wire_submit *sub, double default_
         char script[24];
         if (submit_script(s, e->script, e->threshold, script, sizeof(script), err, errlen) < 0)
             goto fail_json;
-        int rc = submit_entry(s, sub, e, batch, script, "measure", commit, names, labels,
-                              default_timeout_s, max_attempts, &total, err, errlen);
+        int rc = sub->try_base && *sub->try_base
+                     ? submit_try_entry(s, sub, e, batch, script, commit, names, labels,
+                                        default_timeout_s, max_attempts, &total, err, errlen)
+                     : submit_entry(s, sub, e, batch, script, "measure", commit, names, labels,
+                                    default_timeout_s, max_attempts, &total, err, errlen);
         if (rc == -PYSCOPE_EUSAGE) {
             free(names);
             free(labels);

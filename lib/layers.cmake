@@ -12,7 +12,7 @@ set(PYSCOPE_LAYER_core errors xmalloc log sanitize jsonutil hash fault pathnorm 
                        atomicfile pyreq)
 set(PYSCOPE_LAYER_core_USES)
 # Statistics and the regression verdict, with the local history they read.
-set(PYSCOPE_LAYER_stats stats contended history history_index history_doc regress)
+set(PYSCOPE_LAYER_stats stats contended history history_index history_doc regress abtest)
 set(PYSCOPE_LAYER_stats_USES core)
 # Rendering shared by the CLI and the coordinator's web pages: HTML, flame-graph diffs,
 # exports of stacks.

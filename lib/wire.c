@@ -716,6 +716,32 @@ static int check_entry(struct wire_error *err, const char *field, const struct w
     return check_env(err, f, e->n_env, e->env);
 }
 
+/* A try names two commits by full hash (never a URL or a ref: agents fetch only from
+ * their own repository) and how many base/head pairs; a reference is no part of it. */
+static int check_try(struct wire_error *err, const struct wire_submit *s)
+{
+    if (!*str_or_empty(s->try_base)) {
+        if (s->try_rounds)
+            return fail(err, WIRE_REJECT_FORMAT, "submit.try_rounds: only with try_base");
+        return 0;
+    }
+    TRY(check_hash(err, "submit.try_base", s->try_base, true));
+    const char *head = str_or_empty(s->commit);
+    if (!is_hex(head, 40) && !is_hex(head, 64))
+        return fail(err, WIRE_REJECT_FORMAT,
+                    "submit.commit: a try's head must be a full commit hash (40 or 64 lowercase "
+                    "hex)");
+    TRY(check_uint(err, "submit.try_rounds", s->try_rounds, 1, WIRE_MAX_TRY_ROUNDS));
+    if (s->n_entries * 2 * s->try_rounds > WIRE_MAX_TRY_JOBS)
+        return fail(err, WIRE_REJECT_COUNT,
+                    "submit: a try of %zu entries x %u rounds x 2 sides is over %u jobs per host",
+                    s->n_entries, s->try_rounds, WIRE_MAX_TRY_JOBS);
+    if (s->reference)
+        return fail(err, WIRE_REJECT_FORMAT,
+                    "submit.reference: a try has none (both sides are measured in turns)");
+    return 0;
+}
+
 static int check_submit(struct wire_error *err, const struct wire_submit *s)
 {
     char f[96];
@@ -747,6 +773,7 @@ static int check_submit(struct wire_error *err, const struct wire_submit *s)
     TRY(check_labels(err, "submit.hosts.labels", h->n_labels, h->labels));
     if (!h->all && h->n_names == 0 && h->n_labels == 0)
         return fail(err, WIRE_REJECT_MISSING, "submit.hosts: selects no host");
+    TRY(check_try(err, s));
     return check_commits(err, s->n_commits, s->commits);
 }
 
@@ -812,8 +839,7 @@ int wire_validate(const struct wire_msg *m, struct wire_error *err)
     case WIRE_SUBMIT_REPLY:
         return 0;
     case WIRE_QUERY:
-        TRY(check_uint(err, "query.kind", m->query.kind, WIRE_QUERY_HOSTS,
-                       WIRE_QUERY_COMPARE_PYTHONS));
+        TRY(check_uint(err, "query.kind", m->query.kind, WIRE_QUERY_HOSTS, WIRE_QUERY_TRY));
         TRY(check_query_series(err, &m->query));
         if (m->query.kind == WIRE_QUERY_TRIAGE) {
             if (m->query.regression_id == 0)
@@ -828,8 +854,10 @@ int wire_validate(const struct wire_msg *m, struct wire_error *err)
             TRY(check_str(err, "query.note", m->query.note, WIRE_MAX_NOTE, false));
         }
         TRY(check_uint(err, "query.limit", m->query.limit, 0, WIRE_MAX_QUERY_LIMIT));
-        if (m->query.kind == WIRE_QUERY_BATCH && m->query.batch_id == 0)
-            return fail(err, WIRE_REJECT_MISSING, "query.batch_id: required for a batch query");
+        if ((m->query.kind == WIRE_QUERY_BATCH || m->query.kind == WIRE_QUERY_TRY) &&
+            m->query.batch_id == 0)
+            return fail(err, WIRE_REJECT_MISSING, "query.batch_id: required for a %s query",
+                        m->query.kind == WIRE_QUERY_TRY ? "try" : "batch");
         return check_uint(err, "query.batch_id", m->query.batch_id, 0, INT64_MAX);
     case WIRE_QUERY_REPLY:
         return check_str(err, "query_reply.json", m->query_reply.json, WIRE_MAX_JSON, true);
@@ -1000,6 +1028,8 @@ static Pyscope__Submit *enc_submit(struct arena *a, const struct wire_submit *s)
     p->suite = enc_str(s->suite);
     p->label = enc_str(s->label);
     p->commit = enc_str(s->commit);
+    p->try_base = enc_str(s->try_base);
+    p->try_rounds = s->try_rounds;
     p->n_entries = s->n_entries;
     p->entries = arena_calloc(a, s->n_entries, sizeof(*p->entries));
     for (size_t i = 0; i < s->n_entries; i++)
@@ -1362,6 +1392,8 @@ static int dec_submit(struct arena *a, const Pyscope__Submit *p, struct wire_sub
     s->suite = p->suite;
     s->label = p->label;
     s->commit = p->commit;
+    s->try_base = p->try_base;
+    s->try_rounds = p->try_rounds;
     TRY(check_count(err, "submit.entries", p->n_entries, WIRE_MAX_ENTRIES));
     struct wire_suite_entry *es = arena_calloc(a, p->n_entries, sizeof(*es));
     for (size_t i = 0; i < p->n_entries; i++)

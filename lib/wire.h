@@ -56,6 +56,8 @@
 #define WIRE_MAX_PARENTS       16u             /* Commit.parents */
 #define WIRE_MAX_SUBJECT       1024u           /* Commit.subject, bytes */
 #define WIRE_MAX_AUTHOR        512u            /* Commit.author, bytes */
+#define WIRE_MAX_TRY_ROUNDS    50u             /* Submit.try_rounds */
+#define WIRE_MAX_TRY_JOBS      2000u           /* entries x 2 x try_rounds of a try (per host) */
 
 /* The body of an Envelope; values are the proto field numbers. */
 enum wire_type {
@@ -108,6 +110,7 @@ enum wire_query_kind {
     WIRE_QUERY_SERIES = 6,          /* one script's runs on one host */
     WIRE_QUERY_COMPARE_HOSTS = 7,   /* one script on host A vs host B */
     WIRE_QUERY_COMPARE_PYTHONS = 8, /* one script on one host under each Python build */
+    WIRE_QUERY_TRY = 9,             /* a try batch's verdicts (pyscope try SUITE) */
 };
 
 /* Why wire_decode() or wire_validate() refused a message (counter index). */
@@ -324,6 +327,10 @@ struct wire_submit {
     /* the suite's reference script (run on each host every batch and around
      * confirmation runs), or NULL; not one of the entries */
     const struct wire_suite_entry *reference;
+    /* an A/B try: the base commit (full hash; commit is the head), or NULL;
+     * try_rounds (1..WIRE_MAX_TRY_ROUNDS) base/head pairs of each entry per host */
+    const char *try_base;
+    uint32_t try_rounds;
 };
 
 struct wire_submit_reply {

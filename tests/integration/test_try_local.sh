@@ -157,13 +157,14 @@ set +e
 out=$("$PYSCOPE" try --base main --head main --hosts a,b suite.ini 2>&1)
 rc=$?
 set -e
-expect_eq "the farm form (not built): a usage error, never a silent local run" 2 "$rc"
-expect_match "it says what to do instead" 'farm form .* not available yet' "$out"
+expect_eq "--hosts is the farm form (test_try_farm.sh): never a silent local run" 2 "$rc"
+expect_match "the farm form reads the suite file (missing here)" 'invalid suite' "$out"
 set +e
 out=$("$PYSCOPE" try --base main --head main suite.ini 2>&1)
 rc=$?
 set -e
 expect_eq "a suite file names the farm form too" 2 "$rc"
+expect_match "... and the farm form reads it" 'invalid suite' "$out"
 
 # --- the developer's checkout was only read -----------------------------------------------
 after=$(git status --porcelain; git worktree list; git rev-parse HEAD)

@@ -27,11 +27,13 @@
  *                                      send a Result (20 functions); RUNID is 32 hex
  *                                      digits (random if "-"); wait for ack or error
  *   heartbeat [JOB:ATTEMPT ...]        send Heartbeat; print anything that comes back
- *   submit ENTRY... [@NAME ...] [+REF] [=PY]
+ *   submit ENTRY... [@NAME ...] [+REF] [=PY] [~COMMIT] [^BASE] [*ROUNDS]
  *                                      Submit one entry per script (hosts: @NAME, else all;
  *                                      +REF: the suite's reference script; =PY: every entry
- *                                      asks for Python PY)
- *   query hosts|jobs|batch [ID]        send Query, print the JSON reply
+ *                                      asks for Python PY; ~COMMIT: Submit.commit, else
+ *                                      "abc123"; ^BASE, *ROUNDS: an A/B try's try_base and
+ *                                      try_rounds, sent as given)
+ *   query hosts|jobs|batch|try [ID]    send Query, print the JSON reply
  *   raw HEX                            send these bytes as one frame
  *   big BYTES                          send BYTES of zeros as one frame
  *   frames                             send a two-frame message
@@ -176,9 +178,10 @@ static enum wire_type print_msg(struct agent *a, const void *buf, size_t len)
         break;
     case WIRE_JOB:
         printf("job id=%" PRIu64 " attempt=%" PRIu32 " batch=%" PRIu64 " script=%s repeat=%" PRIu32
-               " mode=%s args=%zu python=%s\n",
+               " mode=%s args=%zu python=%s commit=%s\n",
                m->job.job_id, m->job.attempt, m->job.batch_id, m->job.script, m->job.repeat,
-               wire_mode_name(m->job.mode), m->job.n_args, *m->job.python ? m->job.python : "-");
+               wire_mode_name(m->job.mode), m->job.n_args, *m->job.python ? m->job.python : "-",
+               m->job.commit && *m->job.commit ? m->job.commit : "-");
         remember_job(a, m->job.job_id, m->job.script);
         break;
     case WIRE_ACK:
@@ -454,9 +457,19 @@ static void cmd_submit(struct agent *a, int argc, char **argv)
     size_t n = 0, n_names = 0;
     struct wire_suite_entry ref = {0};
     bool has_ref = false;
-    const char *python = "";
+    const char *python = "", *commit = "abc123", *try_base = NULL;
+    uint32_t try_rounds = 0;
     char *hostile = a->text ? xasprintf("examples/%s.py", a->text) : NULL;
     for (int i = 1; i < argc; i++) {
+        if (argv[i][0] == '~' || argv[i][0] == '^' || argv[i][0] == '*') {
+            if (argv[i][0] == '~')
+                commit = argv[i] + 1;
+            else if (argv[i][0] == '^')
+                try_base = argv[i] + 1;
+            else
+                try_rounds = (uint32_t)strtoul(argv[i] + 1, NULL, 10);
+            continue;
+        }
         if (argv[i][0] == '@') {
             names[n_names++] = argv[i] + 1;
             continue;
@@ -484,7 +497,9 @@ static void cmd_submit(struct agent *a, int argc, char **argv)
     m.submit.hosts.n_names = n_names;
     m.submit.hosts.names = names;
     m.submit.label = a->text ? a->text : "night 1";
-    m.submit.commit = "abc123";
+    m.submit.commit = commit;
+    m.submit.try_base = try_base;
+    m.submit.try_rounds = try_rounds;
     m.submit.reference = has_ref ? &ref : NULL;
     send_msg(a, &m);
     free(hostile);
@@ -498,6 +513,7 @@ static void cmd_query(struct agent *a, int argc, char **argv)
     const char *kind = argc > 1 ? argv[1] : "hosts";
     m.query.kind = strcmp(kind, "jobs") == 0    ? WIRE_QUERY_JOBS
                    : strcmp(kind, "batch") == 0 ? WIRE_QUERY_BATCH
+                   : strcmp(kind, "try") == 0   ? WIRE_QUERY_TRY
                                                 : WIRE_QUERY_HOSTS;
     m.query.batch_id = argc > 2 ? strtoull(argv[2], NULL, 10) : 0;
     send_msg(a, &m);

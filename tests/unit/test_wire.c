@@ -716,6 +716,55 @@ static void test_reject_other_bodies(void **state)
 }
 
 /* Job.commit and Submit.commits (docs/revisions.md): round trips and refusals. */
+/* An A/B try names its two commits by full hash only (never a URL, a ref or an option
+ * an agent's git could take), with 1..50 rounds and no reference. */
+static void test_try_submit(void **state)
+{
+    (void)state;
+    static const char H1[] = "0123456789abcdef0123456789abcdef01234567";
+    static const char H2[] = "89abcdef0123456789abcdef0123456789abcdef";
+    struct wire_msg m, *d;
+    submit_fixture(&m);
+    m.submit.commit = H2;
+    m.submit.try_base = H1;
+    m.submit.try_rounds = 5;
+    d = roundtrip(&m);
+    assert_string_equal(d->submit.try_base, H1);
+    assert_int_equal(d->submit.try_rounds, 5);
+    assert_string_equal(d->submit.commit, H2);
+    wire_msg_destroy(&d);
+    const char *bad[] = {"https://evil.example/repo.git", "--upload-pack=touch /tmp/x", "main",
+                         "../../etc", "0123456789ABCDEF0123456789abcdef01234567"};
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        m.submit.try_base = bad[i];
+        expect_reject(&m, WIRE_REJECT_FORMAT, "submit.try_base");
+        m.submit.try_base = H1;
+        m.submit.commit = bad[i];
+        expect_reject(&m, WIRE_REJECT_FORMAT, "a try's head must be a full commit hash");
+        m.submit.commit = H2;
+    }
+    m.submit.try_rounds = 0;
+    expect_reject(&m, WIRE_REJECT_RANGE, "submit.try_rounds");
+    m.submit.try_rounds = WIRE_MAX_TRY_ROUNDS + 1;
+    expect_reject(&m, WIRE_REJECT_RANGE, "submit.try_rounds");
+    m.submit.try_rounds = 3;
+    struct wire_suite_entry ref = {.script = "examples/ref.py", .repeat = 1};
+    m.submit.reference = &ref;
+    expect_reject(&m, WIRE_REJECT_FORMAT, "a try has none");
+    m.submit.reference = NULL;
+    m.submit.try_base = NULL;
+    expect_reject(&m, WIRE_REJECT_FORMAT, "submit.try_rounds: only with try_base");
+
+    /* a try query names its batch */
+    wire_msg_init(&m, WIRE_QUERY);
+    m.query.kind = WIRE_QUERY_TRY;
+    expect_reject(&m, WIRE_REJECT_MISSING, "required for a try query");
+    m.query.batch_id = 7;
+    d = roundtrip(&m);
+    assert_int_equal(d->query.kind, WIRE_QUERY_TRY);
+    wire_msg_destroy(&d);
+}
+
 static void test_commits(void **state)
 {
     (void)state;
@@ -1033,7 +1082,7 @@ static void test_query_series(void **state)
     m.query.n_hosts = 2;
     m.query.hosts = two;
     expect_reject(&m, WIRE_REJECT_FORMAT, "belong to series and compare_hosts");
-    m.query.kind = 9;
+    m.query.kind = WIRE_QUERY_TRY + 1;
     expect_reject(&m, WIRE_REJECT_RANGE, "query.kind");
 
     /* compare_pythons (docs/pythons.md): script, an optional host, Pythons, a baseline */
@@ -1201,6 +1250,7 @@ int main(void)
         cmocka_unit_test(test_reject_nul_in_strings),
         cmocka_unit_test(test_query_series),
         cmocka_unit_test(test_commits),
+        cmocka_unit_test(test_try_submit),
         cmocka_unit_test(test_job_env),
         cmocka_unit_test(test_pythons),
         cmocka_unit_test(test_reject_run_id_length),
