@@ -210,6 +210,7 @@ int result_build(const struct result_ctx *ctx, const struct runjob *rj, const js
             w->has_cpu_pressure = res_opt(o, "cpu_pressure_s", 1e9, &w->cpu_pressure_s);
             w->has_load1 = res_opt(o, "load1", 1e6, &w->load1);
             w->has_cpu_mhz = res_opt(o, "cpu_mhz", 1e6, &w->cpu_mhz);
+            w->has_ref = res_opt(o, "ref_cpu_ns", 1e12, &w->ref_cpu_ns);
         }
         r->runs = runs;
         r->n_runs = nr;

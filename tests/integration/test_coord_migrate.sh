@@ -2,7 +2,8 @@
 # test_coord_migrate.sh - a farm database from before 003_compact_runs.sql
 # and 004_ongoing_regressions.sql (and 005_series_covering_index.sql,
 # 007_identity.sql, 010_contention.sql, 014_truthful_findings.sql,
-# 015_revisions.sql, 021_unsettled.sql, 022_pythons.sql, 023_lease_cap.sql)
+# 015_revisions.sql, 021_unsettled.sql, 022_pythons.sql, 023_lease_cap.sql,
+# 026_machine_speed.sql)
 # (schema 001 + 002, runs with run_functions and run_stacks rows) upgrades in
 # place when the coordinator starts: hotspots, per-repeat values, stacks and
 # medians end up in the runs row, the old tables' shapes stay readable as
@@ -105,7 +106,9 @@ expect_eq "022: an agent from before lists its one Python; jobs from before ask 
     "$(pg_sql "SELECT (pythons->0->>'version') || '|' || (pythons->0->>'executable') || '|' || jsonb_array_length(pythons) || '|' || (SELECT string_agg(DISTINCT python, ',') FROM jobs) FROM agents")"
 expect_eq "022: a version matches by components" "true|true|false|false|true|false" \
     "$(pg_sql "SELECT pyscope_python_match(pythons, '3.11') || '|' || pyscope_python_match(pythons, '3') || '|' || pyscope_python_match(pythons, '3.1') || '|' || pyscope_python_match(pythons, '3.11.20') || '|' || pyscope_python_match(pythons, '/usr/bin/python3.11') || '|' || pyscope_python_match(pythons, '') FROM agents")"
-expect_eq "023 applied last (migrations apply by max version)" "23|023_lease_cap.sql" \
+expect_eq "026: runs from before have no machine-speed reference (not measured)" "t" \
+    "$(pg_sql "SELECT bool_and(ref_cpu_ns IS NULL) FROM runs")"
+expect_eq "026 applied last (migrations apply by max version)" "26|026_machine_speed.sql" \
     "$(pg_sql "SELECT version || '|' || name FROM schema_migrations ORDER BY version DESC LIMIT 1")"
 # 020: the series' Python builds, skip-scanned by the team report's hardware query
 expect_eq "020: the builds index" "CREATE INDEX runs_series_build_idx ON public.runs USING btree (script_id, host_id, python_build)" \
