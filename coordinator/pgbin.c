@@ -120,3 +120,71 @@ bad:
     free(x);
     return -EBADMSG;
 }
+
+/* ---- encoding ---- */
+
+/* Start a field of a record: its type and a length patched by pgbin_field_end(). */
+size_t pgbin_field_begin(struct pgbin_buf *b, uint32_t oid)
+{
+    pgbin_put_u32(b, oid);
+    size_t at = b->len;
+    pgbin_put_u32(b, 0);
+    return at;
+}
+
+void pgbin_field_null(struct pgbin_buf *b, uint32_t oid)
+{
+    pgbin_put_u32(b, oid);
+    pgbin_put_u32(b, UINT32_MAX); /* -1: NULL */
+}
+
+void pgbin_field_end(struct pgbin_buf *b, size_t at)
+{
+    pgbin_patch_len(b, at);
+}
+
+void pgbin_field_i32(struct pgbin_buf *b, int32_t v)
+{
+    pgbin_put_u32(b, PGBIN_OID_INT4);
+    pgbin_put_u32(b, 4);
+    pgbin_put_u32(b, (uint32_t)v);
+}
+
+void pgbin_field_i64(struct pgbin_buf *b, int64_t v)
+{
+    pgbin_put_u32(b, PGBIN_OID_INT8);
+    pgbin_put_u32(b, 8);
+    pgbin_put_u64(b, (uint64_t)v);
+}
+
+void pgbin_field_f64(struct pgbin_buf *b, double v)
+{
+    pgbin_put_u32(b, PGBIN_OID_FLOAT8);
+    pgbin_put_u32(b, 8);
+    pgbin_put_f64(b, v);
+}
+
+/* A text field; NULL s is SQL NULL. */
+void pgbin_field_text(struct pgbin_buf *b, uint32_t oid, const char *s)
+{
+    if (s == NULL) {
+        pgbin_field_null(b, oid);
+        return;
+    }
+    size_t n = strlen(s);
+    pgbin_put_u32(b, oid);
+    pgbin_put_u32(b, (uint32_t)n);
+    memcpy(pgbin_room(b, n), s, n);
+}
+
+/* The header of a one-dimensional array of n elements of type elem. */
+void pgbin_array_head(struct pgbin_buf *b, uint32_t elem, size_t n)
+{
+    pgbin_put_u32(b, n ? 1 : 0); /* ndim: an empty array has none */
+    pgbin_put_u32(b, 0);         /* has nulls: not used by the server */
+    pgbin_put_u32(b, elem);
+    if (n) {
+        pgbin_put_u32(b, (uint32_t)n);
+        pgbin_put_u32(b, 1); /* lower bound */
+    }
+}

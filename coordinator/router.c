@@ -765,7 +765,7 @@ static int query_reply_text(struct router *r, const struct wire_query *q, json_t
     return 0;
 }
 
-/* The list length when a Query gives no limit (store.c and report.c use the same). */
+/* The list length when a Query gives no limit (store_query.c and report.c use the same). */
 #define QUERY_DEFAULT_LIMIT 100u
 
 /*

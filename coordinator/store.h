@@ -13,6 +13,10 @@
  * Functions that talk to the database return 0 (or a count) on success and
  * -EIO on a database error, with a lowercase message in err. A broken
  * connection is reset before the next statement.
+
+ *
+ * Implemented one job a file (store_conn.c, store_migrate.c, store_hosts.c,
+ * store_queue.c, store_results.c, store_query.c); store_int.h says how.
  */
 #ifndef PYSCOPE_COORD_STORE_H
 #define PYSCOPE_COORD_STORE_H
