@@ -110,6 +110,21 @@ print(round(100 * statistics.median(w)) if w else 0)
 PYW
 )
 echo "# the history runs waited for a CPU ${hist_wait}% of their wall time (median)"
+# pyscope-run timed the machine-speed reference around every repeat of the six history runs
+expect_eq "every history repeat has the machine-speed reference (median and mean > 0)" 18 \
+    "$("$PY" - "$T/rep" <<'PYR'
+import glob, json, os, sys
+n = 0
+for f in glob.glob(os.path.join(sys.argv[1], "**", "*.json"), recursive=True):
+    try:
+        d = json.load(open(f))
+    except Exception:
+        continue
+    n += sum(1 for r in d.get("runs") or [] if isinstance(r.get("ref_cpu_ns"), float)
+             and r["ref_cpu_ns"] > 0 and r.get("ref_cpu_mean_ns", 0) > 0)
+print(n)
+PYR
+)"
 
 # ---- a CPU hog on every core
 HOGS=()
