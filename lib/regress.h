@@ -121,9 +121,7 @@ const char *regress_rule_name(enum regress_rule rule);
 #define REGRESS_HINT_NOT_SIGNIFICANT "not statistically significant; rerun to confirm"
 #define REGRESS_HINT_HISTORY         "too little history to tell a change from noise; keep running"
 #define REGRESS_HINT_CONTENDED       "the machine was busy; rerun when it is quieter"
-#define REGRESS_HINT_MACHINE_SPEED                                                                 \
-    "the machine's speed changed; rerun when it is steady, or use --instructions for counts the "  \
-    "load does not change"
+#define REGRESS_HINT_MACHINE_SPEED   "the machine's speed changed; rerun when it is steady"
 
 /*
  * A run shorter than this (median wall seconds) is mostly interpreter start-up
