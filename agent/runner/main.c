@@ -778,7 +778,11 @@ static int check_output(const char *path)
  */
 int main(int argc, char **argv)
 {
-    log_init("pyscope-run", LOG_LEVEL_INFO);
+    /* PYSCOPE_DEBUG=1: say what is done before the runs (whether the interpreter
+     * was asked what it is, or its remembered answer used: pyselect.c) */
+    const char *debug = getenv("PYSCOPE_DEBUG");
+    log_init("pyscope-run",
+             debug && *debug && strcmp(debug, "0") != 0 ? LOG_LEVEL_DEBUG : LOG_LEVEL_INFO);
     /* From now on SIGINT/SIGTERM/SIGHUP/SIGQUIT reach the script (when one
      * runs) and end the measuring with a partial document, never us. */
     supervise_forward_signals();

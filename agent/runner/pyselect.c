@@ -18,6 +18,8 @@
 #include <unistd.h>
 
 #include "errors.h"
+#include "log.h"
+#include "probecache.h"
 #include "xmalloc.h"
 
 #define PROBE_TIMEOUT_MS 20000
@@ -95,13 +97,78 @@ static char *read_all(int fd, pid_t pid, bool *timed_out)
     return buf;
 }
 
+/* Fill ps from the probe's output text (modified). Returns false when it is not an
+ * answer. */
+static bool parse_answer(char *text, struct pyselect *ps)
+{
+    char *fields[9] = {0};
+    size_t n = 0;
+    char *rest = text;
+    for (char *line; n < 9 && (line = strsep(&rest, "\n"));)
+        fields[n++] = line;
+    /* Eight lines and the empty rest after the last newline (seven from a stand-in
+     * interpreter of the tests that predates the build line: no build then). */
+    if (n == 8 && fields[7][0] == '\0')
+        fields[n++] = fields[7];
+    if (n != 9 || fields[8][0] != '\0' || !fields[0][0] || !fields[1][0])
+        return false;
+    ps->implementation = xstrdup(fields[0]);
+    ps->major = atoi(fields[1]);
+    ps->minor = atoi(fields[2]);
+    ps->micro = atoi(fields[3]);
+    ps->abiflags = xstrdup(fields[4]);
+    ps->executable = xstrdup(fields[5]);
+    ps->prefix = xstrdup(fields[6]);
+    ps->build = xstrdup(fields[7]);
+    return true;
+}
+
+/* Forget what parse_answer() filled in. */
+static void forget_answer(struct pyselect *ps)
+{
+    free(ps->implementation);
+    free(ps->abiflags);
+    free(ps->executable);
+    free(ps->prefix);
+    free(ps->build);
+    ps->implementation = ps->abiflags = ps->executable = ps->prefix = ps->build = NULL;
+}
+
+/* The answer remembered for key (probecache.h), checked as a fresh one is, into ps.
+ * True when it was usable. */
+static bool cached_answer(const char *key, struct pyselect *ps)
+{
+    struct probecache_entry e;
+    if (probecache_load(key, &e) < 0)
+        return false;
+    bool ok = parse_answer(e.text, ps);
+    if (ok) {
+        char *lib = probecache_lib_line(ps->path, ps->major, ps->minor, ps->abiflags);
+        ok = strcmp(lib, e.lib) == 0;
+        free(lib);
+        if (!ok)
+            forget_answer(ps);
+    }
+    probecache_entry_release(&e);
+    return ok;
+}
+
 /* Run `path -E -s -S -c probe_code` (options every python knows) (argv[0] argv0) and fill ps from
- * its output. */
+ * its output, unless the answer is remembered (probecache.h); remember a new one. */
 static int probe(struct pyselect *ps, char *err, size_t errlen)
 {
+    char *key = probecache_key(ps->path, ps->argv0);
+    if (key && cached_answer(key, ps)) {
+        log_debug("used the remembered answer of \"%s\" (not asked)", ps->path);
+        free(key);
+        return 0;
+    }
+    log_debug("asking \"%s\" what it is%s", ps->path,
+              key ? "" : " (not remembered: not an ELF binary)");
     int out[2];
     if (pipe2(out, O_CLOEXEC) < 0) {
         snprintf(err, errlen, "could not ask \"%s\" what it is: %s", ps->path, strerror(errno));
+        free(key);
         return -PYSCOPE_EUSAGE;
     }
     pid_t pid = fork();
@@ -109,6 +176,7 @@ static int probe(struct pyselect *ps, char *err, size_t errlen)
         close(out[0]);
         close(out[1]);
         snprintf(err, errlen, "could not ask \"%s\" what it is: %s", ps->path, strerror(errno));
+        free(key);
         return -PYSCOPE_EUSAGE;
     }
     if (pid == 0) {
@@ -129,17 +197,9 @@ static int probe(struct pyselect *ps, char *err, size_t errlen)
     int status = 0;
     while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
         ;
-    char *fields[9] = {0};
-    size_t n = 0;
-    char *rest = text;
-    for (char *line; n < 9 && (line = strsep(&rest, "\n"));)
-        fields[n++] = line;
+    char *copy = xstrdup(text);
     int rc = 0;
-    /* Eight lines and the empty rest after the last newline (seven from a stand-in
-     * interpreter of the tests that predates the build line: no build then). */
-    if (n == 8 && fields[7][0] == '\0')
-        fields[n++] = fields[7];
-    if (timed_out || !WIFEXITED(status) || WEXITSTATUS(status) != 0 || n != 9) {
+    if (timed_out || !WIFEXITED(status) || WEXITSTATUS(status) != 0 || !parse_answer(text, ps)) {
         snprintf(err, errlen,
                  "\"%s\" does not run as a Python interpreter (asked for its version, it %s)",
                  ps->path,
@@ -149,17 +209,14 @@ static int probe(struct pyselect *ps, char *err, size_t errlen)
                  : WIFEXITED(status) && WEXITSTATUS(status) != 0   ? "failed"
                                                                    : "gave no answer");
         rc = -PYSCOPE_EUSAGE;
-    } else {
-        ps->implementation = xstrdup(fields[0]);
-        ps->major = atoi(fields[1]);
-        ps->minor = atoi(fields[2]);
-        ps->micro = atoi(fields[3]);
-        ps->abiflags = xstrdup(fields[4]);
-        ps->executable = xstrdup(fields[5]);
-        ps->prefix = xstrdup(fields[6]);
-        ps->build = xstrdup(fields[7]);
+    } else if (key) {
+        char *lib = probecache_lib_line(ps->path, ps->major, ps->minor, ps->abiflags);
+        probecache_store(key, copy, lib);
+        free(lib);
     }
+    free(copy);
     free(text);
+    free(key);
     return rc;
 }
 

@@ -6,8 +6,9 @@
  * --python PATH (a path, or a command name looked up on PATH), the
  * virtualenv (--venv DIR, else $VIRTUAL_ENV; a folder with a pyvenv.cfg,
  * run through its bin/python3), else the first python3 on PATH. It is then
- * asked (`python -E -s -S -c ...`, once) what it is: implementation, version,
- * ABI flags, sys.executable, sys.prefix. A launcher that execs another
+ * asked (`python -E -s -S -c ...`) what it is: implementation, version,
+ * ABI flags, sys.executable, sys.prefix; the answer is remembered per binary
+ * (probecache.h), so that a run does not start the interpreter twice. A launcher that execs another
  * binary (a pyenv shim) is replaced by the binary it starts, so the timing
  * is that of the interpreter and not of the launcher's shell.
  *

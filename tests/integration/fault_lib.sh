@@ -114,8 +114,12 @@ fault_begin() {
     for a in "${FAULT_AGENTS[@]}"; do
         if [ "$a" = a1 ]; then fault_agent_start "$a" "${3:-}"; else fault_agent_start "$a" "${4:-}"; fi
     done
-    farm_wait 20 '[ "$(grep -l "^pyscope-agent: info: welcome" "$S"/agent-*.log 2>/dev/null |
-        wc -l)" = ${#FAULT_AGENTS[@]} ]' || { fail "agents registered" "timeout"; return 1; }
+    # 60 s: at load 18 (CI beside six builds) three agents and a coordinator took over 20
+    farm_wait 60 '[ "$(grep -l "^pyscope-agent: info: welcome" "$S"/agent-*.log 2>/dev/null |
+        wc -l)" = ${#FAULT_AGENTS[@]} ]' || {
+        fail "agents registered" "not all welcomed within 60 s: $(tail -n 2 "$S"/agent-*.log | tr '\n' ' ' | head -c 1500)"
+        return 1
+    }
 }
 
 # fault_submit RESULTS: queue RESULTS jobs (RESULTS / hosts scripts, suites of at most
