@@ -11,6 +11,7 @@
 #include <uuid/uuid.h>
 
 #include "errors.h"
+#include "jsonutil.h"
 #include "log.h"
 #include "xmalloc.h"
 
@@ -20,31 +21,14 @@ static const char *res_str(const json_t *o, const char *k)
     return s ? s : "";
 }
 
-static double res_num(const json_t *o, const char *k)
-{
-    json_t *v = json_object_get(o, k);
-    double x = json_is_number(v) ? json_number_value(v) : 0;
-    return isfinite(x) && x >= 0 ? x : 0;
-}
-
-/* o[k] into *x when it is a finite number in [0, max]; false (unknown) otherwise. */
-static bool res_opt(const json_t *o, const char *k, double max, double *x)
-{
-    json_t *v = json_object_get(o, k);
-    if (!json_is_number(v))
-        return false;
-    *x = json_number_value(v);
-    return isfinite(*x) && *x >= 0 && *x <= max;
-}
-
 void result_host_from_json(struct wire_host *h, const json_t *host)
 {
     memset(h, 0, sizeof(*h));
     h->fingerprint = res_str(host, "fingerprint");
     h->hostname = res_str(host, "hostname");
     h->cpu_model = res_str(host, "cpu_model");
-    h->cores = (uint32_t)res_num(host, "cores");
-    h->mem_bytes = (uint64_t)res_num(host, "mem_bytes");
+    h->cores = (uint32_t)json_get_nonneg(host, "cores");
+    h->mem_bytes = (uint64_t)json_get_nonneg(host, "mem_bytes");
     h->os = res_str(host, "os");
     h->kernel = res_str(host, "kernel");
     h->arch = res_str(host, "arch");
@@ -96,9 +80,9 @@ static void res_function(struct wire_function *f, const json_t *fo, const char *
     f->key = key;
     json_t *calls = json_object_get(fo, "calls");
     f->calls = json_is_number(calls) ? (uint64_t)fmax(0, json_number_value(calls)) : 0;
-    f->self_s = res_num(fo, "self_s");
-    f->total_s = res_num(fo, "total_s");
-    f->has_self_cpu_s = res_opt(fo, "self_cpu_s", 1e9, &f->self_cpu_s);
+    f->self_s = json_get_nonneg(fo, "self_s");
+    f->total_s = json_get_nonneg(fo, "total_s");
+    f->has_self_cpu_s = json_get_in(fo, "self_cpu_s", 0, 1e9, &f->self_cpu_s);
     const char *names[2] = {"self_s_runs", "total_s_runs"};
     for (int k = 0; k < 2; k++) {
         json_t *a = json_object_get(fo, names[k]);
@@ -190,9 +174,9 @@ int result_build(const struct result_ctx *ctx, const struct runjob *rj, const js
         runs = nr ? xcalloc(nr, sizeof(*runs)) : NULL;
         for (size_t i = 0; i < nr; i++) {
             json_t *o = json_array_get(ja, i);
-            runs[i].wall_s = res_num(o, "wall_s");
-            runs[i].cpu_s = res_num(o, "cpu_s");
-            runs[i].peak_rss_bytes = (uint64_t)res_num(o, "peak_rss_bytes");
+            runs[i].wall_s = json_get_nonneg(o, "wall_s");
+            runs[i].cpu_s = json_get_nonneg(o, "cpu_s");
+            runs[i].peak_rss_bytes = (uint64_t)json_get_nonneg(o, "peak_rss_bytes");
             json_t *ec = json_object_get(o, "exit_code");
             runs[i].exit_code = json_is_integer(ec) ? (int32_t)json_integer_value(ec) : 0;
             json_t *sg = json_object_get(o, "signal");
@@ -200,17 +184,17 @@ int result_build(const struct result_ctx *ctx, const struct runjob *rj, const js
             runs[i].timed_out = json_is_true(json_object_get(o, "timed_out"));
             /* contention (agent/runner/contention.h): null or absent is unknown */
             struct wire_measurement *w = &runs[i];
-            double cv, ci;
-            w->has_run_delay = res_opt(o, "run_delay_s", 1e9, &w->run_delay_s);
-            w->has_ctx =
-                res_opt(o, "ctx_voluntary", 1e18, &cv) && res_opt(o, "ctx_involuntary", 1e18, &ci);
+            double cv = 0, ci = 0;
+            w->has_run_delay = json_get_in(o, "run_delay_s", 0, 1e9, &w->run_delay_s);
+            w->has_ctx = json_get_in(o, "ctx_voluntary", 0, 1e18, &cv) &&
+                         json_get_in(o, "ctx_involuntary", 0, 1e18, &ci);
             w->ctx_voluntary = w->has_ctx ? (uint64_t)cv : 0;
             w->ctx_involuntary = w->has_ctx ? (uint64_t)ci : 0;
-            w->has_steal = res_opt(o, "steal_s", 1e9, &w->steal_s);
-            w->has_cpu_pressure = res_opt(o, "cpu_pressure_s", 1e9, &w->cpu_pressure_s);
-            w->has_load1 = res_opt(o, "load1", 1e6, &w->load1);
-            w->has_cpu_mhz = res_opt(o, "cpu_mhz", 1e6, &w->cpu_mhz);
-            w->has_ref = res_opt(o, "ref_cpu_ns", 1e12, &w->ref_cpu_ns);
+            w->has_steal = json_get_in(o, "steal_s", 0, 1e9, &w->steal_s);
+            w->has_cpu_pressure = json_get_in(o, "cpu_pressure_s", 0, 1e9, &w->cpu_pressure_s);
+            w->has_load1 = json_get_in(o, "load1", 0, 1e6, &w->load1);
+            w->has_cpu_mhz = json_get_in(o, "cpu_mhz", 0, 1e6, &w->cpu_mhz);
+            w->has_ref = json_get_in(o, "ref_cpu_ns", 0, 1e12, &w->ref_cpu_ns);
         }
         r->runs = runs;
         r->n_runs = nr;
@@ -296,7 +280,7 @@ int result_build(const struct result_ctx *ctx, const struct runjob *rj, const js
                 stacks[n_stacks].thread = "";
             stacks[n_stacks].frames = dst;
             stacks[n_stacks].n_frames = k;
-            stacks[n_stacks].samples = res_num(so, "samples");
+            stacks[n_stacks].samples = json_get_nonneg(so, "samples");
             n_stacks++;
         }
         free(all.keys);

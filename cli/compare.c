@@ -376,35 +376,6 @@ static json_t *cmp_ci_doc(const json_t *item, const struct cmp_doc *cand)
     return d;
 }
 
-/* Write the page to path through a temporary file; 0 or -1 (reported). */
-static int cmp_write_html(const char *path, const json_t *result)
-{
-    char *tmp = xasprintf("%s.tmp.%ld", path, (long)getpid());
-    FILE *out = fopen(tmp, "w");
-    char err[256] = "";
-    int rc = -1;
-    if (!out) {
-        log_error("could not write HTML file \"%s\": %s", path, strerror(errno));
-        free(tmp);
-        return -1;
-    }
-    int wrc = html_compare_write(out, result, err, sizeof(err));
-    int ferr = fflush(out) == EOF || ferror(out);
-    if (fclose(out) == EOF)
-        ferr = 1;
-    if (wrc < 0 || ferr)
-        log_error("could not write HTML file \"%s\": %s", path,
-                  err[0] ? err : strerror(errno ? errno : EIO));
-    else if (rename(tmp, path) < 0)
-        log_error("could not write HTML file \"%s\": %s", path, strerror(errno));
-    else
-        rc = 0;
-    if (rc < 0)
-        unlink(tmp);
-    free(tmp);
-    return rc;
-}
-
 /* Print the terminal report of result. */
 static void cmp_print_safe(const json_t *result, bool color)
 {
@@ -527,7 +498,7 @@ int cli_compare_main(int argc, char **argv)
         if (flames[i])
             json_object_set_new(json_array_get(comps, i), "flame_diff", flames[i]);
     free(flames);
-    if (a.html && cmp_write_html(a.html, result) < 0)
+    if (a.html && cli_write_html_atomic(a.html, html_compare_write, result, "HTML file") < 0)
         internal = true;
     const char *gh = getenv("GITHUB_STEP_SUMMARY");
     const char *md = a.summary_md ? a.summary_md : (gh && *gh ? gh : NULL);

@@ -3,8 +3,9 @@
  *
  * Sends a compare_hosts Query (coordinator/query_series.c computes the
  * pairs with the team report's statistics: ratio of medians B/A with a 95%
- * percentile bootstrap interval over each host's newest runs, on a Python
- * build both ran when there is one) and prints the pairs as a table, or the
+ * percentile bootstrap interval over each host's newest runs, under one
+ * Python build both ran: --python picks the Python; pairs that share no
+ * build are listed, not compared) and prints the pairs as a table, or the
  * coordinator's pyscope.compare_hosts/1 JSON (--json), and writes a
  * self-contained HTML page with a forest plot of the ratios (--html FILE).
  *
@@ -30,18 +31,23 @@
 
 void cmd_compare_hosts_help(FILE *out)
 {
-    fputs("Usage: pyscope compare-hosts SCRIPT [--hosts A,B] [--metric wall|cpu|memory]\n"
-          "                             [--json] [--html FILE]\n"
+    fputs("Usage: pyscope compare-hosts SCRIPT [--hosts A,B] [--python PY]\n"
+          "                             [--metric wall|cpu|memory] [--json] [--html FILE]\n"
           "\n"
           "The same script on the farm's hosts: for every pair of hosts that ran SCRIPT\n"
           "(or the hosts named), the ratio of medians B/A of the metric over each host's\n"
           "newest runs, with a 95% bootstrap confidence interval and the sample counts.\n"
-          "Runs of one Python build on both hosts are compared when there is such a build;\n"
-          "otherwise each host's newest build, and the table says the builds differ.\n"
+          "Like is compared with like: the runs of one Python build on both hosts (of the\n"
+          "builds both ran, the one run most recently; with --python, of those builds of\n"
+          "that Python). A pair of hosts that ran no build in common is not compared: it\n"
+          "is listed with the builds each ran. Every pair says which build it compared.\n"
           "SCRIPT is the script's key as in the suite (examples/slow_script.py).\n"
           "\n"
           "  --hosts A,B[,...]    these hosts (hostnames or fingerprints), pairs in that\n"
           "                       order: B/A (default: every host that ran SCRIPT)\n"
+          "  --python PY          compare the hosts under this Python: a version (3.12,\n"
+          "                       3.12.1) or an interpreter's path; hosts that did not run\n"
+          "                       SCRIPT under it are left out (named ones: an error)\n"
           "  --metric M           wall (default), cpu or memory (peak RSS)\n"
           "  --runs N             newest runs per host pooled (default 5, at most 1000)\n"
           "  --json               print the coordinator's JSON (pyscope.compare_hosts/1)\n"
@@ -49,7 +55,8 @@ void cmd_compare_hosts_help(FILE *out)
           "                       their intervals drawn, the table, each host's "
           "runs)\n" FARM_OPTIONS_HELP "\n"
           "Exit status: 0 ok, 2 usage error, unknown script or host, fewer than two hosts\n"
-          "ran SCRIPT; 4 the coordinator could not be reached or FILE not written.\n",
+          "ran SCRIPT (under PY), no two hosts ran one build; 4 the coordinator could not\n"
+          "be reached or FILE not written.\n",
           out);
 }
 
@@ -101,21 +108,39 @@ static char *ch_value(const char *metric, const json_t *v)
     return xasprintf("%.4f s", x);
 }
 
+/* The builds (a JSON array of strings) as "B1; B2" (new string). */
+static char *ch_builds(const json_t *builds)
+{
+    char *text = xstrdup("");
+    size_t i;
+    const json_t *b;
+    json_array_foreach(builds, i, b)
+    {
+        char *next = xasprintf("%s%s%s", text, i ? "; " : "", json_string_value(b) ?: "?");
+        free(text);
+        text = next;
+    }
+    return text;
+}
+
 static void ch_print_safe(FILE *out, const json_t *c)
 {
     const char *metric = ch_str(c, "metric") ?: "wall_s";
     const char *what = strcmp(metric, "cpu_s") == 0            ? "CPU time"
                        : strcmp(metric, "peak_rss_bytes") == 0 ? "peak memory"
                                                                : "wall time";
-    fprintf(out, "%s on host B vs host A: %s, newest %" JSON_INTEGER_FORMAT " runs per host\n\n",
+    const char *python = ch_str(c, "python");
+    fprintf(out,
+            "%s on host B vs host A: %s, newest %" JSON_INTEGER_FORMAT
+            " runs per host, one Python build on both%s%s\n\n",
             ch_str(c, "script") ?: "?", what,
-            json_integer_value(json_object_get(c, "runs_per_host")));
+            json_integer_value(json_object_get(c, "runs_per_host")), python ? ": Python " : "",
+            python ? python : "");
     const json_t *pairs = json_object_get(c, "pairs");
     fprintf(out, "%-16s %-16s %12s %12s %8s  %-17s %5s %5s  %s\n", "Host A", "Host B", "Median A",
-            "Median B", "B/A", "95% CI", "n A", "n B", "Python build");
+            "Median B", "B/A", "95% CI", "n A", "n B", "Python");
     size_t i;
     const json_t *p;
-    bool differ = false;
     json_array_foreach(pairs, i, p)
     {
         char *ma = ch_value(metric, json_object_get(p, "median_a"));
@@ -123,34 +148,64 @@ static void ch_print_safe(FILE *out, const json_t *c)
         char ci[48];
         snprintf(ci, sizeof(ci), "[%.3f, %.3f]", json_number_value(json_object_get(p, "ci_low")),
                  json_number_value(json_object_get(p, "ci_high")));
-        bool same = json_is_true(json_object_get(p, "same_python_build"));
-        differ |= !same;
         fprintf(out,
                 "%-16s %-16s %12s %12s %8.3f  %-17s %5" JSON_INTEGER_FORMAT
                 " %5" JSON_INTEGER_FORMAT "  %s\n",
                 ch_str(p, "host_a") ?: "?", ch_str(p, "host_b") ?: "?", ma, mb,
                 json_number_value(json_object_get(p, "ratio")), ci,
                 json_integer_value(json_object_get(p, "samples_a")),
-                json_integer_value(json_object_get(p, "samples_b")), same ? "same" : "DIFFERS");
+                json_integer_value(json_object_get(p, "samples_b")),
+                ch_str(p, "python_version") ?: "?");
         free(ma);
         free(mb);
     }
     if (json_array_size(pairs) == 0)
         fputs("(no pair with samples on both sides)\n", out);
-    const json_t *b;
-    json_array_foreach(pairs, i, b)
+    /* the build each pair compared: once when they all compared the same one */
+    const char *first = ch_str(json_array_get(pairs, 0), "python_build");
+    bool one = first != NULL;
+    json_array_foreach(pairs, i, p)
     {
-        if (json_is_true(json_object_get(b, "same_python_build")))
-            continue;
-        fprintf(out,
-                "\n%s vs %s: no Python build ran on both; the ratio mixes host and Python:\n"
-                "  %s: %s\n  %s: %s\n",
-                ch_str(b, "host_b") ?: "?", ch_str(b, "host_a") ?: "?", ch_str(b, "host_a") ?: "?",
-                ch_str(b, "python_build_a") ?: "?", ch_str(b, "host_b") ?: "?",
-                ch_str(b, "python_build_b") ?: "?");
+        const char *b = ch_str(p, "python_build");
+        one &= b && strcmp(b, first) == 0;
+    }
+    if (one)
+        fprintf(out, "\nPython build compared (the same on both hosts): %s\n", first);
+    else if (json_array_size(pairs))
+        fputs("\nPython build compared (the same on both hosts of a pair):\n", out);
+    json_array_foreach(pairs, i, p)
+    {
+        if (!one)
+            fprintf(out, "  %s vs %s: %s\n", ch_str(p, "host_b") ?: "?", ch_str(p, "host_a") ?: "?",
+                    ch_str(p, "python_build") ?: "?");
+    }
+    const json_t *apart = json_object_get(c, "not_compared");
+    if (json_array_size(apart))
+        fputs("\nNot compared: no Python build ran on both (a ratio across builds would be the "
+              "hosts' and the Pythons' at once):\n",
+              out);
+    json_array_foreach(apart, i, p)
+    {
+        char *ba = ch_builds(json_object_get(p, "python_builds_a"));
+        char *bb = ch_builds(json_object_get(p, "python_builds_b"));
+        fprintf(out, "  %s vs %s\n    %s: %s\n    %s: %s\n", ch_str(p, "host_b") ?: "?",
+                ch_str(p, "host_a") ?: "?", ch_str(p, "host_a") ?: "?", ba,
+                ch_str(p, "host_b") ?: "?", bb);
+        free(ba);
+        free(bb);
+    }
+    const json_t *without = json_object_get(c, "hosts_without_python");
+    if (json_array_size(without))
+        fprintf(out, "\nLeft out: no run under Python %s:\n", python ? python : "?");
+    json_array_foreach(without, i, p)
+    {
+        char *b = ch_builds(json_object_get(p, "python_builds"));
+        fprintf(out, "  %s: %s\n", ch_str(p, "hostname") ?: "?", b);
+        free(b);
     }
     /* a ratio that includes an open regression (or improvement) is not the hardware */
     json_t *said = json_object();
+    const json_t *b;
     json_array_foreach(pairs, i, b)
     {
         size_t k;
@@ -173,9 +228,6 @@ static void ch_print_safe(FILE *out, const json_t *c)
         }
     }
     json_decref(said);
-    if (!differ && json_array_size(pairs))
-        fprintf(out, "\nSame Python build on both hosts: %s\n",
-                ch_str(json_array_get(pairs, 0), "python_build_a") ?: "?");
     fprintf(out,
             "\nB/A > 1: B is slower%s. 95%% CI: percentile bootstrap of the ratio of "
             "medians.\n",
@@ -263,11 +315,12 @@ static int ch_answer(const struct farm_opts *fo, const struct wire_query *q, con
 
 int cmd_compare_hosts(int argc, char **argv)
 {
-    enum { O_JSON = 256, O_HOSTS, O_METRIC, O_RUNS, O_HTML };
+    enum { O_JSON = 256, O_HOSTS, O_METRIC, O_RUNS, O_HTML, O_PYTHON };
     static const struct option opts[] = {
         {"json", no_argument, NULL, O_JSON},
         FARM_LONG_OPTIONS,
         {"hosts", required_argument, NULL, O_HOSTS},
+        {"python", required_argument, NULL, O_PYTHON},
         {"metric", required_argument, NULL, O_METRIC},
         {"runs", required_argument, NULL, O_RUNS},
         {"html", required_argument, NULL, O_HTML},
@@ -280,6 +333,7 @@ int cmd_compare_hosts(int argc, char **argv)
     farm_opts_init(&fo);
     struct wire_query q = {.kind = WIRE_QUERY_COMPARE_HOSTS, .metric = "wall_s"};
     const char *hosts[WIRE_MAX_QUERY_HOSTS];
+    const char *python = NULL;
     char *list = NULL;
     uint64_t runs = 0;
     int c, status = PYSCOPE_EXIT_USAGE;
@@ -301,6 +355,17 @@ int cmd_compare_hosts(int argc, char **argv)
             }
             q.n_hosts = (size_t)n;
             q.hosts = hosts;
+            break;
+        }
+        case O_PYTHON: {
+            char why[160];
+            if (!*optarg || pyreq_check(optarg, why, sizeof(why)) < 0) {
+                log_error("--python: \"%s\" is %s", optarg, *optarg ? why : "empty");
+                goto out;
+            }
+            python = optarg;
+            q.n_pythons = 1;
+            q.pythons = &python;
             break;
         }
         case O_METRIC:
@@ -338,7 +403,7 @@ int cmd_compare_hosts(int argc, char **argv)
         }
         }
     }
-    q.script = ch_script_arg(argc, argv, "compare-hosts", "[--hosts A,B] [--json]");
+    q.script = ch_script_arg(argc, argv, "compare-hosts", "[--hosts A,B] [--python PY] [--json]");
     if (!q.script)
         goto out;
     if (farm_opts_finish(&fo) < 0)

@@ -549,6 +549,11 @@ static int farm_print_safe(FILE *out, enum wire_query_kind kind, json_t *doc)
         fprintf(out,
                 "          %lld of them failed \"host offline\": no live agent on their host\n",
                 farm_int(j, "host_offline"));
+    if (farm_int(j, "no_python") > 0)
+        fprintf(out,
+                "          %lld of them failed \"no live agent has Python ...\": no live agent"
+                " on their host has the Python they ask for (pyscope jobs)\n",
+                farm_int(j, "no_python"));
     fprintf(out, "runs:     %lld stored\n", farm_int(b, "runs"));
     const char *created = json_string_value(json_object_get(b, "created"));
     const char *finished = json_string_value(json_object_get(b, "finished"));

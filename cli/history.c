@@ -444,33 +444,6 @@ static void hist_print_safe(const json_t *doc, bool color)
     }
 }
 
-static int hist_write_html(const char *path, const json_t *doc)
-{
-    char *tmp = xasprintf("%s.tmp.%ld", path, (long)getpid());
-    FILE *out = fopen(tmp, "w");
-    char err[256] = "";
-    int rc = -1;
-    if (!out) {
-        log_error("could not write HTML file \"%s\": %s", path, strerror(errno));
-        free(tmp);
-        return -1;
-    }
-    int wrc = html_history_write(out, doc, err, sizeof(err));
-    int ferr = fflush(out) == EOF || ferror(out);
-    if (fclose(out) == EOF)
-        ferr = 1;
-    if (wrc < 0 || ferr)
-        log_error("could not write HTML file \"%s\": %s", path, err[0] ? err : strerror(EIO));
-    else if (rename(tmp, path) < 0)
-        log_error("could not write HTML file \"%s\": %s", path, strerror(errno));
-    else
-        rc = 0;
-    if (rc < 0)
-        unlink(tmp);
-    free(tmp);
-    return rc;
-}
-
 /*
  * The history of key on the farm: ask the coordinator for the series and
  * build the same document as local history. Returns 0 with *out (new), or an
@@ -610,7 +583,7 @@ int cli_history_main(int argc, char **argv)
         hist_print_safe(safe, cli_color_enabled(a.color, STDOUT_FILENO));
         json_decref(safe);
     }
-    if (a.html && hist_write_html(a.html, doc) < 0)
+    if (a.html && cli_write_html_atomic(a.html, html_history_write, doc, "HTML file") < 0)
         internal = true;
     if (fflush(stdout) == EOF)
         internal = true;

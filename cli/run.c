@@ -855,42 +855,6 @@ static void run_analyze(json_t *report, const struct run_args *a, const struct r
     json_object_set_new(report, "regression", regression);
 }
 
-/* Write the HTML report through a temporary file; 0 or -1 (reported). */
-static int run_write_html(const char *path, const json_t *report)
-{
-    char *tmp = xasprintf("%s.tmp.%ld", path, (long)getpid());
-    char err[256] = "";
-    int rc = -1;
-    FILE *out = fopen(tmp, "wx");
-    if (!out) {
-        log_error("could not write HTML report \"%s\": %s", tmp, strerror(errno));
-        free(tmp);
-        return -1;
-    }
-    int wrc = html_report_write(out, report, err, sizeof(err));
-    /* keep the first error's errno: fflush, a write error seen earlier, or fclose */
-    int write_errno = 0;
-    if (fflush(out) == EOF)
-        write_errno = errno;
-    else if (ferror(out))
-        write_errno = EIO;
-    if (fclose(out) == EOF && write_errno == 0)
-        write_errno = errno;
-    if (wrc < 0)
-        log_error("could not render HTML report \"%s\": %s", path,
-                  err[0] ? err : pyscope_strerror(wrc));
-    else if (write_errno)
-        log_error("could not write HTML report \"%s\": %s", path, strerror(write_errno));
-    else if (rename(tmp, path) < 0)
-        log_error("could not write HTML report \"%s\": %s", path, strerror(errno));
-    else
-        rc = 0;
-    if (rc < 0)
-        unlink(tmp);
-    free(tmp);
-    return rc;
-}
-
 /*
  * Save the HTML, then the JSON report (the JSON is the history entry, written last
  * so that it names only files that exist). Returns 0, or -1 when a write failed
@@ -915,7 +879,7 @@ static int run_save(json_t *report, struct run_files *f)
     json_object_set_new(report, "files", files);
 
     int result = 0;
-    if (run_write_html(f->html_path, report) < 0) {
+    if (cli_write_html_atomic(f->html_path, html_report_write, report, "HTML report") < 0) {
         result = -1;
         free(f->html_path);
         f->html_path = NULL;

@@ -17,6 +17,7 @@
 #include "atomicfile.h"
 #include "errors.h"
 #include "history.h"
+#include "log.h"
 #include "sanitize.h"
 #include "xmalloc.h"
 
@@ -278,6 +279,25 @@ int cli_write_json_atomic(const char *path, const json_t *json, size_t flags)
     if (json_dumpf(json, af.f, flags) < 0 || fputc('\n', af.f) == EOF)
         rc = errno ? -errno : -EIO;
     return atomic_commit(&af, path, rc);
+}
+
+int cli_write_html_atomic(const char *path, cli_html_fn fn, const json_t *doc, const char *what)
+{
+    struct atomicfile af;
+    int rc = atomic_open(&af, path);
+    if (rc < 0) {
+        log_error("could not write %s \"%s\": %s", what, path, strerror(-rc));
+        return -1;
+    }
+    char err[256] = "";
+    int wrc = fn(af.f, doc, err, sizeof(err));
+    rc = atomic_commit(&af, path, wrc);
+    if (wrc < 0)
+        log_error("could not render %s \"%s\": %s", what, path,
+                  err[0] ? err : pyscope_strerror(wrc));
+    else if (rc < 0)
+        log_error("could not write %s \"%s\": %s", what, path, strerror(-rc));
+    return rc < 0 ? -1 : 0;
 }
 
 char *cli_trim(char *s)

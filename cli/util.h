@@ -96,4 +96,14 @@ int cli_read_fd(int fd, size_t cap, char **buf, size_t *len);
  */
 int cli_write_json_atomic(const char *path, const json_t *json, size_t flags);
 
+/* A page renderer of lib/html_*.h: doc (borrowed) to out; 0, or negative with err. */
+typedef int (*cli_html_fn)(FILE *out, const json_t *doc, char *err, size_t errlen);
+
+/*
+ * Render doc with fn into path, replacing it whole or not at all (lib/atomicfile.h:
+ * exclusive temporary file, fsync, rename). what names the file in messages ("HTML
+ * report"). Returns 0, or -1 after logging what failed (path is then untouched).
+ */
+int cli_write_html_atomic(const char *path, cli_html_fn fn, const json_t *doc, const char *what);
+
 #endif

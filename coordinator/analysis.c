@@ -21,6 +21,7 @@
 
 #include "contended.h"
 #include "findings.h"
+#include "jsonutil.h"
 #include "log.h"
 #include "pgbin.h"
 #include "stats.h"
@@ -383,12 +384,6 @@ static json_t *find_row(const json_t *mine, const json_t *o)
     return NULL;
 }
 
-static double num(const json_t *o, const char *key)
-{
-    const json_t *v = json_object_get(o, key);
-    return json_is_number(v) ? json_number_value(v) : NAN;
-}
-
 /*
  * Link a series' findings tonight (mine, borrowed; rows of row_new()) with
  * its open findings from earlier batches (open, borrowed): a finding that
@@ -405,10 +400,11 @@ static bool link_open(json_t *mine, const json_t *open, const json_t *result, co
     const json_t *o;
     json_array_foreach(open, k, o)
     {
-        double base = num(o, "baseline_median"), found = num(o, "candidate_median");
+        double base = json_get_number(o, "baseline_median", NAN),
+               found = json_get_number(o, "candidate_median", NAN);
         json_t *row = find_row(mine, o);
         if (row) {
-            if (findings_continues(base, found, num(row, "candidate_median"))) {
+            if (findings_continues(base, found, json_get_number(row, "candidate_median", NAN))) {
                 json_array_append_new(
                     attach, json_pack("{s:O, s:s}", "id", json_object_get(o, "id"), "run", run));
                 json_object_set_new(row, "attached", json_true());
@@ -419,7 +415,7 @@ static bool link_open(json_t *mine, const json_t *open, const json_t *result, co
         }
         const json_t *m = find_metric(result, json_string_value(json_object_get(o, "metric")),
                                       json_string_value(json_object_get(o, "function_key")));
-        if (m && findings_back_to_before(base, found, num(m, "candidate_median")))
+        if (m && findings_back_to_before(base, found, json_get_number(m, "candidate_median", NAN)))
             json_array_append(end, json_object_get(o, "id"));
     }
     bool known = true;
@@ -495,8 +491,8 @@ static void verdict_reason(const json_t *result, const json_t *m, char *buf, siz
 {
     const char *reason = json_string_value(json_object_get(m, "reason"));
     snprintf(buf, size, "%s", reason ? reason : "the runs could not tell a change from noise");
-    double cand = num(m, "candidate_median"),
-           wall = num(find_metric(result, "wall_s", ""), "candidate_median");
+    double cand = json_get_number(m, "candidate_median", NAN),
+           wall = json_get_number(find_metric(result, "wall_s", ""), "candidate_median", NAN);
     double run_s = isfinite(wall) && wall > 0 ? wall : cand;
     if (isfinite(run_s) && run_s > 0 && run_s < REGRESS_SHORT_RUN_S) {
         size_t len = strlen(buf);
@@ -1184,7 +1180,7 @@ static double correct_candidate(json_t *candidate, const struct findings_drift *
     double *f = xcalloc(n + 1, sizeof(*f));
     for (size_t i = 0; i < n; i++) {
         json_t *r = json_array_get(runs, i);
-        double w = num(r, "wall_s"), c = num(r, "cpu_s"), w2, c2;
+        double w = json_get_number(r, "wall_s", NAN), c = json_get_number(r, "cpu_s", NAN), w2, c2;
         f[i] = 1;
         /* the bracket divides the machine's drift out: its speed reference must not
          * divide it out a second time (lib/regress.h, rule machine_speed) */

@@ -358,14 +358,13 @@ static json_t *median_of(const json_t *samples)
 }
 
 /*
- * The series of hosts a and b (borrowed) to compare: the Python build both
- * ran whose newest run is the newest, else each host's newest build.
+ * The series of hosts a and b (borrowed) to compare: of the Python builds both
+ * ran, the one whose newest run is the newest (hosts are compared like with
+ * like: one build on both). False when they ran no build in common.
  */
-static void pick_series(const struct cmp_host *a, const struct cmp_host *b,
+static bool pick_series(const struct cmp_host *a, const struct cmp_host *b,
                         const struct cmp_series **sa, const struct cmp_series **sb)
 {
-    *sa = &a->series[0];
-    *sb = &b->series[0];
     const char *best = NULL;
     for (size_t i = 0; i < a->n; i++)
         for (size_t k = 0; k < b->n; k++) {
@@ -381,6 +380,31 @@ static void pick_series(const struct cmp_host *a, const struct cmp_host *b,
                 *sb = &b->series[k];
             }
         }
+    return best != NULL;
+}
+
+/* The Python builds of host h (borrowed) as a JSON array of strings (new), newest first. */
+static json_t *builds_of(const struct cmp_host *h)
+{
+    json_t *out = json_array();
+    for (size_t k = 0; k < h->n; k++)
+        json_array_append(out, json_object_get(h->series[k].first, "python_build"));
+    return out;
+}
+
+/* Keep only the series of h whose Python matches request (lib/pyreq.h); returns how many. */
+static size_t keep_python(struct cmp_host *h, const char *request)
+{
+    size_t kept = 0;
+    for (size_t k = 0; k < h->n; k++) {
+        if (pyreq_match(request, str_of(h->series[k].first, "python_version"),
+                        str_of(h->series[k].first, "python_executable"), NULL))
+            h->series[kept++] = h->series[k];
+        else
+            json_decref(h->series[k].samples);
+    }
+    h->n = kept;
+    return kept;
 }
 
 /*
@@ -412,15 +436,17 @@ static void add_findings(json_t *out, const json_t *findings, const struct cmp_h
 }
 
 /*
- * The pair object of hosts a, b (borrowed), or NULL when a side has no
+ * The pair object of hosts a, b (borrowed) on the Python build both ran
+ * (pick_series), or NULL when they ran none in common or a side has no
  * samples; its "findings" are the open findings (borrowed) of either side's
  * series compared: a ratio that includes a regression is not the hardware.
  */
 static json_t *pair_new(const char *script, const char *metric, const struct cmp_host *a,
                         const struct cmp_host *b, const json_t *findings)
 {
-    const struct cmp_series *sa, *sb;
-    pick_series(a, b, &sa, &sb);
+    const struct cmp_series *sa = NULL, *sb = NULL;
+    if (!pick_series(a, b, &sa, &sb))
+        return NULL;
     json_t *ra =
         json_pack("{s:O, s:O, s:O}", "host", json_object_get(a->row, "hostname"), "python_build",
                   json_object_get(sa->first, "python_build"), metric, sa->samples);
@@ -432,10 +458,11 @@ static json_t *pair_new(const char *script, const char *metric, const struct cmp
     json_decref(rb);
     if (!pair)
         return NULL;
-    bool same = strcmp(str_of(sa->first, "python_build"), str_of(sb->first, "python_build")) == 0;
     json_object_set(pair, "fingerprint_a", json_object_get(a->row, "fingerprint"));
     json_object_set(pair, "fingerprint_b", json_object_get(b->row, "fingerprint"));
-    json_object_set_new(pair, "same_python_build", json_boolean(same));
+    json_object_set_new(pair, "same_python_build", json_true()); /* always, since pyscope 0.1 */
+    json_object_set(pair, "python_build", json_object_get(sa->first, "python_build"));
+    json_object_set(pair, "python_version", json_object_get(sa->first, "python_version"));
     json_object_set_new(pair, "median_a", median_of(sa->samples));
     json_object_set_new(pair, "median_b", median_of(sb->samples));
     json_object_set_new(pair, "runs_a", json_integer((json_int_t)sa->runs));
@@ -506,6 +533,25 @@ static int answer_compare(struct store *s, const struct wire_query *q, json_t *d
     }
     size_t nh;
     struct cmp_host *hosts = group_rows(rows, metric, &nh);
+    /* --python: only the builds that match it; a host without one is left out (named: an error) */
+    const char *want_py = q->n_pythons ? q->pythons[0] : NULL;
+    json_object_set_new(doc, "python", want_py ? json_string(want_py) : json_null());
+    json_t *without = json_array();
+    json_object_set_new(doc, "hosts_without_python", without);
+    bool *out_of_play = xcalloc(nh + 1, sizeof(*out_of_play));
+    for (size_t i = 0; want_py && i < nh; i++) {
+        json_t *had = builds_of(&hosts[i]);
+        if (keep_python(&hosts[i], want_py) == 0) {
+            out_of_play[i] = true;
+            json_array_append_new(without, json_pack("{s:O, s:O, s:o}", "hostname",
+                                                     json_object_get(hosts[i].row, "hostname"),
+                                                     "fingerprint",
+                                                     json_object_get(hosts[i].row, "fingerprint"),
+                                                     "python_builds", had));
+        } else {
+            json_decref(had);
+        }
+    }
     /* the hosts in play, in order: the named ones, else every host that ran it */
     size_t *use = xcalloc(nh + q->n_hosts + 1, sizeof(*use)), nuse = 0;
     for (size_t i = 0; i < q->n_hosts; i++) {
@@ -515,19 +561,30 @@ static int answer_compare(struct store *s, const struct wire_query *q, json_t *d
                       q->script);
             goto out;
         }
+        if (out_of_play[k]) {
+            set_error(doc, "no_python",
+                      "host \"%s\" has no successful run of \"%s\" under Python %s (see "
+                      "hosts_without_python for the builds it ran; pyscope compare-hosts without "
+                      "--python compares the build both hosts ran)",
+                      q->hosts[i], q->script, want_py);
+            goto out;
+        }
         use[nuse++] = k;
     }
     if (q->n_hosts == 0)
         for (size_t i = 0; i < nh; i++)
-            use[nuse++] = i;
+            if (!out_of_play[i])
+                use[nuse++] = i;
     json_t *hosts_arr = json_array();
     for (size_t i = 0; i < nuse; i++) {
         const struct cmp_host *h = &hosts[use[i]];
         json_t *builds = json_array();
         for (size_t k = 0; k < h->n; k++)
             json_array_append_new(builds,
-                                  json_pack("{s:O, s:I, s:I, s:o, s:O}", "python_build",
+                                  json_pack("{s:O, s:O, s:I, s:I, s:o, s:O}", "python_build",
                                             json_object_get(h->series[k].first, "python_build"),
+                                            "python_version",
+                                            json_object_get(h->series[k].first, "python_version"),
                                             "runs", (json_int_t)h->series[k].runs, "samples",
                                             (json_int_t)json_array_size(h->series[k].samples),
                                             "median", median_of(h->series[k].samples), "newest",
@@ -540,22 +597,50 @@ static int answer_compare(struct store *s, const struct wire_query *q, json_t *d
     json_object_set_new(doc, "hosts", hosts_arr);
     if (nuse < 2) {
         if (nuse == 1)
-            set_error(doc, "one_host", "only host \"%s\" ran \"%s\": nothing to compare it with",
-                      str_of(hosts[use[0]].row, "hostname"), q->script);
+            set_error(doc, "one_host",
+                      "only host \"%s\" ran \"%s\"%s%s: nothing to compare it with",
+                      str_of(hosts[use[0]].row, "hostname"), q->script,
+                      want_py ? " under Python " : "", want_py ? want_py : "");
+        else if (want_py && nh)
+            set_error(doc, "no_python", "no host ran \"%s\" under Python %s", q->script, want_py);
         else
             set_error(doc, "no_runs", "no host has a successful run of \"%s\"", q->script);
         goto out;
     }
-    json_t *pairs = json_array();
+    /* pairs of hosts that ran no Python build in common are not compared: listed, with the
+     * builds each ran (a ratio across builds would be the hosts' and the Pythons' at once) */
+    json_t *pairs = json_array(), *apart = json_array();
+    json_object_set_new(doc, "pairs", pairs);
+    json_object_set_new(doc, "not_compared", apart);
     for (size_t i = 0; i < nuse && json_array_size(pairs) < QUERY_MAX_PAIRS; i++)
         for (size_t k = i + 1; k < nuse && json_array_size(pairs) < QUERY_MAX_PAIRS; k++) {
-            json_t *pair = pair_new(q->script, metric, &hosts[use[i]], &hosts[use[k]], findings);
+            const struct cmp_host *a = &hosts[use[i]], *b = &hosts[use[k]];
+            const struct cmp_series *sa, *sb;
+            if (!pick_series(a, b, &sa, &sb)) {
+                if (json_array_size(apart) < QUERY_MAX_PAIRS)
+                    json_array_append_new(
+                        apart, json_pack("{s:O, s:O, s:o, s:o}", "host_a",
+                                         json_object_get(a->row, "hostname"), "host_b",
+                                         json_object_get(b->row, "hostname"), "python_builds_a",
+                                         builds_of(a), "python_builds_b", builds_of(b)));
+                continue;
+            }
+            json_t *pair = pair_new(q->script, metric, a, b, findings);
             if (pair)
                 json_array_append_new(pairs, pair);
         }
-    json_object_set_new(doc, "pairs", pairs);
+    if (json_array_size(pairs) == 0 && json_array_size(apart) > 0) {
+        const json_t *x = json_array_get(apart, 0);
+        set_error(doc, "no_common_build",
+                  "no Python build ran \"%s\" on both \"%s\" and \"%s\"%s (builds in "
+                  "not_compared): hosts are compared under one build; run the script on both "
+                  "under one Python (pyscope submit --python VERSION)",
+                  q->script, str_of(x, "host_a"), str_of(x, "host_b"),
+                  json_array_size(apart) > 1 ? ", nor on any other pair" : "");
+    }
 out:
     free(use);
+    free(out_of_play);
     cmp_hosts_free(hosts, nh);
     json_decref(rows);
     json_decref(findings);

@@ -24,18 +24,17 @@
 #include "log.h"
 #include "query_series.h"
 #include "report.h"
+#include "router_fsm.h"
 #include "wire.h"
 #include "writer.h"
 #include "xmalloc.h"
 #include "zap.h"
 
-enum peer_state { PEER_HELLO, PEER_READY, PEER_RUNNING };
-
 /* A connected agent. */
 struct peer {
     uint8_t id[TRANSPORT_MAX_ID]; /* ZeroMQ routing id */
     size_t id_len;
-    enum peer_state state;
+    enum router_state state;     /* READY or RUNNING (coordinator/router_fsm.h) */
     char *name;                  /* agent name from Hello (lease owner); with CURVE, the key's */
     char key[CURVE_Z85_LEN + 1]; /* with CURVE: the public key it said Hello with (its identity) */
     char host[CURVE_NAME_MAX + 1]; /* with CURVE: the host its allowlist entry grants */
@@ -75,6 +74,7 @@ struct counters {
     uint64_t no_hello;          /* agent messages refused: their key has not said Hello */
     uint64_t reconnections;     /* an agent's key came back on a new connection */
     uint64_t jobs_host_offline; /* queued jobs ended: their host had no live agent */
+    uint64_t jobs_no_python;    /* queued jobs ended: no live agent of their host had the Python */
     uint64_t labels_pinned;     /* Hellos whose labels the key file's "labels =" replaced */
 };
 
@@ -316,7 +316,7 @@ static void send_job(const struct wire_job *job, void *arg)
         d->r->c.jobs_sent++;
     if (d->p->credit > 0)
         d->p->credit--;
-    d->p->state = PEER_RUNNING;
+    d->p->state = router_fsm_step(d->p->state, ROUTER_EV_JOB_SENT).next;
 }
 
 /*
@@ -420,6 +420,7 @@ static void on_hello(struct router *r, const struct transport_msg *tm, const str
     char err[512];
     int64_t host_id;
     struct wire_hello hello = m->hello;
+    enum router_state was = p ? p->state : ROUTER_STATE_NEW;
     /* With CURVE the key decides the agent's name and the host it speaks for. */
     char host[CURVE_NAME_MAX + 1] = "";
     char pinned_text[ZAP_LABELS_MAX];
@@ -460,7 +461,7 @@ static void on_hello(struct router *r, const struct transport_msg *tm, const str
     snprintf(p->key, sizeof(p->key), "%s", tm->key);
     snprintf(p->host, sizeof(p->host), "%s", host);
     p->host_id = host_id;
-    p->state = PEER_READY;
+    p->state = router_fsm_step(was, ROUTER_EV_HELLO).next;
     p->credit = 0;
     p->last_seen = now;
     p->work_seen = work_seen < 0 ? now : work_seen;
@@ -490,8 +491,7 @@ static void on_heartbeat(struct router *r, const struct transport_msg *tm, const
     r->c.leases_renewed += (uint64_t)n;
     if (n > 0)
         p->work_seen = r->now;
-    if (m->heartbeat.n_running == 0 && p->state == PEER_RUNNING)
-        p->state = PEER_READY;
+    p->state = router_fsm_step(p->state, router_fsm_event(m)).next;
 }
 
 /* Answer one result of a flushed group; pend borrowed. */
@@ -706,6 +706,7 @@ static json_t *counters_json(const struct router *r)
     COUNTER(no_hello);
     COUNTER(reconnections);
     COUNTER(jobs_host_offline);
+    COUNTER(jobs_no_python);
     COUNTER(labels_pinned);
 #undef COUNTER
     struct zap_stats zs = {0};
@@ -826,26 +827,6 @@ static void on_query(struct router *r, const struct transport_msg *tm, const str
 }
 
 /*
- * The role a message of type t needs from its key's User-Id: ZAP_ROLE_NONE
- * for Query (either role) and for types only the coordinator sends (they get
- * Error(UNEXPECTED) from any listed key).
- */
-static enum zap_role router_needed_role(enum wire_type t)
-{
-    switch (t) {
-    case WIRE_HELLO:
-    case WIRE_READY:
-    case WIRE_HEARTBEAT:
-    case WIRE_RESULT:
-        return ZAP_ROLE_AGENT;
-    case WIRE_SUBMIT:
-        return ZAP_ROLE_SUBMITTER;
-    default:
-        return ZAP_ROLE_NONE;
-    }
-}
-
-/*
  * With CURVE, an agent is its key, not its ZeroMQ routing id. A message
  * that arrives under the routing id another key's agent uses is an attempt
  * to speak for it: refused (FORBIDDEN), logged with the sender's key, and
@@ -911,7 +892,7 @@ void router_handle(struct router *r, const struct transport_msg *tm, int64_t now
      * name is the key's, whatever its Hello says. */
     const char *key_name = NULL;
     if (r->zap) {
-        enum zap_role needed = router_needed_role(m->type);
+        enum zap_role needed = router_fsm_role(m->type);
         bool agent = zap_user_role(tm->user_id) == ZAP_ROLE_AGENT;
         /* triage writes: submitters only */
         bool triage = m->type == WIRE_QUERY && m->query.kind == WIRE_QUERY_TRIAGE;
@@ -938,40 +919,39 @@ void router_handle(struct router *r, const struct transport_msg *tm, int64_t now
     }
     if (p)
         p->last_seen = now;
-    switch (m->type) {
-    case WIRE_HELLO:
+    struct router_step step = router_fsm_step(p ? p->state : ROUTER_STATE_NEW, router_fsm_event(m));
+    switch (step.action) {
+    case ROUTER_DO_REGISTER:
         on_hello(r, tm, m, key_name, p, now);
         break;
-    case WIRE_SUBMIT:
+    case ROUTER_DO_SUBMIT:
         on_submit(r, tm, m);
         break;
-    case WIRE_QUERY:
+    case ROUTER_DO_QUERY:
         on_query(r, tm, m);
         break;
-    case WIRE_HEARTBEAT:
-    case WIRE_READY:
-    case WIRE_RESULT:
-        if (p == NULL) {
-            r->c.unexpected++;
-            r->c.no_hello++;
-            refusal_warn(r, "refused a %s message from %s: it has not said Hello",
-                         wire_type_name(m->type), who);
-            send_error(r, tm->id, tm->id_len, m->seq, WIRE_ERROR_UNEXPECTED, "send hello first");
-            break;
-        }
-        if (m->type == WIRE_HEARTBEAT) {
-            on_heartbeat(r, tm, m, p);
-        } else if (m->type == WIRE_READY) {
-            p->credit = m->ready.credit;
-            if (p->credit > 0)
-                p->work_seen = now;
-            r->dispatch_due = true;
-        } else {
-            p->work_seen = now;
-            queue_result(r, tm, &m, p);
-        }
+    case ROUTER_DO_RENEW:
+        on_heartbeat(r, tm, m, p);
         break;
-    default: {
+    case ROUTER_DO_CREDIT:
+        p->credit = m->ready.credit;
+        if (p->credit > 0)
+            p->work_seen = now;
+        r->dispatch_due = true;
+        break;
+    case ROUTER_DO_STORE:
+        p->work_seen = now;
+        queue_result(r, tm, &m, p);
+        break;
+    case ROUTER_DO_REFUSE_NO_HELLO:
+        r->c.unexpected++;
+        r->c.no_hello++;
+        refusal_warn(r, "refused a %s message from %s: it has not said Hello",
+                     wire_type_name(m->type), who);
+        send_error(r, tm->id, tm->id_len, m->seq, WIRE_ERROR_UNEXPECTED, "send hello first");
+        break;
+    case ROUTER_DO_NOTHING:
+    case ROUTER_DO_REFUSE_NOT_OURS: {
         /* Welcome, Job, Ack, Error, replies: only the coordinator sends these. */
         r->c.unexpected++;
         char msg[96];
@@ -1002,8 +982,10 @@ void router_log_counters(const struct router *r)
 }
 
 /*
- * Tell the store which hosts have a live agent here; the queued jobs of hosts
- * without one for host_offline_s end "host offline" (store_hosts_alive()).
+ * Tell the store which hosts and agents are live here; the queued jobs of hosts
+ * without one for host_offline_s end "host offline", and those asking for a
+ * Python no live agent of their host has "no live agent has Python P"
+ * (store_hosts_alive()).
  * An agent is live while it takes work: it has credit waiting, or within
  * host_offline_s it said its first Hello, gave credit, renewed a lease or sent
  * a result. One that only heartbeats, or says Hello again, keeps its
@@ -1011,15 +993,18 @@ void router_log_counters(const struct router *r)
  */
 static void router_hosts_alive(struct router *r, int64_t now)
 {
-    size_t n = 0, cap = 0;
+    size_t n = 0, na = 0, cap = 0;
     for (struct peer *p = r->peers; p; p = p->next)
         cap++;
     int64_t *ids = xcalloc(cap ? cap : 1, sizeof(*ids));
+    const char **names = xcalloc(cap ? cap : 1, sizeof(*names));
     for (struct peer *p = r->peers; p; p = p->next) {
         if (p->credit > 0)
             p->work_seen = now;
         if (now - p->work_seen > (int64_t)r->cfg->host_offline_s * 1000)
             continue;
+        if (p->name)
+            names[na++] = p->name;
         bool seen = false;
         for (size_t i = 0; i < n && !seen; i++)
             seen = ids[i] == p->host_id;
@@ -1027,13 +1012,17 @@ static void router_hosts_alive(struct router *r, int64_t now)
             ids[n++] = p->host_id;
     }
     char err[512];
-    int ended = store_hosts_alive(r->store, ids, n, r->cfg->host_offline_s, err, sizeof(err));
+    int no_python = 0;
+    int ended = store_hosts_alive(r->store, ids, n, names, na, r->cfg->host_offline_s, &no_python,
+                                  err, sizeof(err));
     free(ids);
+    free(names);
     if (ended < 0) {
         r->c.internal++;
         log_error("could not update the hosts' liveness: %s", err);
     } else {
         r->c.jobs_host_offline += (uint64_t)ended;
+        r->c.jobs_no_python += (uint64_t)no_python;
     }
 }
 

@@ -14,7 +14,8 @@
  * counter; counters are logged every stats interval and included in every
  * Query reply. All lasting state is in the store: the peer table only
  * remembers who is connected, their agent name, key and host, and their
- * outstanding credit.
+ * outstanding credit. The states, events and actions are one table:
+ * coordinator/router_fsm.h.
  */
 #ifndef PYSCOPE_COORD_ROUTER_H
 #define PYSCOPE_COORD_ROUTER_H

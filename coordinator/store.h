@@ -174,10 +174,16 @@ int store_reap_leases(struct store *s, char *err, size_t errlen);
  * them seen. Every other host with queued jobs, not seen for offline_s
  * seconds (by this or another coordinator of the database), is marked
  * offline and those jobs end 'failed' with end_reason 'host offline' (one
- * warning per host); batches left without open jobs are done. Returns the
- * number of jobs ended, or -EIO.
+ * warning per host). On the live hosts, a queued job that asks for a Python
+ * (docs/pythons.md) none of whose agents reporting a matching one is live
+ * here (the n_agents names in agents) or was seen within offline_s, for
+ * offline_s, ends 'failed' with end_reason 'no live agent has Python P' (one
+ * warning per host and Python; *no_python counts them). Batches left without
+ * open jobs are done. Returns the number of jobs ended "host offline", or
+ * -EIO.
  */
-int store_hosts_alive(struct store *s, const int64_t *ids, size_t n, uint32_t offline_s, char *err,
+int store_hosts_alive(struct store *s, const int64_t *ids, size_t n, const char *const *agents,
+                      size_t n_agents, uint32_t offline_s, int *no_python, char *err,
                       size_t errlen);
 
 /*

@@ -183,9 +183,40 @@ int store_register(struct store *s, const struct wire_hello *h, const char *host
 
 /* ---- liveness: hosts without a live agent (schema/007) ---- */
 
-int store_hosts_alive(struct store *s, const int64_t *ids, size_t n, uint32_t offline_s, char *err,
-                      size_t errlen)
+/* The SQL array literal of the n names (borrowed), new string. */
+static char *text_array(const char *const *names, size_t n)
 {
+    struct sbuf b = {0};
+    sb_addf(&b, "{");
+    for (size_t i = 0; i < n; i++) {
+        sb_addf(&b, "%s", i ? "," : "");
+        sb_add_quoted(&b, names[i]);
+    }
+    sb_addf(&b, "}");
+    return sb_take(&b);
+}
+
+/*
+ * The queued jobs that ask for a Python no agent of their (live) host has had
+ * for $2 s: none of the host's agents that reports a matching Python is live
+ * here ($3) or was seen (heartbeat, Hello) within $2 s, and the job has been
+ * queued that long. They end 'failed', end_reason 'no live agent has Python
+ * P' (docs/pythons.md), rather than wait forever or go to an agent that
+ * would refuse them.
+ */
+#define NO_PYTHON_SQL                                                                              \
+    " nopy AS (UPDATE jobs j SET state = 'failed', end_reason = 'no live agent has Python '"       \
+    "  || j.python, updated = now() FROM hosts h WHERE h.id = j.host_id"                           \
+    "  AND j.host_id = ANY ($1::bigint[]) AND j.state = 'queued' AND j.python <> ''"               \
+    "  AND j.updated < now() - $2::integer * interval '1 second' AND NOT EXISTS (SELECT 1"         \
+    "  FROM agents a WHERE a.host_id = j.host_id AND pyscope_python_match(a.pythons, j.python)"    \
+    "  AND (a.name = ANY ($3::text[]) OR a.last_seen >= now() - $2::integer"                       \
+    "  * interval '1 second')) RETURNING j.batch_id, j.host_id, h.hostname, j.python)"
+
+int store_hosts_alive(struct store *s, const int64_t *ids, size_t n, const char *const *agents,
+                      size_t n_agents, uint32_t offline_s, int *no_python, char *err, size_t errlen)
+{
+    *no_python = 0;
     struct params p = {0};
     char *list = xstrdup("{");
     for (size_t i = 0; i < n; i++) {
@@ -197,6 +228,7 @@ int store_hosts_alive(struct store *s, const int64_t *ids, size_t n, uint32_t of
     free(list);
     p_own(&p, closed);
     p_fmt(&p, "%" PRIu32, offline_s);
+    p_own(&p, text_array(agents, n_agents));
     PGresult *res = store_exec(
         s,
         "WITH live AS (UPDATE hosts SET last_seen = now(), offline_since = NULL"
@@ -208,23 +240,40 @@ int store_hosts_alive(struct store *s, const int64_t *ids, size_t n, uint32_t of
         "  RETURNING h.id, h.hostname, h.last_seen),"
         " ended AS (UPDATE jobs j SET state = 'failed', end_reason = 'host offline',"
         "  updated = now() FROM dead WHERE j.host_id = dead.id AND j.state = 'queued'"
-        "  RETURNING j.batch_id, dead.hostname, dead.last_seen)"
+        "  RETURNING j.batch_id, dead.hostname, dead.last_seen)," NO_PYTHON_SQL
         " SELECT hostname, count(*), pyscope_ts(max(last_seen)),"
-        "  array_agg(DISTINCT batch_id)::text FROM ended GROUP BY hostname ORDER BY hostname",
+        "  array_agg(DISTINCT batch_id)::text, '' FROM ended GROUP BY hostname"
+        " UNION ALL SELECT n.hostname, count(*), coalesce((SELECT pyscope_ts(max(a.last_seen))"
+        "  FROM agents a WHERE a.host_id = n.host_id AND pyscope_python_match(a.pythons,"
+        "  n.python)), ''), array_agg(DISTINCT n.batch_id)::text, n.python FROM nopy n"
+        "  GROUP BY n.hostname, n.host_id, n.python ORDER BY 1, 5",
         &p, PGRES_TUPLES_OK, err, errlen);
     p_release(&p);
     if (res == NULL)
         return -EIO;
     int ended = 0;
     for (int i = 0; i < PQntuples(res); i++) {
-        ended += atoi(PQgetvalue(res, i, 1));
-        log_warn("host \"%s\" has had no live agent since %s (over %" PRIu32
-                 " s): its %s queued jobs end \"host offline\" (batches %s)",
-                 PQgetvalue(res, i, 0), PQgetvalue(res, i, 2), offline_s, PQgetvalue(res, i, 1),
+        const char *py = PQgetvalue(res, i, 4), *seen = PQgetvalue(res, i, 2);
+        if (!*py) {
+            ended += atoi(PQgetvalue(res, i, 1));
+            log_warn("host \"%s\" has had no live agent since %s (over %" PRIu32
+                     " s): its %s queued jobs end \"host offline\" (batches %s)",
+                     PQgetvalue(res, i, 0), seen, offline_s, PQgetvalue(res, i, 1),
+                     PQgetvalue(res, i, 3));
+            continue;
+        }
+        *no_python += atoi(PQgetvalue(res, i, 1));
+        char since[96];
+        snprintf(since, sizeof(since),
+                 *seen ? "one was last seen %s" : "none of its agents reported it", seen);
+        log_warn("host \"%s\" has no live agent with Python %s (%s; over %" PRIu32
+                 " s): its %s queued jobs that ask for it end \"no live agent has Python %s\""
+                 " (batches %s): start an agent there with that Python (its pythons = setting)",
+                 PQgetvalue(res, i, 0), py, since, offline_s, PQgetvalue(res, i, 1), py,
                  PQgetvalue(res, i, 3));
     }
     PQclear(res);
-    if (ended > 0) {
+    if (ended + *no_python > 0) {
         p_str(&p, NULL);
         int rc = store_cmd(s, BATCH_DONE_SQL, &p, err, errlen);
         p_release(&p);

@@ -48,7 +48,8 @@ static const char BATCH_SQL[] =
     "   'leased', count(j.id) FILTER (WHERE j.state = 'leased'),"
     "   'done', count(j.id) FILTER (WHERE j.state = 'done'),"
     "   'failed', count(j.id) FILTER (WHERE j.state = 'failed'),"
-    "   'host_offline', count(j.id) FILTER (WHERE j.end_reason = 'host offline')),"
+    "   'host_offline', count(j.id) FILTER (WHERE j.end_reason = 'host offline'),"
+    "   'no_python', count(j.id) FILTER (WHERE j.end_reason LIKE 'no live agent has Python %')),"
     " 'runs', (SELECT count(*) FROM runs r WHERE r.batch_id = b.id))::text"
     " FROM batches b LEFT JOIN jobs j ON j.batch_id = b.id WHERE b.id = $2 AND $1 > 0"
     " GROUP BY b.id";

@@ -39,8 +39,8 @@ static const char **args_from_json(const char *text, json_t **holder, size_t *n)
  * label "machine", else the kernel's boot id) share CPUs, and one's timings
  * would disturb the other's. Unless $5, an agent claims nothing while
  * another agent of its machine holds a lease, and of the agents of one
- * machine asking at once only the first (by ord) whose host has a job to
- * hand out (avail) claims.
+ * machine asking at once only one that has a job it can run (ok) claims:
+ * the one whose first such job comes first (then fewer Pythons, then ord).
  *
  * Order (gate, q): a host's queue is served by batch, then job id; and a job
  * of a later batch of a suite waits while an earlier batch of that suite
@@ -48,20 +48,25 @@ static const char **args_from_json(const char *text, json_t **holder, size_t *n)
  * analysed (its analysis may queue confirmation jobs there: they run before
  * the next night's).
  *
- * Each host's queue is locked once for the sum of its agents' credit (SKIP
- * LOCKED: the rows another transaction holds are passed over), then its jobs
- * are dealt out in order: the first agent of the host gets the first max
- * jobs, the next the next ones. A statement's own row locks do not make SKIP
- * LOCKED skip, so two agents of one host must share one locking scan like
- * this. Each row names its agent by ord (1-based).
+ * Dealing (q, r): each agent's candidates are the queued jobs of its host in
+ * gate batches that it can run, locked (SKIP LOCKED: rows another transaction
+ * holds are passed over; a statement's own row locks do not make SKIP LOCKED
+ * skip, so two agents of one host may lock the same rows here). The agents of
+ * a host then take their jobs in turn (step, in the same order as e's);
+ * each takes the first max of its candidates no earlier agent took. An agent
+ * locks as many candidates as all agents up to it may take (upto), so taking
+ * in turn never runs short. Each row names its agent by ord (1-based).
  *
- * Pythons (schema/022_pythons.sql): a job that asks for a Python is handed
- * out only while an agent of its host that reports a matching one is asking
- * (the agents of one host share its queue: with several agents of different
- * Pythons on one host, the one that gets it refuses it if it lacks it).
+ * Pythons (schema/022_pythons.sql, docs/pythons.md): a job that asks for a
+ * Python is a candidate only of an agent that reports a matching one, so with
+ * several agents of different Pythons on one host each gets only the jobs it
+ * can run, and a machine's turn goes to an agent that has one. A job no
+ * asking agent can run stays queued (store_hosts_alive() ends it when no
+ * live agent of its host has the Python).
  */
 static const char CLAIM_SQL[] =
-    "WITH c0 AS (SELECT c.*, coalesce(a.machine, '') AS machine"
+    "WITH RECURSIVE c0 AS (SELECT c.*, coalesce(a.machine, '') AS machine,"
+    "  coalesce(a.pythons, '[]'::jsonb) AS pythons"
     "  FROM unnest($1::bigint[], $2::text[], $3::int[]) WITH ORDINALITY AS c(host_id, owner, max,"
     "  ord) LEFT JOIN agents a ON a.name = c.owner),"
     " hs AS (SELECT DISTINCT host_id FROM c0),"
@@ -72,28 +77,33 @@ static const char CLAIM_SQL[] =
     "   AND y.host_id = hs.host_id)),"
     " gate AS (SELECT DISTINCT ON (ob.host_id, b.suite) ob.host_id, ob.batch_id FROM ob"
     "  JOIN batches b ON b.id = ob.batch_id ORDER BY ob.host_id, b.suite, ob.batch_id),"
-    " avail AS (SELECT DISTINCT g.host_id FROM gate g WHERE EXISTS (SELECT 1 FROM jobs y"
-    "  WHERE y.host_id = g.host_id AND y.batch_id = g.batch_id AND y.state = 'queued')),"
+    " ok AS (SELECT c0.ord, f.batch_id AS fb, f.id AS fid FROM c0, LATERAL (SELECT y.batch_id,"
+    "   y.id FROM gate g JOIN jobs y ON y.host_id = g.host_id AND y.batch_id = g.batch_id"
+    "   WHERE g.host_id = c0.host_id AND y.state = 'queued' AND (y.python = ''"
+    "   OR pyscope_python_match(c0.pythons, y.python)) ORDER BY y.batch_id, y.id LIMIT 1) f),"
     " busy AS (SELECT DISTINCT a.machine, l.lease_owner FROM jobs l"
     "  JOIN agents a ON a.name = l.lease_owner WHERE l.state = 'leased' AND a.machine <> ''),"
-    " e AS (SELECT x.host_id, x.owner, x.max, x.ord FROM (SELECT c0.*, row_number() OVER"
-    "   (PARTITION BY c0.machine ORDER BY c0.ord) AS mr FROM c0"
-    "   WHERE c0.host_id IN (SELECT host_id FROM avail) AND ($5::boolean OR c0.machine = ''"
-    "   OR NOT EXISTS (SELECT 1 FROM busy b WHERE b.machine = c0.machine"
-    "   AND b.lease_owner <> c0.owner))) x WHERE $5::boolean OR x.machine = '' OR x.mr = 1),"
-    " c AS (SELECT e.*, sum(e.max) OVER (PARTITION BY e.host_id ORDER BY e.ord) - e.max AS lo"
-    "  FROM e),"
-    " h AS (SELECT host_id, sum(max) AS n FROM c GROUP BY host_id),"
-    " q AS (SELECT q.id, q.host_id, row_number() OVER (PARTITION BY q.host_id"
-    "   ORDER BY q.batch_id, q.id) AS rn"
-    "  FROM h, LATERAL (SELECT id, host_id, batch_id FROM jobs WHERE host_id = h.host_id"
-    "   AND state = 'queued' AND batch_id IN (SELECT g.batch_id FROM gate g"
-    "   WHERE g.host_id = h.host_id) AND (jobs.python = '' OR EXISTS (SELECT 1 FROM c c2"
-    "   JOIN agents ag ON ag.name = c2.owner WHERE c2.host_id = h.host_id"
-    "   AND pyscope_python_match(ag.pythons, jobs.python)))"
-    "   ORDER BY batch_id, id LIMIT h.n FOR UPDATE SKIP LOCKED) q),"
-    " a AS (SELECT q.id, c.owner, c.ord FROM q JOIN c ON c.host_id = q.host_id"
-    "  AND q.rn > c.lo AND q.rn <= c.lo + c.max)"
+    " e AS (SELECT x.host_id, x.owner, x.max, x.ord, x.pythons, x.fb, x.fid FROM (SELECT c0.*,"
+    "   ok.fb, ok.fid, row_number() OVER (PARTITION BY c0.machine ORDER BY ok.fb, ok.fid,"
+    "   jsonb_array_length(c0.pythons), c0.ord) AS mr FROM c0 JOIN ok ON ok.ord = c0.ord"
+    "   WHERE $5::boolean OR c0.machine = '' OR NOT EXISTS (SELECT 1 FROM busy b"
+    "   WHERE b.machine = c0.machine AND b.lease_owner <> c0.owner)) x"
+    "  WHERE $5::boolean OR x.machine = '' OR x.mr = 1),"
+    " c AS (SELECT e.*, row_number() OVER (ORDER BY e.host_id, e.fb, e.fid,"
+    "   jsonb_array_length(e.pythons), e.ord) AS step, sum(e.max) OVER (PARTITION BY e.host_id"
+    "   ORDER BY e.fb, e.fid, jsonb_array_length(e.pythons), e.ord) AS upto FROM e),"
+    " q AS MATERIALIZED (SELECT c.step, x.id, x.batch_id FROM c, LATERAL (SELECT id, batch_id"
+    "   FROM jobs WHERE host_id = c.host_id AND state = 'queued' AND batch_id IN (SELECT"
+    "   g.batch_id FROM gate g WHERE g.host_id = c.host_id) AND (jobs.python = ''"
+    "   OR pyscope_python_match(c.pythons, jobs.python))"
+    "   ORDER BY batch_id, id LIMIT c.upto FOR UPDATE SKIP LOCKED) x),"
+    " r (step, mine, taken) AS (SELECT 0::bigint, '{}'::bigint[], '{}'::bigint[]"
+    "  UNION ALL SELECT r.step + 1, t.ids, r.taken || t.ids FROM r, LATERAL (SELECT ARRAY("
+    "   SELECT q.id FROM q WHERE q.step = r.step + 1 AND q.id <> ALL (r.taken)"
+    "   ORDER BY q.batch_id, q.id LIMIT (SELECT c.max FROM c WHERE c.step = r.step + 1))"
+    "   AS ids) t WHERE r.step < (SELECT count(*) FROM c)),"
+    " a AS (SELECT u.id, c.owner, c.ord FROM r JOIN c ON c.step = r.step,"
+    "  unnest(r.mine) AS u(id))"
     " UPDATE jobs j SET state = 'leased', lease_owner = a.owner, attempt = j.attempt + 1,"
     " lease_expires = least(now() + $4 * interval '1 millisecond', now() + (j.timeout_s"
     " * (j.repeat + j.warmup) + $6) * interval '1 second'), lease_deadline = now()"

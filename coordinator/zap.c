@@ -800,24 +800,30 @@ size_t zap_labels_split(char *labels, const char **keys, const char **values, si
     return n;
 }
 
+/* The allowlist entry of the agent user_id ("agent:NAME") with key_z85, or NULL
+ * (another role, no key, not listed). The caller holds z->mu. */
+static const struct zap_entry *agent_entry(const struct zap *z, const char *user_id,
+                                           const char *key_z85)
+{
+    if (zap_user_role(user_id) != ZAP_ROLE_AGENT || key_z85 == NULL)
+        return NULL;
+    const char *name = user_id + strlen("agent:");
+    for (size_t i = 0; i < z->list.n; i++) {
+        const struct zap_entry *e = &z->list.v[i];
+        if (e->role == ZAP_ROLE_AGENT && strcmp(e->name, name) == 0 && strcmp(e->key, key_z85) == 0)
+            return e;
+    }
+    return NULL;
+}
+
 bool zap_peer_labels(struct zap *z, const char *user_id, const char *key_z85, char *labels,
                      size_t len)
 {
-    if (zap_user_role(user_id) != ZAP_ROLE_AGENT || key_z85 == NULL)
-        return false;
-    const char *name = user_id + strlen("agent:");
-    bool pinned = false;
     pthread_mutex_lock(&z->mu);
-    for (size_t i = 0; i < z->list.n; i++) {
-        const struct zap_entry *e = &z->list.v[i];
-        if (e->role == ZAP_ROLE_AGENT && strcmp(e->name, name) == 0 &&
-            strcmp(e->key, key_z85) == 0) {
-            pinned = e->labels_pinned;
-            if (pinned)
-                snprintf(labels, len, "%s", e->labels);
-            break;
-        }
-    }
+    const struct zap_entry *e = agent_entry(z, user_id, key_z85);
+    bool pinned = e && e->labels_pinned;
+    if (pinned)
+        snprintf(labels, len, "%s", e->labels);
     pthread_mutex_unlock(&z->mu);
     return pinned;
 }
@@ -825,20 +831,12 @@ bool zap_peer_labels(struct zap *z, const char *user_id, const char *key_z85, ch
 bool zap_peer_host(struct zap *z, const char *user_id, const char *key_z85, char *host,
                    size_t hostlen)
 {
-    if (zap_user_role(user_id) != ZAP_ROLE_AGENT || key_z85 == NULL)
-        return false;
-    const char *name = user_id + strlen("agent:");
-    bool ok = false;
     pthread_mutex_lock(&z->mu);
-    for (size_t i = 0; i < z->list.n && !ok; i++) {
-        const struct zap_entry *e = &z->list.v[i];
-        ok =
-            e->role == ZAP_ROLE_AGENT && strcmp(e->name, name) == 0 && strcmp(e->key, key_z85) == 0;
-        if (ok)
-            snprintf(host, hostlen, "%s", e->host);
-    }
+    const struct zap_entry *e = agent_entry(z, user_id, key_z85);
+    if (e)
+        snprintf(host, hostlen, "%s", e->host);
     pthread_mutex_unlock(&z->mu);
-    return ok;
+    return e != NULL;
 }
 
 bool zap_msg_allowed(struct zap *z, const zmq_msg_t *msg, enum zap_role needed)

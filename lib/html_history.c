@@ -19,6 +19,7 @@
 
 #include "errors.h"
 #include "html_compare.h"
+#include "html_axis.h"
 #include "html_page.h"
 #include "html_report.h"
 #include "html_verdict.h"
@@ -123,14 +124,6 @@ static bool hh_time(const char *s, double *t)
 }
 
 /* A round step near range/5 in the display unit: 1, 2 or 5 times a power of ten. */
-static double hh_nice_step(double range)
-{
-    double raw = range / 5;
-    double mag = pow(10, floor(log10(raw)));
-    double f = raw / mag;
-    return (f < 1.5 ? 1 : f < 3 ? 2 : f < 7 ? 5 : 10) * mag;
-}
-
 /* The display unit of the value axis: *div and its *name, chosen by the largest value. */
 static void hh_axis_unit(const struct hh_metric *hm, double vmax, double *div, const char **name)
 {
@@ -210,20 +203,37 @@ struct hh_point {
     double med, q1, q3, lo, hi;
 };
 
-/*
- * One metric's chart: the points, their scales, then the SVG (grid, axes, bands, points,
- * links) in drawing order. Longer than 100 lines, kept whole: every part draws through the
- * same two scales (HH_X, HH_Y, macros over this function's ranges), so a split would pass
- * them and the points to each piece. docs/DESIGN.md §17 lists it.
- */
-static void hh_chart(FILE *out, const json_t *doc, const json_t *runs, const struct hh_metric *hm)
+/* A chart's frame: the padded ranges of its two axes, the plot's size, the value axis'
+ * display unit (div, uname) and tick step, and whether x is time. */
+struct hh_frame {
+    double tmin, tmax, ymin, ymax;
+    double pw, ph;
+    double div, step;
+    const char *uname;
+    bool by_time;
+};
+
+/* The SVG x of time (or index) t and y of value v. */
+static double hh_x(const struct hh_frame *f, double t)
 {
-    size_t n = json_array_size(runs);
-    if (n > HH_MAX_ROWS)
-        n = HH_MAX_ROWS;
-    struct hh_point *p = calloc(n ? n : 1, sizeof(*p));
+    return HH_L + f->pw * (t - f->tmin) / (f->tmax - f->tmin);
+}
+
+static double hh_y(const struct hh_frame *f, double v)
+{
+    return HH_T + f->ph * (1 - (v - f->ymin) / (f->ymax - f->ymin));
+}
+
+/*
+ * The points of the n first runs that have hm's values (into p; returns how many) and
+ * their raw ranges into f; x is the run's time when every point is dated and some time
+ * passed between the first and the last, else its index.
+ */
+static size_t hh_collect(const json_t *runs, size_t n, const struct hh_metric *hm,
+                         struct hh_point *p, struct hh_frame *f)
+{
     size_t m = 0, timed = 0;
-    double ymin = INFINITY, ymax = -INFINITY, tmin = INFINITY, tmax = -INFINITY;
+    f->ymin = INFINITY, f->ymax = -INFINITY, f->tmin = INFINITY, f->tmax = -INFINITY;
     for (size_t i = 0; p && i < n; i++) {
         const json_t *r = json_array_get(runs, i);
         struct hh_point *q = &p[m];
@@ -232,111 +242,124 @@ static void hh_chart(FILE *out, const json_t *doc, const json_t *runs, const str
         q->run = i;
         if (hh_time(json_get_string(r, "created", NULL), &q->t))
             timed++;
-        ymin = fmin(ymin, fmin(q->lo, q->med));
-        ymax = fmax(ymax, fmax(q->hi, q->med));
+        f->ymin = fmin(f->ymin, fmin(q->lo, q->med));
+        f->ymax = fmax(f->ymax, fmax(q->hi, q->med));
         m++;
     }
     for (size_t i = 0; i < m; i++) {
-        tmin = fmin(tmin, p[i].t);
-        tmax = fmax(tmax, p[i].t);
+        f->tmin = fmin(f->tmin, p[i].t);
+        f->tmax = fmax(f->tmax, p[i].t);
     }
-    /* a time axis needs every point dated and some time between the first and the last */
-    bool by_time = m > 1 && timed == m && tmax - tmin >= 1;
-    if (!by_time)
+    f->by_time = m > 1 && timed == m && f->tmax - f->tmin >= 1;
+    if (!f->by_time)
         for (size_t i = 0; i < m; i++)
             p[i].t = (double)i;
-    if (m == 0) {
-        fputs("<p class=\"muted\">No run to draw.</p>\n", out);
-        free(p);
-        return;
+    return m;
+}
+
+/* Pad f's raw ranges (m points), choose the value axis' unit and step, size the plot. */
+static void hh_scale(struct hh_frame *f, size_t m, const struct hh_metric *hm)
+{
+    if (!f->by_time) {
+        f->tmin = 0;
+        f->tmax = m > 1 ? (double)(m - 1) : 1;
     }
-    if (!by_time) {
-        tmin = 0;
-        tmax = m > 1 ? (double)(m - 1) : 1;
-    }
-    double tpad = (tmax - tmin) * 0.03;
+    double tpad = (f->tmax - f->tmin) * 0.03;
     if (!(tpad > 0))
         tpad = 0.5;
-    tmin -= tpad;
-    tmax += tpad;
-    double div;
-    const char *uname;
-    hh_axis_unit(hm, fmax(fabs(ymax), fabs(ymin)), &div, &uname);
-    double pad = (ymax - ymin) * 0.08;
+    f->tmin -= tpad;
+    f->tmax += tpad;
+    hh_axis_unit(hm, fmax(fabs(f->ymax), fabs(f->ymin)), &f->div, &f->uname);
+    double pad = (f->ymax - f->ymin) * 0.08;
     if (!(pad > 0))
-        pad = fmax(fabs(ymax) * 0.05, 1e-9);
-    ymin = fmax(0, ymin - pad);
-    ymax += pad;
-    double step = hh_nice_step((ymax - ymin) / div) * div;
-    if (!(step > 0) || !isfinite(step))
-        step = ymax;
-    double pw = HH_W - HH_L - HH_R, ph = HH_H - HH_T - HH_B;
-#define HH_X(t) (HH_L + pw * ((t)-tmin) / (tmax - tmin))
-#define HH_Y(v) (HH_T + ph * (1 - ((v)-ymin) / (ymax - ymin)))
-    fprintf(out,
-            "<svg class=\"chart\" viewBox=\"0 0 %.0f %.0f\" role=\"img\" aria-label=\"median "
-            "%s per run\">\n",
-            HH_W, HH_H, hm->label);
-    /* value axis: grid lines and labels in the display unit, the unit as its title */
+        pad = fmax(fabs(f->ymax) * 0.05, 1e-9);
+    f->ymin = fmax(0, f->ymin - pad);
+    f->ymax += pad;
+    double range = (f->ymax - f->ymin) / f->div;
+    f->step = range > 0 ? html_axis_step(range, 5, HTML_AXIS_NEAREST) * f->div : NAN;
+    if (!(f->step > 0) || !isfinite(f->step))
+        f->step = f->ymax;
+    f->pw = HH_W - HH_L - HH_R;
+    f->ph = HH_H - HH_T - HH_B;
+}
+
+/* The value axis: grid lines and labels in the display unit, the unit as its title; the
+ * two axis lines. */
+static void hh_value_axis(FILE *out, const struct hh_frame *f, const struct hh_metric *hm)
+{
     int ticks = 0;
-    char buf[96], lab[64];
-    for (double t = ceil(ymin / step) * step; t <= ymax && ticks < 20; t += step, ticks++) {
-        hh_tick_label(lab, sizeof(lab), t / div, step / div);
+    char lab[64];
+    for (double t = ceil(f->ymin / f->step) * f->step; t <= f->ymax && ticks < 20;
+         t += f->step, ticks++) {
+        hh_tick_label(lab, sizeof(lab), t / f->div, f->step / f->div);
         fprintf(out,
                 "<line class=\"grid\" x1=\"%.1f\" x2=\"%.1f\" y1=\"%.1f\" y2=\"%.1f\"/>"
                 "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"end\">%s</text>\n",
-                HH_L, HH_W - HH_R, HH_Y(t), HH_Y(t), HH_L - 6, HH_Y(t) + 4, lab);
+                HH_L, HH_W - HH_R, hh_y(f, t), hh_y(f, t), HH_L - 6, hh_y(f, t) + 4, lab);
     }
     fprintf(out,
             "<text class=\"axis-title\" transform=\"translate(14 %.1f) rotate(-90)\" "
             "text-anchor=\"middle\">%s (%s)</text>\n",
-            HH_T + ph / 2, hm->label, uname);
+            HH_T + f->ph / 2, hm->label, f->uname);
     fprintf(out,
             "<line class=\"axis\" x1=\"%.1f\" x2=\"%.1f\" y1=\"%.1f\" y2=\"%.1f\"/>\n"
             "<line class=\"axis\" x1=\"%.1f\" x2=\"%.1f\" y1=\"%.1f\" y2=\"%.1f\"/>\n",
-            HH_L, HH_L, HH_T, HH_T + ph, HH_L, HH_W - HH_R, HH_T + ph, HH_T + ph);
-    /* time axis: round steps (seconds to weeks, then calendar months), at most 7 labels */
-    if (by_time) {
-        double span = tmax - tmin, tstep = 0;
-        int months = 0;
-        for (size_t k = 0; k < sizeof(HH_TIME_STEPS) / sizeof(HH_TIME_STEPS[0]); k++)
-            if (span / HH_TIME_STEPS[k] <= 7) {
-                tstep = HH_TIME_STEPS[k];
-                break;
-            }
-        for (size_t k = 0; !tstep && k < sizeof(HH_MONTH_STEPS) / sizeof(HH_MONTH_STEPS[0]); k++)
-            if (span / (HH_MONTH_STEPS[k] * 30.44 * 86400) <= 6)
-                months = HH_MONTH_STEPS[k];
-        if (!tstep && !months)
-            months = 120;
-        for (int k = 0; k < 12; k++) {
-            double t =
-                months ? hh_month_tick(tmin, months, k) : (floor(tmin / tstep) + 1 + k) * tstep;
-            if (t > tmax)
-                break;
-            hh_time_label(lab, sizeof(lab), t, tstep, months, k == 0);
-            fprintf(out,
-                    "<line class=\"tick\" x1=\"%.1f\" x2=\"%.1f\" y1=\"%.1f\" y2=\"%.1f\"/>"
-                    "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\">%s</text>\n",
-                    HH_X(t), HH_X(t), HH_T + ph, HH_T + ph + 4, HH_X(t), HH_T + ph + 17, lab);
-        }
-        fprintf(out,
-                "<text class=\"axis-title\" x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\">"
-                "run started (UTC)</text>\n",
-                HH_L + pw / 2, HH_H - 4);
-    } else {
+            HH_L, HH_L, HH_T, HH_T + f->ph, HH_L, HH_W - HH_R, HH_T + f->ph, HH_T + f->ph);
+}
+
+/* The time axis: round steps (seconds to weeks, then calendar months), at most 7 labels;
+ * without time, a title that says so. */
+static void hh_time_axis(FILE *out, const struct hh_frame *f)
+{
+    if (!f->by_time) {
         fprintf(out,
                 "<text class=\"axis-title\" x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\">"
                 "runs in order (no usable dates)</text>\n",
-                HH_L + pw / 2, HH_H - 4);
+                HH_L + f->pw / 2, HH_H - 4);
+        return;
     }
-    /* change points: a dashed line between the last run before and the first after */
+    double span = f->tmax - f->tmin, tstep = 0;
+    int months = 0;
+    for (size_t k = 0; k < sizeof(HH_TIME_STEPS) / sizeof(HH_TIME_STEPS[0]); k++)
+        if (span / HH_TIME_STEPS[k] <= 7) {
+            tstep = HH_TIME_STEPS[k];
+            break;
+        }
+    for (size_t k = 0; !tstep && k < sizeof(HH_MONTH_STEPS) / sizeof(HH_MONTH_STEPS[0]); k++)
+        if (span / (HH_MONTH_STEPS[k] * 30.44 * 86400) <= 6)
+            months = HH_MONTH_STEPS[k];
+    if (!tstep && !months)
+        months = 120;
+    char lab[64];
+    for (int k = 0; k < 12; k++) {
+        double t =
+            months ? hh_month_tick(f->tmin, months, k) : (floor(f->tmin / tstep) + 1 + k) * tstep;
+        if (t > f->tmax)
+            break;
+        hh_time_label(lab, sizeof(lab), t, tstep, months, k == 0);
+        double x = hh_x(f, t);
+        fprintf(out,
+                "<line class=\"tick\" x1=\"%.1f\" x2=\"%.1f\" y1=\"%.1f\" y2=\"%.1f\"/>"
+                "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\">%s</text>\n",
+                x, x, HH_T + f->ph, HH_T + f->ph + 4, x, HH_T + f->ph + 17, lab);
+    }
+    fprintf(out,
+            "<text class=\"axis-title\" x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\">"
+            "run started (UTC)</text>\n",
+            HH_L + f->pw / 2, HH_H - 4);
+}
+
+/* Change points: a dashed line between the last run before and the first after. */
+static void hh_change_points(FILE *out, const struct hh_frame *f, const json_t *doc,
+                             const json_t *runs, const struct hh_point *p, size_t m)
+{
     const json_t *cps = json_object_get(doc, "change_points");
+    char buf[96];
     for (size_t i = 1; i < m; i++) {
         const json_t *r = json_array_get(runs, p[i].run);
         if (!json_is_true(json_object_get(r, "change_point")))
             continue;
-        double x = (HH_X(p[i - 1].t) + HH_X(p[i].t)) / 2, c = NAN;
+        double x = (hh_x(f, p[i - 1].t) + hh_x(f, p[i].t)) / 2, c = NAN;
         size_t k;
         const json_t *cp;
         json_array_foreach(cps, k, cp)
@@ -346,7 +369,7 @@ static void hh_chart(FILE *out, const json_t *doc, const json_t *runs, const str
                 json_get_finite(cp, "change_pct", &c);
         }
         fprintf(out, "<line class=\"cp\" x1=\"%.1f\" x2=\"%.1f\" y1=\"%.1f\" y2=\"%.1f\"/>", x, x,
-                HH_T, HH_T + ph);
+                HH_T, HH_T + f->ph);
         if (isfinite(c))
             snprintf(buf, sizeof(buf), "change %+.1f%%", c);
         else
@@ -355,19 +378,30 @@ static void hh_chart(FILE *out, const json_t *doc, const json_t *runs, const str
                 x > HH_W - 120 ? x - 4 : x + 4, HH_T + 10,
                 x > HH_W - 120 ? " text-anchor=\"end\"" : "", buf);
     }
-    /* spread: min..max whisker and IQR bar */
+}
+
+/* Spread (min..max whisker and IQR bar) of each point, then the median line. */
+static void hh_spread(FILE *out, const struct hh_frame *f, const struct hh_point *p, size_t m)
+{
     for (size_t i = 0; i < m; i++)
         fprintf(out,
                 "<line class=\"whisker\" x1=\"%.1f\" x2=\"%.1f\" y1=\"%.1f\" y2=\"%.1f\"/>"
                 "<line class=\"spread\" x1=\"%.1f\" x2=\"%.1f\" y1=\"%.1f\" y2=\"%.1f\"/>\n",
-                HH_X(p[i].t), HH_X(p[i].t), HH_Y(p[i].lo), HH_Y(p[i].hi), HH_X(p[i].t),
-                HH_X(p[i].t), HH_Y(p[i].q1), HH_Y(p[i].q3));
+                hh_x(f, p[i].t), hh_x(f, p[i].t), hh_y(f, p[i].lo), hh_y(f, p[i].hi),
+                hh_x(f, p[i].t), hh_x(f, p[i].t), hh_y(f, p[i].q1), hh_y(f, p[i].q3));
     fputs("<polyline class=\"median\" points=\"", out);
     for (size_t i = 0; i < m; i++)
-        fprintf(out, "%.1f,%.1f ", HH_X(p[i].t), HH_Y(p[i].med));
+        fprintf(out, "%.1f,%.1f ", hh_x(f, p[i].t), hh_y(f, p[i].med));
     fputs("\"/>\n", out);
-    /* the farm's stored regressions: a ring around their candidate run */
+}
+
+/* Each run's median as a dot by verdict, with its details as a tooltip; a ring around
+ * the candidate runs of the farm's stored regressions. */
+static void hh_dots(FILE *out, const struct hh_frame *f, const json_t *doc, const json_t *runs,
+                    const struct hh_point *p, size_t m, const struct hh_metric *hm)
+{
     const json_t *stored = json_object_get(doc, "stored_regressions");
+    char buf[96], lab[64];
     for (size_t i = 0; i < m; i++) {
         const json_t *r = json_array_get(runs, p[i].run);
         const char *v = json_get_string(r, "verdict", NULL), *id = json_get_string(r, "id", NULL);
@@ -380,10 +414,10 @@ static void hh_chart(FILE *out, const json_t *doc, const json_t *runs, const str
                     hh_is(json_get_string(g, "kind", NULL), "regression");
         }
         if (ring)
-            fprintf(out, "<circle class=\"ring\" cx=\"%.1f\" cy=\"%.1f\" r=\"8\"/>", HH_X(p[i].t),
-                    HH_Y(p[i].med));
+            fprintf(out, "<circle class=\"ring\" cx=\"%.1f\" cy=\"%.1f\" r=\"8\"/>",
+                    hh_x(f, p[i].t), hh_y(f, p[i].med));
         fprintf(out, "<circle class=\"pt %s\" cx=\"%.1f\" cy=\"%.1f\" r=\"%s\"><title>",
-                hh_verdict_class(v), HH_X(p[i].t), HH_Y(p[i].med),
+                hh_verdict_class(v), hh_x(f, p[i].t), hh_y(f, p[i].med),
                 hh_is(v, "regression") || hh_is(v, "improvement") ? "5" : "3.5");
         html_write_str(out, json_get_string(r, "created", NULL));
         if (id) {
@@ -398,6 +432,33 @@ static void hh_chart(FILE *out, const json_t *doc, const json_t *runs, const str
         html_write_str(out, v ? v : "?");
         fputs("</title></circle>\n", out);
     }
+}
+
+/* One metric's chart: the points, their frame, then the SVG in drawing order (axes,
+ * change points, spread and median, dots) and its legend. */
+static void hh_chart(FILE *out, const json_t *doc, const json_t *runs, const struct hh_metric *hm)
+{
+    size_t n = json_array_size(runs);
+    if (n > HH_MAX_ROWS)
+        n = HH_MAX_ROWS;
+    struct hh_point *p = calloc(n ? n : 1, sizeof(*p));
+    struct hh_frame f;
+    size_t m = hh_collect(runs, n, hm, p, &f);
+    if (m == 0) {
+        fputs("<p class=\"muted\">No run to draw.</p>\n", out);
+        free(p);
+        return;
+    }
+    hh_scale(&f, m, hm);
+    fprintf(out,
+            "<svg class=\"chart\" viewBox=\"0 0 %.0f %.0f\" role=\"img\" aria-label=\"median "
+            "%s per run\">\n",
+            HH_W, HH_H, hm->label);
+    hh_value_axis(out, &f, hm);
+    hh_time_axis(out, &f);
+    hh_change_points(out, &f, doc, runs, p, m);
+    hh_spread(out, &f, p, m);
+    hh_dots(out, &f, doc, runs, p, m, hm);
     fputs("</svg>\n<p class=\"legend\"><span class=\"key median\"></span>median per run "
           "<span class=\"key spread\"></span>interquartile range (whisker: min\xe2\x80\x93max) "
           "<span class=\"key dot regression\"></span>regression "
@@ -405,11 +466,9 @@ static void hh_chart(FILE *out, const json_t *doc, const json_t *runs, const str
           "<span class=\"key dot inconclusive\"></span>not certain (each against its own "
           "baseline) <span class=\"key cp\"></span>change point",
           out);
-    if (json_array_size(stored))
+    if (json_array_size(json_object_get(doc, "stored_regressions")))
         fputs(" <span class=\"key ring\"></span>the farm's stored regression", out);
     fputs("</p>\n", out);
-#undef HH_X
-#undef HH_Y
     free(p);
 }
 

@@ -150,9 +150,11 @@ static void hhs_pairs_table(FILE *out, const char *metric, const json_t *pairs)
         else
             fputs("</td><td></td><td class=\"num\">", out);
         fprintf(out, "</td><td class=\"num\">%.0f</td><td class=\"num\">%.0f</td><td>", na, nb);
-        if (json_is_true(json_object_get(p, "same_python_build"))) {
+        if (json_get_string(p, "python_build", NULL)) {
+            html_write_str(out, json_get_string(p, "python_build", NULL));
+        } else if (json_is_true(json_object_get(p, "same_python_build"))) {
             html_write_str(out, json_get_string(p, "python_build_a", NULL));
-        } else {
+        } else { /* a document from before pairs were compared under one build */
             fputs("<span class=\"warn\">differ</span>: A ", out);
             html_write_str(out, json_get_string(p, "python_build_a", NULL));
             fputs("; B ", out);
@@ -197,6 +199,63 @@ static void hhs_hosts_table(FILE *out, const char *metric, const json_t *hosts)
     fputs("</tbody></table></div>\n", out);
 }
 
+/* "B1; B2" of a JSON array of builds (borrowed), escaped. */
+static void hhs_builds(FILE *out, const json_t *builds)
+{
+    size_t i;
+    const json_t *b;
+    json_array_foreach(builds, i, b)
+    {
+        if (i == 20)
+            break;
+        fputs(i ? "; " : "", out);
+        html_write_str(out, json_string_value(b));
+    }
+}
+
+/* The pairs not compared (no build in common) and the hosts left out (no run under --python). */
+static void hhs_not_compared(FILE *out, const json_t *c)
+{
+    const json_t *apart = json_object_get(c, "not_compared");
+    const json_t *without = json_object_get(c, "hosts_without_python");
+    if (json_array_size(apart) == 0 && json_array_size(without) == 0)
+        return;
+    fputs("<section id=\"not-compared\">\n<h2>Not compared</h2>\n<ul>\n", out);
+    size_t i;
+    const json_t *p;
+    json_array_foreach(apart, i, p)
+    {
+        if (i == HHS_MAX_PAIRS)
+            break;
+        fputs("<li>", out);
+        html_write_str(out, json_get_string(p, "host_b", NULL));
+        fputs(" vs ", out);
+        html_write_str(out, json_get_string(p, "host_a", NULL));
+        fputs(": no Python build ran on both (", out);
+        html_write_str(out, json_get_string(p, "host_a", NULL));
+        fputs(": ", out);
+        hhs_builds(out, json_object_get(p, "python_builds_a"));
+        fputs("; ", out);
+        html_write_str(out, json_get_string(p, "host_b", NULL));
+        fputs(": ", out);
+        hhs_builds(out, json_object_get(p, "python_builds_b"));
+        fputs(")</li>\n", out);
+    }
+    json_array_foreach(without, i, p)
+    {
+        if (i == HHS_MAX_PAIRS)
+            break;
+        fputs("<li>", out);
+        html_write_str(out, json_get_string(p, "hostname", NULL));
+        fputs(": no run under Python ", out);
+        html_write_str(out, json_get_string(c, "python", NULL));
+        fputs(" (it ran: ", out);
+        hhs_builds(out, json_object_get(p, "python_builds"));
+        fputs(")</li>\n", out);
+    }
+    fputs("</ul>\n</section>\n", out);
+}
+
 int html_hosts_write(FILE *out, const json_t *doc, char *err, size_t errlen)
 {
     const json_t *c = json_object_get(doc, "compare_hosts");
@@ -220,10 +279,18 @@ int html_hosts_write(FILE *out, const json_t *doc, char *err, size_t errlen)
     double per;
     if (json_get_finite(c, "runs_per_host", &per))
         fprintf(out, "</dd>\n<dt>Runs per host</dt><dd>newest %.0f", per);
+    fputs("</dd>\n<dt>Python</dt><dd>", out);
+    if (json_get_string(c, "python", NULL)) {
+        html_write_str(out, json_get_string(c, "python", NULL));
+        fputs(": ", out);
+    }
+    fputs("one build on both hosts of a pair (its column)", out);
     fputs("</dd>\n</dl>\n</header>\n<main>\n<section id=\"pairs\">\n<h2>Ratio B/A</h2>\n", out);
     hhs_plot(out, pairs);
     hhs_pairs_table(out, metric, pairs);
-    fputs("</section>\n<section id=\"hosts\">\n<h2>Hosts</h2>\n", out);
+    fputs("</section>\n", out);
+    hhs_not_compared(out, c);
+    fputs("<section id=\"hosts\">\n<h2>Hosts</h2>\n", out);
     hhs_hosts_table(out, metric, json_object_get(c, "hosts"));
     fputs("</section>\n", out);
     fputs("</main>\n", out);

@@ -30,6 +30,7 @@
 #include "sanitize.h"
 #include "history.h"
 #include "html_compare.h"
+#include "html_axis.h"
 #include "html_page.h"
 #include "xmalloc.h"
 
@@ -1436,18 +1437,6 @@ static void write_flame_section(FILE *out, size_t kept, size_t total)
 
 /* ---- memory timeline ------------------------------------------------------------ */
 
-/* A round axis step near range/ticks: 1, 2 or 5 times a power of base (10, or 1024 units). */
-static double nice_step(double range, int ticks)
-{
-    if (!(range > 0))
-        return 1;
-    double raw = range / ticks;
-    double p = pow(10, floor(log10(raw)));
-    double m = raw / p;
-    double step = m <= 1 ? 1 : m <= 2 ? 2 : m <= 5 ? 5 : 10;
-    return step * p;
-}
-
 /*
  * The memory timeline: the chart of the samples and its axes.
  * Longer than 100 lines, kept whole: it writes one part of the page
@@ -1483,11 +1472,11 @@ static void write_memory(FILE *out, const json_t *report)
     rmax = rs[peak];
     const double W = 900, H = 270, L = 72, R = 36, T = 26, B = 30;
     const double pw = W - L - R, ph = H - T - B;
-    double tstep = nice_step(tmax, 6);
+    double tstep = html_axis_step(tmax, 6, HTML_AXIS_AT_MOST);
     double tend = tmax > 0 ? ceil(tmax / tstep) * tstep : 1;
     /* bytes on a binary scale: pick MiB steps when large */
     double unit = rmax >= 1048576 ? 1048576 : rmax >= 1024 ? 1024 : 1;
-    double rstep = nice_step(rmax / unit, 4) * unit;
+    double rstep = html_axis_step(rmax / unit, 4, HTML_AXIS_AT_MOST) * unit;
     double rend = rmax > 0 ? ceil(rmax / rstep) * rstep : 1;
     if (!isfinite(tend) || !isfinite(rend) || tmax > 1e9 || rmax > 1e18) {
         /* nonsense magnitudes (a day-long run is 1e5 s, an exabyte 1e18): no chart */

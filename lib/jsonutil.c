@@ -83,6 +83,21 @@ bool json_get_finite(const json_t *obj, const char *key, double *out)
     return true;
 }
 
+bool json_get_in(const json_t *obj, const char *key, double lo, double hi, double *out)
+{
+    double x;
+    if (!json_get_finite(obj, key, &x) || x < lo || x > hi)
+        return false;
+    *out = x;
+    return true;
+}
+
+double json_get_nonneg(const json_t *obj, const char *key)
+{
+    double x = 0;
+    return json_get_in(obj, key, 0, HUGE_VAL, &x) ? x : 0;
+}
+
 const char *json_get_string(const json_t *obj, const char *key, const char *def)
 {
     json_t *v = json_object_get(obj, key);

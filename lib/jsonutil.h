@@ -19,6 +19,11 @@ json_t *json_string_lossy(const char *s);
 double json_get_number(const json_t *obj, const char *key, double def);
 /* True with the number at key of obj in *out when it is a finite number. */
 bool json_get_finite(const json_t *obj, const char *key, double *out);
+/* True with the number at key of obj in *out when it is finite and in [lo, hi];
+ * false (unknown) otherwise, *out left as it was. */
+bool json_get_in(const json_t *obj, const char *key, double lo, double hi, double *out);
+/* The finite number >= 0 at key of obj (a size, count or duration), else 0. */
+double json_get_nonneg(const json_t *obj, const char *key);
 /* String at key of obj (borrowed, valid while obj lives), or def. */
 const char *json_get_string(const json_t *obj, const char *key, const char *def);
 /* A JSON number that is never NaN or infinite (those become null). */

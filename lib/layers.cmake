@@ -16,7 +16,7 @@ set(PYSCOPE_LAYER_stats stats contended history history_index history_doc regres
 set(PYSCOPE_LAYER_stats_USES core)
 # Rendering shared by the CLI and the coordinator's web pages: HTML, flame-graph diffs,
 # exports of stacks.
-set(PYSCOPE_LAYER_render export flamediff html_page html_report html_compare html_verdict
+set(PYSCOPE_LAYER_render export flamediff html_axis html_page html_report html_compare html_verdict
                          html_range html_history html_hosts html_team)
 set(PYSCOPE_LAYER_render_USES core stats)
 # The farm's wire (protobuf-c), CURVE keys and the environment a suite sets for its jobs.

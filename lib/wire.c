@@ -610,9 +610,18 @@ static int check_query_series(struct wire_error *err, const struct wire_query *q
                         "query: python_build, hosts and metric do not belong to compare_pythons");
         return 0;
     }
-    if (q->n_pythons || *str_or_empty(q->baseline))
+    if (*str_or_empty(q->baseline))
+        return fail(err, WIRE_REJECT_FORMAT, "query: baseline belongs to compare_pythons");
+    if (q->n_pythons && q->kind != WIRE_QUERY_COMPARE_HOSTS)
         return fail(err, WIRE_REJECT_FORMAT,
-                    "query: pythons and baseline belong to compare_pythons");
+                    "query: pythons belong to compare_pythons and compare_hosts");
+    /* compare_hosts: at most one, the Python the hosts are compared under */
+    TRY(check_count(err, "query.pythons", q->n_pythons, 1));
+    if (q->n_pythons) {
+        TRY(check_pyreq(err, "query.pythons[0]", q->pythons[0]));
+        if (!*q->pythons[0])
+            return fail(err, WIRE_REJECT_MISSING, "query.pythons[0]: empty");
+    }
     if (!series && !compare) {
         if (*str_or_empty(q->script) || *str_or_empty(q->host) || *str_or_empty(q->python_build) ||
             q->n_hosts || *str_or_empty(q->metric))

@@ -41,6 +41,7 @@
 #include <unistd.h>
 #include <uuid/uuid.h>
 
+#include "atomicfile.h"
 #include "cachegrind.h"
 #include "collect.h"
 #include "errors.h"
@@ -669,7 +670,7 @@ static int dump_to(FILE *f, json_t *doc)
 }
 
 /* Write doc to path (NULL: stdout). A regular file is replaced atomically
- * (temporary file, then rename), so a reader never sees half a document. */
+ * (lib/atomicfile.h), so a reader never sees half a document. */
 static int write_output(const char *path, json_t *doc)
 {
     if (!path) {
@@ -690,30 +691,13 @@ static int write_output(const char *path, json_t *doc)
         }
         return 0;
     }
-    char *tmp = xasprintf("%s.tmp.%d", path, (int)getpid());
-    FILE *f = fopen(tmp, "w");
-    if (!f) {
-        int e = errno;
-        log_error("could not write \"%s\": %s", tmp, strerror(e));
-        free(tmp);
-        return -e;
-    }
-    int rc = dump_to(f, doc);
-    if (fclose(f) != 0 || rc < 0) {
-        log_error("could not write \"%s\": %s", tmp, strerror(errno));
-        unlink(tmp);
-        free(tmp);
-        return -EIO;
-    }
-    if (rename(tmp, path) < 0) {
-        int e = errno;
-        log_error("could not rename \"%s\" to \"%s\": %s", tmp, path, strerror(e));
-        unlink(tmp);
-        free(tmp);
-        return -e;
-    }
-    free(tmp);
-    return 0;
+    struct atomicfile af;
+    int rc = atomic_open(&af, path);
+    if (rc == 0)
+        rc = atomic_commit(&af, path, dump_to(af.f, doc));
+    if (rc < 0)
+        log_error("could not write \"%s\": %s", path, strerror(-rc));
+    return rc;
 }
 
 /* Write doc to the open descriptor fd (--output-fd; consumed). */

@@ -35,14 +35,15 @@ expect_eq "confirmed and analysed" 0 "$(team_settled)"
 # script only host-a ran (straight into the tables: these batches are not analysed).
 psql -q -v ON_ERROR_STOP=1 >/dev/null <<'EOF'
 INSERT INTO hosts (fingerprint, hostname, cpu_model, cores, mem_bytes, os, kernel, arch, governor, load1)
-VALUES ('00000000000000c3', 'host-c', 'cpu', 4, 1, 'linux', '6', 'x86_64', 'performance', 0);
+VALUES ('00000000000000c3', 'host-c', 'cpu', 4, 1, 'linux', '6', 'x86_64', 'performance', 0),
+       ('00000000000000d4', 'host-d', 'cpu', 4, 1, 'linux', '6', 'x86_64', 'performance', 0);
 INSERT INTO scripts (key) VALUES ('examples/solo.py');
 INSERT INTO batches (suite, label, "commit", state, finished, analyzed)
 VALUES ('extra', 'extra', 'c', 'done', now(), now());
 INSERT INTO jobs (batch_id, script_id, host_id, repeat, warmup, mode, timeout_s, state)
 SELECT (SELECT max(id) FROM batches), s.id, h.id, 4, 0, 'sample', 60, 'done'
 FROM scripts s, hosts h
-WHERE (s.key = 'examples/a.py' AND h.hostname = 'host-c')
+WHERE (s.key = 'examples/a.py' AND h.hostname IN ('host-c', 'host-d'))
    OR (s.key = 'examples/solo.py' AND h.hostname = 'host-a');
 INSERT INTO runs (run_id, job_id, attempt, batch_id, host_id, script_id, agent, script_sha256,
                   python_version, python_build, python_executable, outcome, message, governor,
@@ -50,10 +51,25 @@ INSERT INTO runs (run_id, job_id, attempt, batch_id, host_id, script_id, agent, 
                   started_at, stored_at)
 SELECT gen_random_uuid(), j.id, 1, j.batch_id, j.host_id, j.script_id, 'agent-c', 'abc', '3.12',
        'CPython 3.12 clang', '/usr/bin/python3.12', 'ok', '', 'performance', 0,
-       ARRAY[0.80, 0.81, 0.79, 0.82] || ARRAY[0.8 + k * 0.001], ARRAY[0.7, 0.7, 0.7, 0.7, 0.7],
+       (SELECT array_agg(x * CASE j.host_id WHEN (SELECT id FROM hosts WHERE hostname = 'host-d')
+        THEN 1.25 ELSE 1 END) FROM unnest(ARRAY[0.80, 0.81, 0.79, 0.82, 0.8 + k * 0.001]) x),
+       ARRAY[0.7, 0.7, 0.7, 0.7, 0.7],
        ARRAY[2000, 2000, 2000, 2000, 2000]::bigint[], '{0,0,0,0,0}', '{0,0,0,0,0}',
        '{f,f,f,f,f}', now() - (10 - k) * interval '1 minute', now() - (10 - k) * interval '1 minute'
 FROM jobs j, generate_series(1, 3) k WHERE j.batch_id = (SELECT max(id) FROM batches);
+-- host-c also ran a.py under host-a's and host-b's build, earlier: 0.9x, twice the memory
+INSERT INTO runs (run_id, job_id, attempt, batch_id, host_id, script_id, agent, script_sha256,
+                  python_version, python_build, python_executable, outcome, message, governor,
+                  load1, wall_s, cpu_s, peak_rss_bytes, exit_codes, signals, timed_out,
+                  started_at, stored_at)
+SELECT gen_random_uuid(), j.id, 1, j.batch_id, j.host_id, j.script_id, 'agent-c', 'abc', '3.11',
+       'CPython 3.11 gcc', '/usr/bin/python3.11', 'ok', '', 'performance', 0,
+       ARRAY[0.90, 0.91, 0.89, 0.92, 0.9 + k * 0.001], ARRAY[0.7, 0.7, 0.7, 0.7, 0.7],
+       ARRAY[2000, 2000, 2000, 2000, 2000]::bigint[], '{0,0,0,0,0}', '{0,0,0,0,0}',
+       '{f,f,f,f,f}', now() - (20 - k) * interval '1 minute', now() - (20 - k) * interval '1 minute'
+FROM jobs j JOIN hosts h ON h.id = j.host_id JOIN scripts s ON s.id = j.script_id,
+     generate_series(1, 3) k
+WHERE j.batch_id = (SELECT max(id) FROM batches) AND h.hostname = 'host-c' AND s.key = 'examples/a.py';
 EOF
 
 # ---- history --host on the farm ----
@@ -85,7 +101,7 @@ expect_eq "history: the stored regressions of the series" \
 expect_eq "history: marked on their candidate run" \
     "$(pg_sql "SELECT DISTINCT g.candidate_run FROM regressions g WHERE g.metric = 'wall_s'")" \
     "$(echo "$J" | json_get "' '.join(r['id'] for r in d['runs'] if any(g['metric'] == 'wall_s' for g in r['stored_regressions']))")"
-expect_eq "history: other series listed" "host-a CPython 3.11 gcc 6|host-c CPython 3.12 clang 3" \
+expect_eq "history: other series listed" "host-a CPython 3.11 gcc 6|host-c CPython 3.11 gcc 3|host-c CPython 3.12 clang 3|host-d CPython 3.12 clang 3" \
     "$(echo "$J" | json_get "'|'.join('%s %s %d' % (o['hostname'], o['python_build'], o['runs']) for o in d['other_series'])")"
 capture "$CLI" history examples/a.py --host 00000000000000b2 --json --limit 3
 expect_eq "history by fingerprint, --limit 3: the newest three" \
@@ -144,19 +160,67 @@ expect_eq "compare-hosts: one pair, B/A and counts as python3.11 computes them" 
 expect_eq "compare-hosts: the CI holds the ratio, same build" "True True" \
     "$(echo "$C" | json_get "(lambda p: '%s %s' % (p['ci_low'] <= p['ratio'] <= p['ci_high'], p['same_python_build']))(d['compare_hosts']['pairs'][0])")"
 capture "$CLI" compare-hosts examples/a.py --hosts host-a,host-b
-expect_match "compare-hosts table" "host-a +host-b .* [0-9]\.[0-9]{3} +\[[0-9.]+, [0-9.]+\] +25 +30  same" "$OUT"
+expect_match "compare-hosts table" "host-a +host-b .* [0-9]\.[0-9]{3} +\[[0-9.]+, [0-9.]+\] +25 +30  3\.11$" "$OUT"
+# like with like: a pair is compared under one Python build both hosts ran (the newest such)
 capture "$CLI" compare-hosts examples/a.py --json
-expect_eq "compare-hosts: every pair of the three hosts" "host-a/host-b True|host-a/host-c False|host-b/host-c False" \
-    "$(echo "$OUT" | json_get "'|'.join('%s/%s %s' % (p['host_a'], p['host_b'], p['same_python_build']) for p in d['compare_hosts']['pairs'])")"
+expect_eq "compare-hosts: every pair with a build in common, under it" \
+    "host-a/host-b 3.11 CPython 3.11 gcc True|host-a/host-c 3.11 CPython 3.11 gcc True|host-b/host-c 3.11 CPython 3.11 gcc True|host-c/host-d 3.12 CPython 3.12 clang True" \
+    "$(echo "$OUT" | json_get "'|'.join('%s/%s %s %s %s' % (p['host_a'], p['host_b'], p['python_version'], p['python_build'], p['python_build_a'] == p['python_build_b'] == p['python_build']) for p in d['compare_hosts']['pairs'])")"
+expect_eq "compare-hosts: pairs without a build in common not compared, their builds listed" \
+    "host-a/host-d CPython 3.11 gcc/CPython 3.12 clang|host-b/host-d CPython 3.11 gcc/CPython 3.12 clang" \
+    "$(echo "$OUT" | json_get "'|'.join('%s/%s %s/%s' % (p['host_a'], p['host_b'], ';'.join(p['python_builds_a']), ';'.join(p['python_builds_b'])) for p in d['compare_hosts']['not_compared'])")"
+expect_eq "compare-hosts: no --python asked" "None []" \
+    "$(echo "$OUT" | json_get "'%s %s' % (d['compare_hosts']['python'], d['compare_hosts']['hosts_without_python'])")"
+# host-c vs host-a under 3.11 (host-c ran 3.12 more recently): 0.9x the wall time of ... its
+# own 3.11 runs, whatever its 3.12 runs say
+want_c=$(/usr/bin/python3.11 -c "import json,statistics,sys; a=json.loads(sys.argv[1]); print('%.9f' % (statistics.median([0.90, 0.91, 0.89, 0.92, 0.901, 0.90, 0.91, 0.89, 0.92, 0.902, 0.90, 0.91, 0.89, 0.92, 0.903]) / statistics.median(a)))" "$(samples host-a)")
+expect_eq "compare-hosts: host-c's side is its runs of the common build" "$want_c" \
+    "$(echo "$OUT" | json_get "'%.9f' % [p for p in d['compare_hosts']['pairs'] if p['host_b'] == 'host-c' and p['host_a'] == 'host-a'][0]['ratio']")"
+capture "$CLI" compare-hosts examples/a.py --python 3.12 --json
+expect_eq "compare-hosts --python 3.12: the hosts that ran it, under it; the others left out" \
+    "3.12|host-c/host-d 3.12 1.250|host-a,host-b" \
+    "$(echo "$OUT" | json_get "'%s|%s|%s' % (d['compare_hosts']['python'], '|'.join('%s/%s %s %.3f' % (p['host_a'], p['host_b'], p['python_version'], p['ratio']) for p in d['compare_hosts']['pairs']), ','.join(h['hostname'] for h in d['compare_hosts']['hosts_without_python']))")"
+capture "$CLI" compare-hosts examples/a.py --python 3.12
+expect_eq "compare-hosts --python text exits 0" 0 "$RC"
+expect_match "text: the Python asked for said" "one Python build on both: Python 3\.12" "$OUT"
+expect_match "text: the pair's Python" "host-c +host-d .* 3\.12$" "$OUT"
+expect_match "text: the build compared" "Python build compared \(the same on both hosts\): CPython 3\.12 clang" "$OUT"
+expect_match "text: the hosts left out" "^Left out: no run under Python 3\.12:$" "$OUT"
+expect_match "text: ... with their builds" "^  host-b: CPython 3\.11 gcc$" "$OUT"
 capture "$CLI" compare-hosts examples/a.py --hosts host-c,host-a --metric memory --json
-expect_eq "compare-hosts --metric memory: A/C order kept, 0.5" "host-c host-a 0.500" \
-    "$(echo "$OUT" | json_get "(lambda p: '%s %s %.3f' % (p['host_a'], p['host_b'], p['ratio']))(d['compare_hosts']['pairs'][0])")"
-capture "$CLI" compare-hosts examples/a.py --hosts host-a,host-c --html "$T/hosts.html"
-expect_match "compare-hosts: differing builds said" "no Python build ran on both" "$OUT"
+expect_eq "compare-hosts --metric memory: A/C order kept, 0.5, under the common build" \
+    "host-c host-a 0.500 CPython 3.11 gcc" \
+    "$(echo "$OUT" | json_get "(lambda p: '%s %s %.3f %s' % (p['host_a'], p['host_b'], p['ratio'], p['python_build']))(d['compare_hosts']['pairs'][0])")"
+capture "$CLI" compare-hosts examples/a.py --hosts host-a,host-d
+expect_eq "compare-hosts: two hosts without a build in common exit 2" 2 "$RC"
+expect_match "compare-hosts: no common build explained" 'no Python build ran "examples/a.py" on both "host-a" and "host-d"' "$OUT"
+capture "$CLI" compare-hosts examples/a.py --hosts host-a,host-c --python 3.12
+expect_eq "compare-hosts: a named host without the Python exits 2" 2 "$RC"
+expect_match "compare-hosts: which host, which Python" 'host "host-a" has no successful run of "examples/a.py" under Python 3\.12' "$OUT"
+capture "$CLI" compare-hosts examples/a.py --python 3.9
+expect_eq "compare-hosts: a Python no host ran exits 2" 2 "$RC"
+expect_match "compare-hosts: no host ran it under that Python" 'no host ran "examples/a.py" under Python 3\.9' "$OUT"
+capture "$CLI" compare-hosts examples/a.py --python py3
+expect_eq "compare-hosts: a bad --python is a usage error" 2 "$RC"
+expect_match "compare-hosts: bad --python explained" '--python: "py3" is' "$OUT"
+capture "$CLI" compare-hosts examples/a.py
+expect_match "text: pairs not compared" "^Not compared: no Python build ran on both" "$OUT"
+expect_match "text: ... each pair" "^  host-d vs host-b$" "$OUT"
+expect_match "text: ... with the builds" "^    host-d: CPython 3\.12 clang$" "$OUT"
+expect_match "text: each pair's build when they differ" "host-d vs host-c: CPython 3\.12 clang" "$OUT"
+capture "$CLI" compare-hosts examples/a.py --html "$T/hosts.html"
 html=$(cat "$T/hosts.html")
-expect_match "compare-hosts --html: the ratio drawn" '<circle class="pt improvement"' "$html"
-expect_match "compare-hosts --html: builds differ said" 'differ</span>: A CPython 3.11 gcc; B CPython 3.12 clang' "$html"
+expect_match "compare-hosts --html: the ratio drawn" '<circle class="pt' "$html"
+expect_match "compare-hosts --html: each pair's build" '<td>CPython 3\.12 clang</td></tr>' "$html"
+expect_match "compare-hosts --html: pairs not compared" '<section id="not-compared">' "$html"
+expect_match "compare-hosts --html: ... with their builds" \
+    '<li>host-d vs host-a: no Python build ran on both \(host-a: CPython 3\.11 gcc; host-d: CPython 3\.12 clang\)</li>' "$html"
 expect_nomatch "compare-hosts --html: no script element" '<script' "$html"
+capture "$CLI" compare-hosts examples/a.py --python 3.12 --html "$T/hosts312.html"
+html=$(cat "$T/hosts312.html")
+expect_match "compare-hosts --html --python: the Python said" '<dt>Python</dt><dd>3\.12: ' "$html"
+expect_match "compare-hosts --html --python: the hosts left out" \
+    '<li>host-a: no run under Python 3\.12 \(it ran: CPython 3\.11 gcc\)</li>' "$html"
 capture "$CLI" compare-hosts examples/solo.py
 expect_eq "compare-hosts: one host exits 2" 2 "$RC"
 expect_match "compare-hosts: one host explained" 'only host "host-a" ran' "$OUT"

@@ -8,6 +8,8 @@
  *              [--runs N]     measured runs in each Result (default 3, at most 1000)
  *              [--claim-python VERSION]  Hello lists this one Python (Hello.pythons), while
  *                             every Result says it ran under 3.11.2 (an insider's lie)
+ *              [--python VERSION]  an honest agent of that one Python: Hello lists it
+ *                             (Hello.python and .pythons) and every Result ran under it
  *              [--text STR]   hostile text (C escapes \n \r \t \e \xHH \\ decoded) put in
  *                             every text field it sends: host name, label value, suite
  *                             name and label, "%" script entries (examples/STR.py),
@@ -63,13 +65,15 @@ struct agent {
     const char *endpoint;
     char name[128];
     const char *fingerprint;
-    const char *machine;      /* Host.machine_id, or NULL */
-    const char *server_key;   /* Z85; NULL = plain */
-    const char *secret_key;   /* Z85 client secret key */
-    const char *routing_id;   /* NULL = ZeroMQ's random one */
-    char *text;               /* --text, decoded; NULL = ordinary names */
-    int runs;                 /* --runs: measurements per Result */
-    const char *claim_python; /* --claim-python: the version Hello lists, or NULL */
+    const char *machine;       /* Host.machine_id, or NULL */
+    const char *server_key;    /* Z85; NULL = plain */
+    const char *secret_key;    /* Z85 client secret key */
+    const char *routing_id;    /* NULL = ZeroMQ's random one */
+    char *text;                /* --text, decoded; NULL = ordinary names */
+    int runs;                  /* --runs: measurements per Result */
+    const char *claim_python;  /* --claim-python: the version Hello lists, or NULL */
+    struct wire_python python; /* --python: the one it has and runs under (default 3.11.2) */
+    char python_build[96], python_exe[96];
     int wait_ms;
     uint64_t seq;
     /* the script of each job seen, for results */
@@ -317,7 +321,11 @@ static void cmd_hello(struct agent *a, int argc, char **argv)
     wire_msg_init(&m, WIRE_HELLO);
     m.hello.name = a->name;
     fill_host(a, &m.hello.host, hostname, sizeof(hostname));
-    m.hello.python = PYTHON;
+    m.hello.python = a->python;
+    if (a->python.version != PYTHON.version) {
+        m.hello.pythons = &a->python;
+        m.hello.n_pythons = 1;
+    }
     m.hello.agent_version = "fake-0.1";
     m.hello.max_jobs = 4;
     struct wire_python claimed = {a->claim_python, "claimed", "/opt/claimed/bin/python3", "cpython",
@@ -371,7 +379,7 @@ static void cmd_result(struct agent *a, int argc, char **argv)
     r->script_key = argc > 5 ? argv[5] : job_script(a, r->job_id);
     r->message = a->text ? a->text : "fake run";
     r->script_sha256 = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
-    r->python = PYTHON;
+    r->python = a->python;
     char hostname[256];
     fill_host(a, &r->host, hostname, sizeof(hostname));
     static struct wire_measurement runs[1000];
@@ -579,6 +587,7 @@ int main(int argc, char **argv)
 {
     static struct agent a = {
         .name = "fake-agent", .fingerprint = "00112233aabbccdd", .wait_ms = 3000, .runs = 3};
+    a.python = PYTHON;
     static const struct option opts[] = {
         {"connect", required_argument, NULL, 'c'},
         {"name", required_argument, NULL, 'n'},
@@ -592,6 +601,7 @@ int main(int argc, char **argv)
         {"text", required_argument, NULL, 't'},
         {"runs", required_argument, NULL, 'R'},
         {"claim-python", required_argument, NULL, 'P'},
+        {"python", required_argument, NULL, 'p'},
         {NULL, 0, NULL, 0},
     };
     int o;
@@ -624,6 +634,11 @@ int main(int argc, char **argv)
             break;
         case 'P':
             a.claim_python = optarg;
+            break;
+        case 'p':
+            snprintf(a.python_build, sizeof(a.python_build), "%s (main) [GCC 12.2.0]", optarg);
+            snprintf(a.python_exe, sizeof(a.python_exe), "/opt/python%s/bin/python3", optarg);
+            a.python = (struct wire_python){optarg, a.python_build, a.python_exe, "cpython", ""};
             break;
         case 't':
             free(a.text);

@@ -1,7 +1,9 @@
 /*
  * test_atomicfile.c - lib/atomicfile: a file is replaced whole or not at all, the
  * temporary file never stays behind, a stale temporary file of the same name is stepped
- * over (exclusive create), and a failed write leaves the old file as it was.
+ * over (exclusive create), and a failed write leaves the old file as it was. The CLI's
+ * page writer over it (cli/util.h cli_write_html_atomic) keeps the old page when the
+ * renderer fails halfway.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -15,6 +17,7 @@
 #include <unistd.h>
 
 #include "atomicfile.h"
+#include "util.h"
 #include "xmalloc.h"
 
 static char *slurp(const char *path)
@@ -95,10 +98,51 @@ static void test_replace(void **state)
     rmdir(dir);
 }
 
+/* Renderers for cli_write_html_atomic(): one writes a page, one fails halfway. */
+static int page_ok(FILE *out, const json_t *doc, char *err, size_t errlen)
+{
+    (void)err, (void)errlen;
+    return fprintf(out, "<p>%s</p>", json_string_value(doc)) < 0 ? -EIO : 0;
+}
+
+static int page_fails(FILE *out, const json_t *doc, char *err, size_t errlen)
+{
+    (void)doc;
+    fputs("<p>half", out);
+    snprintf(err, errlen, "the document has no runs");
+    return -EINVAL;
+}
+
+static void test_html_page(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/test_atomicfile-XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    char *path = xasprintf("%s/page.html", dir);
+    json_t *doc = json_string("one");
+    assert_int_equal(cli_write_html_atomic(path, page_ok, doc, "HTML file"), 0);
+    char *got = slurp(path);
+    assert_string_equal(got, "<p>one</p>");
+    free(got);
+    assert_int_equal(cli_write_html_atomic(path, page_fails, doc, "HTML file"), -1);
+    got = slurp(path);
+    assert_string_equal(got, "<p>one</p>"); /* the old page, whole */
+    free(got);
+    assert_int_equal(entries(dir), 1);
+    char *missing = xasprintf("%s/no/such/page.html", dir);
+    assert_int_equal(cli_write_html_atomic(missing, page_ok, doc, "HTML file"), -1);
+    free(missing);
+    json_decref(doc);
+    unlink(path);
+    free(path);
+    rmdir(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_replace),
+        cmocka_unit_test(test_html_page),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

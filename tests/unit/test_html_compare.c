@@ -262,6 +262,48 @@ static json_t *compare_doc(void)
                      "pairs", pairs, "hosts", hosts);
 }
 
+/* Pairs compared under one build (its column), those not compared and the hosts left out by
+ * --python, listed with the builds they ran; every name and build escaped. */
+static void test_hosts_page_builds(void **state)
+{
+    (void)state;
+    json_t *doc = compare_doc();
+    json_t *c = json_object_get(doc, "compare_hosts");
+    json_object_set_new(json_array_get(json_object_get(c, "pairs"), 0), "python_build",
+                        json_string("3.12.1 (main) " EVIL));
+    json_object_set_new(c, "python", json_string("3.12"));
+    json_object_set_new(c, "not_compared",
+                        json_pack("[{s:s, s:s, s:[s], s:[s, s]}]", "host_a", "host-a", "host_b",
+                                  EVIL, "python_builds_a", "3.11.2 (main)", "python_builds_b",
+                                  "3.13.0 " EVIL, "3.12.1 (x)"));
+    json_object_set_new(c, "hosts_without_python",
+                        json_pack("[{s:s, s:s, s:[s]}]", "hostname", "host-z", "fingerprint",
+                                  "00000000000000ff", "python_builds", "3.10.4 (y)"));
+    int rc;
+    char *html = render(html_hosts_write, doc, &rc);
+    assert_int_equal(rc, 0);
+    check_page(html);
+    assert_non_null(strstr(html, "<dt>Python</dt><dd>3.12: one build on both hosts"));
+    assert_non_null(strstr(html, "<td>3.12.1 (main) &lt;script&gt;"));
+    assert_non_null(strstr(html, "<section id=\"not-compared\">"));
+    assert_non_null(strstr(html, "<li>&lt;script&gt;alert(1)&lt;/script&gt;&quot;&#39;&amp; vs "
+                                 "host-a: no Python build ran on both (host-a: 3.11.2 (main); "));
+    assert_non_null(strstr(html, "3.13.0 &lt;script&gt;alert(1)&lt;/script&gt;&quot;&#39;&amp;; "
+                                 "3.12.1 (x))</li>"));
+    assert_non_null(strstr(html, "<li>host-z: no run under Python 3.12 (it ran: 3.10.4 (y))</li>"));
+    /* before the hosts table, after the pairs' */
+    assert_true(strstr(html, "id=\"not-compared\"") > strstr(html, "id=\"pairs\""));
+    assert_true(strstr(html, "id=\"not-compared\"") < strstr(html, "<section id=\"hosts\""));
+    free(html);
+    /* nothing left out: no section */
+    json_object_del(c, "not_compared");
+    json_object_del(c, "hosts_without_python");
+    html = render(html_hosts_write, doc, &rc);
+    assert_null(strstr(html, "not-compared"));
+    free(html);
+    json_decref(doc);
+}
+
 static void test_hosts_page(void **state)
 {
     (void)state;
@@ -365,10 +407,11 @@ static void test_history_farm(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_compare_page), cmocka_unit_test(test_refuses_foreign),
-        cmocka_unit_test(test_history_page), cmocka_unit_test(test_history_page_instructions),
-        cmocka_unit_test(test_hosts_page),   cmocka_unit_test(test_hosts_refused),
-        cmocka_unit_test(test_history_farm), cmocka_unit_test(test_history_time_axis),
+        cmocka_unit_test(test_compare_page),      cmocka_unit_test(test_refuses_foreign),
+        cmocka_unit_test(test_history_page),      cmocka_unit_test(test_history_page_instructions),
+        cmocka_unit_test(test_hosts_page),        cmocka_unit_test(test_hosts_page_builds),
+        cmocka_unit_test(test_hosts_refused),     cmocka_unit_test(test_history_farm),
+        cmocka_unit_test(test_history_time_axis),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

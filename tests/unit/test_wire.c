@@ -1068,7 +1068,22 @@ static void test_query_series(void **state)
     expect_reject(&m, WIRE_REJECT_FORMAT, "do not belong to compare_pythons");
     m.query.metric = NULL;
     m.query.kind = WIRE_QUERY_COMPARE_HOSTS;
-    expect_reject(&m, WIRE_REJECT_FORMAT, "pythons and baseline belong to compare_pythons");
+    expect_reject(&m, WIRE_REJECT_FORMAT, "baseline belongs to compare_pythons");
+    /* compare_hosts: one Python at most, the one the hosts are compared under */
+    m.query.baseline = NULL;
+    expect_reject(&m, WIRE_REJECT_COUNT, "query.pythons: 2 items, at most 1");
+    m.query.n_pythons = 1;
+    m.query.pythons = bad_py + 1;
+    expect_reject(&m, WIRE_REJECT_RANGE, "query.pythons[0]: not a version");
+    m.query.pythons = pys + 1;
+    d = roundtrip(&m);
+    assert_int_equal(d->query.kind, WIRE_QUERY_COMPARE_HOSTS);
+    assert_int_equal(d->query.n_pythons, 1);
+    assert_string_equal(d->query.pythons[0], "3.12.1");
+    wire_msg_destroy(&d);
+    m.query.kind = WIRE_QUERY_SERIES;
+    m.query.host = "host-a";
+    expect_reject(&m, WIRE_REJECT_FORMAT, "pythons belong to compare_pythons and compare_hosts");
 }
 
 static void test_reject_run_id_length(void **state)

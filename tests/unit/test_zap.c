@@ -291,6 +291,46 @@ static void test_known_keys_get_roles(void **state)
     curve_keypair_wipe(&bob);
 }
 
+/* The host and labels an agent key's file grants, looked up by name and key:
+ * another key, another role or no key finds nothing. */
+static void test_peer_host_and_labels(void **state)
+{
+    struct fixture *fx = *state;
+    struct curve_keypair alice, carol, mallory;
+    make_key(fx, "alice", ZAP_AGENTS_DIR, &alice);
+    make_key(fx, "carol", ZAP_AGENTS_DIR, &carol);
+    make_key(fx, "mallory", NULL, &mallory);
+    char *path = key_path(fx, ZAP_AGENTS_DIR, "alice");
+    char *text = read_all(path);
+    char *more = xasprintf("%shost = box1\nlabels = b=2, a=1\n", text);
+    write_file(path, more, 0644);
+    start_zap(fx);
+    char host[64] = "", labels[ZAP_LABELS_MAX] = "", want[ZAP_LABELS_MAX];
+    assert_true(zap_peer_host(fx->zap, "agent:alice", alice.public_z85, host, sizeof(host)));
+    assert_string_equal(host, "box1");
+    assert_true(zap_peer_labels(fx->zap, "agent:alice", alice.public_z85, labels, sizeof(labels)));
+    assert_null(zap_labels_normalize("b=2, a=1", want, sizeof(want)));
+    assert_string_equal(labels, want);
+    assert_true(zap_peer_host(fx->zap, "agent:carol", carol.public_z85, host, sizeof(host)));
+    assert_string_equal(host, "carol"); /* no "host =" line: its own name */
+    strcpy(labels, "untouched");
+    assert_false(zap_peer_labels(fx->zap, "agent:carol", carol.public_z85, labels, sizeof(labels)));
+    assert_string_equal(labels, "untouched");
+    strcpy(host, "untouched");
+    assert_false(zap_peer_host(fx->zap, "agent:alice", carol.public_z85, host, sizeof(host)));
+    assert_false(zap_peer_host(fx->zap, "agent:alice", mallory.public_z85, host, sizeof(host)));
+    assert_false(zap_peer_host(fx->zap, "submitter:alice", alice.public_z85, host, sizeof(host)));
+    assert_false(zap_peer_host(fx->zap, "agent:alice", NULL, host, sizeof(host)));
+    assert_false(zap_peer_labels(fx->zap, "agent:alice", NULL, labels, sizeof(labels)));
+    assert_string_equal(host, "untouched");
+    free(more);
+    free(text);
+    free(path);
+    curve_keypair_wipe(&alice);
+    curve_keypair_wipe(&carol);
+    curve_keypair_wipe(&mallory);
+}
+
 static void test_unknown_key_refused(void **state)
 {
     struct fixture *fx = *state;
@@ -858,6 +898,7 @@ int main(void)
 {
     log_init("test_zap", LOG_LEVEL_DEBUG);
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_peer_host_and_labels, setup, teardown),
         cmocka_unit_test(test_labels_pin),
         cmocka_unit_test_setup_teardown(test_known_keys_get_roles, setup, teardown),
         cmocka_unit_test_setup_teardown(test_unknown_key_refused, setup, teardown),

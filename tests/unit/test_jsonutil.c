@@ -1,0 +1,75 @@
+/* test_jsonutil.c - lib/jsonutil's getters: a number of the right kind is
+ * read, anything else (missing, a string, null, out of range, negative) is
+ * the default or "unknown" and leaves the output alone. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+#include <math.h>
+
+#include "jsonutil.h"
+
+static json_t *doc(void)
+{
+    json_t *o = json_loads("{\"int\": 3, \"real\": 2.5, \"neg\": -1, \"big\": 2e9,"
+                           " \"str\": \"4\", \"null\": null, \"zero\": 0}",
+                           0, NULL);
+    assert_non_null(o);
+    return o;
+}
+
+static void test_get_number(void **state)
+{
+    (void)state;
+    json_t *o = doc();
+    assert_true(json_get_number(o, "int", NAN) == 3);
+    assert_true(json_get_number(o, "real", NAN) == 2.5);
+    assert_true(isnan(json_get_number(o, "str", NAN)));
+    assert_true(isnan(json_get_number(o, "missing", NAN)));
+    assert_true(json_get_number(NULL, "int", 7) == 7);
+    json_decref(o);
+}
+
+static void test_get_in(void **state)
+{
+    (void)state;
+    json_t *o = doc();
+    double x = 42;
+    assert_true(json_get_in(o, "real", 0, 1e9, &x));
+    assert_true(x == 2.5);
+    x = 42;
+    assert_true(json_get_in(o, "zero", 0, 1e9, &x)); /* bounds included */
+    assert_true(x == 0);
+    x = 42;
+    assert_false(json_get_in(o, "big", 0, 1e9, &x)); /* above hi */
+    assert_false(json_get_in(o, "neg", 0, 1e9, &x)); /* below lo */
+    assert_false(json_get_in(o, "str", 0, 1e9, &x));
+    assert_false(json_get_in(o, "null", 0, 1e9, &x));
+    assert_false(json_get_in(o, "missing", 0, 1e9, &x));
+    assert_true(x == 42); /* untouched when unknown */
+    assert_true(json_get_in(o, "neg", -1, 0, &x));
+    assert_true(x == -1);
+    json_decref(o);
+}
+
+static void test_get_nonneg(void **state)
+{
+    (void)state;
+    json_t *o = doc();
+    assert_true(json_get_nonneg(o, "int") == 3);
+    assert_true(json_get_nonneg(o, "big") == 2e9);
+    assert_true(json_get_nonneg(o, "neg") == 0);
+    assert_true(json_get_nonneg(o, "str") == 0);
+    assert_true(json_get_nonneg(o, "missing") == 0);
+    json_decref(o);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_get_number),
+        cmocka_unit_test(test_get_in),
+        cmocka_unit_test(test_get_nonneg),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
