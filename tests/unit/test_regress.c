@@ -1457,6 +1457,25 @@ static void test_machine_speed(void **state)
     json_decref(reg);
     json_decref(cand);
 
+    /* a script that mostly sleeps (CPU 20% of its wall time) sleeps 1 s longer on the slower
+     * machine: the machine's speed explains its CPU time, not its wall time (by its CPU share
+     * only: +7%), so the wall time's regression stands */
+    json_t *sb[8];
+    for (int i = 0; i < 8; i++) {
+        sb[i] = make_cdoc(660 + i, 5, 1.0, 0.2, 0.005, 0.1, 0.1, 1960 + (uint64_t)i);
+        set_ref(sb[i], 300e3, 2960 + (uint64_t)i);
+    }
+    cand = make_cdoc(670, 5, 2.0, 0.27, 0.01, 0.14, 0.13, 1970);
+    set_ref(cand, 405e3, 2970);
+    reg = regress_compare(cand, (const json_t *const *)sb, 8, NULL);
+    assert_string_equal(verdict_of(find_metric(reg, "wall_s", NULL)), "regression");
+    assert_string_equal(json_string_value(json_object_get(find_metric(reg, "cpu_s", NULL), "rule")),
+                        "machine_speed");
+    json_decref(reg);
+    json_decref(cand);
+    for (int i = 0; i < 8; i++)
+        json_decref(sb[i]);
+
     /* the machine as fast as before: no change, the figure shown, not moved */
     cand = make_cdoc(652, 5, 1.0, 0.98, 0.005, 0.7, 0.28, 1952);
     set_ref(cand, 301e3, 2952);
