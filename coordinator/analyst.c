@@ -16,6 +16,7 @@
 #include <time.h>
 
 #include "analysis.h"
+#include "batch_report.h"
 #include "log.h"
 #include "store.h"
 #include "worker.h"
@@ -23,6 +24,8 @@
 
 /* Batches analysed in a row before the thread checks whether it is asked to quit. */
 #define ANALYST_BURST 4
+/* Stale stored team reports rebuilt a round (batch_report_refresh()). */
+#define ANALYST_REPORTS 2
 
 struct analyst {
     struct store *store; /* the thread's own connection */
@@ -53,6 +56,10 @@ static void analyse_waiting(struct analyst *a)
                      sum.improvements, sum.attached, sum.ended, sum.confirming, sum.held,
                      sum.unsettled, sum.rows_read,
                      sum.secs_samples + sum.secs_decide + sum.secs_docs + sum.secs_store);
+            /* its team report, built once for the pages and `pyscope report` */
+            if (batch_report_store(a->store, sum.batch_id, err, sizeof(err)) < 0)
+                log_warn("could not store the team report of batch %" PRIu64 ": %s", sum.batch_id,
+                         err);
         }
         pthread_mutex_lock(&a->thr.mu);
         bool quit = a->thr.quit;
@@ -62,12 +69,24 @@ static void analyse_waiting(struct analyst *a)
     }
 }
 
+/* Rebuild the stored team reports a triage (or a late run) made stale, a few a round. */
+static void refresh_reports(struct analyst *a)
+{
+    char err[512];
+    int n = batch_report_refresh(a->store, ANALYST_REPORTS, err, sizeof(err));
+    if (n < 0)
+        log_warn("could not rebuild the stored team reports: %s", err);
+    else if (n > 0)
+        log_debug("%d stored team report(s) rebuilt", n);
+}
+
 static void *analyst_main(void *arg)
 {
     struct analyst *a = arg;
-    do
+    do {
         analyse_waiting(a);
-    while (!worker_sleep(&a->thr, a->interval_ms));
+        refresh_reports(a);
+    } while (!worker_sleep(&a->thr, a->interval_ms));
     return NULL;
 }
 

@@ -2,7 +2,9 @@
  * analyst.h - the batch analyst: a thread with its own database connection
  * that analyses each finished batch (analysis_run_one()) every
  * reap_interval_ms, so that an analysis of thousands of series never holds up
- * the coordinator's loop (results, heartbeats, job hand-out).
+ * the coordinator's loop (results, heartbeats, job hand-out). After each
+ * analysis it stores the batch's team report, and each round it rebuilds the
+ * stored reports a triage made stale (batch_report.h).
  */
 #ifndef PYSCOPE_COORD_ANALYST_H
 #define PYSCOPE_COORD_ANALYST_H

@@ -24,7 +24,6 @@
 #include "xmalloc.h"
 
 #define REPORT_DEFAULT_SINCE_S     86400u
-#define REPORT_DEFAULT_LIMIT       100u /* regressions and improvements listed, worst first */
 #define REPORT_MAX_PAIRS           200u
 #define REPORT_MAX_TRENDS          100u /* flagged series with a sparkline */
 #define REPORT_TREND_POINTS        30u  /* newest runs in a sparkline */

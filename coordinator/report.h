@@ -25,6 +25,9 @@
 #include "store.h"
 #include "wire.h"
 
+/* Regressions and improvements a report lists when the query gives no limit (worst first). */
+#define REPORT_DEFAULT_LIMIT 100u
+
 /*
  * Build the report that q (borrowed, kind REPORT) asks for into *out (new
  * object, caller owns). Returns 0 or a negative code with err.

@@ -19,6 +19,7 @@
 #include <string.h>
 
 #include "analyst.h"
+#include "batch_report.h"
 #include "errors.h"
 #include "fault.h"
 #include "log.h"
@@ -742,12 +743,19 @@ static int query_reply_text(struct router *r, const struct wire_query *q, json_t
                                           "pyscope.compare_pythons/1"};
     *text = NULL;
     json_t *value;
-    int rc = q->kind == WIRE_QUERY_REPORT   ? report_build(r->store, q, &value, err, errlen)
+    int rc = q->kind == WIRE_QUERY_REPORT ? batch_report_get(r->store, q, &value, NULL, err, errlen)
              : q->kind == WIRE_QUERY_TRIAGE ? report_triage(r->store, q, &value, err, errlen)
              : q->kind >= WIRE_QUERY_SERIES ? query_series_answer(r->store, q, &value, err, errlen)
                                             : store_query(r->store, q, &value, err, errlen);
     if (rc < 0)
         return rc;
+    /* a triage changes its batches' reports: the analyst rebuilds the stored ones */
+    if (q->kind == WIRE_QUERY_TRIAGE && !json_is_null(value)) {
+        char ierr[512];
+        if (batch_report_invalidate(r->store, q->regression_id, ierr, sizeof(ierr)) < 0)
+            log_warn("could not mark the stored reports of regression %" PRIu64 " stale: %s",
+                     q->regression_id, ierr);
+    }
     json_t *doc = json_object();
     json_object_set_new(doc, "schema", json_string(schemas[q->kind]));
     json_object_set_new(doc, query_kinds[q->kind], value);

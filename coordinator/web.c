@@ -6,9 +6,11 @@
  * (store_open_readonly, opened on first use) and renders into memory with
  * the same lib/html_* functions as the CLI, then the buffer is handed to
  * libmicrohttpd. Report pages are kept in a small cache keyed by batch id
- * and a fingerprint query (TAG_SQL, one index lookup) decides whether an
- * entry is still right; the warmer thread renders the newest batch's report
- * when its fingerprint changes. Nothing here writes to the database.
+ * and the batch's fingerprint (batch_report_tag(), one index lookup) decides
+ * whether an entry is still right; a report not in the cache is the one the
+ * analyst stored when it is current (batch_report_get()), else built here;
+ * the warmer thread renders the newest batch's report when its fingerprint
+ * changes. Nothing here writes to the database.
  */
 #include "web.h"
 
@@ -29,6 +31,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "batch_report.h"
 #include "errors.h"
 #include "history_doc.h"
 #include "html_history.h"
@@ -51,18 +54,6 @@
 #define WEB_TOKEN_MAX    512
 #define WEB_MAX_BATCHES  200   /* rows of /batches */
 #define WEB_MAX_HOSTS    1000u /* rows of /hosts */
-
-/*
- * A batch's fingerprint: anything that changes its report changes it. $1 a
- * batch id, or 0 for the newest analysed batch (else the newest).
- */
-static const char TAG_SQL[] =
-    "SELECT b.id::text, concat_ws('|', b.state, b.analyzed::text,"
-    " (SELECT count(*)::text || ':' || coalesce(max(g.updated)::text, '') FROM regressions g"
-    "  WHERE g.batch_id = b.id OR g.last_batch_id = b.id),"
-    " (SELECT count(*) FROM runs r WHERE r.batch_id = b.id)::text)"
-    " FROM batches b WHERE $1::bigint = 0 OR b.id = $1::bigint"
-    " ORDER BY (b.analyzed IS NOT NULL) DESC, b.id DESC LIMIT 1";
 
 static const char BATCHES_SQL[] =
     "SELECT json_build_object('id', b.id, 'suite', b.suite, 'label', b.label, 'commit',"
@@ -395,37 +386,23 @@ struct tag_row {
     char tag[512];
 };
 
-static int tag_row(const char *const *v, int ncols, void *arg)
-{
-    struct tag_row *t = arg;
-    if (ncols < 2 || !v[0])
-        return 0;
-    t->batch = strtoull(v[0], NULL, 10);
-    snprintf(t->tag, sizeof(t->tag), "%s", v[1] ? v[1] : "");
-    return 0;
-}
-
 /* The fingerprint of batch (0: the newest analysed); 0 rows: *found false. */
 static int batch_tag(struct store *s, uint64_t batch, struct tag_row *t, bool *found, char *err,
                      size_t errlen)
 {
-    char id[32];
-    snprintf(id, sizeof(id), "%" PRIu64, batch);
-    const char *p[1] = {id};
-    t->batch = 0;
-    t->tag[0] = '\0';
-    int rc = store_each_row(s, TAG_SQL, p, 1, tag_row, t, err, errlen);
+    int rc = batch_report_tag(s, batch, &t->batch, t->tag, sizeof(t->tag), err, errlen);
     *found = rc > 0;
     return rc < 0 ? rc : 0;
 }
 
-/* The team report document of batch (new) into *doc; 0 or a negative code with err. */
+/* The team report document of batch (the stored one when current) into *doc (new); 0 or a
+ * negative code with err. */
 static int report_doc(struct store *s, uint64_t batch, json_t **doc, char *err, size_t errlen)
 {
     struct wire_query q = {.kind = WIRE_QUERY_REPORT, .batch_id = batch};
     json_t *value = NULL;
     *doc = NULL;
-    int rc = report_build(s, &q, &value, err, errlen);
+    int rc = batch_report_get(s, &q, &value, NULL, err, errlen);
     if (rc < 0)
         return rc;
     *doc = json_pack("{s:s, s:o}", "schema", "pyscope.team_report/1", "report", value);

@@ -4,6 +4,8 @@
 #   team_seed FILE NIGHT SLOW_NIGHT SLOW_PCT   run tests/integration/FILE with psql
 #                                              (team_seed.sql, team_confirm.sql)
 #   team_settled   wait until no batch waits for analysis; print the queued jobs
+#   team_six_nights   six nights (a.py 30% slower on host-b on night 6, confirmed), analysed
+#   web_url        the address of the web pages the coordinator's log names
 team_seed() {
     psql -q -v ON_ERROR_STOP=1 -v night="$2" -v slow_night="$3" -v slow="$4" \
         -f "$PYSCOPE_SRC/tests/integration/$1" >/dev/null
@@ -15,4 +17,14 @@ team_settled() {
         sleep 0.1
     done
     pg_sql "SELECT count(*) FROM jobs WHERE state = 'queued'"
+}
+team_six_nights() {
+    local n
+    for n in 1 2 3 4 5 6; do team_seed team_seed.sql "$n" 6 30; done
+    team_settled >/dev/null
+    team_seed team_confirm.sql 6 6 30
+    team_settled >/dev/null
+}
+web_url() {
+    grep -o 'web pages on http://127\.0\.0\.1:[0-9]*/' "$COORD_LOG" | grep -o 'http://.*' || true
 }

@@ -3,7 +3,7 @@
 # and 004_ongoing_regressions.sql (and 005_series_covering_index.sql,
 # 007_identity.sql, 010_contention.sql, 014_truthful_findings.sql,
 # 015_revisions.sql, 021_unsettled.sql, 022_pythons.sql, 023_lease_cap.sql,
-# 026_machine_speed.sql)
+# 024_batch_reports.sql, 026_machine_speed.sql)
 # (schema 001 + 002, runs with run_functions and run_stacks rows) upgrades in
 # place when the coordinator starts: hotspots, per-repeat values, stacks and
 # medians end up in the runs row, the old tables' shapes stay readable as

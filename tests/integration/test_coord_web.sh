@@ -19,11 +19,8 @@ command -v curl >/dev/null || { echo "SKIP: curl is not installed"; exit 77; }
 
 pg_start
 coord_start --http 127.0.0.1:0 --log-level debug
-for n in 1 2 3 4 5 6; do team_seed team_seed.sql "$n" 6 30; done
-team_settled >/dev/null
-team_seed team_confirm.sql 6 6 30
-team_settled >/dev/null
-URL=$(grep -o 'web pages on http://127\.0\.0\.1:[0-9]*/' "$COORD_LOG" | grep -o 'http://.*' || true)
+team_six_nights
+URL=$(web_url)
 expect_match "the log says where the pages are" '^http://127\.0\.0\.1:[0-9]+/$' "$URL"
 expect_match "the log says read only, no token" 'web pages on .* \(read only, no token\)' "$(cat "$COORD_LOG")"
 # the warmer renders ahead the pages opened first: the newest analysed batch as / and as
@@ -137,7 +134,7 @@ expect_match "a token file others can read: says chmod 600" 'chmod 600' "$OUT"
 chmod 600 "$T/token"
 token=$(head -n 1 "$T/token")
 coord_start --config "$T/web.conf"
-URL=$(grep -o 'web pages on http://127\.0\.0\.1:[0-9]*/' "$COORD_LOG" | grep -o 'http://.*' || true)
+URL=$(web_url)
 expect_match "the log says a token is required" 'token required' "$(cat "$COORD_LOG")"
 get /
 expect_eq "no token: 401" 401 "$CODE"

@@ -28,6 +28,7 @@
 #include <jansson.h>
 
 #include "analysis.h"
+#include "batch_report.h"
 #include "errors.h"
 #include "html_team.h"
 #include "report.h"
@@ -40,8 +41,11 @@ static double now_s(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-/* Build and render the report of batch id to path; prints its figures. */
-static int render(struct store *store, uint64_t id, const char *path)
+/*
+ * Build (stored: read, as the web pages and `pyscope report --batch N` do) and
+ * render the report of batch id to path; prints its figures.
+ */
+static int render(struct store *store, uint64_t id, const char *path, bool stored)
 {
     char err[512] = "";
     double t0 = now_s();
@@ -49,7 +53,9 @@ static int render(struct store *store, uint64_t id, const char *path)
     q.kind = WIRE_QUERY_REPORT;
     q.batch_id = id;
     json_t *value = NULL;
-    if (report_build(store, &q, &value, err, sizeof(err)) < 0) {
+    bool was_stored = false;
+    if ((stored ? batch_report_get(store, &q, &value, &was_stored, err, sizeof(err))
+                : report_build(store, &q, &value, err, sizeof(err))) < 0) {
         fprintf(stderr, "team_speed: report: %s\n", err);
         return PYSCOPE_EXIT_INTERNAL;
     }
@@ -75,9 +81,48 @@ static int render(struct store *store, uint64_t id, const char *path)
     }
     struct stat st;
     long long html_bytes = stat(path, &st) == 0 ? (long long)st.st_size : -1;
-    printf("report: query %.3f s, html %.3f s; json %zu bytes, html %lld bytes (%s)\n", t1 - t0,
-           t2 - t1, json_bytes, html_bytes, path);
+    printf("report%s: %s %.3f s, html %.3f s; json %zu bytes, html %lld bytes (%s)\n",
+           stored ? " served" : "",
+           !stored      ? "query"
+           : was_stored ? "stored, read"
+                        : "NOT STORED, built",
+           t1 - t0, t2 - t1, json_bytes, html_bytes, path);
     return 0;
+}
+
+/*
+ * The report of batch id as it is served (the stored one) to path + ".served"
+ * after render(.., false) wrote the live one to path: says whether they are
+ * the same bytes.
+ */
+static int render_served(struct store *store, uint64_t id, const char *path)
+{
+    size_t n = strlen(path) + sizeof(".served");
+    char *served = malloc(n);
+    if (served == NULL)
+        return PYSCOPE_EXIT_INTERNAL;
+    snprintf(served, n, "%s.served", path);
+    int status = render(store, id, served, true);
+    if (status == 0) {
+        bool same = false;
+        FILE *a = fopen(path, "rb"), *b = fopen(served, "rb");
+        if (a && b) {
+            int ca, cb;
+            do {
+                ca = getc(a);
+                cb = getc(b);
+            } while (ca == cb && ca != EOF);
+            same = ca == cb;
+        }
+        if (a)
+            fclose(a);
+        if (b)
+            fclose(b);
+        printf("served report == live report: %s\n", same ? "yes, byte for byte" : "NO");
+        status = same ? 0 : PYSCOPE_EXIT_INTERNAL;
+    }
+    free(served);
+    return status;
 }
 
 int main(int argc, char **argv)
@@ -126,7 +171,9 @@ int main(int argc, char **argv)
         return status;
     }
     if (report_only) {
-        status = render(store, report_only, out);
+        status = render(store, report_only, out, false);
+        if (status == 0)
+            status = render_served(store, report_only, out);
         store_close(&store);
         return status;
     }
@@ -148,9 +195,20 @@ int main(int argc, char **argv)
         printf("analysis phases: samples query %.3f s, decide %.3f s, flagged series in full"
                " %.3f s, store + commit %.3f s\n",
                sum.secs_samples, sum.secs_decide, sum.secs_docs, sum.secs_store);
-        status = render(store, sum.batch_id, out);
+        double t2 = now_s();
+        rc = batch_report_store(store, sum.batch_id, err, sizeof(err));
+        double t3 = now_s();
+        if (rc <= 0) {
+            fprintf(stderr, "team_speed: storing the report: %s\n", rc < 0 ? err : "no batch");
+            status = PYSCOPE_EXIT_INTERNAL;
+        } else {
+            printf("report stored (built as the analyst does after the analysis): %.3f s\n",
+                   t3 - t2);
+            printf("total: analysis + report stored %.3f s\n", (t1 - t0) + (t3 - t2));
+            status = render(store, sum.batch_id, out, false);
+        }
         if (status == 0)
-            printf("total: %.3f s\n", now_s() - t0);
+            status = render_served(store, sum.batch_id, out);
     }
     store_close(&store);
     return status;
