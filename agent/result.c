@@ -194,6 +194,7 @@ int result_build(const struct result_ctx *ctx, const struct runjob *rj, const js
             w->has_cpu_pressure = json_get_in(o, "cpu_pressure_s", 0, 1e9, &w->cpu_pressure_s);
             w->has_load1 = json_get_in(o, "load1", 0, 1e6, &w->load1);
             w->has_cpu_mhz = json_get_in(o, "cpu_mhz", 0, 1e6, &w->cpu_mhz);
+            w->has_ref = json_get_in(o, "ref_cpu_ns", 0, 1e12, &w->ref_cpu_ns);
         }
         r->runs = runs;
         r->n_runs = nr;

@@ -1171,7 +1171,8 @@ static void scale_number(json_t *o, const char *key, double f)
  * Bring candidate (a run document, borrowed and changed) back to the
  * baseline nights' conditions d (findings_correct() on each repeat; a
  * hotspot's per-repeat times scale with their repeat's wall time, its
- * medians with the median factor). Returns the median wall factor.
+ * medians with the median factor; its machine-speed reference is dropped, the
+ * drift being divided out already). Returns the median wall factor.
  */
 static double correct_candidate(json_t *candidate, const struct findings_drift *d)
 {
@@ -1182,6 +1183,10 @@ static double correct_candidate(json_t *candidate, const struct findings_drift *
         json_t *r = json_array_get(runs, i);
         double w = json_get_number(r, "wall_s", NAN), c = json_get_number(r, "cpu_s", NAN), w2, c2;
         f[i] = 1;
+        /* the bracket divides the machine's drift out: its speed reference must not
+         * divide it out a second time (lib/regress.h, rule machine_speed) */
+        json_object_del(r, "ref_cpu_ns");
+        json_object_del(r, "ref_cpu_mean_ns");
         if (!(isfinite(w) && w > 0 && isfinite(c) && c >= 0))
             continue;
         findings_correct(d, w, c, json_is_number(json_object_get(r, "run_delay_s")), &w2, &c2);

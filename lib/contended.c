@@ -53,7 +53,8 @@ int contended_summarize(const json_t *doc, struct contended_summary *out)
     double *w = xcalloc(n, sizeof(*w)), *c = xcalloc(n, sizeof(*c)), *l = xcalloc(n, sizeof(*l));
     double *st = xcalloc(n, sizeof(*st)), *ci = xcalloc(n, sizeof(*ci));
     double *cv = xcalloc(n, sizeof(*cv)), *mh = xcalloc(n, sizeof(*mh));
-    size_t nq = 0, nb = 0, nl = 0, ns = 0, nc = 0, nm = 0, ncpu = 0;
+    double *rf = xcalloc(n, sizeof(*rf));
+    size_t nq = 0, nb = 0, nl = 0, ns = 0, nc = 0, nm = 0, ncpu = 0, nr = 0;
     size_t i;
     const json_t *r;
     json_array_foreach(runs, i, r)
@@ -82,6 +83,8 @@ int contended_summarize(const json_t *doc, struct contended_summary *out)
             ci[nc++] = x;
         if (num(r, "cpu_mhz", &x) && x > 0)
             mh[nm++] = x;
+        if (num(r, "ref_cpu_ns", &x) && x > 0)
+            rf[nr++] = x;
     }
     out->n = nq;
     median_into(q, nq, &out->queued_pct);
@@ -96,6 +99,8 @@ int contended_summarize(const json_t *doc, struct contended_summary *out)
     if (out->has_ctx)
         median_into(cv, nc, &out->ctx_voluntary);
     out->has_mhz = median_into(mh, nm, &out->cpu_mhz);
+    out->has_ref = median_into(rf, nr, &out->ref_cpu_ns);
+    free(rf);
     free(q);
     free(d);
     free(b);

@@ -17,7 +17,11 @@
  *                  the time on an idle machine);
  *   a side's wall time is "contaminated" when the median queued_pct of its
  *   runs is >= 5: more than a threshold's worth of the wall time is queueing,
- *   which the load of the moment decides, not the code.
+ *   which the load of the moment decides, not the code;
+ *   ref_cpu_ns   = median over the repeats of the CPU time of the fixed
+ *                  reference chunk timed around each (agent/runner/refloop.h):
+ *                  the machine's speed during the run, which lib/regress
+ *                  compares with the baseline's (rule "machine_speed").
  */
 #ifndef PYSCOPE_CONTENDED_H
 #define PYSCOPE_CONTENDED_H
@@ -49,7 +53,9 @@ struct contended_summary {
     double ctx_involuntary; /* median involuntary (preemptions) per repeat */
     double ctx_voluntary;   /* median voluntary (blocking waits) per repeat */
     bool has_mhz;
-    double cpu_mhz; /* median */
+    double cpu_mhz;    /* median */
+    bool has_ref;      /* ref_cpu_ns known for some repeat (set even when the call returns -1) */
+    double ref_cpu_ns; /* median reference chunk CPU time, ns */
 };
 
 /* queued_pct of one repeat (0 when wall_s <= 0). */

@@ -262,6 +262,22 @@ bool html_verdict_contention(FILE *out, const json_t *m)
     return true;
 }
 
+bool html_verdict_speed(FILE *out, const json_t *speed)
+{
+    double change, limit;
+    if (!json_is_true(json_object_get(speed, "moved")) ||
+        !json_get_finite(speed, "change_pct", &change) ||
+        !json_get_finite(speed, "limit_pct", &limit))
+        return false;
+    fprintf(out,
+            "The machine ran %.0f%% %s than during the baseline: a fixed reference loop timed "
+            "around each repeat took %+.1f%% CPU time (limit ±%.1f%%). A change in time that "
+            "this explains gets no verdict (rule <code>machine_speed</code>); instruction counts "
+            "(<code>--instructions</code>) do not depend on it.",
+            fabs(change), change > 0 ? "slower" : "faster", change, limit);
+    return true;
+}
+
 bool html_verdict_decision(FILE *out, const json_t *decision)
 {
     const char *metric = json_get_string(decision, "metric", NULL);
@@ -398,6 +414,11 @@ void html_verdict_sentences(FILE *out, const json_t *reg)
         !hv_is(json_get_string(json_object_get(reg, "decision"), "metric", NULL), "wall_s")) {
         fputs("<li class=\"v-note v-decision\">", out);
         html_verdict_decision(out, json_object_get(reg, "decision"));
+        fputs("</li>\n", out);
+    }
+    if (json_is_true(json_object_get(json_object_get(reg, "machine_speed"), "moved"))) {
+        fputs("<li class=\"v-note v-speed\">", out);
+        html_verdict_speed(out, json_object_get(reg, "machine_speed"));
         fputs("</li>\n", out);
     }
     json_array_foreach(json_object_get(reg, "metrics"), i, m)

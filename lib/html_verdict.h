@@ -79,6 +79,13 @@ bool html_verdict_contention(FILE *out, const json_t *m);
 bool html_verdict_contended(const json_t *m);
 
 /*
+ * When speed (borrowed: the check's "machine_speed" object, lib/regress.h)
+ * says the machine's speed moved, write one sentence with the reference's
+ * change and its limit; returns whether it wrote one.
+ */
+bool html_verdict_speed(FILE *out, const json_t *speed);
+
+/*
  * When decision (borrowed: the check's "decision" object) names a metric
  * other than the wall time, write a sentence: "Decided on CPU time: reason";
  * returns whether it wrote one.

@@ -67,6 +67,8 @@ const char *regress_rule_name(enum regress_rule rule)
         return "beyond_noise";
     case REGRESS_RULE_CONTENDED:
         return "contended";
+    case REGRESS_RULE_MACHINE_SPEED:
+        return "machine_speed";
     case REGRESS_RULE_WITHIN_THRESHOLD:
     default:
         return "within_threshold";
@@ -522,7 +524,98 @@ const char *regress_reason(const struct regress_result *r, char *buf, size_t siz
     case REGRESS_RULE_CONTENDED:
         snprintf(buf, size, "wall time mostly spent waiting for a CPU: not comparable");
         break;
+    case REGRESS_RULE_MACHINE_SPEED:
+        snprintf(buf, size, "%+.2f%% is explained by the machine's speed", r->change_pct);
+        break;
     }
+    return buf;
+}
+
+/* ---- machine speed ---------------------------------------------------------- */
+
+/* The positive, finite values of x[0..n) into a new array; *k gets their count. */
+static double *positive(const double *x, size_t n, size_t *k)
+{
+    double *v = xcalloc(n ? n : 1, sizeof(*v));
+    *k = 0;
+    for (size_t i = 0; i < n; i++)
+        if (x[i] > 0 && isfinite(x[i]))
+            v[(*k)++] = x[i];
+    return v;
+}
+
+void regress_speed_assess(const double *base, size_t nb, const double *cand, size_t nc,
+                          double threshold_pct, struct regress_speed *out)
+{
+    memset(out, 0, sizeof(*out));
+    out->noise_pct = -1;
+    size_t kb, kc;
+    double *b = positive(base, nb, &kb), *c = positive(cand, nc, &kc);
+    out->n_base = kb;
+    out->known = kb > 0 && kc > 0 && stats_median(b, kb, &out->base_ref_ns) == 0 &&
+                 stats_median(c, kc, &out->cand_ref_ns) == 0 && out->base_ref_ns > 0;
+    if (out->known) {
+        out->change_pct = 100.0 * (out->cand_ref_ns / out->base_ref_ns - 1);
+        if (kb >= REGRESS_MIN_BASELINE_RUNS) {
+            double *dev = xcalloc(kb, sizeof(*dev)), mad = 0;
+            for (size_t i = 0; i < kb; i++)
+                dev[i] = fabs(b[i] - out->base_ref_ns);
+            if (stats_median(dev, kb, &mad) == 0)
+                out->noise_pct = REGRESS_SPEED_NOISE_K * 1.4826 * mad / out->base_ref_ns * 100.0;
+            free(dev);
+        }
+        out->limit_pct = threshold_pct / 2;
+        if (out->noise_pct > out->limit_pct)
+            out->limit_pct = out->noise_pct;
+        if (out->limit_pct < REGRESS_SPEED_MIN_PCT)
+            out->limit_pct = REGRESS_SPEED_MIN_PCT;
+        out->moved = fabs(out->change_pct) > out->limit_pct;
+    }
+    free(b);
+    free(c);
+}
+
+bool regress_speed_explains(const struct regress_speed *s, enum regress_verdict verdict,
+                            double change_pct, double threshold_pct, double noise_pct,
+                            double *net_pct)
+{
+    double net = change_pct;
+    if (s->known && s->change_pct > -100)
+        net = 100.0 * ((1 + change_pct / 100) / (1 + s->change_pct / 100) - 1);
+    if (net_pct)
+        *net_pct = net;
+    if (!s->known || !s->moved)
+        return false;
+    bool up = verdict == REGRESS_REGRESSION;
+    if (!up && verdict != REGRESS_IMPROVEMENT)
+        return false;
+    /* a drift against the verdict's direction only understates it */
+    if (up ? s->change_pct <= 0 : s->change_pct >= 0)
+        return false;
+    double bar = noise_pct > threshold_pct ? noise_pct : threshold_pct;
+    return up ? net <= bar : -net <= bar;
+}
+
+bool regress_speed_apply(struct regress_result *r, const struct regress_speed *s)
+{
+    if (!regress_speed_explains(s, r->verdict, r->change_pct, r->threshold_pct,
+                                r->has_noise ? r->noise_pct : -1, NULL))
+        return false;
+    r->verdict = REGRESS_INCONCLUSIVE;
+    r->rule = REGRESS_RULE_MACHINE_SPEED;
+    r->hint = REGRESS_HINT_MACHINE_SPEED;
+    return true;
+}
+
+const char *regress_speed_reason(const struct regress_speed *s, double change_pct, double net_pct,
+                                 char *buf, size_t size)
+{
+    snprintf(buf, size,
+             "the machine ran %.0f%% %s than during the baseline: a fixed reference loop took "
+             "%+.1f%% CPU time (beyond its ±%.1f%% limit); net of that the change is %+.1f%% "
+             "(measured %+.1f%%); use --instructions for counts the load does not change",
+             fabs(s->change_pct), s->change_pct > 0 ? "slower" : "faster", s->change_pct,
+             s->limit_pct, net_pct, change_pct);
     return buf;
 }
 
@@ -1315,6 +1408,96 @@ static const json_t *metric_named(const json_t *metrics, const char *name)
     return NULL;
 }
 
+/* The machine's speed of the candidate against base[first, end) (regress_speed_assess). */
+static void docs_speed(const json_t *cand, const json_t *const *base, size_t first, size_t end,
+                       double threshold_pct, struct regress_speed *out)
+{
+    size_t nb = end - first;
+    double *b = xcalloc(nb ? nb : 1, sizeof(*b)), c = -1;
+    struct contended_summary cs;
+    for (size_t i = 0; i < nb; i++) {
+        contended_summarize(base[first + i], &cs);
+        b[i] = cs.has_ref ? cs.ref_cpu_ns : -1;
+    }
+    contended_summarize(cand, &cs);
+    if (cs.has_ref)
+        c = cs.ref_cpu_ns;
+    regress_speed_assess(b, nb, &c, 1, threshold_pct, out);
+    free(b);
+}
+
+static double number_or_minus1(const json_t *j)
+{
+    return json_is_number(j) ? json_number_value(j) : -1;
+}
+
+/*
+ * Time metrics (unit "s": wall, CPU, function times) of metrics whose
+ * regression or improvement the machine's speed s explains become
+ * inconclusive by rule machine_speed; the others that stand on a moved
+ * machine get the figure net of it in their reason.
+ */
+static void speed_metrics(json_t *metrics, const struct regress_speed *s)
+{
+    /* the machine's speed moves only the time the script computes: a wall time (and the
+     * sampled wall-clock function times) by its CPU share (baseline CPU / wall time), a
+     * CPU time wholly; a script that mostly sleeps is hardly slowed by a slower CPU */
+    double share = 1, bc, bw;
+    const json_t *cm = metric_named(metrics, "cpu_s"), *wm = metric_named(metrics, "wall_s");
+    bc = json_number_value(json_object_get(cm, "baseline_median"));
+    bw = json_number_value(json_object_get(wm, "baseline_median"));
+    if (cm && wm && bw > 0 && bc >= 0 && bc / bw < 1)
+        share = bc / bw;
+    size_t i;
+    json_t *m;
+    json_array_foreach(metrics, i, m)
+    {
+        const char *unit = json_string_value(json_object_get(m, "unit"));
+        const char *v = json_string_value(json_object_get(m, "verdict"));
+        if (!s->moved || !unit || !v || strcmp(unit, "s") != 0)
+            continue;
+        enum regress_verdict verdict = strcmp(v, "regression") == 0    ? REGRESS_REGRESSION
+                                       : strcmp(v, "improvement") == 0 ? REGRESS_IMPROVEMENT
+                                                                       : REGRESS_INCONCLUSIVE;
+        if (verdict == REGRESS_INCONCLUSIVE)
+            continue;
+        double change = json_number_value(json_object_get(m, "change_pct")), net;
+        const char *name = json_string_value(json_object_get(m, "metric"));
+        size_t nl = name ? strlen(name) : 0;
+        bool cpu = nl >= 5 && strcmp(name + nl - 5, "cpu_s") == 0;
+        struct regress_speed e = *s;
+        e.change_pct = s->change_pct * (cpu ? 1 : share);
+        char reason[768];
+        if (regress_speed_explains(&e, verdict, change,
+                                   number_or_minus1(json_object_get(m, "threshold_pct")),
+                                   number_or_minus1(json_object_get(m, "noise_pct")), &net)) {
+            regress_speed_reason(s, change, net, reason, sizeof(reason));
+            json_object_set_new(m, "verdict", json_string("inconclusive"));
+            json_object_set_new(m, "rule",
+                                json_string(regress_rule_name(REGRESS_RULE_MACHINE_SPEED)));
+            json_object_set_new(m, "hint", json_string(REGRESS_HINT_MACHINE_SPEED));
+        } else {
+            snprintf(reason, sizeof(reason),
+                     "%s; the machine ran %.0f%% %s than during the baseline (a fixed reference "
+                     "loop took %+.1f%% CPU time): net of that %+.1f%%",
+                     json_string_value(json_object_get(m, "reason")), fabs(s->change_pct),
+                     s->change_pct > 0 ? "slower" : "faster", s->change_pct, net);
+        }
+        json_object_set_new(m, "reason", json_string(reason));
+    }
+}
+
+/* The "machine_speed" object of a comparison (null when not measured on both sides). */
+static json_t *speed_json(const struct regress_speed *s)
+{
+    if (!s->known)
+        return json_null();
+    return json_pack("{s:f, s:f, s:f, s:o, s:f, s:b, s:I}", "baseline_ref_ns", s->base_ref_ns,
+                     "candidate_ref_ns", s->cand_ref_ns, "change_pct", s->change_pct, "noise_pct",
+                     pct_or_null(s->noise_pct), "limit_pct", s->limit_pct, "moved", s->moved,
+                     "baseline_runs", (json_int_t)s->n_base);
+}
+
 /*
  * The verdict of the run as a whole: which metric decides and why. Wall time,
  * unless it is contaminated by waiting for a CPU: then CPU time (or instruction
@@ -1408,6 +1591,10 @@ json_t *regress_compare(const json_t *candidate, const json_t *const *baseline, 
         json_object_set_new(m, "reason", json_string(reason));
         json_object_set_new(m, "hint", json_string(REGRESS_HINT_CONTENDED));
     }
+    /* a slower (faster) machine explains a slowdown (speed-up) of time metrics */
+    struct regress_speed speed;
+    docs_speed(candidate, baseline, wall.first, wall.end, 100 * o.threshold, &speed);
+    speed_metrics(metrics, &speed);
     json_t *decision = decision_json(metrics, &cont);
     /* the "why" of the deciding metric, against that metric's own baseline */
     const char *dname = json_string_value(json_object_get(decision, "metric"));
@@ -1423,12 +1610,12 @@ json_t *regress_compare(const json_t *candidate, const json_t *const *baseline, 
         json_array_append_new(ids, doc_id(baseline[i]));
     for (size_t i = wall.held_first; i < n_baseline; i++)
         json_array_append_new(held, doc_id(baseline[i]));
-    return json_pack("{s:s, s:o, s:n, s:f, s:f, s:{s:o, s:I, s:o, s:o}, s:o, s:o}", "status",
-                     "compared", "decision", decision, "message", "threshold_pct",
-                     100 * o.threshold, "alpha", o.alpha, "baseline", "runs", ids, "n_runs",
-                     (json_int_t)(wall.end - wall.first), "change_point",
-                     wall.has_change_point ? doc_id(baseline[wall.change_point]) : json_null(),
-                     "held_out", held, "metrics", metrics, "why", why);
+    return json_pack(
+        "{s:s, s:o, s:n, s:f, s:f, s:{s:o, s:I, s:o, s:o}, s:o, s:o, s:o}", "status", "compared",
+        "decision", decision, "message", "threshold_pct", 100 * o.threshold, "alpha", o.alpha,
+        "baseline", "runs", ids, "n_runs", (json_int_t)(wall.end - wall.first), "change_point",
+        wall.has_change_point ? doc_id(baseline[wall.change_point]) : json_null(), "held_out", held,
+        "metrics", metrics, "why", why, "machine_speed", speed_json(&speed));
 }
 
 json_t *regress_why_runs(const json_t *cand, const json_t *const *cands, size_t nc,
@@ -1799,5 +1986,12 @@ void regress_print(FILE *out, const json_t *regression, bool color)
         print_clean(out, dreason);
         fputc('\n', out);
     }
+    const json_t *sp = json_object_get(regression, "machine_speed");
+    if (json_is_true(json_object_get(sp, "moved")))
+        fprintf(out,
+                "Machine speed  : a fixed reference loop took %+.1f%% CPU time against the "
+                "baseline (limit ±%.1f%%): time verdicts it explains are inconclusive\n",
+                json_number_value(json_object_get(sp, "change_pct")),
+                json_number_value(json_object_get(sp, "limit_pct")));
     print_why(out, json_object_get(regression, "why"));
 }

@@ -104,6 +104,7 @@ enum regress_rule {
     REGRESS_RULE_SIGNIFICANT,          /* regression / improvement, statistical mode */
     REGRESS_RULE_BEYOND_NOISE,         /* regression / improvement, threshold mode */
     REGRESS_RULE_CONTENDED,            /* inconclusive: wall time mostly waiting for a CPU */
+    REGRESS_RULE_MACHINE_SPEED,        /* inconclusive: the machine's speed explains the change */
 };
 
 /* "within_threshold", "deterministic", ... (static). */
@@ -120,6 +121,7 @@ const char *regress_rule_name(enum regress_rule rule);
 #define REGRESS_HINT_NOT_SIGNIFICANT "not statistically significant; rerun to confirm"
 #define REGRESS_HINT_HISTORY         "too little history to tell a change from noise; keep running"
 #define REGRESS_HINT_CONTENDED       "the machine was busy; rerun when it is quieter"
+#define REGRESS_HINT_MACHINE_SPEED   "the machine's speed changed; rerun when it is steady"
 
 /*
  * A run shorter than this (median wall seconds) is mostly interpreter start-up
@@ -303,6 +305,67 @@ void regress_contention_assess(const struct regress_run_contention *base, size_t
  * Returns whether it changed wall. */
 bool regress_contention_apply(struct regress_result *wall, const struct regress_result *net,
                               const struct regress_contention *c);
+
+/*
+ * The machine's speed (rule "machine_speed"). On a VM the host can give the
+ * guest's CPUs less time without the guest seeing it (no steal, no run-queue
+ * wait): CPU time and wall time of unchanged code both grow. pyscope-run times
+ * a fixed reference workload right before and after each repeat
+ * (agent/runner/refloop.h: runs[].ref_cpu_ns, the median of its chunks' CPU
+ * times); each run's figure is the median over its repeats
+ * (lib/contended.h), each side's the median over its runs.
+ *   change  = 100 * (cand_ref / base_ref - 1): > 0, the machine ran slower;
+ *   noise   = the reference's own run-to-run spread in the baseline,
+ *             REGRESS_SPEED_NOISE_K * 1.4826 * MAD / median of the baseline
+ *             runs' figures (known with >= 3 runs; -1 otherwise);
+ *   limit   = max(threshold / 2, noise, REGRESS_SPEED_MIN_PCT): the machine's
+ *             speed "moved" when |change| > limit. Half the threshold: a drift
+ *             that size plus the run's own noise is a threshold's worth.
+ * When it moved, a time metric's (wall, CPU, function times; never
+ * instructions or memory) regression on a slower machine, or improvement on
+ * a faster one, is inconclusive by rule machine_speed unless the change net
+ * of the machine's, (1 + change) / (1 + speed change) - 1, is still beyond
+ * max(threshold, the metric's noise floor) in the same direction: then the
+ * verdict stands and its reason gives the net figure. A drift against the
+ * verdict's direction (a regression on a faster machine) only understates
+ * it: the verdict stands. Runs without the figure (older agents): unknown,
+ * nothing changes.
+ */
+#define REGRESS_SPEED_NOISE_K 3.0
+#define REGRESS_SPEED_MIN_PCT 5.0
+
+struct regress_speed {
+    bool known;         /* the candidate and >= 1 baseline run had the reference figure */
+    size_t n_base;      /* baseline runs with it */
+    double base_ref_ns; /* median over those runs */
+    double cand_ref_ns; /* median over the candidate's runs */
+    double change_pct;  /* 100 * (cand / base - 1): > 0, the machine ran slower */
+    double noise_pct;   /* the reference's run-to-run noise in the baseline; < 0 unknown */
+    double limit_pct;   /* max(threshold / 2, noise, REGRESS_SPEED_MIN_PCT) */
+    bool moved;         /* |change_pct| > limit_pct */
+};
+
+/* Judge the runs' figures base[0..nb), cand[0..nc) (<= 0 or NaN: unknown) under
+ * threshold_pct into *out. */
+void regress_speed_assess(const double *base, size_t nb, const double *cand, size_t nc,
+                          double threshold_pct, struct regress_speed *out);
+
+/* Whether s explains a time metric's verdict (REGRESS_REGRESSION or
+ * REGRESS_IMPROVEMENT) of change_pct under threshold_pct and noise_pct (< 0:
+ * unknown); *net_pct (may be NULL) gets the change net of the machine's. */
+bool regress_speed_explains(const struct regress_speed *s, enum regress_verdict verdict,
+                            double change_pct, double threshold_pct, double noise_pct,
+                            double *net_pct);
+
+/* regress_speed_explains() on r: when it does, r becomes inconclusive by rule
+ * REGRESS_RULE_MACHINE_SPEED (hint REGRESS_HINT_MACHINE_SPEED). Returns whether
+ * it changed r. */
+bool regress_speed_apply(struct regress_result *r, const struct regress_speed *s);
+
+/* The reason of a machine_speed verdict of change_pct (net_pct net of it) into
+ * buf, with the figures. Returns buf. */
+const char *regress_speed_reason(const struct regress_speed *s, double change_pct, double net_pct,
+                                 char *buf, size_t size);
 
 /*
  * The samples the levels of a history docs[0..n) (borrowed, oldest first) are

@@ -536,7 +536,8 @@ static int check_result(struct wire_error *err, const struct wire_result *r)
                    {m->has_steal, "steal_s", m->steal_s, 1e9},
                    {m->has_cpu_pressure, "cpu_pressure_s", m->cpu_pressure_s, 1e9},
                    {m->has_load1, "load1", m->load1, 1e6},
-                   {m->has_cpu_mhz, "cpu_mhz", m->cpu_mhz, 1e6}};
+                   {m->has_cpu_mhz, "cpu_mhz", m->cpu_mhz, 1e6},
+                   {m->has_ref, "ref_cpu_ns", m->ref_cpu_ns, 1e12}};
         for (size_t k = 0; k < sizeof(opt) / sizeof(opt[0]); k++) {
             if (!opt[k].has)
                 continue;
@@ -959,7 +960,8 @@ static Pyscope__Result *enc_result(struct arena *a, const struct wire_result *r)
                    (w->has_steal ? PYSCOPE__CONTENTION_KNOWN__KNOWN_STEAL : 0) |
                    (w->has_cpu_pressure ? PYSCOPE__CONTENTION_KNOWN__KNOWN_CPU_PRESSURE : 0) |
                    (w->has_load1 ? PYSCOPE__CONTENTION_KNOWN__KNOWN_LOAD1 : 0) |
-                   (w->has_cpu_mhz ? PYSCOPE__CONTENTION_KNOWN__KNOWN_CPU_MHZ : 0);
+                   (w->has_cpu_mhz ? PYSCOPE__CONTENTION_KNOWN__KNOWN_CPU_MHZ : 0) |
+                   (w->has_ref ? PYSCOPE__CONTENTION_KNOWN__KNOWN_REF_CPU : 0);
         c->run_delay_s = w->run_delay_s;
         c->ctx_voluntary = w->ctx_voluntary;
         c->ctx_involuntary = w->ctx_involuntary;
@@ -967,6 +969,7 @@ static Pyscope__Result *enc_result(struct arena *a, const struct wire_result *r)
         c->cpu_pressure_s = w->cpu_pressure_s;
         c->load1 = w->load1;
         c->cpu_mhz = w->cpu_mhz;
+        c->ref_cpu_ns = w->ref_cpu_ns;
         m->contention = c->known ? c : NULL;
         p->runs[i] = m;
     }
@@ -1330,6 +1333,7 @@ static int dec_result(struct arena *a, const Pyscope__Result *p, struct wire_res
         w->has_cpu_pressure = k & PYSCOPE__CONTENTION_KNOWN__KNOWN_CPU_PRESSURE;
         w->has_load1 = k & PYSCOPE__CONTENTION_KNOWN__KNOWN_LOAD1;
         w->has_cpu_mhz = k & PYSCOPE__CONTENTION_KNOWN__KNOWN_CPU_MHZ;
+        w->has_ref = k & PYSCOPE__CONTENTION_KNOWN__KNOWN_REF_CPU;
         if (c) {
             w->run_delay_s = c->run_delay_s;
             w->ctx_voluntary = c->ctx_voluntary;
@@ -1338,6 +1342,7 @@ static int dec_result(struct arena *a, const Pyscope__Result *p, struct wire_res
             w->cpu_pressure_s = c->cpu_pressure_s;
             w->load1 = c->load1;
             w->cpu_mhz = c->cpu_mhz;
+            w->ref_cpu_ns = c->ref_cpu_ns;
         }
     }
     r->n_runs = p->n_runs;

@@ -225,13 +225,15 @@ struct wire_measurement {
     int32_t signal;
     bool timed_out;
     /* contention (agent/runner/contention.h); each has_ false when unknown */
-    bool has_run_delay, has_ctx, has_steal, has_cpu_pressure, has_load1, has_cpu_mhz;
+    bool has_run_delay, has_ctx, has_steal, has_cpu_pressure, has_load1, has_cpu_mhz, has_ref;
     double run_delay_s; /* finite, 0..1e9 */
     uint64_t ctx_voluntary, ctx_involuntary;
     double steal_s;        /* finite, 0..1e9 */
     double cpu_pressure_s; /* finite, 0..1e9 */
     double load1;          /* finite, 0..1e6 */
     double cpu_mhz;        /* finite, 0..1e6 */
+    double ref_cpu_ns;     /* the machine-speed reference (agent/runner/refloop.h): finite,
+                              0..1e12, with has_ref */
 };
 
 struct wire_function {

@@ -28,6 +28,10 @@
  *   cpu_mhz      mean current frequency of the CPUs at the end: cpufreq's
  *                scaling_cur_freq where the kernel exposes it, else the
  *                "cpu MHz" lines of /proc/cpuinfo (on a VM often nominal).
+ *   ref_cpu_ns, ref_cpu_mean_ns   the machine's speed around the repeat:
+ *                median and mean CPU time of the fixed reference chunks
+ *                timed right before and right after it (refloop.h; filled
+ *                by pyscope-run's repeat loop, not by this probe).
  *
  * Every value has a has_ flag: unreadable sources leave it false (the JSON
  * gets null), never a made-up 0.
@@ -58,6 +62,8 @@ struct contention {
     double load1;
     bool has_cpu_mhz;
     double cpu_mhz;
+    bool has_ref;
+    double ref_cpu_ns, ref_cpu_mean_ns;
 };
 
 /* One thread's latest schedstat. */

@@ -48,6 +48,7 @@
 #include "jsonutil.h"
 #include "log.h"
 #include "pyselect.h"
+#include "refloop.h"
 #include "sampler.h"
 #include "shm.h"
 #include "hash.h"
@@ -408,6 +409,8 @@ static json_t *run_json(const struct run_measure *m)
     json_object_set_new(o, "cpu_pressure_s", real_or_null(c->has_cpu_pressure, c->cpu_pressure_s));
     json_object_set_new(o, "load1", real_or_null(c->has_load1, c->load1));
     json_object_set_new(o, "cpu_mhz", real_or_null(c->has_cpu_mhz, c->cpu_mhz));
+    json_object_set_new(o, "ref_cpu_ns", real_or_null(c->has_ref, c->ref_cpu_ns));
+    json_object_set_new(o, "ref_cpu_mean_ns", real_or_null(c->has_ref, c->ref_cpu_mean_ns));
     return o;
 }
 
@@ -867,6 +870,9 @@ int main(int argc, char **argv)
             .output_fd = o.output_fd,
             .progress_fd = o.progress_fd,
         };
+        /* the machine's speed right before the repeat (refloop.h), before the sampler starts */
+        struct refloop ref = {0};
+        bool ref_ok = is_warmup || refloop_run(&ref) == 0;
         struct sampler *sampler = NULL;
         if (!is_warmup && o.mode == 1 && !(sampler = sampler_start(region, o.interval_s)))
             snprintf(region->error, sizeof(region->error), "could not start the sampler: %s",
@@ -876,6 +882,10 @@ int main(int argc, char **argv)
                       is_warmup ? i + 1 : i - o.warmup + 1, is_warmup ? o.warmup : o.repeat);
         rc = supervise_run(child_main, &ca, o.timeout_s, !is_warmup, &m);
         sampler_stop(&sampler);
+        /* ... and right after it: never during it, so the script's timings are untouched */
+        if (rc == 0 && !is_warmup && ref_ok && refloop_run(&ref) == 0)
+            m.contention.has_ref =
+                refloop_figures(&ref, &m.contention.ref_cpu_ns, &m.contention.ref_cpu_mean_ns);
         if (rc == -EINTR) { /* a signal came between two runs: stop here */
             rc = 0;
             shm_unmap(&region);

@@ -3,7 +3,7 @@
 # and 004_ongoing_regressions.sql (and 005_series_covering_index.sql,
 # 007_identity.sql, 010_contention.sql, 014_truthful_findings.sql,
 # 015_revisions.sql, 021_unsettled.sql, 022_pythons.sql, 023_lease_cap.sql,
-# 024_batch_reports.sql, 025_try.sql)
+# 024_batch_reports.sql, 025_try.sql, 026_machine_speed.sql)
 # (schema 001 + 002, runs with run_functions and run_stacks rows) upgrades in
 # place when the coordinator starts: hotspots, per-repeat values, stacks and
 # medians end up in the runs row, the old tables' shapes stay readable as
@@ -108,7 +108,9 @@ expect_eq "022: a version matches by components" "true|true|false|false|true|fal
     "$(pg_sql "SELECT pyscope_python_match(pythons, '3.11') || '|' || pyscope_python_match(pythons, '3') || '|' || pyscope_python_match(pythons, '3.1') || '|' || pyscope_python_match(pythons, '3.11.20') || '|' || pyscope_python_match(pythons, '/usr/bin/python3.11') || '|' || pyscope_python_match(pythons, '') FROM agents")"
 expect_eq "025: batches from before are no tries" "measure|0" \
     "$(pg_sql "SELECT string_agg(DISTINCT purpose, ',') || '|' || count(try_base) FROM batches")"
-expect_eq "025 applied last (migrations apply by max version)" "25|025_try.sql" \
+expect_eq "026: runs from before have no machine-speed reference (not measured)" "t" \
+    "$(pg_sql "SELECT bool_and(ref_cpu_ns IS NULL) FROM runs")"
+expect_eq "026 applied last (migrations apply by max version)" "26|026_machine_speed.sql" \
     "$(pg_sql "SELECT version || '|' || name FROM schema_migrations ORDER BY version DESC LIMIT 1")"
 # 020: the series' Python builds, skip-scanned by the team report's hardware query
 expect_eq "020: the builds index" "CREATE INDEX runs_series_build_idx ON public.runs USING btree (script_id, host_id, python_build)" \

@@ -82,6 +82,10 @@ expect_match "hotspots stored" "bench/cpu.py:inner:" "$(pg_sql 'SELECT f.key FRO
 expect_eq "contention stored for every repeat" "$((3 * hosts))" "$(pg_sql "SELECT count(*) FROM runs
     WHERE cardinality(run_delay_s) = cardinality(wall_s) AND 0 <= ALL (run_delay_s)
     AND cardinality(load1_runs) = cardinality(wall_s) AND cardinality(ctx_involuntary) = cardinality(wall_s)")"
+# schema/026: the machine-speed reference timed around each repeat travels and is stored the same
+# way, and the run documents the batch analysis compares (coordinator/store.h) carry it
+expect_eq "machine-speed reference stored for every repeat" "$((3 * hosts))" "$(pg_sql "SELECT count(*) FROM runs
+    WHERE cardinality(ref_cpu_ns) = cardinality(wall_s) AND 0 < ALL (ref_cpu_ns)")"
 expect_eq "CPU self times of sampled hotspots stored" "t" "$(pg_sql "SELECT bool_or(x > 0) FROM runs r
     JOIN jobs j ON j.id = r.job_id, unnest(r.fn_self_cpu_s) x WHERE j.mode = 'sample'")"
 expect_eq "trace mode counts calls" "100000" "$(pg_sql "SELECT DISTINCT rf.calls FROM run_functions rf

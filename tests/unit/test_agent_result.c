@@ -77,8 +77,9 @@ static json_t *run_doc(const char *outcome, size_t nf)
                   "timed_out", 1, "profile", "functions", fns, "stacks", stacks);
     /* the first repeat measured its contention (steal unreadable), the second none */
     json_t *r0 = json_array_get(json_object_get(doc, "runs"), 0);
-    json_t *cont = json_pack("{sf si si sf sn}", "run_delay_s", 0.4, "ctx_voluntary", 3,
-                             "ctx_involuntary", 77, "load1", 2.5, "steal_s");
+    json_t *cont =
+        json_pack("{sf si si sf sn sf}", "run_delay_s", 0.4, "ctx_voluntary", 3, "ctx_involuntary",
+                  77, "load1", 2.5, "steal_s", "ref_cpu_ns", 351234.0);
     json_object_update(r0, cont);
     json_decref(cont);
     return doc;
@@ -135,7 +136,9 @@ static void test_ok_run(void **state)
     assert_true(r->runs[0].has_ctx && r->runs[0].ctx_involuntary == 77);
     assert_true(r->runs[0].has_load1 && r->runs[0].load1 == 2.5);
     assert_false(r->runs[0].has_steal); /* null */
-    assert_false(r->runs[1].has_run_delay || r->runs[1].has_ctx || r->runs[1].has_load1);
+    assert_true(r->runs[0].has_ref && r->runs[0].ref_cpu_ns == 351234.0);
+    assert_false(r->runs[1].has_run_delay || r->runs[1].has_ctx || r->runs[1].has_load1 ||
+                 r->runs[1].has_ref);
     /* The top 200, plus f249 and the frozen frame the stacks need. */
     assert_int_equal(r->n_functions, RESULT_TOP_FUNCTIONS + 2);
     assert_string_equal(r->functions[0].key, "ex/a.py:f0:1");

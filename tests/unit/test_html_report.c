@@ -12,6 +12,7 @@
 
 #include "errors.h"
 #include "html_report.h"
+#include "html_verdict.h"
 
 static json_t *load_fixture(const char *name)
 {
@@ -484,6 +485,35 @@ static void test_write_error(void **state)
     json_decref(report);
 }
 
+/* The machine-speed note (lib/regress.h rule machine_speed): written only when it moved. */
+static void test_machine_speed_note(void **state)
+{
+    (void)state;
+    json_t *sp =
+        json_pack("{s:f, s:f, s:f, s:f, s:b}", "baseline_ref_ns", 300e3, "candidate_ref_ns", 405e3,
+                  "change_pct", 35.0, "limit_pct", 12.5, "moved", 1);
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&buf, &len);
+    assert_non_null(f);
+    assert_true(html_verdict_speed(f, sp));
+    assert_int_equal(fclose(f), 0);
+    assert_non_null(strstr(buf, "The machine ran 35% slower than during the baseline: a fixed "
+                                "reference loop timed around each repeat took +35.0% CPU time "
+                                "(limit ±12.5%)"));
+    assert_non_null(strstr(buf, "<code>machine_speed</code>"));
+    free(buf);
+    json_object_set_new(sp, "moved", json_false());
+    buf = NULL;
+    f = open_memstream(&buf, &len);
+    assert_false(html_verdict_speed(f, sp));
+    assert_false(html_verdict_speed(f, NULL));
+    assert_int_equal(fclose(f), 0);
+    assert_int_equal(len, 0);
+    free(buf);
+    json_decref(sp);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -501,6 +531,7 @@ int main(void)
         cmocka_unit_test(test_large_report_is_small),
         cmocka_unit_test(test_shared_prefixes_are_compact),
         cmocka_unit_test(test_write_error),
+        cmocka_unit_test(test_machine_speed_note),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

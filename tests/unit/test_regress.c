@@ -1320,6 +1320,175 @@ static json_t *make_cdoc(int id, size_t n, double wall, double cpu, double delay
                      runs, "profile", "functions", fns);
 }
 
+/* Set every repeat's ref_cpu_ns of doc (the machine-speed reference, agent/runner/refloop.h)
+ * to ns, within ±0.5%. */
+static void set_ref(json_t *doc, double ns, uint64_t seed)
+{
+    struct stats_rng rng;
+    stats_rng_seed(&rng, seed);
+    size_t i;
+    json_t *r;
+    json_array_foreach(json_object_get(doc, "runs"), i, r)
+    {
+        json_object_set_new(r, "ref_cpu_ns", json_real(ns * (1 + 0.005 * unif(&rng))));
+    }
+}
+
+/* Issue 11: the host gave the VM's CPUs less time (no steal, no run-queue wait): an
+ * unchanged CPU-bound script's CPU and wall times grew +38%, and so did the fixed
+ * reference loop timed around each repeat (+35%). That is the machine, not the code. */
+static void test_machine_speed(void **state)
+{
+    (void)state;
+    /* the pure rule */
+    const double base_refs[] = {300e3, 305e3, 295e3, 302e3, 298e3};
+    double cand_ref = 405e3;
+    struct regress_speed sp;
+    regress_speed_assess(base_refs, 5, &cand_ref, 1, 5, &sp);
+    assert_true(sp.known);
+    assert_int_equal(sp.n_base, 5);
+    assert_true(fabs(sp.change_pct - 35) < 0.01);
+    assert_true(sp.noise_pct > 0 && sp.noise_pct < REGRESS_SPEED_MIN_PCT);
+    assert_true(sp.limit_pct == REGRESS_SPEED_MIN_PCT);
+    assert_true(sp.moved);
+    double net;
+    assert_true(regress_speed_explains(&sp, REGRESS_REGRESSION, 38, 5, 20, &net));
+    assert_true(fabs(net - 100 * (1.38 / 1.35 - 1)) < 1e-9);
+    /* +150% is not what a 35% slower machine explains: net +85% stands */
+    assert_false(regress_speed_explains(&sp, REGRESS_REGRESSION, 150, 5, 20, &net));
+    assert_true(net > 80);
+    /* an improvement on a slower machine only understates the speed-up */
+    assert_false(regress_speed_explains(&sp, REGRESS_IMPROVEMENT, -20, 5, 10, NULL));
+    assert_false(regress_speed_explains(&sp, REGRESS_NO_CHANGE, 3, 5, 10, NULL));
+    /* the threshold's share: at 25% the limit is 12.5%, a 10% drift has not moved */
+    cand_ref = 330e3;
+    regress_speed_assess(base_refs, 5, &cand_ref, 1, 25, &sp);
+    assert_true(sp.known && !sp.moved && sp.limit_pct == 12.5);
+    assert_false(regress_speed_explains(&sp, REGRESS_REGRESSION, 30, 25, 20, NULL));
+    /* a faster machine explains an improvement */
+    cand_ref = 240e3;
+    regress_speed_assess(base_refs, 5, &cand_ref, 1, 5, &sp);
+    assert_true(sp.moved && sp.change_pct < -19);
+    assert_true(regress_speed_explains(&sp, REGRESS_IMPROVEMENT, -22, 5, 10, NULL));
+    assert_false(regress_speed_explains(&sp, REGRESS_REGRESSION, 10, 5, 2, NULL));
+    /* the reference's own noise widens the limit */
+    const double noisy[] = {300e3, 400e3, 250e3, 350e3, 300e3};
+    cand_ref = 400e3;
+    regress_speed_assess(noisy, 5, &cand_ref, 1, 5, &sp);
+    assert_true(sp.noise_pct > 40 && sp.limit_pct == sp.noise_pct && !sp.moved);
+    /* older runs without the figure: unknown, nothing changes */
+    const double none[] = {-1, 0, NAN};
+    regress_speed_assess(none, 3, &cand_ref, 1, 5, &sp);
+    assert_false(sp.known);
+    assert_false(sp.moved);
+    assert_false(regress_speed_explains(&sp, REGRESS_REGRESSION, 38, 5, 20, NULL));
+    struct regress_result r = {.verdict = REGRESS_REGRESSION,
+                               .change_pct = 38,
+                               .threshold_pct = 5,
+                               .has_noise = true,
+                               .noise_pct = 20,
+                               .rule = REGRESS_RULE_BEYOND_NOISE};
+    assert_false(regress_speed_apply(&r, &sp));
+    regress_speed_assess(base_refs, 5, &(double){405e3}, 1, 5, &sp);
+    assert_true(regress_speed_apply(&r, &sp));
+    assert_int_equal(r.verdict, REGRESS_INCONCLUSIVE);
+    assert_int_equal(r.rule, REGRESS_RULE_MACHINE_SPEED);
+    assert_string_equal(regress_rule_name(r.rule), "machine_speed");
+    assert_string_equal(r.hint, REGRESS_HINT_MACHINE_SPEED);
+
+    /* documents: a quiet machine (0.5% queueing), the reference at 300 us */
+    json_t *base[8];
+    for (int i = 0; i < 8; i++) {
+        base[i] = make_cdoc(600 + i, 5, 1.0, 0.98, 0.005, 0.7, 0.28, 1900 + (uint64_t)i);
+        set_ref(base[i], 300e3, 2900 + (uint64_t)i);
+    }
+    const json_t *const *b = (const json_t *const *)base;
+    /* the same code on a host that slowed the VM: wall and CPU +38%, the reference +35% */
+    json_t *cand = make_cdoc(650, 5, 1.38, 1.35, 0.007, 0.97, 0.38, 1950);
+    json_t *reg = regress_compare(cand, b, 8, NULL);
+    /* without the figure (an older run): the regression it was before */
+    assert_string_equal(verdict_of(find_metric(reg, "cpu_s", NULL)), "regression");
+    assert_true(json_is_null(json_object_get(reg, "machine_speed")));
+    json_decref(reg);
+    set_ref(cand, 405e3, 2950);
+    reg = regress_compare(cand, b, 8, NULL);
+    const json_t *ms = json_object_get(reg, "machine_speed");
+    assert_true(json_is_true(json_object_get(ms, "moved")));
+    assert_true(fabs(json_number_value(json_object_get(ms, "change_pct")) - 35) < 1);
+    assert_int_equal(json_integer_value(json_object_get(ms, "baseline_runs")), 8);
+    const char *metrics[] = {"wall_s", "cpu_s"};
+    for (size_t i = 0; i < 2; i++) {
+        const json_t *m = find_metric(reg, metrics[i], NULL);
+        assert_string_equal(verdict_of(m), "inconclusive");
+        assert_string_equal(json_string_value(json_object_get(m, "rule")), "machine_speed");
+        const char *why = json_string_value(json_object_get(m, "reason"));
+        assert_non_null(strstr(why, "the machine ran 35% slower than during the baseline: a "
+                                    "fixed reference loop took +3"));
+        assert_non_null(strstr(why, "use --instructions"));
+    }
+    /* function times too; memory is not a time */
+    const json_t *hs = find_metric(reg, "self_s", KEY ":slow:3");
+    assert_non_null(hs);
+    assert_string_not_equal(verdict_of(hs), "regression");
+    assert_string_equal(verdict_of(find_metric(reg, "peak_rss_bytes", NULL)), "no_change");
+    assert_false(regress_has_regression(reg));
+    assert_string_equal(
+        json_string_value(json_object_get(json_object_get(reg, "decision"), "rule")),
+        "machine_speed");
+    assert_int_equal(json_array_size(json_object_get(json_object_get(reg, "why"), "functions")), 0);
+    char *text = printed(reg);
+    assert_non_null(strstr(text, "Machine speed  : a fixed reference loop took +3"));
+    assert_non_null(strstr(text, ": inconclusive — the machine ran 35% slower"));
+    assert_null(strstr(text, "⚠️"));
+    free(text);
+    json_decref(reg);
+    json_decref(cand);
+
+    /* a real +150% on that slower machine: still a regression, its reason net of the speed */
+    cand = make_cdoc(651, 5, 2.5, 2.45, 0.007, 2.0, 0.45, 1951);
+    set_ref(cand, 405e3, 2951);
+    reg = regress_compare(cand, b, 8, NULL);
+    const json_t *cm = find_metric(reg, "cpu_s", NULL);
+    assert_string_equal(verdict_of(cm), "regression");
+    assert_non_null(strstr(json_string_value(json_object_get(cm, "reason")),
+                           "; the machine ran 35% slower than during the baseline (a fixed "
+                           "reference loop took +3"));
+    assert_true(regress_has_regression(reg));
+    json_decref(reg);
+    json_decref(cand);
+
+    /* a script that mostly sleeps (CPU 20% of its wall time) sleeps 1 s longer on the slower
+     * machine: the machine's speed explains its CPU time, not its wall time (by its CPU share
+     * only: +7%), so the wall time's regression stands */
+    json_t *sb[8];
+    for (int i = 0; i < 8; i++) {
+        sb[i] = make_cdoc(660 + i, 5, 1.0, 0.2, 0.005, 0.1, 0.1, 1960 + (uint64_t)i);
+        set_ref(sb[i], 300e3, 2960 + (uint64_t)i);
+    }
+    cand = make_cdoc(670, 5, 2.0, 0.27, 0.01, 0.14, 0.13, 1970);
+    set_ref(cand, 405e3, 2970);
+    reg = regress_compare(cand, (const json_t *const *)sb, 8, NULL);
+    assert_string_equal(verdict_of(find_metric(reg, "wall_s", NULL)), "regression");
+    assert_string_equal(json_string_value(json_object_get(find_metric(reg, "cpu_s", NULL), "rule")),
+                        "machine_speed");
+    json_decref(reg);
+    json_decref(cand);
+    for (int i = 0; i < 8; i++)
+        json_decref(sb[i]);
+
+    /* the machine as fast as before: no change, the figure shown, not moved */
+    cand = make_cdoc(652, 5, 1.0, 0.98, 0.005, 0.7, 0.28, 1952);
+    set_ref(cand, 301e3, 2952);
+    reg = regress_compare(cand, b, 8, NULL);
+    ms = json_object_get(reg, "machine_speed");
+    assert_true(json_is_false(json_object_get(ms, "moved")));
+    assert_string_equal(verdict_of(find_metric(reg, "cpu_s", NULL)), "no_change");
+    json_decref(reg);
+    json_decref(cand);
+    for (int i = 0; i < 8; i++)
+        json_decref(base[i]);
+}
+
 /* Local history on a busy machine (issue 11): a CPU-bound script's CPU time steps +40%
  * at run 6 while its wall time, mostly waiting for a CPU, has no step at all (the load
  * fell as the code got slower). Change points are sought on what the verdict rests on
@@ -1721,6 +1890,7 @@ int main(void)
         cmocka_unit_test(test_check_local_deterministic_change),
         cmocka_unit_test(test_contention_assess),
         cmocka_unit_test(test_compare_contended),
+        cmocka_unit_test(test_machine_speed),
         cmocka_unit_test(test_moved_functions),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -98,13 +98,15 @@ static const struct wire_measurement RUNS[] = {{.wall_s = 1.5,
                                                 .has_cpu_pressure = true,
                                                 .has_load1 = true,
                                                 .has_cpu_mhz = true,
+                                                .has_ref = true,
                                                 .run_delay_s = 0.25,
                                                 .ctx_voluntary = 12,
                                                 .ctx_involuntary = 340,
                                                 .steal_s = 0.01,
                                                 .cpu_pressure_s = 1.4,
                                                 .load1 = 3.5,
-                                                .cpu_mhz = 2096.008},
+                                                .cpu_mhz = 2096.008,
+                                                .ref_cpu_ns = 312345.5},
                                                {1.6, 1.3, 1000100, 0, 0, false}};
 static const double SELF_RUNS[] = {0.5, 0.6};
 static const double TOTAL_RUNS[] = {1.0, 1.1};
@@ -227,9 +229,10 @@ static void test_roundtrip_result(void **state)
     assert_true(c->has_cpu_pressure && c->cpu_pressure_s == 1.4);
     assert_true(c->has_load1 && c->load1 == 3.5);
     assert_true(c->has_cpu_mhz && c->cpu_mhz == 2096.008);
+    assert_true(c->has_ref && c->ref_cpu_ns == 312345.5);
     c = &r->runs[1];
     assert_false(c->has_run_delay || c->has_ctx || c->has_steal || c->has_cpu_pressure ||
-                 c->has_load1 || c->has_cpu_mhz);
+                 c->has_load1 || c->has_cpu_mhz || c->has_ref);
     assert_true(r->functions[0].has_self_cpu_s && r->functions[0].self_cpu_s == 0.08);
     assert_false(r->functions[1].has_self_cpu_s);
     assert_int_equal(r->n_stacks, 1);
@@ -536,8 +539,13 @@ static void test_reject_result_fields(void **state)
     bad_delay[0].load1 = NAN;
     expect_reject(&m, WIRE_REJECT_RANGE, "result.runs[0].load1");
     bad_delay[0].has_load1 = false;
+    bad_delay[0].has_ref = true;
+    bad_delay[0].ref_cpu_ns = -5;
+    expect_reject(&m, WIRE_REJECT_RANGE, "result.runs[0].ref_cpu_ns");
+    bad_delay[0].has_ref = false;
     struct wire_msg *unknown = roundtrip(&m);
-    assert_false(unknown->result.runs[0].has_run_delay || unknown->result.runs[0].has_load1);
+    assert_false(unknown->result.runs[0].has_run_delay || unknown->result.runs[0].has_load1 ||
+                 unknown->result.runs[0].has_ref);
     wire_msg_destroy(&unknown);
     struct wire_function bad_cpu[] = {{"f", 0, 0, 0, 0, NULL, 0, NULL, true, -0.5}};
     result_fixture(&m);
