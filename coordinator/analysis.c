@@ -1184,7 +1184,7 @@ static double correct_candidate(json_t *candidate, const struct findings_drift *
         double w = json_get_number(r, "wall_s", NAN), c = json_get_number(r, "cpu_s", NAN), w2, c2;
         f[i] = 1;
         /* the bracket divides the machine's drift out: its speed reference must not
-         * divide it out a second time (lib/regress.h, rule machine_speed) */
+         * divide it out a second time (lib/regress.h, the machine's speed) */
         json_object_del(r, "ref_cpu_ns");
         json_object_del(r, "ref_cpu_mean_ns");
         if (!(isfinite(w) && w > 0 && isfinite(c) && c >= 0))

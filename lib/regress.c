@@ -67,8 +67,6 @@ const char *regress_rule_name(enum regress_rule rule)
         return "beyond_noise";
     case REGRESS_RULE_CONTENDED:
         return "contended";
-    case REGRESS_RULE_MACHINE_SPEED:
-        return "machine_speed";
     case REGRESS_RULE_WITHIN_THRESHOLD:
     default:
         return "within_threshold";
@@ -524,9 +522,6 @@ const char *regress_reason(const struct regress_result *r, char *buf, size_t siz
     case REGRESS_RULE_CONTENDED:
         snprintf(buf, size, "wall time mostly spent waiting for a CPU: not comparable");
         break;
-    case REGRESS_RULE_MACHINE_SPEED:
-        snprintf(buf, size, "%+.2f%% is explained by the machine's speed", r->change_pct);
-        break;
     }
     return buf;
 }
@@ -569,7 +564,8 @@ void regress_speed_assess(const double *base, size_t nb, const double *cand, siz
             out->limit_pct = out->noise_pct;
         if (out->limit_pct < REGRESS_SPEED_MIN_PCT)
             out->limit_pct = REGRESS_SPEED_MIN_PCT;
-        out->moved = fabs(out->change_pct) > out->limit_pct;
+        /* without the reference's own noise (< 3 baseline runs) nothing can be said */
+        out->moved = out->noise_pct >= 0 && fabs(out->change_pct) > out->limit_pct;
     }
     free(b);
     free(c);
@@ -594,29 +590,6 @@ bool regress_speed_explains(const struct regress_speed *s, enum regress_verdict 
         return false;
     double bar = noise_pct > threshold_pct ? noise_pct : threshold_pct;
     return up ? net <= bar : -net <= bar;
-}
-
-bool regress_speed_apply(struct regress_result *r, const struct regress_speed *s)
-{
-    if (!regress_speed_explains(s, r->verdict, r->change_pct, r->threshold_pct,
-                                r->has_noise ? r->noise_pct : -1, NULL))
-        return false;
-    r->verdict = REGRESS_INCONCLUSIVE;
-    r->rule = REGRESS_RULE_MACHINE_SPEED;
-    r->hint = REGRESS_HINT_MACHINE_SPEED;
-    return true;
-}
-
-const char *regress_speed_reason(const struct regress_speed *s, double change_pct, double net_pct,
-                                 char *buf, size_t size)
-{
-    snprintf(buf, size,
-             "the machine ran %.0f%% %s than during the baseline: a fixed reference loop took "
-             "%+.1f%% CPU time (beyond its ±%.1f%% limit); net of that the change is %+.1f%% "
-             "(measured %+.1f%%); use --instructions for counts the load does not change",
-             fabs(s->change_pct), s->change_pct > 0 ? "slower" : "faster", s->change_pct,
-             s->limit_pct, net_pct, change_pct);
-    return buf;
 }
 
 /* ---- contention ------------------------------------------------------------- */
@@ -1432,10 +1405,10 @@ static double number_or_minus1(const json_t *j)
 }
 
 /*
- * Time metrics (unit "s": wall, CPU, function times) of metrics whose
- * regression or improvement the machine's speed s explains become
- * inconclusive by rule machine_speed; the others that stand on a moved
- * machine get the figure net of it in their reason.
+ * Time metrics (unit "s": wall, CPU, function times) with a regression or an
+ * improvement on a machine whose speed moved get the machine's change and
+ * their own net of it in their reason. The verdict stands: the reference is
+ * shown, not used to decide (lib/regress.h says why).
  */
 static void speed_metrics(json_t *metrics, const struct regress_speed *s)
 {
@@ -1468,21 +1441,14 @@ static void speed_metrics(json_t *metrics, const struct regress_speed *s)
         struct regress_speed e = *s;
         e.change_pct = s->change_pct * (cpu ? 1 : share);
         char reason[768];
-        if (regress_speed_explains(&e, verdict, change,
-                                   number_or_minus1(json_object_get(m, "threshold_pct")),
-                                   number_or_minus1(json_object_get(m, "noise_pct")), &net)) {
-            regress_speed_reason(s, change, net, reason, sizeof(reason));
-            json_object_set_new(m, "verdict", json_string("inconclusive"));
-            json_object_set_new(m, "rule",
-                                json_string(regress_rule_name(REGRESS_RULE_MACHINE_SPEED)));
-            json_object_set_new(m, "hint", json_string(REGRESS_HINT_MACHINE_SPEED));
-        } else {
-            snprintf(reason, sizeof(reason),
-                     "%s; the machine ran %.0f%% %s than during the baseline (a fixed reference "
-                     "loop took %+.1f%% CPU time): net of that %+.1f%%",
-                     json_string_value(json_object_get(m, "reason")), fabs(s->change_pct),
-                     s->change_pct > 0 ? "slower" : "faster", s->change_pct, net);
-        }
+        regress_speed_explains(&e, verdict, change,
+                               number_or_minus1(json_object_get(m, "threshold_pct")),
+                               number_or_minus1(json_object_get(m, "noise_pct")), &net);
+        snprintf(reason, sizeof(reason),
+                 "%s; the machine ran %.0f%% %s than during the baseline (a fixed reference "
+                 "loop took %+.1f%% CPU time): net of that %+.1f%%",
+                 json_string_value(json_object_get(m, "reason")), fabs(s->change_pct),
+                 s->change_pct > 0 ? "slower" : "faster", s->change_pct, net);
         json_object_set_new(m, "reason", json_string(reason));
     }
 }
@@ -1990,7 +1956,8 @@ void regress_print(FILE *out, const json_t *regression, bool color)
     if (json_is_true(json_object_get(sp, "moved")))
         fprintf(out,
                 "Machine speed  : a fixed reference loop took %+.1f%% CPU time against the "
-                "baseline (limit ±%.1f%%): time verdicts it explains are inconclusive\n",
+                "baseline (limit ±%.1f%%): shown, not used to decide; --instructions counts do "
+                "not depend on it\n",
                 json_number_value(json_object_get(sp, "change_pct")),
                 json_number_value(json_object_get(sp, "limit_pct")));
     print_why(out, json_object_get(regression, "why"));

@@ -58,13 +58,30 @@ static bool is_elf(const char *path)
     return n == 4 && memcmp(head, "\177ELF", 4) == 0;
 }
 
+/* True when path names an existing folder. */
+static bool is_dir(const char *path)
+{
+    struct stat st;
+    return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+/* The folder is made below what exists: $XDG_CACHE_HOME itself may be made
+ * (the XDG spec), not its parents; $HOME never is (a service account's HOME is
+ * often /nonexistent: making it would be the cache's doing, on someone else's
+ * machine). */
 char *probecache_dir(void)
 {
     const char *xdg = getenv("XDG_CACHE_HOME");
-    if (xdg && xdg[0] == '/') /* the XDG spec: a relative value is ignored */
-        return xasprintf("%s/pyscope/pyinfo", xdg);
+    if (xdg && xdg[0] == '/') { /* the XDG spec: a relative value is ignored */
+        char *parent = xstrdup(xdg);
+        char *slash = strrchr(parent, '/');
+        slash[slash == parent ? 1 : 0] = '\0';
+        bool ok = is_dir(parent);
+        free(parent);
+        return ok ? xasprintf("%s/pyscope/pyinfo", xdg) : NULL;
+    }
     const char *home = getenv("HOME");
-    if (!home || home[0] != '/')
+    if (!home || home[0] != '/' || !is_dir(home))
         return NULL;
     return xasprintf("%s/.cache/pyscope/pyinfo", home);
 }

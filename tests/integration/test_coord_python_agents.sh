@@ -40,7 +40,7 @@ agent() {
 }
 say() { echo "$2" >&"${FD[$1]}"; }
 # jobs_of NAME: "id:python" of every job NAME was sent, one a line
-jobs_of() { sed -nE 's/^job id=([0-9]+) .* python=([^ ]+)$/\1:\2/p' "$T/$1.out"; }
+jobs_of() { sed -nE 's/^job id=([0-9]+) .* python=([^ ]+)( .*)?$/\1:\2/p' "$T/$1.out"; }
 # wait_jobs NAME N: until NAME was sent N jobs (drains what arrives); 1 after 30 s
 wait_jobs() {
     local until=$((SECONDS + 30))

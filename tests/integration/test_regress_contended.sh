@@ -66,9 +66,9 @@ R="--reports-dir $T/rep --repeat 3 --threshold 25"
 # On a VM the host can give the guest's CPUs less time without the guest seeing it (steal
 # stays 0, nothing waits in the run queue): CI saw an unchanged crunch.py's CPU time +38%
 # between the history and the next run, the machine "quiet". pyscope-run times a fixed
-# reference loop around every repeat (ref_cpu_ns); when it moved as much as the script did,
-# the verdict is inconclusive by rule machine_speed, said, never a regression. An unchanged
-# script is therefore "no regression" here, whatever the host does.
+# reference loop around every repeat (ref_cpu_ns) and says when it moved; it does not decide
+# (lib/regress.h: too noisy on a busy machine to overrule a verdict). An unchanged script
+# must be "no regression"; where the machine itself changed, the test's own probe below says so.
 # speed_said: for the log, the machine-speed line of the last text run (empty when steady)
 speed_said() { grep -E "^Machine speed|the machine ran [0-9]+% (slower|faster)" <<<"$OUT" | sed 's/^/# /' || true; }
 # The test's own look at the machine, a last resort: the CPU time (ms, median of 5) of a
@@ -106,16 +106,11 @@ run "$PYSCOPE" run $R --no-save --fail-on-regression crunch.py
 speed_said
 moved=$(speed_moved "$hist_speed" "$(speed_probe)")
 if [ -n "$moved" ] && [ "$RC" != 0 ]; then
-    ok "quiet: unchanged crunch exits 0 # SKIP the test's own loop moved $moved since the history and the product's reference did not explain it: $(grep -m1 '^Machine speed' <<<"$OUT" || echo 'no Machine speed line')"
+    ok "quiet: unchanged crunch exits 0 # SKIP the test's own loop moved $moved since the history (the product shows its own reference, it does not decide on it): $(grep -m1 '^Machine speed' <<<"$OUT" || echo 'no Machine speed line')"
     ok "quiet: no regression line # SKIP the same"
 else
     expect_eq "quiet: unchanged crunch exits 0" 0 "$RC"
     expect_nomatch "quiet: no regression line" "⚠️" "$OUT"
-fi
-# an inconclusive verdict the machine's speed explains says so, with its figures
-if grep -q "inconclusive — the machine ran" <<<"$OUT"; then
-    expect_match "quiet: the machine's speed is said with the reference's change" \
-        "^Machine speed  : a fixed reference loop took [+-][0-9.]+% CPU time" "$OUT"
 fi
 expect_match "the report says how long it waited for a CPU" \
     "^Contention     : waited for a CPU [0-9.]+ % of wall time" "$OUT"
@@ -171,7 +166,7 @@ run "$PYSCOPE" run $R --no-save --json --fail-on-regression crunch.py
 verdicts
 moved=$(speed_moved "$hist_speed" "$(speed_probe)")
 if [ -n "$moved" ] && [ "$RC" != 0 ]; then
-    ok "hogs: unchanged crunch is no regression (exit 0) # SKIP the test's own loop moved $moved since the history (CPU time, under the hogs) and the product's reference did not explain it: $(json_get "d['regression']['machine_speed']")"
+    ok "hogs: unchanged crunch is no regression (exit 0) # SKIP the test's own loop moved $moved since the history (CPU time, under the hogs) (the product shows its own reference, it does not decide on it): $(json_get "d['regression']['machine_speed']")"
     ok "hogs: nothing to explain, no why # SKIP the same"
 else
     expect_eq "hogs: unchanged crunch is no regression (exit 0)" 0 "$RC"
@@ -184,8 +179,8 @@ expect_eq "hogs: every repeat timed the machine's speed reference" True \
 expect_eq "hogs: the reference is compared with the history's" True \
     "$(json_get "(lambda s: s['baseline_ref_ns'] > 0 and s['candidate_ref_ns'] > 0 and s['baseline_runs'] >= 3 and s['limit_pct'] >= 12.5)(d['regression']['machine_speed'])")"
 echo "# machine speed: $(json_get "d['regression']['machine_speed']")"
-expect_eq "hogs: a machine_speed verdict gives the reference's change" True \
-    "$(json_get "all('a fixed reference loop took' in m['reason'] and d['regression']['machine_speed']['moved'] for m in d['regression']['metrics'] if m.get('rule') == 'machine_speed')")"
+expect_eq "hogs: the machine's speed decides no verdict" False \
+    "$(json_get "any(m.get('rule') == 'machine_speed' for m in d['regression']['metrics'])")"
 expect_eq "hogs: every repeat measured its run-queue delay" True \
     "$(json_get "all(isinstance(r.get('run_delay_s'), float) and r['run_delay_s'] > 0 for r in d['runs'])")"
 expect_eq "hogs: the wait for a CPU is large" True \
@@ -212,17 +207,10 @@ expect_match "hogs: the terminal says which metric decided" "^Decided on CPU tim
 
 SLOW=150 run "$PYSCOPE" run $R --no-save --json --fail-on-regression crunch.py
 echo "# machine speed: $(json_get "d['regression']['machine_speed']")"
-# +150% of checksum() is far beyond what a machine's drift explains (the verdict stands net of
-# it): a regression. Only a reference that slowed as much (rule machine_speed, said with its
-# figures) may make its CPU time inconclusive, and the reason says so (the exit may still be 1:
-# the 2.5x larger data's peak memory).
-speed_rule=$(json_get "d['regression']['decision'].get('rule')")
-if [ "$speed_rule" = machine_speed ]; then
-    ok "hogs: +150% in checksum(): inconclusive on CPU time, the machine's speed said # $(json_get "d['regression']['machine_speed']")"
-    expect_match "hogs: the machine_speed reason gives the reference's change" \
-        "a fixed reference loop took [+-][0-9.]+% CPU time" \
-        "$(json_get "[m for m in d['regression']['metrics'] if m['metric'] == d['regression']['decision']['metric'] and not m.get('function')][0]['reason']")"
-else
+# +150% of checksum(): a regression; the machine's speed, when it moved, only adds its figures
+# to the reason (never a verdict of its own)
+expect_eq "hogs: no verdict rests on the machine's speed" False \
+    "$(json_get "any(m.get('rule') == 'machine_speed' for m in d['regression']['metrics'])")"
 expect_eq "hogs: +150% in checksum() is a regression (exit 1)" 1 "$RC"
 # decided on CPU time: a regression, or (said) inconclusive within a noise floor at least as
 # wide as the change, when the machine's load made the quiet history's CPU times differ that much
@@ -241,7 +229,6 @@ else
     # checksum()'s own CPU time
     expect_eq "hogs: under that noise, the exit 1 is peak memory's or checksum()'s regression" True \
         "$(json_get "any(m['verdict'] == 'regression' and (m['metric'] == 'peak_rss_bytes' or ':checksum:' in (m.get('function') or '')) for m in d['regression']['metrics'])")"
-fi
 fi
 
 fi

@@ -133,5 +133,20 @@ env -u HOME -u XDG_CACHE_HOME PYSCOPE_DEBUG=1 "$PYSCOPE_RUN" --python "$pyc" --o
 RC=$?
 set -e
 expect_eq "no HOME: exit 0, asked" "0 1" "$RC $(asked nohome)"
+# A HOME that does not exist (a service account's /nonexistent) is never made, nor the parents
+# of an XDG_CACHE_HOME: CI found /nonexistent/.cache made by a job run with HOME=/nonexistent.
+set +e
+env -u XDG_CACHE_HOME HOME="$T/no/such/home" "$PYSCOPE_RUN" --python "$pyc" --output "$T/nh.json" \
+    "$T/empty.py" >"$T/nh.out" 2>"$T/nh.err"
+RC=$?
+XDG_CACHE_HOME="$T/no/such/xdg" "$PYSCOPE_RUN" --python "$pyc" --output "$T/nx.json" \
+    "$T/empty.py" >"$T/nx.out" 2>"$T/nx.err"
+RC="$RC $?"
+set -e
+expect_eq "a missing HOME or XDG parent: exit 0, nothing made" "0 0 no" \
+    "$RC $([ -e "$T/no" ] && echo made || echo no)"
+XDG_CACHE_HOME="$T/fresh" "$PYSCOPE_RUN" --python "$pyc" --output "$T/fr.json" "$T/empty.py" >/dev/null 2>&1
+expect_eq "an XDG_CACHE_HOME whose parent exists is made (the XDG spec), 0700" 700 \
+    "$(stat -c %a "$T/fresh" 2>/dev/null)"
 
 finish

@@ -1382,19 +1382,10 @@ static void test_machine_speed(void **state)
     assert_false(sp.known);
     assert_false(sp.moved);
     assert_false(regress_speed_explains(&sp, REGRESS_REGRESSION, 38, 5, 20, NULL));
-    struct regress_result r = {.verdict = REGRESS_REGRESSION,
-                               .change_pct = 38,
-                               .threshold_pct = 5,
-                               .has_noise = true,
-                               .noise_pct = 20,
-                               .rule = REGRESS_RULE_BEYOND_NOISE};
-    assert_false(regress_speed_apply(&r, &sp));
-    regress_speed_assess(base_refs, 5, &(double){405e3}, 1, 5, &sp);
-    assert_true(regress_speed_apply(&r, &sp));
-    assert_int_equal(r.verdict, REGRESS_INCONCLUSIVE);
-    assert_int_equal(r.rule, REGRESS_RULE_MACHINE_SPEED);
-    assert_string_equal(regress_rule_name(r.rule), "machine_speed");
-    assert_string_equal(r.hint, REGRESS_HINT_MACHINE_SPEED);
+    /* fewer than 3 baseline runs: the reference's noise is unknown, it has not moved */
+    regress_speed_assess(base_refs, 2, &(double){405e3}, 1, 5, &sp);
+    assert_true(sp.known && sp.noise_pct < 0);
+    assert_false(sp.moved);
 
     /* documents: a quiet machine (0.5% queueing), the reference at 300 us */
     json_t *base[8];
@@ -1416,30 +1407,22 @@ static void test_machine_speed(void **state)
     assert_true(json_is_true(json_object_get(ms, "moved")));
     assert_true(fabs(json_number_value(json_object_get(ms, "change_pct")) - 35) < 1);
     assert_int_equal(json_integer_value(json_object_get(ms, "baseline_runs")), 8);
+    /* shown, not used to decide: the verdicts stand, their reasons give the figures */
     const char *metrics[] = {"wall_s", "cpu_s"};
     for (size_t i = 0; i < 2; i++) {
         const json_t *m = find_metric(reg, metrics[i], NULL);
-        assert_string_equal(verdict_of(m), "inconclusive");
-        assert_string_equal(json_string_value(json_object_get(m, "rule")), "machine_speed");
+        assert_string_equal(verdict_of(m), "regression");
+        assert_string_not_equal(json_string_value(json_object_get(m, "rule")), "machine_speed");
         const char *why = json_string_value(json_object_get(m, "reason"));
-        assert_non_null(strstr(why, "the machine ran 35% slower than during the baseline: a "
+        assert_non_null(strstr(why, "; the machine ran 35% slower than during the baseline (a "
                                     "fixed reference loop took +3"));
-        assert_non_null(strstr(why, "use --instructions"));
+        assert_non_null(strstr(why, "net of that +"));
     }
-    /* function times too; memory is not a time */
-    const json_t *hs = find_metric(reg, "self_s", KEY ":slow:3");
-    assert_non_null(hs);
-    assert_string_not_equal(verdict_of(hs), "regression");
     assert_string_equal(verdict_of(find_metric(reg, "peak_rss_bytes", NULL)), "no_change");
-    assert_false(regress_has_regression(reg));
-    assert_string_equal(
-        json_string_value(json_object_get(json_object_get(reg, "decision"), "rule")),
-        "machine_speed");
-    assert_int_equal(json_array_size(json_object_get(json_object_get(reg, "why"), "functions")), 0);
+    assert_true(regress_has_regression(reg));
     char *text = printed(reg);
     assert_non_null(strstr(text, "Machine speed  : a fixed reference loop took +3"));
-    assert_non_null(strstr(text, ": inconclusive — the machine ran 35% slower"));
-    assert_null(strstr(text, "⚠️"));
+    assert_non_null(strstr(text, "shown, not used to decide"));
     free(text);
     json_decref(reg);
     json_decref(cand);
@@ -1458,8 +1441,7 @@ static void test_machine_speed(void **state)
     json_decref(cand);
 
     /* a script that mostly sleeps (CPU 20% of its wall time) sleeps 1 s longer on the slower
-     * machine: the machine's speed explains its CPU time, not its wall time (by its CPU share
-     * only: +7%), so the wall time's regression stands */
+     * machine: its wall time's regression stands (net of the machine by its CPU share) */
     json_t *sb[8];
     for (int i = 0; i < 8; i++) {
         sb[i] = make_cdoc(660 + i, 5, 1.0, 0.2, 0.005, 0.1, 0.1, 1960 + (uint64_t)i);
@@ -1469,8 +1451,9 @@ static void test_machine_speed(void **state)
     set_ref(cand, 405e3, 2970);
     reg = regress_compare(cand, (const json_t *const *)sb, 8, NULL);
     assert_string_equal(verdict_of(find_metric(reg, "wall_s", NULL)), "regression");
-    assert_string_equal(json_string_value(json_object_get(find_metric(reg, "cpu_s", NULL), "rule")),
-                        "machine_speed");
+    assert_string_not_equal(
+        json_string_value(json_object_get(find_metric(reg, "cpu_s", NULL), "rule")),
+        "machine_speed");
     json_decref(reg);
     json_decref(cand);
     for (int i = 0; i < 8; i++)
