@@ -50,9 +50,10 @@
     "  LEFT JOIN jobs gj ON gj.id = lr.job_id LEFT JOIN runs cr ON cr.run_id = g.candidate_run"    \
     "  LEFT JOIN jobs cj ON cj.id = cr.job_id WHERE g.batch_id = b.id OR g.last_batch_id = b.id))"
 
-/* $1 a batch id, or 0 for the newest analysed batch (else the newest). */
+/* $1 a batch id, or 0 for the newest analysed batch (else the newest); 0 never picks an A/B
+ * try's batch (schema/025_try.sql: made analysed at submit, it is no night of the team's). */
 #define TAG_FROM                                                                                   \
-    " FROM batches b WHERE $1::bigint = 0 OR b.id = $1::bigint"                                    \
+    " FROM batches b WHERE ($1::bigint = 0 AND b.purpose = 'measure') OR b.id = $1::bigint"        \
     " ORDER BY (b.analyzed IS NOT NULL) DESC, b.id DESC LIMIT 1"
 
 static const char TAG_SQL[] = "SELECT " TAG_COLUMNS TAG_FROM;
@@ -81,7 +82,8 @@ static const char INVALIDATE_SQL[] =
 static const char TODO_SQL[] =
     "SELECT id::text FROM ("
     " SELECT t.id::bigint AS id FROM (SELECT " TAG_COLUMNS " AS tag FROM batches b"
-    "  WHERE b.analyzed IS NOT NULL ORDER BY b.id DESC LIMIT 1) t (id, tag)"
+    "  WHERE b.analyzed IS NOT NULL AND b.purpose = 'measure' ORDER BY b.id DESC LIMIT 1)"
+    "  t (id, tag)"
     "  WHERE NOT EXISTS (SELECT 1 FROM batch_reports r WHERE r.batch_id = t.id::bigint"
     "   AND r.tag = t.tag AND r.built_by = $1)"
     " UNION SELECT r.batch_id FROM batch_reports r WHERE r.tag = '' OR r.built_by <> $1) x"

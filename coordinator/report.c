@@ -44,6 +44,7 @@ static const char BATCHES_SQL[] =
     " 'series', (SELECT count(DISTINCT (r.script_id, r.host_id, r.python_build)) FROM runs r"
     "   WHERE r.batch_id = b.id AND r.outcome = 'ok'))::text"
     " FROM batches b WHERE ($1::bigint > 0 AND b.id = $1::bigint) OR ($1::bigint = 0 AND"
+    " b.purpose = 'measure' AND"
     " coalesce(b.finished, b.created) >= now() - $2::bigint * interval '1 second')"
     " ORDER BY b.id DESC LIMIT $3";
 

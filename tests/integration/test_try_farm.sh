@@ -150,6 +150,11 @@ hist=$(farm_cli history bench/f.py --host try-a --json 2>&1 || true)
 expect_eq "the series of the script holds none of the try's runs" 0 \
     "$("$PY" -c 'import json,sys; d=json.loads(sys.stdin.read()); print(len(d.get("runs", [])))' <<<"$hist" 2>&1)"
 
+# the team report's newest night is never a try (the stranger saw `/` open on a try's batch)
+rep=$(farm_cli report --json 2>&1 || true)
+expect_eq "the default team report leaves the try batches out" "[]" \
+    "$("$PY" -c 'import json,sys; d=json.loads(sys.stdin.read()); print(json.dumps([b["id"] for b in d["report"]["batches"]]))' <<<"$rep" 2>&1)"
+
 # --- bad input ------------------------------------------------------------------------------
 set +e
 err=$(cd "$REPO" && farm_cli try "$T/suite.ini" --base no-such-branch --head main 2>&1)
