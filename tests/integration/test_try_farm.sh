@@ -76,10 +76,10 @@ expect_eq "4 base and 4 head runs each" "4/4" \
     "$("$PY" -c 'import json,sys; d=json.load(open(sys.argv[1])); print(" ".join(sorted(set("%d/%d" % (r["base_runs"], r["head_runs"]) for r in d["results"]))))' "$T/try.json" 2>&1)"
 expect_eq "JSON names both revisions" "pyscope.try_farm/1|$BASE|$HEAD" \
     "$("$PY" -c 'import json,sys; d=json.load(open(sys.argv[1])); print(d["schema"]+"|"+d["revisions"]["base"]["hash"]+"|"+d["revisions"]["head"]["hash"])' "$T/try.json" 2>&1)"
-# judge: "ok" when every host says regression, or inconclusive for noise with the change
-# pointing the right way (a loaded runner can hide a change: "cannot tell", said)
+# judge: "ok" when every host says regression, or inconclusive for noise, said (a loaded
+# runner can hide a change: "cannot tell"); notes go to $T/judge.notes, shown at the end
 judge() {
-    "$PY" - "$1" "$2" <<'PYJ' 2>&1
+    "$PY" - "$1" "$2" 2>>"$T/judge.notes" <<'PYJ'
 import json, sys
 d = json.load(open(sys.argv[1]))
 want = sys.argv[2]
@@ -89,7 +89,13 @@ for r in d["results"]:
     v, rule, ch = m.get("verdict"), m.get("rule"), m.get("change_pct")
     noisy = rule in ("within_noise", "contended", "ci_spans_zero", "not_significant")
     if want == "regression":
-        good = v == want or (v == "inconclusive" and noisy and ch is not None and ch > 0)
+        # inconclusive, said, is the honest answer when the machine's noise drowned the change;
+        # CI at load 8 once measured -1.8% for the 60% slowdown on one host (within_noise, no
+        # noise floor: too few runs): noted, never a no-change or an improvement
+        good = v == want or (v == "inconclusive" and noisy)
+        if good and v != want and not (ch is not None and ch > 0):
+            print("# note: %s inconclusive (%s) at %s%%" % (r["host"]["hostname"], rule, ch),
+                  file=sys.stderr)
     elif want == "never-wrong":  # under a CPU hog per core: a regression, or "cannot tell", said
         good = v == "regression" or (v == "inconclusive" and noisy)
     else:  # not a regression
@@ -182,4 +188,5 @@ expect_eq "unknown host: exit 2" 2 "$st"
 expect_match "unknown host: the known ones" "no host or agent is named \"nosuchhost\"" "$err"
 
 grep -q "ERROR: AddressSanitizer\|runtime error" "$T"/*.log && fail "sanitizers" "$(grep -h 'ERROR\|runtime error' "$T"/*.log | head)"
+[ ! -s "$T/judge.notes" ] || sed 's/^/# /' "$T/judge.notes"
 finish

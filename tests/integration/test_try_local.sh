@@ -68,8 +68,10 @@ if [ "$SANITIZED" = 1 ]; then
     expect_match "the JUnit file has the script's test cases" '<testcase' "$(cat "$T/try.xml")"
 else
     # exit 1 on a regression; 0 only when the verdict is an inconclusive the noise explains
-    expect_eq "a regression fails the try with --fail-on-regression" \
-        "$([ "$verdict" = regression ] && echo 1 || echo 0)" "$rc"
+    # exit 1 when any metric regressed (regress_has_regression: f's own CPU time may regress
+    # while the script's whole CPU time is inconclusive under load, CI at load 8)
+    any_reg=$("$PY" -c 'import json,sys; print(int(any(m["verdict"] == "regression" for m in json.load(open(sys.argv[1]))["regression"]["metrics"])))' "$T/try.json")
+    expect_eq "a regression fails the try with --fail-on-regression" "$any_reg" "$rc"
     expect_eq "f's CPU self time regressed (or the noise hid it, said)" ok \
         "$(judge "$T/try.json" bench/lib.py:f:2 regression)"
     expect_eq "head 30% slower in f: a regression (or the noise hid it, said)" ok \
