@@ -316,7 +316,8 @@ static char *cfg_default_runner(void)
     return xstrdup("pyscope-run");
 }
 
-int agent_config_load(struct agent_config *cfg, int argc, char **argv)
+/* The built-in defaults, before the config file and argv. */
+static void cfg_defaults(struct agent_config *cfg)
 {
     memset(cfg, 0, sizeof(*cfg));
     cfg->max_jobs = 1;
@@ -335,203 +336,181 @@ int agent_config_load(struct agent_config *cfg, int argc, char **argv)
     cfg->revision_cache_size = 10ull * 1024 * 1024 * 1024;
     cfg->revision_cache_age_s = 7 * 86400.0;
     cfg->fetch_timeout_s = 600;
+}
 
-    enum {
-        OPT_LABEL = 256,
-        OPT_MAXJOBS,
-        OPT_MEM,
-        OPT_RUNNER,
-        OPT_CONFIG,
-        OPT_SKEY,
-        OPT_CKEY,
-        OPT_RUNAS,
-        OPT_REPO,
-        OPT_REVISIONS,
-        OPT_JOBENV,
-        OPT_PYTHON,
-        OPT_PYTHONS,
-        OPT_DISCOVER
-    };
-    static const struct option opts[] = {
-        {"coordinator", required_argument, NULL, 'c'},
-        {"workspace", required_argument, NULL, 'w'},
-        {"name", required_argument, NULL, 'n'},
-        {"spool", required_argument, NULL, 's'},
-        {"label", required_argument, NULL, OPT_LABEL},
-        {"max-jobs", required_argument, NULL, OPT_MAXJOBS},
-        {"memory-limit", required_argument, NULL, OPT_MEM},
-        {"runner", required_argument, NULL, OPT_RUNNER},
-        {"config", required_argument, NULL, OPT_CONFIG},
-        {"secret-key", required_argument, NULL, OPT_SKEY},
-        {"coordinator-key", required_argument, NULL, OPT_CKEY},
-        {"run-as", required_argument, NULL, OPT_RUNAS},
-        {"repo", required_argument, NULL, OPT_REPO},
-        {"revisions", required_argument, NULL, OPT_REVISIONS},
-        {"job-env", required_argument, NULL, OPT_JOBENV},
-        {"python", required_argument, NULL, OPT_PYTHON},
-        {"pythons", required_argument, NULL, OPT_PYTHONS},
-        {"discover-pythons", required_argument, NULL, OPT_DISCOVER},
-        {"verbose", no_argument, NULL, 'v'},
-        {"help", no_argument, NULL, 'h'},
-        {"version", no_argument, NULL, 'V'},
-        {NULL, 0, NULL, 0},
-    };
-    /* First pass: only --config, --help, --version (the file comes before argv). */
-    const char *config = NULL;
+enum { OPT_CONFIG = 256, OPT_SETTING };
+
+/* Every option but --config, --verbose, --help and --version names a setting: "--max-jobs"
+ * sets the config file's "max_jobs" (cfg_apply_option). */
+static const char CFG_SHORTOPTS[] = "c:w:n:s:vhV";
+static const struct option CFG_OPTS[] = {
+    {"coordinator", required_argument, NULL, 'c'},
+    {"workspace", required_argument, NULL, 'w'},
+    {"name", required_argument, NULL, 'n'},
+    {"spool", required_argument, NULL, 's'},
+    {"label", required_argument, NULL, OPT_SETTING},
+    {"max-jobs", required_argument, NULL, OPT_SETTING + 1},
+    {"memory-limit", required_argument, NULL, OPT_SETTING + 2},
+    {"runner", required_argument, NULL, OPT_SETTING + 3},
+    {"config", required_argument, NULL, OPT_CONFIG},
+    {"secret-key", required_argument, NULL, OPT_SETTING + 4},
+    {"coordinator-key", required_argument, NULL, OPT_SETTING + 5},
+    {"run-as", required_argument, NULL, OPT_SETTING + 6},
+    {"repo", required_argument, NULL, OPT_SETTING + 7},
+    {"revisions", required_argument, NULL, OPT_SETTING + 8},
+    {"job-env", required_argument, NULL, OPT_SETTING + 9},
+    {"python", required_argument, NULL, OPT_SETTING + 10},
+    {"pythons", required_argument, NULL, OPT_SETTING + 11},
+    {"discover-pythons", required_argument, NULL, OPT_SETTING + 12},
+    {"verbose", no_argument, NULL, 'v'},
+    {"help", no_argument, NULL, 'h'},
+    {"version", no_argument, NULL, 'V'},
+    {NULL, 0, NULL, 0},
+};
+
+/* The first pass over argv: only --config, --help and --version (the file comes before the
+ * other options). 1 when --help or --version printed what they print, else 0. */
+static int cfg_first_pass(int argc, char **argv, const char **config)
+{
     opterr = 0;
     optind = 1;
     int c;
-    while ((c = getopt_long(argc, argv, "c:w:n:s:vhV", opts, NULL)) != -1) {
-        if (c == OPT_CONFIG)
-            config = optarg;
-        else if (c == 'h') {
+    while ((c = getopt_long(argc, argv, CFG_SHORTOPTS, CFG_OPTS, NULL)) != -1) {
+        if (c == OPT_CONFIG) {
+            *config = optarg;
+        } else if (c == 'h') {
             agent_config_usage(stdout);
-            agent_config_release(cfg);
             return 1;
         } else if (c == 'V') {
             printf("pyscope-agent %s\n", PYSCOPE_VERSION);
-            agent_config_release(cfg);
             return 1;
         }
     }
-    int rc = 0;
-    if (config) {
-        struct cfg_file f = {.cfg = cfg, .path = config};
-        int r = ini_parse(config, cfg_ini_handler, &f);
-        if (r < 0) {
-            log_error("could not read config file \"%s\"", config);
-            rc = -PYSCOPE_EUSAGE;
-        } else if (r > 0) {
-            log_error("%s:%d: syntax error (expected [agent] or key = value)", config, r);
-            rc = -PYSCOPE_EUSAGE;
-        } else {
-            rc = f.rc;
-        }
+    return 0;
+}
+
+static int cfg_read_file(struct agent_config *cfg, const char *config)
+{
+    struct cfg_file f = {.cfg = cfg, .path = config};
+    int r = ini_parse(config, cfg_ini_handler, &f);
+    if (r < 0) {
+        log_error("could not read config file \"%s\"", config);
+        return -PYSCOPE_EUSAGE;
     }
+    if (r > 0) {
+        log_error("%s:%d: syntax error (expected [agent] or key = value)", config, r);
+        return -PYSCOPE_EUSAGE;
+    }
+    return f.rc;
+}
+
+/* The setting option C names, applied as its config file key ("--max-jobs" is "max_jobs"). */
+static int cfg_apply_option(struct agent_config *cfg, int c, const char *arg)
+{
+    for (const struct option *o = CFG_OPTS; o->name; o++) {
+        if (o->val != c)
+            continue;
+        char key[32], flag[40];
+        snprintf(key, sizeof(key), "%s", o->name);
+        for (char *p = key; *p; p++)
+            if (*p == '-')
+                *p = '_';
+        snprintf(flag, sizeof(flag), "--%s", o->name);
+        return cfg_apply(cfg, key, arg, flag);
+    }
+    return -PYSCOPE_EUSAGE; /* getopt_long said what was wrong */
+}
+
+/* The second pass: argv's settings over the file's. */
+static int cfg_apply_argv(struct agent_config *cfg, int argc, char **argv)
+{
+    int rc = 0, c;
     opterr = 1;
     optind = 1;
-    while (rc == 0 && (c = getopt_long(argc, argv, "c:w:n:s:vhV", opts, NULL)) != -1) {
-        switch (c) {
-        case 'c':
-            rc = cfg_apply(cfg, "coordinator", optarg, "--coordinator");
-            break;
-        case 'w':
-            rc = cfg_apply(cfg, "workspace", optarg, "--workspace");
-            break;
-        case 'n':
-            rc = cfg_apply(cfg, "name", optarg, "--name");
-            break;
-        case 's':
-            rc = cfg_apply(cfg, "spool", optarg, "--spool");
-            break;
-        case OPT_LABEL:
-            rc = cfg_apply(cfg, "label", optarg, "--label");
-            break;
-        case OPT_MAXJOBS:
-            rc = cfg_apply(cfg, "max_jobs", optarg, "--max-jobs");
-            break;
-        case OPT_MEM:
-            rc = cfg_apply(cfg, "memory_limit", optarg, "--memory-limit");
-            break;
-        case OPT_RUNNER:
-            rc = cfg_apply(cfg, "runner", optarg, "--runner");
-            break;
-        case OPT_SKEY:
-            rc = cfg_apply(cfg, "secret_key", optarg, "--secret-key");
-            break;
-        case OPT_CKEY:
-            rc = cfg_apply(cfg, "coordinator_key", optarg, "--coordinator-key");
-            break;
-        case OPT_RUNAS:
-            rc = cfg_apply(cfg, "run_as", optarg, "--run-as");
-            break;
-        case OPT_REPO:
-            rc = cfg_apply(cfg, "repo", optarg, "--repo");
-            break;
-        case OPT_REVISIONS:
-            rc = cfg_apply(cfg, "revisions", optarg, "--revisions");
-            break;
-        case OPT_JOBENV:
-            rc = cfg_apply(cfg, "job_env", optarg, "--job-env");
-            break;
-        case OPT_PYTHON:
-            rc = cfg_apply(cfg, "python", optarg, "--python");
-            break;
-        case OPT_PYTHONS:
-            rc = cfg_apply(cfg, "pythons", optarg, "--pythons");
-            break;
-        case OPT_DISCOVER:
-            rc = cfg_apply(cfg, "discover_pythons", optarg, "--discover-pythons");
-            break;
-        case OPT_CONFIG:
-            break;
-        case 'v':
+    while (rc == 0 && (c = getopt_long(argc, argv, CFG_SHORTOPTS, CFG_OPTS, NULL)) != -1) {
+        if (c == OPT_CONFIG)
+            continue;
+        if (c == 'v')
             cfg->verbose = 1;
-            break;
-        default: /* getopt_long said what was wrong */
-            rc = -PYSCOPE_EUSAGE;
-            break;
-        }
+        else
+            rc = cfg_apply_option(cfg, c, optarg);
     }
     if (rc == 0 && optind < argc) {
         log_error("unexpected argument \"%s\"", argv[optind]);
         rc = -PYSCOPE_EUSAGE;
     }
-    if (rc == 0 && !cfg->coordinator) {
+    return rc;
+}
+
+/* The settings that must be there, and those that must go together. */
+static int cfg_check_required(const struct agent_config *cfg)
+{
+    if (!cfg->coordinator) {
         log_error("--coordinator is required (e.g. tcp://127.0.0.1:5555)");
-        rc = -PYSCOPE_EUSAGE;
+        return -PYSCOPE_EUSAGE;
     }
-    if (rc == 0 && (cfg->secret_key == NULL) != (cfg->coordinator_key == NULL)) {
+    if ((cfg->secret_key == NULL) != (cfg->coordinator_key == NULL)) {
         log_error("--secret-key and --coordinator-key go together (CURVE needs both)");
-        rc = -PYSCOPE_EUSAGE;
+        return -PYSCOPE_EUSAGE;
     }
-    if (rc == 0 && !cfg->workspace && !cfg->repo) {
+    if (!cfg->workspace && !cfg->repo) {
         log_error("--workspace is required (the folder the scripts are in), or --repo (the git "
                   "repository jobs that name a commit are checked out from)");
-        rc = -PYSCOPE_EUSAGE;
+        return -PYSCOPE_EUSAGE;
     }
-    if (rc == 0 && cfg->repo && !*cfg->repo) {
+    if (cfg->repo && !*cfg->repo) {
         log_error("--repo is empty (a path or URL git can fetch from)");
-        rc = -PYSCOPE_EUSAGE;
+        return -PYSCOPE_EUSAGE;
     }
-    if (rc == 0 && cfg->repo && (cfg->repo[0] == '/' || access(cfg->repo, F_OK) == 0)) {
+    return 0;
+}
+
+/* The repository (when local) and the workspace as real paths. */
+static int cfg_resolve_paths(struct agent_config *cfg)
+{
+    if (cfg->repo && (cfg->repo[0] == '/' || access(cfg->repo, F_OK) == 0)) {
         /* a local origin (not a URL): its real path, which git may read whoever owns it */
         char *real = realpath(cfg->repo, NULL);
         if (!real) {
             log_error("repository \"%s\": %s", cfg->repo, strerror(errno));
-            rc = -PYSCOPE_EUSAGE;
-        } else {
-            free(cfg->repo);
-            cfg->repo = real;
+            return -PYSCOPE_EUSAGE;
         }
+        free(cfg->repo);
+        cfg->repo = real;
     }
-    if (rc == 0 && cfg->workspace) {
+    if (cfg->workspace) {
         char *real = realpath(cfg->workspace, NULL);
         struct stat st;
         if (!real || stat(real, &st) < 0 || !S_ISDIR(st.st_mode)) {
             log_error("workspace \"%s\" is not a folder", cfg->workspace);
             free(real);
-            rc = -PYSCOPE_EUSAGE;
-        } else {
-            free(cfg->workspace);
-            cfg->workspace = real;
+            return -PYSCOPE_EUSAGE;
         }
+        free(cfg->workspace);
+        cfg->workspace = real;
     }
-    if (rc == 0 && !cfg->name) {
+    return 0;
+}
+
+/* The defaults that derive from other settings: the name, the spool, the runner, the
+ * revision cache (beside the spool, absolute). */
+static int cfg_derive(struct agent_config *cfg)
+{
+    if (!cfg->name) {
         char host[256] = "";
         if (gethostname(host, sizeof(host) - 1) < 0 || !*host)
             snprintf(host, sizeof(host), "agent");
         cfg->name = xstrdup(host);
     }
-    if (rc == 0 && (strlen(cfg->name) > 255 || !*cfg->name)) {
+    if (strlen(cfg->name) > 255 || !*cfg->name) {
         log_error("--name takes 1 to 255 bytes");
-        rc = -PYSCOPE_EUSAGE;
+        return -PYSCOPE_EUSAGE;
     }
-    if (rc == 0 && !cfg->spool)
+    if (!cfg->spool)
         cfg->spool = xasprintf("pyscope-spool-%s", cfg->name);
-    if (rc == 0 && !cfg->runner)
+    if (!cfg->runner)
         cfg->runner = cfg_default_runner();
-    if (rc == 0 && cfg->repo && !cfg->revisions) {
+    if (cfg->repo && !cfg->revisions) {
         char *sp = xstrdup(cfg->spool);
         char *slash = strrchr(sp, '/');
         if (slash && slash != sp) {
@@ -542,7 +521,7 @@ int agent_config_load(struct agent_config *cfg, int argc, char **argv)
         }
         free(sp);
     }
-    if (rc == 0 && cfg->revisions && cfg->revisions[0] != '/') {
+    if (cfg->revisions && cfg->revisions[0] != '/') {
         char cwd[PATH_MAX];
         if (getcwd(cwd, sizeof(cwd))) {
             char *abs = xasprintf("%s/%s", cwd, cfg->revisions);
@@ -550,6 +529,26 @@ int agent_config_load(struct agent_config *cfg, int argc, char **argv)
             cfg->revisions = abs;
         }
     }
+    return 0;
+}
+
+int agent_config_load(struct agent_config *cfg, int argc, char **argv)
+{
+    cfg_defaults(cfg);
+    const char *config = NULL;
+    if (cfg_first_pass(argc, argv, &config)) {
+        agent_config_release(cfg);
+        return 1;
+    }
+    int rc = config ? cfg_read_file(cfg, config) : 0;
+    if (rc == 0)
+        rc = cfg_apply_argv(cfg, argc, argv);
+    if (rc == 0)
+        rc = cfg_check_required(cfg);
+    if (rc == 0)
+        rc = cfg_resolve_paths(cfg);
+    if (rc == 0)
+        rc = cfg_derive(cfg);
     if (rc < 0) {
         fprintf(stderr, "Try \"pyscope-agent --help\" for more information.\n");
         agent_config_release(cfg);
