@@ -754,12 +754,213 @@ static int check_output(const char *path)
     return 0;
 }
 
-/*
- * Longer than 100 lines: options, the interpreter, then the warm-up and measured runs and
- * the document. Not split yet: the loop over the runs shares a dozen arrays and flags
- * with the document written after it, and it is the next thing to move into a function of
- * its own, with a struct for that state (docs/DESIGN.md §17).
- */
+/* The options' checks that need no interpreter: PYSCOPE_EXIT_OK, else the exit code. */
+static int check_invocation(const struct options *o)
+{
+    if (o->output && o->output_fd >= 0) {
+        log_error("--output and --output-fd exclude each other");
+        return PYSCOPE_EXIT_USAGE;
+    }
+    if (check_script(o->script) < 0 ||
+        (o->output_fd >= 0 ? check_output_fd(o->output_fd) : check_output(o->output)) < 0)
+        return PYSCOPE_EXIT_USAGE;
+    return PYSCOPE_EXIT_OK;
+}
+
+/* The project root keys are made relative to: --root, else the git top level above the
+ * script. Outside any repository, keys stay absolute (stable wherever pyscope is run from).
+ * NULL after saying why when --root does not resolve. */
+static char *project_root(const struct options *o, const char *cwd, bool *bad)
+{
+    *bad = false;
+    if (o->root) {
+        char *root = realpath(o->root, NULL);
+        if (!root) {
+            log_error("--root \"%s\": %s", o->root, strerror(errno));
+            *bad = true;
+        }
+        return root;
+    }
+    char *abs = o->script[0] == '/' ? xstrdup(o->script) : xasprintf("%s/%s", cwd, o->script);
+    char *dir = pathnorm_clean(abs);
+    char *slash = strrchr(dir, '/');
+    if (slash)
+        *(slash == dir ? slash + 1 : slash) = '\0';
+    char *root = pathnorm_find_root(dir);
+    free(dir);
+    free(abs);
+    return root;
+}
+
+/* What the warm-up and measured runs leave for the document. */
+struct runs {
+    json_t *runs, *warmups;         /* run_json() of each */
+    double *wall, *cpu, *pct, *rss; /* per measured run, o.repeat long */
+    long measured;
+    struct run_measure last; /* the last run's, for the status and the memory timeline */
+    struct script_span last_span;
+    bool started, failed;
+    char created[64], id[37]; /* the document's: when the runs began, a random UUID */
+    /* what the interpreter said of itself in the profile region */
+    char py_version[64], py_build[SHM_TEXT_MAX], py_exe[SHM_TEXT_MAX], py_prefix[SHM_TEXT_MAX];
+};
+
+static void runs_init(struct runs *r, long repeat)
+{
+    memset(r, 0, sizeof(*r));
+    r->runs = json_array();
+    r->warmups = json_array();
+    r->wall = xcalloc((size_t)repeat, sizeof(double));
+    r->cpu = xcalloc((size_t)repeat, sizeof(double));
+    r->pct = xcalloc((size_t)repeat, sizeof(double));
+    r->rss = xcalloc((size_t)repeat, sizeof(double));
+    r->last_span = (struct script_span){-1, -1};
+    iso_now(r->created, sizeof(r->created));
+    uuid_t uu;
+    uuid_generate_random(uu);
+    uuid_unparse_lower(uu, r->id);
+}
+
+static void runs_release(struct runs *r)
+{
+    json_decref(r->runs);
+    json_decref(r->warmups);
+    supervise_measure_release(&r->last);
+    free(r->wall);
+    free(r->cpu);
+    free(r->pct);
+    free(r->rss);
+}
+
+/* What one run's profile region and measure add to r. */
+static void runs_add(struct runs *r, struct collect *col, bool is_warmup,
+                     const struct shm_region *region, struct run_measure *m)
+{
+    r->started = r->started || region->started;
+    struct script_span span = script_span_of(region, m);
+    if (region->py_build[0]) {
+        snprintf(r->py_version, sizeof(r->py_version), "%s", region->py_version);
+        snprintf(r->py_build, sizeof(r->py_build), "%s", region->py_build);
+        snprintf(r->py_exe, sizeof(r->py_exe), "%s", region->py_executable);
+        snprintf(r->py_prefix, sizeof(r->py_prefix), "%s", region->py_prefix);
+    }
+    if (is_warmup) {
+        json_array_append_new(r->warmups, run_json(m));
+    } else {
+        double tsc_hz = m->wall_s > 0 ? (double)(m->tsc_end - m->tsc_start) / m->wall_s : 0;
+        collect_add_run(col, region, m->wall_s, tsc_hz, m->children_seen);
+        json_t *rj = run_json(m);
+        json_object_set_new(rj, "script_span_s", span_json(span));
+        json_array_append_new(r->runs, rj);
+        long k = r->measured++;
+        r->wall[k] = m->wall_s;
+        r->cpu[k] = m->user_s + m->sys_s;
+        r->pct[k] = m->wall_s > 0 ? 100.0 * r->cpu[k] / m->wall_s : 0;
+        r->rss[k] = (double)m->peak_rss_bytes;
+    }
+    supervise_measure_release(&r->last);
+    r->last = *m;
+    r->last_span = span;
+    r->failed = m->timed_out || m->signal || m->exit_code != 0;
+}
+
+/* Run number i (the warm-ups first) and add it to r. 0, or a negative errno when the run
+ * could not start; *stop when no more runs should follow (a signal, a failing script). */
+static int run_one(const struct options *o, const struct pyselect *py, const char *shim_dir,
+                   struct collect *col, long i, struct runs *r, bool *stop)
+{
+    *stop = true;
+    bool is_warmup = i < o->warmup;
+    int region_id = -1;
+    struct shm_region *region = shm_create((uint32_t)o->mode, &region_id);
+    if (!region) {
+        log_error("could not map the profile region: %s", strerror(errno));
+        return -ENOMEM;
+    }
+    struct child_arg ca = {
+        .py = py,
+        .o = o,
+        .shim_dir = shim_dir,
+        .region_id = is_warmup ? -1 : region_id,
+        .output_fd = o->output_fd,
+        .progress_fd = o->progress_fd,
+    };
+    /* the machine's speed right before the repeat (refloop.h), before the sampler starts */
+    struct refloop ref = {0};
+    bool ref_ok = is_warmup || refloop_run(&ref) == 0;
+    struct sampler *sampler = NULL;
+    if (!is_warmup && o->mode == 1 && !(sampler = sampler_start(region, o->interval_s)))
+        snprintf(region->error, sizeof(region->error), "could not start the sampler: %s",
+                 strerror(errno));
+    struct run_measure m;
+    progress_note(o->progress_fd, is_warmup ? "warmup" : "measured",
+                  is_warmup ? i + 1 : i - o->warmup + 1, is_warmup ? o->warmup : o->repeat);
+    int rc = supervise_run(child_main, &ca, o->timeout_s, !is_warmup, &m);
+    sampler_stop(&sampler);
+    /* ... and right after it: never during it, so the script's timings are untouched */
+    if (rc == 0 && !is_warmup && ref_ok && refloop_run(&ref) == 0)
+        m.contention.has_ref =
+            refloop_figures(&ref, &m.contention.ref_cpu_ns, &m.contention.ref_cpu_mean_ns);
+    if (rc == -EINTR) { /* a signal came between two runs: stop here */
+        shm_unmap(&region);
+        return 0;
+    }
+    if (rc < 0) {
+        log_error("could not start the script: %s", strerror(-rc));
+        shm_unmap(&region);
+        return rc;
+    }
+    runs_add(r, col, is_warmup, region, &m);
+    shm_unmap(&region);
+    /* A failing script fails the same way again: stop repeating it. */
+    *stop = r->failed || supervise_stop_signal();
+    return 0;
+}
+
+/* The pyscope.run/1 document of the runs (docs/json-schema.md); takes r's run arrays. */
+static json_t *run_document(const struct options *o, const struct pyselect *py, const char *cwd,
+                            const char *root, struct collect *col, struct runs *r,
+                            const struct instr *in, int stop_sig)
+{
+    size_t n = (size_t)r->measured;
+    double med_wall = summary_median(r->wall, n);
+    if (!r->py_version[0])
+        snprintf(r->py_version, sizeof(r->py_version), "%d.%d.%d", py->major, py->minor, py->micro);
+    json_t *pyj =
+        json_pack("{s:s, s:s, s:s, s:o, s:o, s:o, s:s}", "implementation", py->implementation,
+                  "version", r->py_version, "build", r->py_build, "executable",
+                  json_string_lossy(r->py_exe[0] ? r->py_exe : py->executable), "prefix",
+                  json_string_lossy(r->py_prefix[0] ? r->py_prefix : py->prefix), "venv",
+                  py->venv ? json_string_lossy(py->venv) : json_null(), "chosen_by", py->how);
+    json_t *opts = json_pack("{s:s, s:I, s:I, s:o, s:o}", "mode", o->mode == 2 ? "trace" : "sample",
+                             "repeat", (json_int_t)o->repeat, "warmup", (json_int_t)o->warmup,
+                             "interval_s", o->mode == 1 ? json_real(o->interval_s) : json_null(),
+                             "timeout_s", o->timeout_s > 0 ? json_real(o->timeout_s) : json_null());
+    if (o->instructions)
+        json_object_set_new(opts, "instructions", json_true());
+    json_t *summary = json_pack("{s:o, s:o, s:o, s:o}", "wall_s", summary_json(r->wall, n), "cpu_s",
+                                summary_json(r->cpu, n), "cpu_pct", summary_json(r->pct, n),
+                                "peak_rss_bytes", summary_json(r->rss, n));
+    json_t *doc = json_pack(
+        "{s:s, s:s, s:s, s:s, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o}", "schema",
+        "pyscope.run/1", "pyscope_version", PYSCOPE_VERSION, "id", r->id, "created", r->created,
+        "script", script_json(o, cwd, root), "host", hostinfo_collect(), "python", pyj, "options",
+        opts, "status",
+        in->failed ? status_json(&in->failure, true, "under valgrind (--instructions): ", stop_sig,
+                                 r->measured, o->repeat)
+                   : status_json(&r->last, r->started, "", stop_sig, r->measured, o->repeat),
+        "runs", r->runs, "warmup_runs", r->warmups, "summary", summary, "memory_timeline",
+        timeline_json(&r->last, r->last_span), "profile",
+        collect_to_json(col, med_wall, summary_median(r->cpu, n)));
+    json_object_set_new(doc, "memory_timeline_span_s", span_json(r->last_span));
+    r->runs = r->warmups = NULL;
+    if (o->instructions) {
+        json_object_set_new(doc, "instructions", instr_json(in));
+        json_object_set_new(summary, "instructions", summary_json(in->values, in->n));
+    }
+    return doc;
+}
+
 int main(int argc, char **argv)
 {
     /* PYSCOPE_DEBUG=1: say what is done before the runs (whether the interpreter
@@ -773,13 +974,9 @@ int main(int argc, char **argv)
     struct options o;
     if (parse_options(argc, argv, &o) < 0)
         return PYSCOPE_EXIT_USAGE;
-    if (o.output && o.output_fd >= 0) {
-        log_error("--output and --output-fd exclude each other");
-        return PYSCOPE_EXIT_USAGE;
-    }
-    if (check_script(o.script) < 0 ||
-        (o.output_fd >= 0 ? check_output_fd(o.output_fd) : check_output(o.output)) < 0)
-        return PYSCOPE_EXIT_USAGE;
+    int exit_code = check_invocation(&o);
+    if (exit_code != PYSCOPE_EXIT_OK)
+        return exit_code;
     char err[1024];
     char *shim_dir = pyselect_shim_dir(err, sizeof(err));
     if (!shim_dir) {
@@ -810,189 +1007,42 @@ int main(int argc, char **argv)
         log_error("could not get the current folder: %s", strerror(errno));
         return PYSCOPE_EXIT_INTERNAL;
     }
-    char *root = NULL;
-    if (o.root) {
-        root = realpath(o.root, NULL);
-        if (!root) {
-            log_error("--root \"%s\": %s", o.root, strerror(errno));
-            return PYSCOPE_EXIT_USAGE;
-        }
-    } else {
-        /* The project the script belongs to: the git top level above it.
-         * Outside any repository, keys stay absolute (stable wherever
-         * pyscope is run from). */
-        char *abs = o.script[0] == '/' ? xstrdup(o.script) : xasprintf("%s/%s", cwd, o.script);
-        char *dir = pathnorm_clean(abs);
-        char *slash = strrchr(dir, '/');
-        if (slash)
-            *(slash == dir ? slash + 1 : slash) = '\0';
-        root = pathnorm_find_root(dir);
-        free(dir);
-        free(abs);
-    }
-
-    char created[64];
-    iso_now(created, sizeof(created));
-    uuid_t uu;
-    char id[37];
-    uuid_generate_random(uu);
-    uuid_unparse_lower(uu, id);
+    bool bad_root;
+    char *root = project_root(&o, cwd, &bad_root);
+    if (bad_root)
+        return PYSCOPE_EXIT_USAGE;
 
     struct collect *col = collect_new(o.mode, o.interval_s, root, cwd);
-    json_t *runs = json_array(), *warmups = json_array();
-    long total = o.warmup + o.repeat;
-    double *wall = xcalloc((size_t)o.repeat, sizeof(double));
-    double *cpu = xcalloc((size_t)o.repeat, sizeof(double));
-    double *pct = xcalloc((size_t)o.repeat, sizeof(double));
-    double *rss = xcalloc((size_t)o.repeat, sizeof(double));
-    struct run_measure last = {0};
-    struct script_span last_span = {-1, -1};
-    bool started = false, failed = false;
-    char py_version[64] = "", py_build[SHM_TEXT_MAX] = "", py_exe[SHM_TEXT_MAX] = "",
-         py_prefix[SHM_TEXT_MAX] = "";
+    struct runs r;
+    runs_init(&r, o.repeat);
     int rc = 0;
-    long measured = 0;
+    bool stop = false;
+    for (long i = 0; i < o.warmup + o.repeat && !stop; i++)
+        rc = run_one(&o, &py, shim_dir, col, i, &r, &stop);
 
-    for (long i = 0; i < total; i++) {
-        bool is_warmup = i < o.warmup;
-        int region_id = -1;
-        struct shm_region *region = shm_create((uint32_t)o.mode, &region_id);
-        if (!region) {
-            log_error("could not map the profile region: %s", strerror(errno));
-            rc = -ENOMEM;
-            break;
-        }
-        struct child_arg ca = {
-            .py = &py,
-            .o = &o,
-            .shim_dir = shim_dir,
-            .region_id = is_warmup ? -1 : region_id,
-            .output_fd = o.output_fd,
-            .progress_fd = o.progress_fd,
-        };
-        /* the machine's speed right before the repeat (refloop.h), before the sampler starts */
-        struct refloop ref = {0};
-        bool ref_ok = is_warmup || refloop_run(&ref) == 0;
-        struct sampler *sampler = NULL;
-        if (!is_warmup && o.mode == 1 && !(sampler = sampler_start(region, o.interval_s)))
-            snprintf(region->error, sizeof(region->error), "could not start the sampler: %s",
-                     strerror(errno));
-        struct run_measure m;
-        progress_note(o.progress_fd, is_warmup ? "warmup" : "measured",
-                      is_warmup ? i + 1 : i - o.warmup + 1, is_warmup ? o.warmup : o.repeat);
-        rc = supervise_run(child_main, &ca, o.timeout_s, !is_warmup, &m);
-        sampler_stop(&sampler);
-        /* ... and right after it: never during it, so the script's timings are untouched */
-        if (rc == 0 && !is_warmup && ref_ok && refloop_run(&ref) == 0)
-            m.contention.has_ref =
-                refloop_figures(&ref, &m.contention.ref_cpu_ns, &m.contention.ref_cpu_mean_ns);
-        if (rc == -EINTR) { /* a signal came between two runs: stop here */
-            rc = 0;
-            shm_unmap(&region);
-            break;
-        }
-        if (rc < 0) {
-            log_error("could not start the script: %s", strerror(-rc));
-            shm_unmap(&region);
-            break;
-        }
-        started = started || region->started;
-        struct script_span span = script_span_of(region, &m);
-        if (region->py_build[0]) {
-            snprintf(py_version, sizeof(py_version), "%s", region->py_version);
-            snprintf(py_build, sizeof(py_build), "%s", region->py_build);
-            snprintf(py_exe, sizeof(py_exe), "%s", region->py_executable);
-            snprintf(py_prefix, sizeof(py_prefix), "%s", region->py_prefix);
-        }
-        if (is_warmup) {
-            json_array_append_new(warmups, run_json(&m));
-        } else {
-            double tsc_hz = m.wall_s > 0 ? (double)(m.tsc_end - m.tsc_start) / m.wall_s : 0;
-            collect_add_run(col, region, m.wall_s, tsc_hz, m.children_seen);
-            json_t *rj = run_json(&m);
-            json_object_set_new(rj, "script_span_s", span_json(span));
-            json_array_append_new(runs, rj);
-            wall[measured] = m.wall_s;
-            cpu[measured] = m.user_s + m.sys_s;
-            pct[measured] = m.wall_s > 0 ? 100.0 * cpu[measured] / m.wall_s : 0;
-            rss[measured] = (double)m.peak_rss_bytes;
-            measured++;
-        }
-        shm_unmap(&region);
-        supervise_measure_release(&last);
-        last = m;
-        last_span = span;
-        failed = m.timed_out || m.signal || m.exit_code != 0;
-        /* A failing script fails the same way again: stop repeating it. */
-        if (failed || supervise_stop_signal())
-            break;
-    }
-
+    bool failed = r.failed;
     if (rc == 0 && !failed && o.instructions && !supervise_stop_signal()) {
         rc = instr_measure(&o, &in);
         failed = in.failed;
     }
 
-    int exit_code = PYSCOPE_EXIT_INTERNAL;
+    exit_code = PYSCOPE_EXIT_INTERNAL;
     int stop_sig = supervise_stop_signal();
     if (rc == 0) {
-        double med_wall = summary_median(wall, (size_t)measured);
-        if (!py_version[0])
-            snprintf(py_version, sizeof(py_version), "%d.%d.%d", py.major, py.minor, py.micro);
-        json_t *pyj =
-            json_pack("{s:s, s:s, s:s, s:o, s:o, s:o, s:s}", "implementation", py.implementation,
-                      "version", py_version, "build", py_build, "executable",
-                      json_string_lossy(py_exe[0] ? py_exe : py.executable), "prefix",
-                      json_string_lossy(py_prefix[0] ? py_prefix : py.prefix), "venv",
-                      py.venv ? json_string_lossy(py.venv) : json_null(), "chosen_by", py.how);
-        json_t *opts =
-            json_pack("{s:s, s:I, s:I, s:o, s:o}", "mode", o.mode == 2 ? "trace" : "sample",
-                      "repeat", (json_int_t)o.repeat, "warmup", (json_int_t)o.warmup, "interval_s",
-                      o.mode == 1 ? json_real(o.interval_s) : json_null(), "timeout_s",
-                      o.timeout_s > 0 ? json_real(o.timeout_s) : json_null());
-        if (o.instructions)
-            json_object_set_new(opts, "instructions", json_true());
-        json_t *summary = json_pack(
-            "{s:o, s:o, s:o, s:o}", "wall_s", summary_json(wall, (size_t)measured), "cpu_s",
-            summary_json(cpu, (size_t)measured), "cpu_pct", summary_json(pct, (size_t)measured),
-            "peak_rss_bytes", summary_json(rss, (size_t)measured));
-        json_t *doc =
-            json_pack("{s:s, s:s, s:s, s:s, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o}",
-                      "schema", "pyscope.run/1", "pyscope_version", PYSCOPE_VERSION, "id", id,
-                      "created", created, "script", script_json(&o, cwd, root), "host",
-                      hostinfo_collect(), "python", pyj, "options", opts, "status",
-                      in.failed ? status_json(&in.failure, true,
-                                              "under valgrind (--instructions): ", stop_sig,
-                                              measured, o.repeat)
-                                : status_json(&last, started, "", stop_sig, measured, o.repeat),
-                      "runs", runs, "warmup_runs", warmups, "summary", summary, "memory_timeline",
-                      timeline_json(&last, last_span), "profile",
-                      collect_to_json(col, med_wall, summary_median(cpu, (size_t)measured)));
-        json_object_set_new(doc, "memory_timeline_span_s", span_json(last_span));
-        runs = warmups = NULL;
-        if (o.instructions) {
-            json_object_set_new(doc, "instructions", instr_json(&in));
-            json_object_set_new(summary, "instructions", summary_json(in.values, in.n));
-        }
+        json_t *doc = run_document(&o, &py, cwd, root, col, &r, &in, stop_sig);
         int wrc =
             o.output_fd >= 0 ? write_output_fd(o.output_fd, doc) : write_output(o.output, doc);
         o.output_fd = -1;
-        bool timed_out = last.timed_out || (in.failed && in.failure.timed_out);
+        bool timed_out = r.last.timed_out || (in.failed && in.failure.timed_out);
         if (wrc == 0)
             exit_code = timed_out            ? PYSCOPE_EXIT_TIMEOUT
                         : failed || stop_sig ? PYSCOPE_EXIT_SCRIPT
                                              : PYSCOPE_EXIT_OK;
         json_decref(doc);
     }
-    json_decref(runs);
-    json_decref(warmups);
-    supervise_measure_release(&last);
+    runs_release(&r);
     instr_release(&in);
     collect_destroy(&col);
-    free(wall);
-    free(cpu);
-    free(pct);
-    free(rss);
     free(root);
     free(cwd);
     pyselect_release(&py);
