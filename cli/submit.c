@@ -221,7 +221,17 @@ static size_t submit_count_bad(const json_t *jobs)
     return bad;
 }
 
-int cmd_submit(int argc, char **argv)
+/* pyscope submit's command line. */
+struct submit_args {
+    const char *path; /* the suite file */
+    const char *hosts, *label, *commit, *repo, *python;
+    struct farm_opts fo;
+    uint64_t repeat;
+    bool wait, json, quiet;
+};
+
+/* Parse argv into *a. -1 to go on, else the exit status (--help, or a usage error said). */
+static int submit_parse_args(int argc, char **argv, struct submit_args *a)
 {
     enum { O_HOSTS = 256, O_REPEAT, O_LABEL, O_COMMIT, O_WAIT, O_JSON, O_REPO, O_PYTHON };
     static const struct option opts[] = {
@@ -238,50 +248,47 @@ int cmd_submit(int argc, char **argv)
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
-    const char *hosts = NULL, *label = NULL, *commit = NULL, *repo = NULL, *python = NULL;
-    struct farm_opts fo;
-    farm_opts_init(&fo);
-    uint64_t repeat = 0;
-    bool wait = false, json = false, quiet = false;
+    memset(a, 0, sizeof(*a));
+    farm_opts_init(&a->fo);
     int c, taken;
     optind = 1;
     while ((c = getopt_long(argc, argv, "hq", opts, NULL)) != -1) {
         switch (c) {
         case 'q':
-            quiet = true;
+            a->quiet = true;
             break;
         case O_HOSTS:
-            hosts = optarg;
+            a->hosts = optarg;
             break;
         case O_REPEAT:
-            if (farm_parse_u64(optarg, WIRE_MAX_REPEAT, &repeat) < 0) {
+            if (farm_parse_u64(optarg, WIRE_MAX_REPEAT, &a->repeat) < 0) {
                 log_error("--repeat takes a whole number from 1 to 1000, not \"%s\"", optarg);
                 return PYSCOPE_EXIT_USAGE;
             }
             break;
         case O_LABEL:
-            label = optarg;
+            a->label = optarg;
             break;
         case O_PYTHON:
-            python = optarg;
+            a->python = optarg;
             break;
         case O_COMMIT:
-            commit = optarg;
+            a->commit = optarg;
             break;
         case O_REPO:
-            repo = optarg;
+            a->repo = optarg;
             break;
         case O_WAIT:
-            wait = true;
+            a->wait = true;
             break;
         case O_JSON:
-            json = true;
+            a->json = true;
             break;
         case 'h':
             cmd_submit_help(stdout);
             return PYSCOPE_EXIT_OK;
         default:
-            taken = farm_opts_handle(&fo, c, optarg);
+            taken = farm_opts_handle(&a->fo, c, optarg);
             if (taken < 0)
                 return PYSCOPE_EXIT_USAGE;
             if (taken == 0) {
@@ -296,147 +303,87 @@ int cmd_submit(int argc, char **argv)
         fputs("Usage: pyscope submit SUITE [OPTIONS]\n", stderr);
         return PYSCOPE_EXIT_USAGE;
     }
-    const char *path = argv[optind];
-    struct suite *s = NULL;
-    char err[4096];
-    int rc = suite_parse_file(path, &s, err, sizeof(err));
-    if (rc < 0) {
-        fprintf(stderr, "pyscope: error: invalid suite:\n%s\n", err);
-        return PYSCOPE_EXIT_USAGE;
-    }
-    if (farm_opts_finish(&fo) < 0) {
-        suite_destroy(&s);
-        return PYSCOPE_EXIT_USAGE;
-    }
-    int status = PYSCOPE_EXIT_OK;
-    if (repo && !commit) {
-        log_error("--repo goes with --commit (the revision to resolve in it)");
-        suite_destroy(&s);
-        return PYSCOPE_EXIT_USAGE;
-    }
-    struct py_list py_list = {0};
-    if (python && submit_pythons(python, &py_list) < 0) {
-        suite_destroy(&s);
-        return PYSCOPE_EXIT_USAGE;
-    }
-    /* the revision, resolved here: the agents run exactly this commit */
-    struct revision_repo rr = {0};
-    struct revision_commits rc_commits = {0};
-    char hash[GITREV_HASH_MAX + 1] = "";
-    if (commit) {
-        rc = revision_repo_open(&rr, repo, err, sizeof(err));
-        if (rc == 0)
-            rc = revision_resolve(&rr, commit, hash, err, sizeof(err));
-        if (rc == 0)
-            rc = revision_describe(&rr, hash, NULL, 0, REVISION_ANCESTORS, &rc_commits, err,
-                                   sizeof(err));
-        if (rc < 0) {
-            log_error("%s", err);
-            revision_commits_free(&rc_commits);
-            revision_repo_close(&rr);
-            suite_destroy(&s);
-            return rc == -PYSCOPE_ENODATA || rc == -PYSCOPE_EUSAGE ? PYSCOPE_EXIT_USAGE
-                                                                   : PYSCOPE_EXIT_INTERNAL;
-        }
-        revision_commits_wire(&rc_commits);
-    }
+    a->path = argv[optind];
+    return -1;
+}
 
-    size_t n_ents = 0;
-    struct wire_suite_entry *ents =
-        submit_suite_entries(s, py_list.v, py_list.n, (uint32_t)repeat, &n_ents);
-    struct wire_msg m;
-    wire_msg_init(&m, WIRE_SUBMIT);
-    m.submit.suite = s->name;
-    m.submit.entries = ents;
-    m.submit.n_entries = n_ents;
-    struct wire_suite_entry ref = {0};
-    if (s->reference) {
-        ref = (struct wire_suite_entry){
-            .script = s->reference->script,
-            .repeat = repeat ? (uint32_t)repeat : s->reference->repeat,
-            .warmup = s->reference->warmup,
-            .mode = WIRE_MODE_SAMPLE,
-            .timeout_s = s->reference->timeout_s,
-        };
-        m.submit.reference = &ref;
-    }
-    m.submit.label = label ? label : s->label ? s->label : "";
-    m.submit.commit = hash;
-    m.submit.commits = rc_commits.wire;
-    m.submit.n_commits = rc_commits.list.n;
-    char *hbuf = NULL;
-    const char **names = NULL;
-    struct wire_label *labels = NULL;
-    if (submit_hosts(hosts ? hosts : s->hosts, &m.submit.hosts, &hbuf, &names, &labels) < 0) {
-        log_error("--hosts takes all, NAME,NAME,... or KEY=VALUE,..., not \"%s\"",
-                  hosts ? hosts : s->hosts);
-        status = PYSCOPE_EXIT_USAGE;
-        goto out;
-    }
-    struct wire_error werr;
-    if (wire_validate(&m, &werr) < 0) {
-        log_error("suite \"%s\" cannot be sent: %s", path, werr.msg);
-        status = PYSCOPE_EXIT_USAGE;
-        goto out;
-    }
-    struct wire_msg *r = NULL;
-    rc = farm_request(&fo, &m, &r, err, sizeof(err));
+/* --commit resolved here, in --repo or the current folder's checkout (the agents run exactly
+ * this commit): its full hash into hash, its ancestors into *commits (for the wire). -1 to go
+ * on, else the exit status (said). */
+static int submit_resolve_commit(const struct submit_args *a, struct revision_repo *rr,
+                                 struct revision_commits *commits, char hash[GITREV_HASH_MAX + 1])
+{
+    char err[4096];
+    int rc = revision_repo_open(rr, a->repo, err, sizeof(err));
+    if (rc == 0)
+        rc = revision_resolve(rr, a->commit, hash, err, sizeof(err));
+    if (rc == 0)
+        rc = revision_describe(rr, hash, NULL, 0, REVISION_ANCESTORS, commits, err, sizeof(err));
     if (rc < 0) {
         log_error("%s", err);
-        status = PYSCOPE_EXIT_INTERNAL;
-        goto out;
+        return rc == -PYSCOPE_ENODATA || rc == -PYSCOPE_EUSAGE ? PYSCOPE_EXIT_USAGE
+                                                               : PYSCOPE_EXIT_INTERNAL;
     }
-    if (r->type != WIRE_SUBMIT_REPLY) {
-        status = PYSCOPE_EXIT_INTERNAL;
-        if (r->type == WIRE_ERROR) {
-            log_error("the coordinator refused the suite (%s): %s",
-                      wire_error_code_name(r->error.code), r->error.message);
-            /* an unknown host name, a bad entry: the input is wrong, not PyScope */
-            if (r->error.code == WIRE_ERROR_MALFORMED)
-                status = PYSCOPE_EXIT_USAGE;
-        } else {
-            log_error("unexpected answer from the coordinator: %s", wire_type_name(r->type));
-        }
-        wire_msg_destroy(&r);
-        goto out;
+    revision_commits_wire(commits);
+    return -1;
+}
+
+/* Send m; the batch id and its job count into *batch and *jobs. -1 when queued, else the
+ * exit status (said). */
+static int submit_send(struct farm_opts *fo, struct wire_msg *m, uint64_t *batch, uint32_t *jobs)
+{
+    char err[4096];
+    struct wire_msg *r = NULL;
+    if (farm_request(fo, m, &r, err, sizeof(err)) < 0) {
+        log_error("%s", err);
+        return PYSCOPE_EXIT_INTERNAL;
     }
-    uint64_t batch = r->submit_reply.batch_id;
-    uint32_t jobs = r->submit_reply.jobs;
+    int status = -1;
+    if (r->type == WIRE_SUBMIT_REPLY) {
+        *batch = r->submit_reply.batch_id;
+        *jobs = r->submit_reply.jobs;
+    } else if (r->type == WIRE_ERROR) {
+        log_error("the coordinator refused the suite (%s): %s", wire_error_code_name(r->error.code),
+                  r->error.message);
+        /* an unknown host name, a bad entry: the input is wrong, not PyScope */
+        status = r->error.code == WIRE_ERROR_MALFORMED ? PYSCOPE_EXIT_USAGE : PYSCOPE_EXIT_INTERNAL;
+    } else {
+        log_error("unexpected answer from the coordinator: %s", wire_type_name(r->type));
+        status = PYSCOPE_EXIT_INTERNAL;
+    }
     wire_msg_destroy(&r);
-    char at[512] = "";
-    if (*hash) {
-        const struct gitrev_commit *gc = revision_find(&rc_commits, hash);
-        char *subject = gc ? sanitize_dup(gc->subject, 0) : NULL;
-        if (subject)
-            sanitize_ellipsize(subject, 60);
-        snprintf(at, sizeof(at), " at commit %.12s%s%s%s", hash, subject ? " \"" : "",
-                 subject ? subject : "", subject ? "\"" : "");
-        free(subject);
-    }
-    if (!wait) {
-        if (json)
-            printf("{\"batch_id\": %llu, \"jobs\": %u, \"commit\": \"%s\"}\n",
-                   (unsigned long long)batch, jobs, hash);
-        else
-            printf("batch %llu: %u job%s queued (suite %s)%s\n", (unsigned long long)batch, jobs,
-                   jobs == 1 ? "" : "s", s->name, at);
-        goto out;
-    }
-    if (!quiet)
-        fprintf(stderr, "batch %llu: %u job%s queued (suite %s)%s, waiting...\n",
-                (unsigned long long)batch, jobs, jobs == 1 ? "" : "s", s->name, at);
+    return status;
+}
+
+/* " at commit 0123456789ab \"subject\"" for the messages, or "" without --commit. */
+static void submit_at_commit(const char *hash, const struct revision_commits *commits, char *at,
+                             size_t len)
+{
+    *at = '\0';
+    if (!*hash)
+        return;
+    const struct gitrev_commit *gc = revision_find(commits, hash);
+    char *subject = gc ? sanitize_dup(gc->subject, 0) : NULL;
+    if (subject)
+        sanitize_ellipsize(subject, 60);
+    snprintf(at, len, " at commit %.12s%s%s%s", hash, subject ? " \"" : "", subject ? subject : "",
+             subject ? "\"" : "");
+    free(subject);
+}
+
+/* --wait: poll the batch once a second until it is done and analysed (or its analysis is
+ * late). Its last document into *doc; 0, or the exit status when a query failed. */
+static int submit_wait(struct farm_opts *fo, uint64_t batch, bool quiet, json_t **doc)
+{
     struct progress *line = progress_start(stderr, quiet, 0);
-    json_t *doc = NULL;
     time_t ended = 0; /* when the jobs were first seen ended, waiting for the analysis */
     for (;;) {
-        rc = farm_query(&fo, WIRE_QUERY_BATCH, batch, WIRE_MAX_QUERY_LIMIT, &doc);
-        if (rc < 0) {
+        if (farm_query(fo, WIRE_QUERY_BATCH, batch, WIRE_MAX_QUERY_LIMIT, doc) < 0) {
             progress_end(&line);
-            status = PYSCOPE_EXIT_INTERNAL;
-            goto out;
+            return PYSCOPE_EXIT_INTERNAL;
         }
         bool analysed;
-        if (submit_batch_done(doc, &analysed)) {
+        if (submit_batch_done(*doc, &analysed)) {
             if (analysed)
                 break;
             if (!ended)
@@ -452,20 +399,23 @@ int cmd_submit(int argc, char **argv)
                          (unsigned long long)batch);
         } else {
             ended = 0; /* reopened to confirm a change */
-            submit_progress(line, batch, doc);
+            submit_progress(line, batch, *doc);
         }
-        json_decref(doc);
-        doc = NULL;
+        json_decref(*doc);
+        *doc = NULL;
         sleep(1);
     }
     progress_end(&line);
+    return 0;
+}
+
+/* After --wait: the batch (doc, borrowed) and its jobs, as text or JSON. The exit status: 3
+ * when a job did not end ok. */
+static int submit_summary(struct farm_opts *fo, uint64_t batch, json_t *doc, bool json)
+{
     json_t *jobs_doc = NULL;
-    rc = farm_query(&fo, WIRE_QUERY_JOBS, batch, WIRE_MAX_QUERY_LIMIT, &jobs_doc);
-    if (rc < 0) {
-        json_decref(doc);
-        status = PYSCOPE_EXIT_INTERNAL;
-        goto out;
-    }
+    if (farm_query(fo, WIRE_QUERY_JOBS, batch, WIRE_MAX_QUERY_LIMIT, &jobs_doc) < 0)
+        return PYSCOPE_EXIT_INTERNAL;
     json_t *jobs_arr = json_object_get(jobs_doc, "jobs");
     if (json) {
         json_t *both = json_pack("{sOsO}", "batch", json_object_get(doc, "batch"), "jobs",
@@ -479,6 +429,7 @@ int cmd_submit(int argc, char **argv)
         fputc('\n', stdout);
         farm_print_doc(stdout, WIRE_QUERY_JOBS, jobs_doc);
     }
+    int status = PYSCOPE_EXIT_OK;
     size_t bad = submit_count_bad(jobs_arr);
     if (bad) {
         fprintf(stderr, "pyscope: %zu job%s of batch %llu did not end ok\n", bad,
@@ -486,8 +437,110 @@ int cmd_submit(int argc, char **argv)
         status = PYSCOPE_EXIT_SCRIPT;
     }
     json_decref(jobs_doc);
+    return status;
+}
+
+/* The queued batch: its id (or the JSON of it), or with --wait its summary once done. */
+static int submit_report(struct submit_args *a, const struct suite *s, uint64_t batch,
+                         uint32_t jobs, const char *hash, const char *at)
+{
+    if (!a->wait) {
+        if (a->json)
+            printf("{\"batch_id\": %llu, \"jobs\": %u, \"commit\": \"%s\"}\n",
+                   (unsigned long long)batch, jobs, hash);
+        else
+            printf("batch %llu: %u job%s queued (suite %s)%s\n", (unsigned long long)batch, jobs,
+                   jobs == 1 ? "" : "s", s->name, at);
+        return PYSCOPE_EXIT_OK;
+    }
+    if (!a->quiet)
+        fprintf(stderr, "batch %llu: %u job%s queued (suite %s)%s, waiting...\n",
+                (unsigned long long)batch, jobs, jobs == 1 ? "" : "s", s->name, at);
+    json_t *doc = NULL;
+    int status = submit_wait(&a->fo, batch, a->quiet, &doc);
+    if (status == 0)
+        status = submit_summary(&a->fo, batch, doc, a->json);
     json_decref(doc);
-out:
+    return status;
+}
+
+int cmd_submit(int argc, char **argv)
+{
+    struct submit_args a;
+    int status = submit_parse_args(argc, argv, &a);
+    if (status >= 0)
+        return status;
+    struct suite *s = NULL;
+    char err[4096];
+    if (suite_parse_file(a.path, &s, err, sizeof(err)) < 0) {
+        fprintf(stderr, "pyscope: error: invalid suite:\n%s\n", err);
+        return PYSCOPE_EXIT_USAGE;
+    }
+    if (farm_opts_finish(&a.fo) < 0) {
+        suite_destroy(&s);
+        return PYSCOPE_EXIT_USAGE;
+    }
+    if (a.repo && !a.commit) {
+        log_error("--repo goes with --commit (the revision to resolve in it)");
+        suite_destroy(&s);
+        return PYSCOPE_EXIT_USAGE;
+    }
+    struct py_list py_list = {0};
+    if (a.python && submit_pythons(a.python, &py_list) < 0) {
+        suite_destroy(&s);
+        return PYSCOPE_EXIT_USAGE;
+    }
+    struct revision_repo rr = {0};
+    struct revision_commits rc_commits = {0};
+    char hash[GITREV_HASH_MAX + 1] = "";
+    if (a.commit && (status = submit_resolve_commit(&a, &rr, &rc_commits, hash)) >= 0) {
+        revision_commits_free(&rc_commits);
+        revision_repo_close(&rr);
+        suite_destroy(&s);
+        return status;
+    }
+
+    size_t n_ents = 0;
+    struct wire_suite_entry *ents =
+        submit_suite_entries(s, py_list.v, py_list.n, (uint32_t)a.repeat, &n_ents);
+    struct wire_msg m;
+    wire_msg_init(&m, WIRE_SUBMIT);
+    m.submit.suite = s->name;
+    m.submit.entries = ents;
+    m.submit.n_entries = n_ents;
+    struct wire_suite_entry ref = {0};
+    if (s->reference) {
+        ref = (struct wire_suite_entry){
+            .script = s->reference->script,
+            .repeat = a.repeat ? (uint32_t)a.repeat : s->reference->repeat,
+            .warmup = s->reference->warmup,
+            .mode = WIRE_MODE_SAMPLE,
+            .timeout_s = s->reference->timeout_s,
+        };
+        m.submit.reference = &ref;
+    }
+    m.submit.label = a.label ? a.label : s->label ? s->label : "";
+    m.submit.commit = hash;
+    m.submit.commits = rc_commits.wire;
+    m.submit.n_commits = rc_commits.list.n;
+    char *hbuf = NULL;
+    const char **names = NULL;
+    struct wire_label *labels = NULL;
+    const char *hosts = a.hosts ? a.hosts : s->hosts;
+    struct wire_error werr;
+    uint64_t batch = 0;
+    uint32_t jobs = 0;
+    if (submit_hosts(hosts, &m.submit.hosts, &hbuf, &names, &labels) < 0) {
+        log_error("--hosts takes all, NAME,NAME,... or KEY=VALUE,..., not \"%s\"", hosts);
+        status = PYSCOPE_EXIT_USAGE;
+    } else if (wire_validate(&m, &werr) < 0) {
+        log_error("suite \"%s\" cannot be sent: %s", a.path, werr.msg);
+        status = PYSCOPE_EXIT_USAGE;
+    } else if ((status = submit_send(&a.fo, &m, &batch, &jobs)) < 0) {
+        char at[512];
+        submit_at_commit(hash, &rc_commits, at, sizeof(at));
+        status = submit_report(&a, s, batch, jobs, hash, at);
+    }
     free(hbuf);
     free(names);
     free(labels);
