@@ -179,6 +179,12 @@ struct bisect {
     json_t *steps; /* array */
     long runs;     /* runs measured in all */
     long lo, hi;   /* last good (-1: good itself), first bad: positions in v */
+    char *runner;  /* the pyscope-run the A/B runs use (ao.runner) */
+    /* the outcome, once decided */
+    const char *result;      /* the document's "status": found, candidates, inconclusive... */
+    char msg[2048];          /* its "message" ("" when found) */
+    json_t *evidence;        /* the A/B that shows it (regression object), or NULL */
+    const char *evidence_of; /* which A/B that is */
 };
 
 /* The verdict deciding a step: the decision's, or --metric's (NULL when it has none). */
@@ -347,6 +353,8 @@ static void bisect_release(struct bisect *b)
     free(b->key);
     free(b->v);
     json_decref(b->steps);
+    json_decref(b->evidence);
+    free(b->runner);
     abrun_cache_close(&b->ac);
     revision_repo_close(&b->rr);
 }
@@ -396,246 +404,282 @@ static void bisect_print(const struct bisect *b, const json_t *out)
     }
 }
 
-int cli_bisect_main(int argc, char **argv)
+/* What the stages of cli_bisect_main return besides an exit status (>= 0, said). */
+#define BISECT_GO_ON   (-1) /* on to the next stage */
+#define BISECT_DECIDED (-2) /* b->result is set: write the document */
+
+/* The repository, the script's key, the two ends, the range between them, the build cache
+ * and the runner. */
+static int bisect_setup(struct bisect *b)
 {
-    struct bisect b;
-    memset(&b, 0, sizeof(b));
-    int rc = bisect_parse(argc, argv, &b.a);
-    if (rc >= 0)
-        return rc;
     char err[1024];
-    int status = PYSCOPE_EXIT_OK;
-    char *runner = NULL;
-    json_t *res = NULL, *evidence = NULL, *out = NULL;
-    const char *evidence_of = NULL;
-    b.steps = json_array();
-    b.lo = -1;
-    if (revision_repo_open(&b.rr, b.a.repo, err, sizeof(err)) < 0 || !b.rr.path || b.rr.is_mirror) {
-        if (!b.rr.path || b.rr.is_mirror)
+    if (revision_repo_open(&b->rr, b->a.repo, err, sizeof(err)) < 0 || !b->rr.path ||
+        b->rr.is_mirror) {
+        if (!b->rr.path || b->rr.is_mirror)
             snprintf(err, sizeof(err),
                      "pyscope bisect runs in a git checkout (or give --repo "
                      "PATH of one)");
-        status = cli_usage_error("bisect", "%s", err);
-        goto out;
+        return cli_usage_error("bisect", "%s", err);
     }
-    char *abs = realpath(b.a.script_argv[0], NULL);
-    if (!abs || pathnorm_key(abs, b.rr.path, &b.key) < 0 || !b.key) {
-        status = cli_usage_error("bisect", "script \"%s\" %s", b.a.script_argv[0],
-                                 abs ? "is not inside the repository" : "does not exist");
+    char *abs = realpath(b->a.script_argv[0], NULL);
+    if (!abs || pathnorm_key(abs, b->rr.path, &b->key) < 0 || !b->key) {
+        int status = cli_usage_error("bisect", "script \"%s\" %s", b->a.script_argv[0],
+                                     abs ? "is not inside the repository" : "does not exist");
         free(abs);
-        goto out;
+        return status;
     }
     free(abs);
-    if (revision_resolve(&b.rr, b.a.good, b.good, err, sizeof(err)) < 0 ||
-        revision_resolve(&b.rr, b.a.bad, b.bad, err, sizeof(err)) < 0) {
-        status = cli_usage_error("bisect", "%s", err);
-        goto out;
-    }
-    rc = bisect_range(&b, err, sizeof(err));
+    if (revision_resolve(&b->rr, b->a.good, b->good, err, sizeof(err)) < 0 ||
+        revision_resolve(&b->rr, b->a.bad, b->bad, err, sizeof(err)) < 0)
+        return cli_usage_error("bisect", "%s", err);
+    int rc = bisect_range(b, err, sizeof(err));
     if (rc) {
-        status = rc == PYSCOPE_EXIT_USAGE ? cli_usage_error("bisect", "%s", err) : rc;
+        int status = rc == PYSCOPE_EXIT_USAGE ? cli_usage_error("bisect", "%s", err) : rc;
         if (rc != PYSCOPE_EXIT_USAGE)
             log_error("%s", err);
-        goto out;
+        return status;
     }
-    b.hi = (long)b.n - 1;
-    status = abrun_cache_open(&b.ac, &b.rr);
+    b->hi = (long)b->n - 1;
+    int status = abrun_cache_open(&b->ac, &b->rr);
     if (status)
-        goto out;
+        return status;
     bool use_path = false;
-    runner = cli_find_runner(&use_path, err, sizeof(err));
-    if (!runner) {
+    b->runner = cli_find_runner(&use_path, err, sizeof(err));
+    if (!b->runner) {
         log_error("%s", err);
-        status = PYSCOPE_EXIT_INTERNAL;
-        goto out;
+        return PYSCOPE_EXIT_INTERNAL;
     }
-    abrun_regress_options(&b.a.ab, &b.ropt);
-    b.ao = (struct abrun_opts){.cmd = "bisect",
-                               .args = &b.a.ab,
-                               .script_argv = b.a.script_argv,
-                               .ropt = &b.ropt,
-                               .quiet = b.a.quiet || b.a.json,
-                               .runner = runner,
-                               .runner_on_path = use_path};
-    const char *result = NULL;
-    char msg[2048] = "";
+    abrun_regress_options(&b->a.ab, &b->ropt);
+    b->ao = (struct abrun_opts){.cmd = "bisect",
+                                .args = &b->a.ab,
+                                .script_argv = b->a.script_argv,
+                                .ropt = &b->ropt,
+                                .quiet = b->a.quiet || b->a.json,
+                                .runner = b->runner,
+                                .runner_on_path = use_path};
+    return BISECT_GO_ON;
+}
+
+/* The ends: is bad slower than good at all? Their A/B is the evidence so far. */
+static int bisect_ends(struct bisect *b)
+{
+    char err[1024];
+    json_t *res = NULL;
     long rounds;
     double change;
-    /* the ends: is bad slower than good at all? */
-    rc = bisect_ab(&b, b.good, "good", b.bad, "bad", &res, &rounds, err, sizeof(err));
+    int rc = bisect_ab(b, b->good, "good", b->bad, "bad", &res, &rounds, err, sizeof(err));
     if (rc != 0) {
-        if (rc < 0) {
-            status = -rc;
-        } else {
-            status = rc == 1 && strstr(err, "does not exist") ? cli_usage_error("bisect", "%s", err)
+        json_decref(res);
+        if (rc < 0)
+            return -rc;
+        int status = rc == 1 && strstr(err, "does not exist") ? cli_usage_error("bisect", "%s", err)
                      : rc == 2 && strstr(err, "does not exist")
                          ? cli_usage_error("bisect", "%s", err)
                          : PYSCOPE_EXIT_SCRIPT;
-            if (status == PYSCOPE_EXIT_SCRIPT)
-                log_error("%s: the ends of the range must run (pyscope try --base %.12s --head "
-                          "%.12s shows why)",
-                          err, b.good, b.bad);
-        }
-        goto out;
+        if (status == PYSCOPE_EXIT_SCRIPT)
+            log_error("%s: the ends of the range must run (pyscope try --base %.12s --head "
+                      "%.12s shows why)",
+                      err, b->good, b->bad);
+        return status;
     }
-    const char *v = bisect_verdict(&b, res, &change);
-    if (!bisect_metric(&b, res)) {
-        status = cli_usage_error("bisect",
-                                 "no metric \"%s\" in the runs (see the \"metrics\" of "
-                                 "pyscope try --json)",
-                                 b.a.metric);
-        goto out;
+    const char *v = bisect_verdict(b, res, &change);
+    if (!bisect_metric(b, res)) {
+        json_decref(res);
+        return cli_usage_error("bisect",
+                               "no metric \"%s\" in the runs (see the \"metrics\" of "
+                               "pyscope try --json)",
+                               b->a.metric);
     }
-    bisect_step(&b, b.bad, (long)b.n, strcmp(v, "regression") == 0 ? "bad" : v, v, change, rounds,
+    bisect_step(b, b->bad, (long)b->n, strcmp(v, "regression") == 0 ? "bad" : v, v, change, rounds,
                 "the ends: bad against good");
-    if (strcmp(v, "regression") != 0) {
-        result = strcmp(v, "inconclusive") == 0 ? "inconclusive" : "no_regression";
-        snprintf(msg, sizeof(msg),
-                 strcmp(v, "inconclusive") == 0
-                     ? "Inconclusive: the ends could not be told apart (%+.1f%%) in %ld rounds; "
-                       "nothing was bisected (more --max-rounds or a quieter machine may tell)"
-                     : "No regression: bad is not slower than good (%+.1f%%, %ld rounds); "
-                       "nothing to bisect",
-                 change, rounds);
-        evidence = res;
-        res = NULL;
-        evidence_of = "bad against good";
-        goto done;
-    }
-    evidence = res;
-    res = NULL;
-    evidence_of = "bad against good";
-    long lo = -1, hi = (long)b.n - 1;
+    b->evidence = res;
+    b->evidence_of = "bad against good";
+    if (strcmp(v, "regression") == 0)
+        return BISECT_GO_ON;
+    b->result = strcmp(v, "inconclusive") == 0 ? "inconclusive" : "no_regression";
+    snprintf(b->msg, sizeof(b->msg),
+             strcmp(v, "inconclusive") == 0
+                 ? "Inconclusive: the ends could not be told apart (%+.1f%%) in %ld rounds; "
+                   "nothing was bisected (more --max-rounds or a quieter machine may tell)"
+                 : "No regression: bad is not slower than good (%+.1f%%, %ld rounds); "
+                   "nothing to bisect",
+             change, rounds);
+    return BISECT_DECIDED;
+}
+
+/* Halve the range (b->lo, b->hi] until one commit is left or only skipped ones; an
+ * inconclusive step decides the bisection there. */
+static int bisect_search(struct bisect *b)
+{
+    char err[1024];
+    json_t *res = NULL;
+    long rounds;
+    double change;
+    long lo = -1, hi = (long)b->n - 1;
     for (;;) {
-        b.lo = lo;
-        b.hi = hi;
-        long mid = bisect_pick(&b, lo, hi);
+        b->lo = lo;
+        b->hi = hi;
+        long mid = bisect_pick(b, lo, hi);
         if (mid < 0)
             break;
-        rc = bisect_ab(&b, b.good, "good", b.v[mid].hash, "test", &res, &rounds, err, sizeof(err));
+        int rc =
+            bisect_ab(b, b->good, "good", b->v[mid].hash, "test", &res, &rounds, err, sizeof(err));
         if (rc < 0) {
-            status = -rc;
-            goto out;
+            json_decref(res);
+            return -rc;
         }
         if (rc == 2) { /* good itself failed now: nothing can be decided */
+            json_decref(res);
             log_error("%s", err);
-            status = PYSCOPE_EXIT_SCRIPT;
-            goto out;
+            return PYSCOPE_EXIT_SCRIPT;
         }
         if (rc == 1) {
-            b.v[mid].skipped = true;
-            bisect_step(&b, b.v[mid].hash, mid + 1, "skip", NULL, 0, 0, err);
+            b->v[mid].skipped = true;
+            bisect_step(b, b->v[mid].hash, mid + 1, "skip", NULL, 0, 0, err);
             continue;
         }
-        v = bisect_verdict(&b, res, &change);
+        const char *v = bisect_verdict(b, res, &change);
         if (strcmp(v, "regression") == 0) {
-            bisect_step(&b, b.v[mid].hash, mid + 1, "bad", v, change, rounds, NULL);
+            bisect_step(b, b->v[mid].hash, mid + 1, "bad", v, change, rounds, NULL);
             hi = mid;
         } else if (strcmp(v, "no_change") == 0 || strcmp(v, "improvement") == 0) {
-            bisect_step(&b, b.v[mid].hash, mid + 1, "good", v, change, rounds, NULL);
+            bisect_step(b, b->v[mid].hash, mid + 1, "good", v, change, rounds, NULL);
             lo = mid;
         } else {
-            const json_t *m = bisect_metric(&b, res);
+            const json_t *m = bisect_metric(b, res);
             const char *rule = json_string_value(json_object_get(m, "rule"));
-            bisect_step(&b, b.v[mid].hash, mid + 1, "inconclusive", v, change, rounds, rule);
-            result = "inconclusive";
-            snprintf(msg, sizeof(msg),
+            bisect_step(b, b->v[mid].hash, mid + 1, "inconclusive", v, change, rounds, rule);
+            b->result = "inconclusive";
+            snprintf(b->msg, sizeof(b->msg),
                      "Inconclusive at %.12s (%+.1f%%, %s, %ld rounds): the first bad commit is "
                      "after %.12s and at or before %.12s (%ld commits); go on with pyscope "
                      "bisect --good %.12s --bad %.12s and more --max-rounds, or on a quieter "
                      "machine",
-                     b.v[mid].hash, change, rule ? rule : "undecided", rounds, bisect_hash(&b, lo),
-                     b.v[hi].hash, hi - lo, bisect_hash(&b, lo), b.v[hi].hash);
-            json_decref(evidence);
-            evidence = res;
-            res = NULL;
-            evidence_of = "the inconclusive step against good";
-            goto done;
+                     b->v[mid].hash, change, rule ? rule : "undecided", rounds, bisect_hash(b, lo),
+                     b->v[hi].hash, hi - lo, bisect_hash(b, lo), b->v[hi].hash);
+            json_decref(b->evidence);
+            b->evidence = res;
+            b->evidence_of = "the inconclusive step against good";
+            return BISECT_DECIDED;
         }
         json_decref(res);
         res = NULL;
     }
-    b.lo = lo;
-    b.hi = hi;
+    b->lo = lo;
+    b->hi = hi;
+    return BISECT_GO_ON;
+}
+
+/* The search's end: several candidates (all between skipped), or the culprit confirmed
+ * against its parent (its own change must show). */
+static int bisect_conclude(struct bisect *b)
+{
+    long lo = b->lo, hi = b->hi;
     if (hi - lo > 1) {
         /* every commit between was skipped: git bisect's "only skipped commits left" */
-        result = "candidates";
-        snprintf(msg, sizeof(msg),
+        b->result = "candidates";
+        snprintf(b->msg, sizeof(b->msg),
                  "The first bad commit could be any of the %ld commits after %.12s up to %.12s: "
                  "the script is missing or fails at the commits between",
-                 hi - lo, bisect_hash(&b, lo), b.v[hi].hash);
-        goto done;
+                 hi - lo, bisect_hash(b, lo), b->v[hi].hash);
+        return BISECT_DECIDED;
     }
-    /* confirm: the culprit against its parent; its own change must show */
-    rc = bisect_ab(&b, bisect_hash(&b, lo), "parent", b.v[hi].hash, "culprit", &res, &rounds, err,
-                   sizeof(err));
-    if (rc < 0) {
-        status = -rc;
-        goto out;
-    }
+    char err[1024];
+    json_t *res = NULL;
+    long rounds;
+    double change;
+    int rc = bisect_ab(b, bisect_hash(b, lo), "parent", b->v[hi].hash, "culprit", &res, &rounds,
+                       err, sizeof(err));
+    if (rc != 0)
+        json_decref(res);
+    if (rc < 0)
+        return -rc;
     if (rc > 0) {
-        result = "inconclusive";
-        snprintf(msg, sizeof(msg), "Inconclusive: the confirmation of %.12s could not run: %s",
-                 b.v[hi].hash, err);
-        goto done;
+        b->result = "inconclusive";
+        snprintf(b->msg, sizeof(b->msg),
+                 "Inconclusive: the confirmation of %.12s could not run: %s", b->v[hi].hash, err);
+        return BISECT_DECIDED;
     }
-    v = bisect_verdict(&b, res, &change);
-    bisect_step(&b, b.v[hi].hash, hi + 1,
+    const char *v = bisect_verdict(b, res, &change);
+    bisect_step(b, b->v[hi].hash, hi + 1,
                 strcmp(v, "regression") == 0 ? "confirmed" : "unconfirmed", v, change, rounds,
                 "the culprit against its parent");
-    json_decref(evidence);
-    evidence = res;
-    res = NULL;
-    evidence_of = "the first bad commit against its parent";
+    json_decref(b->evidence);
+    b->evidence = res;
+    b->evidence_of = "the first bad commit against its parent";
     if (strcmp(v, "regression") == 0) {
-        result = "found";
+        b->result = "found";
     } else {
-        result = "inconclusive";
-        snprintf(msg, sizeof(msg),
+        b->result = "inconclusive";
+        snprintf(b->msg, sizeof(b->msg),
                  "Inconclusive: the steps point at %.12s, but against its parent it is %s "
                  "(%+.1f%%): the slowdown may build up over several commits, or noise misled a "
                  "step; not named",
-                 b.v[hi].hash, v, change);
+                 b->v[hi].hash, v, change);
     }
-done:;
-    bool named = strcmp(result, "found") == 0 || strcmp(result, "candidates") == 0;
-    out = json_pack("{s:s, s:s, s:s, s:o, s:o, s:I, s:s, s:O, s:I, s:I}", "schema",
-                    "pyscope.bisect/1", "pyscope_version", PYSCOPE_VERSION, "script", b.key, "good",
-                    json_pack("{s:s, s:s}", "rev", b.a.good, "hash", b.good), "bad",
-                    json_pack("{s:s, s:s}", "rev", b.a.bad, "hash", b.bad), "commits",
-                    (json_int_t)b.n, "status", result, "steps", b.steps, "runs", (json_int_t)b.runs,
-                    "repeat", (json_int_t)b.a.ab.repeat);
-    json_object_set_new(out, "metric", b.a.metric ? json_string(b.a.metric) : json_null());
+    return BISECT_DECIDED;
+}
+
+/* The pyscope.bisect/1 document of a decided bisection (docs/json-schema.md). */
+static json_t *bisect_document(const struct bisect *b)
+{
+    json_t *out =
+        json_pack("{s:s, s:s, s:s, s:o, s:o, s:I, s:s, s:O, s:I, s:I}", "schema",
+                  "pyscope.bisect/1", "pyscope_version", PYSCOPE_VERSION, "script", b->key, "good",
+                  json_pack("{s:s, s:s}", "rev", b->a.good, "hash", b->good), "bad",
+                  json_pack("{s:s, s:s}", "rev", b->a.bad, "hash", b->bad), "commits",
+                  (json_int_t)b->n, "status", b->result, "steps", b->steps, "runs",
+                  (json_int_t)b->runs, "repeat", (json_int_t)b->a.ab.repeat);
+    json_object_set_new(out, "metric", b->a.metric ? json_string(b->a.metric) : json_null());
     json_object_set_new(out, "culprit",
-                        strcmp(result, "found") == 0 ? bisect_describe(&b, b.v[b.hi].hash)
-                                                     : json_null());
+                        strcmp(b->result, "found") == 0 ? bisect_describe(b, b->v[b->hi].hash)
+                                                        : json_null());
     /* the interval the first bad commit lies in: after last_good, up to first_bad */
     json_t *cands = json_array();
-    bool open = strcmp(result, "no_regression") != 0;
-    for (long i = b.lo + 1; open && i <= b.hi && json_array_size(cands) < 1000; i++)
-        json_array_append_new(cands, json_string(b.v[i].hash));
+    bool open = strcmp(b->result, "no_regression") != 0;
+    for (long i = b->lo + 1; open && i <= b->hi && json_array_size(cands) < 1000; i++)
+        json_array_append_new(cands, json_string(b->v[i].hash));
     json_object_set_new(out, "interval",
-                        open ? json_pack("{s:s, s:s, s:I}", "last_good", bisect_hash(&b, b.lo),
-                                         "first_bad", b.v[b.hi].hash, "commits",
-                                         (json_int_t)(b.hi - b.lo))
+                        open ? json_pack("{s:s, s:s, s:I}", "last_good", bisect_hash(b, b->lo),
+                                         "first_bad", b->v[b->hi].hash, "commits",
+                                         (json_int_t)(b->hi - b->lo))
                              : json_null());
     json_object_set_new(out, "candidates", cands);
-    json_object_set_new(out, "message", json_string(msg[0] ? msg : ""));
-    json_object_set_new(out, "evidence_of", json_string(evidence_of ? evidence_of : ""));
-    json_object_set_new(out, "evidence", evidence ? json_incref(evidence) : json_null());
-    if (b.a.json) {
-        char *text = json_dumps(out, JSON_INDENT(2));
-        puts(text);
-        free(text);
-    } else {
-        bisect_print(&b, out);
+    json_object_set_new(out, "message", json_string(b->msg));
+    json_object_set_new(out, "evidence_of", json_string(b->evidence_of ? b->evidence_of : ""));
+    json_object_set_new(out, "evidence", b->evidence ? json_incref(b->evidence) : json_null());
+    return out;
+}
+
+int cli_bisect_main(int argc, char **argv)
+{
+    struct bisect b;
+    memset(&b, 0, sizeof(b));
+    int status = bisect_parse(argc, argv, &b.a);
+    if (status >= 0)
+        return status;
+    b.steps = json_array();
+    b.lo = -1;
+    status = bisect_setup(&b);
+    if (status == BISECT_GO_ON)
+        status = bisect_ends(&b);
+    if (status == BISECT_GO_ON)
+        status = bisect_search(&b);
+    if (status == BISECT_GO_ON)
+        status = bisect_conclude(&b);
+    if (status == BISECT_DECIDED) {
+        json_t *out = bisect_document(&b);
+        if (b.a.json) {
+            char *text = json_dumps(out, JSON_INDENT(2));
+            puts(text);
+            free(text);
+        } else {
+            bisect_print(&b, out);
+        }
+        json_decref(out);
+        bool named = strcmp(b.result, "found") == 0 || strcmp(b.result, "candidates") == 0;
+        status = named ? PYSCOPE_EXIT_OK : PYSCOPE_EXIT_REGRESSION;
     }
-    status = named ? PYSCOPE_EXIT_OK : PYSCOPE_EXIT_REGRESSION;
-out:
-    json_decref(out);
-    json_decref(res);
-    json_decref(evidence);
-    free(runner);
     bisect_release(&b);
     return status;
 }
