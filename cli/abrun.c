@@ -13,6 +13,7 @@
 
 #include "abrun.h"
 #include "abtest.h"
+#include "ci_report.h"
 #include "cli.h"
 #include "config.h"
 #include "errors.h"
@@ -51,6 +52,48 @@ int abrun_parse_opt(const char *cmd, int c, const char *arg, struct abrun_args *
                                n[i].min, n[i].max);
     }
     return 0;
+}
+
+bool abrun_parse_output(int c, const char *arg, struct abrun_outputs *o)
+{
+    switch (c) {
+    case ABRUN_O_OUTPUTS:
+        o->json = true;
+        return true;
+    case ABRUN_O_OUTPUTS + 1:
+        o->junit = arg;
+        return true;
+    case ABRUN_O_OUTPUTS + 2:
+        o->summary_md = arg;
+        return true;
+    case ABRUN_O_OUTPUTS + 3:
+        o->fail_on_regression = true;
+        return true;
+    case 'q':
+        o->quiet = true;
+        return true;
+    default:
+        return false;
+    }
+}
+
+int abrun_write_ci(const struct abrun_outputs *o, const json_t *const *ci, size_t n)
+{
+    char err[4096];
+    int status = 0;
+    const char *gh = getenv("GITHUB_STEP_SUMMARY");
+    const char *md = o->summary_md ? o->summary_md : (gh && *gh ? gh : NULL);
+    if (o->junit &&
+        ci_report_write_file(o->junit, false, CI_REPORT_JUNIT, ci, n, err, sizeof(err)) < 0) {
+        log_error("%s", err);
+        status = PYSCOPE_EXIT_INTERNAL;
+    }
+    if (md &&
+        ci_report_write_file(md, !o->summary_md, CI_REPORT_MARKDOWN, ci, n, err, sizeof(err)) < 0) {
+        log_error("%s", err);
+        status = PYSCOPE_EXIT_INTERNAL;
+    }
+    return status;
 }
 
 void abrun_args_finish(struct abrun_args *a)

@@ -40,6 +40,36 @@ struct abrun_args {
         "threshold", required_argument, NULL, ABRUN_O_FIRST + 5                                    \
     }
 
+/* The outputs of an A/B's verdict that the two forms of pyscope try share (try.c, the local
+ * form, and try_farm.c, the farm's), as parsed: --json, --junit, --summary-md,
+ * --fail-on-regression, -q. */
+struct abrun_outputs {
+    const char *junit, *summary_md; /* borrowed, or NULL */
+    bool json, fail_on_regression, quiet;
+};
+
+/* Their getopt_long entries: put in a command's option table (with "q" in its short
+ * options). */
+#define ABRUN_O_OUTPUTS (ABRUN_O_FIRST + 10)
+#define ABRUN_OUTPUT_OPTIONS                                                                       \
+    {"json", no_argument, NULL, ABRUN_O_OUTPUTS},                                                  \
+        {"junit", required_argument, NULL, ABRUN_O_OUTPUTS + 1},                                   \
+        {"summary-md", required_argument, NULL, ABRUN_O_OUTPUTS + 2},                              \
+        {"fail-on-regression", no_argument, NULL, ABRUN_O_OUTPUTS + 3},                            \
+    {                                                                                              \
+        "quiet", no_argument, NULL, 'q'                                                            \
+    }
+
+/* Take getopt_long's c (with arg) when it is one of ABRUN_OUTPUT_OPTIONS: true when taken. */
+bool abrun_parse_output(int c, const char *arg, struct abrun_outputs *o);
+
+/*
+ * Write the CI outputs o asks for of the n documents ci (cli/ci_report.h): --junit, and
+ * --summary-md or else $GITHUB_STEP_SUMMARY (appended to). Returns 0, or
+ * PYSCOPE_EXIT_INTERNAL when one could not be written (said).
+ */
+int abrun_write_ci(const struct abrun_outputs *o, const json_t *const *ci, size_t n);
+
 /* Defaults: rounds and repeat as given, no warmup, max_rounds open. */
 void abrun_args_init(struct abrun_args *a, long rounds, long repeat);
 

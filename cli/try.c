@@ -82,26 +82,22 @@ void cli_try_help(FILE *out)
 }
 
 struct try_args {
-    const char *base, *head, *repo, *junit, *summary_md;
+    const char *base, *head, *repo;
     struct abrun_args ab;
-    bool json, fail_on_regression, quiet;
+    struct abrun_outputs out;
     char **script_argv; /* SCRIPT ARGS... */
 };
 
 static int try_parse(int argc, char **argv, struct try_args *a)
 {
-    enum { O_BASE = 256, O_HEAD, O_REPO, O_JSON, O_JUNIT, O_MD, O_FAIL, O_HOSTS };
+    enum { O_BASE = 256, O_HEAD, O_REPO, O_HOSTS };
     static const struct option opts[] = {
         {"base", required_argument, NULL, O_BASE},
         {"head", required_argument, NULL, O_HEAD},
         {"repo", required_argument, NULL, O_REPO},
-        {"json", no_argument, NULL, O_JSON},
-        {"junit", required_argument, NULL, O_JUNIT},
-        {"summary-md", required_argument, NULL, O_MD},
-        {"fail-on-regression", no_argument, NULL, O_FAIL},
+        ABRUN_OUTPUT_OPTIONS,
         {"hosts", required_argument, NULL, O_HOSTS},
         ABRUN_OPTIONS,
-        {"quiet", no_argument, NULL, 'q'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -123,29 +119,16 @@ static int try_parse(int argc, char **argv, struct try_args *a)
         case O_REPO:
             a->repo = optarg;
             break;
-        case O_JSON:
-            a->json = true;
-            break;
-        case O_JUNIT:
-            a->junit = optarg;
-            break;
-        case O_MD:
-            a->summary_md = optarg;
-            break;
-        case O_FAIL:
-            a->fail_on_regression = true;
-            break;
         case O_HOSTS:
             return TRY_FARM_FORM;
-        case 'q':
-            a->quiet = true;
-            break;
         case 'h':
             cli_try_help(stdout);
             return PYSCOPE_EXIT_OK;
         case ':':
             return cli_usage_error("try", "option %s needs a value", prev);
         default:
+            if (abrun_parse_output(c, optarg, &a->out))
+                break;
             if ((rc = abrun_parse_opt("try", c, optarg, &a->ab)) >= 0) {
                 if (rc)
                     return rc;
@@ -261,7 +244,7 @@ int cli_try_main(int argc, char **argv)
                             .args = &a.ab,
                             .script_argv = a.script_argv,
                             .ropt = &opt,
-                            .quiet = a.quiet,
+                            .quiet = a.out.quiet,
                             .runner = runner,
                             .runner_on_path = use_path};
     long r = 0;
@@ -277,7 +260,7 @@ int cli_try_main(int argc, char **argv)
     out = json_pack("{s:s, s:s, s:s, s:o, s:I, s:I, s:O}", "schema", "pyscope.try/1",
                     "pyscope_version", PYSCOPE_VERSION, "script", key, "revisions", revisions,
                     "rounds", (json_int_t)r, "repeat", (json_int_t)a.ab.repeat, "regression", res);
-    if (a.json) {
+    if (a.out.json) {
         char *text = json_dumps(out, JSON_INDENT(2));
         puts(text);
         free(text);
@@ -291,20 +274,10 @@ int cli_try_main(int argc, char **argv)
         regress_print(stdout, res, cli_color_enabled(CLI_COLOR_AUTO, STDOUT_FILENO));
     }
     json_t *ci = try_ci_doc(&side[1], res);
-    const char *gh = getenv("GITHUB_STEP_SUMMARY");
-    const char *md = a.summary_md ? a.summary_md : (gh && *gh ? gh : NULL);
-    if (a.junit && ci_report_write_file(a.junit, false, CI_REPORT_JUNIT, (const json_t *const *)&ci,
-                                        1, err, sizeof(err)) < 0) {
-        log_error("%s", err);
+    if (abrun_write_ci(&a.out, (const json_t *const *)&ci, 1))
         status = PYSCOPE_EXIT_INTERNAL;
-    }
-    if (md && ci_report_write_file(md, !a.summary_md, CI_REPORT_MARKDOWN,
-                                   (const json_t *const *)&ci, 1, err, sizeof(err)) < 0) {
-        log_error("%s", err);
-        status = PYSCOPE_EXIT_INTERNAL;
-    }
     json_decref(ci);
-    if (!status && a.fail_on_regression && regress_has_regression(res))
+    if (!status && a.out.fail_on_regression && regress_has_regression(res))
         status = PYSCOPE_EXIT_REGRESSION;
 out:
     json_decref(out);

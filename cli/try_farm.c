@@ -21,6 +21,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "abrun.h"
 #include "ci_report.h"
 #include "cli.h"
 #include "errors.h"
@@ -66,26 +67,15 @@ static void try_farm_help(FILE *out)
 }
 
 struct try_farm_args {
-    const char *suite, *base, *head, *repo, *hosts, *junit, *summary_md;
+    const char *suite, *base, *head, *repo, *hosts;
     uint64_t rounds, repeat;
-    bool json, fail_on_regression, quiet;
+    struct abrun_outputs out;
     struct farm_opts fo;
 };
 
 static int try_farm_parse(int argc, char **argv, struct try_farm_args *a)
 {
-    enum {
-        O_BASE = 256,
-        O_HEAD,
-        O_REPO,
-        O_HOSTS,
-        O_ROUNDS,
-        O_REPEAT,
-        O_JSON,
-        O_JUNIT,
-        O_MD,
-        O_FAIL
-    };
+    enum { O_BASE = 256, O_HEAD, O_REPO, O_HOSTS, O_ROUNDS, O_REPEAT };
     static const struct option opts[] = {
         {"base", required_argument, NULL, O_BASE},
         {"head", required_argument, NULL, O_HEAD},
@@ -93,11 +83,7 @@ static int try_farm_parse(int argc, char **argv, struct try_farm_args *a)
         {"hosts", required_argument, NULL, O_HOSTS},
         {"rounds", required_argument, NULL, O_ROUNDS},
         {"repeat", required_argument, NULL, O_REPEAT},
-        {"json", no_argument, NULL, O_JSON},
-        {"junit", required_argument, NULL, O_JUNIT},
-        {"summary-md", required_argument, NULL, O_MD},
-        {"fail-on-regression", no_argument, NULL, O_FAIL},
-        {"quiet", no_argument, NULL, 'q'},
+        ABRUN_OUTPUT_OPTIONS,
         FARM_LONG_OPTIONS,
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
@@ -137,27 +123,14 @@ static int try_farm_parse(int argc, char **argv, struct try_farm_args *a)
                                        "\"%s\"",
                                        WIRE_MAX_REPEAT, optarg);
             break;
-        case O_JSON:
-            a->json = true;
-            break;
-        case O_JUNIT:
-            a->junit = optarg;
-            break;
-        case O_MD:
-            a->summary_md = optarg;
-            break;
-        case O_FAIL:
-            a->fail_on_regression = true;
-            break;
-        case 'q':
-            a->quiet = true;
-            break;
         case 'h':
             try_farm_help(stdout);
             return PYSCOPE_EXIT_OK;
         case ':':
             return cli_usage_error("try", "option %s needs a value", prev);
         default: {
+            if (abrun_parse_output(c, optarg, &a->out))
+                break;
             int taken = farm_opts_handle(&a->fo, c, optarg);
             if (taken < 0)
                 return PYSCOPE_EXIT_USAGE;
@@ -277,7 +250,7 @@ static int try_farm_submit(const struct try_farm_args *a, const struct suite *s,
 /* Poll the try until its jobs have ended; *doc gets the last answer's "try" object (new). */
 static int try_farm_wait(const struct try_farm_args *a, uint64_t batch, json_t **doc)
 {
-    struct progress *line = progress_start(stderr, a->quiet, 0);
+    struct progress *line = progress_start(stderr, a->out.quiet, 0);
     int status = PYSCOPE_EXIT_OK;
     for (;;) {
         json_t *ans = NULL;
@@ -400,7 +373,7 @@ int try_farm_main(int argc, char **argv)
         status = try_farm_submit(&a, s, hash, &rcs, &batch, &jobs);
     if (status)
         goto out;
-    if (!a.quiet)
+    if (!a.out.quiet)
         fprintf(stderr, "pyscope: try batch %llu: %u turns queued (suite %s), waiting...\n",
                 (unsigned long long)batch, jobs, s->name);
     status = try_farm_wait(&a, batch, &doc);
@@ -415,7 +388,7 @@ int try_farm_main(int argc, char **argv)
         failed |= json_is_object(json_object_get(ci[i], "status"));
         regressed |= regress_has_regression(json_object_get(ci[i], "regression"));
     }
-    if (a.json) {
+    if (a.out.json) {
         json_t *out = json_pack(
             "{s:s, s:s, s:I, s:s, s:{s:{s:s, s:s}, s:{s:s, s:s}}, s:I, s:O}", "schema",
             "pyscope.try_farm/1", "pyscope_version", PYSCOPE_VERSION, "batch_id", (json_int_t)batch,
@@ -428,18 +401,8 @@ int try_farm_main(int argc, char **argv)
     } else {
         try_farm_print(&a, hash, batch, results);
     }
-    const char *gh = getenv("GITHUB_STEP_SUMMARY");
-    const char *md = a.summary_md ? a.summary_md : (gh && *gh ? gh : NULL);
-    if (a.junit && ci_report_write_file(a.junit, false, CI_REPORT_JUNIT, (const json_t *const *)ci,
-                                        n, err, sizeof(err)) < 0) {
-        log_error("%s", err);
+    if (abrun_write_ci(&a.out, (const json_t *const *)ci, n))
         status = PYSCOPE_EXIT_INTERNAL;
-    }
-    if (md && ci_report_write_file(md, !a.summary_md, CI_REPORT_MARKDOWN, (const json_t *const *)ci,
-                                   n, err, sizeof(err)) < 0) {
-        log_error("%s", err);
-        status = PYSCOPE_EXIT_INTERNAL;
-    }
     for (size_t i = 0; i < n; i++)
         json_decref(ci[i]);
     free(ci);
@@ -449,7 +412,7 @@ int try_farm_main(int argc, char **argv)
                   (unsigned long long)batch, (unsigned long long)batch);
         status = PYSCOPE_EXIT_SCRIPT;
     }
-    if (!status && a.fail_on_regression && regressed)
+    if (!status && a.out.fail_on_regression && regressed)
         status = PYSCOPE_EXIT_REGRESSION;
 out:
     json_decref(doc);
