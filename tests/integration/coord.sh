@@ -4,6 +4,8 @@
 #   coord_start [OPTIONS...]   start on $COORD_EP, wait until it listens (log: $COORD_LOG)
 #   coord_stop                 SIGTERM, wait; $COORD_STATUS is its exit status
 #   fake [OPTIONS...] <<EOF    run tests/tools/fake_agent against $COORD_EP
+#   curve_farm KIND:VAR:NAME...  a CURVE farm's keys in $K and $T/coord.conf naming them
+#   fake_as SECRET [OPTIONS...]  fake, speaking CURVE with that secret key
 COORD="$PYSCOPE_BUILD/coordinator/pyscope-coordinator"
 FAKE="$PYSCOPE_BUILD/tests/tools/fake_agent"
 COORD_EP="ipc://$T/coord.sock"
@@ -53,6 +55,34 @@ coord_stop() {
 
 fake() {
     "$FAKE" --connect "$COORD_EP" "$@"
+}
+
+# curve_farm KIND:VAR:NAME...: the keys of a CURVE farm in $K ($T/keys): the coordinator's pair
+# (SRV_PUB, SRV_SEC: its files in $K), and for each agent:VAR:NAME or submitter:VAR:NAME a
+# new pair in VAR_PUB and VAR_SEC with the public key on the allowlist ($K/agents/NAME.key or
+# $K/submitters/NAME.key). $T/coord.conf names the folder: append settings to it.
+curve_farm() {
+    K=$T/keys
+    mkdir -p "$K/agents" "$K/submitters"
+    chmod 700 "$K"
+    read -r SRV_PUB SRV_SEC < <("$FAKE" --keygen)
+    (umask 077 && printf '%s\n' "$SRV_SEC" >"$K/coordinator.key_secret")
+    printf '%s\n' "$SRV_PUB" >"$K/coordinator.key"
+    local spec kind var name pub
+    for spec in "$@"; do
+        IFS=: read -r kind var name <<<"$spec"
+        read -r "${var}_PUB" "${var}_SEC" < <("$FAKE" --keygen)
+        pub=${var}_PUB
+        printf '%s\n' "${!pub}" >"$K/${kind}s/$name.key"
+    done
+    printf '[coordinator]\ncurve_keys_dir = %s\n' "$K" >"$T/coord.conf"
+}
+
+# fake_as SECRET [OPTIONS...]: fake, as the holder of SECRET, to a coordinator of curve_farm.
+fake_as() {
+    local sec=$1
+    shift
+    fake --server-key "$SRV_PUB" --secret-key "$sec" "$@"
 }
 
 # json_get EXPR: read a JSON document on stdin, print python expression EXPR of it (as d).

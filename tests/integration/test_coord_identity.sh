@@ -20,30 +20,12 @@ source "$PYSCOPE_SRC/tests/integration/lib.sh"
 source "$PYSCOPE_SRC/tests/integration/pg.sh"
 source "$PYSCOPE_SRC/tests/integration/coord.sh"
 
-read -r SRV_PUB SRV_SEC < <("$FAKE" --keygen)
-read -r A_PUB A_SEC < <("$FAKE" --keygen)
-read -r B_PUB B_SEC < <("$FAKE" --keygen)
-read -r C_PUB C_SEC < <("$FAKE" --keygen)
-read -r CI_PUB CI_SEC < <("$FAKE" --keygen)
-K=$T/keys
-mkdir -p "$K/agents" "$K/submitters"
-chmod 700 "$K"
-(umask 077 && printf '%s\n' "$SRV_SEC" >"$K/coordinator.key_secret")
-printf '%s\n' "$SRV_PUB" >"$K/coordinator.key"
-printf '%s\n' "$A_PUB" >"$K/agents/farm-a.key"
-printf '%s\n' "$B_PUB" >"$K/agents/farm-b.key"
+curve_farm agent:A:farm-a agent:B:farm-b agent:C:farm-c agent:D:farm-d agent:E:farm-e \
+    submitter:CI:ci
+# key files with more than the key: a comment and a host, pinned labels, none
 printf '# a second agent on farm-a'"'"'s machine\n%s\nhost = farm-a\n' "$C_PUB" >"$K/agents/farm-c.key"
-printf '%s\n' "$CI_PUB" >"$K/submitters/ci.key"
-read -r D_PUB D_SEC < <("$FAKE" --keygen)
-read -r E_PUB E_SEC < <("$FAKE" --keygen)
 printf '%s\nlabels = pool=night, gpu=none\n' "$D_PUB" >"$K/agents/farm-d.key"
 printf '%s\nlabels =\n' "$E_PUB" >"$K/agents/farm-e.key"
-printf '[coordinator]\ncurve_keys_dir = %s\n' "$K" >"$T/coord.conf"
-fake_as() { # fake_as SECRET [OPTIONS...]
-    local sec=$1
-    shift
-    fake --server-key "$SRV_PUB" --secret-key "$sec" "$@"
-}
 FA=00000000000000a1
 FB=00000000000000b2
 

@@ -13,25 +13,12 @@ source "$PYSCOPE_SRC/tests/integration/lib.sh"
 source "$PYSCOPE_SRC/tests/integration/pg.sh"
 source "$PYSCOPE_SRC/tests/integration/coord.sh"
 
-read -r SRV_PUB SRV_SEC < <("$FAKE" --keygen)
-read -r A_PUB A_SEC < <("$FAKE" --keygen)
-read -r B_PUB B_SEC < <("$FAKE" --keygen)
-read -r Z_PUB Z_SEC < <("$FAKE" --keygen)
-read -r CI_PUB CI_SEC < <("$FAKE" --keygen)
-K=$T/keys
-mkdir -p "$K/agents" "$K/submitters"
-chmod 700 "$K"
-(umask 077 && printf '%s\n' "$SRV_SEC" >"$K/coordinator.key_secret")
-printf '%s\n' "$SRV_PUB" >"$K/coordinator.key"
-printf '%s\n' "$A_PUB" >"$K/agents/farm-a.key"
-printf '%s\n' "$B_PUB" >"$K/agents/farm-b.key"
-printf '%s\n' "$Z_PUB" >"$K/agents/farm-z.key"
-printf '%s\n' "$CI_PUB" >"$K/submitters/ci.key"
+curve_farm agent:A:farm-a agent:B:farm-b agent:Z:farm-z submitter:CI:ci
 printf '%s\n' "$SRV_PUB" >"$T/coordinator.key"
 (umask 077 && printf '%s\n' "$CI_SEC" >"$T/ci.key_secret")
 # The lease (3 s) is longer than what the job can take (1 s timeout + 1 s grace): the cap,
 # not a missed heartbeat on a loaded machine, ends each attempt. Silent peers are kept 60 s.
-printf '[coordinator]\ncurve_keys_dir = %s\nheartbeat_ms = 1000\nlease_ms = 3000\n' "$K" >"$T/coord.conf"
+printf 'heartbeat_ms = 1000\nlease_ms = 3000\n' >>"$T/coord.conf"
 printf 'peer_timeout_ms = 60000\nreap_interval_ms = 200\nlease_grace_s = 1\nmax_attempts = 2\n' \
     >>"$T/coord.conf"
 printf 'host_offline_s = 2\n' >>"$T/coord.conf"

@@ -13,24 +13,7 @@ source "$PYSCOPE_SRC/tests/integration/lib.sh"
 source "$PYSCOPE_SRC/tests/integration/pg.sh"
 source "$PYSCOPE_SRC/tests/integration/coord.sh"
 
-read -r SRV_PUB SRV_SEC < <("$FAKE" --keygen)
-read -r A_PUB A_SEC < <("$FAKE" --keygen)
-read -r B_PUB B_SEC < <("$FAKE" --keygen)
-read -r CI_PUB CI_SEC < <("$FAKE" --keygen)
-K=$T/keys
-mkdir -p "$K/agents" "$K/submitters"
-chmod 700 "$K"
-(umask 077 && printf '%s\n' "$SRV_SEC" >"$K/coordinator.key_secret")
-printf '%s\n' "$SRV_PUB" >"$K/coordinator.key"
-printf '%s\n' "$A_PUB" >"$K/agents/farm-a.key"
-printf '%s\n' "$B_PUB" >"$K/agents/farm-b.key"
-printf '%s\n' "$CI_PUB" >"$K/submitters/ci.key"
-printf '[coordinator]\ncurve_keys_dir = %s\n' "$K" >"$T/coord.conf"
-fake_as() { # fake_as SECRET [OPTIONS...]
-    local sec=$1
-    shift
-    fake --server-key "$SRV_PUB" --secret-key "$sec" "$@"
-}
+curve_farm agent:A:farm-a agent:B:farm-b submitter:CI:ci
 H1=0123456789abcdef0123456789abcdef01234567
 H2=89abcdef0123456789abcdef0123456789abcdef
 
