@@ -111,13 +111,10 @@ static int res_stack_cmp(const void *a, const void *b)
     return x < y ? 1 : x > y ? -1 : 0;
 }
 
-int result_build(const struct result_ctx *ctx, const struct runjob *rj, const json_t *run,
-                 enum wire_outcome outcome, const char *message, uint8_t **out, size_t *len,
-                 char id_out[37])
+/* The message's head: a new run id (also into id_out), the job, the host. */
+static void res_head(struct wire_result *r, const struct result_ctx *ctx, const struct runjob *rj,
+                     enum wire_outcome outcome, const char *message, char id_out[37])
 {
-    struct wire_msg m;
-    wire_msg_init(&m, WIRE_RESULT);
-    struct wire_result *r = &m.result;
     uuid_t u;
     uuid_generate_random(u);
     memcpy(r->run_id, u, WIRE_RUN_ID_LEN);
@@ -133,174 +130,213 @@ int result_build(const struct result_ctx *ctx, const struct runjob *rj, const js
     r->host.labels = ctx->labels;
     r->host.n_labels = ctx->n_labels;
     r->started_at = rj->started_at;
+}
 
-    struct wire_measurement *runs = NULL;
-    struct wire_function *fns = NULL;
-    struct wire_stack *stacks = NULL;
-    uint32_t *frames = NULL;
-    json_t **sorted = NULL;
-    struct res_index ix = {0};
-    size_t n_fns = 0, n_stacks = 0;
-
-    if (run) {
-        json_t *status = json_object_get(run, "status");
-        const char *oc = res_str(status, "outcome");
-        if (strcmp(oc, "ok") == 0)
-            r->outcome = WIRE_OUTCOME_OK;
-        else if (strcmp(oc, "timeout") == 0)
-            r->outcome = WIRE_OUTCOME_TIMEOUT;
-        else
-            r->outcome = WIRE_OUTCOME_FAILED;
-        if (!message)
-            r->message = res_str(status, "message");
-        json_t *script = json_object_get(run, "script");
-        r->script_sha256 = res_str(script, "sha256");
-        if (rj->sha256[0]) /* what the agent resolved and hashed before the run */
-            r->script_sha256 = rj->sha256;
-        json_t *py = json_object_get(run, "python");
-        if (*res_str(py, "version")) {
-            r->python.version = res_str(py, "version");
-            r->python.build = res_str(py, "build");
-            r->python.executable = res_str(py, "executable");
-        }
-        const char *created = res_str(run, "created");
-        if (*created)
-            r->started_at = created;
-
-        json_t *ja = json_object_get(run, "runs");
-        size_t nr = json_is_array(ja) ? json_array_size(ja) : 0;
-        if (nr > WIRE_MAX_RUNS)
-            nr = WIRE_MAX_RUNS;
-        runs = nr ? xcalloc(nr, sizeof(*runs)) : NULL;
-        for (size_t i = 0; i < nr; i++) {
-            json_t *o = json_array_get(ja, i);
-            runs[i].wall_s = json_get_nonneg(o, "wall_s");
-            runs[i].cpu_s = json_get_nonneg(o, "cpu_s");
-            runs[i].peak_rss_bytes = (uint64_t)json_get_nonneg(o, "peak_rss_bytes");
-            json_t *ec = json_object_get(o, "exit_code");
-            runs[i].exit_code = json_is_integer(ec) ? (int32_t)json_integer_value(ec) : 0;
-            json_t *sg = json_object_get(o, "signal");
-            runs[i].signal = json_is_integer(sg) ? (int32_t)json_integer_value(sg) : 0;
-            runs[i].timed_out = json_is_true(json_object_get(o, "timed_out"));
-            /* contention (agent/runner/contention.h): null or absent is unknown */
-            struct wire_measurement *w = &runs[i];
-            double cv = 0, ci = 0;
-            w->has_run_delay = json_get_in(o, "run_delay_s", 0, 1e9, &w->run_delay_s);
-            w->has_ctx = json_get_in(o, "ctx_voluntary", 0, 1e18, &cv) &&
-                         json_get_in(o, "ctx_involuntary", 0, 1e18, &ci);
-            w->ctx_voluntary = w->has_ctx ? (uint64_t)cv : 0;
-            w->ctx_involuntary = w->has_ctx ? (uint64_t)ci : 0;
-            w->has_steal = json_get_in(o, "steal_s", 0, 1e9, &w->steal_s);
-            w->has_cpu_pressure = json_get_in(o, "cpu_pressure_s", 0, 1e9, &w->cpu_pressure_s);
-            w->has_load1 = json_get_in(o, "load1", 0, 1e6, &w->load1);
-            w->has_cpu_mhz = json_get_in(o, "cpu_mhz", 0, 1e6, &w->cpu_mhz);
-            w->has_ref = json_get_in(o, "ref_cpu_ns", 0, 1e12, &w->ref_cpu_ns);
-        }
-        r->runs = runs;
-        r->n_runs = nr;
-
-        /* Functions: the top ones by total time (the document's order). */
-        json_t *prof = json_object_get(run, "profile");
-        json_t *jf = json_object_get(prof, "functions");
-        size_t nf_all = json_is_array(jf) ? json_array_size(jf) : 0;
-        ix.cap = 8192; /* > 2 x WIRE_MAX_FUNCTIONS, a power of two */
-        ix.keys = xcalloc(ix.cap, sizeof(*ix.keys));
-        ix.idx = xcalloc(ix.cap, sizeof(*ix.idx));
-        fns = xcalloc(WIRE_MAX_FUNCTIONS, sizeof(*fns));
-        /* All functions by key, to add those a kept stack needs. */
-        struct res_index all = {.cap = 1};
-        while (all.cap < 2 * nf_all + 2)
-            all.cap *= 2;
-        all.keys = xcalloc(all.cap, sizeof(*all.keys));
-        all.idx = xcalloc(all.cap, sizeof(*all.idx));
-        for (size_t i = 0; i < nf_all; i++) {
-            const char *k = json_string_value(json_object_get(json_array_get(jf, i), "key"));
-            if (k && *k && res_find(&all, k) < 0)
-                res_insert(&all, k, (uint32_t)i);
-        }
-        for (size_t i = 0; i < nf_all && n_fns < RESULT_TOP_FUNCTIONS; i++) {
-            json_t *fo = json_array_get(jf, i);
-            const char *k = json_string_value(json_object_get(fo, "key"));
-            if (!k || !*k || res_find(&ix, k) >= 0)
-                continue;
-            res_function(&fns[n_fns], fo, k);
-            res_insert(&ix, k, (uint32_t)n_fns);
-            n_fns++;
-        }
-
-        /* Stacks, biggest first; keep one when all its frames have an index. */
-        json_t *js = json_object_get(prof, "stacks");
-        size_t ns_all = json_is_array(js) ? json_array_size(js) : 0;
-        sorted = ns_all ? xcalloc(ns_all, sizeof(*sorted)) : NULL;
-        for (size_t i = 0; i < ns_all; i++)
-            sorted[i] = json_array_get(js, i);
-        if (ns_all)
-            qsort(sorted, ns_all, sizeof(*sorted), res_stack_cmp);
-        size_t maxs = ns_all < WIRE_MAX_STACKS ? ns_all : WIRE_MAX_STACKS;
-        stacks = maxs ? xcalloc(maxs, sizeof(*stacks)) : NULL;
-        frames = maxs ? xcalloc(maxs * WIRE_MAX_FRAMES, sizeof(*frames)) : NULL;
-        for (size_t i = 0; i < ns_all && n_stacks < maxs; i++) {
-            json_t *so = sorted[i];
-            json_t *fr = json_object_get(so, "frames");
-            size_t nfr = json_is_array(fr) ? json_array_size(fr) : 0;
-            size_t skip = nfr > WIRE_MAX_FRAMES ? nfr - WIRE_MAX_FRAMES : 0; /* keep the leaf end */
-            uint32_t *dst = frames + n_stacks * WIRE_MAX_FRAMES;
-            size_t k = 0;
-            bool ok = nfr > 0;
-            for (size_t j = skip; j < nfr && ok; j++) {
-                const char *key = json_string_value(json_array_get(fr, j));
-                if (!key || !*key) {
-                    ok = false;
-                    break;
-                }
-                long at = res_find(&ix, key);
-                if (at < 0) {
-                    if (n_fns == WIRE_MAX_FUNCTIONS) {
-                        ok = false;
-                        break;
-                    }
-                    long src = res_find(&all, key);
-                    if (src >= 0) {
-                        json_t *fo = json_array_get(jf, (size_t)src);
-                        key = json_string_value(json_object_get(fo, "key"));
-                        res_function(&fns[n_fns], fo, key);
-                    } else {
-                        memset(&fns[n_fns], 0, sizeof(fns[n_fns]));
-                        fns[n_fns].key = key;
-                    }
-                    res_insert(&ix, key, (uint32_t)n_fns);
-                    at = (long)n_fns++;
-                }
-                dst[k++] = (uint32_t)at;
-            }
-            if (!ok)
-                continue;
-            stacks[n_stacks].thread = res_str(so, "thread");
-            if (strlen(stacks[n_stacks].thread) > 256)
-                stacks[n_stacks].thread = "";
-            stacks[n_stacks].frames = dst;
-            stacks[n_stacks].n_frames = k;
-            stacks[n_stacks].samples = json_get_nonneg(so, "samples");
-            n_stacks++;
-        }
-        free(all.keys);
-        free(all.idx);
-        r->functions = fns;
-        r->n_functions = n_fns;
-        r->stacks = stacks;
-        r->n_stacks = n_stacks;
+/* What the run document says of itself: its outcome (and message, unless the agent has
+ * one), the script's hash, the Python it ran under, when it began. */
+static void res_status(struct wire_result *r, const struct runjob *rj, const json_t *run,
+                       const char *message)
+{
+    json_t *status = json_object_get(run, "status");
+    const char *oc = res_str(status, "outcome");
+    if (strcmp(oc, "ok") == 0)
+        r->outcome = WIRE_OUTCOME_OK;
+    else if (strcmp(oc, "timeout") == 0)
+        r->outcome = WIRE_OUTCOME_TIMEOUT;
+    else
+        r->outcome = WIRE_OUTCOME_FAILED;
+    if (!message)
+        r->message = res_str(status, "message");
+    json_t *script = json_object_get(run, "script");
+    r->script_sha256 = res_str(script, "sha256");
+    if (rj->sha256[0]) /* what the agent resolved and hashed before the run */
+        r->script_sha256 = rj->sha256;
+    json_t *py = json_object_get(run, "python");
+    if (*res_str(py, "version")) {
+        r->python.version = res_str(py, "version");
+        r->python.build = res_str(py, "build");
+        r->python.executable = res_str(py, "executable");
     }
-    if (strlen(r->message) > WIRE_MAX_STRING)
-        r->message = "(message too long)";
+    const char *created = res_str(run, "created");
+    if (*created)
+        r->started_at = created;
+}
 
+/* The measured runs of the document (at most WIRE_MAX_RUNS; new array, *n of them). */
+static struct wire_measurement *res_runs(const json_t *run, size_t *n)
+{
+    json_t *ja = json_object_get(run, "runs");
+    size_t nr = json_is_array(ja) ? json_array_size(ja) : 0;
+    if (nr > WIRE_MAX_RUNS)
+        nr = WIRE_MAX_RUNS;
+    struct wire_measurement *runs = nr ? xcalloc(nr, sizeof(*runs)) : NULL;
+    for (size_t i = 0; i < nr; i++) {
+        json_t *o = json_array_get(ja, i);
+        struct wire_measurement *w = &runs[i];
+        w->wall_s = json_get_nonneg(o, "wall_s");
+        w->cpu_s = json_get_nonneg(o, "cpu_s");
+        w->peak_rss_bytes = (uint64_t)json_get_nonneg(o, "peak_rss_bytes");
+        json_t *ec = json_object_get(o, "exit_code");
+        w->exit_code = json_is_integer(ec) ? (int32_t)json_integer_value(ec) : 0;
+        json_t *sg = json_object_get(o, "signal");
+        w->signal = json_is_integer(sg) ? (int32_t)json_integer_value(sg) : 0;
+        w->timed_out = json_is_true(json_object_get(o, "timed_out"));
+        /* contention (agent/runner/contention.h): null or absent is unknown */
+        double cv = 0, ci = 0;
+        w->has_run_delay = json_get_in(o, "run_delay_s", 0, 1e9, &w->run_delay_s);
+        w->has_ctx = json_get_in(o, "ctx_voluntary", 0, 1e18, &cv) &&
+                     json_get_in(o, "ctx_involuntary", 0, 1e18, &ci);
+        w->ctx_voluntary = w->has_ctx ? (uint64_t)cv : 0;
+        w->ctx_involuntary = w->has_ctx ? (uint64_t)ci : 0;
+        w->has_steal = json_get_in(o, "steal_s", 0, 1e9, &w->steal_s);
+        w->has_cpu_pressure = json_get_in(o, "cpu_pressure_s", 0, 1e9, &w->cpu_pressure_s);
+        w->has_load1 = json_get_in(o, "load1", 0, 1e6, &w->load1);
+        w->has_cpu_mhz = json_get_in(o, "cpu_mhz", 0, 1e6, &w->cpu_mhz);
+        w->has_ref = json_get_in(o, "ref_cpu_ns", 0, 1e12, &w->ref_cpu_ns);
+    }
+    *n = nr;
+    return runs;
+}
+
+/* The profile part of a result, as it is built from the document's. */
+struct res_profile {
+    const json_t *jf;          /* the document's functions (borrowed) */
+    struct res_index all;      /* their positions in jf, by key */
+    struct wire_function *fns; /* kept: the top ones, then those kept stacks need */
+    size_t n_fns;
+    struct res_index ix;       /* positions in fns, by key */
+    struct wire_stack *stacks; /* kept, biggest first */
+    size_t n_stacks;
+    uint32_t *frames; /* the stacks' frames, WIRE_MAX_FRAMES each */
+    json_t **sorted;  /* the document's stacks, biggest first (borrowed) */
+};
+
+/* Functions: the top ones by total time (the document's order), and all of them by key, to
+ * add those a kept stack needs. */
+static void res_top_functions(struct res_profile *p, const json_t *prof)
+{
+    p->jf = json_object_get(prof, "functions");
+    size_t nf_all = json_is_array(p->jf) ? json_array_size(p->jf) : 0;
+    p->ix.cap = 8192; /* > 2 x WIRE_MAX_FUNCTIONS, a power of two */
+    p->ix.keys = xcalloc(p->ix.cap, sizeof(*p->ix.keys));
+    p->ix.idx = xcalloc(p->ix.cap, sizeof(*p->ix.idx));
+    p->fns = xcalloc(WIRE_MAX_FUNCTIONS, sizeof(*p->fns));
+    p->all.cap = 1;
+    while (p->all.cap < 2 * nf_all + 2)
+        p->all.cap *= 2;
+    p->all.keys = xcalloc(p->all.cap, sizeof(*p->all.keys));
+    p->all.idx = xcalloc(p->all.cap, sizeof(*p->all.idx));
+    for (size_t i = 0; i < nf_all; i++) {
+        const char *k = json_string_value(json_object_get(json_array_get(p->jf, i), "key"));
+        if (k && *k && res_find(&p->all, k) < 0)
+            res_insert(&p->all, k, (uint32_t)i);
+    }
+    for (size_t i = 0; i < nf_all && p->n_fns < RESULT_TOP_FUNCTIONS; i++) {
+        json_t *fo = json_array_get(p->jf, i);
+        const char *k = json_string_value(json_object_get(fo, "key"));
+        if (!k || !*k || res_find(&p->ix, k) >= 0)
+            continue;
+        res_function(&p->fns[p->n_fns], fo, k);
+        res_insert(&p->ix, k, (uint32_t)p->n_fns);
+        p->n_fns++;
+    }
+}
+
+/* A stack's frames (array fr, root first) as indices into p->fns, into dst (*k of them):
+ * the leaf end when there are more than WIRE_MAX_FRAMES. A frame whose function is not kept
+ * yet is added while there is room. False when the stack cannot be kept. */
+static bool res_stack_frames(struct res_profile *p, const json_t *fr, uint32_t *dst, size_t *k)
+{
+    size_t nfr = json_is_array(fr) ? json_array_size(fr) : 0;
+    size_t skip = nfr > WIRE_MAX_FRAMES ? nfr - WIRE_MAX_FRAMES : 0; /* keep the leaf end */
+    *k = 0;
+    if (nfr == 0)
+        return false;
+    for (size_t j = skip; j < nfr; j++) {
+        const char *key = json_string_value(json_array_get(fr, j));
+        if (!key || !*key)
+            return false;
+        long at = res_find(&p->ix, key);
+        if (at < 0) {
+            if (p->n_fns == WIRE_MAX_FUNCTIONS)
+                return false;
+            struct wire_function *f = &p->fns[p->n_fns];
+            long src = res_find(&p->all, key);
+            if (src >= 0) {
+                json_t *fo = json_array_get(p->jf, (size_t)src);
+                key = json_string_value(json_object_get(fo, "key"));
+                res_function(f, fo, key);
+            } else {
+                memset(f, 0, sizeof(*f));
+                f->key = key;
+            }
+            res_insert(&p->ix, key, (uint32_t)p->n_fns);
+            at = (long)p->n_fns++;
+        }
+        dst[(*k)++] = (uint32_t)at;
+    }
+    return true;
+}
+
+/* Stacks, biggest first; keep one when all its frames have an index. */
+static void res_stacks(struct res_profile *p, const json_t *prof)
+{
+    json_t *js = json_object_get(prof, "stacks");
+    size_t ns_all = json_is_array(js) ? json_array_size(js) : 0;
+    p->sorted = ns_all ? xcalloc(ns_all, sizeof(*p->sorted)) : NULL;
+    for (size_t i = 0; i < ns_all; i++)
+        p->sorted[i] = json_array_get(js, i);
+    if (ns_all)
+        qsort(p->sorted, ns_all, sizeof(*p->sorted), res_stack_cmp);
+    size_t maxs = ns_all < WIRE_MAX_STACKS ? ns_all : WIRE_MAX_STACKS;
+    p->stacks = maxs ? xcalloc(maxs, sizeof(*p->stacks)) : NULL;
+    p->frames = maxs ? xcalloc(maxs * WIRE_MAX_FRAMES, sizeof(*p->frames)) : NULL;
+    for (size_t i = 0; i < ns_all && p->n_stacks < maxs; i++) {
+        json_t *so = p->sorted[i];
+        uint32_t *dst = p->frames + p->n_stacks * WIRE_MAX_FRAMES;
+        size_t k;
+        if (!res_stack_frames(p, json_object_get(so, "frames"), dst, &k))
+            continue;
+        struct wire_stack *s = &p->stacks[p->n_stacks];
+        s->thread = res_str(so, "thread");
+        if (strlen(s->thread) > 256)
+            s->thread = "";
+        s->frames = dst;
+        s->n_frames = k;
+        s->samples = json_get_nonneg(so, "samples");
+        p->n_stacks++;
+    }
+}
+
+static void res_profile_release(struct res_profile *p)
+{
+    for (size_t i = 0; i < p->n_fns; i++) {
+        free((void *)p->fns[i].self_s_runs);
+        free((void *)p->fns[i].total_s_runs);
+    }
+    free(p->fns);
+    free(p->stacks);
+    free(p->frames);
+    free(p->sorted);
+    free(p->ix.keys);
+    free(p->ix.idx);
+    free(p->all.keys);
+    free(p->all.idx);
+}
+
+/* Validate and encode m: without its profile when it does not validate (an error result when
+ * even that fails), with fewer stacks (then no functions) when it is over the size cap. */
+static int res_encode(struct wire_msg *m, const struct runjob *rj, uint8_t **out, size_t *len)
+{
+    struct wire_result *r = &m->result;
     struct wire_error werr;
-    int rc = wire_validate(&m, &werr);
+    int rc = wire_validate(m, &werr);
     if (rc < 0) {
         log_warn("job %llu: result does not validate (%s); sending it without its profile",
                  (unsigned long long)rj->job_id, werr.msg);
         r->n_functions = 0;
         r->n_stacks = 0;
-        rc = wire_validate(&m, &werr);
+        rc = wire_validate(m, &werr);
         if (rc < 0) {
             log_error("job %llu: result does not validate: %s", (unsigned long long)rj->job_id,
                       werr.msg);
@@ -308,31 +344,50 @@ int result_build(const struct result_ctx *ctx, const struct runjob *rj, const js
             r->message = "the agent could not build a valid result";
             r->n_runs = 0;
             r->script_sha256 = "";
-            rc = wire_validate(&m, &werr);
+            rc = wire_validate(m, &werr);
         }
     }
     if (rc == 0) {
-        rc = wire_encode(&m, out, len);
+        rc = wire_encode(m, out, len);
         /* Over the size cap: halve the stacks until it fits. */
         while (rc == -PYSCOPE_ETOOBIG && r->n_stacks > 0) {
             r->n_stacks /= 2;
-            rc = wire_encode(&m, out, len);
+            rc = wire_encode(m, out, len);
         }
         if (rc == -PYSCOPE_ETOOBIG) {
             r->n_functions = 0;
-            rc = wire_encode(&m, out, len);
+            rc = wire_encode(m, out, len);
         }
     }
-    for (size_t i = 0; i < n_fns; i++) {
-        free((void *)fns[i].self_s_runs);
-        free((void *)fns[i].total_s_runs);
+    return rc;
+}
+
+int result_build(const struct result_ctx *ctx, const struct runjob *rj, const json_t *run,
+                 enum wire_outcome outcome, const char *message, uint8_t **out, size_t *len,
+                 char id_out[37])
+{
+    struct wire_msg m;
+    wire_msg_init(&m, WIRE_RESULT);
+    struct wire_result *r = &m.result;
+    res_head(r, ctx, rj, outcome, message, id_out);
+    struct wire_measurement *runs = NULL;
+    struct res_profile p = {0};
+    if (run) {
+        res_status(r, rj, run, message);
+        runs = res_runs(run, &r->n_runs);
+        r->runs = runs;
+        json_t *prof = json_object_get(run, "profile");
+        res_top_functions(&p, prof);
+        res_stacks(&p, prof);
+        r->functions = p.fns;
+        r->n_functions = p.n_fns;
+        r->stacks = p.stacks;
+        r->n_stacks = p.n_stacks;
     }
-    free(fns);
-    free(stacks);
-    free(frames);
-    free(sorted);
+    if (strlen(r->message) > WIRE_MAX_STRING)
+        r->message = "(message too long)";
+    int rc = res_encode(&m, rj, out, len);
+    res_profile_release(&p);
     free(runs);
-    free(ix.keys);
-    free(ix.idx);
     return rc;
 }
