@@ -6,7 +6,10 @@
 # 2. no two external symbols are defined twice across the project's static libraries and the
 #    coordinator's objects (nm), so that no link depends on which object happens to be pulled;
 # 3. no two headers share a name (an #include "x.h" means one file);
-# 4. no test compiles a program's .c into itself (tests link the programs' core libraries).
+# 4. no test compiles a program's .c into itself (tests link the programs' core libraries);
+# 5. no product function is longer than 100 lines (docs/STYLE.md) but those listed, each with
+#    its reason, in tests/integration/long_functions.txt, and those do not grow
+#    (scripts/function-lengths.py).
 # Each check has a negative control: a scratch copy with the fault planted must be refused.
 source "$PYSCOPE_SRC/tests/integration/lib.sh"
 command -v nm >/dev/null || skip "nm (binutils) is not installed"
@@ -120,5 +123,32 @@ product_c() { grep -rnE --include='*.c' --include='*.h' \
 expect_eq "no test includes a program's .c" "" "$(product_c "$PYSCOPE_SRC/tests")"
 mkdir -p "$T/t" && echo '#include "../../agent/spool.c"' >"$T/t/test_x.c"
 expect_match "a test including a .c is found" "test_x.c" "$(product_c "$T/t")"
+
+# ---- 5. function length ----------------------------------------------------------------
+FL="$PYSCOPE_SRC/scripts/function-lengths.py"
+ALLOW="$PYSCOPE_SRC/tests/integration/long_functions.txt"
+run "$PY" "$FL" --allow "$ALLOW" "$PYSCOPE_SRC"
+expect_eq "no function over 100 lines but those listed, none past its ceiling" 0 "$RC"
+expect_eq "(what breaks the list)" "" "$OUT"
+
+mkdir -p "$T/fl/lib" "$T/fl/tests"
+{ # lib/long.c: grown (a listed function past its ceiling), fresh (101 lines, not listed),
+  # short (100 lines, not listed); tests/t.c: a test's long function does not count
+    for f in grown fresh short; do
+        printf 'static int %s(int x)\n{\n' "$f"
+        n=101; [ "$f" = grown ] && n=112; [ "$f" = short ] && n=100
+        for _ in $(seq "$n"); do printf '    x++;\n'; done
+        printf '}\n\n'
+    done
+} >"$T/fl/lib/long.c"
+{ printf 'int t(int x)\n{\n'; for _ in $(seq 150); do printf '    x++;\n'; done; printf '}\n'; } \
+    >"$T/fl/tests/t.c"
+printf '# a comment\nlib/long.c grown 110 listed\nlib/gone.c gone 120 split since\n' >"$T/fl/allow"
+run "$PY" "$FL" --allow "$T/fl/allow" "$T/fl"
+expect_eq "a list that breaks fails" 1 "$RC"
+expect_match "a listed function past its ceiling" 'lib/long.c:1: grown has 112 lines, more than its ceiling of 110' "$OUT"
+expect_match "an unlisted function over 100 lines" 'lib/long.c:[0-9]+: fresh has 101 lines \(at most 100' "$OUT"
+expect_match "a stale entry" 'lib/gone.c gone is no longer over 100 lines \(or is gone\): take it off' "$OUT"
+expect_eq "100 lines pass, tests do not count" "" "$(grep -E 'short|t\.c' <<<"$OUT")"
 
 finish
