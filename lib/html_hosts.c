@@ -120,11 +120,8 @@ static void hhs_plot(FILE *out, const json_t *pairs)
 
 static void hhs_pairs_table(FILE *out, const char *metric, const json_t *pairs)
 {
-    fputs("<div class=\"table-wrap\"><table><thead><tr><th>Host A</th><th>Host B</th>"
-          "<th class=\"num\">Median A</th><th class=\"num\">Median B</th>"
-          "<th class=\"num\">B/A</th><th class=\"num\">95% CI</th><th class=\"num\">n A</th>"
-          "<th class=\"num\">n B</th><th>Python build</th></tr></thead><tbody>\n",
-          out);
+    html_table_open(out, NULL,
+                    "Host A|Host B|#Median A|#Median B|#B/A|#95% CI|#n A|#n B|Python build");
     size_t i;
     const json_t *p;
     json_array_foreach(pairs, i, p)
@@ -135,11 +132,10 @@ static void hhs_pairs_table(FILE *out, const char *metric, const json_t *pairs)
         bool ok = hhs_pair_values(p, &r, &lo, &hi);
         json_get_finite(p, "samples_a", &na);
         json_get_finite(p, "samples_b", &nb);
-        fputs("<tr><td>", out);
-        html_write_str(out, json_get_string(p, "host_a", NULL));
-        fputs("</td><td>", out);
-        html_write_str(out, json_get_string(p, "host_b", NULL));
-        fputs("</td><td class=\"num\">", out);
+        fputs("<tr>", out);
+        html_td_str(out, json_get_string(p, "host_a", NULL));
+        html_td_str(out, json_get_string(p, "host_b", NULL));
+        fputs("<td class=\"num\">", out);
         hhs_value(out, metric, p, "median_a");
         fputs("</td><td class=\"num\">", out);
         hhs_value(out, metric, p, "median_b");
@@ -149,7 +145,10 @@ static void hhs_pairs_table(FILE *out, const char *metric, const json_t *pairs)
                     hhs_class(lo, hi), r, lo, hi);
         else
             fputs("</td><td></td><td class=\"num\">", out);
-        fprintf(out, "</td><td class=\"num\">%.0f</td><td class=\"num\">%.0f</td><td>", na, nb);
+        fputs("</td>", out);
+        html_td_count(out, na);
+        html_td_count(out, nb);
+        fputs("<td>", out);
         if (json_get_string(p, "python_build", NULL)) {
             html_write_str(out, json_get_string(p, "python_build", NULL));
         } else if (json_is_true(json_object_get(p, "same_python_build"))) {
@@ -162,15 +161,13 @@ static void hhs_pairs_table(FILE *out, const char *metric, const json_t *pairs)
         }
         fputs("</td></tr>\n", out);
     }
-    fputs("</tbody></table></div>\n", out);
+    html_table_close(out);
+    fputs("\n", out);
 }
 
 static void hhs_hosts_table(FILE *out, const char *metric, const json_t *hosts)
 {
-    fputs("<div class=\"table-wrap\"><table><thead><tr><th>Host</th><th>Fingerprint</th>"
-          "<th>Python build</th><th class=\"num\">Runs</th><th class=\"num\">Samples</th>"
-          "<th class=\"num\">Median</th><th>Newest run</th></tr></thead><tbody>\n",
-          out);
+    html_table_open(out, NULL, "Host|Fingerprint|Python build|#Runs|#Samples|#Median|Newest run");
     size_t i, k;
     const json_t *h, *s;
     json_array_foreach(hosts, i, h)
@@ -180,23 +177,23 @@ static void hhs_hosts_table(FILE *out, const char *metric, const json_t *hosts)
             double runs = 0, samples = 0;
             json_get_finite(s, "runs", &runs);
             json_get_finite(s, "samples", &samples);
-            fputs("<tr><td>", out);
-            html_write_str(out, json_get_string(h, "hostname", NULL));
-            fputs("</td><td><code>", out);
+            fputs("<tr>", out);
+            html_td_str(out, json_get_string(h, "hostname", NULL));
+            fputs("<td><code>", out);
             html_write_str(out, json_get_string(h, "fingerprint", NULL));
-            fputs("</code></td><td>", out);
-            html_write_str(out, json_get_string(s, "python_build", NULL));
-            fprintf(out,
-                    "</td><td class=\"num\">%.0f</td><td class=\"num\">%.0f</td>"
-                    "<td class=\"num\">",
-                    runs, samples);
+            fputs("</code></td>", out);
+            html_td_str(out, json_get_string(s, "python_build", NULL));
+            html_td_count(out, runs);
+            html_td_count(out, samples);
+            fputs("<td class=\"num\">", out);
             hhs_value(out, metric, s, "median");
-            fputs("</td><td>", out);
-            html_write_str(out, json_get_string(s, "newest", NULL));
-            fputs("</td></tr>\n", out);
+            fputs("</td>", out);
+            html_td_str(out, json_get_string(s, "newest", NULL));
+            fputs("</tr>\n", out);
         }
     }
-    fputs("</tbody></table></div>\n", out);
+    html_table_close(out);
+    fputs("\n", out);
 }
 
 /* "B1; B2" of a JSON array of builds (borrowed), escaped. */
@@ -317,12 +314,9 @@ static void hhs_machine(FILE *out, const json_t *h)
 
 static void hhs_farm_hosts(FILE *out, const json_t *hosts)
 {
-    fprintf(out,
-            "<section id=\"hosts\">\n<h2>Hosts (%zu)</h2>\n<div class=\"table-wrap\"><table "
-            "id=\"hosts-table\"><thead><tr><th>Host</th><th>Machine</th><th>System</th>"
-            "<th>Governor</th><th>Agents and Python</th><th>Last seen</th><th class=\"num\">"
-            "Queued</th><th class=\"num\">Running</th></tr></thead><tbody>\n",
-            json_array_size(hosts));
+    fprintf(out, "<section id=\"hosts\">\n<h2>Hosts (%zu)</h2>\n", json_array_size(hosts));
+    html_table_open(out, "id=\"hosts-table\"",
+                    "Host|Machine|System|Governor|Agents and Python|Last seen|#Queued|#Running");
     size_t i, k;
     const json_t *h, *a;
     json_array_foreach(hosts, i, h)
@@ -343,9 +337,9 @@ static void hhs_farm_hosts(FILE *out, const json_t *hosts)
         html_write_str(out, json_get_string(h, "kernel", NULL));
         fputs(" \xc2\xb7 ", out);
         html_write_str(out, json_get_string(h, "arch", NULL));
-        fputs("</td><td>", out);
-        html_write_str(out, json_get_string(h, "governor", NULL));
-        fputs("</td><td>", out);
+        fputs("</td>", out);
+        html_td_str(out, json_get_string(h, "governor", NULL));
+        fputs("<td>", out);
         json_array_foreach(json_object_get(h, "agents"), k, a)
         {
             if (k == 20)
@@ -356,14 +350,17 @@ static void hhs_farm_hosts(FILE *out, const json_t *hosts)
             html_write_str(out, json_get_string(a, "python_build", NULL));
             fputs("</span>", out);
         }
-        fputs("</td><td>", out);
-        html_write_str(out, json_get_string(h, "last_seen", NULL));
+        fputs("</td>", out);
+        html_td_str(out, json_get_string(h, "last_seen", NULL));
         double q = 0, l = 0;
         json_get_finite(h, "queued", &q);
         json_get_finite(h, "leased", &l);
-        fprintf(out, "</td><td class=\"num\">%.0f</td><td class=\"num\">%.0f</td></tr>\n", q, l);
+        html_td_count(out, q);
+        html_td_count(out, l);
+        fputs("</tr>\n", out);
     }
-    fputs("</tbody></table></div>\n</section>\n", out);
+    html_table_close(out);
+    fputs("\n</section>\n", out);
 }
 
 /* The geometric mean ratio of pair (B/A) of hosts a, b (by fingerprint) in pairs, or NAN. */
@@ -412,9 +409,8 @@ static void hhs_farm_matrix(FILE *out, const json_t *hosts, const json_t *pairs,
             fputs(")", out);
         }
     }
-    fputs(". Above 1: slower.</p>\n<div class=\"table-wrap\"><table id=\"hardware-matrix\">"
-          "<thead><tr><th>Row / column</th>",
-          out);
+    fputs(". Above 1: slower.</p>\n", out);
+    html_table_head(out, "id=\"hardware-matrix\"", "Row / column");
     size_t i, j, n = json_array_size(hosts) < 24 ? json_array_size(hosts) : 24;
     for (j = 0; j < n; j++) {
         fputs("<th class=\"num\"><span class=\"cut\" title=\"", out);
@@ -423,7 +419,7 @@ static void hhs_farm_matrix(FILE *out, const json_t *hosts, const json_t *pairs,
         html_write_str(out, json_get_string(json_array_get(hosts, j), "hostname", NULL));
         fputs("</span></th>", out);
     }
-    fputs("</tr></thead><tbody>\n", out);
+    html_table_body(out);
     for (i = 0; i < n; i++) {
         const json_t *hb = json_array_get(hosts, i);
         const char *fb = json_get_string(hb, "fingerprint", NULL);
@@ -446,11 +442,10 @@ static void hhs_farm_matrix(FILE *out, const json_t *hosts, const json_t *pairs,
         }
         fputs("</tr>\n", out);
     }
-    fputs("</tbody></table></div>\n<details><summary>The pairs</summary>\n<div "
-          "class=\"table-wrap\"><table id=\"hardware-pairs\"><thead><tr><th>Host A</th>"
-          "<th>Host B</th><th class=\"num\">Scripts</th><th class=\"num\">B / A (geometric mean)"
-          "</th><th class=\"num\">Range</th></tr></thead><tbody>\n",
-          out);
+    html_table_close(out);
+    fputs("\n<details><summary>The pairs</summary>\n", out);
+    html_table_open(out, "id=\"hardware-pairs\"",
+                    "Host A|Host B|#Scripts|#B / A (geometric mean)|#Range");
     const json_t *p;
     json_array_foreach(pairs, i, p)
     {
@@ -461,16 +456,16 @@ static void hhs_farm_matrix(FILE *out, const json_t *hosts, const json_t *pairs,
         json_get_finite(p, "min", &lo);
         json_get_finite(p, "max", &hi);
         json_get_finite(p, "scripts", &cnt);
-        fputs("<tr><td>", out);
-        html_write_str(out, json_get_string(p, "host_a", NULL));
-        fputs("</td><td>", out);
-        html_write_str(out, json_get_string(p, "host_b", NULL));
+        fputs("<tr>", out);
+        html_td_str(out, json_get_string(p, "host_a", NULL));
+        html_td_str(out, json_get_string(p, "host_b", NULL));
+        html_td_count(out, cnt);
         fprintf(out,
-                "</td><td class=\"num\">%.0f</td><td class=\"num\">%.3f</td><td class=\"num\">"
-                "%.3f \xe2\x80\xa6 %.3f</td></tr>\n",
-                cnt, g, lo, hi);
+                "<td class=\"num\">%.3f</td><td class=\"num\">%.3f \xe2\x80\xa6 %.3f</td></tr>\n",
+                g, lo, hi);
     }
-    fputs("</tbody></table></div></details>\n<p class=\"note\">One script on two hosts with its "
+    html_table_close(out);
+    fputs("</details>\n<p class=\"note\">One script on two hosts with its "
           "interval: <code>pyscope compare-hosts SCRIPT</code>; every pair of the latest batch: "
           "the team report's hardware section.</p>\n</section>\n",
           out);

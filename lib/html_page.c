@@ -134,6 +134,52 @@ void html_write_url_part(FILE *out, const char *s)
     }
 }
 
+void html_table_cols(FILE *out, const char *cols)
+{
+    for (const char *c = cols; c && *c;) {
+        size_t n = strcspn(c, "|");
+        bool num = *c == '#';
+        fprintf(out, num ? "<th class=\"num\">%.*s</th>" : "<th>%.*s</th>", (int)(n - num),
+                c + num);
+        c += n + (c[n] == '|');
+    }
+}
+
+void html_table_head(FILE *out, const char *attrs, const char *cols)
+{
+    fprintf(out, "<div class=\"table-wrap\"><table%s%s><thead><tr>", attrs ? " " : "",
+            attrs ? attrs : "");
+    html_table_cols(out, cols);
+}
+
+void html_table_body(FILE *out)
+{
+    fputs("</tr></thead><tbody>\n", out);
+}
+
+void html_table_open(FILE *out, const char *attrs, const char *cols)
+{
+    html_table_head(out, attrs, cols);
+    html_table_body(out);
+}
+
+void html_table_close(FILE *out)
+{
+    fputs("</tbody></table></div>", out);
+}
+
+void html_td_str(FILE *out, const char *s)
+{
+    fputs("<td>", out);
+    html_write_str(out, s);
+    fputs("</td>", out);
+}
+
+void html_td_count(FILE *out, double v)
+{
+    fprintf(out, "<td class=\"num\">%.0f</td>", v);
+}
+
 void html_page_error(FILE *out, const struct html_site *site, const char *title,
                      const char *message)
 {

@@ -73,6 +73,28 @@ void html_write_url_part(FILE *out, const char *s);
 void html_page_error(FILE *out, const struct html_site *site, const char *title,
                      const char *message);
 
+/*
+ * The data tables of the pages (html_team.c, html_hosts.c): html_table_head writes
+ * <div class="table-wrap"><table ATTRS><thead><tr> and a header cell per title of cols,
+ * titles separated by '|' (HTML, written as they are; a title that starts with '#' heads a
+ * number column: class="num"); the caller may add header cells of its own (a matrix's
+ * hosts; html_table_cols writes more of the same, none for NULL), then html_table_body ends the
+ * head and opens the body. html_table_open is the two at once. html_table_close closes the body,
+ * the table and its wrapper, with no newline after them. attrs (e.g. "id=\"hosts-table\"") may be
+ * NULL.
+ */
+void html_table_head(FILE *out, const char *attrs, const char *cols);
+void html_table_cols(FILE *out, const char *cols);
+void html_table_body(FILE *out);
+void html_table_open(FILE *out, const char *attrs, const char *cols);
+void html_table_close(FILE *out);
+
+/* A cell of text s (borrowed, escaped; NULL: empty): <td>s</td>. */
+void html_td_str(FILE *out, const char *s);
+
+/* A number cell of a count: <td class="num">v</td>, v without decimals. */
+void html_td_count(FILE *out, double v);
+
 /* Is a page served (links between pages may be written)? */
 static inline bool html_page_served(const struct html_page *page)
 {

@@ -20,6 +20,7 @@
 
 #include "errors.h"
 #include "flamediff.h"
+#include "html_page.h"
 #include "html_range.h"
 #include "html_report.h"
 #include "html_verdict.h"
@@ -568,12 +569,8 @@ static int row_cmp(const void *a, const void *b)
 static void metric_rows(FILE *out, const struct group *gr)
 {
     qsort(gr->rows, gr->n, sizeof(*gr->rows), row_cmp);
-    fputs("<div class=\"table-wrap\"><table class=\"metrics\"><thead><tr><th>Metric</th>"
-          "<th class=\"num\">Baseline</th><th class=\"num\">Now</th><th class=\"num\">Change"
-          "</th><th class=\"num\">95% CI</th><th class=\"num\">p</th><th class=\"num\">q</th>"
-          "<th class=\"num\">Noise</th><th>State</th><th class=\"num\">Id</th></tr></thead>"
-          "<tbody>\n",
-          out);
+    html_table_open(out, "class=\"metrics\"",
+                    "Metric|#Baseline|#Now|#Change|#95% CI|#p|#q|#Noise|State|#Id");
     for (size_t r = 0; r < gr->n; r++) {
         const json_t *g = gr->rows[r];
         double v;
@@ -597,7 +594,8 @@ static void metric_rows(FILE *out, const struct group *gr)
         int_field(out, g, "id");
         fputs("</td></tr>\n", out);
     }
-    fputs("</tbody></table></div>\n", out);
+    html_table_close(out);
+    fputs("\n", out);
 }
 
 /*
@@ -809,13 +807,12 @@ static void write_batches(FILE *out, const struct html_site *site, const json_t 
     bool commits = any_commit(batches);
     bool counts = json_is_integer(json_object_get(json_array_get(batches, 0), "regressions"));
     bool series = json_is_integer(json_object_get(json_array_get(batches, 0), "series"));
-    fprintf(out,
-            "<div class=\"table-wrap\"><table id=\"batch-table\"><thead><tr><th class=\"num\">"
-            "Batch</th><th>Suite</th><th>Label</th>%s<th>Finished</th><th>State</th>"
-            "<th class=\"num\">Jobs</th><th class=\"num\">Failed</th><th class=\"num\">Runs</th>"
-            "%s%s</tr></thead><tbody>\n",
-            commits ? "<th>Commit</th>" : "", series ? "<th class=\"num\">Series</th>" : "",
-            counts ? "<th class=\"num\">Slower</th><th class=\"num\">Faster</th>" : "");
+    html_table_head(out, "id=\"batch-table\"",
+                    commits ? "#Batch|Suite|Label|Commit" : "#Batch|Suite|Label");
+    html_table_cols(out, "Finished|State|#Jobs|#Failed|#Runs");
+    html_table_cols(out, series ? "#Series" : NULL);
+    html_table_cols(out, counts ? "#Slower|#Faster" : NULL);
+    html_table_body(out);
     size_t i;
     const json_t *b;
     json_array_foreach(batches, i, b)
@@ -859,7 +856,8 @@ static void write_batches(FILE *out, const struct html_site *site, const json_t 
         }
         fputs("</td></tr>\n", out);
     }
-    fputs("</tbody></table></div>\n</section>\n", out);
+    html_table_close(out);
+    fputs("\n</section>\n", out);
 }
 
 int html_team_write_batches(FILE *out, const json_t *batches, const struct html_site *site,
@@ -926,11 +924,11 @@ static void write_matrix(FILE *out, const json_t *matrix)
     }
     fprintf(out,
             "<details%s><summary>Median wall time of %zu script%s on %zu host%s (%zu flagged)"
-            "</summary>\n<div class=\"table-wrap\"><table id=\"matrix-table\"><thead><tr>"
-            "<th>Script</th>",
+            "</summary>\n",
             json_array_size(scripts) <= TEAM_OPEN_MATRIX ? " open" : "", json_array_size(scripts),
             json_array_size(scripts) == 1 ? "" : "s", json_array_size(hosts),
             json_array_size(hosts) == 1 ? "" : "s", flagged);
+    html_table_head(out, "id=\"matrix-table\"", "Script");
     json_t *index = index_cells(cells);
     json_array_foreach(hosts, i, h)
     {
@@ -938,7 +936,7 @@ static void write_matrix(FILE *out, const json_t *matrix)
         long_name(out, "cut", json_string_value(h));
         fputs("</th>", out);
     }
-    fputs("</tr></thead><tbody>\n", out);
+    html_table_body(out);
     json_array_foreach(scripts, i, s)
     {
         if (i == TEAM_MAX_MATRIX)
@@ -970,7 +968,8 @@ static void write_matrix(FILE *out, const json_t *matrix)
         }
         fputs("</tr>\n", out);
     }
-    fputs("</tbody></table></div>\n", out);
+    html_table_close(out);
+    fputs("\n", out);
     if (json_array_size(scripts) > TEAM_MAX_MATRIX)
         fprintf(out, "<p class=\"note\">and %zu more scripts.</p>\n",
                 json_array_size(scripts) - TEAM_MAX_MATRIX);
@@ -1059,12 +1058,10 @@ static void write_hardware(FILE *out, const json_t *hw)
         return;
     }
     fprintf(out,
-            "<details%s><summary>%zu pair%s: median wall time on host B over host A</summary>\n"
-            "<div class=\"table-wrap\"><table id=\"hardware-table\"><thead><tr><th>Script</th>"
-            "<th>Host A</th><th>Host B</th><th class=\"num\">B / A</th><th class=\"num\">95%% CI"
-            "</th><th class=\"num\">Samples</th></tr></thead><tbody>\n",
+            "<details%s><summary>%zu pair%s: median wall time on host B over host A</summary>\n",
             json_array_size(hw) <= TEAM_OPEN_MATRIX ? " open" : "", json_array_size(hw),
             json_array_size(hw) == 1 ? "" : "s");
+    html_table_open(out, "id=\"hardware-table\"", "Script|Host A|Host B|#B / A|#95% CI|#Samples");
     size_t i;
     const json_t *c;
     json_array_foreach(hw, i, c)
@@ -1096,7 +1093,8 @@ static void write_hardware(FILE *out, const json_t *hw)
                     json_integer_value(json_object_get(f, "since_batch_id")));
         }
     }
-    fputs("</tbody></table></div></details>\n</section>\n", out);
+    html_table_close(out);
+    fputs("</details>\n</section>\n", out);
 }
 
 /* The same script on one host under two Python builds or more (compare-pythons' numbers). */
@@ -1111,11 +1109,8 @@ static void write_pythons(FILE *out, const json_t *sets, const json_t *total)
               out);
         return;
     }
-    fputs("<div class=\"table-wrap\"><table id=\"pythons-table\"><thead><tr><th>Script</th>"
-          "<th>Host</th><th>Python</th><th>Baseline</th><th class=\"num\">Wall ratio</th>"
-          "<th class=\"num\">95% CI</th><th class=\"num\">Samples</th><th>Verdict</th>"
-          "</tr></thead><tbody>\n",
-          out);
+    html_table_open(out, "id=\"pythons-table\"",
+                    "Script|Host|Python|Baseline|#Wall ratio|#95% CI|#Samples|Verdict");
     size_t i;
     const json_t *set;
     json_array_foreach(sets, i, set)
@@ -1158,7 +1153,8 @@ static void write_pythons(FILE *out, const json_t *sets, const json_t *total)
             fputs("</td></tr>\n", out);
         }
     }
-    fputs("</tbody></table></div>\n", out);
+    html_table_close(out);
+    fputs("\n", out);
     json_int_t n = json_integer_value(total);
     if (n > (json_int_t)json_array_size(sets))
         fprintf(out,
