@@ -118,17 +118,6 @@ static void options_sane(const struct regress_options *opt, struct regress_optio
 
 /* ---- one metric ----------------------------------------------------------- */
 
-static int check_samples(const double *x, size_t n)
-{
-    int rc = stats_check(x, n);
-    if (rc < 0)
-        return rc;
-    for (size_t i = 0; i < n; i++)
-        if (x[i] < 0)
-            return -PYSCOPE_ERANGE;
-    return 0;
-}
-
 /* The noise floor's prediction interval leaves this much probability outside. */
 #define REGRESS_NOISE_ALPHA 0.01
 
@@ -172,7 +161,7 @@ static int check_runs(const struct regress_run *runs, size_t n_runs, size_t *n, 
 {
     *n = *r = 0;
     for (size_t i = 0; i < n_runs; i++) {
-        int rc = runs[i].n ? check_samples(runs[i].x, runs[i].n) : 0;
+        int rc = runs[i].n ? stats_check_nonneg(runs[i].x, runs[i].n) : 0;
         if (rc < 0)
             return rc;
         *n += runs[i].n;

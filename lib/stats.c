@@ -613,7 +613,7 @@ static double quantile_select(double *a, size_t n, double q)
     return v + (h - (double)lo) * (next - v);
 }
 
-static int check_nonneg(const double *x, size_t n)
+int stats_check_nonneg(const double *x, size_t n)
 {
     int rc = stats_check(x, n);
     if (rc < 0)
@@ -627,9 +627,9 @@ static int check_nonneg(const double *x, size_t n)
 int stats_bootstrap_ratio(const double *base, size_t nb, const double *cand, size_t nc, double conf,
                           unsigned resamples, uint64_t seed, struct stats_ratio *out)
 {
-    int rc = check_nonneg(base, nb);
+    int rc = stats_check_nonneg(base, nb);
     if (rc == 0)
-        rc = check_nonneg(cand, nc);
+        rc = stats_check_nonneg(cand, nc);
     if (rc < 0)
         return rc;
     if (!(conf > 0 && conf < 1) || resamples == 0)

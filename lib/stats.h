@@ -42,6 +42,9 @@ uint64_t stats_splitmix64(uint64_t *state);
 /* Return 0 when x[0..n) is non-empty and finite, else -PYSCOPE_ENODATA or -PYSCOPE_ERANGE. */
 int stats_check(const double *x, size_t n);
 
+/* stats_check, and every sample >= 0 (times, sizes): else -PYSCOPE_ERANGE. */
+int stats_check_nonneg(const double *x, size_t n);
+
 /* Median (mean of the two middle values for even n) into *out. Returns 0 or a negative code. */
 int stats_median(const double *x, size_t n, double *out);
 /* Quantile q in [0,1], linear interpolation (Hyndman-Fan type 7, numpy's default). */

@@ -141,6 +141,18 @@ static void test_descriptive_constant_and_large(void **state)
     free(x);
 }
 
+/* Times and sizes: finite, and none below zero (stats_check_nonneg, which regress.c uses). */
+static void test_check_nonneg(void **state)
+{
+    (void)state;
+    const double ok[] = {0, 1.5, 2}, neg[] = {1, -0.001, 2}, nan_[] = {1, NAN};
+    assert_int_equal(stats_check_nonneg(ok, 3), 0);
+    assert_int_equal(stats_check_nonneg(neg, 3), -PYSCOPE_ERANGE);
+    assert_int_equal(stats_check(neg, 3), 0);
+    assert_int_equal(stats_check_nonneg(nan_, 2), stats_check(nan_, 2));
+    assert_int_equal(stats_check_nonneg(ok, 0), -PYSCOPE_ENODATA);
+}
+
 static void test_rejects_bad_input(void **state)
 {
     (void)state;
@@ -451,6 +463,7 @@ int main(void)
         cmocka_unit_test(test_descriptive_tiny),
         cmocka_unit_test(test_descriptive_constant_and_large),
         cmocka_unit_test(test_rejects_bad_input),
+        cmocka_unit_test(test_check_nonneg),
         cmocka_unit_test(test_mannwhitney_small_exact),
         cmocka_unit_test(test_mannwhitney_ties_and_large),
         cmocka_unit_test(test_hodges_lehmann),
