@@ -525,7 +525,10 @@ static int batch_counts(struct web *w, struct store *s, json_t *rows, char *err,
         const json_t *m = json_object_get(w->batch_counts, id);
         const char *mkey = json_string_value(json_object_get(m, "settled"));
         if (key && mkey && strcmp(key, mkey) == 0) {
-            json_object_update(row, json_object_get(m, "counts"));
+            /* copies: the memo's values are never shared with a request's rows */
+            json_t *cp = json_deep_copy(json_object_get(m, "counts"));
+            json_object_update(row, cp);
+            json_decref(cp);
             continue;
         }
         len += (size_t)snprintf(ids + len, cap - len, "%s%s", len > 1 ? "," : "", id);
@@ -562,7 +565,8 @@ static int batch_counts(struct web *w, struct store *s, json_t *rows, char *err,
         const json_t *key = json_object_get(row, "settled");
         if (json_is_string(key))
             json_object_set_new(w->batch_counts, id,
-                                json_pack("{s:O, s:O}", "settled", key, "counts", got));
+                                json_pack("{s:s, s:o}", "settled", json_string_value(key), "counts",
+                                          json_deep_copy(got)));
     }
     const char *k;
     json_t *v, *tmp;
