@@ -336,6 +336,17 @@ static const char *try_farm_empty_sides(const json_t *r)
     return b && h ? "base and head" : b ? "base" : h ? "head" : NULL;
 }
 
+/* The message of failure f (borrowed) without a leading "OUTCOME: " (the agent's "refused: ..."
+ * after "refused"), sanitized (new string). */
+static char *try_farm_failure_msg(const json_t *f)
+{
+    const char *msg = str_of(f, "message"), *outcome = str_of(f, "outcome");
+    size_t n = strlen(outcome);
+    if (n && strncmp(msg, outcome, n) == 0 && strncmp(msg + n, ": ", 2) == 0)
+        msg += n + 2;
+    return sanitize_dup(msg, 0);
+}
+
 /*
  * Why result r's (borrowed) turns did not end ok, from the agents' own words (its
  * "failures"): "base: 4 turns refused: MESSAGE; head: ...", sanitized (new string;
@@ -349,7 +360,7 @@ static char *try_farm_reasons(const json_t *r)
     json_array_foreach(json_object_get(r, "failures"), i, f)
     {
         json_int_t n = json_integer_value(json_object_get(f, "turns"));
-        char *msg = sanitize_dup(str_of(f, "message"), 0);
+        char *msg = try_farm_failure_msg(f);
         char *outcome = sanitize_dup(str_of(f, "outcome"), 0);
         char *next =
             xasprintf("%s%s%s: %" JSON_INTEGER_FORMAT " turn%s %s: %s", out, *out ? "; " : "",
@@ -388,9 +399,10 @@ static void try_farm_print(const struct try_farm_args *a, char hash[2][GITREV_HA
                            uint64_t batch, const json_t *results)
 {
     char *bs = sanitize_dup(a->base, 0), *hs = sanitize_dup(a->head, 0);
-    printf("pyscope try (farm, batch %llu): base %s (%.12s) vs head %s (%.12s), %llu rounds per "
+    printf("pyscope try (farm, batch %llu): base %s (%.12s) vs head %s (%.12s), %llu round%s per "
            "host, interleaved\n",
-           (unsigned long long)batch, bs, hash[0], hs, hash[1], (unsigned long long)a->rounds);
+           (unsigned long long)batch, bs, hash[0], hs, hash[1], (unsigned long long)a->rounds,
+           a->rounds == 1 ? "" : "s");
     free(bs);
     free(hs);
     bool color = cli_color_enabled(CLI_COLOR_AUTO, STDOUT_FILENO);
@@ -417,7 +429,7 @@ static void try_farm_print(const struct try_farm_args *a, char hash[2][GITREV_HA
             json_array_foreach(json_object_get(r, "failures"), k, f)
             {
                 /* the agent's own words: refused (no repository, unknown commit...), failed */
-                char *msg = sanitize_dup(str_of(f, "message"), 0);
+                char *msg = try_farm_failure_msg(f);
                 char *outcome = sanitize_dup(str_of(f, "outcome"), 0);
                 json_int_t n = json_integer_value(json_object_get(f, "turns"));
                 printf("   - %s, %" JSON_INTEGER_FORMAT " turn%s %s: %s\n", str_of(f, "side"), n,
