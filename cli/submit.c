@@ -342,11 +342,15 @@ static int submit_send(struct farm_opts *fo, struct wire_msg *m, uint64_t *batch
     if (r->type == WIRE_SUBMIT_REPLY) {
         *batch = r->submit_reply.batch_id;
         *jobs = r->submit_reply.jobs;
+    } else if (r->type == WIRE_ERROR && r->error.code == WIRE_ERROR_MALFORMED) {
+        /* an unknown host name, a bad entry: the input is wrong, not PyScope (the message
+         * says what; "malformed", the code, would only mislead) */
+        log_error("the coordinator refused the suite: %s", r->error.message);
+        status = PYSCOPE_EXIT_USAGE;
     } else if (r->type == WIRE_ERROR) {
         log_error("the coordinator refused the suite (%s): %s", wire_error_code_name(r->error.code),
                   r->error.message);
-        /* an unknown host name, a bad entry: the input is wrong, not PyScope */
-        status = r->error.code == WIRE_ERROR_MALFORMED ? PYSCOPE_EXIT_USAGE : PYSCOPE_EXIT_INTERNAL;
+        status = PYSCOPE_EXIT_INTERNAL;
     } else {
         log_error("unexpected answer from the coordinator: %s", wire_type_name(r->type));
         status = PYSCOPE_EXIT_INTERNAL;
