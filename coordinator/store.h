@@ -234,6 +234,13 @@ int store_query(struct store *s, const struct wire_query *q, json_t **out, char 
                 size_t errlen);
 
 /*
+ * Store the commits sub describes (Submit.commits, its commit and try_base
+ * when they are full hashes) as store_submit() does; no transaction of its
+ * own. Returns 0 or -EIO.
+ */
+int store_put_commits(struct store *s, const struct wire_submit *sub, char *err, size_t errlen);
+
+/*
  * Run sql (borrowed; trusted text) with n text parameters (borrowed; NULL =
  * SQL NULL); each row's first column must be JSON text. *out gets a new
  * array of the parsed rows (caller owns; json_decref). Returns the row count,
