@@ -414,7 +414,10 @@ for night in $(seq 1 "$nights"); do
         echo "$slowdown" >"$slowdir/slowdown"
     fi
     say "night $night of $nights: submitting $suite"
-    "$cli" submit "$suite" --label "night $night" "${submit_pythons[@]}" --wait || status=$?
+    # --timeout 60: the coordinator of a farm on a busy machine (the nights' own CPU hogs
+    # beside it) can take more than the default 5 s to answer; a night is not interactive
+    "$cli" submit "$suite" --label "night $night" "${submit_pythons[@]}" --wait --timeout 60 ||
+        status=$?
     # the night ends with its analysis and confirmation runs, not with its last job
     wait_settled "$night" || status=1
     say "night $night analysed: $(psql -X -A -t -c "SELECT count(*) FILTER (WHERE batch_id = b.id)
