@@ -104,8 +104,8 @@ if [ "$SANITIZED" = 0 ]; then
     fi
     # the broken commit 24 was tested only if a step landed on it: then it is reported unrunnable
     if [ "$(pg_sql "SELECT count(*) FROM bisection_steps st JOIN bisections b ON b.id = st.bisection_id WHERE b.chain[st.pos] = '$(C 24)'")" != 0 ]; then
-        expect_eq "the broken commit 24 is skipped and named unrunnable" "skip|$(C 24)" \
-            "$(pg_sql "SELECT st.outcome || '|' || b.chain[st.pos] FROM bisection_steps st JOIN bisections b ON b.id = st.bisection_id WHERE b.chain[st.pos] = '$(C 24)' LIMIT 1")|$("$PY" -c 'import json,sys; print(",".join(u["hash"] for u in json.load(open(sys.argv[1]))["bisect"]["unrunnable"]))' "$T/bis.json")" 
+        expect_eq "the broken commit 24 is skipped and named unrunnable" "skip|$(C 24)|$(C 24)" \
+            "$(pg_sql "SELECT st.outcome || '|' || b.chain[st.pos] FROM bisection_steps st JOIN bisections b ON b.id = st.bisection_id WHERE b.chain[st.pos] = '$(C 24)' LIMIT 1")|$("$PY" -c 'import json,sys; print(",".join(u["hash"] for u in json.load(open(sys.argv[1]))["bisect"]["unrunnable"]))' "$T/bis.json")"
     fi
 else
     expect_match "ASan build: the bisection ended (exit 0, 1)" '^[01]$' "$rc"
