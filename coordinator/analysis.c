@@ -485,6 +485,73 @@ static const json_t *deciding_metric(const json_t *result)
 }
 
 /*
+ * Whether metric m (borrowed, of result) is a whole-run time metric (wall or
+ * CPU time) whose regression or improvement the run's decision (the deciding
+ * metric, deciding_metric()) does not share: the wall time decides a script
+ * that sleeps or waits and found no change while its CPU time "regressed",
+ * or the other way round. Such a verdict makes no finding of its own: CPU
+ * time that moves without the deciding metric is what a busy machine does to
+ * unchanged code (a shared core, cold caches, a lower clock; test_team_farm
+ * once confirmed +19% CPU time of an unchanged script under load while its
+ * wall time, which decided, moved +7%), and a re-run minutes later on the
+ * same busy host does not tell the two apart. Instruction counts, memory and
+ * function metrics are not affected.
+ */
+static bool not_deciding(const json_t *result, const json_t *m)
+{
+    const char *name = json_string_value(json_object_get(m, "metric"));
+    const char *fn = json_string_value(json_object_get(m, "function"));
+    if (!name || (fn && fn[0]) || (strcmp(name, "wall_s") != 0 && strcmp(name, "cpu_s") != 0))
+        return false;
+    const json_t *d = deciding_metric(result);
+    if (!d || d == m)
+        return false;
+    const char *v = json_string_value(json_object_get(m, "verdict"));
+    const char *dv = json_string_value(json_object_get(d, "verdict"));
+    return !(v && dv && strcmp(v, dv) == 0);
+}
+
+/* Whether open (borrowed, open findings) holds one on metric m's (borrowed) metric, whole run. */
+static bool open_metric(const json_t *open, const json_t *m)
+{
+    size_t k;
+    const json_t *o;
+    json_array_foreach(open, k, o)
+    {
+        const char *fn = json_string_value(json_object_get(o, "function_key"));
+        if (json_equal(json_object_get(o, "metric"), json_object_get(m, "metric")) &&
+            !(fn && fn[0]))
+            return true;
+    }
+    return false;
+}
+
+/*
+ * Why metric m (borrowed, of result), a not_deciding() one, makes no finding,
+ * into buf.
+ */
+static void not_deciding_reason(const json_t *result, const json_t *m, char *buf, size_t size)
+{
+    const json_t *d = deciding_metric(result);
+    const char *name = json_string_value(json_object_get(m, "metric"));
+    const char *dname = json_string_value(json_object_get(d, "metric"));
+    const char *dv = json_string_value(json_object_get(d, "verdict"));
+    const char *why =
+        json_string_value(json_object_get(json_object_get(result, "decision"), "reason"));
+    bool cpu = name && strcmp(name, "cpu_s") == 0;
+    snprintf(buf, size,
+             "%s %+.1f%% (%s) but %s decides and found %s (%+.1f%%)%s%s: %s that moves without "
+             "the deciding metric is what a busy machine does to unchanged code (a shared core, "
+             "cold caches, a lower clock) as much as a change in the code, so it is no finding "
+             "of its own",
+             cpu ? "CPU time" : "wall time", metric_change(m),
+             json_string_value(json_object_get(m, "verdict")) ?: "?",
+             dname && strcmp(dname, "cpu_s") == 0 ? "the CPU time" : "the wall time",
+             dv && strcmp(dv, "no_change") == 0 ? "no change" : (dv ? dv : "nothing"),
+             metric_change(d), why ? "; " : "", why ? why : "", cpu ? "CPU time" : "wall time");
+}
+
+/*
  * Why metric m (borrowed, of result) got its verdict, into buf: its reason, and
  * for a run shorter than REGRESS_SHORT_RUN_S that it is too short to measure.
  */
@@ -530,19 +597,45 @@ static void hold_reason(json_t *h, const json_t *result)
  * script is said to be too short to measure). New, or NULL when the series
  * got a verdict.
  */
+static json_t *unsettled_entry(const json_t *s, const json_t *m, const char *rule,
+                               const char *reason);
+
 static json_t *unsettled_new(const json_t *s, const json_t *result)
 {
     const json_t *m = deciding_metric(result);
     const char *v = json_string_value(json_object_get(m, "verdict"));
     if (!v || strcmp(v, "inconclusive") != 0)
         return NULL;
-    const char *name = json_string_value(json_object_get(m, "metric"));
     const char *rule = json_string_value(json_object_get(m, "rule"));
     char buf[512];
     verdict_reason(result, m, buf, sizeof(buf));
+    return unsettled_entry(s, m, rule ? rule : "", buf);
+}
+
+/*
+ * The unsettled entry of series s (borrowed) whose metric m (borrowed, of
+ * result) is not_deciding(): listed by rule ANALYSIS_RULE_NOT_DECIDING, with
+ * its figures and the run's decision. New.
+ */
+static json_t *not_deciding_new(const json_t *s, const json_t *result, const json_t *m)
+{
+    char buf[1024];
+    not_deciding_reason(result, m, buf, sizeof(buf));
+    json_t *u = unsettled_entry(s, m, ANALYSIS_RULE_NOT_DECIDING, buf);
+    json_object_set(json_object_get(u, "detail"), "decision",
+                    json_object_get(result, "decision") ?: json_null());
+    return u;
+}
+
+/* An unsettled entry of series s (borrowed) on metric m (borrowed) by rule, said
+ * in reason: which metric, which rule, its figures. New. */
+static json_t *unsettled_entry(const json_t *s, const json_t *m, const char *rule,
+                               const char *reason)
+{
+    const char *name = json_string_value(json_object_get(m, "metric"));
     double change = metric_change(m);
     json_t *detail =
-        json_pack("{s:s, s:o, s:O, s:O, s:O, s:o}", "reason", buf, "change_pct",
+        json_pack("{s:s, s:o, s:O, s:O, s:O, s:o}", "reason", reason, "change_pct",
                   isfinite(change) ? json_real(change) : json_null(), "noise_pct",
                   json_object_get(m, "noise_pct") ?: json_null(), "baseline_median",
                   json_object_get(m, "baseline_median") ?: json_null(), "candidate_median",
@@ -551,7 +644,7 @@ static json_t *unsettled_new(const json_t *s, const json_t *result)
     return json_pack("{s:O, s:O, s:O, s:s, s:s, s:o}", "script_id", json_object_get(s, "script_id"),
                      "host_id", json_object_get(s, "host_id"), "python_build",
                      json_object_get(s, "python_build"), "metric", name ? name : "wall_s", "rule",
-                     rule ? rule : "", "detail", detail);
+                     rule, "detail", detail);
 }
 
 /*
@@ -594,6 +687,7 @@ static json_t *decide_results(const json_t *series, json_t **results,
         const json_t *s = json_array_get(series, i);
         json_t *mine = json_array();
         bool regressed = false, inconclusive = false;
+        const json_t *outvoted = NULL; /* a not_deciding() metric */
         size_t k;
         const json_t *m;
         json_array_foreach(json_object_get(results[i], "metrics"), k, m)
@@ -620,6 +714,11 @@ static json_t *decide_results(const json_t *series, json_t **results,
                 continue;
             if (has_q && qv >= opt->alpha)
                 continue; /* not a discovery once the whole batch is counted */
+            if (not_deciding(results[i], m) && !open_metric(json_object_get(s, "open_rows"), m)) {
+                if (!outvoted)
+                    outvoted = m;
+                continue; /* listed as unsettled below, never a finding */
+            }
             json_array_append_new(mine, row_new(s, results[i], m, qv, has_q));
             regressed |= strcmp(v, "regression") == 0;
         }
@@ -643,12 +742,25 @@ static json_t *decide_results(const json_t *series, json_t **results,
             continue;
         }
         if (json_is_true(json_object_get(s, "second_pass")) && !regressed) {
-            json_t *h = hold_new(s, json_object_get(results_kept, "metrics"), inconclusive);
+            json_t *h =
+                hold_new(s, json_object_get(results_kept, "metrics"), inconclusive || outvoted);
             hold_reason(h, results_kept);
+            const char *dv =
+                json_string_value(json_object_get(deciding_metric(results_kept), "verdict"));
+            if (outvoted && !(dv && strcmp(dv, "inconclusive") == 0)) {
+                char buf[1024];
+                json_t *detail = json_object_get(h, "detail");
+                not_deciding_reason(results_kept, outvoted, buf, sizeof(buf));
+                json_object_set(detail, "metric", json_object_get(outvoted, "metric"));
+                json_object_set_new(detail, "rule", json_string(ANALYSIS_RULE_NOT_DECIDING));
+                json_object_set_new(detail, "reason", json_string(buf));
+            }
             json_array_append_new(hold, h);
         } else if (json_array_size(mine) == 0) {
             /* first pass, no confirmation possible: say so rather than nothing */
             json_t *u = unsettled_new(s, results_kept);
+            if (!u && outvoted)
+                u = not_deciding_new(s, results_kept, outvoted);
             if (u)
                 json_array_append_new(unsettled, u);
         }

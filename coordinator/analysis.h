@@ -40,6 +40,15 @@
 #define ANALYSIS_MIN_BASELINE_RUNS 3
 
 /*
+ * The rule of an unsettled or held-out series whose wall or CPU time
+ * regressed (improved) while the metric deciding the run (regress_compare's
+ * "decision": wall time, or CPU time for a CPU-bound script on a busy
+ * machine) found no such change: no finding, listed with both figures
+ * (coordinator/analysis.c, not_deciding()).
+ */
+#define ANALYSIS_RULE_NOT_DECIDING "not_deciding"
+
+/*
  * The batch analysis' regression options: lib/regress's defaults, the farm's
  * minimum baseline, and no automatic new level: the runs of an open
  * regression stay held out of its series' baseline (regress_baseline_select,

@@ -1,14 +1,23 @@
 /*
  * sampler.c - sample mode, from outside the script's process (sampler.h).
  *
- * Reads: one process_vm_readv per thread state, per frame and per code
- * object first seen (names are read once per identity). Nothing is written
- * to the script's process. The thread's CPU clock is read from
- * /proc/PID/task/TID/schedstat (kept open per thread).
+ * Reads (process_vm_readv): at the start of each pass one batch of where the
+ * previous pass found the thread list's head, the thread states, the C
+ * frames and the pages around each leaf frame (remotewin.h: used only where
+ * what is asked lies inside what the batch read in this pass); then one read
+ * per window of frames not in the batch (on 3.11+ a walk of a few dozen
+ * frames is usually none or one read; on 3.10, whose frames are heap
+ * objects, more), one per other structure, and one per code object first
+ * seen (names are read once per identity, codemap.h). So a pass over one
+ * thread whose stack moved little is one read and one pread. Nothing is
+ * written to the script's process. The thread's CPU clock is read from
+ * /proc/PID/task/TID/schedstat (kept open per thread: one pread).
  */
 #include "sampler.h"
 
 #include "codemap.h"
+#include "log.h"
+#include "remotewin.h"
 #include "shm.h"
 
 #include <errno.h>
@@ -35,6 +44,27 @@
 #define SAMPLER_NAME_MAX  512
 #define SAMPLER_READ_MAX  512 /* bytes of any one structure we read */
 
+/* Threads whose structures the next pass reads in its batch (remotewin.h),
+ * and of them those whose leaf pages too. */
+#define SAMPLER_GUESS_THREADS 8
+#define SAMPLER_GUESS_LEAVES  3
+
+struct sampler_guess {
+    uint64_t tstate, cframe, leaf; /* addresses the last pass found; 0: none */
+};
+
+/* The last stack resolved on a thread, root first: the code object
+ * addresses and the call-tree node each leads to. */
+#define SAMPLER_PATHS 8
+
+struct sampler_path {
+    int ti;          /* the thread's index in the region; -1: none */
+    uint64_t cursor; /* the death log position it was made at */
+    uint32_t depth;  /* positions known */
+    uint64_t addr[SAMPLER_MAX_DEPTH + 1];
+    uint32_t node[SAMPLER_MAX_DEPTH + 1];
+};
+
 struct sampler_clock {
     uint64_t tid;
     int fd; /* /proc/PID/task/TID/schedstat, -1 when it could not be opened */
@@ -51,18 +81,33 @@ struct sampler {
     bool stop;             /* under lock */
     struct codemap *codes; /* code object address -> identity */
     uint64_t death_cursor; /* death log entries consumed */
+    uint64_t pass_cursor;  /* death_cursor when this pass began (before its batch) */
     uint64_t next_ident;   /* last identity given */
     struct sampler_clock clocks[SHM_MAX_THREADS];
     uint32_t nclocks;
     uint64_t addrs[SAMPLER_MAX_DEPTH + 1]; /* code objects of one stack, leaf first */
     uint64_t roots[SAMPLER_ROOT_KEEP];     /* ring: the walk's frames past the leaf part */
+    uint64_t peeks, stacks, frames;        /* for PYSCOPE_DEBUG: single reads, stacks, frames */
+    uint64_t pass_ns;                      /* for PYSCOPE_DEBUG: own CPU inside the passes */
+    struct remotewin win;                  /* frames of the walk in progress */
+    struct remotebatch batch;              /* this pass's batch: read at its start */
+    struct sampler_guess guess[SAMPLER_GUESS_THREADS]; /* found by the last pass */
+    uint32_t nguess, nfound;                           /* last pass's, this pass's */
+    struct sampler_guess found[SAMPLER_GUESS_THREADS]; /* filled by this pass */
+    struct sampler_path paths[SAMPLER_PATHS];          /* by thread index, modulo */
 };
 
 /* Copy n bytes at address src of the script's process into dst. */
-static bool peek(const struct sampler *s, void *dst, uint64_t src, size_t n)
+static bool peek(struct sampler *s, void *dst, uint64_t src, size_t n)
 {
     if (!src || n == 0)
         return false;
+    const unsigned char *got = remotebatch_get(&s->batch, src, n);
+    if (got) {
+        memcpy(dst, got, n);
+        return true;
+    }
+    s->peeks++;
     struct iovec local = {dst, n};
     struct iovec remote = {(void *)(uintptr_t)src, n};
     return process_vm_readv(s->pid, &local, 1, &remote, 1, 0) == (ssize_t)n;
@@ -103,7 +148,7 @@ static size_t utf8_put(uint32_t c, char *out)
 }
 
 /* Read the str object at obj as UTF-8 into buf (truncated to len-1 bytes). */
-static bool peek_unicode(const struct sampler *s, uint64_t obj, char *buf, size_t len)
+static bool peek_unicode(struct sampler *s, uint64_t obj, char *buf, size_t len)
 {
     const struct shm_layout *l = &s->layout;
     unsigned char head[SAMPLER_READ_MAX];
@@ -237,7 +282,7 @@ static uint64_t thread_cpu_ns(struct sampler *s, uint64_t tid)
 }
 
 /* The Linux TID of the thread whose state we read into ts. */
-static uint64_t thread_tid(const struct sampler *s, const unsigned char *ts)
+static uint64_t thread_tid(struct sampler *s, const unsigned char *ts)
 {
     const struct shm_layout *l = &s->layout;
     if (l->tstate_native_id != SHM_NONE)
@@ -255,13 +300,20 @@ static void sample_thread(struct sampler *s, uint64_t tsp, const unsigned char *
     struct shm_region *r = s->region;
     const struct shm_layout *l = &s->layout;
     uint64_t fp = u64_at(ts, l->tstate_frame);
+    struct sampler_guess *g = s->nfound < SAMPLER_GUESS_THREADS ? &s->found[s->nfound++] : NULL;
+    if (g)
+        *g = (struct sampler_guess){.tstate = tsp};
     if (l->cframe_frame != SHM_NONE && fp) {
         uint64_t cframe = fp;
+        if (g)
+            g->cframe = cframe;
         if (!peek(s, &fp, cframe + l->cframe_frame, sizeof(fp)))
             fp = 0;
     }
     if (!fp)
         return; /* no Python code running on this thread */
+    if (g)
+        g->leaf = fp;
     uint64_t tid = thread_tid(s, ts);
     int ti = shm_thread_get(r, tsp, tid);
     if (ti < 0) {
@@ -278,12 +330,16 @@ static void sample_thread(struct sampler *s, uint64_t tsp, const unsigned char *
 
     size_t depth = 0;
     codemap_sync(s->codes, r, &s->death_cursor);
-    unsigned char f[SAMPLER_READ_MAX];
-    if (l->frame_read > sizeof(f))
+    if (l->frame_read > REMOTEWIN_SPAN)
         return;
+    /* One moment's copy per walk: never a window of an earlier walk. */
+    remotewin_reset(&s->win);
     size_t walked_frames = 0;
     while (fp && walked_frames < SAMPLER_WALK_MAX) {
-        if (!peek(s, f, fp, l->frame_read))
+        const unsigned char *f = remotebatch_get(&s->batch, fp, l->frame_read);
+        if (!f)
+            f = remotewin_get(&s->win, fp, l->frame_read);
+        if (!f)
             break;
         bool shim = l->frame_owner != SHM_NONE && f[l->frame_owner] == l->owner_skip;
         if (!shim) {
@@ -307,20 +363,40 @@ static void sample_thread(struct sampler *s, uint64_t tsp, const unsigned char *
         for (size_t k = rest - keep; k < rest; k++)
             s->addrs[depth++] = s->roots[k % SAMPLER_ROOT_KEEP];
     }
-    uint64_t walked = s->death_cursor;
-    if (codemap_sync(s->codes, r, &s->death_cursor) &&
-        stack_raced(s, depth, walked, s->death_cursor))
+    /* Deaths since the pass began (before its batch read some of these
+     * frames): a code object of the stack freed since then may have lent its
+     * address to another, so the stack is dropped rather than misnamed. */
+    uint64_t walked = s->pass_cursor;
+    codemap_sync(s->codes, r, &s->death_cursor);
+    if (s->death_cursor != walked && stack_raced(s, depth, walked, s->death_cursor))
         return;
-    uint32_t node = 0;
-    for (size_t i = depth; i-- > 0;) {
-        uint64_t ident = sampler_ident(s, s->addrs[i]);
-        if (!ident)
+    /* The thread's last path: its root-most frames that are the same code
+     * objects as this stack's are the same nodes, unless a code object died
+     * since (an address would then stand for another function). */
+    struct sampler_path *path = &s->paths[(uint32_t)ti % SAMPLER_PATHS];
+    size_t same = 0;
+    if (path->ti == ti && path->cursor == s->death_cursor)
+        while (same < path->depth && same < depth && path->addr[same] == s->addrs[depth - 1 - same])
+            same++;
+    path->ti = ti;
+    path->cursor = s->death_cursor;
+    path->depth = (uint32_t)same;
+    bool extend = true; /* no frame skipped yet: the path may grow */
+    uint32_t node = same ? path->node[same - 1] : 0;
+    for (size_t pos = same; pos < depth; pos++) {
+        uint64_t addr = s->addrs[depth - 1 - pos];
+        uint64_t ident = sampler_ident(s, addr);
+        if (!ident) {
+            extend = false;
             continue; /* unreadable frame (racing with its exit), or no code: skip it */
+        }
         uint32_t next = shm_node_find(r, node, ident, (uint32_t)ti);
         if (!next) {
             int64_t fi = shm_func_find(r, ident);
-            if (fi < 0)
+            if (fi < 0) {
+                extend = false;
                 continue;
+            }
             next = shm_node_add(r, node, ident, (uint32_t)fi, (uint32_t)ti);
             if (!next) {
                 r->dropped++;
@@ -328,18 +404,56 @@ static void sample_thread(struct sampler *s, uint64_t tsp, const unsigned char *
             }
         }
         node = next;
+        if (extend) {
+            path->addr[pos] = addr;
+            path->node[pos] = node;
+            path->depth = (uint32_t)pos + 1;
+        }
     }
     if (!node)
         return;
     r->nodes[node].self++;
     r->nodes[node].cpu_ns += cpu_delta;
+    s->stacks++;
+    s->frames += walked_frames;
     th->samples++;
     th->cpu_ns += cpu_delta;
+}
+
+/* Read, in one call, where the last pass found things (remotewin.h): the
+ * thread list's head, then each thread state, each C frame's slot, and the
+ * leaf frame's page with the page below and the page above it (leaf pages
+ * last: the page above may not exist, and a failed piece ends the read). */
+static void batch_guesses(struct sampler *s)
+{
+    const struct shm_layout *l = &s->layout;
+    struct remotebatch *b = &s->batch;
+    remotebatch_clear(b);
+    remotebatch_add(b, l->interp + l->interp_tstate_head, sizeof(uint64_t));
+    for (uint32_t i = 0; i < s->nguess; i++)
+        remotebatch_add(b, s->guess[i].tstate, l->tstate_read);
+    if (l->cframe_frame != SHM_NONE)
+        for (uint32_t i = 0; i < s->nguess; i++)
+            if (s->guess[i].cframe)
+                remotebatch_add(b, s->guess[i].cframe + l->cframe_frame, sizeof(uint64_t));
+    static const int64_t pages[] = {0, -1, 1};
+    for (size_t p = 0; p < sizeof(pages) / sizeof(pages[0]); p++)
+        for (uint32_t i = 0; i < s->nguess && i < SAMPLER_GUESS_LEAVES; i++) {
+            uint64_t leaf = s->guess[i].leaf & ~(uint64_t)(REMOTEWIN_PAGE - 1);
+            if (leaf && (pages[p] >= 0 || leaf > REMOTEWIN_PAGE))
+                remotebatch_add(b, leaf + (uint64_t)(pages[p] * (int64_t)REMOTEWIN_PAGE),
+                                REMOTEWIN_PAGE);
+        }
+    remotebatch_read(b, s->pid);
 }
 
 static void sample_pass(struct sampler *s)
 {
     const struct shm_layout *l = &s->layout;
+    codemap_sync(s->codes, s->region, &s->death_cursor);
+    s->pass_cursor = s->death_cursor;
+    batch_guesses(s);
+    s->nfound = 0;
     uint64_t tsp = 0;
     if (!peek(s, &tsp, s->layout.interp + l->interp_tstate_head, sizeof(tsp)))
         return;
@@ -352,6 +466,10 @@ static void sample_pass(struct sampler *s)
         sample_thread(s, tsp, ts);
         tsp = u64_at(ts, l->tstate_next);
     }
+    /* The next pass's guesses; this pass's batch is not used again. */
+    memcpy(s->guess, s->found, sizeof(s->found[0]) * s->nfound);
+    s->nguess = s->nfound;
+    remotebatch_clear(&s->batch);
     s->region->passes++;
 }
 
@@ -382,11 +500,15 @@ static void *sampler_main(void *arg)
         if (!ready && __atomic_load_n(&r->layout_ready, __ATOMIC_ACQUIRE)) {
             s->layout = r->layout;
             s->pid = (pid_t)r->pid;
+            remotewin_init(&s->win, s->pid);
             ready = true;
         }
         if (ready && __atomic_load_n(&r->started, __ATOMIC_ACQUIRE) &&
-            !__atomic_load_n(&r->stopped, __ATOMIC_ACQUIRE))
+            !__atomic_load_n(&r->stopped, __ATOMIC_ACQUIRE)) {
+            uint64_t t0 = own_cpu_ns();
             sample_pass(s);
+            s->pass_ns += own_cpu_ns() - t0;
+        }
         /* Fell behind (a stopped process, an overloaded machine): skip
          * the missed passes instead of bursting to catch up. */
         struct timespec now;
@@ -399,6 +521,13 @@ static void *sampler_main(void *arg)
     }
     pthread_mutex_unlock(&s->lock);
     r->sampler_cpu_ns = own_cpu_ns();
+    log_debug("sampler: %llu passes, %llu stacks of %llu frames; %llu batch reads, %llu window "
+              "reads, %llu other reads; %.1f us of CPU per stack, %.1f us of it in the passes",
+              (unsigned long long)r->passes, (unsigned long long)s->stacks,
+              (unsigned long long)s->frames, (unsigned long long)s->batch.reads,
+              (unsigned long long)s->win.reads, (unsigned long long)s->peeks,
+              s->stacks ? (double)r->sampler_cpu_ns / 1e3 / (double)s->stacks : 0.0,
+              s->stacks ? (double)s->pass_ns / 1e3 / (double)s->stacks : 0.0);
     return NULL;
 }
 
@@ -408,6 +537,8 @@ struct sampler *sampler_start(struct shm_region *region, double interval_s)
     if (!s)
         return NULL;
     s->codes = codemap_new();
+    for (size_t i = 0; i < SAMPLER_PATHS; i++)
+        s->paths[i].ti = -1;
     pthread_condattr_t ca;
     pthread_condattr_init(&ca);
     pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);

@@ -2,9 +2,13 @@
  * supervise.c - fork, wait4, timeline, timeout, signal forwarding.
  *
  * The wait loop polls a pidfd with a 10 ms timeout: each wake-up reads the
- * child's RSS from /proc/PID/statm; the pidfd becoming readable means the
- * child is gone, and wait4() then gives its rusage (ru_maxrss is the exact
- * peak). Signals sent to us while the child runs are forwarded to its
+ * child's RSS from /proc/PID/statm (one pread); every fifth, the threads'
+ * run-queue delays (contention.c: a directory listing and a file per
+ * thread); the pidfd becoming readable means the child is gone, and only
+ * then (or without a pidfd) are waitid()/wait4() asked: wait4() gives its
+ * rusage (ru_maxrss is the exact peak). A wake-up costs the supervisor's
+ * CPU, which is the run's overhead: ~100 per second, so each is kept to a
+ * few system calls. Signals sent to us while the child runs are forwarded to its
  * process group; the supervisor itself carries on to write the report.
  * The first such signal is remembered (supervise_stop_signal): no child
  * starts after it, so the caller stops repeating and reports a partial run.
@@ -14,6 +18,7 @@
 #include "supervise.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
@@ -73,6 +78,11 @@ static double now_s(void)
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
+
+/* Wake-ups of the wait loop between two looks at the threads' run-queue
+ * delays (cumulative counters: a thread that ends between two looks loses at
+ * most 50 ms of its delay from the figure). */
+#define SUPERVISE_CONTENTION_TICKS 5
 
 static uint64_t read_rss(int statm_fd)
 {
@@ -194,25 +204,29 @@ int supervise_run(supervise_child_fn fn, void *arg, double timeout_s, bool timel
 
     int status = 0;
     struct rusage ru;
-    for (;;) {
-        /* an exited child's counters are read once more before it is reaped */
-        siginfo_t si = {0};
-        if (waitid(P_PID, (id_t)pid, &si, WEXITED | WNOHANG | WNOWAIT) == 0 && si.si_pid == pid)
-            contention_poll(probe, pid);
-        pid_t w = wait4(pid, &status, WNOHANG, &ru);
-        if (w == pid)
-            break;
-        if (w < 0 && errno != EINTR) {
-            int e = errno;
-            close(pidfd);
-            if (statm >= 0)
-                close(statm);
-            if (children >= 0)
-                close(children);
-            free(probe);
-            return -e;
+    bool look = true; /* the child may be gone: first pass, pidfd readable, no pidfd */
+    for (unsigned tick = 0;; tick++) {
+        if (look) {
+            /* an exited child's counters are read once more before it is reaped */
+            siginfo_t si = {0};
+            if (waitid(P_PID, (id_t)pid, &si, WEXITED | WNOHANG | WNOWAIT) == 0 && si.si_pid == pid)
+                contention_poll(probe, pid);
+            pid_t w = wait4(pid, &status, WNOHANG, &ru);
+            if (w == pid)
+                break;
+            if (w < 0 && errno != EINTR) {
+                int e = errno;
+                close(pidfd);
+                if (statm >= 0)
+                    close(statm);
+                if (children >= 0)
+                    close(children);
+                free(probe);
+                return -e;
+            }
         }
-        contention_poll(probe, pid);
+        if (tick % SUPERVISE_CONTENTION_TICKS == 0)
+            contention_poll(probe, pid);
         double t = now_s();
         if (statm >= 0) {
             timeline_add(m, &cap, t - t0, read_rss(statm));
@@ -235,10 +249,12 @@ int supervise_run(supervise_child_fn fn, void *arg, double timeout_s, bool timel
         }
         if (pidfd >= 0) {
             struct pollfd pfd = {.fd = pidfd, .events = POLLIN};
-            poll(&pfd, 1, wait_ms);
+            /* readable (gone), an error, or a signal (EINTR): look */
+            look = poll(&pfd, 1, wait_ms) != 0;
         } else {
             struct timespec ts = {0, (long)wait_ms * 1000000L};
             nanosleep(&ts, NULL);
+            look = true;
         }
     }
     double t1 = now_s();

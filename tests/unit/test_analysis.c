@@ -211,6 +211,74 @@ static void test_unsettled_listed(void **state)
     json_decref(u);
 }
 
+/* A script that mostly sleeps (1.55 s wall, 0.39 s CPU), threshold 10%: n_base baseline
+ * runs and a candidate whose wall and CPU time are wall_f and cpu_f times theirs. */
+static json_t *sleepy_series(size_t n_base, double wall_f, double cpu_f, int batch_runs)
+{
+    json_t *cand = run_doc(70, 1.55 * wall_f, 0.39 * cpu_f, 0.01, 0.3 * cpu_f, 70);
+    json_t *s = series(0, cand, batch_runs, false);
+    json_t *base = json_object_get(s, "baseline");
+    for (size_t i = 0; i < n_base; i++)
+        json_array_append_new(base, run_doc((int)i, 1.55, 0.39, 0.01, 0.3, 200 + i));
+    json_object_set_new(s, "threshold", json_real(0.10));
+    return s;
+}
+
+/* The CPU time of an unchanged script that sleeps jumps on a busy machine while its wall
+ * time, which decides, does not (test_team_farm once confirmed CPU time +19% so): no
+ * finding, no re-run, listed as unsettled by rule not_deciding with both figures; after a
+ * confirmation run, held out the same way. A real slowdown (wall and CPU) is still re-run
+ * and then stored, both metrics. */
+static void test_not_deciding(void **state)
+{
+    (void)state;
+    size_t confirm;
+    json_t *all = json_pack("[o]", sleepy_series(5, 1.07, 1.29, 1)), *cq = json_array();
+    struct analysis_summary sum;
+    json_t *out = analysis_decide(all, NULL, cq, &sum);
+    assert_int_equal(json_array_size(cq), 0);
+    assert_int_equal(json_array_size(json_object_get(out, "insert")), 0);
+    const json_t *u = json_array_get(json_object_get(out, "unsettled"), 0);
+    assert_non_null(u);
+    assert_string_equal(json_string_value(json_object_get(u, "metric")), "cpu_s");
+    assert_string_equal(json_string_value(json_object_get(u, "rule")), ANALYSIS_RULE_NOT_DECIDING);
+    const json_t *d = json_object_get(u, "detail");
+    assert_true(json_number_value(json_object_get(d, "change_pct")) > 25);
+    assert_string_equal(
+        json_string_value(json_object_get(json_object_get(d, "decision"), "metric")), "wall_s");
+    const char *why = json_string_value(json_object_get(d, "reason"));
+    assert_non_null(strstr(why, "but the wall time decides and found no change"));
+    json_decref(out);
+    json_decref(all);
+    json_decref(cq);
+
+    /* second pass: held out, inconclusive, the rule and reason say why */
+    json_t *s2 = sleepy_series(5, 1.07, 1.19, 2);
+    json_object_set_new(s2, "second_pass", json_true());
+    all = json_pack("[o]", s2);
+    out = analysis_decide(all, NULL, NULL, &sum);
+    assert_int_equal(json_array_size(json_object_get(out, "insert")), 0);
+    const json_t *h = json_array_get(json_object_get(out, "hold"), 0);
+    assert_non_null(h);
+    assert_string_equal(json_string_value(json_object_get(h, "reason")), "inconclusive");
+    const json_t *hd = json_object_get(h, "detail");
+    assert_string_equal(json_string_value(json_object_get(hd, "metric")), "cpu_s");
+    assert_string_equal(json_string_value(json_object_get(hd, "rule")), ANALYSIS_RULE_NOT_DECIDING);
+    json_decref(out);
+    json_decref(all);
+
+    /* a real +30%: re-run first, then stored on both metrics */
+    json_t *rows = decide(sleepy_series(5, 1.30, 1.30, 1), &confirm);
+    assert_int_equal(confirm, 1);
+    assert_int_equal(json_array_size(rows), 0);
+    json_decref(rows);
+    rows = decide(sleepy_series(5, 1.30, 1.30, 2), &confirm);
+    assert_int_equal(confirm, 0);
+    assert_non_null(row_of(rows, "wall_s"));
+    assert_non_null(row_of(rows, "cpu_s"));
+    json_decref(rows);
+}
+
 /* A first regression is re-run before anything is stored; with its confirmation run in
  * the batch it is stored, confirmed; an open one is attached without a re-run. */
 static void test_first_regression_confirmed(void **state)
@@ -514,6 +582,7 @@ int main(void)
         cmocka_unit_test(test_insufficient_history),
         cmocka_unit_test(test_unsettled_listed),
         cmocka_unit_test(test_first_regression_confirmed),
+        cmocka_unit_test(test_not_deciding),
         cmocka_unit_test(test_busy_machine_unchanged),
         cmocka_unit_test(test_busy_machine_slowdown),
         cmocka_unit_test(test_held_out),

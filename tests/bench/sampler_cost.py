@@ -1,0 +1,98 @@
+#!/usr/bin/env python3
+"""sampler_cost.py - what sample mode's sampler costs per sample: its thread's own CPU
+time (CLOCK_THREAD_CPUTIME_ID, the report's profile.sampler_cpu_s) over the stacks it
+recorded, for one or more pyscope-run builds, interleaved.
+
+    tests/bench/sampler_cost.py [--python PATH] [--rounds N] [--workload NAME]...
+                                [--pyscope-run PATH]...
+
+A per-sample figure, unlike a wall or CPU ratio of the whole script, hardly depends on
+the machine's load: it is the sampler's own CPU time (syscalls included), divided by
+its work. Each round runs every (workload, build) pair once in a shuffled order; the
+table gives, per workload and build, the median microseconds of sampler CPU per sample,
+the median stack depth read, and the ratio of the medians to the first build. Give
+--pyscope-run twice (an old build and a new one) to compare them in the same rounds.
+Not part of ctest; docs/benchmarks.md.
+"""
+import argparse
+import json
+import os
+import random
+import statistics
+import subprocess
+import sys
+import tempfile
+
+SRC = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+WORKLOADS = os.path.join(SRC, "tests", "bench", "workloads")
+DEFAULT = ["scheduler", "raytrace", "calls_recursion", "oop_generators", "threads"]
+
+
+def one(runner, python, script, out, interval):
+    argv = [runner, "--python", python, "--mode", "sample", "--output", out, script]
+    if interval:
+        argv[1:1] = ["--interval-ms", str(interval)]
+    subprocess.run(argv, check=True, stdout=subprocess.DEVNULL)
+    with open(out) as f:
+        prof = json.load(f)["profile"]
+    samples = sum(t["samples"] for t in prof["threads"])
+    depth_w = sum(len(s["frames"]) * s["samples"] for s in prof["stacks"])
+    depth_n = sum(s["samples"] for s in prof["stacks"])
+    return prof["sampler_cpu_s"], samples, depth_w / depth_n if depth_n else 0.0
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--python", default="/usr/bin/python3")
+    ap.add_argument("--rounds", type=int, default=5)
+    ap.add_argument("--interval-ms", type=float, default=0,
+                    help="sampling period (default: pyscope-run's)")
+    ap.add_argument("--workload", action="append", default=[],
+                    help="a tests/bench/workloads name (repeat; default: %s)" %
+                    " ".join(DEFAULT))
+    ap.add_argument("--pyscope-run", dest="runners", action="append", default=[],
+                    help="a pyscope-run binary (repeat to compare builds; default "
+                         "$PYSCOPE_BUILD or ./build, agent/runner/pyscope-run)")
+    args = ap.parse_args()
+    if not args.runners:
+        build = os.environ.get("PYSCOPE_BUILD") or os.path.join(SRC, "build")
+        args.runners = [os.path.join(build, "agent", "runner", "pyscope-run")]
+    names = args.workload or DEFAULT
+    tmp = tempfile.mkdtemp(prefix="pyscope-sampler-")
+    out = os.path.join(tmp, "out.json")
+    pairs = [(w, i) for w in names for i in range(len(args.runners))]
+    rows = {p: [] for p in pairs}
+    for _ in range(args.rounds):
+        random.shuffle(pairs)
+        for w, i in pairs:
+            rows[(w, i)].append(one(args.runners[i], args.python,
+                                    os.path.join(WORKLOADS, w + ".py"), out,
+                                    args.interval_ms))
+    print("sampler cost per sample: %d interleaved rounds, %s, load average %s" %
+          (args.rounds, args.python, " ".join(open("/proc/loadavg").read().split()[:3])))
+    for i, r in enumerate(args.runners):
+        print("  #%d = %s" % (i + 1, r))
+    print("%-16s %3s %10s %8s %6s %8s" % ("workload", "#", "us/sample", "samples", "depth",
+                                          "vs #1"))
+    ratios = {i: [] for i in range(len(args.runners))}
+    for w in names:
+        base = None
+        for i in range(len(args.runners)):
+            v = rows[(w, i)]
+            per = statistics.median(c / n * 1e6 for c, n, _ in v if n)
+            if base is None:
+                base = per
+            ratios[i].append(per / base)
+            print("%-16s %3d %10.1f %8d %6.1f %8.2f" %
+                  (w, i + 1, per, statistics.median(n for _, n, _ in v),
+                   statistics.median(d for _, _, d in v), per / base))
+    if len(args.runners) > 1:
+        for i in range(1, len(args.runners)):
+            print("geomean #%d vs #1: x%.3f" % (i + 1, statistics.geometric_mean(ratios[i])))
+    os.unlink(out)
+    os.rmdir(tmp)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,260 @@
+/* test_sampler.c - the sampler against a fake interpreter in this test's own
+ * memory (process_vm_readv of itself): what it reads by batch, by window and
+ * from its per-thread path cache is never an earlier moment's, and an address
+ * whose code object died never keeps its old name. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/uio.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "remotewin.h"
+#include "sampler.h"
+#include "shm.h"
+
+/* Just enough of CPython's shapes for the sampler (offsets published below). */
+struct fake_str {
+    uint64_t refcnt, type;
+    int64_t length;
+    uint64_t hash;
+    uint32_t state, pad;
+    char data[48];
+};
+struct fake_code {
+    uint64_t refcnt, type, filename, name;
+    int32_t firstlineno, pad;
+};
+struct fake_frame {
+    uint64_t code, previous;
+};
+struct fake_tstate {
+    uint64_t next, native_id, pthread, frame;
+};
+
+static uint64_t code_type, unicode_type; /* their addresses stand for the types */
+static struct fake_str file_s, main_s, old_s, new_s, other_s;
+static struct fake_code code_main, code_work, code_other;
+static struct fake_frame stack[64]; /* a data stack: callers below callees */
+static struct fake_tstate tstate;
+static uint64_t interp_head;
+
+#define STATE_COMPACT (1u << 5)
+#define STATE_ASCII   (1u << 6)
+
+static void set_str(struct fake_str *s, const char *text)
+{
+    s->type = (uint64_t)(uintptr_t)&unicode_type;
+    s->length = (int64_t)strlen(text);
+    s->state = STATE_COMPACT | STATE_ASCII | (1u << 2);
+    memset(s->data, 0, sizeof(s->data));
+    memcpy(s->data, text, strlen(text));
+}
+
+static void set_code(struct fake_code *c, struct fake_str *name, int line)
+{
+    c->type = (uint64_t)(uintptr_t)&code_type;
+    c->filename = (uint64_t)(uintptr_t)&file_s;
+    c->name = (uint64_t)(uintptr_t)name;
+    c->firstlineno = line;
+}
+
+static void publish(struct shm_region *r)
+{
+    struct shm_layout *l = &r->layout;
+    memset(l, 0, sizeof(*l));
+    l->tstate_read = sizeof(struct fake_tstate);
+    l->interp = (uint64_t)(uintptr_t)&interp_head;
+    l->main_tstate = (uint64_t)(uintptr_t)&tstate;
+    l->code_type = (uint64_t)(uintptr_t)&code_type;
+    l->unicode_type = (uint64_t)(uintptr_t)&unicode_type;
+    l->interp_tstate_head = 0;
+    l->tstate_next = offsetof(struct fake_tstate, next);
+    l->tstate_native_id = offsetof(struct fake_tstate, native_id);
+    l->tstate_pthread = offsetof(struct fake_tstate, pthread);
+    l->pthread_tid = SHM_NONE;
+    l->tstate_frame = offsetof(struct fake_tstate, frame);
+    l->cframe_frame = SHM_NONE;
+    l->frame_code = offsetof(struct fake_frame, code);
+    l->frame_previous = offsetof(struct fake_frame, previous);
+    l->frame_owner = SHM_NONE;
+    l->frame_read = sizeof(struct fake_frame);
+    l->code_filename = offsetof(struct fake_code, filename);
+    l->code_name = offsetof(struct fake_code, name);
+    l->code_firstlineno = offsetof(struct fake_code, firstlineno);
+    l->code_read = sizeof(struct fake_code);
+    l->unicode_length = offsetof(struct fake_str, length);
+    l->unicode_state = offsetof(struct fake_str, state);
+    l->state_compact = STATE_COMPACT;
+    l->state_ascii = STATE_ASCII;
+    l->state_kind_shift = 2;
+    l->state_kind_mask = 7;
+    l->ascii_data = offsetof(struct fake_str, data);
+    l->compact_data = offsetof(struct fake_str, data);
+    r->pid = (uint32_t)getpid();
+    __atomic_store_n(&r->layout_ready, 1, __ATOMIC_RELEASE);
+    __atomic_store_n(&r->started, 1, __ATOMIC_RELEASE);
+}
+
+/* Wait until the sampler made n more passes (at most ~20 s: a loaded machine). */
+static void passes(struct shm_region *r, uint64_t n)
+{
+    uint64_t want = __atomic_load_n(&r->passes, __ATOMIC_ACQUIRE) + n;
+    for (int i = 0; i < 20000 && __atomic_load_n(&r->passes, __ATOMIC_ACQUIRE) < want; i++) {
+        struct timespec ms = {0, 1000000};
+        nanosleep(&ms, NULL);
+    }
+    assert_true(__atomic_load_n(&r->passes, __ATOMIC_ACQUIRE) >= want);
+}
+
+/* Samples on the leaf nodes named name (whose parent is named parent). */
+static uint64_t self_of(const struct shm_region *r, const char *name, const char *parent)
+{
+    uint64_t n = 0;
+    for (uint32_t i = 1; i < __atomic_load_n(&r->nnodes, __ATOMIC_ACQUIRE); i++) {
+        const struct shm_node *nd = &r->nodes[i];
+        if (strcmp(shm_string(r, r->funcs[nd->func].name_off), name) != 0)
+            continue;
+        if (!nd->parent ||
+            strcmp(shm_string(r, r->funcs[r->nodes[nd->parent].func].name_off), parent) != 0)
+            continue;
+        n += __atomic_load_n(&nd->self, __ATOMIC_RELAXED);
+    }
+    return n;
+}
+
+static void log_death(struct shm_region *r, uint64_t addr)
+{
+    r->deaths[r->deaths_written % SHM_DEATHS] = addr;
+    __atomic_store_n(&r->deaths_written, r->deaths_written + 1, __ATOMIC_RELEASE);
+}
+
+/*
+ * main -> work at the same code address throughout; then that code object
+ * "dies" and another takes its address (new name): from then on every sample
+ * must go to the new name (the path cache would otherwise reuse the old node).
+ * Then the thread's frame moves to another frame (other): the batch must not
+ * serve the previous pass's frame pointer.
+ */
+static void test_reused_address_and_moved_stack(void **state)
+{
+    (void)state;
+    set_str(&file_s, "fake.py");
+    set_str(&main_s, "main");
+    set_str(&old_s, "work_old");
+    set_str(&new_s, "work_new");
+    set_str(&other_s, "other");
+    set_code(&code_main, &main_s, 1);
+    set_code(&code_work, &old_s, 10);
+    set_code(&code_other, &other_s, 20);
+    stack[10].code = (uint64_t)(uintptr_t)&code_main;
+    stack[10].previous = 0;
+    stack[11].code = (uint64_t)(uintptr_t)&code_work;
+    stack[11].previous = (uint64_t)(uintptr_t)&stack[10];
+    stack[40].code = (uint64_t)(uintptr_t)&code_other;
+    stack[40].previous = (uint64_t)(uintptr_t)&stack[10];
+    tstate.native_id = (uint64_t)gettid();
+    tstate.frame = (uint64_t)(uintptr_t)&stack[11];
+    interp_head = (uint64_t)(uintptr_t)&tstate;
+
+    struct shm_region *r = shm_map(1);
+    assert_non_null(r);
+    publish(r);
+    struct sampler *s = sampler_start(r, 0.001);
+    assert_non_null(s);
+    passes(r, 10);
+    assert_true(self_of(r, "work_old", "main") > 0);
+
+    /* The code object at code_work's address dies; another is born there. */
+    set_code(&code_work, &new_s, 30);
+    log_death(r, (uint64_t)(uintptr_t)&code_work);
+    passes(r, 3); /* a pass that began before the death may still file it */
+    uint64_t old_then = self_of(r, "work_old", "main");
+    passes(r, 10);
+    assert_int_equal(self_of(r, "work_old", "main"), old_then);
+    assert_true(self_of(r, "work_new", "main") > 0);
+
+    /* The thread moves on to another frame. */
+    __atomic_store_n(&tstate.frame, (uint64_t)(uintptr_t)&stack[40], __ATOMIC_RELEASE);
+    passes(r, 3);
+    uint64_t new_then = self_of(r, "work_new", "main");
+    passes(r, 10);
+    assert_int_equal(self_of(r, "work_new", "main"), new_then);
+    assert_true(self_of(r, "other", "main") > 0);
+
+    sampler_stop(&s);
+    shm_unmap(&r);
+}
+
+static unsigned char pages[4 * REMOTEWIN_PAGE] __attribute__((aligned(REMOTEWIN_PAGE)));
+
+/* A window holds one moment: after a reset it reads again; a read whose
+ * pages below cannot be read still gives the bytes asked for. */
+static void test_window(void **state)
+{
+    (void)state;
+    struct remotewin w;
+    remotewin_init(&w, getpid());
+    uint64_t base = (uint64_t)(uintptr_t)pages;
+    pages[3 * REMOTEWIN_PAGE + 8] = 1;
+    pages[REMOTEWIN_PAGE] = 2;
+    const unsigned char *p = remotewin_get(&w, base + 3 * REMOTEWIN_PAGE + 8, 16);
+    assert_non_null(p);
+    assert_int_equal(p[0], 1);
+    uint64_t reads = w.reads;
+    p = remotewin_get(&w, base + REMOTEWIN_PAGE, 16); /* below: same window */
+    assert_non_null(p);
+    assert_int_equal(p[0], 2);
+    assert_int_equal(w.reads, reads);
+    pages[REMOTEWIN_PAGE] = 3;
+    remotewin_reset(&w);
+    p = remotewin_get(&w, base + REMOTEWIN_PAGE, 16);
+    assert_non_null(p);
+    assert_int_equal(p[0], 3); /* read again, not the earlier copy */
+    assert_int_equal(w.reads, reads + 1);
+    assert_null(remotewin_get(&w, 0, 16));
+    assert_null(remotewin_get(&w, base, REMOTEWIN_SPAN + 1));
+    assert_null(remotewin_get(&w, 8, 16)); /* page zero: never mapped */
+}
+
+/* A batch serves only what it read in full; a piece that cannot be read ends
+ * it; a cleared batch serves nothing. */
+static void test_batch(void **state)
+{
+    (void)state;
+    struct remotebatch *b = calloc(1, sizeof(*b));
+    assert_non_null(b);
+    uint64_t base = (uint64_t)(uintptr_t)pages;
+    pages[0] = 7;
+    pages[2 * REMOTEWIN_PAGE] = 9;
+    remotebatch_clear(b);
+    assert_int_equal(remotebatch_add(b, base, 64), 0);
+    assert_int_equal(remotebatch_add(b, 4096, 64), 0); /* not mapped */
+    assert_int_equal(remotebatch_add(b, base + 2 * REMOTEWIN_PAGE, 64), 0);
+    assert_int_equal(remotebatch_read(b, getpid()), 1);
+    assert_non_null(remotebatch_get(b, base + 8, 8));
+    assert_int_equal(remotebatch_get(b, base, 1)[0], 7);
+    assert_null(remotebatch_get(b, base + 60, 8)); /* past what was read */
+    assert_null(remotebatch_get(b, base + 2 * REMOTEWIN_PAGE, 8));
+    remotebatch_clear(b);
+    assert_null(remotebatch_get(b, base, 1));
+    assert_int_equal(remotebatch_add(b, base, 64), 0);
+    pages[0] = 8;
+    assert_int_equal(remotebatch_read(b, getpid()), 1);
+    assert_int_equal(remotebatch_get(b, base, 1)[0], 8);
+    free(b);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_window),
+        cmocka_unit_test(test_batch),
+        cmocka_unit_test(test_reused_address_and_moved_stack),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
