@@ -284,8 +284,9 @@ static int ch_answer(const struct farm_opts *fo, const struct wire_query *q, con
                      bool json, void (*print)(FILE *, const json_t *), const char *html)
 {
     json_t *doc = NULL;
-    if (farm_query_send(fo, q, &doc) < 0)
-        return PYSCOPE_EXIT_INTERNAL;
+    int qrc = farm_query_send(fo, q, &doc);
+    if (qrc < 0)
+        return farm_query_status(qrc);
     const json_t *cmp = json_object_get(doc, key);
     const json_t *error = json_object_get(cmp, "error");
     int status = PYSCOPE_EXIT_OK;

@@ -342,7 +342,22 @@ int farm_query_send(const struct farm_opts *o, const struct wire_query *query, j
         log_error("the coordinator's answer is not JSON: %s", jerr.text);
         return -PYSCOPE_EPARSE;
     }
+    /* an id that names nothing (a batch, a regression): said, never an empty answer */
+    const json_t *e = json_object_get(*out, "error");
+    if (json_is_object(e)) {
+        char *msg = sanitize_dup(json_string_value(json_object_get(e, "message")), 0);
+        log_error("%s", msg ? msg : "the coordinator could not answer the query");
+        free(msg);
+        json_decref(*out);
+        *out = NULL;
+        return -PYSCOPE_ENODATA;
+    }
     return 0;
+}
+
+int farm_query_status(int rc)
+{
+    return rc == -PYSCOPE_ENODATA ? PYSCOPE_EXIT_USAGE : PYSCOPE_EXIT_INTERNAL;
 }
 
 /* Text of a JSON value for a table cell (new string). */

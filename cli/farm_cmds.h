@@ -117,6 +117,14 @@ int farm_query(const struct farm_opts *o, enum wire_query_kind kind, uint64_t ba
 int farm_query_send(const struct farm_opts *o, const struct wire_query *query, json_t **out);
 
 /*
+ * The exit status of a failed farm_query()/farm_query_send() (rc < 0):
+ * PYSCOPE_EXIT_USAGE when the query named something that does not exist
+ * (-PYSCOPE_ENODATA: a batch, a regression; the answer's "error"), else
+ * PYSCOPE_EXIT_INTERNAL (unreachable, refused, not understood).
+ */
+int farm_query_status(int rc);
+
+/*
  * Print a Query answer doc (borrowed) of kind for people: hosts and jobs as
  * aligned tables, a batch as a short summary. Returns 0, or -PYSCOPE_ENODATA
  * (logged) when the batch does not exist.

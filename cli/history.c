@@ -470,8 +470,9 @@ static int hist_farm(struct hist_args *a, const char *key, const struct regress_
                            .python_build = a->python_build,
                            .limit = (uint32_t)a->limit};
     json_t *reply = NULL;
-    if (farm_query_send(&a->farm, &q, &reply) < 0)
-        return PYSCOPE_EXIT_INTERNAL;
+    int qrc = farm_query_send(&a->farm, &q, &reply);
+    if (qrc < 0)
+        return farm_query_status(qrc);
     const json_t *series = json_object_get(reply, "series");
     const json_t *error = json_object_get(series, "error");
     if (!json_is_object(series) || json_is_object(error)) {

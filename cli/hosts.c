@@ -84,8 +84,9 @@ int farm_simple_query(int argc, char **argv, enum wire_query_kind kind, bool bat
     if (farm_opts_finish(&fo) < 0)
         return PYSCOPE_EXIT_USAGE;
     json_t *doc = NULL;
-    if (farm_query(&fo, kind, batch, (uint32_t)limit, &doc) < 0)
-        return PYSCOPE_EXIT_INTERNAL;
+    int qrc = farm_query(&fo, kind, batch, (uint32_t)limit, &doc);
+    if (qrc < 0)
+        return farm_query_status(qrc);
     int status = PYSCOPE_EXIT_OK;
     if (json) {
         char *d = json_dumps(doc, JSON_INDENT(2));

@@ -157,8 +157,9 @@ int cmd_report(int argc, char **argv)
     if (farm_opts_finish(&fo) < 0)
         return PYSCOPE_EXIT_USAGE;
     json_t *doc = NULL;
-    if (farm_query_send(&fo, &q, &doc) < 0)
-        return PYSCOPE_EXIT_INTERNAL;
+    int qrc = farm_query_send(&fo, &q, &doc);
+    if (qrc < 0)
+        return farm_query_status(qrc);
     int status = PYSCOPE_EXIT_OK;
     if (json) {
         char *d = json_dumps(doc, JSON_INDENT(2));
@@ -258,8 +259,9 @@ int cmd_triage(int argc, char **argv)
     if (farm_opts_finish(&fo) < 0)
         return PYSCOPE_EXIT_USAGE;
     json_t *doc = NULL;
-    if (farm_query_send(&fo, &q, &doc) < 0)
-        return PYSCOPE_EXIT_INTERNAL;
+    int qrc = farm_query_send(&fo, &q, &doc);
+    if (qrc < 0)
+        return farm_query_status(qrc);
     const json_t *g = json_object_get(doc, "regression");
     int status = PYSCOPE_EXIT_OK;
     if (json) {

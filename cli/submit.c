@@ -389,11 +389,15 @@ int cmd_submit(int argc, char **argv)
     if (r->type != WIRE_SUBMIT_REPLY) {
         status = PYSCOPE_EXIT_INTERNAL;
         if (r->type == WIRE_ERROR) {
-            log_error("the coordinator refused the suite (%s): %s",
-                      wire_error_code_name(r->error.code), r->error.message);
-            /* an unknown host name, a bad entry: the input is wrong, not PyScope */
-            if (r->error.code == WIRE_ERROR_MALFORMED)
+            /* an unknown host name, a bad entry: the input is wrong, not PyScope (the
+             * message says what; "malformed", the code, would only mislead) */
+            if (r->error.code == WIRE_ERROR_MALFORMED) {
+                log_error("the coordinator refused the suite: %s", r->error.message);
                 status = PYSCOPE_EXIT_USAGE;
+            } else {
+                log_error("the coordinator refused the suite (%s): %s",
+                          wire_error_code_name(r->error.code), r->error.message);
+            }
         } else {
             log_error("unexpected answer from the coordinator: %s", wire_type_name(r->type));
         }

@@ -12,6 +12,7 @@
 
 #include <errno.h>
 #include <ini.h>
+#include <limits.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -58,6 +59,15 @@ struct suite_section {
     struct suite_entry e; /* values being filled in (script sections) */
 };
 
+/* One problem: its line (0: the whole file) and text "FILE:LINE: msg". */
+struct suite_msg {
+    unsigned line, seq;
+    char *text;
+};
+
+/* Problems kept to be sorted (the first SUITE_MAX_ERRS in line order are shown). */
+#define SUITE_KEEP_ERRS 4096
+
 /* Parser state shared by the reader and the handler. */
 struct suite_parse {
     const char *fname; /* for messages (borrowed) */
@@ -72,35 +82,66 @@ struct suite_parse {
     unsigned suite_set;
     char *reference;         /* [suite]'s reference key, or NULL */
     unsigned reference_line; /* its line */
-    char *errs;              /* accumulated messages */
-    size_t errs_len;
-    unsigned n_errs;
+    struct suite_msg *errs;  /* the problems found, in the order found */
+    size_t n_kept;           /* of them kept (at most SUITE_KEEP_ERRS) */
+    unsigned n_errs;         /* found in all */
 };
 
-/* Append "FILE:LINE: msg\n" (or "FILE: msg\n" for line 0) to the error list. */
+/* Keep "FILE:LINE: msg" (or "FILE: msg" for line 0) as a problem of line. */
 static void suite_err_append(struct suite_parse *p, unsigned line, const char *msg)
 {
+    if (p->n_kept == SUITE_KEEP_ERRS)
+        return;
     /* messages quote the file's text: control and bidi characters are shown escaped */
     char *safe = sanitize_dup(msg, 0);
-    char *l = line ? xasprintf("%s:%u: %s\n", p->fname, line, safe)
-                   : xasprintf("%s: %s\n", p->fname, safe);
+    char *l =
+        line ? xasprintf("%s:%u: %s", p->fname, line, safe) : xasprintf("%s: %s", p->fname, safe);
     free(safe);
-    size_t n = strlen(l);
-    p->errs = xrealloc(p->errs, p->errs_len + n + 1);
-    memcpy(p->errs + p->errs_len, l, n + 1);
-    p->errs_len += n;
-    free(l);
+    if (p->n_kept % 64 == 0)
+        p->errs = xrealloc(p->errs, (p->n_kept + 64) * sizeof(*p->errs));
+    p->errs[p->n_kept] = (struct suite_msg){line, (unsigned)p->n_kept, l};
+    p->n_kept++;
+}
+
+/* Line order (whole-file problems last), then the order found. */
+static int suite_msg_cmp(const void *a, const void *b)
+{
+    const struct suite_msg *x = a, *y = b;
+    unsigned lx = x->line ? x->line : UINT_MAX, ly = y->line ? y->line : UINT_MAX;
+    if (lx != ly)
+        return lx < ly ? -1 : 1;
+    return x->seq < y->seq ? -1 : x->seq > y->seq;
+}
+
+/* The problems in line order, the first SUITE_MAX_ERRS, into err; frees them. */
+static void suite_errs_finish(struct suite_parse *p, char *err, size_t errlen)
+{
+    qsort(p->errs, p->n_kept, sizeof(*p->errs), suite_msg_cmp);
+    size_t used = 0;
+    if (err && errlen)
+        err[0] = '\0';
+    for (size_t i = 0; i < p->n_kept; i++) {
+        if (i < SUITE_MAX_ERRS && err && used < errlen) {
+            int n = snprintf(err + used, errlen - used, "%s%s", i ? "\n" : "", p->errs[i].text);
+            used += n > 0 ? (size_t)n : 0;
+        }
+        free(p->errs[i].text);
+    }
+    if (p->n_errs > SUITE_MAX_ERRS && err && used < errlen)
+        snprintf(err + used, errlen - used, "\n%s: %u more problems", p->fname,
+                 p->n_errs - SUITE_MAX_ERRS);
+    free(p->errs);
+    p->errs = NULL;
+    p->n_kept = 0;
 }
 
 static void suite_err(struct suite_parse *p, unsigned line, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
-/* Count a problem; keep its message when fewer than SUITE_MAX_ERRS came before. */
+/* Count a problem and keep its message (shown in line order: suite_errs_finish). */
 static void suite_err(struct suite_parse *p, unsigned line, const char *fmt, ...)
 {
     p->n_errs++;
-    if (p->n_errs > SUITE_MAX_ERRS)
-        return;
     char msg[512];
     va_list ap;
     va_start(ap, fmt);
@@ -718,18 +759,7 @@ int suite_parse_buffer(const char *text, size_t len, const char *fname, struct s
         }
 
     if (p.n_errs) {
-        if (p.n_errs > SUITE_MAX_ERRS) {
-            char more[64];
-            snprintf(more, sizeof(more), "%u more problems", p.n_errs - SUITE_MAX_ERRS);
-            suite_err_append(&p, 0, more);
-        }
-        if (err && errlen) {
-            snprintf(err, errlen, "%s", p.errs);
-            size_t n = strlen(err);
-            if (n && err[n - 1] == '\n')
-                err[n - 1] = '\0';
-        }
-        free(p.errs);
+        suite_errs_finish(&p, err, errlen);
         suite_destroy(&s);
         return -PYSCOPE_EPARSE;
     }

@@ -248,10 +248,14 @@ static int try_farm_submit(const struct try_farm_args *a, const struct suite *s,
     if (status == PYSCOPE_EXIT_OK && r->type != WIRE_SUBMIT_REPLY) {
         status = PYSCOPE_EXIT_INTERNAL;
         if (r->type == WIRE_ERROR) {
-            log_error("the coordinator refused the try (%s): %s",
-                      wire_error_code_name(r->error.code), r->error.message);
-            if (r->error.code == WIRE_ERROR_MALFORMED)
+            /* an unknown host, a bad entry: the message says what ("malformed" would not) */
+            if (r->error.code == WIRE_ERROR_MALFORMED) {
+                log_error("the coordinator refused the try: %s", r->error.message);
                 status = PYSCOPE_EXIT_USAGE;
+            } else {
+                log_error("the coordinator refused the try (%s): %s",
+                          wire_error_code_name(r->error.code), r->error.message);
+            }
         } else {
             log_error("unexpected answer from the coordinator: %s", wire_type_name(r->type));
         }
@@ -324,21 +328,69 @@ static const char *str_of(const json_t *o, const char *k)
     return v ? v : "";
 }
 
+/* The sides of result r (borrowed) without an ok run: "base", "head", "base and head" or NULL. */
+static const char *try_farm_empty_sides(const json_t *r)
+{
+    bool b = json_integer_value(json_object_get(r, "base_runs")) == 0;
+    bool h = json_integer_value(json_object_get(r, "head_runs")) == 0;
+    return b && h ? "base and head" : b ? "base" : h ? "head" : NULL;
+}
+
+/* The message of failure f (borrowed) without a leading "OUTCOME: " (the agent's "refused: ..."
+ * after "refused"), sanitized (new string). */
+static char *try_farm_failure_msg(const json_t *f)
+{
+    const char *msg = str_of(f, "message"), *outcome = str_of(f, "outcome");
+    size_t n = strlen(outcome);
+    if (n && strncmp(msg, outcome, n) == 0 && strncmp(msg + n, ": ", 2) == 0)
+        msg += n + 2;
+    return sanitize_dup(msg, 0);
+}
+
+/*
+ * Why result r's (borrowed) turns did not end ok, from the agents' own words (its
+ * "failures"): "base: 4 turns refused: MESSAGE; head: ...", sanitized (new string;
+ * "" when none is known).
+ */
+static char *try_farm_reasons(const json_t *r)
+{
+    char *out = xstrdup("");
+    size_t i;
+    const json_t *f;
+    json_array_foreach(json_object_get(r, "failures"), i, f)
+    {
+        json_int_t n = json_integer_value(json_object_get(f, "turns"));
+        char *msg = try_farm_failure_msg(f);
+        char *outcome = sanitize_dup(str_of(f, "outcome"), 0);
+        char *next =
+            xasprintf("%s%s%s: %" JSON_INTEGER_FORMAT " turn%s %s: %s", out, *out ? "; " : "",
+                      str_of(f, "side"), n, n == 1 ? "" : "s", outcome, msg);
+        free(out);
+        free(msg);
+        free(outcome);
+        out = next;
+    }
+    return out;
+}
+
 /* A CI document (ci_report.h) of result r (borrowed): "SCRIPT (HOST)" and its verdicts. */
 static json_t *try_farm_ci_doc(const json_t *r)
 {
     const json_t *host = json_object_get(r, "host");
     char *key = xasprintf("%s (%s)", str_of(r, "script"), str_of(host, "hostname"));
-    bool ok = json_integer_value(json_object_get(r, "base_runs")) > 0 &&
-              json_integer_value(json_object_get(r, "head_runs")) > 0;
+    const char *empty = try_farm_empty_sides(r);
     json_t *d = json_pack("{s:{s:s}, s:O, s:{s:s}, s:O}", "script", "key", key, "host", host,
                           "python", "build", str_of(r, "python_build"), "regression",
                           json_object_get(r, "regression"));
-    if (!ok)
+    if (empty) {
+        char *why = try_farm_reasons(r);
+        char *msg = xasprintf("no ok run at the %s on this host: %s", empty,
+                              *why ? why : "no reason reported (pyscope jobs --batch ID)");
         json_object_set_new(d, "status",
-                            json_pack("{s:s, s:s}", "outcome", "failed", "message",
-                                      "a side has no ok run on this host (pyscope jobs --batch "
-                                      "ID shows why)"));
+                            json_pack("{s:s, s:s}", "outcome", "failed", "message", msg));
+        free(why);
+        free(msg);
+    }
     free(key);
     return d;
 }
@@ -347,9 +399,10 @@ static void try_farm_print(const struct try_farm_args *a, char hash[2][GITREV_HA
                            uint64_t batch, const json_t *results)
 {
     char *bs = sanitize_dup(a->base, 0), *hs = sanitize_dup(a->head, 0);
-    printf("pyscope try (farm, batch %llu): base %s (%.12s) vs head %s (%.12s), %llu rounds per "
+    printf("pyscope try (farm, batch %llu): base %s (%.12s) vs head %s (%.12s), %llu round%s per "
            "host, interleaved\n",
-           (unsigned long long)batch, bs, hash[0], hs, hash[1], (unsigned long long)a->rounds);
+           (unsigned long long)batch, bs, hash[0], hs, hash[1], (unsigned long long)a->rounds,
+           a->rounds == 1 ? "" : "s");
     free(bs);
     free(hs);
     bool color = cli_color_enabled(CLI_COLOR_AUTO, STDOUT_FILENO);
@@ -368,9 +421,28 @@ static void try_farm_print(const struct try_farm_args *a, char hash[2][GITREV_HA
                json_integer_value(json_object_get(r, "base_runs")),
                json_integer_value(json_object_get(r, "head_runs")));
         json_int_t bad = json_integer_value(json_object_get(r, "runs_not_ok"));
-        if (bad)
-            printf("   %" JSON_INTEGER_FORMAT " turn%s did not end ok\n", bad, bad == 1 ? "" : "s");
-        regress_print(stdout, json_object_get(r, "regression"), color);
+        if (bad) {
+            printf("   %" JSON_INTEGER_FORMAT " turn%s did not end ok:\n", bad,
+                   bad == 1 ? "" : "s");
+            size_t k;
+            const json_t *f;
+            json_array_foreach(json_object_get(r, "failures"), k, f)
+            {
+                /* the agent's own words: refused (no repository, unknown commit...), failed */
+                char *msg = try_farm_failure_msg(f);
+                char *outcome = sanitize_dup(str_of(f, "outcome"), 0);
+                json_int_t n = json_integer_value(json_object_get(f, "turns"));
+                printf("   - %s, %" JSON_INTEGER_FORMAT " turn%s %s: %s\n", str_of(f, "side"), n,
+                       n == 1 ? "" : "s", outcome, msg);
+                free(msg);
+                free(outcome);
+            }
+        }
+        const char *empty = try_farm_empty_sides(r);
+        if (empty)
+            printf("   no verdict: no ok run at the %s\n", empty);
+        else
+            regress_print(stdout, json_object_get(r, "regression"), color);
         free(script);
         free(host);
         free(build);
@@ -444,9 +516,22 @@ int try_farm_main(int argc, char **argv)
         json_decref(ci[i]);
     free(ci);
     if (!status && failed) {
-        log_error("try batch %llu: a script has no ok run at one side on some host (pyscope "
-                  "jobs --batch %llu)",
-                  (unsigned long long)batch, (unsigned long long)batch);
+        /* each script x host without a verdict, with the agents' reasons */
+        for (size_t i = 0; i < n; i++) {
+            const json_t *r = json_array_get(results, i);
+            const char *empty = try_farm_empty_sides(r);
+            if (!empty)
+                continue;
+            char *why = try_farm_reasons(r);
+            char *script = sanitize_dup(str_of(r, "script"), 0);
+            char *host = sanitize_dup(str_of(json_object_get(r, "host"), "hostname"), 0);
+            log_error("try batch %llu: %s on %s has no ok run at the %s: %s",
+                      (unsigned long long)batch, script, host, empty,
+                      *why ? why : "no reason reported (pyscope jobs --batch shows the jobs)");
+            free(why);
+            free(script);
+            free(host);
+        }
         status = PYSCOPE_EXIT_SCRIPT;
     }
     if (!status && a.fail_on_regression && regressed)

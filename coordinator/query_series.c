@@ -395,6 +395,27 @@ static json_t *builds_of(const struct cmp_host *h)
     return out;
 }
 
+/* "HOST ran VERSION, VERSION" of h's series (the Python versions it ran the script under),
+ * appended to *text ("; " between hosts; new string, caller frees). */
+static void append_versions(char **text, const struct cmp_host *h)
+{
+    char *t = xasprintf("%s%s%s ran Python ", *text ? *text : "", *text ? "; " : "",
+                        str_of(h->row, "hostname") ?: "?");
+    for (size_t k = 0; k < h->n; k++) {
+        const char *v = str_of(h->series[k].first, "python_version");
+        bool seen = false;
+        for (size_t j = 0; j < k; j++)
+            seen |= strcmp(str_of(h->series[j].first, "python_version") ?: "", v ?: "") == 0;
+        if (seen)
+            continue;
+        char *next = xasprintf("%s%s%s", t, k ? ", " : "", v && *v ? v : "?");
+        free(t);
+        t = next;
+    }
+    free(*text);
+    *text = t;
+}
+
 /* Keep only the series of h whose Python matches request (lib/pyreq.h); returns how many. */
 static size_t keep_python(struct cmp_host *h, const char *request)
 {
@@ -542,6 +563,13 @@ static int answer_compare(struct store *s, const struct wire_query *q, json_t *d
     json_t *without = json_array();
     json_object_set_new(doc, "hosts_without_python", without);
     bool *out_of_play = xcalloc(nh + 1, sizeof(*out_of_play));
+    /* the versions each host ran it under, for the errors: what --python could be */
+    char **ran = xcalloc(nh + 1, sizeof(*ran));
+    char *ran_all = NULL;
+    for (size_t i = 0; want_py && i < nh; i++) {
+        append_versions(&ran[i], &hosts[i]);
+        append_versions(&ran_all, &hosts[i]);
+    }
     for (size_t i = 0; want_py && i < nh; i++) {
         json_t *had = builds_of(&hosts[i]);
         if (keep_python(&hosts[i], want_py) == 0) {
@@ -566,10 +594,10 @@ static int answer_compare(struct store *s, const struct wire_query *q, json_t *d
         }
         if (out_of_play[k]) {
             set_error(doc, "no_python",
-                      "host \"%s\" has no successful run of \"%s\" under Python %s (see "
-                      "hosts_without_python for the builds it ran; pyscope compare-hosts without "
-                      "--python compares the build both hosts ran)",
-                      q->hosts[i], q->script, want_py);
+                      "host \"%s\" has no successful run of \"%s\" under Python %s (%s; "
+                      "pyscope compare-hosts without --python compares the build both hosts "
+                      "ran)",
+                      q->hosts[i], q->script, want_py, ran[k]);
             goto out;
         }
         use[nuse++] = k;
@@ -601,11 +629,14 @@ static int answer_compare(struct store *s, const struct wire_query *q, json_t *d
     if (nuse < 2) {
         if (nuse == 1)
             set_error(doc, "one_host",
-                      "only host \"%s\" ran \"%s\"%s%s: nothing to compare it with",
+                      "only host \"%s\" ran \"%s\"%s%s: nothing to compare it with%s%s%s",
                       str_of(hosts[use[0]].row, "hostname"), q->script,
-                      want_py ? " under Python " : "", want_py ? want_py : "");
+                      want_py ? " under Python " : "", want_py ? want_py : "", want_py ? " (" : "",
+                      want_py ? ran_all : "", want_py ? ")" : "");
         else if (want_py && nh)
-            set_error(doc, "no_python", "no host ran \"%s\" under Python %s", q->script, want_py);
+            set_error(doc, "no_python",
+                      "no host ran \"%s\" under Python %s (%s: --python takes one of those)",
+                      q->script, want_py, ran_all ? ran_all : "no runs");
         else
             set_error(doc, "no_runs", "no host has a successful run of \"%s\"", q->script);
         goto out;
@@ -642,6 +673,10 @@ static int answer_compare(struct store *s, const struct wire_query *q, json_t *d
                   json_array_size(apart) > 1 ? ", nor on any other pair" : "");
     }
 out:
+    for (size_t i = 0; i < nh; i++)
+        free(ran[i]);
+    free(ran);
+    free(ran_all);
     free(use);
     free(out_of_play);
     cmp_hosts_free(hosts, nh);

@@ -756,8 +756,15 @@ static int query_reply_text(struct router *r, const struct wire_query *q, json_t
                                           "pyscope.try_farm/1",
                                           "pyscope.bisect_farm/1"};
     *text = NULL;
-    json_t *value;
-    int rc = q->kind == WIRE_QUERY_REPORT ? batch_report_get(r->store, q, &value, NULL, err, errlen)
+    json_t *value = NULL, *error = NULL;
+    /* a batch that does not exist is said in "error", not answered as an empty one */
+    int rc = store_query_missing(r->store, q, &error, err, errlen);
+    if (rc < 0)
+        return rc;
+    if (error)
+        value = json_null();
+    else
+        rc = q->kind == WIRE_QUERY_REPORT ? batch_report_get(r->store, q, &value, NULL, err, errlen)
              : q->kind == WIRE_QUERY_TRIAGE ? report_triage(r->store, q, &value, err, errlen)
              : q->kind == WIRE_QUERY_TRY    ? trybatch_answer(r->store, q, &value, err, errlen)
              : q->kind == WIRE_QUERY_BISECT ? bisection_answer(r->store, q, &value, err, errlen)
@@ -765,6 +772,9 @@ static int query_reply_text(struct router *r, const struct wire_query *q, json_t
                                             : store_query(r->store, q, &value, err, errlen);
     if (rc < 0)
         return rc;
+    if (q->kind == WIRE_QUERY_TRIAGE && json_is_null(value))
+        error = json_pack("{s:s, s:s}", "code", "unknown_regression", "message",
+                          "no regression has that id (pyscope report lists them with their ids)");
     /* a triage changes its batches' reports: the analyst rebuilds the stored ones */
     if (q->kind == WIRE_QUERY_TRIAGE && !json_is_null(value)) {
         char ierr[512];
@@ -775,6 +785,7 @@ static int query_reply_text(struct router *r, const struct wire_query *q, json_t
     json_t *doc = json_object();
     json_object_set_new(doc, "schema", json_string(schemas[q->kind]));
     json_object_set_new(doc, query_kinds[q->kind], value);
+    json_object_set_new(doc, "error", error ? error : json_null());
     if (truncated)
         json_object_set(doc, "truncated", truncated);
     json_t *coord = json_object();

@@ -241,6 +241,14 @@ int store_query(struct store *s, const struct wire_query *q, json_t **out, char 
 int store_put_commits(struct store *s, const struct wire_submit *sub, char *err, size_t errlen);
 
 /*
+ * Whether q names a batch that does not exist (KIND_BATCH; KIND_JOBS and
+ * KIND_REPORT with a batch_id): *error gets a new {"code": "unknown_batch",
+ * "message"} saying so and how to find one, else NULL. Returns 0 or -EIO.
+ */
+int store_query_missing(struct store *s, const struct wire_query *q, json_t **error, char *err,
+                        size_t errlen);
+
+/*
  * Run sql (borrowed; trusted text) with n text parameters (borrowed; NULL =
  * SQL NULL); each row's first column must be JSON text. *out gets a new
  * array of the parsed rows (caller owns; json_decref). Returns the row count,

@@ -82,6 +82,46 @@ int store_query(struct store *s, const struct wire_query *q, json_t **out, char 
     return 0;
 }
 
+/* Does batch $1 exist; the newest batch's id (0: none yet). */
+static const char BATCH_EXISTS_SQL[] =
+    "SELECT json_build_object('found', EXISTS (SELECT 1 FROM batches WHERE id = $1::bigint),"
+    " 'newest', coalesce((SELECT max(id) FROM batches), 0))::text";
+
+int store_query_missing(struct store *s, const struct wire_query *q, json_t **error, char *err,
+                        size_t errlen)
+{
+    *error = NULL;
+    bool names_batch =
+        q->kind == WIRE_QUERY_BATCH ||
+        ((q->kind == WIRE_QUERY_JOBS || q->kind == WIRE_QUERY_REPORT) && q->batch_id);
+    if (!names_batch)
+        return 0;
+    char id[32];
+    snprintf(id, sizeof(id), "%" PRIu64, q->batch_id);
+    const char *p[1] = {id};
+    json_t *rows = NULL;
+    if (store_json_rows(s, BATCH_EXISTS_SQL, p, 1, &rows, err, errlen) < 0)
+        return -EIO;
+    const json_t *row = json_array_get(rows, 0);
+    if (!json_is_true(json_object_get(row, "found"))) {
+        json_int_t newest = json_integer_value(json_object_get(row, "newest"));
+        char msg[256];
+        if (newest > 0)
+            snprintf(msg, sizeof(msg),
+                     "no batch %" PRIu64 " (the newest is batch %" JSON_INTEGER_FORMAT
+                     "; pyscope jobs lists the newest jobs with their batch ids)",
+                     q->batch_id, newest);
+        else
+            snprintf(msg, sizeof(msg),
+                     "no batch %" PRIu64 ": no batch was submitted to this coordinator yet "
+                     "(pyscope submit SUITE makes one)",
+                     q->batch_id);
+        *error = json_pack("{s:s, s:s}", "code", "unknown_batch", "message", msg);
+    }
+    json_decref(rows);
+    return 0;
+}
+
 /* ---- generic statements (coordinator/analysis.c) ---------------------------- */
 
 static int params_load(struct params *p, const char *const *params, size_t n, char *err,

@@ -491,8 +491,10 @@ static int submit_check_names(struct store *s, const struct wire_host_selector *
     if (!PQgetisnull(res, 0, 0)) {
         char *name = sanitize_dup(PQgetvalue(res, 0, 0), 0);
         char *known = sanitize_dup(PQgetvalue(res, 0, 1), 0);
-        snprintf(err, errlen, "no host or agent is named \"%s\" (known hosts: %s)", name,
-                 *known ? known : "none yet: no agent has said Hello");
+        snprintf(err, errlen,
+                 "unknown host \"%s\": no host or agent is named \"%s\" (known hosts: %s; "
+                 "pyscope hosts lists them)",
+                 name, name, *known ? known : "none yet: no agent has said Hello");
         free(name);
         free(known);
         rc = -ENOENT;

@@ -33,9 +33,10 @@ static const char TRY_JOBS_SQL[] =
     " 'hostname', h.hostname, 'fingerprint', h.fingerprint, 'python', j.python,"
     " 'state', j.state,"
     " 'threshold', coalesce(j.threshold, s.threshold), 'run', r.run_id::text,"
-    " 'outcome', r.outcome, 'python_build', r.python_build)::text"
+    " 'outcome', r.outcome, 'python_build', r.python_build, 'message', r.message,"
+    " 'end_reason', j.end_reason)::text"
     " FROM jobs j JOIN scripts s ON s.id = j.script_id JOIN hosts h ON h.id = j.host_id"
-    " LEFT JOIN LATERAL (SELECT x.run_id, x.outcome, x.python_build FROM runs x"
+    " LEFT JOIN LATERAL (SELECT x.run_id, x.outcome, x.python_build, x.message FROM runs x"
     "  WHERE x.job_id = j.id ORDER BY x.stored_at DESC LIMIT 1) r ON true"
     " WHERE j.batch_id = ANY ($1::bigint[]) ORDER BY s.key, h.hostname, h.fingerprint, j.python, "
     "j.id";
@@ -62,7 +63,40 @@ struct try_group {
     size_t n[2], cap[2];
     size_t not_ok, pending;
     size_t side_not_ok[2]; /* not_ok by side: base, head */
+    json_t *failures;      /* why turns did not end ok: {side, outcome, message, turns}, distinct */
 };
+
+/* At most this many distinct reasons per comparison. */
+#define TRY_MAX_FAILURES 8
+
+/* Note why row (a turn that did not end ok) failed in g's failures. */
+static void group_failed(struct try_group *g, const json_t *row)
+{
+    const char *side = strcmp(str_of(row, "side"), "try_head") == 0 ? "head" : "base";
+    const char *outcome = str_of(row, "outcome");
+    const char *msg = str_of(row, "message");
+    if (!*outcome)
+        outcome = "failed"; /* no run: the job ended without one (end_reason says why) */
+    if (!*msg)
+        msg = str_of(row, "end_reason");
+    if (!*msg)
+        msg = "no reason given";
+    size_t i;
+    json_t *f;
+    json_array_foreach(g->failures, i, f)
+    {
+        if (strcmp(str_of(f, "side"), side) == 0 && strcmp(str_of(f, "outcome"), outcome) == 0 &&
+            strcmp(str_of(f, "message"), msg) == 0) {
+            json_object_set_new(f, "turns",
+                                json_integer(json_integer_value(json_object_get(f, "turns")) + 1));
+            return;
+        }
+    }
+    if (json_array_size(g->failures) >= TRY_MAX_FAILURES)
+        return; /* runs_not_ok counts them all */
+    json_array_append_new(g->failures, json_pack("{s:s, s:s, s:s, s:i}", "side", side, "outcome",
+                                                 outcome, "message", msg, "turns", 1));
+}
 
 static bool same_series(const json_t *a, const json_t *b)
 {
@@ -84,13 +118,13 @@ static json_t *group_result(const struct try_group *g)
     const char *build = "";
     if (g->n[1])
         build = str_of(json_object_get(g->docs[1][0], "python"), "build");
-    return json_pack("{s:s, s:{s:s, s:s}, s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:o}", "script",
-                     str_of(g->first, "script"), "host", "hostname", str_of(g->first, "hostname"),
-                     "fingerprint", str_of(g->first, "fingerprint"), "python_build", build,
-                     "base_runs", (json_int_t)g->n[0], "head_runs", (json_int_t)g->n[1],
-                     "runs_not_ok", (json_int_t)g->not_ok, "base_not_ok",
-                     (json_int_t)g->side_not_ok[0], "head_not_ok", (json_int_t)g->side_not_ok[1],
-                     "jobs_pending", (json_int_t)g->pending, "regression", reg);
+    return json_pack(
+        "{s:s, s:{s:s, s:s}, s:s, s:I, s:I, s:I, s:I, s:I, s:O, s:I, s:o}", "script",
+        str_of(g->first, "script"), "host", "hostname", str_of(g->first, "hostname"), "fingerprint",
+        str_of(g->first, "fingerprint"), "python_build", build, "base_runs", (json_int_t)g->n[0],
+        "head_runs", (json_int_t)g->n[1], "runs_not_ok", (json_int_t)g->not_ok, "base_not_ok",
+        (json_int_t)g->side_not_ok[0], "head_not_ok", (json_int_t)g->side_not_ok[1], "failures",
+        g->failures, "jobs_pending", (json_int_t)g->pending, "regression", reg);
 }
 
 /* The run document of id in docs (borrowed), or NULL. */
@@ -121,7 +155,7 @@ static json_t *decide(const json_t *jobs, const json_t *docs, size_t limit)
     json_t *results = json_array();
     size_t n = json_array_size(jobs), i = 0;
     while (i < n && json_array_size(results) < limit) {
-        struct try_group g = {.first = json_array_get(jobs, i)};
+        struct try_group g = {.first = json_array_get(jobs, i), .failures = json_array()};
         for (; i < n && same_series(g.first, json_array_get(jobs, i)); i++) {
             const json_t *row = json_array_get(jobs, i);
             const char *state = str_of(row, "state");
@@ -135,11 +169,13 @@ static json_t *decide(const json_t *jobs, const json_t *docs, size_t limit)
             if (d == NULL) {
                 g.not_ok++;
                 g.side_not_ok[side]++;
+                group_failed(&g, row);
                 continue;
             }
             group_add(&g, side, d);
         }
         json_array_append_new(results, group_result(&g));
+        json_decref(g.failures);
         free(g.docs[0]);
         free(g.docs[1]);
     }

@@ -4,7 +4,7 @@
 #   deploy/farm.sh [--once | --detach] [--nights N] [--dir DIR] [--port PORT]
 #                  [--suite FILE] [--workspace DIR] [--no-curve] [--http PORT]
 #                  [--slowdown-night K --slowdown PCT [--slow-host a|b]]
-#                  [--pythons PATH,PATH...]
+#                  [--pythons PATH,PATH...] [--repo PATH|URL | --no-repo]
 #   deploy/farm.sh stop [--dir DIR]
 #
 # Installs the missing Debian packages (scripts/install-deps.sh, plus what the farm
@@ -31,6 +31,14 @@
 # lists that regression, confirmed, on host b, since night K, explained by slow().
 # K must be at least 4: the farm decides a series from 3 baseline nights (fewer is
 # "insufficient history", README).
+#
+# --repo PATH|URL: the git repository the agents check commits out from (pyscope-agent
+# --repo, docs/revisions.md), so that `pyscope try SUITE --base REV --head REV` and
+# `pyscope submit --commit REV` work on this farm. Default: the git checkout holding
+# --workspace (by default the checkout farm.sh is in and started from), else the
+# current folder's; none (said) when neither is a git checkout, or with --no-repo. A
+# try runs the suite's paths from the repository's top folder. Each agent keeps its
+# checked-out commits in DIR/revisions-farm-a and DIR/revisions-farm-b.
 #
 # --pythons PATH,PATH...: the agents offer these interpreters (pyscope-agent
 # --pythons, docs/pythons.md) and every night runs the suite under each of them
@@ -71,7 +79,14 @@ slowdown=""
 slow_host=b
 http=0
 pythons=""
+repo=""
+no_repo=0
 while [ $# -gt 0 ]; do
+    case $1 in
+    --nights | --dir | --port | --suite | --workspace | --slowdown-night | --slowdown | \
+        --slow-host | --http | --pythons | --repo)
+        [ $# -ge 2 ] || { echo "farm.sh: $1 needs a value (try --help)" >&2; exit 2; } ;;
+    esac
     case $1 in
     stop) cmd=stop ;;
     start) cmd=start ;;
@@ -88,6 +103,8 @@ while [ $# -gt 0 ]; do
     --slow-host) slow_host=${2#farm-}; shift ;;
     --http) http=$2; shift ;;
     --pythons) pythons=$2; shift ;;
+    --repo) repo=$2; shift ;;
+    --no-repo) no_repo=1 ;;
     -h | --help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
     *) echo "farm.sh: unknown argument \"$1\" (try --help)" >&2; exit 2 ;;
     esac
@@ -122,7 +139,10 @@ say() { echo "== farm: $*" >&2; }
 
 # ---- stopping: everything listed in the state file, in reverse ----------------
 farm_stop() {
-    [ -f "$state" ] || return 0
+    if [ ! -f "$state" ]; then
+        [ "$cmd" != stop ] || say "no farm is running from $dir: nothing to stop"
+        return 0
+    fi
     local kind val
     # Daemons first (TERM, then KILL what is left), each its own process group.
     while read -r kind val; do
@@ -160,7 +180,7 @@ farm_stop() {
         esac
     done < <(tac "$state")
     rm -f "$state"
-    say "stopped: nothing of the farm is running"
+    say "stopped: the coordinator, the agents, PostgreSQL and the network namespaces of the farm in $dir are gone"
 }
 
 if [ "$cmd" = stop ]; then
@@ -201,7 +221,7 @@ if [ -z "${FARM_BUILD:-}" ]; then
         DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q --no-install-recommends \
             "${missing[@]}" >/dev/null
     fi
-    say "building into build/"
+    say "building into $src/build (scripts/build.sh; FARM_BUILD=DIR uses a build you made)"
     "$src/scripts/build.sh" "$src/build"
     build=$src/build
 else
@@ -215,6 +235,15 @@ for b in "$coord_bin" "$agent_bin" "$cli"; do
 done
 [ -f "$suite" ] || { echo "farm.sh: no suite file \"$suite\"" >&2; exit 1; }
 [ -d "$workspace" ] || { echo "farm.sh: no workspace folder \"$workspace\"" >&2; exit 1; }
+# The agents' git repository (pyscope try, submit --commit): --repo, else the checkout
+# holding the workspace (by default this checkout, which farm.sh was started from: its
+# suite's paths are the repository's), else the current folder's.
+if [ $no_repo = 1 ]; then
+    repo=""
+elif [ -z "$repo" ] && command -v git >/dev/null; then
+    repo=$(git -C "$workspace" rev-parse --show-toplevel 2>/dev/null ||
+        git -C "$PWD" rev-parse --show-toplevel 2>/dev/null || true)
+fi
 
 # Start a daemon in a process group of its own; remember it. Output to a log.
 spawn() {
@@ -325,7 +354,7 @@ done
 grep -q "listening on" "$dir/coordinator.log" ||
     { tail "$dir/coordinator.log" >&2; echo "farm.sh: the coordinator did not start" >&2; exit 1; }
 web=$(grep -o 'web pages on http://[^ ]*' "$dir/coordinator.log" | grep -o 'http://.*' || true)
-say "the coordinator's web pages (the team report, batches, series, hosts): $web"
+say "the coordinator serves its web pages (the team report, batches, series, hosts) on ${web:-no address (see $dir/coordinator.log)}"
 
 # The slow host's runner: pyscope-run with PYSCOPE_EXAMPLE_SLOWDOWN from
 # $dir/slow-runner/slowdown once that file is written (night --slowdown-night).
@@ -373,18 +402,37 @@ for h in a b; do
     say "starting agent $name"
     agent_keys=()
     [ $curve = 0 ] || agent_keys=(--secret-key "$client/$name" --coordinator-key "$keys/coordinator.key")
+    agent_repo=()
+    [ -z "$repo" ] || agent_repo=(--repo "$repo" --revisions "$dir/revisions-$name")
     spawn "$dir/agent-$name.log" "${wrap[@]}" "$agent_bin" --coordinator "$endpoint" \
         --workspace "$workspace" --name "$name" --spool "$dir/spool-$name" --label "farm=$h" \
-        "${agent_keys[@]}" "${runner[@]}" "${agent_pythons[@]}" \
+        "${agent_keys[@]}" "${runner[@]}" "${agent_pythons[@]}" "${agent_repo[@]}" \
         ${FARM_AGENT_ARGS:-} # word splitting wanted
 done
+agents=0
 for _ in $(seq 1 100); do
-    [ "$(psql -X -A -t -c 'SELECT count(*) FROM agents' 2>/dev/null || echo 0)" = 2 ] && break
+    agents=$(psql -X -A -t -c 'SELECT count(*) FROM agents' 2>/dev/null || echo 0)
+    [ "$agents" = 2 ] && break
     sleep 0.2
 done
+if [ "$agents" != 2 ]; then
+    tail -n 5 "$dir"/agent-farm-*.log >&2 || true
+    echo "farm.sh: only $agents of the 2 agents said Hello within 20 s (their logs:" \
+        "$dir/agent-farm-a.log, $dir/agent-farm-b.log)" >&2
+    exit 1
+fi
+if [ -n "$repo" ]; then
+    say "git repository of the agents (pyscope try, submit --commit): $repo"
+else
+    say "no git repository for the agents (--no-repo, or neither $workspace nor $PWD is in a" \
+        "git checkout): pyscope try and submit --commit need one (--repo PATH|URL)"
+fi
 started=1
-echo "export PYSCOPE_COORDINATOR=$endpoint PGHOST=$pg PGPORT=5432 PGUSER=postgres PGDATABASE=pyscope" \
-    >"$dir/env"
+{
+    echo "# source this file to use the farm from a shell: pyscope, psql, its keys"
+    echo "export PATH=$build/cli:\$PATH"
+    echo "export PYSCOPE_COORDINATOR=$endpoint PGHOST=$pg PGPORT=5432 PGUSER=postgres PGDATABASE=pyscope"
+} >"$dir/env"
 [ $curve = 0 ] ||
     echo "export PYSCOPE_SECRET_KEY=$client/local PYSCOPE_COORDINATOR_KEY=$keys/coordinator.key" \
         >>"$dir/env"
@@ -456,23 +504,39 @@ else
     say "could not render the team report"
     status=1
 fi
+stop_how="$src/deploy/farm.sh stop --dir $dir"
+case $mode in
+once) stop_how="nothing to stop: --once stops the farm now" ;;
+foreground) stop_how="Ctrl-C here (or, from another shell: $stop_how)" ;;
+esac
+try_how="pyscope try $suite --base HEAD~1 --head HEAD --hosts farm-a"
+[ -n "$repo" ] || try_how="(pyscope try needs a git repository: --repo PATH|URL)"
+what="what runs"
+[ "$mode" != once ] || what="what ran (--once: all of it stops now; without --once it keeps running)"
 cat >&2 <<EOF
-== farm: the results are in PostgreSQL (tables runs, run_functions, run_stacks, jobs, hosts):
-     source $dir/env && psql            # then e.g. SELECT * FROM runs;
-     source $dir/env && $cli jobs       # the queue; also: hosts, status BATCH
-   web pages: $web   (the team report of the newest night, /batches, /hosts)
-   logs: $dir/*.log
+== farm: $what, all in $dir:
+     PostgreSQL    $pg (unix socket; tables runs, run_functions, jobs, hosts)
+     coordinator   $endpoint, log $dir/coordinator.log
+     agents        farm-a and farm-b, logs $dir/agent-farm-a.log, $dir/agent-farm-b.log
+     git repository of the agents: ${repo:-none}
+   reports: $dir/report.html (team report; data $dir/report.json)
+            web pages: ${web:-none (see $dir/coordinator.log)} (the newest night, /batches, /hosts)
+   use it:  source $dir/env, then e.g.
+              pyscope hosts; pyscope jobs; pyscope report --since 1d; psql
+              pyscope submit $suite --wait
+              $try_how
+   stop:    $stop_how
 EOF
 
 [ -s "$dir/report.html" ] && echo "$dir/report.html"
 case $mode in
 once) exit "$status" ;;
 detach)
-    say "the farm keeps running; stop it with: deploy/farm.sh stop${dir:+ --dir $dir}"
+    say "the farm keeps running in the background; stop it with: $src/deploy/farm.sh stop --dir $dir"
     exit "$status"
     ;;
 *)
-    say "the farm is running; Ctrl-C stops it (try: source $dir/env && $cli submit examples/suite.ini --wait)"
+    say "the farm is running; Ctrl-C stops it"
     while true; do
         sleep 3600 &
         sleeper=$!

@@ -23,6 +23,8 @@
 
 #include "atomicfile.h"
 #include "hash.h"
+#include "log.h"
+#include "sanitize.h"
 #include "xmalloc.h"
 
 #define CACHE_MAGIC    "pyscope-pyinfo 1\n"
@@ -71,19 +73,39 @@ static bool is_dir(const char *path)
  * machine). */
 char *probecache_dir(void)
 {
+    /* why there is none, said once in debug mode (PYSCOPE_DEBUG=1) */
+    static bool said;
+    char *dir = NULL, *why = NULL;
     const char *xdg = getenv("XDG_CACHE_HOME");
+    const char *home = getenv("HOME");
     if (xdg && xdg[0] == '/') { /* the XDG spec: a relative value is ignored */
         char *parent = xstrdup(xdg);
         char *slash = strrchr(parent, '/');
         slash[slash == parent ? 1 : 0] = '\0';
-        bool ok = is_dir(parent);
+        if (is_dir(parent))
+            dir = xasprintf("%s/pyscope/pyinfo", xdg);
+        else
+            why = xasprintf("XDG_CACHE_HOME's parent \"%s\" is not an existing folder (it is "
+                            "never made)",
+                            parent);
         free(parent);
-        return ok ? xasprintf("%s/pyscope/pyinfo", xdg) : NULL;
+    } else if (!home || home[0] != '/') {
+        why = xasprintf("HOME is %s and XDG_CACHE_HOME is %s",
+                        home ? "not an absolute path" : "unset",
+                        xdg ? "not an absolute path" : "unset");
+    } else if (!is_dir(home)) {
+        why = xasprintf("HOME \"%s\" is not an existing folder (it is never made)", home);
+    } else {
+        dir = xasprintf("%s/.cache/pyscope/pyinfo", home);
     }
-    const char *home = getenv("HOME");
-    if (!home || home[0] != '/' || !is_dir(home))
-        return NULL;
-    return xasprintf("%s/.cache/pyscope/pyinfo", home);
+    if (why && !said) {
+        char *safe = sanitize_dup(why, 0);
+        log_debug("no interpreter cache: %s; every run asks the interpreter what it is", safe);
+        free(safe);
+        said = true;
+    }
+    free(why);
+    return dir;
 }
 
 char *probecache_key(const char *path, const char *argv0)
@@ -254,14 +276,23 @@ void probecache_store(const char *key, const char *text, const char *lib)
     char *slash = strrchr(file, '/');
     *slash = '\0';
     int made = make_dirs(file);
+    int e = errno;
+    char *safe = sanitize_dup(file, 0);
     *slash = '/';
     struct atomicfile af;
-    if (made == 0 && atomic_open(&af, file) == 0) {
-        int rc = fchmod(fileno(af.f), 0600) < 0 ? -errno : 0;
+    int rc = made < 0 ? -(e ? e : EIO) : atomic_open(&af, file);
+    if (rc == 0) {
+        rc = fchmod(fileno(af.f), 0600) < 0 ? -errno : 0;
         if (rc == 0 && fprintf(af.f, "%skey %zu\n%s\nlib %s\n%s", CACHE_MAGIC, strlen(key), key,
                                lib, text) < 0)
             rc = -EIO;
-        atomic_commit(&af, file, rc);
+        rc = atomic_commit(&af, file, rc);
     }
+    /* an unusable folder only costs the next run a question: said in debug mode only */
+    if (rc < 0)
+        log_debug("the interpreter cache folder \"%s\" is unusable (%s %s): the interpreter's "
+                  "answer is not remembered",
+                  safe, made < 0 ? "could not make it:" : "could not write in it:", strerror(-rc));
+    free(safe);
     free(file);
 }

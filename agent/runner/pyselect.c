@@ -20,6 +20,7 @@
 #include "errors.h"
 #include "log.h"
 #include "probecache.h"
+#include "sanitize.h"
 #include "xmalloc.h"
 
 #define PROBE_TIMEOUT_MS 20000
@@ -220,6 +221,36 @@ static int probe(struct pyselect *ps, char *err, size_t errlen)
     return rc;
 }
 
+/*
+ * Refuse an interpreter path holding a control character (a newline, a tab, an
+ * escape...): the interpreter's answer about itself is read line by line, and the
+ * path goes into reports and logs, so such a path cannot be used as it is; say so
+ * and where, instead of "gave no answer".
+ */
+static int check_path_text(const struct pyselect *ps, char *err, size_t errlen)
+{
+    for (const unsigned char *c = (const unsigned char *)ps->path; *c; c++) {
+        if (*c >= 0x20 && *c != 0x7f)
+            continue;
+        char *shown = sanitize_dup(ps->path, 0);
+        char what[32];
+        if (*c == '\n')
+            snprintf(what, sizeof(what), "a newline");
+        else if (*c == '\t')
+            snprintf(what, sizeof(what), "a tab");
+        else
+            snprintf(what, sizeof(what), "the control character 0x%02x", *c);
+        snprintf(err, errlen,
+                 "%s \"%s\": the interpreter's path holds %s (byte %zu), which pyscope-run "
+                 "cannot use (a path is read and reported as one line): rename it, or link it "
+                 "from a path without one (ln -s ... /tmp/python3) and pass that",
+                 ps->how, shown, what, (size_t)(c - (const unsigned char *)ps->path) + 1);
+        free(shown);
+        return -PYSCOPE_EUSAGE;
+    }
+    return 0;
+}
+
 /* The virtualenv at dir: its interpreter, or an error. */
 static int choose_venv(const char *dir, const char *how, struct pyselect *ps, char *err,
                        size_t errlen)
@@ -298,6 +329,9 @@ int pyselect_choose(const char *python_opt, const char *venv_opt, struct pyselec
         }
         ps->argv0 = xstrdup("python3");
     }
+    if (rc < 0)
+        return rc;
+    rc = check_path_text(ps, err, errlen);
     if (rc < 0)
         return rc;
     rc = probe(ps, err, errlen);

@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # test_farm_deploy.sh - deploy/farm.sh: the local farm runs a suite on two hosts (CURVE
 # on, and with --no-curve) and prints the runs; --once, SIGINT (Ctrl-C) and "stop" after --detach each leave
-# nothing running: no daemon, no PostgreSQL, no namespace or link.
+# nothing running: no daemon, no PostgreSQL, no namespace or link. Its messages say what runs,
+# where the reports and logs are, how to use and stop it. Its agents get the workspace's git
+# checkout as their repository: `pyscope try` runs on it, and a try the agents refuse says
+# their reason.
 source "$PYSCOPE_SRC/tests/integration/lib.sh"
 export FARM_BUILD=$PYSCOPE_BUILD FARM_ID="pt$((RANDOM % 9000 + 1000))"
 export FARM_SUBNET="10.78.$((RANDOM % 250 + 1))"
@@ -49,7 +52,10 @@ expect_match "batch 1 done" "batch 1 \(suite deploy\): done" "$out"
 expect_match "batch 2 done" "batch 2 \(suite deploy\): done" "$out"
 # (more rows when the coordinator re-ran a series to confirm it: coordinator/analysis.c)
 expect_match "runs printed by psql" "\(([2-9]) rows\)" "$out"
-expect_match "says where the results are" "results are in PostgreSQL" "$(cat "$T/err")"
+expect_match "says what ran and that --once stopped it" "what ran \\(--once: all of it stops now" "$(cat "$T/err")"
+expect_match "says where the results are" "PostgreSQL +.*unix socket; tables runs" "$(cat "$T/err")"
+expect_match "says where the report is" "reports: $T/farm/report.html" "$(cat "$T/err")"
+expect_match "says the agents' logs" "agents +farm-a and farm-b, logs $T/farm/agent-farm-a.log" "$(cat "$T/err")"
 expect_match "CURVE on by default" "CURVE on: keys folder" "$(cat "$T/err")"
 expect_match "coordinator serves CURVE" "curve on" "$(cat "$T/farm/coordinator.log")"
 if grep -q "namespaces $FARM_ID-a" "$T/err"; then
@@ -79,17 +85,64 @@ wait "$fg" || st=$?
 expect_eq "Ctrl-C exit status" "130" "$st"
 nothing_left "Ctrl-C" "$T/fg.err"
 
-# --detach, then stop.
+# --detach, then stop. The workspace is a git checkout: the agents get it as their
+# repository, so `pyscope try` runs out of the box (a stranger's try on the README's farm
+# failed: its agents had no repository, and the CLI said only "no ok run at one side").
+if command -v git >/dev/null; then
+    export GIT_CONFIG_NOSYSTEM=1 HOME="$T"
+    git init -q -b main "$ws"
+    git -C "$ws" add -A && git -C "$ws" -c user.name=t -c user.email=t@t commit -qm base
+    echo "f(1000)" >>"$ws/ex/a.py"
+    git -C "$ws" -c user.name=t -c user.email=t@t commit -qam head
+fi
 st=0
 "$farm" --detach --no-curve --port "$((port + 2))" "${args[@]}" >/dev/null 2>"$T/det.err" || st=$?
 expect_eq "farm.sh --detach --no-curve exit status" "0" "$st"
 expect_match "--no-curve announced" "CURVE off" "$(cat "$T/det.err")"
+expect_match "--detach: how to stop it" "stop: +$PYSCOPE_SRC/deploy/farm.sh stop --dir $T/farm" "$(cat "$T/det.err")"
+expect_match "--detach: how to use it" "source $T/farm/env, then" "$(cat "$T/det.err")"
 [ -n "$(pgrep -f -- "$T/farm/spool-farm-a" || true)" ] && ok "detached farm still running" ||
     fail "detached farm still running" "no agent"
-"$farm" stop --dir "$T/farm" 2>/dev/null
+if command -v git >/dev/null; then
+    expect_match "the workspace's checkout is the agents' repository" \
+        "git repository of the agents \\(pyscope try, submit --commit\\): $ws" "$(cat "$T/det.err")"
+    (
+        # shellcheck disable=SC1091
+        source "$T/farm/env"
+        cd "$ws"
+        set +e
+        pyscope try "$T/suite.ini" --base HEAD~1 --head HEAD --hosts farm-a --rounds 1 -q \
+            >"$T/try.out" 2>"$T/try.err"
+        echo $? >"$T/try.rc"
+        # a commit the agents' repository lacks: refused, and the CLI says the agents' reason
+        git init -q -b main "$T/other" && echo x >"$T/other/x" && git -C "$T/other" add x &&
+            git -C "$T/other" -c user.name=t -c user.email=t@t commit -qm other
+        pyscope try "$T/suite.ini" --repo "$T/other" --base HEAD --head HEAD --hosts farm-a \
+            --rounds 1 -q >"$T/try2.out" 2>"$T/try2.err"
+        echo $? >"$T/try2.rc"
+    )
+    expect_eq "pyscope try on the farm.sh farm: exit 0" 0 "$(cat "$T/try.rc")"
+    expect_match "... both sides ran" "1 base, 1 head runs" "$(cat "$T/try.out" "$T/try.err")"
+    expect_eq "a try of a commit the agents lack: exit 3" 3 "$(cat "$T/try2.rc")"
+    expect_match "... the agents' reason, per side" \
+        "ex/a.py on farm-a has no ok run at the base and head: base: 1 turn (error|refused): .*commit [0-9a-f]{40} is not in" \
+        "$(cat "$T/try2.err")"
+    expect_match "... printed with the result" "^   - head, 1 turn (error|refused): " "$(cat "$T/try2.out")"
+    expect_nomatch "... never 'No baseline'" "No baseline" "$(cat "$T/try2.out" "$T/try2.err")"
+    expect_nomatch "... the outcome said once" "refused: refused" "$(cat "$T/try2.out" "$T/try2.err")"
+    sed "s/^/# /" "$T/try2.out" "$T/try2.err"
+fi
+"$farm" stop --dir "$T/farm" 2>"$T/stop.err"
+expect_match "stop: says what it stopped" "stopped: the coordinator, the agents, PostgreSQL" "$(cat "$T/stop.err")"
 nothing_left "stop" "$T/det.err"
+"$farm" stop --dir "$T/farm" 2>"$T/stop2.err"
+expect_match "stop again: nothing to stop, said" "no farm is running from $T/farm: nothing to stop" "$(cat "$T/stop2.err")"
 
 st=0
 "$farm" --nights x >/dev/null 2>&1 || st=$?
 expect_eq "bad option" "2" "$st"
+st=0
+"$farm" --dir 2>"$T/noval.err" >/dev/null || st=$?
+expect_eq "an option without its value: exit 2" "2" "$st"
+expect_match "... said, not 'unbound variable'" "farm.sh: --dir needs a value" "$(cat "$T/noval.err")"
 finish

@@ -200,6 +200,11 @@ expect_match "compare-hosts: which host, which Python" 'host "host-a" has no suc
 capture "$CLI" compare-hosts examples/a.py --python 3.9
 expect_eq "compare-hosts: a Python no host ran exits 2" 2 "$RC"
 expect_match "compare-hosts: no host ran it under that Python" 'no host ran "examples/a.py" under Python 3\.9' "$OUT"
+expect_match "compare-hosts: ... and lists the Pythons each host ran it under" \
+    'under Python 3\.9 \(host-a ran Python 3\.11[.0-9]*; host-b ran Python 3\.11[.0-9]*; host-c ran Python 3\.12, 3\.11[.0-9]*; host-d ran Python 3\.12: --python takes one of those\)' "$OUT"
+capture "$CLI" compare-hosts examples/a.py --hosts host-a,host-c --python 3.12
+expect_match "compare-hosts: a named host without the Python: what it ran" \
+    'under Python 3\.12 \(host-a ran Python 3\.11[.0-9]*; pyscope compare-hosts without --python' "$OUT"
 capture "$CLI" compare-hosts examples/a.py --python py3
 expect_eq "compare-hosts: a bad --python is a usage error" 2 "$RC"
 expect_match "compare-hosts: bad --python explained" '--python: "py3" is' "$OUT"
@@ -235,6 +240,39 @@ capture "$CLI" compare-hosts examples/a.py --metric speed
 expect_eq "compare-hosts: bad metric is a usage error" 2 "$RC"
 capture "$CLI" compare-hosts /etc/passwd
 expect_eq "compare-hosts: not a script key" 2 "$RC"
+# Ids that name nothing: said (what, how to find one), exit 2, nothing written; the web
+# answers /batches/999 with 404 alike. A stranger's `report --batch 999` exited 0 and wrote
+# an empty report.
+newest=$(psql -X -A -t -c 'SELECT max(id) FROM batches')
+cd "$T"
+capture "$CLI" report --batch 999
+cd - >/dev/null
+expect_eq "report --batch 999: exit 2" 2 "$RC"
+expect_match "report --batch 999: no such batch, the newest, how to list" \
+    "error: no batch 999 \\(the newest is batch $newest; pyscope jobs lists" "$OUT"
+expect_eq "report --batch 999: no file written" no "$([ -e "$T/pyscope-report.html" ] && echo yes || echo no)"
+capture "$CLI" report --batch 999 --json
+expect_eq "report --batch 999 --json: exit 2, nothing on stdout" "2 " "$RC $("$CLI" report --batch 999 --json 2>/dev/null)"
+capture "$CLI" report --batch "$newest" --out "$T/newest.html"
+expect_eq "report --batch of an existing batch: exit 0" 0 "$RC"
+capture "$CLI" jobs --batch 999
+expect_eq "jobs --batch 999: exit 2" 2 "$RC"
+expect_match "jobs --batch 999: says so" "no batch 999" "$OUT"
+capture "$CLI" status 999
+expect_eq "status 999: exit 2" 2 "$RC"
+expect_match "status 999: says so" "no batch 999" "$OUT"
+capture "$CLI" status 999 --json
+expect_eq "status 999 --json: exit 2" 2 "$RC"
+capture "$CLI" triage 999 ack
+expect_eq "triage 999: exit 2" 2 "$RC"
+expect_match "triage 999: no such regression, how to list" "no regression has that id \\(pyscope report lists" "$OUT"
+capture "$CLI" history examples/a.py --host host-x
+expect_eq "history --host host-x: exit 2" 2 "$RC"
+capture "$CLI" compare-pythons examples/a.py --host host-x
+expect_eq "compare-pythons --host host-x: exit 2" 2 "$RC"
+# the wire: every Query reply has "error" (docs/json-schema.md), null when the ids exist
+expect_eq "a reply about an existing batch: error null" "None" \
+    "$("$CLI" report --batch "$newest" --json | json_get "d['error']")"
 capture "$CLI" compare-hosts examples/a.py --coordinator "ipc://$T/nowhere.sock" --timeout 1
 expect_eq "compare-hosts: unreachable coordinator exits 4" 4 "$RC"
 capture "$CLI" help compare-hosts

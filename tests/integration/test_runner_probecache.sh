@@ -126,6 +126,14 @@ RC=$?
 set -e
 expect_eq "unwritable cache folder: exit 0" 0 "$RC"
 expect_eq "unwritable cache folder: silent" "" "$(cat "$T/nodir.err")"
+# ... which PYSCOPE_DEBUG=1 says, with the folder and why
+set +e
+XDG_CACHE_HOME="$T/notadir" PYSCOPE_DEBUG=1 "$PYSCOPE_RUN" --python "$pyc" --output "$T/nodir.json" \
+    "$T/empty.py" >"$T/nodird.out" 2>"$T/nodird.err"
+set -e
+expect_match "unwritable cache folder, debug: said, with why" \
+    "debug: the interpreter cache folder \"$T/notadir/pyscope/pyinfo\" is unusable \(could not make it: Not a directory\)" \
+    "$(cat "$T/nodird.err")"
 # No HOME and no XDG_CACHE_HOME: nothing cached, still runs.
 set +e
 env -u HOME -u XDG_CACHE_HOME PYSCOPE_DEBUG=1 "$PYSCOPE_RUN" --python "$pyc" --output "$T/nohome.json" \
@@ -133,6 +141,8 @@ env -u HOME -u XDG_CACHE_HOME PYSCOPE_DEBUG=1 "$PYSCOPE_RUN" --python "$pyc" --o
 RC=$?
 set -e
 expect_eq "no HOME: exit 0, asked" "0 1" "$RC $(asked nohome)"
+expect_match "no HOME, debug: said" "debug: no interpreter cache: HOME is unset and XDG_CACHE_HOME is unset" \
+    "$(cat "$T/nohome.err")"
 # A HOME that does not exist (a service account's /nonexistent) is never made, nor the parents
 # of an XDG_CACHE_HOME: CI found /nonexistent/.cache made by a job run with HOME=/nonexistent.
 set +e
@@ -145,6 +155,20 @@ RC="$RC $?"
 set -e
 expect_eq "a missing HOME or XDG parent: exit 0, nothing made" "0 0 no" \
     "$RC $([ -e "$T/no" ] && echo made || echo no)"
+expect_eq "a missing HOME or XDG parent, no debug: silent" "" "$(cat "$T/nh.err" "$T/nx.err")"
+set +e
+env -u XDG_CACHE_HOME HOME="$T/no/such/home" PYSCOPE_DEBUG=1 "$PYSCOPE_RUN" --python "$pyc" \
+    --output "$T/nh.json" "$T/empty.py" >"$T/nh.out" 2>"$T/nhd.err"
+XDG_CACHE_HOME="$T/no/such/xdg" PYSCOPE_DEBUG=1 "$PYSCOPE_RUN" --python "$pyc" \
+    --output "$T/nx.json" "$T/empty.py" >"$T/nx.out" 2>"$T/nxd.err"
+set -e
+expect_match "a missing HOME, debug: said, once" \
+    "^1 .*no interpreter cache: HOME \"$T/no/such/home\" is not an existing folder \(it is never made\)" \
+    "$(grep -c 'no interpreter cache' "$T/nhd.err") $(cat "$T/nhd.err")"
+expect_match "a missing XDG parent, debug: said" \
+    "no interpreter cache: XDG_CACHE_HOME's parent \"$T/no/such\" is not an existing folder" \
+    "$(cat "$T/nxd.err")"
+expect_eq "... and still nothing made" no "$([ -e "$T/no" ] && echo made || echo no)"
 XDG_CACHE_HOME="$T/fresh" "$PYSCOPE_RUN" --python "$pyc" --output "$T/fr.json" "$T/empty.py" >/dev/null 2>&1
 expect_eq "an XDG_CACHE_HOME whose parent exists is made (the XDG spec), 0700" 700 \
     "$(stat -c %a "$T/fresh" 2>/dev/null)"

@@ -130,6 +130,21 @@ refused "no such command" "--python nosuchpython3: no such command on PATH" --py
 refused "not a virtualenv" "--venv \"$T\" is not a virtualenv \\(no pyvenv.cfg" --venv "$T"
 PS_ENV=PATH=/nonexistent refused "no python3 on PATH" "no python3 on PATH"
 refused "empty --python" "--python is empty" --python ""
+# A path with a control character (a newline, an escape) is refused for what it is, not as an
+# interpreter that "gave no answer"; the path is shown escaped.
+nl="$T/bin/py
+thon"
+ln -s "$PY" "$nl"
+refused "a newline in the path" \
+    "--python \"$T/bin/py\\\\nthon\": the interpreter's path holds a newline \\(byte $((${#T} + 8))\\)" \
+    --python "$nl"
+esc="$T/bin/py$(printf '\033')[31m"
+ln -s "$PY" "$esc"
+refused "an escape in the path" "holds the control character 0x1b" --python "$esc"
+run "$PYSCOPE" run --python "$nl" marker.py
+expect_eq "pyscope run: a newline in --python is a usage error" 2 "$RC"
+expect_match "pyscope run: says what is wrong with the path" "path holds a newline" "$ERR"
+expect_nomatch "pyscope run: not 'gave no answer'" "gave no answer" "$ERR"
 
 expect_match "--version names the supported versions" "$SUPPORTED" "$("$PYSCOPE_RUN" --version)"
 finish

@@ -2,8 +2,9 @@
 # test_submit_hosts.sh - host lists are trimmed; an unknown host name is an error (issue 12).
 #
 # `hosts = a, b` (with a space) in a suite selects both hosts; `pyscope submit --hosts
-# nosuchhost` is refused (exit 2, naming the host and listing the known ones) and creates
-# no batch, instead of queueing 0 jobs and exiting 0.
+# nosuchhost` (and `pyscope try SUITE ... --hosts nosuchhost`) is refused (exit 2, saying
+# the host is unknown, listing the known ones and how to list them, never "malformed") and
+# creates no batch, instead of queueing 0 jobs and exiting 0.
 # labels: asan
 source "$PYSCOPE_SRC/tests/integration/lib.sh"
 source "$PYSCOPE_SRC/tests/integration/pg.sh"
@@ -31,7 +32,22 @@ expect_match "--hosts with spaces around the names: both" "2 jobs queued" "$OUT"
 capture "$PYSCOPE" submit "$T/both.ini" --hosts nosuchhost
 expect_eq "--hosts nosuchhost: usage error (exit 2)" 2 "$RC"
 expect_match "the error names the host and lists the known ones" \
-    "no host or agent is named \"nosuchhost\" \\(known hosts: $HA, $HB\\)" "$OUT"
+    "unknown host \"nosuchhost\": no host or agent is named \"nosuchhost\" \\(known hosts: $HA, $HB; pyscope hosts lists them\\)" "$OUT"
+expect_nomatch "... and does not call it malformed" "malformed" "$OUT"
+# the farm form of try, the same (a stranger saw "malformed" there)
+if command -v git >/dev/null; then
+    export GIT_CONFIG_NOSYSTEM=1 HOME="$T"
+    git init -q -b main "$T/repo"
+    mkdir -p "$T/repo/examples" && echo 'pass' >"$T/repo/examples/a.py"
+    git -C "$T/repo" add -A && git -C "$T/repo" -c user.name=t -c user.email=t@t commit -qm one
+    capture "$PYSCOPE" try "$T/both.ini" --repo "$T/repo" --base main --head main --hosts nosuchhost
+    expect_eq "try --hosts nosuchhost: usage error (exit 2)" 2 "$RC"
+    expect_match "try: the host is unknown, how to list them" \
+        "refused the try: unknown host \"nosuchhost\".*pyscope hosts lists them" "$OUT"
+    expect_nomatch "try: not 'malformed'" "malformed" "$OUT"
+else
+    echo "# no git: the try form is not checked"
+fi
 printf '[suite]\nname = typo\nhosts = %s, nosuchhost\n[script examples/a.py]\n' $HA >"$T/typo.ini"
 capture "$PYSCOPE" submit "$T/typo.ini" --wait
 expect_eq "a suite naming an unknown host among known ones: exit 2" 2 "$RC"

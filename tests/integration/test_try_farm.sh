@@ -185,7 +185,7 @@ err=$(cd "$REPO" && farm_cli try "$T/suite.ini" --base main --head main --hosts 
 st=$?
 set -e
 expect_eq "unknown host: exit 2" 2 "$st"
-expect_match "unknown host: the known ones" "no host or agent is named \"nosuchhost\"" "$err"
+expect_match "unknown host: the known ones" "unknown host \"nosuchhost\": no host or agent is named \"nosuchhost\"" "$err"
 
 grep -q "ERROR: AddressSanitizer\|runtime error" "$T"/*.log && fail "sanitizers" "$(grep -h 'ERROR\|runtime error' "$T"/*.log | head)"
 [ ! -s "$T/judge.notes" ] || sed 's/^/# /' "$T/judge.notes"

@@ -236,6 +236,15 @@ static void test_bad_files(void **state)
     assert_non_null(strstr(err, "t.ini:3:"));
     assert_non_null(strstr(err, "t.ini:5:"));
 
+    /* ... in line order, whatever pass found them: a script's args are split after the
+     * whole file is read, its line-2 problem comes before line 4's */
+    text = "[script a.py]\nargs = \"abc\n[script b.py]\nmode = x\n";
+    assert_int_equal(parse(text, &s, err, sizeof(err)), -PYSCOPE_EPARSE);
+    assert_non_null(strstr(err, "t.ini:2: args:"));
+    assert_non_null(strstr(err, "t.ini:4:"));
+    assert_true(strstr(err, "t.ini:2:") < strstr(err, "t.ini:4:"));
+    assert_true(strstr(err, "t.ini:2:") == err);
+
     /* A long line is refused, not silently cut. */
     char *longl = xmalloc(400);
     memset(longl, 'x', 399);
