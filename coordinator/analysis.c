@@ -50,9 +50,13 @@ static const char DOCS_SQL[] = "SELECT " STORE_RUN_DOC_SQL " WHERE r.run_id = AN
  * suite's reference script (jobs 'reference', 'confirm_reference') are no
  * series. $3: the analysis pass; the second (1) decides only the series
  * whose job was queued again to confirm (a 'confirm' job), whose newest run
- * is then the confirmation run. One index-only range scan per series
- * (runs_series_idx covers the samples and run delays, schema/005 and 010),
- * samples only: no hotspots, no JSON. Rows come in no particular order (a sort of ~40,000
+ * is then the confirmation run. Each series' reset, hold and held-out
+ * nights come from three grouped reads joined by hash (not three index probes
+ * per series). One index-only range scan per series (runs_series_idx covers
+ * the samples and run delays, schema/005 and 010): docs/benchmarks.md measured
+ * it against one set-based read of every baseline (a window over the series'
+ * whole history, or the newest batches' runs from the heap): 4-10x slower.
+ * Samples only: no hotspots, no JSON. Rows come in no particular order (a sort of ~40,000
  * rows with their arrays would cost more than the reads): sn numbers the
  * series 1..N and stored_at orders a baseline (gather_row()).
  */
@@ -68,17 +72,22 @@ static const char BATCH_RUNS_SQL[] =
     "  ORDER BY r.script_id, r.host_id, r.python_build, r.stored_at DESC),"
     " m AS MATERIALIZED (SELECT c.*,"
     "  row_number() OVER (ORDER BY c.script_id, c.host_id, c.python_build) AS sn,"
-    "  coalesce(j.threshold, s.threshold) AS threshold,"
-    "  (SELECT max(y.stored_at) FROM regressions g JOIN runs y ON y.run_id = g.candidate_run"
-    "   WHERE g.state = 'expected' AND g.script_id = c.script_id AND g.host_id = c.host_id"
-    "   AND g.python_build = c.python_build) AS reset,"
-    "  (SELECT min(g.batch_id) FROM regressions g WHERE g.script_id = c.script_id"
-    "   AND g.host_id = c.host_id AND g.python_build = c.python_build"
-    "   AND g.state IN ('new', 'confirmed', 'ack') AND g.ended_batch_id IS NULL"
-    "   AND g.batch_id < c.batch_id) AS hold,"
-    "  ARRAY(SELECT o.batch_id FROM held_out o WHERE o.script_id = c.script_id"
-    "   AND o.host_id = c.host_id AND o.python_build = c.python_build) AS held"
-    "  FROM c JOIN jobs j ON j.id = c.job_id JOIN scripts s ON s.id = c.script_id)"
+    "  coalesce(j.threshold, s.threshold) AS threshold, e.reset, o.hold,"
+    "  coalesce(h.held, '{}') AS held"
+    "  FROM c JOIN jobs j ON j.id = c.job_id JOIN scripts s ON s.id = c.script_id"
+    "  LEFT JOIN (SELECT g.script_id, g.host_id, g.python_build, max(y.stored_at) AS reset"
+    "   FROM regressions g JOIN runs y ON y.run_id = g.candidate_run WHERE g.state = 'expected'"
+    "   GROUP BY g.script_id, g.host_id, g.python_build) e ON e.script_id = c.script_id"
+    "   AND e.host_id = c.host_id AND e.python_build = c.python_build"
+    "  LEFT JOIN (SELECT g.script_id, g.host_id, g.python_build, min(g.batch_id) AS hold"
+    "   FROM regressions g WHERE g.state IN ('new', 'confirmed', 'ack')"
+    "   AND g.ended_batch_id IS NULL AND g.batch_id < $1::bigint"
+    "   GROUP BY g.script_id, g.host_id, g.python_build) o ON o.script_id = c.script_id"
+    "   AND o.host_id = c.host_id AND o.python_build = c.python_build"
+    "  LEFT JOIN (SELECT x.script_id, x.host_id, x.python_build, array_agg(x.batch_id) AS held"
+    "   FROM held_out x GROUP BY x.script_id, x.host_id, x.python_build) h"
+    "   ON h.script_id = c.script_id AND h.host_id = c.host_id"
+    "   AND h.python_build = c.python_build)"
     " SELECT m.sn, x.k, x.run_id::text, x.stored_at, x.wall_s, x.cpu_s, x.peak_rss_bytes,"
     "  x.script_id, x.host_id, x.python_build, x.job_id, x.threshold, x.batch_runs, x.run_delay_s"
     " FROM m CROSS JOIN LATERAL ("
@@ -1568,8 +1577,12 @@ int analysis_run_one(struct store *store, const struct regress_options *opt, boo
     snprintf(pass, sizeof(pass), "%" JSON_INTEGER_FORMAT, pass_no);
     sum->batch_id = strtoull(id, NULL, 10);
     sum->pass = (unsigned)pass_no + 1;
-    /* the batch's samples (~40 k rows for 3,500 series) are sorted in memory */
+    /* the batch's samples (~40 k rows for 3,500 series) are sorted in memory; no JIT:
+     * the samples query's estimated cost (~120,000) passes jit_above_cost, and compiling
+     * its ~140 expressions took longer than running them (docs/benchmarks.md) */
     rc = store_command(store, "SET LOCAL work_mem = '64MB'", NULL, 0, err, errlen);
+    if (rc >= 0)
+        rc = store_command(store, "SET LOCAL jit = off", NULL, 0, err, errlen);
     if (rc < 0)
         goto out;
     confirm = json_array();

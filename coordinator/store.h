@@ -109,7 +109,9 @@ int store_register(struct store *s, const struct wire_hello *h, const char *host
 /*
  * A run of table alias r as a document for lib/regress (pyscope.run/1's
  * identity, runs and profile.functions with their hotspots): SELECT it, then
- * a WHERE on r. Used by the batch analysis and by compare-pythons.
+ * a WHERE on r. Used by the batch analysis and by compare-pythons. Each
+ * function key is one functions_pkey lookup (OFFSET 0 keeps the planner from
+ * hashing the whole functions table once per run).
  */
 #define STORE_RUN_DOC_SQL                                                                          \
     "json_build_object('id', r.run_id::text, 'created', pyscope_ts(r.stored_at),"                  \
@@ -130,7 +132,8 @@ int store_register(struct store *s, const struct wire_hello *h, const char *host
     "   'total_pct', 100 * u.t / nullif(r.wall_median, 0), 'self_cpu_s', u.sc,"                    \
     "   'self_pct', 100 * u.s / nullif(r.wall_median, 0)) ORDER BY u.t DESC, u.i), '[]')"          \
     "   FROM unnest(r.fn_ids, r.fn_self_s, r.fn_total_s, r.fn_self_cpu_s)"                         \
-    "   WITH ORDINALITY AS u(id, s, t, sc, i) JOIN functions f ON f.id = u.id)))::text"            \
+    "   WITH ORDINALITY AS u(id, s, t, sc, i), LATERAL (SELECT f.key FROM functions f"             \
+    "   WHERE f.id = u.id OFFSET 0) f)))::text"                                                    \
     " FROM runs r JOIN scripts s ON s.id = r.script_id JOIN hosts h ON h.id = r.host_id"
 
 /* One agent's part of store_claim_jobs(). */

@@ -55,10 +55,26 @@
 #define WEB_MAX_BATCHES  200   /* rows of /batches */
 #define WEB_MAX_HOSTS    1000u /* rows of /hosts */
 
-static const char BATCHES_SQL[] =
+/*
+ * /batches: the newest $1 batches. "settled" (a done and analysed batch):
+ * its finish and analysis times, which key its counts in the memo
+ * (batch_counts()): a settled batch's jobs, runs and findings do not change
+ * (a confirmation re-opens a batch before its analysis ends; a later night
+ * attaches to a finding under its own id), and counting a night's 3,500 runs
+ * and jobs for each of 100 rows was most of the page's time
+ * (docs/benchmarks.md).
+ */
+static const char BATCH_LIST_SQL[] =
     "SELECT json_build_object('id', b.id, 'suite', b.suite, 'label', b.label, 'commit',"
     " b.\"commit\", 'state', b.state, 'created', pyscope_ts(b.created), 'finished',"
-    " pyscope_ts(b.finished), 'analyzed', b.analyzed IS NOT NULL,"
+    " pyscope_ts(b.finished), 'analyzed', b.analyzed IS NOT NULL, 'settled', CASE WHEN"
+    " b.state = 'done' AND b.analyzed IS NOT NULL THEN concat_ws('|', b.finished::text,"
+    " b.analyzed::text) END)::text"
+    " FROM batches b ORDER BY b.id DESC LIMIT $1";
+
+/* The counts of the batches $1 (bigint[]) as /batches shows them. */
+static const char BATCH_COUNTS_SQL[] =
+    "SELECT json_build_object('id', b.id,"
     " 'jobs', (SELECT count(*) FROM jobs j WHERE j.batch_id = b.id),"
     " 'jobs_failed', (SELECT count(*) FROM jobs j WHERE j.batch_id = b.id AND j.state = 'failed'),"
     " 'runs', (SELECT count(*) FROM runs r WHERE r.batch_id = b.id),"
@@ -68,7 +84,7 @@ static const char BATCHES_SQL[] =
     " 'improvements', (SELECT count(DISTINCT (g.script_id, g.host_id, g.python_build))"
     "   FROM regressions g WHERE (g.batch_id = b.id OR g.last_batch_id = b.id)"
     "   AND g.kind = 'improvement'))::text"
-    " FROM batches b ORDER BY b.id DESC LIMIT $1";
+    " FROM batches b WHERE b.id = ANY ($1::bigint[])";
 
 /*
  * Host pairs of batch $1: over the scripts both hosts ran, the geometric
@@ -127,6 +143,11 @@ struct web {
     struct worker warmer;
     struct store *warm_store; /* the warmer's own */
     bool warmer_on;
+    /* /batches' counts of settled batches: {"ID": {"settled": KEY, "counts": {...}}} */
+    json_t *batch_counts;
+    /* /hosts' host pairs and batch of the newest analysed batch, for its fingerprint */
+    char *pairs_tag; /* "ID TAG"; NULL: none yet */
+    char *pairs_json, *pairs_batch_json;
 };
 
 /* An answer: status and a page (malloc'd). */
@@ -478,16 +499,105 @@ static void page_report(struct web *w, struct store *s, uint64_t batch, struct p
     p->len = len;
 }
 
-static void page_batches(struct store *s, struct page *p)
+/*
+ * The counts of each batch of rows (borrowed; BATCH_LIST_SQL's) set in its
+ * row: a settled batch's from the memo when its key is the same, the others
+ * read (BATCH_COUNTS_SQL, one statement) and the settled ones memoised. The
+ * memo keeps the batches listed only. Returns 0 or a negative code.
+ */
+static int batch_counts(struct web *w, struct store *s, json_t *rows, char *err, size_t errlen)
+{
+    size_t i, cap = 2 + 24 * json_array_size(rows), len = 0;
+    json_t *row;
+    char *ids = xmalloc(cap);
+    ids[len++] = '{';
+    json_t *listed = json_object();
+    pthread_mutex_lock(&w->mu);
+    if (w->batch_counts == NULL)
+        w->batch_counts = json_object();
+    json_array_foreach(rows, i, row)
+    {
+        char id[32];
+        snprintf(id, sizeof(id), "%" JSON_INTEGER_FORMAT,
+                 json_integer_value(json_object_get(row, "id")));
+        json_object_set_new(listed, id, json_true());
+        const char *key = json_string_value(json_object_get(row, "settled"));
+        const json_t *m = json_object_get(w->batch_counts, id);
+        const char *mkey = json_string_value(json_object_get(m, "settled"));
+        if (key && mkey && strcmp(key, mkey) == 0) {
+            /* copies: the memo's values are never shared with a request's rows */
+            json_t *cp = json_deep_copy(json_object_get(m, "counts"));
+            json_object_update(row, cp);
+            json_decref(cp);
+            continue;
+        }
+        len += (size_t)snprintf(ids + len, cap - len, "%s%s", len > 1 ? "," : "", id);
+    }
+    pthread_mutex_unlock(&w->mu);
+    snprintf(ids + len, cap - len, "}");
+    int rc = 0;
+    json_t *counts = NULL;
+    if (len > 1) {
+        const char *params[1] = {ids};
+        rc = store_json_rows(s, BATCH_COUNTS_SQL, params, 1, &counts, err, errlen);
+    }
+    free(ids);
+    json_t *by_id = json_object();
+    const json_t *c;
+    json_array_foreach(counts, i, c)
+    {
+        char id[32];
+        snprintf(id, sizeof(id), "%" JSON_INTEGER_FORMAT,
+                 json_integer_value(json_object_get(c, "id")));
+        json_object_set(by_id, id, (json_t *)c);
+    }
+    pthread_mutex_lock(&w->mu);
+    json_array_foreach(rows, i, row)
+    {
+        char id[32];
+        snprintf(id, sizeof(id), "%" JSON_INTEGER_FORMAT,
+                 json_integer_value(json_object_get(row, "id")));
+        json_t *got = json_object_get(by_id, id);
+        if (got == NULL)
+            continue;
+        json_object_del(got, "id");
+        json_object_update(row, got);
+        const json_t *key = json_object_get(row, "settled");
+        if (json_is_string(key))
+            json_object_set_new(w->batch_counts, id,
+                                json_pack("{s:s, s:o}", "settled", json_string_value(key), "counts",
+                                          json_deep_copy(got)));
+    }
+    const char *k;
+    json_t *v, *tmp;
+    json_object_foreach_safe(w->batch_counts, tmp, k, v)
+    {
+        if (json_object_get(listed, k) == NULL)
+            json_object_del(w->batch_counts, k);
+    }
+    pthread_mutex_unlock(&w->mu);
+    json_array_foreach(rows, i, row)
+    {
+        json_object_del(row, "settled");
+    }
+    json_decref(by_id);
+    json_decref(counts);
+    json_decref(listed);
+    return rc < 0 ? rc : 0;
+}
+
+static void page_batches(struct web *w, struct store *s, struct page *p)
 {
     char err[512] = "", limit[16];
     snprintf(limit, sizeof(limit), "%d", WEB_MAX_BATCHES);
     const char *params[1] = {limit};
     json_t *rows = NULL;
-    if (store_json_rows(s, BATCHES_SQL, params, 1, &rows, err, sizeof(err)) < 0) {
+    if (store_json_rows(s, BATCH_LIST_SQL, params, 1, &rows, err, sizeof(err)) < 0 ||
+        batch_counts(w, s, rows, err, sizeof(err)) < 0) {
         log_warn("http: batches: %s", err);
         error_page(p, MHD_HTTP_SERVICE_UNAVAILABLE, "database error",
                    "The database did not answer; try again in a moment.", "batches");
+        json_decref(rows);
         return;
     }
     struct sink k;
@@ -498,7 +608,52 @@ static void page_batches(struct store *s, struct page *p)
     page_end(&k, p, MHD_HTTP_OK);
 }
 
-static void page_hosts(struct store *s, struct page *p)
+/*
+ * The host pairs (PAIRS_SQL) and the batch row of the newest analysed batch t
+ * (borrowed) into *pairs and *batch (new): remembered with the batch's
+ * fingerprint, which covers its runs (reading its 3,500 runs from the heap
+ * was most of /hosts' time, docs/benchmarks.md). Returns 0 or a negative code.
+ */
+static int host_pairs(struct web *w, struct store *s, const struct tag_row *t, json_t **pairs,
+                      json_t **batch, char *err, size_t errlen)
+{
+    char *key = xasprintf("%" PRIu64 " %s", t->batch, t->tag);
+    pthread_mutex_lock(&w->mu);
+    if (w->pairs_tag && strcmp(w->pairs_tag, key) == 0) {
+        *pairs = json_loads(w->pairs_json, 0, NULL);
+        *batch = json_loads(w->pairs_batch_json, 0, NULL);
+    }
+    pthread_mutex_unlock(&w->mu);
+    if (*pairs && *batch) {
+        free(key);
+        return 0;
+    }
+    json_decref(*pairs);
+    json_decref(*batch);
+    *pairs = *batch = NULL;
+    char id[32];
+    snprintf(id, sizeof(id), "%" PRIu64, t->batch);
+    const char *params[1] = {id};
+    int rc = store_json_rows(s, PAIRS_SQL, params, 1, pairs, err, errlen);
+    if (rc >= 0)
+        rc = store_json_rows(s, BATCH_OF_SQL, params, 1, batch, err, errlen);
+    if (rc >= 0) {
+        char *p = json_dumps(*pairs, JSON_COMPACT), *b = json_dumps(*batch, JSON_COMPACT);
+        pthread_mutex_lock(&w->mu);
+        free(w->pairs_tag);
+        free(w->pairs_json);
+        free(w->pairs_batch_json);
+        w->pairs_tag = key;
+        w->pairs_json = p;
+        w->pairs_batch_json = b;
+        key = NULL;
+        pthread_mutex_unlock(&w->mu);
+    }
+    free(key);
+    return rc < 0 ? rc : 0;
+}
+
+static void page_hosts(struct web *w, struct store *s, struct page *p)
 {
     char err[512] = "";
     struct wire_query q = {.kind = WIRE_QUERY_HOSTS, .limit = WEB_MAX_HOSTS};
@@ -508,14 +663,8 @@ static void page_hosts(struct store *s, struct page *p)
     int rc = store_query(s, &q, &hosts, err, sizeof(err));
     if (rc >= 0)
         rc = batch_tag(s, 0, &t, &found, err, sizeof(err));
-    if (rc >= 0 && found) {
-        char id[32];
-        snprintf(id, sizeof(id), "%" PRIu64, t.batch);
-        const char *params[1] = {id};
-        rc = store_json_rows(s, PAIRS_SQL, params, 1, &pairs, err, sizeof(err));
-        if (rc >= 0)
-            rc = store_json_rows(s, BATCH_OF_SQL, params, 1, &batch, err, sizeof(err));
-    }
+    if (rc >= 0 && found)
+        rc = host_pairs(w, s, &t, &pairs, &batch, err, sizeof(err));
     if (rc < 0) {
         log_warn("http: hosts: %s", err);
         error_page(p, MHD_HTTP_SERVICE_UNAVAILABLE, "database error",
@@ -739,9 +888,9 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
     if (strcmp(url, "/") == 0 || batch)
         page_report(w, s, batch, &p);
     else if (strcmp(url, "/batches") == 0)
-        page_batches(s, &p);
+        page_batches(w, s, &p);
     else if (strcmp(url, "/hosts") == 0)
-        page_hosts(s, &p);
+        page_hosts(w, s, &p);
     else
         page_series(w, s, c, url + strlen("/series/"), &p);
     pool_put(w, slot);
@@ -920,6 +1069,10 @@ void web_stop(struct web **wp)
         free(w->cache[i].tag);
         free(w->cache[i].html);
     }
+    json_decref(w->batch_counts);
+    free(w->pairs_tag);
+    free(w->pairs_json);
+    free(w->pairs_batch_json);
     if (w->token) {
         sodium_memzero(w->token, strlen(w->token));
         free(w->token);

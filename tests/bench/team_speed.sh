@@ -21,7 +21,8 @@
 # Environment: SCRIPTS (500), HOSTS (7), NIGHTS (100), OUT (report path; default a temp file),
 # WEB (1: time the served pages; 0: skip), REQUESTS (21 per page), KEEP (1: leave the
 # PostgreSQL server and its database running at the end, for EXPLAIN; the script prints
-# how to reach and stop it).
+# how to reach and stop it), BASELINE (another build directory, e.g. of the branch's base:
+# both analyse the batch in turn, ROUNDS (3) times each; medians and their ratio).
 set -euo pipefail
 src=$(cd "$(dirname "$0")/../.." && pwd)
 build=$(cd "${1:-$src/build}" && pwd)
@@ -138,12 +139,52 @@ pg_sql "SELECT 'stored: ' || count(*) FILTER (WHERE kind = 'regression') || ' re
         || count(*) FILTER (WHERE kind = 'improvement') || ' improvements ('
         || count(DISTINCT (script_id, host_id)) || ' series)' FROM regressions"
 # The same batch again, as if it had not been analysed (caches warm).
-pg_sql "DELETE FROM regressions WHERE batch_id = $((N + 1));
-        DELETE FROM jobs j WHERE j.batch_id = $((N + 1))
-            AND NOT EXISTS (SELECT 1 FROM runs r WHERE r.job_id = j.id);
-        UPDATE batches SET state = 'done', analyzed = NULL WHERE id = $((N + 1))" >/dev/null
+undo() {
+    pg_sql "DELETE FROM regressions WHERE batch_id = $((N + 1));
+            DELETE FROM held_out WHERE batch_id = $((N + 1));
+            DELETE FROM unsettled WHERE batch_id = $((N + 1));
+            DELETE FROM batch_reports WHERE batch_id = $((N + 1));
+            DELETE FROM jobs j WHERE j.batch_id = $((N + 1))
+                AND NOT EXISTS (SELECT 1 FROM runs r WHERE r.job_id = j.id);
+            UPDATE batches SET state = 'done', analyzed = NULL WHERE id = $((N + 1))" >/dev/null
+}
+undo
 echo "== second run (warm)"
 "$build/tests/tools/team_speed" --db "$PG_CONNINFO" --out "$out"
+
+# BASELINE=DIR: another build (the branch's base, say) analyses the same batch in turn with
+# this one, ROUNDS times each (the analysis undone before each run): the medians of the
+# analysis, its samples query and the stored report, and new / baseline.
+if [ -n "${BASELINE:-}" ]; then
+    echo "== interleaved with the baseline build $BASELINE (${ROUNDS:-3} rounds)"
+    for ((k = 0; k < ${ROUNDS:-3}; k++)); do
+        for which in baseline new; do
+            bin=$build/tests/tools/team_speed
+            [ "$which" = baseline ] && bin=$BASELINE/tests/tools/team_speed
+            undo
+            "$bin" --db "$PG_CONNINFO" --out "$T/$which.html" |
+                awk -v w="$which" '/^analysis: /{a = $NF == "s" ? $(NF - 1) : $NF}
+                    /^analysis phases:/{s = $5}
+                    /^report stored/{r = $(NF - 1)}
+                    END {print w, a, s, r}'
+        done
+    done >"$T/interleaved.txt"
+    awk 'function med(v, n,   i, j, x) {
+             for (i = 1; i <= n; i++) for (j = i + 1; j <= n; j++) if (v[j] < v[i]) { x = v[i]; v[i] = v[j]; v[j] = x }
+             return n % 2 ? v[(n + 1) / 2] : (v[n / 2] + v[n / 2 + 1]) / 2 }
+         { n[$1]++; a[$1, n[$1]] = $2; s[$1, n[$1]] = $3; r[$1, n[$1]] = $4 }
+         END {
+             for (w in n) {
+                 for (i = 1; i <= n[w]; i++) { x[i] = a[w, i]; y[i] = s[w, i]; z[i] = r[w, i] }
+                 ma[w] = med(x, n[w]); ms[w] = med(y, n[w]); mr[w] = med(z, n[w])
+                 printf "%-8s analysis median %.3f s, samples query %.3f s, report stored %.3f s (%d runs)\n",
+                        w, ma[w], ms[w], mr[w], n[w]
+             }
+             if (ma["baseline"] > 0 && ms["baseline"] > 0 && mr["baseline"] > 0)
+                 printf "new / baseline: analysis %.2f, samples query %.2f, report stored %.2f\n",
+                        ma["new"] / ma["baseline"], ms["new"] / ms["baseline"], mr["new"] / mr["baseline"]
+         }' "$T/interleaved.txt"
+fi
 
 # The served pages (coordinator/web.c) on the same 350,000 runs: the coordinator with
 # --http on this database (the batch is analysed: it has nothing to do but serve), each

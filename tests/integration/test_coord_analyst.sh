@@ -31,8 +31,10 @@ CMDS
 expect_match "result of batch 1 acked" "^ack run_id=" "$out"
 waiting=0
 for _ in $(seq 200); do
-    waiting=$(pg_sql "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'
-                      AND query LIKE '%regressions%'")
+    # a lock on regressions asked for and not granted (pg_stat_activity.query shows only the
+    # first 1 KB of a statement: the analysis's names the table further on)
+    waiting=$(pg_sql "SELECT count(DISTINCT pid) FROM pg_locks
+                      WHERE relation = 'regressions'::regclass AND NOT granted")
     [ "$waiting" -ge 1 ] && break
     sleep 0.1
 done

@@ -113,6 +113,24 @@ get /
 expect_match "/: the triage shows at once" 'data-metric="wall_s" data-state="ack"' "$(cat "$T/body")"
 get "series/examples/a.py?host=host-b"
 expect_match "/series: the triage shows at once (its cache is checked too)" 'farm: regression #[0-9]+ wall_s, ack' "$(cat "$T/body")"
+# /batches remembers the counts of a settled (done, analysed) batch; one that changes is read again.
+row5() { tr -d '\n' <"$T/body" | grep -o '<a href="/batch/5">5</a>.*' | sed 's#</tr>.*##'; }
+get batches
+first=$(cat "$T/body")
+get batches
+expect_eq "/batches: the same page from the remembered counts" "$first" "$(cat "$T/body")"
+job5=$(pg_sql "SELECT min(id) FROM jobs WHERE batch_id = 5")
+pg_sql "UPDATE batches SET state = 'running' WHERE id = 5; UPDATE jobs SET state = 'failed' WHERE id = $job5" >/dev/null
+get batches
+# (the coordinator may finish the batch again before the request: its jobs have all ended,
+# so "running" or "done" may show; the failed job's count is what must be read again)
+expect_match "/batches: a re-opened batch's counts are read again" '(running|done).*<span class="bad">1</span>' "$(row5)"
+pg_sql "UPDATE batches SET state = 'done', finished = now() WHERE id = 5" >/dev/null
+get batches
+expect_match "/batches: finished again, read again" 'done, analysed.*<span class="bad">1</span>' "$(row5)"
+pg_sql "UPDATE jobs SET state = 'done' WHERE id = $job5; UPDATE batches SET finished = now() WHERE id = 5" >/dev/null
+get batches
+expect_nomatch "/batches: and again" 'class="bad"' "$(row5)"
 expect_eq "the pages read through their own read-only connections" t \
     "$(pg_sql "SELECT count(*) > 0 FROM pg_stat_activity WHERE application_name = 'pyscope-web'")"
 coord_stop
