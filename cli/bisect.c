@@ -29,6 +29,7 @@
 #include "cli.h"
 #include "config.h"
 #include "errors.h"
+#include "farm_cmds.h"
 #include "gitrev.h"
 #include "log.h"
 #include "pathnorm.h"
@@ -72,7 +73,10 @@ void cli_bisect_help(FILE *out)
           "Exit status: 0 the first bad commit (or the untestable commits holding it) is\n"
           "named, 1 no culprit could be named (BAD is not slower than GOOD, or a step stayed\n"
           "inconclusive: said, with the interval so far), 2 usage error, 3 the script failed\n"
-          "at GOOD or BAD, 4 internal error.\n",
+          "at GOOD or BAD, 4 internal error.\n"
+          "\n"
+          "On the farm (--host): pyscope bisect SCRIPT --host HOST --good REV --bad REV;\n"
+          "pyscope bisect --host x --help shows that form.\n",
           out);
 }
 
@@ -651,8 +655,23 @@ static json_t *bisect_document(const struct bisect *b)
     return out;
 }
 
+/* --host (or a farm option, or --id) before any "--": the farm form (bisect_farm.c). */
+static bool bisect_is_farm(int argc, char **argv)
+{
+    for (int i = 1; i < argc && strcmp(argv[i], "--") != 0; i++) {
+        const char *o = argv[i];
+        if (strcmp(o, "--host") == 0 || strncmp(o, "--host=", 7) == 0 || strcmp(o, "--id") == 0 ||
+            strncmp(o, "--id=", 5) == 0 || strncmp(o, "--coordinator", 13) == 0 ||
+            strncmp(o, "--secret-key", 12) == 0)
+            return true;
+    }
+    return false;
+}
+
 int cli_bisect_main(int argc, char **argv)
 {
+    if (bisect_is_farm(argc, argv))
+        return bisect_farm_main(argc, argv);
     struct bisect b;
     memset(&b, 0, sizeof(b));
     int status = bisect_parse(argc, argv, &b.a);

@@ -159,6 +159,10 @@ struct wire_suite_entry *submit_suite_entries(const struct suite *s, char *const
 /* pyscope try SUITE --base REV --head REV (try_farm.c): the farm form of try. */
 int try_farm_main(int argc, char **argv);
 
+/* pyscope bisect SCRIPT --host H --good A --bad B (bisect_farm.c): the farm form of bisect. */
+int bisect_farm_main(int argc, char **argv);
+void bisect_farm_help(FILE *out);
+
 /* Parse a positive whole number (batch ids, counts) into *out; 0 or -PYSCOPE_EUSAGE. */
 int farm_parse_u64(const char *s, uint64_t max, uint64_t *out);
 

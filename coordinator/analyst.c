@@ -17,6 +17,7 @@
 
 #include "analysis.h"
 #include "batch_report.h"
+#include "bisection.h"
 #include "log.h"
 #include "store.h"
 #include "worker.h"
@@ -30,6 +31,7 @@
 struct analyst {
     struct store *store; /* the thread's own connection */
     bool confirm;
+    struct bisection_settings bisect;
     uint32_t interval_ms;
     struct worker thr;
     atomic_uint_fast64_t errors;
@@ -80,18 +82,31 @@ static void refresh_reports(struct analyst *a)
         log_debug("%d stored team report(s) rebuilt", n);
 }
 
+/* Move the bisections on: decide finished steps, queue the next (bisection.h). */
+static void advance_bisections(struct analyst *a)
+{
+    char err[512];
+    int n = bisection_advance(a->store, &a->bisect, err, sizeof(err));
+    if (n < 0) {
+        atomic_fetch_add(&a->errors, 1);
+        log_error("could not move the bisections on: %s", err);
+    }
+}
+
 static void *analyst_main(void *arg)
 {
     struct analyst *a = arg;
     do {
         analyse_waiting(a);
+        advance_bisections(a);
         refresh_reports(a);
     } while (!worker_sleep(&a->thr, a->interval_ms));
     return NULL;
 }
 
-struct analyst *analyst_start(const char *conninfo, bool confirm, uint32_t interval_ms, char *err,
-                              size_t errlen)
+struct analyst *analyst_start(const char *conninfo, bool confirm,
+                              const struct bisection_settings *bisect, uint32_t interval_ms,
+                              char *err, size_t errlen)
 {
     struct store *s = store_open(conninfo, err, errlen);
     if (s == NULL)
@@ -99,6 +114,7 @@ struct analyst *analyst_start(const char *conninfo, bool confirm, uint32_t inter
     struct analyst *a = xcalloc(1, sizeof(*a));
     a->store = s;
     a->confirm = confirm;
+    a->bisect = *bisect;
     a->interval_ms = interval_ms;
     atomic_init(&a->errors, 0);
     if (worker_start(&a->thr, analyst_main, a, "batch analyst", err, errlen) < 0) {

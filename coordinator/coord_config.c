@@ -9,8 +9,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "errors.h"
+#include "wire.h"
 #include "xmalloc.h"
 
 /* State of one ini_parse() call. */
@@ -34,6 +36,9 @@ void coord_config_init(struct config *c)
     c->dispatch_interval_ms = 500;
     c->stats_interval_s = 300;
     c->confirm = 1;
+    c->auto_bisect = 0;
+    c->bisect_budget_s = 6 * 3600;
+    c->bisect_rounds = 5;
     c->writers = 1;
     c->max_attempts = 3;
     c->job_timeout_s = 600;
@@ -62,6 +67,20 @@ static int parse_u32(const char *v, uint32_t *out)
         return -1;
     *out = (uint32_t)n;
     return 0;
+}
+
+/* on/off (also 1/0, yes/no, true/false) into *out as 1 or 0. */
+static int parse_onoff(const char *v, uint32_t *out)
+{
+    static const char *const on[] = {"on", "1", "yes", "true"}, *const off[] = {"off", "0", "no",
+                                                                                "false"};
+    for (size_t i = 0; i < 4; i++) {
+        if (strcasecmp(v, on[i]) == 0 || strcasecmp(v, off[i]) == 0) {
+            *out = strcasecmp(v, on[i]) == 0;
+            return 0;
+        }
+    }
+    return -1;
 }
 
 static int parse_level(const char *v, enum log_level *out)
@@ -129,6 +148,14 @@ static int config_handler(void *user, const char *section, const char *name, con
         bad = parse_u32(value, &c->stats_interval_s);
     } else if (strcmp(name, "confirm") == 0) {
         bad = parse_u32(value, &c->confirm) || c->confirm > 1;
+    } else if (strcmp(name, "auto_bisect") == 0) {
+        bad = parse_onoff(value, &c->auto_bisect);
+    } else if (strcmp(name, "bisect_budget_s") == 0) {
+        bad = parse_u32(value, &c->bisect_budget_s) || c->bisect_budget_s == 0 ||
+              c->bisect_budget_s > 30 * 86400;
+    } else if (strcmp(name, "bisect_rounds") == 0) {
+        bad = parse_u32(value, &c->bisect_rounds) || c->bisect_rounds < 1 ||
+              c->bisect_rounds > WIRE_MAX_TRY_ROUNDS;
     } else if (strcmp(name, "share_machines") == 0) {
         bad = parse_u32(value, &c->share_machines) || c->share_machines > 1;
     } else if (strcmp(name, "writers") == 0) {

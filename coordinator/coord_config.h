@@ -37,6 +37,9 @@ struct config {
     char *http;                  /* web pages: [ADDR:]PORT (web.h); NULL = none */
     char *http_token_file;       /* the token those pages need; NULL = none (loopback only) */
     uint32_t http_threads;       /* request threads of the web pages */
+    uint32_t auto_bisect;        /* 1: bisect each confirmed regression's range (bisection.h) */
+    uint32_t bisect_budget_s;    /* a bisection stops after this long (its own, else this) */
+    uint32_t bisect_rounds;      /* base/head pairs of an automatic bisection's steps */
 };
 
 /* Fill c with the defaults (owned strings; coord_config_release()). */

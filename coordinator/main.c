@@ -356,7 +356,12 @@ int main(int argc, char **argv)
         }
     }
     /* Finished batches are analysed by a thread of their own, with its own connection. */
-    analyst = analyst_start(cfg.db, cfg.confirm != 0, cfg.reap_interval_ms, err, sizeof(err));
+    struct bisection_settings bis = {.auto_bisect = cfg.auto_bisect != 0,
+                                     .budget_s = cfg.bisect_budget_s,
+                                     .rounds = cfg.bisect_rounds,
+                                     .job_timeout_s = cfg.job_timeout_s,
+                                     .max_attempts = cfg.max_attempts};
+    analyst = analyst_start(cfg.db, cfg.confirm != 0, &bis, cfg.reap_interval_ms, err, sizeof(err));
     if (analyst == NULL) {
         log_error("%s", err);
         goto out;

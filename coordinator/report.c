@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bisection.h"
 #include "flamediff.h"
 #include "query_series.h"
 #include "revrange.h"
@@ -69,6 +70,7 @@ static const char REGRESSIONS_SQL[] =
     "pyscope_ts(b.finished),"
     " 'good_batch_id', gb.id, 'good_batch_label', gb.label, 'good_commit', gb.\"commit\","
     " 'ended_batch_id', g.ended_batch_id, 'confirmation', g.confirmation,"
+    " 'bisection', " BISECTION_OF_SQL(g) ","
     " " REVRANGE_ENDS_SQL(g) ")::text"
     " FROM regressions g JOIN scripts s ON s.id = g.script_id JOIN hosts h ON h.id = g.host_id"
     " JOIN batches b ON b.id = g.batch_id"

@@ -20,6 +20,7 @@
 
 #include "analyst.h"
 #include "batch_report.h"
+#include "bisection.h"
 #include "errors.h"
 #include "fault.h"
 #include "log.h"
@@ -645,10 +646,13 @@ static void queue_result(struct router *r, const struct transport_msg *tm, struc
 static void on_submit(struct router *r, const struct transport_msg *tm, const struct wire_msg *m)
 {
     char err[512];
-    uint64_t batch_id;
-    uint32_t jobs;
-    int rc = store_submit(r->store, &m->submit, r->cfg->job_timeout_s, r->cfg->max_attempts,
-                          &batch_id, &jobs, err, sizeof(err));
+    uint64_t batch_id = 0, bisection_id = 0;
+    uint32_t jobs = 0;
+    int rc = m->submit.bisect
+                 ? bisection_create(r->store, &m->submit, r->cfg->bisect_budget_s, &bisection_id,
+                                    err, sizeof(err))
+                 : store_submit(r->store, &m->submit, r->cfg->job_timeout_s, r->cfg->max_attempts,
+                                &batch_id, &jobs, err, sizeof(err));
     if (rc == -ENOENT || rc == -PYSCOPE_EUSAGE) { /* an unknown host; a Python no host has */
         log_info("submit of suite \"%s\" refused: %s", m->submit.suite, err);
         send_error(r, tm->id, tm->id_len, m->seq, WIRE_ERROR_MALFORMED, err);
@@ -659,13 +663,19 @@ static void on_submit(struct router *r, const struct transport_msg *tm, const st
         return;
     }
     r->c.submits++;
-    log_info("batch %" PRIu64 " of suite \"%s\": %" PRIu32 " jobs", batch_id, m->submit.suite,
-             jobs);
+    if (bisection_id)
+        log_info("bisection %" PRIu64 " of %s on %s: %.12s..%.12s", bisection_id,
+                 m->submit.entries[0].script, m->submit.hosts.names[0], m->submit.try_base,
+                 m->submit.commit);
+    else
+        log_info("batch %" PRIu64 " of suite \"%s\": %" PRIu32 " jobs", batch_id, m->submit.suite,
+                 jobs);
     struct wire_msg rep;
     wire_msg_init(&rep, WIRE_SUBMIT_REPLY);
     rep.reply_to = m->seq;
     rep.submit_reply.batch_id = batch_id;
     rep.submit_reply.jobs = jobs;
+    rep.submit_reply.bisection_id = bisection_id;
     send_msg(r, tm->id, tm->id_len, &rep);
     /* Waiting agents need not wait for the next dispatch tick. */
     r->dispatch_due = true;
@@ -726,9 +736,10 @@ static json_t *counters_json(const struct router *r)
  * NULL with the failure in err (returns its code). truncated (may be NULL):
  * {"limit", "asked", "reason"}, added when the list was cut to fit.
  */
-static const char *const query_kinds[] = {
-    "",           "hosts",  "jobs",          "batch",           "report",
-    "regression", "series", "compare_hosts", "compare_pythons", "try"};
+static const char *const query_kinds[] = {"",       "hosts",         "jobs",
+                                          "batch",  "report",        "regression",
+                                          "series", "compare_hosts", "compare_pythons",
+                                          "try",    "bisect"};
 
 static int query_reply_text(struct router *r, const struct wire_query *q, json_t *truncated,
                             char **text, char *err, size_t errlen)
@@ -742,7 +753,8 @@ static int query_reply_text(struct router *r, const struct wire_query *q, json_t
                                           "pyscope.series/1",
                                           "pyscope.compare_hosts/1",
                                           "pyscope.compare_pythons/1",
-                                          "pyscope.try_farm/1"};
+                                          "pyscope.try_farm/1",
+                                          "pyscope.bisect_farm/1"};
     *text = NULL;
     json_t *value = NULL, *error = NULL;
     /* a batch that does not exist is said in "error", not answered as an empty one */
@@ -755,6 +767,7 @@ static int query_reply_text(struct router *r, const struct wire_query *q, json_t
         rc = q->kind == WIRE_QUERY_REPORT ? batch_report_get(r->store, q, &value, NULL, err, errlen)
              : q->kind == WIRE_QUERY_TRIAGE ? report_triage(r->store, q, &value, err, errlen)
              : q->kind == WIRE_QUERY_TRY    ? trybatch_answer(r->store, q, &value, err, errlen)
+             : q->kind == WIRE_QUERY_BISECT ? bisection_answer(r->store, q, &value, err, errlen)
              : q->kind >= WIRE_QUERY_SERIES ? query_series_answer(r->store, q, &value, err, errlen)
                                             : store_query(r->store, q, &value, err, errlen);
     if (rc < 0)

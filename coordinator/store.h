@@ -237,6 +237,13 @@ int store_query(struct store *s, const struct wire_query *q, json_t **out, char 
                 size_t errlen);
 
 /*
+ * Store the commits sub describes (Submit.commits, its commit and try_base
+ * when they are full hashes) as store_submit() does; no transaction of its
+ * own. Returns 0 or -EIO.
+ */
+int store_put_commits(struct store *s, const struct wire_submit *sub, char *err, size_t errlen);
+
+/*
  * Whether q names a batch that does not exist (KIND_BATCH; KIND_JOBS and
  * KIND_REPORT with a batch_id): *error gets a new {"code": "unknown_batch",
  * "message"} saying so and how to find one, else NULL. Returns 0 or -EIO.

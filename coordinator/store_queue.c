@@ -281,7 +281,9 @@ static const char COMMITS_PUT_SQL[] =
     "  nullif((e->>'generation')::bigint, 0), coalesce(e->>'subject', ''),"
     "  coalesce(e->>'author', ''),"
     "  CASE WHEN (e->>'time')::bigint > 0 THEN to_timestamp((e->>'time')::bigint) END"
-    " FROM jsonb_array_elements($1::jsonb) AS e ORDER BY e->>'hash'"
+    " FROM jsonb_array_elements($1::jsonb) AS e"
+    /* a hash sent twice (described, and bare as the commit itself): the description wins */
+    " ORDER BY e->>'hash', coalesce(jsonb_array_length(e->'parents'), -1) DESC"
     " ON CONFLICT (hash) DO UPDATE SET"
     "  generation = coalesce(commits.generation, EXCLUDED.generation),"
     "  subject = CASE WHEN commits.subject = '' THEN EXCLUDED.subject ELSE commits.subject END,"
@@ -308,6 +310,21 @@ static char *commits_json(size_t n, const struct wire_commit *v, const char *ext
     char *text = json_dumps(a, JSON_COMPACT);
     json_decref(a);
     return text;
+}
+
+int store_put_commits(struct store *s, const struct wire_submit *sub, char *err, size_t errlen)
+{
+    struct params p = {0};
+    const char *commit = sub->commit && gitrev_is_hash(sub->commit) ? sub->commit : NULL;
+    p_own(&p, commits_json(sub->n_commits, sub->commits, commit));
+    int rc = store_cmd(s, COMMITS_PUT_SQL, &p, err, errlen);
+    p_release(&p);
+    if (rc == 0 && sub->try_base && *sub->try_base) {
+        p_own(&p, commits_json(0, NULL, sub->try_base));
+        rc = store_cmd(s, COMMITS_PUT_SQL, &p, err, errlen);
+        p_release(&p);
+    }
+    return rc;
 }
 
 /* The scripts row of key (borrowed; threshold > 0: the suite's) into id (text, idlen). */

@@ -38,11 +38,12 @@ static const char TRY_JOBS_SQL[] =
     " FROM jobs j JOIN scripts s ON s.id = j.script_id JOIN hosts h ON h.id = j.host_id"
     " LEFT JOIN LATERAL (SELECT x.run_id, x.outcome, x.python_build, x.message FROM runs x"
     "  WHERE x.job_id = j.id ORDER BY x.stored_at DESC LIMIT 1) r ON true"
-    " WHERE j.batch_id = $1::bigint ORDER BY s.key, h.hostname, h.fingerprint, j.python, j.id";
+    " WHERE j.batch_id = ANY ($1::bigint[]) ORDER BY s.key, h.hostname, h.fingerprint, j.python, "
+    "j.id";
 
 /* The documents of the batch's ok runs (lib/regress reads them). */
 static const char TRY_DOCS_SQL[] =
-    "SELECT " STORE_RUN_DOC_SQL " WHERE r.batch_id = $1::bigint AND r.outcome = 'ok'";
+    "SELECT " STORE_RUN_DOC_SQL " WHERE r.batch_id = ANY ($1::bigint[]) AND r.outcome = 'ok'";
 
 static const char *str_of(const json_t *o, const char *k)
 {
@@ -61,7 +62,8 @@ struct try_group {
     const json_t **docs[2];
     size_t n[2], cap[2];
     size_t not_ok, pending;
-    json_t *failures; /* why turns did not end ok: {side, outcome, message, turns}, distinct */
+    size_t side_not_ok[2]; /* not_ok by side: base, head */
+    json_t *failures;      /* why turns did not end ok: {side, outcome, message, turns}, distinct */
 };
 
 /* At most this many distinct reasons per comparison. */
@@ -116,12 +118,13 @@ static json_t *group_result(const struct try_group *g)
     const char *build = "";
     if (g->n[1])
         build = str_of(json_object_get(g->docs[1][0], "python"), "build");
-    return json_pack("{s:s, s:{s:s, s:s}, s:s, s:I, s:I, s:I, s:O, s:I, s:o}", "script",
-                     str_of(g->first, "script"), "host", "hostname", str_of(g->first, "hostname"),
-                     "fingerprint", str_of(g->first, "fingerprint"), "python_build", build,
-                     "base_runs", (json_int_t)g->n[0], "head_runs", (json_int_t)g->n[1],
-                     "runs_not_ok", (json_int_t)g->not_ok, "failures", g->failures, "jobs_pending",
-                     (json_int_t)g->pending, "regression", reg);
+    return json_pack(
+        "{s:s, s:{s:s, s:s}, s:s, s:I, s:I, s:I, s:I, s:I, s:O, s:I, s:o}", "script",
+        str_of(g->first, "script"), "host", "hostname", str_of(g->first, "hostname"), "fingerprint",
+        str_of(g->first, "fingerprint"), "python_build", build, "base_runs", (json_int_t)g->n[0],
+        "head_runs", (json_int_t)g->n[1], "runs_not_ok", (json_int_t)g->not_ok, "base_not_ok",
+        (json_int_t)g->side_not_ok[0], "head_not_ok", (json_int_t)g->side_not_ok[1], "failures",
+        g->failures, "jobs_pending", (json_int_t)g->pending, "regression", reg);
 }
 
 /* The run document of id in docs (borrowed), or NULL. */
@@ -162,12 +165,14 @@ static json_t *decide(const json_t *jobs, const json_t *docs, size_t limit)
             }
             const json_t *d =
                 strcmp(str_of(row, "outcome"), "ok") == 0 ? doc_of(docs, str_of(row, "run")) : NULL;
+            int side = strcmp(str_of(row, "side"), "try_head") == 0;
             if (d == NULL) {
                 g.not_ok++;
+                g.side_not_ok[side]++;
                 group_failed(&g, row);
                 continue;
             }
-            group_add(&g, strcmp(str_of(row, "side"), "try_head") == 0, d);
+            group_add(&g, side, d);
         }
         json_array_append_new(results, group_result(&g));
         json_decref(g.failures);
@@ -177,14 +182,31 @@ static json_t *decide(const json_t *jobs, const json_t *docs, size_t limit)
     return results;
 }
 
+int trybatch_decide(struct store *s, const char *batches, size_t limit, json_t **results, char *err,
+                    size_t errlen)
+{
+    const char *p[1] = {batches};
+    json_t *jobs = NULL, *docs = NULL;
+    *results = NULL;
+    int rc = store_json_rows(s, TRY_JOBS_SQL, p, 1, &jobs, err, errlen);
+    if (rc >= 0)
+        rc = store_json_rows(s, TRY_DOCS_SQL, p, 1, &docs, err, errlen);
+    if (rc >= 0)
+        *results = decide(jobs, docs, limit ? limit : WIRE_MAX_QUERY_LIMIT);
+    json_decref(jobs);
+    json_decref(docs);
+    return rc < 0 ? rc : 0;
+}
+
 int trybatch_answer(struct store *s, const struct wire_query *q, json_t **out, char *err,
                     size_t errlen)
 {
-    char id[32];
+    char id[32], ids[40];
     snprintf(id, sizeof(id), "%" PRIu64, q->batch_id);
+    snprintf(ids, sizeof(ids), "{%" PRIu64 "}", q->batch_id);
     const char *p[1] = {id};
     json_t *doc = json_pack("{s:I, s:n}", "batch_id", (json_int_t)q->batch_id, "error");
-    json_t *b = NULL, *jobs = NULL, *docs = NULL;
+    json_t *b = NULL, *results = NULL;
     int rc = store_json_rows(s, TRY_BATCH_SQL, p, 1, &b, err, errlen);
     if (rc < 0)
         goto out;
@@ -200,18 +222,12 @@ int trybatch_answer(struct store *s, const struct wire_query *q, json_t **out, c
                   "pyscope report)");
         goto out;
     }
-    rc = store_json_rows(s, TRY_JOBS_SQL, p, 1, &jobs, err, errlen);
-    if (rc >= 0)
-        rc = store_json_rows(s, TRY_DOCS_SQL, p, 1, &docs, err, errlen);
+    rc = trybatch_decide(s, ids, q->limit, &results, err, errlen);
     if (rc < 0)
         goto out;
-    size_t limit = q->limit ? q->limit : WIRE_MAX_QUERY_LIMIT;
-    json_object_set_new(doc, "results", decide(jobs, docs, limit));
-    rc = 0;
+    json_object_set_new(doc, "results", results);
 out:
     json_decref(b);
-    json_decref(jobs);
-    json_decref(docs);
     if (rc < 0) {
         json_decref(doc);
         doc = NULL;

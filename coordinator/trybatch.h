@@ -35,6 +35,15 @@
 #define TRYBATCH_NOT_TRY_R TRYBATCH_NOT_TRY_SQL("r")
 #define TRYBATCH_NOT_TRY_B TRYBATCH_NOT_TRY_SQL("b")
 
+/*
+ * Decide the try batches batches (a PostgreSQL array literal, "{7,9}": their
+ * runs pooled, as one try) into *results (new array of result objects, one
+ * per script x host x Python, at most limit; 0 = the query maximum).
+ * Returns 0 or a negative code.
+ */
+int trybatch_decide(struct store *s, const char *batches, size_t limit, json_t **results, char *err,
+                    size_t errlen);
+
 /* Answer Query KIND_TRY q (borrowed) into *out (new object). Returns 0 or a negative code. */
 int trybatch_answer(struct store *s, const struct wire_query *q, json_t **out, char *err,
                     size_t errlen);

@@ -63,3 +63,28 @@ void html_range_write(FILE *out, const json_t *range)
               out);
     fputs("</div>", out);
 }
+
+void html_bisection_write(FILE *out, const json_t *b)
+{
+    if (!json_is_object(b))
+        return;
+    const char *state = json_string_value(json_object_get(b, "state"));
+    const char *msg = json_string_value(json_object_get(b, "message"));
+    fprintf(out, "<div class=\"bisection\">bisection %" JSON_INTEGER_FORMAT ": ",
+            json_integer_value(json_object_get(b, "id")));
+    text(out, state ? state : "?", 32);
+    if (msg && *msg) {
+        fputs(" <span class=\"muted\">(", out);
+        text(out, msg, 400);
+        fputs(")</span>", out);
+    }
+    fputs("</div>", out);
+    const json_t *c = json_object_get(b, "culprit");
+    if (json_is_object(c))
+        commit(out, "culprit", c);
+    else if (state && strcmp(state, "running") != 0 && strcmp(state, "not_bisected") != 0 &&
+             strcmp(state, "no_regression") != 0) {
+        commit(out, "narrowed to: last good", json_object_get(b, "last_good"));
+        commit(out, "first bad", json_object_get(b, "first_bad"));
+    }
+}

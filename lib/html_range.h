@@ -16,4 +16,12 @@
 /* Write range (borrowed; "-" for null or a malformed one) to out as inline HTML. */
 void html_range_write(FILE *out, const json_t *range);
 
+/*
+ * Write a regression's bisection b (borrowed; pyscope.team_report/1's
+ * "bisection": id, state, message, culprit, last_good, first_bad; nothing
+ * for null): its state and message, the culprit, else the interval it was
+ * narrowed to.
+ */
+void html_bisection_write(FILE *out, const json_t *b);
+
 #endif

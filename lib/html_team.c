@@ -314,6 +314,19 @@ static void since_phrase(FILE *out, const struct html_site *site, const json_t *
             fprintf(out, ", %s%" JSON_INTEGER_FORMAT " in the range",
                     json_is_true(json_object_get(range, "exact")) ? "" : "at least ",
                     json_integer_value(between));
+        /* its bisection (coordinator/bisection.c): the culprit, or how it stands */
+        const json_t *bis = json_object_get(g, "bisection");
+        const char *culprit = str(json_object_get(bis, "culprit"), "hash");
+        if (culprit) {
+            fputs(", culprit <code title=\"", out);
+            html_write_str(out, culprit);
+            fputs("\">", out);
+            html_write_escaped(out, culprit, strnlen(culprit, 12));
+            fputs("</code> (bisected)", out);
+        } else if (json_is_object(bis)) {
+            fputs(", bisection: ", out);
+            html_write_str(out, str(bis, "state") ? str(bis, "state") : "?");
+        }
     } else if (good && *good && bad && *bad && strcmp(good, bad) != 0) {
         fputs("commits <code>", out);
         html_write_str(out, good);
@@ -675,6 +688,7 @@ static void details(FILE *out, const struct group *gr, bool worse, size_t index)
         /* which commits: the last good, the first bad, how many between (docs/revisions.md) */
         fputs("<div class=\"commits\">", out);
         html_range_write(out, range);
+        html_bisection_write(out, json_object_get(gr->lead, "bisection"));
         fputs("</div>\n", out);
     }
     reasons(out, gr);

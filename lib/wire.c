@@ -743,6 +743,28 @@ static int check_try(struct wire_error *err, const struct wire_submit *s)
     return 0;
 }
 
+/* A bisection is a try of one entry on one named host, between two different commits. */
+static int check_bisect(struct wire_error *err, const struct wire_submit *s)
+{
+    if (!s->bisect) {
+        if (*str_or_empty(s->bisect_metric) || s->bisect_budget_s)
+            return fail(err, WIRE_REJECT_FORMAT,
+                        "submit.bisect_metric, bisect_budget_s: only with bisect");
+        return 0;
+    }
+    if (!*str_or_empty(s->try_base))
+        return fail(err, WIRE_REJECT_MISSING, "submit.try_base: a bisection needs its good commit");
+    if (s->n_entries != 1)
+        return fail(err, WIRE_REJECT_COUNT, "submit.entries: a bisection has exactly one script");
+    if (s->hosts.all || s->hosts.n_names != 1 || s->hosts.n_labels)
+        return fail(err, WIRE_REJECT_FORMAT, "submit.hosts: a bisection names exactly one host");
+    if (strcmp(s->try_base, s->commit) == 0)
+        return fail(err, WIRE_REJECT_FORMAT,
+                    "submit: a bisection's good and bad commits are the same commit");
+    TRY(check_str(err, "submit.bisect_metric", s->bisect_metric, 32, false));
+    return check_uint(err, "submit.bisect_budget_s", s->bisect_budget_s, 0, 30 * 86400);
+}
+
 static int check_submit(struct wire_error *err, const struct wire_submit *s)
 {
     char f[96];
@@ -775,6 +797,7 @@ static int check_submit(struct wire_error *err, const struct wire_submit *s)
     if (!h->all && h->n_names == 0 && h->n_labels == 0)
         return fail(err, WIRE_REJECT_MISSING, "submit.hosts: selects no host");
     TRY(check_try(err, s));
+    TRY(check_bisect(err, s));
     return check_commits(err, s->n_commits, s->commits);
 }
 
@@ -840,7 +863,7 @@ int wire_validate(const struct wire_msg *m, struct wire_error *err)
     case WIRE_SUBMIT_REPLY:
         return 0;
     case WIRE_QUERY:
-        TRY(check_uint(err, "query.kind", m->query.kind, WIRE_QUERY_HOSTS, WIRE_QUERY_TRY));
+        TRY(check_uint(err, "query.kind", m->query.kind, WIRE_QUERY_HOSTS, WIRE_QUERY_BISECT));
         TRY(check_query_series(err, &m->query));
         if (m->query.kind == WIRE_QUERY_TRIAGE) {
             if (m->query.regression_id == 0)
@@ -855,10 +878,13 @@ int wire_validate(const struct wire_msg *m, struct wire_error *err)
             TRY(check_str(err, "query.note", m->query.note, WIRE_MAX_NOTE, false));
         }
         TRY(check_uint(err, "query.limit", m->query.limit, 0, WIRE_MAX_QUERY_LIMIT));
-        if ((m->query.kind == WIRE_QUERY_BATCH || m->query.kind == WIRE_QUERY_TRY) &&
+        if ((m->query.kind == WIRE_QUERY_BATCH || m->query.kind == WIRE_QUERY_TRY ||
+             m->query.kind == WIRE_QUERY_BISECT) &&
             m->query.batch_id == 0)
             return fail(err, WIRE_REJECT_MISSING, "query.batch_id: required for a %s query",
-                        m->query.kind == WIRE_QUERY_TRY ? "try" : "batch");
+                        m->query.kind == WIRE_QUERY_TRY      ? "try"
+                        : m->query.kind == WIRE_QUERY_BISECT ? "bisect (the bisection's id)"
+                                                             : "batch");
         return check_uint(err, "query.batch_id", m->query.batch_id, 0, INT64_MAX);
     case WIRE_QUERY_REPLY:
         return check_str(err, "query_reply.json", m->query_reply.json, WIRE_MAX_JSON, true);
@@ -1033,6 +1059,9 @@ static Pyscope__Submit *enc_submit(struct arena *a, const struct wire_submit *s)
     p->commit = enc_str(s->commit);
     p->try_base = enc_str(s->try_base);
     p->try_rounds = s->try_rounds;
+    p->bisect = s->bisect;
+    p->bisect_metric = enc_str(s->bisect_metric);
+    p->bisect_budget_s = s->bisect_budget_s;
     p->n_entries = s->n_entries;
     p->entries = arena_calloc(a, s->n_entries, sizeof(*p->entries));
     for (size_t i = 0; i < s->n_entries; i++)
@@ -1169,6 +1198,7 @@ static int enc_body(struct arena *a, const struct wire_msg *m, Pyscope__Envelope
         pyscope__submit_reply__init(p);
         p->batch_id = m->submit_reply.batch_id;
         p->jobs = m->submit_reply.jobs;
+        p->bisection_id = m->submit_reply.bisection_id;
         env->submit_reply = p;
         break;
     }
@@ -1399,6 +1429,9 @@ static int dec_submit(struct arena *a, const Pyscope__Submit *p, struct wire_sub
     s->commit = p->commit;
     s->try_base = p->try_base;
     s->try_rounds = p->try_rounds;
+    s->bisect = p->bisect;
+    s->bisect_metric = p->bisect_metric;
+    s->bisect_budget_s = p->bisect_budget_s;
     TRY(check_count(err, "submit.entries", p->n_entries, WIRE_MAX_ENTRIES));
     struct wire_suite_entry *es = arena_calloc(a, p->n_entries, sizeof(*es));
     for (size_t i = 0; i < p->n_entries; i++)
@@ -1514,6 +1547,7 @@ static int dec_body(struct arena *a, const Pyscope__Envelope *env, struct wire_m
     case PYSCOPE__ENVELOPE__BODY_SUBMIT_REPLY:
         m->submit_reply.batch_id = env->submit_reply->batch_id;
         m->submit_reply.jobs = env->submit_reply->jobs;
+        m->submit_reply.bisection_id = env->submit_reply->bisection_id;
         break;
     case PYSCOPE__ENVELOPE__BODY_QUERY:
         m->query.kind = (enum wire_query_kind)env->query->kind;

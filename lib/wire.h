@@ -111,6 +111,7 @@ enum wire_query_kind {
     WIRE_QUERY_COMPARE_HOSTS = 7,   /* one script on host A vs host B */
     WIRE_QUERY_COMPARE_PYTHONS = 8, /* one script on one host under each Python build */
     WIRE_QUERY_TRY = 9,             /* a try batch's verdicts (pyscope try SUITE) */
+    WIRE_QUERY_BISECT = 10,         /* a bisection (pyscope bisect --host) */
 };
 
 /* Why wire_decode() or wire_validate() refused a message (counter index). */
@@ -333,11 +334,18 @@ struct wire_submit {
      * try_rounds (1..WIRE_MAX_TRY_ROUNDS) base/head pairs of each entry per host */
     const char *try_base;
     uint32_t try_rounds;
+    /* a bisection (needs try_base = good, commit = bad, one entry, one host name):
+     * decided on bisect_metric ("" or NULL = the decision), within bisect_budget_s
+     * (0 = the coordinator's default) */
+    bool bisect;
+    const char *bisect_metric;
+    uint32_t bisect_budget_s;
 };
 
 struct wire_submit_reply {
     uint64_t batch_id;
     uint32_t jobs;
+    uint64_t bisection_id; /* a bisect submit's (batch_id and jobs are 0) */
 };
 
 struct wire_query {

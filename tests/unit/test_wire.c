@@ -773,6 +773,65 @@ static void test_try_submit(void **state)
     wire_msg_destroy(&d);
 }
 
+/* A bisection: a try of one entry on one named host between two commits; its id and query. */
+static void test_bisect_submit(void **state)
+{
+    (void)state;
+    static const char H1[] = "0123456789abcdef0123456789abcdef01234567";
+    static const char H2[] = "89abcdef0123456789abcdef0123456789abcdef";
+    static const char *const HOST[] = {"bench-07"}, *const TWO[] = {"a", "b"};
+    struct wire_msg m, *d;
+    submit_fixture(&m);
+    m.submit.n_entries = 1;
+    m.submit.hosts.all = false;
+    m.submit.hosts.n_names = 1;
+    m.submit.hosts.names = HOST;
+    m.submit.commit = H2;
+    m.submit.try_base = H1;
+    m.submit.try_rounds = 3;
+    m.submit.bisect = true;
+    m.submit.bisect_metric = "cpu_s";
+    m.submit.bisect_budget_s = 600;
+    d = roundtrip(&m);
+    assert_true(d->submit.bisect);
+    assert_string_equal(d->submit.bisect_metric, "cpu_s");
+    assert_int_equal(d->submit.bisect_budget_s, 600);
+    wire_msg_destroy(&d);
+    m.submit.n_entries = 2;
+    expect_reject(&m, WIRE_REJECT_COUNT, "exactly one script");
+    m.submit.n_entries = 1;
+    m.submit.hosts.names = TWO;
+    m.submit.hosts.n_names = 2;
+    expect_reject(&m, WIRE_REJECT_FORMAT, "names exactly one host");
+    m.submit.hosts.n_names = 0;
+    m.submit.hosts.all = true;
+    expect_reject(&m, WIRE_REJECT_FORMAT, "names exactly one host");
+    m.submit.hosts.all = false;
+    m.submit.hosts.names = HOST;
+    m.submit.hosts.n_names = 1;
+    m.submit.try_base = H2;
+    expect_reject(&m, WIRE_REJECT_FORMAT, "the same commit");
+    m.submit.try_base = NULL;
+    m.submit.try_rounds = 0;
+    expect_reject(&m, WIRE_REJECT_MISSING, "needs its good commit");
+    m.submit.bisect = false;
+    expect_reject(&m, WIRE_REJECT_FORMAT, "only with bisect");
+
+    /* the reply names the bisection; a bisect query names it too */
+    wire_msg_init(&m, WIRE_SUBMIT_REPLY);
+    m.submit_reply.bisection_id = 12;
+    d = roundtrip(&m);
+    assert_int_equal(d->submit_reply.bisection_id, 12);
+    wire_msg_destroy(&d);
+    wire_msg_init(&m, WIRE_QUERY);
+    m.query.kind = WIRE_QUERY_BISECT;
+    expect_reject(&m, WIRE_REJECT_MISSING, "required for a bisect");
+    m.query.batch_id = 12;
+    d = roundtrip(&m);
+    assert_int_equal(d->query.kind, WIRE_QUERY_BISECT);
+    wire_msg_destroy(&d);
+}
+
 static void test_commits(void **state)
 {
     (void)state;
@@ -1090,7 +1149,7 @@ static void test_query_series(void **state)
     m.query.n_hosts = 2;
     m.query.hosts = two;
     expect_reject(&m, WIRE_REJECT_FORMAT, "belong to series and compare_hosts");
-    m.query.kind = WIRE_QUERY_TRY + 1;
+    m.query.kind = WIRE_QUERY_BISECT + 1;
     expect_reject(&m, WIRE_REJECT_RANGE, "query.kind");
 
     /* compare_pythons (docs/pythons.md): script, an optional host, Pythons, a baseline */
@@ -1259,6 +1318,7 @@ int main(void)
         cmocka_unit_test(test_query_series),
         cmocka_unit_test(test_commits),
         cmocka_unit_test(test_try_submit),
+        cmocka_unit_test(test_bisect_submit),
         cmocka_unit_test(test_job_env),
         cmocka_unit_test(test_pythons),
         cmocka_unit_test(test_reject_run_id_length),

@@ -1,0 +1,534 @@
+/*
+ * bisect_farm.c - "pyscope bisect SCRIPT --host H --good A --bad B": the farm
+ * form of bisect (docs/revisions.md).
+ *
+ * Both ends are resolved to full hashes here, checked (different commits,
+ * GOOD an ancestor of BAD, SCRIPT present at BAD) and sent with BAD's newest
+ * ancestors in one Submit (bisect, try_base = GOOD, commit = BAD). The
+ * coordinator keeps the bisection in its database and runs each step as an
+ * A/B try batch on the host (coordinator/bisection.c); this polls it with
+ * Query KIND_BISECT, printing each step as it is decided, and prints the
+ * culprit with its evidence. A coordinator restart while waiting is waited
+ * out (the bisection goes on after it). --no-wait prints the id and leaves;
+ * --id N waits for (or shows) an existing bisection.
+ */
+#include <getopt.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "config.h"
+#include "errors.h"
+#include "farm_cmds.h"
+#include "gitrev.h"
+#include "log.h"
+#include "pathnorm.h"
+#include "progress.h"
+#include "regress.h"
+#include "revision.h"
+#include "sanitize.h"
+#include "util.h"
+#include "xmalloc.h"
+
+#define BISECT_FARM_ROUNDS  5
+#define BISECT_FARM_REPEAT  3
+#define BISECT_FARM_RETRY_S 120 /* how long an unreachable coordinator is waited for */
+
+void bisect_farm_help(FILE *out)
+{
+    fputs("Usage: pyscope bisect SCRIPT --host HOST --good REV --bad REV [OPTIONS] [-- ARGS...]\n"
+          "       pyscope bisect --id N [--json] [--no-wait]\n"
+          "\n"
+          "The farm form: the coordinator searches BAD's first-parent history back to GOOD\n"
+          "for the commit that made SCRIPT (a path in the repository) slower on HOST. Each\n"
+          "step runs an interleaved A/B try of a commit against GOOD on that host (more\n"
+          "rounds when it is inconclusive, never a guess); the culprit is confirmed against\n"
+          "its parent. The bisection lives in the coordinator's database: it goes on after\n"
+          "a restart of the coordinator or of this command (pyscope bisect --id N).\n"
+          "\n"
+          "Options:\n"
+          "  --host NAME          the host (or agent) that runs every step\n"
+          "  --good REV, --bad REV  the ends (branch, tag, hash, HEAD~3...); GOOD must be an\n"
+          "                       ancestor of BAD\n"
+          "  --repo PATH|URL      where REV is resolved (default: this folder's checkout)\n"
+          "  --metric NAME        decide on cpu_s, wall_s or peak_rss_bytes (default: the\n"
+          "                       runs' deciding metric)\n"
+          "  --rounds N           base/head pairs of a step (default 5; an inconclusive step\n"
+          "                       gets as many again, twice at most)\n"
+          "  --repeat N           measured runs of each turn (default 3)\n"
+          "  --threshold PCT      smallest change that counts (default 5; a step says \"no\n"
+          "                       change\" only when the host's noise is below it: raise it\n"
+          "                       on a busy host)\n"
+          "  --budget SECONDS     stop after this long (default: the coordinator's\n"
+          "                       bisect_budget_s)\n"
+          "  --id N               an existing bisection: wait for it and show it\n"
+          "  --no-wait            print the bisection's id and leave\n"
+          "  --json               print pyscope.bisect_farm/1 JSON\n"
+          "  -q, --quiet          no step lines on stderr\n" FARM_OPTIONS_HELP "\n"
+          "Exit status: 0 the culprit (or the unrunnable commits holding it) is named,\n"
+          "1 none could be named (BAD is not slower, a step stayed inconclusive, the budget\n"
+          "ran out: said, with the interval so far), 2 usage error (unknown host or\n"
+          "revision, GOOD not an ancestor of BAD, GOOD == BAD), 3 the script cannot run at\n"
+          "an end, 4 the coordinator could not be reached or failed.\n",
+          out);
+}
+
+struct bisect_farm_args {
+    const char *script, *host, *good, *bad, *repo, *metric;
+    uint64_t rounds, repeat, budget, id;
+    double threshold_pct; /* 0 = the script's (or the default 5%) */
+    bool json, quiet, no_wait;
+    char **script_args;
+    size_t n_script_args;
+    struct farm_opts fo;
+};
+
+static int bf_parse(int argc, char **argv, struct bisect_farm_args *a)
+{
+    enum {
+        O_HOST = 256,
+        O_GOOD,
+        O_BAD,
+        O_REPO,
+        O_METRIC,
+        O_ROUNDS,
+        O_REPEAT,
+        O_BUDGET,
+        O_ID,
+        O_NOWAIT,
+        O_JSON,
+        O_THRESHOLD
+    };
+    static const struct option opts[] = {
+        {"host", required_argument, NULL, O_HOST},
+        {"good", required_argument, NULL, O_GOOD},
+        {"bad", required_argument, NULL, O_BAD},
+        {"repo", required_argument, NULL, O_REPO},
+        {"metric", required_argument, NULL, O_METRIC},
+        {"rounds", required_argument, NULL, O_ROUNDS},
+        {"repeat", required_argument, NULL, O_REPEAT},
+        {"budget", required_argument, NULL, O_BUDGET},
+        {"id", required_argument, NULL, O_ID},
+        {"no-wait", no_argument, NULL, O_NOWAIT},
+        {"threshold", required_argument, NULL, O_THRESHOLD},
+        {"json", no_argument, NULL, O_JSON},
+        {"quiet", no_argument, NULL, 'q'},
+        FARM_LONG_OPTIONS,
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    memset(a, 0, sizeof(*a));
+    farm_opts_init(&a->fo);
+    a->rounds = BISECT_FARM_ROUNDS;
+    a->repeat = BISECT_FARM_REPEAT;
+    opterr = 0;
+    optind = 0;
+    int c;
+    while ((c = getopt_long(argc, argv, ":hq", opts, NULL)) != -1) {
+        const char *prev = argv[optind - 1];
+        switch (c) {
+        case O_HOST:
+            a->host = optarg;
+            break;
+        case O_GOOD:
+            a->good = optarg;
+            break;
+        case O_BAD:
+            a->bad = optarg;
+            break;
+        case O_REPO:
+            a->repo = optarg;
+            break;
+        case O_METRIC:
+            if (strcmp(optarg, "cpu_s") && strcmp(optarg, "wall_s") &&
+                strcmp(optarg, "peak_rss_bytes"))
+                return cli_usage_error("bisect",
+                                       "--metric takes cpu_s, wall_s or peak_rss_bytes on the "
+                                       "farm, not \"%s\"",
+                                       optarg);
+            a->metric = optarg;
+            break;
+        case O_ROUNDS:
+            if (farm_parse_u64(optarg, WIRE_MAX_TRY_ROUNDS, &a->rounds) < 0)
+                return cli_usage_error("bisect", "--rounds takes a whole number from 1 to %u",
+                                       WIRE_MAX_TRY_ROUNDS);
+            break;
+        case O_REPEAT:
+            if (farm_parse_u64(optarg, WIRE_MAX_REPEAT, &a->repeat) < 0)
+                return cli_usage_error("bisect", "--repeat takes a whole number from 1 to %u",
+                                       WIRE_MAX_REPEAT);
+            break;
+        case O_BUDGET:
+            if (farm_parse_u64(optarg, 30 * 86400, &a->budget) < 0)
+                return cli_usage_error("bisect",
+                                       "--budget takes seconds, from 1 to 2592000 (30 days)");
+            break;
+        case O_ID:
+            if (farm_parse_u64(optarg, INT64_MAX, &a->id) < 0)
+                return cli_usage_error("bisect", "--id takes a bisection's id, not \"%s\"", optarg);
+            break;
+        case O_NOWAIT:
+            a->no_wait = true;
+            break;
+        case O_THRESHOLD:
+            if (config_parse_threshold(optarg, &a->threshold_pct) < 0)
+                return cli_usage_error("bisect",
+                                       "--threshold takes a percentage above 0 (e.g. 10 or 10%%), "
+                                       "not \"%s\"",
+                                       optarg);
+            break;
+        case O_JSON:
+            a->json = true;
+            break;
+        case 'q':
+            a->quiet = true;
+            break;
+        case 'h':
+            bisect_farm_help(stdout);
+            return PYSCOPE_EXIT_OK;
+        case ':':
+            return cli_usage_error("bisect", "option %s needs a value", prev);
+        default: {
+            int taken = farm_opts_handle(&a->fo, c, optarg);
+            if (taken < 0)
+                return PYSCOPE_EXIT_USAGE;
+            if (taken == 0)
+                return cli_usage_error("bisect", "unknown option \"%s\"", prev);
+        }
+        }
+    }
+    if (farm_opts_finish(&a->fo) < 0)
+        return PYSCOPE_EXIT_USAGE;
+    if (a->id) {
+        if (optind < argc || a->host || a->good || a->bad)
+            return cli_usage_error("bisect", "--id N reads an existing bisection: no SCRIPT, "
+                                             "--host, --good or --bad with it");
+        return -1;
+    }
+    if (optind >= argc)
+        return cli_usage_error("bisect", "which script? (pyscope bisect SCRIPT --host HOST "
+                                         "--good REV --bad REV)");
+    a->script = argv[optind];
+    a->script_args = argv + optind + 1;
+    a->n_script_args = (size_t)(argc - optind - 1);
+    if (!a->host || !*a->host)
+        return cli_usage_error("bisect", "--host NAME is needed (pyscope hosts lists them)");
+    if (!a->good || !a->bad)
+        return cli_usage_error("bisect", "--good REV and --bad REV are both needed");
+    return -1;
+}
+
+/*
+ * Resolve and check the ends and the script: hash[0] good, hash[1] bad, *key
+ * the script's path in the repository (new). Returns 0 or an exit status (said).
+ */
+static int bf_resolve(const struct bisect_farm_args *a, struct revision_repo *rr,
+                      char hash[2][GITREV_HASH_MAX + 1], char **key, struct revision_commits *rcs)
+{
+    char err[1024];
+    const char *revs[2] = {a->good, a->bad};
+    *key = NULL;
+    int rc = revision_repo_open(rr, a->repo, err, sizeof(err));
+    if (rc == 0 && !rr->path) {
+        snprintf(err, sizeof(err),
+                 "pyscope bisect resolves --good and --bad in a git checkout (or --repo)");
+        rc = -PYSCOPE_EUSAGE;
+    }
+    for (int i = 0; i < 2 && rc == 0; i++)
+        rc = revision_resolve(rr, revs[i], hash[i], err, sizeof(err));
+    if (rc < 0) {
+        log_error("%s", err);
+        return rc == -PYSCOPE_ENODATA || rc == -PYSCOPE_EUSAGE ? PYSCOPE_EXIT_USAGE
+                                                               : PYSCOPE_EXIT_INTERNAL;
+    }
+    if (strcmp(hash[0], hash[1]) == 0)
+        return cli_usage_error("bisect",
+                               "--good %s and --bad %s are the same commit (%.12s): nothing to "
+                               "bisect",
+                               a->good, a->bad, hash[0]);
+    const char *isanc[] = {"merge-base", "--is-ancestor", hash[0], hash[1], NULL};
+    rc = gitrev_git(&rr->o, rr->path, isanc, NULL, err, sizeof(err));
+    if (rc == 1)
+        return cli_usage_error("bisect",
+                               "--good %.12s is not an ancestor of --bad %.12s (bisect needs "
+                               "GOOD older than BAD, on BAD's history; swapped?)",
+                               hash[0], hash[1]);
+    if (rc != 0) {
+        log_error("%s", err);
+        return PYSCOPE_EXIT_INTERNAL;
+    }
+    /* the script: a file here (inside the repository) or a path in it */
+    char *abs = realpath(a->script, NULL);
+    if (!abs || pathnorm_key(abs, rr->path, key) < 0 || !*key) {
+        free(*key);
+        *key = NULL;
+        if (a->script[0] != '/' && strstr(a->script, "..") == NULL)
+            *key = xstrdup(a->script[0] == '.' && a->script[1] == '/' ? a->script + 2 : a->script);
+    }
+    free(abs);
+    if (!*key)
+        return cli_usage_error("bisect", "script \"%s\" is not inside the repository %s", a->script,
+                               rr->path);
+    char *spec = xasprintf("%s:%s", hash[1], *key);
+    const char *cat[] = {"cat-file", "-e", spec, NULL};
+    rc = gitrev_git(&rr->o, rr->path, cat, NULL, err, sizeof(err));
+    free(spec);
+    if (rc != 0)
+        return cli_usage_error("bisect",
+                               "%s is not in commit %.12s (--bad %s): give SCRIPT as "
+                               "its path in the repository",
+                               *key, hash[1], a->bad);
+    rc = revision_describe(rr, hash[1], NULL, 0, REVISION_ANCESTORS, rcs, err, sizeof(err));
+    if (rc < 0) {
+        log_error("%s", err);
+        return PYSCOPE_EXIT_INTERNAL;
+    }
+    revision_commits_wire(rcs);
+    return 0;
+}
+
+static int bf_submit(const struct bisect_farm_args *a, char hash[2][GITREV_HASH_MAX + 1],
+                     const char *key, const struct revision_commits *rcs, uint64_t *id)
+{
+    struct wire_suite_entry e = {.script = key,
+                                 .n_args = a->n_script_args,
+                                 .args = (const char *const *)a->script_args,
+                                 .repeat = (uint32_t)a->repeat,
+                                 .threshold = a->threshold_pct / 100.0,
+                                 .python = ""};
+    const char *host = a->host;
+    char label[128];
+    snprintf(label, sizeof(label), "bisect %.12s..%.12s", hash[0], hash[1]);
+    struct wire_msg m;
+    wire_msg_init(&m, WIRE_SUBMIT);
+    m.submit.suite = "bisect";
+    m.submit.entries = &e;
+    m.submit.n_entries = 1;
+    m.submit.hosts.n_names = 1;
+    m.submit.hosts.names = &host;
+    m.submit.label = label;
+    m.submit.commit = hash[1];
+    m.submit.try_base = hash[0];
+    m.submit.try_rounds = (uint32_t)a->rounds;
+    m.submit.commits = rcs->wire;
+    m.submit.n_commits = rcs->list.n;
+    m.submit.bisect = true;
+    m.submit.bisect_metric = a->metric ? a->metric : "";
+    m.submit.bisect_budget_s = (uint32_t)a->budget;
+    struct wire_error werr;
+    if (wire_validate(&m, &werr) < 0)
+        return cli_usage_error("bisect", "this bisection cannot be sent: %s", werr.msg);
+    struct wire_msg *r = NULL;
+    char err[1024];
+    int status = PYSCOPE_EXIT_OK;
+    if (farm_request(&a->fo, &m, &r, err, sizeof(err)) < 0) {
+        log_error("%s", err);
+        return PYSCOPE_EXIT_INTERNAL;
+    }
+    if (r->type == WIRE_SUBMIT_REPLY && r->submit_reply.bisection_id) {
+        *id = r->submit_reply.bisection_id;
+    } else if (r->type == WIRE_ERROR) {
+        log_error("the coordinator refused the bisection: %s", r->error.message);
+        status = r->error.code == WIRE_ERROR_MALFORMED ? PYSCOPE_EXIT_USAGE : PYSCOPE_EXIT_INTERNAL;
+    } else {
+        log_error("the coordinator does not bisect (an older version?): answer %s",
+                  wire_type_name(r->type));
+        status = PYSCOPE_EXIT_INTERNAL;
+    }
+    wire_msg_destroy(&r);
+    return status;
+}
+
+static const char *str_of(const json_t *o, const char *k)
+{
+    const char *v = json_string_value(json_object_get(o, k));
+    return v ? v : "";
+}
+
+/* A step's line on stderr. */
+static void bf_step_line(const json_t *st)
+{
+    const json_t *c = json_object_get(st, "commit");
+    char *subj = sanitize_dup(str_of(c, "subject"), 60);
+    double ch = json_number_value(json_object_get(st, "change_pct"));
+    fprintf(stderr,
+            "pyscope bisect: step %" JSON_INTEGER_FORMAT
+            " (%s): %.12s %s: %s%s%s (%+.1f%%, %" JSON_INTEGER_FORMAT "+%" JSON_INTEGER_FORMAT
+            " runs)\n",
+            json_integer_value(json_object_get(st, "n")), str_of(st, "phase"), str_of(c, "hash"),
+            subj, str_of(st, "outcome"), json_is_string(json_object_get(st, "verdict")) ? ", " : "",
+            str_of(st, "verdict"), ch, json_integer_value(json_object_get(st, "base_runs")),
+            json_integer_value(json_object_get(st, "head_runs")));
+    free(subj);
+}
+
+/* Poll bisection id until it ends; *doc gets its last "bisect" object (new). */
+static int bf_wait(const struct bisect_farm_args *a, uint64_t id, json_t **doc)
+{
+    size_t shown = 0;
+    time_t down_since = 0;
+    struct progress *line = progress_start(stderr, a->quiet || a->json, 0);
+    int status = PYSCOPE_EXIT_OK;
+    for (;;) {
+        json_t *ans = NULL;
+        if (farm_query(&a->fo, WIRE_QUERY_BISECT, id, 0, &ans) < 0) {
+            time_t now = time(NULL);
+            if (!down_since)
+                down_since = now;
+            if (now - down_since > BISECT_FARM_RETRY_S) {
+                log_error("the coordinator has not answered for %d s; the bisection goes on "
+                          "there: pyscope bisect --id %llu",
+                          BISECT_FARM_RETRY_S, (unsigned long long)id);
+                status = PYSCOPE_EXIT_INTERNAL;
+                break;
+            }
+            log_warn("bisection %llu: no answer from the coordinator; asking again",
+                     (unsigned long long)id);
+            sleep(2);
+            continue;
+        }
+        down_since = 0;
+        json_t *b = json_object_get(ans, "bisect");
+        const json_t *e = json_object_get(b, "error");
+        if (!json_is_object(b) || json_is_object(e)) {
+            log_error("bisection %llu: %s", (unsigned long long)id,
+                      json_is_object(e) ? str_of(e, "message")
+                                        : "the coordinator does not answer bisect queries");
+            status = json_is_object(e) ? PYSCOPE_EXIT_USAGE : PYSCOPE_EXIT_INTERNAL;
+            json_decref(ans);
+            break;
+        }
+        const json_t *steps = json_object_get(b, "steps");
+        for (; shown < json_array_size(steps); shown++) {
+            const json_t *st = json_array_get(steps, shown);
+            if (strcmp(str_of(st, "outcome"), "pending") == 0)
+                break;
+            if (!a->quiet && !a->json)
+                bf_step_line(st);
+        }
+        if (strcmp(str_of(b, "state"), "running") != 0 || a->no_wait) {
+            *doc = json_incref(b);
+            json_decref(ans);
+            break;
+        }
+        progress_set(line,
+                     "pyscope: bisection %llu: step %zu, %" JSON_INTEGER_FORMAT " turns so far",
+                     (unsigned long long)id, json_array_size(steps),
+                     json_integer_value(json_object_get(b, "turns")));
+        json_decref(ans);
+        sleep(1);
+    }
+    progress_end(&line);
+    return status;
+}
+
+static void print_commit(const char *what, const json_t *c)
+{
+    char *subj = sanitize_dup(str_of(c, "subject"), 0), *au = sanitize_dup(str_of(c, "author"), 0);
+    printf("%s %s  %s\n%*s%s, %s\n", what, str_of(c, "hash"), subj, (int)strlen(what) + 1, "", au,
+           str_of(c, "date"));
+    free(subj);
+    free(au);
+}
+
+/* The exit status of bisection b's state. */
+static int bf_status(const json_t *b)
+{
+    const char *state = str_of(b, "state");
+    if (strcmp(state, "found") == 0 || strcmp(state, "candidates") == 0)
+        return PYSCOPE_EXIT_OK;
+    if (strcmp(state, "failed") == 0)
+        return PYSCOPE_EXIT_SCRIPT;
+    if (strcmp(state, "running") == 0)
+        return PYSCOPE_EXIT_OK;     /* --no-wait */
+    return PYSCOPE_EXIT_REGRESSION; /* exit 1: nothing named */
+}
+
+static int bf_print(const json_t *b)
+{
+    const char *state = str_of(b, "state");
+    char *msg = sanitize_dup(str_of(b, "message"), 0);
+    const json_t *iv = json_object_get(b, "interval");
+    printf("pyscope bisect (farm, bisection %" JSON_INTEGER_FORMAT
+           "): %s on %s, %" JSON_INTEGER_FORMAT " commits, %zu steps, %" JSON_INTEGER_FORMAT
+           " turns\n",
+           json_integer_value(json_object_get(b, "id")), str_of(b, "script"), str_of(b, "host"),
+           json_integer_value(json_object_get(b, "commits")),
+           json_array_size(json_object_get(b, "steps")),
+           json_integer_value(json_object_get(b, "turns")));
+    printf("result: %s: %s\n", state, msg);
+    free(msg);
+    const json_t *cul = json_object_get(b, "culprit");
+    if (json_is_object(cul)) {
+        print_commit("culprit", cul);
+        if (json_is_true(json_object_get(cul, "merge")))
+            printf("         (a merge commit: the change came with the branch it merged; bisect "
+                   "that branch with its commits as --good/--bad)\n");
+        const json_t *ev = json_object_get(b, "evidence");
+        if (json_is_object(ev)) {
+            printf("evidence (the culprit against its parent):\n");
+            regress_print(stdout, ev, cli_color_enabled(CLI_COLOR_AUTO, STDOUT_FILENO));
+        }
+    } else if (json_is_object(iv) && strcmp(state, "no_regression") != 0) {
+        print_commit("last good", json_object_get(iv, "last_good"));
+        print_commit("first bad", json_object_get(iv, "first_bad"));
+    }
+    size_t i;
+    const json_t *u;
+    json_array_foreach(json_object_get(b, "unrunnable"), i, u)
+    {
+        if (i == 0)
+            printf("commits the script could not run at:\n");
+        printf("  %.12s\n", str_of(u, "hash"));
+    }
+    return bf_status(b);
+}
+
+int bisect_farm_main(int argc, char **argv)
+{
+    struct bisect_farm_args a;
+    int status = bf_parse(argc, argv, &a);
+    if (status >= 0)
+        return status;
+    struct revision_repo rr = {0};
+    struct revision_commits rcs = {0};
+    char hash[2][GITREV_HASH_MAX + 1] = {"", ""};
+    char *key = NULL;
+    json_t *doc = NULL;
+    uint64_t id = a.id;
+    if (!id) {
+        status = bf_resolve(&a, &rr, hash, &key, &rcs);
+        if (!status)
+            status = bf_submit(&a, hash, key, &rcs, &id);
+        if (status)
+            goto out;
+        if (!a.quiet)
+            fprintf(stderr, "pyscope: bisection %llu: %s on %s, %.12s..%.12s%s\n",
+                    (unsigned long long)id, key, a.host, hash[0], hash[1],
+                    a.no_wait ? "" : ", waiting...");
+    }
+    status = bf_wait(&a, id, &doc);
+    if (status)
+        goto out;
+    if (a.json) {
+        json_t *out = json_pack("{s:s, s:s, s:O}", "schema", "pyscope.bisect_farm/1",
+                                "pyscope_version", PYSCOPE_VERSION, "bisect", doc);
+        char *text = json_dumps(out, JSON_INDENT(2));
+        puts(text);
+        free(text);
+        json_decref(out);
+        status = bf_status(doc);
+    } else {
+        status = bf_print(doc);
+    }
+out:
+    json_decref(doc);
+    free(key);
+    revision_commits_free(&rcs);
+    revision_repo_close(&rr);
+    return status;
+}

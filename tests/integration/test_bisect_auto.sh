@@ -1,0 +1,81 @@
+#!/usr/bin/env bash
+# test_bisect_auto.sh - auto_bisect = on (docs/revisions.md, coordinator/bisection.c): six
+# seeded nights (tests/integration/team_seed.sql, 30% slower on night 6 on host-b, confirmed
+# by team_confirm.sql), night n at commit c(2n) of a described linear history. With
+# auto_bisect on, the coordinator starts a bisection of the confirmed regression's range
+# (c10 .. c12: two commits) on its host, with the regression's script, and queues its first
+# step (an A/B try batch of c12 against c10 on host-b, base and head in turns); the team
+# report (JSON and HTML) shows it beside the regression. A regression whose range holds one
+# commit is not bisected, said. With auto_bisect off (the default) nothing starts.
+# labels: asan
+source "$PYSCOPE_SRC/tests/integration/lib.sh"
+source "$PYSCOPE_SRC/tests/integration/pg.sh"
+source "$PYSCOPE_SRC/tests/integration/coord.sh"
+source "$PYSCOPE_SRC/tests/integration/team_lib.sh"
+
+pg_start
+coord_start
+for n in 1 2 3 4 5 6; do team_seed team_seed.sql "$n" 6 30; done
+team_settled >/dev/null
+team_seed team_confirm.sql 6 6 30
+team_settled >/dev/null
+h() { printf '%040x' "$1"; } # commit number -> a 40-hex hash
+pg_sql "INSERT INTO commits (hash, parents, generation, subject, author, authored)
+        SELECT lpad(to_hex(i), 40, '0'),
+               CASE WHEN i = 1 THEN '{}'::text[] ELSE ARRAY[lpad(to_hex(i - 1), 40, '0')] END,
+               i, 'Commit number ' || i, 'Ada Lovelace <ada@example.org>',
+               '2026-11-01T00:00:00Z'::timestamptz + i * interval '1 day'
+        FROM generate_series(1, 12) i" >/dev/null
+pg_sql "UPDATE batches SET commit_hash = lpad(to_hex(2 * id), 40, '0')" >/dev/null
+pg_sql "UPDATE jobs j SET commit_hash = b.commit_hash FROM batches b WHERE b.id = j.batch_id" >/dev/null
+nreg=$(pg_sql "SELECT count(*) FROM regressions WHERE kind = 'regression' AND function_key = '' AND metric IN ('wall_s', 'cpu_s') AND confirmation ? 'method'")
+[ "$nreg" -ge 1 ] || fail "a confirmed whole-run regression was seeded" "$(pg_sql "SELECT id, metric, kind, state, confirmation FROM regressions")"
+sleep 1
+expect_eq "auto_bisect off (the default): no bisection" 0 "$(pg_sql "SELECT count(*) FROM bisections")"
+
+coord_stop
+cat >"$T/coord.conf" <<'CONF'
+[coordinator]
+reap_interval_ms = 200
+auto_bisect = on
+bisect_rounds = 2
+CONF
+coord_start --config "$T/coord.conf"
+for _ in $(seq 100); do
+    [ "$(pg_sql "SELECT count(*) FROM bisection_steps")" -ge 1 ] && break
+    sleep 0.1
+done
+REG=$(pg_sql "SELECT min(regression_id) FROM bisections")
+expect_eq "a bisection per confirmed regression, from its range, on its host" \
+    "auto|running|$(h 10)|$(h 12)|host-b|3" \
+    "$(pg_sql "SELECT b.origin || '|' || b.state || '|' || b.good || '|' || b.bad || '|' || h.hostname || '|' || cardinality(b.chain) FROM bisections b JOIN hosts h ON h.id = b.host_id WHERE b.regression_id = $REG")"
+expect_eq "its first step: the ends, c12 against c10, on host-b, in turns" \
+    "ends|$(h 12)|$(h 10)|try_base,try_head,try_base,try_head" \
+    "$(pg_sql "SELECT st.phase || '|' || bt.commit_hash || '|' || bt.try_base || '|' || (SELECT string_agg(j.purpose, ',' ORDER BY j.id) FROM jobs j JOIN hosts h ON h.id = j.host_id WHERE j.batch_id = bt.id AND h.hostname = 'host-b') FROM bisection_steps st JOIN batches bt ON bt.id = st.batches[1] WHERE st.bisection_id = (SELECT id FROM bisections WHERE regression_id = $REG)")"
+expect_eq "the step runs the regression's script" "examples/a.py" \
+    "$(pg_sql "SELECT DISTINCT s.key FROM bisection_steps st JOIN jobs j ON j.batch_id = st.batches[1] JOIN scripts s ON s.id = j.script_id")"
+
+CLI="$PYSCOPE_BUILD/cli/pyscope"
+export PYSCOPE_COORDINATOR="$COORD_EP"
+capture "$CLI" report --batch 6 --json
+expect_eq "report JSON: the regression's bisection" "running" \
+    "$(echo "$OUT" | json_get "[g for g in d['report']['regressions'] if g['id'] == $REG][0]['bisection']['state']")"
+"$CLI" report --batch 6 --out "$T/report.html" >/dev/null
+expect_match "report HTML: the bisection beside the regression" "bisection: running" "$(cat "$T/report.html")"
+capture "$CLI" bisect --id "$(pg_sql "SELECT id FROM bisections WHERE regression_id = $REG")" --no-wait --json
+expect_eq "pyscope bisect --id: an automatic bisection, still running" "auto running 2" \
+    "$(echo "$OUT" | json_get "d['bisect']['origin'] + ' ' + d['bisect']['state'] + ' ' + str(d['bisect']['commits'])")"
+
+# a range of one commit: nothing to bisect, said
+pg_sql "UPDATE batches SET commit_hash = lpad(to_hex(11), 40, '0') WHERE id = 5" >/dev/null
+pg_sql "UPDATE jobs j SET commit_hash = b.commit_hash FROM batches b WHERE b.id = j.batch_id" >/dev/null
+pg_sql "DELETE FROM bisection_steps" >/dev/null
+pg_sql "DELETE FROM bisections" >/dev/null
+for _ in $(seq 100); do
+    [ "$(pg_sql "SELECT count(*) FROM bisections")" -ge 1 ] && break
+    sleep 0.1
+done
+expect_match "a one-commit range: not bisected, said" "^not_bisected\|the range holds one commit" \
+    "$(pg_sql "SELECT state || '|' || message FROM bisections WHERE regression_id = $REG")"
+grep -q "ERROR: AddressSanitizer\|runtime error" "$T"/*.log && fail "sanitizers" "$(grep -h 'ERROR\|runtime error' "$T"/*.log | head)"
+finish
