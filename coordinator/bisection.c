@@ -219,6 +219,8 @@ static const char RUNNING_SQL[] =
     " 'turns', (SELECT count(*) FROM jobs j WHERE j.batch_id IN"
     "   (SELECT unnest(st.batches) FROM bisection_steps st WHERE st.bisection_id = b.id)),"
     " 'steps', (SELECT count(*) FROM bisection_steps st WHERE st.bisection_id = b.id),"
+    " 'ends_change', (SELECT st.change_pct FROM bisection_steps st WHERE st.bisection_id = b.id"
+    "   AND st.phase = 'ends' AND st.outcome = 'bad' ORDER BY st.n DESC LIMIT 1),"
     " 'step', (SELECT json_build_object('n', st.n, 'phase', st.phase, 'pos', st.pos,"
     "   'against', st.against_pos, 'batches', st.batches, 'outcome', st.outcome,"
     "   'done', NOT EXISTS (SELECT 1 FROM batches x WHERE x.id = ANY (st.batches)"
@@ -373,6 +375,32 @@ static const json_t *step_metric(const json_t *reg, const char *metric)
     return NULL;
 }
 
+/*
+ * Which end does an open step's commit resemble? The ends step measured the whole
+ * regression (E = BAD against GOOD, > 0); a halving step measures a commit against
+ * GOOD too. When its 95% interval lies wholly below E/2 the commit is like GOOD
+ * ("good"), wholly above it like BAD ("bad"): a culprit commit moves the metric by
+ * about E, any other by about 0, so the halfway mark separates them even where the
+ * runs' noise floor is too wide for a plain no-change verdict (a noise floor of 22%
+ * kept a -4% step open at load 3). NULL when the interval straddles E/2 or is
+ * missing: the step stays open.
+ */
+static const char *nearer_end(const struct bis *b, const json_t *m)
+{
+    const json_t *e = json_object_get(b->row, "ends_change");
+    const json_t *lo = json_object_get(m, "ci_low_pct"), *hi = json_object_get(m, "ci_high_pct");
+    if (!json_is_number(e) || !json_is_number(lo) || !json_is_number(hi))
+        return NULL;
+    double half = json_number_value(e) / 2;
+    if (!(half > 0))
+        return NULL;
+    if (json_number_value(hi) < half)
+        return "good";
+    if (json_number_value(lo) > half)
+        return "bad";
+    return NULL;
+}
+
 /* Record the decision of step n. */
 static int record_step(struct store *s, const struct bis *b, const char *outcome, const json_t *res,
                        const json_t *m, char *err, size_t errlen)
@@ -457,6 +485,13 @@ static int decide_step(struct store *s, const struct bisection_settings *bs, str
         outcome = "bad";
     } else if (strcmp(verdict, "no_change") == 0 || strcmp(verdict, "improvement") == 0) {
         outcome = "good";
+    } else if (strcmp(str_of(st, "phase"), "step") == 0 && nearer_end(b, m)) {
+        outcome = nearer_end(b, m);
+        log_info("bisection %s step %" JSON_INTEGER_FORMAT ": %s by its interval %+.1f%% .. "
+                 "%+.1f%% against half the ends' change (%+.1f%%)",
+                 b->ids, b->n, outcome, json_number_value(json_object_get(m, "ci_low_pct")),
+                 json_number_value(json_object_get(m, "ci_high_pct")),
+                 json_number_value(json_object_get(b->row, "ends_change")) / 2);
     } else {
         outcome = "inconclusive";
         size_t nb = json_array_size(batches);
