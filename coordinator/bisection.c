@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "abtest.h"
 #include "batch_report.h"
 #include "errors.h"
 #include "log.h"
@@ -375,30 +376,11 @@ static const json_t *step_metric(const json_t *reg, const char *metric)
     return NULL;
 }
 
-/*
- * Which end does an open step's commit resemble? The ends step measured the whole
- * regression (E = BAD against GOOD, > 0); a halving step measures a commit against
- * GOOD too. When its 95% interval lies wholly below E/2 the commit is like GOOD
- * ("good"), wholly above it like BAD ("bad"): a culprit commit moves the metric by
- * about E, any other by about 0, so the halfway mark separates them even where the
- * runs' noise floor is too wide for a plain no-change verdict (a noise floor of 22%
- * kept a -4% step open at load 3). NULL when the interval straddles E/2 or is
- * missing: the step stays open.
- */
+/* abtest_nearer_end for step m of b, against the ends' change (NULL: unknown). */
 static const char *nearer_end(const struct bis *b, const json_t *m)
 {
     const json_t *e = json_object_get(b->row, "ends_change");
-    const json_t *lo = json_object_get(m, "ci_low_pct"), *hi = json_object_get(m, "ci_high_pct");
-    if (!json_is_number(e) || !json_is_number(lo) || !json_is_number(hi))
-        return NULL;
-    double half = json_number_value(e) / 2;
-    if (!(half > 0))
-        return NULL;
-    if (json_number_value(hi) < half)
-        return "good";
-    if (json_number_value(lo) > half)
-        return "bad";
-    return NULL;
+    return json_is_number(e) ? abtest_nearer_end(json_number_value(e), m) : NULL;
 }
 
 /* Record the decision of step n. */

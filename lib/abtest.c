@@ -284,3 +284,16 @@ json_t *abtest_compare(const json_t *const *base, size_t nb, const json_t *const
         json_pack("{s:I, s:I}", "base_runs", (json_int_t)nb, "head_runs", (json_int_t)nh));
     return res;
 }
+
+const char *abtest_nearer_end(double ends_change_pct, const json_t *m)
+{
+    const json_t *lo = json_object_get(m, "ci_low_pct"), *hi = json_object_get(m, "ci_high_pct");
+    double half = ends_change_pct / 2;
+    if (!json_is_number(lo) || !json_is_number(hi) || !(half > 0))
+        return NULL;
+    if (json_number_value(hi) < half)
+        return "good";
+    if (json_number_value(lo) > half)
+        return "bad";
+    return NULL;
+}

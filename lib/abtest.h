@@ -33,4 +33,15 @@
 json_t *abtest_compare(const json_t *const *base, size_t nb, const json_t *const *head, size_t nh,
                        const struct regress_options *opt);
 
+/*
+ * Which end does a commit resemble? ends_change_pct: the whole change E measured
+ * between a bisection's ends (BAD against GOOD); m: one metric of the commit's A/B
+ * against GOOD (borrowed, with ci_low_pct and ci_high_pct). A culprit moves the metric
+ * by about E, any other commit by about 0, so the halfway mark separates them even
+ * where the noise floor is too wide for a plain no-change verdict. Returns "good" when
+ * the 95% interval lies wholly below E/2, "bad" when wholly above it, NULL when it
+ * straddles E/2, is missing, or E is not a slowdown (> 0).
+ */
+const char *abtest_nearer_end(double ends_change_pct, const json_t *m);
+
 #endif

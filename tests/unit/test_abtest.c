@@ -155,6 +155,23 @@ static void test_empty_side(void **state)
     json_decref(base);
 }
 
+/* A bisection step's commit against GOOD, judged by the ends' change (+36%). */
+static void test_nearer_end(void **state)
+{
+    (void)state;
+    json_t *m = json_pack("{s:f, s:f}", "ci_low_pct", -20.0, "ci_high_pct", 12.0);
+    assert_string_equal(abtest_nearer_end(36, m), "good"); /* wholly below +18% */
+    json_object_set_new(m, "ci_low_pct", json_real(20.0));
+    json_object_set_new(m, "ci_high_pct", json_real(60.0));
+    assert_string_equal(abtest_nearer_end(36, m), "bad"); /* wholly above */
+    json_object_set_new(m, "ci_low_pct", json_real(10.0));
+    assert_null(abtest_nearer_end(36, m));  /* straddles +18%: open */
+    assert_null(abtest_nearer_end(-10, m)); /* the ends are no slowdown */
+    json_object_set_new(m, "ci_low_pct", json_null());
+    assert_null(abtest_nearer_end(36, m)); /* no interval */
+    json_decref(m);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -162,6 +179,7 @@ int main(void)
         cmocka_unit_test(test_equal_sides_are_no_change),
         cmocka_unit_test(test_faster_head_is_an_improvement),
         cmocka_unit_test(test_empty_side),
+        cmocka_unit_test(test_nearer_end),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
