@@ -587,12 +587,13 @@ static int next_step(struct store *s, const struct bisection_settings *bs, struc
     }
     if (strcmp(phase, "ends") == 0)
         return queue_step(s, bs, b, "ends", b->hi, b->lo, false, err, errlen);
-    /* the testable commit nearest the middle of (lo, hi) */
+    /* the testable commit nearest the middle of (lo, hi), both ends excluded: with
+     * hi = lo + 1 there is none and the culprit is hi (confirmed against lo below) */
     json_int_t mid = (b->lo + b->hi) / 2, best = 0;
     for (json_int_t d = 0; d <= b->hi - b->lo && !best; d++) {
         if (mid - d > b->lo && !skipped(b, mid - d))
             best = mid - d;
-        else if (mid + d < b->hi && !skipped(b, mid + d))
+        else if (mid + d > b->lo && mid + d < b->hi && !skipped(b, mid + d))
             best = mid + d;
     }
     if (best)

@@ -137,6 +137,12 @@ if [ "$SANITIZED" = 0 ]; then
         "$(judge "$T/hog.json" "$CULPRIT" 2>&1 || tail -3 "$T/hog.err")"
 fi
 
+# Every halving step (both bisections) tests a commit strictly inside the open interval,
+# never one tested before nor an end: with one commit left the search confirms it against
+# its parent (it once re-tested the last good commit there until the budget ran out).
+expect_eq "halving steps: each commit tested once, never an end" t \
+    "$(pg_sql "SELECT coalesce(bool_and(n = 1 AND pos > 1 AND pos < cardinality(chain)), true) FROM (SELECT st.bisection_id, st.pos, count(*) AS n, b.chain FROM bisection_steps st JOIN bisections b ON b.id = st.bisection_id WHERE st.phase = 'step' GROUP BY st.bisection_id, st.pos, b.chain) x")"
+
 # --- bad input: exit 2, said ---------------------------------------------------------------
 bad() { # bad NAME PATTERN ARGS...: the CLI refuses with exit 2 and says PATTERN
     local name=$1 pat=$2
