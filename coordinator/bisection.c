@@ -120,11 +120,13 @@ static int insert_bisection(struct store *s, const char *origin, const char *reg
     char *entry_s = json_dumps(entry, JSON_COMPACT), *chain_s = json_dumps(chain, JSON_COMPACT);
     char rounds_s[16], runs_s[24], budget[24];
     snprintf(rounds_s, sizeof(rounds_s), "%" PRIu32, rounds);
-    /* the ends, ~log2(n) steps, the confirmation, each up to (1 + max_extra) x rounds pairs */
-    size_t n = json_array_size(chain), steps = 3;
-    while ((1u << (steps - 3)) < n)
+    /* ~log2(n) steps and the confirmation, each up to abtest_step_batches() x rounds pairs
+     * (max_extra 2, the table's default), and the ends up to their own (more) */
+    size_t n = json_array_size(chain), steps = 2;
+    while ((1u << (steps - 2)) < n)
         steps++;
-    snprintf(runs_s, sizeof(runs_s), "%zu", steps * 2 * 3 * (size_t)rounds);
+    size_t batches = steps * abtest_step_batches(false, 2) + abtest_step_batches(true, 2);
+    snprintf(runs_s, sizeof(runs_s), "%zu", batches * 2 * (size_t)rounds);
     snprintf(budget, sizeof(budget), "%" PRIu32, budget_s);
     const char *p[14] = {script, origin,  regression, host_id, entry_s, metric, good,
                          bad,    chain_s, rounds_s,   runs_s,  budget,  state,  message};
@@ -476,16 +478,21 @@ static int decide_step(struct store *s, const struct bisection_settings *bs, str
                  json_number_value(json_object_get(b->row, "ends_change")) / 2);
     } else {
         outcome = "inconclusive";
-        size_t nb = json_array_size(batches);
-        bool budget =
-            json_is_true(json_object_get(b->row, "over_time")) ||
-            int_of(b->row, "turns") + 2 * int_of(b->row, "rounds") > int_of(b->row, "max_runs");
-        if ((json_int_t)nb <= int_of(b->row, "max_extra") && !budget) {
+        long long left = json_is_true(json_object_get(b->row, "over_time"))
+                             ? 0
+                             : (long long)(int_of(b->row, "max_runs") - int_of(b->row, "turns"));
+        if (abtest_pool_more(verdict, strcmp(phase, "ends") == 0, json_array_size(batches),
+                             (size_t)int_of(b->row, "max_extra"), left,
+                             (size_t)int_of(b->row, "rounds"))) {
             json_decref(results);
             rc = queue_step(s, bs, b, phase, pos, against, true, err, errlen);
             return rc < 0 ? rc : 0;
         }
     }
+    if (json_array_size(batches) > 1)
+        log_info("bisection %s step %" JSON_INTEGER_FORMAT " (%s): %s with %zu try batches "
+                 "(%" JSON_INTEGER_FORMAT " pairs) pooled",
+                 b->ids, b->n, phase, outcome, json_array_size(batches), int_of(res, "base_runs"));
     rc = record_step(s, b, outcome, res, m, err, errlen);
     if (rc >= 0)
         rc = apply_step(s, b, st, outcome, m, err, errlen);
@@ -505,6 +512,9 @@ static int apply_step(struct store *s, struct bis *b, const json_t *st, const ch
     const char *verdict = m ? str_of(m, "verdict") : "";
     double change = json_number_value(json_object_get(m, "change_pct"));
     const char *why = str_of(m, "reason");
+    /* the rounds pairs each of the step's try batches queued, all pooled in its verdict */
+    size_t nbatch = json_array_size(json_object_get(st, "batches"));
+    size_t pooled = nbatch * (size_t)int_of(b->row, "rounds");
     char msg[1024];
     int rc;
     log_info("bisection %s step %" JSON_INTEGER_FORMAT " (%s) %.12s: %s (%s %+.1f%%)", b->ids, b->n,
@@ -533,9 +543,10 @@ static int apply_step(struct store *s, struct bis *b, const json_t *st, const ch
             return finish(s, b, "failed", NULL, msg, err, errlen);
         }
         snprintf(msg, sizeof(msg),
-                 "the ends stayed inconclusive after their extra rounds (%+.1f%%%s%s): is the "
-                 "regression visible on this host? more --rounds, or a quieter host",
-                 change, *why ? ": " : "", why);
+                 "the ends stayed inconclusive with %zu rounds pooled (%zu try batches; "
+                 "%+.1f%%%s%s): is the regression visible on this host? more --rounds, or a "
+                 "quieter host",
+                 pooled, nbatch, change, *why ? ": " : "", why);
         return finish(s, b, "inconclusive", NULL, msg, err, errlen);
     }
     if (strcmp(phase, "confirm") == 0) {
@@ -546,8 +557,8 @@ static int apply_step(struct store *s, struct bis *b, const json_t *st, const ch
         }
         snprintf(msg, sizeof(msg),
                  "the steps point at %.12s but its own change against its parent %.12s did not "
-                 "show (%s %+.1f%%): not named",
-                 at(b, pos), at(b, against), *verdict ? verdict : outcome, change);
+                 "show (%s %+.1f%%, %zu rounds pooled): not named",
+                 at(b, pos), at(b, against), *verdict ? verdict : outcome, change, pooled);
         return finish(s, b, "inconclusive", NULL, msg, err, errlen);
     }
     /* a halving step */
@@ -559,11 +570,11 @@ static int apply_step(struct store *s, struct bis *b, const json_t *st, const ch
         rc = set_interval(s, b, "step", b->lo, b->hi, pos, err, errlen);
     else {
         snprintf(msg, sizeof(msg),
-                 "step %" JSON_INTEGER_FORMAT " (%.12s) stayed inconclusive after its extra rounds "
-                 "(%+.1f%%%s%s): the culprit lies between %.12s and %.12s (%" JSON_INTEGER_FORMAT
-                 " commits); not guessed",
-                 b->n, at(b, pos), change, *why ? ": " : "", why, at(b, b->lo), at(b, b->hi),
-                 b->hi - b->lo);
+                 "step %" JSON_INTEGER_FORMAT " (%.12s) stayed inconclusive with %zu rounds "
+                 "pooled (%zu try batches; %+.1f%%%s%s): the culprit lies between %.12s and %.12s "
+                 "(%" JSON_INTEGER_FORMAT " commits); not guessed",
+                 b->n, at(b, pos), pooled, nbatch, change, *why ? ": " : "", why, at(b, b->lo),
+                 at(b, b->hi), b->hi - b->lo);
         return finish(s, b, "inconclusive", NULL, msg, err, errlen);
     }
     return rc < 0 ? rc : 1;
