@@ -27,7 +27,7 @@
 #   --rows FILE      keep the per-trial rows (bisect_summary.py FILE COMMITS ROUNDS prints
 #                    the table again)          --keep DIR  keep every trial's JSON there
 #   --max-minutes M  start no trial after M minutes (the table counts the trials run)
-#   --quick          a cut-down run: 1 trial per slowdown, 8 commits, work x1.0 (about
+#   --quick          a cut-down run: 1 trial per slowdown, 8 commits (about
 #                    3-4 minutes idle); options after it override it
 # Idle figures need an idle machine: the load is printed at the start and the end.
 set -euo pipefail
@@ -49,7 +49,7 @@ while [ $# -gt 0 ]; do
     --rows) ROWS=$2; shift ;;
     --max-minutes) MAXMIN=$2; shift ;;
     --keep) KEEP=$2; shift ;;
-    --quick) TRIALS=1 PCTS="5 10 30" COMMITS=8 WORK=1.0 ;;
+    --quick) TRIALS=1 PCTS="5 10 30" COMMITS=8 ;;
     -h | --help) sed -n '2,28p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     -*) echo "bisect_farm.sh: unknown option $1 (--help lists them)" >&2; exit 2 ;;
     *) build=$1 ;;
