@@ -24,7 +24,7 @@ echo "# machine: $(uptime)"
 for n in $SIZES; do
     : >"$T/results"
     for pct in $PCTS; do
-        for t in $(seq "$TRIALS"); do
+        for _ in $(seq "$TRIALS"); do
             at=$((2 + RANDOM % n))
             rm -rf "$T/repo"
             PYSCOPE_WORK_UNITS=$UNITS bash "$src/tests/data/revisions/make_repo.sh" "$T/repo" "$at" 0 \

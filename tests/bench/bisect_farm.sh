@@ -77,7 +77,7 @@ shapes=(arith strings dicts calls)
 specs=() k=0
 for pct in $PCTS; do
     [[ $pct =~ ^[0-9]+(\.[0-9]+)?$ ]] || { echo "bisect_farm.sh: --pcts takes numbers, not '$pct'" >&2; exit 2; }
-    for t in $(seq "$TRIALS"); do
+    for _ in $(seq "$TRIALS"); do
         specs+=("t$k:${shapes[$((k % 4))]}:$pct:$COMMITS:$((2 + RANDOM % (COMMITS - 1))):$WORK")
         k=$((k + 1))
     done
@@ -155,5 +155,8 @@ done <"$T/trials"
 
 echo "# load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)"
 [ -z "$ROWS" ] || cp "$T/rows" "$ROWS"
-[ -z "$KEEP" ] || { mkdir -p "$KEEP" && cp "$T"/t*.json "$T"/t*.err "$T"/*.log "$KEEP"/ 2>/dev/null || true; }
+if [ -n "$KEEP" ]; then
+    mkdir -p "$KEEP"
+    cp "$T"/t*.json "$T"/t*.err "$T"/*.log "$KEEP"/ 2>/dev/null || true
+fi
 "$PY" "$src/tests/bench/bisect_summary.py" "$T/rows" "$COMMITS" "$ROUNDS"
