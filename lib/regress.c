@@ -1145,6 +1145,102 @@ static int cmp_why_item(const void *a, const void *b)
     return strcmp(x->key, y->key);
 }
 
+/* Function g's (borrowed, a profile function) self time in repeat i of n: its
+ * self_s_runs[i] when it has one per repeat, else its self_s. */
+static double repeat_self(const json_t *g, size_t i, size_t n)
+{
+    const json_t *arr = json_object_get(g, "self_s_runs");
+    double x;
+    if (json_array_size(arr) == n && number_ok(json_array_get(arr, i), &x))
+        return x;
+    return number_ok(json_object_get(g, "self_s"), &x) ? x : 0;
+}
+
+/*
+ * The part of delay (repeat i of n's wait for a CPU) that function f of fns (the
+ * profile's functions, borrowed) waited: the wait is shared out in proportion to the
+ * functions' CPU self time (self_cpu_s), each at most the time it spent off a CPU in
+ * that repeat (self time - CPU self time), what a capped function cannot take going to
+ * the others (water-filling). A task waits for a CPU where it would run: code that
+ * computes is preempted in proportion to the CPU it uses, a function that sleeps
+ * waits once per wake-up.
+ */
+static double wait_charged(const json_t *fns, const json_t *f, size_t i, size_t n, double delay)
+{
+    size_t nf = json_array_size(fns), k;
+    bool *capped = xcalloc(nf ? nf : 1, sizeof(*capped));
+    double left = delay, level = 0, c;
+    const json_t *g;
+    for (bool again = true; again;) {
+        again = false;
+        double shares = 0;
+        json_array_foreach(fns, k, g)
+        {
+            if (!capped[k] && number_ok(json_object_get(g, "self_cpu_s"), &c))
+                shares += c;
+        }
+        level = left > 0 && shares > 0 ? left / shares : 0;
+        json_array_foreach(fns, k, g)
+        {
+            if (level <= 0 || capped[k] || !number_ok(json_object_get(g, "self_cpu_s"), &c))
+                continue;
+            double off = fmax(0, repeat_self(g, i, n) - c);
+            if (level * c > off) {
+                capped[k] = true;
+                left -= off;
+                again = true;
+            }
+        }
+    }
+    double charged = 0;
+    json_array_foreach(fns, k, g)
+    {
+        if (g == f && number_ok(json_object_get(g, "self_cpu_s"), &c))
+            charged = capped[k] ? fmax(0, repeat_self(g, i, n) - c) : level * c;
+    }
+    free(capped);
+    return charged;
+}
+
+/*
+ * Function f's (borrowed, of doc; NULL: not in its profile) self time net of its wait
+ * for a CPU, the median over doc's repeats of self time - wait_charged(), into *out;
+ * *ok says whether doc could tell (every repeat's run_delay_s known). False (nothing
+ * set) when the profile has no CPU self times to share the wait out by. Sharing the
+ * wait out over the wall-clock samples instead, as the run's net wall time does,
+ * charged napper.py's 0.75 s longer sleep to the list comprehension that computed
+ * beside it when the script got about a twelfth of a core
+ * (tests/integration/test_regress_contended.sh at load 24; tests/unit/test_regress.c
+ * replays it).
+ */
+static bool net_self_median(const json_t *doc, const json_t *f, bool *ok, double *out)
+{
+    const json_t *fns = json_object_get(history_profile(doc), "functions"), *g, *r;
+    double total = 0, c, q;
+    size_t k;
+    json_array_foreach(fns, k, g)
+    {
+        if (number_ok(json_object_get(g, "self_cpu_s"), &c))
+            total += c;
+    }
+    if (!(total > 0))
+        return false;
+    const json_t *runs = json_object_get(doc, "runs");
+    size_t n = json_array_size(runs);
+    struct dvec d = {0};
+    *ok = n > 0;
+    json_array_foreach(runs, k, r)
+    {
+        if (!number_ok(json_object_get(r, "run_delay_s"), &q))
+            *ok = false;
+        else if (f)
+            dvec_push(&d, repeat_self(f, k, n) - wait_charged(fns, f, k, n, q));
+    }
+    *out = *ok && f ? median_of(&d) : 0;
+    free(d.v);
+    return true;
+}
+
 /*
  * A function's value on the "why" basis in one document: the run statistic the
  * metric's centres are made of. wall: the median of its self_s_runs (or self_s);
@@ -1168,9 +1264,11 @@ static double why_value(const json_t *doc, const char *key, enum why_basis basis
         function_samples(doc, key, "self_s", &d);
         double m = median_of(&d);
         free(d.v);
+        if (basis == WHY_WALL_NET && net_self_median(doc, f, ok, &m))
+            return m;
         if (basis == WHY_WALL_NET) {
-            /* sampled self times include the wait for a CPU: scale them to the run's net
-             * wall time (the wait taken as spread over the functions like the samples) */
+            /* a profile without CPU self times: scale the sampled self times to the run's
+             * net wall time (the wait taken as spread over the functions like the samples) */
             struct dvec w = {0}, n = {0};
             run_samples(doc, "wall_s", &w);
             net_samples(doc, &n);
