@@ -1157,32 +1157,37 @@ static double repeat_self(const json_t *g, size_t i, size_t n)
 }
 
 /*
- * The part of delay (repeat i of n's wait for a CPU) that function f of fns (the
- * profile's functions, borrowed) waited: the wait is shared out in proportion to the
- * functions' CPU self time (self_cpu_s), each at most the time it spent off a CPU in
- * that repeat (self time - CPU self time), what a capped function cannot take going to
- * the others (water-filling). A task waits for a CPU where it would run: code that
- * computes is preempted in proportion to the CPU it uses, a function that sleeps
- * waits once per wake-up.
+ * The wait level of repeat i of n of a profile's functions fns (borrowed): delay (the
+ * repeat's wait for a CPU) shared out in proportion to the functions' CPU self time
+ * (self_cpu_s), each at most the time it spent off a CPU in that repeat (self time - CPU
+ * self time), what a capped function cannot take going to the others (water-filling).
+ * A function with CPU self time c and off-CPU time off waited min(off, level * c)
+ * (wait_of()); INFINITY when every function is capped. A task waits for a CPU where it
+ * would run: code that computes is preempted in proportion to the CPU it uses, a
+ * function that sleeps waits once per wake-up.
  */
-static double wait_charged(const json_t *fns, const json_t *f, size_t i, size_t n, double delay)
+static double wait_level(const json_t *fns, size_t i, size_t n, double delay)
 {
     size_t nf = json_array_size(fns), k;
     bool *capped = xcalloc(nf ? nf : 1, sizeof(*capped));
     double left = delay, level = 0, c;
     const json_t *g;
-    for (bool again = true; again;) {
+    for (bool again = true; again && left > 0;) {
         again = false;
         double shares = 0;
         json_array_foreach(fns, k, g)
         {
-            if (!capped[k] && number_ok(json_object_get(g, "self_cpu_s"), &c))
+            if (!capped[k] && number_ok(json_object_get(g, "self_cpu_s"), &c) && c > 0)
                 shares += c;
         }
-        level = left > 0 && shares > 0 ? left / shares : 0;
+        if (!(shares > 0)) {
+            level = INFINITY;
+            break;
+        }
+        level = left / shares;
         json_array_foreach(fns, k, g)
         {
-            if (level <= 0 || capped[k] || !number_ok(json_object_get(g, "self_cpu_s"), &c))
+            if (capped[k] || !number_ok(json_object_get(g, "self_cpu_s"), &c) || !(c > 0))
                 continue;
             double off = fmax(0, repeat_self(g, i, n) - c);
             if (level * c > off) {
@@ -1192,28 +1197,33 @@ static double wait_charged(const json_t *fns, const json_t *f, size_t i, size_t 
             }
         }
     }
-    double charged = 0;
-    json_array_foreach(fns, k, g)
-    {
-        if (g == f && number_ok(json_object_get(g, "self_cpu_s"), &c))
-            charged = capped[k] ? fmax(0, repeat_self(g, i, n) - c) : level * c;
-    }
     free(capped);
-    return charged;
+    return level;
 }
 
+/* What function g (borrowed) waited for a CPU in repeat i of n at that repeat's level. */
+static double wait_of(const json_t *g, size_t i, size_t n, double level)
+{
+    double c;
+    if (!number_ok(json_object_get(g, "self_cpu_s"), &c) || !(c > 0) || !(level > 0))
+        return 0;
+    return fmin(fmax(0, repeat_self(g, i, n) - c), level * c);
+}
+
+/* The wait levels of a why's documents on basis WHY_WALL_NET, computed once: docs[k]'s
+ * repeats at level[k][0..reps[k]) (NULL: the document cannot say). */
+struct why_levels {
+    const json_t **docs;
+    double **level;
+    size_t *reps;
+    size_t n;
+};
+
 /*
- * Function f's (borrowed, of doc; NULL: not in its profile) self time net of its wait
- * for a CPU, the median over doc's repeats of self time - wait_charged(), into *out;
- * *ok says whether doc could tell (every repeat's run_delay_s known). False (nothing
- * set) when the profile has no CPU self times to share the wait out by. Sharing the
- * wait out over the wall-clock samples instead, as the run's net wall time does,
- * charged napper.py's 0.75 s longer sleep to the list comprehension that computed
- * beside it when the script got about a twelfth of a core
- * (tests/integration/test_regress_contended.sh at load 24; tests/unit/test_regress.c
- * replays it).
+ * The wait levels of doc's repeats (new array of *n; NULL when the profile has no CPU
+ * self times to share the wait out by, or a repeat's run_delay_s is unknown).
  */
-static bool net_self_median(const json_t *doc, const json_t *f, bool *ok, double *out)
+static double *doc_levels(const json_t *doc, size_t *n)
 {
     const json_t *fns = json_object_get(history_profile(doc), "functions"), *g, *r;
     double total = 0, c, q;
@@ -1223,20 +1233,66 @@ static bool net_self_median(const json_t *doc, const json_t *f, bool *ok, double
         if (number_ok(json_object_get(g, "self_cpu_s"), &c))
             total += c;
     }
-    if (!(total > 0))
-        return false;
     const json_t *runs = json_object_get(doc, "runs");
-    size_t n = json_array_size(runs);
-    struct dvec d = {0};
-    *ok = n > 0;
+    *n = json_array_size(runs);
+    if (!(total > 0) || !*n)
+        return NULL;
+    double *lv = xcalloc(*n, sizeof(*lv));
     json_array_foreach(runs, k, r)
     {
-        if (!number_ok(json_object_get(r, "run_delay_s"), &q))
-            *ok = false;
-        else if (f)
-            dvec_push(&d, repeat_self(f, k, n) - wait_charged(fns, f, k, n, q));
+        if (!number_ok(json_object_get(r, "run_delay_s"), &q)) {
+            free(lv);
+            return NULL;
+        }
+        lv[k] = wait_level(fns, k, *n, q);
     }
-    *out = *ok && f ? median_of(&d) : 0;
+    return lv;
+}
+
+/* Add a[0..na) to w (once each). */
+static void why_levels_add(struct why_levels *w, const json_t *const *a, size_t na)
+{
+    w->docs = xreallocarray(w->docs, w->n + na + 1, sizeof(*w->docs));
+    w->level = xreallocarray(w->level, w->n + na + 1, sizeof(*w->level));
+    w->reps = xreallocarray(w->reps, w->n + na + 1, sizeof(*w->reps));
+    for (size_t i = 0; i < na; i++) {
+        w->docs[w->n] = a[i];
+        w->level[w->n] = doc_levels(a[i], &w->reps[w->n]);
+        w->n++;
+    }
+}
+
+static void why_levels_free(struct why_levels *w)
+{
+    for (size_t i = 0; i < w->n; i++)
+        free(w->level[i]);
+    free(w->docs);
+    free(w->level);
+    free(w->reps);
+}
+
+/*
+ * Function f's (borrowed, of doc; NULL: not in its profile) self time net of its wait
+ * for a CPU, the median over doc's repeats of self time - wait_of(), into *out, with
+ * doc's levels from w (NULL, or doc not in it: false). False (nothing set) too when
+ * doc cannot share its wait out (doc_levels()). Sharing the wait out over the
+ * wall-clock samples instead, as the run's net wall time does, charged napper.py's
+ * 0.75 s longer sleep to the list comprehension that computed beside it when the
+ * script got about a twelfth of a core (tests/integration/test_regress_contended.sh at
+ * load 24; tests/unit/test_regress.c replays it).
+ */
+static bool net_self_median(const json_t *doc, const json_t *f, const struct why_levels *w,
+                            double *out)
+{
+    size_t k = 0;
+    while (w && k < w->n && w->docs[k] != doc)
+        k++;
+    if (!w || k == w->n || !w->level[k])
+        return false;
+    struct dvec d = {0};
+    for (size_t i = 0; f && i < w->reps[k]; i++)
+        dvec_push(&d, repeat_self(f, i, w->reps[k]) - wait_of(f, i, w->reps[k], w->level[k][i]));
+    *out = f ? median_of(&d) : 0;
     free(d.v);
     return true;
 }
@@ -1250,7 +1306,8 @@ static bool net_self_median(const json_t *doc, const json_t *f, bool *ok, double
  * A document with a profile that lacks the function counts 0; *ok is false
  * when the document cannot say (no profile, or no CPU times).
  */
-static double why_value(const json_t *doc, const char *key, enum why_basis basis, bool *ok)
+static double why_value(const json_t *doc, const char *key, enum why_basis basis,
+                        const struct why_levels *lv, bool *ok)
 {
     *ok = false;
     if (!has_profile(doc))
@@ -1264,7 +1321,7 @@ static double why_value(const json_t *doc, const char *key, enum why_basis basis
         function_samples(doc, key, "self_s", &d);
         double m = median_of(&d);
         free(d.v);
-        if (basis == WHY_WALL_NET && net_self_median(doc, f, ok, &m))
+        if (basis == WHY_WALL_NET && net_self_median(doc, f, lv, &m))
             return m;
         if (basis == WHY_WALL_NET) {
             /* a profile without CPU self times: scale the sampled self times to the run's
@@ -1308,12 +1365,12 @@ static double why_value(const json_t *doc, const char *key, enum why_basis basis
 
 /* Median over the documents that can say of key's value; false when none can. */
 static bool why_median(const json_t *const *docs, size_t n, const char *key, enum why_basis basis,
-                       double *out)
+                       const struct why_levels *w, double *out)
 {
     struct dvec d = {0};
     for (size_t i = 0; i < n; i++) {
         bool ok;
-        double v = why_value(docs[i], key, basis, &ok);
+        double v = why_value(docs[i], key, basis, w, &ok);
         if (ok)
             dvec_push(&d, v);
     }
@@ -1346,10 +1403,10 @@ static json_t *function_keys(const json_t *const *a, size_t na, const json_t *co
 /* key's median value on basis over base[0..nb) (*mb) and over cands[0..nc) (*mc); false when
  * either side cannot say. */
 static bool function_medians(const json_t *const *cands, size_t nc, const json_t *const *base,
-                             size_t nb, const char *key, enum why_basis basis, double *mb,
-                             double *mc)
+                             size_t nb, const char *key, enum why_basis basis,
+                             const struct why_levels *w, double *mb, double *mc)
 {
-    return why_median(cands, nc, key, basis, mc) && why_median(base, nb, key, basis, mb);
+    return why_median(cands, nc, key, basis, w, mc) && why_median(base, nb, key, basis, w, mb);
 }
 
 /*
@@ -1389,10 +1446,15 @@ static json_t *build_why(const json_t *cand, const json_t *const *cands, size_t 
     struct why_item *items = xcalloc(nk ? nk : 1, sizeof(*items));
     size_t k = 0;
     bool basis_known = false;
+    struct why_levels levels = {0};
+    if (basis == WHY_WALL_NET && decided) {
+        why_levels_add(&levels, cands, nc);
+        why_levels_add(&levels, base, nb);
+    }
     for (size_t i = 0; decided && change != 0 && has_profile(cand) && nb && i < nk; i++) {
         const char *key = json_string_value(json_array_get(keys, i));
         double mb, mc;
-        if (!function_medians(cands, nc, base, nb, key, basis, &mb, &mc))
+        if (!function_medians(cands, nc, base, nb, key, basis, &levels, &mb, &mc))
             continue;
         basis_known = true;
         double d = mc - mb;
@@ -1400,6 +1462,7 @@ static json_t *build_why(const json_t *cand, const json_t *const *cands, size_t 
         if (d * change > 0 && 100 * d / change >= REGRESS_WHY_MIN_PCT)
             items[k++] = (struct why_item){key, d};
     }
+    why_levels_free(&levels);
     qsort(items, k, sizeof(*items), cmp_why_item);
     for (size_t i = 0; i < k && i < REGRESS_WHY_TOP; i++) {
         json_t *o = json_pack("{s:s, s:f, s:f}", "key", items[i].key, "delta", items[i].delta,
@@ -1696,7 +1759,7 @@ json_t *regress_moved_functions(const json_t *const *cands, size_t nc, const jso
     for (size_t i = 0; i < nk; i++) {
         const char *key = json_string_value(json_array_get(keys, i));
         double mb, mc;
-        if (!function_medians(cands, nc, base, nb, key, WHY_WALL, &mb, &mc) || mc == mb ||
+        if (!function_medians(cands, nc, base, nb, key, WHY_WALL, NULL, &mb, &mc) || mc == mb ||
             fabs(mc - mb) < floor_s)
             continue;
         bases[k] = mb;
