@@ -336,7 +336,6 @@ int cmd_compare_hosts(int argc, char **argv)
     const char *hosts[WIRE_MAX_QUERY_HOSTS];
     const char *python = NULL;
     char *list = NULL;
-    uint64_t runs = 0;
     int c, status = PYSCOPE_EXIT_USAGE;
     optind = 1;
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
@@ -377,11 +376,8 @@ int cmd_compare_hosts(int argc, char **argv)
             }
             break;
         case O_RUNS:
-            if (farm_parse_u64(optarg, WIRE_MAX_QUERY_LIMIT, &runs) < 0) {
-                log_error("--runs takes a whole number from 1 to 1000, not \"%s\"", optarg);
+            if (farm_parse_limit("--runs", optarg, &q.limit) < 0)
                 goto out;
-            }
-            q.limit = (uint32_t)runs;
             break;
         case O_HTML:
             if (!*optarg) {
@@ -394,14 +390,10 @@ int cmd_compare_hosts(int argc, char **argv)
             cmd_compare_hosts_help(stdout);
             status = PYSCOPE_EXIT_OK;
             goto out;
-        default: {
-            int taken = farm_opts_handle(&fo, c, optarg);
-            if (taken == 0)
-                fprintf(stderr, "Try 'pyscope %s --help' for more information.\n", argv[0]);
-            if (taken <= 0)
+        default:
+            if (farm_opts_take(&fo, c, optarg, argv[0]) >= 0)
                 goto out;
             break;
-        }
         }
     }
     q.script = ch_script_arg(argc, argv, "compare-hosts", "[--hosts A,B] [--python PY] [--json]");
@@ -543,7 +535,6 @@ int cmd_compare_pythons(int argc, char **argv)
     struct wire_query q = {.kind = WIRE_QUERY_COMPARE_PYTHONS};
     const char *pythons[WIRE_MAX_QUERY_PYTHONS];
     char *list = NULL;
-    uint64_t runs = 0;
     int c, status = PYSCOPE_EXIT_USAGE;
     optind = 1;
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
@@ -585,24 +576,17 @@ int cmd_compare_pythons(int argc, char **argv)
             break;
         }
         case O_RUNS:
-            if (farm_parse_u64(optarg, WIRE_MAX_QUERY_LIMIT, &runs) < 0) {
-                log_error("--runs takes a whole number from 1 to 1000, not \"%s\"", optarg);
+            if (farm_parse_limit("--runs", optarg, &q.limit) < 0)
                 goto out;
-            }
-            q.limit = (uint32_t)runs;
             break;
         case 'h':
             cmd_compare_pythons_help(stdout);
             status = PYSCOPE_EXIT_OK;
             goto out;
-        default: {
-            int taken = farm_opts_handle(&fo, c, optarg);
-            if (taken == 0)
-                fprintf(stderr, "Try 'pyscope %s --help' for more information.\n", argv[0]);
-            if (taken <= 0)
+        default:
+            if (farm_opts_take(&fo, c, optarg, argv[0]) >= 0)
                 goto out;
             break;
-        }
         }
     }
     q.script = ch_script_arg(argc, argv, "compare-pythons", "[--host H] [--pythons A,B] [--json]");

@@ -78,6 +78,28 @@ int farm_opts_handle(struct farm_opts *o, int c, const char *arg)
     }
 }
 
+int farm_opts_take(struct farm_opts *o, int c, const char *arg, const char *cmd)
+{
+    int taken = farm_opts_handle(o, c, arg);
+    if (taken > 0)
+        return -1;
+    if (taken == 0)
+        fprintf(stderr, "Try 'pyscope %s --help' for more information.\n", cmd);
+    return PYSCOPE_EXIT_USAGE;
+}
+
+int farm_parse_limit(const char *name, const char *arg, uint32_t *out)
+{
+    uint64_t n;
+    if (farm_parse_u64(arg, WIRE_MAX_QUERY_LIMIT, &n) < 0) {
+        log_error("%s takes a whole number from 1 to %u, not \"%s\"", name, WIRE_MAX_QUERY_LIMIT,
+                  arg);
+        return -PYSCOPE_EUSAGE;
+    }
+    *out = (uint32_t)n;
+    return 0;
+}
+
 /* getenv, with "" as unset. */
 static const char *farm_env(const char *name)
 {

@@ -75,19 +75,6 @@ static int parse_age(const char *s, uint32_t *out)
     return 0;
 }
 
-/* Shared option handling: returns -1 to go on, else the exit status. */
-static int farm_opt_or_usage(struct farm_opts *fo, int c, const char *cmd)
-{
-    int taken = farm_opts_handle(fo, c, optarg);
-    if (taken < 0)
-        return PYSCOPE_EXIT_USAGE;
-    if (taken == 0) {
-        fprintf(stderr, "Try 'pyscope %s --help' for more information.\n", cmd);
-        return PYSCOPE_EXIT_USAGE;
-    }
-    return -1;
-}
-
 int cmd_report(int argc, char **argv)
 {
     enum { O_JSON = 256, O_BATCH, O_SINCE, O_OUT, O_LIMIT };
@@ -128,20 +115,15 @@ int cmd_report(int argc, char **argv)
         case O_OUT:
             path = optarg;
             break;
-        case O_LIMIT: {
-            uint64_t n;
-            if (farm_parse_u64(optarg, WIRE_MAX_QUERY_LIMIT, &n) < 0 || n == 0) {
-                log_error("--limit takes a whole number from 1 to 1000, not \"%s\"", optarg);
+        case O_LIMIT:
+            if (farm_parse_limit("--limit", optarg, &q.limit) < 0)
                 return PYSCOPE_EXIT_USAGE;
-            }
-            q.limit = (uint32_t)n;
             break;
-        }
         case 'h':
             cmd_report_help(stdout);
             return PYSCOPE_EXIT_OK;
         default:
-            if ((st = farm_opt_or_usage(&fo, c, argv[0])) >= 0)
+            if ((st = farm_opts_take(&fo, c, optarg, argv[0])) >= 0)
                 return st;
             break;
         }
@@ -234,7 +216,7 @@ int cmd_triage(int argc, char **argv)
             cmd_triage_help(stdout);
             return PYSCOPE_EXIT_OK;
         default:
-            if ((st = farm_opt_or_usage(&fo, c, argv[0])) >= 0)
+            if ((st = farm_opts_take(&fo, c, optarg, argv[0])) >= 0)
                 return st;
             break;
         }
