@@ -75,6 +75,49 @@ static int parse_age(const char *s, uint32_t *out)
     return 0;
 }
 
+/*
+ * The team report doc (borrowed) as an HTML page at path; on stderr how many regressions it
+ * lists (and how many more there are) and whether the coordinator cut the rows, on stdout
+ * the path. Returns the exit status.
+ */
+static int report_write(const json_t *doc, const char *path)
+{
+    FILE *out = fopen(path, "w");
+    char err[256] = "";
+    if (out == NULL) {
+        log_error("cannot write %s: %s", path, strerror(errno));
+        return PYSCOPE_EXIT_INTERNAL;
+    }
+    int rc = html_team_write(out, doc, NULL, err, sizeof(err));
+    if (fclose(out) != 0 && rc == 0)
+        rc = -EIO;
+    if (rc < 0) {
+        log_error("cannot write %s: %s", path, err[0] ? err : strerror(EIO));
+        return PYSCOPE_EXIT_INTERNAL;
+    }
+    const json_t *rep = json_object_get(doc, "report");
+    size_t nr = json_array_size(json_object_get(rep, "regressions"));
+    json_int_t total = json_integer_value(json_object_get(rep, "regressions_total"));
+    if (total > (json_int_t)nr)
+        fprintf(stderr,
+                "%" JSON_INTEGER_FORMAT
+                " regressions: the worst %zu listed, and %" JSON_INTEGER_FORMAT
+                " more (--limit up to 1000, --json)\n",
+                total, nr, total - (json_int_t)nr);
+    else
+        fprintf(stderr, "%zu regression%s\n", nr, nr == 1 ? "" : "s");
+    const json_t *cut = json_object_get(doc, "truncated");
+    if (json_is_object(cut))
+        fprintf(stderr,
+                "pyscope: warning: %s (%" JSON_INTEGER_FORMAT " of %" JSON_INTEGER_FORMAT
+                " rows)\n",
+                json_string_value(json_object_get(cut, "reason")) ?: "cut",
+                json_integer_value(json_object_get(cut, "limit")),
+                json_integer_value(json_object_get(cut, "asked")));
+    printf("%s\n", path);
+    return PYSCOPE_EXIT_OK;
+}
+
 int cmd_report(int argc, char **argv)
 {
     enum { O_JSON = 256, O_BATCH, O_SINCE, O_OUT, O_LIMIT };
@@ -148,41 +191,7 @@ int cmd_report(int argc, char **argv)
         puts(d);
         free(d);
     } else {
-        FILE *out = fopen(path, "w");
-        char err[256] = "";
-        if (out == NULL) {
-            log_error("cannot write %s: %s", path, strerror(errno));
-            status = PYSCOPE_EXIT_INTERNAL;
-        } else {
-            int rc = html_team_write(out, doc, NULL, err, sizeof(err));
-            if (fclose(out) != 0 && rc == 0)
-                rc = -EIO;
-            if (rc < 0) {
-                log_error("cannot write %s: %s", path, err[0] ? err : strerror(EIO));
-                status = PYSCOPE_EXIT_INTERNAL;
-            } else {
-                const json_t *rep = json_object_get(doc, "report");
-                size_t nr = json_array_size(json_object_get(rep, "regressions"));
-                json_int_t total = json_integer_value(json_object_get(rep, "regressions_total"));
-                if (total > (json_int_t)nr)
-                    fprintf(stderr,
-                            "%" JSON_INTEGER_FORMAT
-                            " regressions: the worst %zu listed, and %" JSON_INTEGER_FORMAT
-                            " more (--limit up to 1000, --json)\n",
-                            total, nr, total - (json_int_t)nr);
-                else
-                    fprintf(stderr, "%zu regression%s\n", nr, nr == 1 ? "" : "s");
-                const json_t *cut = json_object_get(doc, "truncated");
-                if (json_is_object(cut))
-                    fprintf(stderr,
-                            "pyscope: warning: %s (%" JSON_INTEGER_FORMAT
-                            " of %" JSON_INTEGER_FORMAT " rows)\n",
-                            json_string_value(json_object_get(cut, "reason")) ?: "cut",
-                            json_integer_value(json_object_get(cut, "limit")),
-                            json_integer_value(json_object_get(cut, "asked")));
-                printf("%s\n", path);
-            }
-        }
+        status = report_write(doc, path);
     }
     json_decref(doc);
     return status;
