@@ -858,6 +858,127 @@ static void contended_reason(const struct regress_contention *c, char *buf, size
 }
 
 /*
+ * Metric m of base[first, end) as runs (new): the samples in one array *all (the caller
+ * frees all->v), one regress_run each pointing into it. With only (may be NULL), the runs
+ * outside its baseline and held-out ones are not read and stay empty: a hotspot's samples
+ * are in the profile, which a light history document reads from disk (history_profile).
+ */
+static struct regress_run *read_runs(const json_t *const *base, size_t first, size_t end,
+                                     const struct metric_spec *m,
+                                     const struct regress_baseline *only, struct dvec *all)
+{
+    size_t n = end - first;
+    struct regress_run *runs = xcalloc(n ? n : 1, sizeof(*runs));
+    for (size_t i = first; i < end; i++)
+        if (!only || (i >= only->first && i < only->end) || i >= only->held_first)
+            runs[i - first].n = spec_samples(base[i], m, all);
+    /* the array has moved while it grew: point into it only now */
+    for (size_t i = 0, off = 0; i < n; i++) {
+        runs[i].x = all->v ? all->v + off : NULL; /* no samples at all: all->v is NULL */
+        off += runs[i].n;
+    }
+    return runs;
+}
+
+/* The comparison on the wall times net of waiting for a CPU, against the same baseline
+ * *sel of base: true with *net set when it could be made. */
+static bool compare_net(const json_t *cand, const json_t *const *base,
+                        const struct regress_baseline *sel, const struct regress_options *opt,
+                        struct regress_result *net)
+{
+    static const struct metric_spec net_spec = {NET_WALL, NULL, "s"};
+    struct dvec nc = {0}, nall = {0};
+    spec_samples(cand, &net_spec, &nc);
+    struct regress_run *nruns = read_runs(base, sel->first, sel->end, &net_spec, NULL, &nall);
+    bool ok = regress_metric_runs(nruns, sel->end - sel->first, &(struct regress_run){nc.v, nc.n},
+                                  1, opt, net) == 0;
+    free(nruns);
+    free(nall.v);
+    free(nc.v);
+    return ok;
+}
+
+/* A metric's "baseline" object: the runs of *sel that have samples, the held-out ones, and
+ * samples per run when every one of them has the same number. */
+static json_t *baseline_json(const json_t *const *base, size_t nb, const struct regress_run *runs,
+                             const struct regress_baseline *sel, const struct regress_result *r)
+{
+    json_t *ids = json_array(), *held = json_array();
+    size_t per_run = 0;
+    bool equal = true;
+    for (size_t i = sel->first; i < sel->end; i++) {
+        if (!runs[i].n)
+            continue;
+        json_array_append_new(ids, doc_id(base[i]));
+        if (per_run && runs[i].n != per_run)
+            equal = false;
+        per_run = runs[i].n;
+    }
+    for (size_t i = sel->held_first; i < nb; i++)
+        if (runs[i].n)
+            json_array_append_new(held, doc_id(base[i]));
+    return json_pack("{s:o, s:I, s:I, s:o, s:o, s:o}", "runs", ids, "n_runs", (json_int_t)r->n_runs,
+                     "n_samples", (json_int_t)r->n_base, "samples_per_run",
+                     equal ? json_integer((json_int_t)per_run) : json_null(), "change_point",
+                     sel->has_change_point ? doc_id(base[sel->change_point]) : json_null(),
+                     "held_out", held);
+}
+
+/* A metric object with the figures of r and its baseline object (stolen); the rule, reason
+ * and contention follow. */
+static json_t *metric_json(const struct metric_spec *m, const struct regress_result *r,
+                           json_t *baseline)
+{
+    json_t *obj = json_pack("{s:s, s:s, s:s, s:s}", "metric", m->name, "unit", m->unit, "verdict",
+                            regress_verdict_name(r->verdict), "mode",
+                            r->statistical ? "statistical" : "threshold");
+    if (m->function)
+        json_object_set_new(obj, "function", json_string(m->function));
+    json_object_set_new(obj, "baseline_median", json_real(r->base_median));
+    json_object_set_new(obj, "candidate_median", json_real(r->cand_median));
+    json_object_set_new(obj, "change_pct", json_real(r->change_pct));
+    json_object_set_new(obj, "ci_low_pct", json_real_or_null(r->has_ci, r->ci_low_pct));
+    json_object_set_new(obj, "ci_high_pct", json_real_or_null(r->has_ci, r->ci_high_pct));
+    json_object_set_new(obj, "ci_method", json_string("bootstrap"));
+    json_object_set_new(obj, "p_value", json_real(r->p_value));
+    json_object_set_new(obj, "p_method", json_string(r->p_exact ? "exact" : "normal"));
+    json_object_set_new(obj, "hl_shift_pct", json_real_or_null(r->has_hl, r->hl_shift_pct));
+    json_object_set_new(obj, "hl_ci_low_pct", json_real_or_null(r->has_hl, r->hl_ci_low_pct));
+    json_object_set_new(obj, "hl_ci_high_pct", json_real_or_null(r->has_hl, r->hl_ci_high_pct));
+    json_object_set_new(obj, "baseline", baseline);
+    json_object_set_new(obj, "candidate", json_pack("{s:I}", "n_samples", (json_int_t)r->n_cand));
+    json_object_set_new(obj, "noise_pct", json_real_or_null(r->has_noise, r->noise_pct));
+    json_object_set_new(obj, "threshold_pct", json_real(r->threshold_pct));
+    json_object_set_new(obj, "hint", r->hint ? json_string(r->hint) : json_null());
+    return obj;
+}
+
+/* The reason of the verdict r; with a contended wall time (cont), either the figures net of
+ * waiting for a CPU (net) or why wall time cannot be compared. */
+static void metric_reason(const struct regress_result *r, const struct regress_contention *cont,
+                          bool contended, bool net, char *reason, size_t size)
+{
+    if (contended && net && cont->cpu_bound) {
+        snprintf(reason, size,
+                 "net of waiting for a CPU (%.0f%% of the wall time in this run, %.0f%% in the "
+                 "baseline): %+.2f%%; the script is CPU-bound, so on a machine this busy its "
+                 "CPU time decides",
+                 cont->cand_queued_pct, cont->base_queued_pct, r->change_pct);
+    } else if (contended && net) {
+        char net_why[256];
+        snprintf(reason, size,
+                 "net of waiting for a CPU (%.0f%% of the wall time in this run, %.0f%% in the "
+                 "baseline): %s",
+                 cont->cand_queued_pct, cont->base_queued_pct,
+                 regress_reason(r, net_why, sizeof(net_why)));
+    } else if (contended) {
+        contended_reason(cont, reason, size);
+    } else {
+        regress_reason(r, reason, size);
+    }
+}
+
+/*
  * Compare one metric; returns a new metric object or NULL when it cannot be compared.
  * The baseline is chosen among base[0..nb) by regress_baseline_select(), or is *fixed
  * when given (hotspots use their run metric's choice); *chosen (may be NULL) gets it.
@@ -871,20 +992,8 @@ static json_t *compare_metric(const json_t *cand, const json_t *const *base, siz
 {
     struct dvec c = {0}, all = {0};
     spec_samples(cand, m, &c);
-    size_t *counts = xcalloc(nb ? nb : 1, sizeof(*counts));
-    /* with a fixed baseline only its runs and the held-out ones are read: a hotspot's
-     * samples are in the profile, which a light history document reads from disk
-     * (history_profile) */
-    for (size_t i = 0; i < nb; i++)
-        if (!fixed || (i >= fixed->first && i < fixed->end) || i >= fixed->held_first)
-            counts[i] = spec_samples(base[i], m, &all);
-    struct regress_run *runs = xcalloc(nb ? nb : 1, sizeof(*runs));
-    size_t off = 0;
-    for (size_t i = 0; i < nb; i++) {
-        runs[i].x = all.v ? all.v + off : NULL; /* no samples at all: all.v is NULL */
-        runs[i].n = counts[i];
-        off += counts[i];
-    }
+    /* with a fixed baseline only its runs and the held-out ones are read */
+    struct regress_run *runs = read_runs(base, 0, nb, m, fixed, &all);
     struct regress_result r;
     struct regress_baseline sel;
     json_t *obj = NULL;
@@ -903,95 +1012,19 @@ static json_t *compare_metric(const json_t *cand, const json_t *const *base, siz
     }
     if (chosen)
         *chosen = sel;
-    bool contended = false;
+    bool contended = false, has_net = false;
     struct regress_result net = {0}, raw = {0};
-    bool has_net = false;
     if (cont) {
         docs_contention(cand, base, sel.first, sel.end, cont);
-        if (cont->contaminated) {
-            /* the same comparison on the wall times net of queueing, same baseline */
-            static const struct metric_spec net_spec = {NET_WALL, NULL, "s"};
-            struct dvec nc = {0}, nall = {0};
-            spec_samples(cand, &net_spec, &nc);
-            struct regress_run *nruns = xcalloc(sel.end - sel.first + 1, sizeof(*nruns));
-            size_t *ncount = xcalloc(sel.end - sel.first + 1, sizeof(*ncount));
-            for (size_t i = sel.first; i < sel.end; i++)
-                ncount[i - sel.first] = spec_samples(base[i], &net_spec, &nall);
-            for (size_t i = 0, noff = 0; i < sel.end - sel.first; i++) {
-                nruns[i] = (struct regress_run){nall.v ? nall.v + noff : NULL, ncount[i]};
-                noff += ncount[i];
-            }
-            has_net = regress_metric_runs(nruns, sel.end - sel.first,
-                                          &(struct regress_run){nc.v, nc.n}, 1, opt, &net) == 0;
-            free(nruns);
-            free(ncount);
-            free(nall.v);
-            free(nc.v);
-        }
+        /* the same comparison on the wall times net of queueing, same baseline */
+        if (cont->contaminated)
+            has_net = compare_net(cand, base, &sel, opt, &net);
         raw = r;
         contended = regress_contention_apply(&r, has_net ? &net : NULL, cont);
     }
-    /* the runs used, and samples per run when every one of them has the same number */
-    json_t *ids = json_array(), *held = json_array();
-    size_t per_run = 0;
-    bool equal = true;
-    for (size_t i = sel.first; i < sel.end; i++) {
-        if (!counts[i])
-            continue;
-        json_array_append_new(ids, doc_id(base[i]));
-        if (per_run && counts[i] != per_run)
-            equal = false;
-        per_run = counts[i];
-    }
-    for (size_t i = sel.held_first; i < nb; i++)
-        if (counts[i])
-            json_array_append_new(held, doc_id(base[i]));
-    obj = json_pack("{s:s, s:s, s:s, s:s}", "metric", m->name, "unit", m->unit, "verdict",
-                    regress_verdict_name(r.verdict), "mode",
-                    r.statistical ? "statistical" : "threshold");
-    if (m->function)
-        json_object_set_new(obj, "function", json_string(m->function));
-    json_object_set_new(obj, "baseline_median", json_real(r.base_median));
-    json_object_set_new(obj, "candidate_median", json_real(r.cand_median));
-    json_object_set_new(obj, "change_pct", json_real(r.change_pct));
-    json_object_set_new(obj, "ci_low_pct", json_real_or_null(r.has_ci, r.ci_low_pct));
-    json_object_set_new(obj, "ci_high_pct", json_real_or_null(r.has_ci, r.ci_high_pct));
-    json_object_set_new(obj, "ci_method", json_string("bootstrap"));
-    json_object_set_new(obj, "p_value", json_real(r.p_value));
-    json_object_set_new(obj, "p_method", json_string(r.p_exact ? "exact" : "normal"));
-    json_object_set_new(obj, "hl_shift_pct", json_real_or_null(r.has_hl, r.hl_shift_pct));
-    json_object_set_new(obj, "hl_ci_low_pct", json_real_or_null(r.has_hl, r.hl_ci_low_pct));
-    json_object_set_new(obj, "hl_ci_high_pct", json_real_or_null(r.has_hl, r.hl_ci_high_pct));
-    json_object_set_new(
-        obj, "baseline",
-        json_pack("{s:o, s:I, s:I, s:o, s:o, s:o}", "runs", ids, "n_runs", (json_int_t)r.n_runs,
-                  "n_samples", (json_int_t)r.n_base, "samples_per_run",
-                  equal ? json_integer((json_int_t)per_run) : json_null(), "change_point",
-                  sel.has_change_point ? doc_id(base[sel.change_point]) : json_null(), "held_out",
-                  held));
-    json_object_set_new(obj, "candidate", json_pack("{s:I}", "n_samples", (json_int_t)r.n_cand));
-    json_object_set_new(obj, "noise_pct", json_real_or_null(r.has_noise, r.noise_pct));
-    json_object_set_new(obj, "threshold_pct", json_real(r.threshold_pct));
-    json_object_set_new(obj, "hint", r.hint ? json_string(r.hint) : json_null());
+    obj = metric_json(m, &r, baseline_json(base, nb, runs, &sel, &r));
     char reason[512];
-    if (contended && has_net && cont->cpu_bound) {
-        snprintf(reason, sizeof(reason),
-                 "net of waiting for a CPU (%.0f%% of the wall time in this run, %.0f%% in the "
-                 "baseline): %+.2f%%; the script is CPU-bound, so on a machine this busy its "
-                 "CPU time decides",
-                 cont->cand_queued_pct, cont->base_queued_pct, r.change_pct);
-    } else if (contended && has_net) {
-        char net_why[256];
-        snprintf(reason, sizeof(reason),
-                 "net of waiting for a CPU (%.0f%% of the wall time in this run, %.0f%% in the "
-                 "baseline): %s",
-                 cont->cand_queued_pct, cont->base_queued_pct,
-                 regress_reason(&r, net_why, sizeof(net_why)));
-    } else if (contended) {
-        contended_reason(cont, reason, sizeof(reason));
-    } else {
-        regress_reason(&r, reason, sizeof(reason));
-    }
+    metric_reason(&r, cont, contended, has_net, reason, sizeof(reason));
     json_object_set_new(obj, "rule", json_string(regress_rule_name(r.rule)));
     json_object_set_new(obj, "reason", json_string(reason));
     if (cont) {
@@ -1007,7 +1040,6 @@ static json_t *compare_metric(const json_t *cand, const json_t *const *base, siz
     }
 out:
     free(runs);
-    free(counts);
     free(all.v);
     free(c.v);
     return obj;
