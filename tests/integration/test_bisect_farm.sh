@@ -124,7 +124,7 @@ if [ "$SANITIZED" = 0 ]; then
         HOGS+=("$!")
     done
     set +e
-    (cd "$REPO" && farm_cli bisect bench/f.py --host "$HOST" --good "$(C 19)" --bad "$(C 27)" \
+    (cd "$REPO" && farm_cli bisect bench/f.py --host "$HOST" --good "$(C 20)" --bad "$(C 25)" \
         --rounds 3 --repeat 2 --metric cpu_s --threshold 15 --json -q) >"$T/hog.json" 2>"$T/hog.err"
     set -e
     kill "${HOGS[@]}" 2>/dev/null || true
@@ -163,12 +163,14 @@ expect_eq "refused bisections left nothing behind" "$([ "$SANITIZED" = 0 ] && ec
     "$(pg_sql "SELECT count(*) FROM bisections")"
 
 # --- a merge commit as the culprit: named as a merge, with its parents, never silently ------
-# a side branch off commit 64 triples the work in f(); merged into main (--no-ff) it is the
+# a side branch off commit 64 doubles the work in f(); merged into main (--no-ff) it is the
 # one commit of main's first-parent history between 64 and the merge
 if [ "$SANITIZED" = 0 ]; then
+    export GIT_AUTHOR_NAME="Ada Lovelace" GIT_AUTHOR_EMAIL=ada@example.org
+    export GIT_COMMITTER_NAME="Ada Lovelace" GIT_COMMITTER_EMAIL=ada@example.org
     git -C "$REPO" checkout -q -b side "$(C 64)"
-    sed -i '0,/range(\([0-9]*\))/s//range(3 * \1)/' "$REPO/bench/lib.py"
-    git -C "$REPO" commit -q -am "Side: triple the work in f"
+    sed -i '0,/range(\([0-9]*\))/s//range(2 * \1)/' "$REPO/bench/lib.py"
+    git -C "$REPO" commit -q -am "Side: double the work in f"
     SIDE=$(git -C "$REPO" rev-parse HEAD)
     git -C "$REPO" checkout -q main
     git -C "$REPO" merge -q --no-ff side -m "Merge branch 'side'"
