@@ -177,7 +177,7 @@ if [ "$SANITIZED" = 0 ]; then
     MERGE=$(git -C "$REPO" rev-parse HEAD)
     set +e
     (cd "$REPO" && farm_cli bisect bench/f.py --host "$HOST" --good "$(C 64)" --bad main \
-        --rounds 2 --repeat 1 --metric cpu_s --threshold 15 --json -q) >"$T/merge.json" 2>"$T/merge.err"
+        --rounds 3 --repeat 2 --metric cpu_s --threshold 15 --json -q) >"$T/merge.json" 2>"$T/merge.err"
     set -e
     echo "# merge: $(pg_sql "SELECT state || ': ' || message FROM bisections ORDER BY id DESC LIMIT 1")"
     expect_eq "a merge culprit: named as a merge with its parents, or inconclusive said" ok \
