@@ -18,6 +18,7 @@
 #include "pyreq.h"
 #include "regress.h"
 #include "report.h"
+#include "bisection.h"
 #include "revrange.h"
 #include "stats.h"
 #include "store.h"
@@ -73,10 +74,12 @@ static const char SERIES_REGS_SQL[] =
     " 'change_pct', g.change_pct, 'ci_low_pct', g.ci_low_pct, 'ci_high_pct', g.ci_high_pct,"
     " 'p_value', g.p_value, 'q_value', g.q_value, 'state', g.state,"
     " 'confirm_runs', g.confirm_runs, 'note', g.note, 'created', pyscope_ts(g.created),"
-    " " REVRANGE_ENDS_SQL(
-        g) ")::text"
-           " FROM regressions g WHERE g.script_id = $1::bigint AND g.host_id = $2::bigint"
-           " AND g.python_build = $3 ORDER BY g.id LIMIT 1000";
+    " 'bisection', " BISECTION_OF_SQL(
+        g) ","
+           " " REVRANGE_ENDS_SQL(
+               g) ")::text"
+                  " FROM regressions g WHERE g.script_id = $1::bigint AND g.host_id = $2::bigint"
+                  " AND g.python_build = $3 ORDER BY g.id LIMIT 1000";
 
 static const char SERIES_OTHERS_SQL[] =
     "SELECT json_build_object('fingerprint', h.fingerprint, 'hostname', h.hostname,"
