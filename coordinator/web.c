@@ -960,20 +960,27 @@ static void warm_lists(struct web *w)
 {
     char err[512] = "", limit[16];
     double t0 = now_ms();
+    /* the first time on a connection of the requests' pool: the first request then finds
+     * it open, its backend's caches of the tables' definitions filled */
+    size_t slot = 0;
+    struct store *s = w->lists_warm ? w->warm_store : pool_get(w, &slot, err, sizeof(err));
+    if (!s)
+        return;
     snprintf(limit, sizeof(limit), "%d", WEB_MAX_BATCHES);
     const char *params[1] = {limit};
     json_t *rows = NULL;
-    if (store_json_rows(w->warm_store, BATCH_LIST_SQL, params, 1, &rows, err, sizeof(err)) >= 0)
-        batch_counts(w, w->warm_store, rows, err, sizeof(err));
+    if (store_json_rows(s, BATCH_LIST_SQL, params, 1, &rows, err, sizeof(err)) >= 0)
+        batch_counts(w, s, rows, err, sizeof(err));
     json_decref(rows);
     struct tag_row t;
     bool found = false;
     json_t *pairs = NULL, *batch = NULL;
-    if (batch_tag(w->warm_store, 0, &t, &found, err, sizeof(err)) >= 0 && found)
-        host_pairs(w, w->warm_store, &t, &pairs, &batch, err, sizeof(err));
+    if (batch_tag(s, 0, &t, &found, err, sizeof(err)) >= 0 && found)
+        host_pairs(w, s, &t, &pairs, &batch, err, sizeof(err));
     json_decref(pairs);
     json_decref(batch);
     if (!w->lists_warm) {
+        pool_put(w, slot);
         w->lists_warm = true;
         log_debug("http: /batches and /hosts read ahead (%.0f ms)", now_ms() - t0);
     }
