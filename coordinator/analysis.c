@@ -655,20 +655,15 @@ static json_t *unsettled_entry(const json_t *s, const json_t *m, const char *rul
                      rule, "detail", detail);
 }
 
-/*
- * analysis_decide() with each series' regress_compare() result already made:
- * results[i] (stolen) is series[i]'s "regression" object (at least its
- * "metrics"; "why" and "baseline" for rows). Frees results.
- */
-static json_t *decide_results(const json_t *series, json_t **results,
-                              const struct regress_options *opt, json_t *confirm,
+/* The batch's p-values (every metric of every series' result that has one),
+ * Benjamini-Hochberg adjusted as one family: q[j] for the j-th p in series
+ * order (caller frees). Counts the series and the tests into sum. */
+static double *batch_q_values(const json_t *series, json_t *const *results,
                               struct analysis_summary *sum)
 {
     size_t ns = json_array_size(series);
     size_t np = 0, cap = 16;
     double *p = xcalloc(cap, sizeof(*p));
-    sum->series = sum->tests = sum->regressions = sum->improvements = sum->confirming = 0;
-    sum->attached = sum->ended = 0;
     for (size_t i = 0; i < ns; i++) {
         sum->series++;
         size_t k;
@@ -687,122 +682,125 @@ static json_t *decide_results(const json_t *series, json_t **results,
     if (np && stats_bh_adjust(p, np, q) < 0)
         memcpy(q, p, np * sizeof(*q));
     sum->tests = (unsigned)np;
-
-    json_t *rows = json_array(), *attach = json_array(), *end = json_array(), *hold = json_array();
-    json_t *unsettled = json_array();
-    size_t ip = 0;
-    for (size_t i = 0; i < ns; i++) {
-        const json_t *s = json_array_get(series, i);
-        json_t *mine = json_array();
-        bool found = false, inconclusive = false; /* found: a regression or improvement */
-        const json_t *outvoted = NULL;            /* a not_deciding() metric */
-        size_t k;
-        const json_t *m;
-        json_array_foreach(json_object_get(results[i], "metrics"), k, m)
-        {
-            double pv, qv = 1;
-            bool has_q = metric_p(m, &pv);
-            if (has_q)
-                qv = q[ip++];
-            const char *v = json_string_value(json_object_get(m, "verdict"));
-            const char *name = json_string_value(json_object_get(m, "metric"));
-            const char *rule = json_string_value(json_object_get(m, "rule"));
-            /* a re-run adds a candidate run, not history: it cannot settle "insufficient
-             * history"; nor does it make a busy machine quiet ("contended": the CPU time
-             * decides a CPU-bound script then), nor narrow the baseline's noise floor
-             * around a change within the threshold */
-            if (v && name && strcmp(v, "inconclusive") == 0 &&
-                !(fabs(metric_change(m)) <= 100 * series_options(s, opt).threshold) &&
-                (strcmp(name, "wall_s") == 0 || strcmp(name, "cpu_s") == 0) &&
-                !(rule &&
-                  (strcmp(rule, regress_rule_name(REGRESS_RULE_INSUFFICIENT_HISTORY)) == 0 ||
-                   strcmp(rule, regress_rule_name(REGRESS_RULE_CONTENDED)) == 0)))
-                inconclusive = true;
-            if (!v || (strcmp(v, "regression") != 0 && strcmp(v, "improvement") != 0))
-                continue;
-            if (has_q && qv >= opt->alpha)
-                continue; /* not a discovery once the whole batch is counted */
-            if (not_deciding(results[i], m) && !open_metric(json_object_get(s, "open_rows"), m)) {
-                if (!outvoted)
-                    outvoted = m;
-                continue; /* listed as unsettled below, never a finding */
-            }
-            json_array_append_new(mine, row_new(s, results[i], m, qv, has_q));
-            found = true;
-        }
-        /* tonight's findings against the open ones, into local lists first: a
-         * series re-queued to confirm changes nothing yet */
-        json_t *my_attach = json_array(), *my_end = json_array();
-        const char *run = json_string_value(json_object_get(s, "run_id"));
-        bool known = link_open(mine, json_object_get(s, "open_rows"), results[i], run ? run : "",
-                               my_attach, my_end);
-        json_t *results_kept = results[i];
-        /* confirm before alerting: an inconclusive series, or a regression or
-         * an improvement that does not continue an open one, runs once more
-         * first (the same evidence either way) */
-        json_int_t batch_runs = json_integer_value(json_object_get(s, "batch_runs"));
-        if (confirm && batch_runs < 2 && (inconclusive || (found && !known))) {
-            json_array_append(confirm, json_object_get(s, "job_id"));
-            sum->confirming++;
-            json_decref(mine);
-            json_decref(my_attach);
-            json_decref(my_end);
-            json_decref(results_kept);
-            continue;
-        }
-        if (json_is_true(json_object_get(s, "second_pass")) && !found) {
-            json_t *h =
-                hold_new(s, json_object_get(results_kept, "metrics"), inconclusive || outvoted);
-            hold_reason(h, results_kept);
-            const char *dv =
-                json_string_value(json_object_get(deciding_metric(results_kept), "verdict"));
-            if (outvoted && !(dv && strcmp(dv, "inconclusive") == 0)) {
-                char buf[1024];
-                json_t *detail = json_object_get(h, "detail");
-                not_deciding_reason(results_kept, outvoted, buf, sizeof(buf));
-                json_object_set(detail, "metric", json_object_get(outvoted, "metric"));
-                json_object_set_new(detail, "rule", json_string(ANALYSIS_RULE_NOT_DECIDING));
-                json_object_set_new(detail, "reason", json_string(buf));
-            }
-            json_array_append_new(hold, h);
-        } else if (json_array_size(mine) == 0) {
-            /* first pass, no confirmation possible: say so rather than nothing */
-            json_t *u = unsettled_new(s, results_kept);
-            if (!u && outvoted)
-                u = not_deciding_new(s, results_kept, outvoted);
-            if (u)
-                json_array_append_new(unsettled, u);
-        }
-        json_array_extend(attach, my_attach);
-        json_array_extend(end, my_end);
-        sum->attached += (unsigned)json_array_size(my_attach);
-        sum->ended += (unsigned)json_array_size(my_end);
-        json_decref(my_attach);
-        json_decref(my_end);
-        json_decref(results_kept);
-        json_t *row;
-        json_array_foreach(mine, k, row)
-        {
-            bool reg = strcmp(json_string_value(json_object_get(row, "kind")), "regression") == 0;
-            if (reg)
-                sum->regressions++;
-            else
-                sum->improvements++;
-            if (json_is_true(json_object_get(row, "attached")))
-                continue;
-            if (batch_runs >= 2) {
-                json_object_set_new(row, "state", json_string("confirmed"));
-                json_object_set_new(row, "confirm_runs", json_integer(batch_runs));
-            }
-            json_array_append(rows, row);
-        }
-        json_decref(mine);
-    }
-    free(results);
     free(p);
-    free(q);
+    return q;
+}
 
-    /* sort worst first */
+/* What one series' result says, metric by metric (decide_results()). */
+struct series_eval {
+    json_t *mine;           /* its findings: rows (new) */
+    bool found;             /* a regression or improvement among them */
+    bool inconclusive;      /* an open wall/CPU verdict a re-run could settle */
+    const json_t *outvoted; /* a not_deciding() metric (borrowed) */
+};
+
+/* Does inconclusive metric m (borrowed) of series s deserve a re-run? Not when
+ * the change is within the threshold, nor for a metric other than wall or CPU
+ * time: a re-run adds a candidate run, not history: it cannot settle
+ * "insufficient history"; nor does it make a busy machine quiet ("contended":
+ * the CPU time decides a CPU-bound script then), nor narrow the baseline's
+ * noise floor around a change within the threshold. */
+static bool rerun_could_settle(const json_t *s, const json_t *m, const struct regress_options *opt)
+{
+    const char *v = json_string_value(json_object_get(m, "verdict"));
+    const char *name = json_string_value(json_object_get(m, "metric"));
+    const char *rule = json_string_value(json_object_get(m, "rule"));
+    return v && name && strcmp(v, "inconclusive") == 0 &&
+           !(fabs(metric_change(m)) <= 100 * series_options(s, opt).threshold) &&
+           (strcmp(name, "wall_s") == 0 || strcmp(name, "cpu_s") == 0) &&
+           !(rule && (strcmp(rule, regress_rule_name(REGRESS_RULE_INSUFFICIENT_HISTORY)) == 0 ||
+                      strcmp(rule, regress_rule_name(REGRESS_RULE_CONTENDED)) == 0));
+}
+
+/* Read series s's result (borrowed) into e: its discoveries (q below alpha once
+ * the whole batch is counted; q[*ip...] are its metrics' adjusted p-values, *ip
+ * moves past them), whether a re-run could settle it, and a metric outvoted by
+ * the deciding one. */
+static void series_evaluate(const json_t *s, const json_t *result,
+                            const struct regress_options *opt, const double *q, size_t *ip,
+                            struct series_eval *e)
+{
+    *e = (struct series_eval){.mine = json_array()};
+    size_t k;
+    const json_t *m;
+    json_array_foreach(json_object_get(result, "metrics"), k, m)
+    {
+        double pv, qv = 1;
+        bool has_q = metric_p(m, &pv);
+        if (has_q)
+            qv = q[(*ip)++];
+        const char *v = json_string_value(json_object_get(m, "verdict"));
+        if (rerun_could_settle(s, m, opt))
+            e->inconclusive = true;
+        if (!v || (strcmp(v, "regression") != 0 && strcmp(v, "improvement") != 0))
+            continue;
+        if (has_q && qv >= opt->alpha)
+            continue; /* not a discovery once the whole batch is counted */
+        if (not_deciding(result, m) && !open_metric(json_object_get(s, "open_rows"), m)) {
+            if (!e->outvoted)
+                e->outvoted = m;
+            continue; /* listed as unsettled below, never a finding */
+        }
+        json_array_append_new(e->mine, row_new(s, result, m, qv, has_q));
+        e->found = true;
+    }
+}
+
+/* A series with no finding tonight: on its second pass it is held out of the
+ * baseline (said why, into hold); on a first pass that cannot be confirmed, its
+ * unsettled verdict is said rather than nothing (into unsettled). */
+static void settle_quiet(const json_t *s, json_t *result, const struct series_eval *e, json_t *hold,
+                         json_t *unsettled)
+{
+    if (json_is_true(json_object_get(s, "second_pass")) && !e->found) {
+        json_t *h = hold_new(s, json_object_get(result, "metrics"), e->inconclusive || e->outvoted);
+        hold_reason(h, result);
+        const char *dv = json_string_value(json_object_get(deciding_metric(result), "verdict"));
+        if (e->outvoted && !(dv && strcmp(dv, "inconclusive") == 0)) {
+            char buf[1024];
+            json_t *detail = json_object_get(h, "detail");
+            not_deciding_reason(result, e->outvoted, buf, sizeof(buf));
+            json_object_set(detail, "metric", json_object_get(e->outvoted, "metric"));
+            json_object_set_new(detail, "rule", json_string(ANALYSIS_RULE_NOT_DECIDING));
+            json_object_set_new(detail, "reason", json_string(buf));
+        }
+        json_array_append_new(hold, h);
+    } else if (json_array_size(e->mine) == 0) {
+        json_t *u = unsettled_new(s, result);
+        if (!u && e->outvoted)
+            u = not_deciding_new(s, result, e->outvoted);
+        if (u)
+            json_array_append_new(unsettled, u);
+    }
+}
+
+/* Count a series' findings (borrowed) into sum and append the new ones (not
+ * attached to an open finding) to rows, confirmed when the batch ran it twice. */
+static void keep_rows(json_t *mine, json_int_t batch_runs, json_t *rows,
+                      struct analysis_summary *sum)
+{
+    size_t k;
+    json_t *row;
+    json_array_foreach(mine, k, row)
+    {
+        bool reg = strcmp(json_string_value(json_object_get(row, "kind")), "regression") == 0;
+        if (reg)
+            sum->regressions++;
+        else
+            sum->improvements++;
+        if (json_is_true(json_object_get(row, "attached")))
+            continue;
+        if (batch_runs >= 2) {
+            json_object_set_new(row, "state", json_string("confirmed"));
+            json_object_set_new(row, "confirm_runs", json_integer(batch_runs));
+        }
+        json_array_append(rows, row);
+    }
+}
+
+/* Sort rows (borrowed) worst first (row_cmp). */
+static void sort_rows(json_t *rows)
+{
     size_t nr = json_array_size(rows);
     json_t **v = xcalloc(nr ? nr : 1, sizeof(*v));
     for (size_t i = 0; i < nr; i++)
@@ -812,6 +810,58 @@ static json_t *decide_results(const json_t *series, json_t **results,
     for (size_t i = 0; i < nr; i++)
         json_array_append_new(rows, v[i]);
     free(v);
+}
+
+/*
+ * analysis_decide() with each series' regress_compare() result already made:
+ * results[i] (stolen) is series[i]'s "regression" object (at least its
+ * "metrics"; "why" and "baseline" for rows). Frees results.
+ */
+static json_t *decide_results(const json_t *series, json_t **results,
+                              const struct regress_options *opt, json_t *confirm,
+                              struct analysis_summary *sum)
+{
+    size_t ns = json_array_size(series);
+    sum->series = sum->tests = sum->regressions = sum->improvements = sum->confirming = 0;
+    sum->attached = sum->ended = 0;
+    double *q = batch_q_values(series, results, sum);
+
+    json_t *rows = json_array(), *attach = json_array(), *end = json_array(), *hold = json_array();
+    json_t *unsettled = json_array();
+    size_t ip = 0;
+    for (size_t i = 0; i < ns; i++) {
+        const json_t *s = json_array_get(series, i);
+        struct series_eval e;
+        series_evaluate(s, results[i], opt, q, &ip, &e);
+        /* tonight's findings against the open ones, into local lists first: a
+         * series re-queued to confirm changes nothing yet */
+        json_t *my_attach = json_array(), *my_end = json_array();
+        const char *run = json_string_value(json_object_get(s, "run_id"));
+        bool known = link_open(e.mine, json_object_get(s, "open_rows"), results[i], run ? run : "",
+                               my_attach, my_end);
+        /* confirm before alerting: an inconclusive series, or a regression or
+         * an improvement that does not continue an open one, runs once more
+         * first (the same evidence either way) */
+        json_int_t batch_runs = json_integer_value(json_object_get(s, "batch_runs"));
+        if (confirm && batch_runs < 2 && (e.inconclusive || (e.found && !known))) {
+            json_array_append(confirm, json_object_get(s, "job_id"));
+            sum->confirming++;
+        } else {
+            settle_quiet(s, results[i], &e, hold, unsettled);
+            json_array_extend(attach, my_attach);
+            json_array_extend(end, my_end);
+            sum->attached += (unsigned)json_array_size(my_attach);
+            sum->ended += (unsigned)json_array_size(my_end);
+            keep_rows(e.mine, batch_runs, rows, sum);
+        }
+        json_decref(my_attach);
+        json_decref(my_end);
+        json_decref(results[i]);
+        json_decref(e.mine);
+    }
+    free(results);
+    free(q);
+    sort_rows(rows);
     sum->held = (unsigned)json_array_size(hold);
     sum->unsettled = (unsigned)json_array_size(unsettled);
     return json_pack("{s:o, s:o, s:o, s:o, s:o}", "insert", rows, "attach", attach, "end", end,
