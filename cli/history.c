@@ -304,29 +304,65 @@ static void hist_print_value(const char *metric, double v, int width)
         printf("%*.4f s", width, v);
 }
 
-static void hist_print_safe(const json_t *doc, bool color)
+/* The metric's fields of a run: its median and quartiles (hist_field()). */
+struct hist_fields {
+    char med[64], q1[64], q3[64];
+};
+
+/* One run r (borrowed) of the table: date, id, commit, median, spread, n and its verdict. */
+static void hist_print_run(const json_t *r, const char *metric, const struct hist_fields *f,
+                           bool commits, bool color)
 {
-    const char *metric = hist_get(doc, NULL, "metric") ?: "wall_s";
-    bool instr = strcmp(metric, HISTORY_METRIC_INSTRUCTIONS) == 0;
-    char f_med[64], f_q1[64], f_q3[64], f_before[80], f_after[80];
-    hist_field(f_med, sizeof(f_med), "median", metric);
-    hist_field(f_q1, sizeof(f_q1), "q1", metric);
-    hist_field(f_q3, sizeof(f_q3), "q3", metric);
-    hist_field(f_before, sizeof(f_before), "before_median", metric);
-    hist_field(f_after, sizeof(f_after), "after_median", metric);
-    const json_t *host = json_object_get(doc, "host");
-    const char *hn = hist_get(host, NULL, "hostname"), *fp = hist_get(host, NULL, "fingerprint");
-    printf("%sHistory of %s%s\n", color ? "\033[1m" : "", hist_get(doc, NULL, "script"),
-           color ? "\033[0m" : "");
-    printf("Host %s (%s), Python %s, %s mode\n", hn ? hn : "?", fp ? fp : "?",
-           hist_get(doc, NULL, "python_build") ?: "?", hist_get(doc, NULL, "mode") ?: "sample");
-    if (hist_same(hist_get(doc, NULL, "source"), "farm"))
-        printf("From the farm: %s\n", hist_get(doc, NULL, "coordinator") ?: "?");
-    const json_t *runs = json_object_get(doc, "runs");
-    if (json_array_size(runs) == 0) {
-        puts("No runs yet.");
-        return;
+    const char *created = hist_get(r, NULL, "created");
+    char date[20] = "?";
+    if (created) {
+        snprintf(date, sizeof(date), "%.19s", created);
+        if (strlen(date) > 10)
+            date[10] = ' ';
     }
+    double med = json_real_value(json_object_get(r, f->med));
+    double q1 = json_real_value(json_object_get(r, f->q1));
+    double q3 = json_real_value(json_object_get(r, f->q3));
+    const char *v = hist_get(r, NULL, "verdict");
+    const char *col = "";
+    if (hist_same(v, "regression"))
+        col = "\033[31m";
+    else if (hist_same(v, "improvement"))
+        col = "\033[32m";
+    else if (hist_same(v, "inconclusive"))
+        col = "\033[33m";
+    bool cp = json_is_true(json_object_get(r, "change_point"));
+    char spread[16];
+    snprintf(spread, sizeof(spread), "\xc2\xb1%.1f%%", med > 0 ? 50 * (q3 - q1) / med : 0.0);
+    printf("%-3s %-19s  %-8.8s  ", cp ? "\xe2\x97\x86" : "", date, hist_get(r, NULL, "id") ?: "?");
+    if (commits)
+        printf("%-12.12s  ", hist_get(json_object_get(r, "commit"), NULL, "hash") ?: "-");
+    hist_print_value(metric, med, 9);
+    printf("  %9s  %4" JSON_INTEGER_FORMAT "  %s%s", spread,
+           json_integer_value(json_object_get(r, "n")), color ? col : "", v ? v : "?");
+    const json_t *c = json_object_get(r, "change_pct");
+    if (json_is_number(c))
+        printf(" (%+.1f%%)", json_number_value(c));
+    const json_t *regs = json_object_get(r, "regressions");
+    size_t nregs = json_array_size(regs);
+    if (nregs && !hist_same(v, "regression"))
+        printf(" [%zu other metric%s regressed]", nregs, nregs == 1 ? "" : "s");
+    const json_t *sr = json_object_get(r, "stored_regressions");
+    if (json_array_size(sr)) {
+        const json_t *g = json_array_get(sr, 0);
+        printf(" [farm: %s #%" JSON_INTEGER_FORMAT ", %s]", hist_get(g, NULL, "kind") ?: "?",
+               json_integer_value(json_object_get(g, "id")), hist_get(g, NULL, "state") ?: "?");
+    }
+    printf("%s\n", color && *col ? "\033[0m" : "");
+}
+
+/* The table of runs (non-empty, borrowed), its header first. */
+static void hist_print_runs(const json_t *doc, const json_t *runs, const char *metric, bool color)
+{
+    struct hist_fields f;
+    hist_field(f.med, sizeof(f.med), "median", metric);
+    hist_field(f.q1, sizeof(f.q1), "q1", metric);
+    hist_field(f.q3, sizeof(f.q3), "q3", metric);
     size_t i;
     const json_t *r;
     bool commits = false;
@@ -336,59 +372,24 @@ static void hist_print_safe(const json_t *doc, bool color)
         puts("In the order of their commits in history (then of time).");
     printf("\n%-3s %-19s  %-8s  %s%11s  %8s  %4s  %s\n", "", "Date (UTC)", "Run id",
            commits ? "Commit        " : "",
-           instr                                   ? "Median instr"
-           : strcmp(metric, "cpu_s") == 0          ? "Median CPU"
-           : strcmp(metric, "peak_rss_bytes") == 0 ? "Median RSS"
-                                                   : "Median wall",
+           strcmp(metric, HISTORY_METRIC_INSTRUCTIONS) == 0 ? "Median instr"
+           : strcmp(metric, "cpu_s") == 0                   ? "Median CPU"
+           : strcmp(metric, "peak_rss_bytes") == 0          ? "Median RSS"
+                                                            : "Median wall",
            "Spread", "n", "Verdict vs its baseline");
-    json_array_foreach(runs, i, r)
-    {
-        const char *created = hist_get(r, NULL, "created");
-        char date[20] = "?";
-        if (created) {
-            snprintf(date, sizeof(date), "%.19s", created);
-            if (strlen(date) > 10)
-                date[10] = ' ';
-        }
-        double med = json_real_value(json_object_get(r, f_med));
-        double q1 = json_real_value(json_object_get(r, f_q1));
-        double q3 = json_real_value(json_object_get(r, f_q3));
-        const char *v = hist_get(r, NULL, "verdict");
-        const char *col = "";
-        if (hist_same(v, "regression"))
-            col = "\033[31m";
-        else if (hist_same(v, "improvement"))
-            col = "\033[32m";
-        else if (hist_same(v, "inconclusive"))
-            col = "\033[33m";
-        bool cp = json_is_true(json_object_get(r, "change_point"));
-        char spread[16];
-        snprintf(spread, sizeof(spread), "\xc2\xb1%.1f%%", med > 0 ? 50 * (q3 - q1) / med : 0.0);
-        printf("%-3s %-19s  %-8.8s  ", cp ? "\xe2\x97\x86" : "", date,
-               hist_get(r, NULL, "id") ?: "?");
-        if (commits)
-            printf("%-12.12s  ", hist_get(json_object_get(r, "commit"), NULL, "hash") ?: "-");
-        hist_print_value(metric, med, 9);
-        printf("  %9s  %4" JSON_INTEGER_FORMAT "  %s%s", spread,
-               json_integer_value(json_object_get(r, "n")), color ? col : "", v ? v : "?");
-        const json_t *c = json_object_get(r, "change_pct");
-        if (json_is_number(c))
-            printf(" (%+.1f%%)", json_number_value(c));
-        const json_t *regs = json_object_get(r, "regressions");
-        size_t nregs = json_array_size(regs);
-        if (nregs && !hist_same(v, "regression"))
-            printf(" [%zu other metric%s regressed]", nregs, nregs == 1 ? "" : "s");
-        const json_t *sr = json_object_get(r, "stored_regressions");
-        if (json_array_size(sr)) {
-            const json_t *g = json_array_get(sr, 0);
-            printf(" [farm: %s #%" JSON_INTEGER_FORMAT ", %s]", hist_get(g, NULL, "kind") ?: "?",
-                   json_integer_value(json_object_get(g, "id")), hist_get(g, NULL, "state") ?: "?");
-        }
-        printf("%s\n", color && *col ? "\033[0m" : "");
-    }
+    json_array_foreach(runs, i, r) hist_print_run(r, metric, &f, commits, color);
     puts("\nSpread: half the interquartile range of the run's samples, as % of its median.");
+}
+
+/* The series' change points, said with the basis they were found on. */
+static void hist_print_change_points(const json_t *doc, const char *metric)
+{
+    char f_before[80], f_after[80];
+    hist_field(f_before, sizeof(f_before), "before_median", metric);
+    hist_field(f_after, sizeof(f_after), "after_median", metric);
     const json_t *cps = json_object_get(doc, "change_points");
     const json_t *cp;
+    size_t i;
     const char *basis = hist_get(doc, NULL, "change_points_basis");
     if (json_array_size(cps) && basis && strcmp(basis, "cpu_s") == 0 &&
         strcmp(metric, "cpu_s") != 0)
@@ -408,10 +409,14 @@ static void hist_print_safe(const json_t *doc, bool color)
         hist_print_value(metric, json_real_value(json_object_get(cp, f_after)), 0);
         printf(" (%+.1f%%)\n", json_real_value(json_object_get(cp, "change_pct")));
     }
-    printf("Baseline: %s.\n",
-           hist_get(json_object_get(doc, "baseline_for_next"), NULL, "message") ?: "?");
+}
+
+/* The farm's stored findings of the series, each with its commit range and bisection. */
+static void hist_print_stored(const json_t *doc)
+{
     const json_t *stored = json_object_get(doc, "stored_regressions");
     const json_t *g;
+    size_t i;
     if (json_array_size(stored))
         puts("Stored by the farm's nightly analysis:");
     json_array_foreach(stored, i, g)
@@ -432,9 +437,32 @@ static void hist_print_safe(const json_t *doc, bool color)
         revision_print_range(stdout, json_object_get(g, "range"), "    ");
         revision_print_bisection(stdout, json_object_get(g, "bisection"), "    ");
     }
-    const json_t *others = json_object_get(doc, "other_series");
+}
+
+static void hist_print_safe(const json_t *doc, bool color)
+{
+    const char *metric = hist_get(doc, NULL, "metric") ?: "wall_s";
+    const json_t *host = json_object_get(doc, "host");
+    const char *hn = hist_get(host, NULL, "hostname"), *fp = hist_get(host, NULL, "fingerprint");
+    printf("%sHistory of %s%s\n", color ? "\033[1m" : "", hist_get(doc, NULL, "script"),
+           color ? "\033[0m" : "");
+    printf("Host %s (%s), Python %s, %s mode\n", hn ? hn : "?", fp ? fp : "?",
+           hist_get(doc, NULL, "python_build") ?: "?", hist_get(doc, NULL, "mode") ?: "sample");
+    if (hist_same(hist_get(doc, NULL, "source"), "farm"))
+        printf("From the farm: %s\n", hist_get(doc, NULL, "coordinator") ?: "?");
+    const json_t *runs = json_object_get(doc, "runs");
+    if (json_array_size(runs) == 0) {
+        puts("No runs yet.");
+        return;
+    }
+    hist_print_runs(doc, runs, metric, color);
+    hist_print_change_points(doc, metric);
+    printf("Baseline: %s.\n",
+           hist_get(json_object_get(doc, "baseline_for_next"), NULL, "message") ?: "?");
+    hist_print_stored(doc);
+    size_t i;
     const json_t *o;
-    json_array_foreach(others, i, o)
+    json_array_foreach(json_object_get(doc, "other_series"), i, o)
     {
         printf("Also: %" JSON_INTEGER_FORMAT " run%s on host %s (%s), Python %s, %s mode; use "
                "--host, --python-build or --mode to see them\n",
