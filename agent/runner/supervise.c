@@ -1,5 +1,6 @@
 /*
- * supervise.c - fork, wait4, timeline, timeout, signal forwarding.
+ * supervise.c - start the child (vfork + execve, or fork), wait4, timeline, timeout,
+ * signal forwarding.
  *
  * The wait loop polls a pidfd with a 10 ms timeout: each wake-up reads the
  * child's RSS from /proc/PID/statm (one pread); every fifth, the threads'
