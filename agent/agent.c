@@ -1039,6 +1039,81 @@ static void agent_release(struct agent *a)
     free(a->sent);
 }
 
+/* a's labels from its configuration, and the machine it runs on: its "machine" label, else
+ * the kernel's boot id. */
+static void agent_labels(struct agent *a)
+{
+    const struct agent_config *cfg = a->cfg;
+    for (size_t i = 0; i < cfg->n_labels; i++) {
+        a->labels[i] = (struct wire_label){cfg->label_keys[i], cfg->label_values[i]};
+        if (strcmp(cfg->label_keys[i], "machine") != 0 || a->machine != NULL)
+            continue;
+        if (strlen(cfg->label_values[i]) <= WIRE_MAX_MACHINE_ID)
+            a->machine = xstrdup(cfg->label_values[i]);
+        else
+            log_warn("label machine=\"%s\" is longer than %u bytes: the machine is told by"
+                     " the kernel's boot id instead",
+                     cfg->label_values[i], WIRE_MAX_MACHINE_ID);
+    }
+    if (a->machine == NULL)
+        a->machine = hostinfo_boot_id(NULL);
+}
+
+/* SIGTERM, SIGINT, SIGCHLD and SIGHUP blocked and read from the signalfd returned (< 0:
+ * errno), SIGPIPE ignored; orphans of a job (a script that double-forks) become our
+ * children. */
+static int agent_signals(void)
+{
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGCHLD);
+    sigaddset(&set, SIGHUP);
+    sigprocmask(SIG_BLOCK, &set, NULL);
+    signal(SIGPIPE, SIG_IGN);
+    int fd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
+    prctl(PR_SET_CHILD_SUBREAPER, 1);
+    return fd;
+}
+
+/* The signals waiting on a's signalfd: SIGTERM, SIGINT or SIGHUP stops the agent. */
+static void agent_read_signals(struct agent *a)
+{
+    struct signalfd_siginfo si;
+    while (read(a->sigfd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
+        if (si.ssi_signo == SIGTERM || si.ssi_signo == SIGINT || si.ssi_signo == SIGHUP) {
+            if (!a->stop) /* once: a second signal (the group's, systemd's) says nothing new */
+                log_info("signal %u: shutting down", si.ssi_signo);
+            a->stop = true;
+        }
+    }
+}
+
+/* What is due at now after each wake-up: jobs' deadlines, processes and memory, the link's
+ * diagnosis, Hello again, the heartbeat, orphans and results to send again. */
+static void agent_tick(struct agent *a, double now)
+{
+    agent_check_deadlines(a, now);
+    runjob_note_procs(a->running, a->n_running, &a->sb, now);
+    runjob_note_memory(a->running, a->n_running, now);
+    agent_diagnose_link(a, now);
+    if (a->link == LINK_HELLO && now - a->hello_at >= a->cfg->connect_timeout_s)
+        agent_send_hello(a);
+    if (a->link == LINK_READY && now >= a->next_heartbeat) {
+        agent_send_heartbeat(a);
+        a->next_heartbeat = now + a->heartbeat_ms / 1000.0;
+    }
+    if (now >= a->next_resend_check) {
+        pid_t keep[64];
+        for (size_t i = 0; i < a->n_running; i++)
+            keep[i] = a->running[i]->pid;
+        runjob_kill_orphans(keep, a->n_running);
+        agent_resend_overdue(a, now);
+        a->next_resend_check = now + 1.0;
+    }
+}
+
 int agent_run(const struct agent_config *cfg)
 {
     struct agent a = {.cfg = cfg, .sigfd = -1, .heartbeat_ms = AGENT_HEARTBEAT_MS};
@@ -1057,19 +1132,7 @@ int agent_run(const struct agent_config *cfg)
         log_error("%s", err);
         return -PYSCOPE_EUSAGE;
     }
-    for (size_t i = 0; i < cfg->n_labels; i++) {
-        a.labels[i] = (struct wire_label){cfg->label_keys[i], cfg->label_values[i]};
-        if (strcmp(cfg->label_keys[i], "machine") != 0 || a.machine != NULL)
-            continue;
-        if (strlen(cfg->label_values[i]) <= WIRE_MAX_MACHINE_ID)
-            a.machine = xstrdup(cfg->label_values[i]);
-        else
-            log_warn("label machine=\"%s\" is longer than %u bytes: the machine is told by"
-                     " the kernel's boot id instead",
-                     cfg->label_values[i], WIRE_MAX_MACHINE_ID);
-    }
-    if (a.machine == NULL)
-        a.machine = hostinfo_boot_id(NULL);
+    agent_labels(&a);
     a.host = hostinfo_collect();
     agent_query_python(&a);
     agent_pythons_find(&a.pythons, cfg, a.sb.drop);
@@ -1077,17 +1140,7 @@ int agent_run(const struct agent_config *cfg)
     agent_pythons_describe(&a.pythons, pys, sizeof(pys));
     log_info("Pythons jobs may ask for: %s", pys);
 
-    sigset_t set;
-    sigemptyset(&set);
-    sigaddset(&set, SIGTERM);
-    sigaddset(&set, SIGINT);
-    sigaddset(&set, SIGCHLD);
-    sigaddset(&set, SIGHUP);
-    sigprocmask(SIG_BLOCK, &set, NULL);
-    signal(SIGPIPE, SIG_IGN);
-    a.sigfd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
-    /* Orphans of a job (a script that double-forks) become our children. */
-    prctl(PR_SET_CHILD_SUBREAPER, 1);
+    a.sigfd = agent_signals();
 
     a.zctx = zmq_ctx_new();
     rc = a.sigfd < 0 ? -errno : agent_connect(&a);
@@ -1116,41 +1169,14 @@ int agent_run(const struct agent_config *cfg)
             log_error("poll failed: %s", zmq_strerror(zmq_errno()));
             break;
         }
-        if (items[2].revents & ZMQ_POLLIN) {
-            struct signalfd_siginfo si;
-            while (read(a.sigfd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
-                if (si.ssi_signo == SIGTERM || si.ssi_signo == SIGINT || si.ssi_signo == SIGHUP) {
-                    if (!a.stop) /* once: a second signal (the group's, systemd's) says nothing new
-                                  */
-                        log_info("signal %u: shutting down", si.ssi_signo);
-                    a.stop = true;
-                }
-            }
-        }
+        if (items[2].revents & ZMQ_POLLIN)
+            agent_read_signals(&a);
         agent_reap(&a);
         if (items[1].revents & ZMQ_POLLIN)
             agent_read_monitor(&a);
         if (items[0].revents & ZMQ_POLLIN)
             agent_read_socket(&a);
-        now = runjob_now();
-        agent_check_deadlines(&a, now);
-        runjob_note_procs(a.running, a.n_running, &a.sb, now);
-        runjob_note_memory(a.running, a.n_running, now);
-        agent_diagnose_link(&a, now);
-        if (a.link == LINK_HELLO && now - a.hello_at >= cfg->connect_timeout_s)
-            agent_send_hello(&a);
-        if (a.link == LINK_READY && now >= a.next_heartbeat) {
-            agent_send_heartbeat(&a);
-            a.next_heartbeat = now + a.heartbeat_ms / 1000.0;
-        }
-        if (now >= a.next_resend_check) {
-            pid_t keep[64];
-            for (size_t i = 0; i < a.n_running; i++)
-                keep[i] = a.running[i]->pid;
-            runjob_kill_orphans(keep, a.n_running);
-            agent_resend_overdue(&a, now);
-            a.next_resend_check = now + 1.0;
-        }
+        agent_tick(&a, runjob_now());
     }
     size_t left = a.n_running + a.n_queued;
     if (left)

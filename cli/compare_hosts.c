@@ -123,20 +123,9 @@ static char *ch_builds(const json_t *builds)
     return text;
 }
 
-static void ch_print_safe(FILE *out, const json_t *c)
+/* The table of pairs (borrowed): each pair's medians of metric, ratio, CI and samples. */
+static void ch_print_pairs(FILE *out, const char *metric, const json_t *pairs)
 {
-    const char *metric = ch_str(c, "metric") ?: "wall_s";
-    const char *what = strcmp(metric, "cpu_s") == 0            ? "CPU time"
-                       : strcmp(metric, "peak_rss_bytes") == 0 ? "peak memory"
-                                                               : "wall time";
-    const char *python = ch_str(c, "python");
-    fprintf(out,
-            "%s on host B vs host A: %s, newest %" JSON_INTEGER_FORMAT
-            " runs per host, one Python build on both%s%s\n\n",
-            ch_str(c, "script") ?: "?", what,
-            json_integer_value(json_object_get(c, "runs_per_host")), python ? ": Python " : "",
-            python ? python : "");
-    const json_t *pairs = json_object_get(c, "pairs");
     fprintf(out, "%-16s %-16s %12s %12s %8s  %-17s %5s %5s  %s\n", "Host A", "Host B", "Median A",
             "Median B", "B/A", "95% CI", "n A", "n B", "Python");
     size_t i;
@@ -161,9 +150,15 @@ static void ch_print_safe(FILE *out, const json_t *c)
     }
     if (json_array_size(pairs) == 0)
         fputs("(no pair with samples on both sides)\n", out);
-    /* the build each pair compared: once when they all compared the same one */
+}
+
+/* The build each pair (borrowed) compared: once when they all compared the same one. */
+static void ch_print_builds(FILE *out, const json_t *pairs)
+{
     const char *first = ch_str(json_array_get(pairs, 0), "python_build");
     bool one = first != NULL;
+    size_t i;
+    const json_t *p;
     json_array_foreach(pairs, i, p)
     {
         const char *b = ch_str(p, "python_build");
@@ -179,6 +174,14 @@ static void ch_print_safe(FILE *out, const json_t *c)
             fprintf(out, "  %s vs %s: %s\n", ch_str(p, "host_b") ?: "?", ch_str(p, "host_a") ?: "?",
                     ch_str(p, "python_build") ?: "?");
     }
+}
+
+/* The pairs of c (borrowed) not compared (no Python build in common) and the hosts left out
+ * for want of a run under --python python (NULL: none asked), with the builds they ran. */
+static void ch_print_apart(FILE *out, const json_t *c, const char *python)
+{
+    size_t i;
+    const json_t *p;
     const json_t *apart = json_object_get(c, "not_compared");
     if (json_array_size(apart))
         fputs("\nNot compared: no Python build ran on both (a ratio across builds would be the "
@@ -203,8 +206,14 @@ static void ch_print_safe(FILE *out, const json_t *c)
         fprintf(out, "  %s: %s\n", ch_str(p, "hostname") ?: "?", b);
         free(b);
     }
-    /* a ratio that includes an open regression (or improvement) is not the hardware */
+}
+
+/* The open findings of the pairs (borrowed), each once: a ratio that includes an open
+ * regression (or improvement) is not the hardware. */
+static void ch_print_findings(FILE *out, const json_t *pairs)
+{
     json_t *said = json_object();
+    size_t i;
     const json_t *b;
     json_array_foreach(pairs, i, b)
     {
@@ -228,6 +237,26 @@ static void ch_print_safe(FILE *out, const json_t *c)
         }
     }
     json_decref(said);
+}
+
+static void ch_print_safe(FILE *out, const json_t *c)
+{
+    const char *metric = ch_str(c, "metric") ?: "wall_s";
+    const char *what = strcmp(metric, "cpu_s") == 0            ? "CPU time"
+                       : strcmp(metric, "peak_rss_bytes") == 0 ? "peak memory"
+                                                               : "wall time";
+    const char *python = ch_str(c, "python");
+    fprintf(out,
+            "%s on host B vs host A: %s, newest %" JSON_INTEGER_FORMAT
+            " runs per host, one Python build on both%s%s\n\n",
+            ch_str(c, "script") ?: "?", what,
+            json_integer_value(json_object_get(c, "runs_per_host")), python ? ": Python " : "",
+            python ? python : "");
+    const json_t *pairs = json_object_get(c, "pairs");
+    ch_print_pairs(out, metric, pairs);
+    ch_print_builds(out, pairs);
+    ch_print_apart(out, c, python);
+    ch_print_findings(out, pairs);
     fprintf(out,
             "\nB/A > 1: B is slower%s. 95%% CI: percentile bootstrap of the ratio of "
             "medians.\n",
@@ -336,7 +365,6 @@ int cmd_compare_hosts(int argc, char **argv)
     const char *hosts[WIRE_MAX_QUERY_HOSTS];
     const char *python = NULL;
     char *list = NULL;
-    uint64_t runs = 0;
     int c, status = PYSCOPE_EXIT_USAGE;
     optind = 1;
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
@@ -377,11 +405,8 @@ int cmd_compare_hosts(int argc, char **argv)
             }
             break;
         case O_RUNS:
-            if (farm_parse_u64(optarg, WIRE_MAX_QUERY_LIMIT, &runs) < 0) {
-                log_error("--runs takes a whole number from 1 to 1000, not \"%s\"", optarg);
+            if (farm_parse_limit("--runs", optarg, &q.limit) < 0)
                 goto out;
-            }
-            q.limit = (uint32_t)runs;
             break;
         case O_HTML:
             if (!*optarg) {
@@ -394,14 +419,10 @@ int cmd_compare_hosts(int argc, char **argv)
             cmd_compare_hosts_help(stdout);
             status = PYSCOPE_EXIT_OK;
             goto out;
-        default: {
-            int taken = farm_opts_handle(&fo, c, optarg);
-            if (taken == 0)
-                fprintf(stderr, "Try 'pyscope %s --help' for more information.\n", argv[0]);
-            if (taken <= 0)
+        default:
+            if (farm_opts_take(&fo, c, optarg, argv[0]) >= 0)
                 goto out;
             break;
-        }
         }
     }
     q.script = ch_script_arg(argc, argv, "compare-hosts", "[--hosts A,B] [--python PY] [--json]");
@@ -543,7 +564,6 @@ int cmd_compare_pythons(int argc, char **argv)
     struct wire_query q = {.kind = WIRE_QUERY_COMPARE_PYTHONS};
     const char *pythons[WIRE_MAX_QUERY_PYTHONS];
     char *list = NULL;
-    uint64_t runs = 0;
     int c, status = PYSCOPE_EXIT_USAGE;
     optind = 1;
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
@@ -585,24 +605,17 @@ int cmd_compare_pythons(int argc, char **argv)
             break;
         }
         case O_RUNS:
-            if (farm_parse_u64(optarg, WIRE_MAX_QUERY_LIMIT, &runs) < 0) {
-                log_error("--runs takes a whole number from 1 to 1000, not \"%s\"", optarg);
+            if (farm_parse_limit("--runs", optarg, &q.limit) < 0)
                 goto out;
-            }
-            q.limit = (uint32_t)runs;
             break;
         case 'h':
             cmd_compare_pythons_help(stdout);
             status = PYSCOPE_EXIT_OK;
             goto out;
-        default: {
-            int taken = farm_opts_handle(&fo, c, optarg);
-            if (taken == 0)
-                fprintf(stderr, "Try 'pyscope %s --help' for more information.\n", argv[0]);
-            if (taken <= 0)
+        default:
+            if (farm_opts_take(&fo, c, optarg, argv[0]) >= 0)
                 goto out;
             break;
-        }
         }
     }
     q.script = ch_script_arg(argc, argv, "compare-pythons", "[--host H] [--pythons A,B] [--json]");

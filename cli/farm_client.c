@@ -78,6 +78,28 @@ int farm_opts_handle(struct farm_opts *o, int c, const char *arg)
     }
 }
 
+int farm_opts_take(struct farm_opts *o, int c, const char *arg, const char *cmd)
+{
+    int taken = farm_opts_handle(o, c, arg);
+    if (taken > 0)
+        return -1;
+    if (taken == 0)
+        fprintf(stderr, "Try 'pyscope %s --help' for more information.\n", cmd);
+    return PYSCOPE_EXIT_USAGE;
+}
+
+int farm_parse_limit(const char *name, const char *arg, uint32_t *out)
+{
+    uint64_t n;
+    if (farm_parse_u64(arg, WIRE_MAX_QUERY_LIMIT, &n) < 0) {
+        log_error("%s takes a whole number from 1 to %u, not \"%s\"", name, WIRE_MAX_QUERY_LIMIT,
+                  arg);
+        return -PYSCOPE_EUSAGE;
+    }
+    *out = (uint32_t)n;
+    return 0;
+}
+
 /* getenv, with "" as unset. */
 static const char *farm_env(const char *name)
 {
@@ -162,6 +184,88 @@ static bool farm_auth_failed(void *mon, const char *coordinator_key, char *err, 
     return failed;
 }
 
+/* CURVE on sock with o's keys, and *mon (NULL when it cannot be had): a monitor of sock's
+ * handshakes, since a refused key shows only as a failed handshake. 0, or < 0 with err. */
+static int farm_curve_setup(const struct farm_opts *o, void *ctx, void *sock, void **mon, char *err,
+                            size_t errlen)
+{
+    struct curve_keypair me;
+    char server[CURVE_Z85_LEN + 1];
+    int rc = curve_load_keypair(o->secret_key, &me, err, errlen);
+    if (rc == 0)
+        rc = curve_load_public(o->coordinator_key, server, err, errlen);
+    if (rc == 0 && curve_apply_client(sock, &me, server) < 0) {
+        snprintf(err, errlen, "could not set up CURVE on the socket");
+        rc = -PYSCOPE_EUSAGE;
+    }
+    curve_keypair_wipe(&me);
+    if (rc < 0)
+        return rc;
+    char ep[64];
+    snprintf(ep, sizeof(ep), "inproc://farm-monitor-%d", (int)getpid());
+    if (zmq_socket_monitor(sock, ep,
+                           ZMQ_EVENT_HANDSHAKE_FAILED_AUTH | ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL |
+                               ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL |
+                               ZMQ_EVENT_HANDSHAKE_SUCCEEDED | ZMQ_EVENT_CONNECTED |
+                               ZMQ_EVENT_DISCONNECTED) == 0) {
+        *mon = zmq_socket(ctx, ZMQ_PAIR);
+        if (*mon && zmq_connect(*mon, ep) < 0) {
+            zmq_close(*mon);
+            *mon = NULL;
+        }
+    }
+    return 0;
+}
+
+/* Waits on sock until deadline for the answer to seq: *reply (new), or < 0 with err
+ * (why the coordinator did not answer: its refusal of our key seen on mon, a name that does
+ * not resolve, or silence). */
+static int farm_await(const struct farm_opts *o, void *sock, void *mon, uint64_t seq,
+                      double deadline, struct wire_msg **reply, char *err, size_t errlen)
+{
+    char why[400];
+    for (;;) {
+        double left = deadline - farm_now();
+        if (left <= 0) {
+            if (farm_auth_failed(mon, o->coordinator_key, err, errlen))
+                ;
+            else if (endpoint_check_resolves(o->url, why, sizeof(why)) < 0)
+                snprintf(err, errlen, "could not reach the coordinator at %s: %s", o->url, why);
+            else
+                snprintf(err, errlen, "no answer from the coordinator at %s within %.0f s", o->url,
+                         o->timeout_s);
+            return -ETIMEDOUT;
+        }
+        zmq_pollitem_t it = {sock, 0, ZMQ_POLLIN, 0};
+        int n = zmq_poll(&it, 1, (long)(left * 1000) + 1);
+        if (n < 0) {
+            snprintf(err, errlen, "interrupted while waiting for the coordinator");
+            return -EINTR;
+        }
+        if (n == 0)
+            continue;
+        zmq_msg_t msg;
+        zmq_msg_init(&msg);
+        if (zmq_msg_recv(&msg, sock, ZMQ_DONTWAIT) < 0) {
+            zmq_msg_close(&msg);
+            continue;
+        }
+        struct wire_error werr;
+        struct wire_msg *m = wire_decode(zmq_msg_data(&msg), zmq_msg_size(&msg), &werr);
+        zmq_msg_close(&msg);
+        if (!m) {
+            snprintf(err, errlen, "malformed answer from the coordinator: %s", werr.msg);
+            return -PYSCOPE_EPARSE;
+        }
+        if (m->reply_to && m->reply_to != seq) {
+            wire_msg_destroy(&m); /* an answer to someone else's question: not ours */
+            continue;
+        }
+        *reply = m;
+        return 0;
+    }
+}
+
 int farm_request(const struct farm_opts *o, struct wire_msg *req, struct wire_msg **reply,
                  char *err, size_t errlen)
 {
@@ -193,34 +297,8 @@ int farm_request(const struct farm_opts *o, struct wire_msg *req, struct wire_ms
     zmq_setsockopt(sock, ZMQ_SNDTIMEO, &ms, sizeof(ms));
     zmq_setsockopt(sock, ZMQ_MAXMSGSIZE, &maxsz, sizeof(maxsz));
     void *mon = NULL;
-    if (o->secret_key) {
-        struct curve_keypair me;
-        char server[CURVE_Z85_LEN + 1];
-        rc = curve_load_keypair(o->secret_key, &me, err, errlen);
-        if (rc == 0)
-            rc = curve_load_public(o->coordinator_key, server, err, errlen);
-        if (rc == 0 && curve_apply_client(sock, &me, server) < 0) {
-            snprintf(err, errlen, "could not set up CURVE on the socket");
-            rc = -PYSCOPE_EUSAGE;
-        }
-        curve_keypair_wipe(&me);
-        if (rc < 0)
-            goto out;
-        /* A refused key shows only as a failed handshake: watch for it. */
-        char ep[64];
-        snprintf(ep, sizeof(ep), "inproc://farm-monitor-%d", (int)getpid());
-        if (zmq_socket_monitor(
-                sock, ep,
-                ZMQ_EVENT_HANDSHAKE_FAILED_AUTH | ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL |
-                    ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL | ZMQ_EVENT_HANDSHAKE_SUCCEEDED |
-                    ZMQ_EVENT_CONNECTED | ZMQ_EVENT_DISCONNECTED) == 0) {
-            mon = zmq_socket(ctx, ZMQ_PAIR);
-            if (mon && zmq_connect(mon, ep) < 0) {
-                zmq_close(mon);
-                mon = NULL;
-            }
-        }
-    }
+    if (o->secret_key && (rc = farm_curve_setup(o, ctx, sock, &mon, err, errlen)) < 0)
+        goto out;
     if (zmq_connect(sock, url) < 0) {
         snprintf(err, errlen, "bad coordinator address \"%s\": %s (expected tcp://HOST:PORT)", url,
                  zmq_strerror(zmq_errno()));
@@ -246,49 +324,7 @@ int farm_request(const struct farm_opts *o, struct wire_msg *req, struct wire_ms
         rc = -ETIMEDOUT;
         goto out;
     }
-    for (;;) {
-        double left = deadline - farm_now();
-        if (left <= 0) {
-            if (farm_auth_failed(mon, o->coordinator_key, err, errlen))
-                ;
-            else if (endpoint_check_resolves(url, why, sizeof(why)) < 0)
-                snprintf(err, errlen, "could not reach the coordinator at %s: %s", url, why);
-            else
-                snprintf(err, errlen, "no answer from the coordinator at %s within %.0f s", url,
-                         timeout_s);
-            rc = -ETIMEDOUT;
-            goto out;
-        }
-        zmq_pollitem_t it = {sock, 0, ZMQ_POLLIN, 0};
-        int n = zmq_poll(&it, 1, (long)(left * 1000) + 1);
-        if (n < 0) {
-            snprintf(err, errlen, "interrupted while waiting for the coordinator");
-            rc = -EINTR;
-            goto out;
-        }
-        if (n == 0)
-            continue;
-        zmq_msg_t msg;
-        zmq_msg_init(&msg);
-        if (zmq_msg_recv(&msg, sock, ZMQ_DONTWAIT) < 0) {
-            zmq_msg_close(&msg);
-            continue;
-        }
-        struct wire_error werr;
-        struct wire_msg *m = wire_decode(zmq_msg_data(&msg), zmq_msg_size(&msg), &werr);
-        zmq_msg_close(&msg);
-        if (!m) {
-            snprintf(err, errlen, "malformed answer from the coordinator: %s", werr.msg);
-            rc = -PYSCOPE_EPARSE;
-            goto out;
-        }
-        if (m->reply_to && m->reply_to != req->seq) {
-            wire_msg_destroy(&m); /* an answer to someone else's question: not ours */
-            continue;
-        }
-        *reply = m;
-        break;
-    }
+    rc = farm_await(o, sock, mon, req->seq, deadline, reply, err, errlen);
 out:
     free(buf);
     if (mon) {

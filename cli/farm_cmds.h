@@ -91,6 +91,13 @@ void farm_opts_init(struct farm_opts *o);
 int farm_opts_handle(struct farm_opts *o, int c, const char *arg);
 
 /*
+ * farm_opts_handle() as the default case of command cmd's getopt loop: returns -1 when c was
+ * a farm option and taken, else PYSCOPE_EXIT_USAGE: a bad value is logged, an option that is
+ * no farm option gets "Try 'pyscope CMD --help'".
+ */
+int farm_opts_take(struct farm_opts *o, int c, const char *arg, const char *cmd);
+
+/*
  * Fill what the options left unset from the environment and the defaults;
  * CURVE keys must come as a pair. Returns 0 or -PYSCOPE_EUSAGE (logged).
  */
@@ -165,5 +172,9 @@ void bisect_farm_help(FILE *out);
 
 /* Parse a positive whole number (batch ids, counts) into *out; 0 or -PYSCOPE_EUSAGE. */
 int farm_parse_u64(const char *s, uint64_t max, uint64_t *out);
+
+/* Parse the value arg of option name (e.g. "--limit"), a count of runs or rows from 1 to
+ * WIRE_MAX_QUERY_LIMIT, into *out; 0 or -PYSCOPE_EUSAGE (logged). */
+int farm_parse_limit(const char *name, const char *arg, uint32_t *out);
 
 #endif

@@ -35,8 +35,9 @@ int farm_simple_query(int argc, char **argv, enum wire_query_kind kind, bool bat
     bool json = false;
     struct farm_opts fo;
     farm_opts_init(&fo);
-    uint64_t batch = 0, limit = 0;
-    int c, taken;
+    uint64_t batch = 0;
+    uint32_t limit = 0;
+    int c, st;
     optind = 1;
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
         switch (c) {
@@ -52,22 +53,15 @@ int farm_simple_query(int argc, char **argv, enum wire_query_kind kind, bool bat
             }
             break;
         case O_LIMIT:
-            if (farm_parse_u64(optarg, WIRE_MAX_QUERY_LIMIT, &limit) < 0) {
-                log_error("--limit takes a whole number from 1 to 1000, not \"%s\"", optarg);
+            if (farm_parse_limit("--limit", optarg, &limit) < 0)
                 return PYSCOPE_EXIT_USAGE;
-            }
             break;
         case 'h':
             help(stdout);
             return PYSCOPE_EXIT_OK;
         default:
-            taken = farm_opts_handle(&fo, c, optarg);
-            if (taken < 0)
-                return PYSCOPE_EXIT_USAGE;
-            if (taken == 0) {
-                fprintf(stderr, "Try 'pyscope %s --help' for more information.\n", argv[0]);
-                return PYSCOPE_EXIT_USAGE;
-            }
+            if ((st = farm_opts_take(&fo, c, optarg, argv[0])) >= 0)
+                return st;
             break;
         }
     }
@@ -84,7 +78,7 @@ int farm_simple_query(int argc, char **argv, enum wire_query_kind kind, bool bat
     if (farm_opts_finish(&fo) < 0)
         return PYSCOPE_EXIT_USAGE;
     json_t *doc = NULL;
-    int qrc = farm_query(&fo, kind, batch, (uint32_t)limit, &doc);
+    int qrc = farm_query(&fo, kind, batch, limit, &doc);
     if (qrc < 0)
         return farm_query_status(qrc);
     int status = PYSCOPE_EXIT_OK;

@@ -875,67 +875,58 @@ static enum pysource_hash classify_expr(const char *s, size_t n, struct hparam *
     return PYSOURCE_HASH_UNKNOWN; /* a name's attribute, a subscript, another call */
 }
 
-enum pysource_hash pysource_args_hashable(const char *src, size_t len, int first_line,
-                                          const char *name, char *why, size_t whylen)
+/* The parameters of the def line h (its "(" at open) into p (*np of them, at most
+ * HASH_MAX_PARAMS), each with its annotation's class; *method when the first is self or cls. */
+static void parse_params(const struct lline *h, const char *open, struct hparam *p, size_t *np,
+                         bool *method)
 {
-    struct lines ls;
-    split_lines(src, len, &ls);
-    size_t hdr, end;
-    enum pysource_hash verdict = PYSOURCE_HASH_UNKNOWN;
-    if (why && whylen)
-        snprintf(why, whylen, "the source does not tell");
-    if (locate(&ls, first_line, &hdr, &end) < 0 || starts_kw(ls.v[hdr].code, "class")) {
-        lines_free(&ls);
-        return verdict;
-    }
-    const struct lline *h = &ls.v[hdr];
-    const char *open = strchr(h->code, '(');
-    struct hparam p[HASH_MAX_PARAMS];
-    size_t np = 0;
-    bool method = false;
-    if (open) {
-        size_t o = (size_t)(open - h->code), c = closing(h->code, h->len, o);
-        size_t off[HASH_MAX_PARAMS], plen[HASH_MAX_PARAMS];
-        size_t k = split_commas(h->code + o + 1, c > o ? c - o - 1 : 0, off, plen, HASH_MAX_PARAMS);
-        for (size_t i = 0; i < k; i++) {
-            const char *t = h->code + o + 1 + off[i];
-            size_t tn = plen[i];
-            if ((tn == 1 && (t[0] == '/' || t[0] == '*')))
-                continue;
-            struct hparam *q = &p[np++];
-            memset(q, 0, sizeof(*q));
-            bool star = t[0] == '*';
-            size_t id = star ? (t[1] == '*' ? 2 : 1) : 0, idb = id;
-            while (id < tn && is_ident((unsigned char)t[id]))
-                id++;
-            snprintf(q->name, sizeof(q->name), "%.*s", (int)(id - idb), t + idb);
-            q->cls = PYSOURCE_HASH_UNKNOWN;
-            size_t colon = id;
-            while (colon < tn && isspace((unsigned char)t[colon]))
-                colon++;
-            if (!star && colon < tn && t[colon] == ':') {
-                size_t a = colon + 1, ae = a;
-                int depth = 0;
-                while (ae < tn && !(depth == 0 && t[ae] == '=')) {
-                    if (t[ae] == '[' || t[ae] == '(')
-                        depth++;
-                    else if ((t[ae] == ']' || t[ae] == ')') && depth > 0)
-                        depth--;
-                    ae++;
-                }
-                q->cls = classify_annotation(t + a, ae - a);
-                q->annotated = true;
+    size_t o = (size_t)(open - h->code), c = closing(h->code, h->len, o);
+    size_t off[HASH_MAX_PARAMS], plen[HASH_MAX_PARAMS];
+    size_t k = split_commas(h->code + o + 1, c > o ? c - o - 1 : 0, off, plen, HASH_MAX_PARAMS);
+    for (size_t i = 0; i < k; i++) {
+        const char *t = h->code + o + 1 + off[i];
+        size_t tn = plen[i];
+        if ((tn == 1 && (t[0] == '/' || t[0] == '*')))
+            continue;
+        struct hparam *q = &p[(*np)++];
+        memset(q, 0, sizeof(*q));
+        bool star = t[0] == '*';
+        size_t id = star ? (t[1] == '*' ? 2 : 1) : 0, idb = id;
+        while (id < tn && is_ident((unsigned char)t[id]))
+            id++;
+        snprintf(q->name, sizeof(q->name), "%.*s", (int)(id - idb), t + idb);
+        q->cls = PYSOURCE_HASH_UNKNOWN;
+        size_t colon = id;
+        while (colon < tn && isspace((unsigned char)t[colon]))
+            colon++;
+        if (!star && colon < tn && t[colon] == ':') {
+            size_t a = colon + 1, ae = a;
+            int depth = 0;
+            while (ae < tn && !(depth == 0 && t[ae] == '=')) {
+                if (t[ae] == '[' || t[ae] == '(')
+                    depth++;
+                else if ((t[ae] == ']' || t[ae] == ')') && depth > 0)
+                    depth--;
+                ae++;
             }
-            if (star) /* *args and **kwargs: their items are not known */
-                q->annotated = true;
-            if (i == 0 && (strcmp(q->name, "self") == 0 || strcmp(q->name, "cls") == 0))
-                method = true;
+            q->cls = classify_annotation(t + a, ae - a);
+            q->annotated = true;
         }
+        if (star) /* *args and **kwargs: their items are not known */
+            q->annotated = true;
+        if (i == 0 && (strcmp(q->name, "self") == 0 || strcmp(q->name, "cls") == 0))
+            *method = true;
     }
-    /* the recursive calls: name(...) or self.name(...) in the body */
+}
+
+/* What the recursive calls name(...) or self.name(...) in lines [hdr+1, end) of ls pass to
+ * each parameter of p[0..np) (method: p[0] is self), counted into the parameters. */
+static void note_recursive_calls(const struct lines *ls, size_t hdr, size_t end, const char *name,
+                                 struct hparam *p, size_t np, bool method)
+{
     size_t nlen = strlen(name);
     for (size_t j = hdr + 1; j < end && nlen; j++) {
-        const struct lline *l = &ls.v[j];
+        const struct lline *l = &ls->v[j];
         for (const char *at = l->code; (at = strstr(at, name)) != NULL; at += nlen) {
             size_t pos = (size_t)(at - l->code);
             bool via_self = pos >= 5 && strncmp(at - 5, "self.", 5) == 0;
@@ -982,9 +973,16 @@ enum pysource_hash pysource_args_hashable(const char *src, size_t len, int first
             }
         }
     }
-    verdict = PYSOURCE_HASH_YES;
+}
+
+/* The verdict over the parameters p[0..np) (method: p[0] is self), with why an unhashable
+ * one is (why may be NULL). */
+static enum pysource_hash params_verdict(const struct hparam *p, size_t np, bool method, char *why,
+                                         size_t whylen)
+{
+    enum pysource_hash verdict = PYSOURCE_HASH_YES;
     for (size_t i = 0; i < np; i++) {
-        struct hparam *q = &p[i];
+        const struct hparam *q = &p[i];
         enum pysource_hash r = q->annotated            ? q->cls
                                : q->no                 ? PYSOURCE_HASH_NO
                                : q->yes && !q->unknown ? PYSOURCE_HASH_YES
@@ -1004,6 +1002,32 @@ enum pysource_hash pysource_args_hashable(const char *src, size_t len, int first
         else
             verdict = combine(verdict, r);
     }
+    return verdict;
+}
+
+enum pysource_hash pysource_args_hashable(const char *src, size_t len, int first_line,
+                                          const char *name, char *why, size_t whylen)
+{
+    struct lines ls;
+    split_lines(src, len, &ls);
+    size_t hdr, end;
+    enum pysource_hash verdict = PYSOURCE_HASH_UNKNOWN;
+    if (why && whylen)
+        snprintf(why, whylen, "the source does not tell");
+    if (locate(&ls, first_line, &hdr, &end) < 0 || starts_kw(ls.v[hdr].code, "class")) {
+        lines_free(&ls);
+        return verdict;
+    }
+    const struct lline *h = &ls.v[hdr];
+    const char *open = strchr(h->code, '(');
+    struct hparam p[HASH_MAX_PARAMS];
+    size_t np = 0;
+    bool method = false;
+    if (open)
+        parse_params(h, open, p, &np, &method);
+    /* the recursive calls: name(...) or self.name(...) in the body */
+    note_recursive_calls(&ls, hdr, end, name, p, np, method);
+    verdict = params_verdict(p, np, method, why, whylen);
     if (why && whylen && verdict == PYSOURCE_HASH_YES)
         snprintf(why, whylen, "%s", np ? "every argument is hashable" : "no arguments");
     else if (why && whylen && verdict == PYSOURCE_HASH_UNKNOWN)

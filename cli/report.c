@@ -75,17 +75,47 @@ static int parse_age(const char *s, uint32_t *out)
     return 0;
 }
 
-/* Shared option handling: returns -1 to go on, else the exit status. */
-static int farm_opt_or_usage(struct farm_opts *fo, int c, const char *cmd)
+/*
+ * The team report doc (borrowed) as an HTML page at path; on stderr how many regressions it
+ * lists (and how many more there are) and whether the coordinator cut the rows, on stdout
+ * the path. Returns the exit status.
+ */
+static int report_write(const json_t *doc, const char *path)
 {
-    int taken = farm_opts_handle(fo, c, optarg);
-    if (taken < 0)
-        return PYSCOPE_EXIT_USAGE;
-    if (taken == 0) {
-        fprintf(stderr, "Try 'pyscope %s --help' for more information.\n", cmd);
-        return PYSCOPE_EXIT_USAGE;
+    FILE *out = fopen(path, "w");
+    char err[256] = "";
+    if (out == NULL) {
+        log_error("cannot write %s: %s", path, strerror(errno));
+        return PYSCOPE_EXIT_INTERNAL;
     }
-    return -1;
+    int rc = html_team_write(out, doc, NULL, err, sizeof(err));
+    if (fclose(out) != 0 && rc == 0)
+        rc = -EIO;
+    if (rc < 0) {
+        log_error("cannot write %s: %s", path, err[0] ? err : strerror(EIO));
+        return PYSCOPE_EXIT_INTERNAL;
+    }
+    const json_t *rep = json_object_get(doc, "report");
+    size_t nr = json_array_size(json_object_get(rep, "regressions"));
+    json_int_t total = json_integer_value(json_object_get(rep, "regressions_total"));
+    if (total > (json_int_t)nr)
+        fprintf(stderr,
+                "%" JSON_INTEGER_FORMAT
+                " regressions: the worst %zu listed, and %" JSON_INTEGER_FORMAT
+                " more (--limit up to 1000, --json)\n",
+                total, nr, total - (json_int_t)nr);
+    else
+        fprintf(stderr, "%zu regression%s\n", nr, nr == 1 ? "" : "s");
+    const json_t *cut = json_object_get(doc, "truncated");
+    if (json_is_object(cut))
+        fprintf(stderr,
+                "pyscope: warning: %s (%" JSON_INTEGER_FORMAT " of %" JSON_INTEGER_FORMAT
+                " rows)\n",
+                json_string_value(json_object_get(cut, "reason")) ?: "cut",
+                json_integer_value(json_object_get(cut, "limit")),
+                json_integer_value(json_object_get(cut, "asked")));
+    printf("%s\n", path);
+    return PYSCOPE_EXIT_OK;
 }
 
 int cmd_report(int argc, char **argv)
@@ -128,20 +158,15 @@ int cmd_report(int argc, char **argv)
         case O_OUT:
             path = optarg;
             break;
-        case O_LIMIT: {
-            uint64_t n;
-            if (farm_parse_u64(optarg, WIRE_MAX_QUERY_LIMIT, &n) < 0 || n == 0) {
-                log_error("--limit takes a whole number from 1 to 1000, not \"%s\"", optarg);
+        case O_LIMIT:
+            if (farm_parse_limit("--limit", optarg, &q.limit) < 0)
                 return PYSCOPE_EXIT_USAGE;
-            }
-            q.limit = (uint32_t)n;
             break;
-        }
         case 'h':
             cmd_report_help(stdout);
             return PYSCOPE_EXIT_OK;
         default:
-            if ((st = farm_opt_or_usage(&fo, c, argv[0])) >= 0)
+            if ((st = farm_opts_take(&fo, c, optarg, argv[0])) >= 0)
                 return st;
             break;
         }
@@ -166,41 +191,7 @@ int cmd_report(int argc, char **argv)
         puts(d);
         free(d);
     } else {
-        FILE *out = fopen(path, "w");
-        char err[256] = "";
-        if (out == NULL) {
-            log_error("cannot write %s: %s", path, strerror(errno));
-            status = PYSCOPE_EXIT_INTERNAL;
-        } else {
-            int rc = html_team_write(out, doc, NULL, err, sizeof(err));
-            if (fclose(out) != 0 && rc == 0)
-                rc = -EIO;
-            if (rc < 0) {
-                log_error("cannot write %s: %s", path, err[0] ? err : strerror(EIO));
-                status = PYSCOPE_EXIT_INTERNAL;
-            } else {
-                const json_t *rep = json_object_get(doc, "report");
-                size_t nr = json_array_size(json_object_get(rep, "regressions"));
-                json_int_t total = json_integer_value(json_object_get(rep, "regressions_total"));
-                if (total > (json_int_t)nr)
-                    fprintf(stderr,
-                            "%" JSON_INTEGER_FORMAT
-                            " regressions: the worst %zu listed, and %" JSON_INTEGER_FORMAT
-                            " more (--limit up to 1000, --json)\n",
-                            total, nr, total - (json_int_t)nr);
-                else
-                    fprintf(stderr, "%zu regression%s\n", nr, nr == 1 ? "" : "s");
-                const json_t *cut = json_object_get(doc, "truncated");
-                if (json_is_object(cut))
-                    fprintf(stderr,
-                            "pyscope: warning: %s (%" JSON_INTEGER_FORMAT
-                            " of %" JSON_INTEGER_FORMAT " rows)\n",
-                            json_string_value(json_object_get(cut, "reason")) ?: "cut",
-                            json_integer_value(json_object_get(cut, "limit")),
-                            json_integer_value(json_object_get(cut, "asked")));
-                printf("%s\n", path);
-            }
-        }
+        status = report_write(doc, path);
     }
     json_decref(doc);
     return status;
@@ -234,7 +225,7 @@ int cmd_triage(int argc, char **argv)
             cmd_triage_help(stdout);
             return PYSCOPE_EXIT_OK;
         default:
-            if ((st = farm_opt_or_usage(&fo, c, argv[0])) >= 0)
+            if ((st = farm_opts_take(&fo, c, optarg, argv[0])) >= 0)
                 return st;
             break;
         }

@@ -271,7 +271,62 @@ static int run_check_double(const char *opt, const char *text, double min, doubl
  * Parse argv into *a. Returns -1 to go on, or an exit status to return now (0 after
  * --help/--version, 2 after a usage error, already reported).
  */
-static int run_parse_args(int argc, char **argv, struct run_args *a)
+/* --export FORMAT FILE (FORMAT in optarg, FILE the next argument, taken): -1, or the exit
+ * status of a bad one (said). */
+static int run_parse_export(int argc, char **argv, struct run_args *a)
+{
+    enum run_export_format f;
+    if (strcmp(optarg, "collapsed") == 0)
+        f = RUN_EXPORT_COLLAPSED;
+    else if (strcmp(optarg, "speedscope") == 0)
+        f = RUN_EXPORT_SPEEDSCOPE;
+    else
+        return cli_usage_error("run",
+                               "invalid format for --export: \"%s\" (expected "
+                               "collapsed or speedscope)",
+                               optarg);
+    if (optind >= argc || !*argv[optind])
+        return cli_usage_error("run", "--export %s needs a FILE", optarg);
+    if (a->n_exports == RUN_MAX_EXPORTS)
+        return cli_usage_error("run", "too many --export options (at most %d)", RUN_MAX_EXPORTS);
+    a->exports[a->n_exports].format = f;
+    a->exports[a->n_exports].path = argv[optind++];
+    a->n_exports++;
+    return -1;
+}
+
+/* The usage error of an option getopt_long refused (prev: the argument it was in). */
+static int run_option_error(const char *prev)
+{
+    if (optopt >= 256)
+        return cli_usage_error("run", "option %s takes no value", prev);
+    if (optopt)
+        return cli_usage_error("run", "unknown option -%c", optopt);
+    return cli_usage_error("run", "unknown or ambiguous option %s", prev);
+}
+
+/* --repeat, --warmup, --interval-ms or --timeout (c) with value arg: checked here (< 0
+ * said), passed on to pyscope-run as given. */
+static int run_parse_runner_number(int c, const char *arg, struct run_args *a)
+{
+    switch (c) {
+    case OPT_REPEAT:
+        a->repeat = arg;
+        return run_check_long("--repeat", arg, 1, RUN_MAX_REPEAT, NULL);
+    case OPT_WARMUP:
+        a->warmup = arg;
+        return run_check_long("--warmup", arg, 0, RUN_MAX_WARMUP, NULL);
+    case OPT_INTERVAL_MS:
+        a->interval_ms = arg;
+        return run_check_double("--interval-ms", arg, 0.1, 10000, false, NULL);
+    default:
+        a->timeout = arg;
+        return run_check_double("--timeout", arg, 0, RUN_MAX_TIMEOUT_S, true, NULL);
+    }
+}
+
+/* pyscope run's defaults into a. */
+static void run_args_defaults(struct run_args *a)
 {
     memset(a, 0, sizeof(*a));
     config_init(&a->config);
@@ -279,10 +334,14 @@ static int run_parse_args(int argc, char **argv, struct run_args *a)
     a->threshold_pct = -1;
     a->top = 5;
     a->color = CLI_COLOR_AUTO;
+}
 
+static int run_parse_args(int argc, char **argv, struct run_args *a)
+{
+    run_args_defaults(a);
     opterr = 0;
     optind = 1;
-    int c;
+    int c, st;
     /* "+": stop at the first non-option (SCRIPT); ":": report missing values. */
     while ((c = getopt_long(argc, argv, "+:qh", run_long_options, NULL)) != -1) {
         const char *prev = argv[optind - 1];
@@ -296,24 +355,11 @@ static int run_parse_args(int argc, char **argv, struct run_args *a)
             a->mode = optarg;
             break;
         case OPT_REPEAT:
-            if (run_check_long("--repeat", optarg, 1, RUN_MAX_REPEAT, NULL) < 0)
-                return cli_usage_error("run", NULL);
-            a->repeat = optarg;
-            break;
         case OPT_WARMUP:
-            if (run_check_long("--warmup", optarg, 0, RUN_MAX_WARMUP, NULL) < 0)
-                return cli_usage_error("run", NULL);
-            a->warmup = optarg;
-            break;
         case OPT_INTERVAL_MS:
-            if (run_check_double("--interval-ms", optarg, 0.1, 10000, false, NULL) < 0)
-                return cli_usage_error("run", NULL);
-            a->interval_ms = optarg;
-            break;
         case OPT_TIMEOUT:
-            if (run_check_double("--timeout", optarg, 0, RUN_MAX_TIMEOUT_S, true, NULL) < 0)
+            if (run_parse_runner_number(c, optarg, a) < 0)
                 return cli_usage_error("run", NULL);
-            a->timeout = optarg;
             break;
         case OPT_PYTHON:
             a->python = optarg;
@@ -332,27 +378,10 @@ static int run_parse_args(int argc, char **argv, struct run_args *a)
         case OPT_JSON:
             a->json = true;
             break;
-        case OPT_EXPORT: {
-            enum run_export_format f;
-            if (strcmp(optarg, "collapsed") == 0)
-                f = RUN_EXPORT_COLLAPSED;
-            else if (strcmp(optarg, "speedscope") == 0)
-                f = RUN_EXPORT_SPEEDSCOPE;
-            else
-                return cli_usage_error("run",
-                                       "invalid format for --export: \"%s\" (expected "
-                                       "collapsed or speedscope)",
-                                       optarg);
-            if (optind >= argc || !*argv[optind])
-                return cli_usage_error("run", "--export %s needs a FILE", optarg);
-            if (a->n_exports == RUN_MAX_EXPORTS)
-                return cli_usage_error("run", "too many --export options (at most %d)",
-                                       RUN_MAX_EXPORTS);
-            a->exports[a->n_exports].format = f;
-            a->exports[a->n_exports].path = argv[optind++];
-            a->n_exports++;
+        case OPT_EXPORT:
+            if ((st = run_parse_export(argc, argv, a)) >= 0)
+                return st;
             break;
-        }
         case OPT_THRESHOLD:
             if (config_parse_threshold(optarg, &a->threshold_pct) < 0)
                 return cli_usage_error("run", CLI_THRESHOLD_ERROR, optarg);
@@ -393,11 +422,7 @@ static int run_parse_args(int argc, char **argv, struct run_args *a)
             return cli_usage_error("run", "option %s needs a value", prev);
         case '?':
         default:
-            if (optopt >= 256)
-                return cli_usage_error("run", "option %s takes no value", prev);
-            if (optopt)
-                return cli_usage_error("run", "unknown option -%c", optopt);
-            return cli_usage_error("run", "unknown or ambiguous option %s", prev);
+            return run_option_error(prev);
         }
     }
     if (optind >= argc)

@@ -638,6 +638,71 @@ static char *suite_default_name(const char *fname)
     return n;
 }
 
+/* The reference script's entry (new): [suite]'s repeat, warm-up and timeout (defs; set
+ * in p->suite_set), else the defaults. */
+static struct suite_entry *suite_reference(const struct suite_parse *p,
+                                           const struct suite_entry *defs)
+{
+    unsigned ds = p->suite_set;
+    struct suite_entry *r = xcalloc(1, sizeof(*r));
+    r->script = p->reference;
+    r->repeat = (ds & SUITE_SET_REPEAT) ? defs->repeat : SUITE_DEFAULT_REPEAT;
+    r->warmup = (ds & SUITE_SET_WARMUP) ? defs->warmup : SUITE_DEFAULT_WARMUP;
+    r->mode = SUITE_MODE_SAMPLE;
+    r->timeout_s = (ds & SUITE_SET_TIMEOUT) ? defs->timeout_s : SUITE_DEFAULT_TIMEOUT;
+    r->line = p->reference_line;
+    return r;
+}
+
+/*
+ * What script section sec does not set, from [suite] (defs, NULL: none; its settings those
+ * in p->suite_set), else the defaults; [suite]'s variables go first in its environment,
+ * unless the script sets the same name (too many: an error in p).
+ */
+static void suite_inherit(struct suite_parse *p, struct suite_section *sec,
+                          const struct suite_entry *defs)
+{
+    unsigned ds = p->suite_set;
+    struct suite_entry *e = &sec->e;
+    if (!(sec->set & SUITE_SET_REPEAT))
+        e->repeat = (ds & SUITE_SET_REPEAT) ? defs->repeat : SUITE_DEFAULT_REPEAT;
+    if (!(sec->set & SUITE_SET_WARMUP))
+        e->warmup = (ds & SUITE_SET_WARMUP) ? defs->warmup : SUITE_DEFAULT_WARMUP;
+    if (!(sec->set & SUITE_SET_MODE))
+        e->mode = (ds & SUITE_SET_MODE) ? defs->mode : SUITE_MODE_SAMPLE;
+    if (!(sec->set & SUITE_SET_TIMEOUT))
+        e->timeout_s = (ds & SUITE_SET_TIMEOUT) ? defs->timeout_s : SUITE_DEFAULT_TIMEOUT;
+    if (!(sec->set & SUITE_SET_THRESHOLD))
+        e->threshold = (ds & SUITE_SET_THRESHOLD) ? defs->threshold : 0;
+    if (!(sec->set & SUITE_SET_PYTHON) && defs && defs->n_pythons) {
+        e->pythons = xcalloc(defs->n_pythons, sizeof(*e->pythons));
+        for (size_t k = 0; k < defs->n_pythons; k++)
+            e->pythons[k] = xstrdup(defs->pythons[k]);
+        e->n_pythons = defs->n_pythons;
+    }
+    if (!defs || !defs->n_env)
+        return;
+    size_t own = e->n_env;
+    char **env = xcalloc(defs->n_env + own, sizeof(*env));
+    size_t k = 0;
+    for (size_t d = 0; d < defs->n_env; d++) {
+        size_t nl = jobenv_name_len(defs->env[d]);
+        bool mine = false;
+        for (size_t o = 0; o < own && !mine; o++)
+            mine = jobenv_name_len(e->env[o]) == nl && strncmp(e->env[o], defs->env[d], nl) == 0;
+        if (!mine)
+            env[k++] = xstrdup(defs->env[d]);
+    }
+    for (size_t o = 0; o < own; o++)
+        env[k++] = e->env[o];
+    free(e->env);
+    e->env = env;
+    e->n_env = k;
+    if (k > JOBENV_MAX_VARS)
+        suite_err(p, sec->line, "env: %zu variables with [suite]'s (at most %u)", k,
+                  JOBENV_MAX_VARS);
+}
+
 int suite_parse_buffer(const char *text, size_t len, const char *fname, struct suite **out,
                        char *err, size_t errlen)
 {
@@ -667,17 +732,8 @@ int suite_parse_buffer(const char *text, size_t len, const char *fname, struct s
     s->name = p.suite.name ? p.suite.name : suite_default_name(fname);
     s->hosts = p.suite.hosts;
     s->label = p.suite.label;
-    unsigned ds = p.suite_set;
-    if (p.reference) {
-        struct suite_entry *r = xcalloc(1, sizeof(*r));
-        r->script = p.reference;
-        r->repeat = (ds & SUITE_SET_REPEAT) ? defs->repeat : SUITE_DEFAULT_REPEAT;
-        r->warmup = (ds & SUITE_SET_WARMUP) ? defs->warmup : SUITE_DEFAULT_WARMUP;
-        r->mode = SUITE_MODE_SAMPLE;
-        r->timeout_s = (ds & SUITE_SET_TIMEOUT) ? defs->timeout_s : SUITE_DEFAULT_TIMEOUT;
-        r->line = p.reference_line;
-        s->reference = r;
-    }
+    if (p.reference)
+        s->reference = suite_reference(&p, defs);
     for (size_t i = 0; i < p.n_secs; i++) {
         struct suite_section *sec = &p.secs[i];
         if (sec->is_suite || sec->bad) {
@@ -689,45 +745,7 @@ int suite_parse_buffer(const char *text, size_t len, const char *fname, struct s
             continue;
         }
         struct suite_entry *e = &sec->e;
-        if (!(sec->set & SUITE_SET_REPEAT))
-            e->repeat = (ds & SUITE_SET_REPEAT) ? defs->repeat : SUITE_DEFAULT_REPEAT;
-        if (!(sec->set & SUITE_SET_WARMUP))
-            e->warmup = (ds & SUITE_SET_WARMUP) ? defs->warmup : SUITE_DEFAULT_WARMUP;
-        if (!(sec->set & SUITE_SET_MODE))
-            e->mode = (ds & SUITE_SET_MODE) ? defs->mode : SUITE_MODE_SAMPLE;
-        if (!(sec->set & SUITE_SET_TIMEOUT))
-            e->timeout_s = (ds & SUITE_SET_TIMEOUT) ? defs->timeout_s : SUITE_DEFAULT_TIMEOUT;
-        if (!(sec->set & SUITE_SET_THRESHOLD))
-            e->threshold = (ds & SUITE_SET_THRESHOLD) ? defs->threshold : 0;
-        if (!(sec->set & SUITE_SET_PYTHON) && defs && defs->n_pythons) {
-            e->pythons = xcalloc(defs->n_pythons, sizeof(*e->pythons));
-            for (size_t k = 0; k < defs->n_pythons; k++)
-                e->pythons[k] = xstrdup(defs->pythons[k]);
-            e->n_pythons = defs->n_pythons;
-        }
-        if (defs && defs->n_env) {
-            /* [suite]'s variables first, unless the script sets the same name */
-            size_t own = e->n_env;
-            char **env = xcalloc(defs->n_env + own, sizeof(*env));
-            size_t k = 0;
-            for (size_t d = 0; d < defs->n_env; d++) {
-                size_t nl = jobenv_name_len(defs->env[d]);
-                bool mine = false;
-                for (size_t o = 0; o < own && !mine; o++)
-                    mine = jobenv_name_len(e->env[o]) == nl &&
-                           strncmp(e->env[o], defs->env[d], nl) == 0;
-                if (!mine)
-                    env[k++] = xstrdup(defs->env[d]);
-            }
-            for (size_t o = 0; o < own; o++)
-                env[k++] = e->env[o];
-            free(e->env);
-            e->env = env;
-            e->n_env = k;
-            if (k > JOBENV_MAX_VARS)
-                suite_err(&p, sec->line, "env: %zu variables with [suite]'s (at most %u)", k,
-                          JOBENV_MAX_VARS);
-        }
+        suite_inherit(&p, sec, defs);
         if (sec->args_text) {
             char msg[256];
             if (suite_split_args(sec->args_text, &e->args, &e->n_args, msg, sizeof(msg)) < 0)

@@ -176,6 +176,84 @@ static json_t *try_ci_doc(const struct abrun_side *head, const json_t *regressio
     return d;
 }
 
+/*
+ * Both sides of a try checked out in rr's cache ac: the script's path in the repository as
+ * *key (new), a's base and head resolved into side[0] and side[1] and checked out. Returns
+ * 0, or the exit status (the error said).
+ */
+static int try_checkouts(const struct try_args *a, struct revision_repo *rr, struct abrun_cache *ac,
+                         struct abrun_side *side, char **key)
+{
+    char err[1024];
+    char *abs = realpath(a->script_argv[0], NULL);
+    if (!abs || pathnorm_key(abs, rr->path, key) < 0 || !*key) {
+        int status = cli_usage_error("try", "script \"%s\" %s", a->script_argv[0],
+                                     abs ? "is not inside the repository" : "does not exist");
+        free(abs);
+        return status;
+    }
+    free(abs);
+    const char *revs[2] = {a->base, a->head};
+    for (int i = 0; i < 2; i++) {
+        if (revision_resolve(rr, revs[i], side[i].hash, err, sizeof(err)) < 0)
+            return cli_usage_error("try", "%s", err);
+    }
+    int status = abrun_cache_open(ac, rr);
+    if (status)
+        return status;
+    for (int i = 0; i < 2; i++) {
+        int rc = abrun_checkout(rr, ac, &side[i], *key, err, sizeof(err));
+        if (rc > 0)
+            return cli_usage_error("try", "%s", err);
+        if (rc < 0) {
+            log_error("%s", err);
+            return PYSCOPE_EXIT_INTERNAL;
+        }
+    }
+    (void)gitrev_cache_clean(&rr->o, &ac->c, err, sizeof(err));
+    return 0;
+}
+
+/* The try's result res (borrowed) of r rounds of script key on side[0..2): the
+ * pyscope.try/1 document (--json) or the check in words, then the CI files. Returns the exit
+ * status. */
+static int try_output(const struct try_args *a, const struct abrun_side *side, const char *key,
+                      json_t *res, long r)
+{
+    int status = PYSCOPE_EXIT_OK;
+    const char *revs[2] = {a->base, a->head};
+    json_t *revisions = json_object();
+    for (int i = 0; i < 2; i++)
+        json_object_set_new(revisions, side[i].label,
+                            json_pack("{s:s, s:s, s:I}", "rev", revs[i], "hash", side[i].hash,
+                                      "runs", (json_int_t)side[i].n_docs));
+    json_t *out =
+        json_pack("{s:s, s:s, s:s, s:o, s:I, s:I, s:O}", "schema", "pyscope.try/1",
+                  "pyscope_version", PYSCOPE_VERSION, "script", key, "revisions", revisions,
+                  "rounds", (json_int_t)r, "repeat", (json_int_t)a->ab.repeat, "regression", res);
+    if (a->out.json) {
+        char *text = json_dumps(out, JSON_INDENT(2));
+        puts(text);
+        free(text);
+    } else {
+        char *bs = sanitize_dup(a->base, 0), *hs = sanitize_dup(a->head, 0);
+        printf("pyscope try: %s, base %s (%.12s) vs head %s (%.12s), %ld rounds x %ld runs, "
+               "interleaved\n\n",
+               key, bs, side[0].hash, hs, side[1].hash, r, a->ab.repeat);
+        free(bs);
+        free(hs);
+        regress_print(stdout, res, cli_color_enabled(CLI_COLOR_AUTO, STDOUT_FILENO));
+    }
+    json_decref(out);
+    json_t *ci = try_ci_doc(&side[1], res);
+    if (abrun_write_ci(&a->out, (const json_t *const *)&ci, 1))
+        status = PYSCOPE_EXIT_INTERNAL;
+    json_decref(ci);
+    if (!status && a->out.fail_on_regression && regress_has_regression(res))
+        status = PYSCOPE_EXIT_REGRESSION;
+    return status;
+}
+
 int cli_try_main(int argc, char **argv)
 {
     struct try_args a;
@@ -188,9 +266,8 @@ int cli_try_main(int argc, char **argv)
     struct revision_repo rr;
     struct abrun_side side[2] = {{.label = "base", .lock = -1}, {.label = "head", .lock = -1}};
     struct abrun_cache ac = {0};
-    int status = PYSCOPE_EXIT_OK;
     char *runner = NULL, *key = NULL;
-    json_t *res = NULL, *out = NULL;
+    json_t *res = NULL;
     if (revision_repo_open(&rr, a.repo, err, sizeof(err)) < 0 || !rr.path || rr.is_mirror) {
         if (!rr.path || rr.is_mirror)
             snprintf(err, sizeof(err),
@@ -199,38 +276,9 @@ int cli_try_main(int argc, char **argv)
         revision_repo_close(&rr);
         return cli_usage_error("try", "%s", err);
     }
-    /* the script's path in the repository */
-    char *abs = realpath(a.script_argv[0], NULL);
-    if (!abs || pathnorm_key(abs, rr.path, &key) < 0 || !key) {
-        status = cli_usage_error("try", "script \"%s\" %s", a.script_argv[0],
-                                 abs ? "is not inside the repository" : "does not exist");
-        free(abs);
-        goto out;
-    }
-    free(abs);
-    const char *revs[2] = {a.base, a.head};
-    for (int i = 0; i < 2; i++) {
-        if (revision_resolve(&rr, revs[i], side[i].hash, err, sizeof(err)) < 0) {
-            status = cli_usage_error("try", "%s", err);
-            goto out;
-        }
-    }
-    status = abrun_cache_open(&ac, &rr);
+    int status = try_checkouts(&a, &rr, &ac, side, &key);
     if (status)
         goto out;
-    for (int i = 0; i < 2; i++) {
-        rc = abrun_checkout(&rr, &ac, &side[i], key, err, sizeof(err));
-        if (rc > 0) {
-            status = cli_usage_error("try", "%s", err);
-            goto out;
-        }
-        if (rc < 0) {
-            log_error("%s", err);
-            status = PYSCOPE_EXIT_INTERNAL;
-            goto out;
-        }
-    }
-    (void)gitrev_cache_clean(&rr.o, &ac.c, err, sizeof(err));
     bool use_path = false;
     runner = cli_find_runner(&use_path, err, sizeof(err));
     if (!runner) {
@@ -250,37 +298,9 @@ int cli_try_main(int argc, char **argv)
     long r = 0;
     int failed;
     status = abrun_rounds(&ao, side, &res, &r, &failed);
-    if (status)
-        goto out;
-    json_t *revisions = json_object();
-    for (int i = 0; i < 2; i++)
-        json_object_set_new(revisions, side[i].label,
-                            json_pack("{s:s, s:s, s:I}", "rev", revs[i], "hash", side[i].hash,
-                                      "runs", (json_int_t)side[i].n_docs));
-    out = json_pack("{s:s, s:s, s:s, s:o, s:I, s:I, s:O}", "schema", "pyscope.try/1",
-                    "pyscope_version", PYSCOPE_VERSION, "script", key, "revisions", revisions,
-                    "rounds", (json_int_t)r, "repeat", (json_int_t)a.ab.repeat, "regression", res);
-    if (a.out.json) {
-        char *text = json_dumps(out, JSON_INDENT(2));
-        puts(text);
-        free(text);
-    } else {
-        char *bs = sanitize_dup(a.base, 0), *hs = sanitize_dup(a.head, 0);
-        printf("pyscope try: %s, base %s (%.12s) vs head %s (%.12s), %ld rounds x %ld runs, "
-               "interleaved\n\n",
-               key, bs, side[0].hash, hs, side[1].hash, r, a.ab.repeat);
-        free(bs);
-        free(hs);
-        regress_print(stdout, res, cli_color_enabled(CLI_COLOR_AUTO, STDOUT_FILENO));
-    }
-    json_t *ci = try_ci_doc(&side[1], res);
-    if (abrun_write_ci(&a.out, (const json_t *const *)&ci, 1))
-        status = PYSCOPE_EXIT_INTERNAL;
-    json_decref(ci);
-    if (!status && a.out.fail_on_regression && regress_has_regression(res))
-        status = PYSCOPE_EXIT_REGRESSION;
+    if (status == 0)
+        status = try_output(&a, side, key, res, r);
 out:
-    json_decref(out);
     json_decref(res);
     for (int i = 0; i < 2; i++)
         abrun_side_release(&side[i]);

@@ -432,8 +432,7 @@ static bool link_open(json_t *mine, const json_t *open, const json_t *result, co
     json_t *row;
     json_array_foreach(mine, k, row)
     {
-        if (strcmp(json_string_value(json_object_get(row, "kind")), "regression") == 0 &&
-            !json_is_true(json_object_get(row, "attached")))
+        if (!json_is_true(json_object_get(row, "attached")))
             known = false;
     }
     return known;
@@ -441,7 +440,7 @@ static bool link_open(json_t *mine, const json_t *open, const json_t *result, co
 
 /*
  * The held_out entry of series s (borrowed), whose confirmation confirmed no
- * regression: "inconclusive" when its wall or CPU verdict is, else
+ * regression and no improvement: "inconclusive" when its wall or CPU verdict is, else
  * "dismissed"; detail: the main metrics' verdicts (metrics, borrowed) and how
  * it was confirmed. New.
  */
@@ -695,8 +694,8 @@ static json_t *decide_results(const json_t *series, json_t **results,
     for (size_t i = 0; i < ns; i++) {
         const json_t *s = json_array_get(series, i);
         json_t *mine = json_array();
-        bool regressed = false, inconclusive = false;
-        const json_t *outvoted = NULL; /* a not_deciding() metric */
+        bool found = false, inconclusive = false; /* found: a regression or improvement */
+        const json_t *outvoted = NULL;            /* a not_deciding() metric */
         size_t k;
         const json_t *m;
         json_array_foreach(json_object_get(results[i], "metrics"), k, m)
@@ -729,7 +728,7 @@ static json_t *decide_results(const json_t *series, json_t **results,
                 continue; /* listed as unsettled below, never a finding */
             }
             json_array_append_new(mine, row_new(s, results[i], m, qv, has_q));
-            regressed |= strcmp(v, "regression") == 0;
+            found = true;
         }
         /* tonight's findings against the open ones, into local lists first: a
          * series re-queued to confirm changes nothing yet */
@@ -738,10 +737,11 @@ static json_t *decide_results(const json_t *series, json_t **results,
         bool known = link_open(mine, json_object_get(s, "open_rows"), results[i], run ? run : "",
                                my_attach, my_end);
         json_t *results_kept = results[i];
-        /* confirm before alerting: an inconclusive series, or a regression
-         * that does not continue an open one, runs once more first */
+        /* confirm before alerting: an inconclusive series, or a regression or
+         * an improvement that does not continue an open one, runs once more
+         * first (the same evidence either way) */
         json_int_t batch_runs = json_integer_value(json_object_get(s, "batch_runs"));
-        if (confirm && batch_runs < 2 && (inconclusive || (regressed && !known))) {
+        if (confirm && batch_runs < 2 && (inconclusive || (found && !known))) {
             json_array_append(confirm, json_object_get(s, "job_id"));
             sum->confirming++;
             json_decref(mine);
@@ -750,7 +750,7 @@ static json_t *decide_results(const json_t *series, json_t **results,
             json_decref(results_kept);
             continue;
         }
-        if (json_is_true(json_object_get(s, "second_pass")) && !regressed) {
+        if (json_is_true(json_object_get(s, "second_pass")) && !found) {
             json_t *h =
                 hold_new(s, json_object_get(results_kept, "metrics"), inconclusive || outvoted);
             hold_reason(h, results_kept);
@@ -790,7 +790,7 @@ static json_t *decide_results(const json_t *series, json_t **results,
                 sum->improvements++;
             if (json_is_true(json_object_get(row, "attached")))
                 continue;
-            if (reg && batch_runs >= 2) {
+            if (batch_runs >= 2) {
                 json_object_set_new(row, "state", json_string("confirmed"));
                 json_object_set_new(row, "confirm_runs", json_integer(batch_runs));
             }

@@ -89,7 +89,8 @@ struct analysis_summary {
  * {"insert": [regression-row objects (the keys of schema/002_regressions.sql's
  * columns plus "detail"), worst first], "attach": [{"id": open row, "run":
  * candidate run}], "end": [open row ids], "hold": [held_out entries: a
- * series with "second_pass" true whose confirmation found no regression,
+ * series with "second_pass" true whose confirmation found no regression
+ * and no improvement,
  * "dismissed" or "inconclusive"], "unsettled": [a series of the first pass,
  * with no finding and no confirmation queued, whose deciding metric (wall
  * time, or CPU time when contended) is inconclusive: {"script_id",
@@ -97,9 +98,10 @@ struct analysis_summary {
  * and fills *sum (batch_id and pass
  * untouched); opt NULL: analysis_options_init(). When confirm (borrowed)
  * is not NULL, a series with one run in the batch that is inconclusive (wall
- * or CPU) or has a regression that continues no open finding gets its job id
- * appended to confirm and nothing else; a regression seen with 2 or more
- * runs in the batch is stored "confirmed" with confirm_runs = those runs.
+ * or CPU) or has a regression or an improvement that continues no open
+ * finding gets its job id appended to confirm and nothing else; a regression
+ * or improvement seen with 2 or more runs in the batch is stored "confirmed"
+ * with confirm_runs = those runs.
  * Pure: no database.
  */
 json_t *analysis_decide(const json_t *series, const struct regress_options *opt, json_t *confirm,

@@ -295,6 +295,92 @@ static int serve(void *sock, void *mon, struct zap *zap, struct router *router, 
     }
 }
 
+/* SIGTERM, SIGINT and SIGHUP blocked and read from a signalfd (returned; < 0 logged),
+ * SIGPIPE ignored. */
+static int signals_open(void)
+{
+    sigset_t mask;
+    sigemptyset(&mask);
+    sigaddset(&mask, SIGTERM);
+    sigaddset(&mask, SIGINT);
+    sigaddset(&mask, SIGHUP);
+    sigprocmask(SIG_BLOCK, &mask, NULL);
+    signal(SIGPIPE, SIG_IGN);
+    int sfd = signalfd(-1, &mask, SFD_CLOEXEC);
+    if (sfd < 0)
+        log_error("could not create a signalfd: %s", strerror(errno));
+    return sfd;
+}
+
+/* The store of conninfo db, durable and migrated to the newest schema; NULL (logged). */
+static struct store *store_ready(const char *db)
+{
+    char err[512];
+    struct store *store = store_open(db, err, sizeof(err));
+    if (store == NULL) {
+        log_error("%s", err);
+        return NULL;
+    }
+    if (store_check_durability(store, err, sizeof(err)) < 0) {
+        log_error("%s", err);
+        store_close(&store);
+        return NULL;
+    }
+    int applied = store_migrate(store, store_migrations, store_migrations_count, err, sizeof(err));
+    if (applied < 0) {
+        log_error("%s", err);
+        store_close(&store);
+        return NULL;
+    }
+    if (applied > 0)
+        log_info("applied %d schema migrations", applied);
+    return store;
+}
+
+/*
+ * The coordinator's threads, each with its own connections: cfg->writers result writers,
+ * the analyst and, with cfg->http, the web pages. Returns 0, or the exit status (logged);
+ * what started is in writers, *analyst and *web either way, for the caller to stop.
+ */
+static int threads_start(const struct config *cfg, struct writer **writers,
+                         struct analyst **analyst, struct web **web)
+{
+    char err[512];
+    /* Results are stored by threads of their own, each with its own connection. */
+    for (uint32_t i = 0; i < cfg->writers; i++) {
+        writers[i] = writer_start(cfg->db, err, sizeof(err));
+        if (writers[i] == NULL) {
+            log_error("%s", err);
+            return PYSCOPE_EXIT_INTERNAL;
+        }
+    }
+    /* Finished batches are analysed by a thread of their own, with its own connection. */
+    struct bisection_settings bis = {.auto_bisect = cfg->auto_bisect != 0,
+                                     .budget_s = cfg->bisect_budget_s,
+                                     .rounds = cfg->bisect_rounds,
+                                     .job_timeout_s = cfg->job_timeout_s,
+                                     .max_attempts = cfg->max_attempts};
+    *analyst =
+        analyst_start(cfg->db, cfg->confirm != 0, &bis, cfg->reap_interval_ms, err, sizeof(err));
+    if (*analyst == NULL) {
+        log_error("%s", err);
+        return PYSCOPE_EXIT_INTERNAL;
+    }
+    /* The web pages: threads of their own, read-only connections of their own. */
+    if (cfg->http) {
+        struct web_options wo = {cfg->http, cfg->http_token_file, cfg->http_threads};
+        int usage;
+        *web = web_start(cfg->db, &wo, &usage, err, sizeof(err));
+        if (*web == NULL) {
+            log_error("%s", err);
+            return usage ? PYSCOPE_EXIT_USAGE : PYSCOPE_EXIT_INTERNAL;
+        }
+        log_info("web pages on %s (read only, %s)", web_url(*web),
+                 cfg->http_token_file ? "token required" : "no token");
+    }
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     log_init(PROG, LOG_LEVEL_INFO);
@@ -318,69 +404,16 @@ int main(int argc, char **argv)
     int sfd = -1;
     status = PYSCOPE_EXIT_INTERNAL;
 
-    sigset_t mask;
-    sigemptyset(&mask);
-    sigaddset(&mask, SIGTERM);
-    sigaddset(&mask, SIGINT);
-    sigaddset(&mask, SIGHUP);
-    sigprocmask(SIG_BLOCK, &mask, NULL);
-    signal(SIGPIPE, SIG_IGN);
-    sfd = signalfd(-1, &mask, SFD_CLOEXEC);
-    if (sfd < 0) {
-        log_error("could not create a signalfd: %s", strerror(errno));
+    sfd = signals_open();
+    if (sfd < 0)
         goto out;
-    }
-
-    store = store_open(cfg.db, err, sizeof(err));
-    if (store == NULL) {
-        log_error("%s", err);
+    store = store_ready(cfg.db);
+    if (store == NULL)
         goto out;
-    }
-    if (store_check_durability(store, err, sizeof(err)) < 0) {
-        log_error("%s", err);
+    status = threads_start(&cfg, writers, &analyst, &web);
+    if (status != 0)
         goto out;
-    }
-    int applied = store_migrate(store, store_migrations, store_migrations_count, err, sizeof(err));
-    if (applied < 0) {
-        log_error("%s", err);
-        goto out;
-    }
-    if (applied > 0)
-        log_info("applied %d schema migrations", applied);
-    /* Results are stored by threads of their own, each with its own connection. */
-    for (uint32_t i = 0; i < cfg.writers; i++) {
-        writers[i] = writer_start(cfg.db, err, sizeof(err));
-        if (writers[i] == NULL) {
-            log_error("%s", err);
-            goto out;
-        }
-    }
-    /* Finished batches are analysed by a thread of their own, with its own connection. */
-    struct bisection_settings bis = {.auto_bisect = cfg.auto_bisect != 0,
-                                     .budget_s = cfg.bisect_budget_s,
-                                     .rounds = cfg.bisect_rounds,
-                                     .job_timeout_s = cfg.job_timeout_s,
-                                     .max_attempts = cfg.max_attempts};
-    analyst = analyst_start(cfg.db, cfg.confirm != 0, &bis, cfg.reap_interval_ms, err, sizeof(err));
-    if (analyst == NULL) {
-        log_error("%s", err);
-        goto out;
-    }
-
-    /* The web pages: threads of their own, read-only connections of their own. */
-    if (cfg.http) {
-        struct web_options wo = {cfg.http, cfg.http_token_file, cfg.http_threads};
-        int usage;
-        web = web_start(cfg.db, &wo, &usage, err, sizeof(err));
-        if (web == NULL) {
-            log_error("%s", err);
-            if (usage)
-                status = PYSCOPE_EXIT_USAGE;
-            goto out;
-        }
-        log_info("web pages on %s (read only, %s)", web_url(web),
-                 cfg.http_token_file ? "token required" : "no token");
-    }
+    status = PYSCOPE_EXIT_INTERNAL;
 
     ctx = zmq_ctx_new();
     if (ctx == NULL) {

@@ -459,6 +459,22 @@ static void add_findings(json_t *out, const json_t *findings, const struct cmp_h
     }
 }
 
+/* report_hardware_pair of series a and b on metric, each side named by name_a, name_b (its
+ * host, or its Python version): new, or NULL when a side has no samples. */
+static json_t *series_pair(const char *script, const char *metric, const char *name_a,
+                           const struct cmp_series *a, const char *name_b,
+                           const struct cmp_series *b)
+{
+    json_t *ra = json_pack("{s:s, s:O, s:O}", "host", name_a, "python_build",
+                           json_object_get(a->first, "python_build"), metric, a->samples);
+    json_t *rb = json_pack("{s:s, s:O, s:O}", "host", name_b, "python_build",
+                           json_object_get(b->first, "python_build"), metric, b->samples);
+    json_t *pair = report_hardware_pair(script, ra, rb, metric);
+    json_decref(ra);
+    json_decref(rb);
+    return pair;
+}
+
 /*
  * The pair object of hosts a, b (borrowed) on the Python build both ran
  * (pick_series), or NULL when they ran none in common or a side has no
@@ -471,15 +487,8 @@ static json_t *pair_new(const char *script, const char *metric, const struct cmp
     const struct cmp_series *sa = NULL, *sb = NULL;
     if (!pick_series(a, b, &sa, &sb))
         return NULL;
-    json_t *ra =
-        json_pack("{s:O, s:O, s:O}", "host", json_object_get(a->row, "hostname"), "python_build",
-                  json_object_get(sa->first, "python_build"), metric, sa->samples);
-    json_t *rb =
-        json_pack("{s:O, s:O, s:O}", "host", json_object_get(b->row, "hostname"), "python_build",
-                  json_object_get(sb->first, "python_build"), metric, sb->samples);
-    json_t *pair = report_hardware_pair(script, ra, rb, metric);
-    json_decref(ra);
-    json_decref(rb);
+    json_t *pair =
+        series_pair(script, metric, str_of(a->row, "hostname"), sa, str_of(b->row, "hostname"), sb);
     if (!pair)
         return NULL;
     json_object_set(pair, "fingerprint_a", json_object_get(a->row, "fingerprint"));
@@ -509,68 +518,49 @@ static size_t host_index(const struct cmp_host *hosts, size_t n, json_int_t id)
     return n;
 }
 
-static int answer_compare(struct store *s, const struct wire_query *q, json_t *doc, char *err,
-                          size_t errlen)
+/* The ids of q's named hosts as *want (new, q->n_hosts long), resolved before anything else.
+ * Returns 0, or < 0 with err set; *want is NULL when doc's error is set (an unknown host, or
+ * one named twice). */
+static int resolve_hosts(struct store *s, const struct wire_query *q, json_t *doc,
+                         json_int_t **want, char *err, size_t errlen)
 {
-    const char *metric = q->metric && *q->metric ? q->metric : "wall_s";
-    uint32_t per = q->limit ? q->limit : QUERY_COMPARE_DEFAULT_RUNS;
-    json_object_set_new(doc, "metric", json_string(metric));
-    json_object_set_new(doc, "runs_per_host", json_integer(per));
-    json_int_t script_id;
-    int rc = find_script(s, q->script, doc, &script_id, err, errlen);
-    if (rc < 0)
-        return rc;
-    if (script_id == 0)
-        return 0;
-    /* the named hosts, resolved before anything else */
-    json_int_t *want = xcalloc(q->n_hosts + 1, sizeof(*want));
+    json_int_t *ids = xcalloc(q->n_hosts + 1, sizeof(*ids));
+    *want = NULL;
     for (size_t i = 0; i < q->n_hosts; i++) {
         json_t *h = NULL;
-        rc = find_host(s, q->hosts[i], doc, &h, err, errlen);
+        int rc = find_host(s, q->hosts[i], doc, &h, err, errlen);
         if (rc < 0 || h == NULL) {
-            free(want);
+            free(ids);
             return rc;
         }
-        want[i] = json_integer_value(json_object_get(h, "id"));
+        ids[i] = json_integer_value(json_object_get(h, "id"));
         json_decref(h);
         for (size_t k = 0; k < i; k++)
-            if (want[k] == want[i]) {
+            if (ids[k] == ids[i]) {
                 set_error(doc, "same_host", "\"%s\" and \"%s\" are the same host: name two",
                           q->hosts[k], q->hosts[i]);
-                free(want);
+                free(ids);
                 return 0;
             }
     }
-    char sid[32], lim[32], maxrows[32];
-    snprintf(sid, sizeof(sid), "{%" JSON_INTEGER_FORMAT "}", script_id);
-    snprintf(lim, sizeof(lim), "%" PRIu32, per);
-    snprintf(maxrows, sizeof(maxrows), "%d", QUERY_MAX_COMPARE_ROWS);
-    const char *p[4] = {sid, lim, maxrows, "0"};
-    json_t *rows = NULL, *findings = NULL;
-    rc = store_json_rows(s, COMPARE_RUNS_SQL, p, 4, &rows, err, errlen);
-    if (rc >= 0)
-        rc = store_json_rows(s, OPEN_FINDINGS_SQL, p, 1, &findings, err, errlen);
-    if (rc < 0) {
-        json_decref(rows);
-        free(want);
-        return rc;
-    }
-    size_t nh;
-    struct cmp_host *hosts = group_rows(rows, metric, &nh);
-    /* --python: only the builds that match it; a host without one is left out (named: an error) */
-    const char *want_py = q->n_pythons ? q->pythons[0] : NULL;
-    json_object_set_new(doc, "python", want_py ? json_string(want_py) : json_null());
-    json_t *without = json_array();
-    json_object_set_new(doc, "hosts_without_python", without);
-    bool *out_of_play = xcalloc(nh + 1, sizeof(*out_of_play));
-    /* the versions each host ran it under, for the errors: what --python could be */
-    char **ran = xcalloc(nh + 1, sizeof(*ran));
-    char *ran_all = NULL;
-    for (size_t i = 0; want_py && i < nh; i++) {
+    *want = ids;
+    return 0;
+}
+
+/*
+ * --python want_py: keeps only the builds of hosts[0..nh) that match it; a host left with
+ * none is out of play (out_of_play[i]) and listed in without with the builds it had.
+ * ran[i] (new) gets the versions host i ran the script under and *ran_all (new) every
+ * host's: what --python could be, for the errors.
+ */
+static void keep_python_of(struct cmp_host *hosts, size_t nh, const char *want_py, json_t *without,
+                           bool *out_of_play, char **ran, char **ran_all)
+{
+    for (size_t i = 0; i < nh; i++) {
         append_versions(&ran[i], &hosts[i]);
-        append_versions(&ran_all, &hosts[i]);
+        append_versions(ran_all, &hosts[i]);
     }
-    for (size_t i = 0; want_py && i < nh; i++) {
+    for (size_t i = 0; i < nh; i++) {
         json_t *had = builds_of(&hosts[i]);
         if (keep_python(&hosts[i], want_py) == 0) {
             out_of_play[i] = true;
@@ -583,14 +573,24 @@ static int answer_compare(struct store *s, const struct wire_query *q, json_t *d
             json_decref(had);
         }
     }
-    /* the hosts in play, in order: the named ones, else every host that ran it */
-    size_t *use = xcalloc(nh + q->n_hosts + 1, sizeof(*use)), nuse = 0;
+}
+
+/*
+ * The hosts in play into use (their indices in hosts[0..nh), in order; *nuse of them): q's
+ * named ones (ids want), else every host that ran the script and is not out of play.
+ * False with doc's error set when a named host has no run (under want_py: ran its versions).
+ */
+static bool hosts_in_play(const struct wire_query *q, const struct cmp_host *hosts, size_t nh,
+                          const json_int_t *want, const bool *out_of_play, const char *want_py,
+                          char *const *ran, json_t *doc, size_t *use, size_t *nuse)
+{
+    *nuse = 0;
     for (size_t i = 0; i < q->n_hosts; i++) {
         size_t k = host_index(hosts, nh, want[i]);
         if (k == nh) {
             set_error(doc, "no_runs", "host \"%s\" has no successful run of \"%s\"", q->hosts[i],
                       q->script);
-            goto out;
+            return false;
         }
         if (out_of_play[k]) {
             set_error(doc, "no_python",
@@ -598,14 +598,20 @@ static int answer_compare(struct store *s, const struct wire_query *q, json_t *d
                       "pyscope compare-hosts without --python compares the build both hosts "
                       "ran)",
                       q->hosts[i], q->script, want_py, ran[k]);
-            goto out;
+            return false;
         }
-        use[nuse++] = k;
+        use[(*nuse)++] = k;
     }
     if (q->n_hosts == 0)
         for (size_t i = 0; i < nh; i++)
             if (!out_of_play[i])
-                use[nuse++] = i;
+                use[(*nuse)++] = i;
+    return true;
+}
+
+/* The "hosts" array of compare_hosts: each host in play with its series (one a build). */
+static json_t *hosts_json(const struct cmp_host *hosts, const size_t *use, size_t nuse)
+{
     json_t *hosts_arr = json_array();
     for (size_t i = 0; i < nuse; i++) {
         const struct cmp_host *h = &hosts[use[i]];
@@ -625,24 +631,39 @@ static int answer_compare(struct store *s, const struct wire_query *q, json_t *d
                                         json_object_get(h->row, "hostname"), "fingerprint",
                                         json_object_get(h->row, "fingerprint"), "series", builds));
     }
-    json_object_set_new(doc, "hosts", hosts_arr);
-    if (nuse < 2) {
-        if (nuse == 1)
-            set_error(doc, "one_host",
-                      "only host \"%s\" ran \"%s\"%s%s: nothing to compare it with%s%s%s",
-                      str_of(hosts[use[0]].row, "hostname"), q->script,
-                      want_py ? " under Python " : "", want_py ? want_py : "", want_py ? " (" : "",
-                      want_py ? ran_all : "", want_py ? ")" : "");
-        else if (want_py && nh)
-            set_error(doc, "no_python",
-                      "no host ran \"%s\" under Python %s (%s: --python takes one of those)",
-                      q->script, want_py, ran_all ? ran_all : "no runs");
-        else
-            set_error(doc, "no_runs", "no host has a successful run of \"%s\"", q->script);
-        goto out;
-    }
-    /* pairs of hosts that ran no Python build in common are not compared: listed, with the
-     * builds each ran (a ratio across builds would be the hosts' and the Pythons' at once) */
+    return hosts_arr;
+}
+
+/* doc's error when fewer than two hosts are in play (nuse; use[0] the one), of nh that ran
+ * the script; ran_all: the versions they ran under --python want_py. */
+static void few_hosts_error(json_t *doc, const struct wire_query *q, const struct cmp_host *hosts,
+                            size_t nh, const size_t *use, size_t nuse, const char *want_py,
+                            const char *ran_all)
+{
+    if (nuse == 1)
+        set_error(doc, "one_host",
+                  "only host \"%s\" ran \"%s\"%s%s: nothing to compare it with%s%s%s",
+                  str_of(hosts[use[0]].row, "hostname"), q->script, want_py ? " under Python " : "",
+                  want_py ? want_py : "", want_py ? " (" : "", want_py ? ran_all : "",
+                  want_py ? ")" : "");
+    else if (want_py && nh)
+        set_error(doc, "no_python",
+                  "no host ran \"%s\" under Python %s (%s: --python takes one of those)", q->script,
+                  want_py, ran_all ? ran_all : "no runs");
+    else
+        set_error(doc, "no_runs", "no host has a successful run of \"%s\"", q->script);
+}
+
+/*
+ * doc's "pairs" of the hosts in play (use, nuse) on metric, with the open findings
+ * (borrowed) of either side. Pairs of hosts that ran no Python build in common are not
+ * compared: listed in "not_compared" with the builds each ran (a ratio across builds would
+ * be the hosts' and the Pythons' at once), and an error when no pair is left.
+ */
+static void compare_pairs(json_t *doc, const struct wire_query *q, const char *metric,
+                          const struct cmp_host *hosts, const size_t *use, size_t nuse,
+                          const json_t *findings)
+{
     json_t *pairs = json_array(), *apart = json_array();
     json_object_set_new(doc, "pairs", pairs);
     json_object_set_new(doc, "not_compared", apart);
@@ -672,7 +693,59 @@ static int answer_compare(struct store *s, const struct wire_query *q, json_t *d
                   q->script, str_of(x, "host_a"), str_of(x, "host_b"),
                   json_array_size(apart) > 1 ? ", nor on any other pair" : "");
     }
-out:
+}
+
+static int answer_compare(struct store *s, const struct wire_query *q, json_t *doc, char *err,
+                          size_t errlen)
+{
+    const char *metric = q->metric && *q->metric ? q->metric : "wall_s";
+    uint32_t per = q->limit ? q->limit : QUERY_COMPARE_DEFAULT_RUNS;
+    json_object_set_new(doc, "metric", json_string(metric));
+    json_object_set_new(doc, "runs_per_host", json_integer(per));
+    json_int_t script_id;
+    int rc = find_script(s, q->script, doc, &script_id, err, errlen);
+    if (rc < 0)
+        return rc;
+    if (script_id == 0)
+        return 0;
+    json_int_t *want;
+    rc = resolve_hosts(s, q, doc, &want, err, errlen);
+    if (want == NULL)
+        return rc;
+    char sid[32], lim[32], maxrows[32];
+    snprintf(sid, sizeof(sid), "{%" JSON_INTEGER_FORMAT "}", script_id);
+    snprintf(lim, sizeof(lim), "%" PRIu32, per);
+    snprintf(maxrows, sizeof(maxrows), "%d", QUERY_MAX_COMPARE_ROWS);
+    const char *p[4] = {sid, lim, maxrows, "0"};
+    json_t *rows = NULL, *findings = NULL;
+    rc = store_json_rows(s, COMPARE_RUNS_SQL, p, 4, &rows, err, errlen);
+    if (rc >= 0)
+        rc = store_json_rows(s, OPEN_FINDINGS_SQL, p, 1, &findings, err, errlen);
+    if (rc < 0) {
+        json_decref(rows);
+        free(want);
+        return rc;
+    }
+    size_t nh;
+    struct cmp_host *hosts = group_rows(rows, metric, &nh);
+    /* --python: only the builds that match it; a host without one is left out (named: an error) */
+    const char *want_py = q->n_pythons ? q->pythons[0] : NULL;
+    json_object_set_new(doc, "python", want_py ? json_string(want_py) : json_null());
+    json_t *without = json_array();
+    json_object_set_new(doc, "hosts_without_python", without);
+    bool *out_of_play = xcalloc(nh + 1, sizeof(*out_of_play));
+    char **ran = xcalloc(nh + 1, sizeof(*ran));
+    char *ran_all = NULL;
+    if (want_py)
+        keep_python_of(hosts, nh, want_py, without, out_of_play, ran, &ran_all);
+    size_t *use = xcalloc(nh + q->n_hosts + 1, sizeof(*use)), nuse;
+    if (hosts_in_play(q, hosts, nh, want, out_of_play, want_py, ran, doc, use, &nuse)) {
+        json_object_set_new(doc, "hosts", hosts_json(hosts, use, nuse));
+        if (nuse < 2)
+            few_hosts_error(doc, q, hosts, nh, use, nuse, want_py, ran_all);
+        else
+            compare_pairs(doc, q, metric, hosts, use, nuse, findings);
+    }
     for (size_t i = 0; i < nh; i++)
         free(ran[i]);
     free(ran);
@@ -744,15 +817,8 @@ static json_t *py_compare(const char *script, const json_t *rows, const struct c
                           const struct cmp_series *b, const struct cmp_series *c,
                           const char *metric)
 {
-    json_t *ra =
-        json_pack("{s:s, s:O, s:O}", "host", str_of(b->first, "python_version"), "python_build",
-                  json_object_get(b->first, "python_build"), metric, b->samples);
-    json_t *rc =
-        json_pack("{s:s, s:O, s:O}", "host", str_of(c->first, "python_version"), "python_build",
-                  json_object_get(c->first, "python_build"), metric, c->samples);
-    json_t *pair = report_hardware_pair(script, ra, rc, metric);
-    json_decref(ra);
-    json_decref(rc);
+    json_t *pair = series_pair(script, metric, str_of(b->first, "python_version"), b,
+                               str_of(c->first, "python_version"), c);
     if (!pair)
         return json_null();
     json_t *out =
@@ -878,6 +944,113 @@ static int py_functions(struct store *s, const json_t *rows, const struct cmp_ho
     return 0;
 }
 
+/* The builds of h's series that q asks for (py_wanted) and whose newest run is of batch
+ * min_batch or later (0: any), oldest version first: their indices in h->series (new, *n). */
+static size_t *py_builds(const struct wire_query *q, const struct cmp_host *h, uint64_t min_batch,
+                         size_t *n)
+{
+    size_t *use = xcalloc(h->n + 1, sizeof(*use)), nuse = 0;
+    for (size_t k = 0; k < h->n; k++)
+        if (py_wanted(q, &h->series[k]) &&
+            (min_batch == 0 || (uint64_t)json_integer_value(
+                                   json_object_get(h->series[k].first, "batch_id")) >= min_batch))
+            use[nuse++] = k;
+    for (size_t a = 1; a < nuse; a++)
+        for (size_t b = a;
+             b > 0 && version_key(str_of(h->series[use[b]].first, "python_version")) <
+                          version_key(str_of(h->series[use[b - 1]].first, "python_version"));
+             b--) {
+            size_t t = use[b];
+            use[b] = use[b - 1];
+            use[b - 1] = t;
+        }
+    *n = nuse;
+    return use;
+}
+
+/* Whether host h ran every Python q names; if not, doc's error says which it has. */
+static bool py_all_asked_ran(const struct wire_query *q, const struct cmp_host *h, json_t *doc)
+{
+    for (size_t i = 0; i < q->n_pythons; i++) {
+        bool found = false;
+        for (size_t k = 0; k < h->n && !found; k++)
+            found = pyreq_match(q->pythons[i], str_of(h->series[k].first, "python_version"),
+                                str_of(h->series[k].first, "python_executable"), NULL);
+        if (found)
+            continue;
+        json_t *builds = json_array();
+        for (size_t k = 0; k < h->n; k++)
+            json_array_append_new(builds,
+                                  json_string(str_of(h->series[k].first, "python_version")));
+        char *have = json_dumps(builds, JSON_COMPACT);
+        set_error(doc, "no_python", "host \"%s\" has no run of \"%s\" under Python %s (it has %s)",
+                  str_of(h->row, "hostname"), q->script, q->pythons[i], have ? have : "?");
+        free(have);
+        json_decref(builds);
+        return false;
+    }
+    return true;
+}
+
+/* The baseline among h's builds use[0..nuse): --baseline, else the first Python asked for,
+ * else the oldest version (0). Its index in use, or nuse with doc's error set. */
+static size_t py_baseline(const struct wire_query *q, const struct cmp_host *h, const size_t *use,
+                          size_t nuse, json_t *doc)
+{
+    const char *breq = q->baseline && *q->baseline ? q->baseline
+                       : q->n_pythons              ? q->pythons[0]
+                                                   : NULL;
+    if (!breq)
+        return 0;
+    for (size_t i = 0; i < nuse; i++)
+        if (pyreq_match(breq, str_of(h->series[use[i]].first, "python_version"),
+                        str_of(h->series[use[i]].first, "python_executable"), NULL))
+            return i;
+    set_error(doc, "no_python", "the baseline Python %s is not among those compared", breq);
+    return nuse;
+}
+
+/*
+ * The "pythons" entry of build k (an index in the host's series; base: the baseline's) of
+ * host hosts[m][hi] (grouped once per metric m), its runs in rows: its medians and, unless it
+ * is the baseline, its comparisons with the baseline and the functions that moved most, into
+ * *out (new). Returns 0, or < 0 with err set (*out still new).
+ */
+static int py_entry(struct store *s, const struct wire_query *q, const json_t *rows,
+                    struct cmp_host *const *hosts, size_t hi, size_t k, size_t base, json_t **out,
+                    char *err, size_t errlen)
+{
+    const struct cmp_series *se = &hosts[0][hi].series[k];
+    json_t *o = json_pack(
+        "{s:O, s:O, s:O, s:I, s:O, s:b}", "version", json_object_get(se->first, "python_version"),
+        "python_build", json_object_get(se->first, "python_build"), "executable",
+        json_object_get(se->first, "python_executable"), "runs", (json_int_t)se->runs, "newest",
+        json_object_get(se->first, "created"), "baseline", k == base);
+    *out = o;
+    json_t *med = json_object(), *cmp = json_object();
+    for (size_t m = 0; m < PY_N_METRICS; m++) {
+        const struct cmp_host *hm = &hosts[m][hi];
+        json_object_set_new(med, PY_METRICS[m], median_of(hm->series[k].samples));
+        if (k != base)
+            json_object_set_new(
+                cmp, PY_METRICS[m],
+                py_compare(q->script, rows, hm, &hm->series[base], &hm->series[k], PY_METRICS[m]));
+    }
+    json_object_set_new(o, "median", med);
+    if (k == base) {
+        json_decref(cmp);
+        return 0;
+    }
+    json_object_set_new(o, "vs_baseline", cmp);
+    json_t *fns = NULL;
+    const struct cmp_host *h0 = &hosts[0][hi];
+    int rc = py_functions(s, rows, h0, &h0->series[base], &h0->series[k], &fns, err, errlen);
+    if (rc < 0)
+        return rc;
+    json_object_set_new(o, "functions", fns);
+    return 0;
+}
+
 /*
  * compare-pythons of script script_id on host want (its id; 0: the host picked by
  * py_pick_host) over the ok runs of batches up to max_batch (0: all), only the builds whose
@@ -912,41 +1085,9 @@ static int compare_pythons(struct store *s, const struct wire_query *q, json_int
     json_object_set_new(doc, "host",
                         json_pack("{s:O, s:O}", "hostname", json_object_get(h0->row, "hostname"),
                                   "fingerprint", json_object_get(h0->row, "fingerprint")));
-    /* the builds asked for, oldest version first */
-    use = xcalloc(h0->n + 1, sizeof(*use));
-    for (size_t k = 0; k < h0->n; k++)
-        if (py_wanted(q, &h0->series[k]) &&
-            (min_batch == 0 || (uint64_t)json_integer_value(
-                                   json_object_get(h0->series[k].first, "batch_id")) >= min_batch))
-            use[nuse++] = k;
-    for (size_t a = 1; a < nuse; a++)
-        for (size_t b = a;
-             b > 0 && version_key(str_of(h0->series[use[b]].first, "python_version")) <
-                          version_key(str_of(h0->series[use[b - 1]].first, "python_version"));
-             b--) {
-            size_t t = use[b];
-            use[b] = use[b - 1];
-            use[b - 1] = t;
-        }
-    json_t *builds = json_array();
-    for (size_t k = 0; k < h0->n; k++)
-        json_array_append_new(builds, json_string(str_of(h0->series[k].first, "python_version")));
-    for (size_t i = 0; i < q->n_pythons; i++) {
-        bool found = false;
-        for (size_t k = 0; k < h0->n && !found; k++)
-            found = pyreq_match(q->pythons[i], str_of(h0->series[k].first, "python_version"),
-                                str_of(h0->series[k].first, "python_executable"), NULL);
-        if (!found) {
-            char *have = json_dumps(builds, JSON_COMPACT);
-            set_error(doc, "no_python",
-                      "host \"%s\" has no run of \"%s\" under Python %s (it has %s)",
-                      str_of(h0->row, "hostname"), q->script, q->pythons[i], have ? have : "?");
-            free(have);
-            json_decref(builds);
-            goto out;
-        }
-    }
-    json_decref(builds);
+    use = py_builds(q, h0, min_batch, &nuse);
+    if (!py_all_asked_ran(q, h0, doc))
+        goto out;
     if (nuse < 2) {
         set_error(doc, "one_python",
                   "host \"%s\" ran \"%s\" under only one of the Pythons asked for: nothing to "
@@ -954,53 +1095,14 @@ static int compare_pythons(struct store *s, const struct wire_query *q, json_int
                   str_of(h0->row, "hostname"), q->script);
         goto out;
     }
-    /* the baseline: --baseline, else the first Python asked for, else the oldest version */
-    const char *breq = q->baseline && *q->baseline ? q->baseline
-                       : q->n_pythons              ? q->pythons[0]
-                                                   : NULL;
-    size_t base = 0;
-    if (breq) {
-        base = nuse;
-        for (size_t i = 0; i < nuse && base == nuse; i++)
-            if (pyreq_match(breq, str_of(h0->series[use[i]].first, "python_version"),
-                            str_of(h0->series[use[i]].first, "python_executable"), NULL))
-                base = i;
-        if (base == nuse) {
-            set_error(doc, "no_python", "the baseline Python %s is not among those compared", breq);
-            goto out;
-        }
-    }
+    size_t base = py_baseline(q, h0, use, nuse, doc);
+    if (base == nuse)
+        goto out;
     json_t *pys = json_array();
-    for (size_t i = 0; i < nuse; i++) {
-        const struct cmp_series *se = &h0->series[use[i]];
-        json_t *o =
-            json_pack("{s:O, s:O, s:O, s:I, s:O, s:b}", "version",
-                      json_object_get(se->first, "python_version"), "python_build",
-                      json_object_get(se->first, "python_build"), "executable",
-                      json_object_get(se->first, "python_executable"), "runs", (json_int_t)se->runs,
-                      "newest", json_object_get(se->first, "created"), "baseline", i == base);
-        json_t *med = json_object(), *cmp = json_object();
-        for (size_t m = 0; m < PY_N_METRICS; m++) {
-            const struct cmp_host *hm = &hosts[m][hi];
-            json_object_set_new(med, PY_METRICS[m], median_of(hm->series[use[i]].samples));
-            if (i != base)
-                json_object_set_new(cmp, PY_METRICS[m],
-                                    py_compare(q->script, rows, hm, &hm->series[use[base]],
-                                               &hm->series[use[i]], PY_METRICS[m]));
-        }
-        json_object_set_new(o, "median", med);
+    for (size_t i = 0; i < nuse && rc >= 0; i++) {
+        json_t *o;
+        rc = py_entry(s, q, rows, hosts, hi, use[i], use[base], &o, err, errlen);
         json_array_append_new(pys, o);
-        if (i == base) {
-            json_decref(cmp);
-            continue;
-        }
-        json_object_set_new(o, "vs_baseline", cmp);
-        json_t *fns = NULL;
-        rc = py_functions(s, rows, h0, &h0->series[use[base]], &h0->series[use[i]], &fns, err,
-                          errlen);
-        if (rc < 0)
-            break;
-        json_object_set_new(o, "functions", fns);
     }
     json_object_set_new(doc, "pythons", pys);
 out:

@@ -892,13 +892,11 @@ static int router_check_route(struct router *r, const struct transport_msg *tm,
     return 0;
 }
 
-void router_handle(struct router *r, const struct transport_msg *tm, int64_t now)
+/* The message tm decoded (new), or NULL after refusing it: its key revoked since its
+ * handshake (who: the peer, for the log), more than one frame, or not a valid message. */
+static struct wire_msg *router_decode(struct router *r, const struct transport_msg *tm,
+                                      const char *who)
 {
-    /* With CURVE, a message whose key is no longer in the allowlist (revoked
-     * since its handshake, or replaced) is ignored without an answer. */
-    r->now = now;
-    char who_buf[ZAP_USER_ID_MAX + 32];
-    const char *who = peer_label(tm, who_buf, sizeof(who_buf));
     if (r->zap && !zap_peer_allowed(r->zap, tm->user_id, tm->key)) {
         /* The key was allowed at its handshake, so telling it tells nothing new; an
          * agent that hears only silence cannot say why. reply_to 0: an agent never
@@ -907,13 +905,13 @@ void router_handle(struct router *r, const struct transport_msg *tm, int64_t now
         refusal_warn(r, "refused a message from %s: its key is no longer allowed (revoked)", who);
         send_error(r, tm->id, tm->id_len, 0, WIRE_ERROR_FORBIDDEN,
                    "key revoked: this key is no longer in the coordinator's allowlist");
-        return;
+        return NULL;
     }
     if (tm->frames != 1) {
         r->c.extra_frames++;
         send_error(r, tm->id, tm->id_len, 0, WIRE_ERROR_MALFORMED,
                    "a message must be exactly one frame");
-        return;
+        return NULL;
     }
     struct wire_error werr;
     struct wire_msg *m = wire_decode(tm->data, tm->len, &werr);
@@ -921,30 +919,106 @@ void router_handle(struct router *r, const struct transport_msg *tm, int64_t now
         wire_counters_add(&r->c.wire, &werr);
         log_debug("refused a message: %s", werr.msg);
         send_error(r, tm->id, tm->id_len, 0, wire_reject_code(werr.reason), werr.msg);
-        return;
     }
+    return m;
+}
+
+/*
+ * With CURVE, whether the key's role may send m; if not, refused (who: the peer, for the
+ * log). *key_name gets an agent's name, the key's whatever its Hello says (borrowed from
+ * tm; NULL without CURVE or for another role).
+ */
+static bool router_role_allows(struct router *r, const struct transport_msg *tm,
+                               const struct wire_msg *m, const char *who, const char **key_name)
+{
+    *key_name = NULL;
+    if (!r->zap)
+        return true;
+    enum zap_role needed = router_fsm_role(m->type);
+    bool agent = zap_user_role(tm->user_id) == ZAP_ROLE_AGENT;
+    /* triage writes: submitters only */
+    bool triage = m->type == WIRE_QUERY && m->query.kind == WIRE_QUERY_TRIAGE;
+    bool allowed = triage                    ? zap_role_allows(tm->user_id, ZAP_ROLE_SUBMITTER)
+                   : needed == ZAP_ROLE_NONE ? m->type == WIRE_QUERY || agent
+                                             : zap_role_allows(tm->user_id, needed);
+    if (!allowed) {
+        r->c.forbidden++;
+        refusal_warn(r, "refused a %s message from %s: its role may not send it",
+                     wire_type_name(m->type), who);
+        send_error(r, tm->id, tm->id_len, m->seq, WIRE_ERROR_FORBIDDEN,
+                   "this key's role may not send this message");
+        return false;
+    }
+    if (agent)
+        *key_name = tm->user_id + strlen("agent:");
+    return true;
+}
+
+/* Does what the state table's step says to *m (which a stored result takes) from peer p
+ * (NULL: new). */
+static void router_act(struct router *r, const struct transport_msg *tm, struct wire_msg **m,
+                       struct peer *p, enum router_action action, const char *key_name,
+                       const char *who, int64_t now)
+{
+    switch (action) {
+    case ROUTER_DO_REGISTER:
+        on_hello(r, tm, *m, key_name, p, now);
+        break;
+    case ROUTER_DO_SUBMIT:
+        on_submit(r, tm, *m);
+        break;
+    case ROUTER_DO_QUERY:
+        on_query(r, tm, *m);
+        break;
+    case ROUTER_DO_RENEW:
+        on_heartbeat(r, tm, *m, p);
+        break;
+    case ROUTER_DO_CREDIT:
+        p->credit = (*m)->ready.credit;
+        if (p->credit > 0)
+            p->work_seen = now;
+        r->dispatch_due = true;
+        break;
+    case ROUTER_DO_STORE:
+        p->work_seen = now;
+        queue_result(r, tm, m, p);
+        break;
+    case ROUTER_DO_REFUSE_NO_HELLO:
+        r->c.unexpected++;
+        r->c.no_hello++;
+        refusal_warn(r, "refused a %s message from %s: it has not said Hello",
+                     wire_type_name((*m)->type), who);
+        send_error(r, tm->id, tm->id_len, (*m)->seq, WIRE_ERROR_UNEXPECTED, "send hello first");
+        break;
+    case ROUTER_DO_NOTHING:
+    case ROUTER_DO_REFUSE_NOT_OURS: {
+        /* Welcome, Job, Ack, Error, replies: only the coordinator sends these. */
+        r->c.unexpected++;
+        char msg[96];
+        snprintf(msg, sizeof(msg), "a coordinator does not accept %s messages",
+                 wire_type_name((*m)->type));
+        send_error(r, tm->id, tm->id_len, (*m)->seq, WIRE_ERROR_UNEXPECTED, msg);
+        break;
+    }
+    }
+}
+
+void router_handle(struct router *r, const struct transport_msg *tm, int64_t now)
+{
+    /* With CURVE, a message whose key is no longer in the allowlist (revoked
+     * since its handshake, or replaced) is ignored without an answer. */
+    r->now = now;
+    char who_buf[ZAP_USER_ID_MAX + 32];
+    const char *who = peer_label(tm, who_buf, sizeof(who_buf));
+    struct wire_msg *m = router_decode(r, tm, who);
+    if (m == NULL)
+        return;
     /* With CURVE the key's role decides what a peer may send, and an agent's
      * name is the key's, whatever its Hello says. */
-    const char *key_name = NULL;
-    if (r->zap) {
-        enum zap_role needed = router_fsm_role(m->type);
-        bool agent = zap_user_role(tm->user_id) == ZAP_ROLE_AGENT;
-        /* triage writes: submitters only */
-        bool triage = m->type == WIRE_QUERY && m->query.kind == WIRE_QUERY_TRIAGE;
-        bool allowed = triage                    ? zap_role_allows(tm->user_id, ZAP_ROLE_SUBMITTER)
-                       : needed == ZAP_ROLE_NONE ? m->type == WIRE_QUERY || agent
-                                                 : zap_role_allows(tm->user_id, needed);
-        if (!allowed) {
-            r->c.forbidden++;
-            refusal_warn(r, "refused a %s message from %s: its role may not send it",
-                         wire_type_name(m->type), who);
-            send_error(r, tm->id, tm->id_len, m->seq, WIRE_ERROR_FORBIDDEN,
-                       "this key's role may not send this message");
-            wire_msg_destroy(&m);
-            return;
-        }
-        if (agent)
-            key_name = tm->user_id + strlen("agent:");
+    const char *key_name;
+    if (!router_role_allows(r, tm, m, who, &key_name)) {
+        wire_msg_destroy(&m);
+        return;
     }
     struct peer *p =
         r->zap && key_name ? peer_find_key(r, tm->key) : peer_find(r, tm->id, tm->id_len);
@@ -955,47 +1029,7 @@ void router_handle(struct router *r, const struct transport_msg *tm, int64_t now
     if (p)
         p->last_seen = now;
     struct router_step step = router_fsm_step(p ? p->state : ROUTER_STATE_NEW, router_fsm_event(m));
-    switch (step.action) {
-    case ROUTER_DO_REGISTER:
-        on_hello(r, tm, m, key_name, p, now);
-        break;
-    case ROUTER_DO_SUBMIT:
-        on_submit(r, tm, m);
-        break;
-    case ROUTER_DO_QUERY:
-        on_query(r, tm, m);
-        break;
-    case ROUTER_DO_RENEW:
-        on_heartbeat(r, tm, m, p);
-        break;
-    case ROUTER_DO_CREDIT:
-        p->credit = m->ready.credit;
-        if (p->credit > 0)
-            p->work_seen = now;
-        r->dispatch_due = true;
-        break;
-    case ROUTER_DO_STORE:
-        p->work_seen = now;
-        queue_result(r, tm, &m, p);
-        break;
-    case ROUTER_DO_REFUSE_NO_HELLO:
-        r->c.unexpected++;
-        r->c.no_hello++;
-        refusal_warn(r, "refused a %s message from %s: it has not said Hello",
-                     wire_type_name(m->type), who);
-        send_error(r, tm->id, tm->id_len, m->seq, WIRE_ERROR_UNEXPECTED, "send hello first");
-        break;
-    case ROUTER_DO_NOTHING:
-    case ROUTER_DO_REFUSE_NOT_OURS: {
-        /* Welcome, Job, Ack, Error, replies: only the coordinator sends these. */
-        r->c.unexpected++;
-        char msg[96];
-        snprintf(msg, sizeof(msg), "a coordinator does not accept %s messages",
-                 wire_type_name(m->type));
-        send_error(r, tm->id, tm->id_len, m->seq, WIRE_ERROR_UNEXPECTED, msg);
-        break;
-    }
-    }
+    router_act(r, tm, &m, p, step.action, key_name, who, now);
     wire_msg_destroy(&m);
 }
 

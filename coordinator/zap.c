@@ -148,6 +148,83 @@ static uint64_t zap_entry_hash(enum zap_role role, const char *name, const struc
 }
 
 /*
+ * The key file name (st: its lstat) of role's folder dir as an allowlist entry into *e:
+ * false (logged when it looks meant as a key) for a secret key, a file that is no NAME.key,
+ * a bad name, a symbolic link, an unreadable key or a "host =" / "labels =" line the role
+ * may not have or that is not valid.
+ */
+static bool zap_read_key(const char *dir, const char *name, const struct stat *st,
+                         enum zap_role role, struct zap_entry *e)
+{
+    size_t len = strlen(name), slen = strlen(CURVE_PUBLIC_SUFFIX);
+    bool is_secret = len > strlen(CURVE_SECRET_SUFFIX) &&
+                     strcmp(name + len - strlen(CURVE_SECRET_SUFFIX), CURVE_SECRET_SUFFIX) == 0;
+    if (is_secret) {
+        log_warn("zap: secret key file \"%s/%s\" in the allowlist folder: not read; move it "
+                 "away, only NAME%s belongs here",
+                 dir, name, CURVE_PUBLIC_SUFFIX);
+        return false;
+    }
+    if (len <= slen || strcmp(name + len - slen, CURVE_PUBLIC_SUFFIX) != 0)
+        return false; /* README, editor backups: not keys */
+    char keyname[CURVE_NAME_MAX + 2];
+    if (len - slen > CURVE_NAME_MAX) {
+        log_warn("zap: key file \"%s/%s\" skipped: name too long", dir, name);
+        return false;
+    }
+    memcpy(keyname, name, len - slen);
+    keyname[len - slen] = '\0';
+    if (!curve_name_valid(keyname)) {
+        log_warn("zap: key file \"%s/%s\" skipped: invalid key name", dir, name);
+        return false;
+    }
+    if (S_ISLNK(st->st_mode)) {
+        log_warn("zap: key file \"%s/%s\" skipped: symbolic links are not followed", dir, name);
+        return false;
+    }
+    char path_err[512];
+    char *path = xasprintf("%s/%s", dir, name);
+    *e = (struct zap_entry){.role = role};
+    int lrc = curve_load_public_attr(path, e->key, "host", e->host, sizeof(e->host), path_err,
+                                     sizeof(path_err));
+    free(path);
+    if (lrc < 0) {
+        log_warn("zap: %s: skipped", path_err);
+        return false;
+    }
+    char raw_labels[ZAP_LABELS_MAX];
+    path = xasprintf("%s/%s", dir, name);
+    lrc = curve_load_public_attr(path, e->key, "labels", raw_labels, sizeof(raw_labels), path_err,
+                                 sizeof(path_err));
+    free(path);
+    if (lrc < 0) {
+        log_warn("zap: %s: skipped", path_err);
+        return false;
+    }
+    e->labels_pinned = lrc == 1;
+    if (e->labels_pinned) {
+        const char *why = role != ZAP_ROLE_AGENT
+                              ? "only agent keys take a \"labels =\" line"
+                              : zap_labels_normalize(raw_labels, e->labels, sizeof(e->labels));
+        if (why) {
+            log_warn("zap: key file \"%s/%s\" skipped: %s", dir, name, why);
+            return false;
+        }
+    }
+    if (e->host[0] != '\0' && (role != ZAP_ROLE_AGENT || !curve_name_valid(e->host))) {
+        log_warn("zap: key file \"%s/%s\" skipped: %s", dir, name,
+                 role != ZAP_ROLE_AGENT ? "only agent keys take a \"host =\" line"
+                                        : "its \"host =\" is not a valid host name (1-64 "
+                                          "of A-Z a-z 0-9 . _ -)");
+        return false;
+    }
+    memcpy(e->name, keyname, strlen(keyname) + 1);
+    if (e->host[0] == '\0' && role == ZAP_ROLE_AGENT)
+        memcpy(e->host, keyname, strlen(keyname) + 1); /* one agent, one host: its own name */
+    return true;
+}
+
+/*
  * Scan one role folder: add its signature to *sig and, when list is not
  * NULL, its valid keys to list (logging what it skips). A missing folder is
  * empty. Returns 0, or -PYSCOPE_EUSAGE when the folder is refused (writable
@@ -200,71 +277,9 @@ static int zap_scan_role(const char *keys_dir, enum zap_role role, uint64_t *sig
         *sig += zap_entry_hash(role, name, &st);
         if (list == NULL)
             continue;
-        size_t len = strlen(name), slen = strlen(CURVE_PUBLIC_SUFFIX);
-        bool is_secret = len > strlen(CURVE_SECRET_SUFFIX) &&
-                         strcmp(name + len - strlen(CURVE_SECRET_SUFFIX), CURVE_SECRET_SUFFIX) == 0;
-        if (is_secret) {
-            log_warn("zap: secret key file \"%s/%s\" in the allowlist folder: not read; move it "
-                     "away, only NAME%s belongs here",
-                     dir, name, CURVE_PUBLIC_SUFFIX);
+        struct zap_entry e;
+        if (!zap_read_key(dir, name, &st, role, &e))
             continue;
-        }
-        if (len <= slen || strcmp(name + len - slen, CURVE_PUBLIC_SUFFIX) != 0)
-            continue; /* README, editor backups: not keys */
-        char keyname[CURVE_NAME_MAX + 2];
-        if (len - slen > CURVE_NAME_MAX) {
-            log_warn("zap: key file \"%s/%s\" skipped: name too long", dir, name);
-            continue;
-        }
-        memcpy(keyname, name, len - slen);
-        keyname[len - slen] = '\0';
-        if (!curve_name_valid(keyname)) {
-            log_warn("zap: key file \"%s/%s\" skipped: invalid key name", dir, name);
-            continue;
-        }
-        if (S_ISLNK(st.st_mode)) {
-            log_warn("zap: key file \"%s/%s\" skipped: symbolic links are not followed", dir, name);
-            continue;
-        }
-        char path_err[512];
-        char *path = xasprintf("%s/%s", dir, name);
-        struct zap_entry e = {.role = role};
-        int lrc = curve_load_public_attr(path, e.key, "host", e.host, sizeof(e.host), path_err,
-                                         sizeof(path_err));
-        free(path);
-        if (lrc < 0) {
-            log_warn("zap: %s: skipped", path_err);
-            continue;
-        }
-        char raw_labels[ZAP_LABELS_MAX];
-        path = xasprintf("%s/%s", dir, name);
-        lrc = curve_load_public_attr(path, e.key, "labels", raw_labels, sizeof(raw_labels),
-                                     path_err, sizeof(path_err));
-        free(path);
-        if (lrc < 0) {
-            log_warn("zap: %s: skipped", path_err);
-            continue;
-        }
-        e.labels_pinned = lrc == 1;
-        if (e.labels_pinned) {
-            const char *why = role != ZAP_ROLE_AGENT
-                                  ? "only agent keys take a \"labels =\" line"
-                                  : zap_labels_normalize(raw_labels, e.labels, sizeof(e.labels));
-            if (why) {
-                log_warn("zap: key file \"%s/%s\" skipped: %s", dir, name, why);
-                continue;
-            }
-        }
-        if (e.host[0] != '\0' && (role != ZAP_ROLE_AGENT || !curve_name_valid(e.host))) {
-            log_warn("zap: key file \"%s/%s\" skipped: %s", dir, name,
-                     role != ZAP_ROLE_AGENT ? "only agent keys take a \"host =\" line"
-                                            : "its \"host =\" is not a valid host name (1-64 "
-                                              "of A-Z a-z 0-9 . _ -)");
-            continue;
-        }
-        memcpy(e.name, keyname, strlen(keyname) + 1);
-        if (e.host[0] == '\0' && role == ZAP_ROLE_AGENT)
-            memcpy(e.host, keyname, strlen(keyname) + 1); /* one agent, one host: its own name */
         list->v = xreallocarray(list->v, list->n + 1, sizeof(*list->v));
         list->v[list->n++] = e;
     }
@@ -902,6 +917,80 @@ int zap_selftest_endpoint(void *zsock, char *out, size_t outlen)
     return w < 0 || (size_t)w >= outlen ? -ENOSPC : 0;
 }
 
+/* What the self-test's client saw of its handshake. */
+struct selftest_seen {
+    bool connected, refused, accepted;
+    unsigned refusal_event; /* the ZMQ_EVENT_* of the refusal */
+    uint32_t refusal_value; /* and its value */
+};
+
+/* Reads the self-test client's events from its monitor mon until its handshake is accepted
+ * or refused, or timeout_ms has passed, into *seen. */
+static void selftest_watch(void *mon, int timeout_ms, struct selftest_seen *seen)
+{
+    *seen = (struct selftest_seen){0};
+    uint64_t deadline = zap_now_ms() + (uint64_t)timeout_ms;
+    while (!seen->refused && !seen->accepted) {
+        uint64_t now = zap_now_ms();
+        if (now >= deadline)
+            break;
+        zmq_pollitem_t item = {.socket = mon, .events = ZMQ_POLLIN};
+        if (zmq_poll(&item, 1, (long)(deadline - now)) <= 0)
+            continue;
+        zmq_msg_t ev, addr;
+        zmq_msg_init(&ev);
+        zmq_msg_init(&addr);
+        if (zmq_msg_recv(&ev, mon, 0) >= 0 && zmq_msg_size(&ev) >= 6 && zmq_msg_more(&ev) &&
+            zmq_msg_recv(&addr, mon, 0) >= 0) {
+            const unsigned char *d = zmq_msg_data(&ev);
+            uint16_t event;
+            uint32_t value;
+            memcpy(&event, d, 2);
+            memcpy(&value, d + 2, 4);
+            if (event == ZMQ_EVENT_CONNECTED) {
+                seen->connected = true;
+            } else if (event == ZMQ_EVENT_HANDSHAKE_SUCCEEDED) {
+                seen->accepted = true;
+            } else if (event == ZMQ_EVENT_HANDSHAKE_FAILED_AUTH ||
+                       event == ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL ||
+                       event == ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL ||
+                       (event == ZMQ_EVENT_DISCONNECTED && seen->connected)) {
+                seen->refused = true;
+                seen->refusal_event = event;
+                seen->refusal_value = value;
+            }
+        }
+        zmq_msg_close(&ev);
+        zmq_msg_close(&addr);
+    }
+}
+
+/* The self-test's result from what its client saw: 0 (refused, logged), -EACCES (accepted)
+ * or -ETIMEDOUT, with err set. */
+static int selftest_verdict(const char *endpoint, int timeout_ms, const struct selftest_seen *seen,
+                            char *err, size_t errlen)
+{
+    if (seen->accepted) {
+        if (errlen > 0)
+            snprintf(err, errlen,
+                     "self-test: \"%s\" accepted an unknown CURVE key: no ZAP handler is "
+                     "enforcing the allowlist",
+                     endpoint);
+        return -EACCES;
+    }
+    if (seen->refused) {
+        log_info("zap: self-test passed: \"%s\" refused an unknown key (event 0x%x, %u)", endpoint,
+                 seen->refusal_event, (unsigned)seen->refusal_value);
+        return 0;
+    }
+    if (errlen > 0)
+        snprintf(err, errlen,
+                 "self-test: no handshake answer from \"%s\" within %d ms%s: cannot prove "
+                 "that unknown keys are refused",
+                 endpoint, timeout_ms, seen->connected ? "" : " (never connected)");
+    return -ETIMEDOUT;
+}
+
 int zap_selftest(void *zctx, const char *endpoint, const char *server_public, int timeout_ms,
                  char *err, size_t errlen)
 {
@@ -949,62 +1038,9 @@ int zap_selftest(void *zctx, const char *endpoint, const char *server_public, in
         rc = -errno;
         goto setup_failed;
     }
-    uint64_t deadline = zap_now_ms() + (uint64_t)timeout_ms;
-    bool connected = false, refused = false, accepted = false;
-    unsigned refusal_event = 0;
-    uint32_t refusal_value = 0;
-    while (!refused && !accepted) {
-        uint64_t now = zap_now_ms();
-        if (now >= deadline)
-            break;
-        zmq_pollitem_t item = {.socket = mon, .events = ZMQ_POLLIN};
-        if (zmq_poll(&item, 1, (long)(deadline - now)) <= 0)
-            continue;
-        zmq_msg_t ev, addr;
-        zmq_msg_init(&ev);
-        zmq_msg_init(&addr);
-        if (zmq_msg_recv(&ev, mon, 0) >= 0 && zmq_msg_size(&ev) >= 6 && zmq_msg_more(&ev) &&
-            zmq_msg_recv(&addr, mon, 0) >= 0) {
-            const unsigned char *d = zmq_msg_data(&ev);
-            uint16_t event;
-            uint32_t value;
-            memcpy(&event, d, 2);
-            memcpy(&value, d + 2, 4);
-            if (event == ZMQ_EVENT_CONNECTED) {
-                connected = true;
-            } else if (event == ZMQ_EVENT_HANDSHAKE_SUCCEEDED) {
-                accepted = true;
-            } else if (event == ZMQ_EVENT_HANDSHAKE_FAILED_AUTH ||
-                       event == ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL ||
-                       event == ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL ||
-                       (event == ZMQ_EVENT_DISCONNECTED && connected)) {
-                refused = true;
-                refusal_event = event;
-                refusal_value = value;
-            }
-        }
-        zmq_msg_close(&ev);
-        zmq_msg_close(&addr);
-    }
-    if (accepted) {
-        rc = -EACCES;
-        if (errlen > 0)
-            snprintf(err, errlen,
-                     "self-test: \"%s\" accepted an unknown CURVE key: no ZAP handler is "
-                     "enforcing the allowlist",
-                     endpoint);
-    } else if (refused) {
-        rc = 0;
-        log_info("zap: self-test passed: \"%s\" refused an unknown key (event 0x%x, %u)", endpoint,
-                 refusal_event, (unsigned)refusal_value);
-    } else {
-        rc = -ETIMEDOUT;
-        if (errlen > 0)
-            snprintf(err, errlen,
-                     "self-test: no handshake answer from \"%s\" within %d ms%s: cannot prove "
-                     "that unknown keys are refused",
-                     endpoint, timeout_ms, connected ? "" : " (never connected)");
-    }
+    struct selftest_seen seen;
+    selftest_watch(mon, timeout_ms, &seen);
+    rc = selftest_verdict(endpoint, timeout_ms, &seen, err, errlen);
     goto out;
 setup_failed:
     if (errlen > 0)

@@ -146,17 +146,10 @@ static void last_line(const char *s, char *buf, size_t n)
     snprintf(buf, n, "%.*s", (int)(end - start), start);
 }
 
-/* gitrev_git() that also gives stdout's length (it may hold NULs). */
-static int git_call(const struct gitrev_opts *o, const char *dir, const char *const *argv,
-                    char **out, size_t *out_len, char *err, size_t errlen)
+/* The argv git runs with: hooks off, safe.directory when o asks, then argv (borrowed); new,
+ * its strings borrowed but for *safe (new, or NULL), which the caller frees with it. */
+static const char **git_argv(const struct gitrev_opts *o, const char *const *argv, char **safe)
 {
-    struct gitrev_opts def;
-    if (!o) {
-        gitrev_defaults(&def);
-        o = &def;
-    }
-    if (out)
-        *out = NULL;
     size_t n = 0;
     while (argv[n])
         n++;
@@ -165,16 +158,56 @@ static int git_call(const struct gitrev_opts *o, const char *dir, const char *co
     av[k++] = o->git;
     av[k++] = "-c";
     av[k++] = "core.hooksPath=/dev/null";
-    char *safe = NULL;
+    *safe = NULL;
     if (o->safe_dir) {
-        safe = xasprintf("safe.directory=%s", o->safe_dir);
+        *safe = xasprintf("safe.directory=%s", o->safe_dir);
         av[k++] = "-c";
-        av[k++] = safe;
+        av[k++] = *safe;
     }
     for (size_t i = 0; i < n; i++)
         av[k++] = argv[i];
     av[k] = NULL;
+    return av;
+}
 
+/* A git child being run: its pid and the read ends of its stdout, its stderr and the pipe
+ * its exec failure's errno comes down (closed on exec). */
+struct git_child {
+    pid_t pid;
+    int out, err, exec_err;
+};
+
+/* In the forked child: stdin from /dev/null, stdout and stderr to the pipes, into dir (or
+ * not), then git. A failure's errno goes down errno_fd and the child exits 127. */
+static void git_exec_child(const char **av, char **env, const char *dir, int out_fd, int err_fd,
+                           int errno_fd)
+{
+    setpgid(0, 0);
+    int in = open("/dev/null", O_RDONLY);
+    if (in >= 0)
+        dup2(in, 0);
+    dup2(out_fd, 1);
+    dup2(err_fd, 2);
+    if (dir && chdir(dir) < 0) {
+        int e = errno;
+        (void)!write(errno_fd, &e, sizeof(e));
+        _exit(127);
+    }
+    /* SIGPIPE and SIGCHLD as git expects them, whatever our caller set */
+    signal(SIGPIPE, SIG_DFL);
+    sigset_t none;
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, NULL);
+    execvpe(av[0], (char *const *)av, env);
+    int e = errno;
+    (void)!write(errno_fd, &e, sizeof(e));
+    _exit(127);
+}
+
+/* Starts git with av (borrowed) in dir (NULL: here) into *c. 0, or -errno with err set. */
+static int git_start(const char **av, const char *dir, struct git_child *c, char *err,
+                     size_t errlen)
+{
     int po[2] = {-1, -1}, pe[2] = {-1, -1}, px[2] = {-1, -1};
     if (pipe2(po, O_CLOEXEC) < 0 || pipe2(pe, O_CLOEXEC) < 0 || pipe2(px, O_CLOEXEC) < 0) {
         int e = errno;
@@ -187,34 +220,12 @@ static int git_call(const struct gitrev_opts *o, const char *dir, const char *co
             if (px[i] >= 0)
                 close(px[i]);
         }
-        free(av);
-        free(safe);
         return -e;
     }
     char **env = git_env();
     pid_t pid = fork();
-    if (pid == 0) {
-        setpgid(0, 0);
-        int in = open("/dev/null", O_RDONLY);
-        if (in >= 0)
-            dup2(in, 0);
-        dup2(po[1], 1);
-        dup2(pe[1], 2);
-        if (dir && chdir(dir) < 0) {
-            int e = errno;
-            (void)!write(px[1], &e, sizeof(e));
-            _exit(127);
-        }
-        /* SIGPIPE and SIGCHLD as git expects them, whatever our caller set */
-        signal(SIGPIPE, SIG_DFL);
-        sigset_t none;
-        sigemptyset(&none);
-        sigprocmask(SIG_SETMASK, &none, NULL);
-        execvpe(av[0], (char *const *)av, env);
-        int e = errno;
-        (void)!write(px[1], &e, sizeof(e));
-        _exit(127);
-    }
+    if (pid == 0)
+        git_exec_child(av, env, dir, po[1], pe[1], px[1]);
     int fork_errno = errno;
     free(env);
     close(po[1]);
@@ -225,22 +236,28 @@ static int git_call(const struct gitrev_opts *o, const char *dir, const char *co
         close(pe[0]);
         close(px[0]);
         snprintf(err, errlen, "could not run git: %s", strerror(fork_errno));
-        free(av);
-        free(safe);
         return -fork_errno;
     }
-    struct sbuf ob = {0}, eb = {0};
-    double deadline = now_s() + (o->timeout_s > 0 ? o->timeout_s : 600);
+    *c = (struct git_child){.pid = pid, .out = po[0], .err = pe[0], .exec_err = px[0]};
+    return 0;
+}
+
+/* Reads c's stdout into ob and stderr into eb (its tail) until both close, or until
+ * timeout_s (<= 0: 600) has passed: then kills git's process group and returns true. Closes
+ * c->out and c->err. */
+static bool git_drain(const struct git_child *c, double timeout_s, struct sbuf *ob, struct sbuf *eb)
+{
+    double deadline = now_s() + (timeout_s > 0 ? timeout_s : 600);
     bool timed_out = false;
-    struct pollfd fds[2] = {{.fd = po[0], .events = POLLIN}, {.fd = pe[0], .events = POLLIN}};
+    struct pollfd fds[2] = {{.fd = c->out, .events = POLLIN}, {.fd = c->err, .events = POLLIN}};
     int open_fds = 2;
     char buf[65536];
     while (open_fds > 0) {
         double left = deadline - now_s();
         if (left <= 0) {
             timed_out = true;
-            kill(-pid, SIGKILL);
-            kill(pid, SIGKILL);
+            kill(-c->pid, SIGKILL);
+            kill(c->pid, SIGKILL);
             break;
         }
         int rc = poll(fds, 2, (int)(left * 1000) + 1);
@@ -255,9 +272,9 @@ static int git_call(const struct gitrev_opts *o, const char *dir, const char *co
             ssize_t r = read(fds[i].fd, buf, sizeof(buf));
             if (r > 0) {
                 if (i == 0)
-                    sb_put(&ob, buf, (size_t)r, GITREV_MAX_OUT, false);
+                    sb_put(ob, buf, (size_t)r, GITREV_MAX_OUT, false);
                 else
-                    sb_put(&eb, buf, (size_t)r, GITREV_MAX_ERR, true);
+                    sb_put(eb, buf, (size_t)r, GITREV_MAX_ERR, true);
             } else if (r == 0 || errno != EINTR) {
                 close(fds[i].fd);
                 fds[i].fd = -1;
@@ -268,41 +285,76 @@ static int git_call(const struct gitrev_opts *o, const char *dir, const char *co
     for (int i = 0; i < 2; i++)
         if (fds[i].fd >= 0)
             close(fds[i].fd);
-    int st = 0;
-    while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
-        ;
-    int exec_errno = 0;
-    ssize_t xr = read(px[0], &exec_errno, sizeof(exec_errno));
-    close(px[0]);
-    int rc;
-    char line[512];
-    last_line(eb.p, line, sizeof(line));
-    if (xr == (ssize_t)sizeof(exec_errno) && exec_errno) {
+    return timed_out;
+}
+
+/* What became of a git call, as git_call() returns it (err set unless 0): exec_errno from
+ * the child (0: git ran), whether it timed out, its wait status st, its stdout ob and its
+ * stderr's tail eb. */
+static int git_outcome(const struct gitrev_opts *o, const char *dir, const char *const *argv,
+                       int exec_errno, bool timed_out, int st, const struct sbuf *ob,
+                       const struct sbuf *eb, char *err, size_t errlen)
+{
+    const char *cmd = argv[0] ? argv[0] : "";
+    if (exec_errno) {
         if (dir && exec_errno != ENOENT)
             snprintf(err, errlen, "could not run %s in \"%s\": %s", o->git, dir,
                      strerror(exec_errno));
         else
             snprintf(err, errlen, "could not run %s: %s (install git: apt-get install git)", o->git,
                      strerror(exec_errno));
-        rc = -exec_errno;
-    } else if (timed_out) {
-        snprintf(err, errlen, "git %s timed out after %.0f s", argv[0] ? argv[0] : "",
-                 o->timeout_s);
-        rc = -ETIMEDOUT;
-    } else if (WIFSIGNALED(st)) {
-        snprintf(err, errlen, "git %s died of signal %d", argv[0] ? argv[0] : "", WTERMSIG(st));
-        rc = -EIO;
-    } else {
-        rc = WEXITSTATUS(st);
-        if (rc != 0)
-            snprintf(err, errlen, "git %s failed (status %d)%s%s", argv[0] ? argv[0] : "", rc,
-                     *line ? ": " : "", line);
-        else if (ob.cut) {
-            snprintf(err, errlen, "git %s printed more than %u bytes", argv[0] ? argv[0] : "",
-                     GITREV_MAX_OUT);
-            rc = -PYSCOPE_ETOOBIG;
-        }
+        return -exec_errno;
     }
+    if (timed_out) {
+        snprintf(err, errlen, "git %s timed out after %.0f s", cmd, o->timeout_s);
+        return -ETIMEDOUT;
+    }
+    if (WIFSIGNALED(st)) {
+        snprintf(err, errlen, "git %s died of signal %d", cmd, WTERMSIG(st));
+        return -EIO;
+    }
+    int rc = WEXITSTATUS(st);
+    if (rc != 0) {
+        char line[512];
+        last_line(eb->p, line, sizeof(line));
+        snprintf(err, errlen, "git %s failed (status %d)%s%s", cmd, rc, *line ? ": " : "", line);
+    } else if (ob->cut) {
+        snprintf(err, errlen, "git %s printed more than %u bytes", cmd, GITREV_MAX_OUT);
+        rc = -PYSCOPE_ETOOBIG;
+    }
+    return rc;
+}
+
+/* gitrev_git() that also gives stdout's length (it may hold NULs). */
+static int git_call(const struct gitrev_opts *o, const char *dir, const char *const *argv,
+                    char **out, size_t *out_len, char *err, size_t errlen)
+{
+    struct gitrev_opts def;
+    if (!o) {
+        gitrev_defaults(&def);
+        o = &def;
+    }
+    if (out)
+        *out = NULL;
+    char *safe;
+    const char **av = git_argv(o, argv, &safe);
+    struct git_child c = {0};
+    int rc = git_start(av, dir, &c, err, errlen);
+    free(av);
+    free(safe);
+    if (rc < 0)
+        return rc;
+    struct sbuf ob = {0}, eb = {0};
+    bool timed_out = git_drain(&c, o->timeout_s, &ob, &eb);
+    int st = 0;
+    while (waitpid(c.pid, &st, 0) < 0 && errno == EINTR)
+        ;
+    int exec_errno = 0;
+    ssize_t xr = read(c.exec_err, &exec_errno, sizeof(exec_errno));
+    close(c.exec_err);
+    if (xr != (ssize_t)sizeof(exec_errno))
+        exec_errno = 0;
+    rc = git_outcome(o, dir, argv, exec_errno, timed_out, st, &ob, &eb, err, errlen);
     if (out && rc == 0) {
         *out = ob.p ? ob.p : xstrdup("");
         if (out_len)
@@ -311,8 +363,6 @@ static int git_call(const struct gitrev_opts *o, const char *dir, const char *co
         free(ob.p);
     }
     free(eb.p);
-    free(av);
-    free(safe);
     return rc;
 }
 

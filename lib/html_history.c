@@ -660,23 +660,11 @@ int html_history_write(FILE *out, const json_t *doc, char *err, size_t errlen)
     return html_history_write_site(out, doc, NULL, err, errlen);
 }
 
-int html_history_write_site(FILE *out, const json_t *doc, const struct html_site *site, char *err,
-                            size_t errlen)
+/* The header's facts: script, host, Python build, threshold and, from the farm, where. */
+static void hh_meta(FILE *out, const json_t *doc)
 {
-    if (!json_is_object(doc) || !hh_is(json_get_string(doc, "schema", NULL), "pyscope.history/1")) {
-        if (err && errlen)
-            snprintf(err, errlen, "not a pyscope.history/1 document");
-        return -PYSCOPE_ESCHEMA;
-    }
     const char *script = json_get_string(doc, "script", NULL);
     const json_t *host = json_object_get(doc, "host");
-    const json_t *runs = json_object_get(doc, "runs");
-    const json_t *cps = json_object_get(doc, "change_points");
-    struct hh_metric hm;
-    hh_metric_init(&hm, doc);
-    struct html_page page = {.title = "PyScope history", .site = site};
-    html_page_open(out, &page);
-    html_page_header(out, "history");
     fputs("<dl class=\"meta\">\n<dt>Script</dt><dd><code>", out);
     html_write_str(out, script ? script : "?");
     fputs("</code></dd>\n<dt>Host</dt><dd>", out);
@@ -701,10 +689,12 @@ int html_history_write_site(FILE *out, const json_t *doc, const struct html_site
             fputs("</code>", out);
         }
     }
-    fputs("</dd>\n</dl>\n</header>\n<main>\n", out);
-    if (site)
-        hh_metric_tabs(out, doc);
+    fputs("</dd>\n</dl>\n", out);
+}
 
+/* The summary cards: runs, change points (cps), regressions, the latest run's median. */
+static void hh_summary(FILE *out, const json_t *runs, const json_t *cps, const struct hh_metric *hm)
+{
     size_t nreg = 0, i;
     const json_t *r;
     json_array_foreach(runs, i, r)
@@ -721,85 +711,124 @@ int html_history_write_site(FILE *out, const json_t *doc, const struct html_site
             json_array_size(runs), json_array_size(cps) ? " warn" : "", json_array_size(cps),
             nreg ? " bad" : "", nreg);
     double med, q1, q3, lo, hi;
-    char vb[48], va[48];
-    if (json_array_size(runs) && hh_run_values(&hm, json_array_get(runs, json_array_size(runs) - 1),
+    char vb[48];
+    if (json_array_size(runs) && hh_run_values(hm, json_array_get(runs, json_array_size(runs) - 1),
                                                &med, &q1, &q3, &lo, &hi)) {
-        hh_value(vb, sizeof(vb), &hm, med);
+        hh_value(vb, sizeof(vb), hm, med);
         fprintf(out,
                 "<div class=\"card\"><div class=\"label\">Latest median</div>"
                 "<div class=\"value\">%s</div></div>\n",
                 vb);
     }
-    fputs("</div>\n</section>\n<section id=\"trend\">\n<h2>Trend</h2>\n", out);
+    fputs("</div>\n</section>\n", out);
+}
+
+/* The change points (cps, borrowed; none: nothing) with the level before and after. */
+static void hh_change_table(FILE *out, const json_t *cps, const struct hh_metric *hm)
+{
+    if (!json_array_size(cps))
+        return;
+    fputs("<section id=\"change-points\">\n<h2>Change points</h2>\n<div class=\"table-wrap\">"
+          "<table><thead><tr><th>First run of the new level</th><th>Run id</th>"
+          "<th class=\"num\">Before</th><th class=\"num\">After</th><th class=\"num\">"
+          "Change</th></tr></thead><tbody>\n",
+          out);
+    size_t i;
+    const json_t *cp;
+    char vb[48], va[48];
+    json_array_foreach(cps, i, cp)
+    {
+        double b = 0, a = 0, c = 0;
+        json_get_finite(cp, hm->before, &b);
+        json_get_finite(cp, hm->after, &a);
+        json_get_finite(cp, "change_pct", &c);
+        fputs("<tr><td>", out);
+        html_write_str(out, json_get_string(cp, "created", NULL));
+        fputs("</td><td>", out);
+        hh_short_id(out, json_get_string(cp, "id", NULL));
+        hh_value(vb, sizeof(vb), hm, b);
+        hh_value(va, sizeof(va), hm, a);
+        fprintf(out,
+                "</td><td class=\"num\">%s</td><td class=\"num\">%s</td>"
+                "<td class=\"num %s\">%+.1f%%</td></tr>\n",
+                vb, va, c > 0 ? "bad" : "ok", c);
+    }
+    fputs("</tbody></table></div>\n<p class=\"note\">E-divisive change points over the run "
+          "medians (permutation test, p &lt; 0.05).</p>\n</section>\n",
+          out);
+}
+
+/* The script's other series (others, borrowed; none: nothing): linked when served (site),
+ * else how to see them. */
+static void hh_others(FILE *out, const json_t *others, const char *script,
+                      const struct html_site *site)
+{
+    if (!json_array_size(others))
+        return;
+    fputs("<section id=\"other\">\n<h2>Other hosts and Python builds</h2>\n<ul>\n", out);
+    size_t i;
+    const json_t *o;
+    json_array_foreach(others, i, o)
+    {
+        double nr = 0;
+        json_get_finite(o, "runs", &nr);
+        const char *ofp = json_get_string(o, "fingerprint", NULL);
+        fprintf(out, "<li>%.0f run%s on ", nr, nr == 1 ? "" : "s");
+        if (site && script && ofp) {
+            fputs("<a href=\"", out);
+            hh_series_href(out, script, ofp, json_get_string(o, "python_build", NULL), NULL);
+            fputs("\">", out);
+        }
+        html_write_str(
+            out, json_get_string(o, "hostname", NULL) ? json_get_string(o, "hostname", NULL) : "?");
+        fputs(site && script && ofp ? "</a> (<code>" : " (<code>", out);
+        html_write_str(out, ofp);
+        fputs("</code>), Python ", out);
+        html_write_str(out, json_get_string(o, "python_build", NULL));
+        fputs("</li>\n", out);
+    }
+    fputs("</ul>\n", out);
+    if (!site)
+        fputs("<p class=\"note\">Use <code>pyscope history --host FINGERPRINT</code> to "
+              "see them.</p>\n",
+              out);
+    fputs("</section>\n", out);
+}
+
+int html_history_write_site(FILE *out, const json_t *doc, const struct html_site *site, char *err,
+                            size_t errlen)
+{
+    if (!json_is_object(doc) || !hh_is(json_get_string(doc, "schema", NULL), "pyscope.history/1")) {
+        if (err && errlen)
+            snprintf(err, errlen, "not a pyscope.history/1 document");
+        return -PYSCOPE_ESCHEMA;
+    }
+    const json_t *runs = json_object_get(doc, "runs");
+    const json_t *cps = json_object_get(doc, "change_points");
+    struct hh_metric hm;
+    hh_metric_init(&hm, doc);
+    struct html_page page = {.title = "PyScope history", .site = site};
+    html_page_open(out, &page);
+    html_page_header(out, "history");
+    hh_meta(out, doc);
+    fputs("</header>\n<main>\n", out);
+    if (site)
+        hh_metric_tabs(out, doc);
+    hh_summary(out, runs, cps, &hm);
+    fputs("<section id=\"trend\">\n<h2>Trend</h2>\n", out);
     hh_chart(out, doc, runs, &hm);
     const json_t *next = json_object_get(doc, "baseline_for_next");
     fputs("<p><strong>Baseline:</strong> ", out);
     html_write_str(
         out, json_get_string(next, "message", NULL) ? json_get_string(next, "message", NULL) : "?");
     fputs(".</p>\n</section>\n", out);
-    if (json_array_size(cps)) {
-        fputs("<section id=\"change-points\">\n<h2>Change points</h2>\n<div class=\"table-wrap\">"
-              "<table><thead><tr><th>First run of the new level</th><th>Run id</th>"
-              "<th class=\"num\">Before</th><th class=\"num\">After</th><th class=\"num\">"
-              "Change</th></tr></thead><tbody>\n",
-              out);
-        const json_t *cp;
-        json_array_foreach(cps, i, cp)
-        {
-            double b = 0, a = 0, c = 0;
-            json_get_finite(cp, hm.before, &b);
-            json_get_finite(cp, hm.after, &a);
-            json_get_finite(cp, "change_pct", &c);
-            fputs("<tr><td>", out);
-            html_write_str(out, json_get_string(cp, "created", NULL));
-            fputs("</td><td>", out);
-            hh_short_id(out, json_get_string(cp, "id", NULL));
-            hh_value(vb, sizeof(vb), &hm, b);
-            hh_value(va, sizeof(va), &hm, a);
-            fprintf(out,
-                    "</td><td class=\"num\">%s</td><td class=\"num\">%s</td>"
-                    "<td class=\"num %s\">%+.1f%%</td></tr>\n",
-                    vb, va, c > 0 ? "bad" : "ok", c);
-        }
-        fputs("</tbody></table></div>\n<p class=\"note\">E-divisive change points over the run "
-              "medians (permutation test, p &lt; 0.05).</p>\n</section>\n",
-              out);
-    }
+    hh_change_table(out, cps, &hm);
     fputs("<section id=\"runs\">\n<h2>Runs</h2>\n", out);
     hh_table(out, runs, &hm);
     fputs("</section>\n", out);
     hh_stored(out, json_object_get(doc, "stored_regressions"));
-    const json_t *others = json_object_get(doc, "other_series");
-    if (json_array_size(others)) {
-        fputs("<section id=\"other\">\n<h2>Other hosts and Python builds</h2>\n<ul>\n", out);
-        const json_t *o;
-        json_array_foreach(others, i, o)
-        {
-            double nr = 0;
-            json_get_finite(o, "runs", &nr);
-            const char *ofp = json_get_string(o, "fingerprint", NULL);
-            fprintf(out, "<li>%.0f run%s on ", nr, nr == 1 ? "" : "s");
-            if (site && script && ofp) {
-                fputs("<a href=\"", out);
-                hh_series_href(out, script, ofp, json_get_string(o, "python_build", NULL), NULL);
-                fputs("\">", out);
-            }
-            html_write_str(out, json_get_string(o, "hostname", NULL)
-                                    ? json_get_string(o, "hostname", NULL)
-                                    : "?");
-            fputs(site && script && ofp ? "</a> (<code>" : " (<code>", out);
-            html_write_str(out, ofp);
-            fputs("</code>), Python ", out);
-            html_write_str(out, json_get_string(o, "python_build", NULL));
-            fputs("</li>\n", out);
-        }
-        fputs("</ul>\n", out);
-        if (!site)
-            fputs("<p class=\"note\">Use <code>pyscope history --host FINGERPRINT</code> to "
-                  "see them.</p>\n",
-                  out);
-        fputs("</section>\n", out);
-    }
+    hh_others(out, json_object_get(doc, "other_series"), json_get_string(doc, "script", NULL),
+              site);
     fputs("</main>\n", out);
     html_page_close(out, &page);
     return ferror(out) ? -EIO : 0;

@@ -3,12 +3,18 @@
 #
 #   team_seed FILE NIGHT SLOW_NIGHT SLOW_PCT   run tests/integration/FILE with psql
 #                                              (team_seed.sql, team_confirm.sql)
+#   team_night CONFIRM NIGHT HOST WALL_PCT CPU_PCT   one night of team_cpu_only.sql (CONFIRM 1:
+#                                              its queued confirmation jobs instead)
 #   team_settled   wait until no batch waits for analysis; print the queued jobs
 #   team_six_nights   six nights (a.py 30% slower on host-b on night 6, confirmed), analysed
 #   web_url        the address of the web pages the coordinator's log names
 team_seed() {
     psql -q -v ON_ERROR_STOP=1 -v night="$2" -v slow_night="$3" -v slow="$4" \
         -f "$PYSCOPE_SRC/tests/integration/$1" >/dev/null
+}
+team_night() {
+    psql -q -v ON_ERROR_STOP=1 -v confirm="$1" -v night="$2" -v host="$3" -v wall="$4" \
+        -v cpu="$5" -f "$PYSCOPE_SRC/tests/integration/team_cpu_only.sql" >/dev/null
 }
 team_settled() {
     local i

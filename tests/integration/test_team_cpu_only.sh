@@ -22,19 +22,15 @@ source "$PYSCOPE_SRC/tests/integration/pg.sh"
 source "$PYSCOPE_SRC/tests/integration/coord.sh"
 source "$PYSCOPE_SRC/tests/integration/team_lib.sh"
 
-seed() { # seed CONFIRM NIGHT HOST WALL_PCT CPU_PCT
-    psql -q -v ON_ERROR_STOP=1 -v confirm="$1" -v night="$2" -v host="$3" -v wall="$4" \
-        -v cpu="$5" -f "$PYSCOPE_SRC/tests/integration/team_cpu_only.sql" >/dev/null
-}
 pg_start
 coord_start
-for n in 1 2 3 4 5; do seed 0 "$n" host-a 0 0; done
+for n in 1 2 3 4 5; do team_night 0 "$n" host-a 0 0; done
 expect_eq "quiet nights: nothing queued" 0 "$(team_settled)"
 
-seed 0 6 host-b 8 29
+team_night 0 6 host-b 8 29
 queued=$(team_settled)
 # the old rule queued a.py's confirmation here, then confirmed CPU time +19%
-[ "$queued" = 0 ] || seed 1 6 host-b 7 19
+[ "$queued" = 0 ] || team_night 1 6 host-b 7 19
 team_settled >/dev/null
 expect_eq "night 6: CPU time up, wall time (deciding) not: nothing queued to confirm" 0 "$queued"
 expect_eq "night 6: no finding" 0 "$(pg_sql "SELECT count(*) FROM regressions")"
@@ -45,18 +41,18 @@ expect_match "night 6: its reason says the wall time decides and found no change
     "CPU time \+2[0-9.]+% \(regression\) but the wall time decides and found no change \(\+[0-9.]+%\)" \
     "$(pg_sql "SELECT detail->>'reason' FROM unsettled")"
 
-seed 0 7 host-b 30 30
+team_night 0 7 host-b 30 30
 expect_eq "night 7: a real +30% slowdown is queued to confirm (reference, a.py, reference)" 3 \
     "$(team_settled)"
-seed 1 7 host-b 30 30
+team_night 1 7 host-b 30 30
 team_settled >/dev/null
 expect_eq "night 7: confirmed, bracketed, on host-b, wall time about +30%" \
     "7 host-b confirmed bracketed true" \
     "$(pg_sql "SELECT g.batch_id || ' ' || h.hostname || ' ' || g.state || ' ' || (g.confirmation->>'method') || ' ' || (g.change_pct BETWEEN 20 AND 40) FROM regressions g JOIN hosts h ON h.id = g.host_id WHERE g.metric = 'wall_s'")"
 
-seed 0 8 host-a 8 29
+team_night 0 8 host-a 8 29
 queued=$(team_settled)
-[ "$queued" = 0 ] || seed 1 8 host-a 7 19
+[ "$queued" = 0 ] || team_night 1 8 host-a 7 19
 team_settled >/dev/null
 expect_eq "night 8: the same CPU-only jump on host-a queues nothing" 0 "$queued"
 expect_eq "nothing found but night 7's slowdown on host-b" "" \

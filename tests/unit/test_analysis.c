@@ -447,26 +447,53 @@ static void test_no_confirm_list(void **state)
     json_decref(all);
 }
 
-/* A faster script is an improvement: stored on its first night (improvements are not
- * re-run to confirm), counted as such, and never as a regression. */
+/* A faster script is an improvement, with the same evidence as a regression (issue 11):
+ * on its first night, with one run in the batch, it is re-run to confirm first (no row);
+ * seen again in the confirmation run it is stored "confirmed" with its runs, counted as an
+ * improvement and never as a regression; a second pass that does not see it again holds
+ * the night out ("dismissed") and stores nothing. */
 static void test_improvement(void **state)
 {
     (void)state;
-    size_t confirm;
     json_t *all = json_pack("[o]", series(6, run_doc(91, 0.6, 0.59, 0.01, 0.4, 91), 1, false));
     json_t *conf = json_array();
     struct analysis_summary sum;
     json_t *out = analysis_decide(all, NULL, conf, &sum);
-    confirm = json_array_size(conf);
-    assert_int_equal(confirm, 0);
+    assert_int_equal(json_array_size(conf), 1);
+    assert_int_equal(json_array_size(json_object_get(out, "insert")), 0);
+    assert_int_equal(sum.confirming, 1);
+    json_decref(out);
+    json_decref(conf);
+    json_decref(all);
+
+    /* the confirmation run (2 runs in the batch) sees it again: confirmed */
+    all = json_pack("[o]", series(6, run_doc(91, 0.6, 0.59, 0.01, 0.4, 91), 2, false));
+    json_object_set_new(json_array_get(all, 0), "second_pass", json_true());
+    conf = json_array();
+    out = analysis_decide(all, NULL, conf, &sum);
+    assert_int_equal(json_array_size(conf), 0);
     const json_t *wall = row_of(json_object_get(out, "insert"), "wall_s");
     assert_non_null(wall);
     assert_string_equal(json_string_value(json_object_get(wall, "kind")), "improvement");
+    assert_string_equal(json_string_value(json_object_get(wall, "state")), "confirmed");
+    assert_int_equal(json_integer_value(json_object_get(wall, "confirm_runs")), 2);
     assert_true(json_number_value(json_object_get(wall, "change_pct")) < -30);
     assert_int_equal(sum.regressions, 0);
     assert_true(sum.improvements >= 2);
+    assert_int_equal(json_array_size(json_object_get(out, "hold")), 0);
     json_decref(out);
     json_decref(conf);
+    json_decref(all);
+
+    /* the confirmation run is back at the usual speed: nothing stored, the night held out */
+    all = json_pack("[o]", series(6, run_doc(91, 1.0, 0.98, 0.01, 0.7, 91), 2, false));
+    json_object_set_new(json_array_get(all, 0), "second_pass", json_true());
+    out = analysis_decide(all, NULL, NULL, &sum);
+    assert_int_equal(json_array_size(json_object_get(out, "insert")), 0);
+    const json_t *h = json_array_get(json_object_get(out, "hold"), 0);
+    assert_non_null(h);
+    assert_string_equal(json_string_value(json_object_get(h, "reason")), "dismissed");
+    json_decref(out);
     json_decref(all);
 }
 

@@ -1846,6 +1846,97 @@ static void test_check_local(void **state)
     log_init("test_regress", LOG_LEVEL_INFO);
 }
 
+/*
+ * napper.py (tests/integration/test_regress_contended.sh) under load 24 on 2 cores: the
+ * script gets a small share of a core, its wait_for_io() sleeps 0.25 s, 1.0 s in the
+ * candidate (+0.75 s). Each repeat's figures follow from the load: every function that
+ * computes (the list comprehension of encode(), the module's imports) is slowed by a factor
+ * 1 + k (k x its CPU time spent waiting for a CPU: the run's run_delay_s, with 10 ms more
+ * once per wake-up from the sleep); k about 6 in the baseline, about 40 in the candidate
+ * (the load rose). These give the run's figures (net wall time +198%: the CI printed
+ * "regression significant 197.8"), and spreading the wait over the wall-clock samples
+ * (the run's net over wall time) named encode's list comprehension (CI, load 24).
+ * Charged by CPU self time, the wait leaves wait_for_io() the whole change.
+ */
+#define NAPPER "napper.py"
+static json_t *napper_doc(int id, double sleep_s, double k0)
+{
+    static const char *const keys[3] = {NAPPER ":encode.<locals>.<listcomp>:8",
+                                        NAPPER ":<module>:1", NAPPER ":wait_for_io:4"};
+    static const double cpu[3] = {0.07, 0.058, 0.0007};
+    json_t *runs = json_array(), *self[3];
+    for (int f = 0; f < 3; f++)
+        self[f] = json_array();
+    double med[3] = {0, 0, 0};
+    for (int r = 0; r < 3; r++) {
+        double k = k0 * (1 + 0.05 * (r - 1)), wall = 0;
+        for (int f = 0; f < 3; f++) {
+            /* the sleep, with 1% of jitter, and its wake-up's wait for a CPU */
+            double nap = sleep_s * (1 + 0.01 * ((id + r) % 3 - 1)) + 0.01;
+            double x = cpu[f] * (1 + k) + (f == 2 ? nap : 0);
+            json_array_append_new(self[f], json_real(x));
+            wall += x;
+            if (r == 1)
+                med[f] = x;
+        }
+        json_array_append_new(runs, json_pack("{s:f, s:f, s:f, s:I}", "wall_s", wall, "cpu_s",
+                                              0.1287, "run_delay_s", 0.1287 * k + 0.01,
+                                              "peak_rss_bytes", (json_int_t)19712000));
+    }
+    json_t *fns = json_array();
+    for (int f = 0; f < 3; f++)
+        json_array_append_new(fns, json_pack("{s:s, s:f, s:f, s:f, s:f, s:o, s:O}", "key", keys[f],
+                                             "self_s", med[f], "total_s", med[f], "self_cpu_s",
+                                             cpu[f], "total_pct", 30.0, "self_s_runs", self[f],
+                                             "total_s_runs", self[f]));
+    char idbuf[64];
+    snprintf(idbuf, sizeof(idbuf), "00000000-0000-4000-8000-%012d", id);
+    return json_pack("{s:s, s:s, s:{s:s, s:s}, s:{s:s}, s:{s:s}, s:{s:s}, s:o, s:{s:o}}", "schema",
+                     "pyscope.report/1", "id", idbuf, "script", "key", NAPPER, "sha256", "bb",
+                     "host", "fingerprint", HOST, "python", "build", PY, "status", "outcome", "ok",
+                     "runs", runs, "profile", "functions", fns);
+}
+
+static void test_why_net_of_wait(void **state)
+{
+    (void)state;
+    json_t *base[6];
+    for (int i = 0; i < 6; i++)
+        base[i] = napper_doc(300 + i, 0.25, 5.5 + 0.2 * i);
+    json_t *cand = napper_doc(310, 1.0, 40);
+    json_t *reg = regress_compare(cand, (const json_t *const *)base, 6, NULL);
+    const json_t *wall = find_metric(reg, "wall_s", NULL);
+    assert_string_equal(verdict_of(wall), "regression");
+    assert_string_equal(decided_metric(reg), "wall_s");
+    assert_true(
+        json_is_true(json_object_get(json_object_get(wall, "contention"), "net_of_queueing")));
+    double change = json_number_value(json_object_get(wall, "change_pct"));
+    if (!(change > 190 && change < 205))
+        fail_msg("net wall change %+.1f%%, the CI saw +197.8%%", change);
+    const json_t *why = json_object_get(reg, "why");
+    assert_string_equal(json_string_value(json_object_get(why, "basis")), "self_s_net");
+    const json_t *fns = json_object_get(why, "functions");
+    const json_t *f0 = json_array_get(fns, 0);
+    assert_non_null(f0);
+    assert_string_equal(json_string_value(json_object_get(f0, "key")), NAPPER ":wait_for_io:4");
+    double d0 = json_number_value(json_object_get(f0, "delta"));
+    if (!(d0 > 0.7 && d0 < 0.8))
+        fail_msg("wait_for_io() moved %+.3f s net of its wait, slept 0.75 s longer", d0);
+    /* the computing functions are unchanged net of their wait: at most a sliver */
+    size_t i;
+    const json_t *f;
+    json_array_foreach(fns, i, f)
+    {
+        if (i > 0 && json_number_value(json_object_get(f, "share_pct")) > 5)
+            fail_msg("%s explains %.1f%%", json_string_value(json_object_get(f, "key")),
+                     json_number_value(json_object_get(f, "share_pct")));
+    }
+    json_decref(reg);
+    json_decref(cand);
+    for (int k = 0; k < 6; k++)
+        json_decref(base[k]);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1873,6 +1964,7 @@ int main(void)
         cmocka_unit_test(test_check_local_deterministic_change),
         cmocka_unit_test(test_contention_assess),
         cmocka_unit_test(test_compare_contended),
+        cmocka_unit_test(test_why_net_of_wait),
         cmocka_unit_test(test_machine_speed),
         cmocka_unit_test(test_moved_functions),
     };
