@@ -32,6 +32,7 @@
 #include "farm_cmds.h"
 #include "gitrev.h"
 #include "log.h"
+#include "metrics.h"
 #include "pathnorm.h"
 #include "regress.h"
 #include "revision.h"
@@ -58,8 +59,8 @@ void cli_bisect_help(FILE *out)
           "  --good REV, --bad REV   the ends (branch, tag, hash, HEAD~3...); GOOD must be\n"
           "                          an ancestor of BAD\n"
           "  --repo PATH             the repository (default: the current folder's checkout)\n"
-          "  --metric NAME           decide on this metric (as in pyscope run's JSON:\n"
-          "                          cpu_s, wall_s ...; default: the run's deciding metric)\n"
+          "  --metric NAME           decide on wall_s, cpu_s, peak_rss_bytes or\n"
+          "                          instructions (default: the run's deciding metric)\n"
           "  --rounds N              pairs of runs per step first (default 5)\n"
           "  --max-rounds N          while a step is inconclusive because of noise, add pairs\n"
           "                          up to N (default 3 x --rounds)\n"
@@ -125,6 +126,9 @@ static int bisect_parse(int argc, char **argv, struct bisect_args *a)
             a->repo = optarg;
             break;
         case O_METRIC:
+            if (!metric_name_ok(METRIC_SET_LOCAL, optarg))
+                return cli_usage_error("bisect", "--metric takes %s, not \"%s\"",
+                                       metric_names_text(METRIC_SET_LOCAL), optarg);
             a->metric = optarg;
             break;
         case O_JSON:
@@ -655,14 +659,14 @@ static json_t *bisect_document(const struct bisect *b)
     return out;
 }
 
-/* --host (or a farm option, or --id) before any "--": the farm form (bisect_farm.c). */
+/* --host (or a farm option, --id, --cancel) before any "--": the farm form (bisect_farm.c). */
 static bool bisect_is_farm(int argc, char **argv)
 {
     for (int i = 1; i < argc && strcmp(argv[i], "--") != 0; i++) {
         const char *o = argv[i];
         if (strcmp(o, "--host") == 0 || strncmp(o, "--host=", 7) == 0 || strcmp(o, "--id") == 0 ||
-            strncmp(o, "--id=", 5) == 0 || strncmp(o, "--coordinator", 13) == 0 ||
-            strncmp(o, "--secret-key", 12) == 0)
+            strncmp(o, "--id=", 5) == 0 || strncmp(o, "--cancel", 8) == 0 ||
+            strncmp(o, "--coordinator", 13) == 0 || strncmp(o, "--secret-key", 12) == 0)
             return true;
     }
     return false;

@@ -10,9 +10,11 @@
  * Query KIND_BISECT, printing each step as it is decided, and prints the
  * culprit with its evidence. A coordinator restart while waiting is waited
  * out (the bisection goes on after it). --no-wait prints the id and leaves;
- * --id N waits for (or shows) an existing bisection.
+ * --id N waits for (or shows) an existing bisection; --cancel N stops one
+ * (Query KIND_BISECT, state "cancel": its queued steps are withdrawn).
  */
 #include <getopt.h>
+#include <pwd.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -26,6 +28,7 @@
 #include "farm_cmds.h"
 #include "gitrev.h"
 #include "log.h"
+#include "metrics.h"
 #include "pathnorm.h"
 #include "progress.h"
 #include "regress.h"
@@ -42,6 +45,7 @@ void bisect_farm_help(FILE *out)
 {
     fputs("Usage: pyscope bisect SCRIPT --host HOST --good REV --bad REV [OPTIONS] [-- ARGS...]\n"
           "       pyscope bisect --id N [--json] [--no-wait]\n"
+          "       pyscope bisect --cancel N [--json]\n"
           "\n"
           "The farm form: the coordinator searches BAD's first-parent history back to GOOD\n"
           "for the commit that made SCRIPT (a path in the repository) slower on HOST. Each\n"
@@ -58,7 +62,8 @@ void bisect_farm_help(FILE *out)
           "  --metric NAME        decide on cpu_s, wall_s or peak_rss_bytes (default: the\n"
           "                       runs' deciding metric)\n"
           "  --rounds N           base/head pairs of a step (default 5; an inconclusive step\n"
-          "                       gets as many again, twice at most)\n"
+          "                       gets as many again, twice at most; the ends up to 8\n"
+          "                       times)\n"
           "  --repeat N           measured runs of each turn (default 3)\n"
           "  --threshold PCT      smallest change that counts (default 5; a step says \"no\n"
           "                       change\" only when the host's noise is below it: raise it\n"
@@ -67,25 +72,59 @@ void bisect_farm_help(FILE *out)
           "                       bisect_budget_s)\n"
           "  --id N               an existing bisection: wait for it and show it\n"
           "  --no-wait            print the bisection's id and leave\n"
+          "  --cancel N           stop bisection N: its queued steps are withdrawn, its state\n"
+          "                       becomes cancelled (who and when in its message)\n"
           "  --json               print pyscope.bisect_farm/1 JSON\n"
           "  -q, --quiet          no step lines on stderr\n" FARM_OPTIONS_HELP "\n"
           "Exit status: 0 the culprit (or the unrunnable commits holding it) is named,\n"
           "1 none could be named (BAD is not slower, a step stayed inconclusive, the budget\n"
-          "ran out: said, with the interval so far), 2 usage error (unknown host or\n"
-          "revision, GOOD not an ancestor of BAD, GOOD == BAD), 3 the script cannot run at\n"
+          "ran out or it was cancelled: said, with the interval so far), 2 usage error\n"
+          "(unknown host, revision or bisection, GOOD not an ancestor of BAD, GOOD == BAD,\n"
+          "--cancel of a bisection that already ended), 3 the script cannot run at\n"
           "an end, 4 the coordinator could not be reached or failed.\n",
           out);
 }
 
 struct bisect_farm_args {
     const char *script, *host, *good, *bad, *repo, *metric;
-    uint64_t rounds, repeat, budget, id;
+    uint64_t rounds, repeat, budget, id, cancel;
     double threshold_pct; /* 0 = the script's (or the default 5%) */
     bool json, quiet, no_wait;
     char **script_args;
     size_t n_script_args;
     struct farm_opts fo;
 };
+
+/* The options' combinations, after parsing: -1 to go on, else an exit status (said). */
+static int bf_check(int argc, char **argv, struct bisect_farm_args *a)
+{
+    if (farm_opts_finish(&a->fo) < 0)
+        return PYSCOPE_EXIT_USAGE;
+    if (a->cancel) {
+        if (optind < argc || a->host || a->good || a->bad || a->id || a->no_wait)
+            return cli_usage_error("bisect", "--cancel N stops an existing bisection: no "
+                                             "SCRIPT, --host, --good, --bad, --id or --no-wait "
+                                             "with it");
+        return -1;
+    }
+    if (a->id) {
+        if (optind < argc || a->host || a->good || a->bad)
+            return cli_usage_error("bisect", "--id N reads an existing bisection: no SCRIPT, "
+                                             "--host, --good or --bad with it");
+        return -1;
+    }
+    if (optind >= argc)
+        return cli_usage_error("bisect", "which script? (pyscope bisect SCRIPT --host HOST "
+                                         "--good REV --bad REV)");
+    a->script = argv[optind];
+    a->script_args = argv + optind + 1;
+    a->n_script_args = (size_t)(argc - optind - 1);
+    if (!a->host || !*a->host)
+        return cli_usage_error("bisect", "--host NAME is needed (pyscope hosts lists them)");
+    if (!a->good || !a->bad)
+        return cli_usage_error("bisect", "--good REV and --bad REV are both needed");
+    return -1;
+}
 
 static int bf_parse(int argc, char **argv, struct bisect_farm_args *a)
 {
@@ -101,7 +140,8 @@ static int bf_parse(int argc, char **argv, struct bisect_farm_args *a)
         O_ID,
         O_NOWAIT,
         O_JSON,
-        O_THRESHOLD
+        O_THRESHOLD,
+        O_CANCEL
     };
     static const struct option opts[] = {
         {"host", required_argument, NULL, O_HOST},
@@ -115,6 +155,7 @@ static int bf_parse(int argc, char **argv, struct bisect_farm_args *a)
         {"id", required_argument, NULL, O_ID},
         {"no-wait", no_argument, NULL, O_NOWAIT},
         {"threshold", required_argument, NULL, O_THRESHOLD},
+        {"cancel", required_argument, NULL, O_CANCEL},
         {"json", no_argument, NULL, O_JSON},
         {"quiet", no_argument, NULL, 'q'},
         FARM_LONG_OPTIONS,
@@ -144,12 +185,9 @@ static int bf_parse(int argc, char **argv, struct bisect_farm_args *a)
             a->repo = optarg;
             break;
         case O_METRIC:
-            if (strcmp(optarg, "cpu_s") && strcmp(optarg, "wall_s") &&
-                strcmp(optarg, "peak_rss_bytes"))
-                return cli_usage_error("bisect",
-                                       "--metric takes cpu_s, wall_s or peak_rss_bytes on the "
-                                       "farm, not \"%s\"",
-                                       optarg);
+            if (!metric_name_ok(METRIC_SET_FARM, optarg))
+                return cli_usage_error("bisect", "--metric takes %s on the farm, not \"%s\"",
+                                       metric_names_text(METRIC_SET_FARM), optarg);
             a->metric = optarg;
             break;
         case O_ROUNDS:
@@ -170,6 +208,11 @@ static int bf_parse(int argc, char **argv, struct bisect_farm_args *a)
         case O_ID:
             if (farm_parse_u64(optarg, INT64_MAX, &a->id) < 0)
                 return cli_usage_error("bisect", "--id takes a bisection's id, not \"%s\"", optarg);
+            break;
+        case O_CANCEL:
+            if (farm_parse_u64(optarg, INT64_MAX, &a->cancel) < 0)
+                return cli_usage_error("bisect", "--cancel takes a bisection's id, not \"%s\"",
+                                       optarg);
             break;
         case O_NOWAIT:
             a->no_wait = true;
@@ -201,25 +244,7 @@ static int bf_parse(int argc, char **argv, struct bisect_farm_args *a)
         }
         }
     }
-    if (farm_opts_finish(&a->fo) < 0)
-        return PYSCOPE_EXIT_USAGE;
-    if (a->id) {
-        if (optind < argc || a->host || a->good || a->bad)
-            return cli_usage_error("bisect", "--id N reads an existing bisection: no SCRIPT, "
-                                             "--host, --good or --bad with it");
-        return -1;
-    }
-    if (optind >= argc)
-        return cli_usage_error("bisect", "which script? (pyscope bisect SCRIPT --host HOST "
-                                         "--good REV --bad REV)");
-    a->script = argv[optind];
-    a->script_args = argv + optind + 1;
-    a->n_script_args = (size_t)(argc - optind - 1);
-    if (!a->host || !*a->host)
-        return cli_usage_error("bisect", "--host NAME is needed (pyscope hosts lists them)");
-    if (!a->good || !a->bad)
-        return cli_usage_error("bisect", "--good REV and --bad REV are both needed");
-    return -1;
+    return bf_check(argc, argv, a);
 }
 
 /*
@@ -488,12 +513,71 @@ static int bf_print(const json_t *b)
     return bf_status(b);
 }
 
+/* Bisection b as --json or text asks; returns the exit status of its state. */
+static int bf_output(const struct bisect_farm_args *a, const json_t *b)
+{
+    if (!a->json)
+        return bf_print(b);
+    json_t *out = json_pack("{s:s, s:s, s:O}", "schema", "pyscope.bisect_farm/1", "pyscope_version",
+                            PYSCOPE_VERSION, "bisect", b);
+    char *text = json_dumps(out, JSON_INDENT(2));
+    puts(text);
+    free(text);
+    json_decref(out);
+    return bf_status(b);
+}
+
+/* Who asks for a cancel, as the coordinator records it: user@host. */
+static void bf_who(char *buf, size_t len)
+{
+    char host[256] = "";
+    const char *user = getenv("USER");
+    struct passwd *pw = user && *user ? NULL : getpwuid(getuid());
+    if (gethostname(host, sizeof(host) - 1) < 0)
+        host[0] = '\0';
+    snprintf(buf, len, "%s@%s", user && *user ? user : pw ? pw->pw_name : "?", *host ? host : "?");
+}
+
+/* --cancel N: stop the bisection, print what it had come to. */
+static int bf_cancel(const struct bisect_farm_args *a)
+{
+    char who[320];
+    bf_who(who, sizeof(who));
+    struct wire_query q = {
+        .kind = WIRE_QUERY_BISECT, .batch_id = a->cancel, .state = "cancel", .note = who};
+    json_t *ans = NULL;
+    int rc = farm_query_send(&a->fo, &q, &ans);
+    if (rc < 0)
+        return farm_query_status(rc);
+    const json_t *b = json_object_get(ans, "bisect"), *e = json_object_get(b, "error");
+    int status;
+    if (json_is_object(e)) {
+        char *msg = sanitize_dup(str_of(e, "message"), 0);
+        log_error("bisection %llu: %s", (unsigned long long)a->cancel, msg);
+        free(msg);
+        status = PYSCOPE_EXIT_USAGE;
+    } else if (!json_is_object(b) || strcmp(str_of(b, "state"), "cancelled") != 0) {
+        log_error("bisection %llu was not cancelled: the coordinator answered it as %s (a "
+                  "coordinator from before --cancel?)",
+                  (unsigned long long)a->cancel,
+                  json_is_object(b) ? str_of(b, "state") : "something else");
+        status = PYSCOPE_EXIT_INTERNAL;
+    } else {
+        bf_output(a, b);
+        status = PYSCOPE_EXIT_OK;
+    }
+    json_decref(ans);
+    return status;
+}
+
 int bisect_farm_main(int argc, char **argv)
 {
     struct bisect_farm_args a;
     int status = bf_parse(argc, argv, &a);
     if (status >= 0)
         return status;
+    if (a.cancel)
+        return bf_cancel(&a);
     struct revision_repo rr = {0};
     struct revision_commits rcs = {0};
     char hash[2][GITREV_HASH_MAX + 1] = {"", ""};
@@ -514,17 +598,7 @@ int bisect_farm_main(int argc, char **argv)
     status = bf_wait(&a, id, &doc);
     if (status)
         goto out;
-    if (a.json) {
-        json_t *out = json_pack("{s:s, s:s, s:O}", "schema", "pyscope.bisect_farm/1",
-                                "pyscope_version", PYSCOPE_VERSION, "bisect", doc);
-        char *text = json_dumps(out, JSON_INDENT(2));
-        puts(text);
-        free(text);
-        json_decref(out);
-        status = bf_status(doc);
-    } else {
-        status = bf_print(doc);
-    }
+    status = bf_output(&a, doc);
 out:
     json_decref(doc);
     free(key);

@@ -430,6 +430,7 @@ static void hist_print_safe(const json_t *doc, bool color)
         printf(", run %.8s, %s\n", hist_get(g, NULL, "candidate_run") ?: "?",
                hist_get(g, NULL, "state") ?: "?");
         revision_print_range(stdout, json_object_get(g, "range"), "    ");
+        revision_print_bisection(stdout, json_object_get(g, "bisection"), "    ");
     }
     const json_t *others = json_object_get(doc, "other_series");
     const json_t *o;

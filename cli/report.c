@@ -17,6 +17,8 @@
 #include "farm_cmds.h"
 #include "html_team.h"
 #include "log.h"
+#include "revision.h"
+#include "sanitize.h"
 
 void cmd_report_help(FILE *out)
 {
@@ -34,6 +36,9 @@ void cmd_report_help(FILE *out)
         "  --limit N            list the worst N regressions and improvements (1-1000,\n"
         "                       default 100); the report counts the rest (\"and 380 more\")\n"
         "  --out FILE           where the HTML goes (default pyscope-report.html)\n"
+        "  --text               print the regressions as text instead: each with its\n"
+        "                       range of commits and its bisection (state, culprit or\n"
+        "                       why none, steps and runs used)\n"
         "  --json               print the coordinator's JSON instead\n" FARM_OPTIONS_HELP,
         out);
 }
@@ -118,11 +123,57 @@ static int report_write(const json_t *doc, const char *path)
     return PYSCOPE_EXIT_OK;
 }
 
+/* One regression or improvement of the team report as text lines. */
+static void report_text_one(const json_t *g)
+{
+    const char *fn = json_string_value(json_object_get(g, "function"));
+    char *script = sanitize_dup(json_string_value(json_object_get(g, "script")), 0);
+    char *host = sanitize_dup(json_string_value(json_object_get(g, "host")), 0);
+    char *func = fn ? sanitize_dup(fn, 0) : NULL;
+    printf("#%" JSON_INTEGER_FORMAT " %s on %s: %s%s%s %+.1f%%",
+           json_integer_value(json_object_get(g, "id")), script ? script : "?", host ? host : "?",
+           json_string_value(json_object_get(g, "metric")) ?: "?", func ? " of " : "",
+           func ? func : "", json_number_value(json_object_get(g, "change_pct")));
+    if (json_is_number(json_object_get(g, "ci_low_pct")) &&
+        json_is_number(json_object_get(g, "ci_high_pct")))
+        printf(" (95%% CI %+.1f%% to %+.1f%%)", json_number_value(json_object_get(g, "ci_low_pct")),
+               json_number_value(json_object_get(g, "ci_high_pct")));
+    printf(", batch %" JSON_INTEGER_FORMAT ", %s\n",
+           json_integer_value(json_object_get(g, "batch_id")),
+           json_string_value(json_object_get(g, "state")) ?: "?");
+    revision_print_range(stdout, json_object_get(g, "range"), "    ");
+    revision_print_bisection(stdout, json_object_get(g, "bisection"), "    ");
+    free(script);
+    free(host);
+    free(func);
+}
+
+/* The team report doc's regressions and improvements as text on stdout. */
+static void report_print_text(const json_t *doc)
+{
+    const json_t *rep = json_object_get(doc, "report");
+    static const char *const kinds[2] = {"regressions", "improvements"};
+    for (int k = 0; k < 2; k++) {
+        const json_t *list = json_object_get(rep, kinds[k]);
+        char total_key[32];
+        snprintf(total_key, sizeof(total_key), "%s_total", kinds[k]);
+        json_int_t total = json_integer_value(json_object_get(rep, total_key));
+        size_t n = json_array_size(list), i;
+        printf("%s%s: %zu", k ? "\n" : "", k ? "Improvements" : "Regressions", n);
+        if (total > (json_int_t)n)
+            printf(" listed of %" JSON_INTEGER_FORMAT " (--limit)", total);
+        puts(n ? " (worst first)" : "");
+        const json_t *g;
+        json_array_foreach(list, i, g) report_text_one(g);
+    }
+}
+
 int cmd_report(int argc, char **argv)
 {
-    enum { O_JSON = 256, O_BATCH, O_SINCE, O_OUT, O_LIMIT };
+    enum { O_JSON = 256, O_BATCH, O_SINCE, O_OUT, O_LIMIT, O_TEXT };
     static const struct option opts[] = {
         {"json", no_argument, NULL, O_JSON},
+        {"text", no_argument, NULL, O_TEXT},
         FARM_LONG_OPTIONS,
         {"batch", required_argument, NULL, O_BATCH},
         {"since", required_argument, NULL, O_SINCE},
@@ -131,7 +182,7 @@ int cmd_report(int argc, char **argv)
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
-    bool json = false;
+    bool json = false, text = false;
     const char *path = "pyscope-report.html";
     struct farm_opts fo;
     farm_opts_init(&fo);
@@ -142,6 +193,9 @@ int cmd_report(int argc, char **argv)
         switch (c) {
         case O_JSON:
             json = true;
+            break;
+        case O_TEXT:
+            text = true;
             break;
         case O_BATCH:
             if (farm_parse_u64(optarg, INT64_MAX, &q.batch_id) < 0) {
@@ -175,6 +229,10 @@ int cmd_report(int argc, char **argv)
         log_error("unexpected argument \"%s\"", argv[optind]);
         return PYSCOPE_EXIT_USAGE;
     }
+    if (json && text) {
+        log_error("--json and --text exclude each other");
+        return PYSCOPE_EXIT_USAGE;
+    }
     if (q.batch_id && q.since_s) {
         log_error("--batch and --since exclude each other");
         return PYSCOPE_EXIT_USAGE;
@@ -190,6 +248,8 @@ int cmd_report(int argc, char **argv)
         char *d = json_dumps(doc, JSON_INDENT(2));
         puts(d);
         free(d);
+    } else if (text) {
+        report_print_text(doc);
     } else {
         status = report_write(doc, path);
     }

@@ -229,3 +229,47 @@ void revision_print_range(FILE *out, const json_t *range, const char *indent)
                      "branch was rewritten, or its history was never described)");
     fputc('\n', out);
 }
+
+void revision_print_bisection(FILE *out, const json_t *b, const char *indent)
+{
+    if (!json_is_object(b))
+        return;
+    const char *state = json_string_value(json_object_get(b, "state"));
+    const char *msg = json_string_value(json_object_get(b, "message"));
+    state = state ? state : "?";
+    fprintf(out, "%sbisection %" JSON_INTEGER_FORMAT ": %s", indent,
+            json_integer_value(json_object_get(b, "id")), state);
+    if (strcmp(state, "not_bisected") != 0)
+        fprintf(out, " after %" JSON_INTEGER_FORMAT " step%s, %" JSON_INTEGER_FORMAT " run%s",
+                json_integer_value(json_object_get(b, "steps")),
+                json_integer_value(json_object_get(b, "steps")) == 1 ? "" : "s",
+                json_integer_value(json_object_get(b, "turns")),
+                json_integer_value(json_object_get(b, "turns")) == 1 ? "" : "s");
+    if (msg && *msg) {
+        fputs(": ", out);
+        print_text(out, msg, 400);
+    }
+    fputc('\n', out);
+    const json_t *c = json_object_get(b, "culprit");
+    if (json_is_object(c)) {
+        fprintf(out, "%s  culprit: ", indent);
+        print_commit(out, c);
+        if (json_is_true(json_object_get(c, "merge")))
+            fputs(" - a merge commit: the slowdown came in with the branch it merged", out);
+        fputc('\n', out);
+    } else if (strcmp(state, "not_bisected") != 0 && strcmp(state, "no_regression") != 0) {
+        fprintf(out, "%s  %s: last good ", indent,
+                strcmp(state, "running") == 0 ? "so far" : "narrowed to");
+        print_commit(out, json_object_get(b, "last_good"));
+        fprintf(out, ", first bad ");
+        print_commit(out, json_object_get(b, "first_bad"));
+        fprintf(out, " (%" JSON_INTEGER_FORMAT " commit%s)",
+                json_integer_value(json_object_get(b, "commits")),
+                json_integer_value(json_object_get(b, "commits")) == 1 ? "" : "s");
+        if (json_integer_value(json_object_get(b, "unrunnable")) > 0)
+            fprintf(out, "; %" JSON_INTEGER_FORMAT " commit%s the script could not run at",
+                    json_integer_value(json_object_get(b, "unrunnable")),
+                    json_integer_value(json_object_get(b, "unrunnable")) == 1 ? "" : "s");
+        fputc('\n', out);
+    }
+}

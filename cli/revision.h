@@ -75,6 +75,16 @@ void revision_commits_free(struct revision_commits *c);
  */
 void revision_print_range(FILE *out, const json_t *range, const char *indent);
 
+/*
+ * Print a regression's bisection (borrowed: its "bisection" object, the team
+ * report's and history's; nothing for null) as lines starting with indent:
+ * its state, the steps and runs it used and its message (why no culprit:
+ * inconclusive, out of budget, unrunnable commits, cancelled by whom), then
+ * the culprit (hash, subject; a merge commit said as such) or the interval it
+ * narrowed the range to.
+ */
+void revision_print_bisection(FILE *out, const json_t *bisection, const char *indent);
+
 /* The commit of c with this hash, or NULL. */
 const struct gitrev_commit *revision_find(const struct revision_commits *c, const char *hash);
 

@@ -13,6 +13,7 @@
 #include "batch_report.h"
 #include "errors.h"
 #include "log.h"
+#include "metrics.h"
 #include "trybatch.h"
 #include "xmalloc.h"
 
@@ -120,11 +121,13 @@ static int insert_bisection(struct store *s, const char *origin, const char *reg
     char *entry_s = json_dumps(entry, JSON_COMPACT), *chain_s = json_dumps(chain, JSON_COMPACT);
     char rounds_s[16], runs_s[24], budget[24];
     snprintf(rounds_s, sizeof(rounds_s), "%" PRIu32, rounds);
-    /* the ends, ~log2(n) steps, the confirmation, each up to (1 + max_extra) x rounds pairs */
-    size_t n = json_array_size(chain), steps = 3;
-    while ((1u << (steps - 3)) < n)
+    /* ~log2(n) steps and the confirmation, each up to abtest_step_batches() x rounds pairs
+     * (max_extra 2, the table's default), and the ends up to their own (more) */
+    size_t n = json_array_size(chain), steps = 2;
+    while ((1u << (steps - 2)) < n)
         steps++;
-    snprintf(runs_s, sizeof(runs_s), "%zu", steps * 2 * 3 * (size_t)rounds);
+    size_t batches = steps * abtest_step_batches(false, 2) + abtest_step_batches(true, 2);
+    snprintf(runs_s, sizeof(runs_s), "%zu", batches * 2 * (size_t)rounds);
     snprintf(budget, sizeof(budget), "%" PRIu32, budget_s);
     const char *p[14] = {script, origin,  regression, host_id, entry_s, metric, good,
                          bad,    chain_s, rounds_s,   runs_s,  budget,  state,  message};
@@ -168,19 +171,18 @@ static int host_of(struct store *s, const char *name, char *id, size_t idlen, ch
     return rc;
 }
 
+/* "" (the decision's) or a metric every agent's run measures. */
 static bool metric_ok(const char *m)
 {
-    return !m || !*m || strcmp(m, "cpu_s") == 0 || strcmp(m, "wall_s") == 0 ||
-           strcmp(m, "peak_rss_bytes") == 0;
+    return !m || !*m || metric_name_ok(METRIC_SET_FARM, m);
 }
 
 int bisection_create(struct store *s, const struct wire_submit *sub, uint32_t default_budget_s,
                      uint64_t *id, char *err, size_t errlen)
 {
     if (!metric_ok(sub->bisect_metric)) {
-        pyscope_set_err(err, errlen,
-                        "a bisection decides on cpu_s, wall_s or peak_rss_bytes, not \"%s\"",
-                        sub->bisect_metric);
+        pyscope_set_err(err, errlen, "a bisection decides on %s, not \"%s\"",
+                        metric_names_text(METRIC_SET_FARM), sub->bisect_metric);
         return -PYSCOPE_EUSAGE;
     }
     if (store_command(s, "BEGIN", NULL, 0, err, errlen) < 0)
@@ -476,20 +478,44 @@ static int decide_step(struct store *s, const struct bisection_settings *bs, str
                  json_number_value(json_object_get(b->row, "ends_change")) / 2);
     } else {
         outcome = "inconclusive";
-        size_t nb = json_array_size(batches);
-        bool budget =
-            json_is_true(json_object_get(b->row, "over_time")) ||
-            int_of(b->row, "turns") + 2 * int_of(b->row, "rounds") > int_of(b->row, "max_runs");
-        if ((json_int_t)nb <= int_of(b->row, "max_extra") && !budget) {
+        long long left = json_is_true(json_object_get(b->row, "over_time"))
+                             ? 0
+                             : (long long)(int_of(b->row, "max_runs") - int_of(b->row, "turns"));
+        if (abtest_pool_more(verdict, strcmp(phase, "ends") == 0, json_array_size(batches),
+                             (size_t)int_of(b->row, "max_extra"), left,
+                             (size_t)int_of(b->row, "rounds"))) {
             json_decref(results);
             rc = queue_step(s, bs, b, phase, pos, against, true, err, errlen);
             return rc < 0 ? rc : 0;
         }
     }
+    if (json_array_size(batches) > 1)
+        log_info("bisection %s step %" JSON_INTEGER_FORMAT " (%s): %s with %zu try batches "
+                 "(%" JSON_INTEGER_FORMAT " pairs) pooled",
+                 b->ids, b->n, phase, outcome, json_array_size(batches), int_of(res, "base_runs"));
     rc = record_step(s, b, outcome, res, m, err, errlen);
     if (rc >= 0)
         rc = apply_step(s, b, st, outcome, m, err, errlen);
     json_decref(results);
+    return rc;
+}
+
+/* The parents of commit hash as "abc123def456, 0123456789ab" into buf when it is a merge
+ * (more than one parent), else "". Returns 0 or a negative code. */
+static int merge_parents(struct store *s, const char *hash, char *buf, size_t len, char *err,
+                         size_t errlen)
+{
+    const char *p[1] = {hash};
+    json_t *r = NULL;
+    *buf = '\0';
+    int rc = one_row(s,
+                     "SELECT json_build_object('parents', (SELECT string_agg(left(x, 12), ', '"
+                     " ORDER BY o) FROM unnest(c.parents) WITH ORDINALITY AS u(x, o)),"
+                     " 'merge', cardinality(c.parents) > 1)::text FROM commits c WHERE c.hash = $1",
+                     p, 1, &r, err, errlen);
+    if (rc == 0 && json_is_true(json_object_get(r, "merge")))
+        snprintf(buf, len, "%s", str_of(r, "parents"));
+    json_decref(r);
     return rc;
 }
 
@@ -505,6 +531,9 @@ static int apply_step(struct store *s, struct bis *b, const json_t *st, const ch
     const char *verdict = m ? str_of(m, "verdict") : "";
     double change = json_number_value(json_object_get(m, "change_pct"));
     const char *why = str_of(m, "reason");
+    /* the rounds pairs each of the step's try batches queued, all pooled in its verdict */
+    size_t nbatch = json_array_size(json_object_get(st, "batches"));
+    size_t pooled = nbatch * (size_t)int_of(b->row, "rounds");
     char msg[1024];
     int rc;
     log_info("bisection %s step %" JSON_INTEGER_FORMAT " (%s) %.12s: %s (%s %+.1f%%)", b->ids, b->n,
@@ -533,21 +562,33 @@ static int apply_step(struct store *s, struct bis *b, const json_t *st, const ch
             return finish(s, b, "failed", NULL, msg, err, errlen);
         }
         snprintf(msg, sizeof(msg),
-                 "the ends stayed inconclusive after their extra rounds (%+.1f%%%s%s): is the "
-                 "regression visible on this host? more --rounds, or a quieter host",
-                 change, *why ? ": " : "", why);
+                 "the ends stayed inconclusive with %zu rounds pooled (%zu try batches; "
+                 "%+.1f%%%s%s): is the regression visible on this host? more --rounds, or a "
+                 "quieter host",
+                 pooled, nbatch, change, *why ? ": " : "", why);
         return finish(s, b, "inconclusive", NULL, msg, err, errlen);
     }
     if (strcmp(phase, "confirm") == 0) {
         if (strcmp(outcome, "bad") == 0) {
-            snprintf(msg, sizeof(msg), "%.12s is %+.1f%% against its parent %.12s", at(b, pos),
-                     change, at(b, against));
+            char parents[256] = "";
+            rc = merge_parents(s, at(b, pos), parents, sizeof(parents), err, errlen);
+            if (rc < 0)
+                return rc;
+            if (*parents)
+                snprintf(msg, sizeof(msg),
+                         "merge commit %.12s (parents %s): the slowdown came in with the merge "
+                         "(%+.1f%% against its first parent %.12s); bisect the merged branch "
+                         "(--good %.12s --bad its other parent) for the commit within it",
+                         at(b, pos), parents, change, at(b, against), at(b, against));
+            else
+                snprintf(msg, sizeof(msg), "%.12s is %+.1f%% against its parent %.12s", at(b, pos),
+                         change, at(b, against));
             return finish(s, b, "found", at(b, pos), msg, err, errlen);
         }
         snprintf(msg, sizeof(msg),
                  "the steps point at %.12s but its own change against its parent %.12s did not "
-                 "show (%s %+.1f%%): not named",
-                 at(b, pos), at(b, against), *verdict ? verdict : outcome, change);
+                 "show (%s %+.1f%%, %zu rounds pooled): not named",
+                 at(b, pos), at(b, against), *verdict ? verdict : outcome, change, pooled);
         return finish(s, b, "inconclusive", NULL, msg, err, errlen);
     }
     /* a halving step */
@@ -559,11 +600,11 @@ static int apply_step(struct store *s, struct bis *b, const json_t *st, const ch
         rc = set_interval(s, b, "step", b->lo, b->hi, pos, err, errlen);
     else {
         snprintf(msg, sizeof(msg),
-                 "step %" JSON_INTEGER_FORMAT " (%.12s) stayed inconclusive after its extra rounds "
-                 "(%+.1f%%%s%s): the culprit lies between %.12s and %.12s (%" JSON_INTEGER_FORMAT
-                 " commits); not guessed",
-                 b->n, at(b, pos), change, *why ? ": " : "", why, at(b, b->lo), at(b, b->hi),
-                 b->hi - b->lo);
+                 "step %" JSON_INTEGER_FORMAT " (%.12s) stayed inconclusive with %zu rounds "
+                 "pooled (%zu try batches; %+.1f%%%s%s): the culprit lies between %.12s and %.12s "
+                 "(%" JSON_INTEGER_FORMAT " commits); not guessed",
+                 b->n, at(b, pos), pooled, nbatch, change, *why ? ": " : "", why, at(b, b->lo),
+                 at(b, b->hi), b->hi - b->lo);
         return finish(s, b, "inconclusive", NULL, msg, err, errlen);
     }
     return rc < 0 ? rc : 1;
@@ -640,7 +681,7 @@ static const char AUTO_SQL[] =
     " JOIN runs gr ON gr.run_id = g.baseline_runs[cardinality(g.baseline_runs)]"
     " JOIN jobs gj ON gj.id = gr.job_id"
     " WHERE g.kind = 'regression' AND g.function_key = ''"
-    " AND g.metric IN ('cpu_s', 'wall_s', 'peak_rss_bytes')"
+    " AND g.metric = ANY ($1::text[])" /* metric_names_array(METRIC_SET_FARM) */
     " AND g.state IN ('new', 'confirmed', 'ack')"
     " AND (g.state = 'confirmed' OR g.confirmation ? 'method')"
     " AND cj.commit_hash IS NOT NULL AND gj.commit_hash IS NOT NULL"
@@ -654,7 +695,8 @@ static int auto_start(struct store *s, const struct bisection_settings *bs, char
                       size_t errlen)
 {
     json_t *rows = NULL;
-    int rc = store_json_rows(s, AUTO_SQL, NULL, 0, &rows, err, errlen);
+    const char *p[1] = {metric_names_array(METRIC_SET_FARM)};
+    int rc = store_json_rows(s, AUTO_SQL, p, 1, &rows, err, errlen);
     if (rc < 0)
         return rc;
     size_t i;
@@ -734,7 +776,17 @@ int bisection_advance(struct store *s, const struct bisection_settings *bs, char
             json_decref(lk);
             if (!locked)
                 continue;
-            rc = advance_one(s, bs, row, err, errlen);
+            /* read after the lock: a cancel that took it first has committed by now */
+            json_t *still = NULL;
+            rc = one_row(s,
+                         "SELECT json_build_object('running', state = 'running')::text"
+                         " FROM bisections WHERE id = $1::bigint",
+                         p, 1, &still, err, errlen);
+            if (rc == 0)
+                rc = json_is_true(json_object_get(still, "running"))
+                         ? advance_one(s, bs, row, err, errlen)
+                         : 0;
+            json_decref(still);
             char uerr[256];
             json_t *ul = NULL;
             if (one_row(s,
@@ -755,6 +807,117 @@ int bisection_advance(struct store *s, const struct bisection_settings *bs, char
             break;
     }
     return moved;
+}
+
+/* ---- cancelling ---- */
+
+/* The bisection $1 (locked for the cancel), or no row. */
+static const char CANCEL_ROW_SQL[] =
+    "SELECT json_build_object('state', b.state, 'message', b.message, 'regression_id',"
+    " b.regression_id, 'finished', pyscope_ts(b.finished), 'now', pyscope_ts(now()),"
+    " 'last_good', b.chain[b.lo], 'first_bad', b.chain[b.hi], 'commits', b.hi - b.lo)::text"
+    " FROM bisections b WHERE b.id = $1::bigint FOR UPDATE";
+
+/* Its queued step turns end, said; running ones finish (their results are kept). */
+static const char WITHDRAW_SQL[] =
+    "UPDATE jobs j SET state = 'failed', end_reason = 'withdrawn: bisection ' || $1"
+    " || ' was cancelled', updated = now() FROM bisection_steps st"
+    " WHERE st.bisection_id = $1::bigint AND j.batch_id = ANY (st.batches)"
+    " AND j.state = 'queued'";
+
+/* Its step batches with no open job left are done (as a batch whose jobs all ended). */
+static const char WITHDRAWN_DONE_SQL[] =
+    "UPDATE batches b SET state = 'done', finished = now() FROM bisection_steps st"
+    " WHERE st.bisection_id = $1::bigint AND b.id = ANY (st.batches) AND b.state = 'running'"
+    " AND NOT EXISTS (SELECT 1 FROM jobs j WHERE j.batch_id = b.id"
+    "  AND j.state IN ('queued', 'leased'))";
+
+static json_t *cancel_error(uint64_t id, const char *code, const char *message)
+{
+    return json_pack("{s:I, s:{s:s, s:s}}", "id", (json_int_t)id, "error", "code", code, "message",
+                     message);
+}
+
+/* Cancel bisection ids (locked, in the open transaction) for who; *out: an error answer
+ * when it cannot be, else NULL. Returns 0 or a negative code. */
+static int cancel_locked(struct store *s, const char *ids, uint64_t id, const char *who,
+                         json_t **out, json_int_t *regression, char *err, size_t errlen)
+{
+    const char *p1[1] = {ids};
+    json_t *r = NULL;
+    char msg[1024];
+    int rc = one_row(s, CANCEL_ROW_SQL, p1, 1, &r, err, errlen);
+    if (rc < 0)
+        return rc;
+    if (!r) {
+        *out = cancel_error(id, "unknown_bisection",
+                            "no bisection has that id (pyscope bisect --host prints it)");
+        return 0;
+    }
+    if (strcmp(str_of(r, "state"), "running") != 0) {
+        snprintf(msg, sizeof(msg), "bisection %s already ended (%s at %s: %s): nothing to cancel",
+                 ids, str_of(r, "state"), str_of(r, "finished"), str_of(r, "message"));
+        *out = cancel_error(id, "not_running", msg);
+        json_decref(r);
+        return 0;
+    }
+    *regression = int_of(r, "regression_id");
+    int withdrawn = store_command(s, WITHDRAW_SQL, p1, 1, err, errlen);
+    rc = withdrawn < 0 ? withdrawn : store_command(s, WITHDRAWN_DONE_SQL, p1, 1, err, errlen);
+    if (rc >= 0) {
+        snprintf(msg, sizeof(msg),
+                 "cancelled by %s at %s (%d queued turns withdrawn); the culprit lay between "
+                 "%.12s and %.12s (%" JSON_INTEGER_FORMAT " commits) when it stopped",
+                 who, str_of(r, "now"), withdrawn, str_of(r, "last_good"), str_of(r, "first_bad"),
+                 int_of(r, "commits"));
+        const char *p2[2] = {ids, msg};
+        rc = store_command(s,
+                           "UPDATE bisections SET state = 'cancelled', phase = 'end',"
+                           " message = $2, finished = now() WHERE id = $1::bigint",
+                           p2, 2, err, errlen);
+        log_info("bisection %s: %s", ids, msg);
+    }
+    json_decref(r);
+    return rc < 0 ? rc : 0;
+}
+
+int bisection_cancel(struct store *s, const struct wire_query *q, const char *key, json_t **out,
+                     char *err, size_t errlen)
+{
+    char ids[32], who[512];
+    snprintf(ids, sizeof(ids), "%" PRIu64, q->batch_id);
+    snprintf(who, sizeof(who), "%s (%s)", q->note && *q->note ? q->note : "someone unnamed",
+             key && *key ? key : "no key");
+    *out = NULL;
+    if (store_command(s, "BEGIN", NULL, 0, err, errlen) < 0)
+        return -EIO;
+    /* the analyst moves a bisection under this lock: wait until it is done with this one,
+     * so that it queues no step after the cancel */
+    const char *p[1] = {ids};
+    json_t *lk = NULL, *answer = NULL;
+    json_int_t regression = 0;
+    int rc = q->batch_id > INT32_MAX ? 0
+                                     : one_row(s,
+                                               "SELECT json_build_object('ok', true)::text FROM"
+                                               " pg_advisory_xact_lock(1651077741, $1::integer)",
+                                               p, 1, &lk, err, errlen);
+    json_decref(lk);
+    if (rc == 0)
+        rc = cancel_locked(s, ids, q->batch_id, who, &answer, &regression, err, errlen);
+    if (rc == 0 && store_command(s, "COMMIT", NULL, 0, err, errlen) < 0)
+        rc = -EIO;
+    if (rc < 0) {
+        store_abort(s);
+        json_decref(answer);
+        return rc;
+    }
+    if (answer) {
+        *out = answer;
+        return 0;
+    }
+    if (regression > 0)
+        reports_stale(s, regression);
+    return bisection_answer(s, q, out, err, errlen);
 }
 
 /* ---- the query ---- */

@@ -63,14 +63,37 @@ int bisection_answer(struct store *s, const struct wire_query *q, json_t **out, 
                      size_t errlen);
 
 /*
+ * Cancel the bisection of Query KIND_BISECT q (batch_id; state "cancel", note:
+ * who asks, as the CLI says it) for the peer key (its role and key, as the
+ * log names it): its queued step turns are withdrawn (jobs end 'failed',
+ * end_reason "withdrawn: ..."; a turn already running finishes), its state
+ * becomes 'cancelled' with who and when in its message, under the lock the
+ * analyst moves it under (no step is queued after it). *out: the bisection as
+ * bisection_answer() gives it, or {"id", "error": {"code", "message"}} for an
+ * unknown id (unknown_bisection) or one that already ended (not_running).
+ * Returns 0 or a negative code.
+ */
+int bisection_cancel(struct store *s, const struct wire_query *q, const char *key, json_t **out,
+                     char *err, size_t errlen);
+
+/*
  * SQL: the bisection of regressions row g (alias) as JSON, or NULL: its id,
- * state, message, culprit, interval (the team report shows it beside the
- * regression).
+ * state, message (why none was named, who cancelled it), culprit (with
+ * "merge": it has more than one parent), interval, steps decided and turns
+ * (runs) used, the commits it could not run at (the team report and
+ * `pyscope history` show it beside the regression: HTML, JSON and text).
  */
 #define BISECTION_OF_SQL(g)                                                                        \
     "(SELECT json_build_object('id', bi.id, 'state', bi.state, 'message', bi.message,"             \
-    " 'culprit', pyscope_commit(bi.culprit), 'last_good', pyscope_commit(bi.chain[bi.lo]),"        \
-    " 'first_bad', pyscope_commit(bi.chain[bi.hi]), 'commits', bi.hi - bi.lo)"                     \
+    " 'culprit', pyscope_commit(bi.culprit)::jsonb || jsonb_build_object('merge',"                 \
+    "  (SELECT cardinality(c.parents) > 1 FROM commits c WHERE c.hash = bi.culprit)),"             \
+    " 'last_good', pyscope_commit(bi.chain[bi.lo]),"                                               \
+    " 'first_bad', pyscope_commit(bi.chain[bi.hi]), 'commits', bi.hi - bi.lo,"                     \
+    " 'steps', (SELECT count(*) FROM bisection_steps st WHERE st.bisection_id = bi.id"             \
+    "  AND st.outcome <> 'pending'),"                                                              \
+    " 'turns', (SELECT count(*) FROM jobs j WHERE j.batch_id IN (SELECT unnest(st.batches)"        \
+    "  FROM bisection_steps st WHERE st.bisection_id = bi.id) AND j.state = 'done'),"              \
+    " 'unrunnable', cardinality(bi.skipped))"                                                      \
     " FROM bisections bi WHERE bi.regression_id = " #g ".id)"
 
 #endif

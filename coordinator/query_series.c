@@ -8,16 +8,20 @@
  */
 #include "query_series.h"
 
+#include <errno.h>
 #include <inttypes.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "pgbin.h"
 #include "pyreq.h"
 #include "regress.h"
 #include "report.h"
+#include "bisection.h"
 #include "revrange.h"
 #include "stats.h"
 #include "store.h"
@@ -73,10 +77,12 @@ static const char SERIES_REGS_SQL[] =
     " 'change_pct', g.change_pct, 'ci_low_pct', g.ci_low_pct, 'ci_high_pct', g.ci_high_pct,"
     " 'p_value', g.p_value, 'q_value', g.q_value, 'state', g.state,"
     " 'confirm_runs', g.confirm_runs, 'note', g.note, 'created', pyscope_ts(g.created),"
-    " " REVRANGE_ENDS_SQL(
-        g) ")::text"
-           " FROM regressions g WHERE g.script_id = $1::bigint AND g.host_id = $2::bigint"
-           " AND g.python_build = $3 ORDER BY g.id LIMIT 1000";
+    " 'bisection', " BISECTION_OF_SQL(
+        g) ","
+           " " REVRANGE_ENDS_SQL(
+               g) ")::text"
+                  " FROM regressions g WHERE g.script_id = $1::bigint AND g.host_id = $2::bigint"
+                  " AND g.python_build = $3 ORDER BY g.id LIMIT 1000";
 
 static const char SERIES_OTHERS_SQL[] =
     "SELECT json_build_object('fingerprint', h.fingerprint, 'hostname', h.hostname,"
@@ -133,9 +139,8 @@ static const char HARDWARE_RUNS_SQL[] =
     "  UNION ALL SELECT bl.script_id, bl.host_id, (SELECT min(r.python_build) FROM runs r"
     "   WHERE r.script_id = bl.script_id AND r.host_id = bl.host_id"
     "   AND r.python_build > bl.build) FROM bl WHERE bl.build IS NOT NULL)"
-    " SELECT json_build_object('script_id', bl.script_id, 'host_id', bl.host_id,"
-    " 'hostname', h.hostname, 'fingerprint', h.fingerprint, 'python_build', bl.build,"
-    " 'created', pyscope_ts(x.stored_at), 'batch_id', x.batch_id, 'wall_s', x.wall_s)::text"
+    " SELECT bl.script_id, bl.host_id, h.hostname, h.fingerprint, bl.build,"
+    " pyscope_ts(x.stored_at), x.batch_id, x.wall_s"
     " FROM bl JOIN hosts h ON h.id = bl.host_id CROSS JOIN LATERAL (SELECT y.* FROM ("
     HW_RUNS_PICK(STORE_RUNS_COVERED("r"))
     " UNION ALL "
@@ -1231,6 +1236,88 @@ static json_t *level_of(const struct cmp_host *h, const json_t *rows)
                      "median_wall_s", median_of(se->samples), "runs", runs);
 }
 
+/* A text column (binary: its bytes) as a JSON string, SQL NULL as null. New. */
+static json_t *text_value(struct pgbin v)
+{
+    json_t *t = v.p ? json_stringn((const char *)v.p, (size_t)v.len) : NULL;
+    return t ? t : json_null();
+}
+
+/*
+ * A float8 as json_build_object() prints it and json_loads() reads it back:
+ * an integral value below 1e15 (PostgreSQL's shortest form has no point or
+ * exponent then) an integer, NaN and the infinities strings, else a real of
+ * the same bits. New.
+ */
+static json_t *float8_value(double x)
+{
+    if (isnan(x))
+        return json_string("NaN");
+    if (isinf(x))
+        return json_string(x > 0 ? "Infinity" : "-Infinity");
+    if (fabs(x) < 1e15 && x == trunc(x))
+        return json_integer((json_int_t)x);
+    return json_real(x);
+}
+
+/*
+ * A float8[] column (binary) as the JSON array json_build_object() prints:
+ * NULL elements null, the others float8_value(); SQL NULL null. New, or NULL
+ * when the value is no one-dimensional float8[].
+ */
+static json_t *float8_array(struct pgbin v)
+{
+    if (v.p == NULL)
+        return json_null();
+    double *x = NULL, *kept = NULL;
+    size_t n = 0, nk = 0;
+    if (pgbin_numbers_aligned(v, &x, &n) < 0 || pgbin_numbers(v, &kept, &nk) < 0) {
+        free(x);
+        free(kept);
+        return NULL;
+    }
+    /* aligned: a NULL element is NaN there; the non-NULL ones in order in kept */
+    json_t *a = json_array();
+    for (size_t i = 0, k = 0; i < n; i++) {
+        bool is_null = isnan(x[i]) && !(k < nk && isnan(kept[k]));
+        json_array_append_new(a, is_null ? json_null() : float8_value(x[i]));
+        k += !is_null;
+    }
+    free(x);
+    free(kept);
+    return a;
+}
+
+/*
+ * store_bin_row_fn for HARDWARE_RUNS_SQL: the row appended to arg (a JSON
+ * array) as the object {"script_id", "host_id", "hostname", "fingerprint",
+ * "python_build", "created", "batch_id", "wall_s"} that json_build_object()
+ * made of it before: binary columns, decoded here, cost the server and this
+ * side less than a JSON text per row (17,500 rows at 3,500 series,
+ * docs/benchmarks.md).
+ */
+static int hardware_row(const struct pgbin *v, int ncols, void *arg)
+{
+    int64_t script, host, batch = 0;
+    if (ncols != 8 || pgbin_int64(v[0], &script) < 0 || pgbin_int64(v[1], &host) < 0 ||
+        (v[6].p && pgbin_int64(v[6], &batch) < 0))
+        return -EIO;
+    json_t *wall = float8_array(v[7]);
+    if (wall == NULL)
+        return -EIO;
+    json_t *o = json_object();
+    json_object_set_new(o, "script_id", json_integer(script));
+    json_object_set_new(o, "host_id", json_integer(host));
+    json_object_set_new(o, "hostname", text_value(v[2]));
+    json_object_set_new(o, "fingerprint", text_value(v[3]));
+    json_object_set_new(o, "python_build", text_value(v[4]));
+    json_object_set_new(o, "created", text_value(v[5]));
+    json_object_set_new(o, "batch_id", v[6].p ? json_integer(batch) : json_null());
+    json_object_set_new(o, "wall_s", wall);
+    json_array_append_new(arg, o);
+    return 0;
+}
+
 int query_series_hardware(struct store *s, const json_t *scope, uint64_t max_batch,
                           size_t max_pairs, json_t **pairs, json_t **levels, char *err,
                           size_t errlen)
@@ -1272,8 +1359,8 @@ int query_series_hardware(struct store *s, const json_t *scope, uint64_t max_bat
     snprintf(maxb, sizeof(maxb), "%" PRIu64, max_batch);
     /* only the series in scope: no other host's runs are paired or shown */
     const char *p[5] = {sids, hids, per, maxb, maxrows};
-    json_t *rows = NULL, *findings = NULL;
-    int rc = store_json_rows(s, HARDWARE_RUNS_SQL, p, 5, &rows, err, errlen);
+    json_t *rows = json_array(), *findings = NULL;
+    int rc = store_each_row_binary(s, HARDWARE_RUNS_SQL, p, 5, hardware_row, rows, err, errlen);
     if (rc >= 0)
         rc =
             store_json_rows(s, OPEN_FINDINGS_SQL, (const char *[]){ids}, 1, &findings, err, errlen);

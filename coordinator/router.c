@@ -741,8 +741,8 @@ static const char *const query_kinds[] = {"",       "hosts",         "jobs",
                                           "series", "compare_hosts", "compare_pythons",
                                           "try",    "bisect"};
 
-static int query_reply_text(struct router *r, const struct wire_query *q, json_t *truncated,
-                            char **text, char *err, size_t errlen)
+static int query_reply_text(struct router *r, const struct wire_query *q, const char *who,
+                            json_t *truncated, char **text, char *err, size_t errlen)
 {
     static const char *const schemas[] = {"",
                                           "pyscope.hosts/1",
@@ -767,6 +767,8 @@ static int query_reply_text(struct router *r, const struct wire_query *q, json_t
         rc = q->kind == WIRE_QUERY_REPORT ? batch_report_get(r->store, q, &value, NULL, err, errlen)
              : q->kind == WIRE_QUERY_TRIAGE ? report_triage(r->store, q, &value, err, errlen)
              : q->kind == WIRE_QUERY_TRY    ? trybatch_answer(r->store, q, &value, err, errlen)
+             : q->kind == WIRE_QUERY_BISECT && q->state && strcmp(q->state, "cancel") == 0
+                 ? bisection_cancel(r->store, q, who, &value, err, errlen)
              : q->kind == WIRE_QUERY_BISECT ? bisection_answer(r->store, q, &value, err, errlen)
              : q->kind >= WIRE_QUERY_SERIES ? query_series_answer(r->store, q, &value, err, errlen)
                                             : store_query(r->store, q, &value, err, errlen);
@@ -819,8 +821,10 @@ static void on_query(struct router *r, const struct transport_msg *tm, const str
     json_t *truncated = NULL;
     char *text = NULL;
     int rc;
+    char who_buf[ZAP_USER_ID_MAX + 32];
+    const char *who = tm->user_id[0] ? peer_label(tm, who_buf, sizeof(who_buf)) : "";
     for (;;) {
-        rc = query_reply_text(r, &q, truncated, &text, err, sizeof(err));
+        rc = query_reply_text(r, &q, who, truncated, &text, err, sizeof(err));
         if (rc < 0 || (text != NULL && strlen(text) <= WIRE_MAX_JSON))
             break;
         uint32_t was = q.limit ? q.limit : asked;
@@ -936,8 +940,10 @@ static bool router_role_allows(struct router *r, const struct transport_msg *tm,
         return true;
     enum zap_role needed = router_fsm_role(m->type);
     bool agent = zap_user_role(tm->user_id) == ZAP_ROLE_AGENT;
-    /* triage writes: submitters only */
-    bool triage = m->type == WIRE_QUERY && m->query.kind == WIRE_QUERY_TRIAGE;
+    /* triage and cancel write: submitters only */
+    bool triage = m->type == WIRE_QUERY &&
+                  (m->query.kind == WIRE_QUERY_TRIAGE ||
+                   (m->query.kind == WIRE_QUERY_BISECT && m->query.state && *m->query.state));
     bool allowed = triage                    ? zap_role_allows(tm->user_id, ZAP_ROLE_SUBMITTER)
                    : needed == ZAP_ROLE_NONE ? m->type == WIRE_QUERY || agent
                                              : zap_role_allows(tm->user_id, needed);

@@ -297,3 +297,15 @@ const char *abtest_nearer_end(double ends_change_pct, const json_t *m)
         return "bad";
     return NULL;
 }
+
+size_t abtest_step_batches(bool ends, size_t max_extra)
+{
+    return (ends ? 3 : 1) * (1 + max_extra);
+}
+
+bool abtest_pool_more(const char *verdict, bool ends, size_t batches, size_t max_extra,
+                      long long runs_left, size_t rounds)
+{
+    return verdict && strcmp(verdict, "inconclusive") == 0 &&
+           batches < abtest_step_batches(ends, max_extra) && runs_left >= 2 * (long long)rounds;
+}

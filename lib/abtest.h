@@ -18,6 +18,7 @@
 #define PYSCOPE_ABTEST_H
 
 #include <jansson.h>
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "regress.h"
@@ -43,5 +44,24 @@ json_t *abtest_compare(const json_t *const *base, size_t nb, const json_t *const
  * straddles E/2, is missing, or E is not a slowdown (> 0).
  */
 const char *abtest_nearer_end(double ends_change_pct, const json_t *m);
+
+/*
+ * The try batches (of the bisection's rounds pairs each) a step may pool at most: a
+ * halving step or the confirmation 1 + max_extra, the ends (BAD against GOOD) three
+ * times as many. Everything after the ends depends on them, and an inconclusive ends
+ * verdict is mostly a slowdown inside the run-level noise floor, which shrinks as pairs
+ * are pooled (t(n-1) x sigma x sqrt(2/n) for n pairs: about half as wide at 3n pairs
+ * as at n when n is 9 or more).
+ */
+size_t abtest_step_batches(bool ends, size_t max_extra);
+
+/*
+ * Does an open bisection step get another batch of rounds pairs? verdict: its pooled
+ * verdict; batches: the batches pooled so far; runs_left: the turns (runs) its budget
+ * has left (each batch takes 2 x rounds). Yes while the verdict is "inconclusive", the
+ * step has pooled fewer than abtest_step_batches(), and the budget holds another batch.
+ */
+bool abtest_pool_more(const char *verdict, bool ends, size_t batches, size_t max_extra,
+                      long long runs_left, size_t rounds);
 
 #endif

@@ -19,6 +19,7 @@
 
 #include "errors.h"
 #include "jobenv.h"
+#include "metrics.h"
 #include "pyreq.h"
 #include "pyscope.pb-c.h"
 #include "xmalloc.h"
@@ -642,10 +643,9 @@ static int check_query_series(struct wire_error *err, const struct wire_query *q
     }
     const char *metric = str_or_empty(q->metric);
     TRY(check_str(err, "query.metric", metric, 32, false));
-    if (*metric && strcmp(metric, "wall_s") != 0 && strcmp(metric, "cpu_s") != 0 &&
-        strcmp(metric, "peak_rss_bytes") != 0)
-        return fail(err, WIRE_REJECT_RANGE,
-                    "query.metric: must be wall_s, cpu_s or peak_rss_bytes");
+    if (*metric && !metric_name_ok(METRIC_SET_FARM, metric))
+        return fail(err, WIRE_REJECT_RANGE, "query.metric: must be %s",
+                    metric_names_text(METRIC_SET_FARM));
     if (series && (q->n_hosts || *metric))
         return fail(err, WIRE_REJECT_FORMAT, "query: hosts and metric belong to compare_hosts");
     if (compare && (*str_or_empty(q->host) || *str_or_empty(q->python_build)))
@@ -762,6 +762,9 @@ static int check_bisect(struct wire_error *err, const struct wire_submit *s)
         return fail(err, WIRE_REJECT_FORMAT,
                     "submit: a bisection's good and bad commits are the same commit");
     TRY(check_str(err, "submit.bisect_metric", s->bisect_metric, 32, false));
+    if (*str_or_empty(s->bisect_metric) && !metric_name_ok(METRIC_SET_FARM, s->bisect_metric))
+        return fail(err, WIRE_REJECT_RANGE, "submit.bisect_metric: must be %s (or none)",
+                    metric_names_text(METRIC_SET_FARM));
     return check_uint(err, "submit.bisect_budget_s", s->bisect_budget_s, 0, 30 * 86400);
 }
 
@@ -875,6 +878,13 @@ int wire_validate(const struct wire_msg *m, struct wire_error *err)
                 strcmp(st, "invalid") != 0)
                 return fail(err, WIRE_REJECT_RANGE,
                             "query.state: must be ack, expected, fixed or invalid");
+            TRY(check_str(err, "query.note", m->query.note, WIRE_MAX_NOTE, false));
+        }
+        /* a bisect query with state "cancel" cancels the bisection (note: who asked) */
+        if (m->query.kind == WIRE_QUERY_BISECT && m->query.state && *m->query.state) {
+            if (strcmp(m->query.state, "cancel") != 0)
+                return fail(err, WIRE_REJECT_RANGE,
+                            "query.state: a bisect query takes \"cancel\" or nothing");
             TRY(check_str(err, "query.note", m->query.note, WIRE_MAX_NOTE, false));
         }
         TRY(check_uint(err, "query.limit", m->query.limit, 0, WIRE_MAX_QUERY_LIMIT));

@@ -354,8 +354,10 @@ struct wire_query {
     uint32_t limit;             /* 0..1000, 0 = default */
     uint32_t since_s;           /* REPORT without batch_id; 0 = one day */
     uint64_t regression_id;     /* required for TRIAGE */
-    const char *state;          /* TRIAGE: "ack", "expected", "fixed" or "invalid" */
-    const char *note;           /* TRIAGE, optional (NULL = keep), <= WIRE_MAX_NOTE bytes */
+    const char *state;          /* TRIAGE: "ack", "expected", "fixed" or "invalid";
+                                   BISECT: "cancel" (or none: read it) */
+    const char *note;           /* TRIAGE, optional (NULL = keep), <= WIRE_MAX_NOTE bytes;
+                                   BISECT cancel: who asks (user@host) */
     const char *script;         /* SERIES, COMPARE_HOSTS: normalized script key (required) */
     const char *host;           /* SERIES: host name or fingerprint (required) */
     const char *python_build;   /* SERIES, optional (NULL/"" = the host's newest run's) */

@@ -216,8 +216,12 @@ for i in $(seq 600); do
     sleep 0.1
 done
 awk -v a="$tw" -v b="$(date +%s.%N)" 'BEGIN {printf "pages rendered ahead within %.1f s of start\n", b - a}'
-t0=$(curl -s -o /dev/null -w '%{time_total}' "$url")
-echo "first / after start: $(awk -v t="$t0" 'BEGIN {printf "%.1f ms", t * 1000}')"
+grep -o "/batches and /hosts read ahead ([0-9]* ms)" "$T/coord.log" | head -1 || true
+# the first answer of each list page after the start (the warmer filled their memos)
+for p in "" batches hosts; do
+    t0=$(curl -s -o /dev/null -w '%{time_total}' "$url$p")
+    echo "first /$p after start: $(awk -v t="$t0" 'BEGIN {printf "%.1f ms", t * 1000}')"
+done
 pages=("" "batch/$((N + 1))" "batch/$N" batches hosts "series/bench/s7.py?host=host-3"
        "series/bench/s1.py?host=host-1" "nope")
 R=${REQUESTS:-21}

@@ -6,6 +6,8 @@
 #   fake [OPTIONS...] <<EOF    run tests/tools/fake_agent against $COORD_EP
 #   curve_farm KIND:VAR:NAME...  a CURVE farm's keys in $K and $T/coord.conf naming them
 #   fake_as SECRET [OPTIONS...]  fake, speaking CURVE with that secret key
+#   revisions_repo UNITS ARGS...  the generated git repository of the revision tests in $REPO
+#   C N                          the hash of its Nth commit (1 = the oldest)
 COORD="$PYSCOPE_BUILD/coordinator/pyscope-coordinator"
 FAKE="$PYSCOPE_BUILD/tests/tools/fake_agent"
 COORD_EP="ipc://$T/coord.sock"
@@ -84,6 +86,21 @@ fake_as() {
     shift
     fake --server-key "$SRV_PUB" --secret-key "$sec" "$@"
 }
+
+# revisions_repo UNITS ARGS...: the generated repository of the revision, try and bisect
+# tests (tests/data/revisions/make_repo.sh DIR ARGS..., f() and g() looping UNITS times) in
+# $REPO ($T/repo), its hashes oldest first in $T/hashes (C N prints the Nth); git's and the
+# cache's settings kept inside $T. Skips the test (77) without git.
+revisions_repo() {
+    command -v git >/dev/null || skip "no git (apt-get install git)"
+    export XDG_CACHE_HOME="$T/cache" GIT_CONFIG_NOSYSTEM=1 HOME="$T"
+    REPO=$T/repo
+    local units=$1
+    shift
+    PYSCOPE_WORK_UNITS=$units bash "$PYSCOPE_SRC/tests/data/revisions/make_repo.sh" "$REPO" "$@" \
+        >"$T/hashes"
+}
+C() { sed -n "${1}p" "$T/hashes"; }
 
 # json_get EXPR: read a JSON document on stdin, print python expression EXPR of it (as d).
 json_get() {

@@ -7,6 +7,8 @@
 # step (an A/B try batch of c12 against c10 on host-b, base and head in turns); the team
 # report (JSON and HTML) shows it beside the regression. A regression whose range holds one
 # commit is not bisected, said. With auto_bisect off (the default) nothing starts.
+# pyscope bisect --cancel stops a bisection (its queued turns withdrawn), for good: a
+# restart does not bring it back; a second cancel or an unknown id is exit 2, said.
 # labels: asan
 source "$PYSCOPE_SRC/tests/integration/lib.sh"
 source "$PYSCOPE_SRC/tests/integration/pg.sh"
@@ -62,9 +64,50 @@ expect_eq "report JSON: the regression's bisection" "running" \
     "$(echo "$OUT" | json_get "[g for g in d['report']['regressions'] if g['id'] == $REG][0]['bisection']['state']")"
 "$CLI" report --batch 6 --out "$T/report.html" >/dev/null
 expect_match "report HTML: the bisection beside the regression" "bisection: running" "$(cat "$T/report.html")"
+capture "$CLI" report --batch 6 --text
+expect_match "report text: the bisection beside the regression, steps and runs used" \
+    "^#$REG examples/a.py on host-b: [a-z_]+ [+][0-9.]+%.*~    last good: [^~]*~    first bad: [^~]*~[^~]*~    bisection [0-9]+: running after 0 steps, 0 runs~      so far: last good $(h 10 | cut -c1-12) \"Commit number 10\".*, first bad $(h 12 | cut -c1-12) \"Commit number 12\".* \\(2 commits\\)~" \
+    "$(echo "$OUT" | grep -A5 "^#$REG " | tr '\n' '~')"
+capture "$CLI" history examples/a.py --host host-b
+expect_match "history text: the bisection beside the stored regression" \
+    "^    bisection [0-9]+: running after 0 steps, 0 runs" "$OUT"
 capture "$CLI" bisect --id "$(pg_sql "SELECT id FROM bisections WHERE regression_id = $REG")" --no-wait --json
 expect_eq "pyscope bisect --id: an automatic bisection, still running" "auto running 2" \
     "$(echo "$OUT" | json_get "d['bisect']['origin'] + ' ' + d['bisect']['state'] + ' ' + str(d['bisect']['commits'])")"
+
+# --cancel: the bisection stops, its queued step turns are withdrawn, said with who and when;
+# it stays cancelled over a restart (no step queued after it); twice, or an unknown id: exit 2
+BIS=$(pg_sql "SELECT id FROM bisections WHERE regression_id = $REG")
+STEPB=$(pg_sql "SELECT batches[1] FROM bisection_steps WHERE bisection_id = $BIS")
+capture "$CLI" bisect --cancel "$BIS"
+expect_eq "--cancel: exit 0" 0 "$RC"
+expect_match "--cancel: says who and when, and what was withdrawn" \
+    "result: cancelled: cancelled by [^ ]+@[^ ]+ \\(no key\\) at 20[0-9T:.-]+Z \\(4 queued turns withdrawn\\)" "$OUT"
+expect_eq "cancelled; its queued turns withdrawn, its step batch closed" \
+    "cancelled|end|4|withdrawn: bisection $BIS was cancelled|done" \
+    "$(pg_sql "SELECT b.state || '|' || b.phase || '|' || (SELECT count(*) FROM jobs WHERE batch_id = $STEPB AND state = 'failed') || '|' || (SELECT min(end_reason) FROM jobs WHERE batch_id = $STEPB) || '|' || (SELECT state FROM batches WHERE id = $STEPB) FROM bisections b WHERE b.id = $BIS")"
+capture "$CLI" report --batch 6 --json
+expect_eq "report JSON: the bisection is cancelled" "cancelled" \
+    "$(echo "$OUT" | json_get "[g for g in d['report']['regressions'] if g['id'] == $REG][0]['bisection']['state']")"
+capture "$CLI" report --batch 6 --text
+expect_match "report text: cancelled, by whom, narrowed to what" \
+    "bisection $BIS: cancelled after 0 steps, 0 runs: cancelled by [^ ]+@[^~]*~      narrowed to: last good $(h 10 | cut -c1-12)" \
+    "$(echo "$OUT" | tr '\n' '~')"
+coord_stop
+coord_start --config "$T/coord.conf"
+sleep 1
+capture "$CLI" bisect --id "$BIS" --json
+expect_eq "after a restart: still cancelled (exit 1: nothing named), no step queued, not restarted" \
+    "1 cancelled 1 1 0" \
+    "$RC $(echo "$OUT" | json_get "d['bisect']['state'] + ' ' + str(len(d['bisect']['steps']))") $(pg_sql "SELECT count(*) FROM bisections WHERE regression_id = $REG") $(pg_sql "SELECT count(*) FROM jobs WHERE batch_id = $STEPB AND state <> 'failed'")"
+capture "$CLI" bisect --cancel "$BIS"
+expect_eq "a second cancel: exit 2" 2 "$RC"
+expect_match "a second cancel: says it already ended, and how" "bisection $BIS already ended \\(cancelled at .*cancelled by" "$OUT"
+capture "$CLI" bisect --cancel 999
+expect_eq "cancel of an unknown id: exit 2" 2 "$RC"
+expect_match "cancel of an unknown id: said" "no bisection has that id" "$OUT"
+capture "$CLI" bisect --cancel 3 --host x
+expect_eq "--cancel with --host: usage error" 2 "$RC"
 
 # a range of one commit: nothing to bisect, said
 pg_sql "UPDATE batches SET commit_hash = lpad(to_hex(11), 40, '0') WHERE id = 5" >/dev/null

@@ -14,14 +14,10 @@
 # labels: asan
 source "$PYSCOPE_SRC/tests/integration/lib.sh"
 source "$PYSCOPE_SRC/tests/integration/farm_lib.sh"
-command -v git >/dev/null || skip "no git (apt-get install git)"
+source "$PYSCOPE_SRC/tests/integration/coord.sh"
 
-export XDG_CACHE_HOME="$T/cache" GIT_CONFIG_NOSYSTEM=1 HOME="$T"
-REPO=$T/repo
 # f() ~0.1 s of CPU; commit 23 makes it 60% slower, 41 makes g() 20% faster, 24 is broken
-PYSCOPE_WORK_UNITS=2000000 bash "$PYSCOPE_SRC/tests/data/revisions/make_repo.sh" "$REPO" 23 41 60 20 24 0 64 \
-    >"$T/hashes"
-C() { sed -n "${1}p" "$T/hashes"; }
+revisions_repo 2000000 23 41 60 20 24 0 64
 CULPRIT=$(C 23)
 
 farm_pg_start
@@ -128,7 +124,7 @@ if [ "$SANITIZED" = 0 ]; then
         HOGS+=("$!")
     done
     set +e
-    (cd "$REPO" && farm_cli bisect bench/f.py --host "$HOST" --good "$(C 19)" --bad "$(C 27)" \
+    (cd "$REPO" && farm_cli bisect bench/f.py --host "$HOST" --good "$(C 20)" --bad "$(C 25)" \
         --rounds 3 --repeat 2 --metric cpu_s --threshold 15 --json -q) >"$T/hog.json" 2>"$T/hog.err"
     set -e
     kill "${HOGS[@]}" 2>/dev/null || true
@@ -161,10 +157,50 @@ bad "GOOD == BAD" 'the same commit' bench/f.py --host "$HOST" --good main --bad 
 bad "GOOD not an ancestor of BAD" 'is not an ancestor of --bad' bench/f.py --host "$HOST" --good "$(C 64)" --bad "$(C 1)"
 bad "a script not in the repository" 'is not in commit' bench/nope.py --host "$HOST" --good "$(C 1)" --bad "$(C 64)"
 bad "no --host value" 'needs a value' bench/f.py --good "$(C 1)" --bad "$(C 64)" --host
-bad "a bad metric" 'cpu_s, wall_s or peak_rss_bytes' bench/f.py --host "$HOST" --good "$(C 1)" --bad "$(C 64)" --metric nope
+bad "a bad metric" 'wall_s, cpu_s or peak_rss_bytes' bench/f.py --host "$HOST" --good "$(C 1)" --bad "$(C 64)" --metric nope
 bad "an unknown bisection" 'no bisection has that id' --id 999
 expect_eq "refused bisections left nothing behind" "$([ "$SANITIZED" = 0 ] && echo 2 || echo 1)" \
     "$(pg_sql "SELECT count(*) FROM bisections")"
+
+# --- a merge commit as the culprit: named as a merge, with its parents, never silently ------
+# a side branch off commit 64 doubles the work in f(); merged into main (--no-ff) it is the
+# one commit of main's first-parent history between 64 and the merge
+if [ "$SANITIZED" = 0 ]; then
+    export GIT_AUTHOR_NAME="Ada Lovelace" GIT_AUTHOR_EMAIL=ada@example.org
+    export GIT_COMMITTER_NAME="Ada Lovelace" GIT_COMMITTER_EMAIL=ada@example.org
+    git -C "$REPO" checkout -q -b side "$(C 64)"
+    sed -i '0,/range(\([0-9]*\))/s//range(2 * \1)/' "$REPO/bench/lib.py"
+    git -C "$REPO" commit -q -am "Side: double the work in f"
+    SIDE=$(git -C "$REPO" rev-parse HEAD)
+    git -C "$REPO" checkout -q main
+    git -C "$REPO" merge -q --no-ff side -m "Merge branch 'side'"
+    MERGE=$(git -C "$REPO" rev-parse HEAD)
+    set +e
+    (cd "$REPO" && farm_cli bisect bench/f.py --host "$HOST" --good "$(C 64)" --bad main \
+        --rounds 3 --repeat 2 --metric cpu_s --threshold 15 --json -q) >"$T/merge.json" 2>"$T/merge.err"
+    set -e
+    echo "# merge: $(pg_sql "SELECT state || ': ' || message FROM bisections ORDER BY id DESC LIMIT 1")"
+    expect_eq "a merge culprit: named as a merge with its parents, or inconclusive said" ok \
+        "$("$PY" - "$T/merge.json" "$MERGE" "$(C 64)" "$SIDE" <<'PYM' 2>&1 || tail -3 "$T/merge.err"
+import json, sys
+d = json.load(open(sys.argv[1]))["bisect"]
+merge, p1, p2 = sys.argv[2:5]
+c = d.get("culprit") or {}
+if d["state"] == "found":
+    want = "merge commit %s (parents %s, %s): the slowdown came in with the merge" % (merge[:12], p1[:12], p2[:12])
+    print("ok" if c.get("hash") == merge and c.get("merge") is True and d["message"].startswith(want)
+          else "found %s merge=%s: %s" % (c.get("hash"), c.get("merge"), d["message"]))
+elif d["state"] in ("inconclusive", "budget") and d["message"]:
+    print("ok")
+else:
+    print("state %s: %s" % (d["state"], d["message"]))
+PYM
+)"
+    if [ "$(pg_sql "SELECT state FROM bisections ORDER BY id DESC LIMIT 1")" = found ]; then
+        out=$(farm_cli bisect --id "$(pg_sql "SELECT max(id) FROM bisections")" 2>&1 || true)
+        expect_match "text: the merge culprit said as a merge" "a merge commit: the change came with the branch it merged" "$out"
+    fi
+fi
 
 grep -q "ERROR: AddressSanitizer\|runtime error" "$T"/*.log && fail "sanitizers" "$(grep -h 'ERROR\|runtime error' "$T"/*.log | head)"
 finish

@@ -13,14 +13,10 @@
 # paths, huge strings, equal ends, ends in the wrong order) is a usage error.
 # labels: asan
 source "$PYSCOPE_SRC/tests/integration/lib.sh"
-command -v git >/dev/null || skip "git is not installed"
+source "$PYSCOPE_SRC/tests/integration/coord.sh"
 
-export XDG_CACHE_HOME="$T/cache" GIT_CONFIG_NOSYSTEM=1 HOME="$T"
-REPO="$T/repo"
-PYSCOPE_WORK_UNITS=2000000 bash "$PYSCOPE_SRC/tests/data/revisions/make_repo.sh" "$REPO" 6 0 100 0 4 8 16 \
-    >"$T/hashes"
-h() { sed -n "$1p" "$T/hashes"; }
-C1=$(h 1) C3=$(h 3) C4=$(h 4) C5=$(h 5) C6=$(h 6) C7=$(h 7) C8=$(h 8) C16=$(h 16)
+revisions_repo 2000000 6 0 100 0 4 8 16
+C1=$(C 1) C3=$(C 3) C4=$(C 4) C5=$(C 5) C6=$(C 6) C7=$(C 7) C8=$(C 8) C16=$(C 16)
 cd "$REPO"
 before=$(git status --porcelain; git worktree list; git rev-parse HEAD)
 SANITIZED=0
@@ -135,7 +131,7 @@ bad_input "a script outside the repository" 'not inside the repository|does not 
     --good "$C1" --bad main /etc/hostname
 bad_input "a script missing at the good end" 'does not exist at the good revision' \
     --good "$C8" --bad main bench/f.py
-bad_input "an unknown --metric" 'invalid value|no metric' --good "$C5" --bad "$C6" --rounds 1 \
+bad_input "an unknown --metric" 'takes wall_s, cpu_s, peak_rss_bytes or instructions, not "nosuch"' --good "$C5" --bad "$C6" --rounds 1 \
     --max-rounds 1 --repeat 1 --metric nosuch bench/f.py
 
 after=$(git status --porcelain; git worktree list; git rev-parse HEAD)

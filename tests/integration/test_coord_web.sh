@@ -151,9 +151,26 @@ expect_eq "a token file others can read: exit 2" 2 "$RC"
 expect_match "a token file others can read: says chmod 600" 'chmod 600' "$OUT"
 chmod 600 "$T/token"
 token=$(head -n 1 "$T/token")
-coord_start --config "$T/web.conf"
+coord_start --config "$T/web.conf" --log-level debug
 URL=$(web_url)
 expect_match "the log says a token is required" 'token required' "$(cat "$COORD_LOG")"
+# after a start the warmer counts the batches and reads the host pairs ahead: the first
+# /batches and /hosts answer from memory (they took 0.3-0.4 s at 350,000 runs)
+for i in $(seq 150); do
+    grep -q '/batches and /hosts read ahead' "$COORD_LOG" && break
+    sleep 0.1
+done
+expect_match "the warmer read /batches and /hosts ahead" '/batches and /hosts read ahead' "$(cat "$COORD_LOG")"
+counted=$(grep -c 'counted the jobs and runs' "$COORD_LOG" || true)
+paired=$(grep -c 'read the host pairs' "$COORD_LOG" || true)
+expect_eq "the warmer counted the batches once" 1 "$counted"
+expect_eq "the warmer read the host pairs once" 1 "$paired"
+get batches -u "anyone:$token"
+expect_match "the first /batches after a start: every night" '<a href="/batch/6">6</a>' "$(cat "$T/body")"
+get hosts -u "anyone:$token"
+expect_match "the first /hosts after a start: the pairs" 'class="num bad">1\.[0-9]+×' "$(cat "$T/body")"
+expect_eq "the first /batches after a start counted nothing" "$counted" "$(grep -c 'counted the jobs and runs' "$COORD_LOG" || true)"
+expect_eq "the first /hosts after a start read no pairs" "$paired" "$(grep -c 'read the host pairs' "$COORD_LOG" || true)"
 get /
 expect_eq "no token: 401" 401 "$CODE"
 expect_match "no token: a Basic challenge (the browser asks)" '^WWW-Authenticate: Basic realm="PyScope"' "$(tr -d '\r' <"$T/head")"

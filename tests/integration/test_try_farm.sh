@@ -12,15 +12,12 @@
 # labels: asan
 source "$PYSCOPE_SRC/tests/integration/lib.sh"
 source "$PYSCOPE_SRC/tests/integration/farm_lib.sh"
-command -v git >/dev/null || skip "no git (apt-get install git)"
+source "$PYSCOPE_SRC/tests/integration/coord.sh"
 
-export XDG_CACHE_HOME="$T/cache" GIT_CONFIG_NOSYSTEM=1 HOME="$T"
-REPO=$T/repo
 # f() ~0.1 s of CPU at the base; commit 4 makes it 60% slower
-PYSCOPE_WORK_UNITS=2000000 bash "$PYSCOPE_SRC/tests/data/revisions/make_repo.sh" "$REPO" 4 6 60 20 0 0 8 \
-    >"$T/hashes"
-BASE=$(sed -n 1p "$T/hashes")
-HEAD=$(sed -n 8p "$T/hashes")
+revisions_repo 2000000 4 6 60 20 0 0 8
+BASE=$(C 1)
+HEAD=$(C 8)
 cat >"$T/suite.ini" <<'INI'
 [suite]
 name = pr

@@ -7,7 +7,7 @@
 # repository). A valid try gives each host base, head, base, head... in claim order. An
 # insider agent cannot store a result for a try job leased to another agent, nor can a
 # try reach another batch: a try query of a suite batch is answered "not a try" and that
-# batch's runs stay as they were.
+# batch's runs stay as they were. Cancelling a bisection is a write: an agent's key may not.
 # labels: asan
 source "$PYSCOPE_SRC/tests/integration/lib.sh"
 source "$PYSCOPE_SRC/tests/integration/pg.sh"
@@ -99,6 +99,12 @@ expect_match "the try: one comparison, one base run so far" '"base_runs":1,"head
 expect_match "an unknown batch: said" '"code":"unknown_batch"' "$(sed -n 3p <<<"$out")"
 expect_eq "the suite batch's runs are as they were" "$runs_before" \
     "$(pg_sql "SELECT string_agg(run_id::text || job_id || agent, ',') FROM runs WHERE batch_id = 1")"
+
+# ---- cancelling a bisection writes: an agent's key may not, a submitter's may ----
+out=$(fake_as "$A_SEC" --fingerprint 00000000000000a1 <<<"query cancel 1")
+expect_match "an agent's key cannot cancel a bisection" "error code=forbidden" "$out"
+out=$(fake_as "$CI_SEC" <<<"query cancel 1")
+expect_match "a submitter's key can (an unknown bisection: said)" '"code":"unknown_bisection"' "$out"
 
 grep -q "ERROR: AddressSanitizer\|runtime error" "$T"/*.log && fail "sanitizers" "$(grep -h 'ERROR\|runtime error' "$T"/*.log | head)"
 finish

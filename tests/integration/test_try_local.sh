@@ -9,15 +9,12 @@
 # with what was wrong. The developer's checkout is never touched.
 # labels: asan
 source "$PYSCOPE_SRC/tests/integration/lib.sh"
-command -v git >/dev/null || skip "git is not installed"
+source "$PYSCOPE_SRC/tests/integration/coord.sh"
 
-export XDG_CACHE_HOME="$T/cache" GIT_CONFIG_NOSYSTEM=1 HOME="$T"
-REPO="$T/repo"
 # bench/f.py: f() about 0.15 s of CPU, so its 30% is ~20% of the script's CPU time
-PYSCOPE_WORK_UNITS=4000000 bash "$PYSCOPE_SRC/tests/data/revisions/make_repo.sh" "$REPO" 23 41 30 20 \
-    >"$T/hashes"
-BASE=$(sed -n 1p "$T/hashes")
-HEAD=$(sed -n 64p "$T/hashes")
+revisions_repo 4000000 23 41 30 20
+BASE=$(C 1)
+HEAD=$(C 64)
 cd "$REPO"
 before=$(git status --porcelain; git worktree list; git rev-parse HEAD)
 

@@ -33,7 +33,8 @@
  *                                      asks for Python PY; ~COMMIT: Submit.commit, else
  *                                      "abc123"; ^BASE, *ROUNDS: an A/B try's try_base and
  *                                      try_rounds, sent as given)
- *   query hosts|jobs|batch|try [ID]    send Query, print the JSON reply
+ *   query hosts|jobs|batch|try|bisect|cancel [ID]  send Query (cancel: a bisect
+ *                                      query with state "cancel"), print the reply
  *   raw HEX                            send these bytes as one frame
  *   big BYTES                          send BYTES of zeros as one frame
  *   frames                             send a two-frame message
@@ -511,10 +512,16 @@ static void cmd_query(struct agent *a, int argc, char **argv)
     struct wire_msg m;
     wire_msg_init(&m, WIRE_QUERY);
     const char *kind = argc > 1 ? argv[1] : "hosts";
-    m.query.kind = strcmp(kind, "jobs") == 0    ? WIRE_QUERY_JOBS
-                   : strcmp(kind, "batch") == 0 ? WIRE_QUERY_BATCH
-                   : strcmp(kind, "try") == 0   ? WIRE_QUERY_TRY
-                                                : WIRE_QUERY_HOSTS;
+    m.query.kind = strcmp(kind, "jobs") == 0     ? WIRE_QUERY_JOBS
+                   : strcmp(kind, "batch") == 0  ? WIRE_QUERY_BATCH
+                   : strcmp(kind, "try") == 0    ? WIRE_QUERY_TRY
+                   : strcmp(kind, "bisect") == 0 ? WIRE_QUERY_BISECT
+                   : strcmp(kind, "cancel") == 0 ? WIRE_QUERY_BISECT
+                                                 : WIRE_QUERY_HOSTS;
+    if (strcmp(kind, "cancel") == 0) {
+        m.query.state = "cancel";
+        m.query.note = "fake@agent";
+    }
     m.query.batch_id = argc > 2 ? strtoull(argv[2], NULL, 10) : 0;
     send_msg(a, &m);
     wait_for(a, WIRE_QUERY_REPLY, a->wait_ms, 0, false);

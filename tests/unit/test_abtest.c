@@ -172,6 +172,30 @@ static void test_nearer_end(void **state)
     json_decref(m);
 }
 
+/* An open step gets more rounds while inconclusive, within its batches and the budget;
+ * the ends three times as many batches as a halving step. */
+static void test_pool_more(void **state)
+{
+    (void)state;
+    assert_int_equal(abtest_step_batches(false, 2), 3);
+    assert_int_equal(abtest_step_batches(true, 2), 9);
+    assert_true(abtest_pool_more("inconclusive", false, 1, 2, 100, 5));
+    assert_true(abtest_pool_more("inconclusive", false, 2, 2, 100, 5));
+    assert_false(abtest_pool_more("inconclusive", false, 3, 2, 100, 5)); /* 1 + 2 extra */
+    assert_true(abtest_pool_more("inconclusive", true, 3, 2, 100, 5));   /* the ends go on */
+    assert_true(abtest_pool_more("inconclusive", true, 8, 2, 100, 5));
+    assert_false(abtest_pool_more("inconclusive", true, 9, 2, 100, 5));
+    assert_true(abtest_pool_more("inconclusive", true, 4, 2, 10, 5)); /* 10 turns: one more */
+    assert_false(abtest_pool_more("inconclusive", true, 4, 2, 9, 5)); /* out of budget */
+    assert_false(abtest_pool_more("inconclusive", true, 4, 2, -3, 5));
+    assert_false(abtest_pool_more("regression", true, 1, 2, 100, 5)); /* decided */
+    assert_false(abtest_pool_more("no_change", false, 1, 2, 100, 5));
+    assert_false(abtest_pool_more(NULL, true, 1, 2, 100, 5));
+    assert_true(abtest_pool_more("inconclusive", true, 2, 0, 100, 5)); /* max_extra 0: ends 3 */
+    assert_false(abtest_pool_more("inconclusive", true, 3, 0, 100, 5));
+    assert_false(abtest_pool_more("inconclusive", false, 1, 0, 100, 5));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -180,6 +204,7 @@ int main(void)
         cmocka_unit_test(test_faster_head_is_an_improvement),
         cmocka_unit_test(test_empty_side),
         cmocka_unit_test(test_nearer_end),
+        cmocka_unit_test(test_pool_more),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -797,6 +797,9 @@ static void test_bisect_submit(void **state)
     assert_string_equal(d->submit.bisect_metric, "cpu_s");
     assert_int_equal(d->submit.bisect_budget_s, 600);
     wire_msg_destroy(&d);
+    m.submit.bisect_metric = "instructions"; /* local runs only: lib/metrics.h */
+    expect_reject(&m, WIRE_REJECT_RANGE, "must be wall_s, cpu_s or peak_rss_bytes");
+    m.submit.bisect_metric = "cpu_s";
     m.submit.n_entries = 2;
     expect_reject(&m, WIRE_REJECT_COUNT, "exactly one script");
     m.submit.n_entries = 1;
@@ -830,6 +833,15 @@ static void test_bisect_submit(void **state)
     d = roundtrip(&m);
     assert_int_equal(d->query.kind, WIRE_QUERY_BISECT);
     wire_msg_destroy(&d);
+    /* a cancel: state "cancel" and who asks; any other state is refused */
+    m.query.state = "cancel";
+    m.query.note = "ada@build-7";
+    d = roundtrip(&m);
+    assert_string_equal(d->query.state, "cancel");
+    assert_string_equal(d->query.note, "ada@build-7");
+    wire_msg_destroy(&d);
+    m.query.state = "ack";
+    expect_reject(&m, WIRE_REJECT_RANGE, "takes \"cancel\" or nothing");
 }
 
 static void test_commits(void **state)
