@@ -173,7 +173,7 @@ void cli_run_help(FILE *out)
           "  --repeat N              measure N runs (default 1); the report shows the\n"
           "                          median and min/max\n"
           "  --warmup K              run K unmeasured warm-up runs first (default 0)\n"
-          "  --interval-ms MS        sampling period in milliseconds (default 4)\n"
+          "  --interval-ms MS        sampling period in milliseconds (default 10)\n"
           "  --timeout SECONDS       kill the script after SECONDS (exit status 124)\n"
           "  --python PATH           run under this interpreter (a path or a command on\n"
           "                          PATH; default: the virtualenv's, else python3 on\n"

@@ -12,13 +12,16 @@
 #ifndef PYSCOPE_ATOMICFILE_H
 #define PYSCOPE_ATOMICFILE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
 
 /* An atomic write in progress: fill f, then atomic_commit(). */
 struct atomicfile {
-    FILE *f;   /* the temporary file, open for writing */
-    char *tmp; /* its path (owned) */
+    FILE *f;      /* the temporary file, open for writing */
+    char *tmp;    /* its path (owned) */
+    bool no_sync; /* false after atomic_open(); set it to skip the fsync (still all or
+                   * nothing for readers; after a crash maybe the old file or an empty one) */
 };
 
 /* Start replacing path (borrowed; copied as needed). Returns 0, or -errno (nothing
@@ -26,7 +29,8 @@ struct atomicfile {
 int atomic_open(struct atomicfile *af, const char *path);
 
 /*
- * Finish: when rc is 0, flush, fsync, close and rename the temporary file over path;
+ * Finish: when rc is 0, flush, fsync (unless af->no_sync), close and rename the temporary
+ * file over path;
  * otherwise (or when any of that fails) close and remove it. Returns rc when it was
  * negative, else 0 or -errno. af is released either way.
  */

@@ -76,16 +76,6 @@ struct options {
     char *const *argv;
 };
 
-/* What one child run needs (borrowed by the child). */
-struct child_arg {
-    const struct pyselect *py;
-    const struct options *o;
-    const char *shim_dir;
-    int region_id;   /* the profile region's System V id; -1: a warmup run, plain python */
-    int output_fd;   /* closed in the child: the script never gets the document's descriptor */
-    int progress_fd; /* closed in the child too */
-};
-
 static void usage(FILE *out)
 {
     fprintf(out, "Usage: pyscope-run [OPTIONS] [--] SCRIPT [ARGS...]\n"
@@ -96,7 +86,7 @@ static void usage(FILE *out)
                  "                        (default); trace: exact call counts through a hook\n"
                  "  --repeat N            measured runs, each in a fresh process (default 1)\n"
                  "  --warmup K            runs before those, not measured (default 0)\n"
-                 "  --interval-ms MS      sampling period in sample mode (default 4)\n"
+                 "  --interval-ms MS      sampling period in sample mode (default 10)\n"
                  "  --timeout SECONDS     kill a run (and its children) after this long\n"
                  "  --instructions        also count the instructions of each repeat in a run\n"
                  "                        under valgrind (cachegrind; ~25x slower, profiler\n"
@@ -180,7 +170,7 @@ static int parse_options(int argc, char **argv, struct options *o)
         {NULL, 0, NULL, 0},
     };
     *o = (struct options){
-        .mode = 1, .repeat = 1, .interval_s = 0.004, .output_fd = -1, .progress_fd = -1};
+        .mode = 1, .repeat = 1, .interval_s = 0.010, .output_fd = -1, .progress_fd = -1};
     long fd;
     int c;
     double ms;
@@ -326,38 +316,68 @@ static int check_script(const char *path)
     return 0;
 }
 
-/* The child: exec the interpreter as `python3 SCRIPT ARGS`, with the shim
- * folder in front of PYTHONPATH and the region's id in the environment
- * (measured runs), or plainly (warmup runs). Never returns. */
-static void child_main(void *p)
+/* environ with name=value set (replaced where it is, else appended), as setenv() would. */
+static void env_put(char ***env, size_t *n, const char *name, const char *value)
 {
-    struct child_arg *a = p;
-    if (a->output_fd >= 0)
-        close(a->output_fd);
-    if (a->progress_fd >= 0)
-        close(a->progress_fd);
-    if (a->region_id >= 0) {
-        const char *orig = getenv("PYTHONPATH");
-        char *path = orig && *orig ? xasprintf("%s:%s", a->shim_dir, orig) : xstrdup(a->shim_dir);
-        char id[16];
-        snprintf(id, sizeof(id), "%d", a->region_id);
-        if ((orig && setenv("PYSCOPE_PYTHONPATH", orig, 1) < 0) ||
-            setenv("PYTHONPATH", path, 1) < 0 || setenv("PYSCOPE_REGION", id, 1) < 0) {
-            fprintf(stderr, "pyscope-run: could not prepare the script's environment: %s\n",
-                    strerror(errno));
-            _exit(4);
+    size_t len = strlen(name);
+    char *entry = xasprintf("%s=%s", name, value);
+    for (size_t i = 0; i < *n; i++)
+        if (strncmp((*env)[i], name, len) == 0 && (*env)[i][len] == '=') {
+            (*env)[i] = entry;
+            return;
         }
+    (*env)[(*n)++] = entry;
+    (*env)[*n] = NULL;
+}
+
+/* What the child execs: the interpreter as `python3 SCRIPT ARGS`, with the
+ * shim folder in front of PYTHONPATH and the region's id in the environment
+ * (measured runs, region_id >= 0), or plainly (warmup runs). Prepared here,
+ * before the fork, so that the child makes only system calls (vfork). Free
+ * with child_exec_release(). */
+static void child_exec_prepare(struct supervise_exec *x, const struct pyselect *py,
+                               const struct options *o, const char *shim_dir, int region_id)
+{
+    extern char **environ;
+    size_t n = 0;
+    while (environ[n])
+        n++;
+    char **env = xcalloc(n + 4, sizeof(char *));
+    memcpy(env, environ, n * sizeof(char *));
+    if (region_id >= 0) {
+        const char *orig = getenv("PYTHONPATH");
+        char *path = orig && *orig ? xasprintf("%s:%s", shim_dir, orig) : xstrdup(shim_dir);
+        char id[16];
+        snprintf(id, sizeof(id), "%d", region_id);
+        if (orig)
+            env_put(&env, &n, "PYSCOPE_PYTHONPATH", orig);
+        env_put(&env, &n, "PYTHONPATH", path);
+        env_put(&env, &n, "PYSCOPE_REGION", id);
         free(path);
     }
-    const struct options *o = a->o;
     char **argv = xcalloc((size_t)o->argc + 3, sizeof(char *));
-    argv[0] = a->py->argv0;
+    argv[0] = py->argv0;
     argv[1] = (char *)o->script;
     for (int i = 0; i < o->argc; i++)
         argv[i + 2] = o->argv[i];
-    execv(a->py->path, argv);
-    fprintf(stderr, "pyscope-run: could not run \"%s\": %s\n", a->py->path, strerror(errno));
-    _exit(4);
+    /* the script never gets the document's or the progress descriptor */
+    *x = (struct supervise_exec){
+        .path = py->path, .argv = argv, .envp = env, .close_fd = {o->output_fd, o->progress_fd}};
+}
+
+static void child_exec_release(struct supervise_exec *x)
+{
+    extern char **environ;
+    char **env = (char **)x->envp;
+    for (size_t i = 0; env[i]; i++) {
+        bool ours = true; /* an entry of environ is borrowed, one env_put() made is owned */
+        for (size_t k = 0; environ[k] && ours; k++)
+            ours = environ[k] != env[i];
+        if (ours)
+            free(env[i]);
+    }
+    free(env);
+    free((void *)x->argv);
 }
 
 /*
@@ -670,7 +690,10 @@ static int dump_to(FILE *f, json_t *doc)
 }
 
 /* Write doc to path (NULL: stdout). A regular file is replaced atomically
- * (lib/atomicfile.h), so a reader never sees half a document. */
+ * (lib/atomicfile.h), so a reader never sees half a document; without an
+ * fsync, as pyperf and asv write theirs: it cost ~3 ms of wall time per run
+ * on this VM, and whoever keeps the document (pyscope's history, the agent)
+ * stores it its own way. */
 static int write_output(const char *path, json_t *doc)
 {
     if (!path) {
@@ -693,6 +716,7 @@ static int write_output(const char *path, json_t *doc)
     }
     struct atomicfile af;
     int rc = atomic_open(&af, path);
+    af.no_sync = true;
     if (rc == 0)
         rc = atomic_commit(&af, path, dump_to(af.f, doc));
     if (rc < 0)
@@ -877,14 +901,8 @@ static int run_one(const struct options *o, const struct pyselect *py, const cha
         log_error("could not map the profile region: %s", strerror(errno));
         return -ENOMEM;
     }
-    struct child_arg ca = {
-        .py = py,
-        .o = o,
-        .shim_dir = shim_dir,
-        .region_id = is_warmup ? -1 : region_id,
-        .output_fd = o->output_fd,
-        .progress_fd = o->progress_fd,
-    };
+    struct supervise_exec x;
+    child_exec_prepare(&x, py, o, shim_dir, is_warmup ? -1 : region_id);
     /* the machine's speed right before the repeat (refloop.h), before the sampler starts */
     struct refloop ref = {0};
     bool ref_ok = is_warmup || refloop_run(&ref) == 0;
@@ -895,7 +913,8 @@ static int run_one(const struct options *o, const struct pyselect *py, const cha
     struct run_measure m;
     progress_note(o->progress_fd, is_warmup ? "warmup" : "measured",
                   is_warmup ? i + 1 : i - o->warmup + 1, is_warmup ? o->warmup : o->repeat);
-    int rc = supervise_run(child_main, &ca, o->timeout_s, !is_warmup, &m);
+    int rc = supervise_exec(&x, o->timeout_s, !is_warmup, &m);
+    child_exec_release(&x);
     sampler_stop(&sampler);
     /* ... and right after it: never during it, so the script's timings are untouched */
     if (rc == 0 && !is_warmup && ref_ok && refloop_run(&ref) == 0)

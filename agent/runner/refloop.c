@@ -2,14 +2,22 @@
  * refloop.c - the fixed reference workload timed around each repeat (refloop.h).
  *
  * Design notes: the buffer is allocated (2 MiB-aligned, so the kernel can back
- * it with one transparent huge page) and filled once per process (~2 ms of
- * CPU, before the first repeat's reference) with a fixed pseudo-random
- * sequence, so every pyscope-run walks the same addresses. Step k loads
- * buf[idx] and moves to (value + k * stride) mod size: each load depends on
- * the one before (no prefetcher or out-of-order overlap hides the latency)
- * and the step counter keeps the walk from closing into a short cycle that
- * would fit in a cache. The hash of the walk goes to a volatile sink so the
- * compiler keeps the work.
+ * it with one transparent huge page) and filled once per process, before the
+ * first repeat's reference, with a fixed pseudo-random value at the start of
+ * each 64-byte cache line (a mix of the line's number), so every pyscope-run
+ * walks the same addresses. Step k loads the word at the start of line idx
+ * and moves to line (value + k * stride) mod lines: each load depends on the
+ * one before (no prefetcher or out-of-order overlap hides the latency) and the
+ * step counter keeps the walk from closing into a short cycle that would fit
+ * in a cache. The hash of the walk goes to a volatile sink so the compiler
+ * keeps the work.
+ *
+ * Until December 2026 every word was filled (an xorshift sequence) and a step
+ * could land anywhere in a line: the same one line per step, so the same
+ * figure (measured on this VM, 15 interleaved runs each: median chunk 48 us either way),
+ * but the fill cost ~1.1 ms of CPU per pyscope-run, before the script starts;
+ * filling one word a line costs ~0.05 ms (the huge page's first touch, ~0.15
+ * ms, stays).
  */
 #include "refloop.h"
 
@@ -18,7 +26,8 @@
 #include <sys/mman.h>
 #include <time.h>
 
-#define WORDS (REFLOOP_BUFFER_BYTES / sizeof(uint32_t))
+#define WORDS      (REFLOOP_BUFFER_BYTES / sizeof(uint32_t))
+#define LINE_WORDS 16u /* words in a 64-byte cache line: a step loads the first */
 
 static uint32_t *buf;
 static volatile uint32_t sink;
@@ -30,7 +39,7 @@ static uint32_t chunk(void)
         uint32_t v = buf[idx];
         for (int a = 0; a < REFLOOP_ARITH; a++) /* a dependent chain, as bytecode is */
             h = (h ^ v) * 16777619u + (h >> 7);
-        idx = (v + k * 40503u) & (uint32_t)(WORDS - 1);
+        idx = (v + k * 40503u) & (uint32_t)(WORDS - LINE_WORDS); /* a line's first word */
     }
     return h;
 }
@@ -40,16 +49,18 @@ static int buffer_ready(void)
     if (buf)
         return 0;
     /* one huge page where the kernel has them: one fault instead of 512 (the first call
-     * cost ~10 ms of CPU with 4 KiB pages on this VM, ~2 ms with one huge page) */
+     * cost ~10 ms of CPU with 4 KiB pages on this VM; with one huge page, ~0.2 ms) */
     uint32_t *b = aligned_alloc(REFLOOP_BUFFER_BYTES, REFLOOP_BUFFER_BYTES);
     if (!b)
         return -1;
     (void)madvise(b, REFLOOP_BUFFER_BYTES, MADV_HUGEPAGE);
-    uint32_t x = 2463534242u; /* xorshift32, fixed seed */
-    for (size_t i = 0; i < WORDS; i++) {
-        x ^= x << 13;
-        x ^= x >> 17;
-        x ^= x << 5;
+    for (uint32_t i = 0; i < WORDS; i += LINE_WORDS) { /* the only words a walk loads */
+        uint32_t x = i * 0x9e3779b9u; /* murmur3's finalizer of the word's number */
+        x ^= x >> 16;
+        x *= 0x85ebca6bu;
+        x ^= x >> 13;
+        x *= 0xc2b2ae35u;
+        x ^= x >> 16;
         b[i] = x;
     }
     buf = b;

@@ -35,7 +35,8 @@
 /* A stack keeps at most SAMPLER_MAX_DEPTH frames: when deeper, its root-most
  * SAMPLER_ROOT_KEEP and leaf-most others, joined by one "[frames elided]"
  * frame, so that a deep recursion still shows where it came from. The walk
- * stops at SAMPLER_WALK_MAX frames (garbage that loops). */
+ * stops at SAMPLER_WALK_MAX frames (garbage; a chain that loops is found
+ * sooner: walk_frames). */
 #define SAMPLER_MAX_DEPTH 1024
 #define SAMPLER_ROOT_KEEP 128
 #define SAMPLER_LEAF_KEEP (SAMPLER_MAX_DEPTH - SAMPLER_ROOT_KEEP)
@@ -88,6 +89,7 @@ struct sampler {
     uint64_t addrs[SAMPLER_MAX_DEPTH + 1]; /* code objects of one stack, leaf first */
     uint64_t roots[SAMPLER_ROOT_KEEP];     /* ring: the walk's frames past the leaf part */
     uint64_t peeks, stacks, frames;        /* for PYSCOPE_DEBUG: single reads, stacks, frames */
+    uint64_t torn;                         /* for PYSCOPE_DEBUG: walks that looped (dropped) */
     uint64_t pass_ns;                      /* for PYSCOPE_DEBUG: own CPU inside the passes */
     struct remotewin win;                  /* frames of the walk in progress */
     struct remotebatch batch;              /* this pass's batch: read at its start */
@@ -294,6 +296,55 @@ static uint64_t thread_tid(struct sampler *s, const unsigned char *ts)
     return (uint64_t)tid;
 }
 
+/*
+ * Walk the frame chain from fp (the leaf): the code object of each frame goes
+ * to s->addrs (leaf-most SAMPLER_LEAF_KEEP) and the ring s->roots (the rest).
+ * Returns the number of frames, or 0 when none could be read or the chain is
+ * torn: a "previous" pointer read while the script changed it can lead back
+ * to a frame already walked. Brent's cycle check (one saved pointer, compared
+ * at each step, moved at each power of two) finds such a loop within about
+ * twice its start plus its length, instead of walking it SAMPLER_WALK_MAX
+ * frames deep (a loop of shim frames, which are not counted, would never end).
+ */
+static size_t walk_frames(struct sampler *s, uint64_t fp)
+{
+    const struct shm_layout *l = &s->layout;
+    if (l->frame_read > REMOTEWIN_SPAN)
+        return 0;
+    /* One moment's copy per walk: never a window of an earlier walk. */
+    remotewin_reset(&s->win);
+    size_t walked_frames = 0;
+    uint64_t saved = fp; /* Brent: the pointer the next ones are compared with */
+    size_t power = 1, since = 0;
+    while (fp && walked_frames < SAMPLER_WALK_MAX) {
+        const unsigned char *f = remotebatch_get(&s->batch, fp, l->frame_read);
+        if (!f)
+            f = remotewin_get(&s->win, fp, l->frame_read);
+        if (!f)
+            break;
+        bool shim = l->frame_owner != SHM_NONE && f[l->frame_owner] == l->owner_skip;
+        if (!shim) {
+            uint64_t code = u64_at(f, l->frame_code);
+            if (walked_frames < SAMPLER_LEAF_KEEP)
+                s->addrs[walked_frames] = code;
+            else
+                s->roots[(walked_frames - SAMPLER_LEAF_KEEP) % SAMPLER_ROOT_KEEP] = code;
+            walked_frames++;
+        }
+        fp = u64_at(f, l->frame_previous);
+        if (fp == saved) {
+            s->torn++;
+            return 0;
+        }
+        if (++since == power) {
+            saved = fp;
+            power *= 2;
+            since = 0;
+        }
+    }
+    return walked_frames;
+}
+
 /* Record the stack of the thread at tsp (its state read into ts). */
 static void sample_thread(struct sampler *s, uint64_t tsp, const unsigned char *ts)
 {
@@ -330,28 +381,7 @@ static void sample_thread(struct sampler *s, uint64_t tsp, const unsigned char *
 
     size_t depth = 0;
     codemap_sync(s->codes, r, &s->death_cursor);
-    if (l->frame_read > REMOTEWIN_SPAN)
-        return;
-    /* One moment's copy per walk: never a window of an earlier walk. */
-    remotewin_reset(&s->win);
-    size_t walked_frames = 0;
-    while (fp && walked_frames < SAMPLER_WALK_MAX) {
-        const unsigned char *f = remotebatch_get(&s->batch, fp, l->frame_read);
-        if (!f)
-            f = remotewin_get(&s->win, fp, l->frame_read);
-        if (!f)
-            break;
-        bool shim = l->frame_owner != SHM_NONE && f[l->frame_owner] == l->owner_skip;
-        if (!shim) {
-            uint64_t code = u64_at(f, l->frame_code);
-            if (walked_frames < SAMPLER_LEAF_KEEP)
-                s->addrs[walked_frames] = code;
-            else
-                s->roots[(walked_frames - SAMPLER_LEAF_KEEP) % SAMPLER_ROOT_KEEP] = code;
-            walked_frames++;
-        }
-        fp = u64_at(f, l->frame_previous);
-    }
+    size_t walked_frames = walk_frames(s, fp);
     if (walked_frames == 0)
         return;
     depth = walked_frames < SAMPLER_LEAF_KEEP ? walked_frames : SAMPLER_LEAF_KEEP;
@@ -521,11 +551,13 @@ static void *sampler_main(void *arg)
     }
     pthread_mutex_unlock(&s->lock);
     r->sampler_cpu_ns = own_cpu_ns();
-    log_debug("sampler: %llu passes, %llu stacks of %llu frames; %llu batch reads, %llu window "
-              "reads, %llu other reads; %.1f us of CPU per stack, %.1f us of it in the passes",
+    log_debug("sampler: %llu passes, %llu stacks of %llu frames, %llu torn (dropped); %llu batch "
+              "reads, %llu window reads, %llu other reads; %.1f us of CPU per stack, %.1f us of "
+              "it in the passes",
               (unsigned long long)r->passes, (unsigned long long)s->stacks,
-              (unsigned long long)s->frames, (unsigned long long)s->batch.reads,
-              (unsigned long long)s->win.reads, (unsigned long long)s->peeks,
+              (unsigned long long)s->frames, (unsigned long long)s->torn,
+              (unsigned long long)s->batch.reads, (unsigned long long)s->win.reads,
+              (unsigned long long)s->peeks,
               s->stacks ? (double)r->sampler_cpu_ns / 1e3 / (double)s->stacks : 0.0,
               s->stacks ? (double)s->pass_ns / 1e3 / (double)s->stacks : 0.0);
     return NULL;

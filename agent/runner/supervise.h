@@ -54,6 +54,21 @@ int supervise_run(supervise_child_fn fn, void *arg, double timeout_s, bool timel
                   struct run_measure *m);
 void supervise_measure_release(struct run_measure *m);
 
+/* A program to run as the child, everything prepared by the caller: the child
+ * makes only system calls before the exec (so it can be started with vfork). */
+struct supervise_exec {
+    const char *path;
+    char *const *argv;
+    char *const *envp;
+    int close_fd[2]; /* descriptors the child closes first (-1: none) */
+};
+
+/* supervise_run() for a child that execs x (vfork: cheaper than fork for a
+ * supervisor with a large heap or other threads). When the exec fails, the
+ * child says so on standard error and exits with 4. */
+int supervise_exec(const struct supervise_exec *x, double timeout_s, bool timeline,
+                   struct run_measure *m);
+
 /* Install the handlers that forward SIGINT/SIGTERM/SIGHUP/SIGQUIT to the
  * running child and remember the first one received, for the rest of the
  * process's life (a signal between two runs stops the repeats instead of

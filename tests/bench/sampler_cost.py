@@ -4,14 +4,18 @@ time (CLOCK_THREAD_CPUTIME_ID, the report's profile.sampler_cpu_s) over the stac
 recorded, for one or more pyscope-run builds, interleaved.
 
     tests/bench/sampler_cost.py [--python PATH] [--rounds N] [--workload NAME]...
-                                [--pyscope-run PATH]...
+                                [--pyscope-run PATH]... [--interval-ms MS]...
 
 A per-sample figure, unlike a wall or CPU ratio of the whole script, hardly depends on
 the machine's load: it is the sampler's own CPU time (syscalls included), divided by
 its work. Each round runs every (workload, build) pair once in a shuffled order; the
 table gives, per workload and build, the median microseconds of sampler CPU per sample,
 the median stack depth read, and the ratio of the medians to the first build. Give
---pyscope-run twice (an old build and a new one) to compare them in the same rounds.
+--pyscope-run twice (an old build and a new one) to compare them in the same rounds,
+or --interval-ms twice (e.g. 4 and 10) to compare sampling periods: each (build,
+period) is a variant. "share" is the sampler's CPU over the script's (its process's,
+from wait4), the figure a sampling period trades against resolution; unlike
+the per-sample cost it grows with the load (the sampler wakes by wall time).
 Not part of ctest; docs/benchmarks.md.
 """
 import argparse
@@ -34,19 +38,23 @@ def one(runner, python, script, out, interval):
         argv[1:1] = ["--interval-ms", str(interval)]
     subprocess.run(argv, check=True, stdout=subprocess.DEVNULL)
     with open(out) as f:
-        prof = json.load(f)["profile"]
+        doc = json.load(f)
+    prof = doc["profile"]
     samples = sum(t["samples"] for t in prof["threads"])
     depth_w = sum(len(s["frames"]) * s["samples"] for s in prof["stacks"])
     depth_n = sum(s["samples"] for s in prof["stacks"])
-    return prof["sampler_cpu_s"], samples, depth_w / depth_n if depth_n else 0.0
+    script = doc["runs"][0]["cpu_s"]  # the script's process (wait4); the sampler is ours
+    share = prof["sampler_cpu_s"] / script if script > 0 else 0.0
+    return prof["sampler_cpu_s"], samples, depth_w / depth_n if depth_n else 0.0, share
 
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--python", default="/usr/bin/python3")
     ap.add_argument("--rounds", type=int, default=5)
-    ap.add_argument("--interval-ms", type=float, default=0,
-                    help="sampling period (default: pyscope-run's)")
+    ap.add_argument("--interval-ms", dest="intervals", type=float, action="append",
+                    default=[], help="sampling period (repeat to compare; default: "
+                    "pyscope-run's)")
     ap.add_argument("--workload", action="append", default=[],
                     help="a tests/bench/workloads name (repeat; default: %s)" %
                     " ".join(DEFAULT))
@@ -58,37 +66,44 @@ def main():
         build = os.environ.get("PYSCOPE_BUILD") or os.path.join(SRC, "build")
         args.runners = [os.path.join(build, "agent", "runner", "pyscope-run")]
     names = args.workload or DEFAULT
+    variants = [(r, iv) for r in args.runners for iv in (args.intervals or [0])]
     tmp = tempfile.mkdtemp(prefix="pyscope-sampler-")
     out = os.path.join(tmp, "out.json")
-    pairs = [(w, i) for w in names for i in range(len(args.runners))]
+    pairs = [(w, i) for w in names for i in range(len(variants))]
     rows = {p: [] for p in pairs}
     for _ in range(args.rounds):
         random.shuffle(pairs)
         for w, i in pairs:
-            rows[(w, i)].append(one(args.runners[i], args.python,
-                                    os.path.join(WORKLOADS, w + ".py"), out,
-                                    args.interval_ms))
+            runner, interval = variants[i]
+            rows[(w, i)].append(one(runner, args.python, os.path.join(WORKLOADS, w + ".py"),
+                                    out, interval))
     print("sampler cost per sample: %d interleaved rounds, %s, load average %s" %
           (args.rounds, args.python, " ".join(open("/proc/loadavg").read().split()[:3])))
-    for i, r in enumerate(args.runners):
-        print("  #%d = %s" % (i + 1, r))
-    print("%-16s %3s %10s %8s %6s %8s" % ("workload", "#", "us/sample", "samples", "depth",
-                                          "vs #1"))
-    ratios = {i: [] for i in range(len(args.runners))}
+    for i, (r, iv) in enumerate(variants):
+        print("  #%d = %s%s" % (i + 1, r, " --interval-ms %g" % iv if iv else ""))
+    print("%-16s %3s %10s %8s %6s %8s %7s" % ("workload", "#", "us/sample", "samples", "depth",
+                                              "vs #1", "share"))
+    ratios = {i: [] for i in range(len(variants))}
+    shares = {i: [] for i in range(len(variants))}
     for w in names:
         base = None
-        for i in range(len(args.runners)):
+        for i in range(len(variants)):
             v = rows[(w, i)]
-            per = statistics.median(c / n * 1e6 for c, n, _ in v if n)
+            per = statistics.median(c / n * 1e6 for c, n, _, _ in v if n)
+            share = statistics.median(x for _, _, _, x in v)
             if base is None:
                 base = per
             ratios[i].append(per / base)
-            print("%-16s %3d %10.1f %8d %6.1f %8.2f" %
-                  (w, i + 1, per, statistics.median(n for _, n, _ in v),
-                   statistics.median(d for _, _, d in v), per / base))
-    if len(args.runners) > 1:
-        for i in range(1, len(args.runners)):
+            shares[i].append(share)
+            print("%-16s %3d %10.1f %8d %6.1f %8.2f %6.1f%%" %
+                  (w, i + 1, per, statistics.median(n for _, n, _, _ in v),
+                   statistics.median(d for _, _, d, _ in v), per / base, 100 * share))
+    for i in range(len(variants)):
+        if i:
             print("geomean #%d vs #1: x%.3f" % (i + 1, statistics.geometric_mean(ratios[i])))
+        pos = [x for x in shares[i] if x > 0]
+        if pos:
+            print("share #%d: geomean %.2f%%" % (i + 1, 100 * statistics.geometric_mean(pos)))
     os.unlink(out)
     os.rmdir(tmp)
     return 0

@@ -1,7 +1,8 @@
 /* test_sampler.c - the sampler against a fake interpreter in this test's own
  * memory (process_vm_readv of itself): what it reads by batch, by window and
  * from its per-thread path cache is never an earlier moment's, and an address
- * whose code object died never keeps its old name. */
+ * whose code object died never keeps its old name; a frame chain that loops
+ * is dropped. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -127,6 +128,22 @@ static uint64_t self_of(const struct shm_region *r, const char *name, const char
     return n;
 }
 
+/* The one thread's leaf frame is leaf; a region, its sampler (1 ms), 10 passes made. */
+static struct sampler *start_at(struct fake_frame *leaf, struct shm_region **rp)
+{
+    tstate.native_id = (uint64_t)gettid();
+    tstate.frame = (uint64_t)(uintptr_t)leaf;
+    interp_head = (uint64_t)(uintptr_t)&tstate;
+    struct shm_region *r = shm_map(1);
+    assert_non_null(r);
+    publish(r);
+    struct sampler *s = sampler_start(r, 0.001);
+    assert_non_null(s);
+    passes(r, 10);
+    *rp = r;
+    return s;
+}
+
 static void log_death(struct shm_region *r, uint64_t addr)
 {
     r->deaths[r->deaths_written % SHM_DEATHS] = addr;
@@ -157,16 +174,8 @@ static void test_reused_address_and_moved_stack(void **state)
     stack[11].previous = (uint64_t)(uintptr_t)&stack[10];
     stack[40].code = (uint64_t)(uintptr_t)&code_other;
     stack[40].previous = (uint64_t)(uintptr_t)&stack[10];
-    tstate.native_id = (uint64_t)gettid();
-    tstate.frame = (uint64_t)(uintptr_t)&stack[11];
-    interp_head = (uint64_t)(uintptr_t)&tstate;
-
-    struct shm_region *r = shm_map(1);
-    assert_non_null(r);
-    publish(r);
-    struct sampler *s = sampler_start(r, 0.001);
-    assert_non_null(s);
-    passes(r, 10);
+    struct shm_region *r;
+    struct sampler *s = start_at(&stack[11], &r);
     assert_true(self_of(r, "work_old", "main") > 0);
 
     /* The code object at code_work's address dies; another is born there. */
@@ -184,6 +193,49 @@ static void test_reused_address_and_moved_stack(void **state)
     uint64_t new_then = self_of(r, "work_new", "main");
     passes(r, 10);
     assert_int_equal(self_of(r, "work_new", "main"), new_then);
+    assert_true(self_of(r, "other", "main") > 0);
+
+    sampler_stop(&s);
+    shm_unmap(&r);
+}
+
+/* Samples on every node. */
+static uint64_t all_self(const struct shm_region *r)
+{
+    uint64_t n = 0;
+    for (uint32_t i = 1; i < __atomic_load_n(&r->nnodes, __ATOMIC_ACQUIRE); i++)
+        n += __atomic_load_n(&r->nodes[i].self, __ATOMIC_RELAXED);
+    return n;
+}
+
+/*
+ * A torn chain: the leaf's caller's "previous" leads back to the leaf (a
+ * frame read while the script changed it). The walk must see the loop and
+ * drop the stack, not walk it 65,536 frames deep and file that; once the
+ * chain is whole again, stacks are filed as before.
+ */
+static void test_torn_chain(void **state)
+{
+    (void)state;
+    set_str(&file_s, "fake.py");
+    set_str(&main_s, "main");
+    set_str(&other_s, "other");
+    set_code(&code_main, &main_s, 1);
+    set_code(&code_other, &other_s, 20);
+    stack[50].code = (uint64_t)(uintptr_t)&code_other;
+    stack[50].previous = (uint64_t)(uintptr_t)&stack[51];
+    stack[51].code = (uint64_t)(uintptr_t)&code_main;
+    stack[51].previous = (uint64_t)(uintptr_t)&stack[52];
+    stack[52].code = (uint64_t)(uintptr_t)&code_main;
+    stack[52].previous = (uint64_t)(uintptr_t)&stack[50]; /* torn: back to the leaf */
+    struct shm_region *r;
+    struct sampler *s = start_at(&stack[50], &r);
+    assert_int_equal(all_self(r), 0);
+
+    /* whole again: main -> other */
+    __atomic_store_n(&stack[51].previous, 0, __ATOMIC_RELEASE);
+    passes(r, 3);
+    passes(r, 10);
     assert_true(self_of(r, "other", "main") > 0);
 
     sampler_stop(&s);
@@ -255,6 +307,7 @@ int main(void)
         cmocka_unit_test(test_window),
         cmocka_unit_test(test_batch),
         cmocka_unit_test(test_reused_address_and_moved_stack),
+        cmocka_unit_test(test_torn_chain),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -5,6 +5,7 @@
 #include <stddef.h>
 #include <cmocka.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -90,6 +91,36 @@ static void test_exit_code(void **state)
     supervise_measure_release(&m);
 }
 
+/* supervise_exec: the program runs with the given arguments and environment
+ * (not ours), in its own process group, its descriptors to close closed; an
+ * exec that fails is exit status 4. */
+static void test_exec(void **state)
+{
+    (void)state;
+    int pipefd[2];
+    assert_int_equal(pipe(pipefd), 0);
+    char *argv[] = {"sh", "-c",
+                    "test \"$ONLY\" = here && test -z \"$HOME\" && "
+                    "test \"$(ps -o pgid= -p $$ | tr -d ' ')\" = $$ && "
+                    "! (echo x >&\"$FD\") 2>/dev/null && exit 7",
+                    NULL};
+    char fd_text[32];
+    snprintf(fd_text, sizeof(fd_text), "FD=%d", pipefd[1]);
+    char *envp[] = {"ONLY=here", "PATH=/usr/bin:/bin", fd_text, NULL};
+    struct supervise_exec x = {
+        .path = "/bin/sh", .argv = argv, .envp = envp, .close_fd = {pipefd[1], -1}};
+    struct run_measure m;
+    assert_int_equal(supervise_exec(&x, 10, false, &m), 0);
+    assert_int_equal(m.exit_code, 7);
+    supervise_measure_release(&m);
+    x.path = "/nonexistent/pyscope-test-program";
+    assert_int_equal(supervise_exec(&x, 10, false, &m), 0);
+    assert_int_equal(m.exit_code, 4);
+    supervise_measure_release(&m);
+    close(pipefd[0]);
+    close(pipefd[1]);
+}
+
 static void test_signal(void **state)
 {
     (void)state;
@@ -165,6 +196,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_exit_code),
         cmocka_unit_test(test_signal),
+        cmocka_unit_test(test_exec),
         cmocka_unit_test(test_timeout_kills_group),
         cmocka_unit_test(test_peak_rss_and_timeline),
         cmocka_unit_test(test_children_seen),
