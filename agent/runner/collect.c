@@ -152,10 +152,10 @@ static const char *thread_name(const struct shm_region *r, const struct shm_thre
     return buf;
 }
 
-void collect_add_run(struct collect *c, const struct shm_region *r, double wall_s, double tsc_hz,
-                     unsigned children)
+/* A run's figures that are not per function: its children, drops, forks, errors,
+ * the sampler's CPU, the start-up and (trace mode) the hook's cost per call. */
+static void add_run_totals(struct collect *c, const struct shm_region *r, unsigned children)
 {
-    int run = c->nruns++;
     if (children > c->children)
         c->children = children;
     c->dropped += r->dropped;
@@ -168,24 +168,118 @@ void collect_add_run(struct collect *c, const struct shm_region *r, double wall_
         json_array_append_new(
             c->per_call,
             json_real((double)(r->calib_hook_ns - r->calib_plain_ns) / (double)r->calib_calls));
+}
 
-    /* Time a unit of a node's counters stands for. */
-    double unit;
-    if (c->mode == 1) {
-        double elapsed = r->mono_end_ns > r->mono_start_ns
-                             ? (double)(r->mono_end_ns - r->mono_start_ns) / 1e9
-                             : wall_s;
-        unit = r->passes ? elapsed / (double)r->passes : c->interval_s;
-    } else {
-        unit = tsc_hz > 0 ? 1.0 / tsc_hz : 0;
+/* Time a unit of a node's counters stands for: a sampling pass, or a TSC tick. */
+static double run_unit(const struct collect *c, const struct shm_region *r, double wall_s,
+                       double tsc_hz)
+{
+    if (c->mode != 1)
+        return tsc_hz > 0 ? 1.0 / tsc_hz : 0;
+    double elapsed = r->mono_end_ns > r->mono_start_ns
+                         ? (double)(r->mono_end_ns - r->mono_start_ns) / 1e9
+                         : wall_s;
+    return r->passes ? elapsed / (double)r->passes : c->interval_s;
+}
+
+/* One stack's nodes and frame keys, grown as deep stacks need (add_stack()). */
+struct stack_buf {
+    uint32_t *path;     /* its nodes, leaf first */
+    const char **names; /* its frames' keys (borrowed), leaf first */
+    size_t cap;
+};
+
+/* Node i's collapsed stack (thread, then its frames root first) gets its self
+ * time (weight w) and CPU samples (cw) in c->stacks. keys[] holds the function
+ * keys made so far (func_entry() fills more). */
+static void add_stack(struct collect *c, const struct shm_region *r, uint32_t i, char **keys,
+                      uint32_t nfuncs, double w, double cw, struct stack_buf *b)
+{
+    const struct shm_node *n = &r->nodes[i];
+    char tbuf[64];
+    const char *tname =
+        n->thread < r->nthreads ? thread_name(r, &r->threads[n->thread], tbuf, sizeof(tbuf)) : "?";
+    /* Its frames, leaf first; a stack deeper than COLLECT_MAX_DEPTH keeps its
+     * root-most COLLECT_ROOT_KEEP and leaf-most others, joined by one
+     * "[frames elided]" frame (as the sampler does). */
+    size_t depth = 0;
+    for (uint32_t p = i; p && p <= i; p = r->nodes[p].parent) {
+        if (depth == b->cap) {
+            b->cap = b->cap ? 2 * b->cap : 256;
+            b->path = xreallocarray(b->path, b->cap, sizeof(*b->path));
+            b->names = xreallocarray(b->names, b->cap + 1, sizeof(*b->names));
+        }
+        b->path[depth++] = p;
     }
+    size_t kept = 0;
+    for (size_t d = 0; d < depth; d++) {
+        if (depth > COLLECT_MAX_DEPTH && d == COLLECT_MAX_DEPTH - COLLECT_ROOT_KEEP) {
+            b->names[kept++] = COLLECT_ELIDED;
+            d = depth - COLLECT_ROOT_KEEP;
+        }
+        uint32_t f = r->nodes[b->path[d]].func;
+        if (f < nfuncs)
+            func_entry(c, r, f, keys);
+        b->names[kept++] = f < nfuncs ? keys[f] : "?";
+    }
+    size_t klen = strlen(tname) + 1;
+    for (size_t d = 0; d < kept; d++)
+        klen += strlen(b->names[d]) + 1;
+    char *skey = xmalloc(klen + 1);
+    size_t o = (size_t)snprintf(skey, klen + 1, "%s", tname);
+    json_t *frames = json_array();
+    for (size_t d = kept; d-- > 0;) {
+        o += (size_t)snprintf(skey + o, klen + 1 - o, "\x1f%s", b->names[d]);
+        json_array_append_new(frames, json_string_lossy(b->names[d]));
+    }
+    json_t *s = json_object_get(c->stacks, skey);
+    if (!s) {
+        s = json_pack("{s:o, s:o, s:f, s:f}", "thread", json_string_lossy(tname), "frames", frames,
+                      "samples", 0.0, "cpu_samples", 0.0);
+        json_object_set_new(c->stacks, skey, s);
+    } else {
+        json_decref(frames);
+    }
+    json_real_set(json_object_get(s, "samples"),
+                  json_real_value(json_object_get(s, "samples")) + w);
+    json_real_set(json_object_get(s, "cpu_samples"),
+                  json_real_value(json_object_get(s, "cpu_samples")) + cw);
+    free(skey);
+}
+
+/* The run's threads: samples and CPU time per thread name. */
+static void add_threads(struct collect *c, const struct shm_region *r)
+{
+    for (uint32_t t = 0; t < r->nthreads && t < SHM_MAX_THREADS; t++) {
+        const struct shm_thread *th = &r->threads[t];
+        char tbuf[64];
+        const char *name = thread_name(r, th, tbuf, sizeof(tbuf));
+        json_t *e = json_object_get(c->threads, name);
+        if (!e) {
+            e = json_pack("{s:o, s:I, s:I, s:f}", "name", json_string_lossy(name), "native_id",
+                          (json_int_t)th->native_id, "samples", (json_int_t)0, "cpu_s", 0.0);
+            json_object_set_new(c->threads, name, e);
+        }
+        json_integer_set(json_object_get(e, "samples"),
+                         json_integer_value(json_object_get(e, "samples")) +
+                             (json_int_t)th->samples);
+        json_real_set(json_object_get(e, "cpu_s"),
+                      json_real_value(json_object_get(e, "cpu_s")) + (double)th->cpu_ns / 1e9);
+        c->samples += th->samples;
+    }
+}
+
+void collect_add_run(struct collect *c, const struct shm_region *r, double wall_s, double tsc_hz,
+                     unsigned children)
+{
+    int run = c->nruns++;
+    add_run_totals(c, r, children);
+    double unit = run_unit(c, r, wall_s, tsc_hz);
 
     uint32_t nfuncs = r->nfuncs < SHM_MAX_FUNCS ? r->nfuncs : SHM_MAX_FUNCS;
     uint32_t nnodes = r->nnodes < SHM_MAX_NODES ? r->nnodes : SHM_MAX_NODES;
     char **keys = xcalloc(nfuncs ? nfuncs : 1, sizeof(char *));
-    uint32_t *path = NULL;     /* one stack's nodes, leaf first */
-    const char **names = NULL; /* its frames' keys (borrowed), leaf first */
-    size_t path_cap = 0;
+    struct stack_buf b = {0};
     double calls_total = 0;
     for (uint32_t i = 1; i < nnodes; i++)
         calls_total += (double)r->nodes[i].calls;
@@ -218,88 +312,21 @@ void collect_add_run(struct collect *c, const struct shm_region *r, double wall_
         add_at(e, "self", run, (double)n->self * unit);
         add_at(e, "calls", run, (double)n->calls);
         add_at(e, "cpu", run, (double)n->cpu_ns / 1e9);
-
         if (n->self == 0)
             continue;
         /* One collapsed stack per node with self time. */
-        char tbuf[64];
-        const char *tname = n->thread < r->nthreads
-                                ? thread_name(r, &r->threads[n->thread], tbuf, sizeof(tbuf))
-                                : "?";
-        /* Its frames, leaf first; a stack deeper than COLLECT_MAX_DEPTH keeps its
-         * root-most COLLECT_ROOT_KEEP and leaf-most others, joined by one
-         * "[frames elided]" frame (as the sampler does). */
-        size_t depth = 0;
-        for (uint32_t p = i; p && p <= i; p = r->nodes[p].parent) {
-            if (depth == path_cap) {
-                path_cap = path_cap ? 2 * path_cap : 256;
-                path = xreallocarray(path, path_cap, sizeof(*path));
-                names = xreallocarray(names, path_cap + 1, sizeof(*names));
-            }
-            path[depth++] = p;
-        }
-        size_t kept = 0;
-        for (size_t d = 0; d < depth; d++) {
-            if (depth > COLLECT_MAX_DEPTH && d == COLLECT_MAX_DEPTH - COLLECT_ROOT_KEEP) {
-                names[kept++] = COLLECT_ELIDED;
-                d = depth - COLLECT_ROOT_KEEP;
-            }
-            uint32_t f = r->nodes[path[d]].func;
-            if (f < nfuncs)
-                func_entry(c, r, f, keys);
-            names[kept++] = f < nfuncs ? keys[f] : "?";
-        }
-        size_t klen = strlen(tname) + 1;
-        for (size_t d = 0; d < kept; d++)
-            klen += strlen(names[d]) + 1;
-        char *skey = xmalloc(klen + 1);
-        size_t o = (size_t)snprintf(skey, klen + 1, "%s", tname);
-        json_t *frames = json_array();
-        for (size_t d = kept; d-- > 0;) {
-            o += (size_t)snprintf(skey + o, klen + 1 - o, "\x1f%s", names[d]);
-            json_array_append_new(frames, json_string_lossy(names[d]));
-        }
         double w = c->mode == 1 ? (double)n->self : (double)n->self * unit * 1e6;
         double cw = c->mode == 1 && unit > 0 ? (double)n->cpu_ns / 1e9 / unit : 0;
-        json_t *s = json_object_get(c->stacks, skey);
-        if (!s) {
-            s = json_pack("{s:o, s:o, s:f, s:f}", "thread", json_string_lossy(tname), "frames",
-                          frames, "samples", 0.0, "cpu_samples", 0.0);
-            json_object_set_new(c->stacks, skey, s);
-        } else {
-            json_decref(frames);
-        }
-        json_real_set(json_object_get(s, "samples"),
-                      json_real_value(json_object_get(s, "samples")) + w);
-        json_real_set(json_object_get(s, "cpu_samples"),
-                      json_real_value(json_object_get(s, "cpu_samples")) + cw);
-        free(skey);
+        add_stack(c, r, i, keys, nfuncs, w, cw, &b);
     }
-
-    for (uint32_t t = 0; t < r->nthreads && t < SHM_MAX_THREADS; t++) {
-        const struct shm_thread *th = &r->threads[t];
-        char tbuf[64];
-        const char *name = thread_name(r, th, tbuf, sizeof(tbuf));
-        json_t *e = json_object_get(c->threads, name);
-        if (!e) {
-            e = json_pack("{s:o, s:I, s:I, s:f}", "name", json_string_lossy(name), "native_id",
-                          (json_int_t)th->native_id, "samples", (json_int_t)0, "cpu_s", 0.0);
-            json_object_set_new(c->threads, name, e);
-        }
-        json_integer_set(json_object_get(e, "samples"),
-                         json_integer_value(json_object_get(e, "samples")) +
-                             (json_int_t)th->samples);
-        json_real_set(json_object_get(e, "cpu_s"),
-                      json_real_value(json_object_get(e, "cpu_s")) + (double)th->cpu_ns / 1e9);
-        c->samples += th->samples;
-    }
+    add_threads(c, r);
 
     for (uint32_t f = 0; f < nfuncs; f++)
         free(keys[f]);
     free(keys);
     free(incl);
-    free(path);
-    free(names);
+    free(b.path);
+    free(b.names);
 }
 
 static double median_of(json_t *arr, int n)
