@@ -224,6 +224,123 @@ int supervise_exec(const struct supervise_exec *x, double timeout_s, bool timeli
     return supervise(NULL, NULL, x, timeout_s, timeline, m);
 }
 
+/* What the supervisor watches while the child runs (supervise()). */
+struct watch {
+    pid_t pid;
+    int pidfd;           /* readable once the child is gone; -1: poll by time */
+    int statm, children; /* /proc files of the timeline; -1 without one */
+    int seen[64];        /* children already noted */
+    size_t cap;          /* of m->timeline */
+    double t0, deadline; /* start; kill time (0: none) */
+    int interval_ms;     /* the timeline's period, doubled on long runs */
+    struct contention_probe *probe;
+};
+
+static void watch_open(struct watch *w, pid_t pid, bool timeline)
+{
+    w->pid = pid;
+    w->pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+    char path[64];
+    snprintf(path, sizeof(path), "/proc/%d/statm", (int)pid);
+    w->statm = timeline ? open(path, O_RDONLY | O_CLOEXEC) : -1;
+    snprintf(path, sizeof(path), "/proc/%d/task/%d/children", (int)pid, (int)pid);
+    w->children = timeline ? open(path, O_RDONLY | O_CLOEXEC) : -1;
+    w->interval_ms = 10;
+}
+
+static void watch_close(struct watch *w)
+{
+    if (w->pidfd >= 0)
+        close(w->pidfd);
+    if (w->statm >= 0)
+        close(w->statm);
+    if (w->children >= 0)
+        close(w->children);
+    free(w->probe);
+}
+
+/* One tick while the child runs: contention, the timeline, the deadline.
+ * Returns how long to wait for the next one, in ms. */
+static int watch_tick(struct watch *w, unsigned tick, struct run_measure *m)
+{
+    if (tick % SUPERVISE_CONTENTION_TICKS == 0)
+        contention_poll(w->probe, w->pid);
+    double t = now_s();
+    if (w->statm >= 0) {
+        timeline_add(m, &w->cap, t - w->t0, read_rss(w->statm));
+        if (w->children >= 0)
+            note_children(w->children, m, w->seen, sizeof(w->seen) / sizeof(w->seen[0]));
+        /* Keep long runs to a few thousand points. */
+        if (m->ntimeline > 2000 * (size_t)(w->interval_ms / 10))
+            w->interval_ms *= 2;
+    }
+    if (w->deadline && t >= w->deadline && !m->timed_out) {
+        m->timed_out = true;
+        kill(-w->pid, SIGKILL);
+        kill(w->pid, SIGKILL);
+    }
+    int wait_ms = w->interval_ms;
+    if (w->deadline && !m->timed_out) {
+        double left = (w->deadline - t) * 1000.0;
+        if (left < wait_ms)
+            wait_ms = left < 1 ? 1 : (int)left;
+    }
+    return wait_ms;
+}
+
+/* Wait up to wait_ms for the child to end. Returns whether it may have: the
+ * pidfd readable, an error, a signal (EINTR), or no pidfd to tell. */
+static bool watch_wait(const struct watch *w, int wait_ms)
+{
+    if (w->pidfd >= 0) {
+        struct pollfd pfd = {.fd = w->pidfd, .events = POLLIN};
+        return poll(&pfd, 1, wait_ms) != 0;
+    }
+    struct timespec ts = {0, (long)wait_ms * 1000000L};
+    nanosleep(&ts, NULL);
+    return true;
+}
+
+/* Watch the child until it is reaped (its status and rusage into *status, *ru).
+ * Returns 0 or -errno of wait4. */
+static int watch_until_reaped(struct watch *w, struct run_measure *m, int *status,
+                              struct rusage *ru)
+{
+    bool look = true; /* the child may be gone: first pass, pidfd readable, no pidfd */
+    for (unsigned tick = 0;; tick++) {
+        if (look) {
+            /* an exited child's counters are read once more before it is reaped */
+            siginfo_t si = {0};
+            if (waitid(P_PID, (id_t)w->pid, &si, WEXITED | WNOHANG | WNOWAIT) == 0 &&
+                si.si_pid == w->pid)
+                contention_poll(w->probe, w->pid);
+            pid_t r = wait4(w->pid, status, WNOHANG, ru);
+            if (r == w->pid)
+                return 0;
+            if (r < 0 && errno != EINTR)
+                return -errno;
+        }
+        look = watch_wait(w, watch_tick(w, tick, m));
+    }
+}
+
+/* The reaped child's figures into m: times, peak RSS, context switches, how it ended. */
+static void measure_reaped(struct run_measure *m, int status, const struct rusage *ru)
+{
+    m->user_s = (double)ru->ru_utime.tv_sec + (double)ru->ru_utime.tv_usec / 1e6;
+    m->sys_s = (double)ru->ru_stime.tv_sec + (double)ru->ru_stime.tv_usec / 1e6;
+    m->peak_rss_bytes = (uint64_t)ru->ru_maxrss * 1024;
+    m->contention.has_ctx = true;
+    m->contention.ctx_voluntary = ru->ru_nvcsw;
+    m->contention.ctx_involuntary = ru->ru_nivcsw;
+    if (WIFSIGNALED(status)) {
+        m->signal = WTERMSIG(status);
+        m->exit_code = 128 + m->signal;
+    } else {
+        m->exit_code = WEXITSTATUS(status);
+    }
+}
+
 static int supervise(supervise_child_fn fn, void *arg, const struct supervise_exec *x,
                      double timeout_s, bool timeline, struct run_measure *m)
 {
@@ -246,16 +363,16 @@ static int supervise(supervise_child_fn fn, void *arg, const struct supervise_ex
 
     fflush(NULL);
     struct child_setup cs = {.parent = getpid(), .tty = tty, .mask = &prev};
-    struct contention_probe *probe = xmalloc(sizeof(*probe));
-    contention_begin(probe);
+    struct watch w = {.probe = xmalloc(sizeof(*w.probe))};
+    contention_begin(w.probe);
     m->tsc_start = __rdtsc();
-    double t0 = now_s();
-    m->mono_start_ns = (uint64_t)(t0 * 1e9 + 0.5);
+    w.t0 = now_s();
+    m->mono_start_ns = (uint64_t)(w.t0 * 1e9 + 0.5);
     pid_t pid = x ? spawn_exec(x, &cs) : spawn_fn(fn, arg, &cs);
     if (pid < 0) {
         int e = errno;
         sigprocmask(SIG_SETMASK, &prev, NULL);
-        free(probe);
+        free(w.probe);
         return -e;
     }
     setpgid(pid, pid); /* both sides, so neither races the other (fails once it exec'd) */
@@ -263,81 +380,18 @@ static int supervise(supervise_child_fn fn, void *arg, const struct supervise_ex
     forward_pgid = pid;
     sigprocmask(SIG_SETMASK, &prev, NULL);
 
-    int pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
-    char path[64];
-    snprintf(path, sizeof(path), "/proc/%d/statm", (int)pid);
-    int statm = timeline ? open(path, O_RDONLY | O_CLOEXEC) : -1;
-    snprintf(path, sizeof(path), "/proc/%d/task/%d/children", (int)pid, (int)pid);
-    int children = timeline ? open(path, O_RDONLY | O_CLOEXEC) : -1;
-    int seen[64] = {0};
-    size_t cap = 0;
-    double deadline = timeout_s > 0 ? t0 + timeout_s : 0;
-    int interval_ms = 10;
-
+    watch_open(&w, pid, timeline);
+    w.deadline = timeout_s > 0 ? w.t0 + timeout_s : 0;
     int status = 0;
     struct rusage ru;
-    bool look = true; /* the child may be gone: first pass, pidfd readable, no pidfd */
-    for (unsigned tick = 0;; tick++) {
-        if (look) {
-            /* an exited child's counters are read once more before it is reaped */
-            siginfo_t si = {0};
-            if (waitid(P_PID, (id_t)pid, &si, WEXITED | WNOHANG | WNOWAIT) == 0 && si.si_pid == pid)
-                contention_poll(probe, pid);
-            pid_t w = wait4(pid, &status, WNOHANG, &ru);
-            if (w == pid)
-                break;
-            if (w < 0 && errno != EINTR) {
-                int e = errno;
-                close(pidfd);
-                if (statm >= 0)
-                    close(statm);
-                if (children >= 0)
-                    close(children);
-                free(probe);
-                return -e;
-            }
-        }
-        if (tick % SUPERVISE_CONTENTION_TICKS == 0)
-            contention_poll(probe, pid);
-        double t = now_s();
-        if (statm >= 0) {
-            timeline_add(m, &cap, t - t0, read_rss(statm));
-            if (children >= 0)
-                note_children(children, m, seen, sizeof(seen) / sizeof(seen[0]));
-            /* Keep long runs to a few thousand points. */
-            if (m->ntimeline > 2000 * (size_t)(interval_ms / 10))
-                interval_ms *= 2;
-        }
-        if (deadline && t >= deadline && !m->timed_out) {
-            m->timed_out = true;
-            kill(-pid, SIGKILL);
-            kill(pid, SIGKILL);
-        }
-        int wait_ms = interval_ms;
-        if (deadline && !m->timed_out) {
-            double left = (deadline - t) * 1000.0;
-            if (left < wait_ms)
-                wait_ms = left < 1 ? 1 : (int)left;
-        }
-        if (pidfd >= 0) {
-            struct pollfd pfd = {.fd = pidfd, .events = POLLIN};
-            /* readable (gone), an error, or a signal (EINTR): look */
-            look = poll(&pfd, 1, wait_ms) != 0;
-        } else {
-            struct timespec ts = {0, (long)wait_ms * 1000000L};
-            nanosleep(&ts, NULL);
-            look = true;
-        }
+    int rc = watch_until_reaped(&w, m, &status, &ru);
+    if (rc < 0) {
+        watch_close(&w);
+        return rc;
     }
     double t1 = now_s();
     m->tsc_end = __rdtsc();
     forward_pgid = 0;
-    if (pidfd >= 0)
-        close(pidfd);
-    if (statm >= 0)
-        close(statm);
-    if (children >= 0)
-        close(children);
     if (tty >= 0) {
         void (*h)(int) = signal(SIGTTOU, SIG_IGN);
         tcsetpgrp(tty, getpgrp());
@@ -346,22 +400,10 @@ static int supervise(supervise_child_fn fn, void *arg, const struct supervise_ex
     /* Whatever the script left running in its group dies with a timeout. */
     if (m->timed_out)
         kill(-pid, SIGKILL);
-
-    m->wall_s = t1 - t0;
-    m->user_s = (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6;
-    m->sys_s = (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
-    m->peak_rss_bytes = (uint64_t)ru.ru_maxrss * 1024;
-    contention_end(probe, &m->contention);
-    free(probe);
-    m->contention.has_ctx = true;
-    m->contention.ctx_voluntary = ru.ru_nvcsw;
-    m->contention.ctx_involuntary = ru.ru_nivcsw;
-    if (WIFSIGNALED(status)) {
-        m->signal = WTERMSIG(status);
-        m->exit_code = 128 + m->signal;
-    } else {
-        m->exit_code = WEXITSTATUS(status);
-    }
+    m->wall_s = t1 - w.t0;
+    contention_end(w.probe, &m->contention);
+    watch_close(&w);
+    measure_reaped(m, status, &ru);
     return 0;
 }
 
