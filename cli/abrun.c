@@ -1,5 +1,5 @@
 /*
- * abrun.c - interleaved A/B runs at two revisions, decided by cli/abtest.c
+ * abrun.c - interleaved A/B runs at two revisions, decided by lib/abtest.c
  * (abrun.h, docs/revisions.md).
  */
 #include <errno.h>

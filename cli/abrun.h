@@ -1,6 +1,6 @@
 /*
  * abrun.h - interleaved A/B runs of a script at two revisions of a git
- * checkout, decided by cli/abtest.c (docs/revisions.md). Shared by
+ * checkout, decided by lib/abtest.c (docs/revisions.md). Shared by
  * `pyscope try` (one A/B) and `pyscope bisect` (one A/B per step), so that
  * both decide a step exactly alike.
  *

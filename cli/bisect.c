@@ -8,7 +8,7 @@
  * are compared (is B slower than A at all?), then each step tests the
  * commit at the middle of the open interval against A with the same
  * interleaved A/B runs and statistics as `pyscope try` (cli/abrun.c,
- * cli/abtest.c): a regression moves the first bad commit down, no change (or
+ * lib/abtest.c): a regression moves the first bad commit down, no change (or
  * an improvement) moves the last good one up. A commit where the script is
  * missing or fails is skipped (as `git bisect skip`), the nearest testable
  * commit to the middle is tested instead. A step whose verdict stays open

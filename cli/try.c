@@ -7,7 +7,7 @@
  * only read), then SCRIPT (its path relative to the repository's top) runs
  * in each, in turns: base, head, base, head ... --rounds times (more, up to
  * --max-rounds, while noise leaves the verdict open), each turn a
- * pyscope-run with --repeat samples. cli/abtest.c decides with the same rules
+ * pyscope-run with --repeat samples. lib/abtest.c decides with the same rules
  * as every other verdict. Output: the terminal section, --json
  * (pyscope.try/1), --junit, --summary-md; exit 1 with --fail-on-regression.
  */

@@ -384,7 +384,7 @@ json_t *regress_compare(const json_t *candidate, const json_t *const *baseline, 
 
 /*
  * The "why" object of regress_compare for a candidate measured several times
- * (an A/B try, cli/abtest.c): metric (borrowed, one of its "metrics" objects,
+ * (an A/B try, lib/abtest.c): metric (borrowed, one of its "metrics" objects,
  * decided over all runs) explained by the functions whose value (on metric's
  * basis) moved from the median over baseline[0..n_baseline) to the median over
  * cands[0..nc); appeared/vanished and identity changes are cand's (one of

@@ -1,7 +1,7 @@
 -- 014_truthful_findings.sql - a finding is stored once, dated on the night it
 -- began, and confirmed on purpose (issue 11).
 --
--- Findings (coordinator/analysis.c, lib/findings.h):
+-- Findings (coordinator/analysis.c, coordinator/findings.h):
 --   * A finding (series, metric, function, kind) has at most one open row
 --     (state new, confirmed or ack) that has not ended: a unique index says
 --     so, so analysing a batch again (after its confirmation runs, after a

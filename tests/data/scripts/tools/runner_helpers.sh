@@ -1,5 +1,5 @@
 # runner_helpers.sh - helpers for tests/integration/test_runner_*.sh and
-# test_trace_cprofile.sh (sourced after tests/integration/lib.sh, not run).
+# tests/integration/pyver_lib.sh (sourced after tests/integration/lib.sh, not run).
 # Needs: PY, PYSCOPE_RUN, T (from lib.sh).
 
 # Plain python ignores VIRTUAL_ENV and pyscope-run honours it: tests that want a
