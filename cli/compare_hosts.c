@@ -263,23 +263,10 @@ static void ch_print_safe(FILE *out, const json_t *c)
             strcmp(metric, "peak_rss_bytes") == 0 ? " (uses more memory)" : "");
 }
 
-/* Write the page of doc (borrowed) to path; 0 or -1 (logged). */
+/* Write the page of doc (borrowed) to path, whole or not at all; 0 or -1 (logged). */
 static int ch_write_html(const char *path, const json_t *doc)
 {
-    FILE *out = fopen(path, "w");
-    char err[256] = "";
-    if (!out) {
-        log_error("could not write HTML file \"%s\": %s", path, strerror(errno));
-        return -1;
-    }
-    int rc = html_hosts_write(out, doc, err, sizeof(err));
-    if (fclose(out) != 0 && rc == 0)
-        rc = -EIO;
-    if (rc < 0) {
-        log_error("could not write HTML file \"%s\": %s", path, err[0] ? err : strerror(EIO));
-        return -1;
-    }
-    return 0;
+    return cli_write_html_atomic(path, html_hosts_write, doc, "HTML file");
 }
 
 /* The one SCRIPT argument of command cmd after the options (usage: its options, for the

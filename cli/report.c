@@ -19,6 +19,7 @@
 #include "log.h"
 #include "revision.h"
 #include "sanitize.h"
+#include "util.h"
 
 void cmd_report_help(FILE *out)
 {
@@ -85,21 +86,16 @@ static int parse_age(const char *s, uint32_t *out)
  * lists (and how many more there are) and whether the coordinator cut the rows, on stdout
  * the path. Returns the exit status.
  */
+/* html_team_write() as a cli_html_fn: the page written by the CLI (no site navigation). */
+static int team_page(FILE *out, const json_t *doc, char *err, size_t errlen)
+{
+    return html_team_write(out, doc, NULL, err, errlen);
+}
+
 static int report_write(const json_t *doc, const char *path)
 {
-    FILE *out = fopen(path, "w");
-    char err[256] = "";
-    if (out == NULL) {
-        log_error("cannot write %s: %s", path, strerror(errno));
+    if (cli_write_html_atomic(path, team_page, doc, "HTML report") < 0)
         return PYSCOPE_EXIT_INTERNAL;
-    }
-    int rc = html_team_write(out, doc, NULL, err, sizeof(err));
-    if (fclose(out) != 0 && rc == 0)
-        rc = -EIO;
-    if (rc < 0) {
-        log_error("cannot write %s: %s", path, err[0] ? err : strerror(EIO));
-        return PYSCOPE_EXIT_INTERNAL;
-    }
     const json_t *rep = json_object_get(doc, "report");
     size_t nr = json_array_size(json_object_get(rep, "regressions"));
     json_int_t total = json_integer_value(json_object_get(rep, "regressions_total"));
