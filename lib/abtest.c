@@ -12,6 +12,9 @@
  * are sampled wall-clock times that a busy machine inflates; interleaved, it
  * inflates both sides alike, so they are compared (noisier, never biased);
  * each hotspot's CPU self time is compared too ("self_cpu_s", add_cpu_hotspots).
+ * With ABTEST_MIN_PAIRS turns a side, the pairs decide (abtest_paired, "mode":
+ * "paired", "pairs": n): each turn's statistic is the run quantile the unpaired
+ * rule uses (regress_options.run_quantile, the median of its repeats).
  */
 #include "abtest.h"
 
@@ -20,6 +23,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "errors.h"
+#include "stats.h"
 #include "xmalloc.h"
 
 /* The samples of metric name in doc's runs[] (new array of *n; NULL when none). */
@@ -117,6 +122,105 @@ static json_t *real_or_null(bool ok, double v)
     return ok && isfinite(v) ? json_real(v) : json_null();
 }
 
+int abtest_paired(const double *base, const double *head, size_t n, double threshold_pct,
+                  struct regress_result *r)
+{
+    struct stats_paired p;
+    if (n < ABTEST_MIN_PAIRS)
+        return -PYSCOPE_ENODATA;
+    int rc = stats_paired_ratio(base, head, n, ABTEST_CONF, &p);
+    if (rc < 0)
+        return rc;
+    double t = log1p(threshold_pct / 100), d = log(p.ratio);
+    double half = (log(p.ci_high) - log(p.ci_low)) / 2;
+    r->statistical = true;
+    r->change_pct = 100 * (p.ratio - 1);
+    r->has_ci = true;
+    r->ci_low_pct = 100 * (p.ci_low - 1);
+    r->ci_high_pct = 100 * (p.ci_high - 1);
+    r->has_noise = true;
+    r->noise_pct = 100 * expm1(half);
+    r->p_value = p.p_value;
+    r->p_exact = true;
+    r->threshold_pct = threshold_pct;
+    r->n_runs = r->n_cand_runs = n;
+    r->hint = NULL;
+    if (p.ci_low > 1 && d > t) {
+        r->verdict = REGRESS_REGRESSION;
+        r->rule = REGRESS_RULE_SIGNIFICANT;
+    } else if (p.ci_high < 1 && d < -t) {
+        r->verdict = REGRESS_IMPROVEMENT;
+        r->rule = REGRESS_RULE_SIGNIFICANT;
+    } else if (fabs(d) <= t && half <= t) {
+        r->verdict = REGRESS_NO_CHANGE;
+        r->rule = REGRESS_RULE_WITHIN_THRESHOLD;
+    } else {
+        /* the interval holds no change (an interval off it has |d| > half > t) */
+        r->verdict = REGRESS_INCONCLUSIVE;
+        r->rule = REGRESS_RULE_CI_SPANS_ZERO;
+        r->hint = ABTEST_HINT_PAIRS;
+    }
+    return 0;
+}
+
+const char *abtest_paired_reason(const struct regress_result *r, char *buf, size_t size)
+{
+    switch (r->verdict) {
+    case REGRESS_REGRESSION:
+    case REGRESS_IMPROVEMENT:
+        snprintf(buf, size,
+                 "%s by %+.2f%% over %zu interleaved pairs: the paired %g%% CI %+.1f%% … %+.1f%% "
+                 "excludes no change and the change is beyond the %.3g%% threshold (paired t "
+                 "test, p=%.3g)",
+                 r->verdict == REGRESS_REGRESSION ? "slower" : "faster", r->change_pct, r->n_runs,
+                 100 * ABTEST_CONF, r->ci_low_pct, r->ci_high_pct, r->threshold_pct, r->p_value);
+        break;
+    case REGRESS_NO_CHANGE:
+        snprintf(buf, size,
+                 "%+.2f%% over %zu interleaved pairs (%g%% CI %+.1f%% … %+.1f%%) is within the "
+                 "%.3g%% threshold",
+                 r->change_pct, r->n_runs, 100 * ABTEST_CONF, r->ci_low_pct, r->ci_high_pct,
+                 r->threshold_pct);
+        break;
+    default:
+        snprintf(buf, size,
+                 "the paired %g%% CI %+.1f%% … %+.1f%% of %zu interleaved pairs includes no "
+                 "change and reaches beyond the %.3g%% threshold",
+                 100 * ABTEST_CONF, r->ci_low_pct, r->ci_high_pct, r->n_runs, r->threshold_pct);
+        break;
+    }
+    return buf;
+}
+
+/* The run statistic (quantile q of its samples) of metric name (function key's when not
+ * NULL) in doc; false when it has none. */
+static bool turn_stat(const json_t *doc, const char *name, const char *key, double q, double *out)
+{
+    size_t k;
+    double *v = key ? function_samples(doc, key, name, &k) : samples(doc, name, &k);
+    bool ok = v && stats_quantile(v, k, q, out) == 0;
+    free(v);
+    return ok;
+}
+
+/* Decide *r on the pairs of turns (base[i], head[i]) where both have the metric;
+ * false (r untouched) when too few pairs do. */
+static bool decide_paired(const json_t *const *base, size_t nb, const json_t *const *head,
+                          size_t nh, const char *name, const char *key,
+                          const struct regress_options *o, struct regress_result *r)
+{
+    size_t n = nb < nh ? nb : nh, k = 0;
+    double *b = xcalloc(n ? n : 1, sizeof(*b)), *h = xcalloc(n ? n : 1, sizeof(*h));
+    for (size_t i = 0; i < n; i++)
+        if (turn_stat(base[i], name, key, o->run_quantile, &b[k]) &&
+            turn_stat(head[i], name, key, o->run_quantile, &h[k]) && b[k] > 0 && h[k] > 0)
+            k++;
+    bool ok = abtest_paired(b, h, k, 100 * o->threshold, r) == 0;
+    free(b);
+    free(h);
+    return ok;
+}
+
 /* Decide metric object m (name) again over all runs of both sides; false when it cannot. */
 static bool redecide(json_t *m, const json_t *const *base, size_t nb, const json_t *const *head,
                      size_t nh, const struct regress_options *opt)
@@ -131,24 +235,36 @@ static bool redecide(json_t *m, const json_t *const *base, size_t nb, const json
     struct regress_run *hr = runs_of(head, nh, name, key, &hs, &nhr);
     struct regress_result r;
     bool ok = nbr && nhr && regress_metric_runs(br, nbr, hr, nhr, opt, &r) == 0;
+    bool paired = ok && !r.deterministic && decide_paired(base, nb, head, nh, name, key, opt, &r);
     if (ok) {
         char reason[512];
         json_object_set_new(m, "verdict", json_string(regress_verdict_name(r.verdict)));
-        json_object_set_new(m, "mode", json_string(r.statistical ? "statistical" : "threshold"));
+        json_object_set_new(m, "mode",
+                            json_string(paired          ? "paired"
+                                        : r.statistical ? "statistical"
+                                                        : "threshold"));
+        json_object_set_new(m, "pairs", paired ? json_integer((json_int_t)r.n_runs) : json_null());
+        if (paired)
+            json_object_set_new(m, "ci_method", json_string("paired_t"));
         json_object_set_new(m, "baseline_median", json_real(r.base_median));
         json_object_set_new(m, "candidate_median", json_real(r.cand_median));
         json_object_set_new(m, "change_pct", json_real(r.change_pct));
         json_object_set_new(m, "ci_low_pct", real_or_null(r.has_ci, r.ci_low_pct));
         json_object_set_new(m, "ci_high_pct", real_or_null(r.has_ci, r.ci_high_pct));
         json_object_set_new(m, "p_value", json_real(r.p_value));
-        json_object_set_new(m, "p_method", json_string(r.p_exact ? "exact" : "normal"));
+        json_object_set_new(m, "p_method",
+                            json_string(paired      ? "paired_t"
+                                        : r.p_exact ? "exact"
+                                                    : "normal"));
         json_object_set_new(m, "hl_shift_pct", real_or_null(r.has_hl, r.hl_shift_pct));
         json_object_set_new(m, "hl_ci_low_pct", real_or_null(r.has_hl, r.hl_ci_low_pct));
         json_object_set_new(m, "hl_ci_high_pct", real_or_null(r.has_hl, r.hl_ci_high_pct));
         json_object_set_new(m, "noise_pct", real_or_null(r.has_noise, r.noise_pct));
         json_object_set_new(m, "hint", r.hint ? json_string(r.hint) : json_null());
         json_object_set_new(m, "rule", json_string(regress_rule_name(r.rule)));
-        json_object_set_new(m, "reason", json_string(regress_reason(&r, reason, sizeof(reason))));
+        json_object_set_new(m, "reason",
+                            json_string(paired ? abtest_paired_reason(&r, reason, sizeof(reason))
+                                               : regress_reason(&r, reason, sizeof(reason))));
         json_object_set_new(m, "candidate",
                             json_pack("{s:I, s:I}", "n_samples", (json_int_t)r.n_cand, "n_runs",
                                       (json_int_t)r.n_cand_runs));

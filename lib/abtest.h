@@ -8,11 +8,18 @@
  * the statistics of every other comparison (lib/regress): the base runs are
  * the baseline, the head runs the candidate's runs (regress_metric_runs:
  * run-level noise floor, Mann-Whitney U, bootstrap interval, the same rules),
- * so a try says regression, improvement, no change or inconclusive exactly
- * when `pyscope run` would for a candidate confirmed that many times. The
- * hotspot metrics and the "why" come from regress_compare() of the head run
+ * The hotspot metrics and the "why" come from regress_compare() of the head run
  * whose wall time is the median of the head runs, against every base run;
  * then each metric (hotspots too) and the why again over all runs.
+ *
+ * A metric measured in at least ABTEST_MIN_PAIRS turns of each side is then
+ * decided on its pairs (abtest_paired): the i-th base run with the i-th head
+ * run, measured one after the other. The unpaired rule compares the head's
+ * centre with the base runs' spread (the noise floor of a history, a
+ * prediction interval: what one more run may do); in turns, what drifts over
+ * the try (load, clock speed) moves both runs of a pair, so the change is
+ * bounded by the spread of the pairs' ratios, which drift does not widen. A
+ * deterministic metric (instruction counts) keeps the exact rule.
  */
 #ifndef PYSCOPE_ABTEST_H
 #define PYSCOPE_ABTEST_H
@@ -34,14 +41,49 @@
 json_t *abtest_compare(const json_t *const *base, size_t nb, const json_t *const *head, size_t nh,
                        const struct regress_options *opt);
 
+/* Pairs a metric needs before its pairs decide (fewer: the unpaired rule). */
+#define ABTEST_MIN_PAIRS 3
+/*
+ * The paired interval's confidence. 99%, as the noise floor of a history
+ * (REGRESS_NOISE_ALPHA in lib/regress.c): a bisection takes up to ~7 steps
+ * and a try decides every metric and hotspot, so at 95% one false step or
+ * metric in a few tries would be the rule, not the exception (measured:
+ * tests/bench/try_quality.sh).
+ */
+#define ABTEST_CONF 0.99
+/* The hint of an open paired verdict. */
+#define ABTEST_HINT_PAIRS "more interleaved pairs narrow the interval: run more rounds"
+
+/*
+ * Decide a change from n pairs of run statistics (base[i], head[i] > 0, the i-th
+ * turn of each side) with the paired t test on their logs (stats_paired_ratio):
+ * change_pct is the geometric mean ratio's change, ci_*_pct its 99% interval,
+ * noise_pct the interval's half-width, p_value the test's, n_runs = n_cand_runs
+ * = n. Against the threshold T (threshold_pct, on the log scale):
+ *  - regression (improvement): the interval lies wholly above (below) no change
+ *    and the change is beyond T; rule "significant";
+ *  - no change: the change is within T and so is the half-width (the pairs could
+ *    have shown a change of T); rule "within_threshold";
+ *  - otherwise inconclusive: rule "ci_spans_zero" (the interval holds no change
+ *    and reaches beyond T), hint ABTEST_HINT_PAIRS.
+ * Fills verdict, rule, hint and the figures above in *r (the rest untouched).
+ * Returns 0, or a negative code (r untouched) when n < ABTEST_MIN_PAIRS or a
+ * value is not positive and finite.
+ */
+int abtest_paired(const double *base, const double *head, size_t n, double threshold_pct,
+                  struct regress_result *r);
+
+/* The reason of a verdict abtest_paired decided, into buf (size bytes); returns buf. */
+const char *abtest_paired_reason(const struct regress_result *r, char *buf, size_t size);
+
 /*
  * Which end does a commit resemble? ends_change_pct: the whole change E measured
  * between a bisection's ends (BAD against GOOD); m: one metric of the commit's A/B
  * against GOOD (borrowed, with ci_low_pct and ci_high_pct). A culprit moves the metric
  * by about E, any other commit by about 0, so the halfway mark separates them even
  * where the noise floor is too wide for a plain no-change verdict. Returns "good" when
- * the 95% interval lies wholly below E/2, "bad" when wholly above it, NULL when it
- * straddles E/2, is missing, or E is not a slowdown (> 0).
+ * the interval (ci_low_pct, ci_high_pct: 99% for a paired verdict) lies wholly below E/2, "bad"
+ * when wholly above it, NULL when it straddles E/2, is missing, or E is not a slowdown (> 0).
  */
 const char *abtest_nearer_end(double ends_change_pct, const json_t *m);
 

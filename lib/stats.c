@@ -268,6 +268,69 @@ double stats_t_ppf(double p, double df)
     return z + g1 / df + g2 / (df * df) + g3 / (df * df * df) + g4 / (df * df * df * df);
 }
 
+double stats_t_p_two_sided(double t, unsigned df)
+{
+    if (isnan(t) || df == 0)
+        return NAN;
+    if (isinf(t))
+        return 0;
+    /* A(t|df) = P(|T| <= t) from theta = atan(t / sqrt(df)): a finite series in
+     * cos(theta), odd df with the 2 theta / pi term (A&S 26.7.3, 26.7.4) */
+    double th = atan(fabs(t) / sqrt((double)df)), c = cos(th), s = sin(th), a;
+    if (df % 2) {
+        double sum = 0, term = c;
+        if (df > 1) {
+            sum = term;
+            for (unsigned k = 3; k <= df - 2; k += 2) {
+                term *= c * c * (double)(k - 1) / (double)k;
+                sum += term;
+            }
+        }
+        a = 2 / M_PI * (th + s * sum);
+    } else {
+        double sum = 1, term = 1;
+        for (unsigned k = 2; k <= df - 2; k += 2) {
+            term *= c * c * (double)(k - 1) / (double)k;
+            sum += term;
+        }
+        a = s * sum;
+    }
+    double p = 1 - a;
+    return p < 0 ? 0 : p > 1 ? 1 : p;
+}
+
+int stats_paired_ratio(const double *base, const double *cand, size_t n, double conf,
+                       struct stats_paired *out)
+{
+    if (n < 2)
+        return -PYSCOPE_ENODATA;
+    if (!(conf > 0 && conf < 1))
+        return -PYSCOPE_ERANGE;
+    double *d = xmalloc(n * sizeof(*d));
+    for (size_t i = 0; i < n; i++) {
+        if (!(base[i] > 0 && cand[i] > 0 && isfinite(base[i]) && isfinite(cand[i]))) {
+            free(d);
+            return -PYSCOPE_ERANGE;
+        }
+        d[i] = log(cand[i] / base[i]);
+    }
+    double mean, sd;
+    stats_mean(d, n, &mean);
+    stats_stdev(d, n, &sd);
+    free(d);
+    double se = sd / sqrt((double)n);
+    double half = se > 0 ? stats_t_ppf(0.5 + conf / 2, (double)(n - 1)) * se : 0;
+    out->n = n;
+    out->ratio = exp(mean);
+    out->ci_low = exp(mean - half);
+    out->ci_high = exp(mean + half);
+    if (se > 0)
+        out->p_value = stats_t_p_two_sided(mean / se, (unsigned)(n - 1));
+    else
+        out->p_value = mean == 0 ? 1 : 0;
+    return 0;
+}
+
 double stats_norm_ppf(double p)
 {
     /* Acklam's rational approximation, polished with Halley steps. */

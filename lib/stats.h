@@ -81,6 +81,33 @@ double stats_norm_ppf(double p);
  * p <= 0.995 and df >= 3). NaN outside the domain. */
 double stats_t_ppf(double p, double df);
 
+/* Two-sided p-value of Student's t statistic t with df >= 1 degrees of freedom,
+ * P(|T| >= |t|): exact (the closed forms of Abramowitz and Stegun 26.7.3-4 for
+ * integer df). NaN when t is NaN or df is 0. */
+double stats_t_p_two_sided(double t, unsigned df);
+
+struct stats_paired {
+    size_t n;      /* pairs used */
+    double ratio;  /* geometric mean of cand[i] / base[i] */
+    double ci_low; /* its confidence interval (a t interval on the logs) */
+    double ci_high;
+    double p_value; /* two-sided paired t test of the logs against 0 */
+};
+
+/*
+ * The ratio of paired samples cand[i] / base[i] (measured side by side, e.g. in
+ * turns), as the paired t test on their logarithms gives it: the geometric mean
+ * ratio exp(mean(d)), d[i] = ln(cand[i] / base[i]), with the interval
+ * exp(mean(d) -/+ t(conf, n-1) sd(d) / sqrt(n)) and the test's p-value. What
+ * drifts between pairs (the machine's load, its clock) cancels in each d[i], so
+ * the interval is that of the change, not of the runs' spread. Every value must
+ * be > 0 and finite (else -PYSCOPE_ERANGE), n >= 2 (else -PYSCOPE_ENODATA),
+ * conf in (0, 1). When every d[i] is equal the interval is the point and p is
+ * 1 (no change) or 0; conf outside (0, 1): -PYSCOPE_ERANGE. Returns 0 or a negative code.
+ */
+int stats_paired_ratio(const double *base, const double *cand, size_t n, double conf,
+                       struct stats_paired *out);
+
 struct stats_mwu {
     double u1;      /* U statistic of x (scipy's "statistic") */
     double p_value; /* two-sided, in [0, 1] */

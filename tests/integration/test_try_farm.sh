@@ -142,6 +142,7 @@ set +e
 rc=$?
 set -e
 expect_eq "base == head: exit 0 even with --fail-on-regression" 0 "$rc"
+[ "$rc" = 0 ] || sed 's/^/# /' "$T/same.txt" "$T/same.err" | head -40
 expect_match "text: the revisions and the turns" "base main \(${HEAD:0:12}\) vs head $HEAD \(${HEAD:0:12}\), 3 rounds per host, interleaved" \
     "$(cat "$T/same.txt")"
 expect_match "text: a section per script and host" "== bench/f.py on try-a.*: 3 base, 3 head runs" "$(cat "$T/same.txt")"

@@ -11,9 +11,11 @@
 
 #include <cmocka.h>
 #include <jansson.h>
+#include <math.h>
 #include <string.h>
 
 #include "abtest.h"
+#include "errors.h"
 
 #define N_DOCS 6
 
@@ -144,6 +146,111 @@ static void test_faster_head_is_an_improvement(void **state)
     }
 }
 
+/* The metric object name (not a function's) of res. */
+static const json_t *run_metric(const json_t *res, const char *name)
+{
+    size_t i;
+    const json_t *m;
+    json_array_foreach(json_object_get(res, "metrics"), i, m)
+    {
+        if (!json_object_get(m, "function") &&
+            strcmp(json_string_value(json_object_get(m, "metric")), name) == 0)
+            return m;
+    }
+    return NULL;
+}
+
+/*
+ * The machine drifts over the try (load comes and goes: each turn pair runs at a level
+ * from x1.0 to x1.7), the head is 8% slower in every pair. The runs' spread (the noise
+ * floor the unpaired rule compares with) is far wider than 8%, the pairs' ratios are
+ * not: the pairs decide, a regression.
+ */
+static void test_drift_cancels_in_pairs(void **state)
+{
+    (void)state;
+    const double level[N_DOCS] = {1.0, 1.5, 1.1, 1.7, 1.25, 1.4};
+    json_t *base[N_DOCS], *head[N_DOCS];
+    for (int i = 0; i < N_DOCS; i++) {
+        base[i] = doc(i, 0.4 * level[i], 0.002 * (i + 1));
+        head[i] = doc(100 + i, 0.4 * level[i] * 1.08 + 0.008 * level[i], 0.002 * (i + 1));
+    }
+    json_t *res = abtest_compare((const json_t *const *)base, N_DOCS, (const json_t *const *)head,
+                                 N_DOCS, NULL);
+    const json_t *cpu = run_metric(res, "cpu_s");
+    assert_non_null(cpu);
+    assert_string_equal(json_string_value(json_object_get(cpu, "mode")), "paired");
+    assert_int_equal(json_integer_value(json_object_get(cpu, "pairs")), N_DOCS);
+    assert_string_equal(json_string_value(json_object_get(cpu, "verdict")), "regression");
+    assert_string_equal(json_string_value(json_object_get(cpu, "p_method")), "paired_t");
+    double ch = json_number_value(json_object_get(cpu, "change_pct"));
+    assert_true(ch > 7 && ch < 10);
+    assert_non_null(strstr(json_string_value(json_object_get(cpu, "reason")), "interleaved pairs"));
+    assert_string_equal(decision_verdict(res), "regression");
+    /* the old, unpaired rule: the same runs inside its noise floor */
+    struct regress_run br[N_DOCS], hr[N_DOCS];
+    double bv[N_DOCS], hv[N_DOCS];
+    for (int i = 0; i < N_DOCS; i++) {
+        bv[i] = json_number_value(
+            json_object_get(json_array_get(json_object_get(base[i], "runs"), 1), "cpu_s"));
+        hv[i] = json_number_value(
+            json_object_get(json_array_get(json_object_get(head[i], "runs"), 1), "cpu_s"));
+        br[i] = (struct regress_run){&bv[i], 1};
+        hr[i] = (struct regress_run){&hv[i], 1};
+    }
+    struct regress_result r;
+    assert_int_equal(regress_metric_runs(br, N_DOCS, hr, N_DOCS, NULL, &r), 0);
+    assert_int_equal(r.verdict, REGRESS_INCONCLUSIVE);
+    json_decref(res);
+    for (int k = 0; k < N_DOCS; k++) {
+        json_decref(base[k]);
+        json_decref(head[k]);
+    }
+}
+
+/* abtest_paired alone: each verdict and its rule, and too few pairs. */
+static void test_paired_rules(void **state)
+{
+    (void)state;
+    struct regress_result r = {0};
+    double b[] = {1.00, 1.30, 1.10, 1.20};
+    /* +10% in every pair: regression */
+    double up[] = {1.10, 1.43, 1.21, 1.32};
+    assert_int_equal(abtest_paired(b, up, 4, 5, &r), 0);
+    assert_int_equal(r.verdict, REGRESS_REGRESSION);
+    assert_int_equal(r.rule, REGRESS_RULE_SIGNIFICANT);
+    assert_true(fabs(r.change_pct - 10) < 1e-9);
+    /* -10%: improvement */
+    double down[] = {0.90, 1.17, 0.99, 1.08};
+    assert_int_equal(abtest_paired(b, down, 4, 5, &r), 0);
+    assert_int_equal(r.verdict, REGRESS_IMPROVEMENT);
+    /* +-1%: no change, the interval within the threshold */
+    double same[] = {1.01, 1.287, 1.111, 1.188};
+    assert_int_equal(abtest_paired(b, same, 4, 5, &r), 0);
+    assert_int_equal(r.verdict, REGRESS_NO_CHANGE);
+    assert_int_equal(r.rule, REGRESS_RULE_WITHIN_THRESHOLD);
+    assert_true(r.noise_pct <= 5);
+    /* pairs all over the place: +40%, -30%, +20%, -10%: open, more pairs asked for */
+    double wild[] = {1.40, 0.91, 1.32, 1.08};
+    assert_int_equal(abtest_paired(b, wild, 4, 5, &r), 0);
+    assert_int_equal(r.verdict, REGRESS_INCONCLUSIVE);
+    assert_int_equal(r.rule, REGRESS_RULE_CI_SPANS_ZERO);
+    assert_string_equal(r.hint, ABTEST_HINT_PAIRS);
+    assert_true(r.ci_low_pct < 0 && r.ci_high_pct > 0);
+    char buf[512];
+    assert_non_null(strstr(abtest_paired_reason(&r, buf, sizeof(buf)), "includes no change"));
+    /* a significant change smaller than the threshold is no change, never a regression */
+    double small[] = {1.02, 1.326, 1.122, 1.224};
+    assert_int_equal(abtest_paired(b, small, 4, 5, &r), 0);
+    assert_int_equal(r.verdict, REGRESS_NO_CHANGE);
+    /* too few pairs, bad values: the caller falls back to the unpaired rule */
+    r.verdict = REGRESS_NO_CHANGE;
+    assert_int_equal(abtest_paired(b, up, 2, 5, &r), -PYSCOPE_ENODATA);
+    double zero[] = {1.10, 0, 1.21, 1.32};
+    assert_true(abtest_paired(b, zero, 4, 5, &r) < 0);
+    assert_int_equal(r.verdict, REGRESS_NO_CHANGE); /* untouched */
+}
+
 /* No head runs: no_history, never a verdict. */
 static void test_empty_side(void **state)
 {
@@ -202,6 +309,8 @@ int main(void)
         cmocka_unit_test(test_slower_head_is_a_regression_named_by_its_function),
         cmocka_unit_test(test_equal_sides_are_no_change),
         cmocka_unit_test(test_faster_head_is_an_improvement),
+        cmocka_unit_test(test_drift_cancels_in_pairs),
+        cmocka_unit_test(test_paired_rules),
         cmocka_unit_test(test_empty_side),
         cmocka_unit_test(test_nearer_end),
         cmocka_unit_test(test_pool_more),

@@ -352,6 +352,60 @@ static void test_bh(void **state)
     assert_close(out[1], 0.95, 1e-15);
 }
 
+/* scipy 1.10: 2 * scipy.stats.t.sf(t, df) */
+static void test_t_p_two_sided(void **state)
+{
+    (void)state;
+    const struct {
+        double t;
+        unsigned df;
+        double p;
+    } c[] = {{2.0, 1, 0.2951672353008664},   {2.0, 2, 0.1835034190722739},
+             {2.0, 3, 0.1393259685588431},   {1.5, 4, 0.20799999999999982},
+             {3.1, 5, 0.026853184190035198}, {0.7, 9, 0.5016190392161453},
+             {2.5, 30, 0.018115649068066706}};
+    for (size_t i = 0; i < sizeof(c) / sizeof(c[0]); i++) {
+        assert_close(stats_t_p_two_sided(c[i].t, c[i].df), c[i].p, 1e-12);
+        assert_close(stats_t_p_two_sided(-c[i].t, c[i].df), c[i].p, 1e-12); /* two-sided */
+    }
+    assert_close(stats_t_p_two_sided(0, 7), 1, 1e-15);
+    assert_close(stats_t_p_two_sided(INFINITY, 3), 0, 0);
+    assert_true(isnan(stats_t_p_two_sided(NAN, 3)));
+    assert_true(isnan(stats_t_p_two_sided(1, 0)));
+}
+
+/* scipy 1.10: d = log(c / b); exp(mean), exp(mean -/+ t.ppf(0.975, 4) * sem),
+ * scipy.stats.ttest_rel(log(c), log(b)).pvalue */
+static void test_paired_ratio(void **state)
+{
+    (void)state;
+    double b[] = {1.00, 1.10, 0.95, 1.05, 1.02}, c[] = {1.08, 1.21, 1.02, 1.12, 1.13};
+    struct stats_paired p;
+    assert_int_equal(stats_paired_ratio(b, c, 5, 0.95, &p), 0);
+    assert_int_equal(p.n, 5);
+    assert_close(p.ratio, 1.0855254265089431, 1e-12);
+    /* the t quantile is a Cornish-Fisher expansion for df >= 3 (within 1%) */
+    assert_close(p.ci_low, 1.0639762063942002, 1e-3);
+    assert_close(p.ci_high, 1.107511093308079, 1e-3);
+    assert_close(p.p_value, 0.0003420096199946268, 1e-9);
+    /* what drifts between pairs cancels: the same ratios at a varying level */
+    double b2[] = {1.0, 1.6, 1.2, 2.0}, c2[] = {1.1, 1.76, 1.32, 2.2};
+    assert_int_equal(stats_paired_ratio(b2, c2, 4, 0.95, &p), 0);
+    assert_close(p.ratio, 1.1, 1e-12);
+    assert_close(p.ci_low, 1.1, 1e-12);
+    assert_close(p.ci_high, 1.1, 1e-12);
+    assert_close(p.p_value, 0, 0);
+    assert_int_equal(stats_paired_ratio(b2, b2, 4, 0.95, &p), 0);
+    assert_close(p.p_value, 1, 0);
+    /* bad input */
+    assert_int_equal(stats_paired_ratio(b, c, 1, 0.95, &p), -PYSCOPE_ENODATA);
+    assert_int_equal(stats_paired_ratio(b, c, 5, 1.0, &p), -PYSCOPE_ERANGE);
+    double z[] = {1.0, 0.0, 1.0};
+    assert_int_equal(stats_paired_ratio(b, z, 3, 0.95, &p), -PYSCOPE_ERANGE);
+    double nan_[] = {1.0, NAN, 1.0};
+    assert_int_equal(stats_paired_ratio(nan_, b, 3, 0.95, &p), -PYSCOPE_ERANGE);
+}
+
 static void test_bootstrap_ratio(void **state)
 {
     (void)state;
@@ -470,6 +524,8 @@ int main(void)
         cmocka_unit_test(test_normal),
         cmocka_unit_test(test_t_quantile),
         cmocka_unit_test(test_bh),
+        cmocka_unit_test(test_t_p_two_sided),
+        cmocka_unit_test(test_paired_ratio),
         cmocka_unit_test(test_bootstrap_ratio),
         cmocka_unit_test(test_prng_reference),
         cmocka_unit_test(test_energy_split),
