@@ -411,7 +411,20 @@ const char *abtest_nearer_end(double ends_change_pct, const json_t *m)
         return "good";
     if (json_number_value(lo) > half)
         return "bad";
-    return NULL;
+    /* the two-point likelihood ratio, on the pairs' logs (abtest.h) */
+    const char *mode = json_string_value(json_object_get(m, "mode"));
+    json_int_t n = json_integer_value(json_object_get(m, "pairs"));
+    const json_t *ch = json_object_get(m, "change_pct");
+    if (!mode || strcmp(mode, "paired") != 0 || n < ABTEST_NEARER_LR_PAIRS || !json_is_number(ch) ||
+        json_number_value(lo) <= -100)
+        return NULL;
+    double big_d = log1p(ends_change_pct / 100), d = log1p(json_number_value(ch) / 100);
+    double w = (log1p(json_number_value(hi) / 100) - log1p(json_number_value(lo) / 100)) / 2;
+    double s = w / stats_t_ppf(0.5 + ABTEST_CONF / 2, (double)(n - 1));
+    if (!(s > 0) || !isfinite(d))
+        return NULL;
+    double llr = big_d * (d - big_d / 2) / (s * s), odds = log(ABTEST_NEARER_ODDS);
+    return llr >= odds ? "bad" : llr <= -odds ? "good" : NULL;
 }
 
 size_t abtest_step_batches(bool ends, size_t max_extra)

@@ -76,14 +76,24 @@ int abtest_paired(const double *base, const double *head, size_t n, double thres
 /* The reason of a verdict abtest_paired decided, into buf (size bytes); returns buf. */
 const char *abtest_paired_reason(const struct regress_result *r, char *buf, size_t size);
 
+/* The odds the likelihood ratio of abtest_nearer_end needs, and the pairs. */
+#define ABTEST_NEARER_ODDS     99.0
+#define ABTEST_NEARER_LR_PAIRS 6
+
 /*
  * Which end does a commit resemble? ends_change_pct: the whole change E measured
  * between a bisection's ends (BAD against GOOD); m: one metric of the commit's A/B
  * against GOOD (borrowed, with ci_low_pct and ci_high_pct). A culprit moves the metric
  * by about E, any other commit by about 0, so the halfway mark separates them even
- * where the noise floor is too wide for a plain no-change verdict. Returns "good" when
- * the interval (ci_low_pct, ci_high_pct: 99% for a paired verdict) lies wholly below E/2, "bad"
- * when wholly above it, NULL when it straddles E/2, is missing, or E is not a slowdown (> 0).
+ * where the noise is too wide for a plain no-change verdict. "good" when the interval
+ * (99% for a paired verdict) lies wholly below E/2, "bad" when wholly above it. A paired
+ * verdict ("mode": "paired") of at least ABTEST_NEARER_LR_PAIRS pairs is also decided by
+ * the bisection's own model: the commit's true change is 0 (before the culprit) or E
+ * (at or after it), so the likelihood ratio of the two, from the pairs' mean log ratio d
+ * and its standard error s (the interval's half-width over its t quantile),
+ * exp(D (d - D/2) / s^2) with D = ln(1 + E), picks "bad" at odds of at least
+ * ABTEST_NEARER_ODDS, "good" at 1 / ABTEST_NEARER_ODDS. NULL: neither (the step stays
+ * open), no interval, or E is not a slowdown (> 0).
  */
 const char *abtest_nearer_end(double ends_change_pct, const json_t *m);
 

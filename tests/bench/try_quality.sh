@@ -107,6 +107,9 @@ for line in open(sys.argv[1]):
         "change": d.get("change_pct"),
         "run_false": any(decided(m.get("verdict")) for m in run_level),
         "any_false": any(decided(m.get("verdict")) for m in reg.get("metrics", [])),
+        "false": ["%s%s %+.1f%%" % (m.get("metric"), "(" + m["function"] + ")" if m.get("function") else "",
+                                   m.get("change_pct") or 0)
+                  for m in reg.get("metrics", []) if decided(m.get("verdict"))],
         "mode": sorted({m.get("mode") for m in run_level if m.get("mode")}),
     })
 for b, r in rows.items():
@@ -119,6 +122,9 @@ for b, r in rows.items():
           f"{sum(x['decision'] in ('regression', 'improvement') for x in ok_n)}, false run-level "
           f"verdict {sum(x['run_false'] for x in ok_n)}, any false verdict "
           f"{sum(x['any_false'] for x in ok_n)}")
+    for x in ok_n:
+        if x["false"]:
+            print("    false: " + ", ".join(x["false"]))
     print(f"  effect ({len(e)} tries, {len(e) - len(ok_e)} failed): right "
           f"{sum(x['decision'] == 'regression' for x in ok_e)}, inconclusive "
           f"{sum(x['decision'] == 'inconclusive' for x in ok_e)}, wrong "

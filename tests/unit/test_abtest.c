@@ -279,6 +279,38 @@ static void test_nearer_end(void **state)
     json_decref(m);
 }
 
+/*
+ * The likelihood ratio of the two ends' models, for paired steps: ends +6.7%, a step at
+ * -1.2% with the 99% interval -7.6% ... +5.7% over 9 pairs (a step of bisect_farm.sh
+ * under load that stayed open): it straddles E/2 (+3.35%), but the change 0 is e^7.9
+ * times likelier than +6.7%: good. Mirrored at +8%: bad. Too few pairs, or the step
+ * midway: open.
+ */
+static void test_nearer_end_likelihood(void **state)
+{
+    (void)state;
+    json_t *m = json_pack("{s:s, s:i, s:f, s:f, s:f}", "mode", "paired", "pairs", 9, "change_pct",
+                          -1.2, "ci_low_pct", -7.6, "ci_high_pct", 5.7);
+    assert_string_equal(abtest_nearer_end(6.7, m), "good");
+    json_object_set_new(m, "change_pct", json_real(8.0));
+    json_object_set_new(m, "ci_low_pct", json_real(1.0));
+    json_object_set_new(m, "ci_high_pct", json_real(15.5));
+    assert_string_equal(abtest_nearer_end(6.7, m), "bad");
+    json_object_set_new(m, "change_pct", json_real(3.3)); /* midway: as likely either way */
+    json_object_set_new(m, "ci_low_pct", json_real(-3.0));
+    json_object_set_new(m, "ci_high_pct", json_real(10.0));
+    assert_null(abtest_nearer_end(6.7, m));
+    json_object_set_new(m, "change_pct", json_real(-1.2));
+    json_object_set_new(m, "ci_low_pct", json_real(-7.6));
+    json_object_set_new(m, "ci_high_pct", json_real(5.7));
+    json_object_set_new(m, "pairs", json_integer(ABTEST_NEARER_LR_PAIRS - 1));
+    assert_null(abtest_nearer_end(6.7, m)); /* too few pairs to trust the spread */
+    json_object_set_new(m, "pairs", json_integer(9));
+    json_object_set_new(m, "mode", json_string("statistical"));
+    assert_null(abtest_nearer_end(6.7, m)); /* not paired: the interval alone */
+    json_decref(m);
+}
+
 /* An open step gets more rounds while inconclusive, within its batches and the budget;
  * the ends three times as many batches as a halving step. */
 static void test_pool_more(void **state)
@@ -313,6 +345,7 @@ int main(void)
         cmocka_unit_test(test_paired_rules),
         cmocka_unit_test(test_empty_side),
         cmocka_unit_test(test_nearer_end),
+        cmocka_unit_test(test_nearer_end_likelihood),
         cmocka_unit_test(test_pool_more),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
