@@ -121,6 +121,9 @@ series=$(curl -s "${URL}series/examples/a.py?host=host-b")
 expect_match "served series: its regression's bisection, the culprit, escaped" \
     "bisection [0-9]+: found after 0 steps, 0 runs <span class=\"muted\">\\(&lt;img src=x onerror=alert\\(10\\)&gt;m+\\)</span></div><div class=\"commit\">culprit <code title=\"b{40}\">b{12}</code> &lt;script&gt;alert\\(1\\)&lt;/script&gt;" \
     "$series"
+pg_sql "UPDATE bisections SET state = 'budget' WHERE state = 'inconclusive'" >/dev/null
+expect_match "served series: a bisection that moved is shown as it is now (not the cached page)" \
+    "bisection [0-9]+: budget after 0 steps" "$(curl -s "${URL}series/examples/a.py?host=host-b")"
 
 cat >"$T/config.json" <<JSON
 {"shots": "$SHOTS", "base": "$URL",
