@@ -12,6 +12,9 @@
 --   reject   as near, but in the confirmation the culprit takes only 1.03 s (the steps
 --            were misled): inside the noise floor, its interval near +3%: nearer the
 --            good end
+--   halving  the good end (position 1) is noisy in the halving steps only (one turn in
+--            five 2.5 times as long): each halving step is inside its noise floor, and
+--            decided by the end its interval is nearer
 CREATE TEMP TABLE seed AS
 SELECT x.job_id, x.batch_id, x.script_id, x.host_id, gen_random_uuid() AS run_id, now() AS at,
        (SELECT array_agg(
@@ -19,6 +22,8 @@ SELECT x.job_id, x.batch_id, x.script_id, x.host_id, gen_random_uuid() AS run_id
                          WHEN :'mode' = 'reject' AND x.phase = 'confirm' THEN 1.03
                          ELSE 1.6 END)
                    * (CASE WHEN :'mode' IN ('near', 'reject') AND x.pos = :culprit - 1
+                                AND x.k % 5 = 1 THEN 2.5
+                           WHEN :'mode' = 'halving' AND x.pos = 1 AND x.phase = 'step'
                                 AND x.k % 5 = 1 THEN 2.5 ELSE 1 END)
                    * (1 + 0.01 * sin(x.k * 7 + i * 3 + x.pos * 11)) ORDER BY i)
         FROM generate_series(1, 5) i) AS wall,

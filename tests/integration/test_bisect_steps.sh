@@ -9,7 +9,8 @@
 # with as evidence an A/B of it against its own parent; no two steps compare the same two
 # commits (a culprit whose parent is the good end was measured against it by the ends or
 # by the step that found it bad: no confirmation of the same pair again), at most
-# ceil(log2 N) halving steps. The confirmation inside the noise floor: nearer the bad end
+# ceil(log2 N) halving steps. Halving steps inside the noise floor are decided by the end
+# their interval is nearer. The confirmation inside the noise floor: nearer the bad end
 # (its interval wholly above half the ends' change) names the culprit; nearer the good end
 # rejects it (inconclusive, said, nothing named).
 # labels: asan
@@ -93,6 +94,17 @@ expect_eq "the first commit of three: named from the halving step that found it 
 id=$(bisect 3 4 clean)
 expect_eq "the last commit of three: confirmed against its parent" \
     "ends:4:1 bad, step:2:1 good, step:3:1 good, confirm:4:3 bad" "$(steps "$id")"
+
+# halving steps inside the noise floor (a noisy good end), the decision's metric deciding:
+# each decided by the end its interval is nearer, at once (one try batch each)
+id=$(bisect 3 4 halving)
+expect_eq "halving steps inside the noise floor: decided by the nearer end" \
+    "ends:4:1 bad, step:2:1 good, step:3:1 good, confirm:4:3 bad" "$(steps "$id")"
+expect_eq "halving steps inside the noise floor: open verdicts, one try batch each" \
+    "inconclusive:1 inconclusive:1" \
+    "$(pg_sql "SELECT string_agg(verdict || ':' || cardinality(batches), ' ' ORDER BY n) FROM bisection_steps WHERE bisection_id = $id AND phase = 'step'")"
+expect_eq "halving steps inside the noise floor: the culprit named" "found $(h 4)" \
+    "$(pg_sql "SELECT state || ' ' || culprit FROM bisections WHERE id = $id")"
 
 # the confirmation inside the noise floor, nearer the bad end: named
 id=$(bisect 3 3 near)
