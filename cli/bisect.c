@@ -13,9 +13,14 @@
  * missing or fails is skipped (as `git bisect skip`), the nearest testable
  * commit to the middle is tested instead. A step whose verdict stays open
  * after --max-rounds stops the bisection and says so, with the interval
- * narrowed so far: it never guesses. The culprit is then confirmed by an
- * A/B of it against its parent, whose verdict, interval and why are the
- * evidence printed.
+ * narrowed so far: it never guesses, but a step the noise leaves open whose
+ * interval lies wholly on one side of half the ends' change is decided by
+ * the end it resembles (lib/abtest's abtest_nearer_end). The culprit is then
+ * confirmed by an A/B of it against its parent (the same rule inside the
+ * noise floor: nearer the good end rejects it), whose verdict, interval and
+ * why are the evidence printed; a culprit whose parent is GOOD was measured
+ * against it already, by the ends or by the step that found it bad, and that
+ * A/B is its evidence.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -26,6 +31,7 @@
 #include <unistd.h>
 
 #include "abrun.h"
+#include "abtest.h"
 #include "cli.h"
 #include "config.h"
 #include "errors.h"
@@ -52,8 +58,10 @@ void cli_bisect_help(FILE *out)
           "first-parent commits of GOOD..BAD are searched by halving; each step runs the\n"
           "script at the middle commit and at GOOD in turns (as pyscope try) and decides with\n"
           "the same statistics. Commits where the script is missing or fails are skipped.\n"
-          "A step that stays inconclusive stops the search and says so (never a guess); a\n"
-          "culprit is confirmed against its parent before it is named.\n"
+          "A step the noise leaves open is decided by the end it resembles (its interval\n"
+          "wholly below or above half the ends' change), else it stops the search and says\n"
+          "so (never a guess); a culprit is confirmed against its parent before it is named\n"
+          "(a commit whose parent is GOOD: by the step that measured it against GOOD).\n"
           "\n"
           "Options:\n"
           "  --good REV, --bad REV   the ends (branch, tag, hash, HEAD~3...); GOOD must be\n"
@@ -193,22 +201,28 @@ struct bisect {
     char msg[2048];          /* its "message" ("" when found) */
     json_t *evidence;        /* the A/B that shows it (regression object), or NULL */
     const char *evidence_of; /* which A/B that is */
+    double ends_change;      /* the change E the ends measured (bad against good) */
+    json_t *hi_res;          /* the halving step's A/B that found v[hi] bad, or NULL */
 };
 
-/* The verdict deciding a step: the decision's, or --metric's (NULL when it has none). */
+/*
+ * The verdict deciding a step: --metric's (NULL when the runs have none), else that of the
+ * metric the decision names (its verdict, rule and change are the decision's, and it has
+ * the 95% interval the nearer-end rule reads, which the decision lacks), else the decision.
+ */
 static const json_t *bisect_metric(const struct bisect *b, const json_t *res)
 {
-    if (!b->a.metric)
-        return json_object_get(res, "decision");
+    const json_t *d = json_object_get(res, "decision");
+    const char *name = b->a.metric ? b->a.metric : json_string_value(json_object_get(d, "metric"));
     const json_t *m;
     size_t i;
     json_array_foreach(json_object_get(res, "metrics"), i, m)
     {
-        const char *name = json_string_value(json_object_get(m, "metric"));
-        if (name && strcmp(name, b->a.metric) == 0 && !json_object_get(m, "function"))
+        const char *mn = json_string_value(json_object_get(m, "metric"));
+        if (name && mn && strcmp(mn, name) == 0 && !json_object_get(m, "function"))
             return m;
     }
-    return NULL;
+    return b->a.metric ? NULL : d;
 }
 
 /* Describe commit hash (subject, author, time, merge) as a new JSON object. */
@@ -362,6 +376,7 @@ static void bisect_release(struct bisect *b)
     free(b->v);
     json_decref(b->steps);
     json_decref(b->evidence);
+    json_decref(b->hi_res);
     free(b->runner);
     abrun_cache_close(&b->ac);
     revision_repo_close(&b->rr);
@@ -502,6 +517,7 @@ static int bisect_ends(struct bisect *b)
                 "the ends: bad against good");
     b->evidence = res;
     b->evidence_of = "bad against good";
+    b->ends_change = change;
     if (strcmp(v, "regression") == 0)
         return BISECT_GO_ON;
     b->result = strcmp(v, "inconclusive") == 0 ? "inconclusive" : "no_regression";
@@ -513,6 +529,25 @@ static int bisect_ends(struct bisect *b)
                    "nothing to bisect",
              change, rounds);
     return BISECT_DECIDED;
+}
+
+/*
+ * An open verdict (m) of a step against good, or of the culprit against its parent, decided
+ * by which end it resembles (lib/abtest: its 95% interval wholly below or above half the
+ * ends' change): "good", "bad", or NULL when it straddles. reason gets the words.
+ */
+static const char *bisect_nearer_end(const struct bisect *b, const json_t *m, char *reason,
+                                     size_t len)
+{
+    const char *near = abtest_nearer_end(b->ends_change, m);
+    if (near)
+        snprintf(reason, len,
+                 "inside the noise floor, but its 95%% CI %+.1f%% .. %+.1f%% lies wholly %s "
+                 "half the ends' change (%+.1f%%): nearer the %s end",
+                 json_number_value(json_object_get(m, "ci_low_pct")),
+                 json_number_value(json_object_get(m, "ci_high_pct")),
+                 strcmp(near, "bad") == 0 ? "above" : "below", b->ends_change / 2, near);
+    return near;
 }
 
 /* Halve the range (b->lo, b->hi] until one commit is left or only skipped ones; an
@@ -547,11 +582,21 @@ static int bisect_search(struct bisect *b)
             continue;
         }
         const char *v = bisect_verdict(b, res, &change);
-        if (strcmp(v, "regression") == 0) {
-            bisect_step(b, b->v[mid].hash, mid + 1, "bad", v, change, rounds, NULL);
+        char near_why[256];
+        const char *near =
+            strcmp(v, "inconclusive") == 0
+                ? bisect_nearer_end(b, bisect_metric(b, res), near_why, sizeof(near_why))
+                : NULL;
+        if (strcmp(v, "regression") == 0 || (near && strcmp(near, "bad") == 0)) {
+            bisect_step(b, b->v[mid].hash, mid + 1, "bad", v, change, rounds,
+                        near ? near_why : NULL);
             hi = mid;
-        } else if (strcmp(v, "no_change") == 0 || strcmp(v, "improvement") == 0) {
-            bisect_step(b, b->v[mid].hash, mid + 1, "good", v, change, rounds, NULL);
+            json_decref(b->hi_res); /* the evidence if v[hi]'s parent is good itself */
+            b->hi_res = res;
+            res = NULL;
+        } else if (strcmp(v, "no_change") == 0 || strcmp(v, "improvement") == 0 || near) {
+            bisect_step(b, b->v[mid].hash, mid + 1, "good", v, change, rounds,
+                        near ? near_why : NULL);
             lo = mid;
         } else {
             const json_t *m = bisect_metric(b, res);
@@ -592,7 +637,21 @@ static int bisect_conclude(struct bisect *b)
                  hi - lo, bisect_hash(b, lo), b->v[hi].hash);
         return BISECT_DECIDED;
     }
-    char err[1024];
+    if (lo < 0) {
+        /* v[hi]'s parent is good itself, and v[hi] was measured against it: by the ends (a
+         * range of one commit) or by the step that found it bad. That A/B is its
+         * confirmation; a second one of the same two commits would add nothing. */
+        if (b->hi_res) {
+            json_decref(b->evidence);
+            b->evidence = b->hi_res;
+            b->hi_res = NULL;
+        }
+        b->evidence_of = "the first bad commit against its parent (the good end), measured by "
+                         "the step that found it bad";
+        b->result = "found";
+        return BISECT_DECIDED;
+    }
+    char err[1024], near_why[256];
     json_t *res = NULL;
     long rounds;
     double change;
@@ -609,21 +668,30 @@ static int bisect_conclude(struct bisect *b)
         return BISECT_DECIDED;
     }
     const char *v = bisect_verdict(b, res, &change);
+    const char *near = strcmp(v, "inconclusive") == 0
+                           ? bisect_nearer_end(b, bisect_metric(b, res), near_why, sizeof(near_why))
+                           : NULL;
+    bool confirmed = strcmp(v, "regression") == 0 || (near && strcmp(near, "bad") == 0);
     bisect_step(b, b->v[hi].hash, hi + 1,
-                strcmp(v, "regression") == 0 ? "confirmed" : "unconfirmed", v, change, rounds,
-                "the culprit against its parent");
+                confirmed ? "confirmed"
+                : near    ? "rejected"
+                          : "unconfirmed",
+                v, change, rounds, near ? near_why : "the culprit against its parent");
     json_decref(b->evidence);
     b->evidence = res;
     b->evidence_of = "the first bad commit against its parent";
-    if (strcmp(v, "regression") == 0) {
-        b->result = "found";
-    } else {
-        b->result = "inconclusive";
+    b->result = confirmed ? "found" : "inconclusive";
+    if (!confirmed) {
+        char what[320];
+        if (near)
+            snprintf(what, sizeof(what), "it resembles the good end (%+.1f%%, %s): rejected",
+                     change, near_why);
+        else
+            snprintf(what, sizeof(what), "it is %s (%+.1f%%)", v, change);
         snprintf(b->msg, sizeof(b->msg),
-                 "Inconclusive: the steps point at %.12s, but against its parent it is %s "
-                 "(%+.1f%%): the slowdown may build up over several commits, or noise misled a "
-                 "step; not named",
-                 b->v[hi].hash, v, change);
+                 "Inconclusive: the steps point at %.12s, but against its parent %s; not named: "
+                 "the slowdown may build up over several commits, or noise misled a step",
+                 b->v[hi].hash, what);
     }
     return BISECT_DECIDED;
 }

@@ -5,6 +5,7 @@
 
 #include <errno.h>
 #include <inttypes.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -363,19 +364,24 @@ static int queue_step(struct store *s, const struct bisection_settings *bs, cons
     return rc < 0 ? rc : 1;
 }
 
-/* The verdict object deciding a step: the decision's, or metric's. */
+/*
+ * The verdict object deciding a step: metric's, or (metric "") that of the metric the
+ * decision names (its verdict, rule and change are the decision's, and it has the 95%
+ * interval the nearer-end rule reads, which the decision lacks); the decision itself when
+ * no metric object matches.
+ */
 static const json_t *step_metric(const json_t *reg, const char *metric)
 {
-    if (!metric || !*metric)
-        return json_object_get(reg, "decision");
+    const json_t *d = json_object_get(reg, "decision");
+    const char *name = metric && *metric ? metric : str_of(d, "metric");
     size_t i;
     const json_t *m;
     json_array_foreach(json_object_get(reg, "metrics"), i, m)
     {
-        if (strcmp(str_of(m, "metric"), metric) == 0 && !json_object_get(m, "function"))
+        if (strcmp(str_of(m, "metric"), name) == 0 && !json_object_get(m, "function"))
             return m;
     }
-    return NULL;
+    return metric && *metric ? NULL : d;
 }
 
 /* abtest_nearer_end for step m of b, against the ends' change (NULL: unknown). */
@@ -469,11 +475,13 @@ static int decide_step(struct store *s, const struct bisection_settings *bs, str
         outcome = "bad";
     } else if (strcmp(verdict, "no_change") == 0 || strcmp(verdict, "improvement") == 0) {
         outcome = "good";
-    } else if (strcmp(str_of(st, "phase"), "step") == 0 && nearer_end(b, m)) {
+    } else if (strcmp(phase, "ends") != 0 && nearer_end(b, m)) {
+        /* a halving step, or the confirmation (the culprit against its parent): open, but
+         * nearer one end than the other */
         outcome = nearer_end(b, m);
-        log_info("bisection %s step %" JSON_INTEGER_FORMAT ": %s by its interval %+.1f%% .. "
+        log_info("bisection %s step %" JSON_INTEGER_FORMAT " (%s): %s by its interval %+.1f%% .. "
                  "%+.1f%% against half the ends' change (%+.1f%%)",
-                 b->ids, b->n, outcome, json_number_value(json_object_get(m, "ci_low_pct")),
+                 b->ids, b->n, phase, outcome, json_number_value(json_object_get(m, "ci_low_pct")),
                  json_number_value(json_object_get(m, "ci_high_pct")),
                  json_number_value(json_object_get(b->row, "ends_change")) / 2);
     } else {
@@ -517,6 +525,44 @@ static int merge_parents(struct store *s, const char *hash, char *buf, size_t le
         snprintf(buf, len, "%s", str_of(r, "parents"));
     json_decref(r);
     return rc;
+}
+
+/* Half the change the ends measured (NAN when unknown). */
+static double ends_half(const struct bis *b)
+{
+    const json_t *e = json_object_get(b->row, "ends_change");
+    return json_is_number(e) ? json_number_value(e) / 2 : NAN;
+}
+
+/*
+ * End b found: chain[pos] is the culprit, as its A/B against its parent chain[against]
+ * shows (m: that A/B's deciding verdict, a regression or, inside the noise floor, an
+ * interval nearer the bad end); how: said after it. Returns 0 or a negative code.
+ */
+static int name_culprit(struct store *s, struct bis *b, json_int_t pos, json_int_t against,
+                        const json_t *m, const char *how, char *err, size_t errlen)
+{
+    double change = json_number_value(json_object_get(m, "change_pct"));
+    char parents[256] = "", msg[1024], near[256] = "";
+    int rc = merge_parents(s, at(b, pos), parents, sizeof(parents), err, errlen);
+    if (rc < 0)
+        return rc;
+    if (strcmp(str_of(m, "verdict"), "regression") != 0)
+        snprintf(near, sizeof(near),
+                 " (inside the noise floor, but its 95%% CI %+.1f%% .. %+.1f%% lies wholly above "
+                 "half the ends' change, %+.1f%%: nearer the bad end)",
+                 json_number_value(json_object_get(m, "ci_low_pct")),
+                 json_number_value(json_object_get(m, "ci_high_pct")), ends_half(b));
+    if (*parents)
+        snprintf(msg, sizeof(msg),
+                 "merge commit %.12s (parents %s): the slowdown came in with the merge "
+                 "(%+.1f%% against its first parent %.12s%s%s); bisect the merged branch "
+                 "(--good %.12s --bad its other parent) for the commit within it",
+                 at(b, pos), parents, change, at(b, against), how, near, at(b, against));
+    else
+        snprintf(msg, sizeof(msg), "%.12s is %+.1f%% against its parent %.12s%s%s", at(b, pos),
+                 change, at(b, against), how, near);
+    return finish(s, b, "found", at(b, pos), msg, err, errlen);
 }
 
 /*
@@ -569,26 +615,23 @@ static int apply_step(struct store *s, struct bis *b, const json_t *st, const ch
         return finish(s, b, "inconclusive", NULL, msg, err, errlen);
     }
     if (strcmp(phase, "confirm") == 0) {
-        if (strcmp(outcome, "bad") == 0) {
-            char parents[256] = "";
-            rc = merge_parents(s, at(b, pos), parents, sizeof(parents), err, errlen);
-            if (rc < 0)
-                return rc;
-            if (*parents)
-                snprintf(msg, sizeof(msg),
-                         "merge commit %.12s (parents %s): the slowdown came in with the merge "
-                         "(%+.1f%% against its first parent %.12s); bisect the merged branch "
-                         "(--good %.12s --bad its other parent) for the commit within it",
-                         at(b, pos), parents, change, at(b, against), at(b, against));
-            else
-                snprintf(msg, sizeof(msg), "%.12s is %+.1f%% against its parent %.12s", at(b, pos),
-                         change, at(b, against));
-            return finish(s, b, "found", at(b, pos), msg, err, errlen);
-        }
-        snprintf(msg, sizeof(msg),
-                 "the steps point at %.12s but its own change against its parent %.12s did not "
-                 "show (%s %+.1f%%, %zu rounds pooled): not named",
-                 at(b, pos), at(b, against), *verdict ? verdict : outcome, change, pooled);
+        if (strcmp(outcome, "bad") == 0)
+            return name_culprit(s, b, pos, against, m, "", err, errlen);
+        if (strcmp(outcome, "good") == 0 && strcmp(verdict, "inconclusive") == 0)
+            snprintf(msg, sizeof(msg),
+                     "the steps point at %.12s but against its parent %.12s it resembles the "
+                     "good end: %+.1f%%, inside the noise floor, with its 95%% CI %+.1f%% .. "
+                     "%+.1f%% wholly below half the ends' change (%+.1f%%; %zu rounds pooled); "
+                     "rejected, not named: the slowdown may build up over several commits, or "
+                     "noise misled a step",
+                     at(b, pos), at(b, against), change,
+                     json_number_value(json_object_get(m, "ci_low_pct")),
+                     json_number_value(json_object_get(m, "ci_high_pct")), ends_half(b), pooled);
+        else
+            snprintf(msg, sizeof(msg),
+                     "the steps point at %.12s but its own change against its parent %.12s did "
+                     "not show (%s %+.1f%%, %zu rounds pooled): not named",
+                     at(b, pos), at(b, against), *verdict ? verdict : outcome, change, pooled);
         return finish(s, b, "inconclusive", NULL, msg, err, errlen);
     }
     /* a halving step */
@@ -610,12 +653,69 @@ static int apply_step(struct store *s, struct bis *b, const json_t *st, const ch
     return rc < 0 ? rc : 1;
 }
 
+/* The newest step that found chain[$2] bad against chain[$3], with its evidence. */
+static const char MEASURED_SQL[] =
+    "SELECT json_build_object('n', st.n, 'result', st.result)::text FROM bisection_steps st"
+    " WHERE st.bisection_id = $1::bigint AND st.pos = $2::integer"
+    " AND st.against_pos = $3::integer AND st.outcome = 'bad' AND st.result IS NOT NULL"
+    " ORDER BY st.n DESC LIMIT 1";
+
+/* b's first bad commit (hi) named from the step that measured it against its parent (lo)
+ * and found it bad. Returns 0 when named, 1 when no such step is stored, or a negative
+ * code. */
+static int name_measured(struct store *s, struct bis *b, char *err, size_t errlen)
+{
+    char his[24], los[24];
+    snprintf(his, sizeof(his), "%" JSON_INTEGER_FORMAT, b->hi);
+    snprintf(los, sizeof(los), "%" JSON_INTEGER_FORMAT, b->lo);
+    const char *p[3] = {b->ids, his, los};
+    json_t *r = NULL;
+    int rc = one_row(s, MEASURED_SQL, p, 3, &r, err, errlen);
+    const json_t *m =
+        r ? step_metric(json_object_get(r, "result"), str_of(b->row, "metric")) : NULL;
+    if (rc == 0 && m) {
+        char how[96];
+        snprintf(how, sizeof(how), " (the good end), measured by step %" JSON_INTEGER_FORMAT,
+                 int_of(r, "n"));
+        rc = name_culprit(s, b, b->hi, b->lo, m, how, err, errlen);
+    } else if (rc == 0) {
+        rc = 1;
+    }
+    json_decref(r);
+    return rc;
+}
+
 /* Queue b's next step, or end it. */
 static int next_step(struct store *s, const struct bisection_settings *bs, struct bis *b, char *err,
                      size_t errlen)
 {
     const char *phase = str_of(b->row, "phase");
     char msg[512];
+    bool ends = strcmp(phase, "ends") == 0;
+    /* the testable commit nearest the middle of (lo, hi), both ends excluded: with
+     * hi = lo + 1 there is none and the culprit is hi (confirmed against lo below) */
+    json_int_t mid = (b->lo + b->hi) / 2, best = 0;
+    for (json_int_t d = 0; !ends && d <= b->hi - b->lo && !best; d++) {
+        if (mid - d > b->lo && !skipped(b, mid - d))
+            best = mid - d;
+        else if (mid + d > b->lo && mid + d < b->hi && !skipped(b, mid + d))
+            best = mid + d;
+    }
+    if (!ends && !best && b->hi - b->lo > 1) {
+        snprintf(msg, sizeof(msg),
+                 "the culprit is %.12s or one of the %" JSON_INTEGER_FORMAT
+                 " commits before it, where the script could not be run (last good %.12s)",
+                 at(b, b->hi), b->hi - b->lo - 1, at(b, b->lo));
+        return finish(s, b, "candidates", NULL, msg, err, errlen);
+    }
+    if (!ends && !best && b->lo == 1) {
+        /* hi's parent is the good end, and hi was measured against it (by the ends, a range
+         * of one commit, or by the halving step that found it bad): that A/B is its
+         * confirmation, a second one of the same two commits would add nothing */
+        int rc = name_measured(s, b, err, errlen);
+        if (rc <= 0)
+            return rc;
+    }
     if (json_is_true(json_object_get(b->row, "over_time")) ||
         int_of(b->row, "turns") + 2 * int_of(b->row, "rounds") > int_of(b->row, "max_runs")) {
         snprintf(
@@ -626,26 +726,10 @@ static int next_step(struct store *s, const struct bisection_settings *bs, struc
             at(b, b->hi), b->hi - b->lo);
         return finish(s, b, "budget", NULL, msg, err, errlen);
     }
-    if (strcmp(phase, "ends") == 0)
+    if (ends)
         return queue_step(s, bs, b, "ends", b->hi, b->lo, false, err, errlen);
-    /* the testable commit nearest the middle of (lo, hi), both ends excluded: with
-     * hi = lo + 1 there is none and the culprit is hi (confirmed against lo below) */
-    json_int_t mid = (b->lo + b->hi) / 2, best = 0;
-    for (json_int_t d = 0; d <= b->hi - b->lo && !best; d++) {
-        if (mid - d > b->lo && !skipped(b, mid - d))
-            best = mid - d;
-        else if (mid + d > b->lo && mid + d < b->hi && !skipped(b, mid + d))
-            best = mid + d;
-    }
     if (best)
         return queue_step(s, bs, b, "step", best, 1, false, err, errlen);
-    if (b->hi - b->lo > 1) {
-        snprintf(msg, sizeof(msg),
-                 "the culprit is %.12s or one of the %" JSON_INTEGER_FORMAT
-                 " commits before it, where the script could not be run (last good %.12s)",
-                 at(b, b->hi), b->hi - b->lo - 1, at(b, b->lo));
-        return finish(s, b, "candidates", NULL, msg, err, errlen);
-    }
     return queue_step(s, bs, b, "confirm", b->hi, b->lo, false, err, errlen);
 }
 
@@ -935,7 +1019,8 @@ static const char ANSWER_SQL[] =
     "  || jsonb_build_object('merge', cardinality((SELECT c.parents FROM commits c"
     "  WHERE c.hash = b.culprit)) > 1) END,"
     " 'evidence', (SELECT st.result FROM bisection_steps st WHERE st.bisection_id = b.id"
-    "  AND st.phase = 'confirm' AND st.outcome = 'bad' ORDER BY st.n DESC LIMIT 1),"
+    "  AND st.outcome = 'bad' AND b.chain[st.pos] = b.culprit AND st.against_pos = st.pos - 1"
+    "  ORDER BY st.n DESC LIMIT 1),"
     " 'rounds', b.rounds, 'max_runs', b.max_runs, 'deadline', pyscope_ts(b.deadline),"
     " 'created', pyscope_ts(b.created), 'finished', pyscope_ts(b.finished),"
     " 'turns', (SELECT count(*) FROM jobs j WHERE j.batch_id IN"

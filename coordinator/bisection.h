@@ -9,7 +9,12 @@
  * GOOD at all?), then the commit nearest the middle of the open interval
  * against GOOD (a regression moves the first bad commit down, no change or an
  * improvement moves the last good one up), then the culprit against its
- * parent, whose verdict and interval are the evidence. A step left
+ * parent, whose verdict and interval are the evidence (a culprit whose parent
+ * is GOOD was measured against it already: that step is its evidence). A
+ * halving step or the confirmation the noise leaves open is decided by which
+ * end it resembles (abtest_nearer_end: its interval wholly below or above half
+ * the ends' change); a confirmation nearer the good end rejects the culprit.
+ * A step left
  * inconclusive gets more rounds (new try batches, decided pooled) up to
  * bisections.max_extra times and then stops the bisection, said: never a
  * guess. A commit the script cannot run at is skipped; when only such commits

@@ -103,15 +103,20 @@ static const char PAIRS_SQL[] =
     " ORDER BY ha.hostname, hb.hostname LIMIT 1000";
 
 /*
- * A series' fingerprint for the cache: its runs (count, newest) and its stored
- * regressions (count, last update); $1 script key, $2 hostname or fingerprint.
- * Index reads only (runs_series_idx, regressions_series_idx).
+ * A series' fingerprint for the cache: its runs (count, newest), its stored
+ * regressions (count, last update) and their bisections (state, interval, last
+ * step decided); $1 script key, $2 hostname or fingerprint. Index reads
+ * (runs_series_idx, regressions_series_idx), and the few bisections rows.
  */
 static const char SERIES_TAG_SQL[] =
     "SELECT concat_ws('|', (SELECT count(*)::text || ':' || coalesce(max(r.stored_at)::text, '')"
     "  FROM runs r WHERE r.script_id = s.id AND r.host_id = h.id),"
     " (SELECT count(*)::text || ':' || coalesce(max(g.updated)::text, '') FROM regressions g"
-    "  WHERE g.script_id = s.id AND g.host_id = h.id))"
+    "  WHERE g.script_id = s.id AND g.host_id = h.id),"
+    /* the regressions' bisections as the page shows them (a step decided, an end) */
+    " (SELECT string_agg(bi.id || bi.state || bi.lo || '-' || bi.hi || ':' || coalesce((SELECT"
+    "  max(st.decided)::text FROM bisection_steps st WHERE st.bisection_id = bi.id), ''), ','"
+    "  ORDER BY bi.id) FROM bisections bi WHERE bi.script_id = s.id AND bi.host_id = h.id))"
     " FROM scripts s, hosts h WHERE s.key = $1 AND (h.hostname = $2 OR h.fingerprint = $2)"
     " ORDER BY h.id";
 

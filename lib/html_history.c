@@ -21,6 +21,7 @@
 #include "html_compare.h"
 #include "html_axis.h"
 #include "html_page.h"
+#include "html_range.h"
 #include "html_report.h"
 #include "html_verdict.h"
 #include "jsonutil.h"
@@ -610,6 +611,16 @@ static void hh_stored(FILE *out, const json_t *stored)
         fputs("</td><td>", out);
         html_write_str(out, json_get_string(g, "state", NULL));
         fputs("</td></tr>\n", out);
+        /* which commits, and its bisection (docs/revisions.md), as the text says them */
+        const json_t *range = json_object_get(g, "range"), *bis = json_object_get(g, "bisection");
+        if (json_is_object(range) || json_is_object(bis)) {
+            fputs("<tr class=\"commits-row\"><td></td><td colspan=\"7\"><div class=\"commits\">",
+                  out);
+            if (json_is_object(range))
+                html_range_write(out, range);
+            html_bisection_write(out, bis);
+            fputs("</div></td></tr>\n", out);
+        }
     }
     fputs("</tbody></table></div>\n</section>\n", out);
 }

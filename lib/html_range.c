@@ -73,6 +73,13 @@ void html_bisection_write(FILE *out, const json_t *b)
     fprintf(out, "<div class=\"bisection\">bisection %" JSON_INTEGER_FORMAT ": ",
             json_integer_value(json_object_get(b, "id")));
     text(out, state ? state : "?", 32);
+    if (!state || strcmp(state, "not_bisected") != 0) {
+        /* as pyscope history's text says it (cli/revision.c) */
+        json_int_t steps = json_integer_value(json_object_get(b, "steps"));
+        json_int_t turns = json_integer_value(json_object_get(b, "turns"));
+        fprintf(out, " after %" JSON_INTEGER_FORMAT " step%s, %" JSON_INTEGER_FORMAT " run%s",
+                steps, steps == 1 ? "" : "s", turns, turns == 1 ? "" : "s");
+    }
     if (msg && *msg) {
         fputs(" <span class=\"muted\">(", out);
         text(out, msg, 400);
@@ -86,5 +93,13 @@ void html_bisection_write(FILE *out, const json_t *b)
              strcmp(state, "no_regression") != 0) {
         commit(out, "narrowed to: last good", json_object_get(b, "last_good"));
         commit(out, "first bad", json_object_get(b, "first_bad"));
+        json_int_t n = json_integer_value(json_object_get(b, "commits"));
+        json_int_t u = json_integer_value(json_object_get(b, "unrunnable"));
+        fprintf(out, "<div class=\"range\">%" JSON_INTEGER_FORMAT " commit%s", n,
+                n == 1 ? "" : "s");
+        if (u > 0)
+            fprintf(out, "; %" JSON_INTEGER_FORMAT " commit%s the script could not run at", u,
+                    u == 1 ? "" : "s");
+        fputs("</div>", out);
     }
 }

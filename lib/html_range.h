@@ -17,10 +17,12 @@
 void html_range_write(FILE *out, const json_t *range);
 
 /*
- * Write a regression's bisection b (borrowed; pyscope.team_report/1's
- * "bisection": id, state, message, culprit, last_good, first_bad; nothing
- * for null): its state and message, the culprit, else the interval it was
- * narrowed to.
+ * Write a regression's bisection b (borrowed; pyscope.team_report/1's and
+ * pyscope.history/1's "bisection": id, state, message, culprit, last_good,
+ * first_bad, commits, steps, turns, unrunnable; nothing for null): its state,
+ * steps and runs and its message, the culprit, else the interval it was
+ * narrowed to (and how many commits the script could not run at), as
+ * `pyscope history` says it in text. Untrusted: every string escaped.
  */
 void html_bisection_write(FILE *out, const json_t *b);
 

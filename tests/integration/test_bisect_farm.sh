@@ -90,8 +90,10 @@ if [ "$SANITIZED" = 0 ]; then
         expect_match "at most 7 halving steps (plus the ends and the confirmation)" '^[1-7]$' "$nsteps"
         expect_eq "the confirmation tested the culprit against its parent" "$CULPRIT $(C 22)" \
             "$(pg_sql "SELECT b.chain[st.pos] || ' ' || b.chain[st.against_pos] FROM bisection_steps st JOIN bisections b ON b.id = st.bisection_id WHERE st.phase = 'confirm' ORDER BY n DESC LIMIT 1")"
-        expect_match "the evidence: a regression of the culprit against its parent" '"verdict": "regression"' \
-            "$("$PY" -c 'import json,sys; print(json.dumps(json.load(open(sys.argv[1]))["bisect"]["evidence"]["decision"]))' "$T/bis.json")"
+        # cpu_s decides (--metric): a regression, or inside the noise floor nearer the bad end
+        expect_match "the evidence: the culprit against its parent, a regression or nearer the bad end" \
+            '^(regression|inconclusive nearer the bad end)$' \
+            "$("$PY" -c 'import json,sys; b=json.load(open(sys.argv[1]))["bisect"]; m=[x for x in b["evidence"]["metrics"] if x["metric"] == "cpu_s" and not x.get("function")][0]; print(m["verdict"] + (" nearer the bad end" if m["verdict"] == "inconclusive" and "nearer the bad end" in b["message"] else ""))' "$T/bis.json")"
         expect_match "the culprit's subject and author" "Ada Lovelace" \
             "$("$PY" -c 'import json,sys; c=json.load(open(sys.argv[1]))["bisect"]["culprit"]; print(c["author"], c["subject"], c["merge"])' "$T/bis.json")"
     else

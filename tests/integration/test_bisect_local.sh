@@ -36,7 +36,9 @@ if st == "found":
     if path == "path":
         ok = ok and "does not exist" in skips.get(c8, "") and "failed" in skips.get(c4, "")
     ev = d["evidence"]
-    ok = ok and ev["decision"]["verdict"] == "regression" and ev["decision"]["change_pct"] > 0
+    # a regression, or (inside the noise floor) a confirmation nearer the bad end, said
+    near = "nearer the bad end" in d["steps"][-1].get("reason", "")
+    ok = ok and (ev["decision"]["verdict"] == "regression" or near) and ev["decision"]["change_pct"] > 0
     ok = ok and d["steps"][-1]["outcome"] == "confirmed" and d["interval"]["commits"] == 1
     print("found" if ok else "WRONG: %s" % json.dumps({k: d[k] for k in ("status", "culprit", "steps")}))
 elif st == "inconclusive":

@@ -97,10 +97,33 @@ pg_sql "UPDATE batches SET label = label || '\"><img src=x onerror=alert(5)>' WH
             || repeat('y', 3600) || ':') WHERE key LIKE '%:slow:%'" >/dev/null
 id=$(pg_sql "SELECT min(id) FROM regressions WHERE metric = 'wall_s'")
 "$PYSCOPE" triage --coordinator "$COORD_EP" "$id" ack --note "<img src=x onerror=alert(7)> looked at" >/dev/null
+# each regression of a.py has a bisection (the history page and the team report show them):
+# commit subjects, authors and messages are untrusted, payloads and 3.6 KB tokens in them
+pg_sql "INSERT INTO commits (hash, parents, generation, subject, author, authored)
+        VALUES (repeat('a', 40), '{}', 1, '<script>alert(1)</script> good' || repeat('z', 3600),
+                '<img src=x onerror=alert(8)>' || repeat('w', 3600), now()),
+               (repeat('b', 40), ARRAY[repeat('a', 40)], 2,
+                '<script>alert(1)</script>' || E'\\u202e' || repeat('y', 3600),
+                '\"><svg onload=alert(9)> <m@example.org>', now());
+        INSERT INTO bisections (origin, regression_id, script_id, host_id, entry, good, bad, chain,
+            lo, hi, rounds, max_runs, deadline, state, culprit, message, finished)
+        SELECT 'auto', g.id, g.script_id, g.host_id, '{}', repeat('a', 40), repeat('b', 40),
+               ARRAY[repeat('a', 40), repeat('b', 40)], 1, 2, 3, 100, now(),
+               CASE WHEN g.id = $id THEN 'found' ELSE 'inconclusive' END,
+               CASE WHEN g.id = $id THEN repeat('b', 40) END,
+               '<img src=x onerror=alert(10)>' || repeat('m', 3600), now()
+        FROM regressions g WHERE g.kind = 'regression' AND g.function_key = ''" >/dev/null
 "$PYSCOPE" compare-hosts --coordinator "$COORD_EP" examples/a.py --html "$T/pages/compare-hosts.html" >/dev/null
 URL=$(grep -o 'web pages on http://127\.0\.0\.1:[0-9]*/' "$COORD_LOG" | grep -o 'http://.*' || true)
 [ -n "$URL" ] || { fail "coordinator serves" "no URL in $(cat "$COORD_LOG")"; finish; exit 1; }
 hostile_series="series/examples%2F%3Cscript%3Ealert%281%29%3C%2Fscript%3E.py?host=host-a"
+series=$(curl -s "${URL}series/examples/a.py?host=host-b")
+expect_match "served series: its regression's bisection, the culprit, escaped" \
+    "bisection [0-9]+: found after 0 steps, 0 runs <span class=\"muted\">\\(&lt;img src=x onerror=alert\\(10\\)&gt;m+\\)</span></div><div class=\"commit\">culprit <code title=\"b{40}\">b{12}</code> &lt;script&gt;alert\\(1\\)&lt;/script&gt;" \
+    "$series"
+pg_sql "UPDATE bisections SET state = 'budget' WHERE state = 'inconclusive'" >/dev/null
+expect_match "served series: a bisection that moved is shown as it is now (not the cached page)" \
+    "bisection [0-9]+: budget after 0 steps" "$(curl -s "${URL}series/examples/a.py?host=host-b")"
 
 cat >"$T/config.json" <<JSON
 {"shots": "$SHOTS", "base": "$URL",
@@ -118,7 +141,7 @@ cat >"$T/config.json" <<JSON
   {"name": "served-batch", "url": "${URL}batch/6", "hostile": true},
   {"name": "served-batches", "url": "${URL}batches"},
   {"name": "served-hosts", "url": "${URL}hosts"},
-  {"name": "served-series", "url": "${URL}series/examples/a.py?host=host-b"},
+  {"name": "served-series", "url": "${URL}series/examples/a.py?host=host-b", "hostile": true},
   {"name": "served-series-hostile", "url": "${URL}$hostile_series", "hostile": true}
 ]}
 JSON

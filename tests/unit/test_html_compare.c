@@ -404,6 +404,77 @@ static void test_history_farm(void **state)
     json_decref(doc);
 }
 
+/* A commit as pyscope_commit gives it: hostile subject and author (untrusted). */
+static json_t *commit_of(const char *hash)
+{
+    return json_pack("{s:s, s:s, s:s, s:s}", "hash", hash, "subject", "Fix " EVIL, "author",
+                     "Mallory " EVIL " <m@example.org>", "date", "2026-11-22T10:00:00Z");
+}
+
+/* Farm history: each stored regression's range and bisection, as pyscope history's text says
+ * them (state, steps, runs, message, culprit or the interval), every string escaped. */
+static void test_history_bisections(void **state)
+{
+    (void)state;
+    const char *c1 = "1111111111111111111111111111111111111111",
+               *c2 = "2222222222222222222222222222222222222222";
+    json_t *found = json_pack("{s:i, s:i, s:s, s:s, s:s, s:f, s:s}", "id", 7, "batch_id", 6,
+                              "candidate_run", "run-2", "metric", "wall_s", "kind", "regression",
+                              "change_pct", 30.1, "state", "confirmed");
+    json_object_set_new(found, "range",
+                        json_pack("{s:o, s:o, s:i, s:b, s:b}", "good", commit_of(c1), "bad",
+                                  commit_of(c2), "commits", 4, "exact", 1, "good_is_ancestor", 1));
+    json_t *culprit = commit_of(c2);
+    json_object_set_new(culprit, "merge", json_true());
+    json_object_set_new(found, "bisection",
+                        json_pack("{s:i, s:s, s:s, s:o, s:o, s:o, s:i, s:i, s:i, s:i}", "id", 3,
+                                  "state", "found", "message", "msg " EVIL, "culprit", culprit,
+                                  "last_good", commit_of(c1), "first_bad", commit_of(c2), "commits",
+                                  1, "steps", 6, "turns", 60, "unrunnable", 0));
+    json_t *open = json_pack("{s:i, s:i, s:s, s:s, s:s, s:f, s:s}", "id", 8, "batch_id", 7,
+                             "candidate_run", "run-3", "metric", "cpu_s", "kind", "regression",
+                             "change_pct", 12.0, "state", "new");
+    json_object_set_new(open, "bisection",
+                        json_pack("{s:i, s:s, s:s, s:n, s:o, s:o, s:i, s:i, s:i, s:i}", "id", 4,
+                                  "state", "inconclusive", "message", "step 3 stayed open",
+                                  "culprit", "last_good", commit_of(c1), "first_bad", commit_of(c2),
+                                  "commits", 2, "steps", 1, "turns", 1, "unrunnable", 1));
+    json_t *none = json_pack("{s:i, s:i, s:s, s:s, s:s, s:f, s:s, s:n, s:n}", "id", 9, "batch_id",
+                             7, "candidate_run", "run-4", "metric", "wall_s", "kind", "improvement",
+                             "change_pct", -9.0, "state", "new", "range", "bisection");
+    json_t *doc = json_pack("{s:s, s:s, s:{s:s, s:s}, s:s, s:[], s:[], s:[o, o, o]}", "schema",
+                            "pyscope.history/1", "script", "a.py", "host", "hostname", "h",
+                            "fingerprint", "00000000000000b2", "source", "farm", "runs",
+                            "change_points", "stored_regressions", found, open, none);
+    assert_non_null(doc);
+    int rc;
+    char *html = render(html_history_write, doc, &rc);
+    assert_int_equal(rc, 0);
+    check_page(html);
+    /* the range */
+    assert_non_null(strstr(html,
+                           "last good <code title=\"1111111111111111111111111111111111111111"
+                           "\">111111111111</code> Fix &lt;script&gt;alert(1)&lt;/script&gt;"));
+    assert_non_null(strstr(html, "4 commits in the range"));
+    /* found: state, steps and runs, the message, the culprit */
+    assert_non_null(strstr(html, "bisection 3: found after 6 steps, 60 runs <span class=\"muted\">"
+                                 "(msg &lt;script&gt;alert(1)&lt;/script&gt;&quot;&#39;&amp;)"));
+    assert_non_null(strstr(html, "culprit <code title=\"2222222222222222222222222222222222222222"
+                                 "\">222222222222</code> Fix &lt;script&gt;"));
+    assert_non_null(strstr(html, "Mallory &lt;script&gt;alert(1)&lt;/script&gt;"));
+    /* none named: why, the interval it was narrowed to, the commits it could not run at */
+    assert_non_null(strstr(html, "bisection 4: inconclusive after 1 step, 1 run <span "
+                                 "class=\"muted\">(step 3 stayed open)"));
+    assert_non_null(strstr(html, "narrowed to: last good <code"));
+    assert_non_null(strstr(html, "2 commits; 1 commit the script could not run at"));
+    /* a regression with neither: no row for them */
+    const char *nine = strstr(html, "<tr><td>9</td>");
+    assert_non_null(nine);
+    assert_null(strstr(nine, "class=\"commits-row\""));
+    free(html);
+    json_decref(doc);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -411,7 +482,7 @@ int main(void)
         cmocka_unit_test(test_history_page),      cmocka_unit_test(test_history_page_instructions),
         cmocka_unit_test(test_hosts_page),        cmocka_unit_test(test_hosts_page_builds),
         cmocka_unit_test(test_hosts_refused),     cmocka_unit_test(test_history_farm),
-        cmocka_unit_test(test_history_time_axis),
+        cmocka_unit_test(test_history_time_axis), cmocka_unit_test(test_history_bisections),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
