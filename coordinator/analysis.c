@@ -20,6 +20,7 @@
 #include <time.h>
 
 #include "contended.h"
+#include "fault.h"
 #include "findings.h"
 #include "jsonutil.h"
 #include "log.h"
@@ -920,13 +921,44 @@ struct qseries {
     json_t *meta; /* owned: the series object analysis_decide() documents, without docs */
     struct qrun *runs;
     size_t n_runs, cap;
+    json_t *result; /* owned: quick_result() of the runs so far, or NULL (see gather_row()) */
+    bool flagged;   /* quick_result()'s *flagged with result */
 };
 
-/* What BATCH_RUNS_SQL's rows build up (gather_row()): series sn at v[sn - 1]. */
+/*
+ * What BATCH_RUNS_SQL's rows build up (gather_row()): series sn at v[sn - 1].
+ * With opt set, each series is decided (quick_result()) as soon as a row of
+ * another series follows its rows, while PostgreSQL still sends the rest:
+ * the query's rows come series by series (the LATERAL emits a candidate and
+ * its baseline together), so the client's deciding overlaps the server's
+ * reading. Nothing relies on that order: a row that comes for a series
+ * already decided drops the decision, and decide_batch() decides every series
+ * without one after the last row, on all of its runs.
+ */
 struct gather_ctx {
     struct qseries *v;
     size_t n, cap;
+    const struct regress_options *opt; /* NULL: decide nothing while reading */
+    size_t last;                       /* sn of the previous row, 0 before the first */
+    bool every_row;                    /* test switch: decide a series after each of its rows */
+    unsigned early, redecided;         /* series decided while reading; decisions dropped */
 };
+
+static json_t *quick_result(const struct qseries *s, const struct regress_options *opt,
+                            bool *flagged);
+static int qrun_cmp_at(const void *a, const void *b);
+
+/* Decide series v[i] of g now on the runs it has (its baseline sorted first),
+ * unless it is decided already or its candidate has not come yet. */
+static void decide_early(struct gather_ctx *g, size_t i)
+{
+    struct qseries *s = &g->v[i];
+    if (s->result != NULL || s->meta == NULL)
+        return;
+    qsort(s->runs + 1, s->n_runs - 1, sizeof(*s->runs), qrun_cmp_at);
+    s->result = quick_result(s, g->opt, &s->flagged);
+    g->early++;
+}
 
 static const char *const MAIN_METRICS[3] = {"wall_s", "cpu_s", "peak_rss_bytes"};
 
@@ -1017,6 +1049,12 @@ static int gather_row(const struct pgbin *v, int ncols, void *arg)
     }
     g->n = (size_t)sn > g->n ? (size_t)sn : g->n;
     struct qseries *s = &g->v[sn - 1];
+    if (s->result != NULL) { /* decided before this row came: decide it again */
+        json_decref(s->result);
+        s->result = NULL;
+        g->early--;
+        g->redecided++;
+    }
     if (s->cap == 0) {
         s->runs = xcalloc(s->cap = 16, sizeof(*s->runs));
         s->n_runs = 1;
@@ -1037,6 +1075,13 @@ static int gather_row(const struct pgbin *v, int ncols, void *arg)
             return -EIO;
     if (gather_contention(r, v[4], v[5], v[13]) < 0)
         return -EIO;
+    if (g->opt != NULL) {
+        if (g->every_row)
+            decide_early(g, (size_t)sn - 1);
+        else if (g->last != 0 && g->last != (size_t)sn)
+            decide_early(g, g->last - 1);
+        g->last = (size_t)sn;
+    }
     return 0;
 }
 
@@ -1070,6 +1115,7 @@ static void gather_release(struct gather_ctx *g)
         }
         free(g->v[i].runs);
         json_decref(g->v[i].meta);
+        json_decref(g->v[i].result);
     }
     free(g->v);
     memset(g, 0, sizeof(*g));
@@ -1532,6 +1578,8 @@ static json_t *decide_batch(struct store *store, const char *id, const char *pas
                             struct analysis_summary *sum, int *rc, char *err, size_t errlen)
 {
     struct gather_ctx g = {0};
+    g.opt = opt;
+    g.every_row = fault_enabled("analysis_decide_every_row");
     char limit[32];
     snprintf(limit, sizeof(limit), "%d",
              opt->max_baseline_runs > 0 ? opt->max_baseline_runs : 1000000);
@@ -1557,8 +1605,15 @@ static json_t *decide_batch(struct store *store, const char *id, const char *pas
     json_t **results = xcalloc(g.n ? g.n : 1, sizeof(*results));
     bool *flagged = xcalloc(g.n ? g.n : 1, sizeof(*flagged));
     bool second = strcmp(pass, "0") != 0;
+    sum->early = g.early;
+    sum->redecided = g.redecided;
     for (size_t i = 0; i < g.n; i++) {
-        results[i] = quick_result(&g.v[i], opt, &flagged[i]);
+        /* decided while the rows came (gather_ctx), or now: the same runs either way */
+        if (g.v[i].result == NULL)
+            g.v[i].result = quick_result(&g.v[i], opt, &g.v[i].flagged);
+        results[i] = g.v[i].result;
+        flagged[i] = g.v[i].flagged;
+        g.v[i].result = NULL;
         /* an open finding's function metrics, and a confirmation, need the documents */
         flagged[i] |= g.v[i].n_runs > 1 &&
                       (second || json_array_size(json_object_get(g.v[i].meta, "open_rows")) > 0);

@@ -72,9 +72,12 @@ struct analysis_summary {
     unsigned confirming;   /* series re-queued to confirm (nothing stored for them yet) */
     unsigned unsettled;    /* first pass: inconclusive series no confirmation can settle */
     unsigned rows_read;    /* runs read from the store (samples, and documents) */
-    /* seconds spent: reading every series' samples, deciding them (the cheap
-     * way, and in full with hotspots for flagged series, their documents'
-     * query included), storing the rows and committing */
+    unsigned early;        /* series decided the cheap way while their samples still came */
+    unsigned redecided;    /* of those, decided again: a row of theirs came later */
+    /* seconds spent: reading every series' samples (and deciding the cheap way
+     * the series whose rows were in, meanwhile: the early ones), deciding the
+     * rest (the cheap way, and in full with hotspots for flagged series, their
+     * documents' query included), storing the rows and committing */
     double secs_samples, secs_decide, secs_docs, secs_store;
 };
 

@@ -53,11 +53,13 @@ static void analyse_waiting(struct analyst *a)
                 return;
             log_info("batch %" PRIu64 " analysed (pass %u): %u series, %u tests, %u regressions,"
                      " %u improvements (%u ongoing), %u ended, %u re-queued to confirm,"
-                     " %u not confirmed, %u inconclusive; %u runs read, %.3f s",
+                     " %u not confirmed, %u inconclusive; %u runs read, %.3f s (%u series"
+                     " decided while their runs came, %u decided again)",
                      sum.batch_id, sum.pass, sum.series, sum.tests, sum.regressions,
                      sum.improvements, sum.attached, sum.ended, sum.confirming, sum.held,
                      sum.unsettled, sum.rows_read,
-                     sum.secs_samples + sum.secs_decide + sum.secs_docs + sum.secs_store);
+                     sum.secs_samples + sum.secs_decide + sum.secs_docs + sum.secs_store, sum.early,
+                     sum.redecided);
             /* its team report, built once for the pages and `pyscope report` */
             if (batch_report_store(a->store, sum.batch_id, err, sizeof(err)) < 0)
                 log_warn("could not store the team report of batch %" PRIu64 ": %s", sum.batch_id,

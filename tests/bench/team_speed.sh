@@ -138,7 +138,9 @@ echo "== first run (the server's caches cold for this batch)"
 pg_sql "SELECT 'stored: ' || count(*) FILTER (WHERE kind = 'regression') || ' regressions, '
         || count(*) FILTER (WHERE kind = 'improvement') || ' improvements ('
         || count(DISTINCT (script_id, host_id)) || ' series)' FROM regressions"
-# The same batch again, as if it had not been analysed (caches warm).
+# The same batch again, as if it had not been analysed (caches warm): its first pass again
+# (the first run re-queued the faster series to confirm, which set analysis_pass to 1 and
+# made the "warm" run a second pass of those 5 series only, 0 without their confirmation runs).
 undo() {
     pg_sql "DELETE FROM regressions WHERE batch_id = $((N + 1));
             DELETE FROM held_out WHERE batch_id = $((N + 1));
@@ -146,7 +148,8 @@ undo() {
             DELETE FROM batch_reports WHERE batch_id = $((N + 1));
             DELETE FROM jobs j WHERE j.batch_id = $((N + 1))
                 AND NOT EXISTS (SELECT 1 FROM runs r WHERE r.job_id = j.id);
-            UPDATE batches SET state = 'done', analyzed = NULL WHERE id = $((N + 1))" >/dev/null
+            UPDATE batches SET state = 'done', analyzed = NULL, analysis_pass = 0
+            WHERE id = $((N + 1))" >/dev/null
 }
 undo
 echo "== second run (warm)"

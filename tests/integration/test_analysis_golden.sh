@@ -25,7 +25,13 @@ source "$PYSCOPE_SRC/tests/integration/team_lib.sh"
 golden=$PYSCOPE_SRC/tests/integration/golden/analysis_golden.txt
 COORD=${GOLDEN_COORD:-$COORD} # another build's coordinator, to write or check the file with
 pg_start
-coord_start
+# GOLDEN_FAULT: PYSCOPE_FAULT for the coordinator (test_analysis_stream.sh: the same farm,
+# each series decided after every row of its samples and decided again at the next)
+if [ -n "${GOLDEN_FAULT:-}" ]; then
+    PYSCOPE_FAULT=$GOLDEN_FAULT coord_start
+else
+    coord_start
+fi
 night() {
     psql -q -v ON_ERROR_STOP=1 -v night="$1" -f "$PYSCOPE_SRC/tests/integration/analysis_golden.sql" >/dev/null
     expect_eq "night $1: analysed, nothing re-queued" 0 "$(team_settled)"
@@ -114,4 +120,16 @@ expect_eq "every series has a finding on night 12" 6 \
 expect_eq "the findings, held-out nights and unsettled series are the golden ones" "" \
     "$(diff "$golden" "$T/now.txt" | head -40)"
 coord_stop
+# the analysis decided series while their samples came (and, with GOLDEN_FAULT, dropped
+# decisions made before a series' last row: test_analysis_stream.sh)
+logsum() { grep -o "[0-9]* $1" "$COORD_LOG" | awk '{s += $1} END {print s + 0}'; }
+early=$(logsum "series decided while their runs came")
+again=$(logsum "decided again")
+expect_eq "series decided while their samples still came" yes "$([ "$early" -gt 0 ] && echo yes || echo "no: $early")"
+if [ -n "${GOLDEN_FAULT:-}" ]; then
+    expect_eq "decisions dropped when a later row of their series came" yes \
+        "$([ "$again" -gt 0 ] && echo yes || echo "no: $again")"
+else
+    expect_eq "no decision dropped (each series' rows come together)" 0 "$again"
+fi
 finish

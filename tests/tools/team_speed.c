@@ -193,8 +193,10 @@ int main(int argc, char **argv)
                sum.batch_id, sum.series, sum.tests, sum.regressions, sum.improvements,
                sum.confirming, sum.rows_read, t1 - t0);
         printf("analysis phases: samples query %.3f s, decide %.3f s, flagged series in full"
-               " %.3f s, store + commit %.3f s\n",
-               sum.secs_samples, sum.secs_decide, sum.secs_docs, sum.secs_store);
+               " %.3f s, store + commit %.3f s (%u series decided while their samples came, %u"
+               " of them again)\n",
+               sum.secs_samples, sum.secs_decide, sum.secs_docs, sum.secs_store, sum.early,
+               sum.redecided);
         double t2 = now_s();
         rc = batch_report_store(store, sum.batch_id, err, sizeof(err));
         double t3 = now_s();
