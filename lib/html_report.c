@@ -32,6 +32,7 @@
 #include "html_compare.h"
 #include "html_axis.h"
 #include "html_page.h"
+#include "jsonutil.h"
 #include "xmalloc.h"
 
 #define HTML_MAX_FUNCTIONS  300    /* hotspot table rows */
@@ -44,22 +45,6 @@
 #define HTML_MAX_CELL       300    /* bytes of a generic value shown in a cell */
 
 /* ---- reading untrusted JSON ------------------------------------------------ */
-
-static bool num_of(const json_t *v, double *out)
-{
-    if (!json_is_number(v))
-        return false;
-    double d = json_number_value(v);
-    if (!isfinite(d))
-        return false;
-    *out = d;
-    return true;
-}
-
-static bool get_num(const json_t *obj, const char *key, double *out)
-{
-    return num_of(json_object_get(obj, key), out);
-}
 
 /* Return the string at obj[key] (borrowed), or NULL if absent or not a string. */
 static const char *get_str(const json_t *obj, const char *key)
@@ -226,7 +211,7 @@ static void write_value(FILE *out, const json_t *v)
             fputs("\xe2\x80\xa6", out);
     } else if (json_is_integer(v)) {
         fprintf(out, "%" JSON_INTEGER_FORMAT, json_integer_value(v));
-    } else if (num_of(v, &d)) {
+    } else if (json_value_finite(v, &d)) {
         snprintf(buf, sizeof(buf), "%.4g", d);
         fputs(buf, out);
     } else if (json_is_boolean(v)) {
@@ -266,15 +251,15 @@ static struct metric metric_get(const json_t *report, const char *key)
 {
     struct metric m = {0};
     const json_t *s = get_obj(get_obj(report, "summary"), key);
-    if (s && get_num(s, "median", &m.median)) {
+    if (s && json_get_finite(s, "median", &m.median)) {
         m.ok = true;
-        if (!get_num(s, "min", &m.min))
+        if (!json_get_finite(s, "min", &m.min))
             m.min = m.median;
-        if (!get_num(s, "max", &m.max))
+        if (!json_get_finite(s, "max", &m.max))
             m.max = m.median;
-        if (!get_num(s, "n", &m.n))
+        if (!json_get_finite(s, "n", &m.n))
             m.n = 0;
-        m.has_stdev = get_num(s, "stdev", &m.stdev);
+        m.has_stdev = json_get_finite(s, "stdev", &m.stdev);
         return m;
     }
     const json_t *runs = get_arr(report, "runs");
@@ -284,7 +269,7 @@ static struct metric metric_get(const json_t *report, const char *key)
     double *v = xcalloc(count, sizeof(*v));
     size_t n = 0;
     for (size_t i = 0; i < count; i++)
-        if (get_num(json_array_get(runs, i), key, &v[n]))
+        if (json_get_finite(json_array_get(runs, i), key, &v[n]))
             n++;
     if (n > 0) {
         qsort(v, n, sizeof(*v), cmp_double);
@@ -361,11 +346,11 @@ static void write_header(FILE *out, const json_t *report)
             esc(out, parts[i]);
             first = false;
             double cores;
-            if (i == 1 && get_num(host, "cores", &cores))
+            if (i == 1 && json_get_finite(host, "cores", &cores))
                 fprintf(out, " (%.0f cores)", cores);
         }
         double mem;
-        if (get_num(host, "mem_bytes", &mem) && mem > 0) {
+        if (json_get_finite(host, "mem_bytes", &mem) && mem > 0) {
             html_fmt_bytes(buf, sizeof(buf), mem);
             fprintf(out, "%s%s RAM", first ? "" : " \xc2\xb7 ", buf);
         }
@@ -408,11 +393,11 @@ static void write_header(FILE *out, const json_t *report)
         double repeat, warmup, interval;
         fputs("<dt>Mode</dt><dd>", out);
         esc(out, mode ? mode : "?");
-        if (get_num(opts, "repeat", &repeat))
+        if (json_get_finite(opts, "repeat", &repeat))
             fprintf(out, " \xc2\xb7 %.0f measured run%s", repeat, repeat == 1 ? "" : "s");
-        if (get_num(opts, "warmup", &warmup) && warmup > 0)
+        if (json_get_finite(opts, "warmup", &warmup) && warmup > 0)
             fprintf(out, " + %.0f warmup", warmup);
-        if (get_num(opts, "interval_s", &interval) && interval > 0) {
+        if (json_get_finite(opts, "interval_s", &interval) && interval > 0) {
             html_fmt_secs(buf, sizeof(buf), interval);
             fprintf(out, " \xc2\xb7 sampling every %s", buf);
         }
@@ -537,9 +522,9 @@ static void write_summary(FILE *out, const json_t *report)
         esc(out, msg);
     } else {
         double code, sig;
-        if (get_num(status, "exit_code", &code))
+        if (json_get_finite(status, "exit_code", &code))
             fprintf(out, "exit code %.0f", code);
-        else if (get_num(status, "signal", &sig))
+        else if (json_get_finite(status, "signal", &sig))
             fprintf(out, "signal %.0f", sig);
     }
     fputs("</div></div>\n", out);
@@ -555,7 +540,7 @@ static void write_summary(FILE *out, const json_t *report)
         const json_t *fn;
         json_array_foreach(get_arr(profile, "functions"), i, fn)
         {
-            if (get_num(fn, "calls", &fn_calls) && fn_calls > 0) {
+            if (json_get_finite(fn, "calls", &fn_calls) && fn_calls > 0) {
                 calls += fn_calls;
                 nfn++;
             }
@@ -571,7 +556,7 @@ static void write_summary(FILE *out, const json_t *report)
                     n, nfn, nfn == 1 ? "" : "s");
             sep = " \xc2\xb7 ";
             mode = NULL; /* said */
-        } else if (get_num(profile, "samples", &samples) && !trace) {
+        } else if (json_get_finite(profile, "samples", &samples) && !trace) {
             fprintf(out, "<div class=\"value\">%.0f</div><div class=\"sub\">samples", samples);
             sep = " \xc2\xb7 ";
         } else {
@@ -632,7 +617,7 @@ static void write_evidence(FILE *out, const char *key, const json_t *v)
     int unit = -1;
     double d = 0;
     for (int i = 0; i < 3 && unit < 0; i++)
-        if (ends_with(key, suffixes[i]) && num_of(v, &d)) {
+        if (ends_with(key, suffixes[i]) && json_value_finite(v, &d)) {
             unit = i;
             cut -= strlen(suffixes[i]);
         }
@@ -756,19 +741,21 @@ static bool write_ci(FILE *out, const json_t *row)
     double lo, hi;
     for (size_t i = 0; i < sizeof(arrays) / sizeof(arrays[0]); i++) {
         const json_t *ci = json_object_get(row, arrays[i]);
-        if (json_is_array(ci) && json_array_size(ci) == 2 && num_of(json_array_get(ci, 0), &lo) &&
-            num_of(json_array_get(ci, 1), &hi)) {
+        if (json_is_array(ci) && json_array_size(ci) == 2 &&
+            json_value_finite(json_array_get(ci, 0), &lo) &&
+            json_value_finite(json_array_get(ci, 1), &hi)) {
             fprintf(out, "[%.4g, %.4g]", lo, hi);
             return true;
         }
-        if (json_is_object(ci) && (get_num(ci, "low", &lo) || get_num(ci, "lo", &lo)) &&
-            (get_num(ci, "high", &hi) || get_num(ci, "hi", &hi))) {
+        if (json_is_object(ci) &&
+            (json_get_finite(ci, "low", &lo) || json_get_finite(ci, "lo", &lo)) &&
+            (json_get_finite(ci, "high", &hi) || json_get_finite(ci, "hi", &hi))) {
             fprintf(out, "[%.4g, %.4g]", lo, hi);
             return true;
         }
     }
     for (size_t i = 0; i < sizeof(pairs) / sizeof(pairs[0]); i++) {
-        if (get_num(row, pairs[i][0], &lo) && get_num(row, pairs[i][1], &hi)) {
+        if (json_get_finite(row, pairs[i][0], &lo) && json_get_finite(row, pairs[i][1], &hi)) {
             fprintf(out, "[%.4g, %.4g]", lo, hi);
             return true;
         }
@@ -870,7 +857,7 @@ static void write_object_table(FILE *out, const json_t *rows, int depth)
             const char *name = json_string_value(col);
             const json_t *v = json_object_get(row, name);
             double d;
-            if (num_of(v, &d))
+            if (json_value_finite(v, &d))
                 fprintf(out, "<td class=\"num\" data-v=\"%.17g\">", d);
             else if (json_is_string(v) && strcmp(name, "verdict") == 0)
                 fprintf(out, "<td class=\"%s\">", verdict_class(json_string_value(v)));
@@ -918,7 +905,7 @@ static void write_metric_row(FILE *out, const char *label, const json_t *row)
     write_value(out, verdict);
     fputs("</td>", out);
     k = first_key(row, CHANGE_KEYS, NKEYS(CHANGE_KEYS));
-    if (k && get_num(row, k, &d)) {
+    if (k && json_get_finite(row, k, &d)) {
         bool pct = strstr(k, "pct") != NULL;
         fprintf(out, "<td class=\"num\" data-v=\"%.17g\">%s%.2f%s</td>", d, pct && d > 0 ? "+" : "",
                 d, pct ? "%" : "");
@@ -932,7 +919,7 @@ static void write_metric_row(FILE *out, const char *label, const json_t *row)
         fputs("\xe2\x80\x94", out);
     fputs("</td>", out);
     k = first_key(row, P_KEYS, NKEYS(P_KEYS));
-    if (k && get_num(row, k, &d))
+    if (k && json_get_finite(row, k, &d))
         fprintf(out, "<td class=\"num\" data-v=\"%.17g\">%.3g</td>", d, d);
     else
         fputs("<td class=\"num\">\xe2\x80\x94</td>", out);
@@ -1136,7 +1123,7 @@ static void td_num(FILE *out, const json_t *fn, const char *key, int kind)
 {
     double d;
     char buf[64];
-    if (!get_num(fn, key, &d)) {
+    if (!json_get_finite(fn, key, &d)) {
         fputs("<td class=\"num\">\xe2\x80\x94</td>", out);
         return;
     }
@@ -1188,7 +1175,7 @@ static void write_hotspots(FILE *out, const json_t *report)
         if (key && (!name || !file))
             export_split_key(key, &kfile, &kname, &kline);
         double line = (double)kline;
-        get_num(fn, "line", &line);
+        json_get_finite(fn, "line", &line);
         fputs("<tr><td class=\"fn\"><div class=\"name\">", out);
         esc(out, name ? name : kname ? kname : "?");
         fputs("</div><div class=\"loc\">", out);
@@ -1321,7 +1308,7 @@ static json_t *flame_data_new(const json_t *report, size_t *kept, size_t *total)
     {
         double v;
         const json_t *fr = get_arr(t, "frames");
-        if (!fr || json_array_size(fr) == 0 || !get_num(t, "samples", &v) || v <= 0)
+        if (!fr || json_array_size(fr) == 0 || !json_get_finite(t, "samples", &v) || v <= 0)
             continue;
         refs[usable].index = i;
         refs[usable].samples = v;
@@ -1396,13 +1383,13 @@ static json_t *flame_data_new(const json_t *report, size_t *kept, size_t *total)
         mode = get_str(get_obj(report, "options"), "mode");
     if (mode && strcmp(mode, "trace") == 0)
         unit = 1e-6;
-    else if (get_num(profile, "interval_s", &interval) && interval > 0)
+    else if (json_get_finite(profile, "interval_s", &interval) && interval > 0)
         unit = interval;
-    else if (get_num(get_obj(report, "options"), "interval_s", &interval) && interval > 0)
+    else if (json_get_finite(get_obj(report, "options"), "interval_s", &interval) && interval > 0)
         unit = interval;
     /* stacks are summed over the measured runs; the page shows time per run */
     double runs = (double)json_array_size(get_arr(report, "runs"));
-    if (runs < 1 && !(get_num(get_obj(report, "options"), "repeat", &runs) && runs >= 1))
+    if (runs < 1 && !(json_get_finite(get_obj(report, "options"), "repeat", &runs) && runs >= 1))
         runs = 1;
 
     json_t *data = json_pack("{s:f, s:f, s:o, s:o, s:o}", "unit_s", unit, "runs", runs, "threads",
@@ -1452,8 +1439,8 @@ static void write_memory(FILE *out, const json_t *report)
     size_t m = 0;
     for (size_t i = 0; i < n; i++) {
         const json_t *p = json_array_get(tl, i);
-        if (json_is_array(p) && num_of(json_array_get(p, 0), &ts[m]) &&
-            num_of(json_array_get(p, 1), &rs[m]) && ts[m] >= 0 && rs[m] >= 0)
+        if (json_is_array(p) && json_value_finite(json_array_get(p, 0), &ts[m]) &&
+            json_value_finite(json_array_get(p, 1), &rs[m]) && ts[m] >= 0 && rs[m] >= 0)
             m++;
     }
     if (m == 0) {
@@ -1568,7 +1555,7 @@ static void write_run_row(FILE *out, const json_t *run, size_t idx, bool warmup)
     fprintf(out, "<tr%s><td class=\"num\" data-v=\"%zu\">%s%zu</td>",
             warmup ? " class=\"warmup\"" : "", idx + 1, warmup ? "warmup " : "", idx + 1);
     for (size_t c = 0; c < sizeof(cols) / sizeof(cols[0]); c++) {
-        if (!get_num(run, cols[c].key, &d)) {
+        if (!json_get_finite(run, cols[c].key, &d)) {
             fputs("<td class=\"num\">\xe2\x80\x94</td>", out);
             continue;
         }
@@ -1585,9 +1572,9 @@ static void write_run_row(FILE *out, const json_t *run, size_t idx, bool warmup)
     double code, sig;
     if (json_is_true(to))
         fputs("<span class=\"bad\">timeout</span>", out);
-    else if (get_num(run, "signal", &sig))
+    else if (json_get_finite(run, "signal", &sig))
         fprintf(out, "<span class=\"bad\">signal %.0f</span>", sig);
-    else if (get_num(run, "exit_code", &code))
+    else if (json_get_finite(run, "exit_code", &code))
         fprintf(out, "<span class=\"%s\">exit %.0f</span>", code == 0 ? "ok" : "bad", code);
     else
         fputs("\xe2\x80\x94", out);
