@@ -37,13 +37,6 @@ struct spool {
     int dirfd; /* open folder, for fsync */
 };
 
-/* Message "could not <what> spool folder "<dir>": <errno text>" into err. */
-static void spool_set_err(char *err, size_t errlen, const char *what, const char *dir, int e)
-{
-    if (err && errlen)
-        snprintf(err, errlen, "could not %s spool folder \"%s\": %s", what, dir, strerror(e));
-}
-
 /* mkdir -p with mode 0700 for the created components. Returns 0 or -errno. */
 static int spool_mkdirs(const char *dir)
 {
@@ -69,36 +62,35 @@ static int spool_mkdirs(const char *dir)
 struct spool *spool_open(const char *dir, char *err, size_t errlen)
 {
     if (!dir || !*dir) {
-        if (err && errlen)
-            snprintf(err, errlen, "empty spool folder name");
+        pyscope_set_err(err, errlen, "empty spool folder name");
         return NULL;
     }
     if (sodium_init() < 0) {
-        if (err && errlen)
-            snprintf(err, errlen, "could not initialize libsodium");
+        pyscope_set_err(err, errlen, "could not initialize libsodium");
         return NULL;
     }
     int rc = spool_mkdirs(dir);
     if (rc < 0) {
-        spool_set_err(err, errlen, "create", dir, -rc);
+        pyscope_set_err(err, errlen, "could not create spool folder \"%s\": %s", dir,
+                        strerror(-rc));
         return NULL;
     }
     int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
     if (fd < 0) {
-        spool_set_err(err, errlen, "open", dir, errno);
+        pyscope_set_err(err, errlen, "could not open spool folder \"%s\": %s", dir,
+                        strerror(errno));
         return NULL;
     }
     /* Whoever can write here can make the agent send a result it never
      * measured: the folder must be ours alone. */
     struct stat st;
     if (fstat(fd, &st) < 0 || st.st_uid != geteuid() || (st.st_mode & 077) != 0) {
-        if (err && errlen)
-            snprintf(err, errlen,
-                     "spool folder \"%s\" is %s: refusing it (another user could plant or read "
-                     "results there); fix with: chown %u \"%s\" && chmod 700 \"%s\"",
-                     dir,
-                     st.st_uid != geteuid() ? "owned by another user" : "open to group or others",
-                     (unsigned)geteuid(), dir, dir);
+        pyscope_set_err(
+            err, errlen,
+            "spool folder \"%s\" is %s: refusing it (another user could plant or read "
+            "results there); fix with: chown %u \"%s\" && chmod 700 \"%s\"",
+            dir, st.st_uid != geteuid() ? "owned by another user" : "open to group or others",
+            (unsigned)geteuid(), dir, dir);
         close(fd);
         return NULL;
     }

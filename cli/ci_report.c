@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "atomicfile.h"
+#include "errors.h"
 #include "jsonutil.h"
 #include "sanitize.h"
 #include "xmalloc.h"
@@ -628,9 +629,9 @@ int ci_report_write_file(const char *path, bool append, enum ci_report_format fo
                 rc = -errno;
         }
     }
-    if (rc < 0 && err && errlen)
-        snprintf(err, errlen, "could not write %s \"%s\": %s",
-                 format == CI_REPORT_JUNIT ? "JUnit file" : "Markdown summary", path,
-                 strerror(-rc));
+    if (rc < 0)
+        pyscope_set_err(err, errlen, "could not write %s \"%s\": %s",
+                        format == CI_REPORT_JUNIT ? "JUnit file" : "Markdown summary", path,
+                        strerror(-rc));
     return rc;
 }

@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "errors.h"
 #include "export.h"
 #include "html_report.h"
 #include "jsonutil.h"
@@ -409,8 +410,7 @@ struct flame_diff *flame_diff_from_json(const json_t *doc, char *err, size_t err
 {
     const json_t *frames = json_object_get(doc, "frames"), *nodes = json_object_get(doc, "nodes");
     if (!json_is_array(frames) || !json_is_array(nodes)) {
-        if (errlen)
-            snprintf(err, errlen, "a flame diff needs \"frames\" and \"nodes\" arrays");
+        pyscope_set_err(err, errlen, "a flame diff needs \"frames\" and \"nodes\" arrays");
         return NULL;
     }
     struct flame_diff *fd = flame_diff_new();
