@@ -17,13 +17,13 @@
 
 /* State of one ini_parse() call. */
 struct load_ctx {
-    struct config *c;
+    struct coord_config *c;
     char *err;
     size_t errlen;
     int line;
 };
 
-void coord_config_init(struct config *c)
+void coord_config_init(struct coord_config *c)
 {
     memset(c, 0, sizeof(*c));
     c->bind = xstrdup("tcp://127.0.0.1:5555");
@@ -46,7 +46,7 @@ void coord_config_init(struct config *c)
     c->http_threads = 2;
 }
 
-void coord_config_release(struct config *c)
+void coord_config_release(struct coord_config *c)
 {
     free(c->db);
     free(c->bind);
@@ -99,7 +99,7 @@ static int parse_level(const char *v, enum log_level *out)
 static int config_handler(void *user, const char *section, const char *name, const char *value)
 {
     struct load_ctx *ctx = user;
-    struct config *c = ctx->c;
+    struct coord_config *c = ctx->c;
     int bad = 0;
     if (strcmp(section, "coordinator") != 0) {
         snprintf(ctx->err, ctx->errlen, "unknown section \"%s\"", section);
@@ -179,7 +179,7 @@ static int config_handler(void *user, const char *section, const char *name, con
     return 1;
 }
 
-int coord_config_load(struct config *c, const char *path, char *err, size_t errlen)
+int coord_config_load(struct coord_config *c, const char *path, char *err, size_t errlen)
 {
     FILE *f = fopen(path, "r");
     if (f == NULL) {
@@ -198,7 +198,7 @@ int coord_config_load(struct config *c, const char *path, char *err, size_t errl
     return 0;
 }
 
-int coord_config_check(const struct config *c, char *err, size_t errlen)
+int coord_config_check(const struct coord_config *c, char *err, size_t errlen)
 {
     if (c->heartbeat_ms == 0 || c->lease_ms == 0 || c->reap_interval_ms == 0 ||
         c->dispatch_interval_ms == 0) {
