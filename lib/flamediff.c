@@ -16,8 +16,8 @@
 #include <string.h>
 
 #include "errors.h"
-#include "export.h"
-#include "html_report.h"
+#include "funckey.h"
+#include "html_text.h"
 #include "jsonutil.h"
 #include "sanitize.h"
 #include "stats.h"
@@ -580,7 +580,7 @@ static void fd_svg_visit(const struct flame_diff *fd, int32_t id, int depth, voi
         c->rows = depth + 1;
     char *file, *name;
     long line;
-    export_split_key(fd->frames[nd->frame], &file, &name, &line);
+    funckey_split(fd->frames[nd->frame], &file, &name, &line);
     char *where = line > 0 ? xasprintf("%s:%ld", file, line) : xstrdup(file);
     fd_rect(c, name[0] ? name : fd->frames[nd->frame], where, x, w, depth, base, cand);
     free(where);
@@ -634,7 +634,7 @@ static void fd_write_gone(FILE *out, const struct flame_diff *fd)
             fputs("\">", out);
             char *file, *name;
             long line;
-            export_split_key(fd->frames[fd->nodes[g[i].id].frame], &file, &name, &line);
+            funckey_split(fd->frames[fd->nodes[g[i].id].frame], &file, &name, &line);
             html_write_str(out, name[0] ? name : fd->frames[fd->nodes[g[i].id].frame]);
             fprintf(out, "</code> (\xe2\x88\x92%s)", b);
             free(file);

@@ -15,7 +15,7 @@
 #include "errors.h"
 #include "flamediff.h"
 #include "html_page.h"
-#include "html_report.h"
+#include "html_text.h"
 #include "jsonutil.h"
 #include "html_verdict.h"
 

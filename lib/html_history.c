@@ -21,7 +21,7 @@
 #include "html_compare.h"
 #include "html_axis.h"
 #include "html_page.h"
-#include "html_report.h"
+#include "html_text.h"
 #include "html_verdict.h"
 #include "jsonutil.h"
 

@@ -16,7 +16,7 @@
 #include "errors.h"
 #include "html_compare.h"
 #include "html_page.h"
-#include "html_report.h"
+#include "html_text.h"
 #include "jsonutil.h"
 
 #define HHS_MAX_PAIRS 200

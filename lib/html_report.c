@@ -26,12 +26,12 @@
 #include <string.h>
 
 #include "errors.h"
-#include "export.h"
-#include "sanitize.h"
+#include "funckey.h"
 #include "history.h"
 #include "html_compare.h"
 #include "html_axis.h"
 #include "html_page.h"
+#include "html_text.h"
 #include "jsonutil.h"
 #include "xmalloc.h"
 
@@ -66,103 +66,10 @@ static const json_t *get_arr(const json_t *obj, const char *key)
 
 /* ---- writing ------------------------------------------------------------------- */
 
-void html_write_escaped(FILE *out, const char *s, size_t len)
-{
-    /* Controls, bidi overrides and bad bytes are shown escaped (lib/sanitize.h);
-     * what is left needs only the entities. */
-    char *safe = NULL;
-    if (!sanitize_is_clean(s, len, SANITIZE_KEEP_NEWLINES)) {
-        safe = sanitize_ndup(s, len, SANITIZE_KEEP_NEWLINES);
-        s = safe;
-        len = strlen(safe);
-    }
-    for (size_t i = 0; i < len; i++) {
-        unsigned char c = (unsigned char)s[i];
-        switch (c) {
-        case '&':
-            fputs("&amp;", out);
-            break;
-        case '<':
-            fputs("&lt;", out);
-            break;
-        case '>':
-            fputs("&gt;", out);
-            break;
-        case '"':
-            fputs("&quot;", out);
-            break;
-        case '\'':
-            fputs("&#39;", out);
-            break;
-        default:
-            fputc(c, out);
-        }
-    }
-    free(safe);
-}
-
-void html_write_str(FILE *out, const char *s)
-{
-    if (s)
-        html_write_escaped(out, s, strlen(s));
-}
-
-static void esc(FILE *out, const char *s)
-{
-    if (s)
-        html_write_escaped(out, s, strlen(s));
-}
-
 /* Escape a JSON string value (it may hold NUL bytes). */
 static void esc_json(FILE *out, const json_t *str)
 {
     html_write_escaped(out, json_string_value(str), json_string_length(str));
-}
-
-int html_write_script_json(FILE *out, const json_t *data)
-{
-    /* The page's script shows these names as text: their display form, like the
-     * rest of the page (lib/sanitize.h), or a U+202E would act live there. */
-    json_t *safe = sanitize_json_copy(data, SANITIZE_KEEP_NEWLINES);
-    char *s = json_dumps(safe, JSON_COMPACT);
-    json_decref(safe);
-    if (!s)
-        return -ENOMEM;
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-        if (*p == '<') {
-            fputs("\\u003c", out);
-        } else if (*p == '>') {
-            fputs("\\u003e", out);
-        } else if (*p == '&') {
-            fputs("\\u0026", out);
-        } else if (p[0] == 0xe2 && p[1] == 0x80 && (p[2] == 0xa8 || p[2] == 0xa9)) {
-            fputs(p[2] == 0xa8 ? "\\u2028" : "\\u2029", out);
-            p += 2;
-        } else {
-            fputc(*p, out);
-        }
-    }
-    free(s);
-    return 0;
-}
-
-void html_fmt_secs(char *buf, size_t n, double s)
-{
-    double a = fabs(s);
-    if (a == 0)
-        snprintf(buf, n, "0 s");
-    else if (a >= 100)
-        snprintf(buf, n, "%.0f s", s);
-    else if (a >= 1)
-        snprintf(buf, n, "%.3f s", s);
-    else if (a >= 0.1)
-        snprintf(buf, n, "%.0f ms", s * 1e3);
-    else if (a >= 0.01)
-        snprintf(buf, n, "%.1f ms", s * 1e3);
-    else if (a >= 1e-3)
-        snprintf(buf, n, "%.2f ms", s * 1e3);
-    else
-        snprintf(buf, n, "%.1f \xc2\xb5s", s * 1e6);
 }
 
 /* A count with thousands separators: "1,234,567". */
@@ -177,21 +84,6 @@ static void fmt_count(char *buf, size_t n, double v)
         buf[o++] = digits[i];
     }
     buf[o] = '\0';
-}
-
-void html_fmt_bytes(char *buf, size_t n, double b)
-{
-    static const char *const units[] = {"B", "KiB", "MiB", "GiB", "TiB", "PiB"};
-    size_t u = 0;
-    double v = b;
-    while (fabs(v) >= 1024 && u + 1 < sizeof(units) / sizeof(units[0])) {
-        v /= 1024;
-        u++;
-    }
-    if (u == 0)
-        snprintf(buf, n, "%.0f B", v);
-    else
-        snprintf(buf, n, "%.1f %s", v, units[u]);
 }
 
 static void fmt_pct(char *buf, size_t n, double p)
@@ -291,7 +183,7 @@ static void meta_row(FILE *out, const char *label, const char *value)
     if (!value || !value[0])
         return;
     fprintf(out, "<dt>%s</dt><dd>", label);
-    esc(out, value);
+    html_write_str(out, value);
     fputs("</dd>\n", out);
 }
 
@@ -313,7 +205,7 @@ static void write_header(FILE *out, const json_t *report)
     char buf[256];
 
     fputs("<header>\n<h1><span class=\"brand\">PyScope</span> ", out);
-    esc(out, key ? key : "(unknown script)");
+    html_write_str(out, key ? key : "(unknown script)");
     const json_t *args = get_arr(script, "args");
     if (json_array_size(args) > 0) {
         fputs(" <span class=\"args\">", out);
@@ -343,7 +235,7 @@ static void write_header(FILE *out, const json_t *report)
                 continue;
             if (!first)
                 fputs(" \xc2\xb7 ", out);
-            esc(out, parts[i]);
+            html_write_str(out, parts[i]);
             first = false;
             double cores;
             if (i == 1 && json_get_finite(host, "cores", &cores))
@@ -357,12 +249,12 @@ static void write_header(FILE *out, const json_t *report)
         const char *gov = get_str(host, "governor");
         if (gov) {
             fputs(" \xc2\xb7 governor ", out);
-            esc(out, gov);
+            html_write_str(out, gov);
         }
         const char *fp = get_str(host, "fingerprint");
         if (fp) {
             fputs(" \xc2\xb7 <span class=\"muted\">", out);
-            esc(out, fp);
+            html_write_str(out, fp);
             fputs("</span>", out);
         }
         fputs("</dd>\n", out);
@@ -373,17 +265,17 @@ static void write_header(FILE *out, const json_t *report)
         const char *exe = get_str(py, "executable");
         const char *venv = get_str(py, "venv");
         fputs("<dt>Python</dt><dd>", out);
-        esc(out, impl ? impl : "python");
+        html_write_str(out, impl ? impl : "python");
         fputs(" ", out);
-        esc(out, ver ? ver : "?");
+        html_write_str(out, ver ? ver : "?");
         if (exe) {
             fputs(" \xc2\xb7 <code>", out);
-            esc(out, exe);
+            html_write_str(out, exe);
             fputs("</code>", out);
         }
         if (venv) {
             fputs(" \xc2\xb7 venv <code>", out);
-            esc(out, venv);
+            html_write_str(out, venv);
             fputs("</code>", out);
         }
         fputs("</dd>\n", out);
@@ -392,7 +284,7 @@ static void write_header(FILE *out, const json_t *report)
         const char *mode = get_str(opts, "mode");
         double repeat, warmup, interval;
         fputs("<dt>Mode</dt><dd>", out);
-        esc(out, mode ? mode : "?");
+        html_write_str(out, mode ? mode : "?");
         if (json_get_finite(opts, "repeat", &repeat))
             fprintf(out, " \xc2\xb7 %.0f measured run%s", repeat, repeat == 1 ? "" : "s");
         if (json_get_finite(opts, "warmup", &warmup) && warmup > 0)
@@ -500,9 +392,9 @@ static void write_summary(FILE *out, const json_t *report)
         }
         card_open(out, "Instructions");
         fputs("<div class=\"value\">", out);
-        esc(out, instr);
+        html_write_str(out, instr);
         fputs("</div><div class=\"sub\">", out);
-        esc(out, how ? how : "");
+        html_write_str(out, how ? how : "");
         fputs("</div></div>\n", out);
         free(instr);
     }
@@ -515,11 +407,11 @@ static void write_summary(FILE *out, const json_t *report)
     else if (outcome && (strcmp(outcome, "failed") == 0 || strcmp(outcome, "timeout") == 0))
         cls = "bad";
     fprintf(out, "<div class=\"value %s\">", cls);
-    esc(out, outcome ? outcome : "unknown");
+    html_write_str(out, outcome ? outcome : "unknown");
     fputs("</div><div class=\"sub\">", out);
     const char *msg = get_str(status, "message");
     if (msg) {
-        esc(out, msg);
+        html_write_str(out, msg);
     } else {
         double code, sig;
         if (json_get_finite(status, "exit_code", &code))
@@ -561,13 +453,13 @@ static void write_summary(FILE *out, const json_t *report)
             sep = " \xc2\xb7 ";
         } else {
             fputs("<div class=\"value\">", out);
-            esc(out, mode ? mode : "\xe2\x80\x94");
+            html_write_str(out, mode ? mode : "\xe2\x80\x94");
             fputs("</div><div class=\"sub\">", out);
             mode = NULL; /* shown as the value */
         }
         if (mode) {
             fputs(sep, out);
-            esc(out, mode);
+            html_write_str(out, mode);
             fputs(" mode", out);
             sep = " \xc2\xb7 ";
         }
@@ -579,7 +471,7 @@ static void write_summary(FILE *out, const json_t *report)
         const char *note = get_str(profile, "overhead_note");
         if (note) {
             fputs(sep, out);
-            esc(out, note);
+            html_write_str(out, note);
         }
         fputs("</div></div>\n", out);
     }
@@ -671,7 +563,7 @@ static void write_suggestions(FILE *out, const json_t *report)
         fprintf(out, "<li class=\"%s\">", severity_class(sev));
         if (sev) {
             fputs("<span class=\"badge\">", out);
-            esc(out, sev);
+            html_write_str(out, sev);
             fputs("</span>", out);
         }
         const json_t *msg = json_object_get(s, "message");
@@ -684,12 +576,12 @@ static void write_suggestions(FILE *out, const json_t *report)
             fputs("<div class=\"evidence\">", out);
             if (rule) {
                 fputs("rule <code>", out);
-                esc(out, rule);
+                html_write_str(out, rule);
                 fputs("</code> ", out);
             }
             if (fn) {
                 fputs("function <code>", out);
-                esc(out, fn);
+                html_write_str(out, fn);
                 fputs("</code> ", out);
             }
             if (ev) {
@@ -800,10 +692,10 @@ static void write_nested(FILE *out, const json_t *row, const char *label, int de
         if (!json_is_array(v) || json_array_size(v) == 0 || !json_is_object(json_array_get(v, 0)))
             continue;
         fputs("<h3>", out);
-        esc(out, k);
+        html_write_str(out, k);
         if (label) {
             fputs(": ", out);
-            esc(out, label);
+            html_write_str(out, label);
         }
         fputs("</h3>\n", out);
         write_object_table(out, v, depth + 1);
@@ -898,7 +790,7 @@ static void write_metric_row(FILE *out, const char *label, const json_t *row)
     if (k)
         write_value(out, json_object_get(row, k));
     else
-        esc(out, label ? label : "\xe2\x80\x94");
+        html_write_str(out, label ? label : "\xe2\x80\x94");
     k = first_key(row, VERDICT_KEYS, NKEYS(VERDICT_KEYS));
     const json_t *verdict = k ? json_object_get(row, k) : NULL;
     fprintf(out, "</td><td class=\"%s\">", verdict_class(json_string_value(verdict)));
@@ -945,7 +837,7 @@ static void write_metric_row(FILE *out, const char *label, const json_t *row)
             continue;
         if (!first)
             fputs(" \xc2\xb7 ", out);
-        esc(out, k);
+        html_write_str(out, k);
         fputs("=", out);
         write_value(out, v);
         first = false;
@@ -1028,7 +920,7 @@ static void write_regression(FILE *out, const json_t *report)
             fputs("<dl class=\"meta\">\n", out);
         any = true;
         fputs("<dt>", out);
-        esc(out, k);
+        html_write_str(out, k);
         fputs("</dt><dd", out);
         if (json_is_string(v) && (strcmp(k, "verdict") == 0 || strcmp(k, "status") == 0))
             fprintf(out, " class=\"%s\"", verdict_class(json_string_value(v)));
@@ -1090,17 +982,17 @@ static void write_regression(FILE *out, const json_t *report)
         } else if (json_is_array(v) && json_array_size(v) > 0 &&
                    json_is_object(json_array_get(v, 0))) {
             fputs("<h3>", out);
-            esc(out, k);
+            html_write_str(out, k);
             fputs("</h3>\n", out);
             write_object_table(out, v, 0);
         } else if (json_is_object(v) && json_object_size(v) > 0) {
             fputs("<h3>", out);
-            esc(out, k);
+            html_write_str(out, k);
             fputs("</h3>\n<dl class=\"meta\">\n", out);
             json_object_foreach((json_t *)v, mk, row)
             {
                 fputs("<dt>", out);
-                esc(out, mk);
+                html_write_str(out, mk);
                 fputs("</dt><dd>", out);
                 write_value(out, row);
                 fputs("</dd>\n", out);
@@ -1108,7 +1000,7 @@ static void write_regression(FILE *out, const json_t *report)
             fputs("</dl>\n", out);
         } else if (json_is_array(v) && json_array_size(v) > 0 && !single) {
             fputs("<h3>", out);
-            esc(out, k);
+            html_write_str(out, k);
             fputs("</h3>\n<p>", out);
             write_value(out, v);
             fputs("</p>\n", out);
@@ -1173,13 +1065,13 @@ static void write_hotspots(FILE *out, const json_t *report)
         char *kfile = NULL, *kname = NULL;
         long kline = 0;
         if (key && (!name || !file))
-            export_split_key(key, &kfile, &kname, &kline);
+            funckey_split(key, &kfile, &kname, &kline);
         double line = (double)kline;
         json_get_finite(fn, "line", &line);
         fputs("<tr><td class=\"fn\"><div class=\"name\">", out);
-        esc(out, name ? name : kname ? kname : "?");
+        html_write_str(out, name ? name : kname ? kname : "?");
         fputs("</div><div class=\"loc\">", out);
-        esc(out, file ? file : kfile ? kfile : "");
+        html_write_str(out, file ? file : kfile ? kfile : "");
         if (line > 0)
             fprintf(out, ":%.0f", line);
         fputs("</div></td>", out);
@@ -1259,7 +1151,7 @@ static json_t *frame_item_new(const char *key)
 {
     char *file, *name;
     long line;
-    export_split_key(key, &file, &name, &line);
+    funckey_split(key, &file, &name, &line);
     json_t *item = json_pack("[s,s,I]", name[0] ? name : key, file, (json_int_t)line);
     free(file);
     free(name);
