@@ -27,12 +27,25 @@ echo '#include "html_page.h"' >>"$T/lib/stats.c"          # stats uses rendering
 echo '#include "wire.h"' >>"$T/lib/html_team.c"           # rendering uses the farm: across
 echo '#include "store.h"' >>"$T/lib/jsonutil.c"           # lib/ uses a program
 printf 'int stray;\n' >"$T/lib/stray.c"                   # a module in no layer
+sed -i 's/^set(PYSCOPE_LAYER_farm /set(PYSCOPE_LAYER_farm jsonutil /' "$T/lib/layers.cmake" # twice
 run "$CMAKE" -DPYSCOPE_LIB_DIR="$T/lib" -P "$T/lib/check_layers.cmake"
 expect_eq "an upward include is refused" 1 "$RC"
 expect_match "names the upward include" 'lib/stats.c \(layer stats\) includes "html_page.h" \(layer render\)' "$ERR"
 expect_match "names the include across" 'lib/html_team.c \(layer render\) includes "wire.h" \(layer farm\)' "$ERR"
 expect_match "names a program's header" 'lib/jsonutil.c: includes "store.h", which is not a lib/ header' "$ERR"
 expect_match "names a module in no layer" "lib/stray.c: module 'stray' is in no layer" "$ERR"
+expect_match "names a module listed twice" "module 'jsonutil' is listed twice \\(layers core and farm\\)" "$ERR"
+
+# lib/README.md's table names every module of lib/layers.cmake.
+missing=$("$PY" - "$PYSCOPE_SRC/lib/layers.cmake" "$PYSCOPE_SRC/lib/README.md" <<'PY'
+import re, sys
+layers, readme = open(sys.argv[1]).read(), open(sys.argv[2]).read()
+mods = [m for name, body in re.findall(r"set\(PYSCOPE_LAYER_(\w+)([^)]*)\)", layers)
+        if not name.endswith("_USES") and name != "GENERATED" for m in body.split()]
+print(" ".join(m for m in mods if "`%s`" % m not in readme))
+PY
+)
+expect_eq "lib/README.md names every module of lib/layers.cmake" "" "$missing"
 
 # ---- 1b and 2. symbols ------------------------------------------------------------------
 # The project's static libraries (CMake targets: lib/'s layers, the programs' core libraries,
