@@ -20,9 +20,8 @@
 #include "agent_config.h"
 #include "coord_config.h"
 #include "errors.h"
+#include "fuzz_targets.h"
 #include "fuzz_util.h"
-
-int fuzz_daemon_config_one(const uint8_t *data, size_t size);
 
 static void fuzz_coordinator_file(const char *path)
 {

@@ -6,7 +6,8 @@
 # 2. no two external symbols are defined twice across the project's static libraries and the
 #    coordinator's objects (nm), so that no link depends on which object happens to be pulled;
 # 3. no two headers share a name (an #include "x.h" means one file);
-# 4. no test compiles a program's .c into itself (tests link the programs' core libraries);
+# 4. no test compiles a .c into itself (tests link the programs' core libraries and the fuzz
+#    targets' library);
 # 5. no product function is longer than 100 lines (docs/STYLE.md) but those listed, each with
 #    its reason, in tests/integration/long_functions.txt, and those do not grow
 #    (scripts/function-lengths.py).
@@ -130,12 +131,13 @@ expect_eq "no two headers share a name" "" "$(headers "$PYSCOPE_SRC")"
 mkdir -p "$T/h/a" "$T/h/b" && touch "$T/h/a/config.h" "$T/h/b/config.h"
 expect_eq "two headers of one name are found" "config.h" "$(headers "$T/h")"
 
-# ---- 4. tests link, they do not include a program's .c ----------------------------------
-product_c() { grep -rnE --include='*.c' --include='*.h' \
-    '#include "[^"]*\.\./(agent|cli|coordinator|lib)/[^"]*\.c"' "$@" || true; }
-expect_eq "no test includes a program's .c" "" "$(product_c "$PYSCOPE_SRC/tests")"
+# ---- 4. tests link, they do not include a .c (a program's, or a fuzz target's) -----------
+product_c() { grep -rnE --include='*.c' --include='*.h' '^[ \t]*#[ \t]*include[ \t]*"[^"]*\.c"' "$@" || true; }
+expect_eq "no test includes a .c file" "" "$(product_c "$PYSCOPE_SRC/tests")"
 mkdir -p "$T/t" && echo '#include "../../agent/spool.c"' >"$T/t/test_x.c"
-expect_match "a test including a .c is found" "test_x.c" "$(product_c "$T/t")"
+echo '#include "../fuzz/fuzz_wire.c"' >"$T/t/test_y.c"
+expect_match "a test including a program's .c is found" "test_x.c" "$(product_c "$T/t")"
+expect_match "a test including a fuzz target's .c is found" "test_y.c" "$(product_c "$T/t")"
 
 # ---- 5. function length ----------------------------------------------------------------
 FL="$PYSCOPE_SRC/scripts/function-lengths.py"
