@@ -411,6 +411,13 @@ void pyselect_release(struct pyselect *ps)
     memset(ps, 0, sizeof(*ps));
 }
 
+/* PYSCOPE_SHIM_FROM_BIN: where `cmake --install` puts pyshim/, relative to the bin folder
+ * ("../lib/pyscope/pyshim" by default; agent/runner/CMakeLists.txt sets it from
+ * GNUInstallDirs). */
+#ifndef PYSCOPE_SHIM_FROM_BIN
+#error "PYSCOPE_SHIM_FROM_BIN is set by agent/runner/CMakeLists.txt"
+#endif
+
 char *pyselect_shim_dir_of(const char *exe, char *err, size_t errlen)
 {
     char *self = realpath(exe, NULL);
@@ -421,7 +428,7 @@ char *pyselect_shim_dir_of(const char *exe, char *err, size_t errlen)
     }
     char *slash = strrchr(self, '/');
     *slash = '\0';
-    const char *tries[] = {"/pyshim", "/../lib/pyscope/pyshim"};
+    const char *tries[] = {"/pyshim", "/" PYSCOPE_SHIM_FROM_BIN};
     for (size_t i = 0; i < 2; i++) {
         char *dir = xasprintf("%s%s", self, tries[i]);
         struct stat st;
@@ -438,8 +445,8 @@ char *pyselect_shim_dir_of(const char *exe, char *err, size_t errlen)
         }
     }
     snprintf(err, errlen,
-             "pyscope-run's Python folder is missing (no pyshim/ next to \"%s\" or "
-             "../lib/pyscope/pyshim): reinstall pyscope",
+             "pyscope-run's Python folder is missing (no pyshim/ next to \"%s\" "
+             "or " PYSCOPE_SHIM_FROM_BIN " from it): reinstall pyscope",
              self);
     free(self);
     return NULL;
