@@ -184,7 +184,7 @@ int coord_config_load(struct coord_config *c, const char *path, char *err, size_
     FILE *f = fopen(path, "r");
     if (f == NULL) {
         int e = errno;
-        snprintf(err, errlen, "could not open config file \"%s\": %s", path, strerror(e));
+        pyscope_set_err(err, errlen, "could not open config file \"%s\": %s", path, strerror(e));
         return -e;
     }
     char msg[200] = "syntax error";
@@ -192,7 +192,7 @@ int coord_config_load(struct coord_config *c, const char *path, char *err, size_
     int line = ini_parse_file(f, config_handler, &ctx);
     fclose(f);
     if (line != 0) {
-        snprintf(err, errlen, "config file \"%s\" line %d: %s", path, line, msg);
+        pyscope_set_err(err, errlen, "config file \"%s\" line %d: %s", path, line, msg);
         return -PYSCOPE_EPARSE;
     }
     return 0;
@@ -202,40 +202,41 @@ int coord_config_check(const struct coord_config *c, char *err, size_t errlen)
 {
     if (c->heartbeat_ms == 0 || c->lease_ms == 0 || c->reap_interval_ms == 0 ||
         c->dispatch_interval_ms == 0) {
-        snprintf(err, errlen,
-                 "heartbeat_ms, lease_ms, reap_interval_ms and "
-                 "dispatch_interval_ms must be > 0");
+        pyscope_set_err(err, errlen,
+                        "heartbeat_ms, lease_ms, reap_interval_ms and "
+                        "dispatch_interval_ms must be > 0");
         return -PYSCOPE_ERANGE;
     }
     if (c->lease_ms < 2 * c->heartbeat_ms) {
-        snprintf(err, errlen, "lease_ms (%u) must be at least twice heartbeat_ms (%u)", c->lease_ms,
-                 c->heartbeat_ms);
+        pyscope_set_err(err, errlen, "lease_ms (%u) must be at least twice heartbeat_ms (%u)",
+                        c->lease_ms, c->heartbeat_ms);
         return -PYSCOPE_ERANGE;
     }
     if (c->writers < 1 || c->writers > 16) {
-        snprintf(err, errlen,
-                 "writers must be 1..16 (result writer threads, one database "
-                 "connection each)");
+        pyscope_set_err(err, errlen,
+                        "writers must be 1..16 (result writer threads, one database "
+                        "connection each)");
         return -PYSCOPE_ERANGE;
     }
     if (c->max_attempts < 1 || c->max_attempts > 100) {
-        snprintf(err, errlen, "max_attempts must be 1..100");
+        pyscope_set_err(err, errlen, "max_attempts must be 1..100");
         return -PYSCOPE_ERANGE;
     }
     if (c->curve_secret_key_file != NULL && c->curve_keys_dir == NULL) {
-        snprintf(err, errlen, "curve_secret_key_file needs curve_keys_dir (the allowed keys)");
+        pyscope_set_err(err, errlen,
+                        "curve_secret_key_file needs curve_keys_dir (the allowed keys)");
         return -PYSCOPE_ERANGE;
     }
     if (c->http_threads < 1 || c->http_threads > 16) {
-        snprintf(err, errlen, "http_threads must be 1..16 (one database connection each)");
+        pyscope_set_err(err, errlen, "http_threads must be 1..16 (one database connection each)");
         return -PYSCOPE_ERANGE;
     }
     if (c->http_token_file != NULL && c->http == NULL) {
-        snprintf(err, errlen, "http_token_file needs http (the address of the web pages)");
+        pyscope_set_err(err, errlen, "http_token_file needs http (the address of the web pages)");
         return -PYSCOPE_ERANGE;
     }
     if (!(c->job_timeout_s > 0)) {
-        snprintf(err, errlen, "job_timeout_s must be > 0");
+        pyscope_set_err(err, errlen, "job_timeout_s must be > 0");
         return -PYSCOPE_ERANGE;
     }
     return 0;

@@ -290,7 +290,7 @@ int cachegrind_collect(const struct cachegrind_run *r, int pid, uint64_t *ir, ch
     char why[256] = "";
     int rc = cachegrind_read_file(path, ir, why, sizeof(why));
     if (rc < 0) {
-        snprintf(err, errlen, "could not read cachegrind's output \"%s\": %s", path, why);
+        pyscope_set_err(err, errlen, "could not read cachegrind's output \"%s\": %s", path, why);
         cachegrind_print_log(r);
     }
     free(path);
