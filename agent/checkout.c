@@ -65,7 +65,7 @@ pid_t checkout_start(const struct agent_config *cfg, const char *hash, int *msg_
     int p[2];
     if (pipe2(p, O_CLOEXEC) < 0) {
         int e = errno;
-        snprintf(err, errlen, "could not start the checkout: %s", strerror(e));
+        pyscope_set_err(err, errlen, "could not start the checkout: %s", strerror(e));
         return -e;
     }
     char timeout[32], bytes[32], age[32];
@@ -96,7 +96,7 @@ pid_t checkout_start(const struct agent_config *cfg, const char *hash, int *msg_
         close(dn);
     if (pid < 0) {
         close(p[0]);
-        snprintf(err, errlen, "could not start the checkout: %s", strerror(e));
+        pyscope_set_err(err, errlen, "could not start the checkout: %s", strerror(e));
         return -e;
     }
     fcntl(p[0], F_SETFL, O_NONBLOCK);

@@ -17,6 +17,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "errors.h"
 #include "log.h"
 #include "sandbox.h"
 #include "xmalloc.h"
@@ -330,8 +331,8 @@ int runjob_start(struct runjob *rj, const struct agent_config *cfg, const struct
     char *t = xasprintf("%s/" RUNJOB_DIR "/job-XXXXXX", cfg->spool);
     if (!mkdtemp(t)) {
         int e = errno;
-        snprintf(err, errlen, "could not make a job folder in \"%s/" RUNJOB_DIR "\": %s",
-                 cfg->spool, strerror(e));
+        pyscope_set_err(err, errlen, "could not make a job folder in \"%s/" RUNJOB_DIR "\": %s",
+                        cfg->spool, strerror(e));
         free(t);
         return -e;
     }
@@ -382,8 +383,8 @@ int runjob_start(struct runjob *rj, const struct agent_config *cfg, const struct
     pid_t pid = -EBADF;
     if (fd_in < 0 || fd_out < 0 || fd_err < 0 || fd_doc < 0) {
         int e = fd_in < 0 ? errno : fd_out < 0 ? -fd_out : fd_err < 0 ? -fd_err : -fd_doc;
-        snprintf(err, errlen, "could not open the job's files in \"%s\": %s", rj->tmpdir,
-                 strerror(e));
+        pyscope_set_err(err, errlen, "could not open the job's files in \"%s\": %s", rj->tmpdir,
+                        strerror(e));
         pid = -e;
     } else {
         struct sandbox_exec ex = {.path = cfg->runner,

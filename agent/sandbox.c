@@ -238,7 +238,7 @@ pid_t sandbox_spawn(const struct sandbox *sb, const struct sandbox_exec *ex, cha
         sandbox_child(sb, ex);
     if (pid < 0) {
         int e = errno;
-        snprintf(err, errlen, "could not start the job: %s", strerror(e));
+        pyscope_set_err(err, errlen, "could not start the job: %s", strerror(e));
         return -e;
     }
     return pid;
@@ -300,10 +300,11 @@ int sandbox_init(struct sandbox *sb, const struct agent_config *cfg, char *err, 
     if (!root) {
         struct passwd *me = getpwuid(geteuid());
         if (want && (!me || strcmp(want, me->pw_name) != 0)) {
-            snprintf(err, errlen,
-                     "run_as = %s needs the agent to run as root (it runs as uid %u): start it "
-                     "as root, or drop run_as",
-                     want, (unsigned)geteuid());
+            pyscope_set_err(
+                err, errlen,
+                "run_as = %s needs the agent to run as root (it runs as uid %u): start it "
+                "as root, or drop run_as",
+                want, (unsigned)geteuid());
             return -PYSCOPE_EUSAGE;
         }
         sb->max_procs = cfg->max_procs == AGENT_PROCS_AUTO ? 0 : cfg->max_procs;
@@ -312,12 +313,13 @@ int sandbox_init(struct sandbox *sb, const struct agent_config *cfg, char *err, 
         return 0;
     }
     if (!want && !getpwnam(SANDBOX_DEFAULT_USER)) {
-        snprintf(err, errlen,
-                 "this agent runs as root and the job user \"%s\" does not exist, so jobs would "
-                 "run as root and could read its keys: create it (useradd --system "
-                 "--no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin %s), set "
-                 "run_as = USER (--run-as), or run_as = root to allow it",
-                 SANDBOX_DEFAULT_USER, SANDBOX_DEFAULT_USER);
+        pyscope_set_err(
+            err, errlen,
+            "this agent runs as root and the job user \"%s\" does not exist, so jobs would "
+            "run as root and could read its keys: create it (useradd --system "
+            "--no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin %s), set "
+            "run_as = USER (--run-as), or run_as = root to allow it",
+            SANDBOX_DEFAULT_USER, SANDBOX_DEFAULT_USER);
         return -PYSCOPE_EUSAGE;
     }
     if (!want)
@@ -325,15 +327,16 @@ int sandbox_init(struct sandbox *sb, const struct agent_config *cfg, char *err, 
     if (strcmp(want, "root") != 0) {
         struct passwd *pw = getpwnam(want);
         if (!pw) {
-            snprintf(err, errlen, "run_as: no user \"%s\" on this host: create it, or name another",
-                     want);
+            pyscope_set_err(err, errlen,
+                            "run_as: no user \"%s\" on this host: create it, or name another",
+                            want);
             return -PYSCOPE_EUSAGE;
         }
         if (pw->pw_uid == 0 || pw->pw_gid == 0) {
-            snprintf(err, errlen,
-                     "run_as: user \"%s\" has uid or gid 0, it is root: give jobs an "
-                     "unprivileged user of their own",
-                     want);
+            pyscope_set_err(err, errlen,
+                            "run_as: user \"%s\" has uid or gid 0, it is root: give jobs an "
+                            "unprivileged user of their own",
+                            want);
             return -PYSCOPE_EUSAGE;
         }
         sb->drop = true;

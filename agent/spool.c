@@ -2,10 +2,11 @@
  * spool.c - results waiting for an ack, one durable file each.
  *
  * File layout: 8 bytes magic "PYSPOOL1", 4 bytes payload length (little
- * endian), 32 bytes SHA-256 of the payload, then the payload. A write goes to
- * ".tmp-<id>" (O_EXCL after removing a stale one), is fsynced, renamed over
- * "<id>.result" and the folder fsynced, so after a crash an entry is either
- * absent or whole; the checksum catches everything else (a disk, a person).
+ * endian), 32 bytes SHA-256 of the payload, then the payload. A write goes
+ * through lib/atomicfile.h with sync_dir: a temporary "<id>.result.tmp.PID.N"
+ * (created exclusively, mode 0600) is fsynced, renamed over "<id>.result" and
+ * the folder fsynced, so after a crash an entry is either absent or whole; the
+ * checksum catches everything else (a disk, a person).
  */
 #include "spool.h"
 
@@ -21,6 +22,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "atomicfile.h"
 #include "errors.h"
 #include "log.h"
 #include "xmalloc.h"
@@ -30,19 +32,12 @@
 #define SPOOL_HASH_LEN   32
 #define SPOOL_HEADER_LEN (SPOOL_MAGIC_LEN + 4 + SPOOL_HASH_LEN)
 #define SPOOL_SUFFIX     ".result"
-#define SPOOL_TMP_PREFIX ".tmp-"
+#define SPOOL_TMP_PREFIX ".tmp-" /* the temporary files of agents before lib/atomicfile */
 
 struct spool {
     char *dir; /* the folder, as given */
     int dirfd; /* open folder, for fsync */
 };
-
-/* Message "could not <what> spool folder "<dir>": <errno text>" into err. */
-static void spool_set_err(char *err, size_t errlen, const char *what, const char *dir, int e)
-{
-    if (err && errlen)
-        snprintf(err, errlen, "could not %s spool folder \"%s\": %s", what, dir, strerror(e));
-}
 
 /* mkdir -p with mode 0700 for the created components. Returns 0 or -errno. */
 static int spool_mkdirs(const char *dir)
@@ -69,36 +64,35 @@ static int spool_mkdirs(const char *dir)
 struct spool *spool_open(const char *dir, char *err, size_t errlen)
 {
     if (!dir || !*dir) {
-        if (err && errlen)
-            snprintf(err, errlen, "empty spool folder name");
+        pyscope_set_err(err, errlen, "empty spool folder name");
         return NULL;
     }
     if (sodium_init() < 0) {
-        if (err && errlen)
-            snprintf(err, errlen, "could not initialize libsodium");
+        pyscope_set_err(err, errlen, "could not initialize libsodium");
         return NULL;
     }
     int rc = spool_mkdirs(dir);
     if (rc < 0) {
-        spool_set_err(err, errlen, "create", dir, -rc);
+        pyscope_set_err(err, errlen, "could not create spool folder \"%s\": %s", dir,
+                        strerror(-rc));
         return NULL;
     }
     int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
     if (fd < 0) {
-        spool_set_err(err, errlen, "open", dir, errno);
+        pyscope_set_err(err, errlen, "could not open spool folder \"%s\": %s", dir,
+                        strerror(errno));
         return NULL;
     }
     /* Whoever can write here can make the agent send a result it never
      * measured: the folder must be ours alone. */
     struct stat st;
     if (fstat(fd, &st) < 0 || st.st_uid != geteuid() || (st.st_mode & 077) != 0) {
-        if (err && errlen)
-            snprintf(err, errlen,
-                     "spool folder \"%s\" is %s: refusing it (another user could plant or read "
-                     "results there); fix with: chown %u \"%s\" && chmod 700 \"%s\"",
-                     dir,
-                     st.st_uid != geteuid() ? "owned by another user" : "open to group or others",
-                     (unsigned)geteuid(), dir, dir);
+        pyscope_set_err(
+            err, errlen,
+            "spool folder \"%s\" is %s: refusing it (another user could plant or read "
+            "results there); fix with: chown %u \"%s\" && chmod 700 \"%s\"",
+            dir, st.st_uid != geteuid() ? "owned by another user" : "open to group or others",
+            (unsigned)geteuid(), dir, dir);
         close(fd);
         return NULL;
     }
@@ -113,7 +107,8 @@ struct spool *spool_open(const char *dir, char *err, size_t errlen)
     if (d) {
         struct dirent *de;
         while ((de = readdir(d)) != NULL) {
-            if (strncmp(de->d_name, SPOOL_TMP_PREFIX, strlen(SPOOL_TMP_PREFIX)) == 0) {
+            if (atomic_is_tmp_name(de->d_name) ||
+                strncmp(de->d_name, SPOOL_TMP_PREFIX, strlen(SPOOL_TMP_PREFIX)) == 0) {
                 log_warn("removing unfinished spool file \"%s/%s\"", dir, de->d_name);
                 unlinkat(fd, de->d_name, 0);
             }
@@ -150,33 +145,12 @@ int spool_id_valid(const char *id)
     return 1;
 }
 
-/* Write all n bytes of buf to fd. Returns 0 or -errno. */
-static int spool_write_all(int fd, const void *buf, size_t n)
-{
-    const char *p = buf;
-    while (n > 0) {
-        ssize_t w = write(fd, p, n);
-        if (w < 0) {
-            if (errno == EINTR)
-                continue;
-            return -errno;
-        }
-        p += w;
-        n -= (size_t)w;
-    }
-    return 0;
-}
-
 int spool_put(struct spool *sp, const char *id, const void *data, size_t len)
 {
     if (!spool_id_valid(id))
         return -PYSCOPE_EUSAGE;
     if (len > SPOOL_MAX_PAYLOAD)
         return -PYSCOPE_ETOOBIG;
-    char tmp[64], name[64];
-    snprintf(tmp, sizeof(tmp), SPOOL_TMP_PREFIX "%s", id);
-    snprintf(name, sizeof(name), "%s" SPOOL_SUFFIX, id);
-
     unsigned char header[SPOOL_HEADER_LEN];
     memcpy(header, SPOOL_MAGIC, SPOOL_MAGIC_LEN);
     uint32_t l = (uint32_t)len;
@@ -184,25 +158,20 @@ int spool_put(struct spool *sp, const char *id, const void *data, size_t len)
         header[SPOOL_MAGIC_LEN + i] = (unsigned char)(l >> (8 * i));
     crypto_hash_sha256(header + SPOOL_MAGIC_LEN + 4, data, len);
 
-    unlinkat(sp->dirfd, tmp, 0);
-    int fd = openat(sp->dirfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-    if (fd < 0)
-        return -errno;
-    int rc = spool_write_all(fd, header, sizeof(header));
-    if (rc == 0 && len)
-        rc = spool_write_all(fd, data, len);
-    if (rc == 0 && fsync(fd) < 0)
-        rc = -errno;
-    if (close(fd) < 0 && rc == 0)
-        rc = -errno;
-    if (rc == 0 && renameat(sp->dirfd, tmp, sp->dirfd, name) < 0)
-        rc = -errno;
-    if (rc == 0 && fsync(sp->dirfd) < 0)
-        rc = -errno;
-    if (rc < 0) {
-        unlinkat(sp->dirfd, tmp, 0);
-        log_error("could not write spool file \"%s/%s\": %s", sp->dir, name, strerror(-rc));
+    char *path = xasprintf("%s/%s" SPOOL_SUFFIX, sp->dir, id);
+    struct atomicfile af;
+    int rc = atomic_open_mode(&af, path, 0600);
+    if (rc == 0) {
+        af.sync_dir = true; /* an entry, once put, must survive a crash */
+        errno = 0;
+        if (fwrite(header, 1, sizeof(header), af.f) != sizeof(header) ||
+            (len && fwrite(data, 1, len, af.f) != len))
+            rc = errno ? -errno : -EIO;
+        rc = atomic_commit(&af, path, rc);
     }
+    if (rc < 0)
+        log_error("could not write spool file \"%s\": %s", path, strerror(-rc));
+    free(path);
     return rc;
 }
 

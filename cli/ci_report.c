@@ -15,6 +15,8 @@
 #include <unistd.h>
 
 #include "atomicfile.h"
+#include "errors.h"
+#include "jsonutil.h"
 #include "sanitize.h"
 #include "xmalloc.h"
 
@@ -26,15 +28,6 @@
 static const char *ci_str(const json_t *obj, const char *key)
 {
     return json_string_value(json_object_get(obj, key));
-}
-
-static bool ci_num(const json_t *obj, const char *key, double *out)
-{
-    const json_t *v = json_object_get(obj, key);
-    if (!json_is_number(v) || !isfinite(json_number_value(v)))
-        return false;
-    *out = json_number_value(v);
-    return true;
 }
 
 static const char *ci_script_name(const json_t *doc)
@@ -129,7 +122,7 @@ static char *ci_metric_label(const json_t *m)
 static void ci_fmt_value(char *buf, size_t len, const json_t *m, const char *key)
 {
     double v;
-    if (!ci_num(m, key, &v)) {
+    if (!json_get_finite(m, key, &v)) {
         snprintf(buf, len, "?");
         return;
     }
@@ -144,7 +137,7 @@ static void ci_fmt_value(char *buf, size_t len, const json_t *m, const char *key
 static void ci_fmt_change(char *buf, size_t len, const json_t *m)
 {
     double c;
-    if (ci_num(m, "change_pct", &c))
+    if (json_get_finite(m, "change_pct", &c))
         snprintf(buf, len, "%+.2f%%", c);
     else
         snprintf(buf, len, "?");
@@ -153,7 +146,7 @@ static void ci_fmt_change(char *buf, size_t len, const json_t *m)
 static void ci_fmt_ci(char *buf, size_t len, const json_t *m)
 {
     double lo, hi;
-    if (ci_num(m, "ci_low_pct", &lo) && ci_num(m, "ci_high_pct", &hi))
+    if (json_get_finite(m, "ci_low_pct", &lo) && json_get_finite(m, "ci_high_pct", &hi))
         snprintf(buf, len, "%+.1f%% \xe2\x80\xa6 %+.1f%%", lo, hi);
     else
         buf[0] = '\0';
@@ -162,7 +155,7 @@ static void ci_fmt_ci(char *buf, size_t len, const json_t *m)
 static void ci_fmt_p(char *buf, size_t len, const json_t *m)
 {
     double p;
-    if (!ci_num(m, "p_value", &p))
+    if (!json_get_finite(m, "p_value", &p))
         buf[0] = '\0';
     else if (p < 0.001)
         snprintf(buf, len, "<0.001");
@@ -194,17 +187,17 @@ char *ci_report_metric_text(const json_t *m)
     if (p[0])
         CI_APPEND(", p%s%s", p[0] == '<' ? "" : "=", p);
     double v;
-    if (ci_num(m, "noise_pct", &v))
+    if (json_get_finite(m, "noise_pct", &v))
         CI_APPEND(", noise %.1f%%", v);
-    if (ci_num(m, "threshold_pct", &v))
+    if (json_get_finite(m, "threshold_pct", &v))
         CI_APPEND(", threshold %g%%", v);
     const json_t *b = json_object_get(m, "baseline");
     double nr, per, ns;
-    if (ci_num(b, "n_runs", &nr) && ci_num(b, "samples_per_run", &per))
+    if (json_get_finite(b, "n_runs", &nr) && json_get_finite(b, "samples_per_run", &per))
         CI_APPEND(", baseline %.0f run%s x %.0f", nr, nr == 1 ? "" : "s", per);
-    else if (ci_num(b, "n_runs", &nr) && ci_num(b, "n_samples", &ns))
+    else if (json_get_finite(b, "n_runs", &nr) && json_get_finite(b, "n_samples", &ns))
         CI_APPEND(", baseline %.0f runs, %.0f samples", nr, ns);
-    if (ci_num(json_object_get(m, "candidate"), "n_samples", &ns))
+    if (json_get_finite(json_object_get(m, "candidate"), "n_samples", &ns))
         CI_APPEND(", candidate %.0f sample%s", ns, ns == 1 ? "" : "s");
     CI_APPEND(")");
     const char *mode = ci_str(m, "mode");
@@ -288,11 +281,12 @@ static void ci_xml_why(FILE *out, const json_t *reg)
         if (i == CI_MAX_WHY)
             break;
         double d, share;
-        char *line = ci_num(f, "delta_s", &d) ? xasprintf("&#10;  %+.4f s  ", d) : xstrdup("&#10;");
+        char *line =
+            json_get_finite(f, "delta_s", &d) ? xasprintf("&#10;  %+.4f s  ", d) : xstrdup("&#10;");
         fputs(line, out);
         free(line);
         ci_report_xml_escape(out, ci_str(f, "key"));
-        if (ci_num(f, "share_pct", &share))
+        if (json_get_finite(f, "share_pct", &share))
             fprintf(out, " (%.0f%% of the change)", share);
     }
     if (json_is_true(json_object_get(why, "script_changed")))
@@ -359,7 +353,7 @@ static void ci_junit_doc(FILE *out, const json_t *doc)
         fputs("/>\n", out);
     }
     double thr;
-    if (ci_num(reg, "threshold_pct", &thr))
+    if (json_get_finite(reg, "threshold_pct", &thr))
         fprintf(out, "      <property name=\"threshold_pct\" value=\"%g\"/>\n", thr);
     fputs("    </properties>\n", out);
 
@@ -588,12 +582,12 @@ int ci_report_markdown(FILE *out, const json_t *const *docs, size_t n)
             double d, share;
             fputs("- ", out);
             ci_report_md_escape(out, ci_script_name(docs[i]));
-            if (ci_num(f, "delta_s", &d))
+            if (json_get_finite(f, "delta_s", &d))
                 fprintf(out, ": %+.4f s ", d);
             else
                 fputs(": ", out);
             ci_report_md_escape(out, ci_str(f, "key"));
-            if (ci_num(f, "share_pct", &share))
+            if (json_get_finite(f, "share_pct", &share))
                 fprintf(out, " (%.0f%% of the change)", share);
             fputc('\n', out);
         }
@@ -635,9 +629,9 @@ int ci_report_write_file(const char *path, bool append, enum ci_report_format fo
                 rc = -errno;
         }
     }
-    if (rc < 0 && err && errlen)
-        snprintf(err, errlen, "could not write %s \"%s\": %s",
-                 format == CI_REPORT_JUNIT ? "JUnit file" : "Markdown summary", path,
-                 strerror(-rc));
+    if (rc < 0)
+        pyscope_set_err(err, errlen, "could not write %s \"%s\": %s",
+                        format == CI_REPORT_JUNIT ? "JUnit file" : "Markdown summary", path,
+                        strerror(-rc));
     return rc;
 }

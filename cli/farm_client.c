@@ -161,24 +161,24 @@ static bool farm_auth_failed(void *mon, const char *coordinator_key, char *err, 
         else if (event == ZMQ_EVENT_HANDSHAKE_SUCCEEDED)
             succeeded = true;
         if (event == ZMQ_EVENT_HANDSHAKE_FAILED_AUTH) {
-            snprintf(err, errlen,
-                     "the coordinator refused our key: put its NAME.key on the "
-                     "coordinator's allowlist as a submitter");
+            pyscope_set_err(err, errlen,
+                            "the coordinator refused our key: put its NAME.key on the "
+                            "coordinator's allowlist as a submitter");
             failed = true;
         } else if (event == ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL && !failed) {
-            snprintf(err, errlen,
-                     "CURVE handshake with the coordinator failed: wrong "
-                     "coordinator key, or is CURVE off on one side?");
+            pyscope_set_err(err, errlen,
+                            "CURVE handshake with the coordinator failed: wrong "
+                            "coordinator key, or is CURVE off on one side?");
             failed = true;
         }
     }
     if (!failed && !succeeded && connected && closed) {
         /* A CURVE server that cannot open our Hello just closes the connection. */
-        snprintf(err, errlen,
-                 "the coordinator closed the connection during the CURVE handshake: the "
-                 "coordinator key \"%s\" is not its key (copy its KEYS/coordinator.key), or "
-                 "CURVE is off there",
-                 coordinator_key ? coordinator_key : "?");
+        pyscope_set_err(err, errlen,
+                        "the coordinator closed the connection during the CURVE handshake: the "
+                        "coordinator key \"%s\" is not its key (copy its KEYS/coordinator.key), or "
+                        "CURVE is off there",
+                        coordinator_key ? coordinator_key : "?");
         failed = true;
     }
     return failed;
@@ -195,7 +195,7 @@ static int farm_curve_setup(const struct farm_opts *o, void *ctx, void *sock, vo
     if (rc == 0)
         rc = curve_load_public(o->coordinator_key, server, err, errlen);
     if (rc == 0 && curve_apply_client(sock, &me, server) < 0) {
-        snprintf(err, errlen, "could not set up CURVE on the socket");
+        pyscope_set_err(err, errlen, "could not set up CURVE on the socket");
         rc = -PYSCOPE_EUSAGE;
     }
     curve_keypair_wipe(&me);
@@ -230,16 +230,17 @@ static int farm_await(const struct farm_opts *o, void *sock, void *mon, uint64_t
             if (farm_auth_failed(mon, o->coordinator_key, err, errlen))
                 ;
             else if (endpoint_check_resolves(o->url, why, sizeof(why)) < 0)
-                snprintf(err, errlen, "could not reach the coordinator at %s: %s", o->url, why);
+                pyscope_set_err(err, errlen, "could not reach the coordinator at %s: %s", o->url,
+                                why);
             else
-                snprintf(err, errlen, "no answer from the coordinator at %s within %.0f s", o->url,
-                         o->timeout_s);
+                pyscope_set_err(err, errlen, "no answer from the coordinator at %s within %.0f s",
+                                o->url, o->timeout_s);
             return -ETIMEDOUT;
         }
         zmq_pollitem_t it = {sock, 0, ZMQ_POLLIN, 0};
         int n = zmq_poll(&it, 1, (long)(left * 1000) + 1);
         if (n < 0) {
-            snprintf(err, errlen, "interrupted while waiting for the coordinator");
+            pyscope_set_err(err, errlen, "interrupted while waiting for the coordinator");
             return -EINTR;
         }
         if (n == 0)
@@ -254,7 +255,7 @@ static int farm_await(const struct farm_opts *o, void *sock, void *mon, uint64_t
         struct wire_msg *m = wire_decode(zmq_msg_data(&msg), zmq_msg_size(&msg), &werr);
         zmq_msg_close(&msg);
         if (!m) {
-            snprintf(err, errlen, "malformed answer from the coordinator: %s", werr.msg);
+            pyscope_set_err(err, errlen, "malformed answer from the coordinator: %s", werr.msg);
             return -PYSCOPE_EPARSE;
         }
         if (m->reply_to && m->reply_to != seq) {
@@ -278,13 +279,13 @@ int farm_request(const struct farm_opts *o, struct wire_msg *req, struct wire_ms
     req->seq = 1; /* one request per socket */
     rc = wire_encode(req, &buf, &len);
     if (rc < 0) {
-        snprintf(err, errlen, "could not encode the request: %s", pyscope_strerror(rc));
+        pyscope_set_err(err, errlen, "could not encode the request: %s", pyscope_strerror(rc));
         return rc;
     }
     void *ctx = zmq_ctx_new();
     void *sock = ctx ? zmq_socket(ctx, ZMQ_DEALER) : NULL;
     if (!sock) {
-        snprintf(err, errlen, "could not create a socket: %s", zmq_strerror(zmq_errno()));
+        pyscope_set_err(err, errlen, "could not create a socket: %s", zmq_strerror(zmq_errno()));
         free(buf);
         if (ctx)
             zmq_ctx_term(ctx);
@@ -300,8 +301,9 @@ int farm_request(const struct farm_opts *o, struct wire_msg *req, struct wire_ms
     if (o->secret_key && (rc = farm_curve_setup(o, ctx, sock, &mon, err, errlen)) < 0)
         goto out;
     if (zmq_connect(sock, url) < 0) {
-        snprintf(err, errlen, "bad coordinator address \"%s\": %s (expected tcp://HOST:PORT)", url,
-                 zmq_strerror(zmq_errno()));
+        pyscope_set_err(err, errlen,
+                        "bad coordinator address \"%s\": %s (expected tcp://HOST:PORT)", url,
+                        zmq_strerror(zmq_errno()));
         rc = -PYSCOPE_EUSAGE;
         goto out;
     }
@@ -312,15 +314,15 @@ int farm_request(const struct farm_opts *o, struct wire_msg *req, struct wire_ms
         if (e == EAGAIN && farm_auth_failed(mon, o->coordinator_key, err, errlen))
             ;
         else if (e == EAGAIN && endpoint_check_resolves(url, why, sizeof(why)) < 0)
-            snprintf(err, errlen, "could not reach the coordinator at %s: %s", url, why);
+            pyscope_set_err(err, errlen, "could not reach the coordinator at %s: %s", url, why);
         else if (e == EAGAIN)
-            snprintf(err, errlen,
-                     "could not reach the coordinator at %s (no connection after "
-                     "%.0f s)",
-                     url, timeout_s);
+            pyscope_set_err(err, errlen,
+                            "could not reach the coordinator at %s (no connection after "
+                            "%.0f s)",
+                            url, timeout_s);
         else
-            snprintf(err, errlen, "could not send to the coordinator at %s: %s", url,
-                     zmq_strerror(e));
+            pyscope_set_err(err, errlen, "could not send to the coordinator at %s: %s", url,
+                            zmq_strerror(e));
         rc = -ETIMEDOUT;
         goto out;
     }

@@ -145,6 +145,9 @@ void cli_history_help(FILE *out)
           out);
 }
 
+/* Longer than 100 lines, kept whole: getopt_long's loop, one case of a few lines per option
+ * (14), then the checks between options; the option table and its cases read together (as
+ * agent/runner/main.c parse_options). */
 static int hist_parse_args(int argc, char **argv, struct hist_args *a)
 {
     memset(a, 0, sizeof(*a));

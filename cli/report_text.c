@@ -16,6 +16,7 @@
 
 #include "contended.h"
 #include "history.h"
+#include "jsonutil.h"
 #include "pathnorm.h"
 #include "sanitize.h"
 #include "xmalloc.h"
@@ -125,19 +126,6 @@ static const char *get_str(const json_t *obj, const char *key)
     return json_string_value(json_object_get(obj, key));
 }
 
-/* True and *out set when obj.key is a finite number (integer or real). */
-static bool get_num(const json_t *obj, const char *key, double *out)
-{
-    const json_t *v = json_object_get(obj, key);
-    if (!json_is_number(v))
-        return false;
-    double d = json_number_value(v);
-    if (!isfinite(d))
-        return false;
-    *out = d;
-    return true;
-}
-
 /* True and *out set when obj.key is an integer in int range. */
 static bool get_int(const json_t *obj, const char *key, long long *out)
 {
@@ -155,13 +143,13 @@ static bool get_int(const json_t *obj, const char *key, long long *out)
 static bool metric(const json_t *report, const char *name, const char *stat, double *out)
 {
     const json_t *s = json_object_get(json_object_get(report, "summary"), name);
-    if (get_num(s, stat, out))
+    if (json_get_finite(s, stat, out))
         return true;
     if (strcmp(stat, "median") != 0)
         return false;
     const json_t *runs = json_object_get(report, "runs");
     size_t n = json_array_size(runs);
-    return n > 0 && get_num(json_array_get(runs, n - 1), name, out);
+    return n > 0 && json_get_finite(json_array_get(runs, n - 1), name, out);
 }
 
 /* Number of measured runs: summary.wall_s.n, else the length of "runs". */
@@ -245,8 +233,8 @@ static void print_mode(FILE *out, const json_t *report)
     double interval;
     long long samples;
     if (strcmp(mode, "sample") == 0) {
-        bool has_iv =
-            get_num(profile, "interval_s", &interval) || get_num(options, "interval_s", &interval);
+        bool has_iv = json_get_finite(profile, "interval_s", &interval) ||
+                      json_get_finite(options, "interval_s", &interval);
         bool has_n = get_int(profile, "samples", &samples);
         if (has_iv || has_n) {
             fputs(" (", out);
@@ -381,7 +369,7 @@ char *report_text_outcome(const json_t *report)
         return text;
     }
     if (strcmp(outcome, "timeout") == 0) {
-        if (get_num(json_object_get(report, "options"), "timeout_s", &timeout))
+        if (json_get_finite(json_object_get(report, "options"), "timeout_s", &timeout))
             return xasprintf("Timed out after %g s: killed", timeout);
         return xstrdup("Timed out: killed");
     }
@@ -426,9 +414,9 @@ static bool is_library_wrapper(const json_t *fn, const char *py_prefix)
         file = get_str(fn, "key");
     if (!file || !pathnorm_is_library(file, py_prefix))
         return false;
-    if (get_num(fn, "self_pct", &self_pct))
+    if (json_get_finite(fn, "self_pct", &self_pct))
         return self_pct < 1.0;
-    return get_num(fn, "self_s", &self_s) && get_num(fn, "total_s", &total_s) &&
+    return json_get_finite(fn, "self_s", &self_s) && json_get_finite(fn, "total_s", &total_s) &&
            self_s <= 0.01 * total_s;
 }
 
@@ -500,15 +488,15 @@ static void print_hotspots(FILE *out, const json_t *report, const struct report_
         fprintf(out, "%s\n", col(opt, C_RESET));
         if (get_int(fn, "calls", &calls))
             fprintf(out, "  Calls      : %lld\n", calls);
-        if (get_num(fn, "self_s", &v)) {
+        if (json_get_finite(fn, "self_s", &v)) {
             fprintf(out, "  Self Time  : %.4f seconds", v);
-            if (get_num(fn, "self_pct", &pct))
+            if (json_get_finite(fn, "self_pct", &pct))
                 print_share(out, profile, fn, pct, "");
             fputc('\n', out);
         }
-        if (get_num(fn, "total_s", &v)) {
+        if (json_get_finite(fn, "total_s", &v)) {
             fprintf(out, "  Total Time : %.4f seconds", v);
-            if (get_num(fn, "total_pct", &pct))
+            if (json_get_finite(fn, "total_pct", &pct))
                 print_share(out, profile, fn, pct, " of runtime");
             fputc('\n', out);
         }

@@ -70,7 +70,7 @@ int revision_repo_open(struct revision_repo *r, const char *repo_opt, char *err,
         int rc = gitrev_git(&r->o, repo_opt, argv, &out, err, errlen);
         free(out);
         if (rc != 0) {
-            snprintf(err, errlen, "--repo \"%s\" is not a git repository", repo_opt);
+            pyscope_set_err(err, errlen, "--repo \"%s\" is not a git repository", repo_opt);
             return rc < 0 ? rc : -PYSCOPE_EUSAGE;
         }
         r->path = realpath(repo_opt, NULL);
@@ -84,7 +84,7 @@ int revision_repo_open(struct revision_repo *r, const char *repo_opt, char *err,
     free(root);
     int rc = mkdirs(dir);
     if (rc < 0) {
-        snprintf(err, errlen, "could not make \"%s\": %s", dir, strerror(-rc));
+        pyscope_set_err(err, errlen, "could not make \"%s\": %s", dir, strerror(-rc));
         free(dir);
         return rc;
     }
@@ -116,10 +116,10 @@ int revision_resolve(const struct revision_repo *r, const char *rev, char hash[G
             snprintf(hash, GITREV_HASH_MAX + 1, "%s", rev);
             return 0;
         }
-        snprintf(err, errlen,
-                 "cannot resolve \"%s\": not in a git checkout (run it in one, give --repo "
-                 "PATH|URL, or a full commit hash)",
-                 rev);
+        pyscope_set_err(err, errlen,
+                        "cannot resolve \"%s\": not in a git checkout (run it in one, give --repo "
+                        "PATH|URL, or a full commit hash)",
+                        rev);
         return -PYSCOPE_ENODATA;
     }
     return gitrev_resolve(&r->o, r->path, rev, hash, err, errlen);

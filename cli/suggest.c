@@ -22,6 +22,7 @@
 
 #include "contended.h"
 #include "errors.h"
+#include "jsonutil.h"
 #include "log.h"
 #include "pathnorm.h"
 #include "pysource.h"
@@ -89,19 +90,6 @@ struct suggest_ctx {
 
 /* ---- reading the report ---- */
 
-/* Store obj[key] as a finite number in *out; false when missing or not a number. */
-static bool get_num(const json_t *obj, const char *key, double *out)
-{
-    json_t *v = json_object_get(obj, key);
-    if (!json_is_number(v))
-        return false;
-    double d = json_number_value(v);
-    if (!isfinite(d))
-        return false;
-    *out = d;
-    return true;
-}
-
 static const char *get_str(const json_t *obj, const char *key)
 {
     return json_string_value(json_object_get(obj, key));
@@ -123,7 +111,7 @@ static double runs_median(const json_t *report, const char *key)
     double *v = xcalloc(n, sizeof(double));
     for (size_t i = 0; i < n; i++) {
         double d;
-        if (get_num(json_array_get(runs, i), key, &d) && d >= 0)
+        if (json_get_finite(json_array_get(runs, i), key, &d) && d >= 0)
             v[k++] = d;
     }
     double m = -1;
@@ -140,7 +128,7 @@ static double median_of(const json_t *report, const char *key)
 {
     double d;
     json_t *s = json_object_get(json_object_get(report, "summary"), key);
-    if (get_num(s, "median", &d) && d >= 0)
+    if (json_get_finite(s, "median", &d) && d >= 0)
         return d;
     return runs_median(report, key);
 }
@@ -151,10 +139,10 @@ static double fn_pct(const struct suggest_ctx *ctx, const json_t *fn, const char
     char key[16];
     double d;
     snprintf(key, sizeof(key), "%s_pct", which);
-    if (get_num(fn, key, &d) && d >= 0)
+    if (json_get_finite(fn, key, &d) && d >= 0)
         return d;
     snprintf(key, sizeof(key), "%s_s", which);
-    if (ctx->wall_s > 0 && get_num(fn, key, &d) && d >= 0)
+    if (ctx->wall_s > 0 && json_get_finite(fn, key, &d) && d >= 0)
         return 100.0 * d / ctx->wall_s;
     return -1;
 }
@@ -322,9 +310,9 @@ static void build_attr(struct suggest_ctx *ctx)
     {
         const json_t *frames = json_object_get(st, "frames");
         double w, cw = 0;
-        if (!json_is_array(frames) || !get_num(st, "samples", &w) || w <= 0)
+        if (!json_is_array(frames) || !json_get_finite(st, "samples", &w) || w <= 0)
             continue;
-        bool has_cpu = get_num(st, "cpu_samples", &cw) && cw >= 0;
+        bool has_cpu = json_get_finite(st, "cpu_samples", &cw) && cw >= 0;
         total += w;
         cpu_total += has_cpu ? cw : 0;
         size_t n = json_array_size(frames);
@@ -530,8 +518,8 @@ static void check_dominant(const struct suggest_rule *rule, struct suggest_ctx *
     const json_t *a = ctx->attr ? json_object_get(ctx->attr, get_str(best, "key")) : NULL;
     if (self && a && ctx->cpu_known && json_real_value(json_array_get(a, 0)) > 0)
         on = json_real_value(json_array_get(a, 1)) / json_real_value(json_array_get(a, 0));
-    else if (self && get_num(best, "self_s", &self_s) && get_num(best, "self_cpu_s", &self_cpu_s) &&
-             self_s > 0)
+    else if (self && json_get_finite(best, "self_s", &self_s) &&
+             json_get_finite(best, "self_cpu_s", &self_cpu_s) && self_s > 0)
         on = self_cpu_s / self_s;
     bool waits = on >= 0 && on < offcpu;
     bool script_idle = on < 0 && ctx->cpu_pct >= 0 && ctx->cpu_pct < 100 * offcpu;
@@ -643,7 +631,8 @@ static void check_cheap_calls(const struct suggest_rule *rule, struct suggest_ct
         double total_s, pct = fn_pct(ctx, fn, "total");
         /* recursive functions count every recursive call: deep-recursion covers them */
         if (fn_is_library(ctx, fn) || fn_is_module(fn) || calls < 1 || (double)calls < min_calls ||
-            !get_num(fn, "total_s", &total_s) || pct < min_pct || fn_int(fn, "max_depth") > 1)
+            !json_get_finite(fn, "total_s", &total_s) || pct < min_pct ||
+            fn_int(fn, "max_depth") > 1)
             continue;
         if (1e6 * total_s / (double)calls <= max_us)
             c[k++] = (struct cand){fn, pct};
@@ -652,7 +641,7 @@ static void check_cheap_calls(const struct suggest_rule *rule, struct suggest_ct
     for (i = 0; i < k && i < max_reports; i++) {
         json_int_t calls = fn_int(c[i].fn, "calls");
         double total_s = 0;
-        get_num(c[i].fn, "total_s", &total_s);
+        json_get_finite(c[i].fn, "total_s", &total_s);
         double us = 1e6 * total_s / (double)calls;
         char *label = fn_label(c[i].fn);
         char ncalls[40];
@@ -768,8 +757,9 @@ static void check_io_wait(const struct suggest_rule *rule, struct suggest_ctx *c
         if (a && ctx->cpu_known && ctx->weight_per_pct > 0)
             p = (json_real_value(json_array_get(a, 0)) - json_real_value(json_array_get(a, 1))) /
                 ctx->weight_per_pct;
-        else if (get_num(fn, "self_s", &self_s) && get_num(fn, "self_cpu_s", &self_cpu_s) &&
-                 ctx->wall_s > 0 && self_s >= self_cpu_s)
+        else if (json_get_finite(fn, "self_s", &self_s) &&
+                 json_get_finite(fn, "self_cpu_s", &self_cpu_s) && ctx->wall_s > 0 &&
+                 self_s >= self_cpu_s)
             p = 100.0 * (self_s - self_cpu_s) / ctx->wall_s;
         else if (fn_is_builtin(fn))
             p = fn_pct(ctx, fn, "self");

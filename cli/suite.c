@@ -791,8 +791,7 @@ int suite_parse_file(const char *path, struct suite **out, char *err, size_t err
     FILE *f = fopen(path, "rb");
     if (!f) {
         int e = errno;
-        if (err && errlen)
-            snprintf(err, errlen, "could not open suite file \"%s\": %s", path, strerror(e));
+        pyscope_set_err(err, errlen, "could not open suite file \"%s\": %s", path, strerror(e));
         return -e;
     }
     size_t cap = 8192, len = 0;
@@ -813,8 +812,7 @@ int suite_parse_file(const char *path, struct suite **out, char *err, size_t err
     fclose(f);
     if (e) {
         free(buf);
-        if (err && errlen)
-            snprintf(err, errlen, "could not read suite file \"%s\": %s", path, strerror(e));
+        pyscope_set_err(err, errlen, "could not read suite file \"%s\": %s", path, strerror(e));
         return -e;
     }
     int rc = suite_parse_buffer(buf, len, path, out, err, errlen);
@@ -837,8 +835,7 @@ int suite_split_args(const char *s, char ***argv, size_t *argc, char *err, size_
     *argc = 0;
     for (const char *c = s; *c; c++) {
         if (((unsigned char)*c < 0x20 && *c != '\t') || *c == 0x7f) {
-            if (err && errlen)
-                snprintf(err, errlen, "control character in arguments");
+            pyscope_set_err(err, errlen, "control character in arguments");
             return -PYSCOPE_EPARSE;
         }
     }
@@ -906,8 +903,7 @@ int suite_split_args(const char *s, char ***argv, size_t *argc, char *err, size_
     }
     free(word);
     if (msg) {
-        if (err && errlen)
-            snprintf(err, errlen, "%s", msg);
+        pyscope_set_err(err, errlen, "%s", msg);
         suite_free_args(out, n);
         return -PYSCOPE_EPARSE;
     }

@@ -170,11 +170,11 @@ char *cli_find_runner(bool *use_path, char *err, size_t errlen)
     if (env && *env) {
         struct stat st;
         if (stat(env, &st) < 0) {
-            snprintf(err, errlen, "PYSCOPE_RUN_BIN \"%s\": %s", env, strerror(errno));
+            pyscope_set_err(err, errlen, "PYSCOPE_RUN_BIN \"%s\": %s", env, strerror(errno));
             return NULL;
         }
         if (!S_ISREG(st.st_mode) || access(env, X_OK) < 0) {
-            snprintf(err, errlen, "PYSCOPE_RUN_BIN \"%s\" is not an executable file", env);
+            pyscope_set_err(err, errlen, "PYSCOPE_RUN_BIN \"%s\" is not an executable file", env);
             return NULL;
         }
         return xstrdup(env);

@@ -17,13 +17,13 @@
 
 /* State of one ini_parse() call. */
 struct load_ctx {
-    struct config *c;
+    struct coord_config *c;
     char *err;
     size_t errlen;
     int line;
 };
 
-void coord_config_init(struct config *c)
+void coord_config_init(struct coord_config *c)
 {
     memset(c, 0, sizeof(*c));
     c->bind = xstrdup("tcp://127.0.0.1:5555");
@@ -46,7 +46,7 @@ void coord_config_init(struct config *c)
     c->http_threads = 2;
 }
 
-void coord_config_release(struct config *c)
+void coord_config_release(struct coord_config *c)
 {
     free(c->db);
     free(c->bind);
@@ -99,7 +99,7 @@ static int parse_level(const char *v, enum log_level *out)
 static int config_handler(void *user, const char *section, const char *name, const char *value)
 {
     struct load_ctx *ctx = user;
-    struct config *c = ctx->c;
+    struct coord_config *c = ctx->c;
     int bad = 0;
     if (strcmp(section, "coordinator") != 0) {
         snprintf(ctx->err, ctx->errlen, "unknown section \"%s\"", section);
@@ -179,12 +179,12 @@ static int config_handler(void *user, const char *section, const char *name, con
     return 1;
 }
 
-int coord_config_load(struct config *c, const char *path, char *err, size_t errlen)
+int coord_config_load(struct coord_config *c, const char *path, char *err, size_t errlen)
 {
     FILE *f = fopen(path, "r");
     if (f == NULL) {
         int e = errno;
-        snprintf(err, errlen, "could not open config file \"%s\": %s", path, strerror(e));
+        pyscope_set_err(err, errlen, "could not open config file \"%s\": %s", path, strerror(e));
         return -e;
     }
     char msg[200] = "syntax error";
@@ -192,50 +192,51 @@ int coord_config_load(struct config *c, const char *path, char *err, size_t errl
     int line = ini_parse_file(f, config_handler, &ctx);
     fclose(f);
     if (line != 0) {
-        snprintf(err, errlen, "config file \"%s\" line %d: %s", path, line, msg);
+        pyscope_set_err(err, errlen, "config file \"%s\" line %d: %s", path, line, msg);
         return -PYSCOPE_EPARSE;
     }
     return 0;
 }
 
-int coord_config_check(const struct config *c, char *err, size_t errlen)
+int coord_config_check(const struct coord_config *c, char *err, size_t errlen)
 {
     if (c->heartbeat_ms == 0 || c->lease_ms == 0 || c->reap_interval_ms == 0 ||
         c->dispatch_interval_ms == 0) {
-        snprintf(err, errlen,
-                 "heartbeat_ms, lease_ms, reap_interval_ms and "
-                 "dispatch_interval_ms must be > 0");
+        pyscope_set_err(err, errlen,
+                        "heartbeat_ms, lease_ms, reap_interval_ms and "
+                        "dispatch_interval_ms must be > 0");
         return -PYSCOPE_ERANGE;
     }
     if (c->lease_ms < 2 * c->heartbeat_ms) {
-        snprintf(err, errlen, "lease_ms (%u) must be at least twice heartbeat_ms (%u)", c->lease_ms,
-                 c->heartbeat_ms);
+        pyscope_set_err(err, errlen, "lease_ms (%u) must be at least twice heartbeat_ms (%u)",
+                        c->lease_ms, c->heartbeat_ms);
         return -PYSCOPE_ERANGE;
     }
     if (c->writers < 1 || c->writers > 16) {
-        snprintf(err, errlen,
-                 "writers must be 1..16 (result writer threads, one database "
-                 "connection each)");
+        pyscope_set_err(err, errlen,
+                        "writers must be 1..16 (result writer threads, one database "
+                        "connection each)");
         return -PYSCOPE_ERANGE;
     }
     if (c->max_attempts < 1 || c->max_attempts > 100) {
-        snprintf(err, errlen, "max_attempts must be 1..100");
+        pyscope_set_err(err, errlen, "max_attempts must be 1..100");
         return -PYSCOPE_ERANGE;
     }
     if (c->curve_secret_key_file != NULL && c->curve_keys_dir == NULL) {
-        snprintf(err, errlen, "curve_secret_key_file needs curve_keys_dir (the allowed keys)");
+        pyscope_set_err(err, errlen,
+                        "curve_secret_key_file needs curve_keys_dir (the allowed keys)");
         return -PYSCOPE_ERANGE;
     }
     if (c->http_threads < 1 || c->http_threads > 16) {
-        snprintf(err, errlen, "http_threads must be 1..16 (one database connection each)");
+        pyscope_set_err(err, errlen, "http_threads must be 1..16 (one database connection each)");
         return -PYSCOPE_ERANGE;
     }
     if (c->http_token_file != NULL && c->http == NULL) {
-        snprintf(err, errlen, "http_token_file needs http (the address of the web pages)");
+        pyscope_set_err(err, errlen, "http_token_file needs http (the address of the web pages)");
         return -PYSCOPE_ERANGE;
     }
     if (!(c->job_timeout_s > 0)) {
-        snprintf(err, errlen, "job_timeout_s must be > 0");
+        pyscope_set_err(err, errlen, "job_timeout_s must be > 0");
         return -PYSCOPE_ERANGE;
     }
     return 0;

@@ -15,7 +15,7 @@
 
 #define CONFIG_MAX_WRITERS 16
 
-struct config {
+struct coord_config {
     char *db;                      /* libpq conninfo; NULL = PG* environment variables */
     char *bind;                    /* ZeroMQ endpoint of the ROUTER socket */
     uint32_t heartbeat_ms;         /* how often agents send Heartbeat (Welcome) */
@@ -43,15 +43,15 @@ struct config {
 };
 
 /* Fill c with the defaults (owned strings; coord_config_release()). */
-void coord_config_init(struct config *c);
+void coord_config_init(struct coord_config *c);
 /* Free c's strings. */
-void coord_config_release(struct config *c);
+void coord_config_release(struct coord_config *c);
 /*
  * Read the INI file at path (borrowed) into c. Returns 0, -errno when it
  * cannot be opened, or -PYSCOPE_EPARSE with err naming the line and key.
  */
-int coord_config_load(struct config *c, const char *path, char *err, size_t errlen);
+int coord_config_load(struct coord_config *c, const char *path, char *err, size_t errlen);
 /* Check ranges after loading and overrides. Returns 0 or -PYSCOPE_ERANGE with err. */
-int coord_config_check(const struct config *c, char *err, size_t errlen);
+int coord_config_check(const struct coord_config *c, char *err, size_t errlen);
 
 #endif

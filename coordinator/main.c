@@ -92,7 +92,7 @@ static int64_t now_ms(void)
 }
 
 /* Parse options into c. Returns 0, 1 when done (--help, --version), or an exit status. */
-static int parse_args(int argc, char **argv, struct config *c)
+static int parse_args(int argc, char **argv, struct coord_config *c)
 {
     static const struct option opts[] = {
         {"db", required_argument, NULL, 'd'},     {"bind", required_argument, NULL, 'b'},
@@ -174,7 +174,7 @@ static int parse_args(int argc, char **argv, struct config *c)
  * The secret key path: curve_secret_key_file, else KEYS/coordinator. Fills
  * out (outlen bytes). Returns 0 or -ENAMETOOLONG.
  */
-static int secret_key_path(const struct config *cfg, char *out, size_t outlen)
+static int secret_key_path(const struct coord_config *cfg, char *out, size_t outlen)
 {
     int n = cfg->curve_secret_key_file
                 ? snprintf(out, outlen, "%s", cfg->curve_secret_key_file)
@@ -190,7 +190,7 @@ static int secret_key_path(const struct config *cfg, char *out, size_t outlen)
  * wiped before returning and never logged. Returns 0, or an exit status
  * after logging why (*zap and *sock may then be set: release them).
  */
-static int start_transport(const struct config *cfg, void *ctx, struct zap **zap, void **sock,
+static int start_transport(const struct coord_config *cfg, void *ctx, struct zap **zap, void **sock,
                            char *err, size_t errlen)
 {
     struct transport_security sec = {0};
@@ -342,7 +342,7 @@ static struct store *store_ready(const char *db)
  * the analyst and, with cfg->http, the web pages. Returns 0, or the exit status (logged);
  * what started is in writers, *analyst and *web either way, for the caller to stop.
  */
-static int threads_start(const struct config *cfg, struct writer **writers,
+static int threads_start(const struct coord_config *cfg, struct writer **writers,
                          struct analyst **analyst, struct web **web)
 {
     char err[512];
@@ -384,7 +384,7 @@ static int threads_start(const struct config *cfg, struct writer **writers,
 int main(int argc, char **argv)
 {
     log_init(PROG, LOG_LEVEL_INFO);
-    struct config cfg;
+    struct coord_config cfg;
     coord_config_init(&cfg);
     int status = parse_args(argc, argv, &cfg);
     if (status != 0) {

@@ -111,7 +111,7 @@ struct router {
     size_t n_groups;
     struct analyst *analyst; /* borrowed; NULL: none */
     struct store *store;
-    const struct config *cfg;
+    const struct coord_config *cfg;
     struct zap *zap;         /* NULL without CURVE */
     uint64_t zap_generation; /* allowlist generation last checked for revocations */
     struct peer *peers;
@@ -169,7 +169,7 @@ static const char *peer_label(const struct transport_msg *tm, char *buf, size_t 
 }
 
 struct router *router_new(void *sock, struct store *store, struct writer *const *writers,
-                          size_t n_writers, struct analyst *analyst, const struct config *cfg,
+                          size_t n_writers, struct analyst *analyst, const struct coord_config *cfg,
                           struct zap *zap)
 {
     struct router *r = xcalloc(1, sizeof(*r));
@@ -1103,7 +1103,7 @@ static void router_hosts_alive(struct router *r, int64_t now)
 
 int64_t router_tick(struct router *r, int64_t now)
 {
-    const struct config *cfg = r->cfg;
+    const struct coord_config *cfg = r->cfg;
     if (now >= r->next_reap) {
         char err[512];
         int n = store_reap_leases(r->store, err, sizeof(err));

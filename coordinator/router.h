@@ -45,7 +45,7 @@ struct router;
  * as the router's "internal".
  */
 struct router *router_new(void *sock, struct store *store, struct writer *const *writers,
-                          size_t n_writers, struct analyst *analyst, const struct config *cfg,
+                          size_t n_writers, struct analyst *analyst, const struct coord_config *cfg,
                           struct zap *zap);
 /* Free the router and its peer table; NULL-safe; sets *r to NULL. */
 void router_destroy(struct router **r);

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <zmq.h>
 
+#include "errors.h"
 #include "wire.h"
 #include "xmalloc.h"
 
@@ -35,7 +36,7 @@ void *transport_open(void *ctx, const char *endpoint, const struct transport_sec
 {
     void *sock = zmq_socket(ctx, ZMQ_ROUTER);
     if (sock == NULL) {
-        snprintf(err, errlen, "could not create a router socket: %s", zmq_strerror(errno));
+        pyscope_set_err(err, errlen, "could not create a router socket: %s", zmq_strerror(errno));
         return NULL;
     }
     int one = 1, zero = 0;
@@ -47,12 +48,13 @@ void *transport_open(void *ctx, const char *endpoint, const struct transport_sec
         zmq_setsockopt(sock, ZMQ_SNDHWM, &hwm, sizeof(hwm)) < 0 ||
         zmq_setsockopt(sock, ZMQ_RCVHWM, &hwm, sizeof(hwm)) < 0 ||
         transport_secure(sock, sec) < 0) {
-        snprintf(err, errlen, "could not configure the router socket: %s", zmq_strerror(errno));
+        pyscope_set_err(err, errlen, "could not configure the router socket: %s",
+                        zmq_strerror(errno));
         zmq_close(sock);
         return NULL;
     }
     if (zmq_bind(sock, endpoint) < 0) {
-        snprintf(err, errlen, "could not bind \"%s\": %s", endpoint, zmq_strerror(errno));
+        pyscope_set_err(err, errlen, "could not bind \"%s\": %s", endpoint, zmq_strerror(errno));
         zmq_close(sock);
         return NULL;
     }
@@ -106,12 +108,14 @@ void *transport_monitor_open(void *ctx, void *sock, char *err, size_t errlen)
 {
     static const char addr[] = "inproc://pyscope-transport-monitor";
     if (zmq_socket_monitor(sock, addr, ZMQ_EVENT_ACCEPTED | ZMQ_EVENT_DISCONNECTED) < 0) {
-        snprintf(err, errlen, "could not monitor the router socket: %s", zmq_strerror(errno));
+        pyscope_set_err(err, errlen, "could not monitor the router socket: %s",
+                        zmq_strerror(errno));
         return NULL;
     }
     void *mon = zmq_socket(ctx, ZMQ_PAIR);
     if (mon == NULL || zmq_connect(mon, addr) < 0) {
-        snprintf(err, errlen, "could not connect the socket monitor: %s", zmq_strerror(errno));
+        pyscope_set_err(err, errlen, "could not connect the socket monitor: %s",
+                        zmq_strerror(errno));
         if (mon)
             zmq_close(mon);
         return NULL;

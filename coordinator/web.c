@@ -212,10 +212,10 @@ int web_parse_listen(const char *listen, void *ss, size_t *len, int *loopback, c
         return 0;
     }
 bad:
-    snprintf(err, errlen,
-             "http: \"%s\" is not an address to listen on (expected PORT, ADDRESS:PORT or "
-             "[IPV6]:PORT with a numeric address, e.g. 127.0.0.1:8080)",
-             listen ? listen : "");
+    pyscope_set_err(err, errlen,
+                    "http: \"%s\" is not an address to listen on (expected PORT, ADDRESS:PORT or "
+                    "[IPV6]:PORT with a numeric address, e.g. 127.0.0.1:8080)",
+                    listen ? listen : "");
     return -PYSCOPE_EUSAGE;
 }
 
@@ -225,17 +225,18 @@ static char *read_token(const char *path, char *err, size_t errlen)
     int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
     struct stat st;
     if (fd < 0 || fstat(fd, &st) < 0) {
-        snprintf(err, errlen, "http: could not open the token file \"%s\": %s", path,
-                 strerror(errno));
+        pyscope_set_err(err, errlen, "http: could not open the token file \"%s\": %s", path,
+                        strerror(errno));
         if (fd >= 0)
             close(fd);
         return NULL;
     }
     if (!S_ISREG(st.st_mode) || (st.st_mode & 077)) {
-        snprintf(err, errlen,
-                 "http: the token file \"%s\" must be a regular file that only its owner can "
-                 "read (chmod 600)",
-                 path);
+        pyscope_set_err(
+            err, errlen,
+            "http: the token file \"%s\" must be a regular file that only its owner can "
+            "read (chmod 600)",
+            path);
         close(fd);
         return NULL;
     }
@@ -251,10 +252,10 @@ static char *read_token(const char *path, char *err, size_t errlen)
     for (ssize_t i = 0; i < n; i++)
         printable &= buf[i] > 0x20 && buf[i] < 0x7f;
     if (n < WEB_TOKEN_MIN || n > WEB_TOKEN_MAX || !printable) {
-        snprintf(err, errlen,
-                 "http: the token in \"%s\" must be %d to %d printable characters without "
-                 "spaces (e.g. from: head -c 32 /dev/urandom | base64)",
-                 path, WEB_TOKEN_MIN, WEB_TOKEN_MAX);
+        pyscope_set_err(err, errlen,
+                        "http: the token in \"%s\" must be %d to %d printable characters without "
+                        "spaces (e.g. from: head -c 32 /dev/urandom | base64)",
+                        path, WEB_TOKEN_MIN, WEB_TOKEN_MAX);
         sodium_memzero(buf, sizeof(buf));
         return NULL;
     }
@@ -1039,17 +1040,17 @@ struct web *web_start(const char *conninfo, const struct web_options *o, int *us
     if (web_parse_listen(o->listen, &ss, &sslen, &loopback, err, errlen) < 0)
         return NULL;
     if (o->threads < 1 || o->threads > WEB_MAX_THREADS) {
-        snprintf(err, errlen, "http_threads must be 1 to %d", WEB_MAX_THREADS);
+        pyscope_set_err(err, errlen, "http_threads must be 1 to %d", WEB_MAX_THREADS);
         return NULL;
     }
     char *token = NULL;
     if (o->token_file && !(token = read_token(o->token_file, err, errlen)))
         return NULL;
     if (!loopback && !token) {
-        snprintf(err, errlen,
-                 "http: %s is not a loopback address: anyone who reaches it would read the "
-                 "reports; set http_token_file (docs/security.md, \"Web pages\")",
-                 o->listen);
+        pyscope_set_err(err, errlen,
+                        "http: %s is not a loopback address: anyone who reaches it would read the "
+                        "reports; set http_token_file (docs/security.md, \"Web pages\")",
+                        o->listen);
         return NULL;
     }
     *usage = 0;
@@ -1068,7 +1069,8 @@ struct web *web_start(const char *conninfo, const struct web_options *o, int *us
         (unsigned int)64, MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned int)32,
         MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)30, MHD_OPTION_END);
     if (!w->daemon) {
-        snprintf(err, errlen, "http: could not listen on %s (is the port in use?)", o->listen);
+        pyscope_set_err(err, errlen, "http: could not listen on %s (is the port in use?)",
+                        o->listen);
         web_stop(&w);
         return NULL;
     }

@@ -5,6 +5,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "errors.h"
+
 int worker_start(struct worker *w, void *(*fn)(void *), void *arg, const char *what, char *err,
                  size_t errlen)
 {
@@ -17,7 +19,7 @@ int worker_start(struct worker *w, void *(*fn)(void *), void *arg, const char *w
     pthread_condattr_destroy(&attr);
     int rc = pthread_create(&w->thread, NULL, fn, arg);
     if (rc != 0) {
-        snprintf(err, errlen, "could not start the %s thread: %s", what, strerror(rc));
+        pyscope_set_err(err, errlen, "could not start the %s thread: %s", what, strerror(rc));
         pthread_cond_destroy(&w->cv);
         pthread_mutex_destroy(&w->mu);
         return -1;

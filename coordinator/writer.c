@@ -16,6 +16,7 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
+#include "errors.h"
 #include "log.h"
 #include "worker.h"
 #include "xmalloc.h"
@@ -67,7 +68,7 @@ struct writer *writer_start(const char *conninfo, char *err, size_t errlen)
     w->store = s;
     w->efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
     if (w->efd < 0) {
-        snprintf(err, errlen, "could not create an eventfd: %s", strerror(errno));
+        pyscope_set_err(err, errlen, "could not create an eventfd: %s", strerror(errno));
         store_close(&w->store);
         free(w);
         return NULL;

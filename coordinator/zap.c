@@ -243,20 +243,18 @@ static int zap_scan_role(const char *keys_dir, enum zap_role role, uint64_t *sig
     }
     *sig += zap_entry_hash(role, ".", &dst);
     if (!S_ISDIR(dst.st_mode)) {
-        if (errlen > 0)
-            snprintf(err, errlen,
-                     "key folder \"%s\" is not a folder (symbolic links are not followed): "
-                     "refusing it",
-                     dir);
+        pyscope_set_err(err, errlen,
+                        "key folder \"%s\" is not a folder (symbolic links are not followed): "
+                        "refusing it",
+                        dir);
         rc = -PYSCOPE_EUSAGE;
         goto out;
     }
     if (!zap_dir_safe(&dst)) {
-        if (errlen > 0)
-            snprintf(err, errlen,
-                     "key folder \"%s\" is writable by group or others or owned by another "
-                     "user: refusing its keys; fix with: chmod 755 \"%s\"",
-                     dir, dir);
+        pyscope_set_err(err, errlen,
+                        "key folder \"%s\" is writable by group or others or owned by another "
+                        "user: refusing its keys; fix with: chmod 755 \"%s\"",
+                        dir, dir);
         rc = -PYSCOPE_EUSAGE;
         goto out;
     }
@@ -326,21 +324,19 @@ static int zap_scan(const char *keys_dir, uint64_t *sig, struct zap_list *list, 
     *sig = 0;
     if (stat(keys_dir, &st) < 0) {
         int e = errno;
-        if (errlen > 0)
-            snprintf(err, errlen, "could not open keys folder \"%s\": %s", keys_dir, strerror(e));
+        pyscope_set_err(err, errlen, "could not open keys folder \"%s\": %s", keys_dir,
+                        strerror(e));
         return -e;
     }
     if (!S_ISDIR(st.st_mode)) {
-        if (errlen > 0)
-            snprintf(err, errlen, "keys folder \"%s\" is not a folder", keys_dir);
+        pyscope_set_err(err, errlen, "keys folder \"%s\" is not a folder", keys_dir);
         return -ENOTDIR;
     }
     if (!zap_dir_safe(&st)) {
-        if (errlen > 0)
-            snprintf(err, errlen,
-                     "keys folder \"%s\" is writable by group or others or owned by another "
-                     "user: refusing it; fix with: chmod 755 \"%s\"",
-                     keys_dir, keys_dir);
+        pyscope_set_err(err, errlen,
+                        "keys folder \"%s\" is writable by group or others or owned by another "
+                        "user: refusing it; fix with: chmod 755 \"%s\"",
+                        keys_dir, keys_dir);
         return -PYSCOPE_EUSAGE;
     }
     int rc = zap_scan_role(keys_dir, ZAP_ROLE_AGENT, sig, list, err, errlen);
@@ -657,24 +653,21 @@ struct zap *zap_start(void *zctx, const char *keys_dir, char *err, size_t errlen
     zap_install_locked(z, &list, sig);
     z->stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
     if (z->stop_fd < 0) {
-        if (errlen > 0)
-            snprintf(err, errlen, "could not create an eventfd: %s", strerror(errno));
+        pyscope_set_err(err, errlen, "could not create an eventfd: %s", strerror(errno));
         goto fail;
     }
     z->sock = zmq_socket(zctx, ZMQ_REP);
     int zero = 0;
     if (z->sock == NULL || zmq_setsockopt(z->sock, ZMQ_LINGER, &zero, sizeof(zero)) < 0 ||
         zmq_bind(z->sock, ZAP_ENDPOINT) < 0) {
-        if (errlen > 0)
-            snprintf(err, errlen, "could not bind the ZAP handler to \"%s\": %s", ZAP_ENDPOINT,
-                     zmq_strerror(errno));
+        pyscope_set_err(err, errlen, "could not bind the ZAP handler to \"%s\": %s", ZAP_ENDPOINT,
+                        zmq_strerror(errno));
         goto fail;
     }
     size_t agents = z->stats.agents, submitters = z->stats.submitters;
     rc = pthread_create(&z->thread, NULL, zap_thread, z);
     if (rc != 0) {
-        if (errlen > 0)
-            snprintf(err, errlen, "could not start the ZAP handler thread: %s", strerror(rc));
+        pyscope_set_err(err, errlen, "could not start the ZAP handler thread: %s", strerror(rc));
         goto fail;
     }
     log_info("zap: handler up on \"%s\": %zu agent, %zu submitter keys from \"%s\"", ZAP_ENDPOINT,
@@ -971,11 +964,10 @@ static int selftest_verdict(const char *endpoint, int timeout_ms, const struct s
                             char *err, size_t errlen)
 {
     if (seen->accepted) {
-        if (errlen > 0)
-            snprintf(err, errlen,
-                     "self-test: \"%s\" accepted an unknown CURVE key: no ZAP handler is "
-                     "enforcing the allowlist",
-                     endpoint);
+        pyscope_set_err(err, errlen,
+                        "self-test: \"%s\" accepted an unknown CURVE key: no ZAP handler is "
+                        "enforcing the allowlist",
+                        endpoint);
         return -EACCES;
     }
     if (seen->refused) {
@@ -983,11 +975,10 @@ static int selftest_verdict(const char *endpoint, int timeout_ms, const struct s
                  seen->refusal_event, (unsigned)seen->refusal_value);
         return 0;
     }
-    if (errlen > 0)
-        snprintf(err, errlen,
-                 "self-test: no handshake answer from \"%s\" within %d ms%s: cannot prove "
-                 "that unknown keys are refused",
-                 endpoint, timeout_ms, seen->connected ? "" : " (never connected)");
+    pyscope_set_err(err, errlen,
+                    "self-test: no handshake answer from \"%s\" within %d ms%s: cannot prove "
+                    "that unknown keys are refused",
+                    endpoint, timeout_ms, seen->connected ? "" : " (never connected)");
     return -ETIMEDOUT;
 }
 
@@ -997,15 +988,13 @@ int zap_selftest(void *zctx, const char *endpoint, const char *server_public, in
     if (timeout_ms <= 0)
         timeout_ms = ZAP_SELFTEST_TIMEOUT_MS;
     if (!curve_public_valid(server_public)) {
-        if (errlen > 0)
-            snprintf(err, errlen, "self-test: the server public key is malformed");
+        pyscope_set_err(err, errlen, "self-test: the server public key is malformed");
         return -EINVAL;
     }
     struct curve_keypair stranger;
     if (zmq_curve_keypair(stranger.public_z85, stranger.secret_z85) < 0) {
-        if (errlen > 0)
-            snprintf(err, errlen, "self-test: could not generate a keypair: %s",
-                     zmq_strerror(errno));
+        pyscope_set_err(err, errlen, "self-test: could not generate a keypair: %s",
+                        zmq_strerror(errno));
         return -errno;
     }
     unsigned char nonce[8];
@@ -1043,9 +1032,8 @@ int zap_selftest(void *zctx, const char *endpoint, const char *server_public, in
     rc = selftest_verdict(endpoint, timeout_ms, &seen, err, errlen);
     goto out;
 setup_failed:
-    if (errlen > 0)
-        snprintf(err, errlen, "self-test: could not set up a client for \"%s\": %s", endpoint,
-                 rc == -EINVAL ? "invalid key" : zmq_strerror(-rc));
+    pyscope_set_err(err, errlen, "self-test: could not set up a client for \"%s\": %s", endpoint,
+                    rc == -EINVAL ? "invalid key" : zmq_strerror(-rc));
 out:
     curve_keypair_wipe(&stranger);
     if (client != NULL)

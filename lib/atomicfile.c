@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "xmalloc.h"
@@ -15,12 +16,18 @@
 
 int atomic_open(struct atomicfile *af, const char *path)
 {
+    return atomic_open_mode(af, path, 0644);
+}
+
+int atomic_open_mode(struct atomicfile *af, const char *path, mode_t mode)
+{
     af->f = NULL;
     af->tmp = NULL;
     af->no_sync = false;
+    af->sync_dir = false;
     for (unsigned n = 0; n < ATOMIC_TRIES; n++) {
         char *tmp = xasprintf("%s.tmp.%ld.%u", path, (long)getpid(), n);
-        int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+        int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
         if (fd < 0) {
             int e = errno;
             free(tmp);
@@ -42,6 +49,38 @@ int atomic_open(struct atomicfile *af, const char *path)
     return -EEXIST;
 }
 
+bool atomic_is_tmp_name(const char *name)
+{
+    /* "TARGET.tmp.PID.N": a non-empty target, then ".tmp.", digits, ".", digits. */
+    const char *t = strstr(name, ".tmp.");
+    while (t && t == name)
+        t = strstr(t + 1, ".tmp.");
+    for (; t; t = strstr(t + 1, ".tmp.")) {
+        const char *p = t + 5;
+        size_t pid = strspn(p, "0123456789");
+        if (pid == 0 || p[pid] != '.')
+            continue;
+        size_t n = strspn(p + pid + 1, "0123456789");
+        if (n > 0 && p[pid + 1 + n] == '\0')
+            return true;
+    }
+    return false;
+}
+
+/* fsync the folder that holds path. Returns 0 or -errno. */
+static int sync_parent(const char *path)
+{
+    const char *slash = strrchr(path, '/');
+    char *dir = slash ? xstrndup(path, slash == path ? 1 : (size_t)(slash - path)) : xstrdup(".");
+    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    free(dir);
+    if (fd < 0)
+        return -errno;
+    int rc = fsync(fd) < 0 ? -errno : 0;
+    close(fd);
+    return rc;
+}
+
 int atomic_commit(struct atomicfile *af, const char *path, int rc)
 {
     if (!af->f)
@@ -56,6 +95,8 @@ int atomic_commit(struct atomicfile *af, const char *path, int rc)
         rc = -errno;
     if (rc == 0 && rename(af->tmp, path) < 0)
         rc = -errno;
+    if (rc == 0 && af->sync_dir)
+        rc = sync_parent(path); /* the new file stays: it is whole, only maybe not durable */
     if (rc < 0)
         unlink(af->tmp);
     free(af->tmp);

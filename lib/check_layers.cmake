@@ -1,6 +1,6 @@
 # check_layers.cmake: refuse an #include that points up or across lib/'s layers
-# (lib/layers.cmake), a lib/ module in no layer, and a lib/ file including a program's
-# header. Used by lib/CMakeLists.txt at configure time (the build stops) and by ctest
+# (lib/layers.cmake), a lib/ module in no layer or listed twice, and a lib/ file including
+# a program's header. Used by lib/CMakeLists.txt at configure time (the build stops) and by ctest
 # (cmake -DPYSCOPE_LIB_DIR=<lib folder> -P check_layers.cmake: exits non-zero).
 #
 if(CMAKE_SCRIPT_MODE_FILE)
@@ -15,6 +15,10 @@ function(pyscope_check_layers lib_dir out_var)
   set(known "")
   foreach(layer ${PYSCOPE_LAYERS})
     foreach(m ${PYSCOPE_LAYER_${layer}})
+      if(m IN_LIST known)
+        string(APPEND problems "lib/layers.cmake: module '${m}' is listed twice (layers "
+                               "${layer_of_${m}.h} and ${layer}): list it once\n")
+      endif()
       set(layer_of_${m}.h ${layer})
       list(APPEND known ${m})
     endforeach()

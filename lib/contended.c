@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "jsonutil.h"
 #include "stats.h"
 #include "xmalloc.h"
 
@@ -24,15 +25,6 @@ double contended_queued_pct(double wall_s, double run_delay_s)
 bool contended_repeat(double wall_s, double run_delay_s)
 {
     return contended_queued_pct(wall_s, run_delay_s) >= CONTENDED_REPEAT_PCT;
-}
-
-static bool num(const json_t *o, const char *key, double *x)
-{
-    const json_t *v = json_object_get(o, key);
-    if (!json_is_number(v))
-        return false;
-    *x = json_number_value(v);
-    return isfinite(*x) && *x >= 0;
 }
 
 /* Median of x[0..n) into *out when n > 0; returns whether it did. */
@@ -60,30 +52,31 @@ int contended_summarize(const json_t *doc, struct contended_summary *out)
     json_array_foreach(runs, i, r)
     {
         double wall, delay, cpu, x;
-        if (!num(r, "wall_s", &wall) || !(wall > 0))
+        if (!json_get_in(r, "wall_s", 0, INFINITY, &wall) || !(wall > 0))
             continue;
-        bool has_delay = num(r, "run_delay_s", &delay);
+        bool has_delay = json_get_in(r, "run_delay_s", 0, INFINITY, &delay);
         if (has_delay) {
             q[nq] = contended_queued_pct(wall, delay);
             d[nq] = delay;
             w[nq] = wall;
             out->n_contended += contended_repeat(wall, delay);
-            if (num(r, "cpu_s", &cpu)) {
+            if (json_get_in(r, "cpu_s", 0, INFINITY, &cpu)) {
                 c[ncpu++] = cpu;
                 if (wall - delay > 0)
                     b[nb++] = 100.0 * cpu / (wall - delay);
             }
             nq++;
         }
-        if (num(r, "load1", &x))
+        if (json_get_in(r, "load1", 0, INFINITY, &x))
             l[nl++] = x;
-        if (num(r, "steal_s", &x))
+        if (json_get_in(r, "steal_s", 0, INFINITY, &x))
             st[ns++] = 100.0 * x / wall;
-        if (num(r, "ctx_involuntary", &x) && num(r, "ctx_voluntary", &cv[nc]))
+        if (json_get_in(r, "ctx_involuntary", 0, INFINITY, &x) &&
+            json_get_in(r, "ctx_voluntary", 0, INFINITY, &cv[nc]))
             ci[nc++] = x;
-        if (num(r, "cpu_mhz", &x) && x > 0)
+        if (json_get_in(r, "cpu_mhz", 0, INFINITY, &x) && x > 0)
             mh[nm++] = x;
-        if (num(r, "ref_cpu_ns", &x) && x > 0)
+        if (json_get_in(r, "ref_cpu_ns", 0, INFINITY, &x) && x > 0)
             rf[nr++] = x;
     }
     out->n = nq;

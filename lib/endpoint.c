@@ -9,6 +9,7 @@
 #include <string.h>
 #include <sys/socket.h>
 
+#include "errors.h"
 #include "sanitize.h"
 
 int endpoint_tcp_host(const char *url, char *host, size_t hostlen)
@@ -46,7 +47,8 @@ int endpoint_check_resolves(const char *url, char *err, size_t errlen)
         return 0;
     }
     char *shown = sanitize_dup(host, 0);
-    snprintf(err, errlen, "the host name \"%s\" does not resolve (%s)", shown, gai_strerror(rc));
+    pyscope_set_err(err, errlen, "the host name \"%s\" does not resolve (%s)", shown,
+                    gai_strerror(rc));
     free(shown);
     return -1;
 }

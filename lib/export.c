@@ -20,6 +20,7 @@
 #include <string.h>
 
 #include "errors.h"
+#include "funckey.h"
 #include "sanitize.h"
 #include "xmalloc.h"
 
@@ -59,56 +60,6 @@ static void sbuf_put_frame(struct sbuf *b, const char *s)
         sbuf_putn(b, &c, 1);
     }
     free(safe);
-}
-
-int export_split_key(const char *key, char **file, char **name, long *line)
-{
-    *line = 0;
-    const char *last = strrchr(key, ':');
-    if (!last) {
-        *file = xstrdup("");
-        *name = xstrdup(key);
-        return 0;
-    }
-    char *end = NULL;
-    errno = 0;
-    long n = strtol(last + 1, &end, 10);
-    bool numeric = last[1] != '\0' && end && *end == '\0' && errno == 0 && n >= 0;
-    if (!numeric) {
-        /* "file:name" with no line */
-        *file = xstrndup(key, (size_t)(last - key));
-        *name = xstrdup(last + 1);
-        return 0;
-    }
-    *line = n;
-    const char *sep = NULL;
-    for (const char *p = key; p < last; p++)
-        if (*p == ':')
-            sep = p;
-    if (!sep) {
-        *file = xstrdup("");
-        *name = xstrndup(key, (size_t)(last - key));
-        return 0;
-    }
-    *file = xstrndup(key, (size_t)(sep - key));
-    *name = xstrndup(sep + 1, (size_t)(last - sep - 1));
-    return 0;
-}
-
-char *export_frame_label(const char *key)
-{
-    char *file, *name, *label;
-    long line;
-    export_split_key(key, &file, &name, &line);
-    if (file[0] == '\0' || strcmp(file, "~") == 0)
-        label = xstrdup(name[0] ? name : key);
-    else if (line > 0)
-        label = xasprintf("%s (%s:%ld)", name, file, line);
-    else
-        label = xasprintf("%s (%s)", name, file);
-    free(file);
-    free(name);
-    return label;
 }
 
 /* Return the profile.stacks array of report (borrowed), or NULL. */
@@ -194,7 +145,7 @@ int export_collapsed(FILE *out, const json_t *report)
         const json_t *frame;
         json_array_foreach(frames, j, frame)
         {
-            char *label = export_frame_label(frame_key(frame));
+            char *label = funckey_label(frame_key(frame));
             if (b.len)
                 sbuf_putn(&b, ";", 1);
             sbuf_put_frame(&b, label);
@@ -234,7 +185,7 @@ static json_t *speedscope_frame_new(const char *key)
 {
     char *file, *name;
     long line;
-    export_split_key(key, &file, &name, &line);
+    funckey_split(key, &file, &name, &line);
     json_t *f = json_object();
     json_object_set_new(f, "name", json_string(name[0] ? name : key));
     if (file[0] && strcmp(file, "~") != 0) {

@@ -32,18 +32,4 @@ int export_collapsed(FILE *out, const json_t *report);
  */
 int export_speedscope(FILE *out, const json_t *report);
 
-/*
- * Split a function key "file:qualname:line" (borrowed) into new strings *file and
- * *name (caller frees both) and *line. A key without a numeric line keeps
- * *line = 0 and its last ':' part as the name; a key without ':' is all name with
- * an empty file. Returns 0; never fails (allocation aborts).
- */
-int export_split_key(const char *key, char **file, char **name, long *line);
-
-/*
- * Return a new display label "name (file:line)" for key (borrowed): "name" alone
- * for built-ins (file "~" or empty), "name (file)" when line is 0. Caller frees.
- */
-char *export_frame_label(const char *key);
-
 #endif

@@ -22,12 +22,6 @@ bool fault_armed = false;
 /* The armed points; filled once before main(). */
 static struct fault_set fault_state;
 
-static void fault_err(char *err, size_t errlen, const char *what, size_t len, const char *item)
-{
-    if (err && errlen)
-        snprintf(err, errlen, "%s in \"%.*s\"", what, (int)len, item);
-}
-
 int fault_parse(const char *spec, struct fault_set *set, char *err, size_t errlen)
 {
     memset(set, 0, sizeof(*set));
@@ -41,23 +35,25 @@ int fault_parse(const char *spec, struct fault_set *set, char *err, size_t errle
         if (*p == ',')
             p++;
         if (len == 0) {
-            fault_err(err, errlen, "empty item", len, item);
+            pyscope_set_err(err, errlen, "empty item in \"%.*s\"", (int)len, item);
             return -PYSCOPE_EUSAGE;
         }
         if (set->n == FAULT_MAX) {
-            fault_err(err, errlen, "more than 8 points", len, item);
+            pyscope_set_err(err, errlen, "more than 8 points in \"%.*s\"", (int)len, item);
             return -PYSCOPE_EUSAGE;
         }
         struct fault_arm *a = &set->arm[set->n];
         size_t nl = strcspn(item, ":,");
         if (nl == 0 || nl >= FAULT_NAME_MAX) {
-            fault_err(err, errlen, "a point name has 1 to 31 characters", len, item);
+            pyscope_set_err(err, errlen, "a point name has 1 to 31 characters in \"%.*s\"",
+                            (int)len, item);
             return -PYSCOPE_EUSAGE;
         }
         for (size_t i = 0; i < nl; i++) {
             char c = item[i];
             if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_')) {
-                fault_err(err, errlen, "a point name is made of [a-z0-9_]", len, item);
+                pyscope_set_err(err, errlen, "a point name is made of [a-z0-9_] in \"%.*s\"",
+                                (int)len, item);
                 return -PYSCOPE_EUSAGE;
             }
         }
@@ -73,8 +69,9 @@ int fault_parse(const char *spec, struct fault_set *set, char *err, size_t errle
                 v = v * 10 + (unsigned long)(num[i] - '0');
             }
             if (!good || v == 0 || v > 1000000000ul) {
-                fault_err(err, errlen, "N in point:N is a whole number from 1 to 1000000000", len,
-                          item);
+                pyscope_set_err(err, errlen,
+                                "N in point:N is a whole number from 1 to 1000000000 in \"%.*s\"",
+                                (int)len, item);
                 return -PYSCOPE_EUSAGE;
             }
             a->at = v;

@@ -15,8 +15,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "export.h"
-#include "html_report.h"
+#include "errors.h"
+#include "funckey.h"
+#include "html_text.h"
+#include "jsonutil.h"
 #include "sanitize.h"
 #include "stats.h"
 #include "xmalloc.h"
@@ -404,20 +406,11 @@ json_t *flame_diff_to_json(const struct flame_diff *fd)
 }
 
 /* A finite number >= 0 at v, else false. */
-static bool fd_weight(const json_t *v, double *out)
-{
-    if (!json_is_number(v))
-        return false;
-    *out = json_number_value(v);
-    return isfinite(*out) && *out >= 0;
-}
-
 struct flame_diff *flame_diff_from_json(const json_t *doc, char *err, size_t errlen)
 {
     const json_t *frames = json_object_get(doc, "frames"), *nodes = json_object_get(doc, "nodes");
     if (!json_is_array(frames) || !json_is_array(nodes)) {
-        if (errlen)
-            snprintf(err, errlen, "a flame diff needs \"frames\" and \"nodes\" arrays");
+        pyscope_set_err(err, errlen, "a flame diff needs \"frames\" and \"nodes\" arrays");
         return NULL;
     }
     struct flame_diff *fd = flame_diff_new();
@@ -426,7 +419,7 @@ struct flame_diff *flame_diff_from_json(const json_t *doc, char *err, size_t err
         json_int_t runs = json_is_integer(r) ? json_integer_value(r) : 1;
         fd->runs[side] = runs < 1 ? 1 : runs > 100000 ? 100000 : (size_t)runs;
         double t;
-        if (fd_weight(json_object_get(doc, side ? "candidate_s" : "baseline_s"), &t))
+        if (json_value_nonneg(json_object_get(doc, side ? "candidate_s" : "baseline_s"), &t))
             fd->given_total[side] = t;
     }
     size_t nn = json_array_size(nodes);
@@ -438,8 +431,9 @@ struct flame_diff *flame_diff_from_json(const json_t *doc, char *err, size_t err
         const json_t *n = json_array_get(nodes, i);
         const json_t *p = json_array_get(n, 0), *f = json_array_get(n, 1);
         double w[2];
-        if (!json_is_integer(p) || !json_is_integer(f) || !fd_weight(json_array_get(n, 2), &w[0]) ||
-            !fd_weight(json_array_get(n, 3), &w[1]))
+        if (!json_is_integer(p) || !json_is_integer(f) ||
+            !json_value_nonneg(json_array_get(n, 2), &w[0]) ||
+            !json_value_nonneg(json_array_get(n, 3), &w[1]))
             continue;
         json_int_t pi = json_integer_value(p), fi = json_integer_value(f);
         if (fi < 0 || (size_t)fi >= json_array_size(frames) || pi < -1 || pi >= (json_int_t)i)
@@ -586,7 +580,7 @@ static void fd_svg_visit(const struct flame_diff *fd, int32_t id, int depth, voi
         c->rows = depth + 1;
     char *file, *name;
     long line;
-    export_split_key(fd->frames[nd->frame], &file, &name, &line);
+    funckey_split(fd->frames[nd->frame], &file, &name, &line);
     char *where = line > 0 ? xasprintf("%s:%ld", file, line) : xstrdup(file);
     fd_rect(c, name[0] ? name : fd->frames[nd->frame], where, x, w, depth, base, cand);
     free(where);
@@ -640,7 +634,7 @@ static void fd_write_gone(FILE *out, const struct flame_diff *fd)
             fputs("\">", out);
             char *file, *name;
             long line;
-            export_split_key(fd->frames[fd->nodes[g[i].id].frame], &file, &name, &line);
+            funckey_split(fd->frames[fd->nodes[g[i].id].frame], &file, &name, &line);
             html_write_str(out, name[0] ? name : fd->frames[fd->nodes[g[i].id].frame]);
             fprintf(out, "</code> (\xe2\x88\x92%s)", b);
             free(file);

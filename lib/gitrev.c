@@ -211,7 +211,7 @@ static int git_start(const char **av, const char *dir, struct git_child *c, char
     int po[2] = {-1, -1}, pe[2] = {-1, -1}, px[2] = {-1, -1};
     if (pipe2(po, O_CLOEXEC) < 0 || pipe2(pe, O_CLOEXEC) < 0 || pipe2(px, O_CLOEXEC) < 0) {
         int e = errno;
-        snprintf(err, errlen, "could not run git: %s", strerror(e));
+        pyscope_set_err(err, errlen, "could not run git: %s", strerror(e));
         for (int i = 0; i < 2; i++) {
             if (po[i] >= 0)
                 close(po[i]);
@@ -235,7 +235,7 @@ static int git_start(const char **av, const char *dir, struct git_child *c, char
         close(po[0]);
         close(pe[0]);
         close(px[0]);
-        snprintf(err, errlen, "could not run git: %s", strerror(fork_errno));
+        pyscope_set_err(err, errlen, "could not run git: %s", strerror(fork_errno));
         return -fork_errno;
     }
     *c = (struct git_child){.pid = pid, .out = po[0], .err = pe[0], .exec_err = px[0]};
@@ -298,28 +298,29 @@ static int git_outcome(const struct gitrev_opts *o, const char *dir, const char 
     const char *cmd = argv[0] ? argv[0] : "";
     if (exec_errno) {
         if (dir && exec_errno != ENOENT)
-            snprintf(err, errlen, "could not run %s in \"%s\": %s", o->git, dir,
-                     strerror(exec_errno));
+            pyscope_set_err(err, errlen, "could not run %s in \"%s\": %s", o->git, dir,
+                            strerror(exec_errno));
         else
-            snprintf(err, errlen, "could not run %s: %s (install git: apt-get install git)", o->git,
-                     strerror(exec_errno));
+            pyscope_set_err(err, errlen, "could not run %s: %s (install git: apt-get install git)",
+                            o->git, strerror(exec_errno));
         return -exec_errno;
     }
     if (timed_out) {
-        snprintf(err, errlen, "git %s timed out after %.0f s", cmd, o->timeout_s);
+        pyscope_set_err(err, errlen, "git %s timed out after %.0f s", cmd, o->timeout_s);
         return -ETIMEDOUT;
     }
     if (WIFSIGNALED(st)) {
-        snprintf(err, errlen, "git %s died of signal %d", cmd, WTERMSIG(st));
+        pyscope_set_err(err, errlen, "git %s died of signal %d", cmd, WTERMSIG(st));
         return -EIO;
     }
     int rc = WEXITSTATUS(st);
     if (rc != 0) {
         char line[512];
         last_line(eb->p, line, sizeof(line));
-        snprintf(err, errlen, "git %s failed (status %d)%s%s", cmd, rc, *line ? ": " : "", line);
+        pyscope_set_err(err, errlen, "git %s failed (status %d)%s%s", cmd, rc, *line ? ": " : "",
+                        line);
     } else if (ob->cut) {
-        snprintf(err, errlen, "git %s printed more than %u bytes", cmd, GITREV_MAX_OUT);
+        pyscope_set_err(err, errlen, "git %s printed more than %u bytes", cmd, GITREV_MAX_OUT);
         rc = -PYSCOPE_ETOOBIG;
     }
     return rc;
@@ -387,7 +388,7 @@ int gitrev_toplevel(const struct gitrev_opts *o, const char *dir, char **top, ch
     char *out = NULL;
     int rc = gitrev_git(o, dir, argv, &out, err, errlen);
     if (rc > 0) {
-        snprintf(err, errlen, "\"%s\" is not in a git checkout", dir ? dir : ".");
+        pyscope_set_err(err, errlen, "\"%s\" is not in a git checkout", dir ? dir : ".");
         return -ENOENT;
     }
     if (rc < 0)
@@ -395,7 +396,8 @@ int gitrev_toplevel(const struct gitrev_opts *o, const char *dir, char **top, ch
     out[strcspn(out, "\n")] = '\0';
     if (!*out) {
         free(out);
-        snprintf(err, errlen, "\"%s\" is in a bare repository, not a checkout", dir ? dir : ".");
+        pyscope_set_err(err, errlen, "\"%s\" is in a bare repository, not a checkout",
+                        dir ? dir : ".");
         return -ENOENT;
     }
     *top = out;
@@ -407,7 +409,7 @@ int gitrev_resolve(const struct gitrev_opts *o, const char *repo, const char *re
 {
     hash[0] = '\0';
     if (!rev || !*rev || rev[0] == '-') {
-        snprintf(err, errlen, "\"%s\" is not a revision", rev ? rev : "");
+        pyscope_set_err(err, errlen, "\"%s\" is not a revision", rev ? rev : "");
         return -PYSCOPE_ENODATA;
     }
     char *spec = xasprintf("%s^{commit}", rev);
@@ -416,15 +418,15 @@ int gitrev_resolve(const struct gitrev_opts *o, const char *repo, const char *re
     int rc = gitrev_git(o, repo, argv, &out, err, errlen);
     free(spec);
     if (rc > 0) {
-        snprintf(err, errlen, "unknown revision \"%s\" in %s (is it fetched? git fetch)", rev,
-                 repo);
+        pyscope_set_err(err, errlen, "unknown revision \"%s\" in %s (is it fetched? git fetch)",
+                        rev, repo);
         return -PYSCOPE_ENODATA;
     }
     if (rc < 0)
         return rc;
     out[strcspn(out, "\n")] = '\0';
     if (!gitrev_is_hash(out)) {
-        snprintf(err, errlen, "git rev-parse gave \"%.80s\" for \"%s\"", out, rev);
+        pyscope_set_err(err, errlen, "git rev-parse gave \"%.80s\" for \"%s\"", out, rev);
         free(out);
         return -PYSCOPE_EPARSE;
     }
@@ -590,7 +592,7 @@ int gitrev_log(const struct gitrev_opts *o, const char *repo, const char *head,
                struct gitrev_list *l, char *err, size_t errlen)
 {
     if (!gitrev_is_hash(head)) {
-        snprintf(err, errlen, "\"%s\" is not a full commit hash", head ? head : "");
+        pyscope_set_err(err, errlen, "\"%s\" is not a full commit hash", head ? head : "");
         return -EINVAL;
     }
     char maxarg[32];
@@ -694,8 +696,8 @@ static int cache_dirs(const struct gitrev_cache *c, char *err, size_t errlen)
         char *p = xasprintf("%s%s", c->dir, sub[i]);
         int rc = mkdir_mode(p, modes[i]);
         if (rc < 0) {
-            snprintf(err, errlen, "could not make the revision cache folder \"%s\": %s", p,
-                     strerror(-rc));
+            pyscope_set_err(err, errlen, "could not make the revision cache folder \"%s\": %s", p,
+                            strerror(-rc));
             free(p);
             return rc;
         }
@@ -708,7 +710,7 @@ static int cache_dirs(const struct gitrev_cache *c, char *err, size_t errlen)
 static int cache_begin(const struct gitrev_cache *c, const char *hash, char *err, size_t errlen)
 {
     if (!gitrev_is_hash(hash)) {
-        snprintf(err, errlen, "\"%s\" is not a full commit hash", hash ? hash : "");
+        pyscope_set_err(err, errlen, "\"%s\" is not a full commit hash", hash ? hash : "");
         return -EINVAL;
     }
     return cache_dirs(c, err, errlen);
@@ -726,7 +728,7 @@ static int cache_lock_all(const struct gitrev_cache *c, char *err, size_t errlen
         fd = -1;
     }
     if (fd < 0)
-        snprintf(err, errlen, "could not lock \"%s\": %s", p, strerror(e));
+        pyscope_set_err(err, errlen, "could not lock \"%s\": %s", p, strerror(e));
     free(p);
     return fd < 0 ? -e : fd;
 }
@@ -764,7 +766,7 @@ int gitrev_cache_fetch(const struct gitrev_opts *o, const struct gitrev_cache *c
                        char *err, size_t errlen)
 {
     if (hash && !gitrev_is_hash(hash)) {
-        snprintf(err, errlen, "\"%s\" is not a full commit hash", hash);
+        pyscope_set_err(err, errlen, "\"%s\" is not a full commit hash", hash);
         return -EINVAL;
     }
     int rc = cache_dirs(c, err, errlen);
@@ -791,7 +793,7 @@ int gitrev_cache_fetch(const struct gitrev_opts *o, const struct gitrev_cache *c
         if (rc < 0) {
             char why[512];
             snprintf(why, sizeof(why), "%s", err);
-            snprintf(err, errlen, "could not fetch from %s: %s", c->origin, why);
+            pyscope_set_err(err, errlen, "could not fetch from %s: %s", c->origin, why);
         }
     }
     if (rc == 0 && hash && !mirror_has(o, mirror, hash)) {
@@ -801,10 +803,10 @@ int gitrev_cache_fetch(const struct gitrev_opts *o, const struct gitrev_cache *c
                               c->origin, hash,    NULL};
         (void)gitrev_git(o, NULL, argv, NULL, e2, sizeof(e2));
         if (!mirror_has(o, mirror, hash)) {
-            snprintf(err, errlen,
-                     "commit %s is not in %s (not pushed yet, or a branch holding it was "
-                     "force-pushed away before this agent fetched it)",
-                     hash, c->origin);
+            pyscope_set_err(err, errlen,
+                            "commit %s is not in %s (not pushed yet, or a branch holding it was "
+                            "force-pushed away before this agent fetched it)",
+                            hash, c->origin);
             rc = -PYSCOPE_ENODATA;
         }
     }
@@ -824,14 +826,14 @@ int gitrev_cache_lock(const struct gitrev_cache *c, const char *hash, char *err,
         int fd = open(p, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
         if (fd < 0) {
             int e = errno;
-            snprintf(err, errlen, "could not open \"%s\": %s", p, strerror(e));
+            pyscope_set_err(err, errlen, "could not open \"%s\": %s", p, strerror(e));
             free(p);
             return -e;
         }
         if (flock(fd, LOCK_SH) < 0) {
             int e = errno;
             close(fd);
-            snprintf(err, errlen, "could not lock \"%s\": %s", p, strerror(e));
+            pyscope_set_err(err, errlen, "could not lock \"%s\": %s", p, strerror(e));
             free(p);
             return -e;
         }
@@ -845,7 +847,7 @@ int gitrev_cache_lock(const struct gitrev_cache *c, const char *hash, char *err,
         }
         close(fd);
     }
-    snprintf(err, errlen, "could not lock \"%s\": it keeps being removed", p);
+    pyscope_set_err(err, errlen, "could not lock \"%s\": it keeps being removed", p);
     free(p);
     return -EAGAIN;
 }
@@ -968,7 +970,7 @@ int gitrev_cache_checkout(const struct gitrev_opts *o, const struct gitrev_cache
         char *out = NULL;
         rc = git_ok(o, dir, head, &out, err, errlen);
         if (rc == 0 && strncmp(out, hash, strlen(hash)) != 0) {
-            snprintf(err, errlen, "the checkout of %s is at %.64s", hash, out);
+            pyscope_set_err(err, errlen, "the checkout of %s is at %.64s", hash, out);
             rc = -EIO;
         }
         free(out);
@@ -978,14 +980,14 @@ int gitrev_cache_checkout(const struct gitrev_opts *o, const struct gitrev_cache
         int fd = open(ok, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
         if (fd < 0 || fsync(fd) < 0) {
             rc = -errno;
-            snprintf(err, errlen, "could not write \"%s\": %s", ok, strerror(-rc));
+            pyscope_set_err(err, errlen, "could not write \"%s\": %s", ok, strerror(-rc));
         }
         if (fd >= 0)
             close(fd);
     } else {
         char why[512];
         snprintf(why, sizeof(why), "%s", err);
-        snprintf(err, errlen, "could not check out %s: %s", hash, why);
+        pyscope_set_err(err, errlen, "could not check out %s: %s", hash, why);
         tree_remove(dir);
         tree_forget(o, mirror, hash);
     }
@@ -1024,7 +1026,7 @@ int gitrev_cache_clean(const struct gitrev_opts *o, const struct gitrev_cache *c
     DIR *d = opendir(trees);
     if (!d) {
         rc = -errno;
-        snprintf(err, errlen, "could not read \"%s\": %s", trees, strerror(-rc));
+        pyscope_set_err(err, errlen, "could not read \"%s\": %s", trees, strerror(-rc));
         free(trees);
         return rc;
     }

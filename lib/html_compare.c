@@ -15,7 +15,7 @@
 #include "errors.h"
 #include "flamediff.h"
 #include "html_page.h"
-#include "html_report.h"
+#include "html_text.h"
 #include "jsonutil.h"
 #include "html_verdict.h"
 
@@ -125,8 +125,7 @@ static void hc_card(FILE *out, const char *label, const json_t *summary, const c
 int html_compare_write(FILE *out, const json_t *cmp, char *err, size_t errlen)
 {
     if (!json_is_object(cmp) || !hc_is(json_get_string(cmp, "schema", NULL), "pyscope.compare/1")) {
-        if (err && errlen)
-            snprintf(err, errlen, "not a pyscope.compare/1 document");
+        pyscope_set_err(err, errlen, "not a pyscope.compare/1 document");
         return -PYSCOPE_ESCHEMA;
     }
     const json_t *comps = json_object_get(cmp, "comparisons");

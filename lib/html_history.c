@@ -22,7 +22,7 @@
 #include "html_axis.h"
 #include "html_page.h"
 #include "html_range.h"
-#include "html_report.h"
+#include "html_text.h"
 #include "html_verdict.h"
 #include "jsonutil.h"
 

@@ -16,7 +16,7 @@
 #include "errors.h"
 #include "html_compare.h"
 #include "html_page.h"
-#include "html_report.h"
+#include "html_text.h"
 #include "jsonutil.h"
 
 #define HHS_MAX_PAIRS 200
@@ -258,8 +258,7 @@ int html_hosts_write(FILE *out, const json_t *doc, char *err, size_t errlen)
     const json_t *c = json_object_get(doc, "compare_hosts");
     const char *schema = json_get_string(doc, "schema", NULL);
     if (!json_is_object(c) || !schema || strcmp(schema, "pyscope.compare_hosts/1") != 0) {
-        if (err && errlen)
-            snprintf(err, errlen, "not a pyscope.compare_hosts/1 document");
+        pyscope_set_err(err, errlen, "not a pyscope.compare_hosts/1 document");
         return -PYSCOPE_ESCHEMA;
     }
     const char *metric =
@@ -475,8 +474,7 @@ int html_hosts_farm_write(FILE *out, const json_t *hosts, const json_t *pairs, c
                           const struct html_site *site, char *err, size_t errlen)
 {
     if (!json_is_array(hosts)) {
-        if (err && errlen)
-            snprintf(err, errlen, "the host list is not an array");
+        pyscope_set_err(err, errlen, "the host list is not an array");
         return -PYSCOPE_ESCHEMA;
     }
     struct html_page page = {.title = "PyScope hosts", .site = site};

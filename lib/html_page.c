@@ -15,7 +15,7 @@
 #include <sodium.h>
 
 #include "html_assets.h"
-#include "html_report.h"
+#include "html_text.h"
 
 /* Installed before the main script so that even its syntax errors are shown. */
 static const char ERROR_CATCHER[] =

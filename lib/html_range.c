@@ -5,7 +5,7 @@
 
 #include <string.h>
 
-#include "html_report.h"
+#include "html_text.h"
 
 static void text(FILE *out, const char *s, size_t max)
 {

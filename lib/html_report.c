@@ -26,12 +26,13 @@
 #include <string.h>
 
 #include "errors.h"
-#include "export.h"
-#include "sanitize.h"
+#include "funckey.h"
 #include "history.h"
 #include "html_compare.h"
 #include "html_axis.h"
 #include "html_page.h"
+#include "html_text.h"
+#include "jsonutil.h"
 #include "xmalloc.h"
 
 #define HTML_MAX_FUNCTIONS  300    /* hotspot table rows */
@@ -44,22 +45,6 @@
 #define HTML_MAX_CELL       300    /* bytes of a generic value shown in a cell */
 
 /* ---- reading untrusted JSON ------------------------------------------------ */
-
-static bool num_of(const json_t *v, double *out)
-{
-    if (!json_is_number(v))
-        return false;
-    double d = json_number_value(v);
-    if (!isfinite(d))
-        return false;
-    *out = d;
-    return true;
-}
-
-static bool get_num(const json_t *obj, const char *key, double *out)
-{
-    return num_of(json_object_get(obj, key), out);
-}
 
 /* Return the string at obj[key] (borrowed), or NULL if absent or not a string. */
 static const char *get_str(const json_t *obj, const char *key)
@@ -81,103 +66,10 @@ static const json_t *get_arr(const json_t *obj, const char *key)
 
 /* ---- writing ------------------------------------------------------------------- */
 
-void html_write_escaped(FILE *out, const char *s, size_t len)
-{
-    /* Controls, bidi overrides and bad bytes are shown escaped (lib/sanitize.h);
-     * what is left needs only the entities. */
-    char *safe = NULL;
-    if (!sanitize_is_clean(s, len, SANITIZE_KEEP_NEWLINES)) {
-        safe = sanitize_ndup(s, len, SANITIZE_KEEP_NEWLINES);
-        s = safe;
-        len = strlen(safe);
-    }
-    for (size_t i = 0; i < len; i++) {
-        unsigned char c = (unsigned char)s[i];
-        switch (c) {
-        case '&':
-            fputs("&amp;", out);
-            break;
-        case '<':
-            fputs("&lt;", out);
-            break;
-        case '>':
-            fputs("&gt;", out);
-            break;
-        case '"':
-            fputs("&quot;", out);
-            break;
-        case '\'':
-            fputs("&#39;", out);
-            break;
-        default:
-            fputc(c, out);
-        }
-    }
-    free(safe);
-}
-
-void html_write_str(FILE *out, const char *s)
-{
-    if (s)
-        html_write_escaped(out, s, strlen(s));
-}
-
-static void esc(FILE *out, const char *s)
-{
-    if (s)
-        html_write_escaped(out, s, strlen(s));
-}
-
 /* Escape a JSON string value (it may hold NUL bytes). */
 static void esc_json(FILE *out, const json_t *str)
 {
     html_write_escaped(out, json_string_value(str), json_string_length(str));
-}
-
-int html_write_script_json(FILE *out, const json_t *data)
-{
-    /* The page's script shows these names as text: their display form, like the
-     * rest of the page (lib/sanitize.h), or a U+202E would act live there. */
-    json_t *safe = sanitize_json_copy(data, SANITIZE_KEEP_NEWLINES);
-    char *s = json_dumps(safe, JSON_COMPACT);
-    json_decref(safe);
-    if (!s)
-        return -ENOMEM;
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-        if (*p == '<') {
-            fputs("\\u003c", out);
-        } else if (*p == '>') {
-            fputs("\\u003e", out);
-        } else if (*p == '&') {
-            fputs("\\u0026", out);
-        } else if (p[0] == 0xe2 && p[1] == 0x80 && (p[2] == 0xa8 || p[2] == 0xa9)) {
-            fputs(p[2] == 0xa8 ? "\\u2028" : "\\u2029", out);
-            p += 2;
-        } else {
-            fputc(*p, out);
-        }
-    }
-    free(s);
-    return 0;
-}
-
-void html_fmt_secs(char *buf, size_t n, double s)
-{
-    double a = fabs(s);
-    if (a == 0)
-        snprintf(buf, n, "0 s");
-    else if (a >= 100)
-        snprintf(buf, n, "%.0f s", s);
-    else if (a >= 1)
-        snprintf(buf, n, "%.3f s", s);
-    else if (a >= 0.1)
-        snprintf(buf, n, "%.0f ms", s * 1e3);
-    else if (a >= 0.01)
-        snprintf(buf, n, "%.1f ms", s * 1e3);
-    else if (a >= 1e-3)
-        snprintf(buf, n, "%.2f ms", s * 1e3);
-    else
-        snprintf(buf, n, "%.1f \xc2\xb5s", s * 1e6);
 }
 
 /* A count with thousands separators: "1,234,567". */
@@ -192,21 +84,6 @@ static void fmt_count(char *buf, size_t n, double v)
         buf[o++] = digits[i];
     }
     buf[o] = '\0';
-}
-
-void html_fmt_bytes(char *buf, size_t n, double b)
-{
-    static const char *const units[] = {"B", "KiB", "MiB", "GiB", "TiB", "PiB"};
-    size_t u = 0;
-    double v = b;
-    while (fabs(v) >= 1024 && u + 1 < sizeof(units) / sizeof(units[0])) {
-        v /= 1024;
-        u++;
-    }
-    if (u == 0)
-        snprintf(buf, n, "%.0f B", v);
-    else
-        snprintf(buf, n, "%.1f %s", v, units[u]);
 }
 
 static void fmt_pct(char *buf, size_t n, double p)
@@ -226,7 +103,7 @@ static void write_value(FILE *out, const json_t *v)
             fputs("\xe2\x80\xa6", out);
     } else if (json_is_integer(v)) {
         fprintf(out, "%" JSON_INTEGER_FORMAT, json_integer_value(v));
-    } else if (num_of(v, &d)) {
+    } else if (json_value_finite(v, &d)) {
         snprintf(buf, sizeof(buf), "%.4g", d);
         fputs(buf, out);
     } else if (json_is_boolean(v)) {
@@ -266,15 +143,15 @@ static struct metric metric_get(const json_t *report, const char *key)
 {
     struct metric m = {0};
     const json_t *s = get_obj(get_obj(report, "summary"), key);
-    if (s && get_num(s, "median", &m.median)) {
+    if (s && json_get_finite(s, "median", &m.median)) {
         m.ok = true;
-        if (!get_num(s, "min", &m.min))
+        if (!json_get_finite(s, "min", &m.min))
             m.min = m.median;
-        if (!get_num(s, "max", &m.max))
+        if (!json_get_finite(s, "max", &m.max))
             m.max = m.median;
-        if (!get_num(s, "n", &m.n))
+        if (!json_get_finite(s, "n", &m.n))
             m.n = 0;
-        m.has_stdev = get_num(s, "stdev", &m.stdev);
+        m.has_stdev = json_get_finite(s, "stdev", &m.stdev);
         return m;
     }
     const json_t *runs = get_arr(report, "runs");
@@ -284,7 +161,7 @@ static struct metric metric_get(const json_t *report, const char *key)
     double *v = xcalloc(count, sizeof(*v));
     size_t n = 0;
     for (size_t i = 0; i < count; i++)
-        if (get_num(json_array_get(runs, i), key, &v[n]))
+        if (json_get_finite(json_array_get(runs, i), key, &v[n]))
             n++;
     if (n > 0) {
         qsort(v, n, sizeof(*v), cmp_double);
@@ -306,7 +183,7 @@ static void meta_row(FILE *out, const char *label, const char *value)
     if (!value || !value[0])
         return;
     fprintf(out, "<dt>%s</dt><dd>", label);
-    esc(out, value);
+    html_write_str(out, value);
     fputs("</dd>\n", out);
 }
 
@@ -328,7 +205,7 @@ static void write_header(FILE *out, const json_t *report)
     char buf[256];
 
     fputs("<header>\n<h1><span class=\"brand\">PyScope</span> ", out);
-    esc(out, key ? key : "(unknown script)");
+    html_write_str(out, key ? key : "(unknown script)");
     const json_t *args = get_arr(script, "args");
     if (json_array_size(args) > 0) {
         fputs(" <span class=\"args\">", out);
@@ -358,26 +235,26 @@ static void write_header(FILE *out, const json_t *report)
                 continue;
             if (!first)
                 fputs(" \xc2\xb7 ", out);
-            esc(out, parts[i]);
+            html_write_str(out, parts[i]);
             first = false;
             double cores;
-            if (i == 1 && get_num(host, "cores", &cores))
+            if (i == 1 && json_get_finite(host, "cores", &cores))
                 fprintf(out, " (%.0f cores)", cores);
         }
         double mem;
-        if (get_num(host, "mem_bytes", &mem) && mem > 0) {
+        if (json_get_finite(host, "mem_bytes", &mem) && mem > 0) {
             html_fmt_bytes(buf, sizeof(buf), mem);
             fprintf(out, "%s%s RAM", first ? "" : " \xc2\xb7 ", buf);
         }
         const char *gov = get_str(host, "governor");
         if (gov) {
             fputs(" \xc2\xb7 governor ", out);
-            esc(out, gov);
+            html_write_str(out, gov);
         }
         const char *fp = get_str(host, "fingerprint");
         if (fp) {
             fputs(" \xc2\xb7 <span class=\"muted\">", out);
-            esc(out, fp);
+            html_write_str(out, fp);
             fputs("</span>", out);
         }
         fputs("</dd>\n", out);
@@ -388,17 +265,17 @@ static void write_header(FILE *out, const json_t *report)
         const char *exe = get_str(py, "executable");
         const char *venv = get_str(py, "venv");
         fputs("<dt>Python</dt><dd>", out);
-        esc(out, impl ? impl : "python");
+        html_write_str(out, impl ? impl : "python");
         fputs(" ", out);
-        esc(out, ver ? ver : "?");
+        html_write_str(out, ver ? ver : "?");
         if (exe) {
             fputs(" \xc2\xb7 <code>", out);
-            esc(out, exe);
+            html_write_str(out, exe);
             fputs("</code>", out);
         }
         if (venv) {
             fputs(" \xc2\xb7 venv <code>", out);
-            esc(out, venv);
+            html_write_str(out, venv);
             fputs("</code>", out);
         }
         fputs("</dd>\n", out);
@@ -407,12 +284,12 @@ static void write_header(FILE *out, const json_t *report)
         const char *mode = get_str(opts, "mode");
         double repeat, warmup, interval;
         fputs("<dt>Mode</dt><dd>", out);
-        esc(out, mode ? mode : "?");
-        if (get_num(opts, "repeat", &repeat))
+        html_write_str(out, mode ? mode : "?");
+        if (json_get_finite(opts, "repeat", &repeat))
             fprintf(out, " \xc2\xb7 %.0f measured run%s", repeat, repeat == 1 ? "" : "s");
-        if (get_num(opts, "warmup", &warmup) && warmup > 0)
+        if (json_get_finite(opts, "warmup", &warmup) && warmup > 0)
             fprintf(out, " + %.0f warmup", warmup);
-        if (get_num(opts, "interval_s", &interval) && interval > 0) {
+        if (json_get_finite(opts, "interval_s", &interval) && interval > 0) {
             html_fmt_secs(buf, sizeof(buf), interval);
             fprintf(out, " \xc2\xb7 sampling every %s", buf);
         }
@@ -515,9 +392,9 @@ static void write_summary(FILE *out, const json_t *report)
         }
         card_open(out, "Instructions");
         fputs("<div class=\"value\">", out);
-        esc(out, instr);
+        html_write_str(out, instr);
         fputs("</div><div class=\"sub\">", out);
-        esc(out, how ? how : "");
+        html_write_str(out, how ? how : "");
         fputs("</div></div>\n", out);
         free(instr);
     }
@@ -530,16 +407,16 @@ static void write_summary(FILE *out, const json_t *report)
     else if (outcome && (strcmp(outcome, "failed") == 0 || strcmp(outcome, "timeout") == 0))
         cls = "bad";
     fprintf(out, "<div class=\"value %s\">", cls);
-    esc(out, outcome ? outcome : "unknown");
+    html_write_str(out, outcome ? outcome : "unknown");
     fputs("</div><div class=\"sub\">", out);
     const char *msg = get_str(status, "message");
     if (msg) {
-        esc(out, msg);
+        html_write_str(out, msg);
     } else {
         double code, sig;
-        if (get_num(status, "exit_code", &code))
+        if (json_get_finite(status, "exit_code", &code))
             fprintf(out, "exit code %.0f", code);
-        else if (get_num(status, "signal", &sig))
+        else if (json_get_finite(status, "signal", &sig))
             fprintf(out, "signal %.0f", sig);
     }
     fputs("</div></div>\n", out);
@@ -555,7 +432,7 @@ static void write_summary(FILE *out, const json_t *report)
         const json_t *fn;
         json_array_foreach(get_arr(profile, "functions"), i, fn)
         {
-            if (get_num(fn, "calls", &fn_calls) && fn_calls > 0) {
+            if (json_get_finite(fn, "calls", &fn_calls) && fn_calls > 0) {
                 calls += fn_calls;
                 nfn++;
             }
@@ -571,18 +448,18 @@ static void write_summary(FILE *out, const json_t *report)
                     n, nfn, nfn == 1 ? "" : "s");
             sep = " \xc2\xb7 ";
             mode = NULL; /* said */
-        } else if (get_num(profile, "samples", &samples) && !trace) {
+        } else if (json_get_finite(profile, "samples", &samples) && !trace) {
             fprintf(out, "<div class=\"value\">%.0f</div><div class=\"sub\">samples", samples);
             sep = " \xc2\xb7 ";
         } else {
             fputs("<div class=\"value\">", out);
-            esc(out, mode ? mode : "\xe2\x80\x94");
+            html_write_str(out, mode ? mode : "\xe2\x80\x94");
             fputs("</div><div class=\"sub\">", out);
             mode = NULL; /* shown as the value */
         }
         if (mode) {
             fputs(sep, out);
-            esc(out, mode);
+            html_write_str(out, mode);
             fputs(" mode", out);
             sep = " \xc2\xb7 ";
         }
@@ -594,7 +471,7 @@ static void write_summary(FILE *out, const json_t *report)
         const char *note = get_str(profile, "overhead_note");
         if (note) {
             fputs(sep, out);
-            esc(out, note);
+            html_write_str(out, note);
         }
         fputs("</div></div>\n", out);
     }
@@ -632,7 +509,7 @@ static void write_evidence(FILE *out, const char *key, const json_t *v)
     int unit = -1;
     double d = 0;
     for (int i = 0; i < 3 && unit < 0; i++)
-        if (ends_with(key, suffixes[i]) && num_of(v, &d)) {
+        if (ends_with(key, suffixes[i]) && json_value_finite(v, &d)) {
             unit = i;
             cut -= strlen(suffixes[i]);
         }
@@ -686,7 +563,7 @@ static void write_suggestions(FILE *out, const json_t *report)
         fprintf(out, "<li class=\"%s\">", severity_class(sev));
         if (sev) {
             fputs("<span class=\"badge\">", out);
-            esc(out, sev);
+            html_write_str(out, sev);
             fputs("</span>", out);
         }
         const json_t *msg = json_object_get(s, "message");
@@ -699,12 +576,12 @@ static void write_suggestions(FILE *out, const json_t *report)
             fputs("<div class=\"evidence\">", out);
             if (rule) {
                 fputs("rule <code>", out);
-                esc(out, rule);
+                html_write_str(out, rule);
                 fputs("</code> ", out);
             }
             if (fn) {
                 fputs("function <code>", out);
-                esc(out, fn);
+                html_write_str(out, fn);
                 fputs("</code> ", out);
             }
             if (ev) {
@@ -756,19 +633,21 @@ static bool write_ci(FILE *out, const json_t *row)
     double lo, hi;
     for (size_t i = 0; i < sizeof(arrays) / sizeof(arrays[0]); i++) {
         const json_t *ci = json_object_get(row, arrays[i]);
-        if (json_is_array(ci) && json_array_size(ci) == 2 && num_of(json_array_get(ci, 0), &lo) &&
-            num_of(json_array_get(ci, 1), &hi)) {
+        if (json_is_array(ci) && json_array_size(ci) == 2 &&
+            json_value_finite(json_array_get(ci, 0), &lo) &&
+            json_value_finite(json_array_get(ci, 1), &hi)) {
             fprintf(out, "[%.4g, %.4g]", lo, hi);
             return true;
         }
-        if (json_is_object(ci) && (get_num(ci, "low", &lo) || get_num(ci, "lo", &lo)) &&
-            (get_num(ci, "high", &hi) || get_num(ci, "hi", &hi))) {
+        if (json_is_object(ci) &&
+            (json_get_finite(ci, "low", &lo) || json_get_finite(ci, "lo", &lo)) &&
+            (json_get_finite(ci, "high", &hi) || json_get_finite(ci, "hi", &hi))) {
             fprintf(out, "[%.4g, %.4g]", lo, hi);
             return true;
         }
     }
     for (size_t i = 0; i < sizeof(pairs) / sizeof(pairs[0]); i++) {
-        if (get_num(row, pairs[i][0], &lo) && get_num(row, pairs[i][1], &hi)) {
+        if (json_get_finite(row, pairs[i][0], &lo) && json_get_finite(row, pairs[i][1], &hi)) {
             fprintf(out, "[%.4g, %.4g]", lo, hi);
             return true;
         }
@@ -813,10 +692,10 @@ static void write_nested(FILE *out, const json_t *row, const char *label, int de
         if (!json_is_array(v) || json_array_size(v) == 0 || !json_is_object(json_array_get(v, 0)))
             continue;
         fputs("<h3>", out);
-        esc(out, k);
+        html_write_str(out, k);
         if (label) {
             fputs(": ", out);
-            esc(out, label);
+            html_write_str(out, label);
         }
         fputs("</h3>\n", out);
         write_object_table(out, v, depth + 1);
@@ -870,7 +749,7 @@ static void write_object_table(FILE *out, const json_t *rows, int depth)
             const char *name = json_string_value(col);
             const json_t *v = json_object_get(row, name);
             double d;
-            if (num_of(v, &d))
+            if (json_value_finite(v, &d))
                 fprintf(out, "<td class=\"num\" data-v=\"%.17g\">", d);
             else if (json_is_string(v) && strcmp(name, "verdict") == 0)
                 fprintf(out, "<td class=\"%s\">", verdict_class(json_string_value(v)));
@@ -911,14 +790,14 @@ static void write_metric_row(FILE *out, const char *label, const json_t *row)
     if (k)
         write_value(out, json_object_get(row, k));
     else
-        esc(out, label ? label : "\xe2\x80\x94");
+        html_write_str(out, label ? label : "\xe2\x80\x94");
     k = first_key(row, VERDICT_KEYS, NKEYS(VERDICT_KEYS));
     const json_t *verdict = k ? json_object_get(row, k) : NULL;
     fprintf(out, "</td><td class=\"%s\">", verdict_class(json_string_value(verdict)));
     write_value(out, verdict);
     fputs("</td>", out);
     k = first_key(row, CHANGE_KEYS, NKEYS(CHANGE_KEYS));
-    if (k && get_num(row, k, &d)) {
+    if (k && json_get_finite(row, k, &d)) {
         bool pct = strstr(k, "pct") != NULL;
         fprintf(out, "<td class=\"num\" data-v=\"%.17g\">%s%.2f%s</td>", d, pct && d > 0 ? "+" : "",
                 d, pct ? "%" : "");
@@ -932,7 +811,7 @@ static void write_metric_row(FILE *out, const char *label, const json_t *row)
         fputs("\xe2\x80\x94", out);
     fputs("</td>", out);
     k = first_key(row, P_KEYS, NKEYS(P_KEYS));
-    if (k && get_num(row, k, &d))
+    if (k && json_get_finite(row, k, &d))
         fprintf(out, "<td class=\"num\" data-v=\"%.17g\">%.3g</td>", d, d);
     else
         fputs("<td class=\"num\">\xe2\x80\x94</td>", out);
@@ -958,7 +837,7 @@ static void write_metric_row(FILE *out, const char *label, const json_t *row)
             continue;
         if (!first)
             fputs(" \xc2\xb7 ", out);
-        esc(out, k);
+        html_write_str(out, k);
         fputs("=", out);
         write_value(out, v);
         first = false;
@@ -1041,7 +920,7 @@ static void write_regression(FILE *out, const json_t *report)
             fputs("<dl class=\"meta\">\n", out);
         any = true;
         fputs("<dt>", out);
-        esc(out, k);
+        html_write_str(out, k);
         fputs("</dt><dd", out);
         if (json_is_string(v) && (strcmp(k, "verdict") == 0 || strcmp(k, "status") == 0))
             fprintf(out, " class=\"%s\"", verdict_class(json_string_value(v)));
@@ -1103,17 +982,17 @@ static void write_regression(FILE *out, const json_t *report)
         } else if (json_is_array(v) && json_array_size(v) > 0 &&
                    json_is_object(json_array_get(v, 0))) {
             fputs("<h3>", out);
-            esc(out, k);
+            html_write_str(out, k);
             fputs("</h3>\n", out);
             write_object_table(out, v, 0);
         } else if (json_is_object(v) && json_object_size(v) > 0) {
             fputs("<h3>", out);
-            esc(out, k);
+            html_write_str(out, k);
             fputs("</h3>\n<dl class=\"meta\">\n", out);
             json_object_foreach((json_t *)v, mk, row)
             {
                 fputs("<dt>", out);
-                esc(out, mk);
+                html_write_str(out, mk);
                 fputs("</dt><dd>", out);
                 write_value(out, row);
                 fputs("</dd>\n", out);
@@ -1121,7 +1000,7 @@ static void write_regression(FILE *out, const json_t *report)
             fputs("</dl>\n", out);
         } else if (json_is_array(v) && json_array_size(v) > 0 && !single) {
             fputs("<h3>", out);
-            esc(out, k);
+            html_write_str(out, k);
             fputs("</h3>\n<p>", out);
             write_value(out, v);
             fputs("</p>\n", out);
@@ -1136,7 +1015,7 @@ static void td_num(FILE *out, const json_t *fn, const char *key, int kind)
 {
     double d;
     char buf[64];
-    if (!get_num(fn, key, &d)) {
+    if (!json_get_finite(fn, key, &d)) {
         fputs("<td class=\"num\">\xe2\x80\x94</td>", out);
         return;
     }
@@ -1186,13 +1065,13 @@ static void write_hotspots(FILE *out, const json_t *report)
         char *kfile = NULL, *kname = NULL;
         long kline = 0;
         if (key && (!name || !file))
-            export_split_key(key, &kfile, &kname, &kline);
+            funckey_split(key, &kfile, &kname, &kline);
         double line = (double)kline;
-        get_num(fn, "line", &line);
+        json_get_finite(fn, "line", &line);
         fputs("<tr><td class=\"fn\"><div class=\"name\">", out);
-        esc(out, name ? name : kname ? kname : "?");
+        html_write_str(out, name ? name : kname ? kname : "?");
         fputs("</div><div class=\"loc\">", out);
-        esc(out, file ? file : kfile ? kfile : "");
+        html_write_str(out, file ? file : kfile ? kfile : "");
         if (line > 0)
             fprintf(out, ":%.0f", line);
         fputs("</div></td>", out);
@@ -1272,7 +1151,7 @@ static json_t *frame_item_new(const char *key)
 {
     char *file, *name;
     long line;
-    export_split_key(key, &file, &name, &line);
+    funckey_split(key, &file, &name, &line);
     json_t *item = json_pack("[s,s,I]", name[0] ? name : key, file, (json_int_t)line);
     free(file);
     free(name);
@@ -1321,7 +1200,7 @@ static json_t *flame_data_new(const json_t *report, size_t *kept, size_t *total)
     {
         double v;
         const json_t *fr = get_arr(t, "frames");
-        if (!fr || json_array_size(fr) == 0 || !get_num(t, "samples", &v) || v <= 0)
+        if (!fr || json_array_size(fr) == 0 || !json_get_finite(t, "samples", &v) || v <= 0)
             continue;
         refs[usable].index = i;
         refs[usable].samples = v;
@@ -1396,13 +1275,13 @@ static json_t *flame_data_new(const json_t *report, size_t *kept, size_t *total)
         mode = get_str(get_obj(report, "options"), "mode");
     if (mode && strcmp(mode, "trace") == 0)
         unit = 1e-6;
-    else if (get_num(profile, "interval_s", &interval) && interval > 0)
+    else if (json_get_finite(profile, "interval_s", &interval) && interval > 0)
         unit = interval;
-    else if (get_num(get_obj(report, "options"), "interval_s", &interval) && interval > 0)
+    else if (json_get_finite(get_obj(report, "options"), "interval_s", &interval) && interval > 0)
         unit = interval;
     /* stacks are summed over the measured runs; the page shows time per run */
     double runs = (double)json_array_size(get_arr(report, "runs"));
-    if (runs < 1 && !(get_num(get_obj(report, "options"), "repeat", &runs) && runs >= 1))
+    if (runs < 1 && !(json_get_finite(get_obj(report, "options"), "repeat", &runs) && runs >= 1))
         runs = 1;
 
     json_t *data = json_pack("{s:f, s:f, s:o, s:o, s:o}", "unit_s", unit, "runs", runs, "threads",
@@ -1452,8 +1331,8 @@ static void write_memory(FILE *out, const json_t *report)
     size_t m = 0;
     for (size_t i = 0; i < n; i++) {
         const json_t *p = json_array_get(tl, i);
-        if (json_is_array(p) && num_of(json_array_get(p, 0), &ts[m]) &&
-            num_of(json_array_get(p, 1), &rs[m]) && ts[m] >= 0 && rs[m] >= 0)
+        if (json_is_array(p) && json_value_finite(json_array_get(p, 0), &ts[m]) &&
+            json_value_finite(json_array_get(p, 1), &rs[m]) && ts[m] >= 0 && rs[m] >= 0)
             m++;
     }
     if (m == 0) {
@@ -1568,7 +1447,7 @@ static void write_run_row(FILE *out, const json_t *run, size_t idx, bool warmup)
     fprintf(out, "<tr%s><td class=\"num\" data-v=\"%zu\">%s%zu</td>",
             warmup ? " class=\"warmup\"" : "", idx + 1, warmup ? "warmup " : "", idx + 1);
     for (size_t c = 0; c < sizeof(cols) / sizeof(cols[0]); c++) {
-        if (!get_num(run, cols[c].key, &d)) {
+        if (!json_get_finite(run, cols[c].key, &d)) {
             fputs("<td class=\"num\">\xe2\x80\x94</td>", out);
             continue;
         }
@@ -1585,9 +1464,9 @@ static void write_run_row(FILE *out, const json_t *run, size_t idx, bool warmup)
     double code, sig;
     if (json_is_true(to))
         fputs("<span class=\"bad\">timeout</span>", out);
-    else if (get_num(run, "signal", &sig))
+    else if (json_get_finite(run, "signal", &sig))
         fprintf(out, "<span class=\"bad\">signal %.0f</span>", sig);
-    else if (get_num(run, "exit_code", &code))
+    else if (json_get_finite(run, "exit_code", &code))
         fprintf(out, "<span class=\"%s\">exit %.0f</span>", code == 0 ? "ok" : "bad", code);
     else
         fputs("\xe2\x80\x94", out);

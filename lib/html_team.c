@@ -22,7 +22,7 @@
 #include "flamediff.h"
 #include "html_page.h"
 #include "html_range.h"
-#include "html_report.h"
+#include "html_text.h"
 #include "html_verdict.h"
 #include "jsonutil.h"
 #include "xmalloc.h"
@@ -878,8 +878,7 @@ int html_team_write_batches(FILE *out, const json_t *batches, const struct html_
                             char *err, size_t errlen)
 {
     if (!json_is_array(batches)) {
-        if (errlen)
-            snprintf(err, errlen, "the batch list is not an array");
+        pyscope_set_err(err, errlen, "the batch list is not an array");
         return -PYSCOPE_ESCHEMA;
     }
     struct html_page page = {.title = "PyScope batches", .site = site};
@@ -893,8 +892,7 @@ int html_team_write_batches(FILE *out, const json_t *batches, const struct html_
           out);
     html_page_close(out, &page);
     if (ferror(out)) {
-        if (errlen)
-            snprintf(err, errlen, "could not write the page");
+        pyscope_set_err(err, errlen, "could not write the page");
         return -EIO;
     }
     return 0;
@@ -1290,8 +1288,7 @@ int html_team_write(FILE *out, const json_t *doc, const struct html_site *site, 
     if (rep == NULL)
         rep = doc;
     if (!json_is_object(rep) || !json_is_array(json_object_get(rep, "regressions"))) {
-        if (errlen)
-            snprintf(err, errlen, "not a pyscope.team_report/1 document");
+        pyscope_set_err(err, errlen, "not a pyscope.team_report/1 document");
         return -PYSCOPE_ESCHEMA;
     }
     struct html_page page = {.title = "PyScope team report", .site = site};
@@ -1319,8 +1316,7 @@ int html_team_write(FILE *out, const json_t *doc, const struct html_site *site, 
           out);
     html_page_close(out, &page);
     if (ferror(out)) {
-        if (errlen)
-            snprintf(err, errlen, "could not write the report");
+        pyscope_set_err(err, errlen, "could not write the report");
         return -EIO;
     }
     return 0;

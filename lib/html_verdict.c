@@ -10,8 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "export.h"
-#include "html_report.h"
+#include "funckey.h"
+#include "html_text.h"
 #include "jsonutil.h"
 
 #define HV_MAX_ROWS 200 /* metric rows, why rows */
@@ -57,7 +57,7 @@ void html_verdict_function(FILE *out, const char *key)
     }
     char *file, *name;
     long line;
-    export_split_key(key, &file, &name, &line);
+    funckey_split(key, &file, &name, &line);
     fputs("<code class=\"fn\" title=\"", out);
     html_write_str(out, key);
     fputs("\">", out);

@@ -68,6 +68,29 @@ json_t *json_string_lossy(const char *s)
     return j;
 }
 
+bool json_value_finite(const json_t *v, double *out)
+{
+    if (!json_is_number(v) || !isfinite(json_number_value(v)))
+        return false;
+    *out = json_number_value(v);
+    return true;
+}
+
+bool json_value_nonneg(const json_t *v, double *out)
+{
+    double x;
+    if (!json_value_finite(v, &x) || x < 0)
+        return false;
+    *out = x;
+    return true;
+}
+
+double json_value_nonneg_or(const json_t *v, double def)
+{
+    double x;
+    return json_value_nonneg(v, &x) ? x : def;
+}
+
 double json_get_number(const json_t *obj, const char *key, double def)
 {
     json_t *v = json_object_get(obj, key);
@@ -76,11 +99,7 @@ double json_get_number(const json_t *obj, const char *key, double def)
 
 bool json_get_finite(const json_t *obj, const char *key, double *out)
 {
-    json_t *v = json_object_get(obj, key);
-    if (!json_is_number(v) || !isfinite(json_number_value(v)))
-        return false;
-    *out = json_number_value(v);
-    return true;
+    return json_value_finite(json_object_get(obj, key), out);
 }
 
 bool json_get_in(const json_t *obj, const char *key, double lo, double hi, double *out)

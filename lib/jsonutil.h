@@ -15,7 +15,15 @@
 
 /* New JSON string from bytes s; invalid UTF-8 becomes U+FFFD. NULL s gives null. */
 json_t *json_string_lossy(const char *s);
-/* Number (integer or real) at key of obj, or def. */
+/* The number getters below never write *out when they return false. */
+/* True with v's value in *out when v is a finite number (integer or real). */
+bool json_value_finite(const json_t *v, double *out);
+/* True with v's value in *out when v is a finite number >= 0 (a size, count or duration). */
+bool json_value_nonneg(const json_t *v, double *out);
+/* v's value when it is a finite number >= 0, else def. */
+double json_value_nonneg_or(const json_t *v, double def);
+/* Number (integer or real) at key of obj, or def (NaN and infinities pass: see
+ * json_get_finite for a checked read). */
 double json_get_number(const json_t *obj, const char *key, double def);
 /* True with the number at key of obj in *out when it is a finite number. */
 bool json_get_finite(const json_t *obj, const char *key, double *out);

@@ -8,15 +8,15 @@
 # PYSCOPE_LAYER_<name>_USES: the lower layers it may include and links.
 set(PYSCOPE_LAYERS core stats render farm)
 # Core utilities every program uses: errors, allocation, logging, JSON, hashes, paths.
-set(PYSCOPE_LAYER_core errors xmalloc log sanitize jsonutil hash fault pathnorm hostinfo gitrev pyreq
-                       atomicfile pyreq metrics)
+set(PYSCOPE_LAYER_core errors xmalloc log sanitize jsonutil hash fault pathnorm funckey hostinfo gitrev pyreq
+                       atomicfile metrics)
 set(PYSCOPE_LAYER_core_USES)
 # Statistics and the regression verdict, with the local history they read.
 set(PYSCOPE_LAYER_stats stats contended history history_index history_doc regress abtest)
 set(PYSCOPE_LAYER_stats_USES core)
 # Rendering shared by the CLI and the coordinator's web pages: HTML, flame-graph diffs,
 # exports of stacks.
-set(PYSCOPE_LAYER_render export flamediff html_axis html_page html_report html_compare html_verdict
+set(PYSCOPE_LAYER_render export flamediff html_text html_axis html_page html_report html_compare html_verdict
                          html_range html_history html_hosts html_team)
 set(PYSCOPE_LAYER_render_USES core stats)
 # The farm's wire (protobuf-c), CURVE keys and the environment a suite sets for its jobs.

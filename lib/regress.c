@@ -19,6 +19,7 @@
 #include "contended.h"
 #include "errors.h"
 #include "history.h"
+#include "jsonutil.h"
 #include "log.h"
 #include "stats.h"
 #include "xmalloc.h"
@@ -652,14 +653,6 @@ static void dvec_push(struct dvec *d, double x)
     d->v[d->n++] = x;
 }
 
-static bool number_ok(const json_t *j, double *x)
-{
-    if (!json_is_number(j))
-        return false;
-    *x = json_number_value(j);
-    return isfinite(*x) && *x >= 0;
-}
-
 /* Append the samples of run-level metric field of doc to d (history_samples: runs[].field,
  * or the instruction counts); returns how many were appended. */
 static size_t run_samples(const json_t *doc, const char *field, struct dvec *d)
@@ -717,12 +710,12 @@ static size_t function_samples(const json_t *doc, const char *key, const char *f
     const json_t *v;
     json_array_foreach(arr, i, v)
     {
-        if (number_ok(v, &x)) {
+        if (json_value_nonneg(v, &x)) {
             dvec_push(d, x);
             added++;
         }
     }
-    if (!added && number_ok(json_object_get(f, field), &x)) {
+    if (!added && json_value_nonneg(json_object_get(f, field), &x)) {
         dvec_push(d, x);
         added++;
     }
@@ -745,8 +738,8 @@ static size_t net_samples(const json_t *doc, struct dvec *d)
     json_array_foreach(json_object_get(doc, "runs"), i, r)
     {
         double w, q;
-        if (number_ok(json_object_get(r, "wall_s"), &w) &&
-            number_ok(json_object_get(r, "run_delay_s"), &q) && w - q > 0) {
+        if (json_value_nonneg(json_object_get(r, "wall_s"), &w) &&
+            json_value_nonneg(json_object_get(r, "run_delay_s"), &q) && w - q > 0) {
             dvec_push(d, w - q);
             added++;
         }
@@ -1047,12 +1040,6 @@ out:
 
 /* ---- hotspots and "why" --------------------------------------------------- */
 
-static double number_or(const json_t *j, double dflt)
-{
-    double x;
-    return number_ok(j, &x) ? x : dflt;
-}
-
 struct fn_rank {
     const char *key;
     double v;
@@ -1089,8 +1076,8 @@ static void hotspot_metrics(const json_t *cand, const json_t *const *base, size_
     json_array_foreach(fns, i, f)
     {
         const char *key = json_string_value(json_object_get(f, "key"));
-        double v = number_or(json_object_get(f, field), -1);
-        double pct = number_or(json_object_get(f, pct_name), 100);
+        double v = json_value_nonneg_or(json_object_get(f, field), -1);
+        double pct = json_value_nonneg_or(json_object_get(f, pct_name), 100);
         if (!key || v <= 0 || pct < REGRESS_MIN_FUNCTION_PCT ||
             !in_any_baseline(base + sel->first, sel->end - sel->first, key))
             continue;
@@ -1130,7 +1117,7 @@ static bool key_listed(const json_t *arr, const char *key)
 /* Keys of doc's functions with total_pct >= REGRESS_WHY_MIN_PCT (or no total_pct). */
 static bool function_notable(const json_t *f)
 {
-    return number_or(json_object_get(f, "total_pct"), 100) >= REGRESS_WHY_MIN_PCT;
+    return json_value_nonneg_or(json_object_get(f, "total_pct"), 100) >= REGRESS_WHY_MIN_PCT;
 }
 
 /* True when a baseline document's obj.key is a string that differs from the candidate's. */
@@ -1183,9 +1170,9 @@ static double repeat_self(const json_t *g, size_t i, size_t n)
 {
     const json_t *arr = json_object_get(g, "self_s_runs");
     double x;
-    if (json_array_size(arr) == n && number_ok(json_array_get(arr, i), &x))
+    if (json_array_size(arr) == n && json_value_nonneg(json_array_get(arr, i), &x))
         return x;
-    return number_ok(json_object_get(g, "self_s"), &x) ? x : 0;
+    return json_value_nonneg(json_object_get(g, "self_s"), &x) ? x : 0;
 }
 
 /*
@@ -1209,7 +1196,7 @@ static double wait_level(const json_t *fns, size_t i, size_t n, double delay)
         double shares = 0;
         json_array_foreach(fns, k, g)
         {
-            if (!capped[k] && number_ok(json_object_get(g, "self_cpu_s"), &c) && c > 0)
+            if (!capped[k] && json_value_nonneg(json_object_get(g, "self_cpu_s"), &c) && c > 0)
                 shares += c;
         }
         if (!(shares > 0)) {
@@ -1219,7 +1206,7 @@ static double wait_level(const json_t *fns, size_t i, size_t n, double delay)
         level = left / shares;
         json_array_foreach(fns, k, g)
         {
-            if (capped[k] || !number_ok(json_object_get(g, "self_cpu_s"), &c) || !(c > 0))
+            if (capped[k] || !json_value_nonneg(json_object_get(g, "self_cpu_s"), &c) || !(c > 0))
                 continue;
             double off = fmax(0, repeat_self(g, i, n) - c);
             if (level * c > off) {
@@ -1237,7 +1224,7 @@ static double wait_level(const json_t *fns, size_t i, size_t n, double delay)
 static double wait_of(const json_t *g, size_t i, size_t n, double level)
 {
     double c;
-    if (!number_ok(json_object_get(g, "self_cpu_s"), &c) || !(c > 0) || !(level > 0))
+    if (!json_value_nonneg(json_object_get(g, "self_cpu_s"), &c) || !(c > 0) || !(level > 0))
         return 0;
     return fmin(fmax(0, repeat_self(g, i, n) - c), level * c);
 }
@@ -1262,7 +1249,7 @@ static double *doc_levels(const json_t *doc, size_t *n)
     size_t k;
     json_array_foreach(fns, k, g)
     {
-        if (number_ok(json_object_get(g, "self_cpu_s"), &c))
+        if (json_value_nonneg(json_object_get(g, "self_cpu_s"), &c))
             total += c;
     }
     const json_t *runs = json_object_get(doc, "runs");
@@ -1272,7 +1259,7 @@ static double *doc_levels(const json_t *doc, size_t *n)
     double *lv = xcalloc(*n, sizeof(*lv));
     json_array_foreach(runs, k, r)
     {
-        if (!number_ok(json_object_get(r, "run_delay_s"), &q)) {
+        if (!json_value_nonneg(json_object_get(r, "run_delay_s"), &q)) {
             free(lv);
             return NULL;
         }
@@ -1375,7 +1362,7 @@ static double why_value(const json_t *doc, const char *key, enum why_basis basis
     const json_t *g;
     json_array_foreach(json_object_get(history_profile(doc), "functions"), i, g)
     {
-        if (!number_ok(json_object_get(g, "self_cpu_s"), &x))
+        if (!json_value_nonneg(json_object_get(g, "self_cpu_s"), &x))
             continue;
         total += x;
         if (g == f)

@@ -18,7 +18,6 @@
 #include <dirent.h>
 #include <errno.h>
 #include <limits.h>
-#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -30,19 +29,6 @@
 #define CG_FILE_PREFIX "cg."
 #define CG_LOG_NAME    "valgrind.log"
 #define CG_LOG_TAIL    20 /* lines of the log shown after a failure */
-
-/* Put a reason in err (may be NULL) and return rc. */
-__attribute__((format(printf, 4, 5))) static int cg_fail(char *err, size_t errlen, int rc,
-                                                         const char *fmt, ...)
-{
-    if (err && errlen) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(err, errlen, fmt, ap);
-        va_end(ap);
-    }
-    return rc;
-}
 
 /* Split s (modified) into words separated by spaces or tabs; returns how many, max + 1
  * when there are more than max. */
@@ -92,66 +78,73 @@ int cachegrind_parse(FILE *f, uint64_t *ir, char *err, size_t errlen)
     while ((len = getline(&line, &cap, f)) >= 0) {
         lineno++;
         if ((size_t)len > CACHEGRIND_MAX_LINE) {
-            rc = cg_fail(err, errlen, -PYSCOPE_EPARSE, "line %zu is longer than %u bytes", lineno,
-                         CACHEGRIND_MAX_LINE);
+            rc = -PYSCOPE_EPARSE;
+            pyscope_set_err(err, errlen, "line %zu is longer than %u bytes", lineno,
+                            CACHEGRIND_MAX_LINE);
             goto out;
         }
         bool complete = len > 0 && line[len - 1] == '\n';
         if (complete)
             line[len - 1] = '\0';
         if ((size_t)len != strlen(line) + complete) {
-            rc = cg_fail(err, errlen, -PYSCOPE_EPARSE,
-                         "line %zu contains a NUL byte (not a cachegrind file?)", lineno);
+            rc = -PYSCOPE_EPARSE;
+            pyscope_set_err(err, errlen, "line %zu contains a NUL byte (not a cachegrind file?)",
+                            lineno);
             goto out;
         }
         char *words[CG_MAX_EVENTS + 1];
         if (strncmp(line, "events:", 7) == 0) {
             if (have_events) {
-                rc = cg_fail(err, errlen, -PYSCOPE_EPARSE, "more than one \"events:\" line");
+                rc = -PYSCOPE_EPARSE;
+                pyscope_set_err(err, errlen, "more than one \"events:\" line");
                 goto out;
             }
             have_events = true;
             n_events = cg_words(line + 7, words, CG_MAX_EVENTS);
             if (n_events == 0 || n_events > CG_MAX_EVENTS) {
-                rc = cg_fail(err, errlen, -PYSCOPE_EPARSE, "bad \"events:\" line");
+                rc = -PYSCOPE_EPARSE;
+                pyscope_set_err(err, errlen, "bad \"events:\" line");
                 goto out;
             }
             for (size_t i = 0; i < n_events; i++)
                 if (strcmp(words[i], "Ir") == 0)
                     ir_index = (long)i;
             if (ir_index < 0) {
-                rc = cg_fail(err, errlen, -PYSCOPE_EPARSE,
-                             "the \"events:\" line has no Ir (instructions) event");
+                rc = -PYSCOPE_EPARSE;
+                pyscope_set_err(err, errlen, "the \"events:\" line has no Ir (instructions) event");
                 goto out;
             }
         } else if (strncmp(line, "summary:", 8) == 0) {
             if (!have_events || have_summary) {
-                rc = cg_fail(err, errlen, -PYSCOPE_EPARSE, "%s",
-                             have_events ? "more than one \"summary:\" line"
-                                         : "a \"summary:\" line before the \"events:\" line");
+                rc = -PYSCOPE_EPARSE;
+                pyscope_set_err(err, errlen, "%s",
+                                have_events ? "more than one \"summary:\" line"
+                                            : "a \"summary:\" line before the \"events:\" line");
                 goto out;
             }
             if (!complete) {
-                rc = cg_fail(err, errlen, -PYSCOPE_EPARSE,
-                             "the \"summary:\" line is cut short (truncated file)");
+                rc = -PYSCOPE_EPARSE;
+                pyscope_set_err(err, errlen, "the \"summary:\" line is cut short (truncated file)");
                 goto out;
             }
             have_summary = true;
             size_t n = cg_words(line + 8, words, CG_MAX_EVENTS);
             if (n != n_events) {
-                rc = cg_fail(err, errlen, -PYSCOPE_EPARSE,
-                             "the \"summary:\" line does not have one number per event");
+                rc = -PYSCOPE_EPARSE;
+                pyscope_set_err(err, errlen,
+                                "the \"summary:\" line does not have one number per event");
                 goto out;
             }
             for (size_t i = 0; i < n; i++) {
                 uint64_t v;
                 int nrc = cg_number(words[i], &v);
                 if (nrc < 0) {
-                    rc = cg_fail(err, errlen, nrc,
-                                 nrc == -PYSCOPE_ERANGE
-                                     ? "the \"summary:\" count \"%s\" is too large"
-                                     : "the \"summary:\" line has \"%s\", not a whole number",
-                                 words[i]);
+                    rc = nrc;
+                    pyscope_set_err(err, errlen,
+                                    nrc == -PYSCOPE_ERANGE
+                                        ? "the \"summary:\" count \"%s\" is too large"
+                                        : "the \"summary:\" line has \"%s\", not a whole number",
+                                    words[i]);
                     goto out;
                 }
                 if ((long)i == ir_index)
@@ -160,11 +153,14 @@ int cachegrind_parse(FILE *f, uint64_t *ir, char *err, size_t errlen)
         }
     }
     if (ferror(f)) {
-        rc = cg_fail(err, errlen, -EIO, "read error");
+        rc = -EIO;
+        pyscope_set_err(err, errlen, "read error");
     } else if (!have_events) {
-        rc = cg_fail(err, errlen, -PYSCOPE_EPARSE, "no \"events:\" line (not a cachegrind file)");
+        rc = -PYSCOPE_EPARSE;
+        pyscope_set_err(err, errlen, "no \"events:\" line (not a cachegrind file)");
     } else if (!have_summary) {
-        rc = cg_fail(err, errlen, -PYSCOPE_EPARSE, "no \"summary:\" line (truncated file)");
+        rc = -PYSCOPE_EPARSE;
+        pyscope_set_err(err, errlen, "no \"summary:\" line (truncated file)");
     } else {
         *ir = total; /* only a whole, valid file sets it */
     }
@@ -178,7 +174,8 @@ int cachegrind_read_file(const char *path, uint64_t *ir, char *err, size_t errle
     FILE *f = fopen(path, "re");
     if (!f) {
         int e = errno;
-        return cg_fail(err, errlen, -e, "%s", strerror(e));
+        pyscope_set_err(err, errlen, "%s", strerror(e));
+        return -e;
     }
     int rc = cachegrind_parse(f, ir, err, errlen);
     fclose(f);
@@ -293,7 +290,7 @@ int cachegrind_collect(const struct cachegrind_run *r, int pid, uint64_t *ir, ch
     char why[256] = "";
     int rc = cachegrind_read_file(path, ir, why, sizeof(why));
     if (rc < 0) {
-        snprintf(err, errlen, "could not read cachegrind's output \"%s\": %s", path, why);
+        pyscope_set_err(err, errlen, "could not read cachegrind's output \"%s\": %s", path, why);
         cachegrind_print_log(r);
     }
     free(path);

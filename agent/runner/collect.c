@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "funckey.h"
 #include "jsonutil.h"
 #include "pathnorm.h"
 #include "shm.h"
@@ -109,7 +110,7 @@ static json_t *func_entry(struct collect *c, const struct shm_region *r, uint32_
     if (!keys[f]) {
         const struct shm_func *fn = &r->funcs[f];
         char *file = file_key(c, shm_string(r, fn->file_off));
-        keys[f] = xasprintf("%s:%s:%d", file, shm_string(r, fn->name_off), fn->line);
+        keys[f] = funckey_make(file, shm_string(r, fn->name_off), fn->line);
         json_t *e = json_object_get(c->funcs, keys[f]);
         if (!e) {
             e = json_pack("{s:o, s:o, s:i, s:[], s:[], s:[], s:[], s:i, s:b}", "file",

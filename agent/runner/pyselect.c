@@ -168,7 +168,8 @@ static int probe(struct pyselect *ps, char *err, size_t errlen)
               key ? "" : " (not remembered: not an ELF binary)");
     int out[2];
     if (pipe2(out, O_CLOEXEC) < 0) {
-        snprintf(err, errlen, "could not ask \"%s\" what it is: %s", ps->path, strerror(errno));
+        pyscope_set_err(err, errlen, "could not ask \"%s\" what it is: %s", ps->path,
+                        strerror(errno));
         free(key);
         return -PYSCOPE_EUSAGE;
     }
@@ -176,7 +177,8 @@ static int probe(struct pyselect *ps, char *err, size_t errlen)
     if (pid < 0) {
         close(out[0]);
         close(out[1]);
-        snprintf(err, errlen, "could not ask \"%s\" what it is: %s", ps->path, strerror(errno));
+        pyscope_set_err(err, errlen, "could not ask \"%s\" what it is: %s", ps->path,
+                        strerror(errno));
         free(key);
         return -PYSCOPE_EUSAGE;
     }
@@ -201,14 +203,14 @@ static int probe(struct pyselect *ps, char *err, size_t errlen)
     char *copy = xstrdup(text);
     int rc = 0;
     if (timed_out || !WIFEXITED(status) || WEXITSTATUS(status) != 0 || !parse_answer(text, ps)) {
-        snprintf(err, errlen,
-                 "\"%s\" does not run as a Python interpreter (asked for its version, it %s)",
-                 ps->path,
-                 timed_out                                         ? "did not answer within 20 s"
-                 : WIFSIGNALED(status)                             ? "was killed by a signal"
-                 : WIFEXITED(status) && WEXITSTATUS(status) == 127 ? "could not be started"
-                 : WIFEXITED(status) && WEXITSTATUS(status) != 0   ? "failed"
-                                                                   : "gave no answer");
+        pyscope_set_err(
+            err, errlen,
+            "\"%s\" does not run as a Python interpreter (asked for its version, it %s)", ps->path,
+            timed_out                                         ? "did not answer within 20 s"
+            : WIFSIGNALED(status)                             ? "was killed by a signal"
+            : WIFEXITED(status) && WEXITSTATUS(status) == 127 ? "could not be started"
+            : WIFEXITED(status) && WEXITSTATUS(status) != 0   ? "failed"
+                                                              : "gave no answer");
         rc = -PYSCOPE_EUSAGE;
     } else if (key) {
         char *lib = probecache_lib_line(ps->path, ps->major, ps->minor, ps->abiflags);
@@ -240,11 +242,12 @@ static int check_path_text(const struct pyselect *ps, char *err, size_t errlen)
             snprintf(what, sizeof(what), "a tab");
         else
             snprintf(what, sizeof(what), "the control character 0x%02x", *c);
-        snprintf(err, errlen,
-                 "%s \"%s\": the interpreter's path holds %s (byte %zu), which pyscope-run "
-                 "cannot use (a path is read and reported as one line): rename it, or link it "
-                 "from a path without one (ln -s ... /tmp/python3) and pass that",
-                 ps->how, shown, what, (size_t)(c - (const unsigned char *)ps->path) + 1);
+        pyscope_set_err(
+            err, errlen,
+            "%s \"%s\": the interpreter's path holds %s (byte %zu), which pyscope-run "
+            "cannot use (a path is read and reported as one line): rename it, or link it "
+            "from a path without one (ln -s ... /tmp/python3) and pass that",
+            ps->how, shown, what, (size_t)(c - (const unsigned char *)ps->path) + 1);
         free(shown);
         return -PYSCOPE_EUSAGE;
     }
@@ -268,10 +271,10 @@ static int choose_venv(const char *dir, const char *how, struct pyselect *ps, ch
             free(cand);
     }
     if (!ok || !py) {
-        snprintf(err, errlen,
-                 "%s \"%s\" is not a virtualenv (no %s in it); create one with: "
-                 "python3 -m venv DIR",
-                 how, dir, ok ? "bin/python3 or bin/python" : "pyvenv.cfg");
+        pyscope_set_err(err, errlen,
+                        "%s \"%s\" is not a virtualenv (no %s in it); create one with: "
+                        "python3 -m venv DIR",
+                        how, dir, ok ? "bin/python3 or bin/python" : "pyvenv.cfg");
         free(py);
         return -PYSCOPE_EUSAGE;
     }
@@ -294,14 +297,14 @@ int pyselect_choose(const char *python_opt, const char *venv_opt, struct pyselec
     if (python_opt) {
         ps->how = "--python";
         if (!*python_opt) {
-            snprintf(err, errlen, "--python is empty: give an interpreter's path or name");
+            pyscope_set_err(err, errlen, "--python is empty: give an interpreter's path or name");
             return -PYSCOPE_EUSAGE;
         }
         if (strchr(python_opt, '/')) {
             if (!is_exec_file(python_opt)) {
-                snprintf(err, errlen, "--python \"%s\": %s", python_opt,
-                         access(python_opt, F_OK) == 0 ? "not an executable file"
-                                                       : strerror(errno));
+                pyscope_set_err(err, errlen, "--python \"%s\": %s", python_opt,
+                                access(python_opt, F_OK) == 0 ? "not an executable file"
+                                                              : strerror(errno));
                 return -PYSCOPE_EUSAGE;
             }
             ps->path = xstrdup(python_opt);
@@ -309,7 +312,7 @@ int pyselect_choose(const char *python_opt, const char *venv_opt, struct pyselec
         } else {
             ps->path = path_lookup(python_opt);
             if (!ps->path) {
-                snprintf(err, errlen, "--python %s: no such command on PATH", python_opt);
+                pyscope_set_err(err, errlen, "--python %s: no such command on PATH", python_opt);
                 return -PYSCOPE_EUSAGE;
             }
             ps->argv0 = xstrdup(python_opt);
@@ -322,9 +325,10 @@ int pyselect_choose(const char *python_opt, const char *venv_opt, struct pyselec
         ps->how = "PATH";
         ps->path = path_lookup("python3");
         if (!ps->path) {
-            snprintf(err, errlen,
-                     "no python3 on PATH: install Python, or say which one with --python PATH "
-                     "(or --venv DIR)");
+            pyscope_set_err(
+                err, errlen,
+                "no python3 on PATH: install Python, or say which one with --python PATH "
+                "(or --venv DIR)");
             return -PYSCOPE_EUSAGE;
         }
         ps->argv0 = xstrdup("python3");
@@ -366,18 +370,20 @@ int pyselect_check(const struct pyselect *ps, const char *shim_dir, char *err, s
     pyselect_describe(ps, what, sizeof(what));
     if (strcmp(ps->implementation, "cpython") != 0 || ps->major != 3 || ps->minor < 10 ||
         ps->minor > 13) {
-        snprintf(err, errlen,
-                 "%s (\"%s\", from %s) is not supported: pyscope-run profiles %s; choose one "
-                 "with --python PATH or --venv DIR",
-                 what, ps->path, ps->how, PYSELECT_SUPPORTED);
+        pyscope_set_err(
+            err, errlen,
+            "%s (\"%s\", from %s) is not supported: pyscope-run profiles %s; choose one "
+            "with --python PATH or --venv DIR",
+            what, ps->path, ps->how, PYSELECT_SUPPORTED);
         return -PYSCOPE_EUSAGE;
     }
     if (ps->abiflags[0]) {
-        snprintf(err, errlen,
-                 "%s (\"%s\") is a %s build, which is not supported: pyscope-run profiles the "
-                 "default build of %s",
-                 what, ps->path, strchr(ps->abiflags, 't') ? "free-threaded" : "debug",
-                 PYSELECT_SUPPORTED);
+        pyscope_set_err(
+            err, errlen,
+            "%s (\"%s\") is a %s build, which is not supported: pyscope-run profiles the "
+            "default build of %s",
+            what, ps->path, strchr(ps->abiflags, 't') ? "free-threaded" : "debug",
+            PYSELECT_SUPPORTED);
         return -PYSCOPE_EUSAGE;
     }
     char *pattern = xasprintf("%s/sitecustomize.cpython-%d%d-*.so", shim_dir, ps->major, ps->minor);
@@ -411,17 +417,24 @@ void pyselect_release(struct pyselect *ps)
     memset(ps, 0, sizeof(*ps));
 }
 
+/* PYSCOPE_SHIM_FROM_BIN: where `cmake --install` puts pyshim/, relative to the bin folder
+ * ("../lib/pyscope/pyshim" by default; agent/runner/CMakeLists.txt sets it from
+ * GNUInstallDirs). */
+#ifndef PYSCOPE_SHIM_FROM_BIN
+#error "PYSCOPE_SHIM_FROM_BIN is set by agent/runner/CMakeLists.txt"
+#endif
+
 char *pyselect_shim_dir_of(const char *exe, char *err, size_t errlen)
 {
     char *self = realpath(exe, NULL);
     if (self == NULL) {
-        snprintf(err, errlen, "could not find pyscope-run's folder (\"%s\"): %s", exe,
-                 strerror(errno));
+        pyscope_set_err(err, errlen, "could not find pyscope-run's folder (\"%s\"): %s", exe,
+                        strerror(errno));
         return NULL;
     }
     char *slash = strrchr(self, '/');
     *slash = '\0';
-    const char *tries[] = {"/pyshim", "/../lib/pyscope/pyshim"};
+    const char *tries[] = {"/pyshim", "/" PYSCOPE_SHIM_FROM_BIN};
     for (size_t i = 0; i < 2; i++) {
         char *dir = xasprintf("%s%s", self, tries[i]);
         struct stat st;
@@ -437,10 +450,10 @@ char *pyselect_shim_dir_of(const char *exe, char *err, size_t errlen)
             free(dir);
         }
     }
-    snprintf(err, errlen,
-             "pyscope-run's Python folder is missing (no pyshim/ next to \"%s\" or "
-             "../lib/pyscope/pyshim): reinstall pyscope",
-             self);
+    pyscope_set_err(err, errlen,
+                    "pyscope-run's Python folder is missing (no pyshim/ next to \"%s\" "
+                    "or " PYSCOPE_SHIM_FROM_BIN " from it): reinstall pyscope",
+                    self);
     free(self);
     return NULL;
 }

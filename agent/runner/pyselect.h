@@ -60,8 +60,9 @@ void pyselect_describe(const struct pyselect *ps, char *buf, size_t len);
 void pyselect_release(struct pyselect *ps);
 
 /* The folder holding the modules (sitecustomize.cpython-3XY-*.so): pyshim/ next
- * to the pyscope-run executable (the build tree), else ../lib/pyscope/pyshim
- * from it (installed). New string, or NULL (err says why). */
+ * to the pyscope-run executable (the build tree), else <libdir>/pyscope/pyshim
+ * found from its bin folder (installed: ../lib/pyscope/pyshim by default,
+ * CMAKE_INSTALL_LIBDIR decides). New string, or NULL (err says why). */
 char *pyselect_shim_dir(char *err, size_t errlen);
 
 /* The same for the pyscope-run executable at exe (the agent's runner). */

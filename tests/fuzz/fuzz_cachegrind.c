@@ -15,9 +15,8 @@
 
 #include "cachegrind.h"
 #include "errors.h"
+#include "fuzz_targets.h"
 #include "fuzz_util.h"
-
-int fuzz_cachegrind_one(const uint8_t *data, size_t size);
 
 /* Parse data[0..size) through a memory stream; *ir starts at sentinel. */
 static int fuzz_cachegrind_parse(const uint8_t *data, size_t size, uint64_t *ir, char *err,

@@ -16,9 +16,8 @@
 
 #include "config.h"
 #include "errors.h"
+#include "fuzz_targets.h"
 #include "fuzz_util.h"
-
-int fuzz_config_one(const uint8_t *data, size_t size);
 
 /* True when v is a threshold config.h allows: (0, max], or -1 for "not set". */
 static int fuzz_config_pct_ok(double v)

@@ -20,13 +20,12 @@
 #include "agent_config.h"
 #include "coord_config.h"
 #include "errors.h"
+#include "fuzz_targets.h"
 #include "fuzz_util.h"
-
-int fuzz_daemon_config_one(const uint8_t *data, size_t size);
 
 static void fuzz_coordinator_file(const char *path)
 {
-    struct config c;
+    struct coord_config c;
     coord_config_init(&c);
     char err[256] = "";
     int rc = coord_config_load(&c, path, err, sizeof(err));

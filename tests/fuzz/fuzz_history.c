@@ -16,11 +16,10 @@
 #include <string.h>
 
 #include "errors.h"
+#include "fuzz_targets.h"
 #include "fuzz_util.h"
 #include "history.h"
 #include "regress.h"
-
-int fuzz_history_one(const uint8_t *data, size_t size);
 
 int fuzz_history_one(const uint8_t *data, size_t size)
 {

@@ -21,10 +21,9 @@
 #include <string.h>
 
 #include "errors.h"
+#include "fuzz_targets.h"
 #include "fuzz_util.h"
 #include "pathnorm.h"
-
-int fuzz_pathnorm_one(const uint8_t *data, size_t size);
 
 /* The fixture: base/{root,outside,root-evil}, base/rootlink -> root. */
 struct fuzz_pathnorm_fixture {

@@ -22,6 +22,7 @@
 #include <sodium.h>
 
 #include "errors.h"
+#include "fuzz_targets.h"
 #include "fuzz_util.h"
 #include "spool.h"
 #include "wire.h"
@@ -30,8 +31,6 @@
 #define FUZZ_SPOOL_SEP_LEN 7
 #define FUZZ_SPOOL_MAX     6
 #define FUZZ_SPOOL_HEADER  44 /* magic 8, length 4, sha256 32 */
-
-int fuzz_spool_one(const uint8_t *data, size_t size);
 
 /* Check that a raw file's bytes carry a valid header for their payload. */
 static int fuzz_spool_header_ok(const uint8_t *f, size_t n)

@@ -14,11 +14,10 @@
 #include <string.h>
 
 #include "errors.h"
+#include "fuzz_targets.h"
 #include "fuzz_util.h"
 #include "pathnorm.h"
 #include "suite.h"
-
-int fuzz_suite_one(const uint8_t *data, size_t size);
 
 static void fuzz_suite_check_entry(const struct suite_entry *e)
 {

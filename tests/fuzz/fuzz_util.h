@@ -1,11 +1,11 @@
 /*
  * fuzz_util.h - small helpers shared by the libFuzzer targets in tests/fuzz/.
  *
- * Each target is one .c file defining fuzz_<name>_one(data, size), which
- * aborts when an invariant breaks, and (unless FUZZ_REPLAY is defined)
- * LLVMFuzzerTestOneInput calling it. tests/unit/test_fuzz_corpus.c defines
- * FUZZ_REPLAY, includes every target and replays each corpus through it, so
- * the helpers here are static and guarded against a second inclusion.
+ * Each target is one .c file defining fuzz_<name>_one(data, size) (declared in
+ * fuzz_targets.h), which aborts when an invariant breaks, and (unless FUZZ_REPLAY
+ * is defined) LLVMFuzzerTestOneInput calling it. The corpus replays link the
+ * targets compiled with FUZZ_REPLAY (tests/CMakeLists.txt: pyscope_fuzz_entries),
+ * so the helpers here are static inline, one copy per target that uses them.
  *
  * Targets that need files work in a fresh folder under /dev/shm (memory, so
  * fsync costs nothing) or $TMPDIR, removed again before they return.

@@ -9,10 +9,9 @@
 #include <stdint.h>
 #include <stdlib.h>
 
+#include "fuzz_targets.h"
 #include "fuzz_util.h"
 #include "wire.h"
-
-int fuzz_wire_one(const uint8_t *data, size_t size);
 
 int fuzz_wire_one(const uint8_t *data, size_t size)
 {

@@ -53,20 +53,20 @@ for mode in sample trace; do
     diff=$("$PY" "$TOOLS/env_diff.py" "$T/env.py.out" "$T/env.$mode.out")
     expect_eq "$mode: the script sees what python shows it" "" "$diff"
     expect_eq "$mode: JSON python.version is $PYVER" "$PYVER" \
-        "$(jget "$T/env.$mode.json" '".".join(d["python"]["version"].split(".")[:2])')"
+        "$(jeval "$T/env.$mode.json" '".".join(d["python"]["version"].split(".")[:2])')"
     expect_eq "$mode: the report says what profiling cost, in numbers" yes \
-        "$(jget "$T/env.$mode.json" '(lambda o, n: "yes" if o["startup_s"] > 0 and (o.get("per_call_ns") or 0) >= (1 if d["options"]["mode"] == "trace" else 0) and any(ch.isdigit() for ch in n) else (o, n))(d["profile"]["overhead"], d["profile"]["overhead_note"])')"
+        "$(jeval "$T/env.$mode.json" '(lambda o, n: "yes" if o["startup_s"] > 0 and (o.get("per_call_ns") or 0) >= (1 if d["options"]["mode"] == "trace" else 0) and any(ch.isdigit() for ch in n) else (o, n))(d["profile"]["overhead"], d["profile"]["overhead_note"])')"
     expect_eq "$mode: JSON python.executable is the one run" "$("$PV" -c 'import sys; print(sys.executable)')" \
-        "$(jget "$T/env.$mode.json" 'd["python"]["executable"]')"
+        "$(jeval "$T/env.$mode.json" 'd["python"]["executable"]')"
 done
 
 # 2. Exit status and signals.
 run_ps exit5 behave.py exit5
 expect_eq "sys.exit(5): pyscope-run exit 3, the script's 5 in the JSON" "3 5" \
-    "$RC $(jget "$T/exit5.json" 'd["status"]["exit_code"]')"
+    "$RC $(jeval "$T/exit5.json" 'd["status"]["exit_code"]')"
 run_ps kill9 --mode trace behave.py kill9
 expect_eq "killed by SIGKILL: signal 9 in the JSON" "3 9" \
-    "$RC $(jget "$T/kill9.json" 'd["status"]["signal"]')"
+    "$RC $(jeval "$T/kill9.json" 'd["status"]["signal"]')"
 
 # 3. Trace mode against cProfile.
 EXAMPLES="slow_script fib_recursion many_calls string_concat regex_in_loop io_wait memory_growth"
@@ -141,7 +141,7 @@ printf 'x = 1\n' >"$T/empty.py"
 run_ps empty --mode trace empty.py
 expect_eq "empty script: trace exit" 0 "$RC"
 expect_eq "empty script: only its <module> in the trace" "" \
-    "$(jget "$T/empty.json" \
+    "$(jeval "$T/empty.json" \
         '" ".join(sorted(f["key"] for f in d["profile"]["functions"] if f["file"] != "'"$T/empty.py"'"))')"
 
 for ex in $EXAMPLES; do
@@ -177,7 +177,7 @@ if out=$("$PY" "$TOOLS/compare_cprofile.py" --cwd "$T" --baseline "$T/empty.json
 else
     fail "identity: every Python function's calls equal cProfile's" "$out"
 fi
-expect_eq "identity: all 30 work_N, 50 gen_N, 20 comp_N listed" "30 50 20" "$(jget \
+expect_eq "identity: all 30 work_N, 50 gen_N, 20 comp_N listed" "30 50 20" "$(jeval \
     "$T/identity.trace.json" '" ".join(str(len({f["name"] for f in d["profile"]["functions"]
         if f["name"].startswith(p)})) for p in ("work_", "gen_", "comp_"))')"
 
@@ -193,7 +193,7 @@ expect_eq "threaded: cprofile_threads.py profiled 4 threads" "yes" \
     "$(grep -qx 'cprofile_threads: 4 thread(s) profiled' "$T/threaded.cprofile.err" &&
         echo yes || echo no)"
 expect_eq "threaded: trace has stacks in 4 threads, named as threading names them" \
-    "MainThread cruncher-0 cruncher-1 cruncher-2" "$(jget "$T/threaded.trace.json" \
+    "MainThread cruncher-0 cruncher-1 cruncher-2" "$(jeval "$T/threaded.trace.json" \
     '" ".join(sorted({s["thread"] for s in d["profile"]["stacks"]}))')"
 if out=$("$PY" "$TOOLS/compare_cprofile.py" --cwd "$T" --only-file threaded.py \
     "$T/threaded.trace.json" "$T/threaded.prof" 2>&1); then
@@ -238,7 +238,7 @@ for t in threads:
 PYEOF
 run_ps named --interval-ms 1 named.py
 expect_eq "sample: thread names as threading names them" "MainThread cruncher-0 cruncher-1" \
-    "$(jget "$T/named.json" '" ".join(sorted(t["name"] for t in d["profile"]["threads"]))')"
+    "$(jeval "$T/named.json" '" ".join(sorted(t["name"] for t in d["profile"]["threads"]))')"
 
 # 5. A virtualenv of this version.
 if "$PV" -m venv --without-pip "$T/venv" >"$T/venv.log" 2>&1; then
@@ -252,7 +252,7 @@ if "$PV" -m venv --without-pip "$T/venv" >"$T/venv.log" 2>&1; then
         expect_eq "venv ($mode): its packages, its prefix" "0 42 $T/venv" \
             "$RC $(cat "$T/venv.$mode.out")"
         expect_eq "venv ($mode): JSON python.venv, version" "$T/venv $PYVER" \
-            "$(jget "$T/venv.$mode.json" 'd["python"]["venv"] + " " + ".".join(d["python"]["version"].split(".")[:2])')"
+            "$(jeval "$T/venv.$mode.json" 'd["python"]["venv"] + " " + ".".join(d["python"]["version"].split(".")[:2])')"
     done
 else
     fail "create a $PYVER virtualenv" "$(cat "$T/venv.log")"

@@ -13,15 +13,6 @@ export TMPDIR="$T/tmp"
 mkdir -p "$TMPDIR"
 printf 'print("out of the script")\n' > s.py
 
-# jget KEY.KEY... : print a member of the JSON document on stdin (Debian's python,
-# so the test needs no jq).
-jget() {
-    "$PY" -c 'import json, sys
-v = json.load(sys.stdin)
-for k in sys.argv[1].split("."):
-    v = v[k]
-print(v)' "$1"
-}
 
 FAKE_RUNNER=corrupt run "$PYSCOPE" run s.py
 expect_eq "corrupt output: exit 4" 4 "$RC"

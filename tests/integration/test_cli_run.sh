@@ -31,14 +31,6 @@ printf 'def f():\n    return 1 / 0\nf()\n' > raises.py
 printf 'import os, signal\nos.kill(os.getpid(), signal.SIGKILL)\n' > killed.py
 printf 'import time\ntime.sleep(30)\n' > hang.py
 
-# jget KEY.KEY... : a member of the JSON document on stdin (no jq needed).
-jget() {
-    "$PY" -c 'import json, sys
-v = json.load(sys.stdin)
-for k in sys.argv[1].split("."):
-    v = v[int(k)] if isinstance(v, list) else v[k]
-print(v)' "$1"
-}
 NAME_RE='pyscope_report_[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}-[0-9]{2}-[0-9]{2}\.[0-9]{6}Z'
 
 # --- the default report -------------------------------------------------------

@@ -37,13 +37,6 @@ with open(sys.argv[1], "w") as f:
 time.sleep(300)
 PY
 
-jget() {
-    "$PY" -c 'import json, sys
-v = json.load(open(sys.argv[1]))
-for k in sys.argv[2].split("."):
-    v = v[int(k)] if isinstance(v, list) else v[k]
-print(json.dumps(v) if isinstance(v, (dict, list)) or v is None else v)' "$@"
-}
 # alive PID: the process exists and is not a zombie
 alive() {
     [ -n "$1" ] && [ -e "/proc/$1" ] && ! grep -q '^State:.*Z' "/proc/$1/status" 2>/dev/null
@@ -106,10 +99,10 @@ for sig in TERM HUP INT; do
     saved=$(latest_json)
     if [ -n "$saved" ] && [ "$saved" != "$before" ]; then
         ok "SIG$sig: partial report saved"
-        expect_eq "SIG$sig: outcome" "interrupted" "$(jget "$saved" status.outcome)"
+        expect_eq "SIG$sig: outcome" "interrupted" "$(jget status.outcome <"$saved")"
         expect_eq "SIG$sig: which signal" "SIG$sig $num" \
-            "$(jget "$saved" status.interrupted.name) $(jget "$saved" status.signal)"
-        expect_eq "SIG$sig: not compared with the history" "null" "$(jget "$saved" regression)"
+            "$(jget status.interrupted.name <"$saved") $(jget status.signal <"$saved")"
+        expect_eq "SIG$sig: not compared with the history" "null" "$(jget regression <"$saved")"
     else
         fail "SIG$sig: partial report saved" "no new report in reports/json"
     fi
@@ -160,12 +153,12 @@ for _ in $(seq 300); do [ -f REP ] && [ "$(wc -l <REP)" -ge 3 ] && break; sleep 
 kill -TERM "$PID"
 finish_wait
 expect_eq "repeat: exit 143" 143 "$RC"
-runs=$(jget "$T/rep.out" runs | "$PY" -c 'import json, sys; print(len(json.load(sys.stdin)))')
-measured=$(jget "$T/rep.out" status.interrupted.runs_measured)
+runs=$(jget runs <"$T/rep.out" | "$PY" -c 'import json, sys; print(len(json.load(sys.stdin)))')
+measured=$(jget status.interrupted.runs_measured <"$T/rep.out")
 if [ "$runs" -ge 2 ] && [ "$runs" -lt 50 ] && [ "$runs" = "$measured" ]; then
     ok "repeat: stopped early, the runs made are kept"; else
     fail "repeat: stopped early, the runs made are kept" "runs=$runs measured=$measured"; fi
-expect_eq "repeat: planned" 50 "$(jget "$T/rep.out" status.interrupted.runs_planned)"
+expect_eq "repeat: planned" 50 "$(jget status.interrupted.runs_planned <"$T/rep.out")"
 started=$(wc -l <REP)
 if [ "$started" -le $((runs + 1)) ]; then ok "repeat: no run started after the signal"; else
     fail "repeat: no run started after the signal" "$started started, $runs measured"; fi

@@ -6,7 +6,8 @@
 # 2. no two external symbols are defined twice across the project's static libraries and the
 #    coordinator's objects (nm), so that no link depends on which object happens to be pulled;
 # 3. no two headers share a name (an #include "x.h" means one file);
-# 4. no test compiles a program's .c into itself (tests link the programs' core libraries);
+# 4. no test compiles a .c into itself (tests link the programs' core libraries and the fuzz
+#    targets' library);
 # 5. no product function is longer than 100 lines (docs/STYLE.md) but those listed, each with
 #    its reason, in tests/integration/long_functions.txt, and those do not grow
 #    (scripts/function-lengths.py).
@@ -27,12 +28,25 @@ echo '#include "html_page.h"' >>"$T/lib/stats.c"          # stats uses rendering
 echo '#include "wire.h"' >>"$T/lib/html_team.c"           # rendering uses the farm: across
 echo '#include "store.h"' >>"$T/lib/jsonutil.c"           # lib/ uses a program
 printf 'int stray;\n' >"$T/lib/stray.c"                   # a module in no layer
+sed -i 's/^set(PYSCOPE_LAYER_farm /set(PYSCOPE_LAYER_farm jsonutil /' "$T/lib/layers.cmake" # twice
 run "$CMAKE" -DPYSCOPE_LIB_DIR="$T/lib" -P "$T/lib/check_layers.cmake"
 expect_eq "an upward include is refused" 1 "$RC"
 expect_match "names the upward include" 'lib/stats.c \(layer stats\) includes "html_page.h" \(layer render\)' "$ERR"
 expect_match "names the include across" 'lib/html_team.c \(layer render\) includes "wire.h" \(layer farm\)' "$ERR"
 expect_match "names a program's header" 'lib/jsonutil.c: includes "store.h", which is not a lib/ header' "$ERR"
 expect_match "names a module in no layer" "lib/stray.c: module 'stray' is in no layer" "$ERR"
+expect_match "names a module listed twice" "module 'jsonutil' is listed twice \\(layers core and farm\\)" "$ERR"
+
+# lib/README.md's table names every module of lib/layers.cmake.
+missing=$("$PY" - "$PYSCOPE_SRC/lib/layers.cmake" "$PYSCOPE_SRC/lib/README.md" <<'PY'
+import re, sys
+layers, readme = open(sys.argv[1]).read(), open(sys.argv[2]).read()
+mods = [m for name, body in re.findall(r"set\(PYSCOPE_LAYER_(\w+)([^)]*)\)", layers)
+        if not name.endswith("_USES") and name != "GENERATED" for m in body.split()]
+print(" ".join(m for m in mods if "`%s`" % m not in readme))
+PY
+)
+expect_eq "lib/README.md names every module of lib/layers.cmake" "" "$missing"
 
 # ---- 1b and 2. symbols ------------------------------------------------------------------
 # The project's static libraries (CMake targets: lib/'s layers, the programs' core libraries,
@@ -117,12 +131,13 @@ expect_eq "no two headers share a name" "" "$(headers "$PYSCOPE_SRC")"
 mkdir -p "$T/h/a" "$T/h/b" && touch "$T/h/a/config.h" "$T/h/b/config.h"
 expect_eq "two headers of one name are found" "config.h" "$(headers "$T/h")"
 
-# ---- 4. tests link, they do not include a program's .c ----------------------------------
-product_c() { grep -rnE --include='*.c' --include='*.h' \
-    '#include "[^"]*\.\./(agent|cli|coordinator|lib)/[^"]*\.c"' "$@" || true; }
-expect_eq "no test includes a program's .c" "" "$(product_c "$PYSCOPE_SRC/tests")"
+# ---- 4. tests link, they do not include a .c (a program's, or a fuzz target's) -----------
+product_c() { grep -rnE --include='*.c' --include='*.h' '^[ \t]*#[ \t]*include[ \t]*"[^"]*\.c"' "$@" || true; }
+expect_eq "no test includes a .c file" "" "$(product_c "$PYSCOPE_SRC/tests")"
 mkdir -p "$T/t" && echo '#include "../../agent/spool.c"' >"$T/t/test_x.c"
-expect_match "a test including a .c is found" "test_x.c" "$(product_c "$T/t")"
+echo '#include "../fuzz/fuzz_wire.c"' >"$T/t/test_y.c"
+expect_match "a test including a program's .c is found" "test_x.c" "$(product_c "$T/t")"
+expect_match "a test including a fuzz target's .c is found" "test_y.c" "$(product_c "$T/t")"
 
 # ---- 5. function length ----------------------------------------------------------------
 FL="$PYSCOPE_SRC/scripts/function-lengths.py"

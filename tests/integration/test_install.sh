@@ -2,8 +2,9 @@
 # test_install.sh - `cmake --install` puts everything a deployment needs under the prefix
 # (GNUInstallDirs): the four programs in bin/, the systemd units in lib/systemd/system/
 # with their paths rewritten for that prefix, the nightly script in libexec/pyscope/, the
-# example configs and suite in share/doc/pyscope/examples/, the manual pages in share/man/.
-# The installed pyscope finds the installed pyscope-run next to itself and profiles a script.
+# example configs and suite in share/doc/pyscope/examples/, the manual pages in share/man/,
+# the Python shim in <libdir>/pyscope/pyshim/. The installed pyscope finds the installed
+# pyscope-run next to itself, which finds its shim, and profiles a script.
 source "$PYSCOPE_SRC/tests/integration/lib.sh"
 
 prefix=/opt/pyscope-test
@@ -54,7 +55,14 @@ expect_match "pyscope-submit(1) lists --hosts" 'hosts' "$(cat "$man/man1/pyscope
 expect_match "pyscope-coordinator(8) documents --db" 'db' \
     "$(cat "$man/man8/pyscope-coordinator.8" 2>&1)"
 
-# The installed CLI finds the installed runner beside it (no PYSCOPE_RUN_BIN).
+# The Python shim goes to GNUInstallDirs' libdir (the build's CMAKE_INSTALL_LIBDIR), and the
+# installed runner looks for it there.
+libdir=$(sed -n 's/^CMAKE_INSTALL_LIBDIR:[A-Z]*=//p' "$PYSCOPE_BUILD/CMakeCache.txt")
+expect_match "the shim is installed in <libdir>/pyscope/pyshim ($libdir)" \
+    'sitecustomize\.cpython-3[0-9]+' "$(ls "$root/$libdir/pyscope/pyshim" 2>&1)"
+
+# The installed CLI finds the installed runner beside it (no PYSCOPE_RUN_BIN), and the
+# runner its shim.
 printf 'print(sum(range(1000)))\n' >"$T/s.py"
 rc=0
 got=$(cd "$T" && env -u PYSCOPE_RUN_BIN "$root/bin/pyscope" run --no-save --json s.py 2>"$T/err") ||

@@ -13,8 +13,6 @@ command -v valgrind >/dev/null || { echo "valgrind missing: scripts/install-deps
 W="$PYSCOPE_SRC/tests/bench/regress_workload.py"
 export PYSCOPE_QUALITY_STEPS=100000
 
-# run CMD...: exit status in RC, stdout in OUT, stderr in ERR
-run() { RC=0; "$@" >"$T/out" 2>"$T/err" || RC=$?; OUT=$(<"$T/out"); ERR=$(<"$T/err"); }
 
 newest() { ls -d "$T"/rep/json/* | tail -1; }
 # field FILE PYTHON-EXPRESSION-OF-d

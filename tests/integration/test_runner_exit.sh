@@ -16,13 +16,13 @@ ends() {
     run_ps "$name.ps" behave.py "$mode"
     expect_eq "$name: pyscope-run exit" "$want_rc" "$RC"
     expect_valid_json "$name: JSON written and valid" "$T/$name.ps.json" --no-host --runs 1
-    expect_eq "$name: status.exit_code" "$want_code" "$(jget "$T/$name.ps.json" 'd["status"]["exit_code"]')"
-    expect_eq "$name: status.signal" "$want_sig" "$(jget "$T/$name.ps.json" 'd["status"]["signal"]')"
+    expect_eq "$name: status.exit_code" "$want_code" "$(jeval "$T/$name.ps.json" 'd["status"]["exit_code"]')"
+    expect_eq "$name: status.signal" "$want_sig" "$(jeval "$T/$name.ps.json" 'd["status"]["signal"]')"
     expect_eq "$name: runs[0] agrees" "[$want_code, $want_sig]" \
-        "$(jget "$T/$name.ps.json" '[d["runs"][0]["exit_code"], d["runs"][0]["signal"]]')"
+        "$(jeval "$T/$name.ps.json" '[d["runs"][0]["exit_code"], d["runs"][0]["signal"]]')"
     local outcome=failed
     [ "$want_rc" = 0 ] && outcome=ok
-    expect_eq "$name: status.outcome" "$outcome" "$(jget "$T/$name.ps.json" 'd["status"]["outcome"]')"
+    expect_eq "$name: status.outcome" "$outcome" "$(jeval "$T/$name.ps.json" 'd["status"]["outcome"]')"
     # python's own status, for the record: the code, or 128+signal from the shell.
     if [ "$want_sig" = null ]; then
         expect_eq "$name: python agrees on the code" "$want_code" "$py_rc"
@@ -50,7 +50,7 @@ run_ps raise_trace --mode trace behave.py raise
 expect_eq "trace mode: uncaught exception exit" 3 "$RC"
 expect_eq "trace mode: same last line" "$(last_line "$T/raise.py.err")" "$(last_line "$T/raise_trace.err")"
 run_ps exit5_trace --mode trace behave.py exit5
-expect_eq "trace mode: sys.exit(5)" "3 5" "$RC $(jget "$T/exit5_trace.json" 'd["status"]["exit_code"]')"
+expect_eq "trace mode: sys.exit(5)" "3 5" "$RC $(jeval "$T/exit5_trace.json" 'd["status"]["exit_code"]')"
 
 # Syntax error: python prints it and exits 1; pyscope-run reports a failed script.
 run_py syntax.py syntax_error.py
@@ -58,7 +58,7 @@ run_ps syntax.ps syntax_error.py
 expect_eq "syntax error: pyscope-run exit" 3 "$RC"
 expect_eq "syntax error: same last line" "$(last_line "$T/syntax.py.err")" "$(last_line "$T/syntax.ps.err")"
 expect_match "syntax error: names the file" 'syntax_error\.py' "$(cat "$T/syntax.ps.err")"
-expect_eq "syntax error: exit_code 1 in JSON" 1 "$(jget "$T/syntax.ps.json" 'd["status"]["exit_code"]')"
+expect_eq "syntax error: exit_code 1 in JSON" 1 "$(jeval "$T/syntax.ps.json" 'd["status"]["exit_code"]')"
 
 # Ctrl-C: SIGINT to the whole process group while the script sleeps. Python dies of
 # SIGINT after printing the KeyboardInterrupt traceback; pyscope-run must report
@@ -68,16 +68,16 @@ for mode in sample trace; do
     "$PY" "$TOOLS/sigint_run.py" "$T/int.py.res" "$PY" behave.py sigint_wait
     "$PY" "$TOOLS/sigint_run.py" "$T/int.ps.res" "$PYSCOPE_RUN" --mode "$mode" \
         --output "$T/int.$mode.json" behave.py sigint_wait
-    expect_eq "SIGINT ($mode): python died of SIGINT" -2 "$(jget "$T/int.py.res" 'd["rc"]')"
-    expect_eq "SIGINT ($mode): pyscope-run exit" 3 "$(jget "$T/int.ps.res" 'd["rc"]')"
+    expect_eq "SIGINT ($mode): python died of SIGINT" -2 "$(jeval "$T/int.py.res" 'd["rc"]')"
+    expect_eq "SIGINT ($mode): pyscope-run exit" 3 "$(jeval "$T/int.ps.res" 'd["rc"]')"
     expect_eq "SIGINT ($mode): same last stderr line" \
-        "$(jget "$T/int.py.res" 'd["stderr"].strip().splitlines()[-1]')" \
-        "$(jget "$T/int.ps.res" 'd["stderr"].strip().splitlines()[-1]')"
-    expect_match "SIGINT ($mode): traceback shown" 'Traceback' "$(jget "$T/int.ps.res" 'd["stderr"]')"
+        "$(jeval "$T/int.py.res" 'd["stderr"].strip().splitlines()[-1]')" \
+        "$(jeval "$T/int.ps.res" 'd["stderr"].strip().splitlines()[-1]')"
+    expect_match "SIGINT ($mode): traceback shown" 'Traceback' "$(jeval "$T/int.ps.res" 'd["stderr"]')"
     expect_valid_json "SIGINT ($mode): JSON written" "$T/int.$mode.json" --no-host
     expect_eq "SIGINT ($mode): status" '["interrupted", null, 2, "SIGINT"]' \
-        "$(jget "$T/int.$mode.json" '[d["status"]["outcome"], d["status"]["exit_code"], d["status"]["signal"], d["status"]["interrupted"]["name"]]')"
-    expect_nomatch "SIGINT ($mode): did not sleep on" 'no SIGINT arrived' "$(jget "$T/int.ps.res" 'd["stdout"]')"
+        "$(jeval "$T/int.$mode.json" '[d["status"]["outcome"], d["status"]["exit_code"], d["status"]["signal"], d["status"]["interrupted"]["name"]]')"
+    expect_nomatch "SIGINT ($mode): did not sleep on" 'no SIGINT arrived' "$(jeval "$T/int.ps.res" 'd["stdout"]')"
 done
 
 # Timeout: an endless loop (with a forked, sleeping child) is killed after 3 s,
@@ -93,9 +93,9 @@ expect_eq "timeout: exit 124" 124 "$RC"
 expect_eq "timeout: it came (the loop never ends), not after a hang # ${elapsed} s" True \
     "$("$PY" -c 'import sys; print(3 <= float(sys.argv[1]) < 60)' "$elapsed")"
 expect_valid_json "timeout: JSON written" "$T/timeout.json" --no-host
-expect_eq "timeout: outcome" timeout "$(jget "$T/timeout.json" 'd["status"]["outcome"]')"
-expect_eq "timeout: runs[-1].timed_out" true "$(jget "$T/timeout.json" 'd["runs"][-1]["timed_out"]')"
-expect_eq "timeout: options.timeout_s" 3 "$(jget "$T/timeout.json" 'int(d["options"]["timeout_s"])')"
+expect_eq "timeout: outcome" timeout "$(jeval "$T/timeout.json" 'd["status"]["outcome"]')"
+expect_eq "timeout: runs[-1].timed_out" true "$(jeval "$T/timeout.json" 'd["runs"][-1]["timed_out"]')"
+expect_eq "timeout: options.timeout_s" 3 "$(jeval "$T/timeout.json" 'int(d["options"]["timeout_s"])')"
 # alive PIDS...: those of PIDS still running (zombies waiting for init do not count).
 alive() {
     local pid

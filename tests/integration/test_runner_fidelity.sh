@@ -21,7 +21,7 @@ same_env() {
     local diff
     diff=$("$PY" "$TOOLS/env_diff.py" "$T/$name.py.out" "$T/$name.ps.out")
     expect_eq "$name: same view of the world as python" "" "$diff"
-    expect_match "$name: sys.executable set" '^/' "$(jget "$T/$name.ps.out" 'd["info"]["executable"]')"
+    expect_match "$name: sys.executable set" '^/' "$(jeval "$T/$name.ps.out" 'd["info"]["executable"]')"
 }
 
 # 1. Plain invocation, relative path, from the script's folder.
@@ -32,31 +32,31 @@ same_env env_plain show_env.py
 same_env env_args show_env.py --mode trace --output x.json -x '' 'two words' 'ünï' -- --repeat
 expect_eq "argv reaches the script" \
     '["show_env.py", "--mode", "trace", "--output", "x.json", "-x", "", "two words", "ünï", "--", "--repeat"]' \
-    "$(jget "$T/env_args.ps.out" 'd["same"]["argv"]')"
+    "$(jeval "$T/env_args.ps.out" 'd["same"]["argv"]')"
 expect_eq "JSON script.args" \
     '["--mode", "trace", "--output", "x.json", "-x", "", "two words", "ünï", "--", "--repeat"]' \
-    "$(jget "$T/env_args.ps.json" 'd["script"]["args"]')"
+    "$(jeval "$T/env_args.ps.json" 'd["script"]["args"]')"
 
 # 3. "--" separates pyscope-run's options from the script.
 run_py sep.py show_env.py a
 run_ps sep.ps --mode sample -- show_env.py a
 expect_eq "-- separator: exit" 0 "$RC"
-expect_eq "-- separator: argv" '["show_env.py", "a"]' "$(jget "$T/sep.ps.out" 'd["same"]["argv"]')"
+expect_eq "-- separator: argv" '["show_env.py", "a"]' "$(jeval "$T/sep.ps.out" 'd["same"]["argv"]')"
 
 # 4. Script in another folder (relative and absolute), run from a third folder.
 cd "$T/sub/work"
 same_env env_relative ../show_env.py one
 same_env env_absolute "$T/sub/show_env.py" two
 expect_eq "sys.path[0] is the script's folder" "$(cd "$T/sub" && pwd -P)" \
-    "$(jget "$T/env_absolute.ps.out" 'd["same"]["path0"]')"
+    "$(jeval "$T/env_absolute.ps.out" 'd["same"]["path0"]')"
 cd "$T"
 
 # 5. Trace mode sees the same world.
 run_ps env_trace --mode trace show_env.py
 expect_eq "trace mode: exit" 0 "$RC"
 expect_eq "trace mode: same argv/path/main" \
-    "$(jget "$T/env_plain.py.out" '[d["same"][k] for k in ("argv","name","path","file","flags")]')" \
-    "$(jget "$T/env_trace.out" '[d["same"][k] for k in ("argv","name","path","file","flags")]')"
+    "$(jeval "$T/env_plain.py.out" '[d["same"][k] for k in ("argv","name","path","file","flags")]')" \
+    "$(jeval "$T/env_trace.out" '[d["same"][k] for k in ("argv","name","path","file","flags")]')"
 
 # 6. stdin, stdout and stderr pass through untouched (bytes, not just text).
 printf 'hello\nworld\nthird line with é\n' >"$T/input.txt"
@@ -82,7 +82,7 @@ run_ps fork.ps forker.py
 expect_eq "fork: exit" 0 "$RC"
 expect_eq "fork: same output as python" "$(sort "$T/fork.py.out")" "$(sort "$T/fork.ps.out")"
 expect_valid_json "fork: JSON valid" "$T/fork.ps.json" --no-host
-expect_eq "fork: one JSON document (parent's)" 0 "$(jget "$T/fork.ps.json" 'd["status"]["exit_code"]')"
+expect_eq "fork: one JSON document (parent's)" 0 "$(jeval "$T/fork.ps.json" 'd["status"]["exit_code"]')"
 
 # 8. A script whose file name is not UTF-8: python runs it; pyscope-run runs it too,
 # or refuses with a clear usage error, and never writes invalid JSON.

@@ -12,28 +12,28 @@ for mode in sample trace; do
     expect_eq "$mode: exit 0" 0 "$RC"
     expect_valid_json "$mode: schema basics" "$T/basic_$mode.json" --mode "$mode" --runs 1 --warmups 0
     # Outside any git repository the key stays absolute (the runner's rule).
-    expect_eq "$mode: script.key outside git" "$(pwd -P)/quick.py" "$(jget "$T/basic_$mode.json" 'd["script"]["key"]')"
-    expect_eq "$mode: script.path" "$(pwd -P)/quick.py" "$(jget "$T/basic_$mode.json" 'd["script"]["path"]')"
+    expect_eq "$mode: script.key outside git" "$(pwd -P)/quick.py" "$(jeval "$T/basic_$mode.json" 'd["script"]["key"]')"
+    expect_eq "$mode: script.path" "$(pwd -P)/quick.py" "$(jeval "$T/basic_$mode.json" 'd["script"]["path"]')"
     expect_eq "$mode: script.sha256" "$(sha256sum quick.py | cut -d' ' -f1)" \
-        "$(jget "$T/basic_$mode.json" 'd["script"]["sha256"]')"
-    expect_eq "$mode: outcome ok" ok "$(jget "$T/basic_$mode.json" 'd["status"]["outcome"]')"
+        "$(jeval "$T/basic_$mode.json" 'd["script"]["sha256"]')"
+    expect_eq "$mode: outcome ok" ok "$(jeval "$T/basic_$mode.json" 'd["status"]["outcome"]')"
     expect_eq "$mode: python version" "$("$PY" -c 'import platform; print(platform.python_version())')" \
-        "$(jget "$T/basic_$mode.json" 'd["python"]["version"]')"
+        "$(jeval "$T/basic_$mode.json" 'd["python"]["version"]')"
 done
 expect_match "trace: calls are counted" '^[1-9]' \
-    "$(jget "$T/basic_trace.json" 'fn("<module>", "quick.py")["calls"]')"
+    "$(jeval "$T/basic_trace.json" 'fn("<module>", "quick.py")["calls"]')"
 
 # Keys relative to the project root: --root DIR, or the git top level above the script.
 run_ps rooted --mode trace --root "$T" quick.py
-expect_eq "--root: script.key relative" quick.py "$(jget "$T/rooted.json" 'd["script"]["key"]')"
+expect_eq "--root: script.key relative" quick.py "$(jeval "$T/rooted.json" 'd["script"]["key"]')"
 expect_eq "--root: function files relative" true \
-    "$(jget "$T/rooted.json" 'fn("<module>", "quick.py")["key"] == "quick.py:<module>:1"')"
+    "$(jeval "$T/rooted.json" 'fn("<module>", "quick.py")["key"] == "quick.py:<module>:1"')"
 mkdir -p "$T/proj/pkg/sub"
 git -C "$T/proj" init -q
 cp quick.py "$T/proj/pkg/sub/"
 run_ps in_git "$T/proj/pkg/sub/quick.py"
 expect_eq "in a git repository: key from its top level" pkg/sub/quick.py \
-    "$(jget "$T/in_git.json" 'd["script"]["key"]')"
+    "$(jeval "$T/in_git.json" 'd["script"]["key"]')"
 
 # JSON to stdout when there is no --output (the script's own output comes first).
 capture stdout_json "$PYSCOPE_RUN" quick.py
@@ -63,10 +63,10 @@ run_ps repeat --repeat 3 --warmup 1 quick.py
 expect_eq "repeat: exit 0" 0 "$RC"
 expect_valid_json "repeat: 3 runs, 1 warm-up" "$T/repeat.json" --runs 3 --warmups 1 --no-host
 expect_eq "repeat: the script ran 4 times" 4 "$(grep -c 'quick ran' "$T/repeat.out")"
-expect_eq "repeat: options" '[3, 1]' "$(jget "$T/repeat.json" '[d["options"]["repeat"], d["options"]["warmup"]]')"
-expect_eq "repeat: summary.wall_s.n" 3 "$(jget "$T/repeat.json" 'd["summary"]["wall_s"]["n"]')"
+expect_eq "repeat: options" '[3, 1]' "$(jeval "$T/repeat.json" '[d["options"]["repeat"], d["options"]["warmup"]]')"
+expect_eq "repeat: summary.wall_s.n" 3 "$(jeval "$T/repeat.json" 'd["summary"]["wall_s"]["n"]')"
 expect_eq "repeat: median between min and max" true \
-    "$(jget "$T/repeat.json" 'd["summary"]["wall_s"]["min"] <= d["summary"]["wall_s"]["median"] <= d["summary"]["wall_s"]["max"]')"
+    "$(jeval "$T/repeat.json" 'd["summary"]["wall_s"]["min"] <= d["summary"]["wall_s"]["median"] <= d["summary"]["wall_s"]["max"]')"
 run_ps repeat_trace --mode trace --repeat 2 quick.py
 expect_valid_json "repeat, trace: 2 runs" "$T/repeat_trace.json" --runs 2 --warmups 0 --no-host
 
@@ -74,7 +74,7 @@ expect_valid_json "repeat, trace: 2 runs" "$T/repeat_trace.json" --runs 2 --warm
 printf 'import sys\nprint("once")\nsys.exit(4)\n' >"$T/fails.py"
 run_ps repeat_fail --repeat 3 fails.py
 expect_eq "failing repeat: exit 3" 3 "$RC"
-expect_eq "failing repeat: exit_code" 4 "$(jget "$T/repeat_fail.json" 'd["status"]["exit_code"]')"
+expect_eq "failing repeat: exit_code" 4 "$(jeval "$T/repeat_fail.json" 'd["status"]["exit_code"]')"
 
 # Threads: more than one thread in the profile, worker functions seen, both modes.
 for mode in sample trace; do
@@ -82,19 +82,19 @@ for mode in sample trace; do
     expect_eq "threads ($mode): exit 0" 0 "$RC"
     expect_valid_json "threads ($mode): schema basics" "$T/threads_$mode.json" --no-host
     expect_match "threads ($mode): >1 thread" '^([2-9]|[1-9][0-9]+)$' \
-        "$(jget "$T/threads_$mode.json" 'len(d["profile"]["threads"])')"
+        "$(jeval "$T/threads_$mode.json" 'len(d["profile"]["threads"])')"
     expect_eq "threads ($mode): worker_spin profiled" "true" \
-        "$(jget "$T/threads_$mode.json" 'fn("worker_spin")["total_s"] > 0')"
+        "$(jeval "$T/threads_$mode.json" 'fn("worker_spin")["total_s"] > 0')"
 done
 expect_eq "threads (trace): worker_spin called twice" 2 \
-    "$(jget "$T/threads_trace.json" 'fn("worker_spin")["calls"]')"
+    "$(jeval "$T/threads_trace.json" 'fn("worker_spin")["calls"]')"
 expect_eq "threads (trace): run called twice" 2 \
-    "$(jget "$T/threads_trace.json" 'fn("run", "threads_work.py")["calls"]')"
+    "$(jeval "$T/threads_trace.json" 'fn("run", "threads_work.py")["calls"]')"
 
 # Sample mode has samples, sane rates.
-expect_match "sample: samples counted" '^[1-9]' "$(jget "$T/threads_sample.json" 'd["profile"]["samples"]')"
+expect_match "sample: samples counted" '^[1-9]' "$(jeval "$T/threads_sample.json" 'd["profile"]["samples"]')"
 expect_eq "sample: cpu_pct = cpu/wall" true \
-    "$(jget "$T/threads_sample.json" \
+    "$(jeval "$T/threads_sample.json" \
         'abs(d["runs"][0]["cpu_pct"] - 100 * d["runs"][0]["cpu_s"] / d["runs"][0]["wall_s"]) < 1')"
 
 finish

@@ -23,7 +23,7 @@ ps() {
     # shellcheck disable=SC2086
     capture "$name" env ${PS_ENV:-} "$PYSCOPE_RUN" --output "$T/$name.json" "$@"
 }
-version_of() { jget "$T/$1.json" '".".join(d["python"]["version"].split(".")[:2]) + " " + d["python"]["chosen_by"]'; }
+version_of() { jeval "$T/$1.json" '".".join(d["python"]["version"].split(".")[:2]) + " " + d["python"]["chosen_by"]'; }
 
 # A second version, for telling the choices apart (any supported one but $PY's).
 pyver=$("$PY" -c 'import sys; print("%d.%d" % sys.version_info[:2])')
@@ -42,9 +42,9 @@ PATH="$T/bin:$PATH" ps default show_env.py
 expect_eq "default: exit" 0 "$RC"
 expect_eq "default: python3 on PATH" "$pyver PATH" "$(version_of default)"
 expect_eq "default: sys.orig_argv[0] is python3, as typed" "python3" \
-    "$(jget "$T/default.out" 'd["info"]["orig_argv0"]')"
+    "$(jeval "$T/default.out" 'd["info"]["orig_argv0"]')"
 expect_eq "default: sys.executable is the one on PATH" "$T/bin/python3" \
-    "$(jget "$T/default.out" 'd["info"]["executable"]')"
+    "$(jeval "$T/default.out" 'd["info"]["executable"]')"
 
 if [ -n "$other" ]; then
     OP=$(find_python "$other")
@@ -58,14 +58,14 @@ if [ -n "$other" ]; then
     PATH="$T/bin:$PATH" ps by_name --python "python$other" show_env.py
     expect_eq "--python NAME: looked up on PATH" "$other --python" "$(version_of by_name)"
     expect_eq "--python NAME: sys.orig_argv[0] is the name" "python$other" \
-        "$(jget "$T/by_name.out" 'd["info"]["orig_argv0"]')"
+        "$(jeval "$T/by_name.out" 'd["info"]["orig_argv0"]')"
     # The virtualenv wins over PATH, --python over the virtualenv, --venv over VIRTUAL_ENV.
     "$OP" -m venv --without-pip "$T/venv_other" >/dev/null
     "$PY" -m venv --without-pip "$T/venv_py" >/dev/null
     PATH="$T/bin:$PATH" VIRTUAL_ENV="$T/venv_other" ps venv_env show_env.py
     expect_eq "VIRTUAL_ENV beats PATH" "$other VIRTUAL_ENV" "$(version_of venv_env)"
     expect_eq "VIRTUAL_ENV: sys.prefix is the venv" "$T/venv_other" \
-        "$(jget "$T/venv_env.out" 'd["same"]["prefix"]')"
+        "$(jeval "$T/venv_env.out" 'd["same"]["prefix"]')"
     VIRTUAL_ENV="$T/venv_other" ps venv_opt --venv "$T/venv_py" show_env.py
     expect_eq "--venv beats VIRTUAL_ENV" "$pyver --venv" "$(version_of venv_opt)"
     VIRTUAL_ENV="$T/venv_other" ps python_opt --python "$PY" show_env.py
@@ -81,7 +81,7 @@ ps launcher --python "$T/bin/launcher" show_env.py
 expect_eq "launcher: exit" 0 "$RC"
 real=$("$PY" -c 'import sys; print(sys.executable)')
 expect_eq "launcher: the interpreter it starts runs the script" "$real" \
-    "$(jget "$T/launcher.out" 'd["info"]["executable"]')"
+    "$(jeval "$T/launcher.out" 'd["info"]["executable"]')"
 
 # 3. Refused, before the script runs, with the supported versions named.
 # fake NAME IMPL MINOR ABIFLAGS: an "interpreter" answering pyscope-run's question.

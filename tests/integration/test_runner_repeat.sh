@@ -28,7 +28,7 @@ for mode in sample trace; do
     run_ps "rep.$mode" --mode "$mode" --repeat 4 alloc.py
     expect_eq "$mode --repeat 4: exit" 0 "$RC"
     expect_eq "$mode --repeat 4: peak RSS of the last repeat within 10% of the first's" yes \
-        "$(jget "$T/rep.$mode.json" '"yes" if (lambda r: max(r) <= 1.10 * min(r) and r[-1] <= 1.10 * r[0])([x["peak_rss_bytes"] for x in d["runs"]]) else "no: %r" % [x["peak_rss_bytes"] for x in d["runs"]]')"
+        "$(jeval "$T/rep.$mode.json" '"yes" if (lambda r: max(r) <= 1.10 * min(r) and r[-1] <= 1.10 * r[0])([x["peak_rss_bytes"] for x in d["runs"]]) else "no: %r" % [x["peak_rss_bytes"] for x in d["runs"]]')"
 done
 
 # 2. A 1 s sampling interval does not make a 1 s sleep last 2 s.
@@ -39,7 +39,7 @@ expect_eq "--interval-ms 1000: exit" 0 "$RC"
 # script's end (atexit done) to the process's is the interpreter's shutdown, milliseconds;
 # waiting for the sampler's next tick made it up to the whole 1 s interval.
 expect_eq "--interval-ms 1000: the run ends with the script, not at the sampler's next tick" yes \
-    "$(jget "$T/sleep1.json" '(lambda r: "yes" if r["script_span_s"][1] is not None and r["wall_s"] - r["script_span_s"][1] < 0.5 else r)(d["runs"][0])')"
+    "$(jeval "$T/sleep1.json" '(lambda r: "yes" if r["script_span_s"][1] is not None and r["wall_s"] - r["script_span_s"][1] < 0.5 else r)(d["runs"][0])')"
 
 # 3. The timeline is the script's own lifetime: it starts after the interpreter's
 # start-up (at the script's first line) and ends with the script.
@@ -53,14 +53,14 @@ PYEOF
 run_ps grow grow.py
 expect_eq "grow: exit" 0 "$RC"
 expect_eq "grow: the script's span is inside the run" yes \
-    "$(jget "$T/grow.json" '"yes" if 0 < d["memory_timeline_span_s"][0] < d["memory_timeline_span_s"][1] <= d["runs"][0]["wall_s"] and d["memory_timeline_span_s"] == d["runs"][0]["script_span_s"] else d["memory_timeline_span_s"]')"
+    "$(jeval "$T/grow.json" '"yes" if 0 < d["memory_timeline_span_s"][0] < d["memory_timeline_span_s"][1] <= d["runs"][0]["wall_s"] and d["memory_timeline_span_s"] == d["runs"][0]["script_span_s"] else d["memory_timeline_span_s"]')"
 expect_eq "grow: every timeline point inside the script's span" yes \
-    "$(jget "$T/grow.json" '"yes" if d["memory_timeline"] and all(d["memory_timeline_span_s"][0] <= t <= d["memory_timeline_span_s"][1] for t, _ in d["memory_timeline"]) else d["memory_timeline"][:3]')"
+    "$(jeval "$T/grow.json" '"yes" if d["memory_timeline"] and all(d["memory_timeline_span_s"][0] <= t <= d["memory_timeline_span_s"][1] for t, _ in d["memory_timeline"]) else d["memory_timeline"][:3]')"
 expect_eq "grow: the timeline shows the script's 15 MiB" yes \
-    "$(jget "$T/grow.json" '"yes" if d["memory_timeline"][-1][1] - d["memory_timeline"][0][1] >= 10 * 2**20 else d["memory_timeline"]')"
+    "$(jeval "$T/grow.json" '"yes" if d["memory_timeline"][-1][1] - d["memory_timeline"][0][1] >= 10 * 2**20 else d["memory_timeline"]')"
 # A script that ends by os._exit has a start but no end: the timeline runs to the end.
 printf 'import os, time\ntime.sleep(0.1)\nos._exit(0)\n' >"$T/osexit.py"
 run_ps osexit osexit.py
 expect_eq "os._exit: span has a start and no end" "yes" \
-    "$(jget "$T/osexit.json" '"yes" if d["memory_timeline_span_s"][0] > 0 and d["memory_timeline_span_s"][1] is None else d["memory_timeline_span_s"]')"
+    "$(jeval "$T/osexit.json" '"yes" if d["memory_timeline_span_s"][0] > 0 and d["memory_timeline_span_s"][1] is None else d["memory_timeline_span_s"]')"
 finish

@@ -34,18 +34,18 @@ for mode in sample trace; do
     expect_eq "$mode: exit" 0 "$RC"
     expect_eq "$mode: the heaviest stack keeps its root, its leaf, and says what it left out" \
         "deep.py:<module> deep.py:start deep.py:down | <pyscope>:[frames elided]:0 | deep.py:down 1025" \
-        "$(jget "$T/deep.$mode.json" '(lambda f: " ".join(x.split("/")[-1].rsplit(":", 1)[0] for x in f[:3]) + " | " + " ".join(x for x in f if "elided" in x) + " | " + f[-1].split("/")[-1].rsplit(":", 1)[0] + " " + str(len(f)))(max(d["profile"]["stacks"], key=lambda s: s["samples"])["frames"])')"
+        "$(jeval "$T/deep.$mode.json" '(lambda f: " ".join(x.split("/")[-1].rsplit(":", 1)[0] for x in f[:3]) + " | " + " ".join(x for x in f if "elided" in x) + " | " + f[-1].split("/")[-1].rsplit(":", 1)[0] + " " + str(len(f)))(max(d["profile"]["stacks"], key=lambda s: s["samples"])["frames"])')"
 done
 
 cp "$PYSCOPE_SRC/tests/bench/workloads/json_codec.py" "$T/"
 run_ps budget --mode trace json_codec.py
 expect_eq "budget: exit" 0 "$RC"
 expect_eq "budget: light stacks merged, stated in the report" yes \
-    "$(jget "$T/budget.json" '(lambda b: "yes" if b["stacks_merged"] > 100 and b["stacks_kept"] <= b["max_stacks"] and 0 < b["merged_share"] < 0.05 else b)(d["profile"]["stacks_budget"])')"
+    "$(jeval "$T/budget.json" '(lambda b: "yes" if b["stacks_merged"] > 100 and b["stacks_kept"] <= b["max_stacks"] and 0 < b["merged_share"] < 0.05 else b)(d["profile"]["stacks_budget"])')"
 expect_eq "budget: within it (stacks, frames)" yes \
-    "$(jget "$T/budget.json" '"yes" if sum(len(s["frames"]) for s in d["profile"]["stacks"]) <= 20000 + 3 * d["profile"]["stacks_budget"]["stacks_merged"] and len(d["profile"]["stacks"]) <= 2000 + d["profile"]["stacks_budget"]["stacks_merged"] else "no"')"
+    "$(jeval "$T/budget.json" '"yes" if sum(len(s["frames"]) for s in d["profile"]["stacks"]) <= 20000 + 3 * d["profile"]["stacks_budget"]["stacks_merged"] and len(d["profile"]["stacks"]) <= 2000 + d["profile"]["stacks_budget"]["stacks_merged"] else "no"')"
 expect_eq "budget: no weight lost (stacks sum to the functions' self time)" yes \
-    "$(jget "$T/budget.json" '(lambda a, b: "yes" if abs(a - b) <= 1e-6 * b else (a, b))(sum(s["samples"] for s in d["profile"]["stacks"]) / 1e6, sum(f["self_s"] for f in d["profile"]["functions"]))')"
+    "$(jeval "$T/budget.json" '(lambda a, b: "yes" if abs(a - b) <= 1e-6 * b else (a, b))(sum(s["samples"] for s in d["profile"]["stacks"]) / 1e6, sum(f["self_s"] for f in d["profile"]["functions"]))')"
 expect_eq "budget: a merged stack ends in the merge frame" "<pyscope>:[smaller stacks merged]:0" \
-    "$(jget "$T/budget.json" '[s for s in d["profile"]["stacks"] if "merged" in s["frames"][-1]][0]["frames"][-1]')"
+    "$(jeval "$T/budget.json" '[s for s in d["profile"]["stacks"] if "merged" in s["frames"][-1]][0]["frames"][-1]')"
 finish

@@ -17,7 +17,7 @@ printf 'ANSWER = 42\n' >"$site/pyscope_venv_probe.py"
 # Reference: the venv's own python.
 capture ref "$venv/bin/python" venv_probe.py
 expect_eq "venv python imports the probe" 0 "$RC"
-expect_eq "probe comes from the venv" 42 "$(jget "$T/ref.out" 'd["answer"]')"
+expect_eq "probe comes from the venv" 42 "$(jeval "$T/ref.out" 'd["answer"]')"
 
 # Plain pyscope-run (no venv): the module is not found, like /usr/bin/python3.11.
 env -u VIRTUAL_ENV "$PYSCOPE_RUN" --output "$T/none.json" venv_probe.py >"$T/none.out" 2>"$T/none.err" && RC=0 || RC=$?
@@ -29,8 +29,8 @@ check_venv() {
     local label=$1 name=$2
     expect_eq "$label: exit" 0 "$RC"
     expect_eq "$label: same as the venv's python" "$(cat "$T/ref.out")" "$(cat "$T/$name.out")"
-    expect_eq "$label: JSON python.venv" "$venv" "$(jget "$T/$name.json" 'd["python"]["venv"]')"
-    expect_eq "$label: JSON python.prefix" "$venv" "$(jget "$T/$name.json" 'd["python"]["prefix"]')"
+    expect_eq "$label: JSON python.venv" "$venv" "$(jeval "$T/$name.json" 'd["python"]["venv"]')"
+    expect_eq "$label: JSON python.prefix" "$venv" "$(jeval "$T/$name.json" 'd["python"]["prefix"]')"
 }
 
 VIRTUAL_ENV="$venv" run_ps envvar venv_probe.py
@@ -45,10 +45,10 @@ check_venv "VIRTUAL_ENV, trace mode" envvar_trace
 capture env_ref "$venv/bin/python" show_env.py
 VIRTUAL_ENV="$venv" run_ps env_ps show_env.py
 expect_eq "venv: same sys.path and prefix" \
-    "$(jget "$T/env_ref.out" '[d["same"]["path"], d["same"]["prefix"], d["same"]["base_prefix"]]')" \
-    "$(jget "$T/env_ps.out" '[d["same"]["path"], d["same"]["prefix"], d["same"]["base_prefix"]]')"
+    "$(jeval "$T/env_ref.out" '[d["same"]["path"], d["same"]["prefix"], d["same"]["base_prefix"]]')" \
+    "$(jeval "$T/env_ps.out" '[d["same"]["path"], d["same"]["prefix"], d["same"]["base_prefix"]]')"
 expect_eq "venv: sys.executable in the venv" "$venv/bin/python3" \
-    "$(jget "$T/env_ps.out" 'd["info"]["executable"]')"
+    "$(jeval "$T/env_ps.out" 'd["info"]["executable"]')"
 
 # multiprocessing needs a working sys.executable: spawn a child interpreter.
 cat >"$T/mp.py" <<'PYEOF'

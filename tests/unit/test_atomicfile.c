@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "atomicfile.h"
@@ -98,6 +99,63 @@ static void test_replace(void **state)
     rmdir(dir);
 }
 
+/* atomic_open_mode's mode reaches the file; with sync_dir the folder is opened and
+ * fsynced after the rename (a folder we may write but not read makes that fail, which
+ * shows it is done; without sync_dir the same commit succeeds). */
+static void test_mode_and_sync_dir(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/test_atomicfile-XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    char *path = xasprintf("%s/entry.result", dir);
+    struct atomicfile af;
+    assert_int_equal(atomic_open_mode(&af, path, 0600), 0);
+    assert_false(af.sync_dir);
+    af.sync_dir = true;
+    fputs("durable", af.f);
+    assert_int_equal(atomic_commit(&af, path, 0), 0);
+    struct stat st;
+    assert_int_equal(stat(path, &st), 0);
+    assert_int_equal(st.st_mode & 0777, 0600);
+    char *got = slurp(path);
+    assert_string_equal(got, "durable");
+    free(got);
+    assert_int_equal(entries(dir), 1);
+
+    if (geteuid() != 0) { /* root reads any folder */
+        assert_int_equal(chmod(dir, 0300), 0);
+        assert_int_equal(atomic_open(&af, path), 0);
+        fputs("x", af.f);
+        assert_int_equal(atomic_commit(&af, path, 0), 0);
+        assert_int_equal(atomic_open(&af, path), 0);
+        af.sync_dir = true;
+        fputs("y", af.f);
+        assert_int_equal(atomic_commit(&af, path, 0), -EACCES);
+        assert_int_equal(chmod(dir, 0700), 0);
+        got = slurp(path);
+        assert_string_equal(got, "y"); /* renamed, whole; only its durability is unknown */
+        free(got);
+    }
+    unlink(path);
+    free(path);
+    rmdir(dir);
+}
+
+/* The temporary names atomic_open makes are recognised, and nothing else. */
+static void test_tmp_name(void **state)
+{
+    (void)state;
+    assert_true(atomic_is_tmp_name("x.result.tmp.123.0"));
+    assert_true(atomic_is_tmp_name("a.tmp.b.tmp.1.99"));
+    assert_false(atomic_is_tmp_name("x.result"));
+    assert_false(atomic_is_tmp_name(".tmp.1.2")); /* no target */
+    assert_false(atomic_is_tmp_name("x.tmp.1"));
+    assert_false(atomic_is_tmp_name("x.tmp.1.2.json"));
+    assert_false(atomic_is_tmp_name("x.tmp..2"));
+    assert_false(atomic_is_tmp_name("x.tmp.1."));
+    assert_false(atomic_is_tmp_name(".tmp-0123"));
+}
+
 /* Renderers for cli_write_html_atomic(): one writes a page, one fails halfway. */
 static int page_ok(FILE *out, const json_t *doc, char *err, size_t errlen)
 {
@@ -142,6 +200,8 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_replace),
+        cmocka_unit_test(test_mode_and_sync_dir),
+        cmocka_unit_test(test_tmp_name),
         cmocka_unit_test(test_html_page),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

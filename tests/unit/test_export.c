@@ -37,44 +37,6 @@ static char *capture(int (*fn)(FILE *, const json_t *), const json_t *report, in
     return buf;
 }
 
-static void test_split_key(void **state)
-{
-    (void)state;
-    static const struct {
-        const char *key, *file, *name;
-        long line;
-    } cases[] = {
-        {"examples/a.py:slow:3", "examples/a.py", "slow", 3},
-        {"~:<built-in method time.sleep>:0", "~", "<built-in method time.sleep>", 0},
-        {"/x:y/b.py:Cls.m:12", "/x:y/b.py", "Cls.m", 12},
-        {"<frozen importlib._bootstrap>:_find_and_load:1165", "<frozen importlib._bootstrap>",
-         "_find_and_load", 1165},
-        {"plain", "", "plain", 0},
-        {"file.py:name", "file.py", "name", 0},
-        {"name:7", "", "name", 7},
-        {"", "", "", 0},
-    };
-    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-        char *file, *name;
-        long line;
-        assert_int_equal(export_split_key(cases[i].key, &file, &name, &line), 0);
-        assert_string_equal(file, cases[i].file);
-        assert_string_equal(name, cases[i].name);
-        assert_int_equal(line, cases[i].line);
-        free(file);
-        free(name);
-    }
-    char *l = export_frame_label("examples/a.py:slow:3");
-    assert_string_equal(l, "slow (examples/a.py:3)");
-    free(l);
-    l = export_frame_label("~:<built-in method time.sleep>:0");
-    assert_string_equal(l, "<built-in method time.sleep>");
-    free(l);
-    l = export_frame_label("<string>:<module>:0");
-    assert_string_equal(l, "<module> (<string>)");
-    free(l);
-}
-
 static void test_collapsed_golden(void **state)
 {
     (void)state;
@@ -288,13 +250,9 @@ static void test_write_error(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_split_key),
-        cmocka_unit_test(test_collapsed_golden),
-        cmocka_unit_test(test_collapsed_single_thread),
-        cmocka_unit_test(test_no_stacks),
-        cmocka_unit_test(test_speedscope_structure),
-        cmocka_unit_test(test_speedscope_units),
-        cmocka_unit_test(test_hostile_exports),
+        cmocka_unit_test(test_collapsed_golden), cmocka_unit_test(test_collapsed_single_thread),
+        cmocka_unit_test(test_no_stacks),        cmocka_unit_test(test_speedscope_structure),
+        cmocka_unit_test(test_speedscope_units), cmocka_unit_test(test_hostile_exports),
         cmocka_unit_test(test_write_error),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,12 +1,11 @@
 /*
  * test_fuzz_corpus.c - replay every fuzz target's corpus (tests/fuzz/corpus/).
  *
- * Each target's entry function (tests/fuzz/fuzz_<name>.c, included here with
- * FUZZ_REPLAY so that it brings no LLVMFuzzerTestOneInput) runs over every
- * file of corpus/<name>/: the seeds and any crash or slow input found by
- * fuzzing. A target aborts when one of its invariants breaks, and in the
- * ASan build ASan and UBSan watch too; this runs on every CI run, with or
- * without clang.
+ * Each target's entry function (tests/fuzz/fuzz_<name>.c, linked from
+ * pyscope_fuzz_entries: compiled with FUZZ_REPLAY, so without
+ * LLVMFuzzerTestOneInput) runs over every file of corpus/<name>/: the seeds and any crash or slow
+ * input found by fuzzing. A target aborts when one of its invariants breaks, and in the ASan build
+ * ASan and UBSan watch too; this runs on every CI run, with or without clang.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -18,14 +17,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define FUZZ_REPLAY
-#include "../fuzz/fuzz_config.c"
-#include "../fuzz/fuzz_history.c"
-#include "../fuzz/fuzz_pathnorm.c"
-#include "../fuzz/fuzz_spool.c"
-#include "../fuzz/fuzz_suite.c"
-#include "../fuzz/fuzz_wire.c"
-#include "../fuzz/fuzz_replay.h"
+#include "fuzz_replay.h"
+#include "fuzz_targets.h"
 
 int main(void)
 {

@@ -2,12 +2,11 @@
  * test_fuzz_daemon_corpus.c - replay tests/fuzz/corpus/daemon_config/ through
  * the daemons' config-file fuzz target (tests/fuzz/fuzz_daemon_config.c).
  *
- * A test of its own (it links the daemons' config modules: pyscope_agent_core,
- * pyscope_coord_base), beside test_fuzz_corpus.c.
+ * A test of its own (its target calls the daemons' config modules:
+ * pyscope_agent_core, pyscope_coord_base), beside test_fuzz_corpus.c.
  */
-#define FUZZ_REPLAY
-#include "../fuzz/fuzz_daemon_config.c"
-#include "../fuzz/fuzz_replay.h"
+#include "fuzz_replay.h"
+#include "fuzz_targets.h"
 
 int main(void)
 {

@@ -1,4 +1,5 @@
-/* test_html_report.c - the HTML report: escaping, well-formedness, hostile and malformed input. */
+/* test_html_report.c - the HTML report: well-formedness, hostile and malformed input (the
+ * escaping itself: test_html_text.c). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -53,65 +54,6 @@ static size_t count(const char *hay, const char *needle)
     for (const char *p = strstr(hay, needle); p; p = strstr(p + 1, needle))
         n++;
     return n;
-}
-
-static char *escaped(const char *s, size_t len)
-{
-    char *buf = NULL;
-    size_t n = 0;
-    FILE *f = open_memstream(&buf, &n);
-    assert_non_null(f);
-    html_write_escaped(f, s, len);
-    fclose(f);
-    return buf;
-}
-
-static void test_escape_specials(void **state)
-{
-    (void)state;
-    const char *in = "<script>alert(1)</script>\"'&";
-    char *out = escaped(in, strlen(in));
-    assert_string_equal(out, "&lt;script&gt;alert(1)&lt;/script&gt;&quot;&#39;&amp;");
-    free(out);
-}
-
-static void test_escape_controls(void **state)
-{
-    (void)state;
-    const char in[] = "a\0b\x01\t\n\r\x7f\xc3\xa9\xe2\x80\xae"
-                      "evil";
-    char *out = escaped(in, sizeof(in) - 1);
-    /* the sanitiser's escapes (lib/sanitize.h); tab and newline kept */
-    assert_string_equal(out, "a\\x00b\\x01\t\n\\r\\x7f\xc3\xa9\\u202eevil");
-    free(out);
-}
-
-static void test_script_json_escapes(void **state)
-{
-    (void)state;
-    json_t *data = json_pack("{s:s, s:s, s:s}", "a", "</script><script>alert(1)</script>", "b",
-                             "<!-- & -->", "c", "line\xe2\x80\xa8sep\xe2\x80\xa9para");
-    char *buf = NULL;
-    size_t len = 0;
-    FILE *f = open_memstream(&buf, &len);
-    assert_int_equal(html_write_script_json(f, data), 0);
-    fclose(f);
-    assert_null(strchr(buf, '<'));
-    assert_null(strchr(buf, '>'));
-    assert_null(strchr(buf, '&'));
-    assert_null(strstr(buf, "\xe2\x80\xa8"));
-    assert_null(strstr(buf, "\xe2\x80\xa9"));
-    assert_non_null(strstr(buf, "\\u003c/script\\u003e"));
-    json_error_t jerr;
-    json_t *back = json_loads(buf, 0, &jerr);
-    assert_non_null(back);
-    /* markup survives intact; line separators are shown as escapes (lib/sanitize.h) */
-    assert_string_equal(json_string_value(json_object_get(back, "a")),
-                        "</script><script>alert(1)</script>");
-    assert_string_equal(json_string_value(json_object_get(back, "c")), "line\\u2028sep\\u2029para");
-    json_decref(back);
-    json_decref(data);
-    free(buf);
 }
 
 /* Return the JSON data island of page as a new json_t. */
@@ -517,9 +459,6 @@ static void test_machine_speed_note(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_escape_specials),
-        cmocka_unit_test(test_escape_controls),
-        cmocka_unit_test(test_script_json_escapes),
         cmocka_unit_test(test_hostile_strings_escaped),
         cmocka_unit_test(test_sample_report_wellformed),
         cmocka_unit_test(test_regression_reasons),

@@ -64,12 +64,54 @@ static void test_get_nonneg(void **state)
     json_decref(o);
 }
 
+/* The value getters: a finite number (>= 0 for _nonneg) is read, anything else leaves
+ * the output alone (the private getters they replaced wrote a rejected value into it). */
+static void test_value_getters(void **state)
+{
+    (void)state;
+    json_t *o = doc();
+    double x = 42;
+    assert_true(json_value_finite(json_object_get(o, "neg"), &x));
+    assert_true(x == -1);
+    x = 42;
+    assert_true(json_value_finite(json_object_get(o, "int"), &x));
+    assert_true(x == 3);
+    x = 42;
+    assert_false(json_value_finite(json_object_get(o, "str"), &x));
+    assert_false(json_value_finite(json_object_get(o, "null"), &x));
+    assert_false(json_value_finite(NULL, &x));
+    assert_true(x == 42);
+    assert_true(json_value_nonneg(json_object_get(o, "zero"), &x));
+    assert_true(x == 0);
+    x = 42;
+    assert_true(json_value_nonneg(json_object_get(o, "real"), &x));
+    assert_true(x == 2.5);
+    x = 42;
+    assert_false(json_value_nonneg(json_object_get(o, "neg"), &x));
+    assert_false(json_value_nonneg(json_object_get(o, "str"), &x));
+    assert_false(json_value_nonneg(json_object_get(o, "missing"), &x));
+    assert_true(x == 42); /* untouched when rejected */
+    assert_true(json_value_nonneg_or(json_object_get(o, "big"), -1) == 2e9);
+    assert_true(json_value_nonneg_or(json_object_get(o, "neg"), -1) == -1);
+    assert_true(json_value_nonneg_or(json_object_get(o, "null"), 100) == 100);
+    assert_true(json_value_nonneg_or(NULL, 100) == 100);
+    /* json_get_finite reads the same values through a key */
+    x = 42;
+    assert_true(json_get_finite(o, "neg", &x));
+    assert_true(x == -1);
+    x = 42;
+    assert_false(json_get_finite(o, "str", &x));
+    assert_true(x == 42);
+    json_decref(o);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_get_number),
         cmocka_unit_test(test_get_in),
         cmocka_unit_test(test_get_nonneg),
+        cmocka_unit_test(test_value_getters),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -3,6 +3,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <cmocka.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -215,6 +216,31 @@ static void test_leftover_tmp_removed(void **state)
     assert_int_equal(stat(tmp, &st), -1);
     assert_int_equal(spool_count(sp), 0);
     free(tmp);
+    spool_destroy(&sp);
+    /* The same for a temporary file of lib/atomicfile, which spool_put writes through. */
+    tmp = xasprintf("%s/%s.result.tmp.4242.0", fx->spdir, ID1);
+    f = fopen(tmp, "w");
+    assert_non_null(f);
+    fputs("PYSPOOL1 half", f);
+    fclose(f);
+    sp = spool_open(fx->spdir, err, sizeof(err));
+    assert_non_null(sp);
+    assert_int_equal(stat(tmp, &st), -1);
+    assert_int_equal(spool_count(sp), 0);
+    free(tmp);
+    /* and a put leaves one private, whole entry and nothing else */
+    assert_int_equal(spool_put(sp, ID1, "abc", 3), 0);
+    char *entry = xasprintf("%s/%s.result", fx->spdir, ID1);
+    assert_int_equal(stat(entry, &st), 0);
+    assert_int_equal(st.st_mode & 0777, 0600);
+    free(entry);
+    DIR *d = opendir(fx->spdir);
+    assert_non_null(d);
+    int n = 0;
+    for (struct dirent *de; (de = readdir(d));)
+        n += de->d_name[0] != '.';
+    closedir(d);
+    assert_int_equal(n, 1);
     spool_destroy(&sp);
 }
 

@@ -9,9 +9,8 @@
 #include <cmocka.h>
 #include <stdint.h>
 
-#define FUZZ_REPLAY
-#include "../../fuzz/fuzz_cachegrind.c"
-#include "../../fuzz/fuzz_replay.h"
+#include "fuzz_replay.h"
+#include "fuzz_targets.h"
 
 int main(void)
 {

@@ -56,9 +56,10 @@ run_ps() {
     capture "$name" "$PYSCOPE_RUN" ${PS_PYTHON:+--python "$PS_PYTHON"} --output "$T/$name.json" "$@"
 }
 
-# jget FILE EXPR: print EXPR over the JSON in FILE (d is the document).
-jget() {
-    "$PY" "$TOOLS/jget.py" "$@" || true
+# jeval FILE EXPR: print the Python expression EXPR over the JSON in FILE (d is the
+# document; lib.sh's jget KEY.KEY reads one member from stdin).
+jeval() {
+    "$PY" "$TOOLS/jeval.py" "$@" || true
 }
 
 # last_line FILE: the last non-empty line of FILE.

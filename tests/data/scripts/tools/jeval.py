@@ -1,7 +1,7 @@
-"""jget.py FILE EXPR - print a Python expression evaluated over a JSON file (bound to d).
+"""jeval.py FILE EXPR - print a Python expression evaluated over a JSON file (bound to d).
 
 Strings print as they are, anything else as JSON; a missing key prints
-<missing: ...> and exits 1. Example: jget.py run.json 'd["status"]["exit_code"]'
+<missing: ...> and exits 1. Example: jeval.py run.json 'd["status"]["exit_code"]'
 Helpers for the profile: fn(name, suffix="") is the first function called name
 whose file ends with suffix; has_fn(name, suffix="") tells whether there is one.
 """
@@ -9,7 +9,7 @@ import json
 import sys
 
 if len(sys.argv) != 3:
-    sys.exit("usage: jget.py FILE EXPR")
+    sys.exit("usage: jeval.py FILE EXPR")
 try:
     with open(sys.argv[1], encoding="utf-8") as f:
         d = json.load(f)
