@@ -126,6 +126,9 @@ static int bf_check(int argc, char **argv, struct bisect_farm_args *a)
     return -1;
 }
 
+/* Longer than 100 lines, kept whole: getopt_long's loop, one case of a few lines per option
+ * (16), then the checks between options; the option table and its cases read together (as
+ * agent/runner/main.c parse_options). */
 static int bf_parse(int argc, char **argv, struct bisect_farm_args *a)
 {
     enum {

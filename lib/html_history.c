@@ -810,8 +810,7 @@ int html_history_write_site(FILE *out, const json_t *doc, const struct html_site
                             size_t errlen)
 {
     if (!json_is_object(doc) || !hh_is(json_get_string(doc, "schema", NULL), "pyscope.history/1")) {
-        if (err && errlen)
-            snprintf(err, errlen, "not a pyscope.history/1 document");
+        pyscope_set_err(err, errlen, "not a pyscope.history/1 document");
         return -PYSCOPE_ESCHEMA;
     }
     const json_t *runs = json_object_get(doc, "runs");
