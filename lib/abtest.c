@@ -128,7 +128,7 @@ int abtest_paired(const double *base, const double *head, size_t n, double thres
     struct stats_paired p;
     if (n < ABTEST_MIN_PAIRS)
         return -PYSCOPE_ENODATA;
-    int rc = stats_paired_ratio(base, head, n, ABTEST_CONF, &p);
+    int rc = stats_paired_ratio(base, head, n, ABTEST_CONF, ABTEST_TRIM, &p);
     if (rc < 0)
         return rc;
     double t = log1p(threshold_pct / 100), d = log(p.ratio);
@@ -420,7 +420,8 @@ const char *abtest_nearer_end(double ends_change_pct, const json_t *m)
         return NULL;
     double big_d = log1p(ends_change_pct / 100), d = log1p(json_number_value(ch) / 100);
     double w = (log1p(json_number_value(hi) / 100) - log1p(json_number_value(lo) / 100)) / 2;
-    double s = w / stats_t_ppf(0.5 + ABTEST_CONF / 2, (double)(n - 1));
+    double df = (double)((size_t)n - 2 * stats_trim_count((size_t)n, ABTEST_TRIM) - 1);
+    double s = w / stats_t_ppf(0.5 + ABTEST_CONF / 2, df);
     if (!(s > 0) || !isfinite(d))
         return NULL;
     double llr = big_d * (d - big_d / 2) / (s * s), odds = log(ABTEST_NEARER_ODDS);

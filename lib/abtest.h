@@ -51,6 +51,14 @@ json_t *abtest_compare(const json_t *const *base, size_t nb, const json_t *const
  * tests/bench/try_quality.sh).
  */
 #define ABTEST_CONF 0.99
+/*
+ * The share of pairs the paired mean drops at each end (stats_paired_ratio's trim:
+ * a 20% trimmed mean, none below 5 pairs). Even idle, this VM ran one turn in four
+ * or five 10-40% slower in CPU time (a local try of +20% f(), 12 pairs: log ratios
+ * with sd 11.6% around a median of 12%); a plain mean counts each such turn in
+ * full, so 27 pairs of a bisection's ends still spanned -8% ... +24%.
+ */
+#define ABTEST_TRIM 0.2
 /* The hint of an open paired verdict. */
 #define ABTEST_HINT_PAIRS "more interleaved pairs narrow the interval: run more rounds"
 

@@ -299,13 +299,19 @@ double stats_t_p_two_sided(double t, unsigned df)
     return p < 0 ? 0 : p > 1 ? 1 : p;
 }
 
-int stats_paired_ratio(const double *base, const double *cand, size_t n, double conf,
+size_t stats_trim_count(size_t n, double trim)
+{
+    return trim > 0 && trim < 0.5 ? (size_t)floor(trim * (double)n) : 0;
+}
+
+int stats_paired_ratio(const double *base, const double *cand, size_t n, double conf, double trim,
                        struct stats_paired *out)
 {
-    if (n < 2)
-        return -PYSCOPE_ENODATA;
-    if (!(conf > 0 && conf < 1))
+    if (!(conf > 0 && conf < 1) || !(trim >= 0 && trim < 0.5))
         return -PYSCOPE_ERANGE;
+    size_t g = stats_trim_count(n, trim);
+    if (n < 2 || n - 2 * g < 2)
+        return -PYSCOPE_ENODATA;
     double *d = xmalloc(n * sizeof(*d));
     for (size_t i = 0; i < n; i++) {
         if (!(base[i] > 0 && cand[i] > 0 && isfinite(base[i]) && isfinite(cand[i]))) {
@@ -314,18 +320,26 @@ int stats_paired_ratio(const double *base, const double *cand, size_t n, double 
         }
         d[i] = log(cand[i] / base[i]);
     }
+    qsort(d, n, sizeof(*d), cmp_double);
     double mean, sd;
-    stats_mean(d, n, &mean);
+    stats_mean(d + g, n - 2 * g, &mean);
+    for (size_t i = 0; i < g; i++) { /* winsorize */
+        d[i] = d[g];
+        d[n - 1 - i] = d[n - 1 - g];
+    }
     stats_stdev(d, n, &sd);
     free(d);
-    double se = sd / sqrt((double)n);
-    double half = se > 0 ? stats_t_ppf(0.5 + conf / 2, (double)(n - 1)) * se : 0;
+    /* Yuen: se^2 = (n - 1) s_w^2 / (h (h - 1)), h = n - 2g kept (g = 0: s^2 / n) */
+    double h = (double)(n - 2 * g), df = h - 1;
+    double se = sd * sqrt((double)(n - 1) / (h * (h - 1)));
+    double half = se > 0 ? stats_t_ppf(0.5 + conf / 2, df) * se : 0;
     out->n = n;
+    out->df = df;
     out->ratio = exp(mean);
     out->ci_low = exp(mean - half);
     out->ci_high = exp(mean + half);
     if (se > 0)
-        out->p_value = stats_t_p_two_sided(mean / se, (unsigned)(n - 1));
+        out->p_value = stats_t_p_two_sided(mean / se, (unsigned)df);
     else
         out->p_value = mean == 0 ? 1 : 0;
     return 0;

@@ -88,24 +88,33 @@ double stats_t_p_two_sided(double t, unsigned df);
 
 struct stats_paired {
     size_t n;      /* pairs used */
-    double ratio;  /* geometric mean of cand[i] / base[i] */
-    double ci_low; /* its confidence interval (a t interval on the logs) */
+    double ratio;  /* exp(the trimmed mean of ln(cand[i] / base[i])) */
+    double ci_low; /* its confidence interval */
     double ci_high;
-    double p_value; /* two-sided paired t test of the logs against 0 */
+    double p_value; /* two-sided test of the trimmed mean against 0 */
+    double df;      /* the t distribution's degrees of freedom: n - 2g - 1 */
 };
+
+/* The pairs a trimmed mean of n values drops at each end: floor(trim * n). */
+size_t stats_trim_count(size_t n, double trim);
 
 /*
  * The ratio of paired samples cand[i] / base[i] (measured side by side, e.g. in
- * turns), as the paired t test on their logarithms gives it: the geometric mean
- * ratio exp(mean(d)), d[i] = ln(cand[i] / base[i]), with the interval
- * exp(mean(d) -/+ t(conf, n-1) sd(d) / sqrt(n)) and the test's p-value. What
- * drifts between pairs (the machine's load, its clock) cancels in each d[i], so
- * the interval is that of the change, not of the runs' spread. Every value must
- * be > 0 and finite (else -PYSCOPE_ERANGE), n >= 2 (else -PYSCOPE_ENODATA),
- * conf in (0, 1). When every d[i] is equal the interval is the point and p is
- * 1 (no change) or 0; conf outside (0, 1): -PYSCOPE_ERANGE. Returns 0 or a negative code.
+ * turns) from their log ratios d[i] = ln(cand[i] / base[i]): what drifts between
+ * pairs (the machine's load, its clock) cancels in each d[i], so the interval is
+ * that of the change, not of the runs' spread. With trim = 0 the paired t test:
+ * exp(mean(d)) and exp(mean(d) -/+ t(conf, n-1) sd(d) / sqrt(n)). With trim in
+ * (0, 0.5) Tukey and McLaughlin's trimmed-mean t (the one-sample form of Yuen's
+ * test): g = floor(trim n) values dropped at each end, the mean of the h = n - 2g
+ * kept, its standard error sqrt((n - 1) / (h (h - 1))) s_w from the g-winsorized
+ * standard deviation s_w, t with h - 1 degrees of freedom: a run the machine slowed
+ * by a third in one pair moves the interval as little as it moves the median.
+ * Every value must be > 0 and finite (else -PYSCOPE_ERANGE), n >= 2 and n - 2g >= 2
+ * (else -PYSCOPE_ENODATA), conf in (0, 1) and trim in [0, 0.5) (else
+ * -PYSCOPE_ERANGE). When the kept d[i] are all equal the interval is the point and
+ * p is 1 (no change) or 0. Returns 0 or a negative code.
  */
-int stats_paired_ratio(const double *base, const double *cand, size_t n, double conf,
+int stats_paired_ratio(const double *base, const double *cand, size_t n, double conf, double trim,
                        struct stats_paired *out);
 
 struct stats_mwu {

@@ -381,7 +381,7 @@ static void test_paired_ratio(void **state)
     (void)state;
     double b[] = {1.00, 1.10, 0.95, 1.05, 1.02}, c[] = {1.08, 1.21, 1.02, 1.12, 1.13};
     struct stats_paired p;
-    assert_int_equal(stats_paired_ratio(b, c, 5, 0.95, &p), 0);
+    assert_int_equal(stats_paired_ratio(b, c, 5, 0.95, 0, &p), 0);
     assert_int_equal(p.n, 5);
     assert_close(p.ratio, 1.0855254265089431, 1e-12);
     /* the t quantile is a Cornish-Fisher expansion for df >= 3 (within 1%) */
@@ -390,20 +390,37 @@ static void test_paired_ratio(void **state)
     assert_close(p.p_value, 0.0003420096199946268, 1e-9);
     /* what drifts between pairs cancels: the same ratios at a varying level */
     double b2[] = {1.0, 1.6, 1.2, 2.0}, c2[] = {1.1, 1.76, 1.32, 2.2};
-    assert_int_equal(stats_paired_ratio(b2, c2, 4, 0.95, &p), 0);
+    assert_int_equal(stats_paired_ratio(b2, c2, 4, 0.95, 0, &p), 0);
     assert_close(p.ratio, 1.1, 1e-12);
     assert_close(p.ci_low, 1.1, 1e-12);
     assert_close(p.ci_high, 1.1, 1e-12);
     assert_close(p.p_value, 0, 0);
-    assert_int_equal(stats_paired_ratio(b2, b2, 4, 0.95, &p), 0);
+    assert_int_equal(stats_paired_ratio(b2, b2, 4, 0.95, 0, &p), 0);
     assert_close(p.p_value, 1, 0);
+    /* trimmed (Yuen): CPU times of 12 turn pairs of an idle local try, head f() +20%; numpy
+     * and scipy 1.10: g = 2, h = 8, exp(trimmed mean), exp(tm -/+ t.ppf(0.995, 7) se) with
+     * se = sw sqrt((n-1) / (h (h-1))), sw the winsorized sd (ddof 1); 2 t.sf(|tm / se|, 7).
+     * The plain mean's 99% interval is +5.6% ... +30.0%. */
+    double ta[] = {0.2031, 0.2036, 0.1924, 0.1984, 0.2082, 0.1969,
+                   0.1947, 0.1976, 0.1985, 0.1994, 0.2175, 0.2751};
+    double tb[] = {0.2126, 0.2284, 0.2253, 0.2261, 0.3152, 0.2384,
+                   0.2716, 0.2196, 0.222,  0.2196, 0.265,  0.2753};
+    assert_int_equal(stats_trim_count(12, 0.2), 2);
+    assert_int_equal(stats_trim_count(4, 0.2), 0);
+    assert_int_equal(stats_paired_ratio(ta, tb, 12, 0.99, 0.2, &p), 0);
+    assert_close(p.df, 7, 0);
+    assert_close(p.ratio, 1.1482942538527179, 1e-12);
+    assert_close(p.ci_low, 1.072663583814125, 1e-3);
+    assert_close(p.ci_high, 1.2292574422472968, 1e-3);
+    assert_close(p.p_value, 0.0001932686371538084, 1e-9);
+    assert_int_equal(stats_paired_ratio(ta, tb, 12, 0.99, 0.5, &p), -PYSCOPE_ERANGE);
     /* bad input */
-    assert_int_equal(stats_paired_ratio(b, c, 1, 0.95, &p), -PYSCOPE_ENODATA);
-    assert_int_equal(stats_paired_ratio(b, c, 5, 1.0, &p), -PYSCOPE_ERANGE);
+    assert_int_equal(stats_paired_ratio(b, c, 1, 0.95, 0, &p), -PYSCOPE_ENODATA);
+    assert_int_equal(stats_paired_ratio(b, c, 5, 1.0, 0, &p), -PYSCOPE_ERANGE);
     double z[] = {1.0, 0.0, 1.0};
-    assert_int_equal(stats_paired_ratio(b, z, 3, 0.95, &p), -PYSCOPE_ERANGE);
+    assert_int_equal(stats_paired_ratio(b, z, 3, 0.95, 0, &p), -PYSCOPE_ERANGE);
     double nan_[] = {1.0, NAN, 1.0};
-    assert_int_equal(stats_paired_ratio(nan_, b, 3, 0.95, &p), -PYSCOPE_ERANGE);
+    assert_int_equal(stats_paired_ratio(nan_, b, 3, 0.95, 0, &p), -PYSCOPE_ERANGE);
 }
 
 static void test_bootstrap_ratio(void **state)
