@@ -201,14 +201,15 @@ struct bisect {
     char msg[2048];          /* its "message" ("" when found) */
     json_t *evidence;        /* the A/B that shows it (regression object), or NULL */
     const char *evidence_of; /* which A/B that is */
-    double ends_change;      /* the change E the ends measured (bad against good) */
+    json_t *ends;            /* the ends' verdict of the deciding metric (bad against good) */
     json_t *hi_res;          /* the halving step's A/B that found v[hi] bad, or NULL */
 };
 
 /*
  * The verdict deciding a step: --metric's (NULL when the runs have none), else that of the
  * metric the decision names (its verdict, rule and change are the decision's, and it has
- * the 95% interval the nearer-end rule reads, which the decision lacks), else the decision.
+ * the interval (99% when paired) the nearer-end rule reads, which the decision lacks), else the
+ * decision.
  */
 static const json_t *bisect_metric(const struct bisect *b, const json_t *res)
 {
@@ -377,6 +378,7 @@ static void bisect_release(struct bisect *b)
     json_decref(b->steps);
     json_decref(b->evidence);
     json_decref(b->hi_res);
+    json_decref(b->ends);
     free(b->runner);
     abrun_cache_close(&b->ac);
     revision_repo_close(&b->rr);
@@ -517,7 +519,8 @@ static int bisect_ends(struct bisect *b)
                 "the ends: bad against good");
     b->evidence = res;
     b->evidence_of = "bad against good";
-    b->ends_change = change;
+    json_decref(b->ends);
+    b->ends = json_deep_copy(bisect_metric(b, res));
     if (strcmp(v, "regression") == 0)
         return BISECT_GO_ON;
     b->result = strcmp(v, "inconclusive") == 0 ? "inconclusive" : "no_regression";
@@ -533,20 +536,16 @@ static int bisect_ends(struct bisect *b)
 
 /*
  * An open verdict (m) of a step against good, or of the culprit against its parent, decided
- * by which end it resembles (lib/abtest: its 95% interval wholly below or above half the
- * ends' change): "good", "bad", or NULL when it straddles. reason gets the words.
+ * by which end it resembles (lib/abtest: its interval (99% when paired) wholly below or above half
+ * the ends' change): "good", "bad", or NULL when it straddles. reason gets the words.
  */
 static const char *bisect_nearer_end(const struct bisect *b, const json_t *m, char *reason,
                                      size_t len)
 {
-    const char *near = abtest_nearer_end(b->ends_change, m);
+    char why[512];
+    const char *near = abtest_nearer_end(b->ends, m, why, sizeof(why));
     if (near)
-        snprintf(reason, len,
-                 "inside the noise floor, but its 95%% CI %+.1f%% .. %+.1f%% lies wholly %s "
-                 "half the ends' change (%+.1f%%): nearer the %s end",
-                 json_number_value(json_object_get(m, "ci_low_pct")),
-                 json_number_value(json_object_get(m, "ci_high_pct")),
-                 strcmp(near, "bad") == 0 ? "above" : "below", b->ends_change / 2, near);
+        snprintf(reason, len, "open on its own, but %s: nearer the %s end", why, near);
     return near;
 }
 
@@ -582,7 +581,7 @@ static int bisect_search(struct bisect *b)
             continue;
         }
         const char *v = bisect_verdict(b, res, &change);
-        char near_why[256];
+        char near_why[640];
         const char *near =
             strcmp(v, "inconclusive") == 0
                 ? bisect_nearer_end(b, bisect_metric(b, res), near_why, sizeof(near_why))
@@ -651,7 +650,7 @@ static int bisect_conclude(struct bisect *b)
         b->result = "found";
         return BISECT_DECIDED;
     }
-    char err[1024], near_why[256];
+    char err[1024], near_why[640];
     json_t *res = NULL;
     long rounds;
     double change;
@@ -682,7 +681,7 @@ static int bisect_conclude(struct bisect *b)
     b->evidence_of = "the first bad commit against its parent";
     b->result = confirmed ? "found" : "inconclusive";
     if (!confirmed) {
-        char what[320];
+        char what[720];
         if (near)
             snprintf(what, sizeof(what), "it resembles the good end (%+.1f%%, %s): rejected",
                      change, near_why);

@@ -223,7 +223,10 @@ static const char RUNNING_SQL[] =
     " 'turns', (SELECT count(*) FROM jobs j WHERE j.batch_id IN"
     "   (SELECT unnest(st.batches) FROM bisection_steps st WHERE st.bisection_id = b.id)),"
     " 'steps', (SELECT count(*) FROM bisection_steps st WHERE st.bisection_id = b.id),"
-    " 'ends_change', (SELECT st.change_pct FROM bisection_steps st WHERE st.bisection_id = b.id"
+    " 'ends', (SELECT coalesce((SELECT m FROM jsonb_array_elements(st.result->'metrics') m"
+    "   WHERE m->>'metric' = coalesce(nullif(b.metric, ''), st.result->'decision'->>'metric')"
+    "   AND m->'function' IS NULL LIMIT 1), jsonb_build_object('change_pct', st.change_pct))"
+    "  FROM bisection_steps st WHERE st.bisection_id = b.id"
     "   AND st.phase = 'ends' AND st.outcome = 'bad' ORDER BY st.n DESC LIMIT 1),"
     " 'step', (SELECT json_build_object('n', st.n, 'phase', st.phase, 'pos', st.pos,"
     "   'against', st.against_pos, 'batches', st.batches, 'outcome', st.outcome,"
@@ -366,7 +369,7 @@ static int queue_step(struct store *s, const struct bisection_settings *bs, cons
 
 /*
  * The verdict object deciding a step: metric's, or (metric "") that of the metric the
- * decision names (its verdict, rule and change are the decision's, and it has the 95%
+ * decision names (its verdict, rule and change are the decision's, and it has the
  * interval the nearer-end rule reads, which the decision lacks); the decision itself when
  * no metric object matches.
  */
@@ -384,11 +387,11 @@ static const json_t *step_metric(const json_t *reg, const char *metric)
     return metric && *metric ? NULL : d;
 }
 
-/* abtest_nearer_end for step m of b, against the ends' change (NULL: unknown). */
-static const char *nearer_end(const struct bis *b, const json_t *m)
+/* abtest_nearer_end for step m of b, against the ends' verdict of its metric (NULL:
+ * unknown); why gets the words of the rule that decided. */
+static const char *nearer_end(const struct bis *b, const json_t *m, char *why, size_t whylen)
 {
-    const json_t *e = json_object_get(b->row, "ends_change");
-    return json_is_number(e) ? abtest_nearer_end(json_number_value(e), m) : NULL;
+    return abtest_nearer_end(json_object_get(b->row, "ends"), m, why, whylen);
 }
 
 /* Record the decision of step n. */
@@ -465,6 +468,7 @@ static int decide_step(struct store *s, const struct bisection_settings *bs, str
     const json_t *m = step_metric(json_object_get(res, "regression"), metric);
     const char *verdict = m ? str_of(m, "verdict") : "";
     const char *outcome;
+    char near_why[512] = "";
     if (!res || int_of(res, "base_runs") == 0) {
         outcome = "failed";
     } else if (int_of(res, "head_runs") == 0) {
@@ -475,15 +479,12 @@ static int decide_step(struct store *s, const struct bisection_settings *bs, str
         outcome = "bad";
     } else if (strcmp(verdict, "no_change") == 0 || strcmp(verdict, "improvement") == 0) {
         outcome = "good";
-    } else if (strcmp(phase, "ends") != 0 && nearer_end(b, m)) {
+    } else if (strcmp(phase, "ends") != 0 && nearer_end(b, m, near_why, sizeof(near_why))) {
         /* a halving step, or the confirmation (the culprit against its parent): open, but
          * nearer one end than the other */
-        outcome = nearer_end(b, m);
-        log_info("bisection %s step %" JSON_INTEGER_FORMAT " (%s): %s by its interval %+.1f%% .. "
-                 "%+.1f%% against half the ends' change (%+.1f%%)",
-                 b->ids, b->n, phase, outcome, json_number_value(json_object_get(m, "ci_low_pct")),
-                 json_number_value(json_object_get(m, "ci_high_pct")),
-                 json_number_value(json_object_get(b->row, "ends_change")) / 2);
+        outcome = nearer_end(b, m, NULL, 0);
+        log_info("bisection %s step %" JSON_INTEGER_FORMAT " (%s): %s: %s", b->ids, b->n, phase,
+                 outcome, near_why);
     } else {
         outcome = "inconclusive";
         long long left = json_is_true(json_object_get(b->row, "over_time"))
@@ -527,13 +528,6 @@ static int merge_parents(struct store *s, const char *hash, char *buf, size_t le
     return rc;
 }
 
-/* Half the change the ends measured (NAN when unknown). */
-static double ends_half(const struct bis *b)
-{
-    const json_t *e = json_object_get(b->row, "ends_change");
-    return json_is_number(e) ? json_number_value(e) / 2 : NAN;
-}
-
 /*
  * End b found: chain[pos] is the culprit, as its A/B against its parent chain[against]
  * shows (m: that A/B's deciding verdict, a regression or, inside the noise floor, an
@@ -543,16 +537,13 @@ static int name_culprit(struct store *s, struct bis *b, json_int_t pos, json_int
                         const json_t *m, const char *how, char *err, size_t errlen)
 {
     double change = json_number_value(json_object_get(m, "change_pct"));
-    char parents[256] = "", msg[1024], near[256] = "";
+    char parents[256] = "", msg[1024], near[640] = "";
     int rc = merge_parents(s, at(b, pos), parents, sizeof(parents), err, errlen);
     if (rc < 0)
         return rc;
-    if (strcmp(str_of(m, "verdict"), "regression") != 0)
-        snprintf(near, sizeof(near),
-                 " (inside the noise floor, but its 95%% CI %+.1f%% .. %+.1f%% lies wholly above "
-                 "half the ends' change, %+.1f%%: nearer the bad end)",
-                 json_number_value(json_object_get(m, "ci_low_pct")),
-                 json_number_value(json_object_get(m, "ci_high_pct")), ends_half(b));
+    char why[512] = "";
+    if (strcmp(str_of(m, "verdict"), "regression") != 0 && nearer_end(b, m, why, sizeof(why)))
+        snprintf(near, sizeof(near), " (open on its own, but %s: nearer the bad end)", why);
     if (*parents)
         snprintf(msg, sizeof(msg),
                  "merge commit %.12s (parents %s): the slowdown came in with the merge "
@@ -580,7 +571,7 @@ static int apply_step(struct store *s, struct bis *b, const json_t *st, const ch
     /* the rounds pairs each of the step's try batches queued, all pooled in its verdict */
     size_t nbatch = json_array_size(json_object_get(st, "batches"));
     size_t pooled = nbatch * (size_t)int_of(b->row, "rounds");
-    char msg[1024];
+    char msg[1024], near_why[512] = "";
     int rc;
     log_info("bisection %s step %" JSON_INTEGER_FORMAT " (%s) %.12s: %s (%s %+.1f%%)", b->ids, b->n,
              phase, at(b, pos), outcome, *verdict ? verdict : "-", change);
@@ -617,16 +608,14 @@ static int apply_step(struct store *s, struct bis *b, const json_t *st, const ch
     if (strcmp(phase, "confirm") == 0) {
         if (strcmp(outcome, "bad") == 0)
             return name_culprit(s, b, pos, against, m, "", err, errlen);
-        if (strcmp(outcome, "good") == 0 && strcmp(verdict, "inconclusive") == 0)
+        if (strcmp(outcome, "good") == 0 && strcmp(verdict, "inconclusive") == 0 &&
+            nearer_end(b, m, near_why, sizeof(near_why)))
             snprintf(msg, sizeof(msg),
                      "the steps point at %.12s but against its parent %.12s it resembles the "
-                     "good end: %+.1f%%, inside the noise floor, with its 95%% CI %+.1f%% .. "
-                     "%+.1f%% wholly below half the ends' change (%+.1f%%; %zu rounds pooled); "
+                     "good end: %+.1f%%, open on its own, but %s (%zu rounds pooled); "
                      "rejected, not named: the slowdown may build up over several commits, or "
                      "noise misled a step",
-                     at(b, pos), at(b, against), change,
-                     json_number_value(json_object_get(m, "ci_low_pct")),
-                     json_number_value(json_object_get(m, "ci_high_pct")), ends_half(b), pooled);
+                     at(b, pos), at(b, against), change, near_why, pooled);
         else
             snprintf(msg, sizeof(msg),
                      "the steps point at %.12s but its own change against its parent %.12s did "

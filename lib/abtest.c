@@ -170,7 +170,7 @@ const char *abtest_paired_reason(const struct regress_result *r, char *buf, size
     case REGRESS_IMPROVEMENT:
         snprintf(buf, size,
                  "%s by %+.2f%% over %zu interleaved pairs: the paired %g%% CI %+.1f%% … %+.1f%% "
-                 "excludes no change and the change is beyond the %.3g%% threshold (paired t "
+                 "excludes no change and the change is beyond the %.3g%% threshold (trimmed-mean t "
                  "test, p=%.3g)",
                  r->verdict == REGRESS_REGRESSION ? "slower" : "faster", r->change_pct, r->n_runs,
                  100 * ABTEST_CONF, r->ci_low_pct, r->ci_high_pct, r->threshold_pct, r->p_value);
@@ -401,31 +401,63 @@ json_t *abtest_compare(const json_t *const *base, size_t nb, const json_t *const
     return res;
 }
 
-const char *abtest_nearer_end(double ends_change_pct, const json_t *m)
+/* The number at key k of o, or dflt when it is not one. */
+static double num_or(const json_t *o, const char *k, double dflt)
+{
+    const json_t *v = json_object_get(o, k);
+    return json_is_number(v) ? json_number_value(v) : dflt;
+}
+
+/* ln of the likelihood ratio of a change of D (log) against none, for the pairs' mean
+ * log ratio d with standard error s on df degrees of freedom: the ratio of the two
+ * Student t densities, so that a spread estimated from few pairs counts as uncertain. */
+static double nearer_llr(double big_d, double d, double s, double df)
+{
+    double t0 = d / s, t1 = (d - big_d) / s;
+    return (df + 1) / 2 * (log1p(t0 * t0 / df) - log1p(t1 * t1 / df));
+}
+
+const char *abtest_nearer_end(const json_t *ends, const json_t *m, char *why, size_t whylen)
 {
     const json_t *lo = json_object_get(m, "ci_low_pct"), *hi = json_object_get(m, "ci_high_pct");
-    double half = ends_change_pct / 2;
-    if (!json_is_number(lo) || !json_is_number(hi) || !(half > 0))
+    double e = num_or(ends, "change_pct", NAN);
+    double e_lo = fmin(e, num_or(ends, "ci_low_pct", e)),
+           e_hi = fmax(e, num_or(ends, "ci_high_pct", e));
+    if (!json_is_number(lo) || !json_is_number(hi) || !(e_lo > 0) || !isfinite(e_hi))
         return NULL;
-    if (json_number_value(hi) < half)
-        return "good";
-    if (json_number_value(lo) > half)
-        return "bad";
+    double l = json_number_value(lo), h = json_number_value(hi);
+    if (h < e_lo / 2 || l > e_hi / 2) {
+        pyscope_set_err(why, whylen,
+                        "its interval %+.1f%% .. %+.1f%% lies wholly %s half the ends' change "
+                        "(%+.1f%%, interval %+.1f%% .. %+.1f%%)",
+                        l, h, h < e_lo / 2 ? "below" : "above", e, e_lo, e_hi);
+        return h < e_lo / 2 ? "good" : "bad";
+    }
     /* the two-point likelihood ratio, on the pairs' logs (abtest.h) */
     const char *mode = json_string_value(json_object_get(m, "mode"));
     json_int_t n = json_integer_value(json_object_get(m, "pairs"));
     const json_t *ch = json_object_get(m, "change_pct");
     if (!mode || strcmp(mode, "paired") != 0 || n < ABTEST_NEARER_LR_PAIRS || !json_is_number(ch) ||
-        json_number_value(lo) <= -100)
+        l <= -100)
         return NULL;
-    double big_d = log1p(ends_change_pct / 100), d = log1p(json_number_value(ch) / 100);
-    double w = (log1p(json_number_value(hi) / 100) - log1p(json_number_value(lo) / 100)) / 2;
+    double d = log1p(json_number_value(ch) / 100);
+    double w = (log1p(h / 100) - log1p(l / 100)) / 2;
     double df = (double)((size_t)n - 2 * stats_trim_count((size_t)n, ABTEST_TRIM) - 1);
     double s = w / stats_t_ppf(0.5 + ABTEST_CONF / 2, df);
     if (!(s > 0) || !isfinite(d))
         return NULL;
-    double llr = big_d * (d - big_d / 2) / (s * s), odds = log(ABTEST_NEARER_ODDS);
-    return llr >= odds ? "bad" : llr <= -odds ? "good" : NULL;
+    double a = nearer_llr(log1p(e_lo / 100), d, s, df), b = nearer_llr(log1p(e_hi / 100), d, s, df);
+    double llr = a > 0 && b > 0 ? fmin(a, b) : a < 0 && b < 0 ? fmax(a, b) : 0;
+    if (fabs(llr) < log(ABTEST_NEARER_ODDS))
+        return NULL;
+    pyscope_set_err(why, whylen,
+                    "its %+.1f%% over %" JSON_INTEGER_FORMAT " pairs (interval %+.1f%% .. %+.1f%%) "
+                    "is at least %.3g times likelier %s (%+.1f%% .. %+.1f%%)",
+                    json_number_value(ch), n, l, h, exp(fmin(fabs(llr), 700)),
+                    llr > 0 ? "if the commit made the ends' change than if it made none"
+                            : "if the commit made no change than if it made the ends' change",
+                    e_lo, e_hi);
+    return llr > 0 ? "bad" : "good";
 }
 
 size_t abtest_step_batches(bool ends, size_t max_extra)

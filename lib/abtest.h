@@ -64,8 +64,9 @@ json_t *abtest_compare(const json_t *const *base, size_t nb, const json_t *const
 
 /*
  * Decide a change from n pairs of run statistics (base[i], head[i] > 0, the i-th
- * turn of each side) with the paired t test on their logs (stats_paired_ratio):
- * change_pct is the geometric mean ratio's change, ci_*_pct its 99% interval,
+ * turn of each side) with the trimmed-mean t test on their logs
+ * (stats_paired_ratio, ABTEST_TRIM): change_pct is the trimmed mean ratio's
+ * change, ci_*_pct its ABTEST_CONF interval,
  * noise_pct the interval's half-width, p_value the test's, n_runs = n_cand_runs
  * = n. Against the threshold T (threshold_pct, on the log scale):
  *  - regression (improvement): the interval lies wholly above (below) no change
@@ -86,24 +87,33 @@ const char *abtest_paired_reason(const struct regress_result *r, char *buf, size
 
 /* The odds the likelihood ratio of abtest_nearer_end needs, and the pairs. */
 #define ABTEST_NEARER_ODDS     99.0
-#define ABTEST_NEARER_LR_PAIRS 6
+#define ABTEST_NEARER_LR_PAIRS ABTEST_MIN_PAIRS
 
 /*
- * Which end does a commit resemble? ends_change_pct: the whole change E measured
- * between a bisection's ends (BAD against GOOD); m: one metric of the commit's A/B
- * against GOOD (borrowed, with ci_low_pct and ci_high_pct). A culprit moves the metric
- * by about E, any other commit by about 0, so the halfway mark separates them even
- * where the noise is too wide for a plain no-change verdict. "good" when the interval
- * (99% for a paired verdict) lies wholly below E/2, "bad" when wholly above it. A paired
- * verdict ("mode": "paired") of at least ABTEST_NEARER_LR_PAIRS pairs is also decided by
- * the bisection's own model: the commit's true change is 0 (before the culprit) or E
- * (at or after it), so the likelihood ratio of the two, from the pairs' mean log ratio d
- * and its standard error s (the interval's half-width over its t quantile),
- * exp(D (d - D/2) / s^2) with D = ln(1 + E), picks "bad" at odds of at least
- * ABTEST_NEARER_ODDS, "good" at 1 / ABTEST_NEARER_ODDS. NULL: neither (the step stays
- * open), no interval, or E is not a slowdown (> 0).
+ * Which end does a commit resemble? ends: the ends' verdict (BAD against GOOD) of the
+ * deciding metric (borrowed: change_pct E and its interval ci_low_pct .. ci_high_pct,
+ * E_lo .. E_hi; a missing bound counts as E); m: that metric of the commit's A/B against
+ * GOOD (borrowed, with ci_low_pct and ci_high_pct). A culprit moves the metric by about
+ * E, any other commit by about 0, so the halfway mark separates them even where the
+ * noise is too wide for a plain no-change verdict. The ends' own interval counts: a
+ * bisection whose ends measured twice the true change must not call a bad commit good
+ * for lying below half of it. So "good" when m's interval (99% for a paired verdict)
+ * lies wholly below E_lo/2, "bad" when wholly above E_hi/2. A paired verdict ("mode":
+ * "paired") of at least ABTEST_NEARER_LR_PAIRS pairs is also decided by the
+ * bisection's own model: the commit's true change is 0 (before the culprit) or the
+ * ends' (at or after it), so the likelihood ratio of the two, from the pairs' mean log
+ * ratio d, its standard error s (the interval's half-width over its t quantile) and
+ * the test's df: the ratio of Student t densities at (d - D) / s and d / s, with
+ * D = ln(1 + E') (a spread estimated from few pairs counts as uncertain), picks "bad"
+ * when it is at least
+ * ABTEST_NEARER_ODDS for both E' = E_lo and E' = E_hi (the least favourable change in
+ * the ends' interval), "good" when its inverse is. NULL: neither (the step stays open),
+ * no interval, or E_lo is not a slowdown (> 0). why (whylen bytes; NULL: none) gets the
+ * words of the rule that decided ("its interval ... lies wholly above half the ends'
+ * change (...)", "its ... over N pairs is ... times likelier ..."), for a message that
+ * goes on ": nearer the bad end".
  */
-const char *abtest_nearer_end(double ends_change_pct, const json_t *m);
+const char *abtest_nearer_end(const json_t *ends, const json_t *m, char *why, size_t whylen);
 
 /*
  * The try batches (of the bisection's rounds pairs each) a step may pool at most: a

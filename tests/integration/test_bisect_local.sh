@@ -90,7 +90,7 @@ if [ "$SANITIZED" = 0 ]; then
         '^(found|inconclusive-said)$' "$res"
 fi
 
-# --- the text form, a range of one commit (the ends' A/B and the confirmation) ----------
+# --- the text form, a range of one commit (the ends' A/B is its confirmation) -----------
 set +e
 "$PYSCOPE" bisect -q --good "$C5" --bad "$C6" --rounds 3 --max-rounds 3 --repeat 1 bench/f.py \
     >"$T/text.out" 2>&1
@@ -100,7 +100,7 @@ expect_match "the text form ran (exit 0 named, 1 not)" '^[01]$' "$rc"
 if [ "$SANITIZED" = 0 ] && [ "$rc" = 0 ]; then
     expect_match "it names the first bad commit" "First bad commit: $C6" "$(cat "$T/text.out")"
     expect_match "with its subject" "Change 6: more work in f" "$(cat "$T/text.out")"
-    expect_match "and its evidence" "Evidence \\(the first bad commit against its parent\\)" \
+    expect_match "and its evidence" "Evidence \\(the first bad commit against its parent" \
         "$(cat "$T/text.out")"
 else
     expect_match "it says what it found" "First bad commit|nconclusive|No regression" \

@@ -4,14 +4,16 @@
 # real runs of a real script, whose memory is all but exact, so that every verdict is known
 # in advance. bench/m.py allocates the megabytes its commit's bench/cfg.txt says (20 before
 # the culprit, 60 from it on); a counter per commit (outside the read-only trees) lets a
-# commit be noisy (one turn of two runs in six allocates 150 MB) or change its mind (the
+# commit be noisy (one turn of two runs in six allocates 150 MB), wobble (its turns
+# allocate 10% less and 10% more in turn: every A/B of it stays open) or change its mind (the
 # first 12 runs at 60 MB, then 21).
 #
 # Ranges of 1, 2 and 3 commits, the culprit at every position: named, with as evidence an
 # A/B of it against its own parent; a culprit whose parent is GOOD is named from the step
 # that measured it against GOOD (no second A/B of the same pair), at most ceil(log2 N)
-# halving steps. The confirmation inside the noise floor (a noisy parent): nearer the bad
-# end names the culprit; nearer the good end (the culprit changed its mind) rejects it.
+# halving steps. A noisy parent: the confirmation names the culprit (a trimmed mean of
+# the pairs drops the noisy turn). A wobbling parent and a culprit that changed its mind:
+# the confirmation is open on its own, nearer the good end: the culprit is rejected.
 # labels: asan
 source "$PYSCOPE_SRC/tests/integration/lib.sh"
 source "$PYSCOPE_SRC/tests/integration/coord.sh"
@@ -41,6 +43,8 @@ if mode != "plain":  # count this commit's runs, outside the read-only tree
         f.write("x")
     if mode == "noisy" and (k // 2) % 6 == 0:  # one turn (2 runs: --repeat 2) in six
         size = 150
+    if mode == "wobbly":  # turns of 2 runs: 10% less, 10% more, in turn
+        size = size * (9 if (k // 2) % 2 == 0 else 11) // 10
     if mode == "fast_after" and k >= int(arg[0]):
         size = int(arg[1])
 data = b"\x01" * (size << 20)
@@ -107,17 +111,17 @@ bisect 3 --rounds 6 --max-rounds 6
 expect_eq "noisy parent, nearer the bad end: the steps" "3:bad 1:good 2:bad 2:confirmed" "$(summary)"
 expect_eq "noisy parent, nearer the bad end: found commit 2, exit 0" "0 found $(H 2)" \
     "$RC $(echo "$OUT" | sed -n '/^{/,$p' | json_get "d['status'] + ' ' + (d['culprit'] or {}).get('hash', '-')")"
-expect_match "noisy parent, nearer the bad end: the confirmation was inside the noise floor, said" \
-    "^inconclusive within_noise inside the noise floor, but its 95% CI [+][0-9.]+% \\.\\. [+][0-9.]+% lies wholly above half the ends' change \\([+][0-9.]+%\\): nearer the bad end$" \
+expect_match "noisy parent: the confirmation a regression of the pairs (the noisy turn trimmed)" \
+    "^regression significant the culprit against its parent$" \
     "$(rss_verdict) $(rss_rule) $(echo "$OUT" | sed -n '/^{/,$p' | json_get "d['steps'][-1]['reason']")"
 
 # ... nearer the good end: commit 2 slow for the 18 runs of its step, then not
-repo 3 "20 noisy" "60 fast_after 12 21" "60 plain"
+repo 3 "20 wobbly" "60 fast_after 12 21" "60 plain"
 bisect 3 --rounds 6 --max-rounds 6
 expect_eq "nearer the good end: the steps, the culprit rejected" "3:bad 1:good 2:bad 2:rejected" "$(summary)"
 expect_eq "nearer the good end: inconclusive, nothing named, exit 1" "1 inconclusive None" \
     "$RC $(echo "$OUT" | sed -n '/^{/,$p' | json_get "d['status'] + ' ' + str(d['culprit'])")"
 expect_match "nearer the good end: said" \
-    "^Inconclusive: the steps point at $(H 2 | cut -c1-12), but against its parent it resembles the good end \\([+-][0-9.]+%, inside the noise floor, but its 95% CI [+-][0-9.]+% \\.\\. [+-][0-9.]+% lies wholly below half the ends' change \\([+][0-9.]+%\\): nearer the good end\\): rejected; not named" \
+    "^Inconclusive: the steps point at $(H 2 | cut -c1-12), but against its parent it resembles the good end \\([+-][0-9.]+%, open on its own, but (its interval [+-][0-9.]+% \\.\\. [+-][0-9.]+% lies wholly below half the ends' change \\([+][0-9.]+%, interval [^)]*\\)|its [+-][0-9.]+% over [0-9]+ pairs \\(interval [^)]*\\) is at least [0-9.e+]+ times likelier if the commit made no change than if it made the ends' change \\([^)]*\\)): nearer the good end\\): rejected; not named" \
     "$(echo "$OUT" | sed -n '/^{/,$p' | json_get "d['message']")"
 finish

@@ -9,10 +9,10 @@
 # with as evidence an A/B of it against its own parent; no two steps compare the same two
 # commits (a culprit whose parent is the good end was measured against it by the ends or
 # by the step that found it bad: no confirmation of the same pair again), at most
-# ceil(log2 N) halving steps. Halving steps inside the noise floor are decided by the end
-# their interval is nearer. The confirmation inside the noise floor: nearer the bad end
-# (its interval wholly above half the ends' change) names the culprit; nearer the good end
-# rejects it (inconclusive, said, nothing named).
+# ceil(log2 N) halving steps. Halving steps the noise leaves open are decided by the end
+# they resemble (lib/abtest abtest_nearer_end). A noisy parent: the confirmation names the
+# culprit once its pairs show the regression; a culprit that resembles the good end in
+# its confirmation is rejected (inconclusive, said, nothing named).
 # labels: asan
 source "$PYSCOPE_SRC/tests/integration/lib.sh"
 source "$PYSCOPE_SRC/tests/integration/pg.sh"
@@ -95,13 +95,13 @@ id=$(bisect 3 4 clean)
 expect_eq "the last commit of three: confirmed against its parent" \
     "ends:4:1 bad, step:2:1 good, step:3:1 good, confirm:4:3 bad" "$(steps "$id")"
 
-# halving steps inside the noise floor (a noisy good end), the decision's metric deciding:
-# each decided by the end its interval is nearer, at once (one try batch each)
+# halving steps inside the noise (a noisy good end), the decision's metric deciding: each
+# open on its own, decided by the end it resembles after two try batches
 id=$(bisect 3 4 halving)
 expect_eq "halving steps inside the noise floor: decided by the nearer end" \
     "ends:4:1 bad, step:2:1 good, step:3:1 good, confirm:4:3 bad" "$(steps "$id")"
-expect_eq "halving steps inside the noise floor: open verdicts, one try batch each" \
-    "inconclusive:1 inconclusive:1" \
+expect_eq "halving steps inside the noise: open verdicts, two try batches each" \
+    "inconclusive:2 inconclusive:2" \
     "$(pg_sql "SELECT string_agg(verdict || ':' || cardinality(batches), ' ' ORDER BY n) FROM bisection_steps WHERE bisection_id = $id AND phase = 'step'")"
 expect_eq "halving steps inside the noise floor: the culprit named" "found $(h 4)" \
     "$(pg_sql "SELECT state || ' ' || culprit FROM bisections WHERE id = $id")"
@@ -110,15 +110,15 @@ expect_eq "halving steps inside the noise floor: the culprit named" "found $(h 4
 id=$(bisect 3 3 near)
 expect_eq "confirmation inside the noise floor: the steps" \
     "ends:4:1 bad, step:2:1 good, step:3:1 bad, confirm:3:2 bad" "$(steps "$id")"
-expect_eq "confirmation inside the noise floor: it was open (within the noise floor)" \
-    "inconclusive within_noise" \
+expect_eq "confirmation of a noisy parent: a regression of the pairs" \
+    "regression significant" \
     "$(pg_sql "SELECT verdict || ' ' || (result->'decision'->>'rule') FROM bisection_steps WHERE bisection_id = $id AND phase = 'confirm'")"
 capture "$CLI" bisect --id "$id"
-expect_eq "nearer the bad end: found, exit 0" 0 "$RC"
-expect_match "nearer the bad end: the culprit named, and why" \
-    "result: found: $(h 3 | cut -c1-12) is [+][0-9.]+% against its parent $(h 2 | cut -c1-12) \\(inside the noise floor, but its 95% CI [+][0-9.]+% \\.\\. [+][0-9.]+% lies wholly above half the ends' change, [+][0-9.]+%: nearer the bad end\\)" \
+expect_eq "a noisy parent: found, exit 0" 0 "$RC"
+expect_match "a noisy parent: the culprit named, with its change" \
+    "result: found: $(h 3 | cut -c1-12) is [+][56][0-9.]+% against its parent $(h 2 | cut -c1-12)" \
     "$OUT"
-expect_match "nearer the bad end: the culprit and its evidence printed" \
+expect_match "a noisy parent: the culprit and its evidence printed" \
     "culprit $(h 3) .*evidence \\(the culprit against its parent\\)" "$(echo "$OUT" | tr '\n' ' ')"
 
 # ... nearer the good end: rejected, nothing named
@@ -129,7 +129,7 @@ capture "$CLI" bisect --id "$id" --json
 expect_eq "nearer the good end: inconclusive, no culprit, exit 1" "1 inconclusive None None" \
     "$RC $(echo "$OUT" | json_get "d['bisect']['state'] + ' ' + str(d['bisect']['culprit']) + ' ' + str(d['bisect']['evidence'])")"
 expect_match "nearer the good end: rejected, said" \
-    "the steps point at $(h 3 | cut -c1-12) but against its parent $(h 2 | cut -c1-12) it resembles the good end: [+][0-9.]+%, inside the noise floor, with its 95% CI [+-][0-9.]+% \\.\\. [+][0-9.]+% wholly below half the ends' change \\([+][0-9.]+%; 5 rounds pooled\\); rejected, not named" \
+    "the steps point at $(h 3 | cut -c1-12) but against its parent $(h 2 | cut -c1-12) it resembles the good end: [+-][0-9.]+%, open on its own, but (its interval [+-][0-9.]+% \\.\\. [+-][0-9.]+% lies wholly below half the ends' change \\([+][0-9.]+%, interval [^)]*\\)|its [+-][0-9.]+% over [0-9]+ pairs \\(interval [^)]*\\) is at least [0-9.e+]+ times likelier if the commit made no change than if it made the ends' change \\([^)]*\\)) \\([0-9]+ rounds pooled\\); rejected, not named" \
     "$(echo "$OUT" | json_get "d['bisect']['message']")"
 
 grep -q "ERROR: AddressSanitizer\|runtime error" "$T"/*.log && fail "sanitizers" "$(grep -h 'ERROR\|runtime error' "$T"/*.log | head)"

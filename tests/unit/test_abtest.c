@@ -266,49 +266,92 @@ static void test_empty_side(void **state)
 static void test_nearer_end(void **state)
 {
     (void)state;
+    json_t *ends = json_pack("{s:f}", "change_pct", 36.0); /* no interval: the point */
     json_t *m = json_pack("{s:f, s:f}", "ci_low_pct", -20.0, "ci_high_pct", 12.0);
-    assert_string_equal(abtest_nearer_end(36, m), "good"); /* wholly below +18% */
+    char why[256];
+    assert_string_equal(abtest_nearer_end(ends, m, why, sizeof(why)), "good"); /* wholly below */
+    assert_string_equal(why, "its interval -20.0% .. +12.0% lies wholly below half the ends' "
+                             "change (+36.0%, interval +36.0% .. +36.0%)");
     json_object_set_new(m, "ci_low_pct", json_real(20.0));
     json_object_set_new(m, "ci_high_pct", json_real(60.0));
-    assert_string_equal(abtest_nearer_end(36, m), "bad"); /* wholly above */
+    assert_string_equal(abtest_nearer_end(ends, m, NULL, 0), "bad"); /* wholly above */
     json_object_set_new(m, "ci_low_pct", json_real(10.0));
-    assert_null(abtest_nearer_end(36, m));  /* straddles +18%: open */
-    assert_null(abtest_nearer_end(-10, m)); /* the ends are no slowdown */
+    assert_null(abtest_nearer_end(ends, m, NULL, 0)); /* straddles +18%: open */
+    /* the ends' interval counts: +36% measured as +24% .. +48%, the halves +12% and +24% */
+    json_object_set_new(ends, "ci_low_pct", json_real(24.0));
+    json_object_set_new(ends, "ci_high_pct", json_real(48.0));
+    json_object_set_new(m, "ci_low_pct", json_real(-20.0));
+    json_object_set_new(m, "ci_high_pct", json_real(14.0)); /* below 18, not below 12 */
+    assert_null(abtest_nearer_end(ends, m, NULL, 0));
+    json_object_set_new(m, "ci_low_pct", json_real(20.0));
+    json_object_set_new(m, "ci_high_pct", json_real(60.0)); /* above 18, not above 24 */
+    assert_null(abtest_nearer_end(ends, m, NULL, 0));
+    json_object_set_new(ends, "change_pct", json_real(-10.0));
+    json_object_set_new(ends, "ci_low_pct", json_real(-20.0));
+    assert_null(abtest_nearer_end(ends, m, NULL, 0)); /* the ends are no slowdown */
+    json_object_set_new(ends, "change_pct", json_real(36.0));
+    json_object_set_new(ends, "ci_low_pct", json_real(24.0));
     json_object_set_new(m, "ci_low_pct", json_null());
-    assert_null(abtest_nearer_end(36, m)); /* no interval */
+    assert_null(abtest_nearer_end(ends, m, NULL, 0)); /* no interval */
+    assert_null(abtest_nearer_end(NULL, m, NULL, 0)); /* no ends */
     json_decref(m);
+    json_decref(ends);
 }
 
 /*
- * The likelihood ratio of the two ends' models, for paired steps: ends +6.7%, a step at
- * -1.2% with the 99% interval -7.6% ... +5.7% over 9 pairs (a step of bisect_farm.sh
- * under load that stayed open): it straddles E/2 (+3.35%), but the change 0 is e^7.9
- * times likelier than +6.7%: good. Mirrored at +8%: bad. Too few pairs, or the step
- * midway: open.
+ * The likelihood ratio of the two ends' models, for paired steps (Student t densities,
+ * 9 pairs: 6 degrees of freedom after trimming). Ends +20%: a step at +1% (99% interval
+ * -8% ... +11%) straddles E/2 = +10%, but no change is e^7.5 times likelier than +20%:
+ * good; at +19% (+8% ... +31%) bad (e^7.4). With the ends' own interval +8% ... +32%,
+ * against +8% both stay open (e^2.6, e^2.9 < 99). Midway (+10%): open. The trial that
+ * named a wrong interval idle (bisect_farm.sh t3, 19:42 UTC, normal densities and the
+ * ends' point): ends +22.4% for a 10% slowdown, a bad commit at +9% (+5% ... +13%): open.
  */
 static void test_nearer_end_likelihood(void **state)
 {
     (void)state;
+    json_t *ends = json_pack("{s:f}", "change_pct", 20.0);
     json_t *m = json_pack("{s:s, s:i, s:f, s:f, s:f}", "mode", "paired", "pairs", 9, "change_pct",
-                          -1.2, "ci_low_pct", -7.6, "ci_high_pct", 5.7);
-    assert_string_equal(abtest_nearer_end(6.7, m), "good");
-    json_object_set_new(m, "change_pct", json_real(8.0));
-    json_object_set_new(m, "ci_low_pct", json_real(1.0));
-    json_object_set_new(m, "ci_high_pct", json_real(15.5));
-    assert_string_equal(abtest_nearer_end(6.7, m), "bad");
-    json_object_set_new(m, "change_pct", json_real(3.3)); /* midway: as likely either way */
-    json_object_set_new(m, "ci_low_pct", json_real(-3.0));
-    json_object_set_new(m, "ci_high_pct", json_real(10.0));
-    assert_null(abtest_nearer_end(6.7, m));
-    json_object_set_new(m, "change_pct", json_real(-1.2));
-    json_object_set_new(m, "ci_low_pct", json_real(-7.6));
-    json_object_set_new(m, "ci_high_pct", json_real(5.7));
+                          1.0, "ci_low_pct", -8.0, "ci_high_pct", 11.0);
+    char why[256];
+    assert_string_equal(abtest_nearer_end(ends, m, why, sizeof(why)), "good");
+    assert_non_null(strstr(why, "likelier if the commit made no change"));
+    json_object_set_new(ends, "ci_low_pct", json_real(8.0));
+    json_object_set_new(ends, "ci_high_pct", json_real(32.0));
+    assert_null(abtest_nearer_end(ends, m, NULL, 0)); /* against +8%: too weak */
+    json_object_del(ends, "ci_low_pct");
+    json_object_del(ends, "ci_high_pct");
+    json_object_set_new(m, "change_pct", json_real(19.0));
+    json_object_set_new(m, "ci_low_pct", json_real(8.0));
+    json_object_set_new(m, "ci_high_pct", json_real(31.0));
+    assert_string_equal(abtest_nearer_end(ends, m, why, sizeof(why)), "bad");
+    assert_non_null(strstr(why, "likelier if the commit made the ends' change"));
+    json_object_set_new(ends, "ci_low_pct", json_real(8.0));
+    json_object_set_new(ends, "ci_high_pct", json_real(32.0));
+    assert_null(abtest_nearer_end(ends, m, NULL, 0));
+    json_object_del(ends, "ci_low_pct");
+    json_object_del(ends, "ci_high_pct");
+    json_object_set_new(m, "change_pct", json_real(10.0)); /* midway: as likely either way */
+    json_object_set_new(m, "ci_low_pct", json_real(0.0));
+    json_object_set_new(m, "ci_high_pct", json_real(21.0));
+    assert_null(abtest_nearer_end(ends, m, NULL, 0));
+    json_object_set_new(m, "change_pct", json_real(1.0));
+    json_object_set_new(m, "ci_low_pct", json_real(-8.0));
+    json_object_set_new(m, "ci_high_pct", json_real(11.0));
     json_object_set_new(m, "pairs", json_integer(ABTEST_NEARER_LR_PAIRS - 1));
-    assert_null(abtest_nearer_end(6.7, m)); /* too few pairs to trust the spread */
+    assert_null(abtest_nearer_end(ends, m, NULL, 0)); /* too few pairs */
     json_object_set_new(m, "pairs", json_integer(9));
     json_object_set_new(m, "mode", json_string("statistical"));
-    assert_null(abtest_nearer_end(6.7, m)); /* not paired: the interval alone */
+    assert_null(abtest_nearer_end(ends, m, NULL, 0)); /* not paired: the interval alone */
+    /* t3 */
+    json_object_set_new(m, "mode", json_string("paired"));
+    json_object_set_new(m, "change_pct", json_real(9.0));
+    json_object_set_new(m, "ci_low_pct", json_real(5.0));
+    json_object_set_new(m, "ci_high_pct", json_real(13.0));
+    json_object_set_new(ends, "change_pct", json_real(22.4));
+    assert_null(abtest_nearer_end(ends, m, NULL, 0));
     json_decref(m);
+    json_decref(ends);
 }
 
 /* An open step gets more rounds while inconclusive, within its batches and the budget;
