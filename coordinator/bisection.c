@@ -469,6 +469,7 @@ static int decide_step(struct store *s, const struct bisection_settings *bs, str
     const char *verdict = m ? str_of(m, "verdict") : "";
     const char *outcome;
     char near_why[512] = "";
+    const char *near;
     if (!res || int_of(res, "base_runs") == 0) {
         outcome = "failed";
     } else if (int_of(res, "head_runs") == 0) {
@@ -479,10 +480,11 @@ static int decide_step(struct store *s, const struct bisection_settings *bs, str
         outcome = "bad";
     } else if (strcmp(verdict, "no_change") == 0 || strcmp(verdict, "improvement") == 0) {
         outcome = "good";
-    } else if (strcmp(phase, "ends") != 0 && nearer_end(b, m, near_why, sizeof(near_why))) {
+    } else if (strcmp(phase, "ends") != 0 &&
+               (near = nearer_end(b, m, near_why, sizeof(near_why))) != NULL) {
         /* a halving step, or the confirmation (the culprit against its parent): open, but
          * nearer one end than the other */
-        outcome = nearer_end(b, m, NULL, 0);
+        outcome = near;
         log_info("bisection %s step %" JSON_INTEGER_FORMAT " (%s): %s: %s", b->ids, b->n, phase,
                  outcome, near_why);
     } else {

@@ -24,6 +24,7 @@
 #include <string.h>
 
 #include "errors.h"
+#include "jsonutil.h"
 #include "stats.h"
 #include "xmalloc.h"
 
@@ -401,13 +402,6 @@ json_t *abtest_compare(const json_t *const *base, size_t nb, const json_t *const
     return res;
 }
 
-/* The number at key k of o, or dflt when it is not one. */
-static double num_or(const json_t *o, const char *k, double dflt)
-{
-    const json_t *v = json_object_get(o, k);
-    return json_is_number(v) ? json_number_value(v) : dflt;
-}
-
 /* ln of the likelihood ratio of a change of D (log) against none, for the pairs' mean
  * log ratio d with standard error s on df degrees of freedom: the ratio of the two
  * Student t densities, so that a spread estimated from few pairs counts as uncertain. */
@@ -420,9 +414,9 @@ static double nearer_llr(double big_d, double d, double s, double df)
 const char *abtest_nearer_end(const json_t *ends, const json_t *m, char *why, size_t whylen)
 {
     const json_t *lo = json_object_get(m, "ci_low_pct"), *hi = json_object_get(m, "ci_high_pct");
-    double e = num_or(ends, "change_pct", NAN);
-    double e_lo = fmin(e, num_or(ends, "ci_low_pct", e)),
-           e_hi = fmax(e, num_or(ends, "ci_high_pct", e));
+    double e = json_get_number(ends, "change_pct", NAN);
+    double e_lo = fmin(e, json_get_number(ends, "ci_low_pct", e)),
+           e_hi = fmax(e, json_get_number(ends, "ci_high_pct", e));
     if (!json_is_number(lo) || !json_is_number(hi) || !(e_lo > 0) || !isfinite(e_hi))
         return NULL;
     double l = json_number_value(lo), h = json_number_value(hi);
