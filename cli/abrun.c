@@ -265,13 +265,18 @@ static bool abrun_open(const json_t *res)
 int abrun_rounds(const struct abrun_opts *o, struct abrun_side side[2], json_t **res, long *rounds,
                  int *failed)
 {
-    /* interleaved: a, b, a, b ...; more pairs while noise leaves it open */
+    /* interleaved and counterbalanced: a b, b a, a b, b a ...; the i-th turns of the
+     * two sides are a pair (lib/abtest.c), and which goes first alternates, so that
+     * whatever favours the first (or second) turn of a pair (a neighbour's periodic
+     * load, a cache the first turn warms, a drift over the try) adds noise to the
+     * pairs' ratios, not a bias. More pairs while noise leaves it open. */
     long r = 0, goal = o->args->rounds;
     *res = NULL;
     *failed = -1;
     for (;;) {
         for (; r < goal; r++) {
-            for (int i = 0; i < 2; i++) {
+            for (int k = 0; k < 2; k++) {
+                int i = r % 2 ? 1 - k : k;
                 if (!o->quiet)
                     fprintf(stderr, "pyscope %s: round %ld of %ld%s: %s %.12s\n", o->cmd, r + 1,
                             goal, goal > o->args->rounds ? " (more, the verdict was open)" : "",

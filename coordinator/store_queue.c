@@ -445,9 +445,11 @@ static int submit_entry(struct store *s, const struct wire_submit *sub,
 }
 
 /*
- * The jobs of entry e of a try batch (trybatch.h): try_rounds pairs at the base
- * commit then the head (commit) on every host the selector picks, so that each
- * host's claim order (jobs.id) is base, head, base, head ...
+ * The jobs of entry e of a try batch (trybatch.h): try_rounds pairs of the base
+ * commit and the head (commit) on every host the selector picks, counterbalanced
+ * as cli/abrun.c runs them: each host's claim order (jobs.id) is base, head, head,
+ * base, base, head ... (a pair's first turn alternates, so that what favours a
+ * first turn is noise in the pairs, not a bias).
  */
 static int submit_try_entry(struct store *s, const struct wire_submit *sub,
                             const struct wire_suite_entry *e, const char *batch, const char *script,
@@ -456,11 +458,13 @@ static int submit_try_entry(struct store *s, const struct wire_submit *sub,
                             char *err, size_t errlen)
 {
     for (uint32_t r = 0; r < sub->try_rounds; r++) {
-        int rc = submit_entry(s, sub, e, batch, script, "try_base", sub->try_base, names, labels,
-                              default_timeout_s, max_attempts, total, err, errlen);
-        if (rc == 0)
-            rc = submit_entry(s, sub, e, batch, script, "try_head", commit, names, labels,
-                              default_timeout_s, max_attempts, total, err, errlen);
+        int rc = 0;
+        for (int k = 0; k < 2 && rc == 0; k++) {
+            bool head = (k == 1) != (r % 2 == 1);
+            rc = submit_entry(s, sub, e, batch, script, head ? "try_head" : "try_base",
+                              head ? commit : sub->try_base, names, labels, default_timeout_s,
+                              max_attempts, total, err, errlen);
+        }
         if (rc < 0)
             return rc;
     }

@@ -51,8 +51,8 @@ REG=$(pg_sql "SELECT min(regression_id) FROM bisections")
 expect_eq "a bisection per confirmed regression, from its range, on its host" \
     "auto|running|$(h 10)|$(h 12)|host-b|3" \
     "$(pg_sql "SELECT b.origin || '|' || b.state || '|' || b.good || '|' || b.bad || '|' || h.hostname || '|' || cardinality(b.chain) FROM bisections b JOIN hosts h ON h.id = b.host_id WHERE b.regression_id = $REG")"
-expect_eq "its first step: the ends, c12 against c10, on host-b, in turns" \
-    "ends|$(h 12)|$(h 10)|try_base,try_head,try_base,try_head" \
+expect_eq "its first step: the ends, c12 against c10, on host-b, in counterbalanced turns" \
+    "ends|$(h 12)|$(h 10)|try_base,try_head,try_head,try_base" \
     "$(pg_sql "SELECT st.phase || '|' || bt.commit_hash || '|' || bt.try_base || '|' || (SELECT string_agg(j.purpose, ',' ORDER BY j.id) FROM jobs j JOIN hosts h ON h.id = j.host_id WHERE j.batch_id = bt.id AND h.hostname = 'host-b') FROM bisection_steps st JOIN batches bt ON bt.id = st.batches[1] WHERE st.bisection_id = (SELECT id FROM bisections WHERE regression_id = $REG)")"
 expect_eq "the step runs the regression's script" "examples/a.py" \
     "$(pg_sql "SELECT DISTINCT s.key FROM bisection_steps st JOIN jobs j ON j.batch_id = st.batches[1] JOIN scripts s ON s.id = j.script_id")"

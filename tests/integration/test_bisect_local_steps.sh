@@ -14,7 +14,8 @@
 # halving steps. A noisy parent: the confirmation names the culprit (a trimmed mean of
 # the pairs drops the noisy turn). A wobbling parent and a culprit that changed its mind:
 # the confirmation is open on its own, nearer the good end: the culprit is rejected.
-# labels: asan
+# Not in the ASan run (tests/run.sh): it is ~26 A/Bs of the same code paths that
+# test_bisect_local.sh drives under ASan, and it took 100 s of that run's time.
 source "$PYSCOPE_SRC/tests/integration/lib.sh"
 source "$PYSCOPE_SRC/tests/integration/coord.sh"
 command -v git >/dev/null || skip "no git (apt-get install git)"

@@ -3,7 +3,7 @@
 # real PostgreSQL, coordinator and agents (two hosts when network-free UTS namespaces are
 # available) on a generated repository (tests/data/revisions/make_repo.sh, 8 commits) whose
 # commit 4 makes f() 60% slower. The CLI resolves both revisions to hashes; each host runs
-# base, head, base, head... (the runs' order is checked); the coordinator decides each
+# base, head, head, base... (the runs' order is checked); the coordinator decides each
 # script x host with the local try's statistics: a regression (or an inconclusive the
 # noise explains, said), also under a CPU hog per core (never a wrong verdict), JUnit and
 # Markdown written, exit 1 with --fail-on-regression.
@@ -64,9 +64,10 @@ expect_eq "the batch: the two commits, analysed at once (never a night)" "$BASE|
     "$(pg_sql "SELECT try_base || '|' || commit_hash || '|' || (analyzed IS NOT NULL) FROM batches WHERE id = $b")"
 expect_eq "each side's jobs run at its commit" "try_base|$BASE|$((4 * NHOSTS)),try_head|$HEAD|$((4 * NHOSTS))" \
     "$(pg_sql "SELECT string_agg(x, ',' ORDER BY x) FROM (SELECT purpose || '|' || commit_hash || '|' || count(*) AS x FROM jobs WHERE batch_id = $b GROUP BY purpose, commit_hash) y")"
-# the runs of each host, in the order they were stored: base, head, base, head...
+# the runs of each host, in the order they were stored: pairs whose first turn alternates
+# (base head, head base, ...: counterbalanced, coordinator/store_queue.c)
 order=$(pg_sql "SELECT string_agg(s, ' ' ORDER BY s) FROM (SELECT string_agg(CASE j.purpose WHEN 'try_base' THEN 'b' ELSE 'h' END, '' ORDER BY r.stored_at) AS s FROM runs r JOIN jobs j ON j.id = r.job_id WHERE r.batch_id = $b GROUP BY r.host_id) x")
-expect_eq "every host ran the revisions in turns" "$(printf 'bhbhbhbh %.0s' $(seq $NHOSTS) | sed 's/ $//')" "$order"
+expect_eq "every host ran the revisions in turns" "$(printf 'bhhbbhhb %.0s' $(seq $NHOSTS) | sed 's/ $//')" "$order"
 expect_eq "one result per host" "$NHOSTS" \
     "$("$PY" -c 'import json,sys; d=json.load(open(sys.argv[1])); print(len(d["results"]))' "$T/try.json" 2>&1 || cat "$T/try.err")"
 expect_eq "4 base and 4 head runs each" "4/4" \

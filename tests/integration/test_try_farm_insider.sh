@@ -4,7 +4,7 @@
 # A try names its commits by full hash only: a URL, a ref, an option git could take or
 # a short hash is refused with a clear error and makes no batch, so an insider cannot make
 # an agent fetch from elsewhere (agents only ever get a hash, checked out from their own
-# repository). A valid try gives each host base, head, base, head... in claim order. An
+# repository). A valid try gives each host base, head, head, base... in claim order. An
 # insider agent cannot store a result for a try job leased to another agent, nor can a
 # try reach another batch: a try query of a suite batch is answered "not a try" and that
 # batch's runs stay as they were. Cancelling a bisection is a write: an agent's key may not.
@@ -69,7 +69,7 @@ exec 7>"$T/a.in"
 echo hello >&7
 echo "ready 4 2000" >&7
 for _ in $(seq 60); do [ "$(grep -c '^job ' "$T/a.out")" = 4 ] && break; sleep 0.1; done
-expect_eq "farm-a's jobs: base, head, base, head, each only a hash" "$H1 $H2 $H1 $H2" \
+expect_eq "farm-a's jobs: base, head, head, base, each only a hash" "$H1 $H2 $H2 $H1" \
     "$(sed -n 's/^job .* commit=\([^ ]*\)$/\1/p' "$T/a.out" | tr '\n' ' ' | sed 's/ $//')"
 first=$(pg_sql "SELECT min(id) FROM jobs WHERE batch_id = 2")
 
