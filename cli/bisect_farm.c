@@ -62,7 +62,7 @@ void bisect_farm_help(FILE *out)
           "  --metric NAME        decide on cpu_s, wall_s or peak_rss_bytes (default: the\n"
           "                       runs' deciding metric)\n"
           "  --rounds N           base/head pairs of a step (default 5; an inconclusive step\n"
-          "                       gets as many again, twice at most; the ends up to 8\n"
+          "                       gets as many again, up to 4 times; the ends up to 8\n"
           "                       times)\n"
           "  --repeat N           measured runs of each turn (default 3)\n"
           "  --threshold PCT      smallest change that counts (default 5; a step says \"no\n"

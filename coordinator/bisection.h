@@ -14,12 +14,11 @@
  * halving step or the confirmation the noise leaves open is decided by which
  * end it resembles (abtest_nearer_end: its interval wholly below or above half
  * the ends' change); a confirmation nearer the good end rejects the culprit.
- * A step left
- * inconclusive gets more rounds (new try batches, decided pooled) up to
- * bisections.max_extra times and then stops the bisection, said: never a
- * guess. A commit the script cannot run at is skipped; when only such commits
- * are left, they are named as the candidates. A time and a run budget stop it
- * too, with the interval narrowed so far.
+ * A step left inconclusive gets more rounds (new try batches, decided pooled),
+ * up to abtest_step_batches(bisections.max_extra) batches in all, and then stops
+ * the bisection, said: never a guess. A commit the script cannot run at is
+ * skipped; when only such commits are left, they are named as the candidates. A
+ * time and a run budget stop it too, with the interval narrowed so far.
  *
  * The state lives in PostgreSQL (bisections, bisection_steps): the analyst
  * thread calls bisection_advance() every round, which decides finished steps

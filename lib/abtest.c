@@ -456,7 +456,7 @@ const char *abtest_nearer_end(const json_t *ends, const json_t *m, char *why, si
 
 size_t abtest_step_batches(bool ends, size_t max_extra)
 {
-    return (ends ? 3 : 1) * (1 + max_extra);
+    return ends ? 3 * (1 + max_extra) : 1 + 2 * max_extra;
 }
 
 bool abtest_pool_more(const char *verdict, bool ends, size_t batches, size_t max_extra,

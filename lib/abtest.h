@@ -117,11 +117,13 @@ const char *abtest_nearer_end(const json_t *ends, const json_t *m, char *why, si
 
 /*
  * The try batches (of the bisection's rounds pairs each) a step may pool at most: a
- * halving step or the confirmation 1 + max_extra, the ends (BAD against GOOD) three
- * times as many. Everything after the ends depends on them, and an inconclusive ends
- * verdict is mostly a slowdown inside the run-level noise floor, which shrinks as pairs
- * are pooled (t(n-1) x sigma x sqrt(2/n) for n pairs: about half as wide at 3n pairs
- * as at n when n is 9 or more).
+ * halving step or the confirmation 1 + 2 x max_extra (max_extra 0: no pooling), the
+ * ends (BAD against GOOD) 3 x (1 + max_extra). Everything after the ends depends
+ * on them, and an open verdict is mostly a change whose paired interval still holds
+ * no change (or both ends), which narrows as pairs are pooled (t(n-1) x sd / sqrt(n)
+ * for n pairs: about half as wide at 3n pairs as at n when n is 9 or more). A
+ * halving step of a 10% slowdown on a VM whose turns spread by 20-50% was open at 9
+ * pairs in most idle trials (docs/benchmarks.md): 15 pairs narrow it by ~0.7.
  */
 size_t abtest_step_batches(bool ends, size_t max_extra);
 

@@ -355,15 +355,15 @@ static void test_nearer_end_likelihood(void **state)
 }
 
 /* An open step gets more rounds while inconclusive, within its batches and the budget;
- * the ends three times as many batches as a halving step. */
+ * a halving step 1 + 2 x extra batches, the ends 3 x (1 + extra). */
 static void test_pool_more(void **state)
 {
     (void)state;
-    assert_int_equal(abtest_step_batches(false, 2), 3);
+    assert_int_equal(abtest_step_batches(false, 2), 5);
     assert_int_equal(abtest_step_batches(true, 2), 9);
     assert_true(abtest_pool_more("inconclusive", false, 1, 2, 100, 5));
-    assert_true(abtest_pool_more("inconclusive", false, 2, 2, 100, 5));
-    assert_false(abtest_pool_more("inconclusive", false, 3, 2, 100, 5)); /* 1 + 2 extra */
+    assert_true(abtest_pool_more("inconclusive", false, 4, 2, 100, 5));
+    assert_false(abtest_pool_more("inconclusive", false, 5, 2, 100, 5)); /* 1 + 2 x 2 */
     assert_true(abtest_pool_more("inconclusive", true, 3, 2, 100, 5));   /* the ends go on */
     assert_true(abtest_pool_more("inconclusive", true, 8, 2, 100, 5));
     assert_false(abtest_pool_more("inconclusive", true, 9, 2, 100, 5));
