@@ -193,7 +193,6 @@ int batch_report_get(struct store *s, const struct wire_query *q, json_t **out, 
         if (*out) {
             if (stored)
                 *stored = true;
-            log_debug("the team report of batch %" PRIu64 ": the stored one", q->batch_id);
             return 0;
         }
     }

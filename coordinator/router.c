@@ -761,10 +761,12 @@ static int query_reply_text(struct router *r, const struct wire_query *q, const 
     int rc = store_query_missing(r->store, q, &error, err, errlen);
     if (rc < 0)
         return rc;
+    bool stored = false;
     if (error)
         value = json_null();
     else
-        rc = q->kind == WIRE_QUERY_REPORT ? batch_report_get(r->store, q, &value, NULL, err, errlen)
+        rc = q->kind == WIRE_QUERY_REPORT
+                 ? batch_report_get(r->store, q, &value, &stored, err, errlen)
              : q->kind == WIRE_QUERY_TRIAGE ? report_triage(r->store, q, &value, err, errlen)
              : q->kind == WIRE_QUERY_TRY    ? trybatch_answer(r->store, q, &value, err, errlen)
              : q->kind == WIRE_QUERY_BISECT && q->state && strcmp(q->state, "cancel") == 0
@@ -774,6 +776,9 @@ static int query_reply_text(struct router *r, const struct wire_query *q, const 
                                             : store_query(r->store, q, &value, err, errlen);
     if (rc < 0)
         return rc;
+    if (stored)
+        log_debug("the team report of batch %" PRIu64 " for %s: the stored one", q->batch_id,
+                  *who ? who : "a query");
     if (q->kind == WIRE_QUERY_TRIAGE && json_is_null(value))
         error = json_pack("{s:s, s:s}", "code", "unknown_regression", "message",
                           "no regression has that id (pyscope report lists them with their ids)");

@@ -430,9 +430,12 @@ static int report_doc(struct store *s, uint64_t batch, json_t **doc, char *err, 
     struct wire_query q = {.kind = WIRE_QUERY_REPORT, .batch_id = batch};
     json_t *value = NULL;
     *doc = NULL;
-    int rc = batch_report_get(s, &q, &value, NULL, err, errlen);
+    bool stored = false;
+    int rc = batch_report_get(s, &q, &value, &stored, err, errlen);
     if (rc < 0)
         return rc;
+    if (stored)
+        log_debug("http: the team report of batch %" PRIu64 ": the stored one", batch);
     *doc = json_pack("{s:s, s:o}", "schema", "pyscope.team_report/1", "report", value);
     return 0;
 }
