@@ -8,7 +8,7 @@
 # allocate 10% less and 10% more in turn: every A/B of it stays open) or change its mind (the
 # first 12 runs at 60 MB, then 21).
 #
-# Ranges of 1, 2 and 3 commits, the culprit at every position: named, with as evidence an
+# Ranges of 1 and 3 commits, the culprit at every position: named, with as evidence an
 # A/B of it against its own parent; a culprit whose parent is GOOD is named from the step
 # that measured it against GOOD (no second A/B of the same pair), at most ceil(log2 N)
 # halving steps. A noisy parent: the confirmation names the culprit (a trimmed mean of
@@ -80,15 +80,16 @@ summary() { # the steps of $OUT as "POSITION:OUTCOME ..."
     echo "$OUT" | sed -n '/^{/,$p' | json_get "' '.join('%d:%s' % (s['position'], s['outcome']) for s in d['steps'])"
 }
 
-# every culprit of ranges of 1, 2 and 3 commits
-for n in 1 2 3; do
+# every culprit of ranges of 1 and 3 commits (3: the culprit's parent GOOD, in the middle,
+# the last; a range of 2 adds no case). One run a turn: plain commits' memory is exact.
+for n in 1 3; do
     for c in $(seq "$n"); do
         cfgs=()
         for i in $(seq "$n"); do
             if [ "$i" -lt "$c" ]; then cfgs+=("20 plain"); else cfgs+=("60 plain"); fi
         done
         repo "$n" "${cfgs[@]}"
-        bisect "$n" --rounds 3 --max-rounds 3
+        bisect "$n" --rounds 3 --max-rounds 3 --repeat 1
         what="range of $n commit(s), culprit $c (steps $(summary))"
         expect_eq "$what: found, exit 0" "0 found $(H "$c")" \
             "$RC $(echo "$OUT" | sed -n '/^{/,$p' | json_get "d['status'] + ' ' + (d['culprit'] or {}).get('hash', '-')")"
