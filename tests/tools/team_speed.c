@@ -4,9 +4,11 @@
  *   team_speed --db CONNINFO --migrate      apply the schema migrations, exit
  *   team_speed --db CONNINFO [--out FILE]   analyse the oldest finished batch,
  *                                           render its team report
- *   team_speed --db CONNINFO --report N [--out FILE]
+ *   team_speed --db CONNINFO --report N [--out FILE] [--json FILE]
  *                                           render batch N's team report only
- *                                           (no analysis; to time or compare it)
+ *                                           (no analysis; to time or compare it;
+ *                                           --json: its document as built, to
+ *                                           compare two builds' reports)
  *
  * Runs the coordinator's own code on the database: analysis_run_one() (every
  * series' verdicts, Benjamini-Hochberg across the batch, the rows stored,
@@ -45,7 +47,8 @@ static double now_s(void)
  * Build (stored: read, as the web pages and `pyscope report --batch N` do) and
  * render the report of batch id to path; prints its figures.
  */
-static int render(struct store *store, uint64_t id, const char *path, bool stored)
+static int render(struct store *store, uint64_t id, const char *path, bool stored,
+                  const char *json_path)
 {
     char err[512] = "";
     double t0 = now_s();
@@ -61,6 +64,11 @@ static int render(struct store *store, uint64_t id, const char *path, bool store
     }
     json_t *doc = json_pack("{s:s, s:o}", "schema", "pyscope.team_report/1", "report", value);
     double t1 = now_s();
+    if (json_path && json_dump_file(doc, json_path, JSON_COMPACT) != 0) {
+        fprintf(stderr, "team_speed: could not write \"%s\"\n", json_path);
+        json_decref(doc);
+        return PYSCOPE_EXIT_INTERNAL;
+    }
     FILE *out = fopen(path, "w");
     if (out == NULL) {
         fprintf(stderr, "team_speed: could not open \"%s\": %s\n", path, strerror(errno));
@@ -102,7 +110,7 @@ static int render_served(struct store *store, uint64_t id, const char *path)
     if (served == NULL)
         return PYSCOPE_EXIT_INTERNAL;
     snprintf(served, n, "%s.served", path);
-    int status = render(store, id, served, true);
+    int status = render(store, id, served, true, NULL);
     if (status == 0) {
         bool same = false;
         FILE *a = fopen(path, "rb"), *b = fopen(served, "rb");
@@ -127,15 +135,13 @@ static int render_served(struct store *store, uint64_t id, const char *path)
 
 int main(int argc, char **argv)
 {
-    const char *db = NULL, *out = "team_speed.html";
+    const char *db = NULL, *out = "team_speed.html", *json_out = NULL;
     bool migrate = false;
     uint64_t report_only = 0;
     static const struct option opts[] = {
-        {"db", required_argument, NULL, 'd'},
-        {"out", required_argument, NULL, 'o'},
-        {"migrate", no_argument, NULL, 'm'},
-        {"report", required_argument, NULL, 'r'},
-        {NULL, 0, NULL, 0},
+        {"db", required_argument, NULL, 'd'},   {"out", required_argument, NULL, 'o'},
+        {"migrate", no_argument, NULL, 'm'},    {"report", required_argument, NULL, 'r'},
+        {"json", required_argument, NULL, 'j'}, {NULL, 0, NULL, 0},
     };
     int o;
     while ((o = getopt_long(argc, argv, "", opts, NULL)) != -1) {
@@ -145,14 +151,16 @@ int main(int argc, char **argv)
             out = optarg;
         else if (o == 'm')
             migrate = true;
+        else if (o == 'j')
+            json_out = optarg;
         else if (o == 'r' && (report_only = strtoull(optarg, NULL, 10)) > 0)
             continue;
         else
             return PYSCOPE_EXIT_USAGE;
     }
     if (db == NULL || optind != argc) {
-        fprintf(stderr,
-                "usage: team_speed --db CONNINFO [--migrate | [--report BATCH] --out FILE]\n");
+        fprintf(stderr, "usage: team_speed --db CONNINFO [--migrate | [--report BATCH] --out FILE"
+                        " [--json FILE]]\n");
         return PYSCOPE_EXIT_USAGE;
     }
     char err[512] = "";
@@ -171,7 +179,7 @@ int main(int argc, char **argv)
         return status;
     }
     if (report_only) {
-        status = render(store, report_only, out, false);
+        status = render(store, report_only, out, false, json_out);
         if (status == 0)
             status = render_served(store, report_only, out);
         store_close(&store);
@@ -207,7 +215,7 @@ int main(int argc, char **argv)
             printf("report stored (built as the analyst does after the analysis): %.3f s\n",
                    t3 - t2);
             printf("total: analysis + report stored %.3f s\n", (t1 - t0) + (t3 - t2));
-            status = render(store, sum.batch_id, out, false);
+            status = render(store, sum.batch_id, out, false, json_out);
         }
         if (status == 0)
             status = render_served(store, sum.batch_id, out);
