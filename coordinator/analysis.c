@@ -1145,8 +1145,11 @@ static json_t *quick_metric(const struct qseries *s, int m, const struct regress
     struct regress_baseline sel;
     if (fixed)
         sel = *fixed;
-    if (nc == 0 || (!fixed && regress_baseline_select(all, nr, o, &sel) < 0)) {
+    /* each run's statistic as the choice computed it, for the centres below */
+    double *st = fixed ? NULL : xmalloc((nr ? nr : 1) * sizeof(*st));
+    if (nc == 0 || (!fixed && regress_baseline_select_stats(all, nr, o, &sel, st) < 0)) {
         free(all);
+        free(st);
         return NULL;
     }
     if (chosen)
@@ -1167,8 +1170,10 @@ static json_t *quick_metric(const struct qseries *s, int m, const struct regress
      * this shortcut agrees with regress_metric() on what is within the threshold */
     double mb = 0, mc = 0, noise = -1;
     struct regress_run cand_run = {cand, nc};
-    if (regress_centres(runs, n_sel, &cand_run, 1, o, &mb, &mc, &noise) < 0)
+    if ((st ? regress_centres_of(st + sel.first, n_sel, &cand_run, 1, o, &mb, &mc, &noise)
+            : regress_centres(runs, n_sel, &cand_run, 1, o, &mb, &mc, &noise)) < 0)
         mb = 0;
+    free(st);
     json_t *obj = NULL;
     /* within the threshold, under a noise floor that could have shown such a change (a
      * wider floor makes it inconclusive, which regress_metric_runs() says below) */
