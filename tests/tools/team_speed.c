@@ -24,6 +24,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <time.h>
 
@@ -41,6 +42,16 @@ static double now_s(void)
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* CPU seconds (user + system) this process used so far: unlike the wall time, the
+ * client's own work whatever else the machine runs (the server's is not in it). */
+static double cpu_s(void)
+{
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    return (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
+           (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
 }
 
 /*
@@ -186,9 +197,9 @@ int main(int argc, char **argv)
         return status;
     }
     struct analysis_summary sum;
-    double t0 = now_s();
+    double t0 = now_s(), c0 = cpu_s();
     int rc = analysis_run_one(store, NULL, true, &sum, err, sizeof(err));
-    double t1 = now_s();
+    double t1 = now_s(), c1 = cpu_s();
     if (rc < 0) {
         fprintf(stderr, "team_speed: analysis: %s\n", err);
         status = PYSCOPE_EXIT_INTERNAL;
@@ -205,9 +216,9 @@ int main(int argc, char **argv)
                " of them again)\n",
                sum.secs_samples, sum.secs_decide, sum.secs_docs, sum.secs_store, sum.early,
                sum.redecided);
-        double t2 = now_s();
+        double t2 = now_s(), c2 = cpu_s();
         rc = batch_report_store(store, sum.batch_id, err, sizeof(err));
-        double t3 = now_s();
+        double t3 = now_s(), c3 = cpu_s();
         if (rc <= 0) {
             fprintf(stderr, "team_speed: storing the report: %s\n", rc < 0 ? err : "no batch");
             status = PYSCOPE_EXIT_INTERNAL;
@@ -215,6 +226,7 @@ int main(int argc, char **argv)
             printf("report stored (built as the analyst does after the analysis): %.3f s\n",
                    t3 - t2);
             printf("total: analysis + report stored %.3f s\n", (t1 - t0) + (t3 - t2));
+            printf("client cpu: analysis %.3f s, report stored %.3f s\n", c1 - c0, c3 - c2);
             status = render(store, sum.batch_id, out, false, json_out);
         }
         if (status == 0)
