@@ -1204,7 +1204,9 @@ int query_series_pythons(struct store *store, const json_t *scope, uint64_t min_
     return 0;
 }
 
-/* The host-series of h (borrowed) as a level object: build, newest first runs. New. */
+/* The host-series of h (borrowed) as a level object: build, newest first runs, each
+ * [batch id, wall samples] (a pair, not an object: 3,500 levels x 5 runs are built and freed
+ * for every stored report). New. */
 static json_t *level_of(const struct cmp_host *h, const json_t *rows)
 {
     const struct cmp_series *se = &h->series[0]; /* the host's newest build */
@@ -1215,13 +1217,22 @@ static json_t *level_of(const struct cmp_host *h, const json_t *rows)
     {
         if (json_integer_value(json_object_get(r, "host_id")) ==
                 json_integer_value(json_object_get(h->row, "host_id")) &&
-            strcmp(str_of(r, "python_build"), str_of(se->first, "python_build")) == 0)
-            json_array_append_new(runs, json_pack("{s:O, s:O}", "batch_id",
-                                                  json_object_get(r, "batch_id"), "wall_s",
-                                                  json_object_get(r, "wall_s")));
+            strcmp(str_of(r, "python_build"), str_of(se->first, "python_build")) == 0) {
+            json_t *run = json_array();
+            json_array_append(run, json_object_get(r, "batch_id"));
+            json_array_append(run, json_object_get(r, "wall_s"));
+            json_array_append_new(runs, run);
+        }
     }
-    return json_pack("{s:O, s:o, s:o}", "python_build", json_object_get(se->first, "python_build"),
-                     "median_wall_s", median_of(se->samples), "runs", runs);
+    const json_t *build = json_object_get(se->first, "python_build");
+    if (build == NULL) { /* no level without a build (HARDWARE_RUNS_SQL always has one) */
+        json_decref(runs);
+        return NULL;
+    }
+    json_t *level = json_object();
+    json_object_set_nocheck(level, "python_build", (json_t *)build);
+    json_object_set_new_nocheck(level, "runs", runs);
+    return level;
 }
 
 /* A text column (binary: its bytes) as a JSON string, SQL NULL as null. New. */
