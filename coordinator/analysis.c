@@ -1129,6 +1129,34 @@ static void gather_release(struct gather_ctx *g)
  * "p_value", "baseline_median", "candidate_median"}) or NULL when the metric cannot be compared, as
  * lib/regress would decide.
  */
+/*
+ * The result of a metric within the threshold, {"metric", "verdict": "no_change", "mode",
+ * "p_value", "rule", "baseline_median", "candidate_median"}, built member by member: what
+ * json_pack() builds of it (NULL when a number is not finite), without parsing its format
+ * and checking its constant strings for each of the batch's ~10,000 metrics. New or NULL.
+ */
+static json_t *no_change_obj(const char *metric, bool statistical, double p, double mb, double mc)
+{
+    json_t *pv = json_real(p), *b = json_real(mb), *c = json_real(mc);
+    if (!pv || !b || !c) {
+        json_decref(pv);
+        json_decref(b);
+        json_decref(c);
+        return NULL;
+    }
+    json_t *o = json_object();
+    json_object_set_new_nocheck(o, "metric", json_string_nocheck(metric));
+    json_object_set_new_nocheck(o, "verdict", json_string_nocheck("no_change"));
+    json_object_set_new_nocheck(o, "mode",
+                                json_string_nocheck(statistical ? "statistical" : "threshold"));
+    json_object_set_new_nocheck(o, "p_value", pv);
+    json_object_set_new_nocheck(
+        o, "rule", json_string_nocheck(regress_rule_name(REGRESS_RULE_WITHIN_THRESHOLD)));
+    json_object_set_new_nocheck(o, "baseline_median", b);
+    json_object_set_new_nocheck(o, "candidate_median", c);
+    return o;
+}
+
 static json_t *quick_metric(const struct qseries *s, int m, const struct regress_options *o,
                             const struct regress_baseline *fixed, struct regress_baseline *chosen)
 {
@@ -1145,8 +1173,11 @@ static json_t *quick_metric(const struct qseries *s, int m, const struct regress
     struct regress_baseline sel;
     if (fixed)
         sel = *fixed;
-    if (nc == 0 || (!fixed && regress_baseline_select(all, nr, o, &sel) < 0)) {
+    /* each run's statistic as the choice computed it, for the centres below */
+    double *st = fixed ? NULL : xmalloc((nr ? nr : 1) * sizeof(*st));
+    if (nc == 0 || (!fixed && regress_baseline_select_stats(all, nr, o, &sel, st) < 0)) {
         free(all);
+        free(st);
         return NULL;
     }
     if (chosen)
@@ -1167,8 +1198,10 @@ static json_t *quick_metric(const struct qseries *s, int m, const struct regress
      * this shortcut agrees with regress_metric() on what is within the threshold */
     double mb = 0, mc = 0, noise = -1;
     struct regress_run cand_run = {cand, nc};
-    if (regress_centres(runs, n_sel, &cand_run, 1, o, &mb, &mc, &noise) < 0)
+    if ((st ? regress_centres_of(st + sel.first, n_sel, &cand_run, 1, o, &mb, &mc, &noise)
+            : regress_centres(runs, n_sel, &cand_run, 1, o, &mb, &mc, &noise)) < 0)
         mb = 0;
+    free(st);
     json_t *obj = NULL;
     /* within the threshold, under a noise floor that could have shown such a change (a
      * wider floor makes it inconclusive, which regress_metric_runs() says below) */
@@ -1176,10 +1209,7 @@ static json_t *quick_metric(const struct qseries *s, int m, const struct regress
         struct stats_mwu mwu;
         bool statistical = stats_mannwhitney_min_p(nb, nc) < o->alpha;
         stats_mannwhitney(base, nb, cand, nc, &mwu);
-        obj = json_pack("{s:s, s:s, s:s, s:f, s:s, s:f, s:f}", "metric", MAIN_METRICS[m], "verdict",
-                        "no_change", "mode", statistical ? "statistical" : "threshold", "p_value",
-                        mwu.p_value, "rule", regress_rule_name(REGRESS_RULE_WITHIN_THRESHOLD),
-                        "baseline_median", mb, "candidate_median", mc);
+        obj = no_change_obj(MAIN_METRICS[m], statistical, mwu.p_value, mb, mc);
     } else if (mb > 0) {
         struct regress_result r;
         char why[256];

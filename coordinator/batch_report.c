@@ -206,9 +206,10 @@ int batch_report_store(struct store *s, uint64_t batch, char *err, size_t errlen
         store_command(s, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", NULL, 0, err, errlen);
     if (rc < 0)
         return rc;
-    /* the hardware query sorts ~17,500 rows at 3,500 series: in memory, not in a temp
-     * file (4 MB, PostgreSQL's default, spilled 2.6 MB); and no JIT compilation of
-     * statements that run in milliseconds (docs/benchmarks.md) */
+    /* the report's sorts in memory, not in a temp file (4 MB, PostgreSQL's default:
+     * the hardware query's sort of ~17,500 rows at 3,500 series spilled 2.6 MB before
+     * it read the series in order); and no JIT compilation of statements that run in
+     * milliseconds (docs/benchmarks.md) */
     rc = store_command(s, "SET LOCAL work_mem = '32MB'", NULL, 0, err, errlen);
     if (rc >= 0)
         rc = store_command(s, "SET LOCAL jit = off", NULL, 0, err, errlen);

@@ -122,11 +122,16 @@ static const char COMPARE_RUNS_SQL[] =
  * cover from the heap, as the batch analysis reads them): a few index
  * entries per series instead of its whole history from the heap. Wall time
  * only: the matrix and the hardware ratios use nothing else (fewer numbers
- * printed by the server and parsed here).
+ * printed by the server and parsed here). The series are sorted before their
+ * runs are read (3,500 short rows), so the runs come out in order with only
+ * an incremental sort within each series: no sort of all the runs (17,500
+ * rows with their samples) that held every row back until the last was
+ * read; the rows stream, and this side makes each script's pairs meanwhile
+ * (struct hw_stream).
  */
 #define HW_RUNS_PICK(covered)                                                                      \
     "(SELECT r.stored_at, r.run_id, r.batch_id, r.wall_s, r.cpu_s, r.peak_rss_bytes FROM runs r"   \
-    " WHERE r.script_id = bl.script_id AND r.host_id = bl.host_id AND r.python_build = bl.build"   \
+    " WHERE r.script_id = o.script_id AND r.host_id = o.host_id AND r.python_build = o.build"      \
     " AND r.outcome = 'ok' AND ($4::bigint = 0 OR r.batch_id <= $4::bigint)"                       \
     " AND " TRYBATCH_NOT_TRY_R " AND " covered                                                     \
     " ORDER BY r.stored_at DESC, r.run_id DESC LIMIT $3::bigint)"
@@ -139,15 +144,17 @@ static const char HARDWARE_RUNS_SQL[] =
     "  UNION ALL SELECT bl.script_id, bl.host_id, (SELECT min(r.python_build) FROM runs r"
     "   WHERE r.script_id = bl.script_id AND r.host_id = bl.host_id"
     "   AND r.python_build > bl.build) FROM bl WHERE bl.build IS NOT NULL)"
-    " SELECT bl.script_id, bl.host_id, h.hostname, h.fingerprint, bl.build,"
+    " SELECT o.script_id, o.host_id, o.hostname, o.fingerprint, o.build,"
     " pyscope_ts(x.stored_at), x.batch_id, x.wall_s"
-    " FROM bl JOIN hosts h ON h.id = bl.host_id CROSS JOIN LATERAL (SELECT y.* FROM ("
+    " FROM (SELECT bl.script_id, bl.host_id, h.hostname, h.fingerprint, bl.build"
+    "   FROM bl JOIN hosts h ON h.id = bl.host_id WHERE bl.build IS NOT NULL"
+    "   ORDER BY bl.script_id, h.hostname, h.fingerprint, bl.host_id, bl.build) o"
+    " CROSS JOIN LATERAL (SELECT y.* FROM ("
     HW_RUNS_PICK(STORE_RUNS_COVERED("r"))
     " UNION ALL "
     HW_RUNS_PICK("NOT " STORE_RUNS_COVERED("r"))
     ") y ORDER BY y.stored_at DESC, y.run_id DESC LIMIT $3::bigint) x"
-    " WHERE bl.build IS NOT NULL"
-    " ORDER BY bl.script_id, h.hostname, h.fingerprint, bl.host_id, bl.build, x.stored_at DESC"
+    " ORDER BY o.script_id, o.hostname, o.fingerprint, o.host_id, o.build, x.stored_at DESC"
     " LIMIT $5::bigint";
 // clang-format on
 
@@ -1197,26 +1204,9 @@ int query_series_pythons(struct store *store, const json_t *scope, uint64_t min_
     return 0;
 }
 
-/* Split rows (borrowed; sorted by script_id) into an object {"script_id": [rows]} (new). */
-static json_t *rows_by_script(const json_t *rows)
-{
-    json_t *by = json_object();
-    size_t i;
-    const json_t *r;
-    json_array_foreach(rows, i, r)
-    {
-        char k[32];
-        snprintf(k, sizeof(k), "%" JSON_INTEGER_FORMAT,
-                 json_integer_value(json_object_get(r, "script_id")));
-        json_t *list = json_object_get(by, k);
-        if (!list)
-            json_object_set_new(by, k, list = json_array());
-        json_array_append(list, (json_t *)r);
-    }
-    return by;
-}
-
-/* The host-series of h (borrowed) as a level object: build, newest first runs. New. */
+/* The host-series of h (borrowed) as a level object: build, newest first runs, each
+ * [batch id, wall samples] (a pair, not an object: 3,500 levels x 5 runs are built and freed
+ * for every stored report). New. */
 static json_t *level_of(const struct cmp_host *h, const json_t *rows)
 {
     const struct cmp_series *se = &h->series[0]; /* the host's newest build */
@@ -1227,13 +1217,22 @@ static json_t *level_of(const struct cmp_host *h, const json_t *rows)
     {
         if (json_integer_value(json_object_get(r, "host_id")) ==
                 json_integer_value(json_object_get(h->row, "host_id")) &&
-            strcmp(str_of(r, "python_build"), str_of(se->first, "python_build")) == 0)
-            json_array_append_new(runs, json_pack("{s:O, s:O}", "batch_id",
-                                                  json_object_get(r, "batch_id"), "wall_s",
-                                                  json_object_get(r, "wall_s")));
+            strcmp(str_of(r, "python_build"), str_of(se->first, "python_build")) == 0) {
+            json_t *run = json_array();
+            json_array_append(run, json_object_get(r, "batch_id"));
+            json_array_append(run, json_object_get(r, "wall_s"));
+            json_array_append_new(runs, run);
+        }
     }
-    return json_pack("{s:O, s:o, s:o}", "python_build", json_object_get(se->first, "python_build"),
-                     "median_wall_s", median_of(se->samples), "runs", runs);
+    const json_t *build = json_object_get(se->first, "python_build");
+    if (build == NULL) { /* no level without a build (HARDWARE_RUNS_SQL always has one) */
+        json_decref(runs);
+        return NULL;
+    }
+    json_t *level = json_object();
+    json_object_set_nocheck(level, "python_build", (json_t *)build);
+    json_object_set_new_nocheck(level, "runs", runs);
+    return level;
 }
 
 /* A text column (binary: its bytes) as a JSON string, SQL NULL as null. New. */
@@ -1289,24 +1288,24 @@ static json_t *float8_array(struct pgbin v)
 }
 
 /*
- * store_bin_row_fn for HARDWARE_RUNS_SQL: the row appended to arg (a JSON
- * array) as the object {"script_id", "host_id", "hostname", "fingerprint",
- * "python_build", "created", "batch_id", "wall_s"} that json_build_object()
- * made of it before: binary columns, decoded here, cost the server and this
- * side less than a JSON text per row (17,500 rows at 3,500 series,
- * docs/benchmarks.md).
+ * A row of HARDWARE_RUNS_SQL (binary columns) as the object {"script_id",
+ * "host_id", "hostname", "fingerprint", "python_build", "created",
+ * "batch_id", "wall_s"} that json_build_object() made of it before: binary
+ * columns, decoded here, cost the server and this side less than a JSON
+ * text per row (17,500 rows at 3,500 series, docs/benchmarks.md). New, or
+ * NULL when the row is not of that shape; *script its script id.
  */
-static int hardware_row(const struct pgbin *v, int ncols, void *arg)
+static json_t *hardware_obj(const struct pgbin *v, int ncols, int64_t *script)
 {
-    int64_t script, host, batch = 0;
-    if (ncols != 8 || pgbin_int64(v[0], &script) < 0 || pgbin_int64(v[1], &host) < 0 ||
+    int64_t host, batch = 0;
+    if (ncols != 8 || pgbin_int64(v[0], script) < 0 || pgbin_int64(v[1], &host) < 0 ||
         (v[6].p && pgbin_int64(v[6], &batch) < 0))
-        return -EIO;
+        return NULL;
     json_t *wall = float8_array(v[7]);
     if (wall == NULL)
-        return -EIO;
+        return NULL;
     json_t *o = json_object();
-    json_object_set_new(o, "script_id", json_integer(script));
+    json_object_set_new(o, "script_id", json_integer(*script));
     json_object_set_new(o, "host_id", json_integer(host));
     json_object_set_new(o, "hostname", text_value(v[2]));
     json_object_set_new(o, "fingerprint", text_value(v[3]));
@@ -1314,7 +1313,75 @@ static int hardware_row(const struct pgbin *v, int ncols, void *arg)
     json_object_set_new(o, "created", text_value(v[5]));
     json_object_set_new(o, "batch_id", v[6].p ? json_integer(batch) : json_null());
     json_object_set_new(o, "wall_s", wall);
-    json_array_append_new(arg, o);
+    return o;
+}
+
+/*
+ * query_series_hardware's work while HARDWARE_RUNS_SQL streams (its rows
+ * come sorted by script): the rows of one script at a time, made into its
+ * levels and pairs as soon as the next script's first row arrives, so that
+ * this side's work (the pairs' bootstraps above all) overlaps the server's
+ * reading of the scripts after it. Scripts are made in the order of the
+ * rows, as when every row was read first: the same pairs, the same limit.
+ */
+struct hw_stream {
+    const json_t *in;       /* {"SCRIPT_ID": {"HOST_ID": true}}: the series in scope */
+    const json_t *keys;     /* {"SCRIPT_ID": script key} */
+    const json_t *findings; /* OPEN_FINDINGS_SQL rows */
+    size_t max_pairs;
+    json_t *rows;       /* the current script's rows */
+    int64_t script;     /* their script id */
+    json_t *pairs, *lv; /* the answer so far */
+};
+
+/* The levels and pairs of st's current script (its rows, then dropped). */
+static void hw_script(struct hw_stream *st)
+{
+    if (json_array_size(st->rows) == 0)
+        return;
+    char k[32];
+    snprintf(k, sizeof(k), "%" PRId64, st->script);
+    const json_t *wanted = json_object_get(st->in, k);
+    const char *script = json_string_value(json_object_get(st->keys, k));
+    if (wanted && script) {
+        size_t nh;
+        struct cmp_host *hosts = group_rows(st->rows, "wall_s", &nh);
+        for (size_t a = 0; a < nh; a++) {
+            char hk[32], lk[72];
+            snprintf(hk, sizeof(hk), "%" JSON_INTEGER_FORMAT,
+                     json_integer_value(json_object_get(hosts[a].row, "host_id")));
+            if (!json_object_get(wanted, hk))
+                continue;
+            snprintf(lk, sizeof(lk), "%s/%s", k, hk);
+            json_object_set_new(st->lv, lk, level_of(&hosts[a], st->rows));
+            for (size_t b = a + 1; b < nh && json_array_size(st->pairs) < st->max_pairs; b++) {
+                snprintf(hk, sizeof(hk), "%" JSON_INTEGER_FORMAT,
+                         json_integer_value(json_object_get(hosts[b].row, "host_id")));
+                if (!json_object_get(wanted, hk))
+                    continue;
+                json_t *pair = pair_new(script, "wall_s", &hosts[a], &hosts[b], st->findings);
+                if (pair)
+                    json_array_append_new(st->pairs, pair);
+            }
+        }
+        cmp_hosts_free(hosts, nh);
+    }
+    json_array_clear(st->rows);
+}
+
+/* store_bin_row_fn for HARDWARE_RUNS_SQL: the row into arg (a struct hw_stream); the
+ * script before it made when this row is another script's. */
+static int hardware_row(const struct pgbin *v, int ncols, void *arg)
+{
+    struct hw_stream *st = arg;
+    int64_t script;
+    json_t *o = hardware_obj(v, ncols, &script);
+    if (o == NULL)
+        return -EIO;
+    if (script != st->script)
+        hw_script(st);
+    st->script = script;
+    json_array_append_new(st->rows, o);
     return 0;
 }
 
@@ -1357,60 +1424,37 @@ int query_series_hardware(struct store *s, const json_t *scope, uint64_t max_bat
     snprintf(per, sizeof(per), "%u", QUERY_COMPARE_DEFAULT_RUNS);
     snprintf(maxrows, sizeof(maxrows), "%zu", (size_t)QUERY_MAX_COMPARE_ROWS * 10);
     snprintf(maxb, sizeof(maxb), "%" PRIu64, max_batch);
+    /* the open findings first: each script's pairs are made while the rows still come */
+    json_t *findings = NULL;
+    int rc =
+        store_json_rows(s, OPEN_FINDINGS_SQL, (const char *[]){ids}, 1, &findings, err, errlen);
+    struct hw_stream st = {.in = in,
+                           .keys = keys,
+                           .findings = findings,
+                           .max_pairs = max_pairs,
+                           .rows = json_array(),
+                           .pairs = json_array(),
+                           .lv = json_object()};
     /* only the series in scope: no other host's runs are paired or shown */
     const char *p[5] = {sids, hids, per, maxb, maxrows};
-    json_t *rows = json_array(), *findings = NULL;
-    int rc = store_each_row_binary(s, HARDWARE_RUNS_SQL, p, 5, hardware_row, rows, err, errlen);
     if (rc >= 0)
-        rc =
-            store_json_rows(s, OPEN_FINDINGS_SQL, (const char *[]){ids}, 1, &findings, err, errlen);
+        rc = store_each_row_binary(s, HARDWARE_RUNS_SQL, p, 5, hardware_row, &st, err, errlen);
+    if (rc >= 0)
+        hw_script(&st);
     free(ids);
     free(sids);
     free(hids);
-    if (rc < 0) {
-        json_decref(rows);
-        json_decref(in);
-        json_decref(keys);
-        return rc;
-    }
-    json_t *by = rows_by_script(rows), *out = json_array(), *lv = json_object();
-    const char *k;
-    json_t *srows;
-    json_object_foreach(by, k, srows)
-    {
-        const json_t *wanted = json_object_get(in, k);
-        const char *script = json_string_value(json_object_get(keys, k));
-        if (!wanted || !script)
-            continue;
-        size_t nh;
-        struct cmp_host *hosts = group_rows(srows, "wall_s", &nh);
-        for (size_t a = 0; a < nh; a++) {
-            char hk[32], lk[72];
-            snprintf(hk, sizeof(hk), "%" JSON_INTEGER_FORMAT,
-                     json_integer_value(json_object_get(hosts[a].row, "host_id")));
-            if (!json_object_get(wanted, hk))
-                continue;
-            snprintf(lk, sizeof(lk), "%s/%s", k, hk);
-            json_object_set_new(lv, lk, level_of(&hosts[a], srows));
-            for (size_t b = a + 1; b < nh && json_array_size(out) < max_pairs; b++) {
-                snprintf(hk, sizeof(hk), "%" JSON_INTEGER_FORMAT,
-                         json_integer_value(json_object_get(hosts[b].row, "host_id")));
-                if (!json_object_get(wanted, hk))
-                    continue;
-                json_t *pair = pair_new(script, "wall_s", &hosts[a], &hosts[b], findings);
-                if (pair)
-                    json_array_append_new(out, pair);
-            }
-        }
-        cmp_hosts_free(hosts, nh);
-    }
-    json_decref(by);
-    json_decref(rows);
+    json_decref(st.rows);
     json_decref(findings);
     json_decref(in);
     json_decref(keys);
-    *pairs = out;
-    *levels = lv;
+    if (rc < 0) {
+        json_decref(st.pairs);
+        json_decref(st.lv);
+        return rc;
+    }
+    *pairs = st.pairs;
+    *levels = st.lv;
     return 0;
 }
 

@@ -68,8 +68,8 @@ int query_series_answer(struct store *store, const struct wire_query *q, json_t 
  * hosts in scope, at most max_pairs pairs in *pairs (new array; the objects
  * of pyscope.compare_hosts/1's "pairs", "findings" included), and each
  * (script, host)'s level in *levels (new object {"SCRIPT_ID/HOST_ID":
- * {"python_build", "median_wall_s", "runs": [{"batch_id", "wall_s"}], newest
- * first}}). Returns 0 or a negative code with err.
+ * {"python_build", "runs": [[batch id, wall_s samples]], newest first}}).
+ * Returns 0 or a negative code with err.
  */
 /*
  * The team report's Python comparison, made exactly as compare-pythons makes it

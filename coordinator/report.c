@@ -211,8 +211,9 @@ static json_t *cell_flags(const json_t *regs, const json_t *imps)
     return flags;
 }
 
-/* Median of the wall samples of level's runs (borrowed) from batch since on
- * (before it when before is true); *runs how many runs; NAN when none. */
+/* Median of the wall samples of level's runs (borrowed; query_series_hardware's [batch id,
+ * samples] pairs) from batch since on (before it when before is true); *runs how many runs;
+ * NAN when none. */
 static double level_median(const json_t *level, json_int_t since, bool before, size_t *runs)
 {
     double *x = NULL, med = NAN;
@@ -221,16 +222,16 @@ static double level_median(const json_t *level, json_int_t since, bool before, s
     *runs = 0;
     json_array_foreach(json_object_get(level, "runs"), i, r)
     {
-        json_int_t b = json_integer_value(json_object_get(r, "batch_id"));
+        json_int_t b = json_integer_value(json_array_get(r, 0));
         if ((b >= since) == before)
             continue;
-        size_t k;
-        double *s = series_samples(r, "wall_s", &k);
+        const json_t *w = json_array_get(r, 1);
+        size_t k = json_array_size(w);
         if (n + k > cap)
             x = xreallocarray(x, cap = 2 * (n + k) + 8, sizeof(*x));
-        memcpy(x + n, s, k * sizeof(*x));
-        n += k;
-        free(s);
+        for (size_t j = 0; j < k; j++)
+            if (json_is_number(json_array_get(w, j)))
+                x[n++] = json_number_value(json_array_get(w, j));
         (*runs)++;
     }
     if (n == 0 || stats_median(x, n, &med) < 0)

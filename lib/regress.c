@@ -182,6 +182,23 @@ static double *run_centre(const struct regress_run *runs, size_t n_runs, size_t 
     return st;
 }
 
+/* regress_centres()' answer from the rb baseline run statistics sb (new array: freed
+ * here) and the candidate runs (rc_runs of them with samples, checked). */
+static void centres_of_stats(double *sb, size_t rb, const struct regress_run *cand_runs,
+                             size_t n_cand_runs, size_t rc_runs, const struct regress_options *o,
+                             double *base, double *cand, double *noise_pct)
+{
+    *base = 0;
+    stats_median(sb, rb, base);
+    free(run_centre(cand_runs, n_cand_runs, rc_runs, o->run_quantile, cand));
+    if (noise_pct) {
+        struct regress_result r = {0};
+        run_noise(sb, rb, rc_runs, *base, &r);
+        *noise_pct = r.has_noise ? r.noise_pct : -1;
+    }
+    free(sb);
+}
+
 int regress_centres(const struct regress_run *runs, size_t n_runs,
                     const struct regress_run *cand_runs, size_t n_cand_runs,
                     const struct regress_options *opt, double *base, double *cand,
@@ -197,14 +214,33 @@ int regress_centres(const struct regress_run *runs, size_t n_runs,
         return rc;
     if (nb == 0 || nc == 0)
         return -PYSCOPE_ENODATA;
-    double *sb = run_centre(runs, n_runs, rb, o.run_quantile, base);
-    free(run_centre(cand_runs, n_cand_runs, rc_runs, o.run_quantile, cand));
-    if (noise_pct) {
-        struct regress_result r = {0};
-        run_noise(sb, rb, rc_runs, *base, &r);
-        *noise_pct = r.has_noise ? r.noise_pct : -1;
+    double *sb = xmalloc((rb ? rb : 1) * sizeof(*sb));
+    run_stats(runs, n_runs, o.run_quantile, sb);
+    centres_of_stats(sb, rb, cand_runs, n_cand_runs, rc_runs, &o, base, cand, noise_pct);
+    return 0;
+}
+
+int regress_centres_of(const double *run_st, size_t n_runs, const struct regress_run *cand_runs,
+                       size_t n_cand_runs, const struct regress_options *opt, double *base,
+                       double *cand, double *noise_pct)
+{
+    struct regress_options o;
+    options_sane(opt, &o);
+    size_t nc, rc_runs, rb = 0;
+    int rc = check_runs(cand_runs, n_cand_runs, &nc, &rc_runs);
+    if (rc < 0)
+        return rc;
+    /* the statistics of the runs with samples, in their order (the noise floor's
+     * standard deviation is a compensated sum: the same order, the same bits) */
+    double *sb = xmalloc((n_runs ? n_runs : 1) * sizeof(*sb));
+    for (size_t i = 0; i < n_runs; i++)
+        if (!isnan(run_st[i]))
+            sb[rb++] = run_st[i];
+    if (rb == 0 || nc == 0) {
+        free(sb);
+        return -PYSCOPE_ENODATA;
     }
-    free(sb);
+    centres_of_stats(sb, rb, cand_runs, n_cand_runs, rc_runs, &o, base, cand, noise_pct);
     return 0;
 }
 
@@ -327,8 +363,32 @@ static size_t latest_change(const double *st, size_t n, bool on)
     return 0;
 }
 
+/* True when each of the n run statistics t[] lies beyond bound (%) of centre, all on one
+ * side; *side (unless NULL) gets that side (+1 slower, -1 faster) of the last one looked at. */
+static bool tail_beyond(const double *t, size_t n, double centre, double bound, int *side)
+{
+    int sd = 0;
+    bool all = true;
+    for (size_t j = 0; j < n && all; j++) {
+        double dev = 100 * (t[j] / centre - 1);
+        int sj = dev > 0 ? 1 : -1;
+        all = fabs(dev) > bound && (sd == 0 || sj == sd);
+        sd = sj;
+    }
+    if (side)
+        *side = sd;
+    return all;
+}
+
 int regress_baseline_select(const struct regress_run *runs, size_t n_runs,
                             const struct regress_options *opt, struct regress_baseline *sel)
+{
+    return regress_baseline_select_stats(runs, n_runs, opt, sel, NULL);
+}
+
+int regress_baseline_select_stats(const struct regress_run *runs, size_t n_runs,
+                                  const struct regress_options *opt, struct regress_baseline *sel,
+                                  double *run_st)
 {
     struct regress_options o;
     options_sane(opt, &o);
@@ -342,11 +402,15 @@ int regress_baseline_select(const struct regress_run *runs, size_t n_runs,
     /* st[k]: the statistic of the k-th run with samples, runs[idx[k]] */
     size_t *idx = xcalloc(r, sizeof(*idx));
     double *st = xcalloc(r, sizeof(*st));
-    for (size_t i = 0, k = 0; i < n_runs; i++)
+    for (size_t i = 0, k = 0; i < n_runs; i++) {
         if (runs[i].n) {
             idx[k] = i;
-            stats_quantile(runs[i].x, runs[i].n, o.run_quantile, &st[k++]);
+            stats_quantile(runs[i].x, runs[i].n, o.run_quantile, &st[k]);
         }
+        if (run_st)
+            run_st[i] = runs[i].n ? st[k] : NAN;
+        k += runs[i].n > 0;
+    }
     /*
      * The held-out tail: the longest tail of at most hmax newest runs that all lie beyond
      * the bound of the runs before it (since their own latest change point), on one side.
@@ -361,6 +425,10 @@ int regress_baseline_select(const struct regress_run *runs, size_t n_runs,
         if (stats_median(st + s0, prefix - s0, &centre) < 0 || !(centre > 0))
             continue;
         double bound = 100 * o.threshold;
+        /* the noise floor only ever widens the bound: a tail that is not beyond the
+         * threshold alone is not beyond it either (the common case: no tail at all) */
+        if (!tail_beyond(st + prefix, r - prefix, centre, bound, NULL))
+            continue;
         struct regress_result noise = {0};
         run_noise(st + s0, prefix - s0, 1, centre, &noise);
         if (noise.has_noise && noise.noise_pct > bound)
@@ -375,14 +443,7 @@ int regress_baseline_select(const struct regress_run *runs, size_t n_runs,
                 continue;
         }
         int sd = 0;
-        bool all = true;
-        for (size_t j = prefix; j < r && all; j++) {
-            double dev = 100 * (st[j] / centre - 1);
-            int sj = dev > 0 ? 1 : -1;
-            all = fabs(dev) > bound && (sd == 0 || sj == sd);
-            sd = sj;
-        }
-        if (all) {
+        if (tail_beyond(st + prefix, r - prefix, centre, bound, &sd)) {
             held = h;
             side = sd;
             held_start = s0;

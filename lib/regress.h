@@ -201,6 +201,16 @@ int regress_baseline_select(const struct regress_run *runs, size_t n_runs,
                             const struct regress_options *opt, struct regress_baseline *sel);
 
 /*
+ * regress_baseline_select(), and each run's statistic (opt's run_quantile of its
+ * samples, as the choice saw it) in run_st[0..n_runs) (the caller's array, NULL:
+ * none; NAN for a run without samples), for regress_centres_of() on the runs
+ * chosen without computing them again.
+ */
+int regress_baseline_select_stats(const struct regress_run *runs, size_t n_runs,
+                                  const struct regress_options *opt, struct regress_baseline *sel,
+                                  double *run_st);
+
+/*
  * Decide one metric: runs[0..n_runs) are the baseline runs (borrowed), cand
  * the candidate's samples (borrowed). opt NULL means defaults. Samples must
  * be finite and >= 0 and the baseline median > 0 (-PYSCOPE_ERANGE);
@@ -242,6 +252,18 @@ int regress_centres(const struct regress_run *runs, size_t n_runs,
                     const struct regress_run *cand_runs, size_t n_cand_runs,
                     const struct regress_options *opt, double *base, double *cand,
                     double *noise_pct);
+
+/*
+ * regress_centres() with the baseline runs given by their statistics
+ * run_st[0..n_runs) (borrowed; NAN: a run without samples), as
+ * regress_baseline_select_stats() gave them (run_st + sel.first, sel.end -
+ * sel.first for the runs it chose, whose samples it checked): the same
+ * *base, *cand and *noise_pct, bit for bit, without sorting each run's
+ * samples again. Returns as regress_centres() does.
+ */
+int regress_centres_of(const double *run_st, size_t n_runs, const struct regress_run *cand_runs,
+                       size_t n_cand_runs, const struct regress_options *opt, double *base,
+                       double *cand, double *noise_pct);
 
 /*
  * Apply the verdict rules above to the statistics already in r (change_pct,

@@ -22,7 +22,9 @@
 # WEB (1: time the served pages; 0: skip), REQUESTS (21 per page), KEEP (1: leave the
 # PostgreSQL server and its database running at the end, for EXPLAIN; the script prints
 # how to reach and stop it), BASELINE (another build directory, e.g. of the branch's base:
-# both analyse the batch in turn, ROUNDS (3) times each; medians and their ratio).
+# both analyse the batch in turn, ROUNDS (3) times each; medians and their ratio, of the wall
+# times and of the client's CPU time, which the machine's load changes less; KEEP_ROUNDS=FILE
+# keeps each round's figures).
 set -euo pipefail
 src=$(cd "$(dirname "$0")/../.." && pwd)
 build=$(cd "${1:-$src/build}" && pwd)
@@ -169,23 +171,34 @@ if [ -n "${BASELINE:-}" ]; then
                 awk -v w="$which" '/^analysis: /{a = $NF == "s" ? $(NF - 1) : $NF}
                     /^analysis phases:/{s = $5}
                     /^report stored/{r = $(NF - 1)}
-                    END {print w, a, s, r}'
+                    /^client cpu:/{ca = $4; cr = $8}
+                    END {print w, a, s, r, ca, cr}'
         done
     done >"$T/interleaved.txt"
+    [ -z "${KEEP_ROUNDS:-}" ] || cp "$T/interleaved.txt" "$KEEP_ROUNDS"
     awk 'function med(v, n,   i, j, x) {
              for (i = 1; i <= n; i++) for (j = i + 1; j <= n; j++) if (v[j] < v[i]) { x = v[i]; v[i] = v[j]; v[j] = x }
              return n % 2 ? v[(n + 1) / 2] : (v[n / 2] + v[n / 2 + 1]) / 2 }
-         { n[$1]++; a[$1, n[$1]] = $2; s[$1, n[$1]] = $3; r[$1, n[$1]] = $4 }
+         { n[$1]++; a[$1, n[$1]] = $2; s[$1, n[$1]] = $3; r[$1, n[$1]] = $4
+           ca[$1, n[$1]] = $5; cr[$1, n[$1]] = $6 }
          END {
              for (w in n) {
-                 for (i = 1; i <= n[w]; i++) { x[i] = a[w, i]; y[i] = s[w, i]; z[i] = r[w, i] }
+                 for (i = 1; i <= n[w]; i++) {
+                     x[i] = a[w, i]; y[i] = s[w, i]; z[i] = r[w, i]; u[i] = ca[w, i]; v[i] = cr[w, i]
+                 }
                  ma[w] = med(x, n[w]); ms[w] = med(y, n[w]); mr[w] = med(z, n[w])
+                 mca[w] = med(u, n[w]); mcr[w] = med(v, n[w])
                  printf "%-8s analysis median %.3f s, samples query %.3f s, report stored %.3f s (%d runs)\n",
                         w, ma[w], ms[w], mr[w], n[w]
+                 if (mca[w] > 0)
+                     printf "%-8s client CPU median: analysis %.3f s, report stored %.3f s\n", w, mca[w], mcr[w]
              }
              if (ma["baseline"] > 0 && ms["baseline"] > 0 && mr["baseline"] > 0)
                  printf "new / baseline: analysis %.2f, samples query %.2f, report stored %.2f\n",
                         ma["new"] / ma["baseline"], ms["new"] / ms["baseline"], mr["new"] / mr["baseline"]
+             if (mca["baseline"] > 0 && mcr["baseline"] > 0)
+                 printf "new / baseline client CPU: analysis %.2f, report stored %.2f\n",
+                        mca["new"] / mca["baseline"], mcr["new"] / mcr["baseline"]
          }' "$T/interleaved.txt"
 fi
 

@@ -4,9 +4,11 @@
  *   team_speed --db CONNINFO --migrate      apply the schema migrations, exit
  *   team_speed --db CONNINFO [--out FILE]   analyse the oldest finished batch,
  *                                           render its team report
- *   team_speed --db CONNINFO --report N [--out FILE]
+ *   team_speed --db CONNINFO --report N [--out FILE] [--json FILE]
  *                                           render batch N's team report only
- *                                           (no analysis; to time or compare it)
+ *                                           (no analysis; to time or compare it;
+ *                                           --json: its document as built, to
+ *                                           compare two builds' reports)
  *
  * Runs the coordinator's own code on the database: analysis_run_one() (every
  * series' verdicts, Benjamini-Hochberg across the batch, the rows stored,
@@ -22,6 +24,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <time.h>
 
@@ -41,11 +44,22 @@ static double now_s(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
+/* CPU seconds (user + system) this process used so far: unlike the wall time, the
+ * client's own work whatever else the machine runs (the server's is not in it). */
+static double cpu_s(void)
+{
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    return (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
+           (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
+}
+
 /*
  * Build (stored: read, as the web pages and `pyscope report --batch N` do) and
  * render the report of batch id to path; prints its figures.
  */
-static int render(struct store *store, uint64_t id, const char *path, bool stored)
+static int render(struct store *store, uint64_t id, const char *path, bool stored,
+                  const char *json_path)
 {
     char err[512] = "";
     double t0 = now_s();
@@ -61,6 +75,11 @@ static int render(struct store *store, uint64_t id, const char *path, bool store
     }
     json_t *doc = json_pack("{s:s, s:o}", "schema", "pyscope.team_report/1", "report", value);
     double t1 = now_s();
+    if (json_path && json_dump_file(doc, json_path, JSON_COMPACT) != 0) {
+        fprintf(stderr, "team_speed: could not write \"%s\"\n", json_path);
+        json_decref(doc);
+        return PYSCOPE_EXIT_INTERNAL;
+    }
     FILE *out = fopen(path, "w");
     if (out == NULL) {
         fprintf(stderr, "team_speed: could not open \"%s\": %s\n", path, strerror(errno));
@@ -102,7 +121,7 @@ static int render_served(struct store *store, uint64_t id, const char *path)
     if (served == NULL)
         return PYSCOPE_EXIT_INTERNAL;
     snprintf(served, n, "%s.served", path);
-    int status = render(store, id, served, true);
+    int status = render(store, id, served, true, NULL);
     if (status == 0) {
         bool same = false;
         FILE *a = fopen(path, "rb"), *b = fopen(served, "rb");
@@ -127,15 +146,13 @@ static int render_served(struct store *store, uint64_t id, const char *path)
 
 int main(int argc, char **argv)
 {
-    const char *db = NULL, *out = "team_speed.html";
+    const char *db = NULL, *out = "team_speed.html", *json_out = NULL;
     bool migrate = false;
     uint64_t report_only = 0;
     static const struct option opts[] = {
-        {"db", required_argument, NULL, 'd'},
-        {"out", required_argument, NULL, 'o'},
-        {"migrate", no_argument, NULL, 'm'},
-        {"report", required_argument, NULL, 'r'},
-        {NULL, 0, NULL, 0},
+        {"db", required_argument, NULL, 'd'},   {"out", required_argument, NULL, 'o'},
+        {"migrate", no_argument, NULL, 'm'},    {"report", required_argument, NULL, 'r'},
+        {"json", required_argument, NULL, 'j'}, {NULL, 0, NULL, 0},
     };
     int o;
     while ((o = getopt_long(argc, argv, "", opts, NULL)) != -1) {
@@ -145,14 +162,16 @@ int main(int argc, char **argv)
             out = optarg;
         else if (o == 'm')
             migrate = true;
+        else if (o == 'j')
+            json_out = optarg;
         else if (o == 'r' && (report_only = strtoull(optarg, NULL, 10)) > 0)
             continue;
         else
             return PYSCOPE_EXIT_USAGE;
     }
     if (db == NULL || optind != argc) {
-        fprintf(stderr,
-                "usage: team_speed --db CONNINFO [--migrate | [--report BATCH] --out FILE]\n");
+        fprintf(stderr, "usage: team_speed --db CONNINFO [--migrate | [--report BATCH] --out FILE"
+                        " [--json FILE]]\n");
         return PYSCOPE_EXIT_USAGE;
     }
     char err[512] = "";
@@ -171,16 +190,16 @@ int main(int argc, char **argv)
         return status;
     }
     if (report_only) {
-        status = render(store, report_only, out, false);
+        status = render(store, report_only, out, false, json_out);
         if (status == 0)
             status = render_served(store, report_only, out);
         store_close(&store);
         return status;
     }
     struct analysis_summary sum;
-    double t0 = now_s();
+    double t0 = now_s(), c0 = cpu_s();
     int rc = analysis_run_one(store, NULL, true, &sum, err, sizeof(err));
-    double t1 = now_s();
+    double t1 = now_s(), c1 = cpu_s();
     if (rc < 0) {
         fprintf(stderr, "team_speed: analysis: %s\n", err);
         status = PYSCOPE_EXIT_INTERNAL;
@@ -197,9 +216,9 @@ int main(int argc, char **argv)
                " of them again)\n",
                sum.secs_samples, sum.secs_decide, sum.secs_docs, sum.secs_store, sum.early,
                sum.redecided);
-        double t2 = now_s();
+        double t2 = now_s(), c2 = cpu_s();
         rc = batch_report_store(store, sum.batch_id, err, sizeof(err));
-        double t3 = now_s();
+        double t3 = now_s(), c3 = cpu_s();
         if (rc <= 0) {
             fprintf(stderr, "team_speed: storing the report: %s\n", rc < 0 ? err : "no batch");
             status = PYSCOPE_EXIT_INTERNAL;
@@ -207,7 +226,8 @@ int main(int argc, char **argv)
             printf("report stored (built as the analyst does after the analysis): %.3f s\n",
                    t3 - t2);
             printf("total: analysis + report stored %.3f s\n", (t1 - t0) + (t3 - t2));
-            status = render(store, sum.batch_id, out, false);
+            printf("client cpu: analysis %.3f s, report stored %.3f s\n", c1 - c0, c3 - c2);
+            status = render(store, sum.batch_id, out, false, json_out);
         }
         if (status == 0)
             status = render_served(store, sum.batch_id, out);

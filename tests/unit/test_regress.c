@@ -1121,6 +1121,15 @@ static void test_select_held_out(void **state)
     assert_true(b.first == 0 && b.end == 10 && b.n_runs == 10);
     assert_true(b.n_held == 1 && b.held_first == 10 && b.held_side == 1);
 
+    /* just beyond the threshold (7% > 5%, the noise floor of these runs ~4%): held out
+     * too, whether the bound is checked before the noise floor or after it */
+    spike[10] = 1.07;
+    level_runs(&s, spike, 11);
+    assert_int_equal(regress_baseline_select(s.runs, 11, &o, &b), 0);
+    assert_true(b.end == 10 && b.n_held == 1 && b.held_side == 1);
+    spike[10] = 1.30;
+    level_runs(&s, spike, 11);
+
     /* two slow runs: both held out; two fast ones the same, mirrored */
     double two[12];
     memcpy(two, spike, sizeof(spike));
@@ -1199,6 +1208,82 @@ static void test_select_held_out(void **state)
     level_runs(&s, step, 12);
     assert_int_equal(regress_baseline_select(s.runs, 12, &o, &b), 0);
     assert_true(b.has_change_point && b.change_point == 6 && b.first == 6 && b.end == 12);
+}
+
+/* Two doubles with the same bits (NaN included). */
+static bool same_bits(double a, double b)
+{
+    return memcmp(&a, &b, sizeof(a)) == 0;
+}
+
+/*
+ * regress_baseline_select_stats() chooses what regress_baseline_select() does and
+ * gives each run's statistic; regress_centres_of() on those of the runs chosen gives
+ * regress_centres()' centres and noise floor bit for bit (the batch analysis decides
+ * on them): random histories with steps, held-out tails, empty runs and noise.
+ */
+static void test_select_stats_centres_of(void **state)
+{
+    (void)state;
+    static struct synth s;
+    struct stats_rng r;
+    stats_rng_seed(&r, 16);
+    size_t held = 0, changed = 0, noisy = 0;
+    for (int round = 0; round < 400; round++) {
+        size_t n = 1 + stats_rng_below(&r, 30), k = 1 + stats_rng_below(&r, 7);
+        double jitter = 0.4 * (unif(&r) + 0.5), level = 1;
+        size_t step = stats_rng_below(&r, 2 * n), tail = n - stats_rng_below(&r, 5);
+        for (size_t i = 0; i < n; i++) {
+            double at = level * (i >= step ? 1.4 : 1) * (i >= tail ? 0.7 : 1);
+            size_t m = stats_rng_below(&r, 10) == 0 ? 0 : k; /* now and then a run without */
+            for (size_t j = 0; j < m; j++)
+                s.x[i][j] = at * (1 + jitter * unif(&r));
+            s.runs[i] = (struct regress_run){s.x[i], m};
+        }
+        struct regress_options o;
+        regress_options_init(&o);
+        o.new_level_runs = (int)stats_rng_below(&r, 4);
+        o.change_points = stats_rng_below(&r, 4) != 0;
+        o.max_baseline_runs = stats_rng_below(&r, 3) == 0 ? 0 : 10;
+        struct regress_baseline a, b;
+        double st[64];
+        int ra = regress_baseline_select(s.runs, n, &o, &a);
+        assert_int_equal(regress_baseline_select_stats(s.runs, n, &o, &b, st), ra);
+        if (ra < 0)
+            continue;
+        assert_memory_equal(&a, &b, sizeof(a));
+        held += a.n_held > 0;
+        changed += a.has_change_point;
+        for (size_t i = 0; i < n; i++) {
+            double q = NAN;
+            if (s.runs[i].n)
+                assert_int_equal(stats_quantile(s.runs[i].x, s.runs[i].n, 0.5, &q), 0);
+            assert_true(same_bits(st[i], q));
+        }
+        double c[8];
+        make_cand(c, k, 1.1, jitter, (uint64_t)round);
+        struct regress_run cand = {c, stats_rng_below(&r, 8) == 0 ? 0 : k};
+        double b1 = -2, c1 = -2, n1 = -2, b2 = -2, c2 = -2, n2 = -2;
+        size_t nsel = a.end - a.first;
+        int rc1 = regress_centres(s.runs + a.first, nsel, &cand, 1, &o, &b1, &c1, &n1);
+        int rc2 = regress_centres_of(st + a.first, nsel, &cand, 1, &o, &b2, &c2, &n2);
+        assert_int_equal(rc1, rc2);
+        assert_true(same_bits(b1, b2) && same_bits(c1, c2) && same_bits(n1, n2));
+        noisy += rc1 == 0 && n1 > 0;
+    }
+    /* the histories did exercise the choice's branches and the noise floor */
+    assert_true(held > 10 && changed > 10 && noisy > 100);
+    /* a candidate with bad samples is refused as regress_centres() refuses it */
+    double st1[] = {1, NAN, 1.1, 0.9}, bad[] = {NAN}, one[] = {1};
+    struct regress_run bad_run = {bad, 1}, good = {one, 1}, none = {one, 0};
+    double b0, c0;
+    assert_true(regress_centres_of(st1, 4, &bad_run, 1, NULL, &b0, &c0, NULL) < 0);
+    /* no samples on a side: a candidate without, or only runs without statistics */
+    assert_int_equal(regress_centres_of(st1, 4, &none, 1, NULL, &b0, &c0, NULL), -PYSCOPE_ENODATA);
+    assert_int_equal(regress_centres_of(st1 + 1, 1, &good, 1, NULL, &b0, &c0, NULL),
+                     -PYSCOPE_ENODATA);
+    assert_int_equal(regress_centres_of(st1, 4, &good, 1, NULL, &b0, &c0, NULL), 0);
+    assert_true(b0 == 1 && c0 == 1);
 }
 
 /* A first regression does not become the next run's noise floor (issue 11): the next
@@ -1960,6 +2045,7 @@ int main(void)
         cmocka_unit_test(test_check_local_instructions),
         cmocka_unit_test(test_check_local_mode),
         cmocka_unit_test(test_select_held_out),
+        cmocka_unit_test(test_select_stats_centres_of),
         cmocka_unit_test(test_metric_history_held_out),
         cmocka_unit_test(test_check_local_deterministic_change),
         cmocka_unit_test(test_contention_assess),
