@@ -6,11 +6,16 @@
  */
 #include "strbuf.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
+#include "errors.h"
 #include "xmalloc.h"
 
 /* Make room for n more bytes and the final NUL. */
@@ -72,6 +77,50 @@ void strbuf_keep_tail(struct strbuf *b, size_t max)
     memmove(b->s, b->s + (b->len - max), max);
     b->len = max;
     b->s[b->len] = '\0';
+}
+
+int strbuf_read_file(struct strbuf *b, const char *path, size_t max)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+    if (fd < 0)
+        return -errno;
+    struct stat st;
+    int rc = 0;
+    if (fstat(fd, &st) < 0)
+        rc = -errno;
+    else if (!S_ISREG(st.st_mode))
+        rc = -EINVAL;
+    else if ((unsigned long long)st.st_size > max)
+        rc = -PYSCOPE_ETOOBIG;
+    size_t start = b->len, n = 0;
+    /* one byte more than fstat said: the read that returns 0, or shows the file grew */
+    size_t want = rc == 0 ? (size_t)st.st_size + 1 : 0;
+    while (rc == 0) {
+        grow(b, want);
+        size_t room = b->cap - b->len - 1;
+        if (room - 1 > max - n)
+            room = max - n + 1; /* read no more than shows it is too big */
+        ssize_t r = read(fd, b->s + b->len, room);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r < 0) {
+            rc = -errno;
+        } else if (r == 0) {
+            break;
+        } else {
+            b->len += (size_t)r;
+            n += (size_t)r;
+            if (n > max)
+                rc = -PYSCOPE_ETOOBIG;
+            want = n; /* it grew since fstat: at least double the room */
+        }
+    }
+    close(fd);
+    if (rc < 0)
+        b->len = start;
+    if (b->s)
+        b->s[b->len] = '\0';
+    return rc;
 }
 
 char *strbuf_take(struct strbuf *b)

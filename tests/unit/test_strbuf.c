@@ -5,11 +5,27 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <cmocka.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
+#include "errors.h"
 #include "strbuf.h"
+
+/* Write n bytes of text to a new file in dir, return its path (new). */
+static char *put_file(const char *dir, const char *name, const char *text, size_t n)
+{
+    char *path = NULL;
+    assert_true(asprintf(&path, "%s/%s", dir, name) > 0);
+    FILE *f = fopen(path, "wb");
+    assert_non_null(f);
+    assert_int_equal(fwrite(text, 1, n, f), n);
+    assert_int_equal(fclose(f), 0);
+    return path;
+}
 
 static void test_empty(void **state)
 {
@@ -121,12 +137,61 @@ static void test_keep_tail(void **state)
     strbuf_release(&b);
 }
 
+/* A file read whole, appended; a cap that refuses one byte more than it allows; what is not
+ * a regular file (a folder, a FIFO: refused without blocking) or is missing; b untouched on
+ * failure. */
+static void test_read_file(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/test_strbuf.XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    char *ten = put_file(dir, "ten", "0123456789", 10);
+    char *empty = put_file(dir, "empty", "", 0);
+    struct strbuf b = {0};
+    strbuf_adds(&b, "<");
+    assert_int_equal(strbuf_read_file(&b, ten, 10), 0); /* exactly the cap */
+    assert_string_equal(b.s, "<0123456789");
+    assert_int_equal(b.len, 11);
+    assert_int_equal(strbuf_read_file(&b, ten, 9), -PYSCOPE_ETOOBIG);
+    assert_string_equal(b.s, "<0123456789"); /* untouched */
+    assert_int_equal(b.len, 11);
+    assert_int_equal(strbuf_read_file(&b, dir, 100), -EINVAL);
+    char *fifo = NULL;
+    assert_true(asprintf(&fifo, "%s/fifo", dir) > 0);
+    assert_int_equal(mkfifo(fifo, 0600), 0);
+    assert_int_equal(strbuf_read_file(&b, fifo, 100), -EINVAL);
+    char *gone = NULL;
+    assert_true(asprintf(&gone, "%s/gone", dir) > 0);
+    assert_int_equal(strbuf_read_file(&b, gone, 100), -ENOENT);
+    assert_string_equal(b.s, "<0123456789");
+    strbuf_release(&b);
+    assert_int_equal(strbuf_read_file(&b, empty, 0), 0); /* an empty file is "" */
+    assert_non_null(b.s);
+    assert_string_equal(b.s, "");
+    strbuf_release(&b);
+    /* a larger file than the first read's room (fstat's size) still reads whole */
+    size_t big_n = 300000;
+    char *big_text = malloc(big_n);
+    for (size_t i = 0; i < big_n; i++)
+        big_text[i] = (char)('a' + i % 26);
+    char *big = put_file(dir, "big", big_text, big_n);
+    assert_int_equal(strbuf_read_file(&b, big, big_n), 0);
+    assert_int_equal(b.len, big_n);
+    assert_memory_equal(b.s, big_text, big_n);
+    strbuf_release(&b);
+    assert_int_equal(strbuf_read_file(&b, big, big_n - 1), -PYSCOPE_ETOOBIG);
+    assert_null(b.s);
+    unlink(ten), unlink(empty), unlink(fifo), unlink(big);
+    assert_int_equal(rmdir(dir), 0);
+    free(ten), free(empty), free(fifo), free(gone), free(big), free(big_text);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_empty),     cmocka_unit_test(test_appends),
         cmocka_unit_test(test_growth),    cmocka_unit_test(test_nul_bytes),
-        cmocka_unit_test(test_keep_tail),
+        cmocka_unit_test(test_keep_tail), cmocka_unit_test(test_read_file),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
