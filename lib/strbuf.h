@@ -45,7 +45,8 @@ void strbuf_keep_tail(struct strbuf *b, size_t max);
  * Append the whole regular file at path (borrowed), at most max bytes, to b. Opens it
  * without blocking (a FIFO is refused, not waited on), sized by fstat and grown if the file
  * grows meanwhile. Returns 0; -EINVAL when it is not a regular file; -PYSCOPE_ETOOBIG
- * (lib/errors.h) when it holds more than max bytes; or -errno. On failure b is as it was.
+ * (lib/errors.h) when it holds more than max bytes; or -errno. On failure b holds the text it
+ * held before (its allocation may have grown: release it as usual).
  */
 int strbuf_read_file(struct strbuf *b, const char *path, size_t max);
 
