@@ -11,15 +11,13 @@
 
 #include <ctype.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include "errors.h"
+#include "strbuf.h"
 #include "xmalloc.h"
 
 /* Deepest block nesting tracked; deeper blocks are treated as their parent. */
@@ -529,56 +527,11 @@ int pysource_scan(const char *src, size_t len, int first_line, struct pysource_f
 
 int pysource_read_file(const char *path, char **out, size_t *len)
 {
-    *out = NULL;
-    *len = 0;
-    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
-    if (fd < 0)
-        return -errno;
-    struct stat st;
-    int rc;
-    if (fstat(fd, &st) < 0) {
-        rc = -errno;
-        goto fail;
-    }
-    if (!S_ISREG(st.st_mode)) {
-        rc = -EINVAL;
-        goto fail;
-    }
-    if (st.st_size > PYSOURCE_FILE_MAX) {
-        rc = -PYSCOPE_ETOOBIG;
-        goto fail;
-    }
-    size_t cap = (size_t)st.st_size + 1, n = 0;
-    char *buf = xmalloc(cap + 1);
-    for (;;) {
-        ssize_t r = read(fd, buf + n, cap - n);
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r < 0) {
-            rc = -errno;
-            free(buf);
-            goto fail;
-        }
-        if (r == 0)
-            break;
-        n += (size_t)r;
-        if (n == cap) { /* it grew since fstat */
-            if (cap > PYSOURCE_FILE_MAX) {
-                rc = -PYSCOPE_ETOOBIG;
-                free(buf);
-                goto fail;
-            }
-            cap = cap * 2 > PYSOURCE_FILE_MAX + 1 ? PYSOURCE_FILE_MAX + 1 : cap * 2;
-            buf = xrealloc(buf, cap + 1);
-        }
-    }
-    close(fd);
-    buf[n] = '\0';
-    *out = buf;
-    *len = n;
-    return 0;
-fail:
-    close(fd);
+    struct strbuf b = {0};
+    int rc = strbuf_read_file(&b, path, PYSOURCE_FILE_MAX);
+    *len = rc < 0 ? 0 : b.len;
+    *out = rc < 0 ? NULL : strbuf_take(&b);
+    strbuf_release(&b);
     return rc;
 }
 

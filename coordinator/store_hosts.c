@@ -186,14 +186,14 @@ int store_register(struct store *s, const struct wire_hello *h, const char *host
 /* The SQL array literal of the n names (borrowed), new string. */
 static char *text_array(const char *const *names, size_t n)
 {
-    struct sbuf b = {0};
-    sb_addf(&b, "{");
+    struct strbuf b = {0};
+    strbuf_addf(&b, "{");
     for (size_t i = 0; i < n; i++) {
-        sb_addf(&b, "%s", i ? "," : "");
-        sb_add_quoted(&b, names[i]);
+        strbuf_addf(&b, "%s", i ? "," : "");
+        array_add_quoted(&b, names[i]);
     }
-    sb_addf(&b, "}");
-    return sb_take(&b);
+    strbuf_addf(&b, "}");
+    return strbuf_take(&b);
 }
 
 /*

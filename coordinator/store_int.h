@@ -38,6 +38,7 @@
 
 #include "fcache.h"
 #include "store.h"
+#include "strbuf.h"
 #include "xmalloc.h"
 
 #define STORE_MAX_PARAMS 24
@@ -57,13 +58,6 @@ struct params {
     int n;
     int n_owned;
     bool binary; /* some value is binary: pass len and fmt */
-};
-
-/* A growing string for array literals. */
-struct sbuf {
-    char *p;
-    size_t len;
-    size_t cap;
 };
 
 static inline void p_str(struct params *p, const char *s)
@@ -109,50 +103,21 @@ static inline void p_release(struct params *p)
     memset(p->fmt, 0, sizeof(p->fmt));
 }
 
-__attribute__((format(printf, 2, 3))) static inline void sb_addf(struct sbuf *b, const char *fmt,
-                                                                 ...)
+/* Append s (borrowed) to a PostgreSQL array literal being built in b (lib/strbuf.h) as a
+ * quoted element ("a \"b\"" style). */
+static inline void array_add_quoted(struct strbuf *b, const char *s)
 {
-    for (;;) {
-        va_list ap;
-        va_start(ap, fmt);
-        size_t room = b->cap - b->len;
-        int n = vsnprintf(b->p ? b->p + b->len : NULL, room, fmt, ap);
-        va_end(ap);
-        if (n < 0)
-            abort();
-        if ((size_t)n < room) {
-            b->len += (size_t)n;
-            return;
-        }
-        b->cap = b->cap * 2 + (size_t)n + 64;
-        b->p = xrealloc(b->p, b->cap);
-    }
-}
-
-/* Append s to an array literal as a quoted element ("a \"b\"" style). */
-static inline void sb_add_quoted(struct sbuf *b, const char *s)
-{
-    sb_addf(b, "\"");
+    strbuf_addc(b, '"');
     for (size_t span; *s; s += span) {
         span = strcspn(s, "\"\\");
-        sb_addf(b, "%.*s", (int)span, s);
+        strbuf_add(b, s, span);
         if (s[span] != '\0') {
-            sb_addf(b, "\\%c", s[span]);
+            strbuf_addc(b, '\\');
+            strbuf_addc(b, s[span]);
             span++;
         }
     }
-    sb_addf(b, "\"");
-}
-
-/* Return the finished string (caller owns). */
-static inline char *sb_take(struct sbuf *b)
-{
-    if (b->p == NULL)
-        return xstrdup("");
-    char *s = b->p;
-    b->p = NULL;
-    b->len = b->cap = 0;
-    return s;
+    strbuf_addc(b, '"');
 }
 
 /* The first line of libpq's message, without its newline (into buf). */

@@ -159,23 +159,23 @@ static PGresult *claim_exec(struct store *s, const struct store_claim *c, size_t
                             uint32_t lease_ms, uint32_t grace_s, bool share_machines, char *err,
                             size_t errlen)
 {
-    struct sbuf hosts = {0}, owners = {0}, max = {0};
-    sb_addf(&hosts, "{");
-    sb_addf(&owners, "{");
-    sb_addf(&max, "{");
+    struct strbuf hosts = {0}, owners = {0}, max = {0};
+    strbuf_addf(&hosts, "{");
+    strbuf_addf(&owners, "{");
+    strbuf_addf(&max, "{");
     for (size_t i = 0; i < n; i++) {
-        sb_addf(&hosts, "%s%" PRId64, i ? "," : "", c[i].host_id);
-        sb_addf(&owners, "%s", i ? "," : "");
-        sb_add_quoted(&owners, c[i].owner);
-        sb_addf(&max, "%s%" PRIu32, i ? "," : "", c[i].max);
+        strbuf_addf(&hosts, "%s%" PRId64, i ? "," : "", c[i].host_id);
+        strbuf_addf(&owners, "%s", i ? "," : "");
+        array_add_quoted(&owners, c[i].owner);
+        strbuf_addf(&max, "%s%" PRIu32, i ? "," : "", c[i].max);
     }
-    sb_addf(&hosts, "}");
-    sb_addf(&owners, "}");
-    sb_addf(&max, "}");
+    strbuf_addf(&hosts, "}");
+    strbuf_addf(&owners, "}");
+    strbuf_addf(&max, "}");
     struct params p = {0};
-    p_own(&p, sb_take(&hosts));
-    p_own(&p, sb_take(&owners));
-    p_own(&p, sb_take(&max));
+    p_own(&p, strbuf_take(&hosts));
+    p_own(&p, strbuf_take(&owners));
+    p_own(&p, strbuf_take(&max));
     p_fmt(&p, "%" PRIu32, lease_ms);
     p_str(&p, share_machines ? "t" : "f");
     p_fmt(&p, "%" PRIu32, grace_s);
@@ -209,19 +209,19 @@ int store_renew_leases(struct store *s, const char *owner, const struct wire_job
     p_release(&p);
     if (rc < 0 || n == 0)
         return rc;
-    struct sbuf ids = {0}, attempts = {0};
-    sb_addf(&ids, "{");
-    sb_addf(&attempts, "{");
+    struct strbuf ids = {0}, attempts = {0};
+    strbuf_addf(&ids, "{");
+    strbuf_addf(&attempts, "{");
     for (size_t i = 0; i < n; i++) {
-        sb_addf(&ids, "%s%" PRIu64, i ? "," : "", refs[i].job_id);
-        sb_addf(&attempts, "%s%" PRIu32, i ? "," : "", refs[i].attempt);
+        strbuf_addf(&ids, "%s%" PRIu64, i ? "," : "", refs[i].job_id);
+        strbuf_addf(&attempts, "%s%" PRIu32, i ? "," : "", refs[i].attempt);
     }
-    sb_addf(&ids, "}");
-    sb_addf(&attempts, "}");
+    strbuf_addf(&ids, "}");
+    strbuf_addf(&attempts, "}");
     p_str(&p, owner);
     p_fmt(&p, "%" PRIu32, lease_ms);
-    p_own(&p, sb_take(&ids));
-    p_own(&p, sb_take(&attempts));
+    p_own(&p, strbuf_take(&ids));
+    p_own(&p, strbuf_take(&attempts));
     PGresult *res =
         store_exec(s,
                    "UPDATE jobs SET lease_expires = least(now() + $2 * interval '1 millisecond',"

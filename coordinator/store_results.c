@@ -49,19 +49,19 @@ static char *json_take_text(json_t *v)
 static int group_check(struct store *s, struct store_result_item *items, struct group_item *g,
                        size_t n, char *err, size_t errlen)
 {
-    struct sbuf ids = {0}, runs = {0};
-    sb_addf(&ids, "{");
-    sb_addf(&runs, "{");
+    struct strbuf ids = {0}, runs = {0};
+    strbuf_addf(&ids, "{");
+    strbuf_addf(&runs, "{");
     for (size_t i = 0; i < n; i++) {
         wire_run_id_format(items[i].result->run_id, g[i].run_id);
-        sb_addf(&ids, "%s%" PRIu64, i ? "," : "", items[i].result->job_id);
-        sb_addf(&runs, "%s%s", i ? "," : "", g[i].run_id);
+        strbuf_addf(&ids, "%s%" PRIu64, i ? "," : "", items[i].result->job_id);
+        strbuf_addf(&runs, "%s%s", i ? "," : "", g[i].run_id);
     }
-    sb_addf(&ids, "}");
-    sb_addf(&runs, "}");
+    strbuf_addf(&ids, "}");
+    strbuf_addf(&runs, "}");
     struct params p = {0};
-    p_own(&p, sb_take(&ids));
-    p_own(&p, sb_take(&runs));
+    p_own(&p, strbuf_take(&ids));
+    p_own(&p, strbuf_take(&runs));
     /* One row per result, in order; a stored run_id implies its job exists (foreign key). */
     PGresult *res = store_exec(
         s,
@@ -417,24 +417,24 @@ static int group_function_ids(struct store *s, const struct store_result_item *i
                               const struct group_item *g, size_t n, char *err, size_t errlen)
 {
     for (int round = 0; round < 3; round++) {
-        struct sbuf keys = {0};
+        struct strbuf keys = {0};
         size_t missing = 0;
         for (size_t i = 0; i < n; i++) {
             const struct wire_result *r = items[i].result;
             for (size_t k = 0; g[i].to_store && k < r->n_functions; k++) {
                 if (fcache_get(&s->fcache, r->functions[k].key))
                     continue;
-                sb_addf(&keys, "%s", missing++ ? "," : "{");
-                sb_add_quoted(&keys, r->functions[k].key);
+                strbuf_addf(&keys, "%s", missing++ ? "," : "{");
+                array_add_quoted(&keys, r->functions[k].key);
             }
         }
         if (missing == 0) {
-            free(keys.p);
+            strbuf_release(&keys);
             return 0;
         }
-        sb_addf(&keys, "}");
+        strbuf_addf(&keys, "}");
         struct params p = {0};
-        p_own(&p, sb_take(&keys));
+        p_own(&p, strbuf_take(&keys));
         PGresult *res =
             store_exec(s,
                        "WITH k AS (SELECT DISTINCT unnest($1::text[]) AS key),"
@@ -552,7 +552,7 @@ static int group_insert(struct store *s, struct store_result_item *items,
 static void group_batches_done(struct store *s, const struct store_result_item *items,
                                const struct group_item *g, size_t n)
 {
-    struct sbuf ids = {0};
+    struct strbuf ids = {0};
     size_t count = 0;
     for (size_t i = 0; i < n; i++) {
         if (items[i].status != STORE_RESULT_STORED || strcmp(g[i].state, "queued") == 0)
@@ -561,15 +561,15 @@ static void group_batches_done(struct store *s, const struct store_result_item *
         for (size_t k = 0; k < i && !seen; k++)
             seen = items[k].status == STORE_RESULT_STORED && g[k].batch_id == g[i].batch_id;
         if (!seen)
-            sb_addf(&ids, "%s%lld", count++ ? "," : "{", g[i].batch_id);
+            strbuf_addf(&ids, "%s%lld", count++ ? "," : "{", g[i].batch_id);
     }
     if (count == 0) {
-        free(ids.p);
+        strbuf_release(&ids);
         return;
     }
-    sb_addf(&ids, "}");
+    strbuf_addf(&ids, "}");
     struct params p = {0};
-    p_own(&p, sb_take(&ids));
+    p_own(&p, strbuf_take(&ids));
     char err[256];
     if (store_cmd(s, BATCH_DONE_SQL, &p, err, sizeof(err)) < 0)
         log_warn("could not check whether batches %s are done (the lease reaper will): %s", p.v[0],

@@ -22,43 +22,21 @@
 #include "errors.h"
 #include "funckey.h"
 #include "sanitize.h"
+#include "strbuf.h"
 #include "xmalloc.h"
 
 #define SPEEDSCOPE_SCHEMA "https://www.speedscope.app/file-format-schema.json"
-
-/* A growable string (aborts on out of memory). */
-struct sbuf {
-    char *s;    /* NUL-terminated text, new */
-    size_t len; /* bytes used, without the NUL */
-    size_t cap; /* bytes allocated */
-};
-
-static void sbuf_putn(struct sbuf *b, const char *s, size_t n)
-{
-    if (b->len + n + 1 > b->cap) {
-        size_t cap = b->cap ? b->cap : 64;
-        while (cap < b->len + n + 1)
-            cap *= 2;
-        b->s = xrealloc(b->s, cap);
-        b->cap = cap;
-    }
-    memcpy(b->s + b->len, s, n);
-    b->len += n;
-    b->s[b->len] = '\0';
-}
 
 /*
  * Append s (borrowed) as one collapsed frame: in its safe form (lib/sanitize:
  * control, C1 and bidi characters escaped, so a name cannot break the line
  * or reorder what a viewer shows), ';' (the frame separator) replaced.
  */
-static void sbuf_put_frame(struct sbuf *b, const char *s)
+static void put_frame(struct strbuf *b, const char *s)
 {
     char *safe = sanitize_dup(s, 0);
-    for (const char *p = safe; *p; p++) {
-        char c = *p == ';' ? '_' : *p;
-        sbuf_putn(b, &c, 1);
-    }
+    for (const char *p = safe; *p; p++)
+        strbuf_addc(b, *p == ';' ? '_' : *p);
     free(safe);
 }
 
@@ -137,18 +115,17 @@ int export_collapsed(FILE *out, const json_t *report)
         long long count = llround(v);
         if (count <= 0)
             continue;
-        struct sbuf b = {0};
-        if (multi) {
-            sbuf_put_frame(&b, stack_thread(stack));
-        }
+        struct strbuf b = {0};
+        if (multi)
+            put_frame(&b, stack_thread(stack));
         size_t j;
         const json_t *frame;
         json_array_foreach(frames, j, frame)
         {
             char *label = funckey_label(frame_key(frame));
             if (b.len)
-                sbuf_putn(&b, ";", 1);
-            sbuf_put_frame(&b, label);
+                strbuf_addc(&b, ';');
+            put_frame(&b, label);
             free(label);
         }
         const json_t *pos = json_object_get(index, b.s);
@@ -162,7 +139,7 @@ int export_collapsed(FILE *out, const json_t *report)
             str = NULL;
         }
         json_decref(str);
-        free(b.s);
+        strbuf_release(&b);
     }
     int rc = 0;
     if (ncounts == 0) {

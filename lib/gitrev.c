@@ -31,6 +31,7 @@
 #include <unistd.h>
 
 #include "errors.h"
+#include "strbuf.h"
 #include "xmalloc.h"
 
 extern char **environ;
@@ -99,36 +100,15 @@ static char **git_env(void)
     return env;
 }
 
-struct sbuf {
-    char *p;
-    size_t len, cap;
-    bool cut;
-};
-
-static void sb_put(struct sbuf *b, const char *s, size_t n, size_t max, bool keep_tail)
+/* Append the n bytes at s of git's stdout to ob, keeping at most GITREV_MAX_OUT bytes;
+ * sets *cut when some were dropped. */
+static void out_put(struct strbuf *ob, bool *cut, const char *s, size_t n)
 {
-    if (keep_tail && b->len + n > max) {
-        /* keep the newest max bytes: the last line says what went wrong */
-        if (n >= max) {
-            s += n - max;
-            n = max;
-            b->len = 0;
-        } else {
-            size_t drop = b->len + n - max;
-            memmove(b->p, b->p + drop, b->len - drop);
-            b->len -= drop;
-        }
-    } else if (b->len + n > max) {
-        n = max - b->len;
-        b->cut = true;
+    if (n > GITREV_MAX_OUT - ob->len) {
+        n = GITREV_MAX_OUT - ob->len;
+        *cut = true;
     }
-    if (b->len + n + 1 > b->cap) {
-        b->cap = (b->len + n + 1) * 2;
-        b->p = xrealloc(b->p, b->cap);
-    }
-    memcpy(b->p + b->len, s, n);
-    b->len += n;
-    b->p[b->len] = '\0';
+    strbuf_add(ob, s, n);
 }
 
 /* The last non-empty line of s (borrowed) into buf. */
@@ -242,10 +222,11 @@ static int git_start(const char **av, const char *dir, struct git_child *c, char
     return 0;
 }
 
-/* Reads c's stdout into ob and stderr into eb (its tail) until both close, or until
- * timeout_s (<= 0: 600) has passed: then kills git's process group and returns true. Closes
- * c->out and c->err. */
-static bool git_drain(const struct git_child *c, double timeout_s, struct sbuf *ob, struct sbuf *eb)
+/* Reads c's stdout into ob (out_put: *cut) and stderr into eb (its tail: the last line says
+ * what went wrong) until both close, or until timeout_s (<= 0: 600) has passed: then kills
+ * git's process group and returns true. Closes c->out and c->err. */
+static bool git_drain(const struct git_child *c, double timeout_s, struct strbuf *ob, bool *cut,
+                      struct strbuf *eb)
 {
     double deadline = now_s() + (timeout_s > 0 ? timeout_s : 600);
     bool timed_out = false;
@@ -271,10 +252,12 @@ static bool git_drain(const struct git_child *c, double timeout_s, struct sbuf *
                 continue;
             ssize_t r = read(fds[i].fd, buf, sizeof(buf));
             if (r > 0) {
-                if (i == 0)
-                    sb_put(ob, buf, (size_t)r, GITREV_MAX_OUT, false);
-                else
-                    sb_put(eb, buf, (size_t)r, GITREV_MAX_ERR, true);
+                if (i == 0) {
+                    out_put(ob, cut, buf, (size_t)r);
+                } else {
+                    strbuf_add(eb, buf, (size_t)r);
+                    strbuf_keep_tail(eb, GITREV_MAX_ERR);
+                }
             } else if (r == 0 || errno != EINTR) {
                 close(fds[i].fd);
                 fds[i].fd = -1;
@@ -289,11 +272,11 @@ static bool git_drain(const struct git_child *c, double timeout_s, struct sbuf *
 }
 
 /* What became of a git call, as git_call() returns it (err set unless 0): exec_errno from
- * the child (0: git ran), whether it timed out, its wait status st, its stdout ob and its
- * stderr's tail eb. */
+ * the child (0: git ran), whether it timed out, its wait status st, whether its stdout was cut
+ * and its stderr's tail (borrowed, may be NULL). */
 static int git_outcome(const struct gitrev_opts *o, const char *dir, const char *const *argv,
-                       int exec_errno, bool timed_out, int st, const struct sbuf *ob,
-                       const struct sbuf *eb, char *err, size_t errlen)
+                       int exec_errno, bool timed_out, int st, bool out_cut, const char *err_tail,
+                       char *err, size_t errlen)
 {
     const char *cmd = argv[0] ? argv[0] : "";
     if (exec_errno) {
@@ -316,10 +299,10 @@ static int git_outcome(const struct gitrev_opts *o, const char *dir, const char 
     int rc = WEXITSTATUS(st);
     if (rc != 0) {
         char line[512];
-        last_line(eb->p, line, sizeof(line));
+        last_line(err_tail, line, sizeof(line));
         pyscope_set_err(err, errlen, "git %s failed (status %d)%s%s", cmd, rc, *line ? ": " : "",
                         line);
-    } else if (ob->cut) {
+    } else if (out_cut) {
         pyscope_set_err(err, errlen, "git %s printed more than %u bytes", cmd, GITREV_MAX_OUT);
         rc = -PYSCOPE_ETOOBIG;
     }
@@ -345,8 +328,9 @@ static int git_call(const struct gitrev_opts *o, const char *dir, const char *co
     free(safe);
     if (rc < 0)
         return rc;
-    struct sbuf ob = {0}, eb = {0};
-    bool timed_out = git_drain(&c, o->timeout_s, &ob, &eb);
+    struct strbuf ob = {0}, eb = {0};
+    bool cut = false;
+    bool timed_out = git_drain(&c, o->timeout_s, &ob, &cut, &eb);
     int st = 0;
     while (waitpid(c.pid, &st, 0) < 0 && errno == EINTR)
         ;
@@ -355,15 +339,14 @@ static int git_call(const struct gitrev_opts *o, const char *dir, const char *co
     close(c.exec_err);
     if (xr != (ssize_t)sizeof(exec_errno))
         exec_errno = 0;
-    rc = git_outcome(o, dir, argv, exec_errno, timed_out, st, &ob, &eb, err, errlen);
+    rc = git_outcome(o, dir, argv, exec_errno, timed_out, st, cut, eb.s, err, errlen);
     if (out && rc == 0) {
-        *out = ob.p ? ob.p : xstrdup("");
         if (out_len)
             *out_len = ob.len;
-    } else {
-        free(ob.p);
+        *out = strbuf_take(&ob);
     }
-    free(eb.p);
+    strbuf_release(&ob);
+    strbuf_release(&eb);
     return rc;
 }
 

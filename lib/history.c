@@ -1,7 +1,7 @@
 /*
  * history.c - earlier reports kept in a local folder.
  *
- * Files are read whole into a capped buffer (fstat first, then a bounded
+ * Files are read whole into a capped buffer (lib/strbuf.h: fstat first, then a bounded
  * read, so a file that grows meanwhile cannot exceed the cap) and parsed
  * with json_loadb. Matching happens newest first so that `limit` bounds
  * how many documents stay in memory.
@@ -10,18 +10,16 @@
 
 #include <dirent.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include "errors.h"
 #include "history_index.h"
 #include "log.h"
 #include "stats.h"
+#include "strbuf.h"
 #include "xmalloc.h"
 
 static bool has_report_name(const char *name)
@@ -90,60 +88,24 @@ bool history_schema_ok(const json_t *doc)
 int history_load_file(const char *path, json_t **doc, char *errbuf, size_t errlen)
 {
     *doc = NULL;
-    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
-    if (fd < 0) {
-        int e = errno;
-        pyscope_set_err(errbuf, errlen, "%s", strerror(e));
-        return -e;
-    }
-    struct stat st;
-    int rc = 0;
-    char *buf = NULL;
-    if (fstat(fd, &st) < 0) {
-        rc = -errno;
-        pyscope_set_err(errbuf, errlen, "%s", strerror(-rc));
-        goto out;
-    }
-    if (!S_ISREG(st.st_mode)) {
+    struct strbuf text = {0};
+    int rc = strbuf_read_file(&text, path, HISTORY_MAX_FILE_BYTES);
+    if (rc == -EINVAL) {
         rc = -PYSCOPE_EPARSE;
         pyscope_set_err(errbuf, errlen, "not a regular file");
         goto out;
-    }
-    if ((unsigned long long)st.st_size > HISTORY_MAX_FILE_BYTES) {
-        rc = -PYSCOPE_ETOOBIG;
+    } else if (rc == -PYSCOPE_ETOOBIG) {
         pyscope_set_err(errbuf, errlen, "file larger than 64 MiB");
         goto out;
-    }
-    size_t cap = (size_t)st.st_size + 1, len = 0;
-    buf = xmalloc(cap);
-    for (;;) {
-        ssize_t r = read(fd, buf + len, cap - len);
-        if (r < 0) {
-            if (errno == EINTR)
-                continue;
-            rc = -errno;
-            pyscope_set_err(errbuf, errlen, "%s", strerror(-rc));
-            goto out;
-        }
-        if (r == 0)
-            break;
-        len += (size_t)r;
-        if (len == cap) { /* grew since fstat */
-            if (cap > HISTORY_MAX_FILE_BYTES) {
-                rc = -PYSCOPE_ETOOBIG;
-                pyscope_set_err(errbuf, errlen, "file larger than 64 MiB");
-                goto out;
-            }
-            cap = cap * 2 > HISTORY_MAX_FILE_BYTES + 1 ? HISTORY_MAX_FILE_BYTES + 1 : cap * 2;
-            buf = xrealloc(buf, cap);
-        }
+    } else if (rc < 0) {
+        pyscope_set_err(errbuf, errlen, "%s", strerror(-rc));
+        goto out;
     }
     json_error_t jerr;
-    json_t *j = json_loadb(buf, len, 0, &jerr);
+    json_t *j = json_loadb(text.s, text.len, 0, &jerr);
     if (!j) {
         rc = -PYSCOPE_EPARSE;
-        if (errbuf && errlen)
-            snprintf(errbuf, errlen, "invalid JSON at line %d: %s", jerr.line, jerr.text);
+        pyscope_set_err(errbuf, errlen, "invalid JSON at line %d: %s", jerr.line, jerr.text);
         goto out;
     }
     if (!json_is_object(j)) {
@@ -154,16 +116,14 @@ int history_load_file(const char *path, json_t **doc, char *errbuf, size_t errle
     }
     if (!history_schema_ok(j)) {
         const char *s = json_string_value(json_object_get(j, "schema"));
-        if (errbuf && errlen)
-            snprintf(errbuf, errlen, "unexpected schema \"%s\"", s ? s : "(none)");
+        pyscope_set_err(errbuf, errlen, "unexpected schema \"%s\"", s ? s : "(none)");
         json_decref(j);
         rc = -PYSCOPE_ESCHEMA;
         goto out;
     }
     *doc = j;
 out:
-    free(buf);
-    close(fd);
+    strbuf_release(&text);
     return rc;
 }
 

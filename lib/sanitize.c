@@ -13,31 +13,20 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "xmalloc.h"
+#include "strbuf.h"
 
 /* Where the safe form goes: a FILE, or a growing buffer. */
 struct sink {
-    FILE *out; /* NULL: into buf */
-    char *buf;
-    size_t len, cap;
+    FILE *out;         /* NULL: into buf */
+    struct strbuf buf; /* the safe form when out is NULL */
 };
 
 static void sink_put(struct sink *k, const char *s, size_t n)
 {
-    if (k->out) {
+    if (k->out)
         fwrite(s, 1, n, k->out);
-        return;
-    }
-    if (k->len + n + 1 > k->cap) {
-        size_t cap = k->cap ? k->cap : 32;
-        while (cap < k->len + n + 1)
-            cap *= 2;
-        k->buf = xrealloc(k->buf, cap);
-        k->cap = cap;
-    }
-    memcpy(k->buf + k->len, s, n);
-    k->len += n;
-    k->buf[k->len] = '\0';
+    else
+        strbuf_add(&k->buf, s, n);
 }
 
 size_t sanitize_utf8_seq(const unsigned char *s, size_t n, uint32_t *cp)
@@ -156,10 +145,9 @@ void sanitize_fwrite(FILE *out, const char *s, size_t len, unsigned flags)
 char *sanitize_ndup(const char *s, size_t len, unsigned flags)
 {
     struct sink k = {0};
-    sink_put(&k, "", 0);
     if (s)
         sanitize_to(&k, s, len, flags);
-    return k.buf;
+    return strbuf_take(&k.buf);
 }
 
 char *sanitize_dup(const char *s, unsigned flags)

@@ -91,7 +91,8 @@ CREATE INDEX runs_batch_idx ON runs (batch_id, job_id);
 -- "is this batch finished?" reads only its open jobs
 CREATE INDEX jobs_open_idx ON jobs (batch_id) WHERE state IN ('queued', 'leased');
 
--- What the coordinator sends for each result of a group (store.c, binary).
+-- What the coordinator sends for each result of a group (coordinator/store_results.c,
+-- binary).
 CREATE TYPE run_in AS (
     ord               integer,   -- the result's index in the group
     run_id            uuid,

@@ -50,7 +50,7 @@ CREATE INDEX runs_series_wide_idx ON runs (script_id, host_id, stored_at)
 
 -- A batch finishes when its live hosts are done: a host with queued jobs and
 -- no live agent for host_offline_s (coordinator config) is marked offline and
--- those jobs end 'failed' with end_reason 'host offline' (store.c,
+-- those jobs end 'failed' with end_reason 'host offline' (coordinator/store_hosts.c,
 -- store_hosts_alive). hosts.last_seen is refreshed while an agent of the host
 -- is connected to any coordinator sharing the database.
 ALTER TABLE hosts ADD COLUMN offline_since timestamptz;

@@ -28,7 +28,8 @@ ALTER TABLE runs
     ADD COLUMN cpu_mhz         double precision[],
     ADD COLUMN fn_self_cpu_s   double precision[];
 
--- What the coordinator sends for each result (store.c): the same, appended.
+-- What the coordinator sends for each result (coordinator/store_results.c): the same,
+-- appended.
 ALTER TYPE run_in
     ADD ATTRIBUTE run_delay_s     double precision[],
     ADD ATTRIBUTE ctx_voluntary   bigint[],

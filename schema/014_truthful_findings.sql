@@ -20,7 +20,7 @@
 --   * confirm_of and slot: the job a confirmation job confirms and its place
 --     (0 reference before, 1 the suspect, 2 reference after); unique, so a
 --     confirmation is queued once however often the batch is analysed.
--- The queue (coordinator/store.c, CLAIM_SQL): a host's jobs go out by batch,
+-- The queue (coordinator/store_queue.c, CLAIM_SQL): a host's jobs go out by batch,
 --   then id (jobs_queued_idx); a later batch of a suite waits while an earlier
 --   one has open jobs on the host or awaits its analysis.
 -- Agents:

@@ -15,5 +15,5 @@
 
 ALTER TABLE runs ADD COLUMN ref_cpu_ns double precision[];
 
--- What the coordinator sends for each result (store.c): appended.
+-- What the coordinator sends for each result (coordinator/store_results.c): appended.
 ALTER TYPE run_in ADD ATTRIBUTE ref_cpu_ns double precision[];

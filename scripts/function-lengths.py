@@ -12,8 +12,9 @@ than N lines (default 100), longest first: "LINES PATH:LINE NAME".
 (# starts a comment). Such a function may not grow past CEILING lines. With --allow the
 output lists only what breaks the list: a function over N lines that is not on it, one
 over its ceiling, and an entry whose function is gone or now short enough (take it off, so
-the list only shrinks). Exit status: 1 when anything is listed, else 0. --all lists every
-function over N lines, allowed or not, and exits 0.
+the list only shrinks), and a listed function whose comment (the 10 lines above it) does
+not say "kept whole" and why. Exit status: 1 when anything is listed, else 0. --all lists
+every function over N lines, allowed or not, and exits 0.
 
 A function is what clang-format leaves of one (.clang-format): its body opens with a "{"
 alone at the start of a line and closes with a "}" at the start of a line; the count is the
@@ -38,6 +39,12 @@ def c_files(root):
             rel = os.path.relpath(d, root)
             out += [os.path.normpath(os.path.join(rel, n)) for n in names if n.endswith(".c")]
     return sorted(f for f in out if f.startswith(PRODUCT))
+
+
+def says_kept_whole(path, line):
+    """Whether the 10 lines above line (1-based, a function's first) say "kept whole"."""
+    lines = open(path, errors="replace").read().split("\n")
+    return "kept whole" in " ".join(lines[max(0, line - 11):line - 1])
 
 
 def functions(path):
@@ -102,6 +109,10 @@ def main():
         elif n > ceiling:
             bad.append(f"{f}:{line}: {name} has {n} lines, more than its ceiling of {ceiling} "
                        f"in {os.path.basename(a.allow)}: it may not grow")
+        elif not says_kept_whole(os.path.join(a.root, f), line):
+            bad.append(f"{f}:{line}: {name} is listed in {os.path.basename(a.allow)} but its "
+                       f"comment does not say why: write \"Longer than {a.max} lines, kept "
+                       f"whole: REASON\" above it")
     for f, name in sorted(set(allow) - seen):
         bad.append(f"{os.path.basename(a.allow)}: {f} {name} is no longer over {a.max} lines "
                    f"(or is gone): take it off the list")

@@ -148,8 +148,10 @@ expect_eq "(what breaks the list)" "" "$OUT"
 
 mkdir -p "$T/fl/lib" "$T/fl/tests"
 { # lib/long.c: grown (a listed function past its ceiling), fresh (101 lines, not listed),
-  # short (100 lines, not listed); tests/t.c: a test's long function does not count
-    for f in grown fresh short; do
+  # short (100 lines, not listed), quiet (listed, no comment saying why), told (listed, and
+  # its comment says why); tests/t.c: a test's long function does not count
+    for f in grown fresh short quiet told; do
+        [ "$f" = told ] && printf '/* Longer than 100 lines, kept whole: a reason. */\n'
         printf 'static int %s(int x)\n{\n' "$f"
         n=101; [ "$f" = grown ] && n=112; [ "$f" = short ] && n=100
         for _ in $(seq "$n"); do printf '    x++;\n'; done
@@ -159,11 +161,15 @@ mkdir -p "$T/fl/lib" "$T/fl/tests"
 { printf 'int t(int x)\n{\n'; for _ in $(seq 150); do printf '    x++;\n'; done; printf '}\n'; } \
     >"$T/fl/tests/t.c"
 printf '# a comment\nlib/long.c grown 110 listed\nlib/gone.c gone 120 split since\n' >"$T/fl/allow"
+printf 'lib/long.c quiet 110 listed\nlib/long.c told 110 listed\n' >>"$T/fl/allow"
 run "$PY" "$FL" --allow "$T/fl/allow" "$T/fl"
 expect_eq "a list that breaks fails" 1 "$RC"
 expect_match "a listed function past its ceiling" 'lib/long.c:1: grown has 112 lines, more than its ceiling of 110' "$OUT"
 expect_match "an unlisted function over 100 lines" 'lib/long.c:[0-9]+: fresh has 101 lines \(at most 100' "$OUT"
 expect_match "a stale entry" 'lib/gone.c gone is no longer over 100 lines \(or is gone\): take it off' "$OUT"
-expect_eq "100 lines pass, tests do not count" "" "$(grep -E 'short|t\.c' <<<"$OUT")"
+expect_match "a listed function whose comment does not say why" \
+    'lib/long.c:[0-9]+: quiet is listed in allow but its comment does not say why' "$OUT"
+expect_eq "100 lines pass, a listed one that says why passes, tests do not count" "" \
+    "$(grep -E 'short|told|t\.c' <<<"$OUT")"
 
 finish

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "ci_report.h"
+#include "strbuf.h"
 #include "xmalloc.h"
 
 #define DATA PYSCOPE_TEST_DATA "/ci/"
@@ -55,21 +56,15 @@ static char *render(int (*fn)(FILE *, const json_t *const *, size_t), const stru
     return buf;
 }
 
+/* The whole file at path (new), or NULL when it cannot be read. */
 static char *slurp(const char *path)
 {
-    FILE *f = fopen(path, "rb");
-    if (!f)
+    struct strbuf b = {0};
+    if (strbuf_read_file(&b, path, 16u << 20) < 0) {
+        strbuf_release(&b);
         return NULL;
-    char *buf = NULL;
-    size_t len = 0;
-    FILE *out = open_memstream(&buf, &len);
-    char chunk[4096];
-    size_t n;
-    while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
-        fwrite(chunk, 1, n, out);
-    fclose(out);
-    fclose(f);
-    return buf;
+    }
+    return strbuf_take(&b);
 }
 
 static void golden(const char *name, const char *got)

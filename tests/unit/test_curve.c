@@ -18,6 +18,7 @@
 #include "curve.h"
 #include "errors.h"
 #include "log.h"
+#include "strbuf.h"
 #include "xmalloc.h"
 
 #include "keygen.h"
@@ -64,15 +65,12 @@ static mode_t mode_of(const char *path)
     return st.st_mode & 07777;
 }
 
+/* The whole file at path (new); it must be readable. */
 static char *read_all(const char *path)
 {
-    FILE *f = fopen(path, "r");
-    assert_non_null(f);
-    char *buf = xcalloc(1, 65536);
-    size_t n = fread(buf, 1, 65535, f);
-    buf[n] = '\0';
-    fclose(f);
-    return buf;
+    struct strbuf b = {0};
+    assert_int_equal(strbuf_read_file(&b, path, 16u << 20), 0);
+    return strbuf_take(&b);
 }
 
 static void write_file(const char *path, const char *text, mode_t mode)

@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "report_text.h"
+#include "strbuf.h"
 #include "xmalloc.h"
 
 /* A stand-in for regress_print: shows the verdict and whether colour was asked. */
@@ -47,21 +48,15 @@ static char *render(const json_t *report, const struct report_text_options *opt)
     return buf;
 }
 
+/* The whole file at path (new), or NULL when it cannot be read. */
 static char *read_all(const char *path)
 {
-    FILE *f = fopen(path, "rb");
-    if (!f)
+    struct strbuf b = {0};
+    if (strbuf_read_file(&b, path, 16u << 20) < 0) {
+        strbuf_release(&b);
         return NULL;
-    char *buf = NULL;
-    size_t len = 0;
-    FILE *out = open_memstream(&buf, &len);
-    char chunk[4096];
-    size_t n;
-    while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
-        fwrite(chunk, 1, n, out);
-    fclose(f);
-    fclose(out);
-    return buf;
+    }
+    return strbuf_take(&b);
 }
 
 /* Compare the rendering of fixture name with its golden file (suffix "" or ".color"). */

@@ -23,6 +23,7 @@
 #include "curve.h"
 #include "errors.h"
 #include "log.h"
+#include "strbuf.h"
 #include "xmalloc.h"
 #include "zap.h"
 
@@ -51,15 +52,12 @@ static void remember_secret(struct fixture *fx, const char *secret)
     memcpy(fx->secrets[fx->nsecrets++], secret, CURVE_Z85_LEN + 1);
 }
 
+/* The whole file at path (new); it must be readable. */
 static char *read_all(const char *path)
 {
-    FILE *f = fopen(path, "r");
-    assert_non_null(f);
-    char *buf = xcalloc(1, 1 << 20);
-    size_t n = fread(buf, 1, (1 << 20) - 1, f);
-    buf[n] = '\0';
-    fclose(f);
-    return buf;
+    struct strbuf b = {0};
+    assert_int_equal(strbuf_read_file(&b, path, 16u << 20), 0);
+    return strbuf_take(&b);
 }
 
 static void write_file(const char *path, const char *text, mode_t mode)

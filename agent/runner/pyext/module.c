@@ -329,23 +329,23 @@ static int install_exit_and_fork(void)
 static int restore_environment(void)
 {
     PyObject *os = PyImport_ImportModule("os");
-    PyObject *environ = os ? PyObject_GetAttrString(os, "environ") : NULL;
-    int rc = environ ? 0 : -1;
-    if (environ) {
+    PyObject *os_environ = os ? PyObject_GetAttrString(os, "environ") : NULL;
+    int rc = os_environ ? 0 : -1;
+    if (os_environ) {
         const char *orig = getenv("PYSCOPE_PYTHONPATH");
         if (orig) {
             PyObject *v = PyUnicode_DecodeFSDefault(orig);
-            rc = v ? PyMapping_SetItemString(environ, "PYTHONPATH", v) : -1;
+            rc = v ? PyMapping_SetItemString(os_environ, "PYTHONPATH", v) : -1;
             Py_XDECREF(v);
-        } else if (PyMapping_HasKeyString(environ, "PYTHONPATH")) {
-            rc = PyMapping_DelItemString(environ, "PYTHONPATH");
+        } else if (PyMapping_HasKeyString(os_environ, "PYTHONPATH")) {
+            rc = PyMapping_DelItemString(os_environ, "PYTHONPATH");
         }
         const char *ours[] = {"PYSCOPE_PYTHONPATH", "PYSCOPE_REGION"};
         for (size_t i = 0; i < 2 && rc == 0; i++)
-            if (PyMapping_HasKeyString(environ, ours[i]))
-                rc = PyMapping_DelItemString(environ, ours[i]);
+            if (PyMapping_HasKeyString(os_environ, ours[i]))
+                rc = PyMapping_DelItemString(os_environ, ours[i]);
     }
-    Py_XDECREF(environ);
+    Py_XDECREF(os_environ);
     Py_XDECREF(os);
     return rc;
 }
