@@ -539,23 +539,24 @@ static int name_culprit(struct store *s, struct bis *b, json_int_t pos, json_int
                         const json_t *m, const char *how, char *err, size_t errlen)
 {
     double change = json_number_value(json_object_get(m, "change_pct"));
-    char parents[256] = "", msg[1024], near[640] = "";
+    char parents[256] = "", near[640] = "";
     int rc = merge_parents(s, at(b, pos), parents, sizeof(parents), err, errlen);
     if (rc < 0)
         return rc;
     char why[512] = "";
     if (strcmp(str_of(m, "verdict"), "regression") != 0 && nearer_end(b, m, why, sizeof(why)))
         snprintf(near, sizeof(near), " (open on its own, but %s: nearer the bad end)", why);
-    if (*parents)
-        snprintf(msg, sizeof(msg),
-                 "merge commit %.12s (parents %s): the slowdown came in with the merge "
-                 "(%+.1f%% against its first parent %.12s%s%s); bisect the merged branch "
-                 "(--good %.12s --bad its other parent) for the commit within it",
-                 at(b, pos), parents, change, at(b, against), how, near, at(b, against));
-    else
-        snprintf(msg, sizeof(msg), "%.12s is %+.1f%% against its parent %.12s%s%s", at(b, pos),
-                 change, at(b, against), how, near);
-    return finish(s, b, "found", at(b, pos), msg, err, errlen);
+    char *msg =
+        *parents
+            ? xasprintf("merge commit %.12s (parents %s): the slowdown came in with the merge "
+                        "(%+.1f%% against its first parent %.12s%s%s); bisect the merged "
+                        "branch (--good %.12s --bad its other parent) for the commit within it",
+                        at(b, pos), parents, change, at(b, against), how, near, at(b, against))
+            : xasprintf("%.12s is %+.1f%% against its parent %.12s%s%s", at(b, pos), change,
+                        at(b, against), how, near);
+    rc = finish(s, b, "found", at(b, pos), msg, err, errlen);
+    free(msg);
+    return rc;
 }
 
 /*

@@ -3,8 +3,9 @@
 # build type (Release, RelWithDebInfo, Debug, MinSizeRel) with GCC and with Clang, one
 # tree each under OUT_DIR (default: a temporary folder, removed afterwards). Prints one
 # line per tree and the first warnings of a tree that failed; exit status 1 when any
-# did. Slow (eight full builds): CI builds only Release beside its own trees
-# (tests/run.sh); run this before changing compiler flags or after a compiler upgrade.
+# did. Slow (eight full builds): CI builds Release and, through this script, Debug with
+# both compilers beside its own trees (tests/run.sh); run all of it before changing
+# compiler flags or after a compiler upgrade.
 #   MATRIX_COMPILERS="gcc clang"  MATRIX_TYPES="Release Debug"  to narrow it.
 set -uo pipefail
 src=$(cd "$(dirname "$0")/.." && pwd)

@@ -2,8 +2,8 @@
 # run.sh - the whole test suite: installs what it needs, checks the C sources' format,
 # builds a normal and an ASan+UBSan tree, and runs every test in the first; in the second
 # the unit tests and the integration tests labelled asan (those of the daemons and the
-# CLI). Then a Release tree built with only the build dependencies (tests/check-build-deps.sh)
-# and the fuzz targets. Every tree builds with -Werror.
+# CLI). Then a Release tree built with only the build dependencies (tests/check-build-deps.sh),
+# Debug trees with GCC and Clang, and the fuzz targets. Every tree builds with -Werror.
 set -euo pipefail
 src=$(cd "$(dirname "$0")/.." && pwd)
 "$src/scripts/install-deps.sh" --test
@@ -28,6 +28,11 @@ echo "== tests under sanitizers"
 
 echo "== build (Release) with only the packages of scripts/install-deps.sh"
 "$src/tests/check-build-deps.sh" "$src/build-release" || rc=1
+
+echo "== build (Debug, with GCC and with Clang): every target, tests included (not run)"
+# what the trees above miss: Clang's diagnostics and GCC's at -O0 (scripts/build-matrix.sh
+# builds all eight combinations)
+MATRIX_COMPILERS="gcc clang" MATRIX_TYPES=Debug "$src/scripts/build-matrix.sh" || rc=1
 
 echo "== fuzz targets (clang, libFuzzer, ASan + UBSan), ${PYSCOPE_FUZZ_SECONDS:-8} s each"
 CC=clang cmake -S "$src" -B "$src/build-fuzz" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DPYSCOPE_FUZZ=ON \
