@@ -276,7 +276,7 @@ int store_each_row(struct store *s, const char *sql, const char *const *params, 
                    store_row_fn fn, void *arg, char *err, size_t errlen);
 
 /* Receives one row of store_each_row_binary() (values borrowed for the
- * call; decode them with lib/pgbin); returns as store_row_fn does. */
+ * call; decode them with coordinator/pgbin.h); returns as store_row_fn does. */
 typedef int (*store_bin_row_fn)(const struct pgbin *values, int ncols, void *arg);
 
 /*

@@ -28,6 +28,7 @@ pkgs=(build-essential cmake pkg-config python3.11 python3 libpython3.11-dev
 if [ "$test" = 1 ]; then
     pkgs+=(libcmocka-dev valgrind clang chromium python3-scipy postgresql iproute2)
     pkgs+=(clang-format) # tests/run.sh checks the C sources' format
+    pkgs+=(curl)         # the tests of the coordinator's web pages fetch them
 fi
 if [ "$list" = 1 ]; then
     printf '%s\n' "${pkgs[@]}"

@@ -9,7 +9,7 @@
 source "$(dirname "$0")/lib.sh"
 cd "$T"
 unset VIRTUAL_ENV GITHUB_STEP_SUMMARY PYTHONHASHSEED
-command -v valgrind >/dev/null || { echo "valgrind missing: scripts/install-deps.sh installs it"; exit 1; }
+command -v valgrind >/dev/null || skip "valgrind is not installed (scripts/install-deps.sh --test installs it)"
 W="$PYSCOPE_SRC/tests/bench/regress_workload.py"
 export PYSCOPE_QUALITY_STEPS=100000
 

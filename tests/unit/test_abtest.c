@@ -1,5 +1,5 @@
 /*
- * test_abtest.c - A/B verdicts over interleaved runs (cli/abtest): every head
+ * test_abtest.c - A/B verdicts over interleaved runs (lib/abtest): every head
  * run counts (not only one), a slower function is named in the why, equal
  * sides are no change, hotspot metrics (sampled and CPU self times) are decided
  * over all runs too.

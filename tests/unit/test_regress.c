@@ -819,7 +819,7 @@ static void test_compare_seed_case_and_empty(void **state)
     json_decref(reg);
     json_decref(cand);
 
-    /* +20.5% on one earlier run (the seed's latest-vs-previous rule called it a
+    /* +20.5% on one earlier run (a latest-vs-previous rule would call it a
      * regression): no evidence, no regression */
     cand = make_doc(3, c2, 1, 0.9, 0, "aa");
     reg = regress_compare(cand, bl, 1, NULL);
