@@ -6,37 +6,43 @@
 # Debug trees with GCC and Clang, and the fuzz targets. Every tree builds with -Werror.
 set -euo pipefail
 src=$(cd "$(dirname "$0")/.." && pwd)
+# stage NAME: print the stage's name with the time since the start, so a slow CI run says
+# where its time went (the last line sums it up).
+t0=$SECONDS
+stage() { echo "== $1 (at $((SECONDS - t0)) s)"; }
+stage "packages (scripts/install-deps.sh --test)"
 "$src/scripts/install-deps.sh" --test
 
 rc=0
-echo "== clang-format"
+stage "clang-format"
 (cd "$src" && git ls-files -- '*.c' '*.h' 2>/dev/null || find lib agent cli coordinator tests \
     -name '*.[ch]' -not -path '*/corpus/*') | (cd "$src" && xargs clang-format --dry-run -Werror) ||
     { echo "run.sh: C files differ from .clang-format: run clang-format -i on them" >&2; rc=1; }
 
-echo "== build (RelWithDebInfo)"
+stage "build (RelWithDebInfo)"
 "$src/scripts/build.sh" "$src/build"
-echo "== tests"
+stage "tests"
 (cd "$src/build" && ctest --output-on-failure --timeout 300 -j2) || rc=1
 
-echo "== build (ASan + UBSan)"
+stage "build (ASan + UBSan)"
 "$src/scripts/build.sh" "$src/build-asan" -DPYSCOPE_SANITIZE=ON
-echo "== tests under sanitizers"
+stage "tests under sanitizers"
 (cd "$src/build-asan" && ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 \
     UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
     ctest --output-on-failure --timeout 600 -j2 -L '^(unit|asan)$') || rc=1
 
-echo "== build (Release) with only the packages of scripts/install-deps.sh"
+stage "build (Release) with only the packages of scripts/install-deps.sh"
 "$src/tests/check-build-deps.sh" "$src/build-release" || rc=1
 
-echo "== build (Debug, with GCC and with Clang): every target, tests included (not run)"
+stage "build (Debug, with GCC and with Clang): every target, tests included (not run)"
 # what the trees above miss: Clang's diagnostics and GCC's at -O0 (scripts/build-matrix.sh
 # builds all eight combinations)
 MATRIX_COMPILERS="gcc clang" MATRIX_TYPES=Debug "$src/scripts/build-matrix.sh" || rc=1
 
-echo "== fuzz targets (clang, libFuzzer, ASan + UBSan), ${PYSCOPE_FUZZ_SECONDS:-8} s each"
+stage "fuzz targets (clang, libFuzzer, ASan + UBSan), ${PYSCOPE_FUZZ_SECONDS:-8} s each"
 CC=clang cmake -S "$src" -B "$src/build-fuzz" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DPYSCOPE_FUZZ=ON \
     -DBUILD_TESTING=OFF -DPYSCOPE_WERROR=ON >/dev/null
 cmake --build "$src/build-fuzz" -j2 --target fuzz >/dev/null
 "$src/tests/fuzz/run_brief.sh" "$src/build-fuzz" "${PYSCOPE_FUZZ_SECONDS:-8}" || rc=1
+echo "== done in $((SECONDS - t0)) s, exit status $rc"
 exit $rc

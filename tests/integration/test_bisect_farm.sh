@@ -11,7 +11,9 @@
 # Under a CPU hog on every core (a shorter range): the right commit or inconclusive.
 # Bad input: unknown host, unknown revision, GOOD == BAD, GOOD not an ancestor, a script
 # not in the repository: exit 2, said.
-# labels: asan
+# Not in the ASan run (tests/run.sh): its code paths run there in test_bisect_steps (the
+# search), test_bisect_auto (a restart, cancel) and test_try_farm (agents at commits, A/B
+# batches); this one's 64 commits cost minutes more under ASan.
 source "$PYSCOPE_SRC/tests/integration/lib.sh"
 source "$PYSCOPE_SRC/tests/integration/farm_lib.sh"
 source "$PYSCOPE_SRC/tests/integration/coord.sh"

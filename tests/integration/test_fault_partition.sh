@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # test_fault_partition.sh - network faults (docs/DESIGN.md §14):
 #  - an agent cut off from the coordinator (its own network namespace, the veth link
-#    set down) for FAULT_PARTITION_S seconds (default 120): it notices within seconds
+#    set down) for FAULT_PARTITION_S seconds (default 60): it notices within seconds
 #    (ZMTP heartbeats), keeps running its jobs and spooling their results, and after
 #    the heal delivers everything, each result stored exactly once;
 #  - meanwhile a stalled agent (SIGSTOP) and a peer that floods the coordinator and
@@ -39,7 +39,9 @@ ip netns exec "$ns" ip link set "$nv" up
 ip netns exec "$ns" ip link set lo up
 COORD_URL="tcp://$net.1:$((20000 + RANDOM % 20000))"
 export PYSCOPE_COORDINATOR=$COORD_URL
-part_s=${FAULT_PARTITION_S:-120}
+# 60 s: twenty times the heartbeat's 3 s and twelve times the reconnect back-off's 5 s cap,
+# and past the kernel's first SYN retries (1+2+4+8+16 = 31 s), which ZMQ_CONNECT_TIMEOUT cuts
+part_s=${FAULT_PARTITION_S:-60}
 
 farm_pg_start
 fault_workspace 1
