@@ -3,7 +3,7 @@
  *
  * Static HTML only: no JavaScript is needed to read a comparison. Class names
  * come from fixed lists, numbers are formatted here, every input string goes
- * through html_write_escaped (lib/html_report).
+ * through html_write_escaped (lib/html_text).
  */
 #include "html_compare.h"
 
