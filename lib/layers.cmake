@@ -16,9 +16,10 @@ set(PYSCOPE_LAYER_core_USES)
 set(PYSCOPE_LAYER_stats stats contended history history_index history_doc regress abtest)
 set(PYSCOPE_LAYER_stats_USES core)
 # Rendering shared by the CLI and the coordinator's web pages: HTML and flame-graph diffs.
-# (The run page and the stack exports only the CLI writes: cli/html_report, cli/export.)
-set(PYSCOPE_LAYER_render flamediff html_text html_axis html_page html_compare html_verdict html_range
-                         html_history html_hosts html_team)
+# (The pages and files only the CLI writes are its own: cli/html_report, the run page;
+# cli/html_compare, `pyscope compare`'s; cli/export, the stack exports.)
+set(PYSCOPE_LAYER_render flamediff html_text html_axis html_page html_verdict html_range html_history
+                         html_hosts html_team)
 set(PYSCOPE_LAYER_render_USES core stats)
 # The farm's wire (protobuf-c), CURVE keys and the environment a suite sets for its jobs.
 set(PYSCOPE_LAYER_farm wire curve jobenv endpoint)
