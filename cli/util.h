@@ -96,7 +96,8 @@ int cli_read_fd(int fd, size_t cap, char **buf, size_t *len);
  */
 int cli_write_json_atomic(const char *path, const json_t *json, size_t flags);
 
-/* A page renderer of lib/html_*.h: doc (borrowed) to out; 0, or negative with err. */
+/* A page renderer (lib/html_*.h, cli/html_report.h): doc (borrowed) to out; 0, or negative
+ * with err. */
 typedef int (*cli_html_fn)(FILE *out, const json_t *doc, char *err, size_t errlen);
 
 /*

@@ -1,6 +1,6 @@
 /*
- * fcache.h - the store's cache of function ids: function key (text, as
- * lib/export.c writes it) -> functions.id, so a result's hotspots need a
+ * fcache.h - the store's cache of function ids: function key (text,
+ * "file:qualname:line": lib/funckey.h) -> functions.id, so a result's hotspots need a
  * database round trip only for keys not seen before. Open addressing, at most
  * half full; past 65536 entries it starts over. Not thread-safe: one per
  * store (connection). Ids inserted by a transaction that did not commit must

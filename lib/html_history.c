@@ -18,7 +18,6 @@
 #include <time.h>
 
 #include "errors.h"
-#include "html_compare.h"
 #include "html_axis.h"
 #include "html_page.h"
 #include "html_range.h"

@@ -14,7 +14,6 @@
 #include <string.h>
 
 #include "errors.h"
-#include "html_compare.h"
 #include "html_page.h"
 #include "html_text.h"
 #include "jsonutil.h"

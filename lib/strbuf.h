@@ -9,7 +9,7 @@
  * size cap. Text that goes straight to a FILE needs no
  * buffer: write it there (open_memstream() when a test wants it back as a string).
  *
- * Used for the collapsed stacks' lines (lib/export.c), the safe form of untrusted text
+ * Used for the collapsed stacks' lines (cli/export.c), the safe form of untrusted text
  * (lib/sanitize.c), git's output (lib/gitrev.c), PostgreSQL array literals
  * (coordinator/store_int.h), and to read a report (lib/history.c) or a Python source
  * (cli/pysource.c).

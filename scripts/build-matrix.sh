@@ -7,6 +7,7 @@
 # both compilers beside its own trees (tests/run.sh); run all of it before changing
 # compiler flags or after a compiler upgrade.
 #   MATRIX_COMPILERS="gcc clang"  MATRIX_TYPES="Release Debug"  to narrow it.
+#   CMAKE_BUILD_PARALLEL_LEVEL=N  builds N at a time (default: every core, nproc).
 set -uo pipefail
 src=$(cd "$(dirname "$0")/.." && pwd)
 out=${1:-}
@@ -21,7 +22,7 @@ for cc in ${MATRIX_COMPILERS:-gcc clang}; do
         dir=$out/$cc-$type
         log=$dir.log
         if CC=$cc cmake -S "$src" -B "$dir" -DCMAKE_BUILD_TYPE="$type" -DPYSCOPE_WERROR=ON \
-            >"$log" 2>&1 && cmake --build "$dir" -j"$(nproc)" >>"$log" 2>&1; then
+            >"$log" 2>&1 && cmake --build "$dir" -j"${CMAKE_BUILD_PARALLEL_LEVEL:-$(nproc)}" >>"$log" 2>&1; then
             echo "ok     $cc $type"
         else
             echo "FAILED $cc $type (log: $log)"

@@ -17,10 +17,7 @@ source "$PYSCOPE_SRC/tests/integration/team_lib.sh"
 
 pg_start
 coord_start
-for n in 1 2 3 4 5 6; do team_seed team_seed.sql "$n" 6 30; done
-team_settled >/dev/null
-team_seed team_confirm.sql 6 6 30
-team_settled >/dev/null
+team_six_nights
 h() { printf '%040x' "$1"; } # commit number -> a 40-hex hash
 pg_sql "INSERT INTO commits (hash, parents, generation, subject, author, authored)
         SELECT lpad(to_hex(i), 40, '0'),

@@ -10,7 +10,9 @@
 #    targets' library);
 # 5. no product function is longer than 100 lines (docs/STYLE.md) but those listed, each with
 #    its reason, in tests/integration/long_functions.txt, and those do not grow
-#    (scripts/function-lengths.py).
+#    (scripts/function-lengths.py);
+# 6. every lib/ module is linked into two programs or more (nm on the executables): a module
+#    one program uses lives in that program's folder.
 # Each check has a negative control: a scratch copy with the fault planted must be refused.
 source "$PYSCOPE_SRC/tests/integration/lib.sh"
 command -v nm >/dev/null || skip "nm (binutils) is not installed"
@@ -171,5 +173,44 @@ expect_match "a listed function whose comment does not say why" \
     'lib/long.c:[0-9]+: quiet is listed in allow but its comment does not say why' "$OUT"
 expect_eq "100 lines pass, a listed one that says why passes, tests do not count" "" \
     "$(grep -E 'short|told|t\.c' <<<"$OUT")"
+
+
+# ---- 6. lib/ holds what two programs use -------------------------------------------------
+# Each lib/ module is linked into two or more of the four programs; a module one program uses
+# lives in that program's folder (lib/README.md). A module is linked into a program when one
+# of its external symbols is defined in the program's executable (nm: a static archive gives
+# a program only the objects it calls).
+programs=(cli/pyscope agent/pyscope-agent coordinator/pyscope-coordinator agent/runner/pyscope-run)
+for p in "${programs[@]}"; do
+    [ -f "$PYSCOPE_BUILD/$p" ] || fail "program $p" "missing: build first (scripts/build.sh)"
+done
+one_program() { # one_program PROGRAM...: each lib/ module linked into fewer than two of them
+    "$PY" - "$PYSCOPE_BUILD" "$@" <<'PY'
+import glob, subprocess, sys
+build, progs = sys.argv[1], sys.argv[2:]
+def nm(*args):
+    return subprocess.run(["nm", *args], capture_output=True, text=True, check=True).stdout
+owner = {}  # external symbol -> its lib/ module
+for a in sorted(glob.glob(f"{build}/lib/libpyscope_*.a")):
+    for line in nm("-A", "-g", "--defined-only", a).splitlines():
+        parts = line.split()
+        if len(parts) >= 3 and parts[-2] not in "WwVvU":
+            owner[parts[-1]] = parts[0].split(":")[1].removesuffix(".o").removesuffix(".c")
+users = {m: [] for m in owner.values()}
+for p in progs:
+    defined = {line.split()[-1] for line in nm("--defined-only", f"{build}/{p}").splitlines()
+               if len(line.split()) >= 3}
+    for m in sorted({owner[s] for s in defined if s in owner}):
+        users[m].append(p)
+for m, ps in sorted(users.items()):
+    if len(ps) < 2:
+        print(f"lib/{m}.c is linked into {' and '.join(ps) or 'no program'} only: move it into "
+              "that program's folder (lib/README.md)")
+PY
+}
+expect_eq "every lib/ module is linked into two programs or more" "" "$(one_program "${programs[@]}")"
+expect_match "a module one program uses is found (the coordinator left out: flamediff)" \
+    "^lib/flamediff.c is linked into cli/pyscope only" \
+    "$(one_program cli/pyscope agent/pyscope-agent agent/runner/pyscope-run)"
 
 finish

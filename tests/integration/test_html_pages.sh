@@ -84,10 +84,7 @@ sed 's#<main class="team">#<main class="team"><div style="width:2400px">wide</di
 # and the slow function's name get an escape sequence, a U+202E and a 3.6 KB token.
 pg_start
 coord_start --http 127.0.0.1:0
-for n in 1 2 3 4 5 6; do team_seed team_seed.sql "$n" 6 30; done
-team_settled >/dev/null
-team_seed team_confirm.sql 6 6 30
-team_settled >/dev/null
+team_six_nights
 pg_sql "UPDATE batches SET label = label || '\"><img src=x onerror=alert(5)>' WHERE id = 6;
         INSERT INTO hosts (fingerprint, hostname, cpu_model, cores, mem_bytes, os, kernel, arch,
             governor, load1) VALUES ('00000000000000e1', '\"><svg onload=alert(6)>'

@@ -14,10 +14,7 @@ source "$PYSCOPE_SRC/tests/integration/team_lib.sh"
 
 pg_start
 coord_start
-for n in 1 2 3 4 5 6; do team_seed team_seed.sql "$n" 6 30; done
-team_settled >/dev/null
-team_seed team_confirm.sql 6 6 30
-team_settled >/dev/null
+team_six_nights
 
 # History: c01 - c02 - ... - c11 - m12 (merge of c11 and s09 - s10, forked at c08);
 # night n ran c(2n) (night 6: m12). Night 5 = c10, so night 6's range is

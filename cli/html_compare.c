@@ -1,9 +1,10 @@
 /*
- * html_compare.c - the `pyscope compare` page and the pieces other pages share.
+ * html_compare.c - the `pyscope compare` page, and its regression table that the run page
+ * shows too (cli/html_report.c).
  *
  * Static HTML only: no JavaScript is needed to read a comparison. Class names
  * come from fixed lists, numbers are formatted here, every input string goes
- * through html_write_escaped (lib/html_report).
+ * through html_write_escaped (lib/html_text).
  */
 #include "html_compare.h"
 
