@@ -58,7 +58,7 @@ log=$dir/build.log
 if ! PKG_CONFIG_LIBDIR=$pcdir cmake -S "$src" -B "$dir" -DCMAKE_BUILD_TYPE=Release \
     -DPYSCOPE_WERROR=ON -DBUILD_TESTING=ON -DPYSCOPE_PYTHON_VERSIONS=3.11 \
     -DPYSCOPE_PYTHON_ROOTS=/usr -DPYSCOPE_PYTHON=/usr/bin/python3.11 >"$log" 2>&1 ||
-    ! cmake --build "$dir" -j"$(nproc)" >>"$log" 2>&1; then
+    ! cmake --build "$dir" -j"${CMAKE_BUILD_PARALLEL_LEVEL:-$(nproc)}" >>"$log" 2>&1; then
     echo "check-build-deps: the build failed with only those packages:" >&2
     grep -E "error|Error|not found|Could NOT" "$log" | head -20 >&2
     exit 1
