@@ -1,6 +1,6 @@
 # check_layers.cmake: refuse an #include that points up or across lib/'s layers
-# (lib/layers.cmake), a lib/ module in no layer or listed twice, and a lib/ file including
-# a program's header. Used by lib/CMakeLists.txt at configure time (the build stops) and by ctest
+# (lib/layers.cmake), a lib/ module in no layer or listed twice, a lib/ file including
+# a program's header, and a PyScope header included with <>, which the check would not see. Used by lib/CMakeLists.txt at configure time (the build stops) and by ctest
 # (cmake -DPYSCOPE_LIB_DIR=<lib folder> -P check_layers.cmake: exits non-zero).
 #
 if(CMAKE_SCRIPT_MODE_FILE)
@@ -45,6 +45,17 @@ function(pyscope_check_layers lib_dir out_var)
       elseif(NOT layer_of_${h} IN_LIST allowed)
         string(APPEND problems "lib/${f} (layer ${layer}) includes \"${h}\" (layer "
                                "${layer_of_${h}}): a layer uses only ${allowed}\n")
+      endif()
+    endforeach()
+  endforeach()
+  # <lib header>: the shared include folder would let it past the check above
+  foreach(f ${sources})
+    file(STRINGS ${lib_dir}/${f} includes REGEX "^[ \t]*#[ \t]*include[ \t]*<")
+    foreach(line ${includes})
+      string(REGEX REPLACE "^[ \t]*#[ \t]*include[ \t]*<([^>]*)>.*" "\\1" h "${line}")
+      if(DEFINED layer_of_${h} OR h IN_LIST PYSCOPE_LAYER_GENERATED)
+        string(APPEND problems "lib/${f}: includes <${h}>, a PyScope header: write "
+                               "#include \"${h}\" (the layer check reads quoted includes)\n")
       endif()
     endforeach()
   endforeach()

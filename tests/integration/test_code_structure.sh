@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # test_code_structure.sh - the structure the build promises (docs/DESIGN.md §3, lib/README.md):
 # 1. lib/'s layers hold: no module includes a header of a layer above its own or of a
-#    program (lib/check_layers.cmake, which also stops the configure step), and each layer's
+#    program, nor a PyScope header with <> (lib/check_layers.cmake, which also stops the
+#    configure step), and each layer's
 #    archive calls only into its own layer and the layers below it (nm);
 # 2. no two external symbols are defined twice across the project's static libraries and the
 #    coordinator's objects (nm), so that no link depends on which object happens to be pulled;
@@ -29,6 +30,7 @@ cp "$PYSCOPE_SRC"/lib/*.c "$PYSCOPE_SRC"/lib/*.h "$PYSCOPE_SRC"/lib/*.cmake "$T/
 echo '#include "html_page.h"' >>"$T/lib/stats.c"          # stats uses rendering: up
 echo '#include "wire.h"' >>"$T/lib/html_team.c"           # rendering uses the farm: across
 echo '#include "store.h"' >>"$T/lib/jsonutil.c"           # lib/ uses a program
+echo '#include <html_team.h>' >>"$T/lib/regress.c"        # up, hidden in <>
 printf 'int stray;\n' >"$T/lib/stray.c"                   # a module in no layer
 sed -i 's/^set(PYSCOPE_LAYER_farm /set(PYSCOPE_LAYER_farm jsonutil /' "$T/lib/layers.cmake" # twice
 run "$CMAKE" -DPYSCOPE_LIB_DIR="$T/lib" -P "$T/lib/check_layers.cmake"
@@ -36,6 +38,7 @@ expect_eq "an upward include is refused" 1 "$RC"
 expect_match "names the upward include" 'lib/stats.c \(layer stats\) includes "html_page.h" \(layer render\)' "$ERR"
 expect_match "names the include across" 'lib/html_team.c \(layer render\) includes "wire.h" \(layer farm\)' "$ERR"
 expect_match "names a program's header" 'lib/jsonutil.c: includes "store.h", which is not a lib/ header' "$ERR"
+expect_match "names a PyScope header in <>" 'lib/regress.c: includes <html_team.h>, a PyScope header' "$ERR"
 expect_match "names a module in no layer" "lib/stray.c: module 'stray' is in no layer" "$ERR"
 expect_match "names a module listed twice" "module 'jsonutil' is listed twice \\(layers core and farm\\)" "$ERR"
 
