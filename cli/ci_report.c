@@ -25,23 +25,18 @@
 
 /* ---- reading ------------------------------------------------------------- */
 
-static const char *ci_str(const json_t *obj, const char *key)
-{
-    return json_string_value(json_object_get(obj, key));
-}
-
 static const char *ci_script_name(const json_t *doc)
 {
     const json_t *script = json_object_get(doc, "script");
-    const char *s = ci_str(script, "key");
+    const char *s = json_get_string(script, "key", NULL);
     if (!s)
-        s = ci_str(script, "path");
+        s = json_get_string(script, "path", NULL);
     return s ? s : "(unknown script)";
 }
 
 static const char *ci_verdict(const json_t *m)
 {
-    const char *v = ci_str(m, "verdict");
+    const char *v = json_get_string(m, "verdict", NULL);
     return v ? v : "unknown";
 }
 
@@ -54,13 +49,13 @@ static bool ci_is(const char *a, const char *b)
 static bool ci_doc_ok(const json_t *doc)
 {
     const json_t *status = json_object_get(doc, "status");
-    const char *outcome = ci_str(status, "outcome");
+    const char *outcome = json_get_string(status, "outcome", NULL);
     return !status || !outcome || strcmp(outcome, "ok") == 0;
 }
 
 static bool ci_compared(const json_t *reg)
 {
-    return ci_is(ci_str(reg, "status"), "compared");
+    return ci_is(json_get_string(reg, "status", NULL), "compared");
 }
 
 void ci_report_count(const json_t *const *docs, size_t n, struct ci_report_tally *t)
@@ -99,8 +94,8 @@ void ci_report_count(const json_t *const *docs, size_t n, struct ci_report_tally
 /* A metric's label: "wall time", "CPU time", "peak memory", "self time of KEY". New string. */
 static char *ci_metric_label(const json_t *m)
 {
-    const char *name = ci_str(m, "metric");
-    const char *fn = ci_str(m, "function");
+    const char *name = json_get_string(m, "metric", NULL);
+    const char *fn = json_get_string(m, "function", NULL);
     if (!name)
         name = "?";
     if (fn)
@@ -126,9 +121,9 @@ static void ci_fmt_value(char *buf, size_t len, const json_t *m, const char *key
         snprintf(buf, len, "?");
         return;
     }
-    if (ci_is(ci_str(m, "unit"), "bytes"))
+    if (ci_is(json_get_string(m, "unit", NULL), "bytes"))
         snprintf(buf, len, "%.2f MiB", v / (1024.0 * 1024.0));
-    else if (ci_is(ci_str(m, "unit"), "instructions"))
+    else if (ci_is(json_get_string(m, "unit", NULL), "instructions"))
         snprintf(buf, len, "%.4f M instructions", v / 1e6);
     else
         snprintf(buf, len, "%.4f s", v);
@@ -200,7 +195,7 @@ char *ci_report_metric_text(const json_t *m)
     if (json_get_finite(json_object_get(m, "candidate"), "n_samples", &ns))
         CI_APPEND(", candidate %.0f sample%s", ns, ns == 1 ? "" : "s");
     CI_APPEND(")");
-    const char *mode = ci_str(m, "mode");
+    const char *mode = json_get_string(m, "mode", NULL);
     if (ci_is(mode, "threshold"))
         CI_APPEND(" [threshold mode: too few samples for a test]");
 #undef CI_APPEND
@@ -285,7 +280,7 @@ static void ci_xml_why(FILE *out, const json_t *reg)
             json_get_finite(f, "delta_s", &d) ? xasprintf("&#10;  %+.4f s  ", d) : xstrdup("&#10;");
         fputs(line, out);
         free(line);
-        ci_report_xml_escape(out, ci_str(f, "key"));
+        ci_report_xml_escape(out, json_get_string(f, "key", NULL));
         if (json_get_finite(f, "share_pct", &share))
             fprintf(out, " (%.0f%% of the change)", share);
     }
@@ -330,10 +325,10 @@ static void ci_junit_doc(FILE *out, const json_t *doc)
     ci_xml_attr(out, "name", script);
     fprintf(out, " tests=\"%zu\" failures=\"%zu\" errors=\"%zu\" skipped=\"%zu\"", tests, failures,
             errors, skipped);
-    if (ci_str(host, "hostname"))
-        ci_xml_attr(out, "hostname", ci_str(host, "hostname"));
-    if (ci_str(doc, "created"))
-        ci_xml_attr(out, "timestamp", ci_str(doc, "created"));
+    if (json_get_string(host, "hostname", NULL))
+        ci_xml_attr(out, "hostname", json_get_string(host, "hostname", NULL));
+    if (json_get_string(doc, "created", NULL))
+        ci_xml_attr(out, "timestamp", json_get_string(doc, "created", NULL));
     fputs(">\n    <properties>\n", out);
     static const char *const props[][3] = {
         {"id", NULL, "run.id"},
@@ -343,8 +338,9 @@ static void ci_junit_doc(FILE *out, const json_t *doc)
         {"files", "html", "report.html"},
     };
     for (size_t i = 0; i < sizeof(props) / sizeof(props[0]); i++) {
-        const char *v = props[i][1] ? ci_str(json_object_get(doc, props[i][0]), props[i][1])
-                                    : ci_str(doc, props[i][0]);
+        const char *v = props[i][1]
+                            ? json_get_string(json_object_get(doc, props[i][0]), props[i][1], NULL)
+                            : json_get_string(doc, props[i][0], NULL);
         if (!v)
             continue;
         fputs("      <property", out);
@@ -359,14 +355,14 @@ static void ci_junit_doc(FILE *out, const json_t *doc)
 
     if (!ci_doc_ok(doc) && !ci_compared(reg)) {
         ci_junit_case_open(out, script, "run");
-        const char *msg = ci_str(json_object_get(doc, "status"), "message");
+        const char *msg = json_get_string(json_object_get(doc, "status"), "message", NULL);
         fputs(">\n      <error", out);
         ci_xml_attr(out, "type", "script_failed");
         ci_xml_attr(out, "message", msg ? msg : "the script failed");
         fputs("/>\n    </testcase>\n", out);
     } else if (!ci_compared(reg)) {
         ci_junit_case_open(out, script, "regression_check");
-        const char *msg = ci_str(reg, "message");
+        const char *msg = json_get_string(reg, "message", NULL);
         fputs(">\n      <skipped", out);
         ci_xml_attr(out, "message",
                     msg ? msg : "no regression check (first run of this script on this host)");
@@ -377,8 +373,8 @@ static void ci_junit_doc(FILE *out, const json_t *doc)
         json_array_foreach(json_object_get(reg, "metrics"), i, m)
         {
             char *label = ci_metric_label(m);
-            const char *metric = ci_str(m, "metric");
-            const char *fn = ci_str(m, "function");
+            const char *metric = json_get_string(m, "metric", NULL);
+            const char *fn = json_get_string(m, "function", NULL);
             char *name =
                 fn ? xasprintf("%s %s", metric ? metric : "?", fn) : xstrdup(metric ? metric : "?");
             ci_junit_case_open(out, script, name);
@@ -398,7 +394,8 @@ static void ci_junit_doc(FILE *out, const json_t *doc)
                 fputs("</failure>\n    </testcase>\n", out);
                 free(msg);
             } else if (ci_is(v, "inconclusive")) {
-                const char *hint = ci_str(m, "hint"), *reason = ci_str(m, "reason");
+                const char *hint = json_get_string(m, "hint", NULL),
+                           *reason = json_get_string(m, "reason", NULL);
                 char *msg = xasprintf("inconclusive: %s%s%s; %s", reason ? reason : "",
                                       reason ? "; " : "", hint ? hint : "rerun to confirm", text);
                 fputs(">\n      <skipped", out);
@@ -493,7 +490,8 @@ static void ci_md_row(FILE *out, const char *script, const json_t *m)
     fputs(" | ", out);
     ci_report_md_escape(out, p);
     fprintf(out, " | %s", ci_md_glyph(ci_verdict(m)));
-    const char *hint = ci_str(m, "hint"), *reason = ci_str(m, "reason");
+    const char *hint = json_get_string(m, "hint", NULL),
+               *reason = json_get_string(m, "reason", NULL);
     if (!ci_is(ci_verdict(m), "no_change")) {
         const char *sep = ": ";
         if (reason) {
@@ -534,7 +532,7 @@ int ci_report_markdown(FILE *out, const json_t *const *docs, size_t n)
         const char *script = ci_script_name(docs[i]);
         const json_t *reg = json_object_get(docs[i], "regression");
         if (!ci_doc_ok(docs[i]) && !ci_compared(reg)) {
-            const char *msg = ci_str(json_object_get(docs[i], "status"), "message");
+            const char *msg = json_get_string(json_object_get(docs[i], "status"), "message", NULL);
             fputs("| ", out);
             ci_report_md_escape(out, script);
             fputs(" | | | | | | \xf0\x9f\x92\xa5 script failed: ", out); /* 💥 */
@@ -543,7 +541,7 @@ int ci_report_markdown(FILE *out, const json_t *const *docs, size_t n)
             continue;
         }
         if (!ci_compared(reg)) {
-            const char *msg = ci_str(reg, "message");
+            const char *msg = json_get_string(reg, "message", NULL);
             fputs("| ", out);
             ci_report_md_escape(out, script);
             fputs(" | | | | | | \xe2\x9e\x96 no baseline: ", out); /* ➖ */
@@ -556,7 +554,8 @@ int ci_report_markdown(FILE *out, const json_t *const *docs, size_t n)
         json_array_foreach(json_object_get(reg, "metrics"), k, m)
         {
             const char *v = ci_verdict(m);
-            if (ci_str(m, "function") && !ci_is(v, "regression") && !ci_is(v, "improvement"))
+            if (json_get_string(m, "function", NULL) && !ci_is(v, "regression") &&
+                !ci_is(v, "improvement"))
                 continue;
             ci_md_row(out, script, m);
         }
@@ -586,7 +585,7 @@ int ci_report_markdown(FILE *out, const json_t *const *docs, size_t n)
                 fprintf(out, ": %+.4f s ", d);
             else
                 fputs(": ", out);
-            ci_report_md_escape(out, ci_str(f, "key"));
+            ci_report_md_escape(out, json_get_string(f, "key", NULL));
             if (json_get_finite(f, "share_pct", &share))
                 fprintf(out, " (%.0f%% of the change)", share);
             fputc('\n', out);

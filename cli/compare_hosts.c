@@ -22,6 +22,7 @@
 #include "errors.h"
 #include "farm_cmds.h"
 #include "html_hosts.h"
+#include "jsonutil.h"
 #include "log.h"
 #include "pyreq.h"
 #include "wire.h"
@@ -92,11 +93,6 @@ static int ch_split(char *list, const char **hosts, size_t max)
     return (int)n;
 }
 
-static const char *ch_str(const json_t *o, const char *k)
-{
-    return json_string_value(json_object_get(o, k));
-}
-
 /* A metric value for people: seconds, or bytes as MiB (new string). */
 static char *ch_value(const char *metric, const json_t *v)
 {
@@ -140,11 +136,12 @@ static void ch_print_pairs(FILE *out, const char *metric, const json_t *pairs)
         fprintf(out,
                 "%-16s %-16s %12s %12s %8.3f  %-17s %5" JSON_INTEGER_FORMAT
                 " %5" JSON_INTEGER_FORMAT "  %s\n",
-                ch_str(p, "host_a") ?: "?", ch_str(p, "host_b") ?: "?", ma, mb,
+                json_get_string(p, "host_a", NULL) ?: "?",
+                json_get_string(p, "host_b", NULL) ?: "?", ma, mb,
                 json_number_value(json_object_get(p, "ratio")), ci,
                 json_integer_value(json_object_get(p, "samples_a")),
                 json_integer_value(json_object_get(p, "samples_b")),
-                ch_str(p, "python_version") ?: "?");
+                json_get_string(p, "python_version", NULL) ?: "?");
         free(ma);
         free(mb);
     }
@@ -155,13 +152,13 @@ static void ch_print_pairs(FILE *out, const char *metric, const json_t *pairs)
 /* The build each pair (borrowed) compared: once when they all compared the same one. */
 static void ch_print_builds(FILE *out, const json_t *pairs)
 {
-    const char *first = ch_str(json_array_get(pairs, 0), "python_build");
+    const char *first = json_get_string(json_array_get(pairs, 0), "python_build", NULL);
     bool one = first != NULL;
     size_t i;
     const json_t *p;
     json_array_foreach(pairs, i, p)
     {
-        const char *b = ch_str(p, "python_build");
+        const char *b = json_get_string(p, "python_build", NULL);
         one &= b && strcmp(b, first) == 0;
     }
     if (one)
@@ -171,8 +168,9 @@ static void ch_print_builds(FILE *out, const json_t *pairs)
     json_array_foreach(pairs, i, p)
     {
         if (!one)
-            fprintf(out, "  %s vs %s: %s\n", ch_str(p, "host_b") ?: "?", ch_str(p, "host_a") ?: "?",
-                    ch_str(p, "python_build") ?: "?");
+            fprintf(out, "  %s vs %s: %s\n", json_get_string(p, "host_b", NULL) ?: "?",
+                    json_get_string(p, "host_a", NULL) ?: "?",
+                    json_get_string(p, "python_build", NULL) ?: "?");
     }
 }
 
@@ -191,9 +189,10 @@ static void ch_print_apart(FILE *out, const json_t *c, const char *python)
     {
         char *ba = ch_builds(json_object_get(p, "python_builds_a"));
         char *bb = ch_builds(json_object_get(p, "python_builds_b"));
-        fprintf(out, "  %s vs %s\n    %s: %s\n    %s: %s\n", ch_str(p, "host_b") ?: "?",
-                ch_str(p, "host_a") ?: "?", ch_str(p, "host_a") ?: "?", ba,
-                ch_str(p, "host_b") ?: "?", bb);
+        fprintf(
+            out, "  %s vs %s\n    %s: %s\n    %s: %s\n", json_get_string(p, "host_b", NULL) ?: "?",
+            json_get_string(p, "host_a", NULL) ?: "?", json_get_string(p, "host_a", NULL) ?: "?",
+            ba, json_get_string(p, "host_b", NULL) ?: "?", bb);
         free(ba);
         free(bb);
     }
@@ -203,7 +202,7 @@ static void ch_print_apart(FILE *out, const json_t *c, const char *python)
     json_array_foreach(without, i, p)
     {
         char *b = ch_builds(json_object_get(p, "python_builds"));
-        fprintf(out, "  %s: %s\n", ch_str(p, "hostname") ?: "?", b);
+        fprintf(out, "  %s: %s\n", json_get_string(p, "hostname", NULL) ?: "?", b);
         free(b);
     }
 }
@@ -230,10 +229,13 @@ static void ch_print_findings(FILE *out, const json_t *pairs)
             fprintf(out,
                     "\n%s: %s %+.1f%% (%s) since batch %" JSON_INTEGER_FORMAT
                     ", %s (finding %s): the ratios with %s include it, not only the hardware\n",
-                    ch_str(f, "host") ?: "?", ch_str(f, "kind") ?: "?",
-                    json_number_value(json_object_get(f, "change_pct")), ch_str(f, "metric") ?: "?",
+                    json_get_string(f, "host", NULL) ?: "?",
+                    json_get_string(f, "kind", NULL) ?: "?",
+                    json_number_value(json_object_get(f, "change_pct")),
+                    json_get_string(f, "metric", NULL) ?: "?",
                     json_integer_value(json_object_get(f, "since_batch_id")),
-                    ch_str(f, "state") ?: "?", id, ch_str(f, "host") ?: "?");
+                    json_get_string(f, "state", NULL) ?: "?", id,
+                    json_get_string(f, "host", NULL) ?: "?");
         }
     }
     json_decref(said);
@@ -241,15 +243,15 @@ static void ch_print_findings(FILE *out, const json_t *pairs)
 
 static void ch_print_safe(FILE *out, const json_t *c)
 {
-    const char *metric = ch_str(c, "metric") ?: "wall_s";
+    const char *metric = json_get_string(c, "metric", NULL) ?: "wall_s";
     const char *what = strcmp(metric, "cpu_s") == 0            ? "CPU time"
                        : strcmp(metric, "peak_rss_bytes") == 0 ? "peak memory"
                                                                : "wall time";
-    const char *python = ch_str(c, "python");
+    const char *python = json_get_string(c, "python", NULL);
     fprintf(out,
             "%s on host B vs host A: %s, newest %" JSON_INTEGER_FORMAT
             " runs per host, one Python build on both%s%s\n\n",
-            ch_str(c, "script") ?: "?", what,
+            json_get_string(c, "script", NULL) ?: "?", what,
             json_integer_value(json_object_get(c, "runs_per_host")), python ? ": Python " : "",
             python ? python : "");
     const json_t *pairs = json_object_get(c, "pairs");
@@ -315,7 +317,7 @@ static int ch_answer(const struct farm_opts *fo, const struct wire_query *q, con
         log_error("the coordinator's answer has no comparison");
         status = PYSCOPE_EXIT_INTERNAL;
     } else if (json_is_object(error)) {
-        log_error("%s", ch_str(error, "message") ?: "?");
+        log_error("%s", json_get_string(error, "message", NULL) ?: "?");
         status = PYSCOPE_EXIT_USAGE;
     } else {
         if (!json) {
@@ -462,12 +464,13 @@ static void cp_print_safe(FILE *out, const json_t *c)
     json_array_foreach(pys, i, p)
     {
         if (json_is_true(json_object_get(p, "baseline")))
-            base = ch_str(p, "version") ?: "?";
+            base = json_get_string(p, "version", NULL) ?: "?";
     }
     fprintf(out,
             "%s on %s under %zu Python builds, newest %" JSON_INTEGER_FORMAT
             " runs each, against %s\n\n",
-            ch_str(c, "script") ?: "?", ch_str(host, "hostname") ?: "?", json_array_size(pys),
+            json_get_string(c, "script", NULL) ?: "?",
+            json_get_string(host, "hostname", NULL) ?: "?", json_array_size(pys),
             json_integer_value(json_object_get(c, "runs_per_python")), base);
     fprintf(out, "%-10s %-12s %12s %8s  %-17s %5s  %s\n", "Python", "Metric", "Median", "ratio",
             "95% CI", "runs", "Verdict");
@@ -489,17 +492,18 @@ static void cp_print_safe(FILE *out, const json_t *c)
                          json_number_value(json_object_get(v, "ci_high")));
                 const json_t *chg = json_object_get(v, "change_pct");
                 if (json_is_number(chg))
-                    snprintf(verdict, sizeof(verdict), "%s (%+.1f%%)", ch_str(v, "verdict") ?: "?",
-                             json_number_value(chg));
+                    snprintf(verdict, sizeof(verdict), "%s (%+.1f%%)",
+                             json_get_string(v, "verdict", NULL) ?: "?", json_number_value(chg));
                 else
-                    snprintf(verdict, sizeof(verdict), "%s", ch_str(v, "verdict") ?: "?");
+                    snprintf(verdict, sizeof(verdict), "%s",
+                             json_get_string(v, "verdict", NULL) ?: "?");
             } else if (!is_base) {
                 snprintf(ratio, sizeof(ratio), "-");
                 snprintf(verdict, sizeof(verdict), "no samples");
             }
             fprintf(out, "%-10s %-12s %12s %8s  %-17s %5" JSON_INTEGER_FORMAT "  %s\n",
-                    m == 0 ? ch_str(p, "version") ?: "?" : "", metrics[m][1], med, ratio, ci,
-                    json_integer_value(json_object_get(p, "runs")), verdict);
+                    m == 0 ? json_get_string(p, "version", NULL) ?: "?" : "", metrics[m][1], med,
+                    ratio, ci, json_integer_value(json_object_get(p, "runs")), verdict);
             free(med);
         }
     }
@@ -509,7 +513,7 @@ static void cp_print_safe(FILE *out, const json_t *c)
         if (json_is_true(json_object_get(p, "baseline")) || !json_is_array(fns))
             continue;
         fprintf(out, "\nFunctions whose self time moved most, %s against %s (median s per run):\n",
-                ch_str(p, "version") ?: "?", base);
+                json_get_string(p, "version", NULL) ?: "?", base);
         if (json_array_size(fns) == 0)
             fputs("  none moved by 1% of the baseline's wall time or more (or no hotspots)\n", out);
         size_t j;
@@ -519,7 +523,8 @@ static void cp_print_safe(FILE *out, const json_t *c)
             fprintf(out, "  %+10.4f  %10.4f -> %-10.4f %s\n",
                     json_number_value(json_object_get(f, "delta_s")),
                     json_number_value(json_object_get(f, "base_s")),
-                    json_number_value(json_object_get(f, "self_s")), ch_str(f, "key") ?: "?");
+                    json_number_value(json_object_get(f, "self_s")),
+                    json_get_string(f, "key", NULL) ?: "?");
         }
     }
     fputs("\nratio > 1: slower (or more memory) than the baseline. 95% CI: percentile "
@@ -527,8 +532,9 @@ static void cp_print_safe(FILE *out, const json_t *c)
           out);
     json_array_foreach(pys, i, p)
     {
-        fprintf(out, "  %s: %s (%s)\n", ch_str(p, "version") ?: "?",
-                ch_str(p, "python_build") ?: "?", ch_str(p, "executable") ?: "?");
+        fprintf(out, "  %s: %s (%s)\n", json_get_string(p, "version", NULL) ?: "?",
+                json_get_string(p, "python_build", NULL) ?: "?",
+                json_get_string(p, "executable", NULL) ?: "?");
     }
 }
 

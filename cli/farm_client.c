@@ -19,6 +19,7 @@
 #include "curve.h"
 #include "endpoint.h"
 #include "errors.h"
+#include "jsonutil.h"
 #include "log.h"
 #include "progress.h"
 #include "sanitize.h"
@@ -519,12 +520,6 @@ static void farm_print_table(FILE *out, const json_t *arr, const char *const *wa
     free(w);
 }
 
-/* Integer field k of o, or 0. */
-static long long farm_int(const json_t *o, const char *k)
-{
-    return json_integer_value(json_object_get(o, k));
-}
-
 /* Each host (doc's "hosts") gets "pythons": its agents' Python versions, each once, in the
  * order the agents list them (a version's "abiflags" beside it), for the text table. */
 static void farm_host_pythons(json_t *doc)
@@ -588,7 +583,7 @@ static int farm_print_safe(FILE *out, enum wire_query_kind kind, json_t *doc)
     const json_t *j = json_object_get(b, "jobs");
     const char *label = json_string_value(json_object_get(b, "label"));
     const char *commit = json_string_value(json_object_get(b, "commit"));
-    fprintf(out, "batch %lld (suite %s): %s\n", farm_int(b, "id"),
+    fprintf(out, "batch %lld (suite %s): %s\n", json_get_int(b, "id", 0),
             json_string_value(json_object_get(b, "suite")) ?: "?",
             json_string_value(json_object_get(b, "state")) ?: "?");
     if (label && *label)
@@ -596,18 +591,18 @@ static int farm_print_safe(FILE *out, enum wire_query_kind kind, json_t *doc)
     if (commit && *commit)
         fprintf(out, "commit:   %s\n", commit);
     fprintf(out, "jobs:     %lld total, %lld done, %lld failed, %lld running, %lld queued\n",
-            farm_int(j, "total"), farm_int(j, "done"), farm_int(j, "failed"), farm_int(j, "leased"),
-            farm_int(j, "queued"));
-    if (farm_int(j, "host_offline") > 0)
+            json_get_int(j, "total", 0), json_get_int(j, "done", 0), json_get_int(j, "failed", 0),
+            json_get_int(j, "leased", 0), json_get_int(j, "queued", 0));
+    if (json_get_int(j, "host_offline", 0) > 0)
         fprintf(out,
                 "          %lld of them failed \"host offline\": no live agent on their host\n",
-                farm_int(j, "host_offline"));
-    if (farm_int(j, "no_python") > 0)
+                json_get_int(j, "host_offline", 0));
+    if (json_get_int(j, "no_python", 0) > 0)
         fprintf(out,
                 "          %lld of them failed \"no live agent has Python ...\": no live agent"
                 " on their host has the Python they ask for (pyscope jobs)\n",
-                farm_int(j, "no_python"));
-    fprintf(out, "runs:     %lld stored\n", farm_int(b, "runs"));
+                json_get_int(j, "no_python", 0));
+    fprintf(out, "runs:     %lld stored\n", json_get_int(b, "runs", 0));
     const char *created = json_string_value(json_object_get(b, "created"));
     const char *finished = json_string_value(json_object_get(b, "finished"));
     fprintf(out, "created:  %s\n", created ? created : "-");

@@ -46,12 +46,6 @@
 
 /* ---- reading untrusted JSON ------------------------------------------------ */
 
-/* Return the string at obj[key] (borrowed), or NULL if absent or not a string. */
-static const char *get_str(const json_t *obj, const char *key)
-{
-    return json_string_value(json_object_get(obj, key));
-}
-
 static const json_t *get_obj(const json_t *obj, const char *key)
 {
     const json_t *v = json_object_get(obj, key);
@@ -199,9 +193,9 @@ static void write_header(FILE *out, const json_t *report)
     const json_t *host = get_obj(report, "host");
     const json_t *py = get_obj(report, "python");
     const json_t *opts = get_obj(report, "options");
-    const char *key = get_str(script, "key");
+    const char *key = json_get_string(script, "key", NULL);
     if (!key)
-        key = get_str(script, "path");
+        key = json_get_string(script, "path", NULL);
     char buf[256];
 
     fputs("<header>\n<h1><span class=\"brand\">PyScope</span> ", out);
@@ -224,11 +218,12 @@ static void write_header(FILE *out, const json_t *report)
         fputs("</span>", out);
     }
     fputs("</h1>\n<dl class=\"meta\">\n", out);
-    meta_row(out, "Date", get_str(report, "created"));
+    meta_row(out, "Date", json_get_string(report, "created", NULL));
     if (host) {
         fputs("<dt>Host</dt><dd>", out);
-        const char *parts[] = {get_str(host, "hostname"), get_str(host, "cpu_model"),
-                               get_str(host, "os"), get_str(host, "arch")};
+        const char *parts[] = {
+            json_get_string(host, "hostname", NULL), json_get_string(host, "cpu_model", NULL),
+            json_get_string(host, "os", NULL), json_get_string(host, "arch", NULL)};
         bool first = true;
         for (size_t i = 0; i < sizeof(parts) / sizeof(parts[0]); i++) {
             if (!parts[i] || !parts[i][0])
@@ -246,12 +241,12 @@ static void write_header(FILE *out, const json_t *report)
             html_fmt_bytes(buf, sizeof(buf), mem);
             fprintf(out, "%s%s RAM", first ? "" : " \xc2\xb7 ", buf);
         }
-        const char *gov = get_str(host, "governor");
+        const char *gov = json_get_string(host, "governor", NULL);
         if (gov) {
             fputs(" \xc2\xb7 governor ", out);
             html_write_str(out, gov);
         }
-        const char *fp = get_str(host, "fingerprint");
+        const char *fp = json_get_string(host, "fingerprint", NULL);
         if (fp) {
             fputs(" \xc2\xb7 <span class=\"muted\">", out);
             html_write_str(out, fp);
@@ -260,10 +255,10 @@ static void write_header(FILE *out, const json_t *report)
         fputs("</dd>\n", out);
     }
     if (py) {
-        const char *ver = get_str(py, "version");
-        const char *impl = get_str(py, "implementation");
-        const char *exe = get_str(py, "executable");
-        const char *venv = get_str(py, "venv");
+        const char *ver = json_get_string(py, "version", NULL);
+        const char *impl = json_get_string(py, "implementation", NULL);
+        const char *exe = json_get_string(py, "executable", NULL);
+        const char *venv = json_get_string(py, "venv", NULL);
         fputs("<dt>Python</dt><dd>", out);
         html_write_str(out, impl ? impl : "python");
         fputs(" ", out);
@@ -281,7 +276,7 @@ static void write_header(FILE *out, const json_t *report)
         fputs("</dd>\n", out);
     }
     if (opts) {
-        const char *mode = get_str(opts, "mode");
+        const char *mode = json_get_string(opts, "mode", NULL);
         double repeat, warmup, interval;
         fputs("<dt>Mode</dt><dd>", out);
         html_write_str(out, mode ? mode : "?");
@@ -295,11 +290,11 @@ static void write_header(FILE *out, const json_t *report)
         }
         fputs("</dd>\n", out);
     }
-    meta_row(out, "Script path", get_str(script, "path"));
-    meta_row(out, "Script SHA-256", get_str(script, "sha256"));
-    meta_row(out, "Run id", get_str(report, "id"));
-    meta_row(out, "JSON report", get_str(get_obj(report, "files"), "json"));
-    const char *made_by = get_str(report, "pyscope_version");
+    meta_row(out, "Script path", json_get_string(script, "path", NULL));
+    meta_row(out, "Script SHA-256", json_get_string(script, "sha256", NULL));
+    meta_row(out, "Run id", json_get_string(report, "id", NULL));
+    meta_row(out, "JSON report", json_get_string(get_obj(report, "files"), "json", NULL));
+    const char *made_by = json_get_string(report, "pyscope_version", NULL);
     if (made_by && strcmp(made_by, PYSCOPE_VERSION) != 0)
         meta_row(out, "Measured by", made_by);
     fputs("</dl>\n</header>\n", out);
@@ -400,7 +395,7 @@ static void write_summary(FILE *out, const json_t *report)
     }
 
     card_open(out, "Exit status");
-    const char *outcome = get_str(status, "outcome");
+    const char *outcome = json_get_string(status, "outcome", NULL);
     const char *cls = "warn";
     if (outcome && strcmp(outcome, "ok") == 0)
         cls = "ok";
@@ -409,7 +404,7 @@ static void write_summary(FILE *out, const json_t *report)
     fprintf(out, "<div class=\"value %s\">", cls);
     html_write_str(out, outcome ? outcome : "unknown");
     fputs("</div><div class=\"sub\">", out);
-    const char *msg = get_str(status, "message");
+    const char *msg = json_get_string(status, "message", NULL);
     if (msg) {
         html_write_str(out, msg);
     } else {
@@ -424,7 +419,7 @@ static void write_summary(FILE *out, const json_t *report)
     const json_t *profile = get_obj(report, "profile");
     if (profile) {
         double samples;
-        const char *mode = get_str(profile, "mode");
+        const char *mode = json_get_string(profile, "mode", NULL);
         const char *sep = "";
         card_open(out, "Profile");
         double calls = 0, fn_calls;
@@ -468,7 +463,7 @@ static void write_summary(FILE *out, const json_t *report)
             fprintf(out, "%schild processes not profiled", sep);
             sep = " \xc2\xb7 ";
         }
-        const char *note = get_str(profile, "overhead_note");
+        const char *note = json_get_string(profile, "overhead_note", NULL);
         if (note) {
             fputs(sep, out);
             html_write_str(out, note);
@@ -559,7 +554,7 @@ static void write_suggestions(FILE *out, const json_t *report)
             }
             continue;
         }
-        const char *sev = get_str(s, "severity");
+        const char *sev = json_get_string(s, "severity", NULL);
         fprintf(out, "<li class=\"%s\">", severity_class(sev));
         if (sev) {
             fputs("<span class=\"badge\">", out);
@@ -569,8 +564,8 @@ static void write_suggestions(FILE *out, const json_t *report)
         const json_t *msg = json_object_get(s, "message");
         if (json_is_string(msg))
             esc_json(out, msg);
-        const char *rule = get_str(s, "rule");
-        const char *fn = get_str(s, "function");
+        const char *rule = json_get_string(s, "rule", NULL);
+        const char *fn = json_get_string(s, "function", NULL);
         const json_t *ev = get_obj(s, "evidence");
         if (rule || fn || ev) {
             fputs("<div class=\"evidence\">", out);
@@ -767,7 +762,7 @@ static void write_object_table(FILE *out, const json_t *rows, int depth)
         if (i >= HTML_MAX_ITEMS)
             break;
         const char *mk = first_key(row, METRIC_KEYS, NKEYS(METRIC_KEYS));
-        write_nested(out, row, mk ? get_str(row, mk) : NULL, depth);
+        write_nested(out, row, mk ? json_get_string(row, mk, NULL) : NULL, depth);
     }
     json_decref(seen);
     json_decref(cols);
@@ -884,7 +879,7 @@ static void write_regression(FILE *out, const json_t *report)
         return;
     fputs("<section id=\"regression\">\n<h2>Performance regression check</h2>\n", out);
     /* the check lib/regress writes (docs/json-schema.md): in words and a small table */
-    const char *status = get_str(reg, "status");
+    const char *status = json_get_string(reg, "status", NULL);
     if (status && (strcmp(status, "compared") == 0 || strcmp(status, "no_history") == 0) &&
         get_arr(reg, "metrics")) {
         html_compare_regression(out, reg);
@@ -971,7 +966,7 @@ static void write_regression(FILE *out, const json_t *report)
             {
                 const char *lk = first_key(row, METRIC_KEYS, NKEYS(METRIC_KEYS));
                 if (i < HTML_MAX_ITEMS)
-                    write_nested(out, row, lk ? get_str(row, lk) : NULL, 0);
+                    write_nested(out, row, lk ? json_get_string(row, lk, NULL) : NULL, 0);
             }
         } else if (is_metric_rows(v)) {
             json_object_foreach((json_t *)v, mk, row)
@@ -1059,9 +1054,9 @@ static void write_hotspots(FILE *out, const json_t *report)
         if (shown >= HTML_MAX_FUNCTIONS)
             break;
         shown++;
-        const char *name = get_str(fn, "name");
-        const char *file = get_str(fn, "file");
-        const char *key = get_str(fn, "key");
+        const char *name = json_get_string(fn, "name", NULL);
+        const char *file = json_get_string(fn, "file", NULL);
+        const char *key = json_get_string(fn, "key", NULL);
         char *kfile = NULL, *kname = NULL;
         long kline = 0;
         if (key && (!name || !file))
@@ -1192,7 +1187,7 @@ static json_t *flame_data_new(const json_t *report, size_t *kept, size_t *total)
     /* the report's thread list gives the order; unlisted threads follow */
     json_array_foreach(get_arr(profile, "threads"), i, t)
     {
-        const char *name = get_str(t, "name");
+        const char *name = json_get_string(t, "name", NULL);
         if (name)
             intern(threads, thread_index, name, thread_item_new);
     }
@@ -1221,7 +1216,7 @@ static json_t *flame_data_new(const json_t *report, size_t *kept, size_t *total)
     *total = usable;
     for (size_t k = 0; k < keep; k++) {
         const json_t *s = json_array_get(stacks, refs[k].index);
-        const char *tname = get_str(s, "thread");
+        const char *tname = json_get_string(s, "thread", NULL);
         refs[k].thread = intern(threads, thread_index, tname && tname[0] ? tname : "unknown-thread",
                                 thread_item_new);
         const json_t *fr = get_arr(s, "frames");
@@ -1270,9 +1265,9 @@ static json_t *flame_data_new(const json_t *report, size_t *kept, size_t *total)
     }
 
     double unit = 0, interval;
-    const char *mode = get_str(profile, "mode");
+    const char *mode = json_get_string(profile, "mode", NULL);
     if (!mode)
-        mode = get_str(get_obj(report, "options"), "mode");
+        mode = json_get_string(get_obj(report, "options"), "mode", NULL);
     if (mode && strcmp(mode, "trace") == 0)
         unit = 1e-6;
     else if (json_get_finite(profile, "interval_s", &interval) && interval > 0)
@@ -1549,9 +1544,9 @@ int html_report_write(FILE *out, const json_t *report, char *err, size_t errlen)
         return -ENOMEM;
     }
     const json_t *script = get_obj(report, "script");
-    const char *key = get_str(script, "key");
+    const char *key = json_get_string(script, "key", NULL);
     if (!key)
-        key = get_str(script, "path");
+        key = json_get_string(script, "path", NULL);
     char title[256];
     snprintf(title, sizeof(title), "%.200s%sPyScope report", key ? key : "",
              key ? " \xe2\x80\x94 " : "");

@@ -120,22 +120,6 @@ static void put_wrapped(FILE *out, const char *msg, size_t start, const char *in
     }
 }
 
-/* Borrowed member key of obj when it is a string, else NULL. */
-static const char *get_str(const json_t *obj, const char *key)
-{
-    return json_string_value(json_object_get(obj, key));
-}
-
-/* True and *out set when obj.key is an integer in int range. */
-static bool get_int(const json_t *obj, const char *key, long long *out)
-{
-    const json_t *v = json_object_get(obj, key);
-    if (!json_is_integer(v))
-        return false;
-    *out = json_integer_value(v);
-    return true;
-}
-
 /*
  * One metric of the run: summary.<name>.<stat>, else (for the median) the value of
  * the last measured run. Returns true and sets *out when known.
@@ -157,7 +141,7 @@ static long long run_count(const json_t *report)
 {
     long long n;
     const json_t *s = json_object_get(json_object_get(report, "summary"), "wall_s");
-    if (get_int(s, "n", &n) && n >= 0)
+    if (json_get_integer(s, "n", &n) && n >= 0)
         return n;
     return (long long)json_array_size(json_object_get(report, "runs"));
 }
@@ -170,9 +154,9 @@ static void print_title(FILE *out, const char *title, const struct report_text_o
 static void print_script(FILE *out, const json_t *report)
 {
     const json_t *script = json_object_get(report, "script");
-    const char *name = get_str(script, "key");
+    const char *name = json_get_string(script, "key", NULL);
     if (!name)
-        name = get_str(script, "path");
+        name = json_get_string(script, "path", NULL);
     if (!name)
         return;
     fputs("Script         : ", out);
@@ -193,10 +177,10 @@ static void print_script(FILE *out, const json_t *report)
 static void print_python(FILE *out, const json_t *report)
 {
     const json_t *py = json_object_get(report, "python");
-    const char *impl = get_str(py, "implementation");
-    const char *version = get_str(py, "version");
-    const char *venv = get_str(py, "venv");
-    const char *hostname = get_str(json_object_get(report, "host"), "hostname");
+    const char *impl = json_get_string(py, "implementation", NULL);
+    const char *version = json_get_string(py, "version", NULL);
+    const char *venv = json_get_string(py, "venv", NULL);
+    const char *hostname = json_get_string(json_object_get(report, "host"), "hostname", NULL);
     if (!version)
         return;
     if (!impl || strcmp(impl, "cpython") == 0)
@@ -223,9 +207,9 @@ static void print_mode(FILE *out, const json_t *report)
 {
     const json_t *profile = json_object_get(report, "profile");
     const json_t *options = json_object_get(report, "options");
-    const char *mode = get_str(profile, "mode");
+    const char *mode = json_get_string(profile, "mode", NULL);
     if (!mode)
-        mode = get_str(options, "mode");
+        mode = json_get_string(options, "mode", NULL);
     if (!mode)
         return;
     fputs("Mode           : ", out);
@@ -235,7 +219,7 @@ static void print_mode(FILE *out, const json_t *report)
     if (strcmp(mode, "sample") == 0) {
         bool has_iv = json_get_finite(profile, "interval_s", &interval) ||
                       json_get_finite(options, "interval_s", &interval);
-        bool has_n = get_int(profile, "samples", &samples);
+        bool has_n = json_get_integer(profile, "samples", &samples);
         if (has_iv || has_n) {
             fputs(" (", out);
             if (has_iv)
@@ -248,7 +232,7 @@ static void print_mode(FILE *out, const json_t *report)
         fputs(" (exact call counts)", out);
     }
     fputc('\n', out);
-    const char *note = get_str(profile, "overhead_note");
+    const char *note = json_get_string(profile, "overhead_note", NULL);
     if (note && *note) {
         fputs("Overhead       : ", out);
         put_wrapped(out, note, 17, "                 ");
@@ -268,7 +252,7 @@ static void print_time(FILE *out, const json_t *report, long long n)
     if (n > 1) {
         long long warmup = 0;
         fprintf(out, " (median of %lld runs", n);
-        if (get_int(json_object_get(report, "options"), "warmup", &warmup) && warmup > 0)
+        if (json_get_integer(json_object_get(report, "options"), "warmup", &warmup) && warmup > 0)
             fprintf(out, ", %lld warmup%s discarded", warmup, warmup == 1 ? "" : "s");
         fputc(')', out);
     }
@@ -328,7 +312,7 @@ static void print_contention(FILE *out, const json_t *report, const struct repor
     if (s.has_load) {
         long long cores;
         fprintf(out, "; load %.1f", s.load1);
-        if (get_int(json_object_get(report, "host"), "cores", &cores) && cores > 0)
+        if (json_get_integer(json_object_get(report, "host"), "cores", &cores) && cores > 0)
             fprintf(out, " on %lld core%s", cores, cores == 1 ? "" : "s");
     }
     if (s.has_steal && s.steal_pct >= 0.05)
@@ -341,23 +325,23 @@ static void print_contention(FILE *out, const json_t *report, const struct repor
 char *report_text_outcome(const json_t *report)
 {
     const json_t *status = json_object_get(report, "status");
-    const char *outcome = get_str(status, "outcome");
+    const char *outcome = json_get_string(status, "outcome", NULL);
     long long code, sig;
     double timeout;
     if (!outcome || strcmp(outcome, "ok") == 0)
         return NULL;
     const json_t *intr = json_object_get(status, "interrupted");
     if (strcmp(outcome, "interrupted") == 0 && json_is_object(intr)) {
-        const char *name = get_str(intr, "name");
+        const char *name = json_get_string(intr, "name", NULL);
         long long done = 0, planned = 0;
-        get_int(intr, "runs_measured", &done);
-        get_int(intr, "runs_planned", &planned);
+        json_get_integer(intr, "runs_measured", &done);
+        json_get_integer(intr, "runs_planned", &planned);
         char *how;
-        if (get_int(status, "signal", &sig)) {
+        if (json_get_integer(status, "signal", &sig)) {
             const char *abbrev = sig > 0 && sig < 128 ? sigabbrev_np((int)sig) : NULL;
             how = abbrev ? xasprintf("script killed by signal %lld (SIG%s)", sig, abbrev)
                          : xasprintf("script killed by signal %lld", sig);
-        } else if (get_int(status, "exit_code", &code)) {
+        } else if (json_get_integer(status, "exit_code", &code)) {
             how = xasprintf("script exited with status %lld", code);
         } else {
             how = xstrdup("the script did not start");
@@ -373,13 +357,13 @@ char *report_text_outcome(const json_t *report)
             return xasprintf("Timed out after %g s: killed", timeout);
         return xstrdup("Timed out: killed");
     }
-    if (get_int(status, "signal", &sig)) {
+    if (json_get_integer(status, "signal", &sig)) {
         const char *abbrev = sig > 0 && sig < 128 ? sigabbrev_np((int)sig) : NULL;
         if (abbrev)
             return xasprintf("Script killed by signal %lld (SIG%s)", sig, abbrev);
         return xasprintf("Script killed by signal %lld", sig);
     }
-    if (get_int(status, "exit_code", &code))
+    if (json_get_integer(status, "exit_code", &code))
         return xasprintf("Script exited with status %lld", code);
     return xstrdup("Script failed");
 }
@@ -387,9 +371,9 @@ char *report_text_outcome(const json_t *report)
 /* Print "file:name" of a function entry (borrowed), as the first version did. */
 static void print_function_name(FILE *out, const json_t *fn)
 {
-    const char *file = get_str(fn, "file");
-    const char *name = get_str(fn, "name");
-    const char *key = get_str(fn, "key");
+    const char *file = json_get_string(fn, "file", NULL);
+    const char *name = json_get_string(fn, "name", NULL);
+    const char *key = json_get_string(fn, "key", NULL);
     if (name && file && strcmp(file, "~") != 0) {
         put_safe(out, file);
         fputc(':', out);
@@ -408,10 +392,10 @@ static void print_function_name(FILE *out, const json_t *fn)
  * import machinery, listed in the JSON and HTML but not among the text's hotspots. */
 static bool is_library_wrapper(const json_t *fn, const char *py_prefix)
 {
-    const char *file = get_str(fn, "file");
+    const char *file = json_get_string(fn, "file", NULL);
     double self_pct, self_s, total_s;
     if (!file) /* the key starts with the file */
-        file = get_str(fn, "key");
+        file = json_get_string(fn, "key", NULL);
     if (!file || !pathnorm_is_library(file, py_prefix))
         return false;
     if (json_get_finite(fn, "self_pct", &self_pct))
@@ -423,13 +407,13 @@ static bool is_library_wrapper(const json_t *fn, const char *py_prefix)
 /* How many threads fn ran in, from the profile's stacks (0 when unknown). */
 static size_t threads_of(const json_t *profile, const json_t *fn)
 {
-    const char *key = get_str(fn, "key");
+    const char *key = json_get_string(fn, "key", NULL);
     json_t *seen = json_object();
     size_t i, k;
     const json_t *st, *f;
     json_array_foreach(json_object_get(profile, "stacks"), i, st)
     {
-        const char *thread = get_str(st, "thread");
+        const char *thread = json_get_string(st, "thread", NULL);
         if (!key || !thread)
             continue;
         json_array_foreach(json_object_get(st, "frames"), k, f)
@@ -466,7 +450,7 @@ static void print_hotspots(FILE *out, const json_t *report, const struct report_
 {
     const json_t *profile = json_object_get(report, "profile");
     const json_t *functions = json_object_get(profile, "functions");
-    const char *py_prefix = get_str(json_object_get(report, "python"), "prefix");
+    const char *py_prefix = json_get_string(json_object_get(report, "python"), "prefix", NULL);
     size_t total = json_array_size(functions);
     size_t top = opt->top < 0 ? 0 : (size_t)(opt->top > MAX_TOP ? MAX_TOP : opt->top);
     size_t shown = 0;
@@ -486,7 +470,7 @@ static void print_hotspots(FILE *out, const json_t *report, const struct report_
         fputs(col(opt, C_BOLD), out);
         print_function_name(out, fn);
         fprintf(out, "%s\n", col(opt, C_RESET));
-        if (get_int(fn, "calls", &calls))
+        if (json_get_integer(fn, "calls", &calls))
             fprintf(out, "  Calls      : %lld\n", calls);
         if (json_get_finite(fn, "self_s", &v)) {
             fprintf(out, "  Self Time  : %.4f seconds", v);
@@ -523,7 +507,7 @@ static void print_suggestions(FILE *out, const json_t *report,
     print_title(out, "Optimization Suggestions", opt);
     json_array_foreach(list, i, s)
     {
-        const char *msg = get_str(s, "message");
+        const char *msg = json_get_string(s, "message", NULL);
         if (!msg)
             continue;
         fprintf(out, "%s\u2022%s ", col(opt, C_YELLOW), col(opt, C_RESET));
@@ -538,8 +522,8 @@ static void print_suggestions(FILE *out, const json_t *report,
 static void print_files(FILE *out, const json_t *report, const struct report_text_options *opt)
 {
     const json_t *files = json_object_get(report, "files");
-    const char *json_path = opt->json_path ? opt->json_path : get_str(files, "json");
-    const char *html_path = opt->html_path ? opt->html_path : get_str(files, "html");
+    const char *json_path = opt->json_path ? opt->json_path : json_get_string(files, "json", NULL);
+    const char *html_path = opt->html_path ? opt->html_path : json_get_string(files, "html", NULL);
     if (!json_path && !html_path)
         return;
     fputc('\n', out);

@@ -90,11 +90,6 @@ struct suggest_ctx {
 
 /* ---- reading the report ---- */
 
-static const char *get_str(const json_t *obj, const char *key)
-{
-    return json_string_value(json_object_get(obj, key));
-}
-
 static int cmp_double(const void *a, const void *b)
 {
     double x = *(const double *)a, y = *(const double *)b;
@@ -150,26 +145,21 @@ static double fn_pct(const struct suggest_ctx *ctx, const json_t *fn, const char
 /* Integer field of fn, or -1 when missing/null/negative. */
 static json_int_t fn_int(const json_t *fn, const char *key)
 {
-    json_t *v = json_object_get(fn, key);
-    if (json_is_integer(v) && json_integer_value(v) >= 0)
-        return json_integer_value(v);
-    if (json_is_real(v) && isfinite(json_real_value(v)) && json_real_value(v) >= 0 &&
-        json_real_value(v) < 9e15)
-        return (json_int_t)json_real_value(v); /* a median of counts may be fractional */
-    return -1;
+    double v; /* a median of counts may be fractional: its whole part */
+    return json_get_in(fn, key, 0, 9e15, &v) ? (json_int_t)v : -1;
 }
 
 static bool fn_is_module(const json_t *fn)
 {
-    const char *name = get_str(fn, "name");
+    const char *name = json_get_string(fn, "name", NULL);
     return name && strcmp(name, "<module>") == 0;
 }
 
 /* Built-in (C) functions in trace mode: file "~" or a cProfile-style name. */
 static bool fn_is_builtin(const json_t *fn)
 {
-    const char *file = get_str(fn, "file");
-    const char *name = get_str(fn, "name");
+    const char *file = json_get_string(fn, "file", NULL);
+    const char *name = json_get_string(fn, "name", NULL);
     return (file && strcmp(file, "~") == 0) ||
            (name && (strncmp(name, "<built-in", 9) == 0 || strncmp(name, "<method", 7) == 0));
 }
@@ -184,22 +174,22 @@ static bool is_foreign_file(const struct suggest_ctx *ctx, const char *file)
  * installed packages. The rules name the user's function that calls them instead. */
 static bool fn_is_library(const struct suggest_ctx *ctx, const json_t *fn)
 {
-    const char *file = get_str(fn, "file");
+    const char *file = json_get_string(fn, "file", NULL);
     return fn_is_builtin(fn) || (file && is_foreign_file(ctx, file));
 }
 
 /* New "file:name" label for messages ("file" alone for module code). */
 static char *fn_label(const json_t *fn)
 {
-    const char *file = get_str(fn, "file");
-    const char *name = get_str(fn, "name");
+    const char *file = json_get_string(fn, "file", NULL);
+    const char *name = json_get_string(fn, "name", NULL);
     if (fn_is_builtin(fn) && name)
         return xstrdup(name);
     if (file && name && strcmp(name, "<module>") == 0)
         return xstrdup(file);
     if (file && name)
         return xasprintf("%s:%s", file, name);
-    const char *key = get_str(fn, "key");
+    const char *key = json_get_string(fn, "key", NULL);
     return xstrdup(key ? key : name ? name : "?");
 }
 
@@ -256,7 +246,7 @@ static json_t *add(json_t *out, const struct suggest_rule *rule, const char *sev
     if (vasprintf(&msg, fmt, ap) < 0)
         abort();
     va_end(ap);
-    const char *key = fn ? get_str(fn, "key") : NULL;
+    const char *key = fn ? json_get_string(fn, "key", NULL) : NULL;
     json_t *s = json_object();
     json_object_set_new(s, "rule", json_string(rule->id));
     json_object_set_new(s, "severity", json_string(severity));
@@ -278,7 +268,7 @@ static const json_t *find_fn(const struct suggest_ctx *ctx, const char *key)
     json_t *fn;
     json_array_foreach(ctx->functions, i, fn)
     {
-        const char *k = get_str(fn, "key");
+        const char *k = json_get_string(fn, "key", NULL);
         if (k && strcmp(k, key) == 0)
             return fn;
     }
@@ -296,7 +286,7 @@ static void build_attr(struct suggest_ctx *ctx)
     double self_pct_sum = 0;
     json_array_foreach(ctx->functions, i, fn)
     {
-        const char *k = get_str(fn, "key");
+        const char *k = json_get_string(fn, "key", NULL);
         double p = fn_pct(ctx, fn, "self");
         if (k && fn_is_library(ctx, fn))
             json_object_set_new(lib, k, json_true());
@@ -353,7 +343,8 @@ static void build_attr(struct suggest_ctx *ctx)
 /* fn's share of runtime with the library code it calls; its own self share without stacks. */
 static double attr_pct(const struct suggest_ctx *ctx, const json_t *fn)
 {
-    const json_t *a = ctx->attr ? json_object_get(ctx->attr, get_str(fn, "key")) : NULL;
+    const json_t *a =
+        ctx->attr ? json_object_get(ctx->attr, json_get_string(fn, "key", NULL)) : NULL;
     if (!a || ctx->weight_per_pct <= 0)
         return ctx->attr && ctx->weight_per_pct > 0 ? 0 : fn_pct(ctx, fn, "self");
     return json_real_value(json_array_get(a, 0)) / ctx->weight_per_pct;
@@ -386,7 +377,7 @@ static bool called_under(const struct suggest_ctx *ctx, const char *ancestor,
 /* Read the source of fn (under ctx->source_root): new buffer, or NULL. */
 static char *fn_source(const struct suggest_ctx *ctx, const json_t *fn, size_t *len)
 {
-    const char *file = get_str(fn, "file");
+    const char *file = json_get_string(fn, "file", NULL);
     if (!file || !file[0] || is_foreign_file(ctx, file))
         return NULL;
     char *path = NULL, err[256], *src = NULL;
@@ -406,7 +397,7 @@ static enum pysource_hash fn_hashable(const struct suggest_ctx *ctx, const json_
     snprintf(why, whylen, "the source could not be read");
     size_t len;
     char *src = fn_source(ctx, fn, &len);
-    const char *name = get_str(fn, "name");
+    const char *name = json_get_string(fn, "name", NULL);
     if (!src || !name || fn_int(fn, "line") < 1) {
         free(src);
         return PYSOURCE_HASH_UNKNOWN;
@@ -499,7 +490,8 @@ static void check_dominant(const struct suggest_rule *rule, struct suggest_ctx *
                 continue;
             bool tie = best && fabs(p - best_pct) < 0.05;
             if (!best || (p < best_pct && !tie) ||
-                (tie && called_under(ctx, get_str(best, "key"), get_str(fn, "key")))) {
+                (tie && called_under(ctx, json_get_string(best, "key", NULL),
+                                     json_get_string(fn, "key", NULL)))) {
                 best = fn;
                 best_pct = p;
             }
@@ -515,7 +507,8 @@ static void check_dominant(const struct suggest_rule *rule, struct suggest_ctx *
     json_object_set_new(ev, "basis", json_string(basis));
     /* how much of it is on the CPU: its own samples, the stacks', else the whole script's */
     double self_s, self_cpu_s, on = -1;
-    const json_t *a = ctx->attr ? json_object_get(ctx->attr, get_str(best, "key")) : NULL;
+    const json_t *a =
+        ctx->attr ? json_object_get(ctx->attr, json_get_string(best, "key", NULL)) : NULL;
     if (self && a && ctx->cpu_known && json_real_value(json_array_get(a, 0)) > 0)
         on = json_real_value(json_array_get(a, 1)) / json_real_value(json_array_get(a, 0));
     else if (self && json_get_finite(best, "self_s", &self_s) &&
@@ -751,7 +744,8 @@ static void check_io_wait(const struct suggest_rule *rule, struct suggest_ctx *c
     json_array_foreach(ctx->functions, i, fn)
     {
         double self_s, self_cpu_s, p = -1;
-        const json_t *a = ctx->attr ? json_object_get(ctx->attr, get_str(fn, "key")) : NULL;
+        const json_t *a =
+            ctx->attr ? json_object_get(ctx->attr, json_get_string(fn, "key", NULL)) : NULL;
         if (fn_is_library(ctx, fn) && !fn_is_builtin(fn) && ctx->attr)
             continue; /* library code: its time counts for the user's function calling it */
         if (a && ctx->cpu_known && ctx->weight_per_pct > 0)
@@ -916,7 +910,7 @@ static void scan_hot(struct suggest_ctx *ctx, double min_pct, size_t max_fns)
     json_t *fn;
     json_array_foreach(ctx->functions, i, fn)
     {
-        const char *file = get_str(fn, "file");
+        const char *file = json_get_string(fn, "file", NULL);
         double pct = fn_pct(ctx, fn, "total");
         if (!file || !file[0] || fn_is_builtin(fn) || pct < min_pct || is_foreign_file(ctx, file) ||
             fn_int(fn, "line") < 0)
@@ -928,7 +922,7 @@ static void scan_hot(struct suggest_ctx *ctx, double min_pct, size_t max_fns)
     ctx->hot = xcalloc(ctx->n_hot ? ctx->n_hot : 1, sizeof(*ctx->hot));
     for (i = 0; i < ctx->n_hot; i++) {
         struct hot_scan *h = &ctx->hot[i];
-        const char *file = get_str(c[i].fn, "file");
+        const char *file = json_get_string(c[i].fn, "file", NULL);
         h->fn = c[i].fn;
         h->n = -1;
         char err[256];
@@ -1128,16 +1122,16 @@ static bool schema_known(const char *schema)
 json_t *suggest_analyze(const json_t *report, const struct suggest_options *opt)
 {
     json_t *out = json_array();
-    if (!json_is_object(report) || !schema_known(get_str(report, "schema")))
+    if (!json_is_object(report) || !schema_known(json_get_string(report, "schema", NULL)))
         return out;
     struct suggest_ctx ctx = {0};
     ctx.report = report;
     json_t *profile = json_object_get(report, "profile");
     json_t *fns = json_object_get(profile, "functions");
     ctx.functions = json_is_array(fns) ? fns : NULL;
-    ctx.mode = get_str(profile, "mode");
+    ctx.mode = json_get_string(profile, "mode", NULL);
     if (!ctx.mode)
-        ctx.mode = get_str(json_object_get(report, "options"), "mode");
+        ctx.mode = json_get_string(json_object_get(report, "options"), "mode", NULL);
     ctx.wall_s = median_of(report, "wall_s");
     ctx.cpu_s = median_of(report, "cpu_s");
     ctx.cpu_pct = median_of(report, "cpu_pct");
@@ -1152,7 +1146,7 @@ json_t *suggest_analyze(const json_t *report, const struct suggest_options *opt)
             ctx.load1 = cs.load1;
     }
     ctx.source_root = opt ? opt->source_root : NULL;
-    ctx.py_prefix = get_str(json_object_get(report, "python"), "prefix");
+    ctx.py_prefix = json_get_string(json_object_get(report, "python"), "prefix", NULL);
     ctx.stacks = json_object_get(profile, "stacks");
     build_attr(&ctx);
     for (size_t i = 0; i < N_RULES; i++)

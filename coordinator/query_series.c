@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "jsonutil.h"
 #include "pgbin.h"
 #include "pyreq.h"
 #include "regress.h"
@@ -181,11 +182,6 @@ __attribute__((format(printf, 3, 4))) static void set_error(json_t *doc, const c
     json_object_set_new(doc, "error", json_pack("{s:s, s:s}", "code", code, "message", msg));
 }
 
-static const char *str_of(const json_t *o, const char *k)
-{
-    return json_string_value(json_object_get(o, k));
-}
-
 /*
  * The script id of key (borrowed) into *id (0: unknown, with an error set in
  * doc). Returns 0 or a negative code.
@@ -226,11 +222,12 @@ static int find_host(struct store *s, const char *name, json_t *doc, json_t **ho
         set_error(doc, "unknown_host",
                   "no host named \"%s\" (a hostname or fingerprint); pyscope hosts lists them",
                   name);
-    } else if (strcmp(str_of(first, "fingerprint"), name) != 0 && json_array_size(rows) > 1) {
+    } else if (strcmp(json_get_string(first, "fingerprint", NULL), name) != 0 &&
+               json_array_size(rows) > 1) {
         set_error(doc, "ambiguous_host",
                   "%zu hosts are named \"%s\": give a fingerprint (%s, %s, ...)",
-                  json_array_size(rows), name, str_of(first, "fingerprint"),
-                  str_of(json_array_get(rows, 1), "fingerprint"));
+                  json_array_size(rows), name, json_get_string(first, "fingerprint", NULL),
+                  json_get_string(json_array_get(rows, 1), "fingerprint", NULL));
     } else {
         *host = json_incref((json_t *)first);
     }
@@ -319,7 +316,8 @@ static struct cmp_host *group_rows(const json_t *rows, const char *metric, size_
             h->series = xcalloc(nrows - i, sizeof(*h->series));
         }
         struct cmp_series *se = h->n ? &h->series[h->n - 1] : NULL;
-        if (!se || strcmp(str_of(se->first, "python_build"), str_of(row, "python_build")) != 0) {
+        if (!se || strcmp(json_get_string(se->first, "python_build", NULL),
+                          json_get_string(row, "python_build", NULL)) != 0) {
             se = &h->series[h->n++];
             se->first = row;
             se->samples = json_array();
@@ -337,8 +335,9 @@ static struct cmp_host *group_rows(const json_t *rows, const char *metric, size_
     for (size_t i = 0; i < nh; i++) {
         struct cmp_host *h = &hosts[i];
         for (size_t a = 1; a < h->n; a++)
-            for (size_t b = a; b > 0 && strcmp(str_of(h->series[b].first, "created"),
-                                               str_of(h->series[b - 1].first, "created")) > 0;
+            for (size_t b = a;
+                 b > 0 && strcmp(json_get_string(h->series[b].first, "created", NULL),
+                                 json_get_string(h->series[b - 1].first, "created", NULL)) > 0;
                  b--) {
                 struct cmp_series t = h->series[b];
                 h->series[b] = h->series[b - 1];
@@ -383,11 +382,11 @@ static bool pick_series(const struct cmp_host *a, const struct cmp_host *b,
     const char *best = NULL;
     for (size_t i = 0; i < a->n; i++)
         for (size_t k = 0; k < b->n; k++) {
-            if (strcmp(str_of(a->series[i].first, "python_build"),
-                       str_of(b->series[k].first, "python_build")) != 0)
+            if (strcmp(json_get_string(a->series[i].first, "python_build", NULL),
+                       json_get_string(b->series[k].first, "python_build", NULL)) != 0)
                 continue;
-            const char *ta = str_of(a->series[i].first, "created");
-            const char *tb = str_of(b->series[k].first, "created");
+            const char *ta = json_get_string(a->series[i].first, "created", NULL);
+            const char *tb = json_get_string(b->series[k].first, "created", NULL);
             const char *t = strcmp(ta, tb) > 0 ? ta : tb;
             if (!best || strcmp(t, best) > 0) {
                 best = t;
@@ -412,12 +411,13 @@ static json_t *builds_of(const struct cmp_host *h)
 static void append_versions(char **text, const struct cmp_host *h)
 {
     char *t = xasprintf("%s%s%s ran Python ", *text ? *text : "", *text ? "; " : "",
-                        str_of(h->row, "hostname") ?: "?");
+                        json_get_string(h->row, "hostname", NULL) ?: "?");
     for (size_t k = 0; k < h->n; k++) {
-        const char *v = str_of(h->series[k].first, "python_version");
+        const char *v = json_get_string(h->series[k].first, "python_version", NULL);
         bool seen = false;
         for (size_t j = 0; j < k; j++)
-            seen |= strcmp(str_of(h->series[j].first, "python_version") ?: "", v ?: "") == 0;
+            seen |= strcmp(json_get_string(h->series[j].first, "python_version", NULL) ?: "",
+                           v ?: "") == 0;
         if (seen)
             continue;
         char *next = xasprintf("%s%s%s", t, k ? ", " : "", v && *v ? v : "?");
@@ -433,8 +433,8 @@ static size_t keep_python(struct cmp_host *h, const char *request)
 {
     size_t kept = 0;
     for (size_t k = 0; k < h->n; k++) {
-        if (pyreq_match(request, str_of(h->series[k].first, "python_version"),
-                        str_of(h->series[k].first, "python_executable"), NULL))
+        if (pyreq_match(request, json_get_string(h->series[k].first, "python_version", NULL),
+                        json_get_string(h->series[k].first, "python_executable", NULL), NULL))
             h->series[kept++] = h->series[k];
         else
             json_decref(h->series[k].samples);
@@ -459,7 +459,8 @@ static void add_findings(json_t *out, const json_t *findings, const struct cmp_h
     {
         if (json_integer_value(json_object_get(f, "script_id")) != script ||
             json_integer_value(json_object_get(f, "host_id")) != host ||
-            strcmp(str_of(f, "python_build"), str_of(se->first, "python_build")) != 0)
+            strcmp(json_get_string(f, "python_build", NULL),
+                   json_get_string(se->first, "python_build", NULL)) != 0)
             continue;
         json_array_append_new(
             out,
@@ -499,8 +500,8 @@ static json_t *pair_new(const char *script, const char *metric, const struct cmp
     const struct cmp_series *sa = NULL, *sb = NULL;
     if (!pick_series(a, b, &sa, &sb))
         return NULL;
-    json_t *pair =
-        series_pair(script, metric, str_of(a->row, "hostname"), sa, str_of(b->row, "hostname"), sb);
+    json_t *pair = series_pair(script, metric, json_get_string(a->row, "hostname", NULL), sa,
+                               json_get_string(b->row, "hostname", NULL), sb);
     if (!pair)
         return NULL;
     json_object_set(pair, "fingerprint_a", json_object_get(a->row, "fingerprint"));
@@ -655,9 +656,9 @@ static void few_hosts_error(json_t *doc, const struct wire_query *q, const struc
     if (nuse == 1)
         set_error(doc, "one_host",
                   "only host \"%s\" ran \"%s\"%s%s: nothing to compare it with%s%s%s",
-                  str_of(hosts[use[0]].row, "hostname"), q->script, want_py ? " under Python " : "",
-                  want_py ? want_py : "", want_py ? " (" : "", want_py ? ran_all : "",
-                  want_py ? ")" : "");
+                  json_get_string(hosts[use[0]].row, "hostname", NULL), q->script,
+                  want_py ? " under Python " : "", want_py ? want_py : "", want_py ? " (" : "",
+                  want_py ? ran_all : "", want_py ? ")" : "");
     else if (want_py && nh)
         set_error(doc, "no_python",
                   "no host ran \"%s\" under Python %s (%s: --python takes one of those)", q->script,
@@ -702,7 +703,7 @@ static void compare_pairs(json_t *doc, const struct wire_query *q, const char *m
                   "no Python build ran \"%s\" on both \"%s\" and \"%s\"%s (builds in "
                   "not_compared): hosts are compared under one build; run the script on both "
                   "under one Python (pyscope submit --python VERSION)",
-                  q->script, str_of(x, "host_a"), str_of(x, "host_b"),
+                  q->script, json_get_string(x, "host_a", NULL), json_get_string(x, "host_b", NULL),
                   json_array_size(apart) > 1 ? ", nor on any other pair" : "");
     }
 }
@@ -791,14 +792,14 @@ static struct regress_run *py_runs(const json_t *rows, const struct cmp_host *h,
                                    const struct cmp_series *se, const char *metric, size_t *n)
 {
     json_int_t hid = json_integer_value(json_object_get(h->row, "host_id"));
-    const char *build = str_of(se->first, "python_build");
+    const char *build = json_get_string(se->first, "python_build", NULL);
     struct regress_run *runs = xcalloc(json_array_size(rows) + 1, sizeof(*runs));
     size_t k = 0, i;
     const json_t *row;
     json_array_foreach(rows, i, row)
     {
         if (json_integer_value(json_object_get(row, "host_id")) != hid ||
-            strcmp(str_of(row, "python_build"), build) != 0)
+            strcmp(json_get_string(row, "python_build", NULL), build) != 0)
             continue;
         const json_t *arr = json_object_get(row, metric);
         double *x = xcalloc(json_array_size(arr) + 1, sizeof(*x));
@@ -829,8 +830,8 @@ static json_t *py_compare(const char *script, const json_t *rows, const struct c
                           const struct cmp_series *b, const struct cmp_series *c,
                           const char *metric)
 {
-    json_t *pair = series_pair(script, metric, str_of(b->first, "python_version"), b,
-                               str_of(c->first, "python_version"), c);
+    json_t *pair = series_pair(script, metric, json_get_string(b->first, "python_version", NULL), b,
+                               json_get_string(c->first, "python_version", NULL), c);
     if (!pair)
         return json_null();
     json_t *out =
@@ -862,8 +863,8 @@ static json_t *py_compare(const char *script, const json_t *rows, const struct c
 static bool py_wanted(const struct wire_query *q, const struct cmp_series *se)
 {
     for (size_t i = 0; i < q->n_pythons; i++)
-        if (pyreq_match(q->pythons[i], str_of(se->first, "python_version"),
-                        str_of(se->first, "python_executable"), NULL))
+        if (pyreq_match(q->pythons[i], json_get_string(se->first, "python_version", NULL),
+                        json_get_string(se->first, "python_executable", NULL), NULL))
             return true;
     return q->n_pythons == 0;
 }
@@ -883,8 +884,9 @@ static size_t py_pick_host(const struct wire_query *q, const struct cmp_host *ho
     size_t best = nh;
     for (size_t i = 0; i < nh; i++)
         if (hosts[i].n >= 2 &&
-            (best == nh || strcmp(str_of(hosts[i].series[0].first, "created"),
-                                  str_of(hosts[best].series[0].first, "created")) > 0))
+            (best == nh ||
+             strcmp(json_get_string(hosts[i].series[0].first, "created", NULL),
+                    json_get_string(hosts[best].series[0].first, "created", NULL)) > 0))
             best = i;
     if (best == nh)
         set_error(doc, nh ? "one_python" : "no_runs",
@@ -903,14 +905,14 @@ static void py_run_ids(const json_t *rows, const struct cmp_host *h, const struc
                        char **ids)
 {
     json_int_t hid = json_integer_value(json_object_get(h->row, "host_id"));
-    const char *build = str_of(se->first, "python_build");
+    const char *build = json_get_string(se->first, "python_build", NULL);
     size_t i;
     const json_t *row;
     json_array_foreach(rows, i, row)
     {
-        const char *id = str_of(row, "run_id");
+        const char *id = json_get_string(row, "run_id", NULL);
         if (json_integer_value(json_object_get(row, "host_id")) == hid && *id &&
-            strcmp(str_of(row, "python_build"), build) == 0) {
+            strcmp(json_get_string(row, "python_build", NULL), build) == 0) {
             char *more = xasprintf("%s%s%s", *ids, **ids ? "," : "", id);
             free(*ids);
             *ids = more;
@@ -937,7 +939,7 @@ static int py_functions(struct store *s, const json_t *rows, const struct cmp_ho
     free(lit);
     if (rc < 0)
         return rc;
-    const char *build_b = str_of(b->first, "python_build");
+    const char *build_b = json_get_string(b->first, "python_build", NULL);
     size_t n = json_array_size(docs), nb = 0, nc = 0;
     const json_t **base = xcalloc(n + 1, sizeof(*base)), **cand = xcalloc(n + 1, sizeof(*cand));
     for (size_t i = 0; i < n; i++) {
@@ -969,8 +971,9 @@ static size_t *py_builds(const struct wire_query *q, const struct cmp_host *h, u
             use[nuse++] = k;
     for (size_t a = 1; a < nuse; a++)
         for (size_t b = a;
-             b > 0 && version_key(str_of(h->series[use[b]].first, "python_version")) <
-                          version_key(str_of(h->series[use[b - 1]].first, "python_version"));
+             b > 0 &&
+             version_key(json_get_string(h->series[use[b]].first, "python_version", NULL)) <
+                 version_key(json_get_string(h->series[use[b - 1]].first, "python_version", NULL));
              b--) {
             size_t t = use[b];
             use[b] = use[b - 1];
@@ -986,17 +989,19 @@ static bool py_all_asked_ran(const struct wire_query *q, const struct cmp_host *
     for (size_t i = 0; i < q->n_pythons; i++) {
         bool found = false;
         for (size_t k = 0; k < h->n && !found; k++)
-            found = pyreq_match(q->pythons[i], str_of(h->series[k].first, "python_version"),
-                                str_of(h->series[k].first, "python_executable"), NULL);
+            found = pyreq_match(
+                q->pythons[i], json_get_string(h->series[k].first, "python_version", NULL),
+                json_get_string(h->series[k].first, "python_executable", NULL), NULL);
         if (found)
             continue;
         json_t *builds = json_array();
         for (size_t k = 0; k < h->n; k++)
-            json_array_append_new(builds,
-                                  json_string(str_of(h->series[k].first, "python_version")));
+            json_array_append_new(
+                builds, json_string(json_get_string(h->series[k].first, "python_version", NULL)));
         char *have = json_dumps(builds, JSON_COMPACT);
         set_error(doc, "no_python", "host \"%s\" has no run of \"%s\" under Python %s (it has %s)",
-                  str_of(h->row, "hostname"), q->script, q->pythons[i], have ? have : "?");
+                  json_get_string(h->row, "hostname", NULL), q->script, q->pythons[i],
+                  have ? have : "?");
         free(have);
         json_decref(builds);
         return false;
@@ -1015,8 +1020,8 @@ static size_t py_baseline(const struct wire_query *q, const struct cmp_host *h, 
     if (!breq)
         return 0;
     for (size_t i = 0; i < nuse; i++)
-        if (pyreq_match(breq, str_of(h->series[use[i]].first, "python_version"),
-                        str_of(h->series[use[i]].first, "python_executable"), NULL))
+        if (pyreq_match(breq, json_get_string(h->series[use[i]].first, "python_version", NULL),
+                        json_get_string(h->series[use[i]].first, "python_executable", NULL), NULL))
             return i;
     set_error(doc, "no_python", "the baseline Python %s is not among those compared", breq);
     return nuse;
@@ -1104,7 +1109,7 @@ static int compare_pythons(struct store *s, const struct wire_query *q, json_int
         set_error(doc, "one_python",
                   "host \"%s\" ran \"%s\" under only one of the Pythons asked for: nothing to "
                   "compare",
-                  str_of(h0->row, "hostname"), q->script);
+                  json_get_string(h0->row, "hostname", NULL), q->script);
         goto out;
     }
     size_t base = py_baseline(q, h0, use, nuse, doc);
@@ -1168,7 +1173,7 @@ int query_series_pythons(struct store *store, const json_t *scope, uint64_t min_
     const json_t *row;
     json_array_foreach(cut, i, row)
     {
-        json_object_set_new(two, str_of(row, "key"), json_true());
+        json_object_set_new(two, json_get_string(row, "key", NULL), json_true());
     }
     json_decref(cut);
     json_array_foreach(scope, i, row)
@@ -1181,8 +1186,8 @@ int query_series_pythons(struct store *store, const json_t *scope, uint64_t min_
             continue;
         json_object_set_new(seen, k, json_true());
         struct wire_query q = {0};
-        q.script = str_of(row, "script");
-        q.host = str_of(row, "host");
+        q.script = json_get_string(row, "script", NULL);
+        q.host = json_get_string(row, "host", NULL);
         json_t *doc = json_pack("{s:s}", "script", q.script);
         rc = compare_pythons(store, &q, sid, hid, min_batch, max_batch, doc, err, errlen);
         if (rc < 0) {
@@ -1217,7 +1222,8 @@ static json_t *level_of(const struct cmp_host *h, const json_t *rows)
     {
         if (json_integer_value(json_object_get(r, "host_id")) ==
                 json_integer_value(json_object_get(h->row, "host_id")) &&
-            strcmp(str_of(r, "python_build"), str_of(se->first, "python_build")) == 0) {
+            strcmp(json_get_string(r, "python_build", NULL),
+                   json_get_string(se->first, "python_build", NULL)) == 0) {
             json_t *run = json_array();
             json_array_append(run, json_object_get(r, "batch_id"));
             json_array_append(run, json_object_get(r, "wall_s"));

@@ -41,11 +41,6 @@ static bool is(const char *a, const char *b)
     return a && strcmp(a, b) == 0;
 }
 
-static const char *str(const json_t *o, const char *k)
-{
-    return json_get_string(o, k, NULL);
-}
-
 /* s escaped, or "-" when absent or empty. */
 static void esc(FILE *out, const char *s)
 {
@@ -54,7 +49,7 @@ static void esc(FILE *out, const char *s)
 
 static void esc_field(FILE *out, const json_t *obj, const char *key)
 {
-    esc(out, str(obj, key));
+    esc(out, json_get_string(obj, key, NULL));
 }
 
 static void int_field(FILE *out, const json_t *obj, const char *key)
@@ -145,7 +140,7 @@ struct group {
 static int lead_rank(const json_t *g)
 {
     static const char *const order[] = {"wall_s", "cpu_s", "instructions", "peak_rss_bytes"};
-    const char *m = str(g, "metric");
+    const char *m = json_get_string(g, "metric", NULL);
     for (int i = 0; i < 4; i++)
         if (is(m, order[i]))
             return i;
@@ -154,7 +149,7 @@ static int lead_rank(const json_t *g)
 
 static bool is_open(const json_t *g)
 {
-    const char *st = str(g, "state");
+    const char *st = json_get_string(g, "state", NULL);
     return !st || is(st, "new") || is(st, "confirmed") || is(st, "ack");
 }
 
@@ -195,8 +190,9 @@ static struct group *make_groups(const json_t *list, const json_t *trends, const
     {
         if (!json_is_object(g))
             continue;
-        char *key =
-            series_key(str(g, "script"), str(g, "host_fingerprint"), str(g, "python_build"));
+        char *key = series_key(json_get_string(g, "script", NULL),
+                               json_get_string(g, "host_fingerprint", NULL),
+                               json_get_string(g, "python_build", NULL));
         const json_t *pos = json_object_get(index, key);
         struct group *gr;
         if (pos) {
@@ -217,8 +213,9 @@ static struct group *make_groups(const json_t *list, const json_t *trends, const
     }
     json_array_foreach(trends, i, g)
     {
-        char *key =
-            series_key(str(g, "script"), str(g, "host_fingerprint"), str(g, "python_build"));
+        char *key = series_key(json_get_string(g, "script", NULL),
+                               json_get_string(g, "host_fingerprint", NULL),
+                               json_get_string(g, "python_build", NULL));
         const json_t *pos = json_object_get(index, key);
         if (pos)
             gs[json_integer_value(pos)].trend = g;
@@ -259,7 +256,7 @@ static void change_phrase(FILE *out, const json_t *g, bool worse)
 {
     char pct[32];
     size_pct(pct, sizeof(pct), g);
-    const char *m = str(g, "metric"), *cls = worse ? "bad" : "ok";
+    const char *m = json_get_string(g, "metric", NULL), *cls = worse ? "bad" : "ok";
     if (is(m, "cpu_s"))
         fprintf(out, "uses <b class=\"%s\">%s %s CPU time</b>", cls, pct, worse ? "more" : "less");
     else if (is(m, "peak_rss_bytes"))
@@ -269,16 +266,16 @@ static void change_phrase(FILE *out, const json_t *g, bool worse)
                 worse ? "more" : "fewer");
     else
         fprintf(out, "is <b class=\"%s\">%s %s</b>", cls, pct, worse ? "slower" : "faster");
-    if (str(g, "function")) {
+    if (json_get_string(g, "function", NULL)) {
         fputs(" in ", out);
-        html_verdict_function(out, str(g, "function"));
+        html_verdict_function(out, json_get_string(g, "function", NULL));
     }
 }
 
 /* "since night 5 (commits c4 → c5, run 1a2b3c4d)". */
 static void since_phrase(FILE *out, const struct html_site *site, const json_t *g)
 {
-    const char *label = str(g, "batch_label");
+    const char *label = json_get_string(g, "batch_label", NULL);
     fputs(" since ", out);
     if (label && *label) {
         html_write_str(out, label);
@@ -286,12 +283,13 @@ static void since_phrase(FILE *out, const struct html_site *site, const json_t *
         fputs("batch ", out);
         batch_ref(out, site, json_object_get(g, "batch_id"));
     }
-    const char *bad = str(g, "batch_commit"), *good = str(g, "good_commit");
-    const char *run = str(g, "candidate_run");
+    const char *bad = json_get_string(g, "batch_commit", NULL),
+               *good = json_get_string(g, "good_commit", NULL);
+    const char *run = json_get_string(g, "candidate_run", NULL);
     /* the nights ran commits: their range (docs/revisions.md), in full in the details */
     const json_t *range = json_object_get(g, "range");
-    const char *rgood = str(json_object_get(range, "good"), "hash");
-    const char *rbad = str(json_object_get(range, "bad"), "hash");
+    const char *rgood = json_get_string(json_object_get(range, "good"), "hash", NULL);
+    const char *rbad = json_get_string(json_object_get(range, "bad"), "hash", NULL);
     const json_t *between = json_object_get(range, "commits");
     if (rgood && rbad) {
         good = rgood;
@@ -316,7 +314,7 @@ static void since_phrase(FILE *out, const struct html_site *site, const json_t *
                     json_integer_value(between));
         /* its bisection (coordinator/bisection.c): the culprit, or how it stands */
         const json_t *bis = json_object_get(g, "bisection");
-        const char *culprit = str(json_object_get(bis, "culprit"), "hash");
+        const char *culprit = json_get_string(json_object_get(bis, "culprit"), "hash", NULL);
         if (culprit) {
             fputs(", culprit <code title=\"", out);
             html_write_str(out, culprit);
@@ -325,7 +323,9 @@ static void since_phrase(FILE *out, const struct html_site *site, const json_t *
             fputs("</code> (bisected)", out);
         } else if (json_is_object(bis)) {
             fputs(", bisection: ", out);
-            html_write_str(out, str(bis, "state") ? str(bis, "state") : "?");
+            html_write_str(out, json_get_string(bis, "state", NULL)
+                                    ? json_get_string(bis, "state", NULL)
+                                    : "?");
         }
     } else if (good && *good && bad && *bad && strcmp(good, bad) != 0) {
         fputs("commits <code>", out);
@@ -360,7 +360,7 @@ static void since_phrase(FILE *out, const struct html_site *site, const json_t *
 /* "confirmed (2 runs)", "acknowledged", ...: the triage state in words. */
 static void state_phrase(FILE *out, const json_t *g)
 {
-    const char *st = str(g, "state");
+    const char *st = json_get_string(g, "state", NULL);
     const json_t *cr = json_object_get(g, "confirm_runs");
     fputs("<span class=\"state\">", out);
     if (is(st, "confirmed") && json_is_integer(cr))
@@ -369,7 +369,7 @@ static void state_phrase(FILE *out, const json_t *g)
         fputs("acknowledged", out);
     else if (is(st, "expected") || is(st, "fixed") || is(st, "invalid"))
         fprintf(out, "marked %s", st);
-    else if (is(st, "new") && is(str(g, "mode"), "threshold"))
+    else if (is(st, "new") && is(json_get_string(g, "mode", NULL), "threshold"))
         fputs("new, judged by size (too few runs for a test)", out);
     else
         esc(out, st);
@@ -384,9 +384,9 @@ static void why_phrase(FILE *out, const struct group *gr)
         fns = json_object_get(json_object_get(gr->rows[r], "why"), "functions");
     const json_t *f = json_array_get(fns, 0);
     double share;
-    if (f && str(f, "key")) {
+    if (f && json_get_string(f, "key", NULL)) {
         fputs("; ", out);
-        html_verdict_function(out, str(f, "key"));
+        html_verdict_function(out, json_get_string(f, "key", NULL));
         if (json_get_finite(f, "share_pct", &share))
             fprintf(out, " explains %.0f%%", share);
         else
@@ -406,7 +406,8 @@ static void why_phrase(FILE *out, const struct group *gr)
 static void sentence(FILE *out, const struct html_site *site, const struct group *gr, bool worse)
 {
     const json_t *g = gr->lead;
-    const char *script = str(g, "script"), *fp = str(g, "host_fingerprint");
+    const char *script = json_get_string(g, "script", NULL),
+               *fp = json_get_string(g, "host_fingerprint", NULL);
     fputs("<p class=\"say\">", out);
     bool link = series_link_open(out, site, script, fp);
     long_name(out, "name script", script);
@@ -438,10 +439,10 @@ static void say_more(FILE *out, const struct group *gr)
     const json_t *g = gr->lead;
     const json_t *decision = json_object_get(g, "decision");
     bool other = json_is_string(json_object_get(decision, "metric")) &&
-                 !is(str(decision, "metric"), "wall_s");
+                 !is(json_get_string(decision, "metric", NULL), "wall_s");
     const json_t *wall = NULL;
     for (size_t r = 0; r < gr->n && !wall; r++)
-        if (is(str(gr->rows[r], "metric"), "wall_s"))
+        if (is(json_get_string(gr->rows[r], "metric", NULL), "wall_s"))
             wall = gr->rows[r];
     bool busy = html_verdict_contended(wall ? wall : g);
     if (other || busy) {
@@ -477,7 +478,7 @@ static void sparkline(FILE *out, const struct group *gr, bool worse)
 {
     const json_t *pts = json_object_get(gr->trend, "points");
     const char *noun;
-    size_t col = trend_column(str(gr->lead, "metric"), &noun);
+    size_t col = trend_column(json_get_string(gr->lead, "metric", NULL), &noun);
     size_t n = json_array_size(pts), m = 0;
     double *x = xcalloc(n ? n : 1, sizeof(*x));
     json_int_t *batch = xcalloc(n ? n : 1, sizeof(*batch));
@@ -516,8 +517,10 @@ static void sparkline(FILE *out, const struct group *gr, bool worse)
     double pw = SPARK_W - L - R, ph = SPARK_H - T - B;
 #define SX(i) (L + pw * (double)(i) / (double)(m - 1))
 #define SY(v) (T + ph * (1 - ((v)-lo) / (hi - lo)))
-    const char *unit =
-        str(gr->lead, "metric") && is(str(gr->lead, "metric"), "peak_rss_bytes") ? "bytes" : "s";
+    const char *unit = json_get_string(gr->lead, "metric", NULL) &&
+                               is(json_get_string(gr->lead, "metric", NULL), "peak_rss_bytes")
+                           ? "bytes"
+                           : "s";
     char a[48], b[48];
     html_verdict_value(a, sizeof(a), x[0], unit);
     html_verdict_value(b, sizeof(b), x[m - 1], unit);
@@ -527,7 +530,7 @@ static void sparkline(FILE *out, const struct group *gr, bool worse)
             SPARK_W, SPARK_H, noun, m, noun, m, a, b);
     if (cp < m) {
         fputs("; the change starts at ", out);
-        const char *label = str(gr->lead, "batch_label");
+        const char *label = json_get_string(gr->lead, "batch_label", NULL);
         html_write_str(out, label && *label ? label : "its batch");
     }
     fputs("</title>", out);
@@ -627,7 +630,7 @@ static void function_list(FILE *out, const json_t *fns, bool moved)
         double d, share, b, c;
         char buf[32], bb[32], cb[32];
         fputs("<li>", out);
-        html_verdict_function(out, str(f, "key"));
+        html_verdict_function(out, json_get_string(f, "key", NULL));
         if (json_get_finite(f, "delta_s", &d)) {
             html_fmt_secs(buf, sizeof(buf), fabs(d));
             fprintf(out, " %s%s", d < 0 ? "\xe2\x88\x92" : "+", buf);
@@ -640,7 +643,7 @@ static void function_list(FILE *out, const json_t *fns, bool moved)
             fprintf(out, " (%.0f%% of the change)", share);
         }
         fputs(" <span class=\"muted\">", out);
-        html_write_str(out, str(f, "key"));
+        html_write_str(out, json_get_string(f, "key", NULL));
         fputs("</span></li>", out);
     }
     if (json_array_size(fns) > TEAM_MAX_WHY)
@@ -663,7 +666,7 @@ static void reasons(FILE *out, const struct group *gr)
     size_t shown = 0;
     for (size_t r = 0; r < gr->n; r++) {
         const json_t *g = gr->rows[r];
-        if (!str(g, "reason") && !str(g, "rule"))
+        if (!json_get_string(g, "reason", NULL) && !json_get_string(g, "rule", NULL))
             continue;
         fputs(shown++ ? "" : "<p>Why each verdict:</p>\n<ul class=\"reasons\">", out);
         fputs("<li>", out);
@@ -705,7 +708,7 @@ static void details(FILE *out, const struct group *gr, bool worse, size_t index)
         }
     }
     for (size_t r = 0; r < gr->n; r++) {
-        const char *note = str(gr->rows[r], "note");
+        const char *note = json_get_string(gr->rows[r], "note", NULL);
         if (note && *note) {
             fputs("<p class=\"note-text\">Note: ", out);
             html_write_str(out, note);
@@ -728,7 +731,7 @@ static void data_attrs(FILE *out, const struct group *gr)
                                           {"state", "data-state"}};
     for (size_t k = 0; k < 4; k++) {
         fprintf(out, " %s=\"", keys[k][1]);
-        html_write_str(out, str(gr->lead, keys[k][0]));
+        html_write_str(out, json_get_string(gr->lead, keys[k][0], NULL));
         fputs("\"", out);
     }
     fputs(" data-batch=\"", out);
@@ -736,7 +739,7 @@ static void data_attrs(FILE *out, const struct group *gr)
     fputs("\" data-why=\"", out);
     const json_t *f =
         json_array_get(json_object_get(json_object_get(gr->lead, "why"), "functions"), 0);
-    html_write_str(out, str(f, "key"));
+    html_write_str(out, json_get_string(f, "key", NULL));
     fputs("\"", out);
 }
 
@@ -804,7 +807,7 @@ static bool any_commit(const json_t *batches)
     const json_t *b;
     json_array_foreach(batches, i, b)
     {
-        const char *c = str(b, "commit");
+        const char *c = json_get_string(b, "commit", NULL);
         if (c && *c)
             return true;
     }
@@ -834,15 +837,15 @@ static void write_batches(FILE *out, const struct html_site *site, const json_t 
         fputs("<tr><td class=\"num\">", out);
         batch_ref(out, site, json_object_get(b, "id"));
         fputs("</td><td>", out);
-        long_name(out, "cut", str(b, "suite"));
+        long_name(out, "cut", json_get_string(b, "suite", NULL));
         fputs("</td><td>", out);
-        long_name(out, "cut", str(b, "label"));
+        long_name(out, "cut", json_get_string(b, "label", NULL));
         if (commits) {
             fputs("</td><td>", out);
-            long_name(out, "cut mono", str(b, "commit"));
+            long_name(out, "cut mono", json_get_string(b, "commit", NULL));
         }
         fputs("</td><td>", out);
-        short_time(out, str(b, "finished"));
+        short_time(out, json_get_string(b, "finished", NULL));
         fputs("</td><td>", out);
         esc_field(out, b, "state");
         fputs(json_is_true(json_object_get(b, "analyzed")) ? ", analysed" : "", out);
@@ -906,7 +909,7 @@ static json_t *index_cells(const json_t *cells)
     const json_t *c;
     json_array_foreach(cells, i, c)
     {
-        const char *s = str(c, "script"), *h = str(c, "host");
+        const char *s = json_get_string(c, "script", NULL), *h = json_get_string(c, "host", NULL);
         if (!s || !h)
             continue;
         json_t *by_script = json_object_get(index, h);
@@ -932,7 +935,8 @@ static void write_matrix(FILE *out, const json_t *matrix)
     const json_t *h, *s, *c;
     json_array_foreach(cells, i, c)
     {
-        flagged += is(str(c, "status"), "regression") || is(str(c, "status"), "improvement");
+        flagged += is(json_get_string(c, "status", NULL), "regression") ||
+                   is(json_get_string(c, "status", NULL), "improvement");
     }
     fprintf(out,
             "<details%s><summary>Median wall time of %zu script%s on %zu host%s (%zu flagged)"
@@ -966,7 +970,7 @@ static void write_matrix(FILE *out, const json_t *matrix)
                 fputs("<td class=\"num muted\">-</td>", out);
                 continue;
             }
-            const char *st = str(cell, "status");
+            const char *st = json_get_string(cell, "status", NULL);
             bool known = is(st, "regression") || is(st, "improvement");
             double v;
             char buf[48] = "-";
@@ -1027,7 +1031,8 @@ static void write_unsettled(FILE *out, const json_t *list)
             fputs(strcmp(json_get_string(u, "metric", ""), "cpu_s") == 0 ? "CPU " : "wall ", out);
             pct_field(out, d, "change_pct");
         }
-        const char *rule = str(u, "rule"), *reason = str(u, "reason");
+        const char *rule = json_get_string(u, "rule", NULL),
+                   *reason = json_get_string(u, "reason", NULL);
         if (rule && rule[0]) {
             fputs(" <span class=\"muted\">(", out);
             esc(out, rule);
@@ -1079,11 +1084,11 @@ static void write_hardware(FILE *out, const json_t *hw)
     json_array_foreach(hw, i, c)
     {
         fputs("<tr><td>", out);
-        long_name(out, "cut", str(c, "script"));
+        long_name(out, "cut", json_get_string(c, "script", NULL));
         fputs("</td><td>", out);
-        long_name(out, "cut", str(c, "host_a"));
+        long_name(out, "cut", json_get_string(c, "host_a", NULL));
         fputs("</td><td>", out);
-        long_name(out, "cut", str(c, "host_b"));
+        long_name(out, "cut", json_get_string(c, "host_b", NULL));
         fputs("</td>", out);
         ratio_cells(out, c, "samples_a", "samples_b");
         fputs("</tr>\n", out);
@@ -1134,7 +1139,7 @@ static void write_pythons(FILE *out, const json_t *sets, const json_t *total)
         json_array_foreach(pys, k, p)
         {
             if (json_is_true(json_object_get(p, "baseline")))
-                base = str(p, "version");
+                base = json_get_string(p, "version", NULL);
         }
         json_array_foreach(pys, k, p)
         {
@@ -1142,9 +1147,9 @@ static void write_pythons(FILE *out, const json_t *sets, const json_t *total)
                 continue;
             const json_t *w = json_object_get(json_object_get(p, "vs_baseline"), "wall_s");
             fputs("<tr><td>", out);
-            long_name(out, "cut", str(set, "script"));
+            long_name(out, "cut", json_get_string(set, "script", NULL));
             fputs("</td><td>", out);
-            long_name(out, "cut", str(json_object_get(set, "host"), "hostname"));
+            long_name(out, "cut", json_get_string(json_object_get(set, "host"), "hostname", NULL));
             fputs("</td><td>", out);
             esc_field(out, p, "version");
             fputs("</td><td>", out);
@@ -1189,7 +1194,8 @@ static void write_header(FILE *out, const json_t *rep)
     if (json_array_size(batches) == 1) {
         fputs("<dt>Batch</dt><dd>", out);
         int_field(out, newest, "id");
-        const char *label = str(newest, "label"), *suite = str(newest, "suite");
+        const char *label = json_get_string(newest, "label", NULL),
+                   *suite = json_get_string(newest, "suite", NULL);
         if (label && *label) {
             fputs(" \xc2\xb7 ", out);
             html_write_str(out, label);
@@ -1199,7 +1205,7 @@ static void write_header(FILE *out, const json_t *rep)
             html_write_str(out, suite);
         }
         fputs("</dd>\n<dt>Finished</dt><dd>", out);
-        short_time(out, str(newest, "finished"));
+        short_time(out, json_get_string(newest, "finished", NULL));
         fputs(" UTC</dd>\n", out);
     } else if (json_array_size(batches) > 1) {
         const json_t *oldest = json_array_get(batches, json_array_size(batches) - 1);
@@ -1208,9 +1214,9 @@ static void write_header(FILE *out, const json_t *rep)
         fputs(" \xe2\x80\xa6 ", out);
         int_field(out, newest, "id");
         fputs(", finished ", out);
-        short_time(out, str(oldest, "finished"));
+        short_time(out, json_get_string(oldest, "finished", NULL));
         fputs(" \xe2\x80\xa6 ", out);
-        short_time(out, str(newest, "finished"));
+        short_time(out, json_get_string(newest, "finished", NULL));
         fputs(" UTC</dd>\n", out);
     }
     fputs("</dl>\n</header>\n", out);
@@ -1224,13 +1230,14 @@ static void count_series(const json_t *list, size_t *series, size_t *hosts, size
     const json_t *g;
     json_array_foreach(list, i, g)
     {
-        char *key =
-            series_key(str(g, "script"), str(g, "host_fingerprint"), str(g, "python_build"));
+        char *key = series_key(json_get_string(g, "script", NULL),
+                               json_get_string(g, "host_fingerprint", NULL),
+                               json_get_string(g, "python_build", NULL));
         json_object_set_new(s, key, json_true());
         if (is_open(g))
             json_object_set_new(o, key, json_true());
         free(key);
-        const char *fp = str(g, "host_fingerprint");
+        const char *fp = json_get_string(g, "host_fingerprint", NULL);
         json_object_set_new(h, fp ? fp : "", json_true());
     }
     *series = json_object_size(s);

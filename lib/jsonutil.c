@@ -117,6 +117,21 @@ double json_get_nonneg(const json_t *obj, const char *key)
     return json_get_in(obj, key, 0, HUGE_VAL, &x) ? x : 0;
 }
 
+json_int_t json_get_int(const json_t *obj, const char *key, json_int_t def)
+{
+    json_t *v = json_object_get(obj, key);
+    return json_is_integer(v) ? json_integer_value(v) : def;
+}
+
+bool json_get_integer(const json_t *obj, const char *key, json_int_t *out)
+{
+    json_t *v = json_object_get(obj, key);
+    if (!json_is_integer(v))
+        return false;
+    *out = json_integer_value(v);
+    return true;
+}
+
 const char *json_get_string(const json_t *obj, const char *key, const char *def)
 {
     json_t *v = json_object_get(obj, key);

@@ -32,6 +32,10 @@ bool json_get_finite(const json_t *obj, const char *key, double *out);
 bool json_get_in(const json_t *obj, const char *key, double lo, double hi, double *out);
 /* The finite number >= 0 at key of obj (a size, count or duration), else 0. */
 double json_get_nonneg(const json_t *obj, const char *key);
+/* Integer at key of obj, or def when it is missing or not a JSON integer. */
+json_int_t json_get_int(const json_t *obj, const char *key, json_int_t def);
+/* True with the integer at key of obj in *out when it is a JSON integer. */
+bool json_get_integer(const json_t *obj, const char *key, json_int_t *out);
 /* String at key of obj (borrowed, valid while obj lives), or def. */
 const char *json_get_string(const json_t *obj, const char *key, const char *def);
 /* A JSON number that is never NaN or infinite (those become null). */

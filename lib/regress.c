@@ -1629,11 +1629,6 @@ static void docs_speed(const json_t *cand, const json_t *const *base, size_t fir
     free(b);
 }
 
-static double number_or_minus1(const json_t *j)
-{
-    return json_is_number(j) ? json_number_value(j) : -1;
-}
-
 /*
  * Time metrics (unit "s": wall, CPU, function times) with a regression or an
  * improvement on a machine whose speed moved get the machine's change and
@@ -1671,9 +1666,8 @@ static void speed_metrics(json_t *metrics, const struct regress_speed *s)
         struct regress_speed e = *s;
         e.change_pct = s->change_pct * (cpu ? 1 : share);
         char reason[768];
-        regress_speed_explains(&e, verdict, change,
-                               number_or_minus1(json_object_get(m, "threshold_pct")),
-                               number_or_minus1(json_object_get(m, "noise_pct")), &net);
+        regress_speed_explains(&e, verdict, change, json_get_number(m, "threshold_pct", -1),
+                               json_get_number(m, "noise_pct", -1), &net);
         snprintf(reason, sizeof(reason),
                  "%s; the machine ran %.0f%% %s than during the baseline (a fixed reference "
                  "loop took %+.1f%% CPU time): net of that %+.1f%%",

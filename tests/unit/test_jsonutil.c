@@ -105,6 +105,32 @@ static void test_value_getters(void **state)
     json_decref(o);
 }
 
+/* The integer and string getters: an integer (not a real, not a string) is read; anything
+ * else gives the default, or false with the output untouched. */
+static void test_int_and_string_getters(void **state)
+{
+    (void)state;
+    json_t *o = doc();
+    assert_int_equal(json_get_int(o, "int", -7), 3);
+    assert_int_equal(json_get_int(o, "neg", -7), -1);
+    assert_int_equal(json_get_int(o, "real", -7), -7);
+    assert_int_equal(json_get_int(o, "str", -7), -7);
+    assert_int_equal(json_get_int(o, "missing", -7), -7);
+    assert_int_equal(json_get_int(NULL, "int", -7), -7);
+    json_int_t v = 42;
+    assert_true(json_get_integer(o, "zero", &v));
+    assert_int_equal(v, 0);
+    v = 42;
+    assert_false(json_get_integer(o, "real", &v));
+    assert_false(json_get_integer(o, "null", &v));
+    assert_false(json_get_integer(o, "missing", &v));
+    assert_int_equal(v, 42);
+    assert_string_equal(json_get_string(o, "str", "d"), "4");
+    assert_string_equal(json_get_string(o, "int", "d"), "d");
+    assert_null(json_get_string(o, "missing", NULL));
+    json_decref(o);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -112,6 +138,7 @@ int main(void)
         cmocka_unit_test(test_get_in),
         cmocka_unit_test(test_get_nonneg),
         cmocka_unit_test(test_value_getters),
+        cmocka_unit_test(test_int_and_string_getters),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
