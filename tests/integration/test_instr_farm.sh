@@ -9,7 +9,8 @@
 # same script at the same commit counts the same instructions in every turn.
 # An agent without valgrind on its PATH refuses such jobs (OUTCOME_REFUSED) with a message
 # saying how to get it, never runs them without counts; a bisection on instructions on it
-# ends failed, said. pyscope submit --instructions asks for counts too.
+# ends failed, said. pyscope try SUITE --instructions and submit --instructions ask for
+# counts too.
 # Valgrind makes each run ~25-50x slower: f() is small, a step is 2 pairs of 1 run.
 source "$PYSCOPE_SRC/tests/integration/lib.sh"
 source "$PYSCOPE_SRC/tests/integration/farm_lib.sh"
@@ -67,6 +68,17 @@ expect_match "the culprit counts 2-8% more instructions than its parent" '^[2-7]
 # the runs' documents (what the try and the bisection decided on) carry the counts
 out=$(farm_cli bisect --id 1 2>&1 || true)
 expect_match "--id: the text names the culprit" "$(C 5 | cut -c1-12)" "$out"
+
+# --- pyscope try SUITE --instructions: an instructions verdict per script -----------------
+printf '[suite]\nname = tryi\nthreshold = 2%%\n\n[script bench/f.py]\n' >"$T/try.ini"
+set +e
+(cd "$REPO" && farm_cli try "$T/try.ini" --base "$(C 4)" --head "$CULPRIT" --rounds 2 --repeat 1 \
+    --instructions --json -q) >"$T/try.json" 2>"$T/try.err"
+trc=$?
+set -e
+expect_eq "try --instructions: commit 5 against 4 is a regression on instructions (exact rule)" \
+    "0 regression deterministic t" \
+    "$trc $("$PY" -c 'import json,sys; r=json.load(open(sys.argv[1]))["results"][0]["regression"]; m=[x for x in r["metrics"] if x["metric"] == "instructions" and not x.get("function")][0]; print(m["verdict"], m["rule"])' "$T/try.json" 2>&1 || tail -3 "$T/try.err") $(pg_sql "SELECT bool_and(instructions) FROM jobs WHERE batch_id = (SELECT max(id) FROM batches)")"
 
 # --- pyscope submit --instructions: every job asks, every run is counted ------------------
 mkdir -p "$T/ws"
