@@ -87,7 +87,7 @@ t = 0
 for i in range(2000):
     t += i
 PY
-printf '[suite]\nname = instr\nrepeat = 2\n\n[script tiny.py]\n' >"$T/instr.ini"
+printf '[suite]\nname = instr\nrepeat = 2\nthreshold = 1%%\n\n[script tiny.py]\n' >"$T/instr.ini"
 # swap_agent NAME [ARGS...]: stop the host's agent, start NAME on the workspace instead
 swap_agent() {
     local name=$1
@@ -109,6 +109,15 @@ farm_cli submit "$T/instr.ini" --hosts "$HOST" --wait -q >/dev/null 2>"$T/plain.
     fail "a plain submit ran" "$(tail -3 "$T/plain.err")"
 expect_eq "a submit without it asks for none: no counts stored (NULL, not zeros)" "f|t" \
     "$(pg_sql "SELECT bool_or(j.instructions), bool_and(r.instructions IS NULL AND r.outcome = 'ok') FROM jobs j JOIN runs r ON r.job_id = j.id WHERE j.batch_id = (SELECT max(id) FROM batches)" | tr -d ' ')"
+
+# --- the nightly analysis decides on the counts: +1000 iterations (~ +1.5% instructions,
+# a fraction of a millisecond: its two baseline nights are too few for a time verdict) -----
+sed -i 's/range(2000)/range(3000)/' "$T/ws/tiny.py"
+capture farm_cli submit "$T/instr.ini" --hosts "$HOST" --instructions --wait -q
+expect_eq "a night of more work, counted: it ran (exit 0)" 0 "$RC"
+expect_match "the analysis found it on the counts alone: an instructions regression" \
+    '^instructions regression [1-3]\.[0-9]+$' \
+    "$(pg_sql "SELECT g.metric || ' ' || g.kind || ' ' || round(g.change_pct::numeric, 2) FROM regressions g WHERE g.batch_id = (SELECT max(id) FROM batches WHERE suite = 'instr') AND g.function_key = '' ORDER BY g.metric = 'instructions' DESC LIMIT 1" 2>&1)"
 
 # --- an agent without valgrind refuses such jobs, saying how to get valgrind --------------
 mkdir -p "$T/novg"
