@@ -10,7 +10,7 @@
 # An agent without valgrind on its PATH refuses such jobs (OUTCOME_REFUSED) with a message
 # saying how to get it, never runs them without counts; a bisection on instructions on it
 # ends failed, said. pyscope try SUITE --instructions and submit --instructions ask for
-# counts too.
+# counts too, and the nightly analysis finds a regression on the counts alone.
 # Valgrind makes each run ~25-50x slower: f() is small, a step is 2 pairs of 1 run.
 source "$PYSCOPE_SRC/tests/integration/lib.sh"
 source "$PYSCOPE_SRC/tests/integration/farm_lib.sh"
