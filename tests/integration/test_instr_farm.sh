@@ -118,6 +118,12 @@ expect_eq "a night of more work, counted: it ran (exit 0)" 0 "$RC"
 expect_match "the analysis found it on the counts alone: an instructions regression" \
     '^instructions regression [1-3]\.[0-9]+$' \
     "$(pg_sql "SELECT g.metric || ' ' || g.kind || ' ' || round(g.change_pct::numeric, 2) FROM regressions g WHERE g.batch_id = (SELECT max(id) FROM batches WHERE suite = 'instr') AND g.function_key = '' ORDER BY g.metric = 'instructions' DESC LIMIT 1" 2>&1)"
+# the series shows the counts: pyscope history --host --metric instructions (every counted
+# run: two nights and the confirmation; the plain night has none)
+counted=$(pg_sql "SELECT count(*) FROM runs r JOIN scripts s ON s.id = r.script_id WHERE s.key = 'tiny.py' AND r.outcome = 'ok' AND r.instructions IS NOT NULL")
+capture farm_cli history tiny.py --host "$HOST" --metric instructions --json
+expect_eq "history --host --metric instructions: each counted run's median count" "0 3 $counted True" \
+    "$RC $(printf '%s' "$OUT" | "$PY" -c 'import json,sys; d=json.load(sys.stdin); r=[x for x in d["runs"] if x["n"] > 0]; print(len(r), len(r), all(x["median_instructions"] > 1e6 for x in r))' 2>&1)"
 
 # --- an agent without valgrind refuses such jobs, saying how to get valgrind --------------
 mkdir -p "$T/novg"
