@@ -24,6 +24,7 @@
 #include <unistd.h>
 #include <zmq.h>
 
+#include "cachegrind.h"
 #include "checkout.h"
 #include "curve.h"
 #include "endpoint.h"
@@ -49,6 +50,10 @@
 #define AGENT_MAX_RUN_JSON  (256 * 1024 * 1024) /* largest runner document read */
 #define AGENT_DIAG_AFTER_S  5.0  /* say why there is no link after this long without one */
 #define AGENT_DIAG_REPEAT_S 60.0 /* and again this often while it lasts */
+/* Why a job asking for instruction counts (Job.instructions) is refused. */
+#define AGENT_NO_VALGRIND                                                                          \
+    "instructions needs valgrind on this agent: apt-get install valgrind (it is looked for on "    \
+    "the agent's PATH)"
 
 enum agent_link { LINK_DOWN, LINK_HELLO, LINK_READY };
 
@@ -356,6 +361,15 @@ static bool agent_start_checkout(struct agent *a, struct runjob *rj)
 static bool agent_start(struct agent *a, struct runjob *rj)
 {
     char err[512];
+    if (rj->instructions && !rj->tree) {
+        /* pyscope-run finds valgrind on the PATH the job inherits (the agent's) */
+        char *vg = cachegrind_find_valgrind(getenv("PATH"));
+        if (!vg) {
+            agent_refuse(a, rj, "refused: %s", AGENT_NO_VALGRIND);
+            return false;
+        }
+        free(vg);
+    }
     if (rj->python[0] && !rj->python_path) {
         const struct agent_python *py = agent_pythons_match(&a->pythons, rj->python);
         if (!py) {

@@ -170,6 +170,8 @@ static struct wire_measurement *res_runs(const json_t *run, size_t *n)
     if (nr > WIRE_MAX_RUNS)
         nr = WIRE_MAX_RUNS;
     struct wire_measurement *runs = nr ? xcalloc(nr, sizeof(*runs)) : NULL;
+    /* --instructions: one count per measured repeat, in the order of runs[] */
+    json_t *counts = json_object_get(json_object_get(run, "instructions"), "counts");
     for (size_t i = 0; i < nr; i++) {
         json_t *o = json_array_get(ja, i);
         struct wire_measurement *w = &runs[i];
@@ -193,6 +195,10 @@ static struct wire_measurement *res_runs(const json_t *run, size_t *n)
         w->has_load1 = json_get_in(o, "load1", 0, 1e6, &w->load1);
         w->has_cpu_mhz = json_get_in(o, "cpu_mhz", 0, 1e6, &w->cpu_mhz);
         w->has_ref = json_get_in(o, "ref_cpu_ns", 0, 1e12, &w->ref_cpu_ns);
+        json_t *ir = json_array_get(counts, i);
+        w->instructions = json_is_integer(ir) && json_integer_value(ir) > 0
+                              ? (uint64_t)json_integer_value(ir)
+                              : 0; /* not counted */
     }
     *n = nr;
     return runs;

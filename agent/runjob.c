@@ -17,6 +17,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cachegrind.h"
 #include "errors.h"
 #include "log.h"
 #include "sandbox.h"
@@ -49,6 +50,7 @@ struct runjob *runjob_new(const struct wire_job *job)
     rj->mode = job->mode;
     rj->timeout_s = job->timeout_s > 0 ? job->timeout_s : 600;
     rj->memory_limit = job->memory_limit_bytes;
+    rj->instructions = job->instructions;
     snprintf(rj->commit, sizeof(rj->commit), "%s", job->commit ? job->commit : "");
     rj->tree_lock = -1;
     rj->prep_fd = -1;
@@ -344,10 +346,10 @@ int runjob_start(struct runjob *rj, const struct agent_config *cfg, const struct
     strftime(rj->started_at, sizeof(rj->started_at), "%Y-%m-%dT%H:%M:%SZ", &tm);
 
     /* pyscope-run --root WS --output-fd 3 --repeat N --warmup K --mode M --timeout T
-     * --python PY -- SCRIPT ARGS: the document goes to a descriptor the agent opened in its
-     * own folder (mode 0700, root's when jobs have a user), so the script cannot reach that
-     * file; the script runs under the interpreter the agent reports (its `python`). */
-    size_t n = 0, cap = 20 + rj->n_args;
+     * --python PY [--instructions] -- SCRIPT ARGS: the document goes to a descriptor the agent
+     * opened in its own folder (mode 0700, root's when jobs have a user), so the script cannot
+     * reach that file; the script runs under the interpreter the agent reports (its `python`). */
+    size_t n = 0, cap = 21 + rj->n_args;
     char **argv = xcalloc(cap, sizeof(char *));
     char rep[16], warm[16], tmo[32];
     snprintf(rep, sizeof(rep), "%u", rj->repeat);
@@ -368,6 +370,8 @@ int runjob_start(struct runjob *rj, const struct agent_config *cfg, const struct
     argv[n++] = tmo;
     argv[n++] = "--python";
     argv[n++] = rj->python_path ? rj->python_path : cfg->python;
+    if (rj->instructions)
+        argv[n++] = "--instructions"; /* one more run per repeat, under valgrind */
     argv[n++] = "--";
     argv[n++] = (char *)script_abs;
     for (size_t i = 0; i < rj->n_args; i++)
@@ -409,6 +413,8 @@ int runjob_start(struct runjob *rj, const struct agent_config *cfg, const struct
     rj->pid = pid;
     rj->started = runjob_now();
     double runs = (double)rj->repeat + rj->warmup;
+    if (rj->instructions) /* each run under valgrind may take this many timeouts */
+        runs += (double)rj->repeat * CACHEGRIND_TIMEOUT_FACTOR;
     rj->deadline = runjob_now() + rj->timeout_s * runs * 1.1 + cfg->kill_grace_s;
     log_info("job %llu attempt %u: running \"%s\" (pid %d)", (unsigned long long)rj->job_id,
              rj->attempt, rj->script, (int)pid);

@@ -134,9 +134,9 @@ static int bisect_parse(int argc, char **argv, struct bisect_args *a)
             a->repo = optarg;
             break;
         case O_METRIC:
-            if (!metric_name_ok(METRIC_SET_LOCAL, optarg))
+            if (!metric_name_ok(METRIC_SET_ALL, optarg))
                 return cli_usage_error("bisect", "--metric takes %s, not \"%s\"",
-                                       metric_names_text(METRIC_SET_LOCAL), optarg);
+                                       metric_names_text(METRIC_SET_ALL), optarg);
             a->metric = optarg;
             break;
         case O_JSON:

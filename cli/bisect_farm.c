@@ -27,6 +27,7 @@
 #include "errors.h"
 #include "farm_cmds.h"
 #include "gitrev.h"
+#include "history.h"
 #include "log.h"
 #include "metrics.h"
 #include "pathnorm.h"
@@ -59,8 +60,10 @@ void bisect_farm_help(FILE *out)
           "  --good REV, --bad REV  the ends (branch, tag, hash, HEAD~3...); GOOD must be an\n"
           "                       ancestor of BAD\n"
           "  --repo PATH|URL      where REV is resolved (default: this folder's checkout)\n"
-          "  --metric NAME        decide on cpu_s, wall_s or peak_rss_bytes (default: the\n"
-          "                       runs' deciding metric)\n"
+          "  --metric NAME        decide on cpu_s, wall_s, peak_rss_bytes or instructions\n"
+          "                       (default: the runs' deciding metric); instructions are\n"
+          "                       counted under valgrind on HOST (needs valgrind there;\n"
+          "                       ~25-50x slower turns, the same count every run)\n"
           "  --rounds N           base/head pairs of a step (default 5; an inconclusive step\n"
           "                       gets as many again, up to 4 times; the ends up to 8\n"
           "                       times)\n"
@@ -188,9 +191,11 @@ static int bf_parse(int argc, char **argv, struct bisect_farm_args *a)
             a->repo = optarg;
             break;
         case O_METRIC:
-            if (!metric_name_ok(METRIC_SET_FARM, optarg))
-                return cli_usage_error("bisect", "--metric takes %s on the farm, not \"%s\"",
-                                       metric_names_text(METRIC_SET_FARM), optarg);
+            if (!metric_name_ok(METRIC_SET_ALL, optarg))
+                return cli_usage_error("bisect",
+                                       "--metric takes %s on the farm, or instructions (counted "
+                                       "under valgrind on the host), not \"%s\"",
+                                       metric_names_text(METRIC_SET_MEASURED), optarg);
             a->metric = optarg;
             break;
         case O_ROUNDS:
@@ -346,6 +351,8 @@ static int bf_submit(const struct bisect_farm_args *a, char hash[2][GITREV_HASH_
     m.submit.n_commits = rcs->list.n;
     m.submit.bisect = true;
     m.submit.bisect_metric = a->metric ? a->metric : "";
+    /* the steps' jobs count instructions (the coordinator implies it as well) */
+    m.submit.instructions = a->metric && strcmp(a->metric, HISTORY_METRIC_INSTRUCTIONS) == 0;
     m.submit.bisect_budget_s = (uint32_t)a->budget;
     struct wire_error werr;
     if (wire_validate(&m, &werr) < 0)

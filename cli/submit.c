@@ -48,6 +48,11 @@ void cmd_submit_help(FILE *out)
           "                       out read-only (their repo = setting)\n"
           "  --repo PATH|URL      the repository --commit is resolved in (a URL is fetched\n"
           "                       into $XDG_CACHE_HOME/pyscope/repos)\n"
+          "  --instructions       also count each repeat's instructions under valgrind on\n"
+          "                       the agents (cachegrind, ~25-50x slower runs): the\n"
+          "                       analysis decides them too, and a bisection of a\n"
+          "                       regression on them decides on them; an agent without\n"
+          "                       valgrind refuses the jobs\n"
           "  --wait               wait until the batch is done and analysed (confirmation\n"
           "                       runs included) and print a summary; on a terminal a\n"
           "                       status line shows the jobs done so far\n"
@@ -227,13 +232,23 @@ struct submit_args {
     const char *hosts, *label, *commit, *repo, *python;
     struct farm_opts fo;
     uint64_t repeat;
-    bool wait, json, quiet;
+    bool wait, json, quiet, instructions;
 };
 
 /* Parse argv into *a. -1 to go on, else the exit status (--help, or a usage error said). */
 static int submit_parse_args(int argc, char **argv, struct submit_args *a)
 {
-    enum { O_HOSTS = 256, O_REPEAT, O_LABEL, O_COMMIT, O_WAIT, O_JSON, O_REPO, O_PYTHON };
+    enum {
+        O_HOSTS = 256,
+        O_REPEAT,
+        O_LABEL,
+        O_COMMIT,
+        O_WAIT,
+        O_JSON,
+        O_REPO,
+        O_PYTHON,
+        O_INSTRUCTIONS
+    };
     static const struct option opts[] = {
         {"hosts", required_argument, NULL, O_HOSTS},
         {"repeat", required_argument, NULL, O_REPEAT},
@@ -243,6 +258,7 @@ static int submit_parse_args(int argc, char **argv, struct submit_args *a)
         {"repo", required_argument, NULL, O_REPO},
         {"wait", no_argument, NULL, O_WAIT},
         {"json", no_argument, NULL, O_JSON},
+        {"instructions", no_argument, NULL, O_INSTRUCTIONS},
         {"quiet", no_argument, NULL, 'q'},
         FARM_LONG_OPTIONS,
         {"help", no_argument, NULL, 'h'},
@@ -283,6 +299,9 @@ static int submit_parse_args(int argc, char **argv, struct submit_args *a)
             break;
         case O_JSON:
             a->json = true;
+            break;
+        case O_INSTRUCTIONS:
+            a->instructions = true;
             break;
         case 'h':
             cmd_submit_help(stdout);
@@ -527,6 +546,7 @@ int cmd_submit(int argc, char **argv)
     m.submit.commit = hash;
     m.submit.commits = rc_commits.wire;
     m.submit.n_commits = rc_commits.list.n;
+    m.submit.instructions = a.instructions;
     char *hbuf = NULL;
     const char **names = NULL;
     struct wire_label *labels = NULL;

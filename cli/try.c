@@ -134,7 +134,8 @@ static int try_parse(int argc, char **argv, struct try_args *a)
                     return rc;
                 break;
             }
-            if (strncmp(prev, "--coordinator", 13) == 0 || strncmp(prev, "--secret-key", 12) == 0)
+            if (strncmp(prev, "--coordinator", 13) == 0 || strncmp(prev, "--secret-key", 12) == 0 ||
+                strcmp(prev, "--instructions") == 0)
                 return TRY_FARM_FORM; /* options only the farm form has */
             return cli_usage_error("try", "unknown option \"%s\"", prev);
         }

@@ -56,6 +56,10 @@ static void try_farm_help(FILE *out)
           "  --rounds N           base/head pairs of each script per host (default 5,\n"
           "                       at least 3 for a verdict; at most 50)\n"
           "  --repeat N           measured runs of each turn (overrides the suite)\n"
+          "  --instructions       also count each turn's instructions under valgrind on\n"
+          "                       the agents (~25-50x slower turns): each script gets an\n"
+          "                       \"instructions\" verdict, the same count every run; an\n"
+          "                       agent without valgrind refuses the turns\n"
           "  --json               print pyscope.try_farm/1 JSON\n"
           "  --junit FILE, --summary-md FILE   CI outputs (as pyscope compare)\n"
           "  --fail-on-regression exit 1 when a metric regressed\n"
@@ -69,13 +73,14 @@ static void try_farm_help(FILE *out)
 struct try_farm_args {
     const char *suite, *base, *head, *repo, *hosts;
     uint64_t rounds, repeat;
+    bool instructions;
     struct abrun_outputs out;
     struct farm_opts fo;
 };
 
 static int try_farm_parse(int argc, char **argv, struct try_farm_args *a)
 {
-    enum { O_BASE = 256, O_HEAD, O_REPO, O_HOSTS, O_ROUNDS, O_REPEAT };
+    enum { O_BASE = 256, O_HEAD, O_REPO, O_HOSTS, O_ROUNDS, O_REPEAT, O_INSTRUCTIONS };
     static const struct option opts[] = {
         {"base", required_argument, NULL, O_BASE},
         {"head", required_argument, NULL, O_HEAD},
@@ -83,6 +88,7 @@ static int try_farm_parse(int argc, char **argv, struct try_farm_args *a)
         {"hosts", required_argument, NULL, O_HOSTS},
         {"rounds", required_argument, NULL, O_ROUNDS},
         {"repeat", required_argument, NULL, O_REPEAT},
+        {"instructions", no_argument, NULL, O_INSTRUCTIONS},
         ABRUN_OUTPUT_OPTIONS,
         FARM_LONG_OPTIONS,
         {"help", no_argument, NULL, 'h'},
@@ -122,6 +128,9 @@ static int try_farm_parse(int argc, char **argv, struct try_farm_args *a)
                                        "--repeat takes a whole number from 1 to %u, not "
                                        "\"%s\"",
                                        WIRE_MAX_REPEAT, optarg);
+            break;
+        case O_INSTRUCTIONS:
+            a->instructions = true;
             break;
         case 'h':
             try_farm_help(stdout);
@@ -195,6 +204,7 @@ static int try_farm_submit(const struct try_farm_args *a, const struct suite *s,
     m.submit.try_rounds = (uint32_t)a->rounds;
     m.submit.commits = rcs->wire;
     m.submit.n_commits = rcs->list.n;
+    m.submit.instructions = a->instructions;
     char *hbuf = NULL, err[1024];
     const char **names = NULL;
     struct wire_label *labels = NULL;

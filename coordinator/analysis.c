@@ -74,7 +74,7 @@ static const char BATCH_RUNS_SQL[] =
     " m AS MATERIALIZED (SELECT c.*,"
     "  row_number() OVER (ORDER BY c.script_id, c.host_id, c.python_build) AS sn,"
     "  coalesce(j.threshold, s.threshold) AS threshold, e.reset, o.hold,"
-    "  coalesce(h.held, '{}') AS held"
+    "  coalesce(h.held, '{}') AS held, j.instructions AS counted"
     "  FROM c JOIN jobs j ON j.id = c.job_id JOIN scripts s ON s.id = c.script_id"
     "  LEFT JOIN (SELECT g.script_id, g.host_id, g.python_build, max(y.stored_at) AS reset"
     "   FROM regressions g JOIN runs y ON y.run_id = g.candidate_run WHERE g.state = 'expected'"
@@ -90,13 +90,14 @@ static const char BATCH_RUNS_SQL[] =
     "   ON h.script_id = c.script_id AND h.host_id = c.host_id"
     "   AND h.python_build = c.python_build)"
     " SELECT m.sn, x.k, x.run_id::text, x.stored_at, x.wall_s, x.cpu_s, x.peak_rss_bytes,"
-    "  x.script_id, x.host_id, x.python_build, x.job_id, x.threshold, x.batch_runs, x.run_delay_s"
+    "  x.script_id, x.host_id, x.python_build, x.job_id, x.threshold, x.batch_runs, x.run_delay_s,"
+    "  x.counted"
     " FROM m CROSS JOIN LATERAL ("
     "  SELECT 0 AS k, m.run_id, m.stored_at, m.wall_s, m.cpu_s, m.peak_rss_bytes, m.script_id,"
-    "   m.host_id, m.python_build, m.job_id, m.threshold, m.batch_runs, m.run_delay_s"
+    "   m.host_id, m.python_build, m.job_id, m.threshold, m.batch_runs, m.run_delay_s, m.counted"
     "  UNION ALL (SELECT 1, b.run_id, b.stored_at, b.wall_s, b.cpu_s, b.peak_rss_bytes,"
     "   NULL::bigint, NULL::bigint, NULL::text, NULL::bigint, NULL::float8, NULL::bigint,"
-    "   b.run_delay_s FROM ("
+    "   b.run_delay_s, NULL::boolean FROM ("
     /* index-only: the runs runs_series_idx covers; then the wider ones, from the heap */
     "   (SELECT b.run_id, b.stored_at, b.wall_s, b.cpu_s, b.peak_rss_bytes, b.run_delay_s"
     "   FROM runs b WHERE b.script_id = m.script_id AND b.host_id = m.host_id"
@@ -212,12 +213,13 @@ static const char CONFIRM_SQL[] =
     " x AS (SELECT t.id AS of, k.slot, CASE WHEN k.slot = 1 THEN t.id ELSE t.ref_id END AS src"
     "  FROM t CROSS JOIN generate_series(0, 2) AS k(slot) WHERE k.slot = 1 OR t.ref_id IS NOT NULL)"
     " INSERT INTO jobs (batch_id, script_id, host_id, args, repeat, warmup, mode, timeout_s,"
-    " memory_limit_bytes, threshold, max_attempts, env, commit_hash, purpose, confirm_of, slot)"
+    " memory_limit_bytes, threshold, max_attempts, env, commit_hash, purpose, confirm_of, slot,"
+    " instructions)"
     " SELECT s.batch_id, s.script_id, s.host_id, s.args, CASE WHEN x.slot = 1 THEN"
     " least(1000, greatest(5, 2 * s.repeat)) ELSE s.repeat END, s.warmup, s.mode, s.timeout_s,"
     " s.memory_limit_bytes, s.threshold, s.max_attempts, s.env, s.commit_hash,"
-    " CASE WHEN x.slot = 1 THEN 'confirm' ELSE 'confirm_reference' END, x.of, x.slot"
-    " FROM x JOIN jobs s ON s.id = x.src ORDER BY x.of, x.slot"
+    " CASE WHEN x.slot = 1 THEN 'confirm' ELSE 'confirm_reference' END, x.of, x.slot,"
+    " s.instructions FROM x JOIN jobs s ON s.id = x.src ORDER BY x.of, x.slot"
     " ON CONFLICT DO NOTHING";
 
 /*
@@ -977,15 +979,16 @@ static int parse_samples(struct pgbin v, double **x, size_t *n)
     return 0;
 }
 
-/* The series meta object of a candidate row (columns 7..12 of BATCH_RUNS_SQL,
+/* The series meta object of a candidate row (columns 7..12 and 14 of BATCH_RUNS_SQL,
  * binary; run_id: its column 2), new, or NULL when a column does not decode. */
 static json_t *series_meta(const struct pgbin *v)
 {
     int64_t script, host, job, batch_runs;
     double threshold = 0;
+    bool counted = false;
     if (pgbin_int64(v[7], &script) < 0 || pgbin_int64(v[8], &host) < 0 || v[9].p == NULL ||
         pgbin_int64(v[10], &job) < 0 || (v[11].p && pgbin_float8(v[11], &threshold) < 0) ||
-        pgbin_int64(v[12], &batch_runs) < 0)
+        pgbin_int64(v[12], &batch_runs) < 0 || (v[14].p && pgbin_bool(v[14], &counted) < 0))
         return NULL;
     json_t *o = json_object();
     json_object_set_new(o, "script_id", json_integer(script));
@@ -995,6 +998,8 @@ static json_t *series_meta(const struct pgbin *v)
     json_object_set_new(o, "job_id", json_integer(job));
     json_object_set_new(o, "threshold", v[11].p ? json_real(threshold) : json_null());
     json_object_set_new(o, "batch_runs", json_integer(batch_runs));
+    if (counted) /* its job counted instructions (schema/028) */
+        json_object_set_new(o, "counted", json_true());
     json_object_set_new(o, "open_rows", json_array());
     return o;
 }
@@ -1036,7 +1041,7 @@ static int gather_row(const struct pgbin *v, int ncols, void *arg)
 {
     struct gather_ctx *g = arg;
     int64_t sn, k, at;
-    if (ncols != 14 || pgbin_int64(v[0], &sn) < 0 || pgbin_int64(v[1], &k) < 0 || v[2].p == NULL ||
+    if (ncols != 15 || pgbin_int64(v[0], &sn) < 0 || pgbin_int64(v[1], &k) < 0 || v[2].p == NULL ||
         pgbin_int64(v[3], &at) < 0 || sn < 1 || sn > (int64_t)INT32_MAX)
         return -EIO;
     if ((size_t)sn > g->cap) {
@@ -1644,9 +1649,11 @@ static json_t *decide_batch(struct store *store, const char *id, const char *pas
         results[i] = g.v[i].result;
         flagged[i] = g.v[i].flagged;
         g.v[i].result = NULL;
-        /* an open finding's function metrics, and a confirmation, need the documents */
+        /* an open finding's function metrics, a confirmation and instruction counts (the
+         * quick pass reads the series index's samples, which hold none) need the documents */
         flagged[i] |= g.v[i].n_runs > 1 &&
-                      (second || json_array_size(json_object_get(g.v[i].meta, "open_rows")) > 0);
+                      (second || json_array_size(json_object_get(g.v[i].meta, "open_rows")) > 0 ||
+                       json_is_true(json_object_get(g.v[i].meta, "counted")));
     }
     double t2 = mono_s();
     *rc = gather_docs(store, &g, flagged, err, errlen);

@@ -13,8 +13,10 @@
 #include "abtest.h"
 #include "batch_report.h"
 #include "errors.h"
+#include "history.h"
 #include "log.h"
 #include "metrics.h"
+#include "sanitize.h"
 #include "trybatch.h"
 #include "xmalloc.h"
 
@@ -172,10 +174,10 @@ static int host_of(struct store *s, const char *name, char *id, size_t idlen, ch
     return rc;
 }
 
-/* "" (the decision's) or a metric every agent's run measures. */
+/* "" (the decision's) or a metric the steps' runs measure (instructions: they count them). */
 static bool metric_ok(const char *m)
 {
-    return !m || !*m || metric_name_ok(METRIC_SET_FARM, m);
+    return !m || !*m || metric_name_ok(METRIC_SET_ALL, m);
 }
 
 int bisection_create(struct store *s, const struct wire_submit *sub, uint32_t default_budget_s,
@@ -183,7 +185,7 @@ int bisection_create(struct store *s, const struct wire_submit *sub, uint32_t de
 {
     if (!metric_ok(sub->bisect_metric)) {
         pyscope_set_err(err, errlen, "a bisection decides on %s, not \"%s\"",
-                        metric_names_text(METRIC_SET_FARM), sub->bisect_metric);
+                        metric_names_text(METRIC_SET_ALL), sub->bisect_metric);
         return -PYSCOPE_EUSAGE;
     }
     if (store_command(s, "BEGIN", NULL, 0, err, errlen) < 0)
@@ -331,6 +333,8 @@ static int queue_step(struct store *s, const struct bisection_settings *bs, cons
         .commit = at(b, pos),
         .try_base = at(b, against),
         .try_rounds = (uint32_t)int_of(b->row, "rounds"),
+        /* decided on instruction counts: every turn counts them (schema/028) */
+        .instructions = strcmp(str_of(b->row, "metric"), HISTORY_METRIC_INSTRUCTIONS) == 0,
     };
     uint64_t batch = 0;
     uint32_t jobs = 0;
@@ -437,7 +441,7 @@ static int set_interval(struct store *s, const struct bis *b, const char *phase,
 }
 
 static int apply_step(struct store *s, struct bis *b, const json_t *st, const char *outcome,
-                      const json_t *m, char *err, size_t errlen);
+                      const json_t *m, const json_t *res, char *err, size_t errlen);
 
 /*
  * Decide b's finished step st. Returns 1 when the bisection goes on (its
@@ -506,7 +510,7 @@ static int decide_step(struct store *s, const struct bisection_settings *bs, str
                  b->ids, b->n, phase, outcome, json_array_size(batches), int_of(res, "base_runs"));
     rc = record_step(s, b, outcome, res, m, err, errlen);
     if (rc >= 0)
-        rc = apply_step(s, b, st, outcome, m, err, errlen);
+        rc = apply_step(s, b, st, outcome, m, res, err, errlen);
     json_decref(results);
     return rc;
 }
@@ -560,11 +564,37 @@ static int name_culprit(struct store *s, struct bis *b, json_int_t pos, json_int
 }
 
 /*
+ * Why the step's turns at the reference side did not end ok (res: its try result,
+ * trybatch.h; borrowed), as ": <outcome>: <the agent's message>" (new, sanitized and
+ * shortened: the message is the agent's text), or "" when it says nothing.
+ */
+static char *failure_said(const json_t *res)
+{
+    size_t i;
+    const json_t *f;
+    json_array_foreach(json_object_get(res, "failures"), i, f)
+    {
+        if (strcmp(str_of(f, "side"), "base") != 0)
+            continue;
+        char *msg = sanitize_dup(str_of(f, "message"), 0);
+        const char *oc = str_of(f, "outcome");
+        size_t n = strlen(oc);
+        bool said_oc = strncmp(msg, oc, n) == 0 && msg[n] == ':'; /* "refused: ..." */
+        char *said = xasprintf(": %s%s%s", said_oc ? "" : oc, said_oc ? "" : ": ",
+                               sanitize_ellipsize(msg, 240));
+        free(msg);
+        return said;
+    }
+    return xstrdup("");
+}
+
+/*
  * Move bisection b on by its step st's outcome (m: the deciding verdict, or
- * NULL). Returns 1 when it goes on, 0 when it ended, or a negative code.
+ * NULL; res: the step's try result). Returns 1 when it goes on, 0 when it ended,
+ * or a negative code.
  */
 static int apply_step(struct store *s, struct bis *b, const json_t *st, const char *outcome,
-                      const json_t *m, char *err, size_t errlen)
+                      const json_t *m, const json_t *res, char *err, size_t errlen)
 {
     const char *phase = str_of(st, "phase");
     json_int_t pos = int_of(st, "pos"), against = int_of(st, "against");
@@ -579,12 +609,23 @@ static int apply_step(struct store *s, struct bis *b, const json_t *st, const ch
     log_info("bisection %s step %" JSON_INTEGER_FORMAT " (%s) %.12s: %s (%s %+.1f%%)", b->ids, b->n,
              phase, at(b, pos), outcome, *verdict ? verdict : "-", change);
     if (strcmp(outcome, "failed") == 0) {
-        snprintf(
-            msg, sizeof(msg),
-            "the script has no ok run at %.12s, the reference side of step %" JSON_INTEGER_FORMAT
-            " (pyscope jobs --batch shows why)%s",
-            at(b, against), b->n, m ? "" : " (or the runs have no such metric)");
-        return finish(s, b, "failed", NULL, msg, err, errlen);
+        char *said = failure_said(res);
+        const char *metric = str_of(b->row, "metric");
+        char *fmsg =
+            int_of(res, "base_runs") > 0
+                ? xasprintf("the runs of step %" JSON_INTEGER_FORMAT " have no \"%s\" (%s)", b->n,
+                            *metric ? metric : "deciding metric",
+                            strcmp(metric, HISTORY_METRIC_INSTRUCTIONS) == 0
+                                ? "instruction counts come from agents that know "
+                                  "Job.instructions: upgrade the host's agent"
+                                : "see pyscope jobs --batch")
+                : xasprintf("the script has no ok run at %.12s, the reference side of step "
+                            "%" JSON_INTEGER_FORMAT "%s (pyscope jobs --batch shows why)",
+                            at(b, against), b->n, said);
+        rc = finish(s, b, "failed", NULL, fmsg, err, errlen);
+        free(said);
+        free(fmsg);
+        return rc;
     }
     if (strcmp(phase, "ends") == 0) {
         if (strcmp(outcome, "bad") == 0)
@@ -757,7 +798,7 @@ static const char AUTO_SQL[] =
     " JOIN runs gr ON gr.run_id = g.baseline_runs[cardinality(g.baseline_runs)]"
     " JOIN jobs gj ON gj.id = gr.job_id"
     " WHERE g.kind = 'regression' AND g.function_key = ''"
-    " AND g.metric = ANY ($1::text[])" /* metric_names_array(METRIC_SET_FARM) */
+    " AND g.metric = ANY ($1::text[])" /* metric_names_array(METRIC_SET_ALL) */
     " AND g.state IN ('new', 'confirmed', 'ack')"
     " AND (g.state = 'confirmed' OR g.confirmation ? 'method')"
     " AND cj.commit_hash IS NOT NULL AND gj.commit_hash IS NOT NULL"
@@ -771,7 +812,7 @@ static int auto_start(struct store *s, const struct bisection_settings *bs, char
                       size_t errlen)
 {
     json_t *rows = NULL;
-    const char *p[1] = {metric_names_array(METRIC_SET_FARM)};
+    const char *p[1] = {metric_names_array(METRIC_SET_ALL)};
     int rc = store_json_rows(s, AUTO_SQL, p, 1, &rows, err, errlen);
     if (rc < 0)
         return rc;

@@ -107,12 +107,25 @@ int store_register(struct store *s, const struct wire_hello *h, const char *host
     ".python_build) <= 512)"
 
 /*
+ * The instruction counts of run alias a (a.instructions not NULL, schema/028) as a run
+ * document's "instructions" object: {"tool", "counts"} (pyscope-run --instructions' shape,
+ * read by lib/history's history_samples()).
+ */
+#define STORE_INSTRUCTIONS_JSON(a)                                                                 \
+    "json_build_object('tool', 'cachegrind', 'counts', (SELECT coalesce(json_agg(u.v ORDER BY"     \
+    " u.i), '[]') FROM unnest(" a ".instructions) WITH ORDINALITY AS u(v, i)"                      \
+    " WHERE u.v IS NOT NULL))"
+
+/*
  * A run of table alias r as a document for lib/regress (pyscope.run/1's
- * identity, runs and profile.functions with their hotspots): SELECT it, then
+ * identity, runs, instructions.counts when the job counted them (schema/028) and
+ * profile.functions with their hotspots): SELECT it, then
  * a WHERE on r. Used by the batch analysis and by compare-pythons. Each
  * function key is one functions_pkey lookup (OFFSET 0 keeps the planner from
  * hashing the whole functions table once per run).
  */
+/* clang-format off: the counts' macro (above) in the middle of the SQL */
+// clang-format off
 #define STORE_RUN_DOC_SQL                                                                          \
     "json_build_object('id', r.run_id::text, 'created', pyscope_ts(r.stored_at),"                  \
     " 'script', json_build_object('key', s.key, 'sha256', nullif(r.script_sha256, '')),"           \
@@ -125,6 +138,8 @@ int store_register(struct store *s, const struct wire_hello *h, const char *host
     "   FROM unnest(r.wall_s, r.cpu_s, r.peak_rss_bytes, r.run_delay_s, r.ctx_voluntary,"          \
     "   r.ctx_involuntary, r.steal_s, r.cpu_pressure_s, r.load1_runs, r.cpu_mhz, r.ref_cpu_ns)"    \
     "   WITH ORDINALITY AS u(w, c, m, d, cv, ci, st, ps, l, f, rf, i) WHERE u.w IS NOT NULL),"     \
+    " 'instructions', CASE WHEN r.instructions IS NOT NULL THEN "                                  \
+    STORE_INSTRUCTIONS_JSON("r") " END,"                                                           \
     " 'profile', json_build_object('functions', (SELECT coalesce(json_agg(json_build_object("      \
     "   'key', f.key, 'self_s', u.s, 'total_s', u.t,"                                              \
     "   'self_s_runs', pyscope_row(r.fn_self_runs, u.i::integer),"                                 \
@@ -135,6 +150,7 @@ int store_register(struct store *s, const struct wire_hello *h, const char *host
     "   WITH ORDINALITY AS u(id, s, t, sc, i), LATERAL (SELECT f.key FROM functions f"             \
     "   WHERE f.id = u.id OFFSET 0) f)))::text"                                                    \
     " FROM runs r JOIN scripts s ON s.id = r.script_id JOIN hosts h ON h.id = r.host_id"
+// clang-format on
 
 /* One agent's part of store_claim_jobs(). */
 struct store_claim {
@@ -163,7 +179,8 @@ int store_claim_jobs(struct store *s, struct store_claim *c, size_t n, uint32_t 
 
 /* Renew owner's leases on the n (job, attempt) pairs of refs; marks the agent seen.
  * A lease never runs past its job's deadline (jobs.lease_deadline, set at the
- * claim: timeout_s x (repeat + warmup) + grace_s; schema/023): heartbeats
+ * claim: timeout_s x (repeat + warmup, and 50 x repeat more with instructions) +
+ * grace_s; schema/023, 028): heartbeats
  * cannot keep a job forever. Returns the number renewed or -EIO. */
 int store_renew_leases(struct store *s, const char *owner, const struct wire_job_ref *refs,
                        size_t n, uint32_t lease_ms, char *err, size_t errlen);

@@ -64,6 +64,15 @@ static const char **args_from_json(const char *text, json_t **holder, size_t *n)
  * asking agent can run stays queued (store_hosts_alive() ends it when no
  * live agent of its host has the Python).
  */
+/*
+ * How many timeouts job alias a may take: its runs, and with instructions
+ * (schema/028) each measured repeat once more under valgrind, which pyscope-run
+ * allows 50 timeouts (agent/runner/cachegrind.h CACHEGRIND_TIMEOUT_FACTOR).
+ */
+#define STORE_JOB_RUNS_SQL(a)                                                                      \
+    "(" a ".repeat + " a ".warmup + CASE WHEN " a ".instructions THEN 50 * " a ".repeat ELSE 0"    \
+    " END)"
+
 static const char CLAIM_SQL[] =
     "WITH RECURSIVE c0 AS (SELECT c.*, coalesce(a.machine, '') AS machine,"
     "  coalesce(a.pythons, '[]'::jsonb) AS pythons"
@@ -106,12 +115,15 @@ static const char CLAIM_SQL[] =
     "  unnest(r.mine) AS u(id))"
     " UPDATE jobs j SET state = 'leased', lease_owner = a.owner, attempt = j.attempt + 1,"
     " lease_expires = least(now() + $4 * interval '1 millisecond', now() + (j.timeout_s"
-    " * (j.repeat + j.warmup) + $6) * interval '1 second'), lease_deadline = now()"
-    " + (j.timeout_s * (j.repeat + j.warmup) + $6) * interval '1 second', updated = now()"
-    " FROM a, scripts s WHERE j.id = a.id AND s.id = j.script_id"
-    " RETURNING a.ord, j.id, j.attempt, j.batch_id, s.key, array_to_json(j.args), j.repeat,"
-    " j.warmup, j.mode, j.timeout_s, j.memory_limit_bytes, array_to_json(j.env),"
-    " coalesce(j.commit_hash, ''), j.python";
+    " * " STORE_JOB_RUNS_SQL(
+        "j") " + $6) * interval '1 second'), lease_deadline = now()"
+             " + (j.timeout_s * " STORE_JOB_RUNS_SQL(
+                 "j") " + $6) * interval '1 second', updated = now()"
+                      " FROM a, scripts s WHERE j.id = a.id AND s.id = j.script_id"
+                      " RETURNING a.ord, j.id, j.attempt, j.batch_id, s.key, "
+                      "array_to_json(j.args), j.repeat,"
+                      " j.warmup, j.mode, j.timeout_s, j.memory_limit_bytes, array_to_json(j.env),"
+                      " coalesce(j.commit_hash, ''), j.python, j.instructions";
 
 /*
  * Hand each job row of a CLAIM_SQL result to its agent's fn, counting them in
@@ -142,6 +154,7 @@ static int claimed_jobs(PGresult *res, struct store_claim *c, size_t n)
         job.env = env;
         job.commit = PQgetvalue(res, i, 12);
         job.python = PQgetvalue(res, i, 13);
+        job.instructions = strcmp(PQgetvalue(res, i, 14), "t") == 0;
         struct store_claim *to = &c[ord - 1];
         to->fn(&job, to->arg);
         to->claimed++;
@@ -255,7 +268,7 @@ int store_reap_leases(struct store *s, char *err, size_t errlen)
     for (int i = 0; i < n; i++)
         if (strcmp(PQgetvalue(res, i, 2), "t") == 0)
             log_warn("job %s: agent \"%s\" still held its lease past what the job can take"
-                     " (timeout x (repeat + warmup) + lease_grace_s): lease expired, job %s",
+                     " (timeout x runs + lease_grace_s): lease expired, job %s",
                      PQgetvalue(res, i, 0), PQgetvalue(res, i, 1),
                      strcmp(PQgetvalue(res, i, 3), "failed") == 0 ? "failed" : "queued again");
     PQclear(res);
@@ -417,14 +430,15 @@ static int submit_entry(struct store *s, const struct wire_submit *sub,
     p_own(&p, strings_json(e->n_env, e->env));
     p_str(&p, commit);
     p_str(&p, e->python ? e->python : "");
+    p_str(&p, sub->instructions ? "t" : "f");
     PGresult *res = store_exec(
         s,
         "INSERT INTO jobs (batch_id, script_id, host_id, args, repeat, warmup, mode,"
-        " timeout_s, threshold, max_attempts, purpose, env, commit_hash, python)"
+        " timeout_s, threshold, max_attempts, purpose, env, commit_hash, python, instructions)"
         " SELECT $1, $2, h.id, ARRAY(SELECT a FROM jsonb_array_elements_text($3::jsonb)"
         " WITH ORDINALITY AS t(a, i) ORDER BY i), $4, $5, $6, $7, $8, $12, $13,"
         " ARRAY(SELECT v FROM jsonb_array_elements_text($14::jsonb) WITH ORDINALITY"
-        " AS t(v, i) ORDER BY i), $15, $16 FROM hosts h"
+        " AS t(v, i) ORDER BY i), $15, $16, $17::boolean FROM hosts h"
         " WHERE h.superseded_by IS NULL AND ($9::boolean OR jsonb_array_length($10::jsonb) = 0"
         "        OR h.hostname IN (SELECT jsonb_array_elements_text($10::jsonb))"
         "        OR EXISTS (SELECT 1 FROM agents a WHERE a.host_id = h.id"

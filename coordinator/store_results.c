@@ -157,6 +157,8 @@ enum measure_field {
     M_MHZ,
     /* the machine-speed reference (schema/026_machine_speed.sql) */
     M_REF,
+    /* instruction counts (schema/028_instructions.sql): NULL elements when not counted */
+    M_INSTR,
 };
 
 /* A contention field of m: whether it is known, and its value. */
@@ -192,19 +194,28 @@ static bool measure_opt(const struct wire_measurement *m, enum measure_field f, 
     }
 }
 
+/* Whether any repeat of r has an instruction count. */
+static bool any_instructions(const struct wire_result *r)
+{
+    for (size_t i = 0; i < r->n_runs; i++)
+        if (r->runs[i].instructions)
+            return true;
+    return false;
+}
+
 /* A field holding one array of r's measurements (one element per repeat). */
 static void field_measure(struct pgbin_buf *b, const struct wire_result *r, enum measure_field f)
 {
     static const uint32_t elem[] = {
-        PGBIN_OID_FLOAT8, PGBIN_OID_FLOAT8, PGBIN_OID_INT8,   PGBIN_OID_INT4,  PGBIN_OID_INT4,
-        PGBIN_OID_BOOL,   PGBIN_OID_FLOAT8, PGBIN_OID_INT8,   PGBIN_OID_INT8,  PGBIN_OID_FLOAT8,
-        PGBIN_OID_FLOAT8, PGBIN_OID_FLOAT8, PGBIN_OID_FLOAT8, PGBIN_OID_FLOAT8};
+        PGBIN_OID_FLOAT8, PGBIN_OID_FLOAT8, PGBIN_OID_INT8,   PGBIN_OID_INT4,   PGBIN_OID_INT4,
+        PGBIN_OID_BOOL,   PGBIN_OID_FLOAT8, PGBIN_OID_INT8,   PGBIN_OID_INT8,   PGBIN_OID_FLOAT8,
+        PGBIN_OID_FLOAT8, PGBIN_OID_FLOAT8, PGBIN_OID_FLOAT8, PGBIN_OID_FLOAT8, PGBIN_OID_INT8};
     static const uint32_t arr[] = {
         PGBIN_OID_FLOAT8_ARRAY, PGBIN_OID_FLOAT8_ARRAY, PGBIN_OID_INT8_ARRAY,
         PGBIN_OID_INT4_ARRAY,   PGBIN_OID_INT4_ARRAY,   PGBIN_OID_BOOL_ARRAY,
         PGBIN_OID_FLOAT8_ARRAY, PGBIN_OID_INT8_ARRAY,   PGBIN_OID_INT8_ARRAY,
         PGBIN_OID_FLOAT8_ARRAY, PGBIN_OID_FLOAT8_ARRAY, PGBIN_OID_FLOAT8_ARRAY,
-        PGBIN_OID_FLOAT8_ARRAY, PGBIN_OID_FLOAT8_ARRAY};
+        PGBIN_OID_FLOAT8_ARRAY, PGBIN_OID_FLOAT8_ARRAY, PGBIN_OID_INT8_ARRAY};
     size_t at = pgbin_field_begin(b, arr[f]);
     pgbin_array_head(b, elem[f], r->n_runs);
     for (size_t i = 0; i < r->n_runs; i++) {
@@ -227,6 +238,12 @@ static void field_measure(struct pgbin_buf *b, const struct wire_result *r, enum
             break;
         case M_TIMEOUT:
             pgbin_put_u32(b, 1), *pgbin_room(b, 1) = m->timed_out ? 1 : 0;
+            break;
+        case M_INSTR: /* exact (no double): counts reach 10^12 and more */
+            if (m->instructions == 0)
+                pgbin_put_u32(b, UINT32_MAX); /* NULL element: not counted */
+            else
+                pgbin_put_u32(b, 8), pgbin_put_u64(b, (uint64_t)clamp_i64(m->instructions));
             break;
         default: {
             double v;
@@ -352,10 +369,11 @@ static void field_stacks(struct pgbin_buf *b, const struct wire_result *r)
     free(text);
 }
 
-#define RUN_IN_FIELDS 43
+#define RUN_IN_FIELDS 44
 
 /* Append item i as one run_in record (schema/003_compact_runs.sql, then the fields
- * schema/010_contention.sql and 026_machine_speed.sql append; same order). */
+ * schema/010_contention.sql, 026_machine_speed.sql and 028_instructions.sql append; same
+ * order). */
 static void run_in_add(struct pgbin_buf *b, const struct store_result_item *item,
                        const struct group_item *g, size_t i, const int64_t *fn_ids)
 {
@@ -403,6 +421,10 @@ static void run_in_add(struct pgbin_buf *b, const struct store_result_item *item
         field_measure(b, r, f);
     field_functions(b, r, fn_ids, F_SELF_CPU);
     field_measure(b, r, M_REF);
+    if (any_instructions(r))
+        field_measure(b, r, M_INSTR);
+    else
+        pgbin_field_null(b, PGBIN_OID_INT8_ARRAY); /* the job did not ask: NULL, not {NULL} */
     pgbin_patch_len(b, at);
 }
 
@@ -512,14 +534,14 @@ static int group_insert(struct store *s, struct store_result_item *items,
         "  timed_out, started_at, wall_median, cpu_median, rss_median, fn_ids, fn_calls,"
         "  fn_self_s, fn_total_s, fn_self_runs, fn_total_runs, stacks, run_delay_s,"
         "  ctx_voluntary, ctx_involuntary, steal_s, cpu_pressure_s, load1_runs, cpu_mhz,"
-        "  fn_self_cpu_s, ref_cpu_ns)"
+        "  fn_self_cpu_s, ref_cpu_ns, instructions)"
         "  SELECT run_id, job_id, attempt, batch_id, host_id, script_id, agent, script_sha256,"
         "  python_version, python_build, python_executable, outcome, message, governor, load1,"
         "  wall_s, cpu_s, peak_rss_bytes, exit_codes, signals, timed_out,"
         "  started_at::timestamptz, wall_median, cpu_median, rss_median, fn_ids, fn_calls,"
         "  fn_self_s, fn_total_s, fn_self_runs, fn_total_runs, stacks, run_delay_s,"
         "  ctx_voluntary, ctx_involuntary, steal_s, cpu_pressure_s, load1_runs, cpu_mhz,"
-        "  fn_self_cpu_s, ref_cpu_ns FROM x"
+        "  fn_self_cpu_s, ref_cpu_ns, instructions FROM x"
         "  ON CONFLICT (run_id) DO NOTHING RETURNING run_id),"
         " j AS (UPDATE jobs SET state = x.state, lease_owner = NULL, lease_expires = NULL,"
         "  updated = now() FROM x JOIN r USING (run_id) WHERE jobs.id = x.job_id)"

@@ -24,16 +24,28 @@
 #include <string.h>
 
 #include "errors.h"
+#include "history.h"
 #include "jsonutil.h"
 #include "stats.h"
 #include "xmalloc.h"
 
-/* The samples of metric name in doc's runs[] (new array of *n; NULL when none). */
+/* The samples of metric name in doc's runs[], or for "instructions" its counts
+ * (history_samples: instructions.counts[]); new array of *n, NULL when none. */
 static double *samples(const json_t *doc, const char *name, size_t *n)
 {
     const json_t *runs = json_object_get(doc, "runs");
-    if (!json_is_array(runs) && json_is_object(json_object_get(doc, "run")))
-        runs = json_object_get(json_object_get(doc, "run"), "runs");
+    if (!json_is_array(runs) && json_is_object(json_object_get(doc, "run"))) {
+        doc = json_object_get(doc, "run");
+        runs = json_object_get(doc, "runs");
+    }
+    if (strcmp(name, HISTORY_METRIC_INSTRUCTIONS) == 0) {
+        double *c = history_samples(doc, name, n);
+        if (*n == 0) {
+            free(c);
+            c = NULL;
+        }
+        return c;
+    }
     size_t k = json_array_size(runs);
     double *v = xcalloc(k ? k : 1, sizeof(*v));
     *n = 0;

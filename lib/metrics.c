@@ -5,13 +5,12 @@
 
 #include <string.h>
 
-static const char *const farm_names[] = {"wall_s", "cpu_s", "peak_rss_bytes", NULL};
-static const char *const local_names[] = {"wall_s", "cpu_s", "peak_rss_bytes", "instructions",
-                                          NULL};
+static const char *const measured_names[] = {"wall_s", "cpu_s", "peak_rss_bytes", NULL};
+static const char *const all_names[] = {"wall_s", "cpu_s", "peak_rss_bytes", "instructions", NULL};
 
 const char *const *metric_names(enum metric_set set)
 {
-    return set == METRIC_SET_LOCAL ? local_names : farm_names;
+    return set == METRIC_SET_ALL ? all_names : measured_names;
 }
 
 bool metric_name_ok(enum metric_set set, const char *name)
@@ -26,12 +25,12 @@ bool metric_name_ok(enum metric_set set, const char *name)
 
 const char *metric_names_text(enum metric_set set)
 {
-    return set == METRIC_SET_LOCAL ? "wall_s, cpu_s, peak_rss_bytes or instructions"
-                                   : "wall_s, cpu_s or peak_rss_bytes";
+    return set == METRIC_SET_ALL ? "wall_s, cpu_s, peak_rss_bytes or instructions"
+                                 : "wall_s, cpu_s or peak_rss_bytes";
 }
 
 const char *metric_names_array(enum metric_set set)
 {
-    return set == METRIC_SET_LOCAL ? "{wall_s,cpu_s,peak_rss_bytes,instructions}"
-                                   : "{wall_s,cpu_s,peak_rss_bytes}";
+    return set == METRIC_SET_ALL ? "{wall_s,cpu_s,peak_rss_bytes,instructions}"
+                                 : "{wall_s,cpu_s,peak_rss_bytes}";
 }

@@ -5,8 +5,11 @@
  * bisections and auto_bisect; compare-hosts queries), so that they accept
  * the same names and say the same list when they refuse one.
  *
- * Lower is better for each. "instructions" is counted only by local runs
- * with --instructions (pyscope run): the farm decides on the first three.
+ * Lower is better for each. "instructions" is counted only where asked for:
+ * local runs with --instructions (pyscope run), and on the farm the jobs
+ * that carry Job.instructions (a bisection on "instructions", pyscope submit
+ * or try --instructions; the agent runs them under valgrind). The series'
+ * queries (compare-hosts) read what every run measures: the first three.
  */
 #ifndef PYSCOPE_METRICS_H
 #define PYSCOPE_METRICS_H
@@ -14,8 +17,8 @@
 #include <stdbool.h>
 
 enum metric_set {
-    METRIC_SET_FARM,  /* wall_s, cpu_s, peak_rss_bytes: what every agent's run measures */
-    METRIC_SET_LOCAL, /* those and instructions (pyscope run --instructions) */
+    METRIC_SET_MEASURED, /* wall_s, cpu_s, peak_rss_bytes: what every run measures */
+    METRIC_SET_ALL,      /* those and instructions (counted when asked for: see above) */
 };
 
 /* The names of set, NULL-terminated, in the reports' order. */

@@ -528,6 +528,8 @@ static int check_result(struct wire_error *err, const struct wire_result *r)
         TRY(check_num(err, f, r->runs[i].wall_s, 0, 1e9));
         snprintf(f, sizeof(f), "result.runs[%zu].cpu_s", i);
         TRY(check_num(err, f, r->runs[i].cpu_s, 0, 1e9));
+        snprintf(f, sizeof(f), "result.runs[%zu].instructions", i);
+        TRY(check_uint(err, f, r->runs[i].instructions, 0, INT64_MAX));
         const struct wire_measurement *m = &r->runs[i];
         const struct {
             bool has;
@@ -643,9 +645,9 @@ static int check_query_series(struct wire_error *err, const struct wire_query *q
     }
     const char *metric = str_or_empty(q->metric);
     TRY(check_str(err, "query.metric", metric, 32, false));
-    if (*metric && !metric_name_ok(METRIC_SET_FARM, metric))
+    if (*metric && !metric_name_ok(METRIC_SET_MEASURED, metric))
         return fail(err, WIRE_REJECT_RANGE, "query.metric: must be %s",
-                    metric_names_text(METRIC_SET_FARM));
+                    metric_names_text(METRIC_SET_MEASURED));
     if (series && (q->n_hosts || *metric))
         return fail(err, WIRE_REJECT_FORMAT, "query: hosts and metric belong to compare_hosts");
     if (compare && (*str_or_empty(q->host) || *str_or_empty(q->python_build)))
@@ -762,9 +764,9 @@ static int check_bisect(struct wire_error *err, const struct wire_submit *s)
         return fail(err, WIRE_REJECT_FORMAT,
                     "submit: a bisection's good and bad commits are the same commit");
     TRY(check_str(err, "submit.bisect_metric", s->bisect_metric, 32, false));
-    if (*str_or_empty(s->bisect_metric) && !metric_name_ok(METRIC_SET_FARM, s->bisect_metric))
+    if (*str_or_empty(s->bisect_metric) && !metric_name_ok(METRIC_SET_ALL, s->bisect_metric))
         return fail(err, WIRE_REJECT_RANGE, "submit.bisect_metric: must be %s (or none)",
-                    metric_names_text(METRIC_SET_FARM));
+                    metric_names_text(METRIC_SET_ALL));
     return check_uint(err, "submit.bisect_budget_s", s->bisect_budget_s, 0, 30 * 86400);
 }
 
@@ -988,6 +990,7 @@ static Pyscope__Result *enc_result(struct arena *a, const struct wire_result *r)
         m->exit_code = r->runs[i].exit_code;
         m->signal = r->runs[i].signal;
         m->timed_out = r->runs[i].timed_out;
+        m->instructions = r->runs[i].instructions;
         const struct wire_measurement *w = &r->runs[i];
         Pyscope__Contention *c = arena_calloc(a, 1, sizeof(*c));
         pyscope__contention__init(c);
@@ -1072,6 +1075,7 @@ static Pyscope__Submit *enc_submit(struct arena *a, const struct wire_submit *s)
     p->bisect = s->bisect;
     p->bisect_metric = enc_str(s->bisect_metric);
     p->bisect_budget_s = s->bisect_budget_s;
+    p->instructions = s->instructions;
     p->n_entries = s->n_entries;
     p->entries = arena_calloc(a, s->n_entries, sizeof(*p->entries));
     for (size_t i = 0; i < s->n_entries; i++)
@@ -1178,6 +1182,7 @@ static int enc_body(struct arena *a, const struct wire_msg *m, Pyscope__Envelope
         p->env = enc_strv(a, j->n_env, j->env);
         p->commit = enc_str(j->commit);
         p->python = enc_str(j->python);
+        p->instructions = j->instructions;
         env->job = p;
         break;
     }
@@ -1364,6 +1369,7 @@ static int dec_result(struct arena *a, const Pyscope__Result *p, struct wire_res
         runs[i].exit_code = p->runs[i]->exit_code;
         runs[i].signal = p->runs[i]->signal;
         runs[i].timed_out = p->runs[i]->timed_out;
+        runs[i].instructions = p->runs[i]->instructions;
         const Pyscope__Contention *c = p->runs[i]->contention;
         uint32_t k = c ? c->known : 0;
         struct wire_measurement *w = &runs[i];
@@ -1442,6 +1448,7 @@ static int dec_submit(struct arena *a, const Pyscope__Submit *p, struct wire_sub
     s->bisect = p->bisect;
     s->bisect_metric = p->bisect_metric;
     s->bisect_budget_s = p->bisect_budget_s;
+    s->instructions = p->instructions;
     TRY(check_count(err, "submit.entries", p->n_entries, WIRE_MAX_ENTRIES));
     struct wire_suite_entry *es = arena_calloc(a, p->n_entries, sizeof(*es));
     for (size_t i = 0; i < p->n_entries; i++)
@@ -1545,6 +1552,7 @@ static int dec_body(struct arena *a, const Pyscope__Envelope *env, struct wire_m
         m->job.env = dec_strv(p->env);
         m->job.commit = p->commit;
         m->job.python = p->python;
+        m->job.instructions = p->instructions;
         break;
     }
     case PYSCOPE__ENVELOPE__BODY_RESULT:

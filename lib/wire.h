@@ -216,6 +216,7 @@ struct wire_job {
     const char *const *env;      /* "NAME=VALUE", each checked by jobenv_check() */
     const char *commit;          /* full commit hash to run at, or "" (the workspace) */
     const char *python;          /* lib/pyreq.h request, or "" (the agent's default) */
+    bool instructions;           /* count each measured repeat's instructions (valgrind) */
 };
 
 struct wire_measurement {
@@ -225,6 +226,8 @@ struct wire_measurement {
     int32_t exit_code;
     int32_t signal;
     bool timed_out;
+    uint64_t instructions; /* executed instructions (Job.instructions), 0 = not counted;
+                              at most INT64_MAX */
     /* contention (agent/runner/contention.h); each has_ false when unknown */
     bool has_run_delay, has_ctx, has_steal, has_cpu_pressure, has_load1, has_cpu_mhz, has_ref;
     double run_delay_s; /* finite, 0..1e9 */
@@ -335,11 +338,14 @@ struct wire_submit {
     const char *try_base;
     uint32_t try_rounds;
     /* a bisection (needs try_base = good, commit = bad, one entry, one host name):
-     * decided on bisect_metric ("" or NULL = the decision), within bisect_budget_s
-     * (0 = the coordinator's default) */
+     * decided on bisect_metric ("" or NULL = the decision; a name of lib/metrics.h's
+     * METRIC_SET_ALL), within bisect_budget_s (0 = the coordinator's default) */
     bool bisect;
     const char *bisect_metric;
     uint32_t bisect_budget_s;
+    /* every job of the batch counts instructions (Job.instructions); a bisection on
+     * "instructions" implies it */
+    bool instructions;
 };
 
 struct wire_submit_reply {

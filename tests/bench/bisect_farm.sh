@@ -23,6 +23,8 @@
 #   --repeat N       measured runs per turn [2]     --work X         loop scale [2.0]
 #   --threshold PCT  the bisection's threshold [a third of the slowdown, at least 2]
 #   --budget S       per bisection [900]            --metric NAME    [cpu_s]
+#                    (instructions: counted under valgrind on the agent, ~25-50x slower
+#                    turns, deterministic; use a small --work and --repeat 1)
 #   --hog            a CPU hog on every core throughout (the loaded case)
 #   --rows FILE      keep the per-trial rows (bisect_summary.py FILE COMMITS ROUNDS prints
 #                    the table again)          --keep DIR  keep every trial's JSON there
@@ -50,7 +52,7 @@ while [ $# -gt 0 ]; do
     --max-minutes) MAXMIN=$2; shift ;;
     --keep) KEEP=$2; shift ;;
     --quick) TRIALS=1 PCTS="5 10 30" COMMITS=8 ;;
-    -h | --help) sed -n '2,28p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h | --help) sed -n '2,30p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     -*) echo "bisect_farm.sh: unknown option $1 (--help lists them)" >&2; exit 2 ;;
     *) build=$1 ;;
     esac
@@ -61,6 +63,10 @@ for v in TRIALS COMMITS ROUNDS REPEAT BUDGET; do
     [[ ${!v} =~ ^[1-9][0-9]*$ ]] || { echo "bisect_farm.sh: --${v,,} takes a whole number > 0, not '${!v}'" >&2; exit 2; }
 done
 [ "$COMMITS" -ge 3 ] || { echo "bisect_farm.sh: --commits needs 3 or more" >&2; exit 2; }
+if [ "$METRIC" = instructions ] && ! command -v valgrind >/dev/null; then
+    echo "bisect_farm.sh: --metric instructions needs valgrind on the agent: apt-get install valgrind" >&2
+    exit 2
+fi
 export PYSCOPE_SRC=$src PYSCOPE_BUILD
 PYSCOPE_BUILD=$(cd "${build:-$src/build}" && pwd)
 [ -x "$PYSCOPE_BUILD/coordinator/pyscope-coordinator" ] ||

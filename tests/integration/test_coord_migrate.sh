@@ -3,7 +3,8 @@
 # and 004_ongoing_regressions.sql (and 005_series_covering_index.sql,
 # 007_identity.sql, 010_contention.sql, 014_truthful_findings.sql,
 # 015_revisions.sql, 021_unsettled.sql, 022_pythons.sql, 023_lease_cap.sql,
-# 024_batch_reports.sql, 025_try.sql, 026_machine_speed.sql, 027_bisect.sql)
+# 024_batch_reports.sql, 025_try.sql, 026_machine_speed.sql, 027_bisect.sql,
+# 028_instructions.sql)
 # (schema 001 + 002, runs with run_functions and run_stacks rows) upgrades in
 # place when the coordinator starts: hotspots, per-repeat values, stacks and
 # medians end up in the runs row, the old tables' shapes stay readable as
@@ -111,7 +112,9 @@ expect_eq "025: batches from before are no tries" "measure|0" \
 expect_eq "026: runs from before have no machine-speed reference (not measured)" "t" \
     "$(pg_sql "SELECT bool_and(ref_cpu_ns IS NULL) FROM runs")"
 expect_eq "027: no bisection from before" 0 "$(pg_sql "SELECT count(*) FROM bisections")"
-expect_eq "027 applied last (migrations apply by max version)" "27|027_bisect.sql" \
+expect_eq "028: jobs from before ask for no instruction counts, runs from before have none" "false|true" \
+    "$(pg_sql "SELECT (SELECT coalesce(bool_or(instructions), false) FROM jobs) || '|' || (SELECT bool_and(instructions IS NULL) FROM runs)")"
+expect_eq "028 applied last (migrations apply by max version)" "28|028_instructions.sql" \
     "$(pg_sql "SELECT version || '|' || name FROM schema_migrations ORDER BY version DESC LIMIT 1")"
 # 020: the series' Python builds, skip-scanned by the team report's hardware query
 expect_eq "020: the builds index" "CREATE INDEX runs_series_build_idx ON public.runs USING btree (script_id, host_id, python_build)" \

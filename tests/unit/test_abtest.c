@@ -127,6 +127,45 @@ static void test_equal_sides_are_no_change(void **state)
     }
 }
 
+/* Instruction counts (pyscope-run --instructions, the farm's Job.instructions): turns of
+ * one repeat each, two per side; every turn's count is read (instructions.counts[], not
+ * runs[]), so the exact rule decides over all of them, not over the median head turn. */
+static void test_instruction_counts_decide_over_all_turns(void **state)
+{
+    (void)state;
+    json_t *base[2], *head[2];
+    for (int i = 0; i < 2; i++) {
+        base[i] = doc(i, 0.1, 0.002 * (i + 1));
+        head[i] = doc(100 + i, 0.1, 0.003 * (i + 1));
+        json_object_set_new(base[i], "instructions", json_pack("{s:[I]}", "counts", 52000000));
+        json_object_set_new(head[i], "instructions", json_pack("{s:[I]}", "counts", 54000000));
+    }
+    struct regress_options o;
+    regress_options_init(&o);
+    o.threshold = 0.02;
+    json_t *res =
+        abtest_compare((const json_t *const *)base, 2, (const json_t *const *)head, 2, &o);
+    const json_t *m = NULL, *x;
+    size_t i;
+    json_array_foreach(json_object_get(res, "metrics"), i, x)
+    {
+        if (strcmp(json_string_value(json_object_get(x, "metric")), "instructions") == 0 &&
+            !json_object_get(x, "function"))
+            m = x;
+    }
+    assert_non_null(m);
+    assert_string_equal(json_string_value(json_object_get(m, "verdict")), "regression");
+    assert_string_equal(json_string_value(json_object_get(m, "rule")), "deterministic");
+    assert_int_equal(json_integer_value(json_object_get(json_object_get(m, "candidate"), "n_runs")),
+                     2);
+    assert_true(fabs(json_number_value(json_object_get(m, "change_pct")) - 100.0 * 2 / 52) < 1e-6);
+    json_decref(res);
+    for (int k = 0; k < 2; k++) {
+        json_decref(base[k]);
+        json_decref(head[k]);
+    }
+}
+
 /* Faster head: an improvement (the same rules both ways). */
 static void test_faster_head_is_an_improvement(void **state)
 {
@@ -390,6 +429,7 @@ int main(void)
         cmocka_unit_test(test_nearer_end),
         cmocka_unit_test(test_nearer_end_likelihood),
         cmocka_unit_test(test_pool_more),
+        cmocka_unit_test(test_instruction_counts_decide_over_all_turns),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

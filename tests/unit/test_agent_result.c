@@ -158,6 +158,28 @@ static void test_ok_run(void **state)
     runjob_destroy(&rj);
 }
 
+/* pyscope-run --instructions (Job.instructions): instructions.counts[i] is runs[i]'s count;
+ * a document without them (or a null count) sends 0: not counted. */
+static void test_instruction_counts(void **state)
+{
+    (void)state;
+    struct runjob *rj = job();
+    json_t *run = run_doc("ok", 3);
+    char id[37];
+    struct wire_msg *m = build(rj, run, WIRE_OUTCOME_UNSPECIFIED, NULL, id);
+    assert_true(m->result.runs[0].instructions == 0 && m->result.runs[1].instructions == 0);
+    wire_msg_destroy(&m);
+    json_object_set_new(
+        run, "instructions",
+        json_pack("{ss s[In]}", "tool", "cachegrind", "counts", (json_int_t)52855432123));
+    m = build(rj, run, WIRE_OUTCOME_UNSPECIFIED, NULL, id);
+    assert_true(m->result.runs[0].instructions == 52855432123ull);
+    assert_true(m->result.runs[1].instructions == 0); /* null: not counted */
+    wire_msg_destroy(&m);
+    json_decref(run);
+    runjob_destroy(&rj);
+}
+
 static void test_outcomes(void **state)
 {
     (void)state;
@@ -210,6 +232,7 @@ int main(void)
     log_init("test_agent_result", LOG_LEVEL_ERROR);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_ok_run),
+        cmocka_unit_test(test_instruction_counts),
         cmocka_unit_test(test_outcomes),
         cmocka_unit_test(test_refused_and_errors),
     };

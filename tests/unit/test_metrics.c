@@ -11,24 +11,24 @@
 static void test_names_accepted(void **state)
 {
     (void)state;
-    assert_true(metric_name_ok(METRIC_SET_FARM, "cpu_s"));
-    assert_true(metric_name_ok(METRIC_SET_FARM, "wall_s"));
-    assert_true(metric_name_ok(METRIC_SET_FARM, "peak_rss_bytes"));
-    assert_false(metric_name_ok(METRIC_SET_FARM, "instructions"));
-    assert_true(metric_name_ok(METRIC_SET_LOCAL, "instructions"));
-    assert_true(metric_name_ok(METRIC_SET_LOCAL, "cpu_s"));
-    assert_false(metric_name_ok(METRIC_SET_FARM, "cpu"));
-    assert_false(metric_name_ok(METRIC_SET_FARM, "cpu_s "));
-    assert_false(metric_name_ok(METRIC_SET_FARM, "self_s"));
-    assert_false(metric_name_ok(METRIC_SET_LOCAL, ""));
-    assert_false(metric_name_ok(METRIC_SET_LOCAL, NULL));
+    assert_true(metric_name_ok(METRIC_SET_MEASURED, "cpu_s"));
+    assert_true(metric_name_ok(METRIC_SET_MEASURED, "wall_s"));
+    assert_true(metric_name_ok(METRIC_SET_MEASURED, "peak_rss_bytes"));
+    assert_false(metric_name_ok(METRIC_SET_MEASURED, "instructions"));
+    assert_true(metric_name_ok(METRIC_SET_ALL, "instructions"));
+    assert_true(metric_name_ok(METRIC_SET_ALL, "cpu_s"));
+    assert_false(metric_name_ok(METRIC_SET_MEASURED, "cpu"));
+    assert_false(metric_name_ok(METRIC_SET_MEASURED, "cpu_s "));
+    assert_false(metric_name_ok(METRIC_SET_MEASURED, "self_s"));
+    assert_false(metric_name_ok(METRIC_SET_ALL, ""));
+    assert_false(metric_name_ok(METRIC_SET_ALL, NULL));
 }
 
 /* The message text and the SQL array say exactly the list's names, in its order. */
 static void test_texts_match_the_list(void **state)
 {
     (void)state;
-    const enum metric_set sets[2] = {METRIC_SET_FARM, METRIC_SET_LOCAL};
+    const enum metric_set sets[2] = {METRIC_SET_MEASURED, METRIC_SET_ALL};
     for (int s = 0; s < 2; s++) {
         const char *const *n = metric_names(sets[s]);
         size_t count = 0;

@@ -797,8 +797,13 @@ static void test_bisect_submit(void **state)
     assert_string_equal(d->submit.bisect_metric, "cpu_s");
     assert_int_equal(d->submit.bisect_budget_s, 600);
     wire_msg_destroy(&d);
-    m.submit.bisect_metric = "instructions"; /* local runs only: lib/metrics.h */
-    expect_reject(&m, WIRE_REJECT_RANGE, "must be wall_s, cpu_s or peak_rss_bytes");
+    m.submit.bisect_metric = "instructions"; /* its jobs count them (Job.instructions) */
+    d = roundtrip(&m);
+    assert_string_equal(d->submit.bisect_metric, "instructions");
+    wire_msg_destroy(&d);
+    m.submit.bisect_metric = "self_s";
+    expect_reject(&m, WIRE_REJECT_RANGE,
+                  "must be wall_s, cpu_s, peak_rss_bytes or instructions (or none)");
     m.submit.bisect_metric = "cpu_s";
     m.submit.n_entries = 2;
     expect_reject(&m, WIRE_REJECT_COUNT, "exactly one script");
@@ -979,6 +984,54 @@ static void test_pythons(void **state)
     wire_msg_destroy(&d);
     ent[1].python = "3.13.";
     expect_reject(&m, WIRE_REJECT_RANGE, "submit.entries");
+}
+
+/* Instruction counts (schema/028): asked for by Job.instructions (and Submit.instructions),
+ * sent in Measurement.instructions (0 = not counted), at most INT64_MAX (a bigint). */
+static void test_instructions(void **state)
+{
+    (void)state;
+    struct wire_msg m, *d;
+    job_fixture(&m);
+    d = roundtrip(&m);
+    assert_false(d->job.instructions); /* an older coordinator's job: no counts */
+    wire_msg_destroy(&d);
+    m.job.instructions = true;
+    d = roundtrip(&m);
+    assert_true(d->job.instructions);
+    wire_msg_destroy(&d);
+
+    submit_fixture(&m);
+    d = roundtrip(&m);
+    assert_false(d->submit.instructions);
+    wire_msg_destroy(&d);
+    m.submit.instructions = true;
+    d = roundtrip(&m);
+    assert_true(d->submit.instructions);
+    wire_msg_destroy(&d);
+
+    struct wire_measurement runs[] = {{.wall_s = 1, .cpu_s = 1, .instructions = 123456789012345},
+                                      {.wall_s = 1, .cpu_s = 1}};
+    result_fixture(&m);
+    m.result.runs = runs;
+    m.result.n_runs = 2;
+    d = roundtrip(&m);
+    assert_true(d->result.runs[0].instructions == 123456789012345ull);
+    assert_true(d->result.runs[1].instructions == 0); /* not counted stays not counted */
+    wire_msg_destroy(&d);
+    runs[1].instructions = (uint64_t)INT64_MAX;
+    d = roundtrip(&m);
+    assert_true(d->result.runs[1].instructions == (uint64_t)INT64_MAX);
+    wire_msg_destroy(&d);
+    runs[1].instructions = (uint64_t)INT64_MAX + 1; /* no bigint holds it */
+    expect_reject(&m, WIRE_REJECT_RANGE, "result.runs[1].instructions");
+
+    /* the series' hardware comparison reads what every run measures: no instructions */
+    wire_msg_init(&m, WIRE_QUERY);
+    m.query.kind = WIRE_QUERY_COMPARE_HOSTS;
+    m.query.script = "a.py";
+    m.query.metric = "instructions";
+    expect_reject(&m, WIRE_REJECT_RANGE, "query.metric: must be wall_s, cpu_s or peak_rss_bytes");
 }
 
 /* Job.env and SuiteEntry.env: carried in order; refused names refused by the decoder too. */
@@ -1331,6 +1384,7 @@ int main(void)
         cmocka_unit_test(test_commits),
         cmocka_unit_test(test_try_submit),
         cmocka_unit_test(test_bisect_submit),
+        cmocka_unit_test(test_instructions),
         cmocka_unit_test(test_job_env),
         cmocka_unit_test(test_pythons),
         cmocka_unit_test(test_reject_run_id_length),
