@@ -15,24 +15,18 @@
 #include "log.h"
 #include "xmalloc.h"
 
-static const char *res_str(const json_t *o, const char *k)
-{
-    const char *s = json_string_value(json_object_get(o, k));
-    return s ? s : "";
-}
-
 void result_host_from_json(struct wire_host *h, const json_t *host)
 {
     memset(h, 0, sizeof(*h));
-    h->fingerprint = res_str(host, "fingerprint");
-    h->hostname = res_str(host, "hostname");
-    h->cpu_model = res_str(host, "cpu_model");
+    h->fingerprint = json_get_string(host, "fingerprint", "");
+    h->hostname = json_get_string(host, "hostname", "");
+    h->cpu_model = json_get_string(host, "cpu_model", "");
     h->cores = (uint32_t)json_get_nonneg(host, "cores");
     h->mem_bytes = (uint64_t)json_get_nonneg(host, "mem_bytes");
-    h->os = res_str(host, "os");
-    h->kernel = res_str(host, "kernel");
-    h->arch = res_str(host, "arch");
-    h->governor = res_str(host, "governor");
+    h->os = json_get_string(host, "os", "");
+    h->kernel = json_get_string(host, "kernel", "");
+    h->arch = json_get_string(host, "arch", "");
+    h->governor = json_get_string(host, "governor", "");
     json_t *la = json_object_get(host, "loadavg");
     double l1 = json_is_array(la) ? json_number_value(json_array_get(la, 0)) : 0;
     h->load1 = isfinite(l1) && l1 >= 0 ? l1 : 0;
@@ -138,7 +132,7 @@ static void res_status(struct wire_result *r, const struct runjob *rj, const jso
                        const char *message)
 {
     json_t *status = json_object_get(run, "status");
-    const char *oc = res_str(status, "outcome");
+    const char *oc = json_get_string(status, "outcome", "");
     if (strcmp(oc, "ok") == 0)
         r->outcome = WIRE_OUTCOME_OK;
     else if (strcmp(oc, "timeout") == 0)
@@ -146,18 +140,18 @@ static void res_status(struct wire_result *r, const struct runjob *rj, const jso
     else
         r->outcome = WIRE_OUTCOME_FAILED;
     if (!message)
-        r->message = res_str(status, "message");
+        r->message = json_get_string(status, "message", "");
     json_t *script = json_object_get(run, "script");
-    r->script_sha256 = res_str(script, "sha256");
+    r->script_sha256 = json_get_string(script, "sha256", "");
     if (rj->sha256[0]) /* what the agent resolved and hashed before the run */
         r->script_sha256 = rj->sha256;
     json_t *py = json_object_get(run, "python");
-    if (*res_str(py, "version")) {
-        r->python.version = res_str(py, "version");
-        r->python.build = res_str(py, "build");
-        r->python.executable = res_str(py, "executable");
+    if (*json_get_string(py, "version", "")) {
+        r->python.version = json_get_string(py, "version", "");
+        r->python.build = json_get_string(py, "build", "");
+        r->python.executable = json_get_string(py, "executable", "");
     }
-    const char *created = res_str(run, "created");
+    const char *created = json_get_string(run, "created", "");
     if (*created)
         r->started_at = created;
 }
@@ -304,7 +298,7 @@ static void res_stacks(struct res_profile *p, const json_t *prof)
         if (!res_stack_frames(p, json_object_get(so, "frames"), dst, &k))
             continue;
         struct wire_stack *s = &p->stacks[p->n_stacks];
-        s->thread = res_str(so, "thread");
+        s->thread = json_get_string(so, "thread", "");
         if (strlen(s->thread) > 256)
             s->thread = "";
         s->frames = dst;

@@ -18,6 +18,7 @@
 #include "config.h"
 #include "errors.h"
 #include "hash.h"
+#include "jsonutil.h"
 #include "log.h"
 #include "util.h"
 #include "xmalloc.h"
@@ -203,6 +204,8 @@ static int abrun_turn(const struct abrun_opts *o, struct abrun_side *s)
         argv[i++] = "--timeout";
         argv[i++] = (char *)o->args->timeout;
     }
+    if (o->args->instructions)
+        argv[i++] = "--instructions"; /* the document's instructions.counts, one per run */
     argv[i++] = "--output";
     argv[i++] = path;
     argv[i++] = "--";
@@ -232,6 +235,13 @@ static int abrun_turn(const struct abrun_opts *o, struct abrun_side *s)
         if (code == 0 && doc) {
             s->docs = xrealloc(s->docs, (s->n_docs + 1) * sizeof(*s->docs));
             s->docs[s->n_docs++] = doc;
+        } else if (code == PYSCOPE_EXIT_USAGE) {
+            /* pyscope-run refused before running the script (it said why, e.g. no valgrind
+             * for --instructions): not the revision's fault */
+            log_error("pyscope-run refused to run the %s revision %.12s (exit status 2: see its "
+                      "message above)",
+                      s->label, s->hash);
+            status = PYSCOPE_EXIT_USAGE;
         } else {
             log_error("the script failed at the %s revision %.12s (pyscope-run exit status %d)",
                       s->label, s->hash, code);
@@ -246,13 +256,25 @@ static int abrun_turn(const struct abrun_opts *o, struct abrun_side *s)
 }
 
 /*
- * Whether res's decision is open for want of runs: inconclusive because the
- * change is within the noise, not significant or its interval spans no change
- * (more pairs narrow all three). Inconclusive for other reasons, or decided: no.
+ * Whether res's decision (or metric's verdict, when metric is not NULL) is open for want
+ * of runs: inconclusive because the change is within the noise, not significant or its
+ * interval spans no change (more pairs narrow all three). Inconclusive for other reasons,
+ * or decided: no.
  */
-static bool abrun_open(const json_t *res)
+static bool abrun_open(const json_t *res, const char *metric)
 {
     const json_t *d = json_object_get(res, "decision");
+    if (metric) {
+        size_t i;
+        const json_t *m;
+        d = NULL;
+        json_array_foreach(json_object_get(res, "metrics"), i, m)
+        {
+            if (!json_object_get(m, "function") &&
+                strcmp(json_get_string(m, "metric", ""), metric) == 0)
+                d = m;
+        }
+    }
     const char *v = json_string_value(json_object_get(d, "verdict"));
     const char *rule = json_string_value(json_object_get(d, "rule"));
     if (!v || strcmp(v, "inconclusive") != 0 || !rule)
@@ -294,7 +316,7 @@ int abrun_rounds(const struct abrun_opts *o, struct abrun_side side[2], json_t *
         json_decref(*res);
         *res = abtest_compare((const json_t *const *)side[0].docs, side[0].n_docs,
                               (const json_t *const *)side[1].docs, side[1].n_docs, o->ropt);
-        if (r >= o->args->max_rounds || !abrun_open(*res))
+        if (r >= o->args->max_rounds || !abrun_open(*res, o->metric))
             break;
         goal = r + (o->args->rounds + 1) / 2 < o->args->max_rounds ? r + (o->args->rounds + 1) / 2
                                                                    : o->args->max_rounds;

@@ -26,6 +26,8 @@ struct abrun_args {
     long rounds, max_rounds, repeat, warmup; /* max_rounds: 3 x rounds unless given */
     const char *timeout;                     /* borrowed, or NULL */
     double threshold_pct;                    /* 0: the default */
+    bool instructions; /* count each run's instructions under valgrind (pyscope-run --instructions)
+                        */
 };
 
 /* Their getopt_long entries (values ABRUN_O_FIRST...): put in a command's option table. */
@@ -95,6 +97,7 @@ struct abrun_opts {
     bool quiet;                         /* no progress lines */
     const char *runner;                 /* pyscope-run (cli_find_runner) */
     bool runner_on_path;                /* runner is looked up on PATH */
+    const char *metric; /* the verdict whose noise asks for more pairs; NULL: the decision's */
 };
 
 /* One side of an A/B: a commit, its tree, its runs. */

@@ -37,6 +37,7 @@
 #include "errors.h"
 #include "farm_cmds.h"
 #include "gitrev.h"
+#include "history.h"
 #include "log.h"
 #include "metrics.h"
 #include "pathnorm.h"
@@ -68,7 +69,8 @@ void cli_bisect_help(FILE *out)
           "                          an ancestor of BAD\n"
           "  --repo PATH             the repository (default: the current folder's checkout)\n"
           "  --metric NAME           decide on wall_s, cpu_s, peak_rss_bytes or\n"
-          "                          instructions (default: the run's deciding metric)\n"
+          "                          instructions (default: the run's deciding metric;\n"
+          "                          instructions are counted under valgrind, ~25x slower)\n"
           "  --rounds N              pairs of runs per step first (default 5)\n"
           "  --max-rounds N          while a step is inconclusive because of noise, add pairs\n"
           "                          up to N (default 3 x --rounds)\n"
@@ -138,6 +140,8 @@ static int bisect_parse(int argc, char **argv, struct bisect_args *a)
                 return cli_usage_error("bisect", "--metric takes %s, not \"%s\"",
                                        metric_names_text(METRIC_SET_ALL), optarg);
             a->metric = optarg;
+            /* its turns count them (pyscope-run --instructions, under valgrind) */
+            a->ab.instructions = strcmp(optarg, HISTORY_METRIC_INSTRUCTIONS) == 0;
             break;
         case O_JSON:
             a->json = true;
@@ -481,7 +485,8 @@ static int bisect_setup(struct bisect *b)
                                 .ropt = &b->ropt,
                                 .quiet = b->a.quiet || b->a.json,
                                 .runner = b->runner,
-                                .runner_on_path = use_path};
+                                .runner_on_path = use_path,
+                                .metric = b->a.metric};
     return BISECT_GO_ON;
 }
 

@@ -28,6 +28,7 @@
 #include "farm_cmds.h"
 #include "gitrev.h"
 #include "history.h"
+#include "jsonutil.h"
 #include "log.h"
 #include "metrics.h"
 #include "pathnorm.h"
@@ -378,25 +379,21 @@ static int bf_submit(const struct bisect_farm_args *a, char hash[2][GITREV_HASH_
     return status;
 }
 
-static const char *str_of(const json_t *o, const char *k)
-{
-    const char *v = json_string_value(json_object_get(o, k));
-    return v ? v : "";
-}
-
 /* A step's line on stderr. */
 static void bf_step_line(const json_t *st)
 {
     const json_t *c = json_object_get(st, "commit");
-    char *subj = sanitize_dup(str_of(c, "subject"), 60);
+    char *subj = sanitize_dup(json_get_string(c, "subject", ""), 60);
     double ch = json_number_value(json_object_get(st, "change_pct"));
     fprintf(stderr,
             "pyscope bisect: step %" JSON_INTEGER_FORMAT
             " (%s): %.12s %s: %s%s%s (%+.1f%%, %" JSON_INTEGER_FORMAT "+%" JSON_INTEGER_FORMAT
             " runs)\n",
-            json_integer_value(json_object_get(st, "n")), str_of(st, "phase"), str_of(c, "hash"),
-            subj, str_of(st, "outcome"), json_is_string(json_object_get(st, "verdict")) ? ", " : "",
-            str_of(st, "verdict"), ch, json_integer_value(json_object_get(st, "base_runs")),
+            json_integer_value(json_object_get(st, "n")), json_get_string(st, "phase", ""),
+            json_get_string(c, "hash", ""), subj, json_get_string(st, "outcome", ""),
+            json_is_string(json_object_get(st, "verdict")) ? ", " : "",
+            json_get_string(st, "verdict", ""), ch,
+            json_integer_value(json_object_get(st, "base_runs")),
             json_integer_value(json_object_get(st, "head_runs")));
     free(subj);
 }
@@ -431,7 +428,7 @@ static int bf_wait(const struct bisect_farm_args *a, uint64_t id, json_t **doc)
         const json_t *e = json_object_get(b, "error");
         if (!json_is_object(b) || json_is_object(e)) {
             log_error("bisection %llu: %s", (unsigned long long)id,
-                      json_is_object(e) ? str_of(e, "message")
+                      json_is_object(e) ? json_get_string(e, "message", "")
                                         : "the coordinator does not answer bisect queries");
             status = json_is_object(e) ? PYSCOPE_EXIT_USAGE : PYSCOPE_EXIT_INTERNAL;
             json_decref(ans);
@@ -440,12 +437,12 @@ static int bf_wait(const struct bisect_farm_args *a, uint64_t id, json_t **doc)
         const json_t *steps = json_object_get(b, "steps");
         for (; shown < json_array_size(steps); shown++) {
             const json_t *st = json_array_get(steps, shown);
-            if (strcmp(str_of(st, "outcome"), "pending") == 0)
+            if (strcmp(json_get_string(st, "outcome", ""), "pending") == 0)
                 break;
             if (!a->quiet && !a->json)
                 bf_step_line(st);
         }
-        if (strcmp(str_of(b, "state"), "running") != 0 || a->no_wait) {
+        if (strcmp(json_get_string(b, "state", ""), "running") != 0 || a->no_wait) {
             *doc = json_incref(b);
             json_decref(ans);
             break;
@@ -463,9 +460,10 @@ static int bf_wait(const struct bisect_farm_args *a, uint64_t id, json_t **doc)
 
 static void print_commit(const char *what, const json_t *c)
 {
-    char *subj = sanitize_dup(str_of(c, "subject"), 0), *au = sanitize_dup(str_of(c, "author"), 0);
-    printf("%s %s  %s\n%*s%s, %s\n", what, str_of(c, "hash"), subj, (int)strlen(what) + 1, "", au,
-           str_of(c, "date"));
+    char *subj = sanitize_dup(json_get_string(c, "subject", ""), 0),
+         *au = sanitize_dup(json_get_string(c, "author", ""), 0);
+    printf("%s %s  %s\n%*s%s, %s\n", what, json_get_string(c, "hash", ""), subj,
+           (int)strlen(what) + 1, "", au, json_get_string(c, "date", ""));
     free(subj);
     free(au);
 }
@@ -473,7 +471,7 @@ static void print_commit(const char *what, const json_t *c)
 /* The exit status of bisection b's state. */
 static int bf_status(const json_t *b)
 {
-    const char *state = str_of(b, "state");
+    const char *state = json_get_string(b, "state", "");
     if (strcmp(state, "found") == 0 || strcmp(state, "candidates") == 0)
         return PYSCOPE_EXIT_OK;
     if (strcmp(state, "failed") == 0)
@@ -485,14 +483,14 @@ static int bf_status(const json_t *b)
 
 static int bf_print(const json_t *b)
 {
-    const char *state = str_of(b, "state");
-    char *msg = sanitize_dup(str_of(b, "message"), 0);
+    const char *state = json_get_string(b, "state", "");
+    char *msg = sanitize_dup(json_get_string(b, "message", ""), 0);
     const json_t *iv = json_object_get(b, "interval");
     printf("pyscope bisect (farm, bisection %" JSON_INTEGER_FORMAT
            "): %s on %s, %" JSON_INTEGER_FORMAT " commits, %zu steps, %" JSON_INTEGER_FORMAT
            " turns\n",
-           json_integer_value(json_object_get(b, "id")), str_of(b, "script"), str_of(b, "host"),
-           json_integer_value(json_object_get(b, "commits")),
+           json_integer_value(json_object_get(b, "id")), json_get_string(b, "script", ""),
+           json_get_string(b, "host", ""), json_integer_value(json_object_get(b, "commits")),
            json_array_size(json_object_get(b, "steps")),
            json_integer_value(json_object_get(b, "turns")));
     printf("result: %s: %s\n", state, msg);
@@ -518,7 +516,7 @@ static int bf_print(const json_t *b)
     {
         if (i == 0)
             printf("commits the script could not run at:\n");
-        printf("  %.12s\n", str_of(u, "hash"));
+        printf("  %.12s\n", json_get_string(u, "hash", ""));
     }
     return bf_status(b);
 }
@@ -562,15 +560,15 @@ static int bf_cancel(const struct bisect_farm_args *a)
     const json_t *b = json_object_get(ans, "bisect"), *e = json_object_get(b, "error");
     int status;
     if (json_is_object(e)) {
-        char *msg = sanitize_dup(str_of(e, "message"), 0);
+        char *msg = sanitize_dup(json_get_string(e, "message", ""), 0);
         log_error("bisection %llu: %s", (unsigned long long)a->cancel, msg);
         free(msg);
         status = PYSCOPE_EXIT_USAGE;
-    } else if (!json_is_object(b) || strcmp(str_of(b, "state"), "cancelled") != 0) {
+    } else if (!json_is_object(b) || strcmp(json_get_string(b, "state", ""), "cancelled") != 0) {
         log_error("bisection %llu was not cancelled: the coordinator answered it as %s (a "
                   "coordinator from before --cancel?)",
                   (unsigned long long)a->cancel,
-                  json_is_object(b) ? str_of(b, "state") : "something else");
+                  json_is_object(b) ? json_get_string(b, "state", "") : "something else");
         status = PYSCOPE_EXIT_INTERNAL;
     } else {
         bf_output(a, b);

@@ -69,6 +69,9 @@ void cli_try_help(FILE *out)
           "  --warmup N              unmeasured runs first in each turn (default 0)\n"
           "  --timeout SECONDS       of each run (default none)\n"
           "  --threshold PCT         smallest change that counts (default 5)\n"
+          "  --instructions          also count each run's instructions under valgrind\n"
+          "                          (about 25x slower): an \"instructions\" verdict, exact\n"
+          "                          when each side counts the same every run; needs valgrind\n"
           "  --json                  print pyscope.try/1 JSON\n"
           "  --junit FILE, --summary-md FILE   CI outputs (as pyscope compare)\n"
           "  --fail-on-regression    exit 1 when a metric regressed\n"
@@ -90,11 +93,12 @@ struct try_args {
 
 static int try_parse(int argc, char **argv, struct try_args *a)
 {
-    enum { O_BASE = 256, O_HEAD, O_REPO, O_HOSTS };
+    enum { O_BASE = 256, O_HEAD, O_REPO, O_HOSTS, O_INSTRUCTIONS };
     static const struct option opts[] = {
         {"base", required_argument, NULL, O_BASE},
         {"head", required_argument, NULL, O_HEAD},
         {"repo", required_argument, NULL, O_REPO},
+        {"instructions", no_argument, NULL, O_INSTRUCTIONS},
         ABRUN_OUTPUT_OPTIONS,
         {"hosts", required_argument, NULL, O_HOSTS},
         ABRUN_OPTIONS,
@@ -121,6 +125,9 @@ static int try_parse(int argc, char **argv, struct try_args *a)
             break;
         case O_HOSTS:
             return TRY_FARM_FORM;
+        case O_INSTRUCTIONS:
+            a->ab.instructions = true;
+            break;
         case 'h':
             cli_try_help(stdout);
             return PYSCOPE_EXIT_OK;
@@ -134,8 +141,7 @@ static int try_parse(int argc, char **argv, struct try_args *a)
                     return rc;
                 break;
             }
-            if (strncmp(prev, "--coordinator", 13) == 0 || strncmp(prev, "--secret-key", 12) == 0 ||
-                strcmp(prev, "--instructions") == 0)
+            if (strncmp(prev, "--coordinator", 13) == 0 || strncmp(prev, "--secret-key", 12) == 0)
                 return TRY_FARM_FORM; /* options only the farm form has */
             return cli_usage_error("try", "unknown option \"%s\"", prev);
         }

@@ -26,6 +26,7 @@
 #include "cli.h"
 #include "errors.h"
 #include "farm_cmds.h"
+#include "jsonutil.h"
 #include "log.h"
 #include "progress.h"
 #include "regress.h"
@@ -305,12 +306,6 @@ static int try_farm_wait(const struct try_farm_args *a, uint64_t batch, json_t *
     return status;
 }
 
-static const char *str_of(const json_t *o, const char *k)
-{
-    const char *v = json_string_value(json_object_get(o, k));
-    return v ? v : "";
-}
-
 /* The sides of result r (borrowed) without an ok run: "base", "head", "base and head" or NULL. */
 static const char *try_farm_empty_sides(const json_t *r)
 {
@@ -323,7 +318,8 @@ static const char *try_farm_empty_sides(const json_t *r)
  * after "refused"), sanitized (new string). */
 static char *try_farm_failure_msg(const json_t *f)
 {
-    const char *msg = str_of(f, "message"), *outcome = str_of(f, "outcome");
+    const char *msg = json_get_string(f, "message", ""),
+               *outcome = json_get_string(f, "outcome", "");
     size_t n = strlen(outcome);
     if (n && strncmp(msg, outcome, n) == 0 && strncmp(msg + n, ": ", 2) == 0)
         msg += n + 2;
@@ -344,10 +340,10 @@ static char *try_farm_reasons(const json_t *r)
     {
         json_int_t n = json_integer_value(json_object_get(f, "turns"));
         char *msg = try_farm_failure_msg(f);
-        char *outcome = sanitize_dup(str_of(f, "outcome"), 0);
+        char *outcome = sanitize_dup(json_get_string(f, "outcome", ""), 0);
         char *next =
             xasprintf("%s%s%s: %" JSON_INTEGER_FORMAT " turn%s %s: %s", out, *out ? "; " : "",
-                      str_of(f, "side"), n, n == 1 ? "" : "s", outcome, msg);
+                      json_get_string(f, "side", ""), n, n == 1 ? "" : "s", outcome, msg);
         free(out);
         free(msg);
         free(outcome);
@@ -360,10 +356,11 @@ static char *try_farm_reasons(const json_t *r)
 static json_t *try_farm_ci_doc(const json_t *r)
 {
     const json_t *host = json_object_get(r, "host");
-    char *key = xasprintf("%s (%s)", str_of(r, "script"), str_of(host, "hostname"));
+    char *key = xasprintf("%s (%s)", json_get_string(r, "script", ""),
+                          json_get_string(host, "hostname", ""));
     const char *empty = try_farm_empty_sides(r);
     json_t *d = json_pack("{s:{s:s}, s:O, s:{s:s}, s:O}", "script", "key", key, "host", host,
-                          "python", "build", str_of(r, "python_build"), "regression",
+                          "python", "build", json_get_string(r, "python_build", ""), "regression",
                           json_object_get(r, "regression"));
     if (empty) {
         char *why = try_farm_reasons(r);
@@ -393,10 +390,10 @@ static void try_farm_print(const struct try_farm_args *a, char hash[2][GITREV_HA
     const json_t *r;
     json_array_foreach(results, i, r)
     {
-        char *script = sanitize_dup(str_of(r, "script"), 0);
-        char *host = sanitize_dup(str_of(json_object_get(r, "host"), "hostname"), 0);
+        char *script = sanitize_dup(json_get_string(r, "script", ""), 0);
+        char *host = sanitize_dup(json_get_string(json_object_get(r, "host"), "hostname", ""), 0);
         /* the build's version (sys.version's first word) */
-        char *build = sanitize_dup(str_of(r, "python_build"), 0);
+        char *build = sanitize_dup(json_get_string(r, "python_build", ""), 0);
         build[strcspn(build, " ")] = '\0';
         printf("\n== %s on %s%s%s%s: %" JSON_INTEGER_FORMAT " base, %" JSON_INTEGER_FORMAT
                " head runs\n",
@@ -413,10 +410,10 @@ static void try_farm_print(const struct try_farm_args *a, char hash[2][GITREV_HA
             {
                 /* the agent's own words: refused (no repository, unknown commit...), failed */
                 char *msg = try_farm_failure_msg(f);
-                char *outcome = sanitize_dup(str_of(f, "outcome"), 0);
+                char *outcome = sanitize_dup(json_get_string(f, "outcome", ""), 0);
                 json_int_t n = json_integer_value(json_object_get(f, "turns"));
-                printf("   - %s, %" JSON_INTEGER_FORMAT " turn%s %s: %s\n", str_of(f, "side"), n,
-                       n == 1 ? "" : "s", outcome, msg);
+                printf("   - %s, %" JSON_INTEGER_FORMAT " turn%s %s: %s\n",
+                       json_get_string(f, "side", ""), n, n == 1 ? "" : "s", outcome, msg);
                 free(msg);
                 free(outcome);
             }
@@ -496,8 +493,9 @@ int try_farm_main(int argc, char **argv)
             if (!empty)
                 continue;
             char *why = try_farm_reasons(r);
-            char *script = sanitize_dup(str_of(r, "script"), 0);
-            char *host = sanitize_dup(str_of(json_object_get(r, "host"), "hostname"), 0);
+            char *script = sanitize_dup(json_get_string(r, "script", ""), 0);
+            char *host =
+                sanitize_dup(json_get_string(json_object_get(r, "host"), "hostname", ""), 0);
             log_error("try batch %llu: %s on %s has no ok run at the %s: %s",
                       (unsigned long long)batch, script, host, empty,
                       *why ? why : "no reason reported (pyscope jobs --batch shows the jobs)");

@@ -14,6 +14,7 @@
 #include "batch_report.h"
 #include "errors.h"
 #include "history.h"
+#include "jsonutil.h"
 #include "log.h"
 #include "metrics.h"
 #include "sanitize.h"
@@ -35,12 +36,6 @@ static const char CHAIN_SQL[] =
     " 'reached', coalesce(bool_or(hash = $1), false),"
     " 'good_known', EXISTS (SELECT 1 FROM commits WHERE hash = $1),"
     " 'bad_known', EXISTS (SELECT 1 FROM commits WHERE hash = $2))::text FROM ch";
-
-static const char *str_of(const json_t *o, const char *k)
-{
-    const char *v = json_string_value(json_object_get(o, k));
-    return v ? v : "";
-}
 
 /* One row of sql (JSON text) as a new object in *row (NULL when none). */
 static int one_row(struct store *s, const char *sql, const char *const *p, size_t n, json_t **row,
@@ -165,7 +160,7 @@ static int host_of(struct store *s, const char *name, char *id, size_t idlen, ch
     if (json_is_integer(hid)) {
         snprintf(id, idlen, "%" JSON_INTEGER_FORMAT, json_integer_value(hid));
     } else {
-        const char *known = str_of(r, "known");
+        const char *known = json_get_string(r, "known", "");
         pyscope_set_err(err, errlen, "no host or agent is named \"%s\" (known hosts: %s)", name,
                         *known ? known : "none yet: no agent has said Hello");
         rc = -ENOENT;
@@ -244,11 +239,6 @@ struct bis {
     char ids[24];
 };
 
-static json_int_t int_of(const json_t *o, const char *k)
-{
-    return json_integer_value(json_object_get(o, k));
-}
-
 /* chain[pos] (1-based) of b. */
 static const char *at(const struct bis *b, json_int_t pos)
 {
@@ -288,7 +278,7 @@ static int finish(struct store *s, const struct bis *b, const char *state, const
                            " message = $4, finished = now() WHERE id = $1::bigint",
                            p, 4, err, errlen);
     if (rc >= 0)
-        reports_stale(s, int_of(b->row, "regression_id"));
+        reports_stale(s, json_get_int(b->row, "regression_id", 0));
     return rc < 0 ? rc : 0;
 }
 
@@ -307,19 +297,20 @@ static int queue_step(struct store *s, const struct bisection_settings *bs, cons
     for (size_t i = 0; i < ne; i++)
         env[i] = json_string_value(json_array_get(json_object_get(e, "env"), i));
     struct wire_suite_entry ent = {
-        .script = str_of(e, "script"),
+        .script = json_get_string(e, "script", ""),
         .n_args = na,
         .args = args,
-        .repeat = (uint32_t)int_of(e, "repeat"),
-        .warmup = (uint32_t)int_of(e, "warmup"),
-        .mode = strcmp(str_of(e, "mode"), "trace") == 0 ? WIRE_MODE_TRACE : WIRE_MODE_SAMPLE,
+        .repeat = (uint32_t)json_get_int(e, "repeat", 0),
+        .warmup = (uint32_t)json_get_int(e, "warmup", 0),
+        .mode = strcmp(json_get_string(e, "mode", ""), "trace") == 0 ? WIRE_MODE_TRACE
+                                                                     : WIRE_MODE_SAMPLE,
         .timeout_s = json_number_value(json_object_get(e, "timeout_s")),
         .threshold = json_number_value(json_object_get(e, "threshold")),
         .n_env = ne,
         .env = env,
-        .python = str_of(e, "python"),
+        .python = json_get_string(e, "python", ""),
     };
-    const char *host = str_of(b->row, "host");
+    const char *host = json_get_string(b->row, "host", "");
     char label[96];
     json_int_t n = extra ? b->n : b->n + 1;
     snprintf(label, sizeof(label), "bisect %s step %" JSON_INTEGER_FORMAT "%s", b->ids, n,
@@ -332,9 +323,10 @@ static int queue_step(struct store *s, const struct bisection_settings *bs, cons
         .label = label,
         .commit = at(b, pos),
         .try_base = at(b, against),
-        .try_rounds = (uint32_t)int_of(b->row, "rounds"),
+        .try_rounds = (uint32_t)json_get_int(b->row, "rounds", 0),
         /* decided on instruction counts: every turn counts them (schema/028) */
-        .instructions = strcmp(str_of(b->row, "metric"), HISTORY_METRIC_INSTRUCTIONS) == 0,
+        .instructions =
+            strcmp(json_get_string(b->row, "metric", ""), HISTORY_METRIC_INSTRUCTIONS) == 0,
     };
     uint64_t batch = 0;
     uint32_t jobs = 0;
@@ -380,12 +372,12 @@ static int queue_step(struct store *s, const struct bisection_settings *bs, cons
 static const json_t *step_metric(const json_t *reg, const char *metric)
 {
     const json_t *d = json_object_get(reg, "decision");
-    const char *name = metric && *metric ? metric : str_of(d, "metric");
+    const char *name = metric && *metric ? metric : json_get_string(d, "metric", "");
     size_t i;
     const json_t *m;
     json_array_foreach(json_object_get(reg, "metrics"), i, m)
     {
-        if (strcmp(str_of(m, "metric"), name) == 0 && !json_object_get(m, "function"))
+        if (strcmp(json_get_string(m, "metric", ""), name) == 0 && !json_object_get(m, "function"))
             return m;
     }
     return metric && *metric ? NULL : d;
@@ -408,11 +400,12 @@ static int record_step(struct store *s, const struct bis *b, const char *outcome
     char ch[32] = "", br[24], hr[24], nk[24];
     if (m && json_is_number(json_object_get(m, "change_pct")))
         snprintf(ch, sizeof(ch), "%.17g", json_number_value(json_object_get(m, "change_pct")));
-    snprintf(br, sizeof(br), "%" JSON_INTEGER_FORMAT, int_of(res, "base_runs"));
-    snprintf(hr, sizeof(hr), "%" JSON_INTEGER_FORMAT, int_of(res, "head_runs"));
-    snprintf(nk, sizeof(nk), "%" JSON_INTEGER_FORMAT, int_of(res, "runs_not_ok"));
-    const char *p[9] = {b->ids, ns, outcome, m ? str_of(m, "verdict") : NULL, ch[0] ? ch : NULL, br,
-                        hr,     nk, result};
+    snprintf(br, sizeof(br), "%" JSON_INTEGER_FORMAT, json_get_int(res, "base_runs", 0));
+    snprintf(hr, sizeof(hr), "%" JSON_INTEGER_FORMAT, json_get_int(res, "head_runs", 0));
+    snprintf(nk, sizeof(nk), "%" JSON_INTEGER_FORMAT, json_get_int(res, "runs_not_ok", 0));
+    const char *p[9] = {
+        b->ids, ns, outcome, m ? json_get_string(m, "verdict", "") : NULL, ch[0] ? ch : NULL, br,
+        hr,     nk, result};
     int rc = store_command(s,
                            "UPDATE bisection_steps SET outcome = $3, verdict = $4,"
                            " change_pct = $5::double precision, base_runs = $6::integer,"
@@ -466,17 +459,17 @@ static int decide_step(struct store *s, const struct bisection_settings *bs, str
     if (rc < 0)
         return rc;
     const json_t *res = json_array_get(results, 0);
-    const char *phase = str_of(st, "phase");
-    json_int_t pos = int_of(st, "pos"), against = int_of(st, "against");
-    const char *metric = str_of(b->row, "metric");
+    const char *phase = json_get_string(st, "phase", "");
+    json_int_t pos = json_get_int(st, "pos", 0), against = json_get_int(st, "against", 0);
+    const char *metric = json_get_string(b->row, "metric", "");
     const json_t *m = step_metric(json_object_get(res, "regression"), metric);
-    const char *verdict = m ? str_of(m, "verdict") : "";
+    const char *verdict = m ? json_get_string(m, "verdict", "") : "";
     const char *outcome;
     char near_why[512] = "";
     const char *near;
-    if (!res || int_of(res, "base_runs") == 0) {
+    if (!res || json_get_int(res, "base_runs", 0) == 0) {
         outcome = "failed";
-    } else if (int_of(res, "head_runs") == 0) {
+    } else if (json_get_int(res, "head_runs", 0) == 0) {
         outcome = "skip";
     } else if (!m) {
         outcome = "failed";
@@ -495,10 +488,11 @@ static int decide_step(struct store *s, const struct bisection_settings *bs, str
         outcome = "inconclusive";
         long long left = json_is_true(json_object_get(b->row, "over_time"))
                              ? 0
-                             : (long long)(int_of(b->row, "max_runs") - int_of(b->row, "turns"));
+                             : (long long)(json_get_int(b->row, "max_runs", 0) -
+                                           json_get_int(b->row, "turns", 0));
         if (abtest_pool_more(verdict, strcmp(phase, "ends") == 0, json_array_size(batches),
-                             (size_t)int_of(b->row, "max_extra"), left,
-                             (size_t)int_of(b->row, "rounds"))) {
+                             (size_t)json_get_int(b->row, "max_extra", 0), left,
+                             (size_t)json_get_int(b->row, "rounds", 0))) {
             json_decref(results);
             rc = queue_step(s, bs, b, phase, pos, against, true, err, errlen);
             return rc < 0 ? rc : 0;
@@ -507,7 +501,8 @@ static int decide_step(struct store *s, const struct bisection_settings *bs, str
     if (json_array_size(batches) > 1)
         log_info("bisection %s step %" JSON_INTEGER_FORMAT " (%s): %s with %zu try batches "
                  "(%" JSON_INTEGER_FORMAT " pairs) pooled",
-                 b->ids, b->n, phase, outcome, json_array_size(batches), int_of(res, "base_runs"));
+                 b->ids, b->n, phase, outcome, json_array_size(batches),
+                 json_get_int(res, "base_runs", 0));
     rc = record_step(s, b, outcome, res, m, err, errlen);
     if (rc >= 0)
         rc = apply_step(s, b, st, outcome, m, res, err, errlen);
@@ -529,7 +524,7 @@ static int merge_parents(struct store *s, const char *hash, char *buf, size_t le
                      " 'merge', cardinality(c.parents) > 1)::text FROM commits c WHERE c.hash = $1",
                      p, 1, &r, err, errlen);
     if (rc == 0 && json_is_true(json_object_get(r, "merge")))
-        snprintf(buf, len, "%s", str_of(r, "parents"));
+        snprintf(buf, len, "%s", json_get_string(r, "parents", ""));
     json_decref(r);
     return rc;
 }
@@ -548,7 +543,8 @@ static int name_culprit(struct store *s, struct bis *b, json_int_t pos, json_int
     if (rc < 0)
         return rc;
     char why[512] = "";
-    if (strcmp(str_of(m, "verdict"), "regression") != 0 && nearer_end(b, m, why, sizeof(why)))
+    if (strcmp(json_get_string(m, "verdict", ""), "regression") != 0 &&
+        nearer_end(b, m, why, sizeof(why)))
         snprintf(near, sizeof(near), " (open on its own, but %s: nearer the bad end)", why);
     char *msg =
         *parents
@@ -574,10 +570,10 @@ static char *failure_said(const json_t *res)
     const json_t *f;
     json_array_foreach(json_object_get(res, "failures"), i, f)
     {
-        if (strcmp(str_of(f, "side"), "base") != 0)
+        if (strcmp(json_get_string(f, "side", ""), "base") != 0)
             continue;
-        char *msg = sanitize_dup(str_of(f, "message"), 0);
-        const char *oc = str_of(f, "outcome");
+        char *msg = sanitize_dup(json_get_string(f, "message", ""), 0);
+        const char *oc = json_get_string(f, "outcome", "");
         size_t n = strlen(oc);
         bool said_oc = strncmp(msg, oc, n) == 0 && msg[n] == ':'; /* "refused: ..." */
         char *said = xasprintf(": %s%s%s", said_oc ? "" : oc, said_oc ? "" : ": ",
@@ -596,23 +592,23 @@ static char *failure_said(const json_t *res)
 static int apply_step(struct store *s, struct bis *b, const json_t *st, const char *outcome,
                       const json_t *m, const json_t *res, char *err, size_t errlen)
 {
-    const char *phase = str_of(st, "phase");
-    json_int_t pos = int_of(st, "pos"), against = int_of(st, "against");
-    const char *verdict = m ? str_of(m, "verdict") : "";
+    const char *phase = json_get_string(st, "phase", "");
+    json_int_t pos = json_get_int(st, "pos", 0), against = json_get_int(st, "against", 0);
+    const char *verdict = m ? json_get_string(m, "verdict", "") : "";
     double change = json_number_value(json_object_get(m, "change_pct"));
-    const char *why = str_of(m, "reason");
+    const char *why = json_get_string(m, "reason", "");
     /* the rounds pairs each of the step's try batches queued, all pooled in its verdict */
     size_t nbatch = json_array_size(json_object_get(st, "batches"));
-    size_t pooled = nbatch * (size_t)int_of(b->row, "rounds");
+    size_t pooled = nbatch * (size_t)json_get_int(b->row, "rounds", 0);
     char msg[1024], near_why[512] = "";
     int rc;
     log_info("bisection %s step %" JSON_INTEGER_FORMAT " (%s) %.12s: %s (%s %+.1f%%)", b->ids, b->n,
              phase, at(b, pos), outcome, *verdict ? verdict : "-", change);
     if (strcmp(outcome, "failed") == 0) {
         char *said = failure_said(res);
-        const char *metric = str_of(b->row, "metric");
+        const char *metric = json_get_string(b->row, "metric", "");
         char *fmsg =
-            int_of(res, "base_runs") > 0
+            json_get_int(res, "base_runs", 0) > 0
                 ? xasprintf("the runs of step %" JSON_INTEGER_FORMAT " have no \"%s\" (%s)", b->n,
                             *metric ? metric : "deciding metric",
                             strcmp(metric, HISTORY_METRIC_INSTRUCTIONS) == 0
@@ -705,11 +701,11 @@ static int name_measured(struct store *s, struct bis *b, char *err, size_t errle
     json_t *r = NULL;
     int rc = one_row(s, MEASURED_SQL, p, 3, &r, err, errlen);
     const json_t *m =
-        r ? step_metric(json_object_get(r, "result"), str_of(b->row, "metric")) : NULL;
+        r ? step_metric(json_object_get(r, "result"), json_get_string(b->row, "metric", "")) : NULL;
     if (rc == 0 && m) {
         char how[96];
         snprintf(how, sizeof(how), " (the good end), measured by step %" JSON_INTEGER_FORMAT,
-                 int_of(r, "n"));
+                 json_get_int(r, "n", 0));
         rc = name_culprit(s, b, b->hi, b->lo, m, how, err, errlen);
     } else if (rc == 0) {
         rc = 1;
@@ -722,7 +718,7 @@ static int name_measured(struct store *s, struct bis *b, char *err, size_t errle
 static int next_step(struct store *s, const struct bisection_settings *bs, struct bis *b, char *err,
                      size_t errlen)
 {
-    const char *phase = str_of(b->row, "phase");
+    const char *phase = json_get_string(b->row, "phase", "");
     char msg[512];
     bool ends = strcmp(phase, "ends") == 0;
     /* the testable commit nearest the middle of (lo, hi), both ends excluded: with
@@ -750,7 +746,8 @@ static int next_step(struct store *s, const struct bisection_settings *bs, struc
             return rc;
     }
     if (json_is_true(json_object_get(b->row, "over_time")) ||
-        int_of(b->row, "turns") + 2 * int_of(b->row, "rounds") > int_of(b->row, "max_runs")) {
+        json_get_int(b->row, "turns", 0) + 2 * json_get_int(b->row, "rounds", 0) >
+            json_get_int(b->row, "max_runs", 0)) {
         snprintf(
             msg, sizeof(msg),
             "out of budget (%s) with the culprit between %.12s and %.12s (%" JSON_INTEGER_FORMAT
@@ -771,13 +768,13 @@ static int advance_one(struct store *s, const struct bisection_settings *bs, con
                        char *err, size_t errlen)
 {
     struct bis b = {.row = row,
-                    .id = int_of(row, "id"),
-                    .lo = int_of(row, "lo"),
-                    .hi = int_of(row, "hi"),
-                    .n = int_of(row, "steps")};
+                    .id = json_get_int(row, "id", 0),
+                    .lo = json_get_int(row, "lo", 0),
+                    .hi = json_get_int(row, "hi", 0),
+                    .n = json_get_int(row, "steps", 0)};
     snprintf(b.ids, sizeof(b.ids), "%" JSON_INTEGER_FORMAT, b.id);
     const json_t *st = json_object_get(row, "step");
-    if (json_is_object(st) && strcmp(str_of(st, "outcome"), "pending") == 0) {
+    if (json_is_object(st) && strcmp(json_get_string(st, "outcome", ""), "pending") == 0) {
         if (!json_is_true(json_object_get(st, "done")))
             return 0;
         return decide_step(s, bs, &b, st, err, errlen);
@@ -820,10 +817,10 @@ static int auto_start(struct store *s, const struct bisection_settings *bs, char
     const json_t *r;
     json_array_foreach(rows, i, r)
     {
-        const char *good = str_of(r, "good"), *bad = str_of(r, "bad");
+        const char *good = json_get_string(r, "good", ""), *bad = json_get_string(r, "bad", "");
         char reg[24], host[24];
-        snprintf(reg, sizeof(reg), "%" JSON_INTEGER_FORMAT, int_of(r, "regression"));
-        snprintf(host, sizeof(host), "%" JSON_INTEGER_FORMAT, int_of(r, "host_id"));
+        snprintf(reg, sizeof(reg), "%" JSON_INTEGER_FORMAT, json_get_int(r, "regression", 0));
+        snprintf(host, sizeof(host), "%" JSON_INTEGER_FORMAT, json_get_int(r, "host_id", 0));
         json_t *chain = NULL;
         char why[512] = "";
         const char *state = "running";
@@ -845,14 +842,14 @@ static int auto_start(struct store *s, const struct bisection_settings *bs, char
         if (!json_is_array(e_env))
             json_object_set_new(entry, "env", json_array());
         uint64_t id = 0;
-        rc = insert_bisection(s, "auto", reg, str_of(r, "script"), host, entry, str_of(r, "metric"),
-                              good, bad, chain, bs->rounds, bs->budget_s, state, why, &id, err,
-                              errlen);
+        rc = insert_bisection(s, "auto", reg, json_get_string(r, "script", ""), host, entry,
+                              json_get_string(r, "metric", ""), good, bad, chain, bs->rounds,
+                              bs->budget_s, state, why, &id, err, errlen);
         json_decref(entry);
         json_decref(chain);
         if (rc < 0)
             break;
-        reports_stale(s, int_of(r, "regression"));
+        reports_stale(s, json_get_int(r, "regression", 0));
         log_info("regression %s: bisection %" PRIu64 " %s%s%s", reg, id,
                  strcmp(state, "running") == 0 ? "started" : "not started", *why ? ": " : "", why);
     }
@@ -882,7 +879,7 @@ int bisection_advance(struct store *s, const struct bisection_settings *bs, char
         {
             /* one coordinator at a time moves a bisection (coordinators may share a database) */
             char ids[24];
-            snprintf(ids, sizeof(ids), "%" JSON_INTEGER_FORMAT, int_of(row, "id"));
+            snprintf(ids, sizeof(ids), "%" JSON_INTEGER_FORMAT, json_get_int(row, "id", 0));
             const char *p[1] = {ids};
             json_t *lk = NULL;
             rc = one_row(s,
@@ -971,22 +968,23 @@ static int cancel_locked(struct store *s, const char *ids, uint64_t id, const ch
                             "no bisection has that id (pyscope bisect --host prints it)");
         return 0;
     }
-    if (strcmp(str_of(r, "state"), "running") != 0) {
+    if (strcmp(json_get_string(r, "state", ""), "running") != 0) {
         snprintf(msg, sizeof(msg), "bisection %s already ended (%s at %s: %s): nothing to cancel",
-                 ids, str_of(r, "state"), str_of(r, "finished"), str_of(r, "message"));
+                 ids, json_get_string(r, "state", ""), json_get_string(r, "finished", ""),
+                 json_get_string(r, "message", ""));
         *out = cancel_error(id, "not_running", msg);
         json_decref(r);
         return 0;
     }
-    *regression = int_of(r, "regression_id");
+    *regression = json_get_int(r, "regression_id", 0);
     int withdrawn = store_command(s, WITHDRAW_SQL, p1, 1, err, errlen);
     rc = withdrawn < 0 ? withdrawn : store_command(s, WITHDRAWN_DONE_SQL, p1, 1, err, errlen);
     if (rc >= 0) {
         snprintf(msg, sizeof(msg),
                  "cancelled by %s at %s (%d queued turns withdrawn); the culprit lay between "
                  "%.12s and %.12s (%" JSON_INTEGER_FORMAT " commits) when it stopped",
-                 who, str_of(r, "now"), withdrawn, str_of(r, "last_good"), str_of(r, "first_bad"),
-                 int_of(r, "commits"));
+                 who, json_get_string(r, "now", ""), withdrawn, json_get_string(r, "last_good", ""),
+                 json_get_string(r, "first_bad", ""), json_get_int(r, "commits", 0));
         const char *p2[2] = {ids, msg};
         rc = store_command(s,
                            "UPDATE bisections SET state = 'cancelled', phase = 'end',"

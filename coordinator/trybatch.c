@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "abtest.h"
+#include "jsonutil.h"
 #include "regress.h"
 #include "xmalloc.h"
 
@@ -45,12 +46,6 @@ static const char TRY_JOBS_SQL[] =
 static const char TRY_DOCS_SQL[] =
     "SELECT " STORE_RUN_DOC_SQL " WHERE r.batch_id = ANY ($1::bigint[]) AND r.outcome = 'ok'";
 
-static const char *str_of(const json_t *o, const char *k)
-{
-    const char *v = json_string_value(json_object_get(o, k));
-    return v ? v : "";
-}
-
 static void set_error(json_t *doc, const char *code, const char *msg)
 {
     json_object_set_new(doc, "error", json_pack("{s:s, s:s}", "code", code, "message", msg));
@@ -72,21 +67,22 @@ struct try_group {
 /* Note why row (a turn that did not end ok) failed in g's failures. */
 static void group_failed(struct try_group *g, const json_t *row)
 {
-    const char *side = strcmp(str_of(row, "side"), "try_head") == 0 ? "head" : "base";
-    const char *outcome = str_of(row, "outcome");
-    const char *msg = str_of(row, "message");
+    const char *side = strcmp(json_get_string(row, "side", ""), "try_head") == 0 ? "head" : "base";
+    const char *outcome = json_get_string(row, "outcome", "");
+    const char *msg = json_get_string(row, "message", "");
     if (!*outcome)
         outcome = "failed"; /* no run: the job ended without one (end_reason says why) */
     if (!*msg)
-        msg = str_of(row, "end_reason");
+        msg = json_get_string(row, "end_reason", "");
     if (!*msg)
         msg = "no reason given";
     size_t i;
     json_t *f;
     json_array_foreach(g->failures, i, f)
     {
-        if (strcmp(str_of(f, "side"), side) == 0 && strcmp(str_of(f, "outcome"), outcome) == 0 &&
-            strcmp(str_of(f, "message"), msg) == 0) {
+        if (strcmp(json_get_string(f, "side", ""), side) == 0 &&
+            strcmp(json_get_string(f, "outcome", ""), outcome) == 0 &&
+            strcmp(json_get_string(f, "message", ""), msg) == 0) {
             json_object_set_new(f, "turns",
                                 json_integer(json_integer_value(json_object_get(f, "turns")) + 1));
             return;
@@ -100,9 +96,10 @@ static void group_failed(struct try_group *g, const json_t *row)
 
 static bool same_series(const json_t *a, const json_t *b)
 {
-    return strcmp(str_of(a, "script"), str_of(b, "script")) == 0 &&
-           strcmp(str_of(a, "fingerprint"), str_of(b, "fingerprint")) == 0 &&
-           strcmp(str_of(a, "python"), str_of(b, "python")) == 0;
+    return strcmp(json_get_string(a, "script", ""), json_get_string(b, "script", "")) == 0 &&
+           strcmp(json_get_string(a, "fingerprint", ""), json_get_string(b, "fingerprint", "")) ==
+               0 &&
+           strcmp(json_get_string(a, "python", ""), json_get_string(b, "python", "")) == 0;
 }
 
 /* The comparison of group g as a result object (new). */
@@ -117,14 +114,15 @@ static json_t *group_result(const struct try_group *g)
                                  (const json_t *const *)g->docs[1], g->n[1], &opt);
     const char *build = "";
     if (g->n[1])
-        build = str_of(json_object_get(g->docs[1][0], "python"), "build");
+        build = json_get_string(json_object_get(g->docs[1][0], "python"), "build", "");
     return json_pack(
         "{s:s, s:{s:s, s:s}, s:s, s:I, s:I, s:I, s:I, s:I, s:O, s:I, s:o}", "script",
-        str_of(g->first, "script"), "host", "hostname", str_of(g->first, "hostname"), "fingerprint",
-        str_of(g->first, "fingerprint"), "python_build", build, "base_runs", (json_int_t)g->n[0],
-        "head_runs", (json_int_t)g->n[1], "runs_not_ok", (json_int_t)g->not_ok, "base_not_ok",
-        (json_int_t)g->side_not_ok[0], "head_not_ok", (json_int_t)g->side_not_ok[1], "failures",
-        g->failures, "jobs_pending", (json_int_t)g->pending, "regression", reg);
+        json_get_string(g->first, "script", ""), "host", "hostname",
+        json_get_string(g->first, "hostname", ""), "fingerprint",
+        json_get_string(g->first, "fingerprint", ""), "python_build", build, "base_runs",
+        (json_int_t)g->n[0], "head_runs", (json_int_t)g->n[1], "runs_not_ok", (json_int_t)g->not_ok,
+        "base_not_ok", (json_int_t)g->side_not_ok[0], "head_not_ok", (json_int_t)g->side_not_ok[1],
+        "failures", g->failures, "jobs_pending", (json_int_t)g->pending, "regression", reg);
 }
 
 /* The run document of id in docs (borrowed), or NULL. */
@@ -134,7 +132,7 @@ static const json_t *doc_of(const json_t *docs, const char *id)
     const json_t *d;
     json_array_foreach(docs, i, d)
     {
-        if (strcmp(str_of(d, "id"), id) == 0)
+        if (strcmp(json_get_string(d, "id", ""), id) == 0)
             return d;
     }
     return NULL;
@@ -158,14 +156,15 @@ static json_t *decide(const json_t *jobs, const json_t *docs, size_t limit)
         struct try_group g = {.first = json_array_get(jobs, i), .failures = json_array()};
         for (; i < n && same_series(g.first, json_array_get(jobs, i)); i++) {
             const json_t *row = json_array_get(jobs, i);
-            const char *state = str_of(row, "state");
+            const char *state = json_get_string(row, "state", "");
             if (strcmp(state, "queued") == 0 || strcmp(state, "leased") == 0) {
                 g.pending++;
                 continue;
             }
-            const json_t *d =
-                strcmp(str_of(row, "outcome"), "ok") == 0 ? doc_of(docs, str_of(row, "run")) : NULL;
-            int side = strcmp(str_of(row, "side"), "try_head") == 0;
+            const json_t *d = strcmp(json_get_string(row, "outcome", ""), "ok") == 0
+                                  ? doc_of(docs, json_get_string(row, "run", ""))
+                                  : NULL;
+            int side = strcmp(json_get_string(row, "side", ""), "try_head") == 0;
             if (d == NULL) {
                 g.not_ok++;
                 g.side_not_ok[side]++;
@@ -216,7 +215,7 @@ int trybatch_answer(struct store *s, const struct wire_query *q, json_t **out, c
         goto out;
     }
     json_object_set(doc, "batch", (json_t *)batch);
-    if (strcmp(str_of(batch, "purpose"), "try") != 0) {
+    if (strcmp(json_get_string(batch, "purpose", ""), "try") != 0) {
         set_error(doc, "not_a_try",
                   "that batch is not a try (a suite run: read it with pyscope status or "
                   "pyscope report)");

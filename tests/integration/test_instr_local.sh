@@ -1,0 +1,70 @@
+#!/usr/bin/env bash
+# test_instr_local.sh - the local A/B commands on instruction counts (docs/revisions.md):
+# `pyscope bisect --metric instructions` and `pyscope try --instructions` in a git checkout
+# run every turn under valgrind too (pyscope-run --instructions), and the counts decide.
+# A repository of 5 commits where commit 3 makes f() loop 10% longer: the bisection names
+# commit 3, confirmed against its parent, with the exact rule and the fewest turns (equal
+# counts on each side leave nothing open, so no step adds pairs: 4 steps x 3 pairs, however
+# noisy the machine's times); try on the ends gives an "instructions" regression, exact.
+# Without valgrind: exit 2 and pyscope-run's message, nothing blamed on the revision.
+source "$PYSCOPE_SRC/tests/integration/lib.sh"
+command -v valgrind >/dev/null || skip "valgrind is not installed (scripts/install-deps.sh --test installs it)"
+command -v git >/dev/null || skip "no git (apt-get install git)"
+export XDG_CACHE_HOME="$T/cache" GIT_CONFIG_NOSYSTEM=1 HOME="$T"
+export GIT_AUTHOR_NAME=t GIT_AUTHOR_EMAIL=t@example.com GIT_COMMITTER_NAME=t \
+    GIT_COMMITTER_EMAIL=t@example.com
+unset VIRTUAL_ENV GITHUB_STEP_SUMMARY
+mkdir "$T/repo"
+cd "$T/repo"
+git init -q
+cat >s.py <<'PY'
+N = 100000
+def f():
+    t = 0
+    for i in range(N):
+        t += i * i
+    return t
+f()
+PY
+git add s.py
+git commit -qm "commit 0"
+for i in 1 2 3 4; do
+    echo "# $i" >>s.py
+    [ "$i" = 3 ] && sed -i 's/^N = 100000$/N = 110000/' s.py
+    git commit -qam "commit $i"
+done
+mapfile -t H < <(git rev-list --reverse HEAD)
+A=(--rounds 3 --repeat 1 --threshold 2)
+
+run "$PYSCOPE" bisect --good "${H[0]}" --bad "${H[4]}" --metric instructions "${A[@]}" --json s.py
+expect_eq "bisect --metric instructions exits 0" 0 "$RC"
+[ "$RC" = 0 ] || echo "$ERR" | tail -n 5 | sed 's/^/# /'
+printf '%s' "$OUT" >"$T/bisect.json"
+field() { "$PY" -c "import json, sys; d = json.load(open(sys.argv[1])); print($1)" "$T/bisect.json"; }
+expect_eq "it names commit 3" "found ${H[3]}" "$(field 'd["status"], (d.get("culprit") or {}).get("hash")' |
+    tr -d "(),'")"
+# the verdict of metric instructions in a regression object: "verdict rule"
+instr_verdict='" ".join([(m["verdict"], m["rule"]) for m in R["metrics"] if m["metric"] == "instructions" and not m.get("function")][0])'
+expect_eq "confirmed against its parent, on instructions, by the exact rule" \
+    "confirmed regression deterministic" \
+    "$(field "d['steps'][-1]['outcome'] + ' ' + (lambda R: $instr_verdict)(d['evidence'])" 2>&1)"
+expect_eq "no step added pairs: every A/B ran its 3 pairs only" "3" \
+    "$(field 'sorted({s.get("rounds") for s in d["steps"] if s["outcome"] != "skip"})[-1]' 2>&1)"
+
+run "$PYSCOPE" try --base "${H[0]}" --head "${H[4]}" --instructions "${A[@]}" --json s.py
+expect_eq "try --instructions exits 0" 0 "$RC"
+printf '%s' "$OUT" >"$T/try.json"
+expect_eq "try: an instructions regression, exact" "regression deterministic" \
+    "$("$PY" -c "import json, sys; R = json.load(open(sys.argv[1]))['regression']; print($instr_verdict)" \
+        "$T/try.json" 2>&1)"
+
+# no valgrind on PATH (python and git are)
+mkdir "$T/bin"
+ln -s "$(command -v git)" "$T/bin/git"
+ln -s "$("$PY" -c 'import os, sys; print(os.path.realpath(sys.executable))')" "$T/bin/python3"
+run env PATH="$T/bin" "$PYSCOPE" try --base "${H[0]}" --head "${H[4]}" --instructions "${A[@]}" s.py
+expect_eq "without valgrind: exit 2" 2 "$RC"
+expect_match "pyscope-run says what is missing" "needs valgrind: apt-get install valgrind" "$ERR"
+expect_match "and the revision is not blamed" "refused to run the base revision" "$ERR"
+expect_nomatch "no script failure claimed" "the script failed" "$ERR"
+finish
