@@ -3,6 +3,7 @@
  * (abrun.h, docs/revisions.md).
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <spawn.h>
 #include <stdlib.h>
@@ -213,10 +214,13 @@ static int abrun_turn(const struct abrun_opts *o, struct abrun_side *s)
     for (size_t k = 1; k < n_script; k++)
         argv[i++] = o->script_argv[k];
     argv[i] = NULL;
-    /* the script's output is not ours: it goes to stderr (stdout stays the verdict) */
+    /* the script's output is not ours: it goes to stderr (stdout stays the verdict); its
+     * input is /dev/null in every turn, so that no turn reads what another did not (piped
+     * input would feed the first turn only, a terminal would wait for a key) */
     posix_spawn_file_actions_t fa;
     posix_spawn_file_actions_init(&fa);
     posix_spawn_file_actions_adddup2(&fa, STDERR_FILENO, STDOUT_FILENO);
+    posix_spawn_file_actions_addopen(&fa, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
     pid_t pid;
     int rc = o->runner_on_path ? posix_spawnp(&pid, o->runner, &fa, NULL, argv, environ)
                                : posix_spawn(&pid, o->runner, &fa, NULL, argv, environ);
@@ -242,6 +246,10 @@ static int abrun_turn(const struct abrun_opts *o, struct abrun_side *s)
                       "message above)",
                       s->label, s->hash);
             status = PYSCOPE_EXIT_USAGE;
+        } else if (code == PYSCOPE_EXIT_TIMEOUT) {
+            log_error("the script ran past --timeout %s at the %s revision %.12s",
+                      o->args->timeout ? o->args->timeout : "?", s->label, s->hash);
+            status = PYSCOPE_EXIT_SCRIPT;
         } else {
             log_error("the script failed at the %s revision %.12s (pyscope-run exit status %d)",
                       s->label, s->hash, code);
