@@ -102,6 +102,18 @@ revisions_repo() {
 }
 C() { sed -n "${1}p" "$T/hashes"; }
 
+# scratch_repo DIR: an empty git repository at DIR, entered (cd), with a committer and the
+# tests' own cache and home (the commands' worktree cache goes under $T).
+scratch_repo() {
+    command -v git >/dev/null || skip "no git (apt-get install git)"
+    export XDG_CACHE_HOME="$T/cache" GIT_CONFIG_NOSYSTEM=1 HOME="$T"
+    export GIT_AUTHOR_NAME=t GIT_AUTHOR_EMAIL=t@example.com GIT_COMMITTER_NAME=t \
+        GIT_COMMITTER_EMAIL=t@example.com
+    mkdir -p "$1"
+    cd "$1"
+    git init -q
+}
+
 # json_get EXPR: read a JSON document on stdin, print python expression EXPR of it (as d).
 json_get() {
     "$PY" -c "import json,sys; d=json.loads(sys.stdin.read()); print($1)"

@@ -4,14 +4,9 @@
 # only, and a terminal would wait for a key), and a turn that runs past --timeout is said
 # to have timed out, at which revision, not "failed (exit status 124)".
 source "$PYSCOPE_SRC/tests/integration/lib.sh"
-command -v git >/dev/null || skip "no git (apt-get install git)"
-export XDG_CACHE_HOME="$T/cache" GIT_CONFIG_NOSYSTEM=1 HOME="$T"
-export GIT_AUTHOR_NAME=t GIT_AUTHOR_EMAIL=t@example.com GIT_COMMITTER_NAME=t \
-    GIT_COMMITTER_EMAIL=t@example.com
+source "$PYSCOPE_SRC/tests/integration/coord.sh"
 unset VIRTUAL_ENV GITHUB_STEP_SUMMARY
-mkdir "$T/repo"
-cd "$T/repo"
-git init -q
+scratch_repo "$T/repo"
 printf 'import sys\nsys.exit(5 if sys.stdin.read() else 0)\n' >stdin.py
 printf 'import time\ntime.sleep(60)\n' >sleepy.py
 git add stdin.py sleepy.py

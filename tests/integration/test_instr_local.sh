@@ -8,15 +8,10 @@
 # noisy the machine's times); try on the ends gives an "instructions" regression, exact.
 # Without valgrind: exit 2 and pyscope-run's message, nothing blamed on the revision.
 source "$PYSCOPE_SRC/tests/integration/lib.sh"
+source "$PYSCOPE_SRC/tests/integration/coord.sh"
 command -v valgrind >/dev/null || skip "valgrind is not installed (scripts/install-deps.sh --test installs it)"
-command -v git >/dev/null || skip "no git (apt-get install git)"
-export XDG_CACHE_HOME="$T/cache" GIT_CONFIG_NOSYSTEM=1 HOME="$T"
-export GIT_AUTHOR_NAME=t GIT_AUTHOR_EMAIL=t@example.com GIT_COMMITTER_NAME=t \
-    GIT_COMMITTER_EMAIL=t@example.com
 unset VIRTUAL_ENV GITHUB_STEP_SUMMARY
-mkdir "$T/repo"
-cd "$T/repo"
-git init -q
+scratch_repo "$T/repo"
 cat >s.py <<'PY'
 N = 100000
 def f():
