@@ -13,6 +13,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "confval.h"
 #include "errors.h"
 #include "log.h"
 #include "xmalloc.h"
@@ -195,12 +196,10 @@ static int cfg_apply(struct agent_config *cfg, const char *key, const char *v, c
     else if (strcmp(key, "pythons") == 0)
         cfg_set(&cfg->pythons, v);
     else if (strcmp(key, "discover_pythons") == 0) {
-        bool yes = strcmp(v, "yes") == 0 || strcmp(v, "true") == 0 || strcmp(v, "1") == 0;
-        if (!yes && strcmp(v, "no") != 0 && strcmp(v, "false") != 0 && strcmp(v, "0") != 0) {
-            log_error("%s: discover_pythons is yes or no, not \"%s\"", where, v);
+        if (confval_onoff(v, &cfg->discover_pythons) < 0) {
+            log_error("%s: discover_pythons takes " CONFVAL_ONOFF_WORDS ", not \"%s\"", where, v);
             return -PYSCOPE_EUSAGE;
         }
-        cfg->discover_pythons = yes;
     } else if (strcmp(key, "secret_key") == 0)
         cfg_set(&cfg->secret_key, v);
     else if (strcmp(key, "coordinator_key") == 0)
@@ -260,9 +259,14 @@ static int cfg_apply(struct agent_config *cfg, const char *key, const char *v, c
         rc = cfg_uint(v, 1, 3600, &cfg->resend_s);
     else if (strcmp(key, "connect_timeout") == 0)
         rc = cfg_uint(v, 1, 3600, &cfg->connect_timeout_s);
-    else if (strcmp(key, "verbose") == 0)
-        cfg->verbose = strcmp(v, "yes") == 0 || strcmp(v, "true") == 0 || strcmp(v, "1") == 0;
-    else {
+    else if (strcmp(key, "verbose") == 0) {
+        bool on = cfg->verbose;
+        if (confval_onoff(v, &on) < 0) {
+            log_error("%s: verbose takes " CONFVAL_ONOFF_WORDS ", not \"%s\"", where, v);
+            return -PYSCOPE_EUSAGE;
+        }
+        cfg->verbose = on;
+    } else {
         log_error("%s: unknown setting \"%s\"", where, key);
         return -PYSCOPE_EUSAGE;
     }

@@ -11,6 +11,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "confval.h"
 #include "errors.h"
 #include "wire.h"
 #include "xmalloc.h"
@@ -69,18 +70,14 @@ static int parse_u32(const char *v, uint32_t *out)
     return 0;
 }
 
-/* on/off (also 1/0, yes/no, true/false) into *out as 1 or 0. */
+/* A switch (lib/confval.h) into *out as 1 or 0. */
 static int parse_onoff(const char *v, uint32_t *out)
 {
-    static const char *const on[] = {"on", "1", "yes", "true"}, *const off[] = {"off", "0", "no",
-                                                                                "false"};
-    for (size_t i = 0; i < 4; i++) {
-        if (strcasecmp(v, on[i]) == 0 || strcasecmp(v, off[i]) == 0) {
-            *out = strcasecmp(v, on[i]) == 0;
-            return 0;
-        }
-    }
-    return -1;
+    bool on;
+    if (confval_onoff(v, &on) < 0)
+        return -1;
+    *out = on;
+    return 0;
 }
 
 static int parse_level(const char *v, enum log_level *out)

@@ -10,7 +10,7 @@
 set(PYSCOPE_LAYERS core stats render farm)
 # Core utilities every program uses: errors, allocation, logging, JSON, hashes, paths.
 set(PYSCOPE_LAYER_core errors xmalloc strbuf log sanitize jsonutil hash fault pathnorm funckey hostinfo gitrev
-                       pyreq atomicfile metrics)
+                       pyreq atomicfile metrics confval)
 set(PYSCOPE_LAYER_core_USES)
 # Statistics and the regression verdict, with the local history they read.
 set(PYSCOPE_LAYER_stats stats contended history history_index history_doc regress abtest)
