@@ -129,6 +129,7 @@ struct wire_suite_entry *submit_suite_entries(const struct suite *s, char *const
                 .mode = e->mode == SUITE_MODE_TRACE ? WIRE_MODE_TRACE : WIRE_MODE_SAMPLE,
                 .timeout_s = e->timeout_s,
                 .threshold = e->threshold,
+                .instructions = e->instructions,
                 .n_env = e->n_env,
                 .env = (const char *const *)e->env,
                 .python = !np         ? ""

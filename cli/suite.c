@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "confval.h"
 #include "errors.h"
 #include "jobenv.h"
 #include "pyreq.h"
@@ -46,6 +47,7 @@ enum {
     SUITE_SET_LABEL = 1 << 8,
     SUITE_SET_REFERENCE = 1 << 9,
     SUITE_SET_PYTHON = 1 << 10,
+    SUITE_SET_INSTRUCTIONS = 1 << 11,
 };
 
 /* One section as seen while parsing. */
@@ -380,7 +382,8 @@ static bool suite_name_ok(const char *s)
     return true;
 }
 
-/* Handle a key common to [suite] and [script]: repeat, warmup, mode, timeout, threshold. */
+/* Handle a key common to [suite] and [script]: repeat, warmup, mode, timeout, threshold,
+ * instructions. */
 static bool suite_common_key(struct suite_parse *p, unsigned *set, struct suite_entry *e,
                              const char *name, const char *value)
 {
@@ -412,6 +415,10 @@ static bool suite_common_key(struct suite_parse *p, unsigned *set, struct suite_
         bit = SUITE_SET_THRESHOLD;
         ok = suite_threshold(value, &e->threshold);
         want = "a percentage (5%) or a fraction (0.05) above 0";
+    } else if (strcmp(name, "instructions") == 0) {
+        bit = SUITE_SET_INSTRUCTIONS;
+        ok = confval_onoff(value, &e->instructions) == 0;
+        want = CONFVAL_ONOFF_WORDS;
     } else {
         return false;
     }
@@ -566,7 +573,7 @@ static int suite_handler(void *user, const char *section, const char *name, cons
         } else {
             suite_err(p, p->line,
                       "unknown key \"%s\" in [suite] (name, hosts, label, reference, repeat, "
-                      "warmup, mode, timeout, threshold, env, python)",
+                      "warmup, mode, timeout, threshold, instructions, env, python)",
                       suite_text_ok(name) ? name : "?");
         }
         return 1;
@@ -583,7 +590,7 @@ static int suite_handler(void *user, const char *section, const char *name, cons
     } else {
         suite_err(p, p->line,
                   "unknown key \"%s\" in [script] (args, repeat, warmup, mode, timeout, "
-                  "threshold, env, python)",
+                  "threshold, instructions, env, python)",
                   suite_text_ok(name) ? name : "?");
     }
     return 1;
@@ -674,6 +681,8 @@ static void suite_inherit(struct suite_parse *p, struct suite_section *sec,
         e->timeout_s = (ds & SUITE_SET_TIMEOUT) ? defs->timeout_s : SUITE_DEFAULT_TIMEOUT;
     if (!(sec->set & SUITE_SET_THRESHOLD))
         e->threshold = (ds & SUITE_SET_THRESHOLD) ? defs->threshold : 0;
+    if (!(sec->set & SUITE_SET_INSTRUCTIONS))
+        e->instructions = (ds & SUITE_SET_INSTRUCTIONS) && defs->instructions;
     if (!(sec->set & SUITE_SET_PYTHON) && defs && defs->n_pythons) {
         e->pythons = xcalloc(defs->n_pythons, sizeof(*e->pythons));
         for (size_t k = 0; k < defs->n_pythons; k++)

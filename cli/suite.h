@@ -14,6 +14,7 @@
  *     timeout = 2m
  *     env = PYTHONHASHSEED=0
  *     python = 3.12, 3.13
+ *     instructions = on
  *
  * Everything is validated (names, ranges, paths that could leave the
  * workspace, quoting) and every problem is reported with its file and line.
@@ -22,6 +23,7 @@
 #ifndef PYSCOPE_SUITE_H
 #define PYSCOPE_SUITE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 /* Caps, the same as the wire's (proto/pyscope.proto). */
@@ -51,6 +53,7 @@ struct suite_entry {
     enum suite_mode mode; /* profiling mode */
     double timeout_s;     /* per run, > 0 */
     double threshold;     /* regression threshold as a fraction; 0 = the coordinator's */
+    bool instructions;    /* count each repeat's instructions too (valgrind, Job.instructions) */
     char **env;           /* n_env "NAME=VALUE" the script gets ([suite]'s, then its own) */
     size_t n_env;
     char **pythons;   /* `python =`: n_pythons requests (lib/pyreq.h), one job each; */

@@ -430,7 +430,7 @@ static int submit_entry(struct store *s, const struct wire_submit *sub,
     p_own(&p, strings_json(e->n_env, e->env));
     p_str(&p, commit);
     p_str(&p, e->python ? e->python : "");
-    p_str(&p, sub->instructions ? "t" : "f");
+    p_str(&p, sub->instructions || e->instructions ? "t" : "f");
     PGresult *res = store_exec(
         s,
         "INSERT INTO jobs (batch_id, script_id, host_id, args, repeat, warmup, mode,"

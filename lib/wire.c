@@ -1060,6 +1060,7 @@ static Pyscope__SuiteEntry *enc_entry(struct arena *a, const struct wire_suite_e
     pe->n_env = e->n_env;
     pe->env = enc_strv(a, e->n_env, e->env);
     pe->python = enc_str(e->python);
+    pe->instructions = e->instructions;
     return pe;
 }
 
@@ -1435,6 +1436,7 @@ static void dec_entry(const Pyscope__SuiteEntry *pe, struct wire_suite_entry *e)
     e->n_env = pe->n_env;
     e->env = dec_strv(pe->env);
     e->python = pe->python;
+    e->instructions = pe->instructions;
 }
 
 static int dec_submit(struct arena *a, const Pyscope__Submit *p, struct wire_submit *s,

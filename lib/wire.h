@@ -300,6 +300,7 @@ struct wire_suite_entry {
     size_t n_env;           /* at most 64 (lib/jobenv.h) */
     const char *const *env; /* "NAME=VALUE", each checked by jobenv_check() */
     const char *python;     /* lib/pyreq.h request, or "" (the agent's default) */
+    bool instructions;      /* count its instructions (Job.instructions); suite's setting */
 };
 
 struct wire_host_selector {

@@ -109,7 +109,6 @@ farm_cli submit "$T/instr.ini" --hosts "$HOST" --wait -q >/dev/null 2>"$T/plain.
     fail "a plain submit ran" "$(tail -3 "$T/plain.err")"
 expect_eq "a submit without it asks for none: no counts stored (NULL, not zeros)" "f|t" \
     "$(pg_sql "SELECT bool_or(j.instructions), bool_and(r.instructions IS NULL AND r.outcome = 'ok') FROM jobs j JOIN runs r ON r.job_id = j.id WHERE j.batch_id = (SELECT max(id) FROM batches)" | tr -d ' ')"
-
 # --- the nightly analysis decides on the counts: +1000 iterations (~ +1.5% instructions,
 # a fraction of a millisecond: its two baseline nights are too few for a time verdict) -----
 sed -i 's/range(2000)/range(3000)/' "$T/ws/tiny.py"
@@ -124,6 +123,18 @@ counted=$(pg_sql "SELECT count(*) FROM runs r JOIN scripts s ON s.id = r.script_
 capture farm_cli history tiny.py --host "$HOST" --metric instructions --json
 expect_eq "history --host --metric instructions: each counted run's median count" "0 3 $counted True" \
     "$RC $(printf '%s' "$OUT" | "$PY" -c 'import json,sys; d=json.load(sys.stdin); r=[x for x in d["runs"] if x["n"] > 0]; print(len(r), len(r), all(x["median_instructions"] > 1e6 for x in r))' 2>&1)"
+
+# a suite's `instructions = on` (docs/suite-format.md) counts that script's runs only, without
+# --instructions: the nightly suite of a busy farm counts its CPU-bound scripts
+cp "$T/ws/tiny.py" "$T/ws/counted.py"
+cp "$T/ws/tiny.py" "$T/ws/other.py"
+printf '[suite]\nname = instr_suite\n\n[script counted.py]\ninstructions = on\n\n[script other.py]\n' \
+    >"$T/suite-instr.ini"
+capture farm_cli submit "$T/suite-instr.ini" --hosts "$HOST" --wait -q
+expect_eq "suite instructions = on: the batch ran (exit 0)" 0 "$RC"
+expect_eq "suite instructions = on: that script's job counts, the other's does not" \
+    "counted.py|t|1 other.py|f|0" \
+    "$(pg_sql "SELECT s.key || '|' || CASE WHEN j.instructions THEN 't' ELSE 'f' END || '|' || count(r.instructions) FROM jobs j JOIN scripts s ON s.id = j.script_id LEFT JOIN runs r ON r.job_id = j.id AND r.outcome = 'ok' AND r.instructions IS NOT NULL WHERE j.batch_id = (SELECT max(id) FROM batches WHERE suite = 'instr_suite') GROUP BY s.key, j.instructions ORDER BY s.key" | tr -d ' ' | tr '\n' ' ' | sed 's/ $//')"
 
 # --- an agent without valgrind refuses such jobs, saying how to get valgrind --------------
 mkdir -p "$T/novg"

@@ -99,6 +99,34 @@ static void test_good_file(void **state)
     suite_destroy(&s);
 }
 
+/* `instructions = on|off` (docs/suite-format.md): [suite]'s is every script's default, a
+ * [script] section's own wins; off when nobody sets it; the reference script is never counted. */
+static void test_instructions(void **state)
+{
+    (void)state;
+    struct suite *s = NULL;
+    char err[512] = "";
+    const char *text = "[suite]\ninstructions = on\nreference = ref.py\n"
+                       "[script a.py]\n"
+                       "[script b.py]\ninstructions = OFF\n"
+                       "[script c.py]\ninstructions = yes\n";
+    if (parse(text, &s, err, sizeof(err)) != 0)
+        fail_msg("%s", err);
+    assert_true(s->entries[0].instructions);
+    assert_false(s->entries[1].instructions);
+    assert_true(s->entries[2].instructions);
+    assert_non_null(s->reference);
+    assert_false(s->reference->instructions);
+    suite_destroy(&s);
+
+    text = "[script a.py]\n[script b.py]\ninstructions = 1\n";
+    if (parse(text, &s, err, sizeof(err)) != 0)
+        fail_msg("%s", err);
+    assert_false(s->entries[0].instructions);
+    assert_true(s->entries[1].instructions);
+    suite_destroy(&s);
+}
+
 static void test_defaults_and_name_from_file(void **state)
 {
     (void)state;
@@ -190,6 +218,11 @@ static void test_bad_files(void **state)
     expect_bad("[script a.py]\nthreshold = -5%\n", "t.ini:2: threshold");
     expect_bad("[script a.py]\nthreshold = inf\n", "t.ini:2: threshold");
     expect_bad("[script a.py]\nrepeat = 2\nrepeat = 3\n", "t.ini:3: \"repeat\" set twice");
+    expect_bad(
+        "[script a.py]\ninstructions = maybe\n",
+        "t.ini:2: instructions takes on or off (also yes/no, true/false, 1/0), not \"maybe\"");
+    expect_bad("[suite]\ninstructions = on\ninstructions = off\n[script a.py]\n",
+               "t.ini:3: \"instructions\" set twice");
     expect_bad("[script a.py]\ncolour = red\n", "t.ini:2: unknown key \"colour\" in [script]");
     expect_bad("[suite]\nshell = yes\n[script a.py]\n", "t.ini:2: unknown key \"shell\"");
     expect_bad("[suite]\nname = bad name!\n[script a.py]\n", "t.ini:2: name takes");
@@ -401,6 +434,7 @@ int main(void)
         cmocka_unit_test(test_examples_file), cmocka_unit_test(test_bad_files),
         cmocka_unit_test(test_split_args),    cmocka_unit_test(test_reference),
         cmocka_unit_test(test_env),           cmocka_unit_test(test_pythons),
+        cmocka_unit_test(test_instructions),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

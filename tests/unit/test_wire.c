@@ -1009,6 +1009,16 @@ static void test_instructions(void **state)
     d = roundtrip(&m);
     assert_true(d->submit.instructions);
     wire_msg_destroy(&d);
+    /* a suite's `instructions = on` for one script: SuiteEntry.instructions, per entry */
+    struct wire_suite_entry ent[] = {{.script = "a.py", .instructions = true}, {.script = "b.py"}};
+    m.submit.instructions = false;
+    m.submit.entries = ent;
+    m.submit.n_entries = 2;
+    d = roundtrip(&m);
+    assert_true(d->submit.entries[0].instructions);
+    assert_false(d->submit.entries[1].instructions);
+    assert_false(d->submit.instructions);
+    wire_msg_destroy(&d);
 
     struct wire_measurement runs[] = {{.wall_s = 1, .cpu_s = 1, .instructions = 123456789012345},
                                       {.wall_s = 1, .cpu_s = 1}};
