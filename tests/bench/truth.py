@@ -475,6 +475,9 @@ def main():
                     help="the suite's threshold in percent (default: the farm's, 5)")
     ap.add_argument("--load", choices=("alternate", "always"), default="alternate",
                     help="background load on every other pair of nights, or on every night")
+    ap.add_argument("--instructions", action="store_true",
+                    help="count the CPU-bound scripts' instructions (their suite sections get "
+                         "instructions = on; needs valgrind; each counted run ~25-50x slower)")
     ap.add_argument("--dir", default=None, help="working folder (default BUILD/truth-bench)")
     ap.add_argument("--json", default=None, help="write every figure to this file")
     ap.add_argument("--quick", action="store_true",
@@ -499,9 +502,12 @@ def main():
     hosts = ["h1", "h2"]
     base = a.dir or os.path.join(a.build, "truth-bench")
     results, detail = {}, {}
+    if a.instructions and not shutil.which("valgrind"):
+        sys.exit("truth.py: --instructions needs valgrind: apt-get install valgrind")
     say(f"{len(levels)} level(s) x {a.nights} nights x {len(scripts)} scripts x {len(hosts)} "
         f"hosts, repeat {a.repeat}, threshold {a.threshold or 5:g}%, background load "
-        f"{a.load}, {cores} cores; load average now {loadavg():.1f}")
+        f"{a.load}, {cores} cores{', CPU-bound scripts counted' if a.instructions else ''}; "
+        f"load average now {loadavg():.1f}")
     for lv in levels:
         work = os.path.join(base, lv)
         shutil.rmtree(work, ignore_errors=True)
@@ -514,6 +520,8 @@ def main():
             f.write("\n")
             for s in scripts:
                 f.write(f"[script {s}]\n")
+                if a.instructions and scripts[s] in CPU_FUNCTIONS:
+                    f.write("instructions = on\n")
         injections = plan(a.nights, hosts, scripts, a.seed)
         loaded = load_pattern(a.nights, a.load) if LEVELS[lv] else set()
         load = Load(LEVELS[lv] * cores)
