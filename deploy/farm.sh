@@ -60,6 +60,11 @@
 # `deploy/farm.sh stop`). Stopping, Ctrl-C or any exit leaves nothing running:
 # process groups killed, PostgreSQL stopped, namespaces and links deleted.
 #
+# Exit status (with --once, or of the start with --detach): 0 every night ran and the report
+# was rendered; 2 or 4 a night's pyscope submit failed so that every night would (invalid
+# suite, unknown host or Python; coordinator failed): no more nights played; 3 a night's job
+# did not end ok; 1 anything else (a night not analysed within an hour, no report).
+#
 # Environment: FARM_BUILD (use this build folder, skip building), FARM_ID (a short
 # name for the namespaces, default pyf), FARM_SUBNET (default 10.77.0),
 # FARM_AGENT_ARGS (more pyscope-agent options, split on blanks).
@@ -466,8 +471,18 @@ for night in $(seq 1 "$nights"); do
     say "night $night of $nights: submitting $suite"
     # --timeout 60: the coordinator of a farm on a busy machine (the nights' own CPU hogs
     # beside it) can take more than the default 5 s to answer; a night is not interactive
+    rc=0
     "$cli" submit "$suite" --label "night $night" "${submit_pythons[@]}" --wait --timeout 60 ||
-        status=$?
+        rc=$?
+    # 3: a job did not end ok (the night still counts); 2 (invalid suite, unknown host or
+    # Python) or 4 (the coordinator failed) would fail every night alike: stop here
+    if [ "$rc" = 2 ] || [ "$rc" = 4 ]; then
+        say "night $night: pyscope submit failed (exit $rc, said above): no more nights;" \
+            "fix it and submit again (source $dir/env; pyscope submit SUITE --wait)"
+        status=$rc
+        break
+    fi
+    [ "$rc" = 0 ] || status=$rc
     # the night ends with its analysis and confirmation runs, not with its last job
     wait_settled "$night" || status=1
     say "night $night analysed: $(psql -X -A -t -c "SELECT count(*) FILTER (WHERE batch_id = b.id)

@@ -85,6 +85,18 @@ wait "$fg" || st=$?
 expect_eq "Ctrl-C exit status" "130" "$st"
 nothing_left "Ctrl-C" "$T/fg.err"
 
+# a night's submit that every night would fail alike (an unknown host: exit 2) stops the
+# nights there, with that status (a stranger's farm played five nights of "0 regressions")
+printf '[suite]\nname = bad\nhosts = no-such-host\n[script ex/a.py]\n' >"$T/bad.ini"
+st=0
+"$farm" --once --no-curve --nights 3 --port "$((port + 3))" --dir "$T/farm" --suite "$T/bad.ini" \
+    --workspace "$ws" >/dev/null 2>"$T/bad.err" || st=$?
+expect_eq "farm.sh with a suite submit refuses: exit 2" 2 "$st"
+expect_match "... says it plays no more nights" "night 1: pyscope submit failed \\(exit 2, said above\\): no more nights" \
+    "$(cat "$T/bad.err")"
+expect_eq "... after the first night" 1 "$(grep -c 'submitting' "$T/bad.err")"
+nothing_left "a failed submit" "$T/bad.err"
+
 # --detach, then stop. The workspace is a git checkout: the agents get it as their
 # repository, so `pyscope try` runs out of the box (a stranger's try on the README's farm
 # failed: its agents had no repository, and the CLI said only "no ok run at one side").
