@@ -169,7 +169,7 @@ class Farm:
             time.sleep(0.2)
         raise RuntimeError("the agents did not register")
 
-    def stop(self):
+    def stop(self, keep_db=False):
         for p in self.procs:
             try:
                 os.killpg(p.pid, signal.SIGTERM)
@@ -182,6 +182,11 @@ class Farm:
                 os.killpg(p.pid, signal.SIGKILL)
                 p.wait()
         self.procs = []
+        if self.pg and keep_db:
+            say(f"{self.level}: PostgreSQL kept running for you: PGHOST={self.pg} PGPORT=5432 "
+                f"PGUSER=postgres PGDATABASE=pyscope psql; stop it with runuser -u postgres -- "
+                f"{PG_BIN}/pg_ctl -D {self.pg}/data stop")
+            self.pg = None
         if self.pg:
             runas = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
             subprocess.run(runas + [f"{PG_BIN}/pg_ctl", "-D", f"{self.pg}/data", "-m",
@@ -478,6 +483,9 @@ def main():
     ap.add_argument("--instructions", action="store_true",
                     help="count the CPU-bound scripts' instructions (their suite sections get "
                          "instructions = on; needs valgrind; each counted run ~25-50x slower)")
+    ap.add_argument("--keep", action="store_true",
+                    help="leave each level's PostgreSQL running at the end (to read the runs, "
+                         "findings and verdicts with psql); it says how to reach and stop it")
     ap.add_argument("--dir", default=None, help="working folder (default BUILD/truth-bench)")
     ap.add_argument("--json", default=None, help="write every figure to this file")
     ap.add_argument("--quick", action="store_true",
@@ -553,7 +561,7 @@ def main():
             report = json.loads(r.stdout)["report"]
         finally:
             load.off()
-            farm.stop()
+            farm.stop(keep_db=a.keep)
         res = score(report, injections, night_of, hosts, scripts, a.nights)
         results[lv] = res
         detail[lv] = {"nights": nights_info, "result": res, "secs": time.time() - t0,

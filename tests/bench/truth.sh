@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # truth.sh [--quick] [--levels idle,cores,2cores] [--nights N] [--repeat N] [--scripts A,B]
-#          [--load alternate|always] [--threshold PCT] [--instructions]
+#          [--load alternate|always] [--threshold PCT] [--instructions] [--keep]
 #          [--seed N] [--build DIR] [--dir DIR] [--json FILE] [--help]
 #
 # Does the team report tell the truth? One command; not part of ctest. Plays N nights of a
