@@ -10,10 +10,11 @@
 
 #include "sanitize.h"
 
-/* The one piece of process-wide state in lib/: set once by main(). */
+/* The process-wide state of lib/ (the only one): set once by main(). */
 static const char *log_progname = "pyscope";
 static enum log_level log_level = LOG_LEVEL_INFO;
-/* The error messages kept (log_keep_errors), NUL-terminated; NULL when not keeping. */
+/* The error messages kept (log_keep_errors: the CLI's --json, single-threaded),
+ * NUL-terminated; NULL when not keeping (every daemon). */
 #define LOG_KEPT_MAX 8192
 static char *log_kept;
 
