@@ -19,6 +19,7 @@
 #include "config.h"
 #include "errors.h"
 #include "hash.h"
+#include "history.h"
 #include "jsonutil.h"
 #include "log.h"
 #include "util.h"
@@ -111,6 +112,11 @@ void abrun_regress_options(const struct abrun_args *a, struct regress_options *r
     regress_options_init(ropt);
     if (a->threshold_pct > 0)
         ropt->threshold = a->threshold_pct / 100.0;
+    if (a->instructions) {
+        /* the user chose the counts: they decide, whatever the load (lib/regress.h) */
+        ropt->decide_metric = HISTORY_METRIC_INSTRUCTIONS;
+        ropt->decide_by = "--instructions";
+    }
 }
 
 int abrun_cache_open(struct abrun_cache *ac, struct revision_repo *rr)

@@ -85,7 +85,8 @@ int abrun_parse_opt(const char *cmd, int c, const char *arg, struct abrun_args *
 /* After the options: max_rounds defaults to 3 x rounds, and is never below rounds. */
 void abrun_args_finish(struct abrun_args *a);
 
-/* The statistics' options a asks for (regress_options_init, --threshold). */
+/* The statistics' options a asks for (regress_options_init, --threshold; with
+ * a->instructions the counts decide: decide_metric, decide_by "--instructions"). */
 void abrun_regress_options(const struct abrun_args *a, struct regress_options *ropt);
 
 /* How each A/B is measured; everything borrowed. */

@@ -70,7 +70,8 @@ void cli_bisect_help(FILE *out)
           "  --repo PATH             the repository (default: the current folder's checkout)\n"
           "  --metric NAME           decide on wall_s, cpu_s, peak_rss_bytes or\n"
           "                          instructions (default: the run's deciding metric;\n"
-          "                          instructions are counted under valgrind, ~25x slower)\n"
+          "                          instructions are counted under valgrind, ~25x slower,\n"
+          "                          and decide whatever the load, the evidence's too)\n"
           "  --rounds N              pairs of runs per step first (default 5)\n"
           "  --max-rounds N          while a step is inconclusive because of noise, add pairs\n"
           "                          up to N (default 3 x --rounds)\n"
@@ -78,13 +79,15 @@ void cli_bisect_help(FILE *out)
           "  --warmup N              unmeasured runs first in each turn (default 0)\n"
           "  --timeout SECONDS       of each run (default none)\n"
           "  --threshold PCT         smallest change that counts (default 5)\n"
-          "  --json                  print pyscope.bisect/1 JSON\n"
+          "  --json                  print pyscope.bisect/1 JSON (on an error exit: a\n"
+          "                          document with \"status\": \"error\", \"exit\", \"error\")\n"
           "  -q, --quiet             no progress lines\n"
           "\n"
           "Exit status: 0 the first bad commit (or the untestable commits holding it) is\n"
           "named, 1 no culprit could be named (BAD is not slower than GOOD, or a step stayed\n"
-          "inconclusive: said, with the interval so far), 2 usage error, 3 the script failed\n"
-          "at GOOD or BAD, 4 internal error.\n"
+          "inconclusive: said, with the interval so far), 2 usage error or pyscope-run\n"
+          "refused (no valgrind, or a valgrind that failed on its own: at any commit, never\n"
+          "a skip), 3 the script failed at GOOD or BAD, 4 internal error.\n"
           "\n"
           "On the farm (--host): pyscope bisect SCRIPT --host HOST --good REV --bad REV;\n"
           "pyscope bisect --host x --help shows that form.\n",
@@ -479,6 +482,8 @@ static int bisect_setup(struct bisect *b)
         return PYSCOPE_EXIT_INTERNAL;
     }
     abrun_regress_options(&b->a.ab, &b->ropt);
+    if (b->a.ab.instructions)
+        b->ropt.decide_by = "--metric instructions";
     b->ao = (struct abrun_opts){.cmd = "bisect",
                                 .args = &b->a.ab,
                                 .script_argv = b->a.script_argv,
@@ -748,9 +753,12 @@ int cli_bisect_main(int argc, char **argv)
 {
     if (bisect_is_farm(argc, argv))
         return bisect_farm_main(argc, argv);
+    log_keep_errors(true); /* for --json's error document (cli_json_error) */
     struct bisect b;
     memset(&b, 0, sizeof(b));
     int status = bisect_parse(argc, argv, &b.a);
+    if (status > PYSCOPE_EXIT_REGRESSION && (b.a.json || cli_argv_json(argc, argv)))
+        return cli_json_error("pyscope.bisect/1", status);
     if (status >= 0)
         return status;
     b.steps = json_array();
@@ -774,6 +782,8 @@ int cli_bisect_main(int argc, char **argv)
         json_decref(out);
         bool named = strcmp(b.result, "found") == 0 || strcmp(b.result, "candidates") == 0;
         status = named ? PYSCOPE_EXIT_OK : PYSCOPE_EXIT_REGRESSION;
+    } else if (b.a.json && status > PYSCOPE_EXIT_REGRESSION) {
+        cli_json_error("pyscope.bisect/1", status);
     }
     bisect_release(&b);
     return status;

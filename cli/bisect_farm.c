@@ -78,7 +78,8 @@ void bisect_farm_help(FILE *out)
           "  --no-wait            print the bisection's id and leave\n"
           "  --cancel N           stop bisection N: its queued steps are withdrawn, its state\n"
           "                       becomes cancelled (who and when in its message)\n"
-          "  --json               print pyscope.bisect_farm/1 JSON\n"
+          "  --json               print pyscope.bisect_farm/1 JSON (on an error exit\n"
+          "                       before it: a document with \"status\": \"error\")\n"
           "  -q, --quiet          no step lines on stderr\n" FARM_OPTIONS_HELP "\n"
           "Exit status: 0 the culprit (or the unrunnable commits holding it) is named,\n"
           "1 none could be named (BAD is not slower, a step stayed inconclusive, the budget\n"
@@ -94,6 +95,7 @@ struct bisect_farm_args {
     uint64_t rounds, repeat, budget, id, cancel;
     double threshold_pct; /* 0 = the script's (or the default 5%) */
     bool json, quiet, no_wait;
+    bool printed; /* the --json document is out (else an error one: cli_json_error) */
     char **script_args;
     size_t n_script_args;
     struct farm_opts fo;
@@ -522,10 +524,11 @@ static int bf_print(const json_t *b)
 }
 
 /* Bisection b as --json or text asks; returns the exit status of its state. */
-static int bf_output(const struct bisect_farm_args *a, const json_t *b)
+static int bf_output(struct bisect_farm_args *a, const json_t *b)
 {
     if (!a->json)
         return bf_print(b);
+    a->printed = true;
     json_t *out = json_pack("{s:s, s:s, s:O}", "schema", "pyscope.bisect_farm/1", "pyscope_version",
                             PYSCOPE_VERSION, "bisect", b);
     char *text = json_dumps(out, JSON_INDENT(2));
@@ -547,7 +550,7 @@ static void bf_who(char *buf, size_t len)
 }
 
 /* --cancel N: stop the bisection, print what it had come to. */
-static int bf_cancel(const struct bisect_farm_args *a)
+static int bf_cancel(struct bisect_farm_args *a)
 {
     char who[320];
     bf_who(who, sizeof(who));
@@ -580,12 +583,19 @@ static int bf_cancel(const struct bisect_farm_args *a)
 
 int bisect_farm_main(int argc, char **argv)
 {
+    log_keep_errors(true); /* for --json's error document (cli_json_error) */
     struct bisect_farm_args a;
     int status = bf_parse(argc, argv, &a);
+    if (status > PYSCOPE_EXIT_REGRESSION && (a.json || cli_argv_json(argc, argv)))
+        return cli_json_error("pyscope.bisect_farm/1", status);
     if (status >= 0)
         return status;
-    if (a.cancel)
-        return bf_cancel(&a);
+    if (a.cancel) {
+        status = bf_cancel(&a);
+        return status > PYSCOPE_EXIT_REGRESSION && a.json && !a.printed
+                   ? cli_json_error("pyscope.bisect_farm/1", status)
+                   : status;
+    }
     struct revision_repo rr = {0};
     struct revision_commits rcs = {0};
     char hash[2][GITREV_HASH_MAX + 1] = {"", ""};
@@ -608,6 +618,8 @@ int bisect_farm_main(int argc, char **argv)
         goto out;
     status = bf_output(&a, doc);
 out:
+    if (status > PYSCOPE_EXIT_REGRESSION && a.json && !a.printed)
+        cli_json_error("pyscope.bisect_farm/1", status);
     json_decref(doc);
     free(key);
     revision_commits_free(&rcs);

@@ -72,14 +72,18 @@ void cli_try_help(FILE *out)
           "  --threshold PCT         smallest change that counts (default 5)\n"
           "  --instructions          also count each run's instructions under valgrind\n"
           "                          (about 25x slower): an \"instructions\" verdict, exact\n"
-          "                          when each side counts the same every run; needs valgrind\n"
-          "  --json                  print pyscope.try/1 JSON\n"
+          "                          when each side counts the same every run, and it is the\n"
+          "                          try's decision whatever the load; needs valgrind\n"
+          "  --json                  print pyscope.try/1 JSON (on an error exit: a document\n"
+          "                          with \"status\": \"error\", \"exit\" and \"error\")\n"
           "  --junit FILE, --summary-md FILE   CI outputs (as pyscope compare)\n"
           "  --fail-on-regression    exit 1 when a metric regressed\n"
           "  -q, --quiet             no progress lines\n"
           "\n"
           "Exit status: 0 ok, 1 regression with --fail-on-regression, 2 usage error (unknown\n"
-          "revision, script missing at a revision), 3 the script failed, 4 internal error.\n"
+          "revision, script missing at a revision) or pyscope-run refused (no valgrind, or a\n"
+          "valgrind that failed on its own: not the revision's fault), 3 the script failed,\n"
+          "4 internal error.\n"
           "\n"
           "The farm form (SUITE.ini, runs on the farm's hosts): pyscope try SUITE --help.\n",
           out);
@@ -264,10 +268,13 @@ static int try_output(const struct try_args *a, const struct abrun_side *side, c
 
 int cli_try_main(int argc, char **argv)
 {
+    log_keep_errors(true); /* for --json's error document (cli_json_error) */
     struct try_args a;
     int rc = try_parse(argc, argv, &a);
     if (rc == TRY_FARM_FORM)
         return try_farm_main(argc, argv);
+    if (rc > PYSCOPE_EXIT_REGRESSION && (a.out.json || cli_argv_json(argc, argv)))
+        return cli_json_error("pyscope.try/1", rc);
     if (rc >= 0)
         return rc;
     char err[1024];
@@ -282,8 +289,10 @@ int cli_try_main(int argc, char **argv)
                      "pyscope try runs in a git checkout (or give --repo "
                      "PATH of one)");
         revision_repo_close(&rr);
-        return cli_usage_error("try", "%s", err);
+        rc = cli_usage_error("try", "%s", err);
+        return a.out.json ? cli_json_error("pyscope.try/1", rc) : rc;
     }
+    bool printed = false; /* the pyscope.try/1 document (--json) */
     int status = try_checkouts(&a, &rr, &ac, side, &key);
     if (status)
         goto out;
@@ -306,9 +315,13 @@ int cli_try_main(int argc, char **argv)
     long r = 0;
     int failed;
     status = abrun_rounds(&ao, side, &res, &r, &failed);
-    if (status == 0)
+    if (status == 0) {
         status = try_output(&a, side, key, res, r);
+        printed = true;
+    }
 out:
+    if (a.out.json && !printed && status > PYSCOPE_EXIT_REGRESSION)
+        cli_json_error("pyscope.try/1", status);
     json_decref(res);
     for (int i = 0; i < 2; i++)
         abrun_side_release(&side[i]);

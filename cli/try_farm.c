@@ -59,9 +59,11 @@ static void try_farm_help(FILE *out)
           "  --repeat N           measured runs of each turn (overrides the suite)\n"
           "  --instructions       also count each turn's instructions under valgrind on\n"
           "                       the agents (~25-50x slower turns): each script gets an\n"
-          "                       \"instructions\" verdict, the same count every run; an\n"
-          "                       agent without valgrind refuses the turns\n"
-          "  --json               print pyscope.try_farm/1 JSON\n"
+          "                       \"instructions\" verdict, the same count every run, and\n"
+          "                       it decides whatever the load; an agent without valgrind\n"
+          "                       refuses the turns\n"
+          "  --json               print pyscope.try_farm/1 JSON (on an error exit before\n"
+          "                       it: a document with \"status\": \"error\", \"error\")\n"
           "  --junit FILE, --summary-md FILE   CI outputs (as pyscope compare)\n"
           "  --fail-on-regression exit 1 when a metric regressed\n"
           "  -q, --quiet          no status line on stderr\n" FARM_OPTIONS_HELP "\n"
@@ -431,16 +433,24 @@ static void try_farm_print(const struct try_farm_args *a, char hash[2][GITREV_HA
 
 int try_farm_main(int argc, char **argv)
 {
+    log_keep_errors(true); /* for --json's error document (cli_json_error) */
     struct try_farm_args a;
     int status = try_farm_parse(argc, argv, &a);
+    if (status > PYSCOPE_EXIT_REGRESSION && (a.out.json || cli_argv_json(argc, argv)))
+        return cli_json_error("pyscope.try_farm/1", status);
     if (status >= 0)
         return status;
     char err[4096];
     struct suite *s = NULL;
     if (suite_parse_file(a.suite, &s, err, sizeof(err)) < 0) {
         fprintf(stderr, "pyscope: error: invalid suite:\n%s\n", err);
-        return PYSCOPE_EXIT_USAGE;
+        if (!a.out.json)
+            return PYSCOPE_EXIT_USAGE;
+        log_keep_error("invalid suite:");
+        log_keep_error(err);
+        return cli_json_error("pyscope.try_farm/1", PYSCOPE_EXIT_USAGE);
     }
+    bool printed = false; /* the --json document is out (else an error one: cli_json_error) */
     struct revision_repo rr = {0};
     struct revision_commits rcs = {0};
     char hash[2][GITREV_HASH_MAX + 1] = {"", ""};
@@ -477,6 +487,7 @@ int try_farm_main(int argc, char **argv)
         puts(text);
         free(text);
         json_decref(out);
+        printed = true;
     } else {
         try_farm_print(&a, hash, batch, results);
     }
@@ -508,6 +519,8 @@ int try_farm_main(int argc, char **argv)
     if (!status && a.out.fail_on_regression && regressed)
         status = PYSCOPE_EXIT_REGRESSION;
 out:
+    if (status > PYSCOPE_EXIT_REGRESSION && a.out.json && !printed)
+        cli_json_error("pyscope.try_farm/1", status);
     json_decref(doc);
     revision_commits_free(&rcs);
     revision_repo_close(&rr);

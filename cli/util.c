@@ -17,6 +17,7 @@
 #include "atomicfile.h"
 #include "errors.h"
 #include "history.h"
+#include "jsonutil.h"
 #include "log.h"
 #include "sanitize.h"
 #include "xmalloc.h"
@@ -44,13 +45,42 @@ int cli_usage_error(const char *cmd, const char *fmt, ...)
         int n = vasprintf(&msg, fmt, ap);
         va_end(ap);
         fputs("pyscope: error: ", stderr);
-        if (n >= 0)
+        if (n >= 0) {
             sanitize_fwrite(stderr, msg, (size_t)n, 0); /* it quotes what the user gave */
+            log_keep_error(msg);
+        }
         fputc('\n', stderr);
         free(msg);
     }
     fprintf(stderr, "Try 'pyscope %s --help' for more information.\n", cmd);
     return PYSCOPE_EXIT_USAGE;
+}
+
+int cli_json_error(const char *schema, int status)
+{
+    const char *code = status == PYSCOPE_EXIT_USAGE    ? "usage"
+                       : status == PYSCOPE_EXIT_SCRIPT ? "failed"
+                                                       : "internal";
+    const char *msg = log_kept_errors();
+    json_t *doc =
+        json_pack("{s:s, s:s, s:s, s:i, s:{s:s, s:o}}", "schema", schema, "pyscope_version",
+                  PYSCOPE_VERSION, "status", "error", "exit", status, "error", "code", code,
+                  "message", json_string_lossy(*msg ? msg : "see the messages on stderr"));
+    char *text = doc ? json_dumps(doc, JSON_INDENT(2)) : NULL;
+    if (text)
+        puts(text);
+    fflush(stdout);
+    free(text);
+    json_decref(doc);
+    return status;
+}
+
+bool cli_argv_json(int argc, char **argv)
+{
+    for (int i = 1; i < argc && strcmp(argv[i], "--") != 0; i++)
+        if (strcmp(argv[i], "--json") == 0)
+            return true;
+    return false;
 }
 
 int cli_parse_long(const char *s, long min, long max, long *out)

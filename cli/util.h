@@ -30,6 +30,21 @@ enum cli_color { CLI_COLOR_AUTO, CLI_COLOR_ALWAYS, CLI_COLOR_NEVER };
  * stderr; returns PYSCOPE_EXIT_USAGE. A NULL fmt prints the hint only. */
 int cli_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
+/*
+ * --json's answer of a command that ends with an error (exit status, not 0 or 1) before
+ * printing its document, so that a reader of stdout (a CI step) always gets one JSON
+ * document: {"schema": schema, "pyscope_version", "status": "error", "exit": status,
+ * "error": {"code": "usage" (2: a usage error, or refused before measuring, e.g. no
+ * valgrind), "failed" (3: the script failed at a revision, or the farm's side failed),
+ * "internal" (4, and anything else), "message": the error messages said on stderr since
+ * log_keep_errors(true), joined by "; "}} on stdout (docs/json-schema.md). Returns status.
+ */
+int cli_json_error(const char *schema, int status);
+
+/* Whether argv[1..argc) holds "--json" before any "--": for a usage error found before the
+ * parser reached it (the script's own arguments may hold one too: then it answers yes). */
+bool cli_argv_json(int argc, char **argv);
+
 /* cli_usage_error()'s format for a --threshold that config_parse_threshold() refused. */
 #define CLI_THRESHOLD_ERROR                                                                        \
     "invalid value for --threshold: \"%s\" is out of range or not a percentage (above 0, at "      \

@@ -455,7 +455,7 @@ static int decide_step(struct store *s, const struct bisection_settings *bs, str
                  json_integer_value(v));
     }
     strncat(lit, "}", sizeof(lit) - strlen(lit) - 1);
-    int rc = trybatch_decide(s, lit, 1, &results, err, errlen);
+    int rc = trybatch_decide(s, lit, 1, "--metric instructions", &results, err, errlen);
     if (rc < 0)
         return rc;
     const json_t *res = json_array_get(results, 0);

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "abtest.h"
+#include "history.h"
 #include "jsonutil.h"
 #include "regress.h"
 #include "xmalloc.h"
@@ -32,7 +33,7 @@ static const char TRY_BATCH_SQL[] =
 static const char TRY_JOBS_SQL[] =
     "SELECT json_build_object('job', j.id, 'side', j.purpose, 'script', s.key,"
     " 'hostname', h.hostname, 'fingerprint', h.fingerprint, 'python', j.python,"
-    " 'state', j.state,"
+    " 'state', j.state, 'instructions', j.instructions,"
     " 'threshold', coalesce(j.threshold, s.threshold), 'run', r.run_id::text,"
     " 'outcome', r.outcome, 'python_build', r.python_build, 'message', r.message,"
     " 'end_reason', j.end_reason)::text"
@@ -58,6 +59,7 @@ struct try_group {
     size_t n[2], cap[2];
     size_t not_ok, pending;
     size_t side_not_ok[2]; /* not_ok by side: base, head */
+    bool instructions;     /* its jobs asked for instruction counts: they decide */
     json_t *failures;      /* why turns did not end ok: {side, outcome, message, turns}, distinct */
 };
 
@@ -102,14 +104,20 @@ static bool same_series(const json_t *a, const json_t *b)
            strcmp(json_get_string(a, "python", ""), json_get_string(b, "python", "")) == 0;
 }
 
-/* The comparison of group g as a result object (new). */
-static json_t *group_result(const struct try_group *g)
+/* The comparison of group g as a result object (new); decide_by: what asked for the counts. */
+static json_t *group_result(const struct try_group *g, const char *decide_by)
 {
     struct regress_options opt;
     regress_options_init(&opt);
     double th = json_number_value(json_object_get(g->first, "threshold"));
     if (th > 0)
         opt.threshold = th;
+    if (g->instructions) {
+        /* the user asked for the counts (Job.instructions): they decide, whatever the load,
+         * as in the local try (cli/abrun.c) */
+        opt.decide_metric = HISTORY_METRIC_INSTRUCTIONS;
+        opt.decide_by = decide_by;
+    }
     json_t *reg = abtest_compare((const json_t *const *)g->docs[0], g->n[0],
                                  (const json_t *const *)g->docs[1], g->n[1], &opt);
     const char *build = "";
@@ -148,7 +156,7 @@ static void group_add(struct try_group *g, int side, const json_t *doc)
 }
 
 /* The results (new array) of the jobs rows, at most limit of them. */
-static json_t *decide(const json_t *jobs, const json_t *docs, size_t limit)
+static json_t *decide(const json_t *jobs, const json_t *docs, size_t limit, const char *decide_by)
 {
     json_t *results = json_array();
     size_t n = json_array_size(jobs), i = 0;
@@ -157,6 +165,8 @@ static json_t *decide(const json_t *jobs, const json_t *docs, size_t limit)
         for (; i < n && same_series(g.first, json_array_get(jobs, i)); i++) {
             const json_t *row = json_array_get(jobs, i);
             const char *state = json_get_string(row, "state", "");
+            if (json_is_true(json_object_get(row, "instructions")))
+                g.instructions = true;
             if (strcmp(state, "queued") == 0 || strcmp(state, "leased") == 0) {
                 g.pending++;
                 continue;
@@ -173,7 +183,7 @@ static json_t *decide(const json_t *jobs, const json_t *docs, size_t limit)
             }
             group_add(&g, side, d);
         }
-        json_array_append_new(results, group_result(&g));
+        json_array_append_new(results, group_result(&g, decide_by));
         json_decref(g.failures);
         free(g.docs[0]);
         free(g.docs[1]);
@@ -181,8 +191,8 @@ static json_t *decide(const json_t *jobs, const json_t *docs, size_t limit)
     return results;
 }
 
-int trybatch_decide(struct store *s, const char *batches, size_t limit, json_t **results, char *err,
-                    size_t errlen)
+int trybatch_decide(struct store *s, const char *batches, size_t limit, const char *decide_by,
+                    json_t **results, char *err, size_t errlen)
 {
     const char *p[1] = {batches};
     json_t *jobs = NULL, *docs = NULL;
@@ -191,7 +201,7 @@ int trybatch_decide(struct store *s, const char *batches, size_t limit, json_t *
     if (rc >= 0)
         rc = store_json_rows(s, TRY_DOCS_SQL, p, 1, &docs, err, errlen);
     if (rc >= 0)
-        *results = decide(jobs, docs, limit ? limit : WIRE_MAX_QUERY_LIMIT);
+        *results = decide(jobs, docs, limit ? limit : WIRE_MAX_QUERY_LIMIT, decide_by);
     json_decref(jobs);
     json_decref(docs);
     return rc < 0 ? rc : 0;
@@ -221,7 +231,7 @@ int trybatch_answer(struct store *s, const struct wire_query *q, json_t **out, c
                   "pyscope report)");
         goto out;
     }
-    rc = trybatch_decide(s, ids, q->limit, &results, err, errlen);
+    rc = trybatch_decide(s, ids, q->limit, "--instructions", &results, err, errlen);
     if (rc < 0)
         goto out;
     json_object_set_new(doc, "results", results);

@@ -38,11 +38,14 @@
 /*
  * Decide the try batches batches (a PostgreSQL array literal, "{7,9}": their
  * runs pooled, as one try) into *results (new array of result objects, one
- * per script x host x Python, at most limit; 0 = the query maximum).
+ * per script x host x Python, at most limit; 0 = the query maximum). A
+ * comparison whose jobs asked for instruction counts (jobs.instructions) is
+ * decided on them, whatever the load (regress_options.decide_metric), its
+ * reason naming decide_by (borrowed: "--instructions", "--metric instructions").
  * Returns 0 or a negative code.
  */
-int trybatch_decide(struct store *s, const char *batches, size_t limit, json_t **results, char *err,
-                    size_t errlen);
+int trybatch_decide(struct store *s, const char *batches, size_t limit, const char *decide_by,
+                    json_t **results, char *err, size_t errlen);
 
 /* Answer Query KIND_TRY q (borrowed) into *out (new object). Returns 0 or a negative code. */
 int trybatch_answer(struct store *s, const struct wire_query *q, json_t **out, char *err,

@@ -6,12 +6,38 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "sanitize.h"
 
-/* The one piece of process-wide state in lib/: set once by main(). */
+/* The process-wide state of lib/ (the only one): set once by main(). */
 static const char *log_progname = "pyscope";
 static enum log_level log_level = LOG_LEVEL_INFO;
+/* The error messages kept (log_keep_errors: the CLI's --json, single-threaded),
+ * NUL-terminated; NULL when not keeping (every daemon). */
+#define LOG_KEPT_MAX 8192
+static char *log_kept;
+
+void log_keep_errors(bool on)
+{
+    free(log_kept);
+    log_kept = on ? calloc(1, LOG_KEPT_MAX) : NULL;
+}
+
+void log_keep_error(const char *msg)
+{
+    if (!log_kept || !msg || !*msg)
+        return;
+    size_t len = strlen(log_kept);
+    if (len + 3 >= LOG_KEPT_MAX)
+        return; /* full: the first messages say the most */
+    snprintf(log_kept + len, LOG_KEPT_MAX - len, "%s%s", len ? "; " : "", msg);
+}
+
+const char *log_kept_errors(void)
+{
+    return log_kept ? log_kept : "";
+}
 
 void log_init(const char *progname, enum log_level level)
 {
@@ -50,6 +76,8 @@ void log_msg(enum log_level level, const char *fmt, ...)
             n = (int)sizeof(small) - 1;
         }
     }
+    if (level == LOG_LEVEL_ERROR)
+        log_keep_error(msg);
     flockfile(stderr); /* one line at a time, whichever thread logs */
     fprintf(stderr, "%s: %s: ", log_progname, names[level]);
     sanitize_fwrite(stderr, msg, (size_t)n, 0);

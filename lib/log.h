@@ -18,6 +18,17 @@ void log_init(const char *progname, enum log_level level);
 enum log_level log_get_level(void);
 void log_msg(enum log_level level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
+/*
+ * Keep a copy of every error message from now on (on: true; false stops and forgets them),
+ * besides printing it: for a command that must also put them in its output (pyscope try
+ * --json prints a document with them when it ends with an error). Single-threaded use only.
+ */
+void log_keep_errors(bool on);
+/* Keep msg (borrowed) as an error message said another way (a usage error), when keeping. */
+void log_keep_error(const char *msg);
+/* The error messages kept so far, joined by "; " (borrowed; "" when none). */
+const char *log_kept_errors(void);
+
 #define log_error(...) log_msg(LOG_LEVEL_ERROR, __VA_ARGS__)
 #define log_warn(...)  log_msg(LOG_LEVEL_WARN, __VA_ARGS__)
 #define log_info(...)  log_msg(LOG_LEVEL_INFO, __VA_ARGS__)

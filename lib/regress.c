@@ -47,6 +47,8 @@ void regress_options_init(struct regress_options *opt)
     opt->change_points = true;
     opt->hold_out = true;
     opt->new_level_runs = 3;
+    opt->decide_metric = NULL;
+    opt->decide_by = NULL;
 }
 
 const char *regress_rule_name(enum regress_rule rule)
@@ -115,6 +117,8 @@ static void options_sane(const struct regress_options *opt, struct regress_optio
     o->change_points = opt->change_points;
     o->hold_out = opt->hold_out;
     o->new_level_runs = opt->new_level_runs > 0 ? opt->new_level_runs : 0;
+    o->decide_metric = opt->decide_metric;
+    o->decide_by = opt->decide_by;
 }
 
 /* ---- one metric ----------------------------------------------------------- */
@@ -1689,18 +1693,28 @@ static json_t *speed_json(const struct regress_speed *s)
 }
 
 /*
- * The verdict of the run as a whole: which metric decides and why. Wall time,
- * unless it is contaminated by waiting for a CPU: then CPU time (or instruction
- * counts, when counted) for a CPU-bound script, and an inconclusive wall time
- * for a script that also waits on other things.
+ * The verdict of the run as a whole: which metric decides and why. The metric the
+ * caller chose (o->decide_metric: the user asked for instruction counts), whatever
+ * the load, when the runs have it. Else wall time, unless it is contaminated by
+ * waiting for a CPU: then CPU time (or instruction counts, when counted) for a
+ * CPU-bound script, and an inconclusive wall time for a script that also waits on
+ * other things.
  */
-static json_t *decision_json(const json_t *metrics, const struct regress_contention *c)
+static json_t *decision_json(const json_t *metrics, const struct regress_contention *c,
+                             const struct regress_options *o)
 {
     const json_t *wall = metric_named(metrics, "wall_s"), *cpu = metric_named(metrics, "cpu_s");
     const json_t *instr = metric_named(metrics, HISTORY_METRIC_INSTRUCTIONS);
+    const json_t *chosen = o->decide_metric ? metric_named(metrics, o->decide_metric) : NULL;
     const json_t *m = wall;
     char why[512];
-    if (c->contaminated && c->cpu_bound && (instr || cpu)) {
+    if (chosen) {
+        m = chosen;
+        bool counts = strcmp(o->decide_metric, HISTORY_METRIC_INSTRUCTIONS) == 0;
+        snprintf(why, sizeof(why), "%s decide%s (chosen%s%s), whatever the load",
+                 counts ? "instruction counts" : o->decide_metric, counts ? "" : "s",
+                 o->decide_by ? " with " : "", o->decide_by ? o->decide_by : "");
+    } else if (c->contaminated && c->cpu_bound && (instr || cpu)) {
         m = instr ? instr : cpu;
         snprintf(why, sizeof(why),
                  "wall time is contaminated: the script waited for a CPU %.0f%% of its wall time "
@@ -1785,7 +1799,7 @@ json_t *regress_compare(const json_t *candidate, const json_t *const *baseline, 
     struct regress_speed speed;
     docs_speed(candidate, baseline, wall.first, wall.end, 100 * o.threshold, &speed);
     speed_metrics(metrics, &speed);
-    json_t *decision = decision_json(metrics, &cont);
+    json_t *decision = decision_json(metrics, &cont, &o);
     /* the "why" of the deciding metric, against that metric's own baseline */
     const char *dname = json_string_value(json_object_get(decision, "metric"));
     struct regress_baseline *dsel = &sels[0];

@@ -77,6 +77,15 @@ struct regress_options {
     bool change_points; /* start after the latest change point of the run statistics (true) */
     bool hold_out;      /* hold out the newest runs of a change not yet confirmed (true) */
     int new_level_runs; /* that many held-out runs on one side are the new level (3; 0: never) */
+    /* The metric the caller chose to decide the run (regress_compare's "decision"), whatever
+     * the load: HISTORY_METRIC_INSTRUCTIONS when the user asked for instruction counts (a
+     * local or farm try with --instructions, a bisection on --metric instructions). NULL
+     * (the default): chosen by the rule below (regress_contention_assess), as for a plain
+     * run or the farm's nightly analysis. A chosen metric the runs lack falls back to that
+     * rule. decide_by (borrowed; NULL: none) names the option that chose it, for the reason:
+     * "instruction counts decide (chosen with --instructions), whatever the load". */
+    const char *decide_metric;
+    const char *decide_by;
 };
 
 /* Fill *opt with the defaults: 5%, 0.05, 10 runs, the median of each run, at least 3
@@ -297,7 +306,8 @@ const char *regress_reason(const struct regress_result *r, char *buf, size_t siz
  * no net form) are inconclusive by rule "contended" whenever the wall time is
  * contaminated. The run's decision (regress_compare's "decision") rests on
  * CPU time (or instructions when counted) for a CPU-bound script, on the
- * net wall time otherwise.
+ * net wall time otherwise; a metric the caller chose (regress_options.decide_metric)
+ * decides whatever the load.
  */
 struct regress_run_contention {
     bool known;           /* the run had run delays */

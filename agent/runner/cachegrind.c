@@ -238,6 +238,15 @@ void cachegrind_child_main(void *arg)
     _exit(127);
 }
 
+bool cachegrind_valgrind_failed(const struct cachegrind_run *r, int pid)
+{
+    char *path = xasprintf("%s/" CG_FILE_PREFIX "%d", r->out_dir, pid);
+    struct stat st;
+    bool none = stat(path, &st) < 0 || !S_ISREG(st.st_mode);
+    free(path);
+    return none;
+}
+
 void cachegrind_print_log(const struct cachegrind_run *r)
 {
     char *path = xasprintf("%s/" CG_LOG_NAME, r->out_dir);

@@ -74,6 +74,17 @@ void cachegrind_child_main(void *arg);
 int cachegrind_collect(const struct cachegrind_run *r, int pid, uint64_t *ir, char *err,
                        size_t errlen);
 
+/*
+ * After the child pid exited with a non-zero status (no signal, no time limit): did
+ * valgrind itself fail, before or instead of running the script to its end? Cachegrind
+ * writes the client's output file whenever the client ends (its exit status is then
+ * valgrind's, sys.exit(3) and os._exit included): no file means the script never ran to
+ * an end under it (a bad option, a valgrind that cannot start the interpreter, a broken
+ * valgrind, a stand-in that exits 1). A script that fails only under valgrind leaves the
+ * file, and is the script's failure.
+ */
+bool cachegrind_valgrind_failed(const struct cachegrind_run *r, int pid);
+
 /* Print the tail of valgrind's log in r->out_dir to stderr (after a failed run). */
 void cachegrind_print_log(const struct cachegrind_run *r);
 

@@ -22,7 +22,8 @@
  *
  * Exit status: 0 the script succeeded; 3 it failed (non-zero exit, signal)
  * or was interrupted;
- * 124 it timed out; 2 usage error (also: --instructions without valgrind);
+ * 124 it timed out; 2 usage error (also: --instructions without valgrind, or
+ * with a valgrind that fails on its own: cachegrind_valgrind_failed);
  * 4 internal error. The document is written in all three of the first cases.
  */
 #include <errno.h>
@@ -107,7 +108,9 @@ static void usage(FILE *out)
                  "                        status line on a terminal)\n"
                  "  -h, --help            show this help;  --version  show the version\n"
                  "\n"
-                 "Exit status: 0 ok, 3 the script failed, 124 timed out, 2 usage, 4 internal.\n");
+                 "Exit status: 0 ok, 3 the script failed, 124 timed out, 2 usage (also:\n"
+                 "--instructions without a working valgrind: none on PATH, or valgrind\n"
+                 "failed on its own while the timed runs succeeded), 4 internal.\n");
 }
 
 /* Parse a whole number in [lo, hi]; false on anything else. */
@@ -496,6 +499,7 @@ struct instr {
     size_t n;
     struct run_measure failure; /* the run under valgrind that failed, when failed */
     bool failed;
+    bool valgrind_failed; /* valgrind itself failed (not the script): exit status 2 */
 };
 
 /*
@@ -536,7 +540,9 @@ static int instr_prepare(const struct options *o, const char *program, struct in
  * One run under cachegrind per measured repeat. A run that fails (exit status,
  * signal, time limit) stops them: in->failed, in->failure. Returns 0, or a
  * negative code when a run could not be started or its output not read
- * (reported).
+ * (reported); -PYSCOPE_EUSAGE with in->valgrind_failed when valgrind itself
+ * failed (cachegrind_valgrind_failed: the script's timed runs succeeded, so it is
+ * not the script's failure; reported, with how to check valgrind).
  */
 static int instr_measure(const struct options *o, struct instr *in)
 {
@@ -553,6 +559,20 @@ static int instr_measure(const struct options *o, struct instr *in)
         if (rc < 0) {
             log_error("could not start valgrind: %s", strerror(-rc));
             return rc;
+        }
+        if (!m.timed_out && !m.signal && m.exit_code != 0 &&
+            cachegrind_valgrind_failed(&in->run, m.pid)) {
+            cachegrind_print_log(&in->run);
+            cachegrind_discard(&in->run);
+            supervise_measure_release(&m);
+            log_error("valgrind (\"%s\") failed with exit status %d before the script ran to "
+                      "its end under it (cachegrind wrote no counts); the script's timed runs "
+                      "succeeded, so this is valgrind's failure, not the script's: check it with "
+                      "\"%s --tool=cachegrind --cache-sim=no --cachegrind-out-file=/dev/null %s "
+                      "-c pass\", or run without --instructions",
+                      in->valgrind, m.exit_code, in->valgrind, in->run.program);
+            in->valgrind_failed = true;
+            return -PYSCOPE_EUSAGE;
         }
         if (m.timed_out || m.signal || m.exit_code != 0) {
             log_error("the script failed under valgrind (--instructions): %s",
@@ -1045,7 +1065,8 @@ int main(int argc, char **argv)
         failed = in.failed;
     }
 
-    exit_code = PYSCOPE_EXIT_INTERNAL;
+    /* valgrind's own failure is no failure of the script: refused, as without valgrind */
+    exit_code = in.valgrind_failed ? PYSCOPE_EXIT_USAGE : PYSCOPE_EXIT_INTERNAL;
     int stop_sig = supervise_stop_signal();
     if (rc == 0) {
         json_t *doc = run_document(&o, &py, cwd, root, col, &r, &in, stop_sig);

@@ -10,7 +10,9 @@
 # An agent without valgrind on its PATH refuses such jobs (OUTCOME_REFUSED) with a message
 # saying how to get it, never runs them without counts; a bisection on instructions on it
 # ends failed, said. pyscope try SUITE --instructions and submit --instructions ask for
-# counts too, and the nightly analysis finds a regression on the counts alone.
+# counts too, and the nightly analysis finds a regression on the counts alone. A try and a
+# bisection that asked for counts are decided on them whatever the load (the decision and
+# the evidence say so: "chosen with --instructions"); the nightly analysis keeps its rule.
 # Valgrind makes each run ~25-50x slower: f() is small, a step is 2 pairs of 1 run.
 source "$PYSCOPE_SRC/tests/integration/lib.sh"
 source "$PYSCOPE_SRC/tests/integration/farm_lib.sh"
@@ -55,6 +57,9 @@ expect_eq "the confirmation tested the culprit against its parent" "$CULPRIT $(C
 expect_match "the evidence: instructions, a regression by the exact rule" \
     '^regression deterministic [0-9.]+$' \
     "$("$PY" -c 'import json,sys; b=json.load(open(sys.argv[1]))["bisect"]; m=[x for x in b["evidence"]["metrics"] if x["metric"] == "instructions" and not x.get("function")][0]; print(m["verdict"], m["rule"], m["change_pct"])' "$T/bis.json" 2>&1)"
+expect_eq "the evidence's decision is the counts' verdict, chosen with --metric instructions" \
+    "instructions regression True" \
+    "$("$PY" -c 'import json,sys; d=json.load(open(sys.argv[1]))["bisect"]["evidence"]["decision"]; print(d["metric"], d["verdict"], "chosen with --metric instructions" in d["reason"])' "$T/bis.json" 2>&1)"
 expect_eq "every job of every step asked for instruction counts" "t" \
     "$(pg_sql "SELECT bool_and(j.instructions) FROM bisection_steps st, unnest(st.batches) x JOIN jobs j ON j.batch_id = x")"
 expect_eq "every ok run of the steps is stored with one count per repeat" "t|0" \
@@ -79,6 +84,10 @@ set -e
 expect_eq "try --instructions: commit 5 against 4 is a regression on instructions (exact rule)" \
     "0 regression deterministic t" \
     "$trc $("$PY" -c 'import json,sys; r=json.load(open(sys.argv[1]))["results"][0]["regression"]; m=[x for x in r["metrics"] if x["metric"] == "instructions" and not x.get("function")][0]; print(m["verdict"], m["rule"])' "$T/try.json" 2>&1 || tail -3 "$T/try.err") $(pg_sql "SELECT bool_and(instructions) FROM jobs WHERE batch_id = (SELECT max(id) FROM batches)")"
+
+expect_eq "try --instructions: the counts decide whatever the load (the user chose them)" \
+    "instructions regression True" \
+    "$("$PY" -c 'import json,sys; d=json.load(open(sys.argv[1]))["results"][0]["regression"]["decision"]; print(d["metric"], d["verdict"], d["reason"].startswith("instruction counts decide (chosen with --instructions)"))' "$T/try.json" 2>&1)"
 
 # --- pyscope submit --instructions: every job asks, every run is counted ------------------
 mkdir -p "$T/ws"

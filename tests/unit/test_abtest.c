@@ -159,6 +159,30 @@ static void test_instruction_counts_decide_over_all_turns(void **state)
     assert_int_equal(json_integer_value(json_object_get(json_object_get(m, "candidate"), "n_runs")),
                      2);
     assert_true(fabs(json_number_value(json_object_get(m, "change_pct")) - 100.0 * 2 / 52) < 1e-6);
+    /* not chosen: the automatic rule (no contention measured here), wall time decides */
+    const json_t *d = json_object_get(res, "decision");
+    assert_string_equal(json_string_value(json_object_get(d, "metric")), "wall_s");
+    json_decref(res);
+    /* chosen (try --instructions): the counts decide, whatever the load, and say so */
+    o.decide_metric = "instructions";
+    o.decide_by = "--instructions";
+    res = abtest_compare((const json_t *const *)base, 2, (const json_t *const *)head, 2, &o);
+    d = json_object_get(res, "decision");
+    assert_string_equal(json_string_value(json_object_get(d, "metric")), "instructions");
+    assert_string_equal(json_string_value(json_object_get(d, "verdict")), "regression");
+    assert_string_equal(json_string_value(json_object_get(d, "rule")), "deterministic");
+    assert_string_equal(
+        json_string_value(json_object_get(d, "reason")),
+        "instruction counts decide (chosen with --instructions), whatever the load");
+    json_decref(res);
+    /* chosen but not counted: the automatic rule */
+    for (int k = 0; k < 2; k++) {
+        json_object_del(base[k], "instructions");
+        json_object_del(head[k], "instructions");
+    }
+    res = abtest_compare((const json_t *const *)base, 2, (const json_t *const *)head, 2, &o);
+    assert_string_equal(
+        json_string_value(json_object_get(json_object_get(res, "decision"), "metric")), "wall_s");
     json_decref(res);
     for (int k = 0; k < 2; k++) {
         json_decref(base[k]);
