@@ -271,9 +271,10 @@ def load_pattern(nights, pattern):
 
 
 def fn_of(key):
-    """The qualname of a function key "file:qualname:line" (or None)."""
+    """The function of a function key "file:qualname:line" (or None): its qualname, or the
+    function it is nested in ("tiny.<locals>.<genexpr>" is tiny's generator: tiny's work)."""
     parts = (key or "").split(":")
-    return parts[-2] if len(parts) >= 3 else None
+    return parts[-2].split(".<locals>.")[0] if len(parts) >= 3 else None
 
 
 def score(report, injections, night_of, hosts, scripts, nights):
@@ -313,7 +314,8 @@ def score(report, injections, night_of, hosts, scripts, nights):
         else:
             res["duplicates"] += len(found) - 1
             night, rows = min(found, key=lambda x: x[0] or 0)
-            main = [r for r in rows if r["metric"] in ("wall_s", "cpu_s")]
+            # the whole-run metrics a finding is on: times, or the counts of a counted script
+            main = [r for r in rows if r["metric"] in ("wall_s", "cpu_s", "instructions")]
             why = [fn_of(f.get("key")) for r in main
                    for f in ((r.get("why") or {}).get("functions") or [])[:1]]
             hot = [fn_of(r.get("function")) for r in rows if r.get("function")]
