@@ -379,23 +379,30 @@ static int bf_submit(const struct bisect_farm_args *a, char hash[2][GITREV_HASH_
     return status;
 }
 
-/* A step's line on stderr. */
-static void bf_step_line(const json_t *st)
+char *bisect_farm_step_text(const json_t *st)
 {
     const json_t *c = json_object_get(st, "commit");
     char *subj = sanitize_dup(json_get_string(c, "subject", ""), 60);
-    double ch = json_number_value(json_object_get(st, "change_pct"));
-    fprintf(stderr,
-            "pyscope bisect: step %" JSON_INTEGER_FORMAT
-            " (%s): %.12s %s: %s%s%s (%+.1f%%, %" JSON_INTEGER_FORMAT "+%" JSON_INTEGER_FORMAT
-            " runs)\n",
-            json_integer_value(json_object_get(st, "n")), json_get_string(st, "phase", ""),
-            json_get_string(c, "hash", ""), subj, json_get_string(st, "outcome", ""),
-            json_is_string(json_object_get(st, "verdict")) ? ", " : "",
-            json_get_string(st, "verdict", ""), ch,
-            json_integer_value(json_object_get(st, "base_runs")),
-            json_integer_value(json_object_get(st, "head_runs")));
+    json_int_t nb = json_integer_value(json_object_get(st, "base_runs")),
+               nh = json_integer_value(json_object_get(st, "head_runs"));
+    const json_t *ch = json_object_get(st, "change_pct");
+    /* a change only when both sides measured something: "+0.0%" would read as "no change" */
+    char change[48] = "";
+    if (nb > 0 && nh > 0 && json_is_number(ch))
+        snprintf(change, sizeof(change), "%+.1f%%, ", json_number_value(ch));
+    const char *empty = nb <= 0 && nh <= 0 ? ": neither side has runs"
+                        : nb <= 0          ? ": the base side has no runs"
+                        : nh <= 0          ? ": the head side has no runs"
+                                           : "";
+    char *line =
+        xasprintf("pyscope bisect: step %" JSON_INTEGER_FORMAT " (%s): %.12s %s: %s%s%s "
+                  "(%s%" JSON_INTEGER_FORMAT "+%" JSON_INTEGER_FORMAT " runs%s)",
+                  json_integer_value(json_object_get(st, "n")), json_get_string(st, "phase", ""),
+                  json_get_string(c, "hash", ""), subj, json_get_string(st, "outcome", ""),
+                  json_is_string(json_object_get(st, "verdict")) ? ", " : "",
+                  json_get_string(st, "verdict", ""), change, nb, nh, empty);
     free(subj);
+    return line;
 }
 
 /* Poll bisection id until it ends; *doc gets its last "bisect" object (new). */
@@ -439,8 +446,11 @@ static int bf_wait(const struct bisect_farm_args *a, uint64_t id, json_t **doc)
             const json_t *st = json_array_get(steps, shown);
             if (strcmp(json_get_string(st, "outcome", ""), "pending") == 0)
                 break;
-            if (!a->quiet && !a->json)
-                bf_step_line(st);
+            if (!a->quiet && !a->json) {
+                char *text = bisect_farm_step_text(st);
+                fprintf(stderr, "%s\n", text);
+                free(text);
+            }
         }
         if (strcmp(json_get_string(b, "state", ""), "running") != 0 || a->no_wait) {
             *doc = json_incref(b);

@@ -169,6 +169,13 @@ int try_farm_main(int argc, char **argv);
 /* pyscope bisect SCRIPT --host H --good A --bad B (bisect_farm.c): the farm form of bisect. */
 int bisect_farm_main(int argc, char **argv);
 void bisect_farm_help(FILE *out);
+/*
+ * The progress line of bisection step st (borrowed, an element of the bisect answer's
+ * "steps"), without a newline: "pyscope bisect: step 2 (step): abc123def456 subject: bad,
+ * regression (+9.8%, 2+2 runs)". A step one side of which has no runs gives no change but
+ * says which: "skip (2+0 runs: the head side has no runs)". New string (caller frees).
+ */
+char *bisect_farm_step_text(const json_t *st);
 
 /* Parse a positive whole number (batch ids, counts) into *out; 0 or -PYSCOPE_EUSAGE. */
 int farm_parse_u64(const char *s, uint64_t max, uint64_t *out);
