@@ -91,11 +91,12 @@ void farm_opts_init(struct farm_opts *o);
 int farm_opts_handle(struct farm_opts *o, int c, const char *arg);
 
 /*
- * farm_opts_handle() as the default case of command cmd's getopt loop: returns -1 when c was
- * a farm option and taken, else PYSCOPE_EXIT_USAGE: a bad value is logged, an option that is
- * no farm option gets "Try 'pyscope CMD --help'".
+ * farm_opts_handle() as the default case of command cmd's getopt loop (opterr = 0, an
+ * optstring starting with ':'): returns -1 when c was a farm option and taken, else
+ * PYSCOPE_EXIT_USAGE: a bad value is logged, an option that is no farm option (prev: the
+ * argument it was in, argv[optind - 1]) gets cli_option_error()'s message and hint.
  */
-int farm_opts_take(struct farm_opts *o, int c, const char *arg, const char *cmd);
+int farm_opts_take(struct farm_opts *o, int c, const char *arg, const char *cmd, const char *prev);
 
 /*
  * Fill what the options left unset from the environment and the defaults;

@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <stdarg.h>
 #include <fcntl.h>
+#include <getopt.h>
 #include <limits.h>
 #include <math.h>
 #include <stdlib.h>
@@ -51,6 +52,17 @@ int cli_usage_error(const char *cmd, const char *fmt, ...)
     }
     fprintf(stderr, "Try 'pyscope %s --help' for more information.\n", cmd);
     return PYSCOPE_EXIT_USAGE;
+}
+
+int cli_option_error(const char *cmd, int c, const char *prev)
+{
+    if (c == ':')
+        return cli_usage_error(cmd, "option %s needs a value", prev);
+    if (optopt >= 256)
+        return cli_usage_error(cmd, "option %s takes no value", prev);
+    if (optopt)
+        return cli_usage_error(cmd, "unknown option -%c", optopt);
+    return cli_usage_error(cmd, "unknown or ambiguous option %s", prev);
 }
 
 int cli_parse_long(const char *s, long min, long max, long *out)

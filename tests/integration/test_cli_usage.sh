@@ -45,6 +45,24 @@ expect_eq "unknown global option exit" 2 "$RC"
 run "$PYSCOPE" help nope
 expect_eq "help of unknown command" 2 "$RC"
 
+# every subcommand says an unknown option in the project's words, never getopt's own
+# ("submit: unrecognized option '--metric'", stranger17), before connecting anywhere
+for cmd in "submit s.ini --instructions --metric instructions" "hosts --frob" "jobs --frob" \
+    "status 1 --frob" "report --frob" "triage 1 ack --frob" "compare-hosts a.py --frob" \
+    "compare-pythons a.py --frob" "keygen k --frob" "history a.py --frob" "compare --frob"; do
+    # shellcheck disable=SC2086
+    run env PYSCOPE_COORDINATOR=tcp://127.0.0.1:1 "$PYSCOPE" $cmd
+    opt=${cmd##* }
+    [ "$opt" = instructions ] && opt=--metric
+    expect_eq "${cmd%% *} $opt: exit 2" 2 "$RC"
+    expect_match "${cmd%% *} $opt: the project's message and hint" \
+        "^pyscope: error: unknown or ambiguous option $opt\$" "$ERR"
+    expect_match "${cmd%% *} $opt: the hint" "Try 'pyscope ${cmd%% *} --help'" "$ERR"
+    expect_nomatch "${cmd%% *} $opt: not getopt's words" "unrecognized|invalid option" "$ERR"
+done
+run "$PYSCOPE" submit s.ini --repeat
+expect_match "submit --repeat without a value" "^pyscope: error: option --repeat needs a value" "$ERR"
+
 # bad_input NAME REGEX ARGS...: pyscope run ARGS must exit 2 with REGEX on stderr,
 # nothing on stdout, and must not create a reports folder.
 bad_input() {
