@@ -22,6 +22,7 @@
 #include "jsonutil.h"
 #include "log.h"
 #include "util.h"
+#include "wire.h"
 #include "xmalloc.h"
 
 extern char **environ;
@@ -39,7 +40,11 @@ int abrun_parse_opt(const char *cmd, int c, const char *arg, struct abrun_args *
     static const struct {
         const char *name;
         long min, max;
-    } n[] = {{"rounds", 1, 100}, {"max-rounds", 1, 300}, {"repeat", 1, 1000}, {"warmup", 0, 100}};
+    } n[] = {/* --rounds: the farm's range too (a farm try's pairs are jobs in its queue) */
+             {"rounds", 1, WIRE_MAX_TRY_ROUNDS},
+             {"max-rounds", 1, 300},
+             {"repeat", 1, 1000},
+             {"warmup", 0, 100}};
     long *v[] = {&a->rounds, &a->max_rounds, &a->repeat, &a->warmup};
     int i = c - ABRUN_O_FIRST;
     if (i < 0 || i > 5)

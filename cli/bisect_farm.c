@@ -65,9 +65,9 @@ void bisect_farm_help(FILE *out)
           "                       (default: the runs' deciding metric); instructions are\n"
           "                       counted under valgrind on HOST (needs valgrind there;\n"
           "                       ~25-50x slower turns, the same count every run)\n"
-          "  --rounds N           base/head pairs of a step (default 5; an inconclusive step\n"
-          "                       gets as many again, up to 4 times; the ends up to 8\n"
-          "                       times)\n"
+          "  --rounds N           base/head pairs of a step (1 to 50, default 5; an\n"
+          "                       inconclusive step gets as many again, up to 4 times; the\n"
+          "                       ends up to 8 times)\n"
           "  --repeat N           measured runs of each turn (default 3)\n"
           "  --threshold PCT      smallest change that counts (default 5; a step says \"no\n"
           "                       change\" only when the host's noise is below it: raise it\n"
@@ -201,18 +201,21 @@ static int bf_parse(int argc, char **argv, struct bisect_farm_args *a)
             break;
         case O_ROUNDS:
             if (farm_parse_u64(optarg, WIRE_MAX_TRY_ROUNDS, &a->rounds) < 0)
-                return cli_usage_error("bisect", "--rounds takes a whole number from 1 to %u",
-                                       WIRE_MAX_TRY_ROUNDS);
+                return cli_usage_error("bisect",
+                                       "--rounds takes a whole number from 1 to %u, not \"%s\"",
+                                       WIRE_MAX_TRY_ROUNDS, optarg);
             break;
         case O_REPEAT:
             if (farm_parse_u64(optarg, WIRE_MAX_REPEAT, &a->repeat) < 0)
-                return cli_usage_error("bisect", "--repeat takes a whole number from 1 to %u",
-                                       WIRE_MAX_REPEAT);
+                return cli_usage_error("bisect",
+                                       "--repeat takes a whole number from 1 to %u, not \"%s\"",
+                                       WIRE_MAX_REPEAT, optarg);
             break;
         case O_BUDGET:
             if (farm_parse_u64(optarg, 30 * 86400, &a->budget) < 0)
-                return cli_usage_error("bisect",
-                                       "--budget takes seconds, from 1 to 2592000 (30 days)");
+                return cli_usage_error(
+                    "bisect", "--budget takes seconds, from 1 to 2592000 (30 days), not \"%s\"",
+                    optarg);
             break;
         case O_ID:
             if (farm_parse_u64(optarg, INT64_MAX, &a->id) < 0)
