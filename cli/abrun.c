@@ -19,6 +19,7 @@
 #include "config.h"
 #include "errors.h"
 #include "hash.h"
+#include "history.h"
 #include "jsonutil.h"
 #include "log.h"
 #include "util.h"
@@ -242,6 +243,13 @@ static int abrun_turn(const struct abrun_opts *o, struct abrun_side *s)
         json_error_t jerr;
         json_t *doc = code == 0 ? json_load_file(path, 0, &jerr) : NULL;
         if (code == 0 && doc) {
+            /* valgrind counts the script's own process: say once a side that forked */
+            bool said = false;
+            for (size_t k = 0; k < s->n_docs; k++)
+                said |= history_instructions_children(s->docs[k]);
+            if (!said && history_instructions_children(doc))
+                log_warn("at the %s revision %.12s, " HISTORY_INSTRUCTIONS_CHILDREN_NOTE, s->label,
+                         s->hash);
             s->docs = xrealloc(s->docs, (s->n_docs + 1) * sizeof(*s->docs));
             s->docs[s->n_docs++] = doc;
         } else if (code == PYSCOPE_EXIT_USAGE) {
