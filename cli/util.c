@@ -54,17 +54,6 @@ int cli_usage_error(const char *cmd, const char *fmt, ...)
     return PYSCOPE_EXIT_USAGE;
 }
 
-int cli_option_error(const char *cmd, int c, const char *prev)
-{
-    if (c == ':')
-        return cli_usage_error(cmd, "option %s needs a value", prev);
-    if (optopt >= 256)
-        return cli_usage_error(cmd, "option %s takes no value", prev);
-    if (optopt)
-        return cli_usage_error(cmd, "unknown option -%c", optopt);
-    return cli_usage_error(cmd, "unknown or ambiguous option %s", prev);
-}
-
 int cli_parse_long(const char *s, long min, long max, long *out)
 {
     if (!plain_number_text(s))
@@ -320,4 +309,15 @@ char *cli_trim(char *s)
     while (n > 0 && isspace((unsigned char)s[n - 1]))
         s[--n] = '\0';
     return s;
+}
+
+int cli_option_error(const char *cmd, int c, const char *prev)
+{
+    if (c == ':')
+        return cli_usage_error(cmd, "option %s needs a value", prev);
+    if (optopt >= 256)
+        return cli_usage_error(cmd, "option %s takes no value", prev);
+    if (optopt)
+        return cli_usage_error(cmd, "unknown option -%c", optopt);
+    return cli_usage_error(cmd, "unknown or ambiguous option %s", prev);
 }

@@ -30,15 +30,6 @@ enum cli_color { CLI_COLOR_AUTO, CLI_COLOR_ALWAYS, CLI_COLOR_NEVER };
  * stderr; returns PYSCOPE_EXIT_USAGE. A NULL fmt prints the hint only. */
 int cli_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
-/*
- * The usage error of an option getopt_long() refused in command cmd (opterr = 0, an
- * optstring starting with ':'): c is what it returned (':' a missing value, else '?'),
- * prev the argument the option was in (argv[optind - 1]). "pyscope: error: unknown or
- * ambiguous option --frob" and the hint, never getopt's own words; returns
- * PYSCOPE_EXIT_USAGE.
- */
-int cli_option_error(const char *cmd, int c, const char *prev);
-
 /* cli_usage_error()'s format for a --threshold that config_parse_threshold() refused. */
 #define CLI_THRESHOLD_ERROR                                                                        \
     "invalid value for --threshold: \"%s\" is out of range or not a percentage (above 0, at "      \
@@ -115,5 +106,14 @@ typedef int (*cli_html_fn)(FILE *out, const json_t *doc, char *err, size_t errle
  * report"). Returns 0, or -1 after logging what failed (path is then untouched).
  */
 int cli_write_html_atomic(const char *path, cli_html_fn fn, const json_t *doc, const char *what);
+
+/*
+ * The usage error of an option getopt_long() refused in command cmd (opterr = 0, an
+ * optstring starting with ':'): c is what it returned (':' a missing value, else '?'),
+ * prev the argument the option was in (argv[optind - 1]). "pyscope: error: unknown or
+ * ambiguous option --frob" and the hint, never getopt's own words; returns
+ * PYSCOPE_EXIT_USAGE.
+ */
+int cli_option_error(const char *cmd, int c, const char *prev);
 
 #endif
