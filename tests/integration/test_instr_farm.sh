@@ -72,17 +72,6 @@ expect_match "the culprit counts 2-8% more instructions than its parent" '^[2-7]
 out=$(farm_cli bisect --id 1 2>&1 || true)
 expect_match "--id: the text names the culprit" "$(C 5 | cut -c1-12)" "$out"
 
-# --- pyscope try SUITE --instructions: an instructions verdict per script -----------------
-printf '[suite]\nname = tryi\nthreshold = 2%%\n\n[script bench/f.py]\n' >"$T/try.ini"
-set +e
-(cd "$REPO" && farm_cli try "$T/try.ini" --base "$(C 4)" --head "$CULPRIT" --rounds 2 --repeat 1 \
-    --instructions --json -q) >"$T/try.json" 2>"$T/try.err"
-trc=$?
-set -e
-expect_eq "try --instructions: commit 5 against 4 is a regression on instructions (exact rule)" \
-    "0 regression deterministic t" \
-    "$trc $("$PY" -c 'import json,sys; r=json.load(open(sys.argv[1]))["results"][0]["regression"]; m=[x for x in r["metrics"] if x["metric"] == "instructions" and not x.get("function")][0]; print(m["verdict"], m["rule"])' "$T/try.json" 2>&1 || tail -3 "$T/try.err") $(pg_sql "SELECT bool_and(instructions) FROM jobs WHERE batch_id = (SELECT max(id) FROM batches)")"
-
 # --- a script the revisions lack: the refusal names the revision and says what to do -------
 printf '[suite]\nname = trym\n\n[script bench/nope.py]\n' >"$T/trym.ini"
 set +e
@@ -94,6 +83,17 @@ expect_eq "try, a script missing at both revisions: exit 3" 3 "$mrc"
 expect_match "the missing script: the side, the revision and the fix" \
     "base, 1 turn refused: \"bench/nope.py\" does not exist at revision $(C 4 | cut -c1-12) .*pick a revision that has it" \
     "$(cat "$T/trym.out")"
+
+# --- pyscope try SUITE --instructions: an instructions verdict per script -----------------
+printf '[suite]\nname = tryi\nthreshold = 2%%\n\n[script bench/f.py]\n' >"$T/try.ini"
+set +e
+(cd "$REPO" && farm_cli try "$T/try.ini" --base "$(C 4)" --head "$CULPRIT" --rounds 2 --repeat 1 \
+    --instructions --json -q) >"$T/try.json" 2>"$T/try.err"
+trc=$?
+set -e
+expect_eq "try --instructions: commit 5 against 4 is a regression on instructions (exact rule)" \
+    "0 regression deterministic t" \
+    "$trc $("$PY" -c 'import json,sys; r=json.load(open(sys.argv[1]))["results"][0]["regression"]; m=[x for x in r["metrics"] if x["metric"] == "instructions" and not x.get("function")][0]; print(m["verdict"], m["rule"])' "$T/try.json" 2>&1 || tail -3 "$T/try.err") $(pg_sql "SELECT bool_and(instructions) FROM jobs WHERE batch_id = (SELECT max(id) FROM batches)")"
 
 # --- pyscope submit --instructions: every job asks, every run is counted ------------------
 mkdir -p "$T/ws"
