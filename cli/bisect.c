@@ -71,7 +71,7 @@ void cli_bisect_help(FILE *out)
           "  --metric NAME           decide on wall_s, cpu_s, peak_rss_bytes or\n"
           "                          instructions (default: the run's deciding metric;\n"
           "                          instructions are counted under valgrind, ~25x slower)\n"
-          "  --rounds N              pairs of runs per step first (1 to 50, default 5)\n"
+          "  --rounds N              pairs of runs per step first (default 5)\n"
           "  --max-rounds N          while a step is inconclusive because of noise, add pairs\n"
           "                          up to N (default 3 x --rounds)\n"
           "  --repeat N              measured runs of each turn (default 3)\n"
