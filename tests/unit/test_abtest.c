@@ -169,8 +169,26 @@ static json_t *compare_counts(json_int_t b0, json_int_t b1, json_int_t h0, json_
 static void test_instruction_counts_decide_over_all_turns(void **state)
 {
     (void)state;
-    const json_t *m;
-    json_t *res = compare_counts(52000000, 52000000, 54000000, 54000000, &m);
+    json_t *base[2], *head[2];
+    for (int i = 0; i < 2; i++) {
+        base[i] = doc(i, 0.1, 0.002 * (i + 1));
+        head[i] = doc(100 + i, 0.1, 0.003 * (i + 1));
+        json_object_set_new(base[i], "instructions", json_pack("{s:[I]}", "counts", 52000000));
+        json_object_set_new(head[i], "instructions", json_pack("{s:[I]}", "counts", 54000000));
+    }
+    struct regress_options o;
+    regress_options_init(&o);
+    o.threshold = 0.02;
+    json_t *res =
+        abtest_compare((const json_t *const *)base, 2, (const json_t *const *)head, 2, &o);
+    const json_t *m = NULL, *x;
+    size_t i;
+    json_array_foreach(json_object_get(res, "metrics"), i, x)
+    {
+        if (strcmp(json_string_value(json_object_get(x, "metric")), "instructions") == 0 &&
+            !json_object_get(x, "function"))
+            m = x;
+    }
     assert_non_null(m);
     assert_string_equal(json_string_value(json_object_get(m, "verdict")), "regression");
     assert_string_equal(json_string_value(json_object_get(m, "rule")), "deterministic");
@@ -178,6 +196,10 @@ static void test_instruction_counts_decide_over_all_turns(void **state)
                      2);
     assert_true(fabs(json_number_value(json_object_get(m, "change_pct")) - 100.0 * 2 / 52) < 1e-6);
     json_decref(res);
+    for (int k = 0; k < 2; k++) {
+        json_decref(base[k]);
+        json_decref(head[k]);
+    }
 }
 
 /* Counts that differ between runs of a side (a script whose work depends on randomness):
