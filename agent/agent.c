@@ -393,10 +393,19 @@ static bool agent_start(struct agent *a, struct runjob *rj)
     char *abs = NULL;
     int rc = pathnorm_resolve_inside_n(ws, rj->script, strlen(rj->script), &abs, err, sizeof(err));
     struct stat st;
+    bool missing = rc == -ENOENT || rc == -ENOTDIR;
     if (rc == 0 && (stat(abs, &st) < 0 || !S_ISREG(st.st_mode))) {
         snprintf(err, sizeof(err), "\"%s\" is not a regular file", rj->script);
         rc = -PYSCOPE_EUSAGE;
+        missing = true;
     }
+    if (rj->tree && missing)
+        /* the checkout of a commit: say which, and what to do (the try or bisection that
+         * asked names the side) */
+        snprintf(err, sizeof(err),
+                 "\"%s\" does not exist at revision %.12s (a path from the repository's top, "
+                 "committed at that revision): check the path, or pick a revision that has it",
+                 rj->script, rj->commit);
     if (rc < 0) {
         char *msg = xasprintf("refused: %s", err);
         log_warn("job %llu attempt %u: %s", (unsigned long long)rj->job_id, rj->attempt, msg);
@@ -886,41 +895,53 @@ static void agent_diagnose_link(struct agent *a, double now)
 
 /* ---- set-up ----------------------------------------------------------- */
 
+/* Run argv (argv[0] a path), stdin and stderr /dev/null, and read
+ * at most len - 1 bytes of its stdout into buf (NUL-terminated), waiting 5 s at most; it is
+ * killed after. Returns the bytes read (0 when it could not run). */
+static size_t agent_capture(char *const argv[], char *buf, size_t len)
+{
+    size_t got = 0;
+    int fds[2];
+    buf[0] = '\0';
+    if (pipe2(fds, O_CLOEXEC) < 0)
+        return 0;
+    pid_t pid = fork();
+    if (pid == 0) {
+        dup2(fds[1], 1);
+        int dn = open("/dev/null", O_RDWR);
+        if (dn >= 0) {
+            dup2(dn, 0);
+            dup2(dn, 2);
+        }
+        execv(argv[0], argv);
+        _exit(127);
+    }
+    close(fds[1]);
+    struct pollfd p = {.fd = fds[0], .events = POLLIN};
+    while (pid > 0 && got < len - 1 && poll(&p, 1, 5000) > 0) {
+        ssize_t r = read(fds[0], buf + got, len - 1 - got);
+        if (r <= 0)
+            break;
+        got += (size_t)r;
+    }
+    buf[got] = '\0';
+    close(fds[0]);
+    if (pid > 0) {
+        kill(pid, SIGKILL);
+        waitpid(pid, NULL, 0);
+    }
+    return got;
+}
+
 /* Ask the Python interpreter for its build: version, sys.version, executable. */
 static void agent_query_python(struct agent *a)
 {
-    int fds[2];
-    if (pipe2(fds, O_CLOEXEC) == 0) {
-        pid_t pid = fork();
-        if (pid == 0) {
-            dup2(fds[1], 1);
-            int dn = open("/dev/null", O_RDWR);
-            if (dn >= 0) {
-                dup2(dn, 0);
-                dup2(dn, 2);
-            }
-            execl(a->cfg->python, a->cfg->python, "-I", "-c",
-                  "import platform, sys; print(platform.python_version()); "
-                  "print(sys.version.replace('\\n', ' ')); print(sys.executable)",
-                  (char *)NULL);
-            _exit(127);
-        }
-        close(fds[1]);
-        char buf[4096];
-        size_t len = 0;
-        struct pollfd p = {.fd = fds[0], .events = POLLIN};
-        while (pid > 0 && len < sizeof(buf) - 1 && poll(&p, 1, 5000) > 0) {
-            ssize_t r = read(fds[0], buf + len, sizeof(buf) - 1 - len);
-            if (r <= 0)
-                break;
-            len += (size_t)r;
-        }
-        buf[len] = '\0';
-        close(fds[0]);
-        if (pid > 0) {
-            kill(pid, SIGKILL);
-            waitpid(pid, NULL, 0);
-        }
+    char buf[4096];
+    char *const argv[] = {(char *)a->cfg->python, "-I", "-c",
+                          "import platform, sys; print(platform.python_version()); "
+                          "print(sys.version.replace('\\n', ' ')); print(sys.executable)",
+                          NULL};
+    if (agent_capture(argv, buf, sizeof(buf)) > 0) {
         /* Three lines: version, sys.version, executable. */
         char *v = buf;
         char *b = strchr(v, '\n');
@@ -942,6 +963,25 @@ static void agent_query_python(struct agent *a)
         a->py_exe = xstrdup(a->cfg->python);
     }
     a->python = (struct wire_python){a->py_version, a->py_build, a->py_exe};
+}
+
+/* Say whether jobs may ask for instruction counts: the valgrind pyscope-run would use (the
+ * first on the PATH jobs inherit) and its version, or that there is none. */
+static void agent_log_valgrind(void)
+{
+    char *vg = cachegrind_find_valgrind(getenv("PATH"));
+    if (!vg) {
+        log_info("valgrind: not found on this agent's PATH; jobs asking for instruction counts "
+                 "will be refused (apt-get install valgrind)");
+        return;
+    }
+    char buf[256];
+    char *const argv[] = {vg, "--version", NULL};
+    agent_capture(argv, buf, sizeof(buf));
+    buf[strcspn(buf, "\r\n")] = '\0';
+    log_info("valgrind: %s (%s); jobs may ask for instruction counts", vg,
+             *buf ? buf : "its version unknown: `valgrind --version` said nothing");
+    free(vg);
 }
 
 /* Create the DEALER socket, its monitor, and connect. Returns 0 or -errno. */
@@ -1153,6 +1193,7 @@ int agent_run(const struct agent_config *cfg)
     char pys[2048];
     agent_pythons_describe(&a.pythons, pys, sizeof(pys));
     log_info("Pythons jobs may ask for: %s", pys);
+    agent_log_valgrind();
 
     a.sigfd = agent_signals();
 

@@ -23,6 +23,7 @@
 #include "jsonutil.h"
 #include "log.h"
 #include "util.h"
+#include "wire.h"
 #include "xmalloc.h"
 
 extern char **environ;
@@ -40,7 +41,11 @@ int abrun_parse_opt(const char *cmd, int c, const char *arg, struct abrun_args *
     static const struct {
         const char *name;
         long min, max;
-    } n[] = {{"rounds", 1, 100}, {"max-rounds", 1, 300}, {"repeat", 1, 1000}, {"warmup", 0, 100}};
+    } n[] = {/* --rounds: the farm's range too (a farm try's pairs are jobs in its queue) */
+             {"rounds", 1, WIRE_MAX_TRY_ROUNDS},
+             {"max-rounds", 1, 300},
+             {"repeat", 1, 1000},
+             {"warmup", 0, 100}};
     long *v[] = {&a->rounds, &a->max_rounds, &a->repeat, &a->warmup};
     int i = c - ABRUN_O_FIRST;
     if (i < 0 || i > 5)
@@ -243,6 +248,13 @@ static int abrun_turn(const struct abrun_opts *o, struct abrun_side *s)
         json_error_t jerr;
         json_t *doc = code == 0 ? json_load_file(path, 0, &jerr) : NULL;
         if (code == 0 && doc) {
+            /* valgrind counts the script's own process: say once a side that forked */
+            bool said = false;
+            for (size_t k = 0; k < s->n_docs; k++)
+                said |= history_instructions_children(s->docs[k]);
+            if (!said && history_instructions_children(doc))
+                log_warn("at the %s revision %.12s, " HISTORY_INSTRUCTIONS_CHILDREN_NOTE, s->label,
+                         s->hash);
             s->docs = xrealloc(s->docs, (s->n_docs + 1) * sizeof(*s->docs));
             s->docs[s->n_docs++] = doc;
         } else if (code == PYSCOPE_EXIT_USAGE) {

@@ -65,9 +65,9 @@ void bisect_farm_help(FILE *out)
           "                       (default: the runs' deciding metric); instructions are\n"
           "                       counted under valgrind on HOST (needs valgrind there;\n"
           "                       ~25-50x slower turns, the same count every run)\n"
-          "  --rounds N           base/head pairs of a step (default 5; an inconclusive step\n"
-          "                       gets as many again, up to 4 times; the ends up to 8\n"
-          "                       times)\n"
+          "  --rounds N           base/head pairs of a step (1 to 50, default 5; an\n"
+          "                       inconclusive step gets as many again, up to 4 times; the\n"
+          "                       ends up to 8 times)\n"
           "  --repeat N           measured runs of each turn (default 3)\n"
           "  --threshold PCT      smallest change that counts (default 5; a step says \"no\n"
           "                       change\" only when the host's noise is below it: raise it\n"
@@ -203,18 +203,21 @@ static int bf_parse(int argc, char **argv, struct bisect_farm_args *a)
             break;
         case O_ROUNDS:
             if (farm_parse_u64(optarg, WIRE_MAX_TRY_ROUNDS, &a->rounds) < 0)
-                return cli_usage_error("bisect", "--rounds takes a whole number from 1 to %u",
-                                       WIRE_MAX_TRY_ROUNDS);
+                return cli_usage_error("bisect",
+                                       "--rounds takes a whole number from 1 to %u, not \"%s\"",
+                                       WIRE_MAX_TRY_ROUNDS, optarg);
             break;
         case O_REPEAT:
             if (farm_parse_u64(optarg, WIRE_MAX_REPEAT, &a->repeat) < 0)
-                return cli_usage_error("bisect", "--repeat takes a whole number from 1 to %u",
-                                       WIRE_MAX_REPEAT);
+                return cli_usage_error("bisect",
+                                       "--repeat takes a whole number from 1 to %u, not \"%s\"",
+                                       WIRE_MAX_REPEAT, optarg);
             break;
         case O_BUDGET:
             if (farm_parse_u64(optarg, 30 * 86400, &a->budget) < 0)
-                return cli_usage_error("bisect",
-                                       "--budget takes seconds, from 1 to 2592000 (30 days)");
+                return cli_usage_error(
+                    "bisect", "--budget takes seconds, from 1 to 2592000 (30 days), not \"%s\"",
+                    optarg);
             break;
         case O_ID:
             if (farm_parse_u64(optarg, INT64_MAX, &a->id) < 0)
@@ -381,23 +384,30 @@ static int bf_submit(const struct bisect_farm_args *a, char hash[2][GITREV_HASH_
     return status;
 }
 
-/* A step's line on stderr. */
-static void bf_step_line(const json_t *st)
+char *bisect_farm_step_text(const json_t *st)
 {
     const json_t *c = json_object_get(st, "commit");
     char *subj = sanitize_dup(json_get_string(c, "subject", ""), 60);
-    double ch = json_number_value(json_object_get(st, "change_pct"));
-    fprintf(stderr,
-            "pyscope bisect: step %" JSON_INTEGER_FORMAT
-            " (%s): %.12s %s: %s%s%s (%+.1f%%, %" JSON_INTEGER_FORMAT "+%" JSON_INTEGER_FORMAT
-            " runs)\n",
-            json_integer_value(json_object_get(st, "n")), json_get_string(st, "phase", ""),
-            json_get_string(c, "hash", ""), subj, json_get_string(st, "outcome", ""),
-            json_is_string(json_object_get(st, "verdict")) ? ", " : "",
-            json_get_string(st, "verdict", ""), ch,
-            json_integer_value(json_object_get(st, "base_runs")),
-            json_integer_value(json_object_get(st, "head_runs")));
+    json_int_t nb = json_integer_value(json_object_get(st, "base_runs")),
+               nh = json_integer_value(json_object_get(st, "head_runs"));
+    const json_t *ch = json_object_get(st, "change_pct");
+    /* a change only when both sides measured something: "+0.0%" would read as "no change" */
+    char change[48] = "";
+    if (nb > 0 && nh > 0 && json_is_number(ch))
+        snprintf(change, sizeof(change), "%+.1f%%, ", json_number_value(ch));
+    const char *empty = nb <= 0 && nh <= 0 ? ": neither side has runs"
+                        : nb <= 0          ? ": the base side has no runs"
+                        : nh <= 0          ? ": the head side has no runs"
+                                           : "";
+    char *line =
+        xasprintf("pyscope bisect: step %" JSON_INTEGER_FORMAT " (%s): %.12s %s: %s%s%s "
+                  "(%s%" JSON_INTEGER_FORMAT "+%" JSON_INTEGER_FORMAT " runs%s)",
+                  json_integer_value(json_object_get(st, "n")), json_get_string(st, "phase", ""),
+                  json_get_string(c, "hash", ""), subj, json_get_string(st, "outcome", ""),
+                  json_is_string(json_object_get(st, "verdict")) ? ", " : "",
+                  json_get_string(st, "verdict", ""), change, nb, nh, empty);
     free(subj);
+    return line;
 }
 
 /* Poll bisection id until it ends; *doc gets its last "bisect" object (new). */
@@ -441,8 +451,11 @@ static int bf_wait(const struct bisect_farm_args *a, uint64_t id, json_t **doc)
             const json_t *st = json_array_get(steps, shown);
             if (strcmp(json_get_string(st, "outcome", ""), "pending") == 0)
                 break;
-            if (!a->quiet && !a->json)
-                bf_step_line(st);
+            if (!a->quiet && !a->json) {
+                char *text = bisect_farm_step_text(st);
+                fprintf(stderr, "%s\n", text);
+                free(text);
+            }
         }
         if (strcmp(json_get_string(b, "state", ""), "running") != 0 || a->no_wait) {
             *doc = json_incref(b);

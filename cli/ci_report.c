@@ -17,6 +17,7 @@
 #include "atomicfile.h"
 #include "errors.h"
 #include "jsonutil.h"
+#include "regress.h"
 #include "sanitize.h"
 #include "xmalloc.h"
 
@@ -147,10 +148,14 @@ static void ci_fmt_ci(char *buf, size_t len, const json_t *m)
         buf[0] = '\0';
 }
 
+/* The p-value of m into buf ("" when it has none; "\xe2\x80\x94" when the exact rule decided:
+ * equal counts on each side are no sample of a distribution, their p-value means nothing). */
 static void ci_fmt_p(char *buf, size_t len, const json_t *m)
 {
     double p;
-    if (!json_get_finite(m, "p_value", &p))
+    if (ci_is(json_get_string(m, "rule", NULL), "deterministic"))
+        snprintf(buf, len, "\xe2\x80\x94"); /* — */
+    else if (!json_get_finite(m, "p_value", &p))
         buf[0] = '\0';
     else if (p < 0.001)
         snprintf(buf, len, "<0.001");
@@ -179,7 +184,9 @@ char *ci_report_metric_text(const json_t *m)
     } while (0)
     if (ci[0])
         CI_APPEND(", 95%% CI %s", ci);
-    if (p[0])
+    if (ci_is(json_get_string(m, "rule", NULL), "deterministic"))
+        CI_APPEND(", the same count every run: exact rule");
+    else if (p[0])
         CI_APPEND(", p%s%s", p[0] == '<' ? "" : "=", p);
     double v;
     if (json_get_finite(m, "noise_pct", &v))
@@ -262,6 +269,20 @@ static void ci_xml_attr(FILE *out, const char *name, const char *value)
     fputc('"', out);
 }
 
+/* The change of why's (borrowed) function f in its basis' unit into buf: "+0.0123 s",
+ * "+1.2345M" (instructions) or "" when unknown. */
+static void ci_fmt_why_delta(char *buf, size_t len, const json_t *why, const json_t *f)
+{
+    double d;
+    if (ci_is(json_get_string(why, "basis", NULL), "instructions") &&
+        json_get_finite(f, "delta", &d))
+        snprintf(buf, len, "%+.4fM", d / 1e6);
+    else if (json_get_finite(f, "delta_s", &d))
+        snprintf(buf, len, "%+.4f s", d);
+    else
+        buf[0] = '\0';
+}
+
 /* Write the "why" evidence lines of reg (borrowed), escaped. */
 static void ci_xml_why(FILE *out, const json_t *reg)
 {
@@ -270,16 +291,16 @@ static void ci_xml_why(FILE *out, const json_t *reg)
     size_t i;
     const json_t *f;
     if (json_array_size(fns))
-        fputs("&#10;Why (self time, candidate vs baseline median):", out);
+        fprintf(out, "&#10;Why (%s, candidate vs baseline median):",
+                regress_why_basis_text(json_get_string(why, "basis", NULL)));
     json_array_foreach(fns, i, f)
     {
         if (i == CI_MAX_WHY)
             break;
-        double d, share;
-        char *line =
-            json_get_finite(f, "delta_s", &d) ? xasprintf("&#10;  %+.4f s  ", d) : xstrdup("&#10;");
-        fputs(line, out);
-        free(line);
+        double share;
+        char delta[48];
+        ci_fmt_why_delta(delta, sizeof(delta), why, f);
+        fprintf(out, "&#10;  %s%s", delta, *delta ? "  " : "");
         ci_report_xml_escape(out, json_get_string(f, "key", NULL));
         if (json_get_finite(f, "share_pct", &share))
             fprintf(out, " (%.0f%% of the change)", share);
@@ -561,30 +582,32 @@ int ci_report_markdown(FILE *out, const json_t *const *docs, size_t n)
         }
     }
     /* the functions that explain each regression */
-    bool header = false;
+    const char *header = NULL;
     for (size_t i = 0; i < n; i++) {
         const json_t *reg = json_object_get(docs[i], "regression");
         struct ci_report_tally one;
         ci_report_count(&docs[i], 1, &one);
-        const json_t *fns = json_object_get(json_object_get(reg, "why"), "functions");
+        const json_t *why = json_object_get(reg, "why");
+        const json_t *fns = json_object_get(why, "functions");
         if (!one.regressions || !json_array_size(fns))
             continue;
-        if (!header)
-            fputs("\n**Why** (self time, candidate vs baseline median):\n\n", out);
-        header = true;
+        /* the text's words for what the functions' changes measure (regress_print) */
+        const char *basis = regress_why_basis_text(json_get_string(why, "basis", NULL));
+        if (!header || strcmp(header, basis) != 0)
+            fprintf(out, "\n**Why** (%s, candidate vs baseline median):\n\n", basis);
+        header = basis;
         size_t k;
         const json_t *f;
         json_array_foreach(fns, k, f)
         {
             if (k == CI_MAX_WHY)
                 break;
-            double d, share;
+            double share;
+            char delta[48];
+            ci_fmt_why_delta(delta, sizeof(delta), why, f);
             fputs("- ", out);
             ci_report_md_escape(out, ci_script_name(docs[i]));
-            if (json_get_finite(f, "delta_s", &d))
-                fprintf(out, ": %+.4f s ", d);
-            else
-                fputs(": ", out);
+            fprintf(out, ": %s%s", delta, *delta ? " " : "");
             ci_report_md_escape(out, json_get_string(f, "key", NULL));
             if (json_get_finite(f, "share_pct", &share))
                 fprintf(out, " (%.0f%% of the change)", share);

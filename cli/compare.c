@@ -178,11 +178,7 @@ static int cmp_parse_args(int argc, char **argv, struct cmp_args *a)
         case ':':
             return cli_usage_error("compare", "option %s needs a value", prev);
         default:
-            if (optopt >= 256)
-                return cli_usage_error("compare", "option %s takes no value", prev);
-            if (optopt)
-                return cli_usage_error("compare", "unknown option -%c", optopt);
-            return cli_usage_error("compare", "unknown or ambiguous option %s", prev);
+            return cli_option_error("compare", c, prev);
         }
     }
     a->files = argv + optind;

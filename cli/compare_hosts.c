@@ -355,8 +355,9 @@ int cmd_compare_hosts(int argc, char **argv)
     const char *python = NULL;
     char *list = NULL;
     int c, status = PYSCOPE_EXIT_USAGE;
+    opterr = 0;
     optind = 1;
-    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
         switch (c) {
         case O_JSON:
             json = true;
@@ -409,7 +410,7 @@ int cmd_compare_hosts(int argc, char **argv)
             status = PYSCOPE_EXIT_OK;
             goto out;
         default:
-            if (farm_opts_take(&fo, c, optarg, argv[0]) >= 0)
+            if (farm_opts_take(&fo, c, optarg, argv[0], argv[optind - 1]) >= 0)
                 goto out;
             break;
         }
@@ -558,8 +559,9 @@ int cmd_compare_pythons(int argc, char **argv)
     const char *pythons[WIRE_MAX_QUERY_PYTHONS];
     char *list = NULL;
     int c, status = PYSCOPE_EXIT_USAGE;
+    opterr = 0;
     optind = 1;
-    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
         switch (c) {
         case O_JSON:
             json = true;
@@ -606,7 +608,7 @@ int cmd_compare_pythons(int argc, char **argv)
             status = PYSCOPE_EXIT_OK;
             goto out;
         default:
-            if (farm_opts_take(&fo, c, optarg, argv[0]) >= 0)
+            if (farm_opts_take(&fo, c, optarg, argv[0], argv[optind - 1]) >= 0)
                 goto out;
             break;
         }

@@ -23,6 +23,7 @@
 #include "log.h"
 #include "progress.h"
 #include "sanitize.h"
+#include "util.h"
 #include "xmalloc.h"
 
 int farm_parse_u64(const char *s, uint64_t max, uint64_t *out)
@@ -79,13 +80,13 @@ int farm_opts_handle(struct farm_opts *o, int c, const char *arg)
     }
 }
 
-int farm_opts_take(struct farm_opts *o, int c, const char *arg, const char *cmd)
+int farm_opts_take(struct farm_opts *o, int c, const char *arg, const char *cmd, const char *prev)
 {
     int taken = farm_opts_handle(o, c, arg);
     if (taken > 0)
         return -1;
     if (taken == 0)
-        fprintf(stderr, "Try 'pyscope %s --help' for more information.\n", cmd);
+        return cli_option_error(cmd, c, prev);
     return PYSCOPE_EXIT_USAGE;
 }
 

@@ -91,11 +91,12 @@ void farm_opts_init(struct farm_opts *o);
 int farm_opts_handle(struct farm_opts *o, int c, const char *arg);
 
 /*
- * farm_opts_handle() as the default case of command cmd's getopt loop: returns -1 when c was
- * a farm option and taken, else PYSCOPE_EXIT_USAGE: a bad value is logged, an option that is
- * no farm option gets "Try 'pyscope CMD --help'".
+ * farm_opts_handle() as the default case of command cmd's getopt loop (opterr = 0, an
+ * optstring starting with ':'): returns -1 when c was a farm option and taken, else
+ * PYSCOPE_EXIT_USAGE: a bad value is logged, an option that is no farm option (prev: the
+ * argument it was in, argv[optind - 1]) gets cli_option_error()'s message and hint.
  */
-int farm_opts_take(struct farm_opts *o, int c, const char *arg, const char *cmd);
+int farm_opts_take(struct farm_opts *o, int c, const char *arg, const char *cmd, const char *prev);
 
 /*
  * Fill what the options left unset from the environment and the defaults;
@@ -169,6 +170,13 @@ int try_farm_main(int argc, char **argv);
 /* pyscope bisect SCRIPT --host H --good A --bad B (bisect_farm.c): the farm form of bisect. */
 int bisect_farm_main(int argc, char **argv);
 void bisect_farm_help(FILE *out);
+/*
+ * The progress line of bisection step st (borrowed, an element of the bisect answer's
+ * "steps"), without a newline: "pyscope bisect: step 2 (step): abc123def456 subject: bad,
+ * regression (+9.8%, 2+2 runs)". A step one side of which has no runs gives no change but
+ * says which: "skip (2+0 runs: the head side has no runs)". New string (caller frees).
+ */
+char *bisect_farm_step_text(const json_t *st);
 
 /* Parse a positive whole number (batch ids, counts) into *out; 0 or -PYSCOPE_EUSAGE. */
 int farm_parse_u64(const char *s, uint64_t max, uint64_t *out);

@@ -238,11 +238,7 @@ static int hist_parse_args(int argc, char **argv, struct hist_args *a)
                     return PYSCOPE_EXIT_USAGE;
                 break;
             }
-            if (optopt >= 256)
-                return cli_usage_error("history", "option %s takes no value", prev);
-            if (optopt)
-                return cli_usage_error("history", "unknown option -%c", optopt);
-            return cli_usage_error("history", "unknown or ambiguous option %s", prev);
+            return cli_option_error("history", c, prev);
         }
     }
     if (optind >= argc)

@@ -38,8 +38,9 @@ int farm_simple_query(int argc, char **argv, enum wire_query_kind kind, bool bat
     uint64_t batch = 0;
     uint32_t limit = 0;
     int c, st;
+    opterr = 0;
     optind = 1;
-    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
         switch (c) {
         case O_JSON:
             json = true;
@@ -60,7 +61,7 @@ int farm_simple_query(int argc, char **argv, enum wire_query_kind kind, bool bat
             help(stdout);
             return PYSCOPE_EXIT_OK;
         default:
-            if ((st = farm_opts_take(&fo, c, optarg, argv[0])) >= 0)
+            if ((st = farm_opts_take(&fo, c, optarg, argv[0], argv[optind - 1])) >= 0)
                 return st;
             break;
         }

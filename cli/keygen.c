@@ -16,6 +16,7 @@
 #include "curve.h"
 #include "errors.h"
 #include "log.h"
+#include "util.h"
 #include "xmalloc.h"
 
 void cmd_keygen_help(FILE *out)
@@ -63,8 +64,9 @@ int cmd_keygen(int argc, char **argv)
     };
     const char *dir_opt = NULL;
     int c;
+    opterr = 0;
     optind = 1;
-    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
         switch (c) {
         case O_DIR:
             dir_opt = optarg;
@@ -73,8 +75,7 @@ int cmd_keygen(int argc, char **argv)
             cmd_keygen_help(stdout);
             return PYSCOPE_EXIT_OK;
         default:
-            fprintf(stderr, "Try 'pyscope keygen --help' for more information.\n");
-            return PYSCOPE_EXIT_USAGE;
+            return cli_option_error("keygen", c, argv[optind - 1]);
         }
     }
     if (optind != argc - 1) {

@@ -184,8 +184,9 @@ int cmd_report(int argc, char **argv)
     farm_opts_init(&fo);
     struct wire_query q = {.kind = WIRE_QUERY_REPORT};
     int c, st;
+    opterr = 0;
     optind = 1;
-    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
         switch (c) {
         case O_JSON:
             json = true;
@@ -216,7 +217,7 @@ int cmd_report(int argc, char **argv)
             cmd_report_help(stdout);
             return PYSCOPE_EXIT_OK;
         default:
-            if ((st = farm_opts_take(&fo, c, optarg, argv[0])) >= 0)
+            if ((st = farm_opts_take(&fo, c, optarg, argv[0], argv[optind - 1])) >= 0)
                 return st;
             break;
         }
@@ -268,8 +269,9 @@ int cmd_triage(int argc, char **argv)
     farm_opts_init(&fo);
     struct wire_query q = {.kind = WIRE_QUERY_TRIAGE, .note = ""};
     int c, st;
+    opterr = 0;
     optind = 1;
-    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
         switch (c) {
         case O_JSON:
             json = true;
@@ -281,7 +283,7 @@ int cmd_triage(int argc, char **argv)
             cmd_triage_help(stdout);
             return PYSCOPE_EXIT_OK;
         default:
-            if ((st = farm_opts_take(&fo, c, optarg, argv[0])) >= 0)
+            if ((st = farm_opts_take(&fo, c, optarg, argv[0], argv[optind - 1])) >= 0)
                 return st;
             break;
         }

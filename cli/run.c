@@ -298,11 +298,7 @@ static int run_parse_export(int argc, char **argv, struct run_args *a)
 /* The usage error of an option getopt_long refused (prev: the argument it was in). */
 static int run_option_error(const char *prev)
 {
-    if (optopt >= 256)
-        return cli_usage_error("run", "option %s takes no value", prev);
-    if (optopt)
-        return cli_usage_error("run", "unknown option -%c", optopt);
-    return cli_usage_error("run", "unknown or ambiguous option %s", prev);
+    return cli_option_error("run", '?', prev);
 }
 
 /* --repeat, --warmup, --interval-ms or --timeout (c) with value arg: checked here (< 0

@@ -268,8 +268,9 @@ static int submit_parse_args(int argc, char **argv, struct submit_args *a)
     memset(a, 0, sizeof(*a));
     farm_opts_init(&a->fo);
     int c, taken;
+    opterr = 0;
     optind = 1;
-    while ((c = getopt_long(argc, argv, "hq", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, ":hq", opts, NULL)) != -1) {
         switch (c) {
         case 'q':
             a->quiet = true;
@@ -311,10 +312,8 @@ static int submit_parse_args(int argc, char **argv, struct submit_args *a)
             taken = farm_opts_handle(&a->fo, c, optarg);
             if (taken < 0)
                 return PYSCOPE_EXIT_USAGE;
-            if (taken == 0) {
-                fputs("Try 'pyscope submit --help' for more information.\n", stderr);
-                return PYSCOPE_EXIT_USAGE;
-            }
+            if (taken == 0)
+                return cli_option_error("submit", c, argv[optind - 1]);
             break;
         }
     }

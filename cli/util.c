@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <stdarg.h>
 #include <fcntl.h>
+#include <getopt.h>
 #include <limits.h>
 #include <math.h>
 #include <stdlib.h>
@@ -338,4 +339,15 @@ char *cli_trim(char *s)
     while (n > 0 && isspace((unsigned char)s[n - 1]))
         s[--n] = '\0';
     return s;
+}
+
+int cli_option_error(const char *cmd, int c, const char *prev)
+{
+    if (c == ':')
+        return cli_usage_error(cmd, "option %s needs a value", prev);
+    if (optopt >= 256)
+        return cli_usage_error(cmd, "option %s takes no value", prev);
+    if (optopt)
+        return cli_usage_error(cmd, "unknown option -%c", optopt);
+    return cli_usage_error(cmd, "unknown or ambiguous option %s", prev);
 }

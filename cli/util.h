@@ -122,4 +122,13 @@ typedef int (*cli_html_fn)(FILE *out, const json_t *doc, char *err, size_t errle
  */
 int cli_write_html_atomic(const char *path, cli_html_fn fn, const json_t *doc, const char *what);
 
+/*
+ * The usage error of an option getopt_long() refused in command cmd (opterr = 0, an
+ * optstring starting with ':'): c is what it returned (':' a missing value, else '?'),
+ * prev the argument the option was in (argv[optind - 1]). "pyscope: error: unknown or
+ * ambiguous option --frob" and the hint, never getopt's own words; returns
+ * PYSCOPE_EXIT_USAGE.
+ */
+int cli_option_error(const char *cmd, int c, const char *prev);
+
 #endif

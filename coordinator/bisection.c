@@ -602,8 +602,14 @@ static int apply_step(struct store *s, struct bis *b, const json_t *st, const ch
     size_t pooled = nbatch * (size_t)json_get_int(b->row, "rounds", 0);
     char msg[1024], near_why[512] = "";
     int rc;
-    log_info("bisection %s step %" JSON_INTEGER_FORMAT " (%s) %.12s: %s (%s %+.1f%%)", b->ids, b->n,
-             phase, at(b, pos), outcome, *verdict ? verdict : "-", change);
+    if (json_is_number(json_object_get(m, "change_pct")))
+        log_info("bisection %s step %" JSON_INTEGER_FORMAT " (%s) %.12s: %s (%s %+.1f%%)", b->ids,
+                 b->n, phase, at(b, pos), outcome, *verdict ? verdict : "-", change);
+    else /* nothing measured on a side: no change figure ("+0.0%" would read as none) */
+        log_info("bisection %s step %" JSON_INTEGER_FORMAT " (%s) %.12s: %s (no change measured: "
+                 "%" JSON_INTEGER_FORMAT "+%" JSON_INTEGER_FORMAT " runs)",
+                 b->ids, b->n, phase, at(b, pos), outcome, json_get_int(res, "base_runs", 0),
+                 json_get_int(res, "head_runs", 0));
     if (strcmp(outcome, "failed") == 0) {
         char *said = failure_said(res);
         const char *metric = json_get_string(b->row, "metric", "");

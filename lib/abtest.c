@@ -234,6 +234,37 @@ static bool decide_paired(const json_t *const *base, size_t nb, const json_t *co
     return ok;
 }
 
+/* The lowest and highest sample of runs r[0..n) into *lo, *hi. */
+static void runs_range(const struct regress_run *r, size_t n, double *lo, double *hi)
+{
+    *lo = INFINITY;
+    *hi = -INFINITY;
+    for (size_t i = 0; i < n; i++)
+        for (size_t k = 0; k < r[i].n; k++) {
+            *lo = fmin(*lo, r[i].x[k]);
+            *hi = fmax(*hi, r[i].x[k]);
+        }
+}
+
+/* Why instruction counts (name) went to rule: "counts differ between runs (base LO … HI,
+ * head LO … HI), so the exact rule does not apply: compared with the paired rule; "
+ * into buf; "" for any other metric or a function's. */
+static void counts_differ(const char *name, const char *key, const struct regress_run *br,
+                          size_t nb, const struct regress_run *hr, size_t nh, const char *rule,
+                          char *buf, size_t size)
+{
+    buf[0] = '\0';
+    if (key || strcmp(name, HISTORY_METRIC_INSTRUCTIONS) != 0)
+        return;
+    double blo, bhi, hlo, hhi;
+    runs_range(br, nb, &blo, &bhi);
+    runs_range(hr, nh, &hlo, &hhi);
+    snprintf(buf, size,
+             "counts differ between runs (base %.0f \xe2\x80\xa6 %.0f, head %.0f \xe2\x80\xa6 "
+             "%.0f), so the exact rule does not apply: compared with the %s rule; ",
+             blo, bhi, hlo, hhi, rule);
+}
+
 /* Decide metric object m (name) again over all runs of both sides; false when it cannot. */
 static bool redecide(json_t *m, const json_t *const *base, size_t nb, const json_t *const *head,
                      size_t nh, const struct regress_options *opt)
@@ -250,7 +281,10 @@ static bool redecide(json_t *m, const json_t *const *base, size_t nb, const json
     bool ok = nbr && nhr && regress_metric_runs(br, nbr, hr, nhr, opt, &r) == 0;
     bool paired = ok && !r.deterministic && decide_paired(base, nb, head, nh, name, key, opt, &r);
     if (ok) {
-        char reason[512];
+        char reason[512], why[256] = "";
+        if (!r.deterministic)
+            counts_differ(name, key, br, nbr, hr, nhr, paired ? "paired" : "statistical", why,
+                          sizeof(why));
         json_object_set_new(m, "verdict", json_string(regress_verdict_name(r.verdict)));
         json_object_set_new(m, "mode",
                             json_string(paired          ? "paired"
@@ -275,9 +309,11 @@ static bool redecide(json_t *m, const json_t *const *base, size_t nb, const json
         json_object_set_new(m, "noise_pct", real_or_null(r.has_noise, r.noise_pct));
         json_object_set_new(m, "hint", r.hint ? json_string(r.hint) : json_null());
         json_object_set_new(m, "rule", json_string(regress_rule_name(r.rule)));
-        json_object_set_new(m, "reason",
-                            json_string(paired ? abtest_paired_reason(&r, reason, sizeof(reason))
-                                               : regress_reason(&r, reason, sizeof(reason))));
+        char *full = xasprintf("%s%s", why,
+                               paired ? abtest_paired_reason(&r, reason, sizeof(reason))
+                                      : regress_reason(&r, reason, sizeof(reason)));
+        json_object_set_new(m, "reason", json_string(full));
+        free(full);
         json_object_set_new(m, "candidate",
                             json_pack("{s:I, s:I}", "n_samples", (json_int_t)r.n_cand, "n_runs",
                                       (json_int_t)r.n_cand_runs));

@@ -266,6 +266,15 @@ char *history_instructions_text(const json_t *doc)
     char runs[48] = "";
     if (n > 1)
         snprintf(runs, sizeof(runs), "median of %zu runs; ", n);
-    return xasprintf("%.1f M (%s%s, PYTHONHASHSEED=%.40s)", med / 1e6, runs,
-                     tool ? tool : "cachegrind", seed ? seed : "?");
+    return xasprintf("%.1f M (%s%s, PYTHONHASHSEED=%.40s)%s", med / 1e6, runs,
+                     tool ? tool : "cachegrind", seed ? seed : "?",
+                     history_instructions_children(doc) ? "; " HISTORY_INSTRUCTIONS_CHILDREN_NOTE
+                                                        : "");
+}
+
+bool history_instructions_children(const json_t *doc)
+{
+    const char *note =
+        json_string_value(json_object_get(json_object_get(doc, "instructions"), "note"));
+    return note && strcmp(note, HISTORY_INSTRUCTIONS_CHILDREN_NOTE) == 0;
 }

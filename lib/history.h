@@ -147,9 +147,19 @@ double *history_samples(const json_t *doc, const char *metric, size_t *n);
  * The instruction count of doc (borrowed) for the reports: the median of its
  * counts in millions and how they were made, e.g. "298.7 M (cachegrind,
  * PYTHONHASHSEED=0)", with "median of N runs; " before "cachegrind" when
- * there are several. Returns a new string (caller frees), or NULL when doc
- * has no counts. The text may hold the user's PYTHONHASHSEED: escape it.
+ * there are several, and "; " HISTORY_INSTRUCTIONS_CHILDREN_NOTE after when
+ * its "instructions" object has that note. Returns a new string (caller frees),
+ * or NULL when doc has no counts. The text may hold the user's PYTHONHASHSEED:
+ * escape it.
  */
 char *history_instructions_text(const json_t *doc);
+
+/* The "note" of a run's "instructions" object (pyscope-run) when the script
+ * started child processes (its profile's "forks" > 0). */
+#define HISTORY_INSTRUCTIONS_CHILDREN_NOTE                                                         \
+    "the script started child processes; their instructions are not counted"
+
+/* Whether doc's (borrowed) "instructions" object has HISTORY_INSTRUCTIONS_CHILDREN_NOTE. */
+bool history_instructions_children(const json_t *doc);
 
 #endif

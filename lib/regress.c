@@ -2109,17 +2109,22 @@ static void print_list(FILE *out, const char *title, const json_t *arr)
     fputc('\n', out);
 }
 
+const char *regress_why_basis_text(const char *basis)
+{
+    return !basis                               ? "self time"
+           : strcmp(basis, "instructions") == 0 ? "instructions by CPU self-time share"
+           : strcmp(basis, "self_cpu_s") == 0   ? "CPU self time"
+           : strcmp(basis, "self_s_net") == 0   ? "self time net of waiting for a CPU"
+                                                : "self time";
+}
+
 static void print_why(FILE *out, const json_t *why)
 {
     const json_t *fns = json_object_get(why, "functions");
     const char *basis = json_string_value(json_object_get(why, "basis"));
     if (basis && json_array_size(fns)) {
         bool instr = strcmp(basis, "instructions") == 0;
-        fprintf(out, "Why (%s, candidate vs baseline median):\n",
-                instr                              ? "instructions by CPU self-time share"
-                : strcmp(basis, "self_cpu_s") == 0 ? "CPU self time"
-                : strcmp(basis, "self_s_net") == 0 ? "self time net of waiting for a CPU"
-                                                   : "self time");
+        fprintf(out, "Why (%s, candidate vs baseline median):\n", regress_why_basis_text(basis));
         size_t i;
         const json_t *f;
         json_array_foreach(fns, i, f)

@@ -118,6 +118,10 @@ enum regress_rule {
 /* "within_threshold", "deterministic", ... (static). */
 const char *regress_rule_name(enum regress_rule rule);
 
+/* What a "why" object's basis (its "basis" member, may be NULL) measures, as the texts say
+ * it: "instructions by CPU self-time share", "CPU self time", ... (static). */
+const char *regress_why_basis_text(const char *basis);
+
 /* Samples of a side that differ by at most this fraction of their median are exact. */
 #define REGRESS_DETERMINISTIC_SPREAD 1e-4
 /* The noise floor needs this many baseline runs; min_baseline_runs is never below it. */

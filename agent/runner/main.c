@@ -53,6 +53,7 @@
 #include "sampler.h"
 #include "shm.h"
 #include "hash.h"
+#include "history.h"
 #include "hostinfo.h"
 #include "pathnorm.h"
 #include "summary.h"
@@ -994,7 +995,12 @@ static json_t *run_document(const struct options *o, const struct pyselect *py, 
     json_object_set_new(doc, "memory_timeline_span_s", span_json(r->last_span));
     r->runs = r->warmups = NULL;
     if (o->instructions) {
-        json_object_set_new(doc, "instructions", instr_json(in));
+        json_t *ij = instr_json(in);
+        /* forks or child processes seen in the timed runs (the profile's): valgrind
+         * counted the script's own process only */
+        if (json_integer_value(json_object_get(json_object_get(doc, "profile"), "forks")) > 0)
+            json_object_set_new(ij, "note", json_string(HISTORY_INSTRUCTIONS_CHILDREN_NOTE));
+        json_object_set_new(doc, "instructions", ij);
         json_object_set_new(summary, "instructions", summary_json(in->values, in->n));
     }
     return doc;

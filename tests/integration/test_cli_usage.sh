@@ -45,6 +45,36 @@ expect_eq "unknown global option exit" 2 "$RC"
 run "$PYSCOPE" help nope
 expect_eq "help of unknown command" 2 "$RC"
 
+# every subcommand says an unknown option in the project's words, never getopt's own
+# ("submit: unrecognized option '--metric'", stranger17), before connecting anywhere
+for cmd in "submit s.ini --instructions --metric instructions" "hosts --frob" "jobs --frob" \
+    "status 1 --frob" "report --frob" "triage 1 ack --frob" "compare-hosts a.py --frob" \
+    "compare-pythons a.py --frob" "keygen k --frob" "history a.py --frob" "compare --frob"; do
+    # shellcheck disable=SC2086
+    run env PYSCOPE_COORDINATOR=tcp://127.0.0.1:1 "$PYSCOPE" $cmd
+    opt=${cmd##* }
+    [ "$opt" = instructions ] && opt=--metric
+    expect_eq "${cmd%% *} $opt: exit 2" 2 "$RC"
+    expect_match "${cmd%% *} $opt: the project's message and hint" \
+        "^pyscope: error: unknown or ambiguous option $opt\$" "$ERR"
+    expect_match "${cmd%% *} $opt: the hint" "Try 'pyscope ${cmd%% *} --help'" "$ERR"
+    expect_nomatch "${cmd%% *} $opt: not getopt's words" "unrecognized|invalid option" "$ERR"
+done
+# --rounds: one range, 1 to 50, local and farm alike; every range error echoes the value
+for cmd in "try --base a --head b --rounds 51 ok.py" "bisect --good a --bad b --rounds 51 ok.py" \
+    "bisect ok.py --host h --good a --bad b --rounds 51" "try s.ini --base a --head b --rounds 51"; do
+    # shellcheck disable=SC2086
+    run env PYSCOPE_COORDINATOR=tcp://127.0.0.1:1 "$PYSCOPE" $cmd
+    expect_eq "$cmd: exit 2" 2 "$RC"
+    expect_match "$cmd: the range 1 to 50, with the value given" '"51".*1 to 50|1 to 50.*"51"' "$ERR"
+done
+run env PYSCOPE_COORDINATOR=tcp://127.0.0.1:1 "$PYSCOPE" bisect ok.py --host h --good a --bad b --repeat 0
+expect_match "farm bisect --repeat 0: the value echoed" 'from 1 to [0-9]+, not "0"' "$ERR"
+run env PYSCOPE_COORDINATOR=tcp://127.0.0.1:1 "$PYSCOPE" bisect ok.py --host h --good a --bad b --budget 0
+expect_match "farm bisect --budget 0: the value echoed" '30 days\), not "0"' "$ERR"
+run "$PYSCOPE" submit s.ini --repeat
+expect_match "submit --repeat without a value" "^pyscope: error: option --repeat needs a value" "$ERR"
+
 # bad_input NAME REGEX ARGS...: pyscope run ARGS must exit 2 with REGEX on stderr,
 # nothing on stdout, and must not create a reports folder.
 bad_input() {

@@ -37,6 +37,9 @@ FARM_PIDS+=("$VG_AGENT")
 farm_wait 30 "[ \"\$(pg_sql 'SELECT count(*) FROM hosts' 2>/dev/null)\" = 1 ]" ||
     fail "the agent registered" "$(farm_logs)"
 HOST=$(pg_sql "SELECT hostname FROM hosts")
+expect_match "the agent's start-up says valgrind is there, with its version" \
+    'info: valgrind: /[^ ]*valgrind \(valgrind-[0-9.]+\); jobs may ask for instruction counts' \
+    "$(cat "$T/agent-instr1.log")"
 
 # --- a bisection decided on instruction counts -------------------------------------------
 start=$SECONDS
@@ -73,6 +76,18 @@ expect_match "the culprit counts 2-8% more instructions than its parent" '^[2-7]
 # the runs' documents (what the try and the bisection decided on) carry the counts
 out=$(farm_cli bisect --id 1 2>&1 || true)
 expect_match "--id: the text names the culprit" "$(C 5 | cut -c1-12)" "$out"
+
+# --- a script the revisions lack: the refusal names the revision and says what to do -------
+printf '[suite]\nname = trym\n\n[script bench/nope.py]\n' >"$T/trym.ini"
+set +e
+(cd "$REPO" && farm_cli try "$T/trym.ini" --base "$(C 4)" --head "$CULPRIT" --rounds 1 --repeat 1 \
+    -q) >"$T/trym.out" 2>&1
+mrc=$?
+set -e
+expect_eq "try, a script missing at both revisions: exit 3" 3 "$mrc"
+expect_match "the missing script: the side, the revision and the fix" \
+    "base, 1 turn refused: \"bench/nope.py\" does not exist at revision $(C 4 | cut -c1-12) .*pick a revision that has it" \
+    "$(cat "$T/trym.out")"
 
 # --- pyscope try SUITE --instructions: an instructions verdict per script -----------------
 printf '[suite]\nname = tryi\nthreshold = 2%%\n\n[script bench/f.py]\n' >"$T/try.ini"
@@ -159,6 +174,9 @@ expect_match "no valgrind: the refusal says how to get it" \
     "$(pg_sql "SELECT string_agg(DISTINCT r.message, ' / ') FROM runs r WHERE r.batch_id = (SELECT max(id) FROM batches)")"
 expect_match "no valgrind: the agent's log says it" "refused: instructions needs valgrind" \
     "$(cat "$T/agent-novg.log")"
+expect_match "no valgrind: the agent's start-up said so before any job" \
+    "info: valgrind: not found on this agent's PATH; jobs asking for instruction counts will be refused" \
+    "$(cat "$T/agent-novg.log")"
 # a bisection on instructions there ends failed, and says why (exit 3: an end cannot run)
 set +e
 (cd "$REPO" && farm_cli bisect bench/f.py --host "$HOST" --good "$(C 1)" --bad "$(C 8)" \
@@ -171,6 +189,11 @@ expect_eq "no valgrind: the bisection failed (exit 3)" "3 failed" \
 expect_match "no valgrind: the bisection's message names the missing valgrind" \
     "needs valgrind on this agent" \
     "$(pg_sql "SELECT message FROM bisections ORDER BY id DESC LIMIT 1")"
+# its step lines give no change for a step that measured nothing (not "+0.0%")
+steps=$(farm_cli bisect --id "$(pg_sql "SELECT max(id) FROM bisections")" 2>&1 >/dev/null || true)
+expect_match "no valgrind: the failed step says neither side has runs" \
+    'step 1 \(ends\): [0-9a-f]{12} .*: failed \(0\+0 runs: neither side has runs\)' "$steps"
+expect_nomatch "no valgrind: no change figure for a step without runs" '[+-]0\.0%' "$steps"
 
 grep -q "ERROR: AddressSanitizer\|runtime error" "$T"/*.log && fail "sanitizers" "$(grep -h 'ERROR\|runtime error' "$T"/*.log | head)"
 finish

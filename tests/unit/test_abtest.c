@@ -127,6 +127,42 @@ static void test_equal_sides_are_no_change(void **state)
     }
 }
 
+/* abtest_compare of two turns a side, each with one instruction count: base b0, b1 and
+ * head h0, h1 (threshold 2%); *m gets its whole-run "instructions" metric (borrowed from
+ * the result, new, which the caller frees). */
+static json_t *compare_counts(json_int_t b0, json_int_t b1, json_int_t h0, json_int_t h1,
+                              const json_t **m)
+{
+    json_t *base[2], *head[2];
+    json_int_t bc[2] = {b0, b1}, hc[2] = {h0, h1};
+    for (int i = 0; i < 2; i++) {
+        base[i] = doc(i, 0.1, 0.002 * (i + 1));
+        head[i] = doc(100 + i, 0.1, 0.003 * (i + 1));
+        json_object_set_new(base[i], "instructions", json_pack("{s:[I]}", "counts", bc[i]));
+        json_object_set_new(head[i], "instructions", json_pack("{s:[I]}", "counts", hc[i]));
+    }
+    struct regress_options o;
+    regress_options_init(&o);
+    o.threshold = 0.02;
+    json_t *res =
+        abtest_compare((const json_t *const *)base, 2, (const json_t *const *)head, 2, &o);
+    const json_t *x;
+    size_t i;
+    *m = NULL;
+    json_array_foreach(json_object_get(res, "metrics"), i, x)
+    {
+        if (strcmp(json_string_value(json_object_get(x, "metric")), "instructions") == 0 &&
+            !json_object_get(x, "function"))
+            *m = x;
+    }
+    for (int k = 0; k < 2; k++) {
+        json_decref(base[k]);
+        json_decref(head[k]);
+    }
+    assert_non_null(*m);
+    return res;
+}
+
 /* Instruction counts (pyscope-run --instructions, the farm's Job.instructions): turns of
  * one repeat each, two per side; every turn's count is read (instructions.counts[], not
  * runs[]), so the exact rule decides over all of them, not over the median head turn. */
@@ -188,6 +224,32 @@ static void test_instruction_counts_decide_over_all_turns(void **state)
         json_decref(base[k]);
         json_decref(head[k]);
     }
+}
+
+/* Counts that differ between runs of a side (a script whose work depends on randomness):
+ * the exact rule cannot apply, and the reason says so before the words of the rule used. */
+static void test_instruction_counts_that_vary_say_why(void **state)
+{
+    (void)state;
+    const json_t *m, *x;
+    size_t i;
+    json_t *res = compare_counts(52000000, 52600000, 52100000, 52600000, &m);
+    assert_string_not_equal(json_string_value(json_object_get(m, "rule")), "deterministic");
+    const char *reason = json_string_value(json_object_get(m, "reason"));
+    assert_non_null(reason);
+    static const char want[] = "counts differ between runs (base 52000000 \xe2\x80\xa6 52600000, "
+                               "head 52100000 \xe2\x80\xa6 52600000), so the exact rule does not "
+                               "apply: compared with the ";
+    if (strncmp(reason, want, strlen(want)) != 0)
+        fail_msg("reason: %s", reason);
+    /* times are no counts: their reasons say nothing of it */
+    json_array_foreach(json_object_get(res, "metrics"), i, x)
+    {
+        const char *r = json_string_value(json_object_get(x, "reason"));
+        if (r && strcmp(json_string_value(json_object_get(x, "metric")), "instructions") != 0)
+            assert_null(strstr(r, "counts differ"));
+    }
+    json_decref(res);
 }
 
 /* Faster head: an improvement (the same rules both ways). */
@@ -454,6 +516,7 @@ int main(void)
         cmocka_unit_test(test_nearer_end_likelihood),
         cmocka_unit_test(test_pool_more),
         cmocka_unit_test(test_instruction_counts_decide_over_all_turns),
+        cmocka_unit_test(test_instruction_counts_that_vary_say_why),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

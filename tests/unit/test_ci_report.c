@@ -194,6 +194,38 @@ static void test_metric_text(void **state)
     docs_free(&d);
 }
 
+/* An instructions regression decided by the exact rule (the same count every run, as
+ * try --instructions gives): its p-value means nothing, and its "why" is in instructions
+ * (stranger17's defect 8: the row showed "0.194" and the heading said "self time"). */
+static void test_instructions_exact(void **state)
+{
+    (void)state;
+    json_t *doc = json_pack(
+        "{s:{s:s}, s:{s:s}, s:{s:[{s:s, s:s, s:s, s:s, s:f, s:f, s:f, s:f, s:f, s:f}],"
+        " s:{s:s, s:[{s:s, s:f, s:f}]}}}",
+        "script", "key", "bench.py", "status", "outcome", "ok", "regression", "metrics", "metric",
+        "instructions", "unit", "instructions", "verdict", "regression", "rule", "deterministic",
+        "baseline_median", 313604100.0, "candidate_median", 331178200.0, "change_pct", 5.6,
+        "ci_low_pct", 5.6, "ci_high_pct", 5.6, "p_value", 0.194, "why", "basis", "instructions",
+        "functions", "key", "bench.py:f", "delta", 17574100.0, "share_pct", 100.0);
+    assert_non_null(doc);
+    json_object_set_new(json_object_get(doc, "regression"), "status", json_string("compared"));
+    const json_t *v[1] = {doc};
+    struct docs d = {.arr = NULL, .v = v, .n = 1};
+    char *md = render(ci_report_markdown, &d);
+    assert_non_null(strstr(md, "| \xe2\x80\x94 | \xe2\x9d\x8c regression"));
+    assert_null(strstr(md, "0.194"));
+    assert_non_null(strstr(md, "**Why** (instructions by CPU self-time share, candidate vs "
+                               "baseline median):"));
+    assert_non_null(strstr(md, "bench.py: +17.5741M bench.py:f (100% of the change)"));
+    free(md);
+    char *xml = render(ci_report_junit, &d);
+    assert_null(strstr(xml, "0.194"));
+    assert_non_null(strstr(xml, "Why (instructions by CPU self-time share"));
+    free(xml);
+    json_decref(doc);
+}
+
 static void test_files(void **state)
 {
     (void)state;
@@ -245,7 +277,7 @@ int main(void)
         cmocka_unit_test(test_junit_golden), cmocka_unit_test(test_markdown_golden),
         cmocka_unit_test(test_counts),       cmocka_unit_test(test_xml_escape),
         cmocka_unit_test(test_md_escape),    cmocka_unit_test(test_metric_text),
-        cmocka_unit_test(test_files),
+        cmocka_unit_test(test_files),        cmocka_unit_test(test_instructions_exact),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "history.h"
 #include "report_text.h"
 #include "strbuf.h"
 #include "xmalloc.h"
@@ -180,6 +181,15 @@ static void test_instructions_line(void **state)
                         json_pack("[i]", 1500000));
     got = render(report, &opt);
     assert_non_null(strstr(got, "Instructions   : 1.5 M (cachegrind, PYTHONHASHSEED=\\x1b[31m)\n"));
+    free(got);
+    /* a script that started child processes: their instructions are not counted, said */
+    json_object_set_new(json_object_get(report, "instructions"), "note",
+                        json_string(HISTORY_INSTRUCTIONS_CHILDREN_NOTE));
+    got = render(report, &opt);
+    assert_non_null(strstr(got,
+                           "Instructions   : 1.5 M (cachegrind, PYTHONHASHSEED=\\x1b[31m); the "
+                           "script started child processes; their instructions are not "
+                           "counted\n"));
     free(got);
     json_decref(report);
 }
