@@ -516,6 +516,48 @@ static void test_series_threshold(void **state)
  * Benjamini-Hochberg family (counted in tests), a regression among unchanged series still
  * stands, and the rows come worst first (regressions before improvements, larger change
  * first). */
+/* Run document d (borrowed) with 2 repeats' instruction counts, both n (a counted job of
+ * repeat 2, as a nightly suite's). */
+static json_t *counted(json_t *d, json_int_t n)
+{
+    json_t *counts = json_array();
+    for (int i = 0; i < 2; i++)
+        json_array_append_new(counts, json_integer(n));
+    json_object_set_new(d, "instructions",
+                        json_pack("{s:s, s:o}", "tool", "cachegrind", "counts", counts));
+    return d;
+}
+
+/* An exact verdict (equal counts on each side) is no test of the batch's family: a counted
+ * series whose instructions rose 48% is a finding however many tests the batch holds (it was
+ * "not a discovery" among 54 tests, its rank test's p-value counted in Benjamini-Hochberg). */
+static void test_exact_verdict_not_in_family(void **state)
+{
+    (void)state;
+    json_t *all = json_array();
+    for (int i = 0; i < 12; i++)
+        json_array_append_new(all,
+                              series(6, run_doc(120 + i, 1.0, 0.98, 0.01, 0.7, 120 + i), 1, false));
+    /* the counted series, four nights of baseline: the same times (a busy machine hides the
+     * change), +48% counts */
+    json_t *s = series(4, counted(run_doc(140, 1.0, 0.98, 0.01, 0.7, 140), 4594851640), 1, false);
+    size_t k;
+    json_t *b;
+    json_array_foreach(json_object_get(s, "baseline"), k, b) counted(b, 3093709989);
+    json_object_set_new(s, "counted", json_true());
+    json_object_set_new(s, "script_id", json_integer(7));
+    json_array_append_new(all, s);
+    struct analysis_summary sum;
+    json_t *out = analysis_decide(all, NULL, NULL, &sum);
+    assert_true(sum.tests > 20);
+    const json_t *row = row_of(json_object_get(out, "insert"), "instructions");
+    assert_non_null(row);
+    assert_string_equal(json_string_value(json_object_get(row, "kind")), "regression");
+    assert_true(json_number_value(json_object_get(row, "change_pct")) > 45);
+    json_decref(out);
+    json_decref(all);
+}
+
 static void test_batch_family_and_order(void **state)
 {
     (void)state;
@@ -619,6 +661,7 @@ int main(void)
         cmocka_unit_test(test_improvement),
         cmocka_unit_test(test_series_threshold),
         cmocka_unit_test(test_batch_family_and_order),
+        cmocka_unit_test(test_exact_verdict_not_in_family),
         cmocka_unit_test(test_second_pass_hold),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
