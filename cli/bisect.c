@@ -72,7 +72,7 @@ void cli_bisect_help(FILE *out)
           "                          instructions (default: the run's deciding metric;\n"
           "                          instructions are counted under valgrind, ~25x slower,\n"
           "                          and decide whatever the load, the evidence's too)\n"
-          "  --rounds N              pairs of runs per step first (default 5)\n"
+          "  --rounds N              pairs of runs per step first (1 to 50, default 5)\n"
           "  --max-rounds N          while a step is inconclusive because of noise, add pairs\n"
           "                          up to N (default 3 x --rounds)\n"
           "  --repeat N              measured runs of each turn (default 3)\n"
