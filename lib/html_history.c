@@ -702,8 +702,14 @@ static void hh_meta(FILE *out, const json_t *doc)
     fputs("</dd>\n</dl>\n", out);
 }
 
-/* The summary cards: runs, change points (cps), regressions, the latest run's median. */
-static void hh_summary(FILE *out, const json_t *runs, const json_t *cps, const struct hh_metric *hm)
+/*
+ * The summary cards: runs, change points (cps), regressions, the latest run's median. From
+ * the farm (doc has "stored_regressions"), "Regressions" counts the farm's findings (the
+ * regressions its nightly analysis stored on the series, open ones: what the team report
+ * counts); a run's own verdict against its baseline is a separate, neutral card.
+ */
+static void hh_summary(FILE *out, const json_t *doc, const json_t *runs, const json_t *cps,
+                       const struct hh_metric *hm)
 {
     size_t nreg = 0, i;
     const json_t *r;
@@ -716,10 +722,34 @@ static void hh_summary(FILE *out, const json_t *runs, const json_t *cps, const s
             "<section id=\"summary\">\n<div class=\"cards\">\n"
             "<div class=\"card\"><div class=\"label\">Runs</div><div class=\"value\">%zu</div>"
             "</div>\n<div class=\"card\"><div class=\"label\">Change points</div>"
-            "<div class=\"value%s\">%zu</div></div>\n<div class=\"card\"><div class=\"label\">"
-            "Regressions</div><div class=\"value%s\">%zu</div></div>\n",
-            json_array_size(runs), json_array_size(cps) ? " warn" : "", json_array_size(cps),
-            nreg ? " bad" : "", nreg);
+            "<div class=\"value%s\">%zu</div></div>\n",
+            json_array_size(runs), json_array_size(cps) ? " warn" : "", json_array_size(cps));
+    const json_t *stored = json_object_get(doc, "stored_regressions");
+    if (json_is_array(stored)) {
+        size_t open = 0, all = 0;
+        json_array_foreach(stored, i, r)
+        {
+            if (!hh_is(json_get_string(r, "kind", NULL), "regression"))
+                continue;
+            all++;
+            const char *st = json_get_string(r, "state", NULL);
+            if (!st || hh_is(st, "new") || hh_is(st, "confirmed") || hh_is(st, "ack"))
+                open++;
+        }
+        fprintf(out,
+                "<div class=\"card\" id=\"farm-regressions\"><div class=\"label\">Regressions"
+                "</div><div class=\"value%s\">%zu</div><div class=\"sub\">open, stored by the "
+                "farm (%zu in all)</div></div>\n"
+                "<div class=\"card\" id=\"run-verdicts\"><div class=\"label\">Runs judged "
+                "slower</div><div class=\"value\">%zu</div><div class=\"sub\">each run's own "
+                "check against its baseline</div></div>\n",
+                open ? " bad" : "", open, all, nreg);
+    } else {
+        fprintf(out,
+                "<div class=\"card\"><div class=\"label\">Regressions</div>"
+                "<div class=\"value%s\">%zu</div></div>\n",
+                nreg ? " bad" : "", nreg);
+    }
     double med, q1, q3, lo, hi;
     char vb[48];
     if (json_array_size(runs) && hh_run_values(hm, json_array_get(runs, json_array_size(runs) - 1),
@@ -823,7 +853,7 @@ int html_history_write_site(FILE *out, const json_t *doc, const struct html_site
     fputs("</header>\n<main>\n", out);
     if (site)
         hh_metric_tabs(out, doc);
-    hh_summary(out, runs, cps, &hm);
+    hh_summary(out, doc, runs, cps, &hm);
     fputs("<section id=\"trend\">\n<h2>Trend</h2>\n", out);
     hh_chart(out, doc, runs, &hm);
     const json_t *next = json_object_get(doc, "baseline_for_next");

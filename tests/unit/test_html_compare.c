@@ -156,6 +156,21 @@ static void test_history_page(void **state)
     assert_non_null(strstr(html, ">change +20.0%</text>"));
     assert_non_null(strstr(html, "wall time (s)</text>"));
     free(html);
+
+    /* from the farm: "Regressions" counts its stored findings, not a run's own verdict */
+    json_object_set_new(doc, "stored_regressions", json_array());
+    html = render(html_history_write, doc, &rc);
+    assert_int_equal(rc, 0);
+    assert_non_null(strstr(html, "<div class=\"card\" id=\"farm-regressions\"><div "
+                                 "class=\"label\">Regressions</div><div class=\"value\">0</div>"));
+    assert_non_null(strstr(html, "Runs judged slower</div><div class=\"value\">1</div>"));
+    free(html);
+    json_array_append_new(json_object_get(doc, "stored_regressions"),
+                          json_pack("{s:i, s:s, s:s, s:s, s:f}", "id", 9, "kind", "regression",
+                                    "state", "confirmed", "metric", "wall_s", "change_pct", 20.0));
+    html = render(html_history_write, doc, &rc);
+    assert_non_null(strstr(html, "Regressions</div><div class=\"value bad\">1</div>"));
+    free(html);
     json_decref(doc);
 
     /* an empty series still renders */
