@@ -483,14 +483,27 @@ static void hh_short_id(FILE *out, const char *id)
     fputs("</code>", out);
 }
 
+/* v for a table cell: as hh_value, but a count of instructions without the word (the
+ * heading says it), so a row does not read "1.46 G instructions – 1.47 G instructions". */
+static void hh_cell(char *buf, size_t n, const struct hh_metric *hm, double v)
+{
+    if (hh_is(hm->unit, "instructions"))
+        snprintf(buf, n, fabs(v) >= 1e9 ? "%.2f G" : "%.1f M", fabs(v) >= 1e9 ? v / 1e9 : v / 1e6);
+    else
+        hh_value(buf, n, hm, v);
+}
+
+/* The runs, newest first. Min, Max and n (class "opt") give way at narrow widths
+ * (lib/assets/report.css), so the verdict stays in view. */
 static void hh_table(FILE *out, const json_t *runs, const struct hh_metric *hm)
 {
     fprintf(out,
-            "<div class=\"table-wrap\"><table><thead><tr><th>Date (UTC)</th><th>Run id</th>"
-            "<th class=\"num\">%s</th><th class=\"num\">IQR</th><th class=\"num\">Min"
-            "</th><th class=\"num\">Max</th><th class=\"num\">n</th><th>Verdict vs its baseline"
-            "</th><th>Report</th></tr></thead><tbody>\n",
-            hm->head);
+            "<div class=\"table-wrap\"><table class=\"runs\"><thead><tr><th>Date (UTC)</th>"
+            "<th>Run id</th><th class=\"num\">%s</th><th class=\"num\">IQR</th>"
+            "<th class=\"num opt\">Min</th><th class=\"num opt\">Max</th>"
+            "<th class=\"num opt\">n</th><th>Verdict vs its baseline</th><th>Report</th>"
+            "</tr></thead><tbody>\n",
+            hh_is(hm->unit, "instructions") ? "Median instructions" : hm->head);
     size_t i, k2;
     const json_t *r, *g;
     json_array_foreach(runs, i, r)
@@ -500,27 +513,27 @@ static void hh_table(FILE *out, const json_t *runs, const struct hh_metric *hm)
         bool cp = json_is_true(json_object_get(r, "change_point"));
         double med, q1, q3, lo, hi, n;
         bool ok = hh_run_values(hm, r, &med, &q1, &q3, &lo, &hi);
-        fputs(cp ? "<tr class=\"cp-row\"><td class=\"date\">" : "<tr><td class=\"date\">", out);
-        html_write_str(out, json_get_string(r, "created", NULL));
+        fputs(cp ? "<tr class=\"cp-row\"><td>" : "<tr><td>", out);
+        html_write_short_time(out, json_get_string(r, "created", NULL));
         if (cp)
-            fputs(" <span class=\"warn\">\xe2\x97\x86 change point</span>", out);
+            fputs("<br><span class=\"warn\">\xe2\x97\x86 change point</span>", out);
         fputs("</td><td>", out);
         hh_short_id(out, json_get_string(r, "id", NULL));
         fputs("</td>", out);
         if (ok) {
             char a[48], b[48], c4[48], d[48], e[48];
-            hh_value(a, sizeof(a), hm, med);
-            hh_value(b, sizeof(b), hm, q1);
-            hh_value(c4, sizeof(c4), hm, q3);
-            hh_value(d, sizeof(d), hm, lo);
-            hh_value(e, sizeof(e), hm, hi);
+            hh_cell(a, sizeof(a), hm, med);
+            hh_cell(b, sizeof(b), hm, q1);
+            hh_cell(c4, sizeof(c4), hm, q3);
+            hh_cell(d, sizeof(d), hm, lo);
+            hh_cell(e, sizeof(e), hm, hi);
             fprintf(out,
                     "<td class=\"num\">%s</td><td class=\"num\">%s \xe2\x80\x93 %s</td>"
-                    "<td class=\"num\">%s</td><td class=\"num\">%s</td>",
+                    "<td class=\"num opt\">%s</td><td class=\"num opt\">%s</td>",
                     a, b, c4, d, e);
         } else
-            fputs("<td></td><td></td><td></td><td></td>", out);
-        fputs("<td class=\"num\">", out);
+            fputs("<td></td><td></td><td class=\"opt\"></td><td class=\"opt\"></td>", out);
+        fputs("<td class=\"num opt\">", out);
         if (json_get_finite(r, "n", &n))
             fprintf(out, "%.0f", n);
         const char *v = json_get_string(r, "verdict", NULL);
@@ -563,7 +576,7 @@ static void hh_table(FILE *out, const json_t *runs, const struct hh_metric *hm)
             fprintf(out, "</td><td>batch %.0f</td></tr>\n", batch);
             continue;
         }
-        fputs("</td><td><code title=\"", out);
+        fputs("</td><td><code class=\"cut\" title=\"", out);
         html_write_str(out, file);
         fputs("\">", out);
         html_write_str(out, base ? base + 1 : file);

@@ -81,22 +81,6 @@ static void long_name(FILE *out, const char *cls, const char *s)
     fputs("</span>", out);
 }
 
-/* An RFC 3339 time as "2026-12-05 00:57" (UTC), the whole of it on hover; "-" when absent. */
-static void short_time(FILE *out, const char *t)
-{
-    if (!t || strlen(t) < 16 || t[10] != 'T') {
-        esc(out, t);
-        return;
-    }
-    fputs("<span class=\"date\" title=\"", out);
-    html_write_str(out, t);
-    fputs("\">", out);
-    html_write_escaped(out, t, 10);
-    fputs(" ", out);
-    html_write_escaped(out, t + 11, 5);
-    fputs("</span>", out);
-}
-
 /* <a href="/series/SCRIPT?host=FP"> when served; nothing for a file. */
 static bool series_link_open(FILE *out, const struct html_site *site, const char *script,
                              const char *fp)
@@ -900,7 +884,7 @@ static void write_batches(FILE *out, const struct html_site *site, const json_t 
             long_name(out, "cut mono", json_get_string(b, "commit", NULL));
         }
         fputs("</td><td>", out);
-        short_time(out, json_get_string(b, "finished", NULL));
+        html_write_short_time(out, json_get_string(b, "finished", NULL));
         fputs("</td><td>", out);
         esc_field(out, b, "state");
         fputs(json_is_true(json_object_get(b, "analyzed")) ? ", analysed" : "", out);
@@ -1262,7 +1246,7 @@ static void write_header(FILE *out, const json_t *rep)
         const char *fin = json_get_string(newest, "finished", NULL);
         if (fin && *fin) {
             fputs("</dd>\n<dt>Finished</dt><dd>", out);
-            short_time(out, fin);
+            html_write_short_time(out, fin);
             fputs(" UTC</dd>\n", out);
         } else {
             /* a batch still running (or cancelled before it ended) has no finish time */
@@ -1278,9 +1262,9 @@ static void write_header(FILE *out, const json_t *rep)
         fputs(" \xe2\x80\xa6 ", out);
         int_field(out, newest, "id");
         fputs(", finished ", out);
-        short_time(out, json_get_string(oldest, "finished", NULL));
+        html_write_short_time(out, json_get_string(oldest, "finished", NULL));
         fputs(" \xe2\x80\xa6 ", out);
-        short_time(out, json_get_string(newest, "finished", NULL));
+        html_write_short_time(out, json_get_string(newest, "finished", NULL));
         fputs(" UTC</dd>\n", out);
     }
     fputs("</dl>\n</header>\n", out);
