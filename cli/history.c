@@ -451,7 +451,12 @@ static void hist_print_safe(const json_t *doc, bool color)
         printf("From the farm: %s\n", hist_get(doc, NULL, "coordinator") ?: "?");
     const json_t *runs = json_object_get(doc, "runs");
     if (json_array_size(runs) == 0) {
-        puts("No runs yet.");
+        /* runs without the metric's samples (no instruction counts): the message says so */
+        if (json_integer_value(json_object_get(doc, "runs_without_metric")) > 0)
+            printf("No run to show: %s.\n",
+                   hist_get(json_object_get(doc, "baseline_for_next"), NULL, "message") ?: "?");
+        else
+            puts("No runs yet.");
         return;
     }
     hist_print_runs(doc, runs, metric, color);
@@ -551,7 +556,15 @@ static int hist_local(const struct hist_args *a, const char *key, const struct r
     free(docs);
     free(paths);
     history_release(&h);
-    if (json_array_size(json_object_get(*out, "runs")) == 0)
+    json_int_t without = json_integer_value(json_object_get(*out, "runs_without_metric"));
+    if (json_array_size(json_object_get(*out, "runs")) == 0 && without > 0)
+        log_info("none of the %" JSON_INTEGER_FORMAT " runs of \"%s\" in \"%s\" has %s "
+                 "samples%s",
+                 without, key, dir, a->metric ? a->metric : "wall_s",
+                 a->metric && strcmp(a->metric, "instructions") == 0
+                     ? ": run with --instructions to count them"
+                     : "");
+    else if (json_array_size(json_object_get(*out, "runs")) == 0)
         log_info("no runs of \"%s\" in \"%s\"%s%s", key, dir, a->host ? " on host " : "",
                  a->host ? a->host : "");
     free(dir);

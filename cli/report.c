@@ -8,6 +8,7 @@
  */
 #include <errno.h>
 #include <getopt.h>
+#include <math.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,6 +21,7 @@
 #include "revision.h"
 #include "sanitize.h"
 #include "util.h"
+#include "xmalloc.h"
 
 void cmd_report_help(FILE *out)
 {
@@ -34,12 +36,13 @@ void cmd_report_help(FILE *out)
         "\n"
         "  --batch ID           one batch\n"
         "  --since AGE          batches finished within AGE: 90s, 30m, 12h, 1d (default 1d)\n"
-        "  --limit N            list the worst N regressions and improvements (1-1000,\n"
-        "                       default 100); the report counts the rest (\"and 380 more\")\n"
+        "  --limit N            list the worst N series (script x host x Python) that\n"
+        "                       got slower and N that got faster, each with all its\n"
+        "                       metrics (1-1000, default 100); the counts cover them all\n"
         "  --out FILE           where the HTML goes (default pyscope-report.html)\n"
-        "  --text               print the regressions as text instead: each with its\n"
-        "                       range of commits and its bisection (state, culprit or\n"
-        "                       why none, steps and runs used)\n"
+        "  --text               print the report as text instead: a sentence per series\n"
+        "                       with its range of commits and its bisection (state,\n"
+        "                       culprit or why none, steps and runs used)\n"
         "  --json               print the coordinator's JSON instead\n" FARM_OPTIONS_HELP,
         out);
 }
@@ -86,6 +89,14 @@ static int parse_age(const char *s, uint32_t *out)
  * lists (and how many more there are) and whether the coordinator cut the rows, on stdout
  * the path. Returns the exit status.
  */
+/* A finding row's series (script, host, Python build: the report's grouping) as a key; new. */
+static char *series_key(const json_t *g)
+{
+    return xasprintf("%s\x1f%s\x1f%s", json_string_value(json_object_get(g, "script")) ?: "",
+                     json_string_value(json_object_get(g, "host_fingerprint")) ?: "",
+                     json_string_value(json_object_get(g, "python_build")) ?: "");
+}
+
 /* html_team_write() as a cli_html_fn: the page written by the CLI (no site navigation). */
 static int team_page(FILE *out, const json_t *doc, char *err, size_t errlen)
 {
@@ -97,16 +108,29 @@ static int report_write(const json_t *doc, const char *path)
     if (cli_write_html_atomic(path, team_page, doc, "HTML report") < 0)
         return PYSCOPE_EXIT_INTERNAL;
     const json_t *rep = json_object_get(doc, "report");
-    size_t nr = json_array_size(json_object_get(rep, "regressions"));
-    json_int_t total = json_integer_value(json_object_get(rep, "regressions_total"));
+    /* series, not metric rows: the limit counts series (coordinator/report.c) */
+    json_t *seen = json_object();
+    size_t i;
+    const json_t *g;
+    json_array_foreach(json_object_get(rep, "regressions"), i, g)
+    {
+        char *key = series_key(g);
+        json_object_set_new(seen, key, json_true());
+        free(key);
+    }
+    size_t nr = json_object_size(seen);
+    json_decref(seen);
+    json_int_t total = json_integer_value(json_object_get(rep, "regressions_series_total"));
+    json_int_t metrics = json_integer_value(json_object_get(rep, "regressions_total"));
     if (total > (json_int_t)nr)
         fprintf(stderr,
-                "%" JSON_INTEGER_FORMAT
-                " regressions: the worst %zu listed, and %" JSON_INTEGER_FORMAT
-                " more (--limit up to 1000, --json)\n",
-                total, nr, total - (json_int_t)nr);
+                "%" JSON_INTEGER_FORMAT " series got slower (%" JSON_INTEGER_FORMAT
+                " metrics): showing the worst %zu of %" JSON_INTEGER_FORMAT
+                " (--limit up to 1000 series, --json)\n",
+                total, metrics, nr, total);
     else
-        fprintf(stderr, "%zu regression%s\n", nr, nr == 1 ? "" : "s");
+        fprintf(stderr, "%zu series got slower (%" JSON_INTEGER_FORMAT " metric%s)\n", nr, metrics,
+                metrics == 1 ? "" : "s");
     const json_t *cut = json_object_get(doc, "truncated");
     if (json_is_object(cut))
         fprintf(stderr,
@@ -119,48 +143,146 @@ static int report_write(const json_t *doc, const char *path)
     return PYSCOPE_EXIT_OK;
 }
 
-/* One regression or improvement of the team report as text lines. */
-static void report_text_one(const json_t *g)
+/* "is 30.4% slower", "uses 12.0% more CPU time", ... of row g (the lead metric). */
+static void text_change(const json_t *g, bool worse)
 {
+    const char *m = json_string_value(json_object_get(g, "metric"));
+    double c = json_number_value(json_object_get(g, "change_pct"));
+    c = c < 0 ? -c : c;
+    if (m && strcmp(m, "cpu_s") == 0)
+        printf("uses %.1f%% %s CPU time", c, worse ? "more" : "less");
+    else if (m && strcmp(m, "peak_rss_bytes") == 0)
+        printf("uses %.1f%% %s memory", c, worse ? "more" : "less");
+    else if (m && strcmp(m, "instructions") == 0)
+        printf("executes %.1f%% %s instructions", c, worse ? "more" : "fewer");
+    else
+        printf("is %.1f%% %s", c, worse ? "slower" : "faster");
     const char *fn = json_string_value(json_object_get(g, "function"));
-    char *script = sanitize_dup(json_string_value(json_object_get(g, "script")), 0);
-    char *host = sanitize_dup(json_string_value(json_object_get(g, "host")), 0);
-    char *func = fn ? sanitize_dup(fn, 0) : NULL;
-    printf("#%" JSON_INTEGER_FORMAT " %s on %s: %s%s%s %+.1f%%",
-           json_integer_value(json_object_get(g, "id")), script ? script : "?", host ? host : "?",
-           json_string_value(json_object_get(g, "metric")) ?: "?", func ? " of " : "",
-           func ? func : "", json_number_value(json_object_get(g, "change_pct")));
-    if (json_is_number(json_object_get(g, "ci_low_pct")) &&
-        json_is_number(json_object_get(g, "ci_high_pct")))
-        printf(" (95%% CI %+.1f%% to %+.1f%%)", json_number_value(json_object_get(g, "ci_low_pct")),
-               json_number_value(json_object_get(g, "ci_high_pct")));
-    printf(", batch %" JSON_INTEGER_FORMAT ", %s\n",
-           json_integer_value(json_object_get(g, "batch_id")),
-           json_string_value(json_object_get(g, "state")) ?: "?");
-    revision_print_range(stdout, json_object_get(g, "range"), "    ");
-    revision_print_bisection(stdout, json_object_get(g, "bisection"), "    ");
-    free(script);
-    free(host);
-    free(func);
+    if (fn) {
+        char *f = sanitize_dup(fn, 0);
+        printf(" in %s", f ? f : "?");
+        free(f);
+    }
 }
 
-/* The team report doc's regressions and improvements as text on stdout. */
+/*
+ * One series of the team report (rows: its metric rows, borrowed, worst first) as a
+ * sentence: what changed, where, since when (its range of commits when known), its
+ * state and how many metrics moved; then its range and bisection in full.
+ */
+static void report_text_series(const json_t *rows, bool worse)
+{
+    const json_t *g = json_array_get(rows, 0), *r;
+    size_t i;
+    json_array_foreach(rows, i, r) if (html_team_lead_rank(r) < html_team_lead_rank(g)) g = r;
+    char *script = sanitize_dup(json_string_value(json_object_get(g, "script")), 0);
+    char *host = sanitize_dup(json_string_value(json_object_get(g, "host")), 0);
+    const char *build = json_string_value(json_object_get(g, "python_build"));
+    printf("%s ", script ? script : "?");
+    text_change(g, worse);
+    printf(" on %s", host ? host : "?");
+    if (build && *build) {
+        char *b = sanitize_dup(build, 0);
+        printf(" (Python %s)", b ? b : "?");
+        free(b);
+    }
+    if (json_is_number(json_object_get(g, "ci_low_pct")) &&
+        json_is_number(json_object_get(g, "ci_high_pct")))
+        printf(", 95%% CI %+.1f%% to %+.1f%%", json_number_value(json_object_get(g, "ci_low_pct")),
+               json_number_value(json_object_get(g, "ci_high_pct")));
+    const char *label = json_string_value(json_object_get(g, "batch_label"));
+    char *lab = label && *label ? sanitize_dup(label, 0) : NULL;
+    if (lab)
+        printf(", since %s (batch %" JSON_INTEGER_FORMAT ")", lab,
+               json_integer_value(json_object_get(g, "batch_id")));
+    else
+        printf(", since batch %" JSON_INTEGER_FORMAT,
+               json_integer_value(json_object_get(g, "batch_id")));
+    free(lab);
+    /* the commits: the range (docs/revisions.md) when known, else the batches' */
+    const json_t *range = json_object_get(g, "range");
+    const char *good = json_string_value(json_object_get(json_object_get(range, "good"), "hash"));
+    const char *bad = json_string_value(json_object_get(json_object_get(range, "bad"), "hash"));
+    if (!good || !bad) {
+        good = json_string_value(json_object_get(g, "good_commit"));
+        bad = json_string_value(json_object_get(g, "batch_commit"));
+    }
+    char *sg = good && *good ? sanitize_dup(good, 0) : NULL;
+    char *sb = bad && *bad ? sanitize_dup(bad, 0) : NULL;
+    if (sg && sb && strcmp(sg, sb) != 0)
+        printf(", commits %.12s -> %.12s", sg, sb);
+    else if (sb)
+        printf(", commit %.12s", sb);
+    free(sg);
+    free(sb);
+    const char *st = json_string_value(json_object_get(g, "state"));
+    printf(", %s", st ? st : "?");
+    size_t n = json_array_size(rows);
+    printf("; %zu metric%s flagged", n, n == 1 ? "" : "s");
+    const json_t *worst = json_array_get(rows, 0);
+    if (n > 1) {
+        json_array_foreach(rows, i,
+                           r) if (fabs(json_number_value(json_object_get(r, "change_pct"))) >
+                                  fabs(json_number_value(json_object_get(worst, "change_pct"))))
+            worst = r;
+        printf(", the most ");
+        text_change(worst, worse);
+    }
+    printf(" (id %" JSON_INTEGER_FORMAT ").\n", json_integer_value(json_object_get(g, "id")));
+    revision_print_range(stdout, range, "    ");
+    /* the series' bisection: the lead metric's, else the one a row has */
+    const json_t *bis = json_object_get(g, "bisection");
+    json_array_foreach(rows, i, r) if (!json_is_object(bis)) bis = json_object_get(r, "bisection");
+    revision_print_bisection(stdout, bis, "    ");
+    free(script);
+    free(host);
+}
+
+/*
+ * The team report doc's regressions and improvements as text on stdout: a sentence per
+ * series (script, host, Python build), worst first, as the HTML groups them.
+ */
 static void report_print_text(const json_t *doc)
 {
     const json_t *rep = json_object_get(doc, "report");
     static const char *const kinds[2] = {"regressions", "improvements"};
     for (int k = 0; k < 2; k++) {
         const json_t *list = json_object_get(rep, kinds[k]);
-        char total_key[32];
-        snprintf(total_key, sizeof(total_key), "%s_total", kinds[k]);
-        json_int_t total = json_integer_value(json_object_get(rep, total_key));
-        size_t n = json_array_size(list), i;
-        printf("%s%s: %zu", k ? "\n" : "", k ? "Improvements" : "Regressions", n);
-        if (total > (json_int_t)n)
-            printf(" listed of %" JSON_INTEGER_FORMAT " (--limit)", total);
-        puts(n ? " (worst first)" : "");
+        /* the rows of each series, in the order the series first appear */
+        json_t *index = json_object(), *groups = json_array();
+        size_t i;
         const json_t *g;
-        json_array_foreach(list, i, g) report_text_one(g);
+        json_array_foreach(list, i, g)
+        {
+            char *key = series_key(g);
+            json_t *rows = json_object_get(index, key);
+            if (!rows) {
+                rows = json_array();
+                json_object_set_new(index, key, rows);
+                json_array_append(groups, rows);
+            }
+            json_array_append(rows, (json_t *)g);
+            free(key);
+        }
+        char key[48];
+        snprintf(key, sizeof(key), "%s_series_total", kinds[k]);
+        json_int_t total = json_integer_value(json_object_get(rep, key));
+        snprintf(key, sizeof(key), "%s_total", kinds[k]);
+        json_int_t metrics = json_integer_value(json_object_get(rep, key));
+        size_t n = json_array_size(groups);
+        printf("%s%s: %zu series", k ? "\n" : "", k ? "Improvements" : "Regressions",
+               total > (json_int_t)n ? (size_t)total : n);
+        if (metrics > 0)
+            printf(" (%" JSON_INTEGER_FORMAT " metric%s)", metrics, metrics == 1 ? "" : "s");
+        if (total > (json_int_t)n)
+            printf(", showing the worst %zu (--limit N lists up to 1000)", n);
+        else if (n)
+            printf(", worst first");
+        puts("");
+        const json_t *rows;
+        json_array_foreach(groups, i, rows) report_text_series(rows, k == 0);
+        json_decref(groups);
+        json_decref(index);
     }
 }
 

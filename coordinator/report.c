@@ -49,6 +49,20 @@ static const char BATCHES_SQL[] =
     " coalesce(b.finished, b.created) >= now() - $2::bigint * interval '1 second')"
     " ORDER BY b.id DESC LIMIT $3";
 
+/*
+ * The findings of kind $2 of the batches $1 (bigint[]), as a subquery: id, series
+ * (script, host, Python build), whole-script metrics with function_key '', |change|,
+ * and whether its triage leaves it open (the renderer's is_open: new, confirmed, ack).
+ */
+#define FINDINGS_SQL                                                                               \
+    "(SELECT g.id, g.script_id, g.host_id, g.python_build, g.function_key,"                        \
+    " coalesce(abs(g.change_pct), 0) AS a, g.state IN ('new', 'confirmed', 'ack') AS open"         \
+    " FROM regressions g WHERE (g.batch_id = ANY($1::bigint[]) OR g.last_batch_id = "              \
+    "ANY($1::bigint[])) AND g.kind = $2)"
+
+/* The metric rows listed of one series: its whole-script metrics first, then its worst functions */
+#define REPORT_SERIES_ROWS_SQL "40"
+
 /* clang-format off: the range macro (coordinator/revrange.h) in the middle of the SQL */
 // clang-format off
 static const char REGRESSIONS_SQL[] =
@@ -72,13 +86,22 @@ static const char REGRESSIONS_SQL[] =
     " 'ended_batch_id', g.ended_batch_id, 'confirmation', g.confirmation,"
     " 'bisection', " BISECTION_OF_SQL(g) ","
     " " REVRANGE_ENDS_SQL(g) ")::text"
-    " FROM regressions g JOIN scripts s ON s.id = g.script_id JOIN hosts h ON h.id = g.host_id"
+    " FROM (SELECT k.id, k.open, k.worst, k.first FROM (SELECT f.id, x.open, x.worst, x.first,"
+    "   row_number() OVER (PARTITION BY f.script_id, f.host_id, f.python_build"
+    "    ORDER BY (coalesce(f.function_key, '') = '') DESC, f.a DESC, f.id) AS n"
+    "   FROM " FINDINGS_SQL " f"
+    "   JOIN (SELECT script_id, host_id, python_build, bool_or(open) AS open, max(a) AS worst,"
+    "     min(id) AS first FROM " FINDINGS_SQL " f0 GROUP BY 1, 2, 3"
+    "     ORDER BY bool_or(open) DESC, max(a) DESC, min(id) LIMIT $3) x"
+    "   USING (script_id, host_id, python_build)) k"
+    "  WHERE k.n <= " REPORT_SERIES_ROWS_SQL ") t"
+    " JOIN regressions g ON g.id = t.id"
+    " JOIN scripts s ON s.id = g.script_id JOIN hosts h ON h.id = g.host_id"
     " JOIN batches b ON b.id = g.batch_id"
     /* the batch of the newest baseline run: the last one known good */
     " LEFT JOIN runs lr ON lr.run_id = g.baseline_runs[cardinality(g.baseline_runs)]"
     " LEFT JOIN batches gb ON gb.id = lr.batch_id"
-    " WHERE (g.batch_id = ANY($1::bigint[]) OR g.last_batch_id = ANY($1::bigint[])) AND g.kind = $2"
-    " ORDER BY abs(g.change_pct) DESC, g.id LIMIT $3";
+    " ORDER BY t.open DESC, t.worst DESC, t.first, coalesce(abs(g.change_pct), 0) DESC, g.id";
 // clang-format on
 
 /* The series that ran in the batches $1 (bigint[]): script, host, Python build; not the
@@ -113,10 +136,15 @@ static const char UNSETTLED_SQL[] =
     " JOIN scripts s ON s.id = x.script_id JOIN hosts h ON h.id = x.host_id"
     " ORDER BY x.batch_id DESC, s.key, h.hostname LIMIT $2";
 
-/* How many regressions of kind $2 the batches $1 have in all (the list stops at the limit). */
-static const char COUNT_SQL[] = "SELECT json_build_object('n', count(*))::text FROM regressions g"
-                                " WHERE (g.batch_id = ANY($1::bigint[]) OR g.last_batch_id = "
-                                "ANY($1::bigint[])) AND g.kind = $2";
+/*
+ * How many findings of kind $2 the batches $1 have in all (the list stops at the limit):
+ * metric rows, series, hosts and series still open, so that a report's headline counts
+ * them all.
+ */
+static const char COUNT_SQL[] =
+    "SELECT json_build_object('n', count(*), 'series', count(DISTINCT (f.script_id, f.host_id,"
+    " f.python_build)), 'hosts', count(DISTINCT f.host_id), 'open', count(DISTINCT (f.script_id,"
+    " f.host_id, f.python_build)) FILTER (WHERE f.open))::text FROM " FINDINGS_SQL " f";
 
 /*
  * The newest runs of each flagged series (sparklines) up to batch $3 (the
@@ -553,12 +581,22 @@ int report_build(struct store *store, const struct wire_query *q, json_t **out, 
     json_object_set_new(doc, "regressions", regs);
     json_object_set_new(doc, "improvements", imps);
     json_object_set_new(doc, "inconclusive", unsettled);
-    /* the lists hold the worst `limit`; these say how many there are in all */
+    /* the lists hold the worst `limit` series (each whole, up to REPORT_SERIES_ROWS_SQL rows);
+     * these say how many there are in all */
     json_object_set_new(doc, "limit", json_integer(strtoll(limit, NULL, 10)));
-    json_object_set_new(doc, "regressions_total",
-                        json_incref(json_object_get(json_array_get(n_regs, 0), "n")));
-    json_object_set_new(doc, "improvements_total",
-                        json_incref(json_object_get(json_array_get(n_imps, 0), "n")));
+    static const char *const totals[][2] = {{"n", "total"},
+                                            {"series", "series_total"},
+                                            {"hosts", "hosts_total"},
+                                            {"open", "open_total"}};
+    for (size_t t = 0; t < sizeof(totals) / sizeof(totals[0]); t++) {
+        char key[48];
+        snprintf(key, sizeof(key), "regressions_%s", totals[t][1]);
+        json_object_set_new(doc, key,
+                            json_incref(json_object_get(json_array_get(n_regs, 0), totals[t][0])));
+        snprintf(key, sizeof(key), "improvements_%s", totals[t][1]);
+        json_object_set_new(doc, key,
+                            json_incref(json_object_get(json_array_get(n_imps, 0), totals[t][0])));
+    }
     json_decref(n_regs);
     json_decref(n_imps);
     /* the report's newest batch: the hardware comparison is that of compare-hosts then */

@@ -41,6 +41,7 @@ struct hd_series {
     const char **paths;            /* their files (borrowed; NULL when unknown) */
     double *med;                   /* the level change points are sought on, per run */
     size_t n;
+    size_t without; /* its runs with no samples of the metric (instructions not counted) */
     json_t *others; /* the other series of the script: fingerprint, build, mode, runs */
 };
 
@@ -98,6 +99,7 @@ static void hd_select(struct hd_series *s, const json_t *const *in, const char *
     s->med = xcalloc(nin + 1, sizeof(*s->med));
     s->others = json_array();
     s->n = 0;
+    s->without = 0;
     json_t *other_index = json_object();
     for (size_t i = 0; i < nin; i++) {
         const json_t *d = in[i];
@@ -106,11 +108,13 @@ static void hd_select(struct hd_series *s, const json_t *const *in, const char *
         const char *dm = history_mode(d);
         size_t ns;
         double *x = history_samples(d, metric, &ns);
+        bool mine = hd_same(dfp, s->fp) && hd_same(db, s->build) && strcmp(dm, s->mode) == 0;
         if (ns == 0) {
+            s->without += mine;
             free(x);
             continue;
         }
-        if (hd_same(dfp, s->fp) && hd_same(db, s->build) && strcmp(dm, s->mode) == 0) {
+        if (mine) {
             stats_median(x, ns, &s->med[s->n]);
             s->docs[s->n] = d;
             s->paths[s->n] = in_paths ? in_paths[i] : NULL;
@@ -235,8 +239,17 @@ static json_t *hd_change_point(const struct hd_series *s, size_t i, const size_t
 }
 
 /* What the baseline for the next run is (start: its first run, used of the n - start since). */
-static char *hd_baseline_message(const struct hd_series *s, size_t ncp, size_t start, size_t used)
+static char *hd_baseline_message(const struct hd_series *s, const char *metric, size_t ncp,
+                                 size_t start, size_t used)
 {
+    /* runs there are, but none measured this metric: say so, not "no runs" */
+    if (s->n == 0 && s->without && strcmp(metric, "instructions") == 0)
+        return xasprintf("no run of this series counted instructions (%zu run%s without them): "
+                         "run with --instructions (or instructions = on in the suite)",
+                         s->without, s->without == 1 ? "" : "s");
+    if (s->n == 0 && s->without)
+        return xasprintf("none of this series' %zu run%s has %s samples", s->without,
+                         s->without == 1 ? "" : "s", metric);
     if (s->n == 0)
         return xstrdup("no runs yet: the first run will have no baseline");
     if (ncp)
@@ -287,7 +300,7 @@ json_t *history_doc_build(const char *host_fp, const char *reports_dir, const ch
     size_t used = n - start;
     if (opt->max_baseline_runs > 0 && used > (size_t)opt->max_baseline_runs)
         used = (size_t)opt->max_baseline_runs;
-    char *msg = hd_baseline_message(&s, ncp, start, used);
+    char *msg = hd_baseline_message(&s, metric, ncp, start, used);
     const json_t **docs = s.docs;
     json_t *host_obj = json_pack(
         "{s:o, s:o}", "fingerprint", s.fp ? json_string(s.fp) : json_null(), "hostname",
@@ -312,6 +325,8 @@ json_t *history_doc_build(const char *host_fp, const char *reports_dir, const ch
     json_object_set_new(doc, "mode", json_string(s.mode));
     /* the samples the change points (and their before/after medians) were found on */
     json_object_set_new(doc, "change_points_basis", json_string(basis));
+    /* the series' runs left out for want of the metric's samples */
+    json_object_set_new(doc, "runs_without_metric", json_integer((json_int_t)s.without));
     free(msg);
     free(s.docs);
     free(s.paths);

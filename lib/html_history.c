@@ -483,14 +483,27 @@ static void hh_short_id(FILE *out, const char *id)
     fputs("</code>", out);
 }
 
+/* v for a table cell: as hh_value, but a count of instructions without the word (the
+ * heading says it), so a row does not read "1.46 G instructions – 1.47 G instructions". */
+static void hh_cell(char *buf, size_t n, const struct hh_metric *hm, double v)
+{
+    if (hh_is(hm->unit, "instructions"))
+        snprintf(buf, n, fabs(v) >= 1e9 ? "%.2f G" : "%.1f M", fabs(v) >= 1e9 ? v / 1e9 : v / 1e6);
+    else
+        hh_value(buf, n, hm, v);
+}
+
+/* The runs, newest first. Min, Max and n (class "opt") give way at narrow widths
+ * (lib/assets/report.css), so the verdict stays in view. */
 static void hh_table(FILE *out, const json_t *runs, const struct hh_metric *hm)
 {
     fprintf(out,
-            "<div class=\"table-wrap\"><table><thead><tr><th>Date (UTC)</th><th>Run id</th>"
-            "<th class=\"num\">%s</th><th class=\"num\">IQR</th><th class=\"num\">Min"
-            "</th><th class=\"num\">Max</th><th class=\"num\">n</th><th>Verdict vs its baseline"
-            "</th><th>Report</th></tr></thead><tbody>\n",
-            hm->head);
+            "<div class=\"table-wrap\"><table class=\"runs\"><thead><tr><th>Date (UTC)</th>"
+            "<th>Run id</th><th class=\"num\">%s</th><th class=\"num\">IQR</th>"
+            "<th class=\"num opt\">Min</th><th class=\"num opt\">Max</th>"
+            "<th class=\"num opt\">n</th><th>Verdict vs its baseline</th><th>Report</th>"
+            "</tr></thead><tbody>\n",
+            hh_is(hm->unit, "instructions") ? "Median instructions" : hm->head);
     size_t i, k2;
     const json_t *r, *g;
     json_array_foreach(runs, i, r)
@@ -500,27 +513,27 @@ static void hh_table(FILE *out, const json_t *runs, const struct hh_metric *hm)
         bool cp = json_is_true(json_object_get(r, "change_point"));
         double med, q1, q3, lo, hi, n;
         bool ok = hh_run_values(hm, r, &med, &q1, &q3, &lo, &hi);
-        fputs(cp ? "<tr class=\"cp-row\"><td class=\"date\">" : "<tr><td class=\"date\">", out);
-        html_write_str(out, json_get_string(r, "created", NULL));
+        fputs(cp ? "<tr class=\"cp-row\"><td>" : "<tr><td>", out);
+        html_write_short_time(out, json_get_string(r, "created", NULL));
         if (cp)
-            fputs(" <span class=\"warn\">\xe2\x97\x86 change point</span>", out);
+            fputs("<br><span class=\"warn\">\xe2\x97\x86 change point</span>", out);
         fputs("</td><td>", out);
         hh_short_id(out, json_get_string(r, "id", NULL));
         fputs("</td>", out);
         if (ok) {
             char a[48], b[48], c4[48], d[48], e[48];
-            hh_value(a, sizeof(a), hm, med);
-            hh_value(b, sizeof(b), hm, q1);
-            hh_value(c4, sizeof(c4), hm, q3);
-            hh_value(d, sizeof(d), hm, lo);
-            hh_value(e, sizeof(e), hm, hi);
+            hh_cell(a, sizeof(a), hm, med);
+            hh_cell(b, sizeof(b), hm, q1);
+            hh_cell(c4, sizeof(c4), hm, q3);
+            hh_cell(d, sizeof(d), hm, lo);
+            hh_cell(e, sizeof(e), hm, hi);
             fprintf(out,
                     "<td class=\"num\">%s</td><td class=\"num\">%s \xe2\x80\x93 %s</td>"
-                    "<td class=\"num\">%s</td><td class=\"num\">%s</td>",
+                    "<td class=\"num opt\">%s</td><td class=\"num opt\">%s</td>",
                     a, b, c4, d, e);
         } else
-            fputs("<td></td><td></td><td></td><td></td>", out);
-        fputs("<td class=\"num\">", out);
+            fputs("<td></td><td></td><td class=\"opt\"></td><td class=\"opt\"></td>", out);
+        fputs("<td class=\"num opt\">", out);
         if (json_get_finite(r, "n", &n))
             fprintf(out, "%.0f", n);
         const char *v = json_get_string(r, "verdict", NULL);
@@ -563,7 +576,7 @@ static void hh_table(FILE *out, const json_t *runs, const struct hh_metric *hm)
             fprintf(out, "</td><td>batch %.0f</td></tr>\n", batch);
             continue;
         }
-        fputs("</td><td><code title=\"", out);
+        fputs("</td><td><code class=\"cut\" title=\"", out);
         html_write_str(out, file);
         fputs("\">", out);
         html_write_str(out, base ? base + 1 : file);
@@ -702,8 +715,14 @@ static void hh_meta(FILE *out, const json_t *doc)
     fputs("</dd>\n</dl>\n", out);
 }
 
-/* The summary cards: runs, change points (cps), regressions, the latest run's median. */
-static void hh_summary(FILE *out, const json_t *runs, const json_t *cps, const struct hh_metric *hm)
+/*
+ * The summary cards: runs, change points (cps), regressions, the latest run's median. From
+ * the farm (doc has "stored_regressions"), "Regressions" counts the farm's findings (the
+ * regressions its nightly analysis stored on the series, open ones: what the team report
+ * counts); a run's own verdict against its baseline is a separate, neutral card.
+ */
+static void hh_summary(FILE *out, const json_t *doc, const json_t *runs, const json_t *cps,
+                       const struct hh_metric *hm)
 {
     size_t nreg = 0, i;
     const json_t *r;
@@ -716,10 +735,34 @@ static void hh_summary(FILE *out, const json_t *runs, const json_t *cps, const s
             "<section id=\"summary\">\n<div class=\"cards\">\n"
             "<div class=\"card\"><div class=\"label\">Runs</div><div class=\"value\">%zu</div>"
             "</div>\n<div class=\"card\"><div class=\"label\">Change points</div>"
-            "<div class=\"value%s\">%zu</div></div>\n<div class=\"card\"><div class=\"label\">"
-            "Regressions</div><div class=\"value%s\">%zu</div></div>\n",
-            json_array_size(runs), json_array_size(cps) ? " warn" : "", json_array_size(cps),
-            nreg ? " bad" : "", nreg);
+            "<div class=\"value%s\">%zu</div></div>\n",
+            json_array_size(runs), json_array_size(cps) ? " warn" : "", json_array_size(cps));
+    const json_t *stored = json_object_get(doc, "stored_regressions");
+    if (json_is_array(stored)) {
+        size_t open = 0, all = 0;
+        json_array_foreach(stored, i, r)
+        {
+            if (!hh_is(json_get_string(r, "kind", NULL), "regression"))
+                continue;
+            all++;
+            const char *st = json_get_string(r, "state", NULL);
+            if (!st || hh_is(st, "new") || hh_is(st, "confirmed") || hh_is(st, "ack"))
+                open++;
+        }
+        fprintf(out,
+                "<div class=\"card\" id=\"farm-regressions\"><div class=\"label\">Regressions"
+                "</div><div class=\"value%s\">%zu</div><div class=\"sub\">open, stored by the "
+                "farm (%zu in all)</div></div>\n"
+                "<div class=\"card\" id=\"run-verdicts\"><div class=\"label\">Runs judged "
+                "slower</div><div class=\"value\">%zu</div><div class=\"sub\">each run's own "
+                "check against its baseline</div></div>\n",
+                open ? " bad" : "", open, all, nreg);
+    } else {
+        fprintf(out,
+                "<div class=\"card\"><div class=\"label\">Regressions</div>"
+                "<div class=\"value%s\">%zu</div></div>\n",
+                nreg ? " bad" : "", nreg);
+    }
     double med, q1, q3, lo, hi;
     char vb[48];
     if (json_array_size(runs) && hh_run_values(hm, json_array_get(runs, json_array_size(runs) - 1),
@@ -823,7 +866,7 @@ int html_history_write_site(FILE *out, const json_t *doc, const struct html_site
     fputs("</header>\n<main>\n", out);
     if (site)
         hh_metric_tabs(out, doc);
-    hh_summary(out, runs, cps, &hm);
+    hh_summary(out, doc, runs, cps, &hm);
     fputs("<section id=\"trend\">\n<h2>Trend</h2>\n", out);
     hh_chart(out, doc, runs, &hm);
     const json_t *next = json_object_get(doc, "baseline_for_next");

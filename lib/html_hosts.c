@@ -349,7 +349,9 @@ static void hhs_farm_hosts(FILE *out, const json_t *hosts)
             fputs("</span>", out);
         }
         fputs("</td>", out);
-        html_td_str(out, json_get_string(h, "last_seen", NULL));
+        fputs("<td>", out);
+        html_write_short_time(out, json_get_string(h, "last_seen", NULL));
+        fputs("</td>", out);
         double q = 0, l = 0;
         json_get_finite(h, "queued", &q);
         json_get_finite(h, "leased", &l);

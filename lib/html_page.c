@@ -168,6 +168,21 @@ void html_table_close(FILE *out)
     fputs("</tbody></table></div>", out);
 }
 
+void html_write_short_time(FILE *out, const char *t)
+{
+    if (!t || strlen(t) < 16 || t[10] != 'T') {
+        html_write_str(out, t && *t ? t : "-");
+        return;
+    }
+    fputs("<span class=\"date\" title=\"", out);
+    html_write_str(out, t);
+    fputs("\">", out);
+    html_write_escaped(out, t, 10);
+    fputs(" ", out);
+    html_write_escaped(out, t + 11, 5);
+    fputs("</span>", out);
+}
+
 void html_td_str(FILE *out, const char *s)
 {
     fputs("<td>", out);

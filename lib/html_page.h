@@ -89,6 +89,10 @@ void html_table_body(FILE *out);
 void html_table_open(FILE *out, const char *attrs, const char *cols);
 void html_table_close(FILE *out);
 
+/* An RFC 3339 time t as "2026-12-05 00:57" (UTC), the whole of it on hover (a span of class
+ * "date", which does not wrap); other text escaped as it is; "-" when absent or empty. */
+void html_write_short_time(FILE *out, const char *t);
+
 /* A cell of text s (borrowed, escaped; NULL: empty): <td>s</td>. */
 void html_td_str(FILE *out, const char *s);
 

@@ -81,22 +81,6 @@ static void long_name(FILE *out, const char *cls, const char *s)
     fputs("</span>", out);
 }
 
-/* An RFC 3339 time as "2026-12-05 00:57" (UTC), the whole of it on hover; "-" when absent. */
-static void short_time(FILE *out, const char *t)
-{
-    if (!t || strlen(t) < 16 || t[10] != 'T') {
-        esc(out, t);
-        return;
-    }
-    fputs("<span class=\"date\" title=\"", out);
-    html_write_str(out, t);
-    fputs("\">", out);
-    html_write_escaped(out, t, 10);
-    fputs(" ", out);
-    html_write_escaped(out, t + 11, 5);
-    fputs("</span>", out);
-}
-
 /* <a href="/series/SCRIPT?host=FP"> when served; nothing for a file. */
 static bool series_link_open(FILE *out, const struct html_site *site, const char *script,
                              const char *fp)
@@ -137,7 +121,7 @@ struct group {
 };
 
 /* Lower is more telling: wall time first, then CPU, instructions, memory, hotspots. */
-static int lead_rank(const json_t *g)
+int html_team_lead_rank(const json_t *g)
 {
     static const char *const order[] = {"wall_s", "cpu_s", "instructions", "peak_rss_bytes"};
     const char *m = json_get_string(g, "metric", NULL);
@@ -207,7 +191,7 @@ static struct group *make_groups(const json_t *list, const json_t *trends, const
             gr->rows = xreallocarray(gr->rows, gr->cap, sizeof(*gr->rows));
         }
         gr->rows[gr->n++] = g;
-        if (!gr->lead || lead_rank(g) < lead_rank(gr->lead))
+        if (!gr->lead || html_team_lead_rank(g) < html_team_lead_rank(gr->lead))
             gr->lead = g;
         gr->open |= is_open(g);
     }
@@ -575,7 +559,7 @@ static void interval(FILE *out, const json_t *g, bool worse)
 static int row_cmp(const void *a, const void *b)
 {
     const json_t *x = *(const json_t *const *)a, *y = *(const json_t *const *)b;
-    int rx = lead_rank(x), ry = lead_rank(y);
+    int rx = html_team_lead_rank(x), ry = html_team_lead_rank(y);
     if (rx != ry)
         return rx - ry;
     double cx = abs_change(x), cy = abs_change(y);
@@ -744,33 +728,88 @@ static void data_attrs(FILE *out, const struct group *gr)
 }
 
 /* How many of a list there are in all: the report's total (the list may stop at its limit). */
-static size_t list_total(const json_t *rep, const char *key, const json_t *list)
+static size_t list_total(const json_t *rep, const char *key, size_t shown)
 {
     const json_t *t = json_object_get(rep, key);
-    size_t shown = json_array_size(list);
     return json_is_integer(t) && json_integer_value(t) > (json_int_t)shown
                ? (size_t)json_integer_value(t)
                : shown;
 }
 
+/* The report's totals of one kind ("regressions", "improvements"): every finding, not
+ * only the listed ones (the list holds the worst `limit` series). */
+struct totals {
+    size_t metrics, series, hosts, open;
+};
+
+/* How many series and hosts a list's groups cover. */
+static void count_series(const json_t *list, size_t *series, size_t *hosts, size_t *open)
+{
+    json_t *s = json_object(), *h = json_object(), *o = json_object();
+    size_t i;
+    const json_t *g;
+    json_array_foreach(list, i, g)
+    {
+        char *key = series_key(json_get_string(g, "script", NULL),
+                               json_get_string(g, "host_fingerprint", NULL),
+                               json_get_string(g, "python_build", NULL));
+        json_object_set_new(s, key, json_true());
+        if (is_open(g))
+            json_object_set_new(o, key, json_true());
+        free(key);
+        const char *fp = json_get_string(g, "host_fingerprint", NULL);
+        json_object_set_new(h, fp ? fp : "", json_true());
+    }
+    *series = json_object_size(s);
+    *hosts = json_object_size(h);
+    *open = json_object_size(o);
+    json_decref(s);
+    json_decref(h);
+    json_decref(o);
+}
+
+static struct totals kind_totals(const json_t *rep, const char *kind)
+{
+    const json_t *list = json_object_get(rep, kind);
+    size_t s, h, o;
+    count_series(list, &s, &h, &o);
+    char key[48];
+    struct totals t;
+    snprintf(key, sizeof(key), "%s_total", kind);
+    t.metrics = list_total(rep, key, json_array_size(list));
+    snprintf(key, sizeof(key), "%s_series_total", kind);
+    t.series = list_total(rep, key, s);
+    snprintf(key, sizeof(key), "%s_hosts_total", kind);
+    t.hosts = list_total(rep, key, h);
+    snprintf(key, sizeof(key), "%s_open_total", kind);
+    t.open = list_total(rep, key, o);
+    return t;
+}
+
 /*
- * One section of groups (list: the report's metric rows, total: how many
- * there are in all, the list holding the worst of them).
+ * One section of groups (list: the report's metric rows of the worst series, each
+ * series whole; tot: how many there are in all).
  */
 static void write_groups(FILE *out, const struct html_site *site, const char *id, const char *title,
-                         const json_t *list, size_t total, const json_t *trends,
+                         const json_t *list, struct totals tot, const json_t *trends,
                          const json_t *flames, bool worse)
 {
     size_t n;
     struct group *gs = make_groups(list, trends, flames, &n);
-    fprintf(out, "<section id=\"%s\">\n<h2>%s (%zu)</h2>\n", id, title, n);
-    if (total > json_array_size(list))
+    fprintf(out, "<section id=\"%s\">\n<h2>%s (%zu)</h2>\n", id, title,
+            tot.series > n ? tot.series : n);
+    if (tot.series > n)
         fprintf(out,
-                "<p class=\"more\" id=\"%s-more\">%zu metric%s changed; the worst %zu are shown, "
-                "and %zu more: <code>pyscope report --limit N</code> lists up to 1000, "
-                "<code>--json</code> gives them to a script.</p>\n",
-                id, total, total == 1 ? "" : "s", json_array_size(list),
-                total - json_array_size(list));
+                "<p class=\"more\" id=\"%s-more\">Showing the worst %zu of %zu series "
+                "(%zu metric%s changed in all); %zu more: <code>pyscope report --limit N</code> "
+                "lists up to 1000 series, <code>--json</code> gives them to a script.</p>\n",
+                id, n, tot.series, tot.metrics, tot.metrics == 1 ? "" : "s", tot.series - n);
+    else if (tot.metrics > json_array_size(list))
+        fprintf(out,
+                "<p class=\"more\" id=\"%s-more\">%zu metrics changed; each series' details "
+                "list its whole-script metrics and its worst functions, %zu in all "
+                "(<code>--json</code> gives the same).</p>\n",
+                id, tot.metrics, json_array_size(list));
     if (n == 0) {
         fprintf(out, "<p class=\"muted\">%s</p>\n</section>\n",
                 worse ? "Nothing got slower." : "Nothing got faster.");
@@ -845,7 +884,7 @@ static void write_batches(FILE *out, const struct html_site *site, const json_t 
             long_name(out, "cut mono", json_get_string(b, "commit", NULL));
         }
         fputs("</td><td>", out);
-        short_time(out, json_get_string(b, "finished", NULL));
+        html_write_short_time(out, json_get_string(b, "finished", NULL));
         fputs("</td><td>", out);
         esc_field(out, b, "state");
         fputs(json_is_true(json_object_get(b, "analyzed")) ? ", analysed" : "", out);
@@ -1204,9 +1243,18 @@ static void write_header(FILE *out, const json_t *rep)
             fputs(" \xc2\xb7 suite ", out);
             html_write_str(out, suite);
         }
-        fputs("</dd>\n<dt>Finished</dt><dd>", out);
-        short_time(out, json_get_string(newest, "finished", NULL));
-        fputs(" UTC</dd>\n", out);
+        const char *fin = json_get_string(newest, "finished", NULL);
+        if (fin && *fin) {
+            fputs("</dd>\n<dt>Finished</dt><dd>", out);
+            html_write_short_time(out, fin);
+            fputs(" UTC</dd>\n", out);
+        } else {
+            /* a batch still running (or cancelled before it ended) has no finish time */
+            const char *st = json_get_string(newest, "state", NULL);
+            fputs("</dd>\n<dt>State</dt><dd>", out);
+            html_write_str(out, st && *st ? st : "running");
+            fputs(", not finished yet</dd>\n", out);
+        }
     } else if (json_array_size(batches) > 1) {
         const json_t *oldest = json_array_get(batches, json_array_size(batches) - 1);
         fprintf(out, "<dt>Batches</dt><dd>%zu: ", json_array_size(batches));
@@ -1214,57 +1262,27 @@ static void write_header(FILE *out, const json_t *rep)
         fputs(" \xe2\x80\xa6 ", out);
         int_field(out, newest, "id");
         fputs(", finished ", out);
-        short_time(out, json_get_string(oldest, "finished", NULL));
+        html_write_short_time(out, json_get_string(oldest, "finished", NULL));
         fputs(" \xe2\x80\xa6 ", out);
-        short_time(out, json_get_string(newest, "finished", NULL));
+        html_write_short_time(out, json_get_string(newest, "finished", NULL));
         fputs(" UTC</dd>\n", out);
     }
     fputs("</dl>\n</header>\n", out);
 }
 
-/* How many series and hosts a list's groups cover. */
-static void count_series(const json_t *list, size_t *series, size_t *hosts, size_t *open)
-{
-    json_t *s = json_object(), *h = json_object(), *o = json_object();
-    size_t i;
-    const json_t *g;
-    json_array_foreach(list, i, g)
-    {
-        char *key = series_key(json_get_string(g, "script", NULL),
-                               json_get_string(g, "host_fingerprint", NULL),
-                               json_get_string(g, "python_build", NULL));
-        json_object_set_new(s, key, json_true());
-        if (is_open(g))
-            json_object_set_new(o, key, json_true());
-        free(key);
-        const char *fp = json_get_string(g, "host_fingerprint", NULL);
-        json_object_set_new(h, fp ? fp : "", json_true());
-    }
-    *series = json_object_size(s);
-    *hosts = json_object_size(h);
-    *open = json_object_size(o);
-    json_decref(s);
-    json_decref(h);
-    json_decref(o);
-}
-
 static void write_summary(FILE *out, const json_t *rep)
 {
-    const json_t *regs = json_object_get(rep, "regressions");
-    const json_t *imps = json_object_get(rep, "improvements");
-    size_t rs, rh, ro, is_, ih, io;
-    count_series(regs, &rs, &rh, &ro);
-    count_series(imps, &is_, &ih, &io);
+    struct totals r = kind_totals(rep, "regressions"), im = kind_totals(rep, "improvements");
     fputs("<section id=\"summary\">\n<p class=\"lead\">", out);
-    if (rs == 0)
-        fputs("<b class=\"ok\">Nothing got slower.</b>", out);
+    if (r.series == 0)
+        fputs("<b class=\"ok\">Nothing got slower</b>", out);
     else
         fprintf(out, "<b class=\"bad\">%zu series got slower</b> on %zu host%s (%zu still open)",
-                rs, rh, rh == 1 ? "" : "s", ro);
-    if (is_)
-        fprintf(out, "; %zu got faster", is_);
+                r.series, r.hosts, r.hosts == 1 ? "" : "s", r.open);
+    if (im.series)
+        fprintf(out, "; %zu got faster", im.series);
     fputs(".</p>\n<div class=\"cards\">\n", out);
-    size_t n_flagged = list_total(rep, "regressions_total", regs);
+    size_t rs = r.series, is_ = im.series, n_flagged = r.metrics;
     size_t runs = 0, failed = 0, series = 0, i;
     const json_t *b;
     json_array_foreach(json_object_get(rep, "batches"), i, b)
@@ -1306,10 +1324,10 @@ int html_team_write(FILE *out, const json_t *doc, const struct html_site *site, 
     const json_t *trends = json_object_get(rep, "trends"), *flames = json_object_get(rep, "flames");
     const json_t *regs = json_object_get(rep, "regressions");
     const json_t *imps = json_object_get(rep, "improvements");
-    write_groups(out, site, "regressions", "What got slower", regs,
-                 list_total(rep, "regressions_total", regs), trends, flames, true);
+    write_groups(out, site, "regressions", "What got slower", regs, kind_totals(rep, "regressions"),
+                 trends, flames, true);
     write_groups(out, site, "improvements", "What got faster", imps,
-                 list_total(rep, "improvements_total", imps), trends, NULL, false);
+                 kind_totals(rep, "improvements"), trends, NULL, false);
     write_batches(out, site, json_object_get(rep, "batches"));
     write_unsettled(out, json_object_get(rep, "inconclusive"));
     write_matrix(out, json_object_get(rep, "matrix"));

@@ -28,6 +28,13 @@
 #include "html_page.h"
 
 /*
+ * How telling a finding row (pyscope.team_report/1 "regressions" item) is as the metric a
+ * series' sentence speaks of: lower first; wall time, CPU time, instructions, memory, then
+ * hotspots. The HTML and `pyscope report --text` pick a series' lead row by it.
+ */
+int html_team_lead_rank(const json_t *row);
+
+/*
  * Write the page for doc (borrowed; the whole Query reply or its "report"
  * member) to out; site (borrowed, NULL for a file) when served. Returns 0,
  * -PYSCOPE_ESCHEMA (doc is no team report, err says why) or -EIO (writing

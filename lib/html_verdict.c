@@ -430,15 +430,52 @@ void html_verdict_sentences(FILE *out, const json_t *reg)
             break;
         }
     }
+    /* a function's inconclusive total and self time add nothing a sentence each would say
+     * (the same reason, over and over): they share one sentence, listed (the table has each) */
+    size_t unsure_fn = 0;
+    const json_t *first_unsure = NULL;
     json_array_foreach(json_object_get(reg, "metrics"), i, m)
     {
         const char *v = json_get_string(m, "verdict", NULL);
-        if (hv_is(v, "regression") || hv_is(v, "improvement") || hv_is(v, "inconclusive")) {
+        if (hv_is(v, "inconclusive") && json_get_string(m, "function", NULL)) {
+            unsure_fn++;
+            first_unsure = first_unsure ? first_unsure : m;
+        } else if (hv_is(v, "regression") || hv_is(v, "improvement") || hv_is(v, "inconclusive")) {
             if (shown++ < HV_MAX_ROWS)
                 hv_metric_sentence(out, m);
         } else if (!json_get_string(m, "function", NULL)) {
             same++;
         }
+    }
+    if (unsure_fn == 1) {
+        hv_metric_sentence(out, first_unsure);
+    } else if (unsure_fn > 1) {
+        fprintf(out,
+                "<li class=\"v-inconclusive\">%zu function times may have moved, but none "
+                "is <b>certain</b>: ",
+                unsure_fn);
+        size_t k = 0;
+        json_array_foreach(json_object_get(reg, "metrics"), i, m)
+        {
+            if (!hv_is(json_get_string(m, "verdict", NULL), "inconclusive") ||
+                !json_get_string(m, "function", NULL))
+                continue;
+            if (k == HV_MAX_ROWS) {
+                fprintf(out, " and %zu more", unsure_fn - k);
+                break;
+            }
+            fputs(k ? ", " : "", out);
+            html_verdict_label(out, m, false);
+            double c;
+            if (json_get_finite(m, "change_pct", &c))
+                fprintf(out, " (%+.1f%%)", c);
+            k++;
+        }
+        if (json_get_string(first_unsure, "reason", NULL)) {
+            fputs(". Why not certain: ", out);
+            html_verdict_reason(out, first_unsure);
+        }
+        fputs(" (the table below has each).</li>\n", out);
     }
     if (same) {
         fputs("<li class=\"v-same\">Unchanged: ", out);

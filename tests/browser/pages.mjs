@@ -11,7 +11,8 @@
 // CSP forbids them; a refused one is a console error too), no dialog (an XSS payload that
 // ran would open one), no element an attack could add (img, iframe, object, embed, a
 // script beyond the page's own N, an on* attribute), the hostile strings shown as text,
-// no horizontal overflow (document scrollWidth against the viewport), and a full-page
+// no horizontal overflow (document scrollWidth against the viewport), no table clipped
+// inside its own scroll box (.table-wrap's scrollWidth against its clientWidth), and a full-page
 // screenshot in DIR. Served pages are then navigated as a person would: the navigation
 // bar, a batch, a series from the report, a metric tab. Prints "ok - NAME" / "not ok -
 // NAME: WHY" lines and "N passed, M failed"; exits 1 on any failure.
@@ -82,8 +83,19 @@ async function inspect(page, ownScripts) {
         }
         const doc = document.scrollingElement || document.documentElement;
         const main = document.querySelector('main');
+        // content clipped inside a table's own scroll box (.table-wrap, overflow-x: auto)
+        // is hidden as surely as content past the viewport
+        const boxes = [];
+        for (const w of document.querySelectorAll('.table-wrap')) {
+            const over = w.scrollWidth - w.clientWidth;
+            if (over > 1) {
+                const sec = w.closest('section[id], [id]');
+                boxes.push(`${sec ? '#' + sec.id : 'a table'} by ${over} px`);
+            }
+        }
         return {
             bad,
+            boxes,
             overflow: doc.scrollWidth - window.innerWidth,
             mainRight: main ? main.getBoundingClientRect().right - window.innerWidth : 0,
             text: document.body.textContent,
@@ -103,6 +115,8 @@ for (const c of config.controls || []) {
     const r = await inspect(page, 0);
     check(`control ${c.name}: an overflowing page is caught`, r.overflow > 1, `overflow ${r.overflow}`);
     check(`control ${c.name}: an injected element is caught`, r.bad.length > 0, 'nothing found');
+    check(`control ${c.name}: a table clipped in its scroll box is caught`, r.boxes.length > 0,
+        'no box overflow found');
     await context.close();
 }
 
@@ -138,6 +152,8 @@ for (const p of config.pages) {
         }
         check(`${name}: no horizontal overflow`, r.overflow <= 1 && r.mainRight <= 1,
             `scrollWidth exceeds the viewport by ${r.overflow} px (main by ${r.mainRight})`);
+        check(`${name}: no table clipped in its scroll box`, r.boxes.length === 0,
+            `scrollWidth > clientWidth: ${r.boxes.join(', ')}`);
         await page.screenshot({ path: `${config.shots}/${p.name}-${width}.png`, fullPage: true });
         await context.close();
     }

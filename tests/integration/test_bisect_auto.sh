@@ -63,8 +63,8 @@ expect_eq "report JSON: the regression's bisection" "running" \
 expect_match "report HTML: the bisection beside the regression" "bisection: running" "$(cat "$T/report.html")"
 capture "$CLI" report --batch 6 --text
 expect_match "report text: the bisection beside the regression, steps and runs used" \
-    "^#$REG examples/a.py on host-b: [a-z_]+ [+][0-9.]+%.*~    last good: [^~]*~    first bad: [^~]*~[^~]*~    bisection [0-9]+: running after 0 steps, 0 runs~      so far: last good $(h 10 | cut -c1-12) \"Commit number 10\".*, first bad $(h 12 | cut -c1-12) \"Commit number 12\".* \\(2 commits\\)~" \
-    "$(echo "$OUT" | grep -A5 "^#$REG " | tr '\n' '~')"
+    "^examples/a.py [a-z]+ [0-9.]+% [^~]* on host-b[^~]*metrics? flagged[^~]*\\(id [0-9]+\\)\\.~    last good: [^~]*~    first bad: [^~]*~[^~]*~    bisection [0-9]+: running after 0 steps, 0 runs~      so far: last good $(h 10 | cut -c1-12) \"Commit number 10\".*, first bad $(h 12 | cut -c1-12) \"Commit number 12\".* \\(2 commits\\)~" \
+    "$(echo "$OUT" | grep -A5 "^examples/a.py .* on host-b" | tr '\n' '~')"
 capture "$CLI" history examples/a.py --host host-b
 expect_match "history text: the bisection beside the stored regression" \
     "^    bisection [0-9]+: running after 0 steps, 0 runs" "$OUT"

@@ -3,7 +3,7 @@
 # pyscope: built by the first run, a row per saved report (also when runs save at the
 # same time), reports copied in or removed behind its back are seen, a damaged index is
 # rebuilt (with a warning), PYSCOPE_HISTORY_INDEX=off neither reads nor writes it, and
-# `pyscope history` reads the same runs through it. tests/unit/test_history_index.c
+# `pyscope history` reads the same runs through it (and says when none counted instructions). tests/unit/test_history_index.c
 # checks that it reads exactly what a read of every report gives.
 # labels: asan
 source "$(dirname "$0")/lib.sh"
@@ -95,6 +95,14 @@ check_index "missing index: rebuilt"
 run "$PYSCOPE" history --json --reports-dir "$T/rep" s.py
 expect_eq "history: every run" "$(ls "$J"/pyscope_report_*.json | wc -l)" \
     "$(printf '%s' "$OUT" | jget runs | "$PY" -c 'import json, sys; print(len(json.load(sys.stdin)))')"
+
+# --metric instructions on runs that counted none: said so, not "no runs"
+run "$PYSCOPE" history --reports-dir "$T/rep" --metric instructions s.py
+expect_eq "instructions, none counted: exit 0" 0 "$RC"
+expect_match "instructions, none counted: the runs are there" \
+    "none of the [0-9]+ runs of \"[^\"]*s.py\" .* has instructions samples: run with --instructions" "$ERR"
+expect_match "instructions, none counted: what to do" \
+    "No run to show: no run of this series counted instructions \\([0-9]+ runs without them\\): run with --instructions" "$OUT"
 
 # PYSCOPE_HISTORY_INDEX=off: every report read, no index written; the same baseline as
 # through the index on the same history (in CI at load ~5 a change point cut both to 3)

@@ -75,9 +75,9 @@ for f in compare history; do
     [ -s "$T/pages/$f.html" ] && ok "$f page written" || fail "$f page written" "no $T/pages/$f.html"
 done
 
-# A control: the team report with a too wide element and an injected image; the
-# browser checks must catch both (else they could not fail).
-sed 's#<main class="team">#<main class="team"><div style="width:2400px">wide</div><img src=x onerror="window.__pyscope_xss=1">#' \
+# A control: the team report with a too wide element, a table too wide for its scroll box
+# and an injected image; the browser checks must catch all three (else they could not fail).
+sed 's#<main class="team">#<main class="team"><div style="width:2400px">wide</div><div class="table-wrap"><table><tr><td style="min-width:2400px">wide cell</td></tr></table></div><img src=x onerror="window.__pyscope_xss=1">#' \
     "$T/pages/team-report.html" >"$T/pages/control.html"
 
 # The served pages: six nights with a slowdown and XSS payloads in the data; a host name

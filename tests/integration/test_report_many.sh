@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
-# test_report_many.sh - the team report degrades, never fails: 500 regressions (each with a
-# few KB of "why", 1.5 MB in all) in one batch. `pyscope report` renders the worst 100 and
-# says how many more there are; --limit N lists N; --json --limit 1000 still answers (the
+# test_report_many.sh - the team report degrades, never fails: 500 regressed series (each
+# with a few KB of "why", 1.5 MB in all) in one batch. `pyscope report` renders the worst 100
+# and says how many more there are; --limit N lists N; --json --limit 1000 still answers (the
 # coordinator cuts the list to fit its 1 MiB reply and says so); a bad --limit is a usage
-# error.
+# error. The limit counts series, not metric rows: 10 series x 12 metrics (120 rows) are all
+# listed, each whole and spoken of by its wall time, and the headline counts every series
+# even when the list is cut (--limit 3).
 # labels: asan
 source "$PYSCOPE_SRC/tests/integration/lib.sh"
 source "$PYSCOPE_SRC/tests/integration/pg.sh"
@@ -20,11 +22,15 @@ result 1 1
 CMDS
 )
 expect_match "one run stored" "^ack run_id=" "$out"
-# 500 regressions of that batch, straight into the table, each with a long "why"
+# 500 regressed series of that batch (a script each), straight into the table, each with a
+# long "why"
+pg_sql "INSERT INTO scripts (key) SELECT 'bench/m' || k || '.py' FROM generate_series(1, 500) k" \
+    >/dev/null
 pg_sql "INSERT INTO regressions (batch_id, script_id, host_id, python_build, metric,
         function_key, kind, mode, change_pct, baseline_median, candidate_median, baseline_runs,
         candidate_run, why, last_batch_id, last_run)
-    SELECT 1, r.script_id, r.host_id, r.python_build, 'self_s', 'bench.py:f' || k || ':1',
+    SELECT 1, (SELECT id FROM scripts WHERE key = 'bench/m' || k || '.py'), r.host_id,
+        r.python_build, 'self_s', 'bench.py:f' || k || ':1',
         'regression', 'statistical', 10 + k * 0.1, 1, 1.1, '{}', r.run_id,
         jsonb_build_object('functions', (SELECT jsonb_agg(jsonb_build_object(
             'key', 'bench/' || repeat('module_', 12) || k || '.py:function_' || f || ':' || f,
@@ -36,10 +42,12 @@ expect_eq "over 1 MiB of them" t "$(pg_sql "SELECT sum(octet_length(why::text)) 
 
 capture "$PYSCOPE" report --batch 1 --out "$T/team.html"
 expect_eq "report renders on the worst night" 0 "$RC"
-expect_match "report says how many more" "500 regressions: the worst 100 listed, and 400 more" "$OUT"
+expect_match "report says how many more" \
+    "500 series got slower \\(500 metrics\\): showing the worst 100 of 500" "$OUT"
 html=$(cat "$T/team.html")
 expect_match "HTML counts them all, says and N more" \
-    '<p class="more" id="regressions-more">500 metrics changed; the worst 100 are shown, and 400 more' "$html"
+    '<p class="more" id="regressions-more">Showing the worst 100 of 500 series \(500 metrics changed in all\); 400 more' "$html"
+expect_match "HTML headline counts every series" '500 series got slower</b> on 1 host' "$html"
 expect_eq "HTML lists 100" 100 "$(grep -o '<tr data-id="' "$T/team.html" | wc -l)"
 
 capture "$PYSCOPE" report --batch 1 --limit 20 --out "$T/team20.html"
@@ -54,6 +62,53 @@ expect_eq "--json --limit 1000 answers" 0 "$st"
 expect_eq "the reply was cut to fit and says so" "True True 500" \
     "$(json_get 'd["truncated"]["limit"] < 1000, len(d["report"]["regressions"]) == d["truncated"]["limit"], d["report"]["regressions_total"]' <"$T/all.json")"
 expect_match "the coordinator logs the cut" "reply was cut to [0-9]+ rows \\(of 1000 asked\\)" "$(cat "$COORD_LOG")"
+
+# Batch 2: 10 series x 12 metrics (wall and CPU time, 10 functions), 120 rows. Each series'
+# functions moved more than its wall time; bench/r1.py moved least of all. A limit of 100
+# metric rows dropped bench/r1.py and spoke of the others by a function: 100 series lists all.
+pg_sql "INSERT INTO batches (suite, label, \"commit\", state, finished, analyzed)
+    VALUES ('nightly', 'night 2', 'c2', 'done', now(), now())" >/dev/null
+pg_sql "INSERT INTO scripts (key) SELECT 'bench/r' || k || '.py' FROM generate_series(1, 10) k" \
+    >/dev/null
+pg_sql "INSERT INTO regressions (batch_id, script_id, host_id, python_build, metric,
+        function_key, kind, mode, change_pct, baseline_median, candidate_median, baseline_runs,
+        candidate_run, last_batch_id, last_run)
+    SELECT 2, (SELECT id FROM scripts WHERE key = 'bench/r' || k || '.py'), r.host_id,
+        r.python_build, m.metric, m.fn, 'regression', 'statistical',
+        CASE WHEN k = 1 THEN 10 + m.i * 0.1 ELSE 20 + k + m.i * 3 END, 1, 1.2, '{}', r.run_id,
+        2, r.run_id
+    FROM runs r, generate_series(1, 10) k,
+        (SELECT 0 AS i, 'wall_s' AS metric, '' AS fn UNION ALL SELECT 1, 'cpu_s', ''
+         UNION ALL SELECT 1 + f, 'self_s', 'bench.py:g' || f || ':1'
+         FROM generate_series(1, 10) f) m
+    WHERE r.batch_id = 1" >/dev/null
+expect_eq "120 rows in 10 series" "120|10" \
+    "$(pg_sql "SELECT count(*), count(DISTINCT script_id) FROM regressions WHERE batch_id = 2")"
+capture "$PYSCOPE" report --batch 2 --out "$T/r2.html"
+expect_eq "batch 2 report" 0 "$RC"
+html=$(cat "$T/r2.html")
+expect_match "10 series counted" '10 series got slower</b> on 1 host \(10 still open\)' "$html"
+expect_match "the section counts 10" 'What got slower \(10\)' "$html"
+expect_match "the series that moved least is listed" 'bench/r1\.py' "$html"
+expect_eq "every series spoken of by its wall time" 10 \
+    "$(grep -o 'class="bad">[0-9.]*% slower</b>' "$T/r2.html" | wc -l)"
+expect_eq "each series whole: 120 metric rows" 120 "$(grep -o '<tr data-id="' "$T/r2.html" | wc -l)"
+expect_eq "not cut: no 'more' note" "" "$(grep -o 'id="regressions-more"' "$T/r2.html" || true)"
+capture "$PYSCOPE" report --batch 2 --limit 3 --out "$T/r2-3.html"
+html=$(cat "$T/r2-3.html")
+expect_match "--limit 3: the headline still counts 10" '10 series got slower</b>' "$html"
+expect_match "--limit 3: says it shows the worst 3 of 10" 'Showing the worst 3 of 10 series' "$html"
+expect_eq "--limit 3: 3 whole series, 36 rows" 36 "$(grep -o '<tr data-id="' "$T/r2-3.html" | wc -l)"
+expect_match "--limit 3: the worst series are listed" 'bench/r10\.py' "$html"
+capture "$PYSCOPE" report --batch 2 --text
+expect_eq "--text" 0 "$RC"
+expect_match "--text counts series" "Regressions: 10 series \\(120 metrics\\), worst first" "$OUT"
+expect_eq "--text: a sentence per series" 10 "$(grep -c '^bench/r[0-9]*\.py is [0-9.]*% slower on ' <<<"$OUT")"
+expect_match "--text: each says its commit and metrics" \
+    '^bench/r10\.py is 30\.0% slower on .*since night 2 \(batch 2\), commit c2, new; 12 metrics flagged' "$OUT"
+"$PYSCOPE" report --batch 2 --limit 3 --json >"$T/r2.json"
+expect_eq "--json: totals of every finding" "10 120 10 3" \
+    "$(json_get 'd["report"]["regressions_series_total"], d["report"]["regressions_total"], d["report"]["regressions_open_total"], len({g["script"] for g in d["report"]["regressions"]})' <"$T/r2.json")"
 
 capture "$PYSCOPE" report --limit 0
 expect_eq "--limit 0 is a usage error" 2 "$RC"

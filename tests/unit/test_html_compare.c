@@ -156,6 +156,21 @@ static void test_history_page(void **state)
     assert_non_null(strstr(html, ">change +20.0%</text>"));
     assert_non_null(strstr(html, "wall time (s)</text>"));
     free(html);
+
+    /* from the farm: "Regressions" counts its stored findings, not a run's own verdict */
+    json_object_set_new(doc, "stored_regressions", json_array());
+    html = render(html_history_write, doc, &rc);
+    assert_int_equal(rc, 0);
+    assert_non_null(strstr(html, "<div class=\"card\" id=\"farm-regressions\"><div "
+                                 "class=\"label\">Regressions</div><div class=\"value\">0</div>"));
+    assert_non_null(strstr(html, "Runs judged slower</div><div class=\"value\">1</div>"));
+    free(html);
+    json_array_append_new(json_object_get(doc, "stored_regressions"),
+                          json_pack("{s:i, s:s, s:s, s:s, s:f}", "id", 9, "kind", "regression",
+                                    "state", "confirmed", "metric", "wall_s", "change_pct", 20.0));
+    html = render(html_history_write, doc, &rc);
+    assert_non_null(strstr(html, "Regressions</div><div class=\"value bad\">1</div>"));
+    free(html);
     json_decref(doc);
 
     /* an empty series still renders */
@@ -222,10 +237,11 @@ static void test_history_page_instructions(void **state)
     char *html = render(html_history_write, doc, &rc);
     assert_int_equal(rc, 0);
     assert_non_null(strstr(html, "aria-label=\"median instructions per run\""));
-    assert_non_null(strstr(html, "<th class=\"num\">Median instr</th>"));
-    assert_non_null(strstr(html, "<td class=\"num\">180.4 M instructions</td>"));
-    assert_non_null(strstr(html, "<td class=\"num\">180.4 M instructions</td><td class=\"num\">"
-                                 "183.4 M instructions"));
+    /* the unit in the heading, not in every cell */
+    assert_non_null(strstr(html, "<th class=\"num\">Median instructions</th>"));
+    assert_non_null(strstr(html, "<td class=\"num\">180.4 M</td><td class=\"num\">180.4 M "
+                                 "\xe2\x80\x93 183.4 M</td>"));
+    assert_null(strstr(html, "<td class=\"num\">180.4 M instructions \xe2\x80\x93"));
     assert_non_null(strstr(html, "<div class=\"value\">183.4 M instructions</div>"));
     /* the value axis in millions, titled with its unit */
     assert_non_null(strstr(html, "rotate(-90)\" text-anchor=\"middle\">instructions (M)</text>"));

@@ -205,6 +205,17 @@ static void test_regression_reasons(void **state)
                                 json_string("insufficient history: 2 of 3 baseline runs"));
         }
     }
+    /* twelve inconclusive function times: one sentence, not twelve */
+    for (int f = 0; f < 12; f++) {
+        char key[64];
+        snprintf(key, sizeof(key), "mod.py:fn%d:%d", f, f + 1);
+        json_array_append_new(json_object_get(reg, "metrics"),
+                              json_pack("{s:s, s:s, s:s, s:s, s:f, s:s, s:s}", "metric",
+                                        f % 2 ? "self_s" : "total_s", "function", key, "verdict",
+                                        "inconclusive", "mode", "statistical", "change_pct",
+                                        3.0 + f, "rule", "contended", "reason",
+                                        "wall time is not comparable: rerun when it is quieter"));
+    }
     json_object_set_new(reg, "decision",
                         json_pack("{s:s, s:s, s:s}", "metric", "instructions", "rule",
                                   "deterministic", "reason", "<b>instructions</b> decide"));
@@ -226,6 +237,9 @@ static void test_regression_reasons(void **state)
                                  "\"insufficient_history\">insufficient history: 2 of 3 baseline "
                                  "runs <span class=\"note\">(rule <code>insufficient_history"
                                  "</code>)</span></span>"));
+    assert_non_null(strstr(page, "<li class=\"v-inconclusive\">12 function times may have "
+                                 "moved, but none is <b>certain</b>: "));
+    assert_int_equal(count(page, "rerun when it is quieter <span"), 1);
     /* the table's verdict cell says it on hover */
     assert_non_null(strstr(page, "<td class=\"verdict-regression\" title=\"slower beyond the 5% "
                                  "threshold, p=0.001, 95% CI off 0\">regression"));

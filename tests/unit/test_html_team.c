@@ -399,7 +399,24 @@ static void test_empty_report(void **state)
     char *page = render(doc, &rc);
     assert_int_equal(rc, 0);
     assert_non_null(strstr(page, "Nothing got slower."));
+    assert_non_null(strstr(page, "Nothing got slower</b>.</p>")); /* one period */
     assert_non_null(strstr(page, "No batch in this window."));
+    free(page);
+    json_decref(doc);
+}
+
+/* A batch still running has no finish time: its header says so, not "Finished - UTC". */
+static void test_running_batch(void **state)
+{
+    (void)state;
+    json_t *doc =
+        json_pack("{s:[], s:[], s:[{s:i, s:s, s:n}], s:{}, s:[]}", "regressions", "improvements",
+                  "batches", "id", 7, "state", "running", "finished", "matrix", "hardware");
+    int rc;
+    char *page = render(doc, &rc);
+    assert_int_equal(rc, 0);
+    assert_non_null(strstr(page, "<dt>State</dt><dd>running, not finished yet</dd>"));
+    assert_null(strstr(page, "<dt>Finished</dt>"));
     free(page);
     json_decref(doc);
 }
@@ -460,6 +477,7 @@ int main(void)
         cmocka_unit_test(test_wrong_types_show_dashes),
         cmocka_unit_test(test_not_a_report),
         cmocka_unit_test(test_empty_report),
+        cmocka_unit_test(test_running_batch),
         cmocka_unit_test(test_pythons_section),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
