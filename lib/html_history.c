@@ -538,7 +538,7 @@ static void hh_table(FILE *out, const json_t *runs, const struct hh_metric *hm)
             fprintf(out, "%.0f", n);
         const char *v = json_get_string(r, "verdict", NULL);
         fprintf(out, "</td><td class=\"verdict-%s\">", hh_verdict_class(v));
-        html_write_str(out, v ? v : "?");
+        html_write_str(out, html_verdict_word(v));
         double c;
         if (json_get_finite(r, "change_pct", &c))
             fprintf(out, " (%+.1f%%)", c);

@@ -507,8 +507,7 @@ static const char *hv_verdict_class(const char *v)
     return "muted";
 }
 
-/* A verdict for people: "regression", "no change", ... */
-static const char *hv_verdict_word(const char *v)
+const char *html_verdict_word(const char *v)
 {
     if (hv_is(v, "no_change"))
         return "no change";
@@ -560,7 +559,7 @@ static void hv_metric_row(FILE *out, const json_t *m)
         fputs("\"", out);
     }
     fputs(">", out);
-    html_write_str(out, hv_verdict_word(v));
+    html_write_str(out, html_verdict_word(v));
     if (hv_is(json_get_string(m, "mode", NULL), "threshold"))
         fputs(" <span class=\"note\">(by size)</span>", out);
     fputs("</td></tr>\n", out);

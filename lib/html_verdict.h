@@ -33,6 +33,10 @@ const char *html_verdict_unit(const json_t *m);
  */
 void html_verdict_label(FILE *out, const json_t *m, bool capital);
 
+/* A verdict id (borrowed; NULL: "?") for people: "no_change" is "no change", the others
+ * ("regression", "improvement", "inconclusive") as they are. */
+const char *html_verdict_word(const char *v);
+
 /* A value of unit for people into buf (n bytes): "1.45 s", "8.5 MiB", "298.7 M instructions". */
 void html_verdict_value(char *buf, size_t n, double v, const char *unit);
 

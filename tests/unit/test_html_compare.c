@@ -155,6 +155,9 @@ static void test_history_page(void **state)
     assert_non_null(strstr(html, "<text class=\"cpl\""));
     assert_non_null(strstr(html, ">change +20.0%</text>"));
     assert_non_null(strstr(html, "wall time (s)</text>"));
+    /* the runs table's verdicts in words, never the raw id */
+    assert_non_null(strstr(html, "\">no change (+1.0%)"));
+    assert_null(strstr(html, "no_change ("));
     free(html);
 
     /* from the farm: "Regressions" counts its stored findings, not a run's own verdict */
