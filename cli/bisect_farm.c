@@ -220,13 +220,10 @@ static int bf_parse(int argc, char **argv, struct bisect_farm_args *a)
                     optarg);
             break;
         case O_ID:
-            if (farm_parse_u64(optarg, INT64_MAX, &a->id) < 0)
-                return cli_usage_error("bisect", "--id takes a bisection's id, not \"%s\"", optarg);
-            break;
         case O_CANCEL:
-            if (farm_parse_u64(optarg, INT64_MAX, &a->cancel) < 0)
-                return cli_usage_error("bisect", "--cancel takes a bisection's id, not \"%s\"",
-                                       optarg);
+            if (farm_parse_u64(optarg, INT64_MAX, c == O_ID ? &a->id : &a->cancel) < 0)
+                return cli_usage_error("bisect", "--%s takes a bisection's id, not \"%s\"",
+                                       c == O_ID ? "id" : "cancel", optarg);
             break;
         case O_NOWAIT:
             a->no_wait = true;

@@ -372,6 +372,39 @@ static void hv_why(FILE *out, const json_t *why)
             fprintf(out, "<li class=\"v-note\">%s</li>\n", flags[k][1]);
 }
 
+/* The one sentence of n (> 1) inconclusive function times among metrics (borrowed), the
+ * first of them first (its reason is theirs: the same for every function of a run). */
+static void hv_unsure_functions(FILE *out, const json_t *metrics, size_t n, const json_t *first)
+{
+    fprintf(out,
+            "<li class=\"v-inconclusive\">%zu function times may have moved, but none "
+            "is <b>certain</b>: ",
+            n);
+    size_t i, k = 0;
+    const json_t *m;
+    json_array_foreach(metrics, i, m)
+    {
+        if (!hv_is(json_get_string(m, "verdict", NULL), "inconclusive") ||
+            !json_get_string(m, "function", NULL))
+            continue;
+        if (k == HV_MAX_ROWS) {
+            fprintf(out, " and %zu more", n - k);
+            break;
+        }
+        fputs(k ? ", " : "", out);
+        html_verdict_label(out, m, false);
+        double c;
+        if (json_get_finite(m, "change_pct", &c))
+            fprintf(out, " (%+.1f%%)", c);
+        k++;
+    }
+    if (json_get_string(first, "reason", NULL)) {
+        fputs(". Why not certain: ", out);
+        html_verdict_reason(out, first);
+    }
+    fputs(" (the table below has each).</li>\n", out);
+}
+
 void html_verdict_sentences(FILE *out, const json_t *reg)
 {
     size_t changed;
@@ -447,36 +480,10 @@ void html_verdict_sentences(FILE *out, const json_t *reg)
             same++;
         }
     }
-    if (unsure_fn == 1) {
+    if (unsure_fn == 1)
         hv_metric_sentence(out, first_unsure);
-    } else if (unsure_fn > 1) {
-        fprintf(out,
-                "<li class=\"v-inconclusive\">%zu function times may have moved, but none "
-                "is <b>certain</b>: ",
-                unsure_fn);
-        size_t k = 0;
-        json_array_foreach(json_object_get(reg, "metrics"), i, m)
-        {
-            if (!hv_is(json_get_string(m, "verdict", NULL), "inconclusive") ||
-                !json_get_string(m, "function", NULL))
-                continue;
-            if (k == HV_MAX_ROWS) {
-                fprintf(out, " and %zu more", unsure_fn - k);
-                break;
-            }
-            fputs(k ? ", " : "", out);
-            html_verdict_label(out, m, false);
-            double c;
-            if (json_get_finite(m, "change_pct", &c))
-                fprintf(out, " (%+.1f%%)", c);
-            k++;
-        }
-        if (json_get_string(first_unsure, "reason", NULL)) {
-            fputs(". Why not certain: ", out);
-            html_verdict_reason(out, first_unsure);
-        }
-        fputs(" (the table below has each).</li>\n", out);
-    }
+    else if (unsure_fn > 1)
+        hv_unsure_functions(out, json_object_get(reg, "metrics"), unsure_fn, first_unsure);
     if (same) {
         fputs("<li class=\"v-same\">Unchanged: ", out);
         size_t k = 0;
