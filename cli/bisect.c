@@ -155,15 +155,13 @@ static int bisect_parse(int argc, char **argv, struct bisect_args *a)
         case 'h':
             cli_bisect_help(stdout);
             return PYSCOPE_EXIT_OK;
-        case ':':
-            return cli_usage_error("bisect", "option %s needs a value", prev);
         default:
             if ((rc = abrun_parse_opt("bisect", c, optarg, &a->ab)) >= 0) {
                 if (rc)
                     return rc;
                 break;
             }
-            return cli_usage_error("bisect", "unknown option \"%s\"", prev);
+            return cli_option_error("bisect", c, prev);
         }
     }
     abrun_args_finish(&a->ab);

@@ -244,14 +244,11 @@ static int bf_parse(int argc, char **argv, struct bisect_farm_args *a)
         case 'h':
             bisect_farm_help(stdout);
             return PYSCOPE_EXIT_OK;
-        case ':':
-            return cli_usage_error("bisect", "option %s needs a value", prev);
         default: {
-            int taken = farm_opts_handle(&a->fo, c, optarg);
-            if (taken < 0)
-                return PYSCOPE_EXIT_USAGE;
-            if (taken == 0)
-                return cli_usage_error("bisect", "unknown option \"%s\"", prev);
+            int rc = farm_opts_take(&a->fo, c, optarg, "bisect", prev);
+            if (rc >= 0)
+                return rc;
+            break;
         }
         }
     }

@@ -175,8 +175,6 @@ static int cmp_parse_args(int argc, char **argv, struct cmp_args *a)
         case 'h':
             cli_compare_help(stdout);
             return PYSCOPE_EXIT_OK;
-        case ':':
-            return cli_usage_error("compare", "option %s needs a value", prev);
         default:
             return cli_option_error("compare", c, prev);
         }

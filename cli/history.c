@@ -230,8 +230,6 @@ static int hist_parse_args(int argc, char **argv, struct hist_args *a)
         case 'h':
             cli_history_help(stdout);
             return PYSCOPE_EXIT_OK;
-        case ':':
-            return cli_usage_error("history", "option %s needs a value", prev);
         default:
             if (c >= FARM_OPT_COORD && c <= FARM_OPT_CKEY) {
                 if (farm_opts_handle(&a->farm, c, optarg) < 0)

@@ -136,8 +136,6 @@ static int try_parse(int argc, char **argv, struct try_args *a)
         case 'h':
             cli_try_help(stdout);
             return PYSCOPE_EXIT_OK;
-        case ':':
-            return cli_usage_error("try", "option %s needs a value", prev);
         default:
             if (abrun_parse_output(c, optarg, &a->out))
                 break;
@@ -148,7 +146,7 @@ static int try_parse(int argc, char **argv, struct try_args *a)
             }
             if (strncmp(prev, "--coordinator", 13) == 0 || strncmp(prev, "--secret-key", 12) == 0)
                 return TRY_FARM_FORM; /* options only the farm form has */
-            return cli_usage_error("try", "unknown option \"%s\"", prev);
+            return cli_option_error("try", c, prev);
         }
     }
     abrun_args_finish(&a->ab);

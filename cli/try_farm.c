@@ -138,19 +138,13 @@ static int try_farm_parse(int argc, char **argv, struct try_farm_args *a)
         case 'h':
             try_farm_help(stdout);
             return PYSCOPE_EXIT_OK;
-        case ':':
-            return cli_usage_error("try", "option %s needs a value", prev);
         default: {
             if (abrun_parse_output(c, optarg, &a->out))
                 break;
-            int taken = farm_opts_handle(&a->fo, c, optarg);
-            if (taken < 0)
-                return PYSCOPE_EXIT_USAGE;
-            if (taken == 0)
-                return cli_usage_error("try",
-                                       "unknown option \"%s\" (the farm form: pyscope "
-                                       "try SUITE --base REV --head REV [--hosts SEL])",
-                                       prev);
+            int rc = farm_opts_take(&a->fo, c, optarg, "try", prev);
+            if (rc >= 0)
+                return rc;
+            break;
         }
         }
     }

@@ -49,7 +49,8 @@ expect_eq "help of unknown command" 2 "$RC"
 # ("submit: unrecognized option '--metric'", stranger17), before connecting anywhere
 for cmd in "submit s.ini --instructions --metric instructions" "hosts --frob" "jobs --frob" \
     "status 1 --frob" "report --frob" "triage 1 ack --frob" "compare-hosts a.py --frob" \
-    "compare-pythons a.py --frob" "keygen k --frob" "history a.py --frob" "compare --frob"; do
+    "compare-pythons a.py --frob" "keygen k --frob" "history a.py --frob" "compare --frob" \
+    "try s.ini --base a --head b --frob" "bisect ok.py --host h --good a --bad b --frob"; do
     # shellcheck disable=SC2086
     run env PYSCOPE_COORDINATOR=tcp://127.0.0.1:1 "$PYSCOPE" $cmd
     opt=${cmd##* }
@@ -59,6 +60,17 @@ for cmd in "submit s.ini --instructions --metric instructions" "hosts --frob" "j
         "^pyscope: error: unknown or ambiguous option $opt\$" "$ERR"
     expect_match "${cmd%% *} $opt: the hint" "Try 'pyscope ${cmd%% *} --help'" "$ERR"
     expect_nomatch "${cmd%% *} $opt: not getopt's words" "unrecognized|invalid option" "$ERR"
+done
+# the local try and bisect too (after the script, words are the script's arguments)
+for cmd in try bisect; do
+    run "$PYSCOPE" $cmd --frob --base a --head b --good a --bad b ok.py
+    expect_eq "local $cmd --frob: exit 2" 2 "$RC"
+    expect_match "local $cmd --frob: the project's message" \
+        "^pyscope: error: unknown or ambiguous option --frob\$" "$ERR"
+    opt=--base
+    [ $cmd = bisect ] && opt=--good
+    run "$PYSCOPE" $cmd $opt
+    expect_match "local $cmd $opt without a value" "^pyscope: error: option $opt needs a value" "$ERR"
 done
 # --rounds: one range, 1 to 50, local and farm alike; every range error echoes the value
 for cmd in "try --base a --head b --rounds 51 ok.py" "bisect --good a --bad b --rounds 51 ok.py" \
