@@ -561,17 +561,26 @@ static int instr_measure(const struct options *o, struct instr *in)
             log_error("could not start valgrind: %s", strerror(-rc));
             return rc;
         }
-        if (!m.timed_out && !m.signal && m.exit_code != 0 &&
+        /* No counts file: valgrind itself failed or was killed (a script that dies of a
+         * signal under valgrind still gets its counts written) */
+        if (!m.timed_out && (m.signal || m.exit_code != 0) &&
             cachegrind_valgrind_failed(&in->run, m.pid)) {
             cachegrind_print_log(&in->run);
             cachegrind_discard(&in->run);
             supervise_measure_release(&m);
-            log_error("valgrind (\"%s\") failed with exit status %d before the script ran to "
-                      "its end under it (cachegrind wrote no counts); the script's timed runs "
-                      "succeeded, so this is valgrind's failure, not the script's: check it with "
-                      "\"%s --tool=cachegrind --cache-sim=no --cachegrind-out-file=/dev/null %s "
-                      "-c pass\", or run without --instructions",
-                      in->valgrind, m.exit_code, in->valgrind, in->run.program);
+            char how[96];
+            if (m.signal)
+                snprintf(how, sizeof(how), "was killed by signal %d (%s%s)", m.signal,
+                         strsignal(m.signal),
+                         m.signal == SIGKILL ? "; the kernel's OOM killer? see dmesg" : "");
+            else
+                snprintf(how, sizeof(how), "failed with exit status %d", m.exit_code);
+            log_error("valgrind (\"%s\") %s before the script ran to its end under it "
+                      "(cachegrind wrote no counts); the script's timed runs succeeded, so this "
+                      "is valgrind's failure, not the script's: check it with \"%s "
+                      "--tool=cachegrind --cache-sim=no --cachegrind-out-file=/dev/null %s -c "
+                      "pass\", or run without --instructions",
+                      in->valgrind, how, in->valgrind, in->run.program);
             in->valgrind_failed = true;
             return -PYSCOPE_EUSAGE;
         }

@@ -93,6 +93,17 @@ expect_eq "try --json, exit 2: a JSON document with the error" \
     "pyscope.try/1 error 2 usage True" \
     "$(jget "$T/err2.json" 'd["schema"], d["status"], d["exit"], d["error"]["code"], "refused to run the base revision" in d["error"]["message"]' | tr -d "(),'")"
 
+# valgrind killed from outside (the OOM killer's SIGKILL): no counts file, so valgrind's
+# failure, not the script killed (a script that dies of a signal under valgrind has its counts)
+mkdir "$T/vgkilled"
+printf '#!/bin/sh\nkill -KILL $$\n' >"$T/vgkilled/valgrind"
+chmod +x "$T/vgkilled/valgrind"
+run env PATH="$T/vgkilled:$PATH" "$PYSCOPE" run --instructions --repeat 1 --no-save s.py
+expect_eq "valgrind killed by a signal: refused (2), not the script's failure (3)" 2 "$RC"
+expect_match "it says valgrind was killed, and asks about the OOM killer" \
+    'valgrind \(".*/vgkilled/valgrind"\) was killed by signal 9 \(Killed; the kernel.s OOM killer\? see dmesg\)' "$ERR"
+expect_nomatch "the script is not said to be killed" "the script failed under valgrind" "$ERR"
+
 run env PATH="$T/vgsome:$PATH" "$PYSCOPE" bisect --good "${H[1]}" --bad "${H[3]}" \
     --metric instructions "${A[@]}" --json s.py
 expect_eq "valgrind failing at a middle commit: bisect stops with 2, the commit not skipped" 2 "$RC"

@@ -195,5 +195,19 @@ expect_match "no valgrind: the failed step says neither side has runs" \
     'step 1 \(ends\): [0-9a-f]{12} .*: failed \(0\+0 runs: neither side has runs\)' "$steps"
 expect_nomatch "no valgrind: no change figure for a step without runs" '[+-]0\.0%' "$steps"
 
+# --- an agent whose valgrind fails on its own refuses too (not "error", not a script failure);
+# the stand-in lives in the workspace: jobs see it there (their private /tmp hides $T itself)
+mkdir -p "$T/ws/badvg"
+printf '#!/bin/sh\n[ "$1" = --version ] && { echo valgrind-3.19.0; exit 0; }\necho "valgrind: stand-in, broken" >&2\nexit 1\n' >"$T/ws/badvg/valgrind"
+chmod +x "$T/ws/badvg/valgrind"
+PATH="$T/ws/badvg:$PATH" swap_agent badvg --python "$PY3"
+capture farm_cli submit "$T/instr.ini" --hosts "$HOST" --instructions --wait -q
+expect_eq "broken valgrind: the job did not end ok (exit 3)" 3 "$RC"
+expect_eq "broken valgrind: refused, never an error nor the script's failure" "refused" \
+    "$(pg_sql "SELECT string_agg(DISTINCT r.outcome, ',') FROM runs r WHERE r.batch_id = (SELECT max(id) FROM batches)" | tr -d ' ')"
+expect_match "broken valgrind: the refusal says it is valgrind's failure, and how to check it" \
+    "refused: this agent cannot count instructions: .*valgrind's failure, not the script's" \
+    "$(pg_sql "SELECT string_agg(DISTINCT r.message, ' / ') FROM runs r WHERE r.batch_id = (SELECT max(id) FROM batches)")"
+
 grep -q "ERROR: AddressSanitizer\|runtime error" "$T"/*.log && fail "sanitizers" "$(grep -h 'ERROR\|runtime error' "$T"/*.log | head)"
 finish
