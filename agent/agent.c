@@ -357,13 +357,22 @@ static bool agent_start_checkout(struct agent *a, struct runjob *rj)
     return true;
 }
 
+/* The valgrind pyscope-run will use: the first on the PATH jobs inherit (the agent's), as
+ * their private /tmp lets them see it (owned; NULL: none). */
+static char *agent_find_valgrind(const struct agent *a)
+{
+    char *path = sandbox_job_path(&a->sb, getenv("PATH"));
+    char *vg = cachegrind_find_valgrind(path);
+    free(path);
+    return vg;
+}
+
 /* Resolve and start rj (already in a->running), or finish it as refused/error. */
 static bool agent_start(struct agent *a, struct runjob *rj)
 {
     char err[512];
     if (rj->instructions && !rj->tree) {
-        /* pyscope-run finds valgrind on the PATH the job inherits (the agent's) */
-        char *vg = cachegrind_find_valgrind(getenv("PATH"));
+        char *vg = agent_find_valgrind(a);
         if (!vg) {
             agent_refuse(a, rj, "refused: %s", AGENT_NO_VALGRIND);
             return false;
@@ -972,10 +981,15 @@ static void agent_query_python(struct agent *a)
 }
 
 /* Say whether jobs may ask for instruction counts: the valgrind pyscope-run would use (the
- * first on the PATH jobs inherit) and its version, or that there is none. */
-static void agent_log_valgrind(void)
+ * first on the PATH jobs inherit, as they see it) and its version, or that there is none. */
+static void agent_log_valgrind(const struct agent *a)
 {
-    char *vg = cachegrind_find_valgrind(getenv("PATH"));
+    char *vg = agent_find_valgrind(a);
+    char *mine = cachegrind_find_valgrind(getenv("PATH"));
+    if (mine && (!vg || strcmp(mine, vg) != 0))
+        log_warn("valgrind: \"%s\" is in a folder the jobs' private /tmp hides: they %s%s", mine,
+                 vg ? "use " : "have no other valgrind", vg ? vg : "");
+    free(mine);
     if (!vg) {
         log_info("valgrind: not found on this agent's PATH; jobs asking for instruction counts "
                  "will be refused (apt-get install valgrind)");
@@ -1199,7 +1213,7 @@ int agent_run(const struct agent_config *cfg)
     char pys[2048];
     agent_pythons_describe(&a.pythons, pys, sizeof(pys));
     log_info("Pythons jobs may ask for: %s", pys);
-    agent_log_valgrind();
+    agent_log_valgrind(&a);
 
     a.sigfd = agent_signals();
 

@@ -37,6 +37,7 @@
 #include "errors.h"
 #include "jobenv.h"
 #include "log.h"
+#include "strbuf.h"
 #include "xmalloc.h"
 
 extern char **environ;
@@ -263,19 +264,35 @@ static bool sandbox_probe_ns(const struct sandbox *sb)
     return WIFEXITED(st) && WEXITSTATUS(st) == 0;
 }
 
+/* Whether dir (absolute) lies where the private /tmp puts a fresh tmpfs or its folders. */
+static bool sandbox_hidden_dir(const char *dir)
+{
+    static const char *const hidden[] = {"/tmp", "/var/tmp", "/dev/shm", "/run/lock"};
+    for (size_t i = 0; i < sizeof(hidden) / sizeof(hidden[0]); i++) {
+        size_t l = strlen(hidden[i]);
+        if (strncmp(dir, hidden[i], l) == 0 && (dir[l] == '/' || dir[l] == '\0'))
+            return true;
+    }
+    return false;
+}
+
+/* Whether dir is the workspace or inside it (bound back read-only over the private /tmp). */
+static bool sandbox_in_workspace(const struct sandbox *sb, const char *dir)
+{
+    size_t wl = sb->workspace ? strlen(sb->workspace) : 0;
+    return wl && strncmp(dir, sb->workspace, wl) == 0 && (dir[wl] == '/' || dir[wl] == '\0');
+}
+
 /* The runner's folder when the private /tmp would hide it (a wrapper script
  * and its files, as deploy/farm.sh makes them), else "". */
 static void sandbox_runner_dir(struct sandbox *sb, const char *runner)
 {
-    static const char *const hidden[] = {"/tmp/", "/var/tmp/", "/dev/shm/", "/run/lock/"};
     char *real = runner && strchr(runner, '/') ? realpath(runner, NULL) : NULL;
     char *slash = real ? strrchr(real, '/') : NULL;
     if (slash && slash != real) {
         *slash = '\0';
-        for (size_t i = 0; i < sizeof(hidden) / sizeof(hidden[0]); i++)
-            if (strncmp(real, hidden[i], strlen(hidden[i])) == 0 &&
-                strlen(real) < sizeof(sb->runner_dir))
-                snprintf(sb->runner_dir, sizeof(sb->runner_dir), "%s", real);
+        if (sandbox_hidden_dir(real) && strlen(real) < sizeof(sb->runner_dir))
+            snprintf(sb->runner_dir, sizeof(sb->runner_dir), "%s", real);
         /* A folder holding the workspace would cover its read-only bind (and may
          * not be open to the job user): the runner is started from its descriptor. */
         size_t rl = strlen(sb->runner_dir);
@@ -284,6 +301,24 @@ static void sandbox_runner_dir(struct sandbox *sb, const char *runner)
             sb->runner_dir[0] = '\0';
     }
     free(real);
+}
+
+char *sandbox_job_path(const struct sandbox *sb, const char *path)
+{
+    struct strbuf out = {0};
+    const char *p = path ? path : "";
+    while (true) {
+        const char *end = strchrnul(p, ':');
+        char *dir = xstrndup(p, (size_t)(end - p));
+        if (!sb->private_ns || !sandbox_hidden_dir(dir) || sandbox_in_workspace(sb, dir) ||
+            (*sb->runner_dir && strcmp(dir, sb->runner_dir) == 0))
+            strbuf_addf(&out, "%s%s", out.len ? ":" : "", dir);
+        free(dir);
+        if (*end == '\0')
+            break;
+        p = end + 1;
+    }
+    return strbuf_take(&out);
 }
 
 int sandbox_init(struct sandbox *sb, const struct agent_config *cfg, char *err, size_t errlen)

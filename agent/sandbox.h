@@ -78,6 +78,14 @@ struct sandbox_exec {
 int sandbox_init(struct sandbox *sb, const struct agent_config *cfg, char *err, size_t errlen);
 
 /*
+ * The PATH a job sees (new string): path without the folders its private /tmp hides
+ * (under /tmp, /var/tmp, /dev/shm or /run/lock, except the workspace and the runner's
+ * folder, which are bound back); path as it is when jobs share the host's /tmp. What the
+ * agent looks for programs in that pyscope-run will look for (valgrind).
+ */
+char *sandbox_job_path(const struct sandbox *sb, const char *path);
+
+/*
  * The environment a job gets (caller owns it: sandbox_env_free). An allowlist (docs/security.md,
  * "What a job sees"): of the agent's variables only PATH, LANG, LANGUAGE, LC_*, TZ, PYTHONHASHSEED,
  * VIRTUAL_ENV, PYSCOPE_FAULT (the tests' fault injection) and the names of

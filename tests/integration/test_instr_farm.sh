@@ -209,5 +209,17 @@ expect_match "broken valgrind: the refusal says it is valgrind's failure, and ho
     "refused: this agent cannot count instructions: .*valgrind's failure, not the script's" \
     "$(pg_sql "SELECT string_agg(DISTINCT r.message, ' / ') FROM runs r WHERE r.batch_id = (SELECT max(id) FROM batches)")"
 
+# --- a valgrind in a folder the jobs' private /tmp hides is not theirs: the agent says which
+# valgrind they use (the next on PATH), never the hidden one
+mkdir -p "$T/hidvg"
+cp "$T/ws/badvg/valgrind" "$T/hidvg/valgrind"
+PATH="$T/hidvg:$PATH" swap_agent hidvg --python "$PY3"
+for _ in $(seq 50); do grep -q "jobs may ask\|will be refused" "$T/agent-hidvg.log" 2>/dev/null && break; sleep 0.2; done
+expect_match "hidden valgrind: the agent warns that jobs cannot see it, and names theirs" \
+    "warning: valgrind: \"$T/hidvg/valgrind\" is in a folder the jobs' private /tmp hides: they use /[^ ]*valgrind" \
+    "$(cat "$T/agent-hidvg.log")"
+expect_nomatch "hidden valgrind: never announced as the jobs' valgrind" \
+    "info: valgrind: $T/hidvg/valgrind" "$(cat "$T/agent-hidvg.log")"
+
 grep -q "ERROR: AddressSanitizer\|runtime error" "$T"/*.log && fail "sanitizers" "$(grep -h 'ERROR\|runtime error' "$T"/*.log | head)"
 finish

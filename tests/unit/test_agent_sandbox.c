@@ -183,6 +183,32 @@ static void test_env(void **state)
     sandbox_env_free(env);
 }
 
+/* The PATH a job sees: the folders its private /tmp hides are left out (a valgrind there is
+ * not the job's), the workspace and the runner's folder are bound back, the rest kept. */
+static void test_job_path(void **state)
+{
+    (void)state;
+    struct sandbox sb = sb_root();
+    sb.workspace = "/tmp/farm/ws";
+    snprintf(sb.runner_dir, sizeof(sb.runner_dir), "/var/tmp/runner");
+    const char *path = "/tmp/vg:/usr/bin:/tmp/farm/ws/tools:/var/tmp/runner:/dev/shm/x:"
+                       "/run/lock:/tmpfoo:/bin:/tmp";
+    char *p = sandbox_job_path(&sb, path);
+    assert_string_equal(p, "/usr/bin:/tmp/farm/ws/tools:/var/tmp/runner:/tmpfoo:/bin");
+    free(p);
+    sb.private_ns = false; /* jobs share the host's /tmp: every folder as it is */
+    p = sandbox_job_path(&sb, path);
+    assert_string_equal(p, path);
+    free(p);
+    sb.private_ns = true;
+    p = sandbox_job_path(&sb, "/tmp/only");
+    assert_string_equal(p, "");
+    free(p);
+    p = sandbox_job_path(&sb, NULL);
+    assert_string_equal(p, "");
+    free(p);
+}
+
 /* How many entries of env start with prefix. */
 static int env_count(char **env, const char *prefix)
 {
@@ -228,6 +254,7 @@ int main(void)
         cmocka_unit_test(test_each_limit),    cmocka_unit_test(test_no_limit),
         cmocka_unit_test(test_stop_from_run), cmocka_unit_test(test_env),
         cmocka_unit_test(test_env_allowlist), cmocka_unit_test(test_spoofed_text_names_nothing),
+        cmocka_unit_test(test_job_path),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
