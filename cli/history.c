@@ -443,8 +443,9 @@ static void hist_print_safe(const json_t *doc, bool color)
     const char *hn = hist_get(host, NULL, "hostname"), *fp = hist_get(host, NULL, "fingerprint");
     printf("%sHistory of %s%s\n", color ? "\033[1m" : "", hist_get(doc, NULL, "script"),
            color ? "\033[0m" : "");
-    printf("Host %s (%s), Python %s, %s mode\n", hn ? hn : "?", fp ? fp : "?",
-           hist_get(doc, NULL, "python_build") ?: "?", hist_get(doc, NULL, "mode") ?: "sample");
+    if (hn) /* unknown when no run has the metric: then the series is not said */
+        printf("Host %s (%s), Python %s, %s mode\n", hn, fp ? fp : "?",
+               hist_get(doc, NULL, "python_build") ?: "?", hist_get(doc, NULL, "mode") ?: "sample");
     if (hist_same(hist_get(doc, NULL, "source"), "farm"))
         printf("From the farm: %s\n", hist_get(doc, NULL, "coordinator") ?: "?");
     const json_t *runs = json_object_get(doc, "runs");

@@ -103,6 +103,7 @@ expect_match "instructions, none counted: the runs are there" \
     "none of the [0-9]+ runs of \"[^\"]*s.py\" .* has instructions samples: run with --instructions" "$ERR"
 expect_match "instructions, none counted: what to do" \
     "No run to show: no run of this series counted instructions \\([0-9]+ runs without them\\): run with --instructions" "$OUT"
+expect_nomatch "instructions, none counted: no unknown host line (\"Host ?\")" 'Host \?|Python \?' "$OUT"
 
 # PYSCOPE_HISTORY_INDEX=off: every report read, no index written; the same baseline as
 # through the index on the same history (in CI at load ~5 a change point cut both to 3)
