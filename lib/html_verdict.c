@@ -147,6 +147,12 @@ static void hv_values(FILE *out, const json_t *m)
 }
 
 /* One sentence for a metric that regressed, improved or is uncertain. */
+/* Whether m's figures are net of the time spent waiting for a CPU (a busy machine). */
+static bool hv_net_of_queueing(const json_t *m)
+{
+    return json_is_true(json_object_get(json_object_get(m, "contention"), "net_of_queueing"));
+}
+
 static void hv_metric_sentence(FILE *out, const json_t *m)
 {
     const char *v = json_get_string(m, "verdict", NULL);
@@ -157,7 +163,7 @@ static void hv_metric_sentence(FILE *out, const json_t *m)
                                                 : "v-inconclusive";
     fprintf(out, "<li class=\"%s\">", cls);
     html_verdict_label(out, m, true);
-    if (json_is_true(json_object_get(json_object_get(m, "contention"), "net_of_queueing")))
+    if (hv_net_of_queueing(m))
         fputs(" (net of waiting for a CPU)", out);
     bool memory = hv_is(json_get_string(m, "metric", NULL), "peak_rss_bytes");
     bool more = hv_is(json_get_string(m, "metric", NULL), "instructions") || memory;
@@ -554,6 +560,8 @@ static void hv_metric_row(FILE *out, const json_t *m)
     double x;
     fputs("<tr><td class=\"metric\">", out);
     html_verdict_label(out, m, true);
+    if (hv_net_of_queueing(m)) /* not the wall time of the summary's card */
+        fputs(" <span class=\"note\">(net of waiting for a CPU)</span>", out);
     fputs("</td>", out);
     html_verdict_cells(out, m);
     fputs("<td class=\"num\">", out);

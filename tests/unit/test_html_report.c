@@ -228,6 +228,9 @@ static void test_regression_reasons(void **state)
                                  "was +41.0%).</li>"));
     assert_non_null(strstr(page, "<li class=\"v-regression\">Wall time (net of waiting for a "
                                  "CPU) rose <b>7.9%</b>: "));
+    /* the table's row too: its figures are not the summary card's wall time */
+    assert_non_null(strstr(page, "<td class=\"metric\">Wall time <span class=\"note\">(net of "
+                                 "waiting for a CPU)</span></td>"));
     assert_non_null(strstr(page, "p = 0.001) \xe2\x80\x94 <span class=\"v-reason\" "
                                  "data-rule=\"significant\">slower beyond the 5% threshold, "
                                  "p=0.001, 95% CI off 0 <span class=\"note\">(rule <code>"
