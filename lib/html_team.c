@@ -71,14 +71,16 @@ static void pct_field(FILE *out, const json_t *obj, const char *key)
         fputs("-", out);
 }
 
-/* A name that may be long: one line, cut with an ellipsis, the whole of it on hover. */
+/* A name that may be long: one line, cut with an ellipsis, the whole of it on hover. A
+ * class "path" cuts it at its start (report.css), so a script's file name stays in view;
+ * the <bdi> keeps the path's own left-to-right order. */
 static void long_name(FILE *out, const char *cls, const char *s)
 {
     fprintf(out, "<span class=\"%s\" title=\"", cls);
     esc(out, s);
-    fputs("\">", out);
+    fputs("\"><bdi>", out);
     esc(out, s);
-    fputs("</span>", out);
+    fputs("</bdi></span>", out);
 }
 
 /* <a href="/series/SCRIPT?host=FP"> when served; nothing for a file. */
@@ -394,7 +396,7 @@ static void sentence(FILE *out, const struct html_site *site, const struct group
                *fp = json_get_string(g, "host_fingerprint", NULL);
     fputs("<p class=\"say\">", out);
     bool link = series_link_open(out, site, script, fp);
-    long_name(out, "name script", script);
+    long_name(out, "name script path", script);
     if (link)
         fputs("</a>", out);
     fputs(" ", out);
@@ -998,7 +1000,7 @@ static void write_matrix(FILE *out, const json_t *matrix)
             break;
         const char *script = json_string_value(s);
         fputs("<tr><td>", out);
-        long_name(out, "cut", script);
+        long_name(out, "cut path", script);
         fputs("</td>", out);
         json_array_foreach(hosts, j, h)
         {
@@ -1123,7 +1125,7 @@ static void write_hardware(FILE *out, const json_t *hw)
     json_array_foreach(hw, i, c)
     {
         fputs("<tr><td>", out);
-        long_name(out, "cut", json_get_string(c, "script", NULL));
+        long_name(out, "cut path", json_get_string(c, "script", NULL));
         fputs("</td><td>", out);
         long_name(out, "cut", json_get_string(c, "host_a", NULL));
         fputs("</td><td>", out);
@@ -1186,7 +1188,7 @@ static void write_pythons(FILE *out, const json_t *sets, const json_t *total)
                 continue;
             const json_t *w = json_object_get(json_object_get(p, "vs_baseline"), "wall_s");
             fputs("<tr><td>", out);
-            long_name(out, "cut", json_get_string(set, "script", NULL));
+            long_name(out, "cut path", json_get_string(set, "script", NULL));
             fputs("</td><td>", out);
             long_name(out, "cut", json_get_string(json_object_get(set, "host"), "hostname", NULL));
             fputs("</td><td>", out);

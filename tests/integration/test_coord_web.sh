@@ -62,7 +62,7 @@ get /
 body=$(cat "$T/body")
 expect_match "/: the newest batch's report" '<dt>Batch</dt><dd>6 · night 6' "$body"
 expect_match "/: the regressed series links to its history" \
-    '<a href="/series/examples%2Fa.py\?host=00000000000000b2"><span class="name script"' "$body"
+    '<a href="/series/examples%2Fa.py\?host=00000000000000b2"><span class="name script path"' "$body"
 expect_match "/: marked as the current page" '<a href="/" aria-current="page">Latest report</a>' "$body"
 expect_match "/: the hostile name is text" '&lt;script&gt;alert\(1\)&lt;/script&gt;' "$body"
 get batches

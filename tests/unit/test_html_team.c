@@ -214,8 +214,10 @@ static void test_one_line_per_series(void **state)
     assert_non_null(strstr(page, "<details><summary>Details: 4 metrics, flame graph diff"));
     assert_non_null(strstr(page, "<figure class=\"fdiff\" id=\"fdiff-1\">"));
     assert_int_equal(count(page, "<table class=\"metrics\">"), 3);
-    /* long names are cut on screen, whole on hover */
-    assert_non_null(strstr(page, "<span class=\"name script\" title=\"benchmarks/very_long_"));
+    /* long names are cut on screen, whole on hover; a script's at its start (class path),
+     * so its file name stays in view, in the path's own order (<bdi>) */
+    assert_non_null(strstr(page, "<span class=\"name script path\" title=\"benchmarks/very_long_"));
+    assert_non_null(strstr(page, "\"><bdi>benchmarks/very_long_"));
     /* the note is text */
     assert_non_null(strstr(page, "known: the &lt;b&gt;cache&lt;/b&gt; grows"));
     /* a file links nowhere */
