@@ -30,7 +30,7 @@ pg_start() {
     # shellcheck disable=SC2064
     trap "pg_stop; $prev" EXIT
     local tpl
-    tpl=$(pg_template) || return 1
+    tpl=$(pg_template) || tpl="" # said why; a fresh initdb then
     if [ -n "$tpl" ]; then
         cp -a "$tpl" "$PG_DIR/data" || return 1
     else
