@@ -200,7 +200,7 @@ expect_nomatch "no valgrind: no change figure for a step without runs" '[+-]0\.0
 mkdir -p "$T/ws/badvg"
 printf '#!/bin/sh\n[ "$1" = --version ] && { echo valgrind-3.19.0; exit 0; }\necho "valgrind: stand-in, broken" >&2\nexit 1\n' >"$T/ws/badvg/valgrind"
 chmod +x "$T/ws/badvg/valgrind"
-PATH="$T/ws/badvg:$PATH" swap_agent badvg --python "$PY3"
+PATH="$T/ws/badvg:$PATH" swap_agent badvg
 capture farm_cli submit "$T/instr.ini" --hosts "$HOST" --instructions --wait -q
 expect_eq "broken valgrind: the job did not end ok (exit 3)" 3 "$RC"
 expect_eq "broken valgrind: refused, never an error nor the script's failure" "refused" \
@@ -213,7 +213,7 @@ expect_match "broken valgrind: the refusal says it is valgrind's failure, and ho
 # valgrind they use (the next on PATH), never the hidden one
 mkdir -p "$T/hidvg"
 cp "$T/ws/badvg/valgrind" "$T/hidvg/valgrind"
-PATH="$T/hidvg:$PATH" swap_agent hidvg --python "$PY3"
+PATH="$T/hidvg:$PATH" swap_agent hidvg
 for _ in $(seq 50); do grep -q "jobs may ask\|will be refused" "$T/agent-hidvg.log" 2>/dev/null && break; sleep 0.2; done
 expect_match "hidden valgrind: the agent warns that jobs cannot see it, and names theirs" \
     "warning: valgrind: \"$T/hidvg/valgrind\" is in a folder the jobs' private /tmp hides: they use /[^ ]*valgrind" \
