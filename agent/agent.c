@@ -608,9 +608,9 @@ static void agent_on_exit(struct agent *a, struct runjob *rj)
     }
     char tail[512];
     agent_stderr_tail(rj, tail, sizeof(tail));
-    /* pyscope-run refuses (exit 2) when the valgrind here fails on its own after the timed
-     * runs succeeded: this host cannot count, as when it has no valgrind, so refused */
-    if (code == PYSCOPE_EXIT_USAGE && rj->instructions && strstr(tail, "valgrind") != NULL) {
+    /* pyscope-run finds no working valgrind here (none, or it failed on its own after the
+     * timed runs succeeded): this host cannot count, another may, so refused */
+    if (code == PYSCOPE_EXIT_UNAVAILABLE) {
         agent_refuse(a, rj, "refused: this agent cannot count instructions: %s", tail);
         return;
     }

@@ -257,12 +257,12 @@ static int abrun_turn(const struct abrun_opts *o, struct abrun_side *s)
                          s->hash);
             s->docs = xrealloc(s->docs, (s->n_docs + 1) * sizeof(*s->docs));
             s->docs[s->n_docs++] = doc;
-        } else if (code == PYSCOPE_EXIT_USAGE) {
-            /* pyscope-run refused before running the script (it said why, e.g. no valgrind
-             * for --instructions): not the revision's fault */
-            log_error("pyscope-run refused to run the %s revision %.12s (exit status 2: see its "
+        } else if (code == PYSCOPE_EXIT_USAGE || code == PYSCOPE_EXIT_UNAVAILABLE) {
+            /* pyscope-run refused (it said why: a bad option, or no working valgrind for
+             * --instructions): not the revision's fault */
+            log_error("pyscope-run refused to run the %s revision %.12s (exit status %d: see its "
                       "message above)",
-                      s->label, s->hash);
+                      s->label, s->hash, code);
             status = PYSCOPE_EXIT_USAGE;
         } else if (code == PYSCOPE_EXIT_TIMEOUT) {
             log_error("the script ran past --timeout %s at the %s revision %.12s",

@@ -994,6 +994,7 @@ static int run_runner_status(const char *runner, int status)
     case PYSCOPE_EXIT_TIMEOUT:
         return -1;
     case PYSCOPE_EXIT_USAGE:
+    case PYSCOPE_EXIT_UNAVAILABLE: /* no working valgrind for --instructions */
         return PYSCOPE_EXIT_USAGE; /* it said why on stderr */
     case PYSCOPE_EXIT_INTERNAL:
         log_error("%s failed (internal error, see above)", runner);

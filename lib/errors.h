@@ -18,6 +18,10 @@ enum pyscope_exit {
     PYSCOPE_EXIT_SCRIPT = 3,     /* the profiled script failed */
     PYSCOPE_EXIT_INTERNAL = 4,   /* PyScope itself failed */
     PYSCOPE_EXIT_TIMEOUT = 124,  /* the script ran past --timeout */
+    /* pyscope-run only (sysexits' EX_UNAVAILABLE): this host cannot do what was asked,
+     * --instructions with no valgrind or one that fails on its own. pyscope and try
+     * report it as 2 (usage); an agent refuses the job, as another host may count it. */
+    PYSCOPE_EXIT_UNAVAILABLE = 69,
 };
 
 enum pyscope_err {

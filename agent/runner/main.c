@@ -22,9 +22,10 @@
  *
  * Exit status: 0 the script succeeded; 3 it failed (non-zero exit, signal)
  * or was interrupted;
- * 124 it timed out; 2 usage error (also: --instructions without valgrind, or
- * with a valgrind that fails on its own: cachegrind_valgrind_failed);
- * 4 internal error. The document is written in all three of the first cases.
+ * 124 it timed out; 2 usage error; 69 (PYSCOPE_EXIT_UNAVAILABLE) --instructions
+ * without valgrind, or with a valgrind that fails on its own
+ * (cachegrind_valgrind_failed); 4 internal error. The document is written in
+ * all three of the first cases.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -109,8 +110,8 @@ static void usage(FILE *out)
                  "                        status line on a terminal)\n"
                  "  -h, --help            show this help;  --version  show the version\n"
                  "\n"
-                 "Exit status: 0 ok, 3 the script failed, 124 timed out, 2 usage (also:\n"
-                 "--instructions without a working valgrind: none on PATH, or valgrind\n"
+                 "Exit status: 0 ok, 3 the script failed, 124 timed out, 2 usage,\n"
+                 "69 --instructions without a working valgrind (none on PATH, or valgrind\n"
                  "failed on its own while the timed runs succeeded), 4 internal.\n");
 }
 
@@ -500,12 +501,13 @@ struct instr {
     size_t n;
     struct run_measure failure; /* the run under valgrind that failed, when failed */
     bool failed;
-    bool valgrind_failed; /* valgrind itself failed (not the script): exit status 2 */
+    bool unavailable; /* no valgrind, or it failed (not the script): exit status 69 */
 };
 
 /*
  * Before anything runs: find valgrind on PATH and make the private folder.
- * Returns 0, -PYSCOPE_EUSAGE (no valgrind; reported) or -errno (reported).
+ * Returns 0, -PYSCOPE_EUSAGE with in->unavailable (no valgrind; reported) or
+ * -errno (reported).
  */
 static int instr_prepare(const struct options *o, const char *program, struct instr *in)
 {
@@ -513,6 +515,7 @@ static int instr_prepare(const struct options *o, const char *program, struct in
     in->valgrind = cachegrind_find_valgrind(getenv("PATH"));
     if (!in->valgrind) {
         log_error("%s", CACHEGRIND_INSTALL_HINT);
+        in->unavailable = true;
         return -PYSCOPE_EUSAGE;
     }
     const char *tmp = getenv("TMPDIR");
@@ -541,7 +544,7 @@ static int instr_prepare(const struct options *o, const char *program, struct in
  * One run under cachegrind per measured repeat. A run that fails (exit status,
  * signal, time limit) stops them: in->failed, in->failure. Returns 0, or a
  * negative code when a run could not be started or its output not read
- * (reported); -PYSCOPE_EUSAGE with in->valgrind_failed when valgrind itself
+ * (reported); -PYSCOPE_EUSAGE with in->unavailable when valgrind itself
  * failed (cachegrind_valgrind_failed: the script's timed runs succeeded, so it is
  * not the script's failure; reported, with how to check valgrind).
  */
@@ -581,7 +584,7 @@ static int instr_measure(const struct options *o, struct instr *in)
                       "--tool=cachegrind --cache-sim=no --cachegrind-out-file=/dev/null %s -c "
                       "pass\", or run without --instructions",
                       in->valgrind, how, in->valgrind, in->run.program);
-            in->valgrind_failed = true;
+            in->unavailable = true;
             return -PYSCOPE_EUSAGE;
         }
         if (m.timed_out || m.signal || m.exit_code != 0) {
@@ -1049,10 +1052,11 @@ int main(int argc, char **argv)
     if (o.instructions) {
         int irc = instr_prepare(&o, py.path, &in);
         if (irc < 0) {
+            bool unavailable = in.unavailable;
             instr_release(&in);
             pyselect_release(&py);
             free(shim_dir);
-            return irc == -PYSCOPE_EUSAGE ? PYSCOPE_EXIT_USAGE : PYSCOPE_EXIT_INTERNAL;
+            return unavailable ? PYSCOPE_EXIT_UNAVAILABLE : PYSCOPE_EXIT_INTERNAL;
         }
     }
 
@@ -1080,8 +1084,8 @@ int main(int argc, char **argv)
         failed = in.failed;
     }
 
-    /* valgrind's own failure is no failure of the script: refused, as without valgrind */
-    exit_code = in.valgrind_failed ? PYSCOPE_EXIT_USAGE : PYSCOPE_EXIT_INTERNAL;
+    /* valgrind's own failure is no failure of the script: unavailable, as without valgrind */
+    exit_code = in.unavailable ? PYSCOPE_EXIT_UNAVAILABLE : PYSCOPE_EXIT_INTERNAL;
     int stop_sig = supervise_stop_signal();
     if (rc == 0) {
         json_t *doc = run_document(&o, &py, cwd, root, col, &r, &in, stop_sig);

@@ -103,6 +103,9 @@ expect_eq "valgrind killed by a signal: refused (2), not the script's failure (3
 expect_match "it says valgrind was killed, and asks about the OOM killer" \
     'valgrind \(".*/vgkilled/valgrind"\) was killed by signal 9 \(Killed; the kernel.s OOM killer\? see dmesg\)' "$ERR"
 expect_nomatch "the script is not said to be killed" "the script failed under valgrind" "$ERR"
+# pyscope-run's own status says "this host cannot count" (agents refuse on it, never by its words)
+run env PATH="$T/vgkilled:$PATH" "$PYSCOPE_RUN" --instructions --repeat 1 --output "$T/k.json" s.py
+expect_eq "valgrind killed: pyscope-run exits 69 (unavailable), not 2 or 3" 69 "$RC"
 
 run env PATH="$T/vgsome:$PATH" "$PYSCOPE" bisect --good "${H[1]}" --bad "${H[3]}" \
     --metric instructions "${A[@]}" --json s.py
