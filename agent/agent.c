@@ -379,6 +379,11 @@ static bool agent_start(struct agent *a, struct runjob *rj)
         }
         free(vg);
     }
+    if (!rj->python[0] && a->pythons.default_unusable) {
+        agent_refuse(a, rj, "refused: the job asks for no Python and this agent cannot use %s",
+                     a->pythons.default_unusable);
+        return false;
+    }
     if (rj->python[0] && !rj->python_path) {
         const struct agent_python *py = agent_pythons_match(&a->pythons, rj->python);
         if (!py) {
@@ -1209,7 +1214,7 @@ int agent_run(const struct agent_config *cfg)
     agent_labels(&a);
     a.host = hostinfo_collect();
     agent_query_python(&a);
-    agent_pythons_find(&a.pythons, cfg, a.sb.drop);
+    agent_pythons_find(&a.pythons, cfg, &a.sb);
     char pys[2048];
     agent_pythons_describe(&a.pythons, pys, sizeof(pys));
     log_info("Pythons jobs may ask for: %s", pys);

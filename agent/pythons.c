@@ -39,15 +39,35 @@ static bool others_can_exec(const char *path, char *why, size_t whylen)
     return ok;
 }
 
+/* Whether the jobs see path and what it resolves to (their private /tmp hides /tmp...). */
+static bool jobs_see(const struct sandbox *sb, const char *path, char *why, size_t whylen)
+{
+    char *real = realpath(path, NULL);
+    const char *hidden = !sandbox_job_sees(sb, path)           ? path
+                         : real && !sandbox_job_sees(sb, real) ? real
+                                                               : NULL;
+    if (hidden)
+        snprintf(why, whylen,
+                 "jobs cannot see it: \"%s\" is in a folder each job's private /tmp hides "
+                 "(/tmp, /var/tmp, /dev/shm, /run/lock); install it elsewhere, e.g. under /opt",
+                 hidden);
+    free(real);
+    return hidden == NULL;
+}
+
+/* Probe cand and keep it when usable; when it is not, say why in the log (and in
+ * *why_not, owned, when not NULL). */
 static void add(struct agent_pythons *ps, const char *cand, const char *how, const char *shim,
-                bool others_only, bool quiet)
+                const struct sandbox *sb, bool quiet, char **why_not)
 {
     struct pyselect sel;
     char err[512];
     int rc = pyselect_choose(cand, NULL, &sel, err, sizeof(err));
     if (rc == 0 && shim)
         rc = pyselect_check(&sel, shim, err, sizeof(err));
-    if (rc == 0 && others_only && !others_can_exec(sel.path, err, sizeof(err)))
+    if (rc == 0 && sb->drop && !others_can_exec(sel.path, err, sizeof(err)))
+        rc = -1;
+    if (rc == 0 && !jobs_see(sb, sel.path, err, sizeof(err)))
         rc = -1;
     char *real = rc == 0 ? realpath(sel.path, NULL) : NULL;
     for (size_t i = 0; rc == 0 && i < ps->n; i++) {
@@ -76,9 +96,12 @@ static void add(struct agent_pythons *ps, const char *cand, const char *how, con
         log_info("python %s (%s): CPython %s at %s", cand, how, p->version, p->path);
     }
     pyselect_release(&sel);
+    if (rc < 0 && why_not)
+        *why_not = xasprintf("its python %s: %s", cand, err);
 }
 
-void agent_pythons_find(struct agent_pythons *ps, const struct agent_config *cfg, bool others_only)
+void agent_pythons_find(struct agent_pythons *ps, const struct agent_config *cfg,
+                        const struct sandbox *sb)
 {
     memset(ps, 0, sizeof(*ps));
     char err[512];
@@ -86,15 +109,15 @@ void agent_pythons_find(struct agent_pythons *ps, const struct agent_config *cfg
     if (!shim)
         log_warn("cannot tell which Pythons pyscope-run supports: %s", err);
     if (cfg->python)
-        add(ps, cfg->python, "python =", shim, others_only, false);
+        add(ps, cfg->python, "python =", shim, sb, false, &ps->default_unusable);
     if (cfg->pythons) {
         char *list = xstrdup(cfg->pythons), *save = NULL;
         for (char *t = strtok_r(list, ", \t", &save); t; t = strtok_r(NULL, ", \t", &save))
-            add(ps, t, "pythons =", shim, others_only, false);
+            add(ps, t, "pythons =", shim, sb, false, NULL);
         free(list);
     }
     if (cfg->discover_pythons) {
-        add(ps, "python3", "found on PATH", shim, others_only, true);
+        add(ps, "python3", "found on PATH", shim, sb, true, NULL);
         const char *root = getenv("PYENV_ROOT");
         const char *home = getenv("HOME");
         char *dir = root && *root ? xasprintf("%s/versions/*/bin/python3", root)
@@ -103,7 +126,7 @@ void agent_pythons_find(struct agent_pythons *ps, const struct agent_config *cfg
         glob_t g;
         if (dir && glob(dir, 0, NULL, &g) == 0) {
             for (size_t i = 0; i < g.gl_pathc; i++)
-                add(ps, g.gl_pathv[i], "pyenv", shim, others_only, true);
+                add(ps, g.gl_pathv[i], "pyenv", shim, sb, true, NULL);
             globfree(&g);
         }
         free(dir);
@@ -154,5 +177,6 @@ void agent_pythons_release(struct agent_pythons *ps)
     }
     free(ps->v);
     free(ps->wire);
+    free(ps->default_unusable);
     memset(ps, 0, sizeof(*ps));
 }

@@ -8,9 +8,10 @@
  * ($PYENV_ROOT, else ~/.pyenv: versions/NAME/bin/python3). Each is probed as
  * pyscope-run probes it (agent/runner/pyselect.h: launchers resolved to the
  * binary they start) and kept when pyscope-run can profile it (CPython
- * 3.10-3.13 with its module in pyscope-run's pyshim/) and, for an agent
- * that runs jobs as another user, when that user can reach it; every one
- * left out gets a log line saying why. The same binary found twice is kept
+ * 3.10-3.13 with its module in pyscope-run's pyshim/), when the jobs see it
+ * (not in a folder their private /tmp hides: sandbox_job_sees) and, for an
+ * agent that runs jobs as another user, when that user can reach it; every
+ * one left out gets a log line saying why. The same binary found twice is kept
  * once.
  */
 #ifndef PYSCOPE_AGENT_PYTHONS_H
@@ -20,6 +21,7 @@
 #include <stddef.h>
 
 #include "agent_config.h"
+#include "sandbox.h"
 #include "wire.h"
 
 struct agent_python {
@@ -31,11 +33,14 @@ struct agent_pythons {
     struct agent_python *v; /* n, in candidate order */
     size_t n;
     struct wire_python *wire; /* the same, borrowed strings, for Hello.pythons */
+    char *default_unusable;   /* why the agent's own python (jobs that ask for none run
+                               * under it) is not usable, or NULL (owned) */
 };
 
-/* Find and probe the candidates of cfg; others_only: the job user is not the
- * agent's (a folder on the way must let others through). */
-void agent_pythons_find(struct agent_pythons *ps, const struct agent_config *cfg, bool others_only);
+/* Find and probe the candidates of cfg for jobs run as sb says (sb->drop: the
+ * job user is not the agent's, a folder on the way must let others through). */
+void agent_pythons_find(struct agent_pythons *ps, const struct agent_config *cfg,
+                        const struct sandbox *sb);
 
 /* The interpreter that request req (lib/pyreq.h, non-empty) names: the first
  * match, or NULL. */

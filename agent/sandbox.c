@@ -264,23 +264,27 @@ static bool sandbox_probe_ns(const struct sandbox *sb)
     return WIFEXITED(st) && WEXITSTATUS(st) == 0;
 }
 
+/* Whether path is the folder dir or lies inside it (both absolute; dir non-empty). */
+static bool path_under(const char *path, const char *dir)
+{
+    size_t l = strlen(dir);
+    return l && strncmp(path, dir, l) == 0 && (path[l] == '/' || path[l] == '\0');
+}
+
 /* Whether dir (absolute) lies where the private /tmp puts a fresh tmpfs or its folders. */
 static bool sandbox_hidden_dir(const char *dir)
 {
     static const char *const hidden[] = {"/tmp", "/var/tmp", "/dev/shm", "/run/lock"};
-    for (size_t i = 0; i < sizeof(hidden) / sizeof(hidden[0]); i++) {
-        size_t l = strlen(hidden[i]);
-        if (strncmp(dir, hidden[i], l) == 0 && (dir[l] == '/' || dir[l] == '\0'))
+    for (size_t i = 0; i < sizeof(hidden) / sizeof(hidden[0]); i++)
+        if (path_under(dir, hidden[i]))
             return true;
-    }
     return false;
 }
 
 /* Whether dir is the workspace or inside it (bound back read-only over the private /tmp). */
 static bool sandbox_in_workspace(const struct sandbox *sb, const char *dir)
 {
-    size_t wl = sb->workspace ? strlen(sb->workspace) : 0;
-    return wl && strncmp(dir, sb->workspace, wl) == 0 && (dir[wl] == '/' || dir[wl] == '\0');
+    return sb->workspace && path_under(dir, sb->workspace);
 }
 
 /* The runner's folder when the private /tmp would hide it (a wrapper script
@@ -295,12 +299,16 @@ static void sandbox_runner_dir(struct sandbox *sb, const char *runner)
             snprintf(sb->runner_dir, sizeof(sb->runner_dir), "%s", real);
         /* A folder holding the workspace would cover its read-only bind (and may
          * not be open to the job user): the runner is started from its descriptor. */
-        size_t rl = strlen(sb->runner_dir);
-        if (rl && sb->workspace && strncmp(sb->workspace, sb->runner_dir, rl) == 0 &&
-            (sb->workspace[rl] == '/' || sb->workspace[rl] == '\0'))
+        if (sb->workspace && path_under(sb->workspace, sb->runner_dir))
             sb->runner_dir[0] = '\0';
     }
     free(real);
+}
+
+bool sandbox_job_sees(const struct sandbox *sb, const char *path)
+{
+    return !sb->private_ns || !sandbox_hidden_dir(path) || sandbox_in_workspace(sb, path) ||
+           path_under(path, sb->runner_dir);
 }
 
 char *sandbox_job_path(const struct sandbox *sb, const char *path)
@@ -310,8 +318,7 @@ char *sandbox_job_path(const struct sandbox *sb, const char *path)
     while (true) {
         const char *end = strchrnul(p, ':');
         char *dir = xstrndup(p, (size_t)(end - p));
-        if (!sb->private_ns || !sandbox_hidden_dir(dir) || sandbox_in_workspace(sb, dir) ||
-            (*sb->runner_dir && strcmp(dir, sb->runner_dir) == 0))
+        if (sandbox_job_sees(sb, dir))
             strbuf_addf(&out, "%s%s", out.len ? ":" : "", dir);
         free(dir);
         if (*end == '\0')

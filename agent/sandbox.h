@@ -86,6 +86,13 @@ int sandbox_init(struct sandbox *sb, const struct agent_config *cfg, char *err, 
 char *sandbox_job_path(const struct sandbox *sb, const char *path);
 
 /*
+ * Whether a job sees path (absolute) as the agent does: not under a folder its private /tmp
+ * hides, or in the workspace or the runner's folder (bound back); always when jobs share the
+ * host's /tmp.
+ */
+bool sandbox_job_sees(const struct sandbox *sb, const char *path);
+
+/*
  * The environment a job gets (caller owns it: sandbox_env_free). An allowlist (docs/security.md,
  * "What a job sees"): of the agent's variables only PATH, LANG, LANGUAGE, LC_*, TZ, PYTHONHASHSEED,
  * VIRTUAL_ENV, PYSCOPE_FAULT (the tests' fault injection) and the names of

@@ -80,12 +80,20 @@ unsupported=$(find_python 3.9)
 [ -n "$unsupported" ] || unsupported=$(find_python 3.8)
 extra=$B,/nonexistent/python3
 [ -z "$unsupported" ] || extra=$extra,$unsupported
+# a virtualenv under /tmp: each job's private /tmp hides it, so the agent must not offer it
+hidden=$(mktemp -d /tmp/pyscope-hidden-venv.XXXXXX)
+prev=$(trap -p EXIT | sed -E "s/^trap -- '(.*)' EXIT$/\1/")
+trap "rm -rf '$hidden'; $prev" EXIT
+"$B" -m venv --without-pip "$hidden/v" && extra=$extra,$hidden/v/bin/python3
 farm_agent_start p1 "$ws" "${runas[@]}" --discover-pythons no --python "$A" --pythons "$extra"
 farm_wait 30 '[ "$(pg_sql "SELECT count(*) FROM agents")" = 1 ]' ||
     { fail "agent registered" "none"; farm_logs; finish; exit 1; }
 log=$(cat "$T/agent-p1.log")
 expect_match "a path that does not exist is refused, said" \
     "python /nonexistent/python3 \(pythons =\): not used: " "$log"
+[ ! -x "$hidden/v/bin/python3" ] ||
+    expect_match "a virtualenv its jobs' private /tmp hides is refused, said" \
+        "python $hidden/v/bin/python3 \(pythons =\): not used: jobs cannot see it: .* private /tmp hides" "$log"
 [ -z "$unsupported" ] ||
     expect_match "an unsupported Python is refused, naming the supported" \
         "python ${unsupported//./\\.} \(pythons =\): not used: .*CPython 3\.10, 3\.11, 3\.12 and 3\.13" "$log"

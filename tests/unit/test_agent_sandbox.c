@@ -207,6 +207,16 @@ static void test_job_path(void **state)
     p = sandbox_job_path(&sb, NULL);
     assert_string_equal(p, "");
     free(p);
+    /* files: an interpreter under /tmp is hidden, one in the runner's folder (or below) not */
+    assert_false(sandbox_job_sees(&sb, "/tmp/venv/bin/python3"));
+    assert_false(sandbox_job_sees(&sb, "/var/tmp/py/bin/python3.12"));
+    assert_true(sandbox_job_sees(&sb, "/var/tmp/runner/pyshim/x"));
+    assert_false(sandbox_job_sees(&sb, "/var/tmp/runner2/python3"));
+    assert_true(sandbox_job_sees(&sb, "/tmp/farm/ws/python3"));
+    assert_true(sandbox_job_sees(&sb, "/usr/bin/python3.11"));
+    assert_true(sandbox_job_sees(&sb, "/tmpx/python3"));
+    sb.private_ns = false;
+    assert_true(sandbox_job_sees(&sb, "/tmp/venv/bin/python3"));
 }
 
 /* How many entries of env start with prefix. */
