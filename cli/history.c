@@ -230,13 +230,12 @@ static int hist_parse_args(int argc, char **argv, struct hist_args *a)
         case 'h':
             cli_history_help(stdout);
             return PYSCOPE_EXIT_OK;
-        default:
-            if (c >= FARM_OPT_COORD && c <= FARM_OPT_CKEY) {
-                if (farm_opts_handle(&a->farm, c, optarg) < 0)
-                    return PYSCOPE_EXIT_USAGE;
-                break;
-            }
-            return cli_option_error("history", c, prev);
+        default: {
+            int st = farm_opts_take(&a->farm, c, optarg, "history", prev);
+            if (st >= 0)
+                return st;
+            break;
+        }
         }
     }
     if (optind >= argc)
