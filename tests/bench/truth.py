@@ -320,8 +320,12 @@ def score(report, injections, night_of, hosts, scripts, nights):
                    for f in ((r.get("why") or {}).get("functions") or [])[:1]]
             hot = [fn_of(r.get("function")) for r in rows if r.get("function")]
             entry["night_found"] = night
-            entry["change_pct"] = max((r["change_pct"] for r in main), default=None)
-            top = max(main, key=lambda r: r["change_pct"], default=None)
+            # the size quoted: a counted series' counts finding (exact, whatever the load),
+            # else the larger time finding; the other metrics' sizes are kept beside it
+            counts = [r for r in main if r["metric"] == "instructions"]
+            top = max(counts or main, key=lambda r: r["change_pct"], default=None)
+            entry["change_pct"] = top["change_pct"] if top else None
+            entry["sizes"] = {r["metric"]: r["change_pct"] for r in main}
             # the 95% interval the report gives the size (judge the size by it, not the point)
             entry["ci_pct"] = ([top["ci_low_pct"], top["ci_high_pct"]]
                                if top and top.get("ci_low_pct") is not None
@@ -362,6 +366,9 @@ def table(level, res, nights_info):
         ch = f"{e['change_pct']:+.1f}%" if e.get("change_pct") is not None else "—"
         if e.get("ci_pct"):
             ch += f" (95% CI {e['ci_pct'][0]:+.1f} … {e['ci_pct'][1]:+.1f}%)"
+        others = {m: v for m, v in (e.get("sizes") or {}).items() if v != e.get("change_pct")}
+        if len(e.get("sizes") or {}) > 1 and others:
+            ch += "; " + ", ".join(f"{m} {v:+.1f}%" for m, v in sorted(others.items()))
         lines.append(f"| {e['host']} {e['script']} {e['function']}() +{e['pct']}%"
                      f"{'' if e['cpu'] else ' (sleep)'} | {e['night']} | {e['outcome']} | "
                      f"{found} | {ch} | {e.get('confirmation') or '—'} |")
