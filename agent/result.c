@@ -377,6 +377,9 @@ int result_build(const struct result_ctx *ctx, const struct runjob *rj, const js
         runs = res_runs(run, &r->n_runs);
         r->runs = runs;
         json_t *prof = json_object_get(run, "profile");
+        /* the script started child processes: its instruction counts are its own only */
+        double forks = json_get_nonneg(prof, "forks");
+        r->child_processes = forks < INT32_MAX ? (uint32_t)forks : INT32_MAX;
         res_top_functions(&p, prof);
         res_stacks(&p, prof);
         r->functions = p.fns;

@@ -588,6 +588,7 @@ static int check_result(struct wire_error *err, const struct wire_result *r)
     TRY(check_str(err, "result.started_at", ts, 64, false));
     if (ts[0] && !is_timestamp(ts))
         return fail(err, WIRE_REJECT_FORMAT, "result.started_at: not an rfc 3339 utc timestamp");
+    TRY(check_uint(err, "result.child_processes", r->child_processes, 0, INT32_MAX));
     return 0;
 }
 
@@ -1042,6 +1043,7 @@ static Pyscope__Result *enc_result(struct arena *a, const struct wire_result *r)
         p->stacks[i] = s;
     }
     p->started_at = enc_str(r->started_at);
+    p->child_processes = r->child_processes;
     return p;
 }
 
@@ -1420,6 +1422,7 @@ static int dec_result(struct arena *a, const Pyscope__Result *p, struct wire_res
     r->n_stacks = p->n_stacks;
     r->stacks = sts;
     r->started_at = p->started_at;
+    r->child_processes = p->child_processes;
     return 0;
 }
 

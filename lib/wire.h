@@ -276,7 +276,8 @@ struct wire_result {
     const struct wire_function *functions;
     size_t n_stacks; /* at most 5000 */
     const struct wire_stack *stacks;
-    const char *started_at; /* RFC 3339 UTC "YYYY-MM-DDTHH:MM:SS[.frac]Z", or "" */
+    const char *started_at;   /* RFC 3339 UTC "YYYY-MM-DDTHH:MM:SS[.frac]Z", or "" */
+    uint32_t child_processes; /* the script started them (profile.forks); at most INT32_MAX */
 };
 
 struct wire_ack {

@@ -159,7 +159,8 @@ static void test_ok_run(void **state)
 }
 
 /* pyscope-run --instructions (Job.instructions): instructions.counts[i] is runs[i]'s count;
- * a document without them (or a null count) sends 0: not counted. */
+ * a document without them (or a null count) sends 0: not counted. profile.forks is sent as
+ * Result.child_processes (the counts cover the script's own process only). */
 static void test_instruction_counts(void **state)
 {
     (void)state;
@@ -175,6 +176,12 @@ static void test_instruction_counts(void **state)
     m = build(rj, run, WIRE_OUTCOME_UNSPECIFIED, NULL, id);
     assert_true(m->result.runs[0].instructions == 52855432123ull);
     assert_true(m->result.runs[1].instructions == 0); /* null: not counted */
+    assert_int_equal(m->result.child_processes, 0);
+    wire_msg_destroy(&m);
+    /* the script started child processes (profile.forks): said, as their counts are not in */
+    json_object_set_new(json_object_get(run, "profile"), "forks", json_integer(2));
+    m = build(rj, run, WIRE_OUTCOME_UNSPECIFIED, NULL, id);
+    assert_int_equal(m->result.child_processes, 2);
     wire_msg_destroy(&m);
     json_decref(run);
     runjob_destroy(&rj);

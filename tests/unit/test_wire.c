@@ -1044,6 +1044,28 @@ static void test_instructions(void **state)
     expect_reject(&m, WIRE_REJECT_RANGE, "query.metric: must be wall_s, cpu_s or peak_rss_bytes");
 }
 
+/* Result.child_processes: the script started them (profile.forks), so its instruction counts
+ * cover its own process only; 0 from older agents, at most INT32_MAX (an integer column). */
+static void test_child_processes(void **state)
+{
+    (void)state;
+    struct wire_msg m, *d;
+    result_fixture(&m);
+    d = roundtrip(&m);
+    assert_int_equal(d->result.child_processes, 0); /* an older agent's result: none known */
+    wire_msg_destroy(&d);
+    m.result.child_processes = 3;
+    d = roundtrip(&m);
+    assert_int_equal(d->result.child_processes, 3);
+    wire_msg_destroy(&d);
+    m.result.child_processes = INT32_MAX;
+    d = roundtrip(&m);
+    assert_int_equal(d->result.child_processes, INT32_MAX);
+    wire_msg_destroy(&d);
+    m.result.child_processes = (uint32_t)INT32_MAX + 1; /* no integer column holds it */
+    expect_reject(&m, WIRE_REJECT_RANGE, "result.child_processes");
+}
+
 /* Job.env and SuiteEntry.env: carried in order; refused names refused by the decoder too. */
 static void test_job_env(void **state)
 {
@@ -1395,6 +1417,7 @@ int main(void)
         cmocka_unit_test(test_try_submit),
         cmocka_unit_test(test_bisect_submit),
         cmocka_unit_test(test_instructions),
+        cmocka_unit_test(test_child_processes),
         cmocka_unit_test(test_job_env),
         cmocka_unit_test(test_pythons),
         cmocka_unit_test(test_reject_run_id_length),
