@@ -1066,7 +1066,15 @@ static const char ANSWER_SQL[] =
     "  'commit', pyscope_commit(b.chain[st.pos]), 'position', st.pos - 1,"
     "  'against', b.chain[st.against_pos], 'batches', st.batches, 'outcome', st.outcome,"
     "  'verdict', st.verdict, 'change_pct', st.change_pct, 'base_runs', st.base_runs,"
-    "  'head_runs', st.head_runs, 'runs_not_ok', st.runs_not_ok) ORDER BY st.n), '[]')"
+    "  'head_runs', st.head_runs, 'runs_not_ok', st.runs_not_ok,"
+    /* the sides whose counted runs started child processes (schema/029): valgrind counted
+     * the script's own process only, as trybatch.c's instructions_notes say */
+    "  'instructions_notes', (SELECT coalesce(json_agg(json_build_object('side', x.side,"
+    "  'note', '" HISTORY_INSTRUCTIONS_CHILDREN_NOTE "') ORDER BY x.side), '[]') FROM"
+    "  (SELECT DISTINCT CASE j.purpose WHEN 'try_head' THEN 'head' ELSE 'base' END AS side"
+    "  FROM runs r JOIN jobs j ON j.id = r.job_id WHERE r.batch_id = ANY (st.batches)"
+    "  AND r.outcome = 'ok' AND r.instructions IS NOT NULL AND r.child_processes > 0) x))"
+    "  ORDER BY st.n), '[]')"
     "  FROM bisection_steps st WHERE st.bisection_id = b.id))::text"
     " FROM bisections b JOIN scripts s ON s.id = b.script_id JOIN hosts h ON h.id = b.host_id"
     " WHERE b.id = $1::bigint";

@@ -26,6 +26,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "history.h"
 #include "pgbin.h"
 #include "wire.h"
 
@@ -109,12 +110,15 @@ int store_register(struct store *s, const struct wire_hello *h, const char *host
 /*
  * The instruction counts of run alias a (a.instructions not NULL, schema/028) as a run
  * document's "instructions" object: {"tool", "counts"} (pyscope-run --instructions' shape,
- * read by lib/history's history_samples()).
+ * read by lib/history's history_samples()), with its "note" when the script started child
+ * processes (a.child_processes, schema/029: their instructions are not counted), as
+ * pyscope-run writes it (history_instructions_children()).
  */
 #define STORE_INSTRUCTIONS_JSON(a)                                                                 \
-    "json_build_object('tool', 'cachegrind', 'counts', (SELECT coalesce(json_agg(u.v ORDER BY"     \
-    " u.i), '[]') FROM unnest(" a ".instructions) WITH ORDINALITY AS u(v, i)"                      \
-    " WHERE u.v IS NOT NULL))"
+    "json_strip_nulls(json_build_object('tool', 'cachegrind', 'counts', (SELECT"                   \
+    " coalesce(json_agg(u.v ORDER BY u.i), '[]') FROM unnest(" a ".instructions) WITH ORDINALITY"  \
+    " AS u(v, i) WHERE u.v IS NOT NULL), 'note', CASE WHEN " a                                     \
+    ".child_processes > 0 THEN '" HISTORY_INSTRUCTIONS_CHILDREN_NOTE "' END))"
 
 /*
  * A run of table alias r as a document for lib/regress (pyscope.run/1's

@@ -369,11 +369,11 @@ static void field_stacks(struct pgbin_buf *b, const struct wire_result *r)
     free(text);
 }
 
-#define RUN_IN_FIELDS 44
+#define RUN_IN_FIELDS 45
 
 /* Append item i as one run_in record (schema/003_compact_runs.sql, then the fields
- * schema/010_contention.sql, 026_machine_speed.sql and 028_instructions.sql append; same
- * order). */
+ * schema/010_contention.sql, 026_machine_speed.sql, 028_instructions.sql and
+ * 029_child_processes.sql append; same order). */
 static void run_in_add(struct pgbin_buf *b, const struct store_result_item *item,
                        const struct group_item *g, size_t i, const int64_t *fn_ids)
 {
@@ -424,7 +424,8 @@ static void run_in_add(struct pgbin_buf *b, const struct store_result_item *item
     if (any_instructions(r))
         field_measure(b, r, M_INSTR);
     else
-        pgbin_field_null(b, PGBIN_OID_INT8_ARRAY); /* the job did not ask: NULL, not {NULL} */
+        pgbin_field_null(b, PGBIN_OID_INT8_ARRAY);   /* the job did not ask: NULL, not {NULL} */
+    pgbin_field_i32(b, (int32_t)r->child_processes); /* wire_validate: at most INT32_MAX */
     pgbin_patch_len(b, at);
 }
 
@@ -534,14 +535,14 @@ static int group_insert(struct store *s, struct store_result_item *items,
         "  timed_out, started_at, wall_median, cpu_median, rss_median, fn_ids, fn_calls,"
         "  fn_self_s, fn_total_s, fn_self_runs, fn_total_runs, stacks, run_delay_s,"
         "  ctx_voluntary, ctx_involuntary, steal_s, cpu_pressure_s, load1_runs, cpu_mhz,"
-        "  fn_self_cpu_s, ref_cpu_ns, instructions)"
+        "  fn_self_cpu_s, ref_cpu_ns, instructions, child_processes)"
         "  SELECT run_id, job_id, attempt, batch_id, host_id, script_id, agent, script_sha256,"
         "  python_version, python_build, python_executable, outcome, message, governor, load1,"
         "  wall_s, cpu_s, peak_rss_bytes, exit_codes, signals, timed_out,"
         "  started_at::timestamptz, wall_median, cpu_median, rss_median, fn_ids, fn_calls,"
         "  fn_self_s, fn_total_s, fn_self_runs, fn_total_runs, stacks, run_delay_s,"
         "  ctx_voluntary, ctx_involuntary, steal_s, cpu_pressure_s, load1_runs, cpu_mhz,"
-        "  fn_self_cpu_s, ref_cpu_ns, instructions FROM x"
+        "  fn_self_cpu_s, ref_cpu_ns, instructions, child_processes FROM x"
         "  ON CONFLICT (run_id) DO NOTHING RETURNING run_id),"
         " j AS (UPDATE jobs SET state = x.state, lease_owner = NULL, lease_expires = NULL,"
         "  updated = now() FROM x JOIN r USING (run_id) WHERE jobs.id = x.job_id)"

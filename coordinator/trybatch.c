@@ -120,17 +120,29 @@ static json_t *group_result(const struct try_group *g, const char *decide_by)
     }
     json_t *reg = abtest_compare((const json_t *const *)g->docs[0], g->n[0],
                                  (const json_t *const *)g->docs[1], g->n[1], &opt);
+    /* valgrind counted the script's own process only: the sides whose counted runs started
+     * child processes say so, as the local try does (cli/abrun.c) */
+    json_t *notes = json_array();
+    for (int side = 0; side < 2; side++) {
+        bool children = false;
+        for (size_t k = 0; k < g->n[side] && !children; k++)
+            children = history_instructions_children(g->docs[side][k]);
+        if (children)
+            json_array_append_new(notes, json_pack("{s:s, s:s}", "side", side ? "head" : "base",
+                                                   "note", HISTORY_INSTRUCTIONS_CHILDREN_NOTE));
+    }
     const char *build = "";
     if (g->n[1])
         build = json_get_string(json_object_get(g->docs[1][0], "python"), "build", "");
-    return json_pack(
-        "{s:s, s:{s:s, s:s}, s:s, s:I, s:I, s:I, s:I, s:I, s:O, s:I, s:o}", "script",
-        json_get_string(g->first, "script", ""), "host", "hostname",
-        json_get_string(g->first, "hostname", ""), "fingerprint",
-        json_get_string(g->first, "fingerprint", ""), "python_build", build, "base_runs",
-        (json_int_t)g->n[0], "head_runs", (json_int_t)g->n[1], "runs_not_ok", (json_int_t)g->not_ok,
-        "base_not_ok", (json_int_t)g->side_not_ok[0], "head_not_ok", (json_int_t)g->side_not_ok[1],
-        "failures", g->failures, "jobs_pending", (json_int_t)g->pending, "regression", reg);
+    return json_pack("{s:s, s:{s:s, s:s}, s:s, s:I, s:I, s:I, s:I, s:I, s:O, s:I, s:o, s:o}",
+                     "script", json_get_string(g->first, "script", ""), "host", "hostname",
+                     json_get_string(g->first, "hostname", ""), "fingerprint",
+                     json_get_string(g->first, "fingerprint", ""), "python_build", build,
+                     "base_runs", (json_int_t)g->n[0], "head_runs", (json_int_t)g->n[1],
+                     "runs_not_ok", (json_int_t)g->not_ok, "base_not_ok",
+                     (json_int_t)g->side_not_ok[0], "head_not_ok", (json_int_t)g->side_not_ok[1],
+                     "failures", g->failures, "jobs_pending", (json_int_t)g->pending, "regression",
+                     reg, "instructions_notes", notes);
 }
 
 /* The run document of id in docs (borrowed), or NULL. */
