@@ -530,9 +530,35 @@ static int bf_print(const json_t *b)
     return bf_status(b);
 }
 
+/* Say, once per revision, that its instruction counts leave out the child processes the
+ * script started (the steps' instructions_notes), as the local bisect does. */
+static void bf_notes(const json_t *b)
+{
+    json_t *said = json_object(); /* the revisions said, by hash */
+    size_t i, k;
+    const json_t *st, *nt;
+    json_array_foreach(json_object_get(b, "steps"), i, st)
+    {
+        json_array_foreach(json_object_get(st, "instructions_notes"), k, nt)
+        {
+            bool head = strcmp(json_get_string(nt, "side", ""), "head") == 0;
+            const char *hash = head ? json_get_string(json_object_get(st, "commit"), "hash", "")
+                                    : json_get_string(st, "against", "");
+            if (json_object_get(said, hash))
+                continue;
+            json_object_set_new(said, hash, json_true());
+            log_warn("at the %s revision %.12s (step %" JSON_INTEGER_FORMAT
+                     "), " HISTORY_INSTRUCTIONS_CHILDREN_NOTE,
+                     head ? "head" : "base", hash, json_integer_value(json_object_get(st, "n")));
+        }
+    }
+    json_decref(said);
+}
+
 /* Bisection b as --json or text asks; returns the exit status of its state. */
 static int bf_output(struct bisect_farm_args *a, const json_t *b)
 {
+    bf_notes(b);
     if (!a->json)
         return bf_print(b);
     a->printed = true;

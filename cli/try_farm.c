@@ -26,6 +26,7 @@
 #include "cli.h"
 #include "errors.h"
 #include "farm_cmds.h"
+#include "history.h"
 #include "jsonutil.h"
 #include "log.h"
 #include "progress.h"
@@ -371,6 +372,28 @@ static json_t *try_farm_ci_doc(const json_t *r)
     return d;
 }
 
+/* Say, once per script x host and side, that its instruction counts leave out the child
+ * processes the script started (the result's instructions_notes), as the local try does. */
+static void try_farm_notes(char hash[2][GITREV_HASH_MAX + 1], const json_t *results)
+{
+    size_t i, k;
+    const json_t *r, *nt;
+    json_array_foreach(results, i, r)
+    {
+        json_array_foreach(json_object_get(r, "instructions_notes"), k, nt)
+        {
+            char *script = sanitize_dup(json_get_string(r, "script", ""), 0);
+            char *host =
+                sanitize_dup(json_get_string(json_object_get(r, "host"), "hostname", ""), 0);
+            bool head = strcmp(json_get_string(nt, "side", ""), "head") == 0;
+            log_warn("%s on %s: at the %s revision %.12s, " HISTORY_INSTRUCTIONS_CHILDREN_NOTE,
+                     script, host, head ? "head" : "base", hash[head]);
+            free(script);
+            free(host);
+        }
+    }
+}
+
 static void try_farm_print(const struct try_farm_args *a, char hash[2][GITREV_HASH_MAX + 1],
                            uint64_t batch, const json_t *results)
 {
@@ -471,6 +494,7 @@ int try_farm_main(int argc, char **argv)
         failed |= json_is_object(json_object_get(ci[i], "status"));
         regressed |= regress_has_regression(json_object_get(ci[i], "regression"));
     }
+    try_farm_notes(hash, results);
     if (a.out.json) {
         json_t *out = json_pack(
             "{s:s, s:s, s:I, s:s, s:{s:{s:s, s:s}, s:{s:s, s:s}}, s:I, s:O}", "schema",

@@ -13,6 +13,9 @@
 # counts too, and the nightly analysis finds a regression on the counts alone. A try and a
 # bisection that asked for counts are decided on them whatever the load (the decision and
 # the evidence say so: "chosen with --instructions"); the nightly analysis keeps its rule.
+# A script that starts a child process (os.fork) has only its own process counted: the
+# agent sends Result.child_processes, and the farm's try and bisect say so per side and
+# revision (stderr and --json instructions_notes), as the local forms do; never for f.py.
 # Valgrind makes each run ~25-50x slower: f() is small, a step is 2 pairs of 1 run.
 source "$PYSCOPE_SRC/tests/integration/lib.sh"
 source "$PYSCOPE_SRC/tests/integration/farm_lib.sh"
@@ -103,6 +106,75 @@ expect_eq "try --instructions: commit 5 against 4 is a regression on instruction
 expect_eq "try --instructions: the counts decide whatever the load (the user chose them)" \
     "instructions regression True" \
     "$("$PY" -c 'import json,sys; d=json.load(open(sys.argv[1]))["results"][0]["regression"]["decision"]; print(d["metric"], d["verdict"], d["reason"].startswith("instruction counts decide (chosen with --instructions)"))' "$T/try.json" 2>&1)"
+
+# --- a script that starts a child process: its counts leave the child out, and the farm's
+# try and bisect say so, as the local forms do (schema/029_child_processes.sql:
+# Result.child_processes, the run documents' instructions.note) ---------------------------
+NOTE="the script started child processes; their instructions are not counted"
+cat >"$REPO/bench/kids.py" <<'PY'
+import os
+pid = os.fork()
+if pid == 0:
+    t = 0
+    for i in range(1000):
+        t += i
+    os._exit(0)
+os.waitpid(pid, 0)
+PY
+gitc() { git -C "$REPO" -c user.name=t -c user.email=t@example.com "$@"; }
+gitc add bench/kids.py
+gitc commit -qm "kids: a script that starts a child process"
+K1=$(git -C "$REPO" rev-parse HEAD)
+echo "# a comment" >>"$REPO/bench/kids.py"
+gitc commit -qam "kids: a comment"
+K2=$(git -C "$REPO" rev-parse HEAD)
+printf '[suite]\nname = tryk\n\n[script bench/kids.py]\n\n[script bench/f.py]\n' >"$T/tryk.ini"
+# in_repo OUT ERR ARGS...: pyscope ARGS in $REPO, stdout to OUT, stderr to ERR, RC its status
+in_repo() {
+    local o=$1 e=$2
+    shift 2
+    RC=0
+    (cd "$REPO" && farm_cli "$@") >"$o" 2>"$e" || RC=$?
+}
+in_repo "$T/tryk.json" "$T/tryk.err" try "$T/tryk.ini" --base "$K1" --head "$K2" --rounds 2 \
+    --repeat 1 --instructions --json -q
+expect_eq "try --instructions, a forking script: the runs say they started a child" "0 t" \
+    "$RC $(pg_sql "SELECT bool_and(r.child_processes > 0) FROM runs r JOIN scripts s ON s.id = r.script_id WHERE r.batch_id = (SELECT max(id) FROM batches) AND s.key = 'bench/kids.py' AND r.outcome = 'ok'")"
+[ "$RC" = 0 ] || echo "$(tail -5 "$T/tryk.err")"
+expect_eq "try --json: the forking script's result notes both sides, the other none" \
+    "bench/f.py:|bench/kids.py:base,head $NOTE" \
+    "$("$PY" -c 'import json,sys
+for r in sorted(json.load(open(sys.argv[1]))["results"], key=lambda r: r["script"]):
+    n = r["instructions_notes"]
+    print((r["script"] + ":" + ",".join(x["side"] for x in n) + " " + " ".join(sorted({x["note"] for x in n}))).strip())' "$T/tryk.json" 2>&1 | tr '\n' '|' | sed 's/|$//')"
+expect_match "try: the warning at the base revision, as the local try says it" \
+    "warning: bench/kids.py on $HOST: at the base revision $(cut -c1-12 <<<"$K1"), $NOTE" \
+    "$(cat "$T/tryk.err")"
+expect_match "try: ... and at the head revision" \
+    "warning: bench/kids.py on $HOST: at the head revision $(cut -c1-12 <<<"$K2"), $NOTE" \
+    "$(cat "$T/tryk.err")"
+expect_eq "try: said once a side, never of the script that does not fork" "2 0" \
+    "$(grep -c "$NOTE" "$T/tryk.err") $(grep -c "bench/f.py.*$NOTE" "$T/tryk.err")"
+# the text form says the same
+in_repo "$T/tryk.out" "$T/tryk-text.err" try "$T/tryk.ini" --base "$K1" --head "$K2" \
+    --rounds 1 --repeat 1 --instructions -q
+expect_match "try (text): the warning at the head revision" \
+    "warning: bench/kids.py on $HOST: at the head revision $(cut -c1-12 <<<"$K2"), $NOTE" \
+    "$(cat "$T/tryk-text.err")"
+# a bisection on instructions over the two: its step says it for each revision, once
+in_repo "$T/bisk.out" "$T/bisk.err" bisect bench/kids.py --host "$HOST" --good "$K1" \
+    --bad "$K2" --rounds 2 --repeat 1 --metric instructions --threshold 2
+BK=$(pg_sql "SELECT max(id) FROM bisections")
+expect_match "bisect --metric instructions (text): the warning at the good end's revision" \
+    "warning: at the base revision $(cut -c1-12 <<<"$K1") \(step 1\), $NOTE" "$(cat "$T/bisk.err")"
+expect_match "bisect: ... and at the bad end's" \
+    "warning: at the head revision $(cut -c1-12 <<<"$K2") \(step 1\), $NOTE" "$(cat "$T/bisk.err")"
+expect_eq "bisect: once a revision" 2 "$(grep -c "$NOTE" "$T/bisk.err")"
+bk_json=$(farm_cli bisect --id "$BK" --json 2>/dev/null || true)
+expect_eq "bisect --json: its step notes both sides" "base,head $NOTE" \
+    "$(printf '%s' "$bk_json" | "$PY" -c 'import json,sys; n=json.load(sys.stdin)["bisect"]["steps"][0]["instructions_notes"]; print(",".join(x["side"] for x in n), " ".join(sorted({x["note"] for x in n})))' 2>&1)"
+expect_eq "the first bisection's steps (f.py, no child) note nothing" "[]" \
+    "$({ farm_cli bisect --id 1 --json 2>/dev/null || true; } | "$PY" -c 'import json,sys; print(sorted({x["side"] for s in json.load(sys.stdin)["bisect"]["steps"] for x in s["instructions_notes"]}))' 2>&1)"
 
 # --- pyscope submit --instructions: every job asks, every run is counted ------------------
 mkdir -p "$T/ws"
