@@ -61,7 +61,8 @@
 # process groups killed, PostgreSQL stopped, namespaces and links deleted.
 #
 # Exit status (with --once, or of the start with --detach): 0 every night ran and the report
-# was rendered; 2 or 4 a night's pyscope submit failed so that every night would (invalid
+# was rendered; 2 a bad option or a missing --suite/--workspace (said, nothing started);
+# 2 or 4 a night's pyscope submit failed so that every night would (invalid
 # suite, unknown host or Python; coordinator failed): no more nights played; 3 a night's job
 # did not end ok; 1 anything else (a night not analysed within an hour, no report).
 #
@@ -116,12 +117,25 @@ while [ $# -gt 0 ]; do
     shift
 done
 case $nights in '' | *[!0-9]* | 0) echo "farm.sh: --nights takes a whole number >= 1" >&2; exit 2 ;; esac
-case $port in '' | *[!0-9]*) echo "farm.sh: --port takes a port number" >&2; exit 2 ;; esac
+# a TCP port: 1-65535, no leading zeros (the coordinator and the agents read it)
+port_ok() { [[ $1 =~ ^[1-9][0-9]{0,4}$ ]] && [ "$1" -le 65535 ]; }
+port_ok "$port" || { echo "farm.sh: --port takes a port number from 1 to 65535, not \"$port\"" >&2; exit 2; }
+[ "$http" = 0 ] || port_ok "$http" ||
+    { echo "farm.sh: --http takes a port number from 1 to 65535, not \"$http\"" >&2; exit 2; }
 case $slow_night in '' | *[!0-9]*) echo "farm.sh: --slowdown-night takes a night number" >&2; exit 2 ;; esac
-case $slowdown in '' | [0-9]* | -[0-9]*) ;; *) echo "farm.sh: --slowdown takes a percentage" >&2; exit 2 ;; esac
+# what examples/slow_script.py accepts: a percentage >= -90, whole or with a fraction
+if [ -n "$slowdown" ] && ! { [[ $slowdown =~ ^-?[0-9]+(\.[0-9]+)?$ ]] &&
+    awk -v p="$slowdown" 'BEGIN { exit !(p >= -90 && p <= 10000) }'; }; then
+    echo "farm.sh: --slowdown takes a percentage from -90 to 10000 (e.g. 30), not \"$slowdown\"" >&2
+    exit 2
+fi
 case $slow_host in a | b) ;; *) echo "farm.sh: --slow-host takes a or b" >&2; exit 2 ;; esac
 if [ "$slow_night" != 0 ] && [ -z "$slowdown" ]; then
     echo "farm.sh: --slowdown-night needs --slowdown PCT" >&2
+    exit 2
+fi
+if [ "$slow_night" = 0 ] && { [ -n "$slowdown" ] || [ "$slow_host" != b ]; }; then
+    echo "farm.sh: --slowdown and --slow-host need --slowdown-night K (the night the slowdown starts)" >&2
     exit 2
 fi
 if [ "$slow_night" != 0 ] && [ "$slow_night" -lt 4 ]; then
@@ -144,8 +158,9 @@ say() { echo "== farm: $*" >&2; }
 
 # ---- stopping: everything listed in the state file, in reverse ----------------
 farm_stop() {
-    if [ ! -f "$state" ]; then
+    if [ ! -s "$state" ]; then
         [ "$cmd" != stop ] || say "no farm is running from $dir: nothing to stop"
+        rm -f "$state"
         return 0
     fi
     local kind val
@@ -169,7 +184,7 @@ farm_stop() {
     done <"$state"
     while read -r kind val; do
         case $kind in
-        pg)
+        pg | pgtmp)
             if [ -f "$val/data/postmaster.pid" ]; then
                 if [ "$(id -u)" -eq 0 ]; then
                     runuser -u postgres -- /usr/lib/postgresql/15/bin/pg_ctl -D "$val/data" \
@@ -179,6 +194,8 @@ farm_stop() {
                         >/dev/null 2>&1 || true
                 fi
             fi
+            # made by farm.sh in /tmp (postgres could not reach --dir): nothing else keeps it
+            [ "$kind" != pgtmp ] || [ -f "$val/data/postmaster.pid" ] || rm -rf "$val"
             ;;
         netns) ip netns del "$val" 2>/dev/null || true ;;
         link) ip link del "$val" 2>/dev/null || true ;;
@@ -240,8 +257,8 @@ cli=$build/cli/pyscope
 for b in "$coord_bin" "$agent_bin" "$cli"; do
     [ -x "$b" ] || { echo "farm.sh: $b is missing: build first" >&2; exit 1; }
 done
-[ -f "$suite" ] || { echo "farm.sh: no suite file \"$suite\"" >&2; exit 1; }
-[ -d "$workspace" ] || { echo "farm.sh: no workspace folder \"$workspace\"" >&2; exit 1; }
+[ -f "$suite" ] || { echo "farm.sh: no suite file \"$suite\" (--suite FILE: see docs/suite-format.md)" >&2; exit 2; }
+[ -d "$workspace" ] || { echo "farm.sh: no workspace folder \"$workspace\"" >&2; exit 2; }
 # The agents' git repository (pyscope try, submit --commit): --repo, else the checkout
 # holding the workspace (by default this checkout, which farm.sh was started from: its
 # suite's paths are the repository's), else the current folder's.
@@ -284,7 +301,7 @@ rm -rf "$pg"
 mkdir -p "$pg"
 [ ${#runas[@]} -eq 0 ] || chown postgres: "$pg"
 chmod 755 "$pg"
-echo "pg $pg" >>"$state"
+case $pg in /tmp/pyscope-farm-pg.*) echo "pgtmp $pg" >>"$state" ;; *) echo "pg $pg" >>"$state" ;; esac
 say "starting PostgreSQL in $pg (unix socket only)"
 pgbin=/usr/lib/postgresql/15/bin
 "${runas[@]}" "$pgbin/initdb" -D "$pg/data" -U postgres --auth=trust -E UTF8 --no-instructions \

@@ -42,6 +42,13 @@ nothing_left() {
     left=$(ip link 2>/dev/null | grep -- "$FARM_ID" || true)
     [ -z "$left" ] && ok "$1: no link left" || fail "$1: no link left" "$left"
     [ ! -e "$T/farm/state" ] && ok "$1: state cleared" || fail "$1: state cleared" "still there"
+    # the folder farm.sh made in /tmp when postgres could not reach --dir: removed too
+    case $pgdir in
+    /tmp/pyscope-farm-pg.*)
+        [ ! -e "$pgdir" ] && ok "$1: its PostgreSQL folder in /tmp removed" ||
+            fail "$1: its PostgreSQL folder in /tmp removed" "$pgdir is still there"
+        ;;
+    esac
 }
 
 st=0
@@ -157,4 +164,16 @@ st=0
 "$farm" --dir 2>"$T/noval.err" >/dev/null || st=$?
 expect_eq "an option without its value: exit 2" "2" "$st"
 expect_match "... said, not 'unbound variable'" "farm.sh: --dir needs a value" "$(cat "$T/noval.err")"
+# values that would fail nights later are refused before anything starts, with exit 2
+for bad in "--slowdown-night 4 --slowdown 30abc" "--slowdown-night 4 --slowdown -95" \
+    "--slowdown 30" "--slow-host a" "--port 99999" "--port 0" "--http 70000" \
+    "--suite $T/no-such-suite.ini"; do
+    st=0
+    # shellcheck disable=SC2086
+    FARM_BUILD=$PYSCOPE_BUILD "$farm" --dir "$T/badfarm" $bad >/dev/null 2>"$T/bad.err" || st=$?
+    expect_eq "farm.sh $bad: exit 2" 2 "$st"
+    expect_match "farm.sh $bad: said why" "^farm.sh: " "$(head -1 "$T/bad.err")"
+    expect_nomatch "farm.sh $bad: nothing was started, none stopped" "stopped" "$(cat "$T/bad.err")"
+done
+expect_eq "no state left by the refused starts" "" "$(ls "$T/badfarm" 2>/dev/null | grep -x state)"
 finish
