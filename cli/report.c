@@ -17,6 +17,7 @@
 #include "errors.h"
 #include "farm_cmds.h"
 #include "html_team.h"
+#include "jsonutil.h"
 #include "log.h"
 #include "revision.h"
 #include "sanitize.h"
@@ -217,6 +218,20 @@ static void report_text_series(const json_t *rows, bool worse)
     free(sb);
     const char *st = json_string_value(json_object_get(g, "state"));
     printf(", %s", st ? st : "?");
+    /* how it was confirmed (coordinator/analysis.c), as the HTML says it */
+    const json_t *conf = json_object_get(g, "confirmation");
+    const char *method = json_string_value(json_object_get(conf, "method"));
+    if (method && strcmp(method, "bracketed") == 0) {
+        char *ref = sanitize_dup(json_get_string(conf, "reference", "the reference"), 0);
+        double dc = json_get_number(conf, "drift_cpu_pct", NAN);
+        printf(" (bracketed by %s", ref);
+        if (isfinite(dc))
+            printf(", the machine's CPU drift %+.1f%% divided out", dc);
+        printf(")");
+        free(ref);
+    } else if (method && strcmp(method, "re-run") == 0) {
+        printf(" (a plain re-run)");
+    }
     size_t n = json_array_size(rows);
     printf("; %zu metric%s flagged", n, n == 1 ? "" : "s");
     const json_t *worst = json_array_get(rows, 0);

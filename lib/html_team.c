@@ -343,15 +343,35 @@ static void since_phrase(FILE *out, const struct html_site *site, const json_t *
     }
 }
 
+/* How a finding was confirmed (its "confirmation", coordinator/analysis.c): "; bracketed by
+ * REF, the machine's drift (CPU +25.2%, wall +3.1%) divided out", "; a plain re-run: WHY". */
+static void confirm_phrase(FILE *out, const json_t *c)
+{
+    const char *method = json_get_string(c, "method", NULL);
+    if (is(method, "bracketed")) {
+        fputs("; bracketed by ", out);
+        esc(out, json_get_string(c, "reference", "the reference script"));
+        double dc = json_get_number(c, "drift_cpu_pct", NAN),
+               dw = json_get_number(c, "drift_wall_pct", NAN);
+        if (isfinite(dc) && isfinite(dw))
+            fprintf(out, ", the machine's drift (CPU %+.1f%%, wall %+.1f%%) divided out", dc, dw);
+    } else if (is(method, "re-run") || is(method, "none")) {
+        fputs(is(method, "none") ? "; not re-run: " : "; a plain re-run: ", out);
+        esc(out, json_get_string(c, "why", "no reference"));
+    }
+}
+
 /* "confirmed (2 runs)", "acknowledged", ...: the triage state in words. */
 static void state_phrase(FILE *out, const json_t *g)
 {
     const char *st = json_get_string(g, "state", NULL);
     const json_t *cr = json_object_get(g, "confirm_runs");
     fputs("<span class=\"state\">", out);
-    if (is(st, "confirmed") && json_is_integer(cr))
-        fprintf(out, "confirmed (%" JSON_INTEGER_FORMAT " runs)", json_integer_value(cr));
-    else if (is(st, "ack"))
+    if (is(st, "confirmed") && json_is_integer(cr)) {
+        fprintf(out, "confirmed (%" JSON_INTEGER_FORMAT " runs", json_integer_value(cr));
+        confirm_phrase(out, json_object_get(g, "confirmation"));
+        fputs(")", out);
+    } else if (is(st, "ack"))
         fputs("acknowledged", out);
     else if (is(st, "expected") || is(st, "fixed") || is(st, "invalid"))
         fprintf(out, "marked %s", st);

@@ -49,6 +49,9 @@ capture "$CLI" report --batch 6 --json --coordinator "$COORD_EP"
 expect_eq "the team report of night 6: one improvement (wall), confirmed, no regression" \
     "0 examples/a.py host-b confirmed 2" \
     "$(echo "$OUT" | json_get "' '.join([str(len(d['report']['regressions']))] + [str(x) for g in d['report']['improvements'] if g['metric'] == 'wall_s' for x in (g['script'], g['host'], g['state'], g['confirm_runs'])])")"
+capture "$CLI" report --batch 6 --text --coordinator "$COORD_EP"
+expect_match "the text report says how it was confirmed" \
+    "confirmed \(bracketed by [^ ]+, the machine's CPU drift [+-][0-9]+\.[0-9]% divided out\)" "$OUT"
 coord_stop
 expect_eq "coordinator exits 0" 0 "$COORD_STATUS"
 finish

@@ -59,6 +59,33 @@ static json_t *hostile_doc(void)
     return json_pack("{s:s, s:o}", "schema", "pyscope.team_report/1", "report", rep);
 }
 
+/* A confirmed finding says how it was confirmed: bracketed by the reference (its name escaped,
+ * the drift divided out), or a plain re-run and why. */
+static void test_confirmation_said(void **state)
+{
+    (void)state;
+    json_t *doc = hostile_doc();
+    json_t *g = json_array_get(json_object_get(json_object_get(doc, "report"), "regressions"), 0);
+    json_object_set_new(g, "confirmation",
+                        json_pack("{s:s, s:s, s:f, s:f}", "method", "bracketed", "reference",
+                                  "<i>calibrate.py", "drift_cpu_pct", 25.18, "drift_wall_pct",
+                                  3.1));
+    int rc;
+    char *page = render(doc, &rc);
+    assert_int_equal(rc, 0);
+    assert_non_null(strstr(page, "confirmed (2 runs; bracketed by &lt;i&gt;calibrate.py, the "
+                                 "machine's drift (CPU +25.2%, wall +3.1%) divided out)"));
+    free(page);
+    json_object_set_new(
+        g, "confirmation",
+        json_pack("{s:s, s:s}", "method", "re-run", "why", "the suite names no reference script"));
+    page = render(doc, &rc);
+    assert_non_null(
+        strstr(page, "confirmed (2 runs; a plain re-run: the suite names no reference script)"));
+    free(page);
+    json_decref(doc);
+}
+
 static void test_hostile_strings_escaped(void **state)
 {
     (void)state;
@@ -471,6 +498,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_hostile_strings_escaped),
+        cmocka_unit_test(test_confirmation_said),
         cmocka_unit_test(test_one_line_per_series),
         cmocka_unit_test(test_untrusted_names),
         cmocka_unit_test(test_verdict_reasons),
