@@ -51,7 +51,9 @@ static const char DOCS_SQL[] = "SELECT " STORE_RUN_DOC_SQL " WHERE r.run_id = AN
  * suite's reference script (jobs 'reference', 'confirm_reference') are no
  * series. $3: the analysis pass; the second (1) decides only the series
  * whose job was queued again to confirm (a 'confirm' job), whose newest run
- * is then the confirmation run. Each series' reset, hold and held-out
+ * is then the confirmation run; first_run names the batch's nightly run
+ * (purpose 'measure'), which the second pass checks the confirmation against
+ * (nightly_result()). Each series' reset, hold and held-out
  * nights come from three grouped reads joined by hash (not three index probes
  * per series). One index-only range scan per series (runs_series_idx covers
  * the samples and run delays, schema/005 and 010): docs/benchmarks.md measured
@@ -65,7 +67,9 @@ static const char BATCH_RUNS_SQL[] =
     "WITH c AS MATERIALIZED (SELECT DISTINCT ON (r.script_id, r.host_id, r.python_build)"
     "  r.run_id, r.script_id, r.host_id, r.python_build, r.batch_id, r.job_id, r.stored_at,"
     "  r.wall_s, r.cpu_s, r.peak_rss_bytes, r.run_delay_s,"
-    "  count(*) OVER (PARTITION BY r.script_id, r.host_id, r.python_build) AS batch_runs"
+    "  count(*) OVER (PARTITION BY r.script_id, r.host_id, r.python_build) AS batch_runs,"
+    "  first_value(r.run_id) OVER (PARTITION BY r.script_id, r.host_id, r.python_build"
+    "   ORDER BY rj.purpose = 'confirm', r.stored_at) AS first_run"
     "  FROM runs r JOIN jobs rj ON rj.id = r.job_id"
     "  WHERE r.batch_id = $1::bigint AND r.outcome = 'ok' AND rj.purpose IN ('measure', 'confirm')"
     "  AND ($3::integer = 0 OR EXISTS (SELECT 1 FROM jobs x WHERE x.batch_id = r.batch_id"
@@ -91,13 +95,14 @@ static const char BATCH_RUNS_SQL[] =
     "   AND h.python_build = c.python_build)"
     " SELECT m.sn, x.k, x.run_id::text, x.stored_at, x.wall_s, x.cpu_s, x.peak_rss_bytes,"
     "  x.script_id, x.host_id, x.python_build, x.job_id, x.threshold, x.batch_runs, x.run_delay_s,"
-    "  x.counted"
+    "  x.counted, x.first_run::text"
     " FROM m CROSS JOIN LATERAL ("
     "  SELECT 0 AS k, m.run_id, m.stored_at, m.wall_s, m.cpu_s, m.peak_rss_bytes, m.script_id,"
-    "   m.host_id, m.python_build, m.job_id, m.threshold, m.batch_runs, m.run_delay_s, m.counted"
+    "   m.host_id, m.python_build, m.job_id, m.threshold, m.batch_runs, m.run_delay_s, m.counted,"
+    "   m.first_run"
     "  UNION ALL (SELECT 1, b.run_id, b.stored_at, b.wall_s, b.cpu_s, b.peak_rss_bytes,"
     "   NULL::bigint, NULL::bigint, NULL::text, NULL::bigint, NULL::float8, NULL::bigint,"
-    "   b.run_delay_s, NULL::boolean FROM ("
+    "   b.run_delay_s, NULL::boolean, NULL::uuid FROM ("
     /* index-only: the runs runs_series_idx covers; then the wider ones, from the heap */
     "   (SELECT b.run_id, b.stored_at, b.wall_s, b.cpu_s, b.peak_rss_bytes, b.run_delay_s"
     "   FROM runs b WHERE b.script_id = m.script_id AND b.host_id = m.host_id"
@@ -702,7 +707,49 @@ struct series_eval {
     bool found;             /* a regression or improvement among them */
     bool inconclusive;      /* an open wall/CPU verdict a re-run could settle */
     const json_t *outvoted; /* a not_deciding() metric (borrowed) */
+    const json_t *disputed; /* a confirmation's verdict the nightly run did not share (borrowed) */
+    const json_t *nightly;  /* the nightly run's same metric, or NULL (borrowed) */
 };
+
+/*
+ * The nightly run's result on a second pass: series s's (borrowed) "first"
+ * document (the batch's 'measure' run, the one the first pass decided on)
+ * compared with the same baseline as its confirmation run. New, or NULL when
+ * s is no second pass or has no such document (its nightly run failed).
+ */
+static json_t *nightly_result(const json_t *s, const struct regress_options *opt)
+{
+    const json_t *first = json_object_get(s, "first");
+    if (!json_is_true(json_object_get(s, "second_pass")) || !json_is_object(first))
+        return NULL;
+    json_t *c = json_copy((json_t *)s);
+    json_object_set(c, "candidate", (json_t *)first);
+    json_t *r = compare_series(c, opt);
+    json_decref(c);
+    return r;
+}
+
+/*
+ * Whether the nightly run's metric n (borrowed, NULL: not compared) backs a
+ * confirmation's verdict of kind reg (regression, else improvement): it found
+ * the same, or it was inconclusive with a change the same way beyond the
+ * threshold (the first pass asked for the confirmation run to settle it). A
+ * confirmation run that alone shows a change is one run of evidence, not two;
+ * one that points the other way from the nightly run is noise either way: on a
+ * busy machine the confirmation once turned a nightly +33.6% CPU time into a
+ * "confirmed improvement" of -26.7% (drift divided out) of unchanged code.
+ */
+static bool nightly_agrees(const json_t *n, bool reg, double threshold)
+{
+    const char *v = json_string_value(json_object_get(n, "verdict"));
+    if (!v)
+        return false;
+    if (strcmp(v, reg ? "regression" : "improvement") == 0)
+        return true;
+    double c = metric_change(n);
+    return strcmp(v, "inconclusive") == 0 && isfinite(c) &&
+           (reg ? c > 100 * threshold : c < -100 * threshold);
+}
 
 /* Does inconclusive metric m (borrowed) of series s deserve a re-run? Not when
  * the change is within the threshold, nor for a metric other than wall or CPU
@@ -726,7 +773,7 @@ static bool rerun_could_settle(const json_t *s, const json_t *m, const struct re
  * the whole batch is counted; q[*ip...] are its metrics' adjusted p-values, *ip
  * moves past them), whether a re-run could settle it, and a metric outvoted by
  * the deciding one. */
-static void series_evaluate(const json_t *s, const json_t *result,
+static void series_evaluate(const json_t *s, const json_t *result, const json_t *nightly,
                             const struct regress_options *opt, const double *q, size_t *ip,
                             struct series_eval *e)
 {
@@ -758,9 +805,55 @@ static void series_evaluate(const json_t *s, const json_t *result,
                 e->outvoted = m;
             continue; /* listed as unsettled below, never a finding */
         }
-        json_array_append_new(e->mine, row_new(s, result, m, qv, has_q));
+        const json_t *n = NULL;
+        if (nightly) {
+            const char *fn = json_string_value(json_object_get(m, "function"));
+            n = find_metric(nightly, json_string_value(json_object_get(m, "metric")), fn ? fn : "");
+            if (!nightly_agrees(n, strcmp(v, "regression") == 0,
+                                series_options(s, opt).threshold)) {
+                if (!e->disputed) {
+                    e->disputed = m;
+                    e->nightly = n;
+                }
+                continue; /* held out below, said why */
+            }
+        }
+        json_t *row = row_new(s, result, m, qv, has_q);
+        if (n && isfinite(metric_change(n))) /* the first of the two runs, as measured */
+            json_object_set_new(json_object_get(row, "detail"), "nightly_change_pct",
+                                json_real(metric_change(n)));
+        json_array_append_new(e->mine, row);
         e->found = true;
     }
+}
+
+/* Why e's disputed verdict (a confirmation run's the nightly run did not share)
+ * makes no finding, into buf. */
+static void disputed_reason(const struct series_eval *e, char *buf, size_t size)
+{
+    const char *name = json_string_value(json_object_get(e->disputed, "metric"));
+    const char *fn = json_string_value(json_object_get(e->disputed, "function"));
+    const char *nv = json_string_value(json_object_get(e->nightly, "verdict"));
+    double nc = metric_change(e->nightly);
+    char nbuf[64];
+    if (isfinite(nc))
+        snprintf(nbuf, sizeof(nbuf), "%+.1f%%, %s", nc,
+                 nv && strcmp(nv, "no_change") == 0 ? "no change" : (nv ? nv : "?"));
+    else
+        snprintf(nbuf, sizeof(nbuf), "not compared");
+    const char *noun = !name                          ? "?"
+                       : strcmp(name, "cpu_s") == 0   ? "CPU time"
+                       : strcmp(name, "wall_s") == 0  ? "wall time"
+                       : strcmp(name, "self_s") == 0  ? "self time"
+                       : strcmp(name, "total_s") == 0 ? "total time"
+                                                      : name;
+    snprintf(buf, size,
+             "the confirmation run found %s %s%s%s %+.1f%% but the nightly run it was to confirm "
+             "did not (%s): one run of evidence, or two that disagree, is noise as likely as a "
+             "change on a busy machine, so no finding; the night stays out of the baseline and "
+             "the next night measures it again",
+             noun, json_string_value(json_object_get(e->disputed, "verdict")) ?: "?",
+             fn && fn[0] ? " of " : "", fn && fn[0] ? fn : "", metric_change(e->disputed), nbuf);
 }
 
 /* A series with no finding tonight: on its second pass it is held out of the
@@ -770,8 +863,23 @@ static void settle_quiet(const json_t *s, json_t *result, const struct series_ev
                          json_t *unsettled)
 {
     if (json_is_true(json_object_get(s, "second_pass")) && !e->found) {
-        json_t *h = hold_new(s, json_object_get(result, "metrics"), e->inconclusive || e->outvoted);
+        json_t *h = hold_new(s, json_object_get(result, "metrics"),
+                             e->inconclusive || e->outvoted || e->disputed);
         hold_reason(h, result);
+        if (e->disputed) {
+            char buf[1024];
+            disputed_reason(e, buf, sizeof(buf));
+            json_t *detail = json_object_get(h, "detail");
+            json_object_set(detail, "metric", json_object_get(e->disputed, "metric"));
+            json_object_set_new(detail, "rule", json_string(ANALYSIS_RULE_UNCONFIRMED));
+            json_object_set_new(detail, "reason", json_string(buf));
+            json_object_set_new(detail, "nightly_change_pct",
+                                isfinite(metric_change(e->nightly))
+                                    ? json_real(metric_change(e->nightly))
+                                    : json_null());
+            json_array_append_new(hold, h);
+            return;
+        }
         const char *dv = json_string_value(json_object_get(deciding_metric(result), "verdict"));
         if (e->outvoted && !(dv && strcmp(dv, "inconclusive") == 0)) {
             char buf[1024];
@@ -849,7 +957,8 @@ static json_t *decide_results(const json_t *series, json_t **results,
     for (size_t i = 0; i < ns; i++) {
         const json_t *s = json_array_get(series, i);
         struct series_eval e;
-        series_evaluate(s, results[i], opt, q, &ip, &e);
+        json_t *nightly = nightly_result(s, opt);
+        series_evaluate(s, results[i], nightly, opt, q, &ip, &e);
         /* tonight's findings against the open ones, into local lists first: a
          * series re-queued to confirm changes nothing yet */
         json_t *my_attach = json_array(), *my_end = json_array();
@@ -874,6 +983,7 @@ static json_t *decide_results(const json_t *series, json_t **results,
         json_decref(my_attach);
         json_decref(my_end);
         json_decref(results[i]);
+        json_decref(nightly);
         json_decref(e.mine);
     }
     free(results);
@@ -986,7 +1096,7 @@ static int parse_samples(struct pgbin v, double **x, size_t *n)
     return 0;
 }
 
-/* The series meta object of a candidate row (columns 7..12 and 14 of BATCH_RUNS_SQL,
+/* The series meta object of a candidate row (columns 7..12, 14 and 15 of BATCH_RUNS_SQL,
  * binary; run_id: its column 2), new, or NULL when a column does not decode. */
 static json_t *series_meta(const struct pgbin *v)
 {
@@ -1008,6 +1118,9 @@ static json_t *series_meta(const struct pgbin *v)
     if (counted) /* its job counted instructions (schema/028) */
         json_object_set_new(o, "counted", json_true());
     json_object_set_new(o, "open_rows", json_array());
+    /* the batch's nightly run, when the candidate is its confirmation (nightly_result()) */
+    if (v[15].p && strcmp((const char *)v[15].p, (const char *)v[2].p) != 0)
+        json_object_set_new(o, "first_run", json_string((const char *)v[15].p));
     return o;
 }
 
@@ -1048,7 +1161,7 @@ static int gather_row(const struct pgbin *v, int ncols, void *arg)
 {
     struct gather_ctx *g = arg;
     int64_t sn, k, at;
-    if (ncols != 15 || pgbin_int64(v[0], &sn) < 0 || pgbin_int64(v[1], &k) < 0 || v[2].p == NULL ||
+    if (ncols != 16 || pgbin_int64(v[0], &sn) < 0 || pgbin_int64(v[1], &k) < 0 || v[2].p == NULL ||
         pgbin_int64(v[3], &at) < 0 || sn < 1 || sn > (int64_t)INT32_MAX)
         return -EIO;
     if ((size_t)sn > g->cap) {
@@ -1303,7 +1416,8 @@ static json_t *quick_result(const struct qseries *s, const struct regress_option
 
 /*
  * The run documents (STORE_RUN_DOC_SQL, with hotspots) of the flagged series' runs,
- * read in one query, into their series' meta as "candidate" and "baseline".
+ * read in one query, into their series' meta as "candidate" and "baseline", and
+ * the batch's nightly run when the candidate is its confirmation ("first").
  */
 static int gather_docs(struct store *store, struct gather_ctx *g, const bool *flagged, char *err,
                        size_t errlen)
@@ -1314,12 +1428,16 @@ static int gather_docs(struct store *store, struct gather_ctx *g, const bool *fl
     } ids = {0};
     size_t count = 0;
     for (size_t i = 0; i < g->n; i++) {
-        for (size_t k = 0; flagged[i] && k < g->v[i].n_runs; k++) {
-            size_t need = strlen(g->v[i].runs[k].run_id) + 2;
+        const char *first = json_string_value(json_object_get(g->v[i].meta, "first_run"));
+        for (size_t k = 0; flagged[i] && k <= g->v[i].n_runs; k++) {
+            const char *id = k < g->v[i].n_runs ? g->v[i].runs[k].run_id : first;
+            if (id == NULL)
+                continue;
+            size_t need = strlen(id) + 2;
             if (ids.cap - ids.len < need + 2)
                 ids.p = xrealloc(ids.p, ids.cap = 2 * ids.cap + need + 64);
             ids.len += (size_t)snprintf(ids.p + ids.len, ids.cap - ids.len, "%s%s",
-                                        count++ ? "," : "{", g->v[i].runs[k].run_id);
+                                        count++ ? "," : "{", id);
         }
     }
     if (count == 0)
@@ -1353,6 +1471,10 @@ static int gather_docs(struct store *store, struct gather_ctx *g, const bool *fl
                 json_array_append(base, d);
         }
         json_object_set_new(s->meta, "baseline", base);
+        const char *first = json_string_value(json_object_get(s->meta, "first_run"));
+        json_t *fd = first ? json_object_get(by_id, first) : NULL;
+        if (fd) /* the nightly run a second pass checks its confirmation against */
+            json_object_set(s->meta, "first", fd);
     }
     json_decref(by_id);
     json_decref(rows);

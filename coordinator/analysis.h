@@ -49,6 +49,14 @@
 #define ANALYSIS_RULE_NOT_DECIDING "not_deciding"
 
 /*
+ * The rule of a held-out series whose confirmation run found a regression
+ * (improvement) that the nightly run it was to confirm did not (it found
+ * none, the other way, or an inconclusive change within the threshold): two
+ * runs that disagree are no evidence (coordinator/analysis.c, nightly_agrees()).
+ */
+#define ANALYSIS_RULE_UNCONFIRMED "unconfirmed"
+
+/*
  * The batch analysis' regression options: lib/regress's defaults, the farm's
  * minimum baseline, and no automatic new level: the runs of an open
  * regression stay held out of its series' baseline (regress_baseline_select,
@@ -88,7 +96,13 @@ struct analysis_summary {
  * series' open findings from earlier batches: {"id", "metric",
  * "function_key", "kind", "baseline_median", "candidate_median"}),
  * "candidate": run document, "baseline": [run documents, oldest first],
- * "threshold": fraction|null}. Returns a new object (caller owns):
+ * "threshold": fraction|null, "second_pass": true on the analysis after
+ * the batch's confirmation runs (the candidate is then the confirmation
+ * run), "first": the nightly run's document on a second pass}. On a second
+ * pass with "first", a regression or improvement of the confirmation run is
+ * a finding only when the nightly run backs it (found the same, or was
+ * inconclusive with a change the same way beyond the threshold): else the
+ * series is held out by rule ANALYSIS_RULE_UNCONFIRMED. Returns a new object (caller owns):
  * {"insert": [regression-row objects (the keys of schema/002_regressions.sql's
  * columns plus "detail"), worst first], "attach": [{"id": open row, "run":
  * candidate run}], "end": [open row ids], "hold": [held_out entries: a

@@ -10,7 +10,9 @@
 #   night 6: a.py really 25% faster on host-b (wall and CPU): queued to confirm
 #     (reference, a.py, reference), then confirmed (bracketed), dated night 6;
 #   night 7: a.py 25% faster on host-a for that night only (its confirmation run is back
-#     at the usual speed): nothing stored, the night held out as dismissed.
+#     at the usual speed): nothing stored, the night held out as dismissed;
+#   night 8: a.py 25% slower on host-a, its confirmation 25% faster: nothing stored, held
+#     out by rule unconfirmed (the confirmation must agree with the nightly run).
 # labels: asan
 source "$PYSCOPE_SRC/tests/integration/lib.sh"
 source "$PYSCOPE_SRC/tests/integration/pg.sh"
@@ -43,6 +45,20 @@ expect_eq "night 7: not confirmed: nothing stored for host-a" 0 \
     "$(pg_sql "SELECT count(*) FROM regressions g JOIN hosts h ON h.id = g.host_id WHERE h.hostname = 'host-a'")"
 expect_eq "night 7: held out of later baselines as dismissed" "7 host-a dismissed" \
     "$(pg_sql "SELECT x.batch_id || ' ' || h.hostname || ' ' || x.reason FROM held_out x JOIN hosts h ON h.id = x.host_id WHERE h.hostname = 'host-a'")"
+
+# night 8: host-a's nightly run 25% slower, its confirmation 25% faster (stranger11 D1:
+# the drift-corrected confirmation of an unchanged script once turned a nightly +33.6%
+# into a "confirmed improvement" of -26.7%): two runs that disagree are no finding
+team_night 0 8 host-a 25 25
+queued=$(team_settled)
+expect_eq "night 8: host-a's one-night slowdown is queued to confirm" 3 "$queued"
+[ "$queued" = 0 ] || team_night 1 8 host-a -25 -25
+team_settled >/dev/null
+expect_eq "night 8: the confirmation points the other way: nothing stored for host-a" 0 \
+    "$(pg_sql "SELECT count(*) FROM regressions g JOIN hosts h ON h.id = g.host_id WHERE h.hostname = 'host-a'")"
+expect_eq "night 8: held out as inconclusive by rule unconfirmed, the nightly change said" \
+    "8 inconclusive unconfirmed true" \
+    "$(pg_sql "SELECT x.batch_id || ' ' || x.reason || ' ' || (x.detail->>'rule') || ' ' || ((x.detail->>'nightly_change_pct')::float8 BETWEEN 20 AND 30) FROM held_out x JOIN hosts h ON h.id = x.host_id WHERE h.hostname = 'host-a' AND x.batch_id = 8")"
 
 CLI="$PYSCOPE_BUILD/cli/pyscope"
 capture "$CLI" report --batch 6 --json --coordinator "$COORD_EP"

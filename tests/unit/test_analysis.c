@@ -3,7 +3,8 @@
  * analysis_decide: no database): what is stored, what is re-run to confirm and
  * what is left alone, for the evidence, held-out and contention rules of
  * lib/regress (issue 11), the batch's Benjamini-Hochberg family, the order of the
- * rows, a series' own threshold and the second pass's held-out series. The store side
+ * rows, a series' own threshold, the second pass's held-out series and its check
+ * of the confirmation run against the nightly run. The store side
  * is covered by the test_team_* and test_coord_* integration tests.
  */
 #include <setjmp.h>
@@ -644,6 +645,69 @@ static void test_second_pass_hold(void **state)
     json_decref(all);
 }
 
+/* A second pass whose confirmation run (the candidate, wall cand_f times the baseline's)
+ * follows a nightly run of wall first_f times it; threshold 10%. */
+static json_t *analyse_confirmed(double first_f, double cand_f, struct analysis_summary *sum)
+{
+    json_t *s = series(6, run_doc(120, cand_f, 0.98 * cand_f, 0.01, 0.7 * cand_f, 120), 2, false);
+    json_object_set_new(s, "second_pass", json_true());
+    json_object_set_new(s, "threshold", json_real(0.10));
+    json_object_set_new(s, "first",
+                        run_doc(121, first_f, 0.98 * first_f, 0.01, 0.7 * first_f, 121));
+    json_t *all = json_pack("[o]", s);
+    json_t *out = analysis_decide(all, NULL, NULL, sum);
+    json_decref(all);
+    return out;
+}
+
+/* The held_out entry of out (borrowed) by rule unconfirmed: its nightly change. */
+static double unconfirmed_hold(const json_t *out)
+{
+    assert_int_equal(json_array_size(json_object_get(out, "insert")), 0);
+    assert_int_equal(json_array_size(json_object_get(out, "hold")), 1);
+    const json_t *h = json_array_get(json_object_get(out, "hold"), 0);
+    assert_string_equal(json_string_value(json_object_get(h, "reason")), "inconclusive");
+    const json_t *d = json_object_get(h, "detail");
+    assert_string_equal(json_string_value(json_object_get(d, "rule")), ANALYSIS_RULE_UNCONFIRMED);
+    assert_non_null(strstr(json_string_value(json_object_get(d, "reason")), "nightly run"));
+    return json_number_value(json_object_get(d, "nightly_change_pct"));
+}
+
+/* A confirmation counts only when the nightly run it confirms backs it (stranger11 D1:
+ * a nightly +33.6% and a confirmation -26.7% became a "confirmed improvement"; a
+ * nightly +6.9% and a confirmation +43% a "confirmed (2 runs)" regression). */
+static void test_second_pass_needs_nightly(void **state)
+{
+    (void)state;
+    struct analysis_summary sum;
+    /* the nightly run regressed, the confirmation improved: nothing stored, held out */
+    json_t *out = analyse_confirmed(1.34, 0.73, &sum);
+    assert_true(unconfirmed_hold(out) > 30);
+    assert_int_equal(sum.held, 1);
+    json_decref(out);
+    /* the nightly run within the threshold, only the confirmation slower */
+    out = analyse_confirmed(1.05, 1.43, &sum);
+    double nc = unconfirmed_hold(out);
+    assert_true(nc > 2 && nc < 8);
+    json_decref(out);
+    /* both slower: stored, confirmed, with both runs' changes */
+    out = analyse_confirmed(1.45, 1.5, &sum);
+    const json_t *r = row_of(json_object_get(out, "insert"), "wall_s");
+    assert_non_null(r);
+    assert_string_equal(json_string_value(json_object_get(r, "state")), "confirmed");
+    double first =
+        json_number_value(json_object_get(json_object_get(r, "detail"), "nightly_change_pct"));
+    assert_true(first > 40 && first < 50);
+    assert_int_equal(json_array_size(json_object_get(out, "hold")), 0);
+    json_decref(out);
+    /* both faster: a confirmed improvement */
+    out = analyse_confirmed(0.7, 0.72, &sum);
+    r = row_of(json_object_get(out, "insert"), "wall_s");
+    assert_non_null(r);
+    assert_string_equal(json_string_value(json_object_get(r, "kind")), "improvement");
+    json_decref(out);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -663,6 +727,7 @@ int main(void)
         cmocka_unit_test(test_batch_family_and_order),
         cmocka_unit_test(test_exact_verdict_not_in_family),
         cmocka_unit_test(test_second_pass_hold),
+        cmocka_unit_test(test_second_pass_needs_nightly),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
