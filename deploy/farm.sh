@@ -230,7 +230,7 @@ if [ -z "${FARM_BUILD:-}" ]; then
     say "installing missing packages"
     "$src/scripts/install-deps.sh"
     farm_pkgs=(libzmq3-dev libinih-dev libprotobuf-c-dev protobuf-c-compiler libpq-dev
-               postgresql iproute2 util-linux)
+               postgresql iproute2 util-linux valgrind)
     missing=()
     for p in "${farm_pkgs[@]}"; do
         dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||

@@ -192,6 +192,10 @@ static void test_examples_file(void **state)
     assert_true(s->n_entries >= 1);
     assert_non_null(s->reference);
     assert_string_equal(s->reference->script, "examples/calibrate.py");
+    /* the farm demo's slowdown (deploy/farm.sh --slowdown) is in slow_script.py: counted,
+     * so that a busy machine cannot hide it (README, "Deterministic instruction counts") */
+    assert_string_equal(s->entries[0].script, "examples/slow_script.py");
+    assert_true(s->entries[0].instructions);
     suite_destroy(&s);
     free(path);
 
