@@ -598,44 +598,62 @@ static void fd_max_delta(const struct flame_diff *fd, int32_t id, int depth, voi
 }
 
 struct fd_gone {
-    int32_t id;
+    int32_t frame;
     double base;
 };
 
 static int fd_gone_cmp(const void *a, const void *b)
 {
     const struct fd_gone *x = a, *y = b;
-    return (x->base < y->base) - (x->base > y->base);
+    if (x->base != y->base)
+        return (x->base < y->base) - (x->base > y->base);
+    return (x->frame > y->frame) - (x->frame < y->frame);
 }
 
-/* List the frames the candidate no longer runs (none of their time left), biggest first. */
+/*
+ * List the functions the candidate no longer runs, biggest first: a frame with baseline
+ * time and none of the candidate's under any caller. A node is a call path, not a
+ * function: a path the candidate's samples missed (a recursion that went one level less
+ * deep in its runs, the function called from elsewhere now) is not a function gone, and the
+ * function it names is listed only when no path of the candidate runs it (a team report
+ * blamed fib and said "No longer run: fib" of its deepest sampled recursion). A function
+ * gone under several callers is listed once, with its time under all of them.
+ */
 static void fd_write_gone(FILE *out, const struct flame_diff *fd)
 {
     double floor_w = 0.01 * flame_diff_total(fd, 0);
-    struct fd_gone *g = xcalloc(fd->n, sizeof(*g));
-    size_t n = 0;
+    double *cand = xcalloc(fd->nframes ? fd->nframes : 1, sizeof(*cand));
+    struct fd_gone *g = xcalloc(fd->nframes ? fd->nframes : 1, sizeof(*g));
+    for (size_t i = 1; i < fd->n; i++)
+        cand[fd->nodes[i].frame] += fd_mean(fd, (int32_t)i, 1);
+    for (size_t f = 0; f < fd->nframes; f++)
+        g[f].frame = (int32_t)f;
     for (size_t i = 1; i < fd->n; i++) {
         const struct fd_node *nd = &fd->nodes[i];
-        double base = fd_mean(fd, (int32_t)i, 0);
-        if (!nd->keep || fd_mean(fd, (int32_t)i, 1) > 0 || base < floor_w || base <= 0)
+        if (!nd->keep || cand[nd->frame] > 0)
             continue;
-        if (nd->parent > 0 && fd_mean(fd, nd->parent, 1) <= 0)
-            continue; /* its caller vanished too: listed instead */
-        g[n++] = (struct fd_gone){(int32_t)i, base};
+        if (nd->parent > 0 && cand[fd->nodes[nd->parent].frame] <= 0)
+            continue; /* its caller is gone too: its time is the caller's */
+        g[nd->frame].base += fd_mean(fd, (int32_t)i, 0);
     }
+    size_t n = 0;
+    for (size_t f = 0; f < fd->nframes; f++)
+        if (g[f].base > 0 && g[f].base >= floor_w)
+            g[n++] = g[f];
     if (n) {
         qsort(g, n, sizeof(*g), fd_gone_cmp);
         fputs("<p class=\"note\">No longer run: ", out);
         for (size_t i = 0; i < n && i < FD_MAX_GONE; i++) {
             char b[32];
+            const char *key = fd->frames[g[i].frame];
             html_fmt_secs(b, sizeof(b), g[i].base);
             fputs(i ? ", <code title=\"" : "<code title=\"", out);
-            html_write_str(out, fd->frames[fd->nodes[g[i].id].frame]);
+            html_write_str(out, key);
             fputs("\">", out);
             char *file, *name;
             long line;
-            funckey_split(fd->frames[fd->nodes[g[i].id].frame], &file, &name, &line);
-            html_write_str(out, name[0] ? name : fd->frames[fd->nodes[g[i].id].frame]);
+            funckey_split(key, &file, &name, &line);
+            html_write_str(out, name[0] ? name : key);
             fprintf(out, "</code> (\xe2\x88\x92%s)", b);
             free(file);
             free(name);
@@ -645,6 +663,7 @@ static void fd_write_gone(FILE *out, const struct flame_diff *fd)
         fputs(".</p>\n", out);
     }
     free(g);
+    free(cand);
 }
 
 void flame_diff_write_svg(FILE *out, const struct flame_diff *fd, const char *id)

@@ -13,8 +13,9 @@
  * change of its time against the baseline, as differential flame graphs do
  * (red: grew, blue: shrank, grey: about the same; intensity relative to the
  * largest change below the root), with a tooltip (<title>) giving both times
- * and the change. Frames the candidate no longer runs have no width: they
- * are listed under the graph.
+ * and the change. Frames the candidate no longer runs have no width; the
+ * functions it runs under no caller at all (a path its samples missed, such as
+ * one level less of a recursion, is not one) are listed under the graph.
  *
  * The tree travels inside JSON reports (the team report) in a compact form
  * (flame_diff_to_json) and is read back by flame_diff_from_json, which treats
@@ -95,7 +96,7 @@ struct flame_diff *flame_diff_from_json(const json_t *doc, char *err, size_t err
 
 /*
  * Write the graph as an inline <svg> (a self-contained figure, no script),
- * with a legend line and the list of frames that vanished, to out. id
+ * with a legend line and the list of functions that vanished, to out. id
  * (a fixed string, not input) names the figure for tests and anchors.
  * Writes a note instead when the diff is empty on either side.
  */

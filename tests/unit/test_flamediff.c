@@ -238,6 +238,74 @@ static void test_svg_colours_by_change(void **state)
     flame_diff_destroy(&fd);
 }
 
+/* A report (pyscope.report/1: profile.stacks, summary.wall_s.median) of wall seconds whose
+ * stacks (new, taken) are keys, root first. */
+static json_t *report_of(json_t *stacks, double wall)
+{
+    return json_pack("{s:s, s:{s:o}, s:{s:{s:f}}}", "schema", "pyscope.report/1", "profile",
+                     "stacks", stacks, "summary", "wall_s", "median", wall);
+}
+
+#define FIB_MOD   "fib.py:<module>:1"
+#define FIB       "fib.py:fib:11"
+#define FIB_CACHE "fib.py:cache:30"
+#define FIB_MAIN  "fib.py:main:20"
+
+/* <module> then fib called recursively depth times, samples samples; then leaf when given. */
+static json_t *fib_stack(int depth, int samples, const char *leaf)
+{
+    json_t *fr = json_pack("[s]", FIB_MOD);
+    for (int i = 0; i < depth; i++)
+        json_array_append_new(fr, json_string(FIB));
+    if (leaf)
+        json_array_append_new(fr, json_string(leaf));
+    return json_pack("{s:o, s:i, s:s}", "frames", fr, "samples", samples, "thread", "MainThread");
+}
+
+/*
+ * Two profiles of a recursive fib (stranger11: a team report blamed fib and its flame graph
+ * said "No longer run: fib (-15.8 ms)"): the candidate's samples caught the recursion one
+ * level less deep (fib^4, not fib^5), so the path fib^5 has no candidate time, but fib runs.
+ * Only functions run under no caller are listed: main, and cache once with its time under
+ * both callers (<module> and fib), not once per path.
+ */
+static void test_gone_means_function_not_path(void **state)
+{
+    (void)state;
+    json_t *base = report_of(json_pack("[o, o, o, o, o]", fib_stack(5, 4, NULL),
+                                       fib_stack(3, 2, NULL), fib_stack(1, 1, FIB_CACHE),
+                                       fib_stack(0, 1, FIB_CACHE), fib_stack(0, 2, FIB_MAIN)),
+                             0.1);
+    json_t *cand =
+        report_of(json_pack("[o, o]", fib_stack(4, 6, NULL), fib_stack(2, 4, NULL)), 0.1);
+    struct flame_diff *fd = flame_diff_new();
+    assert_true(flame_diff_add_report(fd, FLAME_BASE, base));
+    assert_true(flame_diff_add_report(fd, FLAME_CAND, cand));
+    flame_diff_prune(fd, FLAME_DIFF_MIN_SHARE, FLAME_DIFF_MAX_NODES);
+    char *svg = svg_of(fd);
+    const char *gone = strstr(svg, "No longer run: ");
+    assert_non_null(gone);
+    assert_non_null(strstr(gone, "No longer run: <code title=\"" FIB_CACHE "\">cache</code> "
+                                 "(\xe2\x88\x92"
+                                 "20.0 ms), <code title=\"" FIB_MAIN "\">main</code> (\xe2\x88\x92"
+                                 "20.0 ms).</p>"));
+    assert_null(strstr(gone, ">fib</code>"));
+    free(svg);
+    /* the same through the team report's JSON */
+    json_t *doc = flame_diff_to_json(fd);
+    char err[128];
+    struct flame_diff *back = flame_diff_from_json(doc, err, sizeof(err));
+    assert_non_null(back);
+    svg = svg_of(back);
+    assert_null(strstr(strstr(svg, "No longer run: "), ">fib</code>"));
+    free(svg);
+    flame_diff_destroy(&back);
+    json_decref(doc);
+    flame_diff_destroy(&fd);
+    json_decref(base);
+    json_decref(cand);
+}
+
 /* Characters (code points) of the UTF-8 text s[0..len). */
 static size_t utf8_chars(const char *s, size_t len)
 {
@@ -306,6 +374,7 @@ int main(void)
         cmocka_unit_test(test_json_round_trip),
         cmocka_unit_test(test_hostile_json),
         cmocka_unit_test(test_svg_colours_by_change),
+        cmocka_unit_test(test_gone_means_function_not_path),
         cmocka_unit_test(test_svg_untrusted_name),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
