@@ -61,7 +61,8 @@
 # process groups killed, PostgreSQL stopped, namespaces and links deleted.
 #
 # Exit status (with --once, or of the start with --detach): 0 every night ran and the report
-# was rendered; 2 a bad option or a missing --suite/--workspace (said, nothing started);
+# was rendered; 2 a bad option, a missing --suite/--workspace or a FARM_BUILD that is no
+# folder (said, nothing started);
 # 2 or 4 a night's pyscope submit failed so that every night would (invalid
 # suite, unknown host or Python; coordinator failed): no more nights played; 3 a night's job
 # did not end ok; 1 anything else (a night not analysed within an hour, no report).
@@ -249,7 +250,13 @@ if [ -z "${FARM_BUILD:-}" ]; then
     "$src/scripts/build.sh" "$src/build" -DPYSCOPE_WERROR=OFF
     build=$src/build
 else
-    build=$FARM_BUILD
+    # absolute: DIR/env puts its cli folder on PATH, for shells anywhere
+    [ -d "$FARM_BUILD" ] || {
+        echo "farm.sh: FARM_BUILD=$FARM_BUILD is not a folder: set it to a build folder" \
+            "(scripts/build.sh DIR), or unset it to build into $src/build" >&2
+        exit 2
+    }
+    build=$(cd "$FARM_BUILD" && pwd)
 fi
 coord_bin=$build/coordinator/pyscope-coordinator
 agent_bin=$build/agent/pyscope-agent

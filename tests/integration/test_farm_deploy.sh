@@ -4,7 +4,7 @@
 # nothing running: no daemon, no PostgreSQL, no namespace or link. Its messages say what runs,
 # where the reports and logs are, how to use and stop it. Its agents get the workspace's git
 # checkout as their repository: `pyscope try` runs on it, and a try the agents refuse says
-# their reason.
+# their reason. A relative FARM_BUILD still gives a DIR/env that works from any folder.
 source "$PYSCOPE_SRC/tests/integration/lib.sh"
 export FARM_BUILD=$PYSCOPE_BUILD FARM_ID="pt$((RANDOM % 9000 + 1000))"
 export FARM_SUBNET="10.78.$((RANDOM % 250 + 1))"
@@ -114,9 +114,18 @@ if command -v git >/dev/null; then
     echo "f(1000)" >>"$ws/ex/a.py"
     git -C "$ws" -c user.name=t -c user.email=t@t commit -qam head
 fi
+# FARM_BUILD relative to the folder farm.sh starts in (stranger11's D9: DIR/env then put
+# "build/cli" on PATH, so `source DIR/env` found pyscope only from there)
 st=0
-"$farm" --detach --no-curve --port "$((port + 2))" "${args[@]}" >/dev/null 2>"$T/det.err" || st=$?
+(cd "$(dirname "$PYSCOPE_BUILD")" && FARM_BUILD=$(basename "$PYSCOPE_BUILD") \
+    "$farm" --detach --no-curve --port "$((port + 2))" "${args[@]}") >/dev/null 2>"$T/det.err" ||
+    st=$?
 expect_eq "farm.sh --detach --no-curve exit status" "0" "$st"
+expect_match "DIR/env puts the cli folder on PATH by its absolute path" \
+    "^export PATH=/[^:]*/cli:" "$(grep '^export PATH=' "$T/farm/env")"
+# shellcheck disable=SC1091
+expect_eq "... so a shell that sources it elsewhere finds pyscope" "$PYSCOPE_BUILD/cli/pyscope" \
+    "$(cd / && source "$T/farm/env" && command -v pyscope)"
 expect_match "--no-curve announced" "CURVE off" "$(cat "$T/det.err")"
 expect_match "--detach: how to stop it" "stop: +$PYSCOPE_SRC/deploy/farm.sh stop --dir $T/farm" "$(cat "$T/det.err")"
 expect_match "--detach: how to use it" "source $T/farm/env, then" "$(cat "$T/det.err")"
@@ -175,5 +184,10 @@ for bad in "--slowdown-night 4 --slowdown 30abc" "--slowdown-night 4 --slowdown 
     expect_match "farm.sh $bad: said why" "^farm.sh: " "$(head -1 "$T/bad.err")"
     expect_nomatch "farm.sh $bad: nothing was started, none stopped" "stopped" "$(cat "$T/bad.err")"
 done
+st=0
+FARM_BUILD=$T/no-such-build "$farm" --dir "$T/badfarm" >/dev/null 2>"$T/bad.err" || st=$?
+expect_eq "FARM_BUILD that is no folder: exit 2" 2 "$st"
+expect_match "... said" "^farm.sh: FARM_BUILD=$T/no-such-build is not a folder" "$(cat "$T/bad.err")"
+expect_nomatch "... nothing was started, none stopped" "stopped" "$(cat "$T/bad.err")"
 expect_eq "no state left by the refused starts" "" "$(ls "$T/badfarm" 2>/dev/null | grep -x state)"
 finish
