@@ -218,20 +218,20 @@ static void report_text_series(const json_t *rows, bool worse)
     free(sb);
     const char *st = json_string_value(json_object_get(g, "state"));
     printf(", %s", st ? st : "?");
-    /* how it was confirmed (coordinator/analysis.c), as the HTML says it */
-    const json_t *conf = json_object_get(g, "confirmation");
-    const char *method = json_string_value(json_object_get(conf, "method"));
-    if (method && strcmp(method, "bracketed") == 0) {
-        char *ref = sanitize_dup(json_get_string(conf, "reference", "the reference"), 0);
-        double dc = json_get_number(conf, "drift_cpu_pct", NAN);
-        printf(" (bracketed by %s", ref);
-        if (isfinite(dc))
-            printf(", the machine's CPU drift %+.1f%% divided out", dc);
-        printf(")");
-        free(ref);
-    } else if (method && strcmp(method, "re-run") == 0) {
-        printf(" (a plain re-run)");
+    /* how it was confirmed (coordinator/analysis.c) and when it ended, as the HTML says it */
+    char *how = html_team_confirmation_text(json_object_get(g, "confirmation"));
+    char *ended = html_team_ended_text(g);
+    if (how) {
+        fputs(" (", stdout);
+        sanitize_fwrite(stdout, how, strlen(how), 0);
+        fputs(")", stdout);
     }
+    if (ended) {
+        fputs(", ", stdout);
+        sanitize_fwrite(stdout, ended, strlen(ended), 0);
+    }
+    free(how);
+    free(ended);
     size_t n = json_array_size(rows);
     printf("; %zu metric%s flagged", n, n == 1 ? "" : "s");
     const json_t *worst = json_array_get(rows, 0);
@@ -284,11 +284,25 @@ static void report_print_text(const json_t *doc)
         json_int_t total = json_integer_value(json_object_get(rep, key));
         snprintf(key, sizeof(key), "%s_total", kinds[k]);
         json_int_t metrics = json_integer_value(json_object_get(rep, key));
-        size_t n = json_array_size(groups);
+        snprintf(key, sizeof(key), "%s_open_total", kinds[k]);
+        const json_t *open_total = json_object_get(rep, key);
+        size_t n = json_array_size(groups), open = 0;
+        json_array_foreach(groups, i, g)
+        {
+            size_t r;
+            const json_t *row;
+            bool any = false;
+            json_array_foreach(g, r, row) any |= html_team_row_open(row);
+            open += any;
+        }
+        if (json_is_integer(open_total) && json_integer_value(open_total) >= 0)
+            open = (size_t)json_integer_value(open_total);
         printf("%s%s: %zu series", k ? "\n" : "", k ? "Improvements" : "Regressions",
                total > (json_int_t)n ? (size_t)total : n);
         if (metrics > 0)
             printf(" (%" JSON_INTEGER_FORMAT " metric%s)", metrics, metrics == 1 ? "" : "s");
+        if (n > 0 || total > 0)
+            printf(", %zu still open", open);
         if (total > (json_int_t)n)
             printf(", showing the worst %zu (--limit N lists up to 1000)", n);
         else if (n)

@@ -19,6 +19,7 @@
 
 #include "bisection.h"
 #include "flamediff.h"
+#include "html_team.h"
 #include "query_series.h"
 #include "revrange.h"
 #include "stats.h"
@@ -52,18 +53,23 @@ static const char BATCHES_SQL[] =
 /*
  * The findings of kind $2 of the batches $1 (bigint[]), as a subquery: id, series
  * (script, host, Python build), whole-script metrics with function_key '', |change|,
- * and whether its triage leaves it open (the renderer's is_open: new, confirmed, ack).
+ * and whether it is still open: its triage leaves it open (new, confirmed, ack) and it
+ * has not ended (html_team_row_open, lib/html_team.h).
  */
 #define FINDINGS_SQL                                                                               \
     "(SELECT g.id, g.script_id, g.host_id, g.python_build, g.function_key,"                        \
-    " coalesce(abs(g.change_pct), 0) AS a, g.state IN ('new', 'confirmed', 'ack') AS open"         \
+    " coalesce(abs(g.change_pct), 0) AS a,"                                                        \
+    " g.state IN ('new', 'confirmed', 'ack') AND g.ended_batch_id IS NULL AS open"                 \
     " FROM regressions g WHERE (g.batch_id = ANY($1::bigint[]) OR g.last_batch_id = "              \
     "ANY($1::bigint[])) AND g.kind = $2)"
 
 /* The metric rows listed of one series: its whole-script metrics first, then its worst functions */
 #define REPORT_SERIES_ROWS_SQL "40"
 
-/* clang-format off: the range macro (coordinator/revrange.h) in the middle of the SQL */
+/* clang-format off: the range macro (coordinator/revrange.h) in the middle of the SQL.
+ * json_build_object takes at most 100 arguments (PostgreSQL's FUNC_MAX_ARGS): this one has
+ * 100 (50 members, the range macro's 2 and the bisection included), so a new member goes
+ * into a nested object. */
 // clang-format off
 static const char REGRESSIONS_SQL[] =
     "SELECT json_build_object('id', g.id, 'batch_id', g.batch_id, 'script', s.key,"
@@ -83,7 +89,8 @@ static const char REGRESSIONS_SQL[] =
     " 'batch_label', b.label, 'batch_commit', b.\"commit\", 'batch_finished', "
     "pyscope_ts(b.finished),"
     " 'good_batch_id', gb.id, 'good_batch_label', gb.label, 'good_commit', gb.\"commit\","
-    " 'ended_batch_id', g.ended_batch_id, 'confirmation', g.confirmation,"
+    " 'ended_batch_id', g.ended_batch_id, 'ended_batch_label', eb.label,"
+    " 'confirmation', g.confirmation,"
     " 'bisection', " BISECTION_OF_SQL(g) ","
     " " REVRANGE_ENDS_SQL(g) ")::text"
     " FROM (SELECT k.id, k.open, k.worst, k.first FROM (SELECT f.id, x.open, x.worst, x.first,"
@@ -101,6 +108,7 @@ static const char REGRESSIONS_SQL[] =
     /* the batch of the newest baseline run: the last one known good */
     " LEFT JOIN runs lr ON lr.run_id = g.baseline_runs[cardinality(g.baseline_runs)]"
     " LEFT JOIN batches gb ON gb.id = lr.batch_id"
+    " LEFT JOIN batches eb ON eb.id = g.ended_batch_id"
     " ORDER BY t.open DESC, t.worst DESC, t.first, coalesce(abs(g.change_pct), 0) DESC, g.id";
 // clang-format on
 
@@ -210,9 +218,30 @@ static void add_once(json_t *arr, json_t *seen, const char *s)
 }
 
 /*
- * {host: {script: finding}}: the worst open finding of (script, host) on the
- * script's wall or CPU time among regs and imps (borrowed; regressions
- * first), not triaged invalid or expected, not ended. New.
+ * How well finding row g (borrowed) speaks for its series' matrix cell, lower first: a
+ * regression before an improvement; the metric that decided the series' run (its
+ * "decision": every row of the run carries it), then the whole-script metrics as the
+ * report's sentences rank them (wall time, CPU time, instructions, memory), then a
+ * function's.
+ */
+static int cell_rank(const json_t *g)
+{
+    const char *decided =
+        json_string_value(json_object_get(json_object_get(g, "decision"), "metric"));
+    const char *metric = json_string_value(json_object_get(g, "metric"));
+    const char *kind = json_string_value(json_object_get(g, "kind"));
+    bool whole = !json_is_string(json_object_get(g, "function"));
+    int rank = whole && decided && metric && strcmp(decided, metric) == 0 ? 0
+               : whole ? 1 + html_team_lead_rank(g)
+                       : 6;
+    return (kind && strcmp(kind, "improvement") == 0 ? 10 : 0) + rank;
+}
+
+/*
+ * {host: {script: finding}}: the finding that flags the (script, host) cell among regs and
+ * imps (borrowed): an open one (html_team_row_open: new, confirmed or ack, not ended), the
+ * best by cell_rank (the report's rows come worst first, and the worst row of a series
+ * decided on its wall time may be its CPU time), the first of equals. New.
  */
 static json_t *cell_flags(const json_t *regs, const json_t *imps)
 {
@@ -223,16 +252,16 @@ static json_t *cell_flags(const json_t *regs, const json_t *imps)
         const json_t *g;
         json_array_foreach(lists[l], i, g)
         {
-            const char *st = json_string_value(json_object_get(g, "state"));
             const char *script = json_string_value(json_object_get(g, "script"));
             const char *host = json_string_value(json_object_get(g, "host"));
-            if (!st || !script || !host || strcmp(st, "invalid") == 0 ||
-                strcmp(st, "expected") == 0 || !json_is_null(json_object_get(g, "ended_batch_id")))
+            if (!script || !host || !json_is_string(json_object_get(g, "state")) ||
+                !html_team_row_open(g))
                 continue;
             json_t *by_script = json_object_get(flags, host);
             if (by_script == NULL)
                 json_object_set_new_nocheck(flags, host, by_script = json_object());
-            if (json_object_get(by_script, script) == NULL)
+            const json_t *had = json_object_get(by_script, script);
+            if (!had || cell_rank(g) < cell_rank(had))
                 json_object_set_nocheck(by_script, script, (json_t *)g);
         }
     }
@@ -334,11 +363,15 @@ static int add_matrix(struct store *store, json_t *doc, const json_t *scope, uin
                                  f ? json_string_value(json_object_get(f, "kind")) : "ok");
         if (f) {
             double before = level_median(level, since, true, &before_runs);
+            /* the finding's own metric (the one that decided): its level before and after */
             json_object_set_new(cell, "finding",
-                                json_pack("{s:O, s:O, s:O, s:O, s:I, s:o}", "id",
-                                          json_object_get(f, "id"), "metric",
+                                json_pack("{s:O?, s:O?, s:O?, s:O?, s:O?, s:O?, s:O?, s:I, s:o}",
+                                          "id", json_object_get(f, "id"), "metric",
                                           json_object_get(f, "metric"), "change_pct",
-                                          json_object_get(f, "change_pct"), "since_batch_id",
+                                          json_object_get(f, "change_pct"), "baseline_median",
+                                          json_object_get(f, "baseline_median"), "candidate_median",
+                                          json_object_get(f, "candidate_median"), "unit",
+                                          json_object_get(f, "unit"), "since_batch_id",
                                           json_object_get(f, "batch_id"), "runs_before",
                                           (json_int_t)before_runs, "median_wall_s_before",
                                           isfinite(before) ? json_real(before) : json_null()));

@@ -133,10 +133,12 @@ int html_team_lead_rank(const json_t *g)
     return 4;
 }
 
-static bool is_open(const json_t *g)
+bool html_team_row_open(const json_t *g)
 {
     const char *st = json_get_string(g, "state", NULL);
-    return !st || is(st, "new") || is(st, "confirmed") || is(st, "ack");
+    const json_t *ended = json_object_get(g, "ended_batch_id");
+    return (!st || is(st, "new") || is(st, "confirmed") || is(st, "ack")) &&
+           (!ended || json_is_null(ended));
 }
 
 /* "script\x1ffingerprint\x1fbuild"; new. */
@@ -195,7 +197,7 @@ static struct group *make_groups(const json_t *list, const json_t *trends, const
         gr->rows[gr->n++] = g;
         if (!gr->lead || html_team_lead_rank(g) < html_team_lead_rank(gr->lead))
             gr->lead = g;
-        gr->open |= is_open(g);
+        gr->open |= html_team_row_open(g);
     }
     json_array_foreach(trends, i, g)
     {
@@ -343,21 +345,48 @@ static void since_phrase(FILE *out, const struct html_site *site, const json_t *
     }
 }
 
-/* How a finding was confirmed (its "confirmation", coordinator/analysis.c): "; bracketed by
- * REF, the machine's drift (CPU +25.2%, wall +3.1%) divided out", "; a plain re-run: WHY". */
-static void confirm_phrase(FILE *out, const json_t *c)
+char *html_team_confirmation_text(const json_t *c)
 {
     const char *method = json_get_string(c, "method", NULL);
     if (is(method, "bracketed")) {
-        fputs("; bracketed by ", out);
-        esc(out, json_get_string(c, "reference", "the reference script"));
-        double dc = json_get_number(c, "drift_cpu_pct", NAN),
-               dw = json_get_number(c, "drift_wall_pct", NAN);
-        if (isfinite(dc) && isfinite(dw))
-            fprintf(out, ", the machine's drift (CPU %+.1f%%, wall %+.1f%%) divided out", dc, dw);
-    } else if (is(method, "re-run") || is(method, "none")) {
-        fputs(is(method, "none") ? "; not re-run: " : "; a plain re-run: ", out);
-        esc(out, json_get_string(c, "why", "no reference"));
+        const char *ref = json_get_string(c, "reference", NULL);
+        double dc = json_get_number(c, "drift_cpu_pct", NAN);
+        if (!ref || !*ref)
+            ref = "the reference script";
+        return isfinite(dc)
+                   ? xasprintf("bracketed by %s, the machine's CPU drift %+.1f%% divided out", ref,
+                               dc)
+                   : xasprintf("bracketed by %s", ref);
+    }
+    if (is(method, "re-run") || is(method, "none")) {
+        const char *why = json_get_string(c, "why", NULL);
+        return xasprintf("%s: %s", is(method, "none") ? "not re-run" : "a plain re-run",
+                         why && *why ? why : "no reference");
+    }
+    return NULL;
+}
+
+char *html_team_ended_text(const json_t *g)
+{
+    const json_t *ended = json_object_get(g, "ended_batch_id");
+    if (!json_is_integer(ended))
+        return NULL;
+    const char *label = json_get_string(g, "ended_batch_label", NULL);
+    if (label && *label)
+        return xasprintf("ended with %s (batch %" JSON_INTEGER_FORMAT ")", label,
+                         json_integer_value(ended));
+    return xasprintf("ended with batch %" JSON_INTEGER_FORMAT, json_integer_value(ended));
+}
+
+/* "; bracketed by REF, the machine's CPU drift +25.2% divided out", "; a plain re-run: WHY"
+ * (html_team_confirmation_text, escaped). */
+static void confirm_phrase(FILE *out, const json_t *c)
+{
+    char *text = html_team_confirmation_text(c);
+    if (text) {
+        fputs("; ", out);
+        html_write_str(out, text);
+        free(text);
     }
 }
 
@@ -379,6 +408,14 @@ static void state_phrase(FILE *out, const json_t *g)
         fputs("new, judged by size (too few runs for a test)", out);
     else
         esc(out, st);
+    /* an ended finding is no longer open, whatever its triage says: when it ended */
+    char *ended = html_team_ended_text(g);
+    if (ended) {
+        fputs(", <b class=\"ended\">", out);
+        html_write_str(out, ended);
+        fputs("</b>", out);
+        free(ended);
+    }
     fputs("</span>", out);
 }
 
@@ -776,7 +813,7 @@ static void count_series(const json_t *list, size_t *series, size_t *hosts, size
                                json_get_string(g, "host_fingerprint", NULL),
                                json_get_string(g, "python_build", NULL));
         json_object_set_new(s, key, json_true());
-        if (is_open(g))
+        if (html_team_row_open(g))
             json_object_set_new(o, key, json_true());
         free(key);
         const char *fp = json_get_string(g, "host_fingerprint", NULL);
@@ -803,8 +840,13 @@ static struct totals kind_totals(const json_t *rep, const char *kind)
     t.series = list_total(rep, key, s);
     snprintf(key, sizeof(key), "%s_hosts_total", kind);
     t.hosts = list_total(rep, key, h);
+    /* still open: the coordinator's count when it gives one (it counts every finding and
+     * knows which ended), even when it is below the list's */
     snprintf(key, sizeof(key), "%s_open_total", kind);
-    t.open = list_total(rep, key, o);
+    const json_t *open = json_object_get(rep, key);
+    t.open = json_is_integer(open) && json_integer_value(open) >= 0
+                 ? (size_t)json_integer_value(open)
+                 : o;
     return t;
 }
 
@@ -982,6 +1024,54 @@ static json_t *index_cells(const json_t *cells)
     return index;
 }
 
+/*
+ * The rest of a flagged matrix cell's <td> (borrowed cell, after its class) up to its level:
+ * a title naming its finding (the metric that decided, its change, since when, its id) and
+ * the series' median wall time before the finding, shown before the level since it
+ * ("2.894 s \u2192 3.594 s").
+ */
+static void flagged_cell(FILE *out, const json_t *cell, const char *status)
+{
+    const json_t *f = json_object_get(cell, "finding");
+    const char *noun = html_verdict_noun(json_get_string(f, "metric", NULL));
+    double before;
+    char b[48] = "";
+    bool has_before = json_get_finite(f, "median_wall_s_before", &before);
+    if (has_before)
+        html_fmt_secs(b, sizeof(b), before);
+    fprintf(out, " title=\"%s", status);
+    if (json_is_object(f)) {
+        fputs(" ", out);
+        pct_field(out, f, "change_pct");
+        fprintf(out, " in %s since batch ", noun ? noun : "a metric");
+        int_field(out, f, "since_batch_id");
+        fputs(" (finding ", out);
+        int_field(out, f, "id");
+        fputs(")", out);
+        double bm, cm;
+        if (json_get_finite(f, "baseline_median", &bm) &&
+            json_get_finite(f, "candidate_median", &cm)) {
+            char vb[48], vc[48];
+            html_verdict_value(vb, sizeof(vb), bm, html_verdict_unit(f));
+            html_verdict_value(vc, sizeof(vc), cm, html_verdict_unit(f));
+            fputs(": ", out);
+            html_write_str(out, vb);
+            fputs(" \xe2\x86\x92 ", out);
+            html_write_str(out, vc);
+        }
+        if (has_before) {
+            fputs("; median wall time before it (", out);
+            int_field(out, f, "runs_before");
+            fputs(" runs) \xe2\x86\x92 since it (", out);
+            int_field(out, cell, "runs");
+            fputs(" runs)", out);
+        }
+    }
+    fputs("\">", out);
+    if (has_before)
+        fprintf(out, "<span class=\"muted before\">%s \xe2\x86\x92</span> ", b);
+}
+
 static void write_matrix(FILE *out, const json_t *matrix)
 {
     const json_t *hosts = json_object_get(matrix, "hosts");
@@ -1037,8 +1127,12 @@ static void write_matrix(FILE *out, const json_t *matrix)
             char buf[48] = "-";
             if (json_get_finite(cell, "median_wall_s", &v))
                 html_fmt_secs(buf, sizeof(buf), v);
-            fprintf(out, "<td class=\"num %s\"%s>%s%s</td>", known ? st : "ok-cell",
-                    known ? " title=\"flagged\"" : "", buf,
+            fprintf(out, "<td class=\"num %s\"", known ? st : "ok-cell");
+            if (known)
+                flagged_cell(out, cell, st);
+            else
+                fputs(">", out);
+            fprintf(out, "%s%s</td>", buf,
                     is(st, "regression")    ? " \xe2\x96\xb2"
                     : is(st, "improvement") ? " \xe2\x96\xbc"
                                             : "");

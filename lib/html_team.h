@@ -22,6 +22,7 @@
 #define PYSCOPE_HTML_TEAM_H
 
 #include <jansson.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
 
@@ -33,6 +34,29 @@
  * hotspots. The HTML and `pyscope report --text` pick a series' lead row by it.
  */
 int html_team_lead_rank(const json_t *row);
+
+/*
+ * Whether a finding row (borrowed) is still open: its triage leaves it open (state new,
+ * confirmed or ack, or none given) and it has not ended (no "ended_batch_id": the series
+ * went back to its old level, or a new step of it began). The report's "still open".
+ */
+bool html_team_row_open(const json_t *row);
+
+/*
+ * How a finding was confirmed, in words, from its "confirmation" (borrowed,
+ * coordinator/analysis.c): "bracketed by REF, the machine's CPU drift +25.2% divided out",
+ * "a plain re-run: WHY" or "not re-run: WHY"; NULL when it says none. A new plain string
+ * (caller frees) holding the document's text as is: escape or sanitise it to show it. The
+ * HTML and `pyscope report --text` say it the same way.
+ */
+char *html_team_confirmation_text(const json_t *confirmation);
+
+/*
+ * When a finding row (borrowed) ended: "ended with night 6 (batch 6)" (its
+ * "ended_batch_label", else "ended with batch 6"); NULL while it is ongoing. A new plain
+ * string as html_team_confirmation_text's.
+ */
+char *html_team_ended_text(const json_t *row);
 
 /*
  * Write the page for doc (borrowed; the whole Query reply or its "report"

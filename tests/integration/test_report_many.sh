@@ -5,7 +5,8 @@
 # coordinator cuts the list to fit its 1 MiB reply and says so); a bad --limit is a usage
 # error. The limit counts series, not metric rows: 10 series x 12 metrics (120 rows) are all
 # listed, each whole and spoken of by its wall time, and the headline counts every series
-# even when the list is cut (--limit 3).
+# even when the list is cut (--limit 3). A finding that ended is not counted still open and
+# says when it ended; a flagged matrix cell names the finding of the metric that decided.
 # labels: asan
 source "$PYSCOPE_SRC/tests/integration/lib.sh"
 source "$PYSCOPE_SRC/tests/integration/pg.sh"
@@ -102,13 +103,63 @@ expect_eq "--limit 3: 3 whole series, 36 rows" 36 "$(grep -o '<tr data-id="' "$T
 expect_match "--limit 3: the worst series are listed" 'bench/r10\.py' "$html"
 capture "$PYSCOPE" report --batch 2 --text
 expect_eq "--text" 0 "$RC"
-expect_match "--text counts series" "Regressions: 10 series \\(120 metrics\\), worst first" "$OUT"
+expect_match "--text counts series" "Regressions: 10 series \\(120 metrics\\), 10 still open, worst first" "$OUT"
 expect_eq "--text: a sentence per series" 10 "$(grep -c '^bench/r[0-9]*\.py is [0-9.]*% slower on ' <<<"$OUT")"
 expect_match "--text: each says its commit and metrics" \
     '^bench/r10\.py is 30\.0% slower on .*since night 2 \(batch 2\), commit c2, new; 12 metrics flagged' "$OUT"
 "$PYSCOPE" report --batch 2 --limit 3 --json >"$T/r2.json"
 expect_eq "--json: totals of every finding" "10 120 10 3" \
     "$(json_get 'd["report"]["regressions_series_total"], d["report"]["regressions_total"], d["report"]["regressions_open_total"], len({g["script"] for g in d["report"]["regressions"]})' <"$T/r2.json")"
+
+# Night 3 (stranger11's D4): bench/r1.py's findings ended with it (ended_batch_id), the other 9
+# series go on. The report still lists 10 series but only 9 are still open (the JSON counts,
+# the HTML headline, --text), and r1's card says when its finding ended.
+out=$(fake --name agent-m <<'CMDS'
+hello
+submit examples/a.py
+ready 1
+result 2 1
+CMDS
+)
+expect_match "night 3's run stored" "^ack run_id=" "$out"
+expect_eq "it is batch 3" 3 "$(pg_sql "SELECT max(batch_id) FROM runs")"
+pg_sql "UPDATE batches SET label = 'night 3' WHERE id = 3" >/dev/null
+pg_sql "UPDATE regressions SET ended_batch_id = 3, updated = now() WHERE batch_id = 2
+    AND script_id = (SELECT id FROM scripts WHERE key = 'bench/r1.py')" >/dev/null
+"$PYSCOPE" report --batch 2 --json >"$T/r2e.json"
+expect_eq "--json: 10 series, 9 still open; r1's rows say when they ended" "10 9 night 3" \
+    "$(json_get 'd["report"]["regressions_series_total"], d["report"]["regressions_open_total"], " ".join(sorted({g["ended_batch_label"] for g in d["report"]["regressions"] if g["script"] == "bench/r1.py"}))' <"$T/r2e.json")"
+capture "$PYSCOPE" report --batch 2 --out "$T/r2e.html"
+html=$(cat "$T/r2e.html")
+expect_match "HTML headline: 10 series, 9 still open" '10 series got slower</b> on 1 host \(9 still open\)' "$html"
+expect_eq "HTML: r1's card is closed; it says when it ended, in its line and its 12 metric rows" 13 \
+    "$(sed -n '/<li class="change regression closed" data-script="bench\/r1\.py"/,/<\/li>/p' "$T/r2e.html" | grep -o 'ended with night 3 (batch 3)' | wc -l)"
+expect_eq "HTML: no other card says it ended" 13 "$(grep -o 'ended with night 3' "$T/r2e.html" | wc -l)"
+capture "$PYSCOPE" report --batch 2 --text
+expect_match "--text: 9 still open" "Regressions: 10 series \\(120 metrics\\), 9 still open, worst first" "$OUT"
+expect_match "--text: r1 ended" '^bench/r1\.py is [0-9.]*% slower on .*, new, ended with night 3 \(batch 3\); 12 metrics flagged' "$OUT"
+
+# The matrix of night 3: examples/a.py regressed on its wall time (+20%, the metric that
+# decided) and its CPU time (+45%). The flagged cell names the wall time's finding, not the
+# series' worst row (stranger11: a cell showed the CPU row of a series decided on wall time).
+pg_sql "INSERT INTO regressions (batch_id, script_id, host_id, python_build, metric,
+        function_key, kind, mode, change_pct, baseline_median, candidate_median, baseline_runs,
+        candidate_run, last_batch_id, last_run, state, detail)
+    SELECT 3, r.script_id, r.host_id, r.python_build, m.metric, '', 'regression', 'statistical',
+        m.c, 1, 1 + m.c / 100, '{}', r.run_id, 3, r.run_id, 'confirmed',
+        jsonb_build_object('unit', 's', 'decision', jsonb_build_object('metric', 'wall_s'))
+    FROM runs r, (VALUES ('wall_s', 20.0), ('cpu_s', 45.0)) AS m(metric, c)
+    WHERE r.batch_id = 3" >/dev/null
+"$PYSCOPE" report --batch 3 --json >"$T/r3.json"
+expect_eq "--json: the flagged cell's finding is the deciding wall time's" \
+    "examples/a.py regression wall_s 20" \
+    "$(json_get '" ".join(str(x) for c in d["report"]["matrix"]["cells"] if c["status"] != "ok" for x in (c["script"], c["status"], c["finding"]["metric"], c["finding"]["change_pct"]))' <"$T/r3.json")"
+expect_eq "--json: with its levels" "1 1.2" \
+    "$(json_get '" ".join(str(c["finding"].get(k)) for c in d["report"]["matrix"]["cells"] if c["status"] != "ok" for k in ("baseline_median", "candidate_median"))' <"$T/r3.json")"
+capture "$PYSCOPE" report --batch 3 --out "$T/r3.html"
+expect_match "HTML: the cell names the wall time's finding and shows the level before" \
+    '<td class="num regression" title="regression \+20\.0% in wall time since batch 3 \(finding [0-9]+\): 1\.000 s → 1\.200 s; median wall time before it \([0-9]+ runs\) → since it \([0-9]+ runs\)"><span class="muted before">[0-9.]+ m?s →</span> [0-9.]+ m?s ▲</td>' \
+    "$(cat "$T/r3.html")"
 
 capture "$PYSCOPE" report --limit 0
 expect_eq "--limit 0 is a usage error" 2 "$RC"

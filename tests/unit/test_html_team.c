@@ -74,7 +74,7 @@ static void test_confirmation_said(void **state)
     char *page = render(doc, &rc);
     assert_int_equal(rc, 0);
     assert_non_null(strstr(page, "confirmed (2 runs; bracketed by &lt;i&gt;calibrate.py, the "
-                                 "machine's drift (CPU +25.2%, wall +3.1%) divided out)"));
+                                 "machine&#39;s CPU drift +25.2% divided out)"));
     free(page);
     json_object_set_new(
         g, "confirmation",
@@ -84,6 +84,142 @@ static void test_confirmation_said(void **state)
         strstr(page, "confirmed (2 runs; a plain re-run: the suite names no reference script)"));
     free(page);
     json_decref(doc);
+}
+
+/* The words `pyscope report --text` shares with the page: how a finding was confirmed and
+ * when it ended, plain (the caller escapes them); nothing when there is nothing to say. */
+static void test_shared_words(void **state)
+{
+    (void)state;
+    json_t *c = json_pack("{s:s, s:s, s:f}", "method", "bracketed", "reference", "calibrate.py",
+                          "drift_cpu_pct", -4.04);
+    char *t = html_team_confirmation_text(c);
+    assert_string_equal(t, "bracketed by calibrate.py, the machine's CPU drift -4.0% divided out");
+    free(t);
+    json_object_del(c, "drift_cpu_pct");
+    json_object_del(c, "reference");
+    t = html_team_confirmation_text(c);
+    assert_string_equal(t, "bracketed by the reference script");
+    free(t);
+    json_object_set_new(c, "method", json_string("none"));
+    json_object_set_new(c, "why", json_string("its confirmation run failed"));
+    t = html_team_confirmation_text(c);
+    assert_string_equal(t, "not re-run: its confirmation run failed");
+    free(t);
+    json_decref(c);
+    c = json_object();
+    assert_null(html_team_confirmation_text(c));
+    assert_null(html_team_confirmation_text(NULL));
+    json_decref(c);
+
+    json_t *g = json_pack("{s:s, s:n}", "state", "confirmed", "ended_batch_id");
+    assert_null(html_team_ended_text(g));
+    assert_true(html_team_row_open(g));
+    json_object_set_new(g, "ended_batch_id", json_integer(6));
+    t = html_team_ended_text(g);
+    assert_string_equal(t, "ended with batch 6");
+    free(t);
+    json_object_set_new(g, "ended_batch_label", json_string("night 6"));
+    t = html_team_ended_text(g);
+    assert_string_equal(t, "ended with night 6 (batch 6)");
+    free(t);
+    assert_false(html_team_row_open(g));
+    json_object_del(g, "ended_batch_id");
+    assert_true(html_team_row_open(g));
+    json_object_set_new(g, "state", json_string("fixed"));
+    assert_false(html_team_row_open(g));
+    json_decref(g);
+}
+
+/* A finding row of farm-b (stranger11's f6 farm): id, script, metric, change. */
+static json_t *f6_row(json_int_t id, const char *script, const char *metric, double change)
+{
+    return json_pack("{s:I, s:I, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:f, s:s, s:I, s:s,"
+                     " s:{s:s}}",
+                     "id", id, "batch_id", (json_int_t)5, "batch_label", "night 5", "script",
+                     script, "host", "farm-b", "host_fingerprint", "00000000000000b2",
+                     "python_build", "CPython 3.11 gcc", "metric", metric, "kind", "regression",
+                     "change_pct", change, "state", "confirmed", "confirm_runs", (json_int_t)2,
+                     "mode", "statistical", "decision", "metric", "wall_s");
+}
+
+/*
+ * stranger11's D4 (farm f6): slow_script's wall and CPU rows are one series, fib's finding
+ * ended on night 6. The headline counted "2 series ... (2 still open)" and fib's card did
+ * not say it ended: it counts 2 series, 1 still open, and fib's card says when it ended.
+ */
+static void test_ended_finding_not_open(void **state)
+{
+    (void)state;
+    json_t *fib = f6_row(1, "examples/fib_recursion.py", "cpu_s", 34.8);
+    json_object_set_new(fib, "ended_batch_id", json_integer(6));
+    json_object_set_new(fib, "ended_batch_label", json_string("night 6"));
+    json_t *rep = json_pack("{s:[o, o, o], s:[], s:[], s:{}, s:[]}", "regressions",
+                            f6_row(2, "examples/slow_script.py", "wall_s", 29.0),
+                            f6_row(3, "examples/slow_script.py", "cpu_s", 42.2), fib,
+                            "improvements", "batches", "matrix", "hardware");
+    json_t *doc = json_pack("{s:s, s:o}", "schema", "pyscope.team_report/1", "report", rep);
+    int rc;
+    char *page = render(doc, &rc);
+    assert_int_equal(rc, 0);
+    assert_non_null(strstr(page, "2 series got slower</b> on 1 host (1 still open)"));
+    assert_non_null(strstr(page, "<div class=\"value bad\">2</div><div class=\"sub\">series, 3 "
+                                 "metrics flagged"));
+    /* the open series first; fib's card is closed and says when it ended, slow_script's not */
+    const char *slow = strstr(page, "<li class=\"change regression\" data-script=\"examples/"
+                                    "slow_script.py\"");
+    const char *ended = strstr(page, "<li class=\"change regression closed\" data-script=\""
+                                     "examples/fib_recursion.py\"");
+    assert_non_null(slow);
+    assert_non_null(ended);
+    assert_true(slow < ended);
+    assert_non_null(strstr(ended, "<span class=\"state\">confirmed (2 runs), <b class=\"ended\">"
+                                  "ended with night 6 (batch 6)</b></span>"));
+    const char *said = strstr(slow, "ended with");
+    assert_true(said == NULL || said > ended);
+    free(page);
+    /* the coordinator's counts win (they count every finding, the list may be cut) */
+    json_object_set_new(rep, "regressions_open_total", json_integer(0));
+    page = render(doc, &rc);
+    assert_non_null(strstr(page, "2 series got slower</b> on 1 host (0 still open)"));
+    free(page);
+    json_decref(doc);
+}
+
+/*
+ * A flagged matrix cell (stranger11: "the level before is in the JSON only"): it shows the
+ * series' wall time before its finding and since, and names the finding (the metric that
+ * decided, its change and levels, since when).
+ */
+static void test_matrix_cell_finding(void **state)
+{
+    (void)state;
+    json_t *cell = json_pack(
+        "{s:s, s:s, s:I, s:f, s:s, s:{s:I, s:s, s:f, s:f, s:f, s:s, s:I, s:I, s:f}}", "script",
+        "examples/slow_script.py", "host", "farm-b", "runs", (json_int_t)5, "median_wall_s", 3.594,
+        "status", "regression", "finding", "id", (json_int_t)2, "metric", "wall_s", "change_pct",
+        29.0, "baseline_median", 2.9, "candidate_median", 3.741, "unit", "s", "since_batch_id",
+        (json_int_t)5, "runs_before", (json_int_t)18, "median_wall_s_before", 2.894);
+    json_t *ok = json_pack("{s:s, s:s, s:I, s:f, s:s}", "script", "examples/slow_script.py", "host",
+                           "farm-a", "runs", (json_int_t)5, "median_wall_s", 2.831, "status", "ok");
+    json_t *rep =
+        json_pack("{s:[], s:[], s:[], s:{s:[s, s], s:[s], s:[o, o]}, s:[]}", "regressions",
+                  "improvements", "batches", "matrix", "hosts", "farm-a", "farm-b", "scripts",
+                  "examples/slow_script.py", "cells", ok, cell, "hardware");
+    int rc;
+    char *page = render(rep, &rc);
+    assert_int_equal(rc, 0);
+    const char *m = strstr(page, "<section id=\"matrix\">");
+    assert_non_null(m);
+    assert_non_null(strstr(m, "<td class=\"num regression\" title=\"regression +29.0% in wall "
+                              "time since batch 5 (finding 2): 2.900 s \xe2\x86\x92 3.741 s; "
+                              "median wall time before it (18 runs) \xe2\x86\x92 since it (5 "
+                              "runs)\"><span class=\"muted before\">2.894 s \xe2\x86\x92</span> "
+                              "3.594 s \xe2\x96\xb2</td>"));
+    /* a cell not flagged: its level alone */
+    assert_non_null(strstr(m, "<td class=\"num ok-cell\">2.831 s</td>"));
+    free(page);
+    json_decref(rep);
 }
 
 static void test_hostile_strings_escaped(void **state)
@@ -499,6 +635,9 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_hostile_strings_escaped),
         cmocka_unit_test(test_confirmation_said),
+        cmocka_unit_test(test_shared_words),
+        cmocka_unit_test(test_ended_finding_not_open),
+        cmocka_unit_test(test_matrix_cell_finding),
         cmocka_unit_test(test_one_line_per_series),
         cmocka_unit_test(test_untrusted_names),
         cmocka_unit_test(test_verdict_reasons),
