@@ -44,7 +44,7 @@ struct collect {
     json_t *stacks;      /* "thread\x1fkey\x1f..." -> {thread, frames, samples, cpu_samples} */
     json_t *threads;     /* name -> {name, native_id, samples, cpu_samples} */
     json_t *errors;      /* distinct profiler error strings */
-    json_t *sampler_cpu; /* per run: the sampler thread's CPU seconds (sample mode) */
+    json_t *sampler_cpu; /* per run: the sampling wait loop's CPU seconds (sample mode) */
     json_t *startup;     /* per run: the module's start-up in the script's process, s */
     json_t *calls;       /* per run: calls traced (trace mode) */
     json_t *per_call;    /* per run: the hook's measured cost per call, ns (trace mode) */

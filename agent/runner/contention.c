@@ -3,9 +3,13 @@
  * load and frequency around one repeat (contention.h).
  *
  * Design notes: everything is read from /proc and /sys with pread/read into
- * stack buffers: the probe runs in the supervisor's 10 ms wait loop and must
- * neither allocate nor disturb the measured child. Thread delays only grow,
- * so each thread keeps its largest reading; the total is their sum.
+ * stack buffers: the probe runs in the supervisor's wait loop (every 50 ms)
+ * and must neither allocate (but the folder's stream, once) nor disturb the
+ * measured child. The task folder and the first CONTENTION_OPEN_MAX
+ * threads' schedstat stay open from poll to poll: a poll is a listing and a
+ * pread per thread (it was an open, two reads and a close per thread, and
+ * the folder opened and closed). Thread delays only grow, so each thread
+ * keeps its largest reading; the total is their sum.
  */
 #include "contention.h"
 
@@ -103,6 +107,8 @@ void contention_begin(struct contention_probe *p)
     p->pid = 0;
     p->schedstat_ok = false;
     p->nthreads = 0;
+    p->task_dir = NULL;
+    p->nopen = 0;
     char buf[512];
     p->steal_ok = read_text("/proc/stat", buf, sizeof(buf)) > 0 &&
                   contention_parse_steal(buf, &p->steal_ticks0) == 0;
@@ -121,7 +127,51 @@ static struct contention_thread *thread_slot(struct contention_probe *p, pid_t t
     struct contention_thread *t = &p->threads[p->nthreads++];
     memset(t, 0, sizeof(*t));
     t->tid = tid;
+    t->fd = -1;
     return t;
+}
+
+/* tid's schedstat into buf: through the descriptor its slot t keeps (NULL: no
+ * slot yet), else opened, and then kept when t is given and there is room.
+ * Returns the length, or -1. */
+static ssize_t read_schedstat(struct contention_probe *p, struct contention_thread *t, pid_t pid,
+                              long tid, char *buf, size_t size)
+{
+    if (t && t->fd >= 0) {
+        ssize_t n = pread(t->fd, buf, size - 1, 0);
+        if (n > 0) {
+            buf[n] = '\0';
+            return n;
+        }
+        close(t->fd); /* gone, or another thread with its number: opened again */
+        t->fd = -1;
+        p->nopen--;
+    }
+    char path[96];
+    snprintf(path, sizeof(path), "/proc/%d/task/%ld/schedstat", (int)pid, tid);
+    if (!t || p->nopen >= CONTENTION_OPEN_MAX)
+        return read_text(path, buf, size);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return -1;
+    ssize_t n = pread(fd, buf, size - 1, 0);
+    if (n <= 0) {
+        close(fd);
+        return -1;
+    }
+    buf[n] = '\0';
+    t->fd = fd;
+    p->nopen++;
+    return n;
+}
+
+/* The slot of tid when it has one. */
+static struct contention_thread *thread_find(struct contention_probe *p, pid_t tid)
+{
+    for (size_t i = 0; i < p->nthreads; i++)
+        if (p->threads[i].tid == tid)
+            return &p->threads[i];
+    return NULL;
 }
 
 /* Polls that look at a new thread's name: the profiler names its thread just
@@ -131,25 +181,31 @@ static struct contention_thread *thread_slot(struct contention_probe *p, pid_t t
 void contention_poll(struct contention_probe *p, pid_t pid)
 {
     char path[96], buf[128];
+    if (p->task_dir && p->pid != pid)
+        contention_release(p); /* another process: its own folder and files */
     p->pid = pid;
-    snprintf(path, sizeof(path), "/proc/%d/task", (int)pid);
-    DIR *d = opendir(path);
-    if (!d)
-        return;
+    DIR *d = p->task_dir;
+    if (d) {
+        rewinddir(d);
+    } else {
+        snprintf(path, sizeof(path), "/proc/%d/task", (int)pid);
+        if (!(d = opendir(path)))
+            return;
+        p->task_dir = d;
+    }
     struct dirent *e;
     while ((e = readdir(d)) != NULL) {
         char *end;
         long tid = strtol(e->d_name, &end, 10);
         if (end == e->d_name || *end != '\0' || tid <= 0)
             continue;
-        snprintf(path, sizeof(path), "/proc/%d/task/%ld/schedstat", (int)pid, tid);
+        struct contention_thread *t = thread_find(p, (pid_t)tid);
         uint64_t cpu_ns, delay_ns;
-        if (read_text(path, buf, sizeof(buf)) <= 0 ||
+        if (read_schedstat(p, t, pid, tid, buf, sizeof(buf)) <= 0 ||
             contention_parse_schedstat(buf, &cpu_ns, &delay_ns) < 0)
             continue;
         p->schedstat_ok = true;
-        struct contention_thread *t = thread_slot(p, (pid_t)tid);
-        if (!t)
+        if (!t && !(t = thread_slot(p, (pid_t)tid)))
             continue;
         if (tid != pid && !t->sampler && t->name_looks < CONTENTION_NAME_LOOKS) {
             t->name_looks++;
@@ -161,7 +217,21 @@ void contention_poll(struct contention_probe *p, pid_t pid)
         if (delay_ns > t->delay_ns)
             t->delay_ns = delay_ns;
     }
-    closedir(d);
+}
+
+void contention_release(struct contention_probe *p)
+{
+    if (!p)
+        return;
+    for (size_t i = 0; i < p->nthreads; i++)
+        if (p->threads[i].fd >= 0) {
+            close(p->threads[i].fd);
+            p->threads[i].fd = -1;
+        }
+    p->nopen = 0;
+    if (p->task_dir)
+        closedir(p->task_dir);
+    p->task_dir = NULL;
 }
 
 /* Mean scaling_cur_freq over the CPUs, in MHz; -1 when there is none. */

@@ -11,8 +11,8 @@
  *                is on, as in every distribution kernel), summed over the
  *                threads of the script's process, read every poll of the
  *                supervisor (~10 ms) and once more when the child has exited
- *                but is not yet reaped. The profiler's sampling thread is
- *                the supervisor's, outside the script's process, so never
+ *                but is not yet reaped. The profiler's sampler runs in
+ *                the supervisor, outside the script's process, so is never
  *                counted (a child thread named "pyscope-sampler" is left out:
  *                the embedded runner's was). A thread that ends between
  *                two polls loses at most its last poll interval. Child
@@ -66,9 +66,14 @@ struct contention {
     double ref_cpu_ns, ref_cpu_mean_ns;
 };
 
+/* Threads whose schedstat stays open between polls (one pread each, instead
+ * of open, read and close); the others are opened at each poll. */
+#define CONTENTION_OPEN_MAX 64
+
 /* One thread's latest schedstat. */
 struct contention_thread {
     pid_t tid;
+    int fd;             /* its schedstat, kept open; -1: none */
     bool sampler;       /* the profiler's thread: not counted */
     uint8_t name_looks; /* times its name was read */
     uint64_t delay_ns;  /* run-queue delay so far */
@@ -78,6 +83,8 @@ struct contention_thread {
 struct contention_probe {
     pid_t pid;
     bool schedstat_ok; /* at least one schedstat read */
+    void *task_dir;    /* /proc/PID/task, kept open and listed again (a DIR *) */
+    size_t nopen;      /* threads' schedstat kept open */
     struct contention_thread threads[CONTENTION_MAX_THREADS];
     size_t nthreads;
     bool steal_ok, psi_ok;
@@ -93,6 +100,8 @@ void contention_poll(struct contention_probe *p, pid_t pid);
 /* After the child was reaped: fill *out (ctx switches are the caller's,
  * from wait4). */
 void contention_end(struct contention_probe *p, struct contention *out);
+/* Close what the polls kept open (after contention_end). */
+void contention_release(struct contention_probe *p);
 
 /* Parsers, exposed for tests. Each returns 0, or -1 when text does not parse. */
 /* "/proc/PID/schedstat": "<on-cpu ns> <run delay ns> <timeslices>". */

@@ -921,6 +921,12 @@ static void runs_add(struct runs *r, struct collect *col, bool is_warmup,
     r->failed = m->timed_out || m->signal || m->exit_code != 0;
 }
 
+/* The wait loop's hook in sample mode (supervise.h). */
+static void sampler_hook(void *sampler)
+{
+    sampler_tick(sampler);
+}
+
 /* Run number i (the warm-ups first) and add it to r. 0, or a negative errno when the run
  * could not start; *stop when no more runs should follow (a signal, a failing script). */
 static int run_one(const struct options *o, const struct pyselect *py, const char *shim_dir,
@@ -939,16 +945,19 @@ static int run_one(const struct options *o, const struct pyselect *py, const cha
     /* the machine's speed right before the repeat (refloop.h), before the sampler starts */
     struct refloop ref = {0};
     bool ref_ok = is_warmup || refloop_run(&ref) == 0;
+    /* sample mode: the passes are made by the supervisor's wait loop, on the wake-ups
+     * of the timeline (one wake-up source: supervise.h) */
     struct sampler *sampler = NULL;
-    if (!is_warmup && o->mode == 1 && !(sampler = sampler_start(region, o->interval_s)))
+    if (!is_warmup && o->mode == 1 && !(sampler = sampler_new(region)))
         snprintf(region->error, sizeof(region->error), "could not start the sampler: %s",
                  strerror(errno));
+    struct supervise_hook hook = {sampler_hook, sampler, o->interval_s};
     struct run_measure m;
     progress_note(o->progress_fd, is_warmup ? "warmup" : "measured",
                   is_warmup ? i + 1 : i - o->warmup + 1, is_warmup ? o->warmup : o->repeat);
-    int rc = supervise_exec(&x, o->timeout_s, !is_warmup, &m);
+    int rc = supervise_exec(&x, o->timeout_s, !is_warmup, sampler ? &hook : NULL, &m);
     child_exec_release(&x);
-    sampler_stop(&sampler);
+    sampler_finish(&sampler, rc == 0 ? m.watch_cpu_ns : 0);
     /* ... and right after it: never during it, so the script's timings are untouched */
     if (rc == 0 && !is_warmup && ref_ok && refloop_run(&ref) == 0)
         m.contention.has_ref =

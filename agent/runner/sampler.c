@@ -22,8 +22,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <pthread.h>
-#include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -75,11 +73,7 @@ struct sampler {
     struct shm_region *region;
     struct shm_layout layout; /* copied once ready */
     pid_t pid;
-    uint64_t interval_ns;
-    pthread_t thread;
-    pthread_mutex_t lock;
-    pthread_cond_t wake;
-    bool stop;             /* under lock */
+    bool ready;            /* layout copied */
     struct codemap *codes; /* code object address -> identity */
     uint64_t death_cursor; /* death log entries consumed */
     uint64_t pass_cursor;  /* death_cursor when this pass began (before its batch) */
@@ -90,7 +84,7 @@ struct sampler {
     uint64_t roots[SAMPLER_ROOT_KEEP];     /* ring: the walk's frames past the leaf part */
     uint64_t peeks, stacks, frames;        /* for PYSCOPE_DEBUG: single reads, stacks, frames */
     uint64_t torn;                         /* for PYSCOPE_DEBUG: walks that looped (dropped) */
-    uint64_t pass_ns;                      /* for PYSCOPE_DEBUG: own CPU inside the passes */
+    uint64_t pass_ns;                      /* for PYSCOPE_DEBUG: CPU inside the passes */
     struct remotewin win;                  /* frames of the walk in progress */
     struct remotebatch batch;              /* this pass's batch: read at its start */
     struct sampler_guess guess[SAMPLER_GUESS_THREADS]; /* found by the last pass */
@@ -510,111 +504,59 @@ static uint64_t own_cpu_ns(void)
     return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
 }
 
-static void *sampler_main(void *arg)
+void sampler_tick(struct sampler *s)
 {
-    struct sampler *s = arg;
     struct shm_region *r = s->region;
-    struct timespec next;
-    clock_gettime(CLOCK_MONOTONIC, &next);
-    bool ready = false;
-    pthread_mutex_lock(&s->lock);
-    while (!s->stop) {
-        uint64_t ns = (uint64_t)next.tv_nsec + s->interval_ns;
-        next.tv_sec += (time_t)(ns / 1000000000ULL);
-        next.tv_nsec = (long)(ns % 1000000000ULL);
-        while (!s->stop && pthread_cond_timedwait(&s->wake, &s->lock, &next) != ETIMEDOUT)
-            ;
-        if (s->stop)
-            break;
-        pthread_mutex_unlock(&s->lock);
-        if (!ready && __atomic_load_n(&r->layout_ready, __ATOMIC_ACQUIRE)) {
-            s->layout = r->layout;
-            s->pid = (pid_t)r->pid;
-            remotewin_init(&s->win, s->pid);
-            ready = true;
-        }
-        if (ready && __atomic_load_n(&r->started, __ATOMIC_ACQUIRE) &&
-            !__atomic_load_n(&r->stopped, __ATOMIC_ACQUIRE)) {
-            uint64_t t0 = own_cpu_ns();
-            sample_pass(s);
-            s->pass_ns += own_cpu_ns() - t0;
-        }
-        /* Fell behind (a stopped process, an overloaded machine): skip
-         * the missed passes instead of bursting to catch up. */
-        struct timespec now;
-        clock_gettime(CLOCK_MONOTONIC, &now);
-        int64_t late =
-            (int64_t)(now.tv_sec - next.tv_sec) * 1000000000LL + (now.tv_nsec - next.tv_nsec);
-        if (late > (int64_t)s->interval_ns)
-            next = now;
-        pthread_mutex_lock(&s->lock);
+    if (!s->ready && __atomic_load_n(&r->layout_ready, __ATOMIC_ACQUIRE)) {
+        s->layout = r->layout;
+        s->pid = (pid_t)r->pid;
+        remotewin_init(&s->win, s->pid);
+        s->ready = true;
     }
-    pthread_mutex_unlock(&s->lock);
-    r->sampler_cpu_ns = own_cpu_ns();
-    log_debug("sampler: %llu passes, %llu stacks of %llu frames, %llu torn (dropped); %llu batch "
-              "reads, %llu window reads, %llu other reads; %.1f us of CPU per stack, %.1f us of "
-              "it in the passes",
-              (unsigned long long)r->passes, (unsigned long long)s->stacks,
-              (unsigned long long)s->frames, (unsigned long long)s->torn,
-              (unsigned long long)s->batch.reads, (unsigned long long)s->win.reads,
-              (unsigned long long)s->peeks,
-              s->stacks ? (double)r->sampler_cpu_ns / 1e3 / (double)s->stacks : 0.0,
-              s->stacks ? (double)s->pass_ns / 1e3 / (double)s->stacks : 0.0);
-    return NULL;
+    if (!s->ready || !__atomic_load_n(&r->started, __ATOMIC_ACQUIRE) ||
+        __atomic_load_n(&r->stopped, __ATOMIC_ACQUIRE))
+        return;
+    /* the CPU clock of a thread is a system call, not the vDSO: only for PYSCOPE_DEBUG */
+    bool debug = log_get_level() >= LOG_LEVEL_DEBUG;
+    uint64_t t0 = debug ? own_cpu_ns() : 0;
+    sample_pass(s);
+    if (debug)
+        s->pass_ns += own_cpu_ns() - t0;
 }
 
-struct sampler *sampler_start(struct shm_region *region, double interval_s)
+struct sampler *sampler_new(struct shm_region *region)
 {
     struct sampler *s = calloc(1, sizeof(*s));
     if (!s)
         return NULL;
     s->codes = codemap_new();
-    for (size_t i = 0; i < SAMPLER_PATHS; i++)
-        s->paths[i].ti = -1;
-    pthread_condattr_t ca;
-    pthread_condattr_init(&ca);
-    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-    int rc = s->codes ? 0 : ENOMEM;
-    if (rc == 0)
-        rc = pthread_cond_init(&s->wake, &ca);
-    pthread_condattr_destroy(&ca);
-    if (rc == 0)
-        pthread_mutex_init(&s->lock, NULL);
-    s->region = region;
-    s->interval_ns = (uint64_t)(interval_s * 1e9);
-    if (rc == 0) {
-        /* Signals sent to the supervisor are its main thread's to handle. */
-        sigset_t all, old;
-        sigfillset(&all);
-        pthread_sigmask(SIG_SETMASK, &all, &old);
-        rc = pthread_create(&s->thread, NULL, sampler_main, s);
-        pthread_sigmask(SIG_SETMASK, &old, NULL);
-        if (rc != 0) {
-            pthread_cond_destroy(&s->wake);
-            pthread_mutex_destroy(&s->lock);
-        }
-    }
-    if (rc != 0) {
-        codemap_destroy(&s->codes);
+    if (!s->codes) {
         free(s);
-        errno = rc;
+        errno = ENOMEM;
         return NULL;
     }
+    for (size_t i = 0; i < SAMPLER_PATHS; i++)
+        s->paths[i].ti = -1;
+    s->region = region;
     return s;
 }
 
-void sampler_stop(struct sampler **sp)
+void sampler_finish(struct sampler **sp, uint64_t cpu_ns)
 {
     struct sampler *s = *sp;
     if (!s)
         return;
-    pthread_mutex_lock(&s->lock);
-    s->stop = true;
-    pthread_cond_signal(&s->wake);
-    pthread_mutex_unlock(&s->lock);
-    pthread_join(s->thread, NULL);
-    pthread_cond_destroy(&s->wake);
-    pthread_mutex_destroy(&s->lock);
+    struct shm_region *r = s->region;
+    r->sampler_cpu_ns = cpu_ns;
+    log_debug("sampler: %llu passes, %llu stacks of %llu frames, %llu torn (dropped); %llu batch "
+              "reads, %llu window reads, %llu other reads; %.1f us of CPU per stack (the "
+              "supervisor's wait loop), %.1f us of it in the passes",
+              (unsigned long long)r->passes, (unsigned long long)s->stacks,
+              (unsigned long long)s->frames, (unsigned long long)s->torn,
+              (unsigned long long)s->batch.reads, (unsigned long long)s->win.reads,
+              (unsigned long long)s->peeks,
+              s->stacks ? (double)cpu_ns / 1e3 / (double)s->stacks : 0.0,
+              s->stacks ? (double)s->pass_ns / 1e3 / (double)s->stacks : 0.0);
     for (uint32_t i = 0; i < s->nclocks; i++)
         if (s->clocks[i].fd >= 0)
             close(s->clocks[i].fd);

@@ -11,15 +11,15 @@
  * the user's own python, started by exec, and attaches it by its id
  * (shm_attach, in pyscope-run's module there; agent/runner/README.md).
  * Who writes: in trace mode the tracer in the script's process; in sample
- * mode the sampler, a thread of the supervisor that reads the script's
- * memory from outside, with the `layout` the module publishes.
+ * mode the sampler, run by the supervisor's wait loop, that reads the
+ * script's memory from outside, with the `layout` the module publishes.
  *
  * Design notes:
  * - Fixed-capacity tables with open addressing; pages are touched only as
  *   entries are used, so an idle table costs no resident memory.
  * - Writers never block and never allocate: a full table increments a
  *   "dropped" counter that the report shows.
- * - Writers of the tables are serialized (the sampler thread is the only
+ * - Writers of the tables are serialized (the sampler is the only
  *   writer in sample mode; the GIL serializes the tracer), so the region has
  *   no locks. The few fields written by one side while the other runs are
  *   flags and logs published with release stores (layout_ready, stopped,
@@ -143,7 +143,7 @@ struct shm_region {
     uint32_t pid;             /* the script's process (written by the module) */
     uint32_t layout_ready;    /* the module wrote pid and layout (release store) */
     uint32_t stopped;         /* the script is over (its atexit handlers ran): stop sampling */
-    uint64_t sampler_cpu_ns;  /* CPU time of the sampler thread (supervisor) */
+    uint64_t sampler_cpu_ns;  /* CPU time of the supervisor's wait loop, which samples */
     uint64_t startup_ns;      /* the module's own start-up in the script's process */
     /* Trace mode: the hook's cost, measured before the script (module.c): a loop
      * of calib_calls calls of an empty function without and with the hook. */

@@ -2,14 +2,17 @@
  * supervise.c - start the child (vfork + execve, or fork), wait4, timeline, timeout,
  * signal forwarding.
  *
- * The wait loop polls a pidfd with a 10 ms timeout: each wake-up reads the
- * child's RSS from /proc/PID/statm (one pread); every fifth, the threads'
- * run-queue delays (contention.c: a directory listing and a file per
- * thread); the pidfd becoming readable means the child is gone, and only
- * then (or without a pidfd) are waitid()/wait4() asked: wait4() gives its
- * rusage (ru_maxrss is the exact peak). A wake-up costs the supervisor's
- * CPU, which is the run's overhead: ~100 per second, so each is kept to a
- * few system calls. Signals sent to us while the child runs are forwarded to its
+ * The wait loop polls a pidfd until the next thing due: every 10 ms the
+ * timeline's tick reads the child's RSS from /proc/PID/statm (one pread)
+ * and, every fifth, the threads' run-queue delays (contention.c: the task
+ * folder listed again and a pread per thread); at the hook's own period
+ * (supervise_hook: the sampler's passes in sample mode) the hook. Both keep
+ * to one grid from the start, so that at equal periods (10 ms by default)
+ * one wake-up serves both: a wake-up costs ~40 us of CPU on this VM, the
+ * run's overhead, more than the work it does. The pidfd becoming readable
+ * means the child is gone, and only then (or without a pidfd) are
+ * waitid()/wait4() asked: wait4() gives its rusage (ru_maxrss is the exact
+ * peak). Signals sent to us while the child runs are forwarded to its
  * process group; the supervisor itself carries on to write the report.
  * The first such signal is remembered (supervise_stop_signal): no child
  * starts after it, so the caller stops repeating and reports a partial run.
@@ -21,6 +24,7 @@
 #include <errno.h>
 #include <stdbool.h>
 #include <fcntl.h>
+#include <math.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -210,29 +214,43 @@ static pid_t spawn_exec(const struct supervise_exec *x, const struct child_setup
 }
 
 static int supervise(supervise_child_fn fn, void *arg, const struct supervise_exec *x,
-                     double timeout_s, bool timeline, struct run_measure *m);
+                     double timeout_s, bool timeline, const struct supervise_hook *hook,
+                     struct run_measure *m);
 
 int supervise_run(supervise_child_fn fn, void *arg, double timeout_s, bool timeline,
                   struct run_measure *m)
 {
-    return supervise(fn, arg, NULL, timeout_s, timeline, m);
+    return supervise(fn, arg, NULL, timeout_s, timeline, NULL, m);
 }
 
 int supervise_exec(const struct supervise_exec *x, double timeout_s, bool timeline,
-                   struct run_measure *m)
+                   const struct supervise_hook *hook, struct run_measure *m)
 {
-    return supervise(NULL, NULL, x, timeout_s, timeline, m);
+    return supervise(NULL, NULL, x, timeout_s, timeline, hook, m);
+}
+
+/* This thread's CPU time (ns). */
+static uint64_t thread_cpu_ns(void)
+{
+    struct timespec ts;
+    if (clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts) != 0)
+        return 0;
+    return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
 }
 
 /* What the supervisor watches while the child runs (supervise()). */
 struct watch {
     pid_t pid;
-    int pidfd;           /* readable once the child is gone; -1: poll by time */
-    int statm, children; /* /proc files of the timeline; -1 without one */
-    int seen[64];        /* children already noted */
-    size_t cap;          /* of m->timeline */
-    double t0, deadline; /* start; kill time (0: none) */
-    int interval_ms;     /* the timeline's period, doubled on long runs */
+    int pidfd;                         /* readable once the child is gone; -1: poll by time */
+    int statm, children;               /* /proc files of the timeline; -1 without one */
+    int seen[64];                      /* children already noted */
+    size_t cap;                        /* of m->timeline */
+    double t0, deadline;               /* start; kill time (0: none) */
+    double line_iv;                    /* the timeline's period (s), doubled on long runs */
+    double next_line;                  /* when the next timeline tick is due */
+    unsigned lines;                    /* timeline ticks so far */
+    const struct supervise_hook *hook; /* NULL: none */
+    double next_hook;                  /* when the hook is due next */
     struct contention_probe *probe;
 };
 
@@ -245,7 +263,10 @@ static void watch_open(struct watch *w, pid_t pid, bool timeline)
     w->statm = timeline ? open(path, O_RDONLY | O_CLOEXEC) : -1;
     snprintf(path, sizeof(path), "/proc/%d/task/%d/children", (int)pid, (int)pid);
     w->children = timeline ? open(path, O_RDONLY | O_CLOEXEC) : -1;
-    w->interval_ms = 10;
+    w->line_iv = 0.010;
+    w->next_line = w->t0; /* the first tick at once */
+    if (w->hook)
+        w->next_hook = w->t0 + w->hook->interval_s;
 }
 
 static void watch_close(struct watch *w)
@@ -256,47 +277,70 @@ static void watch_close(struct watch *w)
         close(w->statm);
     if (w->children >= 0)
         close(w->children);
+    contention_release(w->probe);
     free(w->probe);
 }
 
-/* One tick while the child runs: contention, the timeline, the deadline.
- * Returns how long to wait for the next one, in ms. */
-static int watch_tick(struct watch *w, unsigned tick, struct run_measure *m)
+/* The next time of the grid t0 + k * iv after now, from next (<= now): missed
+ * ticks are skipped rather than made in a burst (a stopped child, a loaded
+ * machine), and the grid stays that of t0, so that two periods that are
+ * multiples of each other keep meeting on the same wake-ups. */
+static double after(double next, double iv, double now)
 {
-    if (tick % SUPERVISE_CONTENTION_TICKS == 0)
+    return next + (floor((now - next) / iv) + 1) * iv;
+}
+
+/* A timeline tick: contention every SUPERVISE_CONTENTION_TICKS, RSS, children. */
+static void watch_line(struct watch *w, double t, struct run_measure *m)
+{
+    if (w->lines++ % SUPERVISE_CONTENTION_TICKS == 0)
         contention_poll(w->probe, w->pid);
-    double t = now_s();
     if (w->statm >= 0) {
         timeline_add(m, &w->cap, t - w->t0, read_rss(w->statm));
         if (w->children >= 0)
             note_children(w->children, m, w->seen, sizeof(w->seen) / sizeof(w->seen[0]));
         /* Keep long runs to a few thousand points. */
-        if (m->ntimeline > 2000 * (size_t)(w->interval_ms / 10))
-            w->interval_ms *= 2;
+        if (m->ntimeline > 2000 * (size_t)(w->line_iv / 0.010 + 0.5))
+            w->line_iv *= 2;
+    }
+}
+
+/* One wake-up while the child runs: whatever is due of the timeline, the
+ * hook and the deadline. Returns how long to wait for the next one (s). */
+static double watch_tick(struct watch *w, struct run_measure *m)
+{
+    double t = now_s();
+    if (t >= w->next_line) {
+        watch_line(w, t, m);
+        w->next_line = after(w->next_line, w->line_iv, t);
+    }
+    if (w->hook && t >= w->next_hook) {
+        w->hook->fn(w->hook->arg);
+        w->next_hook = after(w->next_hook, w->hook->interval_s, t);
     }
     if (w->deadline && t >= w->deadline && !m->timed_out) {
         m->timed_out = true;
         kill(-w->pid, SIGKILL);
         kill(w->pid, SIGKILL);
     }
-    int wait_ms = w->interval_ms;
-    if (w->deadline && !m->timed_out) {
-        double left = (w->deadline - t) * 1000.0;
-        if (left < wait_ms)
-            wait_ms = left < 1 ? 1 : (int)left;
-    }
-    return wait_ms;
+    double next = w->next_line;
+    if (w->hook && w->next_hook < next)
+        next = w->next_hook;
+    if (w->deadline && !m->timed_out && w->deadline < next)
+        next = w->deadline;
+    double wait = next - now_s();
+    return wait > 0 ? wait : 0;
 }
 
-/* Wait up to wait_ms for the child to end. Returns whether it may have: the
+/* Wait up to wait_s for the child to end. Returns whether it may have: the
  * pidfd readable, an error, a signal (EINTR), or no pidfd to tell. */
-static bool watch_wait(const struct watch *w, int wait_ms)
+static bool watch_wait(const struct watch *w, double wait_s)
 {
+    struct timespec ts = {(time_t)wait_s, (long)((wait_s - (double)(time_t)wait_s) * 1e9)};
     if (w->pidfd >= 0) {
         struct pollfd pfd = {.fd = w->pidfd, .events = POLLIN};
-        return poll(&pfd, 1, wait_ms) != 0;
+        return ppoll(&pfd, 1, &ts, NULL) != 0;
     }
-    struct timespec ts = {0, (long)wait_ms * 1000000L};
     nanosleep(&ts, NULL);
     return true;
 }
@@ -307,7 +351,7 @@ static int watch_until_reaped(struct watch *w, struct run_measure *m, int *statu
                               struct rusage *ru)
 {
     bool look = true; /* the child may be gone: first pass, pidfd readable, no pidfd */
-    for (unsigned tick = 0;; tick++) {
+    for (;;) {
         if (look) {
             /* an exited child's counters are read once more before it is reaped */
             siginfo_t si = {0};
@@ -320,7 +364,7 @@ static int watch_until_reaped(struct watch *w, struct run_measure *m, int *statu
             if (r < 0 && errno != EINTR)
                 return -errno;
         }
-        look = watch_wait(w, watch_tick(w, tick, m));
+        look = watch_wait(w, watch_tick(w, m));
     }
 }
 
@@ -342,7 +386,8 @@ static void measure_reaped(struct run_measure *m, int status, const struct rusag
 }
 
 static int supervise(supervise_child_fn fn, void *arg, const struct supervise_exec *x,
-                     double timeout_s, bool timeline, struct run_measure *m)
+                     double timeout_s, bool timeline, const struct supervise_hook *hook,
+                     struct run_measure *m)
 {
     memset(m, 0, sizeof(*m));
     /* Job control: when our stdin is the terminal and we are its foreground
@@ -363,7 +408,7 @@ static int supervise(supervise_child_fn fn, void *arg, const struct supervise_ex
 
     fflush(NULL);
     struct child_setup cs = {.parent = getpid(), .tty = tty, .mask = &prev};
-    struct watch w = {.probe = xmalloc(sizeof(*w.probe))};
+    struct watch w = {.probe = xmalloc(sizeof(*w.probe)), .hook = hook};
     contention_begin(w.probe);
     m->tsc_start = __rdtsc();
     w.t0 = now_s();
@@ -380,6 +425,7 @@ static int supervise(supervise_child_fn fn, void *arg, const struct supervise_ex
     forward_pgid = pid;
     sigprocmask(SIG_SETMASK, &prev, NULL);
 
+    uint64_t cpu0 = thread_cpu_ns();
     watch_open(&w, pid, timeline);
     w.deadline = timeout_s > 0 ? w.t0 + timeout_s : 0;
     int status = 0;
@@ -389,6 +435,7 @@ static int supervise(supervise_child_fn fn, void *arg, const struct supervise_ex
         watch_close(&w);
         return rc;
     }
+    m->watch_cpu_ns = thread_cpu_ns() - cpu0;
     double t1 = now_s();
     m->tsc_end = __rdtsc();
     forward_pgid = 0;

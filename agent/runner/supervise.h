@@ -35,6 +35,8 @@ struct run_measure {
     uint64_t tsc_start, tsc_end;  /* TSC around the child's life, for calibration */
     uint64_t mono_start_ns;       /* CLOCK_MONOTONIC at the fork: the timeline's t = 0 */
     struct contention contention; /* what could bias the timing (contention.h) */
+    uint64_t watch_cpu_ns;        /* this thread's CPU while it watched the child: its
+                                     wake-ups, the timeline, contention, the hook */
     struct rss_point *timeline;   /* owned; NULL when not recorded */
     size_t ntimeline;
 };
@@ -63,11 +65,20 @@ struct supervise_exec {
     int close_fd[2]; /* descriptors the child closes first (-1: none) */
 };
 
+/* Work the wait loop does while the child runs, on its own wake-ups: fn(arg)
+ * every interval_s from the start (missed periods skipped). The timeline
+ * keeps to the same grid, so equal periods share one wake-up. */
+struct supervise_hook {
+    void (*fn)(void *arg);
+    void *arg;
+    double interval_s;
+};
+
 /* supervise_run() for a child that execs x (vfork: cheaper than fork for a
- * supervisor with a large heap or other threads). When the exec fails, the
- * child says so on standard error and exits with 4. */
+ * supervisor with a large heap or other threads), with hook (NULL: none).
+ * When the exec fails, the child says so on standard error and exits with 4. */
 int supervise_exec(const struct supervise_exec *x, double timeout_s, bool timeline,
-                   struct run_measure *m);
+                   const struct supervise_hook *hook, struct run_measure *m);
 
 /* Install the handlers that forward SIGINT/SIGTERM/SIGHUP/SIGQUIT to the
  * running child and remember the first one received, for the rest of the

@@ -97,4 +97,30 @@ expect_eq "sample: cpu_pct = cpu/wall" true \
     "$(jeval "$T/threads_sample.json" \
         'abs(d["runs"][0]["cpu_pct"] - 100 * d["runs"][0]["cpu_s"] / d["runs"][0]["wall_s"]) < 1')"
 
+# One wake-up source: in sample mode pyscope-run samples from its own wait loop (the one
+# that takes the RSS timeline), not from a thread of its own that would wake apart; the
+# script sees one thread in pyscope-run while it is sampled, and the figures are all
+# there (samples, the loop's CPU, the timeline, the contention figures).
+cat >"$T/one_waker.py" <<'PYEOF'
+import os
+import time
+
+
+def spin(seconds):
+    end = time.perf_counter() + seconds
+    while time.perf_counter() < end:
+        pass
+
+
+spin(0.2)
+print("pyscope-run threads:", len(os.listdir("/proc/%d/task" % os.getppid())))
+time.sleep(0.1)
+PYEOF
+run_ps one_waker one_waker.py
+expect_eq "one waker: exit 0" 0 "$RC"
+expect_eq "one waker: pyscope-run has one thread while it samples" "pyscope-run threads: 1" \
+    "$(cat "$T/one_waker.out")"
+expect_eq "one waker: samples, the sampling loop's CPU, timeline, contention" yes \
+    "$(jeval "$T/one_waker.json" '"yes" if fn("spin")["self_s"] > 0 and d["profile"]["sampler_cpu_s"] > 0 and len(d["memory_timeline"]) > 5 and d["runs"][0]["run_delay_s"] is not None else (fn("spin"), d["profile"]["sampler_cpu_s"], len(d["memory_timeline"]), d["runs"][0]["run_delay_s"])')"
+
 finish

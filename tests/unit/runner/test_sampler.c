@@ -101,15 +101,13 @@ static void publish(struct shm_region *r)
     __atomic_store_n(&r->started, 1, __ATOMIC_RELEASE);
 }
 
-/* Wait until the sampler made n more passes (at most ~20 s: a loaded machine). */
-static void passes(struct shm_region *r, uint64_t n)
+/* Let the sampler make n more passes (the supervisor's wait loop calls sampler_tick). */
+static void passes(struct sampler *s, struct shm_region *r, uint64_t n)
 {
-    uint64_t want = __atomic_load_n(&r->passes, __ATOMIC_ACQUIRE) + n;
-    for (int i = 0; i < 20000 && __atomic_load_n(&r->passes, __ATOMIC_ACQUIRE) < want; i++) {
-        struct timespec ms = {0, 1000000};
-        nanosleep(&ms, NULL);
-    }
-    assert_true(__atomic_load_n(&r->passes, __ATOMIC_ACQUIRE) >= want);
+    uint64_t want = r->passes + n;
+    for (uint64_t i = 0; i < n; i++)
+        sampler_tick(s);
+    assert_int_equal(r->passes, want);
 }
 
 /* Samples on the leaf nodes named name (whose parent is named parent). */
@@ -137,9 +135,9 @@ static struct sampler *start_at(struct fake_frame *leaf, struct shm_region **rp)
     struct shm_region *r = shm_map(1);
     assert_non_null(r);
     publish(r);
-    struct sampler *s = sampler_start(r, 0.001);
+    struct sampler *s = sampler_new(r);
     assert_non_null(s);
-    passes(r, 10);
+    passes(s, r, 10);
     *rp = r;
     return s;
 }
@@ -181,21 +179,21 @@ static void test_reused_address_and_moved_stack(void **state)
     /* The code object at code_work's address dies; another is born there. */
     set_code(&code_work, &new_s, 30);
     log_death(r, (uint64_t)(uintptr_t)&code_work);
-    passes(r, 3); /* a pass that began before the death may still file it */
+    passes(s, r, 3); /* a pass that began before the death may still file it */
     uint64_t old_then = self_of(r, "work_old", "main");
-    passes(r, 10);
+    passes(s, r, 10);
     assert_int_equal(self_of(r, "work_old", "main"), old_then);
     assert_true(self_of(r, "work_new", "main") > 0);
 
     /* The thread moves on to another frame. */
     __atomic_store_n(&tstate.frame, (uint64_t)(uintptr_t)&stack[40], __ATOMIC_RELEASE);
-    passes(r, 3);
+    passes(s, r, 3);
     uint64_t new_then = self_of(r, "work_new", "main");
-    passes(r, 10);
+    passes(s, r, 10);
     assert_int_equal(self_of(r, "work_new", "main"), new_then);
     assert_true(self_of(r, "other", "main") > 0);
 
-    sampler_stop(&s);
+    sampler_finish(&s, 0);
     shm_unmap(&r);
 }
 
@@ -234,11 +232,11 @@ static void test_torn_chain(void **state)
 
     /* whole again: main -> other */
     __atomic_store_n(&stack[51].previous, 0, __ATOMIC_RELEASE);
-    passes(r, 3);
-    passes(r, 10);
+    passes(s, r, 3);
+    passes(s, r, 10);
     assert_true(self_of(r, "other", "main") > 0);
 
-    sampler_stop(&s);
+    sampler_finish(&s, 0);
     shm_unmap(&r);
 }
 

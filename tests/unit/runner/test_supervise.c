@@ -110,11 +110,11 @@ static void test_exec(void **state)
     struct supervise_exec x = {
         .path = "/bin/sh", .argv = argv, .envp = envp, .close_fd = {pipefd[1], -1}};
     struct run_measure m;
-    assert_int_equal(supervise_exec(&x, 10, false, &m), 0);
+    assert_int_equal(supervise_exec(&x, 10, false, NULL, &m), 0);
     assert_int_equal(m.exit_code, 7);
     supervise_measure_release(&m);
     x.path = "/nonexistent/pyscope-test-program";
-    assert_int_equal(supervise_exec(&x, 10, false, &m), 0);
+    assert_int_equal(supervise_exec(&x, 10, false, NULL, &m), 0);
     assert_int_equal(m.exit_code, 4);
     supervise_measure_release(&m);
     close(pipefd[0]);
