@@ -9,7 +9,9 @@
  * frames is usually none or one read; on 3.10, whose frames are heap
  * objects, more), one per other structure, and one per code object first
  * seen (names are read once per identity, codemap.h). So a pass over one
- * thread whose stack moved little is one read and one pread. Nothing is
+ * thread whose stack moved little is one read and one pread, and a pass
+ * over threads that have not run since their stacks were read is one pread
+ * each (sample_still). Nothing is
  * written to the script's process. The thread's CPU clock is read from
  * /proc/PID/task/TID/schedstat (kept open per thread: one pread).
  */
@@ -64,10 +66,30 @@ struct sampler_path {
     uint32_t node[SAMPLER_MAX_DEPTH + 1];
 };
 
+/* A thread's schedstat: its run time and the times it was switched in, as
+ * the last pass read them, and what its last full sample found. */
 struct sampler_clock {
     uint64_t tid;
-    int fd; /* /proc/PID/task/TID/schedstat, -1 when it could not be opened */
+    int fd;               /* /proc/PID/task/TID/schedstat, -1 when it could not be opened */
+    bool ok;              /* run_ns and slices read */
+    uint64_t pass;        /* the pass that read them (sampler.npass) */
+    uint64_t run_ns;      /* schedstat's first field: time on a CPU */
+    uint64_t slices;      /* its third: times switched in */
+    uint64_t since_ns;    /* CLOCK_MONOTONIC of the first read that saw these two */
+    uint64_t full_run_ns; /* run_ns and slices when its stack was last read */
+    uint64_t full_slices;
+    int ti;         /* then: its index in the region */
+    uint32_t leaf;  /* then: the call-tree node its stack ended on */
+    uint32_t depth; /* then: frames walked */
 };
+
+/* Threads a pass can find still (sample_still), at most. */
+#define SAMPLER_STILL_MAX 8
+/* How long a thread's run time and switch-ins must have stood still before
+ * its last stack is taken as its current one: a thread on a CPU is charged
+ * at every scheduler tick (every 10 ms at the slowest, CONFIG_HZ=100), so
+ * unchanged counters over a longer span mean it did not run in it at all. */
+#define SAMPLER_STILL_NS 12000000ull
 
 struct sampler {
     struct shm_region *region;
@@ -80,6 +102,13 @@ struct sampler {
     uint64_t next_ident;   /* last identity given */
     struct sampler_clock clocks[SHM_MAX_THREADS];
     uint32_t nclocks;
+    uint64_t npass;                    /* passes begun */
+    uint64_t now_ns;                   /* CLOCK_MONOTONIC at this pass's start */
+    uint32_t still[SAMPLER_STILL_MAX]; /* clocks of the threads the last full pass sampled */
+    uint32_t nstill;                   /* 0: the last full pass cannot be repeated */
+    uint32_t nthreads, nsampled;       /* this full pass: threads met, and sampled with a clock */
+    uint64_t still_cursor;             /* death_cursor after the last full pass */
+    uint64_t stills;                   /* for PYSCOPE_DEBUG: passes made without a read */
     uint64_t addrs[SAMPLER_MAX_DEPTH + 1]; /* code objects of one stack, leaf first */
     uint64_t roots[SAMPLER_ROOT_KEEP];     /* ring: the walk's frames past the leaf part */
     uint64_t peeks, stacks, frames;        /* for PYSCOPE_DEBUG: single reads, stacks, frames */
@@ -252,29 +281,58 @@ static bool stack_raced(const struct sampler *s, size_t depth, uint64_t from, ui
     return false;
 }
 
+/* The clock of thread tid of the script (made on first sight), NULL when there is no room. */
+static struct sampler_clock *clock_of(struct sampler *s, uint64_t tid)
+{
+    for (uint32_t i = 0; i < s->nclocks; i++)
+        if (s->clocks[i].tid == tid)
+            return &s->clocks[i];
+    if (s->nclocks == SHM_MAX_THREADS)
+        return NULL;
+    struct sampler_clock *c = &s->clocks[s->nclocks++];
+    char path[64];
+    snprintf(path, sizeof(path), "/proc/%d/task/%llu/schedstat", (int)s->pid,
+             (unsigned long long)tid);
+    *c = (struct sampler_clock){.tid = tid, .fd = open(path, O_RDONLY | O_CLOEXEC), .ti = -1};
+    return c;
+}
+
+/* Read c's schedstat, once per pass: c->ok, run_ns, slices, since_ns. */
+static void clock_read(struct sampler *s, struct sampler_clock *c)
+{
+    if (c->pass == s->npass)
+        return;
+    c->pass = s->npass;
+    char buf[96];
+    ssize_t n = c->fd >= 0 ? pread(c->fd, buf, sizeof(buf) - 1, 0) : -1;
+    c->ok = false;
+    if (n <= 0)
+        return;
+    buf[n] = '\0';
+    char *p = buf, *end;
+    uint64_t run = strtoull(p, &end, 10);
+    if (end == p)
+        return;
+    (void)strtoull(p = end, &end, 10); /* the run-queue delay: contention.c's */
+    uint64_t slices = strtoull(p = end, &end, 10);
+    if (end == p)
+        return;
+    if (run != c->run_ns || slices != c->slices || !c->since_ns) {
+        c->run_ns = run;
+        c->slices = slices;
+        c->since_ns = s->now_ns;
+    }
+    c->ok = true;
+}
+
 /* The CPU time of thread tid of the script so far (ns), 0 when unknown. */
 static uint64_t thread_cpu_ns(struct sampler *s, uint64_t tid)
 {
-    struct sampler_clock *c = NULL;
-    for (uint32_t i = 0; i < s->nclocks && !c; i++)
-        if (s->clocks[i].tid == tid)
-            c = &s->clocks[i];
-    if (!c) {
-        if (s->nclocks == SHM_MAX_THREADS)
-            return 0;
-        c = &s->clocks[s->nclocks++];
-        char path[64];
-        snprintf(path, sizeof(path), "/proc/%d/task/%llu/schedstat", (int)s->pid,
-                 (unsigned long long)tid);
-        c->tid = tid;
-        c->fd = open(path, O_RDONLY | O_CLOEXEC);
-    }
-    char buf[96];
-    ssize_t n = c->fd >= 0 ? pread(c->fd, buf, sizeof(buf) - 1, 0) : -1;
-    if (n <= 0)
+    struct sampler_clock *c = clock_of(s, tid);
+    if (!c)
         return 0;
-    buf[n] = '\0';
-    return strtoull(buf, NULL, 10);
+    clock_read(s, c);
+    return c->ok ? c->run_ns : 0;
 }
 
 /* The Linux TID of the thread whose state we read into ts. */
@@ -337,6 +395,30 @@ static size_t walk_frames(struct sampler *s, uint64_t fp)
         }
     }
     return walked_frames;
+}
+
+/* One sample of thread ti (Linux TID tid) on node, with cpu_delta of CPU; and what a
+ * pass that finds the thread still repeats (sample_still). */
+static void file_sample(struct sampler *s, int ti, uint64_t tid, uint32_t node, uint64_t cpu_delta,
+                        size_t walked_frames)
+{
+    struct shm_region *r = s->region;
+    struct shm_thread *th = &r->threads[ti];
+    r->nodes[node].self++;
+    r->nodes[node].cpu_ns += cpu_delta;
+    s->stacks++;
+    s->frames += walked_frames;
+    th->samples++;
+    th->cpu_ns += cpu_delta;
+    struct sampler_clock *c = tid ? clock_of(s, tid) : NULL;
+    if (c && c->ok && s->nsampled < SAMPLER_STILL_MAX) {
+        c->full_run_ns = c->run_ns;
+        c->full_slices = c->slices;
+        c->ti = ti;
+        c->leaf = node;
+        c->depth = (uint32_t)walked_frames;
+        s->still[s->nsampled++] = (uint32_t)(c - s->clocks);
+    }
 }
 
 /* Record the stack of the thread at tsp (its state read into ts). */
@@ -434,14 +516,8 @@ static void sample_thread(struct sampler *s, uint64_t tsp, const unsigned char *
             path->depth = (uint32_t)pos + 1;
         }
     }
-    if (!node)
-        return;
-    r->nodes[node].self++;
-    r->nodes[node].cpu_ns += cpu_delta;
-    s->stacks++;
-    s->frames += walked_frames;
-    th->samples++;
-    th->cpu_ns += cpu_delta;
+    if (node)
+        file_sample(s, ti, tid, node, cpu_delta, walked_frames);
 }
 
 /* Read, in one call, where the last pass found things (remotewin.h): the
@@ -471,10 +547,58 @@ static void batch_guesses(struct sampler *s)
     remotebatch_read(b, s->pid);
 }
 
+static uint64_t mono_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
+/*
+ * A pass without reading the script's memory, when it cannot have changed
+ * what the last full pass read: every thread that pass met was sampled, none
+ * of them has run since (schedstat's run time and switch-ins unchanged since
+ * that read, over more than a scheduler tick: SAMPLER_STILL_NS) and no code
+ * object died. A thread that does not run cannot change its own frames, and
+ * threads start and end only by running. Each gets a sample on the leaf of
+ * its last stack (no CPU: it had none), exactly what a read would have
+ * filed. A sleeping script's pass is then one pread per thread instead of a
+ * process_vm_readv and a pread (the read is the costlier system call).
+ */
+static bool sample_still(struct sampler *s)
+{
+    if (!s->nstill || s->death_cursor != s->still_cursor)
+        return false;
+    for (uint32_t i = 0; i < s->nstill; i++) {
+        struct sampler_clock *c = &s->clocks[s->still[i]];
+        clock_read(s, c);
+        if (!c->ok || c->run_ns != c->full_run_ns || c->slices != c->full_slices ||
+            s->now_ns - c->since_ns < SAMPLER_STILL_NS)
+            return false;
+    }
+    struct shm_region *r = s->region;
+    for (uint32_t i = 0; i < s->nstill; i++) {
+        const struct sampler_clock *c = &s->clocks[s->still[i]];
+        r->nodes[c->leaf].self++;
+        r->threads[c->ti].samples++;
+        s->stacks++;
+        s->frames += c->depth;
+    }
+    s->stills++;
+    return true;
+}
+
 static void sample_pass(struct sampler *s)
 {
     const struct shm_layout *l = &s->layout;
+    s->npass++;
+    s->now_ns = mono_ns();
     codemap_sync(s->codes, s->region, &s->death_cursor);
+    if (sample_still(s)) {
+        s->region->passes++;
+        return;
+    }
+    s->nthreads = s->nsampled = 0;
     s->pass_cursor = s->death_cursor;
     batch_guesses(s);
     s->nfound = 0;
@@ -484,12 +608,21 @@ static void sample_pass(struct sampler *s)
     unsigned char ts[SAMPLER_READ_MAX * 4];
     if (l->tstate_read > sizeof(ts))
         return;
-    for (int n = 0; tsp && n < SHM_MAX_THREADS; n++) {
-        if (!peek(s, ts, tsp, l->tstate_read))
+    bool whole = true; /* the thread list read to its end */
+    for (int n = 0; tsp; n++) {
+        if (n == SHM_MAX_THREADS || !peek(s, ts, tsp, l->tstate_read)) {
+            whole = false;
             break;
+        }
+        s->nthreads++;
         sample_thread(s, tsp, ts);
         tsp = u64_at(ts, l->tstate_next);
     }
+    /* The next pass may repeat this one when every thread was sampled (sample_still). */
+    bool all = whole && s->nsampled == s->nthreads;
+    s->nstill = all ? s->nsampled : 0;
+    codemap_sync(s->codes, s->region, &s->death_cursor);
+    s->still_cursor = s->pass_cursor; /* a death during this pass: no repeat */
     /* The next pass's guesses; this pass's batch is not used again. */
     memcpy(s->guess, s->found, sizeof(s->found[0]) * s->nfound);
     s->nguess = s->nfound;
@@ -549,12 +682,13 @@ void sampler_finish(struct sampler **sp, uint64_t cpu_ns)
     struct shm_region *r = s->region;
     r->sampler_cpu_ns = cpu_ns;
     log_debug("sampler: %llu passes, %llu stacks of %llu frames, %llu torn (dropped); %llu batch "
-              "reads, %llu window reads, %llu other reads; %.1f us of CPU per stack (the "
+              "reads, %llu window reads, %llu other reads, %llu passes without a read (threads "
+              "still); %.1f us of CPU per stack (the "
               "supervisor's wait loop), %.1f us of it in the passes",
               (unsigned long long)r->passes, (unsigned long long)s->stacks,
               (unsigned long long)s->frames, (unsigned long long)s->torn,
               (unsigned long long)s->batch.reads, (unsigned long long)s->win.reads,
-              (unsigned long long)s->peeks,
+              (unsigned long long)s->peeks, (unsigned long long)s->stills,
               s->stacks ? (double)cpu_ns / 1e3 / (double)s->stacks : 0.0,
               s->stacks ? (double)s->pass_ns / 1e3 / (double)s->stacks : 0.0);
     for (uint32_t i = 0; i < s->nclocks; i++)

@@ -97,10 +97,16 @@ static uint64_t read_rss(int statm_fd)
     if (n <= 0)
         return 0;
     buf[n] = '\0';
-    unsigned long long size = 0, resident = 0;
-    if (sscanf(buf, "%llu %llu", &size, &resident) != 2)
+    /* "size resident ...", in pages: strtoull, not sscanf, at every tick */
+    static uint64_t page;
+    if (!page)
+        page = (uint64_t)sysconf(_SC_PAGESIZE);
+    char *p = buf, *end;
+    (void)strtoull(p, &end, 10);
+    if (end == p)
         return 0;
-    return resident * (uint64_t)sysconf(_SC_PAGESIZE);
+    unsigned long long resident = strtoull(p = end, &end, 10);
+    return end == p ? 0 : resident * page;
 }
 
 /* Count child pids of the script not seen before (kept in a small ring of

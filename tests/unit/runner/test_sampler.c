@@ -3,6 +3,8 @@
  * from its per-thread path cache is never an earlier moment's, and an address
  * whose code object died never keeps its old name; a frame chain that loops
  * is dropped. */
+#include <pthread.h>
+#include <sched.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -240,6 +242,95 @@ static void test_torn_chain(void **state)
     shm_unmap(&r);
 }
 
+/* The fake interpreter's one thread, a real thread of this process that
+ * sleeps in read() until told to run a little (a byte on wake), then says so
+ * (a byte on done) and sleeps again. */
+static int wake[2], done[2];
+static volatile pid_t sleeper_tid;
+
+static void *sleeper_main(void *arg)
+{
+    (void)arg;
+    __atomic_store_n(&sleeper_tid, gettid(), __ATOMIC_RELEASE);
+    char c;
+    while (read(wake[0], &c, 1) == 1 && c == 'r') {
+        volatile uint64_t x = 0;
+        for (int i = 0; i < 1000000; i++) /* runs: its run time moves */
+            x += (uint64_t)i;
+        if (write(done[1], &c, 1) != 1)
+            break;
+    }
+    return NULL;
+}
+
+/*
+ * A thread that does not run cannot change its stack: a pass that finds the
+ * script's threads still (schedstat's run time and switch-ins unchanged over
+ * more than a scheduler tick since their stacks were read) files each one's
+ * last stack again without reading the script's memory. Shown here by
+ * changing the fake frame behind the sleeping thread's back: the still pass
+ * files the stack read before; once the thread has run, the next pass reads
+ * again and finds the new one.
+ */
+static void test_still_thread_not_read_again(void **state)
+{
+    (void)state;
+    assert_int_equal(pipe(wake), 0);
+    assert_int_equal(pipe(done), 0);
+    pthread_t th;
+    assert_int_equal(pthread_create(&th, NULL, sleeper_main, NULL), 0);
+    while (!__atomic_load_n(&sleeper_tid, __ATOMIC_ACQUIRE))
+        sched_yield();
+    set_str(&file_s, "fake.py");
+    set_str(&main_s, "main");
+    set_str(&old_s, "sleeping");
+    set_str(&other_s, "after_run");
+    set_code(&code_main, &main_s, 1);
+    set_code(&code_work, &old_s, 10);
+    set_code(&code_other, &other_s, 20);
+    stack[20].code = (uint64_t)(uintptr_t)&code_main;
+    stack[20].previous = 0;
+    stack[21].code = (uint64_t)(uintptr_t)&code_work;
+    stack[21].previous = (uint64_t)(uintptr_t)&stack[20];
+    tstate.native_id = (uint64_t)sleeper_tid;
+    tstate.frame = (uint64_t)(uintptr_t)&stack[21];
+    interp_head = (uint64_t)(uintptr_t)&tstate;
+    struct shm_region *r = shm_map(1);
+    assert_non_null(r);
+    publish(r);
+    struct sampler *s = sampler_new(r);
+    assert_non_null(s);
+    passes(s, r, 1); /* read: main -> sleeping */
+    assert_int_equal(self_of(r, "sleeping", "main"), 1);
+
+    /* behind its back (it sleeps in read()): the frame now runs other code */
+    stack[21].code = (uint64_t)(uintptr_t)&code_other;
+    struct timespec ms20 = {0, 20000000}; /* over a tick: it has stood still */
+    nanosleep(&ms20, NULL);
+    passes(s, r, 2);
+    assert_int_equal(self_of(r, "sleeping", "main"), 3);
+    assert_int_equal(self_of(r, "after_run", "main"), 0);
+    assert_int_equal(r->threads[0].samples, 3);
+
+    /* it runs: read again */
+    char c = 'r';
+    assert_int_equal(write(wake[1], &c, 1), 1);
+    assert_int_equal(read(done[0], &c, 1), 1);
+    passes(s, r, 1);
+    assert_int_equal(self_of(r, "after_run", "main"), 1);
+    assert_int_equal(self_of(r, "sleeping", "main"), 3);
+
+    c = 'q';
+    assert_int_equal(write(wake[1], &c, 1), 1);
+    pthread_join(th, NULL);
+    for (int i = 0; i < 2; i++) {
+        close(wake[i]);
+        close(done[i]);
+    }
+    sampler_finish(&s, 0);
+    shm_unmap(&r);
+}
+
 static unsigned char pages[4 * REMOTEWIN_PAGE] __attribute__((aligned(REMOTEWIN_PAGE)));
 
 /* A window holds one moment: after a reset it reads again; a read whose
@@ -306,6 +397,7 @@ int main(void)
         cmocka_unit_test(test_batch),
         cmocka_unit_test(test_reused_address_and_moved_stack),
         cmocka_unit_test(test_torn_chain),
+        cmocka_unit_test(test_still_thread_not_read_again),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
