@@ -354,6 +354,18 @@ int regress_metric_runs(const struct regress_run *runs, size_t n_runs,
 
 /* Held-out tails are looked for up to this long when new levels are never confirmed. */
 #define REGRESS_HOLD_MAX 10
+/* Without a noise floor, the runs before a tail need this many samples to hold it out. */
+#define REGRESS_HOLD_MIN_SAMPLES 3
+
+/* The farthest sample of runs[0..n_runs) from centre (> 0), as a percentage of it. */
+static double runs_spread_pct(const struct regress_run *runs, size_t n_runs, double centre)
+{
+    double far = 0;
+    for (size_t i = 0; i < n_runs; i++)
+        for (size_t j = 0; j < runs[i].n; j++)
+            far = fmax(far, fabs(100 * (runs[i].x[j] / centre - 1)));
+    return far;
+}
 
 /* Index where the latest level of st[0..n) begins (E-divisive), 0 when none or !on. */
 static size_t latest_change(const double *st, size_t n, bool on)
@@ -437,14 +449,23 @@ int regress_baseline_select_stats(const struct regress_run *runs, size_t n_runs,
         run_noise(st + s0, prefix - s0, 1, centre, &noise);
         if (noise.has_noise && noise.noise_pct > bound)
             bound = noise.noise_pct;
-        /* fewer than 3 runs before the tail tell nothing about the noise, unless their
-         * samples are exact (instruction counts): then the threshold alone is the bound */
+        /* fewer than 3 runs before the tail give no noise floor. Exact samples (instruction
+         * counts): the threshold alone is the bound. Otherwise, when a held tail can become
+         * the new level, a tail far outside the runs before it is held out: beyond every
+         * one of their samples by more than the threshold (runs_spread_pct), so that
+         * a first slow run is not the noise floor of the next ones while the history is
+         * short. Not with fewer than REGRESS_HOLD_MIN_SAMPLES samples (one run of one
+         * repeat has no spread: any run beyond T would do), nor when the tail is never
+         * confirmed (new_level_runs 0): it would starve the baseline. */
         if (!noise.has_noise) {
-            size_t n_ref = 0;
+            size_t n_ref = 0, first = idx[s0], end = idx[prefix - 1] + 1;
             for (size_t k = s0; k < prefix; k++)
                 n_ref += runs[idx[k]].n;
-            if (!runs_exact(runs + idx[s0], idx[prefix - 1] + 1 - idx[s0], n_ref))
+            bool exact = runs_exact(runs + first, end - first, n_ref);
+            if (!exact && (o.new_level_runs <= 0 || n_ref < REGRESS_HOLD_MIN_SAMPLES))
                 continue;
+            if (!exact)
+                bound += runs_spread_pct(runs + first, end - first, centre);
         }
         int sd = 0;
         if (tail_beyond(st + prefix, r - prefix, centre, bound, &sd)) {
@@ -500,9 +521,11 @@ void regress_decide(struct regress_result *r, double alpha)
     size_t need = r->min_runs > REGRESS_MIN_BASELINE_RUNS ? r->min_runs : REGRESS_MIN_BASELINE_RUNS;
     r->hint = NULL;
     r->verdict = REGRESS_INCONCLUSIVE;
-    /* "no change" is a claim: it needs runs that could have shown a change of T. When the
-     * noise floor is known and wider than T, a change within T says nothing (within_noise). */
-    if (mag <= t && !(r->has_noise && r->noise_pct > t && !r->deterministic)) {
+    /* "no change" is a claim: it needs runs that could have shown a change of T. Exact
+     * samples could; otherwise only a known noise floor (enough baseline runs) no wider
+     * than T: a wider one makes it within_noise, too few runs insufficient_history. */
+    if (mag <= t &&
+        (r->deterministic || (r->n_runs >= need && r->has_noise && r->noise_pct <= t))) {
         r->verdict = REGRESS_NO_CHANGE;
         r->rule = REGRESS_RULE_WITHIN_THRESHOLD;
     } else if (r->deterministic) {
@@ -532,8 +555,17 @@ const char *regress_reason(const struct regress_result *r, char *buf, size_t siz
     size_t need = r->min_runs > REGRESS_MIN_BASELINE_RUNS ? r->min_runs : REGRESS_MIN_BASELINE_RUNS;
     switch (r->rule) {
     case REGRESS_RULE_WITHIN_THRESHOLD:
-        snprintf(buf, size, "%+.2f%% is within the %.3g%% threshold", r->change_pct,
-                 r->threshold_pct);
+        if (r->deterministic)
+            snprintf(buf, size, "%+.2f%% is within the %.3g%% threshold (exact samples)",
+                     r->change_pct, r->threshold_pct);
+        else if (r->has_noise)
+            snprintf(buf, size,
+                     "%+.2f%% is within the %.3g%% threshold (noise floor ±%.2f%%, %zu baseline "
+                     "runs)",
+                     r->change_pct, r->threshold_pct, r->noise_pct, r->n_runs);
+        else
+            snprintf(buf, size, "%+.2f%% is within the %.3g%% threshold", r->change_pct,
+                     r->threshold_pct);
         break;
     case REGRESS_RULE_DETERMINISTIC:
         snprintf(buf, size,
@@ -938,20 +970,24 @@ static struct regress_run *read_runs(const json_t *const *base, size_t first, si
     return runs;
 }
 
-/* The comparison on the wall times net of waiting for a CPU, against the same baseline
- * *sel of base: true with *net set when it could be made. */
-static bool compare_net(const json_t *cand, const json_t *const *base,
-                        const struct regress_baseline *sel, const struct regress_options *opt,
-                        struct regress_result *net)
+/*
+ * The comparison on the wall times net of waiting for a CPU, with its own baseline chosen
+ * among base[0..nb) on the net times (regress_baseline_select: a run far off in net time is
+ * held out even when the raw wall times, queueing included, are too noisy to show it):
+ * true with *net and *nsel set when it could be made; *nruns (new, the caller frees it and
+ * nall->v) gets the net runs.
+ */
+static bool compare_net(const json_t *cand, const json_t *const *base, size_t nb,
+                        const struct regress_options *opt, struct regress_result *net,
+                        struct regress_baseline *nsel, struct regress_run **nruns,
+                        struct dvec *nall)
 {
     static const struct metric_spec net_spec = {NET_WALL, NULL, "s"};
-    struct dvec nc = {0}, nall = {0};
+    struct dvec nc = {0};
     spec_samples(cand, &net_spec, &nc);
-    struct regress_run *nruns = read_runs(base, sel->first, sel->end, &net_spec, NULL, &nall);
-    bool ok = regress_metric_runs(nruns, sel->end - sel->first, &(struct regress_run){nc.v, nc.n},
-                                  1, opt, net) == 0;
-    free(nruns);
-    free(nall.v);
+    *nruns = read_runs(base, 0, nb, &net_spec, NULL, nall);
+    bool ok = regress_metric_history(*nruns, nb, &(struct regress_run){nc.v, nc.n}, 1, opt, net,
+                                     nsel) == 0;
     free(nc.v);
     return ok;
 }
@@ -975,11 +1011,14 @@ static json_t *baseline_json(const json_t *const *base, size_t nb, const struct 
     for (size_t i = sel->held_first; i < nb; i++)
         if (runs[i].n)
             json_array_append_new(held, doc_id(base[i]));
-    return json_pack("{s:o, s:I, s:I, s:o, s:o, s:o}", "runs", ids, "n_runs", (json_int_t)r->n_runs,
-                     "n_samples", (json_int_t)r->n_base, "samples_per_run",
+    return json_pack("{s:o, s:I, s:I, s:o, s:o, s:o, s:o}", "runs", ids, "n_runs",
+                     (json_int_t)r->n_runs, "n_samples", (json_int_t)r->n_base, "samples_per_run",
                      equal ? json_integer((json_int_t)per_run) : json_null(), "change_point",
                      sel->has_change_point ? doc_id(base[sel->change_point]) : json_null(),
-                     "held_out", held);
+                     "held_out", held, "held_out_side",
+                     sel->n_held == 0     ? json_null()
+                     : sel->held_side > 0 ? json_string("slower")
+                                          : json_string("faster"));
 }
 
 /* A metric object with the figures of r and its baseline object (stolen); the rule, reason
@@ -1072,15 +1111,25 @@ static json_t *compare_metric(const json_t *cand, const json_t *const *base, siz
         *chosen = sel;
     bool contended = false, has_net = false;
     struct regress_result net = {0}, raw = {0};
+    struct regress_baseline nsel;
+    struct regress_run *nruns = NULL;
+    struct dvec nall = {0};
     if (cont) {
         docs_contention(cand, base, sel.first, sel.end, cont);
-        /* the same comparison on the wall times net of queueing, same baseline */
+        /* the same comparison on the wall times net of queueing */
         if (cont->contaminated)
-            has_net = compare_net(cand, base, &sel, opt, &net);
+            has_net = compare_net(cand, base, nb, opt, &net, &nsel, &nruns, &nall);
         raw = r;
         contended = regress_contention_apply(&r, has_net ? &net : NULL, cont);
+        /* net figures: the net times' baseline is the metric's (and the hotspots') */
+        if (contended && has_net) {
+            sel = nsel;
+            if (chosen)
+                *chosen = sel;
+        }
     }
-    obj = metric_json(m, &r, baseline_json(base, nb, runs, &sel, &r));
+    obj =
+        metric_json(m, &r, baseline_json(base, nb, contended && has_net ? nruns : runs, &sel, &r));
     char reason[512];
     metric_reason(&r, cont, contended, has_net, reason, sizeof(reason));
     json_object_set_new(obj, "rule", json_string(regress_rule_name(r.rule)));
@@ -1096,6 +1145,8 @@ static json_t *compare_metric(const json_t *cand, const json_t *const *base, siz
                                           raw.change_pct));
         json_object_set_new(obj, "contention", cj);
     }
+    free(nruns);
+    free(nall.v);
 out:
     free(runs);
     free(all.v);
@@ -2075,12 +2126,18 @@ static void print_metric(FILE *out, const json_t *m, bool color)
     else
         fprintf(out, ", baseline %" JSON_INTEGER_FORMAT " runs, %" JSON_INTEGER_FORMAT " samples",
                 nr, json_integer_value(json_object_get(b, "n_samples")));
+    /* the newest runs of a change not yet confirmed, kept out of the baseline */
+    size_t nh = json_array_size(json_object_get(b, "held_out"));
+    const char *side = json_string_value(json_object_get(b, "held_out_side"));
+    if (nh)
+        fprintf(out, "; %zu %s run%s held out", nh,
+                side && strcmp(side, "faster") == 0 ? "faster" : "slower", nh == 1 ? "" : "s");
     fputc(')', out);
     const char *hint = json_string_value(json_object_get(m, "hint"));
     const char *reason = json_string_value(json_object_get(m, "reason"));
     if (inc)
         fputs(": inconclusive", out);
-    if (reason && (inc || reg || imp)) {
+    if (reason) {
         fputs(" — ", out);
         print_clean(out, reason);
     }

@@ -27,10 +27,12 @@
  *
  * Evidence, checked in this order; the first rule that applies decides, and
  * regress_result.rule names it (JSON "rule", with a sentence in "reason"):
- *   |change| <= T, and the noise floor (when known) <= T
+ *   |change| <= T, and either the samples are exact (deterministic, below) or
+ *   there are at least min_baseline_runs baseline runs and their noise floor <= T
  *                                           -> no_change      (within_threshold)
- *   (|change| <= T under a noise floor > T falls through to within_noise below:
- *   such runs could not have shown a change of T, so "no change" would be a guess)
+ *   (|change| <= T under a noise floor > T falls through to within_noise below, and
+ *   with too few baseline runs to insufficient_history: such runs could not have
+ *   shown a change of T, or cannot tell, so "no change" would be a guess)
  *   deterministic: each side has >= 2 samples and every sample of a side lies
  *   within REGRESS_DETERMINISTIC_SPREAD of the others (instruction counts,
  *   often memory): the change is exact      -> regression / improvement
@@ -182,7 +184,12 @@ struct regress_result {
  *  1. with opt->hold_out, the newest runs of a change not yet confirmed are held
  *     out: the longest tail of at most new_level_runs (10 when 0) newest runs
  *     that ALL lie beyond max(T, the noise floor) of the runs before the tail
- *     (those since their own latest change point), on one side. A tail holding
+ *     (those since their own latest change point), on one side. With fewer than
+ *     3 runs before it (no noise floor) the bound is T for exact samples, and
+ *     else, when new_level_runs > 0 and they have at least 3 samples, T plus the
+ *     farthest of their samples from their level (a first slow run is held out
+ *     while the history is still short; with new_level_runs 0 such a tail could
+ *     never become the baseline, so it is not held). A tail holding
  *     a run back at the old level fails, so a fluke is dismissed (it rejoins
  *     the baseline: it is part of the noise) as soon as a normal run follows;
  *  2. once the tail has opt->new_level_runs runs it is confirmed as the new

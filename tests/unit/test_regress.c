@@ -217,14 +217,42 @@ static void test_decide_threshold_rules(void **state)
     r.has_noise = false;
     r.n_runs = 1;
     r.n_cand = 1;
-    double changes[] = {3, 5, 7, 10.5, 40, -10.5, -40};
+    /* nor "no change" within the threshold: one earlier run could not have shown a
+     * change of 5% either (issue 11, D5: "✓ CPU time unchanged" from 1 run × 3) */
+    double changes[] = {0, 3, 5, 7, 10.5, 40, -3, -10.5, -40};
     for (size_t i = 0; i < sizeof(changes) / sizeof(changes[0]); i++) {
         r.change_pct = r.ci_low_pct = r.ci_high_pct = changes[i];
-        if (fabs(changes[i]) <= 5)
-            EXPECT(r, 0.05, REGRESS_NO_CHANGE, REGRESS_RULE_WITHIN_THRESHOLD, NULL);
-        else
-            EXPECT(r, 0.05, REGRESS_INCONCLUSIVE, REGRESS_RULE_INSUFFICIENT_HISTORY,
-                   REGRESS_HINT_HISTORY);
+        EXPECT(r, 0.05, REGRESS_INCONCLUSIVE, REGRESS_RULE_INSUFFICIENT_HISTORY,
+               REGRESS_HINT_HISTORY);
+    }
+    /* D5 as the stranger saw it: +2.96%, 95% CI -11.0% ... +41.6%, baseline 1 run x 3 */
+    r.n_cand = 3;
+    r.change_pct = 2.96, r.ci_low_pct = -11.0, r.ci_high_pct = 41.6, r.p_value = 0.7;
+    EXPECT(r, 0.05, REGRESS_INCONCLUSIVE, REGRESS_RULE_INSUFFICIENT_HISTORY, REGRESS_HINT_HISTORY);
+    /* 2 runs, the same; a noise floor known but fewer runs than asked for, the same */
+    r.n_runs = 2;
+    EXPECT(r, 0.05, REGRESS_INCONCLUSIVE, REGRESS_RULE_INSUFFICIENT_HISTORY, REGRESS_HINT_HISTORY);
+    r.n_runs = 4, r.min_runs = 5, r.has_noise = true, r.noise_pct = 2;
+    EXPECT(r, 0.05, REGRESS_INCONCLUSIVE, REGRESS_RULE_INSUFFICIENT_HISTORY, REGRESS_HINT_HISTORY);
+    /* enough runs and a noise floor within the threshold: no change, and the reason says
+     * both (a ✓ line ends with it) */
+    r.n_runs = 3, r.min_runs = 3, r.noise_pct = 4.5;
+    EXPECT(r, 0.05, REGRESS_NO_CHANGE, REGRESS_RULE_WITHIN_THRESHOLD, NULL);
+    {
+        char nc[256];
+        regress_decide(&r, 0.05);
+        assert_string_equal(regress_reason(&r, nc, sizeof(nc)),
+                            "+2.96% is within the 5% threshold (noise floor ±4.50%, 3 baseline "
+                            "runs)");
+    }
+    /* exact samples can show any change from one earlier run: no change, said so */
+    r.n_runs = 1, r.has_noise = false, r.deterministic = true;
+    EXPECT(r, 0.05, REGRESS_NO_CHANGE, REGRESS_RULE_WITHIN_THRESHOLD, NULL);
+    {
+        char nc[256];
+        regress_decide(&r, 0.05);
+        assert_string_equal(regress_reason(&r, nc, sizeof(nc)),
+                            "+2.96% is within the 5% threshold (exact samples)");
     }
 
     /* issue 11's local case: 1 baseline run x --repeat 3, CPU time +17.8%, 95% CI
@@ -364,12 +392,13 @@ static void test_metric_one_sample_each(void **state)
     double b[] = {1.4520};
     struct regress_run runs[] = {{b, 1}};
     struct regress_result r;
-    double c1[] = {1.4600}; /* +0.55% */
+    double c1[] = {1.4600}; /* +0.55%: no evidence of "no change" either (issue 11, D5) */
     assert_int_equal(regress_metric(runs, 1, c1, 1, NULL, &r), 0);
     assert_false(r.statistical);
     assert_false(r.has_noise);
     assert_true(fabs(r.p_value - 1) < 1e-12);
-    assert_int_equal(r.verdict, REGRESS_NO_CHANGE);
+    assert_int_equal(r.verdict, REGRESS_INCONCLUSIVE);
+    assert_int_equal(r.rule, REGRESS_RULE_INSUFFICIENT_HISTORY);
     double c2[] = {1.5494}; /* +6.71%: beyond 5% but not 10% */
     assert_int_equal(regress_metric(runs, 1, c2, 1, NULL, &r), 0);
     assert_true(fabs(r.change_pct - 6.707988980716253) < 1e-9);
@@ -683,6 +712,37 @@ static char *printed(const json_t *reg)
     regress_print(mem, reg, false);
     fclose(mem);
     return text;
+}
+
+/* Every verdict line ends with its rule, a ✓ line too, and says which runs were held out of
+ * its baseline (issue 11, D5 and point 3). */
+static void test_print_rule_and_held_out(void **state)
+{
+    (void)state;
+    json_t *reg = json_pack(
+        "{s:s, s:[{s:s, s:s, s:s, s:f, s:f, s:f, s:f, s:f, s:{s:i, s:i, s:i, s:[], s:n}, s:s, "
+        "s:s}, {s:s, s:s, s:s, s:f, s:f, s:f, s:f, s:f, s:{s:i, s:i, s:i, s:[s, s], s:s}, s:s, "
+        "s:s, s:s}]}",
+        "status", "compared", "metrics", "metric", "cpu_s", "unit", "s", "verdict", "no_change",
+        "baseline_median", 1.0, "candidate_median", 1.01, "change_pct", 1.0, "ci_low_pct", -1.0,
+        "ci_high_pct", 3.0, "baseline", "n_runs", 4, "n_samples", 12, "samples_per_run", 3,
+        "held_out", "held_out_side", "rule", "within_threshold", "reason",
+        "+1.00% is within the 5% threshold (noise floor ±2.00%, 4 baseline runs)", "metric",
+        "wall_s", "unit", "s", "verdict", "inconclusive", "baseline_median", 1.0,
+        "candidate_median", 2.0, "change_pct", 100.0, "ci_low_pct", 90.0, "ci_high_pct", 110.0,
+        "baseline", "n_runs", 1, "n_samples", 3, "samples_per_run", 3, "held_out", "a", "b",
+        "held_out_side", "slower", "rule", "insufficient_history", "reason",
+        "insufficient history: 1 baseline run, the check needs 3 to know how much runs differ",
+        "hint", REGRESS_HINT_HISTORY);
+    assert_non_null(reg);
+    char *text = printed(reg);
+    assert_non_null(strstr(text, "✓ CPU time unchanged: 1.0000s → 1.0100s (+1.00%, 95% CI -1.0% "
+                                 "… +3.0%, baseline 4 runs × 3) — +1.00% is within the 5% "
+                                 "threshold (noise floor ±2.00%, 4 baseline runs)\n"));
+    assert_non_null(strstr(text, "baseline 1 run × 3; 2 slower runs held out): inconclusive — "
+                                 "insufficient history: 1 baseline run"));
+    free(text);
+    json_decref(reg);
 }
 
 static void test_compare_documents(void **state)
@@ -1179,8 +1239,9 @@ static void test_select_held_out(void **state)
     level_runs(&s, noisy, 7);
     assert_int_equal(regress_baseline_select(s.runs, 7, &o, &b), 0);
     assert_true(b.end == 7 && b.n_held == 0);
-    /* fewer than 3 runs before the tail say nothing about the noise: a time that moved
-     * beyond the threshold is not held out (the runs would all be "insufficient") ... */
+    /* fewer than 3 runs before the tail give no noise floor, and 2 samples no spread
+     * either: a time that moved beyond the threshold is not held out (with 3 samples or
+     * more it can be: test_select_held_out_short below) ... */
     double one[] = {1.0, 1.02, 1.3};
     level_runs(&s, one, 3);
     assert_int_equal(regress_baseline_select(s.runs, 3, &o, &b), 0);
@@ -1208,6 +1269,82 @@ static void test_select_held_out(void **state)
     level_runs(&s, step, 12);
     assert_int_equal(regress_baseline_select(s.runs, 12, &o, &b), 0);
     assert_true(b.has_change_point && b.change_point == 6 && b.first == 6 && b.end == 12);
+}
+
+/*
+ * Issue 11, point 3, while the history is short: 1 or 2 earlier runs of 3 repeats (no
+ * noise floor), then a run far outside them is held out until it is confirmed as the
+ * new level or dismissed, so that it never becomes the next runs' noise floor.
+ */
+static void test_select_held_out_short(void **state)
+{
+    (void)state;
+    struct regress_options o;
+    regress_options_init(&o);
+    struct regress_baseline b;
+    double base1[] = {1.00, 1.03, 0.98}; /* level 1.00, farthest sample 3% off: bound 8% */
+    double base2[] = {1.01, 0.99, 1.02};
+    double slow1[] = {2.00, 2.10, 1.95}, slow2[] = {2.05, 1.98, 2.02}, slow3[] = {2.01, 2.0, 2.1};
+    double near[] = {1.07, 1.06, 1.09}; /* +7%: beyond the threshold, not the bound */
+    double back[] = {1.01, 1.00, 0.99};
+    /* one earlier run, then a run twice as slow: held out */
+    struct regress_run runs[5] = {{base1, 3}, {slow1, 3}};
+    assert_int_equal(regress_baseline_select(runs, 2, &o, &b), 0);
+    assert_true(b.first == 0 && b.end == 1 && b.n_runs == 1);
+    assert_true(b.n_held == 1 && b.held_first == 1 && b.held_side == 1);
+    /* faster the same, mirrored */
+    double fast[] = {0.50, 0.52, 0.49};
+    runs[1] = (struct regress_run){fast, 3};
+    assert_int_equal(regress_baseline_select(runs, 2, &o, &b), 0);
+    assert_true(b.end == 1 && b.n_held == 1 && b.held_side == -1);
+    /* within the earlier run's own spread plus the threshold: not held out */
+    runs[1] = (struct regress_run){near, 3};
+    assert_int_equal(regress_baseline_select(runs, 2, &o, &b), 0);
+    assert_true(b.end == 2 && b.n_held == 0);
+    /* the same +7% after a noisier run (farthest sample 30% off) neither; +100% is */
+    double noisy[] = {0.80, 1.00, 1.30};
+    runs[0] = (struct regress_run){noisy, 3};
+    assert_int_equal(regress_baseline_select(runs, 2, &o, &b), 0);
+    assert_true(b.end == 2 && b.n_held == 0);
+    runs[1] = (struct regress_run){slow1, 3};
+    assert_int_equal(regress_baseline_select(runs, 2, &o, &b), 0);
+    assert_true(b.end == 1 && b.n_held == 1);
+    /* two earlier runs, two slow ones: both held out, the baseline the two before */
+    struct regress_run two[4] = {{base1, 3}, {base2, 3}, {slow1, 3}, {slow2, 3}};
+    assert_int_equal(regress_baseline_select(two, 4, &o, &b), 0);
+    assert_true(b.first == 0 && b.end == 2 && b.n_runs == 2 && b.n_held == 2);
+    /* a third slow run confirms the new level: the baseline starts with it */
+    struct regress_run three[5] = {{base1, 3}, {base2, 3}, {slow1, 3}, {slow2, 3}, {slow3, 3}};
+    assert_int_equal(regress_baseline_select(three, 5, &o, &b), 0);
+    assert_true(b.first == 2 && b.end == 5 && b.n_runs == 3 && b.n_held == 0);
+    assert_true(b.has_change_point && b.change_point == 2);
+    /* a fluke followed by a run back at the old level is dismissed: it rejoins */
+    struct regress_run fluke[3] = {{base1, 3}, {slow1, 3}, {back, 3}};
+    assert_int_equal(regress_baseline_select(fluke, 3, &o, &b), 0);
+    assert_true(b.first == 0 && b.end == 3 && b.n_held == 0);
+    /* one earlier run of one repeat has no spread: a run 2x slower is not held out */
+    struct regress_run single[2] = {{base1, 1}, {slow1, 3}};
+    assert_int_equal(regress_baseline_select(single, 2, &o, &b), 0);
+    assert_true(b.end == 2 && b.n_held == 0);
+    /* never confirmed (the farm: new_level_runs 0), a tail without a noise floor is not
+     * held out: it could never become the baseline */
+    o.new_level_runs = 0;
+    assert_int_equal(regress_baseline_select(two, 4, &o, &b), 0);
+    assert_true(b.end == 4 && b.n_held == 0);
+    regress_options_init(&o);
+
+    /* the next run of the slow version: compared with the level before the change, still
+     * "insufficient history" (1 run), never with a noise floor the first slow run made */
+    struct regress_result r;
+    struct regress_baseline sel;
+    double slow4[] = {2.02, 2.03, 1.99};
+    struct regress_run cand = {slow4, 3};
+    struct regress_run hist[3] = {{base1, 3}, {slow1, 3}, {slow2, 3}};
+    assert_int_equal(regress_metric_history(hist, 3, &cand, 1, &o, &r, &sel), 0);
+    assert_true(sel.end == 1 && sel.n_held == 2 && r.n_runs == 1);
+    assert_true(r.change_pct > 90);
+    assert_int_equal(r.verdict, REGRESS_INCONCLUSIVE);
+    assert_int_equal(r.rule, REGRESS_RULE_INSUFFICIENT_HISTORY);
 }
 
 /* Two doubles with the same bits (NaN included). */
@@ -2040,11 +2177,13 @@ int main(void)
         cmocka_unit_test(test_metric_constant_counts),
         cmocka_unit_test(test_compare_documents),
         cmocka_unit_test(test_compare_seed_case_and_empty),
+        cmocka_unit_test(test_print_rule_and_held_out),
         cmocka_unit_test(test_compare_instructions),
         cmocka_unit_test(test_check_local),
         cmocka_unit_test(test_check_local_instructions),
         cmocka_unit_test(test_check_local_mode),
         cmocka_unit_test(test_select_held_out),
+        cmocka_unit_test(test_select_held_out_short),
         cmocka_unit_test(test_select_stats_centres_of),
         cmocka_unit_test(test_metric_history_held_out),
         cmocka_unit_test(test_check_local_deterministic_change),
