@@ -93,7 +93,9 @@ expect_eq "history: batch ids" \
     "$(echo "$J" | json_get "' '.join(str(r['batch_id']) for r in d['runs'])")"
 expect_eq "history: night 6 judged a regression against its baseline" "regression" \
     "$(echo "$J" | json_get "d['runs'][5]['verdict']")"
-expect_eq "history: quiet nights are no change" "no_change no_change no_change no_change" \
+# nights 2 and 3 have 1 and 2 earlier runs: too few to call anything, "no change" included
+expect_eq "history: quiet nights are no change once there are 3 earlier runs" \
+    "inconclusive inconclusive no_change no_change" \
     "$(echo "$J" | json_get "' '.join(r['verdict'] for r in d['runs'][1:5])")"
 expect_eq "history: the stored regressions of the series" \
     "$(pg_sql "SELECT count(*) FROM regressions g JOIN scripts s ON s.id = g.script_id JOIN hosts h ON h.id = g.host_id WHERE s.key = 'examples/a.py' AND h.hostname = 'host-b'")" \
