@@ -950,6 +950,9 @@ static void test_compare_instructions(void **state)
     assert_int_equal(json_array_size(json_object_get(mb, "runs")), 4);
     assert_int_equal(json_integer_value(json_object_get(mb, "samples_per_run")), 10);
     assert_true(regress_has_regression(reg));
+    /* the wall time (deciding) found no change: the why is the count's, on its basis */
+    const json_t *why = json_object_get(reg, "why");
+    assert_string_equal(json_string_value(json_object_get(why, "metric")), "instructions");
     char *text = printed(reg);
     assert_non_null(strstr(text,
                            "⚠️ Instructions increased from 298.6676M → 304.6409M (+2.00%, "
