@@ -1121,12 +1121,11 @@ static json_t *compare_metric(const json_t *cand, const json_t *const *base, siz
             has_net = compare_net(cand, base, nb, opt, &net, &nsel, &nruns, &nall);
         raw = r;
         contended = regress_contention_apply(&r, has_net ? &net : NULL, cont);
-        /* net figures: the net times' baseline is the metric's (and the hotspots') */
-        if (contended && has_net) {
+        /* net figures: the net times' baseline is the metric's; the run's (and the
+         * hotspots') stays the wall times' choice, which does not depend on how long this
+         * candidate queued (test_history_index: 7 runs or 10 for the same history) */
+        if (contended && has_net)
             sel = nsel;
-            if (chosen)
-                *chosen = sel;
-        }
     }
     obj =
         metric_json(m, &r, baseline_json(base, nb, contended && has_net ? nruns : runs, &sel, &r));
