@@ -256,8 +256,8 @@ static void *sleeper_main(void *arg)
     while (read(wake[0], &c, 1) == 1 && c == 'r') {
         volatile uint64_t x = 0;
         for (int i = 0; i < 1000000; i++) /* runs: its run time moves */
-            x += (uint64_t)i;
-        if (write(done[1], &c, 1) != 1)
+            x = x + (uint64_t)i;
+        if (x == 1 || write(done[1], &c, 1) != 1)
             break;
     }
     return NULL;
