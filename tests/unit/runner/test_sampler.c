@@ -157,17 +157,24 @@ static void log_death(struct shm_region *r, uint64_t addr)
  * Then the thread's frame moves to another frame (other): the batch must not
  * serve the previous pass's frame pointer.
  */
-static void test_reused_address_and_moved_stack(void **state)
+/* Name the fake code objects: main (line 1), code_work work (10), code_other
+ * other (20), all in fake.py. */
+static void name_fake_code(const char *work, const char *other)
 {
-    (void)state;
     set_str(&file_s, "fake.py");
     set_str(&main_s, "main");
-    set_str(&old_s, "work_old");
-    set_str(&new_s, "work_new");
-    set_str(&other_s, "other");
+    set_str(&old_s, work);
+    set_str(&other_s, other);
     set_code(&code_main, &main_s, 1);
     set_code(&code_work, &old_s, 10);
     set_code(&code_other, &other_s, 20);
+}
+
+static void test_reused_address_and_moved_stack(void **state)
+{
+    (void)state;
+    name_fake_code("work_old", "other");
+    set_str(&new_s, "work_new");
     stack[10].code = (uint64_t)(uintptr_t)&code_main;
     stack[10].previous = 0;
     stack[11].code = (uint64_t)(uintptr_t)&code_work;
@@ -281,13 +288,7 @@ static void test_still_thread_not_read_again(void **state)
     assert_int_equal(pthread_create(&th, NULL, sleeper_main, NULL), 0);
     while (!__atomic_load_n(&sleeper_tid, __ATOMIC_ACQUIRE))
         sched_yield();
-    set_str(&file_s, "fake.py");
-    set_str(&main_s, "main");
-    set_str(&old_s, "sleeping");
-    set_str(&other_s, "after_run");
-    set_code(&code_main, &main_s, 1);
-    set_code(&code_work, &old_s, 10);
-    set_code(&code_other, &other_s, 20);
+    name_fake_code("sleeping", "after_run");
     stack[20].code = (uint64_t)(uintptr_t)&code_main;
     stack[20].previous = 0;
     stack[21].code = (uint64_t)(uintptr_t)&code_work;
