@@ -77,6 +77,8 @@ expect_match "1 earlier run: the deciding metric is inconclusive" \
 mkdir -p "$T/rep2/json"
 FIRST=$(ls "$T/rep/json"/*.json | head -1)
 # craft K FACTOR: history report K (oldest first) at FACTOR x the first run's median times
+# (its hotspots' too: a history whose totals are 3x but whose functions are 1x makes every
+# hotspot of a 3x run a regression)
 craft() {
     "$PY" - "$FIRST" "$T/rep2/json" "$1" "$2" <<'PY'
 import json, statistics, sys
@@ -90,6 +92,15 @@ for field in ("wall_s", "cpu_s", "run_delay_s"):
     med = statistics.median(xs)
     for i, r in enumerate(d["runs"]):
         r[field] = med * f * spread[i % 3]
+# the hotspots' times at the same level, so that only the run's totals are crafted
+for fn in d.get("profile", {}).get("functions", []):
+    for field in ("self_s", "total_s", "self_cpu_s"):
+        if isinstance(fn.get(field), (int, float)):
+            fn[field] *= f
+    for field in ("self_s_runs", "total_s_runs"):
+        if isinstance(fn.get(field), list):
+            fn[field] = [x * f * spread[i % 3] if isinstance(x, (int, float)) else x
+                         for i, x in enumerate(fn[field])]
 d["id"] = "00000000-0000-4000-8000-%012d" % k
 d["created"] = "2026-01-01T00:00:%02d.000000Z" % k
 d.pop("regression", None)
