@@ -640,6 +640,12 @@ static json_t *unsettled_new(const json_t *s, const json_t *result)
     if (!v || strcmp(v, "inconclusive") != 0)
         return NULL;
     const char *rule = json_string_value(json_object_get(m, "rule"));
+    /* too little history to claim "no change", but no change to look at either: a change
+     * within the threshold is not listed (every new series' first nights would be) */
+    double change = metric_change(m), t = json_get_number(m, "threshold_pct", NAN);
+    if (rule && strcmp(rule, regress_rule_name(REGRESS_RULE_INSUFFICIENT_HISTORY)) == 0 &&
+        isfinite(change) && isfinite(t) && fabs(change) <= t)
+        return NULL;
     char buf[512];
     verdict_reason(result, m, buf, sizeof(buf));
     return unsettled_entry(s, m, rule ? rule : "", buf);
@@ -1338,9 +1344,13 @@ static json_t *quick_metric(const struct qseries *s, int m, const struct regress
         mb = 0;
     free(st);
     json_t *obj = NULL;
-    /* within the threshold, under a noise floor that could have shown such a change (a
-     * wider floor makes it inconclusive, which regress_metric_runs() says below) */
-    if (mb > 0 && fabs(100 * (mc / mb - 1)) <= 100 * o->threshold && noise <= 100 * o->threshold) {
+    /* within the threshold, under a known noise floor (enough baseline runs) that could
+     * have shown such a change; a wider floor, too few runs or exact samples are for
+     * regress_metric_runs() below, which says so as lib/regress's regress_decide() does */
+    size_t need = o->min_baseline_runs > REGRESS_MIN_BASELINE_RUNS ? (size_t)o->min_baseline_runs
+                                                                   : REGRESS_MIN_BASELINE_RUNS;
+    if (mb > 0 && fabs(100 * (mc / mb - 1)) <= 100 * o->threshold && n_sel >= need && noise >= 0 &&
+        noise <= 100 * o->threshold) {
         struct stats_mwu mwu;
         bool statistical = stats_mannwhitney_min_p(nb, nc) < o->alpha;
         stats_mannwhitney(base, nb, cand, nc, &mwu);
@@ -1357,6 +1367,8 @@ static json_t *quick_metric(const struct qseries *s, int m, const struct regress
                           "baseline_median", r.base_median, "candidate_median", r.cand_median);
         if (obj && r.has_noise && isfinite(r.noise_pct))
             json_object_set_new(obj, "noise_pct", json_real(r.noise_pct));
+        if (obj)
+            json_object_set_new(obj, "threshold_pct", json_real(r.threshold_pct));
     }
     free(all);
     free(base);
