@@ -1299,7 +1299,7 @@ static json_t *no_change_obj(const char *metric, bool statistical, double p, dou
 }
 
 static json_t *quick_metric(const struct qseries *s, int m, const struct regress_options *o,
-                            const struct regress_baseline *fixed, struct regress_baseline *chosen)
+                            struct regress_baseline *chosen)
 {
     size_t nr = s->n_runs - 1;
     int xi = m < 0 ? Q_NET : m; /* m < 0: the wall time net of queueing */
@@ -1309,14 +1309,11 @@ static json_t *quick_metric(const struct qseries *s, int m, const struct regress
     for (size_t k = 1; k < s->n_runs; k++)
         all[k - 1] = (struct regress_run){s->runs[k].x[xi], s->runs[k].n[xi]};
     /* the baseline lib/regress would choose among these runs (change point, held-out
-     * tail), so that the shortcut below decides on the same runs as regress_compare();
-     * the net wall time is compared on the wall time's */
+     * tail), so that the shortcut below decides on the same runs as regress_compare() */
     struct regress_baseline sel;
-    if (fixed)
-        sel = *fixed;
     /* each run's statistic as the choice computed it, for the centres below */
-    double *st = fixed ? NULL : xmalloc((nr ? nr : 1) * sizeof(*st));
-    if (nc == 0 || (!fixed && regress_baseline_select_stats(all, nr, o, &sel, st) < 0)) {
+    double *st = xmalloc((nr ? nr : 1) * sizeof(*st));
+    if (nc == 0 || regress_baseline_select_stats(all, nr, o, &sel, st) < 0) {
         free(all);
         free(st);
         return NULL;
@@ -1339,8 +1336,7 @@ static json_t *quick_metric(const struct qseries *s, int m, const struct regress
      * this shortcut agrees with regress_metric() on what is within the threshold */
     double mb = 0, mc = 0, noise = -1;
     struct regress_run cand_run = {cand, nc};
-    if ((st ? regress_centres_of(st + sel.first, n_sel, &cand_run, 1, o, &mb, &mc, &noise)
-            : regress_centres(runs, n_sel, &cand_run, 1, o, &mb, &mc, &noise)) < 0)
+    if (regress_centres_of(st + sel.first, n_sel, &cand_run, 1, o, &mb, &mc, &noise) < 0)
         mb = 0;
     free(st);
     json_t *obj = NULL;
@@ -1378,14 +1374,14 @@ static json_t *quick_metric(const struct qseries *s, int m, const struct regress
 /*
  * The wall time of series s the way regress_compare() judges it: when the
  * contention of the chosen baseline and the candidate says it is
- * contaminated (lib/regress.h), net of queueing on the same baseline, or
+ * contaminated (lib/regress.h), net of queueing (on a baseline chosen on the net times), or
  * inconclusive ("contended") for a CPU-bound script or without net times.
  * New object or NULL.
  */
 static json_t *quick_wall(const struct qseries *s, const struct regress_options *o)
 {
     struct regress_baseline sel;
-    json_t *obj = quick_metric(s, 0, o, NULL, &sel);
+    json_t *obj = quick_metric(s, 0, o, &sel);
     if (obj == NULL)
         return NULL;
     size_t nb = sel.end - sel.first;
@@ -1397,7 +1393,9 @@ static json_t *quick_wall(const struct qseries *s, const struct regress_options 
     free(b);
     if (!c.contaminated)
         return obj;
-    json_t *net = quick_metric(s, -1, o, &sel, NULL);
+    /* the net times choose their own baseline, as lib/regress's compare_net() does (a run
+     * far off in net time is held out of it); contamination is the raw choice's */
+    json_t *net = quick_metric(s, -1, o, NULL);
     if (net && !c.cpu_bound) {
         json_decref(obj);
         json_object_set_new(net, "net_of_queueing", json_true());
@@ -1426,7 +1424,7 @@ static json_t *quick_result(const struct qseries *s, const struct regress_option
     json_t *metrics = json_array();
     *flagged = false;
     for (int m = 0; s->n_runs > 1 && m < 3; m++) {
-        json_t *obj = m == 0 ? quick_wall(s, &o) : quick_metric(s, m, &o, NULL, NULL);
+        json_t *obj = m == 0 ? quick_wall(s, &o) : quick_metric(s, m, &o, NULL);
         if (obj == NULL)
             continue;
         const char *v = json_string_value(json_object_get(obj, "verdict"));
