@@ -9,7 +9,10 @@
  * REPEATABLE READ snapshot, so a row's tag always describes its document; a
  * change committed meanwhile only makes the row's tag old (not served). A
  * row is served only when its tag equals the batch's fingerprint now, it was
- * built by this version, and its document is a report of that batch.
+ * built by this version and report format (BUILT_BY), and its document is a
+ * report of that batch. Only the document is stored: the HTML is rendered
+ * from it each time it is served (coordinator/web.c, cli/report.c), so
+ * REPORT_FORMAT (report.h) covers the document alone.
  */
 #include "batch_report.h"
 
@@ -21,6 +24,17 @@
 
 #include "log.h"
 #include "report.h"
+
+#define TEXT_OF_(x) #x
+#define TEXT_OF(x)  TEXT_OF_(x)
+
+/*
+ * Who built a row (batch_reports.built_by): this version and report format,
+ * "0.1.0 format 1". A row built by another version or format (or before
+ * formats were numbered: the version alone) is rebuilt and never served:
+ * report_build() may have changed without the project's version moving.
+ */
+static const char BUILT_BY[] = PYSCOPE_VERSION " format " TEXT_OF(REPORT_FORMAT);
 
 /*
  * The fingerprint (b: the batch): what the analysis and a triage write for the
@@ -58,7 +72,8 @@
 
 static const char TAG_SQL[] = "SELECT " TAG_COLUMNS TAG_FROM;
 
-/* Batch $1's stored document when its tag is the batch's fingerprint now and $2 built it. */
+/* Batch $1's stored document when its tag is the batch's fingerprint now and $2 (BUILT_BY)
+ * built it. */
 static const char LOAD_SQL[] = "WITH t (id, tag) AS (SELECT " TAG_COLUMNS TAG_FROM ")"
                                " SELECT r.doc::text FROM t JOIN batch_reports r"
                                " ON r.batch_id = t.id::bigint AND r.tag = t.tag"
@@ -77,7 +92,8 @@ static const char INVALIDATE_SQL[] =
 
 /*
  * The reports to rebuild, newest first, at most $2: stale rows, rows another
- * version ($1) built, and the newest analysed batch's when missing or old.
+ * version or report format built (built_by not $1, BUILT_BY), and the newest
+ * analysed batch's when missing or old.
  */
 static const char TODO_SQL[] =
     "SELECT id::text FROM ("
@@ -159,7 +175,7 @@ static int load(struct store *s, uint64_t batch, json_t **doc, char *err, size_t
 {
     char b[32];
     snprintf(b, sizeof(b), "%" PRIu64, batch);
-    const char *p[2] = {b, PYSCOPE_VERSION};
+    const char *p[2] = {b, BUILT_BY};
     char *text = NULL;
     *doc = NULL;
     int rc = store_each_row(s, LOAD_SQL, p, 2, text_row, &text, err, errlen);
@@ -238,7 +254,7 @@ int batch_report_store(struct store *s, uint64_t batch, char *err, size_t errlen
     char b[32], ms[32];
     snprintf(b, sizeof(b), "%" PRIu64, id);
     snprintf(ms, sizeof(ms), "%.1f", now_ms() - t0);
-    const char *p[5] = {b, tag, PYSCOPE_VERSION, ms, text};
+    const char *p[5] = {b, tag, BUILT_BY, ms, text};
     rc = store_command(s, SAVE_SQL, p, 5, err, errlen);
     free(text);
     if (rc < 0)
@@ -277,8 +293,8 @@ int batch_report_refresh(struct store *s, unsigned max, char *err, size_t errlen
     if (rc < 0)
         return rc;
     struct id_list todo = {{0}, 0};
-    rc = store_each_row(s, TODO_SQL, (const char *[]){PYSCOPE_VERSION, lim}, 2, id_row, &todo, err,
-                        errlen);
+    rc =
+        store_each_row(s, TODO_SQL, (const char *[]){BUILT_BY, lim}, 2, id_row, &todo, err, errlen);
     if (rc < 0)
         return rc;
     int built = 0;

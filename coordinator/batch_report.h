@@ -8,8 +8,10 @@
  * (its tag: state, analysis time, its runs, its regressions' count and last
  * update) read in the same snapshot. The web pages and `pyscope report
  * --batch N` answer from the stored document while the batch's fingerprint is
- * still the stored one and the row was built by this version; otherwise they
- * build the report live, as before: what they print is the same either way.
+ * still the stored one and the row was built by this version and report
+ * format (built_by "0.1.0 format 1": REPORT_FORMAT, report.h, is bumped when
+ * the document changes); otherwise they build the report live, as before:
+ * what they print is the same either way.
  * A triage marks the rows of its batches stale (a changed tag is never
  * served anyway) and the analyst rebuilds them on its next round. The
  * coordinator's own connections write; the web's read.
@@ -62,10 +64,10 @@ int batch_report_invalidate(struct store *s, uint64_t regression_id, char *err, 
 
 /*
  * The analyst's upkeep: rebuild (at most max) stored reports that are stale
- * or built by another version, and that of the newest analysed batch when it
- * is missing or its fingerprint moved; delete the rows beyond the newest
- * BATCH_REPORT_KEEP batches. Returns the reports rebuilt or a negative code
- * with err.
+ * or built by another version or report format, and that of the newest
+ * analysed batch when it is missing or its fingerprint moved; delete the rows
+ * beyond the newest BATCH_REPORT_KEEP batches. Returns the reports rebuilt or
+ * a negative code with err.
  */
 int batch_report_refresh(struct store *s, unsigned max, char *err, size_t errlen);
 

@@ -29,6 +29,23 @@
 #define REPORT_DEFAULT_LIMIT 100u
 
 /*
+ * The format of the document report_build() makes. The analyst stores each
+ * batch's document (coordinator/batch_report.c, table batch_reports) with
+ * built_by "VERSION format N", and a row is served only while both are this
+ * coordinator's: any other is rebuilt. BUMP IT, in the same commit, whenever
+ * what the document holds changes: a key added, removed, renamed or moved, a
+ * value computed otherwise (here or in what report_build() calls: the
+ * series, revrange, flamediff, bisection, trybatch and stats code), its
+ * order, rounding or type. Without a bump, a coordinator of the same project
+ * version goes on serving every stored batch's old document. The HTML is not
+ * stored: the web pages (coordinator/web.c) and the CLI (cli/report.c) render
+ * the document when they serve it (lib/html_team), so a change of the
+ * rendering alone needs no bump. A plain decimal (no suffix): it is pasted
+ * into built_by as written.
+ */
+#define REPORT_FORMAT 1
+
+/*
  * Build the report that q (borrowed, kind REPORT) asks for into *out (new
  * object, caller owns). Returns 0 or a negative code with err.
  */
