@@ -13,6 +13,8 @@ for lib in jansson sodium uuid; do
 done
 grep -Eq '^PYSCOPE_SANITIZE:BOOL=(ON|1|TRUE)' "$CACHE" &&
     skip "sanitizer build: pyscope-run uses the shared libraries"
+grep -Eq '^PYSCOPE_RUN_STATIC_DEPS:BOOL=(OFF|0|FALSE)' "$CACHE" &&
+    skip "PYSCOPE_RUN_STATIC_DEPS=OFF: pyscope-run uses the shared libraries"
 
 needed=$(readelf -d "$RUNNER" | sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p' | tr '\n' ' ')
 expect_nomatch "no shared jansson, libsodium or libuuid: [$needed]" \
