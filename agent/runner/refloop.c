@@ -18,6 +18,20 @@
  * but the fill cost ~1.1 ms of CPU per pyscope-run, before the script starts;
  * filling one word a line costs ~0.05 ms (the huge page's first touch, ~0.15
  * ms, stays).
+ *
+ * A line's value is a function of its number (refloop_line_value), so the walk
+ * is known without reading memory: since December 2026 the buffer is filled by
+ * following the walk itself, writing each line it will load and no other
+ * (REFLOOP_STEPS writes, 3,779 distinct lines, instead of 32,768). Those writes
+ * leave exactly the walk's lines in the cache, which is what an untimed first
+ * walk was for, so there is none any more. A chunk loads the same addresses and
+ * values as before (test_refloop: the same hash as a full fill), and a line it
+ * never loads is never written (zero from the kernel). Measured here at load ~5:
+ * pyscope-run's own instructions 3.80 M -> 3.25 M (callgrind, empty script); the
+ * first refloop_run 724 -> 563 us of CPU (median of 100 interleaved fresh
+ * processes); and ref_cpu_ns in 140 interleaved runs each, median 55.8 -> 54.7
+ * us, with a spread that differs only as the load made it differ (docs/benchmarks.md).
+ * The first timed chunk is now as warm as the others (49 vs 48 us; it was 53-61).
  */
 #include "refloop.h"
 
@@ -32,6 +46,23 @@
 static uint32_t *buf;
 static volatile uint32_t sink;
 
+uint32_t refloop_line_value(uint32_t i)
+{
+    uint32_t x = i * 0x9e3779b9u;
+    x ^= x >> 16;
+    x *= 0x85ebca6bu;
+    x ^= x >> 13;
+    x *= 0xc2b2ae35u;
+    x ^= x >> 16;
+    return x;
+}
+
+/* Step k's next line (its first word) from the value v loaded at step k. */
+static uint32_t next_line(uint32_t v, uint32_t k)
+{
+    return (v + k * 40503u) & (uint32_t)(WORDS - LINE_WORDS);
+}
+
 static uint32_t chunk(void)
 {
     uint32_t idx = 0, h = 2166136261u;
@@ -39,7 +70,7 @@ static uint32_t chunk(void)
         uint32_t v = buf[idx];
         for (int a = 0; a < REFLOOP_ARITH; a++) /* a dependent chain, as bytecode is */
             h = (h ^ v) * 16777619u + (h >> 7);
-        idx = (v + k * 40503u) & (uint32_t)(WORDS - LINE_WORDS); /* a line's first word */
+        idx = next_line(v, k);
     }
     return h;
 }
@@ -54,18 +85,25 @@ static int buffer_ready(void)
     if (!b)
         return -1;
     (void)madvise(b, REFLOOP_BUFFER_BYTES, MADV_HUGEPAGE);
-    for (uint32_t i = 0; i < WORDS; i += LINE_WORDS) { /* the only words a walk loads */
-        uint32_t x = i * 0x9e3779b9u; /* murmur3's finalizer of the word's number */
-        x ^= x >> 16;
-        x *= 0x85ebca6bu;
-        x ^= x >> 13;
-        x *= 0xc2b2ae35u;
-        x ^= x >> 16;
-        b[i] = x;
+    /* the walk's own lines, in its order: they are the only words a chunk loads, and
+     * writing them brings them into the cache as the first walk did */
+    for (uint32_t k = 0, idx = 0; k < REFLOOP_STEPS; k++) {
+        uint32_t v = refloop_line_value(idx);
+        b[idx] = v;
+        idx = next_line(v, k);
     }
     buf = b;
-    sink ^= chunk(); /* untimed: the first walk's page-table and cache misses */
     return 0;
+}
+
+const uint32_t *refloop_buffer(void)
+{
+    return buffer_ready() == 0 ? buf : NULL;
+}
+
+uint32_t refloop_walk(void)
+{
+    return buffer_ready() == 0 ? chunk() : 0;
 }
 
 static double thread_ns(void)

@@ -26,6 +26,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 /* The buffer walked: larger than L2 (2 MiB; this VM's EPYC has 1 MiB). */
 #define REFLOOP_BUFFER_BYTES (2u << 20)
@@ -48,5 +49,14 @@ int refloop_run(struct refloop *r);
 
 /* The median and mean of r's chunk times (ns); false when r has none. */
 bool refloop_figures(const struct refloop *r, double *median_ns, double *mean_ns);
+
+/* The value at the start of the buffer's line whose first word is word i (murmur3's
+ * finalizer of i): what a chunk loads there. */
+uint32_t refloop_line_value(uint32_t i);
+
+/* For tests: the buffer a chunk walks (REFLOOP_BUFFER_BYTES; NULL when it cannot be
+ * allocated), and the hash of one untimed chunk's walk (0 likewise). */
+const uint32_t *refloop_buffer(void);
+uint32_t refloop_walk(void);
 
 #endif
