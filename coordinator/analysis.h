@@ -57,6 +57,16 @@
 #define ANALYSIS_RULE_UNCONFIRMED "unconfirmed"
 
 /*
+ * The rule of an unsettled or held-out series whose deciding metric (wall or CPU
+ * time) is significant by itself but not once the batch's tests are counted
+ * (its Benjamini-Hochberg q-value is not below alpha): too few repeats to tell it
+ * from chance among them, so no finding and no "no change" either; the first
+ * pass re-runs it (more repeats, a smaller family), and the report lists it as
+ * inconclusive when that does not settle it.
+ */
+#define ANALYSIS_RULE_UNPROVEN "not_significant_in_batch"
+
+/*
  * The batch analysis' regression options: lib/regress's defaults, the farm's
  * minimum baseline, and no automatic new level: the runs of an open
  * regression stay held out of its series' baseline (regress_baseline_select,
