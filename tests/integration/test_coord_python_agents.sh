@@ -109,9 +109,16 @@ for id in $(jobs_of b312 | cut -d: -f1); do say b312 "result $id 1"; done
 out=$(fake --name e313 --fingerprint 0000000000000001 --machine m-e --python 3.13.0 <<<"hello")
 expect_match "a 3.13 agent of host 1 said Hello once" "welcome agent_id=e313" "$out"
 printf '[suite]\nname = py313\npython = 3.13\n[script examples/a.py]\n' >"$T/py313.ini"
-# c311 and d312 keep taking work (credit waiting): host 1 stays live
+# c311 and d312 keep taking work (credit waiting): host 1 stays live. They heartbeat meanwhile,
+# as real agents do: a fake that only waits is forgotten after 3 heartbeats of silence (15 s),
+# which on a loaded machine came before the job's host_offline_s ended it (CI, ASan, load ~25:
+# "host offline")
+(while :; do say c311 heartbeat; say d312 heartbeat; sleep 2; done) &
+beat=$!
 st=0
 timeout 60 "$PYSCOPE" submit "$T/py313.ini" --hosts "$H1" --wait >"$T/py313.out" 2>&1 || st=$?
+kill "$beat" 2>/dev/null || true
+wait "$beat" 2>/dev/null || true
 expect_eq "submit --wait returns: the job did not end ok (exit 3)" 3 "$st"
 expect_match "submit --wait shows why" "no live agent has Python 3\.13" "$(cat "$T/py313.out")"
 b=$(pg_sql "SELECT max(batch_id) FROM jobs WHERE python = '3.13'")
