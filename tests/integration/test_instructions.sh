@@ -37,9 +37,7 @@ expect_eq "summary median" True \
     "$(field "$A" 'd["summary"]["instructions"]["median"] == d["instructions"]["counts"][0]')"
 expect_eq "timed runs still there" 2 "$(field "$A" 'len(d["runs"])')"
 
-# the second run one count (--repeat 1): a verdict needs one count on each side (README,
-# "Deterministic instruction counts"), and each is valgrind's start-up of CPython (~2 s CPU)
-run "$PYSCOPE" run "${R[@]}" --repeat 1 -q "$W"
+run "$PYSCOPE" run "${R[@]}" -q "$W"
 expect_eq "second run exits 0" 0 "$RC"
 B=$(newest)
 expect_eq "identical counts across runs at 0%" 1 \
