@@ -51,7 +51,8 @@ run "$PYSCOPE" run --repeat 1 --instructions --no-save fork.py
 expect_match "pyscope run --instructions: the report says it" "^Instructions   : .*; $NOTE" "$OUT"
 
 # --- local try --instructions: said on stderr, once a side ------------------------------
-run "$PYSCOPE" try --base HEAD~1 --head HEAD --instructions --rounds 2 --repeat 1 fork.py
+# one pair (--rounds 1): the note is said once a side whatever the verdict
+run "$PYSCOPE" try --base HEAD~1 --head HEAD --instructions --rounds 1 --repeat 1 fork.py
 expect_match "try --instructions on a forking script: it says the children are not counted" \
     "warning: at the base revision [0-9a-f]{12}, $NOTE" "$ERR"
 expect_eq "... once a side" 2 "$(grep -c "$NOTE" <<<"$ERR")"
