@@ -1388,8 +1388,7 @@ static json_t *quick_metric(const struct qseries *s, int m, const struct regress
     /* within the threshold, under a known noise floor (enough baseline runs) that could
      * have shown such a change; a wider floor, too few runs or exact samples are for
      * regress_metric_runs() below, which says so as lib/regress's regress_decide() does */
-    size_t need = o->min_baseline_runs > REGRESS_MIN_BASELINE_RUNS ? (size_t)o->min_baseline_runs
-                                                                   : REGRESS_MIN_BASELINE_RUNS;
+    size_t need = regress_runs_needed(o->min_baseline_runs > 0 ? (size_t)o->min_baseline_runs : 0);
     if (mb > 0 && fabs(100 * (mc / mb - 1)) <= 100 * o->threshold && n_sel >= need && noise >= 0 &&
         noise <= 100 * o->threshold) {
         struct stats_mwu mwu;

@@ -518,7 +518,7 @@ void regress_decide(struct regress_result *r, double alpha)
     double mag = fabs(r->change_pct), t = r->threshold_pct;
     bool up = r->change_pct > 0;
     enum regress_verdict decided = up ? REGRESS_REGRESSION : REGRESS_IMPROVEMENT;
-    size_t need = r->min_runs > REGRESS_MIN_BASELINE_RUNS ? r->min_runs : REGRESS_MIN_BASELINE_RUNS;
+    size_t need = regress_runs_needed(r->min_runs);
     r->hint = NULL;
     r->verdict = REGRESS_INCONCLUSIVE;
     /* "no change" is a claim: it needs runs that could have shown a change of T. Exact
@@ -552,7 +552,7 @@ void regress_decide(struct regress_result *r, double alpha)
 const char *regress_reason(const struct regress_result *r, char *buf, size_t size)
 {
     const char *dir = r->change_pct > 0 ? "slower" : "faster";
-    size_t need = r->min_runs > REGRESS_MIN_BASELINE_RUNS ? r->min_runs : REGRESS_MIN_BASELINE_RUNS;
+    size_t need = regress_runs_needed(r->min_runs);
     switch (r->rule) {
     case REGRESS_RULE_WITHIN_THRESHOLD:
         if (r->deterministic)

@@ -129,6 +129,14 @@ const char *regress_why_basis_text(const char *basis);
 /* The noise floor needs this many baseline runs; min_baseline_runs is never below it. */
 #define REGRESS_MIN_BASELINE_RUNS 3
 
+/* The baseline runs a verdict other than "insufficient history" needs, given the
+ * options' min_baseline_runs (never below REGRESS_MIN_BASELINE_RUNS). */
+static inline size_t regress_runs_needed(size_t min_baseline_runs)
+{
+    return min_baseline_runs > REGRESS_MIN_BASELINE_RUNS ? min_baseline_runs
+                                                         : REGRESS_MIN_BASELINE_RUNS;
+}
+
 /* Hints (static strings) put in regress_result.hint. */
 #define REGRESS_HINT_REPEAT          "run with --repeat 10"
 #define REGRESS_HINT_NOISE           "within the baseline's run-to-run noise; rerun to confirm"
