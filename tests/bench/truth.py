@@ -5,8 +5,9 @@ A ground-truth benchmark of the whole farm (issue 11): a real PostgreSQL, the re
 coordinator and two real agents acting as two hosts (each in its own UTS namespace,
 so its own host fingerprint) play N nights of a suite of varied workloads
 (tests/bench/truth/: CPU-bound, allocation-heavy, mostly waiting, multi-threaded,
-short, long; the suite's reference script is examples/calibrate.py, copied into the
-run's workspace beside them). Known
+short, long; or, --workloads tests/bench/truth-fresh, a second set the verdicts were not
+tuned on; each folder's workloads.txt names the function to slow; the suite's reference
+script is examples/calibrate.py, copied into the run's workspace beside them). Known
 slowdowns are injected into known functions on known nights and hosts (the
 PYSCOPE_TRUTH_SLOW knob, tests/bench/truth/knob.py, set per host through the agents'
 runner wrapper; a slowdown stays, like the code change it stands for); some nights
@@ -39,19 +40,36 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 SRC = os.path.dirname(os.path.dirname(HERE))
 PY = "/usr/bin/python3.11"
 PG_BIN = "/usr/lib/postgresql/15/bin"
-WORKLOADS = os.path.join(HERE, "truth")
+WORKLOADS = os.path.join(HERE, "truth")  # the default set, and knob.py for every set
 
-# script -> the function a slowdown is injected into (its main work)
-SCRIPTS = {
-    "cpu_loop.py": "crunch",
-    "alloc.py": "build_objects",
-    "io_wait.py": "wait_io",
-    "threads.py": "worker",
-    "short.py": "tiny",
-    "long.py": "long_task",
-}
-# injections into these are CPU slowdowns (io_wait's wait_io sleeps longer: not CPU)
-CPU_FUNCTIONS = {"crunch", "build_objects", "worker", "tiny", "long_task"}
+
+def read_workloads(folder):
+    """folder's workloads.txt: ({script: the function a slowdown is injected into}, the set
+    of functions whose slowdown is CPU work, not a longer wait). Exits on a bad file."""
+    path = os.path.join(folder, "workloads.txt")
+    scripts, cpu = {}, set()
+    try:
+        with open(path) as f:
+            lines = f.read().splitlines()
+    except OSError as e:
+        sys.exit(f"truth.py: cannot read {path}: {e.strerror} (--workloads names a folder "
+                 "with a workloads.txt, like tests/bench/truth/)")
+    for n, line in enumerate(lines, 1):
+        line = line.split("#", 1)[0].split()
+        if not line:
+            continue
+        if len(line) != 3 or line[2] not in ("cpu", "wait") or not line[0].endswith(".py"):
+            sys.exit(f"truth.py: {path}:{n}: want \"SCRIPT.py FUNCTION cpu|wait\"")
+        if not os.path.isfile(os.path.join(folder, line[0])):
+            sys.exit(f"truth.py: {path}:{n}: {line[0]} is not in {folder}")
+        scripts[line[0]] = line[1]
+        if line[2] == "cpu":
+            cpu.add(line[1])
+    if not scripts:
+        sys.exit(f"truth.py: {path} names no workload")
+    return scripts, cpu
+
+
 LEVELS = {"idle": 0, "cores": 1, "2cores": 2}
 MIN_BASELINE_NIGHTS = 3  # the farm decides a series from 3 baseline nights (README)
 
@@ -68,8 +86,9 @@ def loadavg():
 class Farm:
     """PostgreSQL, the coordinator and the agents of one load level."""
 
-    def __init__(self, build, work, hosts, level):
+    def __init__(self, build, work, hosts, level, workloads):
         self.build = build
+        self.workloads = workloads
         self.work = work
         self.hosts = hosts
         self.level = level
@@ -138,7 +157,8 @@ class Farm:
         # in examples/ (copied here, so that there is one calibrate.py in the repository)
         workspace = os.path.join(self.work, "workspace")
         shutil.rmtree(workspace, ignore_errors=True)
-        shutil.copytree(WORKLOADS, workspace, ignore=shutil.ignore_patterns("__pycache__"))
+        shutil.copytree(self.workloads, workspace, ignore=shutil.ignore_patterns("__pycache__"))
+        shutil.copy(os.path.join(WORKLOADS, "knob.py"), workspace)
         shutil.copy(os.path.join(SRC, "examples", "calibrate.py"), workspace)
         for d in (shim, workspace):
             for sub, _, files in os.walk(d):
@@ -277,7 +297,7 @@ def fn_of(key):
     return parts[-2].split(".<locals>.")[0] if len(parts) >= 3 else None
 
 
-def score(report, injections, night_of, hosts, scripts, nights):
+def score(report, injections, night_of, hosts, scripts, nights, cpu_functions):
     """Score one team report (pyscope.team_report/1 "report") against the truth."""
     regs = report.get("regressions", []) + report.get("improvements", [])
     groups = {}
@@ -308,7 +328,7 @@ def score(report, injections, night_of, hosts, scripts, nights):
         k, h, s, fn, pct = i
         found = matched.get(i, [])
         entry = {"night": k, "host": h, "script": s, "function": fn, "pct": pct,
-                 "cpu": fn in CPU_FUNCTIONS}
+                 "cpu": fn in cpu_functions}
         if not found:
             entry["outcome"] = "inconclusive" if (h, s, k) in unsettled else "missed"
         else:
@@ -483,7 +503,12 @@ def main():
     ap.add_argument("--levels", default="idle,cores,2cores")
     ap.add_argument("--nights", type=int, default=9)
     ap.add_argument("--repeat", type=int, default=5)
-    ap.add_argument("--scripts", default=",".join(SCRIPTS))
+    ap.add_argument("--workloads", default=WORKLOADS,
+                    help="the workloads' folder, with its workloads.txt (default "
+                    "tests/bench/truth; tests/bench/truth-fresh: a set the verdicts were "
+                    "not tuned on)")
+    ap.add_argument("--scripts", default=None,
+                    help="a comma-separated subset of the folder's workloads (default: all)")
     ap.add_argument("--seed", type=int, default=11)
     ap.add_argument("--threshold", type=float, default=None,
                     help="the suite's threshold in percent (default: the farm's, 5)")
@@ -501,9 +526,18 @@ def main():
                     help="a smoke run: one level (cores), 6 nights, 3 scripts")
     a = ap.parse_args()
     if a.quick:
-        a.levels, a.nights, a.scripts = "cores", 6, "cpu_loop.py,io_wait.py,long.py"
+        a.levels, a.nights = "cores", 6
     levels = a.levels.split(",")
-    scripts = {s: SCRIPTS[s] for s in a.scripts.split(",")}
+    workloads = os.path.abspath(a.workloads)
+    known, cpu_functions = read_workloads(workloads)
+    if a.quick and a.scripts is None:  # a CPU-bound, a waiting and a long one
+        a.scripts = ("cpu_loop.py,io_wait.py,long.py" if workloads == WORKLOADS
+                     else ",".join(list(known)[:3]))
+    for s in (a.scripts.split(",") if a.scripts else []):
+        if s not in known:
+            sys.exit(f"truth.py: --scripts: {s!r} is not one of {', '.join(known)} "
+                     f"({workloads}/workloads.txt)")
+    scripts = {s: known[s] for s in a.scripts.split(",")} if a.scripts else known
     for lv in levels:
         if lv not in LEVELS:
             sys.exit(f"truth.py: unknown level {lv!r} (idle, cores, 2cores)")
@@ -537,12 +571,12 @@ def main():
             f.write("\n")
             for s in scripts:
                 f.write(f"[script {s}]\n")
-                if a.instructions and scripts[s] in CPU_FUNCTIONS:
+                if a.instructions and scripts[s] in cpu_functions:
                     f.write("instructions = on\n")
         injections = plan(a.nights, hosts, scripts, a.seed)
         loaded = load_pattern(a.nights, a.load) if LEVELS[lv] else set()
         load = Load(LEVELS[lv] * cores)
-        farm = Farm(a.build, work, hosts, lv)
+        farm = Farm(a.build, work, hosts, lv, workloads)
         nights_info, night_of = [], {}
         slow = {}
         t0 = time.time()
@@ -571,7 +605,7 @@ def main():
         finally:
             load.off()
             farm.stop(keep_db=a.keep)
-        res = score(report, injections, night_of, hosts, scripts, a.nights)
+        res = score(report, injections, night_of, hosts, scripts, a.nights, cpu_functions)
         results[lv] = res
         detail[lv] = {"nights": nights_info, "result": res, "secs": time.time() - t0,
                       "report": report}

@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
-# truth.sh [--quick] [--levels idle,cores,2cores] [--nights N] [--repeat N] [--scripts A,B]
+# truth.sh [--quick] [--levels idle,cores,2cores] [--nights N] [--repeat N]
+#          [--workloads DIR] [--scripts A,B]
 #          [--load alternate|always] [--threshold PCT] [--instructions] [--keep]
 #          [--seed N] [--build DIR] [--dir DIR] [--json FILE] [--help]
 #
 # Does the team report tell the truth? One command; not part of ctest. Plays N nights of a
-# suite of varied workloads (tests/bench/truth/) on a real local farm (PostgreSQL, the
+# suite of varied workloads (tests/bench/truth/, or --workloads tests/bench/truth-fresh: a
+# second set the verdicts were not tuned on) on a real local farm (PostgreSQL, the
 # coordinator, two agents as two hosts), injects known slowdowns into known functions on
 # known nights and hosts, runs background load on and off on the same cores, and scores
 # the team report against the truth: one table per load level (idle, ~cores, ~2x cores),
