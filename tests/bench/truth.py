@@ -235,6 +235,44 @@ class Farm:
         return int(self.psql("SELECT max(id) FROM batches"))
 
 
+    def rerun_counts(self, batch):
+        """Batch's confirmation re-runs (jobs of purpose confirm) and the series it held
+        out of their later baselines, by reason (table held_out, schema/014)."""
+        row = self.psql(
+            f"SELECT (SELECT count(*) FROM jobs WHERE batch_id = {batch} AND purpose = 'confirm'),"
+            f" (SELECT count(*) FROM held_out WHERE batch_id = {batch} AND reason = 'dismissed'),"
+            f" (SELECT count(*) FROM held_out WHERE batch_id = {batch}"
+            f" AND reason = 'inconclusive')")
+        reruns, dismissed, inconclusive = (int(x) for x in row.split("|"))
+        return {"reruns": reruns, "held_dismissed": dismissed, "held_inconclusive": inconclusive}
+
+    def held_nights(self, night_of):
+        """{(host, script): [nights held out of the series' baseline]}."""
+        out = {}
+        rows = self.psql("SELECT h.hostname, s.key, x.batch_id FROM held_out x"
+                         " JOIN hosts h ON h.id = x.host_id JOIN scripts s ON s.id = x.script_id")
+        for line in rows.splitlines():
+            host, path, batch = line.split("|")
+            key = (host.removeprefix("truth-"), os.path.basename(path))
+            out.setdefault(key, []).append(night_of.get(int(batch)))
+        return out
+
+
+def held_streaks(held):
+    """The longest run of consecutive nights a series was held out of its baseline, and how
+    many series were held out 3 nights in a row or more (a baseline that does not grow)."""
+    longest, stuck = 0, 0
+    for nights in held.values():
+        ks = sorted(k for k in nights if k is not None)
+        run = best = 0
+        for i, k in enumerate(ks):
+            run = run + 1 if i and k == ks[i - 1] + 1 else 1
+            best = max(best, run)
+        longest = max(longest, best)
+        stuck += best >= 3
+    return longest, stuck
+
+
 class Load:
     """Background load: busy processes and a process-spawning 'build'."""
 
@@ -365,18 +403,25 @@ def score(report, injections, night_of, hosts, scripts, nights, cpu_functions):
     res["unchanged_series_nights"] = sum(
         1 for h in hosts for s in scripts for k in range(MIN_BASELINE_NIGHTS + 1, nights + 1)
         if changed.get((h, s), nights + 1) > k)
+    # of those, the ones the report lists as inconclusive: noise it could not tell apart
+    res["unchanged_inconclusive"] = sum(
+        1 for (h, s, k) in unsettled
+        if k is not None and k > MIN_BASELINE_NIGHTS and changed.get((h, s), nights + 1) > k)
     return res
 
 
 def table(level, res, nights_info):
     lines = [f"### Load level: {level}",
              "",
-             "| night | background load | load average (start → end) | injected |",
-             "|---|---|---|---|"]
+             "| night | background load | load average (start → end) | injected | "
+             "re-runs (held out: dismissed, inconclusive) |",
+             "|---|---|---|---|---|"]
     for n in nights_info:
         inj = ", ".join(f"{h} {s} {fn}() +{p}%" for (h, s, fn, p) in n["injected"]) or "—"
         lines.append(f"| {n['night']} | {'on' if n['load'] else 'off'} | "
-                     f"{n['load_start']:.1f} → {n['load_end']:.1f} | {inj} |")
+                     f"{n['load_start']:.1f} → {n['load_end']:.1f} | {inj} | "
+                     f"{n.get('reruns', '?')} ({n.get('held_dismissed', '?')}, "
+                     f"{n.get('held_inconclusive', '?')}) |")
     lines += ["", "| injected slowdown | night | outcome | found | change | confirmed by |",
               "|---|---|---|---|---|---|"]
     for e in res["injections"]:
@@ -408,7 +453,11 @@ def table(level, res, nights_info):
               f"| inconclusive / missed (\"no change\") | "
               f"{sum(e['outcome'] == 'inconclusive' for e in res['injections'])} / "
               f"{sum(e['outcome'] == 'missed' for e in res['injections'])} |",
-              f"| duplicates | {res['duplicates']} |"]
+              f"| duplicates | {res['duplicates']} |",
+              f"| unchanged series-nights listed inconclusive | "
+              f"{res['unchanged_inconclusive']} of {res['unchanged_series_nights']} |",
+              f"| series held out of their baseline 3+ nights in a row (longest run) | "
+              f"{res.get('held_stuck', '?')} ({res.get('held_streak_max', '?')} nights) |"]
     for f in res["false_regressions"]:
         lines.append(f"| false regression | {f['host']} {f['script']} night {f['night']} "
                      f"({', '.join(f['metrics'])}) |")
@@ -595,17 +644,20 @@ def main():
                 night_of[batch] = k
                 nights_info.append({"night": k, "load": k in loaded, "load_start": ls,
                                     "load_end": loadavg(), "secs": time.time() - tk,
-                                    "injected": injections.get(k, [])})
+                                    "injected": injections.get(k, []),
+                                    **farm.rerun_counts(batch)})
                 say(f"{lv}: night {k} of {a.nights} settled in {time.time() - tk:.0f} s "
                     f"(background load {'on' if k in loaded else 'off'}, load average "
                     f"{ls:.1f} -> {loadavg():.1f})")
             load.off()
             r = farm.cli("report", "--since", "1d", "--json")
             report = json.loads(r.stdout)["report"]
+            held = farm.held_nights(night_of)
         finally:
             load.off()
             farm.stop(keep_db=a.keep)
         res = score(report, injections, night_of, hosts, scripts, a.nights, cpu_functions)
+        res["held_streak_max"], res["held_stuck"] = held_streaks(held)
         results[lv] = res
         detail[lv] = {"nights": nights_info, "result": res, "secs": time.time() - t0,
                       "report": report}
