@@ -239,7 +239,32 @@ static void size_pct(char *buf, size_t n, const json_t *g)
     snprintf(buf, n, c >= 10 ? "%.0f%%" : "%.1f%%", c);
 }
 
-/* "is <b>31% slower</b>", "uses <b>12% more memory</b>", ... for the lead metric. */
+/* Whether g's (borrowed) figures are its wall time net of waiting for a CPU. */
+static bool net_of_queueing(const json_t *g)
+{
+    return json_is_true(json_object_get(json_object_get(g, "contention"), "net_of_queueing"));
+}
+
+/* Which metric g's (borrowed) size is, muted: "(wall time)", "(wall time, net of waiting for
+ * a CPU)", "(its self time)": a series' rows differ in size (wall, net, CPU, instructions),
+ * so the headline and the big number say whose size they give. */
+static void metric_tag(FILE *out, const json_t *g)
+{
+    fputs(" <span class=\"muted metric\">(", out);
+    if (json_get_string(g, "function", NULL)) {
+        const char *noun = html_verdict_noun(json_get_string(g, "metric", NULL));
+        fputs("its ", out);
+        html_write_str(out, noun ? noun : json_get_string(g, "metric", "?"));
+    } else {
+        html_verdict_label(out, g, false);
+    }
+    if (net_of_queueing(g))
+        fputs(", net of waiting for a CPU", out);
+    fputs(")</span>", out);
+}
+
+/* "is <b>31% slower</b> (wall time)", "uses <b>12% more memory</b>", ... for the lead metric:
+ * the words name the metric, or the tag after them does. */
 static void change_phrase(FILE *out, const json_t *g, bool worse)
 {
     char pct[32];
@@ -258,6 +283,8 @@ static void change_phrase(FILE *out, const json_t *g, bool worse)
         fputs(" in ", out);
         html_verdict_function(out, json_get_string(g, "function", NULL));
     }
+    if (!is(m, "cpu_s") && !is(m, "peak_rss_bytes") && !is(m, "instructions"))
+        metric_tag(out, g);
 }
 
 /* "since night 5 (commits c4 → c5, run 1a2b3c4d)". */
@@ -609,8 +636,11 @@ static void interval(FILE *out, const json_t *g, bool worse)
     else
         fputs("?", out);
     html_verdict_ci(ci, sizeof(ci), g);
-    fprintf(out, "</b><span class=\"muted\">%s%s</span></div>", ci[0] ? "95% CI " : "no interval",
-            ci);
+    fputs("</b><span class=\"muted\">", out);
+    html_verdict_label(out, g, false); /* whose change this is */
+    if (net_of_queueing(g))
+        fputs(" net of waiting", out);
+    fprintf(out, ", %s%s</span></div>", ci[0] ? "95% CI " : "no interval", ci);
 }
 
 /* ---- the details of a group ------------------------------------------------------------ */
@@ -637,6 +667,8 @@ static void metric_rows(FILE *out, const struct group *gr)
         int_field(out, g, "id");
         fputs("\"><td>", out);
         html_verdict_label(out, g, true);
+        if (net_of_queueing(g)) /* its own metric, not the raw wall time */
+            fputs(" <span class=\"note\">(net of waiting for a CPU)</span>", out);
         fputs("</td>", out);
         html_verdict_cells(out, g);
         fputs("<td class=\"num\">", out);

@@ -99,7 +99,7 @@ expect_nomatch "html: no URL" 'https?://' "$html"
 expect_match "html: one line for the series, lead wall time, why slow()" \
     '<li class="change regression" data-script="examples/a.py" data-host="host-b" data-metric="wall_s" data-state="confirmed" data-batch="6" data-why="examples/a.py:slow:3">' "$html"
 expect_eq "html: one line per series, not per metric" 1 "$(grep -c '<li class="change regression' "$T/report.html")"
-expect_match "html: the sentence" 'is <b class="bad">(2[5-9]|3[0-5])% slower</b> on <span class="name host"[^>]*>host-b</span> since night 6' "$html"
+expect_match "html: the sentence" 'is <b class="bad">(2[5-9]|3[0-5])% slower</b> <span class="muted metric">\(wall time\)</span> on <span class="name host"[^>]*>host-b</span> since night 6' "$html"
 expect_match "html: why in the sentence" 'title="examples/a.py:slow:3">slow</code> explains (9[0-9]|1[0-9][0-9])%' "$html"
 expect_match "html: state shown, and how it was confirmed" 'class="state">confirmed \(2 runs(; [^<]*)?\)<' "$html"
 expect_match "html: sparkline with the change marked" '<svg class="spark"[^>]*><title>wall time of the newest 7 runs[^<]*change starts at night 6</title><line class="cp"' "$html"

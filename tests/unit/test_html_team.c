@@ -294,6 +294,36 @@ static void test_inconclusive_reasons(void **state)
     json_decref(doc);
 }
 
+/* Issue 11: a finding's rows differ in size (wall, net of queueing, CPU, instructions): the
+ * headline and the big number say which metric their size is, and a row of figures net of
+ * waiting for a CPU says so, as the CPU time's row names its own metric. */
+static void test_sizes_name_their_metric(void **state)
+{
+    (void)state;
+    json_t *doc = hostile_doc();
+    json_t *regs = json_object_get(json_object_get(doc, "report"), "regressions");
+    json_t *g = json_array_get(regs, 0);
+    json_object_del(g, "function");
+    json_object_set_new(g, "contention", json_pack("{s:b}", "net_of_queueing", 1));
+    json_t *cpu = json_deep_copy(g);
+    json_object_set_new(cpu, "id", json_integer(8));
+    json_object_set_new(cpu, "metric", json_string("cpu_s"));
+    json_object_set_new(cpu, "change_pct", json_real(31.0));
+    json_object_del(cpu, "contention");
+    json_array_append_new(regs, cpu);
+    int rc;
+    char *page = render(doc, &rc);
+    assert_int_equal(rc, 0);
+    assert_non_null(strstr(page, "% slower</b> <span class=\"muted metric\">(wall time, net "
+                                 "of waiting for a CPU)</span> on "));
+    assert_non_null(strstr(page, "%</b><span class=\"muted\">wall time net of waiting, 95% CI"));
+    assert_non_null(strstr(page, "<td>Wall time <span class=\"note\">(net of waiting for a "
+                                 "CPU)</span></td>"));
+    assert_non_null(strstr(page, "<td>CPU time</td>"));
+    free(page);
+    json_decref(doc);
+}
+
 /* Issue 11: the inconclusive list is counted (series, hosts), folded by rule (each with its
  * count, meaning and a farm remedy: the suite's repeat or pyscope submit --repeat, never
  * pyscope run's options), and says since which night a series has been inconclusive. */
@@ -470,7 +500,8 @@ static void test_one_line_per_series(void **state)
                                   "data-batch=\"6\" data-why=\"examples/a.py:slow:3\""));
     /* the sentence */
     assert_non_null(
-        strstr(page, "is <b class=\"bad\">30% slower</b> on <span class=\"name "
+        strstr(page, "is <b class=\"bad\">30% slower</b> <span class=\"muted metric\">(wall "
+                     "time)</span> on <span class=\"name "
                      "host\" title=\"host-b \xc2\xb7 00000000000000b2 \xc2\xb7 CPython 3.11 gcc\">"
                      "host-b</span> since night 6 <span class=\"muted\">(commits "
                      "<code>c5</code> \xe2\x86\x92 <code>c6</code>, run "));
@@ -485,8 +516,8 @@ static void test_one_line_per_series(void **state)
     /* sparklines with the change marked, the interval, details folded */
     assert_int_equal(count(page, "<svg class=\"spark\""), 3);
     assert_int_equal(count(page, "<line class=\"cp\""), 3);
-    assert_non_null(strstr(page, "<b class=\"bad\">+30%</b><span class=\"muted\">95% CI +29% "
-                                 "\xe2\x80\xa6 +31%</span>"));
+    assert_non_null(strstr(page, "<b class=\"bad\">+30%</b><span class=\"muted\">wall time, 95% "
+                                 "CI +29% \xe2\x80\xa6 +31%</span>"));
     assert_non_null(strstr(page, "<details><summary>Details: 4 metrics, flame graph diff"));
     assert_non_null(strstr(page, "<figure class=\"fdiff\" id=\"fdiff-1\">"));
     assert_int_equal(count(page, "<table class=\"metrics\">"), 3);
@@ -757,6 +788,7 @@ int main(void)
         cmocka_unit_test(test_ongoing_nights),
         cmocka_unit_test(test_inconclusive_reasons),
         cmocka_unit_test(test_inconclusive_grouped),
+        cmocka_unit_test(test_sizes_name_their_metric),
         cmocka_unit_test(test_not_judged_and_dismissed),
         cmocka_unit_test(test_wrong_types_show_dashes),
         cmocka_unit_test(test_not_a_report),
