@@ -455,12 +455,18 @@ static bool link_open(json_t *mine, const json_t *open, const json_t *result, co
                                       json_string_value(json_object_get(o, "function_key")));
         double now = json_get_number(m, "candidate_median", NAN);
         const char *v = json_string_value(json_object_get(m, "verdict"));
+        const char *kind = json_string_value(json_object_get(o, "kind"));
         if (m && findings_back_to_before(base, found, now))
             json_array_append(end, json_object_get(o, "id"));
-        else if (v && strcmp(v, "inconclusive") == 0 && findings_continues(base, found, now))
+        else if (v && (strcmp(v, "inconclusive") == 0 || (kind && strcmp(v, kind) == 0)) &&
+                 findings_continues(base, found, now))
             /* still at the finding's level, on a night too noisy for a verdict of its own
              * against the level before it: ongoing (the farm demo under load ~10 once lost
-             * night 5 of a slowdown begun on night 4 so: 4.13 s against 2.9 s, inconclusive) */
+             * night 5 of a slowdown begun on night 4 so: 4.13 s against 2.9 s, inconclusive).
+             * So is one whose verdict is the finding's but made no row tonight (not a
+             * discovery once the batch's tests are counted, outvoted, disputed): it was left
+             * out, and a finding's wall-time row said 1 night while its instructions row,
+             * exact and so always a row, said 2 for the same slowdown (issue 11) */
             json_array_append_new(
                 attach, json_pack("{s:O, s:s}", "id", json_object_get(o, "id"), "run", run));
     }
@@ -611,8 +617,8 @@ static void verdict_reason(const json_t *result, const json_t *m, char *buf, siz
         size_t len = strlen(buf);
         snprintf(buf + len, size - len,
                  "; the script runs only %.0f ms, too short to measure a change in it against "
-                 "start-up and timer noise: raise its repeats (--repeat) or measure its functions "
-                 "with a deterministic trace (pyscope run --mode trace)",
+                 "start-up and timer noise: give it more repeats (repeat = N in the suite's "
+                 "[script], or pyscope submit --repeat N) or trace its functions (mode = trace)",
                  1000 * run_s);
     }
 }
@@ -914,11 +920,28 @@ static void unproven_reason(const struct series_eval *e, double alpha, char *buf
              v ? v : "?", json_get_number(m, "p_value", NAN), e->unproven_q, alpha);
 }
 
+/* What the nightly run (its result, borrowed, NULL: none) found on the metric that decides
+ * it, into held-out entry h's (borrowed) detail as "nightly": {metric, verdict, change_pct,
+ * rule}, so the report can say what the confirmation dismissed (schema/014). */
+static void hold_nightly(json_t *h, const json_t *nightly)
+{
+    const json_t *m = nightly ? deciding_metric(nightly) : NULL;
+    if (!m)
+        return;
+    double c = metric_change(m);
+    json_object_set_new(json_object_get(h, "detail"), "nightly",
+                        json_pack("{s:O, s:O, s:o, s:O}", "metric", json_object_get(m, "metric"),
+                                  "verdict", json_object_get(m, "verdict") ?: json_null(),
+                                  "change_pct", isfinite(c) ? json_real(c) : json_null(), "rule",
+                                  json_object_get(m, "rule") ?: json_null()));
+}
+
 /* A series with no finding tonight: on its second pass it is held out of the
- * baseline (said why, into hold); on a first pass that cannot be confirmed, its
- * unsettled verdict is said rather than nothing (into unsettled). */
-static void settle_quiet(const json_t *s, json_t *result, const struct series_eval *e, json_t *hold,
-                         json_t *unsettled, double alpha)
+ * baseline (said why, into hold; with what its nightly run, borrowed, found); on a first
+ * pass that cannot be confirmed, its unsettled verdict is said rather than nothing (into
+ * unsettled). */
+static void settle_quiet(const json_t *s, json_t *result, const json_t *nightly,
+                         const struct series_eval *e, json_t *hold, json_t *unsettled, double alpha)
 {
     char ubuf[512];
     if (e->unproven)
@@ -933,6 +956,7 @@ static void settle_quiet(const json_t *s, json_t *result, const struct series_ev
         json_t *h = hold_new(s, json_object_get(result, "metrics"),
                              e->inconclusive || e->outvoted || e->disputed || open);
         hold_reason(h, result);
+        hold_nightly(h, nightly);
         if (e->disputed) {
             char buf[1024];
             disputed_reason(e, buf, sizeof(buf));
@@ -1045,7 +1069,7 @@ static json_t *decide_results(const json_t *series, json_t **results,
             json_array_append(confirm, json_object_get(s, "job_id"));
             sum->confirming++;
         } else {
-            settle_quiet(s, results[i], &e, hold, unsettled, opt->alpha);
+            settle_quiet(s, results[i], nightly, &e, hold, unsettled, opt->alpha);
             json_array_extend(attach, my_attach);
             json_array_extend(end, my_end);
             sum->attached += (unsigned)json_array_size(my_attach);

@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "analysis.h"
 #include "bisection.h"
 #include "flamediff.h"
 #include "html_team.h"
@@ -123,26 +124,119 @@ static const char SCOPE_SQL[] =
     " JOIN scripts s ON s.id = x.script_id JOIN hosts h ON h.id = x.host_id"
     " ORDER BY s.key, h.hostname, h.fingerprint";
 
-/* The series of the batches $1 (bigint[]) whose verdict was inconclusive: those a
- * confirmation run did not settle (held out, "inconclusive", schema/014; "confirmed":
- * true) and those no confirmation could settle (unsettled, schema/021: too little
- * history, a busy machine, a noise floor wider than the threshold), each with the
- * rule and the reason (detail.reason; a held-out one's per metric in detail). */
+/*
+ * The series-nights whose verdict was inconclusive, as a FROM item x: those a confirmation
+ * run did not settle (held out, "inconclusive", schema/014; "confirmed": true) and those no
+ * confirmation could settle (unsettled, schema/021: too little history, a busy machine, a
+ * noise floor wider than the threshold), each with the metric, the rule and the reason
+ * (detail.reason; a held-out one's per metric in detail), named a. WHERE is the caller's.
+ */
+#define INCONCLUSIVE_SQL_AS(a)                                                                     \
+    "(SELECT o.batch_id, o.script_id, o.host_id, o.python_build, true AS confirmed,"               \
+    "  coalesce(o.detail->>'metric', 'wall_s') AS metric,"                                         \
+    "  coalesce(o.detail->>'rule', o.detail->'wall_s'->>'rule', '') AS rule,"                      \
+    "  o.detail || jsonb_build_object('reason', 'its confirmation run did not settle"              \
+    " it' || coalesce(': ' || coalesce(o.detail->>'reason', o.detail->'wall_s'->>'reason'),"       \
+    "  '')) AS detail"                                                                             \
+    "  FROM held_out o WHERE o.reason = 'inconclusive'"                                            \
+    " UNION ALL SELECT u.batch_id, u.script_id, u.host_id, u.python_build, false, u.metric,"       \
+    "  u.rule, u.detail FROM unsettled u) " a
+#define INCONCLUSIVE_SQL INCONCLUSIVE_SQL_AS("x")
+
+/* The series of the batches $1 (bigint[]) whose verdict was inconclusive (INCONCLUSIVE_SQL),
+ * newest batch first, at most $2; each with the night its inconclusive streak began: the
+ * oldest of the series' inconclusive nights since the last night it ran (ok, no try) and was
+ * judged (since_batch_id, its label, nights_in_row: how many inconclusive nights since). */
 static const char UNSETTLED_SQL[] =
     "SELECT json_build_object('batch_id', x.batch_id, 'script', s.key, 'host', h.hostname,"
     " 'python_build', x.python_build, 'confirmed', x.confirmed, 'metric', x.metric,"
-    " 'rule', x.rule, 'reason', x.detail->'reason', 'detail', x.detail)::text"
-    " FROM (SELECT o.batch_id, o.script_id, o.host_id, o.python_build, true AS confirmed,"
-    "   coalesce(o.detail->>'metric', 'wall_s') AS metric,"
-    "   coalesce(o.detail->>'rule', o.detail->'wall_s'->>'rule') AS rule,"
-    "   o.detail || jsonb_build_object('reason', 'its confirmation run did not settle"
-    " it' || coalesce(': ' || coalesce(o.detail->>'reason', o.detail->'wall_s'->>'reason'),"
-    "   '')) AS detail"
-    "   FROM held_out o WHERE o.batch_id = ANY ($1::bigint[]) AND o.reason = 'inconclusive'"
-    "  UNION ALL SELECT u.batch_id, u.script_id, u.host_id, u.python_build, false, u.metric,"
-    "   u.rule, u.detail FROM unsettled u WHERE u.batch_id = ANY ($1::bigint[])) x"
+    " 'rule', x.rule, 'reason', x.detail->'reason', 'detail', x.detail,"
+    " 'since_batch_id', st.since, 'since_batch_label', sb.label, 'nights_in_row', st.n)::text"
+    " FROM " INCONCLUSIVE_SQL
     " JOIN scripts s ON s.id = x.script_id JOIN hosts h ON h.id = x.host_id"
-    " ORDER BY x.batch_id DESC, s.key, h.hostname LIMIT $2";
+    " CROSS JOIN LATERAL (SELECT min(i.batch_id) AS since, count(DISTINCT i.batch_id) AS n"
+    "  FROM " INCONCLUSIVE_SQL_AS(
+        "i") " WHERE i.script_id = x.script_id AND i.host_id = x.host_id"
+             "  AND i.python_build = x.python_build AND i.batch_id <= x.batch_id"
+             "  AND i.batch_id > coalesce((SELECT max(r.batch_id) FROM runs r JOIN jobs j ON j.id "
+             "= r.job_id"
+             "   WHERE r.script_id = x.script_id AND r.host_id = x.host_id"
+             "   AND r.python_build = x.python_build AND r.batch_id < x.batch_id AND r.outcome = "
+             "'ok'"
+             "   AND j.purpose IN ('measure', 'confirm') AND " TRYBATCH_NOT_TRY_R
+             "   AND NOT EXISTS (SELECT 1 FROM held_out o WHERE o.reason = 'inconclusive'"
+             "    AND o.script_id = r.script_id AND o.host_id = r.host_id"
+             "    AND o.python_build = r.python_build AND o.batch_id = r.batch_id)"
+             "   AND NOT EXISTS (SELECT 1 FROM unsettled u WHERE u.script_id = r.script_id"
+             "    AND u.host_id = r.host_id AND u.python_build = r.python_build"
+             "    AND u.batch_id = r.batch_id)), 0)) st"
+             " LEFT JOIN batches sb ON sb.id = st.since"
+             " WHERE x.batch_id = ANY ($1::bigint[])"
+             " ORDER BY x.batch_id DESC, s.key, h.hostname LIMIT $2";
+
+/* How many series-nights of the batches $1 were inconclusive in all (the list stops at its
+ * limit): rows, series, hosts, and rows and series per rule, the most rows first. */
+static const char UNSETTLED_COUNT_SQL[] =
+    "SELECT json_build_object('rows', count(*), 'series', count(DISTINCT (x.script_id,"
+    " x.host_id, x.python_build)), 'hosts', count(DISTINCT x.host_id), 'by_rule',"
+    " coalesce((SELECT json_agg(json_build_object('rule', y.rule, 'rows', y.n, 'series', y.s)"
+    "  ORDER BY y.n DESC, y.rule) FROM (SELECT z.rule, count(*) AS n, count(DISTINCT (z.script_id,"
+    "  z.host_id, z.python_build)) AS s FROM " INCONCLUSIVE_SQL_AS(
+        "z") "  WHERE z.batch_id = ANY ($1::bigint[]) GROUP BY z.rule) y), '[]'))::text"
+             " FROM " INCONCLUSIVE_SQL " WHERE x.batch_id = ANY ($1::bigint[])";
+
+/*
+ * The series that ran in the batches $1 (bigint[]) (a measure run, ok) but were not judged
+ * yet: fewer baseline runs than the analysis needs ($2, ANALYSIS_MIN_BASELINE_RUNS: ok runs of
+ * earlier batches since its newest run triaged 'expected', no try batch, no night held out) and no
+ * finding, no inconclusive verdict and no held-out night in that batch (coordinator/analysis.c
+ * lists a series with too little history only when it moved beyond its threshold). Newest batch
+ * first, at most $3.
+ */
+static const char NOT_JUDGED_SQL[] =
+    "SELECT json_build_object('batch_id', c.batch_id, 'script', s.key, 'host', h.hostname,"
+    " 'python_build', c.python_build, 'baseline_runs', c.base)::text"
+    " FROM (SELECT r.batch_id, r.script_id, r.host_id, r.python_build,"
+    "  (SELECT count(*) FROM (SELECT 1 FROM runs b WHERE b.script_id = r.script_id"
+    "   AND b.host_id = r.host_id AND b.python_build = r.python_build AND b.batch_id < r.batch_id"
+    "   AND b.outcome = 'ok' AND " TRYBATCH_NOT_TRY_B " AND NOT EXISTS (SELECT 1 FROM held_out o"
+    "    WHERE o.script_id = b.script_id AND o.host_id = b.host_id"
+    "    AND o.python_build = b.python_build AND o.batch_id = b.batch_id)"
+    /* since the series' newest run triaged 'expected' (included), as the analysis reads it */
+    "   AND b.stored_at >= coalesce((SELECT max(y.stored_at) FROM regressions g"
+    "    JOIN runs y ON y.run_id = g.candidate_run WHERE g.state = 'expected'"
+    "    AND g.script_id = r.script_id AND g.host_id = r.host_id"
+    "    AND g.python_build = r.python_build), '-infinity') LIMIT $2) k) AS base"
+    "  FROM runs r JOIN jobs j ON j.id = r.job_id WHERE r.batch_id = ANY ($1::bigint[])"
+    "  AND r.outcome = 'ok' AND j.purpose = 'measure'"
+    "  GROUP BY r.batch_id, r.script_id, r.host_id, r.python_build) c"
+    " JOIN scripts s ON s.id = c.script_id JOIN hosts h ON h.id = c.host_id"
+    " WHERE c.base < $2::bigint"
+    " AND NOT EXISTS (SELECT 1 FROM regressions g WHERE g.script_id = c.script_id"
+    "  AND g.host_id = c.host_id AND g.python_build = c.python_build"
+    "  AND c.batch_id IN (g.batch_id, g.last_batch_id))"
+    " AND NOT EXISTS (SELECT 1 FROM held_out o WHERE o.script_id = c.script_id"
+    "  AND o.host_id = c.host_id AND o.python_build = c.python_build AND o.batch_id = c.batch_id)"
+    " AND NOT EXISTS (SELECT 1 FROM unsettled u WHERE u.script_id = c.script_id"
+    "  AND u.host_id = c.host_id AND u.python_build = c.python_build AND u.batch_id = c.batch_id)"
+    " ORDER BY c.batch_id DESC, s.key, h.hostname LIMIT $3";
+
+/*
+ * The series of the batches $1 (bigint[]) re-run to confirm a suspect night and dismissed:
+ * the confirmation found no change (held_out reason 'dismissed', schema/014): the nightly
+ * change (detail.nightly, coordinator/analysis.c) and what the confirmation found (its wall
+ * and CPU verdicts, its deciding metric and reason, how it was confirmed). Newest first, at
+ * most $2.
+ */
+static const char DISMISSED_SQL[] =
+    "SELECT json_build_object('batch_id', o.batch_id, 'batch_label', b.label, 'script', s.key,"
+    " 'host', h.hostname, 'python_build', o.python_build,"
+    " 'metric', coalesce(o.detail->>'metric', 'wall_s'), 'rule', o.detail->'rule',"
+    " 'reason', o.detail->'reason', 'nightly', o.detail->'nightly', 'detail', o.detail)::text"
+    " FROM held_out o JOIN scripts s ON s.id = o.script_id JOIN hosts h ON h.id = o.host_id"
+    " JOIN batches b ON b.id = o.batch_id"
+    " WHERE o.batch_id = ANY ($1::bigint[]) AND o.reason = 'dismissed'"
+    " ORDER BY o.batch_id DESC, s.key, h.hostname LIMIT $2";
 
 /*
  * How many findings of kind $2 the batches $1 have in all (the list stops at the limit):
@@ -563,7 +657,10 @@ int report_build(struct store *store, const struct wire_query *q, json_t **out, 
     snprintf(since, sizeof(since), "%" PRIu32, q->since_s ? q->since_s : REPORT_DEFAULT_SINCE_S);
     snprintf(limit, sizeof(limit), "%" PRIu32, q->limit ? q->limit : REPORT_DEFAULT_LIMIT);
     json_t *batches = NULL, *regs = NULL, *imps = NULL, *series = NULL, *unsettled = NULL,
-           *n_regs = NULL, *n_imps = NULL;
+           *n_regs = NULL, *n_imps = NULL, *n_unsettled = NULL, *not_judged = NULL,
+           *dismissed = NULL;
+    char min_runs[16];
+    snprintf(min_runs, sizeof(min_runs), "%zu", regress_runs_needed(ANALYSIS_MIN_BASELINE_RUNS));
     const char *p1[3] = {batch, since, limit};
     int rc = store_json_rows(store, BATCHES_SQL, p1, 3, &batches, err, errlen);
     if (rc < 0)
@@ -587,6 +684,13 @@ int report_build(struct store *store, const struct wire_query *q, json_t **out, 
     if (rc >= 0) {
         const char *p4[2] = {ids, limit};
         rc = store_json_rows(store, UNSETTLED_SQL, p4, 2, &unsettled, err, errlen);
+        if (rc >= 0)
+            rc = store_json_rows(store, UNSETTLED_COUNT_SQL, p4, 1, &n_unsettled, err, errlen);
+        if (rc >= 0)
+            rc = store_json_rows(store, DISMISSED_SQL, p4, 2, &dismissed, err, errlen);
+        if (rc >= 0)
+            rc = store_json_rows(store, NOT_JUDGED_SQL, (const char *[]){ids, min_runs, limit}, 3,
+                                 &not_judged, err, errlen);
     }
     if (rc >= 0)
         rc = store_json_rows(store, COUNT_SQL, (const char *[]){ids, "regression"}, 2, &n_regs, err,
@@ -603,6 +707,9 @@ int report_build(struct store *store, const struct wire_query *q, json_t **out, 
         json_decref(unsettled);
         json_decref(n_regs);
         json_decref(n_imps);
+        json_decref(n_unsettled);
+        json_decref(not_judged);
+        json_decref(dismissed);
         return rc;
     }
     json_t *doc = json_object();
@@ -614,6 +721,12 @@ int report_build(struct store *store, const struct wire_query *q, json_t **out, 
     json_object_set_new(doc, "regressions", regs);
     json_object_set_new(doc, "improvements", imps);
     json_object_set_new(doc, "inconclusive", unsettled);
+    /* every inconclusive series-night counted, per rule (the list stops at the limit) */
+    json_object_set(doc, "inconclusive_counts", json_array_get(n_unsettled, 0) ?: json_null());
+    json_decref(n_unsettled);
+    json_object_set_new(doc, "not_judged", not_judged);
+    json_object_set_new(doc, "not_judged_min_runs", json_integer(strtoll(min_runs, NULL, 10)));
+    json_object_set_new(doc, "dismissed", dismissed);
     /* the lists hold the worst `limit` series (each whole, up to REPORT_SERIES_ROWS_SQL rows);
      * these say how many there are in all */
     json_object_set_new(doc, "limit", json_integer(strtoll(limit, NULL, 10)));

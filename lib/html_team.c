@@ -239,7 +239,32 @@ static void size_pct(char *buf, size_t n, const json_t *g)
     snprintf(buf, n, c >= 10 ? "%.0f%%" : "%.1f%%", c);
 }
 
-/* "is <b>31% slower</b>", "uses <b>12% more memory</b>", ... for the lead metric. */
+/* Whether g's (borrowed) figures are its wall time net of waiting for a CPU. */
+static bool net_of_queueing(const json_t *g)
+{
+    return json_is_true(json_object_get(json_object_get(g, "contention"), "net_of_queueing"));
+}
+
+/* Which metric g's (borrowed) size is, muted: "(wall time)", "(wall time, net of waiting for
+ * a CPU)", "(its self time)": a series' rows differ in size (wall, net, CPU, instructions),
+ * so the headline and the big number say whose size they give. */
+static void metric_tag(FILE *out, const json_t *g)
+{
+    fputs(" <span class=\"muted metric\">(", out);
+    if (json_get_string(g, "function", NULL)) {
+        const char *noun = html_verdict_noun(json_get_string(g, "metric", NULL));
+        fputs("its ", out);
+        html_write_str(out, noun ? noun : json_get_string(g, "metric", "?"));
+    } else {
+        html_verdict_label(out, g, false);
+    }
+    if (net_of_queueing(g))
+        fputs(", net of waiting for a CPU", out);
+    fputs(")</span>", out);
+}
+
+/* "is <b>31% slower</b> (wall time)", "uses <b>12% more memory</b>", ... for the lead metric:
+ * the words name the metric, or the tag after them does. */
 static void change_phrase(FILE *out, const json_t *g, bool worse)
 {
     char pct[32];
@@ -258,6 +283,8 @@ static void change_phrase(FILE *out, const json_t *g, bool worse)
         fputs(" in ", out);
         html_verdict_function(out, json_get_string(g, "function", NULL));
     }
+    if (!is(m, "cpu_s") && !is(m, "peak_rss_bytes") && !is(m, "instructions"))
+        metric_tag(out, g);
 }
 
 /* "since night 5 (commits c4 → c5, run 1a2b3c4d)". */
@@ -609,8 +636,11 @@ static void interval(FILE *out, const json_t *g, bool worse)
     else
         fputs("?", out);
     html_verdict_ci(ci, sizeof(ci), g);
-    fprintf(out, "</b><span class=\"muted\">%s%s</span></div>", ci[0] ? "95% CI " : "no interval",
-            ci);
+    fputs("</b><span class=\"muted\">", out);
+    html_verdict_label(out, g, false); /* whose change this is */
+    if (net_of_queueing(g))
+        fputs(" net of waiting", out);
+    fprintf(out, ", %s%s</span></div>", ci[0] ? "95% CI " : "no interval", ci);
 }
 
 /* ---- the details of a group ------------------------------------------------------------ */
@@ -637,6 +667,8 @@ static void metric_rows(FILE *out, const struct group *gr)
         int_field(out, g, "id");
         fputs("\"><td>", out);
         html_verdict_label(out, g, true);
+        if (net_of_queueing(g)) /* its own metric, not the raw wall time */
+            fputs(" <span class=\"note\">(net of waiting for a CPU)</span>", out);
         fputs("</td>", out);
         html_verdict_cells(out, g);
         fputs("<td class=\"num\">", out);
@@ -1157,49 +1189,329 @@ static void ratio(FILE *out, const json_t *o, const char *key)
         fputs("-", out);
 }
 
-/* The series whose verdict was inconclusive (a confirmation run did not settle it, or none
- * could): neither news nor quiet, each with the rule and the reason. */
-static void write_unsettled(FILE *out, const json_t *list)
+/* What each inconclusive rule means, and what settles it on a farm (the suite file and
+ * `pyscope submit`, docs/suite-format.md; not `pyscope run`'s options). */
+static const char *const UNSETTLED_RULES[][3] = {
+    {"within_noise", "the change is inside the run-to-run noise of the series' baseline nights",
+     "more repeats narrow the noise: <code>repeat = N</code> for the script in the suite file, "
+     "or <code>pyscope submit --repeat N</code> for every script; a floor wider than the "
+     "threshold night after night asks for a quieter host or a wider <code>threshold</code>"},
+    {"ci_spans_zero", "the change's 95% interval includes no change",
+     "more repeats: <code>repeat = N</code> in the suite file, or <code>pyscope submit --repeat "
+     "N</code>"},
+    {"not_significant", "the rank test's p is not below 0.05: too few samples to tell",
+     "more repeats: <code>repeat = N</code> in the suite file, or <code>pyscope submit --repeat "
+     "N</code>"},
+    {"not_significant_in_batch",
+     "significant alone, but not once the batch's tests are counted together "
+     "(Benjamini&ndash;Hochberg)",
+     "more repeats: <code>repeat = N</code> in the suite file, or <code>pyscope submit --repeat "
+     "N</code>"},
+    {"contended", "the wall time was mostly waiting for a CPU: the host was busy",
+     "a quieter host (fewer jobs or agents on its CPUs); for a CPU-bound script, instruction "
+     "counts, which the load does not move: <code>instructions = on</code> in the suite file"},
+    {"insufficient_history",
+     "it moved beyond its threshold with fewer than 3 baseline nights: no noise floor yet",
+     "nothing to do: the next nights build its baseline (repeats do not replace nights)"},
+    {"unconfirmed", "the confirmation run and the nightly run disagree: one run of evidence",
+     "the next night measures it again; more repeats (<code>repeat = N</code> in the suite "
+     "file) make each run's evidence stronger"},
+    {"not_deciding", "wall or CPU time moved, but the metric that decides the run did not",
+     "nothing to act on unless it returns night after night; a quieter host makes CPU time "
+     "steadier"},
+};
+
+/* The words of rule (UNSETTLED_RULES), or generic ones. */
+static const char *const *rule_words(const char *rule)
 {
-    if (json_array_size(list) == 0)
-        return;
-    fputs("<h2>Inconclusive (the runs could not tell a change from noise)</h2>\n"
-          "<ul id=\"inconclusive\">",
-          out);
+    static const char *const other[3] = {
+        NULL, "the runs could not tell a change from noise",
+        "more repeats: <code>repeat = N</code> in the suite file, or <code>pyscope submit "
+        "--repeat N</code>; a quieter host"};
+    for (size_t k = 0; k < sizeof(UNSETTLED_RULES) / sizeof(UNSETTLED_RULES[0]); k++)
+        if (is(rule, UNSETTLED_RULES[k][0]))
+            return UNSETTLED_RULES[k];
+    return other;
+}
+
+/* The rule of an inconclusive row u (borrowed), "" when it has none. */
+static const char *row_rule(const json_t *u)
+{
+    const char *r = json_get_string(u, "rule", NULL);
+    return r ? r : "";
+}
+
+/* How many series the rows of list (borrowed) with rule (NULL: every row) cover; *hosts how
+ * many hosts. */
+static size_t rule_series(const json_t *list, const char *rule, size_t *hosts)
+{
+    json_t *s = json_object(), *h = json_object();
     size_t i;
     const json_t *u;
     json_array_foreach(list, i, u)
     {
-        const json_t *d = json_object_get(u, "detail");
+        if (rule && !is(row_rule(u), rule))
+            continue;
+        char *key = series_key(json_get_string(u, "script", NULL), json_get_string(u, "host", NULL),
+                               json_get_string(u, "python_build", NULL));
+        json_object_set_new(s, key, json_true());
+        free(key);
+        const char *host = json_get_string(u, "host", NULL);
+        json_object_set_new(h, host ? host : "", json_true());
+    }
+    size_t n = json_object_size(s);
+    if (hosts)
+        *hosts = json_object_size(h);
+    json_decref(s);
+    json_decref(h);
+    return n;
+}
+
+/* "batch 6 (night 6)", or "batch 6" without a label. */
+static void batch_named(FILE *out, const json_t *id, const char *label)
+{
+    if (json_is_integer(id))
+        fprintf(out, "batch %" JSON_INTEGER_FORMAT, json_integer_value(id));
+    else
+        fputs("batch -", out);
+    if (label && *label) {
+        fputs(" (", out);
+        html_write_str(out, label);
+        fputs(")", out);
+    }
+}
+
+/* One inconclusive row u (borrowed): where, its figures, its reason, since when. */
+static void unsettled_row(FILE *out, const json_t *u)
+{
+    const json_t *d = json_object_get(u, "detail");
+    fputs("<li>", out);
+    esc_field(out, u, "script");
+    fputs(" on ", out);
+    esc_field(out, u, "host");
+    fprintf(out, ", batch %" JSON_INTEGER_FORMAT ": ",
+            json_integer_value(json_object_get(u, "batch_id")));
+    if (json_object_get(d, "wall_s") || json_object_get(d, "cpu_s")) {
+        fputs("wall ", out); /* held out: its confirmation's wall and CPU verdicts */
+        pct_field(out, json_object_get(d, "wall_s"), "change_pct");
+        fputs(", CPU ", out);
+        pct_field(out, json_object_get(d, "cpu_s"), "change_pct");
+    } else {
+        fputs(is(json_get_string(u, "metric", ""), "cpu_s") ? "CPU " : "wall ", out);
+        pct_field(out, d, "change_pct");
+    }
+    const char *reason = json_get_string(u, "reason", NULL);
+    if (reason && reason[0]) {
+        fputs(": ", out);
+        esc(out, reason);
+    }
+    /* a streak: inconclusive every night it ran since night K */
+    const json_t *since = json_object_get(u, "since_batch_id"),
+                 *nights = json_object_get(u, "nights_in_row");
+    if (json_is_integer(since) && json_is_integer(nights) && json_integer_value(nights) > 1 &&
+        json_integer_value(since) < json_integer_value(json_object_get(u, "batch_id"))) {
+        const char *label = json_get_string(u, "since_batch_label", NULL);
+        fputs(" <b class=\"since\">inconclusive since ", out);
+        if (label && *label)
+            html_write_str(out, label);
+        else
+            fprintf(out, "batch %" JSON_INTEGER_FORMAT, json_integer_value(since));
+        fprintf(out, ", %" JSON_INTEGER_FORMAT " nights in a row</b>", json_integer_value(nights));
+    }
+    fputs("</li>\n", out);
+}
+
+/* The rules of list (borrowed) in the order of counts' by_rule (the most rows first), then
+ * any other in the list's order: a new array of strings. */
+static json_t *unsettled_rules(const json_t *list, const json_t *counts)
+{
+    json_t *rules = json_array(), *seen = json_object();
+    size_t i;
+    const json_t *u;
+    json_array_foreach(json_object_get(counts, "by_rule"), i, u)
+    {
+        const char *r = json_get_string(u, "rule", "");
+        if (!json_object_get(seen, r)) {
+            json_object_set_new(seen, r, json_true());
+            json_array_append_new(rules, json_string(r));
+        }
+    }
+    json_array_foreach(list, i, u)
+    {
+        const char *r = row_rule(u);
+        if (!json_object_get(seen, r)) {
+            json_object_set_new(seen, r, json_true());
+            json_array_append_new(rules, json_string(r));
+        }
+    }
+    json_decref(seen);
+    return rules;
+}
+
+/* The count member key of rule's entry in counts' by_rule (borrowed), else fallback. */
+static size_t rule_count(const json_t *counts, const char *rule, const char *key, size_t fallback)
+{
+    size_t i;
+    const json_t *u;
+    json_array_foreach(json_object_get(counts, "by_rule"), i, u)
+    {
+        const json_t *n = json_object_get(u, key);
+        if (is(json_get_string(u, "rule", ""), rule) && json_is_integer(n) &&
+            json_integer_value(n) >= (json_int_t)fallback)
+            return (size_t)json_integer_value(n);
+    }
+    return fallback;
+}
+
+/*
+ * The series whose verdict was inconclusive (a confirmation run did not settle it, or none
+ * could): neither news nor quiet. Counted in the heading (series, hosts: the report's counts,
+ * the list may stop at its limit), folded by the rule that decided, each rule with its count,
+ * what it means and what would settle it on the farm; each row with its figures and reason,
+ * and since which night it has been inconclusive when that is before its own.
+ */
+static void write_unsettled(FILE *out, const json_t *list, const json_t *counts)
+{
+    if (json_array_size(list) == 0)
+        return;
+    size_t hosts = 0, series = rule_series(list, NULL, &hosts);
+    const json_t *cs = json_object_get(counts, "series"), *ch = json_object_get(counts, "hosts");
+    if (json_is_integer(cs) && json_integer_value(cs) > (json_int_t)series)
+        series = (size_t)json_integer_value(cs);
+    if (json_is_integer(ch) && json_integer_value(ch) > (json_int_t)hosts)
+        hosts = (size_t)json_integer_value(ch);
+    fprintf(out,
+            "<section id=\"inconclusive-section\">\n<h2>Inconclusive: %zu series on %zu host%s</h2>"
+            "\n<p class=\"note\">Neither a finding nor quiet: the runs could not tell a change "
+            "from noise. Grouped by the rule that decided, with what would settle it.</p>\n"
+            "<div id=\"inconclusive\">\n",
+            series, hosts, hosts == 1 ? "" : "s");
+    json_t *rules = unsettled_rules(list, counts);
+    size_t k;
+    const json_t *rj;
+    json_array_foreach(rules, k, rj)
+    {
+        const char *rule = json_string_value(rj);
+        size_t n = rule_count(counts, rule, "series", rule_series(list, rule, NULL));
+        if (n == 0 && rule_series(list, rule, NULL) == 0)
+            continue;
+        const char *const *w = rule_words(rule);
+        fputs("<details class=\"rule\" data-rule=\"", out);
+        html_write_str(out, rule);
+        fputs("\"><summary><b>", out);
+        esc(out, *rule ? rule : "other");
+        fprintf(out,
+                "</b> (%zu series): %s</summary>\n<p class=\"advice\">What settles it: %s."
+                "</p>\n<ul>\n",
+                n, w[1], w[2]);
+        size_t i;
+        const json_t *u;
+        json_array_foreach(list, i, u)
+        {
+            if (is(row_rule(u), rule))
+                unsettled_row(out, u);
+        }
+        fputs("</ul></details>\n", out);
+    }
+    json_decref(rules);
+    fputs("</div>\n</section>\n", out);
+}
+
+/* "script on host" for each row of list (borrowed), comma separated (escaped). */
+static void series_names(FILE *out, const json_t *list)
+{
+    size_t i;
+    const json_t *u;
+    json_array_foreach(list, i, u)
+    {
+        fputs(i ? ", " : "", out);
+        esc_field(out, u, "script");
+        fputs(" on ", out);
+        esc_field(out, u, "host");
+    }
+}
+
+/* The series that ran but are not judged yet (too little history, a change within the
+ * threshold: the analysis lists them nowhere else): one line with the count, the list
+ * folded. */
+static void write_not_judged(FILE *out, const json_t *list, const json_t *min_runs)
+{
+    size_t n = json_array_size(list);
+    if (n == 0)
+        return;
+    json_int_t need = json_is_integer(min_runs) ? json_integer_value(min_runs) : 3;
+    fprintf(out,
+            "<details id=\"not-judged\"><summary>%zu series not yet judged (fewer than "
+            "%" JSON_INTEGER_FORMAT " baseline nights)</summary>\n<p class=\"note\">They ran "
+            "and moved less than their threshold; a verdict needs %" JSON_INTEGER_FORMAT
+            " baseline runs (nights): the next nights give it. ",
+            rule_series(list, NULL, NULL), need, need);
+    series_names(out, list);
+    fputs(".</p></details>\n", out);
+}
+
+/* A held-out verdict v (borrowed: {change_pct, verdict}) in words: "+1.2% (no change)". */
+static void verdict_words(FILE *out, const json_t *v)
+{
+    pct_field(out, v, "change_pct");
+    const char *vd = json_get_string(v, "verdict", NULL);
+    if (vd) {
+        fputs(" (", out);
+        esc(out, is(vd, "no_change") ? "no change" : vd);
+        fputs(")", out);
+    }
+}
+
+/* The series re-run to confirm a suspect night and dismissed (held_out 'dismissed'): what
+ * the night showed and what the confirmation found, folded. */
+static void write_dismissed(FILE *out, const json_t *list)
+{
+    size_t n = json_array_size(list);
+    if (n == 0)
+        return;
+    fprintf(out,
+            "<section id=\"dismissed\">\n<details><summary><h2>Re-run and dismissed (%zu)</h2>"
+            "</summary>\n<p class=\"note\">A night looked changed; its re-run found no change, "
+            "so nothing was reported and that night stays out of the series' later "
+            "baselines.</p>\n<ul>\n",
+            n);
+    size_t i;
+    const json_t *u;
+    json_array_foreach(list, i, u)
+    {
+        const json_t *d = json_object_get(u, "detail"), *night = json_object_get(u, "nightly");
         fputs("<li>", out);
         esc_field(out, u, "script");
         fputs(" on ", out);
         esc_field(out, u, "host");
-        fprintf(out, ", batch %" JSON_INTEGER_FORMAT ": ",
-                json_integer_value(json_object_get(u, "batch_id")));
-        if (json_object_get(d, "wall_s") || json_object_get(d, "cpu_s")) {
-            fputs("wall ", out); /* held out: its confirmation's wall and CPU verdicts */
-            pct_field(out, json_object_get(d, "wall_s"), "change_pct");
-            fputs(", CPU ", out);
-            pct_field(out, json_object_get(d, "cpu_s"), "change_pct");
+        fputs(", ", out);
+        batch_named(out, json_object_get(u, "batch_id"), json_get_string(u, "batch_label", NULL));
+        fputs(": the nightly run found ", out);
+        if (json_is_object(night)) {
+            fputs(is(json_get_string(night, "metric", NULL), "cpu_s") ? "CPU " : "wall ", out);
+            verdict_words(out, night);
         } else {
-            fputs(strcmp(json_get_string(u, "metric", ""), "cpu_s") == 0 ? "CPU " : "wall ", out);
-            pct_field(out, d, "change_pct");
+            fputs("a change (not recorded)", out);
         }
-        const char *rule = json_get_string(u, "rule", NULL),
-                   *reason = json_get_string(u, "reason", NULL);
-        if (rule && rule[0]) {
-            fputs(" <span class=\"muted\">(", out);
-            esc(out, rule);
-            fputs(")</span>", out);
+        fputs("; the confirmation found wall ", out);
+        verdict_words(out, json_object_get(d, "wall_s"));
+        fputs(", CPU ", out);
+        verdict_words(out, json_object_get(d, "cpu_s"));
+        char *conf = html_team_confirmation_text(json_object_get(d, "confirmation"));
+        if (conf) {
+            fputs(" (", out);
+            html_write_str(out, conf);
+            fputs(")", out);
+            free(conf);
         }
-        if (reason && reason[0]) {
+        const char *reason = json_get_string(u, "reason", NULL);
+        if (reason && *reason) {
             fputs(": ", out);
             esc(out, reason);
         }
         fputs("</li>\n", out);
     }
-    fputs("</ul>\n", out);
+    fputs("</ul></details>\n</section>\n", out);
 }
 
 /* The cells of a ratio of medians c (borrowed): the ratio (red when its interval is all above
@@ -1415,11 +1727,14 @@ static void write_summary(FILE *out, const json_t *rep)
             "<div class=\"card\"><div class=\"label\">Series</div><div class=\"value\">%zu</div>"
             "<div class=\"sub\">%zu run%s</div></div>\n"
             "<div class=\"card\"><div class=\"label\">Failed jobs</div><div class=\"value%s\">%zu"
-            "</div><div class=\"sub\">in %zu batch%s</div></div>\n</div>\n</section>\n",
+            "</div><div class=\"sub\">in %zu batch%s</div></div>\n</div>\n",
             rs ? " bad" : "", rs, n_flagged, n_flagged == 1 ? "" : "s", is_ ? " ok" : "", is_,
             series, runs, runs == 1 ? "" : "s", failed ? " bad" : "", failed,
             json_array_size(json_object_get(rep, "batches")),
             json_array_size(json_object_get(rep, "batches")) == 1 ? "" : "es");
+    write_not_judged(out, json_object_get(rep, "not_judged"),
+                     json_object_get(rep, "not_judged_min_runs"));
+    fputs("</section>\n", out);
 }
 
 int html_team_write(FILE *out, const json_t *doc, const struct html_site *site, char *err,
@@ -1445,7 +1760,9 @@ int html_team_write(FILE *out, const json_t *doc, const struct html_site *site, 
     write_groups(out, site, "improvements", "What got faster", imps,
                  kind_totals(rep, "improvements"), trends, NULL, false);
     write_batches(out, site, json_object_get(rep, "batches"));
-    write_unsettled(out, json_object_get(rep, "inconclusive"));
+    write_unsettled(out, json_object_get(rep, "inconclusive"),
+                    json_object_get(rep, "inconclusive_counts"));
+    write_dismissed(out, json_object_get(rep, "dismissed"));
     write_matrix(out, json_object_get(rep, "matrix"));
     write_hardware(out, json_object_get(rep, "hardware"));
     write_pythons(out, json_object_get(rep, "pythons"), json_object_get(rep, "pythons_total"));

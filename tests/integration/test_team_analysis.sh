@@ -26,6 +26,7 @@ team_seed team_confirm.sql 6 6 30
 expect_eq "confirmation analysed, nothing queued" 0 "$(team_settled)"
 expect_eq "every batch analysed" 0 "$(pg_sql "SELECT count(*) FROM batches WHERE analyzed IS NULL")"
 
+
 slow="s.key = 'examples/a.py' AND h.hostname = 'host-b' AND g.batch_id = 6"
 q() { pg_sql "SELECT $1 FROM regressions g JOIN scripts s ON s.id = g.script_id JOIN hosts h ON h.id = g.host_id WHERE $2"; }
 expect_eq "wall-time regression found" 1 "$(q "count(*)" "$slow AND g.metric = 'wall_s' AND g.kind = 'regression'")"
@@ -42,6 +43,20 @@ expect_eq "no identity change" "false|false|false" "$(q "g.script_changed || '|'
 # The team report: JSON and HTML from the coordinator's report query.
 CLI="$PYSCOPE_BUILD/cli/pyscope"
 export PYSCOPE_COORDINATOR="$COORD_EP"
+# issue 11: a series that ran but had too little history for a verdict (and moved less than
+# its threshold) is listed nowhere else: the report counts and lists it as not yet judged
+# (nj N: its series as host:baseline runs, a.py's by name, the other script's as "x")
+nj() { "$CLI" report --batch "$1" --json | json_get "' '.join(sorted(('a' if u['script'] == 'examples/a.py' else 'x') + '@' + u['host'] + ':' + str(u['baseline_runs']) for u in d['report']['not_judged']))"; }
+expect_eq "night 1: every series not yet judged (no baseline)" \
+    "a@host-a:0 a@host-b:0 x@host-a:0 x@host-b:0" "$(nj 1)"
+expect_eq "night 3: two baseline runs, still not judged" \
+    "a@host-a:2 a@host-b:2 x@host-a:2 x@host-b:2" "$(nj 3)"
+expect_eq "night 4: three baseline runs, all judged" "" "$(nj 4)"
+capture "$CLI" report --batch 2 --out "$T/report-n2.html"
+expect_match "html night 2: one line, folded list" \
+    '<details id="not-judged"><summary>4 series not yet judged \(fewer than 3 baseline nights\)</summary>' \
+    "$(cat "$T/report-n2.html")"
+
 capture "$CLI" report --batch 6 --json
 expect_eq "report --json exits 0" 0 "$RC"
 expect_eq "report schema" "pyscope.team_report/1" "$(echo "$OUT" | json_get "d['schema']")"
@@ -84,7 +99,7 @@ expect_nomatch "html: no URL" 'https?://' "$html"
 expect_match "html: one line for the series, lead wall time, why slow()" \
     '<li class="change regression" data-script="examples/a.py" data-host="host-b" data-metric="wall_s" data-state="confirmed" data-batch="6" data-why="examples/a.py:slow:3">' "$html"
 expect_eq "html: one line per series, not per metric" 1 "$(grep -c '<li class="change regression' "$T/report.html")"
-expect_match "html: the sentence" 'is <b class="bad">(2[5-9]|3[0-5])% slower</b> on <span class="name host"[^>]*>host-b</span> since night 6' "$html"
+expect_match "html: the sentence" 'is <b class="bad">(2[5-9]|3[0-5])% slower</b> <span class="muted metric">\(wall time\)</span> on <span class="name host"[^>]*>host-b</span> since night 6' "$html"
 expect_match "html: why in the sentence" 'title="examples/a.py:slow:3">slow</code> explains (9[0-9]|1[0-9][0-9])%' "$html"
 expect_match "html: state shown, and how it was confirmed" 'class="state">confirmed \(2 runs(; [^<]*)?\)<' "$html"
 expect_match "html: sparkline with the change marked" '<svg class="spark"[^>]*><title>wall time of the newest 7 runs[^<]*change starts at night 6</title><line class="cp"' "$html"
@@ -138,6 +153,8 @@ expect_match "html: escaped note" '<p class="note-text">Note: new algorithm, slo
 team_seed team_seed.sql 7 7 30
 expect_eq "night 7: nothing to confirm" 0 "$(team_settled)"
 expect_eq "expected: new baseline, nothing flagged" 0 "$(pg_sql "SELECT count(*) FROM regressions WHERE batch_id = 7")"
+expect_eq "night 7: the series re-based by 'expected' is not judged yet (1 baseline run)" \
+    "a@host-b:1" "$(nj 7)"
 
 # Night 8: a first-time slowdown on a new baseline of only two runs (the
 # 'expected' run and night 7): no evidence, so no verdict and nothing to
@@ -148,6 +165,7 @@ expect_eq "night 8: insufficient history, nothing reported" 0 "$(pg_sql "SELECT 
 expect_eq "night 8: not silent either: listed as unsettled, with its rule and reason" \
     "wall_s|insufficient_history|true" \
     "$(pg_sql "SELECT string_agg(DISTINCT metric || '|' || rule || '|' || ((detail->>'reason') LIKE '%baseline run%')::text, ',') FROM unsettled WHERE batch_id = 8")"
+expect_eq "night 8: listed as inconclusive, so not among the series not yet judged" "" "$(nj 8)"
 
 # Night 9 (baseline: 3 runs at the new speed, night 8 held out as the change
 # it was not): a first-time slowdown that its confirmation run does not repeat

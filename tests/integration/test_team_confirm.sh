@@ -74,12 +74,37 @@ export PYSCOPE_COORDINATOR="$COORD_EP"
 capture "$CLI" report --batch 6 --json
 expect_eq "report of night 6: nothing found, nothing unsettled (dismissed is not inconclusive)" "0 0" \
     "$(echo "$OUT" | json_get "'%d %d' % (len(d['report']['regressions']), len(d['report']['inconclusive']))")"
+# issue 11: a re-run that dismissed the night is no finding, but not silent either: the
+# report lists it with what the night showed and what the confirmation found
+expect_eq "report of night 6: the dismissed re-run listed, the nightly change and the confirmation's" \
+    "examples/a.py host-b 6 night 6 regression True True bracketed" \
+    "$(echo "$OUT" | json_get "' '.join(str(x) for u in d['report']['dismissed'] for x in (u['script'], u['host'], u['batch_id'], u['batch_label'], u['nightly']['verdict'], 20 < u['nightly']['change_pct'] < 40, abs(u['detail']['wall_s']['change_pct']) < 10, u['detail']['confirmation']['method']))")"
+capture "$CLI" report --batch 6 --out "$T/r6d.html"
+expect_match "the HTML report folds it under 'Re-run and dismissed (1)'" \
+    '<h2>Re-run and dismissed \(1\)</h2>.*examples/a.py on host-b, batch 6 \(night 6\): the nightly run found wall \+[23][0-9]\.[0-9]% \(regression\); the confirmation found wall' \
+    "$(tr -d '\n' <"$T/r6d.html")"
+capture "$CLI" report --batch 7 --json
+expect_eq "report of night 7: no dismissed re-run" 0 "$(echo "$OUT" | json_get "len(d['report']['dismissed'])")"
 pg_sql "UPDATE held_out SET reason = 'inconclusive'" >/dev/null
+# and inconclusive the night before too (no run of it judged between): a streak of two
+pg_sql "INSERT INTO unsettled (script_id, host_id, python_build, batch_id, metric, rule, detail)
+        SELECT script_id, host_id, python_build, 5, 'wall_s', 'within_noise', '{\"change_pct\": 12}'
+        FROM held_out WHERE batch_id = 6" >/dev/null
 capture "$CLI" report --batch 6 --json
+expect_eq "report of night 6: no dismissed re-run left" 0 "$(echo "$OUT" | json_get "len(d['report']['dismissed'])")"
 expect_eq "an inconclusive confirmation is listed with its figures" "examples/a.py host-b 6 True" \
     "$(echo "$OUT" | json_get "' '.join(str(x) for u in d['report']['inconclusive'] for x in (u['script'], u['host'], u['batch_id'], 'cpu_s' in u['detail']))")"
+expect_eq "since which night it has been inconclusive: night 5, 2 nights in a row" "5 night 5 2" \
+    "$(echo "$OUT" | json_get "' '.join(str(u[k]) for u in d['report']['inconclusive'] for k in ('since_batch_id', 'since_batch_label', 'nights_in_row'))")"
+expect_eq "counted: 1 series on 1 host, per rule" "1 1 1 1" \
+    "$(echo "$OUT" | json_get "' '.join(str(x) for c in [d['report']['inconclusive_counts']] for x in (c['rows'], c['series'], c['hosts'], len(c['by_rule'])))")"
+capture "$CLI" report --batch 5 --json
+expect_eq "report of night 5: its own night only (no streak before it)" "5 1" \
+    "$(echo "$OUT" | json_get "' '.join(str(u[k]) for u in d['report']['inconclusive'] for k in ('since_batch_id', 'nights_in_row'))")"
 capture "$CLI" report --batch 6 --out "$T/r6.html"
 expect_match "the HTML report lists it" 'id="inconclusive"' "$(cat "$T/r6.html")"
+expect_match "the HTML heading counts it" '<h2>Inconclusive: 1 series on 1 host</h2>' "$(cat "$T/r6.html")"
+expect_match "the HTML says since when" 'inconclusive since night 5, 2 nights in a row' "$(cat "$T/r6.html")"
 capture "$CLI" report --batch 8 --json
 expect_eq "report: the confirmation object" "bracketed" \
     "$(echo "$OUT" | json_get "[g for g in d['report']['regressions'] if g['metric'] == 'wall_s'][0]['confirmation']['method']")"
