@@ -648,6 +648,38 @@ static int add_trends(struct store *store, json_t *doc, const json_t *series, ch
     return 0;
 }
 
+/* The report's unsettled series of batches ids (a PostgreSQL array literal), at most limit
+ * of each list: {"inconclusive", "inconclusive_counts" (every series-night counted, per
+ * rule: the list stops at the limit), "not_judged", "not_judged_min_runs", "dismissed"}
+ * (new), or NULL with *rc < 0. */
+static json_t *unsettled_part(struct store *store, const char *ids, const char *limit, int *rc,
+                              char *err, size_t errlen)
+{
+    json_t *unsettled = NULL, *counts = NULL, *dismissed = NULL, *not_judged = NULL;
+    char min_runs[16];
+    snprintf(min_runs, sizeof(min_runs), "%zu", regress_runs_needed(ANALYSIS_MIN_BASELINE_RUNS));
+    const char *p[3] = {ids, limit, NULL};
+    *rc = store_json_rows(store, UNSETTLED_SQL, p, 2, &unsettled, err, errlen);
+    if (*rc >= 0)
+        *rc = store_json_rows(store, UNSETTLED_COUNT_SQL, p, 1, &counts, err, errlen);
+    if (*rc >= 0)
+        *rc = store_json_rows(store, DISMISSED_SQL, p, 2, &dismissed, err, errlen);
+    if (*rc >= 0)
+        *rc = store_json_rows(store, NOT_JUDGED_SQL, (const char *[]){ids, min_runs, limit}, 3,
+                              &not_judged, err, errlen);
+    json_t *part = NULL;
+    if (*rc >= 0)
+        part = json_pack("{s:O, s:O, s:O, s:I, s:O}", "inconclusive", unsettled,
+                         "inconclusive_counts", json_array_get(counts, 0) ?: json_null(),
+                         "not_judged", not_judged, "not_judged_min_runs",
+                         (json_int_t)strtoll(min_runs, NULL, 10), "dismissed", dismissed);
+    json_decref(unsettled);
+    json_decref(counts);
+    json_decref(dismissed);
+    json_decref(not_judged);
+    return part;
+}
+
 int report_build(struct store *store, const struct wire_query *q, json_t **out, char *err,
                  size_t errlen)
 {
@@ -657,10 +689,7 @@ int report_build(struct store *store, const struct wire_query *q, json_t **out, 
     snprintf(since, sizeof(since), "%" PRIu32, q->since_s ? q->since_s : REPORT_DEFAULT_SINCE_S);
     snprintf(limit, sizeof(limit), "%" PRIu32, q->limit ? q->limit : REPORT_DEFAULT_LIMIT);
     json_t *batches = NULL, *regs = NULL, *imps = NULL, *series = NULL, *unsettled = NULL,
-           *n_regs = NULL, *n_imps = NULL, *n_unsettled = NULL, *not_judged = NULL,
-           *dismissed = NULL;
-    char min_runs[16];
-    snprintf(min_runs, sizeof(min_runs), "%zu", regress_runs_needed(ANALYSIS_MIN_BASELINE_RUNS));
+           *n_regs = NULL, *n_imps = NULL;
     const char *p1[3] = {batch, since, limit};
     int rc = store_json_rows(store, BATCHES_SQL, p1, 3, &batches, err, errlen);
     if (rc < 0)
@@ -681,17 +710,8 @@ int report_build(struct store *store, const struct wire_query *q, json_t **out, 
         const char *p3[1] = {ids};
         rc = store_json_rows(store, SCOPE_SQL, p3, 1, &series, err, errlen);
     }
-    if (rc >= 0) {
-        const char *p4[2] = {ids, limit};
-        rc = store_json_rows(store, UNSETTLED_SQL, p4, 2, &unsettled, err, errlen);
-        if (rc >= 0)
-            rc = store_json_rows(store, UNSETTLED_COUNT_SQL, p4, 1, &n_unsettled, err, errlen);
-        if (rc >= 0)
-            rc = store_json_rows(store, DISMISSED_SQL, p4, 2, &dismissed, err, errlen);
-        if (rc >= 0)
-            rc = store_json_rows(store, NOT_JUDGED_SQL, (const char *[]){ids, min_runs, limit}, 3,
-                                 &not_judged, err, errlen);
-    }
+    if (rc >= 0)
+        unsettled = unsettled_part(store, ids, limit, &rc, err, errlen);
     if (rc >= 0)
         rc = store_json_rows(store, COUNT_SQL, (const char *[]){ids, "regression"}, 2, &n_regs, err,
                              errlen);
@@ -707,9 +727,6 @@ int report_build(struct store *store, const struct wire_query *q, json_t **out, 
         json_decref(unsettled);
         json_decref(n_regs);
         json_decref(n_imps);
-        json_decref(n_unsettled);
-        json_decref(not_judged);
-        json_decref(dismissed);
         return rc;
     }
     json_t *doc = json_object();
@@ -720,13 +737,8 @@ int report_build(struct store *store, const struct wire_query *q, json_t **out, 
     json_object_set_new(doc, "batches", batches);
     json_object_set_new(doc, "regressions", regs);
     json_object_set_new(doc, "improvements", imps);
-    json_object_set_new(doc, "inconclusive", unsettled);
-    /* every inconclusive series-night counted, per rule (the list stops at the limit) */
-    json_object_set(doc, "inconclusive_counts", json_array_get(n_unsettled, 0) ?: json_null());
-    json_decref(n_unsettled);
-    json_object_set_new(doc, "not_judged", not_judged);
-    json_object_set_new(doc, "not_judged_min_runs", json_integer(strtoll(min_runs, NULL, 10)));
-    json_object_set_new(doc, "dismissed", dismissed);
+    json_object_update(doc, unsettled);
+    json_decref(unsettled);
     /* the lists hold the worst `limit` series (each whole, up to REPORT_SERIES_ROWS_SQL rows);
      * these say how many there are in all */
     json_object_set_new(doc, "limit", json_integer(strtoll(limit, NULL, 10)));
