@@ -254,8 +254,44 @@ static void report_text_series(const json_t *rows, bool worse)
 }
 
 /*
+ * What the report could not decide, as text: the inconclusive series-nights counted by
+ * rule (the HTML folds them the same way, with the rows), the series not judged yet and
+ * the re-runs that dismissed a suspect night; one line each, nothing when there are none.
+ */
+static void report_text_unsettled(const json_t *rep)
+{
+    const json_t *c = json_object_get(rep, "inconclusive_counts");
+    json_int_t rows = json_integer_value(json_object_get(c, "rows"));
+    if (rows > 0) {
+        printf("\nInconclusive: %" JSON_INTEGER_FORMAT " series-night%s (%" JSON_INTEGER_FORMAT
+               " series on %" JSON_INTEGER_FORMAT " host%s):",
+               rows, rows == 1 ? "" : "s", json_integer_value(json_object_get(c, "series")),
+               json_integer_value(json_object_get(c, "hosts")),
+               json_integer_value(json_object_get(c, "hosts")) == 1 ? "" : "s");
+        size_t i;
+        const json_t *r;
+        json_array_foreach(json_object_get(c, "by_rule"), i, r)
+        {
+            const char *rule = json_string_value(json_object_get(r, "rule"));
+            printf("%s %s %" JSON_INTEGER_FORMAT, i ? "," : "", rule && rule[0] ? rule : "other",
+                   json_integer_value(json_object_get(r, "rows")));
+        }
+        puts(" (the HTML report lists them, with what settles each)");
+    }
+    size_t n = json_array_size(json_object_get(rep, "not_judged"));
+    if (n)
+        printf("Not yet judged: %zu series (fewer than %" JSON_INTEGER_FORMAT " baseline nights)\n",
+               n, json_integer_value(json_object_get(rep, "not_judged_min_runs")));
+    n = json_array_size(json_object_get(rep, "dismissed"));
+    if (n)
+        printf("Re-run and dismissed: %zu series-night%s (the re-run found no change)\n", n,
+               n == 1 ? "" : "s");
+}
+
+/*
  * The team report doc's regressions and improvements as text on stdout: a sentence per
- * series (script, host, Python build), worst first, as the HTML groups them.
+ * series (script, host, Python build), worst first, as the HTML groups them; then what it
+ * could not decide (report_text_unsettled()).
  */
 static void report_print_text(const json_t *doc)
 {
@@ -313,6 +349,7 @@ static void report_print_text(const json_t *doc)
         json_decref(groups);
         json_decref(index);
     }
+    report_text_unsettled(rep);
 }
 
 int cmd_report(int argc, char **argv)

@@ -52,6 +52,8 @@ expect_eq "night 1: every series not yet judged (no baseline)" \
 expect_eq "night 3: two baseline runs, still not judged" \
     "a@host-a:2 a@host-b:2 x@host-a:2 x@host-b:2" "$(nj 3)"
 expect_eq "night 4: three baseline runs, all judged" "" "$(nj 4)"
+capture "$CLI" report --batch 2 --text
+expect_match "text night 2: one line" 'Not yet judged: 4 series \(fewer than 3 baseline nights\)' "$OUT"
 capture "$CLI" report --batch 2 --out "$T/report-n2.html"
 expect_match "html night 2: one line, folded list" \
     '<details id="not-judged"><summary>4 series not yet judged \(fewer than 3 baseline nights\)</summary>' \

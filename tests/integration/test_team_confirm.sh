@@ -83,6 +83,8 @@ capture "$CLI" report --batch 6 --out "$T/r6d.html"
 expect_match "the HTML report folds it under 'Re-run and dismissed (1)'" \
     '<h2>Re-run and dismissed \(1\)</h2>.*examples/a.py on host-b, batch 6 \(night 6\): the nightly run found wall \+[23][0-9]\.[0-9]% \(regression\); the confirmation found wall' \
     "$(tr -d '\n' <"$T/r6d.html")"
+capture "$CLI" report --batch 6 --text
+expect_match "--text says it too" 'Re-run and dismissed: 1 series-night \(the re-run found no change\)' "$OUT"
 capture "$CLI" report --batch 7 --json
 expect_eq "report of night 7: no dismissed re-run" 0 "$(echo "$OUT" | json_get "len(d['report']['dismissed'])")"
 pg_sql "UPDATE held_out SET reason = 'inconclusive'" >/dev/null
@@ -98,6 +100,9 @@ expect_eq "since which night it has been inconclusive: night 5, 2 nights in a ro
     "$(echo "$OUT" | json_get "' '.join(str(u[k]) for u in d['report']['inconclusive'] for k in ('since_batch_id', 'since_batch_label', 'nights_in_row'))")"
 expect_eq "counted: 1 series on 1 host, per rule" "1 1 1 1" \
     "$(echo "$OUT" | json_get "' '.join(str(x) for c in [d['report']['inconclusive_counts']] for x in (c['rows'], c['series'], c['hosts'], len(c['by_rule'])))")"
+capture "$CLI" report --batch 6 --text
+expect_match "--text counts the inconclusive by rule" \
+    'Inconclusive: 1 series-night \(1 series on 1 host\): [a-z_]+ 1 \(the HTML report' "$OUT"
 capture "$CLI" report --batch 5 --json
 expect_eq "report of night 5: its own night only (no streak before it)" "5 1" \
     "$(echo "$OUT" | json_get "' '.join(str(u[k]) for u in d['report']['inconclusive'] for k in ('since_batch_id', 'nights_in_row'))")"
