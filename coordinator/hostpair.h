@@ -25,7 +25,10 @@
  *
  * Where the wall-time ratio is not the hardware, the callers show the ratio of
  * CPU times beside it (the time the script ran, which queueing does not add
- * to) and say it is the one to read.
+ * to) and say it is the one to read. Not instruction counts, though a
+ * verdict prefers them: they count the work (the same code under the same
+ * Python build gives the same count on any machine), not how fast a machine
+ * does it, so their ratio says nothing of the hardware.
  */
 #ifndef PYSCOPE_HOSTPAIR_H
 #define PYSCOPE_HOSTPAIR_H
