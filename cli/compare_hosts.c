@@ -119,6 +119,31 @@ static char *ch_builds(const json_t *builds)
     return text;
 }
 
+/* What else pair p's (borrowed) ratio measures, as the end of its table row: "" when it is
+ * the hardware as far as is known (coordinator/hostpair.h). */
+static const char *ch_label(const json_t *p)
+{
+    const char *m = json_get_string(p, "measures", "hardware");
+    return strcmp(m, "load") == 0                ? "  (one machine: load, not hardware)"
+           : strcmp(m, "hardware_and_load") == 0 ? "  (wall time contaminated)"
+                                                 : "";
+}
+
+/* Each pair's (borrowed) caveat: what its ratio measures when it is not the hardware. */
+static void ch_print_caveats(FILE *out, const json_t *pairs)
+{
+    size_t i;
+    const json_t *p;
+    json_array_foreach(pairs, i, p)
+    {
+        const char *c = json_get_string(p, "caveat", NULL);
+        if (c)
+            fprintf(out, "\n%s vs %s: not the hardware: %s\n",
+                    json_get_string(p, "host_b", NULL) ?: "?",
+                    json_get_string(p, "host_a", NULL) ?: "?", c);
+    }
+}
+
 /* The table of pairs (borrowed): each pair's medians of metric, ratio, CI and samples. */
 static void ch_print_pairs(FILE *out, const char *metric, const json_t *pairs)
 {
@@ -135,13 +160,13 @@ static void ch_print_pairs(FILE *out, const char *metric, const json_t *pairs)
                  json_number_value(json_object_get(p, "ci_high")));
         fprintf(out,
                 "%-16s %-16s %12s %12s %8.3f  %-17s %5" JSON_INTEGER_FORMAT
-                " %5" JSON_INTEGER_FORMAT "  %s\n",
+                " %5" JSON_INTEGER_FORMAT "  %s%s\n",
                 json_get_string(p, "host_a", NULL) ?: "?",
                 json_get_string(p, "host_b", NULL) ?: "?", ma, mb,
                 json_number_value(json_object_get(p, "ratio")), ci,
                 json_integer_value(json_object_get(p, "samples_a")),
                 json_integer_value(json_object_get(p, "samples_b")),
-                json_get_string(p, "python_version", NULL) ?: "?");
+                json_get_string(p, "python_version", NULL) ?: "?", ch_label(p));
         free(ma);
         free(mb);
     }
@@ -259,6 +284,7 @@ static void ch_print_safe(FILE *out, const json_t *c)
     ch_print_builds(out, pairs);
     ch_print_apart(out, c, python);
     ch_print_findings(out, pairs);
+    ch_print_caveats(out, pairs);
     fprintf(out,
             "\nB/A > 1: B is slower%s. 95%% CI: percentile bootstrap of the ratio of "
             "medians.\n",

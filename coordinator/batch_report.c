@@ -42,7 +42,9 @@ static const char BUILT_BY[] = PYSCOPE_VERSION " format " TEXT_OF(REPORT_FORMAT)
  * regressions (count, last update), its inconclusive nights (held_out,
  * unsettled: their rows, hashed), and what the regressions' commit ranges
  * read (coordinator/revrange.h): the commits described (how many) and the
- * commits of each one's ends. A host renamed does not change it.
+ * commits of each one's ends; and the machine each agent reports (the hardware
+ * comparison says which hosts are one machine, coordinator/hostpair.h). A host renamed does not
+ * change it.
  */
 #define TAG_COLUMNS                                                                                \
     "b.id::text, concat_ws('|', b.state, b.analyzed::text,"                                        \
@@ -62,7 +64,9 @@ static const char BUILT_BY[] = PYSCOPE_VERSION " format " TEXT_OF(REPORT_FORMAT)
     "  || coalesce(cj.commit_hash, ''), ',' ORDER BY g.id)), '') FROM regressions g"               \
     "  LEFT JOIN runs lr ON lr.run_id = g.baseline_runs[cardinality(g.baseline_runs)]"             \
     "  LEFT JOIN jobs gj ON gj.id = lr.job_id LEFT JOIN runs cr ON cr.run_id = g.candidate_run"    \
-    "  LEFT JOIN jobs cj ON cj.id = cr.job_id WHERE g.batch_id = b.id OR g.last_batch_id = b.id))"
+    "  LEFT JOIN jobs cj ON cj.id = cr.job_id WHERE g.batch_id = b.id OR g.last_batch_id = b.id)," \
+    " (SELECT coalesce(md5(string_agg(a.host_id || ' ' || a.machine, ',' ORDER BY a.name)), '')"   \
+    "  FROM agents a))"
 
 /* $1 a batch id, or 0 for the newest analysed batch (else the newest); 0 never picks an A/B
  * try's batch (schema/025_try.sql: made analysed at submit, it is no night of the team's). */

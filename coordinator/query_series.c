@@ -17,6 +17,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "contended.h"
+#include "hostpair.h"
 #include "jsonutil.h"
 #include "pgbin.h"
 #include "pyreq.h"
@@ -26,6 +28,7 @@
 #include "revrange.h"
 #include "stats.h"
 #include "store.h"
+#include "strbuf.h"
 #include "trybatch.h"
 #include "xmalloc.h"
 
@@ -108,10 +111,12 @@ static const char COMPARE_RUNS_SQL[] =
     " 'hostname', h.hostname, 'fingerprint', h.fingerprint, 'python_build', x.python_build,"
     " 'python_version', x.python_version, 'python_executable', x.python_executable,"
     " 'created', pyscope_ts(x.stored_at), 'batch_id', x.batch_id, 'wall_s', x.wall_s,"
-    " 'cpu_s', x.cpu_s, 'peak_rss_bytes', x.peak_rss_bytes, 'run_id', x.run_id::text)::text"
+    " 'cpu_s', x.cpu_s, 'peak_rss_bytes', x.peak_rss_bytes, 'run_delay_s', x.run_delay_s,"
+    " 'run_id', x.run_id::text)::text"
     " FROM (SELECT r.script_id, r.host_id, r.python_build, r.python_version,"
     "   r.python_executable, r.stored_at, r.run_id, r.batch_id,"
-    "   r.wall_s, r.cpu_s, r.peak_rss_bytes, row_number() OVER (PARTITION BY r.script_id,"
+    "   r.wall_s, r.cpu_s, r.peak_rss_bytes, r.run_delay_s, row_number() OVER (PARTITION BY "
+    "r.script_id,"
     "   r.host_id, r.python_build ORDER BY r.stored_at DESC, r.run_id DESC) AS rn"
     "   FROM runs r WHERE r.script_id = ANY ($1::bigint[]) AND r.outcome = 'ok'"
     "   AND " TRYBATCH_NOT_TRY_R "   AND ($4::bigint = 0 OR r.batch_id <= $4::bigint)) x"
@@ -126,17 +131,17 @@ static const char COMPARE_RUNS_SQL[] =
  * runs_series_build_idx (schema/020: one probe per build), each build's
  * newest $3 ok runs from runs_series_idx (index-only; the runs it does not
  * cover from the heap, as the batch analysis reads them): a few index
- * entries per series instead of its whole history from the heap. Wall time
- * only: the matrix and the hardware ratios use nothing else (fewer numbers
- * printed by the server and parsed here). The series are sorted before their
- * runs are read (3,500 short rows), so the runs come out in order with only
- * an incremental sort within each series: no sort of all the runs (17,500
- * rows with their samples) that held every row back until the last was
- * read; the rows stream, and this side makes each script's pairs meanwhile
- * (struct hw_stream).
+ * entries per series instead of its whole history from the heap. Wall time,
+ * CPU time and run delay (all three in the covering index): the matrix and
+ * the hardware ratios use the wall time, and the CPU time where queueing for
+ * a CPU contaminated it (coordinator/hostpair.h); memory is not read. The series are sorted before
+ * their runs are read (3,500 short rows), so the runs come out in order with only an incremental
+ * sort within each series: no sort of all the runs (17,500 rows with their samples) that held every
+ * row back until the last was read; the rows stream, and this side makes each script's pairs
+ * meanwhile (struct hw_stream).
  */
 #define HW_RUNS_PICK(covered)                                                                      \
-    "(SELECT r.stored_at, r.run_id, r.batch_id, r.wall_s, r.cpu_s, r.peak_rss_bytes FROM runs r"   \
+    "(SELECT r.stored_at, r.run_id, r.batch_id, r.wall_s, r.cpu_s, r.run_delay_s FROM runs r"      \
     " WHERE r.script_id = o.script_id AND r.host_id = o.host_id AND r.python_build = o.build"      \
     " AND r.outcome = 'ok' AND ($4::bigint = 0 OR r.batch_id <= $4::bigint)"                       \
     " AND " TRYBATCH_NOT_TRY_R " AND " covered                                                     \
@@ -151,7 +156,7 @@ static const char HARDWARE_RUNS_SQL[] =
     "   WHERE r.script_id = bl.script_id AND r.host_id = bl.host_id"
     "   AND r.python_build > bl.build) FROM bl WHERE bl.build IS NOT NULL)"
     " SELECT o.script_id, o.host_id, o.hostname, o.fingerprint, o.build,"
-    " pyscope_ts(x.stored_at), x.batch_id, x.wall_s"
+    " pyscope_ts(x.stored_at), x.batch_id, x.wall_s, x.cpu_s, x.run_delay_s"
     " FROM (SELECT bl.script_id, bl.host_id, h.hostname, h.fingerprint, bl.build"
     "   FROM bl JOIN hosts h ON h.id = bl.host_id WHERE bl.build IS NOT NULL"
     "   ORDER BY bl.script_id, h.hostname, h.fingerprint, bl.host_id, bl.build) o"
@@ -174,6 +179,14 @@ static const char OPEN_FINDINGS_SQL[] =
     " FROM regressions g WHERE g.script_id = ANY ($1::bigint[]) AND g.function_key = ''"
     " AND g.ended_batch_id IS NULL AND g.state IN ('new', 'confirmed', 'ack')"
     " ORDER BY g.script_id, g.host_id, g.kind, abs(g.change_pct) DESC, g.id";
+
+/* The machine of each host $1 (bigint[]): what its agent seen last reported (agents.machine,
+ * schema/014: the label "machine", else the kernel's boot id); none when no agent of the
+ * host reported one (agents from before it, a host whose agents moved to a new fingerprint). */
+static const char MACHINES_SQL[] =
+    "SELECT json_build_object('host_id', h.id, 'machine', (SELECT a.machine FROM agents a"
+    " WHERE a.host_id = h.id AND a.machine <> '' ORDER BY a.last_seen DESC, a.name LIMIT 1))::text"
+    " FROM hosts h WHERE h.id = ANY ($1::bigint[])";
 
 /* {"code": code, "message": msg} set as doc's "error". */
 __attribute__((format(printf, 3, 4))) static void set_error(json_t *doc, const char *code,
@@ -240,6 +253,37 @@ static int find_host(struct store *s, const char *name, json_t *doc, json_t **ho
     return 0;
 }
 
+/* The machines of the hosts ids (borrowed: "{1,2}") into *out (new object {"HOST_ID":
+ * "machine"}, the hosts with one). Returns 0 or a negative code with err. */
+static int host_machines(struct store *s, const char *ids, json_t **out, char *err, size_t errlen)
+{
+    json_t *rows = NULL;
+    *out = json_object();
+    int rc = store_json_rows(s, MACHINES_SQL, (const char *[]){ids}, 1, &rows, err, errlen);
+    size_t i;
+    const json_t *row;
+    json_array_foreach(rows, i, row)
+    {
+        const char *m = json_get_string(row, "machine", NULL);
+        char k[32];
+        snprintf(k, sizeof(k), "%" JSON_INTEGER_FORMAT,
+                 json_integer_value(json_object_get(row, "host_id")));
+        if (m && *m)
+            json_object_set_new(*out, k, json_string(m));
+    }
+    json_decref(rows);
+    return rc < 0 ? rc : 0;
+}
+
+/* The machine of host row (borrowed; its "host_id") in machines (host_machines'), or NULL. */
+static const char *machine_of(const json_t *machines, const json_t *row)
+{
+    char k[32];
+    snprintf(k, sizeof(k), "%" JSON_INTEGER_FORMAT,
+             json_integer_value(json_object_get(row, "host_id")));
+    return json_string_value(json_object_get(machines, k));
+}
+
 static int answer_series(struct store *s, const struct wire_query *q, json_t *doc, char *err,
                          size_t errlen)
 {
@@ -303,8 +347,37 @@ static int answer_series(struct store *s, const struct wire_query *q, json_t *do
 struct cmp_series {
     const json_t *first; /* its newest run row (borrowed from the rows) */
     json_t *samples;     /* array of numbers (owned) */
+    json_t *cpu;         /* their CPU time samples (owned): the ratio queueing does not add to */
+    double *queued;      /* each run's median queued share, % (NaN: no run delays); owned */
     size_t runs;
 };
+
+/* The numbers of row's member key (borrowed) into a new array of n (NaN where none). */
+static double *row_numbers(const json_t *row, const char *key, size_t n)
+{
+    const json_t *a = json_object_get(row, key);
+    double *x = xcalloc(n + 1, sizeof(*x));
+    for (size_t i = 0; i < n; i++) {
+        const json_t *v = json_array_get(a, i);
+        x[i] = json_is_number(v) ? json_number_value(v) : NAN;
+    }
+    return x;
+}
+
+/* Row's (a run's, borrowed) median share of its wall time spent waiting for a CPU
+ * (lib/contended.h), NaN when it has no run delays. */
+static double run_queued(const json_t *row)
+{
+    size_t n = json_array_size(json_object_get(row, "wall_s"));
+    if (n == 0 || json_array_size(json_object_get(row, "run_delay_s")) != n)
+        return NAN;
+    double *w = row_numbers(row, "wall_s", n), *d = row_numbers(row, "run_delay_s", n);
+    double q, cpu_bound;
+    int rc = contended_run(w, d, NULL, n, &q, &cpu_bound);
+    free(w);
+    free(d);
+    return rc < 0 ? NAN : q;
+}
 
 /* One host of compare_hosts: its series, newest build first. */
 struct cmp_host {
@@ -333,14 +406,21 @@ static struct cmp_host *group_rows(const json_t *rows, const char *metric, size_
             se = &h->series[h->n++];
             se->first = row;
             se->samples = json_array();
+            se->cpu = json_array();
+            se->queued = xcalloc(nrows - i, sizeof(*se->queued));
         }
-        se->runs++;
+        se->queued[se->runs++] = run_queued(row);
         size_t k;
         const json_t *v;
         json_array_foreach(json_object_get(row, metric), k, v)
         {
             if (json_is_number(v))
                 json_array_append(se->samples, (json_t *)v);
+        }
+        json_array_foreach(json_object_get(row, "cpu_s"), k, v)
+        {
+            if (json_is_number(v))
+                json_array_append(se->cpu, (json_t *)v);
         }
     }
     /* newest build first (the rows are newest first within a build) */
@@ -360,11 +440,19 @@ static struct cmp_host *group_rows(const json_t *rows, const char *metric, size_
     return hosts;
 }
 
+/* Free what se owns. */
+static void series_release(struct cmp_series *se)
+{
+    json_decref(se->samples);
+    json_decref(se->cpu);
+    free(se->queued);
+}
+
 static void cmp_hosts_free(struct cmp_host *hosts, size_t n)
 {
     for (size_t i = 0; i < n; i++) {
         for (size_t k = 0; k < hosts[i].n; k++)
-            json_decref(hosts[i].series[k].samples);
+            series_release(&hosts[i].series[k]);
         free(hosts[i].series);
     }
     free(hosts);
@@ -449,7 +537,7 @@ static size_t keep_python(struct cmp_host *h, const char *request)
                         json_get_string(h->series[k].first, "python_executable", NULL), NULL))
             h->series[kept++] = h->series[k];
         else
-            json_decref(h->series[k].samples);
+            series_release(&h->series[k]);
     }
     h->n = kept;
     return kept;
@@ -500,14 +588,89 @@ static json_t *series_pair(const char *script, const char *metric, const char *n
     return pair;
 }
 
+/* A finite number as JSON (new), else null. */
+static json_t *number_or_null(double x)
+{
+    return isfinite(x) ? json_real(x) : json_null();
+}
+
+/* The CPU-time ratio B/A of series a and b (report_hardware_pair of their "cpu" samples):
+ * {ratio, ci_low, ci_high, samples_a, samples_b} (new), or NULL when a side has none. */
+static json_t *cpu_ratio(const char *script, const struct cmp_series *a, const struct cmp_series *b)
+{
+    json_t *ra = json_pack("{s:s, s:O, s:O}", "host", "a", "python_build",
+                           json_object_get(a->first, "python_build"), "cpu_s", a->cpu);
+    json_t *rb = json_pack("{s:s, s:O, s:O}", "host", "b", "python_build",
+                           json_object_get(b->first, "python_build"), "cpu_s", b->cpu);
+    json_t *p = report_hardware_pair(script, ra, rb, "cpu_s");
+    json_decref(ra);
+    json_decref(rb);
+    if (!p)
+        return NULL;
+    json_t *out = json_object();
+    static const char *const keep[] = {"ratio", "ci_low", "ci_high", "samples_a", "samples_b"};
+    for (size_t i = 0; i < sizeof(keep) / sizeof(keep[0]); i++)
+        json_object_set(out, keep[i], json_object_get(p, keep[i]));
+    json_decref(p);
+    return out;
+}
+
+/*
+ * What pair's (the pair object of hosts a, b on their series sa, sb; borrowed) ratio of metric
+ * measures (coordinator/hostpair.h): each host's machine (machines: host_machines') and share of
+ * wall time queued for a CPU, whether they are one machine, whether the wall time is contaminated,
+ * "measures", and where the ratio is not the hardware the CPU-time ratio ("cpu", for a wall
+ * time ratio) and the "caveat" sentence; set on pair.
+ */
+static void pair_reading(json_t *pair, const char *script, const char *metric,
+                         const struct cmp_host *a, const struct cmp_host *b,
+                         const struct cmp_series *sa, const struct cmp_series *sb,
+                         const json_t *machines)
+{
+    const char *ma = machine_of(machines, a->row), *mb = machine_of(machines, b->row);
+    double qa = hostpair_side_queued(sa->queued, sa->runs);
+    double qb = hostpair_side_queued(sb->queued, sb->runs);
+    bool wall = strcmp(metric, "wall_s") == 0;
+    struct hostpair_reading r;
+    hostpair_judge(ma, mb, qa, qb, wall, &r);
+    json_object_set_new(pair, "machine_a", ma ? json_string(ma) : json_null());
+    json_object_set_new(pair, "machine_b", mb ? json_string(mb) : json_null());
+    json_object_set_new(pair, "same_machine",
+                        r.same_machine == HOSTPAIR_UNKNOWN
+                            ? json_null()
+                            : json_boolean(r.same_machine == HOSTPAIR_YES));
+    json_object_set_new(pair, "queued_pct_a", number_or_null(qa));
+    json_object_set_new(pair, "queued_pct_b", number_or_null(qb));
+    json_object_set_new(pair, "wall_contaminated",
+                        r.wall_contaminated == HOSTPAIR_UNKNOWN
+                            ? json_null()
+                            : json_boolean(r.wall_contaminated == HOSTPAIR_YES));
+    json_object_set_new(pair, "measures", json_string(hostpair_measures_name(r.measures)));
+    json_t *cpu = wall && r.measures != HOSTPAIR_HARDWARE ? cpu_ratio(script, sa, sb) : NULL;
+    struct hostpair_ratio cr = {NAN, NAN, NAN};
+    if (cpu) {
+        cr.ratio = json_number_value(json_object_get(cpu, "ratio"));
+        cr.ci_low = json_number_value(json_object_get(cpu, "ci_low"));
+        cr.ci_high = json_number_value(json_object_get(cpu, "ci_high"));
+    }
+    char *caveat =
+        hostpair_caveat(&r, json_get_string(a->row, "hostname", NULL),
+                        json_get_string(b->row, "hostname", NULL), ma, qa, qb, cpu ? &cr : NULL);
+    json_object_set_new(pair, "cpu", cpu ? cpu : json_null());
+    json_t *said = caveat ? json_string(caveat) : NULL; /* NULL too when not UTF-8 */
+    json_object_set_new(pair, "caveat", said ? said : json_null());
+    free(caveat);
+}
+
 /*
  * The pair object of hosts a, b (borrowed) on the Python build both ran
  * (pick_series), or NULL when they ran none in common or a side has no
  * samples; its "findings" are the open findings (borrowed) of either side's
- * series compared: a ratio that includes a regression is not the hardware.
+ * series compared: a ratio that includes a regression is not the hardware;
+ * and what the ratio measures (pair_reading, with the hosts' machines).
  */
 static json_t *pair_new(const char *script, const char *metric, const struct cmp_host *a,
-                        const struct cmp_host *b, const json_t *findings)
+                        const struct cmp_host *b, const json_t *findings, const json_t *machines)
 {
     const struct cmp_series *sa = NULL, *sb = NULL;
     if (!pick_series(a, b, &sa, &sb))
@@ -531,6 +694,7 @@ static json_t *pair_new(const char *script, const char *metric, const struct cmp
     add_findings(found, findings, a, sa);
     add_findings(found, findings, b, sb);
     json_object_set_new(pair, "findings", found);
+    pair_reading(pair, script, metric, a, b, sa, sb, machines);
     return pair;
 }
 
@@ -634,8 +798,10 @@ static bool hosts_in_play(const struct wire_query *q, const struct cmp_host *hos
     return true;
 }
 
-/* The "hosts" array of compare_hosts: each host in play with its series (one a build). */
-static json_t *hosts_json(const struct cmp_host *hosts, const size_t *use, size_t nuse)
+/* The "hosts" array of compare_hosts: each host in play with its machine (machines:
+ * host_machines', null unknown) and its series (one a build). */
+static json_t *hosts_json(const struct cmp_host *hosts, const size_t *use, size_t nuse,
+                          const json_t *machines)
 {
     json_t *hosts_arr = json_array();
     for (size_t i = 0; i < nuse; i++) {
@@ -651,10 +817,12 @@ static json_t *hosts_json(const struct cmp_host *hosts, const size_t *use, size_
                                             (json_int_t)json_array_size(h->series[k].samples),
                                             "median", median_of(h->series[k].samples), "newest",
                                             json_object_get(h->series[k].first, "created")));
+        const char *m = machine_of(machines, h->row);
         json_array_append_new(hosts_arr,
-                              json_pack("{s:O, s:O, s:o}", "hostname",
+                              json_pack("{s:O, s:O, s:o, s:o}", "hostname",
                                         json_object_get(h->row, "hostname"), "fingerprint",
-                                        json_object_get(h->row, "fingerprint"), "series", builds));
+                                        json_object_get(h->row, "fingerprint"), "machine",
+                                        m ? json_string(m) : json_null(), "series", builds));
     }
     return hosts_arr;
 }
@@ -687,7 +855,7 @@ static void few_hosts_error(json_t *doc, const struct wire_query *q, const struc
  */
 static void compare_pairs(json_t *doc, const struct wire_query *q, const char *metric,
                           const struct cmp_host *hosts, const size_t *use, size_t nuse,
-                          const json_t *findings)
+                          const json_t *findings, const json_t *machines)
 {
     json_t *pairs = json_array(), *apart = json_array();
     json_object_set_new(doc, "pairs", pairs);
@@ -705,7 +873,7 @@ static void compare_pairs(json_t *doc, const struct wire_query *q, const char *m
                                          builds_of(a), "python_builds_b", builds_of(b)));
                 continue;
             }
-            json_t *pair = pair_new(q->script, metric, a, b, findings);
+            json_t *pair = pair_new(q->script, metric, a, b, findings, machines);
             if (pair)
                 json_array_append_new(pairs, pair);
         }
@@ -718,6 +886,21 @@ static void compare_pairs(json_t *doc, const struct wire_query *q, const char *m
                   q->script, json_get_string(x, "host_a", NULL), json_get_string(x, "host_b", NULL),
                   json_array_size(apart) > 1 ? ", nor on any other pair" : "");
     }
+}
+
+/* host_machines of hosts[0..nh) into *out (new). */
+static int hosts_machines(struct store *s, const struct cmp_host *hosts, size_t nh, json_t **out,
+                          char *err, size_t errlen)
+{
+    struct strbuf b = {0};
+    strbuf_adds(&b, "{");
+    for (size_t i = 0; i < nh; i++)
+        strbuf_addf(&b, "%s%" JSON_INTEGER_FORMAT, i ? "," : "",
+                    json_integer_value(json_object_get(hosts[i].row, "host_id")));
+    strbuf_adds(&b, "}");
+    int rc = host_machines(s, b.s, out, err, errlen);
+    strbuf_release(&b);
+    return rc;
 }
 
 static int answer_compare(struct store *s, const struct wire_query *q, json_t *doc, char *err,
@@ -753,6 +936,8 @@ static int answer_compare(struct store *s, const struct wire_query *q, json_t *d
     }
     size_t nh;
     struct cmp_host *hosts = group_rows(rows, metric, &nh);
+    json_t *machines = NULL;
+    rc = hosts_machines(s, hosts, nh, &machines, err, errlen);
     /* --python: only the builds that match it; a host without one is left out (named: an error) */
     const char *want_py = q->n_pythons ? q->pythons[0] : NULL;
     json_object_set_new(doc, "python", want_py ? json_string(want_py) : json_null());
@@ -764,12 +949,12 @@ static int answer_compare(struct store *s, const struct wire_query *q, json_t *d
     if (want_py)
         keep_python_of(hosts, nh, want_py, without, out_of_play, ran, &ran_all);
     size_t *use = xcalloc(nh + q->n_hosts + 1, sizeof(*use)), nuse;
-    if (hosts_in_play(q, hosts, nh, want, out_of_play, want_py, ran, doc, use, &nuse)) {
-        json_object_set_new(doc, "hosts", hosts_json(hosts, use, nuse));
+    if (rc >= 0 && hosts_in_play(q, hosts, nh, want, out_of_play, want_py, ran, doc, use, &nuse)) {
+        json_object_set_new(doc, "hosts", hosts_json(hosts, use, nuse, machines));
         if (nuse < 2)
             few_hosts_error(doc, q, hosts, nh, use, nuse, want_py, ran_all);
         else
-            compare_pairs(doc, q, metric, hosts, use, nuse, findings);
+            compare_pairs(doc, q, metric, hosts, use, nuse, findings, machines);
     }
     for (size_t i = 0; i < nh; i++)
         free(ran[i]);
@@ -778,10 +963,11 @@ static int answer_compare(struct store *s, const struct wire_query *q, json_t *d
     free(use);
     free(out_of_play);
     cmp_hosts_free(hosts, nh);
+    json_decref(machines);
     json_decref(rows);
     json_decref(findings);
     free(want);
-    return 0;
+    return rc < 0 ? rc : 0;
 }
 
 /* ---- compare_pythons: one host, each Python build (docs/pythons.md) ---- */
@@ -1221,10 +1407,11 @@ int query_series_pythons(struct store *store, const json_t *scope, uint64_t min_
     return 0;
 }
 
-/* The host-series of h (borrowed) as a level object: build, newest first runs, each
- * [batch id, wall samples] (a pair, not an object: 3,500 levels x 5 runs are built and freed
- * for every stored report). New. */
-static json_t *level_of(const struct cmp_host *h, const json_t *rows)
+/* The host-series of h (borrowed) as a level object: build, the host's machine (NULL:
+ * unknown), newest first runs, each [batch id, wall samples, queued share % or null] (an
+ * array, not an object: 3,500 levels x 5 runs are built and freed for every stored report).
+ * New. */
+static json_t *level_of(const struct cmp_host *h, const json_t *rows, const char *machine)
 {
     const struct cmp_series *se = &h->series[0]; /* the host's newest build */
     json_t *runs = json_array();
@@ -1239,6 +1426,7 @@ static json_t *level_of(const struct cmp_host *h, const json_t *rows)
             json_t *run = json_array();
             json_array_append(run, json_object_get(r, "batch_id"));
             json_array_append(run, json_object_get(r, "wall_s"));
+            json_array_append_new(run, number_or_null(run_queued(r)));
             json_array_append_new(runs, run);
         }
     }
@@ -1249,6 +1437,7 @@ static json_t *level_of(const struct cmp_host *h, const json_t *rows)
     }
     json_t *level = json_object();
     json_object_set_nocheck(level, "python_build", (json_t *)build);
+    json_object_set_new_nocheck(level, "machine", machine ? json_string(machine) : json_null());
     json_object_set_new_nocheck(level, "runs", runs);
     return level;
 }
@@ -1308,7 +1497,7 @@ static json_t *float8_array(struct pgbin v)
 /*
  * A row of HARDWARE_RUNS_SQL (binary columns) as the object {"script_id",
  * "host_id", "hostname", "fingerprint", "python_build", "created",
- * "batch_id", "wall_s"} that json_build_object() made of it before: binary
+ * "batch_id", "wall_s", "cpu_s", "run_delay_s"} that json_build_object() made of it before: binary
  * columns, decoded here, cost the server and this side less than a JSON
  * text per row (17,500 rows at 3,500 series, docs/benchmarks.md). New, or
  * NULL when the row is not of that shape; *script its script id.
@@ -1316,12 +1505,16 @@ static json_t *float8_array(struct pgbin v)
 static json_t *hardware_obj(const struct pgbin *v, int ncols, int64_t *script)
 {
     int64_t host, batch = 0;
-    if (ncols != 8 || pgbin_int64(v[0], script) < 0 || pgbin_int64(v[1], &host) < 0 ||
+    if (ncols != 10 || pgbin_int64(v[0], script) < 0 || pgbin_int64(v[1], &host) < 0 ||
         (v[6].p && pgbin_int64(v[6], &batch) < 0))
         return NULL;
-    json_t *wall = float8_array(v[7]);
-    if (wall == NULL)
+    json_t *wall = float8_array(v[7]), *cpu = float8_array(v[8]), *delay = float8_array(v[9]);
+    if (wall == NULL || cpu == NULL || delay == NULL) {
+        json_decref(wall);
+        json_decref(cpu);
+        json_decref(delay);
         return NULL;
+    }
     json_t *o = json_object();
     json_object_set_new(o, "script_id", json_integer(*script));
     json_object_set_new(o, "host_id", json_integer(host));
@@ -1331,6 +1524,8 @@ static json_t *hardware_obj(const struct pgbin *v, int ncols, int64_t *script)
     json_object_set_new(o, "created", text_value(v[5]));
     json_object_set_new(o, "batch_id", v[6].p ? json_integer(batch) : json_null());
     json_object_set_new(o, "wall_s", wall);
+    json_object_set_new(o, "cpu_s", cpu);
+    json_object_set_new(o, "run_delay_s", delay);
     return o;
 }
 
@@ -1346,6 +1541,7 @@ struct hw_stream {
     const json_t *in;       /* {"SCRIPT_ID": {"HOST_ID": true}}: the series in scope */
     const json_t *keys;     /* {"SCRIPT_ID": script key} */
     const json_t *findings; /* OPEN_FINDINGS_SQL rows */
+    const json_t *machines; /* host_machines' of the hosts in scope */
     size_t max_pairs;
     json_t *rows;       /* the current script's rows */
     int64_t script;     /* their script id */
@@ -1371,13 +1567,15 @@ static void hw_script(struct hw_stream *st)
             if (!json_object_get(wanted, hk))
                 continue;
             snprintf(lk, sizeof(lk), "%s/%s", k, hk);
-            json_object_set_new(st->lv, lk, level_of(&hosts[a], st->rows));
+            json_object_set_new(
+                st->lv, lk, level_of(&hosts[a], st->rows, machine_of(st->machines, hosts[a].row)));
             for (size_t b = a + 1; b < nh && json_array_size(st->pairs) < st->max_pairs; b++) {
                 snprintf(hk, sizeof(hk), "%" JSON_INTEGER_FORMAT,
                          json_integer_value(json_object_get(hosts[b].row, "host_id")));
                 if (!json_object_get(wanted, hk))
                     continue;
-                json_t *pair = pair_new(script, "wall_s", &hosts[a], &hosts[b], st->findings);
+                json_t *pair =
+                    pair_new(script, "wall_s", &hosts[a], &hosts[b], st->findings, st->machines);
                 if (pair)
                     json_array_append_new(st->pairs, pair);
             }
@@ -1443,12 +1641,15 @@ int query_series_hardware(struct store *s, const json_t *scope, uint64_t max_bat
     snprintf(maxrows, sizeof(maxrows), "%zu", (size_t)QUERY_MAX_COMPARE_ROWS * 10);
     snprintf(maxb, sizeof(maxb), "%" PRIu64, max_batch);
     /* the open findings first: each script's pairs are made while the rows still come */
-    json_t *findings = NULL;
+    json_t *findings = NULL, *machines = NULL;
     int rc =
         store_json_rows(s, OPEN_FINDINGS_SQL, (const char *[]){ids}, 1, &findings, err, errlen);
+    if (rc >= 0)
+        rc = host_machines(s, hids, &machines, err, errlen);
     struct hw_stream st = {.in = in,
                            .keys = keys,
                            .findings = findings,
+                           .machines = machines,
                            .max_pairs = max_pairs,
                            .rows = json_array(),
                            .pairs = json_array(),
@@ -1464,6 +1665,7 @@ int query_series_hardware(struct store *s, const json_t *scope, uint64_t max_bat
     free(hids);
     json_decref(st.rows);
     json_decref(findings);
+    json_decref(machines);
     json_decref(in);
     json_decref(keys);
     if (rc < 0) {

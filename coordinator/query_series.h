@@ -16,7 +16,10 @@
  * bootstrap interval of the team report's hardware comparison
  * (report_hardware_pair), on a Python build both hosts ran when there is
  * one; each pair names the open findings of its two series (a ratio that
- * includes a regression is not the hardware). The team report's hardware
+ * includes a regression is not the hardware) and says what its ratio
+ * measures (coordinator/hostpair.h): two hosts of one machine (agents.machine) are
+ * their load, not their hardware; a wall time contaminated by waiting for a
+ * CPU (runs.run_delay_s) is shown with the CPU-time ratio. The team report's hardware
  * comparison and matrix are made by the same code (query_series_hardware).
  *
  * Query KIND_COMPARE_PYTHONS answers "pyscope compare-pythons SCRIPT": one
@@ -31,9 +34,9 @@
  * ({code, message}), not as a protocol error. The JSON is documented in
  * docs/json-schema.md (pyscope.series/1, pyscope.compare_hosts/1,
  * pyscope.compare_pythons/1). Reads
- * only the runs columns wall_s, cpu_s, peak_rss_bytes, script_sha256,
+ * only the runs columns wall_s, cpu_s, peak_rss_bytes, run_delay_s, script_sha256,
  * python_build, python_version, python_executable, stored_at, batch_id, host_id, script_id,
- * outcome, run_id and the hosts, scripts and regressions tables.
+ * outcome, run_id and the hosts, agents (machine), scripts and regressions tables.
  */
 #ifndef PYSCOPE_COORD_QUERY_SERIES_H
 #define PYSCOPE_COORD_QUERY_SERIES_H
@@ -68,8 +71,10 @@ int query_series_answer(struct store *store, const struct wire_query *q, json_t 
  * hosts in scope, at most max_pairs pairs in *pairs (new array; the objects
  * of pyscope.compare_hosts/1's "pairs", "findings" included), and each
  * (script, host)'s level in *levels (new object {"SCRIPT_ID/HOST_ID":
- * {"python_build", "runs": [[batch id, wall_s samples]], newest first}}).
- * Returns 0 or a negative code with err.
+ * {"python_build", "machine" (the host's, null unknown), "runs": [[batch id,
+ * wall_s samples, queued share % or null]], newest first}}). Each pair says
+ * what its ratio measures (coordinator/hostpair.h: one machine, contaminated wall
+ * time, the CPU-time ratio then). Returns 0 or a negative code with err.
  */
 /*
  * The team report's Python comparison, made exactly as compare-pythons makes it

@@ -20,6 +20,7 @@
 #include "analysis.h"
 #include "bisection.h"
 #include "flamediff.h"
+#include "hostpair.h"
 #include "html_team.h"
 #include "query_series.h"
 #include "revrange.h"
@@ -391,6 +392,55 @@ static double level_median(const json_t *level, json_int_t since, bool before, s
     return med;
 }
 
+/* The median of the queued shares of level's runs (borrowed; each run's third element, null
+ * unknown) as JSON (new), null when none is known. */
+static json_t *level_queued(const json_t *level)
+{
+    const json_t *runs = json_object_get(level, "runs");
+    double *x = xcalloc(json_array_size(runs) + 1, sizeof(*x));
+    size_t i;
+    const json_t *r;
+    json_array_foreach(runs, i, r)
+    {
+        const json_t *q = json_array_get(r, 2);
+        x[i] = json_is_number(q) ? json_number_value(q) : NAN;
+    }
+    double med = hostpair_side_queued(x, json_array_size(runs));
+    free(x);
+    return isfinite(med) ? json_real(med) : json_null();
+}
+
+/*
+ * The hosts of the matrix that are one machine: of by_host (borrowed: {host: machine id}),
+ * each machine id two hosts or more share, as a new array of {"machine", "hosts": [...]}
+ * in the order of hosts (borrowed: the matrix's host names).
+ */
+static json_t *shared_machines(const json_t *hosts, const json_t *by_host)
+{
+    json_t *groups = json_object(), *out = json_array();
+    size_t i;
+    const json_t *h;
+    json_array_foreach(hosts, i, h)
+    {
+        const char *m = json_string_value(json_object_get(by_host, json_string_value(h)));
+        if (!m)
+            continue;
+        json_t *g = json_object_get(groups, m);
+        if (!g)
+            json_object_set_new(groups, m, g = json_array());
+        json_array_append(g, (json_t *)h);
+    }
+    const char *m;
+    json_t *g;
+    json_object_foreach(groups, m, g)
+    {
+        if (json_array_size(g) >= 2)
+            json_array_append_new(out, json_pack("{s:s, s:O}", "machine", m, "hosts", g));
+    }
+    json_decref(groups);
+    return out;
+}
+
 json_t *report_hardware_pair(const char *script, const json_t *a, const json_t *b, const char *key)
 {
     size_t na, nb;
@@ -428,7 +478,7 @@ static int add_matrix(struct store *store, json_t *doc, const json_t *scope, uin
     if (rc < 0)
         return rc;
     json_t *hosts = json_array(), *scripts = json_array(), *cells = json_array();
-    json_t *seen_hosts = json_object(), *seen_scripts = json_object();
+    json_t *seen_hosts = json_object(), *seen_scripts = json_object(), *machines = json_object();
     json_t *flags =
         cell_flags(json_object_get(doc, "regressions"), json_object_get(doc, "improvements"));
     size_t i;
@@ -446,6 +496,8 @@ static int add_matrix(struct store *store, json_t *doc, const json_t *scope, uin
             continue;
         add_once(hosts, seen_hosts, host);
         add_once(scripts, seen_scripts, script);
+        if (json_is_string(json_object_get(level, "machine")))
+            json_object_set(machines, host, json_object_get(level, "machine"));
         const json_t *f = json_object_get(json_object_get(flags, host), script);
         size_t runs = 0, before_runs = 0;
         json_int_t since = f ? json_integer_value(json_object_get(f, "batch_id")) : 0;
@@ -455,6 +507,8 @@ static int add_matrix(struct store *store, json_t *doc, const json_t *scope, uin
                                  (json_int_t)runs, "median_wall_s",
                                  isfinite(med) ? json_real(med) : json_null(), "status",
                                  f ? json_string_value(json_object_get(f, "kind")) : "ok");
+        /* how much of its runs' wall time was waiting for a CPU: the machine's load */
+        json_object_set_new(cell, "queued_pct", level_queued(level));
         if (f) {
             double before = level_median(level, since, true, &before_runs);
             /* the finding's own metric (the one that decided): its level before and after */
@@ -472,13 +526,15 @@ static int add_matrix(struct store *store, json_t *doc, const json_t *scope, uin
         }
         json_array_append_new(cells, cell);
     }
+    json_t *shared = shared_machines(hosts, machines);
     json_decref(seen_hosts);
     json_decref(seen_scripts);
+    json_decref(machines);
     json_decref(flags);
     json_decref(levels);
-    json_object_set_new(
-        doc, "matrix",
-        json_pack("{s:o, s:o, s:o}", "hosts", hosts, "scripts", scripts, "cells", cells));
+    json_object_set_new(doc, "matrix",
+                        json_pack("{s:o, s:o, s:o, s:o}", "hosts", hosts, "scripts", scripts,
+                                  "cells", cells, "shared_machines", shared));
     json_object_set_new(doc, "hardware", pairs);
     return 0;
 }

@@ -43,7 +43,7 @@
  * rendering alone needs no bump. A plain decimal (no suffix): it is pasted
  * into built_by as written.
  */
-#define REPORT_FORMAT 2
+#define REPORT_FORMAT 3
 
 /*
  * Build the report that q (borrowed, kind REPORT) asks for into *out (new

@@ -88,19 +88,36 @@ static const char BATCH_COUNTS_SQL[] =
 
 /*
  * Host pairs of batch $1: over the scripts both hosts ran, the geometric
- * mean, least and largest ratio of their median wall times (B/A).
+ * mean, least and largest ratio of their median wall times (B/A); what the
+ * ratio measures (coordinator/hostpair.h): each host's machine (agents.machine, the
+ * agent seen last; null unknown), how many scripts' wall times were
+ * contaminated by waiting for a CPU (either side's median run queued 5% of
+ * its wall time or more, CONTENDED_WALL_PCT) and the geometric mean of the
+ * CPU-time ratios, which queueing does not add to.
  */
+#define PAIRS_MACHINE(h)                                                                           \
+    "(SELECT a.machine FROM agents a WHERE a.host_id = " h ".id AND a.machine <> ''"               \
+    " ORDER BY a.last_seen DESC, a.name LIMIT 1)"
+// clang-format off
 static const char PAIRS_SQL[] =
     "WITH m AS (SELECT r.script_id, r.host_id, percentile_cont(0.5) WITHIN GROUP (ORDER BY"
-    "  r.wall_median) AS w FROM runs r WHERE r.batch_id = $1::bigint AND r.outcome = 'ok'"
+    "  r.wall_median) AS w, percentile_cont(0.5) WITHIN GROUP (ORDER BY r.cpu_median) AS c,"
+    "  percentile_cont(0.5) WITHIN GROUP (ORDER BY (SELECT percentile_cont(0.5) WITHIN GROUP"
+    "  (ORDER BY 100 * u.d / u.w) FROM unnest(r.wall_s, r.run_delay_s) AS u(w, d)"
+    "  WHERE u.w > 0 AND u.d >= 0)) AS q"
+    "  FROM runs r WHERE r.batch_id = $1::bigint AND r.outcome = 'ok'"
     "  AND r.wall_median > 0 GROUP BY r.script_id, r.host_id)"
     " SELECT json_build_object('host_a', ha.hostname, 'fp_a', ha.fingerprint, 'host_b',"
     " hb.hostname, 'fp_b', hb.fingerprint, 'scripts', count(*), 'geomean',"
-    " exp(avg(ln(b.w / a.w))), 'min', min(b.w / a.w), 'max', max(b.w / a.w))::text"
+    " exp(avg(ln(b.w / a.w))), 'min', min(b.w / a.w), 'max', max(b.w / a.w),"
+    " 'machine_a', " PAIRS_MACHINE("ha") ", 'machine_b', " PAIRS_MACHINE("hb") ","
+    " 'contaminated', count(*) FILTER (WHERE a.q >= 5 OR b.q >= 5),"
+    " 'cpu_geomean', exp(avg(ln(b.c / a.c)) FILTER (WHERE a.c > 0 AND b.c > 0)))::text"
     " FROM m a JOIN m b ON b.script_id = a.script_id AND b.host_id > a.host_id"
     " JOIN hosts ha ON ha.id = a.host_id JOIN hosts hb ON hb.id = b.host_id"
-    " GROUP BY ha.hostname, ha.fingerprint, hb.hostname, hb.fingerprint"
+    " GROUP BY ha.id, ha.hostname, ha.fingerprint, hb.id, hb.hostname, hb.fingerprint"
     " ORDER BY ha.hostname, hb.hostname LIMIT 1000";
+// clang-format on
 
 /*
  * A series' fingerprint for the cache: its runs (count, newest), its stored

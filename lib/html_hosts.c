@@ -56,6 +56,16 @@ static void hhs_value(FILE *out, const char *metric, const json_t *p, const char
         fprintf(out, "%.4f s", v);
 }
 
+/* What else pair p's (borrowed) ratio measures (its "measures", coordinator/hostpair.h), as a label
+ * beside it; NULL when it is the hardware as far as is known. */
+static const char *hhs_label(const json_t *p)
+{
+    const char *m = json_get_string(p, "measures", "hardware");
+    return strcmp(m, "load") == 0                ? "one machine: load"
+           : strcmp(m, "hardware_and_load") == 0 ? "wall time contaminated"
+                                                 : NULL;
+}
+
 static void hhs_plot(FILE *out, const json_t *pairs)
 {
     double lmin = 0, lmax = 0; /* log of the axis ends; 1 always inside */
@@ -100,15 +110,16 @@ static void hhs_plot(FILE *out, const json_t *pairs)
         html_write_str(out, json_get_string(p, "host_b", NULL));
         fputs(" / ", out);
         html_write_str(out, json_get_string(p, "host_a", NULL));
-        fprintf(out, ": %.3f [%.3f, %.3f]</title>\n<text x=\"%.1f\" y=\"%.1f\">", r, lo, hi, 8.0,
-                y + 4);
+        const char *label = hhs_label(p); /* not the hardware: not coloured as if it were */
+        fprintf(out, ": %.3f [%.3f, %.3f]%s%s%s</title>\n<text x=\"%.1f\" y=\"%.1f\">", r, lo, hi,
+                label ? " (" : "", label ? label : "", label ? ")" : "", 8.0, y + 4);
         html_write_str(out, json_get_string(p, "host_b", NULL));
         fputs(" / ", out);
         html_write_str(out, json_get_string(p, "host_a", NULL));
         fprintf(out,
                 "</text>\n<line class=\"spread\" x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" "
                 "y2=\"%.1f\"/>\n<circle class=\"pt %s\" cx=\"%.1f\" cy=\"%.1f\" r=\"4\"/></g>\n",
-                HHS_X(lo), y, HHS_X(hi), y, hhs_point_class(lo, hi), HHS_X(r), y);
+                HHS_X(lo), y, HHS_X(hi), y, label ? "" : hhs_point_class(lo, hi), HHS_X(r), y);
         row++;
     }
     fputs("</svg>\n<p class=\"note\">Dot: ratio of medians B/A; bar: its 95% percentile "
@@ -138,10 +149,13 @@ static void hhs_pairs_table(FILE *out, const char *metric, const json_t *pairs)
         hhs_value(out, metric, p, "median_a");
         fputs("</td><td class=\"num\">", out);
         hhs_value(out, metric, p, "median_b");
+        const char *label = hhs_label(p);
         if (ok)
-            fprintf(out,
-                    "</td><td class=\"num %s\">%.3f</td><td class=\"num\">%.3f\xe2\x80\x93%.3f",
-                    hhs_class(lo, hi), r, lo, hi);
+            fprintf(
+                out,
+                "</td><td class=\"num %s\">%.3f%s%s%s</td><td class=\"num\">%.3f\xe2\x80\x93%.3f",
+                label ? "muted" : hhs_class(lo, hi), r, label ? " <span class=\"label\">(" : "",
+                label ? label : "", label ? ")</span>" : "", lo, hi);
         else
             fputs("</td><td></td><td class=\"num\">", out);
         fputs("</td>", out);
@@ -159,6 +173,11 @@ static void hhs_pairs_table(FILE *out, const char *metric, const json_t *pairs)
             html_write_str(out, json_get_string(p, "python_build_b", NULL));
         }
         fputs("</td></tr>\n", out);
+        if (json_get_string(p, "caveat", NULL)) {
+            fputs("<tr class=\"note caveat\"><td colspan=\"9\">Not the hardware: ", out);
+            html_write_str(out, json_get_string(p, "caveat", NULL));
+            fputs("</td></tr>\n", out);
+        }
     }
     html_table_close(out);
     fputs("\n", out);
@@ -363,9 +382,12 @@ static void hhs_farm_hosts(FILE *out, const json_t *hosts)
     fputs("\n</section>\n", out);
 }
 
-/* The geometric mean ratio of pair (B/A) of hosts a, b (by fingerprint) in pairs, or NAN. */
-static double hhs_pair_ratio(const json_t *pairs, const char *a, const char *b, bool *flip)
+/* The geometric mean ratio of pair (B/A) of hosts a, b (by fingerprint) in pairs, or NAN;
+ * *pair the pair (borrowed), else NULL. */
+static double hhs_pair_ratio(const json_t *pairs, const char *a, const char *b, bool *flip,
+                             const json_t **pair)
 {
+    *pair = NULL;
     size_t i;
     const json_t *p;
     json_array_foreach(pairs, i, p)
@@ -376,14 +398,59 @@ static double hhs_pair_ratio(const json_t *pairs, const char *a, const char *b, 
             continue;
         if (strcmp(pa, a) == 0 && strcmp(pb, b) == 0) {
             *flip = false;
+            *pair = p;
             return g;
         }
         if (strcmp(pa, b) == 0 && strcmp(pb, a) == 0) {
             *flip = true;
+            *pair = p;
             return 1 / g;
         }
     }
     return NAN;
+}
+
+/* What else a farm pair's (borrowed: PAIRS_SQL's, coordinator/web.c) geometric mean
+ * measures: "one machine" when both hosts report one machine id, "N contaminated" when N of
+ * its scripts' wall times were contaminated by waiting for a CPU (written into buf, size
+ * bytes); NULL none (coordinator/hostpair.h). */
+static const char *hhs_farm_label(const json_t *p, char *buf, size_t size)
+{
+    const char *ma = json_get_string(p, "machine_a", NULL);
+    const char *mb = json_get_string(p, "machine_b", NULL);
+    double n = 0;
+    if (ma && mb && *ma && strcmp(ma, mb) == 0)
+        return "one machine: load";
+    if (json_get_finite(p, "contaminated", &n) && n > 0) {
+        snprintf(buf, size, "%.0f wall time%s contaminated", n, n == 1 ? "" : "s");
+        return buf;
+    }
+    return NULL;
+}
+
+/* The note under a farm pair's row (borrowed) when its ratio is not the hardware alone. */
+static void hhs_farm_caveat(FILE *out, const json_t *p)
+{
+    char buf[64];
+    const char *label = hhs_farm_label(p, buf, sizeof(buf));
+    double cpu;
+    if (!label)
+        return;
+    fputs("<tr class=\"note caveat\"><td colspan=\"5\">Not the hardware: ", out);
+    if (strncmp(label, "one machine", 11) == 0) {
+        html_write_str(out, json_get_string(p, "host_a", NULL));
+        fputs(" and ", out);
+        html_write_str(out, json_get_string(p, "host_b", NULL));
+        fputs(" are one machine (machine id ", out);
+        html_write_str(out, json_get_string(p, "machine_a", NULL));
+        fputs("): the ratio measures their load and scheduling", out);
+    } else {
+        html_write_str(out, label);
+        fputs(" by waiting for a CPU (5% of the wall time or more: the load of the moment)", out);
+    }
+    if (json_get_finite(p, "cpu_geomean", &cpu))
+        fprintf(out, "; CPU time B/A (geometric mean) %.3f", cpu);
+    fputs("</td></tr>\n", out);
 }
 
 static void hhs_farm_matrix(FILE *out, const json_t *hosts, const json_t *pairs,
@@ -429,16 +496,21 @@ static void hhs_farm_matrix(FILE *out, const json_t *hosts, const json_t *pairs,
         for (j = 0; j < n; j++) {
             const char *fa = json_get_string(json_array_get(hosts, j), "fingerprint", NULL);
             bool flip;
-            double r = i == j || !fa || !fb ? NAN : hhs_pair_ratio(pairs, fa, fb, &flip);
+            const json_t *pair = NULL;
+            double r = i == j || !fa || !fb ? NAN : hhs_pair_ratio(pairs, fa, fb, &flip, &pair);
             if (!isfinite(r)) {
                 fputs("<td class=\"num muted\">\xe2\x80\x93</td>", out);
                 continue;
             }
-            fprintf(out, "<td class=\"num %s\">%.2f\xc3\x97</td>",
-                    r > 1.05   ? "bad"
+            char buf[64];
+            const char *label = pair ? hhs_farm_label(pair, buf, sizeof(buf)) : NULL;
+            fprintf(out, "<td class=\"num %s\">%.2f\xc3\x97%s%s%s</td>",
+                    label      ? "muted"
+                    : r > 1.05 ? "bad"
                     : r < 0.95 ? "ok"
                                : "",
-                    r);
+                    r, label ? " <span class=\"label\">(" : "", label ? label : "",
+                    label ? ")</span>" : "");
         }
         fputs("</tr>\n", out);
     }
@@ -463,6 +535,7 @@ static void hhs_farm_matrix(FILE *out, const json_t *hosts, const json_t *pairs,
         fprintf(out,
                 "<td class=\"num\">%.3f</td><td class=\"num\">%.3f \xe2\x80\xa6 %.3f</td></tr>\n",
                 g, lo, hi);
+        hhs_farm_caveat(out, p);
     }
     html_table_close(out);
     fputs("</details>\n<p class=\"note\">One script on two hosts with its "

@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "contended.h"
 #include "errors.h"
 #include "flamediff.h"
 #include "html_page.h"
@@ -1104,6 +1105,44 @@ static void flagged_cell(FILE *out, const json_t *cell, const char *status)
         fprintf(out, "<span class=\"muted before\">%s \xe2\x86\x92</span> ", b);
 }
 
+/* A matrix cell's (borrowed) label when its runs' wall time was contaminated by waiting for
+ * a CPU (queued_pct >= CONTENDED_WALL_PCT, lib/contended.h): the machine's load is in it. */
+static void cell_queued(FILE *out, const json_t *cell)
+{
+    double q;
+    if (!json_get_finite(cell, "queued_pct", &q) || q < CONTENDED_WALL_PCT)
+        return;
+    fprintf(out,
+            " <span class=\"label queued\" title=\"its runs waited for a CPU %.0f%% of their wall "
+            "time: the machine's load is in this level\">(%.0f%% waiting for a CPU)</span>",
+            q, q);
+}
+
+/* The hosts of the matrix that are one machine (shared, borrowed: the matrix's
+ * "shared_machines"): their columns differ by their load, not their hardware. */
+static void write_shared_machines(FILE *out, const json_t *shared)
+{
+    size_t i, k;
+    const json_t *g, *h;
+    json_array_foreach(shared, i, g)
+    {
+        fputs("<p class=\"note shared-machine\">", out);
+        json_array_foreach(json_object_get(g, "hosts"), k, h)
+        {
+            fputs(k == 0                                                  ? ""
+                  : k + 1 == json_array_size(json_object_get(g, "hosts")) ? " and "
+                                                                          : ", ",
+                  out);
+            html_write_str(out, json_string_value(h));
+        }
+        fputs(" are one machine (machine id ", out);
+        esc_field(out, g, "machine");
+        fputs("): their columns differ by the load and scheduling their runs met, not by "
+              "their hardware.</p>\n",
+              out);
+    }
+}
+
 static void write_matrix(FILE *out, const json_t *matrix)
 {
     const json_t *hosts = json_object_get(matrix, "hosts");
@@ -1164,10 +1203,12 @@ static void write_matrix(FILE *out, const json_t *matrix)
                 flagged_cell(out, cell, st);
             else
                 fputs(">", out);
-            fprintf(out, "%s%s</td>", buf,
+            fprintf(out, "%s%s", buf,
                     is(st, "regression")    ? " \xe2\x96\xb2"
                     : is(st, "improvement") ? " \xe2\x96\xbc"
                                             : "");
+            cell_queued(out, cell);
+            fputs("</td>", out);
         }
         fputs("</tr>\n", out);
     }
@@ -1176,6 +1217,7 @@ static void write_matrix(FILE *out, const json_t *matrix)
     if (json_array_size(scripts) > TEAM_MAX_MATRIX)
         fprintf(out, "<p class=\"note\">and %zu more scripts.</p>\n",
                 json_array_size(scripts) - TEAM_MAX_MATRIX);
+    write_shared_machines(out, json_object_get(matrix, "shared_machines"));
     fputs("</details>\n</section>\n", out);
     json_decref(index);
 }
@@ -1515,14 +1557,18 @@ static void write_dismissed(FILE *out, const json_t *list)
 }
 
 /* The cells of a ratio of medians c (borrowed): the ratio (red when its interval is all above
- * 1, green all below), its 95% interval, and the samples of each side (members sa, sb). */
-static void ratio_cells(FILE *out, const json_t *c, const char *sa, const char *sb)
+ * 1, green all below; neither, and labelled, when label says what else it measures: NULL
+ * none), its 95% interval, and the samples of each side (members sa, sb). */
+static void ratio_cells(FILE *out, const json_t *c, const char *sa, const char *sb,
+                        const char *label)
 {
     double lo = 1, hi = 1;
     json_get_finite(c, "ci_low", &lo);
     json_get_finite(c, "ci_high", &hi);
-    fprintf(out, "<td class=\"num %s\">", lo > 1 ? "bad" : hi < 1 ? "ok" : "");
+    fprintf(out, "<td class=\"num %s\">", label ? "muted" : lo > 1 ? "bad" : hi < 1 ? "ok" : "");
     ratio(out, c, "ratio");
+    if (label)
+        fprintf(out, " <span class=\"label\">(%s)</span>", label);
     fputs("</td><td class=\"num\">", out);
     ratio(out, c, "ci_low");
     fputs(" \xe2\x80\xa6 ", out);
@@ -1557,8 +1603,18 @@ static void write_hardware(FILE *out, const json_t *hw)
         fputs("</td><td>", out);
         long_name(out, "cut", json_get_string(c, "host_b", NULL));
         fputs("</td>", out);
-        ratio_cells(out, c, "samples_a", "samples_b");
+        const char *measures = json_get_string(c, "measures", "hardware");
+        ratio_cells(out, c, "samples_a", "samples_b",
+                    strcmp(measures, "load") == 0                ? "one machine: load"
+                    : strcmp(measures, "hardware_and_load") == 0 ? "wall time contaminated"
+                                                                 : NULL);
         fputs("</tr>\n", out);
+        /* what else the ratio measures (coordinator/hostpair.h): said in the coordinator's words */
+        if (json_is_string(json_object_get(c, "caveat"))) {
+            fputs("<tr class=\"note caveat\"><td colspan=\"6\">Not the hardware: ", out);
+            esc_field(out, c, "caveat");
+            fputs("</td></tr>\n", out);
+        }
         /* a ratio that includes an open finding is not the hardware: say which */
         size_t k;
         const json_t *f;
@@ -1622,7 +1678,7 @@ static void write_pythons(FILE *out, const json_t *sets, const json_t *total)
             fputs("</td><td>", out);
             esc(out, base);
             fputs("</td>", out);
-            ratio_cells(out, w, "samples_base", "samples");
+            ratio_cells(out, w, "samples_base", "samples", NULL);
             fputs("<td>", out);
             esc_field(out, w, "verdict");
             fputs("</td></tr>\n", out);

@@ -151,6 +151,9 @@ expect_eq "a token file others can read: exit 2" 2 "$RC"
 expect_match "a token file others can read: says chmod 600" 'chmod 600' "$OUT"
 chmod 600 "$T/token"
 token=$(head -n 1 "$T/token")
+# host-a and host-b now report one machine (agents.machine): /hosts must not call their
+# ratio hardware (coordinator/hostpair.h)
+pg_sql "UPDATE agents SET machine = 'box-1'" >/dev/null
 coord_start --config "$T/web.conf" --log-level debug
 URL=$(web_url)
 expect_match "the log says a token is required" 'token required' "$(cat "$COORD_LOG")"
@@ -168,7 +171,11 @@ expect_eq "the warmer read the host pairs once" 1 "$paired"
 get batches -u "anyone:$token"
 expect_match "the first /batches after a start: every night" '<a href="/batch/6">6</a>' "$(cat "$T/body")"
 get hosts -u "anyone:$token"
-expect_match "the first /hosts after a start: the pairs" 'class="num bad">1\.[0-9]+×' "$(cat "$T/body")"
+expect_match "the first /hosts after a start: the pairs, one machine's labelled as such" \
+    'class="num muted">1\.[0-9]+× <span class="label">\(one machine: load\)</span>' "$(cat "$T/body")"
+expect_match "/hosts: one machine said under its pair" \
+    '<td colspan="5">Not the hardware: host-a and host-b are one machine \(machine id box-1\): the ratio measures their load and scheduling; CPU time B/A \(geometric mean\) 1\.[0-9]+' \
+    "$(cat "$T/body")"
 expect_eq "the first /batches after a start counted nothing" "$counted" "$(grep -c 'counted the jobs and runs' "$COORD_LOG" || true)"
 expect_eq "the first /hosts after a start read no pairs" "$paired" "$(grep -c 'read the host pairs' "$COORD_LOG" || true)"
 get /

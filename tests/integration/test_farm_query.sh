@@ -280,6 +280,106 @@ expect_eq "compare-hosts: unreachable coordinator exits 4" 4 "$RC"
 capture "$CLI" help compare-hosts
 expect_match "compare-hosts --help" "Usage: pyscope compare-hosts SCRIPT" "$OUT"
 
+# ---- what a host-vs-host ratio measures (issue 11, points 6 and 8) ----
+# A stranger's deploy/farm.sh (two agents of one machine as two hosts) read "farm-b/farm-a =
+# 0.415" as hardware 2.4x faster: it was the load each one met. host-a and host-b are now one
+# machine (their agents report machine id box-1), host-c another (box-2), host-d unknown (no
+# agent reports one). host-c's runs waited for a CPU 40% of their wall time, host-a's and
+# host-b's 1% (runs.run_delay_s).
+psql -q -v ON_ERROR_STOP=1 >/dev/null <<'EOF'
+UPDATE agents SET machine = 'box-1'
+WHERE host_id IN (SELECT id FROM hosts WHERE hostname IN ('host-a', 'host-b'));
+INSERT INTO agents (name, host_id, agent_version, python_version, python_build, python_executable,
+                    max_jobs, machine)
+SELECT 'agent-host-c', id, '1', '3.12', 'CPython 3.12 clang', '/usr/bin/python3.12', 1, 'box-2'
+FROM hosts WHERE hostname = 'host-c';
+UPDATE runs r SET run_delay_s = (SELECT array_agg(u.w * CASE h.hostname WHEN 'host-c' THEN 0.4
+                                                          ELSE 0.01 END ORDER BY u.i)
+                                 FROM unnest(r.wall_s) WITH ORDINALITY AS u(w, i))
+FROM hosts h WHERE h.id = r.host_id AND h.hostname IN ('host-a', 'host-b', 'host-c');
+EOF
+capture "$CLI" compare-hosts examples/a.py --json
+expect_eq "compare-hosts --json (machines): exits 0" 0 "$RC"
+# pair PATH EXPR A/B: EXPR of the pair A/B (p) in the pairs at PATH of $OUT
+pair() { echo "$OUT" | json_get "(lambda p: $2)([p for p in d$1 if p['host_a'] + '/' + p['host_b'] == '$3'][0])"; }
+pairs="['compare_hosts']['pairs']"
+expect_eq "compare-hosts: host-a/host-b are one machine: the ratio measures their load" \
+    "True box-1 box-1 load 1.0 1.0" \
+    "$(pair "$pairs" "'%s %s %s %s %.1f %.1f' % (p['same_machine'], p['machine_a'], p['machine_b'], p['measures'], p['queued_pct_a'], p['queued_pct_b'])" host-a/host-b)"
+expect_match "compare-hosts: ... said plainly, with their CPU-time ratio" \
+    "^host-a and host-b are one machine \(machine id box-1\): the ratio measures their load and scheduling, not their hardware \(host-a waited for a CPU 1% of its wall time, host-b 1%\); CPU time B/A [0-9.]+ \(95% CI [0-9.]+-[0-9.]+\), which waiting for a CPU does not add to$" \
+    "$(pair "$pairs" "p['caveat']" host-a/host-b)"
+expect_eq "compare-hosts: ... the CPU-time ratio is that of the CPU samples (0.98 x wall)" "True" \
+    "$(pair "$pairs" "abs(p['cpu']['ratio'] - p['ratio']) < 1e-9 and p['cpu']['samples_a'] == p['samples_a']" host-a/host-b)"
+expect_eq "compare-hosts: host-a/host-c, two machines, host-c's wall time 40% queueing: contaminated" \
+    "False box-2 hardware_and_load True 1.0 40.0 True" \
+    "$(pair "$pairs" "'%s %s %s %s %.1f %.1f %s' % (p['same_machine'], p['machine_b'], p['measures'], p['wall_contaminated'], p['queued_pct_a'], p['queued_pct_b'], p['cpu'] is not None)" host-a/host-c)"
+expect_match "compare-hosts: ... the CPU-time ratio is the one to read" \
+    "^the wall-time ratio is contaminated by waiting for a CPU: host-a waited 1% of its wall time, host-c 40% \(5% or more is the load of the moment, not the machine\); CPU time B/A [0-9.]+ .* is not: read that one$" \
+    "$(pair "$pairs" "p['caveat']" host-a/host-c)"
+expect_eq "compare-hosts: host-d has no machine id: unknown, not the same" "None None None" \
+    "$(pair "$pairs" "'%s %s %s' % (p['same_machine'], p['machine_b'], p['queued_pct_b'])" host-c/host-d)"
+expect_eq "compare-hosts: each host's machine" "host-a=box-1 host-b=box-1 host-c=box-2 host-d=None" \
+    "$(echo "$OUT" | json_get "' '.join('%s=%s' % (h['hostname'], h['machine']) for h in d['compare_hosts']['hosts'])")"
+capture "$CLI" compare-hosts examples/a.py --metric cpu --hosts host-a,host-c --json
+expect_eq "compare-hosts --metric cpu: queueing does not add to CPU time: no caveat" \
+    "hardware True None None" \
+    "$(echo "$OUT" | json_get "(lambda p: '%s %s %s %s' % (p['measures'], p['wall_contaminated'], p['cpu'], p['caveat']))(d['compare_hosts']['pairs'][0])")"
+capture "$CLI" compare-hosts examples/a.py
+expect_match "compare-hosts text: the one-machine row labelled" \
+    "host-a +host-b .* [0-9]\.[0-9]{3} +\[[0-9.]+, [0-9.]+\] +25 +30  3\.11  \(one machine: load, not hardware\)$" "$OUT"
+expect_match "compare-hosts text: the contaminated row labelled" \
+    "host-a +host-c .*  3\.11  \(wall time contaminated\)$" "$OUT"
+expect_match "compare-hosts text: one machine said" \
+    "^host-b vs host-a: not the hardware: host-a and host-b are one machine \(machine id box-1\): the ratio measures their load" "$OUT"
+expect_match "compare-hosts text: contamination said" \
+    "^host-c vs host-a: not the hardware: the wall-time ratio is contaminated by waiting for a CPU: host-a waited 1% of its wall time, host-c 40%" "$OUT"
+capture "$CLI" compare-hosts examples/a.py --html "$T/hosts-machines.html"
+html=$(cat "$T/hosts-machines.html")
+expect_match "compare-hosts --html: the one-machine ratio labelled" \
+    '<td class="num muted">[0-9.]+ <span class="label">\(one machine: load\)</span></td>' "$html"
+expect_match "compare-hosts --html: ... and said" \
+    '<td colspan="9">Not the hardware: host-a and host-b are one machine \(machine id box-1\)' "$html"
+# the team report of the last day (every seeded batch): the same pairs, and the matrix says
+# which hosts are one machine and which levels waited for a CPU
+capture "$CLI" report --json
+expect_eq "report --json (machines): exits 0" 0 "$RC"
+R=$OUT
+hw="['report']['hardware'] if p['script'] == 'examples/a.py'"
+expect_eq "report: hardware host-a/host-b of a.py is their load, one machine" "True load" \
+    "$(pair "$hw" "'%s %s' % (p['same_machine'], p['measures'])" host-a/host-b)"
+expect_eq "report: hardware host-a/host-c of a.py: wall time contaminated, CPU ratio given" \
+    "hardware_and_load True" \
+    "$(pair "$hw" "'%s %s' % (p['measures'], p['cpu'] is not None)" host-a/host-c)"
+capture "$CLI" compare-hosts examples/a.py --json
+expect_eq "report and compare-hosts agree on what each pair measures" "True" \
+    "$(/usr/bin/python3.11 -c "
+import json, sys
+r = json.loads(sys.argv[1])['report']['hardware']
+c = json.loads(sys.argv[2])['compare_hosts']['pairs']
+key = lambda p: (p['host_a'], p['host_b'])
+rs = {key(p): p for p in r if p['script'] == 'examples/a.py'}
+print(len(rs) >= 3 and all(rs[key(p)][k] == p[k] for p in c if key(p) in rs
+                           for k in ('same_machine', 'measures', 'caveat', 'cpu')))" "$R" "$OUT")"
+expect_eq "report: the matrix names the hosts that are one machine" \
+    '[{"machine": "box-1", "hosts": ["host-a", "host-b"]}]' \
+    "$(echo "$R" | json_get "json.dumps(d['report']['matrix']['shared_machines'])")"
+expect_eq "report: the matrix cells' queueing (host-a 1%, host-c 40%)" "host-a 1.0 host-c 40.0" \
+    "$(echo "$R" | json_get "' '.join('%s %.1f' % (c['host'], c['queued_pct']) for c in d['report']['matrix']['cells'] if c['script'] == 'examples/a.py' and c['host'] in ('host-a', 'host-c'))")"
+cd "$T"
+capture "$CLI" report --out "$T/team-machines.html"
+cd - >/dev/null
+html=$(cat "$T/team-machines.html")
+expect_match "report HTML: the one-machine ratio labelled" \
+    '<span class="label">\(one machine: load\)</span>' "$html"
+expect_match "report HTML: ... and said" \
+    'Not the hardware: host-a and host-b are one machine \(machine id box-1\): the ratio measures their load and scheduling, not their hardware' "$html"
+expect_match "report HTML: the contaminated ratio said" \
+    'Not the hardware: the wall-time ratio is contaminated by waiting for a CPU: host-a waited 1% of its wall time, host-c 40%' "$html"
+expect_match "report HTML: the matrix says which hosts are one machine" \
+    '<p class="note shared-machine">host-a and host-b are one machine \(machine id box-1\)' "$html"
+expect_match "report HTML: a level that waited for a CPU is labelled" '\(40% waiting for a CPU\)' "$html"
+
 coord_stop
 expect_eq "coordinator exits 0" 0 "$COORD_STATUS"
 finish

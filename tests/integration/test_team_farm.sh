@@ -7,7 +7,8 @@
 # drift under the hogs was once confirmed as a +6% CPU "regression"). The team report farm.sh renders must list exactly that regression:
 # examples' slow_script.py on host b, dated night 7, confirmed (bracketed), its "why"
 # naming slow(), a sensible size (wall time +15% to +60%: the CI measured +46.4% of a 30% slowdown under the hogs); and nothing else: no other regression,
-# no improvement, on any host or night. Its hardware comparison names the regression
+# no improvement, on any host or night. Its hardware comparison names the regression and says
+# the two hosts are one machine (their load, not hardware)
 # (compare-hosts' numbers); the page opens in headless Chromium without console errors
 # (screenshot in build/tests/html-shots). Any false or missing finding fails the test.
 source "$PYSCOPE_SRC/tests/integration/lib.sh"
@@ -88,6 +89,14 @@ expect_eq "its hardware pair names it" "farm-b regression" \
 import json, sys
 r = json.load(open(sys.argv[1]))['report']
 print(' '.join(sorted({f['host'] + ' ' + f['kind'] for h in r['hardware'] for f in h['findings']})))" "$T/report.json")"
+# farm-a and farm-b are two agents of this one machine (one kernel: one boot id): their
+# hardware pairs say so, and none is offered as a hardware difference (coordinator/hostpair.h)
+expect_eq "its hardware pairs: one machine, their load, not hardware" "True load True" \
+    "$("$PY" -c "
+import json, sys
+hw = json.load(open(sys.argv[1]))['report']['hardware']
+print(' '.join(sorted({str(h['same_machine']) for h in hw} | {h['measures'] for h in hw}))
+      + ' ' + str(bool(hw) and all('are one machine' in h['caveat'] for h in hw)))" "$T/report.json")"
 expect_match "the series' flame graph diff" '<figure class="fdiff" id="fdiff-[0-9]+">' "$(cat "$report")"
 
 if command -v chromium >/dev/null 2>&1; then

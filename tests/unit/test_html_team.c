@@ -222,6 +222,60 @@ static void test_matrix_cell_finding(void **state)
     json_decref(rep);
 }
 
+/*
+ * Hosts of one machine (a stranger's deploy/farm.sh: "farm-b/farm-a = 0.415" read as faster
+ * hardware): the ratio keeps its number but is not coloured as hardware, is labelled, and the
+ * coordinator's sentence is printed under it (escaped); the matrix names the hosts that are
+ * one machine and labels a level whose runs waited for a CPU.
+ */
+static void test_hardware_of_one_machine(void **state)
+{
+    (void)state;
+    json_t *a = json_pack("{s:s, s:s, s:I, s:f, s:s, s:f}", "script", "examples/many_calls.py",
+                          "host", "farm-a", "runs", (json_int_t)5, "median_wall_s", 2.41, "status",
+                          "ok", "queued_pct", 58.4);
+    json_t *b = json_pack("{s:s, s:s, s:I, s:f, s:s, s:f}", "script", "examples/many_calls.py",
+                          "host", "farm-b", "runs", (json_int_t)5, "median_wall_s", 1.0, "status",
+                          "ok", "queued_pct", 2.0);
+    json_t *pair = json_pack(
+        "{s:s, s:s, s:s, s:f, s:f, s:f, s:I, s:I, s:s, s:s, s:[]}", "script",
+        "examples/many_calls.py", "host_a", "farm-a", "host_b", "farm-b", "ratio", 0.415, "ci_low",
+        0.401, "ci_high", 0.43, "samples_a", (json_int_t)25, "samples_b", (json_int_t)25,
+        "measures", "load", "caveat",
+        "farm-a and farm-b are one machine (machine id " HOSTILE "): the ratio measures their "
+        "load and scheduling, not their hardware",
+        "findings");
+    json_t *rep =
+        json_pack("{s:[], s:[], s:[], s:{s:[s, s], s:[s], s:[o, o], s:[{s:s, s:[s, s]}]},"
+                  " s:[o]}",
+                  "regressions", "improvements", "batches", "matrix", "hosts", "farm-a", "farm-b",
+                  "scripts", "examples/many_calls.py", "cells", a, b, "shared_machines", "machine",
+                  HOSTILE, "hosts", "farm-a", "farm-b", "hardware", pair);
+    assert_non_null(rep);
+    int rc;
+    char *page = render(rep, &rc);
+    assert_int_equal(rc, 0);
+    assert_null(strstr(page, "<script>"));
+    const char *h = strstr(page, "<section id=\"hardware\">");
+    assert_non_null(h);
+    /* the number kept, not green (as if B's hardware were faster), labelled */
+    assert_non_null(strstr(h, "<td class=\"num muted\">0.415 <span class=\"label\">(one "
+                              "machine: load)</span></td>"));
+    assert_non_null(strstr(h, "<td colspan=\"6\">Not the hardware: farm-a and farm-b are one "
+                              "machine (machine id " HOSTILE_ESC "): the ratio measures"));
+    const char *m = strstr(page, "<section id=\"matrix\">");
+    assert_non_null(m);
+    assert_non_null(strstr(m, "<p class=\"note shared-machine\">farm-a and farm-b are one "
+                              "machine (machine id " HOSTILE_ESC "): their columns differ by the "
+                              "load and scheduling their runs met"));
+    assert_non_null(strstr(m, "2.410 s <span class=\"label queued\""));
+    assert_non_null(strstr(m, ">(58% waiting for a CPU)</span></td>"));
+    /* 2% queued: below the limit, no label */
+    assert_non_null(strstr(m, "<td class=\"num ok-cell\">1.000 s</td>"));
+    free(page);
+    json_decref(rep);
+}
+
 static void test_hostile_strings_escaped(void **state)
 {
     (void)state;
@@ -782,6 +836,7 @@ int main(void)
         cmocka_unit_test(test_shared_words),
         cmocka_unit_test(test_ended_finding_not_open),
         cmocka_unit_test(test_matrix_cell_finding),
+        cmocka_unit_test(test_hardware_of_one_machine),
         cmocka_unit_test(test_one_line_per_series),
         cmocka_unit_test(test_untrusted_names),
         cmocka_unit_test(test_verdict_reasons),
