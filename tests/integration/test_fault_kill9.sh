@@ -28,6 +28,7 @@ pick_agent() { echo "a$((1 + RANDOM % ${#FAULT_AGENTS[@]}))"; }
 # pause: 0.1 to 1.5 s, random
 pause() { sleep "$(awk -v r=$RANDOM 'BEGIN {printf "%.2f", 0.1 + 1.4 * r / 32768}')"; }
 step=0
+inflight=0 # kills of the coordinator or an agent with over a tenth of the results to come
 for k in "${kills[@]}"; do
     step=$((step + 1))
     share=$((FAULT_JOBS * step / (${#kills[@]} + 3)))
@@ -35,6 +36,7 @@ for k in "${kills[@]}"; do
         { fail "progress before kill $step" "$(fault_stored) of $share stored"; break; }
     pause
     at=$(fault_stored)
+    [ "$k" = pg ] || [ $((10 * at)) -ge $((9 * FAULT_JOBS)) ] || inflight=$((inflight + 1))
     case $k in
     coord)
         fault_kill_coord
@@ -68,7 +70,14 @@ fault_recovered
 fault_wait_delivery $((240 + FAULT_JOBS / 10)) || { fail "full delivery" "$(fault_stored) stored"; fault_logs; }
 fault_check
 fault_expect_exactly_once
-expect_match "agents resent their spools" "resending [0-9]+ spooled" "$(cat "$S"/agent-*.log)"
+# an agent resends what it spooled and the coordinator did not acknowledge: only a kill
+# while results were still coming leaves any (on a quiet machine all 400 may be stored
+# before the first kill: CI of fe0aeaa, "400 of 400 stored" at every kill)
+if [ "$inflight" -gt 0 ]; then
+    expect_match "agents resent their spools" "resending [0-9]+ spooled" "$(cat "$S"/agent-*.log)"
+else
+    echo "# every result was stored before the kills of the coordinator and agents: nothing to resend"
+fi
 expect_match "the coordinator saw the database go" "database error" "$(cat "$S/coord.log")"
 fault_end
 finish
