@@ -588,12 +588,6 @@ static json_t *series_pair(const char *script, const char *metric, const char *n
     return pair;
 }
 
-/* A finite number as JSON (new), else null. */
-static json_t *number_or_null(double x)
-{
-    return isfinite(x) ? json_real(x) : json_null();
-}
-
 /* The CPU-time ratio B/A of series a and b (report_hardware_pair of their "cpu" samples):
  * {ratio, ci_low, ci_high, samples_a, samples_b} (new), or NULL when a side has none. */
 static json_t *cpu_ratio(const char *script, const struct cmp_series *a, const struct cmp_series *b)
@@ -639,8 +633,8 @@ static void pair_reading(json_t *pair, const char *script, const char *metric,
                         r.same_machine == HOSTPAIR_UNKNOWN
                             ? json_null()
                             : json_boolean(r.same_machine == HOSTPAIR_YES));
-    json_object_set_new(pair, "queued_pct_a", number_or_null(qa));
-    json_object_set_new(pair, "queued_pct_b", number_or_null(qb));
+    json_object_set_new(pair, "queued_pct_a", json_real_or_null(true, qa));
+    json_object_set_new(pair, "queued_pct_b", json_real_or_null(true, qb));
     json_object_set_new(pair, "wall_contaminated",
                         r.wall_contaminated == HOSTPAIR_UNKNOWN
                             ? json_null()
@@ -1426,7 +1420,7 @@ static json_t *level_of(const struct cmp_host *h, const json_t *rows, const char
             json_t *run = json_array();
             json_array_append(run, json_object_get(r, "batch_id"));
             json_array_append(run, json_object_get(r, "wall_s"));
-            json_array_append_new(run, number_or_null(run_queued(r)));
+            json_array_append_new(run, json_real_or_null(true, run_queued(r)));
             json_array_append_new(runs, run);
         }
     }

@@ -130,11 +130,6 @@ static void free_store(double **store, size_t n)
     free(store);
 }
 
-static json_t *real_or_null(bool ok, double v)
-{
-    return ok && isfinite(v) ? json_real(v) : json_null();
-}
-
 int abtest_paired(const double *base, const double *head, size_t n, double threshold_pct,
                   struct regress_result *r)
 {
@@ -296,17 +291,17 @@ static bool redecide(json_t *m, const json_t *const *base, size_t nb, const json
         json_object_set_new(m, "baseline_median", json_real(r.base_median));
         json_object_set_new(m, "candidate_median", json_real(r.cand_median));
         json_object_set_new(m, "change_pct", json_real(r.change_pct));
-        json_object_set_new(m, "ci_low_pct", real_or_null(r.has_ci, r.ci_low_pct));
-        json_object_set_new(m, "ci_high_pct", real_or_null(r.has_ci, r.ci_high_pct));
+        json_object_set_new(m, "ci_low_pct", json_real_or_null(r.has_ci, r.ci_low_pct));
+        json_object_set_new(m, "ci_high_pct", json_real_or_null(r.has_ci, r.ci_high_pct));
         json_object_set_new(m, "p_value", json_real(r.p_value));
         json_object_set_new(m, "p_method",
                             json_string(paired      ? "paired_t"
                                         : r.p_exact ? "exact"
                                                     : "normal"));
-        json_object_set_new(m, "hl_shift_pct", real_or_null(r.has_hl, r.hl_shift_pct));
-        json_object_set_new(m, "hl_ci_low_pct", real_or_null(r.has_hl, r.hl_ci_low_pct));
-        json_object_set_new(m, "hl_ci_high_pct", real_or_null(r.has_hl, r.hl_ci_high_pct));
-        json_object_set_new(m, "noise_pct", real_or_null(r.has_noise, r.noise_pct));
+        json_object_set_new(m, "hl_shift_pct", json_real_or_null(r.has_hl, r.hl_shift_pct));
+        json_object_set_new(m, "hl_ci_low_pct", json_real_or_null(r.has_hl, r.hl_ci_low_pct));
+        json_object_set_new(m, "hl_ci_high_pct", json_real_or_null(r.has_hl, r.hl_ci_high_pct));
+        json_object_set_new(m, "noise_pct", json_real_or_null(r.has_noise, r.noise_pct));
         json_object_set_new(m, "hint", r.hint ? json_string(r.hint) : json_null());
         json_object_set_new(m, "rule", json_string(regress_rule_name(r.rule)));
         char *full = xasprintf("%s%s", why,

@@ -142,3 +142,8 @@ json_t *json_real_checked(double v)
 {
     return isfinite(v) ? json_real(v) : json_null();
 }
+
+json_t *json_real_or_null(bool ok, double v)
+{
+    return ok && isfinite(v) ? json_real(v) : json_null();
+}

@@ -27,6 +27,9 @@ double json_value_nonneg_or(const json_t *v, double def);
 double json_get_number(const json_t *obj, const char *key, double def);
 /* True with the number at key of obj in *out when it is a finite number. */
 bool json_get_finite(const json_t *obj, const char *key, double *out);
+
+/* v as a JSON real when ok and v is finite, else JSON null (new reference). */
+json_t *json_real_or_null(bool ok, double v);
 /* True with the number at key of obj in *out when it is finite and in [lo, hi];
  * false (unknown) otherwise, *out left as it was. */
 bool json_get_in(const json_t *obj, const char *key, double lo, double hi, double *out);

@@ -854,11 +854,6 @@ static size_t spec_samples(const json_t *doc, const struct metric_spec *m, struc
     return strcmp(m->name, NET_WALL) == 0 ? net_samples(doc, d) : run_samples(doc, m->name, d);
 }
 
-static json_t *json_real_or_null(bool ok, double v)
-{
-    return ok && isfinite(v) ? json_real(v) : json_null();
-}
-
 static json_t *doc_id(const json_t *doc)
 {
     const char *id = json_string_value(json_object_get(doc, "id"));
