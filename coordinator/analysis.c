@@ -1110,7 +1110,8 @@ struct qrun {
     char *run_id; /* owned; NULL until its row came */
     int64_t at;   /* stored_at, microseconds: orders the baseline */
     /* owned: wall_s, cpu_s, peak_rss_bytes (valid samples only), and the net wall
-     * times (wall_s - run_delay_s of the repeats that have both, lib/regress.h) */
+     * times (wall_s less the wall time waited for a CPU, contended_own_wait(), of the
+     * repeats that have both, lib/regress.h) */
     double *x[4];
     size_t n[4];
     struct regress_run_contention cont; /* its repeats' waiting for a CPU */
@@ -1228,9 +1229,11 @@ static int gather_contention(struct qrun *r, struct pgbin wall, struct pgbin cpu
         rc = pgbin_numbers_aligned(delay, &d, &nd);
     if (rc == 0 && nw == nd && nc == nw) {
         r->x[Q_NET] = xcalloc(nw ? nw : 1, sizeof(double));
-        for (size_t i = 0; i < nw; i++)
-            if (isfinite(w[i]) && isfinite(d[i]) && d[i] >= 0 && w[i] - d[i] > 0)
-                r->x[Q_NET][r->n[Q_NET]++] = w[i] - d[i];
+        for (size_t i = 0; i < nw; i++) {
+            double net = w[i] - contended_own_wait(w[i], d[i], c[i]);
+            if (isfinite(w[i]) && isfinite(d[i]) && d[i] >= 0 && net > 0)
+                r->x[Q_NET][r->n[Q_NET]++] = net;
+        }
         r->cont.known =
             contended_run(w, d, c, nw, &r->cont.queued_pct, &r->cont.cpu_bound_pct) == 0;
     }

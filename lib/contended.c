@@ -22,6 +22,21 @@ double contended_queued_pct(double wall_s, double run_delay_s)
     return 100.0 * run_delay_s / wall_s;
 }
 
+double contended_own_wait(double wall_s, double run_delay_s, double cpu_s)
+{
+    if (!(cpu_s >= 0) || !isfinite(cpu_s))
+        return run_delay_s;
+    return fmin(run_delay_s, fmax(0, wall_s - cpu_s));
+}
+
+double contended_cpu_bound_pct(double wall_s, double run_delay_s, double cpu_s)
+{
+    if (!(cpu_s >= 0) || !isfinite(cpu_s) || !(wall_s > 0) || !(run_delay_s >= 0))
+        return -1;
+    double ran = wall_s - contended_own_wait(wall_s, run_delay_s, cpu_s);
+    return ran > 0 ? 100.0 * cpu_s / ran : -1;
+}
+
 bool contended_repeat(double wall_s, double run_delay_s)
 {
     return contended_queued_pct(wall_s, run_delay_s) >= CONTENDED_REPEAT_PCT;
@@ -62,8 +77,9 @@ int contended_summarize(const json_t *doc, struct contended_summary *out)
             out->n_contended += contended_repeat(wall, delay);
             if (json_get_in(r, "cpu_s", 0, INFINITY, &cpu)) {
                 c[ncpu++] = cpu;
-                if (wall - delay > 0)
-                    b[nb++] = 100.0 * cpu / (wall - delay);
+                double bound = contended_cpu_bound_pct(wall, delay, cpu);
+                if (bound >= 0)
+                    b[nb++] = bound;
             }
             nq++;
         }
@@ -116,8 +132,9 @@ int contended_run(const double *wall, const double *delay, const double *cpu, si
         if (!(wall[i] > 0) || !(delay[i] >= 0) || !isfinite(wall[i]) || !isfinite(delay[i]))
             continue;
         q[nq++] = contended_queued_pct(wall[i], delay[i]);
-        if (cpu && cpu[i] >= 0 && isfinite(cpu[i]) && wall[i] - delay[i] > 0)
-            b[nb++] = 100.0 * cpu[i] / (wall[i] - delay[i]);
+        double bound = cpu ? contended_cpu_bound_pct(wall[i], delay[i], cpu[i]) : -1;
+        if (bound >= 0)
+            b[nb++] = bound;
     }
     int rc = median_into(q, nq, queued_pct) ? 0 : -1;
     if (!median_into(b, nb, cpu_bound_pct))

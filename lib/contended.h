@@ -11,10 +11,18 @@
  *                  waiting per wall second: with several runnable threads it
  *                  can exceed 100);
  *   a repeat is "contended" (mostly queueing) when queued_pct >= 50;
- *   cpu_bound_pct = 100 * cpu_s / (wall_s - run_delay_s): how busy the script
+ *   own wait     = run_delay_s capped at wall_s - cpu_s (contended_own_wait):
+ *                  the wall time the run spent waiting for a CPU. The delay
+ *                  is summed over threads, and the threads of a Python
+ *                  program mostly take turns on one GIL: four threads queued
+ *                  at once count four times over, though the program lost
+ *                  the wall time once. It cannot have queued longer than it
+ *                  did not run;
+ *   cpu_bound_pct = 100 * cpu_s / (wall_s - own wait): how busy the script
  *                  kept a CPU while it was not waiting for one; a script is
  *                  CPU-bound when this is >= 80 (it would run on a CPU all
- *                  the time on an idle machine);
+ *                  the time on an idle machine). A program whose threads ran
+ *                  in parallel (cpu_s > wall_s) is CPU-bound;
  *   a side's wall time is "contaminated" when the median queued_pct of its
  *   runs is >= 5: more than a threshold's worth of the wall time is queueing,
  *   which the load of the moment decides, not the code;
@@ -43,7 +51,7 @@ struct contended_summary {
     size_t n_contended;     /* of them, mostly queueing (>= CONTENDED_REPEAT_PCT) */
     double queued_pct;      /* median queued_pct; valid when n > 0 */
     double run_delay_s;     /* median run delay */
-    double cpu_bound_pct;   /* median cpu / (wall - run delay), %; < 0 when unknown */
+    double cpu_bound_pct;   /* median cpu / (wall - own wait), %; < 0 when unknown */
     double wall_s, cpu_s;   /* medians over the same repeats */
     bool has_load;          /* load1 known for some repeat */
     double load1;           /* median 1-minute load average */
@@ -60,6 +68,16 @@ struct contended_summary {
 
 /* queued_pct of one repeat (0 when wall_s <= 0). */
 double contended_queued_pct(double wall_s, double run_delay_s);
+
+/*
+ * The wall time a repeat waited for a CPU: run_delay_s, at most wall_s - cpu_s
+ * (0 when cpu_s >= wall_s); run_delay_s itself when cpu_s is unknown (< 0 or
+ * not finite).
+ */
+double contended_own_wait(double wall_s, double run_delay_s, double cpu_s);
+
+/* cpu_bound_pct of one repeat (contended.h above); -1 when it has no value. */
+double contended_cpu_bound_pct(double wall_s, double run_delay_s, double cpu_s);
 
 /* True when a repeat with these values is mostly queueing. */
 bool contended_repeat(double wall_s, double run_delay_s);

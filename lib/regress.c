@@ -826,18 +826,24 @@ struct metric_spec {
     const char *unit;     /* "s", "bytes" or "instructions" */
 };
 
-/* The net wall times of doc's repeats (wall_s - run_delay_s, both known and the
- * difference positive) appended to d; returns how many. */
+/* The net wall times of doc's repeats (wall_s less the wall time it waited for a
+ * CPU, contended_own_wait(); both known and the difference positive) appended to d;
+ * returns how many. */
 static size_t net_samples(const json_t *doc, struct dvec *d)
 {
     size_t i, added = 0;
     const json_t *r;
     json_array_foreach(json_object_get(doc, "runs"), i, r)
     {
-        double w, q;
-        if (json_value_nonneg(json_object_get(r, "wall_s"), &w) &&
-            json_value_nonneg(json_object_get(r, "run_delay_s"), &q) && w - q > 0) {
-            dvec_push(d, w - q);
+        double w, q, c;
+        if (!json_value_nonneg(json_object_get(r, "cpu_s"), &c))
+            c = -1;
+        if (!json_value_nonneg(json_object_get(r, "wall_s"), &w) ||
+            !json_value_nonneg(json_object_get(r, "run_delay_s"), &q))
+            continue;
+        double net = w - contended_own_wait(w, q, c);
+        if (net > 0) {
+            dvec_push(d, net);
             added++;
         }
     }

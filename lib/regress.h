@@ -318,8 +318,8 @@ const char *regress_reason(const struct regress_result *r, char *buf, size_t siz
  * A contaminated wall time is judged net of queueing: the same rules on
  * wall_s - run_delay_s of each repeat (what the run would have taken had a
  * CPU always been free, as near as the counters tell; the delays are summed
- * over the script's threads, so with several threads runnable at once the
- * net time is an underestimate). For a CPU-bound script, or without net times
+ * over the script's threads, so the delay taken off is at most the time no
+ * thread ran, wall_s - cpu_s: contended_own_wait(), lib/contended.h). For a CPU-bound script, or without net times
  * on both sides, it is inconclusive by rule "contended" (the net figures
  * shown when there are some): its CPU time decides. Hotspot times (sampled wall-clock times,
  * no net form) are inconclusive by rule "contended" whenever the wall time is

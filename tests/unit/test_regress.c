@@ -1888,6 +1888,26 @@ static void test_compare_contended(void **state)
     json_decref(reg);
     json_decref(cand);
 
+    /* four Python threads taking turns on the GIL (tests/bench/truth-fresh/pool.py) on a
+     * busy machine: their run delays, summed, come to 2.2 times the wall time. The script
+     * lost at most the wall time it did not run, so it is CPU-bound and its CPU time
+     * decides: a +25% CPU slowdown is a regression (it was "contended" night after night,
+     * the delay more than the wall time, no net time, no CPU-bound share) */
+    json_t *gil[8];
+    for (int i = 0; i < 8; i++)
+        gil[i] = make_cdoc(200 + i, 5, 1.0, 0.3, 2.2, 0.2, 0.1, 1000 + (uint64_t)i);
+    cand = make_cdoc(250, 5, 1.3, 0.375, 2.9, 0.275, 0.1, 1050);
+    reg = regress_compare(cand, (const json_t *const *)gil, 8, NULL);
+    assert_true(json_is_true(json_object_get(
+        json_object_get(find_metric(reg, "wall_s", NULL), "contention"), "cpu_bound")));
+    assert_string_equal(decided_metric(reg), "cpu_s");
+    assert_string_equal(verdict_of(find_metric(reg, "cpu_s", NULL)), "regression");
+    assert_true(regress_has_regression(reg));
+    json_decref(reg);
+    json_decref(cand);
+    for (int i = 0; i < 8; i++)
+        json_decref(gil[i]);
+
     /* an I/O-bound script (20% CPU) sleeping 0.55 s longer on a busy machine: the wall
      * time net of queueing regresses, and decides */
     json_t *iob[8];

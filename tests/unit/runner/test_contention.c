@@ -3,6 +3,7 @@
  * real children made to wait for a CPU (pinned to one CPU beside a spinning
  * process), so that a broken run-queue reading or sampler exclusion fails.
  */
+#include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -91,6 +92,29 @@ static void test_contended_judgements(void **state)
     assert_int_equal(contended_summarize(doc, &s), 0);
     assert_true(contended_wall(&s) && !contended_cpu_bound(&s));
     json_decref(doc);
+    /* the wall time waited for a CPU: the summed run delay, at most the time nothing ran */
+    assert_true(contended_own_wait(1.0, 0.1, 0.2) == 0.1);
+    assert_true(fabs(contended_own_wait(1.0, 2.2, 0.3) - 0.7) < 1e-12);
+    assert_true(contended_own_wait(1.0, 0.5, 1.8) == 0);  /* threads ran in parallel */
+    assert_true(contended_own_wait(1.0, 2.2, -1) == 2.2); /* CPU time unknown */
+    assert_true(fabs(contended_cpu_bound_pct(1.0, 2.2, 0.3) - 100) < 1e-9);
+    assert_true(fabs(contended_cpu_bound_pct(1.0, 0.5, 1.8) - 180) < 1e-9);
+    assert_true(fabs(contended_cpu_bound_pct(1.0, 0.5, 0.1) - 20) < 1e-9);
+    assert_true(contended_cpu_bound_pct(1.0, 0.5, -1) < 0);
+    assert_true(contended_cpu_bound_pct(1.0, 1.0, 0) < 0); /* ran no time at all */
+    /* four GIL threads on a busy machine: their delays summed exceed the wall time, yet
+     * the script is CPU-bound (it never waited on anything but a CPU) */
+    doc = json_pack("{s:[{s:f, s:f, s:f}, {s:f, s:f, s:f}, {s:f, s:f, s:f}]}", "runs", "wall_s",
+                    1.0, "cpu_s", 0.3, "run_delay_s", 2.2, "wall_s", 1.1, "cpu_s", 0.28,
+                    "run_delay_s", 2.9, "wall_s", 0.9, "cpu_s", 0.31, "run_delay_s", 1.4);
+    assert_int_equal(contended_summarize(doc, &s), 0);
+    assert_true(s.queued_pct > 200);
+    assert_true(fabs(s.cpu_bound_pct - 100) < 1e-9);
+    assert_true(contended_wall(&s) && contended_cpu_bound(&s));
+    json_decref(doc);
+    double qp, bp, w3[] = {1.0, 1.1, 0.9}, d3[] = {2.2, 2.9, 1.4}, c3[] = {0.3, 0.28, 0.31};
+    assert_int_equal(contended_run(w3, d3, c3, 3, &qp, &bp), 0);
+    assert_true(qp > 200 && fabs(bp - 100) < 1e-9);
     /* nothing to go on */
     doc = json_pack("{s:[{s:f}]}", "runs", "wall_s", 1.0);
     assert_int_equal(contended_summarize(doc, &s), -1);
