@@ -123,7 +123,8 @@ fault_begin() {
 }
 
 # fault_submit RESULTS: queue RESULTS jobs (RESULTS / hosts scripts, suites of at most
-# 250 scripts); their batch ids go to FAULT_BATCHES.
+# 250 scripts); their batch ids go to FAULT_BATCHES. With FAULT_JOB_SLEEP=SECONDS each job
+# takes that long (the suite sets FAKE_RUNNER_SLEEP: the agents pass no other variable on).
 fault_submit() {
     local want=$1 per=$(($1 / FAULT_HOSTS)) first=1 n out
     [ "$per" -le "$FAULT_SCRIPTS" ] || { fail "submit" "only $FAULT_SCRIPTS scripts"; return 1; }
@@ -135,6 +136,7 @@ fault_submit() {
             echo "[suite]"
             echo "name = fault"
             echo "timeout = 60"
+            [ -z "${FAULT_JOB_SLEEP:-}" ] || echo "env = FAKE_RUNNER_SLEEP=$FAULT_JOB_SLEEP"
             seq "$first" $((first + n - 1)) | sed 's/.*/[script s&.py]/'
         } >"$S/suite.ini"
         out=$(farm_cli submit "$S/suite.ini" --json --timeout 120) || { fail "submit" "$out"; return 1; }
