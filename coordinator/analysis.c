@@ -159,24 +159,41 @@ static const char ATTACH_SQL[] =
 /*
  * The new findings of batch $1 ($2: a JSON array of regression rows). A row
  * that exists already (the same batch analysed again) or a finding that is
- * open (schema/014's unique index) is not stored again.
+ * open (schema/014's unique index) is not stored again. A row that belongs to
+ * an open change begun earlier ("since_finding", date_on_open()) is dated on
+ * that finding's first night, with its nights (attached tonight already:
+ * ATTACH_SQL runs first), while that finding is still open, went on tonight
+ * and is of the row's series and kind, and no row of the same metric and
+ * function has that night already (triaged or ended: the first night's key
+ * is taken); else on batch $1, 1 night, its detail naming no finding.
  */
 static const char INSERT_SQL[] =
     "INSERT INTO regressions (batch_id, script_id, host_id, python_build, metric, function_key,"
     " kind, mode, change_pct, ci_low_pct, ci_high_pct, p_value, q_value, baseline_median,"
     " candidate_median, baseline_runs, candidate_run, why, script_changed, python_changed,"
-    " host_changed, detail, state, confirm_runs, last_batch_id, last_run, confirmation)"
-    " SELECT $1::bigint, (d->>'script_id')::bigint, (d->>'host_id')::bigint, d->>'python_build',"
+    " host_changed, detail, state, confirm_runs, last_batch_id, last_run, confirmation, nights)"
+    " SELECT coalesce(o.batch_id, $1::bigint), (d->>'script_id')::bigint,"
+    " (d->>'host_id')::bigint, d->>'python_build',"
     " d->>'metric', d->>'function_key', d->>'kind', d->>'mode', (d->>'change_pct')::float8,"
     " (d->>'ci_low_pct')::float8, (d->>'ci_high_pct')::float8, (d->>'p_value')::float8,"
     " (d->>'q_value')::float8, (d->>'baseline_median')::float8,"
     " (d->>'candidate_median')::float8,"
     " ARRAY(SELECT jsonb_array_elements_text(d->'baseline_runs'))::uuid[],"
     " (d->>'candidate_run')::uuid, coalesce(d->'why', '{}'), (d->>'script_changed')::boolean,"
-    " (d->>'python_changed')::boolean, (d->>'host_changed')::boolean, d->'detail',"
+    " (d->>'python_changed')::boolean, (d->>'host_changed')::boolean,"
+    " CASE WHEN o.id IS NULL THEN (d->'detail') - 'since_finding' ELSE d->'detail' END,"
     " coalesce(d->>'state', 'new'), coalesce((d->>'confirm_runs')::integer, 0), $1::bigint,"
-    " (d->>'candidate_run')::uuid, coalesce(d->'confirmation', '{}')"
+    " (d->>'candidate_run')::uuid, coalesce(d->'confirmation', '{}'), coalesce(o.nights, 1)"
     " FROM jsonb_array_elements($2::jsonb) AS x(d)"
+    " LEFT JOIN regressions o ON o.id = (d->>'since_finding')::bigint"
+    "  AND o.script_id = (d->>'script_id')::bigint AND o.host_id = (d->>'host_id')::bigint"
+    "  AND o.python_build = d->>'python_build' AND o.kind = d->>'kind'"
+    "  AND o.state IN ('new', 'confirmed', 'ack') AND o.ended_batch_id IS NULL"
+    "  AND o.last_batch_id = $1::bigint AND o.batch_id < $1::bigint"
+    "  AND NOT EXISTS (SELECT 1 FROM regressions y WHERE y.batch_id = o.batch_id"
+    "   AND y.script_id = o.script_id AND y.host_id = o.host_id"
+    "   AND y.python_build = o.python_build AND y.metric = d->>'metric'"
+    "   AND y.function_key = d->>'function_key')"
     " ON CONFLICT DO NOTHING";
 
 /*
@@ -467,6 +484,83 @@ static bool link_open(json_t *mine, const json_t *open, const json_t *result, co
             known = false;
     }
     return known;
+}
+
+/* Whether list (borrowed: open findings' ids, or {"id", ...} objects) names finding id. */
+static bool names_finding(const json_t *list, json_int_t id)
+{
+    size_t k;
+    const json_t *x;
+    json_array_foreach(list, k, x)
+    {
+        const json_t *v = json_is_object(x) ? json_object_get(x, "id") : x;
+        if (json_is_integer(v) && json_integer_value(v) == id)
+            return true;
+    }
+    return false;
+}
+
+/*
+ * The open finding (of open, borrowed) that a new row of kind kind tonight
+ * belongs to, or NULL: of the series' open findings of that kind, each begun
+ * on an earlier night (its batch_id) and going on tonight (in attach,
+ * link_open()), the one begun first (then the lowest id). None when an open
+ * finding of that kind ended tonight (in end): the series came back, or
+ * stepped further, and tonight's row is a change of its own.
+ */
+static const json_t *change_of(const char *kind, const json_t *open, const json_t *attach,
+                               const json_t *end)
+{
+    const json_t *best = NULL, *o;
+    size_t k;
+    json_array_foreach(open, k, o)
+    {
+        const char *ok = json_string_value(json_object_get(o, "kind"));
+        const json_t *id = json_object_get(o, "id"), *b = json_object_get(o, "batch_id");
+        if (!ok || strcmp(ok, kind) != 0 || !json_is_integer(id))
+            continue;
+        if (names_finding(end, json_integer_value(id)))
+            return NULL;
+        if (!json_is_integer(b) || !names_finding(attach, json_integer_value(id)))
+            continue;
+        if (!best || json_integer_value(b) < json_integer_value(json_object_get(best, "batch_id")))
+            best = o;
+    }
+    return best;
+}
+
+/*
+ * Date a series' new findings tonight (mine, borrowed: rows of row_new(), those
+ * not attached) on the first night of the change they belong to: a row whose
+ * kind has an open finding going on tonight (change_of(); open, attach and end
+ * as link_open() left them) names it as "since_finding" (in the row and its
+ * detail), and INSERT_SQL stores it on that finding's first night, with its
+ * nights. A deterministic metric (instructions) flags a slowdown on night K
+ * while the wall time is only inconclusive; on night K+1 the wall time
+ * regresses too: its row is the same change, begun on night K, and said
+ * "since night K+1" before (issue 11: the night it began is the first night it
+ * was measured). A row of the other kind (the metrics disagree in sign) is a
+ * change of its own.
+ */
+static void date_on_open(json_t *mine, const json_t *open, const json_t *attach, const json_t *end)
+{
+    size_t k;
+    json_t *row;
+    json_array_foreach(mine, k, row)
+    {
+        const char *kind = json_string_value(json_object_get(row, "kind"));
+        if (json_is_true(json_object_get(row, "attached")) || !kind)
+            continue;
+        const json_t *o = change_of(kind, open, attach, end);
+        if (!o)
+            continue;
+        json_object_set(row, "since_finding", json_object_get(o, "id"));
+        json_object_set_new(json_object_get(row, "detail"), "since_finding",
+                            json_pack("{s:O, s:O, s:O?, s:O?}", "id", json_object_get(o, "id"),
+                                      "batch_id", json_object_get(o, "batch_id"), "metric",
+                                      json_object_get(o, "metric"), "function_key",
+                                      json_object_get(o, "function_key")));
+    }
 }
 
 /*
@@ -1050,6 +1144,7 @@ static json_t *decide_results(const json_t *series, json_t **results,
         const char *run = json_string_value(json_object_get(s, "run_id"));
         bool known = link_open(e.mine, json_object_get(s, "open_rows"), results[i], run ? run : "",
                                my_attach, my_end);
+        date_on_open(e.mine, json_object_get(s, "open_rows"), my_attach, my_end);
         /* confirm before alerting: an inconclusive series, or a regression or
          * an improvement that does not continue an open one, runs once more
          * first (the same evidence either way) */

@@ -801,6 +801,101 @@ static void test_open_finding_rows_agree(void **state)
     json_decref(all);
 }
 
+/* A counted series 50% slower tonight (1.0 -> 1.5 s wall; 2 runs: confirmed) that executes
+ * instr_now instructions (1 M before), six nights of baseline at the old level, and open
+ * findings of it begun on earlier nights (batch_id): its instructions (kind, 1 M ->
+ * instr_found, since night 6) and, with fn, slow()'s total and self time (0.8 -> 1.2 s,
+ * regressions since night 5). analysis_decide's out. */
+static json_t *dated(const char *kind, double instr_found, json_int_t instr_now, bool fn)
+{
+    json_t *s = series(0, counted(run_doc(210, 1.5, 1.47, 0.01, 1.2, 210), instr_now), 2, false);
+    for (int k = 0; k < 6; k++)
+        json_array_append_new(json_object_get(s, "baseline"),
+                              counted(run_doc(211 + k, 1.0, 0.98, 0.01, 0.7, 211 + k), 1000000));
+    json_object_set_new(s, "counted", json_true());
+    json_t *open = json_object_get(s, "open_rows");
+    for (int k = 0; fn && k < 2; k++)
+        json_array_append_new(open,
+                              json_pack("{s:i, s:s, s:s, s:s, s:f, s:f, s:i}", "id", 11 + k,
+                                        "metric", k ? "self_s" : "total_s", "function_key",
+                                        KEY ":slow:3", "kind", "regression", "baseline_median", 0.8,
+                                        "candidate_median", 1.2, "batch_id", 5));
+    json_array_append_new(open, json_pack("{s:i, s:s, s:s, s:s, s:f, s:f, s:i}", "id", 13, "metric",
+                                          "instructions", "function_key", "", "kind", kind,
+                                          "baseline_median", 1000000.0, "candidate_median",
+                                          instr_found, "batch_id", 6));
+    json_t *all = json_pack("[o]", s);
+    struct analysis_summary sum;
+    json_t *out = analysis_decide(all, NULL, NULL, &sum);
+    json_decref(all);
+    return out;
+}
+
+/* The open finding each whole-run time row of out (borrowed) joins: its since_finding, -1
+ * for none; asserts that wall and CPU time are new rows and agree. */
+static json_int_t dated_since(const json_t *out)
+{
+    const json_t *wall = row_of(json_object_get(out, "insert"), "wall_s"),
+                 *cpu = row_of(json_object_get(out, "insert"), "cpu_s");
+    assert_non_null(wall);
+    assert_non_null(cpu);
+    const json_t *w = json_object_get(wall, "since_finding"),
+                 *c = json_object_get(cpu, "since_finding");
+    assert_true(json_equal(w, c) || (!w && !c));
+    if (!w)
+        return -1;
+    /* the stored detail names it too, with its first night */
+    const json_t *d = json_object_get(json_object_get(wall, "detail"), "since_finding");
+    assert_int_equal(json_integer_value(json_object_get(d, "id")), json_integer_value(w));
+    assert_true(json_is_integer(json_object_get(d, "batch_id")));
+    return json_integer_value(w);
+}
+
+/* Whether out's (borrowed) attach list holds finding id; its end list with end. */
+static bool out_names(const json_t *out, json_int_t id, bool end)
+{
+    size_t i;
+    const json_t *a;
+    json_array_foreach(json_object_get(out, end ? "end" : "attach"), i, a)
+    {
+        if (json_integer_value(end ? a : json_object_get(a, "id")) == id)
+            return true;
+    }
+    return false;
+}
+
+/* Issue 11: every row of one change agrees on its first night. The instructions of a
+ * counted series flagged it on night 6 while its times were inconclusive; tonight the times
+ * regress too: their rows join the open instructions finding (dated on its night 6, by
+ * INSERT_SQL) instead of saying "since" tonight. Not when the open finding is an improvement
+ * that goes on (fewer instructions, more time: the metrics disagree in sign, a change of
+ * another kind), nor when it ended tonight (a second step: 1.22 M on night 6, 1.5 M
+ * tonight); of two open changes, the one begun first. */
+static void test_new_row_dated_on_open_change(void **state)
+{
+    (void)state;
+    json_t *out = dated("regression", 1500000.0, 1500000, false);
+    assert_true(out_names(out, 13, false));
+    assert_int_equal(dated_since(out), 13);
+    json_decref(out);
+
+    out = dated("improvement", 800000.0, 800000, false);
+    assert_true(out_names(out, 13, false)); /* the improvement goes on */
+    assert_int_equal(dated_since(out), -1);
+    json_decref(out);
+
+    out = dated("regression", 1220000.0, 1500000, false);
+    assert_true(out_names(out, 13, true)); /* one step further: ended */
+    assert_int_equal(dated_since(out), -1);
+    json_decref(out);
+
+    /* slow()'s times open since night 5, the instructions since 6: night 5 */
+    out = dated("regression", 1500000.0, 1500000, true);
+    assert_true(out_names(out, 11, false));
+    assert_int_equal(dated_since(out), 11);
+    json_decref(out);
+}
+
 /* A confirmation run inside a noise floor wider than the threshold found no change it
  * could claim: its night is held out as inconclusive, not "dismissed" (truth.sh: a sleep
  * 20% longer, confirmed at +8% inside a +-24% floor, was dismissed and missing from the
@@ -915,6 +1010,7 @@ int main(void)
         cmocka_unit_test(test_second_pass_needs_nightly),
         cmocka_unit_test(test_unproven_in_batch),
         cmocka_unit_test(test_open_finding_rows_agree),
+        cmocka_unit_test(test_new_row_dated_on_open_change),
         cmocka_unit_test(test_second_pass_noisy_not_dismissed),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
