@@ -47,7 +47,8 @@ static const char DOCS_SQL[] = "SELECT " STORE_RUN_DOC_SQL " WHERE r.run_id = AN
  * has an open finding, only runs of batches before it began (a slowdown does
  * not become its own baseline: it stays visible, night after night, until it
  * is triaged, or ends), and never runs of a night its confirmation did not
- * confirm (held_out, schema/014). Runs of the
+ * confirm (held_out, schema/014) among the series' newest $4
+ * (ANALYSIS_HOLD_NIGHTS) nights: an older one rejoins. Runs of the
  * suite's reference script (jobs 'reference', 'confirm_reference') are no
  * series. $3: the analysis pass; the second (1) decides only the series
  * whose job was queued again to confirm (a 'confirm' job), whose newest run
@@ -78,7 +79,7 @@ static const char BATCH_RUNS_SQL[] =
     " m AS MATERIALIZED (SELECT c.*,"
     "  row_number() OVER (ORDER BY c.script_id, c.host_id, c.python_build) AS sn,"
     "  coalesce(j.threshold, s.threshold) AS threshold, e.reset, o.hold,"
-    "  coalesce(h.held, '{}') AS held, j.instructions AS counted"
+    "  coalesce(h.held, '{}') AS held, w.since AS held_since, j.instructions AS counted"
     "  FROM c JOIN jobs j ON j.id = c.job_id JOIN scripts s ON s.id = c.script_id"
     "  LEFT JOIN (SELECT g.script_id, g.host_id, g.python_build, max(y.stored_at) AS reset"
     "   FROM regressions g JOIN runs y ON y.run_id = g.candidate_run WHERE g.state = 'expected'"
@@ -92,7 +93,15 @@ static const char BATCH_RUNS_SQL[] =
     "  LEFT JOIN (SELECT x.script_id, x.host_id, x.python_build, array_agg(x.batch_id) AS held"
     "   FROM held_out x GROUP BY x.script_id, x.host_id, x.python_build) h"
     "   ON h.script_id = c.script_id AND h.host_id = c.host_id"
-    "   AND h.python_build = c.python_build)"
+    "   AND h.python_build = c.python_build"
+    /* the oldest of the series' newest $4 nights before this one, among its newest 32 runs
+     * (an index range scan, not its whole history): a held-out night older rejoins */
+    "  LEFT JOIN LATERAL (SELECT min(z.batch_id) AS since FROM (SELECT DISTINCT d.batch_id"
+    "   FROM (SELECT y.batch_id FROM runs y WHERE y.script_id = c.script_id"
+    "   AND y.host_id = c.host_id AND y.python_build = c.python_build AND y.outcome = 'ok'"
+    "   AND y.batch_id < $1::bigint AND " TRYBATCH_NOT_TRY_Y " ORDER BY y.stored_at DESC"
+    "   LIMIT 32) d ORDER BY d.batch_id DESC LIMIT $4::integer) z"
+    "   HAVING count(*) = $4::integer) w ON true)"
     " SELECT m.sn, x.k, x.run_id::text, x.stored_at, x.wall_s, x.cpu_s, x.peak_rss_bytes,"
     "  x.script_id, x.host_id, x.python_build, x.job_id, x.threshold, x.batch_runs, x.run_delay_s,"
     "  x.counted, x.first_run::text"
@@ -108,7 +117,8 @@ static const char BATCH_RUNS_SQL[] =
     "   FROM runs b WHERE b.script_id = m.script_id AND b.host_id = m.host_id"
     "   AND b.stored_at < m.stored_at AND b.stored_at >= coalesce(m.reset, '-infinity')"
     "   AND b.python_build = m.python_build AND b.outcome = 'ok' AND b.batch_id <> m.batch_id"
-    "   AND b.batch_id < coalesce(m.hold, m.batch_id + 1) AND b.batch_id <> ALL (m.held)"
+    "   AND b.batch_id < coalesce(m.hold, m.batch_id + 1) AND (b.batch_id <> ALL (m.held)"
+    "   OR b.batch_id < m.held_since)"
     "   AND " TRYBATCH_NOT_TRY_B "   AND " STORE_RUNS_COVERED(
         "b") " ORDER BY b.stored_at DESC LIMIT $2::integer)"
              "   UNION ALL (SELECT b.run_id, b.stored_at, b.wall_s, b.cpu_s, b.peak_rss_bytes,"
@@ -117,7 +127,8 @@ static const char BATCH_RUNS_SQL[] =
              "   AND b.stored_at < m.stored_at AND b.stored_at >= coalesce(m.reset, '-infinity')"
              "   AND b.python_build = m.python_build AND b.outcome = 'ok' AND b.batch_id <> "
              "m.batch_id"
-             "   AND b.batch_id < coalesce(m.hold, m.batch_id + 1) AND b.batch_id <> ALL (m.held)"
+             "   AND b.batch_id < coalesce(m.hold, m.batch_id + 1)"
+             "   AND (b.batch_id <> ALL (m.held) OR b.batch_id < m.held_since)"
              "   AND " TRYBATCH_NOT_TRY_B "   AND NOT " STORE_RUNS_COVERED(
                  "b") " ORDER BY b.stored_at DESC LIMIT $2::integer)) b"
                       "   ORDER BY b.stored_at DESC LIMIT $2::integer)) x";
@@ -1933,9 +1944,11 @@ static json_t *decide_batch(struct store *store, const char *id, const char *pas
     char limit[32];
     snprintf(limit, sizeof(limit), "%d",
              opt->max_baseline_runs > 0 ? opt->max_baseline_runs : 1000000);
-    const char *params[3] = {id, limit, pass};
+    char hold[16];
+    snprintf(hold, sizeof(hold), "%d", ANALYSIS_HOLD_NIGHTS);
+    const char *params[4] = {id, limit, pass, hold};
     double t0 = mono_s();
-    *rc = store_each_row_binary(store, BATCH_RUNS_SQL, params, 3, gather_row, &g, err, errlen);
+    *rc = store_each_row_binary(store, BATCH_RUNS_SQL, params, 4, gather_row, &g, err, errlen);
     if (*rc >= 0 && gather_finish(&g) < 0)
         *rc = -EIO;
     if (*rc < 0) {

@@ -40,6 +40,20 @@
 #define ANALYSIS_MIN_BASELINE_RUNS 3
 
 /*
+ * A night held out of a series' baseline (table held_out, schema/014: its
+ * confirmation run did not confirm it) stays out of the baselines of the
+ * series' next ANALYSIS_HOLD_NIGHTS nights, then rejoins: by then a real
+ * change has been confirmed (a finding, which holds the baseline at the
+ * night before it began) or it has been measured that many more nights
+ * without being confirmed, and is part of how the series behaves on that
+ * host (lib/regress.h's new_level_runs, 3, for a local history). Held out for
+ * good, a noisy series' baseline never grew past its first nights: a
+ * stranger's farm demo kept a three-night baseline with a +-187% noise floor
+ * and re-ran the series every night (test_team_stuck_series).
+ */
+#define ANALYSIS_HOLD_NIGHTS 3
+
+/*
  * The rule of an unsettled or held-out series whose wall or CPU time
  * regressed (improved) while the metric deciding the run (regress_compare's
  * "decision": wall time, or CPU time for a CPU-bound script on a busy

@@ -34,6 +34,7 @@
     "(" a ".batch_id NOT IN (SELECT tb.id FROM batches tb WHERE tb.purpose = 'try'))"
 #define TRYBATCH_NOT_TRY_R TRYBATCH_NOT_TRY_SQL("r")
 #define TRYBATCH_NOT_TRY_B TRYBATCH_NOT_TRY_SQL("b")
+#define TRYBATCH_NOT_TRY_Y TRYBATCH_NOT_TRY_SQL("y")
 
 /*
  * Decide the try batches batches (a PostgreSQL array literal, "{7,9}": their

@@ -261,7 +261,8 @@ class Farm:
 def held_streaks(held):
     """The longest run of consecutive nights a series was held out (re-run, and its re-run
     confirmed nothing), and how many series were held out 3 nights in a row or more: each
-    of those nights cost a re-run, and such a series' baseline does not grow."""
+    of those nights cost a re-run, and such a series' baseline grows only as its held-out
+    nights rejoin it (ANALYSIS_HOLD_NIGHTS, coordinator/analysis.h)."""
     longest, stuck = 0, 0
     for nights in held.values():
         ks = sorted(k for k in nights if k is not None)
