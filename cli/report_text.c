@@ -306,6 +306,7 @@ static void print_contention(FILE *out, const json_t *report, const struct repor
             busy ? col(opt, C_YELLOW) : "", s.queued_pct, busy ? col(opt, C_RESET) : "");
     if (s.n > 1)
         fputs(" (median)", out);
+    fputs(contended_summed_note(s.queued_pct, 0), out);
     if (s.n_contended)
         fprintf(out, ", %zu of %zu repeat%s mostly queued", s.n_contended, s.n,
                 s.n == 1 ? "" : "s");

@@ -37,6 +37,11 @@ double contended_cpu_bound_pct(double wall_s, double run_delay_s, double cpu_s)
     return ran > 0 ? 100.0 * cpu_s / ran : -1;
 }
 
+const char *contended_summed_note(double queued_pct_a, double queued_pct_b)
+{
+    return queued_pct_a > 100 || queued_pct_b > 100 ? " (its threads' waits, summed)" : "";
+}
+
 bool contended_repeat(double wall_s, double run_delay_s)
 {
     return contended_queued_pct(wall_s, run_delay_s) >= CONTENDED_REPEAT_PCT;

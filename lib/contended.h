@@ -79,6 +79,13 @@ double contended_own_wait(double wall_s, double run_delay_s, double cpu_s);
 /* cpu_bound_pct of one repeat (contended.h above); -1 when it has no value. */
 double contended_cpu_bound_pct(double wall_s, double run_delay_s, double cpu_s);
 
+/*
+ * " (its threads' waits, summed)" when either share exceeds 100% of the wall time
+ * (several threads queued at once: queued_pct counts each), else "": said after
+ * the shares a reader would otherwise take for a share of the wall time.
+ */
+const char *contended_summed_note(double queued_pct_a, double queued_pct_b);
+
 /* True when a repeat with these values is mostly queueing. */
 bool contended_repeat(double wall_s, double run_delay_s);
 

@@ -373,7 +373,7 @@ static void since_phrase(FILE *out, const struct html_site *site, const json_t *
     }
 }
 
-char *html_team_confirmation_text(const json_t *c)
+char *html_team_confirmation_text(const json_t *c, const char *metric)
 {
     const char *method = json_get_string(c, "method", NULL);
     if (is(method, "bracketed")) {
@@ -381,6 +381,9 @@ char *html_team_confirmation_text(const json_t *c)
         double dc = json_get_number(c, "drift_cpu_pct", NAN);
         if (!ref || !*ref)
             ref = "the reference script";
+        if (is(metric, "instructions"))
+            return xasprintf(
+                "bracketed by %s; instruction counts are exact, no drift to divide out", ref);
         return isfinite(dc)
                    ? xasprintf("bracketed by %s, the machine's CPU drift %+.1f%% divided out", ref,
                                dc)
@@ -408,9 +411,9 @@ char *html_team_ended_text(const json_t *g)
 
 /* "; bracketed by REF, the machine's CPU drift +25.2% divided out", "; a plain re-run: WHY"
  * (html_team_confirmation_text, escaped). */
-static void confirm_phrase(FILE *out, const json_t *c)
+static void confirm_phrase(FILE *out, const json_t *c, const char *metric)
 {
-    char *text = html_team_confirmation_text(c);
+    char *text = html_team_confirmation_text(c, metric);
     if (text) {
         fputs("; ", out);
         html_write_str(out, text);
@@ -426,7 +429,7 @@ static void state_phrase(FILE *out, const json_t *g)
     fputs("<span class=\"state\">", out);
     if (is(st, "confirmed") && json_is_integer(cr)) {
         fprintf(out, "confirmed (%" JSON_INTEGER_FORMAT " runs", json_integer_value(cr));
-        confirm_phrase(out, json_object_get(g, "confirmation"));
+        confirm_phrase(out, json_object_get(g, "confirmation"), json_get_string(g, "metric", NULL));
         fputs(")", out);
     } else if (is(st, "ack"))
         fputs("acknowledged", out);
@@ -1539,7 +1542,7 @@ static void write_dismissed(FILE *out, const json_t *list)
         verdict_words(out, json_object_get(d, "wall_s"));
         fputs(", CPU ", out);
         verdict_words(out, json_object_get(d, "cpu_s"));
-        char *conf = html_team_confirmation_text(json_object_get(d, "confirmation"));
+        char *conf = html_team_confirmation_text(json_object_get(d, "confirmation"), NULL);
         if (conf) {
             fputs(" (", out);
             html_write_str(out, conf);

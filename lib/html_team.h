@@ -43,13 +43,15 @@ int html_team_lead_rank(const json_t *row);
 bool html_team_row_open(const json_t *row);
 
 /*
- * How a finding was confirmed, in words, from its "confirmation" (borrowed,
- * coordinator/analysis.c): "bracketed by REF, the machine's CPU drift +25.2% divided out",
- * "a plain re-run: WHY" or "not re-run: WHY"; NULL when it says none. A new plain string
- * (caller frees) holding the document's text as is: escape or sanitise it to show it. The
- * HTML and `pyscope report --text` say it the same way.
+ * How a finding on metric (NULL: times) was confirmed, in words, from its "confirmation"
+ * (borrowed, coordinator/analysis.c): "bracketed by REF, the machine's CPU drift +25.2%
+ * divided out" ("bracketed by REF; instruction counts are exact, no drift to divide out"
+ * for metric "instructions": the drift is of the times only), "a plain re-run: WHY" or
+ * "not re-run: WHY"; NULL when it says none. A new plain string (caller frees) holding the
+ * document's text as is: escape or sanitise it to show it. The HTML and `pyscope report
+ * --text` say it the same way.
  */
-char *html_team_confirmation_text(const json_t *confirmation);
+char *html_team_confirmation_text(const json_t *confirmation, const char *metric);
 
 /*
  * When a finding row (borrowed) ended: "ended with night 6 (batch 6)" (its

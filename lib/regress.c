@@ -944,8 +944,9 @@ static void contended_reason(const struct regress_contention *c, char *buf, size
 {
     snprintf(buf, size,
              "wall time is not comparable: the script waited for a CPU %.0f%% of its wall time "
-             "in this run, %.0f%% in the baseline (the machine was busy)",
-             c->cand_queued_pct, c->base_queued_pct);
+             "in this run, %.0f%% in the baseline%s (the machine was busy)",
+             c->cand_queued_pct, c->base_queued_pct,
+             contended_summed_note(c->cand_queued_pct, c->base_queued_pct));
 }
 
 /*
@@ -1776,18 +1777,21 @@ static json_t *decision_json(const json_t *metrics, const struct regress_content
         m = instr ? instr : cpu;
         snprintf(why, sizeof(why),
                  "wall time is contaminated: the script waited for a CPU %.0f%% of its wall time "
-                 "in this run, %.0f%% in the baseline; it is CPU-bound (%.0f%% busy when it had "
+                 "in this run, %.0f%% in the baseline%s; it is CPU-bound (%.0f%% busy when it had "
                  "a CPU), so %s decide%s",
-                 c->cand_queued_pct, c->base_queued_pct, c->cand_cpu_bound_pct,
-                 instr ? "instruction counts" : "CPU time", instr ? "" : "s");
+                 c->cand_queued_pct, c->base_queued_pct,
+                 contended_summed_note(c->cand_queued_pct, c->base_queued_pct),
+                 c->cand_cpu_bound_pct, instr ? "instruction counts" : "CPU time",
+                 instr ? "" : "s");
     } else if (c->contaminated) {
         const char *rule = json_string_value(json_object_get(wall, "rule"));
         bool demoted = rule && strcmp(rule, regress_rule_name(REGRESS_RULE_CONTENDED)) == 0;
         snprintf(why, sizeof(why),
                  "wall time is contaminated: the script waited for a CPU %.0f%% of its wall time "
-                 "in this run, %.0f%% in the baseline; it is not CPU-bound (%.0f%% busy when it "
+                 "in this run, %.0f%% in the baseline%s; it is not CPU-bound (%.0f%% busy when it "
                  "had a CPU: it also waits on I/O, sleeps or locks), so %s",
                  c->cand_queued_pct, c->base_queued_pct,
+                 contended_summed_note(c->cand_queued_pct, c->base_queued_pct),
                  c->cand_cpu_bound_pct < 0 ? 0 : c->cand_cpu_bound_pct,
                  demoted ? "the wall time decides, and without net times no verdict is possible "
                            "on a machine this busy"

@@ -93,23 +93,28 @@ static void test_shared_words(void **state)
     (void)state;
     json_t *c = json_pack("{s:s, s:s, s:f}", "method", "bracketed", "reference", "calibrate.py",
                           "drift_cpu_pct", -4.04);
-    char *t = html_team_confirmation_text(c);
+    char *t = html_team_confirmation_text(c, "cpu_s");
     assert_string_equal(t, "bracketed by calibrate.py, the machine's CPU drift -4.0% divided out");
+    free(t);
+    /* instruction counts are exact: no drift was divided out of them, none is quoted */
+    t = html_team_confirmation_text(c, "instructions");
+    assert_string_equal(
+        t, "bracketed by calibrate.py; instruction counts are exact, no drift to divide out");
     free(t);
     json_object_del(c, "drift_cpu_pct");
     json_object_del(c, "reference");
-    t = html_team_confirmation_text(c);
+    t = html_team_confirmation_text(c, NULL);
     assert_string_equal(t, "bracketed by the reference script");
     free(t);
     json_object_set_new(c, "method", json_string("none"));
     json_object_set_new(c, "why", json_string("its confirmation run failed"));
-    t = html_team_confirmation_text(c);
+    t = html_team_confirmation_text(c, NULL);
     assert_string_equal(t, "not re-run: its confirmation run failed");
     free(t);
     json_decref(c);
     c = json_object();
-    assert_null(html_team_confirmation_text(c));
-    assert_null(html_team_confirmation_text(NULL));
+    assert_null(html_team_confirmation_text(c, NULL));
+    assert_null(html_team_confirmation_text(NULL, NULL));
     json_decref(c);
 
     json_t *g = json_pack("{s:s, s:n}", "state", "confirmed", "ended_batch_id");

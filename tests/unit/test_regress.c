@@ -1903,6 +1903,10 @@ static void test_compare_contended(void **state)
     assert_string_equal(decided_metric(reg), "cpu_s");
     assert_string_equal(verdict_of(find_metric(reg, "cpu_s", NULL)), "regression");
     assert_true(regress_has_regression(reg));
+    /* its shares above 100% say they are summed over its threads */
+    assert_non_null(
+        strstr(json_string_value(json_object_get(json_object_get(reg, "decision"), "reason")),
+               "in the baseline (its threads' waits, summed); it is CPU-bound"));
     json_decref(reg);
     json_decref(cand);
     for (int i = 0; i < 8; i++)

@@ -112,6 +112,8 @@ static void test_contended_judgements(void **state)
     assert_true(fabs(s.cpu_bound_pct - 100) < 1e-9);
     assert_true(contended_wall(&s) && contended_cpu_bound(&s));
     json_decref(doc);
+    assert_string_equal(contended_summed_note(s.queued_pct, 10), " (its threads' waits, summed)");
+    assert_string_equal(contended_summed_note(99, 100), "");
     double qp, bp, w3[] = {1.0, 1.1, 0.9}, d3[] = {2.2, 2.9, 1.4}, c3[] = {0.3, 0.28, 0.31};
     assert_int_equal(contended_run(w3, d3, c3, 3, &qp, &bp), 0);
     assert_true(qp > 200 && fabs(bp - 100) < 1e-9);
