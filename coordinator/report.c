@@ -187,16 +187,18 @@ static const char UNSETTLED_COUNT_SQL[] =
              " FROM " INCONCLUSIVE_SQL " WHERE x.batch_id = ANY ($1::bigint[])";
 
 /*
- * The series that ran in the batches $1 (bigint[]) (a measure run, ok) but were not judged
- * yet: fewer baseline runs than the analysis needs ($2, ANALYSIS_MIN_BASELINE_RUNS: ok runs of
- * earlier batches since its newest run triaged 'expected', no try batch, no night held out) and no
- * finding, no inconclusive verdict and no held-out night in that batch (coordinator/analysis.c
- * lists a series with too little history only when it moved beyond its threshold). Newest batch
+ * The series (script, host, Python build) that ran in the batches $1 (bigint[]) (a measure
+ * run, ok) whose newest such batch did not judge them yet: fewer baseline runs than the
+ * analysis needs ($2, ANALYSIS_MIN_BASELINE_RUNS: ok runs of earlier batches since its newest
+ * run triaged 'expected', no try batch, no night held out) and no finding, no inconclusive
+ * verdict and no held-out night in that batch (coordinator/analysis.c lists a series with too
+ * little history only when it moved beyond its threshold). One row per series, judged on a
+ * later night of $1 or not: an earlier night's lack of history is history. Newest batch
  * first, at most $3.
  */
 static const char NOT_JUDGED_SQL[] =
-    "SELECT json_build_object('batch_id', c.batch_id, 'script', s.key, 'host', h.hostname,"
-    " 'python_build', c.python_build, 'baseline_runs', c.base)::text"
+    "SELECT json_build_object('batch_id', c.batch_id, 'batch_label', nb.label, 'script', s.key,"
+    " 'host', h.hostname, 'python_build', c.python_build, 'baseline_runs', c.base)::text"
     " FROM (SELECT r.batch_id, r.script_id, r.host_id, r.python_build,"
     "  (SELECT count(*) FROM (SELECT 1 FROM runs b WHERE b.script_id = r.script_id"
     "   AND b.host_id = r.host_id AND b.python_build = r.python_build AND b.batch_id < r.batch_id"
@@ -208,10 +210,14 @@ static const char NOT_JUDGED_SQL[] =
     "    JOIN runs y ON y.run_id = g.candidate_run WHERE g.state = 'expected'"
     "    AND g.script_id = r.script_id AND g.host_id = r.host_id"
     "    AND g.python_build = r.python_build), '-infinity') LIMIT $2) k) AS base"
-    "  FROM runs r JOIN jobs j ON j.id = r.job_id WHERE r.batch_id = ANY ($1::bigint[])"
-    "  AND r.outcome = 'ok' AND j.purpose = 'measure'"
-    "  GROUP BY r.batch_id, r.script_id, r.host_id, r.python_build) c"
+    /* each series' newest batch of $1 only */
+    "  FROM (SELECT DISTINCT ON (r.script_id, r.host_id, r.python_build) r.batch_id,"
+    "   r.script_id, r.host_id, r.python_build"
+    "   FROM runs r JOIN jobs j ON j.id = r.job_id WHERE r.batch_id = ANY ($1::bigint[])"
+    "   AND r.outcome = 'ok' AND j.purpose = 'measure'"
+    "   ORDER BY r.script_id, r.host_id, r.python_build, r.batch_id DESC) r) c"
     " JOIN scripts s ON s.id = c.script_id JOIN hosts h ON h.id = c.host_id"
+    " JOIN batches nb ON nb.id = c.batch_id"
     " WHERE c.base < $2::bigint"
     " AND NOT EXISTS (SELECT 1 FROM regressions g WHERE g.script_id = c.script_id"
     "  AND g.host_id = c.host_id AND g.python_build = c.python_build"

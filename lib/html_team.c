@@ -1462,37 +1462,43 @@ static void write_unsettled(FILE *out, const json_t *list, const json_t *counts)
     fputs("</div>\n</section>\n", out);
 }
 
-/* "script on host" for each row of list (borrowed), comma separated (escaped). */
-static void series_names(FILE *out, const json_t *list)
-{
-    size_t i;
-    const json_t *u;
-    json_array_foreach(list, i, u)
-    {
-        fputs(i ? ", " : "", out);
-        esc_field(out, u, "script");
-        fputs(" on ", out);
-        esc_field(out, u, "host");
-    }
-}
-
-/* The series that ran but are not judged yet (too little history, a change within the
- * threshold: the analysis lists them nowhere else): one line with the count, the list
- * folded. */
+/* The series whose newest night in the report did not judge them (too little history, a
+ * change within the threshold: the analysis lists them nowhere else): one line with the count,
+ * the list folded, one entry per series with that night and its baseline nights. */
 static void write_not_judged(FILE *out, const json_t *list, const json_t *min_runs)
 {
     size_t n = json_array_size(list);
     if (n == 0)
         return;
     json_int_t need = json_is_integer(min_runs) ? json_integer_value(min_runs) : 3;
-    fprintf(out,
-            "<details id=\"not-judged\"><summary>%zu series not yet judged (fewer than "
-            "%" JSON_INTEGER_FORMAT " baseline nights)</summary>\n<p class=\"note\">They ran "
-            "and moved less than their threshold; a verdict needs %" JSON_INTEGER_FORMAT
-            " baseline runs (nights): the next nights give it. ",
-            rule_series(list, NULL, NULL), need, need);
-    series_names(out, list);
-    fputs(".</p></details>\n", out);
+    fprintf(
+        out,
+        "<details id=\"not-judged\"><summary>%zu series not yet judged (fewer than "
+        "%" JSON_INTEGER_FORMAT " baseline nights)</summary>\n<p class=\"note\">Each as "
+        "of its newest night in this report: a verdict compares a night with %" JSON_INTEGER_FORMAT
+        " earlier nights of the series (its baseline); the next nights give them. Until "
+        "then only a change beyond the threshold is reported (as inconclusive).</p>\n<ul>\n",
+        n, need, need);
+    size_t i;
+    const json_t *u;
+    json_array_foreach(list, i, u)
+    {
+        fputs("<li>", out);
+        esc_field(out, u, "script");
+        fputs(" on ", out);
+        esc_field(out, u, "host");
+        fputs(", ", out);
+        batch_named(out, json_object_get(u, "batch_id"), json_get_string(u, "batch_label", NULL));
+        json_int_t has = json_integer_value(json_object_get(u, "baseline_runs"));
+        if (has > 0)
+            fprintf(out,
+                    ": %" JSON_INTEGER_FORMAT " of %" JSON_INTEGER_FORMAT
+                    " baseline nights, moved less than its threshold</li>\n",
+                    has, need);
+        else
+            fputs(": no baseline night yet, nothing to compare with</li>\n", out);
+    }
+    fputs("</ul></details>\n", out);
 }
 
 /* A held-out verdict v (borrowed: {change_pct, verdict}) in words: "+1.2% (no change)". */

@@ -16,7 +16,27 @@ source "$PYSCOPE_SRC/tests/integration/team_lib.sh"
 
 pg_start
 coord_start
-for n in 1 2 3 4 5 6; do team_seed team_seed.sql "$n" 6 30; done
+CLI="$PYSCOPE_BUILD/cli/pyscope"
+export PYSCOPE_COORDINATOR="$COORD_EP"
+# stranger19 M1: a report of several nights lists a series not yet judged once, as of its
+# newest night there (njs ARGS: host:baseline runs@night, a.py's by name, the other's as "x");
+# the HTML headline, its list and the text count agree
+njs() { "$CLI" report "$@" --json | json_get "' '.join(sorted(('a' if u['script'] == 'examples/a.py' else 'x') + '@' + u['host'] + ':' + str(u['baseline_runs']) + '@' + u['batch_label'] for u in d['report']['not_judged']))"; }
+for n in 1 2 3; do team_seed team_seed.sql "$n" 6 30; done
+expect_eq "nights 1-3 analysed" 0 "$(team_settled)"
+expect_eq "nights 1-3: each series once, as of night 3" \
+    "a@host-a:2@night 3 a@host-b:2@night 3 x@host-a:2@night 3 x@host-b:2@night 3" "$(njs --since 1d)"
+capture "$CLI" report --since 1d --text
+expect_match "text nights 1-3: 4 series" 'Not yet judged: 4 series \(fewer than 3 baseline nights\)' "$OUT"
+capture "$CLI" report --since 1d --out "$T/report-n13.html"
+sed -n '/<details id="not-judged">/,/<\/details>/p' "$T/report-n13.html" >"$T/nj-n13.html"
+expect_match "html nights 1-3: 4 series" '<summary>4 series not yet judged \(fewer than 3 baseline nights\)</summary>' \
+    "$(cat "$T/nj-n13.html")"
+expect_eq "html nights 1-3: 4 entries" 4 "$(grep -c '<li>' "$T/nj-n13.html")"
+expect_match "html nights 1-3: the night and the baseline nights" \
+    '<li>examples/a.py on host-a, batch [0-9]+ \(night 3\): 2 of 3 baseline nights, moved less than its threshold</li>' \
+    "$(cat "$T/nj-n13.html")"
+for n in 4 5 6; do team_seed team_seed.sql "$n" 6 30; done
 expect_eq "one confirmation job queued" 1 "$(team_settled)"
 expect_eq "confirmation: same job again on host-b, 10 repeats, batch 6 running" "host-b 10 6 running" \
     "$(pg_sql "SELECT h.hostname || ' ' || j.repeat || ' ' || j.batch_id || ' ' || b.state FROM jobs j JOIN hosts h ON h.id = j.host_id JOIN batches b ON b.id = j.batch_id WHERE j.state = 'queued'")"
@@ -41,8 +61,6 @@ expect_eq "baseline: the five earlier nights" 5 "$(q "cardinality(g.baseline_run
 expect_eq "no identity change" "false|false|false" "$(q "g.script_changed || '|' || g.python_changed || '|' || g.host_changed" "$slow AND g.metric = 'wall_s'")"
 
 # The team report: JSON and HTML from the coordinator's report query.
-CLI="$PYSCOPE_BUILD/cli/pyscope"
-export PYSCOPE_COORDINATOR="$COORD_EP"
 # issue 11: a series that ran but had too little history for a verdict (and moved less than
 # its threshold) is listed nowhere else: the report counts and lists it as not yet judged
 # (nj N: its series as host:baseline runs, a.py's by name, the other script's as "x")
@@ -54,6 +72,11 @@ expect_eq "night 3: two baseline runs, still not judged" \
 expect_eq "night 4: three baseline runs, all judged" "" "$(nj 4)"
 capture "$CLI" report --batch 2 --text
 expect_match "text night 2: one line" 'Not yet judged: 4 series \(fewer than 3 baseline nights\)' "$OUT"
+expect_eq "nights 1-6: every series judged on night 6, none listed" "" "$(njs --since 1d)"
+capture "$CLI" report --since 1d --text
+expect_nomatch "text nights 1-6: nothing not yet judged" 'Not yet judged' "$OUT"
+capture "$CLI" report --since 1d --out "$T/report-n16.html"
+expect_nomatch "html nights 1-6: nothing not yet judged" 'not-judged' "$(cat "$T/report-n16.html")"
 capture "$CLI" report --batch 2 --out "$T/report-n2.html"
 expect_match "html night 2: one line, folded list" \
     '<details id="not-judged"><summary>4 series not yet judged \(fewer than 3 baseline nights\)</summary>' \
@@ -157,6 +180,9 @@ expect_eq "night 7: nothing to confirm" 0 "$(team_settled)"
 expect_eq "expected: new baseline, nothing flagged" 0 "$(pg_sql "SELECT count(*) FROM regressions WHERE batch_id = 7")"
 expect_eq "night 7: the series re-based by 'expected' is not judged yet (1 baseline run)" \
     "a@host-b:1" "$(nj 7)"
+expect_eq "nights 1-7: only that series, as of night 7" "a@host-b:1@night 7" "$(njs --since 1d)"
+capture "$CLI" report --since 1d --text
+expect_match "text nights 1-7: 1 series" 'Not yet judged: 1 series \(fewer than 3 baseline nights\)' "$OUT"
 
 # Night 8: a first-time slowdown on a new baseline of only two runs (the
 # 'expected' run and night 7): no evidence, so no verdict and nothing to

@@ -451,7 +451,8 @@ static void test_inconclusive_grouped(void **state)
 }
 
 /* Issue 11: series not yet judged (too little history, no change beyond the threshold) are
- * counted on one line, listed folded; a re-run that dismissed a suspect night is listed with
+ * counted on one line, listed folded with each one's night and baseline nights (stranger19
+ * M1); a re-run that dismissed a suspect night is listed with
  * the night's change and what the confirmation found. */
 static void test_not_judged_and_dismissed(void **state)
 {
@@ -465,11 +466,12 @@ static void test_not_judged_and_dismissed(void **state)
     assert_null(strstr(page, "id=\"dismissed\""));
     free(page);
     json_object_set_new(rep, "not_judged",
-                        json_pack("[{s:I, s:s, s:s, s:s, s:I}, {s:I, s:s, s:s, s:s, s:I}]",
-                                  "batch_id", (json_int_t)2, "script", "new.py", "host", "host-a",
-                                  "python_build", "3.11", "baseline_runs", (json_int_t)1,
-                                  "batch_id", (json_int_t)2, "script", HOSTILE, "host", "host-b",
-                                  "python_build", "3.11", "baseline_runs", (json_int_t)1));
+                        json_pack("[{s:I, s:s, s:s, s:s, s:s, s:I}, {s:I, s:s, s:s, s:s, s:I}]",
+                                  "batch_id", (json_int_t)2, "batch_label", "night 2", "script",
+                                  "new.py", "host", "host-a", "python_build", "3.11",
+                                  "baseline_runs", (json_int_t)1, "batch_id", (json_int_t)1,
+                                  "script", HOSTILE, "host", "host-b", "python_build", "3.11",
+                                  "baseline_runs", (json_int_t)0));
     json_object_set_new(rep, "not_judged_min_runs", json_integer(3));
     json_object_set_new(
         rep, "dismissed",
@@ -485,7 +487,10 @@ static void test_not_judged_and_dismissed(void **state)
     assert_int_equal(rc, 0);
     assert_non_null(strstr(page, "<details id=\"not-judged\"><summary>2 series not yet judged "
                                  "(fewer than 3 baseline nights)</summary>"));
-    assert_non_null(strstr(page, "new.py on host-a, " HOSTILE_ESC " on host-b."));
+    assert_non_null(strstr(page, "<li>new.py on host-a, batch 2 (night 2): 1 of 3 baseline "
+                                 "nights, moved less than its threshold</li>"));
+    assert_non_null(strstr(page, "<li>" HOSTILE_ESC " on host-b, batch 1: no baseline night "
+                                 "yet, nothing to compare with</li>"));
     assert_non_null(strstr(page, "<h2>Re-run and dismissed (1)</h2>"));
     assert_non_null(strstr(page,
                            "a.py on host-b, batch 6 (night 6): the nightly run found wall "
