@@ -1776,6 +1776,7 @@ static void write_summary(FILE *out, const json_t *rep)
         fprintf(out, "; %zu got faster", im.series);
     fputs(".</p>\n<div class=\"cards\">\n", out);
     size_t rs = r.series, is_ = im.series, n_flagged = r.metrics;
+    /* each batch's series summed: a series measured on 4 nights counts 4 (series-nights) */
     size_t runs = 0, failed = 0, series = 0, i;
     const json_t *b;
     json_array_foreach(json_object_get(rep, "batches"), i, b)
@@ -1789,8 +1790,8 @@ static void write_summary(FILE *out, const json_t *rep)
             "<div class=\"sub\">series, %zu metric%s flagged</div></div>\n"
             "<div class=\"card\"><div class=\"label\">Faster</div><div class=\"value%s\">%zu</div>"
             "<div class=\"sub\">series</div></div>\n"
-            "<div class=\"card\"><div class=\"label\">Series</div><div class=\"value\">%zu</div>"
-            "<div class=\"sub\">%zu run%s</div></div>\n"
+            "<div class=\"card\"><div class=\"label\">Measured</div><div class=\"value\">%zu</div>"
+            "<div class=\"sub\">series-nights, %zu run%s</div></div>\n"
             "<div class=\"card\"><div class=\"label\">Failed jobs</div><div class=\"value%s\">%zu"
             "</div><div class=\"sub\">in %zu batch%s</div></div>\n</div>\n",
             rs ? " bad" : "", rs, n_flagged, n_flagged == 1 ? "" : "s", is_ ? " ok" : "", is_,

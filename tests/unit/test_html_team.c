@@ -83,6 +83,15 @@ static void test_confirmation_said(void **state)
     assert_non_null(
         strstr(page, "confirmed (2 runs; a plain re-run: the suite names no reference script)"));
     free(page);
+    /* the tile of what was measured counts series-nights (4 series on 2 nights), says so */
+    json_object_set_new(json_object_get(doc, "report"), "batches",
+                        json_pack("[{s:I, s:I, s:I}, {s:I, s:I, s:I}]", "id", (json_int_t)3,
+                                  "series", (json_int_t)4, "runs", (json_int_t)8, "id",
+                                  (json_int_t)2, "series", (json_int_t)4, "runs", (json_int_t)8));
+    page = render(doc, &rc);
+    assert_non_null(strstr(page, "<div class=\"label\">Measured</div><div class=\"value\">8</div>"
+                                 "<div class=\"sub\">series-nights, 16 runs</div>"));
+    free(page);
     json_decref(doc);
 }
 
