@@ -26,6 +26,7 @@
 #include "html_text.h"
 #include "html_verdict.h"
 #include "jsonutil.h"
+#include "regress.h"
 #include "xmalloc.h"
 
 #define TEAM_MAX_GROUPS  500  /* lines per kind; the rest is counted */
@@ -735,7 +736,10 @@ static void why_list(FILE *out, const json_t *why)
     const json_t *fns = json_object_get(why, "functions");
     if (!json_array_size(fns))
         return;
-    fputs("<p>The functions that explain it (self time, now against the baseline):</p>\n", out);
+    /* the basis the "why" was decided on (lib/regress.h): self time, CPU self time, the
+     * instruction count's shares */
+    fprintf(out, "<p>The functions that explain it (%s, now against the baseline):</p>\n",
+            regress_why_basis_text(json_get_string(why, "basis", NULL)));
     function_list(out, fns, false);
 }
 

@@ -83,6 +83,15 @@ static void test_confirmation_said(void **state)
     assert_non_null(
         strstr(page, "confirmed (2 runs; a plain re-run: the suite names no reference script)"));
     free(page);
+    /* the "why" names its basis: an instruction-count finding's is the counts' shares */
+    page = render(doc, &rc);
+    assert_non_null(strstr(page, "The functions that explain it (self time, now against"));
+    free(page);
+    json_object_set_new(json_object_get(g, "why"), "basis", json_string("instructions"));
+    page = render(doc, &rc);
+    assert_non_null(strstr(page, "The functions that explain it (instructions by CPU self-time "
+                                 "share, now against the baseline)"));
+    free(page);
     /* the tile of what was measured counts series-nights (4 series on 2 nights), says so */
     json_object_set_new(json_object_get(doc, "report"), "batches",
                         json_pack("[{s:I, s:I, s:I}, {s:I, s:I, s:I}]", "id", (json_int_t)3,
