@@ -395,12 +395,15 @@ static int cfg_first_pass(int argc, char **argv, const char **config)
 
 static int cfg_read_file(struct agent_config *cfg, const char *config)
 {
-    struct cfg_file f = {.cfg = cfg, .path = config};
-    int r = ini_parse(config, cfg_ini_handler, &f);
-    if (r < 0) {
-        log_error("could not read config file \"%s\"", config);
+    char err[PATH_MAX + 200];
+    FILE *in = confval_open(config, "agent.conf", err, sizeof(err));
+    if (in == NULL) {
+        log_error("%s", err);
         return -PYSCOPE_EUSAGE;
     }
+    struct cfg_file f = {.cfg = cfg, .path = config};
+    int r = ini_parse_file(in, cfg_ini_handler, &f);
+    fclose(in);
     if (r > 0) {
         log_error("%s:%d: syntax error (expected [agent] or key = value)", config, r);
         return -PYSCOPE_EUSAGE;

@@ -178,12 +178,9 @@ static int config_handler(void *user, const char *section, const char *name, con
 
 int coord_config_load(struct coord_config *c, const char *path, char *err, size_t errlen)
 {
-    FILE *f = fopen(path, "r");
-    if (f == NULL) {
-        int e = errno;
-        pyscope_set_err(err, errlen, "could not open config file \"%s\": %s", path, strerror(e));
-        return -e;
-    }
+    FILE *f = confval_open(path, "coordinator.conf", err, errlen);
+    if (f == NULL)
+        return -errno;
     char msg[200] = "syntax error";
     struct load_ctx ctx = {c, msg, sizeof(msg), 0};
     int line = ini_parse_file(f, config_handler, &ctx);

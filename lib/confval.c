@@ -3,8 +3,12 @@
  */
 #include "confval.h"
 
-#include <stddef.h>
+#include <errno.h>
+#include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
+
+#include "errors.h"
 
 int confval_onoff(const char *v, bool *out)
 {
@@ -23,4 +27,30 @@ int confval_onoff(const char *v, bool *out)
         }
     }
     return -1;
+}
+
+FILE *confval_open(const char *path, const char *name, char *err, size_t errlen)
+{
+    FILE *f = fopen(path, "r");
+    struct stat st;
+    int e = 0;
+    if (f == NULL || fstat(fileno(f), &st) < 0)
+        e = errno;
+    else if (S_ISDIR(st.st_mode))
+        e = EISDIR;
+    if (e == 0)
+        return f;
+    if (f != NULL)
+        fclose(f);
+    size_t n = strlen(path);
+    if (e == EISDIR && name == NULL)
+        pyscope_set_err(err, errlen, "config file \"%s\" is a directory, not a file", path);
+    else if (e == EISDIR)
+        pyscope_set_err(err, errlen,
+                        "config file \"%s\" is a directory: give the config file, e.g. %s%s%s",
+                        path, path, n > 0 && path[n - 1] == '/' ? "" : "/", name);
+    else
+        pyscope_set_err(err, errlen, "could not read config file \"%s\": %s", path, strerror(e));
+    errno = e;
+    return NULL;
 }

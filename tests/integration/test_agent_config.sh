@@ -32,6 +32,11 @@ expect_eq "bad config value" "2" "$st"
 expect_match "bad config value message" "bad value for memory_limit" "$msg"
 st=0; msg=$("$AGENT_BIN" --config "$T/none.conf" 2>&1) || st=$?
 expect_eq "missing config file" "2" "$st"
+mkdir -p "$T/etc"
+st=0; msg=$(timeout 10 "$AGENT_BIN" --config "$T/etc" --coordinator tcp://127.0.0.1:1 \
+    --workspace "$T" --spool "$T/spool-etc" 2>&1) || st=$?
+expect_eq "config directory" "2" "$st"
+expect_match "config directory message" "is a directory: give the config file, e.g. $T/etc/agent.conf" "$msg"
 
 # The documented example loads; with no coordinator the agent waits, then stops on SIGTERM.
 ws=$T/ws

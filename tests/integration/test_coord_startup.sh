@@ -30,6 +30,11 @@ for w in 0 17; do
 done
 capture "$COORD" --config "$T/missing.conf"; out=$OUT; rc=$RC
 expect_eq "missing config exits 2" 2 "$rc"
+# A directory (a typo for DIR/coordinator.conf) was read as an empty file: every default.
+mkdir -p "$T/etc"
+capture timeout 20 "$COORD" --config "$T/etc" --db "host=$T port=1 connect_timeout=3"; out=$OUT; rc=$RC
+expect_eq "config directory exits 2" 2 "$rc"
+expect_match "config directory explained" "\"$T/etc\" is a directory: give the config file, e.g. $T/etc/coordinator.conf" "$out"
 
 capture timeout 20 "$COORD" --db "host=$T port=1 dbname=nothing connect_timeout=3" --bind "ipc://$T/x.sock"; out=$OUT; rc=$RC
 expect_eq "unreachable database exits 4" 4 "$rc"

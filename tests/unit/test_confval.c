@@ -1,9 +1,11 @@
 /* test_confval.c - switches in hand-written settings (lib/confval): the words every config
- * file and suite takes, and the daemons' config files using them. */
+ * file and suite takes, and the daemons' config files using them; a config path that is a
+ * directory. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <cmocka.h>
+#include <errno.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -89,11 +91,47 @@ static void test_daemon_configs(void **state)
     unlink(p);
 }
 
+/* A config path that is a directory is refused with the file meant, by the reader and both
+ * daemons: fopen() takes a directory, and the daemons started on their defaults. */
+static void test_directory(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/test_confval_dir.XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    char err[512] = "";
+    errno = 0;
+    assert_null(confval_open(dir, "coordinator.conf", err, sizeof(err)));
+    assert_int_equal(errno, EISDIR);
+    char want[600];
+    snprintf(want, sizeof(want),
+             "config file \"%s\" is a directory: give the config file, e.g. %s/coordinator.conf",
+             dir, dir);
+    assert_string_equal(err, want);
+    assert_null(confval_open(dir, NULL, err, sizeof(err)));
+    assert_non_null(strstr(err, "is a directory, not a file"));
+    assert_null(confval_open("/nonexistent/x.conf", "x.conf", err, sizeof(err)));
+    assert_int_equal(errno, ENOENT);
+    assert_non_null(strstr(err, "could not read config file \"/nonexistent/x.conf\""));
+
+    struct coord_config c;
+    coord_config_init(&c);
+    assert_int_equal(coord_config_load(&c, dir, err, sizeof(err)), -EISDIR);
+    assert_non_null(strstr(err, "/coordinator.conf"));
+    coord_config_release(&c);
+
+    struct agent_config a;
+    char *argv[] = {"pyscope-agent",        "--config",    dir,    "--coordinator",
+                    "tcp://127.0.0.1:5555", "--workspace", "/tmp", NULL};
+    assert_true(agent_config_load(&a, 7, argv) < 0);
+    rmdir(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_words),
         cmocka_unit_test(test_daemon_configs),
+        cmocka_unit_test(test_directory),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
