@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "confval.h"
+#include "curve.h"
 #include "errors.h"
 #include "log.h"
 #include "xmalloc.h"
@@ -38,7 +39,7 @@ void agent_config_usage(FILE *out)
           "                      (read-only trees cached under --revisions; see\n"
           "                      docs/revisions.md); with it --workspace is optional\n"
           "  --revisions DIR     the cache of checkouts (default: \"revisions\" beside the spool)\n"
-          "  --name NAME         agent name (default: the host name)\n"
+          "  --name NAME         agent name: 1-64 of A-Z a-z 0-9 . _ - (default: host name)\n"
           "  --spool DIR         results waiting for an ack (default: ./pyscope-spool-NAME)\n"
           "  --label KEY=VALUE   a host label for --hosts label=VALUE selection (repeatable)\n"
           "  --max-jobs N        jobs at the same time, 1..64 (default 1)\n"
@@ -503,14 +504,21 @@ static int cfg_resolve_paths(struct agent_config *cfg)
  * revision cache (beside the spool, absolute). */
 static int cfg_derive(struct agent_config *cfg)
 {
-    if (!cfg->name) {
+    bool from_host = !cfg->name;
+    if (from_host) {
         char host[256] = "";
         if (gethostname(host, sizeof(host) - 1) < 0 || !*host)
             snprintf(host, sizeof(host), "agent");
         cfg->name = xstrdup(host);
     }
-    if (strlen(cfg->name) > 255 || !*cfg->name) {
-        log_error("--name takes 1 to 255 bytes");
+    if (!curve_name_valid(cfg->name)) { /* it names the spool folder and the agent's key */
+        if (from_host)
+            log_error(
+                "the host name \"%s\" is not a valid agent name: give --name (" CURVE_NAME_RULE ")",
+                cfg->name);
+        else
+            log_error("invalid agent name \"%s\" (--name or name =): use " CURVE_NAME_RULE,
+                      cfg->name);
         return -PYSCOPE_EUSAGE;
     }
     if (!cfg->spool)

@@ -32,6 +32,15 @@ expect_eq "bad config value" "2" "$st"
 expect_match "bad config value message" "bad value for memory_limit" "$msg"
 st=0; msg=$("$AGENT_BIN" --config "$T/none.conf" 2>&1) || st=$?
 expect_eq "missing config file" "2" "$st"
+# The name names the default spool (and the key): "../../x" made folders outside.
+mkdir -p "$T/cwd/a/b"
+for bad in ../../x .hidden "a b" "$(printf 'n%.0s' {1..65})"; do
+    st=0; msg=$(cd "$T/cwd/a/b" && timeout 10 "$AGENT_BIN" --name "$bad" \
+        --coordinator tcp://127.0.0.1:1 --workspace "$T" 2>&1) || st=$?
+    expect_eq "bad name \"$bad\"" "2" "$st"
+    expect_match "bad name \"$bad\" message" "invalid agent name .*: use 1 to 64 letters, digits" "$msg"
+done
+expect_eq "bad names made no folder" "2" "$(find "$T/cwd" -mindepth 1 | wc -l)" # a, a/b
 mkdir -p "$T/etc"
 st=0; msg=$(timeout 10 "$AGENT_BIN" --config "$T/etc" --coordinator tcp://127.0.0.1:1 \
     --workspace "$T" --spool "$T/spool-etc" 2>&1) || st=$?
