@@ -286,11 +286,7 @@ struct cfg_file {
 static int cfg_ini_handler(void *user, const char *section, const char *name, const char *value)
 {
     struct cfg_file *f = user;
-    if (*section && strcmp(section, "agent") != 0) {
-        log_error("%s: unknown section [%s] (settings go in [agent])", f->path, section);
-        f->rc = -PYSCOPE_EUSAGE;
-        return 1;
-    }
+    (void)section; /* "" or "agent": confval_read_line() stops at any other header */
     if (cfg_apply(f->cfg, name, value, f->path) < 0)
         f->rc = -PYSCOPE_EUSAGE;
     return 1;
@@ -403,8 +399,14 @@ static int cfg_read_file(struct agent_config *cfg, const char *config)
         return -PYSCOPE_EUSAGE;
     }
     struct cfg_file f = {.cfg = cfg, .path = config};
-    int r = ini_parse_file(in, cfg_ini_handler, &f);
+    struct confval_reader reader = {.f = in, .section = "agent"};
+    int r = ini_parse_stream(confval_read_line, &reader, cfg_ini_handler, &f);
     fclose(in);
+    if (r == 0 && reader.bad_line) {
+        log_error("%s:%d: unknown section [%s] (settings go in [agent])", config, reader.bad_line,
+                  reader.bad_section);
+        return -PYSCOPE_EUSAGE;
+    }
     if (r > 0) {
         log_error("%s:%d: syntax error (expected [agent] or key = value)", config, r);
         return -PYSCOPE_EUSAGE;

@@ -54,3 +54,35 @@ FILE *confval_open(const char *path, const char *name, char *err, size_t errlen)
     errno = e;
     return NULL;
 }
+
+char *confval_read_line(char *str, int num, void *stream)
+{
+    struct confval_reader *r = stream;
+    if (r->bad_line || fgets(str, num, r->f) == NULL)
+        return NULL;
+    bool starts = !r->mid_line;
+    size_t n = strlen(str);
+    r->mid_line = n == 0 || str[n - 1] != '\n';
+    if (!starts)
+        return str; /* the rest of a long line */
+    r->line++;
+    const char *p = str;
+    while (*p == ' ' || *p == '\t')
+        p++;
+    if (*p == ';' || *p == '#' || *p == '\n' || *p == '\r' || *p == '\0')
+        return str;
+    if (r->after_key && p > str)
+        return str; /* a continuation of the key's value */
+    const char *end = *p == '[' ? strchr(p, ']') : NULL;
+    if (end == NULL) {
+        r->after_key = *p != '[';
+        return str;
+    }
+    r->after_key = false;
+    size_t len = (size_t)(end - p - 1);
+    if (len == strlen(r->section) && memcmp(p + 1, r->section, len) == 0)
+        return str;
+    r->bad_line = r->line;
+    snprintf(r->bad_section, sizeof(r->bad_section), "%.*s", (int)len, p + 1);
+    return NULL;
+}

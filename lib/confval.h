@@ -30,4 +30,23 @@ int confval_onoff(const char *v, bool *out);
  * name, e.g. "coordinator.conf"; NULL when the file was found by its name). */
 FILE *confval_open(const char *path, const char *name, char *err, size_t errlen);
 
+/*
+ * A reader of an INI file for libinih's ini_parse_stream() (fgets-like) that counts lines and
+ * checks each section header against the one section the file may have: libinih calls the
+ * handler only for keys, so an empty unknown section ("[other]") went unnoticed. At an
+ * unknown header it stops (returns NULL, which libinih takes as the end of the file) with
+ * bad_line set; the caller reports it. Headers are recognised as libinih does: '[' after
+ * optional blanks, not a comment, and not an indented line after a key (a continuation).
+ */
+struct confval_reader {
+    FILE *f;             /* borrowed */
+    const char *section; /* the only section allowed, e.g. "coordinator" */
+    int line;            /* the line the last chunk came from (1-based) */
+    bool mid_line;       /* the last chunk did not end its line */
+    bool after_key;      /* a key was read since the last header */
+    int bad_line;        /* the line of an unknown section header, 0: none */
+    char bad_section[64];
+};
+char *confval_read_line(char *str, int num, void *stream);
+
 #endif

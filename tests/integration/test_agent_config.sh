@@ -30,6 +30,11 @@ printf '[agent]\nmemory_limit = lots\n' >"$T/bad2.conf"
 st=0; msg=$("$AGENT_BIN" --config "$T/bad2.conf" 2>&1) || st=$?
 expect_eq "bad config value" "2" "$st"
 expect_match "bad config value message" "bad value for memory_limit" "$msg"
+printf '[agent]\nmax_jobs = 2\n[other]\n' >"$T/bad3.conf"
+st=0; msg=$(timeout 10 "$AGENT_BIN" --config "$T/bad3.conf" --coordinator tcp://127.0.0.1:1 \
+    --workspace "$T" --spool "$T/spool-bad3" 2>&1) || st=$?
+expect_eq "unknown empty section" "2" "$st"
+expect_match "unknown empty section message" 'bad3.conf:3: unknown section \[other\]' "$msg"
 st=0; msg=$("$AGENT_BIN" --config "$T/none.conf" 2>&1) || st=$?
 expect_eq "missing config file" "2" "$st"
 # The name names the default spool (and the key): "../../x" made folders outside.
