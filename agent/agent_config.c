@@ -468,6 +468,12 @@ static int cfg_check_required(const struct agent_config *cfg)
                   "repository jobs that name a commit are checked out from)");
         return -PYSCOPE_EUSAGE;
     }
+    if (strncmp(cfg->coordinator, "tcp://", 6) != 0 &&
+        strncmp(cfg->coordinator, "ipc://", 6) != 0) {
+        log_error("bad --coordinator \"%s\": expected tcp://HOST:PORT (or ipc://PATH)",
+                  cfg->coordinator);
+        return -PYSCOPE_EUSAGE;
+    }
     if (cfg->repo && !*cfg->repo) {
         log_error("--repo is empty (a path or URL git can fetch from)");
         return -PYSCOPE_EUSAGE;
@@ -527,6 +533,24 @@ static int cfg_derive(struct agent_config *cfg)
         cfg->spool = xasprintf("pyscope-spool-%s", cfg->name);
     if (!cfg->runner)
         cfg->runner = cfg_default_runner();
+    const char *progs[][2] = {{"--runner", cfg->runner}, {"--python", cfg->python}};
+    for (size_t i = 0; i < 2; i++) { /* a path (not a name looked up on PATH) must run */
+        struct stat st;
+        const char *p = progs[i][1], *why = NULL;
+        if (!strchr(p, '/'))
+            continue;
+        if (stat(p, &st) < 0)
+            why = strerror(errno);
+        else if (S_ISDIR(st.st_mode))
+            why = "a directory";
+        else if (access(p, X_OK) < 0)
+            why = strerror(errno);
+        if (why) {
+            log_error("%s \"%s\": %s: every job would fail; give an executable", progs[i][0], p,
+                      why);
+            return -PYSCOPE_EUSAGE;
+        }
+    }
     if (cfg->repo && !cfg->revisions) {
         char *sp = xstrdup(cfg->spool);
         char *slash = strrchr(sp, '/');

@@ -46,6 +46,15 @@ for bad in ../../x .hidden "a b" "$(printf 'n%.0s' {1..65})"; do
     expect_match "bad name \"$bad\" message" "invalid agent name .*: use 1 to 64 letters, digits" "$msg"
 done
 expect_eq "bad names made no folder" "2" "$(find "$T/cwd" -mindepth 1 | wc -l)" # a, a/b
+# Settings it cannot work with exit 2 before it starts (they exited 4, or only warned).
+for args in "--coordinator bogus://x" "--run-as nosuchuser" "--runner $T/nonexistent" \
+    "--python $T/nonexistent" "--python $T"; do
+    # shellcheck disable=SC2086 # the words of $args are options
+    st=0; msg=$(timeout 10 "$AGENT_BIN" --coordinator tcp://127.0.0.1:1 --workspace "$T" \
+        --spool "$T/spool-bad" $args 2>&1) || st=$?
+    expect_eq "$args exits 2" "2" "$st"
+done
+expect_match "--python directory said" "--python \"$T\": a directory: every job would fail" "$msg"
 mkdir -p "$T/etc"
 st=0; msg=$(timeout 10 "$AGENT_BIN" --config "$T/etc" --coordinator tcp://127.0.0.1:1 \
     --workspace "$T" --spool "$T/spool-etc" 2>&1) || st=$?
