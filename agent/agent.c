@@ -1228,7 +1228,8 @@ int agent_run(const struct agent_config *cfg)
         if (rc != -PYSCOPE_EUSAGE) /* a key problem is said already, with its fix */
             log_error("could not connect to \"%s\": %s", cfg->coordinator, zmq_strerror(-rc));
         agent_release(&a);
-        return -PYSCOPE_EUSAGE;
+        /* a malformed address is a setting to fix (exit 2), the rest is ours (exit 4) */
+        return rc == -EINVAL || rc == -EPROTONOSUPPORT ? -PYSCOPE_EUSAGE : rc;
     }
     a.down_since = runjob_now(); /* no link yet: agent_diagnose_link() says why if it lasts */
     log_info("agent \"%s\" started: workspace \"%s\", spool \"%s\" (%zu waiting), python %s, "

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "confval.h"
+#include "curve.h"
 #include "errors.h"
 #include "log.h"
 #include "xmalloc.h"
@@ -38,7 +39,7 @@ void agent_config_usage(FILE *out)
           "                      (read-only trees cached under --revisions; see\n"
           "                      docs/revisions.md); with it --workspace is optional\n"
           "  --revisions DIR     the cache of checkouts (default: \"revisions\" beside the spool)\n"
-          "  --name NAME         agent name (default: the host name)\n"
+          "  --name NAME         agent name: 1-64 of A-Z a-z 0-9 . _ - (default: host name)\n"
           "  --spool DIR         results waiting for an ack (default: ./pyscope-spool-NAME)\n"
           "  --label KEY=VALUE   a host label for --hosts label=VALUE selection (repeatable)\n"
           "  --max-jobs N        jobs at the same time, 1..64 (default 1)\n"
@@ -285,11 +286,7 @@ struct cfg_file {
 static int cfg_ini_handler(void *user, const char *section, const char *name, const char *value)
 {
     struct cfg_file *f = user;
-    if (*section && strcmp(section, "agent") != 0) {
-        log_error("%s: unknown section [%s] (settings go in [agent])", f->path, section);
-        f->rc = -PYSCOPE_EUSAGE;
-        return 1;
-    }
+    (void)section; /* "" or "agent": confval_read_line() stops at any other header */
     if (cfg_apply(f->cfg, name, value, f->path) < 0)
         f->rc = -PYSCOPE_EUSAGE;
     return 1;
@@ -395,10 +392,19 @@ static int cfg_first_pass(int argc, char **argv, const char **config)
 
 static int cfg_read_file(struct agent_config *cfg, const char *config)
 {
+    char err[PATH_MAX + 200];
+    FILE *in = confval_open(config, "agent.conf", err, sizeof(err));
+    if (in == NULL) {
+        log_error("%s", err);
+        return -PYSCOPE_EUSAGE;
+    }
     struct cfg_file f = {.cfg = cfg, .path = config};
-    int r = ini_parse(config, cfg_ini_handler, &f);
-    if (r < 0) {
-        log_error("could not read config file \"%s\"", config);
+    struct confval_reader reader = {.f = in, .section = "agent"};
+    int r = ini_parse_stream(confval_read_line, &reader, cfg_ini_handler, &f);
+    fclose(in);
+    if (r == 0 && reader.bad_line) {
+        log_error("%s:%d: unknown section [%s] (settings go in [agent])", config, reader.bad_line,
+                  reader.bad_section);
         return -PYSCOPE_EUSAGE;
     }
     if (r > 0) {
@@ -462,6 +468,12 @@ static int cfg_check_required(const struct agent_config *cfg)
                   "repository jobs that name a commit are checked out from)");
         return -PYSCOPE_EUSAGE;
     }
+    if (strncmp(cfg->coordinator, "tcp://", 6) != 0 &&
+        strncmp(cfg->coordinator, "ipc://", 6) != 0) {
+        log_error("bad --coordinator \"%s\": expected tcp://HOST:PORT (or ipc://PATH)",
+                  cfg->coordinator);
+        return -PYSCOPE_EUSAGE;
+    }
     if (cfg->repo && !*cfg->repo) {
         log_error("--repo is empty (a path or URL git can fetch from)");
         return -PYSCOPE_EUSAGE;
@@ -500,20 +512,45 @@ static int cfg_resolve_paths(struct agent_config *cfg)
  * revision cache (beside the spool, absolute). */
 static int cfg_derive(struct agent_config *cfg)
 {
-    if (!cfg->name) {
+    bool from_host = !cfg->name;
+    if (from_host) {
         char host[256] = "";
         if (gethostname(host, sizeof(host) - 1) < 0 || !*host)
             snprintf(host, sizeof(host), "agent");
         cfg->name = xstrdup(host);
     }
-    if (strlen(cfg->name) > 255 || !*cfg->name) {
-        log_error("--name takes 1 to 255 bytes");
+    if (!curve_name_valid(cfg->name)) { /* it names the spool folder and the agent's key */
+        if (from_host)
+            log_error(
+                "the host name \"%s\" is not a valid agent name: give --name (" CURVE_NAME_RULE ")",
+                cfg->name);
+        else
+            log_error("invalid agent name \"%s\" (--name or name =): use " CURVE_NAME_RULE,
+                      cfg->name);
         return -PYSCOPE_EUSAGE;
     }
     if (!cfg->spool)
         cfg->spool = xasprintf("pyscope-spool-%s", cfg->name);
     if (!cfg->runner)
         cfg->runner = cfg_default_runner();
+    const char *progs[][2] = {{"--runner", cfg->runner}, {"--python", cfg->python}};
+    for (size_t i = 0; i < 2; i++) { /* a path (not a name looked up on PATH) must run */
+        struct stat st;
+        const char *p = progs[i][1], *why = NULL;
+        if (!strchr(p, '/'))
+            continue;
+        if (stat(p, &st) < 0)
+            why = strerror(errno);
+        else if (S_ISDIR(st.st_mode))
+            why = "a directory";
+        else if (access(p, X_OK) < 0)
+            why = strerror(errno);
+        if (why) {
+            log_error("%s \"%s\": %s: every job would fail; give an executable", progs[i][0], p,
+                      why);
+            return -PYSCOPE_EUSAGE;
+        }
+    }
     if (cfg->repo && !cfg->revisions) {
         char *sp = xstrdup(cfg->spool);
         char *slash = strrchr(sp, '/');

@@ -21,6 +21,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "confval.h"
 #include "errors.h"
 #include "pathnorm.h"
 #include "xmalloc.h"
@@ -215,12 +216,9 @@ int config_parse_string(const char *text, const char *name, struct config *c, ch
 int config_load_file(const char *path, struct config *c, char *err, size_t errlen)
 {
     config_init(c);
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        int e = errno;
-        pyscope_set_err(err, errlen, "could not read \"%s\": %s", path, strerror(e));
-        return -e;
-    }
+    FILE *f = confval_open(path, NULL, err, errlen);
+    if (!f)
+        return -errno;
     char *buf = xmalloc(CONFIG_MAX_BYTES + 1);
     size_t n = fread(buf, 1, CONFIG_MAX_BYTES + 1, f);
     int rc = 0;

@@ -291,7 +291,7 @@ int farm_request(const struct farm_opts *o, struct wire_msg *req, struct wire_ms
         free(buf);
         if (ctx)
             zmq_ctx_term(ctx);
-        return -PYSCOPE_EUSAGE;
+        return -EIO; /* not the user's doing: exit 4 */
     }
     int zero = 0, one = 1, ms = (int)(timeout_s * 1000);
     int64_t maxsz = WIRE_MAX_MSG_BYTES;
@@ -397,7 +397,9 @@ int farm_query_send(const struct farm_opts *o, const struct wire_query *query, j
 
 int farm_query_status(int rc)
 {
-    return rc == -PYSCOPE_ENODATA ? PYSCOPE_EXIT_USAGE : PYSCOPE_EXIT_INTERNAL;
+    /* ENODATA: an id naming nothing; EUSAGE: a bad address or key, said by farm_request() */
+    return rc == -PYSCOPE_ENODATA || rc == -PYSCOPE_EUSAGE ? PYSCOPE_EXIT_USAGE
+                                                           : PYSCOPE_EXIT_INTERNAL;
 }
 
 /* Text of a JSON value for a table cell (new string). */

@@ -127,8 +127,9 @@ int farm_query_send(const struct farm_opts *o, const struct wire_query *query, j
 /*
  * The exit status of a failed farm_query()/farm_query_send() (rc < 0):
  * PYSCOPE_EXIT_USAGE when the query named something that does not exist
- * (-PYSCOPE_ENODATA: a batch, a regression; the answer's "error"), else
- * PYSCOPE_EXIT_INTERNAL (unreachable, refused, not understood).
+ * (-PYSCOPE_ENODATA: a batch, a regression; the answer's "error") or a bad
+ * --coordinator address or key (-PYSCOPE_EUSAGE), else PYSCOPE_EXIT_INTERNAL
+ * (unreachable, refused, not understood).
  */
 int farm_query_status(int rc);
 

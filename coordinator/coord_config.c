@@ -16,12 +16,13 @@
 #include "wire.h"
 #include "xmalloc.h"
 
-/* State of one ini_parse() call. */
+/* State of one ini_parse_stream() call. */
 struct load_ctx {
     struct coord_config *c;
-    char *err;
+    struct confval_reader in; /* counts the lines, refuses unknown section headers */
+    char *err;                /* the first key's error (libinih goes on after one) */
     size_t errlen;
-    int line;
+    int err_line; /* its line, 0: none */
 };
 
 void coord_config_init(struct coord_config *c)
@@ -92,16 +93,11 @@ static int parse_level(const char *v, enum log_level *out)
     return -1;
 }
 
-/* libinih handler: returns 1 to go on, 0 to stop with an error. */
-static int config_handler(void *user, const char *section, const char *name, const char *value)
+/* One key of [coordinator]: 1, or 0 with a message in ctx->err. */
+static int config_set(struct load_ctx *ctx, const char *name, const char *value)
 {
-    struct load_ctx *ctx = user;
     struct coord_config *c = ctx->c;
     int bad = 0;
-    if (strcmp(section, "coordinator") != 0) {
-        snprintf(ctx->err, ctx->errlen, "unknown section \"%s\"", section);
-        return 0;
-    }
     if (strcmp(name, "db") == 0) {
         free(c->db);
         c->db = xstrdup(value);
@@ -176,18 +172,41 @@ static int config_handler(void *user, const char *section, const char *name, con
     return 1;
 }
 
+/* libinih handler: 1 to go on, 0 for an error (the first one is kept, with its line). */
+static int config_handler(void *user, const char *section, const char *name, const char *value)
+{
+    struct load_ctx *ctx = user;
+    if (ctx->err_line)
+        return 1;
+    int ok = 1;
+    if (strcmp(section, "coordinator") != 0) { /* "": the reader refuses other headers */
+        snprintf(ctx->err, ctx->errlen, "key \"%s\" outside a section: put it under [coordinator]",
+                 name);
+        ok = 0;
+    } else {
+        ok = config_set(ctx, name, value);
+    }
+    if (!ok)
+        ctx->err_line = ctx->in.line;
+    return ok;
+}
+
 int coord_config_load(struct coord_config *c, const char *path, char *err, size_t errlen)
 {
-    FILE *f = fopen(path, "r");
-    if (f == NULL) {
-        int e = errno;
-        pyscope_set_err(err, errlen, "could not open config file \"%s\": %s", path, strerror(e));
-        return -e;
-    }
-    char msg[200] = "syntax error";
-    struct load_ctx ctx = {c, msg, sizeof(msg), 0};
-    int line = ini_parse_file(f, config_handler, &ctx);
+    FILE *f = confval_open(path, "coordinator.conf", err, errlen);
+    if (f == NULL)
+        return -errno;
+    char msg[200] = "";
+    struct load_ctx ctx = {c, {.f = f, .section = "coordinator"}, msg, sizeof(msg), 0};
+    int line = ini_parse_stream(confval_read_line, &ctx.in, config_handler, &ctx);
     fclose(f);
+    if (line == 0 && ctx.in.bad_line) {
+        line = ctx.in.bad_line;
+        snprintf(msg, sizeof(msg), "unknown section [%s] (the settings go in [coordinator])",
+                 ctx.in.bad_section);
+    } else if (line != 0 && line != ctx.err_line) {
+        snprintf(msg, sizeof(msg), "syntax error (expected [coordinator] or key = value)");
+    }
     if (line != 0) {
         pyscope_set_err(err, errlen, "config file \"%s\" line %d: %s", path, line, msg);
         return -PYSCOPE_EPARSE;

@@ -3,8 +3,12 @@
  */
 #include "confval.h"
 
-#include <stddef.h>
+#include <errno.h>
+#include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
+
+#include "errors.h"
 
 int confval_onoff(const char *v, bool *out)
 {
@@ -23,4 +27,62 @@ int confval_onoff(const char *v, bool *out)
         }
     }
     return -1;
+}
+
+FILE *confval_open(const char *path, const char *name, char *err, size_t errlen)
+{
+    FILE *f = fopen(path, "r");
+    struct stat st;
+    int e = 0;
+    if (f == NULL || fstat(fileno(f), &st) < 0)
+        e = errno;
+    else if (S_ISDIR(st.st_mode))
+        e = EISDIR;
+    if (e == 0)
+        return f;
+    if (f != NULL)
+        fclose(f);
+    size_t n = strlen(path);
+    if (e == EISDIR && name == NULL)
+        pyscope_set_err(err, errlen, "config file \"%s\" is a directory, not a file", path);
+    else if (e == EISDIR)
+        pyscope_set_err(err, errlen,
+                        "config file \"%s\" is a directory: give the config file, e.g. %s%s%s",
+                        path, path, n > 0 && path[n - 1] == '/' ? "" : "/", name);
+    else
+        pyscope_set_err(err, errlen, "could not read config file \"%s\": %s", path, strerror(e));
+    errno = e;
+    return NULL;
+}
+
+char *confval_read_line(char *str, int num, void *stream)
+{
+    struct confval_reader *r = stream;
+    if (r->bad_line || fgets(str, num, r->f) == NULL)
+        return NULL;
+    bool starts = !r->mid_line;
+    size_t n = strlen(str);
+    r->mid_line = n == 0 || str[n - 1] != '\n';
+    if (!starts)
+        return str; /* the rest of a long line */
+    r->line++;
+    const char *p = str;
+    while (*p == ' ' || *p == '\t')
+        p++;
+    if (*p == ';' || *p == '#' || *p == '\n' || *p == '\r' || *p == '\0')
+        return str;
+    if (r->after_key && p > str)
+        return str; /* a continuation of the key's value */
+    const char *end = *p == '[' ? strchr(p, ']') : NULL;
+    if (end == NULL) {
+        r->after_key = *p != '[';
+        return str;
+    }
+    r->after_key = false;
+    size_t len = (size_t)(end - p - 1);
+    if (len == strlen(r->section) && memcmp(p + 1, r->section, len) == 0)
+        return str;
+    r->bad_line = r->line;
+    snprintf(r->bad_section, sizeof(r->bad_section), "%.*s", (int)len, p + 1);
+    return NULL;
 }

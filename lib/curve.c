@@ -34,6 +34,8 @@
             snprintf((err), (errlen), __VA_ARGS__);                                                \
     } while (0)
 
+_Static_assert(CURVE_NAME_MAX == 64, "CURVE_NAME_RULE says 64");
+
 bool curve_name_valid(const char *name)
 {
     if (name == NULL || name[0] == '\0' || name[0] == '.')
@@ -217,10 +219,8 @@ static int curve_write_new(const char *path, mode_t mode, const char *text)
 int curve_keygen(const char *dir, const char *name, char *public_out, char *err, size_t errlen)
 {
     if (!curve_name_valid(name)) {
-        CURVE_SET_ERR(err, errlen,
-                      "invalid key name \"%s\": use 1 to %d letters, digits, '.', '_' or '-', "
-                      "not starting with '.'",
-                      name ? name : "", CURVE_NAME_MAX);
+        CURVE_SET_ERR(err, errlen, "invalid key name \"%s\": use " CURVE_NAME_RULE,
+                      name ? name : "");
         return -PYSCOPE_EUSAGE;
     }
     int rc = curve_mkdir_p(dir, 0700);

@@ -53,7 +53,11 @@ struct curve_keypair {
     char secret_z85[CURVE_Z85_LEN + 1]; /* never logged, printed or sent */
 };
 
-/* True when name is a valid key name: 1..CURVE_NAME_MAX of [A-Za-z0-9._-], not starting '.'. */
+/* What curve_name_valid() takes, for messages (the 64 is CURVE_NAME_MAX). */
+#define CURVE_NAME_RULE "1 to 64 letters, digits, '.', '_' or '-', not starting with '.'"
+
+/* True when name is a valid key name: 1..CURVE_NAME_MAX of [A-Za-z0-9._-], not starting '.'.
+ * An agent's name is one too (agent/agent_config.c): it names its key and its spool. */
 bool curve_name_valid(const char *name);
 
 /* True when z85 (borrowed) is exactly CURVE_Z85_LEN characters that decode to a 32-byte key. */

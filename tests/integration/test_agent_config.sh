@@ -30,8 +30,36 @@ printf '[agent]\nmemory_limit = lots\n' >"$T/bad2.conf"
 st=0; msg=$("$AGENT_BIN" --config "$T/bad2.conf" 2>&1) || st=$?
 expect_eq "bad config value" "2" "$st"
 expect_match "bad config value message" "bad value for memory_limit" "$msg"
+printf '[agent]\nmax_jobs = 2\n[other]\n' >"$T/bad3.conf"
+st=0; msg=$(timeout 10 "$AGENT_BIN" --config "$T/bad3.conf" --coordinator tcp://127.0.0.1:1 \
+    --workspace "$T" --spool "$T/spool-bad3" 2>&1) || st=$?
+expect_eq "unknown empty section" "2" "$st"
+expect_match "unknown empty section message" 'bad3.conf:3: unknown section \[other\]' "$msg"
 st=0; msg=$("$AGENT_BIN" --config "$T/none.conf" 2>&1) || st=$?
 expect_eq "missing config file" "2" "$st"
+# The name names the default spool (and the key): "../../x" made folders outside.
+mkdir -p "$T/cwd/a/b"
+for bad in ../../x .hidden "a b" "$(printf 'n%.0s' {1..65})"; do
+    st=0; msg=$(cd "$T/cwd/a/b" && timeout 10 "$AGENT_BIN" --name "$bad" \
+        --coordinator tcp://127.0.0.1:1 --workspace "$T" 2>&1) || st=$?
+    expect_eq "bad name \"$bad\"" "2" "$st"
+    expect_match "bad name \"$bad\" message" "invalid agent name .*: use 1 to 64 letters, digits" "$msg"
+done
+expect_eq "bad names made no folder" "2" "$(find "$T/cwd" -mindepth 1 | wc -l)" # a, a/b
+# Settings it cannot work with exit 2 before it starts (they exited 4, or only warned).
+for args in "--coordinator bogus://x" "--run-as nosuchuser" "--runner $T/nonexistent" \
+    "--python $T/nonexistent" "--python $T"; do
+    # shellcheck disable=SC2086 # the words of $args are options
+    st=0; msg=$(timeout 10 "$AGENT_BIN" --coordinator tcp://127.0.0.1:1 --workspace "$T" \
+        --spool "$T/spool-bad" $args 2>&1) || st=$?
+    expect_eq "$args exits 2" "2" "$st"
+done
+expect_match "--python directory said" "--python \"$T\": a directory: every job would fail" "$msg"
+mkdir -p "$T/etc"
+st=0; msg=$(timeout 10 "$AGENT_BIN" --config "$T/etc" --coordinator tcp://127.0.0.1:1 \
+    --workspace "$T" --spool "$T/spool-etc" 2>&1) || st=$?
+expect_eq "config directory" "2" "$st"
+expect_match "config directory message" "is a directory: give the config file, e.g. $T/etc/agent.conf" "$msg"
 
 # The documented example loads; with no coordinator the agent waits, then stops on SIGTERM.
 ws=$T/ws

@@ -99,6 +99,6 @@ mkdir -m 777 "$T/open-spool"
 RC=0
 OUT=$(timeout 10 "$AGENT_BIN" --coordinator "$COORD_URL" --workspace "$ws" --name open \
     --spool "$T/open-spool" 2>&1) || RC=$?
-expect_eq "a world-writable spool stops the agent (exit 4)" 4 "$RC"
+expect_eq "a world-writable spool stops the agent (exit 2, a setting to fix)" 2 "$RC"
 expect_match "the spool refusal names the fix" 'spool folder ".*open-spool" is open to group or others.*chmod 700' "$OUT"
 finish

@@ -222,7 +222,7 @@ expect_eq "spool empty after acks" "0" "$(find "$spool" -name '*.result' | wc -l
 st=0
 msg=$("$AGENT_BIN" --coordinator "$COORD_URL" --workspace "$ws" --run-as nosuchuser-$$ 2>&1) ||
     st=$?
-expect_eq "unknown job user: the agent does not start" "4" "$st"
+expect_eq "unknown job user: the agent does not start (exit 2)" "2" "$st"
 expect_match "unknown job user: message" "run_as: no user \"nosuchuser-$$\"" "$msg"
 farm_agent_start a2 "$ws" --run-as root
 farm_wait 20 'grep -q "JOBS RUN AS ROOT" "$T/agent-a2.log"' && ok "root jobs: loud warning" ||

@@ -165,4 +165,9 @@ fi
 PYSCOPE_RUN_BIN="$T/no-such-runner" run "$PYSCOPE" run --no-save ok.py
 expect_eq "missing runner: exit 4" 4 "$RC"
 expect_match "missing runner: message" 'PYSCOPE_RUN_BIN ".*no-such-runner": No such file' "$ERR"
+
+# A malformed --coordinator is the user's to fix: exit 2 (it was 4, as for an unreachable one).
+run "$PYSCOPE" hosts --coordinator bogus://x --timeout 1
+expect_eq "bad coordinator address: exit 2" 2 "$RC"
+expect_match "bad coordinator address: message" 'bad coordinator address "bogus://x"' "$ERR"
 finish

@@ -28,8 +28,21 @@ for w in 0 17; do
     expect_eq "writers = $w exits 2" 2 "$rc"
     expect_match "writers = $w explained" "writers must be 1..16" "$out"
 done
+printf 'lease_ms = 100\n[coordinator]\n' >"$T/bad4.conf"
+capture "$COORD" --config "$T/bad4.conf"; out=$OUT; rc=$RC
+expect_eq "key outside a section exits 2" 2 "$rc"
+expect_match "key outside a section explained" 'line 1: key "lease_ms" outside a section: put it under \[coordinator\]' "$out"
+printf '[coordinator]\nwriters = 2\n[other]\n' >"$T/bad5.conf"
+capture timeout 20 "$COORD" --config "$T/bad5.conf" --db "host=$T port=1 connect_timeout=3"; out=$OUT; rc=$RC
+expect_eq "unknown empty section exits 2" 2 "$rc"
+expect_match "unknown empty section named" 'line 3: unknown section \[other\]' "$out"
 capture "$COORD" --config "$T/missing.conf"; out=$OUT; rc=$RC
 expect_eq "missing config exits 2" 2 "$rc"
+# A directory (a typo for DIR/coordinator.conf) was read as an empty file: every default.
+mkdir -p "$T/etc"
+capture timeout 20 "$COORD" --config "$T/etc" --db "host=$T port=1 connect_timeout=3"; out=$OUT; rc=$RC
+expect_eq "config directory exits 2" 2 "$rc"
+expect_match "config directory explained" "\"$T/etc\" is a directory: give the config file, e.g. $T/etc/coordinator.conf" "$out"
 
 capture timeout 20 "$COORD" --db "host=$T port=1 dbname=nothing connect_timeout=3" --bind "ipc://$T/x.sock"; out=$OUT; rc=$RC
 expect_eq "unreachable database exits 4" 4 "$rc"

@@ -159,6 +159,12 @@ static void test_files(void **state)
     assert_int_equal(config_load_file(ini, &c, err, sizeof(err)), -ENOENT);
     assert_non_null(strstr(err, "could not read"));
     config_release(&c);
+    /* a pyscope.ini that is a directory is named as one (it was "Input/output error") */
+    assert_int_equal(mkdir(ini, 0700), 0);
+    assert_int_equal(config_load_file(ini, &c, err, sizeof(err)), -EISDIR);
+    assert_non_null(strstr(err, "is a directory, not a file"));
+    config_release(&c);
+    rmdir(ini);
     unlink(script);
     rmdir(sub);
     rmdir(git);

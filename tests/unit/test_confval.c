@@ -1,9 +1,11 @@
 /* test_confval.c - switches in hand-written settings (lib/confval): the words every config
- * file and suite takes, and the daemons' config files using them. */
+ * file and suite takes, and the daemons' config files using them; a config path that is a
+ * directory. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <cmocka.h>
+#include <errno.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,6 +15,7 @@
 #include "agent_config.h"
 #include "confval.h"
 #include "coord_config.h"
+#include "errors.h"
 
 static void test_words(void **state)
 {
@@ -89,11 +92,93 @@ static void test_daemon_configs(void **state)
     unlink(p);
 }
 
+/* A config path that is a directory is refused with the file meant, by the reader and both
+ * daemons: fopen() takes a directory, and the daemons started on their defaults. */
+static void test_directory(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/test_confval_dir.XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    char err[512] = "";
+    errno = 0;
+    assert_null(confval_open(dir, "coordinator.conf", err, sizeof(err)));
+    assert_int_equal(errno, EISDIR);
+    char want[600];
+    snprintf(want, sizeof(want),
+             "config file \"%s\" is a directory: give the config file, e.g. %s/coordinator.conf",
+             dir, dir);
+    assert_string_equal(err, want);
+    assert_null(confval_open(dir, NULL, err, sizeof(err)));
+    assert_non_null(strstr(err, "is a directory, not a file"));
+    assert_null(confval_open("/nonexistent/x.conf", "x.conf", err, sizeof(err)));
+    assert_int_equal(errno, ENOENT);
+    assert_non_null(strstr(err, "could not read config file \"/nonexistent/x.conf\""));
+
+    struct coord_config c;
+    coord_config_init(&c);
+    assert_int_equal(coord_config_load(&c, dir, err, sizeof(err)), -EISDIR);
+    assert_non_null(strstr(err, "/coordinator.conf"));
+    coord_config_release(&c);
+
+    struct agent_config a;
+    char *argv[] = {"pyscope-agent",        "--config",    dir,    "--coordinator",
+                    "tcp://127.0.0.1:5555", "--workspace", "/tmp", NULL};
+    assert_true(agent_config_load(&a, 7, argv) < 0);
+    rmdir(dir);
+}
+
+/* The coordinator's config: the error of a key before any section says where it goes; an
+ * unknown section is refused at its line, even empty (libinih calls the handler for keys only,
+ * so "[other]" after [coordinator] was accepted); the first error is the one reported. */
+static void test_sections(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *text, *want;
+    } cases[] = {
+        {"heartbeat_ms = 100\n[coordinator]\n",
+         "line 1: key \"heartbeat_ms\" outside a section: put it under [coordinator]"},
+        {"[coordinator]\nwriters = 2\n\n[other]\n",
+         "line 4: unknown section [other] (the settings go in [coordinator])"},
+        {"; c\n[other]\nx = 1\n", "line 2: unknown section [other]"},
+        {"[coordinator]\nbogus = 1\nlease_ms = soon\n", "line 2: unknown key \"bogus\""},
+        {"[coordinator]\nnot a key\nbogus = 1\n", "line 2: syntax error"},
+        {"[coordinator]\nbogus = 1\n[other]\n", "line 2: unknown key \"bogus\""},
+    };
+    char err[512];
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        struct coord_config c;
+        coord_config_init(&c);
+        const char *p = write_conf(cases[i].text);
+        err[0] = '\0';
+        assert_int_equal(coord_config_load(&c, p, err, sizeof(err)), -PYSCOPE_EPARSE);
+        if (strstr(err, cases[i].want) == NULL)
+            fail_msg("case %zu: \"%s\" lacks \"%s\"", i, err, cases[i].want);
+        unlink(p);
+        coord_config_release(&c);
+    }
+    /* what is not a header is left alone: a comment, a value's continuation line */
+    struct coord_config c;
+    coord_config_init(&c);
+    const char *p = write_conf("[coordinator]\n; [other]\nbind = tcp://127.0.0.1:1\n  [x]\n");
+    assert_int_equal(coord_config_load(&c, p, err, sizeof(err)), 0);
+    unlink(p);
+    coord_config_release(&c);
+
+    struct agent_config a;
+    p = write_conf("[agent]\ncoordinator = tcp://127.0.0.1:5555\nworkspace = /tmp\n[other]\n");
+    char *argv[] = {"pyscope-agent", "--config", (char *)p, NULL};
+    assert_true(agent_config_load(&a, 3, argv) < 0);
+    unlink(p);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_words),
         cmocka_unit_test(test_daemon_configs),
+        cmocka_unit_test(test_directory),
+        cmocka_unit_test(test_sections),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
