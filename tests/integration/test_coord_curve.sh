@@ -62,6 +62,10 @@ coord_start --config "$T/coord.conf"
 if grep -qF -- "curve on: server public key $SRV_PUB" "$COORD_LOG"; then
     ok "server public key logged"; else fail "server public key logged" "$(cat "$COORD_LOG")"; fi
 expect_match "self-test ran" "self-test passed" "$(cat "$COORD_LOG")"
+# the self-test's own refused key is the test passing, not a warning an operator must read
+if grep -q "warning: zap: refused" "$COORD_LOG"; then
+    fail "no refusal warning at start-up" "$(grep "refused" "$COORD_LOG")"
+else ok "no refusal warning at start-up"; fi
 
 out=$(fake_as "$AG_SEC" --name spoofed <<'CMDS'
 hello
