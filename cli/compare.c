@@ -188,6 +188,13 @@ static int cmp_parse_args(int argc, char **argv, struct cmp_args *a)
                                a->n_files, a->n_files == 1 ? "" : "s");
     if (a->n_globs > 0 && a->n_files == 0)
         return cli_usage_error("compare", "no candidate report given");
+    /* an output that cannot be written is said before the comparison, not after */
+    const char *outs[] = {a->html, a->junit, a->summary_md};
+    for (size_t i = 0; i < sizeof(outs) / sizeof(outs[0]); i++) {
+        int rc = cli_check_out_file("compare", "file", outs[i]);
+        if (rc)
+            return rc;
+    }
     return -1;
 }
 

@@ -244,7 +244,8 @@ static int hist_parse_args(int argc, char **argv, struct hist_args *a)
         return cli_usage_error("history", "one script at a time (got \"%s\" too)",
                                argv[optind + 1]);
     a->script = argv[optind];
-    return -1;
+    int rc = cli_check_out_file("history", "file", a->html);
+    return rc ? rc : -1;
 }
 
 /*

@@ -457,18 +457,7 @@ static int run_check_paths(struct run_args *a)
     for (size_t i = 0; i < a->n_exports + 2; i++) {
         const char *path = i < a->n_exports ? a->exports[i].path : ci_paths[i - a->n_exports];
         const char *what = i < a->n_exports ? "export file" : "file";
-        if (!path)
-            continue;
-        char *copy = xstrdup(path);
-        const char *dir = dirname(copy);
-        int rc = 0;
-        if (stat(dir, &st) < 0)
-            rc = cli_usage_error("run", "could not write %s \"%s\": %s", what, path,
-                                 strerror(errno));
-        else if (!S_ISDIR(st.st_mode))
-            rc = cli_usage_error("run", "could not write %s \"%s\": %s", what, path,
-                                 strerror(ENOTDIR));
-        free(copy);
+        int rc = cli_check_out_file("run", what, path);
         if (rc)
             return rc;
     }

@@ -8,6 +8,7 @@
 #include <stdarg.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <libgen.h>
 #include <limits.h>
 #include <math.h>
 #include <stdlib.h>
@@ -350,4 +351,20 @@ int cli_option_error(const char *cmd, int c, const char *prev)
     if (optopt)
         return cli_usage_error(cmd, "unknown option -%c", optopt);
     return cli_usage_error(cmd, "unknown or ambiguous option %s", prev);
+}
+
+int cli_check_out_file(const char *cmd, const char *what, const char *path)
+{
+    if (!path)
+        return 0;
+    char *copy = xstrdup(path);
+    const char *dir = dirname(copy);
+    struct stat st;
+    int rc = 0;
+    if (stat(dir, &st) < 0)
+        rc = cli_usage_error(cmd, "could not write %s \"%s\": %s", what, path, strerror(errno));
+    else if (!S_ISDIR(st.st_mode))
+        rc = cli_usage_error(cmd, "could not write %s \"%s\": %s", what, path, strerror(ENOTDIR));
+    free(copy);
+    return rc;
 }

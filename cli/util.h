@@ -45,6 +45,13 @@ int cli_json_error(const char *schema, int status);
  * parser reached it (the script's own arguments may hold one too: then it answers yes). */
 bool cli_argv_json(int argc, char **argv);
 
+/*
+ * Check, before any work, that output file path (NULL: none) of cmd can be created: its
+ * folder exists and is a folder. Returns 0, or cli_usage_error()'s status after saying
+ * "could not write WHAT \"PATH\": REASON".
+ */
+int cli_check_out_file(const char *cmd, const char *what, const char *path);
+
 /* cli_usage_error()'s format for a --threshold that config_parse_threshold() refused. */
 #define CLI_THRESHOLD_ERROR                                                                        \
     "invalid value for --threshold: \"%s\" is out of range or not a percentage (above 0, at "      \

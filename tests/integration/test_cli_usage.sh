@@ -166,6 +166,23 @@ PYSCOPE_RUN_BIN="$T/no-such-runner" run "$PYSCOPE" run --no-save ok.py
 expect_eq "missing runner: exit 4" 4 "$RC"
 expect_match "missing runner: message" 'PYSCOPE_RUN_BIN ".*no-such-runner": No such file' "$ERR"
 
+# An output in a missing folder is refused before any work: compare printed the whole
+# comparison, then the error, and exited 4; history likewise.
+printf '{}' > a.json
+run "$PYSCOPE" compare --html nodir/x.html a.json a.json
+expect_eq "compare --html into missing folder: exit 2" 2 "$RC"
+expect_match "compare --html into missing folder: message" \
+    'could not write file "nodir/x\.html": No such file or directory' "$ERR"
+expect_eq "compare --html into missing folder: nothing on stdout" "" "$OUT"
+run "$PYSCOPE" compare --junit ok.py/x.xml a.json a.json
+expect_eq "compare --junit under a file: exit 2" 2 "$RC"
+expect_match "compare --junit under a file: message" 'Not a directory' "$ERR"
+run "$PYSCOPE" history --html nodir/t.html ok.py
+expect_eq "history --html into missing folder: exit 2" 2 "$RC"
+expect_match "history --html into missing folder: message" \
+    'could not write file "nodir/t\.html": No such file or directory' "$ERR"
+expect_eq "history --html into missing folder: nothing on stdout" "" "$OUT"
+
 # A malformed --coordinator is the user's to fix: exit 2 (it was 4, as for an unreachable one).
 run "$PYSCOPE" hosts --coordinator bogus://x --timeout 1
 expect_eq "bad coordinator address: exit 2" 2 "$RC"
