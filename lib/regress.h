@@ -319,13 +319,12 @@ const char *regress_reason(const struct regress_result *r, char *buf, size_t siz
  * wall_s - run_delay_s of each repeat (what the run would have taken had a
  * CPU always been free, as near as the counters tell; the delays are summed
  * over the script's threads, so the delay taken off is at most the time no
- * thread ran, wall_s - cpu_s: contended_own_wait(), lib/contended.h). For a CPU-bound script, or without net times
- * on both sides, it is inconclusive by rule "contended" (the net figures
- * shown when there are some): its CPU time decides. Hotspot times (sampled wall-clock times,
- * no net form) are inconclusive by rule "contended" whenever the wall time is
- * contaminated. The run's decision (regress_compare's "decision") rests on
- * CPU time (or instructions when counted) for a CPU-bound script, on the
- * net wall time otherwise; a metric the caller chose (regress_options.decide_metric)
+ * thread ran, wall_s - cpu_s: contended_own_wait(), lib/contended.h). For a CPU-bound script, or
+ * without net times on both sides, it is inconclusive by rule "contended" (the net figures shown
+ * when there are some): its CPU time decides. Hotspot times (sampled wall-clock times, no net form)
+ * are inconclusive by rule "contended" whenever the wall time is contaminated. The run's decision
+ * (regress_compare's "decision") rests on CPU time (or instructions when counted) for a CPU-bound
+ * script, on the net wall time otherwise; a metric the caller chose (regress_options.decide_metric)
  * decides whatever the load.
  */
 struct regress_run_contention {
