@@ -517,12 +517,17 @@ for night in $(seq 1 "$nights"); do
         GROUP BY b.id" 2>/dev/null || echo '?')"
 done
 
-say "the stored runs (psql):"
+say "the stored runs (psql; net wall: wall time less the time spent waiting for a CPU):"
 psql -X -P pager=off -c "
 SELECT r.batch_id AS batch, s.key AS script, h.hostname AS host, r.outcome,
        cardinality(r.wall_s) AS n,
        round((SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY x) FROM unnest(r.wall_s) x)
              ::numeric, 3) AS median_wall_s,
+       round((SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY w - least(coalesce(d, 0), w - c))
+              FROM unnest(r.wall_s, r.cpu_s, r.run_delay_s) u(w, c, d))::numeric, 3)
+             AS median_net_wall_s,
+       round((SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY x) FROM unnest(r.cpu_s) x)
+             ::numeric, 3) AS median_cpu_s,
        round(((SELECT max(x) FROM unnest(r.peak_rss_bytes) x) / 1048576.0)::numeric, 1)
              AS peak_mib,
        (SELECT count(*) FROM run_functions f WHERE f.run_id = r.run_id) AS hotspots

@@ -1,11 +1,17 @@
 #!/usr/bin/env bash
-# test_team_farm.sh - the demo tells the truth on a busy machine (issue 11): seven nights
+# test_team_farm.sh - the demo tells the truth on a busy machine (issue 11): nine nights
 # on the local farm (deploy/farm.sh) with a CPU hog on every core all along, and from
-# night 7 host b runs examples/slow_script.py 30% slower (PYSCOPE_EXAMPLE_SLOWDOWN=30).
+# night 9 host b runs examples/slow_script.py 30% slower (PYSCOPE_EXAMPLE_SLOWDOWN=30).
+# Nine, not seven: at load about the cores this machine's nightly medians of the unchanged
+# script (wall time net of queueing) spread about 4-8% from night to night (its CPU time
+# swings with where the scheduler puts it beside the hogs), and lib/regress's noise floor
+# (a 99% prediction interval, Student's t over the baseline nights) of 6 nights, or 5 when
+# a noisy early night was held out, was then +-27-40%: the +30% was "within noise" in about
+# one run of three (CI, 2026-12-06/07). Eight baseline nights narrow it by a fifth or more.
 # The suite names examples/calibrate.py as its reference, so the confirmation run is
 # bracketed by it, and a 10% threshold (asv's default factor; at 5% this machine's own
 # drift under the hogs was once confirmed as a +6% CPU "regression"). The team report farm.sh renders must list exactly that regression:
-# examples' slow_script.py on host b, dated night 7, confirmed (bracketed), its "why"
+# examples' slow_script.py on host b, dated night 9, confirmed (bracketed), its "why"
 # naming slow(), a sensible size (wall time +15% to +60%: the CI measured +46.4% of a 30% slowdown under the hogs); and nothing else: no other regression,
 # no improvement, on any host or night. Its hardware comparison names the regression and says
 # the two hosts are one machine (their load, not hardware)
@@ -36,7 +42,7 @@ for _ in $(seq "$(nproc)"); do
     hogs+=("$!")
 done
 st=0
-out=$("$PYSCOPE_SRC/deploy/farm.sh" --once --nights 7 --slowdown-night 7 --slowdown 30 \
+out=$("$PYSCOPE_SRC/deploy/farm.sh" --once --nights 9 --slowdown-night 9 --slowdown 30 \
     --slow-host b --dir "$T/farm" --suite "$T/suite.ini" --workspace "$ws" --port "$port" \
     2>"$T/err") || st=$?
 kill "${hogs[@]}" 2>/dev/null || true
@@ -51,8 +57,8 @@ if [ "$st" != 0 ]; then
 fi
 report=$(printf '%s\n' "$out" | tail -n 1)
 expect_eq "farm.sh prints the report path last" "$T/farm/report.html" "$report"
-expect_match "slowdown announced" "night 7: farm-b runs with PYSCOPE_EXAMPLE_SLOWDOWN=30" "$(cat "$T/err")"
-expect_match "each night waits for its analysis" "night 6 analysed: " "$(cat "$T/err")"
+expect_match "slowdown announced" "night 9: farm-b runs with PYSCOPE_EXAMPLE_SLOWDOWN=30" "$(cat "$T/err")"
+expect_match "each night waits for its analysis" "night 8 analysed: " "$(cat "$T/err")"
 [ -s "$report" ] || { fail "report written" "no $report"; finish; exit 1; }
 grep -h "analysed\|could not analyse" "$T/farm/coordinator.log" | sed "s/^/# /" || true
 
@@ -71,17 +77,31 @@ for g in r["regressions"] + r["improvements"]:
                     "%.1f" % g["change_pct"]]))
 PY
 sed "s/^/# /" "$T/findings"
-expect_match "the regression is found: slow_script.py, host b, night 7, confirmed" \
-    "^regression\|ex/slow_script.py\|farm-b\|7\|(wall_s|cpu_s)\|\|confirmed\|bracketed\|" \
+# what each night decided where nothing was found, and the runs it decided on (printed for
+# a failure's diagnosis: ctest shows a test's output when it fails)
+"$PY" - "$T/report.json" <<'PY' | sed "s/^/# /"
+import json, sys
+r = json.load(open(sys.argv[1]))["report"]
+night = {b["id"]: b["label"] for b in r["batches"]}
+for u in r.get("inconclusive", []) + r.get("dismissed", []):
+    d = u.get("detail") if isinstance(u.get("detail"), dict) else {}
+    c = d.get("confirmation") or {}
+    print(night.get(u.get("batch_id")), u.get("host"), u.get("script"), u.get("metric"),
+          u.get("rule") or u.get("reason"), (u.get("reason") or "")[:160],
+          "drift wall/cpu %s/%s" % (c.get("drift_wall_pct"), c.get("drift_cpu_pct")) if c else "")
+PY
+printf '%s\n' "$out" | sed -n '/^ *batch *| *script/,/rows)$/p' | sed "s/^/# /"
+expect_match "the regression is found: slow_script.py, host b, night 9, confirmed" \
+    "^regression\|ex/slow_script.py\|farm-b\|9\|(wall_s|cpu_s)\|\|confirmed\|bracketed\|" \
     "$(cat "$T/findings")"
-expect_eq "nothing else: every finding is that one (host b, night 7, slow_script.py)" "" \
-    "$(grep -v '^regression|ex/slow_script.py|farm-b|7|' "$T/findings" || true)"
+expect_eq "nothing else: every finding is that one (host b, night 9, slow_script.py)" "" \
+    "$(grep -v '^regression|ex/slow_script.py|farm-b|9|' "$T/findings" || true)"
 expect_match "why names slow()" \
-    "^regression\|[^|]*\|farm-b\|7\|(wall_s|cpu_s)\|\|[^|]*\|[^|]*\|ex/slow_script.py:slow:" \
+    "^regression\|[^|]*\|farm-b\|9\|(wall_s|cpu_s)\|\|[^|]*\|[^|]*\|ex/slow_script.py:slow:" \
     "$(cat "$T/findings")"
 # the size: wall time (slow() sleeps and computes 30% more: the run is ~30% slower); CPU
 # time under the hogs can come out larger (seen: +56%), it is printed above
-size=$(grep -E '^regression\|[^|]*\|farm-b\|7\|wall_s\|\|' "$T/findings" | head -1 | cut -d'|' -f10)
+size=$(grep -E '^regression\|[^|]*\|farm-b\|9\|wall_s\|\|' "$T/findings" | head -1 | cut -d'|' -f10)
 expect_eq "a sensible size of its wall time (+15% .. +60%): +$size%" 1 \
     "$("$PY" -c "import sys; v = float(sys.argv[1] or 'nan'); print(int(15 <= v <= 60))" "$size")"
 expect_eq "its hardware pair names it" "farm-b regression" \
