@@ -48,7 +48,8 @@ static const char DOCS_SQL[] = "SELECT " STORE_RUN_DOC_SQL " WHERE r.run_id = AN
  * not become its own baseline: it stays visible, night after night, until it
  * is triaged, or ends), and never runs of a night its confirmation did not
  * confirm (held_out, schema/014) among the series' newest $4
- * (ANALYSIS_HOLD_NIGHTS) nights: an older one rejoins. Runs of the
+ * (ANALYSIS_HOLD_NIGHTS) nights: an older one rejoins; a held night's confirmation run
+ * that came back to the baseline (its held_out.detail.rejoin_run) is in at once. Runs of the
  * suite's reference script (jobs 'reference', 'confirm_reference') are no
  * series. $3: the analysis pass; the second (1) decides only the series
  * whose job was queued again to confirm (a 'confirm' job), whose newest run
@@ -79,7 +80,8 @@ static const char BATCH_RUNS_SQL[] =
     " m AS MATERIALIZED (SELECT c.*,"
     "  row_number() OVER (ORDER BY c.script_id, c.host_id, c.python_build) AS sn,"
     "  coalesce(j.threshold, s.threshold) AS threshold, e.reset, o.hold,"
-    "  coalesce(h.held, '{}') AS held, w.since AS held_since, j.instructions AS counted"
+    "  coalesce(h.held, '{}') AS held, coalesce(h.rejoin, '{}') AS rejoin, w.since AS held_since, "
+    "j.instructions AS counted"
     "  FROM c JOIN jobs j ON j.id = c.job_id JOIN scripts s ON s.id = c.script_id"
     "  LEFT JOIN (SELECT g.script_id, g.host_id, g.python_build, max(y.stored_at) AS reset"
     "   FROM regressions g JOIN runs y ON y.run_id = g.candidate_run WHERE g.state = 'expected'"
@@ -90,8 +92,9 @@ static const char BATCH_RUNS_SQL[] =
     "   AND g.ended_batch_id IS NULL AND g.batch_id < $1::bigint"
     "   GROUP BY g.script_id, g.host_id, g.python_build) o ON o.script_id = c.script_id"
     "   AND o.host_id = c.host_id AND o.python_build = c.python_build"
-    "  LEFT JOIN (SELECT x.script_id, x.host_id, x.python_build, array_agg(x.batch_id) AS held"
-    "   FROM held_out x GROUP BY x.script_id, x.host_id, x.python_build) h"
+    "  LEFT JOIN (SELECT x.script_id, x.host_id, x.python_build, array_agg(x.batch_id) AS held,"
+    "   array_agg((x.detail->>'rejoin_run')::uuid) FILTER (WHERE x.detail ? 'rejoin_run')"
+    "   AS rejoin FROM held_out x GROUP BY x.script_id, x.host_id, x.python_build) h"
     "   ON h.script_id = c.script_id AND h.host_id = c.host_id"
     "   AND h.python_build = c.python_build"
     /* the oldest of the series' newest $4 nights before this one, among its newest 32 runs
@@ -118,7 +121,7 @@ static const char BATCH_RUNS_SQL[] =
     "   AND b.stored_at < m.stored_at AND b.stored_at >= coalesce(m.reset, '-infinity')"
     "   AND b.python_build = m.python_build AND b.outcome = 'ok' AND b.batch_id <> m.batch_id"
     "   AND b.batch_id < coalesce(m.hold, m.batch_id + 1) AND (b.batch_id <> ALL (m.held)"
-    "   OR b.batch_id < m.held_since)"
+    "   OR b.batch_id < m.held_since OR b.run_id = ANY (m.rejoin))"
     "   AND " TRYBATCH_NOT_TRY_B "   AND " STORE_RUNS_COVERED(
         "b") " ORDER BY b.stored_at DESC LIMIT $2::integer)"
              "   UNION ALL (SELECT b.run_id, b.stored_at, b.wall_s, b.cpu_s, b.peak_rss_bytes,"
@@ -128,7 +131,8 @@ static const char BATCH_RUNS_SQL[] =
              "   AND b.python_build = m.python_build AND b.outcome = 'ok' AND b.batch_id <> "
              "m.batch_id"
              "   AND b.batch_id < coalesce(m.hold, m.batch_id + 1)"
-             "   AND (b.batch_id <> ALL (m.held) OR b.batch_id < m.held_since)"
+             "   AND (b.batch_id <> ALL (m.held) OR b.batch_id < m.held_since"
+             "   OR b.run_id = ANY (m.rejoin))"
              "   AND " TRYBATCH_NOT_TRY_B "   AND NOT " STORE_RUNS_COVERED(
                  "b") " ORDER BY b.stored_at DESC LIMIT $2::integer)) b"
                       "   ORDER BY b.stored_at DESC LIMIT $2::integer)) x";
@@ -1030,13 +1034,37 @@ static void hold_nightly(json_t *h, const json_t *nightly)
                                   json_object_get(m, "rule") ?: json_null()));
 }
 
+/* Into held-out entry h's (borrowed) detail, "rejoin_run": the confirmation run of series s
+ * (borrowed; its result and nightly result, borrowed) when it came back to the baseline on the
+ * deciding metric (ANALYSIS_REJOIN_SHARE of threshold_pct, and nearer the baseline's centre than
+ * the nightly run): that run stays in the series' baselines (BATCH_RUNS_SQL). */
+static void hold_rejoin(json_t *h, const json_t *s, const json_t *result, const json_t *nightly,
+                        double threshold_pct)
+{
+    const json_t *m = deciding_metric(result);
+    const char *name = json_string_value(json_object_get(m, "metric"));
+    const json_t *n = nightly && name ? find_metric(nightly, name, "") : NULL;
+    const char *run = json_string_value(json_object_get(json_object_get(s, "candidate"), "id"));
+    if (!m || !n || !run || json_object_get(m, "function"))
+        return;
+    double c = metric_change(m), base = json_get_number(m, "baseline_median", NAN),
+           now = json_get_number(m, "candidate_median", NAN),
+           first = json_get_number(n, "candidate_median", NAN);
+    if (!(fabs(c) <= ANALYSIS_REJOIN_SHARE * threshold_pct) ||
+        !findings_back_to_before(base, first, now))
+        return;
+    json_object_set_new(json_object_get(h, "detail"), "rejoin_run", json_string(run));
+}
+
 /* A series with no finding tonight: on its second pass it is held out of the
  * baseline (said why, into hold; with what its nightly run, borrowed, found); on a first
  * pass that cannot be confirmed, its unsettled verdict is said rather than nothing (into
  * unsettled). */
 static void settle_quiet(const json_t *s, json_t *result, const json_t *nightly,
-                         const struct series_eval *e, json_t *hold, json_t *unsettled, double alpha)
+                         const struct series_eval *e, json_t *hold, json_t *unsettled,
+                         const struct regress_options *opt)
 {
+    double alpha = opt->alpha;
     char ubuf[512];
     if (e->unproven)
         unproven_reason(e, alpha, ubuf, sizeof(ubuf));
@@ -1051,6 +1079,7 @@ static void settle_quiet(const json_t *s, json_t *result, const json_t *nightly,
                              e->inconclusive || e->outvoted || e->disputed || open);
         hold_reason(h, result);
         hold_nightly(h, nightly);
+        hold_rejoin(h, s, result, nightly, 100 * series_options(s, opt).threshold);
         if (e->disputed) {
             char buf[1024];
             disputed_reason(e, buf, sizeof(buf));
@@ -1164,7 +1193,7 @@ static json_t *decide_results(const json_t *series, json_t **results,
             json_array_append(confirm, json_object_get(s, "job_id"));
             sum->confirming++;
         } else {
-            settle_quiet(s, results[i], nightly, &e, hold, unsettled, opt->alpha);
+            settle_quiet(s, results[i], nightly, &e, hold, unsettled, opt);
             json_array_extend(attach, my_attach);
             json_array_extend(end, my_end);
             sum->attached += (unsigned)json_array_size(my_attach);

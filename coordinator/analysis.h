@@ -54,6 +54,22 @@
 #define ANALYSIS_HOLD_NIGHTS 3
 
 /*
+ * A held-out night whose confirmation run came back to the baseline -- on the
+ * deciding metric, within this share of the threshold of the baseline's
+ * centre and nearer to it than the nightly run (coordinator/findings.h,
+ * findings_back_to_before()) -- keeps its confirmation run in the baselines
+ * at once (held_out.detail.rejoin_run); its nightly run stays out. The night
+ * was noise, and its re-run is a measurement of the same code: dropped with
+ * the nightly run, every such night left the baseline a night shorter and the
+ * noise floor (Student's t) wider -- test_team_farm, at load about the cores:
+ * a noisy early night re-run at -0.2%, held out, and the +30% of the last
+ * night inside a +-27-40% floor. A re-run nearer the change (a real +12%
+ * re-run at +9%, threshold 10%) stays out: a first regression does not
+ * become the baseline (test_team_rerun_rejoins).
+ */
+#define ANALYSIS_REJOIN_SHARE 0.5
+
+/*
  * The rule of an unsettled or held-out series whose wall or CPU time
  * regressed (improved) while the metric deciding the run (regress_compare's
  * "decision": wall time, or CPU time for a CPU-bound script on a busy
