@@ -43,7 +43,7 @@ void agent_config_usage(FILE *out)
           "  --spool DIR         results waiting for an ack (default: ./pyscope-spool-NAME)\n"
           "  --label KEY=VALUE   a host label for --hosts label=VALUE selection (repeatable)\n"
           "  --max-jobs N        jobs at the same time, 1..64 (default 1)\n"
-          "  --memory-limit SIZE address space of a job, e.g. 2G (default 2G)\n"
+          "  --memory-limit SIZE address space of a job, e.g. 2G; 0: no limit (default 2G)\n"
           "  --runner PATH       the pyscope-run executable (default: next to this one)\n"
           "  --run-as USER       as root: the unprivileged user jobs run as (default\n"
           "                      pyscope-job; \"root\" allows root jobs, unsafe)\n"

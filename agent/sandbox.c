@@ -58,6 +58,15 @@ static void sandbox_size_text(uint64_t v, char *buf, size_t n)
         snprintf(buf, n, "%.*f %s", x == (double)(uint64_t)x ? 0 : 1, x, units[u]);
 }
 
+/* "memory limit 2 GiB", or "no memory limit" for 0: the agent sets no RLIMIT_AS then. */
+static void sandbox_memory_text(uint64_t limit, char *buf, size_t n)
+{
+    char size[32] = "";
+    if (limit)
+        sandbox_size_text(limit, size, sizeof(size));
+    snprintf(buf, n, "%s%s", limit ? "memory limit " : "no memory limit", size);
+}
+
 /* ---- set-up ----------------------------------------------------------- */
 
 /* Start a child in new namespaces (or a plain fork when flags is 0). */
@@ -350,8 +359,11 @@ int sandbox_init(struct sandbox *sb, const struct agent_config *cfg, char *err, 
             return -PYSCOPE_EUSAGE;
         }
         sb->max_procs = cfg->max_procs == AGENT_PROCS_AUTO ? 0 : cfg->max_procs;
-        log_info("jobs run as this agent's user, with limits only (no job user, no private "
-                 "/tmp: those need the agent to run as root)");
+        char mem[48];
+        sandbox_memory_text(cfg->memory_limit, mem, sizeof(mem));
+        log_info("jobs run as this agent's user, with limits only (%s; no job user, no private "
+                 "/tmp: those need the agent to run as root)",
+                 mem);
         return 0;
     }
     if (!want && !getpwnam(SANDBOX_DEFAULT_USER)) {
@@ -402,11 +414,12 @@ int sandbox_init(struct sandbox *sb, const struct agent_config *cfg, char *err, 
                  "container forbids it): jobs share this host's /tmp and /proc, and what they "
                  "leave running is found by the agent's own sweep only");
     }
-    char tmp[32];
+    char tmp[32], mem[48];
     sandbox_size_text(sb->tmp_size, tmp, sizeof(tmp));
-    log_info("jobs run as %s (uid %u), at most %u processes%s%s%s", sb->user, (unsigned)sb->uid,
-             sb->max_procs, sb->private_ns ? ", private /tmp of " : "", sb->private_ns ? tmp : "",
-             sb->private_ns ? ", read-only workspace" : "");
+    sandbox_memory_text(cfg->memory_limit, mem, sizeof(mem));
+    log_info("jobs run as %s (uid %u), %s, at most %u processes%s%s%s", sb->user, (unsigned)sb->uid,
+             mem, sb->max_procs, sb->private_ns ? ", private /tmp of " : "",
+             sb->private_ns ? tmp : "", sb->private_ns ? ", read-only workspace" : "");
     return 0;
 }
 

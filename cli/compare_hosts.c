@@ -147,8 +147,9 @@ static void ch_print_caveats(FILE *out, const json_t *pairs)
 /* The table of pairs (borrowed): each pair's medians of metric, ratio, CI and samples. */
 static void ch_print_pairs(FILE *out, const char *metric, const json_t *pairs)
 {
-    fprintf(out, "%-16s %-16s %12s %12s %8s  %-17s %5s %5s  %s\n", "Host A", "Host B", "Median A",
-            "Median B", "B/A", "95% CI", "n A", "n B", "Python");
+    /* samples, not runs: the header's "newest N runs" pool each run's repeats */
+    fprintf(out, "%-16s %-16s %12s %12s %8s  %-17s %9s %9s  %s\n", "Host A", "Host B", "Median A",
+            "Median B", "B/A", "95% CI", "samples A", "samples B", "Python");
     size_t i;
     const json_t *p;
     json_array_foreach(pairs, i, p)
@@ -159,8 +160,8 @@ static void ch_print_pairs(FILE *out, const char *metric, const json_t *pairs)
         snprintf(ci, sizeof(ci), "[%.3f, %.3f]", json_number_value(json_object_get(p, "ci_low")),
                  json_number_value(json_object_get(p, "ci_high")));
         fprintf(out,
-                "%-16s %-16s %12s %12s %8.3f  %-17s %5" JSON_INTEGER_FORMAT
-                " %5" JSON_INTEGER_FORMAT "  %s%s\n",
+                "%-16s %-16s %12s %12s %8.3f  %-17s %9" JSON_INTEGER_FORMAT
+                " %9" JSON_INTEGER_FORMAT "  %s%s\n",
                 json_get_string(p, "host_a", NULL) ?: "?",
                 json_get_string(p, "host_b", NULL) ?: "?", ma, mb,
                 json_number_value(json_object_get(p, "ratio")), ci,
@@ -287,7 +288,7 @@ static void ch_print_safe(FILE *out, const json_t *c)
     ch_print_caveats(out, pairs);
     fprintf(out,
             "\nB/A > 1: B is slower%s. 95%% CI: percentile bootstrap of the ratio of "
-            "medians.\n",
+            "medians. Samples: the timed repeats of those runs, pooled per host.\n",
             strcmp(metric, "peak_rss_bytes") == 0 ? " (uses more memory)" : "");
 }
 

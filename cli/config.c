@@ -37,8 +37,9 @@ struct config_parse {
     int too_long_line; /* first line longer than inih's buffer, 0: none */
     int max_line;      /* inih's buffer size */
     struct config *c;
-    char *cur_section; /* last section seen (owned), to spot a new one */
-    int err_line;      /* first handler error, 0: none */
+    char *cur_section;   /* last section seen (owned), to spot a new one */
+    int regression_line; /* the line [regression]'s threshold was set on, 0: not yet */
+    int err_line;        /* first handler error, 0: none */
     char err_msg[256];
 };
 
@@ -172,18 +173,24 @@ static int config_handler(void *user, const char *section, const char *name, con
     free(pattern);
     if (strcmp(name, "threshold") != 0)
         return config_fail(p, "unknown key \"%s\" in [%s] (expected threshold)", name, section);
+    /* Set twice: the first line would have been ignored without a word (stranger19's minor
+     * 18). A suite file refuses it too (cli/suite.c); here the first line is named. */
+    int first = kind == 1 ? p->regression_line : c->scripts[c->n_scripts - 1].line;
+    if (first)
+        return config_fail(p, "\"threshold\" set twice in [%s] (first on line %d)", section, first);
     double v;
     if (config_parse_threshold(value, &v) < 0)
         return config_fail(p,
                            "invalid threshold \"%s\" (expected a percentage above 0 and at most "
                            "%g, such as 5%%)",
                            value, CONFIG_MAX_THRESHOLD_PCT);
-    if (kind == 1)
+    if (kind == 1) {
         c->threshold_pct = v;
-    else
+        p->regression_line = p->line;
+    } else {
         c->scripts[c->n_scripts - 1].threshold_pct = v;
-    if (kind == 2)
         c->scripts[c->n_scripts - 1].line = p->line;
+    }
     return 1;
 }
 

@@ -139,9 +139,10 @@ void cli_history_help(FILE *out)
           "                          of earlier commits\n"
           "  --local                 read the local reports even when $PYSCOPE_COORDINATOR\n"
           "                          is set\n" FARM_OPTIONS_HELP "\n"
-          "Exit status: 0 ok (also when there are no runs yet), 2 usage error (bad\n"
-          "option, reports folder missing, unknown script or host on the farm), 4 an\n"
-          "output file could not be written or the coordinator could not be reached.\n",
+          "Exit status: 0 ok (also when a script on disk has no runs yet), 2 usage error\n"
+          "(bad option, reports folder missing, a SCRIPT that is no file and has no runs\n"
+          "in the reports, unknown script or host on the farm), 4 an output file could\n"
+          "not be written or the coordinator could not be reached.\n",
           out);
 }
 
@@ -521,6 +522,30 @@ static int hist_farm(struct hist_args *a, const char *key, const struct regress_
     return 0;
 }
 
+/*
+ * With no run of the series: when a->script is no file and dir (reports/json) holds no run
+ * of key at all (any host, Python, outcome), the script is unknown: a usage error, as the
+ * farm's unknown script (it said "No runs yet.", exit 0). 0 otherwise: a script on disk
+ * not run yet, or one deleted since its runs.
+ */
+static int hist_unknown_script(const struct hist_args *a, const char *key, const char *dir)
+{
+    struct stat st;
+    if (stat(a->script, &st) == 0 && S_ISREG(st.st_mode))
+        return 0;
+    struct history_filter f = {.script_key = key, .limit = 1, .flags = cli_history_flags()};
+    struct history h;
+    history_load(dir, &f, &h);
+    size_t n = h.n;
+    history_release(&h);
+    if (n > 0)
+        return 0;
+    return cli_usage_error("history",
+                           "no script \"%s\": not a file, and no run of \"%s\" in \"%s\" "
+                           "(give the script's path, or its key as pyscope run recorded it)",
+                           a->script, key, dir);
+}
+
 /* The local history of key in a->reports_dir/json into *out (new); 0 or an exit status. */
 static int hist_local(const struct hist_args *a, const char *key, const struct regress_options *opt,
                       json_t **out)
@@ -563,9 +588,17 @@ static int hist_local(const struct hist_args *a, const char *key, const struct r
                  a->metric && strcmp(a->metric, "instructions") == 0
                      ? ": run with --instructions to count them"
                      : "");
-    else if (json_array_size(json_object_get(*out, "runs")) == 0)
+    else if (json_array_size(json_object_get(*out, "runs")) == 0) {
+        int rc = hist_unknown_script(a, key, dir);
+        if (rc != 0) {
+            json_decref(*out);
+            *out = NULL;
+            free(dir);
+            return rc;
+        }
         log_info("no runs of \"%s\" in \"%s\"%s%s", key, dir, a->host ? " on host " : "",
                  a->host ? a->host : "");
+    }
     free(dir);
     return 0;
 }

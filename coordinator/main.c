@@ -1,7 +1,9 @@
 /*
  * main.c - pyscope-coordinator: options, start-up checks, the event loop.
  *
- * Start-up: read the config, connect to PostgreSQL (exit 4 when it is
+ * Start-up: read the config and check what needs no database (exit 2: the
+ * --bind endpoint's form, the --http address and token file, the keys
+ * folder), connect to PostgreSQL (exit 4 when it is
  * unreachable), refuse a database without fsync or synchronous_commit,
  * apply migrations; with CURVE (curve_keys_dir set), load the server's
  * keypair and start the ZAP handler (coordinator/zap.h) on the keys folder; bind the
@@ -22,6 +24,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/signalfd.h>
+#include <sys/stat.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <time.h>
@@ -29,6 +32,7 @@
 #include <zmq.h>
 
 #include "coord_config.h"
+#include "endpoint.h"
 #include "errors.h"
 #include "log.h"
 #include "router.h"
@@ -92,6 +96,34 @@ static int64_t now_ms(void)
 }
 
 /* Parse options into c. Returns 0, 1 when done (--help, --version), or an exit status. */
+/*
+ * What the settings say wrong that needs no database, checked before connecting (a bad
+ * --http or --bind was reported only after the database, and with it down the user saw
+ * the database's error): the form of bind, the web pages' address and token file, and a
+ * keys folder that is a folder. 0, or -1 with err.
+ */
+static int check_before_db(const struct coord_config *c, char *err, size_t errlen)
+{
+    if (endpoint_check_form(c->bind, err, errlen) < 0)
+        return -1;
+    if (c->http) {
+        struct web_options wo = {c->http, c->http_token_file, c->http_threads};
+        if (web_options_check(&wo, err, errlen) < 0)
+            return -1;
+    }
+    struct stat st;
+    if (c->curve_keys_dir && stat(c->curve_keys_dir, &st) < 0) {
+        pyscope_set_err(err, errlen, "curve_keys_dir \"%s\": %s", c->curve_keys_dir,
+                        strerror(errno));
+        return -1;
+    }
+    if (c->curve_keys_dir && !S_ISDIR(st.st_mode)) {
+        pyscope_set_err(err, errlen, "curve_keys_dir \"%s\" is not a folder", c->curve_keys_dir);
+        return -1;
+    }
+    return 0;
+}
+
 static int parse_args(int argc, char **argv, struct coord_config *c)
 {
     static const struct option opts[] = {
@@ -163,7 +195,7 @@ static int parse_args(int argc, char **argv, struct coord_config *c)
         }
         c->log_level = (enum log_level)i;
     }
-    if (coord_config_check(c, err, sizeof(err)) < 0) {
+    if (coord_config_check(c, err, sizeof(err)) < 0 || check_before_db(c, err, sizeof(err)) < 0) {
         log_error("%s", err);
         return PYSCOPE_EXIT_USAGE;
     }

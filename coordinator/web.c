@@ -1050,29 +1050,62 @@ static void *warmer_main(void *arg)
 
 /* ---- start and stop ------------------------------------------------------------------------ */
 
+/* A token read by read_token, wiped and freed; NULL is fine. */
+static void token_free(char *token)
+{
+    if (token) {
+        sodium_memzero(token, strlen(token));
+        free(token);
+    }
+}
+
+/*
+ * What web_start checks before it listens: o->listen parsed into *ss (*sslen bytes), the
+ * threads, the token file read into *token (new; NULL: none) and a token for an address
+ * other than loopback. 0, or -PYSCOPE_EUSAGE with err (*token then NULL).
+ */
+static int options_check(const struct web_options *o, struct sockaddr_storage *ss, size_t *sslen,
+                         char **token, char *err, size_t errlen)
+{
+    int loopback;
+    *token = NULL;
+    if (web_parse_listen(o->listen, ss, sslen, &loopback, err, errlen) < 0)
+        return -PYSCOPE_EUSAGE;
+    if (o->threads < 1 || o->threads > WEB_MAX_THREADS) {
+        pyscope_set_err(err, errlen, "http_threads must be 1 to %d", WEB_MAX_THREADS);
+        return -PYSCOPE_EUSAGE;
+    }
+    if (o->token_file && !(*token = read_token(o->token_file, err, errlen)))
+        return -PYSCOPE_EUSAGE;
+    if (!loopback && !*token) {
+        pyscope_set_err(err, errlen,
+                        "http: %s is not a loopback address: anyone who reaches it would read the "
+                        "reports; set http_token_file (docs/security.md, \"Web pages\")",
+                        o->listen);
+        return -PYSCOPE_EUSAGE;
+    }
+    return 0;
+}
+
+int web_options_check(const struct web_options *o, char *err, size_t errlen)
+{
+    struct sockaddr_storage ss;
+    size_t sslen;
+    char *token;
+    int rc = options_check(o, &ss, &sslen, &token, err, errlen);
+    token_free(token);
+    return rc;
+}
+
 struct web *web_start(const char *conninfo, const struct web_options *o, int *usage, char *err,
                       size_t errlen)
 {
     struct sockaddr_storage ss;
     size_t sslen;
-    int loopback;
+    char *token;
     *usage = 1;
-    if (web_parse_listen(o->listen, &ss, &sslen, &loopback, err, errlen) < 0)
+    if (options_check(o, &ss, &sslen, &token, err, errlen) < 0)
         return NULL;
-    if (o->threads < 1 || o->threads > WEB_MAX_THREADS) {
-        pyscope_set_err(err, errlen, "http_threads must be 1 to %d", WEB_MAX_THREADS);
-        return NULL;
-    }
-    char *token = NULL;
-    if (o->token_file && !(token = read_token(o->token_file, err, errlen)))
-        return NULL;
-    if (!loopback && !token) {
-        pyscope_set_err(err, errlen,
-                        "http: %s is not a loopback address: anyone who reaches it would read the "
-                        "reports; set http_token_file (docs/security.md, \"Web pages\")",
-                        o->listen);
-        return NULL;
-    }
     *usage = 0;
     struct web *w = xcalloc(1, sizeof(*w));
     w->conninfo = xstrdup(conninfo ? conninfo : "");
@@ -1142,10 +1175,7 @@ void web_stop(struct web **wp)
     free(w->pairs_tag);
     free(w->pairs_json);
     free(w->pairs_batch_json);
-    if (w->token) {
-        sodium_memzero(w->token, strlen(w->token));
-        free(w->token);
-    }
+    token_free(w->token);
     free(w->conninfo);
     pthread_cond_destroy(&w->pool_cv);
     pthread_mutex_destroy(&w->mu);

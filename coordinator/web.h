@@ -45,6 +45,12 @@ int web_parse_listen(const char *listen, void *sockaddr_storage, size_t *len, in
                      char *err, size_t errlen);
 
 /*
+ * The checks web_start makes before it listens or connects: the address, the threads, the
+ * token file and a token for an address other than loopback. 0, or -PYSCOPE_EUSAGE with err.
+ */
+int web_options_check(const struct web_options *o, char *err, size_t errlen);
+
+/*
  * Start serving with conninfo (borrowed; libpq). Returns the server, or
  * NULL with err (a bad address or token file: *usage set; the port taken,
  * the database unreachable: *usage clear).

@@ -188,8 +188,8 @@ farm_stop() {
         pg | pgtmp)
             if [ -f "$val/data/postmaster.pid" ]; then
                 if [ "$(id -u)" -eq 0 ]; then
-                    runuser -u postgres -- /usr/lib/postgresql/15/bin/pg_ctl -D "$val/data" \
-                        -m fast -w stop >/dev/null 2>&1 || true
+                    (cd / && runuser -u postgres -- /usr/lib/postgresql/15/bin/pg_ctl \
+                        -D "$val/data" -m fast -w stop >/dev/null 2>&1) || true
                 else
                     /usr/lib/postgresql/15/bin/pg_ctl -D "$val/data" -m fast -w stop \
                         >/dev/null 2>&1 || true
@@ -311,9 +311,13 @@ chmod 755 "$pg"
 case $pg in /tmp/pyscope-farm-pg.*) echo "pgtmp $pg" >>"$state" ;; *) echo "pg $pg" >>"$state" ;; esac
 say "starting PostgreSQL in $pg (unix socket only)"
 pgbin=/usr/lib/postgresql/15/bin
-"${runas[@]}" "$pgbin/initdb" -D "$pg/data" -U postgres --auth=trust -E UTF8 --no-instructions \
+# as_pg CMD...: CMD as the server's user, from "/": the folder farm.sh started in may be
+# one postgres cannot enter (a 0700 mktemp folder), and initdb and pg_ctl then printed
+# 'could not change directory to "...": Permission denied' (stranger19's minor 9).
+as_pg() { (cd / && "${runas[@]}" "$@"); }
+as_pg "$pgbin/initdb" -D "$pg/data" -U postgres --auth=trust -E UTF8 --no-instructions \
     >"$dir/initdb.log" 2>&1 || { cat "$dir/initdb.log" >&2; exit 1; }
-"${runas[@]}" "$pgbin/pg_ctl" -D "$pg/data" -l "$pg/server.log" -w -t 60 \
+as_pg "$pgbin/pg_ctl" -D "$pg/data" -l "$pg/server.log" -w -t 60 \
     -o "-k $pg -c listen_addresses= -p 5432" start >/dev/null ||
     { cat "$pg/server.log" >&2; exit 1; }
 export PGHOST=$pg PGPORT=5432 PGUSER=postgres PGDATABASE=pyscope

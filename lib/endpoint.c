@@ -1,8 +1,10 @@
 /*
- * endpoint.c - name lookup of a ZeroMQ tcp:// endpoint's host (see endpoint.h).
+ * endpoint.c - name lookup of a ZeroMQ tcp:// endpoint's host, and the form of an endpoint
+ * to bind (see endpoint.h).
  */
 #include "endpoint.h"
 
+#include <ctype.h>
 #include <netdb.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -49,6 +51,40 @@ int endpoint_check_resolves(const char *url, char *err, size_t errlen)
     char *shown = sanitize_dup(host, 0);
     pyscope_set_err(err, errlen, "the host name \"%s\" does not resolve (%s)", shown,
                     gai_strerror(rc));
+    free(shown);
+    return -1;
+}
+
+/* Is port (up to its end) "*" or a number 0..65535? */
+static int port_ok(const char *port)
+{
+    if (strcmp(port, "*") == 0)
+        return 1;
+    size_t n = strlen(port);
+    if (n == 0 || n > 5)
+        return 0;
+    for (size_t i = 0; i < n; i++)
+        if (!isdigit((unsigned char)port[i]))
+            return 0;
+    return atoi(port) <= 65535;
+}
+
+int endpoint_check_form(const char *url, char *err, size_t errlen)
+{
+    if (strncmp(url, "tcp://", 6) == 0) {
+        const char *h = url + 6;
+        const char *colon = strrchr(h, ':');
+        if (colon != NULL && colon > h && port_ok(colon + 1))
+            return 0;
+    } else if ((strncmp(url, "ipc://", 6) == 0 && url[6] != '\0') ||
+               (strncmp(url, "inproc://", 9) == 0 && url[9] != '\0')) {
+        return 0;
+    }
+    char *shown = sanitize_dup(url, 0);
+    pyscope_set_err(err, errlen,
+                    "\"%s\" is not an endpoint to bind (expected tcp://ADDRESS:PORT, e.g. "
+                    "tcp://0.0.0.0:5555, or ipc://PATH)",
+                    shown);
     free(shown);
     return -1;
 }

@@ -28,4 +28,12 @@ int endpoint_tcp_host(const char *url, char *host, size_t hostlen);
  */
 int endpoint_check_resolves(const char *url, char *err, size_t errlen);
 
+/*
+ * 0 when url has the form of an endpoint to bind: tcp://HOST:PORT (HOST an address, an
+ * interface or "*", "[V6]" too; PORT 0..65535 or "*"), ipc://PATH or inproc://NAME; -1
+ * with err (errlen bytes) saying what is expected. What only binding tells (an address
+ * of another machine, a port in use, a folder that is missing) is not checked.
+ */
+int endpoint_check_form(const char *url, char *err, size_t errlen);
+
 #endif

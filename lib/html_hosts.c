@@ -130,8 +130,9 @@ static void hhs_plot(FILE *out, const json_t *pairs)
 
 static void hhs_pairs_table(FILE *out, const char *metric, const json_t *pairs)
 {
-    html_table_open(out, NULL,
-                    "Host A|Host B|#Median A|#Median B|#B/A|#95% CI|#n A|#n B|Python build");
+    html_table_open(
+        out, NULL,
+        "Host A|Host B|#Median A|#Median B|#B/A|#95% CI|#Samples A|#Samples B|Python build");
     size_t i;
     const json_t *p;
     json_array_foreach(pairs, i, p)

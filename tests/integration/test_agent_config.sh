@@ -73,6 +73,18 @@ sleep 1
 kill -TERM "$pid"
 st=0; wait "$pid" || st=$?
 expect_eq "stops without ever connecting" "0" "$st"
+expect_match "the example's memory limit logged" "jobs run as .*memory limit 2 GiB" "$(cat "$T/x.log")"
+# --memory-limit 0 means no limit: said in --help, and the agent says it sets none
+# (stranger19's minor 17: accepted, its meaning undocumented)
+expect_match "--help: --memory-limit 0 is no limit" "--memory-limit SIZE .*0: no limit" \
+    "$("$AGENT_BIN" --help)"
+"$AGENT_BIN" --workspace "$ws" --spool "$T/spool-m0" --coordinator "$COORD_URL" \
+    --memory-limit 0 >"$T/m0.log" 2>&1 &
+pid=$!
+farm_wait 10 'grep -q "started" "$T/m0.log"' || fail "--memory-limit 0 starts" "$(cat "$T/m0.log")"
+kill -TERM "$pid"
+wait "$pid" || true
+expect_match "--memory-limit 0: no memory limit logged" "jobs run as .*no memory limit" "$(cat "$T/m0.log")"
 
 # Results spooled while the coordinator was away are sent when it comes.
 farm_pg_start

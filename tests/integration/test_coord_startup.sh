@@ -44,7 +44,26 @@ capture timeout 20 "$COORD" --config "$T/etc" --db "host=$T port=1 connect_timeo
 expect_eq "config directory exits 2" 2 "$rc"
 expect_match "config directory explained" "\"$T/etc\" is a directory: give the config file, e.g. $T/etc/coordinator.conf" "$out"
 
-capture timeout 20 "$COORD" --db "host=$T port=1 dbname=nothing connect_timeout=3" --bind "ipc://$T/x.sock"; out=$OUT; rc=$RC
+# What needs no database is checked before connecting to it: with it unreachable, each of
+# these said only the database's error, exit 4 (stranger19's minor 13).
+nodb="host=$T port=1 dbname=nothing connect_timeout=3"
+printf '[coordinator]\ncurve_keys_dir = %s\n' "$T/no-keys" >"$T/nokeys.conf"
+: >"$T/afile"
+printf '[coordinator]\ncurve_keys_dir = %s\n' "$T/afile" >"$T/filekeys.conf"
+for bad in "--http notaport|not an address to listen on" "--http 99999|\"99999\" is not an address" \
+    "--http 0.0.0.0:0|is not a loopback address" "--bind bogus|\"bogus\" is not an endpoint to bind" \
+    "--bind tcp://127.0.0.1:notaport|not an endpoint to bind" \
+    "--bind tcp://127.0.0.1:70000|not an endpoint to bind" \
+    "--config $T/nokeys.conf|curve_keys_dir \"$T/no-keys\": No such file or directory" \
+    "--config $T/filekeys.conf|curve_keys_dir \"$T/afile\" is not a folder"; do
+    # shellcheck disable=SC2086
+    capture timeout 20 "$COORD" --db "$nodb" ${bad%%|*}; out=$OUT; rc=$RC
+    expect_eq "${bad%%|*} with the database down: exit 2" 2 "$rc"
+    expect_match "${bad%%|*}: says why" "error: .*${bad#*|}" "$out"
+    expect_nomatch "${bad%%|*}: before the database" "database|trusted" "$out"
+done
+
+capture timeout 20 "$COORD" --db "$nodb" --bind "ipc://$T/x.sock"; out=$OUT; rc=$RC
 expect_eq "unreachable database exits 4" 4 "$rc"
 expect_match "unreachable database explained" "error: could not connect to the database" "$out"
 

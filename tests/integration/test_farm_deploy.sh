@@ -52,9 +52,14 @@ nothing_left() {
 }
 
 st=0
-out=$("$farm" --once --nights 2 --port "$port" "${args[@]}" 2>"$T/err") || st=$?
+# started from a folder the postgres user cannot enter ($T: mktemp -d, 0700)
+chmod 700 "$T"
+out=$(cd "$T" && "$farm" --once --nights 2 --port "$port" "${args[@]}" 2>"$T/err") || st=$?
 expect_eq "farm.sh --once exit status" "0" "$st"
 [ "$st" = 0 ] || cat "$T/err"
+# initdb and pg_ctl ran as postgres from that folder and said so (stranger19's minor 9)
+expect_nomatch "started from a 0700 folder: no 'could not change directory'" \
+    "could not change directory" "$(cat "$T/err")"
 expect_match "batch 1 done" "batch 1 \(suite deploy\): done" "$out"
 expect_match "batch 2 done" "batch 2 \(suite deploy\): done" "$out"
 # (more rows when the coordinator re-ran a series to confirm it: coordinator/analysis.c)

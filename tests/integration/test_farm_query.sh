@@ -163,6 +163,11 @@ expect_eq "compare-hosts: the CI holds the ratio, same build" "True True" \
     "$(echo "$C" | json_get "(lambda p: '%s %s' % (p['ci_low'] <= p['ratio'] <= p['ci_high'], p['same_python_build']))(d['compare_hosts']['pairs'][0])")"
 capture "$CLI" compare-hosts examples/a.py --hosts host-a,host-b
 expect_match "compare-hosts table" "host-a +host-b .* [0-9]\.[0-9]{3} +\[[0-9.]+, [0-9.]+\] +25 +30  3\.11$" "$OUT"
+# the counts are samples, not the header's "newest 5 runs" (they were headed "n A", "n B":
+# stranger19's minor 5)
+expect_match "compare-hosts: the counts headed as samples" "95% CI +samples A samples B  Python$" "$OUT"
+expect_match "compare-hosts: ... and said to be the runs' repeats" \
+    "Samples: the timed repeats of those runs, pooled per host" "$OUT"
 # like with like: a pair is compared under one Python build both hosts ran (the newest such)
 capture "$CLI" compare-hosts examples/a.py --json
 expect_eq "compare-hosts: every pair with a build in common, under it" \

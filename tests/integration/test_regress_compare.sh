@@ -138,4 +138,20 @@ expect_eq "unknown host exits 0" 0 "$RC"
 expect_match "unknown host: no runs" "No runs yet" "$OUT"
 run "$PYSCOPE" history --reports-dir "$T/missing" work.py
 expect_eq "missing reports folder exits 2" 2 "$RC"
+# A script that is no file and has no runs is unknown: exit 2, as on the farm (it said
+# "No runs yet.", exit 0: stranger19's minor 20). One on disk without runs is just new; one
+# deleted since its runs keeps its history.
+run "$PYSCOPE" history --reports-dir "$T/rep" "$T/nonexistent.py"
+expect_eq "history of no file and no runs: exit 2" 2 "$RC"
+expect_match "... says so" "no script \"$T/nonexistent.py\": not a file, and no run of" "$ERR"
+expect_nomatch "... no table" "No runs yet" "$OUT"
+printf 'pass\n' >new.py
+run "$PYSCOPE" history --reports-dir "$T/rep" new.py
+expect_eq "history of a new script on disk: exit 0" 0 "$RC"
+expect_match "... no runs yet" "No runs yet" "$OUT"
+mv work.py gone.py
+run "$PYSCOPE" history --reports-dir "$T/rep" --json work.py
+mv gone.py work.py
+expect_eq "history of a script deleted since its runs: exit 0" 0 "$RC"
+expect_eq "... its runs shown" 10 "$(printf '%s' "$OUT" | "$PY" -c 'import json,sys; print(len(json.load(sys.stdin)["runs"]))')"
 finish

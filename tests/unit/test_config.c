@@ -103,6 +103,16 @@ static void test_errors_have_lines(void **state)
                         "pyscope.ini:3: syntax error (expected [section] or name = value)");
     assert_string_equal(parse_err("[regression]\njust words\nthreshold = x\n"),
                         "pyscope.ini:2: syntax error (expected [section] or name = value)");
+    /* a key set twice names both lines (the first was dropped without a word), also
+     * across two [regression] sections and within a [script] section */
+    assert_string_equal(parse_err("[regression]\nthreshold = 5%\n\nthreshold = 3%\n"),
+                        "pyscope.ini:4: \"threshold\" set twice in [regression] (first on line 2)");
+    assert_string_equal(parse_err("[regression]\nthreshold = 5\n[script \"a.py\"]\nthreshold = 9\n"
+                                  "[regression]\nthreshold = 6\n"),
+                        "pyscope.ini:6: \"threshold\" set twice in [regression] (first on line 2)");
+    assert_string_equal(parse_err("[script \"a/*.py\"]\nthreshold = 5\nthreshold = 6\n"),
+                        "pyscope.ini:3: \"threshold\" set twice in [script \"a/*.py\"] (first on "
+                        "line 2)");
     /* the first problem is reported, whichever kind */
     assert_string_equal(parse_err("[regression]\nfoo = 1\n[broken\n"),
                         "pyscope.ini:2: unknown key \"foo\" in [regression] (expected threshold)");
