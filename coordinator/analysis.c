@@ -296,6 +296,8 @@ static bool is_true(const json_t *j)
     return json_is_true(j);
 }
 
+static json_t *time_metrics(const json_t *result);
+
 /* A regression row for metric m of series s (borrowed); caller owns. */
 static json_t *row_new(const json_t *s, const json_t *result, const json_t *m, double q, bool has_q)
 {
@@ -333,6 +335,15 @@ static json_t *row_new(const json_t *s, const json_t *result, const json_t *m, d
     /* which metric decided the series' run, and why (the report says it when not wall time) */
     if (json_is_object(json_object_get(result, "decision")))
         json_object_set(detail, "decision", json_object_get(result, "decision"));
+    /* a whole-script finding on no time metric (instruction counts, memory): what the wall
+     * and CPU time did beside it, so the report says how much slower in time */
+    const char *mn = json_string_value(json_object_get(m, "metric"));
+    if (!fn && mn && strcmp(mn, "wall_s") != 0 && strcmp(mn, "cpu_s") != 0) {
+        json_t *times = time_metrics(result);
+        if (json_array_size(times))
+            json_object_set(detail, "times", times);
+        json_decref(times);
+    }
     json_object_set_new(row, "detail", detail);
     const json_t *conf = json_object_get(s, "confirmation");
     if (conf)
@@ -420,6 +431,35 @@ static const json_t *find_metric(const json_t *result, const char *metric, const
             return m;
     }
     return NULL;
+}
+
+/* Whether the figures of wall time metric w (borrowed) are net of queueing: lib/regress's
+ * contention.net_of_queueing, or the quick path's (quick_wall()) net_of_queueing. */
+static bool wall_net(const json_t *w)
+{
+    return json_is_true(json_object_get(w, "net_of_queueing")) ||
+           json_is_true(json_object_get(json_object_get(w, "contention"), "net_of_queueing"));
+}
+
+/* The whole-script wall and CPU time of result (borrowed), each {metric, verdict, rule,
+ * change_pct, net_of_queueing}: new array, empty when it has neither. */
+static json_t *time_metrics(const json_t *result)
+{
+    static const char *const names[] = {"wall_s", "cpu_s"};
+    json_t *out = json_array();
+    for (size_t k = 0; k < sizeof(names) / sizeof(names[0]); k++) {
+        const json_t *m = find_metric(result, names[k], "");
+        if (!m)
+            continue;
+        double c = metric_change(m);
+        json_t *t = json_pack("{s:s, s:b, s:o}", "metric", names[k], "net_of_queueing",
+                              k == 0 && wall_net(m), "change_pct",
+                              isfinite(c) ? json_real(c) : json_null());
+        json_object_set(t, "verdict", json_object_get(m, "verdict") ?: json_null());
+        json_object_set(t, "rule", json_object_get(m, "rule") ?: json_null());
+        json_array_append_new(out, t);
+    }
+    return out;
 }
 
 /* The row of mine (borrowed) with open row o's metric, function and kind, or NULL. */
