@@ -744,16 +744,30 @@ static void verdict_reason(const json_t *result, const json_t *m, char *buf, siz
 {
     const char *reason = json_string_value(json_object_get(m, "reason"));
     snprintf(buf, size, "%s", reason ? reason : "the runs could not tell a change from noise");
+    const json_t *w = find_metric(result, "wall_s", "");
     double cand = json_get_number(m, "candidate_median", NAN),
-           wall = json_get_number(find_metric(result, "wall_s", ""), "candidate_median", NAN);
-    double run_s = isfinite(wall) && wall > 0 ? wall : cand;
+           wall = json_get_number(w, "candidate_median", NAN);
+    bool has_wall = isfinite(wall) && wall > 0;
+    double run_s = has_wall ? wall : cand;
+    /* a wall time judged net of queueing (lib/regress's contention.net_of_queueing, the quick
+     * path's net_of_queueing) is the script's own time: the matrix shows it with the wait */
+    bool net = has_wall && wall_net(w);
     if (isfinite(run_s) && run_s > 0 && run_s < REGRESS_SHORT_RUN_S) {
+        char own[96] = "";
+        double raw = json_get_number(json_object_get(json_object_get(w, "contention"), "raw"),
+                                     "candidate_median", NAN);
+        if (net && isfinite(raw) && raw > 0)
+            snprintf(own, sizeof(own),
+                     " of its own time (net of waiting for a CPU; %.0f ms with the wait)",
+                     1000 * raw);
+        else if (net)
+            snprintf(own, sizeof(own), " of its own time (net of waiting for a CPU)");
         size_t len = strlen(buf);
         snprintf(buf + len, size - len,
-                 "; the script runs only %.0f ms, too short to measure a change in it against "
+                 "; the script runs only %.0f ms%s, too short to measure a change in it against "
                  "start-up and timer noise: give it more repeats (repeat = N in the suite's "
                  "[script], or pyscope submit --repeat N) or trace its functions (mode = trace)",
-                 1000 * run_s);
+                 1000 * run_s, own);
     }
 }
 
@@ -768,7 +782,7 @@ static void hold_reason(json_t *h, const json_t *result)
     json_t *detail = json_object_get(h, "detail");
     if (!m || !detail)
         return;
-    char buf[512];
+    char buf[1024];
     verdict_reason(result, m, buf, sizeof(buf));
     json_object_set(detail, "metric", json_object_get(m, "metric"));
     json_object_set(detail, "rule", json_object_get(m, "rule") ?: json_null());
@@ -798,7 +812,7 @@ static json_t *unsettled_new(const json_t *s, const json_t *result)
     if (rule && strcmp(rule, regress_rule_name(REGRESS_RULE_INSUFFICIENT_HISTORY)) == 0 &&
         isfinite(change) && isfinite(t) && fabs(change) <= t)
         return NULL;
-    char buf[512];
+    char buf[1024];
     verdict_reason(result, m, buf, sizeof(buf));
     return unsettled_entry(s, m, rule ? rule : "", buf);
 }
