@@ -1724,6 +1724,14 @@ static void test_history_change_points_contended(void **state)
     const json_t *cps = json_object_get(h, "change_points");
     assert_int_equal(json_array_size(cps), 1);
     assert_int_equal(json_integer_value(json_object_get(json_array_get(cps, 0), "index")), 6);
+    /* each run's change is the wall time net of queueing (its median includes the wait:
+     * stranger19 minor 10) and says so; the CPU time decided the run, named with its verdict */
+    const json_t *r7 = json_array_get(json_object_get(h, "runs"), 7);
+    assert_true(json_is_true(json_object_get(r7, "change_net_of_queueing")));
+    const json_t *d7 = json_object_get(r7, "decision");
+    assert_string_equal(json_string_value(json_object_get(d7, "metric")), "cpu_s");
+    assert_true(json_is_string(json_object_get(d7, "verdict")));
+    assert_true(json_is_number(json_object_get(d7, "change_pct")));
     json_decref(h);
 
     /* a quiet machine: the wall time itself, unchanged behaviour */
@@ -1740,6 +1748,9 @@ static void test_history_change_points_contended(void **state)
     assert_int_equal(json_integer_value(json_object_get(
                          json_array_get(json_object_get(h, "change_points"), 0), "index")),
                      6);
+    r7 = json_array_get(json_object_get(h, "runs"), 7);
+    assert_true(json_is_false(json_object_get(r7, "change_net_of_queueing")));
+    assert_null(json_object_get(r7, "decision"));
     json_decref(h);
     for (int i = 0; i < N; i++)
         json_decref(docs[i]);
