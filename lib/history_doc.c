@@ -418,6 +418,15 @@ json_t *history_doc_from_series(const json_t *series, const char *key,
     }
     json_decref(batch_of);
     json_decref(commit_of);
+    /* the farm's rule for the next night's baseline, not the local one's change points
+     * (stranger19 minor 6: "no change point" while the farm held out an open finding's runs);
+     * a coordinator that does not send it leaves the local sentence */
+    const json_t *fb = json_object_get(series, "farm_baseline");
+    if (json_is_string(json_object_get(fb, "message"))) {
+        json_t *next = json_deep_copy(fb);
+        json_object_set_new(next, "rule", json_string("farm"));
+        json_object_set_new(doc, "baseline_for_next", next);
+    }
     json_object_set_new(doc, "order", json_string(by_commit ? "commit" : "time"));
     json_object_set_new(doc, "source", json_string("farm"));
     json_object_set_new(doc, "coordinator", coordinator ? json_string(coordinator) : json_null());
