@@ -307,6 +307,18 @@ struct hist_fields {
     char med[64], q1[64], q3[64];
 };
 
+/* The words of a main metric's name: "CPU time" for "cpu_s". */
+static const char *hist_metric_noun(const char *metric)
+{
+    if (strcmp(metric, "cpu_s") == 0)
+        return "CPU time";
+    if (strcmp(metric, "wall_s") == 0)
+        return "wall time";
+    if (strcmp(metric, HISTORY_METRIC_INSTRUCTIONS) == 0)
+        return "instruction counts";
+    return strcmp(metric, "peak_rss_bytes") == 0 ? "peak memory" : metric;
+}
+
 /* One run r (borrowed) of the table: date, id, commit, median, spread, n and its verdict. */
 static void hist_print_run(const json_t *r, const char *metric, const struct hist_fields *f,
                            bool commits, bool color)
@@ -339,8 +351,19 @@ static void hist_print_run(const json_t *r, const char *metric, const struct his
     printf("  %9s  %4" JSON_INTEGER_FORMAT "  %s%s", spread,
            json_integer_value(json_object_get(r, "n")), color ? col : "", v ? v : "?");
     const json_t *c = json_object_get(r, "change_pct");
+    /* the change of the median's metric, or of the wall time net of waiting for a CPU (the
+     * median includes the wait: stranger19 minor 10), then the metric that decided the run */
     if (json_is_number(c))
-        printf(" (%+.1f%%)", json_number_value(c));
+        printf(" (%+.1f%%%s)", json_number_value(c),
+               json_is_true(json_object_get(r, "change_net_of_queueing")) ? " net of queueing"
+                                                                          : "");
+    const json_t *d = json_object_get(r, "decision");
+    const char *dm = hist_get(d, NULL, "metric");
+    if (dm) {
+        printf("; %s decides: %s", hist_metric_noun(dm), hist_get(d, NULL, "verdict") ?: "?");
+        if (json_is_number(json_object_get(d, "change_pct")))
+            printf(" (%+.1f%%)", json_number_value(json_object_get(d, "change_pct")));
+    }
     const json_t *regs = json_object_get(r, "regressions");
     size_t nregs = json_array_size(regs);
     if (nregs && !hist_same(v, "regression"))
@@ -375,8 +398,20 @@ static void hist_print_runs(const json_t *doc, const json_t *runs, const char *m
            : strcmp(metric, "peak_rss_bytes") == 0          ? "Median RSS"
                                                             : "Median wall",
            "Spread", "n", "Verdict vs its baseline");
-    json_array_foreach(runs, i, r) hist_print_run(r, metric, &f, commits, color);
+    bool net = false, other = false;
+    json_array_foreach(runs, i, r)
+    {
+        hist_print_run(r, metric, &f, commits, color);
+        net = net || json_is_true(json_object_get(r, "change_net_of_queueing"));
+        other = other || json_is_object(json_object_get(r, "decision"));
+    }
     puts("\nSpread: half the interquartile range of the run's samples, as % of its median.");
+    if (net)
+        puts("Net of queueing: the change of the wall time less its wait for a CPU (a busy "
+             "machine); the median includes the wait.");
+    if (other)
+        puts("\"X decides\": the metric the run's verdict rests on (pyscope run's "
+             "\"Decided on\"), its verdict and change.");
 }
 
 /* The series' change points, said with the basis they were found on. */

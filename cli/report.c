@@ -245,6 +245,14 @@ static void report_text_series(const json_t *rows, bool worse)
         text_change(worst, worse);
     }
     printf(" (id %" JSON_INTEGER_FORMAT ").\n", json_integer_value(json_object_get(g, "id")));
+    /* a finding on instruction counts or memory: what the times did, as the HTML says it */
+    char *times = html_team_times_text(g);
+    if (times) {
+        fputs("    ", stdout);
+        sanitize_fwrite(stdout, times, strlen(times), 0);
+        fputs("\n", stdout);
+        free(times);
+    }
     revision_print_range(stdout, range, "    ");
     /* the series' bisection: the lead metric's, else the one a row has */
     const json_t *bis = json_object_get(g, "bisection");

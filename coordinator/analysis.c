@@ -300,6 +300,8 @@ static bool is_true(const json_t *j)
     return json_is_true(j);
 }
 
+static json_t *time_metrics(const json_t *result);
+
 /* A regression row for metric m of series s (borrowed); caller owns. */
 static json_t *row_new(const json_t *s, const json_t *result, const json_t *m, double q, bool has_q)
 {
@@ -337,6 +339,15 @@ static json_t *row_new(const json_t *s, const json_t *result, const json_t *m, d
     /* which metric decided the series' run, and why (the report says it when not wall time) */
     if (json_is_object(json_object_get(result, "decision")))
         json_object_set(detail, "decision", json_object_get(result, "decision"));
+    /* a whole-script finding on no time metric (instruction counts, memory): what the wall
+     * and CPU time did beside it, so the report says how much slower in time */
+    const char *mn = json_string_value(json_object_get(m, "metric"));
+    if (!fn && mn && strcmp(mn, "wall_s") != 0 && strcmp(mn, "cpu_s") != 0) {
+        json_t *times = time_metrics(result);
+        if (json_array_size(times))
+            json_object_set(detail, "times", times);
+        json_decref(times);
+    }
     json_object_set_new(row, "detail", detail);
     const json_t *conf = json_object_get(s, "confirmation");
     if (conf)
@@ -424,6 +435,35 @@ static const json_t *find_metric(const json_t *result, const char *metric, const
             return m;
     }
     return NULL;
+}
+
+/* Whether the figures of wall time metric w (borrowed) are net of queueing: lib/regress's
+ * contention.net_of_queueing, or the quick path's (quick_wall()) net_of_queueing. */
+static bool wall_net(const json_t *w)
+{
+    return json_is_true(json_object_get(w, "net_of_queueing")) ||
+           json_is_true(json_object_get(json_object_get(w, "contention"), "net_of_queueing"));
+}
+
+/* The whole-script wall and CPU time of result (borrowed), each {metric, verdict, rule,
+ * change_pct, net_of_queueing}: new array, empty when it has neither. */
+static json_t *time_metrics(const json_t *result)
+{
+    static const char *const names[] = {"wall_s", "cpu_s"};
+    json_t *out = json_array();
+    for (size_t k = 0; k < sizeof(names) / sizeof(names[0]); k++) {
+        const json_t *m = find_metric(result, names[k], "");
+        if (!m)
+            continue;
+        double c = metric_change(m);
+        json_t *t = json_pack("{s:s, s:b, s:o}", "metric", names[k], "net_of_queueing",
+                              k == 0 && wall_net(m), "change_pct",
+                              isfinite(c) ? json_real(c) : json_null());
+        json_object_set(t, "verdict", json_object_get(m, "verdict") ?: json_null());
+        json_object_set(t, "rule", json_object_get(m, "rule") ?: json_null());
+        json_array_append_new(out, t);
+    }
+    return out;
 }
 
 /* The row of mine (borrowed) with open row o's metric, function and kind, or NULL. */
@@ -708,16 +748,30 @@ static void verdict_reason(const json_t *result, const json_t *m, char *buf, siz
 {
     const char *reason = json_string_value(json_object_get(m, "reason"));
     snprintf(buf, size, "%s", reason ? reason : "the runs could not tell a change from noise");
+    const json_t *w = find_metric(result, "wall_s", "");
     double cand = json_get_number(m, "candidate_median", NAN),
-           wall = json_get_number(find_metric(result, "wall_s", ""), "candidate_median", NAN);
-    double run_s = isfinite(wall) && wall > 0 ? wall : cand;
+           wall = json_get_number(w, "candidate_median", NAN);
+    bool has_wall = isfinite(wall) && wall > 0;
+    double run_s = has_wall ? wall : cand;
+    /* a wall time judged net of queueing (lib/regress's contention.net_of_queueing, the quick
+     * path's net_of_queueing) is the script's own time: the matrix shows it with the wait */
+    bool net = has_wall && wall_net(w);
     if (isfinite(run_s) && run_s > 0 && run_s < REGRESS_SHORT_RUN_S) {
+        char own[96] = "";
+        double raw = json_get_number(json_object_get(json_object_get(w, "contention"), "raw"),
+                                     "candidate_median", NAN);
+        if (net && isfinite(raw) && raw > 0)
+            snprintf(own, sizeof(own),
+                     " of its own time (net of waiting for a CPU; %.0f ms with the wait)",
+                     1000 * raw);
+        else if (net)
+            snprintf(own, sizeof(own), " of its own time (net of waiting for a CPU)");
         size_t len = strlen(buf);
         snprintf(buf + len, size - len,
-                 "; the script runs only %.0f ms, too short to measure a change in it against "
+                 "; the script runs only %.0f ms%s, too short to measure a change in it against "
                  "start-up and timer noise: give it more repeats (repeat = N in the suite's "
                  "[script], or pyscope submit --repeat N) or trace its functions (mode = trace)",
-                 1000 * run_s);
+                 1000 * run_s, own);
     }
 }
 
@@ -732,7 +786,7 @@ static void hold_reason(json_t *h, const json_t *result)
     json_t *detail = json_object_get(h, "detail");
     if (!m || !detail)
         return;
-    char buf[512];
+    char buf[1024];
     verdict_reason(result, m, buf, sizeof(buf));
     json_object_set(detail, "metric", json_object_get(m, "metric"));
     json_object_set(detail, "rule", json_object_get(m, "rule") ?: json_null());
@@ -762,7 +816,7 @@ static json_t *unsettled_new(const json_t *s, const json_t *result)
     if (rule && strcmp(rule, regress_rule_name(REGRESS_RULE_INSUFFICIENT_HISTORY)) == 0 &&
         isfinite(change) && isfinite(t) && fabs(change) <= t)
         return NULL;
-    char buf[512];
+    char buf[1024];
     verdict_reason(result, m, buf, sizeof(buf));
     return unsettled_entry(s, m, rule ? rule : "", buf);
 }

@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "analysis.h"
 #include "contended.h"
 #include "hostpair.h"
 #include "jsonutil.h"
@@ -86,12 +87,19 @@ static const char SERIES_REGS_SQL[] =
     " 'change_pct', g.change_pct, 'ci_low_pct', g.ci_low_pct, 'ci_high_pct', g.ci_high_pct,"
     " 'p_value', g.p_value, 'q_value', g.q_value, 'state', g.state,"
     " 'confirm_runs', g.confirm_runs, 'note', g.note, 'created', pyscope_ts(g.created),"
+    " 'ended_batch_id', g.ended_batch_id,"
     " 'bisection', " BISECTION_OF_SQL(
         g) ","
            " " REVRANGE_ENDS_SQL(
                g) ")::text"
                   " FROM regressions g WHERE g.script_id = $1::bigint AND g.host_id = $2::bigint"
                   " AND g.python_build = $3 ORDER BY g.id LIMIT 1000";
+
+/* The series' nights a confirmation did not confirm (held_out, schema/014), newest first. */
+static const char SERIES_HELD_SQL[] =
+    "SELECT json_build_object('batch_id', o.batch_id, 'reason', o.reason)::text"
+    " FROM held_out o WHERE o.script_id = $1::bigint AND o.host_id = $2::bigint"
+    " AND o.python_build = $3 ORDER BY o.batch_id DESC LIMIT 1000";
 
 static const char SERIES_OTHERS_SQL[] =
     "SELECT json_build_object('fingerprint', h.fingerprint, 'hostname', h.hostname,"
@@ -284,6 +292,116 @@ static const char *machine_of(const json_t *machines, const json_t *row)
     return json_string_value(json_object_get(machines, k));
 }
 
+/* Whether stored finding g (borrowed) is open: triaged new, confirmed or ack, not ended. */
+static bool finding_open(const json_t *g)
+{
+    const char *st = json_get_string(g, "state", NULL);
+    return st &&
+           (strcmp(st, "new") == 0 || strcmp(st, "confirmed") == 0 || strcmp(st, "ack") == 0) &&
+           !json_is_integer(json_object_get(g, "ended_batch_id"));
+}
+
+/*
+ * The baseline the farm's nightly analysis gives the series' next night (coordinator/analysis.c,
+ * BATCH_RUNS_SQL), from its runs (borrowed, oldest first: the newest the query read), stored
+ * findings and held-out nights (borrowed): the ok runs of earlier nights since the newest run
+ * triaged 'expected', none from the night an open finding began on, none of a night its
+ * confirmation did not confirm among the series' newest ANALYSIS_HOLD_NIGHTS, the newest
+ * max_baseline_runs of them. New {"message", "n_runs", "held_out_runs"}: `pyscope history --host`
+ * says it instead of the local rule's change points, which the farm does not use.
+ */
+static json_t *farm_baseline(const json_t *runs, const json_t *regs, const json_t *held)
+{
+    struct regress_options o;
+    analysis_options_init(&o);
+    size_t n = json_array_size(runs), reset = 0, i;
+    json_int_t hold = 0, hold_id = 0, reset_id = 0;
+    const char *hold_state = "?";
+    const json_t *g;
+    json_array_foreach(regs, i, g)
+    {
+        json_int_t b = json_integer_value(json_object_get(g, "batch_id"));
+        if (finding_open(g) && (hold == 0 || b < hold)) {
+            hold = b;
+            hold_id = json_integer_value(json_object_get(g, "id"));
+            hold_state = json_get_string(g, "state", "?");
+        }
+        const char *cand = json_get_string(g, "candidate_run", NULL);
+        if (!cand || strcmp(json_get_string(g, "state", ""), "expected") != 0)
+            continue;
+        for (size_t k = reset; k < n; k++)
+            if (strcmp(json_get_string(json_array_get(runs, k), "id", ""), cand) == 0) {
+                reset = k;
+                reset_id = json_integer_value(json_object_get(g, "id"));
+            }
+    }
+    /* the oldest of the series' newest ANALYSIS_HOLD_NIGHTS nights: a held-out night older
+     * rejoins (with fewer nights, every held-out night stays out) */
+    json_int_t since = 0, last = 0;
+    int nights = 0;
+    for (size_t k = n; k-- > 0 && nights < ANALYSIS_HOLD_NIGHTS;) {
+        json_int_t b = json_integer_value(json_object_get(json_array_get(runs, k), "batch_id"));
+        if (b != last)
+            nights++, last = b, since = b;
+    }
+    if (nights < ANALYSIS_HOLD_NIGHTS)
+        since = 0;
+    size_t usable = 0, by_hold = 0, by_night = 0;
+    struct strbuf nights_out = {0};
+    for (size_t k = reset; k < n; k++) {
+        json_int_t b = json_integer_value(json_object_get(json_array_get(runs, k), "batch_id"));
+        bool night_out = false;
+        json_array_foreach(held, i, g) night_out =
+            night_out || (json_integer_value(json_object_get(g, "batch_id")) == b && b >= since);
+        if (hold && b >= hold)
+            by_hold++;
+        else if (night_out)
+            by_night++;
+        else
+            usable++;
+    }
+    json_array_foreach(held, i, g)
+    {
+        json_int_t b = json_integer_value(json_object_get(g, "batch_id"));
+        if (b >= since && !(hold && b >= hold))
+            strbuf_addf(&nights_out, "%s%" JSON_INTEGER_FORMAT " (%s)", nights_out.len ? ", " : "",
+                        b,
+                        strcmp(json_get_string(g, "reason", ""), "dismissed") == 0
+                            ? "its re-run found no change"
+                            : "its re-run did not settle it");
+    }
+    size_t used = o.max_baseline_runs > 0 && usable > (size_t)o.max_baseline_runs
+                      ? (size_t)o.max_baseline_runs
+                      : usable;
+    struct strbuf m = {0};
+    strbuf_addf(&m,
+                "the farm's nightly analysis (no change points) compares the next night with the "
+                "newest %zu of this series' %zu usable runs of earlier nights",
+                used, usable);
+    if (hold)
+        strbuf_addf(&m,
+                    "; the %zu run%s from batch %" JSON_INTEGER_FORMAT
+                    " on %s held out while finding #%" JSON_INTEGER_FORMAT
+                    " (%s) is open: a change does not become its own baseline until it is "
+                    "triaged or ends",
+                    by_hold, by_hold == 1 ? "" : "s", hold, by_hold == 1 ? "is" : "are", hold_id,
+                    hold_state);
+    if (by_night)
+        strbuf_addf(&m, "; the %zu run%s of batch %s %s held out", by_night,
+                    by_night == 1 ? "" : "s", nights_out.s, by_night == 1 ? "is" : "are");
+    if (reset_id)
+        strbuf_addf(&m,
+                    "; it starts at run %.8s, whose finding #%" JSON_INTEGER_FORMAT
+                    " was triaged expected (the new normal)",
+                    json_get_string(json_array_get(runs, reset), "id", "?"), reset_id);
+    strbuf_release(&nights_out);
+    char *text = strbuf_take(&m);
+    json_t *out = json_pack("{s:s, s:I, s:I}", "message", text, "n_runs", (json_int_t)used,
+                            "held_out_runs", (json_int_t)(by_hold + by_night));
+    free(text);
+    return out;
+}
+
 static int answer_series(struct store *s, const struct wire_query *q, json_t *doc, char *err,
                          size_t errlen)
 {
@@ -307,7 +425,7 @@ static int answer_series(struct store *s, const struct wire_query *q, json_t *do
     snprintf(limit, sizeof(limit), "%" PRIu32, q->limit ? q->limit : QUERY_SERIES_DEFAULT_RUNS);
     json_decref(host);
     const char *build = q->python_build && *q->python_build ? q->python_build : "";
-    json_t *runs = NULL, *regs = NULL, *others = NULL, *b = NULL;
+    json_t *runs = NULL, *regs = NULL, *others = NULL, *b = NULL, *held = NULL;
     const char *p4[4] = {sid, hid, build, limit};
     rc = store_json_rows(s, SERIES_RUNS_SQL, p4, 4, &runs, err, errlen);
     size_t i;
@@ -329,13 +447,17 @@ static int answer_series(struct store *s, const struct wire_query *q, json_t *do
         rc = revrange_annotate(s, regs, err, errlen);
     if (rc >= 0)
         rc = store_json_rows(s, SERIES_OTHERS_SQL, p3, 3, &others, err, errlen);
+    if (rc >= 0)
+        rc = store_json_rows(s, SERIES_HELD_SQL, p3, 3, &held, err, errlen);
     if (rc >= 0) {
         json_object_set_new(doc, "python_build", build ? json_string(build) : json_null());
         json_object_set(doc, "runs", runs);
         json_object_set(doc, "regressions", regs);
         json_object_set(doc, "other_series", others);
+        json_object_set_new(doc, "farm_baseline", farm_baseline(runs, regs, held));
         rc = 0;
     }
+    json_decref(held);
     json_decref(runs);
     json_decref(regs);
     json_decref(others);

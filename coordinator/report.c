@@ -71,10 +71,11 @@ static const char BATCHES_SQL[] =
 /* clang-format off: the range macro (coordinator/revrange.h) in the middle of the SQL.
  * json_build_object takes at most 100 arguments (PostgreSQL's FUNC_MAX_ARGS): this one has
  * 100 (50 members, the range macro's 2 and the bisection included), so a new member goes
- * into a nested object. */
+ * into a nested object, or is added with jsonb's || as 'times' is (what the wall and CPU
+ * time did beside a finding on another metric: coordinator/analysis.c's time_metrics()). */
 // clang-format off
 static const char REGRESSIONS_SQL[] =
-    "SELECT json_build_object('id', g.id, 'batch_id', g.batch_id, 'script', s.key,"
+    "SELECT (json_build_object('id', g.id, 'batch_id', g.batch_id, 'script', s.key,"
     " 'host', h.hostname, 'host_fingerprint', h.fingerprint, 'python_build', g.python_build,"
     " 'metric', g.metric, 'function', nullif(g.function_key, ''), 'kind', g.kind, 'mode', g.mode,"
     " 'change_pct', g.change_pct, 'ci_low_pct', g.ci_low_pct, 'ci_high_pct', g.ci_high_pct,"
@@ -94,7 +95,7 @@ static const char REGRESSIONS_SQL[] =
     " 'ended_batch_id', g.ended_batch_id, 'ended_batch_label', eb.label,"
     " 'confirmation', g.confirmation,"
     " 'bisection', " BISECTION_OF_SQL(g) ","
-    " " REVRANGE_ENDS_SQL(g) ")::text"
+    " " REVRANGE_ENDS_SQL(g) ")::jsonb || jsonb_build_object('times', g.detail->'times'))::text"
     " FROM (SELECT k.id, k.open, k.worst, k.first FROM (SELECT f.id, x.open, x.worst, x.first,"
     "   row_number() OVER (PARTITION BY f.script_id, f.host_id, f.python_build"
     "    ORDER BY (coalesce(f.function_key, '') = '') DESC, f.a DESC, f.id) AS n"

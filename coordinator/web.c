@@ -87,7 +87,9 @@ static const char BATCH_COUNTS_SQL[] =
     " FROM batches b WHERE b.id = ANY ($1::bigint[])";
 
 /*
- * Host pairs of batch $1: over the scripts both hosts ran, the geometric
+ * Host pairs of batch $1: over the scripts both hosts ran (the suite's scripts: not its
+ * reference script's 'reference' and 'confirm_reference' jobs, which the team report's
+ * hardware table leaves out too: stranger19 minor 4), the geometric
  * mean, least and largest ratio of their median wall times (B/A); what the
  * ratio measures (coordinator/hostpair.h): each host's machine (agents.machine, the
  * agent seen last; null unknown), how many scripts' wall times were
@@ -105,8 +107,9 @@ static const char PAIRS_SQL[] =
     "  percentile_cont(0.5) WITHIN GROUP (ORDER BY (SELECT percentile_cont(0.5) WITHIN GROUP"
     "  (ORDER BY 100 * u.d / u.w) FROM unnest(r.wall_s, r.run_delay_s) AS u(w, d)"
     "  WHERE u.w > 0 AND u.d >= 0)) AS q"
-    "  FROM runs r WHERE r.batch_id = $1::bigint AND r.outcome = 'ok'"
-    "  AND r.wall_median > 0 GROUP BY r.script_id, r.host_id)"
+    "  FROM runs r JOIN jobs j ON j.id = r.job_id WHERE r.batch_id = $1::bigint"
+    "  AND r.outcome = 'ok' AND r.wall_median > 0 AND j.purpose IN ('measure', 'confirm')"
+    "  GROUP BY r.script_id, r.host_id)"
     " SELECT json_build_object('host_a', ha.hostname, 'fp_a', ha.fingerprint, 'host_b',"
     " hb.hostname, 'fp_b', hb.fingerprint, 'scripts', count(*), 'geomean',"
     " exp(avg(ln(b.w / a.w))), 'min', min(b.w / a.w), 'max', max(b.w / a.w),"

@@ -145,10 +145,13 @@ static const char *hd_levels(struct hd_series *s, const char *metric)
 
 /* Run i's verdict against the runs of its segment since base_start (as the change points
  * in hindsight cut them; the held-out tail still applies: what `pyscope run` compared it
- * with): *verdict, *change (change_pct or null) and the regressed metrics (array). */
+ * with): *verdict, *change (change_pct or null) and the regressed metrics (array); into
+ * extra (borrowed object), "change_net_of_queueing" when the metric's figures are the wall
+ * time net of waiting for a CPU, and the run's "decision" (metric, verdict, change_pct) when
+ * another metric decided it. */
 static json_t *hd_verdict(const struct hd_series *s, size_t i, size_t base_start,
                           const struct regress_options *opt, const char *metric, json_t **change,
-                          json_t **regs)
+                          json_t **regs, json_t *extra)
 {
     *change = json_null();
     *regs = json_array();
@@ -164,6 +167,16 @@ static json_t *hd_verdict(const struct hd_series *s, size_t i, size_t base_start
         verdict = json_string("unknown");
     if (json_is_number(json_object_get(wm, "change_pct")))
         json_decref(*change), *change = json_deep_copy(json_object_get(wm, "change_pct"));
+    json_object_set_new(extra, "change_net_of_queueing",
+                        json_boolean(json_is_true(json_object_get(json_object_get(wm, "contention"),
+                                                                  "net_of_queueing"))));
+    const json_t *d = json_object_get(reg, "decision");
+    const char *dm = json_get_string(d, "metric", NULL);
+    if (dm && !hd_same(dm, metric))
+        json_object_set_new(extra, "decision",
+                            json_pack("{s:s, s:O, s:O}", "metric", dm, "verdict",
+                                      json_object_get(d, "verdict") ?: json_null(), "change_pct",
+                                      json_object_get(d, "change_pct") ?: json_null()));
     size_t k;
     const json_t *m;
     json_array_foreach(json_object_get(reg, "metrics"), k, m)
@@ -290,9 +303,12 @@ json_t *history_doc_build(const char *host_fp, const char *reports_dir, const ch
             seg_start = i;
             cpi++;
         }
-        json_t *change, *regs;
-        json_t *verdict = hd_verdict(&s, i, base_start, opt, metric, &change, &regs);
-        json_array_append_new(runs, hd_run_row(&s, i, &f, metric, verdict, change, regs, is_cp));
+        json_t *change, *regs, *extra = json_object();
+        json_t *verdict = hd_verdict(&s, i, base_start, opt, metric, &change, &regs, extra);
+        json_t *row = hd_run_row(&s, i, &f, metric, verdict, change, regs, is_cp);
+        json_object_update(row, extra);
+        json_decref(extra);
+        json_array_append_new(runs, row);
         if (is_cp)
             json_array_append_new(cp_arr, hd_change_point(&s, i, cps, cpi, ncp, &f));
     }
@@ -402,6 +418,15 @@ json_t *history_doc_from_series(const json_t *series, const char *key,
     }
     json_decref(batch_of);
     json_decref(commit_of);
+    /* the farm's rule for the next night's baseline, not the local one's change points
+     * (stranger19 minor 6: "no change point" while the farm held out an open finding's runs);
+     * a coordinator that does not send it leaves the local sentence */
+    const json_t *fb = json_object_get(series, "farm_baseline");
+    if (json_is_string(json_object_get(fb, "message"))) {
+        json_t *next = json_deep_copy(fb);
+        json_object_set_new(next, "rule", json_string("farm"));
+        json_object_set_new(doc, "baseline_for_next", next);
+    }
     json_object_set_new(doc, "order", json_string(by_commit ? "commit" : "time"));
     json_object_set_new(doc, "source", json_string("farm"));
     json_object_set_new(doc, "coordinator", coordinator ? json_string(coordinator) : json_null());

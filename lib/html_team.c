@@ -27,6 +27,7 @@
 #include "html_verdict.h"
 #include "jsonutil.h"
 #include "regress.h"
+#include "strbuf.h"
 #include "xmalloc.h"
 
 #define TEAM_MAX_GROUPS  500  /* lines per kind; the rest is counted */
@@ -398,6 +399,45 @@ char *html_team_confirmation_text(const json_t *c, const char *metric)
     return NULL;
 }
 
+/* Append name (borrowed: "within_noise") to sb as words ("within noise"). */
+static void add_words(struct strbuf *sb, const char *name)
+{
+    for (const char *p = name; *p; p++)
+        strbuf_addc(sb, *p == '_' ? ' ' : *p);
+}
+
+char *html_team_times_text(const json_t *g)
+{
+    const json_t *times = json_object_get(g, "times");
+    if (!json_array_size(times))
+        return NULL;
+    struct strbuf sb = {0};
+    strbuf_adds(&sb, "in time: ");
+    size_t i;
+    const json_t *t;
+    json_array_foreach(times, i, t)
+    {
+        double c;
+        const char *v = json_get_string(t, "verdict", NULL),
+                   *rule = json_get_string(t, "rule", NULL);
+        strbuf_addf(&sb, "%s%s", i ? ", " : "",
+                    is(json_get_string(t, "metric", NULL), "cpu_s") ? "CPU time" : "wall time");
+        if (json_get_finite(t, "change_pct", &c))
+            strbuf_addf(&sb, " %+.1f%%", c);
+        if (json_is_true(json_object_get(t, "net_of_queueing")))
+            strbuf_adds(&sb, " net of waiting for a CPU");
+        strbuf_adds(&sb, " (");
+        add_words(&sb, v ? v : "no verdict");
+        /* the rule says why a time got no verdict ("within_noise": "within noise") */
+        if (rule && !is(v, "regression") && !is(v, "improvement") && !is(v, "no_change")) {
+            strbuf_adds(&sb, ": ");
+            add_words(&sb, rule);
+        }
+        strbuf_addc(&sb, ')');
+    }
+    return strbuf_take(&sb);
+}
+
 char *html_team_ended_text(const json_t *g)
 {
     const json_t *ended = json_object_get(g, "ended_batch_id");
@@ -520,16 +560,26 @@ static void say_more(FILE *out, const struct group *gr)
         if (is(json_get_string(gr->rows[r], "metric", NULL), "wall_s"))
             wall = gr->rows[r];
     bool busy = html_verdict_contended(wall ? wall : g);
-    if (other || busy) {
+    /* a finding on instruction counts or memory: what the times did (no row of their own) */
+    char *times = wall ? NULL : html_team_times_text(g);
+    if (other || busy || times) {
         fputs("<p class=\"say-more\">", out);
-        if (other)
+        if (times) {
+            fputs("I", out); /* a sentence: "In time: wall time +21.9% ..." */
+            html_write_str(out, times + 1);
+            fputs(".", out);
+        }
+        if (other) {
+            fputs(times ? " " : "", out);
             html_verdict_decision(out, decision);
+        }
         if (busy) {
-            fputs(other ? " " : "", out);
+            fputs(other || times ? " " : "", out);
             html_verdict_contention(out, wall ? wall : g);
         }
         fputs("</p>\n", out);
     }
+    free(times);
 }
 
 /* ---- the sparkline ------------------------------------------------------------------------ */

@@ -54,6 +54,14 @@ bool html_team_row_open(const json_t *row);
 char *html_team_confirmation_text(const json_t *confirmation, const char *metric);
 
 /*
+ * What the time metrics did beside a whole-script finding row (borrowed) on another metric
+ * (instruction counts, memory), from its "times" (coordinator/analysis.c): "in time: wall
+ * time +21.9% net of waiting for a CPU (inconclusive: within noise), CPU time +28.0%
+ * (regression)"; NULL when it has none. A new plain string as html_team_confirmation_text's.
+ */
+char *html_team_times_text(const json_t *row);
+
+/*
  * When a finding row (borrowed) ended: "ended with night 6 (batch 6)" (its
  * "ended_batch_label", else "ended with batch 6"); NULL while it is ongoing. A new plain
  * string as html_team_confirmation_text's.

@@ -117,6 +117,16 @@ expect_match "table: title and source" "History of examples/a.py.*From the farm:
 # baseline's spread widened by that run, "inconclusive"; the farm's stored verdict is the mark.
 expect_match "table: the regression row" "(regression|inconclusive) \(\+[23][0-9]\.[0-9]%\) \[farm: regression #[0-9]+, confirmed\]" "$OUT"
 expect_match "table: stored regressions listed" "Stored by the farm's nightly analysis:" "$OUT"
+# the next night's baseline is the farm's rule, not the local one's change points: night 6's
+# runs are held out while its finding is open (stranger19 minor 6: "no change point: the
+# newest 5 of the 5 runs")
+open_id=$(pg_sql "SELECT min(g.id) FROM regressions g JOIN scripts s ON s.id = g.script_id JOIN hosts h ON h.id = g.host_id WHERE s.key = 'examples/a.py' AND h.hostname = 'host-b' AND g.state IN ('new', 'confirmed', 'ack')")
+night6=$(pg_sql "SELECT count(*) $rows AND r.batch_id = (SELECT max(batch_id) $rows)")
+expect_match "table: the farm's baseline for the next night, the open finding's runs held out" \
+    "Baseline: the farm's nightly analysis \(no change points\) compares the next night with the newest 5 of this series' 5 usable runs of earlier nights; the $night6 runs from batch [0-9]+ on are held out while finding #$open_id \((new|confirmed)\) is open" "$OUT"
+expect_nomatch "table: no local change-point sentence" "no change point:" "$OUT"
+expect_eq "json: baseline_for_next is the farm's: 5 runs, night 6's held out" "farm 5 $night6" \
+    "$(echo "$J" | json_get "'%s %d %d' % (d['baseline_for_next']['rule'], d['baseline_for_next']['n_runs'], d['baseline_for_next']['held_out_runs'])")"
 expect_match "table: wall_s with its CI" "regression wall_s \+[23][0-9]\.[0-9]% \(95% CI \+" "$OUT"
 html=$(cat "$T/trend.html")
 expect_match "html: trend chart" "<svg" "$html"

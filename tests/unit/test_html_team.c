@@ -104,6 +104,44 @@ static void test_confirmation_said(void **state)
     json_decref(doc);
 }
 
+/* A finding on instruction counts says what the wall and CPU time did beside it (stranger19
+ * minor 1: the lead could not see how much slower in time), as `pyscope report --text` does;
+ * its rule in words, escaped; a finding without "times" says nothing of them. */
+static void test_times_beside_counts(void **state)
+{
+    (void)state;
+    json_t *doc = hostile_doc();
+    json_t *g = json_array_get(json_object_get(json_object_get(doc, "report"), "regressions"), 0);
+    json_object_set_new(g, "metric", json_string("instructions"));
+    json_object_del(g, "function");
+    int rc;
+    char *page = render(doc, &rc);
+    assert_int_equal(rc, 0);
+    assert_null(strstr(page, "In time"));
+    free(page);
+    assert_null(html_team_times_text(g));
+    json_object_set_new(g, "times",
+                        json_pack("[{s:s, s:s, s:s, s:f, s:b}, {s:s, s:s, s:s, s:f, s:b}]",
+                                  "metric", "wall_s", "verdict", "inconclusive", "rule",
+                                  "within_noise", "change_pct", 21.94, "net_of_queueing", 1,
+                                  "metric", "cpu_s", "verdict", "regression", "rule", "significant",
+                                  "change_pct", 28.0, "net_of_queueing", 0));
+    char *text = html_team_times_text(g);
+    assert_string_equal(text, "in time: wall time +21.9% net of waiting for a CPU (inconclusive: "
+                              "within noise), CPU time +28.0% (regression)");
+    free(text);
+    json_object_set_new(json_array_get(json_object_get(g, "times"), 1), "verdict",
+                        json_string("<b>"));
+    page = render(doc, &rc);
+    assert_int_equal(rc, 0);
+    assert_non_null(strstr(page,
+                           "<p class=\"say-more\">In time: wall time +21.9% net of waiting "
+                           "for a CPU (inconclusive: within noise), CPU time +28.0% (&lt;b&gt;: "
+                           "significant)."));
+    free(page);
+    json_decref(doc);
+}
+
 /* The words `pyscope report --text` shares with the page: how a finding was confirmed and
  * when it ended, plain (the caller escapes them); nothing when there is nothing to say. */
 static void test_shared_words(void **state)
@@ -861,6 +899,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_hostile_strings_escaped),
         cmocka_unit_test(test_confirmation_said),
+        cmocka_unit_test(test_times_beside_counts),
         cmocka_unit_test(test_shared_words),
         cmocka_unit_test(test_ended_finding_not_open),
         cmocka_unit_test(test_matrix_cell_finding),

@@ -1456,6 +1456,50 @@ static void test_metric_history_held_out(void **state)
     assert_int_equal(regress_metric_history(&badrun, 1, &cand, 1, NULL, &r, NULL), -PYSCOPE_ERANGE);
 }
 
+/* The run's baseline (the raw wall time's choice) names the deciding metric's own when they
+ * differ (stranger19 minor 11: "n_runs 4, held_out []" beside a deciding metric that used 2
+ * runs and held 2 out): instruction counts that decide hold out the newest two runs of a
+ * change not yet confirmed, which the unchanged wall time keeps. */
+static void test_baseline_names_decision(void **state)
+{
+    (void)state;
+    json_t *base[7];
+    for (int i = 0; i < 7; i++) {
+        base[i] = make_synth_doc(i, 3, 1.0, 900 + (uint64_t)i, 0.8, 0, "aa");
+        add_counts(base[i], i < 5 ? 180419654 : 188718858, 3);
+    }
+    json_t *cand = make_synth_doc(60, 3, 1.0, 990, 0.8, 0, "aa");
+    add_counts(cand, 188718858, 3);
+    struct regress_options o;
+    regress_options_init(&o);
+    o.threshold = 0.01;
+    json_t *reg = regress_compare(cand, (const json_t *const *)base, 7, &o);
+    const json_t *top = json_object_get(reg, "baseline");
+    /* the wall time decides: the run's baseline is its own, nothing more to say */
+    assert_string_equal(
+        json_string_value(json_object_get(json_object_get(reg, "decision"), "metric")), "wall_s");
+    assert_null(json_object_get(top, "decision_metric"));
+    json_decref(reg);
+    o.decide_metric = "instructions";
+    reg = regress_compare(cand, (const json_t *const *)base, 7, &o);
+    top = json_object_get(reg, "baseline");
+    assert_string_equal(
+        json_string_value(json_object_get(json_object_get(reg, "decision"), "metric")),
+        "instructions");
+    const json_t *mb = json_object_get(find_metric(reg, "instructions", NULL), "baseline");
+    assert_int_equal(json_array_size(json_object_get(mb, "held_out")), 2);
+    assert_int_equal(json_array_size(json_object_get(top, "held_out")), 0);
+    assert_string_equal(json_string_value(json_object_get(top, "decision_metric")), "instructions");
+    assert_int_equal(json_integer_value(json_object_get(top, "decision_n_runs")),
+                     json_integer_value(json_object_get(mb, "n_runs")));
+    assert_true(
+        json_equal(json_object_get(top, "decision_held_out"), json_object_get(mb, "held_out")));
+    json_decref(reg);
+    json_decref(cand);
+    for (int i = 0; i < 7; i++)
+        json_decref(base[i]);
+}
+
 /* Issue 11: a deterministic +4.6% instruction regression turned "inconclusive" on the
  * next run, because the first slow run had entered the baseline. Now it stays a
  * regression until three runs make it the new level. */
@@ -1724,6 +1768,14 @@ static void test_history_change_points_contended(void **state)
     const json_t *cps = json_object_get(h, "change_points");
     assert_int_equal(json_array_size(cps), 1);
     assert_int_equal(json_integer_value(json_object_get(json_array_get(cps, 0), "index")), 6);
+    /* each run's change is the wall time net of queueing (its median includes the wait:
+     * stranger19 minor 10) and says so; the CPU time decided the run, named with its verdict */
+    const json_t *r7 = json_array_get(json_object_get(h, "runs"), 7);
+    assert_true(json_is_true(json_object_get(r7, "change_net_of_queueing")));
+    const json_t *d7 = json_object_get(r7, "decision");
+    assert_string_equal(json_string_value(json_object_get(d7, "metric")), "cpu_s");
+    assert_true(json_is_string(json_object_get(d7, "verdict")));
+    assert_true(json_is_number(json_object_get(d7, "change_pct")));
     json_decref(h);
 
     /* a quiet machine: the wall time itself, unchanged behaviour */
@@ -1740,6 +1792,9 @@ static void test_history_change_points_contended(void **state)
     assert_int_equal(json_integer_value(json_object_get(
                          json_array_get(json_object_get(h, "change_points"), 0), "index")),
                      6);
+    r7 = json_array_get(json_object_get(h, "runs"), 7);
+    assert_true(json_is_false(json_object_get(r7, "change_net_of_queueing")));
+    assert_null(json_object_get(r7, "decision"));
     json_decref(h);
     for (int i = 0; i < N; i++)
         json_decref(docs[i]);
@@ -2214,6 +2269,7 @@ int main(void)
         cmocka_unit_test(test_select_stats_centres_of),
         cmocka_unit_test(test_metric_history_held_out),
         cmocka_unit_test(test_check_local_deterministic_change),
+        cmocka_unit_test(test_baseline_names_decision),
         cmocka_unit_test(test_contention_assess),
         cmocka_unit_test(test_compare_contended),
         cmocka_unit_test(test_why_net_of_wait),
