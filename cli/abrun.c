@@ -283,9 +283,9 @@ static int abrun_turn(const struct abrun_opts *o, struct abrun_side *s)
 
 /*
  * Whether res's decision (or metric's verdict, when metric is not NULL) is open for want
- * of runs: inconclusive because the change is within the noise, not significant or its
- * interval spans no change (more pairs narrow all three). Inconclusive for other reasons,
- * or decided: no.
+ * of runs: inconclusive because the change is within the noise, not significant, or its
+ * interval spans no change or reaches beyond the threshold (more pairs narrow all four).
+ * Inconclusive for other reasons, or decided: no.
  */
 static bool abrun_open(const json_t *res, const char *metric)
 {
@@ -307,7 +307,8 @@ static bool abrun_open(const json_t *res, const char *metric)
         return false;
     return strcmp(rule, regress_rule_name(REGRESS_RULE_WITHIN_NOISE)) == 0 ||
            strcmp(rule, regress_rule_name(REGRESS_RULE_NOT_SIGNIFICANT)) == 0 ||
-           strcmp(rule, regress_rule_name(REGRESS_RULE_CI_SPANS_ZERO)) == 0;
+           strcmp(rule, regress_rule_name(REGRESS_RULE_CI_SPANS_ZERO)) == 0 ||
+           strcmp(rule, regress_rule_name(REGRESS_RULE_CI_BEYOND_THRESHOLD)) == 0;
 }
 
 int abrun_rounds(const struct abrun_opts *o, struct abrun_side side[2], json_t **res, long *rounds,

@@ -1525,8 +1525,9 @@ static void gather_release(struct gather_ctx *g)
 
 /*
  * Decide metric m of series s the cheap way when it can be done exactly:
- * a change within the threshold (under a noise floor no wider) is no_change
- * whatever the CI, so only the U test's p-value (for the batch's BH family) is computed; anything
+ * a change within the threshold (under a noise floor no wider) whose samples all lie
+ * within the threshold of each other's side (so the CI does too) is no_change, so only
+ * the U test's p-value (for the batch's BH family) is computed; anything
  * else goes through regress_metric(). Returns a new metric object ({"metric", "verdict", "mode",
  * "p_value", "baseline_median", "candidate_median"}) or NULL when the metric cannot be compared, as
  * lib/regress would decide.
@@ -1602,11 +1603,20 @@ static json_t *quick_metric(const struct qseries *s, int m, const struct regress
     free(st);
     json_t *obj = NULL;
     /* within the threshold, under a known noise floor (enough baseline runs) that could
-     * have shown such a change; a wider floor, too few runs or exact samples are for
-     * regress_metric_runs() below, which says so as lib/regress's regress_decide() does */
+     * have shown such a change, and with every sample ratio inside the threshold: a
+     * bootstrap median ratio lies between min(cand)/max(base) and max(cand)/min(base), so
+     * the 95% CI is inside [-T, +T] too, as regress_decide()'s equivalence test asks,
+     * without its 2000 resamples. A wider floor, too few runs, exact samples or a wider
+     * sample range are for regress_metric_runs() below, which decides as regress_decide(). */
     size_t need = regress_runs_needed(o->min_baseline_runs > 0 ? (size_t)o->min_baseline_runs : 0);
+    double blo = INFINITY, bhi = 0, clo = INFINITY, chi = 0;
+    for (size_t k = 0; k < nb; k++)
+        blo = fmin(blo, base[k]), bhi = fmax(bhi, base[k]);
+    for (size_t k = 0; k < nc; k++)
+        clo = fmin(clo, cand[k]), chi = fmax(chi, cand[k]);
+    bool ci_inside = blo > 0 && chi / blo - 1 <= o->threshold && clo / bhi - 1 >= -o->threshold;
     if (mb > 0 && fabs(100 * (mc / mb - 1)) <= 100 * o->threshold && n_sel >= need && noise >= 0 &&
-        noise <= 100 * o->threshold) {
+        noise <= 100 * o->threshold && ci_inside) {
         struct stats_mwu mwu;
         bool statistical = stats_mannwhitney_min_p(nb, nc) < o->alpha;
         stats_mannwhitney(base, nb, cand, nc, &mwu);

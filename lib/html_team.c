@@ -1295,6 +1295,11 @@ static const char *const UNSETTLED_RULES[][3] = {
      "more repeats narrow the noise: <code>repeat = N</code> for the script in the suite file, "
      "or <code>pyscope submit --repeat N</code> for every script; a floor wider than the "
      "threshold night after night asks for a quieter host or a wider <code>threshold</code>"},
+    {"ci_beyond_threshold",
+     "the change is within the threshold, but its 95% interval reaches beyond it: a change "
+     "larger than the threshold is not ruled out",
+     "more repeats narrow the interval: <code>repeat = N</code> in the suite file, or "
+     "<code>pyscope submit --repeat N</code>"},
     {"ci_spans_zero", "the change's 95% interval includes no change",
      "more repeats: <code>repeat = N</code> in the suite file, or <code>pyscope submit --repeat "
      "N</code>"},

@@ -70,6 +70,8 @@ const char *regress_rule_name(enum regress_rule rule)
         return "beyond_noise";
     case REGRESS_RULE_CONTENDED:
         return "contended";
+    case REGRESS_RULE_CI_BEYOND_THRESHOLD:
+        return "ci_beyond_threshold";
     case REGRESS_RULE_WITHIN_THRESHOLD:
     default:
         return "within_threshold";
@@ -523,9 +525,17 @@ void regress_decide(struct regress_result *r, double alpha)
     r->verdict = REGRESS_INCONCLUSIVE;
     /* "no change" is a claim: it needs runs that could have shown a change of T. Exact
      * samples could; otherwise only a known noise floor (enough baseline runs) no wider
-     * than T: a wider one makes it within_noise, too few runs insufficient_history. */
-    if (mag <= t &&
-        (r->deterministic || (r->n_runs >= need && r->has_noise && r->noise_pct <= t))) {
+     * than T: a wider one makes it within_noise, too few runs insufficient_history. And
+     * the claim is an equivalence test (like TOST): the 95% CI must lie inside [-T, +T],
+     * ruling out a change of T either way; a CI reaching past it (or none) leaves a change
+     * of T possible: inconclusive, never "no change" (a +20% slowdown measured +9.7%, CI
+     * +9.7% ... +14.8%, noise floor 8.65%, T 10%, was once called unchanged). */
+    bool sees_t = r->n_runs >= need && r->has_noise && r->noise_pct <= t;
+    if (mag <= t && !r->deterministic && sees_t &&
+        !(r->has_ci && r->ci_low_pct >= -t && r->ci_high_pct <= t)) {
+        r->rule = REGRESS_RULE_CI_BEYOND_THRESHOLD;
+        r->hint = r->n_cand < 10 ? REGRESS_HINT_REPEAT : REGRESS_HINT_CI_WIDE;
+    } else if (mag <= t && (r->deterministic || sees_t)) {
         r->verdict = REGRESS_NO_CHANGE;
         r->rule = REGRESS_RULE_WITHIN_THRESHOLD;
     } else if (r->deterministic) {
@@ -558,10 +568,10 @@ const char *regress_reason(const struct regress_result *r, char *buf, size_t siz
         if (r->deterministic)
             snprintf(buf, size, "%+.2f%% is within the %.3g%% threshold (exact samples)",
                      r->change_pct, r->threshold_pct);
-        else if (r->has_noise)
+        else if (r->has_noise && r->has_ci)
             snprintf(buf, size,
-                     "%+.2f%% is within the %.3g%% threshold (noise floor ±%.2f%%, %zu baseline "
-                     "runs)",
+                     "%+.2f%% and its 95%% CI are within the %.3g%% threshold (noise floor "
+                     "±%.2f%%, %zu baseline runs)",
                      r->change_pct, r->threshold_pct, r->noise_pct, r->n_runs);
         else
             snprintf(buf, size, "%+.2f%% is within the %.3g%% threshold", r->change_pct,
@@ -608,6 +618,19 @@ const char *regress_reason(const struct regress_result *r, char *buf, size_t siz
         break;
     case REGRESS_RULE_CONTENDED:
         snprintf(buf, size, "wall time mostly spent waiting for a CPU: not comparable");
+        break;
+    case REGRESS_RULE_CI_BEYOND_THRESHOLD:
+        if (r->has_ci)
+            snprintf(buf, size,
+                     "%+.2f%% is within the %.3g%% threshold, but the 95%% CI %+.1f%% … %+.1f%% "
+                     "reaches beyond it: a change of more than %.3g%% is not ruled out",
+                     r->change_pct, r->threshold_pct, r->ci_low_pct, r->ci_high_pct,
+                     r->threshold_pct);
+        else
+            snprintf(buf, size,
+                     "%+.2f%% is within the %.3g%% threshold, but no confidence interval could "
+                     "be computed: a change of more than %.3g%% is not ruled out",
+                     r->change_pct, r->threshold_pct, r->threshold_pct);
         break;
     }
     return buf;

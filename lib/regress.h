@@ -28,8 +28,14 @@
  * Evidence, checked in this order; the first rule that applies decides, and
  * regress_result.rule names it (JSON "rule", with a sentence in "reason"):
  *   |change| <= T, and either the samples are exact (deterministic, below) or
- *   there are at least min_baseline_runs baseline runs and their noise floor <= T
- *                                           -> no_change      (within_threshold)
+ *   there are at least min_baseline_runs baseline runs, their noise floor <= T
+ *   and the 95% CI lies inside [-T, +T]     -> no_change      (within_threshold)
+ *   |change| <= T with enough runs and a noise floor <= T, but no CI or a CI
+ *   reaching beyond -T or +T                -> inconclusive   (ci_beyond_threshold)
+ *   ("no change" is an equivalence test, like TOST: the interval must rule out a
+ *   change of T either way, not merely fail to show one; a +20% slowdown measured
+ *   +9.7%, 95% CI +9.7% ... +14.8%, under T = 10% was once called "no change".
+ *   The 95% interval is two one-sided tests at 2.5% each.)
  *   (|change| <= T under a noise floor > T falls through to within_noise below, and
  *   with too few baseline runs to insufficient_history: such runs could not have
  *   shown a change of T, or cannot tell, so "no change" would be a guess)
@@ -115,6 +121,7 @@ enum regress_rule {
     REGRESS_RULE_SIGNIFICANT,          /* regression / improvement, statistical mode */
     REGRESS_RULE_BEYOND_NOISE,         /* regression / improvement, threshold mode */
     REGRESS_RULE_CONTENDED,            /* inconclusive: wall time mostly waiting for a CPU */
+    REGRESS_RULE_CI_BEYOND_THRESHOLD,  /* inconclusive: within T, but the CI reaches beyond T */
 };
 
 /* "within_threshold", "deterministic", ... (static). */
@@ -143,6 +150,7 @@ static inline size_t regress_runs_needed(size_t min_baseline_runs)
 #define REGRESS_HINT_NOT_SIGNIFICANT "not statistically significant; rerun to confirm"
 #define REGRESS_HINT_HISTORY         "too little history to tell a change from noise; keep running"
 #define REGRESS_HINT_CONTENDED       "the machine was busy; rerun when it is quieter"
+#define REGRESS_HINT_CI_WIDE         "more repeats narrow the interval; rerun to confirm"
 
 /*
  * A run shorter than this (median wall seconds) is mostly interpreter start-up

@@ -506,6 +506,39 @@ static void test_inconclusive_grouped(void **state)
     json_decref(doc);
 }
 
+/* A change within the threshold whose 95% interval reaches beyond it (issue 11, point 2) is
+ * inconclusive by rule ci_beyond_threshold: the fold says what that means and what settles it
+ * on a farm, not the generic words of an unknown rule. */
+static void test_inconclusive_ci_beyond_threshold(void **state)
+{
+    (void)state;
+    json_t *doc = hostile_doc();
+    json_t *rep = json_object_get(doc, "report");
+    json_object_set_new(
+        rep, "inconclusive",
+        json_pack("[{s:I, s:s, s:s, s:s, s:b, s:s, s:s, s:s, s:{s:f}}]", "batch_id", (json_int_t)3,
+                  "script", "pool.py", "host", "host-b", "python_build", "3.11", "confirmed", 0,
+                  "metric", "cpu_s", "rule", "ci_beyond_threshold", "reason",
+                  "+9.70% is within the 10% threshold, but the 95% CI +9.7% … +14.8% reaches "
+                  "beyond it: a change of more than 10% is not ruled out",
+                  "detail", "change_pct", 9.7));
+    json_object_set_new(rep, "inconclusive_counts",
+                        json_pack("{s:I, s:I, s:I, s:[{s:s, s:I, s:I}]}", "rows", (json_int_t)1,
+                                  "series", (json_int_t)1, "hosts", (json_int_t)1, "by_rule",
+                                  "rule", "ci_beyond_threshold", "rows", (json_int_t)1, "series",
+                                  (json_int_t)1));
+    int rc;
+    char *page = render(doc, &rc);
+    assert_int_equal(rc, 0);
+    const char *fold = strstr(page, "<details class=\"rule\" data-rule=\"ci_beyond_threshold\">");
+    assert_non_null(fold);
+    assert_non_null(strstr(fold, "<b>ci_beyond_threshold</b> (1 series): the change is within "
+                                 "the threshold, but its 95% interval reaches beyond it"));
+    assert_non_null(strstr(fold, "<code>repeat = N</code>"));
+    free(page);
+    json_decref(doc);
+}
+
 /* Issue 11: series not yet judged (too little history, no change beyond the threshold) are
  * counted on one line, listed folded with each one's night and baseline nights (stranger19
  * M1); a re-run that dismissed a suspect night is listed with
@@ -910,6 +943,7 @@ int main(void)
         cmocka_unit_test(test_ongoing_nights),
         cmocka_unit_test(test_inconclusive_reasons),
         cmocka_unit_test(test_inconclusive_grouped),
+        cmocka_unit_test(test_inconclusive_ci_beyond_threshold),
         cmocka_unit_test(test_sizes_name_their_metric),
         cmocka_unit_test(test_not_judged_and_dismissed),
         cmocka_unit_test(test_wrong_types_show_dashes),

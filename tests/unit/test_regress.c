@@ -83,9 +83,9 @@ static struct regress_result decided_base(void)
     return r;
 }
 
-/* Decide r and check its verdict, rule and hint (NULL: none). */
+/* Decide r and check its verdict, rule, hint (NULL: none) and reason (NULL: any). */
 static void expect(struct regress_result r, double alpha, enum regress_verdict v,
-                   enum regress_rule rule, const char *hint, int line)
+                   enum regress_rule rule, const char *hint, const char *reason, int line)
 {
     regress_decide(&r, alpha);
     char why[256];
@@ -97,8 +97,11 @@ static void expect(struct regress_result r, double alpha, enum regress_verdict v
         fail_msg("line %d: hint \"%s\", expected \"%s\"", line, r.hint ? r.hint : "(none)",
                  hint ? hint : "(none)");
     assert_true(why[0] != '\0');
+    if (reason && strcmp(why, reason) != 0)
+        fail_msg("line %d: reason \"%s\", expected \"%s\"", line, why, reason);
 }
-#define EXPECT(r, alpha, v, rule, hint) expect(r, alpha, v, rule, hint, __LINE__)
+#define EXPECT(r, alpha, v, rule, hint)      expect(r, alpha, v, rule, hint, NULL, __LINE__)
+#define EXPECT_WHY(r, v, rule, hint, reason) expect(r, 0.05, v, rule, hint, reason, __LINE__)
 
 static void test_decide_statistical_rules(void **state)
 {
@@ -109,12 +112,25 @@ static void test_decide_statistical_rules(void **state)
     r.change_pct = -10, r.ci_low_pct = -14, r.ci_high_pct = -6;
     EXPECT(r, 0.05, REGRESS_IMPROVEMENT, REGRESS_RULE_SIGNIFICANT, NULL);
 
-    /* within the threshold: no change, however significant (the threshold itself too) */
+    /* within the threshold: no change, however significant (the threshold itself too),
+     * when the 95% CI lies inside +-T as well (an equivalence test) */
+    r = decided_base();
+    r.change_pct = 4.9, r.ci_low_pct = 1, r.ci_high_pct = 5;
+    EXPECT(r, 0.05, REGRESS_NO_CHANGE, REGRESS_RULE_WITHIN_THRESHOLD, NULL);
+    r.change_pct = -5.0, r.ci_low_pct = -5, r.ci_high_pct = -1;
+    EXPECT(r, 0.05, REGRESS_NO_CHANGE, REGRESS_RULE_WITHIN_THRESHOLD, NULL);
+    /* ... but a CI reaching past -T or +T does not rule out a change of T: inconclusive
+     * (decided_base()'s CI +6% ... +14% lies wholly beyond T: this was "no change") */
     r = decided_base();
     r.change_pct = 4.9;
-    EXPECT(r, 0.05, REGRESS_NO_CHANGE, REGRESS_RULE_WITHIN_THRESHOLD, NULL);
-    r.change_pct = -5.0;
-    EXPECT(r, 0.05, REGRESS_NO_CHANGE, REGRESS_RULE_WITHIN_THRESHOLD, NULL);
+    EXPECT(r, 0.05, REGRESS_INCONCLUSIVE, REGRESS_RULE_CI_BEYOND_THRESHOLD, REGRESS_HINT_CI_WIDE);
+    r.change_pct = -4.9, r.ci_low_pct = -5.1, r.ci_high_pct = 0;
+    EXPECT(r, 0.05, REGRESS_INCONCLUSIVE, REGRESS_RULE_CI_BEYOND_THRESHOLD, REGRESS_HINT_CI_WIDE);
+    r.n_cand = 3;
+    EXPECT(r, 0.05, REGRESS_INCONCLUSIVE, REGRESS_RULE_CI_BEYOND_THRESHOLD, REGRESS_HINT_REPEAT);
+    r.has_ci = false; /* no interval, no equivalence shown */
+    EXPECT(r, 0.05, REGRESS_INCONCLUSIVE, REGRESS_RULE_CI_BEYOND_THRESHOLD, REGRESS_HINT_REPEAT);
+    r = decided_base();
     /* ... but not under a noise floor wider than the threshold: runs that could not have shown
      * a change of 5% cannot say there was none (a +30% slowdown measured +3% under load, noise
      * 54%, was once called "no change") */
@@ -122,7 +138,7 @@ static void test_decide_statistical_rules(void **state)
     EXPECT(r, 0.05, REGRESS_INCONCLUSIVE, REGRESS_RULE_WITHIN_NOISE, REGRESS_HINT_NOISE);
     r.change_pct = -0.5, r.noise_pct = 5.1;
     EXPECT(r, 0.05, REGRESS_INCONCLUSIVE, REGRESS_RULE_WITHIN_NOISE, REGRESS_HINT_NOISE);
-    r.noise_pct = 5.0; /* a floor at the threshold still sees a change of T */
+    r.noise_pct = 5.0, r.ci_low_pct = -3, r.ci_high_pct = 2; /* a floor at T still sees T */
     EXPECT(r, 0.05, REGRESS_NO_CHANGE, REGRESS_RULE_WITHIN_THRESHOLD, NULL);
 
     /* beyond the threshold but within the noise floor, either way */
@@ -188,6 +204,70 @@ static void test_decide_statistical_rules(void **state)
     EXPECT(r, 0.05, REGRESS_NO_CHANGE, REGRESS_RULE_WITHIN_THRESHOLD, NULL);
 }
 
+/* "No change" is an equivalence test (issue 11, point 2): within the threshold is not enough,
+ * the 95% CI must rule out a change of T either way. truth.sh on truth-fresh (2 cores, load
+ * ~10) injected +20% into pool.py and measured +9.7%, 95% CI +9.7% ... +14.8%, noise floor
+ * +-8.65%, T 10%: that was "no change"; it is inconclusive. */
+static void test_decide_equivalence(void **state)
+{
+    (void)state;
+    struct regress_result r = decided_base();
+    r.threshold_pct = 10;
+    r.n_runs = 6, r.n_cand = 2, r.noise_pct = 8.65;
+    r.change_pct = 9.7, r.ci_low_pct = 9.7, r.ci_high_pct = 14.8, r.p_value = 0.03;
+    EXPECT_WHY(r, REGRESS_INCONCLUSIVE, REGRESS_RULE_CI_BEYOND_THRESHOLD, REGRESS_HINT_REPEAT,
+               "+9.70% is within the 10% threshold, but the 95% CI +9.7% … +14.8% reaches "
+               "beyond it: a change of more than 10% is not ruled out");
+    assert_string_equal(regress_rule_name(REGRESS_RULE_CI_BEYOND_THRESHOLD), "ci_beyond_threshold");
+    /* mirrored, and in threshold mode (too few samples for the U test) alike */
+    r.change_pct = -9.7, r.ci_low_pct = -14.8, r.ci_high_pct = -9.7;
+    EXPECT(r, 0.05, REGRESS_INCONCLUSIVE, REGRESS_RULE_CI_BEYOND_THRESHOLD, REGRESS_HINT_REPEAT);
+    r.statistical = false, r.p_value = 1;
+    EXPECT(r, 0.05, REGRESS_INCONCLUSIVE, REGRESS_RULE_CI_BEYOND_THRESHOLD, REGRESS_HINT_REPEAT);
+    /* a CI inside +-T (its ends included): no change */
+    r.change_pct = 9.7, r.ci_low_pct = -10, r.ci_high_pct = 10;
+    EXPECT(r, 0.05, REGRESS_NO_CHANGE, REGRESS_RULE_WITHIN_THRESHOLD, NULL);
+    r.statistical = true, r.p_value = 0.03, r.ci_low_pct = 2, r.ci_high_pct = 9.9;
+    EXPECT(r, 0.05, REGRESS_NO_CHANGE, REGRESS_RULE_WITHIN_THRESHOLD, NULL);
+    r.ci_high_pct = 10.01;
+    EXPECT(r, 0.05, REGRESS_INCONCLUSIVE, REGRESS_RULE_CI_BEYOND_THRESHOLD, REGRESS_HINT_REPEAT);
+    /* exact samples: as before, the change itself is the evidence */
+    r.deterministic = true, r.ci_low_pct = 9.7, r.ci_high_pct = 14.8;
+    EXPECT(r, 0.05, REGRESS_NO_CHANGE, REGRESS_RULE_WITHIN_THRESHOLD, NULL);
+    /* the rules before it still decide first: a floor wider than T, too few runs */
+    r.deterministic = false, r.noise_pct = 12;
+    EXPECT(r, 0.05, REGRESS_INCONCLUSIVE, REGRESS_RULE_WITHIN_NOISE, REGRESS_HINT_NOISE);
+    r.noise_pct = 8.65, r.n_runs = 2;
+    EXPECT(r, 0.05, REGRESS_INCONCLUSIVE, REGRESS_RULE_INSUFFICIENT_HISTORY, REGRESS_HINT_HISTORY);
+
+    /* from samples: five steady baseline runs, a candidate whose median is +9% but whose
+     * repeats spread to +18%: the interval reaches past T = 10% */
+    static const double b[5][5] = {{0.99, 1.00, 1.00, 1.01, 1.00},
+                                   {1.00, 0.99, 1.01, 1.00, 1.00},
+                                   {1.01, 1.00, 0.99, 1.00, 1.01},
+                                   {1.00, 1.00, 1.01, 0.99, 1.00},
+                                   {0.99, 1.01, 1.00, 1.00, 1.00}};
+    static const double wide[5] = {1.02, 1.05, 1.09, 1.14, 1.18};
+    static const double tight[5] = {1.08, 1.085, 1.09, 1.09, 1.095};
+    struct regress_run runs[5];
+    for (int i = 0; i < 5; i++)
+        runs[i] = (struct regress_run){b[i], 5};
+    struct regress_options opt;
+    regress_options_init(&opt);
+    opt.threshold = 0.10;
+    struct regress_result m;
+    assert_int_equal(regress_metric(runs, 5, wide, 5, &opt, &m), 0);
+    assert_true(fabs(m.change_pct - 9) < 0.01 && m.has_noise && m.noise_pct <= 10);
+    assert_true(m.has_ci && m.ci_high_pct > 10);
+    assert_int_equal(m.verdict, REGRESS_INCONCLUSIVE);
+    assert_int_equal(m.rule, REGRESS_RULE_CI_BEYOND_THRESHOLD);
+    /* the same median, repeats that agree: no change (CI +8% ... +9.5%) */
+    assert_int_equal(regress_metric(runs, 5, tight, 5, &opt, &m), 0);
+    assert_true(fabs(m.change_pct - 9) < 0.01 && m.has_ci && m.ci_high_pct <= 10);
+    assert_int_equal(m.verdict, REGRESS_NO_CHANGE);
+    assert_int_equal(m.rule, REGRESS_RULE_WITHIN_THRESHOLD);
+}
+
 /* Threshold mode: too few samples for the U test, so the prediction bound and the CI decide. */
 static void test_decide_threshold_rules(void **state)
 {
@@ -203,9 +283,11 @@ static void test_decide_threshold_rules(void **state)
     EXPECT(r, 0.05, REGRESS_IMPROVEMENT, REGRESS_RULE_BEYOND_NOISE, NULL);
     r.noise_pct = 8;
     EXPECT(r, 0.05, REGRESS_INCONCLUSIVE, REGRESS_RULE_WITHIN_NOISE, REGRESS_HINT_NOISE);
-    r.change_pct = 4;
+    r.change_pct = 4, r.ci_low_pct = 3, r.ci_high_pct = 5;
     r.noise_pct = 1;
     EXPECT(r, 0.05, REGRESS_NO_CHANGE, REGRESS_RULE_WITHIN_THRESHOLD, NULL);
+    r.ci_low_pct = -8, r.ci_high_pct = -4; /* the interval reaches past -T */
+    EXPECT(r, 0.05, REGRESS_INCONCLUSIVE, REGRESS_RULE_CI_BEYOND_THRESHOLD, REGRESS_HINT_REPEAT);
     /* beyond the bound but the CI reaches 0 */
     r.change_pct = 9, r.noise_pct = 3, r.ci_low_pct = -1, r.ci_high_pct = 12;
     EXPECT(r, 0.05, REGRESS_INCONCLUSIVE, REGRESS_RULE_CI_SPANS_ZERO, REGRESS_HINT_REPEAT);
@@ -234,26 +316,24 @@ static void test_decide_threshold_rules(void **state)
     EXPECT(r, 0.05, REGRESS_INCONCLUSIVE, REGRESS_RULE_INSUFFICIENT_HISTORY, REGRESS_HINT_HISTORY);
     r.n_runs = 4, r.min_runs = 5, r.has_noise = true, r.noise_pct = 2;
     EXPECT(r, 0.05, REGRESS_INCONCLUSIVE, REGRESS_RULE_INSUFFICIENT_HISTORY, REGRESS_HINT_HISTORY);
-    /* enough runs and a noise floor within the threshold: no change, and the reason says
-     * both (a ✓ line ends with it) */
+    /* enough runs and a noise floor within the threshold, but D5's CI -11.0% ... +41.6%
+     * rules out no change of 5%: inconclusive, and the reason says why */
     r.n_runs = 3, r.min_runs = 3, r.noise_pct = 4.5;
-    EXPECT(r, 0.05, REGRESS_NO_CHANGE, REGRESS_RULE_WITHIN_THRESHOLD, NULL);
-    {
-        char nc[256];
-        regress_decide(&r, 0.05);
-        assert_string_equal(regress_reason(&r, nc, sizeof(nc)),
-                            "+2.96% is within the 5% threshold (noise floor ±4.50%, 3 baseline "
-                            "runs)");
-    }
-    /* exact samples can show any change from one earlier run: no change, said so */
+    EXPECT_WHY(r, REGRESS_INCONCLUSIVE, REGRESS_RULE_CI_BEYOND_THRESHOLD, REGRESS_HINT_REPEAT,
+               "+2.96% is within the 5% threshold, but the 95% CI -11.0% … +41.6% reaches "
+               "beyond it: a change of more than 5% is not ruled out");
+    /* a CI inside the threshold too: no change, and the reason says all three (a ✓ line
+     * ends with it) */
+    r.ci_low_pct = -1.5, r.ci_high_pct = 4.9;
+    EXPECT_WHY(r, REGRESS_NO_CHANGE, REGRESS_RULE_WITHIN_THRESHOLD, NULL,
+               "+2.96% and its 95% CI are within the 5% threshold (noise floor ±4.50%, 3 "
+               "baseline runs)");
+    r.ci_low_pct = -11.0, r.ci_high_pct = 41.6;
+    /* exact samples can show any change from one earlier run: no change, said so, whatever
+     * the pooled CI (the equivalence test is for samples that vary) */
     r.n_runs = 1, r.has_noise = false, r.deterministic = true;
-    EXPECT(r, 0.05, REGRESS_NO_CHANGE, REGRESS_RULE_WITHIN_THRESHOLD, NULL);
-    {
-        char nc[256];
-        regress_decide(&r, 0.05);
-        assert_string_equal(regress_reason(&r, nc, sizeof(nc)),
-                            "+2.96% is within the 5% threshold (exact samples)");
-    }
+    EXPECT_WHY(r, REGRESS_NO_CHANGE, REGRESS_RULE_WITHIN_THRESHOLD, NULL,
+               "+2.96% is within the 5% threshold (exact samples)");
 
     /* issue 11's local case: 1 baseline run x --repeat 3, CPU time +17.8%, 95% CI
      * -2.5% ... +23.5%, p = 0.2 (threshold mode): never a regression, and it says why */
@@ -1828,7 +1908,7 @@ static void test_contention_assess(void **state)
     /* contaminated: the verdict is that of the net wall times (not CPU-bound) ... */
     struct regress_result w = decided_base(), net = decided_base();
     regress_decide(&w, 0.05);
-    net.change_pct = 1;
+    net.change_pct = 1, net.ci_low_pct = -1, net.ci_high_pct = 3;
     regress_decide(&net, 0.05);
     assert_int_equal(w.verdict, REGRESS_REGRESSION);
     regress_contention_assess(base, 3, &io, 1, &c);
@@ -2247,6 +2327,7 @@ int main(void)
         cmocka_unit_test(test_decide_statistical_rules),
         cmocka_unit_test(test_history_change_points_contended),
         cmocka_unit_test(test_decide_threshold_rules),
+        cmocka_unit_test(test_decide_equivalence),
         cmocka_unit_test(test_metric_statistical_shift),
         cmocka_unit_test(test_options_fallback),
         cmocka_unit_test(test_metric_noise_floor),
