@@ -50,8 +50,7 @@ static void make_base(struct synth *s, size_t n_runs, size_t k, double level, do
             level * (1 + spread * ((double)i - (double)(n_runs - 1) / 2) / (double)n_runs);
         for (size_t j = 0; j < k; j++)
             s->x[i][j] = run_level * (1 + jitter * unif(&r));
-        s->runs[i].x = s->x[i];
-        s->runs[i].n = k;
+        s->runs[i] = (struct regress_run){s->x[i], k};
     }
 }
 
