@@ -118,7 +118,9 @@ static struct regress_run *runs_of(const json_t *const *docs, size_t n, const ch
         if (!v)
             continue;
         (*store)[*n_runs] = v;
-        r[(*n_runs)++] = (struct regress_run){v, k};
+        bool inexact = !key && strcmp(name, HISTORY_METRIC_INSTRUCTIONS) == 0 &&
+                       !history_instructions_exact(docs[i]);
+        r[(*n_runs)++] = (struct regress_run){v, k, inexact};
     }
     return r;
 }
@@ -243,6 +245,7 @@ static void runs_range(const struct regress_run *r, size_t n, double *lo, double
 
 /* Why instruction counts (name) went to rule: "counts differ between runs (base LO … HI,
  * head LO … HI), so the exact rule does not apply: compared with the paired rule; "
+ * (or, when a run's counts are marked inexact, that the script ran several threads)
  * into buf; "" for any other metric or a function's. */
 static void counts_differ(const char *name, const char *key, const struct regress_run *br,
                           size_t nb, const struct regress_run *hr, size_t nh, const char *rule,
@@ -251,6 +254,18 @@ static void counts_differ(const char *name, const char *key, const struct regres
     buf[0] = '\0';
     if (key || strcmp(name, HISTORY_METRIC_INSTRUCTIONS) != 0)
         return;
+    bool threads = false;
+    for (size_t i = 0; i < nb; i++)
+        threads |= br[i].inexact;
+    for (size_t i = 0; i < nh; i++)
+        threads |= hr[i].inexact;
+    if (threads) {
+        snprintf(buf, size,
+                 "the script ran several Python threads, whose counts vary with the machine's "
+                 "load, so the exact rule does not apply: compared with the %s rule; ",
+                 rule);
+        return;
+    }
     double blo, bhi, hlo, hhi;
     runs_range(br, nb, &blo, &bhi);
     runs_range(hr, nh, &hlo, &hhi);

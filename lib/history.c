@@ -266,10 +266,16 @@ char *history_instructions_text(const json_t *doc)
     char runs[48] = "";
     if (n > 1)
         snprintf(runs, sizeof(runs), "median of %zu runs; ", n);
-    return xasprintf("%.1f M (%s%s, PYTHONHASHSEED=%.40s)%s", med / 1e6, runs,
+    return xasprintf("%.1f M (%s%s, PYTHONHASHSEED=%.40s)%s%s", med / 1e6, runs,
                      tool ? tool : "cachegrind", seed ? seed : "?",
                      history_instructions_children(doc) ? "; " HISTORY_INSTRUCTIONS_CHILDREN_NOTE
-                                                        : "");
+                                                        : "",
+                     history_instructions_exact(doc) ? "" : "; " HISTORY_INSTRUCTIONS_THREADS_NOTE);
+}
+
+bool history_instructions_exact(const json_t *doc)
+{
+    return !json_is_false(json_object_get(json_object_get(doc, "instructions"), "exact"));
 }
 
 bool history_instructions_children(const json_t *doc)

@@ -148,7 +148,8 @@ double *history_samples(const json_t *doc, const char *metric, size_t *n);
  * counts in millions and how they were made, e.g. "298.7 M (cachegrind,
  * PYTHONHASHSEED=0)", with "median of N runs; " before "cachegrind" when
  * there are several, and "; " HISTORY_INSTRUCTIONS_CHILDREN_NOTE after when
- * its "instructions" object has that note. Returns a new string (caller frees),
+ * its "instructions" object has that note, "; " HISTORY_INSTRUCTIONS_THREADS_NOTE when
+ * its counts are not exact (history_instructions_exact). Returns a new string (caller frees),
  * or NULL when doc has no counts. The text may hold the user's PYTHONHASHSEED:
  * escape it.
  */
@@ -161,5 +162,18 @@ char *history_instructions_text(const json_t *doc);
 
 /* Whether doc's (borrowed) "instructions" object has HISTORY_INSTRUCTIONS_CHILDREN_NOTE. */
 bool history_instructions_children(const json_t *doc);
+
+/* What the reports add to the counts of a script that ran several Python threads
+ * (its "instructions" object has "exact": false). */
+#define HISTORY_INSTRUCTIONS_THREADS_NOTE                                                          \
+    "the script ran several Python threads: its counts vary with the machine's load (GIL "         \
+    "hand-offs are timed), so they are judged as times are, not as exact counts"
+
+/*
+ * Whether doc's (borrowed) counts can be judged exact: false when its "instructions"
+ * object says "exact": false (pyscope-run: the script ran several Python threads), true
+ * otherwise (documents from before the field: as they were judged).
+ */
+bool history_instructions_exact(const json_t *doc);
 
 #endif

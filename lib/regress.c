@@ -251,12 +251,15 @@ int regress_centres_of(const double *run_st, size_t n_runs, const struct regress
 }
 
 /* True when every sample of runs[] lies within REGRESS_DETERMINISTIC_SPREAD of their
- * median (at least 2 samples; samples already checked). */
+ * median (at least 2 samples; samples already checked) and no run is inexact. */
 static bool runs_exact(const struct regress_run *runs, size_t n_runs, size_t n)
 {
     if (n < 2)
         return false;
     double lo = INFINITY, hi = -INFINITY;
+    for (size_t i = 0; i < n_runs; i++)
+        if (runs[i].inexact)
+            return false;
     for (size_t i = 0; i < n_runs; i++)
         for (size_t j = 0; j < runs[i].n; j++) {
             lo = fmin(lo, runs[i].x[j]);
@@ -883,6 +886,14 @@ static size_t spec_samples(const json_t *doc, const struct metric_spec *m, struc
     return strcmp(m->name, NET_WALL) == 0 ? net_samples(doc, d) : run_samples(doc, m->name, d);
 }
 
+/* Whether m's samples of doc may vary for the same code (instruction counts of a
+ * threaded script: history_instructions_exact). */
+static bool spec_inexact(const json_t *doc, const struct metric_spec *m)
+{
+    return !m->function && strcmp(m->name, HISTORY_METRIC_INSTRUCTIONS) == 0 &&
+           !history_instructions_exact(doc);
+}
+
 static json_t *doc_id(const json_t *doc)
 {
     const char *id = json_string_value(json_object_get(doc, "id"));
@@ -985,8 +996,10 @@ static struct regress_run *read_runs(const json_t *const *base, size_t first, si
     size_t n = end - first;
     struct regress_run *runs = xcalloc(n ? n : 1, sizeof(*runs));
     for (size_t i = first; i < end; i++)
-        if (!only || (i >= only->first && i < only->end) || i >= only->held_first)
+        if (!only || (i >= only->first && i < only->end) || i >= only->held_first) {
             runs[i - first].n = spec_samples(base[i], m, all);
+            runs[i - first].inexact = spec_inexact(base[i], m);
+        }
     /* the array has moved while it grew: point into it only now */
     for (size_t i = 0, off = 0; i < n; i++) {
         runs[i].x = all->v ? all->v + off : NULL; /* no samples at all: all->v is NULL */
@@ -1120,12 +1133,12 @@ static json_t *compare_metric(const json_t *cand, const json_t *const *base, siz
     struct regress_baseline sel;
     json_t *obj = NULL;
     int rc;
+    struct regress_run cr = {c.v, c.n, spec_inexact(cand, m)};
     if (fixed) {
         sel = *fixed;
-        rc = regress_metric_runs(runs + sel.first, sel.end - sel.first,
-                                 &(struct regress_run){c.v, c.n}, 1, opt, &r);
+        rc = regress_metric_runs(runs + sel.first, sel.end - sel.first, &cr, 1, opt, &r);
     } else {
-        rc = regress_metric_history(runs, nb, &(struct regress_run){c.v, c.n}, 1, opt, &r, &sel);
+        rc = regress_metric_history(runs, nb, &cr, 1, opt, &r, &sel);
     }
     if (rc < 0) {
         log_debug("metric %s%s%s not compared: %s", m->name, m->function ? " of " : "",

@@ -41,7 +41,8 @@
  *   shown a change of T, or cannot tell, so "no change" would be a guess)
  *   deterministic: each side has >= 2 samples and every sample of a side lies
  *   within REGRESS_DETERMINISTIC_SPREAD of the others (instruction counts,
- *   often memory): the change is exact      -> regression / improvement
+ *   often memory), and no run is marked inexact (regress_run.inexact):
+ *   the change is exact                     -> regression / improvement
  *                                                              (deterministic)
  *   fewer than opt->min_baseline_runs baseline runs (default 3, never fewer:
  *   the noise floor needs 3)                -> inconclusive   (insufficient_history)
@@ -163,6 +164,10 @@ static inline size_t regress_runs_needed(size_t min_baseline_runs)
 struct regress_run {
     const double *x;
     size_t n;
+    /* the samples may vary for the same code even when they came out equal (instruction
+     * counts of a script that ran several Python threads: which thread holds the GIL when
+     * depends on timing, so on the machine's load): never judged as exact */
+    bool inexact;
 };
 
 struct regress_result {

@@ -854,6 +854,7 @@ struct runs {
     json_t *runs, *warmups;         /* run_json() of each */
     double *wall, *cpu, *pct, *rss; /* per measured run, o.repeat long */
     long measured;
+    uint32_t threads;        /* the most Python threads a measured run had (profile region) */
     struct run_measure last; /* the last run's, for the status and the memory timeline */
     struct script_span last_span;
     bool started, failed;
@@ -906,6 +907,12 @@ static void runs_add(struct runs *r, struct collect *col, bool is_warmup,
     } else {
         double tsc_hz = m->wall_s > 0 ? (double)(m->tsc_end - m->tsc_start) / m->wall_s : 0;
         collect_add_run(col, region, m->wall_s, tsc_hz, m->children_seen);
+        /* the sampler's threads, or threading's (a thread too short to be sampled) */
+        uint32_t th = region->nthreads > region->nnames ? region->nthreads : region->nnames;
+        if (th == 0 && region->started)
+            th = 1; /* a script too short to be sampled, without threading */
+        if (th > r->threads)
+            r->threads = th > SHM_MAX_THREADS ? SHM_MAX_THREADS : th;
         json_t *rj = run_json(m);
         json_object_set_new(rj, "script_span_s", span_json(span));
         json_array_append_new(r->runs, rj);
@@ -1021,6 +1028,11 @@ static json_t *run_document(const struct options *o, const struct pyselect *py, 
          * counted the script's own process only */
         if (json_integer_value(json_object_get(json_object_get(doc, "profile"), "forks")) > 0)
             json_object_set_new(ij, "note", json_string(HISTORY_INSTRUCTIONS_CHILDREN_NOTE));
+        /* several Python threads: which one holds the GIL when depends on timing (the
+         * switch interval is wall time, and wake-ups race), so the same code counts
+         * differently at another load (tests/integration/test_instr_threads.sh) */
+        json_object_set_new(ij, "python_threads", json_integer((json_int_t)r->threads));
+        json_object_set_new(ij, "exact", json_boolean(r->threads <= 1));
         json_object_set_new(doc, "instructions", ij);
         json_object_set_new(summary, "instructions", summary_json(in->values, in->n));
     }

@@ -50,8 +50,7 @@ static void make_base(struct synth *s, size_t n_runs, size_t k, double level, do
             level * (1 + spread * ((double)i - (double)(n_runs - 1) / 2) / (double)n_runs);
         for (size_t j = 0; j < k; j++)
             s->x[i][j] = run_level * (1 + jitter * unif(&r));
-        s->runs[i].x = s->x[i];
-        s->runs[i].n = k;
+        s->runs[i] = (struct regress_run){s->x[i], k};
     }
 }
 
@@ -710,6 +709,23 @@ static void test_metric_constant_counts(void **state)
     assert_int_equal(regress_metric(runs, 1, wide, 10, &o, &r), 0);
     assert_false(r.deterministic);
     assert_int_equal(r.rule, REGRESS_RULE_INSUFFICIENT_HISTORY);
+    /* issue 11: the counts of a threaded script vary with the machine's load although each
+     * run's came out equal: marked inexact, the same samples are never judged exact */
+    struct regress_run threaded = {b, 10, true};
+    assert_int_equal(regress_metric(&threaded, 1, up2, 10, &o, &r), 0);
+    assert_false(r.deterministic);
+    assert_int_equal(r.verdict, REGRESS_INCONCLUSIVE);
+    assert_int_equal(r.rule, REGRESS_RULE_INSUFFICIENT_HISTORY);
+    struct regress_run cand = {up2, 10, true};
+    assert_int_equal(regress_metric_runs(runs, 1, &cand, 1, &o, &r), 0);
+    assert_false(r.deterministic);
+    /* ten baseline runs of it: the statistical rules decide, as for times */
+    for (int i = 0; i < 10; i++)
+        runs[i].inexact = true;
+    assert_int_equal(regress_metric(runs, 10, up2, 10, &o, &r), 0);
+    assert_false(r.deterministic);
+    assert_int_equal(r.verdict, REGRESS_REGRESSION);
+    assert_true(r.rule != REGRESS_RULE_DETERMINISTIC);
 }
 
 /* ---- documents ------------------------------------------------------------------ */
