@@ -290,6 +290,20 @@ static void change_phrase(FILE *out, const json_t *g, bool worse)
         metric_tag(out, g);
 }
 
+/* A metric's short name and a space ("wall ", "CPU ", "instructions "): wall time when unnamed. */
+static void short_metric(FILE *out, const char *metric)
+{
+    const char *noun = html_verdict_noun(metric);
+    if (!metric || is(metric, "wall_s"))
+        noun = "wall";
+    else if (is(metric, "cpu_s"))
+        noun = "CPU";
+    else if (!noun)
+        noun = metric;
+    html_write_str(out, noun);
+    fputc(' ', out);
+}
+
 /* "since night 5 (commits c4 → c5, run 1a2b3c4d)". */
 static void since_phrase(FILE *out, const struct html_site *site, const json_t *g)
 {
@@ -1401,7 +1415,7 @@ static void unsettled_row(FILE *out, const json_t *u)
         fputs(", CPU ", out);
         pct_field(out, json_object_get(d, "cpu_s"), "change_pct");
     } else {
-        fputs(is(json_get_string(u, "metric", ""), "cpu_s") ? "CPU " : "wall ", out);
+        short_metric(out, json_get_string(u, "metric", NULL));
         pct_field(out, d, "change_pct");
     }
     const char *reason = json_get_string(u, "reason", NULL);
@@ -1598,7 +1612,7 @@ static void write_dismissed(FILE *out, const json_t *list)
         batch_named(out, json_object_get(u, "batch_id"), json_get_string(u, "batch_label", NULL));
         fputs(": the nightly run found ", out);
         if (json_is_object(night)) {
-            fputs(is(json_get_string(night, "metric", NULL), "cpu_s") ? "CPU " : "wall ", out);
+            short_metric(out, json_get_string(night, "metric", NULL));
             verdict_words(out, night);
         } else {
             fputs("a change (not recorded)", out);

@@ -522,19 +522,30 @@ static void test_inconclusive_ci_beyond_threshold(void **state)
                   "+9.70% is within the 10% threshold, but the 95% CI +9.7% … +14.8% reaches "
                   "beyond it: a change of more than 10% is not ruled out",
                   "detail", "change_pct", 9.7));
+    /* a row on instruction counts names them, not "wall" (the row's metric) */
+    json_array_append_new(json_object_get(rep, "inconclusive"),
+                          json_pack("{s:I, s:s, s:s, s:s, s:b, s:s, s:s, s:s, s:{s:f}}", "batch_id",
+                                    (json_int_t)3, "script", "pool.py", "host", "host-a",
+                                    "python_build", "3.11", "confirmed", 0, "metric",
+                                    "instructions", "rule", "ci_beyond_threshold", "reason", "…",
+                                    "detail", "change_pct", 8.25));
     json_object_set_new(rep, "inconclusive_counts",
-                        json_pack("{s:I, s:I, s:I, s:[{s:s, s:I, s:I}]}", "rows", (json_int_t)1,
-                                  "series", (json_int_t)1, "hosts", (json_int_t)1, "by_rule",
-                                  "rule", "ci_beyond_threshold", "rows", (json_int_t)1, "series",
-                                  (json_int_t)1));
+                        json_pack("{s:I, s:I, s:I, s:[{s:s, s:I, s:I}]}", "rows", (json_int_t)2,
+                                  "series", (json_int_t)2, "hosts", (json_int_t)2, "by_rule",
+                                  "rule", "ci_beyond_threshold", "rows", (json_int_t)2, "series",
+                                  (json_int_t)2));
     int rc;
     char *page = render(doc, &rc);
     assert_int_equal(rc, 0);
     const char *fold = strstr(page, "<details class=\"rule\" data-rule=\"ci_beyond_threshold\">");
     assert_non_null(fold);
-    assert_non_null(strstr(fold, "<b>ci_beyond_threshold</b> (1 series): the change is within "
+    assert_non_null(strstr(fold, "<b>ci_beyond_threshold</b> (2 series): the change is within "
                                  "the threshold, but its 95% interval reaches beyond it"));
     assert_non_null(strstr(fold, "<code>repeat = N</code>"));
+    const char *row = strstr(page, "host-a");
+    assert_non_null(row);
+    assert_non_null(strstr(row, "instructions +8.2"));
+    assert_null(strstr(page, "wall +8.2"));
     free(page);
     json_decref(doc);
 }
