@@ -261,10 +261,9 @@ static const char CONFIRM_SQL[] =
 
 /*
  * The reference of a confirmation run (job $1, 'confirm'): the reference
- * script's key, the runs bracketing it (now), the nightly reference runs
- * of its host in the batches of the baseline runs $2 (uuid[]) (base, each with
- * its batch), each with its wall and CPU samples, and the batch of each
- * baseline run (nights).
+ * script's key, the runs bracketing it (now) and the nightly reference runs
+ * of its host in the batches of the baseline runs $2 (uuid[]), each with its
+ * wall and CPU samples.
  */
 static const char REFERENCE_SQL[] =
     "SELECT json_build_object('reference', (SELECT s.key FROM batches b JOIN scripts s"
@@ -274,12 +273,9 @@ static const char REFERENCE_SQL[] =
     "   WHERE x.confirm_of = c.confirm_of AND x.purpose = 'confirm_reference'"
     "   AND r.outcome = 'ok'),"
     " 'base', (SELECT coalesce(json_agg(json_build_object('run', r.run_id::text,"
-    "   'batch_id', r.batch_id, 'wall_s', r.wall_s, 'cpu_s', r.cpu_s)), '[]') FROM runs r"
-    "   JOIN jobs x ON x.id = r.job_id"
+    "   'wall_s', r.wall_s, 'cpu_s', r.cpu_s)), '[]') FROM runs r JOIN jobs x ON x.id = r.job_id"
     "   WHERE x.purpose = 'reference' AND r.host_id = c.host_id AND r.outcome = 'ok'"
-    "   AND r.batch_id IN (SELECT y.batch_id FROM runs y WHERE y.run_id = ANY ($2::uuid[]))),"
-    " 'nights', (SELECT coalesce(json_object_agg(y.run_id::text, y.batch_id), '{}') FROM runs y"
-    "   WHERE y.run_id = ANY ($2::uuid[])))::text"
+    "   AND r.batch_id IN (SELECT y.batch_id FROM runs y WHERE y.run_id = ANY ($2::uuid[]))))::text"
     " FROM jobs c WHERE c.id = $1::bigint AND c.purpose = 'confirm'";
 
 /* The batch runs again until its confirmation jobs end; its next analysis is the second. */
@@ -1900,45 +1896,6 @@ static double correct_candidate(json_t *candidate, const struct findings_drift *
 }
 
 /*
- * Each baseline night of series s's (borrowed) second pass at the machine's speed of the
- * baseline: every baseline document corrected by its own night's reference runs (nights: run
- * id -> batch; base: the baseline nights' reference runs with their batch) against the
- * baseline nights' median d (borrowed), as the confirmation run is by the runs bracketing it.
- * The machine's speed moves between nights: in CI (test_team_farm, load about the cores) the
- * reference's CPU time rose from 0.20 to 0.33 s over nine nights and the unchanged script's
- * with it, and that drift, left in the baseline, made its noise floor +-25% and the re-run's
- * drift-free +19.7% of a real +30% "within noise". The nightly run ("first") stays as the
- * first pass saw it: what the night found is said as it was. Returns the nights corrected.
- */
-static json_int_t correct_baseline(json_t *s, const json_t *nights, const json_t *base,
-                                   const struct findings_drift *d)
-{
-    json_int_t corrected = 0;
-    size_t i, k;
-    json_t *doc;
-    const json_t *r;
-    json_array_foreach(json_object_get(s, "baseline"), i, doc)
-    {
-        const json_t *batch =
-            json_object_get(nights, json_string_value(json_object_get(doc, "id")) ?: "");
-        json_t *mine = json_array();
-        json_array_foreach(base, k, r)
-        {
-            if (batch && json_equal(json_object_get(r, "batch_id"), batch))
-                json_array_append(mine, (json_t *)r);
-        }
-        struct findings_drift n = {d->cpu_base, d->wall_base, runs_median(mine, "cpu_s", true),
-                                   runs_median(mine, "wall_s", true)};
-        if (json_array_size(mine) && findings_drift_valid(&n)) {
-            correct_candidate(doc, &n);
-            corrected++;
-        }
-        json_decref(mine);
-    }
-    return corrected;
-}
-
-/*
  * The second pass's series s (borrowed; its "candidate" is its confirmation
  * run, "baseline" its baseline documents): read the reference runs that
  * bracket the confirmation run and the nightly reference runs of the
@@ -2001,7 +1958,6 @@ static int confirm_reference(struct store *store, json_t *s, char *err, size_t e
                              "the reference's times are not usable (zero or missing)");
         } else {
             correct_candidate(cand, &dr);
-            json_int_t nights = correct_baseline(s, json_object_get(ref, "nights"), base, &dr);
             conf = json_pack("{s:s, s:s, s:I, s:I, s:f, s:f, s:f, s:f, s:f, s:f}", "method",
                              "bracketed", "reference", key, "reference_runs",
                              (json_int_t)json_array_size(now), "baseline_reference_runs",
@@ -2010,7 +1966,6 @@ static int confirm_reference(struct store *store, json_t *s, char *err, size_t e
                              "reference_wall_s_baseline", dr.wall_base, "reference_wall_s_now",
                              dr.wall_now, "drift_cpu_pct", 100 * (dr.cpu_now / dr.cpu_base - 1),
                              "drift_wall_pct", 100 * (dr.wall_now / dr.wall_base - 1));
-            json_object_set_new(conf, "nights_corrected", json_integer(nights));
         }
     }
     if (isfinite(raw_wall))

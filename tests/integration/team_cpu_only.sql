@@ -3,10 +3,8 @@
 -- examples/a.py (1.55 s of wall time, 0.39 s of it CPU, five samples with about 1%
 -- deterministic noise) and the suite's reference examples/ref.py (0.2 s, CPU-bound).
 -- On host :host this night a.py's wall time is :wall percent and its CPU time :cpu
--- percent longer. With -v drift=PCT the machine runs PCT percent slower that night: every
--- script's CPU time (the reference's too) is PCT percent longer, and its wall time by as
--- many seconds (0: the reference never moves). With -v confirm=1 it plays the agent for
--- the queued confirmation jobs instead (:wall, :cpu and :drift as they are while those run).
+-- percent longer; the reference never moves. With -v confirm=1 it plays the agent for
+-- the queued confirmation jobs instead (:wall and :cpu as they are while those run).
 -- The figures of test_team_farm's false confirmation in the fresh-clone CI are
 -- wall +8% / CPU +29% (the night), wall +7% / CPU +19% (its confirmation run).
 -- one transaction: the coordinator sees the night done only with its CPU times
@@ -34,18 +32,15 @@ CREATE TEMP TABLE seed AS
 SELECT j.id AS job_id, j.batch_id, j.script_id, j.host_id, gen_random_uuid() AS run_id,
        now() - (20 - :night) * interval '1 hour' + :confirm * interval '30 minutes'
            + j.id * interval '1 second' AS at,
-       (SELECT array_agg(x.n * (CASE WHEN s.key = 'examples/a.py' THEN 1.55 ELSE 0.2 END
+       (SELECT array_agg(x.n * CASE WHEN s.key = 'examples/a.py' THEN 1.55 ELSE 0.2 END
                          * CASE WHEN h.hostname = :'host' AND s.key = 'examples/a.py'
-                                THEN 1 + :wall / 100.0 ELSE 1 END
-                         + CASE WHEN s.key = 'examples/a.py' THEN 0.39 ELSE 0.196 END
-                           * :drift / 100.0) ORDER BY x.i)
+                                THEN 1 + :wall / 100.0 ELSE 1 END ORDER BY x.i)
         FROM (SELECT i, 1 + 0.01 * sin(:night * (7 + 6 * :confirm) + i * 3 + j.host_id * 11
                                         + j.script_id * 5) AS n
               FROM generate_series(1, j.repeat) i) x) AS wall,
        (SELECT array_agg(x.n * CASE WHEN s.key = 'examples/a.py' THEN 0.39 ELSE 0.196 END
                          * CASE WHEN h.hostname = :'host' AND s.key = 'examples/a.py'
-                                THEN 1 + :cpu / 100.0 ELSE 1 END * (1 + :drift / 100.0)
-                         ORDER BY x.i)
+                                THEN 1 + :cpu / 100.0 ELSE 1 END ORDER BY x.i)
         FROM (SELECT i, 1 + 0.01 * sin(:night * (5 + 4 * :confirm) + i * 2 + j.host_id * 7
                                         + j.script_id * 3) AS n
               FROM generate_series(1, j.repeat) i) x) AS cpu,

@@ -14,8 +14,7 @@ team_seed() {
 }
 team_night() {
     psql -q -v ON_ERROR_STOP=1 -v confirm="$1" -v night="$2" -v host="$3" -v wall="$4" \
-        -v cpu="$5" -v drift="${6:-0}" -f "$PYSCOPE_SRC/tests/integration/team_cpu_only.sql" \
-        >/dev/null
+        -v cpu="$5" -f "$PYSCOPE_SRC/tests/integration/team_cpu_only.sql" >/dev/null
 }
 team_settled() {
     local i
