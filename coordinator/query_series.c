@@ -95,9 +95,12 @@ static const char SERIES_REGS_SQL[] =
                   " FROM regressions g WHERE g.script_id = $1::bigint AND g.host_id = $2::bigint"
                   " AND g.python_build = $3 ORDER BY g.id LIMIT 1000";
 
-/* The series' nights a confirmation did not confirm (held_out, schema/014), newest first. */
+/* The series' nights a confirmation did not confirm (held_out, schema/014), newest first, each
+ * with its re-run that came back to the baseline and stays in it (coordinator/analysis.h,
+ * ANALYSIS_REJOIN_SHARE), if any. */
 static const char SERIES_HELD_SQL[] =
-    "SELECT json_build_object('batch_id', o.batch_id, 'reason', o.reason)::text"
+    "SELECT json_build_object('batch_id', o.batch_id, 'reason', o.reason,"
+    " 'rejoin_run', o.detail->>'rejoin_run')::text"
     " FROM held_out o WHERE o.script_id = $1::bigint AND o.host_id = $2::bigint"
     " AND o.python_build = $3 ORDER BY o.batch_id DESC LIMIT 1000";
 
@@ -306,7 +309,8 @@ static bool finding_open(const json_t *g)
  * BATCH_RUNS_SQL), from its runs (borrowed, oldest first: the newest the query read), stored
  * findings and held-out nights (borrowed): the ok runs of earlier nights since the newest run
  * triaged 'expected', none from the night an open finding began on, none of a night its
- * confirmation did not confirm among the series' newest ANALYSIS_HOLD_NIGHTS, the newest
+ * confirmation did not confirm among the series' newest ANALYSIS_HOLD_NIGHTS (but its re-run
+ * that came back to the baseline, held_out.detail.rejoin_run), the newest
  * max_baseline_runs of them. New {"message", "n_runs", "held_out_runs"}: `pyscope history --host`
  * says it instead of the local rule's change points, which the farm does not use.
  */
@@ -349,10 +353,13 @@ static json_t *farm_baseline(const json_t *runs, const json_t *regs, const json_
     size_t usable = 0, by_hold = 0, by_night = 0;
     struct strbuf nights_out = {0};
     for (size_t k = reset; k < n; k++) {
-        json_int_t b = json_integer_value(json_object_get(json_array_get(runs, k), "batch_id"));
+        const json_t *run = json_array_get(runs, k);
+        json_int_t b = json_integer_value(json_object_get(run, "batch_id"));
+        const char *id = json_get_string(run, "id", "");
         bool night_out = false;
         json_array_foreach(held, i, g) night_out =
-            night_out || (json_integer_value(json_object_get(g, "batch_id")) == b && b >= since);
+            night_out || (json_integer_value(json_object_get(g, "batch_id")) == b && b >= since &&
+                          strcmp(json_get_string(g, "rejoin_run", ""), id) != 0);
         if (hold && b >= hold)
             by_hold++;
         else if (night_out)

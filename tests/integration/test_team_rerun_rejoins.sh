@@ -68,6 +68,14 @@ expect_eq "night 6: found on night 6, +20%" "night 6 1" \
     "$(pg_sql "SELECT b.label || ' ' || (abs(g.change_pct - 20) < 3)::int FROM regressions g
                JOIN batches b ON b.id = g.batch_id JOIN hosts h ON h.id = g.host_id
                WHERE h.hostname = 'host-b' AND g.metric = 'wall_s' AND coalesce(g.function_key, '') = ''")"
+# pyscope history --host says the same baseline for the next night: nights 1-3 and night 4's
+# re-run (4 runs); night 4's nightly run, night 5's two and night 6's two (its open finding)
+# held out
+export PYSCOPE_COORDINATOR="$COORD_EP"
+capture "$PYSCOPE" history examples/a.py --host host-b --json
+expect_eq "history --host: the farm's next baseline has night 4's re-run: 4 runs, 5 held out" \
+    "farm 4 5" \
+    "$(echo "$OUT" | json_get "'%s %d %d' % (d['baseline_for_next']['rule'], d['baseline_for_next']['n_runs'], d['baseline_for_next']['held_out_runs'])")"
 pg_sql "SELECT 'held ' || b.label || ' ' || x.reason || ' ' || x.detail::text FROM held_out x
         JOIN batches b ON b.id = x.batch_id ORDER BY b.id" | sed "s/^/# /"
 pg_sql "SELECT 'unsettled ' || b.label || ' ' || u.rule || ' ' || left(u.detail::text, 400)
