@@ -430,6 +430,24 @@ static bool agent_start(struct agent *a, struct runjob *rj)
     }
     if (hash_file_sha256(abs, rj->sha256) < 0)
         rj->sha256[0] = '\0';
+    free(rj->reference_abs);
+    rj->reference_abs = NULL;
+    if (rj->reference[0]) {
+        /* a confirmation's reference: resolved as the script is; without it the run still
+         * counts, and the coordinator falls back to the reference runs around the job */
+        char *ref = NULL;
+        char rerr[512];
+        if (pathnorm_resolve_inside_n(ws, rj->reference, strlen(rj->reference), &ref, rerr,
+                                      sizeof(rerr)) == 0 &&
+            stat(ref, &st) == 0 && S_ISREG(st.st_mode))
+            rj->reference_abs = ref;
+        else {
+            log_warn("job %llu: its reference script \"%s\" is not here (%s): run without it",
+                     (unsigned long long)rj->job_id, rj->reference,
+                     ref ? "not a regular file" : rerr);
+            free(ref);
+        }
+    }
     rc = runjob_start(rj, a->cfg, &a->sb, abs, err, sizeof(err));
     free(abs);
     if (rc < 0) {

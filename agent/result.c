@@ -189,6 +189,8 @@ static struct wire_measurement *res_runs(const json_t *run, size_t *n)
         w->has_load1 = json_get_in(o, "load1", 0, 1e6, &w->load1);
         w->has_cpu_mhz = json_get_in(o, "cpu_mhz", 0, 1e6, &w->cpu_mhz);
         w->has_ref = json_get_in(o, "ref_cpu_ns", 0, 1e12, &w->ref_cpu_ns);
+        w->has_ref_script = json_get_in(o, "ref_script_cpu_s", 0, 1e9, &w->ref_script_cpu_s) &&
+                            json_get_in(o, "ref_script_wall_s", 0, 1e9, &w->ref_script_wall_s);
         json_t *ir = json_array_get(counts, i);
         w->instructions = json_is_integer(ir) && json_integer_value(ir) > 0
                               ? (uint64_t)json_integer_value(ir)

@@ -51,6 +51,7 @@ struct runjob *runjob_new(const struct wire_job *job)
     rj->timeout_s = job->timeout_s > 0 ? job->timeout_s : 600;
     rj->memory_limit = job->memory_limit_bytes;
     rj->instructions = job->instructions;
+    rj->reference = xstrdup(job->reference ? job->reference : "");
     snprintf(rj->commit, sizeof(rj->commit), "%s", job->commit ? job->commit : "");
     rj->tree_lock = -1;
     rj->prep_fd = -1;
@@ -303,6 +304,8 @@ void runjob_destroy(struct runjob **p)
         close(rj->prep_fd);
     free(rj->tree);
     free(rj->script);
+    free(rj->reference);
+    free(rj->reference_abs);
     free(rj->python);
     free(rj->python_path);
     for (size_t i = 0; i < rj->n_args; i++)
@@ -346,10 +349,11 @@ int runjob_start(struct runjob *rj, const struct agent_config *cfg, const struct
     strftime(rj->started_at, sizeof(rj->started_at), "%Y-%m-%dT%H:%M:%SZ", &tm);
 
     /* pyscope-run --root WS --output-fd 3 --repeat N --warmup K --mode M --timeout T
-     * --python PY [--instructions] -- SCRIPT ARGS: the document goes to a descriptor the agent
-     * opened in its own folder (mode 0700, root's when jobs have a user), so the script cannot
-     * reach that file; the script runs under the interpreter the agent reports (its `python`). */
-    size_t n = 0, cap = 21 + rj->n_args;
+     * --python PY [--instructions] [--reference REF] -- SCRIPT ARGS: the document goes to a
+     * descriptor the agent opened in its own folder (mode 0700, root's when jobs have a user), so
+     * the script cannot reach that file; the script runs under the interpreter the agent reports
+     * (its `python`). */
+    size_t n = 0, cap = 23 + rj->n_args;
     char **argv = xcalloc(cap, sizeof(char *));
     char rep[16], warm[16], tmo[32];
     snprintf(rep, sizeof(rep), "%u", rj->repeat);
@@ -372,6 +376,10 @@ int runjob_start(struct runjob *rj, const struct agent_config *cfg, const struct
     argv[n++] = rj->python_path ? rj->python_path : cfg->python;
     if (rj->instructions)
         argv[n++] = "--instructions"; /* one more run per repeat, under valgrind */
+    if (rj->reference_abs) {
+        argv[n++] = "--reference"; /* interleaved with the repeats: a confirmation run */
+        argv[n++] = rj->reference_abs;
+    }
     argv[n++] = "--";
     argv[n++] = (char *)script_abs;
     for (size_t i = 0; i < rj->n_args; i++)
@@ -415,6 +423,8 @@ int runjob_start(struct runjob *rj, const struct agent_config *cfg, const struct
     double runs = (double)rj->repeat + rj->warmup;
     if (rj->instructions) /* each run under valgrind may take this many timeouts */
         runs += (double)rj->repeat * CACHEGRIND_TIMEOUT_FACTOR;
+    if (rj->reference_abs) /* the reference before the first repeat and after each */
+        runs += (double)rj->repeat + 1;
     rj->deadline = runjob_now() + rj->timeout_s * runs * 1.1 + cfg->kill_grace_s;
     log_info("job %llu attempt %u: running \"%s\" (pid %d)", (unsigned long long)rj->job_id,
              rj->attempt, rj->script, (int)pid);

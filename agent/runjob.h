@@ -39,6 +39,8 @@ struct runjob {
     double timeout_s;
     uint64_t memory_limit; /* the job's own, 0 = the agent's */
     bool instructions;     /* count instructions too (pyscope-run --instructions, valgrind) */
+    char *reference;       /* a confirmation's reference script key ("" = none) */
+    char *reference_abs;   /* it resolved like the script (owned; NULL: none, or missing) */
     uint64_t memory_eff;   /* the RLIMIT_AS it ran with */
     unsigned procs_peak;   /* most tasks of the job user seen at once */
     uint64_t vm_peak;      /* largest VmPeak of the job's processes sampled, bytes */

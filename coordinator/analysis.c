@@ -1852,7 +1852,7 @@ static void scale_number(json_t *o, const char *key, double f)
  * medians with the median factor; its machine-speed reference is dropped, the
  * drift being divided out already). Returns the median wall factor.
  */
-static double correct_candidate(json_t *candidate, const struct findings_drift *d)
+static double correct_candidate(json_t *candidate, const struct findings_drift *d, bool interleaved)
 {
     json_t *runs = json_object_get(candidate, "runs");
     size_t n = json_array_size(runs);
@@ -1860,6 +1860,11 @@ static double correct_candidate(json_t *candidate, const struct findings_drift *
     for (size_t i = 0; i < n; i++) {
         json_t *r = json_array_get(runs, i);
         double w = json_get_number(r, "wall_s", NAN), c = json_get_number(r, "cpu_s", NAN), w2, c2;
+        struct findings_drift di = *d;
+        if (interleaved) { /* this repeat's own moment: the reference runs right around it */
+            di.cpu_now = json_get_number(r, "ref_script_cpu_s", NAN);
+            di.wall_now = json_get_number(r, "ref_script_wall_s", NAN);
+        }
         f[i] = 1;
         /* the bracket divides the machine's drift out: its speed reference must not
          * divide it out a second time (lib/regress.h, the machine's speed) */
@@ -1867,7 +1872,7 @@ static double correct_candidate(json_t *candidate, const struct findings_drift *
         json_object_del(r, "ref_cpu_mean_ns");
         if (!(isfinite(w) && w > 0 && isfinite(c) && c >= 0))
             continue;
-        findings_correct(d, w, c, json_is_number(json_object_get(r, "run_delay_s")), &w2, &c2);
+        findings_correct(&di, w, c, json_is_number(json_object_get(r, "run_delay_s")), &w2, &c2);
         json_object_set_new(r, "wall_s", json_real(w2));
         json_object_set_new(r, "cpu_s", json_real(c2));
         f[i] = w2 / w;
@@ -1893,6 +1898,32 @@ static double correct_candidate(json_t *candidate, const struct findings_drift *
     }
     free(f);
     return fmed;
+}
+
+/*
+ * Whether every repeat of the confirmation run cand (borrowed) has its own
+ * reference figures (runs[].ref_script_cpu_s, ref_script_wall_s > 0: the
+ * reference script interleaved with the repeats, Job.reference); with *cpu and
+ * *wall their medians over the repeats.
+ */
+static bool interleaved_reference(const json_t *cand, double *cpu, double *wall)
+{
+    const json_t *runs = json_object_get(cand, "runs");
+    size_t n = json_array_size(runs);
+    if (n == 0)
+        return false;
+    double *c = xcalloc(n, sizeof(*c)), *w = xcalloc(n, sizeof(*w));
+    bool ok = true;
+    for (size_t i = 0; i < n && ok; i++) {
+        const json_t *r = json_array_get(runs, i);
+        c[i] = json_get_number(r, "ref_script_cpu_s", NAN);
+        w[i] = json_get_number(r, "ref_script_wall_s", NAN);
+        ok = isfinite(c[i]) && c[i] > 0 && isfinite(w[i]) && w[i] > 0;
+    }
+    ok = ok && stats_median(c, n, cpu) == 0 && stats_median(w, n, wall) == 0;
+    free(c);
+    free(w);
+    return ok;
 }
 
 /*
@@ -1937,13 +1968,29 @@ static int confirm_reference(struct store *store, json_t *s, char *err, size_t e
     const char *key = json_string_value(json_object_get(ref, "reference"));
     const json_t *now = json_object_get(ref, "now"), *base = json_object_get(ref, "base");
     json_t *cand = json_object_get(s, "candidate");
-    double raw_wall = doc_median(cand, "wall_s"), raw_cpu = doc_median(cand, "cpu_s");
+    double raw_wall = doc_median(cand, "wall_s"), raw_cpu = doc_median(cand, "cpu_s"), ic, iw;
+    struct findings_drift di;
     if (ref == NULL) {
         conf = json_pack("{s:s, s:s}", "method", "none", "why",
                          "the confirmation run failed: decided on the night's run alone");
     } else if (key == NULL) {
         conf = json_pack("{s:s, s:s}", "method", "re-run", "why",
                          "the suite names no reference script (reference = PATH in [suite])");
+    } else if (json_array_size(base) > 0 && interleaved_reference(cand, &ic, &iw) &&
+               (di = (struct findings_drift){runs_median(base, "cpu_s", true),
+                                             runs_median(base, "wall_s", true), ic, iw},
+                findings_drift_valid(&di))) {
+        /* each repeat divided by the reference runs right around it (their median shown) */
+        correct_candidate(cand, &di, true);
+        conf = json_pack("{s:s, s:s, s:I, s:I, s:I, s:f, s:f, s:f, s:f, s:f, s:f}", "method",
+                         "interleaved", "reference", key, "reference_runs",
+                         (json_int_t)json_array_size(json_object_get(cand, "runs")) + 1,
+                         "bracket_runs", (json_int_t)json_array_size(now),
+                         "baseline_reference_runs", (json_int_t)json_array_size(base),
+                         "reference_cpu_s_baseline", di.cpu_base, "reference_cpu_s_now", di.cpu_now,
+                         "reference_wall_s_baseline", di.wall_base, "reference_wall_s_now",
+                         di.wall_now, "drift_cpu_pct", 100 * (di.cpu_now / di.cpu_base - 1),
+                         "drift_wall_pct", 100 * (di.wall_now / di.wall_base - 1));
     } else if (json_array_size(now) == 0 || json_array_size(base) == 0) {
         conf = json_pack("{s:s, s:s, s:s}", "method", "re-run", "reference", key, "why",
                          json_array_size(now) == 0
@@ -1957,7 +2004,7 @@ static int confirm_reference(struct store *store, json_t *s, char *err, size_t e
             conf = json_pack("{s:s, s:s, s:s}", "method", "re-run", "reference", key, "why",
                              "the reference's times are not usable (zero or missing)");
         } else {
-            correct_candidate(cand, &dr);
+            correct_candidate(cand, &dr, false);
             conf = json_pack("{s:s, s:s, s:I, s:I, s:f, s:f, s:f, s:f, s:f, s:f}", "method",
                              "bracketed", "reference", key, "reference_runs",
                              (json_int_t)json_array_size(now), "baseline_reference_runs",

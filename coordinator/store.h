@@ -138,10 +138,13 @@ int store_register(struct store *s, const struct wire_hello *h, const char *host
     " 'runs', (SELECT coalesce(json_agg(json_build_object('wall_s', u.w, 'cpu_s', u.c,"            \
     "   'peak_rss_bytes', u.m, 'run_delay_s', u.d, 'ctx_voluntary', u.cv,"                         \
     "   'ctx_involuntary', u.ci, 'steal_s', u.st, 'cpu_pressure_s', u.ps, 'load1', u.l,"           \
-    "   'cpu_mhz', u.f, 'ref_cpu_ns', u.rf) ORDER BY u.i), '[]')"                                  \
+    "   'cpu_mhz', u.f, 'ref_cpu_ns', u.rf, 'ref_script_cpu_s', u.rc,"                             \
+    "   'ref_script_wall_s', u.rw) ORDER BY u.i), '[]')"                                           \
     "   FROM unnest(r.wall_s, r.cpu_s, r.peak_rss_bytes, r.run_delay_s, r.ctx_voluntary,"          \
-    "   r.ctx_involuntary, r.steal_s, r.cpu_pressure_s, r.load1_runs, r.cpu_mhz, r.ref_cpu_ns)"    \
-    "   WITH ORDINALITY AS u(w, c, m, d, cv, ci, st, ps, l, f, rf, i) WHERE u.w IS NOT NULL),"     \
+    "   r.ctx_involuntary, r.steal_s, r.cpu_pressure_s, r.load1_runs, r.cpu_mhz, r.ref_cpu_ns,"    \
+    "   r.ref_script_cpu_s, r.ref_script_wall_s)"                                                  \
+    "   WITH ORDINALITY AS u(w, c, m, d, cv, ci, st, ps, l, f, rf, rc, rw, i)"                     \
+    "   WHERE u.w IS NOT NULL),"                                                                   \
     " 'instructions', CASE WHEN r.instructions IS NOT NULL THEN "                                  \
     STORE_INSTRUCTIONS_JSON("r") " END,"                                                           \
     " 'profile', json_build_object('functions', (SELECT coalesce(json_agg(json_build_object("      \

@@ -67,11 +67,13 @@ static const char **args_from_json(const char *text, json_t **holder, size_t *n)
 /*
  * How many timeouts job alias a may take: its runs, and with instructions
  * (schema/028) each measured repeat once more under valgrind, which pyscope-run
- * allows 50 timeouts (agent/runner/cachegrind.h CACHEGRIND_TIMEOUT_FACTOR).
+ * allows 50 timeouts (agent/runner/cachegrind.h CACHEGRIND_TIMEOUT_FACTOR); a
+ * confirmation run also runs its reference script before the first repeat and
+ * after each (Job.reference, schema/030), each within the timeout.
  */
 #define STORE_JOB_RUNS_SQL(a)                                                                      \
     "(" a ".repeat + " a ".warmup + CASE WHEN " a ".instructions THEN 50 * " a ".repeat ELSE 0"    \
-    " END)"
+    " END + CASE WHEN " a ".purpose = 'confirm' THEN " a ".repeat + 1 ELSE 0 END)"
 
 static const char CLAIM_SQL[] =
     "WITH RECURSIVE c0 AS (SELECT c.*, coalesce(a.machine, '') AS machine,"
@@ -123,7 +125,10 @@ static const char CLAIM_SQL[] =
                       " RETURNING a.ord, j.id, j.attempt, j.batch_id, s.key, "
                       "array_to_json(j.args), j.repeat,"
                       " j.warmup, j.mode, j.timeout_s, j.memory_limit_bytes, array_to_json(j.env),"
-                      " coalesce(j.commit_hash, ''), j.python, j.instructions";
+                      " coalesce(j.commit_hash, ''), j.python, j.instructions,"
+                      " coalesce((SELECT rs.key FROM batches rb JOIN scripts rs"
+                      " ON rs.id = rb.reference_script_id WHERE rb.id = j.batch_id"
+                      " AND j.purpose = 'confirm'), '')";
 
 /*
  * Hand each job row of a CLAIM_SQL result to its agent's fn, counting them in
@@ -155,6 +160,7 @@ static int claimed_jobs(PGresult *res, struct store_claim *c, size_t n)
         job.commit = PQgetvalue(res, i, 12);
         job.python = PQgetvalue(res, i, 13);
         job.instructions = strcmp(PQgetvalue(res, i, 14), "t") == 0;
+        job.reference = PQgetvalue(res, i, 15); /* a confirmation's (schema/030) */
         struct store_claim *to = &c[ord - 1];
         to->fn(&job, to->arg);
         to->claimed++;

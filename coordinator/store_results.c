@@ -159,6 +159,9 @@ enum measure_field {
     M_REF,
     /* instruction counts (schema/028_instructions.sql): NULL elements when not counted */
     M_INSTR,
+    /* a confirmation's interleaved reference script (schema/030_reference_script.sql) */
+    M_REF_SCRIPT_CPU,
+    M_REF_SCRIPT_WALL,
 };
 
 /* A contention field of m: whether it is known, and its value. */
@@ -189,6 +192,12 @@ static bool measure_opt(const struct wire_measurement *m, enum measure_field f, 
     case M_REF:
         *v = m->ref_cpu_ns;
         return m->has_ref;
+    case M_REF_SCRIPT_CPU:
+        *v = m->ref_script_cpu_s;
+        return m->has_ref_script;
+    case M_REF_SCRIPT_WALL:
+        *v = m->ref_script_wall_s;
+        return m->has_ref_script;
     default:
         return false;
     }
@@ -209,13 +218,15 @@ static void field_measure(struct pgbin_buf *b, const struct wire_result *r, enum
     static const uint32_t elem[] = {
         PGBIN_OID_FLOAT8, PGBIN_OID_FLOAT8, PGBIN_OID_INT8,   PGBIN_OID_INT4,   PGBIN_OID_INT4,
         PGBIN_OID_BOOL,   PGBIN_OID_FLOAT8, PGBIN_OID_INT8,   PGBIN_OID_INT8,   PGBIN_OID_FLOAT8,
-        PGBIN_OID_FLOAT8, PGBIN_OID_FLOAT8, PGBIN_OID_FLOAT8, PGBIN_OID_FLOAT8, PGBIN_OID_INT8};
+        PGBIN_OID_FLOAT8, PGBIN_OID_FLOAT8, PGBIN_OID_FLOAT8, PGBIN_OID_FLOAT8, PGBIN_OID_INT8,
+        PGBIN_OID_FLOAT8, PGBIN_OID_FLOAT8};
     static const uint32_t arr[] = {
         PGBIN_OID_FLOAT8_ARRAY, PGBIN_OID_FLOAT8_ARRAY, PGBIN_OID_INT8_ARRAY,
         PGBIN_OID_INT4_ARRAY,   PGBIN_OID_INT4_ARRAY,   PGBIN_OID_BOOL_ARRAY,
         PGBIN_OID_FLOAT8_ARRAY, PGBIN_OID_INT8_ARRAY,   PGBIN_OID_INT8_ARRAY,
         PGBIN_OID_FLOAT8_ARRAY, PGBIN_OID_FLOAT8_ARRAY, PGBIN_OID_FLOAT8_ARRAY,
-        PGBIN_OID_FLOAT8_ARRAY, PGBIN_OID_FLOAT8_ARRAY, PGBIN_OID_INT8_ARRAY};
+        PGBIN_OID_FLOAT8_ARRAY, PGBIN_OID_FLOAT8_ARRAY, PGBIN_OID_INT8_ARRAY,
+        PGBIN_OID_FLOAT8_ARRAY, PGBIN_OID_FLOAT8_ARRAY};
     size_t at = pgbin_field_begin(b, arr[f]);
     pgbin_array_head(b, elem[f], r->n_runs);
     for (size_t i = 0; i < r->n_runs; i++) {
@@ -369,11 +380,11 @@ static void field_stacks(struct pgbin_buf *b, const struct wire_result *r)
     free(text);
 }
 
-#define RUN_IN_FIELDS 45
+#define RUN_IN_FIELDS 47
 
 /* Append item i as one run_in record (schema/003_compact_runs.sql, then the fields
- * schema/010_contention.sql, 026_machine_speed.sql, 028_instructions.sql and
- * 029_child_processes.sql append; same order). */
+ * schema/010_contention.sql, 026_machine_speed.sql, 028_instructions.sql,
+ * 029_child_processes.sql and 030_reference_script.sql append; same order). */
 static void run_in_add(struct pgbin_buf *b, const struct store_result_item *item,
                        const struct group_item *g, size_t i, const int64_t *fn_ids)
 {
@@ -426,6 +437,8 @@ static void run_in_add(struct pgbin_buf *b, const struct store_result_item *item
     else
         pgbin_field_null(b, PGBIN_OID_INT8_ARRAY);   /* the job did not ask: NULL, not {NULL} */
     pgbin_field_i32(b, (int32_t)r->child_processes); /* wire_validate: at most INT32_MAX */
+    field_measure(b, r, M_REF_SCRIPT_CPU);
+    field_measure(b, r, M_REF_SCRIPT_WALL);
     pgbin_patch_len(b, at);
 }
 
@@ -535,14 +548,16 @@ static int group_insert(struct store *s, struct store_result_item *items,
         "  timed_out, started_at, wall_median, cpu_median, rss_median, fn_ids, fn_calls,"
         "  fn_self_s, fn_total_s, fn_self_runs, fn_total_runs, stacks, run_delay_s,"
         "  ctx_voluntary, ctx_involuntary, steal_s, cpu_pressure_s, load1_runs, cpu_mhz,"
-        "  fn_self_cpu_s, ref_cpu_ns, instructions, child_processes)"
+        "  fn_self_cpu_s, ref_cpu_ns, instructions, child_processes, ref_script_cpu_s,"
+        "  ref_script_wall_s)"
         "  SELECT run_id, job_id, attempt, batch_id, host_id, script_id, agent, script_sha256,"
         "  python_version, python_build, python_executable, outcome, message, governor, load1,"
         "  wall_s, cpu_s, peak_rss_bytes, exit_codes, signals, timed_out,"
         "  started_at::timestamptz, wall_median, cpu_median, rss_median, fn_ids, fn_calls,"
         "  fn_self_s, fn_total_s, fn_self_runs, fn_total_runs, stacks, run_delay_s,"
         "  ctx_voluntary, ctx_involuntary, steal_s, cpu_pressure_s, load1_runs, cpu_mhz,"
-        "  fn_self_cpu_s, ref_cpu_ns, instructions, child_processes FROM x"
+        "  fn_self_cpu_s, ref_cpu_ns, instructions, child_processes, ref_script_cpu_s,"
+        "  ref_script_wall_s FROM x"
         "  ON CONFLICT (run_id) DO NOTHING RETURNING run_id),"
         " j AS (UPDATE jobs SET state = x.state, lease_owner = NULL, lease_expires = NULL,"
         "  updated = now() FROM x JOIN r USING (run_id) WHERE jobs.id = x.job_id)"

@@ -392,18 +392,20 @@ static void since_phrase(FILE *out, const struct html_site *site, const json_t *
 char *html_team_confirmation_text(const json_t *c, const char *metric)
 {
     const char *method = json_get_string(c, "method", NULL);
-    if (is(method, "bracketed")) {
+    bool inter = is(method, "interleaved");
+    if (inter || is(method, "bracketed")) {
         const char *ref = json_get_string(c, "reference", NULL);
+        const char *how = inter ? "interleaved with" : "bracketed by";
         double dc = json_get_number(c, "drift_cpu_pct", NAN);
         if (!ref || !*ref)
             ref = "the reference script";
         if (is(metric, "instructions"))
-            return xasprintf(
-                "bracketed by %s; instruction counts are exact, no drift to divide out", ref);
-        return isfinite(dc)
-                   ? xasprintf("bracketed by %s, the machine's CPU drift %+.1f%% divided out", ref,
-                               dc)
-                   : xasprintf("bracketed by %s", ref);
+            return xasprintf("%s %s; instruction counts are exact, no drift to divide out", how,
+                             ref);
+        if (!isfinite(dc))
+            return xasprintf("%s %s", how, ref);
+        return xasprintf("%s %s, the machine's CPU drift %+.1f%% divided out%s", how, ref, dc,
+                         inter ? " repeat by repeat" : "");
     }
     if (is(method, "re-run") || is(method, "none")) {
         const char *why = json_get_string(c, "why", NULL);

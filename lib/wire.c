@@ -540,7 +540,9 @@ static int check_result(struct wire_error *err, const struct wire_result *r)
                    {m->has_cpu_pressure, "cpu_pressure_s", m->cpu_pressure_s, 1e9},
                    {m->has_load1, "load1", m->load1, 1e6},
                    {m->has_cpu_mhz, "cpu_mhz", m->cpu_mhz, 1e6},
-                   {m->has_ref, "ref_cpu_ns", m->ref_cpu_ns, 1e12}};
+                   {m->has_ref, "ref_cpu_ns", m->ref_cpu_ns, 1e12},
+                   {m->has_ref_script, "ref_script_cpu_s", m->ref_script_cpu_s, 1e9},
+                   {m->has_ref_script, "ref_script_wall_s", m->ref_script_wall_s, 1e9}};
         for (size_t k = 0; k < sizeof(opt) / sizeof(opt[0]); k++) {
             if (!opt[k].has)
                 continue;
@@ -853,6 +855,8 @@ int wire_validate(const struct wire_msg *m, struct wire_error *err)
         if (!isfinite(j->timeout_s) || j->timeout_s <= 0)
             return fail(err, WIRE_REJECT_RANGE, "job.timeout_s: must be a finite number > 0");
         TRY(check_num(err, "job.timeout_s", j->timeout_s, 0, 7 * 86400));
+        if (j->reference && *j->reference)
+            TRY(check_path(err, "job.reference", j->reference));
         return check_hash(err, "job.commit", j->commit, false);
     }
     case WIRE_RESULT:
@@ -1001,7 +1005,8 @@ static Pyscope__Result *enc_result(struct arena *a, const struct wire_result *r)
                    (w->has_cpu_pressure ? PYSCOPE__CONTENTION_KNOWN__KNOWN_CPU_PRESSURE : 0) |
                    (w->has_load1 ? PYSCOPE__CONTENTION_KNOWN__KNOWN_LOAD1 : 0) |
                    (w->has_cpu_mhz ? PYSCOPE__CONTENTION_KNOWN__KNOWN_CPU_MHZ : 0) |
-                   (w->has_ref ? PYSCOPE__CONTENTION_KNOWN__KNOWN_REF_CPU : 0);
+                   (w->has_ref ? PYSCOPE__CONTENTION_KNOWN__KNOWN_REF_CPU : 0) |
+                   (w->has_ref_script ? PYSCOPE__CONTENTION_KNOWN__KNOWN_REF_SCRIPT : 0);
         c->run_delay_s = w->run_delay_s;
         c->ctx_voluntary = w->ctx_voluntary;
         c->ctx_involuntary = w->ctx_involuntary;
@@ -1010,6 +1015,8 @@ static Pyscope__Result *enc_result(struct arena *a, const struct wire_result *r)
         c->load1 = w->load1;
         c->cpu_mhz = w->cpu_mhz;
         c->ref_cpu_ns = w->ref_cpu_ns;
+        c->ref_script_cpu_s = w->ref_script_cpu_s;
+        c->ref_script_wall_s = w->ref_script_wall_s;
         m->contention = c->known ? c : NULL;
         p->runs[i] = m;
     }
@@ -1186,6 +1193,7 @@ static int enc_body(struct arena *a, const struct wire_msg *m, Pyscope__Envelope
         p->commit = enc_str(j->commit);
         p->python = enc_str(j->python);
         p->instructions = j->instructions;
+        p->reference = enc_str(j->reference);
         env->job = p;
         break;
     }
@@ -1383,6 +1391,7 @@ static int dec_result(struct arena *a, const Pyscope__Result *p, struct wire_res
         w->has_load1 = k & PYSCOPE__CONTENTION_KNOWN__KNOWN_LOAD1;
         w->has_cpu_mhz = k & PYSCOPE__CONTENTION_KNOWN__KNOWN_CPU_MHZ;
         w->has_ref = k & PYSCOPE__CONTENTION_KNOWN__KNOWN_REF_CPU;
+        w->has_ref_script = k & PYSCOPE__CONTENTION_KNOWN__KNOWN_REF_SCRIPT;
         if (c) {
             w->run_delay_s = c->run_delay_s;
             w->ctx_voluntary = c->ctx_voluntary;
@@ -1392,6 +1401,8 @@ static int dec_result(struct arena *a, const Pyscope__Result *p, struct wire_res
             w->load1 = c->load1;
             w->cpu_mhz = c->cpu_mhz;
             w->ref_cpu_ns = c->ref_cpu_ns;
+            w->ref_script_cpu_s = c->ref_script_cpu_s;
+            w->ref_script_wall_s = c->ref_script_wall_s;
         }
     }
     r->n_runs = p->n_runs;
@@ -1558,6 +1569,7 @@ static int dec_body(struct arena *a, const Pyscope__Envelope *env, struct wire_m
         m->job.commit = p->commit;
         m->job.python = p->python;
         m->job.instructions = p->instructions;
+        m->job.reference = p->reference;
         break;
     }
     case PYSCOPE__ENVELOPE__BODY_RESULT:

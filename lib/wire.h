@@ -217,6 +217,9 @@ struct wire_job {
     const char *commit;          /* full commit hash to run at, or "" (the workspace) */
     const char *python;          /* lib/pyreq.h request, or "" (the agent's default) */
     bool instructions;           /* count each measured repeat's instructions (valgrind) */
+    const char *reference;       /* a confirmation's reference script, interleaved with the
+                                    repeats (pyscope-run --reference): normalized relative
+                                    path, or "" / NULL (none) */
 };
 
 struct wire_measurement {
@@ -229,15 +232,19 @@ struct wire_measurement {
     uint64_t instructions; /* executed instructions (Job.instructions), 0 = not counted;
                               at most INT64_MAX */
     /* contention (agent/runner/contention.h); each has_ false when unknown */
-    bool has_run_delay, has_ctx, has_steal, has_cpu_pressure, has_load1, has_cpu_mhz, has_ref;
+    bool has_run_delay, has_ctx, has_steal, has_cpu_pressure, has_load1, has_cpu_mhz, has_ref,
+        has_ref_script;
     double run_delay_s; /* finite, 0..1e9 */
     uint64_t ctx_voluntary, ctx_involuntary;
-    double steal_s;        /* finite, 0..1e9 */
-    double cpu_pressure_s; /* finite, 0..1e9 */
-    double load1;          /* finite, 0..1e6 */
-    double cpu_mhz;        /* finite, 0..1e6 */
-    double ref_cpu_ns;     /* the machine-speed reference (agent/runner/refloop.h): finite,
-                              0..1e12, with has_ref */
+    double steal_s;          /* finite, 0..1e9 */
+    double cpu_pressure_s;   /* finite, 0..1e9 */
+    double load1;            /* finite, 0..1e6 */
+    double cpu_mhz;          /* finite, 0..1e6 */
+    double ref_cpu_ns;       /* the machine-speed reference (agent/runner/refloop.h): finite,
+                                0..1e12, with has_ref */
+    double ref_script_cpu_s; /* Job.reference's CPU and wall time around the repeat (the */
+    double
+        ref_script_wall_s; /* mean of the runs before and after it): 0..1e9, with has_ref_script */
 };
 
 struct wire_function {

@@ -64,6 +64,10 @@ struct contention {
     double cpu_mhz;
     bool has_ref;
     double ref_cpu_ns, ref_cpu_mean_ns;
+    /* pyscope-run --reference: the reference script's CPU and wall time, the mean
+     * of its runs right before and right after the repeat (set by main.c) */
+    bool has_ref_script;
+    double ref_script_cpu_s, ref_script_wall_s;
 };
 
 /* Threads whose schedstat stays open between polls (one pread each, instead

@@ -71,9 +71,10 @@ struct options {
     const char *venv;
     const char *root;
     const char *output;
-    int output_fd;     /* --output-fd: an open descriptor instead of a file (-1: none) */
-    int progress_fd;   /* --progress-fd: a socket for "measured I N" lines (-1: none) */
-    bool instructions; /* --instructions: also count instructions under cachegrind */
+    int output_fd;         /* --output-fd: an open descriptor instead of a file (-1: none) */
+    int progress_fd;       /* --progress-fd: a socket for "measured I N" lines (-1: none) */
+    bool instructions;     /* --instructions: also count instructions under cachegrind */
+    const char *reference; /* --reference: a script run plainly between the repeats */
     const char *script;
     int argc;
     char *const *argv;
@@ -95,6 +96,11 @@ static void usage(FILE *out)
                  "                        under valgrind (cachegrind; ~25x slower, profiler\n"
                  "                        off, PYTHONHASHSEED=0 unless set; its time limit\n"
                  "                        is 50x --timeout): a deterministic metric\n"
+                 "  --reference REF       run the script REF (fixed work: examples/calibrate.py)\n"
+                 "                        plainly before the first measured repeat and after\n"
+                 "                        each one: each repeat gets the machine's speed of its\n"
+                 "                        own moment (runs[].ref_script_cpu_s), so a drift can\n"
+                 "                        be divided out (the farm's confirmation runs)\n"
                  "  --python PATH         the interpreter to run the script with (a path, or a\n"
                  "                        command looked up on PATH); default: the virtualenv's,\n"
                  "                        else the first python3 on PATH. Supported: CPython\n"
@@ -155,6 +161,7 @@ static int parse_options(int argc, char **argv, struct options *o)
         OPT_OUTPUT_FD,
         OPT_PROGRESS_FD,
         OPT_INSTRUCTIONS,
+        OPT_REFERENCE,
         OPT_VERSION
     };
     static const struct option longopts[] = {
@@ -170,6 +177,7 @@ static int parse_options(int argc, char **argv, struct options *o)
         {"output-fd", required_argument, NULL, OPT_OUTPUT_FD},
         {"progress-fd", required_argument, NULL, OPT_PROGRESS_FD},
         {"instructions", no_argument, NULL, OPT_INSTRUCTIONS},
+        {"reference", required_argument, NULL, OPT_REFERENCE},
         {"help", no_argument, NULL, 'h'},
         {"version", no_argument, NULL, OPT_VERSION},
         {NULL, 0, NULL, 0},
@@ -216,17 +224,16 @@ static int parse_options(int argc, char **argv, struct options *o)
                 return -PYSCOPE_EUSAGE;
             }
             break;
-        case OPT_PYTHON:
-            o->python = optarg;
-            break;
+        case OPT_PYTHON: /* the options that only name a path */
         case OPT_VENV:
-            o->venv = optarg;
-            break;
         case OPT_ROOT:
-            o->root = optarg;
-            break;
         case OPT_OUTPUT:
-            o->output = optarg;
+        case OPT_REFERENCE:
+            *(c == OPT_PYTHON   ? &o->python
+              : c == OPT_VENV   ? &o->venv
+              : c == OPT_ROOT   ? &o->root
+              : c == OPT_OUTPUT ? &o->output
+                                : &o->reference) = optarg;
             break;
         case OPT_OUTPUT_FD:
             if (!parse_long(optarg, 3, 1023, &fd)) {
@@ -436,6 +443,10 @@ static json_t *run_json(const struct run_measure *m)
     json_object_set_new(o, "cpu_mhz", real_or_null(c->has_cpu_mhz, c->cpu_mhz));
     json_object_set_new(o, "ref_cpu_ns", real_or_null(c->has_ref, c->ref_cpu_ns));
     json_object_set_new(o, "ref_cpu_mean_ns", real_or_null(c->has_ref, c->ref_cpu_mean_ns));
+    if (c->has_ref_script) {
+        json_object_set_new(o, "ref_script_cpu_s", json_real(c->ref_script_cpu_s));
+        json_object_set_new(o, "ref_script_wall_s", json_real(c->ref_script_wall_s));
+    }
     return o;
 }
 
@@ -818,7 +829,7 @@ static int check_invocation(const struct options *o)
         log_error("--output and --output-fd exclude each other");
         return PYSCOPE_EXIT_USAGE;
     }
-    if (check_script(o->script) < 0 ||
+    if (check_script(o->script) < 0 || (o->reference && check_script(o->reference) < 0) ||
         (o->output_fd >= 0 ? check_output_fd(o->output_fd) : check_output(o->output)) < 0)
         return PYSCOPE_EXIT_USAGE;
     return PYSCOPE_EXIT_OK;
@@ -934,13 +945,48 @@ static void sampler_hook(void *sampler)
     sampler_tick(sampler);
 }
 
+/* One run of the reference script (--reference): its CPU and wall time. */
+struct ref_script_run {
+    bool ok; /* it ran and exited 0 */
+    double cpu_s, wall_s;
+};
+
+/* Run o->reference plainly (no profile, its output to /dev/null) under py into *out. */
+static void run_reference(const struct options *o, const struct pyselect *py,
+                          struct ref_script_run *out)
+{
+    extern char **environ;
+    char *argv[3] = {py->argv0, (char *)o->reference, NULL};
+    struct supervise_exec x = {.path = py->path,
+                               .argv = argv,
+                               .envp = environ,
+                               .close_fd = {o->output_fd, o->progress_fd},
+                               .quiet = true};
+    struct run_measure m;
+    int rc = supervise_exec(&x, o->timeout_s, false, NULL, &m);
+    *out = (struct ref_script_run){.ok = rc == 0 && !m.signal && m.exit_code == 0 && !m.timed_out,
+                                   .cpu_s = m.user_s + m.sys_s,
+                                   .wall_s = m.wall_s};
+    if (rc == 0 && !out->ok)
+        log_warn("the reference script \"%s\" failed (%s %d): this repeat has no reference",
+                 o->reference, m.signal ? "signal" : "exit status",
+                 m.signal ? m.signal : m.exit_code);
+}
+
 /* Run number i (the warm-ups first) and add it to r. 0, or a negative errno when the run
- * could not start; *stop when no more runs should follow (a signal, a failing script). */
+ * could not start; *stop when no more runs should follow (a signal, a failing script).
+ * With --reference, *before is the reference's run right before a measured repeat (run
+ * here when it has not run yet) and becomes the one right after it. */
 static int run_one(const struct options *o, const struct pyselect *py, const char *shim_dir,
-                   struct collect *col, long i, struct runs *r, bool *stop)
+                   struct collect *col, long i, struct runs *r, struct ref_script_run *before,
+                   bool *stop)
 {
     *stop = true;
     bool is_warmup = i < o->warmup;
+    /* reference, repeat, reference, repeat ... reference: each run of the reference
+     * serves the repeats on both sides of it */
+    if (o->reference && !is_warmup && i == o->warmup)
+        run_reference(o, py, before);
     int region_id = -1;
     struct shm_region *region = shm_create((uint32_t)o->mode, &region_id);
     if (!region) {
@@ -969,6 +1015,15 @@ static int run_one(const struct options *o, const struct pyselect *py, const cha
     if (rc == 0 && !is_warmup && ref_ok && refloop_run(&ref) == 0)
         m.contention.has_ref =
             refloop_figures(&ref, &m.contention.ref_cpu_ns, &m.contention.ref_cpu_mean_ns);
+    if (rc == 0 && !is_warmup && o->reference) {
+        struct ref_script_run after;
+        run_reference(o, py, &after);
+        struct contention *c = &m.contention;
+        c->has_ref_script = before->ok && after.ok;
+        c->ref_script_cpu_s = (before->cpu_s + after.cpu_s) / 2;
+        c->ref_script_wall_s = (before->wall_s + after.wall_s) / 2;
+        *before = after;
+    }
     if (rc == -EINTR) { /* a signal came between two runs: stop here */
         shm_unmap(&region);
         return 0;
@@ -1006,6 +1061,8 @@ static json_t *run_document(const struct options *o, const struct pyselect *py, 
                              "timeout_s", o->timeout_s > 0 ? json_real(o->timeout_s) : json_null());
     if (o->instructions)
         json_object_set_new(opts, "instructions", json_true());
+    if (o->reference)
+        json_object_set_new(opts, "reference", json_string_lossy(o->reference));
     json_t *summary = json_pack("{s:o, s:o, s:o, s:o}", "wall_s", summary_json(r->wall, n), "cpu_s",
                                 summary_json(r->cpu, n), "cpu_pct", summary_json(r->pct, n),
                                 "peak_rss_bytes", summary_json(r->rss, n));
@@ -1096,8 +1153,9 @@ int main(int argc, char **argv)
     runs_init(&r, o.repeat);
     int rc = 0;
     bool stop = false;
+    struct ref_script_run ref_before = {0};
     for (long i = 0; i < o.warmup + o.repeat && !stop; i++)
-        rc = run_one(&o, &py, shim_dir, col, i, &r, &stop);
+        rc = run_one(&o, &py, shim_dir, col, i, &r, &ref_before, &stop);
 
     bool failed = r.failed;
     if (rc == 0 && !failed && o.instructions && !supervise_stop_signal()) {

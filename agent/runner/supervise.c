@@ -196,6 +196,11 @@ static __attribute__((noreturn)) void exec_child(const struct supervise_exec *x,
     for (size_t i = 0; i < sizeof(x->close_fd) / sizeof(x->close_fd[0]); i++)
         if (x->close_fd[i] >= 0)
             close(x->close_fd[i]);
+    if (x->quiet) {
+        int fd = open("/dev/null", O_WRONLY | O_CLOEXEC);
+        if (fd >= 0)
+            dup2(fd, STDOUT_FILENO); /* fd itself closes at the exec */
+    }
     child_prepare(cs);
     execve(x->path, x->argv, x->envp);
     static const char head[] = "pyscope-run: could not run \"", mid[] = "\": ";

@@ -63,6 +63,7 @@ struct supervise_exec {
     char *const *argv;
     char *const *envp;
     int close_fd[2]; /* descriptors the child closes first (-1: none) */
+    bool quiet;      /* the child's standard output goes to /dev/null */
 };
 
 /* Work the wait loop does while the child runs, on its own wake-ups: fn(arg)

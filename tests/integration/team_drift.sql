@@ -8,7 +8,15 @@
 -- With -v confirm=1 it plays the agent for the queued confirmation jobs instead
 -- (:drift and :slow as they are while those run): the reference runs bracketing
 -- each confirmation run and the run itself, stored in job order, seconds apart,
--- half an hour after the night's first runs.
+-- half an hour after the night's first runs. There, -v refdrift=PCT (default :drift)
+-- is the drift the bracketing reference runs see (the machine drifts within minutes),
+-- and -v interleave=1 gives the confirmation run its own interleaved reference figures
+-- per repeat (runs.ref_script_cpu_s, ref_script_wall_s: pyscope-run --reference), the
+-- machine then being :drift percent slower around every repeat.
+\if :{?refdrift}
+\else
+\set refdrift :drift
+\endif
 \if :confirm
 \else
 \ir team_hosts.sql
@@ -35,7 +43,9 @@ SELECT j.id AS job_id, j.batch_id, j.script_id, j.host_id, gen_random_uuid() AS 
            SELECT i, (CASE WHEN s.key = 'examples/a.py' THEN 1.0 ELSE 0.2 END)
                      * (1 + 0.01 * sin(:night * (7 + 6 * :confirm) + i * 3 + j.host_id * 11
                                        + j.script_id * 5))
-                     * CASE WHEN h.hostname = :'host' THEN 1 + :drift / 100.0 ELSE 1 END
+                     * CASE WHEN h.hostname <> :'host' THEN 1
+                            WHEN s.key = 'examples/ref.py' THEN 1 + :refdrift / 100.0
+                            ELSE 1 + :drift / 100.0 END
                      * CASE WHEN h.hostname = :'host' AND s.key = 'examples/a.py'
                             THEN 1 + :slow / 100.0 ELSE 1 END AS w
            FROM generate_series(1, j.repeat) i) x) AS wall,
@@ -46,3 +56,15 @@ WHERE CASE WHEN :confirm = 1 THEN j.state = 'queued'
            ELSE j.batch_id = (SELECT max(id) FROM batches) END;
 
 \ir team_runs.sql
+
+\if :{?interleave}
+-- the reference script run before each repeat and after it, its mean per repeat: 0.2 s
+-- (98% CPU) with the machine's drift around that repeat and about 1% noise of its own
+UPDATE runs r SET
+    ref_script_cpu_s = ARRAY(SELECT 0.196 * (1 + :drift / 100.0) * (1 + 0.01 * cos(i * 5 + :night))
+                             FROM generate_series(1, cardinality(r.wall_s)) i ORDER BY i),
+    ref_script_wall_s = ARRAY(SELECT 0.2 * (1 + :drift / 100.0) * (1 + 0.01 * cos(i * 5 + :night))
+                              FROM generate_series(1, cardinality(r.wall_s)) i ORDER BY i)
+FROM seed s JOIN jobs j ON j.id = s.job_id
+WHERE r.run_id = s.run_id AND j.purpose = 'confirm';
+\endif

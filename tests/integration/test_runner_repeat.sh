@@ -63,4 +63,28 @@ printf 'import os, time\ntime.sleep(0.1)\nos._exit(0)\n' >"$T/osexit.py"
 run_ps osexit osexit.py
 expect_eq "os._exit: span has a start and no end" "yes" \
     "$(jeval "$T/osexit.json" '"yes" if d["memory_timeline_span_s"][0] > 0 and d["memory_timeline_span_s"][1] is None else d["memory_timeline_span_s"]')"
+# 4. --reference REF (a farm confirmation run): REF runs plainly before the first measured
+# repeat and after each one, never around a warm-up; each repeat gets the mean of the two
+# runs next to it; REF's output is not the script's.
+printf 'open("%s/order.log", "a").write("R\\n")\nprint("reference output")\nsum(range(300000))\n' "$T" >"$T/ref.py"
+printf 'open("%s/order.log", "a").write("S\\n")\nprint("script output")\n' "$T" >"$T/sut.py"
+run_ps interleave --reference ref.py --warmup 1 --repeat 3 sut.py
+expect_eq "--reference: exit" 0 "$RC"
+expect_eq "--reference: warm-up, then reference and repeats in turn" "S R S R S R S R" \
+    "$(tr '\n' ' ' <"$T/order.log" | sed 's/ $//')"
+expect_eq "--reference: every repeat has the reference's CPU and wall time" yes \
+    "$(jeval "$T/interleave.json" '"yes" if len(d["runs"]) == 3 and all(r["ref_script_cpu_s"] > 0 and r["ref_script_wall_s"] >= r["ref_script_cpu_s"] * 0.5 for r in d["runs"]) else d["runs"]')"
+expect_eq "--reference: named in the options" ref.py "$(jeval "$T/interleave.json" 'd["options"]["reference"]')"
+expect_eq "--reference: its output is not the script's" "script output script output script output script output" \
+    "$(tr '\n' ' ' <"$T/interleave.out" | sed 's/ $//')"
+# a reference that fails: the repeats run and count, without the figures, and it is said
+printf 'raise SystemExit(3)\n' >"$T/badref.py"
+run_ps badref --reference badref.py --repeat 2 sut.py
+expect_eq "failing reference: exit 0 (the script ran)" 0 "$RC"
+expect_eq "failing reference: no figures" "[null, null]" \
+    "$(jeval "$T/badref.json" '[r.get("ref_script_cpu_s") for r in d["runs"]]')"
+expect_match "failing reference: said" 'reference script "badref.py" failed \(exit status 3\)' "$(cat "$T/badref.err")"
+run_ps noref --reference missing.py sut.py
+expect_eq "missing reference: usage error" 2 "$RC"
+expect_match "missing reference: says which file" 'could not open script "missing.py"' "$(cat "$T/noref.err")"
 finish

@@ -9,9 +9,10 @@
 # a noisy early night was held out, was then +-27-40%: the +30% was "within noise" in about
 # one run of three (CI, 2026-12-06/07). Eight baseline nights narrow it by a fifth or more.
 # The suite names examples/calibrate.py as its reference, so the confirmation run is
-# bracketed by it, and a 10% threshold (asv's default factor; at 5% this machine's own
+# interleaved with it (run before the first repeat and after each), and a 10% threshold
+# (asv's default factor; at 5% this machine's own
 # drift under the hogs was once confirmed as a +6% CPU "regression"). The team report farm.sh renders must list exactly that regression:
-# examples' slow_script.py on host b, dated night 9, confirmed (bracketed), its "why"
+# examples' slow_script.py on host b, dated night 9, confirmed (interleaved), its "why"
 # naming slow(), a sensible size (wall time +15% to +60%: the CI measured +46.4% of a 30% slowdown under the hogs); and nothing else: no other regression,
 # no improvement, on any host or night. Its hardware comparison names the regression and says
 # the two hosts are one machine (their load, not hardware)
@@ -91,8 +92,8 @@ for u in r.get("inconclusive", []) + r.get("dismissed", []):
           "drift wall/cpu %s/%s" % (c.get("drift_wall_pct"), c.get("drift_cpu_pct")) if c else "")
 PY
 printf '%s\n' "$out" | sed -n '/^ *batch *| *script/,/rows)$/p' | sed "s/^/# /"
-expect_match "the regression is found: slow_script.py, host b, night 9, confirmed" \
-    "^regression\|ex/slow_script.py\|farm-b\|9\|(wall_s|cpu_s)\|\|confirmed\|bracketed\|" \
+expect_match "the regression is found: slow_script.py, host b, night 9, confirmed (interleaved)" \
+    "^regression\|ex/slow_script.py\|farm-b\|9\|(wall_s|cpu_s)\|\|confirmed\|interleaved\|" \
     "$(cat "$T/findings")"
 expect_eq "nothing else: every finding is that one (host b, night 9, slow_script.py)" "" \
     "$(grep -v '^regression|ex/slow_script.py|farm-b|9|' "$T/findings" || true)"

@@ -77,9 +77,9 @@ static json_t *run_doc(const char *outcome, size_t nf)
                   "timed_out", 1, "profile", "functions", fns, "stacks", stacks);
     /* the first repeat measured its contention (steal unreadable), the second none */
     json_t *r0 = json_array_get(json_object_get(doc, "runs"), 0);
-    json_t *cont =
-        json_pack("{sf si si sf sn sf}", "run_delay_s", 0.4, "ctx_voluntary", 3, "ctx_involuntary",
-                  77, "load1", 2.5, "steal_s", "ref_cpu_ns", 351234.0);
+    json_t *cont = json_pack("{sf si si sf sn sf sf sf}", "run_delay_s", 0.4, "ctx_voluntary", 3,
+                             "ctx_involuntary", 77, "load1", 2.5, "steal_s", "ref_cpu_ns", 351234.0,
+                             "ref_script_cpu_s", 0.21, "ref_script_wall_s", 0.26);
     json_object_update(r0, cont);
     json_decref(cont);
     return doc;
@@ -137,6 +137,10 @@ static void test_ok_run(void **state)
     assert_true(r->runs[0].has_load1 && r->runs[0].load1 == 2.5);
     assert_false(r->runs[0].has_steal); /* null */
     assert_true(r->runs[0].has_ref && r->runs[0].ref_cpu_ns == 351234.0);
+    /* pyscope-run --reference: the interleaved reference script's figures */
+    assert_true(r->runs[0].has_ref_script && r->runs[0].ref_script_cpu_s == 0.21 &&
+                r->runs[0].ref_script_wall_s == 0.26);
+    assert_false(r->runs[1].has_ref_script);
     assert_false(r->runs[1].has_run_delay || r->runs[1].has_ctx || r->runs[1].has_load1 ||
                  r->runs[1].has_ref);
     /* The top 200, plus f249 and the frozen frame the stacks need. */

@@ -162,6 +162,18 @@ static void test_shared_words(void **state)
     t = html_team_confirmation_text(c, NULL);
     assert_string_equal(t, "bracketed by the reference script");
     free(t);
+    /* the reference ran between the repeats: each repeat's own drift was divided out */
+    json_object_set_new(c, "method", json_string("interleaved"));
+    json_object_set_new(c, "reference", json_string("calibrate.py"));
+    json_object_set_new(c, "drift_cpu_pct", json_real(31.26));
+    t = html_team_confirmation_text(c, "wall_s");
+    assert_string_equal(t, "interleaved with calibrate.py, the machine's CPU drift +31.3% divided "
+                           "out repeat by repeat");
+    free(t);
+    t = html_team_confirmation_text(c, "instructions");
+    assert_string_equal(
+        t, "interleaved with calibrate.py; instruction counts are exact, no drift to divide out");
+    free(t);
     json_object_set_new(c, "method", json_string("none"));
     json_object_set_new(c, "why", json_string("its confirmation run failed"));
     t = html_team_confirmation_text(c, NULL);

@@ -986,6 +986,48 @@ static void test_pythons(void **state)
     expect_reject(&m, WIRE_REJECT_RANGE, "submit.entries");
 }
 
+/* A confirmation's reference script (schema/030): Job.reference, a normalized path like
+ * the script ("" = none, as from older coordinators), and per repeat the reference's CPU
+ * and wall time (Contention.ref_script_*, known only together, each 0..1e9). */
+static void test_reference_script(void **state)
+{
+    (void)state;
+    struct wire_msg m, *d;
+    job_fixture(&m);
+    d = roundtrip(&m);
+    assert_string_equal(d->job.reference, "");
+    wire_msg_destroy(&d);
+    m.job.reference = "examples/calibrate.py";
+    d = roundtrip(&m);
+    assert_string_equal(d->job.reference, "examples/calibrate.py");
+    wire_msg_destroy(&d);
+    m.job.reference = "../outside.py";
+    expect_reject(&m, WIRE_REJECT_FORMAT, "job.reference");
+    m.job.reference = "/etc/passwd";
+    expect_reject(&m, WIRE_REJECT_FORMAT, "job.reference");
+
+    struct wire_measurement runs[] = {{.wall_s = 1,
+                                       .cpu_s = 0.9,
+                                       .has_ref_script = true,
+                                       .ref_script_cpu_s = 0.21,
+                                       .ref_script_wall_s = 0.25},
+                                      {.wall_s = 1, .cpu_s = 0.9}};
+    result_fixture(&m);
+    m.result.runs = runs;
+    m.result.n_runs = 2;
+    d = roundtrip(&m);
+    assert_true(d->result.runs[0].has_ref_script);
+    assert_true(d->result.runs[0].ref_script_cpu_s == 0.21);
+    assert_true(d->result.runs[0].ref_script_wall_s == 0.25);
+    assert_false(d->result.runs[1].has_ref_script);
+    wire_msg_destroy(&d);
+    runs[0].ref_script_cpu_s = -0.1;
+    expect_reject(&m, WIRE_REJECT_RANGE, "result.runs[0].ref_script_cpu_s");
+    runs[0].ref_script_cpu_s = 0.2;
+    runs[0].ref_script_wall_s = NAN;
+    expect_reject(&m, WIRE_REJECT_RANGE, "result.runs[0].ref_script_wall_s");
+}
+
 /* Instruction counts (schema/028): asked for by Job.instructions (and Submit.instructions),
  * sent in Measurement.instructions (0 = not counted), at most INT64_MAX (a bigint). */
 static void test_instructions(void **state)
@@ -1417,6 +1459,7 @@ int main(void)
         cmocka_unit_test(test_try_submit),
         cmocka_unit_test(test_bisect_submit),
         cmocka_unit_test(test_instructions),
+        cmocka_unit_test(test_reference_script),
         cmocka_unit_test(test_child_processes),
         cmocka_unit_test(test_job_env),
         cmocka_unit_test(test_pythons),
