@@ -68,6 +68,22 @@ static const char BATCHES_SQL[] =
 /* The metric rows listed of one series: its whole-script metrics first, then its worst functions */
 #define REPORT_SERIES_ROWS_SQL "40"
 
+/*
+ * The run of finding g's first night (its batch_id), cr its candidate run's row: that run
+ * when it is of that night; else (a row dated on the first night of the open change it
+ * joined, coordinator/analysis.c's date_on_open(): its candidate run is a later night's) the
+ * candidate run of that night's finding of the series and kind that is of that night, the
+ * one it joined (detail.since_finding) first; NULL when there is none (rows since deleted).
+ */
+#define FIRST_RUN_SQL(g)                                                                           \
+    "CASE WHEN cr.batch_id = " #g ".batch_id THEN " #g ".candidate_run ELSE (SELECT"               \
+    " f.candidate_run FROM regressions f JOIN runs fr ON fr.run_id = f.candidate_run"              \
+    " WHERE f.batch_id = " #g ".batch_id AND fr.batch_id = " #g ".batch_id"                        \
+    " AND f.script_id = " #g ".script_id AND f.host_id = " #g ".host_id"                           \
+    " AND f.python_build = " #g ".python_build AND f.kind = " #g ".kind"                           \
+    " ORDER BY f.id::text IS DISTINCT FROM " #g ".detail->'since_finding'->>'id', f.id"            \
+    " LIMIT 1) END"
+
 /* clang-format off: the range macro (coordinator/revrange.h) in the middle of the SQL.
  * json_build_object takes at most 100 arguments (PostgreSQL's FUNC_MAX_ARGS): this one has
  * 100 (50 members, the range macro's 2 and the bisection included), so a new member goes
@@ -95,7 +111,9 @@ static const char REGRESSIONS_SQL[] =
     " 'ended_batch_id', g.ended_batch_id, 'ended_batch_label', eb.label,"
     " 'confirmation', g.confirmation,"
     " 'bisection', " BISECTION_OF_SQL(g) ","
-    " " REVRANGE_ENDS_SQL(g) ")::jsonb || jsonb_build_object('times', g.detail->'times'))::text"
+    " " REVRANGE_ENDS_SQL(g) ")::jsonb || jsonb_build_object('times', g.detail->'times',"
+    /* the run of its first night (FIRST_RUN_SQL) and the batch of its candidate run */
+    " 'first_run', " FIRST_RUN_SQL(g) "::text, 'candidate_batch_id', cr.batch_id))::text"
     " FROM (SELECT k.id, k.open, k.worst, k.first FROM (SELECT f.id, x.open, x.worst, x.first,"
     "   row_number() OVER (PARTITION BY f.script_id, f.host_id, f.python_build"
     "    ORDER BY (coalesce(f.function_key, '') = '') DESC, f.a DESC, f.id) AS n"
@@ -112,6 +130,7 @@ static const char REGRESSIONS_SQL[] =
     " LEFT JOIN runs lr ON lr.run_id = g.baseline_runs[cardinality(g.baseline_runs)]"
     " LEFT JOIN batches gb ON gb.id = lr.batch_id"
     " LEFT JOIN batches eb ON eb.id = g.ended_batch_id"
+    " LEFT JOIN runs cr ON cr.run_id = g.candidate_run"
     " ORDER BY t.open DESC, t.worst DESC, t.first, coalesce(abs(g.change_pct), 0) DESC, g.id";
 // clang-format on
 

@@ -304,7 +304,27 @@ static void short_metric(FILE *out, const char *metric)
     fputc(' ', out);
 }
 
-/* "since night 5 (commits c4 → c5, run 1a2b3c4d)". */
+/*
+ * The run the headline names (borrowed): that of the finding's first night (first_run,
+ * coordinator/report.c), else its candidate run; *later (borrowed) that run's batch when it
+ * is not the first night's (a row dated on the first night of the change it joined whose
+ * first night's run is unknown), else NULL.
+ */
+static const char *since_run(const json_t *g, const json_t **later)
+{
+    const char *first = json_get_string(g, "first_run", NULL);
+    const json_t *cb = json_object_get(g, "candidate_batch_id");
+    *later = NULL;
+    if (first)
+        return first;
+    if (json_is_integer(cb) &&
+        json_integer_value(cb) != json_integer_value(json_object_get(g, "batch_id")))
+        *later = cb;
+    return json_get_string(g, "candidate_run", NULL);
+}
+
+/* "since night 5 (commits c4 → c5, run 1a2b3c4d)": night 5's run; "run 5e6f7a8b of batch 6"
+ * when only a later night's is known. */
 static void since_phrase(FILE *out, const struct html_site *site, const json_t *g)
 {
     const char *label = json_get_string(g, "batch_label", NULL);
@@ -317,7 +337,8 @@ static void since_phrase(FILE *out, const struct html_site *site, const json_t *
     }
     const char *bad = json_get_string(g, "batch_commit", NULL),
                *good = json_get_string(g, "good_commit", NULL);
-    const char *run = json_get_string(g, "candidate_run", NULL);
+    const json_t *run_batch;
+    const char *run = since_run(g, &run_batch);
     /* the nights ran commits: their range (docs/revisions.md), in full in the details */
     const json_t *range = json_object_get(g, "range");
     const char *rgood = json_get_string(json_object_get(range, "good"), "hash", NULL);
@@ -377,6 +398,10 @@ static void since_phrase(FILE *out, const struct html_site *site, const json_t *
         fputs("\">", out);
         html_write_escaped(out, run, strnlen(run, 8));
         fputs("</code>", out);
+        if (run_batch) {
+            fputs(" of batch ", out);
+            batch_ref(out, site, run_batch);
+        }
     }
     if (paren)
         fputs(")</span>", out);

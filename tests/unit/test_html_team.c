@@ -741,6 +741,53 @@ static json_t *load_fixture(void)
     return doc;
 }
 
+/* doc renders, its page has each of has (NULL-terminated) and not lacks (NULL: no check). */
+static void expect_page(const json_t *doc, const char *const *has, const char *lacks)
+{
+    int rc;
+    char *page = render(doc, &rc);
+    assert_int_equal(rc, 0);
+    for (; *has; has++)
+        if (!strstr(page, *has))
+            fail_msg("not in the page: %s", *has);
+    if (lacks && strstr(page, lacks))
+        fail_msg("in the page: %s", lacks);
+    free(page);
+}
+
+/* A row dated on the first night of the change it joined (its candidate run is a later
+ * night's) names that first night's run in its headline (first_run), never the later one;
+ * when the first night's run is not known, the later run says its batch. */
+static void test_since_names_first_nights_run(void **state)
+{
+    (void)state;
+    json_t *doc = hostile_doc();
+    json_t *g = json_array_get(json_object_get(json_object_get(doc, "report"), "regressions"), 0);
+    json_object_set_new(g, "candidate_run", json_string("cccccccc-0000-4000-8000-000000000004"));
+    json_object_set_new(g, "candidate_batch_id", json_integer(4));
+    json_object_set_new(g, "first_run", json_string("aaaaaaaa-0000-4000-8000-000000000003"));
+    json_object_set_new(g, "nights", json_integer(2));
+    json_object_set_new(g, "last_batch_id", json_integer(4));
+    expect_page(doc,
+                (const char *[]){"since batch 3 <span class=\"muted\">(run <code title=\""
+                                 "aaaaaaaa-0000-4000-8000-000000000003\">aaaaaaaa</code>)</span>",
+                                 NULL},
+                "cccccccc");
+    /* the first night's run unknown: the later one, with its batch */
+    json_object_set_new(g, "first_run", json_null());
+    expect_page(doc,
+                (const char *[]){"since batch 3 <span class=\"muted\">(run <code title=\""
+                                 "cccccccc-0000-4000-8000-000000000004\">cccccccc</code> of "
+                                 "batch 4)</span>",
+                                 NULL},
+                NULL);
+    /* a row of its own night: its candidate run, no batch said */
+    json_object_set_new(g, "first_run", json_string("cccccccc-0000-4000-8000-000000000004"));
+    json_object_set_new(g, "candidate_batch_id", json_integer(3));
+    expect_page(doc, (const char *[]){">cccccccc</code>)</span>", NULL}, "of batch");
+    json_decref(doc);
+}
+
 /*
  * A host name and a function name with an escape sequence, a right-to-left
  * override and a 3.6 KB token (an agent and a script choose them): shown in
@@ -957,6 +1004,7 @@ int main(void)
         cmocka_unit_test(test_inconclusive_ci_beyond_threshold),
         cmocka_unit_test(test_sizes_name_their_metric),
         cmocka_unit_test(test_not_judged_and_dismissed),
+        cmocka_unit_test(test_since_names_first_nights_run),
         cmocka_unit_test(test_wrong_types_show_dashes),
         cmocka_unit_test(test_not_a_report),
         cmocka_unit_test(test_empty_report),
