@@ -1561,12 +1561,16 @@ static void write_unsettled(FILE *out, const json_t *list, const json_t *counts)
 }
 
 /* The series whose newest night in the report did not judge them (too little history, a
- * change within the threshold: the analysis lists them nowhere else): one line with the count,
- * the list folded, one entry per series with that night and its baseline nights. */
-static void write_not_judged(FILE *out, const json_t *list, const json_t *min_runs)
+ * change within the threshold: the analysis lists them nowhere else): one line with the count
+ * (not_judged_total: all of them, the list stops at the report's limit as the others do), the
+ * list folded, one entry per series with that night and its baseline nights, and how many
+ * more there are when it was cut. */
+static void write_not_judged(FILE *out, const json_t *rep)
 {
-    size_t n = json_array_size(list);
-    if (n == 0)
+    const json_t *list = json_object_get(rep, "not_judged"),
+                 *min_runs = json_object_get(rep, "not_judged_min_runs");
+    size_t n = json_array_size(list), total = list_total(rep, "not_judged_total", n);
+    if (total == 0)
         return;
     json_int_t need = json_is_integer(min_runs) ? json_integer_value(min_runs) : 3;
     fprintf(
@@ -1575,8 +1579,15 @@ static void write_not_judged(FILE *out, const json_t *list, const json_t *min_ru
         "%" JSON_INTEGER_FORMAT " baseline nights)</summary>\n<p class=\"note\">Each as "
         "of its newest night in this report: a verdict compares a night with %" JSON_INTEGER_FORMAT
         " earlier nights of the series (its baseline); the next nights give them. Until "
-        "then only a change beyond the threshold is reported (as inconclusive).</p>\n<ul>\n",
-        n, need, need);
+        "then only a change beyond the threshold is reported (as inconclusive).</p>\n",
+        total, need, need);
+    if (total > n)
+        fprintf(out,
+                "<p class=\"more\" id=\"not-judged-more\">Showing %zu of %zu series; %zu more "
+                "not shown: <code>pyscope report --limit N</code> lists up to 1000, here and in "
+                "<code>--json</code>.</p>\n",
+                n, total, total - n);
+    fputs("<ul>\n", out);
     size_t i;
     const json_t *u;
     json_array_foreach(list, i, u)
@@ -1896,8 +1907,7 @@ static void write_summary(FILE *out, const json_t *rep)
             series, runs, runs == 1 ? "" : "s", failed ? " bad" : "", failed,
             json_array_size(json_object_get(rep, "batches")),
             json_array_size(json_object_get(rep, "batches")) == 1 ? "" : "es");
-    write_not_judged(out, json_object_get(rep, "not_judged"),
-                     json_object_get(rep, "not_judged_min_runs"));
+    write_not_judged(out, rep);
     fputs("</section>\n", out);
 }
 

@@ -755,6 +755,40 @@ static void expect_page(const json_t *doc, const char *const *has, const char *l
     free(page);
 }
 
+/* The list of series not yet judged stops at the report's limit as the others do: its count
+ * is all of them (not_judged_total), and the cut says how many more and where to get them. */
+static void test_not_judged_cut(void **state)
+{
+    (void)state;
+    json_t *doc = hostile_doc();
+    json_t *rep = json_object_get(doc, "report");
+    json_object_set_new(rep, "not_judged",
+                        json_pack("[{s:I, s:s, s:s, s:s, s:I}]", "batch_id", (json_int_t)2,
+                                  "script", "new.py", "host", "host-a", "python_build", "3.11",
+                                  "baseline_runs", (json_int_t)1));
+    json_object_set_new(rep, "not_judged_min_runs", json_integer(3));
+    json_object_set_new(rep, "not_judged_total", json_integer(5));
+    expect_page(doc,
+                (const char *[]){"<summary>5 series not yet judged (fewer than 3 baseline "
+                                 "nights)</summary>",
+                                 "<p class=\"more\" id=\"not-judged-more\">Showing 1 of 5 "
+                                 "series; 4 more not shown: <code>pyscope report --limit N"
+                                 "</code> lists up to 1000, here and in <code>--json</code>.",
+                                 "<li>new.py on host-a, batch 2: 1 of 3", NULL},
+                NULL);
+    /* all listed: no cut to tell */
+    json_object_set_new(rep, "not_judged_total", json_integer(1));
+    expect_page(doc, (const char *[]){"<summary>1 series not yet judged", NULL}, "not-judged-more");
+    /* a count without its list (--limit is at least 1: a hand-made document) is still told */
+    json_object_set_new(rep, "not_judged", json_array());
+    json_object_set_new(rep, "not_judged_total", json_integer(3));
+    expect_page(doc,
+                (const char *[]){"<summary>3 series not yet judged",
+                                 "Showing 0 of 3 series; 3 more not shown", NULL},
+                NULL);
+    json_decref(doc);
+}
+
 /* A row dated on the first night of the change it joined (its candidate run is a later
  * night's) names that first night's run in its headline (first_run), never the later one;
  * when the first night's run is not known, the later run says its batch. */
@@ -1004,6 +1038,7 @@ int main(void)
         cmocka_unit_test(test_inconclusive_ci_beyond_threshold),
         cmocka_unit_test(test_sizes_name_their_metric),
         cmocka_unit_test(test_not_judged_and_dismissed),
+        cmocka_unit_test(test_not_judged_cut),
         cmocka_unit_test(test_since_names_first_nights_run),
         cmocka_unit_test(test_wrong_types_show_dashes),
         cmocka_unit_test(test_not_a_report),
