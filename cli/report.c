@@ -287,10 +287,20 @@ static void report_text_unsettled(const json_t *rep)
         }
         puts(" (the HTML report lists them, with what settles each)");
     }
-    size_t n = json_array_size(json_object_get(rep, "not_judged"));
-    if (n)
-        printf("Not yet judged: %zu series (fewer than %" JSON_INTEGER_FORMAT " baseline nights)\n",
-               n, json_integer_value(json_object_get(rep, "not_judged_min_runs")));
+    /* all of them (not_judged_total); the list (HTML, --json) stops at the limit */
+    size_t n = json_array_size(json_object_get(rep, "not_judged")), total = n;
+    const json_t *nt = json_object_get(rep, "not_judged_total");
+    if (json_is_integer(nt) && json_integer_value(nt) > (json_int_t)n)
+        total = (size_t)json_integer_value(nt);
+    if (total) {
+        printf("Not yet judged: %zu series (fewer than %" JSON_INTEGER_FORMAT " baseline nights)",
+               total, json_integer_value(json_object_get(rep, "not_judged_min_runs")));
+        if (total > n)
+            printf("; the HTML and --json list %zu, %zu more not shown (--limit N lists up to "
+                   "1000)",
+                   n, total - n);
+        puts("");
+    }
     n = json_array_size(json_object_get(rep, "dismissed"));
     if (n)
         printf("Re-run and dismissed: %zu series-night%s (the re-run found no change)\n", n,

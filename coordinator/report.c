@@ -68,6 +68,22 @@ static const char BATCHES_SQL[] =
 /* The metric rows listed of one series: its whole-script metrics first, then its worst functions */
 #define REPORT_SERIES_ROWS_SQL "40"
 
+/*
+ * The run of finding g's first night (its batch_id), cr its candidate run's row: that run
+ * when it is of that night; else (a row dated on the first night of the open change it
+ * joined, coordinator/analysis.c's date_on_open(): its candidate run is a later night's) the
+ * candidate run of that night's finding of the series and kind that is of that night, the
+ * one it joined (detail.since_finding) first; NULL when there is none (rows since deleted).
+ */
+#define FIRST_RUN_SQL(g)                                                                           \
+    "CASE WHEN cr.batch_id = " #g ".batch_id THEN " #g ".candidate_run ELSE (SELECT"               \
+    " f.candidate_run FROM regressions f JOIN runs fr ON fr.run_id = f.candidate_run"              \
+    " WHERE f.batch_id = " #g ".batch_id AND fr.batch_id = " #g ".batch_id"                        \
+    " AND f.script_id = " #g ".script_id AND f.host_id = " #g ".host_id"                           \
+    " AND f.python_build = " #g ".python_build AND f.kind = " #g ".kind"                           \
+    " ORDER BY f.id::text IS DISTINCT FROM " #g ".detail->'since_finding'->>'id', f.id"            \
+    " LIMIT 1) END"
+
 /* clang-format off: the range macro (coordinator/revrange.h) in the middle of the SQL.
  * json_build_object takes at most 100 arguments (PostgreSQL's FUNC_MAX_ARGS): this one has
  * 100 (50 members, the range macro's 2 and the bisection included), so a new member goes
@@ -95,7 +111,9 @@ static const char REGRESSIONS_SQL[] =
     " 'ended_batch_id', g.ended_batch_id, 'ended_batch_label', eb.label,"
     " 'confirmation', g.confirmation,"
     " 'bisection', " BISECTION_OF_SQL(g) ","
-    " " REVRANGE_ENDS_SQL(g) ")::jsonb || jsonb_build_object('times', g.detail->'times'))::text"
+    " " REVRANGE_ENDS_SQL(g) ")::jsonb || jsonb_build_object('times', g.detail->'times',"
+    /* the run of its first night (FIRST_RUN_SQL) and the batch of its candidate run */
+    " 'first_run', " FIRST_RUN_SQL(g) "::text, 'candidate_batch_id', cr.batch_id))::text"
     " FROM (SELECT k.id, k.open, k.worst, k.first FROM (SELECT f.id, x.open, x.worst, x.first,"
     "   row_number() OVER (PARTITION BY f.script_id, f.host_id, f.python_build"
     "    ORDER BY (coalesce(f.function_key, '') = '') DESC, f.a DESC, f.id) AS n"
@@ -112,6 +130,7 @@ static const char REGRESSIONS_SQL[] =
     " LEFT JOIN runs lr ON lr.run_id = g.baseline_runs[cardinality(g.baseline_runs)]"
     " LEFT JOIN batches gb ON gb.id = lr.batch_id"
     " LEFT JOIN batches eb ON eb.id = g.ended_batch_id"
+    " LEFT JOIN runs cr ON cr.run_id = g.candidate_run"
     " ORDER BY t.open DESC, t.worst DESC, t.first, coalesce(abs(g.change_pct), 0) DESC, g.id";
 // clang-format on
 
@@ -195,39 +214,43 @@ static const char UNSETTLED_COUNT_SQL[] =
  * verdict and no held-out night in that batch (coordinator/analysis.c lists a series with too
  * little history only when it moved beyond its threshold). One row per series, judged on a
  * later night of $1 or not: an earlier night's lack of history is history. Newest batch
- * first, at most $3.
+ * first, at most $3. NOT_JUDGED_FROM: each series' newest batch of $1 (c), its baseline runs
+ * (base) counted since its newest run triaged 'expected' (included), as the analysis reads it.
  */
+#define NOT_JUDGED_FROM                                                                            \
+    " FROM (SELECT r.batch_id, r.script_id, r.host_id, r.python_build,"                            \
+    "  (SELECT count(*) FROM (SELECT 1 FROM runs b WHERE b.script_id = r.script_id"                \
+    "   AND b.host_id = r.host_id AND b.python_build = r.python_build AND b.batch_id < r.batch_id" \
+    "   AND b.outcome = 'ok' AND " TRYBATCH_NOT_TRY_B " AND NOT EXISTS (SELECT 1 FROM held_out o"  \
+    "    WHERE o.script_id = b.script_id AND o.host_id = b.host_id"                                \
+    "    AND o.python_build = b.python_build AND o.batch_id = b.batch_id)"                         \
+    "   AND b.stored_at >= coalesce((SELECT max(y.stored_at) FROM regressions g"                   \
+    "    JOIN runs y ON y.run_id = g.candidate_run WHERE g.state = 'expected'"                     \
+    "    AND g.script_id = r.script_id AND g.host_id = r.host_id"                                  \
+    "    AND g.python_build = r.python_build), '-infinity') LIMIT $2) k) AS base"                  \
+    "  FROM (SELECT DISTINCT ON (r.script_id, r.host_id, r.python_build) r.batch_id,"              \
+    "   r.script_id, r.host_id, r.python_build"                                                    \
+    "   FROM runs r JOIN jobs j ON j.id = r.job_id WHERE r.batch_id = ANY ($1::bigint[])"          \
+    "   AND r.outcome = 'ok' AND j.purpose = 'measure'"                                            \
+    "   ORDER BY r.script_id, r.host_id, r.python_build, r.batch_id DESC) r) c"                    \
+    " JOIN scripts s ON s.id = c.script_id JOIN hosts h ON h.id = c.host_id"                       \
+    " JOIN batches nb ON nb.id = c.batch_id"                                                       \
+    " WHERE c.base < $2::bigint"                                                                   \
+    " AND NOT EXISTS (SELECT 1 FROM regressions g WHERE g.script_id = c.script_id"                 \
+    "  AND g.host_id = c.host_id AND g.python_build = c.python_build"                              \
+    "  AND c.batch_id IN (g.batch_id, g.last_batch_id))"                                           \
+    " AND NOT EXISTS (SELECT 1 FROM held_out o WHERE o.script_id = c.script_id"                    \
+    "  AND o.host_id = c.host_id AND o.python_build = c.python_build AND o.batch_id = c.batch_id)" \
+    " AND NOT EXISTS (SELECT 1 FROM unsettled u WHERE u.script_id = c.script_id"                   \
+    "  AND u.host_id = c.host_id AND u.python_build = c.python_build AND u.batch_id = c.batch_id)"
+
 static const char NOT_JUDGED_SQL[] =
     "SELECT json_build_object('batch_id', c.batch_id, 'batch_label', nb.label, 'script', s.key,"
-    " 'host', h.hostname, 'python_build', c.python_build, 'baseline_runs', c.base)::text"
-    " FROM (SELECT r.batch_id, r.script_id, r.host_id, r.python_build,"
-    "  (SELECT count(*) FROM (SELECT 1 FROM runs b WHERE b.script_id = r.script_id"
-    "   AND b.host_id = r.host_id AND b.python_build = r.python_build AND b.batch_id < r.batch_id"
-    "   AND b.outcome = 'ok' AND " TRYBATCH_NOT_TRY_B " AND NOT EXISTS (SELECT 1 FROM held_out o"
-    "    WHERE o.script_id = b.script_id AND o.host_id = b.host_id"
-    "    AND o.python_build = b.python_build AND o.batch_id = b.batch_id)"
-    /* since the series' newest run triaged 'expected' (included), as the analysis reads it */
-    "   AND b.stored_at >= coalesce((SELECT max(y.stored_at) FROM regressions g"
-    "    JOIN runs y ON y.run_id = g.candidate_run WHERE g.state = 'expected'"
-    "    AND g.script_id = r.script_id AND g.host_id = r.host_id"
-    "    AND g.python_build = r.python_build), '-infinity') LIMIT $2) k) AS base"
-    /* each series' newest batch of $1 only */
-    "  FROM (SELECT DISTINCT ON (r.script_id, r.host_id, r.python_build) r.batch_id,"
-    "   r.script_id, r.host_id, r.python_build"
-    "   FROM runs r JOIN jobs j ON j.id = r.job_id WHERE r.batch_id = ANY ($1::bigint[])"
-    "   AND r.outcome = 'ok' AND j.purpose = 'measure'"
-    "   ORDER BY r.script_id, r.host_id, r.python_build, r.batch_id DESC) r) c"
-    " JOIN scripts s ON s.id = c.script_id JOIN hosts h ON h.id = c.host_id"
-    " JOIN batches nb ON nb.id = c.batch_id"
-    " WHERE c.base < $2::bigint"
-    " AND NOT EXISTS (SELECT 1 FROM regressions g WHERE g.script_id = c.script_id"
-    "  AND g.host_id = c.host_id AND g.python_build = c.python_build"
-    "  AND c.batch_id IN (g.batch_id, g.last_batch_id))"
-    " AND NOT EXISTS (SELECT 1 FROM held_out o WHERE o.script_id = c.script_id"
-    "  AND o.host_id = c.host_id AND o.python_build = c.python_build AND o.batch_id = c.batch_id)"
-    " AND NOT EXISTS (SELECT 1 FROM unsettled u WHERE u.script_id = c.script_id"
-    "  AND u.host_id = c.host_id AND u.python_build = c.python_build AND u.batch_id = c.batch_id)"
-    " ORDER BY c.batch_id DESC, s.key, h.hostname LIMIT $3";
+    " 'host', h.hostname, 'python_build', c.python_build, 'baseline_runs', "
+    "c.base)::text" NOT_JUDGED_FROM " ORDER BY c.batch_id DESC, s.key, h.hostname LIMIT $3";
+
+/* How many series NOT_JUDGED_SQL has in all (its list stops at the limit), $1 and $2 its. */
+static const char NOT_JUDGED_COUNT_SQL[] = "SELECT count(*)::text" NOT_JUDGED_FROM;
 
 /*
  * The series of the batches $1 (bigint[]) re-run to confirm a suspect night and dismissed:
@@ -713,12 +736,14 @@ static int add_trends(struct store *store, json_t *doc, const json_t *series, ch
 
 /* The report's unsettled series of batches ids (a PostgreSQL array literal), at most limit
  * of each list: {"inconclusive", "inconclusive_counts" (every series-night counted, per
- * rule: the list stops at the limit), "not_judged", "not_judged_min_runs", "dismissed"}
+ * rule: the list stops at the limit), "not_judged", "not_judged_total" (every series, the
+ * list stops at the limit), "not_judged_min_runs", "dismissed"}
  * (new), or NULL with *rc < 0. */
 static json_t *unsettled_part(struct store *store, const char *ids, const char *limit, int *rc,
                               char *err, size_t errlen)
 {
-    json_t *unsettled = NULL, *counts = NULL, *dismissed = NULL, *not_judged = NULL;
+    json_t *unsettled = NULL, *counts = NULL, *dismissed = NULL, *not_judged = NULL,
+           *not_judged_n = NULL;
     char min_runs[16];
     snprintf(min_runs, sizeof(min_runs), "%zu", regress_runs_needed(ANALYSIS_MIN_BASELINE_RUNS));
     const char *p[3] = {ids, limit, NULL};
@@ -730,14 +755,19 @@ static json_t *unsettled_part(struct store *store, const char *ids, const char *
     if (*rc >= 0)
         *rc = store_json_rows(store, NOT_JUDGED_SQL, (const char *[]){ids, min_runs, limit}, 3,
                               &not_judged, err, errlen);
+    if (*rc >= 0)
+        *rc = store_json_rows(store, NOT_JUDGED_COUNT_SQL, (const char *[]){ids, min_runs}, 2,
+                              &not_judged_n, err, errlen);
     json_t *part = NULL;
     if (*rc >= 0)
-        part = json_pack("{s:O, s:O, s:O, s:I, s:O}", "inconclusive", unsettled,
+        part = json_pack("{s:O, s:O, s:O, s:O, s:I, s:O}", "inconclusive", unsettled,
                          "inconclusive_counts", json_array_get(counts, 0) ?: json_null(),
-                         "not_judged", not_judged, "not_judged_min_runs",
+                         "not_judged", not_judged, "not_judged_total",
+                         json_array_get(not_judged_n, 0) ?: json_null(), "not_judged_min_runs",
                          (json_int_t)strtoll(min_runs, NULL, 10), "dismissed", dismissed);
     json_decref(unsettled);
     json_decref(counts);
+    json_decref(not_judged_n);
     json_decref(dismissed);
     json_decref(not_judged);
     return part;

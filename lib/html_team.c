@@ -304,7 +304,27 @@ static void short_metric(FILE *out, const char *metric)
     fputc(' ', out);
 }
 
-/* "since night 5 (commits c4 → c5, run 1a2b3c4d)". */
+/*
+ * The run the headline names (borrowed): that of the finding's first night (first_run,
+ * coordinator/report.c), else its candidate run; *later (borrowed) that run's batch when it
+ * is not the first night's (a row dated on the first night of the change it joined whose
+ * first night's run is unknown), else NULL.
+ */
+static const char *since_run(const json_t *g, const json_t **later)
+{
+    const char *first = json_get_string(g, "first_run", NULL);
+    const json_t *cb = json_object_get(g, "candidate_batch_id");
+    *later = NULL;
+    if (first)
+        return first;
+    if (json_is_integer(cb) &&
+        json_integer_value(cb) != json_integer_value(json_object_get(g, "batch_id")))
+        *later = cb;
+    return json_get_string(g, "candidate_run", NULL);
+}
+
+/* "since night 5 (commits c4 → c5, run 1a2b3c4d)": night 5's run; "run 5e6f7a8b of batch 6"
+ * when only a later night's is known. */
 static void since_phrase(FILE *out, const struct html_site *site, const json_t *g)
 {
     const char *label = json_get_string(g, "batch_label", NULL);
@@ -317,7 +337,8 @@ static void since_phrase(FILE *out, const struct html_site *site, const json_t *
     }
     const char *bad = json_get_string(g, "batch_commit", NULL),
                *good = json_get_string(g, "good_commit", NULL);
-    const char *run = json_get_string(g, "candidate_run", NULL);
+    const json_t *run_batch;
+    const char *run = since_run(g, &run_batch);
     /* the nights ran commits: their range (docs/revisions.md), in full in the details */
     const json_t *range = json_object_get(g, "range");
     const char *rgood = json_get_string(json_object_get(range, "good"), "hash", NULL);
@@ -377,6 +398,10 @@ static void since_phrase(FILE *out, const struct html_site *site, const json_t *
         fputs("\">", out);
         html_write_escaped(out, run, strnlen(run, 8));
         fputs("</code>", out);
+        if (run_batch) {
+            fputs(" of batch ", out);
+            batch_ref(out, site, run_batch);
+        }
     }
     if (paren)
         fputs(")</span>", out);
@@ -1538,12 +1563,16 @@ static void write_unsettled(FILE *out, const json_t *list, const json_t *counts)
 }
 
 /* The series whose newest night in the report did not judge them (too little history, a
- * change within the threshold: the analysis lists them nowhere else): one line with the count,
- * the list folded, one entry per series with that night and its baseline nights. */
-static void write_not_judged(FILE *out, const json_t *list, const json_t *min_runs)
+ * change within the threshold: the analysis lists them nowhere else): one line with the count
+ * (not_judged_total: all of them, the list stops at the report's limit as the others do), the
+ * list folded, one entry per series with that night and its baseline nights, and how many
+ * more there are when it was cut. */
+static void write_not_judged(FILE *out, const json_t *rep)
 {
-    size_t n = json_array_size(list);
-    if (n == 0)
+    const json_t *list = json_object_get(rep, "not_judged"),
+                 *min_runs = json_object_get(rep, "not_judged_min_runs");
+    size_t n = json_array_size(list), total = list_total(rep, "not_judged_total", n);
+    if (total == 0)
         return;
     json_int_t need = json_is_integer(min_runs) ? json_integer_value(min_runs) : 3;
     fprintf(
@@ -1552,8 +1581,15 @@ static void write_not_judged(FILE *out, const json_t *list, const json_t *min_ru
         "%" JSON_INTEGER_FORMAT " baseline nights)</summary>\n<p class=\"note\">Each as "
         "of its newest night in this report: a verdict compares a night with %" JSON_INTEGER_FORMAT
         " earlier nights of the series (its baseline); the next nights give them. Until "
-        "then only a change beyond the threshold is reported (as inconclusive).</p>\n<ul>\n",
-        n, need, need);
+        "then only a change beyond the threshold is reported (as inconclusive).</p>\n",
+        total, need, need);
+    if (total > n)
+        fprintf(out,
+                "<p class=\"more\" id=\"not-judged-more\">Showing %zu of %zu series; %zu more "
+                "not shown: <code>pyscope report --limit N</code> lists up to 1000, here and in "
+                "<code>--json</code>.</p>\n",
+                n, total, total - n);
+    fputs("<ul>\n", out);
     size_t i;
     const json_t *u;
     json_array_foreach(list, i, u)
@@ -1873,8 +1909,7 @@ static void write_summary(FILE *out, const json_t *rep)
             series, runs, runs == 1 ? "" : "s", failed ? " bad" : "", failed,
             json_array_size(json_object_get(rep, "batches")),
             json_array_size(json_object_get(rep, "batches")) == 1 ? "" : "es");
-    write_not_judged(out, json_object_get(rep, "not_judged"),
-                     json_object_get(rep, "not_judged_min_runs"));
+    write_not_judged(out, rep);
     fputs("</section>\n", out);
 }
 

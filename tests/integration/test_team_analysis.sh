@@ -36,6 +36,20 @@ expect_eq "html nights 1-3: 4 entries" 4 "$(grep -c '<li>' "$T/nj-n13.html")"
 expect_match "html nights 1-3: the night and the baseline nights" \
     '<li>examples/a.py on host-a, batch [0-9]+ \(night 3\): 2 of 3 baseline nights, moved less than its threshold</li>' \
     "$(cat "$T/nj-n13.html")"
+# the list stops at --limit as the others do; its count is all of them, and the cut is told
+capture "$CLI" report --since 1d --limit 3 --json
+expect_eq "--limit 3: JSON lists 3 of 4, total 4" "3 4" \
+    "$(echo "$OUT" | json_get "'%d %d' % (len(d['report']['not_judged']), d['report']['not_judged_total'])")"
+capture "$CLI" report --since 1d --limit 3 --text
+expect_match "--limit 3 text: 4 series, 1 more not shown" \
+    'Not yet judged: 4 series \(fewer than 3 baseline nights\); the HTML and --json list 3, 1 more not shown \(--limit N lists up to 1000\)' "$OUT"
+capture "$CLI" report --since 1d --limit 3 --out "$T/report-n13-cut.html"
+sed -n '/<details id="not-judged">/,/<\/details>/p' "$T/report-n13-cut.html" >"$T/nj-n13-cut.html"
+expect_match "--limit 3 html: 4 series, 3 listed, 1 more not shown" \
+    '<summary>4 series not yet judged .*Showing 3 of 4 series; 1 more not shown: <code>pyscope report --limit N</code>' \
+    "$(tr -d '\n' <"$T/nj-n13-cut.html")"
+expect_eq "--limit 3 html: 3 entries" 3 "$(grep -c '<li>' "$T/nj-n13-cut.html")"
+expect_nomatch "uncut: nothing said not shown" "not shown" "$(cat "$T/nj-n13.html")"
 for n in 4 5 6; do team_seed team_seed.sql "$n" 6 30; done
 expect_eq "one confirmation job queued" 1 "$(team_settled)"
 expect_eq "confirmation: same job again on host-b, 10 repeats, batch 6 running" "host-b 10 6 running" \

@@ -39,6 +39,15 @@ capture "$CLI" report --batch 7 --json
 expect_eq "report of night 7 exits 0" 0 "$RC"
 expect_eq "report of night 7: 4 regressions, all since batch 6, 2 nights" "4 6 2" \
     "$(echo "$OUT" | json_get "'%d %s %s' % (len(d['report']['regressions']), ','.join(sorted({str(g['batch_id']) for g in d['report']['regressions']})), ','.join(sorted({str(g['nights']) for g in d['report']['regressions']})))")"
+# the wall-time row (the headline's) names night 6's run as its first night's, beside its
+# candidate run of night 7
+WALL_RUNS=$(echo "$OUT" | json_get "' '.join([(g['first_run'] or '-') + ' ' + g['candidate_run'] + ' ' + str(g['candidate_batch_id']) for g in d['report']['regressions'] if g['metric'] == 'wall_s'])")
+read -r FIRST_RUN CAND_RUN CAND_BATCH <<<"$WALL_RUNS"
+expect_eq "its candidate run is night 7's" "7 7" "$CAND_BATCH $(pg_sql "SELECT batch_id FROM runs WHERE run_id = '$CAND_RUN'")"
+expect_eq "its first_run is night 6's, the joined finding's candidate run" "6 1" \
+    "$(pg_sql "SELECT r.batch_id || ' ' || (SELECT count(*) FROM regressions w JOIN regressions o ON o.id = (w.detail->'since_finding'->>'id')::bigint WHERE w.metric = 'wall_s' AND o.candidate_run = r.run_id) FROM runs r WHERE r.run_id = '$FIRST_RUN'")"
+expect_eq "a row of its own first night: first_run is its candidate run" "" \
+    "$(echo "$OUT" | json_get "' '.join(g['metric'] for g in d['report']['regressions'] if g['metric'] != 'wall_s' and g['first_run'] != g['candidate_run'])")"
 capture "$CLI" report --batch 7 --text
 expect_eq "text report exits 0" 0 "$RC"
 expect_match "its headline (wall time): since night 6" "examples/a.py is [0-9.]+% slower on [^ ]+.*, since night 6 \(batch 6\)" "$OUT"
@@ -46,6 +55,8 @@ expect_nomatch "never since night 7" "since night 7" "$OUT"
 capture "$CLI" report --batch 7 --out "$T/report.html"
 expect_eq "HTML report exits 0" 0 "$RC"
 expect_match "the page's headline: since night 6" "slower</b>.* since night 6 " "$(cat "$T/report.html")"
+expect_match "the page's headline names night 6's run" "slower</b>.* since night 6 <span class=\"muted\">\(commits [^)]*, run <code title=\"$FIRST_RUN\">" "$(cat "$T/report.html")"
+expect_nomatch "the page names night 7's run nowhere" "${CAND_RUN:0:8}" "$(cat "$T/report.html")"
 expect_nomatch "the page: never since night 7" "since night 7" "$(cat "$T/report.html")"
 
 # Analysed again (both passes of night 7): the same rows.

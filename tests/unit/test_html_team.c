@@ -753,6 +753,87 @@ static json_t *load_fixture(void)
     return doc;
 }
 
+/* doc renders, its page has each of has (NULL-terminated) and not lacks (NULL: no check). */
+static void expect_page(const json_t *doc, const char *const *has, const char *lacks)
+{
+    int rc;
+    char *page = render(doc, &rc);
+    assert_int_equal(rc, 0);
+    for (; *has; has++)
+        if (!strstr(page, *has))
+            fail_msg("not in the page: %s", *has);
+    if (lacks && strstr(page, lacks))
+        fail_msg("in the page: %s", lacks);
+    free(page);
+}
+
+/* The list of series not yet judged stops at the report's limit as the others do: its count
+ * is all of them (not_judged_total), and the cut says how many more and where to get them. */
+static void test_not_judged_cut(void **state)
+{
+    (void)state;
+    json_t *doc = hostile_doc();
+    json_t *rep = json_object_get(doc, "report");
+    json_object_set_new(rep, "not_judged",
+                        json_pack("[{s:I, s:s, s:s, s:s, s:I}]", "batch_id", (json_int_t)2,
+                                  "script", "new.py", "host", "host-a", "python_build", "3.11",
+                                  "baseline_runs", (json_int_t)1));
+    json_object_set_new(rep, "not_judged_min_runs", json_integer(3));
+    json_object_set_new(rep, "not_judged_total", json_integer(5));
+    expect_page(doc,
+                (const char *[]){"<summary>5 series not yet judged (fewer than 3 baseline "
+                                 "nights)</summary>",
+                                 "<p class=\"more\" id=\"not-judged-more\">Showing 1 of 5 "
+                                 "series; 4 more not shown: <code>pyscope report --limit N"
+                                 "</code> lists up to 1000, here and in <code>--json</code>.",
+                                 "<li>new.py on host-a, batch 2: 1 of 3", NULL},
+                NULL);
+    /* all listed: no cut to tell */
+    json_object_set_new(rep, "not_judged_total", json_integer(1));
+    expect_page(doc, (const char *[]){"<summary>1 series not yet judged", NULL}, "not-judged-more");
+    /* a count without its list (--limit is at least 1: a hand-made document) is still told */
+    json_object_set_new(rep, "not_judged", json_array());
+    json_object_set_new(rep, "not_judged_total", json_integer(3));
+    expect_page(doc,
+                (const char *[]){"<summary>3 series not yet judged",
+                                 "Showing 0 of 3 series; 3 more not shown", NULL},
+                NULL);
+    json_decref(doc);
+}
+
+/* A row dated on the first night of the change it joined (its candidate run is a later
+ * night's) names that first night's run in its headline (first_run), never the later one;
+ * when the first night's run is not known, the later run says its batch. */
+static void test_since_names_first_nights_run(void **state)
+{
+    (void)state;
+    json_t *doc = hostile_doc();
+    json_t *g = json_array_get(json_object_get(json_object_get(doc, "report"), "regressions"), 0);
+    json_object_set_new(g, "candidate_run", json_string("cccccccc-0000-4000-8000-000000000004"));
+    json_object_set_new(g, "candidate_batch_id", json_integer(4));
+    json_object_set_new(g, "first_run", json_string("aaaaaaaa-0000-4000-8000-000000000003"));
+    json_object_set_new(g, "nights", json_integer(2));
+    json_object_set_new(g, "last_batch_id", json_integer(4));
+    expect_page(doc,
+                (const char *[]){"since batch 3 <span class=\"muted\">(run <code title=\""
+                                 "aaaaaaaa-0000-4000-8000-000000000003\">aaaaaaaa</code>)</span>",
+                                 NULL},
+                "cccccccc");
+    /* the first night's run unknown: the later one, with its batch */
+    json_object_set_new(g, "first_run", json_null());
+    expect_page(doc,
+                (const char *[]){"since batch 3 <span class=\"muted\">(run <code title=\""
+                                 "cccccccc-0000-4000-8000-000000000004\">cccccccc</code> of "
+                                 "batch 4)</span>",
+                                 NULL},
+                NULL);
+    /* a row of its own night: its candidate run, no batch said */
+    json_object_set_new(g, "first_run", json_string("cccccccc-0000-4000-8000-000000000004"));
+    json_object_set_new(g, "candidate_batch_id", json_integer(3));
+    expect_page(doc, (const char *[]){">cccccccc</code>)</span>", NULL}, "of batch");
+    json_decref(doc);
+}
+
 /*
  * A host name and a function name with an escape sequence, a right-to-left
  * override and a 3.6 KB token (an agent and a script choose them): shown in
@@ -969,6 +1050,8 @@ int main(void)
         cmocka_unit_test(test_inconclusive_ci_beyond_threshold),
         cmocka_unit_test(test_sizes_name_their_metric),
         cmocka_unit_test(test_not_judged_and_dismissed),
+        cmocka_unit_test(test_not_judged_cut),
+        cmocka_unit_test(test_since_names_first_nights_run),
         cmocka_unit_test(test_wrong_types_show_dashes),
         cmocka_unit_test(test_not_a_report),
         cmocka_unit_test(test_empty_report),
