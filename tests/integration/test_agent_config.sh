@@ -35,6 +35,18 @@ st=0; msg=$(timeout 10 "$AGENT_BIN" --config "$T/bad3.conf" --coordinator tcp://
     --workspace "$T" --spool "$T/spool-bad3" 2>&1) || st=$?
 expect_eq "unknown empty section" "2" "$st"
 expect_match "unknown empty section message" 'bad3.conf:3: unknown section \[other\]' "$msg"
+# A key set twice (the later line replaced the earlier without a word) is refused at its line,
+# naming the first; so is a label key given twice (labels add up, one value each).
+printf '[agent]\nmax_jobs = 2\nname = a\n\nmax_jobs = 4\n' >"$T/twice.conf"
+st=0; msg=$(timeout 10 "$AGENT_BIN" --config "$T/twice.conf" --coordinator tcp://127.0.0.1:1 \
+    --workspace "$T" --spool "$T/spool-twice" 2>&1) || st=$?
+expect_eq "key set twice" "2" "$st"
+expect_match "key set twice message" "twice.conf:5: \"max_jobs\" set twice in \[agent\] \(first on line 2\)" "$msg"
+printf '[agent]\nlabel = gpu=none\nlabel = rack=b2\n' >"$T/labels.conf"
+st=0; msg=$(timeout 10 "$AGENT_BIN" --config "$T/labels.conf" --coordinator tcp://127.0.0.1:1 \
+    --workspace "$T" --spool "$T/spool-labels" --label gpu=a100 2>&1) || st=$?
+expect_eq "label key twice" "2" "$st"
+expect_match "label key twice message" 'label "gpu" given twice \(gpu=none, then gpu=a100\)' "$msg"
 st=0; msg=$("$AGENT_BIN" --config "$T/none.conf" 2>&1) || st=$?
 expect_eq "missing config file" "2" "$st"
 # The name names the default spool (and the key): "../../x" made folders outside.
