@@ -202,8 +202,10 @@ static int cfg_apply(struct agent_config *cfg, const char *key, const char *v, c
         cfg_set(&cfg->spool, v);
     else if (strcmp(key, "runner") == 0)
         cfg_set(&cfg->runner, v);
-    else if (strcmp(key, "python") == 0)
-        cfg_set(&cfg->python, v); else if (strcmp(key, "pythons") == 0)
+    else if (strcmp(key, "python") == 0) {
+        cfg_set(&cfg->python, v);
+        cfg->python_given = true;
+    } else if (strcmp(key, "pythons") == 0)
         cfg_set(&cfg->pythons, v);
     else if (strcmp(key, "discover_pythons") == 0) {
         if (confval_onoff(v, &cfg->discover_pythons) < 0) {
