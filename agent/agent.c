@@ -1220,6 +1220,11 @@ int agent_run(const struct agent_config *cfg)
         log_error("%s", err);
         return -PYSCOPE_EUSAGE;
     }
+    /* before the spool is made: a python = that is no Python is a setting to fix (exit 2) */
+    if (agent_pythons_find(&a.pythons, cfg, &a.sb) < 0) {
+        agent_release(&a);
+        return -PYSCOPE_EUSAGE;
+    }
     a.spool = spool_open(cfg->spool, err, sizeof(err));
     int swept = a.spool != NULL ? runjob_sweep(cfg->spool) : 0;
     if (swept < 0)
@@ -1232,7 +1237,6 @@ int agent_run(const struct agent_config *cfg)
     agent_labels(&a);
     a.host = hostinfo_collect();
     agent_query_python(&a);
-    agent_pythons_find(&a.pythons, cfg, &a.sb);
     char pys[2048];
     agent_pythons_describe(&a.pythons, pys, sizeof(pys));
     log_info("Pythons jobs may ask for: %s", pys);

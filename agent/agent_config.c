@@ -147,6 +147,16 @@ static int cfg_label(struct agent_config *cfg, const char *kv)
             return -PYSCOPE_EUSAGE;
         }
     }
+    for (size_t i = 0; i < cfg->n_labels; i++) {
+        /* the host's labels are one object (a JSON object in the coordinator's hosts table):
+         * the later value would replace the earlier without a word */
+        if (strlen(cfg->label_keys[i]) == kl && strncmp(cfg->label_keys[i], kv, kl) == 0) {
+            log_error("label \"%.*s\" given twice (%s=%s, then %s): a host has one value per "
+                      "label; keep one (labels add up from the config file and --label)",
+                      (int)kl, kv, cfg->label_keys[i], cfg->label_values[i], kv);
+            return -PYSCOPE_EUSAGE;
+        }
+    }
     if (cfg->n_labels == AGENT_MAX_LABELS) {
         log_error("too many labels (at most %d)", AGENT_MAX_LABELS);
         return -PYSCOPE_EUSAGE;
@@ -192,9 +202,10 @@ static int cfg_apply(struct agent_config *cfg, const char *key, const char *v, c
         cfg_set(&cfg->spool, v);
     else if (strcmp(key, "runner") == 0)
         cfg_set(&cfg->runner, v);
-    else if (strcmp(key, "python") == 0)
+    else if (strcmp(key, "python") == 0) {
         cfg_set(&cfg->python, v);
-    else if (strcmp(key, "pythons") == 0)
+        cfg->python_given = true;
+    } else if (strcmp(key, "pythons") == 0)
         cfg_set(&cfg->pythons, v);
     else if (strcmp(key, "discover_pythons") == 0) {
         if (confval_onoff(v, &cfg->discover_pythons) < 0) {
@@ -280,6 +291,7 @@ static int cfg_apply(struct agent_config *cfg, const char *key, const char *v, c
 struct cfg_file {
     struct agent_config *cfg;
     const char *path;
+    struct confval_reader *in; /* the reader, for its line and the keys set (borrowed) */
     int rc;
 };
 
@@ -287,8 +299,13 @@ static int cfg_ini_handler(void *user, const char *section, const char *name, co
 {
     struct cfg_file *f = user;
     (void)section; /* "" or "agent": confval_read_line() stops at any other header */
-    if (cfg_apply(f->cfg, name, value, f->path) < 0)
+    char why[200];
+    if (confval_check_key(f->in, name, strcmp(name, "label") == 0, why, sizeof(why)) < 0) {
+        log_error("%s:%d: %s", f->path, f->in->line, why);
         f->rc = -PYSCOPE_EUSAGE;
+    } else if (cfg_apply(f->cfg, name, value, f->path) < 0) {
+        f->rc = -PYSCOPE_EUSAGE;
+    }
     return 1;
 }
 
@@ -398,10 +415,11 @@ static int cfg_read_file(struct agent_config *cfg, const char *config)
         log_error("%s", err);
         return -PYSCOPE_EUSAGE;
     }
-    struct cfg_file f = {.cfg = cfg, .path = config};
     struct confval_reader reader = {.f = in, .section = "agent"};
+    struct cfg_file f = {.cfg = cfg, .path = config, .in = &reader};
     int r = ini_parse_stream(confval_read_line, &reader, cfg_ini_handler, &f);
     fclose(in);
+    confval_reader_release(&reader);
     if (r == 0 && reader.bad_line) {
         log_error("%s:%d: unknown section [%s] (settings go in [agent])", config, reader.bad_line,
                   reader.bad_section);

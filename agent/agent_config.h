@@ -25,6 +25,7 @@ struct agent_config {
     char *spool;           /* spool folder */
     char *runner;          /* pyscope-run executable */
     char *python;          /* the default interpreter (jobs that ask for no Python) */
+    bool python_given;     /* python came from the file or --python, not the default */
     char *pythons;         /* more interpreters jobs may ask for: "a, b" (pythons.h), or NULL */
     bool discover_pythons; /* also python3 on PATH and pyenv's versions (pythons.h) */
     char *secret_key;      /* CURVE: this agent's NAME.key_secret (or NAME), or NULL */

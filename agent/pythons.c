@@ -9,6 +9,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "errors.h"
 #include "log.h"
 #include "pyreq.h"
 #include "pyselect.h"
@@ -55,14 +56,29 @@ static bool jobs_see(const struct sandbox *sb, const char *path, char *why, size
     return hidden == NULL;
 }
 
-/* Probe cand and keep it when usable; when it is not, say why in the log (and in
- * *why_not, owned, when not NULL). */
-static void add(struct agent_pythons *ps, const char *cand, const char *how, const char *shim,
-                const struct sandbox *sb, bool quiet, char **why_not)
+/* Where a candidate comes from: found (a discovered one left out is information), the
+ * agent's default python (a warning), or named by the operator (a warning, and an error when
+ * it is not a Python interpreter at all). */
+enum cand_kind { CAND_FOUND, CAND_DEFAULT, CAND_NAMED };
+
+/* Probe cand (how: the setting it came from) and keep it when usable; when it is not, say why
+ * in the log (and in *why_not, owned, when not NULL). Returns 0, or -PYSCOPE_EUSAGE (logged)
+ * for a named program that is not a working Python interpreter. */
+static int add(struct agent_pythons *ps, const char *cand, const char *how, const char *shim,
+               const struct sandbox *sb, enum cand_kind kind, char **why_not)
 {
     struct pyselect sel;
     char err[512];
     int rc = pyselect_choose(cand, NULL, &sel, err, sizeof(err));
+    if (rc < 0 && sel.not_python && kind == CAND_NAMED) {
+        bool list = strcmp(how, "pythons =") == 0;
+        log_error("python \"%s\" (%s, or --%s) is not a working Python interpreter: asked for "
+                  "its version, it %s; give the path of one pyscope-run profiles (%s)%s",
+                  cand, how, list ? "pythons" : "python", sel.not_python, PYSELECT_SUPPORTED,
+                  list ? ", or take it off the list" : "");
+        pyselect_release(&sel);
+        return -PYSCOPE_EUSAGE;
+    }
     if (rc == 0 && shim)
         rc = pyselect_check(&sel, shim, err, sizeof(err));
     if (rc == 0 && sb->drop && !others_can_exec(sel.path, err, sizeof(err)))
@@ -80,7 +96,7 @@ static void add(struct agent_pythons *ps, const char *cand, const char *how, con
     free(real);
     if (rc < 0) {
         /* one the operator named is a warning; one discovery found, information */
-        if (quiet)
+        if (kind == CAND_FOUND)
             log_info("python %s (%s): not used: %s", cand, how, err);
         else
             log_warn("python %s (%s): not used: %s", cand, how, err);
@@ -98,26 +114,30 @@ static void add(struct agent_pythons *ps, const char *cand, const char *how, con
     pyselect_release(&sel);
     if (rc < 0 && why_not)
         *why_not = xasprintf("its python %s: %s", cand, err);
+    return 0;
 }
 
-void agent_pythons_find(struct agent_pythons *ps, const struct agent_config *cfg,
-                        const struct sandbox *sb)
+int agent_pythons_find(struct agent_pythons *ps, const struct agent_config *cfg,
+                       const struct sandbox *sb)
 {
     memset(ps, 0, sizeof(*ps));
     char err[512];
     char *shim = cfg->runner ? pyselect_shim_dir_of(cfg->runner, err, sizeof(err)) : NULL;
     if (!shim)
         log_warn("cannot tell which Pythons pyscope-run supports: %s", err);
+    int rc = 0;
     if (cfg->python)
-        add(ps, cfg->python, "python =", shim, sb, false, &ps->default_unusable);
-    if (cfg->pythons) {
+        rc = add(ps, cfg->python, "python =", shim, sb,
+                 cfg->python_given ? CAND_NAMED : CAND_DEFAULT, &ps->default_unusable);
+    if (rc == 0 && cfg->pythons) {
         char *list = xstrdup(cfg->pythons), *save = NULL;
-        for (char *t = strtok_r(list, ", \t", &save); t; t = strtok_r(NULL, ", \t", &save))
-            add(ps, t, "pythons =", shim, sb, false, NULL);
+        for (char *t = strtok_r(list, ", \t", &save); t && rc == 0;
+             t = strtok_r(NULL, ", \t", &save))
+            rc = add(ps, t, "pythons =", shim, sb, CAND_NAMED, NULL);
         free(list);
     }
-    if (cfg->discover_pythons) {
-        add(ps, "python3", "found on PATH", shim, sb, true, NULL);
+    if (rc == 0 && cfg->discover_pythons) {
+        add(ps, "python3", "found on PATH", shim, sb, CAND_FOUND, NULL);
         const char *root = getenv("PYENV_ROOT");
         const char *home = getenv("HOME");
         char *dir = root && *root ? xasprintf("%s/versions/*/bin/python3", root)
@@ -126,7 +146,7 @@ void agent_pythons_find(struct agent_pythons *ps, const struct agent_config *cfg
         glob_t g;
         if (dir && glob(dir, 0, NULL, &g) == 0) {
             for (size_t i = 0; i < g.gl_pathc; i++)
-                add(ps, g.gl_pathv[i], "pyenv", shim, sb, true, NULL);
+                add(ps, g.gl_pathv[i], "pyenv", shim, sb, CAND_FOUND, NULL);
             globfree(&g);
         }
         free(dir);
@@ -139,6 +159,7 @@ void agent_pythons_find(struct agent_pythons *ps, const struct agent_config *cfg
     if (ps->n > WIRE_MAX_PYTHONS)
         log_warn("%zu Pythons found: the coordinator is told of the first %u", ps->n,
                  WIRE_MAX_PYTHONS);
+    return rc;
 }
 
 const struct agent_python *agent_pythons_match(const struct agent_pythons *ps, const char *req)

@@ -12,7 +12,9 @@
  * (not in a folder their private /tmp hides: sandbox_job_sees) and, for an
  * agent that runs jobs as another user, when that user can reach it; every
  * one left out gets a log line saying why. The same binary found twice is kept
- * once.
+ * once. One the operator named (python = when set, pythons =) that runs but is
+ * not a working Python interpreter (a typo such as /bin/true) is not left out
+ * but refused: the agent does not start on it.
  */
 #ifndef PYSCOPE_AGENT_PYTHONS_H
 #define PYSCOPE_AGENT_PYTHONS_H
@@ -38,9 +40,11 @@ struct agent_pythons {
 };
 
 /* Find and probe the candidates of cfg for jobs run as sb says (sb->drop: the
- * job user is not the agent's, a folder on the way must let others through). */
-void agent_pythons_find(struct agent_pythons *ps, const struct agent_config *cfg,
-                        const struct sandbox *sb);
+ * job user is not the agent's, a folder on the way must let others through).
+ * Returns 0, or -PYSCOPE_EUSAGE (logged) when one the operator named is not a
+ * working Python interpreter. Release ps with agent_pythons_release() either way. */
+int agent_pythons_find(struct agent_pythons *ps, const struct agent_config *cfg,
+                       const struct sandbox *sb);
 
 /* The interpreter that request req (lib/pyreq.h, non-empty) names: the first
  * match, or NULL. */

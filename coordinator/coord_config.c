@@ -183,6 +183,8 @@ static int config_handler(void *user, const char *section, const char *name, con
         snprintf(ctx->err, ctx->errlen, "key \"%s\" outside a section: put it under [coordinator]",
                  name);
         ok = 0;
+    } else if (confval_check_key(&ctx->in, name, false, ctx->err, ctx->errlen) < 0) {
+        ok = 0; /* set twice, or an indented line continuing it */
     } else {
         ok = config_set(ctx, name, value);
     }
@@ -200,6 +202,7 @@ int coord_config_load(struct coord_config *c, const char *path, char *err, size_
     struct load_ctx ctx = {c, {.f = f, .section = "coordinator"}, msg, sizeof(msg), 0};
     int line = ini_parse_stream(confval_read_line, &ctx.in, config_handler, &ctx);
     fclose(f);
+    confval_reader_release(&ctx.in);
     if (line == 0 && ctx.in.bad_line) {
         line = ctx.in.bad_line;
         snprintf(msg, sizeof(msg), "unknown section [%s] (the settings go in [coordinator])",

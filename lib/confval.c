@@ -4,11 +4,13 @@
 #include "confval.h"
 
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/stat.h>
 
 #include "errors.h"
+#include "xmalloc.h"
 
 int confval_onoff(const char *v, bool *out)
 {
@@ -66,16 +68,21 @@ char *confval_read_line(char *str, int num, void *stream)
     if (!starts)
         return str; /* the rest of a long line */
     r->line++;
+    r->continued = false;
     const char *p = str;
     while (*p == ' ' || *p == '\t')
         p++;
     if (*p == ';' || *p == '#' || *p == '\n' || *p == '\r' || *p == '\0')
         return str;
-    if (r->after_key && p > str)
-        return str; /* a continuation of the key's value */
+    if (r->after_key && p > str) {
+        r->continued = true; /* a continuation of the key's value */
+        return str;
+    }
     const char *end = *p == '[' ? strchr(p, ']') : NULL;
     if (end == NULL) {
         r->after_key = *p != '[';
+        if (r->after_key)
+            r->key_line = r->line;
         return str;
     }
     r->after_key = false;
@@ -85,4 +92,37 @@ char *confval_read_line(char *str, int num, void *stream)
     r->bad_line = r->line;
     snprintf(r->bad_section, sizeof(r->bad_section), "%.*s", (int)len, p + 1);
     return NULL;
+}
+
+int confval_check_key(struct confval_reader *r, const char *name, bool may_repeat, char *err,
+                      size_t errlen)
+{
+    if (r->continued) {
+        pyscope_set_err(err, errlen,
+                        "an indented line continues \"%s\" from line %d: a value is one line "
+                        "(remove the indentation, or the line)",
+                        name, r->key_line);
+        return -1;
+    }
+    if (may_repeat)
+        return 0;
+    for (size_t i = 0; i < r->n_keys; i++) {
+        if (strcmp(r->keys[i].name, name) == 0) {
+            pyscope_set_err(err, errlen, "\"%s\" set twice in [%s] (first on line %d)", name,
+                            r->section, r->keys[i].line);
+            return -1;
+        }
+    }
+    r->keys = xreallocarray(r->keys, r->n_keys + 1, sizeof(*r->keys));
+    r->keys[r->n_keys++] = (struct confval_key){xstrdup(name), r->line};
+    return 0;
+}
+
+void confval_reader_release(struct confval_reader *r)
+{
+    for (size_t i = 0; i < r->n_keys; i++)
+        free(r->keys[i].name);
+    free(r->keys);
+    r->keys = NULL;
+    r->n_keys = 0;
 }

@@ -203,14 +203,16 @@ static int probe(struct pyselect *ps, char *err, size_t errlen)
     char *copy = xstrdup(text);
     int rc = 0;
     if (timed_out || !WIFEXITED(status) || WEXITSTATUS(status) != 0 || !parse_answer(text, ps)) {
-        pyscope_set_err(
-            err, errlen,
-            "\"%s\" does not run as a Python interpreter (asked for its version, it %s)", ps->path,
-            timed_out                                         ? "did not answer within 20 s"
-            : WIFSIGNALED(status)                             ? "was killed by a signal"
-            : WIFEXITED(status) && WEXITSTATUS(status) == 127 ? "could not be started"
-            : WIFEXITED(status) && WEXITSTATUS(status) != 0   ? "failed"
-                                                              : "gave no answer");
+        ps->not_python = timed_out             ? "did not answer within 20 s"
+                         : WIFSIGNALED(status) ? "was killed by a signal"
+                         : WIFEXITED(status) && WEXITSTATUS(status) == 127 ? "could not be started"
+                         : WIFEXITED(status) && WEXITSTATUS(status) != 0   ? "failed"
+                                                                           : "gave no answer";
+        pyscope_set_err(err, errlen,
+                        "\"%s\" (from %s) is not a working Python interpreter: asked for its "
+                        "version, it %s; pyscope-run profiles %s: choose one with --python PATH "
+                        "or --venv DIR",
+                        ps->path, ps->how, ps->not_python, PYSELECT_SUPPORTED);
         rc = -PYSCOPE_EUSAGE;
     } else if (key) {
         char *lib = probecache_lib_line(ps->path, ps->major, ps->minor, ps->abiflags);

@@ -36,12 +36,18 @@ struct pyselect {
     char *executable; /* sys.executable (owned) */
     char *prefix;     /* sys.prefix (owned) */
     char *build;      /* sys.version on one line: compiler and build date (owned) */
+    /* The program was asked what it is and did not answer as a Python interpreter: what it
+     * did ("gave no answer", "failed"...; static), else NULL. The agent refuses to start on
+     * one its operator named (agent/pythons.h). */
+    const char *not_python;
 };
 
 /*
  * Choose the interpreter (python_opt: --python or NULL; venv_opt: --venv or
  * NULL) and probe it. Returns 0, or -PYSCOPE_EUSAGE with the reason in err
- * (no such file, not a virtualenv, no python3 on PATH, it would not run).
+ * (no such file, not a virtualenv, no python3 on PATH, it would not run; a
+ * program that is not a Python interpreter also sets ps->not_python, and err
+ * then names the supported versions).
  * Release ps with pyselect_release() either way.
  */
 int pyselect_choose(const char *python_opt, const char *venv_opt, struct pyselect *ps, char *err,

@@ -35,6 +35,18 @@ st=0; msg=$(timeout 10 "$AGENT_BIN" --config "$T/bad3.conf" --coordinator tcp://
     --workspace "$T" --spool "$T/spool-bad3" 2>&1) || st=$?
 expect_eq "unknown empty section" "2" "$st"
 expect_match "unknown empty section message" 'bad3.conf:3: unknown section \[other\]' "$msg"
+# A key set twice (the later line replaced the earlier without a word) is refused at its line,
+# naming the first; so is a label key given twice (labels add up, one value each).
+printf '[agent]\nmax_jobs = 2\nname = a\n\nmax_jobs = 4\n' >"$T/twice.conf"
+st=0; msg=$(timeout 10 "$AGENT_BIN" --config "$T/twice.conf" --coordinator tcp://127.0.0.1:1 \
+    --workspace "$T" --spool "$T/spool-twice" 2>&1) || st=$?
+expect_eq "key set twice" "2" "$st"
+expect_match "key set twice message" "twice.conf:5: \"max_jobs\" set twice in \[agent\] \(first on line 2\)" "$msg"
+printf '[agent]\nlabel = gpu=none\nlabel = rack=b2\n' >"$T/labels.conf"
+st=0; msg=$(timeout 10 "$AGENT_BIN" --config "$T/labels.conf" --coordinator tcp://127.0.0.1:1 \
+    --workspace "$T" --spool "$T/spool-labels" --label gpu=a100 2>&1) || st=$?
+expect_eq "label key twice" "2" "$st"
+expect_match "label key twice message" 'label "gpu" given twice \(gpu=none, then gpu=a100\)' "$msg"
 st=0; msg=$("$AGENT_BIN" --config "$T/none.conf" 2>&1) || st=$?
 expect_eq "missing config file" "2" "$st"
 # The name names the default spool (and the key): "../../x" made folders outside.
@@ -55,6 +67,19 @@ for args in "--coordinator bogus://x" "--run-as nosuchuser" "--runner $T/nonexis
     expect_eq "$args exits 2" "2" "$st"
 done
 expect_match "--python directory said" "--python \"$T\": a directory: every job would fail" "$msg"
+# A program that is not Python, named as the agent's python (either way) or in its pythons list,
+# exits 2 naming the supported versions, before the spool is made: it only warned "could not
+# ask ... for its version", and every job that asked for no Python was refused.
+printf '[agent]\npython = /bin/true\n' >"$T/notpy.conf"
+for args in "--python /bin/true" "--config $T/notpy.conf" "--pythons /bin/false"; do
+    # shellcheck disable=SC2086 # the words of $args are options
+    st=0; msg=$(timeout 30 "$AGENT_BIN" --coordinator tcp://127.0.0.1:1 --workspace "$T" \
+        --spool "$T/spool-notpy" $args 2>&1) || st=$?
+    expect_eq "$args exits 2" "2" "$st"
+    expect_match "$args said" "python \"/bin/(true|false)\" \(pythons? =, or --pythons?\) is not a working Python interpreter: asked for its version, it (gave no answer|failed); give the path of one pyscope-run profiles \(CPython 3.10, 3.11, 3.12 and 3.13\)" "$msg"
+done
+expect_eq "no spool made for a python that is not Python" "no" \
+    "$([ -e "$T/spool-notpy" ] && echo yes || echo no)"
 mkdir -p "$T/etc"
 st=0; msg=$(timeout 10 "$AGENT_BIN" --config "$T/etc" --coordinator tcp://127.0.0.1:1 \
     --workspace "$T" --spool "$T/spool-etc" 2>&1) || st=$?
@@ -78,13 +103,23 @@ expect_match "the example's memory limit logged" "jobs run as .*memory limit 2 G
 # (stranger19's minor 17: accepted, its meaning undocumented)
 expect_match "--help: --memory-limit 0 is no limit" "--memory-limit SIZE .*0: no limit" \
     "$("$AGENT_BIN" --help)"
-"$AGENT_BIN" --workspace "$ws" --spool "$T/spool-m0" --coordinator "$COORD_URL" \
-    --memory-limit 0 >"$T/m0.log" 2>&1 &
+# (Its PATH has a python3 that is no Python: one the agent found by itself is left out, said
+# as information, and the agent starts; a path in pythons = missing on this host only warns.)
+mkdir -p "$T/fakepy"
+printf '#!/bin/sh\nexit 0\n' >"$T/fakepy/python3"
+chmod +x "$T/fakepy/python3"
+PATH="$T/fakepy:$PATH" "$AGENT_BIN" --workspace "$ws" --spool "$T/spool-m0" \
+    --coordinator "$COORD_URL" --memory-limit 0 --pythons "$T/nonexistent" >"$T/m0.log" 2>&1 &
 pid=$!
 farm_wait 10 'grep -q "started" "$T/m0.log"' || fail "--memory-limit 0 starts" "$(cat "$T/m0.log")"
 kill -TERM "$pid"
 wait "$pid" || true
 expect_match "--memory-limit 0: no memory limit logged" "jobs run as .*no memory limit" "$(cat "$T/m0.log")"
+expect_match "a python3 on PATH that is no Python: left out, as information" \
+    "info: python python3 \(found on PATH\): not used: \"$T/fakepy/python3\" \(from --python\) is not a working Python interpreter" \
+    "$(cat "$T/m0.log")"
+expect_match "a pythons = path missing here: a warning" \
+    "warning: python $T/nonexistent \(pythons =\): not used" "$(cat "$T/m0.log")"
 
 # Results spooled while the coordinator was away are sent when it comes.
 farm_pg_start

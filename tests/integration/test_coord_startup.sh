@@ -36,6 +36,16 @@ printf '[coordinator]\nwriters = 2\n[other]\n' >"$T/bad5.conf"
 capture timeout 20 "$COORD" --config "$T/bad5.conf" --db "host=$T port=1 connect_timeout=3"; out=$OUT; rc=$RC
 expect_eq "unknown empty section exits 2" 2 "$rc"
 expect_match "unknown empty section named" 'line 3: unknown section \[other\]' "$out"
+# A key set twice: the later line replaced the earlier without a word (the database, the
+# bind address...); now refused at its line, naming the first.
+printf '[coordinator]\ndb = host=%s port=1\nwriters = 2\ndb = host=%s port=2\n' "$T" "$T" >"$T/twice.conf"
+capture timeout 20 "$COORD" --config "$T/twice.conf"; out=$OUT; rc=$RC
+expect_eq "key set twice exits 2" 2 "$rc"
+expect_match "key set twice named" "config file \"$T/twice.conf\" line 4: \"db\" set twice in \[coordinator\] \(first on line 2\)" "$out"
+printf '[coordinator]\nbind = tcp://127.0.0.1:1\n    tcp://127.0.0.1:2\n' >"$T/continued.conf"
+capture timeout 20 "$COORD" --config "$T/continued.conf"; out=$OUT; rc=$RC
+expect_eq "indented continuation exits 2" 2 "$rc"
+expect_match "indented continuation named" 'line 3: an indented line continues "bind" from line 2' "$out"
 capture "$COORD" --config "$T/missing.conf"; out=$OUT; rc=$RC
 expect_eq "missing config exits 2" 2 "$rc"
 # A directory (a typo for DIR/coordinator.conf) was read as an empty file: every default.

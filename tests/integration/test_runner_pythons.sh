@@ -124,7 +124,10 @@ for v in 3.9 2.7; do
 done
 printf '#!/bin/sh\necho hello\n' >"$T/bin/notpython"
 chmod +x "$T/bin/notpython"
-refused "not a python" "does not run as a Python interpreter" --python "$T/bin/notpython"
+refused "not a python" "\"$T/bin/notpython\" \(from --python\) is not a working Python interpreter: asked for its version, it gave no answer; pyscope-run profiles $SUPPORTED: choose one with --python PATH or --venv DIR" \
+    --python "$T/bin/notpython"
+refused "/bin/false" "\"/bin/false\" \(from --python\) is not a working Python interpreter: asked for its version, it failed; pyscope-run profiles $SUPPORTED" \
+    --python /bin/false
 refused "no such file" "--python \"$T/nope\": No such file" --python "$T/nope"
 refused "no such command" "--python nosuchpython3: no such command on PATH" --python nosuchpython3
 refused "not a virtualenv" "--venv \"$T\" is not a virtualenv \\(no pyvenv.cfg" --venv "$T"
