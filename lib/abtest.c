@@ -142,7 +142,7 @@ int abtest_paired(const double *base, const double *head, size_t n, double thres
     if (rc < 0)
         return rc;
     double t = log1p(threshold_pct / 100), d = log(p.ratio);
-    double half = (log(p.ci_high) - log(p.ci_low)) / 2;
+    double lo = log(p.ci_low), hi = log(p.ci_high), half = (hi - lo) / 2;
     r->statistical = true;
     r->change_pct = 100 * (p.ratio - 1);
     r->has_ci = true;
@@ -161,13 +161,16 @@ int abtest_paired(const double *base, const double *head, size_t n, double thres
     } else if (p.ci_high < 1 && d < -t) {
         r->verdict = REGRESS_IMPROVEMENT;
         r->rule = REGRESS_RULE_SIGNIFICANT;
-    } else if (fabs(d) <= t && half <= t) {
+    } else if (lo >= -t && hi <= t) {
+        /* an equivalence test, as regress_decide's: the interval rules out a change of T
+         * either way (a change within T and a half-width within T let it reach 2T) */
         r->verdict = REGRESS_NO_CHANGE;
         r->rule = REGRESS_RULE_WITHIN_THRESHOLD;
     } else {
-        /* the interval holds no change (an interval off it has |d| > half > t) */
+        /* within T, the interval reaching past it; or beyond T, the interval holding no
+         * change (an interval off it would have decided above) */
         r->verdict = REGRESS_INCONCLUSIVE;
-        r->rule = REGRESS_RULE_CI_SPANS_ZERO;
+        r->rule = fabs(d) <= t ? REGRESS_RULE_CI_BEYOND_THRESHOLD : REGRESS_RULE_CI_SPANS_ZERO;
         r->hint = ABTEST_HINT_PAIRS;
     }
     return 0;
@@ -187,12 +190,18 @@ const char *abtest_paired_reason(const struct regress_result *r, char *buf, size
         break;
     case REGRESS_NO_CHANGE:
         snprintf(buf, size,
-                 "%+.2f%% over %zu interleaved pairs (%g%% CI %+.1f%% … %+.1f%%) is within the "
-                 "%.3g%% threshold",
+                 "%+.2f%% over %zu interleaved pairs and its %g%% CI %+.1f%% … %+.1f%% are within "
+                 "the %.3g%% threshold",
                  r->change_pct, r->n_runs, 100 * ABTEST_CONF, r->ci_low_pct, r->ci_high_pct,
                  r->threshold_pct);
         break;
     default:
+        if (r->rule == REGRESS_RULE_CI_BEYOND_THRESHOLD) {
+            char ci[64];
+            snprintf(ci, sizeof(ci), "paired %g%% CI of %zu interleaved pairs", 100 * ABTEST_CONF,
+                     r->n_runs);
+            return regress_ci_beyond_reason(r, ci, buf, size);
+        }
         snprintf(buf, size,
                  "the paired %g%% CI %+.1f%% … %+.1f%% of %zu interleaved pairs includes no "
                  "change and reaches beyond the %.3g%% threshold",

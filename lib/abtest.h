@@ -68,13 +68,18 @@ json_t *abtest_compare(const json_t *const *base, size_t nb, const json_t *const
  * (stats_paired_ratio, ABTEST_TRIM): change_pct is the trimmed mean ratio's
  * change, ci_*_pct its ABTEST_CONF interval,
  * noise_pct the interval's half-width, p_value the test's, n_runs = n_cand_runs
- * = n. Against the threshold T (threshold_pct, on the log scale):
+ * = n. Against the threshold T (threshold_pct, on the log scale: ln(1 + T) either
+ * way, so -4.76% ... +5% for 5%):
  *  - regression (improvement): the interval lies wholly above (below) no change
  *    and the change is beyond T; rule "significant";
- *  - no change: the change is within T and so is the half-width (the pairs could
- *    have shown a change of T); rule "within_threshold";
- *  - otherwise inconclusive: rule "ci_spans_zero" (the interval holds no change
- *    and reaches beyond T), hint ABTEST_HINT_PAIRS.
+ *  - no change: the interval lies inside -T ... +T (ends included), an equivalence
+ *    test as regress_decide's (lib/regress.h): it rules out a change of T either way,
+ *    not merely fails to show one; rule "within_threshold";
+ *  - otherwise inconclusive, hint ABTEST_HINT_PAIRS: rule "ci_beyond_threshold" when
+ *    the change is within T but the interval reaches beyond it (a change of more than
+ *    T not ruled out; once "no change" whenever the half-width was within T too, which
+ *    let the interval reach 2T), else "ci_spans_zero" (the change beyond T, the
+ *    interval holding no change).
  * Fills verdict, rule, hint and the figures above in *r (the rest untouched).
  * Returns 0, or a negative code (r untouched) when n < ABTEST_MIN_PAIRS or a
  * value is not positive and finite.

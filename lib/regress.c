@@ -623,19 +623,26 @@ const char *regress_reason(const struct regress_result *r, char *buf, size_t siz
         snprintf(buf, size, "wall time mostly spent waiting for a CPU: not comparable");
         break;
     case REGRESS_RULE_CI_BEYOND_THRESHOLD:
-        if (r->has_ci)
-            snprintf(buf, size,
-                     "%+.2f%% is within the %.3g%% threshold, but the 95%% CI %+.1f%% … %+.1f%% "
-                     "reaches beyond it: a change of more than %.3g%% is not ruled out",
-                     r->change_pct, r->threshold_pct, r->ci_low_pct, r->ci_high_pct,
-                     r->threshold_pct);
-        else
-            snprintf(buf, size,
-                     "%+.2f%% is within the %.3g%% threshold, but no confidence interval could "
-                     "be computed: a change of more than %.3g%% is not ruled out",
-                     r->change_pct, r->threshold_pct, r->threshold_pct);
+        regress_ci_beyond_reason(r, "95% CI", buf, size);
         break;
     }
+    return buf;
+}
+
+const char *regress_ci_beyond_reason(const struct regress_result *r, const char *ci, char *buf,
+                                     size_t size)
+{
+    if (r->has_ci)
+        snprintf(buf, size,
+                 "%+.2f%% is within the %.3g%% threshold, but the %s %+.1f%% … %+.1f%% reaches "
+                 "beyond it: a change of more than %.3g%% is not ruled out",
+                 r->change_pct, r->threshold_pct, ci, r->ci_low_pct, r->ci_high_pct,
+                 r->threshold_pct);
+    else
+        snprintf(buf, size,
+                 "%+.2f%% is within the %.3g%% threshold, but no confidence interval could be "
+                 "computed: a change of more than %.3g%% is not ruled out",
+                 r->change_pct, r->threshold_pct, r->threshold_pct);
     return buf;
 }
 

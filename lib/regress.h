@@ -322,6 +322,15 @@ void regress_decide(struct regress_result *r, double alpha);
 const char *regress_reason(const struct regress_result *r, char *buf, size_t size);
 
 /*
+ * The sentence of rule ci_beyond_threshold for r (its change_pct, threshold_pct, has_ci and
+ * ci_*_pct) into buf (always terminated): "+9.70% is within the 10% threshold, but the 95% CI
+ * +9.7% … +14.8% reaches beyond it: a change of more than 10% is not ruled out", ci naming
+ * the interval ("95% CI"; lib/abtest's paired verdict names its own). Returns buf.
+ */
+const char *regress_ci_beyond_reason(const struct regress_result *r, const char *ci, char *buf,
+                                     size_t size);
+
+/*
  * Contention (lib/contended.h): was the wall time spent waiting for a CPU?
  * Each run contributes the median queued share and CPU-bound share of its
  * repeats; each side is the median over its runs.

@@ -85,7 +85,8 @@ bad = []
 for r in d["results"]:
     m = r["regression"]["decision"]
     v, rule, ch = m.get("verdict"), m.get("rule"), m.get("change_pct")
-    noisy = rule in ("within_noise", "contended", "ci_spans_zero", "not_significant")
+    noisy = rule in ("within_noise", "contended", "ci_spans_zero", "ci_beyond_threshold",
+                     "not_significant")
     if want == "regression":
         # inconclusive, said, is the honest answer when the machine's noise drowned the change;
         # CI at load 8 once measured -1.8% for the 60% slowdown on one host (within_noise, no

@@ -29,10 +29,10 @@ grep -q '^PYSCOPE_SANITIZE:BOOL=ON' "$PYSCOPE_BUILD/CMakeCache.txt" && SANITIZED
 verdict=$("$PY" -c 'import json,sys; print(json.load(open(sys.argv[1]))["regression"]["decision"]["verdict"])' "$T/try.json" 2>&1 || cat "$T/try.err")
 # judge FILE FUNCTION|decision WANT: "ok" when the verdict is WANT, or when it is
 # inconclusive because the machine's noise hid the change (rule within_noise, contended,
-# ci_spans_zero or not_significant) and the change points the right way: on a busy runner
-# the CPU time of one script can spread by 20-70% between runs, and "cannot tell" is then
-# the true answer. Anything else (the wrong direction, no change, an inconclusive for another
-# reason) prints the verdict with its numbers.
+# ci_spans_zero, ci_beyond_threshold or not_significant) and the change points the right
+# way: on a busy runner the CPU time of one script can spread by 20-70% between runs, and
+# "cannot tell" is then the true answer. Anything else (the wrong direction, no change, an
+# inconclusive for another reason) prints the verdict with its numbers.
 judge() {
     "$PY" - "$@" <<'PYJ' 2>&1 || cat "$T/try.err"
 import json, sys
@@ -48,7 +48,8 @@ else:
          or [{}])[0]
 v, rule, ch = m.get("verdict"), m.get("rule"), m.get("change_pct")
 right_way = ch is not None and (ch > 0) == (want == "regression")
-noisy = rule in ("within_noise", "contended", "ci_spans_zero", "not_significant")
+noisy = rule in ("within_noise", "contended", "ci_spans_zero", "ci_beyond_threshold",
+                 "not_significant")
 # a noise floor as wide as the smallest injected change (g: 20%) hides its direction too
 drowned = rule == "within_noise" and (m.get("noise_pct") or 0) >= 20
 if v == want or (v == "inconclusive" and noisy and (right_way or drowned)):

@@ -355,14 +355,23 @@ static void test_paired_rules(void **state)
     assert_int_equal(r.verdict, REGRESS_NO_CHANGE);
     assert_int_equal(r.rule, REGRESS_RULE_WITHIN_THRESHOLD);
     assert_true(r.noise_pct <= 5);
-    /* pairs all over the place: +40%, -30%, +20%, -10%: open, more pairs asked for */
+    /* pairs all over the place: +40%, -30%, +20%, -10%: open, more pairs asked for; the
+     * change (+1.4%) is within the threshold, the interval far beyond it */
     double wild[] = {1.40, 0.91, 1.32, 1.08};
     assert_int_equal(abtest_paired(b, wild, 4, 5, &r), 0);
     assert_int_equal(r.verdict, REGRESS_INCONCLUSIVE);
-    assert_int_equal(r.rule, REGRESS_RULE_CI_SPANS_ZERO);
+    assert_int_equal(r.rule, REGRESS_RULE_CI_BEYOND_THRESHOLD);
     assert_string_equal(r.hint, ABTEST_HINT_PAIRS);
     assert_true(r.ci_low_pct < 0 && r.ci_high_pct > 0);
     char buf[512];
+    assert_non_null(strstr(abtest_paired_reason(&r, buf, sizeof(buf)), "is not ruled out"));
+    /* +50%, -10%, +30%, 0%: a change beyond the threshold, the interval holding none */
+    double wide_up[] = {1.50, 1.17, 1.43, 1.20};
+    assert_int_equal(abtest_paired(b, wide_up, 4, 5, &r), 0);
+    assert_int_equal(r.verdict, REGRESS_INCONCLUSIVE);
+    assert_int_equal(r.rule, REGRESS_RULE_CI_SPANS_ZERO);
+    assert_string_equal(r.hint, ABTEST_HINT_PAIRS);
+    assert_true(r.change_pct > 5 && r.ci_low_pct < 0);
     assert_non_null(strstr(abtest_paired_reason(&r, buf, sizeof(buf)), "includes no change"));
     /* a significant change smaller than the threshold is no change, never a regression */
     double small[] = {1.02, 1.326, 1.122, 1.224};
@@ -374,6 +383,111 @@ static void test_paired_rules(void **state)
     double zero[] = {1.10, 0, 1.21, 1.32};
     assert_true(abtest_paired(b, zero, 4, 5, &r) < 0);
     assert_int_equal(r.verdict, REGRESS_NO_CHANGE); /* untouched */
+}
+
+/* The pairs of base[i] = 1 and head[i] = ratio[i] (n of them) under threshold 5%. */
+static void paired_ratios(const double *ratio, size_t n, struct regress_result *r)
+{
+    double one[8] = {1, 1, 1, 1, 1, 1, 1, 1};
+    assert_true(n <= 8);
+    assert_int_equal(abtest_paired(one, ratio, n, 5, r), 0);
+}
+
+/*
+ * "No change" is an equivalence test, as in lib/regress (regress_decide): the paired 99%
+ * interval must lie inside the threshold. Six pairs at +4% (+2% ... +6%): the change and
+ * the half-width (3.3%) are both within 5%, which once made it "no change", but the
+ * interval +0.7% ... +7.4% does not rule out a slowdown of 5%: inconclusive by rule
+ * ci_beyond_threshold, more pairs asked for. So are its mirror (-3.8%) and +2% whose
+ * interval -1.3% ... +5.4% holds no change but reaches past +5%. Tight pairs at +4% are
+ * no change. In a bisection (ends +8%, +6% ... +10%) the +4% step, once "no change" and so
+ * good, is open: the nearer-end rule cannot tell 0 from +8% by it, the step pools more.
+ */
+static void test_paired_equivalence(void **state)
+{
+    (void)state;
+    struct regress_result r = {0};
+    char buf[512];
+    const double up4[] = {1.02, 1.06, 1.03, 1.05, 1.04, 1.04};
+    paired_ratios(up4, 6, &r);
+    assert_int_equal(r.verdict, REGRESS_INCONCLUSIVE);
+    assert_int_equal(r.rule, REGRESS_RULE_CI_BEYOND_THRESHOLD);
+    assert_string_equal(r.hint, ABTEST_HINT_PAIRS);
+    assert_true(r.noise_pct < 5 && r.ci_low_pct > 0 && r.ci_high_pct > 5);
+    assert_string_equal(abtest_paired_reason(&r, buf, sizeof(buf)),
+                        "+4.00% is within the 5% threshold, but the paired 99% CI of 6 "
+                        "interleaved pairs +0.7% … +7.4% reaches beyond it: a change of more "
+                        "than 5% is not ruled out");
+    double down4[6];
+    for (size_t i = 0; i < 6; i++)
+        down4[i] = 1 / up4[i];
+    paired_ratios(down4, 6, &r);
+    assert_int_equal(r.verdict, REGRESS_INCONCLUSIVE);
+    assert_int_equal(r.rule, REGRESS_RULE_CI_BEYOND_THRESHOLD);
+    assert_true(r.ci_high_pct < 0 && r.ci_low_pct < -5);
+    const double up2[] = {1.00, 1.04, 1.01, 1.03, 1.02, 1.02};
+    paired_ratios(up2, 6, &r);
+    assert_int_equal(r.verdict, REGRESS_INCONCLUSIVE);
+    assert_int_equal(r.rule, REGRESS_RULE_CI_BEYOND_THRESHOLD);
+    assert_true(r.ci_low_pct < 0 && r.ci_high_pct > 5 && r.ci_high_pct < 6);
+    const double tight4[] = {1.039, 1.041, 1.040, 1.042, 1.038, 1.040};
+    paired_ratios(tight4, 6, &r);
+    assert_int_equal(r.verdict, REGRESS_NO_CHANGE);
+    assert_int_equal(r.rule, REGRESS_RULE_WITHIN_THRESHOLD);
+    assert_null(r.hint);
+    assert_string_equal(abtest_paired_reason(&r, buf, sizeof(buf)),
+                        "+4.00% over 6 interleaved pairs and its 99% CI +3.7% … +4.3% are within "
+                        "the 5% threshold");
+    /* the bisection step */
+    paired_ratios(up4, 6, &r);
+    json_t *ends =
+        json_pack("{s:f, s:f, s:f}", "change_pct", 8.0, "ci_low_pct", 6.0, "ci_high_pct", 10.0);
+    json_t *m =
+        json_pack("{s:s, s:s, s:i, s:f, s:f, s:f}", "verdict", regress_verdict_name(r.verdict),
+                  "mode", "paired", "pairs", 6, "change_pct", r.change_pct, "ci_low_pct",
+                  r.ci_low_pct, "ci_high_pct", r.ci_high_pct);
+    assert_null(abtest_nearer_end(ends, m, NULL, 0));
+    assert_true(
+        abtest_pool_more(json_string_value(json_object_get(m, "verdict")), false, 1, 2, 100, 5));
+    json_decref(m);
+    json_decref(ends);
+}
+
+/*
+ * A whole try (abtest_compare): the head's wall time 2-6% slower in each of six pairs
+ * (+4%, 99% interval +0.7% ... +7.4%, threshold 5%). Once "no change"; now the decision
+ * is inconclusive by ci_beyond_threshold, with the hint to run more rounds (pyscope try
+ * and bisect then do: cli/abrun.c abrun_open).
+ */
+static void test_try_within_threshold_interval_beyond(void **state)
+{
+    (void)state;
+    const double ratio[N_DOCS] = {1.02, 1.06, 1.03, 1.05, 1.04, 1.04};
+    json_t *base[N_DOCS], *head[N_DOCS];
+    for (int i = 0; i < N_DOCS; i++) {
+        /* median wall time f + 0.12 s (doc()): base 0.32 s, head 0.32 s x ratio */
+        base[i] = doc(i, 0.2, 0.002 * (i + 1));
+        head[i] = doc(100 + i, 0.32 * ratio[i] - 0.12, 0.002 * (i + 1));
+    }
+    json_t *res = abtest_compare((const json_t *const *)base, N_DOCS, (const json_t *const *)head,
+                                 N_DOCS, NULL);
+    const json_t *wall = run_metric(res, "wall_s");
+    assert_non_null(wall);
+    assert_string_equal(json_string_value(json_object_get(wall, "mode")), "paired");
+    assert_string_equal(json_string_value(json_object_get(wall, "verdict")), "inconclusive");
+    assert_string_equal(json_string_value(json_object_get(wall, "rule")), "ci_beyond_threshold");
+    assert_string_equal(json_string_value(json_object_get(wall, "hint")), ABTEST_HINT_PAIRS);
+    assert_non_null(strstr(json_string_value(json_object_get(wall, "reason")),
+                           "a change of more than 5% is not ruled out"));
+    assert_string_equal(decision_verdict(res), "inconclusive");
+    assert_string_equal(
+        json_string_value(json_object_get(json_object_get(res, "decision"), "rule")),
+        "ci_beyond_threshold");
+    json_decref(res);
+    for (int k = 0; k < N_DOCS; k++) {
+        json_decref(base[k]);
+        json_decref(head[k]);
+    }
 }
 
 /* No head runs: no_history, never a verdict. */
@@ -511,6 +625,8 @@ int main(void)
         cmocka_unit_test(test_faster_head_is_an_improvement),
         cmocka_unit_test(test_drift_cancels_in_pairs),
         cmocka_unit_test(test_paired_rules),
+        cmocka_unit_test(test_paired_equivalence),
+        cmocka_unit_test(test_try_within_threshold_interval_beyond),
         cmocka_unit_test(test_empty_side),
         cmocka_unit_test(test_nearer_end),
         cmocka_unit_test(test_nearer_end_likelihood),
