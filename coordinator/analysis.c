@@ -1852,7 +1852,7 @@ static void scale_number(json_t *o, const char *key, double f)
  * medians with the median factor; its machine-speed reference is dropped, the
  * drift being divided out already). Returns the median wall factor.
  */
-static double correct_candidate(json_t *candidate, const struct findings_drift *d, bool interleaved)
+static double correct_candidate(json_t *candidate, const struct findings_drift *d)
 {
     json_t *runs = json_object_get(candidate, "runs");
     size_t n = json_array_size(runs);
@@ -1860,11 +1860,6 @@ static double correct_candidate(json_t *candidate, const struct findings_drift *
     for (size_t i = 0; i < n; i++) {
         json_t *r = json_array_get(runs, i);
         double w = json_get_number(r, "wall_s", NAN), c = json_get_number(r, "cpu_s", NAN), w2, c2;
-        struct findings_drift di = *d;
-        if (interleaved) { /* this repeat's own moment: the reference runs right around it */
-            di.cpu_now = json_get_number(r, "ref_script_cpu_s", NAN);
-            di.wall_now = json_get_number(r, "ref_script_wall_s", NAN);
-        }
         f[i] = 1;
         /* the bracket divides the machine's drift out: its speed reference must not
          * divide it out a second time (lib/regress.h, the machine's speed) */
@@ -1872,7 +1867,7 @@ static double correct_candidate(json_t *candidate, const struct findings_drift *
         json_object_del(r, "ref_cpu_mean_ns");
         if (!(isfinite(w) && w > 0 && isfinite(c) && c >= 0))
             continue;
-        findings_correct(&di, w, c, json_is_number(json_object_get(r, "run_delay_s")), &w2, &c2);
+        findings_correct(d, w, c, json_is_number(json_object_get(r, "run_delay_s")), &w2, &c2);
         json_object_set_new(r, "wall_s", json_real(w2));
         json_object_set_new(r, "cpu_s", json_real(c2));
         f[i] = w2 / w;
@@ -1904,7 +1899,17 @@ static double correct_candidate(json_t *candidate, const struct findings_drift *
  * Whether every repeat of the confirmation run cand (borrowed) has its own
  * reference figures (runs[].ref_script_cpu_s, ref_script_wall_s > 0: the
  * reference script interleaved with the repeats, Job.reference); with *cpu and
- * *wall their medians over the repeats.
+ * *wall their medians over the repeats: the machine during the re-run, whose
+ * drift is divided out of every repeat alike.
+ *
+ * Not each repeat by its own pair: with a CPU hog on every core of this
+ * project's 2-core VM (2026-12-07, 15 repeats each), calibrate.py's CPU time
+ * between the repeats varied more than a CPU-bound loop's (CV 13.9% vs 7.1%,
+ * correlation 0.42): dividing each repeat by its own reference made that
+ * script's repeats noisier (CV 12.6%), and helped only calibrate.py against
+ * itself (15.5% -> 12.2%). The median follows a drift during the re-run (which
+ * the bracketing jobs, minutes away, do not see) without adding the
+ * reference's own noise to every repeat.
  */
 static bool interleaved_reference(const json_t *cand, double *cpu, double *wall)
 {
@@ -1980,8 +1985,9 @@ static int confirm_reference(struct store *store, json_t *s, char *err, size_t e
                (di = (struct findings_drift){runs_median(base, "cpu_s", true),
                                              runs_median(base, "wall_s", true), ic, iw},
                 findings_drift_valid(&di))) {
-        /* each repeat divided by the reference runs right around it (their median shown) */
-        correct_candidate(cand, &di, true);
+        /* the reference's median over its runs between the repeats, not each repeat by
+         * its own two (interleaved_reference() says why) */
+        correct_candidate(cand, &di);
         conf = json_pack("{s:s, s:s, s:I, s:I, s:I, s:f, s:f, s:f, s:f, s:f, s:f}", "method",
                          "interleaved", "reference", key, "reference_runs",
                          (json_int_t)json_array_size(json_object_get(cand, "runs")) + 1,
@@ -2004,7 +2010,7 @@ static int confirm_reference(struct store *store, json_t *s, char *err, size_t e
             conf = json_pack("{s:s, s:s, s:s}", "method", "re-run", "reference", key, "why",
                              "the reference's times are not usable (zero or missing)");
         } else {
-            correct_candidate(cand, &dr, false);
+            correct_candidate(cand, &dr);
             conf = json_pack("{s:s, s:s, s:I, s:I, s:f, s:f, s:f, s:f, s:f, s:f}", "method",
                              "bracketed", "reference", key, "reference_runs",
                              (json_int_t)json_array_size(now), "baseline_reference_runs",

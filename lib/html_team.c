@@ -429,8 +429,7 @@ char *html_team_confirmation_text(const json_t *c, const char *metric)
                              ref);
         if (!isfinite(dc))
             return xasprintf("%s %s", how, ref);
-        return xasprintf("%s %s, the machine's CPU drift %+.1f%% divided out%s", how, ref, dc,
-                         inter ? " repeat by repeat" : "");
+        return xasprintf("%s %s, the machine's CPU drift %+.1f%% divided out", how, ref, dc);
     }
     if (is(method, "re-run") || is(method, "none")) {
         const char *why = json_get_string(c, "why", NULL);

@@ -45,7 +45,7 @@ bool html_team_row_open(const json_t *row);
 /*
  * How a finding on metric (NULL: times) was confirmed, in words, from its "confirmation"
  * (borrowed, coordinator/analysis.c): "interleaved with REF, the machine's CPU drift
- * +25.2% divided out repeat by repeat" (the reference ran between the repeats), "bracketed
+ * +25.2% divided out" (the reference ran between the repeats), "bracketed
  * by REF, the machine's CPU drift +25.2% divided out" (it ran before and after the re-run;
  * "bracketed by REF; instruction counts are exact, no drift to divide out"
  * for metric "instructions": the drift is of the times only), "a plain re-run: WHY" or

@@ -4,16 +4,16 @@
 -- A confirmation job (jobs.purpose 'confirm') of a batch whose suite names a
 -- reference script is sent with Job.reference (proto/pyscope.proto): the agent's
 -- runner runs the reference plainly before the first measured repeat and after each
--- one (pyscope-run --reference), so each repeat has the machine's speed of its own
--- moment, not only of the minutes around the job. Per repeat, the mean of the
+-- one (pyscope-run --reference), so the machine's speed during the re-run is
+-- measured, not only in the minutes around the job. Per repeat, the mean of the
 -- reference runs right before and right after it:
 --
 -- runs.ref_script_cpu_s, runs.ref_script_wall_s: one element per repeat in the
 --   order of wall_s, NULL where not measured (a run that was no confirmation, an
 --   older agent, a reference that failed); NULL arrays in rows from before. The
---   batch analysis divides each repeat's drift out of it (coordinator/analysis.c,
---   the interleaved confirmation) through the run documents (coordinator/store.h
---   STORE_RUN_DOC_SQL).
+--   batch analysis divides the drift their median shows out of the re-run
+--   (coordinator/analysis.c, the interleaved confirmation) through the run
+--   documents (coordinator/store.h STORE_RUN_DOC_SQL).
 
 ALTER TABLE runs ADD COLUMN ref_script_cpu_s double precision[];
 ALTER TABLE runs ADD COLUMN ref_script_wall_s double precision[];
