@@ -382,6 +382,9 @@ int result_build(const struct result_ctx *ctx, const struct runjob *rj, const js
         /* the script started child processes: its instruction counts are its own only */
         double forks = json_get_nonneg(prof, "forks");
         r->child_processes = forks < INT32_MAX ? (uint32_t)forks : INT32_MAX;
+        /* several Python threads: the counts vary with the load (pyscope-run's "exact") */
+        double threads = json_get_nonneg(json_object_get(run, "instructions"), "python_threads");
+        r->python_threads = threads < INT32_MAX ? (uint32_t)threads : INT32_MAX;
         res_top_functions(&p, prof);
         res_stacks(&p, prof);
         r->functions = p.fns;

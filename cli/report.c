@@ -219,8 +219,7 @@ static void report_text_series(const json_t *rows, bool worse)
     const char *st = json_string_value(json_object_get(g, "state"));
     printf(", %s", st ? st : "?");
     /* how it was confirmed (coordinator/analysis.c) and when it ended, as the HTML says it */
-    char *how = html_team_confirmation_text(json_object_get(g, "confirmation"),
-                                            json_string_value(json_object_get(g, "metric")));
+    char *how = html_team_confirmation_text(json_object_get(g, "confirmation"), g);
     char *ended = html_team_ended_text(g);
     if (how) {
         fputs(" (", stdout);

@@ -112,13 +112,18 @@ int store_register(struct store *s, const struct wire_hello *h, const char *host
  * document's "instructions" object: {"tool", "counts"} (pyscope-run --instructions' shape,
  * read by lib/history's history_samples()), with its "note" when the script started child
  * processes (a.child_processes, schema/029: their instructions are not counted), as
- * pyscope-run writes it (history_instructions_children()).
+ * pyscope-run writes it (history_instructions_children()), and, when the agent said how
+ * many Python threads the script ran (a.python_threads over 0, schema/031),
+ * "python_threads" and "exact" (false above one thread: lib/regress and lib/abtest then
+ * judge the counts statistically, history_instructions_exact()).
  */
 #define STORE_INSTRUCTIONS_JSON(a)                                                                 \
     "json_strip_nulls(json_build_object('tool', 'cachegrind', 'counts', (SELECT"                   \
     " coalesce(json_agg(u.v ORDER BY u.i), '[]') FROM unnest(" a ".instructions) WITH ORDINALITY"  \
     " AS u(v, i) WHERE u.v IS NOT NULL), 'note', CASE WHEN " a                                     \
-    ".child_processes > 0 THEN '" HISTORY_INSTRUCTIONS_CHILDREN_NOTE "' END))"
+    ".child_processes > 0 THEN '" HISTORY_INSTRUCTIONS_CHILDREN_NOTE "' END, 'python_threads',"    \
+    " nullif(" a ".python_threads, 0), 'exact', CASE WHEN " a ".python_threads > 0 THEN " a        \
+    ".python_threads <= 1 END))"
 
 /*
  * A run of table alias r as a document for lib/regress (pyscope.run/1's

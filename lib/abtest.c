@@ -269,9 +269,7 @@ static void counts_differ(const char *name, const char *key, const struct regres
     for (size_t i = 0; i < nh; i++)
         threads |= hr[i].inexact;
     if (threads) {
-        snprintf(buf, size,
-                 "the script ran several Python threads, whose counts vary with the machine's "
-                 "load, so the exact rule does not apply: compared with the %s rule; ",
+        snprintf(buf, size, HISTORY_INSTRUCTIONS_THREADS_REASON ": compared with the %s rule; ",
                  rule);
         return;
     }

@@ -169,6 +169,12 @@ bool history_instructions_children(const json_t *doc);
     "the script ran several Python threads: its counts vary with the machine's load (GIL "         \
     "hand-offs are timed), so they are judged as times are, not as exact counts"
 
+/* How a verdict's reason starts when inexact counts kept the exact rule away (lib/regress's
+ * document comparisons, lib/abtest's tries and bisections: local and on the farm alike). */
+#define HISTORY_INSTRUCTIONS_THREADS_REASON                                                        \
+    "the script ran several Python threads, whose counts vary with the machine's load, so the "    \
+    "exact rule does not apply"
+
 /*
  * Whether doc's (borrowed) counts can be judged exact: false when its "instructions"
  * object says "exact": false (pyscope-run: the script ran several Python threads), true

@@ -21,6 +21,7 @@
 #include "contended.h"
 #include "errors.h"
 #include "flamediff.h"
+#include "history.h"
 #include "html_page.h"
 #include "html_range.h"
 #include "html_text.h"
@@ -414,8 +415,9 @@ static void since_phrase(FILE *out, const struct html_site *site, const json_t *
     }
 }
 
-char *html_team_confirmation_text(const json_t *c, const char *metric)
+char *html_team_confirmation_text(const json_t *c, const json_t *finding)
 {
+    const char *metric = json_get_string(finding, "metric", NULL);
     const char *method = json_get_string(c, "method", NULL);
     bool inter = is(method, "interleaved");
     if (inter || is(method, "bracketed")) {
@@ -424,9 +426,17 @@ char *html_team_confirmation_text(const json_t *c, const char *metric)
         double dc = json_get_number(c, "drift_cpu_pct", NAN);
         if (!ref || !*ref)
             ref = "the reference script";
-        if (is(metric, "instructions"))
+        if (is(metric, "instructions")) {
+            /* a threaded script's counts vary with the load (lib/regress.c says so first) */
+            const char *reason = json_get_string(finding, "reason", "");
+            const char *threads = HISTORY_INSTRUCTIONS_THREADS_REASON;
+            if (strncmp(reason, threads, strlen(threads)) == 0)
+                return xasprintf("%s %s; instruction counts, not exact (the script ran several "
+                                 "Python threads), no drift to divide out",
+                                 how, ref);
             return xasprintf("%s %s; instruction counts are exact, no drift to divide out", how,
                              ref);
+        }
         if (!isfinite(dc))
             return xasprintf("%s %s", how, ref);
         return xasprintf("%s %s, the machine's CPU drift %+.1f%% divided out", how, ref, dc);
@@ -492,9 +502,9 @@ char *html_team_ended_text(const json_t *g)
 
 /* "; bracketed by REF, the machine's CPU drift +25.2% divided out", "; a plain re-run: WHY"
  * (html_team_confirmation_text, escaped). */
-static void confirm_phrase(FILE *out, const json_t *c, const char *metric)
+static void confirm_phrase(FILE *out, const json_t *g)
 {
-    char *text = html_team_confirmation_text(c, metric);
+    char *text = html_team_confirmation_text(json_object_get(g, "confirmation"), g);
     if (text) {
         fputs("; ", out);
         html_write_str(out, text);
@@ -510,7 +520,7 @@ static void state_phrase(FILE *out, const json_t *g)
     fputs("<span class=\"state\">", out);
     if (is(st, "confirmed") && json_is_integer(cr)) {
         fprintf(out, "confirmed (%" JSON_INTEGER_FORMAT " runs", json_integer_value(cr));
-        confirm_phrase(out, json_object_get(g, "confirmation"), json_get_string(g, "metric", NULL));
+        confirm_phrase(out, g);
         fputs(")", out);
     } else if (is(st, "ack"))
         fputs("acknowledged", out);

@@ -43,17 +43,20 @@ int html_team_lead_rank(const json_t *row);
 bool html_team_row_open(const json_t *row);
 
 /*
- * How a finding on metric (NULL: times) was confirmed, in words, from its "confirmation"
+ * How finding (borrowed, a regression row: its "metric", NULL or none: times, and
+ * "reason") was confirmed, in words, from its "confirmation"
  * (borrowed, coordinator/analysis.c): "interleaved with REF, the machine's CPU drift
  * +25.2% divided out" (the reference ran between the repeats), "bracketed
  * by REF, the machine's CPU drift +25.2% divided out" (it ran before and after the re-run;
  * "bracketed by REF; instruction counts are exact, no drift to divide out"
- * for metric "instructions": the drift is of the times only), "a plain re-run: WHY" or
+ * for metric "instructions": the drift is of the times only; "bracketed by REF; instruction
+ * counts, not exact (the script ran several Python threads), no drift to divide out" when
+ * its reason starts with HISTORY_INSTRUCTIONS_THREADS_REASON), "a plain re-run: WHY" or
  * "not re-run: WHY"; NULL when it says none. A new plain string (caller frees) holding the
  * document's text as is: escape or sanitise it to show it. The HTML and `pyscope report
  * --text` say it the same way.
  */
-char *html_team_confirmation_text(const json_t *confirmation, const char *metric);
+char *html_team_confirmation_text(const json_t *confirmation, const json_t *finding);
 
 /*
  * What the time metrics did beside a whole-script finding row (borrowed) on another metric

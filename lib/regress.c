@@ -1177,7 +1177,18 @@ static json_t *compare_metric(const json_t *cand, const json_t *const *base, siz
     char reason[512];
     metric_reason(&r, cont, contended, has_net, reason, sizeof(reason));
     json_object_set_new(obj, "rule", json_string(regress_rule_name(r.rule)));
-    json_object_set_new(obj, "reason", json_string(reason));
+    /* counts that are not exact (a threaded script's) say why the exact rule stayed away, as
+     * a try's do (lib/abtest.c): the farm's report shows the reason, not the documents */
+    bool inexact = cr.inexact;
+    for (size_t i = sel.first; i < sel.end && !inexact; i++)
+        inexact = runs[i].inexact;
+    if (inexact) {
+        char *full = xasprintf(HISTORY_INSTRUCTIONS_THREADS_REASON ": %s", reason);
+        json_object_set_new(obj, "reason", json_string(full));
+        free(full);
+    } else {
+        json_object_set_new(obj, "reason", json_string(reason));
+    }
     if (cont) {
         json_t *cj = contention_json(cont);
         /* the figures above are of the net times: keep the raw ones beside them */

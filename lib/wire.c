@@ -591,6 +591,7 @@ static int check_result(struct wire_error *err, const struct wire_result *r)
     if (ts[0] && !is_timestamp(ts))
         return fail(err, WIRE_REJECT_FORMAT, "result.started_at: not an rfc 3339 utc timestamp");
     TRY(check_uint(err, "result.child_processes", r->child_processes, 0, INT32_MAX));
+    TRY(check_uint(err, "result.python_threads", r->python_threads, 0, INT32_MAX));
     return 0;
 }
 
@@ -1051,6 +1052,7 @@ static Pyscope__Result *enc_result(struct arena *a, const struct wire_result *r)
     }
     p->started_at = enc_str(r->started_at);
     p->child_processes = r->child_processes;
+    p->python_threads = r->python_threads;
     return p;
 }
 
@@ -1434,6 +1436,7 @@ static int dec_result(struct arena *a, const Pyscope__Result *p, struct wire_res
     r->stacks = sts;
     r->started_at = p->started_at;
     r->child_processes = p->child_processes;
+    r->python_threads = p->python_threads;
     return 0;
 }
 

@@ -285,6 +285,7 @@ struct wire_result {
     const struct wire_stack *stacks;
     const char *started_at;   /* RFC 3339 UTC "YYYY-MM-DDTHH:MM:SS[.frac]Z", or "" */
     uint32_t child_processes; /* the script started them (profile.forks); at most INT32_MAX */
+    uint32_t python_threads;  /* instructions.python_threads; 0: not known; at most INT32_MAX */
 };
 
 struct wire_ack {

@@ -4,7 +4,8 @@
 # 007_identity.sql, 010_contention.sql, 014_truthful_findings.sql,
 # 015_revisions.sql, 021_unsettled.sql, 022_pythons.sql, 023_lease_cap.sql,
 # 024_batch_reports.sql, 025_try.sql, 026_machine_speed.sql, 027_bisect.sql,
-# 028_instructions.sql, 029_child_processes.sql, 030_reference_script.sql)
+# 028_instructions.sql, 029_child_processes.sql, 030_reference_script.sql,
+# 031_python_threads.sql)
 # (schema 001 + 002, runs with run_functions and run_stacks rows) upgrades in
 # place when the coordinator starts: hotspots, per-repeat values, stacks and
 # medians end up in the runs row, the old tables' shapes stay readable as
@@ -118,7 +119,9 @@ expect_eq "029: runs from before started no child processes that anyone knows of
     "$(pg_sql "SELECT count(*) FILTER (WHERE child_processes <> 0) || '|' || count(*) FILTER (WHERE child_processes IS NULL) FROM runs")"
 expect_eq "030: runs from before have no interleaved reference figures" "t" \
     "$(pg_sql "SELECT bool_and(ref_script_cpu_s IS NULL AND ref_script_wall_s IS NULL) FROM runs")"
-expect_eq "030 applied last (migrations apply by max version)" "30|030_reference_script.sql" \
+expect_eq "031: runs from before ran no Python threads that anyone knows of (judged exact)" "0|0" \
+    "$(pg_sql "SELECT count(*) FILTER (WHERE python_threads <> 0) || '|' || count(*) FILTER (WHERE python_threads IS NULL) FROM runs")"
+expect_eq "031 applied last (migrations apply by max version)" "31|031_python_threads.sql" \
     "$(pg_sql "SELECT version || '|' || name FROM schema_migrations ORDER BY version DESC LIMIT 1")"
 # 020: the series' Python builds, skip-scanned by the team report's hardware query
 expect_eq "020: the builds index" "CREATE INDEX runs_series_build_idx ON public.runs USING btree (script_id, host_id, python_build)" \

@@ -20,32 +20,7 @@ field() { "$PY" -c "import json, sys; d = json.load(open(sys.argv[1])); print($2
 instr() { field "$1" "[m['$2'] for m in d['regression']['metrics'] if m['metric'] == 'instructions'][0]"; }
 
 # four threads take numbers from a queue the main thread fills, and sum them under a lock
-cat >"$T/pool.py" <<'PY'
-import queue
-import threading
-
-q, lock, totals = queue.Queue(maxsize=64), threading.Lock(), []
-
-
-def work():
-    mine = 0
-    while (n := q.get()) is not None:
-        mine += sum(i * i % 7 for i in range(n % 50 + 20))
-    with lock:
-        totals.append(mine)
-
-
-workers = [threading.Thread(target=work) for _ in range(4)]
-for w in workers:
-    w.start()
-for n in range(600):
-    q.put(n)
-for _ in workers:
-    q.put(None)
-for w in workers:
-    w.join()
-print(sum(totals))
-PY
+cp "$PYSCOPE_SRC/tests/data/scripts/queue_pool.py" "$T/pool.py"
 cat >"$T/single.py" <<'PY'
 total = 0
 for i in range(20000):

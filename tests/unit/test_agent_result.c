@@ -164,7 +164,8 @@ static void test_ok_run(void **state)
 
 /* pyscope-run --instructions (Job.instructions): instructions.counts[i] is runs[i]'s count;
  * a document without them (or a null count) sends 0: not counted. profile.forks is sent as
- * Result.child_processes (the counts cover the script's own process only). */
+ * Result.child_processes (the counts cover the script's own process only), and
+ * instructions.python_threads as Result.python_threads (over 1: the counts are not exact). */
 static void test_instruction_counts(void **state)
 {
     (void)state;
@@ -186,6 +187,18 @@ static void test_instruction_counts(void **state)
     json_object_set_new(json_object_get(run, "profile"), "forks", json_integer(2));
     m = build(rj, run, WIRE_OUTCOME_UNSPECIFIED, NULL, id);
     assert_int_equal(m->result.child_processes, 2);
+    assert_int_equal(m->result.python_threads, 0); /* the document did not say: not known */
+    wire_msg_destroy(&m);
+    /* instructions.python_threads: over 1, the counts vary with the load (not exact) */
+    json_t *in = json_object_get(run, "instructions");
+    json_object_set_new(in, "python_threads", json_integer(5));
+    json_object_set_new(in, "exact", json_false());
+    m = build(rj, run, WIRE_OUTCOME_UNSPECIFIED, NULL, id);
+    assert_int_equal(m->result.python_threads, 5);
+    wire_msg_destroy(&m);
+    json_object_set_new(in, "python_threads", json_integer((json_int_t)1 << 40)); /* clamped */
+    m = build(rj, run, WIRE_OUTCOME_UNSPECIFIED, NULL, id);
+    assert_int_equal(m->result.python_threads, INT32_MAX);
     wire_msg_destroy(&m);
     json_decref(run);
     runjob_destroy(&rj);

@@ -10,6 +10,7 @@
 #include <jansson.h>
 
 #include "errors.h"
+#include "history.h"
 #include "html_team.h"
 #include "xmalloc.h"
 
@@ -149,14 +150,25 @@ static void test_shared_words(void **state)
     (void)state;
     json_t *c = json_pack("{s:s, s:s, s:f}", "method", "bracketed", "reference", "calibrate.py",
                           "drift_cpu_pct", -4.04);
-    char *t = html_team_confirmation_text(c, "cpu_s");
+    json_t *cpu = json_pack("{s:s}", "metric", "cpu_s"),
+           *wall = json_pack("{s:s}", "metric", "wall_s");
+    json_t *instr = json_pack("{s:s, s:s}", "metric", "instructions", "rule", "deterministic");
+    char *t = html_team_confirmation_text(c, cpu);
     assert_string_equal(t, "bracketed by calibrate.py, the machine's CPU drift -4.0% divided out");
     free(t);
     /* instruction counts are exact: no drift was divided out of them, none is quoted */
-    t = html_team_confirmation_text(c, "instructions");
+    t = html_team_confirmation_text(c, instr);
     assert_string_equal(
         t, "bracketed by calibrate.py; instruction counts are exact, no drift to divide out");
     free(t);
+    /* ... unless the script ran several Python threads (issue 11): its reason says so first */
+    json_t *threaded = json_pack("{s:s, s:s}", "metric", "instructions", "reason",
+                                 HISTORY_INSTRUCTIONS_THREADS_REASON ": compared with ...");
+    t = html_team_confirmation_text(c, threaded);
+    assert_string_equal(t, "bracketed by calibrate.py; instruction counts, not exact (the script "
+                           "ran several Python threads), no drift to divide out");
+    free(t);
+    json_decref(threaded);
     json_object_del(c, "drift_cpu_pct");
     json_object_del(c, "reference");
     t = html_team_confirmation_text(c, NULL);
@@ -166,11 +178,11 @@ static void test_shared_words(void **state)
     json_object_set_new(c, "method", json_string("interleaved"));
     json_object_set_new(c, "reference", json_string("calibrate.py"));
     json_object_set_new(c, "drift_cpu_pct", json_real(31.26));
-    t = html_team_confirmation_text(c, "wall_s");
+    t = html_team_confirmation_text(c, wall);
     assert_string_equal(
         t, "interleaved with calibrate.py, the machine's CPU drift +31.3% divided out");
     free(t);
-    t = html_team_confirmation_text(c, "instructions");
+    t = html_team_confirmation_text(c, instr);
     assert_string_equal(
         t, "interleaved with calibrate.py; instruction counts are exact, no drift to divide out");
     free(t);
@@ -184,6 +196,9 @@ static void test_shared_words(void **state)
     assert_null(html_team_confirmation_text(c, NULL));
     assert_null(html_team_confirmation_text(NULL, NULL));
     json_decref(c);
+    json_decref(cpu);
+    json_decref(wall);
+    json_decref(instr);
 
     json_t *g = json_pack("{s:s, s:n}", "state", "confirmed", "ended_batch_id");
     assert_null(html_team_ended_text(g));

@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "errors.h"
+#include "history.h"
 #include "history_doc.h"
 #include "log.h"
 #include "regress.h"
@@ -1056,7 +1057,26 @@ static void test_compare_instructions(void **state)
                            "each side is the same (a deterministic metric): the change is exact "
                            "and beyond the 1% threshold\n"));
     free(text);
+    assert_null(strstr(json_string_value(json_object_get(m, "reason")), "Python threads"));
     json_decref(reg);
+    /* the same counts of a threaded script ("exact": false, as pyscope-run and the farm's run
+     * documents mark them): never the exact rule, and the reason says why (issue 11) */
+    json_object_set_new(json_object_get(cand, "instructions"), "exact", json_false());
+    reg = regress_compare(cand, (const json_t *const *)base, 6, &o);
+    m = find_metric(reg, "instructions", NULL);
+    assert_string_not_equal(json_string_value(json_object_get(m, "rule")), "deterministic");
+    const char *threads = HISTORY_INSTRUCTIONS_THREADS_REASON ": ";
+    assert_memory_equal(json_string_value(json_object_get(m, "reason")), threads, strlen(threads));
+    json_decref(reg);
+    /* ... also when only a baseline run was threaded */
+    json_object_del(json_object_get(cand, "instructions"), "exact");
+    json_object_set_new(json_object_get(base[4], "instructions"), "exact", json_false());
+    reg = regress_compare(cand, (const json_t *const *)base, 6, &o);
+    m = find_metric(reg, "instructions", NULL);
+    assert_string_not_equal(json_string_value(json_object_get(m, "rule")), "deterministic");
+    assert_memory_equal(json_string_value(json_object_get(m, "reason")), threads, strlen(threads));
+    json_decref(reg);
+    json_object_del(json_object_get(base[4], "instructions"), "exact");
     json_decref(cand);
 
     /* +0.01%: no change */

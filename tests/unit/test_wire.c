@@ -1086,26 +1086,46 @@ static void test_instructions(void **state)
     expect_reject(&m, WIRE_REJECT_RANGE, "query.metric: must be wall_s, cpu_s or peak_rss_bytes");
 }
 
+/* A Result count at offset off of struct wire_result (uint32_t, stored in an integer column):
+ * 0 from older agents, carried as set up to INT32_MAX, one more refused naming what. */
+static void result_count(size_t off, const char *what)
+{
+    struct wire_msg m, *d;
+    result_fixture(&m);
+    uint32_t *f = (uint32_t *)((char *)&m.result + off);
+    const uint32_t vals[] = {0, 3, INT32_MAX};
+    for (size_t i = 0; i < sizeof(vals) / sizeof(vals[0]); i++) {
+        *f = vals[i];
+        d = roundtrip(&m);
+        assert_int_equal(*(const uint32_t *)((const char *)&d->result + off), vals[i]);
+        wire_msg_destroy(&d);
+    }
+    *f = (uint32_t)INT32_MAX + 1; /* no integer column holds it */
+    expect_reject(&m, WIRE_REJECT_RANGE, what);
+}
+
 /* Result.child_processes: the script started them (profile.forks), so its instruction counts
- * cover its own process only; 0 from older agents, at most INT32_MAX (an integer column). */
+ * cover its own process only; 0 from older agents (none known), at most INT32_MAX. */
 static void test_child_processes(void **state)
 {
     (void)state;
+    result_count(offsetof(struct wire_result, child_processes), "result.child_processes");
+}
+
+/* Result.python_threads: the most Python threads a timed run had (instructions.python_threads;
+ * over 1 the counts are not exact); 0 from older agents (not known), at most INT32_MAX. */
+static void test_python_threads(void **state)
+{
+    (void)state;
+    result_count(offsetof(struct wire_result, python_threads), "result.python_threads");
     struct wire_msg m, *d;
     result_fixture(&m);
+    m.result.python_threads = 5;
+    m.result.child_processes = 2; /* its own field: not mixed up with it */
     d = roundtrip(&m);
-    assert_int_equal(d->result.child_processes, 0); /* an older agent's result: none known */
+    assert_int_equal(d->result.python_threads, 5);
+    assert_int_equal(d->result.child_processes, 2);
     wire_msg_destroy(&d);
-    m.result.child_processes = 3;
-    d = roundtrip(&m);
-    assert_int_equal(d->result.child_processes, 3);
-    wire_msg_destroy(&d);
-    m.result.child_processes = INT32_MAX;
-    d = roundtrip(&m);
-    assert_int_equal(d->result.child_processes, INT32_MAX);
-    wire_msg_destroy(&d);
-    m.result.child_processes = (uint32_t)INT32_MAX + 1; /* no integer column holds it */
-    expect_reject(&m, WIRE_REJECT_RANGE, "result.child_processes");
 }
 
 /* Job.env and SuiteEntry.env: carried in order; refused names refused by the decoder too. */
@@ -1461,6 +1481,7 @@ int main(void)
         cmocka_unit_test(test_instructions),
         cmocka_unit_test(test_reference_script),
         cmocka_unit_test(test_child_processes),
+        cmocka_unit_test(test_python_threads),
         cmocka_unit_test(test_job_env),
         cmocka_unit_test(test_pythons),
         cmocka_unit_test(test_reject_run_id_length),
