@@ -416,6 +416,7 @@ static json_t *compare_series(const json_t *s, const struct regress_options *opt
     for (size_t k = 0; k < nb; k++)
         docs[k] = json_array_get(base, k);
     struct regress_options o = series_options(s, opt);
+    o.not_deciding = false; /* applied below, except to a metric with an open finding */
     json_t *r =
         regress_compare(json_object_get(s, "candidate"), (const json_t *const *)docs, nb, &o);
     free(docs);
@@ -673,31 +674,10 @@ static const json_t *deciding_metric(const json_t *result)
     return wall;
 }
 
-/*
- * Whether metric m (borrowed, of result) is a whole-run time metric (wall or
- * CPU time) whose regression or improvement the run's decision (the deciding
- * metric, deciding_metric()) does not share: the wall time decides a script
- * that sleeps or waits and found no change while its CPU time "regressed",
- * or the other way round. Such a verdict makes no finding of its own: CPU
- * time that moves without the deciding metric is what a busy machine does to
- * unchanged code (a shared core, cold caches, a lower clock; test_team_farm
- * once confirmed +19% CPU time of an unchanged script under load while its
- * wall time, which decided, moved +7%), and a re-run minutes later on the
- * same busy host does not tell the two apart. Instruction counts, memory and
- * function metrics are not affected.
- */
+/* regress_not_deciding() of metric m (borrowed, of result) against result's deciding metric. */
 static bool not_deciding(const json_t *result, const json_t *m)
 {
-    const char *name = json_string_value(json_object_get(m, "metric"));
-    const char *fn = json_string_value(json_object_get(m, "function"));
-    if (!name || (fn && fn[0]) || (strcmp(name, "wall_s") != 0 && strcmp(name, "cpu_s") != 0))
-        return false;
-    const json_t *d = deciding_metric(result);
-    if (!d || d == m)
-        return false;
-    const char *v = json_string_value(json_object_get(m, "verdict"));
-    const char *dv = json_string_value(json_object_get(d, "verdict"));
-    return !(v && dv && strcmp(v, dv) == 0);
+    return regress_not_deciding(m, deciding_metric(result));
 }
 
 /* Whether open (borrowed, open findings) holds one on metric m's (borrowed) metric, whole run. */
@@ -717,27 +697,14 @@ static bool open_metric(const json_t *open, const json_t *m)
 
 /*
  * Why metric m (borrowed, of result), a not_deciding() one, makes no finding,
- * into buf.
+ * into buf (regress_not_deciding_reason()).
  */
 static void not_deciding_reason(const json_t *result, const json_t *m, char *buf, size_t size)
 {
-    const json_t *d = deciding_metric(result);
-    const char *name = json_string_value(json_object_get(m, "metric"));
-    const char *dname = json_string_value(json_object_get(d, "metric"));
-    const char *dv = json_string_value(json_object_get(d, "verdict"));
-    const char *why =
-        json_string_value(json_object_get(json_object_get(result, "decision"), "reason"));
-    bool cpu = name && strcmp(name, "cpu_s") == 0;
-    snprintf(buf, size,
-             "%s %+.1f%% (%s) but %s decides and found %s (%+.1f%%)%s%s: %s that moves without "
-             "the deciding metric is what a busy machine does to unchanged code (a shared core, "
-             "cold caches, a lower clock) as much as a change in the code, so it is no finding "
-             "of its own",
-             cpu ? "CPU time" : "wall time", metric_change(m),
-             json_string_value(json_object_get(m, "verdict")) ?: "?",
-             dname && strcmp(dname, "cpu_s") == 0 ? "the CPU time" : "the wall time",
-             dv && strcmp(dv, "no_change") == 0 ? "no change" : (dv ? dv : "nothing"),
-             metric_change(d), why ? "; " : "", why ? why : "", cpu ? "CPU time" : "wall time");
+    regress_not_deciding_reason(
+        m, deciding_metric(result),
+        json_string_value(json_object_get(json_object_get(result, "decision"), "reason")), buf,
+        size);
 }
 
 /*

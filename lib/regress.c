@@ -49,6 +49,7 @@ void regress_options_init(struct regress_options *opt)
     opt->new_level_runs = 3;
     opt->decide_metric = NULL;
     opt->decide_by = NULL;
+    opt->not_deciding = true;
 }
 
 const char *regress_rule_name(enum regress_rule rule)
@@ -72,6 +73,8 @@ const char *regress_rule_name(enum regress_rule rule)
         return "contended";
     case REGRESS_RULE_CI_BEYOND_THRESHOLD:
         return "ci_beyond_threshold";
+    case REGRESS_RULE_NOT_DECIDING:
+        return "not_deciding";
     case REGRESS_RULE_WITHIN_THRESHOLD:
     default:
         return "within_threshold";
@@ -119,6 +122,7 @@ static void options_sane(const struct regress_options *opt, struct regress_optio
     o->change_points = opt->change_points;
     o->hold_out = opt->hold_out;
     o->new_level_runs = opt->new_level_runs > 0 ? opt->new_level_runs : 0;
+    o->not_deciding = opt->not_deciding;
     o->decide_metric = opt->decide_metric;
     o->decide_by = opt->decide_by;
 }
@@ -624,6 +628,9 @@ const char *regress_reason(const struct regress_result *r, char *buf, size_t siz
         break;
     case REGRESS_RULE_CI_BEYOND_THRESHOLD:
         regress_ci_beyond_reason(r, "95% CI", buf, size);
+        break;
+    case REGRESS_RULE_NOT_DECIDING: /* set on the answer (regress_not_deciding_reason) */
+        snprintf(buf, size, "the deciding metric did not move with it");
         break;
     }
     return buf;
@@ -1884,6 +1891,74 @@ static void decision_baseline(json_t *top, const json_t *decision, const json_t 
     json_object_set_new(top, "decision_held_out", held ? json_incref(held) : json_array());
 }
 
+/* Metric m's change in %: its change_pct, else from its medians (NaN: unknown). */
+static double metric_change_pct(const json_t *m)
+{
+    const json_t *ch = json_object_get(m, "change_pct");
+    if (json_is_number(ch))
+        return json_number_value(ch);
+    double b = json_number_value(json_object_get(m, "baseline_median"));
+    double c = json_number_value(json_object_get(m, "candidate_median"));
+    return b > 0 ? 100 * (c / b - 1) : NAN;
+}
+
+bool regress_not_deciding(const json_t *m, const json_t *d)
+{
+    const char *name = json_string_value(json_object_get(m, "metric"));
+    const char *fn = json_string_value(json_object_get(m, "function"));
+    if (!name || (fn && fn[0]) || (strcmp(name, "wall_s") != 0 && strcmp(name, "cpu_s") != 0))
+        return false;
+    if (!d || d == m)
+        return false;
+    const char *v = json_string_value(json_object_get(m, "verdict"));
+    const char *dv = json_string_value(json_object_get(d, "verdict"));
+    return !(v && dv && strcmp(v, dv) == 0);
+}
+
+void regress_not_deciding_reason(const json_t *m, const json_t *d, const char *decision_reason,
+                                 char *buf, size_t size)
+{
+    const char *name = json_string_value(json_object_get(m, "metric"));
+    const char *dname = json_string_value(json_object_get(d, "metric"));
+    const char *dv = json_string_value(json_object_get(d, "verdict"));
+    bool cpu = name && strcmp(name, "cpu_s") == 0;
+    snprintf(buf, size,
+             "%s %+.1f%% (%s) but %s decides and found %s (%+.1f%%)%s%s: %s that moves without "
+             "the deciding metric is what a busy machine does to unchanged code (a shared core, "
+             "cold caches, a lower clock) as much as a change in the code, so it is no finding "
+             "of its own",
+             cpu ? "CPU time" : "wall time", metric_change_pct(m),
+             json_string_value(json_object_get(m, "verdict")) ?: "?",
+             dname && strcmp(dname, "cpu_s") == 0 ? "the CPU time" : "the wall time",
+             dv && strcmp(dv, "no_change") == 0 ? "no change" : (dv ? dv : "nothing"),
+             metric_change_pct(d), decision_reason ? "; " : "",
+             decision_reason ? decision_reason : "", cpu ? "CPU time" : "wall time");
+}
+
+/* With o->not_deciding: each wall- or CPU-time regression (improvement) of metrics that the
+ * deciding metric (decision's) does not share becomes inconclusive, rule not_deciding. */
+static void outvote_not_deciding(json_t *metrics, const json_t *decision,
+                                 const struct regress_options *o)
+{
+    const char *dn = json_string_value(json_object_get(decision, "metric"));
+    const json_t *d = dn ? metric_named(metrics, dn) : NULL;
+    const char *why = json_string_value(json_object_get(decision, "reason"));
+    const char *names[2] = {"wall_s", "cpu_s"};
+    for (size_t i = 0; o->not_deciding && d && i < 2; i++) {
+        json_t *m = (json_t *)metric_named(metrics, names[i]);
+        const char *v = json_string_value(json_object_get(m, "verdict"));
+        if (!v || (strcmp(v, "regression") != 0 && strcmp(v, "improvement") != 0) ||
+            !regress_not_deciding(m, d))
+            continue;
+        char reason[768];
+        regress_not_deciding_reason(m, d, why, reason, sizeof(reason));
+        json_object_set_new(m, "verdict", json_string("inconclusive"));
+        json_object_set_new(m, "rule", json_string(regress_rule_name(REGRESS_RULE_NOT_DECIDING)));
+        json_object_set_new(m, "reason", json_string(reason));
+        json_object_set_new(m, "hint", json_null());
+    }
+}
+
 json_t *regress_compare(const json_t *candidate, const json_t *const *baseline, size_t n_baseline,
                         const struct regress_options *opt)
 {
@@ -1935,6 +2010,7 @@ json_t *regress_compare(const json_t *candidate, const json_t *const *baseline, 
     docs_speed(candidate, baseline, wall.first, wall.end, 100 * o.threshold, &speed);
     speed_metrics(metrics, &speed);
     json_t *decision = decision_json(metrics, &cont, &o);
+    outvote_not_deciding(metrics, decision, &o);
     /* the "why" of the deciding metric, against that metric's own baseline */
     const char *dname = json_string_value(json_object_get(decision, "metric"));
     /* counted instructions that regressed (improved) while the deciding metric found no

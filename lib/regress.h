@@ -95,6 +95,11 @@ struct regress_options {
      * "instruction counts decide (chosen with --instructions), whatever the load". */
     const char *decide_metric;
     const char *decide_by;
+    /* A wall- or CPU-time regression (improvement) that the deciding metric does not share is
+     * inconclusive by rule not_deciding (regress_not_deciding()), as on the farm (true). The
+     * farm's analysis sets it false: it applies the rule itself, except to a metric with an
+     * open finding (coordinator/analysis.c). */
+    bool not_deciding;
 };
 
 /* Fill *opt with the defaults: 5%, 0.05, 10 runs, the median of each run, at least 3
@@ -123,6 +128,8 @@ enum regress_rule {
     REGRESS_RULE_BEYOND_NOISE,         /* regression / improvement, threshold mode */
     REGRESS_RULE_CONTENDED,            /* inconclusive: wall time mostly waiting for a CPU */
     REGRESS_RULE_CI_BEYOND_THRESHOLD,  /* inconclusive: within T, but the CI reaches beyond T */
+    REGRESS_RULE_NOT_DECIDING,         /* inconclusive: wall or CPU time moved, the deciding
+                                          metric did not (regress_not_deciding) */
 };
 
 /* "within_threshold", "deterministic", ... (static). */
@@ -503,5 +510,27 @@ void regress_print(FILE *out, const json_t *regression, bool color);
 
 /* True when any metric's verdict in regression (borrowed) is a regression. */
 bool regress_has_regression(const json_t *regression);
+
+/*
+ * Whether metric m (borrowed: a metric object of a regress_compare() answer, or the farm's
+ * quick path's) is a whole-run time metric (wall or CPU time) whose verdict the run's
+ * deciding metric d (borrowed, its "decision"; NULL: none) does not share: the wall time
+ * decides a script that sleeps or waits and found no change while its CPU time
+ * "regressed", or the other way round. Such a verdict is no finding of its own: CPU time
+ * that moves without the deciding metric is what a busy machine does to unchanged code (a
+ * shared core, cold caches, a lower clock; test_team_farm once confirmed +19% CPU time of
+ * an unchanged script under load while its wall time, which decided, moved +7%, and the
+ * local check once failed CI on +32% CPU time, 16 -> 21 ms, of a script sleeping 0.2 s),
+ * and a re-run minutes later on the same busy machine does not tell the two apart.
+ * Instruction counts, memory and function metrics are not affected.
+ */
+bool regress_not_deciding(const json_t *m, const json_t *d);
+
+/*
+ * Why m, a regress_not_deciding() metric against d (both borrowed), is no finding, into
+ * buf: both figures, and decision_reason (may be NULL: the run's "decision" reason).
+ */
+void regress_not_deciding_reason(const json_t *m, const json_t *d, const char *decision_reason,
+                                 char *buf, size_t size);
 
 #endif

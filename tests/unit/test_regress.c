@@ -1857,6 +1857,48 @@ static void test_machine_speed(void **state)
         json_decref(base[i]);
 }
 
+/* A script that mostly sleeps (0.224 s, 16 ms of CPU: CI, 2026-12-07) whose CPU time grows
+ * +32% while its wall time, which decides, does not move: inconclusive by rule not_deciding
+ * (as on the farm: coordinator/analysis.c), never a regression that fails CI; a caller that
+ * applies the rule itself (the farm's analysis: not_deciding false) gets the raw verdict. */
+static void test_not_deciding_local(void **state)
+{
+    (void)state;
+    json_t *b[4];
+    for (int i = 0; i < 4; i++)
+        b[i] = make_cdoc(680 + i, 5, 0.224, 0.016, 0.003, 0.01, 0.006, 1980 + (uint64_t)i);
+    json_t *cand = make_cdoc(690, 5, 0.224, 0.0212, 0.003, 0.013, 0.008, 1990);
+    json_t *reg = regress_compare(cand, (const json_t *const *)b, 4, NULL);
+    const json_t *cpu = find_metric(reg, "cpu_s", NULL);
+    assert_string_equal(
+        json_string_value(json_object_get(json_object_get(reg, "decision"), "metric")), "wall_s");
+    assert_string_equal(verdict_of(cpu), "inconclusive");
+    assert_string_equal(json_string_value(json_object_get(cpu, "rule")), "not_deciding");
+    assert_non_null(strstr(json_string_value(json_object_get(cpu, "reason")),
+                           "(regression) but the wall time decides and found no change"));
+    assert_false(regress_has_regression(reg));
+    assert_string_equal(verdict_of(find_metric(reg, "wall_s", NULL)), "no_change");
+    json_decref(reg);
+    struct regress_options o;
+    regress_options_init(&o);
+    o.not_deciding = false;
+    reg = regress_compare(cand, (const json_t *const *)b, 4, &o);
+    assert_string_equal(verdict_of(find_metric(reg, "cpu_s", NULL)), "regression");
+    assert_true(
+        regress_not_deciding(find_metric(reg, "cpu_s", NULL), find_metric(reg, "wall_s", NULL)));
+    json_decref(reg);
+    /* the wall time moving with it: a regression of both, the rule does not apply */
+    json_decref(cand);
+    cand = make_cdoc(691, 5, 0.3, 0.0212, 0.003, 0.013, 0.008, 1991);
+    reg = regress_compare(cand, (const json_t *const *)b, 4, NULL);
+    assert_string_equal(verdict_of(find_metric(reg, "cpu_s", NULL)), "regression");
+    assert_string_equal(verdict_of(find_metric(reg, "wall_s", NULL)), "regression");
+    json_decref(reg);
+    json_decref(cand);
+    for (int i = 0; i < 4; i++)
+        json_decref(b[i]);
+}
+
 /* Local history on a busy machine (issue 11): a CPU-bound script's CPU time steps +40%
  * at run 6 while its wall time, mostly waiting for a CPU, has no step at all (the load
  * fell as the code got slower). Change points are sought on what the verdict rests on
@@ -2361,6 +2403,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_decide_statistical_rules),
+        cmocka_unit_test(test_not_deciding_local),
         cmocka_unit_test(test_history_change_points_contended),
         cmocka_unit_test(test_decide_threshold_rules),
         cmocka_unit_test(test_decide_equivalence),
