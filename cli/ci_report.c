@@ -78,7 +78,9 @@ void ci_report_count(const json_t *const *docs, size_t n, struct ci_report_tally
         json_array_foreach(json_object_get(reg, "metrics"), k, m)
         {
             const char *v = ci_verdict(m);
-            if (ci_is(v, "regression"))
+            if (ci_is(v, "regression") && json_object_get(m, "function"))
+                t->hotspot_regressions++;
+            else if (ci_is(v, "regression"))
                 t->regressions++;
             else if (ci_is(v, "improvement"))
                 t->improvements++;
@@ -315,6 +317,13 @@ static void ci_xml_why(FILE *out, const json_t *reg)
         fputs("&#10;Note: the baseline was profiled in another mode (sample vs trace)", out);
 }
 
+/* The test cases of tally t: one per metric, or per document without a comparison. */
+static size_t ci_tally_tests(const struct ci_report_tally *t)
+{
+    return t->regressions + t->hotspot_regressions + t->improvements + t->inconclusive +
+           t->no_change + t->no_baseline + t->failed;
+}
+
 /* Counts of one document for the <testsuite> attributes. */
 static void ci_doc_counts(const json_t *doc, size_t *tests, size_t *failures, size_t *skipped,
                           size_t *errors)
@@ -324,8 +333,7 @@ static void ci_doc_counts(const json_t *doc, size_t *tests, size_t *failures, si
     *failures = t.regressions;
     *skipped = t.inconclusive + t.no_baseline;
     *errors = t.failed;
-    *tests =
-        t.regressions + t.improvements + t.inconclusive + t.no_change + t.no_baseline + t.failed;
+    *tests = ci_tally_tests(&t);
 }
 
 static void ci_junit_case_open(FILE *out, const char *classname, const char *name)
@@ -333,6 +341,62 @@ static void ci_junit_case_open(FILE *out, const char *classname, const char *nam
     fputs("    <testcase", out);
     ci_xml_attr(out, "classname", classname);
     ci_xml_attr(out, "name", name);
+}
+
+/* The <testcase> of metric m of script's comparison reg (borrowed). */
+static void ci_junit_metric(FILE *out, const char *script, const json_t *reg, const json_t *m)
+{
+    char *label = ci_metric_label(m);
+    const char *metric = json_get_string(m, "metric", NULL);
+    const char *fn = json_get_string(m, "function", NULL);
+    char *name =
+        fn ? xasprintf("%s %s", metric ? metric : "?", fn) : xstrdup(metric ? metric : "?");
+    ci_junit_case_open(out, script, name);
+    free(name);
+    const char *v = ci_verdict(m);
+    char *text = ci_report_metric_text(m);
+    if (ci_is(v, "regression") && fn) {
+        /* a hotspot's regression explains the script's result, it does not fail it:
+         * a passing test case with the evidence */
+        char change[32];
+        ci_fmt_change(change, sizeof(change), m);
+        fputs(">\n      <system-out>", out);
+        char *msg = xasprintf("%s regressed by %s (a hotspot: reported, not a failure "
+                              "of the script); %s",
+                              label, change, text);
+        ci_report_xml_escape(out, msg);
+        free(msg);
+        fputs("</system-out>\n    </testcase>\n", out);
+    } else if (ci_is(v, "regression")) {
+        char change[32];
+        ci_fmt_change(change, sizeof(change), m);
+        char *msg = xasprintf("%s regressed by %s", label, change);
+        fputs(">\n      <failure", out);
+        ci_xml_attr(out, "type", "regression");
+        ci_xml_attr(out, "message", msg);
+        fputc('>', out);
+        ci_report_xml_escape(out, text);
+        ci_xml_why(out, reg);
+        fputs("</failure>\n    </testcase>\n", out);
+        free(msg);
+    } else if (ci_is(v, "inconclusive")) {
+        const char *hint = json_get_string(m, "hint", NULL),
+                   *reason = json_get_string(m, "reason", NULL);
+        char *msg = xasprintf("inconclusive: %s%s%s; %s", reason ? reason : "", reason ? "; " : "",
+                              hint ? hint : "rerun to confirm", text);
+        fputs(">\n      <skipped", out);
+        ci_xml_attr(out, "message", msg);
+        fputs("/>\n    </testcase>\n", out);
+        free(msg);
+    } else {
+        fputs(">\n      <system-out>", out);
+        ci_report_xml_escape(out, v);
+        fputs(": ", out);
+        ci_report_xml_escape(out, text);
+        fputs("</system-out>\n    </testcase>\n", out);
+    }
+    free(text);
+    free(label);
 }
 
 static void ci_junit_doc(FILE *out, const json_t *doc)
@@ -392,47 +456,7 @@ static void ci_junit_doc(FILE *out, const json_t *doc)
         size_t i;
         const json_t *m;
         json_array_foreach(json_object_get(reg, "metrics"), i, m)
-        {
-            char *label = ci_metric_label(m);
-            const char *metric = json_get_string(m, "metric", NULL);
-            const char *fn = json_get_string(m, "function", NULL);
-            char *name =
-                fn ? xasprintf("%s %s", metric ? metric : "?", fn) : xstrdup(metric ? metric : "?");
-            ci_junit_case_open(out, script, name);
-            free(name);
-            const char *v = ci_verdict(m);
-            char *text = ci_report_metric_text(m);
-            if (ci_is(v, "regression")) {
-                char change[32];
-                ci_fmt_change(change, sizeof(change), m);
-                char *msg = xasprintf("%s regressed by %s", label, change);
-                fputs(">\n      <failure", out);
-                ci_xml_attr(out, "type", "regression");
-                ci_xml_attr(out, "message", msg);
-                fputc('>', out);
-                ci_report_xml_escape(out, text);
-                ci_xml_why(out, reg);
-                fputs("</failure>\n    </testcase>\n", out);
-                free(msg);
-            } else if (ci_is(v, "inconclusive")) {
-                const char *hint = json_get_string(m, "hint", NULL),
-                           *reason = json_get_string(m, "reason", NULL);
-                char *msg = xasprintf("inconclusive: %s%s%s; %s", reason ? reason : "",
-                                      reason ? "; " : "", hint ? hint : "rerun to confirm", text);
-                fputs(">\n      <skipped", out);
-                ci_xml_attr(out, "message", msg);
-                fputs("/>\n    </testcase>\n", out);
-                free(msg);
-            } else {
-                fputs(">\n      <system-out>", out);
-                ci_report_xml_escape(out, v);
-                fputs(": ", out);
-                ci_report_xml_escape(out, text);
-                fputs("</system-out>\n    </testcase>\n", out);
-            }
-            free(text);
-            free(label);
-        }
+            ci_junit_metric(out, script, reg, m);
     }
     fputs("  </testsuite>\n", out);
 }
@@ -441,8 +465,7 @@ int ci_report_junit(FILE *out, const json_t *const *docs, size_t n)
 {
     struct ci_report_tally t;
     ci_report_count(docs, n, &t);
-    size_t tests =
-        t.regressions + t.improvements + t.inconclusive + t.no_change + t.no_baseline + t.failed;
+    size_t tests = ci_tally_tests(&t);
     fputs("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n", out);
     fprintf(out,
             "<testsuites name=\"pyscope\" tests=\"%zu\" failures=\"%zu\" errors=\"%zu\" "
@@ -534,10 +557,14 @@ int ci_report_markdown(FILE *out, const json_t *const *docs, size_t n)
     struct ci_report_tally t;
     ci_report_count(docs, n, &t);
     fputs("## PyScope performance check\n\n", out);
-    fprintf(out, "%s **%zu regression%s**, %zu improvement%s, %zu inconclusive, %zu unchanged",
-            t.regressions ? "\xe2\x9d\x8c" : "\xe2\x9c\x85", t.regressions,
-            t.regressions == 1 ? "" : "s", t.improvements, t.improvements == 1 ? "" : "s",
-            t.inconclusive, t.no_change);
+    fprintf(out, "%s **%zu regression%s**", t.regressions ? "\xe2\x9d\x8c" : "\xe2\x9c\x85",
+            t.regressions, t.regressions == 1 ? "" : "s");
+    /* a hotspot's regression explains, it does not fail the run (regress_has_regression) */
+    if (t.hotspot_regressions)
+        fprintf(out, ", %zu hotspot regression%s (reported, not failed on)", t.hotspot_regressions,
+                t.hotspot_regressions == 1 ? "" : "s");
+    fprintf(out, ", %zu improvement%s, %zu inconclusive, %zu unchanged", t.improvements,
+            t.improvements == 1 ? "" : "s", t.inconclusive, t.no_change);
     fprintf(out, " \xe2\x80\x94 %zu script%s", n, n == 1 ? "" : "s");
     if (t.no_baseline)
         fprintf(out, ", %zu without a baseline", t.no_baseline);

@@ -30,7 +30,9 @@
 /* Verdict counts over documents (run and hotspot metrics alike). */
 struct ci_report_tally {
     size_t documents;
-    size_t regressions;
+    size_t regressions;         /* whole-script metrics' (what --fail-on-regression fails on) */
+    size_t hotspot_regressions; /* hotspot functions': reported, a passing test case
+                                   (regress_has_regression, lib/regress.h) */
     size_t improvements;
     size_t inconclusive;
     size_t no_change;

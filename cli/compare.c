@@ -112,7 +112,8 @@ void cli_compare_help(FILE *out)
           "  --junit FILE            write the verdicts as JUnit XML to FILE\n"
           "  --summary-md FILE       write a Markdown summary to FILE (default: appended to\n"
           "                          $GITHUB_STEP_SUMMARY when that is set)\n"
-          "  --fail-on-regression    exit with status 1 when a regression is found\n"
+          "  --fail-on-regression    exit 1 when the script's time, memory or instructions\n"
+          "                          regressed (a hotspot function's alone does not)\n"
           "  --color auto|always|never\n"
           "  -h, --help              show this help\n"
           "\n"
@@ -478,12 +479,13 @@ int cli_compare_main(int argc, char **argv)
     }
     ci_report_count((const json_t *const *)ci_docs, cands.n, &t);
     result =
-        json_pack("{s:s, s:s, s:o, s:o, s:{s:I, s:I, s:I, s:I, s:I}}", "schema",
+        json_pack("{s:s, s:s, s:o, s:o, s:{s:I, s:I, s:I, s:I, s:I, s:I}}", "schema",
                   "pyscope.compare/1", "pyscope_version", PYSCOPE_VERSION, "threshold_pct",
                   a.threshold_pct > 0 ? json_real(a.threshold_pct) : json_null(), "comparisons",
-                  comps, "summary", "regressions", (json_int_t)t.regressions, "improvements",
-                  (json_int_t)t.improvements, "inconclusive", (json_int_t)t.inconclusive,
-                  "no_change", (json_int_t)t.no_change, "no_baseline", (json_int_t)t.no_baseline);
+                  comps, "summary", "regressions", (json_int_t)t.regressions, "hotspot_regressions",
+                  (json_int_t)t.hotspot_regressions, "improvements", (json_int_t)t.improvements,
+                  "inconclusive", (json_int_t)t.inconclusive, "no_change", (json_int_t)t.no_change,
+                  "no_baseline", (json_int_t)t.no_baseline);
 
     bool internal = false;
     if (a.json) {

@@ -447,6 +447,8 @@ json_t *abtest_compare(const json_t *const *base, size_t nb, const json_t *const
     json_t *m;
     json_array_foreach(metrics, i, m) redecide(m, base, nb, head, nh, &o);
     add_cpu_hotspots(metrics, base, nb, head, nh, &o);
+    /* every hotspot's times over all runs: one family of tests (regress_adjust_functions) */
+    regress_adjust_functions(metrics, o.alpha, 1 - ABTEST_CONF);
     /* the decision names a metric: give it that metric's verdict over all runs, and
      * the "why" of that verdict (the functions' medians over all runs of each side) */
     json_t *d = json_object_get(res, "decision");

@@ -19,7 +19,9 @@
  * prediction interval: what one more run may do); in turns, what drifts over
  * the try (load, clock speed) moves both runs of a pair, so the change is
  * bounded by the spread of the pairs' ratios, which drift does not widen. A
- * deterministic metric (instruction counts) keeps the exact rule.
+ * deterministic metric (instruction counts) keeps the exact rule. The hotspot
+ * verdicts, each at ABTEST_CONF alone, are then adjusted together as one family
+ * (regress_adjust_functions: Benjamini-Hochberg, a paired one's level 1 - ABTEST_CONF).
  */
 #ifndef PYSCOPE_ABTEST_H
 #define PYSCOPE_ABTEST_H

@@ -2005,6 +2005,8 @@ json_t *regress_compare(const json_t *candidate, const json_t *const *baseline, 
         json_object_set_new(m, "reason", json_string(reason));
         json_object_set_new(m, "hint", json_string(REGRESS_HINT_CONTENDED));
     }
+    /* the hotspots' verdicts are one family: adjusted together (regress.h) */
+    regress_adjust_functions(metrics, o.alpha, o.alpha);
     /* a slower (faster) machine explains a slowdown (speed-up) of time metrics */
     struct regress_speed speed;
     docs_speed(candidate, baseline, wall.first, wall.end, 100 * o.threshold, &speed);
@@ -2189,10 +2191,72 @@ bool regress_has_regression(const json_t *regression)
     json_array_foreach(json_object_get(regression, "metrics"), i, m)
     {
         const char *v = json_string_value(json_object_get(m, "verdict"));
-        if (v && strcmp(v, "regression") == 0)
+        if (v && strcmp(v, "regression") == 0 && !json_object_get(m, "function"))
             return true;
     }
     return false;
+}
+
+/* The level function metric m is decided at (regress_adjust_functions), or a negative
+ * value when it is no member of the family. */
+static double family_level(const json_t *m, double alpha, double paired_alpha)
+{
+    const char *mode = json_string_value(json_object_get(m, "mode"));
+    const char *rule = json_string_value(json_object_get(m, "rule"));
+    double p = json_get_number(m, "p_value", NAN);
+    if (!json_object_get(m, "function") || !mode || !(p >= 0 && p <= 1) ||
+        (rule && strcmp(rule, regress_rule_name(REGRESS_RULE_DETERMINISTIC)) == 0))
+        return -1;
+    return strcmp(mode, "paired") == 0        ? paired_alpha
+           : strcmp(mode, "statistical") == 0 ? alpha
+                                              : -1;
+}
+
+void regress_adjust_functions(json_t *metrics, double alpha, double paired_alpha)
+{
+    size_t n = json_array_size(metrics), k = 0, i;
+    double *p = xcalloc(n ? n : 1, sizeof(*p)), *q = xcalloc(n ? n : 1, sizeof(*q));
+    json_t *m;
+    json_array_foreach(metrics, i, m)
+    {
+        if (family_level(m, alpha, paired_alpha) >= 0)
+            p[k++] = json_get_number(m, "p_value", 1);
+        else if (json_object_get(m, "function")) {
+            json_object_del(m, "q_value");
+            json_object_del(m, "family_size");
+            json_object_del(m, "p_adjust");
+        }
+    }
+    size_t family = k;
+    if (family && stats_bh_adjust(p, family, q) < 0)
+        memcpy(q, p, family * sizeof(*q));
+    k = 0;
+    json_array_foreach(metrics, i, m)
+    {
+        double level = family_level(m, alpha, paired_alpha);
+        if (level < 0)
+            continue;
+        size_t j = k++;
+        json_object_set_new(m, "q_value", json_real(q[j]));
+        json_object_set_new(m, "family_size", json_integer((json_int_t)family));
+        json_object_set_new(m, "p_adjust", json_string("benjamini_hochberg"));
+        const char *v = json_string_value(json_object_get(m, "verdict"));
+        if (!v || (strcmp(v, "regression") != 0 && strcmp(v, "improvement") != 0) || q[j] < level)
+            continue;
+        char *reason = xasprintf(
+            "%s; not significant among the %zu hotspot tests of this comparison "
+            "(Benjamini-Hochberg q=%.3g, not below %.3g): with that many tests, one looks "
+            "significant by chance in many comparisons of a revision with itself",
+            json_string_value(json_object_get(m, "reason")) ?: v, family, q[j], level);
+        json_object_set_new(m, "reason", json_string(reason));
+        free(reason);
+        json_object_set_new(m, "verdict", json_string(regress_verdict_name(REGRESS_INCONCLUSIVE)));
+        json_object_set_new(m, "rule",
+                            json_string(regress_rule_name(REGRESS_RULE_NOT_SIGNIFICANT)));
+        json_object_set_new(m, "hint", json_string(REGRESS_HINT_NOT_SIGNIFICANT));
+    }
+    free(p);
+    free(q);
 }
 
 /* Print s with control characters replaced, so input cannot drive the terminal. */

@@ -508,7 +508,31 @@ json_t *regress_check_local(const json_t *candidate, const char *reports_json_di
  */
 void regress_print(FILE *out, const json_t *regression, bool color);
 
-/* True when any metric's verdict in regression (borrowed) is a regression. */
+/*
+ * The hotspot (function-level) verdicts of one comparison are one family of tests: a run
+ * decides the total and self time of up to REGRESS_TOP_FUNCTIONS functions each (a try adds
+ * their CPU self times), every one at its own level, so with tens of them one is
+ * "significant" by chance in many comparisons of a revision with itself (issue 11: a try of
+ * the same revision called a hotspot's total time +6.9% a regression, paired 99% interval
+ * +3.1 ... +10.9). So their p-values are adjusted together with Benjamini-Hochberg
+ * (stats_bh_adjust, as the farm's nightly batch adjusts its metrics): each function metric
+ * of metrics (borrowed, a "regression" object's "metrics") whose mode is "statistical"
+ * (its level alpha) or "paired" (paired_alpha) and that has a p_value is a member; it gets
+ * "q_value" (its adjusted p), "family_size" (the members) and "p_adjust":
+ * "benjamini_hochberg", and a regression or improvement whose q_value is not below its
+ * level becomes "inconclusive" (rule "not_significant"), its reason saying so. Other
+ * function metrics lose those three fields. Whole-script metrics (wall, CPU, memory,
+ * instructions) are no member and untouched, and so is an exact (deterministic) verdict.
+ */
+void regress_adjust_functions(json_t *metrics, double alpha, double paired_alpha);
+
+/*
+ * True when a whole-script metric's verdict in regression (borrowed) is a regression:
+ * what --fail-on-regression fails on. A hotspot's verdict explains where the time went; it
+ * does not fail a run by itself (as pyperf and asv gate CI on the benchmark's own result):
+ * a function slower by less than the threshold's share of the script is no regression of
+ * the script.
+ */
 bool regress_has_regression(const json_t *regression);
 
 /*

@@ -6,7 +6,8 @@
 # base, head, head, base... (the runs' order is checked); the coordinator decides each
 # script x host with the local try's statistics: a regression (or an inconclusive the
 # noise explains, said), also under a CPU hog per core (never a wrong verdict), JUnit and
-# Markdown written, exit 1 with --fail-on-regression.
+# Markdown written, exit 1 with --fail-on-regression when a script's metric regressed (the
+# hotspot verdicts adjusted as one family, issue 11).
 # base == head is no regression. The try's runs stay out of the series and the analysis.
 # Bad input: an unknown revision, no suite, a non-try batch asked as a try.
 # labels: asan
@@ -108,9 +109,13 @@ if [ "$SANITIZED" = 1 ]; then
     expect_match "ASan build: the try ran to a verdict (exit 0 or 1)" '^[01]$' "$rc"
 else
     verdicts=$("$PY" -c 'import json,sys; d=json.load(open(sys.argv[1])); print(" ".join(r["regression"]["decision"]["verdict"] for r in d["results"]))' "$T/try.json")
-    anyreg=$("$PY" -c 'import json,sys; d=json.load(open(sys.argv[1])); print(int(any(m.get("verdict") == "regression" for r in d["results"] for m in r["regression"].get("metrics", []))))' "$T/try.json")
-    expect_eq "exit 1 with --fail-on-regression exactly when a metric regressed on a host" \
+    # a whole-script metric's regression fails the try; a hotspot's explains (regress_has_regression)
+    anyreg=$("$PY" -c 'import json,sys; d=json.load(open(sys.argv[1])); print(int(any(m.get("verdict") == "regression" and not m.get("function") for r in d["results"] for m in r["regression"].get("metrics", []))))' "$T/try.json")
+    expect_eq "exit 1 with --fail-on-regression exactly when a script's metric regressed on a host" \
         "$anyreg" "$rc"
+    # the coordinator's verdicts adjust each script x host's hotspot tests as one family
+    family=$("$PY" -c 'import json,sys; d=json.load(open(sys.argv[1])); ms=[m for r in d["results"] for m in r["regression"].get("metrics", []) if m.get("function") and m.get("mode") == "paired"]; print("ok" if ms and all(m.get("p_adjust") == "benjamini_hochberg" and m.get("family_size", 0) >= 1 for m in ms) else "no family: %d paired hotspot metrics" % len(ms))' "$T/try.json")
+    expect_eq "hotspot verdicts Benjamini-Hochberg adjusted (q_value, family_size)" ok "$family"
     expect_eq "f 60% slower: a regression on each host (or the noise hid it, said)" ok \
         "$(judge "$T/try.json" regression)"
     if grep -qw regression <<<"$verdicts"; then

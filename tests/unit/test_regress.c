@@ -888,6 +888,11 @@ static void test_compare_documents(void **state)
     /* hotspots: slow's total and self time regress; helper vanished so has no metric */
     assert_string_equal(verdict_of(find_metric(reg, "total_s", KEY ":slow:3")), "regression");
     assert_string_equal(verdict_of(find_metric(reg, "self_s", KEY ":slow:3")), "regression");
+    /* a local run's hotspot verdicts are one family too (regress_adjust_functions) */
+    assert_string_equal(
+        json_string_value(json_object_get(find_metric(reg, "total_s", KEY ":slow:3"), "p_adjust")),
+        "benjamini_hochberg");
+    assert_null(json_object_get(find_metric(reg, "wall_s", NULL), "q_value"));
     assert_null(find_metric(reg, "total_s", KEY ":helper:9")); /* not in the candidate */
     assert_null(find_metric(reg, "total_s", KEY ":fresh:20")); /* not in the baseline */
 
@@ -949,6 +954,67 @@ static void test_compare_documents(void **state)
     json_decref(cand);
     for (int i = 0; i < 12; i++)
         json_decref(base[i]);
+}
+
+/*
+ * regress_adjust_functions: the hotspot verdicts of one comparison are adjusted together.
+ * Ten statistical function tests (alpha 0.05): a regression at p 0.02 is not significant
+ * among them (Benjamini-Hochberg q 0.1), one at p 0.0001 is (q 0.001); a threshold-mode
+ * verdict (no test decided it), an exact one and the whole-script metrics are no members.
+ */
+static void test_adjust_functions_family(void **state)
+{
+    (void)state;
+    json_t *metrics = json_array();
+    json_array_append_new(metrics, json_pack("{s:s, s:s, s:s, s:f}", "metric", "wall_s", "verdict",
+                                             "regression", "mode", "statistical", "p_value", 0.02));
+    for (int i = 0; i < 10; i++) {
+        char key[16];
+        snprintf(key, sizeof(key), "a.py:f%d:%d", i, i + 1);
+        double p = i == 0 ? 0.02 : i == 1 ? 0.0001 : 0.5;
+        json_array_append_new(metrics,
+                              json_pack("{s:s, s:s, s:s, s:s, s:s, s:f, s:s}", "metric", "total_s",
+                                        "function", key, "verdict",
+                                        i < 2 ? "regression" : "no_change", "mode", "statistical",
+                                        "rule", i < 2 ? "significant" : "within_threshold",
+                                        "p_value", p, "reason", "slower"));
+    }
+    json_array_append_new(metrics, json_pack("{s:s, s:s, s:s, s:s, s:f, s:f}", "metric", "self_s",
+                                             "function", "a.py:t:1", "verdict", "regression",
+                                             "mode", "threshold", "p_value", 0.3, "q_value", 1.0));
+    json_array_append_new(metrics,
+                          json_pack("{s:s, s:s, s:s, s:s, s:s, s:f}", "metric", "self_s",
+                                    "function", "a.py:d:1", "verdict", "regression", "mode",
+                                    "statistical", "rule", "deterministic", "p_value", 0.3));
+    regress_adjust_functions(metrics, 0.05, 0.01);
+    const json_t *wall = json_array_get(metrics, 0), *f0 = json_array_get(metrics, 1),
+                 *f1 = json_array_get(metrics, 2), *f5 = json_array_get(metrics, 6),
+                 *t = json_array_get(metrics, 11), *d = json_array_get(metrics, 12);
+    assert_string_equal(verdict_of(wall), "regression");
+    assert_null(json_object_get(wall, "q_value"));
+    assert_string_equal(verdict_of(f0), "inconclusive");
+    assert_string_equal(json_string_value(json_object_get(f0, "rule")), "not_significant");
+    assert_true(fabs(json_number_value(json_object_get(f0, "q_value")) - 0.1) < 1e-9);
+    assert_int_equal(json_integer_value(json_object_get(f0, "family_size")), 10);
+    assert_non_null(strstr(json_string_value(json_object_get(f0, "reason")),
+                           "slower; not significant among the 10 hotspot tests of this comparison "
+                           "(Benjamini-Hochberg q=0.1, not below 0.05)"));
+    assert_string_equal(verdict_of(f1), "regression");
+    assert_true(fabs(json_number_value(json_object_get(f1, "q_value")) - 0.001) < 1e-9);
+    assert_string_equal(verdict_of(f5), "no_change");
+    assert_true(fabs(json_number_value(json_object_get(f5, "q_value")) - 0.5) < 1e-9);
+    /* no members: untouched, and a stale q_value from an earlier adjustment goes */
+    assert_string_equal(verdict_of(t), "regression");
+    assert_null(json_object_get(t, "q_value"));
+    assert_string_equal(verdict_of(d), "regression");
+    assert_null(json_object_get(d, "family_size"));
+    /* the gate: the wall time's regression fails a run, a hotspot's alone does not */
+    json_t *reg = json_pack("{s:O}", "metrics", metrics);
+    assert_true(regress_has_regression(reg));
+    json_array_remove(metrics, 0);
+    assert_false(regress_has_regression(reg));
+    json_decref(reg);
+    json_decref(metrics);
 }
 
 static void test_compare_seed_case_and_empty(void **state)
@@ -2418,6 +2484,7 @@ int main(void)
         cmocka_unit_test(test_metric_constant_and_errors),
         cmocka_unit_test(test_metric_constant_counts),
         cmocka_unit_test(test_compare_documents),
+        cmocka_unit_test(test_adjust_functions_family),
         cmocka_unit_test(test_compare_seed_case_and_empty),
         cmocka_unit_test(test_print_rule_and_held_out),
         cmocka_unit_test(test_compare_instructions),
