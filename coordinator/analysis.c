@@ -389,12 +389,7 @@ static bool metric_p(const json_t *m, double *p)
 /* The change of metric m in percent (its change_pct, or from its two medians); NAN when unknown. */
 static double metric_change(const json_t *m)
 {
-    const json_t *ch = json_object_get(m, "change_pct");
-    if (json_is_number(ch))
-        return json_number_value(ch);
-    double b = json_number_value(json_object_get(m, "baseline_median"));
-    double c = json_number_value(json_object_get(m, "candidate_median"));
-    return b > 0 ? 100 * (c / b - 1) : NAN;
+    return regress_metric_change_pct(m);
 }
 
 /* The threshold of series s (borrowed): its own when set, else opt's. */

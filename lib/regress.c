@@ -1891,8 +1891,7 @@ static void decision_baseline(json_t *top, const json_t *decision, const json_t 
     json_object_set_new(top, "decision_held_out", held ? json_incref(held) : json_array());
 }
 
-/* Metric m's change in %: its change_pct, else from its medians (NaN: unknown). */
-static double metric_change_pct(const json_t *m)
+double regress_metric_change_pct(const json_t *m)
 {
     const json_t *ch = json_object_get(m, "change_pct");
     if (json_is_number(ch))
@@ -1927,11 +1926,11 @@ void regress_not_deciding_reason(const json_t *m, const json_t *d, const char *d
              "the deciding metric is what a busy machine does to unchanged code (a shared core, "
              "cold caches, a lower clock) as much as a change in the code, so it is no finding "
              "of its own",
-             cpu ? "CPU time" : "wall time", metric_change_pct(m),
+             cpu ? "CPU time" : "wall time", regress_metric_change_pct(m),
              json_string_value(json_object_get(m, "verdict")) ?: "?",
              dname && strcmp(dname, "cpu_s") == 0 ? "the CPU time" : "the wall time",
              dv && strcmp(dv, "no_change") == 0 ? "no change" : (dv ? dv : "nothing"),
-             metric_change_pct(d), decision_reason ? "; " : "",
+             regress_metric_change_pct(d), decision_reason ? "; " : "",
              decision_reason ? decision_reason : "", cpu ? "CPU time" : "wall time");
 }
 

@@ -550,6 +550,10 @@ bool regress_has_regression(const json_t *regression);
  */
 bool regress_not_deciding(const json_t *m, const json_t *d);
 
+/* Metric object m's (borrowed) change in %: its change_pct, else from its baseline and
+ * candidate medians (NaN: unknown). */
+double regress_metric_change_pct(const json_t *m);
+
 /*
  * Why m, a regress_not_deciding() metric against d (both borrowed), is no finding, into
  * buf: both figures, and decision_reason (may be NULL: the run's "decision" reason).
