@@ -1237,6 +1237,7 @@ void analysis_options_init(struct regress_options *opt)
     opt->min_baseline_runs = ANALYSIS_MIN_BASELINE_RUNS;
     opt->change_points = false;
     opt->new_level_runs = 0;
+    opt->noise_outlier = true; /* every finding is re-run before it is stored */
 }
 
 json_t *analysis_decide(const json_t *series, const struct regress_options *opt, json_t *confirm,

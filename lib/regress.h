@@ -100,6 +100,10 @@ struct regress_options {
      * farm's analysis sets it false: it applies the rule itself, except to a metric with an
      * open finding (coordinator/analysis.c). */
     bool not_deciding;
+    /* The noise floor leaves out one isolated outlier run of the baseline (noise_outlier
+     * below): the farm's analysis (analysis_options_init), whose every finding is re-run
+     * before it is stored; false (the default) for the local check, which has no re-run. */
+    bool noise_outlier;
 };
 
 /* Fill *opt with the defaults: 5%, 0.05, 10 runs, the median of each run, at least 3
@@ -194,6 +198,7 @@ struct regress_result {
     bool p_exact;           /* exact null distribution used */
     bool has_noise;         /* >= 3 baseline runs */
     double noise_pct;       /* noise floor (prediction bound), see above */
+    size_t noise_outliers;  /* baseline runs the floor left out (0 or 1: noise_outlier) */
     double threshold_pct;   /* 100 * threshold */
     size_t n_runs;          /* baseline runs with samples */
     size_t n_base;          /* baseline samples */
