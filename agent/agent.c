@@ -1232,6 +1232,7 @@ int agent_run(const struct agent_config *cfg)
                  strerror(-swept));
     if (!a.spool) {
         log_error("%s", err);
+        agent_release(&a); /* the Pythons found above */
         return -PYSCOPE_EUSAGE;
     }
     agent_labels(&a);
