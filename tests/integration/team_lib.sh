@@ -5,6 +5,8 @@
 #                                              (team_seed.sql, team_confirm.sql)
 #   team_night CONFIRM NIGHT HOST WALL_PCT CPU_PCT   one night of team_cpu_only.sql (CONFIRM 1:
 #                                              its queued confirmation jobs instead)
+#   team_drift CONFIRM NIGHT HOST DRIFT SLOW [psql options]   one night of team_drift.sql
+#                                              (the machine DRIFT% slower, a.py SLOW% slower)
 #   team_settled   wait until no batch waits for analysis; print the queued jobs
 #   team_six_nights   six nights (a.py 30% slower on host-b on night 6, confirmed), analysed
 #   web_url        the address of the web pages the coordinator's log names
@@ -15,6 +17,12 @@ team_seed() {
 team_night() {
     psql -q -v ON_ERROR_STOP=1 -v confirm="$1" -v night="$2" -v host="$3" -v wall="$4" \
         -v cpu="$5" -f "$PYSCOPE_SRC/tests/integration/team_cpu_only.sql" >/dev/null
+}
+team_drift() {
+    local c=$1 n=$2 h=$3 d=$4 s=$5
+    shift 5
+    psql -q -v ON_ERROR_STOP=1 -v confirm="$c" -v night="$n" -v host="$h" -v drift="$d" \
+        -v slow="$s" "$@" -f "$PYSCOPE_SRC/tests/integration/team_drift.sql" >/dev/null
 }
 team_settled() {
     local i

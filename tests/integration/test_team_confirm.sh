@@ -18,12 +18,8 @@ source "$PYSCOPE_SRC/tests/integration/pg.sh"
 source "$PYSCOPE_SRC/tests/integration/coord.sh"
 source "$PYSCOPE_SRC/tests/integration/team_lib.sh"
 
-drift() { # drift CONFIRM N HOST DRIFT SLOW
-    psql -q -v ON_ERROR_STOP=1 -v confirm="$1" -v night="$2" -v host="$3" -v drift="$4" \
-        -v slow="$5" -f "$PYSCOPE_SRC/tests/integration/team_drift.sql" >/dev/null
-}
-night() { drift 0 "$@"; }        # night N HOST DRIFT SLOW: the night's runs
-confirm_runs() { drift 1 "$@"; } # confirm_runs N HOST DRIFT SLOW: its confirmation jobs' runs
+night() { team_drift 0 "$@"; }        # night N HOST DRIFT SLOW: the night's runs
+confirm_runs() { team_drift 1 "$@"; } # confirm_runs N HOST DRIFT SLOW: its confirmation jobs' runs
 pg_start
 coord_start
 for n in 1 2 3 4 5; do night "$n" host-a 0 0; done

@@ -18,20 +18,14 @@ source "$PYSCOPE_SRC/tests/integration/pg.sh"
 source "$PYSCOPE_SRC/tests/integration/coord.sh"
 source "$PYSCOPE_SRC/tests/integration/team_lib.sh"
 
-seed() { # seed CONFIRM N HOST DRIFT SLOW [psql options]
-    local c=$1 n=$2 h=$3 d=$4 s=$5
-    shift 5
-    psql -q -v ON_ERROR_STOP=1 -v confirm="$c" -v night="$n" -v host="$h" -v drift="$d" \
-        -v slow="$s" "$@" -f "$PYSCOPE_SRC/tests/integration/team_drift.sql" >/dev/null
-}
 pg_start
 coord_start
-for n in 1 2 3 4 5; do seed 0 "$n" host-a 0 0; done
+for n in 1 2 3 4 5; do team_drift 0 "$n" host-a 0 0; done
 expect_eq "quiet nights: nothing queued" 0 "$(team_settled)"
 
-seed 0 6 host-b 30 0
+team_drift 0 6 host-b 30 0
 expect_eq "night 6: reference, a.py, reference queued" 3 "$(team_settled)"
-seed 1 6 host-b 30 0 -v refdrift=0 -v interleave=1
+team_drift 1 6 host-b 30 0 -v refdrift=0 -v interleave=1
 expect_eq "night 6 settled" 0 "$(team_settled)"
 expect_eq "night 6: a drift during the re-run is no regression" 0 \
     "$(pg_sql "SELECT count(*) FROM regressions")"
@@ -39,9 +33,9 @@ expect_eq "night 6: dismissed by the interleaved reference, drift +30% seen" \
     "6 host-b dismissed interleaved 11 true" \
     "$(pg_sql "SELECT o.batch_id || ' ' || h.hostname || ' ' || o.reason || ' ' || (o.detail->'confirmation'->>'method') || ' ' || (o.detail->'confirmation'->>'reference_runs') || ' ' || ((o.detail->'confirmation'->>'drift_cpu_pct')::float8 BETWEEN 25 AND 35) FROM held_out o JOIN hosts h ON h.id = o.host_id")"
 
-seed 0 7 host-b 0 30
+team_drift 0 7 host-b 0 30
 expect_eq "night 7: three jobs queued" 3 "$(team_settled)"
-seed 1 7 host-b 30 30 -v refdrift=0 -v interleave=1
+team_drift 1 7 host-b 30 30 -v refdrift=0 -v interleave=1
 expect_eq "night 7 settled" 0 "$(team_settled)"
 q() { pg_sql "SELECT $1 FROM regressions g JOIN hosts h ON h.id = g.host_id WHERE g.metric = 'wall_s' AND g.batch_id = 7"; }
 expect_eq "night 7: one wall-time regression on host-b, confirmed" "7 host-b confirmed" \
