@@ -5,9 +5,11 @@ from knob import factor
 
 
 def build_graph(n):
-    n = int(n * factor("build_graph"))
+    # a slowdown here builds nodes again (the last build of a node wins), never a larger
+    # graph: a larger one would slow walk() too, and the "why" would rightly name it
     nodes = {}
-    for i in range(n):
+    for k in range(int(n * factor("build_graph"))):
+        i = k % n
         nodes[i] = {"id": i, "label": f"n{i}", "edges": [(i * 7 + 3) % n, (i * 13 + 5) % n]}
     return nodes
 
