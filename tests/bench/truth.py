@@ -226,7 +226,11 @@ class Farm:
                                  sorted(slow.get(h, {}).items())))
         r = self.cli("submit", suite, "--label", f"night {k}", "--wait", check=False)
         if r.returncode != 0:
-            say(f"night {k}: submit exited {r.returncode}: {r.stderr.strip()[-300:]}")
+            # a job that did not end ok is no verdict to score: stop and say why
+            logs = "".join(f"\n  {h}: " + (tail_line(os.path.join(self.work, f"agent-{h}.log"))
+                                           or "(no log)") for h in self.hosts)
+            raise RuntimeError(f"night {k}: submit exited {r.returncode}: "
+                               f"{r.stderr.strip()[-300:]}; the agents' last lines:{logs}")
         until = time.time() + 3600
         while not self.settled():
             if time.time() > until:
@@ -410,6 +414,16 @@ def score(report, injections, night_of, hosts, scripts, nights, cpu_functions):
         1 for (h, s, k) in unsettled
         if k is not None and k > MIN_BASELINE_NIGHTS and changed.get((h, s), nights + 1) > k)
     return res
+
+
+def tail_line(path):
+    """The last non-empty line of a file, or None."""
+    try:
+        with open(path, errors="replace") as f:
+            lines = [ln.strip() for ln in f if ln.strip()]
+    except OSError:
+        return None
+    return lines[-1][-300:] if lines else None
 
 
 def table(level, res, nights_info):
@@ -602,7 +616,12 @@ def main():
         sys.exit("truth.py: needs UTS namespaces (unshare -u: run as root) for two hosts")
     cores = os.cpu_count() or 1
     hosts = ["h1", "h2"]
-    base = a.dir or os.path.join(a.build, "truth-bench")
+    base = os.path.abspath(a.dir or os.path.join(a.build, "truth-bench"))
+    for hidden in ("/tmp", "/var/tmp", "/dev/shm", "/run/lock"):
+        if base == hidden or base.startswith(hidden + "/"):
+            sys.exit(f"truth.py: --dir {base} is under {hidden}, which each job's private /tmp "
+                     "hides (agent/sandbox.c), so the agents could not run the runner kept "
+                     "there: choose a folder elsewhere (default BUILD/truth-bench)")
     results, detail = {}, {}
     if a.instructions and not shutil.which("valgrind"):
         sys.exit("truth.py: --instructions needs valgrind: apt-get install valgrind")
@@ -677,4 +696,7 @@ def main():
 
 
 if __name__ == "__main__":
-    main()
+    try:
+        main()
+    except RuntimeError as e:
+        sys.exit(f"truth.py: {e}")
