@@ -306,8 +306,11 @@ void collect_add_run(struct collect *c, const struct shm_region *r, double wall_
              p = r->nodes[p].parent, guard++)
             if (r->nodes[p].func == n->func)
                 same++;
-        if (same + 1 > json_integer_value(json_object_get(e, "max_depth")))
-            json_object_set_new(e, "max_depth", json_integer(same + 1));
+        json_int_t depth = same + 1;
+        if ((json_int_t)r->funcs[n->func].depth > depth) /* through an elided middle */
+            depth = (json_int_t)r->funcs[n->func].depth;
+        if (depth > json_integer_value(json_object_get(e, "max_depth")))
+            json_object_set_new(e, "max_depth", json_integer(depth));
         if (same == 0)
             add_at(e, "total", run, incl[i] * unit);
         add_at(e, "self", run, (double)n->self * unit);

@@ -37,13 +37,14 @@
  * frame, so that a deep recursion still shows where it came from. The walk
  * stops at SAMPLER_WALK_MAX frames (garbage; a chain that loops is found
  * sooner: walk_frames). */
-#define SAMPLER_MAX_DEPTH 1024
-#define SAMPLER_ROOT_KEEP 128
-#define SAMPLER_LEAF_KEEP (SAMPLER_MAX_DEPTH - SAMPLER_ROOT_KEEP)
-#define SAMPLER_WALK_MAX  65536
-#define SAMPLER_ELIDED    1 /* the "address" of the [frames elided] frame */
-#define SAMPLER_NAME_MAX  512
-#define SAMPLER_READ_MAX  512 /* bytes of any one structure we read */
+#define SAMPLER_MAX_DEPTH  1024
+#define SAMPLER_ROOT_KEEP  128
+#define SAMPLER_LEAF_KEEP  (SAMPLER_MAX_DEPTH - SAMPLER_ROOT_KEEP)
+#define SAMPLER_WALK_MAX   65536
+#define SAMPLER_ELIDED     1   /* the "address" of the [frames elided] frame */
+#define SAMPLER_DEEP_SLOTS 512 /* code objects counted past the leaf part of a deep stack */
+#define SAMPLER_NAME_MAX   512
+#define SAMPLER_READ_MAX   512 /* bytes of any one structure we read */
 
 /* Threads whose structures the next pass reads in its batch (remotewin.h),
  * and of them those whose leaf pages too. */
@@ -91,6 +92,12 @@ struct sampler_clock {
  * unchanged counters over a longer span mean it did not run in it at all. */
 #define SAMPLER_STILL_NS 12000000ull
 
+/* How many frames of one walked stack ran a code object (open addressing by address). */
+struct sampler_deep {
+    uint64_t addr; /* 0: a free slot */
+    uint32_t n;
+};
+
 struct sampler {
     struct shm_region *region;
     struct shm_layout layout; /* copied once ready */
@@ -109,13 +116,14 @@ struct sampler {
     uint32_t nthreads, nsampled;       /* this full pass: threads met, and sampled with a clock */
     uint64_t still_cursor;             /* death_cursor after the last full pass */
     uint64_t stills;                   /* for PYSCOPE_DEBUG: passes made without a read */
-    uint64_t addrs[SAMPLER_MAX_DEPTH + 1]; /* code objects of one stack, leaf first */
-    uint64_t roots[SAMPLER_ROOT_KEEP];     /* ring: the walk's frames past the leaf part */
-    uint64_t peeks, stacks, frames;        /* for PYSCOPE_DEBUG: single reads, stacks, frames */
-    uint64_t torn;                         /* for PYSCOPE_DEBUG: walks that looped (dropped) */
-    uint64_t pass_ns;                      /* for PYSCOPE_DEBUG: CPU inside the passes */
-    struct remotewin win;                  /* frames of the walk in progress */
-    struct remotebatch batch;              /* this pass's batch: read at its start */
+    uint64_t addrs[SAMPLER_MAX_DEPTH + 1];        /* code objects of one stack, leaf first */
+    uint64_t roots[SAMPLER_ROOT_KEEP];            /* ring: the walk's frames past the leaf part */
+    struct sampler_deep deep[SAMPLER_DEEP_SLOTS]; /* frames per code object past the leaf part */
+    uint64_t peeks, stacks, frames; /* for PYSCOPE_DEBUG: single reads, stacks, frames */
+    uint64_t torn;                  /* for PYSCOPE_DEBUG: walks that looped (dropped) */
+    uint64_t pass_ns;               /* for PYSCOPE_DEBUG: CPU inside the passes */
+    struct remotewin win;           /* frames of the walk in progress */
+    struct remotebatch batch;       /* this pass's batch: read at its start */
     struct sampler_guess guess[SAMPLER_GUESS_THREADS]; /* found by the last pass */
     uint32_t nguess, nfound;                           /* last pass's, this pass's */
     struct sampler_guess found[SAMPLER_GUESS_THREADS]; /* filled by this pass */
@@ -358,6 +366,50 @@ static uint64_t thread_tid(struct sampler *s, const unsigned char *ts)
  * twice its start plus its length, instead of walking it SAMPLER_WALK_MAX
  * frames deep (a loop of shim frames, which are not counted, would never end).
  */
+/* The slot of addr in s->deep (counting a new one when add), or NULL: not there, or full. */
+static struct sampler_deep *deep_slot(struct sampler *s, uint64_t addr, bool add)
+{
+    uint32_t i = (uint32_t)((addr * 0x9E3779B97F4A7C15ULL) >> 55) & (SAMPLER_DEEP_SLOTS - 1);
+    for (uint32_t probe = 0; probe < SAMPLER_DEEP_SLOTS; probe++) {
+        struct sampler_deep *d = &s->deep[i];
+        if (d->addr == addr)
+            return d;
+        if (!d->addr) {
+            if (!add)
+                return NULL;
+            d->addr = addr;
+            return d;
+        }
+        i = (i + 1) & (SAMPLER_DEEP_SLOTS - 1);
+    }
+    return NULL;
+}
+
+/*
+ * A stack deeper than SAMPLER_MAX_DEPTH keeps only its ends, so the call tree
+ * cannot tell how deep a recursion through the elided middle went: each code
+ * object of the walk past its leaf part was counted (walk_frames); add its
+ * frames in the leaf part and keep, per function, the most frames one stack
+ * gave it (shm_func.depth, the report's max_depth). Functions met only in the
+ * leaf part are counted by the tree.
+ */
+static void deep_depths(struct sampler *s)
+{
+    struct shm_region *r = s->region;
+    for (size_t k = 0; k < SAMPLER_LEAF_KEEP; k++) {
+        struct sampler_deep *d = s->addrs[k] ? deep_slot(s, s->addrs[k], false) : NULL;
+        if (d)
+            d->n++;
+    }
+    for (size_t i = 0; i < SAMPLER_DEEP_SLOTS; i++) {
+        const struct sampler_deep *d = &s->deep[i];
+        uint64_t ident = d->addr ? codemap_get(s->codes, d->addr) : 0;
+        int64_t fi = ident ? shm_func_find(r, ident) : -1;
+        if (fi >= 0 && r->funcs[fi].depth < d->n)
+            r->funcs[fi].depth = d->n;
+    }
+}
+
 static size_t walk_frames(struct sampler *s, uint64_t fp)
 {
     const struct shm_layout *l = &s->layout;
@@ -377,10 +429,16 @@ static size_t walk_frames(struct sampler *s, uint64_t fp)
         bool shim = l->frame_owner != SHM_NONE && f[l->frame_owner] == l->owner_skip;
         if (!shim) {
             uint64_t code = u64_at(f, l->frame_code);
-            if (walked_frames < SAMPLER_LEAF_KEEP)
+            if (walked_frames < SAMPLER_LEAF_KEEP) {
                 s->addrs[walked_frames] = code;
-            else
+            } else {
+                if (walked_frames == SAMPLER_LEAF_KEEP)
+                    memset(s->deep, 0, sizeof(s->deep));
+                struct sampler_deep *d = code ? deep_slot(s, code, true) : NULL;
+                if (d)
+                    d->n++;
                 s->roots[(walked_frames - SAMPLER_LEAF_KEEP) % SAMPLER_ROOT_KEEP] = code;
+            }
             walked_frames++;
         }
         fp = u64_at(f, l->frame_previous);
@@ -476,6 +534,8 @@ static void sample_thread(struct sampler *s, uint64_t tsp, const unsigned char *
     codemap_sync(s->codes, r, &s->death_cursor);
     if (s->death_cursor != walked && stack_raced(s, depth, walked, s->death_cursor))
         return;
+    if (walked_frames > SAMPLER_MAX_DEPTH)
+        deep_depths(s);
     /* The thread's last path: its root-most frames that are the same code
      * objects as this stack's are the same nodes, unless a code object died
      * since (an address would then stand for another function). */

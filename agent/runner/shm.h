@@ -55,6 +55,8 @@ struct shm_func {
     uint32_t name_off; /* co_qualname, or cProfile-style name for C functions */
     int32_t line;      /* co_firstlineno; 0 for C functions */
     uint32_t is_c;     /* 1 for a built-in (C) function */
+    uint32_t depth;    /* sample mode: the most frames one stack deeper than the sampler keeps
+                          gave this function (its middle is elided: sampler.c), else 0 */
 };
 
 /*

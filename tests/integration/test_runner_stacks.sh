@@ -35,6 +35,10 @@ for mode in sample trace; do
     expect_eq "$mode: the heaviest stack keeps its root, its leaf, and says what it left out" \
         "deep.py:<module> deep.py:start deep.py:down | <pyscope>:[frames elided]:0 | deep.py:down 1025" \
         "$(jeval "$T/deep.$mode.json" '(lambda f: " ".join(x.split("/")[-1].rsplit(":", 1)[0] for x in f[:3]) + " | " + " ".join(x for x in f if "elided" in x) + " | " + f[-1].split("/")[-1].rsplit(":", 1)[0] + " " + str(len(f)))(max(d["profile"]["stacks"], key=lambda s: s["samples"])["frames"])')"
+    # the recursion's depth counts the frames of the elided middle too (sample mode
+    # counts them as it walks the stack; it said 1022 before)
+    expect_eq "$mode: down()'s max_depth is the whole recursion, 3001 frames" 3001 \
+        "$(jeval "$T/deep.$mode.json" '[f["max_depth"] for f in d["profile"]["functions"] if f["name"] == "down"][0]')"
 done
 
 cp "$PYSCOPE_SRC/tests/bench/workloads/json_codec.py" "$T/"
