@@ -211,6 +211,8 @@ static const char *suite_check_script(const char *path)
         return "script path too long";
     if (!suite_text_ok(path))
         return "script path is not valid UTF-8 text";
+    if (strchr(path, '\t')) /* suite_text_ok() lets tabs through; no path takes one */
+        return "script path holds a tab";
     if (path[0] == '/')
         return "script path must be relative to the workspace, not absolute";
     if (strchr(path, '\\'))

@@ -926,7 +926,12 @@ static struct wire_msg *router_decode(struct router *r, const struct transport_m
     struct wire_msg *m = wire_decode(tm->data, tm->len, &werr);
     if (m == NULL) {
         wire_counters_add(&r->c.wire, &werr);
-        log_debug("refused a message: %s", werr.msg);
+        /* an allowlisted key sending what no PyScope program sends is worth a warning
+         * (rate-limited) naming it; an anonymous peer's garbage is only counted */
+        if (tm->user_id[0])
+            refusal_warn(r, "refused a malformed message from %s: %s", who, werr.msg);
+        else
+            log_debug("refused a message: %s", werr.msg);
         send_error(r, tm->id, tm->id_len, 0, wire_reject_code(werr.reason), werr.msg);
     }
     return m;

@@ -26,6 +26,7 @@ struct group_item {
     /* set when the run is stored as other than it says (a Python the job did not ask for) */
     const char *outcome;
     char *message;
+    bool drop_ref_script; /* its reference script's times are stored as NULL (ref_script_why) */
 };
 
 /* Dump a JSON value (stolen) as new text (caller owns). */
@@ -36,6 +37,73 @@ static char *json_take_text(json_t *v)
     if (s == NULL)
         abort();
     return s;
+}
+
+/*
+ * Whether the reference script's times of r (borrowed; schema/030, each already
+ * finite and 0..1e9: wire_validate) cannot be true, saying why in why (len bytes):
+ * the job was sent no reference (sent: Job.reference, a confirmation run of a suite
+ * that names one), or a figure no pyscope-run --reference can report: zero (a run of
+ * Python takes time), a wall time above timeout_s (the job's: pyscope-run stops each
+ * reference run there, and a stopped one gives no figure), or more CPU time than the
+ * wall time on every one of the host's cores. Repeats without figures are fine (a
+ * reference run that failed gives none; the analysis then uses the bracketing runs).
+ * An agent that lies within these bounds is not caught here: its host's measurements
+ * are its own to report (docs/security.md, "The reference script: what an insider
+ * can do with it").
+ */
+static bool ref_script_why(const struct wire_result *r, bool sent, double timeout_s, long cores,
+                           char *why, size_t len)
+{
+    for (size_t i = 0; i < r->n_runs; i++) {
+        const struct wire_measurement *m = &r->runs[i];
+        if (!m->has_ref_script)
+            continue;
+        if (!sent) {
+            snprintf(why, len,
+                     "for a job that was sent no reference script (only a "
+                     "confirmation run of a suite with a reference is)");
+            return true;
+        }
+        if (!(m->ref_script_cpu_s > 0 && m->ref_script_wall_s > 0)) {
+            snprintf(why, len, "with a zero in repeat %zu (a reference run takes time)", i + 1);
+            return true;
+        }
+        /* one second for the reaping after the deadline (agent/runner/supervise.c) */
+        if (m->ref_script_wall_s > timeout_s + 1) {
+            snprintf(why, len,
+                     "with a wall time of %g s in repeat %zu, longer than the job's timeout "
+                     "(%g s), at which each reference run is stopped",
+                     m->ref_script_wall_s, i + 1, timeout_s);
+            return true;
+        }
+        if (m->ref_script_cpu_s > m->ref_script_wall_s * (double)cores) {
+            snprintf(why, len,
+                     "with %g s of CPU time in %g s of wall time in repeat %zu, more than the "
+                     "host's %ld cores can give",
+                     m->ref_script_cpu_s, m->ref_script_wall_s, i + 1, cores);
+            return true;
+        }
+    }
+    return false;
+}
+
+/* The job lookup's row (group_check()) for item: store its reference script's times
+ * as NULL (g->drop_ref_script) when ref_script_why() finds they cannot be true, saying so. */
+static void ref_script_check(const PGresult *res, int row, const struct store_result_item *item,
+                             struct group_item *g)
+{
+    char why[256];
+    const struct wire_result *r = item->result;
+    if (!ref_script_why(r, strcmp(PQgetvalue(res, row, 13), "t") == 0,
+                        strtod(PQgetvalue(res, row, 11), NULL),
+                        strtol(PQgetvalue(res, row, 12), NULL, 10), why, sizeof(why)))
+        return;
+    g->drop_ref_script = true;
+    log_warn("job %" PRIu64 ": agent \"%s\" sent reference script times "
+             "(runs[].ref_script_cpu_s, ref_script_wall_s) %s: ignored, the rest of its "
+             "result stored",
+             r->job_id, item->owner, why);
 }
 
 /*
@@ -67,11 +135,15 @@ static int group_check(struct store *s, struct store_result_item *items, struct 
         s,
         "WITH j AS MATERIALIZED (SELECT j.id, j.state, j.attempt,"
         " coalesce(j.lease_owner, '') AS owner, j.batch_id, j.host_id, j.script_id, s.key,"
-        " j.max_attempts, j.python FROM jobs j JOIN scripts s ON s.id = j.script_id"
+        " j.max_attempts, j.python, j.timeout_s, greatest(h.cores, 1) AS cores,"
+        /* Job.reference was sent (as CLAIM_SQL sends it in coordinator/store_queue.c) */
+        " j.purpose = 'confirm' AND b.reference_script_id IS NOT NULL AS ref"
+        " FROM jobs j JOIN scripts s ON s.id = j.script_id JOIN batches b ON b.id = j.batch_id"
+        " JOIN hosts h ON h.id = j.host_id"
         " WHERE j.id = ANY ($1::bigint[]) ORDER BY j.id FOR UPDATE OF j)"
         " SELECT j.id IS NOT NULL, EXISTS (SELECT 1 FROM runs r WHERE r.run_id = i.run_id),"
         " j.state, j.attempt, j.owner, j.key, j.max_attempts, j.batch_id, j.host_id, j.script_id,"
-        " coalesce(j.python, '')"
+        " coalesce(j.python, ''), j.timeout_s, j.cores, j.ref"
         " FROM unnest($1::bigint[], $2::uuid[]) WITH ORDINALITY AS i(job_id, run_id, ord)"
         " LEFT JOIN j ON j.id = i.job_id ORDER BY i.ord",
         &p, PGRES_TUPLES_OK, err, errlen);
@@ -134,6 +206,7 @@ static int group_check(struct store *s, struct store_result_item *items, struct 
                      "asked for: stored as refused",
                      r->job_id, items[i].owner, r->python.version, asked);
         }
+        ref_script_check(res, row, &items[i], &g[i]);
     }
     PQclear(res);
     return 0;
@@ -438,8 +511,13 @@ static void run_in_add(struct pgbin_buf *b, const struct store_result_item *item
     else
         pgbin_field_null(b, PGBIN_OID_INT8_ARRAY);   /* the job did not ask: NULL, not {NULL} */
     pgbin_field_i32(b, (int32_t)r->child_processes); /* wire_validate: at most INT32_MAX */
-    field_measure(b, r, M_REF_SCRIPT_CPU);
-    field_measure(b, r, M_REF_SCRIPT_WALL);
+    if (g->drop_ref_script) { /* NULL arrays, as in the rows from before schema/030 */
+        pgbin_field_null(b, PGBIN_OID_FLOAT8_ARRAY);
+        pgbin_field_null(b, PGBIN_OID_FLOAT8_ARRAY);
+    } else {
+        field_measure(b, r, M_REF_SCRIPT_CPU);
+        field_measure(b, r, M_REF_SCRIPT_WALL);
+    }
     pgbin_field_i32(b, (int32_t)r->python_threads); /* wire_validate: at most INT32_MAX */
     pgbin_patch_len(b, at);
 }

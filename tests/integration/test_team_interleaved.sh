@@ -55,6 +55,20 @@ expect_match "--text says how it was confirmed" \
     "interleaved with examples/ref.py, the machine's CPU drift \+[23][0-9]\.[0-9]% divided out" "$OUT"
 capture "$CLI" report --batch 7 --out "$T/r7.html"
 expect_match "the HTML says it too" "interleaved with examples/ref.py, the machine&#39;s CPU drift|interleaved with examples/ref.py, the machine's CPU drift" "$(cat "$T/r7.html")"
+# The reference's name is a submitter's text: a path may hold a right-to-left override (the
+# wire refuses only controls), and both reports show it escaped (lib/sanitize.h), the
+# escape sequence too, were one ever stored (docs/security.md, "The reference script").
+# (The stored report goes: the next one is built from the changed row.)
+pg_sql "DELETE FROM batch_reports WHERE batch_id = 7" >/dev/null
+pg_sql "UPDATE regressions SET confirmation = jsonb_set(confirmation, '{reference}',
+        to_jsonb(E'examples/r\u202efe\u001b[2J.py'::text)) WHERE batch_id = 7" >/dev/null
+capture "$CLI" report --batch 7 --text
+expect_match "--text: the reference's name escaped" 'interleaved with examples/r\\u202efe\\x1b\[2J\.py' "$OUT"
+expect_nomatch "--text: no raw override or escape" "$(printf '\xe2\x80\xae|\033')" "$OUT"
+capture "$CLI" report --batch 7 --out "$T/r7x.html"
+expect_match "HTML: the reference's name escaped" 'interleaved with examples/r\\u202efe\\x1b\[2J\.py' \
+    "$(cat "$T/r7x.html")"
+expect_nomatch "HTML: no raw override or escape" "$(printf '\xe2\x80\xae|\033')" "$(cat "$T/r7x.html")"
 coord_stop
 expect_eq "coordinator exits 0" 0 "$COORD_STATUS"
 finish

@@ -10,6 +10,8 @@
  *                             every Result says it ran under 3.11.2 (an insider's lie)
  *              [--python VERSION]  an honest agent of that one Python: Hello lists it
  *                             (Hello.python and .pythons) and every Result ran under it
+ *              [--python-build STR]  Python.build of every Result (as the seeded
+ *                             runs of tests/integration/team_runs.sql: "CPython 3.11 gcc")
  *              [--text STR]   hostile text (C escapes \n \r \t \e \xHH \\ decoded) put in
  *                             every text field it sends: host name, label value, suite
  *                             name and label, "%" script entries (examples/STR.py),
@@ -17,7 +19,7 @@
  *   fake_agent --keygen                                 (print "PUBLIC SECRET")
  *
  * Reads commands from stdin, one a line, and prints every message it
- * receives as one line on stdout ("welcome ...", "job id=.. attempt=..",
+ * receives as one line on stdout ("welcome ...", "job id=.. attempt=.. [reference=..]",
  * "ack run_id=..", "error code=.. message=..", "submit_reply ..",
  * "query_reply JSON", or "timeout"). A real DEALER socket, real Envelopes:
  *
@@ -26,6 +28,11 @@
  *   result JOB ATTEMPT [RUNID] [OUTCOME] [SCRIPT]
  *                                      send a Result (20 functions); RUNID is 32 hex
  *                                      digits (random if "-"); wait for ack or error
+ *   refs SPEC|off                      the reference script's times (Contention fields 10,
+ *                                      11) in the next Results: SPEC is one CPU/WALL pair
+ *                                      per repeat, comma-separated ("-": none for that
+ *                                      repeat; strtod's text, so "nan", "inf", "-1" too);
+ *                                      repeats past the list have none
  *   heartbeat [JOB:ATTEMPT ...]        send Heartbeat; print anything that comes back
  *   submit ENTRY... [@NAME ...] [+REF] [=PY] [~COMMIT] [^BASE] [*ROUNDS]
  *                                      Submit one entry per script (hosts: @NAME, else all;
@@ -68,12 +75,15 @@ struct agent {
     const char *endpoint;
     char name[128];
     const char *fingerprint;
-    const char *machine;       /* Host.machine_id, or NULL */
-    const char *server_key;    /* Z85; NULL = plain */
-    const char *secret_key;    /* Z85 client secret key */
-    const char *routing_id;    /* NULL = ZeroMQ's random one */
-    char *text;                /* --text, decoded; NULL = ordinary names */
-    int runs;                  /* --runs: measurements per Result */
+    const char *machine;    /* Host.machine_id, or NULL */
+    const char *server_key; /* Z85; NULL = plain */
+    const char *secret_key; /* Z85 client secret key */
+    const char *routing_id; /* NULL = ZeroMQ's random one */
+    char *text;             /* --text, decoded; NULL = ordinary names */
+    int runs;               /* --runs: measurements per Result */
+    size_t n_refs;          /* refs: repeats with an entry in ref_cpu, ref_wall, has_ref */
+    double ref_cpu[1000], ref_wall[1000];
+    bool has_ref[1000];
     const char *claim_python;  /* --claim-python: the version Hello lists, or NULL */
     struct wire_python python; /* --python: the one it has and runs under (default 3.11.2) */
     char python_build[96], python_exe[96];
@@ -179,10 +189,12 @@ static enum wire_type print_msg(struct agent *a, const void *buf, size_t len)
         break;
     case WIRE_JOB:
         printf("job id=%" PRIu64 " attempt=%" PRIu32 " batch=%" PRIu64 " script=%s repeat=%" PRIu32
-               " mode=%s args=%zu python=%s commit=%s\n",
+               " mode=%s args=%zu python=%s commit=%s%s%s\n",
                m->job.job_id, m->job.attempt, m->job.batch_id, m->job.script, m->job.repeat,
                wire_mode_name(m->job.mode), m->job.n_args, *m->job.python ? m->job.python : "-",
-               m->job.commit && *m->job.commit ? m->job.commit : "-");
+               m->job.commit && *m->job.commit ? m->job.commit : "-",
+               m->job.reference && *m->job.reference ? " reference=" : "",
+               m->job.reference ? m->job.reference : "");
         remember_job(a, m->job.job_id, m->job.script);
         break;
     case WIRE_ACK:
@@ -401,6 +413,11 @@ static void cmd_result(struct agent *a, int argc, char **argv)
             runs[k].peak_rss_bytes += jitter >> 44;
         }
     }
+    for (size_t k = 0; k < (size_t)a->runs; k++) {
+        runs[k].has_ref_script = k < a->n_refs && a->has_ref[k];
+        runs[k].ref_script_cpu_s = runs[k].has_ref_script ? a->ref_cpu[k] : 0;
+        runs[k].ref_script_wall_s = runs[k].has_ref_script ? a->ref_wall[k] : 0;
+    }
     r->n_runs = (size_t)a->runs;
     r->runs = runs;
     struct wire_function fns[N_FUNCS];
@@ -429,6 +446,24 @@ static void cmd_result(struct agent *a, int argc, char **argv)
     r->started_at = "2026-11-24T08:00:00.5Z";
     send_msg(a, &m);
     wait_for(a, WIRE_ACK, a->wait_ms, 0, false);
+}
+
+/* refs SPEC|off: "CPU/WALL,-,CPU/WALL": the reference figures of the next Results. */
+static void cmd_refs(struct agent *a, int argc, char **argv)
+{
+    a->n_refs = 0;
+    if (argc < 2 || strcmp(argv[1], "off") == 0)
+        return;
+    for (const char *t = argv[1]; *t && a->n_refs < 1000;) {
+        size_t n = strcspn(t, ","), k = a->n_refs++;
+        const char *slash = memchr(t, '/', n);
+        a->has_ref[k] = slash != NULL;
+        if (slash) {
+            a->ref_cpu[k] = strtod(t, NULL);
+            a->ref_wall[k] = strtod(slash + 1, NULL);
+        }
+        t += n + (t[n] == ',');
+    }
 }
 
 static void cmd_heartbeat(struct agent *a, int argc, char **argv)
@@ -576,6 +611,8 @@ static void run_command(struct agent *a, int argc, char **argv)
         wait_for(a, WIRE_JOB, ms, (int)m.ready.credit, true);
     } else if (strcmp(c, "result") == 0) {
         cmd_result(a, argc, argv);
+    } else if (strcmp(c, "refs") == 0) {
+        cmd_refs(a, argc, argv);
     } else if (strcmp(c, "heartbeat") == 0) {
         cmd_heartbeat(a, argc, argv);
     } else if (strcmp(c, "submit") == 0) {
@@ -625,6 +662,7 @@ int main(int argc, char **argv)
         {"runs", required_argument, NULL, 'R'},
         {"claim-python", required_argument, NULL, 'P'},
         {"python", required_argument, NULL, 'p'},
+        {"python-build", required_argument, NULL, 'B'},
         {NULL, 0, NULL, 0},
     };
     int o;
@@ -662,6 +700,10 @@ int main(int argc, char **argv)
             snprintf(a.python_build, sizeof(a.python_build), "%s (main) [GCC 12.2.0]", optarg);
             snprintf(a.python_exe, sizeof(a.python_exe), "/opt/python%s/bin/python3", optarg);
             a.python = (struct wire_python){optarg, a.python_build, a.python_exe, "cpython", ""};
+            break;
+        case 'B':
+            snprintf(a.python_build, sizeof(a.python_build), "%s", optarg);
+            a.python.build = a.python_build;
             break;
         case 't':
             free(a.text);
