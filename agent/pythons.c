@@ -69,7 +69,8 @@ static int add(struct agent_pythons *ps, const char *cand, const char *how, cons
 {
     struct pyselect sel;
     char err[512];
-    int rc = pyselect_choose(cand, NULL, &sel, err, sizeof(err));
+    /* its messages leave out where it was found: the lines below say how */
+    int rc = pyselect_choose_found(cand, how, &sel, err, sizeof(err));
     if (rc < 0 && sel.not_python && kind == CAND_NAMED) {
         bool list = strcmp(how, "pythons =") == 0;
         log_error("python \"%s\" (%s, or --%s) is not a working Python interpreter: asked for "

@@ -502,8 +502,14 @@ void ci_report_md_escape(FILE *out, const char *s)
     free(safe);
 }
 
-static const char *ci_md_glyph(const char *v)
+/* A hotspot function's regression: reported, not failed on (regress_has_regression) */
+#define CI_MD_HOTSPOT_SLOWER "\xe2\x9a\xa0\xef\xb8\x8f slower (not failed on)" /* ⚠️ */
+
+/* The verdict cell of verdict v; hotspot: the metric is a function's. */
+static const char *ci_md_glyph(const char *v, bool hotspot)
 {
+    if (ci_is(v, "regression") && hotspot)
+        return CI_MD_HOTSPOT_SLOWER;
     if (ci_is(v, "regression"))
         return "\xe2\x9d\x8c regression"; /* ❌ */
     if (ci_is(v, "improvement"))
@@ -533,7 +539,7 @@ static void ci_md_row(FILE *out, const char *script, const json_t *m)
         fprintf(out, " (%s)", ci);
     fputs(" | ", out);
     ci_report_md_escape(out, p);
-    fprintf(out, " | %s", ci_md_glyph(ci_verdict(m)));
+    fprintf(out, " | %s", ci_md_glyph(ci_verdict(m), json_object_get(m, "function") != NULL));
     const char *hint = json_get_string(m, "hint", NULL),
                *reason = json_get_string(m, "reason", NULL);
     if (!ci_is(ci_verdict(m), "no_change")) {
@@ -608,6 +614,11 @@ int ci_report_markdown(FILE *out, const json_t *const *docs, size_t n)
             ci_md_row(out, script, m);
         }
     }
+    if (t.hotspot_regressions)
+        fputs("\n" CI_MD_HOTSPOT_SLOWER ": a hotspot function's regression, reported to explain "
+              "where the time went; `--fail-on-regression` fails only on \xe2\x9d\x8c regression, "
+              "a whole-script metric's (wall time, CPU time, peak memory, instructions).\n",
+              out);
     /* the functions that explain each regression */
     const char *header = NULL;
     for (size_t i = 0; i < n; i++) {

@@ -63,8 +63,11 @@ static const char DOCS_SQL[] = "SELECT " STORE_RUN_DOC_SQL " WHERE r.run_id = AN
  * whole history, or the newest batches' runs from the heap): 4-10x slower.
  * Samples only: no hotspots, no JSON. Rows come in no particular order (a sort of ~40,000
  * rows with their arrays would cost more than the reads): sn numbers the
- * series 1..N and stored_at orders a baseline (gather_row()).
+ * series 1..N and stored_at orders a baseline (gather_row()). The baseline rule itself
+ * (ANALYSIS_BASELINE_JOINS, ANALYSIS_BASELINE_RUN) is analysis.h's, which the series query
+ * applies too (coordinator/query_series.c, farm_baseline()).
  */
+// clang-format off
 static const char BATCH_RUNS_SQL[] =
     "WITH c AS MATERIALIZED (SELECT DISTINCT ON (r.script_id, r.host_id, r.python_build)"
     "  r.run_id, r.script_id, r.host_id, r.python_build, r.batch_id, r.job_id, r.stored_at,"
@@ -79,32 +82,10 @@ static const char BATCH_RUNS_SQL[] =
     "  ORDER BY r.script_id, r.host_id, r.python_build, r.stored_at DESC),"
     " m AS MATERIALIZED (SELECT c.*,"
     "  row_number() OVER (ORDER BY c.script_id, c.host_id, c.python_build) AS sn,"
-    "  coalesce(j.threshold, s.threshold) AS threshold, e.reset, o.hold,"
-    "  coalesce(h.held, '{}') AS held, coalesce(h.rejoin, '{}') AS rejoin, w.since AS held_since, "
-    "j.instructions AS counted"
+    "  coalesce(j.threshold, s.threshold) AS threshold, " ANALYSIS_BASELINE_COLS ","
+    "  j.instructions AS counted"
     "  FROM c JOIN jobs j ON j.id = c.job_id JOIN scripts s ON s.id = c.script_id"
-    "  LEFT JOIN (SELECT g.script_id, g.host_id, g.python_build, max(y.stored_at) AS reset"
-    "   FROM regressions g JOIN runs y ON y.run_id = g.candidate_run WHERE g.state = 'expected'"
-    "   GROUP BY g.script_id, g.host_id, g.python_build) e ON e.script_id = c.script_id"
-    "   AND e.host_id = c.host_id AND e.python_build = c.python_build"
-    "  LEFT JOIN (SELECT g.script_id, g.host_id, g.python_build, min(g.batch_id) AS hold"
-    "   FROM regressions g WHERE g.state IN ('new', 'confirmed', 'ack')"
-    "   AND g.ended_batch_id IS NULL AND g.batch_id < $1::bigint"
-    "   GROUP BY g.script_id, g.host_id, g.python_build) o ON o.script_id = c.script_id"
-    "   AND o.host_id = c.host_id AND o.python_build = c.python_build"
-    "  LEFT JOIN (SELECT x.script_id, x.host_id, x.python_build, array_agg(x.batch_id) AS held,"
-    "   array_agg((x.detail->>'rejoin_run')::uuid) FILTER (WHERE x.detail ? 'rejoin_run')"
-    "   AS rejoin FROM held_out x GROUP BY x.script_id, x.host_id, x.python_build) h"
-    "   ON h.script_id = c.script_id AND h.host_id = c.host_id"
-    "   AND h.python_build = c.python_build"
-    /* the oldest of the series' newest $4 nights before this one, among its newest 32 runs
-     * (an index range scan, not its whole history): a held-out night older rejoins */
-    "  LEFT JOIN LATERAL (SELECT min(z.batch_id) AS since FROM (SELECT DISTINCT d.batch_id"
-    "   FROM (SELECT y.batch_id FROM runs y WHERE y.script_id = c.script_id"
-    "   AND y.host_id = c.host_id AND y.python_build = c.python_build AND y.outcome = 'ok'"
-    "   AND y.batch_id < $1::bigint AND " TRYBATCH_NOT_TRY_Y " ORDER BY y.stored_at DESC"
-    "   LIMIT 32) d ORDER BY d.batch_id DESC LIMIT $4::integer) z"
-    "   HAVING count(*) = $4::integer) w ON true)"
+    ANALYSIS_BASELINE_JOINS("$1::bigint", "$4::integer") ")"
     " SELECT m.sn, x.k, x.run_id::text, x.stored_at, x.wall_s, x.cpu_s, x.peak_rss_bytes,"
     "  x.script_id, x.host_id, x.python_build, x.job_id, x.threshold, x.batch_runs, x.run_delay_s,"
     "  x.counted, x.first_run::text"
@@ -117,25 +98,13 @@ static const char BATCH_RUNS_SQL[] =
     "   b.run_delay_s, NULL::boolean, NULL::uuid FROM ("
     /* index-only: the runs runs_series_idx covers; then the wider ones, from the heap */
     "   (SELECT b.run_id, b.stored_at, b.wall_s, b.cpu_s, b.peak_rss_bytes, b.run_delay_s"
-    "   FROM runs b WHERE b.script_id = m.script_id AND b.host_id = m.host_id"
-    "   AND b.stored_at < m.stored_at AND b.stored_at >= coalesce(m.reset, '-infinity')"
-    "   AND b.python_build = m.python_build AND b.outcome = 'ok' AND b.batch_id <> m.batch_id"
-    "   AND b.batch_id < coalesce(m.hold, m.batch_id + 1) AND (b.batch_id <> ALL (m.held)"
-    "   OR b.batch_id < m.held_since OR b.run_id = ANY (m.rejoin))"
-    "   AND " TRYBATCH_NOT_TRY_B "   AND " STORE_RUNS_COVERED(
-        "b") " ORDER BY b.stored_at DESC LIMIT $2::integer)"
-             "   UNION ALL (SELECT b.run_id, b.stored_at, b.wall_s, b.cpu_s, b.peak_rss_bytes,"
-             "   b.run_delay_s FROM runs b WHERE b.script_id = m.script_id AND b.host_id = "
-             "m.host_id"
-             "   AND b.stored_at < m.stored_at AND b.stored_at >= coalesce(m.reset, '-infinity')"
-             "   AND b.python_build = m.python_build AND b.outcome = 'ok' AND b.batch_id <> "
-             "m.batch_id"
-             "   AND b.batch_id < coalesce(m.hold, m.batch_id + 1)"
-             "   AND (b.batch_id <> ALL (m.held) OR b.batch_id < m.held_since"
-             "   OR b.run_id = ANY (m.rejoin))"
-             "   AND " TRYBATCH_NOT_TRY_B "   AND NOT " STORE_RUNS_COVERED(
-                 "b") " ORDER BY b.stored_at DESC LIMIT $2::integer)) b"
-                      "   ORDER BY b.stored_at DESC LIMIT $2::integer)) x";
+    "   FROM runs b WHERE " ANALYSIS_BASELINE_RUN " AND " STORE_RUNS_COVERED("b")
+    "   ORDER BY b.stored_at DESC LIMIT $2::integer)"
+    "   UNION ALL (SELECT b.run_id, b.stored_at, b.wall_s, b.cpu_s, b.peak_rss_bytes,"
+    "   b.run_delay_s FROM runs b WHERE " ANALYSIS_BASELINE_RUN " AND NOT " STORE_RUNS_COVERED("b")
+    "   ORDER BY b.stored_at DESC LIMIT $2::integer)) b"
+    "   ORDER BY b.stored_at DESC LIMIT $2::integer)) x";
+// clang-format on
 
 /*
  * The open findings (state new, confirmed or ack, not ended) of the series

@@ -30,6 +30,7 @@
 
 #include "regress.h"
 #include "store.h"
+#include "trybatch.h"
 
 /*
  * The farm's minimum baseline: a series is decided only from this many
@@ -52,6 +53,71 @@
  * and re-ran the series every night (test_team_stuck_series).
  */
 #define ANALYSIS_HOLD_NIGHTS 3
+
+/*
+ * The farm's baseline rule as SQL: one text for the nightly analysis (BATCH_RUNS_SQL in
+ * coordinator/analysis.c) and for what `pyscope history --host` says of a series' next night
+ * (coordinator/query_series.c, farm_baseline()), so that the two cannot drift apart.
+ *
+ * ANALYSIS_BASELINE_JOINS(night, nights) joins, to each row of alias c (a series: script_id,
+ * host_id, python_build), its state as of batch night (an SQL expression: the night whose
+ * baseline it is), given by ANALYSIS_BASELINE_COLS: reset, the stored_at of the newest run
+ * triaged 'expected'; hold, the first night of an open finding begun before night (new,
+ * confirmed or ack, not ended: a change does not become its own baseline); held and rejoin,
+ * the nights held out (schema/014) and their re-runs that came back to the baseline; held_since,
+ * the oldest of the series' newest nights (SQL expression: ANALYSIS_HOLD_NIGHTS) before
+ * night, NULL with fewer: a held night older rejoins. Grouped reads joined by hash, not
+ * three index probes per series (docs/benchmarks.md).
+ *
+ * A run b (alias b: stored_at, batch_id, run_id) of the series m (alias m: ANALYSIS_BASELINE_COLS
+ * and batch_id, the night) is in the baseline when it is an earlier ok run of another
+ * batch, no A/B try's, and all three hold: ANALYSIS_AFTER_RESET, ANALYSIS_BEFORE_HOLD and
+ * ANALYSIS_NOT_HELD_NIGHT (NULL, with no held_since: false).
+ */
+// clang-format off
+#define ANALYSIS_BASELINE_COLS                                                                     \
+    "  e.reset, o.hold, coalesce(h.held, '{}') AS held, coalesce(h.rejoin, '{}') AS rejoin,"      \
+    "  w.since AS held_since"
+#define ANALYSIS_BASELINE_JOINS(night, nights)                                                     \
+    "  LEFT JOIN (SELECT g.script_id, g.host_id, g.python_build, max(y.stored_at) AS reset"        \
+    "   FROM regressions g JOIN runs y ON y.run_id = g.candidate_run WHERE g.state = 'expected'"   \
+    "   GROUP BY g.script_id, g.host_id, g.python_build) e ON e.script_id = c.script_id"           \
+    "   AND e.host_id = c.host_id AND e.python_build = c.python_build"                             \
+    "  LEFT JOIN (SELECT g.script_id, g.host_id, g.python_build, min(g.batch_id) AS hold"          \
+    "   FROM regressions g WHERE " ANALYSIS_FINDING_OPEN("g") " AND g.batch_id < " night           \
+    "   GROUP BY g.script_id, g.host_id, g.python_build) o ON o.script_id = c.script_id"           \
+    "   AND o.host_id = c.host_id AND o.python_build = c.python_build"                             \
+    "  LEFT JOIN (SELECT x.script_id, x.host_id, x.python_build, array_agg(x.batch_id) AS held,"   \
+    "   array_agg((x.detail->>'rejoin_run')::uuid) FILTER (WHERE x.detail ? 'rejoin_run')"         \
+    "   AS rejoin FROM held_out x GROUP BY x.script_id, x.host_id, x.python_build) h"              \
+    "   ON h.script_id = c.script_id AND h.host_id = c.host_id"                                    \
+    "   AND h.python_build = c.python_build"                                                       \
+    /* the oldest of the series' newest nights before this one, among its newest 32 runs (an    \
+     * index range scan, not its whole history): a held-out night older rejoins */                \
+    "  LEFT JOIN LATERAL (SELECT min(z.batch_id) AS since FROM (SELECT DISTINCT d.batch_id"        \
+    "   FROM (SELECT y.batch_id FROM runs y WHERE y.script_id = c.script_id"                       \
+    "   AND y.host_id = c.host_id AND y.python_build = c.python_build AND y.outcome = 'ok'"        \
+    "   AND y.batch_id < " night " AND " TRYBATCH_NOT_TRY_Y " ORDER BY y.stored_at DESC"           \
+    "   LIMIT 32) d ORDER BY d.batch_id DESC LIMIT " nights ") z"                                  \
+    "   HAVING count(*) = " nights ") w ON true"
+/* Finding alias g is open: triaged new, confirmed or ack, and not ended. */
+#define ANALYSIS_FINDING_OPEN(g)                                                                   \
+    g ".state IN ('new', 'confirmed', 'ack') AND " g ".ended_batch_id IS NULL"
+/* Run b is in the baseline of series m (the whole rule: the comment above). */
+#define ANALYSIS_BASELINE_RUN                                                                      \
+    "b.script_id = m.script_id AND b.host_id = m.host_id"                                          \
+    "   AND b.stored_at < m.stored_at AND " ANALYSIS_AFTER_RESET                                   \
+    "   AND b.python_build = m.python_build AND b.outcome = 'ok' AND b.batch_id <> m.batch_id"     \
+    "   AND " ANALYSIS_BEFORE_HOLD " AND " ANALYSIS_NOT_HELD_NIGHT " AND " TRYBATCH_NOT_TRY_B
+/* Run b is not before the series m's newest run triaged 'expected' (that run included). */
+#define ANALYSIS_AFTER_RESET "b.stored_at >= coalesce(m.reset, '-infinity')"
+/* Run b is from a night before the one an open finding of series m began on. */
+#define ANALYSIS_BEFORE_HOLD "b.batch_id < coalesce(m.hold, m.batch_id + 1)"
+/* Run b's night is not held out of series m's baseline: none held, one older than the newest
+ * ANALYSIS_HOLD_NIGHTS (rejoined), or b is its re-run that came back to the baseline. */
+#define ANALYSIS_NOT_HELD_NIGHT                                                                    \
+    "(b.batch_id <> ALL (m.held) OR b.batch_id < m.held_since OR b.run_id = ANY (m.rejoin))"
+// clang-format on
 
 /*
  * A held-out night whose confirmation run came back to the baseline -- on the

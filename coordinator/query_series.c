@@ -95,14 +95,43 @@ static const char SERIES_REGS_SQL[] =
                   " FROM regressions g WHERE g.script_id = $1::bigint AND g.host_id = $2::bigint"
                   " AND g.python_build = $3 ORDER BY g.id LIMIT 1000";
 
-/* The series' nights a confirmation did not confirm (held_out, schema/014), newest first, each
- * with its re-run that came back to the baseline and stays in it (coordinator/analysis.h,
- * ANALYSIS_REJOIN_SHARE), if any. */
-static const char SERIES_HELD_SQL[] =
-    "SELECT json_build_object('batch_id', o.batch_id, 'reason', o.reason,"
-    " 'rejoin_run', o.detail->>'rejoin_run')::text"
-    " FROM held_out o WHERE o.script_id = $1::bigint AND o.host_id = $2::bigint"
-    " AND o.python_build = $3 ORDER BY o.batch_id DESC LIMIT 1000";
+/* The night after the farm's newest batch: the one a series' next baseline is for. */
+#define SERIES_NEXT_NIGHT "(SELECT coalesce(max(n.id), 0) + 1 FROM batches n)"
+
+/*
+ * The farm's baseline for the series ($1 script, $2 host, $3 build) of its next night, by the
+ * rule the nightly analysis applies (coordinator/analysis.h, ANALYSIS_BASELINE_JOINS; $5:
+ * ANALYSIS_HOLD_NIGHTS), one row: each run of $4 (uuid[]: the runs the series query read),
+ * oldest first, with the rule's parts as it decides them (after_reset, before_hold, night_kept)
+ * and its night's held_out reason; hold, the first night of an open finding, with that finding;
+ * and reset_finding, the finding triaged 'expected' whose run restarted the baseline.
+ */
+// clang-format off
+static const char SERIES_BASELINE_SQL[] =
+    "WITH c AS (SELECT $1::bigint AS script_id, $2::bigint AS host_id, $3::text AS python_build,"
+    "  " SERIES_NEXT_NIGHT " AS batch_id),"
+    " m AS (SELECT c.script_id, c.host_id, c.python_build, c.batch_id, " ANALYSIS_BASELINE_COLS
+    "  FROM c" ANALYSIS_BASELINE_JOINS(SERIES_NEXT_NIGHT, "$5::integer") ")"
+    " SELECT json_build_object('hold', m.hold,"
+    " 'hold_finding', (SELECT json_build_object('id', g.id, 'state', g.state) FROM regressions g"
+    "  WHERE g.script_id = m.script_id AND g.host_id = m.host_id"
+    "  AND g.python_build = m.python_build AND g.batch_id = m.hold AND " ANALYSIS_FINDING_OPEN("g")
+    "  ORDER BY g.id LIMIT 1),"
+    " 'reset_finding', (SELECT json_build_object('id', g.id, 'run', g.candidate_run::text)"
+    "  FROM regressions g JOIN runs y ON y.run_id = g.candidate_run"
+    "  WHERE g.script_id = m.script_id AND g.host_id = m.host_id"
+    "  AND g.python_build = m.python_build AND g.state = 'expected' AND y.stored_at = m.reset"
+    "  ORDER BY g.id DESC LIMIT 1),"
+    " 'runs', (SELECT coalesce(json_agg(json_build_object('id', b.run_id::text,"
+    "  'batch_id', b.batch_id, 'after_reset', " ANALYSIS_AFTER_RESET ","
+    "  'before_hold', " ANALYSIS_BEFORE_HOLD ","
+    "  'night_kept', coalesce(" ANALYSIS_NOT_HELD_NIGHT ", false),"
+    "  'held_reason', (SELECT x.reason FROM held_out x WHERE x.script_id = m.script_id"
+    "   AND x.host_id = m.host_id AND x.python_build = m.python_build"
+    "   AND x.batch_id = b.batch_id)) ORDER BY b.stored_at, b.run_id), '[]')"
+    "  FROM runs b WHERE b.run_id = ANY ($4::uuid[])))::text"
+    " FROM m";
+// clang-format on
 
 static const char SERIES_OTHERS_SQL[] =
     "SELECT json_build_object('fingerprint', h.fingerprint, 'hostname', h.hostname,"
@@ -295,88 +324,81 @@ static const char *machine_of(const json_t *machines, const json_t *row)
     return json_string_value(json_object_get(machines, k));
 }
 
-/* Whether stored finding g (borrowed) is open: triaged new, confirmed or ack, not ended. */
-static bool finding_open(const json_t *g)
+/* Batch b in v (n of them). */
+static bool has_batch(const json_int_t *v, size_t n, json_int_t b)
 {
-    const char *st = json_get_string(g, "state", NULL);
-    return st &&
-           (strcmp(st, "new") == 0 || strcmp(st, "confirmed") == 0 || strcmp(st, "ack") == 0) &&
-           !json_is_integer(json_object_get(g, "ended_batch_id"));
+    for (size_t i = 0; i < n; i++)
+        if (v[i] == b)
+            return true;
+    return false;
 }
 
 /*
- * The baseline the farm's nightly analysis gives the series' next night (coordinator/analysis.c,
- * BATCH_RUNS_SQL), from its runs (borrowed, oldest first: the newest the query read), stored
- * findings and held-out nights (borrowed): the ok runs of earlier nights since the newest run
- * triaged 'expected', none from the night an open finding began on, none of a night its
- * confirmation did not confirm among the series' newest ANALYSIS_HOLD_NIGHTS (but its re-run
- * that came back to the baseline, held_out.detail.rejoin_run), the newest
- * max_baseline_runs of them. New {"message", "n_runs", "held_out_runs"}: `pyscope history --host`
- * says it instead of the local rule's change points, which the farm does not use.
+ * The baseline the farm's nightly analysis gives the series' next night, from the runs
+ * (borrowed, oldest first: the newest the query read) of the series ids sid, hid and build
+ * (borrowed; build NULL: none), as SERIES_BASELINE_SQL decides each by the analysis' own rule
+ * (coordinator/analysis.h): the ok runs of earlier nights since the newest run triaged
+ * 'expected', none from the night an open finding began on, none of a held-out night among the
+ * series' newest ANALYSIS_HOLD_NIGHTS (but its re-run that came back), the newest
+ * max_baseline_runs of them. *out gets a new {"message", "n_runs", "held_out_runs"}: `pyscope
+ * history --host` says it instead of the local rule's change points, which the farm does not
+ * use. Returns 0 or a negative code with err.
  */
-static json_t *farm_baseline(const json_t *runs, const json_t *regs, const json_t *held)
+static int farm_baseline(struct store *s, const char *sid, const char *hid, const char *build,
+                         const json_t *runs, json_t **out, char *err, size_t errlen)
 {
     struct regress_options o;
     analysis_options_init(&o);
-    size_t n = json_array_size(runs), reset = 0, i;
-    json_int_t hold = 0, hold_id = 0, reset_id = 0;
-    const char *hold_state = "?";
-    const json_t *g;
-    json_array_foreach(regs, i, g)
+    struct strbuf ids = {0};
+    size_t i;
+    const json_t *r;
+    json_array_foreach(runs, i, r)
+        strbuf_addf(&ids, "%s%s", i ? "," : "{", json_get_string(r, "id", ""));
+    strbuf_adds(&ids, json_array_size(runs) ? "}" : "{}");
+    char nights[16];
+    snprintf(nights, sizeof(nights), "%d", ANALYSIS_HOLD_NIGHTS);
+    const char *p[5] = {sid, hid, build, ids.s, nights};
+    json_t *rows = NULL;
+    int rc = store_json_rows(s, SERIES_BASELINE_SQL, p, 5, &rows, err, errlen);
+    strbuf_release(&ids);
+    if (rc < 0) {
+        json_decref(rows);
+        return rc;
+    }
+    const json_t *st = json_array_get(rows, 0);
+    json_int_t hold = json_integer_value(json_object_get(st, "hold"));
+    const json_t *hf = json_object_get(st, "hold_finding"),
+                 *rf = json_object_get(st, "reset_finding");
+    size_t usable = 0, by_hold = 0, by_night = 0, n_out = 0;
+    const json_t *classified = json_object_get(st, "runs");
+    json_int_t *out_batch = xcalloc(json_array_size(classified) + 1, sizeof(*out_batch));
+    const char **out_reason = xcalloc(json_array_size(classified) + 1, sizeof(*out_reason));
+    const char *reset_run = NULL;
+    json_array_foreach(classified, i, r)
     {
-        json_int_t b = json_integer_value(json_object_get(g, "batch_id"));
-        if (finding_open(g) && (hold == 0 || b < hold)) {
-            hold = b;
-            hold_id = json_integer_value(json_object_get(g, "id"));
-            hold_state = json_get_string(g, "state", "?");
-        }
-        const char *cand = json_get_string(g, "candidate_run", NULL);
-        if (!cand || strcmp(json_get_string(g, "state", ""), "expected") != 0)
+        json_int_t b = json_integer_value(json_object_get(r, "batch_id"));
+        if (rf && strcmp(json_get_string(r, "id", ""), json_get_string(rf, "run", "")) == 0)
+            reset_run = json_get_string(r, "id", NULL); /* among the runs read: said */
+        if (!json_is_true(json_object_get(r, "after_reset")))
             continue;
-        for (size_t k = reset; k < n; k++)
-            if (strcmp(json_get_string(json_array_get(runs, k), "id", ""), cand) == 0) {
-                reset = k;
-                reset_id = json_integer_value(json_object_get(g, "id"));
-            }
-    }
-    /* the oldest of the series' newest ANALYSIS_HOLD_NIGHTS nights: a held-out night older
-     * rejoins (with fewer nights, every held-out night stays out) */
-    json_int_t since = 0, last = 0;
-    int nights = 0;
-    for (size_t k = n; k-- > 0 && nights < ANALYSIS_HOLD_NIGHTS;) {
-        json_int_t b = json_integer_value(json_object_get(json_array_get(runs, k), "batch_id"));
-        if (b != last)
-            nights++, last = b, since = b;
-    }
-    if (nights < ANALYSIS_HOLD_NIGHTS)
-        since = 0;
-    size_t usable = 0, by_hold = 0, by_night = 0;
-    struct strbuf nights_out = {0};
-    for (size_t k = reset; k < n; k++) {
-        const json_t *run = json_array_get(runs, k);
-        json_int_t b = json_integer_value(json_object_get(run, "batch_id"));
-        const char *id = json_get_string(run, "id", "");
-        bool night_out = false;
-        json_array_foreach(held, i, g) night_out =
-            night_out || (json_integer_value(json_object_get(g, "batch_id")) == b && b >= since &&
-                          strcmp(json_get_string(g, "rejoin_run", ""), id) != 0);
-        if (hold && b >= hold)
+        if (!json_is_true(json_object_get(r, "before_hold"))) {
             by_hold++;
-        else if (night_out)
+        } else if (!json_is_true(json_object_get(r, "night_kept"))) {
             by_night++;
-        else
+            if (!has_batch(out_batch, n_out, b)) {
+                out_batch[n_out] = b;
+                out_reason[n_out++] = json_get_string(r, "held_reason", "");
+            }
+        } else {
             usable++;
+        }
     }
-    json_array_foreach(held, i, g)
-    {
-        json_int_t b = json_integer_value(json_object_get(g, "batch_id"));
-        if (b >= since && !(hold && b >= hold))
-            strbuf_addf(&nights_out, "%s%" JSON_INTEGER_FORMAT " (%s)", nights_out.len ? ", " : "",
-                        b,
-                        strcmp(json_get_string(g, "reason", ""), "dismissed") == 0
-                            ? "its re-run found no change"
-                            : "its re-run did not settle it");
-    }
+    struct strbuf nights_out = {0};
+    for (size_t k = n_out; k-- > 0;) /* newest first */
+        strbuf_addf(&nights_out, "%s%" JSON_INTEGER_FORMAT " (%s)", nights_out.len ? ", " : "",
+                    out_batch[k],
+                    strcmp(out_reason[k], "dismissed") == 0 ? "its re-run found no change"
+                                                            : "its re-run did not settle it");
     size_t used = o.max_baseline_runs > 0 && usable > (size_t)o.max_baseline_runs
                       ? (size_t)o.max_baseline_runs
                       : usable;
@@ -391,22 +413,26 @@ static json_t *farm_baseline(const json_t *runs, const json_t *regs, const json_
                     " on %s held out while finding #%" JSON_INTEGER_FORMAT
                     " (%s) is open: a change does not become its own baseline until it is "
                     "triaged or ends",
-                    by_hold, by_hold == 1 ? "" : "s", hold, by_hold == 1 ? "is" : "are", hold_id,
-                    hold_state);
+                    by_hold, by_hold == 1 ? "" : "s", hold, by_hold == 1 ? "is" : "are",
+                    json_integer_value(json_object_get(hf, "id")),
+                    json_get_string(hf, "state", "?"));
     if (by_night)
         strbuf_addf(&m, "; the %zu run%s of batch %s %s held out", by_night,
                     by_night == 1 ? "" : "s", nights_out.s, by_night == 1 ? "is" : "are");
-    if (reset_id)
+    if (reset_run)
         strbuf_addf(&m,
                     "; it starts at run %.8s, whose finding #%" JSON_INTEGER_FORMAT
                     " was triaged expected (the new normal)",
-                    json_get_string(json_array_get(runs, reset), "id", "?"), reset_id);
+                    reset_run, json_integer_value(json_object_get(rf, "id")));
     strbuf_release(&nights_out);
+    free(out_batch);
+    free(out_reason);
     char *text = strbuf_take(&m);
-    json_t *out = json_pack("{s:s, s:I, s:I}", "message", text, "n_runs", (json_int_t)used,
-                            "held_out_runs", (json_int_t)(by_hold + by_night));
+    *out = json_pack("{s:s, s:I, s:I}", "message", text, "n_runs", (json_int_t)used,
+                     "held_out_runs", (json_int_t)(by_hold + by_night));
     free(text);
-    return out;
+    json_decref(rows);
+    return 0;
 }
 
 static int answer_series(struct store *s, const struct wire_query *q, json_t *doc, char *err,
@@ -432,7 +458,7 @@ static int answer_series(struct store *s, const struct wire_query *q, json_t *do
     snprintf(limit, sizeof(limit), "%" PRIu32, q->limit ? q->limit : QUERY_SERIES_DEFAULT_RUNS);
     json_decref(host);
     const char *build = q->python_build && *q->python_build ? q->python_build : "";
-    json_t *runs = NULL, *regs = NULL, *others = NULL, *b = NULL, *held = NULL;
+    json_t *runs = NULL, *regs = NULL, *others = NULL, *b = NULL, *fb = NULL;
     const char *p4[4] = {sid, hid, build, limit};
     rc = store_json_rows(s, SERIES_RUNS_SQL, p4, 4, &runs, err, errlen);
     size_t i;
@@ -455,16 +481,15 @@ static int answer_series(struct store *s, const struct wire_query *q, json_t *do
     if (rc >= 0)
         rc = store_json_rows(s, SERIES_OTHERS_SQL, p3, 3, &others, err, errlen);
     if (rc >= 0)
-        rc = store_json_rows(s, SERIES_HELD_SQL, p3, 3, &held, err, errlen);
+        rc = farm_baseline(s, sid, hid, build, runs, &fb, err, errlen);
     if (rc >= 0) {
         json_object_set_new(doc, "python_build", build ? json_string(build) : json_null());
         json_object_set(doc, "runs", runs);
         json_object_set(doc, "regressions", regs);
         json_object_set(doc, "other_series", others);
-        json_object_set_new(doc, "farm_baseline", farm_baseline(runs, regs, held));
+        json_object_set_new(doc, "farm_baseline", fb);
         rc = 0;
     }
-    json_decref(held);
     json_decref(runs);
     json_decref(regs);
     json_decref(others);

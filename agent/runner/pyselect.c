@@ -24,6 +24,8 @@
 #include "xmalloc.h"
 
 #define PROBE_TIMEOUT_MS 20000
+/* pyscope-run's advice on an interpreter it cannot use; not for one a caller found (ps->found) */
+#define CHOOSE_HINT      "choose one with --python PATH or --venv DIR"
 #define PROBE_OUTPUT_MAX 16384
 
 /* One line each; written so that any Python from 2.7 on can run it. */
@@ -208,11 +210,14 @@ static int probe(struct pyselect *ps, char *err, size_t errlen)
                          : WIFEXITED(status) && WEXITSTATUS(status) == 127 ? "could not be started"
                          : WIFEXITED(status) && WEXITSTATUS(status) != 0   ? "failed"
                                                                            : "gave no answer";
+        char from[64] = ""; /* one a caller found: the caller says where */
+        if (!ps->found)
+            snprintf(from, sizeof(from), " (from %s)", ps->how);
         pyscope_set_err(err, errlen,
-                        "\"%s\" (from %s) is not a working Python interpreter: asked for its "
-                        "version, it %s; pyscope-run profiles %s: choose one with --python PATH "
-                        "or --venv DIR",
-                        ps->path, ps->how, ps->not_python, PYSELECT_SUPPORTED);
+                        "\"%s\"%s is not a working Python interpreter: asked for its version, it "
+                        "%s; pyscope-run profiles %s%s",
+                        ps->path, from, ps->not_python, PYSELECT_SUPPORTED,
+                        ps->found ? "" : ": " CHOOSE_HINT);
         rc = -PYSCOPE_EUSAGE;
     } else if (key) {
         char *lib = probecache_lib_line(ps->path, ps->major, ps->minor, ps->abiflags);
@@ -246,10 +251,11 @@ static int check_path_text(const struct pyselect *ps, char *err, size_t errlen)
             snprintf(what, sizeof(what), "the control character 0x%02x", *c);
         pyscope_set_err(
             err, errlen,
-            "%s \"%s\": the interpreter's path holds %s (byte %zu), which pyscope-run "
+            "%s%s\"%s\": the interpreter's path holds %s (byte %zu), which pyscope-run "
             "cannot use (a path is read and reported as one line): rename it, or link it "
             "from a path without one (ln -s ... /tmp/python3) and pass that",
-            ps->how, shown, what, (size_t)(c - (const unsigned char *)ps->path) + 1);
+            ps->found ? "" : ps->how, ps->found ? "" : " ", shown, what,
+            (size_t)(c - (const unsigned char *)ps->path) + 1);
         free(shown);
         return -PYSCOPE_EUSAGE;
     }
@@ -290,54 +296,38 @@ static int choose_venv(const char *dir, const char *how, struct pyselect *ps, ch
     return 0;
 }
 
-int pyselect_choose(const char *python_opt, const char *venv_opt, struct pyselect *ps, char *err,
-                    size_t errlen)
+/* The interpreter python (a path, or a command name looked up on PATH) into ps->path and
+ * ps->argv0, or an error naming --python (none for one a caller found: ps->found). */
+static int choose_python(const char *python, struct pyselect *ps, char *err, size_t errlen)
 {
-    memset(ps, 0, sizeof(*ps));
-    const char *venv_env = getenv("VIRTUAL_ENV");
-    int rc = 0;
-    if (python_opt) {
-        ps->how = "--python";
-        if (!*python_opt) {
-            pyscope_set_err(err, errlen, "--python is empty: give an interpreter's path or name");
-            return -PYSCOPE_EUSAGE;
-        }
-        if (strchr(python_opt, '/')) {
-            if (!is_exec_file(python_opt)) {
-                pyscope_set_err(err, errlen, "--python \"%s\": %s", python_opt,
-                                access(python_opt, F_OK) == 0 ? "not an executable file"
-                                                              : strerror(errno));
-                return -PYSCOPE_EUSAGE;
-            }
-            ps->path = xstrdup(python_opt);
-            ps->argv0 = xstrdup(python_opt);
-        } else {
-            ps->path = path_lookup(python_opt);
-            if (!ps->path) {
-                pyscope_set_err(err, errlen, "--python %s: no such command on PATH", python_opt);
-                return -PYSCOPE_EUSAGE;
-            }
-            ps->argv0 = xstrdup(python_opt);
-        }
-    } else if (venv_opt) {
-        rc = choose_venv(venv_opt, "--venv", ps, err, errlen);
-    } else if (venv_env && *venv_env) {
-        rc = choose_venv(venv_env, "VIRTUAL_ENV", ps, err, errlen);
-    } else {
-        ps->how = "PATH";
-        ps->path = path_lookup("python3");
-        if (!ps->path) {
-            pyscope_set_err(
-                err, errlen,
-                "no python3 on PATH: install Python, or say which one with --python PATH "
-                "(or --venv DIR)");
-            return -PYSCOPE_EUSAGE;
-        }
-        ps->argv0 = xstrdup("python3");
+    const char *opt = ps->found ? "" : "--python ";
+    if (!*python) {
+        pyscope_set_err(err, errlen, "%s: give an interpreter's path or name",
+                        ps->found ? "the interpreter's name is empty" : "--python is empty");
+        return -PYSCOPE_EUSAGE;
     }
-    if (rc < 0)
-        return rc;
-    rc = check_path_text(ps, err, errlen);
+    if (strchr(python, '/')) {
+        if (!is_exec_file(python)) {
+            pyscope_set_err(err, errlen, "%s\"%s\": %s", opt, python,
+                            access(python, F_OK) == 0 ? "not an executable file" : strerror(errno));
+            return -PYSCOPE_EUSAGE;
+        }
+        ps->path = xstrdup(python);
+    } else {
+        ps->path = path_lookup(python);
+        if (!ps->path) {
+            pyscope_set_err(err, errlen, "%s%s: no such command on PATH", opt, python);
+            return -PYSCOPE_EUSAGE;
+        }
+    }
+    ps->argv0 = xstrdup(python);
+    return 0;
+}
+
+/* Check the chosen ps->path, probe it, and replace a launcher by the binary it starts. */
+static int probe_chosen(struct pyselect *ps, char *err, size_t errlen)
+{
+    int rc = check_path_text(ps, err, errlen);
     if (rc < 0)
         return rc;
     rc = probe(ps, err, errlen);
@@ -358,6 +348,44 @@ int pyselect_choose(const char *python_opt, const char *venv_opt, struct pyselec
     return 0;
 }
 
+int pyselect_choose_found(const char *python, const char *how, struct pyselect *ps, char *err,
+                          size_t errlen)
+{
+    memset(ps, 0, sizeof(*ps));
+    ps->how = how;
+    ps->found = true;
+    int rc = choose_python(python, ps, err, errlen);
+    return rc < 0 ? rc : probe_chosen(ps, err, errlen);
+}
+
+int pyselect_choose(const char *python_opt, const char *venv_opt, struct pyselect *ps, char *err,
+                    size_t errlen)
+{
+    memset(ps, 0, sizeof(*ps));
+    const char *venv_env = getenv("VIRTUAL_ENV");
+    int rc = 0;
+    if (python_opt) {
+        ps->how = "--python";
+        rc = choose_python(python_opt, ps, err, errlen);
+    } else if (venv_opt) {
+        rc = choose_venv(venv_opt, "--venv", ps, err, errlen);
+    } else if (venv_env && *venv_env) {
+        rc = choose_venv(venv_env, "VIRTUAL_ENV", ps, err, errlen);
+    } else {
+        ps->how = "PATH";
+        ps->path = path_lookup("python3");
+        if (!ps->path) {
+            pyscope_set_err(
+                err, errlen,
+                "no python3 on PATH: install Python, or say which one with --python PATH "
+                "(or --venv DIR)");
+            return -PYSCOPE_EUSAGE;
+        }
+        ps->argv0 = xstrdup("python3");
+    }
+    return rc < 0 ? rc : probe_chosen(ps, err, errlen);
+}
+
 void pyselect_describe(const struct pyselect *ps, char *buf, size_t len)
 {
     const char *impl = ps->implementation ? ps->implementation : "?";
@@ -372,11 +400,9 @@ int pyselect_check(const struct pyselect *ps, const char *shim_dir, char *err, s
     pyselect_describe(ps, what, sizeof(what));
     if (strcmp(ps->implementation, "cpython") != 0 || ps->major != 3 || ps->minor < 10 ||
         ps->minor > 13) {
-        pyscope_set_err(
-            err, errlen,
-            "%s (\"%s\", from %s) is not supported: pyscope-run profiles %s; choose one "
-            "with --python PATH or --venv DIR",
-            what, ps->path, ps->how, PYSELECT_SUPPORTED);
+        pyscope_set_err(err, errlen, "%s (\"%s\"%s%s) is not supported: pyscope-run profiles %s%s",
+                        what, ps->path, ps->found ? "" : ", from ", ps->found ? "" : ps->how,
+                        PYSELECT_SUPPORTED, ps->found ? "" : "; " CHOOSE_HINT);
         return -PYSCOPE_EUSAGE;
     }
     if (ps->abiflags[0]) {

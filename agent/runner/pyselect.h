@@ -27,7 +27,9 @@
 struct pyselect {
     char *path;      /* what to exec (owned) */
     char *argv0;     /* its argv[0] (owned): "python3" when found on PATH, as a shell runs it */
-    const char *how; /* "--python", "--venv", "VIRTUAL_ENV" or "PATH" (static) */
+    const char *how; /* "--python", "--venv", "VIRTUAL_ENV" or "PATH", or the how of
+                      * pyselect_choose_found (static) */
+    bool found;      /* chosen by pyselect_choose_found: messages leave the origin to the caller */
     char *venv;      /* the virtualenv (absolute), or NULL (owned) */
     /* What the probe found. */
     char *implementation; /* sys.implementation.name (owned) */
@@ -52,6 +54,17 @@ struct pyselect {
  */
 int pyselect_choose(const char *python_opt, const char *venv_opt, struct pyselect *ps, char *err,
                     size_t errlen);
+
+/*
+ * Probe python (a path, or a command name looked up on PATH) that a caller found
+ * itself, as pyselect_choose probes --python: the agent's candidates
+ * (agent/pythons.h). ps->how is how (static: where the caller found it, e.g.
+ * "pyenv"); err names neither --python nor --venv (they are pyscope-run's
+ * choices, not the caller's), and not the origin either: the caller, who knows
+ * it, says it. Returns as pyselect_choose; release ps with pyselect_release().
+ */
+int pyselect_choose_found(const char *python, const char *how, struct pyselect *ps, char *err,
+                          size_t errlen);
 
 /*
  * Check that ps can be profiled, with pyscope-run's modules in shim_dir.

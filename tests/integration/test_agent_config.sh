@@ -104,11 +104,19 @@ expect_match "the example's memory limit logged" "jobs run as .*memory limit 2 G
 expect_match "--help: --memory-limit 0 is no limit" "--memory-limit SIZE .*0: no limit" \
     "$("$AGENT_BIN" --help)"
 # (Its PATH has a python3 that is no Python: one the agent found by itself is left out, said
-# as information, and the agent starts; a path in pythons = missing on this host only warns.)
-mkdir -p "$T/fakepy"
+# as information, and the agent starts; a path in pythons = missing on this host only warns.
+# Its pyenv has one that is no Python and a CPython 3.9 stand-in: each line says where the
+# agent found it, never "--python", which is pyscope-run's option, not the agent's.)
+mkdir -p "$T/fakepy" "$T/pyenv/versions/bogus/bin" "$T/pyenv/versions/3.9.18/bin"
 printf '#!/bin/sh\nexit 0\n' >"$T/fakepy/python3"
 chmod +x "$T/fakepy/python3"
-PATH="$T/fakepy:$PATH" "$AGENT_BIN" --workspace "$ws" --spool "$T/spool-m0" \
+cp "$T/fakepy/python3" "$T/pyenv/versions/bogus/bin/python3"
+cat >"$T/pyenv/versions/3.9.18/bin/python3" <<'SH'
+#!/bin/sh
+printf 'cpython\n3\n9\n18\n\n%s\n/prefix\n3.9.18 (stand-in)\n' "$0"
+SH
+chmod +x "$T/pyenv/versions/3.9.18/bin/python3"
+PATH="$T/fakepy:$PATH" PYENV_ROOT="$T/pyenv" "$AGENT_BIN" --workspace "$ws" --spool "$T/spool-m0" \
     --coordinator "$COORD_URL" --memory-limit 0 --pythons "$T/nonexistent" >"$T/m0.log" 2>&1 &
 pid=$!
 farm_wait 10 'grep -q "started" "$T/m0.log"' || fail "--memory-limit 0 starts" "$(cat "$T/m0.log")"
@@ -116,10 +124,23 @@ kill -TERM "$pid"
 wait "$pid" || true
 expect_match "--memory-limit 0: no memory limit logged" "jobs run as .*no memory limit" "$(cat "$T/m0.log")"
 expect_match "a python3 on PATH that is no Python: left out, as information" \
-    "info: python python3 \(found on PATH\): not used: \"$T/fakepy/python3\" \(from --python\) is not a working Python interpreter" \
+    "info: python python3 \(found on PATH\): not used: \"$T/fakepy/python3\" is not a working Python interpreter" \
     "$(cat "$T/m0.log")"
 expect_match "a pythons = path missing here: a warning" \
-    "warning: python $T/nonexistent \(pythons =\): not used" "$(cat "$T/m0.log")"
+    "warning: python $T/nonexistent \(pythons =\): not used: \"$T/nonexistent\": No such file" \
+    "$(cat "$T/m0.log")"
+for v in bogus 3.9.18; do
+    py="$T/pyenv/versions/$v/bin/python3"
+    case $v in
+    bogus) why="\"$py\" is not a working Python interpreter: asked for its version, it gave no answer;" ;;
+    *) why="CPython 3.9.18 \(\"$py\"\) is not supported:" ;;
+    esac
+    expect_match "pyenv's $v: said found by pyenv, with no pyscope-run advice" \
+        "info: python $py \(pyenv\): not used: $why pyscope-run profiles CPython [0-9., and]+$" \
+        "$(cat "$T/m0.log")"
+done
+expect_nomatch "no start-up line says --python of a Python the agent found" "--python|--venv" \
+    "$(cat "$T/m0.log")"
 
 # Results spooled while the coordinator was away are sent when it comes.
 farm_pg_start

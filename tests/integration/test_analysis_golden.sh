@@ -9,11 +9,14 @@
 # index, runs stored late, an A/B try's batch in between), analysed night by
 # night by the coordinator; then every finding (its verdict, change, p and q,
 # interval, medians and the nights of its baseline runs, night by night),
-# every held-out night and every unsettled series, printed one a line, must be
+# every held-out night, every unsettled series and the baseline `pyscope
+# history --host` says each series' next night has, printed one a line, must be
 # the lines of tests/integration/golden/analysis_golden.txt: written by the
 # analysis before its samples query was rewritten (speed16c: grouped reads of
-# the resets, holds and held-out nights, no JIT). A faster analysis that
-# decides differently fails here. The farm's times are fixed and its noise
+# the resets, holds and held-out nights, no JIT; the "next" lines by the
+# coordinator whose farm_baseline() still restated the rule in C). A faster
+# analysis that decides differently fails here, and so does a history --host
+# that says another next baseline than it did. The farm's times are fixed and its noise
 # deterministic, so a change of this file means a change of the rule: write it
 # anew with GOLDEN_WRITE=1 (GOLDEN_COORD=PATH: with that coordinator binary)
 # and say why in the commit.
@@ -95,7 +98,23 @@ dump() {
             FROM unsettled u JOIN scripts s ON s.id = u.script_id JOIN hosts h ON h.id = u.host_id
             JOIN batches b ON b.id = u.batch_id ORDER BY u.batch_id, s.key, h.hostname, u.python_build, u.metric"
 }
-dump >"$T/now.txt"
+# what `pyscope history --host` says of each series' next night (coordinator/query_series.c
+# farm_baseline(): the analysis' own rule, coordinator/analysis.h); run ids are random, and
+# finding ids follow the order series were decided in
+next_baselines() {
+    local key host build
+    pg_sql "SELECT DISTINCT s.key || '|' || h.hostname || '|' || r.python_build FROM runs r
+            JOIN scripts s ON s.id = r.script_id JOIN hosts h ON h.id = r.host_id ORDER BY 1" |
+        while IFS='|' read -r key host build; do
+            PYSCOPE_COORDINATOR="$COORD_EP" "$PYSCOPE" history "$key" --host "$host" \
+                --python-build "$build" --json |
+                json_get "'next $key $host \\'$build\\' n_runs %d held_out %d: %s' % (
+                    d['baseline_for_next']['n_runs'], d['baseline_for_next']['held_out_runs'],
+                    d['baseline_for_next']['message'])" |
+                sed -E -e 's/at run [0-9a-f]{8},/at run RUN,/' -e 's/finding #[0-9]+/finding #ID/g'
+        done
+}
+{ dump; next_baselines; } >"$T/now.txt"
 if [ "${GOLDEN_WRITE:-0}" = 1 ]; then
     cp "$T/now.txt" "$golden"
     echo "GOLDEN_WRITE=1: wrote $golden ($(wc -l <"$golden") lines)"

@@ -113,6 +113,32 @@ static void test_markdown_golden(void **state)
     docs_free(&d);
 }
 
+/* A hotspot function's regression does not fail the run (--fail-on-regression gates on the
+ * whole-script metrics): its row is no "❌ regression", and a legend says what its mark means. */
+static void test_markdown_hotspot_not_failed(void **state)
+{
+    (void)state;
+    struct docs d;
+    docs_load(&d);
+    char *md = render(ci_report_markdown, &d);
+    const char *row = strstr(md, "| self time of x.py:");
+    assert_non_null(row);
+    const char *eol = strchr(row, '\n');
+    assert_non_null(eol);
+    char *line = xstrndup(row, (size_t)(eol - row));
+    assert_null(strstr(line, "\xe2\x9d\x8c")); /* ❌ */
+    assert_non_null(strstr(line, "| \xe2\x9a\xa0\xef\xb8\x8f slower (not failed on) |"));
+    free(line);
+    /* the whole-script regression keeps its mark */
+    assert_non_null(strstr(md, "| wall time | 1.4520 s | 1.5494 s | +6.71% (+5.2% \xe2\x80\xa6 "
+                               "+8.1%) | 0.002 | \xe2\x9d\x8c regression |"));
+    assert_non_null(strstr(md, "\n\xe2\x9a\xa0\xef\xb8\x8f slower (not failed on): a hotspot "
+                               "function's regression, reported to explain where the time went; "
+                               "`--fail-on-regression` fails only on \xe2\x9d\x8c regression"));
+    free(md);
+    docs_free(&d);
+}
+
 static void test_counts(void **state)
 {
     (void)state;
@@ -275,10 +301,15 @@ static void test_files(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_junit_golden), cmocka_unit_test(test_markdown_golden),
-        cmocka_unit_test(test_counts),       cmocka_unit_test(test_xml_escape),
-        cmocka_unit_test(test_md_escape),    cmocka_unit_test(test_metric_text),
-        cmocka_unit_test(test_files),        cmocka_unit_test(test_instructions_exact),
+        cmocka_unit_test(test_junit_golden),
+        cmocka_unit_test(test_markdown_golden),
+        cmocka_unit_test(test_markdown_hotspot_not_failed),
+        cmocka_unit_test(test_counts),
+        cmocka_unit_test(test_xml_escape),
+        cmocka_unit_test(test_md_escape),
+        cmocka_unit_test(test_metric_text),
+        cmocka_unit_test(test_files),
+        cmocka_unit_test(test_instructions_exact),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
