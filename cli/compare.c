@@ -333,12 +333,21 @@ static json_t *cmp_one(const struct cmp_doc *cand, const struct cmp_set *base,
     const char *note = NULL;
     if (!any_same && single && base->n)
         note = "the baseline reports are of another script; compared anyway";
+    /* the profiling mode is part of the series, as in `pyscope run`: a report of the
+     * other mode is left out (trace mode slows calls and adds memory) */
+    const char *mode = history_mode(cand->doc), *other = NULL;
+    size_t other_mode = 0;
     for (size_t i = 0; i < base->n; i++) {
         const json_t *d = base->v[i].doc;
         if (cmp_same_str(id, cmp_get(d, NULL, "id")))
             continue; /* the candidate itself */
         if (any_same && !cmp_same_str(key, cmp_get(d, "script", "key")))
             continue;
+        if (strcmp(history_mode(d), mode) != 0) {
+            other = history_mode(d);
+            other_mode++;
+            continue;
+        }
         docs[n++] = d;
         json_array_append_new(files, json_string_lossy(base->v[i].path));
     }
@@ -348,10 +357,24 @@ static json_t *cmp_one(const struct cmp_doc *cand, const struct cmp_set *base,
     free(docs);
     if (!reg)
         reg = json_null();
-    if (n == 0 && json_is_object(reg))
-        json_object_set_new(reg, "message",
-                            json_string("no baseline report of this script among the given "
-                                        "files"));
+    char *mode_msg =
+        other_mode ? xasprintf("%s%zu baseline report%s profiled in %s mode %s "
+                               "left out (trace mode slows calls and adds memory: "
+                               "the modes are separate series)",
+                               n ? "" : "no baseline report in this mode: the ", other_mode,
+                               other_mode == 1 ? "" : "s", other, other_mode == 1 ? "is" : "are")
+                   : NULL;
+    if (json_is_object(reg)) {
+        if (other_mode)
+            json_object_set_new(reg, "other_mode_runs", json_integer((json_int_t)other_mode));
+        if (n == 0)
+            json_object_set_new(reg, "message",
+                                json_string(mode_msg ? mode_msg
+                                                     : "no baseline report of this script among "
+                                                       "the given files"));
+    }
+    if (mode_msg && n > 0 && !note)
+        note = mode_msg;
     const json_t *host = json_object_get(cand->doc, "host");
     json_t *c = json_pack(
         "{s:{s:o, s:o, s:o, s:o, s:o, s:o}, s:{s:o}, s:o, s:o}", "candidate", "file",
@@ -361,6 +384,7 @@ static json_t *cmp_one(const struct cmp_doc *cand, const struct cmp_set *base,
         json_deep_copy(json_object_get(host, "hostname")) ?: json_null(), "fingerprint",
         json_deep_copy(json_object_get(host, "fingerprint")) ?: json_null(), "baseline", "files",
         files, "regression", reg, "note", note ? json_string(note) : json_null());
+    free(mode_msg);
     return c;
 }
 

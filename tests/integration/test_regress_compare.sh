@@ -154,4 +154,19 @@ run "$PYSCOPE" history --reports-dir "$T/rep" --json work.py
 mv gone.py work.py
 expect_eq "history of a script deleted since its runs: exit 0" 0 "$RC"
 expect_eq "... its runs shown" 10 "$(printf '%s' "$OUT" | "$PY" -c 'import json,sys; print(len(json.load(sys.stdin)["runs"]))')"
+# ---- the profiling mode is part of the series (issue 13): a trace-mode candidate against
+# sample-mode baselines is not compared (it once printed "not comparable" and still
+# failed CI on a +8% peak memory), and mixed baselines keep only the candidate's mode
+mkdir -p "$T/samp"
+cp "${F[@]}" "$T/samp/"
+run "$PYSCOPE" run -q --mode trace --reports-dir "$T/rept" work.py
+TR=$(ls -d "$T"/rept/json/*.json | head -1)
+run "$PYSCOPE" compare --fail-on-regression --baseline "$T/samp/*.json" "$TR"
+expect_eq "trace vs sample baselines: exit 0, nothing compared" 0 "$RC"
+expect_match "... says the other mode's reports are left out" \
+    "no baseline report in this mode: the 10 baseline reports profiled in sample mode are left out" "$OUT"
+run "$PYSCOPE" compare --json --baseline "$T/samp/*.json" --baseline "$TR" "${F[9]}"
+expect_eq "mixed baselines: only the sample-mode ones used, the trace one counted" "9 1" \
+    "$(printf '%s' "$OUT" | "$PY" -c 'import json,sys; c=json.load(sys.stdin)["comparisons"][0]; print(len(c["baseline"]["files"]), c["regression"]["other_mode_runs"])')"
+
 finish
