@@ -1096,6 +1096,26 @@ static json_t *run_document(const struct options *o, const struct pyselect *py, 
     return doc;
 }
 
+/* When the stop signal found our parent gone (supervise_orphaned): say so, and what
+ * became of the script, on stderr (the terminal pyscope had, if any). */
+static void orphan_say(int stop_sig)
+{
+    bool killed;
+    if (!supervise_orphaned(&killed))
+        return;
+    const char *abbrev = sigabbrev_np(stop_sig);
+    if (killed)
+        log_error("stopping: SIG%s came after pyscope (our parent) was gone, so nobody will read "
+                  "the report; the script did not end within %.0f s of it and was killed with "
+                  "SIGKILL, with its process group",
+                  abbrev ? abbrev : "?", SUPERVISE_ORPHAN_GRACE_S);
+    else
+        log_error("stopping: SIG%s came after pyscope (our parent) was gone, so nobody will read "
+                  "the report; the script ended on it (or had ended), whatever it left in its "
+                  "process group was killed",
+                  abbrev ? abbrev : "?");
+}
+
 int main(int argc, char **argv)
 {
     /* PYSCOPE_DEBUG=1: say what is done before the runs (whether the interpreter
@@ -1166,6 +1186,7 @@ int main(int argc, char **argv)
     /* valgrind's own failure is no failure of the script: unavailable, as without valgrind */
     exit_code = in.unavailable ? PYSCOPE_EXIT_UNAVAILABLE : PYSCOPE_EXIT_INTERNAL;
     int stop_sig = supervise_stop_signal();
+    orphan_say(stop_sig);
     if (rc == 0) {
         json_t *doc = run_document(&o, &py, cwd, root, col, &r, &in, stop_sig);
         int wrc =

@@ -2,7 +2,7 @@
 # test_cli_signals.sh - signals sent to `pyscope run` reach the script as they would
 # reach python3, and nothing is left behind: SIGTERM, SIGHUP and SIGINT to pyscope,
 # `timeout 2 pyscope run`, SIGTERM to pyscope-run, kill -9 of pyscope-run and of
-# pyscope. After each: no pyscope-run, no script, no child of the script still
+# pyscope (also with a script deaf to SIGTERM). After each: no pyscope-run, no script, no child of the script still
 # running, no file in $TMPDIR; when a report can be made it is partial and says so
 # (status "interrupted": which signal, after how many runs), and pyscope dies of
 # the signal it was sent (exit 128+N), as python3 would.
@@ -46,11 +46,12 @@ wait_for() {
     for _ in $(seq 300); do [ -s "$1" ] && return 0; sleep 0.1; done
     return 1
 }
-# nothing_left NAME PID...: none of the processes runs on (within 3 s), $TMPDIR is empty
+# nothing_left NAME PID...: none of the processes runs on (within 3 s, or LEFT_WAIT
+# tenths of a second), $TMPDIR is empty
 nothing_left() {
     local name=$1 left=""
     shift
-    for _ in $(seq 30); do
+    for _ in $(seq "${LEFT_WAIT:-30}"); do
         left=""
         for p in "$@"; do if alive "$p"; then left="$left $p"; fi; done
         [ -z "$left" ] && break
@@ -198,5 +199,30 @@ kill -KILL "$PID"
 finish_wait
 expect_eq "kill -9 pyscope: killed" 137 "$RC"
 nothing_left "kill -9 pyscope" "$RUNNER" "$SCRIPT" "$CHILD"
+
+# --- kill -9 of pyscope while the script ignores SIGTERM and SIGHUP (a server loop):
+# pyscope-run, orphaned, passes its parent-death SIGTERM on, and kills the script's
+# group when it has not ended SUPERVISE_ORPHAN_GRACE_S (5 s) later; the wait below is
+# only a bound (60 s), the grace is not timed --------------------------------------------
+cat > deaf.py <<'PY'
+import os, signal, subprocess, sys, time
+signal.signal(signal.SIGTERM, signal.SIG_IGN)
+signal.signal(signal.SIGHUP, signal.SIG_IGN)
+child = subprocess.Popen(["sleep", "300"])  # ignores SIGTERM too (inherited)
+tag = sys.argv[1]
+with open(tag + ".tmp", "w") as f:
+    f.write("%d %d\n" % (os.getpid(), child.pid))
+os.replace(tag + ".tmp", tag)
+while True:
+    time.sleep(1)
+PY
+start D9 "$PYSCOPE" run --no-save deaf.py D9 || true
+kill -KILL "$PID"
+finish_wait
+expect_eq "kill -9 pyscope, script deaf to SIGTERM: killed" 137 "$RC"
+LEFT_WAIT=600 nothing_left "kill -9 pyscope, script deaf to SIGTERM" "$RUNNER" "$SCRIPT" "$CHILD"
+expect_match "kill -9 pyscope, script deaf to SIGTERM: pyscope-run says what it did" \
+    'pyscope-run: error: stopping: SIGTERM came after pyscope \(our parent\) was gone, .* did not end within 5 s of it and was killed with SIGKILL' \
+    "$(cat "$T/D9.err")"
 
 finish
