@@ -337,6 +337,15 @@ char *report_text_outcome(const json_t *report)
         long long done = 0, planned = 0;
         json_get_integer(intr, "runs_measured", &done);
         json_get_integer(intr, "runs_planned", &planned);
+        long long counted;
+        const char *during = json_get_string(intr, "during", NULL);
+        if (during && strcmp(during, "instructions") == 0 &&
+            json_get_integer(intr, "instructions_counted", &counted))
+            return xasprintf("Interrupted by %s while counting instructions under valgrind: "
+                             "%lld of %lld measured run%s complete, %lld of %lld instruction "
+                             "count%s; partial report",
+                             name ? name : "?", done, planned, planned == 1 ? "" : "s", counted,
+                             planned, planned == 1 ? "" : "s");
         char *how;
         if (json_get_integer(status, "signal", &sig)) {
             const char *abbrev = sig > 0 && sig < 128 ? sigabbrev_np((int)sig) : NULL;

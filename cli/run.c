@@ -17,7 +17,9 @@
  * signal, as python3 would have (a script ended by SIGINT, a Ctrl-C at the
  * terminal, also makes pyscope die of SIGINT once reported, so that a shell
  * loop stops). A second signal after the script ended stops pyscope at once.
- * pyscope-run gets SIGTERM when pyscope dies (PR_SET_PDEATHSIG) and the
+ * pyscope-run gets SIGTERM when pyscope dies (PR_SET_PDEATHSIG), passes it
+ * on, and kills the script's group if it has not ended 5 s later (nobody is
+ * left to read the report: supervise.h, SUPERVISE_ORPHAN_GRACE_S); the
  * script gets SIGKILL when pyscope-run dies; pyscope is a child subreaper, so
  * if pyscope-run is killed (even with SIGKILL), whatever the script left
  * running comes to us and is killed.

@@ -18,7 +18,8 @@
  *
  * SIGINT, SIGTERM, SIGHUP and SIGQUIT are passed on to the script's process
  * group; the first one also ends the repeats, and the document then says
- * "interrupted" (status.interrupted: which signal, after how many runs).
+ * "interrupted" (status.interrupted: which signal, after how many runs; while
+ * --instructions counts, "during" says so and the counts made are kept).
  *
  * Exit status: 0 the script succeeded; 3 it failed (non-zero exit, signal)
  * or was interrupted;
@@ -452,9 +453,11 @@ static json_t *run_json(const struct run_measure *m)
 
 /* The status of the run m; context (may be "") starts the message. With
  * stop_sig (a signal we received and passed on), the outcome is
- * "interrupted" and the status says after how many of the planned runs. */
+ * "interrupted" and the status says after how many of the planned runs, and,
+ * with counted >= 0, that it came while counting instructions (the measured
+ * runs all made and kept, m the last of them: counted counts of planned). */
 static json_t *status_json(const struct run_measure *m, bool started, const char *context,
-                           int stop_sig, long measured, long planned)
+                           int stop_sig, long measured, long planned, long counted)
 {
     char msg[256], text[480];
     const char *outcome = "ok";
@@ -477,15 +480,28 @@ static json_t *status_json(const struct run_measure *m, bool started, const char
     if (stop_sig && !m->timed_out) {
         const char *abbrev = sigabbrev_np(stop_sig);
         outcome = "interrupted";
-        snprintf(text, sizeof(text),
-                 "interrupted by SIG%s (passed on to the script): %ld of %ld measured run%s; "
-                 "%s%s",
-                 abbrev ? abbrev : "?", measured, planned, planned == 1 ? "" : "s", context, msg);
+        if (counted >= 0)
+            snprintf(text, sizeof(text),
+                     "interrupted by SIG%s while counting instructions under valgrind "
+                     "(--instructions): %ld of %ld measured run%s complete and kept, %ld of %ld "
+                     "instruction count%s",
+                     abbrev ? abbrev : "?", measured, planned, planned == 1 ? "" : "s", counted,
+                     planned, planned == 1 ? "" : "s");
+        else
+            snprintf(text, sizeof(text),
+                     "interrupted by SIG%s (passed on to the script): %ld of %ld measured run%s; "
+                     "%s%s",
+                     abbrev ? abbrev : "?", measured, planned, planned == 1 ? "" : "s", context,
+                     msg);
         char name[32];
         snprintf(name, sizeof(name), "SIG%s", abbrev ? abbrev : "?");
         interrupted =
             json_pack("{s:i, s:s, s:I, s:I}", "signal", stop_sig, "name", name, "runs_measured",
                       (json_int_t)measured, "runs_planned", (json_int_t)planned);
+        if (counted >= 0) {
+            json_object_set_new(interrupted, "during", json_string("instructions"));
+            json_object_set_new(interrupted, "instructions_counted", json_integer(counted));
+        }
     } else {
         snprintf(text, sizeof(text), "%s%s", context, msg);
     }
@@ -512,6 +528,7 @@ struct instr {
     size_t n;
     struct run_measure failure; /* the run under valgrind that failed, when failed */
     bool failed;
+    bool interrupted; /* a signal came while counting: the counts so far stand */
     bool unavailable; /* no valgrind, or it failed (not the script): exit status 69 */
 };
 
@@ -553,7 +570,9 @@ static int instr_prepare(const struct options *o, const char *program, struct in
 
 /*
  * One run under cachegrind per measured repeat. A run that fails (exit status,
- * signal, time limit) stops them: in->failed, in->failure. Returns 0, or a
+ * signal, time limit) stops them: in->failed, in->failure. A signal passed on
+ * (supervise.h) stops them too, without blaming the script: in->interrupted,
+ * the counts made before it kept, the run it cut short not counted. Returns 0, or a
  * negative code when a run could not be started or its output not read
  * (reported); -PYSCOPE_EUSAGE with in->unavailable when valgrind itself
  * failed (cachegrind_valgrind_failed: the script's timed runs succeeded, so it is
@@ -569,11 +588,21 @@ static int instr_measure(const struct options *o, struct instr *in)
         struct run_measure m;
         progress_note(o->progress_fd, "instructions", i + 1, o->repeat);
         int rc = supervise_run(cachegrind_child_main, &in->run, limit, false, &m);
-        if (rc == -EINTR) /* interrupted: the counts so far stand */
+        if (rc == -EINTR) { /* interrupted before it started: the counts so far stand */
+            in->interrupted = true;
             return 0;
+        }
         if (rc < 0) {
             log_error("could not start valgrind: %s", strerror(-rc));
             return rc;
+        }
+        /* The signal came during this run (main starts none after one): however valgrind
+         * and the script ended, the count is of a run cut short, and no failure of either */
+        if (supervise_stop_signal()) {
+            cachegrind_discard(&in->run);
+            supervise_measure_release(&m);
+            in->interrupted = true;
+            return 0;
         }
         /* No counts file: valgrind itself failed or was killed (a script that dies of a
          * signal under valgrind still gets its counts written) */
@@ -619,8 +648,6 @@ static int instr_measure(const struct options *o, struct instr *in)
         }
         json_array_append_new(in->counts, json_integer((json_int_t)ir));
         in->values[in->n++] = (double)ir;
-        if (supervise_stop_signal())
-            break;
     }
     return 0;
 }
@@ -1072,8 +1099,9 @@ static json_t *run_document(const struct options *o, const struct pyselect *py, 
         "script", script_json(o, cwd, root), "host", hostinfo_collect(), "python", pyj, "options",
         opts, "status",
         in->failed ? status_json(&in->failure, true, "under valgrind (--instructions): ", stop_sig,
-                                 r->measured, o->repeat)
-                   : status_json(&r->last, r->started, "", stop_sig, r->measured, o->repeat),
+                                 r->measured, o->repeat, -1)
+                   : status_json(&r->last, r->started, "", stop_sig, r->measured, o->repeat,
+                                 in->interrupted ? (long)in->n : -1),
         "runs", r->runs, "warmup_runs", r->warmups, "summary", summary, "memory_timeline",
         timeline_json(&r->last, r->last_span), "profile",
         collect_to_json(col, med_wall, summary_median(r->cpu, n)));
@@ -1094,6 +1122,26 @@ static json_t *run_document(const struct options *o, const struct pyselect *py, 
         json_object_set_new(summary, "instructions", summary_json(in->values, in->n));
     }
     return doc;
+}
+
+/* When the stop signal found our parent gone (supervise_orphaned): say so, and what
+ * became of the script, on stderr (the terminal pyscope had, if any). */
+static void orphan_say(int stop_sig)
+{
+    bool killed;
+    if (!supervise_orphaned(&killed))
+        return;
+    const char *abbrev = sigabbrev_np(stop_sig);
+    if (killed)
+        log_error("stopping: SIG%s came after pyscope (our parent) was gone, so nobody will read "
+                  "the report; the script did not end within %.0f s of it and was killed with "
+                  "SIGKILL, with its process group",
+                  abbrev ? abbrev : "?", SUPERVISE_ORPHAN_GRACE_S);
+    else
+        log_error("stopping: SIG%s came after pyscope (our parent) was gone, so nobody will read "
+                  "the report; the script ended on it (or had ended), whatever it left in its "
+                  "process group was killed",
+                  abbrev ? abbrev : "?");
 }
 
 int main(int argc, char **argv)
@@ -1166,6 +1214,7 @@ int main(int argc, char **argv)
     /* valgrind's own failure is no failure of the script: unavailable, as without valgrind */
     exit_code = in.unavailable ? PYSCOPE_EXIT_UNAVAILABLE : PYSCOPE_EXIT_INTERNAL;
     int stop_sig = supervise_stop_signal();
+    orphan_say(stop_sig);
     if (rc == 0) {
         json_t *doc = run_document(&o, &py, cwd, root, col, &r, &in, stop_sig);
         int wrc =

@@ -17,7 +17,12 @@
  * The first such signal is remembered (supervise_stop_signal): no child
  * starts after it, so the caller stops repeating and reports a partial run.
  * The child gets SIGKILL when we die (PR_SET_PDEATHSIG), so killing the
- * supervisor, even with SIGKILL, leaves no script running.
+ * supervisor, even with SIGKILL, leaves no script running. A stop signal
+ * that finds our parent gone (pyscope's parent-death SIGTERM after a kill -9:
+ * nobody is left to read the report) makes us an orphan: the child's group
+ * gets SIGKILL if the child has not ended SUPERVISE_ORPHAN_GRACE_S after it,
+ * and its group at once once it has, so a script that ignores the signal
+ * (a server loop) is not left running for ever.
  */
 #include "supervise.h"
 
@@ -46,6 +51,11 @@
 static volatile sig_atomic_t forward_pgid;
 /* The first forwarded signal received (0: none yet). */
 static volatile sig_atomic_t stop_signal;
+/* Our parent when the handlers were installed, and whether a forwarded signal
+ * found it gone (supervise_orphaned). */
+static pid_t first_parent;
+static volatile sig_atomic_t orphaned;
+static bool orphan_killed; /* a child had to get SIGKILL since */
 
 #define N_FWD 4
 static const int fwd_sigs[N_FWD] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT};
@@ -57,6 +67,8 @@ static void forward_signal(int sig)
 {
     if (!stop_signal)
         stop_signal = sig;
+    if (getppid() != first_parent)
+        orphaned = 1;
     if (forward_pgid > 0)
         kill(-(pid_t)forward_pgid, sig);
 }
@@ -66,10 +78,18 @@ int supervise_stop_signal(void)
     return stop_signal;
 }
 
+bool supervise_orphaned(bool *killed)
+{
+    if (killed)
+        *killed = orphan_killed;
+    return orphaned;
+}
+
 void supervise_forward_signals(void)
 {
     if (fwd_installed)
         return;
+    first_parent = getppid(); /* before the handlers, which compare with it */
     struct sigaction fwd = {.sa_handler = forward_signal};
     sigemptyset(&fwd.sa_mask);
     fwd.sa_flags = SA_RESTART;
@@ -259,6 +279,7 @@ struct watch {
     int seen[64];                      /* children already noted */
     size_t cap;                        /* of m->timeline */
     double t0, deadline;               /* start; kill time (0: none) */
+    double orphan_kill;                /* when an orphan's child gets SIGKILL (0: not set) */
     double line_iv;                    /* the timeline's period (s), doubled on long runs */
     double next_line;                  /* when the next timeline tick is due */
     unsigned lines;                    /* timeline ticks so far */
@@ -339,11 +360,21 @@ static double watch_tick(struct watch *w, struct run_measure *m)
         kill(-w->pid, SIGKILL);
         kill(w->pid, SIGKILL);
     }
+    /* nobody will read the report: the signal passed on gets a grace period, then SIGKILL */
+    if (orphaned && !w->orphan_kill)
+        w->orphan_kill = t + SUPERVISE_ORPHAN_GRACE_S;
+    if (w->orphan_kill && t >= w->orphan_kill && !m->orphan_killed) {
+        m->orphan_killed = orphan_killed = true;
+        kill(-w->pid, SIGKILL);
+        kill(w->pid, SIGKILL);
+    }
     double next = w->next_line;
     if (w->hook && w->next_hook < next)
         next = w->next_hook;
     if (w->deadline && !m->timed_out && w->deadline < next)
         next = w->deadline;
+    if (w->orphan_kill && !m->orphan_killed && w->orphan_kill < next)
+        next = w->orphan_kill;
     double wait = next - now_s();
     return wait > 0 ? wait : 0;
 }
@@ -460,8 +491,9 @@ static int supervise(supervise_child_fn fn, void *arg, const struct supervise_ex
         tcsetpgrp(tty, getpgrp());
         signal(SIGTTOU, h);
     }
-    /* Whatever the script left running in its group dies with a timeout. */
-    if (m->timed_out)
+    /* Whatever the script left running in its group dies with a timeout, and
+     * when nobody is left to read the report. */
+    if (m->timed_out || orphaned)
         kill(-pid, SIGKILL);
     m->wall_s = t1 - w.t0;
     contention_end(w.probe, &m->contention);

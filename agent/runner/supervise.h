@@ -30,6 +30,8 @@ struct run_measure {
     int exit_code; /* valid when signal == 0 */
     int signal;    /* the signal that ended the child, 0 if it exited */
     bool timed_out;
+    bool orphan_killed;           /* SIGKILLed SUPERVISE_ORPHAN_GRACE_S after the signal that
+                                     found us orphaned (supervise_orphaned) */
     int pid;                      /* the child's process id (gone by the time m is filled) */
     unsigned children_seen;       /* distinct child processes seen while sampling (timeline runs) */
     uint64_t tsc_start, tsc_end;  /* TSC around the child's life, for calibration */
@@ -91,5 +93,22 @@ void supervise_forward_signals(void);
 /* The first SIGINT/SIGTERM/SIGHUP/SIGQUIT received since the handlers were
  * installed (forwarded to the child if one ran), or 0. */
 int supervise_stop_signal(void);
+
+/* How long a child may take to end after the signal passed on to it once we
+ * are an orphan (s): then its process group gets SIGKILL. Nobody waits for
+ * the report any more, so the grace is only for the script's own clean-up
+ * (a SIGTERM handler that flushes files, removes its temporary ones, stops its
+ * children: well under a second normally), with room for a loaded machine
+ * (load 10 on 2 cores), and short enough that a script ignoring the signal
+ * does not run on unseen for long. */
+#define SUPERVISE_ORPHAN_GRACE_S 5.0
+
+/* Whether one of those signals found our parent gone (it is not the one we
+ * had when the handlers were installed): pyscope died, even of SIGKILL, and
+ * its parent-death signal came (cli/run.c), so nobody will read the report.
+ * The child still running then gets SIGKILL SUPERVISE_ORPHAN_GRACE_S after
+ * it (*killed, NULL allowed: a child had to be), whatever it left in its
+ * process group at once once it has ended, and no child starts after it. */
+bool supervise_orphaned(bool *killed);
 
 #endif

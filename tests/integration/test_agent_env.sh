@@ -5,7 +5,8 @@
 # profile stores) sees none of them,
 # sees PATH and the locale, and sees a variable the operator named with --job-env. And a
 # spool folder open to others is refused (agent/spool.h); a killed agent's job folders are swept
-# at its next start; a job that floods stdout is stopped by the output limit.
+# at its next start, and its job's processes end with it; a job that floods stdout is stopped
+# by the output limit.
 # labels: asan
 source "$PYSCOPE_SRC/tests/integration/lib.sh"
 source "$PYSCOPE_SRC/tests/integration/farm_lib.sh"
@@ -55,17 +56,27 @@ expect_eq "a bad --job-env is a usage error" 2 "$RC"
 expect_match "a bad --job-env is explained" "not a list of variable names" "$OUT"
 
 # An agent killed with -9 mid-job leaves its job folder (the job's output) behind in its
-# spool's jobs/; the next start sweeps it.
-printf 'import time\ntime.sleep(60)\n' >"$ws/bench/slow.py"
-printf '[suite]\nname = slow\ntimeout = 120\n[script bench/slow.py]\n' >"$T/slow.ini"
+# spool's jobs/; the next start sweeps it. The job's processes (pyscope-run, the script, a
+# child the script started) end with the agent: the runner's parent-death signal, and the
+# job's pid namespace (agent/runner/README.md "Signals"). The wait is a bound only.
+marker="pyscope-env-slow-$$"
+printf 'import subprocess, sys, time\nsubprocess.Popen([sys.executable, "-c", "import time; time.sleep(300)", sys.argv[1]])\ntime.sleep(60)\n' \
+    >"$ws/bench/slow.py"
+printf '[suite]\nname = slow\ntimeout = 120\n[script bench/slow.py]\nargs = %s\n' "$marker" >"$T/slow.ini"
 farm_agent_start sweeper "$ws"
 farm_wait 20 '[ "$(pg_sql "SELECT count(*) FROM agents WHERE name = '"'sweeper'"'")" = 1 ]' ||
     fail "sweeper registered" "$(farm_logs)"
 farm_cli submit "$T/slow.ini" --hosts sweeper >/dev/null
 farm_wait 30 'ls -d "$T"/spool-sweeper/jobs/job-* >/dev/null 2>&1' &&
     ok "a running job has its folder in the spool" || fail "job folder" "$(ls -R "$T/spool-sweeper")"
+farm_wait 60 'pgrep -f "sleep.300. $marker" >/dev/null' ||
+    fail "the job's script started its child" "$(tail -5 "$T/agent-sweeper.log")"
 kill -KILL "${AGENT_PID[sweeper]}"
 wait "${AGENT_PID[sweeper]}" 2>/dev/null || true
+farm_wait 30 '! pgrep -f -- "$marker" >/dev/null' &&
+    ok "kill -9 of the agent: no process of its job is left" ||
+    fail "kill -9 of the agent: no process of its job is left" "$(pgrep -a -f -- "$marker")"
+for p in $(pgrep -f -- "$marker"); do kill -KILL "$p" 2>/dev/null || true; done
 left=$(ls -d "$T"/spool-sweeper/jobs/job-* | head -1)
 expect_match "kill -9 leaves the job folder behind" "job-" "$left"
 farm_agent_start sweeper "$ws"

@@ -2,7 +2,8 @@
 # test_cli_signals.sh - signals sent to `pyscope run` reach the script as they would
 # reach python3, and nothing is left behind: SIGTERM, SIGHUP and SIGINT to pyscope,
 # `timeout 2 pyscope run`, SIGTERM to pyscope-run, kill -9 of pyscope-run and of
-# pyscope. After each: no pyscope-run, no script, no child of the script still
+# pyscope (also with a script deaf to SIGTERM), SIGTERM while --instructions counts
+# under valgrind. After each: no pyscope-run, no script, no child of the script still
 # running, no file in $TMPDIR; when a report can be made it is partial and says so
 # (status "interrupted": which signal, after how many runs), and pyscope dies of
 # the signal it was sent (exit 128+N), as python3 would.
@@ -46,11 +47,12 @@ wait_for() {
     for _ in $(seq 300); do [ -s "$1" ] && return 0; sleep 0.1; done
     return 1
 }
-# nothing_left NAME PID...: none of the processes runs on (within 3 s), $TMPDIR is empty
+# nothing_left NAME PID...: none of the processes runs on (within 3 s, or LEFT_WAIT
+# tenths of a second), $TMPDIR is empty
 nothing_left() {
     local name=$1 left=""
     shift
-    for _ in $(seq 30); do
+    for _ in $(seq "${LEFT_WAIT:-30}"); do
         left=""
         for p in "$@"; do if alive "$p"; then left="$left $p"; fi; done
         [ -z "$left" ] && break
@@ -198,5 +200,77 @@ kill -KILL "$PID"
 finish_wait
 expect_eq "kill -9 pyscope: killed" 137 "$RC"
 nothing_left "kill -9 pyscope" "$RUNNER" "$SCRIPT" "$CHILD"
+
+# --- kill -9 of pyscope while the script ignores SIGTERM and SIGHUP (a server loop):
+# pyscope-run, orphaned, passes its parent-death SIGTERM on, and kills the script's
+# group when it has not ended SUPERVISE_ORPHAN_GRACE_S (5 s) later; the wait below is
+# only a bound (60 s), the grace is not timed --------------------------------------------
+cat > deaf.py <<'PY'
+import os, signal, subprocess, sys, time
+signal.signal(signal.SIGTERM, signal.SIG_IGN)
+signal.signal(signal.SIGHUP, signal.SIG_IGN)
+child = subprocess.Popen(["sleep", "300"])  # ignores SIGTERM too (inherited)
+tag = sys.argv[1]
+with open(tag + ".tmp", "w") as f:
+    f.write("%d %d\n" % (os.getpid(), child.pid))
+os.replace(tag + ".tmp", tag)
+while True:
+    time.sleep(1)
+PY
+start D9 "$PYSCOPE" run --no-save deaf.py D9 || true
+kill -KILL "$PID"
+finish_wait
+expect_eq "kill -9 pyscope, script deaf to SIGTERM: killed" 137 "$RC"
+LEFT_WAIT=600 nothing_left "kill -9 pyscope, script deaf to SIGTERM" "$RUNNER" "$SCRIPT" "$CHILD"
+expect_match "kill -9 pyscope, script deaf to SIGTERM: pyscope-run says what it did" \
+    'pyscope-run: error: stopping: SIGTERM came after pyscope \(our parent\) was gone, .* did not end within 5 s of it and was killed with SIGKILL' \
+    "$(cat "$T/D9.err")"
+
+# --- SIGTERM while --instructions counts under valgrind (the timed run is over): the
+# report says the count was interrupted, keeps the measured run and blames nobody ---------
+if command -v valgrind >/dev/null; then
+    # the script waits only under valgrind (its preload library is in LD_PRELOAD)
+    cat > counted.py <<'PY'
+import os, sys, time
+if "vgpreload" in os.environ.get("LD_PRELOAD", ""):
+    with open(sys.argv[1] + ".tmp", "w") as f:
+        f.write("%d\n" % os.getpid())
+    os.replace(sys.argv[1] + ".tmp", sys.argv[1])
+    time.sleep(300)
+PY
+    rm -f VG
+    before=$(latest_json)
+    setsid "$PYSCOPE" run --instructions counted.py VG >"$T/VG.out" 2>"$T/VG.err" &
+    PID=$!
+    # valgrind starts CPython slowly (seconds; minutes at a high load): a bound only
+    for _ in $(seq 3000); do [ -s VG ] && break; sleep 0.1; done
+    if [ -s VG ]; then
+        read -r VGPID <VG
+        RUNNER=$(cat "/proc/$PID/task/$PID/children" 2>/dev/null | awk '{print $1}')
+        kill -TERM "$PID"
+        finish_wait
+        expect_eq "TERM while counting: pyscope dies of it (exit 143)" 143 "$RC"
+        expect_match "TERM while counting: said, the measured run kept" \
+            '^Interrupted by SIGTERM while counting instructions under valgrind: 1 of 1 measured run complete, 0 of 1 instruction count; partial report$' \
+            "$(cat "$T/VG.out")"
+        expect_nomatch "TERM while counting: the script is not blamed" 'failed|killed by' \
+            "$(cat "$T/VG.out" "$T/VG.err")"
+        expect_nomatch "TERM while counting: no valgrind log" "valgrind's log" "$(cat "$T/VG.err")"
+        saved=$(latest_json)
+        if [ -n "$saved" ] && [ "$saved" != "$before" ]; then
+            expect_eq "TERM while counting: JSON" "interrupted instructions 0 1 0 null" \
+                "$(jget status.outcome <"$saved") $(jget status.interrupted.during <"$saved") $(jget status.interrupted.instructions_counted <"$saved") $(jget status.interrupted.runs_measured <"$saved") $(jget status.exit_code <"$saved") $(jget status.signal <"$saved")"
+        else
+            fail "TERM while counting: partial report saved" "no new report in reports/json"
+        fi
+        nothing_left "TERM while counting" "$RUNNER" "$VGPID"
+    else
+        fail "TERM while counting: the script ran under valgrind" "$(cat "$T/VG.err")"
+        kill -KILL "$PID" 2>/dev/null || true
+        finish_wait
+    fi
+else
+    echo "# valgrind is not installed: the --instructions case is not tried"
+fi
 
 finish

@@ -254,6 +254,17 @@ static void test_outcome_texts(void **state)
                            "run, the script did not start; partial report");
     free(s);
     json_decref(r);
+    /* while counting instructions: the measured runs are whole, the script not blamed */
+    r = json_pack("{s:{s:s, s:i, s:n, s:{s:i, s:s, s:i, s:i, s:s, s:i}}}", "status", "outcome",
+                  "interrupted", "exit_code", 0, "signal", "interrupted", "signal", 15, "name",
+                  "SIGTERM", "runs_measured", 3, "runs_planned", 3, "during", "instructions",
+                  "instructions_counted", 1);
+    s = report_text_outcome(r);
+    assert_string_equal(s, "Interrupted by SIGTERM while counting instructions under valgrind: 3 "
+                           "of 3 measured runs complete, 1 of 3 instruction counts; partial "
+                           "report");
+    free(s);
+    json_decref(r);
 }
 
 /* Threads: a share over 100% says it sums threads; library wrappers (threading's

@@ -119,6 +119,10 @@ def main():
         typed(intr, "status.interrupted", "name", str)
         typed(intr, "status.interrupted", "runs_measured", int)
         typed(intr, "status.interrupted", "runs_planned", int)
+        if "during" in intr:
+            if intr["during"] != "instructions":
+                bad("status.interrupted.during", "is %r" % intr["during"])
+            typed(intr, "status.interrupted", "instructions_counted", int)
     typed(st, "status", "exit_code", int, nullable=True)
     typed(st, "status", "signal", int, nullable=True)
     typed(st, "status", "message", str)
