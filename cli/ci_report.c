@@ -306,6 +306,12 @@ static void ci_xml_why(FILE *out, const json_t *reg)
         ci_report_xml_escape(out, json_get_string(f, "key", NULL));
         if (json_get_finite(f, "share_pct", &share))
             fprintf(out, " (%.0f%% of the change)", share);
+        const json_t *lib = json_array_get(json_object_get(f, "library"), 0);
+        if (lib && json_get_finite(lib, "share_pct", &share)) {
+            fputs(", mostly in library code it calls: ", out);
+            ci_report_xml_escape(out, json_get_string(lib, "key", NULL));
+            fprintf(out, " (%.0f%%)", share);
+        }
     }
     if (json_is_true(json_object_get(why, "script_changed")))
         fputs("&#10;Note: the script changed since the baseline (sha256 differs)", out);
@@ -649,6 +655,12 @@ int ci_report_markdown(FILE *out, const json_t *const *docs, size_t n)
             ci_report_md_escape(out, json_get_string(f, "key", NULL));
             if (json_get_finite(f, "share_pct", &share))
                 fprintf(out, " (%.0f%% of the change)", share);
+            const json_t *lib = json_array_get(json_object_get(f, "library"), 0);
+            if (lib && json_get_finite(lib, "share_pct", &share)) {
+                fputs(", mostly in library code it calls: ", out);
+                ci_report_md_escape(out, json_get_string(lib, "key", NULL));
+                fprintf(out, " (%.0f%%)", share);
+            }
             fputc('\n', out);
         }
     }

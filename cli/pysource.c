@@ -715,6 +715,8 @@ static enum pysource_hash classify_annotation(const char *s, size_t n)
         }
         return r;
     }
+    if (!sub && word_is(name, nl, (const char *const[]){"tuple", "Tuple", NULL}))
+        return PYSOURCE_HASH_UNKNOWN; /* a bare tuple: its items are not told */
     if (word_is(name, nl, unhashable_types))
         return PYSOURCE_HASH_NO;
     if (word_is(name, nl, hashable_types))
@@ -740,14 +742,62 @@ static struct hparam *find_param(struct hparam *p, size_t np, const char *s, siz
     return NULL;
 }
 
+static enum pysource_hash classify_expr(const char *s, size_t n, struct hparam *p, size_t np);
+
+/* *s[0..n) trimmed of blanks: *s moved past the leading ones; the length left. */
+static size_t trim_expr(const char **s, size_t n)
+{
+    size_t b, e;
+    trim(*s, n, &b, &e);
+    *s += b;
+    return e - b;
+}
+
+/* Whether s[0..n) holds the word "for" outside strings: a comprehension's. */
+static bool has_for(const char *s, size_t n)
+{
+    for (size_t i = 1; i + 4 < n; i++)
+        if (strncmp(s + i, "for", 3) == 0 && !is_ident((unsigned char)s[i - 1]) &&
+            !is_ident((unsigned char)s[i + 3]))
+            return true;
+    return false;
+}
+
+/* What tuple(arg) gives, arg being the n bytes at s. A tuple is hashable only when its items
+ * are: tuple() and tuple(range(...)) are; tuple([a, b]) and tuple((a, b)) when a and b are;
+ * tuple(xs) when xs is annotated with a hashable tuple type; tuple(rows) is not told. */
+static enum pysource_hash tuple_call_items(const char *s, size_t n, struct hparam *p, size_t np)
+{
+    if ((n = trim_expr(&s, n)) == 0)
+        return PYSOURCE_HASH_YES;
+    if ((s[0] == '[' || s[0] == '(') && closing(s, n, 0) == n - 1 && !has_for(s, n)) {
+        size_t off[HASH_MAX_PARAMS], len[HASH_MAX_PARAMS];
+        size_t k = split_commas(s + 1, n - 2, off, len, HASH_MAX_PARAMS);
+        if (s[0] == '(' && k == 1 && !memchr(s + 1, ',', n - 2))
+            return tuple_call_items(s + 1, n - 2, p, np); /* tuple((xs)) is tuple(xs) */
+        enum pysource_hash r = PYSOURCE_HASH_YES;
+        for (size_t i = 0; i < k; i++)
+            r = combine(r, classify_expr(s + 1 + off[i], len[i], p, np));
+        return r;
+    }
+    size_t id = 0;
+    while (id < n && is_ident((unsigned char)s[id]))
+        id++;
+    if (id > 0 && id < n && s[id] == '(' && closing(s, n, id) == n - 1 &&
+        word_is(s, id, (const char *const[]){"range", NULL}))
+        return PYSOURCE_HASH_YES;
+    if (id == n) { /* a parameter annotated tuple[int, ...] or str: hashable items */
+        struct hparam *q = find_param(p, np, s, n);
+        if (q && q->annotated && q->cls == PYSOURCE_HASH_YES)
+            return PYSOURCE_HASH_YES;
+    }
+    return PYSOURCE_HASH_UNKNOWN; /* its items are not told */
+}
+
 /* What a call argument's expression gives, as far as its text tells. */
 static enum pysource_hash classify_expr(const char *s, size_t n, struct hparam *p, size_t np)
 {
-    size_t b, e;
-    trim(s, n, &b, &e);
-    s += b;
-    n = e - b;
-    if (n == 0)
+    if ((n = trim_expr(&s, n)) == 0)
         return PYSOURCE_HASH_UNKNOWN;
     if (s[0] == '[' || s[0] == '{')
         return PYSOURCE_HASH_NO; /* list, dict or set display or comprehension */
@@ -765,8 +815,8 @@ static enum pysource_hash classify_expr(const char *s, size_t n, struct hparam *
         else if ((c == ')' || c == ']' || c == '}') && depth > 0)
             depth--;
     }
-    /* a top-level binary operator */
-    depth = 0;
+    /* a top-level binary operator (not one inside a leading bracket: (n - 1, 1)) */
+    depth = s[0] == '(' || s[0] == '[' || s[0] == '{';
     for (size_t i = 1; i < n; i++) {
         char c = s[i];
         if (c == '(' || c == '[' || c == '{') {
@@ -819,11 +869,13 @@ static enum pysource_hash classify_expr(const char *s, size_t n, struct hparam *
                     (const char *const[]){"list", "dict", "set", "sorted", "bytearray", "deque",
                                           "defaultdict", "OrderedDict", "Counter", NULL}))
             return PYSOURCE_HASH_NO;
+        if (word_is(s, id, (const char *const[]){"tuple", NULL}))
+            return tuple_call_items(s + id + 1, n - id - 2, p, np);
         if (word_is(s, id,
-                    (const char *const[]){"tuple", "frozenset", "len", "int", "float", "str",
-                                          "bytes", "abs", "ord", "chr", "hash", "round", "bool",
-                                          "id", "repr", NULL}))
-            return PYSOURCE_HASH_YES;
+                    (const char *const[]){"frozenset", "len", "int", "float", "str", "bytes", "abs",
+                                          "ord", "chr", "hash", "round", "bool", "id", "repr",
+                                          NULL}))
+            return PYSOURCE_HASH_YES; /* frozenset(xs) raises unless its items are hashable */
     }
     return PYSOURCE_HASH_UNKNOWN; /* a name's attribute, a subscript, another call */
 }

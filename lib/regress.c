@@ -21,6 +21,7 @@
 #include "history.h"
 #include "jsonutil.h"
 #include "log.h"
+#include "pathnorm.h"
 #include "stats.h"
 #include "xmalloc.h"
 
@@ -32,6 +33,7 @@
 #define REGRESS_WHY_MIN_PCT  1.0
 #define REGRESS_WHY_MAX_LIST 20
 #define REGRESS_WHY_TOP      5
+#define REGRESS_WHY_LIB_TOP  3 /* library functions listed under their user caller */
 /* regress_check_local: change points over at most this many reports. */
 #define REGRESS_HISTORY_MAX        200
 #define REGRESS_NO_HISTORY_MESSAGE "first run of this script on this host"
@@ -1662,6 +1664,145 @@ static bool function_medians(const json_t *const *cands, size_t nc, const json_t
     return why_median(cands, nc, key, basis, w, mc) && why_median(base, nb, key, basis, w, mb);
 }
 
+/* Whether key is not the user's code (a built-in, the standard library, an installed
+ * package: pathnorm_is_library), as the first of docs[0..n) that profiles it says. */
+static bool key_is_library(const json_t *const *docs, size_t n, const char *key)
+{
+    for (size_t i = 0; i < n; i++) {
+        const json_t *f = find_function(docs[i], key);
+        if (!f)
+            continue;
+        const char *file = json_string_value(json_object_get(f, "file"));
+        const char *name = json_string_value(json_object_get(f, "name"));
+        if (json_is_true(json_object_get(f, "builtin")) ||
+            (name && (strncmp(name, "<built-in", 9) == 0 || strncmp(name, "<method", 7) == 0)))
+            return true;
+        const char *prefix =
+            json_string_value(json_object_get(json_object_get(docs[i], "python"), "prefix"));
+        return file && pathnorm_is_library(file, prefix);
+    }
+    return key[0] == '~';
+}
+
+/*
+ * Where the self time of each library function of lib (key -> true) is spent in the user's
+ * code, from the stacks of docs[0..n): the innermost user frame of each stack whose leaf it
+ * is (the suggestion rules' "library code it calls", cli/suggest.c). A new object
+ * library key -> {user key -> stack weight}; a library function on no stack is absent.
+ */
+static json_t *library_callers(const json_t *const *docs, size_t n, const json_t *lib)
+{
+    json_t *out = json_object();
+    for (size_t d = 0; d < n; d++) {
+        size_t i;
+        const json_t *st;
+        json_array_foreach(json_object_get(history_profile(docs[d]), "stacks"), i, st)
+        {
+            const json_t *frames = json_object_get(st, "frames");
+            double w;
+            size_t nf = json_array_size(frames);
+            const char *leaf = nf ? json_string_value(json_array_get(frames, nf - 1)) : NULL;
+            if (!leaf || !json_is_true(json_object_get(lib, leaf)) ||
+                !json_value_nonneg(json_object_get(st, "samples"), &w) || !(w > 0))
+                continue;
+            const char *user = NULL;
+            for (size_t k = nf; k-- > 0 && !user;) {
+                const char *key = json_string_value(json_array_get(frames, k));
+                if (key && !json_is_true(json_object_get(lib, key)) && key[0] != '~')
+                    user = key;
+            }
+            if (!user)
+                continue;
+            json_t *callers = json_object_get(out, leaf);
+            if (!callers) {
+                callers = json_object();
+                json_object_set_new(out, leaf, callers);
+            }
+            json_object_set_new(callers, user,
+                                json_real(json_number_value(json_object_get(callers, user)) + w));
+        }
+    }
+    return out;
+}
+
+/* One function of a "why" with what it holds of the library code it calls. */
+struct why_fold {
+    double delta; /* its own change plus its part of its library callees' */
+    json_t *lib;  /* [[library key, part of its change], ...] (new), or NULL */
+};
+
+/*
+ * The changes d[0..nk) of the functions keys (d[i] NaN: not known) folded: each library
+ * function's change shared out over the user functions it runs under (library_callers(),
+ * in proportion to the stack weights), into out[0..nk); a library function on no stack
+ * keeps its own. fold[i].lib lists the library parts of user function i.
+ */
+static void fold_library(const json_t *keys, const double *d, size_t nk, const json_t *const *docs,
+                         size_t ndocs, struct why_fold *out)
+{
+    json_t *lib = json_object(), *index = json_object();
+    for (size_t i = 0; i < nk; i++) {
+        const char *key = json_string_value(json_array_get(keys, i));
+        out[i] = (struct why_fold){isnan(d[i]) ? 0 : d[i], NULL};
+        json_object_set_new(index, key, json_integer((json_int_t)i));
+        if (key_is_library(docs, ndocs, key))
+            json_object_set_new(lib, key, json_true());
+    }
+    json_t *callers = library_callers(docs, ndocs, lib);
+    for (size_t i = 0; i < nk; i++) {
+        const char *key = json_string_value(json_array_get(keys, i));
+        const json_t *c = json_object_get(callers, key);
+        if (isnan(d[i]) || d[i] == 0 || !c)
+            continue;
+        double total = 0;
+        const char *u;
+        const json_t *w;
+        json_object_foreach((json_t *)c, u, w)
+        {
+            total += json_number_value(w);
+        }
+        json_object_foreach((json_t *)c, u, w)
+        {
+            const json_t *ui = json_object_get(index, u);
+            if (!ui)
+                continue;
+            size_t j = (size_t)json_integer_value(ui);
+            double part = d[i] * json_number_value(w) / total;
+            out[j].delta += part;
+            if (!out[j].lib)
+                out[j].lib = json_array();
+            json_array_append_new(out[j].lib, json_pack("[s, f]", key, part));
+            out[i].delta -= part;
+        }
+    }
+    json_decref(callers);
+    json_decref(index);
+    json_decref(lib);
+}
+
+/* The library parts of a folded "why" item (lib: fold_library()'s) that moved the way
+ * change did, by at least REGRESS_WHY_MIN_PCT of it: the largest REGRESS_WHY_LIB_TOP, as
+ * a new array of {"key", "delta", "share_pct"}. */
+static json_t *library_parts(const json_t *lib, double change)
+{
+    size_t n = json_array_size(lib), k = 0;
+    struct why_item *items = xcalloc(n ? n : 1, sizeof(*items));
+    for (size_t i = 0; i < n; i++) {
+        const json_t *p = json_array_get(lib, i);
+        double d = json_number_value(json_array_get(p, 1));
+        if (d * change > 0 && 100 * d / change >= REGRESS_WHY_MIN_PCT)
+            items[k++] = (struct why_item){json_string_value(json_array_get(p, 0)), d};
+    }
+    qsort(items, k, sizeof(*items), cmp_why_item);
+    json_t *out = json_array();
+    for (size_t i = 0; i < k && i < REGRESS_WHY_LIB_TOP; i++)
+        json_array_append_new(out, json_pack("{s:s, s:f, s:f}", "key", items[i].key, "delta",
+                                             items[i].delta, "share_pct",
+                                             100 * items[i].delta / change));
+    free(items);
+    return out;
+}
+
 /* Whether metric object m (borrowed; NULL: no) is a regression or an improvement. */
 static bool verdict_decided(const json_t *m)
 {
@@ -1670,11 +1811,68 @@ static bool verdict_decided(const json_t *m)
 }
 
 /*
+ * The "functions" of a why (new array): of the functions keys[0..nk) whose changes on the
+ * basis are deltas[0..nk) (NaN: not known), those that moved the way change did by at least
+ * REGRESS_WHY_MIN_PCT of it, a library function's change folded into its user caller's
+ * (fold_library(), over the stacks of cands[0..nc) and base[0..nb)), the largest
+ * REGRESS_WHY_TOP; seconds: the basis is a time (delta_s).
+ */
+static json_t *why_functions(const json_t *keys, const double *deltas, size_t nk,
+                             const json_t *const *cands, size_t nc, const json_t *const *base,
+                             size_t nb, double change, bool seconds)
+{
+    json_t *functions = json_array();
+    if (change == 0 || isnan(change))
+        return functions;
+    struct why_item *items = xcalloc(nk ? nk : 1, sizeof(*items));
+    size_t k = 0;
+    /* a library function's change is its user caller's: folded into the innermost user
+     * function it runs under (issue 13: the json encoder's internals, not the user's dump()
+     * that called json.dumps with twice the data, explained a regression) */
+    struct why_fold *fold = xcalloc(nk ? nk : 1, sizeof(*fold));
+    size_t ndocs = nc + nb;
+    const json_t **docs = xcalloc(ndocs ? ndocs : 1, sizeof(*docs));
+    for (size_t i = 0; i < ndocs; i++)
+        docs[i] = i < nc ? cands[i] : base[i - nc];
+    fold_library(keys, deltas, nk, docs, ndocs, fold);
+    free(docs);
+    for (size_t i = 0; i < nk; i++) {
+        double d = fold[i].delta;
+        /* only what moved the way the verdict says, by at least 1% of the change */
+        if (!isnan(deltas[i]) && d * change > 0 && 100 * d / change >= REGRESS_WHY_MIN_PCT)
+            items[k++] = (struct why_item){json_string_value(json_array_get(keys, i)), d};
+    }
+    qsort(items, k, sizeof(*items), cmp_why_item);
+    for (size_t i = 0; i < k && i < REGRESS_WHY_TOP; i++) {
+        json_t *o = json_pack("{s:s, s:f, s:f}", "key", items[i].key, "delta", items[i].delta,
+                              "share_pct", 100 * items[i].delta / change);
+        if (seconds)
+            json_object_set_new(o, "delta_s", json_real(items[i].delta));
+        size_t j = 0;
+        while (strcmp(json_string_value(json_array_get(keys, j)), items[i].key) != 0)
+            j++;
+        json_t *parts = library_parts(fold[j].lib, change);
+        if (json_array_size(parts))
+            json_object_set_new(o, "library", parts);
+        else
+            json_decref(parts);
+        json_array_append_new(functions, o);
+    }
+    for (size_t i = 0; i < nk; i++)
+        json_decref(fold[i].lib);
+    free(fold);
+    free(items);
+    return functions;
+}
+
+/*
  * The "why" of the decided metric m (borrowed; NULL: none): the functions whose
  * change on m's basis (wall: self time; CPU: CPU self time; instructions: their
  * share of the count by CPU self time) explains the change m printed
  * (candidate_median - baseline_median), with the same sign, ranked by how much
- * of it they explain; none unless m's verdict is a regression or an improvement.
+ * of it they explain, a library function's change counted for the innermost user
+ * function it runs under (why_functions()); none unless m's verdict is a regression
+ * or an improvement.
  * base[0..nb): m's baseline documents; cands[0..nc): the candidate's runs (its
  * value: their median), cand among them. Also what appeared and vanished in
  * cand, and identity changes (against wall_base[0..nw), the wall-time baseline).
@@ -1683,7 +1881,7 @@ static json_t *build_why(const json_t *cand, const json_t *const *cands, size_t 
                          const json_t *const *base, size_t nb, const json_t *const *wall_base,
                          size_t nw, const json_t *m)
 {
-    json_t *functions = json_array(), *appeared = json_array(), *vanished = json_array();
+    json_t *appeared = json_array(), *vanished = json_array();
     const char *metric = m ? json_string_value(json_object_get(m, "metric")) : NULL;
     const char *verdict = m ? json_string_value(json_object_get(m, "verdict")) : NULL;
     enum why_basis basis = WHY_WALL;
@@ -1703,35 +1901,27 @@ static json_t *build_why(const json_t *cand, const json_t *const *cands, size_t 
     /* every key seen on either side, once */
     json_t *keys = function_keys(base, nb, &cand, 1);
     size_t nk = json_array_size(keys);
-    struct why_item *items = xcalloc(nk ? nk : 1, sizeof(*items));
-    size_t k = 0;
     bool basis_known = false;
     struct why_levels levels = {0};
     if (basis == WHY_WALL_NET && decided) {
         why_levels_add(&levels, cands, nc);
         why_levels_add(&levels, base, nb);
     }
-    for (size_t i = 0; decided && change != 0 && has_profile(cand) && nb && i < nk; i++) {
+    double *deltas = xcalloc(nk ? nk : 1, sizeof(*deltas));
+    for (size_t i = 0; i < nk; i++) {
         const char *key = json_string_value(json_array_get(keys, i));
         double mb, mc;
-        if (!function_medians(cands, nc, base, nb, key, basis, &levels, &mb, &mc))
+        deltas[i] = NAN;
+        if (!decided || change == 0 || !has_profile(cand) || !nb ||
+            !function_medians(cands, nc, base, nb, key, basis, &levels, &mb, &mc))
             continue;
         basis_known = true;
-        double d = mc - mb;
-        /* only what moved the way the verdict says, by at least 1% of the change */
-        if (d * change > 0 && 100 * d / change >= REGRESS_WHY_MIN_PCT)
-            items[k++] = (struct why_item){key, d};
+        deltas[i] = mc - mb;
     }
     why_levels_free(&levels);
-    qsort(items, k, sizeof(*items), cmp_why_item);
-    for (size_t i = 0; i < k && i < REGRESS_WHY_TOP; i++) {
-        json_t *o = json_pack("{s:s, s:f, s:f}", "key", items[i].key, "delta", items[i].delta,
-                              "share_pct", 100 * items[i].delta / change);
-        if (basis != WHY_INSTRUCTIONS)
-            json_object_set_new(o, "delta_s", json_real(items[i].delta));
-        json_array_append_new(functions, o);
-    }
-    free(items);
+    json_t *functions =
+        why_functions(keys, deltas, nk, cands, nc, base, nb, change, basis != WHY_INSTRUCTIONS);
+    free(deltas);
 
     if (has_profile(cand) && nw) {
         size_t i;
@@ -2485,6 +2675,19 @@ static void print_why(FILE *out, const json_t *why)
             if (json_is_number(share))
                 fprintf(out, " (%.0f%% of the change)", json_number_value(share));
             fputc('\n', out);
+            size_t j;
+            const json_t *l;
+            json_array_foreach(json_object_get(f, "library"), j, l)
+            {
+                double ld = json_number_value(json_object_get(l, "delta"));
+                if (instr)
+                    fprintf(out, "      %+.4fM  ", ld / 1e6);
+                else
+                    fprintf(out, "      %+.4fs  ", ld);
+                fputs("in library code it calls: ", out);
+                print_clean(out, json_string_value(json_object_get(l, "key")));
+                fprintf(out, " (%.0f%%)\n", json_number_value(json_object_get(l, "share_pct")));
+            }
         }
     }
     print_list(out, "New functions", json_object_get(why, "appeared"));

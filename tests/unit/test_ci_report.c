@@ -237,6 +237,14 @@ static void test_instructions_exact(void **state)
         "functions", "key", "bench.py:f", "delta", 17574100.0, "share_pct", 100.0);
     assert_non_null(doc);
     json_object_set_new(json_object_get(doc, "regression"), "status", json_string("compared"));
+    /* the library code f calls, where most of its change went (regress.h: why_functions) */
+    json_object_set_new(
+        json_array_get(json_object_get(json_object_get(json_object_get(doc, "regression"), "why"),
+                                       "functions"),
+                       0),
+        "library",
+        json_pack("[{s:s, s:f, s:f}]", "key", "json/encoder.py:_iterencode_list:278", "delta",
+                  13180575.0, "share_pct", 75.0));
     const json_t *v[1] = {doc};
     struct docs d = {.arr = NULL, .v = v, .n = 1};
     char *md = render(ci_report_markdown, &d);
@@ -244,9 +252,13 @@ static void test_instructions_exact(void **state)
     assert_null(strstr(md, "0.194"));
     assert_non_null(strstr(md, "**Why** (instructions by CPU self-time share, candidate vs "
                                "baseline median):"));
-    assert_non_null(strstr(md, "bench.py: +17.5741M bench.py:f (100% of the change)"));
+    assert_non_null(strstr(md, "bench.py: +17.5741M bench.py:f (100% of the change), mostly in "
+                               "library code it calls: json/encoder.py:\\_iterencode\\_list:278 "
+                               "(75%)\n"));
     free(md);
     char *xml = render(ci_report_junit, &d);
+    assert_non_null(strstr(xml, "bench.py:f (100% of the change), mostly in library code it "
+                                "calls: json/encoder.py:_iterencode_list:278 (75%)"));
     assert_null(strstr(xml, "0.194"));
     assert_non_null(strstr(xml, "Why (instructions by CPU self-time share"));
     free(xml);

@@ -314,6 +314,36 @@ static void test_args_hashable(void **state)
                      PYSOURCE_HASH_UNKNOWN);
     assert_int_equal(hashable("def k(lst, n):\n    return k(lst * 2, n)\n", "k", why),
                      PYSOURCE_HASH_UNKNOWN); /* list * 2 is a list, "ab" * 2 a string */
+    /* a tuple is hashable only when its items are: tuple(rows) of lists is not told
+     * (functools.lru_cache raised TypeError: unhashable type: 'list') */
+    assert_int_equal(hashable("def count(rows, n):\n    if n < 2:\n        return 1\n"
+                              "    return count(tuple(rows), n - 1) + count(tuple(rows), n - 2)\n",
+                              "count", why),
+                     PYSOURCE_HASH_UNKNOWN);
+    assert_string_equal(why, "the source does not tell whether every argument is hashable");
+    static const struct {
+        const char *src;
+        enum pysource_hash want;
+    } tuples[] = {
+        {"def f(t, n):\n    return f((n, t), n - 1)\n", PYSOURCE_HASH_UNKNOWN},
+        {"def f(t, n):\n    return f(tuple([n, [1]]), n - 1)\n", PYSOURCE_HASH_NO},
+        {"def f(t, n):\n    return f((n, [1]), n - 1)\n", PYSOURCE_HASH_NO},
+        {"def f(t, n):\n    return f(tuple(x for x in t), n - 1)\n", PYSOURCE_HASH_UNKNOWN},
+        {"def f(t, n):\n    return f(tuple([r for r in t]), n - 1)\n", PYSOURCE_HASH_UNKNOWN},
+        /* a bare tuple annotation: its items are not told */
+        {"def f(t: tuple, n: int):\n    return f(t, n - 1)\n", PYSOURCE_HASH_UNKNOWN},
+        /* ... and hashable when every item is */
+        {"def f(t, n):\n    return f(tuple(range(n)), n - 1) + f(tuple(), n - 2) + "
+         "f(tuple([n + 1, 'a']), n - 3) + f(tuple((n - 1, 1)), n - 4) + "
+         "f((n / 2, (1, 'b')), n - 5)\n",
+         PYSOURCE_HASH_YES},
+        {"def f(t, s: tuple[int, ...], n):\n    return f(tuple(s), s, n - 1)\n", PYSOURCE_HASH_YES},
+        /* frozenset(t) raises unless t's items hash */
+        {"def f(t, n):\n    return f(frozenset(t), n - 1)\n", PYSOURCE_HASH_YES},
+    };
+    for (size_t i = 0; i < sizeof(tuples) / sizeof(tuples[0]); i++)
+        if (hashable(tuples[i].src, "f", why) != tuples[i].want)
+            fail_msg("%s: want %d", tuples[i].src, (int)tuples[i].want);
     /* not a function at that line */
     assert_int_equal(hashable("x = 1\n", "x", why), PYSOURCE_HASH_UNKNOWN);
 }

@@ -2357,6 +2357,117 @@ static void test_moved_functions(void **state)
         json_decref(docs[i]);
 }
 
+/* A why run of lib.py (issue 13, F4): base_list, base_dict: the json encoder's self times;
+ * stacks: whether the profile has them. */
+static json_t *lib_doc(double wall, double base_list, double base_dict, bool stacks)
+{
+    char text[4096];
+    snprintf(text, sizeof(text),
+             "{\"runs\": [{\"wall_s\": %g}], \"python\": {\"prefix\": \"/usr\"}, \"profile\": {"
+             "\"functions\": ["
+             "{\"key\": \"/home/u/lib.py:<module>:1\", \"file\": \"/home/u/lib.py\", "
+             "\"name\": \"<module>\", \"self_s\": 0.01},"
+             "{\"key\": \"/home/u/lib.py:compute:3\", \"file\": \"/home/u/lib.py\", "
+             "\"name\": \"compute\", \"self_s\": 0.3},"
+             "{\"key\": \"/home/u/lib.py:dump:8\", \"file\": \"/home/u/lib.py\", "
+             "\"name\": \"dump\", \"self_s\": 0.0},"
+             "{\"key\": \"/usr/lib/python3.11/json/encoder.py:_iterencode_list:278\", "
+             "\"file\": \"/usr/lib/python3.11/json/encoder.py\", \"name\": \"_iterencode_list\", "
+             "\"self_s\": %g},"
+             "{\"key\": \"/usr/lib/python3.11/json/encoder.py:_iterencode_dict:334\", "
+             "\"file\": \"/usr/lib/python3.11/json/encoder.py\", \"name\": \"_iterencode_dict\", "
+             "\"self_s\": %g}]%s}}",
+             wall, base_list, base_dict,
+             stacks ? ", \"stacks\": ["
+                      "{\"frames\": [\"/home/u/lib.py:<module>:1\", \"/home/u/lib.py:compute:3\"], "
+                      "\"samples\": 30},"
+                      "{\"frames\": [\"/home/u/lib.py:<module>:1\", \"/home/u/lib.py:dump:8\", "
+                      "\"/usr/lib/python3.11/json/encoder.py:_iterencode_list:278\"], "
+                      "\"samples\": 40},"
+                      "{\"frames\": [\"/home/u/lib.py:<module>:1\", \"/home/u/lib.py:dump:8\", "
+                      "\"/usr/lib/python3.11/json/encoder.py:_iterencode_list:278\", "
+                      "\"/usr/lib/python3.11/json/encoder.py:_iterencode_dict:334\"], "
+                      "\"samples\": 30}]"
+                    : "");
+    json_t *doc = json_loads(text, 0, NULL);
+    assert_non_null(doc);
+    return doc;
+}
+
+/* The why names the user's function: library self time is folded into the innermost user
+ * function it runs under, the library functions listed under it (issue 13, F4: the json
+ * encoder's internals explained a regression, dump() that called json.dumps was not named) */
+static void test_why_library_folded(void **state)
+{
+    (void)state;
+    /* dump() serialises twice the data: the encoder's self time +0.3 s and +0.1 s */
+    json_t *base[2] = {lib_doc(0.7, 0.2, 0.15, true), lib_doc(0.7, 0.2, 0.15, true)};
+    json_t *cand = lib_doc(1.1, 0.5, 0.25, true);
+    json_t *m = json_pack("{s:s, s:s, s:f, s:f}", "metric", "wall_s", "verdict", "regression",
+                          "baseline_median", 0.7, "candidate_median", 1.1);
+    json_t *why =
+        regress_why_runs(cand, (const json_t *const *)&cand, 1, (const json_t *const *)base, 2, m);
+    const json_t *fns = json_object_get(why, "functions");
+    assert_int_equal(json_array_size(fns), 1);
+    const json_t *f = json_array_get(fns, 0);
+    assert_string_equal(json_string_value(json_object_get(f, "key")), "/home/u/lib.py:dump:8");
+    assert_float_equal(json_number_value(json_object_get(f, "delta")), 0.4, 1e-9);
+    assert_float_equal(json_number_value(json_object_get(f, "share_pct")), 100, 1e-6);
+    const json_t *lib = json_object_get(f, "library");
+    assert_int_equal(json_array_size(lib), 2);
+    assert_string_equal(json_string_value(json_object_get(json_array_get(lib, 0), "key")),
+                        "/usr/lib/python3.11/json/encoder.py:_iterencode_list:278");
+    assert_float_equal(json_number_value(json_object_get(json_array_get(lib, 0), "delta")), 0.3,
+                       1e-9);
+    assert_float_equal(json_number_value(json_object_get(json_array_get(lib, 1), "share_pct")),
+                       25, 1e-6);
+    /* the terminal text: the user's function first, its library code under it */
+    json_t *reg = json_pack("{s:s, s:{s:s, s:s}, s:[O], s:O}", "status", "compared", "decision",
+                            "metric", "wall_s", "verdict", "regression", "metrics", m, "why", why);
+    char *text = NULL;
+    size_t len = 0;
+    FILE *mem = open_memstream(&text, &len);
+    regress_print(mem, reg, false);
+    fclose(mem);
+    assert_non_null(strstr(text,
+                           "Why (self time, candidate vs baseline median):\n"
+                           "  +0.4000s  /home/u/lib.py:dump:8 (100% of the change)\n"
+                           "      +0.3000s  in library code it calls: "
+                           "/usr/lib/python3.11/json/encoder.py:_iterencode_list:278 (75%)\n"
+                           "      +0.1000s  in library code it calls: "
+                           "/usr/lib/python3.11/json/encoder.py:_iterencode_dict:334 (25%)\n"));
+    free(text);
+    json_decref(reg);
+    json_decref(why);
+    /* an improvement: the same fold, the sign the verdict's */
+    json_t *imp = json_pack("{s:s, s:s, s:f, s:f}", "metric", "wall_s", "verdict", "improvement",
+                            "baseline_median", 1.1, "candidate_median", 0.7);
+    why = regress_why_runs(base[0], (const json_t *const *)base, 2, (const json_t *const *)&cand, 1,
+                           imp);
+    f = json_array_get(json_object_get(why, "functions"), 0);
+    assert_string_equal(json_string_value(json_object_get(f, "key")), "/home/u/lib.py:dump:8");
+    assert_float_equal(json_number_value(json_object_get(f, "delta")), -0.4, 1e-9);
+    assert_float_equal(json_number_value(json_object_get(f, "share_pct")), 100, 1e-6);
+    json_decref(why);
+    json_decref(imp);
+    /* without stacks the caller is not known: the library functions stay themselves */
+    json_t *nb[1] = {lib_doc(0.7, 0.2, 0.15, false)};
+    json_t *nc = lib_doc(1.1, 0.5, 0.25, false);
+    why = regress_why_runs(nc, (const json_t *const *)&nc, 1, (const json_t *const *)nb, 1, m);
+    fns = json_object_get(why, "functions");
+    assert_int_equal(json_array_size(fns), 2);
+    assert_string_equal(json_string_value(json_object_get(json_array_get(fns, 0), "key")),
+                        "/usr/lib/python3.11/json/encoder.py:_iterencode_list:278");
+    assert_null(json_object_get(json_array_get(fns, 0), "library"));
+    json_decref(why);
+    json_decref(nb[0]);
+    json_decref(nc);
+    json_decref(m);
+    json_decref(cand);
+    json_decref(base[0]);
+    json_decref(base[1]);
+}
+
 static void test_check_local(void **state)
 {
     (void)state;
@@ -2552,6 +2663,7 @@ int main(void)
         cmocka_unit_test(test_why_net_of_wait),
         cmocka_unit_test(test_machine_speed),
         cmocka_unit_test(test_moved_functions),
+        cmocka_unit_test(test_why_library_folded),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -375,6 +375,10 @@ static void test_cache_advice_hashable(void **state)
          "true"},
         {"total", 15, "If its arguments are hashable", "Memoize it (", "null"},
         {"perms", 21, "would raise TypeError", "Memoize it (", "false"},
+        /* tuple(rows) of lists: lru_cache raised TypeError: unhashable type: 'list' */
+        {"count", 31, "If its arguments are hashable", "Memoize it (", "null"},
+        {"walk", 37, "Memoize it (functools.lru_cache: its arguments are hashable)", "If its",
+         "true"},
     };
     for (size_t k = 0; k < sizeof(cases) / sizeof(cases[0]); k++) {
         char fns[512];

@@ -26,3 +26,15 @@ def perms(prefix, rest):
 
 def add(a, b):
     return a + b
+
+
+def count(rows, n):
+    if n < 2:
+        return 1
+    return count(tuple(rows), n - 1) + count(tuple(rows), n - 2)
+
+
+def walk(cells, n):
+    if n < 2:
+        return 1
+    return walk(tuple([n - 1, "a"]), n - 1) + walk(tuple(range(n)), n - 2)
