@@ -533,6 +533,8 @@ static void check_dominant(const struct suggest_rule *rule, struct suggest_ctx *
         free(ll);
     }
     const char *what = fn_is_module(best) ? "Top-level code of" : "Function";
+    /* a share above 100% adds up the function's time in several threads */
+    const char *sum = best_pct > 100 ? " of the wall time, summed over threads" : "";
     if (waits) {
         json_object_set_new(ev, "on_cpu_pct", json_real(round_to(100 * on, 0.1)));
         json_object_set_new(ev, "off_cpu_ratio_threshold", json_real(offcpu));
@@ -549,16 +551,16 @@ static void check_dominant(const struct suggest_rule *rule, struct suggest_ctx *
             snprintf(share, sizeof(share), "The script kept only %.0f%% of one CPU core busy",
                      ctx->cpu_pct);
         add(out, rule, "info", best, ev,
-            "%s '%s' dominates runtime (%.0f%%%s). %s because it was waiting for a CPU (the "
+            "%s '%s' dominates runtime (%.0f%%%s%s). %s because it was waiting for a CPU (the "
             "machine was busy: the script queued %.0f%% of its wall time%s), not for I/O. "
             "Consider optimizing its algorithm or reducing repeated work.",
-            what, label, best_pct, lib ? lib : "", share, ctx->queued_pct,
+            what, label, best_pct, sum, lib ? lib : "", share, ctx->queued_pct,
             ctx->queued_pct >= 100 ? ", summed over its threads" : "");
     } else if (waits) {
         add(out, rule, "info", best, ev,
-            "%s '%s' dominates runtime (%.0f%%%s) but is on the CPU only %.0f%% of that "
+            "%s '%s' dominates runtime (%.0f%%%s%s) but is on the CPU only %.0f%% of that "
             "time: it waits on I/O, sleeps or locks. Consider overlapping or batching the waits.",
-            what, label, best_pct, lib ? lib : "", 100 * on);
+            what, label, best_pct, sum, lib ? lib : "", 100 * on);
     } else if (script_idle) {
         /* no per-function CPU time (trace mode) and the script was mostly off the CPU: no
          * claim of a hot loop */
@@ -569,27 +571,27 @@ static void check_dominant(const struct suggest_rule *rule, struct suggest_ctx *
             what, label, best_pct, lib ? lib : "", ctx->cpu_pct);
     } else if (lib) {
         add(out, rule, "info", best, ev,
-            "%s '%s' dominates runtime (%.0f%%%s). Consider calling it less often or on less "
+            "%s '%s' dominates runtime (%.0f%%%s%s). Consider calling it less often or on less "
             "data, or a faster way to do the same work.",
-            what, label, best_pct, lib);
+            what, label, best_pct, sum, lib);
     } else if (fn_is_module(best)) {
         int loop = module_has_loop(ctx, best);
         json_object_set_new(ev, "top_level_loop", loop < 0 ? json_null() : json_boolean(loop));
         if (loop == 1)
             add(out, rule, "info", best, ev,
-                "Top-level code of '%s' dominates runtime (%.0f%%). Consider moving the hot loop "
+                "Top-level code of '%s' dominates runtime (%.0f%%%s). Consider moving the hot loop "
                 "into a function (local variables are faster) and optimizing its algorithm.",
-                label, best_pct);
+                label, best_pct, sum);
         else
             add(out, rule, "info", best, ev,
-                "Top-level code of '%s' dominates runtime (%.0f%%). Consider optimizing what it "
+                "Top-level code of '%s' dominates runtime (%.0f%%%s). Consider optimizing what it "
                 "does, and moving the work into functions (local variables are faster).",
-                label, best_pct);
+                label, best_pct, sum);
     } else {
         add(out, rule, "info", best, ev,
-            "Function '%s' dominates runtime (%.0f%%). Consider optimizing its algorithm or "
+            "Function '%s' dominates runtime (%.0f%%%s). Consider optimizing its algorithm or "
             "reducing repeated work.",
-            label, best_pct);
+            label, best_pct, sum);
     }
     free(lib);
     free(label);

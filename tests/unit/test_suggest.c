@@ -619,6 +619,22 @@ static json_t *with_runs(json_t *r, const char *runs)
     return with_json(r, NULL, "runs", runs);
 }
 
+/* dominant-function on a function that ran in several threads: its share of the wall time
+ * adds up over them (272%), and the message says so instead of a bare "272%". */
+static void test_dominant_threads_sum(void **state)
+{
+    (void)state;
+    const char *fns =
+        "[" FN("w.py:<module>:1", "w.py", "<module>", 1, "null", 0.05, 2.77, 5, 277,
+               1) "," FN("w.py:crunch:3", "w.py", "crunch", 3, "null", 2.72, 2.72, 272, 272, 4) "]";
+    json_t *r = make_report("sample", 1.0, 272, fns, NULL);
+    json_t *s = run_rule(r, "dominant-function", NULL);
+    assert_int_equal(json_array_size(s), 1);
+    assert_contains(msg_of(s, 0), "dominates runtime (272% of the wall time, summed over threads");
+    json_decref(s);
+    json_decref(r);
+}
+
 /* dominant-function off the CPU on a busy machine: waiting for a CPU, never "waits on I/O",
  * with stacks (the CPU share from them), with threads whose run-queue delays add up to more
  * than the wall time, and in trace mode (no per-function CPU time); and still "waits on I/O"
@@ -910,6 +926,7 @@ int main(void)
         cmocka_unit_test(test_io_wait),
         cmocka_unit_test(test_cpu_starved),
         cmocka_unit_test(test_dominant_starved),
+        cmocka_unit_test(test_dominant_threads_sum),
         cmocka_unit_test(test_memory_growth),
         cmocka_unit_test(test_regex_in_loop),
         cmocka_unit_test(test_str_concat_in_loop),
