@@ -20,6 +20,7 @@
  *                       comparison uses (history_hydrate)
  *   other.jsonl        rows {"file", "size", "mtime_ns", "why"} of report-named files
  *                       that are no report (corrupt, foreign, too big): not read again
+ *   changepoints.json  change points already searched (lib/cp_memo.h: not read here)
  *   lock               flock(): exclusive to change the index, shared to read it
  *
  * Consistency. A read trusts the index when DIR's mtime (nanoseconds) equals
