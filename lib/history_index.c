@@ -20,6 +20,7 @@
  *                       comparison uses (history_hydrate)
  *   other.jsonl        rows {"file", "size", "mtime_ns", "why"} of report-named files
  *                       that are no report (corrupt, foreign, too big): not read again
+ *   changepoints.json  change points already searched (lib/cp_memo.h: not read here)
  *   lock               flock(): exclusive to change the index, shared to read it
  *
  * Consistency. A read trusts the index when DIR's mtime (nanoseconds) equals
@@ -32,7 +33,9 @@
  * anything else (history_index_begin / history_index_commit, under the lock). On
  * any mismatch the index is refreshed: DIR is listed, rows of files that are gone
  * or changed are dropped, new files are read once and added; a missing or
- * damaged index (unparsable state, header or row) is rebuilt from scratch. Where
+ * damaged index (unparsable state, header or row) is rebuilt from scratch, with a
+ * warning (unless DIR holds no report yet); so is a profile summary that is missing,
+ * damaged or out of date when read (history_hydrate), from its report. Where
  * the index cannot be written (HISTORY_INDEX_WRITE not given, a read-only
  * folder), a read that cannot trust it falls back to reading every report.
  *
@@ -246,6 +249,24 @@ static int state_read(const char *dir, struct ix_state *st)
     }
     json_decref(j);
     return rc;
+}
+
+/* Say why the index of DIR is built from scratch: state.json is damaged, or missing
+ * while DIR holds `reports` other reports (none: a first run, nothing to say). */
+static void warn_rebuild(const char *dir, long long reports)
+{
+    char *path = ix_path(dir, "state.json", NULL);
+    struct stat sb;
+    bool exists = lstat(path, &sb) == 0;
+    free(path);
+    if (exists)
+        log_warn("the history index in \"%s/" HISTORY_INDEX_DIR "\" is damaged (state.json "
+                 "cannot be read); rebuilding it",
+                 dir);
+    else if (reports > 0)
+        log_warn("the history index in \"%s/" HISTORY_INDEX_DIR "\" is missing; rebuilding it "
+                 "from %lld report%s",
+                 dir, reports, reports == 1 ? "" : "s");
 }
 
 /* Record DIR's mtime, once the coarse clock has moved past it (see the top). */
@@ -948,6 +969,8 @@ int history_index_load(const char *dir, const struct history_filter *f, struct h
         bool have = state_read(dir, &st) == 0;
         bool current = have && state_current(dir, &st);
         if (!current && exclusive) {
+            if (!have)
+                warn_rebuild(dir, count_reports(dir));
             if (ix_refresh(dir, !have) < 0) {
                 ix_unlock(lock);
                 return -1;
@@ -998,9 +1021,12 @@ int history_hydrate(const char *dir, struct history_entry *e)
     const char *slash = strrchr(e->path, '/');
     const char *file = slash ? slash + 1 : e->path;
     struct stat sb;
+    const char *why = NULL; /* why the summary is rebuilt; NULL: it is not */
     if (stat(e->path, &sb) == 0) {
         char *path = ix_path(dir, "profiles", file);
+        struct stat ps;
         json_t *j = load_json(path);
+        bool there = stat(path, &ps) == 0;
         free(path);
         if (json_integer_value(json_object_get(j, "size")) == (json_int_t)sb.st_size &&
             json_integer_value(json_object_get(j, "mtime_ns")) == mtime_ns(&sb) &&
@@ -1011,6 +1037,7 @@ int history_hydrate(const char *dir, struct history_entry *e)
             json_decref(j);
             return 0;
         }
+        why = !there ? "missing" : !j || !json_object_get(j, "profile") ? "damaged" : "out of date";
         json_decref(j);
     }
     /* no usable summary: the report itself */
@@ -1020,6 +1047,13 @@ int history_hydrate(const char *dir, struct history_entry *e)
     if (rc < 0) {
         log_warn("could not read report \"%s\": %s", e->path, err);
         return rc;
+    }
+    if (why) {
+        log_warn("the profile summary of \"%s\" in \"%s/" HISTORY_INDEX_DIR "/profiles\" is %s; "
+                 "rebuilding it from the report",
+                 file, dir, why);
+        if (write_profile(dir, file, (long long)sb.st_size, mtime_ns(&sb), doc) < 0)
+            log_debug("could not write the profile summary of \"%s\"", e->path);
     }
     json_t *p = history_index_profile(doc);
     if (p)
@@ -1121,6 +1155,8 @@ void history_index_commit(struct history_index_txn *t, const char *file, const j
         if (rc == 0)
             rc = state_write(t->dir, t->files + 1);
     }
+    if (!quick && !t->have)
+        warn_rebuild(t->dir, count_reports(t->dir) - (path ? 1 : 0));
     if (!quick || rc < 0)
         rc = ix_refresh(t->dir, !t->have || rc < 0);
     if (rc < 0)

@@ -13,7 +13,7 @@ set(PYSCOPE_LAYER_core errors xmalloc strbuf log sanitize jsonutil hash fault pa
                        pyreq atomicfile metrics confval)
 set(PYSCOPE_LAYER_core_USES)
 # Statistics and the regression verdict, with the local history they read.
-set(PYSCOPE_LAYER_stats stats contended history history_index history_doc regress abtest)
+set(PYSCOPE_LAYER_stats stats contended history history_index history_doc cp_memo regress abtest)
 set(PYSCOPE_LAYER_stats_USES core)
 # Rendering shared by the CLI and the coordinator's web pages: HTML and flame-graph diffs.
 # (The pages and files only the CLI writes are its own: cli/html_report, the run page;

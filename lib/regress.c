@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "contended.h"
+#include "cp_memo.h"
 #include "errors.h"
 #include "history.h"
 #include "jsonutil.h"
@@ -45,6 +46,7 @@ void regress_options_init(struct regress_options *opt)
     opt->max_baseline_runs = 10;
     opt->run_quantile = 0.5;
     opt->history_flags = 0;
+    opt->cp_memo = NULL;
     opt->min_baseline_runs = REGRESS_MIN_BASELINE_RUNS;
     opt->change_points = true;
     opt->hold_out = true;
@@ -115,6 +117,7 @@ static void options_sane(const struct regress_options *opt, struct regress_optio
         log_warn("invalid significance level %g, using %g", opt->alpha, o->alpha);
     o->max_baseline_runs = opt->max_baseline_runs;
     o->history_flags = opt->history_flags;
+    o->cp_memo = opt->cp_memo;
     if (opt->run_quantile >= 0 && opt->run_quantile <= 1)
         o->run_quantile = opt->run_quantile;
     else
@@ -431,14 +434,18 @@ static double runs_spread_pct(const struct regress_run *runs, size_t n_runs, dou
     return far;
 }
 
-/* Index where the latest level of st[0..n) begins (E-divisive), 0 when none or !on. */
-static size_t latest_change(const double *st, size_t n, bool on)
+/* Index where the latest level of st[0..n) begins (E-divisive, through the memo
+ * o->cp_memo), 0 when none or without o->change_points. */
+static size_t latest_change(const double *st, size_t n, const struct regress_options *o)
 {
+    bool on = o->change_points;
     struct stats_cp_options cpo;
     stats_cp_options_init(&cpo);
     size_t cps[16], ncp = 0;
     if (on && n >= 2 * cpo.min_size &&
-        stats_changepoints(st, n, &cpo, cps, sizeof(cps) / sizeof(cps[0]), &ncp) == 0 && ncp > 0)
+        cp_memo_changepoints(o->cp_memo, st, n, &cpo, cps, sizeof(cps) / sizeof(cps[0]), &ncp) ==
+            0 &&
+        ncp > 0)
         return cps[ncp - 1];
     return 0;
 }
@@ -458,6 +465,26 @@ static bool tail_beyond(const double *t, size_t n, double centre, double bound, 
     if (side)
         *side = sd;
     return all;
+}
+
+/*
+ * False when the tail st[prefix..r) is within bound (%) of the median of st[s0..prefix) for
+ * every s0 that latest_change(st, prefix, on) can return (0, or a split at least min_size
+ * runs from either end): then no change point of the prefix can hold the tail out, and its
+ * (costly) search is skipped. Same answer: the bound of the held-out search only widens.
+ */
+static bool tail_may_hold(const double *st, size_t prefix, size_t r, double bound, bool on)
+{
+    struct stats_cp_options cpo;
+    stats_cp_options_init(&cpo);
+    size_t last = on && prefix >= 2 * cpo.min_size ? prefix - cpo.min_size : 0;
+    for (size_t s0 = 0; s0 <= last; s0++) {
+        double centre;
+        if ((s0 == 0 || s0 >= cpo.min_size) && stats_median(st + s0, prefix - s0, &centre) == 0 &&
+            centre > 0 && tail_beyond(st + prefix, r - prefix, centre, bound, NULL))
+            return true;
+    }
+    return false;
 }
 
 int regress_baseline_select(const struct regress_run *runs, size_t n_runs,
@@ -500,7 +527,9 @@ int regress_baseline_select_stats(const struct regress_run *runs, size_t n_runs,
     int side = 0;
     size_t hmax = o.new_level_runs > 0 ? (size_t)o.new_level_runs : REGRESS_HOLD_MAX;
     for (size_t h = 1; o.hold_out && h <= hmax && h < r; h++) {
-        size_t prefix = r - h, s0 = latest_change(st, prefix, o.change_points);
+        if (!tail_may_hold(st, r - h, r, 100 * o.threshold, o.change_points))
+            continue;
+        size_t prefix = r - h, s0 = latest_change(st, prefix, &o);
         double centre;
         if (stats_median(st + s0, prefix - s0, &centre) < 0 || !(centre > 0))
             continue;
@@ -543,7 +572,7 @@ int regress_baseline_select_stats(const struct regress_run *runs, size_t n_runs,
         start = r - held; /* confirmed: the held-out runs are the new level */
         held = 0;
     } else {
-        start = held ? held_start : latest_change(st, r, o.change_points);
+        start = held ? held_start : latest_change(st, r, &o);
     }
     size_t stop = r - held, from = start;
     if (o.max_baseline_runs > 0 && stop - from > (size_t)o.max_baseline_runs)
@@ -2399,6 +2428,9 @@ json_t *regress_check_local(const json_t *candidate, const char *reports_json_di
     };
     struct history h;
     int rc = history_load(reports_json_dir, &f, &h);
+    struct cp_memo *memo = NULL;
+    if (!o.cp_memo && (o.history_flags & HISTORY_INDEX_WRITE))
+        o.cp_memo = memo = cp_memo_open(reports_json_dir);
     if (rc < 0)
         log_debug("no report history in \"%s\": %s", reports_json_dir, pyscope_strerror(rc));
     const char *cand_created = json_string_value(json_object_get(candidate, "created"));
@@ -2424,6 +2456,7 @@ json_t *regress_check_local(const json_t *candidate, const char *reports_json_di
     }
     free(docs);
     history_release(&h);
+    cp_memo_close(memo);
     return result;
 }
 

@@ -74,6 +74,8 @@
 #include <stddef.h>
 #include <stdio.h>
 
+struct cp_memo;
+
 struct regress_options {
     double threshold;       /* relative change that matters: 0.05 = 5% */
     double alpha;           /* significance level of the U test (0.05) */
@@ -82,6 +84,10 @@ struct regress_options {
     int min_baseline_runs;  /* fewer baseline runs: inconclusive, insufficient history (3) */
     unsigned history_flags; /* regress_check_local: HISTORY_INDEX_* for reading the folder
                                (0: read every report, write nothing) */
+
+    /* change points already searched (cp_memo.h), NULL: none; regress_check_local opens
+     * the folder's own when history_flags has HISTORY_INDEX_WRITE */
+    struct cp_memo *cp_memo;
     /* choosing the baseline among the runs offered (regress_baseline_select) */
     bool change_points; /* start after the latest change point of the run statistics (true) */
     bool hold_out;      /* hold out the newest runs of a change not yet confirmed (true) */

@@ -783,25 +783,89 @@ void stats_cp_options_init(struct stats_cp_options *opt)
     opt->seed = STATS_DEFAULT_SEED;
 }
 
-/* Best split of x[0..n) (n >= 2*min_size): Q and tau; w is scratch of 2*(n+1). */
+/* Sum of |x[i] - y| for i in [from, to), in that order (|x - y| and |y - x| are the same
+ * double). */
+static double dev_sum(const double *x, size_t from, size_t to, double y)
+{
+    double s = 0;
+    for (size_t i = from; i < to; i++)
+        s += fabs(x[i] - y);
+    return s;
+}
+
+/*
+ * d[a] = sum over i < a of |x[i] - x[a]|, added in that order (i ascending), for a in
+ * [0, n). The sums of four neighbouring a run side by side, each in its own accumulator
+ * and in its own order, so that the additions do not wait for one another: each sum is
+ * the very same chain of roundings as when done alone (no reassociation).
+ */
+static void energy_left(const double *x, size_t n, double *d)
+{
+    size_t a = 0;
+    for (; a + 4 <= n; a += 4) {
+        double y0 = x[a], y1 = x[a + 1], y2 = x[a + 2], y3 = x[a + 3];
+        double s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+        for (size_t i = 0; i < a; i++) {
+            double xi = x[i];
+            s0 += fabs(xi - y0);
+            s1 += fabs(xi - y1);
+            s2 += fabs(xi - y2);
+            s3 += fabs(xi - y3);
+        }
+        s1 += fabs(x[a] - y1);
+        s2 += fabs(x[a] - y2);
+        s2 += fabs(x[a + 1] - y2);
+        s3 += fabs(x[a] - y3);
+        s3 += fabs(x[a + 1] - y3);
+        s3 += fabs(x[a + 2] - y3);
+        d[a] = s0;
+        d[a + 1] = s1;
+        d[a + 2] = s2;
+        d[a + 3] = s3;
+    }
+    for (; a < n; a++)
+        d[a] = dev_sum(x, 0, a, x[a]);
+}
+
+/* d[t] = sum over j > t of |x[t] - x[j]|, added in that order (j ascending); as above. */
+static void energy_right(const double *x, size_t n, double *d)
+{
+    size_t t = 0;
+    for (; t + 4 <= n; t += 4) {
+        double y0 = x[t], y1 = x[t + 1], y2 = x[t + 2], y3 = x[t + 3];
+        double s0 = fabs(y0 - y1), s1 = fabs(y1 - y2), s2 = fabs(y2 - y3), s3 = 0;
+        s0 += fabs(y0 - y2);
+        s0 += fabs(y0 - y3);
+        s1 += fabs(y1 - y3);
+        for (size_t j = t + 4; j < n; j++) {
+            double xj = x[j];
+            s0 += fabs(y0 - xj);
+            s1 += fabs(y1 - xj);
+            s2 += fabs(y2 - xj);
+            s3 += fabs(y3 - xj);
+        }
+        d[t] = s0;
+        d[t + 1] = s1;
+        d[t + 2] = s2;
+        d[t + 3] = s3;
+    }
+    for (; t < n; t++)
+        d[t] = dev_sum(x, t + 1, n, x[t]);
+}
+
+/* Best split of x[0..n) (n >= 2*min_size): Q and tau; w is scratch of 3*(n+1). */
 static void energy_best(const double *x, size_t n, size_t min_size, double *w, size_t *tau,
                         double *q)
 {
-    double *wl = w, *wr = w + n + 1;
+    double *wl = w, *wr = w + n + 1, *d = w + 2 * (n + 1);
+    energy_left(x, n, d);
     wl[0] = 0;
-    for (size_t t = 1; t <= n; t++) {
-        double add = 0;
-        for (size_t i = 0; i + 1 < t; i++)
-            add += fabs(x[i] - x[t - 1]);
-        wl[t] = wl[t - 1] + add;
-    }
+    for (size_t t = 1; t <= n; t++)
+        wl[t] = wl[t - 1] + d[t - 1];
+    energy_right(x, n, d);
     wr[n] = 0;
-    for (size_t t = n; t-- > 0;) {
-        double add = 0;
-        for (size_t j = t + 1; j < n; j++)
-            add += fabs(x[t] - x[j]);
-        wr[t] = wr[t + 1] + add;
-    }
+    for (size_t t = n; t-- > 0;)
+        wr[t] = wr[t + 1] + d[t];
     double total = wl[n];
     *q = -INFINITY;
     *tau = min_size;
@@ -827,7 +891,7 @@ int stats_energy_split(const double *x, size_t n, size_t min_size, size_t *tau, 
         return -PYSCOPE_EUSAGE;
     if (n < 2 * min_size)
         return -PYSCOPE_ENODATA;
-    double *w = xmalloc(2 * (n + 1) * sizeof(*w));
+    double *w = xmalloc(3 * (n + 1) * sizeof(*w));
     energy_best(x, n, min_size, w, tau, q);
     free(w);
     return 0;
@@ -867,7 +931,7 @@ int stats_changepoints(const double *x, size_t n, const struct stats_cp_options 
     size_t nb = 2;
     b[0] = 0;
     b[1] = n;
-    double *w = xmalloc(2 * (n + 1) * sizeof(*w));
+    double *w = xmalloc(3 * (n + 1) * sizeof(*w));
     double *perm = xmalloc(n * sizeof(*perm));
     struct stats_rng rng;
     stats_rng_seed(&rng, opt->seed);
@@ -876,8 +940,12 @@ int stats_changepoints(const double *x, size_t n, const struct stats_cp_options 
         double q;
         if (!best_over_segments(x, b, nb, opt->min_size, w, &at, &q))
             break;
+        /* p = (hits + 1) / (permutations + 1) only grows with hits: once it reaches alpha
+         * the split is rejected and the search ends, so the remaining permutations (and
+         * their random numbers, used by nothing after) cannot change the answer */
         unsigned hits = 0;
-        for (unsigned r = 0; r < opt->permutations; r++) {
+        for (unsigned r = 0;
+             r < opt->permutations && (hits + 1.0) / (opt->permutations + 1.0) < opt->alpha; r++) {
             memcpy(perm, x, n * sizeof(*perm));
             for (size_t s = 0; s + 1 < nb; s++) {
                 for (size_t i = b[s + 1] - 1; i > b[s]; i--) {

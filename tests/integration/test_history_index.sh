@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # test_history_index.sh - the history index (reports/json/.pyscope-index) with the real
 # pyscope: built by the first run, a row per saved report (also when runs save at the
-# same time), reports copied in or removed behind its back are seen, a damaged index is
+# same time), reports copied in or removed behind its back are seen, a damaged or missing index or profile summary is
 # rebuilt (with a warning), PYSCOPE_HISTORY_INDEX=off neither reads nor writes it, and
 # `pyscope history` reads the same runs through it (and says when none counted instructions). tests/unit/test_history_index.c
 # checks that it reads exactly what a read of every report gives.
@@ -49,6 +49,7 @@ print(sys.argv[1] if b.get("change_point") is None else b["n_runs"])' "$1"
 
 run "$PYSCOPE" run -q --reports-dir "$T/rep" s.py
 expect_eq "first run: exit 0" 0 "$RC"
+expect_nomatch "first run: nothing to rebuild, nothing said" 'rebuilding' "$ERR"
 check_index "first run: index built"
 for _ in 1 2; do run "$PYSCOPE" run -q --reports-dir "$T/rep" s.py; done
 run "$PYSCOPE" run --json --reports-dir "$T/rep" s.py
@@ -89,7 +90,38 @@ expect_eq "damaged index: same baseline" "$(baseline_all 9)" "$(baseline_runs)"
 check_index "damaged index: rebuilt"
 rm -rf "$IX"
 run "$PYSCOPE" run -q --reports-dir "$T/rep" s.py
+expect_match "missing index: said" \
+    'history index in ".*/rep/json/.pyscope-index" is missing; rebuilding it from [0-9]+ reports' "$ERR"
 check_index "missing index: rebuilt"
+echo '[[[' >"$IX/state.json"
+run "$PYSCOPE" run -q --no-save --reports-dir "$T/rep" s.py
+expect_match "garbage state.json: said" \
+    'history index in ".*" is damaged \(state.json cannot be read\); rebuilding it' "$ERR"
+check_index "garbage state.json: rebuilt"
+run "$PYSCOPE" run -q --no-save --reports-dir "$T/rep" s.py
+expect_nomatch "index intact: nothing said" 'rebuilding' "$ERR"
+
+# A damaged profile summary (read for the baseline's newest reports) is rebuilt from its
+# report, with a warning; the next run finds it whole.
+newest=$(basename "$(ls "$J"/pyscope_report_*.json | sort | tail -n 1)")
+echo '[[[' >"$IX/profiles/$newest"
+run "$PYSCOPE" run -q --no-save --reports-dir "$T/rep" s.py
+expect_eq "garbage profile summary: exit 0" 0 "$RC"
+expect_match "garbage profile summary: said" \
+    "profile summary of \"$newest\" in \".*\" is damaged; rebuilding it from the report" "$ERR"
+if "$PY" -c 'import json, sys; assert "profile" in json.load(open(sys.argv[1]))' \
+    "$IX/profiles/$newest" 2>/dev/null; then
+    ok "garbage profile summary: rebuilt"
+else
+    fail "garbage profile summary: rebuilt" "$(head -c 200 "$IX/profiles/$newest")"
+fi
+run "$PYSCOPE" run -q --no-save --reports-dir "$T/rep" s.py
+expect_nomatch "profile summary rebuilt: nothing said the next time" 'profile summary' "$ERR"
+rm -f "$IX/profiles/$newest"
+run "$PYSCOPE" run -q --no-save --reports-dir "$T/rep" s.py
+expect_match "missing profile summary: said" \
+    "profile summary of \"$newest\" in \".*\" is missing; rebuilding it from the report" "$ERR"
+check_index "missing profile summary: rebuilt"
 
 # pyscope history reads the same runs through the index.
 run "$PYSCOPE" history --json --reports-dir "$T/rep" s.py

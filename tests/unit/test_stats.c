@@ -487,6 +487,59 @@ static void test_energy_split(void **state)
     assert_int_equal(stats_energy_split(STEP, 5, 3, &tau, &q), -PYSCOPE_ENODATA);
 }
 
+/* The split as energy_best computed it one sum at a time (before its sums ran side by
+ * side): stats_energy_split must give the very same bits. */
+static void energy_reference(const double *x, size_t n, size_t min_size, size_t *tau, double *q)
+{
+    double wl[80], wr[80];
+    wl[0] = 0;
+    for (size_t t = 1; t <= n; t++) {
+        double add = 0;
+        for (size_t i = 0; i + 1 < t; i++)
+            add += fabs(x[i] - x[t - 1]);
+        wl[t] = wl[t - 1] + add;
+    }
+    wr[n] = 0;
+    for (size_t t = n; t-- > 0;) {
+        double add = 0;
+        for (size_t j = t + 1; j < n; j++)
+            add += fabs(x[t] - x[j]);
+        wr[t] = wr[t + 1] + add;
+    }
+    *q = -INFINITY;
+    *tau = min_size;
+    for (size_t t = min_size; t + min_size <= n; t++) {
+        double n1 = (double)t, n2 = (double)(n - t);
+        double cross = wl[n] - wl[t] - wr[t];
+        double e =
+            2 * cross / (n1 * n2) - 2 * wl[t] / (n1 * (n1 - 1)) - 2 * wr[t] / (n2 * (n2 - 1));
+        double qt = n1 * n2 / (n1 + n2) * e;
+        if (qt > *q) {
+            *q = qt;
+            *tau = t;
+        }
+    }
+}
+
+static void test_energy_split_exact(void **state)
+{
+    (void)state;
+    struct stats_rng r;
+    stats_rng_seed(&r, 5);
+    double x[79];
+    for (size_t n = 6; n < 79; n++) {
+        /* every length (blocks of four and their remainders), values with many ties */
+        for (size_t i = 0; i < n; i++)
+            x[i] = (double)stats_rng_below(&r, i % 3 ? 1000 : 7) / 997.0 + (i > n / 2 ? 0.3 : 0);
+        size_t tau, want_tau;
+        double q, want_q;
+        energy_reference(x, n, 3, &want_tau, &want_q);
+        assert_int_equal(stats_energy_split(x, n, 3, &tau, &q), 0);
+        assert_int_equal(tau, want_tau);
+        assert_memory_equal(&q, &want_q, sizeof(q));
+    }
+}
+
 static void test_changepoints(void **state)
 {
     (void)state;
@@ -546,6 +599,7 @@ int main(void)
         cmocka_unit_test(test_bootstrap_ratio),
         cmocka_unit_test(test_prng_reference),
         cmocka_unit_test(test_energy_split),
+        cmocka_unit_test(test_energy_split_exact),
         cmocka_unit_test(test_changepoints),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
