@@ -56,9 +56,12 @@ expect_eq "history --mode trace: its runs" "trace 2" \
 run "$PYSCOPE" history $R --mode profile calls.py
 expect_eq "history --mode bad: usage error" 2 "$RC"
 
-# pyscope compare across modes: compared as asked, but said.
+# pyscope compare across modes: the other mode's report is left out, and that is said (it
+# was compared, and --fail-on-regression could fail on figures the note called not comparable).
 sample=$(ls "$T"/rep/json/*.json | sort | head -n 1)
 trace=$(ls "$T"/rep/json/*.json | sort | sed -n 4p)
-run "$PYSCOPE" compare "$sample" "$trace"
-expect_match "compare across modes: said" 'profiled in another mode \(sample vs trace\)' "$OUT"
+run "$PYSCOPE" compare --fail-on-regression "$sample" "$trace"
+expect_eq "compare across modes: exit 0" 0 "$RC"
+expect_match "compare across modes: left out, said" \
+    'the 1 baseline report profiled in sample mode is left out \(trace mode slows calls' "$OUT"
 finish
