@@ -2419,8 +2419,8 @@ static void test_why_library_folded(void **state)
                         "/usr/lib/python3.11/json/encoder.py:_iterencode_list:278");
     assert_float_equal(json_number_value(json_object_get(json_array_get(lib, 0), "delta")), 0.3,
                        1e-9);
-    assert_float_equal(json_number_value(json_object_get(json_array_get(lib, 1), "share_pct")),
-                       25, 1e-6);
+    assert_float_equal(json_number_value(json_object_get(json_array_get(lib, 1), "share_pct")), 25,
+                       1e-6);
     /* the terminal text: the user's function first, its library code under it */
     json_t *reg = json_pack("{s:s, s:{s:s, s:s}, s:[O], s:O}", "status", "compared", "decision",
                             "metric", "wall_s", "verdict", "regression", "metrics", m, "why", why);
