@@ -214,7 +214,8 @@ def measure(variant, script, args, tmpdir):
         watcher.done.set()
         watcher.join()
     m = {"wall_s": None, "cpu_s": None, "ext_rss": None, "tree_rss": watcher.total(),
-         "child_rss": None, "rc": None, "error": None, "threads_profiled": None}
+         "child_rss": None, "rc": None, "error": None, "threads_profiled": None,
+         "script_cpu_s": None}
     try:
         with open(report, encoding="ascii") as f:
             wall, user, sys_, maxrss, status = f.read().split()
@@ -230,6 +231,7 @@ def measure(variant, script, args, tmpdir):
             with open(out_json, encoding="utf-8") as f:
                 doc = json.load(f)
             m["child_rss"] = int(doc["runs"][0]["peak_rss_bytes"])
+            m["script_cpu_s"] = float(doc["runs"][0]["cpu_s"])
         except (OSError, ValueError, KeyError, IndexError, TypeError) as e:
             m["error"] = "unreadable JSON output: %s" % e
     if args.output_devnull and not stat.S_ISCHR(os.stat(os.devnull).st_mode):
@@ -313,6 +315,22 @@ def paired_table(workloads, args, results):
                                            ".3f", 12) for v in variants for key, _ in keys)))
     print(head % (("worst",) + tuple(fmt(out[(v, key)][1] if (v, key) in out else None,
                                          ".3f", 12) for v in variants for key, _ in keys)))
+    # Where the CPU goes: the script's own process tree (the report's runs[0].cpu_s, what
+    # a verdict measures) against plain python's, the rest being pyscope-run's own.
+    for v in ("sample", "trace"):
+        per = {}
+        for wname, _ in workloads:
+            pairs = zip(results.get((wname, "plain"), []), results.get((wname, v), []))
+            xs = [b["script_cpu_s"] / a["cpu_s"] for a, b in pairs
+                  if not a["error"] and not b["error"] and a["cpu_s"] and b["script_cpu_s"]]
+            if xs:
+                per[wname] = statistics.median(xs)
+        if per:
+            worst = max(per, key=per.get)
+            print("  %s: the script's own CPU (the report's runs[0].cpu_s) / plain CPU: "
+                  "geomean %.3f, worst %.3f (%s); the rest of the tree's is pyscope-run's "
+                  "own (start-up, reference loop, sampler)" % (v, geomean(list(per.values())),
+                                                               per[worst], worst))
     return out
 
 
