@@ -285,6 +285,19 @@ static void ci_fmt_why_delta(char *buf, size_t len, const json_t *why, const jso
         buf[0] = '\0';
 }
 
+/* The library code the "why" function f calls that holds most of its change (the first
+ * of its "library", regress.h), its share of the change in *share, and *how: "mostly"
+ * when it holds at least half of f's change, else "partly"; NULL: none. */
+static const json_t *ci_why_library(const json_t *f, double *share, const char **how)
+{
+    const json_t *lib = json_array_get(json_object_get(f, "library"), 0);
+    double own;
+    if (!lib || !json_get_finite(lib, "share_pct", share))
+        return NULL;
+    *how = json_get_finite(f, "share_pct", &own) && 2 * *share >= own ? "mostly" : "partly";
+    return lib;
+}
+
 /* Write the "why" evidence lines of reg (borrowed), escaped. */
 static void ci_xml_why(FILE *out, const json_t *reg)
 {
@@ -306,9 +319,10 @@ static void ci_xml_why(FILE *out, const json_t *reg)
         ci_report_xml_escape(out, json_get_string(f, "key", NULL));
         if (json_get_finite(f, "share_pct", &share))
             fprintf(out, " (%.0f%% of the change)", share);
-        const json_t *lib = json_array_get(json_object_get(f, "library"), 0);
-        if (lib && json_get_finite(lib, "share_pct", &share)) {
-            fputs(", mostly in library code it calls: ", out);
+        const char *how;
+        const json_t *lib = ci_why_library(f, &share, &how);
+        if (lib) {
+            fprintf(out, ", %s in library code it calls: ", how);
             ci_report_xml_escape(out, json_get_string(lib, "key", NULL));
             fprintf(out, " (%.0f%%)", share);
         }
@@ -655,9 +669,10 @@ int ci_report_markdown(FILE *out, const json_t *const *docs, size_t n)
             ci_report_md_escape(out, json_get_string(f, "key", NULL));
             if (json_get_finite(f, "share_pct", &share))
                 fprintf(out, " (%.0f%% of the change)", share);
-            const json_t *lib = json_array_get(json_object_get(f, "library"), 0);
-            if (lib && json_get_finite(lib, "share_pct", &share)) {
-                fputs(", mostly in library code it calls: ", out);
+            const char *how;
+            const json_t *lib = ci_why_library(f, &share, &how);
+            if (lib) {
+                fprintf(out, ", %s in library code it calls: ", how);
                 ci_report_md_escape(out, json_get_string(lib, "key", NULL));
                 fprintf(out, " (%.0f%%)", share);
             }

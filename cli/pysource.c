@@ -763,6 +763,20 @@ static bool has_for(const char *s, size_t n)
     return false;
 }
 
+/* The comma-separated items s[0..n) of a display: YES when every one is hashable, UNKNOWN
+ * too when there are more than HASH_MAX_PARAMS (the rest are not looked at). */
+static enum pysource_hash classify_items(const char *s, size_t n, struct hparam *p, size_t np)
+{
+    size_t off[HASH_MAX_PARAMS + 1], len[HASH_MAX_PARAMS + 1];
+    size_t k = split_commas(s, n, off, len, HASH_MAX_PARAMS + 1);
+    if (k > HASH_MAX_PARAMS)
+        return PYSOURCE_HASH_UNKNOWN;
+    enum pysource_hash r = PYSOURCE_HASH_YES;
+    for (size_t i = 0; i < k; i++)
+        r = combine(r, classify_expr(s + off[i], len[i], p, np));
+    return r;
+}
+
 /* What tuple(arg) gives, arg being the n bytes at s. A tuple is hashable only when its items
  * are: tuple() and tuple(range(...)) are; tuple([a, b]) and tuple((a, b)) when a and b are;
  * tuple(xs) when xs is annotated with a hashable tuple type; tuple(rows) is not told. */
@@ -775,10 +789,7 @@ static enum pysource_hash tuple_call_items(const char *s, size_t n, struct hpara
         size_t k = split_commas(s + 1, n - 2, off, len, HASH_MAX_PARAMS);
         if (s[0] == '(' && k == 1 && !memchr(s + 1, ',', n - 2))
             return tuple_call_items(s + 1, n - 2, p, np); /* tuple((xs)) is tuple(xs) */
-        enum pysource_hash r = PYSOURCE_HASH_YES;
-        for (size_t i = 0; i < k; i++)
-            r = combine(r, classify_expr(s + 1 + off[i], len[i], p, np));
-        return r;
+        return classify_items(s + 1, n - 2, p, np);
     }
     size_t id = 0;
     while (id < n && is_ident((unsigned char)s[id]))
@@ -849,10 +860,7 @@ static enum pysource_hash classify_expr(const char *s, size_t n, struct hparam *
         bool tuple = k != 1 || memchr(s + 1, ',', n - 2);
         if (!tuple)
             return classify_expr(s + 1 + off[0], len[0], p, np);
-        enum pysource_hash r = PYSOURCE_HASH_YES;
-        for (size_t i = 0; i < k; i++)
-            r = combine(r, classify_expr(s + 1 + off[i], len[i], p, np));
-        return r;
+        return classify_items(s + 1, n - 2, p, np);
     }
     if (literal_at(s, true) == n || is_number(s, n) ||
         word_is(s, n, (const char *const[]){"None", "True", "False", NULL}))

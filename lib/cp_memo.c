@@ -65,19 +65,22 @@ static void memo_key(const double *x, size_t n, const struct stats_cp_options *o
     free(buf);
 }
 
-/* The entry e as change points below n (at most max_cps); false when it is not one. */
-static bool entry_cps(const json_t *e, size_t n, size_t *cps, size_t max_cps, size_t *n_cps)
+/* The entry e as change points of a series of n (at most max_cps): ascending, each
+ * segment at least min_size long, as a search gives them; false when it is not one. */
+static bool entry_cps(const json_t *e, size_t n, size_t min_size, size_t *cps, size_t max_cps,
+                      size_t *n_cps)
 {
     if (!json_is_array(e) || json_array_size(e) > max_cps)
         return false;
-    size_t i;
+    size_t i, prev = 0;
     const json_t *v;
     json_array_foreach(e, i, v)
     {
         json_int_t c = json_integer_value(v);
-        if (!json_is_integer(v) || c <= 0 || (size_t)c >= n)
+        if (!json_is_integer(v) || c <= 0 || (size_t)c >= n || (size_t)c < prev + min_size ||
+            n - (size_t)c < min_size)
             return false;
-        cps[i] = (size_t)c;
+        cps[i] = prev = (size_t)c;
     }
     *n_cps = json_array_size(e);
     return true;
@@ -94,7 +97,7 @@ int cp_memo_changepoints(struct cp_memo *m, const double *x, size_t n,
     json_t *e = json_object_get(m->used, key);
     if (!e)
         e = json_object_get(m->old, key);
-    if (e && entry_cps(e, n, cps, max_cps, n_cps)) {
+    if (e && entry_cps(e, n, opt->min_size, cps, max_cps, n_cps)) {
         json_object_set(m->used, key, e);
         return 0;
     }

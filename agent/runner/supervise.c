@@ -65,12 +65,15 @@ static bool fwd_installed;
 
 static void forward_signal(int sig)
 {
+    int saved = errno; /* kill() fails (ESRCH) once the group is empty: the code we
+                          interrupted may be about to read errno */
     if (!stop_signal)
         stop_signal = sig;
     if (getppid() != first_parent)
         orphaned = 1;
     if (forward_pgid > 0)
         kill(-(pid_t)forward_pgid, sig);
+    errno = saved;
 }
 
 int supervise_stop_signal(void)

@@ -340,6 +340,13 @@ static void test_args_hashable(void **state)
         {"def f(t, s: tuple[int, ...], n):\n    return f(tuple(s), s, n - 1)\n", PYSOURCE_HASH_YES},
         /* frozenset(t) raises unless t's items hash */
         {"def f(t, n):\n    return f(frozenset(t), n - 1)\n", PYSOURCE_HASH_YES},
+        /* more items than are looked at (HASH_MAX_PARAMS): the 17th, t, is not told */
+        {"def f(t, n):\n"
+         "    return f(tuple([0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, t]), n - 1)\n",
+         PYSOURCE_HASH_UNKNOWN},
+        {"def f(t, n):\n"
+         "    return f((0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, t), n - 1)\n",
+         PYSOURCE_HASH_UNKNOWN},
     };
     for (size_t i = 0; i < sizeof(tuples) / sizeof(tuples[0]); i++)
         if (hashable(tuples[i].src, "f", why) != tuples[i].want)
