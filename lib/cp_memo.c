@@ -39,7 +39,17 @@ struct cp_memo *cp_memo_open(const char *dir)
     json_t *j = json_load_file(m->path, JSON_REJECT_DUPLICATES, &err);
     const char *schema = json_string_value(json_object_get(j, "schema"));
     json_t *entries = json_object_get(j, "entries");
-    if (schema && strcmp(schema, CP_MEMO_SCHEMA) == 0 && json_is_object(entries)) {
+    /* a memo without "search" was written before answers had a version: version 0 */
+    json_int_t search = json_integer_value(json_object_get(j, "search"));
+    bool ours = schema && strcmp(schema, CP_MEMO_SCHEMA) == 0 && json_is_object(entries);
+    if (ours && search != STATS_CP_SEARCH_VERSION) {
+        /* another version's answers: not wrong, only not ours to reuse */
+        log_debug("the change-point memo \"%s\" is of search version %lld, not %d; "
+                  "searching again",
+                  m->path, (long long)search, STATS_CP_SEARCH_VERSION);
+        m->old = json_object();
+        m->learned = true;
+    } else if (ours) {
         m->old = json_incref(entries);
     } else {
         log_warn("the change-point memo \"%s\" is damaged; rebuilding it", m->path);
@@ -127,7 +137,8 @@ void cp_memo_close(struct cp_memo *m)
             if (!json_object_get(entries, key))
                 json_object_set(entries, key, v);
         }
-        json_t *doc = json_pack("{s:s, s:o}", "schema", CP_MEMO_SCHEMA, "entries", entries);
+        json_t *doc = json_pack("{s:s, s:i, s:o}", "schema", CP_MEMO_SCHEMA, "search",
+                                STATS_CP_SEARCH_VERSION, "entries", entries);
         char *text = json_dumps(doc, JSON_COMPACT);
         json_decref(doc);
         if (!text || atomic_write(m->path, text, strlen(text)) < 0)

@@ -214,4 +214,9 @@ int stats_energy_split(const double *x, size_t n, size_t min_size, size_t *tau, 
 int stats_changepoints(const double *x, size_t n, const struct stats_cp_options *opt, size_t *cps,
                        size_t max_cps, size_t *n_cps);
 
+/* The version of stats_changepoints' answers: raise it with any change that can give a
+ * different answer for the same series and options (lib/cp_memo keeps answers under it, so
+ * a memo of another version is searched again). */
+#define STATS_CP_SEARCH_VERSION 1
+
 #endif

@@ -2,7 +2,7 @@
  * test_cp_memo.c - lib/cp_memo: a search through the memo gives what stats_changepoints
  * gives, an answer the memo kept is used again, and an entry that no search can give
  * (change points out of order, or closer than the smallest segment) is searched again
- * rather than used.
+ * rather than used, and so is a memo of another search version (STATS_CP_SEARCH_VERSION).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -29,8 +29,9 @@ static void step_series(double *x)
         x[i] = (i < 15 ? 1.0 : 2.0) + 0.01 * (double)(i % 3);
 }
 
-/* Set every entry of the memo file of dir to the change points text cps (JSON). */
-static void forge(const char *dir, const char *cps)
+/* Set every entry of the memo file of dir to the change points text cps (JSON), and its
+ * search version to version (-1: leave it out). */
+static void forge_version(const char *dir, const char *cps, int version)
 {
     char *path = xasprintf("%s/" HISTORY_INDEX_DIR "/" CP_MEMO_FILE, dir);
     json_t *doc = json_load_file(path, 0, NULL);
@@ -44,9 +45,18 @@ static void forge(const char *dir, const char *cps)
     {
         json_object_set_new(entries, key, json_loads(cps, 0, NULL));
     }
+    if (version < 0)
+        json_object_del(doc, "search");
+    else
+        json_object_set_new(doc, "search", json_integer(version));
     assert_int_equal(json_dump_file(doc, path, 0), 0);
     json_decref(doc);
     free(path);
+}
+
+static void forge(const char *dir, const char *cps)
+{
+    forge_version(dir, cps, STATS_CP_SEARCH_VERSION);
 }
 
 /* The change points of x through the memo of dir, into cps; their number. */
@@ -99,6 +109,20 @@ static void test_memo(void **state)
         if (n != n_want || cps[0] != want[0])
             fail_msg("memo entry %s used: %zu change points, the first %zu", impossible[i], n,
                      n ? cps[0] : 0);
+    }
+
+    /* another search version's answers, or a memo from before versions: searched again */
+    static const int versions[] = {STATS_CP_SEARCH_VERSION + 1, STATS_CP_SEARCH_VERSION - 1, -1};
+    for (size_t i = 0; i < sizeof(versions) / sizeof(versions[0]); i++) {
+        forge_version(dir, "[12]", versions[i]);
+        size_t n = search(dir, x, cps);
+        if (n != n_want || cps[0] != want[0])
+            fail_msg("a memo of search version %d used: %zu change points, the first %zu",
+                     versions[i], n, n ? cps[0] : 0);
+        /* and the memo is rewritten as this version's */
+        forge(dir, "[12]");
+        assert_int_equal(search(dir, x, cps), 1);
+        assert_int_equal(cps[0], 12);
     }
 
     char *path = xasprintf("%s/" CP_MEMO_FILE, ix);
