@@ -889,13 +889,16 @@ static enum pysource_hash classify_expr(const char *s, size_t n, struct hparam *
 }
 
 /* The parameters of the def line h (its "(" at open) into p (*np of them, at most
- * HASH_MAX_PARAMS), each with its annotation's class; *method when the first is self or cls. */
-static void parse_params(const struct lline *h, const char *open, struct hparam *p, size_t *np,
+ * HASH_MAX_PARAMS), each with its annotation's class; *method when the first is self or cls.
+ * False when there are more than HASH_MAX_PARAMS (the rest are not looked at). */
+static bool parse_params(const struct lline *h, const char *open, struct hparam *p, size_t *np,
                          bool *method)
 {
     size_t o = (size_t)(open - h->code), c = closing(h->code, h->len, o);
-    size_t off[HASH_MAX_PARAMS], plen[HASH_MAX_PARAMS];
-    size_t k = split_commas(h->code + o + 1, c > o ? c - o - 1 : 0, off, plen, HASH_MAX_PARAMS);
+    size_t off[HASH_MAX_PARAMS + 1], plen[HASH_MAX_PARAMS + 1];
+    size_t k = split_commas(h->code + o + 1, c > o ? c - o - 1 : 0, off, plen, HASH_MAX_PARAMS + 1);
+    if (k > HASH_MAX_PARAMS)
+        return false;
     for (size_t i = 0; i < k; i++) {
         const char *t = h->code + o + 1 + off[i];
         size_t tn = plen[i];
@@ -930,6 +933,7 @@ static void parse_params(const struct lline *h, const char *open, struct hparam 
         if (i == 0 && (strcmp(q->name, "self") == 0 || strcmp(q->name, "cls") == 0))
             *method = true;
     }
+    return true;
 }
 
 /* What the recursive calls name(...) or self.name(...) in lines [hdr+1, end) of ls pass to
@@ -949,9 +953,14 @@ static void note_recursive_calls(const struct lines *ls, size_t hdr, size_t end,
             if (*q != '(')
                 continue;
             size_t o = (size_t)(q - l->code), c = closing(l->code, l->len, o);
-            size_t off[HASH_MAX_PARAMS], alen[HASH_MAX_PARAMS];
-            size_t k =
-                split_commas(l->code + o + 1, c > o ? c - o - 1 : 0, off, alen, HASH_MAX_PARAMS);
+            size_t off[HASH_MAX_PARAMS + 1], alen[HASH_MAX_PARAMS + 1];
+            size_t k = split_commas(l->code + o + 1, c > o ? c - o - 1 : 0, off, alen,
+                                    HASH_MAX_PARAMS + 1);
+            if (k > HASH_MAX_PARAMS) { /* the arguments past the cap are not looked at */
+                for (size_t i = 0; i < np; i++)
+                    p[i].unknown++;
+                continue;
+            }
             size_t first = method && via_self ? 1 : 0;
             for (size_t i = 0; i < k; i++) {
                 const char *a = l->code + o + 1 + off[i];
@@ -1036,8 +1045,12 @@ enum pysource_hash pysource_args_hashable(const char *src, size_t len, int first
     struct hparam p[HASH_MAX_PARAMS];
     size_t np = 0;
     bool method = false;
-    if (open)
-        parse_params(h, open, p, &np, &method);
+    if (open && !parse_params(h, open, p, &np, &method)) {
+        if (why && whylen) /* more parameters than are looked at */
+            snprintf(why, whylen, "the source does not tell whether every argument is hashable");
+        lines_free(&ls);
+        return PYSOURCE_HASH_UNKNOWN;
+    }
     /* the recursive calls: name(...) or self.name(...) in the body */
     note_recursive_calls(&ls, hdr, end, name, p, np, method);
     verdict = params_verdict(p, np, method, why, whylen);

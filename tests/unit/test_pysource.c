@@ -347,6 +347,11 @@ static void test_args_hashable(void **state)
         {"def f(t, n):\n"
          "    return f((0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, t), n - 1)\n",
          PYSOURCE_HASH_UNKNOWN},
+        /* more parameters than are looked at: the 17th, q, gets a list */
+        {"def f(a: int, b: int, c: int, d: int, e: int, g: int, h: int, i: int, j: int, k: int,"
+         " l: int, m: int, o: int, p: int, r: int, s: int, q):\n"
+         "    return f(a, b, c, d, e, g, h, i, j, k, l, m, o, p, r, s, [q])\n",
+         PYSOURCE_HASH_UNKNOWN},
     };
     for (size_t i = 0; i < sizeof(tuples) / sizeof(tuples[0]); i++)
         if (hashable(tuples[i].src, "f", why) != tuples[i].want)
