@@ -454,10 +454,9 @@ static json_t *find_row(const json_t *mine, const json_t *o)
  * open one; an open finding not found tonight ends when the series is back
  * near its level before it (result: tonight's metrics, borrowed). Ended ids
  * go to end; one whose metric is inconclusive tonight at the finding's level
- * (findings_continues()) is attached too. Returns true when every regression
- * in mine continues an open one.
+ * (findings_continues()) is attached too.
  */
-static bool link_open(json_t *mine, const json_t *open, const json_t *result, const char *run,
+static void link_open(json_t *mine, const json_t *open, const json_t *result, const char *run,
                       json_t *attach, json_t *end)
 {
     size_t k;
@@ -496,14 +495,19 @@ static bool link_open(json_t *mine, const json_t *open, const json_t *result, co
             json_array_append_new(
                 attach, json_pack("{s:O, s:s}", "id", json_object_get(o, "id"), "run", run));
     }
-    bool known = true;
-    json_t *row;
+}
+
+/* Whether every row of mine (borrowed) continues an open finding (link_open()'s "attached"). */
+static bool all_attached(const json_t *mine)
+{
+    size_t k;
+    const json_t *row;
     json_array_foreach(mine, k, row)
     {
         if (!json_is_true(json_object_get(row, "attached")))
-            known = false;
+            return false;
     }
-    return known;
+    return true;
 }
 
 /* Whether list (borrowed: open findings' ids, or {"id", ...} objects) names finding id. */
@@ -518,6 +522,111 @@ static bool names_finding(const json_t *list, json_int_t id)
             return true;
     }
     return false;
+}
+
+/* Whether x (borrowed: a row of mine, or an open finding) is of a function. */
+static bool of_function(const json_t *x)
+{
+    const char *fn = json_string_value(json_object_get(x, "function_key"));
+    return fn && fn[0];
+}
+
+/* Whether x (borrowed: a row of mine, or an open finding) is of kind, and on the script's wall
+ * or CPU time. */
+static bool script_time(const json_t *x, const char *kind)
+{
+    const char *name = json_string_value(json_object_get(x, "metric"));
+    const char *k = json_string_value(json_object_get(x, "kind"));
+    return name && k && strcmp(k, kind) == 0 && !of_function(x) &&
+           (strcmp(name, "wall_s") == 0 || strcmp(name, "cpu_s") == 0);
+}
+
+/* Whether list (borrowed: ids, or {"id", ...} objects) names open finding o's (borrowed) id. */
+static bool names_open(const json_t *list, const json_t *o)
+{
+    const json_t *id = json_object_get(o, "id");
+    return json_is_integer(id) && names_finding(list, json_integer_value(id));
+}
+
+/*
+ * Whether the series' script has a time finding of kind tonight: a wall- or CPU-time row
+ * of that kind in mine (borrowed; new, or continuing an open one), or an open wall- or
+ * CPU-time finding of that kind (of open, borrowed) that goes on tonight (in attach,
+ * borrowed: link_open() attached it on a night too noisy for a row of its own).
+ */
+static bool script_found(const json_t *mine, const json_t *open, const json_t *attach,
+                         const char *kind)
+{
+    size_t k;
+    const json_t *x;
+    json_array_foreach(mine, k, x)
+    {
+        if (script_time(x, kind))
+            return true;
+    }
+    json_array_foreach(open, k, x)
+    {
+        if (script_time(x, kind) && names_open(attach, x))
+            return true;
+    }
+    return false;
+}
+
+/* Remove from list (borrowed: ids, or {"id", ...} objects) the entries that name id. */
+static void unname_finding(json_t *list, json_int_t id)
+{
+    for (size_t k = json_array_size(list); k-- > 0;) {
+        const json_t *x = json_array_get(list, k);
+        const json_t *v = json_is_object(x) ? json_object_get(x, "id") : x;
+        if (json_is_integer(v) && json_integer_value(v) == id)
+            json_array_remove(list, k);
+    }
+}
+
+/*
+ * A function's change is evidence for the why of its script's finding, never a finding of
+ * its own (as asv and LNT report a benchmark, not its functions; lib/regress.h's
+ * regress_has_regression() never fails a local check on a hotspot alone): without a wall-
+ * or CPU-time finding of the same kind tonight (script_found()), a function's rows of that
+ * kind leave mine (borrowed), its open findings of that kind are not attached (out of
+ * attach, borrowed), and they end (into end, borrowed) when an open time finding of the
+ * script of that kind ends tonight. test_team_farm's night 9 once stored slow()'s total and
+ * self time "confirmed +26.6%" while the wall time, which decides, was inconclusive: a
+ * report of a slower function in a script that was not found slower, its why empty (the
+ * why follows the deciding metric). Returns whether mine keeps a row.
+ */
+static bool drop_function_rows(json_t *mine, const json_t *open, json_t *attach, json_t *end)
+{
+    static const char *const kinds[] = {"regression", "improvement"};
+    for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++) {
+        const char *kind = kinds[i];
+        if (script_found(mine, open, attach, kind))
+            continue;
+        for (size_t k = json_array_size(mine); k-- > 0;) {
+            const json_t *row = json_array_get(mine, k);
+            if (of_function(row) &&
+                strcmp(json_string_value(json_object_get(row, "kind")) ?: "", kind) == 0)
+                json_array_remove(mine, k);
+        }
+        bool ended = false;
+        size_t k;
+        const json_t *o;
+        json_array_foreach(open, k, o)
+        {
+            ended |= script_time(o, kind) && names_open(end, o);
+        }
+        json_array_foreach(open, k, o)
+        {
+            const char *ok = json_string_value(json_object_get(o, "kind"));
+            if (!of_function(o) || !ok || strcmp(ok, kind) != 0 ||
+                !json_is_integer(json_object_get(o, "id")))
+                continue;
+            unname_finding(attach, json_integer_value(json_object_get(o, "id")));
+            if (ended && !names_open(end, o))
+                json_array_append(end, json_object_get(o, "id"));
+        }
+    }
+    return json_array_size(mine) > 0;
 }
 
 /*
@@ -942,7 +1051,8 @@ static void series_evaluate(const json_t *s, const json_t *result, const json_t 
             n = find_metric(nightly, json_string_value(json_object_get(m, "metric")), fn ? fn : "");
             if (!nightly_agrees(n, strcmp(v, "regression") == 0,
                                 series_options(s, opt).threshold)) {
-                if (!e->disputed) {
+                /* a function's is no reason of the series' (drop_function_rows()) */
+                if (!e->disputed && !(fn && fn[0])) {
                     e->disputed = m;
                     e->nightly = n;
                 }
@@ -1167,9 +1277,11 @@ static json_t *decide_results(const json_t *series, json_t **results,
          * series re-queued to confirm changes nothing yet */
         json_t *my_attach = json_array(), *my_end = json_array();
         const char *run = json_string_value(json_object_get(s, "run_id"));
-        bool known = link_open(e.mine, json_object_get(s, "open_rows"), results[i], run ? run : "",
-                               my_attach, my_end);
-        date_on_open(e.mine, json_object_get(s, "open_rows"), my_attach, my_end);
+        const json_t *open = json_object_get(s, "open_rows");
+        link_open(e.mine, open, results[i], run ? run : "", my_attach, my_end);
+        e.found = drop_function_rows(e.mine, open, my_attach, my_end);
+        bool known = all_attached(e.mine);
+        date_on_open(e.mine, open, my_attach, my_end);
         /* confirm before alerting: an inconclusive series, or a regression or
          * an improvement that does not continue an open one, runs once more
          * first (the same evidence either way) */

@@ -3,8 +3,9 @@
 #
 #   team_seed FILE NIGHT SLOW_NIGHT SLOW_PCT   run tests/integration/FILE with psql
 #                                              (team_seed.sql, team_confirm.sql)
-#   team_night CONFIRM NIGHT HOST WALL_PCT CPU_PCT   one night of team_cpu_only.sql (CONFIRM 1:
-#                                              its queued confirmation jobs instead)
+#   team_night CONFIRM NIGHT HOST WALL_PCT CPU_PCT [psql options]   one night of
+#                                              team_cpu_only.sql (CONFIRM 1: its queued
+#                                              confirmation jobs instead)
 #   team_drift CONFIRM NIGHT HOST DRIFT SLOW [psql options]   one night of team_drift.sql
 #                                              (the machine DRIFT% slower, a.py SLOW% slower)
 #   team_settled   wait until no batch waits for analysis; print the queued jobs
@@ -15,8 +16,10 @@ team_seed() {
         -f "$PYSCOPE_SRC/tests/integration/$1" >/dev/null
 }
 team_night() {
-    psql -q -v ON_ERROR_STOP=1 -v confirm="$1" -v night="$2" -v host="$3" -v wall="$4" \
-        -v cpu="$5" -f "$PYSCOPE_SRC/tests/integration/team_cpu_only.sql" >/dev/null
+    local c=$1 n=$2 h=$3 w=$4 u=$5
+    shift 5
+    psql -q -v ON_ERROR_STOP=1 -v confirm="$c" -v night="$n" -v host="$h" -v wall="$w" \
+        -v cpu="$u" "$@" -f "$PYSCOPE_SRC/tests/integration/team_cpu_only.sql" >/dev/null
 }
 team_drift() {
     local c=$1 n=$2 h=$3 d=$4 s=$5

@@ -1021,6 +1021,124 @@ static void test_second_pass_needs_nightly(void **state)
     json_decref(out);
 }
 
+/* Document d (stolen) with slow()'s self and total time (each repeat's too) fn_s. */
+static json_t *slow_fn(json_t *d, double fn_s)
+{
+    json_t *f = json_array_get(json_object_get(json_object_get(d, "profile"), "functions"), 0);
+    size_t n = json_array_size(json_object_get(d, "runs"));
+    json_t *runs = json_array();
+    for (size_t i = 0; i < n; i++)
+        json_array_append_new(runs, json_real(fn_s * (1 + 0.002 * (double)i)));
+    json_object_set_new(f, "self_s", json_real(fn_s));
+    json_object_set_new(f, "total_s", json_real(fn_s));
+    json_object_set(f, "self_s_runs", runs);
+    json_object_set_new(f, "total_s_runs", runs);
+    return d;
+}
+
+/* Series a.py (threshold 10%): slow() at 0.8 s every night and cand_fn s tonight, the
+ * candidate's wall time wall_f times the baseline's 1 s (noisy: nights 10% apart, a noise
+ * floor wider than the threshold), its run batch_runs in the batch; second: the second
+ * pass, its nightly run the same as the candidate; open: open findings (series()'s). */
+static json_t *fn_only(double wall_f, bool noisy, double cand_fn, int batch_runs, bool open)
+{
+    static const double noise[6] = {0.9, 1.1, 1.0, 0.88, 1.12, 1.0};
+    json_t *s = series(0, slow_fn(run_doc(230, wall_f, 0.98 * wall_f, 0.01, 0.7, 230), cand_fn),
+                       batch_runs, open);
+    for (int k = 0; k < 6; k++) {
+        double l = noisy ? noise[k] : 1.0;
+        json_array_append_new(json_object_get(s, "baseline"),
+                              slow_fn(run_doc(231 + k, l, 0.98 * l, 0.01, 0.7, 231 + k), 0.8));
+    }
+    json_object_set_new(s, "threshold", json_real(0.10));
+    if (batch_runs >= 2) {
+        json_object_set_new(s, "second_pass", json_true());
+        json_object_set_new(
+            s, "first",
+            slow_fn(run_doc(229, wall_f, 0.98 * wall_f, 0.01, 0.7, 229), cand_fn * 1.01));
+    }
+    return s;
+}
+
+/* Whether rows (borrowed) hold one of a function. */
+static bool has_function_row(const json_t *rows)
+{
+    size_t i;
+    const json_t *r;
+    json_array_foreach(rows, i, r)
+    {
+        const char *f = json_string_value(json_object_get(r, "function_key"));
+        if (f && *f)
+            return true;
+    }
+    return false;
+}
+
+/* test_team_farm, night 9 on host b: the team report held only slow()'s total and self
+ * time, "confirmed +26.6%", no wall or CPU time row and an empty why. A function's change
+ * is evidence for the why of its script's finding, never a finding of its own: slow()
+ * +30% while the deciding metric (the wall time) makes no row of that kind stores nothing
+ * of slow(), asks for no confirmation run and does not keep the night in the baseline. */
+static void test_function_needs_script_finding(void **state)
+{
+    (void)state;
+    struct analysis_summary sum;
+    /* the second pass: the wall time inconclusive in a noise floor wider than the threshold;
+     * held out as inconclusive on the wall time, as without slow()'s rows */
+    json_t *all = json_pack("[o]", fn_only(1.08, true, 1.04, 2, false));
+    json_t *out = analysis_decide(all, NULL, NULL, &sum);
+    assert_int_equal(json_array_size(json_object_get(out, "insert")), 0);
+    assert_int_equal(sum.regressions + sum.improvements, 0);
+    const json_t *hold = json_object_get(out, "hold");
+    assert_int_equal(json_array_size(hold), 1);
+    const json_t *h = json_array_get(hold, 0);
+    assert_string_equal(json_string_value(json_object_get(h, "reason")), "inconclusive");
+    assert_string_equal(json_string_value(json_object_get(json_object_get(h, "detail"), "metric")),
+                        "wall_s");
+    json_decref(out);
+    json_decref(all);
+
+    /* the first pass, the wall time unchanged (other code got faster): no row, no re-run */
+    size_t confirm;
+    json_t *rows = decide(fn_only(1.0, false, 1.04, 1, false), &confirm);
+    assert_int_equal(json_array_size(rows), 0);
+    assert_int_equal(confirm, 0);
+    json_decref(rows);
+    /* its second pass: "dismissed" (the wall time found no change), not held for slow() */
+    all = json_pack("[o]", fn_only(1.0, false, 1.04, 2, false));
+    out = analysis_decide(all, NULL, NULL, &sum);
+    assert_int_equal(json_array_size(json_object_get(out, "insert")), 0);
+    assert_int_equal(json_array_size(json_object_get(out, "hold")), 1);
+    h = json_array_get(json_object_get(out, "hold"), 0);
+    assert_string_equal(json_string_value(json_object_get(h, "reason")), "dismissed");
+    json_decref(out);
+    json_decref(all);
+
+    /* the script 50% slower, slow() faster: the wall and CPU time rows, no improvement of
+     * slow() beside them */
+    rows = decide(fn_only(1.5, false, 0.6, 2, false), &confirm);
+    assert_non_null(row_of(rows, "wall_s"));
+    assert_false(has_function_row(rows));
+    json_decref(rows);
+    /* with the script's finding, slow()'s rows stay (they say where the time went) */
+    rows = decide(fn_only(1.5, false, 1.2, 2, false), &confirm);
+    assert_non_null(row_of(rows, "wall_s"));
+    assert_true(has_function_row(rows));
+    json_decref(rows);
+
+    /* open findings on the wall and CPU time and slow() (1.0 -> 1.5 s, slow() 0.8 -> 1.2 s):
+     * tonight the script is back at 1 s, slow() still at 1.2 s: the script's findings end,
+     * and slow()'s with them (not attached alone to go on) */
+    all = json_pack("[o]", fn_only(1.0, false, 1.2, 2, true));
+    out = analysis_decide(all, NULL, NULL, &sum);
+    assert_int_equal(json_array_size(json_object_get(out, "insert")), 0);
+    assert_int_equal(json_array_size(json_object_get(out, "attach")), 0);
+    for (json_int_t id = 9; id <= 12; id++)
+        assert_true(out_names(out, id, true));
+    json_decref(out);
+    json_decref(all);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1047,6 +1165,7 @@ int main(void)
         cmocka_unit_test(test_open_finding_rows_agree),
         cmocka_unit_test(test_new_row_dated_on_open_change),
         cmocka_unit_test(test_second_pass_noisy_not_dismissed),
+        cmocka_unit_test(test_function_needs_script_finding),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
