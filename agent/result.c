@@ -385,6 +385,9 @@ int result_build(const struct result_ctx *ctx, const struct runjob *rj, const js
         /* several Python threads: the counts vary with the load (pyscope-run's "exact") */
         double threads = json_get_nonneg(json_object_get(run, "instructions"), "python_threads");
         r->python_threads = threads < INT32_MAX ? (uint32_t)threads : INT32_MAX;
+        /* how finely it was sampled: the why names no function on too few samples */
+        double samples = json_get_nonneg(prof, "samples");
+        r->samples = samples < INT32_MAX ? (uint32_t)samples : INT32_MAX;
         res_top_functions(&p, prof);
         res_stacks(&p, prof);
         r->functions = p.fns;

@@ -51,6 +51,7 @@ struct runjob *runjob_new(const struct wire_job *job)
     rj->timeout_s = job->timeout_s > 0 ? job->timeout_s : 600;
     rj->memory_limit = job->memory_limit_bytes;
     rj->instructions = job->instructions;
+    rj->interval_us = job->interval_us;
     rj->reference = xstrdup(job->reference ? job->reference : "");
     snprintf(rj->commit, sizeof(rj->commit), "%s", job->commit ? job->commit : "");
     rj->tree_lock = -1;
@@ -328,6 +329,59 @@ static int runjob_open(const struct runjob *rj, const char *name, int flags)
     return fd < 0 ? -e : fd;
 }
 
+/* The numbers of pyscope-run's argument vector (runjob_argv()). */
+struct runjob_numbers {
+    char rep[16], warm[16], tmo[32], ivl[32];
+};
+
+/* pyscope-run --root WS --output-fd 3 --repeat N --warmup K --mode M --timeout T
+ * --python PY [--interval-ms MS] [--instructions] [--reference REF] -- SCRIPT ARGS (the
+ * coordinator's sampling period, Job.interval_us; none: pyscope-run's 10 ms): the document goes
+ * to a descriptor the agent opened in its own folder (mode 0700, root's when jobs have a user),
+ * so the script cannot reach that file; the script runs under the interpreter the agent reports
+ * (its `python`). A new vector of borrowed strings (num: its numbers). */
+static char **runjob_argv(const struct runjob *rj, const struct agent_config *cfg,
+                          const char *script_abs, struct runjob_numbers *num)
+{
+    size_t n = 0, cap = 23 + rj->n_args;
+    char **argv = xcalloc(cap, sizeof(char *));
+    snprintf(num->rep, sizeof(num->rep), "%u", rj->repeat);
+    snprintf(num->warm, sizeof(num->warm), "%u", rj->warmup);
+    snprintf(num->tmo, sizeof(num->tmo), "%.3f", rj->timeout_s);
+    argv[n++] = cfg->runner;
+    argv[n++] = "--root";
+    argv[n++] = rj->tree ? rj->tree : cfg->workspace;
+    argv[n++] = "--output-fd";
+    argv[n++] = "3";
+    argv[n++] = "--repeat";
+    argv[n++] = num->rep;
+    argv[n++] = "--warmup";
+    argv[n++] = num->warm;
+    argv[n++] = "--mode";
+    argv[n++] = rj->mode == WIRE_MODE_TRACE ? "trace" : "sample";
+    argv[n++] = "--timeout";
+    argv[n++] = num->tmo;
+    argv[n++] = "--python";
+    argv[n++] = rj->python_path ? rj->python_path : cfg->python;
+    if (rj->interval_us && rj->mode != WIRE_MODE_TRACE) {
+        snprintf(num->ivl, sizeof(num->ivl), "%g", rj->interval_us / 1000.0);
+        argv[n++] = "--interval-ms";
+        argv[n++] = num->ivl;
+    }
+    if (rj->instructions)
+        argv[n++] = "--instructions"; /* one more run per repeat, under valgrind */
+    if (rj->reference_abs) {
+        argv[n++] = "--reference"; /* interleaved with the repeats: a confirmation run */
+        argv[n++] = rj->reference_abs;
+    }
+    argv[n++] = "--";
+    argv[n++] = (char *)script_abs;
+    for (size_t i = 0; i < rj->n_args; i++)
+        argv[n++] = rj->args[i];
+    argv[n] = NULL;
+    return argv;
+}
+
 int runjob_start(struct runjob *rj, const struct agent_config *cfg, const struct sandbox *sb,
                  const char *script_abs, char *err, size_t errlen)
 {
@@ -348,43 +402,8 @@ int runjob_start(struct runjob *rj, const struct agent_config *cfg, const struct
     gmtime_r(&now, &tm);
     strftime(rj->started_at, sizeof(rj->started_at), "%Y-%m-%dT%H:%M:%SZ", &tm);
 
-    /* pyscope-run --root WS --output-fd 3 --repeat N --warmup K --mode M --timeout T
-     * --python PY [--instructions] [--reference REF] -- SCRIPT ARGS: the document goes to a
-     * descriptor the agent opened in its own folder (mode 0700, root's when jobs have a user), so
-     * the script cannot reach that file; the script runs under the interpreter the agent reports
-     * (its `python`). */
-    size_t n = 0, cap = 23 + rj->n_args;
-    char **argv = xcalloc(cap, sizeof(char *));
-    char rep[16], warm[16], tmo[32];
-    snprintf(rep, sizeof(rep), "%u", rj->repeat);
-    snprintf(warm, sizeof(warm), "%u", rj->warmup);
-    snprintf(tmo, sizeof(tmo), "%.3f", rj->timeout_s);
-    argv[n++] = cfg->runner;
-    argv[n++] = "--root";
-    argv[n++] = rj->tree ? rj->tree : cfg->workspace;
-    argv[n++] = "--output-fd";
-    argv[n++] = "3";
-    argv[n++] = "--repeat";
-    argv[n++] = rep;
-    argv[n++] = "--warmup";
-    argv[n++] = warm;
-    argv[n++] = "--mode";
-    argv[n++] = rj->mode == WIRE_MODE_TRACE ? "trace" : "sample";
-    argv[n++] = "--timeout";
-    argv[n++] = tmo;
-    argv[n++] = "--python";
-    argv[n++] = rj->python_path ? rj->python_path : cfg->python;
-    if (rj->instructions)
-        argv[n++] = "--instructions"; /* one more run per repeat, under valgrind */
-    if (rj->reference_abs) {
-        argv[n++] = "--reference"; /* interleaved with the repeats: a confirmation run */
-        argv[n++] = rj->reference_abs;
-    }
-    argv[n++] = "--";
-    argv[n++] = (char *)script_abs;
-    for (size_t i = 0; i < rj->n_args; i++)
-        argv[n++] = rj->args[i];
-    argv[n] = NULL;
+    struct runjob_numbers num;
+    char **argv = runjob_argv(rj, cfg, script_abs, &num);
 
     rj->memory_eff = rj->memory_limit ? rj->memory_limit : cfg->memory_limit;
     int fd_in = open("/dev/null", O_RDONLY | O_CLOEXEC);

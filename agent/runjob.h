@@ -39,6 +39,7 @@ struct runjob {
     double timeout_s;
     uint64_t memory_limit; /* the job's own, 0 = the agent's */
     bool instructions;     /* count instructions too (pyscope-run --instructions, valgrind) */
+    uint32_t interval_us;  /* sampling period (Job.interval_us; 0: 10 ms, older coordinators) */
     char *reference;       /* a confirmation's reference script key ("" = none) */
     char *reference_abs;   /* it resolved like the script (owned; NULL: none, or missing) */
     uint64_t memory_eff;   /* the RLIMIT_AS it ran with */

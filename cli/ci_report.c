@@ -305,6 +305,12 @@ static void ci_xml_why(FILE *out, const json_t *reg)
     const json_t *fns = json_object_get(why, "functions");
     size_t i;
     const json_t *f;
+    /* too few samples to name a function (lib/regress.c): it says so */
+    const char *too_few = json_get_string(json_object_get(why, "too_few_samples"), "note", NULL);
+    if (too_few) {
+        fputs("&#10;Why: ", out);
+        ci_report_xml_escape(out, too_few);
+    }
     if (json_array_size(fns))
         fprintf(out, "&#10;Why (%s, candidate vs baseline median):",
                 regress_why_basis_text(json_get_string(why, "basis", NULL)));
@@ -647,6 +653,16 @@ int ci_report_markdown(FILE *out, const json_t *const *docs, size_t n)
         ci_report_count(&docs[i], 1, &one);
         const json_t *why = json_object_get(reg, "why");
         const json_t *fns = json_object_get(why, "functions");
+        const char *too_few =
+            json_get_string(json_object_get(why, "too_few_samples"), "note", NULL);
+        if (one.regressions && too_few) { /* lib/regress.c: no function named on noise */
+            fputs("\n- ", out);
+            ci_report_md_escape(out, ci_script_name(docs[i]));
+            fputs(": why: ", out);
+            ci_report_md_escape(out, too_few);
+            fputs("\n", out);
+            header = NULL;
+        }
         if (!one.regressions || !json_array_size(fns))
             continue;
         /* the text's words for what the functions' changes measure (regress_print) */

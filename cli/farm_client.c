@@ -557,8 +557,9 @@ static int farm_print_safe(FILE *out, enum wire_query_kind kind, json_t *doc)
     static const char *const host_cols[] = {"hostname",  "fingerprint", "status",   "cores",
                                             "mem_bytes", "labels",      "agents",   "pythons",
                                             "queued",    "leased",      "last_seen"};
-    static const char *const job_cols[] = {"id",      "batch_id", "script",      "host",   "state",
-                                           "attempt", "outcome",  "lease_owner", "updated"};
+    static const char *const job_cols[] = {"id",          "batch_id", "script",  "host",
+                                           "state",       "attempt",  "outcome", "interval_ms",
+                                           "lease_owner", "updated"};
     if (kind == WIRE_QUERY_HOSTS) {
         farm_host_pythons(doc);
         /* a row of a host's older fingerprint (drift: its series ended there) says so */
@@ -575,7 +576,7 @@ static int farm_print_safe(FILE *out, enum wire_query_kind kind, json_t *doc)
         return 0;
     }
     if (kind == WIRE_QUERY_JOBS) {
-        farm_print_table(out, json_object_get(doc, "jobs"), job_cols, 9);
+        farm_print_table(out, json_object_get(doc, "jobs"), job_cols, 10);
         return 0;
     }
     const json_t *b = json_object_get(doc, "batch");

@@ -130,6 +130,7 @@ struct wire_suite_entry *submit_suite_entries(const struct suite *s, char *const
                 .timeout_s = e->timeout_s,
                 .threshold = e->threshold,
                 .instructions = e->instructions,
+                .interval_us = e->interval_us,
                 .n_env = e->n_env,
                 .env = (const char *const *)e->env,
                 .python = !np         ? ""

@@ -48,6 +48,7 @@ enum {
     SUITE_SET_REFERENCE = 1 << 9,
     SUITE_SET_PYTHON = 1 << 10,
     SUITE_SET_INSTRUCTIONS = 1 << 11,
+    SUITE_SET_INTERVAL = 1 << 12,
 };
 
 /* One section as seen while parsing. */
@@ -351,6 +352,18 @@ static bool suite_duration(const char *v, double *out)
     return true;
 }
 
+/* Parse a sampling period in milliseconds, 0.1 to 1000 (the wire's microseconds). */
+static bool suite_interval(const char *v, unsigned *out_us)
+{
+    char *end;
+    errno = 0;
+    double x = strtod(v, &end);
+    if (end == v || errno || *end || !isfinite(x) || x < 0.1 || x > 1000)
+        return false;
+    *out_us = (unsigned)llround(x * 1000);
+    return true;
+}
+
 /* Parse a threshold: "5%" or a fraction "0.05"; (0, 10]. */
 static bool suite_threshold(const char *v, double *out)
 {
@@ -385,7 +398,7 @@ static bool suite_name_ok(const char *s)
 }
 
 /* Handle a key common to [suite] and [script]: repeat, warmup, mode, timeout, threshold,
- * instructions. */
+ * instructions, interval_ms. */
 static bool suite_common_key(struct suite_parse *p, unsigned *set, struct suite_entry *e,
                              const char *name, const char *value)
 {
@@ -417,6 +430,10 @@ static bool suite_common_key(struct suite_parse *p, unsigned *set, struct suite_
         bit = SUITE_SET_THRESHOLD;
         ok = suite_threshold(value, &e->threshold);
         want = "a percentage (5%) or a fraction (0.05) above 0";
+    } else if (strcmp(name, "interval_ms") == 0) {
+        bit = SUITE_SET_INTERVAL;
+        ok = suite_interval(value, &e->interval_us);
+        want = "a sampling period in milliseconds from 0.1 to 1000";
     } else if (strcmp(name, "instructions") == 0) {
         bit = SUITE_SET_INSTRUCTIONS;
         ok = confval_onoff(value, &e->instructions) == 0;
@@ -575,7 +592,7 @@ static int suite_handler(void *user, const char *section, const char *name, cons
         } else {
             suite_err(p, p->line,
                       "unknown key \"%s\" in [suite] (name, hosts, label, reference, repeat, "
-                      "warmup, mode, timeout, threshold, instructions, env, python)",
+                      "warmup, mode, interval_ms, timeout, threshold, instructions, env, python)",
                       suite_text_ok(name) ? name : "?");
         }
         return 1;
@@ -591,8 +608,8 @@ static int suite_handler(void *user, const char *section, const char *name, cons
         s->args_line = p->line;
     } else {
         suite_err(p, p->line,
-                  "unknown key \"%s\" in [script] (args, repeat, warmup, mode, timeout, "
-                  "threshold, instructions, env, python)",
+                  "unknown key \"%s\" in [script] (args, repeat, warmup, mode, interval_ms, "
+                  "timeout, threshold, instructions, env, python)",
                   suite_text_ok(name) ? name : "?");
     }
     return 1;
@@ -685,6 +702,8 @@ static void suite_inherit(struct suite_parse *p, struct suite_section *sec,
         e->threshold = (ds & SUITE_SET_THRESHOLD) ? defs->threshold : 0;
     if (!(sec->set & SUITE_SET_INSTRUCTIONS))
         e->instructions = (ds & SUITE_SET_INSTRUCTIONS) && defs->instructions;
+    if (!(sec->set & SUITE_SET_INTERVAL))
+        e->interval_us = (ds & SUITE_SET_INTERVAL) ? defs->interval_us : 0;
     if (!(sec->set & SUITE_SET_PYTHON) && defs && defs->n_pythons) {
         e->pythons = xcalloc(defs->n_pythons, sizeof(*e->pythons));
         for (size_t k = 0; k < defs->n_pythons; k++)

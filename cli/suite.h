@@ -15,6 +15,7 @@
  *     env = PYTHONHASHSEED=0
  *     python = 3.12, 3.13
  *     instructions = on
+ *     interval_ms = 1
  *
  * Everything is validated (names, ranges, paths that could leave the
  * workspace, quoting) and every problem is reported with its file and line.
@@ -54,6 +55,7 @@ struct suite_entry {
     double timeout_s;     /* per run, > 0 */
     double threshold;     /* regression threshold as a fraction; 0 = the coordinator's */
     bool instructions;    /* count each repeat's instructions too (valgrind, Job.instructions) */
+    unsigned interval_us; /* interval_ms in microseconds (100..1000000); 0: the farm chooses */
     char **env;           /* n_env "NAME=VALUE" the script gets ([suite]'s, then its own) */
     size_t n_env;
     char **pythons;   /* `python =`: n_pythons requests (lib/pyreq.h), one job each; */

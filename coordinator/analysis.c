@@ -220,12 +220,12 @@ static const char CONFIRM_SQL[] =
     "  FROM t CROSS JOIN generate_series(0, 2) AS k(slot) WHERE k.slot = 1 OR t.ref_id IS NOT NULL)"
     " INSERT INTO jobs (batch_id, script_id, host_id, args, repeat, warmup, mode, timeout_s,"
     " memory_limit_bytes, threshold, max_attempts, env, commit_hash, purpose, confirm_of, slot,"
-    " instructions)"
+    " instructions, interval_ms)"
     " SELECT s.batch_id, s.script_id, s.host_id, s.args, CASE WHEN x.slot = 1 THEN"
     " least(1000, greatest(5, 2 * s.repeat)) ELSE s.repeat END, s.warmup, s.mode, s.timeout_s,"
     " s.memory_limit_bytes, s.threshold, s.max_attempts, s.env, s.commit_hash,"
     " CASE WHEN x.slot = 1 THEN 'confirm' ELSE 'confirm_reference' END, x.of, x.slot,"
-    " s.instructions FROM x JOIN jobs s ON s.id = x.src ORDER BY x.of, x.slot"
+    " s.instructions, s.interval_ms FROM x JOIN jobs s ON s.id = x.src ORDER BY x.of, x.slot"
     " ON CONFLICT DO NOTHING";
 
 /*

@@ -90,10 +90,11 @@ static json_t *entry_json(const struct wire_suite_entry *e)
         json_array_append_new(args, json_string(e->args[i]));
     for (size_t i = 0; i < e->n_env; i++)
         json_array_append_new(env, json_string(e->env[i]));
-    return json_pack("{s:s, s:o, s:I, s:I, s:s, s:f, s:f, s:o, s:s}", "script", e->script, "args",
-                     args, "repeat", (json_int_t)e->repeat, "warmup", (json_int_t)e->warmup, "mode",
-                     e->mode == WIRE_MODE_TRACE ? "trace" : "sample", "timeout_s", e->timeout_s,
-                     "threshold", e->threshold, "env", env, "python", e->python ? e->python : "");
+    return json_pack("{s:s, s:o, s:I, s:I, s:s, s:f, s:f, s:o, s:s, s:I}", "script", e->script,
+                     "args", args, "repeat", (json_int_t)e->repeat, "warmup", (json_int_t)e->warmup,
+                     "mode", e->mode == WIRE_MODE_TRACE ? "trace" : "sample", "timeout_s",
+                     e->timeout_s, "threshold", e->threshold, "env", env, "python",
+                     e->python ? e->python : "", "interval_us", (json_int_t)e->interval_us);
 }
 
 static const char INSERT_SQL[] =
@@ -309,6 +310,7 @@ static int queue_step(struct store *s, const struct bisection_settings *bs, cons
         .n_env = ne,
         .env = env,
         .python = json_get_string(e, "python", ""),
+        .interval_us = (uint32_t)json_get_int(e, "interval_us", 0), /* 0: chosen (schema/032) */
     };
     const char *host = json_get_string(b->row, "host", "");
     char label[96];
@@ -795,7 +797,8 @@ static const char AUTO_SQL[] =
     " 'host_id', g.host_id, 'metric', g.metric, 'good', gj.commit_hash, 'bad', cj.commit_hash,"
     " 'entry', json_build_object('script', s.key, 'args', cj.args, 'repeat', cj.repeat,"
     "  'warmup', cj.warmup, 'mode', cj.mode, 'timeout_s', cj.timeout_s,"
-    "  'threshold', coalesce(cj.threshold, 0), 'env', cj.env, 'python', cj.python))::text"
+    "  'threshold', coalesce(cj.threshold, 0), 'env', cj.env, 'python', cj.python,"
+    "  'interval_us', coalesce(round(cj.interval_ms * 1000), 0)))::text"
     " FROM regressions g JOIN scripts s ON s.id = g.script_id"
     " JOIN runs cr ON cr.run_id = g.candidate_run JOIN jobs cj ON cj.id = cr.job_id"
     " JOIN runs gr ON gr.run_id = g.baseline_runs[cardinality(g.baseline_runs)]"

@@ -160,7 +160,11 @@ int store_register(struct store *s, const struct wire_hello *h, const char *host
     "   'self_pct', 100 * u.s / nullif(r.wall_median, 0)) ORDER BY u.t DESC, u.i), '[]')"          \
     "   FROM unnest(r.fn_ids, r.fn_self_s, r.fn_total_s, r.fn_self_cpu_s)"                         \
     "   WITH ORDINALITY AS u(id, s, t, sc, i), LATERAL (SELECT f.key FROM functions f"             \
-    "   WHERE f.id = u.id OFFSET 0) f)))::text"                                                    \
+    "   WHERE f.id = u.id OFFSET 0) f),"                                                           \
+    /* how finely it was sampled (schema/032): the why names no function on too few */            \
+    "   'mode', CASE WHEN r.samples > 0 THEN 'sample' END, 'interval_s', CASE WHEN r.samples > 0"  \
+    "   THEN (SELECT coalesce(j.interval_ms, 10) / 1000 FROM jobs j WHERE j.id = r.job_id) END,"   \
+    "   'samples', nullif(r.samples, 0)))::text"                                                   \
     " FROM runs r JOIN scripts s ON s.id = r.script_id JOIN hosts h ON h.id = r.host_id"
 // clang-format on
 

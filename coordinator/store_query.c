@@ -30,6 +30,7 @@ static const char JOBS_SQL[] =
     "SELECT coalesce(json_agg(x ORDER BY x.id DESC), '[]')::text FROM ("
     " SELECT j.id, j.batch_id, s.key AS script, h.hostname AS host,"
     " h.fingerprint AS host_fingerprint, j.args, j.env, j.python, j.repeat, j.warmup, j.mode,"
+    " j.interval_ms,"
     " j.timeout_s, j.state, j.attempt, j.max_attempts, j.lease_owner,"
     " pyscope_ts(j.lease_expires) AS lease_expires, pyscope_ts(j.created) AS created,"
     " pyscope_ts(j.updated) AS updated, pyscope_commit(j.commit_hash) AS commit,"

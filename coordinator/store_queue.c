@@ -128,7 +128,8 @@ static const char CLAIM_SQL[] =
                       " coalesce(j.commit_hash, ''), j.python, j.instructions,"
                       " coalesce((SELECT rs.key FROM batches rb JOIN scripts rs"
                       " ON rs.id = rb.reference_script_id WHERE rb.id = j.batch_id"
-                      " AND j.purpose = 'confirm'), '')";
+                      " AND j.purpose = 'confirm'), ''), coalesce(round(j.interval_ms * 1000),"
+                      " 0)";
 
 /*
  * Hand each job row of a CLAIM_SQL result to its agent's fn, counting them in
@@ -161,6 +162,7 @@ static int claimed_jobs(PGresult *res, struct store_claim *c, size_t n)
         job.python = PQgetvalue(res, i, 13);
         job.instructions = strcmp(PQgetvalue(res, i, 14), "t") == 0;
         job.reference = PQgetvalue(res, i, 15); /* a confirmation's (schema/030) */
+        job.interval_us = (uint32_t)strtoul(PQgetvalue(res, i, 16), NULL, 10); /* schema/032 */
         struct store_claim *to = &c[ord - 1];
         to->fn(&job, to->arg);
         to->claimed++;
@@ -437,14 +439,30 @@ static int submit_entry(struct store *s, const struct wire_submit *sub,
     p_str(&p, commit);
     p_str(&p, e->python ? e->python : "");
     p_str(&p, sub->instructions || e->instructions ? "t" : "f");
+    if (e->interval_us)
+        p_fmt(&p, "%.17g", e->interval_us / 1000.0);
+    else
+        p_str(&p, NULL);
     PGresult *res = store_exec(
         s,
         "INSERT INTO jobs (batch_id, script_id, host_id, args, repeat, warmup, mode,"
-        " timeout_s, threshold, max_attempts, purpose, env, commit_hash, python, instructions)"
+        " timeout_s, threshold, max_attempts, purpose, env, commit_hash, python, instructions,"
+        " interval_ms)"
         " SELECT $1, $2, h.id, ARRAY(SELECT a FROM jsonb_array_elements_text($3::jsonb)"
         " WITH ORDINALITY AS t(a, i) ORDER BY i), $4, $5, $6, $7, $8, $12, $13,"
         " ARRAY(SELECT v FROM jsonb_array_elements_text($14::jsonb) WITH ORDINALITY"
-        " AS t(v, i) ORDER BY i), $15, $16, $17::boolean FROM hosts h"
+        " AS t(v, i) ORDER BY i), $15, $16, $17::boolean,"
+        /* the sampling period: the suite's, else ~200 samples a run of the series on this
+         * host (schema/032); trace mode samples nothing */
+        " CASE WHEN $6 = 'trace' THEN NULL ELSE coalesce($18::double precision,"
+        "  pyscope_sample_interval_ms((SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY w)"
+        "  FROM (SELECT r.wall_s FROM runs r JOIN jobs rj ON rj.id = r.job_id"
+        "   WHERE r.script_id = $2 AND r.host_id = h.id AND r.outcome = 'ok'"
+        "   AND rj.purpose = 'measure' AND rj.mode = 'sample'"
+        "   AND rj.args = ARRAY(SELECT a FROM jsonb_array_elements_text($3::jsonb)"
+        "    WITH ORDINALITY AS t(a, i) ORDER BY i)"
+        "   ORDER BY r.stored_at DESC LIMIT 5) lr, unnest(lr.wall_s) AS w))) END"
+        " FROM hosts h"
         " WHERE h.superseded_by IS NULL AND ($9::boolean OR jsonb_array_length($10::jsonb) = 0"
         "        OR h.hostname IN (SELECT jsonb_array_elements_text($10::jsonb))"
         "        OR EXISTS (SELECT 1 FROM agents a WHERE a.host_id = h.id"

@@ -453,11 +453,12 @@ static void field_stacks(struct pgbin_buf *b, const struct wire_result *r)
     free(text);
 }
 
-#define RUN_IN_FIELDS 48
+#define RUN_IN_FIELDS 49
 
 /* Append item i as one run_in record (schema/003_compact_runs.sql, then the fields
  * schema/010_contention.sql, 026_machine_speed.sql, 028_instructions.sql,
- * 029_child_processes.sql, 030_reference_script.sql and 031_python_threads.sql append;
+ * 029_child_processes.sql, 030_reference_script.sql, 031_python_threads.sql and
+ * 032_sample_interval.sql append;
  * same order). */
 static void run_in_add(struct pgbin_buf *b, const struct store_result_item *item,
                        const struct group_item *g, size_t i, const int64_t *fn_ids)
@@ -519,6 +520,7 @@ static void run_in_add(struct pgbin_buf *b, const struct store_result_item *item
         field_measure(b, r, M_REF_SCRIPT_WALL);
     }
     pgbin_field_i32(b, (int32_t)r->python_threads); /* wire_validate: at most INT32_MAX */
+    pgbin_field_i32(b, (int32_t)r->samples);        /* wire_validate: at most INT32_MAX */
     pgbin_patch_len(b, at);
 }
 
@@ -629,7 +631,7 @@ static int group_insert(struct store *s, struct store_result_item *items,
         "  fn_self_s, fn_total_s, fn_self_runs, fn_total_runs, stacks, run_delay_s,"
         "  ctx_voluntary, ctx_involuntary, steal_s, cpu_pressure_s, load1_runs, cpu_mhz,"
         "  fn_self_cpu_s, ref_cpu_ns, instructions, child_processes, ref_script_cpu_s,"
-        "  ref_script_wall_s, python_threads)"
+        "  ref_script_wall_s, python_threads, samples)"
         "  SELECT run_id, job_id, attempt, batch_id, host_id, script_id, agent, script_sha256,"
         "  python_version, python_build, python_executable, outcome, message, governor, load1,"
         "  wall_s, cpu_s, peak_rss_bytes, exit_codes, signals, timed_out,"
@@ -637,7 +639,7 @@ static int group_insert(struct store *s, struct store_result_item *items,
         "  fn_self_s, fn_total_s, fn_self_runs, fn_total_runs, stacks, run_delay_s,"
         "  ctx_voluntary, ctx_involuntary, steal_s, cpu_pressure_s, load1_runs, cpu_mhz,"
         "  fn_self_cpu_s, ref_cpu_ns, instructions, child_processes, ref_script_cpu_s,"
-        "  ref_script_wall_s, python_threads FROM x"
+        "  ref_script_wall_s, python_threads, samples FROM x"
         "  ON CONFLICT (run_id) DO NOTHING RETURNING run_id),"
         " j AS (UPDATE jobs SET state = x.state, lease_owner = NULL, lease_expires = NULL,"
         "  updated = now() FROM x JOIN r USING (run_id) WHERE jobs.id = x.job_id)"

@@ -834,6 +834,13 @@ static void function_list(FILE *out, const json_t *fns, bool moved)
 static void why_list(FILE *out, const json_t *why)
 {
     const json_t *fns = json_object_get(why, "functions");
+    /* a sampled profile too coarse to tell a function from noise says so (lib/regress.c) */
+    const char *too_few = json_get_string(json_object_get(why, "too_few_samples"), "note", NULL);
+    if (too_few) {
+        fputs("<p>The functions: ", out);
+        esc(out, too_few);
+        fputs(".</p>\n", out);
+    }
     if (!json_array_size(fns))
         return;
     /* the basis the "why" was decided on (lib/regress.h): self time, CPU self time, the

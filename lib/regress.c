@@ -35,6 +35,10 @@
 #define REGRESS_WHY_MAX_LIST 20
 #define REGRESS_WHY_TOP      5
 #define REGRESS_WHY_LIB_TOP  3 /* library functions listed under their user caller */
+/* A sampled "why" names a function only from this many samples per run on each side ... */
+#define REGRESS_WHY_MIN_SAMPLES 20.0
+/* ... and when its change is this many binomial standard errors (build_why_resolved()). */
+#define REGRESS_WHY_MIN_Z 2.0
 /* regress_check_local: change points over at most this many reports. */
 #define REGRESS_HISTORY_MAX        200
 #define REGRESS_NO_HISTORY_MESSAGE "first run of this script on this host"
@@ -1894,6 +1898,106 @@ static json_t *why_functions(const json_t *keys, const double *deltas, size_t nk
     return functions;
 }
 
+/* The sampling of doc's profile: its period (*interval_s), samples per run (*per_run) and
+ * runs (*runs); false unless it was sampled with a known period and count. */
+static bool doc_sampling(const json_t *doc, double *interval_s, double *per_run, double *runs)
+{
+    const json_t *p = history_profile(doc);
+    const char *mode = json_string_value(json_object_get(p, "mode"));
+    double samples;
+    if (!mode || strcmp(mode, "sample") != 0 ||
+        !json_value_nonneg(json_object_get(p, "interval_s"), interval_s) || !(*interval_s > 0) ||
+        !json_value_nonneg(json_object_get(p, "samples"), &samples))
+        return false;
+    size_t n = json_array_size(json_object_get(doc, "runs"));
+    *runs = n ? (double)n : 1;
+    *per_run = samples / *runs;
+    return true;
+}
+
+/* One side of a sampled "why" (side_sampling()). */
+struct why_side {
+    double per_run;    /* the documents' median samples per run (passes of the sampler) */
+    double runs;       /* their runs */
+    double fn;         /* the function's mean samples per run */
+    double rate;       /* the documents' median samples per second of self time */
+    double interval_s; /* the period the first document asked for */
+};
+
+/* The sampling of docs[0..n) and of function key in them; false when a document was not
+ * sampled. A function's samples are its share of the self time of a run's samples: a pass
+ * of the sampler that came late (a loaded machine) weighs the time since the last. */
+static bool side_sampling(const json_t *const *docs, size_t n, const char *key,
+                          struct why_side *out)
+{
+    double *spr = xcalloc(n ? n : 1, sizeof(*spr)), *rate = xcalloc(n ? n : 1, sizeof(*rate));
+    bool ok = n > 0;
+    *out = (struct why_side){0};
+    for (size_t i = 0; i < n && ok; i++) {
+        double iv, r, x, total = 0, self = 0;
+        if (!(ok = doc_sampling(docs[i], &iv, &spr[i], &r)))
+            break;
+        size_t j;
+        const json_t *f;
+        json_array_foreach(json_object_get(history_profile(docs[i]), "functions"), j, f)
+        {
+            if (json_value_nonneg(json_object_get(f, "self_s"), &x))
+                total += x;
+        }
+        const json_t *g = find_function(docs[i], key);
+        if (g && json_value_nonneg(json_object_get(g, "self_s"), &x))
+            self = x;
+        rate[i] = total > 0 ? spr[i] / total : 1 / iv;
+        if (i == 0)
+            out->interval_s = iv;
+        out->runs += r;
+        out->fn += self * rate[i] / (double)n;
+    }
+    if (ok && (stats_median(spr, n, &out->per_run) != 0 || stats_median(rate, n, &out->rate) != 0))
+        ok = false;
+    free(spr);
+    free(rate);
+    return ok;
+}
+
+/*
+ * Whether the first function f0 (borrowed) of a sampled "why" on basis is told apart from
+ * sampling noise (issue 11: ~4 samples a run of a 40 ms script named importlib's
+ * _compile_bytecode() for a slowed tokenize()): at least REGRESS_WHY_MIN_SAMPLES samples per
+ * run on each side, and its change, in samples per run, at least REGRESS_WHY_MIN_Z binomial
+ * standard errors (a sample count's variance at most the count, the larger side's, over
+ * each side's runs). True when not sampled (traced, or no sample counts: nothing to say);
+ * else false sets *note (new) to what the why says instead. candidate_median: m's.
+ */
+static bool why_resolved(const json_t *f0, enum why_basis basis, const json_t *const *cands,
+                         size_t nc, const json_t *const *base, size_t nb, double candidate_median,
+                         json_t **note)
+{
+    const char *key = json_string_value(json_object_get(f0, "key"));
+    double delta = json_number_value(json_object_get(f0, "delta"));
+    struct why_side c, b;
+    if (!key || !side_sampling(cands, nc, key, &c) || !side_sampling(base, nb, key, &b))
+        return true;
+    /* the change in samples per run: a time at the candidate's samples per second of self
+     * time; an instruction count as its share of the candidate's count */
+    double d = basis == WHY_INSTRUCTIONS
+                   ? (candidate_median > 0 ? delta / candidate_median * c.per_run : 0)
+                   : delta * c.rate;
+    double hi = fmax(fmax(c.fn, b.fn), fmax(fabs(d), 1));
+    double se = sqrt(hi / c.runs + hi / b.runs);
+    double per_run = fmin(c.per_run, b.per_run), z = fabs(d) / se;
+    if (per_run >= REGRESS_WHY_MIN_SAMPLES && z >= REGRESS_WHY_MIN_Z)
+        return true;
+    char text[256];
+    snprintf(text, sizeof(text),
+             "too few samples to name a function: %.0f per run at %g ms (a change of %.1f "
+             "samples per run, %.1f standard errors); the farm samples short scripts finely",
+             per_run, c.interval_s * 1000, fabs(d), z);
+    *note = json_pack("{s:s, s:f, s:f, s:f, s:f}", "note", text, "samples_per_run", per_run,
+                      "interval_s", c.interval_s, "change_samples", fabs(d), "z", z);
+    return false;
+}
+
 /*
  * The "why" of the decided metric m (borrowed; NULL: none): the functions whose
  * change on m's basis (wall: self time; CPU: CPU self time; instructions: their
@@ -1951,6 +2055,11 @@ static json_t *build_why(const json_t *cand, const json_t *const *cands, size_t 
     json_t *functions =
         why_functions(keys, deltas, nk, cands, nc, base, nb, change, basis != WHY_INSTRUCTIONS);
     free(deltas);
+    json_t *too_few = NULL;
+    if (json_array_size(functions) &&
+        !why_resolved(json_array_get(functions, 0), basis, cands, nc, base, nb,
+                      json_number_value(json_object_get(m, "candidate_median")), &too_few))
+        json_array_clear(functions);
 
     if (has_profile(cand) && nw) {
         size_t i;
@@ -1984,6 +2093,8 @@ static json_t *build_why(const json_t *cand, const json_t *const *cands, size_t 
                   identity_changed(cand, wall_base, nw, "python", "build"), "host_changed",
                   identity_changed(cand, wall_base, nw, "host", "fingerprint"));
     json_object_set_new(why, "mode_changed", json_boolean(mode_changed(cand, wall_base, nw)));
+    if (too_few)
+        json_object_set_new(why, "too_few_samples", too_few);
     return why;
 }
 
@@ -2722,6 +2833,13 @@ static void print_why(FILE *out, const json_t *why)
                 fprintf(out, " (%.0f%%)\n", json_number_value(json_object_get(l, "share_pct")));
             }
         }
+    }
+    const char *too_few =
+        json_string_value(json_object_get(json_object_get(why, "too_few_samples"), "note"));
+    if (too_few) {
+        fputs("Why: ", out);
+        print_clean(out, too_few);
+        fputc('\n', out);
     }
     print_list(out, "New functions", json_object_get(why, "appeared"));
     print_list(out, "Gone functions", json_object_get(why, "vanished"));

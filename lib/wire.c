@@ -592,6 +592,7 @@ static int check_result(struct wire_error *err, const struct wire_result *r)
         return fail(err, WIRE_REJECT_FORMAT, "result.started_at: not an rfc 3339 utc timestamp");
     TRY(check_uint(err, "result.child_processes", r->child_processes, 0, INT32_MAX));
     TRY(check_uint(err, "result.python_threads", r->python_threads, 0, INT32_MAX));
+    TRY(check_uint(err, "result.samples", r->samples, 0, INT32_MAX));
     return 0;
 }
 
@@ -713,6 +714,9 @@ static int check_entry(struct wire_error *err, const char *field, const struct w
     TRY(check_uint(err, f, e->warmup, 0, WIRE_MAX_WARMUP));
     snprintf(f, sizeof(f), "%s.mode", field);
     TRY(check_uint(err, f, e->mode, WIRE_MODE_UNSPECIFIED, WIRE_MODE_TRACE));
+    snprintf(f, sizeof(f), "%s.interval_us", field);
+    if (e->interval_us)
+        TRY(check_uint(err, f, e->interval_us, WIRE_MIN_INTERVAL_US, WIRE_MAX_INTERVAL_US));
     snprintf(f, sizeof(f), "%s.timeout_s", field);
     TRY(check_num(err, f, e->timeout_s, 0, 7 * 86400));
     snprintf(f, sizeof(f), "%s.threshold", field);
@@ -851,6 +855,9 @@ int wire_validate(const struct wire_msg *m, struct wire_error *err)
         TRY(check_uint(err, "job.repeat", j->repeat, 1, WIRE_MAX_REPEAT));
         TRY(check_uint(err, "job.warmup", j->warmup, 0, WIRE_MAX_WARMUP));
         TRY(check_uint(err, "job.mode", j->mode, WIRE_MODE_SAMPLE, WIRE_MODE_TRACE));
+        if (j->interval_us)
+            TRY(check_uint(err, "job.interval_us", j->interval_us, WIRE_MIN_INTERVAL_US,
+                           WIRE_MAX_INTERVAL_US));
         TRY(check_env(err, "job.env", j->n_env, j->env));
         TRY(check_pyreq(err, "job.python", j->python));
         if (!isfinite(j->timeout_s) || j->timeout_s <= 0)
@@ -1053,6 +1060,7 @@ static Pyscope__Result *enc_result(struct arena *a, const struct wire_result *r)
     p->started_at = enc_str(r->started_at);
     p->child_processes = r->child_processes;
     p->python_threads = r->python_threads;
+    p->samples = r->samples;
     return p;
 }
 
@@ -1072,6 +1080,7 @@ static Pyscope__SuiteEntry *enc_entry(struct arena *a, const struct wire_suite_e
     pe->env = enc_strv(a, e->n_env, e->env);
     pe->python = enc_str(e->python);
     pe->instructions = e->instructions;
+    pe->interval_us = e->interval_us;
     return pe;
 }
 
@@ -1196,6 +1205,7 @@ static int enc_body(struct arena *a, const struct wire_msg *m, Pyscope__Envelope
         p->python = enc_str(j->python);
         p->instructions = j->instructions;
         p->reference = enc_str(j->reference);
+        p->interval_us = j->interval_us;
         env->job = p;
         break;
     }
@@ -1437,6 +1447,7 @@ static int dec_result(struct arena *a, const Pyscope__Result *p, struct wire_res
     r->started_at = p->started_at;
     r->child_processes = p->child_processes;
     r->python_threads = p->python_threads;
+    r->samples = p->samples;
     return 0;
 }
 
@@ -1454,6 +1465,7 @@ static void dec_entry(const Pyscope__SuiteEntry *pe, struct wire_suite_entry *e)
     e->env = dec_strv(pe->env);
     e->python = pe->python;
     e->instructions = pe->instructions;
+    e->interval_us = pe->interval_us;
 }
 
 static int dec_submit(struct arena *a, const Pyscope__Submit *p, struct wire_submit *s,
@@ -1573,6 +1585,7 @@ static int dec_body(struct arena *a, const Pyscope__Envelope *env, struct wire_m
         m->job.python = p->python;
         m->job.instructions = p->instructions;
         m->job.reference = p->reference;
+        m->job.interval_us = p->interval_us;
         break;
     }
     case PYSCOPE__ENVELOPE__BODY_RESULT:

@@ -40,7 +40,9 @@
 #define WIRE_MAX_ARGS          256u
 #define WIRE_MAX_REPEAT        1000u
 #define WIRE_MAX_WARMUP        100u
-#define WIRE_MAX_RUNS          1000u /* Result.runs, Function.*_runs */
+#define WIRE_MIN_INTERVAL_US   100u     /* Job.interval_us, SuiteEntry.interval_us: 0.1 ms */
+#define WIRE_MAX_INTERVAL_US   1000000u /* ... 1000 ms */
+#define WIRE_MAX_RUNS          1000u    /* Result.runs, Function.*_runs */
 #define WIRE_MAX_FUNCTIONS     2000u
 #define WIRE_MAX_STACKS        5000u
 #define WIRE_MAX_FRAMES        512u
@@ -220,6 +222,8 @@ struct wire_job {
     const char *reference;       /* a confirmation's reference script, interleaved with the
                                     repeats (pyscope-run --reference): normalized relative
                                     path, or "" / NULL (none) */
+    uint32_t interval_us;        /* sampling period (us), 0 (10 ms: older coordinators) or
+                                    WIRE_MIN_INTERVAL_US..WIRE_MAX_INTERVAL_US */
 };
 
 struct wire_measurement {
@@ -286,6 +290,7 @@ struct wire_result {
     const char *started_at;   /* RFC 3339 UTC "YYYY-MM-DDTHH:MM:SS[.frac]Z", or "" */
     uint32_t child_processes; /* the script started them (profile.forks); at most INT32_MAX */
     uint32_t python_threads;  /* instructions.python_threads; 0: not known; at most INT32_MAX */
+    uint32_t samples;         /* profile.samples (sample mode); 0: not known; at most INT32_MAX */
 };
 
 struct wire_ack {
@@ -310,6 +315,8 @@ struct wire_suite_entry {
     const char *const *env; /* "NAME=VALUE", each checked by jobenv_check() */
     const char *python;     /* lib/pyreq.h request, or "" (the agent's default) */
     bool instructions;      /* count its instructions (Job.instructions); suite's setting */
+    uint32_t interval_us;   /* sampling period (us), 0 = the coordinator chooses, else
+                               WIRE_MIN_INTERVAL_US..WIRE_MAX_INTERVAL_US */
 };
 
 struct wire_host_selector {

@@ -5,7 +5,7 @@
 # 015_revisions.sql, 021_unsettled.sql, 022_pythons.sql, 023_lease_cap.sql,
 # 024_batch_reports.sql, 025_try.sql, 026_machine_speed.sql, 027_bisect.sql,
 # 028_instructions.sql, 029_child_processes.sql, 030_reference_script.sql,
-# 031_python_threads.sql)
+# 031_python_threads.sql, 032_sample_interval.sql)
 # (schema 001 + 002, runs with run_functions and run_stacks rows) upgrades in
 # place when the coordinator starts: hotspots, per-repeat values, stacks and
 # medians end up in the runs row, the old tables' shapes stay readable as
@@ -121,7 +121,12 @@ expect_eq "030: runs from before have no interleaved reference figures" "t" \
     "$(pg_sql "SELECT bool_and(ref_script_cpu_s IS NULL AND ref_script_wall_s IS NULL) FROM runs")"
 expect_eq "031: runs from before ran no Python threads that anyone knows of (judged exact)" "0|0" \
     "$(pg_sql "SELECT count(*) FILTER (WHERE python_threads <> 0) || '|' || count(*) FILTER (WHERE python_threads IS NULL) FROM runs")"
-expect_eq "031 applied last (migrations apply by max version)" "31|031_python_threads.sql" \
+expect_eq "032: jobs from before sampled at pyscope-run's 10 ms (no interval_ms)" "t" \
+    "$(pg_sql "SELECT bool_and(interval_ms IS NULL) FROM jobs")"
+expect_eq "032: ~200 samples a run, rounded down to 1, 2, 5 or 10 ms; 1 ms without history" \
+    "1|1|2|5|10|10" \
+    "$(pg_sql "SELECT concat_ws('|', pyscope_sample_interval_ms(NULL), pyscope_sample_interval_ms(0.04), pyscope_sample_interval_ms(0.4), pyscope_sample_interval_ms(1.5), pyscope_sample_interval_ms(2), pyscope_sample_interval_ms(60))")"
+expect_eq "032 applied last (migrations apply by max version)" "32|032_sample_interval.sql" \
     "$(pg_sql "SELECT version || '|' || name FROM schema_migrations ORDER BY version DESC LIMIT 1")"
 # 020: the series' Python builds, skip-scanned by the team report's hardware query
 expect_eq "020: the builds index" "CREATE INDEX runs_series_build_idx ON public.runs USING btree (script_id, host_id, python_build)" \

@@ -283,6 +283,19 @@ static void test_instructions_exact(void **state)
     assert_non_null(strstr(xml, "bench.py:f (100% of the change), partly in library code it "
                                 "calls: json/encoder.py:_iterencode_list:278 (2%)"));
     free(xml);
+    /* too few samples to name a function (issue 11): both files say so, name none */
+    json_t *why = json_object_get(json_object_get(doc, "regression"), "why");
+    json_object_set_new(why, "functions", json_array());
+    json_object_set_new(
+        why, "too_few_samples",
+        json_pack("{s:s}", "note", "too few samples to name a function: 4 per run"));
+    md = render(ci_report_markdown, &d);
+    assert_non_null(strstr(md, "bench.py: why: too few samples to name a function: 4 per run\n"));
+    assert_null(strstr(md, "bench.py:f"));
+    free(md);
+    xml = render(ci_report_junit, &d);
+    assert_non_null(strstr(xml, "Why: too few samples to name a function: 4 per run"));
+    free(xml);
     json_decref(doc);
 }
 

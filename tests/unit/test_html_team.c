@@ -93,6 +93,14 @@ static void test_confirmation_said(void **state)
     assert_non_null(strstr(page, "The functions that explain it (instructions by CPU self-time "
                                  "share, now against the baseline)"));
     free(page);
+    /* too few samples to name a function: the why says so (issue 11) */
+    json_object_set_new(json_object_get(g, "why"), "functions", json_array());
+    json_object_set_new(
+        json_object_get(g, "why"), "too_few_samples",
+        json_pack("{s:s}", "note", "too few samples to name a function: 4 per run"));
+    page = render(doc, &rc);
+    assert_non_null(strstr(page, "The functions: too few samples to name a function: 4 per run."));
+    free(page);
     /* the tile of what was measured counts series-nights (4 series on 2 nights), says so */
     json_object_set_new(json_object_get(doc, "report"), "batches",
                         json_pack("[{s:I, s:I, s:I}, {s:I, s:I, s:I}]", "id", (json_int_t)3,

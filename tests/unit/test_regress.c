@@ -2357,6 +2357,93 @@ static void test_moved_functions(void **state)
         json_decref(docs[i]);
 }
 
+/* A sampled run of tokens.py (issue 11): runs repeats at interval_s, per_run samples a run,
+ * tokenize() and importlib's _compile_bytecode() taking tok_s and boot_s of self time. */
+static json_t *sampled_doc(double interval_s, double per_run, size_t runs, double tok_s,
+                           double boot_s)
+{
+    json_t *r = json_array();
+    for (size_t i = 0; i < runs; i++)
+        json_array_append_new(r, json_pack("{s:f}", "wall_s", per_run * interval_s));
+    json_t *doc = json_pack(
+        "{s:o, s:{s:s, s:f, s:f, s:[{s:s, s:s, s:s, s:f}, {s:s, s:s, s:s, s:f}]}}", "runs", r,
+        "profile", "mode", "sample", "interval_s", interval_s, "samples", per_run * (double)runs,
+        "functions", "key", "/w/tokens.py:tokenize:9", "file", "/w/tokens.py", "name", "tokenize",
+        "self_s", tok_s, "key", "<frozen importlib._bootstrap_external>:_compile_bytecode:1",
+        "file", "<frozen importlib._bootstrap_external>", "name", "_compile_bytecode", "self_s",
+        boot_s);
+    assert_non_null(doc);
+    return doc;
+}
+
+/* The why of a wall-time regression of the candidate c over base[0..2). */
+static json_t *sampled_why(const json_t *c, json_t *const *base, double b_wall, double c_wall)
+{
+    json_t *m = json_pack("{s:s, s:s, s:f, s:f}", "metric", "wall_s", "verdict", "regression",
+                          "baseline_median", b_wall, "candidate_median", c_wall);
+    json_t *why = regress_why_runs(c, &c, 1, (const json_t *const *)base, 2, m);
+    json_decref(m);
+    return why;
+}
+
+/* The why names no function on sampling noise (issue 11: ~4 samples a run of a 40 ms script
+ * named _compile_bytecode() for a slowed tokenize()), and names it when sampled finely. */
+static void test_why_too_few_samples(void **state)
+{
+    (void)state;
+    /* 10 ms: 4 samples a run; one sample of _compile_bytecode() more is the whole change */
+    json_t *base[2] = {sampled_doc(0.010, 4, 5, 0.03, 0.01), sampled_doc(0.010, 4, 5, 0.03, 0.01)};
+    json_t *cand = sampled_doc(0.010, 5, 5, 0.03, 0.02);
+    json_t *why = sampled_why(cand, base, 0.04, 0.05);
+    assert_int_equal(json_array_size(json_object_get(why, "functions")), 0);
+    const json_t *tf = json_object_get(why, "too_few_samples");
+    assert_non_null(tf);
+    assert_float_equal(json_number_value(json_object_get(tf, "samples_per_run")), 4, 1e-9);
+    assert_float_equal(json_number_value(json_object_get(tf, "interval_s")), 0.010, 1e-12);
+    assert_non_null(strstr(json_string_value(json_object_get(tf, "note")), "4 per run at 10 ms"));
+    /* the terminal text says so instead of naming a function */
+    json_t *reg = json_pack("{s:s, s:{s:s, s:s}, s:O}", "status", "compared", "decision", "metric",
+                            "wall_s", "verdict", "regression", "why", why);
+    char *text = NULL;
+    size_t len = 0;
+    FILE *mem = open_memstream(&text, &len);
+    regress_print(mem, reg, false);
+    fclose(mem);
+    assert_non_null(strstr(text, "Why: too few samples to name a function: 4 per run at 10 ms"));
+    assert_null(strstr(text, "_compile_bytecode"));
+    free(text);
+    json_decref(reg);
+    json_decref(why);
+    json_decref(cand);
+    json_decref(base[0]);
+    json_decref(base[1]);
+    /* 1 ms: ~60 samples a run; tokenize() +20 ms (+20 samples a run) is named */
+    base[0] = sampled_doc(0.001, 60, 5, 0.050, 0.010);
+    base[1] = sampled_doc(0.001, 60, 5, 0.050, 0.010);
+    cand = sampled_doc(0.001, 80, 5, 0.070, 0.010);
+    why = sampled_why(cand, base, 0.060, 0.080);
+    assert_null(json_object_get(why, "too_few_samples"));
+    assert_string_equal(json_string_value(json_object_get(
+                            json_array_get(json_object_get(why, "functions"), 0), "key")),
+                        "/w/tokens.py:tokenize:9");
+    json_decref(why);
+    json_decref(cand);
+    /* enough samples a run, but a change of 1 sample a run of a 50-sample function over
+     * one run a side is within its binomial error: not named */
+    json_t *one[2] = {sampled_doc(0.001, 60, 1, 0.050, 0.010),
+                      sampled_doc(0.001, 60, 1, 0.050, 0.010)};
+    cand = sampled_doc(0.001, 61, 1, 0.051, 0.010);
+    why = sampled_why(cand, one, 0.060, 0.061);
+    assert_int_equal(json_array_size(json_object_get(why, "functions")), 0);
+    assert_non_null(json_object_get(why, "too_few_samples"));
+    json_decref(why);
+    json_decref(cand);
+    json_decref(one[0]);
+    json_decref(one[1]);
+    json_decref(base[0]);
+    json_decref(base[1]);
+}
+
 /* A why run of lib.py (issue 13, F4): base_list, base_dict: the json encoder's self times;
  * stacks: whether the profile has them. */
 static json_t *lib_doc(double wall, double base_list, double base_dict, bool stacks)
@@ -2664,6 +2751,7 @@ int main(void)
         cmocka_unit_test(test_machine_speed),
         cmocka_unit_test(test_moved_functions),
         cmocka_unit_test(test_why_library_folded),
+        cmocka_unit_test(test_why_too_few_samples),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

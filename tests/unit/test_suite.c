@@ -127,6 +127,28 @@ static void test_instructions(void **state)
     suite_destroy(&s);
 }
 
+/* `interval_ms` (docs/suite-format.md): milliseconds 0.1..1000, kept in microseconds; a
+ * [script]'s wins over [suite]'s; 0 (the farm chooses) when nobody sets it. */
+static void test_interval(void **state)
+{
+    (void)state;
+    struct suite *s = NULL;
+    char err[512] = "";
+    const char *text = "[suite]\ninterval_ms = 2\n"
+                       "[script a.py]\n"
+                       "[script b.py]\ninterval_ms = 0.5\n";
+    if (parse(text, &s, err, sizeof(err)) != 0)
+        fail_msg("%s", err);
+    assert_int_equal(s->entries[0].interval_us, 2000);
+    assert_int_equal(s->entries[1].interval_us, 500);
+    suite_destroy(&s);
+    text = "[script a.py]\n";
+    if (parse(text, &s, err, sizeof(err)) != 0)
+        fail_msg("%s", err);
+    assert_int_equal(s->entries[0].interval_us, 0);
+    suite_destroy(&s);
+}
+
 static void test_defaults_and_name_from_file(void **state)
 {
     (void)state;
@@ -227,6 +249,11 @@ static void test_bad_files(void **state)
         "t.ini:2: instructions takes on or off (also yes/no, true/false, 1/0), not \"maybe\"");
     expect_bad("[suite]\ninstructions = on\ninstructions = off\n[script a.py]\n",
                "t.ini:3: \"instructions\" set twice");
+    expect_bad("[script a.py]\ninterval_ms = 0.05\n",
+               "t.ini:2: interval_ms takes a sampling period in milliseconds from 0.1 to 1000, "
+               "not \"0.05\"");
+    expect_bad("[script a.py]\ninterval_ms = 1001\n", "t.ini:2: interval_ms takes");
+    expect_bad("[script a.py]\ninterval_ms = 1ms\n", "t.ini:2: interval_ms takes");
     expect_bad("[script a.py]\ncolour = red\n", "t.ini:2: unknown key \"colour\" in [script]");
     expect_bad("[suite]\nshell = yes\n[script a.py]\n", "t.ini:2: unknown key \"shell\"");
     expect_bad("[suite]\nname = bad name!\n[script a.py]\n", "t.ini:2: name takes");
@@ -438,7 +465,7 @@ int main(void)
         cmocka_unit_test(test_examples_file), cmocka_unit_test(test_bad_files),
         cmocka_unit_test(test_split_args),    cmocka_unit_test(test_reference),
         cmocka_unit_test(test_env),           cmocka_unit_test(test_pythons),
-        cmocka_unit_test(test_instructions),
+        cmocka_unit_test(test_instructions),  cmocka_unit_test(test_interval),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -257,6 +257,13 @@ static void test_roundtrip_small_messages(void **state)
     assert_int_equal(d->job.mode, WIRE_MODE_TRACE);
     assert_true(d->job.timeout_s == 30);
     assert_int_equal(d->job.memory_limit_bytes, 1 << 30);
+    assert_int_equal(d->job.interval_us, 0); /* not set: pyscope-run's 10 ms */
+    wire_msg_destroy(&d);
+    /* the coordinator's sampling period (schema/032) */
+    job_fixture(&m);
+    m.job.interval_us = 1000;
+    d = roundtrip(&m);
+    assert_int_equal(d->job.interval_us, 1000);
     wire_msg_destroy(&d);
 
     wire_msg_init(&m, WIRE_WELCOME);
@@ -321,6 +328,7 @@ static void test_roundtrip_small_messages(void **state)
     assert_int_equal(d->submit.n_entries, 2);
     assert_string_equal(d->submit.entries[0].args[0], "--n");
     assert_true(d->submit.entries[0].threshold == 0.05);
+    assert_int_equal(d->submit.entries[0].interval_us, 0); /* the coordinator chooses */
     assert_true(d->submit.hosts.all);
     assert_string_equal(d->submit.commit, "abc123");
     wire_msg_destroy(&d);
@@ -667,6 +675,12 @@ static void test_reject_other_bodies(void **state)
     job_fixture(&m);
     m.job.repeat = 1001;
     expect_reject(&m, WIRE_REJECT_RANGE, "job.repeat");
+    job_fixture(&m);
+    m.job.interval_us = 99; /* under 0.1 ms */
+    expect_reject(&m, WIRE_REJECT_RANGE, "job.interval_us");
+    job_fixture(&m);
+    m.job.interval_us = WIRE_MAX_INTERVAL_US + 1;
+    expect_reject(&m, WIRE_REJECT_RANGE, "job.interval_us");
     job_fixture(&m);
     m.job.script = "a/./b.py";
     expect_reject(&m, WIRE_REJECT_FORMAT, "job.script");
