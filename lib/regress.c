@@ -35,7 +35,8 @@
 #define REGRESS_WHY_MAX_LIST 20
 #define REGRESS_WHY_TOP      5
 #define REGRESS_WHY_LIB_TOP  3 /* library functions listed under their user caller */
-/* A sampled "why" names a function only from this many samples per run on each side ... */
+/* A sampled "why" names a function only from this many samples on each side (over its
+ * runs: a quiet baseline of short runs and a busy candidate's longer ones both count) ... */
 #define REGRESS_WHY_MIN_SAMPLES 20.0
 /* ... and when its change is this many binomial standard errors (build_why_resolved()). */
 #define REGRESS_WHY_MIN_Z 2.0
@@ -1963,8 +1964,8 @@ static bool side_sampling(const json_t *const *docs, size_t n, const char *key,
 /*
  * Whether the first function f0 (borrowed) of a sampled "why" on basis is told apart from
  * sampling noise (issue 11: ~4 samples a run of a 40 ms script named importlib's
- * _compile_bytecode() for a slowed tokenize()): at least REGRESS_WHY_MIN_SAMPLES samples per
- * run on each side, and its change, in samples per run, at least REGRESS_WHY_MIN_Z binomial
+ * _compile_bytecode() for a slowed tokenize()): at least REGRESS_WHY_MIN_SAMPLES samples on
+ * each side, and its change, in samples per run, at least REGRESS_WHY_MIN_Z binomial
  * standard errors (a sample count's variance at most the count, the larger side's, over
  * each side's runs). True when not sampled (traced, or no sample counts: nothing to say);
  * else false sets *note (new) to what the why says instead. candidate_median: m's.
@@ -1986,7 +1987,8 @@ static bool why_resolved(const json_t *f0, enum why_basis basis, const json_t *c
     double hi = fmax(fmax(c.fn, b.fn), fmax(fabs(d), 1));
     double se = sqrt(hi / c.runs + hi / b.runs);
     double per_run = fmin(c.per_run, b.per_run), z = fabs(d) / se;
-    if (per_run >= REGRESS_WHY_MIN_SAMPLES && z >= REGRESS_WHY_MIN_Z)
+    if (fmin(c.per_run * c.runs, b.per_run * b.runs) >= REGRESS_WHY_MIN_SAMPLES &&
+        z >= REGRESS_WHY_MIN_Z)
         return true;
     char text[256];
     snprintf(text, sizeof(text),

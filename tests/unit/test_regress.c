@@ -2428,6 +2428,21 @@ static void test_why_too_few_samples(void **state)
                         "/w/tokens.py:tokenize:9");
     json_decref(why);
     json_decref(cand);
+    /* a quiet baseline of short runs (18 samples a run, 36 in all) and a slowed candidate
+     * (45 a run): fewer than 20 a run on one side, but the change, +25 samples a run of
+     * tokenize(), is many standard errors: named (test_regress_contended's hogs case) */
+    json_t *quiet[2] = {sampled_doc(0.010, 18, 1, 0.150, 0.030),
+                        sampled_doc(0.010, 18, 1, 0.150, 0.030)};
+    cand = sampled_doc(0.010, 45, 1, 0.400, 0.050);
+    why = sampled_why(cand, quiet, 0.18, 0.45);
+    assert_null(json_object_get(why, "too_few_samples"));
+    assert_string_equal(json_string_value(json_object_get(
+                            json_array_get(json_object_get(why, "functions"), 0), "key")),
+                        "/w/tokens.py:tokenize:9");
+    json_decref(why);
+    json_decref(cand);
+    json_decref(quiet[0]);
+    json_decref(quiet[1]);
     /* enough samples a run, but a change of 1 sample a run of a 50-sample function over
      * one run a side is within its binomial error: not named */
     json_t *one[2] = {sampled_doc(0.001, 60, 1, 0.050, 0.010),
