@@ -2386,6 +2386,17 @@ static json_t *sampled_why(const json_t *c, json_t *const *base, double b_wall, 
     return why;
 }
 
+/* The why names tokenize() first, with no "too few samples"; frees why and cand. */
+static void names_tokenize(json_t *why, json_t *cand)
+{
+    assert_null(json_object_get(why, "too_few_samples"));
+    assert_string_equal(json_string_value(json_object_get(
+                            json_array_get(json_object_get(why, "functions"), 0), "key")),
+                        "/w/tokens.py:tokenize:9");
+    json_decref(why);
+    json_decref(cand);
+}
+
 /* The why names no function on sampling noise (issue 11: ~4 samples a run of a 40 ms script
  * named _compile_bytecode() for a slowed tokenize()), and names it when sampled finely. */
 static void test_why_too_few_samples(void **state)
@@ -2422,12 +2433,7 @@ static void test_why_too_few_samples(void **state)
     base[1] = sampled_doc(0.001, 60, 5, 0.050, 0.010);
     cand = sampled_doc(0.001, 80, 5, 0.070, 0.010);
     why = sampled_why(cand, base, 0.060, 0.080);
-    assert_null(json_object_get(why, "too_few_samples"));
-    assert_string_equal(json_string_value(json_object_get(
-                            json_array_get(json_object_get(why, "functions"), 0), "key")),
-                        "/w/tokens.py:tokenize:9");
-    json_decref(why);
-    json_decref(cand);
+    names_tokenize(why, cand);
     /* a quiet baseline of short runs (18 samples a run, 36 in all) and a slowed candidate
      * (45 a run): fewer than 20 a run on one side, but the change, +25 samples a run of
      * tokenize(), is many standard errors: named (test_regress_contended's hogs case) */
@@ -2435,12 +2441,7 @@ static void test_why_too_few_samples(void **state)
                         sampled_doc(0.010, 18, 1, 0.150, 0.030)};
     cand = sampled_doc(0.010, 45, 1, 0.400, 0.050);
     why = sampled_why(cand, quiet, 0.18, 0.45);
-    assert_null(json_object_get(why, "too_few_samples"));
-    assert_string_equal(json_string_value(json_object_get(
-                            json_array_get(json_object_get(why, "functions"), 0), "key")),
-                        "/w/tokens.py:tokenize:9");
-    json_decref(why);
-    json_decref(cand);
+    names_tokenize(why, cand);
     json_decref(quiet[0]);
     json_decref(quiet[1]);
     /* enough samples a run, but a change of 1 sample a run of a 50-sample function over
