@@ -584,6 +584,61 @@ static void ci_md_row(FILE *out, const char *script, const json_t *m)
     free(label);
 }
 
+/* The markdown summary's "Why" lines: the functions that explain each regression of
+ * docs[0..n), or why none is named. */
+static void ci_md_why(FILE *out, const json_t *const *docs, size_t n)
+{
+    const char *header = NULL;
+    for (size_t i = 0; i < n; i++) {
+        const json_t *reg = json_object_get(docs[i], "regression");
+        struct ci_report_tally one;
+        ci_report_count(&docs[i], 1, &one);
+        const json_t *why = json_object_get(reg, "why");
+        const json_t *fns = json_object_get(why, "functions");
+        const char *too_few =
+            json_get_string(json_object_get(why, "too_few_samples"), "note", NULL);
+        if (one.regressions && too_few) { /* lib/regress.c: no function named on noise */
+            fputs("\n- ", out);
+            ci_report_md_escape(out, ci_script_name(docs[i]));
+            fputs(": why: ", out);
+            ci_report_md_escape(out, too_few);
+            fputs("\n", out);
+            header = NULL;
+        }
+        if (!one.regressions || !json_array_size(fns))
+            continue;
+        /* the text's words for what the functions' changes measure (regress_print) */
+        const char *basis = regress_why_basis_text(json_get_string(why, "basis", NULL));
+        if (!header || strcmp(header, basis) != 0)
+            fprintf(out, "\n**Why** (%s, candidate vs baseline median):\n\n", basis);
+        header = basis;
+        size_t k;
+        const json_t *f;
+        json_array_foreach(fns, k, f)
+        {
+            if (k == CI_MAX_WHY)
+                break;
+            double share;
+            char delta[48];
+            ci_fmt_why_delta(delta, sizeof(delta), why, f);
+            fputs("- ", out);
+            ci_report_md_escape(out, ci_script_name(docs[i]));
+            fprintf(out, ": %s%s", delta, *delta ? " " : "");
+            ci_report_md_escape(out, json_get_string(f, "key", NULL));
+            if (json_get_finite(f, "share_pct", &share))
+                fprintf(out, " (%.0f%% of the change)", share);
+            const char *how;
+            const json_t *lib = ci_why_library(f, &share, &how);
+            if (lib) {
+                fprintf(out, ", %s in library code it calls: ", how);
+                ci_report_md_escape(out, json_get_string(lib, "key", NULL));
+                fprintf(out, " (%.0f%%)", share);
+            }
+            fputc('\n', out);
+        }
+    }
+}
+
 int ci_report_markdown(FILE *out, const json_t *const *docs, size_t n)
 {
     struct ci_report_tally t;
@@ -645,56 +700,7 @@ int ci_report_markdown(FILE *out, const json_t *const *docs, size_t n)
               "where the time went; `--fail-on-regression` fails only on \xe2\x9d\x8c regression, "
               "a whole-script metric's (wall time, CPU time, peak memory, instructions).\n",
               out);
-    /* the functions that explain each regression */
-    const char *header = NULL;
-    for (size_t i = 0; i < n; i++) {
-        const json_t *reg = json_object_get(docs[i], "regression");
-        struct ci_report_tally one;
-        ci_report_count(&docs[i], 1, &one);
-        const json_t *why = json_object_get(reg, "why");
-        const json_t *fns = json_object_get(why, "functions");
-        const char *too_few =
-            json_get_string(json_object_get(why, "too_few_samples"), "note", NULL);
-        if (one.regressions && too_few) { /* lib/regress.c: no function named on noise */
-            fputs("\n- ", out);
-            ci_report_md_escape(out, ci_script_name(docs[i]));
-            fputs(": why: ", out);
-            ci_report_md_escape(out, too_few);
-            fputs("\n", out);
-            header = NULL;
-        }
-        if (!one.regressions || !json_array_size(fns))
-            continue;
-        /* the text's words for what the functions' changes measure (regress_print) */
-        const char *basis = regress_why_basis_text(json_get_string(why, "basis", NULL));
-        if (!header || strcmp(header, basis) != 0)
-            fprintf(out, "\n**Why** (%s, candidate vs baseline median):\n\n", basis);
-        header = basis;
-        size_t k;
-        const json_t *f;
-        json_array_foreach(fns, k, f)
-        {
-            if (k == CI_MAX_WHY)
-                break;
-            double share;
-            char delta[48];
-            ci_fmt_why_delta(delta, sizeof(delta), why, f);
-            fputs("- ", out);
-            ci_report_md_escape(out, ci_script_name(docs[i]));
-            fprintf(out, ": %s%s", delta, *delta ? " " : "");
-            ci_report_md_escape(out, json_get_string(f, "key", NULL));
-            if (json_get_finite(f, "share_pct", &share))
-                fprintf(out, " (%.0f%% of the change)", share);
-            const char *how;
-            const json_t *lib = ci_why_library(f, &share, &how);
-            if (lib) {
-                fprintf(out, ", %s in library code it calls: ", how);
-                ci_report_md_escape(out, json_get_string(lib, "key", NULL));
-                fprintf(out, " (%.0f%%)", share);
-            }
-            fputc('\n', out);
-        }
-    }
+    ci_md_why(out, docs, n);
     return ferror(out) ? -EIO : 0;
 }
 
