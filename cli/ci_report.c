@@ -298,6 +298,27 @@ static const json_t *ci_why_library(const json_t *f, double *share, const char *
     return lib;
 }
 
+/* One function f of a why (borrowed): its change, then sep, its key, its share of the
+ * change and the library part it called, each text through escape. */
+static void ci_why_item(FILE *out, const json_t *why, const json_t *f, const char *sep,
+                        void (*escape)(FILE *, const char *))
+{
+    double share;
+    char delta[48];
+    ci_fmt_why_delta(delta, sizeof(delta), why, f);
+    fprintf(out, "%s%s", delta, *delta ? sep : "");
+    escape(out, json_get_string(f, "key", NULL));
+    if (json_get_finite(f, "share_pct", &share))
+        fprintf(out, " (%.0f%% of the change)", share);
+    const char *how;
+    const json_t *lib = ci_why_library(f, &share, &how);
+    if (lib) {
+        fprintf(out, ", %s in library code it calls: ", how);
+        escape(out, json_get_string(lib, "key", NULL));
+        fprintf(out, " (%.0f%%)", share);
+    }
+}
+
 /* Write the "why" evidence lines of reg (borrowed), escaped. */
 static void ci_xml_why(FILE *out, const json_t *reg)
 {
@@ -318,20 +339,8 @@ static void ci_xml_why(FILE *out, const json_t *reg)
     {
         if (i == CI_MAX_WHY)
             break;
-        double share;
-        char delta[48];
-        ci_fmt_why_delta(delta, sizeof(delta), why, f);
-        fprintf(out, "&#10;  %s%s", delta, *delta ? "  " : "");
-        ci_report_xml_escape(out, json_get_string(f, "key", NULL));
-        if (json_get_finite(f, "share_pct", &share))
-            fprintf(out, " (%.0f%% of the change)", share);
-        const char *how;
-        const json_t *lib = ci_why_library(f, &share, &how);
-        if (lib) {
-            fprintf(out, ", %s in library code it calls: ", how);
-            ci_report_xml_escape(out, json_get_string(lib, "key", NULL));
-            fprintf(out, " (%.0f%%)", share);
-        }
+        fputs("&#10;  ", out);
+        ci_why_item(out, why, f, "  ", ci_report_xml_escape);
     }
     if (json_is_true(json_object_get(why, "script_changed")))
         fputs("&#10;Note: the script changed since the baseline (sha256 differs)", out);
@@ -618,22 +627,10 @@ static void ci_md_why(FILE *out, const json_t *const *docs, size_t n)
         {
             if (k == CI_MAX_WHY)
                 break;
-            double share;
-            char delta[48];
-            ci_fmt_why_delta(delta, sizeof(delta), why, f);
             fputs("- ", out);
             ci_report_md_escape(out, ci_script_name(docs[i]));
-            fprintf(out, ": %s%s", delta, *delta ? " " : "");
-            ci_report_md_escape(out, json_get_string(f, "key", NULL));
-            if (json_get_finite(f, "share_pct", &share))
-                fprintf(out, " (%.0f%% of the change)", share);
-            const char *how;
-            const json_t *lib = ci_why_library(f, &share, &how);
-            if (lib) {
-                fprintf(out, ", %s in library code it calls: ", how);
-                ci_report_md_escape(out, json_get_string(lib, "key", NULL));
-                fprintf(out, " (%.0f%%)", share);
-            }
+            fputs(": ", out);
+            ci_why_item(out, why, f, " ", ci_report_md_escape);
             fputc('\n', out);
         }
     }
