@@ -58,10 +58,14 @@ expect_match "the HTML says it too" "interleaved with examples/ref.py, the machi
 # The reference's name is a submitter's text: a path may hold a right-to-left override (the
 # wire refuses only controls), and both reports show it escaped (lib/sanitize.h), the
 # escape sequence too, were one ever stored (docs/security.md, "The reference script").
-# (The stored report goes: the next one is built from the changed row.)
-pg_sql "DELETE FROM batch_reports WHERE batch_id = 7" >/dev/null
-pg_sql "UPDATE regressions SET confirmation = jsonb_set(confirmation, '{reference}',
-        to_jsonb(E'examples/r\u202efe\u001b[2J.py'::text)) WHERE batch_id = 7" >/dev/null
+# (The stored report goes after the row changed, in one transaction: the coordinator
+# rebuilds a missing report within reap_interval_ms, and one rebuilt between a DELETE and
+# the UPDATE held the old name: CI 2026-12-07.)
+pg_sql "BEGIN;
+        UPDATE regressions SET confirmation = jsonb_set(confirmation, '{reference}',
+        to_jsonb(E'examples/r\u202efe\u001b[2J.py'::text)) WHERE batch_id = 7;
+        DELETE FROM batch_reports WHERE batch_id = 7;
+        COMMIT" >/dev/null
 capture "$CLI" report --batch 7 --text
 expect_match "--text: the reference's name escaped" 'interleaved with examples/r\\u202efe\\x1b\[2J\.py' "$OUT"
 expect_nomatch "--text: no raw override or escape" "$(printf '\xe2\x80\xae|\033')" "$OUT"
