@@ -3,7 +3,7 @@
 # builds a normal and an ASan+UBSan tree, and runs every test in the first; in the second
 # the unit tests and the integration tests labelled asan (those of the daemons and the
 # CLI). Then a Release tree built with only the build dependencies (tests/check-build-deps.sh),
-# Debug trees with GCC and Clang, and the fuzz targets. Every tree builds with -Werror.
+# a Debug tree with Clang, and the fuzz targets. Every tree builds with -Werror.
 set -euo pipefail
 src=$(cd "$(dirname "$0")/.." && pwd)
 # stage NAME: print the stage's name with the time since the start, so a slow CI run says
@@ -34,15 +34,16 @@ stage "tests under sanitizers"
 stage "build (Release) with only the packages of scripts/install-deps.sh"
 "$src/tests/check-build-deps.sh" "$src/build-release" || rc=1
 
-stage "build (Debug, with GCC and with Clang): every target, tests included (not run)"
-# what the trees above miss: Clang's diagnostics and GCC's at -O0 (scripts/build-matrix.sh
-# builds all eight combinations)
-MATRIX_COMPILERS="gcc clang" MATRIX_TYPES=Debug "$src/scripts/build-matrix.sh" || rc=1
+stage "build (Debug, with Clang): every target, tests included (not run)"
+# what the trees above miss: Clang's diagnostics at -O0 (the GCC trees above are optimised
+# and GCC's warnings come mostly from its optimiser; scripts/build-matrix.sh builds all eight
+# combinations). One compiler here keeps CI under 30 minutes.
+MATRIX_COMPILERS=clang MATRIX_TYPES=Debug "$src/scripts/build-matrix.sh" || rc=1
 
-stage "fuzz targets (clang, libFuzzer, ASan + UBSan), ${PYSCOPE_FUZZ_SECONDS:-8} s each"
+stage "fuzz targets (clang, libFuzzer, ASan + UBSan), ${PYSCOPE_FUZZ_SECONDS:-4} s each"
 CC=clang cmake -S "$src" -B "$src/build-fuzz" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DPYSCOPE_FUZZ=ON \
     -DBUILD_TESTING=OFF -DPYSCOPE_WERROR=ON >/dev/null
 cmake --build "$src/build-fuzz" -j2 --target fuzz >/dev/null
-"$src/tests/fuzz/run_brief.sh" "$src/build-fuzz" "${PYSCOPE_FUZZ_SECONDS:-8}" || rc=1
+"$src/tests/fuzz/run_brief.sh" "$src/build-fuzz" "${PYSCOPE_FUZZ_SECONDS:-4}" || rc=1
 echo "== done in $((SECONDS - t0)) s, exit status $rc"
 exit $rc
