@@ -510,6 +510,13 @@ static bool all_attached(const json_t *mine)
     return true;
 }
 
+/* Whether x (borrowed: an open finding's id, or an {"id", ...} object) names finding id. */
+static bool entry_names(const json_t *x, json_int_t id)
+{
+    const json_t *v = json_is_object(x) ? json_object_get(x, "id") : x;
+    return json_is_integer(v) && json_integer_value(v) == id;
+}
+
 /* Whether list (borrowed: open findings' ids, or {"id", ...} objects) names finding id. */
 static bool names_finding(const json_t *list, json_int_t id)
 {
@@ -517,8 +524,7 @@ static bool names_finding(const json_t *list, json_int_t id)
     const json_t *x;
     json_array_foreach(list, k, x)
     {
-        const json_t *v = json_is_object(x) ? json_object_get(x, "id") : x;
-        if (json_is_integer(v) && json_integer_value(v) == id)
+        if (entry_names(x, id))
             return true;
     }
     return false;
@@ -575,12 +581,9 @@ static bool script_found(const json_t *mine, const json_t *open, const json_t *a
 /* Remove from list (borrowed: ids, or {"id", ...} objects) the entries that name id. */
 static void unname_finding(json_t *list, json_int_t id)
 {
-    for (size_t k = json_array_size(list); k-- > 0;) {
-        const json_t *x = json_array_get(list, k);
-        const json_t *v = json_is_object(x) ? json_object_get(x, "id") : x;
-        if (json_is_integer(v) && json_integer_value(v) == id)
+    for (size_t k = json_array_size(list); k-- > 0;)
+        if (entry_names(json_array_get(list, k), id))
             json_array_remove(list, k);
-    }
 }
 
 /*
