@@ -38,8 +38,12 @@
 /* A sampled "why" names a function only from this many samples on each side (over its
  * runs: a quiet baseline of short runs and a busy candidate's longer ones both count) ... */
 #define REGRESS_WHY_MIN_SAMPLES 20.0
-/* ... and when its change is this many binomial standard errors (build_why_resolved()). */
-#define REGRESS_WHY_MIN_Z 2.0
+/* ... and when its change is beyond noise: with REGRESS_WHY_MIN_DF degrees of freedom or
+ * more, the documents' spread of the function's value, a two-sided Student's t test at
+ * REGRESS_WHY_ALPHA; with fewer, this many binomial standard errors (why_resolved()). */
+#define REGRESS_WHY_MIN_DF 2.0
+#define REGRESS_WHY_ALPHA  0.05
+#define REGRESS_WHY_MIN_Z  2.0
 /* regress_check_local: change points over at most this many reports. */
 #define REGRESS_HISTORY_MAX        200
 #define REGRESS_NO_HISTORY_MESSAGE "first run of this script on this host"
@@ -1961,17 +1965,76 @@ static bool side_sampling(const json_t *const *docs, size_t n, const char *key,
     return ok;
 }
 
+/* f0's (borrowed: a "why" function, its folded library functions with it) value on basis in
+ * doc (why_value()); *ok false when doc cannot say. */
+static double why_doc_value(const json_t *f0, const json_t *doc, enum why_basis basis,
+                            const struct why_levels *lv, bool *ok)
+{
+    const json_t *lib = json_object_get(f0, "library");
+    double x = why_value(doc, json_string_value(json_object_get(f0, "key")), basis, lv, ok);
+    for (size_t j = 0; *ok && j < json_array_size(lib); j++)
+        x += why_value(doc, json_string_value(json_object_get(json_array_get(lib, j), "key")),
+                       basis, lv, ok);
+    return x;
+}
+
+/* f0's values (why_doc_value) in each of docs[0..n) that can say, times k, appended to *v. */
+static void why_doc_values(const json_t *f0, const json_t *const *docs, size_t n,
+                           enum why_basis basis, const struct why_levels *lv, double k,
+                           struct dvec *v)
+{
+    for (size_t i = 0; i < n; i++) {
+        bool ok;
+        double x = why_doc_value(f0, docs[i], basis, lv, &ok);
+        if (ok)
+            dvec_push(v, x * k);
+    }
+}
+
+/* The differences cand[i] - base[i] of f0's values (why_doc_value) times k over the pairs
+ * (i < the smaller of nc, nb) where both can say, appended to *v. */
+static void why_pair_values(const json_t *f0, const json_t *const *cands, size_t nc,
+                            const json_t *const *base, size_t nb, enum why_basis basis,
+                            const struct why_levels *lv, double k, struct dvec *v)
+{
+    for (size_t i = 0; i < nc && i < nb; i++) {
+        bool okc, okb;
+        double c = why_doc_value(f0, cands[i], basis, lv, &okc);
+        double b = why_doc_value(f0, base[i], basis, lv, &okb);
+        if (okc && okb)
+            dvec_push(v, (c - b) * k);
+    }
+}
+
+/* The sum of squares of v[from..v->n) about their mean. */
+static double dvec_ss(const struct dvec *v, size_t from)
+{
+    double mean = 0, ss = 0;
+    for (size_t i = from; i < v->n; i++)
+        mean += v->v[i] / (double)(v->n - from);
+    for (size_t i = from; i < v->n; i++)
+        ss += (v->v[i] - mean) * (v->v[i] - mean);
+    return ss;
+}
+
 /*
  * Whether the first function f0 (borrowed) of a sampled "why" on basis is told apart from
- * sampling noise (issue 11: ~4 samples a run of a 40 ms script named importlib's
- * _compile_bytecode() for a slowed tokenize()): at least REGRESS_WHY_MIN_SAMPLES samples on
- * each side, and its change, in samples per run, at least REGRESS_WHY_MIN_Z binomial
- * standard errors (a sample count's variance at most the count, the larger side's, over
- * each side's runs). True when not sampled (traced, or no sample counts: nothing to say);
- * else false sets *note (new) to what the why says instead. candidate_median: m's.
+ * noise (issue 11: ~4 samples a run of a 40 ms script named importlib's _compile_bytecode()
+ * for a slowed tokenize()): at least REGRESS_WHY_MIN_SAMPLES samples on each side, and its
+ * change, in samples per run, beyond its noise. With documents enough (a try's rounds, a
+ * series' nights: REGRESS_WHY_MIN_DF degrees of freedom) their spread of f0's value decides
+ * (Student's t, pooled; at least a sample a run of rounding): a periodic sampler's count is
+ * the function's time over the period, and CPU self time is read from the thread's clock, so
+ * the noise is the time's own from run to run (a try's f() +30% under two CPU hogs, ~15
+ * samples a run at 10 ms over 5 rounds a side, was 1.2 binomial standard errors). With fewer,
+ * REGRESS_WHY_MIN_Z binomial standard errors (a sample count's variance at most the count,
+ * the larger side's, over each side's runs). lv: the levels a net wall basis reads. True
+ * when not sampled (traced, or no sample counts: nothing to say); else false sets *note
+ * (new) to what the why says instead. candidate_median: m's.
  */
 static bool why_resolved(const json_t *f0, enum why_basis basis, const json_t *const *cands,
-                         size_t nc, const json_t *const *base, size_t nb, double candidate_median,
+                         size_t nc, const json_t *const *base, size_t nb,
+                         const struct why_levels *lv, bool paired, double candidate_median,
                          json_t **note)
 {
     const char *key = json_string_value(json_object_get(f0, "key"));
@@ -1981,14 +2044,42 @@ static bool why_resolved(const json_t *f0, enum why_basis basis, const json_t *c
         return true;
     /* the change in samples per run: a time at the candidate's samples per second of self
      * time; an instruction count as its share of the candidate's count */
-    double d = basis == WHY_INSTRUCTIONS
-                   ? (candidate_median > 0 ? delta / candidate_median * c.per_run : 0)
-                   : delta * c.rate;
-    double hi = fmax(fmax(c.fn, b.fn), fmax(fabs(d), 1));
-    double se = sqrt(hi / c.runs + hi / b.runs);
+    double k = basis == WHY_INSTRUCTIONS ? (candidate_median > 0 ? c.per_run / candidate_median : 0)
+                                         : c.rate;
+    double d = delta * k, se, crit = REGRESS_WHY_MIN_Z;
+    /* rounding to whole samples: a variance of at least one sample a run */
+    double floor = 1 / fmin(c.runs / (double)nc, b.runs / (double)nb);
+    struct dvec v = {0};
+    if (paired)
+        why_pair_values(f0, cands, nc, base, nb, basis, lv, k, &v);
+    double np = (double)v.n, df = np - 1;
+    if (df >= REGRESS_WHY_MIN_DF) {
+        /* interleaved turns: what drifted between them cancels in each pair's difference */
+        double mean = 0;
+        for (size_t i = 0; i < v.n; i++)
+            mean += v.v[i] / np;
+        d = mean * delta > 0 ? mean : 0; /* pairs that disagree with the medians: no change */
+        se = sqrt(fmax(dvec_ss(&v, 0) / df, 2 * floor) / np);
+        crit = stats_t_ppf(1 - REGRESS_WHY_ALPHA / 2, df);
+    } else {
+        v.n = 0;
+        why_doc_values(f0, cands, nc, basis, lv, k, &v);
+        size_t ncv = v.n;
+        why_doc_values(f0, base, nb, basis, lv, k, &v);
+        df = (double)v.n - 2;
+        if (ncv && v.n > ncv && df >= REGRESS_WHY_MIN_DF) {
+            struct dvec cv = {v.v, ncv, 0};
+            double s2 = fmax((dvec_ss(&cv, 0) + dvec_ss(&v, ncv)) / df, floor);
+            se = sqrt(s2 / (double)ncv + s2 / (double)(v.n - ncv));
+            crit = stats_t_ppf(1 - REGRESS_WHY_ALPHA / 2, df);
+        } else {
+            double hi = fmax(fmax(c.fn, b.fn), fmax(fabs(d), 1));
+            se = sqrt(hi / c.runs + hi / b.runs);
+        }
+    }
+    free(v.v);
     double per_run = fmin(c.per_run, b.per_run), z = fabs(d) / se;
-    if (fmin(c.per_run * c.runs, b.per_run * b.runs) >= REGRESS_WHY_MIN_SAMPLES &&
-        z >= REGRESS_WHY_MIN_Z)
+    if (fmin(c.per_run * c.runs, b.per_run * b.runs) >= REGRESS_WHY_MIN_SAMPLES && z >= crit)
         return true;
     char text[256];
     snprintf(text, sizeof(text),
@@ -2053,15 +2144,16 @@ static json_t *build_why(const json_t *cand, const json_t *const *cands, size_t 
         basis_known = true;
         deltas[i] = mc - mb;
     }
-    why_levels_free(&levels);
     json_t *functions =
         why_functions(keys, deltas, nk, cands, nc, base, nb, change, basis != WHY_INSTRUCTIONS);
     free(deltas);
     json_t *too_few = NULL;
     if (json_array_size(functions) &&
-        !why_resolved(json_array_get(functions, 0), basis, cands, nc, base, nb,
+        !why_resolved(json_array_get(functions, 0), basis, cands, nc, base, nb, &levels,
+                      strcmp(json_string_value(json_object_get(m, "mode")) ?: "", "paired") == 0,
                       json_number_value(json_object_get(m, "candidate_median")), &too_few))
         json_array_clear(functions);
+    why_levels_free(&levels);
 
     if (has_profile(cand) && nw) {
         size_t i;

@@ -2460,6 +2460,65 @@ static void test_why_too_few_samples(void **state)
     json_decref(base[1]);
 }
 
+/* The why of a wall-time regression of cands[0..n) over base[0..n) (turns of a try when
+ * paired) with tokenize()'s self time tok + d[i] in turn i of 2 runs at 10 ms. */
+static json_t *turns_why(const double *tok, const double *d, size_t n, bool paired)
+{
+    json_t *b[8], *c[8];
+    double wb[8], wc[8], mb, mc;
+    for (size_t i = 0; i < n; i++) {
+        b[i] = sampled_doc(0.010, (tok[i] + 0.01) / 0.010, 2, tok[i], 0.01);
+        c[i] = sampled_doc(0.010, (tok[i] + d[i] + 0.01) / 0.010, 2, tok[i] + d[i], 0.01);
+        wb[i] = tok[i] + 0.01;
+        wc[i] = tok[i] + d[i] + 0.01;
+    }
+    assert_int_equal(stats_median(wb, n, &mb), 0);
+    assert_int_equal(stats_median(wc, n, &mc), 0);
+    json_t *m = json_pack("{s:s, s:s, s:f, s:f, s:s}", "metric", "wall_s", "verdict", "regression",
+                          "baseline_median", mb, "candidate_median", mc, "mode",
+                          paired ? "paired" : "statistical");
+    json_t *why =
+        regress_why_runs(c[0], (const json_t *const *)c, n, (const json_t *const *)b, n, m);
+    json_decref(m);
+    for (size_t i = 0; i < n; i++) {
+        json_decref(b[i]);
+        json_decref(c[i]);
+    }
+    return why;
+}
+
+/* Whether why names tokenize(); frees why. */
+static bool why_names_tokenize(json_t *why)
+{
+    const char *k = json_string_value(
+        json_object_get(json_array_get(json_object_get(why, "functions"), 0), "key"));
+    bool named = k && strcmp(k, "/w/tokens.py:tokenize:9") == 0;
+    assert_true(named == !json_object_get(why, "too_few_samples"));
+    json_decref(why);
+    return named;
+}
+
+/* With turns enough the why is decided on their spread, not on binomial errors (CI
+ * 2026-12-07: a try's f() +30% under two CPU hogs, ~15 samples a run at 10 ms, 5 rounds a
+ * side, was 1.2 binomial standard errors and named nothing): interleaved turns on their
+ * pairs' differences (what drifted between turns cancels), else the pooled spread. */
+static void test_why_turns_spread(void **state)
+{
+    (void)state;
+    /* tokenize() +30 ms (3 samples a run) in every turn, the turns drifting by up to 80 ms */
+    const double drift[5] = {0.150, 0.230, 0.110, 0.210, 0.170};
+    const double same[5] = {0.030, 0.030, 0.030, 0.030, 0.030};
+    assert_true(why_names_tokenize(turns_why(drift, same, 5, true)));
+    /* the same runs unpaired: the turns' spread hides it */
+    assert_false(why_names_tokenize(turns_why(drift, same, 5, false)));
+    /* pairs that disagree (+60, -20, +70, -10, +30 ms): not named */
+    const double noisy[5] = {0.060, -0.020, 0.070, -0.010, 0.030};
+    assert_false(why_names_tokenize(turns_why(drift, noisy, 5, true)));
+    /* steady turns (within 5 ms): unpaired, their spread tells +30 ms apart */
+    const double steady[5] = {0.150, 0.155, 0.150, 0.152, 0.148};
+    assert_true(why_names_tokenize(turns_why(steady, same, 5, false)));
+}
+
 /* A why run of lib.py (issue 13, F4): base_list, base_dict: the json encoder's self times;
  * stacks: whether the profile has them. */
 static json_t *lib_doc(double wall, double base_list, double base_dict, bool stacks)
@@ -2768,6 +2827,7 @@ int main(void)
         cmocka_unit_test(test_moved_functions),
         cmocka_unit_test(test_why_library_folded),
         cmocka_unit_test(test_why_too_few_samples),
+        cmocka_unit_test(test_why_turns_spread),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
