@@ -1,19 +1,23 @@
 #!/usr/bin/env bash
 # test_team_farm.sh - the demo tells the truth on a busy machine (issue 11): nine nights
 # on the local farm (deploy/farm.sh) with a CPU hog on every core all along, and from
-# night 9 host b runs examples/slow_script.py 30% slower (PYSCOPE_EXAMPLE_SLOWDOWN=30).
+# night 9 host b runs examples/slow_script.py 50% slower (PYSCOPE_EXAMPLE_SLOWDOWN=50).
 # Nine, not seven: at load about the cores this machine's nightly medians of the unchanged
 # script (wall time net of queueing) spread about 4-8% from night to night (its CPU time
 # swings with where the scheduler puts it beside the hogs), and lib/regress's noise floor
 # (a 99% prediction interval, Student's t over the baseline nights) of 6 nights, or 5 when
 # a noisy early night was held out, was then +-27-40%: the +30% was "within noise" in about
-# one run of three (CI, 2026-12-06/07). Eight baseline nights narrow it by a fifth or more.
+# one run of three (CI, 2026-12-06/07). Eight baseline nights narrow it by a fifth or more,
+# yet the +30% stayed "within noise" in 3 of 22 runs (floors to +-29%: this VM's speed
+# drifts over a run's nights; CI 2026-12-07 saw +26.9% net against such a floor): the
+# injected change is 50%, past every floor seen with eight baseline nights.
 # The suite names examples/calibrate.py as its reference, so the confirmation run is
 # interleaved with it (run before the first repeat and after each), and a 10% threshold
 # (asv's default factor; at 5% this machine's own
 # drift under the hogs was once confirmed as a +6% CPU "regression"). The team report farm.sh renders must list exactly that regression:
 # examples' slow_script.py on host b, dated night 9, confirmed (interleaved), its "why"
-# naming slow(), a sensible size (wall time +15% to +60%: the CI measured +46.4% of a 30% slowdown under the hogs); and nothing else: no other regression,
+# naming slow(), a sensible size (wall time +30% to +100%: sleep and work both 50% longer;
+# at 30% the CI measured +25% to +46%); and nothing else: no other regression,
 # no improvement, on any host or night. Its hardware comparison names the regression and says
 # the two hosts are one machine (their load, not hardware)
 # (compare-hosts' numbers); the page opens in headless Chromium without console errors
@@ -43,7 +47,7 @@ for _ in $(seq "$(nproc)"); do
     hogs+=("$!")
 done
 st=0
-out=$("$PYSCOPE_SRC/deploy/farm.sh" --once --nights 9 --slowdown-night 9 --slowdown 30 \
+out=$("$PYSCOPE_SRC/deploy/farm.sh" --once --nights 9 --slowdown-night 9 --slowdown 50 \
     --slow-host b --dir "$T/farm" --suite "$T/suite.ini" --workspace "$ws" --port "$port" \
     2>"$T/err") || st=$?
 kill "${hogs[@]}" 2>/dev/null || true
@@ -58,7 +62,7 @@ if [ "$st" != 0 ]; then
 fi
 report=$(printf '%s\n' "$out" | tail -n 1)
 expect_eq "farm.sh prints the report path last" "$T/farm/report.html" "$report"
-expect_match "slowdown announced" "night 9: farm-b runs with PYSCOPE_EXAMPLE_SLOWDOWN=30" "$(cat "$T/err")"
+expect_match "slowdown announced" "night 9: farm-b runs with PYSCOPE_EXAMPLE_SLOWDOWN=50" "$(cat "$T/err")"
 expect_match "each night waits for its analysis" "night 8 analysed: " "$(cat "$T/err")"
 [ -s "$report" ] || { fail "report written" "no $report"; finish; exit 1; }
 grep -h "analysed\|could not analyse" "$T/farm/coordinator.log" | sed "s/^/# /" || true
@@ -100,11 +104,11 @@ expect_eq "nothing else: every finding is that one (host b, night 9, slow_script
 expect_match "why names slow()" \
     "^regression\|[^|]*\|farm-b\|9\|(wall_s|cpu_s)\|\|[^|]*\|[^|]*\|ex/slow_script.py:slow:" \
     "$(cat "$T/findings")"
-# the size: wall time (slow() sleeps and computes 30% more: the run is ~30% slower); CPU
-# time under the hogs can come out larger (seen: +56%), it is printed above
+# the size: wall time (slow() sleeps and computes 50% more: the run is ~50% slower); CPU
+# time under the hogs can come out larger (seen: +56% of a 30% slowdown), it is printed above
 size=$(grep -E '^regression\|[^|]*\|farm-b\|9\|wall_s\|\|' "$T/findings" | head -1 | cut -d'|' -f10)
-expect_eq "a sensible size of its wall time (+15% .. +60%): +$size%" 1 \
-    "$("$PY" -c "import sys; v = float(sys.argv[1] or 'nan'); print(int(15 <= v <= 60))" "$size")"
+expect_eq "a sensible size of its wall time (+30% .. +100%): +$size%" 1 \
+    "$("$PY" -c "import sys; v = float(sys.argv[1] or 'nan'); print(int(30 <= v <= 100))" "$size")"
 expect_eq "its hardware pair names it" "farm-b regression" \
     "$("$PY" -c "
 import json, sys
