@@ -53,7 +53,9 @@ void cmd_triage_help(FILE *out)
     fputs("Usage: pyscope triage REGRESSION-ID ack|expected|fixed|invalid [--note TEXT]\n"
           "\n"
           "Set a regression's state. \"expected\" accepts the new speed: that run starts\n"
-          "the series' new baseline.\n"
+          "the series' new baseline. The function findings that explain a script's\n"
+          "(same night, series and kind) follow its state once no other of its findings\n"
+          "there is open.\n"
           "\n"
           "  --note TEXT          a note shown in the report\n"
           "  --json               print the coordinator's JSON\n" FARM_OPTIONS_HELP,
@@ -525,6 +527,10 @@ int cmd_triage(int argc, char **argv)
         free(d);
     } else if (json_is_object(g)) {
         printf("regression %s: %s\n", argv[optind], json_string_value(json_object_get(g, "state")));
+        json_int_t nf = json_integer_value(json_object_get(g, "function_rows"));
+        if (nf > 0)
+            printf("  and the %" JSON_INTEGER_FORMAT " function finding%s that explain%s it\n", nf,
+                   nf == 1 ? "" : "s", nf == 1 ? "s" : "");
     }
     if (!json_is_object(g)) {
         log_error("no regression %s", argv[optind]);

@@ -314,11 +314,26 @@ static const char FLAME_RUNS_SQL[] =
     "   AND g.last_run <> g.candidate_run) x"
     " JOIN runs r ON r.run_id = x.run_id WHERE r.stacks IS NOT NULL";
 
+/* A triage of a script's finding (function_key '') carries its state and note to the
+ * function rows that explain it (same batch, series and kind) once no other finding of the
+ * script there is open (new, confirmed, ack): a function's change is no finding without its
+ * script's (coordinator/analysis.c), so they never stay open alone. */
 static const char TRIAGE_SQL[] =
-    "UPDATE regressions SET state = $2, note = CASE WHEN $3 = '' THEN note ELSE $3 END,"
-    " updated = now() WHERE id = $1::bigint"
-    " RETURNING json_build_object('id', id, 'batch_id', batch_id, 'metric', metric,"
-    " 'kind', kind, 'state', state, 'note', note, 'candidate_run', candidate_run::text)::text";
+    "WITH t AS (UPDATE regressions SET state = $2,"
+    " note = CASE WHEN $3 = '' THEN note ELSE $3 END, updated = now() WHERE id = $1::bigint"
+    " RETURNING *),"
+    " f AS (UPDATE regressions r SET state = $2,"
+    " note = CASE WHEN $3 = '' THEN r.note ELSE $3 END, updated = now() FROM t"
+    " WHERE t.function_key = '' AND r.function_key <> '' AND r.batch_id = t.batch_id"
+    " AND r.script_id = t.script_id AND r.host_id = t.host_id"
+    " AND r.python_build = t.python_build AND r.kind = t.kind AND NOT EXISTS (SELECT 1"
+    " FROM regressions o WHERE o.function_key = '' AND o.id <> t.id"
+    " AND o.batch_id = t.batch_id AND o.script_id = t.script_id AND o.host_id = t.host_id"
+    " AND o.python_build = t.python_build AND o.kind = t.kind"
+    " AND o.state IN ('new', 'confirmed', 'ack')) RETURNING r.id)"
+    " SELECT json_build_object('id', id, 'batch_id', batch_id, 'metric', metric,"
+    " 'kind', kind, 'state', state, 'note', note, 'candidate_run', candidate_run::text,"
+    " 'function_rows', (SELECT count(*) FROM f))::text FROM t";
 
 /* Samples key of a series row (borrowed) into a new array (caller frees); *n its size. */
 static double *series_samples(const json_t *row, const char *key, size_t *n)

@@ -172,15 +172,33 @@ fi
 capture "$CLI" report --batch 1 --since 1d
 expect_eq "report: --batch with --since is a usage error" 2 "$RC"
 
-# Triage: bad input refused; 'expected' on every regression of the series.
+# Triage: bad input refused; 'expected' on every script finding of the series, which
+# carries it to the function findings that explain it (none left open alone).
 capture "$CLI" triage 999999 ack
 expect_eq "triage of an unknown id: exit 2" 2 "$RC"
 capture "$CLI" triage 1 maybe
 expect_eq "triage with a bad state: exit 2" 2 "$RC"
-for id in $(pg_sql "SELECT id FROM regressions WHERE batch_id = 6 ORDER BY id"); do
+nfn=$(pg_sql "SELECT count(*) FROM regressions WHERE batch_id = 6 AND function_key <> ''")
+expect_match "night 6 has function findings to carry along" '^[1-9]' "$nfn"
+sids=$(pg_sql "SELECT id FROM regressions WHERE batch_id = 6 AND function_key = '' ORDER BY id")
+expect_match "night 6 has two script findings (wall and CPU time)" '^2$' "$(echo "$sids" | wc -w)"
+i=0
+for id in $sids; do
+    i=$((i + 1))
     capture "$CLI" triage "$id" expected --note "new algorithm, slower <b>on purpose</b>"
-    expect_eq "triage $id expected" "regression $id: expected" "$OUT"
+    expect_match "triage $id expected" "^regression $id: expected" "$OUT"
+    # while another of the script's findings is open, the function findings stay with it
+    [ "$i" = 2 ] || expect_eq "function findings open while the other script finding is" 0 \
+        "$(pg_sql "SELECT count(*) FROM regressions WHERE batch_id = 6 AND function_key <> '' AND state = 'expected'")"
 done
+expect_match "the text says the function findings went with it" \
+    "and the $nfn function findings? that explains? it" "$OUT"
+expect_eq "every function finding of night 6 triaged with its script's, note and all" \
+    "$nfn|$nfn" "$(pg_sql "SELECT count(*) FILTER (WHERE state = 'expected'), count(*) FILTER (WHERE note LIKE 'new algorithm%') FROM regressions WHERE batch_id = 6 AND function_key <> ''")"
+# a function finding triaged alone stays alone (nothing else changes)
+fid=$(pg_sql "SELECT min(id) FROM regressions WHERE batch_id = 6 AND function_key <> ''")
+capture "$CLI" triage "$fid" expected
+expect_eq "a function finding's triage: one line" "regression $fid: expected" "$OUT"
 capture "$CLI" report --batch 6 --out "$T/report2.html"
 html=$(cat "$T/report2.html")
 expect_match "html: triage state" 'data-state="expected"' "$html"
