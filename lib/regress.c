@@ -2006,15 +2006,14 @@ static void why_pair_values(const json_t *f0, const json_t *const *cands, size_t
     }
 }
 
-/* The sum of squares of v[from..v->n) about their mean. */
-static double dvec_ss(const struct dvec *v, size_t from)
+/* The sum of squares of x[0..n) about their mean (stats_stdev()): 0 for fewer than 2, NaN
+ * when they are not finite. */
+static double sum_squares(const double *x, size_t n)
 {
-    double mean = 0, ss = 0;
-    for (size_t i = from; i < v->n; i++)
-        mean += v->v[i] / (double)(v->n - from);
-    for (size_t i = from; i < v->n; i++)
-        ss += (v->v[i] - mean) * (v->v[i] - mean);
-    return ss;
+    double sd;
+    if (n < 2)
+        return 0;
+    return stats_stdev(x, n, &sd) == 0 ? sd * sd * (double)(n - 1) : NAN;
 }
 
 /*
@@ -2055,11 +2054,11 @@ static bool why_resolved(const json_t *f0, enum why_basis basis, const json_t *c
     double np = (double)v.n, df = np - 1;
     if (df >= REGRESS_WHY_MIN_DF) {
         /* interleaved turns: what drifted between them cancels in each pair's difference */
-        double mean = 0;
-        for (size_t i = 0; i < v.n; i++)
-            mean += v.v[i] / np;
+        double mean;
+        if (stats_mean(v.v, v.n, &mean) != 0)
+            mean = 0;
         d = mean * delta > 0 ? mean : 0; /* pairs that disagree with the medians: no change */
-        se = sqrt(fmax(dvec_ss(&v, 0) / df, 2 * floor) / np);
+        se = sqrt(fmax(sum_squares(v.v, v.n) / df, 2 * floor) / np);
         crit = stats_t_ppf(1 - REGRESS_WHY_ALPHA / 2, df);
     } else {
         v.n = 0;
@@ -2068,8 +2067,8 @@ static bool why_resolved(const json_t *f0, enum why_basis basis, const json_t *c
         why_doc_values(f0, base, nb, basis, lv, k, &v);
         df = (double)v.n - 2;
         if (ncv && v.n > ncv && df >= REGRESS_WHY_MIN_DF) {
-            struct dvec cv = {v.v, ncv, 0};
-            double s2 = fmax((dvec_ss(&cv, 0) + dvec_ss(&v, ncv)) / df, floor);
+            double s2 =
+                fmax((sum_squares(v.v, ncv) + sum_squares(v.v + ncv, v.n - ncv)) / df, floor);
             se = sqrt(s2 / (double)ncv + s2 / (double)(v.n - ncv));
             crit = stats_t_ppf(1 - REGRESS_WHY_ALPHA / 2, df);
         } else {
