@@ -2048,6 +2048,11 @@ static bool why_resolved(const json_t *f0, enum why_basis basis, const json_t *c
     double d = delta * k, se, crit = REGRESS_WHY_MIN_Z;
     /* rounding to whole samples: a variance of at least one sample a run */
     double floor = 1 / fmin(c.runs / (double)nc, b.runs / (double)nb);
+    /* a document's variance of the function's count from sampling alone (a count's variance
+     * is at most the count): beside the runs' own spread, it says whether finer sampling
+     * would tell the change apart */
+    double hi = fmax(fmax(c.fn, b.fn), 1);
+    double count_var = hi / fmin(c.runs / (double)nc, b.runs / (double)nb), obs_var = 0;
     struct dvec v = {0};
     if (paired)
         why_pair_values(f0, cands, nc, base, nb, basis, lv, k, &v);
@@ -2058,6 +2063,7 @@ static bool why_resolved(const json_t *f0, enum why_basis basis, const json_t *c
         if (stats_mean(v.v, v.n, &mean) != 0)
             mean = 0;
         d = mean * delta > 0 ? mean : 0; /* pairs that disagree with the medians: no change */
+        obs_var = sum_squares(v.v, v.n) / df / 2;
         se = sqrt(fmax(sum_squares(v.v, v.n) / df, 2 * floor) / np);
         crit = stats_t_ppf(1 - REGRESS_WHY_ALPHA / 2, df);
     } else {
@@ -2067,25 +2073,38 @@ static bool why_resolved(const json_t *f0, enum why_basis basis, const json_t *c
         why_doc_values(f0, base, nb, basis, lv, k, &v);
         df = (double)v.n - 2;
         if (ncv && v.n > ncv && df >= REGRESS_WHY_MIN_DF) {
-            double s2 =
-                fmax((sum_squares(v.v, ncv) + sum_squares(v.v + ncv, v.n - ncv)) / df, floor);
+            obs_var = (sum_squares(v.v, ncv) + sum_squares(v.v + ncv, v.n - ncv)) / df;
+            double s2 = fmax(obs_var, floor);
             se = sqrt(s2 / (double)ncv + s2 / (double)(v.n - ncv));
             crit = stats_t_ppf(1 - REGRESS_WHY_ALPHA / 2, df);
         } else {
-            double hi = fmax(fmax(c.fn, b.fn), fmax(fabs(d), 1));
-            se = sqrt(hi / c.runs + hi / b.runs);
+            double hc = fmax(hi, fabs(d));
+            se = sqrt(hc / c.runs + hc / b.runs);
         }
     }
     free(v.v);
     double per_run = fmin(c.per_run, b.per_run), z = fabs(d) / se;
     if (fmin(c.per_run * c.runs, b.per_run * b.runs) >= REGRESS_WHY_MIN_SAMPLES && z >= crit)
         return true;
-    char text[256];
-    snprintf(text, sizeof(text),
-             "too few samples to name a function: %.0f per run at %g ms (a change of %.1f "
-             "samples per run, %.1f standard errors); the farm samples short scripts finely",
-             per_run, c.interval_s * 1000, fabs(d), z);
-    *note = json_pack("{s:s, s:f, s:f, s:f, s:f}", "note", text, "samples_per_run", per_run,
+    /* what held it back: the samples (too few of them, or a spread of the runs that
+     * sampling alone gives: twice its variance at most), or the runs' own spread (finer
+     * sampling would not help); the note says which */
+    bool few = fmin(c.per_run * c.runs, b.per_run * b.runs) < REGRESS_WHY_MIN_SAMPLES ||
+               !(obs_var > 2 * count_var);
+    char text[320];
+    if (few)
+        snprintf(text, sizeof(text),
+                 "too few samples to name a function: %.0f per run at %g ms (a change of %.1f "
+                 "samples per run, %.1f standard errors); the farm samples short scripts finely",
+                 per_run, c.interval_s * 1000, fabs(d), z);
+    else
+        snprintf(text, sizeof(text),
+                 "no function's change stands out of its runs' spread: the largest, %s, moved %.1f "
+                 "samples "
+                 "per run, %.1f standard errors (%.2f needed; %.0f samples per run at %g ms)",
+                 key, fabs(d), z, crit, per_run, c.interval_s * 1000);
+    *note = json_pack("{s:s, s:s, s:f, s:f, s:f, s:f}", "note", text, "cause",
+                      few ? "few_samples" : "within_spread", "samples_per_run", per_run,
                       "interval_s", c.interval_s, "change_samples", fabs(d), "z", z);
     return false;
 }

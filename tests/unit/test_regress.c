@@ -2412,6 +2412,7 @@ static void test_why_too_few_samples(void **state)
     assert_float_equal(json_number_value(json_object_get(tf, "samples_per_run")), 4, 1e-9);
     assert_float_equal(json_number_value(json_object_get(tf, "interval_s")), 0.010, 1e-12);
     assert_non_null(strstr(json_string_value(json_object_get(tf, "note")), "4 per run at 10 ms"));
+    assert_string_equal(json_string_value(json_object_get(tf, "cause")), "few_samples");
     /* the terminal text says so instead of naming a function */
     json_t *reg = json_pack("{s:s, s:{s:s, s:s}, s:O}", "status", "compared", "decision", "metric",
                             "wall_s", "verdict", "regression", "why", why);
@@ -2451,7 +2452,11 @@ static void test_why_too_few_samples(void **state)
     cand = sampled_doc(0.001, 61, 1, 0.051, 0.010);
     why = sampled_why(cand, one, 0.060, 0.061);
     assert_int_equal(json_array_size(json_object_get(why, "functions")), 0);
-    assert_non_null(json_object_get(why, "too_few_samples"));
+    /* 60 samples a run, but 1 sample of change is what sampling alone gives: finer
+     * sampling would tell, the note says so */
+    tf = json_object_get(why, "too_few_samples");
+    assert_non_null(tf);
+    assert_string_equal(json_string_value(json_object_get(tf, "cause")), "few_samples");
     json_decref(why);
     json_decref(cand);
     json_decref(one[0]);
@@ -2517,6 +2522,18 @@ static void test_why_turns_spread(void **state)
     /* steady turns (within 5 ms): unpaired, their spread tells +30 ms apart */
     const double steady[5] = {0.150, 0.155, 0.150, 0.152, 0.148};
     assert_true(why_names_tokenize(turns_why(steady, same, 5, false)));
+    /* turns 10 to 45 samples apart, unpaired: the runs' own spread (far beyond what
+     * sampling gives) hides +3 samples, and the note says that, not "too few samples" */
+    const double wide[5] = {0.150, 0.450, 0.100, 0.400, 0.250};
+    json_t *why = turns_why(wide, same, 5, false);
+    const json_t *tf = json_object_get(why, "too_few_samples");
+    assert_non_null(tf);
+    assert_string_equal(json_string_value(json_object_get(tf, "cause")), "within_spread");
+    const char *nt = json_string_value(json_object_get(tf, "note"));
+    assert_non_null(strstr(nt, "no function's change stands out of its runs' spread: "
+                               "the largest, /w/tokens.py:tokenize:9, moved 3.0 samples per run"));
+    assert_null(strstr(nt, "too few samples"));
+    json_decref(why);
 }
 
 /* A why run of lib.py (issue 13, F4): base_list, base_dict: the json encoder's self times;
