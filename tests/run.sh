@@ -8,8 +8,23 @@ set -euo pipefail
 src=$(cd "$(dirname "$0")/.." && pwd)
 # stage NAME: print the stage's name with the time since the start, so a slow CI run says
 # where its time went (the last line sums it up).
+# Each line also says how idle the CPUs were during the stage before (from /proc/stat's
+# first line: idle and iowait over all): what is left for running more at once.
 t0=$SECONDS
-stage() { echo "== $1 (at $((SECONDS - t0)) s)"; }
+cpu_prev=
+idle_said=
+# cpu_idle: idle_said gets the share since the last call (cpu_prev)
+cpu_idle() {
+    local now
+    now=$(awk '/^cpu / { print $5 + $6, $2 + $3 + $4 + $5 + $6 + $7 + $8 + $9; exit }' /proc/stat 2>/dev/null) || now=
+    idle_said=
+    if [ -n "$cpu_prev" ] && [ -n "$now" ]; then
+        idle_said=$(awk -v a="$cpu_prev" -v b="$now" 'BEGIN { split(a, p, " "); split(b, q, " ");
+            t = q[2] - p[2]; if (t > 0) printf "; the stage before: CPUs %.0f%% idle", 100 * (q[1] - p[1]) / t }')
+    fi
+    cpu_prev=$now
+}
+stage() { cpu_idle; echo "== $1 (at $((SECONDS - t0)) s$idle_said)"; }
 stage "packages (scripts/install-deps.sh --test)"
 "$src/scripts/install-deps.sh" --test
 
@@ -47,5 +62,6 @@ CC=clang cmake -S "$src" -B "$src/build-fuzz" -DCMAKE_BUILD_TYPE=RelWithDebInfo 
     -DBUILD_TESTING=OFF -DPYSCOPE_WERROR=ON >/dev/null
 cmake --build "$src/build-fuzz" -j2 --target fuzz >/dev/null
 "$src/tests/fuzz/run_brief.sh" "$src/build-fuzz" "${PYSCOPE_FUZZ_SECONDS:-4}" || rc=1
-echo "== done in $((SECONDS - t0)) s, exit status $rc"
+cpu_idle
+echo "== done in $((SECONDS - t0)) s, exit status $rc$idle_said"
 exit $rc
