@@ -120,7 +120,10 @@ timeout 8 "$PYSCOPE" run --no-save hang.py TO >"$T/to.out" 2>"$T/to.err"
 RC=$?
 set -e
 expect_eq "timeout: exit 124" 124 "$RC"
-expect_match "timeout: partial report printed" '^Interrupted by SIGTERM ' "$(cat "$T/to.out")"
+# (its standard error, each line marked, follows in the message when it fails: CI saw no
+# output at all once, 2026-12-07, not reproduced here in 16 runs idle and under two hogs)
+expect_match "timeout: partial report printed" '^Interrupted by SIGTERM ' \
+    "$(cat "$T/to.out"; sed 's/^/stderr: /' "$T/to.err")"
 if [ -s TO ]; then
     read -r SCRIPT CHILD <TO
     nothing_left "timeout" "$SCRIPT" "$CHILD"
