@@ -2091,21 +2091,19 @@ static bool why_resolved(const json_t *f0, enum why_basis basis, const json_t *c
      * sampling would not help); the note says which */
     bool few = fmin(c.per_run * c.runs, b.per_run * b.runs) < REGRESS_WHY_MIN_SAMPLES ||
                !(obs_var > 2 * count_var);
-    char text[320];
-    if (few)
-        snprintf(text, sizeof(text),
-                 "too few samples to name a function: %.0f per run at %g ms (a change of %.1f "
-                 "samples per run, %.1f standard errors); the farm samples short scripts finely",
-                 per_run, c.interval_s * 1000, fabs(d), z);
-    else
-        snprintf(text, sizeof(text),
-                 "no function's change stands out of its runs' spread: the largest, %s, moved %.1f "
-                 "samples "
-                 "per run, %.1f standard errors (%.2f needed; %.0f samples per run at %g ms)",
-                 key, fabs(d), z, crit, per_run, c.interval_s * 1000);
+    char *text =
+        few ? xasprintf("too few samples to name a function: %.0f per run at %g ms (a change of "
+                        "%.1f samples per run, %.1f standard errors); the farm samples short "
+                        "scripts finely",
+                        per_run, c.interval_s * 1000, fabs(d), z)
+            : xasprintf("no function's change stands out of its runs' spread: the largest, %s, "
+                        "moved %.1f samples per run, %.1f standard errors (%.2f needed; %.0f "
+                        "samples per run at %g ms)",
+                        key, fabs(d), z, crit, per_run, c.interval_s * 1000);
     *note = json_pack("{s:s, s:s, s:f, s:f, s:f, s:f}", "note", text, "cause",
                       few ? "few_samples" : "within_spread", "samples_per_run", per_run,
                       "interval_s", c.interval_s, "change_samples", fabs(d), "z", z);
+    free(text);
     return false;
 }
 
