@@ -2051,8 +2051,7 @@ static bool why_resolved(const json_t *f0, enum why_basis basis, const json_t *c
     /* a document's variance of the function's count from sampling alone (a count's variance
      * is at most the count): beside the runs' own spread, it says whether finer sampling
      * would tell the change apart */
-    double hi = fmax(fmax(c.fn, b.fn), 1);
-    double count_var = hi / fmin(c.runs / (double)nc, b.runs / (double)nb), obs_var = 0;
+    double hi = fmax(fmax(c.fn, b.fn), 1), count_var = hi * floor, obs_var = 0;
     struct dvec v = {0};
     if (paired)
         why_pair_values(f0, cands, nc, base, nb, basis, lv, k, &v);
@@ -2063,8 +2062,9 @@ static bool why_resolved(const json_t *f0, enum why_basis basis, const json_t *c
         if (stats_mean(v.v, v.n, &mean) != 0)
             mean = 0;
         d = mean * delta > 0 ? mean : 0; /* pairs that disagree with the medians: no change */
-        obs_var = sum_squares(v.v, v.n) / df / 2;
-        se = sqrt(fmax(sum_squares(v.v, v.n) / df, 2 * floor) / np);
+        double s2 = sum_squares(v.v, v.n) / df; /* of a pair's difference: two documents' */
+        obs_var = s2 / 2;
+        se = sqrt(fmax(s2, 2 * floor) / np);
         crit = stats_t_ppf(1 - REGRESS_WHY_ALPHA / 2, df);
     } else {
         v.n = 0;
