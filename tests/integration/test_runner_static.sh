@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # test_runner_static.sh - pyscope-run loads no shared jansson, libsodium or libuuid when the
-# build found their archives (agent/runner/CMakeLists.txt): its start is part of every
-# run's fixed cost (docs/benchmarks.md). It still runs a script and writes its document.
+# build found their archives (agent/runner/CMakeLists.txt), and no shared library at all when
+# the toolchain can link the C library in too (PYSCOPE_RUN_STATIC_LIBC, -static-pie): its
+# start is part of every run's fixed cost (docs/benchmarks.md). It still runs a script and
+# writes its document.
 source "$(dirname "$0")/lib.sh"
 
 RUNNER="$PYSCOPE_BUILD/agent/runner/pyscope-run"
@@ -19,8 +21,19 @@ grep -Eq '^PYSCOPE_RUN_STATIC_DEPS:BOOL=(OFF|0|FALSE)' "$CACHE" &&
 needed=$(readelf -d "$RUNNER" | sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p' | tr '\n' ' ')
 expect_nomatch "no shared jansson, libsodium or libuuid: [$needed]" \
     'libjansson|libsodium|libuuid' "$needed"
-undef=$(nm -D --undefined-only "$RUNNER" | grep -Eci ' (json_|sodium_|crypto_|randombytes|uuid_)' || true)
+undef=$(nm -D --undefined-only "$RUNNER" 2>/dev/null |
+    grep -Eci ' (json_|sodium_|crypto_|randombytes|uuid_)' || true)
 expect_eq "none of their symbols is left to the dynamic loader" 0 "$undef"
+
+# the C library too, where the build could link it statically: no loader, no shared object
+if grep -Eq '^PYSCOPE_RUN_STATIC_LIBC:BOOL=(ON|1|TRUE)' "$CACHE" &&
+    grep -Eq '^PYSCOPE_HAVE_STATIC_PIE:INTERNAL=1$' "$CACHE"; then
+    expect_eq "static-pie: no shared objects needed" "" "$needed"
+    interp=$(readelf -l "$RUNNER" | grep -c 'program interpreter' || true)
+    expect_eq "static-pie: no program interpreter (dynamic loader)" 0 "$interp"
+    expect_match "static-pie: still position-independent (ASLR)" 'DYN' \
+        "$(readelf -h "$RUNNER" | grep 'Type:')"
+fi
 
 cd "$T"
 echo 'print(sum(range(10)))' > s.py
