@@ -570,7 +570,9 @@ static bool run_same_request(int sig, const siginfo_t *si)
         return false;
     struct timespec now;
     clock_gettime(CLOCK_MONOTONIC, &now);
-    return now.tv_sec - run_first_at.tv_sec < RUN_SAME_REQUEST_S;
+    double since = (double)(now.tv_sec - run_first_at.tv_sec) +
+                   (double)(now.tv_nsec - run_first_at.tv_nsec) / 1e9;
+    return since < RUN_SAME_REQUEST_S;
 }
 
 /* Note sig (from si) as the first signal: its number, its sender and the time. */

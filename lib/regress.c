@@ -2026,13 +2026,13 @@ static double sum_squares(const double *x, size_t n)
  * for a slowed tokenize()): at least REGRESS_WHY_MIN_SAMPLES samples on each side, and its
  * change, in samples per run, beyond its noise. With documents enough (a try's rounds, a
  * series' nights: REGRESS_WHY_MIN_DF degrees of freedom) their spread of f0's value decides
- * (Student's t at level alpha, pooled; at least a sample a run of rounding): a periodic sampler's
- * count is the function's time over the period, and CPU self time is read from the thread's clock,
- * so the noise is the time's own from run to run (a try's f() +30% under two CPU hogs, ~15 samples
- * a run at 10 ms over 5 rounds a side, was 1.2 binomial standard errors). With fewer,
- * REGRESS_WHY_MIN_Z binomial standard errors, or the normal quantile of alpha when larger
- * (a sample count's variance at most the count,
- * the larger side's, over each side's runs). lv: the levels a net wall basis reads. True
+ * (Student's t at level alpha, pooled; at least a sample a run of rounding): a periodic
+ * sampler's count is the function's time over the period, and CPU self time is read from the
+ * thread's clock, so the noise is the time's own from run to run (a try's f() +30% under two
+ * CPU hogs, ~15 samples a run at 10 ms over 5 rounds a side, was 1.2 binomial standard
+ * errors). With fewer, REGRESS_WHY_MIN_Z binomial standard errors, or alpha's normal quantile
+ * when larger (a sample count's variance at most the count, the larger side's, over each
+ * side's runs). lv: the levels a net wall basis reads. True
  * when not sampled (traced, or no sample counts: nothing to say); else false sets *note
  * (new) to what the why says instead. candidate_median: m's.
  */

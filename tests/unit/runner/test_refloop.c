@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "asan_build.h"
 #include "refloop.h"
 
 #define WORDS      (REFLOOP_BUFFER_BYTES / sizeof(uint32_t))
@@ -16,16 +17,9 @@
 
 /* An unwritten word: the kernel's zero; under ASan also its allocator's fill of a new
  * block's first 4 KiB (malloc_fill_byte 0xbe: CI's ASan tree saw those lines "written"). */
-#if defined(__SANITIZE_ADDRESS__)
-#define ASAN_FILL 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define ASAN_FILL 1
-#endif
-#endif
 static bool unwritten(uint32_t w)
 {
-#ifdef ASAN_FILL
+#ifdef PYSCOPE_TEST_ASAN
     return w == 0 || w == 0xbebebebeu;
 #else
     return w == 0;

@@ -18,6 +18,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "asan_build.h"
 #include "remotewin.h"
 #include "sampler.h"
 #include "shm.h"
@@ -412,18 +413,10 @@ static int count_new_faults(void)
     return rc;
 }
 
-#if defined(__SANITIZE_ADDRESS__)
-#define ASAN_BUILD 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define ASAN_BUILD 1
-#endif
-#endif
-
 static void test_new_writes_no_path(void **state)
 {
     (void)state;
-#ifdef ASAN_BUILD
+#ifdef PYSCOPE_TEST_ASAN
     skip(); /* ASan's allocator writes its own shadow pages: the count is glibc's */
 #endif
     pid_t pid = fork();
