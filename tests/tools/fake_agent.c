@@ -49,11 +49,19 @@
  *   drain [MS]                         print whatever arrives within MS
  *   sleep MS
  *
+ * No step waits forever: a send gives up after FAKE_SEND_MS ("send_failed ..."), and
+ * the context's teardown after FAKE_TERM_MS. In CI (2026-12-08, a loaded machine)
+ * test_coord_curve's client with an unknown key never returned, until ctest's 300 s
+ * timeout; libzmq's zmq_ctx_term() is known to wait forever after a refused CURVE
+ * handshake on slow machines. A teardown that overruns prints a line on stderr and
+ * exits 0 all the same: every reply was printed before it.
+ *
  * Exit status: 0, or 2 on a bad command line.
  */
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -102,6 +110,9 @@ static int atoi_safe_ms(const char *s)
     return v < 0 ? 0 : v > 3600000 ? 3600000 : (int)v;
 }
 
+#define FAKE_SEND_MS 10000
+#define FAKE_TERM_MS 10000
+
 static void agent_connect(struct agent *a)
 {
     if (a->sock)
@@ -109,6 +120,8 @@ static void agent_connect(struct agent *a)
     a->sock = zmq_socket(a->ctx, ZMQ_DEALER);
     int zero = 0;
     zmq_setsockopt(a->sock, ZMQ_LINGER, &zero, sizeof(zero));
+    int send_ms = FAKE_SEND_MS;
+    zmq_setsockopt(a->sock, ZMQ_SNDTIMEO, &send_ms, sizeof(send_ms));
     if (a->routing_id)
         zmq_setsockopt(a->sock, ZMQ_ROUTING_ID, a->routing_id, strlen(a->routing_id));
     if (a->server_key) {
@@ -643,6 +656,31 @@ static void run_command(struct agent *a, int argc, char **argv)
     fflush(stdout);
 }
 
+static void *term_thread(void *ctx)
+{
+    zmq_ctx_term(ctx);
+    return NULL;
+}
+
+/* zmq_ctx_term(ctx), waiting FAKE_TERM_MS at most (the header comment says why). */
+static void term_bounded(void *ctx)
+{
+    pthread_t t;
+    if (pthread_create(&t, NULL, term_thread, ctx) != 0) {
+        zmq_ctx_term(ctx);
+        return;
+    }
+    struct timespec until;
+    clock_gettime(CLOCK_REALTIME, &until);
+    until.tv_sec += FAKE_TERM_MS / 1000;
+    if (pthread_timedjoin_np(t, NULL, &until) != 0) {
+        fprintf(stderr, "fake_agent: zmq_ctx_term still waiting after %d ms; exiting\n",
+                FAKE_TERM_MS);
+        fflush(NULL);
+        _exit(0);
+    }
+}
+
 int main(int argc, char **argv)
 {
     static struct agent a = {
@@ -737,7 +775,7 @@ int main(int argc, char **argv)
             run_command(&a, n, words);
     }
     zmq_close(a.sock);
-    zmq_ctx_term(a.ctx);
+    term_bounded(a.ctx);
     for (size_t i = 0; i < a.n_jobs; i++)
         free(a.job_scripts[i]);
     free(a.text);
