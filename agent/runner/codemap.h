@@ -22,7 +22,8 @@
 
 struct shm_region;
 
-#define CODEMAP_SLOTS (1u << 16) /* twice the region's function capacity */
+#define CODEMAP_SLOTS     (1u << 16) /* at most: twice the region's function capacity */
+#define CODEMAP_MIN_SLOTS (1u << 8)  /* at first (4 KiB): it doubles as it fills */
 
 struct codemap;
 

@@ -16,7 +16,10 @@
  *
  * Design notes:
  * - Fixed-capacity tables with open addressing; pages are touched only as
- *   entries are used, so an idle table costs no resident memory.
+ *   entries are used, so an idle table costs no resident memory. The hash
+ *   slots of functions and nodes are used from their start, a part that
+ *   doubles as it fills (shm.c), so that a small run touches a few of their
+ *   pages rather than one per entry.
  * - Writers never block and never allocate: a full table increments a
  *   "dropped" counter that the report shows.
  * - Writers of the tables are serialized (the sampler is the only
@@ -137,6 +140,7 @@ struct shm_region {
     uint64_t dropped; /* samples or calls lost to full tables */
     uint64_t forks;   /* os.fork() calls seen in the child */
     uint32_t nfuncs, nnodes, nthreads, strings_used;
+    uint32_t func_bits, node_bits; /* slots of func_slots and node_slots in use: 2^bits */
     char py_version[64];
     char py_build[SHM_TEXT_MAX];
     char py_executable[SHM_TEXT_MAX];

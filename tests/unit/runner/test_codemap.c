@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "codemap.h"
+#include "faults.h"
 #include "shm.h"
 
 struct fixture {
@@ -137,14 +138,60 @@ static void test_sync(void **state)
     assert_int_equal(cursor, f->region->deaths_written);
 }
 
-int main(void)
+/* The page faults of a run that meets 200 code objects (pymalloc's 16-byte steps, a few
+ * hundred bytes apart), each looked up and put as the sampler does, then looked up again:
+ * in a fresh process (faults.h), from codemap_new on. */
+static int count_map_faults(void)
 {
+    long before = minor_faults();
+    struct codemap *map = codemap_new();
+    int bad = !map;
+    for (uint64_t i = 0; i < 200 && !bad; i++) {
+        uint64_t addr = 0x7f3a12340000ULL + i * 208;
+        bad = codemap_get(map, addr) != 0 || codemap_put(map, addr, i + 1) != 0;
+    }
+    for (uint64_t i = 0; i < 200 && !bad; i++)
+        bad = codemap_get(map, 0x7f3a12340000ULL + i * 208) != i + 1;
+    long n = minor_faults() - before;
+    codemap_destroy(&map);
+    return bad ? 99 : n > 90 ? 90 : (int)n;
+}
+
+/* The map starts small and doubles (codemap.c): a whole-size table (1 MiB) made nearly every
+ * code object a page touched for the first time, two faults each in the sampler's pass. */
+static void test_few_pages(void **state)
+{
+    (void)state;
+    /* 16 KiB of slots at the end, and the rebuilds' copies: well under 20; over 200 before */
+    assert_fresh_faults("test_codemap", "--count-map-faults", 20);
+}
+
+/* Entries survive the map's growth and its rebuilds without tombstones. */
+static void test_growth_keeps_entries(void **state)
+{
+    struct fixture *f = *state;
+    for (uint64_t i = 0; i < 3000; i++) {
+        assert_int_equal(codemap_put(f->map, 0x5550000 + i * 48, i + 1), 0);
+        if (i % 3 == 2) /* one in three dies while the map grows */
+            codemap_forget(f->map, 0x5550000 + (i - 1) * 48);
+    }
+    for (uint64_t i = 0; i < 3000; i++)
+        assert_int_equal(codemap_get(f->map, 0x5550000 + i * 48), i % 3 == 1 ? 0 : i + 1);
+    assert_int_equal(codemap_count(f->map), 2000);
+}
+
+int main(int argc, char **argv)
+{
+    if (argc == 2 && strcmp(argv[1], "--count-map-faults") == 0)
+        return count_map_faults();
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_put_get_forget, setup, teardown),
         cmocka_unit_test_setup_teardown(test_collisions, setup, teardown),
         cmocka_unit_test_setup_teardown(test_churn, setup, teardown),
         cmocka_unit_test_setup_teardown(test_full, setup, teardown),
         cmocka_unit_test_setup_teardown(test_sync, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_growth_keeps_entries, setup, teardown),
+        cmocka_unit_test(test_few_pages),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -5,6 +5,7 @@
 #include <cmocka.h>
 #include <string.h>
 
+#include "faults.h"
 #include "shm.h"
 
 static int setup(void **state)
@@ -103,8 +104,65 @@ static void test_threads(void **state)
     assert_int_equal(shm_thread_get(r, 0, 99999), -1);
 }
 
-int main(void)
+/* A tree of 3 threads x 40 functions, 5 levels: every node is found again after the
+ * slot tables grew (shm.c), under its own parent and thread only. */
+static void test_nodes_grow(void **state)
 {
+    struct shm_region *r = *state;
+    uint32_t parent[3][6] = {{0}};
+    for (uint32_t t = 0; t < 3; t++)
+        for (uint32_t level = 1; level <= 5; level++)
+            for (uint64_t fn = 1; fn <= 40; fn++) {
+                uint64_t ident = 0x7f0000001000ULL + fn * 4096;
+                uint32_t p = parent[t][level - 1];
+                uint32_t n = shm_node_add(r, p, ident, (uint32_t)fn, t);
+                assert_int_not_equal(n, 0);
+                if (fn == level) /* the next level hangs below function `level` */
+                    parent[t][level] = n;
+            }
+    assert_int_equal(r->nnodes, 1 + 3 * 5 * 40);
+    for (uint32_t k = 1; k < r->nnodes; k++) {
+        const struct shm_node *n = &r->nodes[k];
+        assert_int_equal(shm_node_find(r, n->parent, n->ident, n->thread), k);
+        assert_int_equal(shm_node_find(r, n->parent, n->ident, n->thread + 7), 0);
+    }
+}
+
+/* The page faults of a run with 300 functions and 1000 nodes, in a fresh process (faults.h)
+ * and a fresh region: the entries' own arrays (about 9 KiB and 47 KiB), and a few pages of
+ * slots, not a page of each 1 MiB slot table per entry (over 300 before). */
+static int count_table_faults(void)
+{
+    struct shm_region *r = shm_map(1);
+    if (!r)
+        return 99;
+    long before = minor_faults();
+    int bad = 0;
+    for (uint64_t f = 0; f < 300 && !bad; f++)
+        bad = shm_func_find(r, 0x7f0000000000ULL + f * 432) != -1 ||
+              shm_func_add(r, 0x7f0000000000ULL + f * 432, 0, 0, 1, false) != (int64_t)f;
+    uint32_t parent = 0;
+    for (uint64_t k = 0; k < 1000 && !bad; k++) {
+        uint64_t ident = 0x7f0000000000ULL + (k % 300) * 432;
+        uint32_t n = shm_node_find(r, parent, ident, 0);
+        bad = n != 0 || (n = shm_node_add(r, parent, ident, (uint32_t)(k % 300), 0)) == 0;
+        parent = k % 7 == 6 ? 0 : n; /* stacks seven deep */
+    }
+    long n = minor_faults() - before;
+    shm_unmap(&r);
+    return bad ? 99 : n > 90 ? 90 : (int)n;
+}
+
+static void test_tables_touch_few_pages(void **state)
+{
+    (void)state;
+    assert_fresh_faults("test_shm", "--count-table-faults", 40);
+}
+
+int main(int argc, char **argv)
+{
+    if (argc == 2 && strcmp(argv[1], "--count-table-faults") == 0)
+        return count_table_faults();
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_strings, setup, teardown),
         cmocka_unit_test_setup_teardown(test_strings_full, setup, teardown),
@@ -113,6 +171,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_nodes, setup, teardown),
         cmocka_unit_test_setup_teardown(test_nodes_full, setup, teardown),
         cmocka_unit_test_setup_teardown(test_threads, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_nodes_grow, setup, teardown),
+        cmocka_unit_test(test_tables_touch_few_pages),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
