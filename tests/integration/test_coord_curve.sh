@@ -26,11 +26,6 @@ printf '# agent a1\n%s\n' "$AG_PUB" >"$K/agents/a1.key"
 printf '%s\n' "$A2_PUB" >"$K/agents/a2.key"
 printf '%s\n' "$CI_PUB" >"$K/submitters/ci.key"
 printf '[coordinator]\ncurve_keys_dir = %s\n' "$K" >"$T/coord.conf"
-fake_as() { # fake_as SECRET [OPTIONS...]: a CURVE client with this secret key
-    local sec=$1
-    shift
-    fake --server-key "$SRV_PUB" --secret-key "$sec" "$@"
-}
 
 pg_start
 
