@@ -1,7 +1,9 @@
 /*
  * shm.c - fixed-capacity tables in the region shared with the script child.
  *
- * No locks and no allocation: see shm.h for who writes when.
+ * No locks and no allocation: see shm.h for who writes when. The script's process has
+ * the region mapped too, and may have scribbled on it: an index read from it is checked
+ * before it is followed, and no loop depends on what it holds to end.
  */
 #include "shm.h"
 
@@ -143,21 +145,26 @@ int64_t shm_func_find(const struct shm_region *r, uint64_t ident)
         uint32_t v = r->func_slots[i];
         if (v == 0)
             return -1;
-        if (r->funcs[v - 1].ident == ident)
+        if (v <= SHM_MAX_FUNCS && r->funcs[v - 1].ident == ident)
             return v - 1;
         i = (i + 1) & mask;
     }
     return -1;
 }
 
-/* Put function index idx (its ident) in the first free slot of its probe. */
-static void func_slot_put(struct shm_region *r, uint32_t idx)
+/* Put function index idx (its ident) in the first free slot of its probe; false when there
+ * is none (only a region the script's process scribbled on: slots are never more than half
+ * full), so that no loop here waits on what the other side wrote. */
+static bool func_slot_put(struct shm_region *r, uint32_t idx)
 {
     uint32_t mask = (1u << r->func_bits) - 1;
     uint32_t i = hash64(r->funcs[idx].ident, r->func_bits);
-    while (r->func_slots[i] != 0)
-        i = (i + 1) & mask;
-    r->func_slots[i] = idx + 1;
+    for (uint32_t probe = 0; probe <= mask; probe++, i = (i + 1) & mask)
+        if (r->func_slots[i] == 0) {
+            r->func_slots[i] = idx + 1;
+            return true;
+        }
+    return false;
 }
 
 int64_t shm_func_add(struct shm_region *r, uint64_t ident, uint32_t file_off, uint32_t name_off,
@@ -179,7 +186,8 @@ int64_t shm_func_add(struct shm_region *r, uint64_t ident, uint32_t file_off, ui
     f->name_off = name_off;
     f->line = line;
     f->is_c = is_c;
-    func_slot_put(r, idx);
+    if (!func_slot_put(r, idx))
+        return -1;
     r->nfuncs++;
     return idx;
 }
@@ -197,23 +205,27 @@ uint32_t shm_node_find(const struct shm_region *r, uint32_t parent, uint64_t ide
         uint32_t v = r->node_slots[i];
         if (v == 0)
             return 0;
-        const struct shm_node *n = &r->nodes[v];
-        if (n->ident == ident && n->parent == parent && n->thread == thread)
+        const struct shm_node *n = v < SHM_MAX_NODES ? &r->nodes[v] : NULL;
+        if (n && n->ident == ident && n->parent == parent && n->thread == thread)
             return v;
         i = (i + 1) & mask;
     }
     return 0;
 }
 
-/* Put node idx in the first free slot of its probe. */
-static void node_slot_put(struct shm_region *r, uint32_t idx)
+/* Put node idx in the first free slot of its probe; false when there is none (as
+ * func_slot_put). */
+static bool node_slot_put(struct shm_region *r, uint32_t idx)
 {
     const struct shm_node *n = &r->nodes[idx];
     uint32_t mask = (1u << r->node_bits) - 1;
     uint32_t i = node_slot(n->parent, n->ident, n->thread, r->node_bits);
-    while (r->node_slots[i] != 0)
-        i = (i + 1) & mask;
-    r->node_slots[i] = idx;
+    for (uint32_t probe = 0; probe <= mask; probe++, i = (i + 1) & mask)
+        if (r->node_slots[i] == 0) {
+            r->node_slots[i] = idx;
+            return true;
+        }
+    return false;
 }
 
 uint32_t shm_node_add(struct shm_region *r, uint32_t parent, uint64_t ident, uint32_t func,
@@ -228,14 +240,16 @@ uint32_t shm_node_add(struct shm_region *r, uint32_t parent, uint64_t ident, uin
         for (uint32_t k = 1; k < r->nnodes; k++)
             node_slot_put(r, k);
     }
-    uint32_t idx = r->nnodes++;
+    uint32_t idx = r->nnodes;
     struct shm_node *n = &r->nodes[idx];
     n->ident = ident;
     n->parent = parent;
     n->func = func;
     n->thread = thread;
     n->depth = parent ? r->nodes[parent].depth + 1 : 0;
-    node_slot_put(r, idx);
+    if (!node_slot_put(r, idx))
+        return 0;
+    r->nnodes++;
     return idx;
 }
 

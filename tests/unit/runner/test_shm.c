@@ -128,6 +128,26 @@ static void test_nodes_grow(void **state)
     }
 }
 
+/* A region the script's process scribbled on (it has it mapped): slots all taken, or
+ * holding indexes past the tables. Lookups and adds end, and follow no such index; an add
+ * finds no room (the caller counts it as dropped). Before, a lookup looped forever or read
+ * past the tables. */
+static void test_scribbled_slots(void **state)
+{
+    struct shm_region *r = *state;
+    assert_int_equal(shm_func_add(r, 0x10, 0, 0, 1, false), 0);
+    assert_int_not_equal(shm_node_add(r, 0, 0x10, 0, 0), 0);
+    memset(r->func_slots, 0xff, sizeof(r->func_slots));
+    memset(r->node_slots, 0xff, sizeof(r->node_slots));
+    assert_int_equal(shm_func_find(r, 0x20), -1);
+    assert_int_equal(shm_func_add(r, 0x20, 0, 0, 1, false), -1);
+    assert_int_equal(shm_node_find(r, 0, 0x20, 0), 0);
+    assert_int_equal(shm_node_add(r, 0, 0x20, 0, 0), 0);
+    r->func_bits = r->node_bits = 99; /* a size past the tables: taken as the whole table */
+    assert_int_equal(shm_func_find(r, 0x20), -1);
+    assert_int_equal(shm_node_find(r, 0, 0x20, 0), 0);
+}
+
 /* The page faults of a run with 300 functions and 1000 nodes, in a fresh process (faults.h)
  * and a fresh region: the entries' own arrays (about 9 KiB and 47 KiB), and a few pages of
  * slots, not a page of each 1 MiB slot table per entry (over 300 before). */
@@ -172,6 +192,7 @@ int main(int argc, char **argv)
         cmocka_unit_test_setup_teardown(test_nodes_full, setup, teardown),
         cmocka_unit_test_setup_teardown(test_threads, setup, teardown),
         cmocka_unit_test_setup_teardown(test_nodes_grow, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_scribbled_slots, setup, teardown),
         cmocka_unit_test(test_tables_touch_few_pages),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
