@@ -95,10 +95,12 @@ bg_wait asan
 bg_result asan "build (ASan + UBSan)" || rc=1
 
 stage "tests under sanitizers (the other trees still building beside them, at idle priority)"
+# three at a time: most wait on PostgreSQL, daemons and sleeps; the timed-verdict tests take
+# two of the three slots there and start first (tests/CMakeLists.txt, PYSCOPE_TIMED_TESTS)
 if [ -e "$logs/asan.ok" ]; then
     (cd "$src/build-asan" && ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 \
         UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-        ctest --output-on-failure --timeout 600 -j2 -L '^(unit|asan)$') || rc=1
+        ctest --output-on-failure --timeout 600 -j3 -L '^(unit|asan)$') || rc=1
 fi
 
 stage "the other background builds: what is left of them"
