@@ -88,6 +88,10 @@ unsigned remotebatch_read(struct remotebatch *b, pid_t pid)
         local[i].iov_len = b->len[i];
         remote[i].iov_base = (void *)(uintptr_t)b->addr[i];
         remote[i].iov_len = b->len[i];
+        uint64_t first = b->addr[i] / REMOTEWIN_PAGE;
+        uint64_t last = (b->addr[i] + b->len[i] - 1) / REMOTEWIN_PAGE;
+        b->pages += last - first + 1;
+        b->bytes += b->len[i];
     }
     b->reads++;
     ssize_t got = process_vm_readv(pid, local, b->n, remote, b->n, 0);

@@ -49,21 +49,25 @@ const unsigned char *remotewin_get(struct remotewin *w, uint64_t addr, size_t n)
 /*
  * A batch: several remote ranges read by one process_vm_readv, at the start
  * of a sampler pass, where the previous pass found the interpreter's thread
- * list head, thread states, C frames and leaf frames. They are guesses: what
- * the pass then reads is served from the batch only when the range asked for
- * is inside a range the batch read (so the bytes are those at that address,
- * read in this pass, a few microseconds earlier); any other read goes to the
- * script's memory. A batch is cleared at the start of every pass: nothing in
- * it outlives the pass that read it.
+ * list head, thread states, C frames and the pages of the frames it walked
+ * (sampler.c: sampler_span). They are guesses: what the pass then reads is
+ * served from the batch only when the range asked for is inside a range the
+ * batch read (so the bytes are those at that address, read in this pass, a
+ * few microseconds earlier); any other read goes to the script's memory. A
+ * batch is cleared at the start of every pass: nothing in it outlives the
+ * pass that read it.
  */
-#define REMOTEBATCH_PIECES 32
-#define REMOTEBATCH_BYTES  (48u * 1024u)
+#define REMOTEBATCH_PIECES 64
+#define REMOTEBATCH_BYTES  (128u * 1024u)
 
 struct remotebatch {
     unsigned n;     /* ranges added */
     unsigned valid; /* ranges read (the first valid of the n) */
     size_t used;    /* bytes of buf given to ranges */
     uint64_t reads; /* process_vm_readv calls made (for PYSCOPE_DEBUG) */
+    /* Pages the reads asked for, counted per range as the kernel pins them
+     * (two ranges on one page: two), and bytes (for PYSCOPE_DEBUG, the tests). */
+    uint64_t pages, bytes;
     uint64_t addr[REMOTEBATCH_PIECES];
     size_t len[REMOTEBATCH_PIECES], off[REMOTEBATCH_PIECES];
     unsigned char buf[REMOTEBATCH_BYTES];

@@ -3,13 +3,15 @@
  *
  * Reads (process_vm_readv): at the start of each pass one batch of where the
  * previous pass found the thread list's head, the thread states, the C
- * frames and the pages around each leaf frame (remotewin.h: used only where
- * what is asked lies inside what the batch read in this pass); then one read
- * per window of frames not in the batch (on 3.11+ a walk of a few dozen
- * frames is usually none or one read; on 3.10, whose frames are heap
- * objects, more), one per other structure, and one per code object first
- * seen (names are read once per identity, codemap.h). So a pass over one
- * thread whose stack moved little is one read and one pread, and a pass
+ * frames and the pages of the frames each walk read (sampler_span: on 3.11+
+ * a shallow stack is one page, the leaf's, not the three around it that
+ * were read before; remotewin.h: used only where what is asked lies inside
+ * what the batch read in this pass, and a failed piece ends the read, so the
+ * pieces that may fail are last); then one read per window of frames not in
+ * the batch (a walk that went past the last one's pages; the next pass reads
+ * what this walk read), one per other structure, and one per code object
+ * first seen (names are read once per identity, codemap.h). So a pass over
+ * one thread whose stack moved little is one read and one pread, and a pass
  * over threads that have not run since their stacks were read is one pread
  * each (sample_still). Nothing is
  * written to the script's process. The thread's CPU clock is read from
@@ -47,12 +49,44 @@
 #define SAMPLER_READ_MAX   512 /* bytes of any one structure we read */
 
 /* Threads whose structures the next pass reads in its batch (remotewin.h),
- * and of them those whose leaf pages too. */
+ * and of them those whose frames too. */
 #define SAMPLER_GUESS_THREADS 8
 #define SAMPLER_GUESS_LEAVES  3
 
+/*
+ * The pages of the frames a walk read, which the next pass's batch reads
+ * again: at most SAMPLER_SPANS ranges of whole pages, leaf-most first, of
+ * SAMPLER_SPAN_PAGES in all (the walk stops adding at either limit; deeper
+ * frames are read by window). Whole pages, as process_vm_readv(2) pins each
+ * page a range touches: a page costs about the same read in part or in full,
+ * and a whole one also holds the frames the script pushed or popped near the
+ * ones walked. On 3.11+, whose frames lie one above the other on the data
+ * stack, a shallow stack is one page (the leaf's), where the three pages
+ * around the leaf were read before; on 3.10 each heap frame object's page is
+ * its own range (a function's frame object is mostly reused from call to
+ * call: its zombie frame), hence up to 8 pages: a walk of a few frames then
+ * needs no window of 4 pages for each frame outside the leaf's. When the leaf's caller lay just
+ * below it (a data stack) and the leaf ends within SAMPLER_MARGIN_UP of its page's end, the page
+ * above is read too, where the frames of calls made since then are: it is read last, as the walk
+ * did not read it (it may not be mapped, and a failed piece ends the read). A walk that leaves
+ * these pages reads on by window; the next pass reads what that walk read.
+ */
+#define SAMPLER_SPANS      8
+#define SAMPLER_SPAN_PAGES 8
+#define SAMPLER_MARGIN_UP  1024u
+
+struct sampler_span {
+    uint64_t lo, hi; /* remote pages [lo, hi), page-aligned */
+};
+
 struct sampler_guess {
-    uint64_t tstate, cframe, leaf; /* addresses the last pass found; 0: none */
+    uint64_t tstate, cframe; /* addresses the last pass found; 0: none */
+    uint64_t leaf_end;       /* the end of the leaf frame the walk read; 0: none */
+    bool stacked;            /* the leaf's caller lay just below it: a data stack */
+    bool full;               /* the spans took no more frames */
+    uint32_t nframes;        /* frames added (span_add) */
+    uint32_t nspans, npages;
+    struct sampler_span spans[SAMPLER_SPANS];
 };
 
 /* The last stack resolved on a thread, root first: the code object
@@ -413,7 +447,44 @@ static void deep_depths(struct sampler *s)
     }
 }
 
-static size_t walk_frames(struct sampler *s, uint64_t fp)
+/* Add the pages of the frame [fp, fp + n) that a walk read to g (while there
+ * is room: the spans keep the leaf-most frames). */
+static void span_add(struct sampler_guess *g, uint64_t fp, uint32_t n)
+{
+    if (!g || g->full)
+        return;
+    const uint64_t page = REMOTEWIN_PAGE;
+    uint64_t lo = fp & ~(page - 1), hi = (fp + n + page - 1) & ~(page - 1);
+    if (g->nframes == 0)
+        g->leaf_end = fp + n;
+    else if (g->nframes == 1) /* the leaf's caller */
+        g->stacked = fp + n < g->leaf_end && g->leaf_end - (fp + n) < page;
+    g->nframes++;
+    for (uint32_t k = 0; k < g->nspans; k++) {
+        struct sampler_span *sp = &g->spans[k];
+        if (lo > sp->hi || hi < sp->lo)
+            continue; /* neither on nor next to its pages */
+        uint64_t nlo = lo < sp->lo ? lo : sp->lo, nhi = hi > sp->hi ? hi : sp->hi;
+        uint32_t more = (uint32_t)((nhi - nlo - (sp->hi - sp->lo)) / page);
+        if (g->npages + more > SAMPLER_SPAN_PAGES) {
+            g->full = true;
+            return;
+        }
+        sp->lo = nlo;
+        sp->hi = nhi;
+        g->npages += more;
+        return;
+    }
+    uint32_t pages = (uint32_t)((hi - lo) / page);
+    if (g->nspans == SAMPLER_SPANS || g->npages + pages > SAMPLER_SPAN_PAGES) {
+        g->full = true;
+        return;
+    }
+    g->spans[g->nspans++] = (struct sampler_span){lo, hi};
+    g->npages += pages;
+}
+
+static size_t walk_frames(struct sampler *s, uint64_t fp, struct sampler_guess *g)
 {
     const struct shm_layout *l = &s->layout;
     if (l->frame_read > REMOTEWIN_SPAN)
@@ -429,6 +500,7 @@ static size_t walk_frames(struct sampler *s, uint64_t fp)
             f = remotewin_get(&s->win, fp, l->frame_read);
         if (!f)
             break;
+        span_add(g, fp, l->frame_read);
         bool shim = l->frame_owner != SHM_NONE && f[l->frame_owner] == l->owner_skip;
         if (!shim) {
             uint64_t code = u64_at(f, l->frame_code);
@@ -500,8 +572,6 @@ static void sample_thread(struct sampler *s, uint64_t tsp, const unsigned char *
     }
     if (!fp)
         return; /* no Python code running on this thread */
-    if (g)
-        g->leaf = fp;
     uint64_t tid = thread_tid(s, ts);
     int ti = shm_thread_get(r, tsp, tid);
     if (ti < 0) {
@@ -518,7 +588,7 @@ static void sample_thread(struct sampler *s, uint64_t tsp, const unsigned char *
 
     size_t depth = 0;
     codemap_sync(s->codes, r, &s->death_cursor);
-    size_t walked_frames = walk_frames(s, fp);
+    size_t walked_frames = walk_frames(s, fp, g);
     if (walked_frames == 0)
         return;
     depth = walked_frames < SAMPLER_LEAF_KEEP ? walked_frames : SAMPLER_LEAF_KEEP;
@@ -585,8 +655,9 @@ static void sample_thread(struct sampler *s, uint64_t tsp, const unsigned char *
 
 /* Read, in one call, where the last pass found things (remotewin.h): the
  * thread list's head, then each thread state, each C frame's slot, and the
- * leaf frame's page with the page below and the page above it (leaf pages
- * last: the page above may not exist, and a failed piece ends the read). */
+ * pages of the frames each walk read (sampler_span); last, the page above a
+ * leaf near its page's end, which the last walk did not read (it may not be
+ * mapped, and a failed piece ends the read). */
 static void batch_guesses(struct sampler *s)
 {
     const struct shm_layout *l = &s->layout;
@@ -599,14 +670,21 @@ static void batch_guesses(struct sampler *s)
         for (uint32_t i = 0; i < s->nguess; i++)
             if (s->guess[i].cframe)
                 remotebatch_add(b, s->guess[i].cframe + l->cframe_frame, sizeof(uint64_t));
-    static const int64_t pages[] = {0, -1, 1};
-    for (size_t p = 0; p < sizeof(pages) / sizeof(pages[0]); p++)
-        for (uint32_t i = 0; i < s->nguess && i < SAMPLER_GUESS_LEAVES; i++) {
-            uint64_t leaf = s->guess[i].leaf & ~(uint64_t)(REMOTEWIN_PAGE - 1);
-            if (leaf && (pages[p] >= 0 || leaf > REMOTEWIN_PAGE))
-                remotebatch_add(b, leaf + (uint64_t)(pages[p] * (int64_t)REMOTEWIN_PAGE),
-                                REMOTEWIN_PAGE);
-        }
+    for (uint32_t i = 0; i < s->nguess && i < SAMPLER_GUESS_LEAVES; i++)
+        for (uint32_t k = 0; k < s->guess[i].nspans; k++)
+            remotebatch_add(b, s->guess[i].spans[k].lo,
+                            (size_t)(s->guess[i].spans[k].hi - s->guess[i].spans[k].lo));
+    for (uint32_t i = 0; i < s->nguess && i < SAMPLER_GUESS_LEAVES; i++) {
+        const struct sampler_guess *g = &s->guess[i];
+        uint64_t above = (g->leaf_end + REMOTEWIN_PAGE - 1) & ~(uint64_t)(REMOTEWIN_PAGE - 1);
+        if (!g->stacked || g->leaf_end + SAMPLER_MARGIN_UP <= above)
+            continue;
+        bool read = false;
+        for (uint32_t k = 0; k < g->nspans; k++)
+            read = read || (above >= g->spans[k].lo && above < g->spans[k].hi);
+        if (!read)
+            remotebatch_add(b, above, REMOTEWIN_PAGE);
+    }
     remotebatch_read(b, s->pid);
 }
 
@@ -735,6 +813,15 @@ struct sampler *sampler_new(struct shm_region *region)
     return s;
 }
 
+void sampler_reads(const struct sampler *s, struct sampler_reads *out)
+{
+    *out = (struct sampler_reads){.batch_reads = s->batch.reads,
+                                  .batch_pages = s->batch.pages,
+                                  .batch_bytes = s->batch.bytes,
+                                  .window_reads = s->win.reads,
+                                  .other_reads = s->peeks};
+}
+
 void sampler_finish(struct sampler **sp, uint64_t cpu_ns)
 {
     struct sampler *s = *sp;
@@ -742,16 +829,18 @@ void sampler_finish(struct sampler **sp, uint64_t cpu_ns)
         return;
     struct shm_region *r = s->region;
     r->sampler_cpu_ns = cpu_ns;
-    log_debug("sampler: %llu passes, %llu stacks of %llu frames, %llu torn (dropped); %llu batch "
-              "reads, %llu window reads, %llu other reads, %llu passes without a read (threads "
-              "still); %.1f us of CPU per stack (the "
-              "supervisor's wait loop), %.1f us of it in the passes",
-              (unsigned long long)r->passes, (unsigned long long)s->stacks,
-              (unsigned long long)s->frames, (unsigned long long)s->torn,
-              (unsigned long long)s->batch.reads, (unsigned long long)s->win.reads,
-              (unsigned long long)s->peeks, (unsigned long long)s->stills,
-              s->stacks ? (double)cpu_ns / 1e3 / (double)s->stacks : 0.0,
-              s->stacks ? (double)s->pass_ns / 1e3 / (double)s->stacks : 0.0);
+    log_debug(
+        "sampler: %llu passes, %llu stacks of %llu frames, %llu torn (dropped); %llu batch "
+        "reads (%.2f pages, %.0f bytes each), %llu window reads, %llu other reads, %llu "
+        "passes without a read (threads still); %.1f us of CPU per stack (the "
+        "supervisor's wait loop), %.1f us of it in the passes",
+        (unsigned long long)r->passes, (unsigned long long)s->stacks, (unsigned long long)s->frames,
+        (unsigned long long)s->torn, (unsigned long long)s->batch.reads,
+        s->batch.reads ? (double)s->batch.pages / (double)s->batch.reads : 0.0,
+        s->batch.reads ? (double)s->batch.bytes / (double)s->batch.reads : 0.0,
+        (unsigned long long)s->win.reads, (unsigned long long)s->peeks,
+        (unsigned long long)s->stills, s->stacks ? (double)cpu_ns / 1e3 / (double)s->stacks : 0.0,
+        s->stacks ? (double)s->pass_ns / 1e3 / (double)s->stacks : 0.0);
     for (uint32_t i = 0; i < s->nclocks; i++)
         if (s->clocks[i].fd >= 0)
             close(s->clocks[i].fd);

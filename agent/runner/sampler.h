@@ -43,6 +43,15 @@ struct sampler *sampler_new(struct shm_region *region);
  * a pass while the script runs (between region->started and ->stopped).
  * Called by the supervisor's wait loop at the sampling interval. */
 void sampler_tick(struct sampler *s);
+
+/* The reads of the script's memory so far: process_vm_readv calls by batch,
+ * by window and alone, and the pages and bytes the batches asked for (a page
+ * counted once per range that touches it, as the kernel pins it): the
+ * figures of PYSCOPE_DEBUG and of the unit tests. */
+struct sampler_reads {
+    uint64_t batch_reads, batch_pages, batch_bytes, window_reads, other_reads;
+};
+void sampler_reads(const struct sampler *s, struct sampler_reads *out);
 /* Write cpu_ns, the CPU time the passes' loop used, to region->sampler_cpu_ns
  * and free the sampler; NULL-safe. */
 void sampler_finish(struct sampler **sampler, uint64_t cpu_ns);

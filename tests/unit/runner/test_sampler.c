@@ -12,6 +12,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/uio.h>
 #include <time.h>
 #include <unistd.h>
@@ -392,6 +393,164 @@ static void test_batch(void **state)
     free(b);
 }
 
+/* Frames placed by byte offset in six aligned pages (a data stack, or heap frame objects). */
+static unsigned char frame_mem[6 * REMOTEWIN_PAGE] __attribute__((aligned(REMOTEWIN_PAGE)));
+
+static struct fake_frame *frame_at(size_t off)
+{
+    return (struct fake_frame *)(void *)(frame_mem + off);
+}
+
+/* Link the frames at offs[0..n), leaf first, to a chain whose root is main and whose leaf
+ * runs leaf_code (work in between); returns the leaf. */
+static struct fake_frame *chain(const size_t *offs, size_t n, struct fake_code *leaf_code)
+{
+    for (size_t i = 0; i < n; i++) {
+        struct fake_frame *f = frame_at(offs[i]);
+        f->code = (uint64_t)(uintptr_t)(i == 0 ? leaf_code : i == n - 1 ? &code_main : &code_work);
+        f->previous = i + 1 < n ? (uint64_t)(uintptr_t)frame_at(offs[i + 1]) : 0;
+    }
+    return frame_at(offs[0]);
+}
+
+/* Pages [p, p + n) touches. */
+static uint64_t pages_of(const void *p, size_t n)
+{
+    uintptr_t a = (uintptr_t)p;
+    return (a + n - 1) / REMOTEWIN_PAGE - a / REMOTEWIN_PAGE + 1;
+}
+
+/* The reads of n more passes. */
+static struct sampler_reads reads_of(struct sampler *s, struct shm_region *r, uint64_t n)
+{
+    struct sampler_reads a, b;
+    sampler_reads(s, &a);
+    passes(s, r, n);
+    sampler_reads(s, &b);
+    return (struct sampler_reads){.batch_reads = b.batch_reads - a.batch_reads,
+                                  .batch_pages = b.batch_pages - a.batch_pages,
+                                  .batch_bytes = b.batch_bytes - a.batch_bytes,
+                                  .window_reads = b.window_reads - a.window_reads,
+                                  .other_reads = b.other_reads - a.other_reads};
+}
+
+/* Ten passes over the stack at offs[0..n) (leaf first) read, besides the thread list's head
+ * and the thread state, frame_pages pages of frames each, and nothing else: no window, no
+ * other read. */
+static void batch_reads_only(const size_t *offs, size_t n, uint64_t frame_pages)
+{
+    name_fake_code("work", "leaf");
+    struct shm_region *r;
+    struct sampler *s = start_at(chain(offs, n, &code_other), &r);
+    uint64_t fixed = pages_of(&interp_head, 8) + pages_of(&tstate, sizeof(tstate));
+    struct sampler_reads d = reads_of(s, r, 10);
+    assert_int_equal(d.batch_reads, 10);
+    assert_int_equal(d.batch_pages, 10 * (fixed + frame_pages));
+    assert_int_equal(d.window_reads, 0);
+    assert_int_equal(d.other_reads, 0);
+    assert_true(self_of(r, "leaf", "work") >= 10);
+    sampler_finish(&s, 0);
+    shm_unmap(&r);
+}
+
+/*
+ * A pass's batch reads the pages the last walk read, not the three around the leaf: a
+ * stack of four frames in the middle of a page (a data stack, callers below callees) is
+ * one page of frames per pass (it was three), and the walk needs nothing more.
+ */
+static void test_batch_reads_walked_pages(void **state)
+{
+    (void)state;
+    const uint64_t P = REMOTEWIN_PAGE;
+    const size_t offs[] = {P + 1072, P + 1056, P + 1040, P + 1024};
+    batch_reads_only(offs, 4, 1);
+}
+
+/*
+ * A call past the pages the batch read: that pass's walk reads the new leaf by window and
+ * still files the right stack; the next passes read its page too (no window). A leaf near
+ * the end of its page (its caller just below it) brings the page above into the batch,
+ * where a call made since lands without a window read.
+ */
+static void test_batch_follows_the_walk(void **state)
+{
+    (void)state;
+    name_fake_code("work", "leaf");
+    const uint64_t P = REMOTEWIN_PAGE;
+    const size_t offs[] = {P + 1072, P + 1056, P + 1040, P + 1024};
+    struct shm_region *r;
+    struct sampler *s = start_at(chain(offs, 4, &code_work), &r);
+    /* a call two pages up */
+    const size_t deeper[] = {3 * P + 512, P + 1072, P + 1056, P + 1040, P + 1024};
+    __atomic_store_n(&tstate.frame, (uint64_t)(uintptr_t)chain(deeper, 5, &code_other),
+                     __ATOMIC_RELEASE);
+    uint64_t before = self_of(r, "leaf", "work");
+    assert_true(reads_of(s, r, 1).window_reads >= 1);
+    assert_int_equal(self_of(r, "leaf", "work"), before + 1);
+    struct sampler_reads d = reads_of(s, r, 10);
+    assert_int_equal(d.window_reads, 0);
+    assert_int_equal(self_of(r, "leaf", "work"), before + 11);
+
+    /* the leaf 24 bytes below its page's end: the page above is read as well */
+    const size_t top[] = {2 * P - 40, 2 * P - 56, P + 1040, P + 1024};
+    __atomic_store_n(&tstate.frame, (uint64_t)(uintptr_t)chain(top, 4, &code_other),
+                     __ATOMIC_RELEASE);
+    passes(s, r, 2);
+    const size_t over[] = {2 * P + 8, 2 * P - 40, 2 * P - 56, P + 1040, P + 1024};
+    __atomic_store_n(&tstate.frame, (uint64_t)(uintptr_t)chain(over, 5, &code_other),
+                     __ATOMIC_RELEASE);
+    before = self_of(r, "leaf", "work");
+    d = reads_of(s, r, 1);
+    assert_int_equal(d.window_reads, 0);
+    assert_int_equal(self_of(r, "leaf", "work"), before + 1);
+    sampler_finish(&s, 0);
+    shm_unmap(&r);
+}
+
+/*
+ * The page above a leaf near its page's end may not be readable (the end of the data stack's
+ * mapping): that piece fails alone, read after the frames' pages, so the walk still finds
+ * every frame in the batch.
+ */
+static void test_batch_page_above_unreadable(void **state)
+{
+    (void)state;
+    const uint64_t P = REMOTEWIN_PAGE;
+    unsigned char *map =
+        mmap(NULL, 2 * P, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    assert_true(map != MAP_FAILED);
+    assert_int_equal(mprotect(map + P, P, PROT_NONE), 0);
+    name_fake_code("work", "leaf");
+    struct fake_frame *leaf = (struct fake_frame *)(void *)(map + P - 40);
+    struct fake_frame *root = (struct fake_frame *)(void *)(map + P - 56);
+    leaf->code = (uint64_t)(uintptr_t)&code_other;
+    leaf->previous = (uint64_t)(uintptr_t)root;
+    root->code = (uint64_t)(uintptr_t)&code_main;
+    root->previous = 0;
+    struct shm_region *r;
+    struct sampler *s = start_at(leaf, &r);
+    struct sampler_reads d = reads_of(s, r, 10);
+    assert_int_equal(d.window_reads, 0);
+    assert_int_equal(d.other_reads, 0);
+    assert_true(self_of(r, "leaf", "main") >= 10);
+    sampler_finish(&s, 0);
+    shm_unmap(&r);
+    munmap(map, 2 * P);
+}
+
+/*
+ * Heap frames (3.10's frame objects): each frame's page is read, not the pages around the
+ * leaf, so a walk over three frames pages apart needs no window; and no page above the
+ * leaf (its caller is not just below it).
+ */
+static void test_batch_heap_frames(void **state)
+{
+    (void)state;
+    const uint64_t P = REMOTEWIN_PAGE;
+    const size_t offs[] = {P - 40, 3 * P + 200, 5 * P + 304};
+    batch_reads_only(offs, 3, 3);
+}
+
 /* A new sampler writes none of its per-thread paths (sampler.c: calloc's zero pages, depth 0
  * means nothing known): pyscope-run makes one per run, and each page written is a page fault
  * of its fixed cost (setting each of the 8 paths' thread index to -1, 12 KB apart, was 8).
@@ -425,6 +584,10 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_batch),
         cmocka_unit_test(test_reused_address_and_moved_stack),
         cmocka_unit_test(test_torn_chain),
+        cmocka_unit_test(test_batch_reads_walked_pages),
+        cmocka_unit_test(test_batch_follows_the_walk),
+        cmocka_unit_test(test_batch_heap_frames),
+        cmocka_unit_test(test_batch_page_above_unreadable),
         cmocka_unit_test(test_still_thread_not_read_again),
         cmocka_unit_test(test_new_writes_no_path),
     };
