@@ -130,8 +130,8 @@ static uint64_t self_of(const struct shm_region *r, const char *name, const char
     return n;
 }
 
-/* The one thread's leaf frame is leaf; a region, its sampler (1 ms), 10 passes made. */
-static struct sampler *start_at(struct fake_frame *leaf, struct shm_region **rp)
+/* The one thread's leaf frame is leaf; a region, its sampler (1 ms), n passes made. */
+static struct sampler *start_after(struct fake_frame *leaf, struct shm_region **rp, uint64_t n)
 {
     tstate.native_id = (uint64_t)gettid();
     tstate.frame = (uint64_t)(uintptr_t)leaf;
@@ -141,9 +141,14 @@ static struct sampler *start_at(struct fake_frame *leaf, struct shm_region **rp)
     publish(r);
     struct sampler *s = sampler_new(r);
     assert_non_null(s);
-    passes(s, r, 10);
+    passes(s, r, n);
     *rp = r;
     return s;
+}
+
+static struct sampler *start_at(struct fake_frame *leaf, struct shm_region **rp)
+{
+    return start_after(leaf, rp, 10);
 }
 
 static void log_death(struct shm_region *r, uint64_t addr)
@@ -454,6 +459,51 @@ static void batch_reads_only(const size_t *offs, size_t n, uint64_t frame_pages)
 }
 
 /*
+ * A code object met for the first time costs two reads: the object, then both its names
+ * (file and function) at once, header and characters (SAMPLER_STR_AHEAD). Each name was
+ * two reads of its own before (header, then characters): five a code object. The first
+ * pass over main -> work -> leaf (three new code objects) makes those and the thread state's.
+ */
+static void test_new_code_two_reads(void **state)
+{
+    (void)state;
+    name_fake_code("work", "leaf");
+    const uint64_t P = REMOTEWIN_PAGE;
+    const size_t offs[] = {P + 1072, P + 1056, P + 1040};
+    struct shm_region *r;
+    struct sampler *s = start_after(chain(offs, 3, &code_other), &r, 0);
+    struct sampler_reads d = reads_of(s, r, 1);
+    assert_int_equal(d.other_reads, 1 + 3 * 2);
+    assert_int_equal(self_of(r, "leaf", "work"), 1);
+    /* the names came out whole */
+    assert_int_equal(r->nfuncs, 3);
+    for (uint32_t f = 0; f < r->nfuncs; f++)
+        assert_string_equal(shm_string(r, r->funcs[f].file_off), "fake.py");
+    sampler_finish(&s, 0);
+    shm_unmap(&r);
+}
+
+/* A function named in UCS-2 (a compact non-ASCII str: "λ_é"): its characters come from the
+ * names' one read, encoded as UTF-8. */
+static void test_non_ascii_name(void **state)
+{
+    (void)state;
+    name_fake_code("work", "leaf");
+    static const uint16_t ucs2[] = {0x3bb, '_', 0xe9};
+    other_s.state = STATE_COMPACT | (2u << 2); /* not ASCII, kind 2 */
+    other_s.length = 3;
+    memset(other_s.data, 0, sizeof(other_s.data));
+    memcpy(other_s.data, ucs2, sizeof(ucs2));
+    const uint64_t P = REMOTEWIN_PAGE;
+    const size_t offs[] = {P + 1072, P + 1056, P + 1040};
+    struct shm_region *r;
+    struct sampler *s = start_at(chain(offs, 3, &code_other), &r);
+    assert_int_equal(self_of(r, "\xce\xbb_\xc3\xa9", "work"), 10);
+    sampler_finish(&s, 0);
+    shm_unmap(&r);
+}
+
+/*
  * A pass's batch reads the pages the last walk read, not the three around the leaf: a
  * stack of four frames in the middle of a page (a data stack, callers below callees) is
  * one page of frames per pass (it was three), and the walk needs nothing more.
@@ -584,6 +634,8 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_batch),
         cmocka_unit_test(test_reused_address_and_moved_stack),
         cmocka_unit_test(test_torn_chain),
+        cmocka_unit_test(test_new_code_two_reads),
+        cmocka_unit_test(test_non_ascii_name),
         cmocka_unit_test(test_batch_reads_walked_pages),
         cmocka_unit_test(test_batch_follows_the_walk),
         cmocka_unit_test(test_batch_heap_frames),
