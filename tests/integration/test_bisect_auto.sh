@@ -40,7 +40,8 @@ auto_bisect = on
 bisect_rounds = 2
 CONF
 coord_start --config "$T/coord.conf"
-for _ in $(seq 100); do
+# (waits of up to 60 s: an ASan coordinator on a loaded CI machine; under a second idle)
+for _ in $(seq 600); do
     [ "$(pg_sql "SELECT count(*) FROM bisection_steps")" -ge 1 ] && break
     sleep 0.1
 done
@@ -111,7 +112,7 @@ pg_sql "UPDATE batches SET commit_hash = lpad(to_hex(11), 40, '0') WHERE id = 5"
 pg_sql "UPDATE jobs j SET commit_hash = b.commit_hash FROM batches b WHERE b.id = j.batch_id" >/dev/null
 pg_sql "DELETE FROM bisection_steps" >/dev/null
 pg_sql "DELETE FROM bisections" >/dev/null
-for _ in $(seq 100); do
+for _ in $(seq 600); do
     [ "$(pg_sql "SELECT count(*) FROM bisections")" -ge 1 ] && break
     sleep 0.1
 done
