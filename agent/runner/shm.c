@@ -152,19 +152,25 @@ int64_t shm_func_find(const struct shm_region *r, uint64_t ident)
     return -1;
 }
 
-/* Put function index idx (its ident) in the first free slot of its probe; false when there
- * is none (only a region the script's process scribbled on: slots are never more than half
- * full), so that no loop here waits on what the other side wrote. */
-static bool func_slot_put(struct shm_region *r, uint32_t idx)
+/* Put value in the first free slot of slots[0 .. 2^bits) probed from start; false when
+ * there is none (only a region the script's process scribbled on: slots are never more
+ * than half full), so that no loop here waits on what the other side wrote. */
+static bool slot_put(uint32_t *slots, uint32_t bits, uint32_t start, uint32_t value)
 {
-    uint32_t mask = (1u << r->func_bits) - 1;
-    uint32_t i = hash64(r->funcs[idx].ident, r->func_bits);
-    for (uint32_t probe = 0; probe <= mask; probe++, i = (i + 1) & mask)
-        if (r->func_slots[i] == 0) {
-            r->func_slots[i] = idx + 1;
+    uint32_t mask = (1u << bits) - 1;
+    for (uint32_t probe = 0, i = start; probe <= mask; probe++, i = (i + 1) & mask)
+        if (slots[i] == 0) {
+            slots[i] = value;
             return true;
         }
     return false;
+}
+
+/* Put function index idx (its ident) in its probe's first free slot (slot_put). */
+static bool func_slot_put(struct shm_region *r, uint32_t idx)
+{
+    return slot_put(r->func_slots, r->func_bits, hash64(r->funcs[idx].ident, r->func_bits),
+                    idx + 1);
 }
 
 int64_t shm_func_add(struct shm_region *r, uint64_t ident, uint32_t file_off, uint32_t name_off,
@@ -213,19 +219,12 @@ uint32_t shm_node_find(const struct shm_region *r, uint32_t parent, uint64_t ide
     return 0;
 }
 
-/* Put node idx in the first free slot of its probe; false when there is none (as
- * func_slot_put). */
+/* Put node idx in its probe's first free slot (slot_put). */
 static bool node_slot_put(struct shm_region *r, uint32_t idx)
 {
     const struct shm_node *n = &r->nodes[idx];
-    uint32_t mask = (1u << r->node_bits) - 1;
-    uint32_t i = node_slot(n->parent, n->ident, n->thread, r->node_bits);
-    for (uint32_t probe = 0; probe <= mask; probe++, i = (i + 1) & mask)
-        if (r->node_slots[i] == 0) {
-            r->node_slots[i] = idx;
-            return true;
-        }
-    return false;
+    return slot_put(r->node_slots, r->node_bits,
+                    node_slot(n->parent, n->ident, n->thread, r->node_bits), idx);
 }
 
 uint32_t shm_node_add(struct shm_region *r, uint32_t parent, uint64_t ident, uint32_t func,
